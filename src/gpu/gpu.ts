@@ -1,0 +1,401 @@
+/**
+ * The GPU runtime: one Dawn device, a buffer pool, a pipeline cache, and a command encoder that
+ * collects dispatches until something needs the results (read, upload, timer, flush).
+ *
+ * Binding convention for every kernel: group 0, binding 0 = the uniform struct (if the kernel has
+ * one), bindings 1..n = the storage buffers in the order given to dispatch().
+ */
+import { create, globals } from 'webgpu';
+import { GpuDisposedError, KernelCompileError, NoAdapterError } from './errors.js';
+import { BufferPool } from './pool.js';
+import { loadShaderSource } from './shaders.js';
+import { GpuTensor, numel } from './tensor.js';
+
+// Dawn segfaults if the object returned by create() is garbage-collected while devices live,
+// so it is held here for the life of the process.
+const dawnHolder: { gpu?: GPU } = {};
+
+function dawn(): GPU {
+  if (!dawnHolder.gpu) {
+    Object.assign(globalThis, globals);
+    const flags: string[] = [];
+    if (process.env.WGNAS_ADAPTER) flags.push(`adapter=${process.env.WGNAS_ADAPTER}`);
+    if (process.env.WGNAS_BACKEND) flags.push(`backend=${process.env.WGNAS_BACKEND}`);
+    dawnHolder.gpu = create(flags);
+  }
+  return dawnHolder.gpu;
+}
+
+/** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */
+export function dawnGpu(): GPU {
+  return dawn();
+}
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for software rasterizers (lavapipe/llvmpipe, SwiftShader). */
+  isSoftware: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+}
+
+export interface KernelSpec {
+  /** File under shaders/, e.g. 'matmul.wgsl'. */
+  file: string;
+  entry?: string;
+  /** WGSL override constants; part of the pipeline cache key. */
+  constants?: Record<string, number>;
+}
+
+export interface DispatchArgs {
+  kernel: KernelSpec;
+  /** Storage buffers bound at 1..n. */
+  buffers: (GpuTensor | GPUBuffer)[];
+  /** Uniform struct bytes bound at 0 (must match the WGSL struct layout). */
+  uniforms?: ArrayBuffer | ArrayBufferView;
+  workgroups: [number, number?, number?];
+}
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
+
+export interface AcquireOptions {
+  /** Refuse software adapters (lavapipe) — for benchmarks that must run on real hardware. */
+  requireHardware?: boolean;
+}
+
+export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
+  }
+  if (!adapter) throw new NoAdapterError('Dawn found no Vulkan/Metal/D3D adapter on this machine');
+  const info = adapter.info;
+  const description = info.description || info.device || '';
+  const isSoftware =
+    /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${info.device} ${info.architecture}`) ||
+    info.architecture === 'software' ||
+    Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  if (opts.requireHardware && isSoftware) {
+    throw new NoAdapterError(`only a software adapter (${description}) is present and requireHardware was set`);
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const k of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxStorageBuffersPerShaderStage',
+  ]) {
+    requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const limits: Record<string, number> = {};
+  for (const k in device.limits) limits[k] = (device.limits as unknown as Record<string, number>)[k];
+  const report: AdapterReport = {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description,
+    isSoftware,
+    features: [...device.features].sort(),
+    limits,
+    subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
+    subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
+  };
+  return new Gpu(device, report);
+}
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  check: Promise<KernelCompileError | null>;
+}
+
+export class Gpu {
+  readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, CachedPipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pendingUniforms: GPUBuffer[] = [];
+  private freeUniforms = new Map<number, GPUBuffer[]>();
+  private querySet: GPUQuerySet | null = null;
+  private timerStartMs = 0;
+  private destroyed = false;
+  private lostReason: string | null = null;
+  dispatchCount = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+  ) {
+    this.pool = new BufferPool(device, adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024);
+    void device.lost.then((l) => {
+      if (!this.destroyed) this.lostReason = `${l.reason}: ${l.message}`;
+    });
+  }
+
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  get name(): string {
+    return this.adapter.description || this.adapter.device || this.adapter.vendor;
+  }
+
+  private live(): void {
+    if (this.destroyed) throw new GpuDisposedError('GPU context used after destroy()');
+    if (this.lostReason) throw new GpuDisposedError(`GPU device was lost (${this.lostReason})`);
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  empty(shape: readonly number[], label?: string): GpuTensor {
+    this.live();
+    return new GpuTensor(this, this.pool.acquire(numel(shape) * 4, label), shape);
+  }
+
+  zeros(shape: readonly number[]): GpuTensor {
+    return this.upload(new Float32Array(numel(shape)), shape);
+  }
+
+  upload(data: Float32Array | ArrayLike<number>, shape: readonly number[] = [data.length]): GpuTensor {
+    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (arr.length !== numel(shape)) {
+      throw new RangeError(`upload: ${arr.length} values do not fill shape [${shape.join(', ')}]`);
+    }
+    const t = this.empty(shape);
+    this.write(t, arr);
+    return t;
+  }
+
+  /** Overwrites a tensor's contents. Flushes first: the pooled buffer may still be read by queued work. */
+  write(t: GpuTensor, data: Float32Array, offsetElems = 0): void {
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(t: GpuTensor): Promise<Float32Array> {
+    this.live();
+    const bytes = t.size * 4;
+    const out = new Float32Array(t.size);
+    if (bytes === 0) return out;
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.flush();
+    await this.checkCompiles();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      out.set(new Float32Array(staging.getMappedRange(0, bytes)));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+    return out;
+  }
+
+  // ---- kernels -------------------------------------------------------------------------------
+
+  pipeline(spec: KernelSpec): GPUComputePipeline {
+    const entry = spec.entry ?? 'main';
+    const consts = spec.constants ?? {};
+    const key = `${spec.file}:${entry}:${Object.keys(consts)
+      .sort()
+      .map((k) => `${k}=${consts[k]}`)
+      .join(',')}`;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit.pipeline;
+    this.live();
+    const code = loadShaderSource(spec.file);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: spec.file });
+    const pipeline = this.device.createComputePipeline({
+      layout: 'auto',
+      label: `${spec.file}:${entry}`,
+      compute: { module, entryPoint: entry, constants: consts },
+    });
+    const scope = this.device.popErrorScope();
+    const check = (async () => {
+      const [err, info] = await Promise.all([scope, module.getCompilationInfo()]);
+      const msgs = info.messages
+        .filter((m) => m.type === 'error')
+        .map((m) => `${spec.file}:${m.lineNum}:${m.linePos}: ${m.message}`);
+      if (err || msgs.length) {
+        return new KernelCompileError(spec.file, msgs.length ? msgs : [err!.message]);
+      }
+      return null;
+    })();
+    this.pipelines.set(key, { pipeline, check });
+    return pipeline;
+  }
+
+  /** Compiles (or fetches) a pipeline and waits for its validation; throws KernelCompileError. */
+  async compile(spec: KernelSpec): Promise<GPUComputePipeline> {
+    const p = this.pipeline(spec);
+    await this.checkCompiles();
+    return p;
+  }
+
+  private async checkCompiles(): Promise<void> {
+    for (const [key, c] of this.pipelines) {
+      const err = await c.check;
+      if (err) {
+        this.pipelines.delete(key);
+        throw err;
+      }
+    }
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  private enc(): GPUCommandEncoder {
+    this.live();
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private uniformBuffer(bytes: number): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const buf =
+      this.freeUniforms.get(size)?.pop() ??
+      this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.pendingUniforms.push(buf);
+    return buf;
+  }
+
+  dispatch(args: DispatchArgs): void {
+    const pipeline = this.pipeline(args.kernel);
+    const [x, y = 1, z = 1] = args.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxWg = this.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (x > maxWg || y > maxWg || z > maxWg) {
+      throw new RangeError(`${args.kernel.file}: dispatch [${x}, ${y}, ${z}] exceeds ${maxWg} workgroups per dimension`);
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    if (args.uniforms) {
+      const u = args.uniforms;
+      const view = u instanceof ArrayBuffer ? new Uint8Array(u) : new Uint8Array(u.buffer, u.byteOffset, u.byteLength);
+      const ub = this.uniformBuffer(view.byteLength);
+      // Each pending dispatch owns its uniform buffer, so this write cannot clobber queued work.
+      this.device.queue.writeBuffer(ub, 0, view.buffer, view.byteOffset, view.byteLength);
+      entries.push({ binding: 0, resource: { buffer: ub } });
+    }
+    args.buffers.forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.enc().beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    this.dispatchCount++;
+  }
+
+  /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */
+  grid1d(items: number, workgroupSize: number): [number, number] {
+    const groups = Math.ceil(items / workgroupSize);
+    const maxWg = this.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (groups <= maxWg) return [groups, 1];
+    const y = Math.ceil(groups / maxWg);
+    return [Math.ceil(groups / y), y];
+  }
+
+  copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
+    if (elems === 0) return;
+    this.enc().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
+  }
+
+  /** Submits queued work. Uniform buffers of submitted work become reusable (queue order protects them). */
+  flush(): void {
+    if (!this.encoder) return;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    for (const b of this.pendingUniforms) {
+      const list = this.freeUniforms.get(b.size) ?? [];
+      list.push(b);
+      this.freeUniforms.set(b.size, list);
+    }
+    this.pendingUniforms = [];
+  }
+
+  /** Flushes and waits until the GPU has finished everything submitted. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.checkCompiles();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  // ---- timing --------------------------------------------------------------------------------
+
+  /** Starts a GPU timer: timestamp queries when the device has them, else wall clock. */
+  async beginTimer(): Promise<void> {
+    await this.sync();
+    if (this.hasTimestamps) {
+      this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
+      this.enc().beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0 } }).end();
+    }
+    this.timerStartMs = performance.now();
+  }
+
+  /** Ends the timer; returns elapsed GPU milliseconds (wall clock around onSubmittedWorkDone as fallback). */
+  async endTimer(): Promise<{ ms: number; source: 'timestamp-query' | 'wall-clock' }> {
+    if (!this.hasTimestamps || !this.querySet) {
+      await this.sync();
+      return { ms: performance.now() - this.timerStartMs, source: 'wall-clock' };
+    }
+    const enc = this.enc();
+    enc.beginComputePass({ timestampWrites: { querySet: this.querySet, endOfPassWriteIndex: 1 } }).end();
+    const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readback = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    this.flush();
+    await readback.mapAsync(GPUMapMode.READ);
+    const [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    readback.destroy();
+    resolve.destroy();
+    const ns = Number(t1 - t0);
+    // Some drivers report 0 or garbage when timestamps are quantized away; fall back to wall clock.
+    if (!(ns > 0)) return { ms: performance.now() - this.timerStartMs, source: 'wall-clock' };
+    return { ms: ns / 1e6, source: 'timestamp-query' };
+  }
+
+  // ---- lifetime ------------------------------------------------------------------------------
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.destroyed = true;
+    this.pool.destroyAll();
+    for (const list of this.freeUniforms.values()) for (const b of list) b.destroy();
+    this.freeUniforms.clear();
+    this.querySet?.destroy();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+}
+
+/** Packs a uniform struct of 4-byte scalars in declaration order (pads to 16 bytes). */
+export function packUniforms(fields: Array<number | { f32: number } | { i32: number }>): ArrayBuffer {
+  const buf = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
+  const dv = new DataView(buf);
+  fields.forEach((f, i) => {
+    if (typeof f === 'number') {
+      if (!Number.isInteger(f) || f < 0 || f > 0xffffffff) throw new RangeError(`uniform field ${i}: ${f} is not a u32`);
+      dv.setUint32(i * 4, f, true);
+    } else if ('f32' in f) dv.setFloat32(i * 4, f.f32, true);
+    else dv.setInt32(i * 4, f.i32, true);
+  });
+  return buf;
+}

@@ -1,0 +1,78 @@
+/** A dense f32 array on the GPU, backed by a pooled storage buffer. Call dispose() when done. */
+import { GpuDisposedError, ShapeError } from './errors.js';
+import type { Gpu } from './gpu.js';
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d} in shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export class GpuTensor {
+  private disposed = false;
+  readonly size: number;
+
+  constructor(
+    readonly gpu: Gpu,
+    private buf: GPUBuffer,
+    readonly shape: readonly number[],
+  ) {
+    this.size = numel(shape);
+  }
+
+  get buffer(): GPUBuffer {
+    if (this.disposed) throw new GpuDisposedError(`tensor [${this.shape.join('x')}] used after dispose()`);
+    return this.buf;
+  }
+
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  read(): Promise<Float32Array> {
+    return this.gpu.read(this);
+  }
+
+  /** Same buffer seen with another shape of the same element count (no copy). Shares lifetime with this. */
+  view(shape: readonly number[]): GpuTensor {
+    if (numel(shape) !== this.size) {
+      throw new ShapeError(`cannot view [${this.shape.join('x')}] as [${shape.join('x')}]: element counts differ`);
+    }
+    return new GpuTensorView(this, shape);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gpu.pool.release(this.buf);
+  }
+}
+
+class GpuTensorView extends GpuTensor {
+  constructor(
+    private readonly base: GpuTensor,
+    shape: readonly number[],
+  ) {
+    super(base.gpu, base.buffer, shape);
+  }
+  override get buffer(): GPUBuffer {
+    return this.base.buffer;
+  }
+  override get isDisposed(): boolean {
+    return this.base.isDisposed;
+  }
+  /** Views do not own their buffer. */
+  override dispose(): void {}
+}
+
+export function assertShape(name: string, t: { shape: readonly number[] }, expected: readonly number[]): void {
+  const ok = t.shape.length === expected.length && t.shape.every((d, i) => d === expected[i]);
+  if (!ok) throw new ShapeError(`${name}: expected shape [${expected.join(', ')}], got [${t.shape.join(', ')}]`);
+}

@@ -1,0 +1,43 @@
+/**
+ * Shared GPU for a test file. Without an adapter the GPU tests skip locally, but under CI=true
+ * that is a failure: CI installs lavapipe so the kernels really run.
+ */
+import { acquireGpu, type Gpu, NoAdapterError } from '../../src/gpu/index.js';
+
+let cached: Promise<Gpu | null> | undefined;
+
+export function testGpu(): Promise<Gpu | null> {
+  cached ??= acquireGpu().catch((e) => {
+    if (e instanceof NoAdapterError && process.env.CI !== 'true') {
+      console.warn(`GPU tests skipped: ${e.message.split('\n')[0]}`);
+      return null;
+    }
+    throw e;
+  });
+  return cached;
+}
+
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-4, rtol = 1e-4, label = '' }: { atol?: number; rtol?: number; label?: string } = {},
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length} != expected ${expected.length}`);
+  }
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    const tol = atol + rtol * Math.abs(expected[i]);
+    if (!(err <= tol) && (err > worstErr || Number.isNaN(err))) {
+      worst = i;
+      worstErr = Number.isNaN(err) ? Infinity : err;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${label}: element ${worst} = ${actual[worst]}, expected ${expected[worst]} (|err| ${worstErr} > atol ${atol} + rtol ${rtol})`,
+    );
+  }
+}
