@@ -1,0 +1,123 @@
+/**
+ * Builds a latency lookup table on this machine: each key's op is timed in isolation through the
+ * native addon and appended to the output file as soon as it is measured, so an interrupted run
+ * can resume where it stopped.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+
+import {
+  describeBackend,
+  loadNative,
+  requireBackend,
+  type BackendName,
+  type NativeBinding,
+  type NativeOp,
+  type ProfileResult,
+} from '../native/binding.js';
+import { keyToNativeOp } from './keys.js';
+import { appendLatencyEntry, formatHeader, formatLatencyTable, readLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
+
+export interface BuildTableOptions {
+  keys: string[];
+  /** Output YAML; omitted = keep the table in memory only. */
+  out?: string;
+  /** Keep the entries already in `out` and measure only the rest. */
+  resume?: boolean;
+  /** Overwrite an existing `out` (without resume). */
+  force?: boolean;
+  backend?: BackendName;
+  threads?: number;
+  repeats?: number;
+  warmup?: number;
+  maxTimeMs?: number;
+  pin?: boolean;
+  /** Cache flush before each run (see ProfileOptions.flushBytes); 'auto' = 2 × the L2 size. */
+  flushBytes?: number | 'auto';
+  /** Extra stamp fields, e.g. space and resolution. */
+  meta?: Record<string, string>;
+  onProgress?: (done: number, total: number, key: string, entry: LatencyEntry | null) => void;
+  native?: NativeBinding;
+}
+
+export interface BuildTableResult {
+  table: LatencyTable;
+  measured: number;
+  reused: number;
+}
+
+export function resultToEntry(r: ProfileResult): LatencyEntry {
+  return { count: r.count, mean: r.meanMs, var: r.stdMs * r.stdMs, median: r.medianMs, iqr: r.iqrMs };
+}
+
+/** Twice the per-core L2 (4 MiB when unknown): enough to evict an op's data from the private caches. */
+export function autoFlushBytes(cacheBytes: Record<string, number>): number {
+  const l2 = cacheBytes.l2 ?? 0;
+  return l2 > 0 ? 2 * l2 : 4 << 20;
+}
+
+/** Stamp fields that must agree for a resumed run to extend a table. */
+const RESUME_FIELDS = ['cpu', 'backend', 'threads', 'cache-flush'];
+
+export async function buildLatencyTable(o: BuildTableOptions): Promise<BuildTableResult> {
+  // Validate every key before spending time measuring.
+  const ops = new Map<string, NativeOp>(o.keys.map((k) => [k, keyToNativeOp(k)]));
+  const native = o.native ?? loadNative();
+  const backend = o.backend ?? 'onednn';
+  const info = requireBackend(native, backend);
+  const threads = o.threads ?? 1;
+  const cpu = native.cpuInfo();
+  const flushBytes = o.flushBytes === 'auto' ? autoFlushBytes(cpu.cacheBytes) : (o.flushBytes ?? 0);
+  const opts = { backend, threads, repeats: o.repeats ?? 30, warmup: o.warmup ?? 5, maxTimeMs: o.maxTimeMs ?? 0, pin: o.pin ?? true, flushBytes };
+  // A one-sample probe tells whether pinning works here, for the stamp.
+  const probe = await native.profile([{ type: 'linear', inC: 8, outC: 8 }], { ...opts, repeats: 1, warmup: 0 });
+  const meta: Record<string, string> = {
+    generator: 'wgnas profile (ProxylessNAS/Once-for-All latency table format, values in ms)',
+    cpu: cpu.model,
+    cores: `${cpu.logicalCores} logical, ${cpu.physicalCores ?? '?'} physical, ${cpu.availableCores} available`,
+    library: describeBackend(info),
+    backend,
+    threads: String(threads),
+    pinned: probe.pinned ? 'yes' : `no (${probe.pinError ?? 'disabled'})`,
+    repeats: String(opts.repeats),
+    warmup: String(opts.warmup),
+    'cache-flush': flushBytes > 0 ? `${flushBytes} bytes per thread before each run` : 'no (warm caches)',
+    ...o.meta,
+    date: new Date().toISOString(),
+  };
+
+  let table: LatencyTable = { meta, entries: new Map() };
+  let fresh = true;
+  if (o.out && existsSync(o.out)) {
+    if (o.resume) {
+      const prev = readLatencyTable(o.out, { allowTruncatedTail: true });
+      for (const f of RESUME_FIELDS) {
+        if (prev.meta[f] !== undefined && prev.meta[f] !== meta[f]) {
+          throw new Error(
+            `cannot resume ${o.out}: it was measured with ${f} '${prev.meta[f]}', this run has '${meta[f]}' ` +
+              '(use another --out, or --force to start over)',
+          );
+        }
+      }
+      table = { meta: prev.meta, entries: prev.entries };
+      fresh = false;
+      // Rewrite cleanly, dropping a partial entry left by an interrupted run.
+      writeFileSync(o.out, formatLatencyTable(table, { sort: false }));
+    } else if (!o.force) {
+      throw new Error(`${o.out} already exists: pass --resume to continue it or --force to overwrite it`);
+    }
+  }
+  if (o.out && fresh) writeFileSync(o.out, formatHeader(meta));
+
+  const todo = o.keys.filter((k) => !table.entries.has(k));
+  const reused = o.keys.length - todo.length;
+  let done = reused;
+  o.onProgress?.(done, o.keys.length, '', null);
+  for (const key of todo) {
+    const r = await native.profile([ops.get(key)!], opts);
+    const entry = resultToEntry(r);
+    table.entries.set(key, entry);
+    if (o.out) appendLatencyEntry(o.out, key, entry);
+    o.onProgress?.(++done, o.keys.length, key, entry);
+  }
+  return { table, measured: todo.length, reused };
+}
