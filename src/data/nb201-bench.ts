@@ -1,0 +1,167 @@
+/**
+ * NAS-Bench-201 ground truth and reference zero-cost proxy scores from the shared data.
+ *
+ * nb201_val_accs.csv (`net,val_accs`) and nb201_valid_nets.csv (`net,net_str,val_accs`) list the same
+ * 9445 cells in the same order: every 'live' canonical form of the space (see spaces/nb201.ts), with
+ * CIFAR-10 validation accuracy in %. `net` is the shared index tuple, `net_str` the arch string.
+ *
+ * nb201_zc_proxies.csv: the same 9445 cells, scores from the NAS-Bench-Suite-Zero PyTorch reference
+ * (one minibatch, NB201 network at init); REFERENCE_PROXY_DOCS says what each column is. Scores are
+ * kept as stored: -1e8 (REFERENCE_FAILED_SCORE) marks a failed computation (epe_nas, jacov, nwot, zen
+ * of the all-'none' cell; a few NASLib entries too), which still ranks such cells last.
+ */
+import { readFileSync } from 'node:fs';
+import { canonicalKey, formatArch, fromIndexTuple, type Nb201Cell } from '../spaces/nb201.js';
+import { readCsvObjects } from './csv.js';
+import { dataFile } from './paths.js';
+
+/** Sentinel the reference tables use for a proxy that could not be computed. */
+export const REFERENCE_FAILED_SCORE = -1e8;
+
+export const REFERENCE_PROXY_DOCS: Record<string, string> = {
+  epe_nas: 'EPE-NAS (Lopes et al. 2021): per-class correlation of input Jacobians',
+  fisher: 'Fisher (Turner et al. 2020): summed Fisher-information channel saliency',
+  flops: 'FLOPs of the network in millions (multiply-accumulates, 32x32 input)',
+  grad_norm: 'sum of per-layer gradient L2 norms of the loss (Abdelfattah et al. 2021)',
+  grasp: 'GraSP (Wang et al. 2020): -(H g) . w saliency sum',
+  jacov: 'Jacobian covariance (Mellor et al. 2020, NASWOT v1): log-likelihood score, negative',
+  l2_norm: 'L2 norm of the initial weights',
+  nwot: 'NASWOT (Mellor et al. 2021): log|K_H| of the binary ReLU-activation Hamming kernel',
+  params: 'trainable parameters in millions',
+  plain: 'sum of grad * weight (Abdelfattah et al. 2021)',
+  snip: 'SNIP (Lee et al. 2019): sum |grad * weight|',
+  synflow: 'SynFlow (Tanaka et al. 2020): data-free synaptic flow with |weights| (stored values ~10-100, i.e. log-scaled)',
+  zen: 'Zen-score (Lin et al. 2021): log feature-map perturbation response with BN scaling',
+};
+
+export interface Nb201BenchRow {
+  /** The arch string (the table's net_str; always a 'live' canonical form). */
+  arch: string;
+  /** The shared data's index tuple as written, e.g. "(4, 0, 3, 1, 4, 3)". */
+  net: string;
+  cell: Nb201Cell;
+  /** CIFAR-10 validation accuracy, %. */
+  valAcc: number;
+}
+
+const num = (s: string, where: string): number => {
+  const v = Number(s);
+  if (s.trim() === '' || Number.isNaN(v)) throw new Error(`${where}: '${s}' is not a number`);
+  return v;
+};
+
+let benchRows: Nb201BenchRow[] | undefined;
+
+/**
+ * The 9445 cells with accuracy: val_accs.csv joined with valid_nets.csv on `net`. Checks that the
+ * tuple decodes to `net_str` and that both files agree on the accuracy.
+ */
+export function loadNb201Table(): Nb201BenchRow[] {
+  if (benchRows) return benchRows;
+  const accPath = dataFile('nb201', 'nb201_val_accs.csv');
+  const netsPath = dataFile('nb201', 'nb201_valid_nets.csv');
+  const accs = readCsvObjects(readFileSync(accPath, 'utf8'), accPath);
+  const nets = readCsvObjects(readFileSync(netsPath, 'utf8'), netsPath);
+  const strOf = new Map<string, { netStr: string; acc: number }>();
+  nets.forEach((r, i) => strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${i + 2}`) }));
+  benchRows = accs.map((r, i) => {
+    const where = `${accPath}:${i + 2}`;
+    const cell = fromIndexTuple(r.net);
+    const valAcc = num(r.val_accs, where);
+    const joined = strOf.get(normTuple(r.net));
+    if (!joined) throw new Error(`${where}: net ${r.net} is missing from ${netsPath}`);
+    const arch = formatArch(cell);
+    if (joined.netStr !== arch) throw new Error(`${where}: net ${r.net} decodes to ${arch} but ${netsPath} says ${joined.netStr}`);
+    if (joined.acc !== valAcc) throw new Error(`${where}: accuracy ${valAcc} != ${joined.acc} in ${netsPath}`);
+    return { arch, net: r.net, cell, valAcc };
+  });
+  return benchRows;
+}
+
+const normTuple = (s: string) => s.replace(/[\s()[\]]/g, '');
+
+/**
+ * CIFAR-10 validation accuracy (%) keyed by `canonicalKey(cell)` ('live' level), so any of the 15625
+ * cells finds its benchmark entry via `map.get(canonicalKey(cell))`. 9445 entries. A fresh Map per call.
+ */
+export function loadNb201Accuracies(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of loadNb201Table()) {
+    const key = canonicalKey(r.cell);
+    if (key !== r.arch) throw new Error(`nb201 table: ${r.arch} is not in canonical form (${key})`);
+    m.set(key, r.valAcc);
+  }
+  return m;
+}
+
+export interface ReferenceProxyRow {
+  arch: string;
+  valAcc?: number;
+  /** Proxy name (column of nb201_zc_proxies.csv, see REFERENCE_PROXY_DOCS) -> score. */
+  scores: Record<string, number>;
+}
+
+let refRows: ReferenceProxyRow[] | undefined;
+
+/** The 9445 rows of nb201_zc_proxies.csv with the accuracy joined in. Cached: treat as read-only. */
+export function loadNb201ReferenceProxies(): ReferenceProxyRow[] {
+  if (refRows) return refRows;
+  const path = dataFile('nb201', 'nb201_zc_proxies.csv');
+  const rows = readCsvObjects(readFileSync(path, 'utf8'), path);
+  const acc = new Map(loadNb201Table().map((r) => [normTuple(r.net), r.valAcc]));
+  refRows = rows.map((r, i) => {
+    const where = `${path}:${i + 2}`;
+    const arch = formatArch(fromIndexTuple(r.net));
+    if (arch !== r.net_str) throw new Error(`${where}: net ${r.net} decodes to ${arch} but net_str is ${r.net_str}`);
+    const scores: Record<string, number> = {};
+    for (const [k, v] of Object.entries(r)) if (k !== 'net' && k !== 'net_str') scores[k] = num(v, `${where} (${k})`);
+    return { arch, valAcc: acc.get(normTuple(r.net)), scores };
+  });
+  return refRows;
+}
+
+export type NaslibDataset = 'cifar10' | 'cifar100' | 'ImageNet16-120';
+
+export interface NaslibZcRow {
+  /** Exact arch string of the tuple (NOT canonicalised: 278 of the 725 CIFAR-10 cells have dead edges). */
+  arch: string;
+  net: string;
+  cell: Nb201Cell;
+  /** NASLib's running index within this file (0..724), not the NAS-Bench-201 arch index. */
+  naslibIdx: number;
+  /** Validation accuracy, % (for cifar10 equal to nb201_val_accs.csv on cells already in live form). */
+  valAcc: number;
+  scores: Record<string, number>;
+  /** Seconds NASLib spent on each proxy. */
+  timeS: Record<string, number>;
+}
+
+/** JSON as Python's json.dump writes it: bare NaN / Infinity / -Infinity are allowed as values. */
+export function parsePythonJson(text: string): unknown {
+  const special: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+  const marked = text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"\\u0000$2"'); // JSON escape of NUL: cannot clash with real strings
+  return JSON.parse(marked, (_k, v) => (typeof v === 'string' && v.startsWith('\u0000') ? special[v.slice(1)] : v));
+}
+
+let naslibJson: Record<string, Record<string, Record<string, unknown>>> | undefined;
+
+/** NAS-Bench-Suite-Zero scores for 725 cells (724 for ImageNet16-120) from zc_nasbench201.json. */
+export function loadNaslibZc(dataset: NaslibDataset = 'cifar10'): NaslibZcRow[] {
+  const path = dataFile('nb201', 'zc_nasbench201.json');
+  naslibJson ??= parsePythonJson(readFileSync(path, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+  const table = naslibJson[dataset];
+  if (!table) throw new RangeError(`${path}: no dataset '${dataset}' (have ${Object.keys(naslibJson).join(', ')})`);
+  return Object.entries(table).map(([net, e]) => {
+    const cell = fromIndexTuple(net);
+    const scores: Record<string, number> = {};
+    const timeS: Record<string, number> = {};
+    for (const [k, v] of Object.entries(e)) {
+      if (v && typeof v === 'object' && 'score' in v) {
+        const o = v as { score: unknown; time?: unknown };
+        scores[k] = Number(o.score);
+        if (o.time !== undefined) timeS[k] = Number(o.time);
+      }
+    }
+    return { arch: formatArch(cell), net, cell, naslibIdx: Number(e.idx), valAcc: Number(e.val_accuracy), scores, timeS };
+  });
+}

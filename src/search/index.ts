@@ -1,0 +1,4 @@
+export { regularizedEvolution, type EvolutionOptions } from './evolution.js';
+export { randomSearch } from './random.js';
+export { reinforce, softmax, type ReinforceOptions, type ReinforceResult } from './reinforce.js';
+export { Evaluator, isBetter, type HistoryEntry, type Scorer, type SearchOptions, type SearchResult } from './types.js';
