@@ -2,6 +2,7 @@
 import { type Gpu, packUniforms } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { tunedMatmulTile } from './autotune.js';
 
 export interface MatmulTile {
   WG_X: number;
@@ -55,7 +56,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
     throw new ShapeError(`matmul: out has ${opts.out.size} elements, expected ${batch}x${M}x${N}`);
   }
   const out = opts.out ?? gpu.empty(outShape);
-  const tile = opts.tile ?? DEFAULT_MATMUL_TILE;
+  const tile = opts.tile ?? tunedMatmulTile(gpu);
   gpu.dispatch({
     kernel: { file: 'matmul.wgsl', constants: { ...tile } },
     buffers: [a, b, out],

@@ -1,0 +1,202 @@
+/**
+ * conv2d forward and both backward passes (src/kernels/conv2d.ts), NCHW: CIFAR/NAS-Bench-201 cells,
+ * ResNet-style 3x3 and 1x1 layers, a strided layer and a depthwise (MBConv) one.
+ * tfjs runs its native NHWC layout (inputs converted once at setup, outputs only for the parity guard).
+ */
+import {
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardInputCpu,
+  conv2dBackwardWeight,
+  conv2dBackwardWeightCpu,
+  conv2dCpu,
+  conv2dMacs,
+} from '../../kernels/conv2d.js';
+import type { GpuTensor } from '../../gpu/tensor.js';
+import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom, convOut } from '../cpu-conv.js';
+import type { BenchKernel, CpuCase, HostTensor, Shape, Tf, TfCase, TfTensor } from '../registry.js';
+import { rngFor, uniforms } from './util.js';
+
+type Pass = 'fwd' | 'bwd-input' | 'bwd-weight';
+
+const c = (N: number, Cin: number, HW: number, Cout: number, K: number, stride = 1, groups = 1): Shape => ({
+  N,
+  Cin,
+  H: HW,
+  W: HW,
+  Cout,
+  K,
+  stride,
+  pad: (K - 1) >> 1,
+  groups,
+});
+
+const SHAPES: BenchKernel['shapes'] = {
+  tiny: [c(2, 3, 9, 5, 3), c(2, 4, 7, 4, 3, 2, 4)],
+  small: [c(8, 16, 32, 16, 3), c(8, 64, 8, 64, 3), c(8, 32, 16, 64, 1), c(8, 32, 16, 32, 3, 1, 32)],
+  default: [c(64, 16, 32, 16, 3), c(64, 64, 8, 64, 3), c(32, 64, 56, 64, 3), c(32, 256, 28, 128, 1), c(32, 64, 56, 128, 3, 2), c(32, 96, 56, 96, 3, 1, 96)],
+  large: [
+    c(128, 64, 56, 64, 3),
+    c(128, 128, 28, 128, 3),
+    c(128, 256, 14, 256, 3),
+    c(128, 512, 7, 512, 3),
+    c(128, 256, 56, 64, 1),
+    c(128, 64, 56, 128, 3, 2),
+    c(128, 144, 56, 144, 3, 1, 144),
+  ],
+};
+
+function label(s: Shape): string {
+  const g = s.groups > 1 ? (s.groups === s.Cin ? ' dw' : ` g${s.groups}`) : '';
+  return `N${s.N} ${s.Cin}->${s.Cout} ${s.H}x${s.W} k${s.K}s${s.stride}${g}`;
+}
+
+function geom(s: Shape): ConvGeom {
+  return { N: s.N, Cin: s.Cin, H: s.H, W: s.W, Cout: s.Cout, KH: s.K, KW: s.K, stride: s.stride, pad: s.pad };
+}
+
+function shapes(s: Shape) {
+  const { OH, OW } = convOut(geom(s));
+  return {
+    x: [s.N, s.Cin, s.H, s.W],
+    w: [s.Cout, s.Cin / s.groups, s.K, s.K],
+    y: [s.N, s.Cout, OH, OW],
+  };
+}
+
+const numel = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+
+/** Which operands each pass consumes, in order, and what it produces. */
+const OPERANDS: Record<Pass, { inputs: Array<'x' | 'w' | 'y'>; output: 'x' | 'w' | 'y' }> = {
+  fwd: { inputs: ['x', 'w'], output: 'y' },
+  'bwd-input': { inputs: ['y', 'w'], output: 'x' },
+  'bwd-weight': { inputs: ['x', 'y'], output: 'w' },
+};
+
+// NCHW <-> NHWC and OIHW <-> HWIO (or HW C 1 for depthwise) for tfjs.
+const toNhwc = (tf: Tf, t: TfTensor) => tf.transpose(t, [0, 2, 3, 1]);
+const fromNhwc = (tf: Tf, t: TfTensor) => tf.transpose(t, [0, 3, 1, 2]);
+
+function tfjsCase(pass: Pass, tf: Tf, s: Shape, inputs: HostTensor[]): TfCase {
+  const depthwise = s.groups > 1;
+  if (depthwise && s.groups !== s.Cin) throw new Error('tfjs has no grouped convolution (only dense and depthwise)');
+  const pad = s.pad;
+  const stride: [number, number] = [s.stride, s.stride];
+  // Filters: ours [Cout, Cin/groups, KH, KW]; tfjs dense HWIO [KH, KW, Cin, Cout], depthwise [KH, KW, C, 1].
+  const toTfFilter = (w: TfTensor) => tf.transpose(w, [2, 3, 1, 0]);
+  const toTfFilterDw = (w: TfTensor) => tf.transpose(w, [2, 3, 0, 1]);
+  const held: TfTensor[] = [];
+  const keep = (t: TfTensor) => (held.push(t), t);
+  const get = (i: number) => tf.tensor(inputs[i].data, inputs[i].shape);
+  const tfFilter = (t: TfTensor) => (depthwise ? toTfFilterDw(t) : toTfFilter(t));
+  const xNhwc = [s.N, s.H, s.W, s.Cin] as [number, number, number, number];
+  const filterShape = (depthwise ? [s.K, s.K, s.Cin, 1] : [s.K, s.K, s.Cin, s.Cout]) as [number, number, number, number];
+  let run: () => TfTensor;
+  let forParity: (t: TfTensor) => TfTensor;
+  if (pass === 'fwd') {
+    const x = keep(tf.tidy(() => toNhwc(tf, get(0))));
+    const w = keep(tf.tidy(() => tfFilter(get(1))));
+    run = depthwise
+      ? () => tf.depthwiseConv2d(x as never, w as never, stride, pad)
+      : () => tf.conv2d(x as never, w as never, stride, pad);
+    forParity = (t) => fromNhwc(tf, t);
+  } else if (pass === 'bwd-input') {
+    const dy = keep(tf.tidy(() => toNhwc(tf, get(0))));
+    const w = keep(tf.tidy(() => tfFilter(get(1))));
+    run = depthwise
+      ? () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { strides: stride, pad, dilations: 1, inputShape: xNhwc }) as TfTensor
+      : () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: stride, pad, dataFormat: 'NHWC', inputShape: xNhwc }) as TfTensor;
+    forParity = (t) => fromNhwc(tf, t);
+  } else {
+    const x = keep(tf.tidy(() => toNhwc(tf, get(0))));
+    const dy = keep(tf.tidy(() => toNhwc(tf, get(1))));
+    run = depthwise
+      ? () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: stride, pad, dilations: 1, filterShape }) as TfTensor
+      : () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape }) as TfTensor;
+    forParity = (t) => tf.transpose(t, depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]);
+  }
+  return { run, forParity, teardown: () => tf.dispose(held) };
+}
+
+function cpuCase(pass: Pass, s: Shape, inputs: HostTensor[]): CpuCase {
+  const g = geom(s);
+  const sh = shapes(s);
+  const p = { stride: s.stride, pad: s.pad, groups: s.groups };
+  const [a, b] = inputs;
+  let out: ArrayLike<number> = new Float32Array(0);
+  if (s.groups === 1) {
+    const buf = new Float32Array(numel(sh[OPERANDS[pass].output]));
+    out = buf;
+    const run =
+      pass === 'fwd'
+        ? () => void conv2dCpuFast(a.data, b.data, g, buf)
+        : pass === 'bwd-input'
+          ? () => void conv2dBackwardInputCpuFast(a.data, b.data, g, buf)
+          : () => void conv2dBackwardWeightCpuFast(a.data, b.data, g, buf);
+    return { run, output: () => out };
+  }
+  // Grouped / depthwise: the reference loops (f64 accumulation).
+  const run =
+    pass === 'fwd'
+      ? () => void (out = conv2dCpu(a.data, sh.x, b.data, sh.w, p))
+      : pass === 'bwd-input'
+        ? () => void (out = conv2dBackwardInputCpu(a.data, b.data, sh.w, sh.x, p))
+        : () => void (out = conv2dBackwardWeightCpu(a.data, sh.x, b.data, sh.w, p));
+  return { run, output: () => out };
+}
+
+function entry(pass: Pass): BenchKernel {
+  const name = pass === 'fwd' ? 'conv2d' : `conv2d-${pass}`;
+  const what = { fwd: 'forward', 'bwd-input': 'input gradient', 'bwd-weight': 'weight gradient' }[pass];
+  return {
+    name,
+    description: `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
+    shapes: SHAPES,
+    label,
+    setup(gpu, s) {
+      const sh = shapes(s);
+      const p = { stride: s.stride, pad: s.pad, groups: s.groups };
+      const rng = rngFor(name, s);
+      const ops = OPERANDS[pass];
+      const inputs: HostTensor[] = ops.inputs.map((k) => ({ data: uniforms(rng, numel(sh[k])), shape: sh[k] }));
+      const [ga, gb] = inputs.map((t) => gpu.upload(t.data, t.shape));
+      let last: GpuTensor | null = null;
+      const op =
+        pass === 'fwd'
+          ? () => conv2d(gpu, ga, gb, p)
+          : pass === 'bwd-input'
+            ? () => conv2dBackwardInput(gpu, ga, gb, sh.x, p)
+            : () => conv2dBackwardWeight(gpu, ga, gb, sh.w, p);
+      const macs = conv2dMacs(sh.x, sh.w, p);
+      return {
+        run: () => {
+          last?.dispose();
+          last = op();
+        },
+        flops: 2 * macs,
+        bytes: 4 * (numel(sh.x) + numel(sh.w) + numel(sh.y)),
+        inputs,
+        read: async () => {
+          if (!last) throw new Error(`${name} bench: read() before run()`);
+          return last.read();
+        },
+        teardown: () => {
+          last?.dispose();
+          ga.dispose();
+          gb.dispose();
+        },
+      };
+    },
+    tfjs: (tf, s, inputs) => tfjsCase(pass, tf, s, inputs),
+    cpu: (s, inputs) => cpuCase(pass, s, inputs),
+    // Sums of Cin*K*K (forward), Cout*K*K (input grad) or N*OH*OW (weight grad) products of [-1, 1) values.
+    tolerance: (s) => {
+      const terms = pass === 'fwd' ? (s.Cin / s.groups) * s.K * s.K : pass === 'bwd-input' ? (s.Cout / s.groups) * s.K * s.K : s.N * s.H * s.W;
+      return { atol: 2e-5 * terms + 1e-4, rtol: 1e-3 };
+    },
+  };
+}
+
+export const conv2dBench = entry('fwd');
+export const conv2dBwdInputBench = entry('bwd-input');
+export const conv2dBwdWeightBench = entry('bwd-weight');

@@ -1,0 +1,61 @@
+/** Batched Pearson correlation (correlation.ts): B x N x D -> B x N x N, N = 64 samples as in WRCor. */
+import { correlation } from '../../kernels/correlation.js';
+import { correlationCpuFast } from '../cpu.js';
+import type { BenchKernel, Shape } from '../registry.js';
+import { rngFor, uniforms } from './util.js';
+
+const s = (B: number, D: number, N = 64): Shape => ({ B, N, D });
+
+export const correlationBench: BenchKernel = {
+  name: 'correlation',
+  description: 'batched Pearson correlation of N=64 rows of D features (normalize_rows + Z Z^T + set_diag)',
+  shapes: {
+    tiny: [s(2, 100, 16)],
+    small: [s(1, 1024), s(4, 4096)],
+    default: [s(8, 1024), s(8, 8192), s(4, 65536)],
+    large: [s(32, 1024), s(32, 16384), s(16, 65536)],
+  },
+  label: ({ B, N, D }) => `${B}x${N}x${D}`,
+  setup(gpu, shape) {
+    const { B, N, D } = shape;
+    const x = uniforms(rngFor('correlation', shape), B * N * D);
+    const gx = gpu.upload(x, [B, N, D]);
+    let last: ReturnType<typeof correlation> | null = null;
+    return {
+      run: () => {
+        last?.dispose();
+        last = correlation(gpu, gx);
+      },
+      // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND.
+      flops: 2 * B * N * N * D + 8 * B * N * D,
+      bytes: 4 * (B * N * D + B * N * N),
+      inputs: [{ data: x, shape: [B, N, D] }],
+      read: async () => {
+        if (!last) throw new Error('correlation bench: read() before run()');
+        return last.read();
+      },
+      teardown: () => {
+        last?.dispose();
+        gx.dispose();
+      },
+    };
+  },
+  tfjs(tf, _shape, [x]) {
+    const tx = tf.tensor(x.data, x.shape);
+    return {
+      // Same math in tf ops: centre, scale rows to unit norm, Z Z^T.
+      run: () =>
+        tf.tidy(() => {
+          const c = tx.sub(tx.mean(2, true));
+          const z = c.mul(c.square().sum(2, true).rsqrt());
+          return tf.matMul(z, z, false, true);
+        }),
+      teardown: () => tx.dispose(),
+    };
+  },
+  cpu({ B, N, D }, [x]) {
+    const c = new Float32Array(B * N * N);
+    return { run: () => void correlationCpuFast(x.data, B, N, D, c), output: () => c };
+  },
+  tolerance: () => ({ atol: 2e-4, rtol: 1e-3 }),
+};

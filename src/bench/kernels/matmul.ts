@@ -1,0 +1,60 @@
+/** matmul.wgsl: square, skinny and batched f32 products. */
+import { tunedMatmulTile } from '../../kernels/autotune.js';
+import { matmul } from '../../kernels/matmul.js';
+import { matmulCpuBlocked } from '../cpu.js';
+import type { BenchKernel, Shape } from '../registry.js';
+import { rngFor, uniforms } from './util.js';
+
+const sq = (n: number, batch = 1): Shape => ({ batch, M: n, N: n, K: n });
+
+export const matmulBench: BenchKernel = {
+  name: 'matmul',
+  description: 'C = A B, f32, tiled (matmul.wgsl); square, skinny (tall x thin) and batched shapes',
+  shapes: {
+    tiny: [sq(64), { batch: 2, M: 33, N: 47, K: 29 }],
+    small: [sq(256), sq(512), { batch: 1, M: 2048, N: 64, K: 256 }, sq(128, 8)],
+    default: [sq(1024), sq(2048), { batch: 1, M: 8192, N: 64, K: 1024 }, { batch: 1, M: 64, N: 4096, K: 4096 }, sq(256, 16)],
+    large: [sq(4096), sq(8192), { batch: 1, M: 32768, N: 128, K: 4096 }, { batch: 1, M: 128, N: 8192, K: 8192 }, sq(512, 64)],
+  },
+  label: ({ batch, M, N, K }) => `${batch > 1 ? `b${batch} ` : ''}${M}x${N}x${K}`,
+  setup(gpu, shape) {
+    const { batch, M, N, K } = shape;
+    const rng = rngFor('matmul', shape);
+    const aShape = batch > 1 ? [batch, M, K] : [M, K];
+    const bShape = batch > 1 ? [batch, K, N] : [K, N];
+    const a = uniforms(rng, batch * M * K);
+    const b = uniforms(rng, batch * K * N);
+    const ga = gpu.upload(a, aShape);
+    const gb = gpu.upload(b, bShape);
+    const gc = gpu.empty(batch > 1 ? [batch, M, N] : [M, N]);
+    const tile = tunedMatmulTile(gpu);
+    return {
+      run: () => void matmul(gpu, ga, gb, { out: gc, tile }),
+      flops: 2 * batch * M * N * K,
+      bytes: 4 * batch * (M * K + K * N + M * N),
+      inputs: [
+        { data: a, shape: aShape },
+        { data: b, shape: bShape },
+      ],
+      read: () => gc.read(),
+      config: { tile: `${tile.WG_X}x${tile.WG_Y}x${tile.TK}` },
+      teardown: () => {
+        for (const t of [ga, gb, gc]) t.dispose();
+      },
+    };
+  },
+  tfjs(tf, _shape, [a, b]) {
+    const ta = tf.tensor(a.data, a.shape);
+    const tb = tf.tensor(b.data, b.shape);
+    return {
+      run: () => tf.matMul(ta, tb),
+      teardown: () => tf.dispose([ta, tb]),
+    };
+  },
+  cpu({ batch, M, N, K }, [a, b]) {
+    const c = new Float32Array(batch * M * N);
+    return { run: () => void matmulCpuBlocked(a.data, b.data, M, N, K, batch, c), output: () => c };
+  },
+  // Inputs are in [-1, 1): sums of K products have magnitude ~sqrt(K/9); f32 rounding grows with K.
+  tolerance: ({ K }) => ({ atol: 2e-5 * K + 1e-4, rtol: 1e-3 }),
+};

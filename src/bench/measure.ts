@@ -1,0 +1,89 @@
+/**
+ * Timing loop shared by our kernels, the baselines and the calibration: warm-up, then repeats, each
+ * repeat one timed sample. A sample may cover several back-to-back runs when one run is too short
+ * for the clock (wall clock only, by default); sample times are divided back to per-run times.
+ */
+import { type SampleStats, summarize } from './stats.js';
+
+export type TimingSource = 'timestamp-query' | 'wall-clock';
+
+export interface TimedSample {
+  ms: number;
+  source: TimingSource;
+}
+
+/** What the harness needs from a GPU: Gpu satisfies it; tests pass a fake. */
+export interface GpuTimer {
+  readonly hasTimestamps: boolean;
+  beginTimer(): Promise<void>;
+  endTimer(): Promise<TimedSample>;
+}
+
+/** Runs the workload `innerRuns` times back to back and returns the time for all of them. */
+export type Sampler = (innerRuns: number) => Promise<TimedSample>;
+
+export interface MeasureOptions {
+  warmup: number;
+  repeats: number;
+  /** Batch runs per sample until one sample takes at least this long (0 = one run per sample). */
+  minSampleMs?: number;
+  maxInnerRuns?: number;
+  /** Stop repeating (after at least one sample) once the samples have taken this long in total. */
+  budgetMs?: number;
+}
+
+export interface Measurement {
+  /** Per-run times, one per repeat. */
+  samplesMs: number[];
+  innerRuns: number;
+  /** 'mixed' when some timestamp samples fell back to the wall clock. */
+  source: TimingSource | 'mixed';
+  stats: SampleStats;
+}
+
+/** Times run() between gpu.beginTimer() and gpu.endTimer(); run() only records dispatches. */
+export function timerSampler(timer: GpuTimer, run: () => void): Sampler {
+  return async (inner) => {
+    await timer.beginTimer();
+    for (let i = 0; i < inner; i++) run();
+    return timer.endTimer();
+  };
+}
+
+/** Wall-clock sampler for synchronous CPU work. */
+export function cpuSampler(run: () => void): Sampler {
+  return async (inner) => {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) run();
+    return { ms: performance.now() - t0, source: 'wall-clock' };
+  };
+}
+
+/** Default minimum sample length: wall clock needs a few ms to swamp submit/sync overhead. */
+export function defaultMinSampleMs(timer: Pick<GpuTimer, 'hasTimestamps'>): number {
+  return timer.hasTimestamps ? 0 : 2;
+}
+
+export async function measure(sampler: Sampler, opts: MeasureOptions): Promise<Measurement> {
+  if (!Number.isInteger(opts.repeats) || opts.repeats < 1) throw new RangeError(`repeats must be >= 1, got ${opts.repeats}`);
+  if (!Number.isInteger(opts.warmup) || opts.warmup < 0) throw new RangeError(`warmup must be >= 0, got ${opts.warmup}`);
+  let lastWarmMs = Infinity;
+  for (let i = 0; i < opts.warmup; i++) lastWarmMs = (await sampler(1)).ms;
+  const minSample = opts.minSampleMs ?? 0;
+  let inner = 1;
+  if (minSample > 0 && Number.isFinite(lastWarmMs) && lastWarmMs < minSample) {
+    inner = Math.min(opts.maxInnerRuns ?? 64, Math.ceil(minSample / Math.max(lastWarmMs, 1e-3)));
+  }
+  const samplesMs: number[] = [];
+  const sources = new Set<TimingSource>();
+  let spentMs = 0;
+  for (let i = 0; i < opts.repeats; i++) {
+    const s = await sampler(inner);
+    samplesMs.push(s.ms / inner);
+    sources.add(s.source);
+    spentMs += s.ms;
+    if (opts.budgetMs !== undefined && spentMs >= opts.budgetMs) break;
+  }
+  const source = sources.size === 1 ? [...sources][0] : 'mixed';
+  return { samplesMs, innerRuns: inner, source, stats: summarize(samplesMs) };
+}

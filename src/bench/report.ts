@@ -1,0 +1,117 @@
+/** Text/markdown tables, JSON and roofline points for a BenchReport. */
+import type { BaselineName, BaselineResult, BenchReport } from './harness.js';
+import type { RooflinePoint } from './roofline.js';
+
+/** Three significant digits without exponent noise for the usual ranges. */
+export function fmtNum(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '-';
+  const a = Math.abs(v);
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  if (a >= 1) return v.toFixed(2);
+  if (a >= 0.001) return v.toPrecision(3);
+  return a === 0 ? '0' : v.toExponential(2);
+}
+
+function ratio(b: BaselineResult | undefined): string {
+  if (!b) return '';
+  if (b.status === 'ok') return `${fmtNum(b.speedup)}x`;
+  if (b.status === 'parity-failed') return 'PARITY';
+  if (b.status === 'error') return 'error';
+  return 'skip';
+}
+
+function timingText(source: string): string {
+  if (source === 'timestamp-query') return 'timestamp-query (GPU timestamps written before/after each repeat)';
+  if (source === 'wall-clock') return 'wall clock (no timestamp-query: submit to onSubmittedWorkDone)';
+  return `${source} (some timestamp samples fell back to the wall clock)`;
+}
+
+export function reportHeader(r: BenchReport): string {
+  const peakSrc = r.peak.source === 'table' ? `datasheet: ${r.peak.name}` : r.peak.name;
+  const lines = [
+    `wgnas bench | adapter: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
+    `timing: ${timingText(r.timing)}`,
+    `peak: ${fmtNum(r.peak.gflops)} GFLOP/s f32, ${fmtNum(r.peak.gbps)} GB/s (${peakSrc})`,
+    `ours: ${r.where.ours}`,
+  ];
+  if (r.options.baselines.includes('tfjs')) lines.push(`tfjs: ${r.where.tfjs}`);
+  if (r.options.baselines.includes('cpu')) lines.push(`cpu:  ${r.where.cpu}`);
+  lines.push(
+    `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}, repeats ${r.options.repeats}; ` +
+      `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster)`,
+  );
+  return lines.join('\n');
+}
+
+function render(header: string[], rows: string[][], markdown: boolean, rightFrom: number): string {
+  if (markdown) {
+    const sep = header.map((_, i) => (i >= rightFrom ? '---:' : '---'));
+    return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
+  }
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i >= rightFrom ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** kernel, shape, median/p10/p90 ms, GFLOP/s, GB/s, %peak, vs each baseline. */
+export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): string {
+  const bl = r.options.baselines;
+  const header = ['kernel', 'shape', 'median ms', 'p10 ms', 'p90 ms', 'GFLOP/s', 'GB/s', '%peak', ...bl.map((b) => `vs ${b}`)];
+  const rows = r.results.map((x) => {
+    if (!x.ours) return [x.kernel, x.label, x.error ? `failed: ${x.error.slice(0, 60)}` : '-', '', '', '', '', '', ...bl.map(() => '')];
+    const o = x.ours;
+    return [
+      x.kernel,
+      x.label,
+      fmtNum(o.medianMs),
+      fmtNum(o.p10Ms),
+      fmtNum(o.p90Ms),
+      fmtNum(o.gflops),
+      fmtNum(o.gbps),
+      fmtNum(o.pctPeak),
+      ...bl.map((b) => ratio(x.baselines[b])),
+    ];
+  });
+  return render(header, rows, opts.markdown ?? false, 2);
+}
+
+/** GFLOP/s and GB/s of ours and each baseline side by side. */
+export function formatSideBySide(r: BenchReport, opts: { markdown?: boolean } = {}): string {
+  const series: Array<'ours' | BaselineName> = ['ours', ...r.options.baselines];
+  const header = ['kernel', 'shape', ...series.map((s) => `GFLOP/s ${s}`), ...series.map((s) => `GB/s ${s}`)];
+  const get = (x: BenchReport['results'][number], s: 'ours' | BaselineName) => (s === 'ours' ? x.ours : x.baselines[s]);
+  const rows = r.results.map((x) => [
+    x.kernel,
+    x.label,
+    ...series.map((s) => fmtNum(get(x, s)?.gflops)),
+    ...series.map((s) => fmtNum(get(x, s)?.gbps)),
+  ]);
+  return render(header, rows, opts.markdown ?? false, 2);
+}
+
+/** Notes for baselines that did not produce numbers (skips, parity failures, errors). */
+export function formatNotes(r: BenchReport): string {
+  const notes = new Set<string>();
+  for (const x of r.results) {
+    for (const [name, b] of Object.entries(x.baselines)) {
+      if (b && b.status !== 'ok' && b.note) notes.add(`${name} ${x.kernel} ${x.label}: ${b.status}: ${b.note}`);
+    }
+  }
+  return notes.size ? [...notes].map((n) => `note: ${n}`).join('\n') + '\n' : '';
+}
+
+export function rooflinePoints(r: BenchReport): RooflinePoint[] {
+  const pts: RooflinePoint[] = [];
+  for (const x of r.results) {
+    if (x.ours) pts.push({ kernel: x.kernel, label: x.label, series: 'ours', intensity: x.intensity, gflops: x.ours.gflops });
+    for (const [name, b] of Object.entries(x.baselines)) {
+      if (b?.status === 'ok' && b.gflops !== undefined) pts.push({ kernel: x.kernel, label: x.label, series: name, intensity: x.intensity, gflops: b.gflops });
+    }
+  }
+  return pts;
+}
