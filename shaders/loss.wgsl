@@ -1,0 +1,63 @@
+// Softmax cross-entropy, one workgroup per row of logits [N, K] (rows fold over x and y).
+// Labels are f32 class indices. Writes the row's loss (log-sum-exp minus the label's logit) and
+// dlogits = (softmax - onehot) * invN, the gradient of the batch mean. A label that is not an
+// integer in [0, K) makes the row's loss and gradient NaN (p.nan), so the bad label is visible.
+
+struct Params { N: u32, K: u32, invN: f32, nan: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rowLoss: array<f32>;
+@group(0) @binding(3) var<storage, read> logits: array<f32>;
+@group(0) @binding(4) var<storage, read> labels: array<f32>;
+
+const WG: u32 = 64u;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x + wg.y * nwg.x;
+  let inRange = row < p.N;
+  let base = row * p.K;
+
+  var m = -3.0e38;
+  if (inRange) {
+    for (var k = lid; k < p.K; k += WG) { m = max(m, logits[base + k]); }
+  }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let rowMax = red[0];
+  workgroupBarrier();
+
+  var e = 0.0;
+  if (inRange) {
+    for (var k = lid; k < p.K; k += WG) { e += exp(logits[base + k] - rowMax); }
+  }
+  red[lid] = e;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s /= 2u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let sumExp = red[0];
+  if (!inRange) { return; }
+
+  let lf = labels[row];
+  let valid = lf >= 0.0 && lf < f32(p.K) && floor(lf) == lf;
+  let label = select(0u, u32(lf), valid);
+  let inv = 1.0 / sumExp;
+  for (var k = lid; k < p.K; k += WG) {
+    let sm = exp(logits[base + k] - rowMax) * inv;
+    let g = (sm - select(0.0, 1.0, k == label)) * p.invN;
+    dlogits[base + k] = select(p.nan, g, valid);
+  }
+  if (lid == 0u) {
+    let l = rowMax + log(sumExp) - logits[base + label];
+    rowLoss[row] = select(p.nan, l, valid);
+  }
+}

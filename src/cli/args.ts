@@ -1,0 +1,100 @@
+/** Small helpers for the subcommands' option parsing (node:util parseArgs underneath). */
+import { writeFileSync } from 'node:fs';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function intOpt(name: string, v: string | undefined, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+export function numOpt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  return n;
+}
+
+export function listOpt(v: string | undefined, dflt: string[]): string[] {
+  if (!v) return dflt;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Writes rows as CSV or JSON by the file extension. */
+export function writeTable(path: string, rows: Array<Record<string, string | number | undefined>>): void {
+  if (path.endsWith('.json')) {
+    writeFileSync(path, JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const esc = (v: unknown) => {
+    const s = v === undefined ? '' : String(v);
+    return /[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  writeFileSync(path, [cols.join(','), ...rows.map((r) => cols.map((c) => esc(r[c])).join(','))].join('\n') + '\n');
+}
+
+/** Renders a fixed-width text table. */
+export function textTable(header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const line = (r: Array<string | number>) => r.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n') + '\n';
+}
+
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 1000 || a < 0.001 ? v.toExponential(3) : v.toFixed(4);
+}
+
+/** Reads a CSV with a header row (quoted fields allowed) or a JSON array of objects. */
+export function readTable(path: string, text: string): Array<Record<string, string>> {
+  if (path.endsWith('.json')) {
+    const rows = JSON.parse(text) as unknown;
+    if (!Array.isArray(rows)) throw new UsageError(`${path}: expected a JSON array of rows`);
+    return rows.map((r) => Object.fromEntries(Object.entries(r as object).map(([k, val]) => [k, String(val)])));
+  }
+  const records: string[][] = [];
+  let field = '';
+  let rec: string[] = [];
+  let q = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (q) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') q = false;
+      else field += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') {
+      rec.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      rec.push(field);
+      if (rec.some((f) => f !== '')) records.push(rec);
+      rec = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field !== '' || rec.length) {
+    rec.push(field);
+    records.push(rec);
+  }
+  const [header, ...body] = records;
+  if (!header) throw new UsageError(`${path}: empty table`);
+  return body.map((r, i) => {
+    if (r.length !== header.length) throw new UsageError(`${path}:${i + 2}: ${r.length} fields, header has ${header.length}`);
+    return Object.fromEntries(header.map((h, j) => [h, r[j]]));
+  });
+}

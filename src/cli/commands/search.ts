@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { loadNb201Accuracies } from '../../data/nb201-bench.js';
+import { acquireGpu } from '../../gpu/index.js';
+import { NB201_DEFAULT } from '../../nn/nb201-net.js';
+import { VOTE_MEMBERS } from '../../proxies/registry.js';
+import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
+import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
+import { Progress } from '../../util/progress.js';
+import { Rng } from '../../util/rng.js';
+import { ZeroShotScorer } from '../../zeroshot.js';
+import { intOpt, UsageError } from '../args.js';
+
+export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
+
+const HELP = `usage: wgnas search [--space nb201] [--proxy NAME] [--strategy S] [--budget N] [options]
+
+Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10
+minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known.
+  --space nb201            search space (ProxylessNAS: 'wgnas proxyless')
+  --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
+  --strategy S             random | evolution | reinforce (default evolution)
+  --budget N               architectures proposed (default 20)
+  --population P           evolution population (default 10); --sample-size S (default 3)
+  --batch N                minibatch size for the proxy (default 64)
+  --cells-per-stage N      network depth per stage (default 5)
+  --seed N                 seed for the search, the batch and the weights (default 0)
+  --json                   print the result as JSON
+`;
+
+/** Turns raw proxy scores into search scores: raw for one proxy, a Borda vote over all seen so far for 'vote'. */
+class PopulationScorer {
+  readonly seen: Array<Record<string, number>> = [];
+  constructor(private readonly proxy: string) {}
+
+  value(scores: Record<string, number>): number {
+    this.seen.push(scores);
+    if (this.proxy !== 'vote') return scores[this.proxy];
+    // Fraction of the architectures seen so far that each member proxy ranks below this one.
+    let v = 0;
+    for (const m of VOTE_MEMBERS) v += this.seen.filter((s) => s[m] < scores[m]).length / Math.max(1, this.seen.length - 1);
+    return v / VOTE_MEMBERS.length;
+  }
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      space: { type: 'string' },
+      proxy: { type: 'string' },
+      strategy: { type: 'string' },
+      budget: { type: 'string' },
+      population: { type: 'string' },
+      'sample-size': { type: 'string' },
+      batch: { type: 'string' },
+      'cells-per-stage': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const space = v.space ?? 'nb201';
+  if (space === 'proxyless') throw new UsageError("the ProxylessNAS search is 'wgnas proxyless' (it trains a supernet)");
+  if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
+  const strategy = v.strategy ?? 'evolution';
+  if (!['random', 'evolution', 'reinforce'].includes(strategy)) {
+    throw new UsageError(`unknown --strategy '${strategy}' (random, evolution, reinforce)`);
+  }
+  const proxy = (v.proxy ?? 'wrcor').toLowerCase();
+  const seed = intOpt('seed', v.seed, 0, 0);
+  const budget = intOpt('budget', v.budget, 20);
+  const gpu = await acquireGpu();
+  const scorer = new ZeroShotScorer(gpu, [proxy], {
+    batchSize: intOpt('batch', v.batch, 64, 2),
+    seed,
+    net: { ...NB201_DEFAULT, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage) },
+  });
+  const pop = new PopulationScorer(proxy);
+  const bar = new Progress(budget, `search ${strategy}/${proxy}`);
+  const score: Scorer<Nb201Cell> = async (cells) => {
+    const out: number[] = [];
+    for (const c of cells) {
+      const r = await scorer.score(c);
+      out.push(pop.value(r.scores));
+    }
+    return out;
+  };
+  const rng = new Rng(seed);
+  const onBatch = (s: { batch: unknown[] }) => bar.tick(s.batch.length);
+  const t0 = performance.now();
+  let result: SearchResult<Nb201Cell>;
+  if (strategy === 'random') result = await randomSearch(nb201Space, score, { budget, rng, onBatch });
+  else if (strategy === 'evolution') {
+    result = await regularizedEvolution(nb201Space, score, {
+      budget,
+      rng,
+      onBatch,
+      populationSize: intOpt('population', v.population, 10),
+      sampleSize: intOpt('sample-size', v['sample-size'], 3),
+    });
+  } else {
+    // REINFORCE needs rewards on a stable scale: use the score's percentile among those seen so far.
+    const seenScores: number[] = [];
+    const pct: Scorer<Nb201Cell> = async (cells) => {
+      const raw = await score(cells);
+      return raw.map((r) => {
+        seenScores.push(r);
+        return seenScores.filter((s) => s < r).length / Math.max(1, seenScores.length - 1);
+      });
+    };
+    result = await reinforce(nb201Space, pct, { budget, rng, onBatch, learningRate: 0.1 });
+  }
+  bar.done();
+  gpu.destroy();
+  const accs = loadNb201Accuracies();
+  const acc = accs.get(canonicalKey(result.best));
+  const all = [...accs.values()].sort((a, b) => a - b);
+  const pctile = acc === undefined ? undefined : (100 * all.filter((a) => a <= acc).length) / all.length;
+  const best = formatArch(result.best);
+  const out = {
+    strategy,
+    proxy,
+    budget,
+    evaluations: result.evaluations,
+    best,
+    bestScore: result.bestScore,
+    cifar10ValAcc: acc,
+    accPercentile: pctile,
+    bestPossibleAcc: all[all.length - 1],
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (v.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  else {
+    process.stdout.write(
+      `best cell:  ${best}\n` +
+        `${proxy} score: ${result.bestScore}\n` +
+        (acc === undefined
+          ? 'CIFAR-10 accuracy: unknown (cell not in the shared NAS-Bench-201 table)\n'
+          : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (top ${(100 - pctile!).toFixed(1)} % of 9445 cells; best ${out.bestPossibleAcc} %)\n`) +
+        `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
+    );
+  }
+}

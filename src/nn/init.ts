@@ -1,0 +1,65 @@
+/** Parameter initialisers (PyTorch defaults, so untrained networks match the reference proxies). */
+import type { Gpu } from '../gpu/gpu.js';
+import { numel } from '../gpu/tensor.js';
+import type { Rng } from '../util/rng.js';
+import { Param, type ParamKind } from './tape.js';
+
+/** PyTorch's default for Conv2d/Linear weights: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+export function kaimingUniform(shape: readonly number[], rng: Rng): Float32Array {
+  const fanIn = numel(shape.slice(1));
+  const bound = 1 / Math.sqrt(Math.max(1, fanIn));
+  const out = new Float32Array(numel(shape));
+  for (let i = 0; i < out.length; i++) out[i] = (rng.next() * 2 - 1) * bound;
+  return out;
+}
+
+export type InitMode = 'pytorch' | 'gaussian';
+
+export class ParamStore {
+  readonly params: Param[] = [];
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly rng: Rng,
+    private readonly mode: InitMode = 'pytorch',
+  ) {}
+
+  /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
+  weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
+    const data = this.mode === 'gaussian' ? this.rng.normals(numel(shape)) : kaimingUniform(shape, this.rng);
+    return this.add(name, kind, data, shape);
+  }
+
+  /** Linear bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as in PyTorch. */
+  bias(name: string, n: number, fanIn: number): Param {
+    const bound = 1 / Math.sqrt(fanIn);
+    const data = new Float32Array(n);
+    if (this.mode === 'pytorch') for (let i = 0; i < n; i++) data[i] = (this.rng.next() * 2 - 1) * bound;
+    return this.add(name, 'bias', data, [n]);
+  }
+
+  constant(name: string, kind: ParamKind, n: number, value: number): Param {
+    return this.add(name, kind, new Float32Array(n).fill(value), [n]);
+  }
+
+  private add(name: string, kind: ParamKind, data: Float32Array, shape: readonly number[]): Param {
+    const p = new Param(this.gpu.upload(data, shape), name, kind);
+    this.params.push(p);
+    return p;
+  }
+
+  count(): number {
+    return this.params.reduce((s, p) => s + p.value.size, 0);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.zeroGrad();
+  }
+
+  dispose(): void {
+    for (const p of this.params) {
+      p.zeroGrad();
+      p.value.dispose();
+    }
+    this.params.length = 0;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The NAS-Bench-201 network on WGSL layers: stem 3x3 conv (C ch) + BN; 3 stages of N cells at
+ * C, 2C, 4C channels separated by residual reduction blocks; BN + ReLU; global pool; linear.
+ * Cell edge ops follow NAS-Bench-201: nor_conv_kxk = ReLU -> conv -> BN(affine), avg_pool_3x3 =
+ * AvgPool(3, 1, 1, count_include_pad=False), skip_connect = identity, none = no contribution.
+ * Like the PyTorch reference, every non-'none' edge is computed even if its node is a dead end.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { ShapeError } from '../gpu/errors.js';
+import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
+import type { Rng } from '../util/rng.js';
+import { type InitMode, ParamStore } from './init.js';
+import { type Param, type Tape, Var } from './tape.js';
+
+export interface Nb201NetConfig {
+  /** Stem width C (NAS-Bench-201: 16). */
+  channels: number;
+  /** Cells per stage N (NAS-Bench-201: 5). */
+  cellsPerStage: number;
+  numClasses: number;
+  init?: InitMode;
+}
+
+export const NB201_DEFAULT: Nb201NetConfig = { channels: 16, cellsPerStage: 5, numClasses: 10 };
+
+/** Source node of each of the 6 edges, in arch-string order (1<-0),(2<-0),(2<-1),(3<-0),(3<-1),(3<-2). */
+const EDGE_FROM = [0, 0, 1, 0, 1, 2];
+const EDGE_TO = [1, 2, 2, 3, 3, 3];
+
+interface ReluConvBn {
+  w: Param;
+  gamma: Param;
+  beta: Param;
+  k: number;
+  stride: number;
+}
+
+interface CellModule {
+  kind: 'cell';
+  ops: Nb201Op[];
+  convs: Array<ReluConvBn | null>;
+  stage: number;
+}
+
+interface ReductionModule {
+  kind: 'reduce';
+  convA: ReluConvBn;
+  convB: ReluConvBn;
+  down: Param; // 1x1 conv after 2x2 avg pool
+  stage: number;
+}
+
+/**
+ * Complexity of one 32x32 forward without building the network.
+ * `macs`: multiply-accumulates of the convolutions and the classifier.
+ * `flopsNb201`: NAS-Bench-201's own counter (the `flops` of its tables): conv MACs + k*k per
+ * pooled output + 3 per batch-norm output + a constant 1728 for the head. This decomposition was
+ * inferred from the shared reference table and reproduces all its 9445 rows (test/nb201-net).
+ */
+export function nb201Complexity(cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT, inputHW = 32): { macs: number; flopsNb201: number } {
+  const C = cfg.channels;
+  let hw = inputHW;
+  let conv = 3 * C * 9 * hw * hw;
+  let pool = 0;
+  let bn = C * hw * hw;
+  let cin = C;
+  for (let stage = 0; stage < 3; stage++) {
+    const c = C * 2 ** stage;
+    if (stage > 0) {
+      const o = Math.floor((hw - 1) / 2) + 1;
+      conv += cin * c * 9 * o * o + c * c * 9 * o * o + cin * c * o * o;
+      bn += 2 * c * o * o;
+      pool += cin * o * o * 4;
+      hw = o;
+      cin = c;
+    }
+    for (let i = 0; i < cfg.cellsPerStage; i++) {
+      for (const op of cell.edges) {
+        if (op === 'nor_conv_3x3' || op === 'nor_conv_1x1') {
+          conv += c * c * (op === 'nor_conv_3x3' ? 9 : 1) * hw * hw;
+          bn += c * hw * hw;
+        } else if (op === 'avg_pool_3x3') pool += c * hw * hw * 9;
+      }
+    }
+  }
+  bn += cin * hw * hw;
+  const fc = cin * cfg.numClasses;
+  return { macs: conv + fc, flopsNb201: conv + pool + 3 * bn + 1728 };
+}
+
+export class Nb201Net {
+  private readonly store: ParamStore;
+  private readonly stemW: Param;
+  private readonly stemGamma: Param;
+  private readonly stemBeta: Param;
+  private readonly modules: Array<CellModule | ReductionModule> = [];
+  private readonly lastGamma: Param;
+  private readonly lastBeta: Param;
+  private readonly fcW: Param;
+  private readonly fcB: Param;
+  /** Multiply-accumulates of one forward (convolutions + classifier). */
+  readonly macs: number;
+  /** NAS-Bench-201's FLOPs counter (see nb201Complexity). */
+  readonly flopsNb201: number;
+
+  constructor(
+    gpu: Gpu,
+    readonly cell: Nb201Cell,
+    readonly cfg: Nb201NetConfig = NB201_DEFAULT,
+    rng: Rng,
+    readonly inputHW = 32,
+  ) {
+    if (cell.edges.length !== 6) throw new ShapeError(`NB201 cell needs 6 edges, got ${cell.edges.length}`);
+    this.store = new ParamStore(gpu, rng, cfg.init ?? 'pytorch');
+    const s = this.store;
+    const C = cfg.channels;
+    ({ macs: this.macs, flopsNb201: this.flopsNb201 } = nb201Complexity(cell, cfg, inputHW));
+
+    this.stemW = s.weight('stem.conv', [C, 3, 3, 3]);
+    this.stemGamma = s.constant('stem.bn.gamma', 'bn_gamma', C, 1);
+    this.stemBeta = s.constant('stem.bn.beta', 'bn_beta', C, 0);
+
+    const rcb = (name: string, cin: number, cout: number, k: number, stride: number): ReluConvBn => ({
+      w: s.weight(`${name}.conv`, [cout, cin, k, k]),
+      gamma: s.constant(`${name}.bn.gamma`, 'bn_gamma', cout, 1),
+      beta: s.constant(`${name}.bn.beta`, 'bn_beta', cout, 0),
+      k,
+      stride,
+    });
+
+    let cin = C;
+    for (let stage = 0; stage < 3; stage++) {
+      const cout = C * 2 ** stage;
+      if (stage > 0) {
+        const name = `reduce${stage}`;
+        this.modules.push({
+          kind: 'reduce',
+          convA: rcb(`${name}.a`, cin, cout, 3, 2),
+          convB: rcb(`${name}.b`, cout, cout, 3, 1),
+          down: s.weight(`${name}.down`, [cout, cin, 1, 1]),
+          stage,
+        });
+        cin = cout;
+      }
+      for (let i = 0; i < cfg.cellsPerStage; i++) {
+        const name = `s${stage}.c${i}`;
+        const convs = cell.edges.map((op, e) => {
+          if (op !== 'nor_conv_1x1' && op !== 'nor_conv_3x3') return null;
+          const k = op === 'nor_conv_3x3' ? 3 : 1;
+          return rcb(`${name}.e${e}`, cout, cout, k, 1);
+        });
+        this.modules.push({ kind: 'cell', ops: [...cell.edges], convs, stage });
+      }
+    }
+    this.lastGamma = s.constant('last.bn.gamma', 'bn_gamma', cin, 1);
+    this.lastBeta = s.constant('last.bn.beta', 'bn_beta', cin, 0);
+    this.fcW = s.weight('classifier.w', [cfg.numClasses, cin], 'linear');
+    this.fcB = s.bias('classifier.b', cfg.numClasses, cin);
+  }
+
+  get params(): readonly Param[] {
+    return this.store.params;
+  }
+
+  paramCount(): number {
+    return this.store.count();
+  }
+
+  zeroGrad(): void {
+    this.store.zeroGrad();
+  }
+
+  private reluConvBn(t: Tape, x: Var, m: ReluConvBn, block: number, name: string): Var {
+    const r = t.relu(x, block, `${name}.relu`);
+    const c = t.conv(r, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 });
+    return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`);
+  }
+
+  private cellForward(t: Tape, x: Var, m: CellModule, name: string): Var | null {
+    const nodes: Array<Var | null> = [x, null, null, null];
+    for (let j = 1; j <= 3; j++) {
+      let acc: Var | null = null;
+      for (let e = 0; e < 6; e++) {
+        if (EDGE_TO[e] !== j) continue;
+        const src = nodes[EDGE_FROM[e]];
+        const op = m.ops[e];
+        if (!src || op === 'none') continue;
+        let y: Var;
+        if (op === 'skip_connect') y = src;
+        else if (op === 'avg_pool_3x3') y = t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+        else y = this.reluConvBn(t, src, m.convs[e]!, m.stage, `${name}.e${e}`);
+        acc = acc ? t.add(acc, y) : y;
+      }
+      nodes[j] = acc;
+    }
+    return nodes[3];
+  }
+
+  /**
+   * Forward pass. Returns the logits and the pre-pooling feature map (after the last BN+ReLU).
+   * A cell whose output node receives nothing outputs zeros, as 'none' edges do in PyTorch.
+   */
+  forward(t: Tape, x: Var): { logits: Var; features: Var } {
+    const [n, c, h, w] = x.shape;
+    if (x.shape.length !== 4 || c !== 3 || h !== this.inputHW || w !== this.inputHW) {
+      throw new ShapeError(`Nb201Net: expected input [N, 3, ${this.inputHW}, ${this.inputHW}], got [${x.shape.join(', ')}]`);
+    }
+    let h0 = t.conv(x, this.stemW, { stride: 1, pad: 1 });
+    h0 = t.batchNorm(h0, this.stemGamma, this.stemBeta, 'stem.bn');
+    let cur: Var = h0;
+    this.modules.forEach((m, i) => {
+      if (m.kind === 'reduce') {
+        const a = this.reluConvBn(t, cur, m.convA, m.stage, `m${i}.a`);
+        const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i}.b`);
+        const p = t.avgPool(cur, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
+        const d = t.conv(p, m.down, { stride: 1, pad: 0 });
+        cur = t.add(b, d);
+      } else {
+        const out = this.cellForward(t, cur, m, `m${i}`);
+        cur = out ?? t.input(t.adopt(t.gpu.zeros(cur.shape)), false);
+      }
+    });
+    cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
+    const features = t.relu(cur, 2, 'last.relu');
+    const pooled = t.globalAvgPool(features);
+    const logits = t.linear(pooled, this.fcW, this.fcB);
+    void n;
+    return { logits, features };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
+export { Var };

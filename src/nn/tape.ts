@@ -1,0 +1,259 @@
+/**
+ * Reverse-mode autograd over GPU ops. Each op runs its forward kernel now and pushes a closure that
+ * runs its backward kernels later; backward() replays them in reverse. Activations and gradients
+ * the tape creates are disposed by dispose(); parameters (Param) outlive it.
+ *
+ * ReLUs are observable: proxies (WRCor, NASWOT, MeCo) read each ReLU's pre-activation and the
+ * gradient that flows back through that ReLU alone, tagged with the block it sits in.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import { relu, reluBackward, relu6, relu6Backward } from '../kernels/activation.js';
+import { batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
+import {
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  type Conv2dParams,
+} from '../kernels/conv2d.js';
+import { add, axpy } from '../kernels/elementwise.js';
+import { linear, linearBackward } from '../kernels/linear.js';
+import { softmaxCrossEntropy } from '../kernels/loss.js';
+import {
+  avgPool2d,
+  avgPool2dBackward,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  type Pool2dParams,
+} from '../kernels/pool.js';
+
+export class Var {
+  grad: GpuTensor | null = null;
+  constructor(
+    public value: GpuTensor,
+    readonly requiresGrad: boolean,
+  ) {}
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+}
+
+export type ParamKind = 'conv' | 'linear' | 'bias' | 'bn_gamma' | 'bn_beta';
+
+/** A trainable tensor owned by a network, not by a tape. */
+export class Param extends Var {
+  constructor(
+    value: GpuTensor,
+    readonly name: string,
+    readonly kind: ParamKind,
+  ) {
+    super(value, true);
+  }
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+}
+
+export interface ReluRecord {
+  name: string;
+  /** Block (stage) index used for WRCor's 2^block weight. */
+  block: number;
+  input: GpuTensor;
+  /** dL/d(input) through this ReLU only; set by backward() when keepReluGrads. */
+  gradInput?: GpuTensor;
+}
+
+export interface BnRecord {
+  name: string;
+  /** Per-channel batch variance of the BN input (biased), shape [C]. */
+  invStd: GpuTensor;
+}
+
+export interface TapeOptions {
+  /** Keep ReLU inputs (and, after backward, their gradients) for the proxies. */
+  recordRelus?: boolean;
+  /** Keep BN statistics (Zen-score). */
+  recordBn?: boolean;
+  /** Replace batch norm by identity (SynFlow's linearised network). */
+  bnIdentity?: boolean;
+  /** Forward only: no backward closures, activations freed as soon as possible. */
+  noGrad?: boolean;
+}
+
+export class Tape {
+  private readonly backs: Array<() => void> = [];
+  private readonly owned = new Set<GpuTensor>();
+  readonly relus: ReluRecord[] = [];
+  readonly bns: BnRecord[] = [];
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly opts: TapeOptions = {},
+  ) {}
+
+  /** Wraps an input tensor (not owned by the tape). */
+  input(t: GpuTensor, requiresGrad = false): Var {
+    return new Var(t, requiresGrad);
+  }
+
+  /** Hands a tensor to the tape so dispose() frees it. */
+  adopt(t: GpuTensor): GpuTensor {
+    this.owned.add(t);
+    return t;
+  }
+
+  private out(t: GpuTensor, requiresGrad: boolean): Var {
+    this.owned.add(t);
+    return new Var(t, requiresGrad && !this.opts.noGrad);
+  }
+
+  private track<T extends GpuTensor | null>(t: T): T {
+    if (t) this.owned.add(t);
+    return t;
+  }
+
+  /** Adds g into v.grad (taking ownership of g). */
+  private accumulate(v: Var, g: GpuTensor): void {
+    if (!v.requiresGrad) {
+      g.dispose();
+      return;
+    }
+    if (v.grad === null) {
+      v.grad = g;
+      if (!(v instanceof Param)) this.owned.add(g);
+    } else {
+      axpy(this.gpu, v.grad, g, 1);
+      g.dispose();
+    }
+  }
+
+  private push(needs: boolean, fn: () => void): void {
+    if (needs && !this.opts.noGrad) this.backs.push(fn);
+  }
+
+  conv(x: Var, w: Param, p: Conv2dParams): Var {
+    const y = this.out(conv2d(this.gpu, x.value, w.value, p), x.requiresGrad || w.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      if (w.requiresGrad) this.accumulate(w, conv2dBackwardWeight(this.gpu, x.value, y.grad, w.shape, p));
+      if (x.requiresGrad) this.accumulate(x, conv2dBackwardInput(this.gpu, y.grad, w.value, x.shape, p));
+    });
+    return y;
+  }
+
+  batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
+    if (this.opts.bnIdentity) return x;
+    const { y, mean, invStd } = batchNormForward(this.gpu, x.value, gamma?.value ?? null, beta?.value ?? null);
+    this.track(mean);
+    this.track(invStd);
+    if (this.opts.recordBn) this.bns.push({ name, invStd });
+    const out = this.out(y, x.requiresGrad || Boolean(gamma?.requiresGrad));
+    this.push(out.requiresGrad, () => {
+      if (!out.grad) return;
+      const g = batchNormBackward(this.gpu, out.grad, x.value, mean, invStd, gamma?.value ?? null);
+      if (gamma) this.accumulate(gamma, g.dgamma);
+      else g.dgamma.dispose();
+      if (beta) this.accumulate(beta, g.dbeta);
+      else g.dbeta.dispose();
+      this.accumulate(x, g.dx);
+    });
+    return out;
+  }
+
+  relu(x: Var, block: number, name = 'relu', six = false): Var {
+    const y = this.out((six ? relu6 : relu)(this.gpu, x.value), x.requiresGrad);
+    const rec: ReluRecord | null = this.opts.recordRelus ? { name, block, input: x.value } : null;
+    if (rec) this.relus.push(rec);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      const dx = (six ? relu6Backward : reluBackward)(this.gpu, y.grad, x.value);
+      if (rec) {
+        // Keep this ReLU's own gradient: accumulate() may fold dx into a shared grad.
+        const kept = this.gpu.empty(dx.shape);
+        this.gpu.copy(dx, kept);
+        rec.gradInput = this.track(kept);
+      }
+      this.accumulate(x, dx);
+    });
+    return y;
+  }
+
+  avgPool(x: Var, p: Pool2dParams): Var {
+    const y = this.out(avgPool2d(this.gpu, x.value, p), x.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (y.grad) this.accumulate(x, avgPool2dBackward(this.gpu, y.grad, x.shape, p));
+    });
+    return y;
+  }
+
+  add(a: Var, b: Var): Var {
+    const y = this.out(add(this.gpu, a.value, b.value), a.requiresGrad || b.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      for (const v of [a, b]) {
+        if (!v.requiresGrad) continue;
+        const g = this.gpu.empty(y.grad.shape);
+        this.gpu.copy(y.grad, g);
+        this.accumulate(v, g);
+      }
+    });
+    return y;
+  }
+
+  globalAvgPool(x: Var): Var {
+    const y = this.out(globalAvgPool(this.gpu, x.value), x.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (y.grad) this.accumulate(x, globalAvgPoolBackward(this.gpu, y.grad, x.shape));
+    });
+    return y;
+  }
+
+  linear(x: Var, w: Param, b: Param | null): Var {
+    const y = this.out(linear(this.gpu, x.value, w.value, b?.value ?? null), true);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      const g = linearBackward(this.gpu, y.grad, x.value, w.value, b !== null);
+      this.accumulate(w, g.dw);
+      if (b && g.db) this.accumulate(b, g.db);
+      else g.db?.dispose();
+      this.accumulate(x, g.dx);
+    });
+    return y;
+  }
+
+  /** Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. */
+  crossEntropy(logits: Var, labels: GpuTensor): Var {
+    const { loss, dlogits } = softmaxCrossEntropy(this.gpu, logits.value, labels);
+    this.track(dlogits);
+    const out = this.out(loss, logits.requiresGrad);
+    this.push(out.requiresGrad, () => {
+      // d(loss)/d(logits) is already computed; the seed gradient of the loss is 1.
+      const g = this.gpu.empty(dlogits.shape);
+      this.gpu.copy(dlogits, g);
+      this.accumulate(logits, g);
+    });
+    return out;
+  }
+
+  /**
+   * Runs the backward closures. `seed` is dL/d(root) (default: ones, i.e. the gradient of the
+   * sum of root's elements, which for a scalar loss is 1).
+   */
+  backward(root: Var, seed?: GpuTensor): void {
+    if (this.opts.noGrad) throw new Error('Tape.backward: this tape was created with noGrad');
+    root.grad = seed ?? this.gpu.upload(new Float32Array(root.value.size).fill(1), root.shape);
+    if (!seed) this.owned.add(root.grad);
+    for (let i = this.backs.length - 1; i >= 0; i--) this.backs[i]();
+    this.backs.length = 0;
+  }
+
+  /** Frees every activation and gradient this tape created (parameters keep their grads). */
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned.clear();
+    this.backs.length = 0;
+    this.relus.length = 0;
+    this.bns.length = 0;
+  }
+}
