@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadNb201Accuracies, loadNb201ReferenceProxies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { canonicalKey, parseArch } from '../../spaces/nb201.js';
+import { VOTE_MEMBERS } from '../../proxies/registry.js';
+import { voteScores } from '../../proxies/vote.js';
 import { kendallTau, spearmanRho } from '../../util/stats.js';
 import { Progress } from '../../util/progress.js';
 import { addVote, type ScoredCell, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot.js';
@@ -15,7 +17,8 @@ const HELP = `usage: wgnas correlate [--scores FILE | --reference | --sample K] 
 
 Rank correlation (Kendall tau-b, Spearman rho) of proxy scores with NAS-Bench-201 CIFAR-10
 validation accuracy (../shared/data/nb201).
-  --scores FILE     a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms)
+  --scores FILE     a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms);
+                    repeatable, the files are concatenated; adds 'vote' when its members are present
   --reference       the PyTorch reference scores shipped in nb201_zc_proxies.csv (9445 cells)
   --sample K        score K random cells with known accuracy now, then correlate (default 50)
   --proxies LIST    proxies to score with --sample (default wrcor,naswot,synflow,jacob_cov,vote)
@@ -60,7 +63,7 @@ export async function run(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      scores: { type: 'string' },
+      scores: { type: 'string', multiple: true },
       reference: { type: 'boolean' },
       sample: { type: 'string' },
       proxies: { type: 'string' },
@@ -91,17 +94,22 @@ export async function run(argv: string[]): Promise<void> {
   let rows: Array<Record<string, number | undefined> & { arch?: unknown }>;
   let proxies: string[];
   const timeMs: number[] = [];
-  if (v.scores) {
-    const table = readTable(v.scores, readFileSync(v.scores, 'utf8'));
-    if (!table.length || !('arch' in table[0])) throw new UsageError(`${v.scores}: needs an 'arch' column`);
+  if (v.scores?.length) {
+    const table = v.scores.flatMap((f) => readTable(f, readFileSync(f, 'utf8')));
+    if (!table.length || !('arch' in table[0])) throw new UsageError(`${v.scores.join(', ')}: needs an 'arch' column`);
     proxies = Object.keys(table[0]).filter((k) => !['arch', 'val_acc', 'time_ms'].includes(k));
     rows = table.map((r) => {
       const o: Record<string, number | undefined> = {};
-      for (const p of proxies) o[p] = r[p] === '' ? undefined : Number(r[p]);
+      for (const p of proxies) o[p] = r[p] === '' || r[p] === undefined ? undefined : Number(r[p]);
       o.val_acc = accOf(r.arch);
       if (r.time_ms) timeMs.push(Number(r.time_ms));
       return o;
     });
+    if (!proxies.includes('vote') && VOTE_MEMBERS.every((m) => proxies.includes(m))) {
+      const vote = voteScores(rows as Array<Record<string, number>>);
+      rows.forEach((r, i) => (r.vote = vote[i]));
+      proxies.push('vote');
+    }
   } else {
     const names = listOpt(v.proxies, ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote']);
     const cells = selectCells({ sample: v.sample ?? '50', 'ground-truth': true, seed: v.seed }, accs);
