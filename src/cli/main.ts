@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   score: { summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10', load: () => import('./commands/score.js') },
   correlate: { summary: 'Kendall tau / Spearman rho of proxies vs NAS-Bench-201 ground truth', load: () => import('./commands/correlate.js') },
   search: { summary: 'zero-shot search (random, evolution, REINFORCE) driven by a proxy', load: () => import('./commands/search.js') },
+  proxyless: { summary: 'ProxylessNAS: binarized-path supernet search on CIFAR-10 with a latency loss', load: () => import('./commands/proxyless.js') },
   profile: { summary: 'measure a per-op latency lookup table on this CPU (native addon)', load: () => import('./commands/profile.js') },
   predict: { summary: 'predict a network latency from a lookup table', load: () => import('./commands/predict.js') },
   bench: { summary: 'benchmark the WGSL kernels against baselines', load: () => import('./commands/bench.js') },

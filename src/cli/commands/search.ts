@@ -16,7 +16,8 @@ const HELP = `usage: wgnas search [--space nb201] [--proxy NAME] [--strategy S] 
 
 Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10
 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known.
-  --space nb201            search space (ProxylessNAS: 'wgnas proxyless')
+  --space nb201|proxyless  search space; 'proxyless' runs the ProxylessNAS supernet search
+                           (same as 'wgnas proxyless', see its --help)
   --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
   --strategy S             random | evolution | reinforce (default evolution)
   --budget N               architectures proposed (default 20)
@@ -42,7 +43,19 @@ class PopulationScorer {
   }
 }
 
+/** `--space proxyless` hands the whole command line to the ProxylessNAS search. */
+function proxylessArgs(argv: string[]): string[] | null {
+  const i = argv.findIndex((a, k) => (a === '--space' && argv[k + 1] === 'proxyless') || a === '--space=proxyless');
+  if (i < 0) return null;
+  return argv.filter((_, k) => k !== i && !(argv[i] === '--space' && k === i + 1));
+}
+
 export async function run(argv: string[]): Promise<void> {
+  const forward = proxylessArgs(argv);
+  if (forward) {
+    const { run: proxyless } = await import('./proxyless.js');
+    return proxyless(forward);
+  }
   const { values: v } = parseArgs({
     args: argv,
     options: {
@@ -64,7 +77,6 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const space = v.space ?? 'nb201';
-  if (space === 'proxyless') throw new UsageError("the ProxylessNAS search is 'wgnas proxyless' (it trains a supernet)");
   if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
   const strategy = v.strategy ?? 'evolution';
   if (!['random', 'evolution', 'reinforce'].includes(strategy)) {

@@ -1,0 +1,96 @@
+/**
+ * Trains one fixed architecture of a layout from scratch (the derived network, or a baseline) and
+ * measures accuracy on held-out images: the "does the searched net train" check.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { augment, batchOf, type Cifar10 } from '../data/cifar10.js';
+import { cosineLr } from '../kernels/optim.js';
+import { Tape } from '../nn/tape.js';
+import { Rng } from '../util/rng.js';
+import { BatchStream, mixSeed, resizeNearest } from './data.js';
+import type { ProxylessLayout } from './layout.js';
+import { WeightSgd } from './optimizers.js';
+import { accuracy } from './search.js';
+import { ProxylessSupernet } from './supernet.js';
+
+export interface TrainOptions {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  augment: boolean;
+  /** Images used for the final accuracy (whole batches). */
+  evalImages: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+export interface TrainResult {
+  finalTrainLoss: number;
+  testAcc: number;
+  msPerStep: number;
+}
+
+export async function trainFixed(
+  gpu: Gpu,
+  layout: ProxylessLayout,
+  choices: readonly number[],
+  train: Cifar10,
+  test: Cifar10,
+  o: TrainOptions,
+): Promise<TrainResult> {
+  const net = new ProxylessSupernet(gpu, layout, new Rng(mixSeed(o.seed, 77)), { only: choices });
+  const sgd = new WeightSgd(gpu, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
+  const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
+  const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
+  const S = layout.inputSize;
+  const losses: number[] = [];
+  const t0 = performance.now();
+  try {
+    for (let s = 0; s < o.steps; s++) {
+      const rng = new Rng(mixSeed(o.seed, 79, s));
+      const b = stream.batchAt(s);
+      const xs = o.augment ? augment(b.x, b.n, rng) : b.x;
+      const t = new Tape(gpu);
+      const x = gpu.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
+      const y = gpu.upload(b.y);
+      try {
+        const { logits } = net.forward(t, t.input(x), gates);
+        const loss = t.crossEntropy(logits, y);
+        t.backward(loss);
+        sgd.step(cosineLr(o.lr, s, o.steps));
+        net.zeroGrad();
+        const l = (await loss.value.read())[0];
+        losses.push(l);
+        o.onStep?.(s + 1, l);
+      } finally {
+        t.dispose();
+        x.dispose();
+        y.dispose();
+      }
+    }
+    const msPerStep = (performance.now() - t0) / Math.max(1, o.steps);
+    // Batch-statistics BN at evaluation too (the tape has no running averages); batches of o.batchSize.
+    const evalStream = new BatchStream(test, Math.min(o.batchSize, test.count), 0);
+    const batches = Math.max(1, Math.floor(Math.min(o.evalImages, test.count) / evalStream.batch));
+    let acc = 0;
+    for (let k = 0; k < batches; k++) {
+      const idx = [...Array(evalStream.batch).keys()].map((i) => (k * evalStream.batch + i) % test.count);
+      const b = batchOf(test, idx);
+      const t = new Tape(gpu, { noGrad: true });
+      const x = gpu.upload(resizeNearest(b.x, idx.length, 3, 32, S), [idx.length, 3, S, S]);
+      try {
+        const { logits } = net.forward(t, t.input(x), gates);
+        acc += accuracy(await logits.value.read(), b.y);
+      } finally {
+        t.dispose();
+        x.dispose();
+      }
+    }
+    const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+    return { finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length, testAcc: acc / batches, msPerStep };
+  } finally {
+    sgd.dispose();
+    net.dispose();
+  }
+}
