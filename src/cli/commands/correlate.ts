@@ -94,6 +94,7 @@ export async function run(argv: string[]): Promise<void> {
   let rows: Array<Record<string, number | undefined> & { arch?: unknown }>;
   let proxies: string[];
   const timeMs: number[] = [];
+  const archs: string[] = [];
   if (v.scores?.length) {
     const table = v.scores.flatMap((f) => readTable(f, readFileSync(f, 'utf8')));
     if (!table.length || !('arch' in table[0])) throw new UsageError(`${v.scores.join(', ')}: needs an 'arch' column`);
@@ -103,6 +104,7 @@ export async function run(argv: string[]): Promise<void> {
       for (const p of proxies) o[p] = r[p] === '' || r[p] === undefined ? undefined : Number(r[p]);
       o.val_acc = accOf(r.arch);
       if (r.time_ms) timeMs.push(Number(r.time_ms));
+      archs.push(r.arch);
       return o;
     });
     if (!proxies.includes('vote') && VOTE_MEMBERS.every((m) => proxies.includes(m))) {
@@ -132,12 +134,25 @@ export async function run(argv: string[]): Promise<void> {
     if (wantsVote(names)) addVote(scored);
     proxies = Object.keys(scored[0].scores);
     rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
+    archs.push(...scored.map((s) => s.arch));
     if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
   }
   const table = correlateColumns(rows, proxies, 'val_acc');
+  // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
+  const refByArch = new Map(loadNb201ReferenceProxies().map((r) => [r.arch, r]));
+  const refTau = (proxy: string): string => {
+    const col = REFERENCE_NAME[proxy];
+    if (!col) return '';
+    const pairs = archs.map((a, i) => [refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const);
+    const ok = pairs.filter(([s, acc]) => Number.isFinite(s) && Number.isFinite(acc));
+    return ok.length > 2 ? kendallTau(ok.map((p) => p[0]!), ok.map((p) => p[1]!)).tau.toFixed(4) : '';
+  };
   const msPerArch = timeMs.length ? timeMs.reduce((a, b) => a + b, 0) / timeMs.length : NaN;
   process.stdout.write(`proxy vs NAS-Bench-201 CIFAR-10 validation accuracy (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
-  process.stdout.write(textTable(['proxy', 'n', 'kendall_tau', 'spearman_rho'], table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho])));
+  process.stdout.write(
+    textTable(
+      ['proxy', 'n', 'kendall_tau', 'spearman_rho', 'pytorch_ref_tau_same_cells'],
+      table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho, refTau(r.proxy)]),
+    ),
+  );
 }
-
-export { REFERENCE_NAME };
