@@ -28,3 +28,4 @@ export { choicesFromNetConfig, toNetConfig } from './net-config.js';
 export { BatchStream, type SearchData, cifarSearchSplit } from './data.js';
 export { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export { type TrainOptions, type TrainResult, trainFixed } from './train.js';
+export * from './plot.js';

@@ -8,6 +8,7 @@ import type { MissingPolicy } from '../../latency/predictor.js';
 import { cifarSearchSplit } from '../../proxyless/data.js';
 import { type LatencyLossKind, latencyRange, layoutLatency } from '../../proxyless/latency-loss.js';
 import { getLayout } from '../../proxyless/layout.js';
+import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { trainFixed } from '../../proxyless/train.js';
 import { intOpt, numOpt, UsageError } from '../args.js';
@@ -53,6 +54,7 @@ schedule:
   --seed N                                                                                         [${D.seed}]
 output:
   --out FILE            write the derived net.config here (default: print it on stdout)
+  --plot FILE.svg       write loss, latency and α-evolution curves (SVG; records every step)
   --checkpoint DIR      save state (α, weights .bin, JSON meta) every --checkpoint-every steps and at the end
   --checkpoint-every N                                                                             [${D.checkpointEvery}]
   --resume              continue from --checkpoint DIR
@@ -104,6 +106,7 @@ export async function run(argv: string[]): Promise<void> {
       'no-augment': { type: 'boolean', default: false },
       seed: { type: 'string' },
       out: { type: 'string' },
+      plot: { type: 'string' },
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -149,6 +152,7 @@ export async function run(argv: string[]): Promise<void> {
   if (values.epochs !== undefined) searchSteps = Math.ceil(numOpt('epochs', values.epochs, 1) * (trainN / batchSize));
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
+  const logEvery = intOpt('log-every', values['log-every'], D.logEvery);
   const table = readLatencyTable(values['latency-table']);
   const latency = layoutLatency(table, layout, { missing });
   const range = latencyRange(latency);
@@ -177,7 +181,8 @@ export async function run(argv: string[]): Promise<void> {
     arch: { ...D.arch, lr: numOpt('arch-lr', values['arch-lr'], 0.1) },
     augment: !values['no-augment'],
     seed: intOpt('seed', values.seed, D.seed, 0),
-    logEvery: intOpt('log-every', values['log-every'], D.logEvery),
+    // A plot records every step; printing still follows --log-every (see onEvent below).
+    logEvery: values.plot ? 1 : logEvery,
     checkpointDir: values.checkpoint ?? null,
     checkpointEvery: intOpt('checkpoint-every', values['checkpoint-every'], D.checkpointEvery, 0),
   };
@@ -204,7 +209,17 @@ export async function run(argv: string[]): Promise<void> {
       const c = search.progress;
       err.write(`resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`);
     }
-    const res = await search.run((e) => err.write(`${fmtEvent(e)}\n`));
+    const probsAt = new WeakMap<ProgressEvent, number[][]>();
+    let pending: ProgressEvent[] = [];
+    const onEvent = (e: ProgressEvent) => {
+      if (values.plot) probsAt.set(e, search.probs);
+      pending.push(e);
+      if (e.step % logEvery === 0 || e.step === e.total) {
+        err.write(`${fmtEvent(pending.length > 1 ? mergeProgress(pending) : e)}\n`);
+        pending = [];
+      }
+    };
+    const res = await search.run(onEvent);
     const valAcc = await search.evaluate(res.choices);
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
@@ -212,6 +227,15 @@ export async function run(argv: string[]): Promise<void> {
       `latency ${res.latencyMs!.toFixed(2)} ms (table), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${4 * cfg.valBatchSize} images)`,
     ];
+    if (values.plot) {
+      const data = plotDataFromSearch(res, { targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
+      const how = mode === 'gradient' ? `gradient, ${paths} path(s), ${lossKind} loss` : `REINFORCE, w ${cfg.reinforceW}`;
+      const subtitle =
+        `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${res.latencyMs!.toFixed(2)} ms ` +
+        `(E[lat] ${res.expectedMs!.toFixed(2)} ms), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
+      writeFileSync(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle }));
+      lines.push(`wrote ${values.plot}`);
+    }
     if (values['train-derived']) {
       const steps = intOpt('train-derived', values['train-derived'], 100);
       const test = loadCifar10('test');
@@ -224,7 +248,7 @@ export async function run(argv: string[]): Promise<void> {
         augment: cfg.augment,
         evalImages: 1000,
         onStep: (s, l) => {
-          if (s % cfg.logEvery === 0) err.write(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
+          if (s % logEvery === 0) err.write(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },
       });
       lines.push(`trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`);
