@@ -9,6 +9,7 @@ import { type ProxyBatch, scoreCell } from './proxies/evaluate.js';
 import { resolveProxies, VOTE_MEMBERS } from './proxies/registry.js';
 import { voteScores } from './proxies/vote.js';
 import { formatArch, type Nb201Cell } from './spaces/nb201.js';
+import { Progress } from './util/progress.js';
 import { Rng } from './util/rng.js';
 
 export interface ZeroShotOptions {
@@ -61,6 +62,19 @@ export class ZeroShotScorer {
     const r = await scoreCell(this.gpu, cell, this.proxies, this.batch, { net: this.opts.net, seed: this.opts.seed });
     return { arch: formatArch(cell), scores: r.scores, timeMs: performance.now() - t0 };
   }
+}
+
+/** Scores cells in order with a progress bar on stderr. */
+export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell[], label: string): Promise<ScoredCell[]> {
+  const rows: ScoredCell[] = [];
+  const bar = new Progress(cells.length, label);
+  for (const c of cells) {
+    const r = await scorer.score(c);
+    rows.push(r);
+    bar.tick(1, `${(r.timeMs / 1000).toFixed(2)} s/arch`);
+  }
+  bar.done();
+  return rows;
 }
 
 /** Adds the population-level 'vote' score to each row (needs the vote members). */

@@ -1,5 +1,6 @@
 /** Small helpers for the subcommands' option parsing (node:util parseArgs underneath). */
 import { writeFileSync } from 'node:fs';
+import { readCsvObjects } from '../data/csv.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -63,38 +64,9 @@ export function readTable(path: string, text: string): Array<Record<string, stri
     if (!Array.isArray(rows)) throw new UsageError(`${path}: expected a JSON array of rows`);
     return rows.map((r) => Object.fromEntries(Object.entries(r as object).map(([k, val]) => [k, String(val)])));
   }
-  const records: string[][] = [];
-  let field = '';
-  let rec: string[] = [];
-  let q = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (q) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else field += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      rec.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      rec.push(field);
-      if (rec.some((f) => f !== '')) records.push(rec);
-      rec = [];
-      field = '';
-    } else field += ch;
+  try {
+    return readCsvObjects(text, path);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  if (field !== '' || rec.length) {
-    rec.push(field);
-    records.push(rec);
-  }
-  const [header, ...body] = records;
-  if (!header) throw new UsageError(`${path}: empty table`);
-  return body.map((r, i) => {
-    if (r.length !== header.length) throw new UsageError(`${path}:${i + 2}: ${r.length} fields, header has ${header.length}`);
-    return Object.fromEntries(header.map((h, j) => [h, r[j]]));
-  });
 }

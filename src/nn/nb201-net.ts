@@ -10,7 +10,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
-import { type Param, type Tape, Var } from './tape.js';
+import type { Param, Tape, Var } from './tape.js';
 
 export interface Nb201NetConfig {
   /** Stem width C (NAS-Bench-201: 16). */
@@ -201,7 +201,7 @@ export class Nb201Net {
    * A cell whose output node receives nothing outputs zeros, as 'none' edges do in PyTorch.
    */
   forward(t: Tape, x: Var): { logits: Var; features: Var } {
-    const [n, c, h, w] = x.shape;
+    const [, c, h, w] = x.shape;
     if (x.shape.length !== 4 || c !== 3 || h !== this.inputHW || w !== this.inputHW) {
       throw new ShapeError(`Nb201Net: expected input [N, 3, ${this.inputHW}, ${this.inputHW}], got [${x.shape.join(', ')}]`);
     }
@@ -224,7 +224,6 @@ export class Nb201Net {
     const features = t.relu(cur, 2, 'last.relu');
     const pooled = t.globalAvgPool(features);
     const logits = t.linear(pooled, this.fcW, this.fcB);
-    void n;
     return { logits, features };
   }
 
@@ -233,4 +232,3 @@ export class Nb201Net {
   }
 }
 
-export { Var };

@@ -7,7 +7,6 @@
  * NASWOT: K = sum over ReLUs of (c c^T + (1-c)(1-c)^T) for the binary codes c = [x > 0]; score log|det K|.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
 import { correlation } from '../kernels/correlation.js';
 import { matmul } from '../kernels/matmul.js';
 import { accumulateAbs, signCodes } from '../kernels/proxy-ops.js';
@@ -69,8 +68,4 @@ export async function naswotScore(gpu: Gpu, relus: readonly ReluRecord[], n: num
   k.dispose();
   const full = Float64Array.from(km, (v) => v + totalD / 2);
   return logAbsDet(full, n);
-}
-
-export function reluInputs(relus: readonly ReluRecord[]): GpuTensor[] {
-  return relus.map((r) => r.input);
 }

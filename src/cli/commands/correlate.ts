@@ -6,8 +6,7 @@ import { canonicalKey, parseArch } from '../../spaces/nb201.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { voteScores } from '../../proxies/vote.js';
 import { kendallTau, spearmanRho } from '../../util/stats.js';
-import { Progress } from '../../util/progress.js';
-import { addVote, type ScoredCell, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot.js';
+import { addVote, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot.js';
 import { fmt, intOpt, listOpt, readTable, textTable, UsageError, writeTable } from '../args.js';
 import { selectCells } from './score.js';
 
@@ -122,14 +121,8 @@ export async function run(argv: string[]): Promise<void> {
       seed: intOpt('seed', v.seed, 0, 0),
       net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], 5) },
     });
-    const scored: ScoredCell[] = [];
-    const bar = new Progress(cells.length, 'correlate');
-    for (const c of cells) {
-      scored.push(await scorer.score(c));
-      timeMs.push(scored[scored.length - 1].timeMs);
-      bar.tick(1);
-    }
-    bar.done();
+    const scored = await scoreAll(scorer, cells, 'correlate');
+    timeMs.push(...scored.map((s) => s.timeMs));
     gpu.destroy();
     if (wantsVote(names)) addVote(scored);
     proxies = Object.keys(scored[0].scores);

@@ -4,9 +4,8 @@ import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { allCells, canonicalKey, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
-import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
-import { addVote, type ScoredCell, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
+import { addVote, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
 import { intOpt, listOpt, UsageError, writeTable } from '../args.js';
 
 export const summary = 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10';
@@ -100,13 +99,7 @@ export async function run(argv: string[]): Promise<void> {
     },
   });
   process.stderr.write(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
-  const rows: ScoredCell[] = [];
-  const bar = new Progress(cells.length, 'score');
-  for (const c of cells) {
-    rows.push(await scorer.score(c));
-    bar.tick(1, `${(rows[rows.length - 1].timeMs / 1000).toFixed(2)} s/arch`);
-  }
-  bar.done();
+  const rows = await scoreAll(scorer, cells, 'score');
   if (wantsVote(proxyNames)) addVote(rows);
   const out = rows.map((r) => ({
     arch: r.arch,
