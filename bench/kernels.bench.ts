@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- wgnas-bench options]: matmul and correlation, ours vs tfjs-webgpu (same Dawn
- * device) vs TypeScript on the CPU, GFLOP/s and GB/s side by side. A thin wrapper over the harness
+ * device), tfjs-wasm, gpu.js, oneDNN and TypeScript on the CPU, GFLOP/s and GB/s side by side. A thin wrapper over the harness
  * behind `wgnas bench`; shapes default to `small` on software adapters (lavapipe: about a minute)
  * and `default` on real GPUs. `npm run bench -- --shapes large --json out.json --svg roofline.svg`
  * is the full sweep for a big GPU.
@@ -8,7 +8,7 @@
 import { benchCommand } from '../src/cli/commands/bench.js';
 
 const args = process.argv.slice(2);
-const namesKernel = args.some((a, i) => !a.startsWith('-') && !(i > 0 && /^--(shapes|repeats|warmup|baselines|json|svg)$/.test(args[i - 1])));
+const namesKernel = args.some((a, i) => !a.startsWith('-') && !(i > 0 && /^--(shapes|repeats|warmup|baselines|json|svg|gpujs-mode|native-threads)$/.test(args[i - 1])));
 
 benchCommand([...(namesKernel ? [] : ['matmul', 'correlation']), '--side-by-side', ...args]).then(
   // Dawn keeps handles alive; exit explicitly.

@@ -60,9 +60,12 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
   it('tfjs (same device) and CPU baselines pass their parity guards and give ratios', async ({ skip }) => {
     if (!gpu) return skip();
     const c = capture();
-    const report = await benchCommand(['matmul', 'correlation', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--quiet'], { gpu, ...c.io });
+    const report = await benchCommand(['matmul', 'correlation', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'tfjs,cpu', '--quiet'], {
+      gpu,
+      ...c.io,
+    });
     for (const r of report!.results) {
-      for (const name of ['tfjs', 'cpu'] as const) {
+      for (const name of ['tfjs-webgpu', 'cpu'] as const) {
         const b = r.baselines[name]!;
         expect(b.status, `${name} ${r.kernel} ${r.label}: ${b.note}`).toBe('ok');
         expect(b.speedup! > 0).toBe(true);
@@ -70,23 +73,23 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
       }
     }
     // Small outputs: the tfjs guard ran on every shape.
-    for (const r of report!.results) expect(r.baselines.tfjs!.parityMaxAbsErr! < 1e-3).toBe(true);
-    expect(report!.where.tfjs).toMatch(/same Dawn device/);
-    expect(c.out.join('')).toMatch(/vs tfjs\s+vs cpu/);
+    for (const r of report!.results) expect(r.baselines['tfjs-webgpu']!.parityMaxAbsErr! < 1e-3).toBe(true);
+    expect(report!.where['tfjs-webgpu']).toMatch(/same Dawn device/);
+    expect(c.out.join('')).toMatch(/vs tfjs-webgpu\s+vs cpu/);
     expect(c.err).toEqual([]);
   });
 
   it('conv2d forward and backward entries agree with tfjs (NHWC) and the CPU, dense and depthwise', async ({ skip }) => {
     if (!gpu) return skip();
     const c = capture();
-    const report = await benchCommand(['conv2d', 'conv2d-bwd-input', 'conv2d-bwd-weight', '--shapes', 'tiny', '--repeats', '1', '--warmup', '0', '--quiet'], {
+    const report = await benchCommand(['conv2d', 'conv2d-bwd-input', 'conv2d-bwd-weight', '--shapes', 'tiny', '--repeats', '1', '--warmup', '0', '--baselines', 'tfjs-webgpu,cpu', '--quiet'], {
       gpu,
       ...c.io,
     });
     expect(report!.results).toHaveLength(6);
     for (const r of report!.results) {
       expect(r.error).toBeUndefined();
-      for (const name of ['tfjs', 'cpu'] as const) {
+      for (const name of ['tfjs-webgpu', 'cpu'] as const) {
         const b = r.baselines[name]!;
         expect(b.status, `${name} ${r.kernel} ${r.label}: ${b.note}`).toBe('ok');
         expect(b.parityMaxAbsErr).toBeDefined();
@@ -113,16 +116,16 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
       shapes: 'tiny',
       warmup: 0,
       repeats: 1,
-      baselines: ['tfjs', 'cpu'],
+      baselines: ['tfjs-webgpu', 'cpu'],
       peak: { flopsPerS: 1e9, bytesPerS: 1e9, source: 'table', name: 'test' },
     });
     const [first, second] = report.results;
     expect(first.ours!.medianMs).toBeGreaterThan(0);
-    expect(first.baselines.tfjs).toMatchObject({ status: 'parity-failed' });
-    expect(first.baselines.tfjs!.medianMs).toBeUndefined();
-    expect(first.baselines.tfjs!.note).toMatch(/tfjs differs from ours/);
+    expect(first.baselines['tfjs-webgpu']).toMatchObject({ status: 'parity-failed' });
+    expect(first.baselines['tfjs-webgpu']!.medianMs).toBeUndefined();
+    expect(first.baselines['tfjs-webgpu']!.note).toMatch(/tfjs-webgpu differs from ours/);
     // Once failed, tfjs is not timed on the kernel's other shapes either.
-    expect(second.baselines.tfjs).toMatchObject({ status: 'parity-failed' });
+    expect(second.baselines['tfjs-webgpu']).toMatchObject({ status: 'parity-failed' });
     expect(first.baselines.cpu).toMatchObject({ status: 'parity-failed' });
     expect(first.baselines.cpu!.parityMaxAbsErr).toBeCloseTo(1, 3);
   });

@@ -7,7 +7,7 @@ import { defaultRegistry } from '../src/bench/kernels/index.js';
 import { type GpuTimer, measure, type TimedSample, timerSampler } from '../src/bench/measure.js';
 import { lookupPeak, percentOfPeak, rooflineFlopsPerS } from '../src/bench/peaks.js';
 import { KernelRegistry, SHAPE_SETS } from '../src/bench/registry.js';
-import { fmtNum, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../src/bench/report.js';
+import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../src/bench/report.js';
 import { geomean, quantileSorted, summarize } from '../src/bench/stats.js';
 import { conv2dBackwardInputF64, conv2dBackwardWeightF64, conv2dF64 } from '../src/kernels/conv2d.js';
 import { correlationCpu } from '../src/kernels/correlation.js';
@@ -128,7 +128,9 @@ describe('peak table and roofline arithmetic', () => {
 describe('registry', () => {
   it('every entry has a non-empty sweep for every shape set and positive work', () => {
     const reg = defaultRegistry();
-    expect(reg.names()).toEqual(expect.arrayContaining(['matmul', 'correlation', 'fma', 'copy']));
+    expect(reg.names()).toEqual(
+      expect.arrayContaining(['matmul', 'correlation', 'depthwise', 'gate-dot', 'fitness-mix', 'fitness-mix-bwd', 'fma', 'copy']),
+    );
     for (const k of reg.all()) {
       for (const set of SHAPE_SETS) expect(k.shapes[set].length, `${k.name}/${set}`).toBeGreaterThan(0);
     }
@@ -223,8 +225,9 @@ describe('report formatting', () => {
     adapter: { name: 'Fake GPU <1>', vendor: 'x', architecture: 'y', isSoftware: false },
     timing: 'timestamp-query',
     peak: { flopsPerS: 1e12, bytesPerS: 1e11, source: 'table', name: 'Fake', gflops: 1000, gbps: 100 },
-    options: { shapes: 'tiny', warmup: 1, repeats: 3, baselines: ['tfjs', 'cpu'] },
-    where: { ours: 'here', tfjs: 'there', cpu: 'cpu' },
+    options: { shapes: 'tiny', warmup: 1, repeats: 3, baselines: ['tfjs-webgpu', 'gpujs', 'onednn', 'cpu'] },
+    where: { ours: 'here', 'tfjs-webgpu': 'there', gpujs: 'gpu.js 2.24.1 in webgpu mode', onednn: 'oneDNN', cpu: 'cpu' },
+    labels: { 'tfjs-webgpu': 'tfjs-webgpu', gpujs: 'gpu.js(webgpu)', onednn: 'oneDNN(1t)', cpu: 'cpu' },
     results: [
       {
         kernel: 'matmul',
@@ -235,7 +238,9 @@ describe('report formatting', () => {
         intensity: 1 / 3,
         ours: { medianMs: 2, p10Ms: 1, p90Ms: 3, meanMs: 2, minMs: 1, samples: 3, innerRuns: 1, gflops: 8e-6, gbps: 2.4e-5, pctPeak: 1e-5, timing: 'timestamp-query' },
         baselines: {
-          tfjs: { status: 'ok', medianMs: 4, gflops: 4e-6, gbps: 1.2e-5, speedup: 2 },
+          'tfjs-webgpu': { status: 'ok', medianMs: 4, gflops: 4e-6, gbps: 1.2e-5, speedup: 2 },
+          gpujs: { status: 'ok', label: 'gpu.js(webgpu)', medianMs: 6, gflops: 2e-6, gbps: 0.8e-5, speedup: 3 },
+          onednn: { status: 'ok', label: 'oneDNN(1t)', medianMs: 1, gflops: 16e-6, speedup: 0.5, estimate: true, note: 'estimate: mapped' },
           cpu: { status: 'skipped', note: 'too big' },
         },
       },
@@ -250,16 +255,20 @@ describe('report formatting', () => {
     expect(h).toMatch(/timing: timestamp-query/);
     const t = formatTable(report);
     const lines = t.trim().split('\n');
-    expect(lines[0]).toMatch(/kernel\s+shape\s+median ms\s+p10 ms\s+p90 ms\s+GFLOP\/s\s+GB\/s\s+%peak\s+vs tfjs\s+vs cpu/);
-    expect(lines[2]).toMatch(/matmul\s+2x2x2\s+2\.00\s+1\.00\s+3\.00 .*2\.00x\s+skip$/);
+    // One ratio column per baseline, labelled with what ran (gpu.js mode, oneDNN threads).
+    expect(lines[0]).toMatch(/kernel\s+shape\s+median ms\s+p10 ms\s+p90 ms\s+GFLOP\/s\s+GB\/s\s+%peak\s+vs tfjs-webgpu\s+vs gpu\.js\(webgpu\)\s+vs oneDNN\(1t\)\s+vs cpu/);
+    // Estimates are marked with ~.
+    expect(lines[2]).toMatch(/matmul\s+2x2x2\s+2\.00\s+1\.00\s+3\.00 .*2\.00x\s+3\.00x\s+~0\.500x\s+skip$/);
+    expect(h).toMatch(/gpu\.js\(webgpu\): gpu\.js 2\.24\.1 in webgpu mode/);
+    expect(formatNotes(report)).toMatch(/oneDNN\(1t\) matmul: estimate: mapped/);
     expect(lines[3]).toMatch(/failed: out of memory/);
     expect(formatTable(report, { markdown: true })).toMatch(/^\| kernel \| shape \|/);
-    expect(formatSideBySide(report)).toMatch(/GFLOP\/s ours\s+GFLOP\/s tfjs\s+GFLOP\/s cpu/);
+    expect(formatSideBySide(report)).toMatch(/GFLOP\/s ours\s+GFLOP\/s tfjs-webgpu\s+GFLOP\/s gpu\.js\(webgpu\)\s+GFLOP\/s oneDNN\(1t\)\s+GFLOP\/s cpu/);
   });
 
   it('roofline points: ours plus every baseline that produced numbers', () => {
     const pts = rooflinePoints(report);
-    expect(pts.map((p) => p.series)).toEqual(['ours', 'tfjs']);
+    expect(pts.map((p) => p.series)).toEqual(['ours', 'tfjs-webgpu', 'gpu.js(webgpu)', 'oneDNN(1t)']);
   });
 
   it('fmtNum keeps three significant digits', () => {

@@ -7,7 +7,7 @@ import { CIFAR_LAYOUT, type ProxylessLayout } from '../src/proxyless/layout.js';
 import { toNetConfig, choicesFromNetConfig } from '../src/proxyless/net-config.js';
 import { WeightSgd } from '../src/proxyless/optimizers.js';
 import { type Tensor64, type WeightMap, mbconvRef, supernetLossRef } from '../src/proxyless/reference.js';
-import { BN_EPS, ProxylessSupernet } from '../src/proxyless/supernet.js';
+import { BN_EPS, type MBConvModule, ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 
@@ -57,7 +57,7 @@ describe('MBConv candidate vs f64 CPU reference', () => {
       if (!gpu) return skip();
       const layout: ProxylessLayout = { ...TINY, widths: [5], depths: [1], strides: [stride], kernels: [kernel], expands: [expand], inputSize: 7 };
       const net = new ProxylessSupernet(gpu, layout, new Rng(kernel * 10 + expand));
-      const m = net.modules[0][0]!;
+      const m = net.modules[0][0] as MBConvModule;
       const rng = new Rng(7);
       const xShape = [2, 4, 7, 7];
       const xData = rng.normals(2 * 4 * 49);

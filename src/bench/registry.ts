@@ -1,11 +1,14 @@
 /**
  * Registry of benchmarkable kernels. One entry per op: its shape sweeps, a setup that uploads
  * inputs and returns a case whose run() records the dispatches (no sync), its FLOP count and
- * minimum memory traffic, plus optional baselines (the same math in tfjs, and on the CPU).
+ * minimum memory traffic, plus optional baselines: the same math in tfjs (run on its webgpu and
+ * wasm backends), in gpu.js, as an equivalent oneDNN/XNNPACK op chain, and in TypeScript on the CPU.
  * Adding an op = one file in src/bench/kernels/ and one line in src/bench/kernels/index.ts.
  */
 import type * as Tfjs from '@tensorflow/tfjs';
 import type { Gpu } from '../gpu/gpu.js';
+import type { GpuJsBaseline, GpuJsCase } from './gpujs.js';
+import type { NativeEquivalent } from './native.js';
 
 /** A problem size, e.g. { batch: 1, M: 512, N: 512, K: 512 }. */
 export type Shape = Record<string, number>;
@@ -67,6 +70,10 @@ export interface BenchKernel {
   setup(gpu: Gpu, shape: Shape): KernelCase;
   /** The same op written with tfjs ops (runs on the tfjs webgpu backend, same device). */
   tfjs?(tf: Tf, shape: Shape, inputs: HostTensor[]): TfCase;
+  /** The same op as gpu.js kernels (whatever mode the gpu.js baseline runs in). */
+  gpujs?(g: GpuJsBaseline, shape: Shape, inputs: HostTensor[]): Promise<GpuJsCase>;
+  /** An equivalent op chain for the native addon (oneDNN / XNNPACK), or null where there is none. */
+  native?(shape: Shape): NativeEquivalent | null;
   /** The same op in plain TypeScript. */
   cpu?(shape: Shape, inputs: HostTensor[]): CpuCase;
   /** Parity-guard tolerance against the baselines (default atol 1e-4, rtol 1e-3). */

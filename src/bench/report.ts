@@ -13,9 +13,14 @@ export function fmtNum(v: number | undefined): string {
   return a === 0 ? '0' : v.toExponential(2);
 }
 
+/** The column label of a baseline: what actually ran (e.g. 'gpu.js(webgpu)'), else its name. */
+export function baselineLabel(r: Pick<BenchReport, 'labels'>, b: BaselineName): string {
+  return r.labels?.[b] ?? b;
+}
+
 function ratio(b: BaselineResult | undefined): string {
-  if (!b) return '';
-  if (b.status === 'ok') return `${fmtNum(b.speedup)}x`;
+  if (!b) return '-';
+  if (b.status === 'ok') return `${b.estimate ? '~' : ''}${fmtNum(b.speedup)}x`;
   if (b.status === 'parity-failed') return 'PARITY';
   if (b.status === 'error') return 'error';
   return 'skip';
@@ -35,11 +40,12 @@ export function reportHeader(r: BenchReport): string {
     `peak: ${fmtNum(r.peak.gflops)} GFLOP/s f32, ${fmtNum(r.peak.gbps)} GB/s (${peakSrc})`,
     `ours: ${r.where.ours}`,
   ];
-  if (r.options.baselines.includes('tfjs')) lines.push(`tfjs: ${r.where.tfjs}`);
-  if (r.options.baselines.includes('cpu')) lines.push(`cpu:  ${r.where.cpu}`);
+  const bl = r.options.baselines;
+  const w = Math.max(4, ...bl.map((b) => baselineLabel(r, b).length));
+  for (const b of bl) lines.push(`${`${baselineLabel(r, b)}:`.padEnd(w + 1)} ${r.where[b] ?? 'not run'}`);
   lines.push(
     `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}, repeats ${r.options.repeats}; ` +
-      `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster)`,
+      `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster; ~: estimate)`,
   );
   return lines.join('\n');
 }
@@ -61,7 +67,7 @@ function render(header: string[], rows: string[][], markdown: boolean, rightFrom
 /** kernel, shape, median/p10/p90 ms, GFLOP/s, GB/s, %peak, vs each baseline. */
 export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): string {
   const bl = r.options.baselines;
-  const header = ['kernel', 'shape', 'median ms', 'p10 ms', 'p90 ms', 'GFLOP/s', 'GB/s', '%peak', ...bl.map((b) => `vs ${b}`)];
+  const header = ['kernel', 'shape', 'median ms', 'p10 ms', 'p90 ms', 'GFLOP/s', 'GB/s', '%peak', ...bl.map((b) => `vs ${baselineLabel(r, b)}`)];
   const rows = r.results.map((x) => {
     if (!x.ours) return [x.kernel, x.label, x.error ? `failed: ${x.error.slice(0, 60)}` : '-', '', '', '', '', '', ...bl.map(() => '')];
     const o = x.ours;
@@ -83,7 +89,8 @@ export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): 
 /** GFLOP/s and GB/s of ours and each baseline side by side. */
 export function formatSideBySide(r: BenchReport, opts: { markdown?: boolean } = {}): string {
   const series: Array<'ours' | BaselineName> = ['ours', ...r.options.baselines];
-  const header = ['kernel', 'shape', ...series.map((s) => `GFLOP/s ${s}`), ...series.map((s) => `GB/s ${s}`)];
+  const name = (s: 'ours' | BaselineName) => (s === 'ours' ? s : baselineLabel(r, s));
+  const header = ['kernel', 'shape', ...series.map((s) => `GFLOP/s ${name(s)}`), ...series.map((s) => `GB/s ${name(s)}`)];
   const get = (x: BenchReport['results'][number], s: 'ours' | BaselineName) => (s === 'ours' ? x.ours : x.baselines[s]);
   const rows = r.results.map((x) => [
     x.kernel,
@@ -99,7 +106,10 @@ export function formatNotes(r: BenchReport): string {
   const notes = new Set<string>();
   for (const x of r.results) {
     for (const [name, b] of Object.entries(x.baselines)) {
-      if (b && b.status !== 'ok' && b.note) notes.add(`${name} ${x.kernel} ${x.label}: ${b.status}: ${b.note}`);
+      if (!b?.note) continue;
+      // How a baseline was mapped (e.g. oneDNN's equivalent op chain) is stated once per kernel.
+      if (b.status === 'ok') notes.add(`${b.label ?? name} ${x.kernel}: ${b.note}`);
+      else notes.add(`${b.label ?? name} ${x.kernel} ${x.label}: ${b.status}: ${b.note}`);
     }
   }
   return notes.size ? [...notes].map((n) => `note: ${n}`).join('\n') + '\n' : '';
@@ -110,7 +120,7 @@ export function rooflinePoints(r: BenchReport): RooflinePoint[] {
   for (const x of r.results) {
     if (x.ours) pts.push({ kernel: x.kernel, label: x.label, series: 'ours', intensity: x.intensity, gflops: x.ours.gflops });
     for (const [name, b] of Object.entries(x.baselines)) {
-      if (b?.status === 'ok' && b.gflops !== undefined) pts.push({ kernel: x.kernel, label: x.label, series: name, intensity: x.intensity, gflops: b.gflops });
+      if (b?.status === 'ok' && b.gflops !== undefined) pts.push({ kernel: x.kernel, label: x.label, series: b.label ?? name, intensity: x.intensity, gflops: b.gflops });
     }
   }
   return pts;

@@ -1,7 +1,8 @@
 /**
  * Roofline plot as a hand-written SVG: log-log axes (arithmetic intensity in FLOP/byte vs GFLOP/s),
  * the adapter's bandwidth slope and compute ceiling, one labelled point per kernel/shape for ours
- * and unlabelled markers for the baselines (tfjs: squares, others: triangles).
+ * and hollow unlabelled markers for the baselines, one marker shape per baseline (square, triangle,
+ * diamond, down-triangle, cross, plus, in order of appearance).
  */
 
 export interface RooflinePoint {
@@ -36,6 +37,28 @@ function decadeLabel(e: number): string {
 }
 
 const n = (v: number) => Number(v.toFixed(1));
+
+/** Hollow marker number `i` centred on (x, y): the shapes cycle through six. */
+function baselineMarker(i: number, x: number, y: number, color: string, attrs: string, title: string): string {
+  const a = attrs ? `${attrs} ` : '';
+  const style = `fill="none" stroke="${color}" stroke-width="1.5"`;
+  const el = (tag: string, geo: string) => (title ? `<${tag} ${a}${geo} ${style}>${title}</${tag}>` : `<${tag} ${a}${geo} ${style}/>`);
+  const p = (d: string) => el('path', `d="${d}"`);
+  switch (((i % 6) + 6) % 6) {
+    case 0:
+      return el('rect', `x="${n(x - 4)}" y="${n(y - 4)}" width="8" height="8"`);
+    case 1:
+      return p(`M${n(x)},${n(y - 5)} L${n(x + 5)},${n(y + 4)} L${n(x - 5)},${n(y + 4)} Z`);
+    case 2:
+      return p(`M${n(x)},${n(y - 5)} L${n(x + 5)},${n(y)} L${n(x)},${n(y + 5)} L${n(x - 5)},${n(y)} Z`);
+    case 3:
+      return p(`M${n(x)},${n(y + 5)} L${n(x + 5)},${n(y - 4)} L${n(x - 5)},${n(y - 4)} Z`);
+    case 4:
+      return p(`M${n(x - 4)},${n(y - 4)} L${n(x + 4)},${n(y + 4)} M${n(x - 4)},${n(y + 4)} L${n(x + 4)},${n(y - 4)}`);
+    default:
+      return p(`M${n(x - 5)},${n(y)} L${n(x + 5)},${n(y)} M${n(x)},${n(y - 5)} L${n(x)},${n(y + 5)}`);
+  }
+}
 
 export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOptions): string {
   const W = opts.width ?? 960;
@@ -133,10 +156,8 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
       }
       const anchor = right ? '' : ' text-anchor="end"';
       out.push(`<text class="point-label" x="${n(right ? x0 : x1)}" y="${n(ly)}"${anchor} fill="${c}" font-size="10">${escapeXml(text)}</text>`);
-    } else if (p.series === 'tfjs') {
-      out.push(`<rect class="point" ${attrs} x="${n(x - 4)}" y="${n(y - 4)}" width="8" height="8" fill="none" stroke="${c}" stroke-width="1.5">${title}</rect>`);
     } else {
-      out.push(`<path class="point" ${attrs} d="M${x},${n(y - 5)} L${n(x + 5)},${n(y + 4)} L${n(x - 5)},${n(y + 4)} Z" fill="none" stroke="${c}" stroke-width="1.5">${title}</path>`);
+      out.push(baselineMarker(series.filter((q) => q !== 'ours').indexOf(p.series), x, y, c, `class="point" ${attrs}`, title));
     }
   }
   out.push(`</g>`);
@@ -154,9 +175,7 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
     const marker =
       s === 'ours'
         ? `<circle cx="${lx + 6}" cy="${ly}" r="5" fill="#777777"/>`
-        : s === 'tfjs'
-          ? `<rect x="${lx + 2}" y="${ly - 4}" width="8" height="8" fill="none" stroke="#777777" stroke-width="1.5"/>`
-          : `<path d="M${lx + 6},${ly - 5} L${lx + 11},${ly + 4} L${lx + 1},${ly + 4} Z" fill="none" stroke="#777777" stroke-width="1.5"/>`;
+        : baselineMarker(series.filter((q) => q !== 'ours').indexOf(s), lx + 6, ly, '#777777', '', '');
     out.push(`${marker}<text x="${lx + 16}" y="${ly + 4}">${escapeXml(s)}</text>`);
     ly += 18;
   });

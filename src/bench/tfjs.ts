@@ -22,6 +22,8 @@ interface WebGpuBackendInternals {
 export interface TfjsBaseline {
   tf: Tf;
   version: string;
+  /** Makes our webgpu backend current again (tfjs has one global backend; tfjs-wasm shares it). */
+  select(): Promise<void>;
   /** Sampler for a tfjs case, timed with the same gpu.beginTimer()/endTimer() as our kernels. */
   sampler(tc: TfCase): Sampler;
   read(t: TfTensor): Promise<Float32Array>;
@@ -99,6 +101,10 @@ export async function createTfjsBaseline(gpu: Gpu): Promise<TfjsBaseline> {
   return {
     tf,
     version: tf.version.tfjs,
+    select: async () => {
+      if (tf.getBackend() !== 'webgpu' && !(await tf.setBackend('webgpu'))) throw new Error('tfjs could not switch back to its webgpu backend');
+      if ((tf.backend() as unknown) !== backend) throw new Error('tfjs is not running on the backend built on our device');
+    },
     sampler,
     read: async (t) => Float32Array.from(await t.data()),
     dispose: () => {

@@ -8,13 +8,14 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   correlate: { summary: 'Kendall tau / Spearman rho of proxies vs NAS-Bench-201 ground truth', load: () => import('./commands/correlate.js') },
   search: { summary: 'zero-shot search (random, evolution, REINFORCE) driven by a proxy', load: () => import('./commands/search.js') },
   proxyless: { summary: 'ProxylessNAS: binarized-path supernet search on CIFAR-10 with a latency loss', load: () => import('./commands/proxyless.js') },
+  'evolve-space': { summary: 'AutoSpace: evolve a space of cells under a MAdds budget (learned-space JSON)', load: () => import('./commands/evolve-space.js') },
   profile: { summary: 'measure a per-op latency lookup table on this CPU (native addon)', load: () => import('./commands/profile.js') },
   predict: { summary: 'predict a network latency from a lookup table', load: () => import('./commands/predict.js') },
   bench: { summary: 'benchmark the WGSL kernels against baselines', load: () => import('./commands/bench.js') },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([k, v]) => `  ${k.padEnd(10)} ${v.summary}`);
+  const lines = Object.entries(commands).map(([k, v]) => `  ${k.padEnd(13)} ${v.summary}`);
   return `usage: wgnas <command> [options]   (wgnas <command> --help for options)\n\ncommands:\n${lines.join('\n')}\n`;
 }
 

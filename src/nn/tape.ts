@@ -17,6 +17,7 @@ import {
   type Conv2dParams,
 } from '../kernels/conv2d.js';
 import { add, axpy } from '../kernels/elementwise.js';
+import { assertMixture, fitnessGrad, fitnessSoftmax, mixBackward, mixForward } from '../kernels/fitness.js';
 import { linear, linearBackward } from '../kernels/linear.js';
 import { softmaxCrossEntropy } from '../kernels/loss.js';
 import {
@@ -197,6 +198,32 @@ export class Tape {
         this.gpu.copy(y.grad, g);
         this.accumulate(v, g);
       }
+    });
+    return y;
+  }
+
+  /**
+   * AutoSpace mixture: y = Σ_k softmax(logits)_k · outs[k] (K = outs.length, equal shapes,
+   * logits [K]). Backward gives each output p_k·dL/dy and logits dL/dφ_i = p_i (g_i − Σ p_k g_k)
+   * with g_k = Σ outs[k] ⊙ dL/dy. The probs and g_k tensors belong to the tape.
+   */
+  mixture(outs: Var[], logits: Param): Var {
+    assertMixture('Tape.mixture', outs, logits);
+    const probs = this.track(fitnessSoftmax(this.gpu, logits.value));
+    const y = this.out(
+      mixForward(this.gpu, outs.map((o) => o.value), probs),
+      logits.requiresGrad || outs.some((o) => o.requiresGrad),
+    );
+    this.push(y.requiresGrad, () => {
+      const dy = y.grad;
+      if (!dy) return;
+      const gDots = logits.requiresGrad ? this.track(this.gpu.empty([outs.length])) : null;
+      outs.forEach((o, k) => {
+        const dOut = o.requiresGrad ? this.gpu.empty(o.shape) : null;
+        mixBackward(this.gpu, o.value, dy, probs, k, dOut, gDots);
+        if (dOut) this.accumulate(o, dOut);
+      });
+      if (gDots) this.accumulate(logits, fitnessGrad(this.gpu, probs, gDots));
     });
     return y;
   }

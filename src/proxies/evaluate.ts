@@ -1,5 +1,6 @@
 /**
- * Scores one NAS-Bench-201 cell with any set of proxies, sharing passes: one cross-entropy
+ * Scores one network (a NAS-Bench-201 cell, or any ScorableNet such as an AutoSpace/ProxylessNAS
+ * architecture) with any set of proxies, sharing passes: one cross-entropy
  * forward/backward serves WRCor (+ablations), NASWOT, grad_norm and SNIP; the others run their
  * own pass. SynFlow runs last because it linearises the weights in place.
  */
@@ -7,8 +8,8 @@ import type { Gpu } from '../gpu/gpu.js';
 import { abs } from '../kernels/elementwise.js';
 import { correlation } from '../kernels/correlation.js';
 import { sumAbsProduct, sumSquares } from '../kernels/reduce.js';
-import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js';
-import { type Param, Tape } from '../nn/tape.js';
+import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig, nb201Complexity } from '../nn/nb201-net.js';
+import { type Param, Tape, type Var } from '../nn/tape.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import { naswotScore, wrcorScores } from './correlation-proxies.js';
@@ -29,6 +30,30 @@ export interface ScoreOptions {
   seed?: number;
 }
 
+/** What the proxies need of a network: parameters, a forward on the tape, and counts. */
+export interface ScorableNet {
+  readonly params: readonly Param[];
+  paramCount(): number;
+  /** `features` is the last feature map before global pooling (Zen-score reads it). */
+  forward(t: Tape, x: Var): { logits: Var; features: Var };
+  zeroGrad(): void;
+  dispose(): void;
+}
+
+/** Builds fresh copies of one architecture (Zen-score wants a Gaussian-initialised copy). */
+export interface NetFactory {
+  build(init: 'pytorch' | 'gaussian', rng: Rng): ScorableNet;
+  /** Reported by the 'flops' proxy, in millions. */
+  flopsM: number;
+}
+
+export function nb201Factory(gpu: Gpu, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
+  return {
+    build: (init, rng) => new Nb201Net(gpu, cell, { ...cfg, init }, rng),
+    flopsM: nb201Complexity(cell, cfg).flopsNb201 / 1e6,
+  };
+}
+
 export interface CellScores {
   scores: Record<string, number>;
   /** Wall-clock milliseconds per pass, e.g. { ce: 812, synflow: 40 }. */
@@ -37,7 +62,7 @@ export interface CellScores {
 
 const SYNFLOW_SHIFT = 64;
 
-const weightParams = (net: Nb201Net): Param[] => net.params.filter((p) => p.kind === 'conv' || p.kind === 'linear');
+const weightParams = (net: ScorableNet): Param[] => net.params.filter((p) => p.kind === 'conv' || p.kind === 'linear');
 
 async function readScalars(gpu: Gpu, ts: Array<{ read(): Promise<Float32Array>; dispose(): void }>): Promise<number[]> {
   const vals = await Promise.all(ts.map((t) => t.read()));
@@ -52,11 +77,20 @@ export async function scoreCell(
   batch: ProxyBatch,
   opts: ScoreOptions = {},
 ): Promise<CellScores> {
+  return scoreNet(gpu, nb201Factory(gpu, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
+}
+
+/** Scores any network on a 32×32 batch; the factory is called once (twice with Zen-score). */
+export async function scoreNet(
+  gpu: Gpu,
+  factory: NetFactory,
+  proxyNames: readonly string[],
+  batch: ProxyBatch,
+  seed = 0,
+): Promise<CellScores> {
   const proxies = resolveProxies(proxyNames);
   const want = (name: string) => proxies.some((p: ProxyInfo) => p.name === name);
   const passes = new Set(proxies.map((p) => p.pass));
-  const cfg = opts.net ?? NB201_DEFAULT;
-  const seed = opts.seed ?? 0;
   const n = batch.n;
   if (batch.x.length !== n * 3 * 32 * 32 || batch.y.length !== n) {
     throw new RangeError(`scoreCell: batch of ${n} needs x of ${n * 3 * 32 * 32} and y of ${n} values`);
@@ -70,13 +104,13 @@ export async function scoreCell(
     timeMs[pass] = performance.now() - t0;
   };
 
-  const net = new Nb201Net(gpu, cell, cfg, new Rng(seed));
+  const net = factory.build('pytorch', new Rng(seed));
   const x = gpu.upload(batch.x, [n, 3, 32, 32]);
   const y = gpu.upload(batch.y, [n]);
   try {
     if (passes.has('static')) {
       if (want('params')) scores.params = net.paramCount() / 1e6;
-      if (want('flops')) scores.flops = net.flopsNb201 / 1e6;
+      if (want('flops')) scores.flops = factory.flopsM;
     }
 
     if (passes.has('ce')) {
@@ -157,7 +191,7 @@ export async function scoreCell(
 
     if (passes.has('zen')) {
       await timed('zen', async () => {
-        scores.zen = await zenScore(gpu, cell, cfg, seed, n);
+        scores.zen = await zenScore(gpu, factory, seed, n);
       });
     }
 
@@ -195,7 +229,7 @@ export async function scoreCell(
 }
 
 /** ZiCo (Li et al. 2023): gradient signal-to-noise across two half-batches, per conv/linear layer. */
-async function zicoScore(gpu: Gpu, net: Nb201Net, batch: ProxyBatch): Promise<number> {
+async function zicoScore(gpu: Gpu, net: ScorableNet, batch: ProxyBatch): Promise<number> {
   const half = Math.floor(batch.n / 2);
   if (half < 1) throw new RangeError('zico needs a batch of at least 2');
   const per = 3 * 32 * 32;
@@ -230,9 +264,9 @@ async function zicoScore(gpu: Gpu, net: Nb201Net, batch: ProxyBatch): Promise<nu
 }
 
 /** Zen-score (Lin et al. 2021) on a Gaussian-initialised copy of the network. */
-async function zenScore(gpu: Gpu, cell: Nb201Cell, cfg: Nb201NetConfig, seed: number, n: number): Promise<number> {
+async function zenScore(gpu: Gpu, factory: NetFactory, seed: number, n: number): Promise<number> {
   const rng = new Rng(seed ^ 0x5eed);
-  const net = new Nb201Net(gpu, cell, { ...cfg, init: 'gaussian' }, rng);
+  const net = factory.build('gaussian', rng);
   const per = 3 * 32 * 32;
   const x = rng.normals(n * per);
   const eps = rng.normals(n * per);

@@ -14,7 +14,8 @@ import { IMAGENET_LAYOUT, type ProxylessLayout, layoutSpace, positionStages } fr
 
 export interface SearchLatency extends LatencyMatrix {
   /** perPosition[b][i] for the searchable positions only; fixedMs includes the first block. */
-  source: 'direct' | 'imagenet-proxy';
+  /** 'madds': a cell space priced by multiply-adds (millions in the *Ms fields), no table involved. */
+  source: 'direct' | 'imagenet-proxy' | 'madds';
 }
 
 export interface LayoutLatencyOptions {

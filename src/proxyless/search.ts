@@ -23,10 +23,10 @@ import {
   reinforceReward,
 } from './latency-loss.js';
 import type { ProxylessLayout } from './layout.js';
-import { candidateName } from './layout.js';
 import { toNetConfig } from './net-config.js';
 import { AlphaAdam, type AdamConfig, WeightSgd } from './optimizers.js';
 import { ProxylessSupernet } from './supernet.js';
+import { type CellSpace, archJson } from '../autospace/space-file.js';
 
 export interface ProxylessSearchConfig {
   layout: ProxylessLayout;
@@ -58,6 +58,8 @@ export interface ProxylessSearchConfig {
   logEvery: number;
   checkpointDir: string | null;
   checkpointEvery: number;
+  /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
+  space?: CellSpace | null;
 }
 
 export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'latencyLoss'> = {
@@ -156,7 +158,8 @@ export class ProxylessSearch {
     if (cfg.latencyLoss && !latency) throw new Error('a latency loss needs a latency table');
     if (cfg.mode === 'reinforce' && !latency) throw new Error('REINFORCE needs a latency table (reward acc·(T/lat)^w)');
     if (!(cfg.archEvery >= 1)) throw new RangeError('archEvery must be >= 1');
-    this.net = new ProxylessSupernet(gpu, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)));
+    if (cfg.space && cfg.space.layout.name !== cfg.layout.name) throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
+    this.net = new ProxylessSupernet(gpu, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
     if (latency && latency.perPosition.length !== this.net.positions.length) {
       throw new Error(`latency table prices ${latency.perPosition.length} blocks, the supernet has ${this.net.positions.length}`);
     }
@@ -391,8 +394,8 @@ export class ProxylessSearch {
     const rows = this.alpha.map((a) => Array.from(a));
     return {
       choices,
-      names: choices.map((ci, b) => candidateName(this.net.positions[b].candidates[ci])),
-      netConfig: toNetConfig(this.cfg.layout, choices),
+      names: choices.map((ci, b) => this.net.candidateName(b, ci)),
+      netConfig: this.cfg.space ? archJson(this.cfg.space, choices) : toNetConfig(this.cfg.layout, choices),
       latencyMs: this.latency ? choicesLatencyMs(this.latency, choices) : null,
       expectedMs: this.latency ? expectedLatency(this.latency, rows).valueMs : null,
       alpha: rows,

@@ -23,8 +23,10 @@ import type { BlockPosition } from '../latency/space.js';
 import { ParamStore } from '../nn/init.js';
 import { type Param, Tape, type Var } from '../nn/tape.js';
 import type { Rng } from '../util/rng.js';
+import { type Cell, formatCell } from '../autospace/cell.js';
+import { CellModule } from '../autospace/cell-module.js';
 import { BN_EPS } from './net-config.js';
-import { type ProxylessLayout, layoutSpace, positionStages } from './layout.js';
+import { type ProxylessLayout, candidateName, layoutSpace, positionStages } from './layout.js';
 
 interface ConvBn {
   w: Param;
@@ -56,12 +58,19 @@ export interface SupernetOptions {
   /** Build only these candidates (one index per searchable position): the stand-alone network of one path. */
   only?: readonly number[];
   init?: 'pytorch' | 'gaussian';
+  /**
+   * Candidate cells per searchable position (a learned or hand-written space, src/autospace) in
+   * place of the layout's MBConv k×e candidates; a zero cell plays 'zero'.
+   */
+  cells?: readonly (readonly Cell[])[];
 }
+
+type Candidate = MBConvModule | CellModule;
 
 export class ProxylessSupernet {
   readonly positions: BlockPosition[];
   /** modules[b][j] = candidate j of position b (null for 'zero' and for candidates not built). */
-  readonly modules: Array<Array<MBConvModule | null>>;
+  readonly modules: Array<Array<Candidate | null>>;
   readonly store: ParamStore;
   readonly stages: number[];
   private readonly stem: ConvBn;
@@ -99,13 +108,23 @@ export class ProxylessSupernet {
     this.stem = convBn('stem.conv', [layout.stemC, 3, 3, 3]);
     const f = space.positions[0].candidates[0] as MBBlock;
     this.first = mbconv('first', f);
-    this.modules = this.positions.map((pos, b) =>
-      pos.candidates.map((c, j) => {
+    if (opts.cells && opts.cells.length !== this.positions.length) {
+      throw new RangeError(`supernet: ${opts.cells.length} cell lists for ${this.positions.length} positions`);
+    }
+    this.modules = this.positions.map((pos, b) => {
+      const cells = opts.cells?.[b];
+      if (cells) {
+        return cells.map((c, j) => {
+          if (c.nodes.length === 0 || (opts.only && opts.only[b] !== j)) return null;
+          return new CellModule(s, `b${b}.c${j}`, c, { inC: pos.inC, outC: pos.outC, stride: pos.stride as 1 | 2, inH: pos.inH });
+        });
+      }
+      return pos.candidates.map((c, j) => {
         if (c === 'zero') return null;
         if (opts.only && opts.only[b] !== j) return null;
         return mbconv(`b${b}.c${j}`, c);
-      }),
-    );
+      });
+    });
     const lastC = this.positions[this.positions.length - 1].outC;
     this.mix = convBn('mix.conv', [layout.featureMixC, lastC, 1, 1]);
     this.fcW = s.weight('classifier.w', [layout.classes, layout.featureMixC], 'linear');
@@ -118,7 +137,25 @@ export class ProxylessSupernet {
 
   /** Candidate count per searchable position. */
   get choiceSizes(): number[] {
-    return this.positions.map((p) => p.candidates.length);
+    return this.positions.map((p, b) => this.opts.cells?.[b].length ?? p.candidates.length);
+  }
+
+  /** True when candidate j of position b outputs nothing (the block is its shortcut). */
+  isZero(b: number, j: number): boolean {
+    const cells = this.opts.cells?.[b];
+    return cells ? cells[j].nodes.length === 0 : this.positions[b].candidates[j] === 'zero';
+  }
+
+  candidateName(b: number, j: number): string {
+    const cells = this.opts.cells?.[b];
+    return cells ? formatCell(cells[j]) : candidateName(this.positions[b].candidates[j]);
+  }
+
+  /** Output of candidate j at position b without the shortcut. */
+  private candidate(t: Tape, x: Var, b: number, j: number, block: number, name: string): Var {
+    const m = this.module(b, j);
+    if (m instanceof CellModule) return m.forward(t, x, block, name)!;
+    return this.mbconv(t, x, m, block, name);
   }
 
   zeroGrad(): void {
@@ -140,7 +177,7 @@ export class ProxylessSupernet {
     return this.convBn(t, h, m.project, 1, 0, 1, false, block, `${name}.project`);
   }
 
-  private module(b: number, j: number): MBConvModule {
+  private module(b: number, j: number): Candidate {
     const m = this.modules[b][j];
     if (!m) throw new Error(`supernet: candidate ${j} of block ${b} was not built (network built with only=[${this.opts.only?.join(',')}])`);
     return m;
@@ -155,7 +192,7 @@ export class ProxylessSupernet {
    * Forward with one gate sample per position. Inactive candidates' outputs are computed only when
    * `inactive` is true (the architecture step of 2-path mode); weight steps need the active path only.
    */
-  forward(t: Tape, x: Var, gates: readonly GateSample[], { inactive = false } = {}): { logits: Var; records: BlockRecord[] } {
+  forward(t: Tape, x: Var, gates: readonly GateSample[], { inactive = false } = {}): { logits: Var; features: Var; records: BlockRecord[] } {
     const L = this.layout;
     if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== L.inputSize || x.shape[3] !== L.inputSize) {
       throw new ShapeError(`supernet: expected input [N, 3, ${L.inputSize}, ${L.inputSize}], got [${x.shape.join(', ')}]`);
@@ -167,16 +204,16 @@ export class ProxylessSupernet {
     this.positions.forEach((pos, b) => {
       const g = gates[b];
       const stage = this.stages[b];
-      const cands = pos.candidates;
-      if (!(g.active >= 0 && g.active < cands.length)) throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
+      const count = this.choiceSizes[b];
+      if (!(g.active >= 0 && g.active < count)) throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
       const rec: BlockRecord = { position: b, gates: g, input: h, activeOut: null, inactiveOuts: new Map() };
       records.push(rec);
-      if (cands[g.active] === 'zero') return; // ZeroLayer with identity shortcut: the block passes x through
-      const o = this.mbconv(t, h, this.module(b, g.active), stage, `b${b}`);
+      if (this.isZero(b, g.active)) return; // ZeroLayer with identity shortcut: the block passes x through
+      const o = this.candidate(t, h, b, g.active, stage, `b${b}`);
       rec.activeOut = o;
       if (inactive) {
         for (const j of g.inactive) {
-          if (cands[j] === 'zero') rec.inactiveOuts.set(j, null);
+          if (this.isZero(b, j)) rec.inactiveOuts.set(j, null);
           else rec.inactiveOuts.set(j, t.adopt(this.detachedPath(t.gpu, h.value, b, j)));
         }
       }
@@ -184,14 +221,14 @@ export class ProxylessSupernet {
     });
     h = this.convBn(t, h, this.mix, 1, 0, 1, true, this.stages[this.stages.length - 1] ?? 0, 'mix');
     const pooled = t.globalAvgPool(h);
-    return { logits: t.linear(pooled, this.fcW, this.fcB), records };
+    return { logits: t.linear(pooled, this.fcW, this.fcB), features: h, records };
   }
 
   /** o_j(x) with no gradient; intermediate activations are freed before returning. */
   private detachedPath(gpu: Gpu, x: GpuTensor, b: number, j: number): GpuTensor {
     const sub = new Tape(gpu, { noGrad: true });
     try {
-      const o = this.mbconv(sub, sub.input(x), this.module(b, j));
+      const o = this.candidate(sub, sub.input(x), b, j, 0, 'detached');
       const out = gpu.empty(o.shape);
       gpu.copy(o.value, out);
       return out;
@@ -211,8 +248,8 @@ export class ProxylessSupernet {
     records.forEach((r, i) => {
       if (!r.activeOut) return;
       slots.push({ rec: i, j: r.gates.active });
-      const others = mode === 'all' ? this.positions[r.position].candidates.map((_, j) => j).filter((j) => j !== r.gates.active) : [...r.inactiveOuts.keys()];
-      for (const j of others) if (this.positions[r.position].candidates[j] !== 'zero') slots.push({ rec: i, j });
+      const others = mode === 'all' ? [...Array(this.choiceSizes[r.position]).keys()].filter((j) => j !== r.gates.active) : [...r.inactiveOuts.keys()];
+      for (const j of others) if (!this.isZero(r.position, j)) slots.push({ rec: i, j });
     });
     const out = gpu.zeros([Math.max(1, slots.length)]);
     try {
@@ -234,7 +271,7 @@ export class ProxylessSupernet {
         o.dispose();
       });
       const vals = await out.read();
-      const grads: Array<number[] | null> = records.map((r) => (r.activeOut ? new Array(this.positions[r.position].candidates.length).fill(0) : null));
+      const grads: Array<number[] | null> = records.map((r) => (r.activeOut ? new Array(this.choiceSizes[r.position]).fill(0) : null));
       slots.forEach((s, k) => (grads[s.rec]![s.j] = vals[k]));
       return grads;
     } finally {

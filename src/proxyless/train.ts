@@ -5,6 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { augment, batchOf, type Cifar10 } from '../data/cifar10.js';
 import { cosineLr } from '../kernels/optim.js';
+import type { Cell } from '../autospace/cell.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { BatchStream, mixSeed, resizeNearest } from './data.js';
@@ -23,6 +24,8 @@ export interface TrainOptions {
   /** Images used for the final accuracy (whole batches). */
   evalImages: number;
   onStep?: (step: number, loss: number) => void;
+  /** Candidate cells per position when `choices` index a cell space (src/autospace). */
+  cells?: readonly (readonly Cell[])[];
 }
 
 export interface TrainResult {
@@ -39,7 +42,7 @@ export async function trainFixed(
   test: Cifar10,
   o: TrainOptions,
 ): Promise<TrainResult> {
-  const net = new ProxylessSupernet(gpu, layout, new Rng(mixSeed(o.seed, 77)), { only: choices });
+  const net = new ProxylessSupernet(gpu, layout, new Rng(mixSeed(o.seed, 77)), { only: choices, cells: o.cells });
   const sgd = new WeightSgd(gpu, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
   const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
   const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));

@@ -14,6 +14,7 @@ import {
 } from '../../kernels/conv2d.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom, convOut } from '../cpu-conv.js';
+import { type NativeEquivalent, nativeOut } from '../native.js';
 import type { BenchKernel, CpuCase, HostTensor, Shape, Tf, TfCase, TfTensor } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -45,6 +46,43 @@ const SHAPES: BenchKernel['shapes'] = {
     c(128, 144, 56, 144, 3, 1, 144),
   ],
 };
+
+/** Depthwise (MBConv) layers only: CIFAR-size and ImageNet-size stages, 3x3 to 7x7, stride 1 and 2. */
+const DW_SHAPES: BenchKernel['shapes'] = {
+  tiny: [c(2, 4, 7, 4, 3, 1, 4), c(1, 5, 9, 5, 5, 2, 5)],
+  small: [c(8, 32, 16, 32, 3, 1, 32), c(8, 96, 16, 96, 5, 1, 96), c(8, 144, 16, 144, 3, 2, 144)],
+  default: [c(32, 96, 56, 96, 3, 1, 96), c(32, 144, 28, 144, 5, 1, 144), c(32, 240, 28, 240, 7, 2, 240), c(32, 576, 14, 576, 3, 1, 576)],
+  large: [c(128, 144, 56, 144, 3, 1, 144), c(128, 240, 28, 240, 5, 1, 240), c(128, 480, 14, 480, 7, 1, 480), c(128, 960, 7, 960, 3, 1, 960)],
+};
+
+/**
+ * The addon runs batch-1 NHWC ops with padding k/2: the N images are stacked vertically (same FLOPs
+ * up to the output rows the seams add or drop, corrected by `scale`). Depthwise is only an addon op
+ * inside MBConv, so it is MBConv(expand 1, C -> 1) minus the 1x1 projection to one channel.
+ */
+function nativeConv(pass: Pass, s: Shape): NativeEquivalent | null {
+  if (pass !== 'fwd' || s.pad !== s.K >> 1 || s.K % 2 === 0 || s.stride > 4) return null;
+  const depthwise = s.groups > 1 && s.groups === s.Cin && s.Cout === s.Cin;
+  if (s.groups > 1 && !depthwise) return null;
+  const inH = s.N * s.H;
+  const [oh, ow] = [nativeOut(inH, s.stride), nativeOut(s.W, s.stride)];
+  const { OH, OW } = convOut(geom(s));
+  const scale = (s.N * OH * OW) / (oh * ow);
+  if (inH > 65536) return null;
+  if (!depthwise) {
+    return {
+      ops: [{ type: 'conv', inH, inW: s.W, inC: s.Cin, outC: s.Cout, kernel: s.K, stride: s.stride, relu6: false }],
+      scale,
+      note: 'conv over the N images stacked vertically (+ bias), NHWC',
+    };
+  }
+  return {
+    ops: [{ type: 'mbconv', inH, inW: s.W, inC: s.Cin, outC: 1, expand: 1, kernel: s.K, stride: s.stride }],
+    minus: [{ type: 'conv', inH: oh, inW: ow, inC: s.Cin, outC: 1, kernel: 1, relu6: false }],
+    scale,
+    note: 'estimate: MBConv(expand 1, C -> 1) minus its 1x1 projection timed alone (the addon has no standalone depthwise), images stacked, NHWC',
+  };
+}
 
 function label(s: Shape): string {
   const g = s.groups > 1 ? (s.groups === s.Cin ? ' dw' : ` g${s.groups}`) : '';
@@ -145,13 +183,13 @@ function cpuCase(pass: Pass, s: Shape, inputs: HostTensor[]): CpuCase {
   return { run, output: () => out };
 }
 
-function entry(pass: Pass): BenchKernel {
-  const name = pass === 'fwd' ? 'conv2d' : `conv2d-${pass}`;
+function entry(pass: Pass, override: { name?: string; description?: string; shapes?: BenchKernel['shapes'] } = {}): BenchKernel {
+  const name = override.name ?? (pass === 'fwd' ? 'conv2d' : `conv2d-${pass}`);
   const what = { fwd: 'forward', 'bwd-input': 'input gradient', 'bwd-weight': 'weight gradient' }[pass];
   return {
     name,
-    description: `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
-    shapes: SHAPES,
+    description: override.description ?? `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
+    shapes: override.shapes ?? SHAPES,
     label,
     setup(gpu, s) {
       const sh = shapes(s);
@@ -188,6 +226,8 @@ function entry(pass: Pass): BenchKernel {
       };
     },
     tfjs: (tf, s, inputs) => tfjsCase(pass, tf, s, inputs),
+    // The addon has forward ops only.
+    ...(pass === 'fwd' ? { native: (s: Shape) => nativeConv(pass, s) } : {}),
     cpu: (s, inputs) => cpuCase(pass, s, inputs),
     // Sums of Cin*K*K (forward), Cout*K*K (input grad) or N*OH*OW (weight grad) products of [-1, 1) values.
     tolerance: (s) => {
@@ -200,3 +240,8 @@ function entry(pass: Pass): BenchKernel {
 export const conv2dBench = entry('fwd');
 export const conv2dBwdInputBench = entry('bwd-input');
 export const conv2dBwdWeightBench = entry('bwd-weight');
+export const depthwiseBench = entry('fwd', {
+  name: 'depthwise',
+  description: 'depthwise conv forward (MBConv), NCHW f32, groups = C (direct kernel)',
+  shapes: DW_SHAPES,
+});

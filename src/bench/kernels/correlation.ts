@@ -53,6 +53,60 @@ export const correlationBench: BenchKernel = {
       teardown: () => tx.dispose(),
     };
   },
+  async gpujs(g, { B, N, D }, [x]) {
+    // Row means, row scales 1/||x - mean||, normalised rows, then Z Z^T per batch entry. Flat 1-D
+    // intermediates: every gpu.js mode indexes them the same way.
+    const R = B * N;
+    const mean = g.kernel(
+      `function(x) {
+        const o = this.thread.x * this.constants.D;
+        let s = 0;
+        for (let i = 0; i < this.constants.D; i++) { s += x[o + i]; }
+        return s / this.constants.D;
+      }`,
+      { output: [R], constants: { D } },
+    );
+    const scale = g.kernel(
+      `function(x, m) {
+        const o = this.thread.x * this.constants.D;
+        const mu = m[this.thread.x];
+        let ss = 0;
+        for (let i = 0; i < this.constants.D; i++) { const d = x[o + i] - mu; ss += d * d; }
+        if (ss > 0) { return 1 / Math.sqrt(ss); }
+        return 0;
+      }`,
+      { output: [R], constants: { D } },
+    );
+    const normalize = g.kernel(
+      `function(x, m, sc) {
+        const r = Math.floor(this.thread.x / this.constants.D);
+        return (x[this.thread.x] - m[r]) * sc[r];
+      }`,
+      { output: [R * D], constants: { D } },
+    );
+    const gram = g.kernel(
+      `function(z) {
+        const a = (this.thread.z * this.constants.N + this.thread.y) * this.constants.D;
+        const b = (this.thread.z * this.constants.N + this.thread.x) * this.constants.D;
+        let s = 0;
+        for (let i = 0; i < this.constants.D; i++) { s += z[a + i] * z[b + i]; }
+        return s;
+      }`,
+      { output: B > 1 ? [N, N, B] : [N, N], constants: { N, D } },
+    );
+    const gx = await g.input(x.data);
+    return {
+      run: async () => {
+        const m = await mean(gx);
+        const sc = await scale(gx, m);
+        const z = await normalize(gx, m, sc);
+        const c = await gram(z);
+        for (const t of [m, sc, z]) g.release(t);
+        return c;
+      },
+      teardown: () => g.release(gx),
+    };
+  },
   cpu({ B, N, D }, [x]) {
     const c = new Float32Array(B * N * N);
     return { run: () => void correlationCpuFast(x.data, B, N, D, c), output: () => c };

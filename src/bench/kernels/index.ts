@@ -1,10 +1,24 @@
 /** Every benchmark entry. To add an op: write src/bench/kernels/OP.ts and list it here. */
 import { KernelRegistry } from '../registry.js';
+import { gateDotBench } from './binarize.js';
 import { copyBench, fmaBench } from './calibrate.js';
-import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench } from './conv2d.js';
+import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, depthwiseBench } from './conv2d.js';
 import { correlationBench } from './correlation.js';
+import { fitnessMixBench, fitnessMixBwdBench } from './fitness.js';
 import { matmulBench } from './matmul.js';
 
 export function defaultRegistry(): KernelRegistry {
-  return new KernelRegistry([matmulBench, correlationBench, conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, fmaBench, copyBench]);
+  return new KernelRegistry([
+    matmulBench,
+    correlationBench,
+    conv2dBench,
+    conv2dBwdInputBench,
+    conv2dBwdWeightBench,
+    depthwiseBench,
+    gateDotBench,
+    fitnessMixBench,
+    fitnessMixBwdBench,
+    fmaBench,
+    copyBench,
+  ]);
 }

@@ -51,6 +51,33 @@ export const matmulBench: BenchKernel = {
       teardown: () => tf.dispose([ta, tb]),
     };
   },
+  async gpujs(g, { batch, M, N, K }, [a, b]) {
+    const [ga, gb] = [await g.input(a.data), await g.input(b.data)];
+    // Output [N, M, batch] in gpu.js order (x fastest): C[z][y][x] = sum_k A[z][y][k] B[z][k][x].
+    const k = g.kernel(
+      `function(a, b) {
+        const z = this.thread.z;
+        const ao = (z * this.constants.M + this.thread.y) * this.constants.K;
+        const bo = z * this.constants.K * this.constants.N + this.thread.x;
+        let s = 0;
+        for (let i = 0; i < this.constants.K; i++) {
+          s += a[ao + i] * b[bo + i * this.constants.N];
+        }
+        return s;
+      }`,
+      { output: batch > 1 ? [N, M, batch] : [N, M], constants: { M, N, K } },
+    );
+    return { run: () => k(ga, gb), teardown: () => (g.release(ga), g.release(gb)) };
+  },
+  // A [M, K] B [K, N] is a 1x1 conv of a 1 x M image with K channels to N channels.
+  native: ({ batch, M, N, K }) =>
+    M > 65536 || N > 65536 || K > 65536
+      ? null
+      : {
+          ops: [{ type: 'conv', inH: 1, inW: M, inC: K, outC: N, kernel: 1, relu6: false }],
+          scale: batch,
+          note: `1x1 conv over a 1xM image, K -> N channels (+ bias)${batch > 1 ? '; batched shapes: time of one product x batch' : ''}`,
+        },
   cpu({ batch, M, N, K }, [a, b]) {
     const c = new Float32Array(batch * M * N);
     return { run: () => void matmulCpuBlocked(a.data, b.data, M, N, K, batch, c), output: () => c };

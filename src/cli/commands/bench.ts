@@ -1,9 +1,10 @@
-/** wgnas bench: time the WGSL kernels against tfjs-webgpu and TypeScript CPU baselines. */
+/** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { acquireGpu, type Gpu } from '../../gpu/index.js';
-import { BASELINES, type BaselineName, type BenchReport, runBench } from '../../bench/harness.js';
+import { BASELINE_ALIASES, BASELINES, type BaselineName, type BenchReport, DEFAULT_BASELINES, runBench } from '../../bench/harness.js';
+import { GPUJS_MODES, type GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
@@ -21,9 +22,12 @@ function help(): string {
   return `usage: wgnas bench [kernels...] [options]
 
 Times each kernel over a shape sweep (warm-up, then repeats; GPU time from timestamp queries when the
-adapter has them, else wall clock), and the same computation in tfjs (webgpu backend on the same
-Dawn device) and in plain TypeScript on the CPU, after checking they agree with ours. Prints median,
-p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our speed relative to each baseline.
+adapter has them, else wall clock), and the same computation in the baselines, after checking they
+agree with ours: tfjs-webgpu (same Dawn device, same timer), tfjs-wasm (XNNPACK in WebAssembly),
+gpujs (gpu.js in the first working mode of --gpujs-mode; the mode is in the column label), onednn /
+xnnpack (the native addon running an equivalent op chain: timing only, no outputs to compare) and cpu
+(plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our
+speed relative to each baseline side by side.
 
 kernels (default: all but the calibration ones; 'all' for every one):
 ${list}
@@ -32,7 +36,10 @@ options:
   --shapes SET        ${SHAPE_SETS.join(' | ')}   [small on software adapters, else default]
   --repeats N         timed repeats per shape              [10 on software adapters, else 30]
   --warmup N          untimed runs before timing            [2 on software adapters, else 5]
-  --baselines LIST    comma list of ${BASELINES.join(', ')}, or none   [tfjs,cpu]
+  --baselines LIST    comma list of ${BASELINES.join(', ')}, or none
+                      [${DEFAULT_BASELINES.join(',')}]
+  --gpujs-mode LIST   gpu.js modes to try in order: ${GPUJS_MODES.join(', ')}   [${GPUJS_MODES.join(',')}]
+  --native-threads N  oneDNN / XNNPACK threads                   [1]
   --json FILE         write the full report (all statistics) as JSON
   --svg FILE          write a roofline plot (log-log, one point per kernel/shape)
   --markdown          print the tables as markdown
@@ -72,7 +79,9 @@ export async function benchCommand(argv: string[], io: BenchIo = {}): Promise<Be
       shapes: { type: 'string' },
       repeats: { type: 'string' },
       warmup: { type: 'string' },
-      baselines: { type: 'string', default: 'tfjs,cpu' },
+      baselines: { type: 'string', default: DEFAULT_BASELINES.join(',') },
+      'gpujs-mode': { type: 'string', default: GPUJS_MODES.join(',') },
+      'native-threads': { type: 'string' },
       json: { type: 'string' },
       svg: { type: 'string' },
       markdown: { type: 'boolean', default: false },
@@ -94,10 +103,15 @@ export async function benchCommand(argv: string[], io: BenchIo = {}): Promise<Be
     throw new Error(`--shapes must be one of ${SHAPE_SETS.join(', ')}, got '${values.shapes}'`);
   }
   const bl = values.baselines.trim();
-  const baselines = (bl === 'none' || bl === '' ? [] : bl.split(',').map((s) => s.trim())) as BaselineName[];
+  const baselines = (bl === 'none' || bl === '' ? [] : bl.split(',').map((s) => BASELINE_ALIASES[s.trim()] ?? s.trim())) as BaselineName[];
   for (const b of baselines) {
     if (!(BASELINES as readonly string[]).includes(b)) throw new Error(`--baselines: unknown baseline '${b}' (expected ${BASELINES.join(', ')} or none)`);
   }
+  const gpujsModes = values['gpujs-mode'].split(',').map((m) => m.trim()) as GpuJsMode[];
+  for (const m of gpujsModes) {
+    if (!(GPUJS_MODES as readonly string[]).includes(m)) throw new Error(`--gpujs-mode: unknown mode '${m}' (expected ${GPUJS_MODES.join(', ')})`);
+  }
+  const nativeThreads = int(values['native-threads'], 'native-threads', 1, 1);
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
 
   const gpu = io.gpu ?? (await acquireGpu());
@@ -117,7 +131,7 @@ export async function benchCommand(argv: string[], io: BenchIo = {}): Promise<Be
       if (names.length === 0) return null;
     }
 
-    const report = await runBench(gpu, { kernels, shapes, warmup, repeats, baselines, calibrate: values.calibrate, log });
+    const report = await runBench(gpu, { kernels, shapes, warmup, repeats, baselines: [...new Set(baselines)], calibrate: values.calibrate, gpujsModes, nativeThreads, log });
     const md = values.markdown;
     out(`${reportHeader(report)}\n\n${formatTable(report, { markdown: md })}`);
     if (values['side-by-side']) out(`\n${formatSideBySide(report, { markdown: md })}`);

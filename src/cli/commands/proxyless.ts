@@ -1,5 +1,7 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
 import { writeFileSync } from 'node:fs';
+import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
+import { maddsCost } from '../../autospace/net.js';
 import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../../data/cifar10.js';
 import { acquireGpu } from '../../gpu/index.js';
@@ -17,6 +19,7 @@ export const summary = 'ProxylessNAS supernet search (binarized paths, latency l
 
 const D = DEFAULT_SEARCH;
 const HELP = `usage: wgnas proxyless --latency-table FILE --target-ms X [options]
+       wgnas proxyless --space-file SPACE.json --target-madds M [options]
 
 Trains a ProxylessNAS supernet on CIFAR-10 (../shared/data/cifar10/train_5000.bin split into train and
 validation) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an
@@ -27,6 +30,9 @@ search:
   --latency-table FILE  latency table (ProxylessNAS YAML). The CIFAR layout is priced as the same
                         (stage, block) positions of the ImageNet space unless the table has its own keys
   --target-ms X         latency target T (ms)
+  --space-file FILE     search a cell space (wgnas evolve-space output, or --hand-designed) instead of
+                        the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config
+  --target-madds M      with --space-file and no table: cost = multiply-adds, target M (millions)
   --layout NAME         cifar | imagenet (224 input; no ImageNet here, so CIFAR-10 images upscaled to
                         224 with 1000-way logits: a smoke run of the full-size supernet; batch 2) [cifar]
   --mode NAME           gradient | reinforce                                                       [${D.mode}]
@@ -63,6 +69,8 @@ output:
   -h, --help
 `;
 
+let costUnit = 'ms';
+
 function fmtEvent(e: ProgressEvent): string {
   const parts = [
     `${e.phase} ${String(e.step).padStart(4)}/${e.total}`,
@@ -71,9 +79,18 @@ function fmtEvent(e: ProgressEvent): string {
     `acc ${(100 * e.trainAcc).toFixed(1)}%`,
   ];
   if (e.archCe !== null) parts.push(`val ce ${e.archCe.toFixed(3)}`, `arch obj ${e.archObjective!.toFixed(3)}`);
-  if (e.expectedMs !== null) parts.push(`E[lat] ${e.expectedMs.toFixed(2)} ms`, `argmax ${e.argmaxMs!.toFixed(2)} ms`);
+  if (e.expectedMs !== null) parts.push(`E[cost] ${e.expectedMs.toFixed(2)} ${costUnit}`, `argmax ${e.argmaxMs!.toFixed(2)} ${costUnit}`);
   parts.push(`H ${e.entropy.toFixed(3)}`, `${(e.msPerStep / 1000).toFixed(2)} s/step`);
   return parts.join('  ');
+}
+
+function readSpaceOrUsage(path: string): CellSpace {
+  try {
+    return readSpaceFile(path);
+  } catch (e) {
+    if (e instanceof SpaceFileError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -82,6 +99,8 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       'latency-table': { type: 'string' },
       'target-ms': { type: 'string' },
+      'space-file': { type: 'string' },
+      'target-madds': { type: 'string' },
       layout: { type: 'string', default: 'cifar' },
       mode: { type: 'string', default: D.mode },
       paths: { type: 'string', default: '1' },
@@ -120,11 +139,19 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (!values['latency-table']) throw new UsageError(`--latency-table is required\n\n${HELP}`);
-  if (values['target-ms'] === undefined) throw new UsageError(`--target-ms is required\n\n${HELP}`);
-  const targetMs = numOpt('target-ms', values['target-ms'], 0);
-  if (!(targetMs > 0)) throw new UsageError(`--target-ms must be > 0, got ${values['target-ms']}`);
+  const space = values['space-file'] ? readSpaceOrUsage(values['space-file']) : null;
+  const byMadds = space !== null && !values['latency-table'];
+  if (byMadds) {
+    if (values['target-madds'] === undefined) throw new UsageError(`--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)\n\n${HELP}`);
+  } else {
+    if (!values['latency-table']) throw new UsageError(`--latency-table is required (or --space-file with --target-madds)\n\n${HELP}`);
+    if (values['target-ms'] === undefined) throw new UsageError(`--target-ms is required\n\n${HELP}`);
+  }
+  const targetMs = byMadds ? numOpt('target-madds', values['target-madds'], 0) : numOpt('target-ms', values['target-ms'], 0);
+  if (!(targetMs > 0)) throw new UsageError(`--${byMadds ? 'target-madds' : 'target-ms'} must be > 0, got ${byMadds ? values['target-madds'] : values['target-ms']}`);
+  costUnit = byMadds ? 'M MAdds' : 'ms';
   const layout = (() => {
+    if (space) return space.layout;
     try {
       return getLayout(values.layout!);
     } catch (e) {
@@ -153,8 +180,10 @@ export async function run(argv: string[]): Promise<void> {
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
   const logEvery = intOpt('log-every', values['log-every'], D.logEvery);
-  const table = readLatencyTable(values['latency-table']);
-  const latency = layoutLatency(table, layout, { missing });
+  if (space && !byMadds && space.file.source !== 'hand-designed') {
+    throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds`);
+  }
+  const latency = byMadds ? maddsCost(space!) : layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing });
   const range = latencyRange(latency);
 
   const cfg: ProxylessSearchConfig = {
@@ -185,6 +214,7 @@ export async function run(argv: string[]): Promise<void> {
     logEvery: values.plot ? 1 : logEvery,
     checkpointDir: values.checkpoint ?? null,
     checkpointEvery: intOpt('checkpoint-every', values['checkpoint-every'], D.checkpointEvery, 0),
+    space,
   };
   if (lossKind === 'mul' && !(targetMs > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
@@ -192,14 +222,15 @@ export async function run(argv: string[]): Promise<void> {
   const gpu = await acquireGpu();
   err.write(
     `proxyless: ${layout.name} layout, ${latency.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
-      `latency (${latency.source === 'direct' ? 'table keys of this layout' : 'priced as the ImageNet positions, Pixel-1 table'}): ` +
-      `fixed ${latency.fixedMs.toFixed(2)} ms, space ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ms, target ${targetMs} ms\n` +
+      (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
+      `cost (${latency.source === 'direct' ? 'latency table keys of this layout' : latency.source === 'madds' ? 'multiply-adds of the cells' : 'latency priced as the ImageNet positions, Pixel-1 table'}): ` +
+      `fixed ${latency.fixedMs.toFixed(2)} ${costUnit}, space ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ${costUnit}, target ${targetMs} ${costUnit}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
   );
   if (big) err.write('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
   if (targetMs < range.minMs || targetMs > range.maxMs) {
-    err.write(`note: the target lies outside the space's latency range ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ms\n`);
+    err.write(`note: the target lies outside the space's range ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ${costUnit}\n`);
   }
   const data = cifarSearchSplit(trainN, valN);
   const search = new ProxylessSearch(gpu, cfg, data, latency);
@@ -224,7 +255,9 @@ export async function run(argv: string[]): Promise<void> {
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
       ...res.names.map((n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`),
-      `latency ${res.latencyMs!.toFixed(2)} ms (table), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
+      byMadds
+        ? `multiply-adds ${res.latencyMs!.toFixed(2)} M, E[MAdds] ${res.expectedMs!.toFixed(2)} M, target ${targetMs} M`
+        : `latency ${res.latencyMs!.toFixed(2)} ms (table), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${4 * cfg.valBatchSize} images)`,
     ];
     if (values.plot) {
@@ -247,6 +280,7 @@ export async function run(argv: string[]): Promise<void> {
         seed: cfg.seed,
         augment: cfg.augment,
         evalImages: 1000,
+        cells: space?.cells,
         onStep: (s, l) => {
           if (s % logEvery === 0) err.write(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },

@@ -1,4 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
+import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
+import { loadCifar10 } from '../../data/cifar10.js';
+import { cifarSearchSplit } from '../../proxyless/data.js';
+import { parseMadds } from './evolve-space.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
@@ -13,11 +19,17 @@ import { intOpt, UsageError } from '../args.js';
 export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
 
 const HELP = `usage: wgnas search [--space nb201] [--proxy NAME] [--strategy S] [--budget N] [options]
+       wgnas search --space-file SPACE.json [--budget-madds N] [--proxy NAME] [--train-steps N] [options]
 
 Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10
 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known.
   --space nb201|proxyless  search space; 'proxyless' runs the ProxylessNAS supernet search
                            (same as 'wgnas proxyless', see its --help)
+  --space-file FILE        zero-shot search of a cell space instead (wgnas evolve-space output, or
+                           its --hand-designed space): one cell per layer of the CIFAR layout
+  --budget-madds N         with --space-file: only architectures within N multiply-adds (e.g. 3M)
+  --train-steps N          with --space-file: train the best architecture N steps, report test accuracy
+  --out FILE               with --space-file: write the best architecture (wgnas-arch JSON)
   --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
   --strategy S             random | evolution | reinforce (default evolution)
   --budget N               architectures proposed (default 20)
@@ -60,6 +72,10 @@ export async function run(argv: string[]): Promise<void> {
     args: argv,
     options: {
       space: { type: 'string' },
+      'space-file': { type: 'string' },
+      'budget-madds': { type: 'string' },
+      'train-steps': { type: 'string' },
+      out: { type: 'string' },
       proxy: { type: 'string' },
       strategy: { type: 'string' },
       budget: { type: 'string' },
@@ -76,6 +92,8 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (v['space-file']) return cellSpaceSearch(v);
+  for (const k of ['budget-madds', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
   const space = v.space ?? 'nb201';
   if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
   const strategy = v.strategy ?? 'evolution';
@@ -155,5 +173,60 @@ export async function run(argv: string[]): Promise<void> {
           : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (top ${(100 - pctile!).toFixed(1)} % of 9445 cells; best ${out.bestPossibleAcc} %)\n`) +
         `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
     );
+  }
+}
+
+/** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
+async function cellSpaceSearch(v: Record<string, string | boolean | undefined>): Promise<void> {
+  let space: CellSpace;
+  try {
+    space = readSpaceFile(v['space-file'] as string);
+  } catch (e) {
+    if (e instanceof SpaceFileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const strategy = (v.strategy as string | undefined) ?? 'evolution';
+  if (strategy !== 'random' && strategy !== 'evolution') throw new UsageError(`--strategy for a cell space: random or evolution, got '${strategy}'`);
+  const proxy = ((v.proxy as string | undefined) ?? 'wrcor').toLowerCase();
+  if (proxy === 'vote') throw new UsageError("--proxy vote ranks a population; over a cell space use one proxy (e.g. wrcor)");
+  const budgetMadds = v['budget-madds'] === undefined ? Infinity : parseMadds(v['budget-madds'] as string);
+  const seed = intOpt('seed', v.seed as string | undefined, 0, 0);
+  const budget = intOpt('budget', v.budget as string | undefined, 20);
+  const gpu = await acquireGpu();
+  try {
+    const bar = new Progress(budget, `search ${strategy}/${proxy}`);
+    const t0 = performance.now();
+    const r = await searchCellSpace(gpu, space, {
+      proxy,
+      strategy,
+      budget,
+      budgetMadds,
+      batchSize: intOpt('batch', v.batch as string | undefined, 64, 2),
+      seed,
+      populationSize: intOpt('population', v.population as string | undefined, 10),
+      sampleSize: intOpt('sample-size', v['sample-size'] as string | undefined, 3),
+      onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
+    });
+    bar.done();
+    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000 };
+    if (v['train-steps'] !== undefined) {
+      const steps = intOpt('train-steps', v['train-steps'] as string, 200);
+      const tr = await trainCellArch(gpu, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
+      out.trainSteps = steps;
+      out.testAcc = tr.testAcc;
+    }
+    if (v.out) writeFileSync(v.out as string, JSON.stringify(out, null, 2) + '\n');
+    if (v.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    else {
+      process.stdout.write(
+        `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}):\n` +
+          (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
+          `${proxy} score: ${r.score}\n` +
+          (out.testAcc !== undefined ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n` : '') +
+          `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    gpu.destroy();
   }
 }

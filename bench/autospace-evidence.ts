@@ -1,0 +1,131 @@
+/**
+ * AutoSpace evidence: does a search in the learned space find better architectures than the same
+ * search in the hand-designed ProxylessNAS space, at the same MAdds budget?
+ *
+ *  1. evolve a space on CIFAR-10 under the budget (or load one with --space);
+ *  2. in each space: the same zero-shot search (regularized evolution on WRCor, same proposals, same
+ *     seed, architectures over the budget never proposed) and a random sample of the space under the
+ *     budget (the space's quality without search);
+ *  3. train each space's best found architecture from scratch for a few hundred steps (several
+ *     seeds) and measure accuracy on the shared CIFAR-10 test images.
+ * Writes a JSON of everything to --out (default bench/results/autospace-evidence.json).
+ *
+ *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 20] [--proposals 40] [--random 20]
+ *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
+import { archMadds, cellSearchSpace, scoreArch } from '../src/autospace/net.js';
+import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
+import { type CellSpace, archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/autospace/space-file.js';
+import { parseMadds } from '../src/cli/commands/evolve-space.js';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { acquireGpu } from '../src/gpu/gpu.js';
+import { cifarSearchSplit } from '../src/proxyless/data.js';
+import { CIFAR_LAYOUT } from '../src/proxyless/layout.js';
+import { Rng } from '../src/util/rng.js';
+import { proxyBatch } from '../src/zeroshot.js';
+
+const { values: v } = parseArgs({
+  options: {
+    budget: { type: 'string', default: '3M' },
+    iterations: { type: 'string', default: '20' },
+    steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
+    proposals: { type: 'string', default: '40' },
+    random: { type: 'string', default: '20' },
+    'train-steps': { type: 'string', default: '400' },
+    seeds: { type: 'string', default: '2' },
+    proxy: { type: 'string', default: 'wrcor' },
+    space: { type: 'string' },
+    'save-space': { type: 'string', default: 'bench/results/autospace-learned-space.json' },
+    out: { type: 'string', default: 'bench/results/autospace-evidence.json' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const budget = parseMadds(v.budget!);
+const seed = Number(v.seed);
+const proxy = v.proxy!;
+const log = (s: string) => process.stderr.write(s + '\n');
+
+const gpu = await acquireGpu();
+const data = cifarSearchSplit(4000, 1000);
+const test = loadCifar10('test');
+const t0 = performance.now();
+
+let learned: CellSpace;
+let evolveSeconds = 0;
+if (v.space) learned = readSpaceFile(v.space);
+else {
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: budget, iterations: Number(v.iterations), steps: Number(v.steps), seed }, data);
+  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`));
+  evo.dispose();
+  evolveSeconds = res.seconds;
+  mkdirSync(dirname(v['save-space']!), { recursive: true });
+  writeSpaceFile(v['save-space']!, res.space);
+  learned = loadSpace(res.space);
+  log(`learned space written to ${v['save-space']} (${res.seconds.toFixed(0)} s)`);
+}
+const hand = spaceFromLayout(CIFAR_LAYOUT);
+
+const batch = proxyBatch(64, seed);
+const rows: Record<string, unknown>[] = [];
+for (const [name, space] of [
+  ['hand-designed', hand],
+  ['learned', learned],
+] as const) {
+  // The space without search: a random sample under the budget.
+  const ss = cellSearchSpace(space, budget);
+  const rng = new Rng(seed + 100);
+  const randomScores: number[] = [];
+  for (let i = 0; i < Number(v.random); i++) {
+    const a = ss.sample(rng);
+    randomScores.push((await scoreArch(gpu, space, a, [proxy], batch, seed)).scores[proxy]);
+  }
+  const found = await searchCellSpace(gpu, space, {
+    proxy,
+    strategy: 'evolution',
+    budget: Number(v.proposals),
+    budgetMadds: budget,
+    batchSize: 64,
+    seed,
+    onScored: (d, n, ms) => d % 10 === 0 && log(`${name}: search ${d}/${n} (${(ms / 1000).toFixed(2)} s/arch)`),
+  });
+  const trained = [];
+  for (let s = 0; s < Number(v.seeds); s++) {
+    const r = await trainCellArch(gpu, space, found.choices, data.train, test, { steps: Number(v['train-steps']), batchSize: 32, lr: 0.05, seed: seed + s, evalImages: 1000 });
+    log(`${name}: trained seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}% (${r.msPerStep.toFixed(0)} ms/step)`);
+    trained.push({ seed: seed + s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  rows.push({
+    space: name,
+    cellsPerLayer: space.cells.map((c) => c.length),
+    randomMeanScore: mean(randomScores),
+    randomBestScore: Math.max(...randomScores),
+    bestScore: found.score,
+    bestMadds: archMadds(space, found.choices),
+    best: archJson(space, found.choices),
+    secondsPerArch: found.secondsPerArch,
+    trained,
+    meanTestAcc: mean(trained.map((t) => t.testAcc)),
+  });
+  log(`${name}: random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
+}
+const out = {
+  date: new Date().toISOString(),
+  adapter: gpu.name,
+  budgetMadds: budget,
+  proxy,
+  proposals: Number(v.proposals),
+  randomSample: Number(v.random),
+  trainSteps: Number(v['train-steps']),
+  evolveSeconds,
+  seconds: (performance.now() - t0) / 1000,
+  rows,
+};
+mkdirSync(dirname(v.out!), { recursive: true });
+writeFileSync(v.out!, JSON.stringify(out, null, 2) + '\n');
+log(`wrote ${v.out}`);
+gpu.destroy();

@@ -1,0 +1,78 @@
+/**
+ * A cell on the autograd tape: one conv (no bias) + BN (+ ReLU6) per node, built the way the
+ * ProxylessNAS supernet builds an MBConv (src/proxyless/supernet.ts), so a cell equal to
+ * mbconvCell(k, e) computes exactly that MBConv.
+ */
+import { ShapeError } from '../gpu/errors.js';
+import type { ParamStore } from '../nn/init.js';
+import type { Param, Tape, Var } from '../nn/tape.js';
+import { type Cell, type LayerShape, type NodeInfo, hasShortcut, isZeroCell, nodeWeightShape, primitiveSpec, validateCell } from './cell.js';
+
+interface NodeParams {
+  w: Param;
+  gamma: Param;
+  beta: Param;
+}
+
+export class CellModule {
+  readonly params: Param[] = [];
+  /** What each node computes (channels, resolution, stride). */
+  readonly infos: readonly NodeInfo[];
+  private readonly nodeParams: NodeParams[];
+
+  /** Validates the cell for the shape (CellError otherwise) and allocates its parameters. */
+  constructor(
+    store: ParamStore,
+    readonly prefix: string,
+    readonly cell: Cell,
+    readonly shape: LayerShape,
+  ) {
+    this.infos = validateCell(cell, shape);
+    this.nodeParams = cell.nodes.map((n, i) => {
+      const name = `${prefix}.n${i}.${n.op}`;
+      const ws = nodeWeightShape(n.op, this.infos[i]);
+      const p: NodeParams = {
+        w: store.weight(name, ws),
+        gamma: store.constant(`${name}.bn.gamma`, 'bn_gamma', ws[0], 1),
+        beta: store.constant(`${name}.bn.beta`, 'bn_beta', ws[0], 0),
+      };
+      this.params.push(p.w, p.gamma, p.beta);
+      return p;
+    });
+  }
+
+  /** The cell output WITHOUT the layer shortcut; null for the zero cell. `block` is the WRCor block index passed to tape.relu. */
+  forward(t: Tape, x: Var, block: number, name = 'cell'): Var | null {
+    const { inC, inH } = this.shape;
+    if (x.shape.length !== 4 || x.shape[1] !== inC || x.shape[2] !== inH || x.shape[3] !== inH) {
+      throw new ShapeError(`${name}: expected input [N, ${inC}, ${inH}, ${inH}], got [${x.shape.join(', ')}]`);
+    }
+    if (isZeroCell(this.cell)) return null;
+    const vals: Var[] = [x];
+    this.cell.nodes.forEach((node, i) => {
+      const spec = primitiveSpec(node.op);
+      const info = this.infos[i];
+      const p = this.nodeParams[i];
+      const [a, b] = node.inputs;
+      const h = b === undefined ? vals[a] : t.add(vals[a], vals[b]);
+      const conv = t.conv(h, p.w, {
+        stride: info.stride,
+        pad: (spec.kernel - 1) / 2,
+        groups: spec.kind === 'dw' ? info.inChannels : 1,
+      });
+      const nodeName = `${name}.n${i}.${node.op}`;
+      const bn = t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`);
+      vals.push(spec.act ? t.relu(bn, block, `${nodeName}.relu6`, true) : bn);
+    });
+    let out = vals[this.cell.outputs[0]];
+    for (const o of this.cell.outputs.slice(1)) out = t.add(out, vals[o]);
+    return out;
+  }
+}
+
+/** The whole layer: cell(x), plus x where the shape has an identity shortcut; the zero cell gives x. */
+export function layerForward(t: Tape, x: Var, m: CellModule, block: number, name = 'cell'): Var {
+  const y = m.forward(t, x, block, name);
+  if (y === null) return x;
+  return hasShortcut(m.shape) ? t.add(x, y) : y;
+}

@@ -1,0 +1,147 @@
+/**
+ * Networks and searches over a cell space: one cell per layer plugged into the layout's skeleton
+ * (stem, fixed first block, feature mix, classifier, all as in ProxylessNAS), scored by the
+ * zero-shot proxies or trained briefly; and the budget-constrained categorical space the generic
+ * search strategies (src/search) walk.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { ProxyBatch, NetFactory, ScorableNet } from '../proxies/evaluate.js';
+import { scoreNet } from '../proxies/evaluate.js';
+import { outSize } from '../latency/keys.js';
+import type { SearchLatency } from '../proxyless/latency-loss.js';
+import type { ProxylessLayout } from '../proxyless/layout.js';
+import { layoutSpace } from '../proxyless/layout.js';
+import { ProxylessSupernet } from '../proxyless/supernet.js';
+import type { Tape, Var } from '../nn/tape.js';
+import { type SearchSpace, checkChoices } from '../spaces/space.js';
+import type { Rng } from '../util/rng.js';
+import { cellMadds } from './cell.js';
+import { type CellSpace, choicesMadds } from './space-file.js';
+
+/** Multiply-adds of everything but the searchable layers: stem, first block (dw3 + 1×1), feature mix, classifier. */
+export function fixedMadds(layout: ProxylessLayout): number {
+  const space = layoutSpace(layout);
+  const h0 = outSize(layout.inputSize, layout.stemStride);
+  const stem = h0 * h0 * 3 * layout.stemC * 9;
+  const first = h0 * h0 * layout.stemC * 9 + h0 * h0 * layout.stemC * layout.firstBlockC;
+  const last = space.positions[space.positions.length - 1];
+  const hl = outSize(last.inH, last.stride);
+  const mix = hl * hl * last.outC * layout.featureMixC;
+  return stem + first + mix + layout.featureMixC * layout.classes;
+}
+
+/** Whole-network multiply-adds of one architecture of the space. */
+export function archMadds(space: CellSpace, choices: readonly number[]): number {
+  return fixedMadds(space.layout) + choicesMadds(space, choices);
+}
+
+/**
+ * MAdds (in millions) as the hardware cost of the ProxylessNAS objective, for spaces whose cells no
+ * latency table prices: `fixedMs`/`perPosition` then hold M multiply-adds, `source` says so.
+ */
+export function maddsCost(space: CellSpace): SearchLatency {
+  return {
+    fixedMs: fixedMadds(space.layout) / 1e6,
+    perPosition: space.cells.map((cells, b) => cells.map((c) => cellMadds(c, space.shapes[b]) / 1e6)),
+    source: 'madds',
+  };
+}
+
+/** One architecture of a cell space as a stand-alone network the proxies can score. */
+export class CellArchNet implements ScorableNet {
+  readonly net: ProxylessSupernet;
+  private readonly gates;
+
+  constructor(gpu: Gpu, space: CellSpace, readonly choices: readonly number[], rng: Rng, init: 'pytorch' | 'gaussian' = 'pytorch') {
+    checkChoices({ name: `space ${space.file.source}`, choiceSizes: space.cells.map((c) => c.length) }, choices);
+    this.net = new ProxylessSupernet(gpu, space.layout, rng, { only: choices, cells: space.cells, init });
+    this.gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
+  }
+
+  get params() {
+    return this.net.params;
+  }
+
+  paramCount(): number {
+    return this.net.params.reduce((s, p) => s + p.value.size, 0);
+  }
+
+  forward(t: Tape, x: Var): { logits: Var; features: Var } {
+    const { logits, features } = this.net.forward(t, x, this.gates);
+    return { logits, features };
+  }
+
+  zeroGrad(): void {
+    this.net.zeroGrad();
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}
+
+export function cellArchFactory(gpu: Gpu, space: CellSpace, choices: readonly number[]): NetFactory {
+  if (space.layout.inputSize !== 32) throw new RangeError(`zero-shot scoring needs a 32×32 layout (CIFAR-10), ${space.layout.name} takes ${space.layout.inputSize}`);
+  return {
+    build: (init, rng) => new CellArchNet(gpu, space, choices, rng, init),
+    flopsM: archMadds(space, choices) / 1e6,
+  };
+}
+
+export async function scoreArch(gpu: Gpu, space: CellSpace, choices: readonly number[], proxies: readonly string[], batch: ProxyBatch, seed = 0) {
+  return scoreNet(gpu, cellArchFactory(gpu, space, choices), proxies, batch, seed);
+}
+
+/**
+ * The space as a product of per-layer choices, restricted to architectures within `budgetMadds`
+ * (whole network): sampling and mutation redraw until the budget holds.
+ */
+export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity): SearchSpace<number[]> {
+  const sizes = space.cells.map((c) => c.length);
+  const name = `${space.file.source}:${space.layout.name}`;
+  const within = (a: number[]) => archMadds(space, a) <= budgetMadds;
+  const cheapest = space.cells.map((cells, b) => cells.reduce((best, c, j) => (cellMadds(c, space.shapes[b]) < cellMadds(cells[best], space.shapes[b]) ? j : best), 0));
+  if (!within(cheapest)) {
+    throw new RangeError(`${name}: budget ${(budgetMadds / 1e6).toFixed(2)} M MAdds is below the cheapest architecture (${(archMadds(space, cheapest) / 1e6).toFixed(2)} M)`);
+  }
+  const TRIES = 1000;
+  const check = (a: number[]) => {
+    checkChoices({ name, choiceSizes: sizes }, a);
+    return [...a];
+  };
+  return {
+    name,
+    choiceSizes: sizes,
+    sample(rng) {
+      for (let i = 0; i < TRIES; i++) {
+        const a = sizes.map((k) => rng.int(k));
+        if (within(a)) return a;
+      }
+      // Dense budgets: walk from the cheapest architecture with random upgrades that fit.
+      const a = [...cheapest];
+      for (let i = 0; i < 4 * sizes.length; i++) {
+        const b = rng.int(sizes.length);
+        const old = a[b];
+        a[b] = rng.int(sizes[b]);
+        if (!within(a)) a[b] = old;
+      }
+      return a;
+    },
+    mutate(a, rng) {
+      const mutable = sizes.map((k, i) => (k > 1 ? i : -1)).filter((i) => i >= 0);
+      if (!mutable.length) throw new RangeError(`${name}: every layer has one cell, nothing to mutate`);
+      for (let i = 0; i < TRIES; i++) {
+        const b = rng.pick(mutable);
+        const c = [...a];
+        c[b] = (a[b] + 1 + rng.int(sizes[b] - 1)) % sizes[b];
+        if (within(c)) return c;
+      }
+      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits the ${(budgetMadds / 1e6).toFixed(2)} M MAdds budget`);
+    },
+    key: (a) => a.join(','),
+    encode: check,
+    decode: check,
+    format: (a) => a.join(','),
+    parse: (s) => check(s.split(',').map((v) => Number(v))),
+  };
+}

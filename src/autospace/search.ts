@@ -1,0 +1,97 @@
+/**
+ * Zero-shot search over a cell space (learned by AutoSpace or hand-designed) under a MAdds budget,
+ * with the generic strategies of src/search and any proxy of the registry; and the short-training
+ * check of a found architecture. The same code runs in both spaces, which is what the AutoSpace
+ * evidence compares.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Cifar10 } from '../data/cifar10.js';
+import { trainFixed, type TrainResult } from '../proxyless/train.js';
+import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
+import { Rng } from '../util/rng.js';
+import { proxyBatch } from '../zeroshot.js';
+import { archMadds, cellSearchSpace, scoreArch } from './net.js';
+import { type CellSpace, archJson } from './space-file.js';
+
+export interface CellSearchOptions {
+  proxy: string;
+  strategy: 'random' | 'evolution';
+  /** Architectures proposed. */
+  budget: number;
+  budgetMadds?: number;
+  batchSize: number;
+  seed: number;
+  populationSize?: number;
+  sampleSize?: number;
+  onScored?: (done: number, budget: number, timeMs: number) => void;
+}
+
+export interface CellSearchResult {
+  choices: number[];
+  score: number;
+  madds: number;
+  arch: Record<string, unknown>;
+  evaluations: number;
+  /** Every proposal in order: choices, score, MAdds. */
+  history: Array<{ choices: number[]; score: number; madds: number }>;
+  secondsPerArch: number;
+}
+
+export async function searchCellSpace(gpu: Gpu, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
+  const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity);
+  const batch = proxyBatch(o.batchSize, o.seed);
+  let done = 0;
+  let scoreMs = 0;
+  const score: Scorer<number[]> = async (archs) => {
+    const out: number[] = [];
+    for (const a of archs) {
+      const t0 = performance.now();
+      const r = await scoreArch(gpu, space, a, [o.proxy], batch, o.seed);
+      const ms = performance.now() - t0;
+      scoreMs += ms;
+      const v = r.scores[o.proxy];
+      if (v === undefined) throw new Error(`proxy '${o.proxy}' produced no score`);
+      out.push(v);
+      o.onScored?.(++done, o.budget, ms);
+    }
+    return out;
+  };
+  const rng = new Rng(o.seed);
+  const res =
+    o.strategy === 'random'
+      ? await randomSearch(ss, score, { budget: o.budget, rng })
+      : await regularizedEvolution(ss, score, { budget: o.budget, rng, populationSize: o.populationSize ?? 8, sampleSize: o.sampleSize ?? 3 });
+  return {
+    choices: res.best,
+    score: res.bestScore,
+    madds: archMadds(space, res.best),
+    arch: archJson(space, res.best),
+    evaluations: res.evaluations,
+    history: res.history.map((h) => ({ choices: h.arch, score: h.score, madds: archMadds(space, h.arch) })),
+    secondsPerArch: scoreMs / 1000 / Math.max(1, res.evaluations),
+  };
+}
+
+export interface ShortTrainOptions {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  evalImages: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** Trains one architecture of the space from scratch for a few steps; test accuracy on held-out images. */
+export function trainCellArch(gpu: Gpu, space: CellSpace, choices: readonly number[], train: Cifar10, test: Cifar10, o: ShortTrainOptions): Promise<TrainResult> {
+  return trainFixed(gpu, space.layout, choices, train, test, {
+    steps: o.steps,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    weightDecay: 4e-5,
+    seed: o.seed,
+    augment: true,
+    evalImages: o.evalImages,
+    onStep: o.onStep,
+    cells: space.cells,
+  });
+}

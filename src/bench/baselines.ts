@@ -1,0 +1,408 @@
+/**
+ * The baselines a benchmark run compares ours with, each behind one Runner: tfjs on its webgpu
+ * backend (same Dawn device, same timer as ours) and on its wasm backend, gpu.js (best working mode),
+ * oneDNN / XNNPACK through the native addon (equivalent op chains, timing only), and TypeScript on
+ * the CPU. Every baseline that produces an output is parity-guarded against ours before it is timed.
+ */
+import { cpus } from 'node:os';
+import type { Gpu } from '../gpu/gpu.js';
+import { createGpuJsBaseline, type GpuJsBaseline, type GpuJsCase, type GpuJsMode, GPUJS_MODES } from './gpujs.js';
+import { cpuSampler, measure, type Sampler } from './measure.js';
+import { createNativeBaseline, type NativeBaseline } from './native.js';
+import type { BenchKernel, KernelCase, Shape, TfCase, TfTensor, Tolerance } from './registry.js';
+import { createTfjsBaseline, type TfjsBaseline } from './tfjs.js';
+import { createTfjsWasmBaseline, type TfjsWasmBaseline } from './tfjs-wasm.js';
+
+export const BASELINES = ['tfjs-webgpu', 'tfjs-wasm', 'gpujs', 'onednn', 'xnnpack', 'cpu'] as const;
+export type BaselineName = (typeof BASELINES)[number];
+export const DEFAULT_BASELINES: BaselineName[] = ['tfjs-webgpu', 'tfjs-wasm', 'gpujs', 'onednn', 'cpu'];
+/** Accepted spellings of baseline names. */
+export const BASELINE_ALIASES: Record<string, BaselineName> = { tfjs: 'tfjs-webgpu', 'gpu.js': 'gpujs', wasm: 'tfjs-wasm', dnnl: 'onednn' };
+
+export interface Throughput {
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  meanMs: number;
+  minMs: number;
+  samples: number;
+  innerRuns: number;
+  gflops: number;
+  gbps: number;
+}
+
+export interface BaselineResult extends Partial<Throughput> {
+  status: 'ok' | 'skipped' | 'parity-failed' | 'error';
+  /** What ran, e.g. 'gpu.js(webgpu)', 'oneDNN(1t)'. */
+  label?: string;
+  note?: string;
+  /** Our throughput / the baseline's (same FLOPs, so = baseline time / our time); > 1: ours is faster. */
+  speedup?: number;
+  /** Largest |ours - baseline| in the parity guard (absent: not checked). */
+  parityMaxAbsErr?: number;
+  /** The time is derived (e.g. a difference of two native timings), not measured directly. */
+  estimate?: boolean;
+  /** How the baseline was timed (tfjs-webgpu: the same GPU timer as ours; others: wall clock). */
+  timing?: string;
+}
+
+/** Per-run statistics as measure() or the native addon report them. */
+export interface RunStats {
+  n: number;
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  meanMs: number;
+  minMs: number;
+}
+
+export function throughput(m: { innerRuns: number; stats: RunStats }, flops: number, bytes: number): Throughput {
+  const s = m.stats.medianMs / 1e3;
+  return {
+    medianMs: m.stats.medianMs,
+    p10Ms: m.stats.p10Ms,
+    p90Ms: m.stats.p90Ms,
+    meanMs: m.stats.meanMs,
+    minMs: m.stats.minMs,
+    samples: m.stats.n,
+    innerRuns: m.innerRuns,
+    gflops: flops / s / 1e9,
+    gbps: bytes / s / 1e9,
+  };
+}
+
+/** Largest |a - b| and whether every element is within atol + rtol |b|. */
+export function compareOutputs(a: ArrayLike<number>, b: ArrayLike<number>, tol: Tolerance): { ok: boolean; maxAbsErr: number } {
+  if (a.length !== b.length) return { ok: false, maxAbsErr: Infinity };
+  let ok = true;
+  let maxAbsErr = 0;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - b[i]);
+    if (!(err <= tol.atol + tol.rtol * Math.abs(b[i]))) ok = false;
+    if (!(err <= maxAbsErr)) maxAbsErr = Number.isNaN(err) ? Infinity : err;
+  }
+  return { ok, maxAbsErr };
+}
+
+export function cpuModel(): string {
+  const c = cpus();
+  return c.length ? `${c[0].model.trim()} (${c.length} logical cores)` : 'unknown CPU';
+}
+
+export interface ShapeContext {
+  k: BenchKernel;
+  shape: Shape;
+  label: string;
+  kc: KernelCase;
+  tol: Tolerance;
+  /** Our output for the parity guards (null when the kernel cannot read it back). */
+  oursOut: Float32Array | null;
+  oursMedianMs: number;
+  warmup: number;
+  repeats: number;
+  minSampleMs: number;
+  gpuBudgetMs: number;
+  cpuBudgetMs: number;
+  log: (line: string) => void;
+}
+
+export interface BaselineConfig {
+  /** CPU baselines (TypeScript, gpu.js cpu mode): skip problems above this many FLOPs (default 4e9). */
+  cpuMaxFlops?: number;
+  /** gpu.js: modes to try, in order (default webgpu, webasm, cpu). */
+  gpujsModes?: readonly GpuJsMode[];
+  /** oneDNN / XNNPACK library threads (default 1). */
+  nativeThreads?: number;
+}
+
+export interface Runner {
+  name: BaselineName;
+  /** Column label, e.g. 'gpu.js(webgpu)'. */
+  label: string;
+  /** Where/what it runs, for the report header. */
+  where: string;
+  /** False when the baseline could not start (its rows say why). */
+  available: boolean;
+  /** Whether a kernel has a version for this baseline (decides whether ours is read back). */
+  covers(k: BenchKernel): boolean;
+  run(c: ShapeContext): Promise<BaselineResult>;
+  dispose(): Promise<void> | void;
+}
+
+/** Outputs up to this size are parity-checked on every shape, larger ones only on the kernel's first. */
+const PARITY_MAX_ELEMS = 1 << 22;
+
+const firstLine = (e: unknown) => (e as Error).message.split('\n')[0];
+
+/** A baseline case once built: how to time it, and its output for the guard. */
+interface Prepared {
+  sampler: Sampler;
+  output(): Promise<ArrayLike<number>>;
+  teardown(): void;
+  /** Timing budget and warm-up for this baseline. */
+  budgetMs: number;
+  minSampleMs: number;
+  warmup: number;
+  timing?: string;
+}
+
+/**
+ * Parity guard + timing shared by the output-producing baselines. The guard runs on the kernel's
+ * first shape and on every later shape whose output is small; one failure disables the baseline
+ * for the kernel (it computes something else: timing it would be meaningless).
+ */
+function guardedRunner(
+  name: BaselineName,
+  label: string,
+  where: string,
+  covers: (k: BenchKernel) => boolean,
+  prepare: (c: ShapeContext) => Promise<Prepared | string>,
+  dispose: () => Promise<void> | void,
+): Runner {
+  const guards = new Map<string, { state: 'unchecked' | 'ok' | 'failed'; note: string }>();
+  return {
+    name,
+    label,
+    where,
+    available: true,
+    covers,
+    dispose,
+    async run(c) {
+      if (!covers(c.k)) return { status: 'skipped', label, note: `no ${label} version of this kernel` };
+      let guard = guards.get(c.k.name);
+      if (!guard) guards.set(c.k.name, (guard = { state: 'unchecked', note: '' }));
+      if (guard.state === 'failed') return { status: 'parity-failed', label, note: guard.note };
+      let p: Prepared | string;
+      try {
+        p = await prepare(c);
+      } catch (e) {
+        return { status: 'skipped', label, note: firstLine(e) };
+      }
+      if (typeof p === 'string') return { status: 'skipped', label, note: p };
+      try {
+        let parityMaxAbsErr: number | undefined;
+        if (c.oursOut && (guard.state === 'unchecked' || c.oursOut.length <= PARITY_MAX_ELEMS)) {
+          const cmp = compareOutputs(await p.output(), c.oursOut, c.tol);
+          parityMaxAbsErr = cmp.maxAbsErr;
+          if (!cmp.ok) {
+            guard.state = 'failed';
+            guard.note = `${label} differs from ours on ${c.label}: max |err| ${cmp.maxAbsErr.toExponential(2)} > atol ${c.tol.atol} + rtol ${c.tol.rtol}`;
+            c.log(`  ${label.padEnd(14)} PARITY FAILED: ${guard.note}`);
+            return { status: 'parity-failed', label, note: guard.note, parityMaxAbsErr };
+          }
+          guard.state = 'ok';
+        }
+        const m = await measure(p.sampler, { warmup: p.warmup, repeats: c.repeats, minSampleMs: p.minSampleMs, budgetMs: p.budgetMs });
+        const t = throughput(m, c.kc.flops, c.kc.bytes);
+        c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
+        return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, parityMaxAbsErr, timing: p.timing ?? m.source };
+      } catch (e) {
+        // tfjs backends lack some kernels (e.g. wasm has no conv backprop): not a failure of the run.
+        const missing = /not registered for backend/.test(firstLine(e));
+        return { status: missing ? 'skipped' : 'error', label, note: firstLine(e) };
+      } finally {
+        p.teardown();
+      }
+    },
+  };
+}
+
+function tfjsWebgpuRunner(tfjs: TfjsBaseline): Runner {
+  return guardedRunner(
+    'tfjs-webgpu',
+    'tfjs-webgpu',
+    `@tensorflow/tfjs ${tfjs.version}, webgpu backend on the same Dawn device (same timer as ours)`,
+    (k) => k.tfjs !== undefined,
+    async (c) => {
+      await tfjs.select();
+      const tc = c.k.tfjs!(tfjs.tf, c.shape, c.kc.inputs ?? []);
+      return {
+        sampler: tfjs.sampler(tc),
+        output: () => tfOutput(tfjs.tf, tc, tfjs.read),
+        teardown: () => tc.teardown(),
+        budgetMs: c.gpuBudgetMs,
+        minSampleMs: c.minSampleMs,
+        warmup: c.warmup,
+      };
+    },
+    () => tfjs.dispose(),
+  );
+}
+
+async function tfOutput(tf: TfjsBaseline['tf'], tc: TfCase, read: (t: TfTensor) => Promise<Float32Array>): Promise<Float32Array> {
+  const out = tc.run();
+  const mine = tc.forParity ? tf.tidy(() => tc.forParity!(out)) : out;
+  try {
+    return await read(mine);
+  } finally {
+    tf.dispose([out, mine]);
+  }
+}
+
+function tfjsWasmRunner(w: TfjsWasmBaseline, maxFlops: number): Runner {
+  return guardedRunner(
+    'tfjs-wasm',
+    'tfjs-wasm',
+    `@tensorflow/tfjs-backend-wasm ${w.version} (${w.flavour}) on ${cpuModel()}, wall clock`,
+    (k) => k.tfjs !== undefined,
+    async (c) => {
+      if (c.kc.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow for a CPU baseline)`;
+      await w.select();
+      const tc = c.k.tfjs!(w.tf, c.shape, c.kc.inputs ?? []);
+      return {
+        sampler: w.sampler(tc),
+        output: () => tfOutput(w.tf, tc, w.read),
+        teardown: () => tc.teardown(),
+        budgetMs: c.cpuBudgetMs,
+        minSampleMs: 2,
+        warmup: Math.max(1, c.warmup),
+      };
+    },
+    () => w.dispose(),
+  );
+}
+
+function gpujsRunner(g: GpuJsBaseline, cpuMaxFlops: number): Runner {
+  const onGpu = g.mode === 'webgpu';
+  const maxFlops = g.mode === 'cpu' ? cpuMaxFlops : g.mode === 'webasm' ? 10 * cpuMaxFlops : Infinity;
+  const where =
+    `gpu.js ${g.version} in '${g.mode}' mode` +
+    (onGpu ? ' (its own GPUDevice on the same adapter, resident inputs, pipeline mode; wall clock to onSubmittedWorkDone)' : ` on ${cpuModel()}, wall clock`) +
+    (g.rejected.length ? `; not used: ${g.rejected.join('; ')}` : '');
+  return guardedRunner(
+    'gpujs',
+    g.label,
+    where,
+    (k) => k.gpujs !== undefined,
+    async (c) => {
+      if (c.kc.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow in gpu.js '${g.mode}' mode)`;
+      const gc: GpuJsCase = await c.k.gpujs!(g, c.shape, c.kc.inputs ?? []);
+      return {
+        sampler: g.sampler(gc),
+        output: async () => {
+          const r = await gc.run();
+          try {
+            return await g.read(r);
+          } finally {
+            g.release(r);
+          }
+        },
+        teardown: () => gc.teardown(),
+        budgetMs: onGpu ? c.gpuBudgetMs : c.cpuBudgetMs,
+        minSampleMs: 2,
+        warmup: Math.max(1, c.warmup),
+      };
+    },
+    () => g.dispose(),
+  );
+}
+
+function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Runner {
+  return {
+    name,
+    label: nb.label,
+    where: nb.where,
+    available: true,
+    covers: (k) => k.native !== undefined,
+    dispose: () => {},
+    async run(c) {
+      const label = nb.label;
+      const eq = c.k.native?.(c.shape) ?? null;
+      if (!eq) return { status: 'skipped', label, note: `no ${label} equivalent of this ${c.k.name} shape` };
+      try {
+        const st = await nb.time(eq, { warmup: Math.max(1, c.warmup), repeats: c.repeats, budgetMs: c.cpuBudgetMs });
+        if (!(st.medianMs > 0)) return { status: 'error', label, note: `${eq.note}: the estimate came out non-positive` };
+        const t = throughput({ innerRuns: 1, stats: st }, c.kc.flops, c.kc.bytes);
+        c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  (${eq.note})`);
+        return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, note: `${eq.note}; timing only, no parity guard`, estimate: eq.minus !== undefined || undefined, timing: 'wall-clock (native)' };
+      } catch (e) {
+        return { status: 'error', label, note: firstLine(e) };
+      }
+    },
+  };
+}
+
+function cpuRunner(cpuMaxFlops: number): Runner {
+  return guardedRunner(
+    'cpu',
+    'cpu',
+    `TypeScript, 1 thread, on ${cpuModel()}`,
+    (k) => k.cpu !== undefined,
+    async (c) => {
+      if (c.kc.flops > cpuMaxFlops) return `above ${cpuMaxFlops.toExponential(0)} FLOPs (too slow for the CPU baseline)`;
+      const cc = c.k.cpu!(c.shape, c.kc.inputs ?? []);
+      // The guard's run also warms the JIT.
+      let ran = false;
+      return {
+        sampler: cpuSampler(cc.run),
+        output: async () => {
+          cc.run();
+          ran = true;
+          return cc.output();
+        },
+        teardown: () => {},
+        budgetMs: c.cpuBudgetMs,
+        minSampleMs: 0,
+        get warmup() {
+          return ran ? 0 : 1;
+        },
+      };
+    },
+    () => {},
+  );
+}
+
+/** A baseline that could not start: every row says why. */
+function unavailable(name: BaselineName, label: string, why: string): Runner {
+  return {
+    name,
+    label,
+    where: `unavailable (${why})`,
+    available: false,
+    covers: () => false,
+    run: async () => ({ status: 'skipped', label, note: why }),
+    dispose: () => {},
+  };
+}
+
+const LABELS: Record<BaselineName, string> = {
+  'tfjs-webgpu': 'tfjs-webgpu',
+  'tfjs-wasm': 'tfjs-wasm',
+  gpujs: 'gpu.js',
+  onednn: 'oneDNN',
+  xnnpack: 'XNNPACK',
+  cpu: 'cpu',
+};
+
+/** Starts the named baselines; one that cannot start becomes a runner that skips with the reason. */
+export async function createRunners(gpu: Gpu, names: readonly BaselineName[], cfg: BaselineConfig, log: (l: string) => void): Promise<Runner[]> {
+  const cpuMaxFlops = cfg.cpuMaxFlops ?? 4e9;
+  const runners: Runner[] = [];
+  for (const name of names) {
+    try {
+      switch (name) {
+        case 'tfjs-webgpu':
+          runners.push(tfjsWebgpuRunner(await createTfjsBaseline(gpu)));
+          break;
+        case 'tfjs-wasm':
+          runners.push(tfjsWasmRunner(await createTfjsWasmBaseline(), 10 * cpuMaxFlops));
+          break;
+        case 'gpujs':
+          runners.push(gpujsRunner(await createGpuJsBaseline(cfg.gpujsModes ?? GPUJS_MODES), cpuMaxFlops));
+          break;
+        case 'onednn':
+        case 'xnnpack':
+          runners.push(nativeRunner(name, createNativeBaseline(name, { threads: cfg.nativeThreads })));
+          break;
+        case 'cpu':
+          runners.push(cpuRunner(cpuMaxFlops));
+          break;
+      }
+    } catch (e) {
+      const why = firstLine(e);
+      log(`${LABELS[name]} baseline unavailable: ${why}`);
+      runners.push(unavailable(name, LABELS[name], why));
+    }
+  }
+  return runners;
+}

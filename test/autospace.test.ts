@@ -1,0 +1,284 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { formatCell, hasShortcut, validateCell } from '../src/autospace/cell.js';
+import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/evolve.js';
+import { CellArchNet, archMadds, cellSearchSpace, fixedMadds, maddsCost, scoreArch } from '../src/autospace/net.js';
+import { searchCellSpace } from '../src/autospace/search.js';
+import { SpaceFileError, archJson, choicesMadds, handDesignedSpace, loadSpace, readSpaceFile, spaceFromLayout } from '../src/autospace/space-file.js';
+import { UsageError } from '../src/cli/args.js';
+import { parseMadds, run as evolveCli } from '../src/cli/commands/evolve-space.js';
+import { run as proxylessCli } from '../src/cli/commands/proxyless.js';
+import { run as searchCli } from '../src/cli/commands/search.js';
+import type { Gpu } from '../src/gpu/index.js';
+import { Tape } from '../src/nn/tape.js';
+import { cifarSearchSplit } from '../src/proxyless/data.js';
+import { CIFAR_LAYOUT, type ProxylessLayout } from '../src/proxyless/layout.js';
+import { DEFAULT_SEARCH, ProxylessSearch } from '../src/proxyless/search.js';
+import { ProxylessSupernet } from '../src/proxyless/supernet.js';
+import { Rng } from '../src/util/rng.js';
+import { proxyBatch } from '../src/zeroshot.js';
+import { expectClose, testGpu } from './helpers/gpu.js';
+
+/** 32×32 input (CIFAR-10), three searchable layers: two with a shortcut, one strided. */
+const TINY: ProxylessLayout = {
+  name: 'tiny-autospace',
+  inputSize: 32,
+  stemC: 4,
+  stemStride: 2,
+  firstBlockC: 4,
+  widths: [4, 8],
+  depths: [2, 1],
+  strides: [1, 2],
+  kernels: [3, 5, 7],
+  expands: [3, 6],
+  featureMixC: 16,
+  classes: 10,
+};
+
+let gpu: Gpu | null;
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-autospace-'));
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('space files', () => {
+  it('the hand-designed space lists the ProxylessNAS candidates per layer and loads back', () => {
+    const f = handDesignedSpace(CIFAR_LAYOUT);
+    const s = loadSpace(JSON.parse(JSON.stringify(f)));
+    expect(s.cells.length).toBe(11);
+    s.shapes.forEach((sh, b) => {
+      expect(s.cells[b].length).toBe(hasShortcut(sh) ? 7 : 6);
+      expect(formatCell(s.cells[b][0])).toBe('pw3<0;dw3<1;pwl<2;=>3');
+    });
+    // Inline layouts round-trip too.
+    const t = loadSpace(JSON.parse(JSON.stringify(handDesignedSpace(TINY))));
+    expect(t.layout).toEqual(TINY);
+  });
+
+  it('MAdds of an architecture: skeleton + cells, by hand for the tiny layout', () => {
+    // stem 16²·3·4·9, first block dw 16²·4·9 + pw 16²·4·4, feature mix 8²·8·16, classifier 16·10
+    expect(fixedMadds(TINY)).toBe(16 * 16 * 3 * 4 * 9 + 16 * 16 * 4 * 9 + 16 * 16 * 4 * 4 + 8 * 8 * 8 * 16 + 160);
+    const s = spaceFromLayout(TINY);
+    // k3 e3 everywhere: pw 4→12 @16, dw3 @16, pwl 12→4 @16 (x2 layers); then 4→8 s2: pw @16, dw @8, pwl @8.
+    const l01 = 256 * 4 * 12 + 256 * 12 * 9 + 256 * 12 * 4;
+    const l2 = 256 * 4 * 12 + 64 * 12 * 9 + 64 * 12 * 8;
+    expect(choicesMadds(s, [0, 0, 0])).toBe(2 * l01 + l2);
+    expect(archMadds(s, [6, 6, 0])).toBe(fixedMadds(TINY) + l2); // zero cells cost nothing
+    const cost = maddsCost(s);
+    expect(cost.source).toBe('madds');
+    expect(cost.perPosition[0][0] * 1e6).toBeCloseTo(l01, 6);
+  });
+
+  it('bad files give errors naming the problem', () => {
+    const good = handDesignedSpace(CIFAR_LAYOUT);
+    expect(() => loadSpace({ ...good, format: 'x' })).toThrow(/not a wgnas-space file/);
+    expect(() => loadSpace({ ...good, version: 9 })).toThrow(/version 9/);
+    expect(() => loadSpace({ ...good, layout: 'nope' })).toThrow(/unknown layout 'nope'/);
+    expect(() => loadSpace({ ...good, layers: good.layers.slice(1) })).toThrow(/11 searchable layers, the file lists 10/);
+    const badShape = structuredClone(good);
+    badShape.layers[2].shape.inC = 99;
+    expect(() => loadSpace(badShape)).toThrow(/layer 2 shape/);
+    const badCell = structuredClone(good);
+    badCell.layers[1].cells[3].cell = 'pw3<0;dw9<1;=>2';
+    expect(() => loadSpace(badCell)).toThrow(SpaceFileError);
+    expect(() => loadSpace(badCell)).toThrow(/layer 1 cell 3 'pw3<0;dw9<1;=>2'/);
+    const zeroNoShortcut = structuredClone(good);
+    zeroNoShortcut.layers[0].cells[0].cell = 'zero';
+    expect(() => loadSpace(zeroNoShortcut)).toThrow(/layer 0 cell 0/);
+    expect(() => readSpaceFile(join(tmp, 'missing.json'))).toThrow(/cannot read space file .*ENOENT/);
+    writeFileSync(join(tmp, 'broken.json'), '{');
+    expect(() => readSpaceFile(join(tmp, 'broken.json'))).toThrow(/not valid JSON/);
+  });
+
+  it('archJson names the cells and rejects out-of-range choices', () => {
+    const s = spaceFromLayout(TINY);
+    const a = archJson(s, [3, 6, 5]);
+    expect(a.cells).toEqual(['pw6<0;dw3<1;pwl<2;=>3', 'zero', 'pw6<0;dw7<1;pwl<2;=>3']);
+    expect(a.madds).toBe(choicesMadds(s, [3, 6, 5]));
+    expect(() => archJson(s, [0, 0, 6])).toThrow(/out of range at layer 2/);
+  });
+});
+
+describe('budget-constrained space for the search strategies', () => {
+  it('samples and mutations stay within the MAdds budget', () => {
+    const s = spaceFromLayout(CIFAR_LAYOUT);
+    const budget = 3e6;
+    const ss = cellSearchSpace(s, budget);
+    const rng = new Rng(3);
+    let a = ss.sample(rng);
+    for (let i = 0; i < 200; i++) {
+      expect(archMadds(s, a)).toBeLessThanOrEqual(budget);
+      const b = ss.mutate(a, rng);
+      expect(b).not.toEqual(a);
+      a = i % 10 === 0 ? ss.sample(rng) : b;
+    }
+    expect(() => cellSearchSpace(s, 1e6)).toThrow(/below the cheapest architecture/);
+  });
+});
+
+describe('cell networks on the GPU', () => {
+  it('a hand-designed cell space network computes exactly what the MBConv supernet computes', async ({ skip }) => {
+    if (!gpu) return skip();
+    const s = spaceFromLayout(TINY);
+    const choices = [4, 6, 2];
+    const a = new CellArchNet(gpu, s, choices, new Rng(11));
+    const b = new ProxylessSupernet(gpu, TINY, new Rng(11), { only: choices });
+    const x = gpu.upload(new Rng(5).normals(2 * 3 * 32 * 32), [2, 3, 32, 32]);
+    const ta = new Tape(gpu, { noGrad: true });
+    const tb = new Tape(gpu, { noGrad: true });
+    try {
+      const ya = await a.forward(ta, ta.input(x)).logits.value.read();
+      const yb = await b.forward(tb, tb.input(x), choices.map((c) => ({ active: c, inactive: [], involved: [c] }))).logits.value.read();
+      expectClose(ya, yb, { atol: 1e-5, rtol: 1e-5, label: 'logits' });
+      expect(a.paramCount()).toBe(b.params.reduce((n, p) => n + p.value.size, 0));
+    } finally {
+      ta.dispose();
+      tb.dispose();
+      x.dispose();
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('proxies score architectures of a cell space (WRCor, NASWOT finite; flops = MAdds)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const s = spaceFromLayout(TINY);
+    const r = await scoreArch(gpu, s, [0, 6, 3], ['wrcor', 'naswot', 'flops', 'params'], proxyBatch(8, 1), 1);
+    expect(Number.isFinite(r.scores.wrcor)).toBe(true);
+    expect(Number.isFinite(r.scores.naswot)).toBe(true);
+    expect(r.scores.flops).toBeCloseTo(archMadds(s, [0, 6, 3]) / 1e6, 9);
+    expect(r.scores.params).toBeGreaterThan(0);
+  });
+});
+
+function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
+  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, guideIterations: 1, batchSize: 8, seed: 4, ...over };
+}
+
+describe('AutoSpace evolution', () => {
+  const data = () => cifarSearchSplit(64, 32);
+
+  it('config errors name the problem', () => {
+    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ k: 9 }), data())).toThrow(/k \(9\) cannot exceed the population size/);
+    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(/leaves nothing for the searchable layers/);
+    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ iterations: 0 }), data())).toThrow(/iterations must be a positive integer/);
+  });
+
+  it('evolves populations within budget and writes a space both searches take', async ({ skip }) => {
+    if (!gpu) return skip();
+    const cfg = tinyEvolve();
+    const evo = new AutoSpace(gpu, cfg, data());
+    try {
+      // Warm start: the reference cell (MBConv k3 e6) leads each population, the zero cell joins where a shortcut exists.
+      evo.populations.forEach((pop, b) => {
+        expect(pop[0].key).toBe('pw6<0;dw3<1;pwl<2;=>3');
+        expect(pop.some((m) => m.key === 'zero')).toBe(hasShortcut(evo.shapes[b]));
+      });
+      const sel = evo.select(0);
+      expect(sel[0].reference).toBe(true); // guided iteration: the reference is always mixed
+      expect(new Set(sel.map((m) => m.key)).size).toBe(cfg.k);
+      const res = await evo.run();
+      expect(res.history.length).toBe(cfg.iterations);
+      for (const e of res.history) {
+        expect(Number.isFinite(e.trainLoss) && Number.isFinite(e.valLoss)).toBe(true);
+        for (const layer of e.mixed) expect(layer.reduce((s, c) => s + c.p, 0)).toBeCloseTo(1, 5);
+      }
+      expect(res.history.some((e) => e.replaced > 0)).toBe(true);
+      evo.populations.forEach((pop, b) => {
+        expect(pop.length).toBeLessThanOrEqual(cfg.populationSize);
+        expect(new Set(pop.map((m) => m.key)).size).toBe(pop.length);
+        for (const m of pop) {
+          validateCell(m.cell, evo.shapes[b]);
+          if (!m.reference) expect(m.madds).toBeLessThanOrEqual(evo.layerBudget[b]);
+        }
+      });
+      // Output: top-K by fitness among evaluated cells, loadable, searchable by both methods.
+      const file = join(tmp, 'learned.json');
+      writeFileSync(file, JSON.stringify(res.space));
+      const space = readSpaceFile(file);
+      space.file.layers.forEach((l) => {
+        expect(l.cells.length).toBeLessThanOrEqual(cfg.k);
+        const f = l.cells.map((c) => c.fitness!);
+        expect([...f].sort((x, y) => y - x)).toEqual(f);
+      });
+      const found = await searchCellSpace(gpu, space, { proxy: 'wrcor', strategy: 'random', budget: 2, budgetMadds: cfg.budgetMadds, batchSize: 8, seed: 2 });
+      expect(found.madds).toBeLessThanOrEqual(cfg.budgetMadds);
+      expect(Number.isFinite(found.score)).toBe(true);
+      const px = new ProxylessSearch(gpu, { ...DEFAULT_SEARCH, layout: space.layout, space, latencyLoss: { kind: 'hinge', targetMs: cfg.budgetMadds / 1e6, lambda: 2, beta: 0.3 }, warmupSteps: 1, searchSteps: 1, batchSize: 4, valBatchSize: 4, logEvery: 1 }, data(), maddsCost(space));
+      try {
+        const r = await px.run();
+        expect(r.netConfig.format).toBe('wgnas-arch');
+        expect(r.names).toEqual(r.choices.map((j, b) => formatCell(space.cells[b][j])));
+      } finally {
+        px.dispose();
+      }
+    } finally {
+      evo.dispose();
+    }
+  });
+
+  it('known optimum: a dominant budget penalty drives the fitness to the cheapest cells', async ({ skip }) => {
+    if (!gpu) return skip();
+    // Budget = the skeleton + 1 MAdd: any non-zero cell is over it, so the hinge's gradient pushes each layer's
+    // softmax toward its cheapest selected cell, and that cell (zero where allowed) ends with the top fitness.
+    const cfg = tinyEvolve({ budgetMadds: fixedMadds(TINY) + 1, budgetPenalty: 1e4, fitnessLr: 0.5, iterations: 2, steps: 3, layerSlack: 1e9, guideIterations: 2 });
+    const evo = new AutoSpace(gpu, cfg, data());
+    try {
+      await evo.run();
+      const last = evo.history[evo.history.length - 1];
+      last.mixed.forEach((layer, b) => {
+        const madds = layer.map((c) => evo.populations[b].find((m) => m.key === c.cell)?.madds ?? Infinity);
+        const cheapest = madds.indexOf(Math.min(...madds));
+        const top = layer.reduce((best, c, k) => (c.p > layer[best].p ? k : best), 0);
+        expect(top).toBe(cheapest);
+      });
+      expect(last.expectedMadds).toBeLessThan(evo.history[0].expectedMadds);
+    } finally {
+      evo.dispose();
+    }
+  });
+});
+
+describe('CLI', () => {
+  it('evolve-space --hand-designed writes the hand-designed space', async () => {
+    const out = join(tmp, 'hand.json');
+    await evolveCli(['--hand-designed', '--out', out]);
+    expect(JSON.parse(readFileSync(out, 'utf8')).source).toBe('hand-designed');
+  });
+
+  it('search --space-file: zero-shot search of a cell space under a MAdds budget', async ({ skip }) => {
+    if (!gpu) return skip();
+    const file = join(tmp, 'tiny-hand.json');
+    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
+    const budget = fixedMadds(TINY) + 150_000;
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
+    try {
+      await searchCli(['--space-file', file, '--budget', '3', '--budget-madds', String(budget), '--batch', '8', '--strategy', 'random', '--json']);
+    } finally {
+      spy.mockRestore();
+    }
+    const out = JSON.parse(chunks.join(''));
+    expect(out.format).toBe('wgnas-arch');
+    expect(out.madds).toBeLessThanOrEqual(budget);
+    expect(out.cells.length).toBe(3);
+    expect(Number.isFinite(out.score)).toBe(true);
+    await expect(searchCli(['--budget-madds', '3M'])).rejects.toThrow(/--budget-madds needs --space-file/);
+  });
+
+  it('usage errors', async () => {
+    expect(parseMadds('12M')).toBe(12e6);
+    expect(parseMadds('1.5e6')).toBe(1.5e6);
+    expect(() => parseMadds('lots')).toThrow(UsageError);
+    await expect(evolveCli([])).rejects.toThrow(/--budget-madds is required/);
+    await expect(evolveCli(['--budget-madds', '0.5M'])).rejects.toThrow(/skeleton alone takes 0.79M/);
+    await expect(evolveCli(['--budget-madds', '3M', '--k', '9'])).rejects.toThrow(/--k \(9\) cannot exceed --population/);
+    await expect(proxylessCli(['--space-file', join(tmp, 'none.json'), '--target-madds', '3'])).rejects.toThrow(/cannot read space file/);
+    const hand = join(tmp, 'hand2.json');
+    await evolveCli(['--hand-designed', '--out', hand]);
+    await expect(proxylessCli(['--space-file', hand])).rejects.toThrow(/--target-madds/);
+  });
+});
