@@ -10,7 +10,7 @@
  *     seeds) and measure accuracy on the shared CIFAR-10 test images.
  * Writes a JSON of everything to --out (default bench/results/autospace-evidence.json).
  *
- *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 20] [--proposals 40] [--random 20]
+ *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 30] [--warmup 40] [--proposals 40] [--random 20]
  *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,8 +31,9 @@ import { proxyBatch } from '../src/zeroshot.js';
 const { values: v } = parseArgs({
   options: {
     budget: { type: 'string', default: '3M' },
-    iterations: { type: 'string', default: '20' },
+    iterations: { type: 'string', default: '30' },
     steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
+    warmup: { type: 'string', default: '40' },
     proposals: { type: 'string', default: '40' },
     random: { type: 'string', default: '20' },
     'train-steps': { type: 'string', default: '400' },
@@ -58,7 +59,7 @@ let learned: CellSpace;
 let evolveSeconds = 0;
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: budget, iterations: Number(v.iterations), steps: Number(v.steps), seed }, data);
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: budget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), seed }, data);
   const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`));
   evo.dispose();
   evolveSeconds = res.seconds;

@@ -155,7 +155,7 @@ describe('cell networks on the GPU', () => {
 });
 
 function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
-  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, guideIterations: 1, batchSize: 8, seed: 4, ...over };
+  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, warmupSteps: 1, minEvaluations: 1, guideIterations: 1, batchSize: 8, seed: 4, ...over };
 }
 
 describe('AutoSpace evolution', () => {
@@ -199,10 +199,13 @@ describe('AutoSpace evolution', () => {
       const file = join(tmp, 'learned.json');
       writeFileSync(file, JSON.stringify(res.space));
       const space = readSpaceFile(file);
-      space.file.layers.forEach((l) => {
+      space.file.layers.forEach((l, b) => {
         expect(l.cells.length).toBeLessThanOrEqual(cfg.k);
-        const f = l.cells.map((c) => c.fitness!);
+        // Measured cells first, by fitness; never-mixed newcomers (inherited fitness) only fill up.
+        const measured = res.populations[b].filter((m) => m.evaluated > 0);
+        const f = measured.map((m) => m.fitness);
         expect([...f].sort((x, y) => y - x)).toEqual(f);
+        expect(l.cells.map((c) => c.cell)).toEqual(res.populations[b].slice(0, cfg.k).map((m) => m.cell));
       });
       const found = await searchCellSpace(gpu, space, { proxy: 'wrcor', strategy: 'random', budget: 2, budgetMadds: cfg.budgetMadds, batchSize: 8, seed: 2 });
       expect(found.madds).toBeLessThanOrEqual(cfg.budgetMadds);

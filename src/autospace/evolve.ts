@@ -39,6 +39,10 @@ export interface EvolveConfig {
   iterations: number;
   /** Weight step + fitness step rounds per iteration. */
   steps: number;
+  /** Weight-only steps before the first iteration, mixing K random members per layer uniformly. */
+  warmupSteps: number;
+  /** A member is replaced only after taking part in this many iterations (fitness is noisy). */
+  minEvaluations: number;
   /** Iterations during which the reference cell is always mixed and never replaced. */
   guideIterations: number;
   batchSize: number;
@@ -58,6 +62,8 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   tournamentSize: 3,
   iterations: 12,
   steps: 4,
+  warmupSteps: 20,
+  minEvaluations: 2,
   guideIterations: 4,
   batchSize: 32,
   weightLr: 0.05,
@@ -126,6 +132,8 @@ export function checkEvolveConfig(c: EvolveConfig): void {
   pos(c.tournamentSize, 'tournament size');
   pos(c.iterations, 'iterations');
   pos(c.steps, 'steps');
+  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new RangeError(`evolve-space: warm-up steps must be an integer >= 0, got ${c.warmupSteps}`);
+  if (!(Number.isInteger(c.minEvaluations) && c.minEvaluations >= 1)) throw new RangeError(`evolve-space: minEvaluations must be a positive integer, got ${c.minEvaluations}`);
   pos(c.batchSize, 'batch size');
   if (c.k > c.populationSize) throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
   if (!(c.budgetMadds > 0)) throw new RangeError(`evolve-space: the MAdds budget must be > 0, got ${c.budgetMadds}`);
@@ -153,6 +161,7 @@ export class AutoSpace {
   private readonly rng: Rng;
   private nextId = 0;
   private iteration = 0;
+  private warmedUp = false;
 
   constructor(
     readonly gpu: Gpu,
@@ -278,6 +287,33 @@ export class AutoSpace {
     return { x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key))) : b.x, y: b.y, n: b.n };
   }
 
+  /**
+   * Warm-up: weight steps before any fitness is learned, so the first fitness comparisons are between
+   * cells (and a skeleton) that have trained at all. Each step mixes K random members per layer with
+   * uniform weights (φ = 0); returns the mean training loss.
+   */
+  async warmup(onStep?: (step: number, loss: number) => void): Promise<number> {
+    const cfg = this.cfg;
+    let total = 0;
+    for (let s = 0; s < cfg.warmupSteps; s++) {
+      const selected = this.populations.map((pop) => this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length)));
+      const phi = selected.map((sel, b) => new Param(this.gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
+      try {
+        const lr = cfg.weightLr;
+        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, async () => {
+          this.skeletonSgd.step(lr);
+          for (const sel of selected) for (const m of sel) m.sgd.step(lr);
+        });
+        total += r.loss;
+        onStep?.(s + 1, r.loss);
+      } finally {
+        for (const p of phi) p.value.dispose();
+      }
+    }
+    this.warmedUp = true;
+    return cfg.warmupSteps ? total / cfg.warmupSteps : NaN;
+  }
+
   /** One iteration (selection, mixture training, fitness update, mutation). */
   async step(onEvent?: (e: IterationEvent) => void): Promise<IterationEvent> {
     const cfg = this.cfg;
@@ -300,7 +336,7 @@ export class AutoSpace {
         // Weight step (train split): every selected cell and the skeleton move.
         {
           const lr = cosineLr(cfg.weightLr, key, cfg.iterations * cfg.steps);
-          const b = this.batch(this.trainStream, key, true);
+          const b = this.batch(this.trainStream, cfg.warmupSteps + key, true);
           const r = await this.pass(b, selected, phi, async () => {
             this.skeletonSgd.step(lr);
             for (const sel of selected) for (const m of sel) m.sgd.step(lr);
@@ -401,7 +437,7 @@ export class AutoSpace {
     let replaced = 0;
     this.populations.forEach((pop, b) => {
       const protect = (m: Member) => m.reference && this.iteration < this.cfg.guideIterations;
-      const candidates = pop.filter((m) => m.evaluated > 0 && !protect(m));
+      const candidates = pop.filter((m) => m.evaluated >= this.cfg.minEvaluations && !protect(m));
       if (!candidates.length) return;
       const worst = candidates.reduce((w, m) => (m.fitness < w.fitness ? m : w));
       let parent = this.rng.pick(pop);
@@ -431,8 +467,9 @@ export class AutoSpace {
     return replaced;
   }
 
-  async run(onEvent?: (e: IterationEvent) => void): Promise<EvolveResult> {
+  async run(onEvent?: (e: IterationEvent) => void, onWarmup?: (step: number, loss: number) => void): Promise<EvolveResult> {
     const t0 = performance.now();
+    if (!this.warmedUp) await this.warmup(onWarmup);
     while (this.iteration < this.cfg.iterations) await this.step(onEvent);
     return this.result((performance.now() - t0) / 1000);
   }

@@ -31,6 +31,8 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --tournament T        tournament size                                                    [${D.tournamentSize}]
   --iterations N                                                                           [${D.iterations}]
   --steps S             weight + fitness step rounds per iteration                         [${D.steps}]
+  --warmup N            weight-only steps before the first iteration (K random cells per layer) [${D.warmupSteps}]
+  --min-evals N         iterations a cell takes part in before it can be replaced            [${D.minEvaluations}]
   --guide N             iterations in which the reference cell is always mixed and kept    [${D.guideIterations}]
   --batch N                                                                                [${D.batchSize}]
   --lr X                weight SGD learning rate (cosine, Nesterov 0.9)                    [${D.weightLr}]
@@ -76,6 +78,8 @@ export async function run(argv: string[]): Promise<void> {
       iterations: { type: 'string' },
       steps: { type: 'string' },
       guide: { type: 'string' },
+      warmup: { type: 'string' },
+      'min-evals': { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
       'fitness-lr': { type: 'string' },
@@ -118,6 +122,8 @@ export async function run(argv: string[]): Promise<void> {
     iterations: intOpt('iterations', v.iterations, D.iterations),
     steps: intOpt('steps', v.steps, D.steps),
     guideIterations: intOpt('guide', v.guide, D.guideIterations, 0),
+    warmupSteps: intOpt('warmup', v.warmup, D.warmupSteps, 0),
+    minEvaluations: intOpt('min-evals', v['min-evals'], D.minEvaluations),
     batchSize: intOpt('batch', v.batch, D.batchSize, 2),
     weightLr: numOpt('lr', v.lr, D.weightLr),
     fitnessLr: numOpt('fitness-lr', v['fitness-lr'], D.fitnessLr),
@@ -140,7 +146,10 @@ export async function run(argv: string[]): Promise<void> {
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
         `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, adapter ${gpu.name}\n`,
     );
-    const res = await evo.run((e) => err.write(fmtEvent(e) + '\n'));
+    const res = await evo.run(
+      (e) => err.write(fmtEvent(e) + '\n'),
+      (s, l) => s % 10 === 0 && err.write(`warm-up ${s}/${cfg.warmupSteps} loss ${l.toFixed(3)}\n`),
+    );
     err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);
     res.space.layers.forEach((l, b) =>
       err.write(`  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`),
