@@ -300,7 +300,7 @@ export class AutoSpace {
       const phi = selected.map((sel, b) => new Param(this.gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;
-        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, async () => {
+        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => {
           this.skeletonSgd.step(lr);
           for (const sel of selected) for (const m of sel) m.sgd.step(lr);
         });
@@ -337,7 +337,7 @@ export class AutoSpace {
         {
           const lr = cosineLr(cfg.weightLr, key, cfg.iterations * cfg.steps);
           const b = this.batch(this.trainStream, cfg.warmupSteps + key, true);
-          const r = await this.pass(b, selected, phi, async () => {
+          const r = await this.pass(b, selected, phi, 'all', async () => {
             this.skeletonSgd.step(lr);
             for (const sel of selected) for (const m of sel) m.sgd.step(lr);
           });
@@ -347,7 +347,7 @@ export class AutoSpace {
         // Fitness step (validation split): φ follows dCE/dφ plus the budget hinge, with Adam on the CPU (K values per layer).
         {
           const b = this.batch(this.valStream, key, false);
-          const r = await this.pass(b, selected, phi, async () => {
+          const r = await this.pass(b, selected, phi, new Set(phi), async () => {
             const grads = await Promise.all(phi.map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))));
             const probs = phiCpu.map((z) => softmax(z));
             expected = fixed + probs.reduce((acc, p, b) => acc + p.reduce((a, pk, k) => a + pk * madds[b][k], 0), 0);
@@ -402,10 +402,12 @@ export class AutoSpace {
     b: { x: Float32Array; y: Float32Array; n: number },
     selected: Member[][],
     phi: Param[],
+    paramGrads: 'all' | ReadonlySet<Param>,
     update: () => Promise<void>,
   ): Promise<{ loss: number; acc: number }> {
     const gpu = this.gpu;
-    const t = new Tape(gpu);
+    // Fitness steps differentiate φ only: no weight-gradient convolutions.
+    const t = new Tape(gpu, { paramGrads });
     const x = gpu.upload(b.x, [b.n, 3, 32, 32]);
     const y = gpu.upload(b.y);
     try {

@@ -80,6 +80,13 @@ export interface TapeOptions {
   bnIdentity?: boolean;
   /** Forward only: no backward closures, activations freed as soon as possible. */
   noGrad?: boolean;
+  /**
+   * Which parameters get gradients: 'all' (default), 'none', or only those in the set. Proxies that
+   * read activation gradients (WRCor, jacob_cov) and architecture steps skip the weight-gradient
+   * convolutions this way (about a third of a backward pass); give the input requiresGrad then,
+   * or nothing upstream will need a gradient.
+   */
+  paramGrads?: 'all' | 'none' | ReadonlySet<Param>;
 }
 
 export class Tape {
@@ -114,9 +121,17 @@ export class Tape {
     return t;
   }
 
+  /** Whether v gets a gradient on this tape (parameters filtered by opts.paramGrads). */
+  private needs(v: Var | null): boolean {
+    if (!v?.requiresGrad) return false;
+    if (!(v instanceof Param)) return true;
+    const pg = this.opts.paramGrads ?? 'all';
+    return pg === 'all' ? true : pg === 'none' ? false : pg.has(v);
+  }
+
   /** Adds g into v.grad (taking ownership of g). */
   private accumulate(v: Var, g: GpuTensor): void {
-    if (!v.requiresGrad) {
+    if (!this.needs(v)) {
       g.dispose();
       return;
     }
@@ -134,11 +149,11 @@ export class Tape {
   }
 
   conv(x: Var, w: Param, p: Conv2dParams): Var {
-    const y = this.out(conv2d(this.gpu, x.value, w.value, p), x.requiresGrad || w.requiresGrad);
+    const y = this.out(conv2d(this.gpu, x.value, w.value, p), this.needs(x) || this.needs(w));
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      if (w.requiresGrad) this.accumulate(w, conv2dBackwardWeight(this.gpu, x.value, y.grad, w.shape, p));
-      if (x.requiresGrad) this.accumulate(x, conv2dBackwardInput(this.gpu, y.grad, w.value, x.shape, p));
+      if (this.needs(w)) this.accumulate(w, conv2dBackwardWeight(this.gpu, x.value, y.grad, w.shape, p));
+      if (this.needs(x)) this.accumulate(x, conv2dBackwardInput(this.gpu, y.grad, w.value, x.shape, p));
     });
     return y;
   }
@@ -149,7 +164,7 @@ export class Tape {
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
-    const out = this.out(y, x.requiresGrad || Boolean(gamma?.requiresGrad));
+    const out = this.out(y, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
       const g = batchNormBackward(this.gpu, out.grad, x.value, mean, invStd, gamma?.value ?? null);
@@ -212,14 +227,14 @@ export class Tape {
     const probs = this.track(fitnessSoftmax(this.gpu, logits.value));
     const y = this.out(
       mixForward(this.gpu, outs.map((o) => o.value), probs),
-      logits.requiresGrad || outs.some((o) => o.requiresGrad),
+      this.needs(logits) || outs.some((o) => this.needs(o)),
     );
     this.push(y.requiresGrad, () => {
       const dy = y.grad;
       if (!dy) return;
-      const gDots = logits.requiresGrad ? this.track(this.gpu.empty([outs.length])) : null;
+      const gDots = this.needs(logits) ? this.track(this.gpu.empty([outs.length])) : null;
       outs.forEach((o, k) => {
-        const dOut = o.requiresGrad ? this.gpu.empty(o.shape) : null;
+        const dOut = this.needs(o) ? this.gpu.empty(o.shape) : null;
         mixBackward(this.gpu, o.value, dy, probs, k, dOut, gDots);
         if (dOut) this.accumulate(o, dOut);
       });
@@ -237,7 +252,7 @@ export class Tape {
   }
 
   linear(x: Var, w: Param, b: Param | null): Var {
-    const y = this.out(linear(this.gpu, x.value, w.value, b?.value ?? null), true);
+    const y = this.out(linear(this.gpu, x.value, w.value, b?.value ?? null), this.needs(x) || this.needs(w) || this.needs(b));
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       const g = linearBackward(this.gpu, y.grad, x.value, w.value, b !== null);

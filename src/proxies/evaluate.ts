@@ -117,9 +117,11 @@ export async function scoreNet(
       await timed('ce', async () => {
         // NASWOT alone needs only the forward activations.
         const needsBackward = proxies.some((p) => p.pass === 'ce' && p.name !== 'naswot');
-        const tape = new Tape(gpu, { recordRelus: true, noGrad: !needsBackward });
+        // WRCor reads activation gradients only: weight gradients just for grad_norm / SNIP.
+        const paramGrads = want('grad_norm') || want('snip');
+        const tape = new Tape(gpu, { recordRelus: true, noGrad: !needsBackward, paramGrads: paramGrads ? 'all' : 'none' });
         try {
-          const { logits } = net.forward(tape, tape.input(x));
+          const { logits } = net.forward(tape, tape.input(x, !paramGrads));
           if (needsBackward) tape.backward(tape.crossEntropy(logits, y));
           if (proxies.some((p) => p.name.startsWith('wrcor'))) Object.assign(scores, await wrcorScores(gpu, tape.relus, n));
           if (want('naswot')) scores.naswot = await naswotScore(gpu, tape.relus, n);
@@ -142,7 +144,7 @@ export async function scoreNet(
     if (passes.has('jacobian')) {
       await timed('jacobian', async () => {
         // Gradient of the summed logits w.r.t. each input image (rows of the Jacobian sum).
-        const tape = new Tape(gpu);
+        const tape = new Tape(gpu, { paramGrads: 'none' });
         try {
           const xin = tape.input(x, true);
           const { logits } = net.forward(tape, xin);

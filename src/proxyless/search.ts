@@ -220,13 +220,15 @@ export class ProxylessSearch {
     const b = this.valStream.batchAt(key);
     const gates = this.alpha.map((a) => sampleGates(a, rng, cfg.paths));
     const gpu = this.gpu;
-    const t = new Tape(gpu);
+    // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
+    // carries requiresGrad so the activation gradients still flow).
+    const t = new Tape(gpu, { paramGrads: 'none' });
     const x = gpu.upload(this.input(b.x, b.n), [b.n, 3, cfg.layout.inputSize, cfg.layout.inputSize]);
     const y = gpu.upload(b.y);
     let ce: number;
     let gateGrads: Array<number[] | null>;
     try {
-      const { logits, records } = this.net.forward(t, t.input(x), gates, { inactive: cfg.paths === 2 });
+      const { logits, records } = this.net.forward(t, t.input(x, true), gates, { inactive: cfg.paths === 2 });
       const loss = t.crossEntropy(logits, y);
       t.backward(loss);
       this.net.zeroGrad(); // weights do not learn from validation data
