@@ -1,5 +1,6 @@
-// wgnas_native: N-API entry points. Measurements run on a libuv worker (Napi::AsyncWorker) and
-// resolve a promise; everything else is synchronous and cheap.
+// wgnas_native: N-API entry points. Measurements (profile) and single-op runs on caller data (run)
+// execute on a libuv worker (Napi::AsyncWorker) and resolve a promise; everything else is synchronous
+// and cheap. Bad arguments throw JS errors (TypeError / RangeError) before any work is queued.
 #include <napi.h>
 
 #include <algorithm>
@@ -75,26 +76,27 @@ bool boolField(const Napi::Object& o, const char* name, bool dflt) {
   return v.IsUndefined() ? dflt : v.ToBoolean().Value();
 }
 
-OpSpec parseOp(Napi::Env env, const Napi::Value& v, size_t index) {
-  std::string where = "op " + std::to_string(index);
+OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
   if (!v.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
   Napi::Object o = v.As<Napi::Object>();
   Napi::Value t = o.Get("type");
   std::string type = t.IsString() ? t.As<Napi::String>().Utf8Value() : "";
   OpSpec s;
   if (type == "conv") s.kind = OpKind::Conv;
+  else if (type == "dwconv") s.kind = OpKind::DwConv;
   else if (type == "mbconv") s.kind = OpKind::MBConv;
   else if (type == "pool") s.kind = OpKind::Pool;
   else if (type == "linear") s.kind = OpKind::Linear;
   else if (type == "logits") s.kind = OpKind::Logits;
   else
     throw Napi::TypeError::New(env, where + ": unknown op type '" + type +
-                                        "' (expected conv, mbconv, pool, linear or logits)");
+                                        "' (expected conv, dwconv, mbconv, pool, linear or logits)");
   bool spatialIn = s.kind != OpKind::Linear;
+  s.batch = intField(env, o, "batch", where, 1, false);
   s.inH = intField(env, o, "inH", where, 1, spatialIn);
   s.inW = intField(env, o, "inW", where, s.inH, false);
   s.inC = intField(env, o, "inC", where, 0, true);
-  s.outC = intField(env, o, "outC", where, s.inC, s.kind != OpKind::Pool);
+  s.outC = intField(env, o, "outC", where, s.inC, s.kind != OpKind::Pool && s.kind != OpKind::DwConv);
   s.kernel = intField(env, o, "kernel", where, 1, s.spatial());
   s.stride = intField(env, o, "stride", where, 1, false);
   s.expand = intField(env, o, "expand", where, 1, s.kind == OpKind::MBConv);
@@ -254,7 +256,7 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "profile(ops, options): ops must be an array");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<OpSpec> ops;
-  for (uint32_t i = 0; i < arr.Length(); i++) ops.push_back(parseOp(env, arr.Get(i), i));
+  for (uint32_t i = 0; i < arr.Length(); i++) ops.push_back(parseOp(env, arr.Get(i), "op " + std::to_string(i)));
   std::string err = validateOps(ops);
   if (!err.empty()) throw Napi::RangeError::New(env, "profile: " + err);
   Options opt = parseOptions(env, info.Length() > 1 ? info[1] : env.Undefined());
@@ -264,7 +266,125 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---- run one op on caller data ----
+
+// NCHW <-> NHWC for `n` images of `c` channels and `hw` pixels.
+std::vector<float> nchwToNhwc(const std::vector<float>& x, size_t n, size_t c, size_t hw) {
+  std::vector<float> y(x.size());
+  for (size_t b = 0; b < n; b++)
+    for (size_t ci = 0; ci < c; ci++)
+      for (size_t p = 0; p < hw; p++) y[(b * hw + p) * c + ci] = x[(b * c + ci) * hw + p];
+  return y;
+}
+
+std::vector<float> nhwcToNchw(const std::vector<float>& x, size_t n, size_t c, size_t hw) {
+  std::vector<float> y(x.size());
+  for (size_t b = 0; b < n; b++)
+    for (size_t ci = 0; ci < c; ci++)
+      for (size_t p = 0; p < hw; p++) y[(b * c + ci) * hw + p] = x[(b * hw + p) * c + ci];
+  return y;
+}
+
+// Copies a Float32Array field (the worker must not touch JS memory); absent and optional: empty.
+std::vector<float> floatsField(Napi::Env env, const Napi::Object& o, const char* name, bool required) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() && !required) return {};
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, std::string("run: tensors.") + name + " must be a Float32Array");
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
+}
+
+class RunWorker : public Napi::AsyncWorker {
+ public:
+  RunWorker(Napi::Env env, std::string backend, OpSpec op, GivenData data, int threads, bool nchw)
+      : Napi::AsyncWorker(env, "wgnas:run"), deferred_(Napi::Promise::Deferred::New(env)), backend_(std::move(backend)),
+        op_(op), data_(std::move(data)), threads_(threads), nchw_(nchw) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      size_t n = op_.batch;
+      if (nchw_) data_.input = nchwToNhwc(data_.input, n, op_.inC, static_cast<size_t>(op_.inH) * op_.inW);
+      std::vector<OpSpec> ops{op_};
+      std::unique_ptr<Runner> runner =
+          backend_ == "xnnpack" ? makeXnnpack(ops, threads_, &data_) : makeOnednn(ops, threads_, &data_);
+      runner->run();
+      out_ = runner->output();
+      if (out_.size() != op_.outputCount())
+        throw std::runtime_error("run: backend returned " + std::to_string(out_.size()) + " values, expected " +
+                                 std::to_string(op_.outputCount()));
+      if (nchw_) out_ = nhwcToNchw(out_, n, op_.outChannels(), static_cast<size_t>(op_.outH()) * op_.outW());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Float32Array a = Napi::Float32Array::New(Env(), out_.size());
+    std::copy(out_.begin(), out_.end(), a.Data());
+    deferred_.Resolve(a);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string backend_;
+  OpSpec op_;
+  GivenData data_;
+  int threads_;
+  bool nchw_;
+  std::vector<float> out_;
+};
+
+// run(backend, op, {input, weights, bias?}, {threads?, layout?}): Promise<Float32Array>. One conv or
+// dwconv (padding k/2) on the caller's data. layout 'nchw' (default): input and output NCHW, converted
+// to and from NHWC here; 'nhwc': passed through. Weights are always OIHW [outC, inC / groups, k, k].
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "run(backend, op, tensors, options?): expected at least 3 arguments");
+  std::string backend = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (backend != "onednn" && backend != "xnnpack")
+    throw Napi::TypeError::New(env, "run: unknown backend '" + backend + "' (expected onednn or xnnpack)");
+  OpSpec op = parseOp(env, info[1], "run op");
+  if (op.kind != OpKind::Conv && op.kind != OpKind::DwConv)
+    throw Napi::TypeError::New(env, std::string("run: supports conv and dwconv ops only (got ") + kindName(op.kind) + ")");
+  std::string err = validateOps({op});
+  if (!err.empty()) throw Napi::RangeError::New(env, "run: " + err);
+  if (!info[2].IsObject()) throw Napi::TypeError::New(env, "run: tensors must be an object {input, weights, bias?}");
+  Napi::Object t = info[2].As<Napi::Object>();
+  GivenData data;
+  data.input = floatsField(env, t, "input", true);
+  data.weights = floatsField(env, t, "weights", true);
+  data.bias = floatsField(env, t, "bias", false);
+  Napi::Value biasV = t.Get("bias");
+  err = checkGiven({op}, data);
+  // An explicitly empty bias array is a size error, not "zeros".
+  if (err.empty() && !biasV.IsUndefined() && data.bias.empty()) err = "bias has 0 elements, expected " + std::to_string(op.outChannels());
+  if (!err.empty()) throw Napi::RangeError::New(env, "run: " + err);
+  int threads = 1;
+  bool nchw = true;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsObject()) throw Napi::TypeError::New(env, "run options must be an object");
+    Napi::Object o = info[3].As<Napi::Object>();
+    threads = intField(env, o, "threads", "run options", 1, false);
+    if (threads < 1 || threads > 1024) throw Napi::RangeError::New(env, "threads must be in 1..1024");
+    Napi::Value l = o.Get("layout");
+    std::string layout = l.IsUndefined() ? "nchw" : l.ToString().Utf8Value();
+    if (layout != "nchw" && layout != "nhwc")
+      throw Napi::TypeError::New(env, "run: unknown layout '" + layout + "' (expected nchw or nhwc)");
+    nchw = layout == "nchw";
+  }
+  auto* w = new RunWorker(env, backend, op, std::move(data), threads, nchw);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("nowNs", Napi::Function::New(env, NowNs, "nowNs"));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfoJs, "cpuInfo"));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));

@@ -23,6 +23,15 @@ class Runner {
   // Evict this run's data from the private caches of the threads run() uses, by touching `bytes` of
   // scratch memory per thread (untimed; emulates an op inside a network whose weights don't fit in L2).
   virtual void flushCaches(size_t bytes) = 0;
+  // The last op's output after run(): NHWC, dense, OpSpec::outputCount() floats.
+  virtual std::vector<float> output() = 0;
+};
+
+// Caller-supplied data for a single conv / dwconv op (the addon's run()): replaces the generated
+// input, weights and bias. input: NHWC; weights: OIHW [outC, inC / groups, k, k] (the layout of
+// wgnas' own tensors; each backend reorders it); bias: outC values, or empty for zeros.
+struct GivenData {
+  std::vector<float> input, weights, bias;
 };
 
 // Touches every cache line of `buf` (read-modify-write so it can't be optimized away).
@@ -37,9 +46,12 @@ struct BackendInfo {
   std::string reason;   // why it is unavailable
 };
 
-// Both factories throw std::runtime_error with a readable message on failure.
-std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads);
-std::unique_ptr<Runner> makeXnnpack(const std::vector<OpSpec>& ops, int threads);
+// Both factories throw std::runtime_error with a readable message on failure. With `given`, `ops`
+// must be one conv or dwconv whose sizes match it (checked by the caller; the runners recheck).
+std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads, const GivenData* given = nullptr);
+std::unique_ptr<Runner> makeXnnpack(const std::vector<OpSpec>& ops, int threads, const GivenData* given = nullptr);
+// "" when `given` fits the single op `ops` (one conv / dwconv), else why not.
+std::string checkGiven(const std::vector<OpSpec>& ops, const GivenData& given);
 BackendInfo onednnInfo();
 BackendInfo xnnpackInfo();
 

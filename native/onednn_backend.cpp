@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -26,15 +27,24 @@ struct Step {
 
 class OnednnRunner : public Runner {
  public:
-  OnednnRunner(const std::vector<OpSpec>& ops, int threads) : threads_(threads) {
+  OnednnRunner(const std::vector<OpSpec>& ops, int threads, const GivenData* given)
+      : threads_(threads), batch_(ops.front().batch), given_(given) {
     omp_set_num_threads(threads_);  // oneDNN sizes its work split from this at primitive creation
     const OpSpec& first = ops.front();
-    memory x = first.kind == OpKind::Linear ? mem({1, first.inC}, tag::nc) : act(first.inH, first.inW, first.inC);
-    fillRandom(ptr(x), x.get_desc().get_size() / sizeof(float), 1, 1.0f);
+    memory x = first.kind == OpKind::Linear ? mem({batch_, first.inC}, tag::nc) : act(first.inH, first.inW, first.inC);
+    if (given_) copyInto(x, given_->input, "input");
+    else fillRandom(ptr(x), x.get_desc().get_size() / sizeof(float), 1, 1.0f);
     for (const OpSpec& o : ops) {
       x = add(o, x);
       opEnd_.push_back(steps_.size());
     }
+    out_ = x;
+  }
+
+  std::vector<float> output() override {
+    // Every op's dst is created with a plain tag (nhwc / nc), so the buffer is already dense NHWC.
+    const float* p = ptr(out_);
+    return std::vector<float>(p, p + out_.get_desc().get_size() / sizeof(float));
   }
 
   void run() override {
@@ -84,6 +94,9 @@ class OnednnRunner : public Runner {
 
  private:
   int threads_;
+  memory::dim batch_;
+  const GivenData* given_;  // caller's data for a single conv (run()), else null
+  memory out_;
   dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream_{engine_};
   std::vector<Step> steps_;
@@ -94,12 +107,20 @@ class OnednnRunner : public Runner {
 
   static float* ptr(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
   memory mem(const memory::dims& d, tag t) { return memory({d, dt::f32, t}, engine_); }
-  memory act(int h, int w, int c) { return mem({1, c, h, w}, tag::nhwc); }
+  memory act(int h, int w, int c) { return mem({batch_, c, h, w}, tag::nhwc); }
 
-  // Weights created in a plain layout, filled, then reordered (untimed) into the primitive's layout.
+  static void copyInto(const memory& m, const std::vector<float>& src, const char* what) {
+    if (src.size() * sizeof(float) != m.get_desc().get_size())
+      throw std::runtime_error(std::string(what) + " size " + std::to_string(src.size()) + " does not match the op");
+    std::copy(src.begin(), src.end(), ptr(m));
+  }
+
+  // Weights created in a plain layout (OIHW / GOIHW: for groups = channels and one channel per group
+  // the same order as wgnas' [C, 1, k, k]), filled, then reordered (untimed) into the primitive's layout.
   memory weights(const memory::desc& want, const memory::dims& dims, tag plain, float scale) {
     memory user = mem(dims, plain);
-    fillRandom(ptr(user), user.get_desc().get_size() / sizeof(float), seed_++, scale);
+    if (given_) copyInto(user, given_->weights, "weights");
+    else fillRandom(ptr(user), user.get_desc().get_size() / sizeof(float), seed_++, scale);
     if (want == user.get_desc()) return user;
     memory w(want, engine_);
     dnnl::reorder(user, w).execute(stream_, user, w);
@@ -109,7 +130,9 @@ class OnednnRunner : public Runner {
 
   memory bias(int n) {
     memory b = mem({n}, tag::x);
-    fillRandom(ptr(b), n, seed_++, 0.1f);
+    if (!given_) fillRandom(ptr(b), n, seed_++, 0.1f);
+    else if (given_->bias.empty()) std::fill(ptr(b), ptr(b) + n, 0.0f);
+    else copyInto(b, given_->bias, "bias");
     return b;
   }
 
@@ -118,7 +141,7 @@ class OnednnRunner : public Runner {
     memory::dims wdims = groups > 1 ? memory::dims{groups, outC / groups, inC / groups, k, k}
                                     : memory::dims{outC, inC, k, k};
     memory::desc wAny(wdims, dt::f32, tag::any);
-    memory::desc dstMd({1, outC, oh, ow}, dt::f32, tag::nhwc);
+    memory::desc dstMd({batch_, outC, oh, ow}, dt::f32, tag::nhwc);
     memory::desc biasMd({outC}, dt::f32, tag::x);
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                       src.get_desc(), wAny, biasMd, dstMd, {stride, stride}, {pad, pad}, {pad, pad});
@@ -138,7 +161,7 @@ class OnednnRunner : public Runner {
   }
 
   memory pool(const memory& src, int h, int w, int c) {
-    memory::desc dstMd({1, c, 1, 1}, dt::f32, tag::nhwc);
+    memory::desc dstMd({batch_, c, 1, 1}, dt::f32, tag::nhwc);
     dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_exclude_padding,
                                   src.get_desc(), dstMd, {1, 1}, {h, w}, {0, 0}, {0, 0});
     dnnl::pooling_forward::primitive_desc pd(d, engine_);
@@ -151,7 +174,7 @@ class OnednnRunner : public Runner {
     bool is4d = src.get_desc().data.ndims == 4;
     memory::dims wdims = is4d ? memory::dims{outC, inC, 1, 1} : memory::dims{outC, inC};
     memory::desc wAny(wdims, dt::f32, tag::any);
-    memory::desc dstMd({1, outC}, dt::f32, tag::nc);
+    memory::desc dstMd({batch_, outC}, dt::f32, tag::nc);
     memory::desc biasMd({outC}, dt::f32, tag::x);
     dnnl::inner_product_forward::desc d(dnnl::prop_kind::forward_inference, src.get_desc(), wAny, biasMd, dstMd);
     dnnl::inner_product_forward::primitive_desc pd(d, engine_);
@@ -173,6 +196,8 @@ class OnednnRunner : public Runner {
     switch (o.kind) {
       case OpKind::Conv:
         return conv(x, o.inC, o.outC, o.kernel, o.stride, 1, o.relu6, o.inH, o.inW);
+      case OpKind::DwConv:
+        return conv(x, o.inC, o.inC, o.kernel, o.stride, o.inC, o.relu6, o.inH, o.inW);
       case OpKind::MBConv: {
         int mid = o.inC * o.expand;
         memory h = o.expand == 1 ? x : conv(x, o.inC, mid, 1, 1, 1, true, o.inH, o.inW);
@@ -210,7 +235,11 @@ const char* isaName(dnnl::cpu_isa isa) {
 
 }  // namespace
 
-std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads) {
+std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads, const GivenData* given) {
+  if (given) {
+    std::string err = checkGiven(ops, *given);
+    if (!err.empty()) throw std::runtime_error("oneDNN run: " + err);
+  }
   // Threads are set through OpenMP; other builds of the library would silently ignore the request.
   int runtime = dnnl_version()->cpu_runtime;
   if (threads > 1 && runtime != DNNL_RUNTIME_OMP) {
@@ -218,7 +247,7 @@ std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads) 
                              " CPU runtime, so wgnas cannot set its thread count: use threads = 1");
   }
   try {
-    return std::make_unique<OnednnRunner>(ops, threads);
+    return std::make_unique<OnednnRunner>(ops, threads, given);
   } catch (const dnnl::error& e) {
     throw std::runtime_error(std::string("oneDNN could not build the ops: ") + e.what() + " (status " +
                              std::to_string(static_cast<int>(e.status)) + ")");

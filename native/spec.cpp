@@ -7,6 +7,7 @@ namespace wgnas {
 const char* kindName(OpKind k) {
   switch (k) {
     case OpKind::Conv: return "conv";
+    case OpKind::DwConv: return "dwconv";
     case OpKind::MBConv: return "mbconv";
     case OpKind::Pool: return "pool";
     case OpKind::Linear: return "linear";
@@ -18,8 +19,15 @@ const char* kindName(OpKind k) {
 static std::string checkOne(const OpSpec& o) {
   std::ostringstream e;
   const int kMaxDim = 1 << 16;
-  if (o.inH < 1 || o.inW < 1 || o.inC < 1 || o.inH > kMaxDim || o.inW > kMaxDim || o.inC > kMaxDim)
+  const size_t kMaxElems = size_t{1} << 31;  // 8 GiB of f32: beyond that a typo, not a benchmark
+  if (o.batch < 1 || o.batch > kMaxDim)
+    e << "batch " << o.batch << " must be in 1.." << kMaxDim;
+  else if (o.inH < 1 || o.inW < 1 || o.inC < 1 || o.inH > kMaxDim || o.inW > kMaxDim || o.inC > kMaxDim)
     e << "input " << o.inH << "x" << o.inW << "x" << o.inC << " must be positive (and <= " << kMaxDim << ")";
+  else if (o.inputCount() > kMaxElems || o.outputCount() > kMaxElems)
+    e << "activations of " << o.inputCount() << " -> " << o.outputCount() << " elements exceed " << kMaxElems;
+  else if (o.kind == OpKind::DwConv && o.outC != o.inC)
+    e << "depthwise output channels " << o.outC << " must equal input channels " << o.inC;
   else if (o.kind != OpKind::Pool && (o.outC < 1 || o.outC > kMaxDim))
     e << "output channels " << o.outC << " must be in 1.." << kMaxDim;
   else if (o.spatial() && (o.kernel < 1 || o.kernel % 2 == 0 || o.kernel > 15))
@@ -43,6 +51,9 @@ std::string validateOps(const std::vector<OpSpec>& ops) {
     if (i > 0) {
       const OpSpec& p = ops[i - 1];
       const OpSpec& o = ops[i];
+      if (p.batch != o.batch)
+        return "op " + std::to_string(i) + " (" + kindName(o.kind) + ") batch " + std::to_string(o.batch) +
+               " differs from op " + std::to_string(i - 1) + "'s batch " + std::to_string(p.batch);
       if (p.outH() != o.inH || p.outW() != o.inW || p.outChannels() != o.inC) {
         std::ostringstream e;
         e << "op " << i << " (" << kindName(o.kind) << ") input " << o.inH << "x" << o.inW << "x" << o.inC

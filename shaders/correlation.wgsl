@@ -2,6 +2,8 @@
 // entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. normalize_rows writes
 // Z; the Gram product runs on matmul.wgsl (transB); set_diag fixes the diagonal to exactly 1.
 // A constant row has no defined correlation: its Z row is 0, so it correlates 0 with every other row.
+// normalize_rows_inplace is the same normalisation overwriting its input (the batched WRCor path
+// normalises an arena it owns, so it needs no second arena-sized buffer).
 
 struct Params { rows: u32, D: u32, N: u32, B: u32 }
 
@@ -48,6 +50,34 @@ fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
   var scale = 0.0;
   if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
   for (var i = tid; i < p.D; i += WG) { Z[base + i] = (X[base + i] - mean) * scale; }
+}
+
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn normalize_rows_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let tid = lid.x;
+  let base = row * p.D;
+  var s = 0.0;
+  for (var i = tid; i < p.D; i += WG) { s += Y[base + i]; }
+  let mean = reduce_sum(tid, s) / f32(p.D);
+  var ss = 0.0;
+  var raw = 0.0;
+  for (var i = tid; i < p.D; i += WG) {
+    let x = Y[base + i];
+    let d = x - mean;
+    ss += d * d;
+    raw += x * x;
+  }
+  let css = reduce_sum(tid, ss);
+  let rss = reduce_sum(tid, raw);
+  var scale = 0.0;
+  if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
+  // Each element is read and written by the same thread, so the overwrite needs no barrier.
+  for (var i = tid; i < p.D; i += WG) { Y[base + i] = (Y[base + i] - mean) * scale; }
 }
 
 @group(0) @binding(1) var<storage, read_write> Cm: array<f32>;

@@ -1,6 +1,10 @@
 // Small element-wise kernels used by the zero-cost proxies.
 //   accumulate_abs: K += weight * |C|    (WRCor: sums |correlation| matrices over ReLUs)
 //   sign_codes:     S = x > 0 ? 1 : -1   (NASWOT: binary activation codes as +-1, so S S^T = D - 2*Hamming)
+//   sign_codes_inplace: the same over a buffer the caller owns (the batched NASWOT arena)
+//   accumulate_abs_batched: K[slot] += sum over the layers l of that slot of w_l * |C_l| (and, with
+//     two outputs per slot, K[slot, 1] += sum |C_l| unweighted), for an [L, N, N] stack of matrices
+//     whose layers are sorted by slot. One dispatch replaces one accumulate per layer and matrix.
 
 struct Params { n: u32, weight: f32, _a: u32, _b: u32 }
 
@@ -22,4 +26,44 @@ fn sign_codes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
   dst[i] = select(-1.0, 1.0, src[i] > 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn sign_codes_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  dst[i] = select(-1.0, 1.0, dst[i] > 0.0);
+}
+
+// flags: bit 0 = take |C| (else C as is), bit 1 = count the diagonal as exactly 1 (correlations:
+// the Gram product of unit rows, without a separate set_diag pass).
+struct BatchedParams { n: u32, slots: u32, outs: u32, flags: u32 }
+
+@group(0) @binding(0) var<uniform> bp: BatchedParams;
+// Per slot s: [first layer, end layer) at 2s, 2s+1 (f32, exact below 2^24); then weight w_l at 2*slots + l.
+@group(0) @binding(3) var<storage, read> layer_meta: array<f32>;
+
+@compute @workgroup_size(WG)
+fn accumulate_abs_batched(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let nn = bp.n * bp.n;
+  if (i >= bp.slots * nn) { return; }
+  let s = i / nn;
+  let e = i % nn;
+  let first = u32(layer_meta[2u * s]);
+  let end = u32(layer_meta[2u * s + 1u]);
+  if (first >= end) { return; }
+  let diag = (bp.flags & 2u) != 0u && e % (bp.n + 1u) == 0u;
+  var ws = 0.0;
+  var us = 0.0;
+  for (var l = first; l < end; l++) {
+    var v = src[l * nn + e];
+    if ((bp.flags & 1u) != 0u) { v = abs(v); }
+    if (diag) { v = 1.0; }
+    ws += layer_meta[2u * bp.slots + l] * v;
+    us += v;
+  }
+  let o = s * bp.outs * nn + e;
+  dst[o] += ws;
+  if (bp.outs > 1u) { dst[o + nn] += us; }
 }

@@ -1,7 +1,7 @@
 /**
  * The gpu.js, tfjs-wasm and oneDNN baselines and the newer kernel entries (depthwise, gate-dot,
  * fitness mixing), on tiny shapes with a fixed peak (no calibration). Numbers are not asserted:
- * only that each baseline runs, passes its parity guard (where it has one) and yields a ratio.
+ * only that each baseline runs, passes its parity guard and yields a ratio.
  */
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { type BaselineName, type BenchReport, runBench } from '../src/bench/harn
 import { createGpuJsBaseline } from '../src/bench/gpujs.js';
 import { defaultRegistry } from '../src/bench/kernels/index.js';
 import { matmulBench } from '../src/bench/kernels/matmul.js';
-import { nativeCandidates } from '../src/native/binding.js';
+import { nativeCandidates, type NativeRunOp } from '../src/native/binding.js';
 import type { BenchKernel } from '../src/bench/registry.js';
 import { formatTable } from '../src/bench/report.js';
 import { tfjsWasmDir } from '../src/bench/tfjs-wasm.js';
@@ -111,18 +111,37 @@ describe('tfjs-wasm baseline', () => {
 describe('oneDNN baseline (native addon)', () => {
   const built = nativeCandidates().some((p) => existsSync(p));
 
-  it('times the equivalent op chains of matmul, conv2d and depthwise (timing only, depthwise an estimate)', async ({ skip }) => {
+  it('matmul, conv2d and depthwise pass the parity guard (run() on our inputs), then are timed as measurements', async ({ skip }) => {
     if (!gpu) return skip();
     if (!built && process.env.CI !== 'true') return skip();
     const report = await bench(['matmul', 'conv2d', 'depthwise'], ['onednn']);
-    expectOk(report, 'onednn', { parity: false });
+    expectOk(report, 'onednn', { parity: true });
     expect(report.labels.onednn).toBe('oneDNN(1t)');
+    expect(report.where.onednn).toMatch(/parity-checked/);
     for (const r of report.results) {
       const b = r.baselines.onednn!;
-      expect(b.parityMaxAbsErr).toBeUndefined();
-      expect(b.note).toMatch(/timing only/);
-      expect(b.estimate ?? false).toBe(r.label.endsWith(' dw'));
+      expect(b.parityMaxAbsErr!, `${r.kernel} ${r.label}`).toBeLessThan(1e-3);
+      expect(b.note).not.toMatch(/timing only/);
+      expect(b.estimate).toBeUndefined();
     }
+  });
+
+  it('a native mapping that computes something else fails the guard and is not timed', async ({ skip }) => {
+    if (!gpu) return skip();
+    if (!built && process.env.CI !== 'true') return skip();
+    const wrong: BenchKernel = {
+      ...matmulBench,
+      name: 'matmul-wrong-native',
+      native(shape) {
+        const eq = matmulBench.native!(shape)!;
+        // B instead of B transposed as the weights: right sizes, wrong product (shapes are not symmetric).
+        return { ...eq, output: (run, [a, b]) => run(eq.ops[0] as NativeRunOp, { input: a.data.slice(0, shape.M * shape.K), weights: b.data.slice(0, shape.K * shape.N) }, 'nhwc') };
+      },
+    };
+    const report = await bench([wrong], ['onednn']);
+    expect(report.results[0].baselines.onednn).toMatchObject({ status: 'parity-failed' });
+    expect(report.results[0].baselines.onednn!.medianMs).toBeUndefined();
+    expect(report.results[1].baselines.onednn).toMatchObject({ status: 'parity-failed' });
   });
 
   it('rows say so (no crash) when the addon is not built', async ({ skip }) => {

@@ -67,5 +67,8 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
     expect(() => correlation(gpu!, t)).toThrow(ShapeError);
     const one = gpu.zeros([3, 1]);
     expect(() => correlation(gpu!, one)).toThrow(/at least 2 features/);
+    // Opting in, one feature per row is the identity (every row constant).
+    const c = correlation(gpu!, gpu!.upload([1, 2, 3], [3, 1]), { allowSingleFeature: true });
+    expect(Array.from(await c.read())).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The baselines a benchmark run compares ours with, each behind one Runner: tfjs on its webgpu
  * backend (same Dawn device, same timer as ours) and on its wasm backend, gpu.js (best working mode),
- * oneDNN / XNNPACK through the native addon (equivalent op chains, timing only), and TypeScript on
- * the CPU. Every baseline that produces an output is parity-guarded against ours before it is timed.
+ * oneDNN / XNNPACK through the native addon (equivalent ops: run() for the output, profile() for the
+ * time), and TypeScript on the CPU. Every baseline that produces an output is parity-guarded against
+ * ours before it is timed.
  */
 import { cpus } from 'node:os';
 import type { Gpu } from '../gpu/gpu.js';
@@ -134,6 +135,25 @@ const PARITY_MAX_ELEMS = 1 << 22;
 
 const firstLine = (e: unknown) => (e as Error).message.split('\n')[0];
 
+type Guard = { state: 'unchecked' | 'ok' | 'failed'; note: string };
+
+/**
+ * The parity guard shared by all baselines: runs on the kernel's first shape and on every later
+ * shape whose output is small. Returns the failure row, or the max |err| (undefined: not checked).
+ */
+async function checkParity(guard: Guard, label: string, c: ShapeContext, output: () => Promise<ArrayLike<number>>): Promise<{ failed: BaselineResult } | { maxAbsErr?: number }> {
+  if (!c.oursOut || !(guard.state === 'unchecked' || c.oursOut.length <= PARITY_MAX_ELEMS)) return {};
+  const cmp = compareOutputs(await output(), c.oursOut, c.tol);
+  if (!cmp.ok) {
+    guard.state = 'failed';
+    guard.note = `${label} differs from ours on ${c.label}: max |err| ${cmp.maxAbsErr.toExponential(2)} > atol ${c.tol.atol} + rtol ${c.tol.rtol}`;
+    c.log(`  ${label.padEnd(14)} PARITY FAILED: ${guard.note}`);
+    return { failed: { status: 'parity-failed', label, note: guard.note, parityMaxAbsErr: cmp.maxAbsErr } };
+  }
+  guard.state = 'ok';
+  return { maxAbsErr: cmp.maxAbsErr };
+}
+
 /** A baseline case once built: how to time it, and its output for the guard. */
 interface Prepared {
   sampler: Sampler;
@@ -159,7 +179,7 @@ function guardedRunner(
   prepare: (c: ShapeContext) => Promise<Prepared | string>,
   dispose: () => Promise<void> | void,
 ): Runner {
-  const guards = new Map<string, { state: 'unchecked' | 'ok' | 'failed'; note: string }>();
+  const guards = new Map<string, Guard>();
   return {
     name,
     label,
@@ -180,18 +200,9 @@ function guardedRunner(
       }
       if (typeof p === 'string') return { status: 'skipped', label, note: p };
       try {
-        let parityMaxAbsErr: number | undefined;
-        if (c.oursOut && (guard.state === 'unchecked' || c.oursOut.length <= PARITY_MAX_ELEMS)) {
-          const cmp = compareOutputs(await p.output(), c.oursOut, c.tol);
-          parityMaxAbsErr = cmp.maxAbsErr;
-          if (!cmp.ok) {
-            guard.state = 'failed';
-            guard.note = `${label} differs from ours on ${c.label}: max |err| ${cmp.maxAbsErr.toExponential(2)} > atol ${c.tol.atol} + rtol ${c.tol.rtol}`;
-            c.log(`  ${label.padEnd(14)} PARITY FAILED: ${guard.note}`);
-            return { status: 'parity-failed', label, note: guard.note, parityMaxAbsErr };
-          }
-          guard.state = 'ok';
-        }
+        const parity = await checkParity(guard, label, c, p.output);
+        if ('failed' in parity) return parity.failed;
+        const parityMaxAbsErr = parity.maxAbsErr;
         const m = await measure(p.sampler, { warmup: p.warmup, repeats: c.repeats, minSampleMs: p.minSampleMs, budgetMs: p.budgetMs });
         const t = throughput(m, c.kc.flops, c.kc.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
@@ -297,7 +308,12 @@ function gpujsRunner(g: GpuJsBaseline, cpuMaxFlops: number): Runner {
   );
 }
 
+/**
+ * oneDNN / XNNPACK: the entry's equivalent op runs once on its inputs (run()) for the parity guard,
+ * then profile() times it. Equivalents without an output are timed unchecked and say so.
+ */
 function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Runner {
+  const guards = new Map<string, Guard>();
   return {
     name,
     label: nb.label,
@@ -309,12 +325,24 @@ function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Runner {
       const label = nb.label;
       const eq = c.k.native?.(c.shape) ?? null;
       if (!eq) return { status: 'skipped', label, note: `no ${label} equivalent of this ${c.k.name} shape` };
+      let guard = guards.get(c.k.name);
+      if (!guard) guards.set(c.k.name, (guard = { state: 'unchecked', note: '' }));
+      if (guard.state === 'failed') return { status: 'parity-failed', label, note: guard.note };
       try {
+        let parityMaxAbsErr: number | undefined;
+        const inputs = c.kc.inputs;
+        if (eq.output && inputs) {
+          const parity = await checkParity(guard, label, c, () => eq.output!(nb.run, inputs));
+          if ('failed' in parity) return parity.failed;
+          parityMaxAbsErr = parity.maxAbsErr;
+        }
+        const checked = eq.output !== undefined && inputs !== undefined;
         const st = await nb.time(eq, { warmup: Math.max(1, c.warmup), repeats: c.repeats, budgetMs: c.cpuBudgetMs });
-        if (!(st.medianMs > 0)) return { status: 'error', label, note: `${eq.note}: the estimate came out non-positive` };
+        if (!(st.medianMs > 0)) return { status: 'error', label, note: `${eq.note}: the timing came out non-positive` };
         const t = throughput({ innerRuns: 1, stats: st }, c.kc.flops, c.kc.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  (${eq.note})`);
-        return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, note: `${eq.note}; timing only, no parity guard`, estimate: eq.minus !== undefined || undefined, timing: 'wall-clock (native)' };
+        const note = checked ? eq.note : `${eq.note}; timing only, no parity guard`;
+        return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, note, parityMaxAbsErr, timing: 'wall-clock (native)' };
       } catch (e) {
         return { status: 'error', label, note: firstLine(e) };
       }

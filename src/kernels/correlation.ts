@@ -18,16 +18,44 @@ export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): 
   return z;
 }
 
+/** Centres and unit-normalises the rows of x ([rows, D] viewed) in place (x is overwritten). */
+export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: number): void {
+  if (rows * D > x.size) throw new ShapeError(`normalizeRowsInPlace: ${rows}x${D} exceeds the tensor's ${x.size} elements`);
+  gpu.dispatch({
+    kernel: { file: 'correlation.wgsl', entry: 'normalize_rows_inplace', constants: { WG } },
+    buffers: [x],
+    uniforms: packUniforms([rows, D, 0, 0]),
+    workgroups: gpu.grid1d(rows, 1),
+  });
+}
+
+/**
+ * The batched path's correlation without its diagonal: normalises x ([B, N, D], overwritten) in
+ * place and writes Z Z^T into out ([B, N, N]). Off-diagonal entries equal correlation()'s; the
+ * diagonal is ~1 for rows with variance and 0 for constant rows (callers count it as 1).
+ * D = 1 is allowed: every row is constant, so the correlation matrix is the identity.
+ */
+export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor): void {
+  if (x.shape.length !== 3) throw new ShapeError(`correlationOffDiagInPlace: x must be [B, N, D], got [${x.shape.join(', ')}]`);
+  const [B, N, D] = x.shape;
+  if (out.size !== B * N * N) throw new ShapeError(`correlationOffDiagInPlace: out has ${out.size} elements, expected ${B}x${N}x${N}`);
+  normalizeRowsInPlace(gpu, x, B * N, D);
+  matmul(gpu, x, x, { transB: true, out });
+}
+
 /**
  * Pearson correlation between the N rows of each batch entry. x is [B, N, D] (or [N, D]).
  * Rows with zero variance correlate 0 with every other row; the diagonal is exactly 1.
  */
-export function correlation(gpu: Gpu, x: GpuTensor): GpuTensor {
+export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?: boolean } = {}): GpuTensor {
   const [B, N, D] = x.shape.length === 3 ? x.shape : x.shape.length === 2 ? [1, ...x.shape] : [];
   if (B === undefined || N === undefined || D === undefined) {
     throw new ShapeError(`correlation: input must be [B, N, D] or [N, D], got [${x.shape.join(', ')}]`);
   }
-  if (D < 2) throw new ShapeError(`correlation: need at least 2 features per row to correlate, got D=${D}`);
+  // D = 1 gives the identity (every row constant); callers that mean it (WRCor over any ReLU) opt in.
+  if (D < 2 && !(D === 1 && opts.allowSingleFeature)) {
+    throw new ShapeError(`correlation: need at least 2 features per row to correlate, got D=${D}`);
+  }
   const z = normalizeRows(gpu, x, B * N, D);
   const c = matmul(gpu, z.view([B, N, D]), z.view([B, N, D]), { transB: true });
   z.dispose();

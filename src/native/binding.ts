@@ -1,5 +1,6 @@
 /**
- * Typed loader for the C++ addon build/Release/wgnas_native.node (native/, CMakeLists.txt).
+ * Typed loader for the C++ addon build/Release/wgnas_native.node (native/, CMakeLists.txt):
+ * profile() times op chains, run() computes one conv / dwconv on given data (for parity checks).
  * loadNative() throws NativeUnavailableError listing concrete fixes when the addon is missing or
  * cannot be loaded (e.g. libdnnl.so.2 not installed).
  */
@@ -10,18 +11,48 @@ import { fileURLToPath } from 'node:url';
 
 export type BackendName = 'onednn' | 'xnnpack';
 
-/** One op of the MobileNetV2 / ProxylessNAS space, batch 1, NHWC f32; `inW` defaults to `inH`. */
+/**
+ * One op of the MobileNetV2 / ProxylessNAS space, NHWC f32; `inW` defaults to `inH`, `batch`
+ * (images) to 1 and must be the same for every op of a chain. Spatial ops pad k/2 on each side
+ * (kernels are odd), so out = floor((in - 1) / stride) + 1.
+ */
 export type NativeOp =
   /** k×k conv + bias (BN folded) + ReLU6 unless relu6 is false: stem `Conv`, final 1×1 `Conv_1`. */
-  | { type: 'conv'; inH: number; inW?: number; inC: number; outC: number; kernel: number; stride?: number; relu6?: boolean }
+  | { type: 'conv'; batch?: number; inH: number; inW?: number; inC: number; outC: number; kernel: number; stride?: number; relu6?: boolean }
+  /** k×k depthwise conv (groups = channels, outC = inC) + bias + ReLU6 unless relu6 is false: MBConv's middle stage alone. */
+  | { type: 'dwconv'; batch?: number; inH: number; inW?: number; inC: number; outC?: number; kernel: number; stride?: number; relu6?: boolean }
   /** [1×1 expand + ReLU6] → k×k depthwise (stride) + ReLU6 → 1×1 project, + identity skip if idskip. */
-  | { type: 'mbconv'; inH: number; inW?: number; inC: number; outC: number; expand: number; kernel: number; stride?: number; idskip?: boolean }
+  | { type: 'mbconv'; batch?: number; inH: number; inW?: number; inC: number; outC: number; expand: number; kernel: number; stride?: number; idskip?: boolean }
   /** Global average pool H×W×C → 1×1×C. */
-  | { type: 'pool'; inH: number; inW?: number; inC: number }
+  | { type: 'pool'; batch?: number; inH: number; inW?: number; inC: number }
   /** Fully connected C → outC. */
-  | { type: 'linear'; inC: number; outC: number }
+  | { type: 'linear'; batch?: number; inC: number; outC: number }
   /** Global average pool + fully connected (the tables' `Logits`). */
-  | { type: 'logits'; inH: number; inW?: number; inC: number; outC: number };
+  | { type: 'logits'; batch?: number; inH: number; inW?: number; inC: number; outC: number };
+
+/** The ops run() executes on caller data. */
+export type NativeRunOp = Extract<NativeOp, { type: 'conv' | 'dwconv' }>;
+
+/**
+ * Data for run(). input: `batch` images, NCHW [batch, inC, inH, inW] (or NHWC with layout 'nhwc');
+ * weights: always OIHW [outC, inC / groups, k, k] like wgnas' tensors (depthwise: [C, 1, k, k]);
+ * bias: outC values (default zeros).
+ */
+export interface NativeRunTensors {
+  input: Float32Array;
+  weights: Float32Array;
+  bias?: Float32Array;
+}
+
+export interface RunOptions {
+  /** Library threads. Default 1. */
+  threads?: number;
+  /**
+   * Layout of input and output. 'nchw' (default): the addon converts to and from NHWC (plain loops
+   * in C++, outside any timing). 'nhwc': passed through as is.
+   */
+  layout?: 'nchw' | 'nhwc';
+}
 
 export interface ProfileOptions {
   backend?: BackendName;
@@ -105,6 +136,12 @@ export interface NativeBinding {
   backends(): BackendInfo[];
   /** Chains `ops` into one forward and times it on a worker thread. Rejects on bad input. */
   profile(ops: NativeOp[], options?: ProfileOptions): Promise<ProfileResult>;
+  /**
+   * Runs one conv / dwconv once on `tensors` with the same primitives profile() times, on a worker
+   * thread, and resolves with its output ([batch, outC, outH, outW] NCHW, or NHWC with layout 'nhwc').
+   * Rejects with a clear error on a bad backend, op or tensor size (checked here before the addon).
+   */
+  run(backend: BackendName, op: NativeRunOp, tensors: NativeRunTensors, options?: RunOptions): Promise<Float32Array>;
   napiVersion: number;
 }
 
@@ -165,9 +202,80 @@ export function loadNative(): NativeBinding {
     backends: () => raw.backends(),
     // The addon validates synchronously; an async wrapper turns those throws into rejections.
     profile: async (ops, options) => raw.profile(ops, options),
+    run: async (backend, op, tensors, options) => {
+      checkRunArgs(backend, op, tensors, options);
+      return raw.run(backend, op, tensors, options);
+    },
     napiVersion: raw.napiVersion,
   };
   return cached;
+}
+
+/** Sizes of a run() op: elements of input, weights and output, and the output's [C, H, W]. */
+export function runOpSizes(op: NativeRunOp): { input: number; weights: number; output: number; outC: number; outH: number; outW: number } {
+  const batch = op.batch ?? 1;
+  const inW = op.inW ?? op.inH;
+  const stride = op.stride ?? 1;
+  const outC = op.type === 'dwconv' ? op.inC : op.outC;
+  const groups = op.type === 'dwconv' ? op.inC : 1;
+  const outH = Math.floor((op.inH - 1) / stride) + 1;
+  const outW = Math.floor((inW - 1) / stride) + 1;
+  return {
+    input: batch * op.inC * op.inH * inW,
+    weights: outC * (op.inC / groups) * op.kernel * op.kernel,
+    output: batch * outC * outH * outW,
+    outC,
+    outH,
+    outW,
+  };
+}
+
+/** The TypeScript-side checks of run(): a wrong size never reaches the addon. */
+function checkRunArgs(backend: string, op: NativeRunOp, t: NativeRunTensors, options?: RunOptions): void {
+  if (backend !== 'onednn' && backend !== 'xnnpack') throw new Error(`run: unknown backend '${backend}' (expected onednn or xnnpack)`);
+  if (!op || (op.type !== 'conv' && op.type !== 'dwconv')) {
+    throw new Error(`run: supports conv and dwconv ops only (got ${op ? `'${(op as { type?: unknown }).type}'` : op})`);
+  }
+  const dims: Array<[string, number | undefined]> = [
+    ['batch', op.batch ?? 1],
+    ['inH', op.inH],
+    ['inW', op.inW ?? op.inH],
+    ['inC', op.inC],
+    ['outC', op.type === 'conv' ? op.outC : (op.outC ?? op.inC)],
+    ['kernel', op.kernel],
+    ['stride', op.stride ?? 1],
+  ];
+  for (const [name, v] of dims) {
+    if (!Number.isInteger(v) || v! < 1) throw new RangeError(`run: ${name} must be a positive integer (got ${v})`);
+  }
+  if (op.kernel % 2 === 0) throw new RangeError(`run: kernel ${op.kernel} must be odd (padding is k/2 on each side)`);
+  if (op.type === 'dwconv' && op.outC !== undefined && op.outC !== op.inC) {
+    throw new RangeError(`run: depthwise output channels ${op.outC} must equal input channels ${op.inC}`);
+  }
+  if (options?.layout !== undefined && options.layout !== 'nchw' && options.layout !== 'nhwc') {
+    throw new Error(`run: unknown layout '${String(options.layout)}' (expected nchw or nhwc)`);
+  }
+  if (!t || typeof t !== 'object') throw new TypeError('run: tensors must be an object {input, weights, bias?}');
+  const sz = runOpSizes(op);
+  const want: Array<[keyof NativeRunTensors, number, boolean]> = [
+    ['input', sz.input, true],
+    ['weights', sz.weights, true],
+    ['bias', sz.outC, false],
+  ];
+  for (const [name, n, required] of want) {
+    const a = t[name];
+    if (a === undefined && !required) continue;
+    if (!(a instanceof Float32Array)) throw new TypeError(`run: tensors.${name} must be a Float32Array`);
+    if (a.length !== n) {
+      const layout =
+        name === 'input'
+          ? ` (${op.batch ?? 1} images of ${op.inC} channels, ${op.inH}x${op.inW ?? op.inH})`
+          : name === 'weights'
+            ? ` ([${sz.outC}, ${op.inC / (op.type === 'dwconv' ? op.inC : 1)}, ${op.kernel}, ${op.kernel}])`
+            : '';
+      throw new RangeError(`run: tensors.${name} has ${a.length} elements, expected ${n}${layout}`);
+    }
+  }
 }
 
 /** Throws a clear error when `name` is not usable in this build. */

@@ -5,11 +5,19 @@
  * WRCor: K = sum over ReLUs r of 2^block(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
  * score = log|det K|. Ablations: activation-only, gradient-only, and unweighted (all weights 1).
  * NASWOT: K = sum over ReLUs of (c c^T + (1-c)(1-c)^T) for the binary codes c = [x > 0]; score log|det K|.
+ *
+ * Batched path (wrcorScoresMany / naswotScoresMany): a per-ReLU chain of small dispatches is
+ * dispatch-bound on a real GPU, so the tensors of every ReLU (of every architecture) with the same
+ * feature count D are copied into one [L, N, D] arena and processed by one normalise, one batched
+ * Gram matmul and one weighted accumulate per arena chunk. The arena is bounded (arenaBytes), so a
+ * large group runs in several chunks through the same buffers.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { correlation } from '../kernels/correlation.js';
+import { ShapeError } from '../gpu/errors.js';
+import { GpuTensor } from '../gpu/tensor.js';
+import { correlation, correlationOffDiagInPlace } from '../kernels/correlation.js';
 import { matmul } from '../kernels/matmul.js';
-import { accumulateAbs, signCodes } from '../kernels/proxy-ops.js';
+import { accumulateAbs, accumulateAbsBatched, signCodes, signCodesInPlace } from '../kernels/proxy-ops.js';
 import type { ReluRecord } from '../nn/tape.js';
 import { logAbsDet } from './linalg.js';
 
@@ -20,8 +28,193 @@ export interface WrcorScores {
   wrcor_unweighted: number;
 }
 
-/** The WRCor family from ReLU records (run the tape's backward first so they carry gradInput). */
-export async function wrcorScores(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
+export interface BatchedProxyOptions {
+  /**
+   * Bound on one chunk's arena plus its correlation matrices, in bytes (default 64 MiB, capped by
+   * the device's maxStorageBufferBindingSize). A single record larger than this runs alone.
+   */
+  arenaBytes?: number;
+}
+
+export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
+
+/** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
+class BufferWindow extends GpuTensor {
+  constructor(private readonly base: GpuTensor, shape: readonly number[]) {
+    super(base.gpu, base.buffer, shape);
+    if (this.size > base.size) throw new ShapeError(`window [${shape.join('x')}] exceeds its buffer of ${base.size} elements`);
+  }
+  override get buffer(): GPUBuffer {
+    return this.base.buffer;
+  }
+  override dispose(): void {}
+}
+
+/** One N x D matrix to reduce into output slot `slot` with weight `weight`. */
+interface GramItem {
+  slot: number;
+  t: GpuTensor;
+  d: number;
+  weight: number;
+}
+
+interface Chunk {
+  d: number;
+  items: GramItem[];
+}
+
+/** Groups items by D (slot-sorted within a group, as the accumulate kernel needs) and cuts arena-sized chunks. */
+export function planChunks<T extends { slot: number; d: number }>(
+  items: readonly T[],
+  n: number,
+  arenaBytes: number,
+  maxLayers = 65535,
+): Array<{ d: number; items: T[] }> {
+  const groups = new Map<number, T[]>();
+  for (const it of items) {
+    const g = groups.get(it.d) ?? [];
+    g.push(it);
+    groups.set(it.d, g);
+  }
+  const chunks: Array<{ d: number; items: T[] }> = [];
+  for (const [d, g] of [...groups].sort((a, b) => a[0] - b[0])) {
+    g.sort((a, b) => a.slot - b.slot); // stable: record order within a slot
+    // Arena [L, n, d] plus correlations [L, n, n] per chunk.
+    const perLayerBytes = (d + n) * n * 4;
+    const L = Math.max(1, Math.min(maxLayers, Math.floor(arenaBytes / perLayerBytes)));
+    for (let i = 0; i < g.length; i += L) chunks.push({ d, items: g.slice(i, i + L) });
+  }
+  return chunks;
+}
+
+/**
+ * K[slot*outs (+1)] = sum of weight * |corr(t)| ('corr') or weight * sign(t) sign(t)^T ('sign') over
+ * the items, in a few grouped dispatches. Returns K as [slots * outs, n, n] (caller disposes).
+ */
+function accumulateGrams(
+  gpu: Gpu,
+  items: readonly GramItem[],
+  n: number,
+  slots: number,
+  mode: 'corr' | 'sign',
+  outs: 1 | 2,
+  opts: BatchedProxyOptions,
+): GpuTensor {
+  const bindLimit = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
+  const arenaBytes = Math.min(opts.arenaBytes ?? DEFAULT_ARENA_BYTES, bindLimit);
+  if (!(arenaBytes > 0)) throw new RangeError(`arenaBytes must be positive, got ${opts.arenaBytes}`);
+  const maxLayers = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const chunks: Chunk[] = planChunks(items, n, arenaBytes, maxLayers);
+  const k = gpu.zeros([slots * outs, n, n]);
+  if (chunks.length === 0) return k;
+  // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
+  // the previous chunk's reads, so memory stays at one chunk's worth.
+  const arena = gpu.empty([Math.max(...chunks.map((c) => c.items.length * n * c.d))]);
+  const mats = gpu.empty([Math.max(...chunks.map((c) => c.items.length * n * n))]);
+  try {
+    for (const { d, items: its } of chunks) {
+      const L = its.length;
+      its.forEach((it, l) => gpu.copy(it.t, arena, n * d, 0, l * n * d));
+      const x = new BufferWindow(arena, [L, n, d]);
+      const c = new BufferWindow(mats, [L, n, n]);
+      if (mode === 'corr') {
+        correlationOffDiagInPlace(gpu, x, c);
+      } else {
+        signCodesInPlace(gpu, arena, L * n * d);
+        matmul(gpu, x, x, { transB: true, out: c });
+      }
+      accumulateAbsBatched(gpu, k, c, {
+        n,
+        slots,
+        outs,
+        layerSlots: its.map((it) => it.slot),
+        weights: its.map((it) => it.weight),
+        abs: mode === 'corr',
+        unitDiagonal: mode === 'corr',
+      });
+    }
+  } finally {
+    arena.dispose();
+    mats.dispose();
+  }
+  return k;
+}
+
+/** Feature count of one record's tensor for batch n; throws a ShapeError naming the record. */
+function featuresOf(r: ReluRecord, t: GpuTensor, n: number, what: string): number {
+  const d = t.size / n;
+  if (!Number.isInteger(d) || d < 1) {
+    throw new ShapeError(`ReLU '${r.name}': ${what} of ${t.size} elements is not ${n} samples of D >= 1 features`);
+  }
+  return d;
+}
+
+function checkBatch(n: number, fn: string): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: batch size must be a positive integer, got ${n}`);
+}
+
+const addF32 = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
+
+/**
+ * The WRCor family for several architectures at once (each entry: one network's ReLU records, after
+ * backward so they carry gradInput; all with the same batch n). Records without gradInput (dead-end
+ * ReLUs) contribute only their activation term. Correlations of all architectures share dispatches.
+ */
+export async function wrcorScoresMany(
+  gpu: Gpu,
+  archRelus: readonly (readonly ReluRecord[])[],
+  n: number,
+  opts: BatchedProxyOptions = {},
+): Promise<WrcorScores[]> {
+  checkBatch(n, 'wrcorScoresMany');
+  const A = archRelus.length;
+  if (A === 0) return [];
+  const items: GramItem[] = [];
+  archRelus.forEach((relus, a) => {
+    for (const r of relus) {
+      const d = featuresOf(r, r.input, n, 'input');
+      const weight = 2 ** r.block;
+      items.push({ slot: 2 * a, t: r.input, d, weight });
+      if (!r.gradInput) continue;
+      if (r.gradInput.size !== r.input.size) {
+        throw new ShapeError(`ReLU '${r.name}': gradInput has ${r.gradInput.size} elements, input ${r.input.size}`);
+      }
+      items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight });
+    }
+  });
+  // Slots: 2a = activations, 2a+1 = gradients of architecture a; each weighted then unweighted.
+  const k = accumulateGrams(gpu, items, n, 2 * A, 'corr', 2, opts);
+  const km = await k.read();
+  k.dispose();
+  const nn = n * n;
+  const mat = (i: number) => km.subarray(i * nn, (i + 1) * nn);
+  return archRelus.map((_, a) => {
+    const [act, actU, grad, gradU] = [0, 1, 2, 3].map((j) => mat(4 * a + j));
+    return {
+      wrcor: logAbsDet(addF32(act, grad), n),
+      wrcor_act: logAbsDet(act, n),
+      wrcor_grad: logAbsDet(grad, n),
+      wrcor_unweighted: logAbsDet(addF32(actU, gradU), n),
+    };
+  });
+}
+
+/** The WRCor family from one network's ReLU records (the batched path with one architecture). */
+export async function wrcorScores(
+  gpu: Gpu,
+  relus: readonly ReluRecord[],
+  n: number,
+  opts: BatchedProxyOptions = {},
+): Promise<WrcorScores> {
+  const [s] = await wrcorScoresMany(gpu, [relus], n, opts);
+  return s;
+}
+
+/**
+ * The original per-ReLU path (about 10 dispatches per ReLU), kept as the parity reference for the
+ * batched one and for benchmarks.
+ */
+export async function wrcorScoresPerLayer(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
   const kAct = gpu.zeros([n, n]);
   const kGrad = gpu.zeros([n, n]);
   const kActU = gpu.zeros([n, n]);
@@ -29,38 +222,70 @@ export async function wrcorScores(gpu: Gpu, relus: readonly ReluRecord[], n: num
   for (const r of relus) {
     const d = r.input.size / n;
     const w = 2 ** r.block;
-    const ca = correlation(gpu, r.input.view([n, d]));
+    const ca = correlation(gpu, r.input.view([n, d]), { allowSingleFeature: true });
     accumulateAbs(gpu, kAct, ca, w);
     accumulateAbs(gpu, kActU, ca, 1);
     ca.dispose();
     // A ReLU on a dead-end node (its output never reaches the loss) gets no gradient: it carries
     // no gradient information, so only its activation term counts.
     if (!r.gradInput) continue;
-    const cg = correlation(gpu, r.gradInput.view([n, d]));
+    const cg = correlation(gpu, r.gradInput.view([n, d]), { allowSingleFeature: true });
     accumulateAbs(gpu, kGrad, cg, w);
     accumulateAbs(gpu, kGradU, cg, 1);
     cg.dispose();
   }
   const [a, g, au, gu] = await Promise.all([kAct.read(), kGrad.read(), kActU.read(), kGradU.read()]);
   for (const t of [kAct, kGrad, kActU, kGradU]) t.dispose();
-  const sum = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
   return {
-    wrcor: logAbsDet(sum(a, g), n),
+    wrcor: logAbsDet(addF32(a, g), n),
     wrcor_act: logAbsDet(a, n),
     wrcor_grad: logAbsDet(g, n),
-    wrcor_unweighted: logAbsDet(sum(au, gu), n),
+    wrcor_unweighted: logAbsDet(addF32(au, gu), n),
   };
 }
 
-/** NASWOT (Mellor et al. 2021) from ReLU pre-activations. */
-export async function naswotScore(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<number> {
+/** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */
+export async function naswotScoresMany(
+  gpu: Gpu,
+  archRelus: readonly (readonly ReluRecord[])[],
+  n: number,
+  opts: BatchedProxyOptions = {},
+): Promise<number[]> {
+  checkBatch(n, 'naswotScoresMany');
+  const A = archRelus.length;
+  if (A === 0) return [];
+  const items: GramItem[] = [];
+  const totalD = archRelus.map((relus, a) => {
+    let total = 0;
+    for (const r of relus) {
+      const d = featuresOf(r, r.input, n, 'input');
+      total += d;
+      // s s^T = (#agree - #disagree) = D - 2*Hamming; the kernel K = D - Hamming = (D + s s^T) / 2.
+      items.push({ slot: a, t: r.input, d, weight: 0.5 });
+    }
+    return total;
+  });
+  const k = accumulateGrams(gpu, items, n, A, 'sign', 1, opts);
+  const km = await k.read();
+  k.dispose();
+  const nn = n * n;
+  return totalD.map((td, a) => logAbsDet(Float64Array.from(km.subarray(a * nn, (a + 1) * nn), (v) => v + td / 2), n));
+}
+
+/** NASWOT from one network's ReLU pre-activations (batched path). */
+export async function naswotScore(gpu: Gpu, relus: readonly ReluRecord[], n: number, opts: BatchedProxyOptions = {}): Promise<number> {
+  const [s] = await naswotScoresMany(gpu, [relus], n, opts);
+  return s;
+}
+
+/** The original per-ReLU NASWOT (parity reference). */
+export async function naswotScorePerLayer(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<number> {
   const k = gpu.zeros([n, n]);
   let totalD = 0;
   for (const r of relus) {
     const d = r.input.size / n;
     totalD += d;
     const s = signCodes(gpu, r.input.view([n, d]));
-    // s s^T = (#agree - #disagree) = D - 2*Hamming; the kernel K = D - Hamming = (D + s s^T) / 2.
     matmul(gpu, s, s, { transB: true, alpha: 0.5, beta: 1, out: k });
     s.dispose();
   }

@@ -14,7 +14,8 @@ import {
 } from '../../kernels/conv2d.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom, convOut } from '../cpu-conv.js';
-import { type NativeEquivalent, nativeOut } from '../native.js';
+import type { NativeRunOp } from '../../native/binding.js';
+import type { NativeEquivalent } from '../native.js';
 import type { BenchKernel, CpuCase, HostTensor, Shape, Tf, TfCase, TfTensor } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -56,31 +57,21 @@ const DW_SHAPES: BenchKernel['shapes'] = {
 };
 
 /**
- * The addon runs batch-1 NHWC ops with padding k/2: the N images are stacked vertically (same FLOPs
- * up to the output rows the seams add or drop, corrected by `scale`). Depthwise is only an addon op
- * inside MBConv, so it is MBConv(expand 1, C -> 1) minus the 1x1 projection to one channel.
+ * The addon's conv / dwconv over the N images (batch N, NHWC, padding k/2, bias fused: zeros in the
+ * parity run). Its run() takes our NCHW x and [Cout, Cin/groups, K, K] w as they are (the addon
+ * converts the activations) and returns NCHW, so the guard compares like for like.
  */
 function nativeConv(pass: Pass, s: Shape): NativeEquivalent | null {
   if (pass !== 'fwd' || s.pad !== s.K >> 1 || s.K % 2 === 0 || s.stride > 4) return null;
   const depthwise = s.groups > 1 && s.groups === s.Cin && s.Cout === s.Cin;
   if (s.groups > 1 && !depthwise) return null;
-  const inH = s.N * s.H;
-  const [oh, ow] = [nativeOut(inH, s.stride), nativeOut(s.W, s.stride)];
-  const { OH, OW } = convOut(geom(s));
-  const scale = (s.N * OH * OW) / (oh * ow);
-  if (inH > 65536) return null;
-  if (!depthwise) {
-    return {
-      ops: [{ type: 'conv', inH, inW: s.W, inC: s.Cin, outC: s.Cout, kernel: s.K, stride: s.stride, relu6: false }],
-      scale,
-      note: 'conv over the N images stacked vertically (+ bias), NHWC',
-    };
-  }
+  if (s.N > 65536) return null;
+  const common = { batch: s.N, inH: s.H, inW: s.W, inC: s.Cin, kernel: s.K, stride: s.stride, relu6: false };
+  const op: NativeRunOp = depthwise ? { type: 'dwconv', ...common } : { type: 'conv', ...common, outC: s.Cout };
   return {
-    ops: [{ type: 'mbconv', inH, inW: s.W, inC: s.Cin, outC: 1, expand: 1, kernel: s.K, stride: s.stride }],
-    minus: [{ type: 'conv', inH: oh, inW: ow, inC: s.Cin, outC: 1, kernel: 1, relu6: false }],
-    scale,
-    note: 'estimate: MBConv(expand 1, C -> 1) minus its 1x1 projection timed alone (the addon has no standalone depthwise), images stacked, NHWC',
+    ops: [op],
+    note: depthwise ? 'depthwise conv over the N images (+ bias), NHWC' : 'conv over the N images (+ bias), NHWC',
+    output: (run, [x, w]) => run(op, { input: x.data, weights: w.data }, 'nchw'),
   };
 }
 

@@ -69,15 +69,29 @@ export const matmulBench: BenchKernel = {
     );
     return { run: () => k(ga, gb), teardown: () => (g.release(ga), g.release(gb)) };
   },
-  // A [M, K] B [K, N] is a 1x1 conv of a 1 x M image with K channels to N channels.
-  native: ({ batch, M, N, K }) =>
-    M > 65536 || N > 65536 || K > 65536
-      ? null
-      : {
-          ops: [{ type: 'conv', inH: 1, inW: M, inC: K, outC: N, kernel: 1, relu6: false }],
-          scale: batch,
-          note: `1x1 conv over a 1xM image, K -> N channels (+ bias)${batch > 1 ? '; batched shapes: time of one product x batch' : ''}`,
-        },
+  // A [M, K] B [K, N] is a 1x1 conv of a 1 x M image with K channels to N channels: NHWC [1, 1, M, K]
+  // is A as stored, the weights [N, K, 1, 1] are B transposed, the NHWC output [1, 1, M, N] is C.
+  native: ({ batch, M, N, K }) => {
+    if (M > 65536 || N > 65536 || K > 65536) return null;
+    const op = { type: 'conv', inH: 1, inW: M, inC: K, outC: N, kernel: 1, relu6: false } as const;
+    return {
+      ops: [op],
+      scale: batch,
+      note: `1x1 conv over a 1xM image, K -> N channels (+ bias)${batch > 1 ? '; batched shapes: time of one product x batch' : ''}`,
+      // Each product of a batch has its own B, so a batch is checked as `batch` separate runs.
+      async output(run, [a, b]) {
+        const c = new Float32Array(batch * M * N);
+        const bt = new Float32Array(N * K);
+        for (let z = 0; z < batch; z++) {
+          const bz = b.data.subarray(z * K * N, (z + 1) * K * N);
+          for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = bz[k * N + n];
+          const cz = await run(op, { input: a.data.slice(z * M * K, (z + 1) * M * K), weights: bt }, 'nhwc');
+          c.set(cz, z * M * N);
+        }
+        return c;
+      },
+    };
+  },
   cpu({ batch, M, N, K }, [a, b]) {
     const c = new Float32Array(batch * M * N);
     return { run: () => void matmulCpuBlocked(a.data, b.data, M, N, K, batch, c), output: () => c };

@@ -25,8 +25,8 @@ Times each kernel over a shape sweep (warm-up, then repeats; GPU time from times
 adapter has them, else wall clock), and the same computation in the baselines, after checking they
 agree with ours: tfjs-webgpu (same Dawn device, same timer), tfjs-wasm (XNNPACK in WebAssembly),
 gpujs (gpu.js in the first working mode of --gpujs-mode; the mode is in the column label), onednn /
-xnnpack (the native addon running an equivalent op chain: timing only, no outputs to compare) and cpu
-(plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our
+xnnpack (the native addon running the same op on the CPU: conv/depthwise, matmul as a 1x1 conv;
+its output is checked too) and cpu (plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our
 speed relative to each baseline side by side.
 
 kernels (default: all but the calibration ones; 'all' for every one):
