@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
-import { accumulateAbs, accumulateAbsCpu, signCodes, signCodesCpu } from '../src/kernels/proxy-ops.js';
+import { accumulateAbs, accumulateAbsCpu, signCodes, signCodesCpu, signCodesInPlace } from '../src/kernels/proxy-ops.js';
 import { logAbsDet, symmetricEigenvalues } from '../src/proxies/linalg.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
@@ -26,6 +26,8 @@ describe('proxy_ops.wgsl vs CPU reference', () => {
       expectClose(await gk.read(), ref, { atol: 1e-6 });
       const s = signCodes(gpu, gc);
       expect(Array.from(await s.read())).toEqual(Array.from(signCodesCpu(c)));
+      signCodesInPlace(gpu, gc);
+      expect(Array.from(await gc.read())).toEqual(Array.from(signCodesCpu(c)));
       for (const t of [gk, gc, s]) t.dispose();
     });
   }

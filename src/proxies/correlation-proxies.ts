@@ -107,6 +107,7 @@ function accumulateGrams(
   const chunks: Chunk[] = planChunks(items, n, arenaBytes, maxLayers);
   const k = gpu.zeros([slots * outs, n, n]);
   if (chunks.length === 0) return k;
+  let ok = false;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
   const arena = gpu.empty([Math.max(...chunks.map((c) => c.items.length * n * c.d))]);
@@ -133,9 +134,11 @@ function accumulateGrams(
         unitDiagonal: mode === 'corr',
       });
     }
+    ok = true;
   } finally {
     arena.dispose();
     mats.dispose();
+    if (!ok) k.dispose();
   }
   return k;
 }
