@@ -5,7 +5,7 @@
 import { batchOf, loadCifar10 } from './data/cifar10.js';
 import type { Gpu } from './gpu/gpu.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from './nn/nb201-net.js';
-import { type ProxyBatch, scoreCell } from './proxies/evaluate.js';
+import { GROUPABLE_PROXIES, type ProxyBatch, nb201Factory, scoreCell, scoreNetsGrouped } from './proxies/evaluate.js';
 import { resolveProxies, VOTE_MEMBERS } from './proxies/registry.js';
 import { voteScores } from './proxies/vote.js';
 import { formatArch, type Nb201Cell } from './spaces/nb201.js';
@@ -16,6 +16,8 @@ export interface ZeroShotOptions {
   batchSize: number;
   seed: number;
   net: Nb201NetConfig;
+  /** Architectures whose correlation matrices are computed together (WRCor/NASWOT/static proxies only). */
+  group?: number;
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
@@ -57,6 +59,24 @@ export class ZeroShotScorer {
     this.batch = proxyBatch(opts.batchSize, opts.seed);
   }
 
+  /** True when `score many` can batch architectures (every requested proxy is groupable and group > 1). */
+  get grouped(): boolean {
+    return (this.opts.group ?? 1) > 1 && this.proxies.every((p) => GROUPABLE_PROXIES.has(p));
+  }
+
+  /** Scores cells, `opts.group` architectures per batched correlation pass when the proxies allow. */
+  async scoreMany(cells: readonly Nb201Cell[]): Promise<ScoredCell[]> {
+    if (!this.grouped) {
+      const out: ScoredCell[] = [];
+      for (const c of cells) out.push(await this.score(c));
+      return out;
+    }
+    const t0 = performance.now();
+    const rs = await scoreNetsGrouped(this.gpu, cells.map((c) => nb201Factory(this.gpu, c, this.opts.net)), this.proxies, this.batch, this.opts.seed);
+    const each = (performance.now() - t0) / Math.max(1, cells.length);
+    return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
+  }
+
   async score(cell: Nb201Cell): Promise<ScoredCell> {
     const t0 = performance.now();
     const r = await scoreCell(this.gpu, cell, this.proxies, this.batch, { net: this.opts.net, seed: this.opts.seed });
@@ -68,10 +88,11 @@ export class ZeroShotScorer {
 export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell[], label: string): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
   const bar = new Progress(cells.length, label);
-  for (const c of cells) {
-    const r = await scorer.score(c);
-    rows.push(r);
-    bar.tick(1, `${(r.timeMs / 1000).toFixed(2)} s/arch`);
+  const g = scorer.grouped ? scorer.opts.group! : 1;
+  for (let i = 0; i < cells.length; i += g) {
+    const rs = await scorer.scoreMany(cells.slice(i, i + g));
+    rows.push(...rs);
+    bar.tick(rs.length, `${(rs[0].timeMs / 1000).toFixed(2)} s/arch`);
   }
   bar.done();
   return rows;

@@ -12,7 +12,7 @@ import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig, nb201Complexity } from '.
 import { type Param, Tape, type Var } from '../nn/tape.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
-import { naswotScore, wrcorScores } from './correlation-proxies.js';
+import { naswotScore, naswotScoresMany, wrcorScores, wrcorScoresMany } from './correlation-proxies.js';
 import { symmetricEigenvalues } from './linalg.js';
 import { type ProxyInfo, resolveProxies } from './registry.js';
 
@@ -228,6 +228,63 @@ export async function scoreNet(
     net.dispose();
   }
   return { scores, timeMs };
+}
+
+/** Proxies that several architectures can share batched correlation dispatches for. */
+export const GROUPABLE_PROXIES: ReadonlySet<string> = new Set(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
+
+/**
+ * Scores several architectures together: each network's forward/backward runs on its own tape, the
+ * tapes stay alive, and the correlation matrices of all their ReLUs go through the batched
+ * WRCor/NASWOT path at once (a few dispatches per layer-size group for the whole group instead of a
+ * chain per ReLU per network). Memory grows with the group: every tape's activations and gradients
+ * are alive together. Same scores as scoreNet on each.
+ */
+export async function scoreNetsGrouped(
+  gpu: Gpu,
+  factories: readonly NetFactory[],
+  proxyNames: readonly string[],
+  batch: ProxyBatch,
+  seed = 0,
+): Promise<CellScores[]> {
+  const proxies = resolveProxies(proxyNames);
+  const bad = proxies.filter((p) => !GROUPABLE_PROXIES.has(p.name));
+  if (bad.length) throw new RangeError(`scoreNetsGrouped: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`);
+  const want = (name: string) => proxies.some((p) => p.name === name);
+  const wantWrcor = proxies.some((p) => p.name.startsWith('wrcor'));
+  const n = batch.n;
+  const t0 = performance.now();
+  const x = gpu.upload(batch.x, [n, 3, 32, 32]);
+  const y = gpu.upload(batch.y, [n]);
+  const nets: ScorableNet[] = [];
+  const tapes: Tape[] = [];
+  const out: CellScores[] = factories.map(() => ({ scores: {}, timeMs: {} }));
+  try {
+    for (const [i, f] of factories.entries()) {
+      const net = f.build('pytorch', new Rng(seed));
+      nets.push(net);
+      if (want('params')) out[i].scores.params = net.paramCount() / 1e6;
+      if (want('flops')) out[i].scores.flops = f.flopsM;
+      if (!wantWrcor && !want('naswot')) continue;
+      const tape = new Tape(gpu, { recordRelus: true, noGrad: !wantWrcor, paramGrads: 'none' });
+      tapes.push(tape);
+      const { logits } = net.forward(tape, tape.input(x, wantWrcor));
+      if (wantWrcor) tape.backward(tape.crossEntropy(logits, y));
+    }
+    if (tapes.length) {
+      const relus = tapes.map((t) => t.relus);
+      if (wantWrcor) (await wrcorScoresMany(gpu, relus, n)).forEach((s, i) => Object.assign(out[i].scores, s));
+      if (want('naswot')) (await naswotScoresMany(gpu, relus, n)).forEach((s, i) => (out[i].scores.naswot = s));
+    }
+  } finally {
+    tapes.forEach((t) => t.dispose());
+    nets.forEach((m) => m.dispose());
+    x.dispose();
+    y.dispose();
+  }
+  const each = (performance.now() - t0) / Math.max(1, factories.length);
+  out.forEach((o) => (o.timeMs.ce = each));
+  return out;
 }
 
 /** ZiCo (Li et al. 2023): gradient signal-to-noise across two half-batches, per conv/linear layer. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
+import { GROUPABLE_PROXIES } from '../../proxies/evaluate.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { allCells, canonicalKey, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
 import { Rng } from '../../util/rng.js';
@@ -21,6 +22,8 @@ Scores NAS-Bench-201 cells on one CIFAR-10 minibatch (../shared/data/cifar10).
   --proxies LIST      comma list: ${'wrcor,naswot,synflow,...'}, 'vote' or 'all' (default wrcor)
   --batch N           minibatch size (default 64)
   --seed N            weight-init and batch seed (default 0)
+  --group N           score N architectures together: their ReLU correlation matrices share batched
+                      dispatches (wrcor*, naswot, params, flops only; memory grows with N; default 1)
   --cells-per-stage N network depth per stage (default 5, NAS-Bench-201)
   --channels N        stem width (default 16)
   --out FILE          write .csv or .json (rows: arch, proxies, val_acc, time_ms)
@@ -74,6 +77,7 @@ export async function run(argv: string[]): Promise<void> {
       'ground-truth': { type: 'boolean' },
       proxies: { type: 'string' },
       batch: { type: 'string' },
+      group: { type: 'string' },
       seed: { type: 'string' },
       'cells-per-stage': { type: 'string' },
       channels: { type: 'string' },
@@ -92,12 +96,17 @@ export async function run(argv: string[]): Promise<void> {
   const scorer = new ZeroShotScorer(gpu, proxyNames, {
     batchSize: intOpt('batch', v.batch, 64, 2),
     seed: intOpt('seed', v.seed, 0, 0),
+    group: intOpt('group', v.group, 1),
     net: {
       ...NB201_DEFAULT,
       cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage),
       channels: intOpt('channels', v.channels, NB201_DEFAULT.channels),
     },
-  });
+  });  if ((scorer.opts.group ?? 1) > 1 && !scorer.grouped) {
+    gpu.destroy();
+    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${scorer.proxies.filter((p) => !GROUPABLE_PROXIES.has(p)).join(', ')}`);
+  }
+
   process.stderr.write(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
   const rows = await scoreAll(scorer, cells, 'score');
   if (wantsVote(proxyNames)) addVote(rows);
