@@ -8,6 +8,8 @@
 // register window of inputs, reusing each loaded input up to KS times. Small planes get several
 // images per workgroup so that lanes stay busy. Host checks: R % ST == 0 and windows fit WIN.
 
+//#include "conv2d_common.wgsl"
+
 struct Params {
   N: u32, C: u32, H: u32, W: u32,
   OH: u32, OW: u32, planes: u32, splits: u32,  // planes = N * C; splits: batch splits (bwd_weight)
@@ -41,10 +43,10 @@ fn fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li
   let span = (R - 1u) * ST + KS;
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);  // lanes past the end redo the last task, store nothing
-    let img = t / perImg;
-    let rest = t - img * perImg;
-    let oh = rest / chunks;
-    let ow0 = (rest - oh * chunks) * R;
+    let task = unflatten3(t, p.OH, chunks);  // (img, oh, chunk)
+    let img = task.x;
+    let oh = task.y;
+    let ow0 = task.z * R;
     let plane = (n0 + img) * p.C + c;
     let xBase = plane * p.H * p.W;
     let iw0 = i32(ow0 * ST) - i32(PD);
@@ -101,10 +103,10 @@ fn bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let span = u32(dHi - dLo + 1);
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);
-    let img = t / perImg;
-    let rest = t - img * perImg;
-    let ih = rest / chunks;
-    let iw0 = (rest - ih * chunks) * R;
+    let task = unflatten3(t, p.H, chunks);  // (img, ih, chunk)
+    let img = task.x;
+    let ih = task.y;
+    let iw0 = task.z * R;
     let plane = (n0 + img) * p.C + c;
     let dyBase = plane * p.OH * p.OW;
     let owLo = i32(iw0 / ST) + dLo;
@@ -162,10 +164,10 @@ fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   for (var t0 = 0u; t0 < allTasks; t0 += WG) {
     let t = t0 + lid;
     let tc = min(t, allTasks - 1u);
-    let img = tc / perImg;
-    let rest = tc - img * perImg;
-    let oh = rest / chunks;
-    let ow0 = (rest - oh * chunks) * R;
+    let task = unflatten3(tc, p.OH, chunks);  // (img, oh, chunk)
+    let img = task.x;
+    let oh = task.y;
+    let ow0 = task.z * R;
     let plane = (n0 + img) * p.C + c;
     let xBase = plane * p.H * p.W;
     let dyBase = plane * p.OH * p.OW;

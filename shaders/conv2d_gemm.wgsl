@@ -3,7 +3,7 @@
 // workgroup memory, RM x RN = 4 x 4 outputs per thread, like matmul.wgsl. Nothing is
 // materialised: the including kernel supplies the operand addressing as hooks,
 //   struct ColCtx; fn colCtx(c: u32) -> ColCtx          column c of B, decoded once per thread
-//   struct KCtx;   fn kCtx(k: u32) -> KCtx              row k of B, decoded once per thread...
+//   type KCtx;     fn kCtx(k: u32) -> KCtx              row k of B, decoded once per thread...
 //                  fn kNext(kc: KCtx) -> KCtx           ...then stepped to k + 1 without division
 //   fn loadB(col: ColCtx, kc: KCtx) -> f32              B[k, c] for k < p.K, c < p.N
 //   struct ACtx;   fn aCtx(k: u32) -> ACtx              column k of A, decoded once per k-tile

@@ -4,6 +4,8 @@
 // [Cout, Cin/groups, KH, KW]; output channel co belongs to group co / (Cout/groups).
 // 1-D grids fold over x and y (gpu.grid1d).
 
+//#include "conv2d_common.wgsl"
+
 struct Params {
   Nb: u32, Cin: u32, H: u32, W: u32,
   Cout: u32, OH: u32, OW: u32, KH: u32,
@@ -23,13 +25,12 @@ const WG: u32 = 256u;
 fn fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= p.total) { return; }
-  let ohw = p.OH * p.OW;
-  let t = idx / ohw;
-  let r = idx - t * ohw;
-  let n = t / p.Cout;
-  let co = t - n * p.Cout;
-  let oh = r / p.OW;
-  let ow = r - oh * p.OW;
+  let o = unflatten3(idx, p.OH, p.OW);  // (n*Cout + co, oh, ow)
+  let nc = divmod(o.x, p.Cout);
+  let n = nc.x;
+  let co = nc.y;
+  let oh = o.y;
+  let ow = o.z;
   let cpg = p.Cin / p.groups;
   let ci0 = (co / (p.Cout / p.groups)) * cpg;
   let ih0 = i32(oh * p.stride) - i32(p.pad);
@@ -60,13 +61,12 @@ fn fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 fn bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= p.total) { return; }
-  let hw = p.H * p.W;
-  let t = idx / hw;
-  let r = idx - t * hw;
-  let n = t / p.Cin;
-  let ci = t - n * p.Cin;
-  let ih = r / p.W;
-  let iw = r - ih * p.W;
+  let i = unflatten3(idx, p.H, p.W);  // (n*Cin + ci, ih, iw)
+  let nc = divmod(i.x, p.Cin);
+  let n = nc.x;
+  let ci = nc.y;
+  let ih = i.y;
+  let iw = i.z;
   let cpg = p.Cin / p.groups;
   let opg = p.Cout / p.groups;
   let g = ci / cpg;
@@ -109,25 +109,23 @@ fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   var acc = 0.0;
   if (inRange) {
     let cpg = p.Cin / p.groups;
-    let kk = p.KH * p.KW;
-    let t = e / kk;
-    let rk = e - t * kk;
-    let kh = rk / p.KW;
-    let kw = rk - kh * p.KW;
-    let co = t / cpg;
-    let ci = (co / (p.Cout / p.groups)) * cpg + (t - co * cpg);
+    let tk = unflatten3(e, p.KH, p.KW);  // (co*cpg + cig, kh, kw)
+    let kh = tk.y;
+    let kw = tk.z;
+    let cc = divmod(tk.x, cpg);  // (co, cig)
+    let co = cc.x;
+    let ci = (co / (p.Cout / p.groups)) * cpg + cc.y;
     let ohw = p.OH * p.OW;
     let dh = i32(kh) - i32(p.pad);
     let dw = i32(kw) - i32(p.pad);
     for (var j = lid; j < p.Nb * ohw; j += WG) {
-      let n = j / ohw;
-      let r = j - n * ohw;
-      let oh = r / p.OW;
-      let ow = r - oh * p.OW;
-      let ih = i32(oh * p.stride) + dh;
-      let iw = i32(ow * p.stride) + dw;
+      let nr = divmod(j, ohw);  // (n, oh*OW + ow)
+      let n = nr.x;
+      let o = divmod(nr.y, p.OW);  // (oh, ow)
+      let ih = i32(o.x * p.stride) + dh;
+      let iw = i32(o.y * p.stride) + dw;
       if (ih < 0 || iw < 0 || ih >= i32(p.H) || iw >= i32(p.W)) { continue; }
-      acc = fma(bw_dy[(n * p.Cout + co) * ohw + r], bw_x[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)], acc);
+      acc = fma(bw_dy[(n * p.Cout + co) * ohw + nr.y], bw_x[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)], acc);
     }
   }
   red[lid] = acc;
