@@ -31,6 +31,7 @@ import { proxyBatch } from '../src/zeroshot.js';
 const { values: v } = parseArgs({
   options: {
     budget: { type: 'string', default: '3M' },
+    'min-budget': { type: 'string' },
     iterations: { type: 'string', default: '30' },
     steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
     warmup: { type: 'string', default: '40' },
@@ -46,6 +47,8 @@ const { values: v } = parseArgs({
   },
 });
 const budget = parseMadds(v.budget!);
+// Equal MAdds: with --min-budget both spaces only propose architectures inside the same band.
+const minMadds = v['min-budget'] ? parseMadds(v['min-budget']) : 0;
 const seed = Number(v.seed);
 const proxy = v.proxy!;
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -77,18 +80,21 @@ for (const [name, space] of [
   ['learned', learned],
 ] as const) {
   // The space without search: a random sample under the budget.
-  const ss = cellSearchSpace(space, budget);
+  const ss = cellSearchSpace(space, budget, minMadds);
   const rng = new Rng(seed + 100);
   const randomScores: number[] = [];
+  const randomMadds: number[] = [];
   for (let i = 0; i < Number(v.random); i++) {
     const a = ss.sample(rng);
     randomScores.push((await scoreArch(gpu, space, a, [proxy], batch, seed)).scores[proxy]);
+    randomMadds.push(archMadds(space, a));
   }
   const found = await searchCellSpace(gpu, space, {
     proxy,
     strategy: 'evolution',
     budget: Number(v.proposals),
     budgetMadds: budget,
+    minMadds,
     batchSize: 64,
     seed,
     onScored: (d, n, ms) => d % 10 === 0 && log(`${name}: search ${d}/${n} (${(ms / 1000).toFixed(2)} s/arch)`),
@@ -104,6 +110,7 @@ for (const [name, space] of [
     space: name,
     cellsPerLayer: space.cells.map((c) => c.length),
     randomMeanScore: mean(randomScores),
+    randomMeanMadds: mean(randomMadds),
     randomBestScore: Math.max(...randomScores),
     bestScore: found.score,
     bestMadds: archMadds(space, found.choices),
@@ -118,6 +125,7 @@ const out = {
   date: new Date().toISOString(),
   adapter: gpu.name,
   budgetMadds: budget,
+  minMadds,
   proxy,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),

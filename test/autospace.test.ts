@@ -116,6 +116,16 @@ describe('budget-constrained space for the search strategies', () => {
       a = i % 10 === 0 ? ss.sample(rng) : b;
     }
     expect(() => cellSearchSpace(s, 1e6)).toThrow(/below the cheapest architecture/);
+    // A band [2.7, 3] M: equal-MAdds comparisons between spaces.
+    const band = cellSearchSpace(s, 3e6, 2.7e6);
+    let c = band.sample(rng);
+    for (let i = 0; i < 100; i++) {
+      const m = archMadds(s, c);
+      expect(m).toBeGreaterThanOrEqual(2.7e6);
+      expect(m).toBeLessThanOrEqual(3e6);
+      c = i % 5 === 0 ? band.sample(rng) : band.mutate(c, rng);
+    }
+    expect(() => cellSearchSpace(s, 9e6, 8e6)).toThrow(/above the most expensive architecture/);
   });
 });
 

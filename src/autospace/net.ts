@@ -93,17 +93,28 @@ export async function scoreArch(gpu: Gpu, space: CellSpace, choices: readonly nu
 }
 
 /**
- * The space as a product of per-layer choices, restricted to architectures within `budgetMadds`
- * (whole network): sampling and mutation redraw until the budget holds.
+ * The space as a product of per-layer choices, restricted to architectures whose whole-network
+ * MAdds lie in [minMadds, budgetMadds] (a band makes "equal MAdds" comparisons between spaces):
+ * sampling and mutation redraw until the constraint holds.
  */
-export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity): SearchSpace<number[]> {
+export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMadds = 0): SearchSpace<number[]> {
   const sizes = space.cells.map((c) => c.length);
   const name = `${space.file.source}:${space.layout.name}`;
-  const within = (a: number[]) => archMadds(space, a) <= budgetMadds;
-  const cheapest = space.cells.map((cells, b) => cells.reduce((best, c, j) => (cellMadds(c, space.shapes[b]) < cellMadds(cells[best], space.shapes[b]) ? j : best), 0));
-  if (!within(cheapest)) {
-    throw new RangeError(`${name}: budget ${(budgetMadds / 1e6).toFixed(2)} M MAdds is below the cheapest architecture (${(archMadds(space, cheapest) / 1e6).toFixed(2)} M)`);
+  const within = (a: number[]) => {
+    const m = archMadds(space, a);
+    return m <= budgetMadds && m >= minMadds;
+  };
+  const madds = (b: number, j: number) => cellMadds(space.cells[b][j], space.shapes[b]);
+  const cheapest = space.cells.map((cells, b) => cells.reduce((best, _c, j) => (madds(b, j) < madds(b, best) ? j : best), 0));
+  const priciest = space.cells.map((cells, b) => cells.reduce((best, _c, j) => (madds(b, j) > madds(b, best) ? j : best), 0));
+  const M = (x: number) => (x / 1e6).toFixed(2);
+  if (archMadds(space, cheapest) > budgetMadds) {
+    throw new RangeError(`${name}: budget ${M(budgetMadds)} M MAdds is below the cheapest architecture (${M(archMadds(space, cheapest))} M)`);
   }
+  if (archMadds(space, priciest) < minMadds) {
+    throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds is above the most expensive architecture (${M(archMadds(space, priciest))} M)`);
+  }
+  if (minMadds > budgetMadds) throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
   const TRIES = 1000;
   const check = (a: number[]) => {
     checkChoices({ name, choiceSizes: sizes }, a);
@@ -117,15 +128,20 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity): Searc
         const a = sizes.map((k) => rng.int(k));
         if (within(a)) return a;
       }
-      // Dense budgets: walk from the cheapest architecture with random upgrades that fit.
-      const a = [...cheapest];
-      for (let i = 0; i < 4 * sizes.length; i++) {
+      // Narrow bands: random single-layer changes that move toward the band and never leave it.
+      const a = rng.next() < 0.5 ? [...cheapest] : [...priciest];
+      for (let i = 0; i < 200 * sizes.length; i++) {
         const b = rng.int(sizes.length);
         const old = a[b];
+        const before = archMadds(space, a);
         a[b] = rng.int(sizes[b]);
-        if (!within(a)) a[b] = old;
+        const after = archMadds(space, a);
+        const dist = (m: number) => Math.max(0, minMadds - m, m - budgetMadds);
+        if (dist(after) > dist(before) || (dist(before) === 0 && !within(a))) a[b] = old;
+        if (within(a) && i >= 4 * sizes.length) return a;
       }
-      return a;
+      if (within(a)) return a;
+      throw new RangeError(`${name}: could not sample an architecture within ${M(minMadds)}..${M(budgetMadds)} M MAdds`);
     },
     mutate(a, rng) {
       const mutable = sizes.map((k, i) => (k > 1 ? i : -1)).filter((i) => i >= 0);
@@ -136,7 +152,7 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity): Searc
         c[b] = (a[b] + 1 + rng.int(sizes[b] - 1)) % sizes[b];
         if (within(c)) return c;
       }
-      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits the ${(budgetMadds / 1e6).toFixed(2)} M MAdds budget`);
+      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits ${M(minMadds)}..${M(budgetMadds)} M MAdds`);
     },
     key: (a) => a.join(','),
     encode: check,

@@ -19,6 +19,8 @@ export interface CellSearchOptions {
   /** Architectures proposed. */
   budget: number;
   budgetMadds?: number;
+  /** Lower end of the MAdds band (architectures cheaper than this are not proposed). */
+  minMadds?: number;
   batchSize: number;
   seed: number;
   populationSize?: number;
@@ -38,7 +40,7 @@ export interface CellSearchResult {
 }
 
 export async function searchCellSpace(gpu: Gpu, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
-  const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity);
+  const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity, o.minMadds ?? 0);
   const batch = proxyBatch(o.batchSize, o.seed);
   let done = 0;
   let scoreMs = 0;

@@ -28,6 +28,7 @@ minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where kn
   --space-file FILE        zero-shot search of a cell space instead (wgnas evolve-space output, or
                            its --hand-designed space): one cell per layer of the CIFAR layout
   --budget-madds N         with --space-file: only architectures within N multiply-adds (e.g. 3M)
+  --min-madds N            with --space-file: and at least N (a band, to compare spaces at equal MAdds)
   --train-steps N          with --space-file: train the best architecture N steps, report test accuracy
   --out FILE               with --space-file: write the best architecture (wgnas-arch JSON)
   --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
@@ -74,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
       space: { type: 'string' },
       'space-file': { type: 'string' },
       'budget-madds': { type: 'string' },
+      'min-madds': { type: 'string' },
       'train-steps': { type: 'string' },
       out: { type: 'string' },
       proxy: { type: 'string' },
@@ -93,7 +95,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   if (v['space-file']) return cellSpaceSearch(v);
-  for (const k of ['budget-madds', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
+  for (const k of ['budget-madds', 'min-madds', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
   const space = v.space ?? 'nb201';
   if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
   const strategy = v.strategy ?? 'evolution';
@@ -190,6 +192,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
   const proxy = ((v.proxy as string | undefined) ?? 'wrcor').toLowerCase();
   if (proxy === 'vote') throw new UsageError("--proxy vote ranks a population; over a cell space use one proxy (e.g. wrcor)");
   const budgetMadds = v['budget-madds'] === undefined ? Infinity : parseMadds(v['budget-madds'] as string);
+  const minMadds = v['min-madds'] === undefined ? 0 : parseMadds(v['min-madds'] as string);
   const seed = intOpt('seed', v.seed as string | undefined, 0, 0);
   const budget = intOpt('budget', v.budget as string | undefined, 20);
   const gpu = await acquireGpu();
@@ -201,6 +204,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
       strategy,
       budget,
       budgetMadds,
+      minMadds,
       batchSize: intOpt('batch', v.batch as string | undefined, 64, 2),
       seed,
       populationSize: intOpt('population', v.population as string | undefined, 10),
