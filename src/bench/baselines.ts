@@ -13,6 +13,7 @@ import { createNativeBaseline, type NativeBaseline } from './native.js';
 import type { BenchKernel, KernelCase, Shape, TfCase, TfTensor, Tolerance } from './registry.js';
 import { createTfjsBaseline, type TfjsBaseline } from './tfjs.js';
 import { createTfjsWasmBaseline, type TfjsWasmBaseline } from './tfjs-wasm.js';
+import type { SampleStats } from './stats.js';
 
 export const BASELINES = ['tfjs-webgpu', 'tfjs-wasm', 'gpujs', 'onednn', 'xnnpack', 'cpu'] as const;
 export type BaselineName = (typeof BASELINES)[number];
@@ -47,15 +48,8 @@ export interface BaselineResult extends Partial<Throughput> {
   timing?: string;
 }
 
-/** Per-run statistics as measure() or the native addon report them. */
-export interface RunStats {
-  n: number;
-  medianMs: number;
-  p10Ms: number;
-  p90Ms: number;
-  meanMs: number;
-  minMs: number;
-}
+/** Per-run statistics as measure() or the native addon report them (the common part of SampleStats). */
+export type RunStats = Pick<SampleStats, 'n' | 'medianMs' | 'p10Ms' | 'p90Ms' | 'meanMs' | 'minMs'>;
 
 export function throughput(m: { innerRuns: number; stats: RunStats }, flops: number, bytes: number): Throughput {
   const s = m.stats.medianMs / 1e3;
