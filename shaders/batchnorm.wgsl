@@ -16,18 +16,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 
 const WG: u32 = 64u;
-var<workgroup> red: array<f32, WG>;
-
-fn wgSum(lid: u32, v: f32) -> f32 {
-  workgroupBarrier();  // red[] may still be read from a previous call
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+//#include "workgroup_reduce.wgsl"
 
 // Walks the j-th, (j + WG)-th, ... elements (over N and HW) of channel c without division:
 // idx is the flat NCHW index, hw the position within the image.

@@ -13,31 +13,21 @@ struct Params { n: u32, parts: u32, index: u32, scale: f32 }
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
 override WG: u32 = 256u;
-var<workgroup> acc: array<f32, WG>;
-
-fn tree_reduce(lid: u32) {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { acc[lid] += acc[lid + s]; }
-    workgroupBarrier();
-  }
-}
+//#include "workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
 fn dot_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   var s = 0.0;
   let stride = p.parts * WG;
   for (var i = wg.x * WG + lid.x; i < p.n; i += stride) { s = fma(a[i], b[i], s); }
-  acc[lid.x] = s;
-  tree_reduce(lid.x);
-  if (lid.x == 0u) { partials[wg.x] = acc[0]; }
+  let total = wgSum(lid.x, s);
+  if (lid.x == 0u) { partials[wg.x] = total; }
 }
 
 @compute @workgroup_size(WG)
 fn dot_final(@builtin(local_invocation_id) lid: vec3<u32>) {
   var s = 0.0;
   for (var i = lid.x; i < p.parts; i += WG) { s += a[i]; }
-  acc[lid.x] = s;
-  tree_reduce(lid.x);
-  if (lid.x == 0u) { b[p.index] = p.scale * acc[0]; }
+  let total = wgSum(lid.x, s);
+  if (lid.x == 0u) { b[p.index] = p.scale * total; }
 }

@@ -99,7 +99,7 @@ fn bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 @group(0) @binding(2) var<storage, read> bw_x: array<f32>;
 @group(0) @binding(3) var<storage, read> bw_dy: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
+//#include "workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
 fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -128,11 +128,6 @@ fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
       acc = fma(bw_dy[(n * p.Cout + co) * ohw + nr.y], bw_x[((n * p.Cin + ci) * p.H + u32(ih)) * p.W + u32(iw)], acc);
     }
   }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u && inRange) { bw_dw[e] = red[0]; }
+  let total = wgSum(lid, acc);
+  if (lid == 0u && inRange) { bw_dw[e] = total; }
 }

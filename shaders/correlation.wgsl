@@ -12,19 +12,7 @@ struct Params { rows: u32, D: u32, N: u32, B: u32 }
 @group(0) @binding(2) var<storage, read_write> Z: array<f32>;
 
 override WG: u32 = 256u;
-var<workgroup> red: array<f32, 1024>;
-
-fn reduce_sum(tid: u32, v: f32) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (tid < s) { red[tid] += red[tid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+//#include "workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
 fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -35,7 +23,7 @@ fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
   let base = row * p.D;
   var s = 0.0;
   for (var i = tid; i < p.D; i += WG) { s += X[base + i]; }
-  let mean = reduce_sum(tid, s) / f32(p.D);
+  let mean = wgSum(tid, s) / f32(p.D);
   var ss = 0.0;
   var raw = 0.0;
   for (var i = tid; i < p.D; i += WG) {
@@ -44,8 +32,8 @@ fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
     ss += d * d;
     raw += x * x;
   }
-  let css = reduce_sum(tid, ss);
-  let rss = reduce_sum(tid, raw);
+  let css = wgSum(tid, ss);
+  let rss = wgSum(tid, raw);
   // Relative threshold: a constant row leaves only rounding noise in css.
   var scale = 0.0;
   if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
@@ -63,7 +51,7 @@ fn normalize_rows_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_wor
   let base = row * p.D;
   var s = 0.0;
   for (var i = tid; i < p.D; i += WG) { s += Y[base + i]; }
-  let mean = reduce_sum(tid, s) / f32(p.D);
+  let mean = wgSum(tid, s) / f32(p.D);
   var ss = 0.0;
   var raw = 0.0;
   for (var i = tid; i < p.D; i += WG) {
@@ -72,8 +60,8 @@ fn normalize_rows_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_wor
     ss += d * d;
     raw += x * x;
   }
-  let css = reduce_sum(tid, ss);
-  let rss = reduce_sum(tid, raw);
+  let css = wgSum(tid, ss);
+  let rss = wgSum(tid, raw);
   var scale = 0.0;
   if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
   // Each element is read and written by the same thread, so the overwrite needs no barrier.

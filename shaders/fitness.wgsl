@@ -19,33 +19,7 @@ struct Params { n: u32, k: u32, mode: u32, _pad: u32 }
 override WG: u32 = 64u;
 override ITEMS: u32 = 32u;
 
-var<workgroup> red: array<f32, WG>;
-
-// Tree reductions over red[]; every thread must call them (they contain barriers). The trailing
-// barrier lets a second reduction reuse red[] after every thread has read the result.
-fn workgroupSum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
-
-fn workgroupMax(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let m = red[0];
-  workgroupBarrier();
-  return m;
-}
+//#include "workgroup_reduce.wgsl"
 
 // ---- probs = softmax(logits) ---------------------------------------------------------------------
 @group(0) @binding(1) var<storage, read> sm_logits: array<f32>;
@@ -55,10 +29,10 @@ fn workgroupMax(lid: u32, v: f32) -> f32 {
 fn softmax(@builtin(local_invocation_index) lid: u32) {
   var m = sm_logits[0]; // K >= 1; threads past K still hold a valid candidate
   for (var i = lid; i < p.n; i += WG) { m = max(m, sm_logits[i]); }
-  let mx = workgroupMax(lid, m);
+  let mx = wgMax(lid, m);
   var s = 0.0;
   for (var i = lid; i < p.n; i += WG) { s += exp(sm_logits[i] - mx); }
-  let total = workgroupSum(lid, s);
+  let total = wgSum(lid, s);
   for (var i = lid; i < p.n; i += WG) { sm_probs[i] = exp(sm_logits[i] - mx) / total; }
 }
 
@@ -97,7 +71,7 @@ fn mix_backward_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workg
       acc = fma(bw_o[i], d, acc);
     }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { bw_partials[g] = total; }
 }
 
@@ -116,7 +90,7 @@ fn dot_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let i = base + j * WG;
     if (i < p.n) { acc = fma(dp_o[i], dp_dy[i], acc); }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { dp_partials[g] = total; }
 }
 
@@ -128,7 +102,7 @@ fn dot_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 fn dot_final(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.n; i += WG) { acc += df_partials[i]; }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { df_gdots[p.k] = total; }
 }
 
@@ -141,6 +115,6 @@ fn dot_final(@builtin(local_invocation_index) lid: u32) {
 fn fitness_grad(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.n; i += WG) { acc = fma(fg_probs[i], fg_gdots[i], acc); }
-  let mean = workgroupSum(lid, acc);
+  let mean = wgSum(lid, acc);
   for (var i = lid; i < p.n; i += WG) { fg_out[i] = fg_probs[i] * (fg_gdots[i] - mean); }
 }

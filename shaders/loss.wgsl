@@ -12,7 +12,7 @@ struct Params { N: u32, K: u32, invN: f32, nan: f32 }
 @group(0) @binding(4) var<storage, read> labels: array<f32>;
 
 const WG: u32 = 64u;
-var<workgroup> red: array<f32, WG>;
+//#include "workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
 fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -25,26 +25,13 @@ fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (inRange) {
     for (var k = lid; k < p.K; k += WG) { m = max(m, logits[base + k]); }
   }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let rowMax = red[0];
-  workgroupBarrier();
+  let rowMax = wgMax(lid, m);
 
   var e = 0.0;
   if (inRange) {
     for (var k = lid; k < p.K; k += WG) { e += exp(logits[base + k] - rowMax); }
   }
-  red[lid] = e;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let sumExp = red[0];
+  let sumExp = wgSum(lid, e);
   if (!inRange) { return; }
 
   let lf = labels[row];

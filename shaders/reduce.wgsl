@@ -12,18 +12,7 @@ struct Params { n: u32, cols: u32, s: f32, rows: u32 }
 const WG: u32 = 64u;
 const ITEMS: u32 = 32u;
 
-var<workgroup> partial: array<f32, WG>;
-
-// Tree sum of partial[]; every thread must call it (it contains barriers).
-fn workgroupSum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  return partial[0];
-}
+//#include "workgroup_reduce.wgsl"
 
 // ---- full reductions: out[wg] = s * sum over the workgroup's chunk of f(x) ----------------------
 @group(0) @binding(1) var<storage, read_write> r_out: array<f32>;
@@ -40,7 +29,7 @@ fn reduce_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
     let i = base + j * WG;
     if (i < p.n) { acc += r_a[i]; }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { r_out[g] = p.s * total; }
 }
 
@@ -54,7 +43,7 @@ fn reduce_sumsq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     let i = base + j * WG;
     if (i < p.n) { let v = r_a[i]; acc = fma(v, v, acc); }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { r_out[g] = p.s * total; }
 }
 
@@ -68,7 +57,7 @@ fn reduce_absprod(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
     let i = base + j * WG;
     if (i < p.n) { acc += abs(r_a[i] * r_b[i]); }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u) { r_out[g] = p.s * total; }
 }
 
@@ -87,7 +76,7 @@ fn row_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     let base = row * p.cols;
     for (var c = lid; c < p.cols; c += WG) { acc += m_x[base + c]; }
   }
-  let total = workgroupSum(lid, acc);
+  let total = wgSum(lid, acc);
   if (lid == 0u && inRange) { m_out[row] = p.s * total; }
 }
 
