@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 30] [--warmup 40] [--proposals 40] [--random 20]
  *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
+ *                                       [--min-budget 2.3M --evolve-budget 3M]  (compare in a MAdds band)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,6 +32,7 @@ import { proxyBatch } from '../src/zeroshot.js';
 const { values: v } = parseArgs({
   options: {
     budget: { type: 'string', default: '3M' },
+    'evolve-budget': { type: 'string' },
     'min-budget': { type: 'string' },
     iterations: { type: 'string', default: '30' },
     steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
@@ -47,6 +49,8 @@ const { values: v } = parseArgs({
   },
 });
 const budget = parseMadds(v.budget!);
+// The evolution may run under a wider budget than the comparison band (default: the same).
+const evolveBudget = v['evolve-budget'] ? parseMadds(v['evolve-budget']) : budget;
 // Equal MAdds: with --min-budget both spaces only propose architectures inside the same band.
 const minMadds = v['min-budget'] ? parseMadds(v['min-budget']) : 0;
 const seed = Number(v.seed);
@@ -60,12 +64,14 @@ const t0 = performance.now();
 
 let learned: CellSpace;
 let evolveSeconds = 0;
+let evolveHistory: unknown[] = [];
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: budget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), seed }, data);
-  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`));
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), seed }, data);
+  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`));
   evo.dispose();
   evolveSeconds = res.seconds;
+  evolveHistory = res.history.map((e) => ({ iteration: e.iteration, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, expectedMadds: e.expectedMadds, replaced: e.replaced, mixed: e.mixed }));
   mkdirSync(dirname(v['save-space']!), { recursive: true });
   writeSpaceFile(v['save-space']!, res.space);
   learned = loadSpace(res.space);
@@ -126,11 +132,14 @@ const out = {
   adapter: gpu.name,
   budgetMadds: budget,
   minMadds,
+  evolveBudgetMadds: evolveBudget,
+  evolveConfig: v.space ? null : { warmup: Number(v.warmup), iterations: Number(v.iterations), steps: Number(v.steps) },
   proxy,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),
   trainSteps: Number(v['train-steps']),
   evolveSeconds,
+  evolveHistory,
   seconds: (performance.now() - t0) / 1000,
   rows,
 };

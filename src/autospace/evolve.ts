@@ -321,7 +321,8 @@ export class AutoSpace {
     const it = this.iteration;
     const selected = this.shapes.map((_, b) => this.select(b));
     const phiCpu = selected.map((sel) => new Float64Array(sel.length));
-    const adam = selected.map((sel) => ({ m: new Float64Array(sel.length), v: new Float64Array(sel.length) }));
+    const adam = selected.map((sel) => new Float64Array(sel.length));
+    let fitnessV = 0;
     const phi = selected.map((sel, b) => new Param(gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
     const madds = selected.map((sel) => sel.map((m) => m.madds));
     const fixed = fixedMadds(cfg.layout);
@@ -344,7 +345,10 @@ export class AutoSpace {
           trainLoss += r.loss / cfg.steps;
           trainAcc += r.acc / cfg.steps;
         }
-        // Fitness step (validation split): φ follows dCE/dφ plus the budget hinge, with Adam on the CPU (K values per layer).
+        // Fitness step (validation split): φ follows dCE/dφ plus the budget hinge. Adam on the CPU (K values
+        // per layer) with one second moment shared by all φ: per-element Adam would rescale every layer's
+        // gradient to unit size, so a 5 k-MAdds difference in a 2×2 layer would push as hard as 500 k in the
+        // first layer, and the layers whose CE signal is weak would follow the budget term alone.
         {
           const b = this.batch(this.valStream, key, false);
           const r = await this.pass(b, selected, phi, new Set(phi), async () => {
@@ -352,18 +356,20 @@ export class AutoSpace {
             const probs = phiCpu.map((z) => softmax(z));
             expected = fixed + probs.reduce((acc, p, b) => acc + p.reduce((a, pk, k) => a + pk * madds[b][k], 0), 0);
             const over = expected / cfg.budgetMadds - 1;
-            phiCpu.forEach((z, b) => {
+            const g = phiCpu.map((z, b) => {
               const p = probs[b];
               const mean = p.reduce((a, pk, k) => a + pk * madds[b][k], 0);
+              // ∂/∂φ_k of λ·max(0, E/B − 1) = λ/B · p_k (m_k − Σ_j p_j m_j)
+              return Array.from(z, (_, k) => grads[b][k] + (over > 0 ? (cfg.budgetPenalty / cfg.budgetMadds) * p[k] * (madds[b][k] - mean) : 0));
+            });
+            const flat = g.flat();
+            fitnessV = 0.999 * fitnessV + (0.001 * flat.reduce((a, x) => a + x * x, 0)) / flat.length;
+            const vh = fitnessV / (1 - 0.999 ** (s + 1));
+            phiCpu.forEach((z, b) => {
+              const m = adam[b];
               for (let k = 0; k < z.length; k++) {
-                // ∂/∂φ_k of λ·max(0, E/B − 1) = λ/B · p_k (m_k − Σ_j p_j m_j)
-                const gBudget = over > 0 ? (cfg.budgetPenalty / cfg.budgetMadds) * p[k] * (madds[b][k] - mean) : 0;
-                const g = grads[b][k] + gBudget;
-                const a = adam[b];
-                a.m[k] = 0.9 * a.m[k] + 0.1 * g;
-                a.v[k] = 0.999 * a.v[k] + 0.001 * g * g;
-                const mh = a.m[k] / (1 - 0.9 ** (s + 1));
-                const vh = a.v[k] / (1 - 0.999 ** (s + 1));
+                m[k] = 0.9 * m[k] + 0.1 * g[b][k];
+                const mh = m[k] / (1 - 0.9 ** (s + 1));
                 z[k] -= (cfg.fitnessLr * mh) / (Math.sqrt(vh) + 1e-8);
               }
               gpu.write(phi[b].value, Float32Array.from(z));

@@ -1,0 +1,153 @@
+/**
+ * ProxylessNAS evidence: does the searched network train better than random networks of the same
+ * predicted latency?
+ *
+ *  1. search the CIFAR layout under the Pixel-1 latency table at --target-ms (gradient, hinge loss);
+ *  2. sample --random architectures of the same space uniformly, keeping those whose table latency is
+ *     within --band (relative) of the derived network's;
+ *  3. train the derived network and each random one from scratch (--train-steps, --seeds) and measure
+ *     accuracy on --eval shared CIFAR-10 test images.
+ * Writes everything (search history included) to --out.
+ *
+ *   npx tsx bench/proxyless-evidence.ts [--target-ms 60] [--warmup 200] [--steps 300] [--random 3]
+ *                                       [--train-steps 400] [--seeds 2] [--band 0.05]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { acquireGpu } from '../src/gpu/gpu.js';
+import { readLatencyTable } from '../src/latency/lut.js';
+import { cifarSearchSplit, mixSeed } from '../src/proxyless/data.js';
+import { choicesLatencyMs, layoutLatency } from '../src/proxyless/latency-loss.js';
+import { CIFAR_LAYOUT, candidateName, searchPositions } from '../src/proxyless/layout.js';
+import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../src/proxyless/plot.js';
+import { DEFAULT_SEARCH, type ProgressEvent, ProxylessSearch } from '../src/proxyless/search.js';
+import { trainFixed } from '../src/proxyless/train.js';
+import { Rng } from '../src/util/rng.js';
+
+const { values: v } = parseArgs({
+  options: {
+    'latency-table': { type: 'string', default: '../shared/data/latency/proxylessnas_mobile_trim.yaml' },
+    'target-ms': { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '200' },
+    steps: { type: 'string', default: '300' },
+    'arch-lr': { type: 'string', default: '0.05' },
+    lambda: { type: 'string', default: '2' },
+    random: { type: 'string', default: '3' },
+    band: { type: 'string', default: '0.05' },
+    'train-steps': { type: 'string', default: '400' },
+    seeds: { type: 'string', default: '2' },
+    eval: { type: 'string', default: '2000' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string', default: 'bench/results/proxyless-evidence.json' },
+    plot: { type: 'string' },
+  },
+});
+const num = (k: keyof typeof v) => {
+  const x = Number(v[k]);
+  if (!Number.isFinite(x)) throw new Error(`--${k} must be a number, got '${v[k]}'`);
+  return x;
+};
+const targetMs = num('target-ms');
+const seed = num('seed');
+const log = (s: string) => process.stderr.write(s + '\n');
+
+const gpu = await acquireGpu();
+const layout = CIFAR_LAYOUT;
+const latency = layoutLatency(readLatencyTable(v['latency-table']!), layout, {});
+const data = cifarSearchSplit(4000, 1000);
+const test = loadCifar10('test');
+const names = (choices: readonly number[]) => searchPositions(layout).map((p, b) => candidateName(p.candidates[choices[b]]));
+const t0 = performance.now();
+
+// 1. search
+const cfg = {
+  ...DEFAULT_SEARCH,
+  layout,
+  paths: 1 as const,
+  latencyLoss: { kind: 'hinge' as const, targetMs, lambda: num('lambda'), beta: 0.3 },
+  warmupSteps: num('warmup'),
+  searchSteps: num('steps'),
+  arch: { ...DEFAULT_SEARCH.arch, lr: num('arch-lr') },
+  seed,
+  logEvery: 1,
+};
+const search = new ProxylessSearch(gpu, cfg, data, latency);
+const probsAt = new WeakMap<ProgressEvent, number[][]>();
+let pending: ProgressEvent[] = [];
+const res = await search.run((e) => {
+  if (v.plot) probsAt.set(e, search.probs);
+  pending.push(e);
+  if (e.step % 25 === 0 || e.step === e.total) {
+    const m = mergeProgress(pending);
+    pending = [];
+    log(`${m.phase} ${m.step}/${m.total} loss ${m.trainLoss.toFixed(3)} acc ${(100 * m.trainAcc).toFixed(1)}% E[lat] ${m.expectedMs?.toFixed(1) ?? '-'} argmax ${m.argmaxMs?.toFixed(1) ?? '-'} H ${m.entropy.toFixed(3)}`);
+  }
+});
+search.dispose();
+const foundMs = choicesLatencyMs(latency, res.choices);
+log(`derived ${foundMs.toFixed(2)} ms: ${res.names.join(' ')} (${res.seconds.toFixed(0)} s)`);
+if (v.plot) {
+  const pd = plotDataFromSearch(res, { targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
+  writeFileSync(v.plot, searchPlotSvg(pd, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps, batch 32: derived ${foundMs.toFixed(2)} ms` }));
+}
+
+// 2. random architectures of similar latency (rejection sampling, uniform over candidates)
+const band = num('band');
+const rng = new Rng(mixSeed(seed, 4242));
+const randoms: number[][] = [];
+for (let tries = 0; randoms.length < num('random'); tries++) {
+  if (tries > 1_000_000) throw new Error(`no random architecture within ${100 * band}% of ${foundMs.toFixed(2)} ms`);
+  const c = latency.perPosition.map((row) => rng.int(row.length));
+  const ms = choicesLatencyMs(latency, c);
+  if (Math.abs(ms - foundMs) <= band * foundMs && c.join() !== res.choices.join()) randoms.push(c);
+}
+
+// 3. train each from scratch
+const seeds = [...Array(num('seeds')).keys()];
+async function trainAll(label: string, choices: number[]) {
+  const runs = [];
+  for (const s of seeds) {
+    const r = await trainFixed(gpu, layout, choices, data.train, test, {
+      steps: num('train-steps'),
+      batchSize: 32,
+      lr: DEFAULT_SEARCH.weightLr,
+      weightDecay: DEFAULT_SEARCH.weightDecay,
+      seed: s,
+      augment: true,
+      evalImages: num('eval'),
+    });
+    log(`${label} seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}%, final loss ${r.finalTrainLoss.toFixed(3)} (${r.msPerStep.toFixed(0)} ms/step)`);
+    runs.push({ seed: s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
+  }
+  const meanAcc = runs.reduce((a, r) => a + r.testAcc, 0) / runs.length;
+  return { label, choices, names: names(choices), latencyMs: choicesLatencyMs(latency, choices), runs, meanAcc };
+}
+const found = await trainAll('found', res.choices);
+const random = [];
+for (const [i, c] of randoms.entries()) random.push(await trainAll(`random ${i}`, c));
+const randomMean = random.reduce((a, r) => a + r.meanAcc, 0) / random.length;
+log(`found ${(100 * found.meanAcc).toFixed(1)}% vs random mean ${(100 * randomMean).toFixed(1)}% (best random ${(100 * Math.max(...random.map((r) => r.meanAcc))).toFixed(1)}%)`);
+
+const out = {
+  date: new Date().toISOString(),
+  adapter: gpu.name,
+  config: { ...v, layout: layout.name },
+  search: {
+    choices: res.choices,
+    names: res.names,
+    latencyMs: foundMs,
+    expectedMs: res.expectedMs,
+    probs: res.probs,
+    seconds: res.seconds,
+    history: res.history.map((e) => ({ phase: e.phase, step: e.step, trainLoss: e.trainLoss, trainAcc: e.trainAcc, archCe: e.archCe, expectedMs: e.expectedMs, argmaxMs: e.argmaxMs, entropy: e.entropy })),
+  },
+  found,
+  random,
+  randomMeanAcc: randomMean,
+  seconds: (performance.now() - t0) / 1000,
+};
+mkdirSync(dirname(v.out!), { recursive: true });
+writeFileSync(v.out!, JSON.stringify(out, null, 1) + '\n');
+log(`wrote ${v.out}`);
