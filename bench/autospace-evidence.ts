@@ -13,6 +13,7 @@
  *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 30] [--warmup 40] [--proposals 40] [--random 20]
  *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
  *                                       [--min-budget 2.3M --evolve-budget 3M]  (compare in a MAdds band)
+ *                                       [--warmup-mix population|random-k] [--skip hand-designed|learned]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,6 +38,8 @@ const { values: v } = parseArgs({
     iterations: { type: 'string', default: '30' },
     steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
     warmup: { type: 'string', default: '40' },
+    'warmup-mix': { type: 'string', default: DEFAULT_EVOLVE.warmupMix },
+    skip: { type: 'string' },
     proposals: { type: 'string', default: '40' },
     random: { type: 'string', default: '20' },
     'train-steps': { type: 'string', default: '400' },
@@ -67,8 +70,10 @@ let evolveSeconds = 0;
 let evolveHistory: unknown[] = [];
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), seed }, data);
-  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`));
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), warmupMix: v['warmup-mix'] as 'population' | 'random-k', seed }, data);
+  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`),
+    (k, l) => k % 20 === 0 && log(`warm-up ${k}/${v.warmup} loss ${l.toFixed(3)}`),
+  );
   evo.dispose();
   evolveSeconds = res.seconds;
   evolveHistory = res.history.map((e) => ({ iteration: e.iteration, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, expectedMadds: e.expectedMadds, replaced: e.replaced, mixed: e.mixed }));
@@ -85,6 +90,8 @@ for (const [name, space] of [
   ['hand-designed', hand],
   ['learned', learned],
 ] as const) {
+  // --skip hand-designed: that side does not depend on the evolution (reuse an earlier run's row).
+  if (v.skip === name) continue;
   // The space without search: a random sample under the budget.
   const ss = cellSearchSpace(space, budget, minMadds);
   const rng = new Rng(seed + 100);
@@ -133,7 +140,7 @@ const out = {
   budgetMadds: budget,
   minMadds,
   evolveBudgetMadds: evolveBudget,
-  evolveConfig: v.space ? null : { warmup: Number(v.warmup), iterations: Number(v.iterations), steps: Number(v.steps) },
+  evolveConfig: v.space ? null : { warmup: Number(v.warmup), warmupMix: v['warmup-mix'], iterations: Number(v.iterations), steps: Number(v.steps) },
   proxy,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),

@@ -233,6 +233,25 @@ describe('AutoSpace evolution', () => {
     }
   });
 
+  it('warm-up trains every cell with warmupMix population, only K per step with random-k', async ({ skip }) => {
+    if (!gpu) return skip();
+    // A cell's SGD momentum buffers exist once it has taken a step (zero cells have no parameters).
+    const trained = (evo: AutoSpace) => evo.populations.map((pop) => pop.filter((m) => m.store.params.length > 0).map((m) => m.sgd.buffers.size > 0));
+    const all = new AutoSpace(gpu, tinyEvolve({ warmupMix: 'population' }), data());
+    const some = new AutoSpace(gpu, tinyEvolve({ warmupMix: 'random-k' }), data());
+    try {
+      await all.warmup();
+      await some.warmup();
+      expect(trained(all).flat().every(Boolean)).toBe(true);
+      // One warm-up step with K = 3 of 5 members: each layer trained exactly its K (non-zero) picks.
+      trained(some).forEach((layer) => expect(layer.filter(Boolean).length).toBeLessThanOrEqual(3));
+      expect(trained(some).flat().some((x) => !x)).toBe(true);
+    } finally {
+      all.dispose();
+      some.dispose();
+    }
+  });
+
   it('known optimum: a dominant budget penalty drives the fitness to the cheapest cells', async ({ skip }) => {
     if (!gpu) return skip();
     // Budget = the skeleton + 1 MAdd: any non-zero cell is over it, so the hinge's gradient pushes each layer's

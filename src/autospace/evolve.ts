@@ -39,8 +39,14 @@ export interface EvolveConfig {
   iterations: number;
   /** Weight step + fitness step rounds per iteration. */
   steps: number;
-  /** Weight-only steps before the first iteration, mixing K random members per layer uniformly. */
+  /** Weight-only steps before the first iteration, with uniform mixing weights (φ = 0). */
   warmupSteps: number;
+  /**
+   * What the warm-up mixes per layer: 'population' = every member (one fixed network, so the skeleton
+   * and every cell train at every step, as a plain network would), 'random-k' = K random members per
+   * step (cheaper per step, but a network that changes every step trains far slower).
+   */
+  warmupMix: 'population' | 'random-k';
   /** A member is replaced only after taking part in this many iterations (fitness is noisy). */
   minEvaluations: number;
   /** Iterations during which the reference cell is always mixed and never replaced. */
@@ -63,6 +69,7 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   iterations: 12,
   steps: 4,
   warmupSteps: 20,
+  warmupMix: 'population',
   minEvaluations: 2,
   guideIterations: 4,
   batchSize: 32,
@@ -289,14 +296,14 @@ export class AutoSpace {
 
   /**
    * Warm-up: weight steps before any fitness is learned, so the first fitness comparisons are between
-   * cells (and a skeleton) that have trained at all. Each step mixes K random members per layer with
-   * uniform weights (φ = 0); returns the mean training loss.
+   * cells (and a skeleton) that have trained at all. Each step mixes the whole population (or K random
+   * members, `warmupMix`) per layer with uniform weights (φ = 0); returns the mean training loss.
    */
   async warmup(onStep?: (step: number, loss: number) => void): Promise<number> {
     const cfg = this.cfg;
     let total = 0;
     for (let s = 0; s < cfg.warmupSteps; s++) {
-      const selected = this.populations.map((pop) => this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length)));
+      const selected = this.populations.map((pop) => (cfg.warmupMix === 'population' ? [...pop] : this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length))));
       const phi = selected.map((sel, b) => new Param(this.gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;

@@ -31,7 +31,9 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --tournament T        tournament size                                                    [${D.tournamentSize}]
   --iterations N                                                                           [${D.iterations}]
   --steps S             weight + fitness step rounds per iteration                         [${D.steps}]
-  --warmup N            weight-only steps before the first iteration (K random cells per layer) [${D.warmupSteps}]
+  --warmup N            weight-only steps before the first iteration, uniform mixing       [${D.warmupSteps}]
+  --warmup-mix M        population: the warm-up mixes every cell of each layer (one fixed
+                        network, trains like one); random-k: K random cells per step       [${D.warmupMix}]
   --min-evals N         iterations a cell takes part in before it can be replaced            [${D.minEvaluations}]
   --guide N             iterations in which the reference cell is always mixed and kept    [${D.guideIterations}]
   --batch N                                                                                [${D.batchSize}]
@@ -47,6 +49,12 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --hand-designed       write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in
                         the same format and exit (no GPU needed)
 `;
+
+function warmupMixOpt(v: string | undefined): EvolveConfig['warmupMix'] {
+  if (v === undefined) return D.warmupMix;
+  if (v !== 'population' && v !== 'random-k') throw new UsageError(`--warmup-mix must be population or random-k, got '${v}'`);
+  return v;
+}
 
 /** "12e6", "12000000", "12M", "1.5G" → multiply-adds. */
 export function parseMadds(v: string): number {
@@ -79,6 +87,7 @@ export async function run(argv: string[]): Promise<void> {
       steps: { type: 'string' },
       guide: { type: 'string' },
       warmup: { type: 'string' },
+      'warmup-mix': { type: 'string' },
       'min-evals': { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
@@ -123,6 +132,7 @@ export async function run(argv: string[]): Promise<void> {
     steps: intOpt('steps', v.steps, D.steps),
     guideIterations: intOpt('guide', v.guide, D.guideIterations, 0),
     warmupSteps: intOpt('warmup', v.warmup, D.warmupSteps, 0),
+    warmupMix: warmupMixOpt(v['warmup-mix']),
     minEvaluations: intOpt('min-evals', v['min-evals'], D.minEvaluations),
     batchSize: intOpt('batch', v.batch, D.batchSize, 2),
     weightLr: numOpt('lr', v.lr, D.weightLr),
