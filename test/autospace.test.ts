@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { formatCell, hasShortcut, validateCell } from '../src/autospace/cell.js';
+import { formatCell, hasShortcut, parseCell, validateCell } from '../src/autospace/cell.js';
+import { CellModule } from '../src/autospace/cell-module.js';
+import { ParamStore } from '../src/nn/init.js';
 import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/evolve.js';
 import { CellArchNet, archMadds, cellSearchSpace, fixedMadds, maddsCost, scoreArch } from '../src/autospace/net.js';
 import { searchCellSpace } from '../src/autospace/search.js';
@@ -230,6 +232,26 @@ describe('AutoSpace evolution', () => {
       }
     } finally {
       evo.dispose();
+    }
+  });
+
+  it('a mutated child inherits its parent\'s weights on the nodes they share', async ({ skip }) => {
+    if (!gpu) return skip();
+    const shape = { inC: 8, outC: 8, stride: 1, inH: 4 };
+    const store = new ParamStore(gpu, new Rng(1));
+    try {
+      const parent = new CellModule(store, 'p', parseCell('pw6<0;dw3<1;pwl<2;=>3'), shape);
+      // dw3 -> dw5 changes node 1 only; an inserted node shifts the pwl to index 3.
+      const child = new CellModule(store, 'c', parseCell('pw6<0;dw5<1;dw3<2;pwl<3;=>4'), shape);
+      const copied = child.inheritFrom(parent, (src, dst) => gpu!.copy(src.value, dst.value));
+      expect(copied).toBe(3); // pw6 (same index), dw3 (parent's node 1 at index 2), pwl (index 3)
+      const w = async (m: CellModule, i: number) => Array.from(await m.params[3 * i].value.read());
+      expect(await w(child, 0)).toEqual(await w(parent, 0));
+      expect(await w(child, 2)).toEqual(await w(parent, 1));
+      expect(await w(child, 3)).toEqual(await w(parent, 2));
+      expect(child.params[3].value.shape).toEqual([48, 1, 5, 5]); // dw5 keeps its own fresh weights
+    } finally {
+      store.dispose();
     }
   });
 

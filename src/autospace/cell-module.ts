@@ -41,6 +41,31 @@ export class CellModule {
     });
   }
 
+  /**
+   * Weight inheritance for a mutated child: every node of this cell that computes the same op on
+   * tensors of the same shapes as a node of `parent` starts from that node's weights (conv and BN),
+   * the same node index first. A mutation changes one node or edge, so most of a child starts
+   * trained instead of competing from scratch against trained cells. Returns the nodes inherited.
+   */
+  inheritFrom(parent: CellModule, copy: (src: Param, dst: Param) => void): number {
+    const used = new Set<number>();
+    const same = (i: number, j: number) =>
+      this.cell.nodes[i].op === parent.cell.nodes[j].op && this.nodeParams[i].w.value.shape.join() === parent.nodeParams[j].w.value.shape.join();
+    let n = 0;
+    this.cell.nodes.forEach((_, i) => {
+      let j = i < parent.cell.nodes.length && same(i, i) && !used.has(i) ? i : -1;
+      if (j < 0) j = parent.cell.nodes.findIndex((_, k) => !used.has(k) && same(i, k));
+      if (j < 0) return;
+      used.add(j);
+      const [a, b] = [this.nodeParams[i], parent.nodeParams[j]];
+      copy(b.w, a.w);
+      copy(b.gamma, a.gamma);
+      copy(b.beta, a.beta);
+      n++;
+    });
+    return n;
+  }
+
   /** The cell output WITHOUT the layer shortcut; null for the zero cell. `block` is the WRCor block index passed to tape.relu. */
   forward(t: Tape, x: Var, block: number, name = 'cell'): Var | null {
     const { inC, inH } = this.shape;

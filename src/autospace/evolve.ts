@@ -12,7 +12,7 @@
  *  4. per layer, replace the worst evaluated cell by a mutation of a tournament winner, if the child
  *     fits the layer's MAdds share of the budget and is new to the population.
  * Cells keep their weights across iterations (shared-weight training, as in a supernet); a child
- * starts from fresh weights. The top-K cells per layer by fitness are the learned space.
+ * starts from its parent's weights on the nodes they share, fresh ones elsewhere. The top-K cells per layer by fitness are the learned space.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { augment } from '../data/cifar10.js';
@@ -47,6 +47,8 @@ export interface EvolveConfig {
    * step (cheaper per step, but a network that changes every step trains far slower).
    */
   warmupMix: 'population' | 'random-k';
+  /** A mutated child starts from its parent's weights on the nodes they share (CellModule.inheritFrom). */
+  inheritWeights: boolean;
   /** A member is replaced only after taking part in this many iterations (fitness is noisy). */
   minEvaluations: number;
   /** Iterations during which the reference cell is always mixed and never replaced. */
@@ -70,6 +72,7 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   steps: 4,
   warmupSteps: 20,
   warmupMix: 'population',
+  inheritWeights: true,
   minEvaluations: 2,
   guideIterations: 4,
   batchSize: 32,
@@ -473,6 +476,7 @@ export class AutoSpace {
         if (keys.has(key) || !this.fits(b, child)) continue;
         const m = this.member(b, child, false);
         m.fitness = parent.fitness; // inherits its parent's standing until measured
+        if (this.cfg.inheritWeights) m.module.inheritFrom(parent.module, (src, dst) => this.gpu.copy(src.value, dst.value));
         pop[pop.indexOf(worst)] = m;
         this.dropMember(worst);
         replaced++;

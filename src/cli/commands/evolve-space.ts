@@ -34,6 +34,8 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --warmup N            weight-only steps before the first iteration, uniform mixing       [${D.warmupSteps}]
   --warmup-mix M        population: the warm-up mixes every cell of each layer (one fixed
                         network, trains like one); random-k: K random cells per step       [${D.warmupMix}]
+  --no-inherit          mutated cells start from fresh weights (default: from the parent's
+                        weights on the nodes they share)
   --min-evals N         iterations a cell takes part in before it can be replaced            [${D.minEvaluations}]
   --guide N             iterations in which the reference cell is always mixed and kept    [${D.guideIterations}]
   --batch N                                                                                [${D.batchSize}]
@@ -88,6 +90,7 @@ export async function run(argv: string[]): Promise<void> {
       guide: { type: 'string' },
       warmup: { type: 'string' },
       'warmup-mix': { type: 'string' },
+      'no-inherit': { type: 'boolean', default: false },
       'min-evals': { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
@@ -133,6 +136,7 @@ export async function run(argv: string[]): Promise<void> {
     guideIterations: intOpt('guide', v.guide, D.guideIterations, 0),
     warmupSteps: intOpt('warmup', v.warmup, D.warmupSteps, 0),
     warmupMix: warmupMixOpt(v['warmup-mix']),
+    inheritWeights: !v['no-inherit'],
     minEvaluations: intOpt('min-evals', v['min-evals'], D.minEvaluations),
     batchSize: intOpt('batch', v.batch, D.batchSize, 2),
     weightLr: numOpt('lr', v.lr, D.weightLr),
