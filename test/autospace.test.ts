@@ -237,7 +237,7 @@ describe('AutoSpace evolution', () => {
 
   it('a mutated child inherits its parent\'s weights on the nodes they share', async ({ skip }) => {
     if (!gpu) return skip();
-    const shape = { inC: 8, outC: 8, stride: 1, inH: 4 };
+    const shape = { inC: 8, outC: 8, stride: 1 as const, inH: 4 };
     const store = new ParamStore(gpu, new Rng(1));
     try {
       const parent = new CellModule(store, 'p', parseCell('pw6<0;dw3<1;pwl<2;=>3'), shape);
