@@ -14,6 +14,7 @@
  *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
  *                                       [--min-budget 2.3M --evolve-budget 3M]  (compare in a MAdds band)
  *                                       [--warmup-mix population|random-k] [--skip hand-designed|learned]
+ *                                       [--fitness-lr 0.1] [--min-evals 2] [--guide 4] [--replace-every 3] [--no-cell-lr-scale]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -39,6 +40,11 @@ const { values: v } = parseArgs({
     steps: { type: 'string', default: String(DEFAULT_EVOLVE.steps) },
     warmup: { type: 'string', default: '40' },
     'warmup-mix': { type: 'string', default: DEFAULT_EVOLVE.warmupMix },
+    'fitness-lr': { type: 'string', default: String(DEFAULT_EVOLVE.fitnessLr) },
+    'min-evals': { type: 'string', default: String(DEFAULT_EVOLVE.minEvaluations) },
+    guide: { type: 'string', default: String(DEFAULT_EVOLVE.guideIterations) },
+    'replace-every': { type: 'string', default: String(DEFAULT_EVOLVE.replaceEvery) },
+    'no-cell-lr-scale': { type: 'boolean', default: false },
     skip: { type: 'string' },
     proposals: { type: 'string', default: '40' },
     random: { type: 'string', default: '20' },
@@ -70,7 +76,7 @@ let evolveSeconds = 0;
 let evolveHistory: unknown[] = [];
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), warmupMix: v['warmup-mix'] as 'population' | 'random-k', seed }, data);
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), warmupMix: v['warmup-mix'] as 'population' | 'random-k', fitnessLr: Number(v['fitness-lr']), minEvaluations: Number(v['min-evals']), guideIterations: Number(v.guide), replaceEvery: Number(v['replace-every']), scaleCellLr: !v['no-cell-lr-scale'], seed }, data);
   const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`),
     (k, l) => k % 20 === 0 && log(`warm-up ${k}/${v.warmup} loss ${l.toFixed(3)}`),
   );
@@ -140,7 +146,7 @@ const out = {
   budgetMadds: budget,
   minMadds,
   evolveBudgetMadds: evolveBudget,
-  evolveConfig: v.space ? null : { warmup: Number(v.warmup), warmupMix: v['warmup-mix'], iterations: Number(v.iterations), steps: Number(v.steps) },
+  evolveConfig: v.space ? null : { warmup: Number(v.warmup), warmupMix: v['warmup-mix'], iterations: Number(v.iterations), steps: Number(v.steps), fitnessLr: Number(v['fitness-lr']), minEvaluations: Number(v['min-evals']), guideIterations: Number(v.guide), replaceEvery: Number(v['replace-every']), scaleCellLr: !v['no-cell-lr-scale'] },
   proxy,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),

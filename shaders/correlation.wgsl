@@ -1,15 +1,14 @@
 // Batched per-sample Pearson correlation. Input X is B x N x D (N samples of D features per batch
-// entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. normalize_rows writes
-// Z; the Gram product runs on matmul.wgsl (transB); set_diag fixes the diagonal to exactly 1.
-// A constant row has no defined correlation: its Z row is 0, so it correlates 0 with every other row.
-// normalize_rows_inplace is the same normalisation overwriting its input (the batched WRCor path
-// normalises an arena it owns, so it needs no second arena-sized buffer).
+// entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. normalize_rows turns
+// X into Z in place (the out-of-place caller copies first; the batched WRCor path normalises an
+// arena it owns); the Gram product runs on matmul.wgsl (transB); set_diag fixes the diagonal to
+// exactly 1. A constant row has no defined correlation: its Z row is 0, so it correlates 0 with
+// every other row.
 
 struct Params { rows: u32, D: u32, N: u32, B: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Z: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 
 override WG: u32 = 256u;
 //#include "workgroup_reduce.wgsl"
@@ -17,34 +16,6 @@ override WG: u32 = 256u;
 @compute @workgroup_size(WG)
 fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wg.x + wg.y * nwg.x;
-  if (row >= p.rows) { return; }  // uniform per workgroup, so barriers stay uniform
-  let tid = lid.x;
-  let base = row * p.D;
-  var s = 0.0;
-  for (var i = tid; i < p.D; i += WG) { s += X[base + i]; }
-  let mean = wgSum(tid, s) / f32(p.D);
-  var ss = 0.0;
-  var raw = 0.0;
-  for (var i = tid; i < p.D; i += WG) {
-    let x = X[base + i];
-    let d = x - mean;
-    ss += d * d;
-    raw += x * x;
-  }
-  let css = wgSum(tid, ss);
-  let rss = wgSum(tid, raw);
-  // Relative threshold: a constant row leaves only rounding noise in css.
-  var scale = 0.0;
-  if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
-  for (var i = tid; i < p.D; i += WG) { Z[base + i] = (X[base + i] - mean) * scale; }
-}
-
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-
-@compute @workgroup_size(WG)
-fn normalize_rows_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                          @builtin(local_invocation_id) lid: vec3<u32>) {
   let row = wg.x + wg.y * nwg.x;
   if (row >= p.rows) { return; }
   let tid = lid.x;
@@ -62,6 +33,7 @@ fn normalize_rows_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_wor
   }
   let css = wgSum(tid, ss);
   let rss = wgSum(tid, raw);
+  // Relative threshold: a constant row leaves only rounding noise in css.
   var scale = 0.0;
   if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
   // Each element is read and written by the same thread, so the overwrite needs no barrier.

@@ -167,7 +167,7 @@ describe('cell networks on the GPU', () => {
 });
 
 function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
-  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, warmupSteps: 1, minEvaluations: 1, guideIterations: 1, batchSize: 8, seed: 4, ...over };
+  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, warmupSteps: 1, minEvaluations: 1, replaceEvery: 1, guideIterations: 1, batchSize: 8, seed: 4, ...over };
 }
 
 describe('AutoSpace evolution', () => {
@@ -177,6 +177,7 @@ describe('AutoSpace evolution', () => {
     expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ k: 9 }), data())).toThrow(/k \(9\) cannot exceed the population size/);
     expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(/leaves nothing for the searchable layers/);
     expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ iterations: 0 }), data())).toThrow(/iterations must be a positive integer/);
+    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ replaceEvery: 0 }), data())).toThrow(/replaceEvery must be a positive integer/);
   });
 
   it('evolves populations within budget and writes a space both searches take', async ({ skip }) => {
@@ -271,6 +272,39 @@ describe('AutoSpace evolution', () => {
     } finally {
       all.dispose();
       some.dispose();
+    }
+  });
+
+  it('scaleCellLr: a mixed cell takes a step n times larger (n = cells mixed in its layer)', async ({ skip }) => {
+    if (!gpu) return skip();
+    // Same seed, data and first step; the SGD step is linear in the learning rate (momentum buffers start at g).
+    const delta = async (scaleCellLr: boolean) => {
+      const evo = new AutoSpace(gpu!, tinyEvolve({ scaleCellLr, warmupSteps: 1 }), data());
+      try {
+        const m = evo.populations[0][0];
+        const before = await m.store.params[0].value.read();
+        await evo.warmup();
+        const after = await m.store.params[0].value.read();
+        return { d: after.map((v, i) => v - before[i]), n: evo.populations[0].length };
+      } finally {
+        evo.dispose();
+      }
+    };
+    const plain = await delta(false);
+    const scaled = await delta(true);
+    const norm = (a: Float32Array) => Math.hypot(...a);
+    expect(norm(plain.d)).toBeGreaterThan(0);
+    expect(norm(scaled.d) / norm(plain.d)).toBeCloseTo(scaled.n, 3);
+  });
+
+  it('replaceEvery N: replacement rounds only every N-th iteration', async ({ skip }) => {
+    if (!gpu) return skip();
+    const evo = new AutoSpace(gpu, tinyEvolve({ replaceEvery: 2, iterations: 4, steps: 1 }), data());
+    try {
+      const res = await evo.run();
+      expect(res.history.map((e) => e.replaced > 0)).toEqual([false, true, false, true]);
+    } finally {
+      evo.dispose();
     }
   });
 

@@ -9,8 +9,9 @@
  *     dL/dφ of CE + a MAdds-budget hinge on E[MAdds] = Σ_b Σ_k p_bk·MAdds_bk;
  *  3. fold each selected cell's learned share K·p_k into its fitness (running mean over the
  *     iterations it took part in: 1 = an average cell);
- *  4. per layer, replace the worst evaluated cell by a mutation of a tournament winner, if the child
- *     fits the layer's MAdds share of the budget and is new to the population.
+ *  4. every `replaceEvery` iterations, per layer, replace the worst evaluated cell by a mutation of a
+ *     tournament winner, if the child fits the layer's MAdds share of the budget and is new to the
+ *     population.
  * Cells keep their weights across iterations (shared-weight training, as in a supernet); a child
  * starts from its parent's weights on the nodes they share, fresh ones elsewhere. The top-K cells per layer by fitness are the learned space.
  */
@@ -49,8 +50,21 @@ export interface EvolveConfig {
   warmupMix: 'population' | 'random-k';
   /** A mutated child starts from its parent's weights on the nodes they share (CellModule.inheritFrom). */
   inheritWeights: boolean;
+  /**
+   * Scale each cell's weight learning rate by the number of cells mixed in its layer. A cell's output
+   * enters the mixture with weight p ≈ 1/n, so its gradient is n times smaller than alone: unscaled,
+   * the mixed cells train n times slower than the skeleton and the fitness is learned on near-untrained
+   * cells. Scaled, every cell's weights move as they would in a plain network.
+   */
+  scaleCellLr: boolean;
   /** A member is replaced only after taking part in this many iterations (fitness is noisy). */
   minEvaluations: number;
+  /**
+   * Replacement rounds happen every this many iterations. Each round swaps in about one half-trained
+   * child per layer; one every iteration turns the population over faster than its cells can train,
+   * and the mixture, and so the fitness, stays near chance.
+   */
+  replaceEvery: number;
   /** Iterations during which the reference cell is always mixed and never replaced. */
   guideIterations: number;
   batchSize: number;
@@ -73,11 +87,13 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   warmupSteps: 20,
   warmupMix: 'population',
   inheritWeights: true,
+  scaleCellLr: true,
   minEvaluations: 2,
+  replaceEvery: 3,
   guideIterations: 4,
   batchSize: 32,
   weightLr: 0.05,
-  fitnessLr: 0.3,
+  fitnessLr: 0.1,
   budgetPenalty: 2,
   layerSlack: 1.5,
   augment: true,
@@ -144,6 +160,7 @@ export function checkEvolveConfig(c: EvolveConfig): void {
   pos(c.steps, 'steps');
   if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new RangeError(`evolve-space: warm-up steps must be an integer >= 0, got ${c.warmupSteps}`);
   if (!(Number.isInteger(c.minEvaluations) && c.minEvaluations >= 1)) throw new RangeError(`evolve-space: minEvaluations must be a positive integer, got ${c.minEvaluations}`);
+  pos(c.replaceEvery, 'replaceEvery');
   pos(c.batchSize, 'batch size');
   if (c.k > c.populationSize) throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
   if (!(c.budgetMadds > 0)) throw new RangeError(`evolve-space: the MAdds budget must be > 0, got ${c.budgetMadds}`);
@@ -230,6 +247,10 @@ export class AutoSpace {
     this.valStream = new BatchStream(data.val, cfg.batchSize, mixSeed(cfg.seed, 2));
   }
 
+  private cellLr(lr: number, mixed: number): number {
+    return this.cfg.scaleCellLr ? lr * mixed : lr;
+  }
+
   private fits(b: number, cell: Cell): boolean {
     return cellMadds(cell, this.shapes[b]) <= this.layerBudget[b];
   }
@@ -312,7 +333,7 @@ export class AutoSpace {
         const lr = cfg.weightLr;
         const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => {
           this.skeletonSgd.step(lr);
-          for (const sel of selected) for (const m of sel) m.sgd.step(lr);
+          for (const sel of selected) for (const m of sel) m.sgd.step(this.cellLr(lr, sel.length));
         });
         total += r.loss;
         onStep?.(s + 1, r.loss);
@@ -350,7 +371,7 @@ export class AutoSpace {
           const b = this.batch(this.trainStream, cfg.warmupSteps + key, true);
           const r = await this.pass(b, selected, phi, 'all', async () => {
             this.skeletonSgd.step(lr);
-            for (const sel of selected) for (const m of sel) m.sgd.step(lr);
+            for (const sel of selected) for (const m of sel) m.sgd.step(this.cellLr(lr, sel.length));
           });
           trainLoss += r.loss / cfg.steps;
           trainAcc += r.acc / cfg.steps;
@@ -406,7 +427,7 @@ export class AutoSpace {
         return { cell: m.key, p: p[k] };
       });
     });
-    const replaced = this.mutatePopulations();
+    const replaced = (it + 1) % cfg.replaceEvery === 0 ? this.mutatePopulations() : 0;
     this.iteration++;
     const ev: IterationEvent = { iteration: this.iteration, iterations: cfg.iterations, trainLoss, trainAcc, valLoss, expectedMadds: expected, mixed, replaced, msPerStep };
     this.history.push(ev);

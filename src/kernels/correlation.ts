@@ -9,12 +9,9 @@ const WG = 256;
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
   const z = gpu.empty(x.shape);
-  gpu.dispatch({
-    kernel: { file: 'correlation.wgsl', entry: 'normalize_rows', constants: { WG } },
-    buffers: [x, z],
-    uniforms: packUniforms([rows, D, 0, 0]),
-    workgroups: gpu.grid1d(rows, 1),
-  });
+  // One kernel serves both paths: copy, then normalise the copy in place.
+  gpu.copy(x, z, rows * D);
+  normalizeRowsInPlace(gpu, z, rows, D);
   return z;
 }
 
@@ -22,7 +19,7 @@ export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): 
 export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: number): void {
   if (rows * D > x.size) throw new ShapeError(`normalizeRowsInPlace: ${rows}x${D} exceeds the tensor's ${x.size} elements`);
   gpu.dispatch({
-    kernel: { file: 'correlation.wgsl', entry: 'normalize_rows_inplace', constants: { WG } },
+    kernel: { file: 'correlation.wgsl', entry: 'normalize_rows', constants: { WG } },
     buffers: [x],
     uniforms: packUniforms([rows, D, 0, 0]),
     workgroups: gpu.grid1d(rows, 1),

@@ -36,7 +36,10 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
                         network, trains like one); random-k: K random cells per step       [${D.warmupMix}]
   --no-inherit          mutated cells start from fresh weights (default: from the parent's
                         weights on the nodes they share)
-  --min-evals N         iterations a cell takes part in before it can be replaced            [${D.minEvaluations}]
+  --no-cell-lr-scale    cells train at the plain learning rate (default: times the number of
+                        cells mixed in their layer, which offsets the mixture's 1/n gradient)
+  --min-evals N         iterations a cell takes part in before it can be replaced          [${D.minEvaluations}]
+  --replace-every N     replacement rounds every N iterations (cells train between them)   [${D.replaceEvery}]
   --guide N             iterations in which the reference cell is always mixed and kept    [${D.guideIterations}]
   --batch N                                                                                [${D.batchSize}]
   --lr X                weight SGD learning rate (cosine, Nesterov 0.9)                    [${D.weightLr}]
@@ -91,7 +94,9 @@ export async function run(argv: string[]): Promise<void> {
       warmup: { type: 'string' },
       'warmup-mix': { type: 'string' },
       'no-inherit': { type: 'boolean', default: false },
+      'no-cell-lr-scale': { type: 'boolean', default: false },
       'min-evals': { type: 'string' },
+      'replace-every': { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
       'fitness-lr': { type: 'string' },
@@ -137,7 +142,9 @@ export async function run(argv: string[]): Promise<void> {
     warmupSteps: intOpt('warmup', v.warmup, D.warmupSteps, 0),
     warmupMix: warmupMixOpt(v['warmup-mix']),
     inheritWeights: !v['no-inherit'],
+    scaleCellLr: !v['no-cell-lr-scale'],
     minEvaluations: intOpt('min-evals', v['min-evals'], D.minEvaluations),
+    replaceEvery: intOpt('replace-every', v['replace-every'], D.replaceEvery),
     batchSize: intOpt('batch', v.batch, D.batchSize, 2),
     weightLr: numOpt('lr', v.lr, D.weightLr),
     fitnessLr: numOpt('fitness-lr', v['fitness-lr'], D.fitnessLr),
