@@ -63,6 +63,18 @@ const evolveBudget = v['evolve-budget'] ? parseMadds(v['evolve-budget']) : budge
 // Equal MAdds: with --min-budget both spaces only propose architectures inside the same band.
 const minMadds = v['min-budget'] ? parseMadds(v['min-budget']) : 0;
 const seed = Number(v.seed);
+// The evolution settings this run changes from DEFAULT_EVOLVE (also recorded in the output).
+const evolveOverrides = {
+  iterations: Number(v.iterations),
+  steps: Number(v.steps),
+  warmupSteps: Number(v.warmup),
+  warmupMix: v['warmup-mix'] as 'population' | 'random-k',
+  fitnessLr: Number(v['fitness-lr']),
+  minEvaluations: Number(v['min-evals']),
+  guideIterations: Number(v.guide),
+  replaceEvery: Number(v['replace-every']),
+  scaleCellLr: !v['no-cell-lr-scale'],
+};
 const proxy = v.proxy!;
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -76,7 +88,7 @@ let evolveSeconds = 0;
 let evolveHistory: unknown[] = [];
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, iterations: Number(v.iterations), steps: Number(v.steps), warmupSteps: Number(v.warmup), warmupMix: v['warmup-mix'] as 'population' | 'random-k', fitnessLr: Number(v['fitness-lr']), minEvaluations: Number(v['min-evals']), guideIterations: Number(v.guide), replaceEvery: Number(v['replace-every']), scaleCellLr: !v['no-cell-lr-scale'], seed }, data);
+  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, ...evolveOverrides, seed }, data);
   const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`),
     (k, l) => k % 20 === 0 && log(`warm-up ${k}/${v.warmup} loss ${l.toFixed(3)}`),
   );
@@ -146,7 +158,7 @@ const out = {
   budgetMadds: budget,
   minMadds,
   evolveBudgetMadds: evolveBudget,
-  evolveConfig: v.space ? null : { warmup: Number(v.warmup), warmupMix: v['warmup-mix'], iterations: Number(v.iterations), steps: Number(v.steps), fitnessLr: Number(v['fitness-lr']), minEvaluations: Number(v['min-evals']), guideIterations: Number(v.guide), replaceEvery: Number(v['replace-every']), scaleCellLr: !v['no-cell-lr-scale'] },
+  evolveConfig: v.space ? null : evolveOverrides,
   proxy,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),

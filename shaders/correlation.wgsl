@@ -17,7 +17,7 @@ override WG: u32 = 256u;
 fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_id) lid: vec3<u32>) {
   let row = wg.x + wg.y * nwg.x;
-  if (row >= p.rows) { return; }
+  if (row >= p.rows) { return; }  // uniform per workgroup, so barriers stay uniform
   let tid = lid.x;
   let base = row * p.D;
   var s = 0.0;

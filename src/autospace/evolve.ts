@@ -247,8 +247,10 @@ export class AutoSpace {
     this.valStream = new BatchStream(data.val, cfg.batchSize, mixSeed(cfg.seed, 2));
   }
 
-  private cellLr(lr: number, mixed: number): number {
-    return this.cfg.scaleCellLr ? lr * mixed : lr;
+  /** SGD step of the skeleton and every selected cell (cells scaled by their layer's mixture size). */
+  private stepWeights(selected: Member[][], lr: number): void {
+    this.skeletonSgd.step(lr);
+    for (const sel of selected) for (const m of sel) m.sgd.step(this.cfg.scaleCellLr ? lr * sel.length : lr);
   }
 
   private fits(b: number, cell: Cell): boolean {
@@ -331,10 +333,7 @@ export class AutoSpace {
       const phi = selected.map((sel, b) => new Param(this.gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;
-        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => {
-          this.skeletonSgd.step(lr);
-          for (const sel of selected) for (const m of sel) m.sgd.step(this.cellLr(lr, sel.length));
-        });
+        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => this.stepWeights(selected, lr));
         total += r.loss;
         onStep?.(s + 1, r.loss);
       } finally {
@@ -369,10 +368,7 @@ export class AutoSpace {
         {
           const lr = cosineLr(cfg.weightLr, key, cfg.iterations * cfg.steps);
           const b = this.batch(this.trainStream, cfg.warmupSteps + key, true);
-          const r = await this.pass(b, selected, phi, 'all', async () => {
-            this.skeletonSgd.step(lr);
-            for (const sel of selected) for (const m of sel) m.sgd.step(this.cellLr(lr, sel.length));
-          });
+          const r = await this.pass(b, selected, phi, 'all', async () => this.stepWeights(selected, lr));
           trainLoss += r.loss / cfg.steps;
           trainAcc += r.acc / cfg.steps;
         }

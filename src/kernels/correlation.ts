@@ -9,9 +9,14 @@ const WG = 256;
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
   const z = gpu.empty(x.shape);
-  // One kernel serves both paths: copy, then normalise the copy in place.
-  gpu.copy(x, z, rows * D);
-  normalizeRowsInPlace(gpu, z, rows, D);
+  // One kernel serves both paths: copy, then normalise the copy in place (which checks rows x D).
+  gpu.copy(x, z);
+  try {
+    normalizeRowsInPlace(gpu, z, rows, D);
+  } catch (e) {
+    z.dispose();
+    throw e;
+  }
   return z;
 }
 
