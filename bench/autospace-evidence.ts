@@ -15,12 +15,18 @@
  *                                       [--min-budget 2.3M --evolve-budget 3M]  (compare in a MAdds band)
  *                                       [--warmup-mix population|random-k] [--skip hand-designed|learned]
  *                                       [--fitness-lr 0.1] [--min-evals 2] [--guide 4] [--replace-every 3] [--no-cell-lr-scale]
+ *                                       [--init reference|hand-designed] [--max-nodes 6]
+ *                                       [--max-latency-ms X]  (also at most X ms on this CPU: equal latency)
+ * Every row records the CPU latency of its found architecture and random sample (cells priced through
+ * the native addon, oneDNN, 1 thread, caches flushed), when the addon is built.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
+import { type CellSpaceLatency, archLatencyMs, priceCellSpace } from '../src/autospace/cell-latency.js';
 import { archMadds, cellSearchSpace, scoreArch } from '../src/autospace/net.js';
+import { NativeUnavailableError } from '../src/native/binding.js';
 import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
 import { type CellSpace, archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/autospace/space-file.js';
 import { parseMadds } from '../src/cli/commands/evolve-space.js';
@@ -45,6 +51,9 @@ const { values: v } = parseArgs({
     guide: { type: 'string', default: String(DEFAULT_EVOLVE.guideIterations) },
     'replace-every': { type: 'string', default: String(DEFAULT_EVOLVE.replaceEvery) },
     'no-cell-lr-scale': { type: 'boolean', default: false },
+    init: { type: 'string', default: DEFAULT_EVOLVE.init },
+    'max-nodes': { type: 'string', default: String(DEFAULT_EVOLVE.maxNodes) },
+    'max-latency-ms': { type: 'string' },
     skip: { type: 'string' },
     proposals: { type: 'string', default: '40' },
     random: { type: 'string', default: '20' },
@@ -74,8 +83,12 @@ const evolveOverrides = {
   guideIterations: Number(v.guide),
   replaceEvery: Number(v['replace-every']),
   scaleCellLr: !v['no-cell-lr-scale'],
+  init: v.init as 'reference' | 'hand-designed',
+  maxNodes: Number(v['max-nodes']),
 };
 const proxy = v.proxy!;
+const maxLatencyMs = v['max-latency-ms'] === undefined ? undefined : Number(v['max-latency-ms']);
+if (maxLatencyMs !== undefined && !(maxLatencyMs > 0)) throw new Error(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
 const log = (s: string) => process.stderr.write(s + '\n');
 
 const gpu = await acquireGpu();
@@ -104,21 +117,35 @@ const hand = spaceFromLayout(CIFAR_LAYOUT);
 
 const batch = proxyBatch(64, seed);
 const rows: Record<string, unknown>[] = [];
+let cpuLatencyMeta: Record<string, string> | null = null;
 for (const [name, space] of [
   ['hand-designed', hand],
   ['learned', learned],
 ] as const) {
   // --skip hand-designed: that side does not depend on the evolution (reuse an earlier run's row).
   if (v.skip === name) continue;
+  // CPU latency of the space's cells: the ceiling's input, and reported for every row when the addon is there.
+  let latency: CellSpaceLatency | null = null;
+  try {
+    latency = await priceCellSpace(space);
+  } catch (e) {
+    if (maxLatencyMs !== undefined || !(e instanceof NativeUnavailableError)) throw e;
+    log(`no CPU latencies: ${(e as Error).message.split('\n')[0]}`);
+  }
+  cpuLatencyMeta = latency?.meta ?? cpuLatencyMeta;
+  const latencyLimit = maxLatencyMs !== undefined ? { latency: latency!, maxLatencyMs } : undefined;
+  const msOf = (a: number[]) => (latency ? archLatencyMs(latency, a) : null);
   // The space without search: a random sample under the budget.
-  const ss = cellSearchSpace(space, budget, minMadds);
+  const ss = cellSearchSpace(space, budget, minMadds, latencyLimit);
   const rng = new Rng(seed + 100);
   const randomScores: number[] = [];
   const randomMadds: number[] = [];
+  const randomMs: number[] = [];
   for (let i = 0; i < Number(v.random); i++) {
     const a = ss.sample(rng);
     randomScores.push((await scoreArch(gpu, space, a, [proxy], batch, seed)).scores[proxy]);
     randomMadds.push(archMadds(space, a));
+    if (latency) randomMs.push(msOf(a)!);
   }
   const found = await searchCellSpace(gpu, space, {
     proxy,
@@ -126,6 +153,7 @@ for (const [name, space] of [
     budget: Number(v.proposals),
     budgetMadds: budget,
     minMadds,
+    latencyLimit,
     batchSize: 64,
     seed,
     onScored: (d, n, ms) => d % 10 === 0 && log(`${name}: search ${d}/${n} (${(ms / 1000).toFixed(2)} s/arch)`),
@@ -145,12 +173,14 @@ for (const [name, space] of [
     randomBestScore: Math.max(...randomScores),
     bestScore: found.score,
     bestMadds: archMadds(space, found.choices),
+    randomMeanLatencyMs: latency ? mean(randomMs) : null,
+    bestLatencyMs: msOf(found.choices),
     best: archJson(space, found.choices),
     secondsPerArch: found.secondsPerArch,
     trained,
     meanTestAcc: mean(trained.map((t) => t.testAcc)),
   });
-  log(`${name}: random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
+  log(`${name}: random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds${latency ? `, ${msOf(found.choices)!.toFixed(3)} ms CPU` : ''}, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
 }
 const out = {
   date: new Date().toISOString(),
@@ -160,6 +190,8 @@ const out = {
   evolveBudgetMadds: evolveBudget,
   evolveConfig: v.space ? null : evolveOverrides,
   proxy,
+  maxLatencyMs: maxLatencyMs ?? null,
+  cpuLatency: cpuLatencyMeta,
   proposals: Number(v.proposals),
   randomSample: Number(v.random),
   trainSteps: Number(v['train-steps']),

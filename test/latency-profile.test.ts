@@ -14,19 +14,8 @@ import { LatencyKeyError } from '../src/latency/keys.js';
 import { readLatencyTable } from '../src/latency/lut.js';
 import { predictLatency } from '../src/latency/predictor.js';
 import { buildLatencyTable } from '../src/latency/profiler.js';
-import { loadNative, NativeUnavailableError, type NativeBinding } from '../src/native/binding.js';
-
-function nativeOrNull(): NativeBinding | null {
-  try {
-    return loadNative();
-  } catch (e) {
-    if (e instanceof NativeUnavailableError && process.env.CI !== 'true') {
-      console.warn(`native profile tests skipped: ${e.message.split('\n')[0]}`);
-      return null;
-    }
-    throw e;
-  }
-}
+import type { NativeBinding } from '../src/native/binding.js';
+import { nativeOrNull } from './helpers/native.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {

@@ -9,9 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { conv2dF64 } from '../src/kernels/conv2d.js';
 import {
-  loadNative,
   nativeCandidates,
-  NativeUnavailableError,
   requireBackend,
   runOpSizes,
   type BackendName,
@@ -21,18 +19,7 @@ import {
 } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose } from './helpers/gpu.js';
-
-function nativeOrNull(): NativeBinding | null {
-  try {
-    return loadNative();
-  } catch (e) {
-    if (e instanceof NativeUnavailableError && process.env.CI !== 'true') {
-      console.warn(`native tests skipped: ${e.message.split('\n')[0]}`);
-      return null;
-    }
-    throw e;
-  }
-}
+import { nativeOrNull } from './helpers/native.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {

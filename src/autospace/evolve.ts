@@ -24,7 +24,7 @@ import { BatchStream, type SearchData, mixSeed } from '../proxyless/data.js';
 import type { ProxylessLayout } from '../proxyless/layout.js';
 import { WeightSgd } from '../proxyless/optimizers.js';
 import { Rng } from '../util/rng.js';
-import { type Cell, type LayerShape, cellMadds, formatCell, mbconvCell, mutateCell, referenceCell, zeroCell } from './cell.js';
+import { type Cell, type LayerShape, MAX_NODES, cellMadds, formatCell, handDesignedCells, mbconvCell, mutateCell, referenceCell, zeroCell } from './cell.js';
 import { CellModule } from './cell-module.js';
 import { fixedMadds } from './net.js';
 import { SPACE_FORMAT, SPACE_VERSION, type SpaceFile, layerShapes, layoutRef, spaceEntry } from './space-file.js';
@@ -67,6 +67,15 @@ export interface EvolveConfig {
   replaceEvery: number;
   /** Iterations during which the reference cell is always mixed and never replaced. */
   guideIterations: number;
+  /**
+   * The starting populations: 'reference' = the reference cell, the zero cell where the layer has a
+   * shortcut, then mutations of the reference; 'hand-designed' = the reference and the hand-designed
+   * MBConv candidates (k3/5/7 x e3/6, zero) that fit the layer's budget, then mutations. The second
+   * evolves a space from the one it is compared with: the data decides which hand cells survive.
+   */
+  init: 'reference' | 'hand-designed';
+  /** Largest cell a mutation may produce (nodes; at most MAX_NODES). Deeper cells cost latency and train slower. */
+  maxNodes: number;
   batchSize: number;
   weightLr: number;
   fitnessLr: number;
@@ -91,6 +100,8 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   minEvaluations: 2,
   replaceEvery: 3,
   guideIterations: 4,
+  init: 'reference',
+  maxNodes: MAX_NODES,
   batchSize: 32,
   weightLr: 0.05,
   fitnessLr: 0.1,
@@ -161,6 +172,10 @@ export function checkEvolveConfig(c: EvolveConfig): void {
   if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new RangeError(`evolve-space: warm-up steps must be an integer >= 0, got ${c.warmupSteps}`);
   if (!(Number.isInteger(c.minEvaluations) && c.minEvaluations >= 1)) throw new RangeError(`evolve-space: minEvaluations must be a positive integer, got ${c.minEvaluations}`);
   pos(c.replaceEvery, 'replaceEvery');
+  if (!(Number.isInteger(c.maxNodes) && c.maxNodes >= 1 && c.maxNodes <= MAX_NODES)) {
+    throw new RangeError(`evolve-space: maxNodes must be an integer from 1 to ${MAX_NODES}, got ${c.maxNodes}`);
+  }
+  if (c.init !== 'reference' && c.init !== 'hand-designed') throw new RangeError(`evolve-space: init must be 'reference' or 'hand-designed', got '${c.init}'`);
   pos(c.batchSize, 'batch size');
   if (c.k > c.populationSize) throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
   if (!(c.budgetMadds > 0)) throw new RangeError(`evolve-space: the MAdds budget must be > 0, got ${c.budgetMadds}`);
@@ -221,25 +236,26 @@ export class AutoSpace {
     const refTotal = refMadds.reduce((a, b) => a + b, 0);
     this.layerBudget = refMadds.map((m) => (cfg.layerSlack * free * m) / refTotal);
 
-    // Warm start from the reference: the reference cell, then mutations of it (and the zero cell where
-    // the layer has a shortcut, so 'skip this layer' competes from the start).
+    // Warm start from the reference: the reference cell, then (init 'hand-designed') the hand-designed
+    // candidates that fit, or (init 'reference') the zero cell where the layer has a shortcut, so 'skip
+    // this layer' competes from the start; then mutations of the reference to fill the population.
     this.populations = this.shapes.map((sh, b) => {
       const ref = referenceCell(sh);
       const pop: Member[] = [this.member(b, ref, true)];
       const seen = new Set([pop[0].key]);
-      if (sh.stride === 1 && sh.inC === sh.outC) {
-        const z = this.member(b, zeroCell(), false);
-        pop.push(z);
-        seen.add(z.key);
-      }
+      const add = (c: Cell) => {
+        const key = formatCell(c);
+        if (pop.length >= cfg.populationSize || seen.has(key) || !this.fits(b, c)) return false;
+        seen.add(key);
+        pop.push(this.member(b, c, false));
+        return true;
+      };
+      if (cfg.init === 'hand-designed') handDesignedCells(sh).forEach(add);
+      else if (sh.stride === 1 && sh.inC === sh.outC) add(zeroCell());
       let parent = ref;
       for (let tries = 0; pop.length < cfg.populationSize && tries < 200 * cfg.populationSize; tries++) {
-        const child = mutateCell(parent, sh, this.rng);
-        const key = formatCell(child);
-        if (seen.has(key) || !this.fits(b, child)) continue;
-        seen.add(key);
-        pop.push(this.member(b, child, false));
-        parent = this.rng.next() < 0.5 ? ref : child; // explore one and two mutations away
+        const child = mutateCell(parent, sh, this.rng, { maxNodes: cfg.maxNodes });
+        if (add(child)) parent = this.rng.next() < 0.5 ? ref : child; // explore one and two mutations away
       }
       return pop;
     });
@@ -485,7 +501,7 @@ export class AutoSpace {
       for (let tries = 0; tries < 50; tries++) {
         let child: Cell;
         try {
-          child = mutateCell(parent.cell, this.shapes[b], this.rng);
+          child = mutateCell(parent.cell, this.shapes[b], this.rng, { maxNodes: this.cfg.maxNodes });
         } catch {
           return;
         }

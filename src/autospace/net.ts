@@ -16,6 +16,7 @@ import type { Tape, Var } from '../nn/tape.js';
 import { type SearchSpace, checkChoices } from '../spaces/space.js';
 import type { Rng } from '../util/rng.js';
 import { cellMadds } from './cell.js';
+import { type CellSpaceLatency, archLatencyMs } from './cell-latency.js';
 import { type CellSpace, choicesMadds } from './space-file.js';
 
 /** Multiply-adds of everything but the searchable layers: stem, first block (dw3 + 1×1), feature mix, classifier. */
@@ -92,17 +93,25 @@ export async function scoreArch(gpu: Gpu, space: CellSpace, choices: readonly nu
   return scoreNet(gpu, cellArchFactory(gpu, space, choices), proxies, batch, seed);
 }
 
+/** A latency ceiling for cellSearchSpace: the space's cells priced (cell-latency.ts) and the limit. */
+export interface LatencyLimit {
+  latency: Pick<CellSpaceLatency, 'fixedMs' | 'perPosition'>;
+  maxLatencyMs: number;
+}
+
 /**
  * The space as a product of per-layer choices, restricted to architectures whose whole-network
- * MAdds lie in [minMadds, budgetMadds] (a band makes "equal MAdds" comparisons between spaces):
- * sampling and mutation redraw until the constraint holds.
+ * MAdds lie in [minMadds, budgetMadds] (a band makes "equal MAdds" comparisons between spaces),
+ * and optionally whose priced latency is at most a ceiling (equal latency as well): sampling and
+ * mutation redraw until the constraints hold.
  */
-export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMadds = 0): SearchSpace<number[]> {
+export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMadds = 0, limit?: LatencyLimit): SearchSpace<number[]> {
   const sizes = space.cells.map((c) => c.length);
   const name = `${space.file.source}:${space.layout.name}`;
+  const fast = (a: number[]) => !limit || archLatencyMs(limit.latency, a) <= limit.maxLatencyMs;
   const within = (a: number[]) => {
     const m = archMadds(space, a);
-    return m <= budgetMadds && m >= minMadds;
+    return m <= budgetMadds && m >= minMadds && fast(a);
   };
   const madds = (b: number, j: number) => cellMadds(space.cells[b][j], space.shapes[b]);
   const cheapest = space.cells.map((cells, b) => cells.reduce((best, _c, j) => (madds(b, j) < madds(b, best) ? j : best), 0));
@@ -115,6 +124,15 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
     throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds is above the most expensive architecture (${M(archMadds(space, priciest))} M)`);
   }
   if (minMadds > budgetMadds) throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
+  if (limit) {
+    if (limit.latency.perPosition.length !== sizes.length || limit.latency.perPosition.some((p, b) => p.length !== sizes[b])) {
+      throw new RangeError(`${name}: the latency matrix does not match the space (${limit.latency.perPosition.map((p) => p.length).join('/')} priced cells per layer, space has ${sizes.join('/')})`);
+    }
+    const fastest = limit.latency.perPosition.map((p) => p.indexOf(Math.min(...p)));
+    const lo = archLatencyMs(limit.latency, fastest);
+    if (lo > limit.maxLatencyMs) throw new RangeError(`${name}: latency ceiling ${limit.maxLatencyMs.toFixed(3)} ms is below the fastest architecture (${lo.toFixed(3)} ms)`);
+  }
+  const band = `${M(minMadds)}..${M(budgetMadds)} M MAdds${limit ? ` and ${limit.maxLatencyMs.toFixed(3)} ms` : ''}`;
   const TRIES = 1000;
   const check = (a: number[]) => {
     checkChoices({ name, choiceSizes: sizes }, a);
@@ -141,7 +159,7 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
         if (within(a) && i >= 4 * sizes.length) return a;
       }
       if (within(a)) return a;
-      throw new RangeError(`${name}: could not sample an architecture within ${M(minMadds)}..${M(budgetMadds)} M MAdds`);
+      throw new RangeError(`${name}: could not sample an architecture within ${band}`);
     },
     mutate(a, rng) {
       const mutable = sizes.map((k, i) => (k > 1 ? i : -1)).filter((i) => i >= 0);
@@ -152,7 +170,7 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
         c[b] = (a[b] + 1 + rng.int(sizes[b] - 1)) % sizes[b];
         if (within(c)) return c;
       }
-      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits ${M(minMadds)}..${M(budgetMadds)} M MAdds`);
+      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits ${band}`);
     },
     key: (a) => a.join(','),
     encode: check,

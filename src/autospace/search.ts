@@ -10,7 +10,7 @@ import { trainFixed, type TrainResult } from '../proxyless/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
 import { proxyBatch } from '../zeroshot.js';
-import { archMadds, cellSearchSpace, scoreArch } from './net.js';
+import { type LatencyLimit, archMadds, cellSearchSpace, scoreArch } from './net.js';
 import { type CellSpace, archJson } from './space-file.js';
 
 export interface CellSearchOptions {
@@ -21,6 +21,8 @@ export interface CellSearchOptions {
   budgetMadds?: number;
   /** Lower end of the MAdds band (architectures cheaper than this are not proposed). */
   minMadds?: number;
+  /** Latency ceiling on the priced cells (priceCellSpace): equal latency as well as equal MAdds. */
+  latencyLimit?: LatencyLimit;
   batchSize: number;
   seed: number;
   populationSize?: number;
@@ -40,7 +42,7 @@ export interface CellSearchResult {
 }
 
 export async function searchCellSpace(gpu: Gpu, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
-  const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity, o.minMadds ?? 0);
+  const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity, o.minMadds ?? 0, o.latencyLimit);
   const batch = proxyBatch(o.batchSize, o.seed);
   let done = 0;
   let scoreMs = 0;

@@ -14,8 +14,11 @@ import { IMAGENET_LAYOUT, type ProxylessLayout, layoutSpace, positionStages } fr
 
 export interface SearchLatency extends LatencyMatrix {
   /** perPosition[b][i] for the searchable positions only; fixedMs includes the first block. */
-  /** 'madds': a cell space priced by multiply-adds (millions in the *Ms fields), no table involved. */
-  source: 'direct' | 'imagenet-proxy' | 'madds';
+  /**
+   * 'madds': a cell space priced by multiply-adds (millions in the *Ms fields), no table involved;
+   * 'profiled': a cell space whose cells were timed on this CPU (src/autospace/cell-latency.ts).
+   */
+  source: 'direct' | 'imagenet-proxy' | 'madds' | 'profiled';
 }
 
 export interface LayoutLatencyOptions {

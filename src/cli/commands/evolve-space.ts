@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
+import { MAX_NODES } from '../../autospace/cell.js';
 import { fixedMadds } from '../../autospace/net.js';
 import { handDesignedSpace, writeSpaceFile } from '../../autospace/space-file.js';
 import { acquireGpu } from '../../gpu/index.js';
@@ -41,6 +42,10 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --min-evals N         iterations a cell takes part in before it can be replaced          [${D.minEvaluations}]
   --replace-every N     replacement rounds every N iterations (cells train between them)   [${D.replaceEvery}]
   --guide N             iterations in which the reference cell is always mixed and kept    [${D.guideIterations}]
+  --init I              starting populations: reference (MBConv k3 e6 and its mutations) or
+                        hand-designed (the reference, the hand-designed MBConv k3/5/7 x e3/6
+                        and zero cells that fit the budget, then mutations)               [${D.init}]
+  --max-nodes N         largest cell a mutation may produce (MBConv has 3 nodes)           [${D.maxNodes}]
   --batch N                                                                                [${D.batchSize}]
   --lr X                weight SGD learning rate (cosine, Nesterov 0.9)                    [${D.weightLr}]
   --fitness-lr X        Adam learning rate of the fitness logits                           [${D.fitnessLr}]
@@ -54,6 +59,12 @@ iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas s
   --hand-designed       write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in
                         the same format and exit (no GPU needed)
 `;
+
+function initOpt(v: string | undefined): EvolveConfig['init'] {
+  if (v === undefined) return D.init;
+  if (v !== 'reference' && v !== 'hand-designed') throw new UsageError(`--init must be reference or hand-designed, got '${v}'`);
+  return v;
+}
 
 function warmupMixOpt(v: string | undefined): EvolveConfig['warmupMix'] {
   if (v === undefined) return D.warmupMix;
@@ -97,6 +108,8 @@ export async function run(argv: string[]): Promise<void> {
       'no-cell-lr-scale': { type: 'boolean', default: false },
       'min-evals': { type: 'string' },
       'replace-every': { type: 'string' },
+      init: { type: 'string' },
+      'max-nodes': { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
       'fitness-lr': { type: 'string' },
@@ -145,6 +158,8 @@ export async function run(argv: string[]): Promise<void> {
     scaleCellLr: !v['no-cell-lr-scale'],
     minEvaluations: intOpt('min-evals', v['min-evals'], D.minEvaluations),
     replaceEvery: intOpt('replace-every', v['replace-every'], D.replaceEvery),
+    init: initOpt(v.init),
+    maxNodes: intOpt('max-nodes', v['max-nodes'], D.maxNodes),
     batchSize: intOpt('batch', v.batch, D.batchSize, 2),
     weightLr: numOpt('lr', v.lr, D.weightLr),
     fitnessLr: numOpt('fitness-lr', v['fitness-lr'], D.fitnessLr),
@@ -153,6 +168,7 @@ export async function run(argv: string[]): Promise<void> {
     augment: !v['no-augment'],
     seed: intOpt('seed', v.seed, D.seed, 0),
   };
+  if (cfg.maxNodes > MAX_NODES) throw new UsageError(`--max-nodes must be at most ${MAX_NODES} (the largest cell), got ${cfg.maxNodes}`);
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {

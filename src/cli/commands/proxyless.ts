@@ -2,13 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
 import { maddsCost } from '../../autospace/net.js';
+import { priceCellSpace } from '../../autospace/cell-latency.js';
 import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../../data/cifar10.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { readLatencyTable } from '../../latency/lut.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { cifarSearchSplit } from '../../proxyless/data.js';
-import { type LatencyLossKind, latencyRange, layoutLatency } from '../../proxyless/latency-loss.js';
+import { type LatencyLossKind, type SearchLatency, latencyRange, layoutLatency } from '../../proxyless/latency-loss.js';
 import { getLayout } from '../../proxyless/layout.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
@@ -20,6 +21,7 @@ export const summary = 'ProxylessNAS supernet search (binarized paths, latency l
 const D = DEFAULT_SEARCH;
 const HELP = `usage: wgnas proxyless --latency-table FILE --target-ms X [options]
        wgnas proxyless --space-file SPACE.json --target-madds M [options]
+       wgnas proxyless --space-file SPACE.json --price-cells --target-ms X [options]
 
 Trains a ProxylessNAS supernet on CIFAR-10 (../shared/data/cifar10/train_5000.bin split into train and
 validation) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an
@@ -33,6 +35,10 @@ search:
   --space-file FILE     search a cell space (wgnas evolve-space output, or --hand-designed) instead of
                         the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config
   --target-madds M      with --space-file and no table: cost = multiply-adds, target M (millions)
+  --price-cells         with --space-file and --target-ms: cost = latency of the space's cells timed
+                        on this CPU through the native addon (each node one op, caches flushed)
+  --backend NAME        --price-cells library: onednn | xnnpack                                    [onednn]
+  --threads N           --price-cells library threads                                             [1]
   --layout NAME         cifar | imagenet (224 input; no ImageNet here, so CIFAR-10 images upscaled to
                         224 with 1000-way logits: a smoke run of the full-size supernet; batch 2) [cifar]
   --mode NAME           gradient | reinforce                                                       [${D.mode}]
@@ -101,6 +107,9 @@ export async function run(argv: string[]): Promise<void> {
       'target-ms': { type: 'string' },
       'space-file': { type: 'string' },
       'target-madds': { type: 'string' },
+      'price-cells': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'onednn' },
+      threads: { type: 'string' },
       layout: { type: 'string', default: 'cifar' },
       mode: { type: 'string', default: D.mode },
       paths: { type: 'string', default: '1' },
@@ -140,11 +149,17 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const space = values['space-file'] ? readSpaceOrUsage(values['space-file']) : null;
-  const byMadds = space !== null && !values['latency-table'];
+  const priced = values['price-cells'];
+  if (priced && !space) throw new UsageError('--price-cells prices the cells of a --space-file; give --space-file SPACE.json');
+  if (priced && values['latency-table']) throw new UsageError('--price-cells and --latency-table are two sources of latency: give one');
+  const backend = values.backend!;
+  if (backend !== 'onednn' && backend !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${backend}'`);
+  const threads = intOpt('threads', values.threads, 1);
+  const byMadds = space !== null && !values['latency-table'] && !priced;
   if (byMadds) {
     if (values['target-madds'] === undefined) throw new UsageError(`--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)\n\n${HELP}`);
   } else {
-    if (!values['latency-table']) throw new UsageError(`--latency-table is required (or --space-file with --target-madds)\n\n${HELP}`);
+    if (!values['latency-table'] && !priced) throw new UsageError(`--latency-table is required (or --space-file with --target-madds or --price-cells)\n\n${HELP}`);
     if (values['target-ms'] === undefined) throw new UsageError(`--target-ms is required\n\n${HELP}`);
   }
   const targetMs = byMadds ? numOpt('target-madds', values['target-madds'], 0) : numOpt('target-ms', values['target-ms'], 0);
@@ -180,10 +195,14 @@ export async function run(argv: string[]): Promise<void> {
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
   const logEvery = intOpt('log-every', values['log-every'], D.logEvery);
-  if (space && !byMadds && space.file.source !== 'hand-designed') {
-    throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds`);
+  if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
+    throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
-  const latency = byMadds ? maddsCost(space!) : layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing });
+  const latency: SearchLatency = byMadds
+    ? maddsCost(space!)
+    : priced
+      ? await priceCellSpace(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
+      : layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing });
   const range = latencyRange(latency);
 
   const cfg: ProxylessSearchConfig = {
@@ -223,7 +242,7 @@ export async function run(argv: string[]): Promise<void> {
   err.write(
     `proxyless: ${layout.name} layout, ${latency.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
       (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
-      `cost (${latency.source === 'direct' ? 'latency table keys of this layout' : latency.source === 'madds' ? 'multiply-adds of the cells' : 'latency priced as the ImageNet positions, Pixel-1 table'}): ` +
+      `cost (${latency.source === 'direct' ? 'latency table keys of this layout' : latency.source === 'madds' ? 'multiply-adds of the cells' : latency.source === 'profiled' ? `cells timed on this CPU, ${backend}` : 'latency priced as the ImageNet positions, Pixel-1 table'}): ` +
       `fixed ${latency.fixedMs.toFixed(2)} ${costUnit}, space ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ${costUnit}, target ${targetMs} ${costUnit}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
@@ -257,7 +276,7 @@ export async function run(argv: string[]): Promise<void> {
       ...res.names.map((n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`),
       byMadds
         ? `multiply-adds ${res.latencyMs!.toFixed(2)} M, E[MAdds] ${res.expectedMs!.toFixed(2)} M, target ${targetMs} M`
-        : `latency ${res.latencyMs!.toFixed(2)} ms (table), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
+        : `latency ${res.latencyMs!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${4 * cfg.valBatchSize} images)`,
     ];
     if (values.plot) {

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
+import { archLatencyMs, priceCellSpace } from '../../autospace/cell-latency.js';
+import type { LatencyLimit } from '../../autospace/net.js';
 import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
 import { loadCifar10 } from '../../data/cifar10.js';
 import { cifarSearchSplit } from '../../proxyless/data.js';
@@ -14,7 +16,7 @@ import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spac
 import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot.js';
-import { intOpt, UsageError } from '../args.js';
+import { intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
 
@@ -29,6 +31,8 @@ minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where kn
                            its --hand-designed space): one cell per layer of the CIFAR layout
   --budget-madds N         with --space-file: only architectures within N multiply-adds (e.g. 3M)
   --min-madds N            with --space-file: and at least N (a band, to compare spaces at equal MAdds)
+  --max-latency-ms X       with --space-file: and at most X ms on this CPU (the space's cells timed
+                           through the native addon, 1 thread, caches flushed; --backend onednn|xnnpack)
   --train-steps N          with --space-file: train the best architecture N steps, report test accuracy
   --out FILE               with --space-file: write the best architecture (wgnas-arch JSON)
   --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
@@ -76,6 +80,8 @@ export async function run(argv: string[]): Promise<void> {
       'space-file': { type: 'string' },
       'budget-madds': { type: 'string' },
       'min-madds': { type: 'string' },
+      'max-latency-ms': { type: 'string' },
+      backend: { type: 'string' },
       'train-steps': { type: 'string' },
       out: { type: 'string' },
       proxy: { type: 'string' },
@@ -95,7 +101,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   if (v['space-file']) return cellSpaceSearch(v);
-  for (const k of ['budget-madds', 'min-madds', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
+  for (const k of ['budget-madds', 'min-madds', 'max-latency-ms', 'backend', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
   const space = v.space ?? 'nb201';
   if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
   const strategy = v.strategy ?? 'evolution';
@@ -195,6 +201,17 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
   const minMadds = v['min-madds'] === undefined ? 0 : parseMadds(v['min-madds'] as string);
   const seed = intOpt('seed', v.seed as string | undefined, 0, 0);
   const budget = intOpt('budget', v.budget as string | undefined, 20);
+  const backend = (v.backend as string | undefined) ?? 'onednn';
+  if (backend !== 'onednn' && backend !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${backend}'`);
+  if (v.backend !== undefined && v['max-latency-ms'] === undefined) throw new UsageError('--backend prices cells for --max-latency-ms; give --max-latency-ms X');
+  let latencyLimit: LatencyLimit | undefined;
+  if (v['max-latency-ms'] !== undefined) {
+    const maxLatencyMs = numOpt('max-latency-ms', v['max-latency-ms'] as string, 0);
+    if (!(maxLatencyMs > 0)) throw new UsageError(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
+    const latency = await priceCellSpace(space, { backend });
+    process.stderr.write(`priced the space's cells on this CPU (${latency.meta.library}, ${latency.meta.ops} ops): skeleton ${latency.fixedMs.toFixed(3)} ms\n`);
+    latencyLimit = { latency, maxLatencyMs };
+  }
   const gpu = await acquireGpu();
   try {
     const bar = new Progress(budget, `search ${strategy}/${proxy}`);
@@ -205,6 +222,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
       budget,
       budgetMadds,
       minMadds,
+      latencyLimit,
       batchSize: intOpt('batch', v.batch as string | undefined, 64, 2),
       seed,
       populationSize: intOpt('population', v.population as string | undefined, 10),
@@ -213,6 +231,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
     });
     bar.done();
     const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000 };
+    if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archLatencyMs(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined) {
       const steps = intOpt('train-steps', v['train-steps'] as string, 200);
       const tr = await trainCellArch(gpu, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
@@ -223,7 +242,8 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
     if (v.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     else {
       process.stdout.write(
-        `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}):\n` +
+        `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
+          `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms on this CPU` : ''}):\n` +
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
           `${proxy} score: ${r.score}\n` +
           (out.testAcc !== undefined ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n` : '') +

@@ -1,0 +1,37 @@
+/**
+ * CPU latency of the architectures an AutoSpace evidence run found (each row's `best`), priced like
+ * the bench does (src/autospace/cell-latency.ts: every node timed through the native addon,
+ * oneDNN, 1 thread, caches flushed), for runs recorded before the bench priced its rows.
+ *
+ *   npx tsx bench/autospace-latency.ts bench/results/autospace-evidence-band.json ...
+ */
+import { readFileSync } from 'node:fs';
+import { archLatencyMs, priceCellSpace } from '../src/autospace/cell-latency.js';
+import { parseCell } from '../src/autospace/cell.js';
+import { layerShapes } from '../src/autospace/space-file.js';
+import { getLayout } from '../src/proxyless/layout.js';
+
+interface Row {
+  space: string;
+  meanTestAcc?: number;
+  bestMadds?: number;
+  best?: { layout: string; cells: string[] };
+}
+
+const files = process.argv.slice(2);
+if (!files.length) throw new Error('usage: npx tsx bench/autospace-latency.ts EVIDENCE.json...');
+console.log('| file | space | MAdds | short-train acc | CPU latency (ms) | nodes |');
+console.log('|---|---|---:|---:|---:|---:|');
+for (const f of files) {
+  const rows = (JSON.parse(readFileSync(f, 'utf8')) as { rows: Row[] }).rows;
+  for (const r of rows) {
+    if (!r.best) continue;
+    const layout = getLayout(r.best.layout);
+    const cells = r.best.cells.map((c) => [parseCell(c)]);
+    const lat = await priceCellSpace({ layout, shapes: layerShapes(layout), cells });
+    const ms = archLatencyMs(lat, cells.map(() => 0));
+    const nodes = cells.reduce((s, [c]) => s + c.nodes.length, 0);
+    const acc = r.meanTestAcc === undefined ? '-' : `${(100 * r.meanTestAcc).toFixed(1)} %`;
+    console.log(`| ${f.split('/').pop()} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`);
+  }
+}
