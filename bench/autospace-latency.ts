@@ -20,6 +20,8 @@ interface Row {
 
 const files = process.argv.slice(2);
 if (!files.length) throw new Error('usage: npx tsx bench/autospace-latency.ts EVIDENCE.json...');
+// One op cache: an op several architectures share is timed once, so the rows compare under one machine state.
+const cache = new Map<string, number>();
 console.log('| file | space | MAdds | short-train acc | CPU latency (ms) | nodes |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const f of files) {
@@ -28,7 +30,7 @@ for (const f of files) {
     if (!r.best) continue;
     const layout = getLayout(r.best.layout);
     const cells = r.best.cells.map((c) => [parseCell(c)]);
-    const lat = await priceCellSpace({ layout, shapes: layerShapes(layout), cells });
+    const lat = await priceCellSpace({ layout, shapes: layerShapes(layout), cells }, { cache });
     const ms = archLatencyMs(lat, cells.map(() => 0));
     const nodes = cells.reduce((s, [c]) => s + c.nodes.length, 0);
     const acc = r.meanTestAcc === undefined ? '-' : `${(100 * r.meanTestAcc).toFixed(1)} %`;

@@ -87,6 +87,14 @@ describe('pricing a space', () => {
     // zero cells cost nothing; every other cell something
     space.cells.forEach((cells, b) => cells.forEach((c, j) => expect(lat.perPosition[b][j] === 0).toBe(c.nodes.length === 0)));
     expect(lat.fixedMs).toBeGreaterThan(0.04); // four skeleton ops
+    // A shared cache: a second pricing of the same space measures nothing and gives the same matrix.
+    const cache = new Map<string, number>();
+    const first = await priceCellSpace(space, { native: fakeNative(calls), cache });
+    const n = calls.length;
+    const again = await priceCellSpace(space, { native: fakeNative(calls), cache });
+    expect(calls.length).toBe(n);
+    expect(again.perPosition).toEqual(first.perPosition);
+    expect(again.fixedMs).toBe(first.fixedMs);
     const choices = space.cells.map(() => 0);
     expect(archLatencyMs(lat, choices)).toBeCloseTo(lat.fixedMs + lat.perPosition.reduce((s, p) => s + p[0], 0), 12);
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cellMadds, formatCell, handDesignedCells, hasShortcut, parseCell, validateCell } from '../src/autospace/cell.js';
+import { cellMadds, formatCell, handDesignedCells, hasShortcut, parseCell, primitiveSpec, validateCell } from '../src/autospace/cell.js';
 import { CellModule } from '../src/autospace/cell-module.js';
 import { ParamStore } from '../src/nn/init.js';
 import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/evolve.js';
@@ -147,6 +147,16 @@ describe('budget-constrained space for the search strategies', () => {
       expect(2 + nodes(a)).toBeLessThanOrEqual(29);
       expect(archMadds(s, a)).toBeGreaterThanOrEqual(2e6);
       a = i % 5 === 0 ? ss.sample(rng) : ss.mutate(a, rng);
+    }
+    // A rare corner (~1e-5 of random draws): toy latency = sum of the kernel sizes of the cell's nodes,
+    // ceiling 41 in the 2.3-2.6 M band. Rejection sampling misses it; the constrained walk finds it.
+    const kernels = { fixedMs: 0, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.reduce((t, n) => t + primitiveSpec(n.op).kernel, 0))) };
+    const rare = cellSearchSpace(s, 2.6e6, 2.3e6, { latency: kernels, maxLatencyMs: 41 });
+    for (let i = 0; i < 10; i++) {
+      const x = rare.sample(rng);
+      expect(archLatencyMs(kernels, x)).toBeLessThanOrEqual(41);
+      expect(archMadds(s, x)).toBeGreaterThanOrEqual(2.3e6);
+      expect(archMadds(s, x)).toBeLessThanOrEqual(2.6e6);
     }
     expect(() => cellSearchSpace(s, 3e6, 0, { latency, maxLatencyMs: 1 })).toThrow(/latency ceiling 1.000 ms is below the fastest architecture \(\d+\.000 ms\)/);
     expect(() => cellSearchSpace(s, 3e6, 0, { latency: { fixedMs: 0, perPosition: [[1]] }, maxLatencyMs: 5 })).toThrow(/latency matrix does not match the space/);

@@ -50,6 +50,12 @@ export interface PriceOptions {
   /** Scratch memory touched before each run; 'auto' (default) = 2 × L2, 0 = warm caches. */
   flushBytes?: number | 'auto';
   native?: NativeBinding;
+  /**
+   * Op times (ms) by op, shared between pricings: spaces priced with one cache give the same op the
+   * same time, so comparing them is not blurred by run-to-run drift of the machine (~5-10 % here).
+   * Only share it between pricings with the same backend, threads and flushing.
+   */
+  cache?: Map<string, number>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,11 +89,11 @@ export async function priceCellSpace(space: Pick<CellSpace, 'layout' | 'shapes' 
   const skeleton = skeletonNativeOps(space.layout);
   const distinct = new Map<string, NativeOp>();
   for (const op of [...skeleton, ...cellOps.flat(2)]) distinct.set(opKey(op), op);
-  const ms = new Map<string, number>();
+  const ms = o.cache ?? new Map<string, number>();
   let done = 0;
   o.onProgress?.(0, distinct.size);
   for (const [key, op] of distinct) {
-    ms.set(key, (await native.profile([op], opts)).medianMs);
+    if (!ms.has(key)) ms.set(key, (await native.profile([op], opts)).medianMs);
     o.onProgress?.(++done, distinct.size);
   }
   const sum = (ops: NativeOp[]) => ops.reduce((s, op) => s + ms.get(opKey(op))!, 0);

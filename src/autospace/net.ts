@@ -146,19 +146,28 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
         const a = sizes.map((k) => rng.int(k));
         if (within(a)) return a;
       }
-      // Narrow bands: random single-layer changes that move toward the band and never leave it.
-      const a = rng.next() < 0.5 ? [...cheapest] : [...priciest];
-      for (let i = 0; i < 200 * sizes.length; i++) {
-        const b = rng.int(sizes.length);
-        const old = a[b];
-        const before = archMadds(space, a);
-        a[b] = rng.int(sizes[b]);
-        const after = archMadds(space, a);
-        const dist = (m: number) => Math.max(0, minMadds - m, m - budgetMadds);
-        if (dist(after) > dist(before) || (dist(before) === 0 && !within(a))) a[b] = old;
-        if (within(a) && i >= 4 * sizes.length) return a;
+      // Narrow bands (and latency ceilings): from a random draw, random single-layer changes that never
+      // move away from the constraints (relative distance to the MAdds band plus relative excess over
+      // the ceiling) and never leave them once inside; a walk stuck outside restarts.
+      const dist = (x: number[]) => {
+        const m = archMadds(space, x);
+        const over = limit ? Math.max(0, archLatencyMs(limit.latency, x) / limit.maxLatencyMs - 1) : 0;
+        return Math.max(0, minMadds - m, m - budgetMadds) / (Number.isFinite(budgetMadds) ? budgetMadds : Math.max(1, minMadds)) + over;
+      };
+      for (let restart = 0; restart < 8; restart++) {
+        const a = sizes.map((k) => rng.int(k));
+        let d = dist(a);
+        for (let i = 0; i < 200 * sizes.length; i++) {
+          const b = rng.int(sizes.length);
+          const old = a[b];
+          a[b] = rng.int(sizes[b]);
+          const after = dist(a);
+          if (after > d || (d === 0 && after > 0)) a[b] = old;
+          else d = after;
+          if (d === 0 && i >= 4 * sizes.length) return a;
+        }
+        if (d === 0) return a;
       }
-      if (within(a)) return a;
       throw new RangeError(`${name}: could not sample an architecture within ${band}`);
     },
     mutate(a, rng) {
