@@ -9,7 +9,7 @@
  * on this VM (README, latency predictor).
  */
 import { outSize } from '../latency/keys.js';
-import { autoFlushBytes } from '../latency/profiler.js';
+import { autoFlushBytes, flushStamp } from '../latency/profiler.js';
 import { type BackendName, type NativeBinding, type NativeOp, describeBackend, loadNative, requireBackend } from '../native/binding.js';
 import type { ProxylessLayout } from '../proxyless/layout.js';
 import { layoutSpace } from '../proxyless/layout.js';
@@ -105,7 +105,7 @@ export async function priceCellSpace(space: Pick<CellSpace, 'layout' | 'shapes' 
       cpu: cpu.model,
       library: describeBackend(info),
       threads: String(threads),
-      'cache-flush': flushBytes > 0 ? `${flushBytes} bytes per thread before each run` : 'no (warm caches)',
+      'cache-flush': flushStamp(flushBytes),
       ops: String(distinct.size),
       date: new Date().toISOString(),
     },

@@ -1,6 +1,7 @@
 /** Small helpers for the subcommands' option parsing (node:util parseArgs underneath). */
 import { writeFileSync } from 'node:fs';
 import { readCsvObjects } from '../data/csv.js';
+import type { BackendName } from '../native/binding.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -18,6 +19,13 @@ export function numOpt(name: string, v: string | undefined, dflt: number): numbe
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
   return n;
+}
+
+/** A native profiler library name (--backend). */
+export function backendOpt(v: string | undefined, dflt: BackendName = 'onednn'): BackendName {
+  if (v === undefined) return dflt;
+  if (v !== 'onednn' && v !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${v}'`);
+  return v;
 }
 
 export function listOpt(v: string | undefined, dflt: string[]): string[] {

@@ -55,6 +55,11 @@ export function autoFlushBytes(cacheBytes: Record<string, number>): number {
   return l2 > 0 ? 2 * l2 : 4 << 20;
 }
 
+/** The table stamp's 'cache-flush' field (compared on --resume, so every pricing writes it one way). */
+export function flushStamp(flushBytes: number): string {
+  return flushBytes > 0 ? `${flushBytes} bytes per thread before each run` : 'no (warm caches)';
+}
+
 /** Stamp fields that must agree for a resumed run to extend a table. */
 const RESUME_FIELDS = ['cpu', 'backend', 'threads', 'cache-flush'];
 
@@ -80,7 +85,7 @@ export async function buildLatencyTable(o: BuildTableOptions): Promise<BuildTabl
     pinned: probe.pinned ? 'yes' : `no (${probe.pinError ?? 'disabled'})`,
     repeats: String(opts.repeats),
     warmup: String(opts.warmup),
-    'cache-flush': flushBytes > 0 ? `${flushBytes} bytes per thread before each run` : 'no (warm caches)',
+    'cache-flush': flushStamp(flushBytes),
     ...o.meta,
     date: new Date().toISOString(),
   };

@@ -14,7 +14,7 @@ import { getLayout } from '../../proxyless/layout.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { trainFixed } from '../../proxyless/train.js';
-import { intOpt, numOpt, UsageError } from '../args.js';
+import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'ProxylessNAS supernet search (binarized paths, latency loss from a lookup table)';
 
@@ -108,7 +108,7 @@ export async function run(argv: string[]): Promise<void> {
       'space-file': { type: 'string' },
       'target-madds': { type: 'string' },
       'price-cells': { type: 'boolean', default: false },
-      backend: { type: 'string', default: 'onednn' },
+      backend: { type: 'string' },
       threads: { type: 'string' },
       layout: { type: 'string', default: 'cifar' },
       mode: { type: 'string', default: D.mode },
@@ -152,8 +152,7 @@ export async function run(argv: string[]): Promise<void> {
   const priced = values['price-cells'];
   if (priced && !space) throw new UsageError('--price-cells prices the cells of a --space-file; give --space-file SPACE.json');
   if (priced && values['latency-table']) throw new UsageError('--price-cells and --latency-table are two sources of latency: give one');
-  const backend = values.backend!;
-  if (backend !== 'onednn' && backend !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${backend}'`);
+  const backend = backendOpt(values.backend);
   const threads = intOpt('threads', values.threads, 1);
   const byMadds = space !== null && !values['latency-table'] && !priced;
   if (byMadds) {

@@ -16,7 +16,7 @@ import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spac
 import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot.js';
-import { intOpt, numOpt, UsageError } from '../args.js';
+import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
 
@@ -201,8 +201,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
   const minMadds = v['min-madds'] === undefined ? 0 : parseMadds(v['min-madds'] as string);
   const seed = intOpt('seed', v.seed as string | undefined, 0, 0);
   const budget = intOpt('budget', v.budget as string | undefined, 20);
-  const backend = (v.backend as string | undefined) ?? 'onednn';
-  if (backend !== 'onednn' && backend !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${backend}'`);
+  const backend = backendOpt(v.backend as string | undefined);
   if (v.backend !== undefined && v['max-latency-ms'] === undefined) throw new UsageError('--backend prices cells for --max-latency-ms; give --max-latency-ms X');
   let latencyLimit: LatencyLimit | undefined;
   if (v['max-latency-ms'] !== undefined) {
