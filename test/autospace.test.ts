@@ -255,7 +255,7 @@ describe('AutoSpace evolution', () => {
 
   it('evolves populations within budget and writes a space both searches take', async ({ skip }) => {
     if (!gpu) return skip();
-    const cfg = tinyEvolve();
+    const cfg = tinyEvolve({ init: 'reference', maxNodes: 6 });
     const evo = new AutoSpace(gpu, cfg, data());
     try {
       // Warm start: the reference cell (MBConv k3 e6) leads each population, the zero cell joins where a shortcut exists.

@@ -128,7 +128,7 @@ describe('CLI', () => {
     vi.restoreAllMocks();
     await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(/unknown --space 'nb201'/);
     await expect(profileCmd(['--repeats', '3'])).rejects.toThrow(/--out FILE is required/);
-    await expect(profileCmd(['--out', out, '--backend', 'tpu'])).rejects.toThrow(/unknown --backend 'tpu'/);
+    await expect(profileCmd(['--out', out, '--backend', 'tpu'])).rejects.toThrow(/--backend must be onednn or xnnpack, got 'tpu'/);
   });
 
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {

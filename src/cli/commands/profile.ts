@@ -1,10 +1,10 @@
 /** wgnas profile: measure the per-op latency lookup table of a search space on this CPU. */
 import { parseArgs } from 'node:util';
 
-import type { BackendName } from '../../native/binding.js';
 import type { LatencyEntry } from '../../latency/lut.js';
 import { buildLatencyTable } from '../../latency/profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
+import { backendOpt } from '../args.js';
 
 export const summary = 'measure a per-op latency lookup table on this CPU (native addon)';
 
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<void> {
       space: { type: 'string', default: 'proxyless' },
       resolution: { type: 'string' },
       threads: { type: 'string' },
-      backend: { type: 'string', default: 'onednn' },
+      backend: { type: 'string' },
       repeats: { type: 'string' },
       warmup: { type: 'string' },
       'max-time-ms': { type: 'string' },
@@ -71,9 +71,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (!values.out) throw new Error(`--out FILE is required\n\n${HELP}`);
   if (values.space !== 'proxyless') throw new Error(`unknown --space '${values.space}' (supported: proxyless)`);
-  if (values.backend !== 'onednn' && values.backend !== 'xnnpack') {
-    throw new Error(`unknown --backend '${values.backend}' (expected onednn or xnnpack)`);
-  }
+  const backend = backendOpt(values.backend);
   if (values.resume && values.force) throw new Error('--resume and --force contradict each other');
   const resolution = int(values.resolution, 'resolution', 224, 8);
   const flush = values['cache-flush'];
@@ -100,7 +98,7 @@ export async function run(argv: string[]): Promise<void> {
     out: values.out,
     resume: values.resume,
     force: values.force,
-    backend: values.backend as BackendName,
+    backend,
     threads: int(values.threads, 'threads', 1),
     repeats: int(values.repeats, 'repeats', 30),
     warmup: int(values.warmup, 'warmup', 5, 0),
