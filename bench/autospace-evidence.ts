@@ -17,6 +17,8 @@
  *                                       [--fitness-lr 0.1] [--min-evals 2] [--guide 4] [--replace-every 3] [--no-cell-lr-scale]
  *                                       [--init reference|hand-designed] [--max-nodes 6]
  *                                       [--max-latency-ms X]  (also at most X ms on this CPU: equal latency)
+ *                                       [--search-seeds 1,2,3]  (repeat steps 2-3 per seed: proxy batch, search,
+ *                                                                random sample and training seeds; default --seed)
  * Every row records the CPU latency of its found architecture and random sample (cells priced through
  * the native addon, oneDNN, 1 thread, caches flushed), when the addon is built.
  */
@@ -64,6 +66,7 @@ const { values: v } = parseArgs({
     'save-space': { type: 'string', default: 'bench/results/autospace-learned-space.json' },
     out: { type: 'string', default: 'bench/results/autospace-evidence.json' },
     seed: { type: 'string', default: '1' },
+    'search-seeds': { type: 'string' },
   },
 });
 const budget = parseMadds(v.budget!);
@@ -72,6 +75,9 @@ const evolveBudget = v['evolve-budget'] ? parseMadds(v['evolve-budget']) : budge
 // Equal MAdds: with --min-budget both spaces only propose architectures inside the same band.
 const minMadds = v['min-budget'] ? parseMadds(v['min-budget']) : 0;
 const seed = Number(v.seed);
+// One found network per space is +-2 points of accuracy: repeat the comparison over several seeds.
+const searchSeeds = (v['search-seeds'] ?? v.seed!).split(',').map(Number);
+if (!searchSeeds.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--search-seeds must be a comma-separated list of integers >= 0, got '${v['search-seeds']}'`);
 // The evolution settings this run changes from DEFAULT_EVOLVE (also recorded in the output).
 const evolveOverrides = {
   iterations: Number(v.iterations),
@@ -115,7 +121,6 @@ else {
 }
 const hand = spaceFromLayout(CIFAR_LAYOUT);
 
-const batch = proxyBatch(64, seed);
 const rows: Record<string, unknown>[] = [];
 let cpuLatencyMeta: Record<string, string> | null = null;
 // One op-time cache for both spaces: an op the two spaces share gets one measurement.
@@ -136,59 +141,64 @@ for (const [name, space] of sides) {
     log(`no CPU latencies: ${(e as Error).message.split('\n')[0]}`);
   }
 }
-for (const [name, space] of sides) {
-  // --skip hand-designed: that side does not depend on the evolution (reuse an earlier run's row).
-  if (v.skip === name) continue;
-  const latency = latencies.get(name) ?? null;
-  cpuLatencyMeta = latency?.meta ?? cpuLatencyMeta;
-  const latencyLimit = maxLatencyMs !== undefined ? { latency: latency!, maxLatencyMs } : undefined;
-  const msOf = (a: number[]) => (latency ? archLatencyMs(latency, a) : null);
-  // The space without search: a random sample under the budget.
-  const ss = cellSearchSpace(space, budget, minMadds, latencyLimit);
-  const rng = new Rng(seed + 100);
-  const randomScores: number[] = [];
-  const randomMadds: number[] = [];
-  const randomMs: number[] = [];
-  for (let i = 0; i < Number(v.random); i++) {
-    const a = ss.sample(rng);
-    randomScores.push((await scoreArch(gpu, space, a, [proxy], batch, seed)).scores[proxy]);
-    randomMadds.push(archMadds(space, a));
-    if (latency) randomMs.push(msOf(a)!);
+// Each search seed shadows --seed below (the evolution above used --seed).
+for (const seed of searchSeeds) {
+  const batch = proxyBatch(64, seed);
+  for (const [name, space] of sides) {
+    // --skip hand-designed: that side does not depend on the evolution (reuse an earlier run's row).
+    if (v.skip === name) continue;
+    const latency = latencies.get(name) ?? null;
+    cpuLatencyMeta = latency?.meta ?? cpuLatencyMeta;
+    const latencyLimit = maxLatencyMs !== undefined ? { latency: latency!, maxLatencyMs } : undefined;
+    const msOf = (a: number[]) => (latency ? archLatencyMs(latency, a) : null);
+    // The space without search: a random sample under the budget.
+    const ss = cellSearchSpace(space, budget, minMadds, latencyLimit);
+    const rng = new Rng(seed + 100);
+    const randomScores: number[] = [];
+    const randomMadds: number[] = [];
+    const randomMs: number[] = [];
+    for (let i = 0; i < Number(v.random); i++) {
+      const a = ss.sample(rng);
+      randomScores.push((await scoreArch(gpu, space, a, [proxy], batch, seed)).scores[proxy]);
+      randomMadds.push(archMadds(space, a));
+      if (latency) randomMs.push(msOf(a)!);
+    }
+    const found = await searchCellSpace(gpu, space, {
+      proxy,
+      strategy: 'evolution',
+      budget: Number(v.proposals),
+      budgetMadds: budget,
+      minMadds,
+      latencyLimit,
+      batchSize: 64,
+      seed,
+      onScored: (d, n, ms) => d % 10 === 0 && log(`${name}: search ${d}/${n} (${(ms / 1000).toFixed(2)} s/arch)`),
+    });
+    const trained = [];
+    for (let s = 0; s < Number(v.seeds); s++) {
+      const r = await trainCellArch(gpu, space, found.choices, data.train, test, { steps: Number(v['train-steps']), batchSize: 32, lr: 0.05, seed: seed + s, evalImages: 1000 });
+      log(`${name}: trained seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}% (${r.msPerStep.toFixed(0)} ms/step)`);
+      trained.push({ seed: seed + s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    rows.push({
+      space: name,
+      searchSeed: seed,
+      cellsPerLayer: space.cells.map((c) => c.length),
+      randomMeanScore: mean(randomScores),
+      randomMeanMadds: mean(randomMadds),
+      randomBestScore: Math.max(...randomScores),
+      bestScore: found.score,
+      bestMadds: archMadds(space, found.choices),
+      randomMeanLatencyMs: latency ? mean(randomMs) : null,
+      bestLatencyMs: msOf(found.choices),
+      best: archJson(space, found.choices),
+      secondsPerArch: found.secondsPerArch,
+      trained,
+      meanTestAcc: mean(trained.map((t) => t.testAcc)),
+    });
+    log(`${name} (seed ${seed}): random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds${latency ? `, ${msOf(found.choices)!.toFixed(3)} ms CPU` : ''}, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
   }
-  const found = await searchCellSpace(gpu, space, {
-    proxy,
-    strategy: 'evolution',
-    budget: Number(v.proposals),
-    budgetMadds: budget,
-    minMadds,
-    latencyLimit,
-    batchSize: 64,
-    seed,
-    onScored: (d, n, ms) => d % 10 === 0 && log(`${name}: search ${d}/${n} (${(ms / 1000).toFixed(2)} s/arch)`),
-  });
-  const trained = [];
-  for (let s = 0; s < Number(v.seeds); s++) {
-    const r = await trainCellArch(gpu, space, found.choices, data.train, test, { steps: Number(v['train-steps']), batchSize: 32, lr: 0.05, seed: seed + s, evalImages: 1000 });
-    log(`${name}: trained seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}% (${r.msPerStep.toFixed(0)} ms/step)`);
-    trained.push({ seed: seed + s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
-  }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  rows.push({
-    space: name,
-    cellsPerLayer: space.cells.map((c) => c.length),
-    randomMeanScore: mean(randomScores),
-    randomMeanMadds: mean(randomMadds),
-    randomBestScore: Math.max(...randomScores),
-    bestScore: found.score,
-    bestMadds: archMadds(space, found.choices),
-    randomMeanLatencyMs: latency ? mean(randomMs) : null,
-    bestLatencyMs: msOf(found.choices),
-    best: archJson(space, found.choices),
-    secondsPerArch: found.secondsPerArch,
-    trained,
-    meanTestAcc: mean(trained.map((t) => t.testAcc)),
-  });
-  log(`${name}: random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds${latency ? `, ${msOf(found.choices)!.toFixed(3)} ms CPU` : ''}, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
 }
 const out = {
   date: new Date().toISOString(),
@@ -198,6 +208,7 @@ const out = {
   evolveBudgetMadds: evolveBudget,
   evolveConfig: v.space ? null : evolveOverrides,
   proxy,
+  searchSeeds,
   maxLatencyMs: maxLatencyMs ?? null,
   cpuLatency: cpuLatencyMeta,
   proposals: Number(v.proposals),
