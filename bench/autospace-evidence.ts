@@ -15,7 +15,7 @@
  *                                       [--min-budget 2.3M --evolve-budget 3M]  (compare in a MAdds band)
  *                                       [--warmup-mix population|random-k] [--skip hand-designed|learned]
  *                                       [--fitness-lr 0.1] [--min-evals 2] [--guide 4] [--replace-every 3] [--no-cell-lr-scale]
- *                                       [--init reference|hand-designed] [--max-nodes 6]
+ *                                       [--init hand-designed|reference] [--max-nodes 3]
  *                                       [--max-latency-ms X]  (also at most X ms on this CPU: equal latency)
  *                                       [--search-seeds 1,2,3]  (repeat steps 2-3 per seed: proxy batch, search,
  *                                                                random sample and training seeds; default --seed)
@@ -76,8 +76,9 @@ const evolveBudget = v['evolve-budget'] ? parseMadds(v['evolve-budget']) : budge
 const minMadds = v['min-budget'] ? parseMadds(v['min-budget']) : 0;
 const seed = Number(v.seed);
 // One found network per space is +-2 points of accuracy: repeat the comparison over several seeds.
-const searchSeeds = (v['search-seeds'] ?? v.seed!).split(',').map(Number);
-if (!searchSeeds.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--search-seeds must be a comma-separated list of integers >= 0, got '${v['search-seeds']}'`);
+const searchSeedsArg = v['search-seeds'] ?? v.seed!;
+const searchSeeds = searchSeedsArg.split(',').map(Number);
+if (!searchSeeds.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--search-seeds must be a comma-separated list of integers >= 0, got '${searchSeedsArg}'`);
 // The evolution settings this run changes from DEFAULT_EVOLVE (also recorded in the output).
 const evolveOverrides = {
   iterations: Number(v.iterations),

@@ -21,9 +21,9 @@ Every searchable layer of the layout keeps a population of cells (small DAGs of 
 whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness
 kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each
 layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference:
-populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in
-every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file'
-(zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.
+populations start from it, the hand-designed cells and their mutations (--init), and it is mixed
+in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON
+that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.
 
   --budget-madds N      whole-network multiply-adds budget per image; accepts 12e6 or 12M
   --layout NAME         cifar (the ProxylessNAS CIFAR layout's skeleton and layer shapes)   [cifar]
