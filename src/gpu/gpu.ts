@@ -21,6 +21,9 @@ function dawn(): GPU {
     const flags: string[] = [];
     if (process.env.WGNAS_ADAPTER) flags.push(`adapter=${process.env.WGNAS_ADAPTER}`);
     if (process.env.WGNAS_BACKEND) flags.push(`backend=${process.env.WGNAS_BACKEND}`);
+    // Extra Dawn flags, ';'-separated (a flag's own value may hold commas), e.g.
+    // 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia' to expose shader-f16 on NVIDIA.
+    for (const f of (process.env.WGNAS_DAWN_FLAGS ?? '').split(';')) if (f.trim()) flags.push(f.trim());
     dawnHolder.gpu = create(flags);
   }
   return dawnHolder.gpu;
@@ -39,6 +42,8 @@ export interface AdapterReport {
   /** True for software rasterizers (lavapipe/llvmpipe, SwiftShader). */
   isSoftware: boolean;
   features: string[];
+  /** Everything the adapter offers, including features this runtime does not request. */
+  adapterFeatures?: string[];
   limits: Record<string, number>;
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
@@ -108,6 +113,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     description,
     isSoftware,
     features: [...device.features].sort(),
+    adapterFeatures: [...adapter.features].sort(),
     limits,
     subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
     subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
