@@ -11,10 +11,7 @@ data="${WGNAS_DATA_DIR:-$root/../shared/data}"
 [ -d "$data" ] || { echo "device-pack: shared data not found at $data (set WGNAS_DATA_DIR)" >&2; exit 2; }
 [ -f .devcarry/env.sh ] || bash ../shared/scripts/device-prep.sh
 rm -rf .devrun && mkdir -p .devrun/node_modules/webgpu/dist/linux-x64 .devrun/data/cifar10 .devrun/data/nb201
-npx esbuild src/cli/main.ts --bundle --platform=node --format=esm --target=node20 \
-  --outfile=.devrun/wgnas.mjs --external:webgpu --external:gpu.js --external:@tensorflow/tfjs-backend-wasm \
-  --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
-  --log-level=warning
+bash scripts/device-bundle.sh .devrun/wgnas.mjs
 w=node_modules/webgpu
 cp "$w/index.js" "$w/package.json" "$w/LICENSE.md" .devrun/node_modules/webgpu/
 xz -T2 -6 -c "$w/dist/linux-x64/dawn.node" > .devrun/node_modules/webgpu/dist/linux-x64/dawn.node.xz
