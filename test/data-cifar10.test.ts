@@ -97,7 +97,7 @@ describe('shared data directory', () => {
     process.env.WGNAS_DATA_DIR = '/nonexistent/wgnas-data';
     expect(() => dataDir()).toThrow(/\/nonexistent\/wgnas-data.*WGNAS_DATA_DIR/);
     process.env.WGNAS_DATA_DIR = real;
-    expect(() => dataFile('cifar10', 'nope.bin')).toThrow(/not found: .*cifar10\/nope\.bin/);
+    expect(() => dataFile('cifar10', 'nope.bin')).toThrow(/cifar10\/nope\.bin not found \(looked in .*\); get it with: wgnas data fetch cifar10/);
   });
 });
 

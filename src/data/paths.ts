@@ -1,5 +1,12 @@
-/** Where the read-only shared data lives (../shared/data next to the repo, or $WGNAS_DATA_DIR). */
+/**
+ * Where data lives. Files are looked up in an ordered list of roots, first hit wins:
+ *   1. $WGNAS_DATA_DIR (when set);
+ *   2. the per-user cache that `wgnas data fetch` fills ($WGNAS_CACHE_DIR/data, else
+ *      $XDG_CACHE_HOME/wgnas/data, else ~/.cache/wgnas/data);
+ *   3. ../shared/data beside the repository (the development setup).
+ */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,22 +21,76 @@ export function repoRoot(): string {
   }
 }
 
-/** The shared data directory: $WGNAS_DATA_DIR, else <repo>/../shared/data. Throws naming the path if it is missing. */
-export function dataDir(): string {
-  const env = process.env.WGNAS_DATA_DIR;
-  const dir = env ? resolve(env) : resolve(repoRoot(), '..', 'shared', 'data');
-  if (!existsSync(dir)) {
-    throw new Error(
-      `shared data directory not found: ${dir} ` +
-        (env ? '(from $WGNAS_DATA_DIR)' : '(default <repo>/../shared/data; set $WGNAS_DATA_DIR to point elsewhere)'),
-    );
-  }
-  return dir;
+/** The per-user data cache (where `wgnas data fetch` writes); it need not exist yet. */
+export function userDataDir(): string {
+  if (process.env.WGNAS_CACHE_DIR) return join(resolve(process.env.WGNAS_CACHE_DIR), 'data');
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'wgnas', 'data');
 }
 
-/** A file under the shared data directory; throws naming the full path if it is missing. */
+export interface DataRoot {
+  dir: string;
+  /** Where the root comes from, for messages ('$WGNAS_DATA_DIR', 'user cache', '../shared/data'). */
+  origin: string;
+}
+
+/** Every data root in lookup order, whether or not it exists. */
+export function dataRoots(): DataRoot[] {
+  const roots: DataRoot[] = [];
+  const env = process.env.WGNAS_DATA_DIR;
+  if (env) {
+    // A set but missing $WGNAS_DATA_DIR is a typo to report, not a root to skip silently.
+    if (!existsSync(resolve(env))) throw new DataNotFoundError(`data directory ${resolve(env)} (from $WGNAS_DATA_DIR) does not exist`);
+    roots.push({ dir: resolve(env), origin: '$WGNAS_DATA_DIR' });
+  }
+  roots.push({ dir: userDataDir(), origin: 'user cache' });
+  roots.push({ dir: resolve(repoRoot(), '..', 'shared', 'data'), origin: '../shared/data' });
+  return roots;
+}
+
+export class DataNotFoundError extends Error {
+  override readonly name = 'DataNotFoundError';
+}
+
+/** What to suggest when a file under `sub` is missing everywhere. */
+function fetchHint(sub: string): string {
+  if (sub === 'cifar10' || sub === 'cifar100') return `; get it with: wgnas data fetch ${sub}`;
+  return '; set $WGNAS_DATA_DIR to a folder that has it';
+}
+
+/**
+ * The first existing data root (the one `dataFile` would search first). Throws, listing every place
+ * looked at, when none exists.
+ */
+export function dataDir(): string {
+  const roots = dataRoots();
+  const hit = roots.find((r) => existsSync(r.dir));
+  if (!hit) {
+    throw new DataNotFoundError(
+      `no data directory found (looked in ${roots.map((r) => `${r.dir} [${r.origin}]`).join(', ')}); ` +
+        'set $WGNAS_DATA_DIR or run: wgnas data fetch cifar10',
+    );
+  }
+  return hit.dir;
+}
+
+/** The first root that holds `parts` (a path under a data root), or null. */
+export function findDataFile(...parts: string[]): string | null {
+  for (const r of dataRoots()) {
+    const p = join(r.dir, ...parts);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** A data file from the first root that holds it; throws naming every place looked at. */
 export function dataFile(...parts: string[]): string {
-  const p = join(dataDir(), ...parts);
-  if (!existsSync(p)) throw new Error(`shared data file not found: ${p}`);
-  return p;
+  const p = findDataFile(...parts);
+  if (p) return p;
+  const rel = join(...parts);
+  throw new DataNotFoundError(
+    `data file ${rel} not found (looked in ${dataRoots()
+      .map((r) => r.dir)
+      .join(', ')})${fetchHint(parts[0])}`,
+  );
 }

@@ -1,0 +1,152 @@
+/**
+ * Datasets `wgnas data fetch` can download: the official CIFAR binary releases, verified by MD5,
+ * unpacked (only the expected members) into the user data cache, switched in with one rename.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { extract } from 'tar';
+import { download, DownloadError, type DownloadOptions } from './download.js';
+import { dataRoots, userDataDir } from './paths.js';
+
+export interface RemoteDataset {
+  name: string;
+  description: string;
+  url: string;
+  bytes: number;
+  md5: string;
+  /** Archive member -> file name under <root>/<name>/. */
+  members: Record<string, string>;
+  licence: string;
+}
+
+const CIFAR10_MEMBERS: Record<string, string> = Object.fromEntries([
+  ...[1, 2, 3, 4, 5].map((i) => [`cifar-10-batches-bin/data_batch_${i}.bin`, `data_batch_${i}.bin`]),
+  ['cifar-10-batches-bin/test_batch.bin', 'test_batch.bin'],
+  ['cifar-10-batches-bin/batches.meta.txt', 'batches.meta.txt'],
+]);
+
+export const DATASETS: Readonly<Record<string, RemoteDataset>> = {
+  cifar10: {
+    name: 'cifar10',
+    description: 'CIFAR-10, official binary release: 50000 train + 10000 test 32x32 images, 10 classes',
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+    bytes: 170052171,
+    md5: 'c32a1d4ab5d03f1284b67883e8d87530',
+    members: CIFAR10_MEMBERS,
+    licence: 'CIFAR-10 (Krizhevsky, 2009), https://www.cs.toronto.edu/~kriz/cifar.html',
+  },
+  cifar100: {
+    name: 'cifar100',
+    description: 'CIFAR-100, official binary release: 50000 train + 10000 test 32x32 images, 100 classes',
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz',
+    bytes: 168513733,
+    md5: '03b5dce01913d631647c71ecec9e9cb8',
+    members: {
+      'cifar-100-binary/train.bin': 'train.bin',
+      'cifar-100-binary/test.bin': 'test.bin',
+      'cifar-100-binary/fine_label_names.txt': 'fine_label_names.txt',
+      'cifar-100-binary/coarse_label_names.txt': 'coarse_label_names.txt',
+    },
+    licence: 'CIFAR-100 (Krizhevsky, 2009), https://www.cs.toronto.edu/~kriz/cifar.html',
+  },
+};
+
+/** Marker written inside a dataset folder once every member is in place. */
+export const COMPLETE_MARKER = '.complete.json';
+
+export function remoteDataset(name: string): RemoteDataset {
+  const d = DATASETS[name];
+  if (!d) throw new DownloadError(`unknown dataset '${name}' (known: ${Object.keys(DATASETS).join(', ')})`);
+  return d;
+}
+
+export interface FetchOptions extends Pick<DownloadOptions, 'onProgress' | 'onNote' | 'retries' | 'signal'> {
+  /** Where to put it (default: the user data cache). */
+  root?: string;
+  /** Fetch from this base URL instead of the official host (a mirror; tests use 127.0.0.1). */
+  mirror?: string;
+  /** Keep the downloaded archive (default: removed once unpacked). */
+  keepArchive?: boolean;
+  /** Download again even when present. */
+  force?: boolean;
+}
+
+export interface FetchResult {
+  name: string;
+  dir: string;
+  /** False when it was already present and nothing was downloaded. */
+  downloaded: boolean;
+}
+
+/** Downloads, verifies and unpacks one dataset. Safe to interrupt and run again (resumes). */
+export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOptions = {}): Promise<FetchResult> {
+  const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
+  const name = d.name;
+  const root = o.root ?? userDataDir();
+  const dir = join(root, d.name);
+  if (!o.force && existsSync(join(dir, COMPLETE_MARKER))) return { name, dir, downloaded: false };
+  const downloads = join(root, 'downloads');
+  mkdirSync(downloads, { recursive: true });
+  const file = basename(new URL(d.url).pathname);
+  const archive = join(downloads, file);
+  const url = o.mirror ? new URL(file, o.mirror.endsWith('/') ? o.mirror : `${o.mirror}/`).href : d.url;
+  if (!existsSync(archive)) await download(url, archive, { bytes: d.bytes, md5: d.md5, onProgress: o.onProgress, onNote: o.onNote, retries: o.retries, signal: o.signal });
+
+  // Unpack into a fresh folder beside the target, then switch it in with one rename.
+  const tmp = join(root, `.${d.name}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const wanted = new Set(Object.keys(d.members));
+  await extract({ file: archive, cwd: tmp, filter: (p) => wanted.has(p.replace(/^\.\//, '')), strict: true });
+  for (const [member, target] of Object.entries(d.members)) {
+    const src = join(tmp, member);
+    if (!existsSync(src)) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
+    }
+    renameSync(src, join(tmp, target));
+  }
+  for (const e of readdirSync(tmp)) if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
+  writeFileSync(join(tmp, COMPLETE_MARKER), JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n');
+  const old = `${dir}.old-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+  if (!o.keepArchive) rmSync(archive, { force: true });
+  return { name, dir, downloaded: true };
+}
+
+export interface DataListing {
+  name: string;
+  description: string;
+  /** The folder found (first data root that has it), or null. */
+  dir: string | null;
+  origin: string | null;
+  /** True for a fetched dataset whose unpacking finished; null for folders not made by fetch. */
+  complete: boolean | null;
+  bytes: number;
+}
+
+function folderBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isFile() ? statSync(join(dir, e.name)).size : 0;
+  return n;
+}
+
+/** What is present where: the fetchable datasets plus the folders of the shared data layout. */
+export function listData(): DataListing[] {
+  const names: Array<[string, string]> = [
+    ...Object.values(DATASETS).map((d) => [d.name, d.description] as [string, string]),
+    ['nb201', 'NAS-Bench-201 accuracies and reference proxy scores'],
+    ['latency', 'published latency lookup tables and networks'],
+  ];
+  return names.map(([name, description]) => {
+    for (const r of dataRoots()) {
+      const dir = join(r.dir, name);
+      if (!existsSync(dir)) continue;
+      const complete = DATASETS[name] ? existsSync(join(dir, COMPLETE_MARKER)) || null : null;
+      return { name, description, dir, origin: r.origin, complete, bytes: folderBytes(dir) };
+    }
+    return { name, description, dir: null, origin: null, complete: null, bytes: 0 };
+  });
+}

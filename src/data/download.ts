@@ -1,0 +1,110 @@
+/**
+ * Resumable, verified HTTP(S) downloads. The file grows as DEST.partial (appended and fsynced as it
+ * arrives); a dropped connection or a killed process resumes from its size with a Range request, and
+ * only a download whose size and MD5 match is renamed to DEST.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+
+export interface DownloadOptions {
+  /** Expected size in bytes (checked, and used for progress when the server sends no length). */
+  bytes?: number;
+  /** Expected MD5 (hex) of the whole file. */
+  md5?: string;
+  /** Called as bytes arrive: (bytes so far, total or NaN). */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Said once per retry or restart, e.g. to stderr. */
+  onNote?: (message: string) => void;
+  /** Attempts after a connection error (each resumes where the last stopped). Default 5. */
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+}
+
+export async function md5File(path: string): Promise<string> {
+  const h = createHash('md5');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function sizeOf(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
+/** One HTTP attempt: appends to `partial` from its current size. Returns when the body ends. */
+async function attempt(url: string, partial: string, o: DownloadOptions): Promise<void> {
+  let have = sizeOf(partial);
+  if (o.bytes !== undefined && have === o.bytes) return; // already complete; verified by the caller
+  if (o.bytes !== undefined && have > o.bytes) {
+    rmSync(partial);
+    have = 0;
+  }
+  const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
+  const res = await fetch(url, { headers, signal: o.signal, redirect: 'follow' });
+  if (res.status === 416 && have > 0) return; // the server has nothing past what we hold
+  if (!res.ok) throw new DownloadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  if (have > 0 && res.status !== 206) {
+    // The server ignored the Range request: start over rather than append a second copy.
+    o.onNote?.(`${url}: server does not resume downloads; starting again`);
+    rmSync(partial, { force: true });
+    have = 0;
+  }
+  const length = Number(res.headers.get('content-length'));
+  const total = o.bytes ?? (Number.isFinite(length) && length > 0 ? have + length : NaN);
+  const fd = openSync(partial, 'a');
+  try {
+    let done = have;
+    if (!res.body) throw new DownloadError(`${url}: empty response`);
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      writeSync(fd, chunk);
+      done += chunk.byteLength;
+      o.onProgress?.(done, total);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isRetryable(e: unknown): boolean {
+  if (e instanceof DownloadError) return false;
+  const name = (e as Error)?.name;
+  return name !== 'AbortError';
+}
+
+/**
+ * Downloads `url` to `dest` (resuming DEST.partial if present), verifies size and MD5, then renames.
+ * A file that fails verification is deleted, so the next run starts clean.
+ */
+export async function download(url: string, dest: string, o: DownloadOptions = {}): Promise<void> {
+  const partial = `${dest}.partial`;
+  const retries = o.retries ?? 5;
+  for (let tries = 0; ; tries++) {
+    try {
+      await attempt(url, partial, o);
+      break;
+    } catch (e) {
+      if (!isRetryable(e) || tries >= retries) {
+        if (e instanceof DownloadError) throw e;
+        throw new DownloadError(`${url}: ${(e as Error).message} (after ${tries + 1} attempts; run again to resume)`);
+      }
+      o.onNote?.(`${url}: ${(e as Error).message}; resuming from ${sizeOf(partial)} bytes`);
+    }
+  }
+  const got = sizeOf(partial);
+  if (o.bytes !== undefined && got !== o.bytes) {
+    rmSync(partial, { force: true });
+    throw new DownloadError(`${url}: got ${got} bytes, expected ${o.bytes}; the partial file was removed, run again`);
+  }
+  if (o.md5) {
+    const sum = await md5File(partial);
+    if (sum !== o.md5.toLowerCase()) {
+      rmSync(partial, { force: true });
+      throw new DownloadError(`${url}: MD5 ${sum} does not match the expected ${o.md5}; the file was removed, run again`);
+    }
+  }
+  renameSync(partial, dest);
+}
