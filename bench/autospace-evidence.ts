@@ -26,16 +26,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
-import { type CellSpaceLatency, archLatencyMs, priceCellSpace } from '../src/autospace/cell-latency.js';
-import { archMadds, cellSearchSpace, scoreArch } from '../src/autospace/net.js';
+import { scoreArch } from '../src/autospace/cell-arch-net.js';
+import { cellSearchSpace } from '../src/autospace/search-space.js';
 import { NativeUnavailableError } from '../src/native/binding.js';
 import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
-import { type CellSpace, archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/autospace/space-file.js';
 import { parseMadds } from '../src/cli/commands/evolve-space.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
+import { cifarSearchSplit } from '../src/data/search-split.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
-import { cifarSearchSplit } from '../src/proxyless/data.js';
-import { CIFAR_LAYOUT } from '../src/proxyless/layout.js';
+import { measuredCost } from '../src/mobilenet/cost/measured.js';
+import { type CostModel, archCost } from '../src/mobilenet/cost/model.js';
+import { CIFAR_LAYOUT } from '../src/mobilenet/layout.js';
+import { archMadds } from '../src/mobilenet/madds.js';
+import type { CellSpace } from '../src/mobilenet/space.js';
+import { archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/mobilenet/space-file.js';
 import { Rng } from '../src/util/rng.js';
 import { proxyBatch } from '../src/zeroshot.js';
 
@@ -132,11 +136,11 @@ const sides = [
 ] as const;
 // CPU latency of each space's cells (the ceiling's input, and reported for every row when the addon
 // is there), priced back to back before any GPU work with one op cache, so both sides see one machine state.
-const latencies = new Map<string, CellSpaceLatency>();
+const latencies = new Map<string, CostModel>();
 for (const [name, space] of sides) {
   if (v.skip === name) continue;
   try {
-    latencies.set(name, await priceCellSpace(space, { cache: opMs }));
+    latencies.set(name, await measuredCost(space, { cache: opMs }));
   } catch (e) {
     if (maxLatencyMs !== undefined || !(e instanceof NativeUnavailableError)) throw e;
     log(`no CPU latencies: ${(e as Error).message.split('\n')[0]}`);
@@ -151,7 +155,7 @@ for (const seed of searchSeeds) {
     const latency = latencies.get(name) ?? null;
     cpuLatencyMeta = latency?.meta ?? cpuLatencyMeta;
     const latencyLimit = maxLatencyMs !== undefined ? { latency: latency!, maxLatencyMs } : undefined;
-    const msOf = (a: number[]) => (latency ? archLatencyMs(latency, a) : null);
+    const msOf = (a: number[]) => (latency ? archCost(latency, a) : null);
     // The space without search: a random sample under the budget.
     const ss = cellSearchSpace(space, budget, minMadds, latencyLimit);
     const rng = new Rng(seed + 100);

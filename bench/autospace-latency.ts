@@ -6,10 +6,10 @@
  *   npx tsx bench/autospace-latency.ts bench/results/autospace-evidence-band.json ...
  */
 import { readFileSync } from 'node:fs';
-import { archLatencyMs, priceCellSpace } from '../src/autospace/cell-latency.js';
-import { parseCell } from '../src/autospace/cell.js';
-import { layerShapes } from '../src/autospace/space-file.js';
-import { getLayout } from '../src/proxyless/layout.js';
+import { parseCell } from '../src/mobilenet/cell-text.js';
+import { measuredCost } from '../src/mobilenet/cost/measured.js';
+import { archCost } from '../src/mobilenet/cost/model.js';
+import { getLayout, layerShapes } from '../src/mobilenet/layout.js';
 
 interface Row {
   space: string;
@@ -30,8 +30,8 @@ for (const f of files) {
     if (!r.best) continue;
     const layout = getLayout(r.best.layout);
     const cells = r.best.cells.map((c) => [parseCell(c)]);
-    const lat = await priceCellSpace({ layout, shapes: layerShapes(layout), cells }, { cache });
-    const ms = archLatencyMs(lat, cells.map(() => 0));
+    const lat = await measuredCost({ layout, shapes: layerShapes(layout), cells }, { cache });
+    const ms = archCost(lat, cells.map(() => 0));
     const nodes = cells.reduce((s, [c]) => s + c.nodes.length, 0);
     const acc = r.meanTestAcc === undefined ? '-' : `${(100 * r.meanTestAcc).toFixed(1)} %`;
     console.log(`| ${f.split('/').pop()} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`);

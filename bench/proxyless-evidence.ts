@@ -18,13 +18,15 @@ import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { readLatencyTable } from '../src/latency/lut.js';
-import { cifarSearchSplit, mixSeed } from '../src/proxyless/data.js';
-import { choicesLatencyMs, layoutLatency } from '../src/proxyless/latency-loss.js';
-import { CIFAR_LAYOUT, candidateName, searchPositions } from '../src/proxyless/layout.js';
+import { cifarSearchSplit } from '../src/data/search-split.js';
+import { archCost } from '../src/mobilenet/cost/model.js';
+import { tableCost } from '../src/mobilenet/cost/table.js';
+import { CIFAR_LAYOUT, candidateName, searchPositions } from '../src/mobilenet/layout.js';
+import { trainFixed } from '../src/mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../src/proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, ProxylessSearch } from '../src/proxyless/search.js';
-import { trainFixed } from '../src/proxyless/train.js';
 import { Rng } from '../src/util/rng.js';
+import { mixSeed } from '../src/util/seed.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -55,7 +57,9 @@ const log = (s: string) => process.stderr.write(s + '\n');
 
 const gpu = await acquireGpu();
 const layout = CIFAR_LAYOUT;
-const latency = layoutLatency(readLatencyTable(v['latency-table']!), layout, {});
+const priced = tableCost(readLatencyTable(v['latency-table']!), layout);
+if (!priced.cost) throw new Error(`the latency table has no entry for ${priced.missing.join(', ')}`);
+const latency = priced.cost;
 const data = cifarSearchSplit(4000, 1000);
 const test = loadCifar10('test');
 const names = (choices: readonly number[]) => searchPositions(layout).map((p, b) => candidateName(p.candidates[choices[b]]));
@@ -66,7 +70,7 @@ const cfg = {
   ...DEFAULT_SEARCH,
   layout,
   paths: 1 as const,
-  latencyLoss: { kind: 'hinge' as const, targetMs, lambda: num('lambda'), beta: 0.3 },
+  costLoss: { kind: 'hinge' as const, target: targetMs, lambda: num('lambda'), beta: 0.3 },
   warmupSteps: num('warmup'),
   searchSteps: num('steps'),
   arch: { ...DEFAULT_SEARCH.arch, lr: num('arch-lr') },
@@ -82,14 +86,14 @@ const res = await search.run((e) => {
   if (e.step % 25 === 0 || e.step === e.total) {
     const m = mergeProgress(pending);
     pending = [];
-    log(`${m.phase} ${m.step}/${m.total} loss ${m.trainLoss.toFixed(3)} acc ${(100 * m.trainAcc).toFixed(1)}% E[lat] ${m.expectedMs?.toFixed(1) ?? '-'} argmax ${m.argmaxMs?.toFixed(1) ?? '-'} H ${m.entropy.toFixed(3)}`);
+    log(`${m.phase} ${m.step}/${m.total} loss ${m.trainLoss.toFixed(3)} acc ${(100 * m.trainAcc).toFixed(1)}% E[lat] ${m.expectedCost?.toFixed(1) ?? '-'} argmax ${m.argmaxCost?.toFixed(1) ?? '-'} H ${m.entropy.toFixed(3)}`);
   }
 });
 search.dispose();
-const foundMs = choicesLatencyMs(latency, res.choices);
+const foundMs = archCost(latency, res.choices);
 log(`derived ${foundMs.toFixed(2)} ms: ${res.names.join(' ')} (${res.seconds.toFixed(0)} s)`);
 if (v.plot) {
-  const pd = plotDataFromSearch(res, { targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
+  const pd = plotDataFromSearch(res, { target: targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
   writeFileSync(v.plot, searchPlotSvg(pd, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps, batch 32: derived ${foundMs.toFixed(2)} ms` }));
 }
 
@@ -100,7 +104,7 @@ const randoms: number[][] = [];
 for (let tries = 0; randoms.length < num('random'); tries++) {
   if (tries > 1_000_000) throw new Error(`no random architecture within ${100 * band}% of ${foundMs.toFixed(2)} ms`);
   const c = latency.perPosition.map((row) => rng.int(row.length));
-  const ms = choicesLatencyMs(latency, c);
+  const ms = archCost(latency, c);
   if (Math.abs(ms - foundMs) <= band * foundMs && c.join() !== res.choices.join()) randoms.push(c);
 }
 
@@ -122,7 +126,7 @@ async function trainAll(label: string, choices: number[]) {
     runs.push({ seed: s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
   }
   const meanAcc = runs.reduce((a, r) => a + r.testAcc, 0) / runs.length;
-  return { label, choices, names: names(choices), latencyMs: choicesLatencyMs(latency, choices), runs, meanAcc };
+  return { label, choices, names: names(choices), latencyMs: archCost(latency, choices), runs, meanAcc };
 }
 const found = await trainAll('found', res.choices);
 const random = [];
@@ -138,10 +142,10 @@ const out = {
     choices: res.choices,
     names: res.names,
     latencyMs: foundMs,
-    expectedMs: res.expectedMs,
+    expectedMs: res.expectedCost,
     probs: res.probs,
     seconds: res.seconds,
-    history: res.history.map((e) => ({ phase: e.phase, step: e.step, trainLoss: e.trainLoss, trainAcc: e.trainAcc, archCe: e.archCe, expectedMs: e.expectedMs, argmaxMs: e.argmaxMs, entropy: e.entropy })),
+    history: res.history.map((e) => ({ phase: e.phase, step: e.step, trainLoss: e.trainLoss, trainAcc: e.trainAcc, archCe: e.archCe, expectedMs: e.expectedCost, argmaxMs: e.argmaxCost, entropy: e.entropy })),
   },
   found,
   random,

@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { sampleGates } from '../src/kernels/binarize.js';
 import { Tape } from '../src/nn/tape.js';
-import { candidateName, getLayout, type ProxylessLayout } from '../src/proxyless/layout.js';
-import { AlphaAdam, WeightSgd } from '../src/proxyless/optimizers.js';
+import { candidateName, getLayout, type MobileNetLayout } from '../src/mobilenet/layout.js';
+import { AlphaAdam, WeightSgd } from '../src/nn/optim.js';
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { binarizeAlphaGrad } from '../src/kernels/binarize.js';
 import { Rng } from '../src/util/rng.js';
@@ -103,7 +103,7 @@ adam.dispose();
 process.exit(0);
 
 /** The same single-path network and training step (forward, backward, SGD momentum) in tfjs-webgpu. */
-async function tfjsStep(l: ProxylessLayout): Promise<void> {
+async function tfjsStep(l: MobileNetLayout): Promise<void> {
   // The tfjs webgpu backend built on our GPUDevice (same Dawn instance, device and queue).
   const { createTfjsBaseline } = await import('../src/bench/tfjs.js');
   const base = await createTfjsBaseline(gpu);

@@ -2,32 +2,38 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cellMadds, formatCell, handDesignedCells, hasShortcut, parseCell, primitiveSpec, validateCell } from '../src/autospace/cell.js';
-import { CellModule } from '../src/autospace/cell-module.js';
-import { ParamStore } from '../src/nn/init.js';
+import { scoreArch } from '../src/autospace/cell-arch-net.js';
 import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/evolve.js';
-import { CellArchNet, archMadds, cellSearchSpace, fixedMadds, maddsCost, scoreArch } from '../src/autospace/net.js';
 import { searchCellSpace } from '../src/autospace/search.js';
-import { SpaceFileError, archJson, choicesMadds, handDesignedSpace, loadSpace, readSpaceFile, spaceFromLayout } from '../src/autospace/space-file.js';
+import { cellSearchSpace } from '../src/autospace/search-space.js';
+import { cellMadds, handDesignedCells, hasShortcut, primitiveSpec, validateCell } from '../src/mobilenet/cell.js';
+import { CellModule } from '../src/mobilenet/cell-module.js';
+import { formatCell, parseCell } from '../src/mobilenet/cell-text.js';
+import { maddsCost } from '../src/mobilenet/cost/madds.js';
+import { measuredCost } from '../src/mobilenet/cost/measured.js';
+import { archCost } from '../src/mobilenet/cost/model.js';
+import { FixedNet } from '../src/mobilenet/fixed-net.js';
+import { archMadds, choicesMadds, fixedMadds } from '../src/mobilenet/madds.js';
+import { SpaceFileError, archJson, handDesignedSpace, loadSpace, readSpaceFile, spaceFromLayout } from '../src/mobilenet/space-file.js';
+import { ParamStore } from '../src/nn/init.js';
 import { UsageError } from '../src/cli/args.js';
 import { parseMadds, run as evolveCli } from '../src/cli/commands/evolve-space.js';
 import { run as proxylessCli } from '../src/cli/commands/proxyless.js';
 import { run as searchCli } from '../src/cli/commands/search.js';
 import type { Gpu } from '../src/gpu/index.js';
 import { Tape } from '../src/nn/tape.js';
-import { cifarSearchSplit } from '../src/proxyless/data.js';
-import { CIFAR_LAYOUT, type ProxylessLayout } from '../src/proxyless/layout.js';
+import { cifarSearchSplit } from '../src/data/search-split.js';
+import { CIFAR_LAYOUT, type MobileNetLayout } from '../src/mobilenet/layout.js';
 import { DEFAULT_SEARCH, ProxylessSearch } from '../src/proxyless/search.js';
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { proxyBatch } from '../src/zeroshot.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 import { nativeOrNull } from './helpers/native.js';
-import { archLatencyMs, priceCellSpace } from '../src/autospace/cell-latency.js';
 import type { NativeBinding } from '../src/native/binding.js';
 
 /** 32×32 input (CIFAR-10), three searchable layers: two with a shortcut, one strided. */
-const TINY: ProxylessLayout = {
+const TINY: MobileNetLayout = {
   name: 'tiny-autospace',
   inputSize: 32,
   stemC: 4,
@@ -76,7 +82,9 @@ describe('space files', () => {
     expect(archMadds(s, [6, 6, 0])).toBe(fixedMadds(TINY) + l2); // zero cells cost nothing
     const cost = maddsCost(s);
     expect(cost.source).toBe('madds');
-    expect(cost.perPosition[0][0] * 1e6).toBeCloseTo(l01, 6);
+    expect(cost.unit).toBe('madds');
+    expect(cost.perPosition[0][0]).toBe(l01);
+    expect(archCost(cost, [6, 6, 0])).toBe(archMadds(s, [6, 6, 0]));
   });
 
   it('bad files give errors naming the problem', () => {
@@ -138,7 +146,7 @@ describe('budget-constrained space for the search strategies', () => {
   it('a latency ceiling on priced cells: every sample and mutation is under it as well as in the MAdds band', () => {
     const s = spaceFromLayout(CIFAR_LAYOUT);
     // Toy prices: a cell costs 1 ms per node (MBConv e3/e6: 3 nodes, zero: 0), skeleton 2 ms.
-    const latency = { fixedMs: 2, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.length)) };
+    const latency = { unit: 'ms' as const, fixed: 2, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.length)) };
     const nodes = (a: number[]) => a.reduce((t, j, b) => t + s.cells[b][j].nodes.length, 0);
     const ss = cellSearchSpace(s, 3e6, 2e6, { latency, maxLatencyMs: 2 + 27 }); // at most 9 non-zero cells of 11
     const rng = new Rng(5);
@@ -150,25 +158,26 @@ describe('budget-constrained space for the search strategies', () => {
     }
     // A rare corner (~1e-5 of random draws): toy latency = sum of the kernel sizes of the cell's nodes,
     // ceiling 41 in the 2.3-2.6 M band. Rejection sampling misses it; the constrained walk finds it.
-    const kernels = { fixedMs: 0, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.reduce((t, n) => t + primitiveSpec(n.op).kernel, 0))) };
+    const kernels = { unit: 'ms' as const, fixed: 0, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.reduce((t, n) => t + primitiveSpec(n.op).kernel, 0))) };
     const rare = cellSearchSpace(s, 2.6e6, 2.3e6, { latency: kernels, maxLatencyMs: 41 });
     for (let i = 0; i < 10; i++) {
       const x = rare.sample(rng);
-      expect(archLatencyMs(kernels, x)).toBeLessThanOrEqual(41);
+      expect(archCost(kernels, x)).toBeLessThanOrEqual(41);
       expect(archMadds(s, x)).toBeGreaterThanOrEqual(2.3e6);
       expect(archMadds(s, x)).toBeLessThanOrEqual(2.6e6);
     }
     expect(() => cellSearchSpace(s, 3e6, 0, { latency, maxLatencyMs: 1 })).toThrow(/latency ceiling 1.000 ms is below the fastest architecture \(\d+\.000 ms\)/);
-    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { fixedMs: 0, perPosition: [[1]] }, maxLatencyMs: 5 })).toThrow(/latency matrix does not match the space/);
+    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { unit: 'ms', fixed: 0, perPosition: [[1]] }, maxLatencyMs: 5 })).toThrow(/latency matrix does not match the space/);
+    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { ...latency, unit: 'madds' }, maxLatencyMs: 5 })).toThrow(/needs a cost model in ms/);
   });
 });
 
 describe('cell networks on the GPU', () => {
-  it('a hand-designed cell space network computes exactly what the MBConv supernet computes', async ({ skip }) => {
+  it('a fixed network of the hand-designed space computes exactly what the supernet computes on that path', async ({ skip }) => {
     if (!gpu) return skip();
     const s = spaceFromLayout(TINY);
     const choices = [4, 6, 2];
-    const a = new CellArchNet(gpu, s, choices, new Rng(11));
+    const a = FixedNet.fromChoices(gpu, TINY, s.cells, choices, new Rng(11));
     const b = new ProxylessSupernet(gpu, TINY, new Rng(11), { only: choices });
     const x = gpu.upload(new Rng(5).normals(2 * 3 * 32 * 32), [2, 3, 32, 32]);
     const ta = new Tape(gpu, { noGrad: true });
@@ -178,6 +187,8 @@ describe('cell networks on the GPU', () => {
       const yb = await b.forward(tb, tb.input(x), choices.map((c) => ({ active: c, inactive: [], involved: [c] }))).logits.value.read();
       expectClose(ya, yb, { atol: 1e-5, rtol: 1e-5, label: 'logits' });
       expect(a.paramCount()).toBe(b.params.reduce((n, p) => n + p.value.size, 0));
+      // Same parameters, same names: weights carry over between the two by name.
+      expect(a.params.map((p) => p.name)).toEqual(b.params.map((p) => p.name));
     } finally {
       ta.dispose();
       tb.dispose();
@@ -296,11 +307,13 @@ describe('AutoSpace evolution', () => {
       const found = await searchCellSpace(gpu, space, { proxy: 'wrcor', strategy: 'random', budget: 2, budgetMadds: cfg.budgetMadds, batchSize: 8, seed: 2 });
       expect(found.madds).toBeLessThanOrEqual(cfg.budgetMadds);
       expect(Number.isFinite(found.score)).toBe(true);
-      const px = new ProxylessSearch(gpu, { ...DEFAULT_SEARCH, layout: space.layout, space, latencyLoss: { kind: 'hinge', targetMs: cfg.budgetMadds / 1e6, lambda: 2, beta: 0.3 }, warmupSteps: 1, searchSteps: 1, batchSize: 4, valBatchSize: 4, logEvery: 1 }, data(), maddsCost(space));
+      const px = new ProxylessSearch(gpu, { ...DEFAULT_SEARCH, layout: space.layout, space, costLoss: { kind: 'hinge', target: cfg.budgetMadds, lambda: 2, beta: 0.3 }, warmupSteps: 1, searchSteps: 1, batchSize: 4, valBatchSize: 4, logEvery: 1 }, data(), maddsCost(space));
       try {
         const r = await px.run();
         expect(r.netConfig.format).toBe('wgnas-arch');
         expect(r.names).toEqual(r.choices.map((j, b) => formatCell(space.cells[b][j])));
+        expect(r.unit).toBe('madds');
+        expect(r.cost).toBe(archMadds(space, r.choices));
       } finally {
         px.dispose();
       }
@@ -370,6 +383,22 @@ describe('AutoSpace evolution', () => {
     expect(norm(scaled.d) / norm(plain.d)).toBeCloseTo(scaled.n, 3);
   });
 
+  it('a diverging learning rate ends the run naming the step and the flag to lower', async ({ skip }) => {
+    if (!gpu) return skip();
+    const evo = new AutoSpace(gpu, tinyEvolve({ weightLr: 1e30, warmupSteps: 3 }), data());
+    try {
+      await expect(evo.run()).rejects.toThrow(/^training diverged at warm-up step [23]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --lr$/);
+    } finally {
+      evo.dispose();
+    }
+    const fit = new AutoSpace(gpu, tinyEvolve({ fitnessLr: Infinity, warmupSteps: 0, iterations: 1 }), data());
+    try {
+      await expect(fit.run()).rejects.toThrow(/training diverged at iteration 1, fitness step 1: the fitness logits φ are not finite .*--fitness-lr/);
+    } finally {
+      fit.dispose();
+    }
+  });
+
   it('replaceEvery N: replacement rounds only every N-th iteration', async ({ skip }) => {
     if (!gpu) return skip();
     const evo = new AutoSpace(gpu, tinyEvolve({ replaceEvery: 2, iterations: 4, steps: 1 }), data());
@@ -434,10 +463,10 @@ describe('CLI', () => {
     if (!gpu || !native) return skip();
     const file = join(tmp, 'tiny-hand-lat.json');
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
-    const lat = await priceCellSpace(loadSpace(handDesignedSpace(TINY)), { native, repeats: 5, warmup: 1 });
+    const lat = await measuredCost(loadSpace(handDesignedSpace(TINY)), { native, repeats: 5, warmup: 1 });
     // Ceiling halfway between the fastest and the slowest architecture.
-    const lo = archLatencyMs(lat, lat.perPosition.map((p) => p.indexOf(Math.min(...p))));
-    const hi = archLatencyMs(lat, lat.perPosition.map((p) => p.indexOf(Math.max(...p))));
+    const lo = archCost(lat, lat.perPosition.map((p) => p.indexOf(Math.min(...p))));
+    const hi = archCost(lat, lat.perPosition.map((p) => p.indexOf(Math.max(...p))));
     const ceiling = (lo + hi) / 2;
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));

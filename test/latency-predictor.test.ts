@@ -1,20 +1,11 @@
-/** Architecture conversion, table-sum prediction, missing-key policies and the differentiable expectation. */
+/** Architecture conversion, table-sum prediction, missing-key policies and the supernet latency matrix. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ArchError, archParts, archToNativeOps, fromNetConfig, netConfigToKeys, parseArch, type ProxylessArch } from '../src/latency/arch.js';
 import { parseLatencyTable, readLatencyTable, type LatencyTable } from '../src/latency/lut.js';
-import {
-  expectedLatency,
-  expectedLatencyFromLogits,
-  lookupLatency,
-  MissingLatencyError,
-  predictLatency,
-  softmax,
-  supernetLatencies,
-  type LatencyMatrix,
-} from '../src/latency/predictor.js';
+import { findLatency, lookupLatency, MissingLatencyError, predictLatency, supernetLatencies } from '../src/latency/predictor.js';
 import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../src/latency/space.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -140,41 +131,7 @@ describe('table-sum prediction', () => {
   });
 });
 
-describe('differentiable expected latency', () => {
-  const m: LatencyMatrix = { fixedMs: 2, perPosition: [[1, 3], [0.5, 2, 0]] };
-
-  it('E[lat] = fixed + Σ p·lat with gradient lat', () => {
-    const { valueMs, gradProbs } = expectedLatency(m, [[0.25, 0.75], [0.2, 0.3, 0.5]]);
-    expect(valueMs).toBeCloseTo(2 + 0.25 + 2.25 + 0.1 + 0.6, 12);
-    expect(gradProbs).toEqual(m.perPosition);
-    // One-hot probabilities give the table sum of that architecture.
-    expect(expectedLatency(m, [[0, 1], [0, 0, 1]]).valueMs).toBe(5);
-    expect(() => expectedLatency(m, [[1, 0]])).toThrow(/rows/);
-    expect(() => expectedLatency(m, [[1, 0], [1, 0]])).toThrow(/position 1 has 2 entries for 3 candidates/);
-  });
-
-  it('gradient wrt softmax logits matches finite differences (f64)', () => {
-    const rng = new Rng(11);
-    const big: LatencyMatrix = { fixedMs: 1, perPosition: [0, 1, 2, 3].map((b) => Array.from({ length: 3 + b }, () => rng.next() * 5)) };
-    const alphas = big.perPosition.map((row) => row.map(() => rng.normal()));
-    for (const T of [1, 0.5]) {
-      const { valueMs, gradAlphas, probs } = expectedLatencyFromLogits(big, alphas, T);
-      probs.forEach((p) => expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12));
-      expect(valueMs).toBeCloseTo(expectedLatency(big, alphas.map((a) => softmax(a, T))).valueMs, 12);
-      const h = 1e-6;
-      alphas.forEach((row, b) =>
-        row.forEach((_, j) => {
-          const plus = alphas.map((r) => r.slice());
-          const minus = alphas.map((r) => r.slice());
-          plus[b][j] += h;
-          minus[b][j] -= h;
-          const fd = (expectedLatencyFromLogits(big, plus, T).valueMs - expectedLatencyFromLogits(big, minus, T).valueMs) / (2 * h);
-          expect(gradAlphas[b][j]).toBeCloseTo(fd, 7);
-        }),
-      );
-    }
-  });
-
+describe('supernet latency matrix', () => {
   it('builds the candidate matrix of the ProxylessNAS space from the Pixel 1 table', () => {
     const pixel = readLatencyTable(join(SHARED, 'proxylessnas_mobile_trim.yaml'));
     const space = proxylessSpace();
@@ -184,7 +141,20 @@ describe('differentiable expected latency', () => {
     // Any one-hot choice equals the table sum of that architecture.
     const rng = new Rng(5);
     const choice = randomChoices(space, rng);
-    const onehot = space.positions.map((p, i) => p.candidates.map((_, j) => (j === choice[i] ? 1 : 0)));
-    expect(expectedLatency(lm, onehot).valueMs).toBeCloseTo(predictLatency(pixel, archFromChoices(space, choice)).totalMs, 9);
+    expect(lm.missing).toEqual([]);
+    const sum = choice.reduce((s, j, b) => s + lm.perPosition[b][j], lm.fixedMs);
+    expect(sum).toBeCloseTo(predictLatency(pixel, archFromChoices(space, choice)).totalMs, 9);
+  });
+
+  it('keys the table lacks are listed once each and priced NaN, not thrown', () => {
+    // The tiny table prices none of the ProxylessNAS space's 224×224 keys.
+    const space = proxylessSpace();
+    const lm = supernetLatencies(tinyTable, space);
+    expect(new Set(lm.missing).size).toBe(lm.missing.length);
+    expect(lm.missing.length).toBeGreaterThan(10);
+    expect(Number.isNaN(lm.fixedMs)).toBe(true);
+    expect(lm.perPosition.flat().filter((v) => Number.isNaN(v)).length).toBeGreaterThan(0);
+    expect(findLatency(tinyTable, lm.missing[0])).toBeNull();
+    expect(findLatency(tinyTable, tinyKeys[0])).toEqual({ ms: 1.5 });
   });
 });

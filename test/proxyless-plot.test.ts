@@ -12,7 +12,7 @@ import {
   plotDataFromSearch,
   searchPlotSvg,
 } from '../src/proxyless/plot.js';
-import type { ProgressEvent, SearchResult } from '../src/proxyless/search.js';
+import type { ProgressEvent, SearchResult } from '../src/proxyless/search-config.js';
 import { testGpu } from './helpers/gpu.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
@@ -78,15 +78,15 @@ function synthetic(steps: number, warmup: number, blocks: number): SearchPlotDat
       phase: search ? 'search' : 'warmup',
       trainLoss: 2.3 - 0.8 * (s / steps),
       valLoss: search ? 2.2 - 0.5 * t : null,
-      expectedMs: 70 - 15 * t,
-      argmaxMs: 72 - 18 * t,
+      expectedCost: 70 - 15 * t,
+      argmaxCost: 72 - 18 * t,
       probs: Array.from({ length: blocks }, (_, b) => {
         const p = 1 / 7 + (0.8 - 1 / 7) * t * ((b + 1) / blocks);
         return [p, ...Array<number>(6).fill((1 - p) / 6)];
       }),
     });
   }
-  return { points, choices: Array<number>(blocks).fill(0), names: Array.from({ length: blocks }, (_, b) => `${3 + 2 * (b % 3)}x${3 + 2 * (b % 3)}_MBConv6`), targetMs: 60, warmupSteps: warmup };
+  return { points, choices: Array<number>(blocks).fill(0), names: Array.from({ length: blocks }, (_, b) => `${3 + 2 * (b % 3)}x${3 + 2 * (b % 3)}_MBConv6`), target: 60, warmupSteps: warmup };
 }
 
 describe('searchPlotSvg', () => {
@@ -100,8 +100,8 @@ describe('searchPlotSvg', () => {
     expect(lines.map((l) => l.attrs.class)).toEqual([
       'series train-loss',
       'series val-loss',
-      'series expected-ms',
-      'series argmax-ms',
+      'series expected-cost',
+      'series argmax-cost',
       ...Array(5).fill('series block-prob'),
     ]);
     expect(pointCount(lines[0])).toBe(30);
@@ -110,7 +110,7 @@ describe('searchPlotSvg', () => {
     const texts = elems.filter((e) => e.name === 'text').map((e) => e.text);
     expect(texts).toContain('search &lt;T &amp; &quot;60&quot;&gt; ms');
     expect(texts).toContain('it&apos;s');
-    for (const want of ['(a) cross-entropy loss', '(b) latency (lookup table)', 'CE (nats)', 'latency (ms)', 'probability', 'target 60 ms', 'warm-up (α frozen)', '0.25', '0.75', 'weight step (warm-up + search)']) {
+    for (const want of ['(a) cross-entropy loss', '(b) latency', 'CE (nats)', 'latency (ms)', 'probability', 'target 60 ms', 'warm-up (α frozen)', '0.25', '0.75', 'weight step (warm-up + search)']) {
       expect(texts).toContain(want);
     }
     expect(texts.some((t) => t.startsWith('(c) α evolution'))).toBe(true);
@@ -124,6 +124,21 @@ describe('searchPlotSvg', () => {
     expect(svg).not.toMatch(/NaN|Infinity|undefined/);
   });
 
+  it('a multiply-adds search is drawn in millions with its unit', () => {
+    const data = synthetic(10, 2, 3);
+    data.points.forEach((p) => {
+      p.expectedCost = p.expectedCost! * 1e5;
+      p.argmaxCost = p.argmaxCost! * 1e5;
+    });
+    const svg = searchPlotSvg({ ...data, unit: 'madds', target: 6e6 }, { title: 'madds' });
+    const texts = parseXml(svg)
+      .filter((e) => e.name === 'text')
+      .map((e) => e.text);
+    for (const want of ['(b) multiply-adds', 'MAdds (millions)', 'target 6 M MAdds', 'E[MAdds] under softmax(α)']) expect(texts).toContain(want);
+    expect(texts.some((t) => /ms/.test(t) && t !== 'madds')).toBe(false);
+    expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+  });
+
   it('a 1-step history, an empty one and NaN / missing values do not break it', () => {
     const one = synthetic(1, 0, 3);
     const svg1 = searchPlotSvg(one, { title: 'one step' });
@@ -134,11 +149,11 @@ describe('searchPlotSvg', () => {
     const bad = synthetic(12, 4, 3);
     bad.points[5].trainLoss = NaN;
     bad.points[6].valLoss = Infinity;
-    bad.points[7].expectedMs = null;
+    bad.points[7].expectedCost = null;
     bad.points[8].probs = null;
     bad.points[9].probs![1][0] = NaN;
-    bad.points.forEach((p) => (p.argmaxMs = NaN));
-    bad.targetMs = NaN;
+    bad.points.forEach((p) => (p.argmaxCost = NaN));
+    bad.target = NaN;
     const svg2 = searchPlotSvg(bad, { title: 'nan' });
     const lines = polylines(svg2);
     expect(lines).toHaveLength(7);
@@ -180,8 +195,8 @@ describe('helpers', () => {
     trainAcc: 0.1,
     archObjective: null,
     archCe: null,
-    expectedMs: 50,
-    argmaxMs: 51,
+    expectedCost: 50,
+    argmaxCost: 51,
     entropy: 1.9,
     choices: [0, 1],
     msPerStep: 100,
@@ -191,10 +206,10 @@ describe('helpers', () => {
   it('mergeProgress: window means, the latest state', () => {
     const m = mergeProgress([
       ev('search', 1, 4, { trainLoss: 1, trainAcc: 0.5, archCe: 2, archObjective: 3, msPerStep: 10 }),
-      ev('search', 2, 4, { trainLoss: 3, trainAcc: 0.25, msPerStep: 30, expectedMs: 40, choices: [1, 1] }),
+      ev('search', 2, 4, { trainLoss: 3, trainAcc: 0.25, msPerStep: 30, expectedCost: 40, choices: [1, 1] }),
       ev('search', 3, 4, { trainLoss: 2, trainAcc: 0, archCe: 4, archObjective: 5, msPerStep: 20 }),
     ]);
-    expect(m).toMatchObject({ step: 3, trainLoss: 2, trainAcc: 0.25, archCe: 3, archObjective: 4, msPerStep: 20, expectedMs: 50, choices: [0, 1] });
+    expect(m).toMatchObject({ step: 3, trainLoss: 2, trainAcc: 0.25, archCe: 3, archObjective: 4, msPerStep: 20, expectedCost: 50, choices: [0, 1] });
     expect(mergeProgress([ev('warmup', 1, 2)]).archCe).toBeNull();
     expect(() => mergeProgress([])).toThrow(/no events/);
   });
@@ -202,13 +217,14 @@ describe('helpers', () => {
   it('plotDataFromSearch: global steps after the warm-up, α where recorded', () => {
     const history = [ev('warmup', 2, 2), ev('search', 1, 3, { archCe: 2.1 }), ev('search', 3, 3, { archCe: 1.9 })];
     const probs = new Map([[history[2], [[0.2, 0.8], [0.5, 0.5]]]]);
-    const res = { choices: [1, 0], names: ['a', 'b'], history } as unknown as SearchResult;
-    const d = plotDataFromSearch(res, { targetMs: 45, probsOf: (e) => probs.get(e) });
+    const res = { choices: [1, 0], names: ['a', 'b'], unit: 'ms', history } as unknown as SearchResult;
+    const d = plotDataFromSearch(res, { target: 45, probsOf: (e) => probs.get(e) });
     expect(d.warmupSteps).toBe(2);
     expect(d.points.map((p) => p.step)).toEqual([2, 3, 5]);
     expect(d.points.map((p) => p.valLoss)).toEqual([null, 2.1, 1.9]);
     expect(d.points.map((p) => p.probs)).toEqual([null, null, [[0.2, 0.8], [0.5, 0.5]]]);
-    expect(d.targetMs).toBe(45);
+    expect(d.target).toBe(45);
+    expect(d.unit).toBe('ms');
   });
 });
 

@@ -5,24 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as cli } from '../src/cli/commands/proxyless.js';
 import { UsageError } from '../src/cli/args.js';
 import type { Gpu } from '../src/gpu/index.js';
-import { softmax } from '../src/kernels/binarize.js';
-import { fromNetConfig } from '../src/latency/arch.js';
-import { readLatencyTable } from '../src/latency/lut.js';
-import { predictLatency } from '../src/latency/predictor.js';
-import { cifarSearchSplit } from '../src/proxyless/data.js';
-import {
-  type SearchLatency,
-  choicesLatencyMs,
-  combineLoss,
-  expectedLatency,
-  layoutLatency,
-  latencyRange,
-  reinforceReward,
-} from '../src/proxyless/latency-loss.js';
-import { CIFAR_LAYOUT, IMAGENET_LAYOUT, type ProxylessLayout, layoutSpace, positionStages } from '../src/proxyless/layout.js';
-import { toNetConfig } from '../src/proxyless/net-config.js';
-import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch, pairLatencyGrad } from '../src/proxyless/search.js';
-import { Rng } from '../src/util/rng.js';
+import { cifarSearchSplit } from '../src/data/search-split.js';
+import { type CostModel, expectedCost } from '../src/mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../src/mobilenet/layout.js';
+import { combineLoss, reinforceReward } from '../src/proxyless/objective.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
 import { testGpu } from './helpers/gpu.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
@@ -34,69 +21,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('latency from the lookup table', () => {
-  const table = readLatencyTable(TABLE);
-
-  it('ImageNet layout: the table has every key; an architecture costs what predictLatency says', () => {
-    const m = layoutLatency(table, IMAGENET_LAYOUT);
-    expect(m.source).toBe('direct');
-    expect(m.perPosition.length).toBe(21);
-    const rng = new Rng(3);
-    for (let k = 0; k < 5; k++) {
-      const choices = m.perPosition.map((row) => rng.int(row.length));
-      const arch = fromNetConfig(toNetConfig(IMAGENET_LAYOUT, choices), 224);
-      expect(choicesLatencyMs(m, choices)).toBeCloseTo(predictLatency(table, arch).totalMs, 9);
-    }
-  });
-
-  it('CIFAR layout: priced as the same (stage, block) ImageNet positions', () => {
-    const full = layoutLatency(table, IMAGENET_LAYOUT);
-    const m = layoutLatency(table, CIFAR_LAYOUT);
-    expect(m.source).toBe('imagenet-proxy');
-    expect(m.fixedMs).toBeCloseTo(full.fixedMs, 12);
-    const ref = positionStages(IMAGENET_LAYOUT).map((p) => `${p.stage}/${p.depth}`);
-    positionStages(CIFAR_LAYOUT).forEach((p, b) => expect(m.perPosition[b]).toEqual(full.perPosition[ref.indexOf(`${p.stage}/${p.depth}`)]));
-    // 'zero' (last candidate where offered) costs nothing.
-    layoutSpace(CIFAR_LAYOUT).positions.slice(1).forEach((pos, b) => {
-      if (pos.candidates.at(-1) === 'zero') expect(m.perPosition[b].at(-1)).toBe(0);
-    });
-    const r = latencyRange(m);
-    expect(r.minMs).toBeLessThan(r.maxMs);
-    expect(() => layoutLatency(table, CIFAR_LAYOUT, { directOnly: true })).toThrow(/no entry/);
-  });
-
-  it('E[lat] gradient wrt α (full softmax and 2-path pair) matches finite differences', () => {
-    const m = layoutLatency(table, CIFAR_LAYOUT);
-    const rng = new Rng(8);
-    const alphas = m.perPosition.map((row) => row.map(() => rng.normal()));
-    const e = expectedLatency(m, alphas);
-    const h = 1e-6;
-    for (const [b, i] of [[0, 0], [1, 6], [5, 3], [10, 2]]) {
-      const ap = alphas.map((r) => r.slice());
-      const am = alphas.map((r) => r.slice());
-      ap[b][i] += h;
-      am[b][i] -= h;
-      const fdv = (expectedLatency(m, ap).valueMs - expectedLatency(m, am).valueMs) / (2 * h);
-      expect(e.gradAlphas[b][i]).toBeCloseTo(fdv, 5);
-      // Pair version: d/dα of Σ_{pair} softmax(α_pair)·lat.
-      const pair = [i, (i + 2) % alphas[b].length];
-      const pe = (a: number[]) => softmax(pair.map((k) => a[k])).reduce((s, q, k) => s + q * m.perPosition[b][pair[k]], 0);
-      const g = pairLatencyGrad(alphas[b], m.perPosition[b], pair);
-      for (const k of [0, 1, 2, 3]) {
-        const a1 = alphas[b].slice();
-        const a2 = alphas[b].slice();
-        a1[k] += h;
-        a2[k] -= h;
-        expect(g[k]).toBeCloseTo((pe(a1) - pe(a2)) / (2 * h), 5);
-      }
-    }
-  });
-
+describe('the cost terms of the objective', () => {
   it('additive and multiplicative losses: values and derivatives', () => {
     for (const cfg of [
-      { kind: 'add' as const, targetMs: 40, lambda: 0.3 },
-      { kind: 'mul' as const, targetMs: 40, beta: 0.6, mulScale: 0.2 },
-      { kind: 'hinge' as const, targetMs: 40, lambda: 2 },
+      { kind: 'add' as const, target: 40, lambda: 0.3 },
+      { kind: 'mul' as const, target: 40, beta: 0.6, mulScale: 0.2 },
+      { kind: 'hinge' as const, target: 40, lambda: 2 },
     ]) {
       const f = (ce: number, e: number) => combineLoss(cfg, ce, e).loss;
       const c = combineLoss(cfg, 1.7, 55);
@@ -104,18 +34,30 @@ describe('latency from the lookup table', () => {
       expect(c.dCe).toBeCloseTo((f(1.7 + h, 55) - f(1.7 - h, 55)) / (2 * h), 6);
       expect(c.dE).toBeCloseTo((f(1.7, 55 + h) - f(1.7, 55 - h)) / (2 * h), 6);
     }
-    expect(combineLoss({ kind: 'add', targetMs: 40, lambda: 0.1 }, 2, 40).loss).toBeCloseTo(2, 12);
-    expect(combineLoss({ kind: 'mul', targetMs: 40 }, 2, 40).loss).toBeCloseTo(2, 12);
-    expect(() => combineLoss({ kind: 'mul', targetMs: 0.5 }, 2, 40)).toThrow(/above 1 ms/);
+    expect(combineLoss({ kind: 'add', target: 40, lambda: 0.1 }, 2, 40).loss).toBeCloseTo(2, 12);
+    expect(combineLoss({ kind: 'mul', target: 40 }, 2, 40).loss).toBeCloseTo(2, 12);
+    expect(() => combineLoss({ kind: 'mul', target: 0.5 }, 2, 40)).toThrow(/above 1 ms/);
     // hinge: nothing below the target, add-like above it.
-    expect(combineLoss({ kind: 'hinge', targetMs: 40, lambda: 2 }, 2, 35)).toEqual({ loss: 2, dCe: 1, dE: 0 });
-    expect(combineLoss({ kind: 'hinge', targetMs: 40, lambda: 2 }, 2, 50).loss).toBeCloseTo(2.5, 12);
+    expect(combineLoss({ kind: 'hinge', target: 40, lambda: 2 }, 2, 35)).toEqual({ loss: 2, dCe: 1, dE: 0 });
+    expect(combineLoss({ kind: 'hinge', target: 40, lambda: 2 }, 2, 50).loss).toBeCloseTo(2.5, 12);
+    // add and hinge depend on E/T only; mul takes its logarithms in ms or in millions of MAdds.
+    for (const kind of ['add', 'hinge'] as const) {
+      const ms = combineLoss({ kind, target: 40, lambda: 2 }, 2, 50);
+      const madds = combineLoss({ kind, target: 40e6, lambda: 2 }, 2, 50e6, 'madds');
+      expect(madds.loss).toBeCloseTo(ms.loss, 12);
+      expect(madds.dE * 1e6).toBeCloseTo(ms.dE, 12);
+    }
+    const mulMs = combineLoss({ kind: 'mul', target: 40 }, 1.7, 55);
+    const mulMadds = combineLoss({ kind: 'mul', target: 40e6 }, 1.7, 55e6, 'madds');
+    expect(mulMadds.loss).toBeCloseTo(mulMs.loss, 12);
+    expect(mulMadds.dE * 1e6).toBeCloseTo(mulMs.dE, 12);
+    expect(() => combineLoss({ kind: 'mul', target: 0.5e6 }, 2, 40e6, 'madds')).toThrow(/above 1 M MAdds/);
     expect(reinforceReward(0.5, 20, 40, 0.1)).toBeCloseTo(0.5 * 2 ** 0.1, 12);
   });
 });
 
 /** A small layout whose step runs in well under a second on lavapipe (8×8 inputs, 3 searchable blocks). */
-const TOY: ProxylessLayout = {
+const TOY: MobileNetLayout = {
   name: 'toy',
   inputSize: 8,
   stemC: 4,
@@ -131,21 +73,22 @@ const TOY: ProxylessLayout = {
 };
 
 // Synthetic table: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate.
-const TOY_LAT: SearchLatency = {
-  fixedMs: 2,
+const TOY_LAT: CostModel = {
+  unit: 'ms',
+  source: 'table',
+  fixed: 2,
   perPosition: [
     [3, 1.5, 4, 2.5, 0],
     [2, 3, 1, 4, 0],
     [5, 4, 6, 2],
   ],
-  source: 'direct',
 };
 
 function toyConfig(over: Partial<ProxylessSearchConfig>): ProxylessSearchConfig {
   return {
     ...DEFAULT_SEARCH,
     layout: TOY,
-    latencyLoss: { kind: 'add', targetMs: 5, lambda: 50 },
+    costLoss: { kind: 'add', target: 5, lambda: 50 },
     warmupSteps: 2,
     searchSteps: 30,
     batchSize: 8,
@@ -171,10 +114,11 @@ describe('toy searches converge to the known optimum', () => {
       try {
         const r = await s.run();
         expect(r.choices).toEqual([4, 4, 3]);
-        expect(r.latencyMs).toBeCloseTo(4, 9);
+        expect(r.unit).toBe('ms');
+        expect(r.cost).toBeCloseTo(4, 9);
         // The expectation moved towards the optimum from the uniform start.
-        const uniform = expectedLatency(TOY_LAT, TOY_LAT.perPosition.map((row) => row.map(() => 0))).valueMs;
-        expect(r.expectedMs!).toBeLessThan(uniform - 2);
+        const uniform = expectedCost(TOY_LAT, TOY_LAT.perPosition.map((row) => row.map(() => 0))).value;
+        expect(r.expectedCost!).toBeLessThan(uniform - 2);
       } finally {
         s.dispose();
       }
@@ -183,8 +127,8 @@ describe('toy searches converge to the known optimum', () => {
 
   it('hinge loss: no latency pressure under the target (same α as an accuracy-only search)', async ({ skip }) => {
     if (!gpu) return skip();
-    const runWith = async (latencyLoss: ProxylessSearchConfig['latencyLoss']) => {
-      const s = new ProxylessSearch(gpu!, toyConfig({ latencyLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
+    const runWith = async (costLoss: ProxylessSearchConfig['costLoss']) => {
+      const s = new ProxylessSearch(gpu!, toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
       try {
         return (await s.run()).alpha;
       } finally {
@@ -192,8 +136,8 @@ describe('toy searches converge to the known optimum', () => {
       }
     };
     const free = await runWith(null);
-    expect(await runWith({ kind: 'hinge', targetMs: 50, lambda: 5 })).toEqual(free);
-    expect(await runWith({ kind: 'hinge', targetMs: 5, lambda: 5 })).not.toEqual(free);
+    expect(await runWith({ kind: 'hinge', target: 50, lambda: 5 })).toEqual(free);
+    expect(await runWith({ kind: 'hinge', target: 5, lambda: 5 })).not.toEqual(free);
   });
 
   it('REINFORCE with reward acc·(T/lat)^w, w = 3, moves to low latency', async ({ skip }) => {
@@ -202,9 +146,29 @@ describe('toy searches converge to the known optimum', () => {
     try {
       const r = await s.run();
       expect(r.choices.slice(0, 2)).toEqual([4, 4]);
-      expect(r.latencyMs!).toBeLessThanOrEqual(5);
+      expect(r.cost!).toBeLessThanOrEqual(5);
     } finally {
       s.dispose();
+    }
+  });
+});
+
+describe('divergence', () => {
+  it('a diverging learning rate ends the run naming the step and the flag to lower', async ({ skip }) => {
+    if (!gpu) return skip();
+    const data = () => cifarSearchSplit(200, 100);
+    const warm = new ProxylessSearch(gpu, toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }), data(), TOY_LAT);
+    try {
+      await expect(warm.run()).rejects.toThrow(/^training diverged at warm-up step [2-4]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --warmup-lr$/);
+    } finally {
+      warm.dispose();
+    }
+    // Adam moves α by about lr per step: at 3e38 the f32 range ends within a step or two.
+    const arch = new ProxylessSearch(gpu, toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }), data(), TOY_LAT);
+    try {
+      await expect(arch.run()).rejects.toThrow(/training diverged at architecture step [1-4]: the architecture logits α are not finite \(learning rate 3e\+38\); try a smaller --arch-lr/);
+    } finally {
+      arch.dispose();
     }
   });
 });
@@ -216,7 +180,7 @@ describe('checkpoint and resume', () => {
     const cfg = toyConfig({ searchSteps: 5, warmupSteps: 3, checkpointDir: null, seed: 21 });
     const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_LAT);
     const ra = await a.run();
-    const wa = await a.net.paramMap().get('b2.c3.dw')!.value.read();
+    const wa = await a.net.paramMap().get('b2.c3.n1.dw5')!.value.read();
     const stemA = await a.net.paramMap().get('stem.conv')!.value.read();
     a.dispose();
 
@@ -229,7 +193,7 @@ describe('checkpoint and resume', () => {
     expect(b2.progress).toMatchObject({ warmup: 3, search: 2, arch: 2 });
     const rb = await b2.run();
     expect(rb.alpha).toEqual(ra.alpha);
-    expect(await b2.net.paramMap().get('b2.c3.dw')!.value.read()).toEqual(wa);
+    expect(await b2.net.paramMap().get('b2.c3.n1.dw5')!.value.read()).toEqual(wa);
     expect(await b2.net.paramMap().get('stem.conv')!.value.read()).toEqual(stemA);
     expect(rb.archSteps).toBe(ra.archSteps);
     b2.dispose();

@@ -3,11 +3,11 @@ import { ShapeError, type Gpu } from '../src/gpu/index.js';
 import type { GateSample } from '../src/kernels/binarize.js';
 import { fromNetConfig } from '../src/latency/arch.js';
 import { Tape } from '../src/nn/tape.js';
-import { CIFAR_LAYOUT, type ProxylessLayout } from '../src/proxyless/layout.js';
+import { CIFAR_LAYOUT, type MobileNetLayout } from '../src/mobilenet/layout.js';
+import { WeightSgd } from '../src/nn/optim.js';
 import { toNetConfig, choicesFromNetConfig } from '../src/proxyless/net-config.js';
-import { WeightSgd } from '../src/proxyless/optimizers.js';
-import { type Tensor64, type WeightMap, mbconvRef, supernetLossRef } from '../src/proxyless/reference.js';
-import { BN_EPS, type MBConvModule, ProxylessSupernet } from '../src/proxyless/supernet.js';
+import { type Tensor64, type WeightMap, mbconvParamNames, mbconvRef, supernetLossRef } from '../src/proxyless/reference.js';
+import { BN_EPS, ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 /** 3 searchable blocks: two with an identity skip (and 'zero'), one stride-2 width change. */
-const TINY: ProxylessLayout = {
+const TINY: MobileNetLayout = {
   name: 'tiny',
   inputSize: 8,
   stemC: 4,
@@ -55,15 +55,14 @@ describe('MBConv candidate vs f64 CPU reference', () => {
   ]) {
     it(`k${kernel} e${expand} s${stride}: forward, input and weight gradients`, async ({ skip }) => {
       if (!gpu) return skip();
-      const layout: ProxylessLayout = { ...TINY, widths: [5], depths: [1], strides: [stride], kernels: [kernel], expands: [expand], inputSize: 7 };
+      const layout: MobileNetLayout = { ...TINY, widths: [5], depths: [1], strides: [stride], kernels: [kernel], expands: [expand], inputSize: 7 };
       const net = new ProxylessSupernet(gpu, layout, new Rng(kernel * 10 + expand));
-      const m = net.modules[0][0] as MBConvModule;
       const rng = new Rng(7);
       const xShape = [2, 4, 7, 7];
       const xData = rng.normals(2 * 4 * 49);
       const t = new Tape(gpu);
       const x = t.input(t.adopt(gpu.upload(xData, xShape)), true);
-      const o = net.mbconv(t, x, m);
+      const o = net.layers[0].candidateOutput(t, x, 0, 0, 'mb');
       const r = rng.normals(o.value.size);
       const seed = t.adopt(gpu.upload(r, o.shape));
       t.backward(o, seed);
@@ -83,7 +82,8 @@ describe('MBConv candidate vs f64 CPU reference', () => {
         });
         expect(Math.abs(dx[i] - g)).toBeLessThan(2e-3 + 2e-3 * Math.abs(g));
       }
-      for (const name of ['b0.c0.dw', 'b0.c0.project', 'b0.c0.expand.bn.gamma', 'b0.c0.dw.bn.beta']) {
+      const names = mbconvParamNames('b0.c0', kernel, expand);
+      for (const name of [names.dw, names.project, `${names.expand}.bn.gamma`, `${names.dw}.bn.beta`]) {
         const p = net.paramMap().get(name)!;
         const grad = await p.grad!.read();
         for (const i of [0, Math.floor(p.value.size / 2), p.value.size - 1]) {
@@ -186,10 +186,11 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
     const { net, wm, grads, x64, labels } = await run(gpu, 'sampled');
     const g0 = oneHotGates(net, gates);
     // Inactive candidates (even the 2-path partner, run without grad) get no gradient.
-    expect(grads.has('b1.c0.dw')).toBe(false);
-    expect(grads.has('b2.c1.project')).toBe(false);
-    expect(grads.has('b1.c2.dw')).toBe(true);
-    for (const name of ['stem.conv', 'b0.c1.expand', 'b2.c3.dw.bn.gamma', 'mix.conv', 'classifier.w', 'classifier.b']) {
+    // TINY's candidates: 0 k3e3, 1 k5e3, 2 k3e6, 3 k5e6, 4 zero.
+    expect(grads.has(mbconvParamNames('b1.c0', 3, 3).dw)).toBe(false);
+    expect(grads.has(mbconvParamNames('b2.c1', 5, 3).project)).toBe(false);
+    expect(grads.has(mbconvParamNames('b1.c2', 3, 6).dw)).toBe(true);
+    for (const name of ['stem.conv', mbconvParamNames('b0.c1', 5, 3).expand!, `${mbconvParamNames('b2.c3', 5, 6).dw}.bn.gamma`, 'mix.conv', 'classifier.w', 'classifier.b']) {
       const grad = grads.get(name)!;
       const e = wm.get(name)!;
       for (const i of [0, Math.floor(e.data.length / 3), e.data.length - 1]) {

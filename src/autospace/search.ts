@@ -4,14 +4,17 @@
  * check of a found architecture. The same code runs in both spaces, which is what the AutoSpace
  * evidence compares.
  */
-import type { Gpu } from '../gpu/gpu.js';
 import type { Cifar10 } from '../data/cifar10.js';
-import { trainFixed, type TrainResult } from '../proxyless/train.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { archMadds } from '../mobilenet/madds.js';
+import type { CellSpace } from '../mobilenet/space.js';
+import { archJson } from '../mobilenet/space-file.js';
+import { type TrainResult, trainFixed } from '../mobilenet/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
 import { proxyBatch } from '../zeroshot.js';
-import { type LatencyLimit, archMadds, cellSearchSpace, scoreArch } from './net.js';
-import { type CellSpace, archJson } from './space-file.js';
+import { scoreArch } from './cell-arch-net.js';
+import { type LatencyLimit, cellSearchSpace } from './search-space.js';
 
 export interface CellSearchOptions {
   proxy: string;
@@ -21,7 +24,7 @@ export interface CellSearchOptions {
   budgetMadds?: number;
   /** Lower end of the MAdds band (architectures cheaper than this are not proposed). */
   minMadds?: number;
-  /** Latency ceiling on the priced cells (priceCellSpace): equal latency as well as equal MAdds. */
+  /** Latency ceiling on the measured cells (measuredCost): equal latency as well as equal MAdds. */
   latencyLimit?: LatencyLimit;
   batchSize: number;
   seed: number;

@@ -1,7 +1,9 @@
 /**
  * Latency prediction from a lookup table: the sum of the table entries of an architecture's parts
- * (ProxylessNAS / OFA style), and for the search its expectation under per-block candidate
- * probabilities, E[lat] = fixed + Σ_blocks Σ_i p_i·lat_i, with gradients wrt p and wrt softmax logits.
+ * (ProxylessNAS / OFA style), and the per-candidate latency matrix of a supernet that the searches
+ * turn into a cost model (src/mobilenet/cost). A key the table lacks is a result (findLatency gives
+ * null, supernetLatencies lists it) that the caller decides about; only the whole-architecture
+ * prediction, whose caller wants a number or an error, throws MissingLatencyError.
  */
 import type { ProxylessArch } from './arch.js';
 import { archParts } from './arch.js';
@@ -77,11 +79,11 @@ function sameExceptChannels(a: ParsedKey, b: ParsedKey): boolean {
 const channelDistance = (a: ParsedKey, b: ParsedKey): number =>
   Math.abs(Math.log(a.input[2] / b.input[2])) + Math.abs(Math.log((a.output[2] ?? 1) / (b.output[2] ?? 1)));
 
-/** Table latency of one key, or an approximation per `missing`; throws MissingLatencyError. */
-export function lookupLatency(table: LatencyTable, key: string, { missing = 'error', field = 'mean' }: PredictOptions = {}): Lookup {
+/** Table latency of one key, or an approximation per `missing`; null when neither exists. */
+export function findLatency(table: LatencyTable, key: string, { missing = 'error', field = 'mean' }: PredictOptions = {}): Lookup | null {
   const e = table.entries.get(key);
   if (e) return { ms: entryMs(e, field) };
-  if (missing === 'error') throw new MissingLatencyError([key]);
+  if (missing === 'error') return null;
   const want = parseLatencyKey(key);
   let best: { key: string; parsed: ParsedKey; d: number } | null = null;
   for (const k of table.entries.keys()) {
@@ -89,15 +91,22 @@ export function lookupLatency(table: LatencyTable, key: string, { missing = 'err
     try {
       parsed = parseLatencyKey(k);
     } catch {
-      continue;
+      continue; // keys of ops this predictor does not model
     }
     if (!sameExceptChannels(want, parsed)) continue;
     const d = channelDistance(want, parsed);
     if (!best || d < best.d || (d === best.d && k < best.key)) best = { key: k, parsed, d };
   }
-  if (!best) throw new MissingLatencyError([key]);
+  if (!best) return null;
   const factor = missing === 'scale' ? keyMacs(want) / keyMacs(best.parsed) : 1;
   return { ms: entryMs(table.entries.get(best.key)!, field) * factor, approx: { from: best.key, method: missing, factor } };
+}
+
+/** findLatency for one key the caller needs: throws MissingLatencyError when it is missing. */
+export function lookupLatency(table: LatencyTable, key: string, options: PredictOptions = {}): Lookup {
+  const l = findLatency(table, key, options);
+  if (!l) throw new MissingLatencyError([key]);
+  return l;
 }
 
 /** Predicted latency of an architecture: Conv + blocks + Conv_1 + Logits from the table. */
@@ -105,12 +114,9 @@ export function predictLatency(table: LatencyTable, arch: ProxylessArch, options
   const parts: PartPrediction[] = [];
   const missingKeys: string[] = [];
   for (const p of archParts(arch)) {
-    try {
-      parts.push({ name: p.name, key: p.key, ...lookupLatency(table, p.key, options) });
-    } catch (e) {
-      if (!(e instanceof MissingLatencyError)) throw e;
-      missingKeys.push(...e.keys);
-    }
+    const l = findLatency(table, p.key, options);
+    if (l) parts.push({ name: p.name, key: p.key, ...l });
+    else missingKeys.push(p.key);
   }
   if (missingKeys.length > 0) throw new MissingLatencyError(missingKeys);
   return {
@@ -120,7 +126,7 @@ export function predictLatency(table: LatencyTable, arch: ProxylessArch, options
   };
 }
 
-// ---- differentiable expectation for the search ----
+// ---- the latency matrix of a supernet ----
 
 export interface LatencyMatrix {
   /** Stem + Conv_1 + Logits, independent of the block choices. */
@@ -129,55 +135,20 @@ export interface LatencyMatrix {
   perPosition: number[][];
 }
 
-export function supernetLatencies(table: LatencyTable, space: Supernet, options: PredictOptions = {}): LatencyMatrix {
-  const base = archParts({ inputSize: space.inputSize, stem: space.stem, blocks: space.positions.map((p) => p.candidates[0]), featureMix: space.featureMix, classes: space.classes });
-  const fixedMs = base
-    .filter((p) => !p.name.startsWith('block'))
-    .reduce((s, p) => s + lookupLatency(table, p.key, options).ms, 0);
-  const perPosition = space.positions.map((pos) => pos.candidates.map((c) => (c === 'zero' ? 0 : lookupLatency(table, expandedConvKey(c), options).ms)));
-  return { fixedMs, perPosition };
-}
-
-function checkShape(m: LatencyMatrix, x: number[][], what: string): void {
-  if (x.length !== m.perPosition.length) throw new RangeError(`${what}: ${x.length} rows for ${m.perPosition.length} block positions`);
-  x.forEach((row, b) => {
-    if (row.length !== m.perPosition[b].length) {
-      throw new RangeError(`${what}: position ${b} has ${row.length} entries for ${m.perPosition[b].length} candidates`);
-    }
-  });
-}
-
-/** E[lat] = fixed + Σ_b Σ_i p[b][i]·lat[b][i]; ∂E/∂p[b][i] = lat[b][i]. */
-export function expectedLatency(m: LatencyMatrix, probs: number[][]): { valueMs: number; gradProbs: number[][] } {
-  checkShape(m, probs, 'expectedLatency');
-  let valueMs = m.fixedMs;
-  probs.forEach((row, b) => row.forEach((p, i) => (valueMs += p * m.perPosition[b][i])));
-  return { valueMs, gradProbs: m.perPosition.map((row) => row.slice()) };
-}
-
-export function softmax(xs: number[], temperature = 1): number[] {
-  const mx = Math.max(...xs);
-  const ex = xs.map((x) => Math.exp((x - mx) / temperature));
-  const s = ex.reduce((a, b) => a + b, 0);
-  return ex.map((e) => e / s);
-}
-
 /**
- * Expectation under p = softmax(α / T) per position, and its gradient wrt α:
- * ∂E/∂α_j = p_j (lat_j − Σ_i p_i lat_i) / T.
+ * The supernet's latency matrix from the table. Keys the table lacks (after the `missing`
+ * approximation) are listed in `missing`, each once, and priced NaN: a complete matrix has
+ * `missing.length === 0`.
  */
-export function expectedLatencyFromLogits(
-  m: LatencyMatrix,
-  alphas: number[][],
-  temperature = 1,
-): { valueMs: number; probs: number[][]; gradAlphas: number[][] } {
-  checkShape(m, alphas, 'expectedLatencyFromLogits');
-  const probs = alphas.map((a) => softmax(a, temperature));
-  const { valueMs } = expectedLatency(m, probs);
-  const gradAlphas = probs.map((p, b) => {
-    const lat = m.perPosition[b];
-    const mean = p.reduce((s, pi, i) => s + pi * lat[i], 0);
-    return p.map((pj, j) => (pj * (lat[j] - mean)) / temperature);
-  });
-  return { valueMs, probs, gradAlphas };
+export function supernetLatencies(table: LatencyTable, space: Supernet, options: PredictOptions = {}): LatencyMatrix & { missing: string[] } {
+  const missing = new Set<string>();
+  const ms = (key: string) => {
+    const l = findLatency(table, key, options);
+    if (!l) missing.add(key);
+    return l ? l.ms : NaN;
+  };
+  const base = archParts({ inputSize: space.inputSize, stem: space.stem, blocks: space.positions.map((p) => p.candidates[0]), featureMix: space.featureMix, classes: space.classes });
+  const fixedMs = base.filter((p) => !p.name.startsWith('block')).reduce((s, p) => s + ms(p.key), 0);
+  const perPosition = space.positions.map((pos) => pos.candidates.map((c) => (c === 'zero' ? 0 : ms(expandedConvKey(c)))));
+  return { fixedMs, perPosition, missing: [...missing] };
 }

@@ -4,8 +4,7 @@
  * (MobileInvertedResidualBlock with MBInvertedConvLayer or ZeroLayer + IdentityLayer shortcut),
  * feature_mix_layer, classifier.
  */
-import type { ProxylessLayout } from './layout.js';
-import { layoutSpace } from './layout.js';
+import { type MobileNetLayout, layoutSpace } from '../mobilenet/layout.js';
 
 export const BN_EPS = 1e-5;
 
@@ -32,7 +31,7 @@ function identity(c: number): Record<string, unknown> {
 }
 
 /** `choices[b]` indexes the candidates of searchable position b (the fixed first block is added). */
-export function toNetConfig(layout: ProxylessLayout, choices: readonly number[]): Record<string, unknown> {
+export function toNetConfig(layout: MobileNetLayout, choices: readonly number[]): Record<string, unknown> {
   const space = layoutSpace(layout);
   const positions = space.positions.slice(1);
   if (choices.length !== positions.length) {
@@ -80,7 +79,7 @@ export function toNetConfig(layout: ProxylessLayout, choices: readonly number[])
 }
 
 /** Inverse of toNetConfig for a config of this layout (used by tests and --resume checks). */
-export function choicesFromNetConfig(layout: ProxylessLayout, config: unknown): number[] {
+export function choicesFromNetConfig(layout: MobileNetLayout, config: unknown): number[] {
   const blocks = (config as { blocks?: unknown[] })?.blocks;
   const positions = layoutSpace(layout).positions.slice(1);
   if (!Array.isArray(blocks) || blocks.length !== positions.length + 1) {

@@ -1,11 +1,12 @@
 /**
  * ProxylessNAS search curves as a hand-written SVG (no dependencies), three stacked panels sharing
- * the weight-step axis: (a) train and validation cross-entropy, (b) expected latency E[lat] and the
- * argmax network's latency against the target, (c) for every searchable block, softmax(α) of the
+ * the weight-step axis: (a) train and validation cross-entropy, (b) the expected cost E[cost] (latency
+ * or multiply-adds) and the argmax network's cost against the target, (c) for every searchable block, softmax(α) of the
  * candidate finally chosen. The warm-up (uniform path sampling, α frozen) is shaded in each panel.
  */
 import { escapeXml } from '../bench/roofline.js';
-import type { ProgressEvent, SearchResult } from './search.js';
+import type { CostUnit } from '../mobilenet/cost/model.js';
+import type { ProgressEvent, SearchResult } from './search-config.js';
 
 export interface SearchPlotPoint {
   /** Global weight step: warm-up steps, then search steps. */
@@ -14,8 +15,9 @@ export interface SearchPlotPoint {
   trainLoss: number;
   /** Validation CE of the architecture steps since the previous point; null when there were none. */
   valLoss: number | null;
-  expectedMs: number | null;
-  argmaxMs?: number | null;
+  /** E[cost] and the argmax network's cost, in the data's unit. */
+  expectedCost: number | null;
+  argmaxCost?: number | null;
   /** softmax(α) per block at this step; null where not recorded (e.g. history from before a resume). */
   probs?: number[][] | null;
 }
@@ -26,7 +28,10 @@ export interface SearchPlotData {
   choices: number[];
   /** Candidate name per block, for the legend. */
   names?: string[];
-  targetMs?: number | null;
+  /** The cost target, in `unit`. */
+  target?: number | null;
+  /** Unit of the costs (default 'ms'); MAdds are drawn in millions. */
+  unit?: CostUnit;
   warmupSteps?: number;
 }
 
@@ -39,7 +44,7 @@ export interface SearchPlotOptions {
 /** Plot input from a search result; `probsOf` gives softmax(α) as recorded at each progress event. */
 export function plotDataFromSearch(
   res: SearchResult,
-  opts: { targetMs?: number | null; warmupSteps?: number; probsOf?: (e: ProgressEvent) => number[][] | undefined } = {},
+  opts: { target?: number | null; warmupSteps?: number; probsOf?: (e: ProgressEvent) => number[][] | undefined } = {},
 ): SearchPlotData {
   // Warm-up length: the last warm-up event has step = total (it is always reported).
   const warmupSteps = opts.warmupSteps ?? res.history.find((e) => e.phase === 'warmup')?.total ?? 0;
@@ -49,13 +54,14 @@ export function plotDataFromSearch(
       phase: e.phase,
       trainLoss: e.trainLoss,
       valLoss: e.archCe,
-      expectedMs: e.expectedMs,
-      argmaxMs: e.argmaxMs,
+      expectedCost: e.expectedCost,
+      argmaxCost: e.argmaxCost,
       probs: opts.probsOf?.(e) ?? null,
     })),
     choices: res.choices,
     names: res.names,
-    targetMs: opts.targetMs ?? null,
+    target: opts.target ?? null,
+    unit: res.unit ?? 'ms',
     warmupSteps,
   };
 }
@@ -234,24 +240,27 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   const warmupEntry: LegendEntry[] = warmup > 0 ? [{ label: 'warm-up (α frozen)', color: WARMUP_FILL, swatch: true }] : [];
   legend(out, legendX, fa.y + 10, [...lossSeries, ...warmupEntry]);
 
-  // (b) latency.
-  const target = data.targetMs ?? null;
+  // (b) cost, in ms or in millions of MAdds.
+  const ms = (data.unit ?? 'ms') === 'ms';
+  const scale = ms ? 1 : 1e-6;
+  const unitText = ms ? 'ms' : 'M MAdds';
+  const target = data.target != null ? data.target * scale : null;
   const latSeries: Series[] = [
-    { cls: 'expected-ms', label: 'E[lat] under softmax(α)', color: '#2ca02c', width: 2, values: pts.map((p) => [p.step, p.expectedMs ?? NaN]) },
-    { cls: 'argmax-ms', label: 'argmax network', color: '#9467bd', width: 1.2, values: pts.map((p) => [p.step, p.argmaxMs ?? NaN]) },
+    { cls: 'expected-cost', label: `${ms ? 'E[lat]' : 'E[MAdds]'} under softmax(α)`, color: '#2ca02c', width: 2, values: pts.map((p) => [p.step, (p.expectedCost ?? NaN) * scale]) },
+    { cls: 'argmax-cost', label: 'argmax network', color: '#9467bd', width: 1.2, values: pts.map((p) => [p.step, (p.argmaxCost ?? NaN) * scale]) },
   ];
   const latValues = latSeries.flatMap((s) => s.values.map((v) => v[1]));
   const [bLo, bHi] = range(target !== null && Number.isFinite(target) ? [...latValues, target] : latValues, [0, 1]);
   const bTicks = niceTicks(bLo, bHi, 5);
   const yb = fa.y + hA + gap;
   const fb: Frame = { x: m.l, y: yb, w: pw, h: hB, xMax, yLo: Math.min(bLo, bTicks[0]), yHi: Math.max(bHi, bTicks[bTicks.length - 1]) };
-  panel(out, fb, '(b) latency (lookup table)', 'latency (ms)', null, warmup, bTicks);
+  panel(out, fb, ms ? '(b) latency' : '(b) multiply-adds', ms ? 'latency (ms)' : 'MAdds (millions)', null, warmup, bTicks);
   const latLegend: LegendEntry[] = [...latSeries];
   if (target !== null && Number.isFinite(target)) {
     const ty = r1(Y(fb, target));
     out.push(`<line class="target" x1="${fb.x}" y1="${ty}" x2="${fb.x + fb.w}" y2="${ty}" stroke="#000000" stroke-width="1.2" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${fb.x + fb.w - 4}" y="${r1(ty - 5)}" text-anchor="end" font-size="11">${escapeXml(`target ${target} ms`)}</text>`);
-    latLegend.push({ label: `target ${target} ms`, color: '#000000', dash: '6 4', width: 1.2 });
+    out.push(`<text x="${fb.x + fb.w - 4}" y="${r1(ty - 5)}" text-anchor="end" font-size="11">${escapeXml(`target ${Number(target.toPrecision(6))} ${unitText}`)}</text>`);
+    latLegend.push({ label: `target ${Number(target.toPrecision(6))} ${unitText}`, color: '#000000', dash: '6 4', width: 1.2 });
   }
   lines(out, fb, latSeries);
   legend(out, legendX, fb.y + 10, latLegend);

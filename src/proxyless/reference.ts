@@ -4,8 +4,7 @@
  * BN is the training-mode (batch statistics, biased variance) one the tape uses.
  */
 import type { BlockPosition } from '../latency/space.js';
-import type { ProxylessLayout } from './layout.js';
-import { layoutSpace } from './layout.js';
+import { type MobileNetLayout, layoutSpace } from '../mobilenet/layout.js';
 
 export interface Tensor64 {
   data: Float64Array;
@@ -85,12 +84,23 @@ function convBn(x: Tensor64, wm: WeightMap, name: string, stride: number, pad: n
   return act ? relu6Ref(b) : b;
 }
 
+/** Parameter names of an MBConv cell's nodes (CellModule naming): expand (null for expand 1), depthwise, project. */
+export function mbconvParamNames(prefix: string, kernel: number, expand: number): { expand: string | null; dw: string; project: string } {
+  const n = expand === 1 ? 0 : 1;
+  return {
+    expand: expand === 1 ? null : `${prefix}.n0.pw${expand}`,
+    dw: `${prefix}.n${n}.dw${kernel}`,
+    project: `${prefix}.n${n + 1}.pwl`,
+  };
+}
+
 /** One MBConv candidate (no residual): [1×1 expand + BN + ReLU6] → k×k depthwise + BN + ReLU6 → 1×1 project + BN. */
 export function mbconvRef(x: Tensor64, wm: WeightMap, prefix: string, kernel: number, expand: number, stride: number, eps: number): Tensor64 {
+  const names = mbconvParamNames(prefix, kernel, expand);
   let h = x;
-  if (expand !== 1) h = convBn(h, wm, `${prefix}.expand`, 1, 0, 1, true, eps);
-  h = convBn(h, wm, `${prefix}.dw`, stride, (kernel - 1) / 2, h.shape[1], true, eps);
-  return convBn(h, wm, `${prefix}.project`, 1, 0, 1, false, eps);
+  if (names.expand) h = convBn(h, wm, names.expand, 1, 0, 1, true, eps);
+  h = convBn(h, wm, names.dw, stride, (kernel - 1) / 2, h.shape[1], true, eps);
+  return convBn(h, wm, names.project, 1, 0, 1, false, eps);
 }
 
 /**
@@ -98,7 +108,7 @@ export function mbconvRef(x: Tensor64, wm: WeightMap, prefix: string, kernel: nu
  * [x +] Σ_j gates[b][j]·o_j(x) over the candidates with a non-zero gate or listed in `evaluate`.
  */
 export function supernetLossRef(
-  layout: ProxylessLayout,
+  layout: MobileNetLayout,
   wm: WeightMap,
   x: Tensor64,
   labels: ArrayLike<number>,

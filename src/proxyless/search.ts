@@ -1,126 +1,29 @@
 /**
  * The ProxylessNAS search loop: weight warm-up on sampled paths, then alternating weight steps
  * (SGD + Nesterov, cosine LR, weight decay, train split) and architecture steps (Adam on α,
- * validation split). Architecture steps are either gradient-based (binarized gates, latency loss
- * from a lookup table: CE + λ·E[lat] or CE·(ln E[lat]/ln T)^β) or REINFORCE with reward
- * acc·(T/lat)^w. Every random draw is keyed by (seed, phase, step), so a resumed run continues
- * exactly where the checkpoint left off.
+ * validation split). Architecture steps are either gradient-based (binarized gates, cost loss
+ * from a cost model: CE + λ·E[cost] or CE·(ln E[cost]/ln T)^β) or REINFORCE with reward
+ * acc·(T/cost)^w (search-steps.ts). Every random draw is keyed by (seed, phase, step), so a resumed
+ * run continues exactly where the checkpoint left off.
  */
+import { BatchStream } from '../data/batch-stream.js';
+import type { SearchData } from '../data/search-split.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { augment } from '../data/cifar10.js';
-import { type PathMode, binarizeAlphaGrad, rescaleTwoPath, sampleGates, softmax } from '../kernels/binarize.js';
+import { softmax } from '../kernels/binarize.js';
 import { cosineLr } from '../kernels/optim.js';
-import { Tape } from '../nn/tape.js';
+import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../mobilenet/layout.js';
+import { archJson } from '../mobilenet/space-file.js';
+import { AlphaAdam, TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import { Rng } from '../util/rng.js';
+import { mixSeed } from '../util/seed.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { BatchStream, type SearchData, mixSeed, resizeNearest } from './data.js';
-import {
-  type LatencyLossConfig,
-  type SearchLatency,
-  choicesLatencyMs,
-  combineLoss,
-  expectedLatency,
-  reinforceReward,
-} from './latency-loss.js';
-import type { ProxylessLayout } from './layout.js';
 import { toNetConfig } from './net-config.js';
-import { AlphaAdam, type AdamConfig, WeightSgd } from './optimizers.js';
+import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
+import { type SearchParts, evaluateChoices, gradientArchStep, reinforceArchStep, weightStep } from './search-steps.js';
 import { ProxylessSupernet } from './supernet.js';
-import { type CellSpace, archJson } from '../autospace/space-file.js';
 
-export interface ProxylessSearchConfig {
-  layout: ProxylessLayout;
-  mode: 'gradient' | 'reinforce';
-  /** Binarized paths per block in gradient mode. */
-  paths: PathMode;
-  /** 'sampled': gate gradients of the sampled path(s) only; 'all': every candidate, re-run one at a time (full_v2). */
-  gateGrads: 'sampled' | 'all';
-  /** Latency objective; null = accuracy only. */
-  latencyLoss: LatencyLossConfig | null;
-  /** REINFORCE: reward exponent w and architectures sampled per α update. */
-  reinforceW: number;
-  reinforceSamples: number;
-  baselineDecay: number;
-  warmupSteps: number;
-  searchSteps: number;
-  /** One architecture step after every `archEvery` weight steps of the search phase. */
-  archEvery: number;
-  batchSize: number;
-  valBatchSize: number;
-  warmupLr: number;
-  weightLr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  arch: AdamConfig;
-  augment: boolean;
-  seed: number;
-  logEvery: number;
-  checkpointDir: string | null;
-  checkpointEvery: number;
-  /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
-  space?: CellSpace | null;
-}
-
-export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'latencyLoss'> = {
-  mode: 'gradient',
-  paths: 2,
-  gateGrads: 'sampled',
-  reinforceW: 0.1,
-  reinforceSamples: 4,
-  baselineDecay: 0.9,
-  warmupSteps: 20,
-  searchSteps: 40,
-  archEvery: 1,
-  batchSize: 32,
-  valBatchSize: 32,
-  warmupLr: 0.05,
-  weightLr: 0.05,
-  momentum: 0.9,
-  nesterov: true,
-  weightDecay: 4e-5,
-  // ProxylessNAS: Adam lr 6e-3, β1 0; the CLI raises lr to 0.1 for its short default runs.
-  arch: { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-  augment: true,
-  seed: 1,
-  logEvery: 10,
-  checkpointDir: null,
-  checkpointEvery: 50,
-};
-
-export interface ProgressEvent {
-  phase: 'warmup' | 'search';
-  /** Weight steps done in this phase. */
-  step: number;
-  total: number;
-  lr: number;
-  trainLoss: number;
-  trainAcc: number;
-  /** Architecture-step loss (CE with the latency term) or mean reward (REINFORCE), since the last event. */
-  archObjective: number | null;
-  archCe: number | null;
-  expectedMs: number | null;
-  /** LUT latency of the current argmax architecture. */
-  argmaxMs: number | null;
-  /** Mean entropy of softmax(α) over blocks (nats). */
-  entropy: number;
-  choices: number[];
-  msPerStep: number;
-}
-
-export interface SearchResult {
-  choices: number[];
-  names: string[];
-  netConfig: Record<string, unknown>;
-  latencyMs: number | null;
-  expectedMs: number | null;
-  alpha: number[][];
-  probs: number[][];
-  history: ProgressEvent[];
-  weightSteps: number;
-  archSteps: number;
-  seconds: number;
-}
+export { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, type SearchResult } from './search-config.js';
 
 interface Counters {
   warmup: number;
@@ -140,8 +43,7 @@ export class ProxylessSearch {
   alpha: Float32Array[];
   private readonly sgd: WeightSgd;
   private readonly adam: AlphaAdam;
-  private readonly trainStream: BatchStream;
-  private readonly valStream: BatchStream;
+  private readonly parts: SearchParts;
   private counters: Counters = { warmup: 0, search: 0, arch: 0, baseline: null, seconds: 0 };
   readonly history: ProgressEvent[] = [];
   private window = { loss: 0, correct: 0, seen: 0, steps: 0, archObj: 0, archCe: 0, archN: 0, t0: performance.now() };
@@ -150,24 +52,35 @@ export class ProxylessSearch {
     readonly gpu: Gpu,
     readonly cfg: ProxylessSearchConfig,
     readonly data: SearchData,
-    readonly latency: SearchLatency | null,
+    /** The hardware cost of every candidate (ms or MAdds); null for an accuracy-only search. */
+    readonly cost: CostModel | null,
   ) {
     if (cfg.mode === 'gradient' && cfg.gateGrads === 'all' && cfg.paths !== 1) {
       throw new Error("gate gradients 'all' (full_v2) evaluate every candidate: use it with --paths 1");
     }
-    if (cfg.latencyLoss && !latency) throw new Error('a latency loss needs a latency table');
-    if (cfg.mode === 'reinforce' && !latency) throw new Error('REINFORCE needs a latency table (reward acc·(T/lat)^w)');
+    if (cfg.costLoss && !cost) throw new Error('a cost loss needs a cost model (a latency table, MAdds or measured cells)');
+    if (cfg.mode === 'reinforce' && !cost) throw new Error('REINFORCE needs a cost model (reward acc·(T/cost)^w)');
     if (!(cfg.archEvery >= 1)) throw new RangeError('archEvery must be >= 1');
     if (cfg.space && cfg.space.layout.name !== cfg.layout.name) throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
     this.net = new ProxylessSupernet(gpu, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
-    if (latency && latency.perPosition.length !== this.net.positions.length) {
-      throw new Error(`latency table prices ${latency.perPosition.length} blocks, the supernet has ${this.net.positions.length}`);
+    if (cost && (cost.perPosition.length !== this.net.positions.length || cost.perPosition.some((row, b) => row.length !== this.net.choiceSizes[b]))) {
+      const n = this.net.choiceSizes;
+      this.net.dispose();
+      throw new Error(`the cost model prices ${cost.perPosition.map((r) => r.length).join('/')} candidates per block, the supernet has ${n.join('/')}`);
     }
     this.alpha = this.net.choiceSizes.map((n) => new Float32Array(n));
     this.sgd = new WeightSgd(gpu, this.net.params, { momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
     this.adam = new AlphaAdam(gpu, this.net.choiceSizes, cfg.arch);
-    this.trainStream = new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1));
-    this.valStream = new BatchStream(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2));
+    this.parts = {
+      gpu,
+      cfg,
+      net: this.net,
+      cost,
+      sgd: this.sgd,
+      adam: this.adam,
+      trainStream: new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1)),
+      valStream: new BatchStream(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2)),
+    };
   }
 
   get probs(): number[][] {
@@ -181,127 +94,6 @@ export class ProxylessSearch {
 
   get progress(): Readonly<Counters> {
     return this.counters;
-  }
-
-  private input(x: Float32Array, n: number): Float32Array {
-    const s = this.cfg.layout.inputSize;
-    return resizeNearest(x, n, 3, 32, s);
-  }
-
-  /** One weight step on a train batch with one sampled path per block. Returns loss and accuracy. */
-  async weightStep(lr: number, key: number): Promise<{ loss: number; acc: number }> {
-    const rng = new Rng(mixSeed(this.cfg.seed, 3, key));
-    const b = this.trainStream.batchAt(key);
-    const xs = this.cfg.augment ? augment(b.x, b.n, rng) : b.x;
-    const gates = this.alpha.map((a) => sampleGates(a, rng, 1));
-    const gpu = this.gpu;
-    const t = new Tape(gpu);
-    const x = gpu.upload(this.input(xs, b.n), [b.n, 3, this.cfg.layout.inputSize, this.cfg.layout.inputSize]);
-    const y = gpu.upload(b.y);
-    try {
-      const { logits } = this.net.forward(t, t.input(x), gates);
-      const loss = t.crossEntropy(logits, y);
-      t.backward(loss);
-      this.sgd.step(lr);
-      this.net.zeroGrad();
-      const [l, lg] = await Promise.all([loss.value.read(), logits.value.read()]);
-      return { loss: l[0], acc: accuracy(lg, b.y) };
-    } finally {
-      t.dispose();
-      x.dispose();
-      y.dispose();
-    }
-  }
-
-  /** One gradient-based architecture step on a validation batch. */
-  async archStepGradient(key: number): Promise<{ objective: number; ce: number }> {
-    const cfg = this.cfg;
-    const rng = new Rng(mixSeed(cfg.seed, 4, key));
-    const b = this.valStream.batchAt(key);
-    const gates = this.alpha.map((a) => sampleGates(a, rng, cfg.paths));
-    const gpu = this.gpu;
-    // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
-    // carries requiresGrad so the activation gradients still flow).
-    const t = new Tape(gpu, { paramGrads: 'none' });
-    const x = gpu.upload(this.input(b.x, b.n), [b.n, 3, cfg.layout.inputSize, cfg.layout.inputSize]);
-    const y = gpu.upload(b.y);
-    let ce: number;
-    let gateGrads: Array<number[] | null>;
-    try {
-      const { logits, records } = this.net.forward(t, t.input(x, true), gates, { inactive: cfg.paths === 2 });
-      const loss = t.crossEntropy(logits, y);
-      t.backward(loss);
-      this.net.zeroGrad(); // weights do not learn from validation data
-      gateGrads = await this.net.gateGradients(records, cfg.gateGrads);
-      ce = (await loss.value.read())[0];
-    } finally {
-      t.dispose();
-      x.dispose();
-      y.dispose();
-    }
-    const involvedOf = (bIdx: number): number[] =>
-      cfg.gateGrads === 'all' || cfg.paths === 1 ? [...Array(this.alpha[bIdx].length).keys()] : gates[bIdx].involved;
-    const ceGrad = this.alpha.map((a, bIdx) => {
-      const g = gateGrads[bIdx];
-      return g ? binarizeAlphaGrad(a, g, involvedOf(bIdx)) : new Array<number>(a.length).fill(0);
-    });
-    let objective = ce;
-    let grads = ceGrad;
-    if (cfg.latencyLoss && this.latency) {
-      const rows = this.alpha.map((a) => Array.from(a));
-      const e = expectedLatency(this.latency, rows);
-      const c = combineLoss(cfg.latencyLoss, ce, e.valueMs);
-      objective = c.loss;
-      // 2-path mode: as in ProxylessNAS the latency gradient reaches only the sampled pair, through
-      // the pair's softmax, so the rescale below keeps every other candidate's probability.
-      const latGrad = cfg.paths === 2 ? this.alpha.map((a, bIdx) => pairLatencyGrad(a, this.latency!.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
-      grads = ceGrad.map((row, bIdx) => row.map((v, i) => c.dCe * v + c.dE * latGrad[bIdx][i]));
-    }
-    const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => this.alpha[bIdx][i])) : null;
-    this.alpha = await this.adam.update(this.alpha, grads);
-    if (old) gates.forEach((g, bIdx) => rescaleTwoPath(this.alpha[bIdx], g.involved, old[bIdx]));
-    return { objective, ce };
-  }
-
-  /** One REINFORCE architecture step: sample architectures, reward acc·(T/lat)^w, policy gradient on α. */
-  async archStepReinforce(key: number): Promise<{ objective: number; ce: number }> {
-    const cfg = this.cfg;
-    const rng = new Rng(mixSeed(cfg.seed, 5, key));
-    const K = cfg.reinforceSamples;
-    const target = cfg.latencyLoss?.targetMs ?? this.latency!.fixedMs * 2;
-    const probs = this.probs;
-    const grads = this.alpha.map((a) => new Array<number>(a.length).fill(0));
-    const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
-    for (let k = 0; k < K; k++) {
-      const gates = this.alpha.map((a) => sampleGates(a, rng, 1));
-      const b = this.valStream.batchAt(key * K + k);
-      const gpu = this.gpu;
-      const t = new Tape(gpu, { noGrad: true });
-      const x = gpu.upload(this.input(b.x, b.n), [b.n, 3, cfg.layout.inputSize, cfg.layout.inputSize]);
-      const y = gpu.upload(b.y);
-      try {
-        const { logits } = this.net.forward(t, t.input(x), gates);
-        const loss = t.crossEntropy(logits, y);
-        const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
-        const choices = gates.map((g) => g.active);
-        const lat = choicesLatencyMs(this.latency!, choices);
-        samples.push({ choices, reward: reinforceReward(accuracy(lg, b.y), lat, target, cfg.reinforceW), ce: l[0] });
-      } finally {
-        t.dispose();
-        x.dispose();
-        y.dispose();
-      }
-    }
-    const mean = samples.reduce((s, x) => s + x.reward, 0) / K;
-    const base = this.counters.baseline ?? mean;
-    // loss = −Σ_k (R_k − b) log π(a_k) / K; ∂ log p_a / ∂α_i = δ_ia − p_i.
-    for (const s of samples) {
-      const adv = s.reward - base;
-      s.choices.forEach((a, bIdx) => probs[bIdx].forEach((p, i) => (grads[bIdx][i] -= (adv * ((i === a ? 1 : 0) - p)) / K)));
-    }
-    this.counters.baseline = cfg.baselineDecay * base + (1 - cfg.baselineDecay) * mean;
-    this.alpha = await this.adam.update(this.alpha, grads);
-    return { objective: mean, ce: samples.reduce((s, x) => s + x.ce, 0) / K };
   }
 
   /**
@@ -319,8 +111,9 @@ export class ProxylessSearch {
     this.resetWindow();
     while (c.warmup < cfg.warmupSteps && !stop()) {
       const lr = cosineLr(cfg.warmupLr, c.warmup, cfg.warmupSteps);
-      const r = await this.weightStep(lr, c.warmup);
+      const r = await weightStep(this.parts, this.alpha, lr, c.warmup);
       c.warmup++;
+      this.checkLoss(r.loss, `warm-up step ${c.warmup}`, { value: cfg.warmupLr, flag: '--warmup-lr' });
       this.account(r);
       tick();
       await this.maybeReport('warmup', c.warmup, cfg.warmupSteps, lr, c.warmup === cfg.warmupSteps, onProgress);
@@ -328,11 +121,13 @@ export class ProxylessSearch {
     this.resetWindow();
     while (c.search < cfg.searchSteps && !stop()) {
       const lr = cosineLr(cfg.weightLr, c.search, cfg.searchSteps);
-      const r = await this.weightStep(lr, cfg.warmupSteps + c.search);
+      const r = await weightStep(this.parts, this.alpha, lr, cfg.warmupSteps + c.search);
       c.search++;
+      this.checkLoss(r.loss, `search step ${c.search}`, { value: cfg.weightLr, flag: '--lr' });
       this.account(r);
       if (c.search % cfg.archEvery === 0) {
-        const a = cfg.mode === 'reinforce' ? await this.archStepReinforce(c.arch) : await this.archStepGradient(c.arch);
+        const a = cfg.mode === 'reinforce' ? await this.archStepReinforce(c.arch) : await gradientArchStep(this.parts, this.alpha, c.arch);
+        this.alpha = a.alpha;
         c.arch++;
         this.window.archObj += a.objective;
         this.window.archCe += a.ce;
@@ -343,6 +138,16 @@ export class ProxylessSearch {
     }
     if (cfg.checkpointDir) await this.save(cfg.checkpointDir);
     return this.result();
+  }
+
+  private async archStepReinforce(key: number) {
+    const r = await reinforceArchStep(this.parts, this.alpha, this.counters.baseline, key);
+    this.counters.baseline = r.baseline;
+    return r;
+  }
+
+  private checkLoss(loss: number, at: string, lr: { value: number; flag: string }): void {
+    if (!Number.isFinite(loss)) throw new TrainingDivergedError(at, `the training loss is ${loss}`, lr);
   }
 
   private resetWindow(): void {
@@ -377,8 +182,8 @@ export class ProxylessSearch {
         trainAcc: w.correct / Math.max(1, w.steps),
         archObjective: w.archN ? w.archObj / w.archN : null,
         archCe: w.archN ? w.archCe / w.archN : null,
-        expectedMs: this.latency ? expectedLatency(this.latency, rows).valueMs : null,
-        argmaxMs: this.latency ? choicesLatencyMs(this.latency, choices) : null,
+        expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,
+        argmaxCost: this.cost ? archCost(this.cost, choices) : null,
         entropy: this.probs.reduce((s, p) => s + entropy(p), 0) / this.alpha.length,
         choices,
         msPerStep: (performance.now() - w.t0) / Math.max(1, w.steps),
@@ -398,8 +203,9 @@ export class ProxylessSearch {
       choices,
       names: choices.map((ci, b) => this.net.candidateName(b, ci)),
       netConfig: this.cfg.space ? archJson(this.cfg.space, choices) : toNetConfig(this.cfg.layout, choices),
-      latencyMs: this.latency ? choicesLatencyMs(this.latency, choices) : null,
-      expectedMs: this.latency ? expectedLatency(this.latency, rows).valueMs : null,
+      unit: this.cost?.unit ?? null,
+      cost: this.cost ? archCost(this.cost, choices) : null,
+      expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,
       alpha: rows,
       probs: this.probs,
       history: this.history,
@@ -410,22 +216,8 @@ export class ProxylessSearch {
   }
 
   /** Validation accuracy of fixed choices (default: the argmax architecture), batch-statistics BN. */
-  async evaluate(choices = this.derive(), batches = 4): Promise<number> {
-    const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
-    let acc = 0;
-    for (let k = 0; k < batches; k++) {
-      const b = this.valStream.batchAt(1_000_000 + k);
-      const t = new Tape(this.gpu, { noGrad: true });
-      const x = this.gpu.upload(this.input(b.x, b.n), [b.n, 3, this.cfg.layout.inputSize, this.cfg.layout.inputSize]);
-      try {
-        const { logits } = this.net.forward(t, t.input(x), gates);
-        acc += accuracy(await logits.value.read(), b.y);
-      } finally {
-        t.dispose();
-        x.dispose();
-      }
-    }
-    return acc / batches;
+  evaluate(choices = this.derive(), batches = 4): Promise<number> {
+    return evaluateChoices(this.parts, choices, batches);
   }
 
   async save(dir: string): Promise<void> {
@@ -445,7 +237,7 @@ export class ProxylessSearch {
   resume(dir: string): void {
     if (!hasCheckpoint(dir)) throw new Error(`--resume: no checkpoint in ${dir}`);
     const meta = loadCheckpoint(this.gpu, dir, this.net.params, this.sgd.buffers);
-    const layout = meta.layout as ProxylessLayout;
+    const layout = meta.layout as MobileNetLayout;
     if (JSON.stringify(layout) !== JSON.stringify(this.cfg.layout)) {
       throw new Error(`checkpoint in ${dir} is for layout '${layout?.name}', this search uses '${this.cfg.layout.name}' with other settings`);
     }
@@ -461,26 +253,4 @@ export class ProxylessSearch {
     this.adam.dispose();
     this.net.dispose();
   }
-}
-
-/** ∂/∂α of the pair expectation Σ_{j∈pair} q_j lat_j, q = softmax(α_pair); zero elsewhere. */
-export function pairLatencyGrad(alpha: ArrayLike<number>, lat: readonly number[], pair: readonly number[]): number[] {
-  const q = softmax(pair.map((i) => alpha[i]));
-  const mean = pair.reduce((s, i, k) => s + q[k] * lat[i], 0);
-  const out = new Array<number>(alpha.length).fill(0);
-  pair.forEach((i, k) => (out[i] = q[k] * (lat[i] - mean)));
-  return out;
-}
-
-/** Fraction of rows whose argmax matches the label. */
-export function accuracy(logits: Float32Array, labels: Float32Array): number {
-  const n = labels.length;
-  const k = logits.length / n;
-  let ok = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j] > logits[i * k + best]) best = j;
-    if (best === labels[i]) ok++;
-  }
-  return ok / n;
 }

@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
-import { MAX_NODES } from '../../autospace/cell.js';
-import { fixedMadds } from '../../autospace/net.js';
-import { handDesignedSpace, writeSpaceFile } from '../../autospace/space-file.js';
+import { cifarSearchSplit } from '../../data/search-split.js';
 import { acquireGpu } from '../../gpu/index.js';
-import { cifarSearchSplit } from '../../proxyless/data.js';
-import { getLayout } from '../../proxyless/layout.js';
+import { MAX_NODES } from '../../mobilenet/cell.js';
+import { getLayout } from '../../mobilenet/layout.js';
+import { fixedMadds } from '../../mobilenet/madds.js';
+import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'AutoSpace: evolve a search space of cells under a MAdds budget on CIFAR-10';

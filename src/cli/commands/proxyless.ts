@@ -1,19 +1,22 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
 import { writeFileSync } from 'node:fs';
-import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
-import { maddsCost } from '../../autospace/net.js';
-import { priceCellSpace } from '../../autospace/cell-latency.js';
 import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../../data/cifar10.js';
+import { cifarSearchSplit } from '../../data/search-split.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { readLatencyTable } from '../../latency/lut.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
-import { cifarSearchSplit } from '../../proxyless/data.js';
-import { type LatencyLossKind, type SearchLatency, latencyRange, layoutLatency } from '../../proxyless/latency-loss.js';
-import { getLayout } from '../../proxyless/layout.js';
+import { maddsCost } from '../../mobilenet/cost/madds.js';
+import { measuredCost } from '../../mobilenet/cost/measured.js';
+import { type CostModel, type CostUnit, costRange, describeCost, formatCost } from '../../mobilenet/cost/model.js';
+import { tableCost } from '../../mobilenet/cost/table.js';
+import { getLayout } from '../../mobilenet/layout.js';
+import type { CellSpace } from '../../mobilenet/space.js';
+import { SpaceFileError, readSpaceFile } from '../../mobilenet/space-file.js';
+import { trainFixed } from '../../mobilenet/train.js';
+import type { CostLossKind } from '../../proxyless/objective.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
-import { trainFixed } from '../../proxyless/train.js';
 import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'ProxylessNAS supernet search (binarized paths, latency loss from a lookup table)';
@@ -75,9 +78,7 @@ output:
   -h, --help
 `;
 
-let costUnit = 'ms';
-
-function fmtEvent(e: ProgressEvent): string {
+function fmtEvent(e: ProgressEvent, unit: CostUnit): string {
   const parts = [
     `${e.phase} ${String(e.step).padStart(4)}/${e.total}`,
     `lr ${e.lr.toFixed(4)}`,
@@ -85,9 +86,20 @@ function fmtEvent(e: ProgressEvent): string {
     `acc ${(100 * e.trainAcc).toFixed(1)}%`,
   ];
   if (e.archCe !== null) parts.push(`val ce ${e.archCe.toFixed(3)}`, `arch obj ${e.archObjective!.toFixed(3)}`);
-  if (e.expectedMs !== null) parts.push(`E[cost] ${e.expectedMs.toFixed(2)} ${costUnit}`, `argmax ${e.argmaxMs!.toFixed(2)} ${costUnit}`);
+  if (e.expectedCost !== null) parts.push(`E[cost] ${formatCost(e.expectedCost, unit)}`, `argmax ${formatCost(e.argmaxCost!, unit)}`);
   parts.push(`H ${e.entropy.toFixed(3)}`, `${(e.msPerStep / 1000).toFixed(2)} s/step`);
   return parts.join('  ');
+}
+
+/** The table's cost model of the layout; keys it lacks end the run with their list and the ways out. */
+function tableCostOrError(path: string, layout: Parameters<typeof tableCost>[1], missing: MissingPolicy): CostModel {
+  const r = tableCost(readLatencyTable(path), layout, { missing });
+  if (r.cost) return r.cost;
+  const shown = r.missing.slice(0, 8);
+  throw new Error(
+    `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}. ` +
+      "Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.",
+  );
 }
 
 function readSpaceOrUsage(path: string): CellSpace {
@@ -161,9 +173,11 @@ export async function run(argv: string[]): Promise<void> {
     if (!values['latency-table'] && !priced) throw new UsageError(`--latency-table is required (or --space-file with --target-madds or --price-cells)\n\n${HELP}`);
     if (values['target-ms'] === undefined) throw new UsageError(`--target-ms is required\n\n${HELP}`);
   }
-  const targetMs = byMadds ? numOpt('target-madds', values['target-madds'], 0) : numOpt('target-ms', values['target-ms'], 0);
-  if (!(targetMs > 0)) throw new UsageError(`--${byMadds ? 'target-madds' : 'target-ms'} must be > 0, got ${byMadds ? values['target-madds'] : values['target-ms']}`);
-  costUnit = byMadds ? 'M MAdds' : 'ms';
+  // The target as given (ms, or millions of MAdds), and in the cost model's unit.
+  const targetGiven = byMadds ? numOpt('target-madds', values['target-madds'], 0) : numOpt('target-ms', values['target-ms'], 0);
+  if (!(targetGiven > 0)) throw new UsageError(`--${byMadds ? 'target-madds' : 'target-ms'} must be > 0, got ${byMadds ? values['target-madds'] : values['target-ms']}`);
+  const unit: CostUnit = byMadds ? 'madds' : 'ms';
+  const target = byMadds ? targetGiven * 1e6 : targetGiven;
   const layout = (() => {
     if (space) return space.layout;
     try {
@@ -178,7 +192,7 @@ export async function run(argv: string[]): Promise<void> {
   if (paths !== 1 && paths !== 2) throw new UsageError(`--paths must be 1 or 2, got ${paths}`);
   const gateGrads = values['gate-grads'] as ProxylessSearchConfig['gateGrads'];
   if (gateGrads !== 'sampled' && gateGrads !== 'all') throw new UsageError(`--gate-grads must be sampled or all, got '${gateGrads}'`);
-  const lossKind = values.loss as LatencyLossKind;
+  const lossKind = values.loss as CostLossKind;
   if (lossKind !== 'add' && lossKind !== 'mul' && lossKind !== 'hinge') throw new UsageError(`--loss must be add, mul or hinge, got '${values.loss}'`);
   const missing = values.missing as MissingPolicy;
   if (!['error', 'nearest', 'scale'].includes(missing)) throw new UsageError(`--missing must be error, nearest or scale, got '${missing}'`);
@@ -197,12 +211,13 @@ export async function run(argv: string[]): Promise<void> {
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
-  const latency: SearchLatency = byMadds
+  const cost: CostModel = byMadds
     ? maddsCost(space!)
     : priced
-      ? await priceCellSpace(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
-      : layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing });
-  const range = latencyRange(latency);
+      ? await measuredCost(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
+      : tableCostOrError(values['latency-table']!, layout, missing);
+  const range = costRange(cost);
+  const fmt = (v: number) => formatCost(v, unit);
 
   const cfg: ProxylessSearchConfig = {
     ...D,
@@ -210,9 +225,9 @@ export async function run(argv: string[]): Promise<void> {
     mode,
     paths,
     gateGrads,
-    latencyLoss: {
+    costLoss: {
       kind: lossKind,
-      targetMs,
+      target,
       lambda: numOpt('lambda', values.lambda, lossKind === 'hinge' ? 2 : 0.1),
       beta: numOpt('beta', values.beta, 0.3),
     },
@@ -234,24 +249,23 @@ export async function run(argv: string[]): Promise<void> {
     checkpointEvery: intOpt('checkpoint-every', values['checkpoint-every'], D.checkpointEvery, 0),
     space,
   };
-  if (lossKind === 'mul' && !(targetMs > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
+  if (lossKind === 'mul' && !(targetGiven > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
   const err = process.stderr;
   const gpu = await acquireGpu();
   err.write(
-    `proxyless: ${layout.name} layout, ${latency.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
+    `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
       (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
-      `cost (${latency.source === 'direct' ? 'latency table keys of this layout' : latency.source === 'madds' ? 'multiply-adds of the cells' : latency.source === 'profiled' ? `cells timed on this CPU, ${backend}` : 'latency priced as the ImageNet positions, Pixel-1 table'}): ` +
-      `fixed ${latency.fixedMs.toFixed(2)} ${costUnit}, space ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ${costUnit}, target ${targetMs} ${costUnit}\n` +
+      `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${fmt(range.min)}..${fmt(range.max)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
   );
   if (big) err.write('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
-  if (targetMs < range.minMs || targetMs > range.maxMs) {
-    err.write(`note: the target lies outside the space's range ${range.minMs.toFixed(2)}..${range.maxMs.toFixed(2)} ${costUnit}\n`);
+  if (target < range.min || target > range.max) {
+    err.write(`note: the target lies outside the space's range ${fmt(range.min)}..${fmt(range.max)}\n`);
   }
   const data = cifarSearchSplit(trainN, valN);
-  const search = new ProxylessSearch(gpu, cfg, data, latency);
+  const search = new ProxylessSearch(gpu, cfg, data, cost);
   try {
     if (values.resume) {
       search.resume(values.checkpoint!);
@@ -264,7 +278,7 @@ export async function run(argv: string[]): Promise<void> {
       if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
       if (e.step % logEvery === 0 || e.step === e.total) {
-        err.write(`${fmtEvent(pending.length > 1 ? mergeProgress(pending) : e)}\n`);
+        err.write(`${fmtEvent(pending.length > 1 ? mergeProgress(pending) : e, unit)}\n`);
         pending = [];
       }
     };
@@ -274,17 +288,17 @@ export async function run(argv: string[]): Promise<void> {
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
       ...res.names.map((n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`),
       byMadds
-        ? `multiply-adds ${res.latencyMs!.toFixed(2)} M, E[MAdds] ${res.expectedMs!.toFixed(2)} M, target ${targetMs} M`
-        : `latency ${res.latencyMs!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedMs!.toFixed(2)} ms, target ${targetMs} ms`,
+        ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
+        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${4 * cfg.valBatchSize} images)`,
     ];
     if (values.plot) {
-      const data = plotDataFromSearch(res, { targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
+      const data = plotDataFromSearch(res, { target, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
       const how = mode === 'gradient' ? `gradient, ${paths} path(s), ${lossKind} loss` : `REINFORCE, w ${cfg.reinforceW}`;
       const subtitle =
-        `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${res.latencyMs!.toFixed(2)} ms ` +
-        `(E[lat] ${res.expectedMs!.toFixed(2)} ms), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
-      writeFileSync(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle }));
+        `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${fmt(res.cost!)} ` +
+        `(E[cost] ${fmt(res.expectedCost!)}), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
+      writeFileSync(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }));
       lines.push(`wrote ${values.plot}`);
     }
     if (values['train-derived']) {

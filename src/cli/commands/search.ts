@@ -1,11 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
-import { archLatencyMs, priceCellSpace } from '../../autospace/cell-latency.js';
-import type { LatencyLimit } from '../../autospace/net.js';
-import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
+import type { LatencyLimit } from '../../autospace/search-space.js';
 import { loadCifar10 } from '../../data/cifar10.js';
-import { cifarSearchSplit } from '../../proxyless/data.js';
+import { cifarSearchSplit } from '../../data/search-split.js';
+import { measuredCost } from '../../mobilenet/cost/measured.js';
+import { archCost } from '../../mobilenet/cost/model.js';
+import type { CellSpace } from '../../mobilenet/space.js';
+import { SpaceFileError, readSpaceFile } from '../../mobilenet/space-file.js';
 import { parseMadds } from './evolve-space.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
@@ -207,8 +209,8 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = numOpt('max-latency-ms', v['max-latency-ms'] as string, 0);
     if (!(maxLatencyMs > 0)) throw new UsageError(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
-    const latency = await priceCellSpace(space, { backend });
-    process.stderr.write(`priced the space's cells on this CPU (${latency.meta.library}, ${latency.meta.ops} ops): skeleton ${latency.fixedMs.toFixed(3)} ms\n`);
+    const latency = await measuredCost(space, { backend });
+    process.stderr.write(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
     latencyLimit = { latency, maxLatencyMs };
   }
   const gpu = await acquireGpu();
@@ -230,7 +232,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
     });
     bar.done();
     const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000 };
-    if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archLatencyMs(latencyLimit.latency, r.choices) });
+    if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined) {
       const steps = intOpt('train-steps', v['train-steps'] as string, 200);
       const tr = await trainCellArch(gpu, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });

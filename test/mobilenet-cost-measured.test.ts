@@ -1,14 +1,16 @@
 /**
- * Pricing cells on the CPU: the op list of a cell (checked by hand and by the addon, which rejects
+ * The measured cost model (cells priced on the CPU): the op list of a cell (checked by hand and by the addon, which rejects
  * ops that do not chain), the per-cell sums with a fake profiler (exact), and one real pricing of
  * a small space through oneDNN. The addon part skips locally without a build, fails under CI=true.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { archLatencyMs, cellNativeOps, priceCellSpace, skeletonNativeOps } from '../src/autospace/cell-latency.js';
-import { CellError, type LayerShape, mbconvCell, parseCell, referenceCell, zeroCell } from '../src/autospace/cell.js';
-import { layerShapes, spaceFromLayout } from '../src/autospace/space-file.js';
+import { CellError, type LayerShape, mbconvCell, referenceCell, zeroCell } from '../src/mobilenet/cell.js';
+import { parseCell } from '../src/mobilenet/cell-text.js';
+import { cellNativeOps, measuredCost, skeletonNativeOps } from '../src/mobilenet/cost/measured.js';
+import { archCost } from '../src/mobilenet/cost/model.js';
+import { CIFAR_LAYOUT, layerShapes } from '../src/mobilenet/layout.js';
+import { spaceFromLayout } from '../src/mobilenet/space-file.js';
 import type { NativeBinding, NativeOp, ProfileResult } from '../src/native/binding.js';
-import { CIFAR_LAYOUT } from '../src/proxyless/layout.js';
 import { nativeOrNull } from './helpers/native.js';
 
 let native: NativeBinding | null;
@@ -74,43 +76,39 @@ describe('pricing a space', () => {
   it('sums node times per cell, times each distinct op once, prices the skeleton', async () => {
     const calls: NativeOp[][] = [];
     const space = spaceFromLayout(CIFAR_LAYOUT);
-    const lat = await priceCellSpace(space, { native: fakeNative(calls) });
+    const lat = await measuredCost(space, { native: fakeNative(calls) });
     expect(calls.every((c) => c.length === 1)).toBe(true);
     const keys = calls.map((c) => JSON.stringify(c[0]));
     expect(new Set(keys).size).toBe(keys.length);
-    expect(lat.meta.ops).toBe(String(keys.length));
-    expect(lat.source).toBe('profiled');
-    expect(lat.meta.cpu).toBe('fake cpu');
+    expect(lat.meta!.ops).toBe(String(keys.length));
+    expect(lat.source).toBe('measured');
+    expect(lat.unit).toBe('ms');
+    expect(lat.meta!.cpu).toBe('fake cpu');
+    expect(lat.meta!.backend).toBe('onednn');
     // Layer 0 (8 -> 12, stride 2, 32x32), MBConv k3 e3 (choice 0): 1x1 8->24 at 32x32, dw3 24 ch stride 2, 1x1 24->12 at 16x16.
     const byHand = (32 * 32 * 8 * 24) / 1e6 + 0.01 + (16 * 16 * 24 * 9) / 1e6 + 0.01 + (16 * 16 * 24 * 12) / 1e6 + 0.01;
     expect(lat.perPosition[0][0]).toBeCloseTo(byHand, 12);
     // zero cells cost nothing; every other cell something
     space.cells.forEach((cells, b) => cells.forEach((c, j) => expect(lat.perPosition[b][j] === 0).toBe(c.nodes.length === 0)));
-    expect(lat.fixedMs).toBeGreaterThan(0.04); // four skeleton ops
+    expect(lat.fixed).toBeGreaterThan(0.04); // four skeleton ops
     // A shared cache: a second pricing of the same space measures nothing and gives the same matrix.
     const cache = new Map<string, number>();
-    const first = await priceCellSpace(space, { native: fakeNative(calls), cache });
+    const first = await measuredCost(space, { native: fakeNative(calls), cache });
     const n = calls.length;
-    const again = await priceCellSpace(space, { native: fakeNative(calls), cache });
+    const again = await measuredCost(space, { native: fakeNative(calls), cache });
     expect(calls.length).toBe(n);
     expect(again.perPosition).toEqual(first.perPosition);
-    expect(again.fixedMs).toBe(first.fixedMs);
+    expect(again.fixed).toBe(first.fixed);
     const choices = space.cells.map(() => 0);
-    expect(archLatencyMs(lat, choices)).toBeCloseTo(lat.fixedMs + lat.perPosition.reduce((s, p) => s + p[0], 0), 12);
+    expect(archCost(lat, choices)).toBeCloseTo(lat.fixed + lat.perPosition.reduce((s, p) => s + p[0], 0), 12);
   });
 
-  it('archLatencyMs rejects choices that do not fit the space', () => {
-    const lat = { fixedMs: 1, perPosition: [[1, 2], [3]] };
-    expect(archLatencyMs(lat, [1, 0])).toBe(6);
-    expect(() => archLatencyMs(lat, [0])).toThrow(/1 choices for 2 layers/);
-    expect(() => archLatencyMs(lat, [0, 1])).toThrow(/layer 1 has 1 cells, choice 1/);
-  });
 
   it('oneDNN prices a real space: deeper / wider cells of a layer cost more', async ({ skip }) => {
     if (!native) return skip();
     const space = spaceFromLayout(CIFAR_LAYOUT);
-    const lat = await priceCellSpace(space, { native, repeats: 5, warmup: 1 });
-    expect(lat.meta.library).toMatch(/oneDNN/i);
+    const lat = await measuredCost(space, { native, repeats: 5, warmup: 1 });
+    expect(lat.meta!.library).toMatch(/oneDNN/i);
     for (const row of lat.perPosition) for (const ms of row) expect(Number.isFinite(ms) && ms >= 0).toBe(true);
     // Layer 0: MBConv k7 e6 (choice 5) has 2x the expand and ~5x the depthwise MACs of k3 e3 (choice 0).
     expect(lat.perPosition[0][5]).toBeGreaterThan(lat.perPosition[0][0]);

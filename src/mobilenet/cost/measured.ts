@@ -1,20 +1,20 @@
 /**
- * Prices the cells of a cell space on this CPU with the native profiler, so a learned space (whose
- * cells no published latency table lists) gets the same kind of per-candidate latency matrix the
- * ProxylessNAS tables give: every node of a cell is timed as one op (1×1 / 3×3 conv or depthwise
+ * A measured cost model (ms): the cells of a cell space timed on this CPU with the native profiler,
+ * so a learned space (whose cells no published latency table lists) gets the same kind of
+ * per-candidate latency matrix the ProxylessNAS tables give: every node of a cell is timed as one op (1×1 / 3×3 conv or depthwise
  * conv, + BN folded into the bias, + ReLU6 where the primitive has one) on its own tensor shapes,
  * and a cell costs the sum of its nodes. Element-wise adds (two-input nodes, several outputs, the
  * layer shortcut) are not priced, as the ProxylessNAS tables price an MBConv without its skip add.
  * Summing isolated ops with the caches flushed predicted whole 32×32 networks within 0.7 % MAPE
  * on this VM (README, latency predictor).
  */
-import { outSize } from '../latency/keys.js';
-import { autoFlushBytes, flushStamp } from '../latency/profiler.js';
-import { type BackendName, type NativeBinding, type NativeOp, describeBackend, loadNative, requireBackend } from '../native/binding.js';
-import type { ProxylessLayout } from '../proxyless/layout.js';
-import { layoutSpace } from '../proxyless/layout.js';
-import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
-import type { CellSpace } from './space-file.js';
+import { outSize } from '../../latency/keys.js';
+import { autoFlushBytes, flushStamp } from '../../latency/profiler.js';
+import { type BackendName, type NativeBinding, type NativeOp, describeBackend, loadNative, requireBackend } from '../../native/binding.js';
+import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from '../cell.js';
+import { type MobileNetLayout, layoutSpace } from '../layout.js';
+import type { CellSpace } from '../space.js';
+import type { CostModel } from './model.js';
 
 /** One op per node, in node order (empty for the zero cell). Throws CellError for a cell invalid at the shape. */
 export function cellNativeOps(cell: Cell, shape: LayerShape): NativeOp[] {
@@ -29,7 +29,7 @@ export function cellNativeOps(cell: Cell, shape: LayerShape): NativeOp[] {
 }
 
 /** The layout's fixed part, as the cell networks build it: stem conv, first block (dw3 + 1×1), feature mix, pool + classifier. */
-export function skeletonNativeOps(layout: ProxylessLayout): NativeOp[] {
+export function skeletonNativeOps(layout: MobileNetLayout): NativeOp[] {
   const h0 = outSize(layout.inputSize, layout.stemStride);
   const last = layoutSpace(layout).positions.at(-1)!;
   const hl = outSize(last.inH, last.stride);
@@ -59,24 +59,13 @@ export interface PriceOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A cell space's latency matrix in ms, plus where it was measured. */
-export interface CellSpaceLatency {
-  /** Skeleton: stem, first block, feature mix, classifier. */
-  fixedMs: number;
-  /** perPosition[b][j]: cell j of layer b. */
-  perPosition: number[][];
-  source: 'profiled';
-  /** CPU, library, threads, cache flushing, date. */
-  meta: Record<string, string>;
-}
-
 const opKey = (op: NativeOp) => JSON.stringify(op);
 
 /**
  * Times every distinct op of the space's cells and skeleton once (median of `repeats` runs) and
  * sums them per cell. A space of 11 layers x 4 cells has ~100 distinct ops: seconds at 32×32.
  */
-export async function priceCellSpace(space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>, o: PriceOptions = {}): Promise<CellSpaceLatency> {
+export async function measuredCost(space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>, o: PriceOptions = {}): Promise<CostModel> {
   const native = o.native ?? loadNative();
   const backend = o.backend ?? 'onednn';
   const info = requireBackend(native, backend);
@@ -98,11 +87,13 @@ export async function priceCellSpace(space: Pick<CellSpace, 'layout' | 'shapes' 
   }
   const sum = (ops: NativeOp[]) => ops.reduce((s, op) => s + ms.get(opKey(op))!, 0);
   return {
-    fixedMs: sum(skeleton),
+    unit: 'ms',
+    source: 'measured',
+    fixed: sum(skeleton),
     perPosition: cellOps.map((layer) => layer.map(sum)),
-    source: 'profiled',
     meta: {
       cpu: cpu.model,
+      backend,
       library: describeBackend(info),
       threads: String(threads),
       'cache-flush': flushStamp(flushBytes),
@@ -110,14 +101,4 @@ export async function priceCellSpace(space: Pick<CellSpace, 'layout' | 'shapes' 
       date: new Date().toISOString(),
     },
   };
-}
-
-/** Predicted latency of one architecture: skeleton + the chosen cell of every layer. */
-export function archLatencyMs(lat: Pick<CellSpaceLatency, 'fixedMs' | 'perPosition'>, choices: readonly number[]): number {
-  if (choices.length !== lat.perPosition.length) throw new RangeError(`archLatencyMs: ${choices.length} choices for ${lat.perPosition.length} layers`);
-  return choices.reduce((s, j, b) => {
-    const v = lat.perPosition[b][j];
-    if (v === undefined) throw new RangeError(`archLatencyMs: layer ${b} has ${lat.perPosition[b].length} cells, choice ${j}`);
-    return s + v;
-  }, lat.fixedMs);
 }

@@ -1,13 +1,13 @@
 /**
- * Optimizers of the search: SGD with Nesterov momentum for the weights (only parameters that got a
- * gradient this step move, as in ProxylessNAS where unsampled paths have grad None), Adam for α.
- * α lives on the CPU between steps (gate sampling needs it there); its Adam state lives on the GPU
- * and the update runs on optim.wgsl.
+ * Optimizers of the searches: SGD with Nesterov momentum for weights (only parameters that got a
+ * gradient this step move, as in ProxylessNAS where unsampled paths have grad None), and Adam for
+ * architecture logits α. α lives on the CPU between steps (gate sampling needs it there); its Adam
+ * state lives on the GPU and the update runs on optim.wgsl.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { adamStep, sgdStep } from '../kernels/optim.js';
-import type { Param, ParamKind } from '../nn/tape.js';
+import type { Param, ParamKind } from './tape.js';
 
 export interface SgdConfig {
   momentum: number;
@@ -123,5 +123,23 @@ export class AlphaAdam {
 
   dispose(): void {
     for (const t of [this.w, this.m, this.v]) t.dispose();
+  }
+}
+
+/**
+ * A training run whose loss (or whose learned logits) stopped being finite. Says where, and which
+ * learning rate to lower: a diverged run otherwise ends far later in an unrelated error.
+ */
+export class TrainingDivergedError extends Error {
+  override readonly name = 'TrainingDivergedError';
+  constructor(
+    /** Where it happened, e.g. 'warm-up step 3' or 'iteration 2, fitness step 1'. */
+    readonly at: string,
+    /** What stopped being finite, e.g. 'the loss is NaN'. */
+    readonly what: string,
+    /** The learning rate to lower: its value and the flag that sets it. */
+    readonly lr: { value: number; flag: string },
+  ) {
+    super(`training diverged at ${at}: ${what} (learning rate ${lr.value}); try a smaller ${lr.flag}`);
   }
 }

@@ -1,14 +1,16 @@
 /**
- * Supernet layouts. ImageNet is the ProxylessNAS mobile space (224 input); CIFAR is a scaled-down
- * copy for 32×32 inputs that keeps the same stage structure (6 stages whose first block changes the
- * width, so 'zero' is offered at exactly the same relative positions), which lets a search on
- * CIFAR-10 price its blocks with the published ImageNet lookup table (see latency-loss.ts).
+ * MobileNet layouts: the skeleton (stem, fixed first block, feature mix, classifier) and the shape
+ * of every searchable layer. ImageNet is the ProxylessNAS mobile space (224 input); CIFAR is a
+ * scaled-down copy for 32×32 inputs that keeps the same stage structure (6 stages whose first block
+ * changes the width, so 'zero' is offered at exactly the same relative positions), which lets a
+ * search on CIFAR-10 price its blocks with the published ImageNet lookup table (cost/table.ts).
  */
 import type { BlockSpec } from '../latency/arch.js';
 import { outSize } from '../latency/keys.js';
 import type { BlockPosition, Supernet } from '../latency/space.js';
+import type { LayerShape } from './cell.js';
 
-export interface ProxylessLayout {
+export interface MobileNetLayout {
   name: string;
   inputSize: number;
   stemC: number;
@@ -25,7 +27,7 @@ export interface ProxylessLayout {
   classes: number;
 }
 
-export const IMAGENET_LAYOUT: ProxylessLayout = {
+export const IMAGENET_LAYOUT: MobileNetLayout = {
   name: 'imagenet',
   inputSize: 224,
   stemC: 32,
@@ -47,7 +49,7 @@ export const IMAGENET_LAYOUT: ProxylessLayout = {
  * step of this net is bound by per-dispatch and per-workgroup overhead (~500 dispatches), not by
  * its 1.6-5.8 M multiply-adds per image, so channels were cut until a step took ~2 s.
  */
-export const CIFAR_LAYOUT: ProxylessLayout = {
+export const CIFAR_LAYOUT: MobileNetLayout = {
   name: 'cifar',
   inputSize: 32,
   stemC: 16,
@@ -62,31 +64,50 @@ export const CIFAR_LAYOUT: ProxylessLayout = {
   classes: 10,
 };
 
-export const LAYOUTS: Record<string, ProxylessLayout> = { imagenet: IMAGENET_LAYOUT, cifar: CIFAR_LAYOUT };
+export const LAYOUTS: Record<string, MobileNetLayout> = { imagenet: IMAGENET_LAYOUT, cifar: CIFAR_LAYOUT };
 
-export function getLayout(name: string): ProxylessLayout {
+export function getLayout(name: string): MobileNetLayout {
   const l = LAYOUTS[name];
   if (!l) throw new Error(`unknown layout '${name}' (expected ${Object.keys(LAYOUTS).join(' or ')})`);
   return l;
 }
 
-export function validateLayout(l: ProxylessLayout): void {
+/** Kernel sizes and expansion ratios the cell primitives offer (an MBConv candidate is a cell). */
+const CELL_KERNELS = [3, 5, 7];
+const CELL_EXPANDS = [1, 3, 6];
+
+/**
+ * Checks every field (a layout may come from a space file): one Error naming the layout and the
+ * field, never a TypeError from a missing array.
+ */
+export function validateLayout(l: MobileNetLayout): void {
+  if (!l || typeof l !== 'object' || Array.isArray(l)) throw new Error(`layout must be a name or an object, got ${JSON.stringify(l)}`);
+  const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+  const name = typeof l.name === 'string' && l.name ? l.name : null;
+  const where = `layout ${name ?? JSON.stringify(l).slice(0, 60)}`;
+  if (!name) throw new Error(`${where}: name must be a non-empty string, got ${show(l.name)}`);
+  const scalar = (k: keyof MobileNetLayout) => {
+    const v = l[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${show(v)}`);
+  };
+  const list = (k: keyof MobileNetLayout) => {
+    const v = l[k];
+    if (!Array.isArray(v) || v.length === 0) throw new Error(`${where}: ${k} must be a non-empty array of positive integers, got ${show(v)}`);
+    v.forEach((x, i) => {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new Error(`${where}: ${k}[${i}] must be a positive integer, got ${show(x)}`);
+    });
+  };
+  (['inputSize', 'stemC', 'stemStride', 'firstBlockC', 'featureMixC', 'classes'] as const).forEach(scalar);
+  (['widths', 'depths', 'strides', 'kernels', 'expands'] as const).forEach(list);
   const n = l.widths.length;
   if (l.depths.length !== n || l.strides.length !== n) {
-    throw new Error(`layout ${l.name}: widths, depths and strides must have equal lengths (${n}, ${l.depths.length}, ${l.strides.length})`);
+    throw new Error(`${where}: widths, depths and strides must have equal lengths (${n}, ${l.depths.length}, ${l.strides.length})`);
   }
-  const ints: Array<[string, number]> = [
-    ['inputSize', l.inputSize], ['stemC', l.stemC], ['stemStride', l.stemStride], ['firstBlockC', l.firstBlockC],
-    ['featureMixC', l.featureMixC], ['classes', l.classes],
-    ...l.widths.map((v, i): [string, number] => [`widths[${i}]`, v]),
-    ...l.depths.map((v, i): [string, number] => [`depths[${i}]`, v]),
-    ...l.strides.map((v, i): [string, number] => [`strides[${i}]`, v]),
-    ...l.kernels.map((v, i): [string, number] => [`kernels[${i}]`, v]),
-    ...l.expands.map((v, i): [string, number] => [`expands[${i}]`, v]),
-  ];
-  for (const [k, v] of ints) if (!Number.isInteger(v) || v < 1) throw new Error(`layout ${l.name}: ${k} must be a positive integer, got ${v}`);
-  for (const k of l.kernels) if (k % 2 === 0) throw new Error(`layout ${l.name}: kernel ${k} must be odd`);
-  if (l.kernels.length * l.expands.length < 1) throw new Error(`layout ${l.name}: no candidates`);
+  l.strides.forEach((s, i) => {
+    if (s !== 1 && s !== 2) throw new Error(`${where}: strides[${i}] must be 1 or 2, got ${s}`);
+  });
+  for (const k of l.kernels) if (!CELL_KERNELS.includes(k)) throw new Error(`${where}: kernel ${k} is not one of ${CELL_KERNELS.join(', ')}`);
+  for (const e of l.expands) if (!CELL_EXPANDS.includes(e)) throw new Error(`${where}: expand ${e} is not one of ${CELL_EXPANDS.join(', ')}`);
 }
 
 /**
@@ -94,7 +115,7 @@ export function validateLayout(l: ProxylessLayout): void {
  * rather than with proxylessSpace() because that one fixes the stem stride at 2; the candidate
  * order is the same (expand-major, then kernel, then 'zero' where an identity skip is possible).
  */
-export function layoutSpace(l: ProxylessLayout): Supernet {
+export function layoutSpace(l: MobileNetLayout): Supernet {
   validateLayout(l);
   const stem = { outC: l.stemC, kernel: 3, stride: l.stemStride };
   let h = outSize(l.inputSize, l.stemStride);
@@ -127,12 +148,17 @@ export function layoutSpace(l: ProxylessLayout): Supernet {
 }
 
 /** The searchable positions (every block after the fixed first one). */
-export function searchPositions(l: ProxylessLayout): BlockPosition[] {
+export function searchPositions(l: MobileNetLayout): BlockPosition[] {
   return layoutSpace(l).positions.slice(1);
 }
 
+/** The shape of every searchable layer (what a cell of that layer takes and gives). */
+export function layerShapes(l: MobileNetLayout): LayerShape[] {
+  return searchPositions(l).map((p) => ({ inC: p.inC, outC: p.outC, stride: p.stride as 1 | 2, inH: p.inH }));
+}
+
 /** (stage, index in stage) of each searchable position. */
-export function positionStages(l: ProxylessLayout): Array<{ stage: number; depth: number }> {
+export function positionStages(l: MobileNetLayout): Array<{ stage: number; depth: number }> {
   const out: Array<{ stage: number; depth: number }> = [];
   l.depths.forEach((d, s) => {
     for (let i = 0; i < d; i++) out.push({ stage: s, depth: i });

@@ -1,101 +1,17 @@
 /**
- * Networks and searches over a cell space: one cell per layer plugged into the layout's skeleton
- * (stem, fixed first block, feature mix, classifier, all as in ProxylessNAS), scored by the
- * zero-shot proxies or trained briefly; and the budget-constrained categorical space the generic
- * search strategies (src/search) walk.
+ * A cell space as a product of per-layer choices for the generic search strategies (src/search),
+ * restricted to a MAdds band and optionally a latency ceiling: what the zero-shot search over a
+ * learned or hand-designed space walks.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { ProxyBatch, NetFactory, ScorableNet } from '../proxies/evaluate.js';
-import { scoreNet } from '../proxies/evaluate.js';
-import { outSize } from '../latency/keys.js';
-import type { SearchLatency } from '../proxyless/latency-loss.js';
-import type { ProxylessLayout } from '../proxyless/layout.js';
-import { layoutSpace } from '../proxyless/layout.js';
-import { ProxylessSupernet } from '../proxyless/supernet.js';
-import type { Tape, Var } from '../nn/tape.js';
+import { type CostModel, archCost } from '../mobilenet/cost/model.js';
+import { cellMadds } from '../mobilenet/cell.js';
+import { archMadds } from '../mobilenet/madds.js';
+import type { CellSpace } from '../mobilenet/space.js';
 import { type SearchSpace, checkChoices } from '../spaces/space.js';
-import type { Rng } from '../util/rng.js';
-import { cellMadds } from './cell.js';
-import { type CellSpaceLatency, archLatencyMs } from './cell-latency.js';
-import { type CellSpace, choicesMadds } from './space-file.js';
 
-/** Multiply-adds of everything but the searchable layers: stem, first block (dw3 + 1×1), feature mix, classifier. */
-export function fixedMadds(layout: ProxylessLayout): number {
-  const space = layoutSpace(layout);
-  const h0 = outSize(layout.inputSize, layout.stemStride);
-  const stem = h0 * h0 * 3 * layout.stemC * 9;
-  const first = h0 * h0 * layout.stemC * 9 + h0 * h0 * layout.stemC * layout.firstBlockC;
-  const last = space.positions[space.positions.length - 1];
-  const hl = outSize(last.inH, last.stride);
-  const mix = hl * hl * last.outC * layout.featureMixC;
-  return stem + first + mix + layout.featureMixC * layout.classes;
-}
-
-/** Whole-network multiply-adds of one architecture of the space. */
-export function archMadds(space: CellSpace, choices: readonly number[]): number {
-  return fixedMadds(space.layout) + choicesMadds(space, choices);
-}
-
-/**
- * MAdds (in millions) as the hardware cost of the ProxylessNAS objective, for spaces whose cells no
- * latency table prices: `fixedMs`/`perPosition` then hold M multiply-adds, `source` says so.
- */
-export function maddsCost(space: CellSpace): SearchLatency {
-  return {
-    fixedMs: fixedMadds(space.layout) / 1e6,
-    perPosition: space.cells.map((cells, b) => cells.map((c) => cellMadds(c, space.shapes[b]) / 1e6)),
-    source: 'madds',
-  };
-}
-
-/** One architecture of a cell space as a stand-alone network the proxies can score. */
-export class CellArchNet implements ScorableNet {
-  readonly net: ProxylessSupernet;
-  private readonly gates;
-
-  constructor(gpu: Gpu, space: CellSpace, readonly choices: readonly number[], rng: Rng, init: 'pytorch' | 'gaussian' = 'pytorch') {
-    checkChoices({ name: `space ${space.file.source}`, choiceSizes: space.cells.map((c) => c.length) }, choices);
-    this.net = new ProxylessSupernet(gpu, space.layout, rng, { only: choices, cells: space.cells, init });
-    this.gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
-  }
-
-  get params() {
-    return this.net.params;
-  }
-
-  paramCount(): number {
-    return this.net.params.reduce((s, p) => s + p.value.size, 0);
-  }
-
-  forward(t: Tape, x: Var): { logits: Var; features: Var } {
-    const { logits, features } = this.net.forward(t, x, this.gates);
-    return { logits, features };
-  }
-
-  zeroGrad(): void {
-    this.net.zeroGrad();
-  }
-
-  dispose(): void {
-    this.net.dispose();
-  }
-}
-
-export function cellArchFactory(gpu: Gpu, space: CellSpace, choices: readonly number[]): NetFactory {
-  if (space.layout.inputSize !== 32) throw new RangeError(`zero-shot scoring needs a 32×32 layout (CIFAR-10), ${space.layout.name} takes ${space.layout.inputSize}`);
-  return {
-    build: (init, rng) => new CellArchNet(gpu, space, choices, rng, init),
-    flopsM: archMadds(space, choices) / 1e6,
-  };
-}
-
-export async function scoreArch(gpu: Gpu, space: CellSpace, choices: readonly number[], proxies: readonly string[], batch: ProxyBatch, seed = 0) {
-  return scoreNet(gpu, cellArchFactory(gpu, space, choices), proxies, batch, seed);
-}
-
-/** A latency ceiling for cellSearchSpace: the space's cells priced (cell-latency.ts) and the limit. */
+/** A latency ceiling for cellSearchSpace: the space's cells priced in ms (a measured cost model) and the limit. */
 export interface LatencyLimit {
-  latency: Pick<CellSpaceLatency, 'fixedMs' | 'perPosition'>;
+  latency: Pick<CostModel, 'unit' | 'fixed' | 'perPosition'>;
   maxLatencyMs: number;
 }
 
@@ -108,7 +24,7 @@ export interface LatencyLimit {
 export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMadds = 0, limit?: LatencyLimit): SearchSpace<number[]> {
   const sizes = space.cells.map((c) => c.length);
   const name = `${space.file.source}:${space.layout.name}`;
-  const fast = (a: number[]) => !limit || archLatencyMs(limit.latency, a) <= limit.maxLatencyMs;
+  const fast = (a: number[]) => !limit || archCost(limit.latency, a) <= limit.maxLatencyMs;
   const within = (a: number[]) => {
     const m = archMadds(space, a);
     return m <= budgetMadds && m >= minMadds && fast(a);
@@ -125,11 +41,12 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
   }
   if (minMadds > budgetMadds) throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
   if (limit) {
+    if (limit.latency.unit !== 'ms') throw new RangeError(`${name}: a latency ceiling needs a cost model in ms, got one in ${limit.latency.unit}`);
     if (limit.latency.perPosition.length !== sizes.length || limit.latency.perPosition.some((p, b) => p.length !== sizes[b])) {
       throw new RangeError(`${name}: the latency matrix does not match the space (${limit.latency.perPosition.map((p) => p.length).join('/')} priced cells per layer, space has ${sizes.join('/')})`);
     }
     const fastest = limit.latency.perPosition.map((p) => p.indexOf(Math.min(...p)));
-    const lo = archLatencyMs(limit.latency, fastest);
+    const lo = archCost(limit.latency, fastest);
     if (lo > limit.maxLatencyMs) throw new RangeError(`${name}: latency ceiling ${limit.maxLatencyMs.toFixed(3)} ms is below the fastest architecture (${lo.toFixed(3)} ms)`);
   }
   const band = `${M(minMadds)}..${M(budgetMadds)} M MAdds${limit ? ` and ${limit.maxLatencyMs.toFixed(3)} ms` : ''}`;
@@ -151,7 +68,7 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
       // the ceiling) and never leave them once inside; a walk stuck outside restarts.
       const dist = (x: number[]) => {
         const m = archMadds(space, x);
-        const over = limit ? Math.max(0, archLatencyMs(limit.latency, x) / limit.maxLatencyMs - 1) : 0;
+        const over = limit ? Math.max(0, archCost(limit.latency, x) / limit.maxLatencyMs - 1) : 0;
         return Math.max(0, minMadds - m, m - budgetMadds) / (Number.isFinite(budgetMadds) ? budgetMadds : Math.max(1, minMadds)) + over;
       };
       for (let restart = 0; restart < 8; restart++) {

@@ -1,40 +1,7 @@
-/**
- * Data for the search: a train/validation split of the shared CIFAR-10 training file and
- * deterministic, resumable batch streams (batch k of a stream depends only on seed and k).
- */
-import { type Cifar10, batchOf, loadCifar10 } from '../data/cifar10.js';
+/** Deterministic, resumable minibatches: batch k of a stream depends only on its seed and k. */
 import { Rng } from '../util/rng.js';
-
-export interface SearchData {
-  train: Cifar10;
-  val: Cifar10;
-}
-
-/** First `trainCount` images for weights, the next `valCount` for α (the file interleaves classes, so both are balanced). */
-export function cifarSearchSplit(trainCount = 4000, valCount = 1000): SearchData {
-  const all = loadCifar10('train');
-  if (trainCount + valCount > all.count) {
-    throw new RangeError(`search split: ${trainCount} + ${valCount} images requested, the training file has ${all.count}`);
-  }
-  return { train: slice(all, 0, trainCount), val: slice(all, trainCount, trainCount + valCount) };
-}
-
-export function slice(ds: Cifar10, from: number, to: number): Cifar10 {
-  const f = ds.images.length / ds.count;
-  return { images: ds.images.subarray(from * f, to * f), labels: ds.labels.subarray(from, to), count: to - from };
-}
-
-/** A 32-bit mix of integers, for per-step seeds (splitmix-style). */
-export function mixSeed(...xs: number[]): number {
-  let h = 0x9e3779b9;
-  for (const x of xs) {
-    h = Math.imul(h ^ (x >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0 || 1;
-}
+import { mixSeed } from '../util/seed.js';
+import { type Cifar10, batchOf } from './cifar10.js';
 
 /** Batches drawn epoch by epoch from a seeded permutation; batchAt(k) is pure in (seed, k). */
 export class BatchStream {

@@ -1,7 +1,7 @@
 /**
- * A cell on the autograd tape: one conv (no bias) + BN (+ ReLU6) per node, built the way the
- * ProxylessNAS supernet builds an MBConv (src/proxyless/supernet.ts), so a cell equal to
- * mbconvCell(k, e) computes exactly that MBConv.
+ * A cell on the autograd tape: one conv (no bias) + BN (+ ReLU6) per node, so mbconvCell(k, e) is
+ * exactly the MBConv block (1×1 expand + BN + ReLU6, k×k depthwise + BN + ReLU6, 1×1 project + BN).
+ * Parameters are named `${prefix}.n${node}.${op}` (plus `.bn.gamma` / `.bn.beta`).
  */
 import { ShapeError } from '../gpu/errors.js';
 import type { ParamStore } from '../nn/init.js';

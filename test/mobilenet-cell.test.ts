@@ -10,20 +10,17 @@ import {
   PRIMITIVES,
   cellMadds,
   cellParams,
-  formatCell,
   handDesignedCells,
   hasShortcut,
   mbconvCell,
-  mutateCell,
-  parseCell,
   primitiveSpec,
-  pruneDeadNodes,
-  randomCell,
   referenceCell,
   validateCell,
   zeroCell,
-} from '../src/autospace/cell.js';
-import { CellModule, layerForward } from '../src/autospace/cell-module.js';
+} from '../src/mobilenet/cell.js';
+import { CellModule, layerForward } from '../src/mobilenet/cell-module.js';
+import { mutateCell, pruneDeadNodes, randomCell } from '../src/mobilenet/cell-mutation.js';
+import { formatCell, parseCell } from '../src/mobilenet/cell-text.js';
 import { outSize } from '../src/latency/keys.js';
 import { proxylessSpace } from '../src/latency/space.js';
 import { ParamStore } from '../src/nn/init.js';

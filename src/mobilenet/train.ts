@@ -1,18 +1,19 @@
 /**
- * Trains one fixed architecture of a layout from scratch (the derived network, or a baseline) and
+ * Trains one fixed architecture from scratch (the network a search derived, or a baseline) and
  * measures accuracy on held-out images: the "does the searched net train" check.
  */
-import type { Gpu } from '../gpu/gpu.js';
+import { BatchStream, resizeNearest } from '../data/batch-stream.js';
 import { augment, batchOf, type Cifar10 } from '../data/cifar10.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { cosineLr } from '../kernels/optim.js';
-import type { Cell } from '../autospace/cell.js';
+import { WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
-import { BatchStream, mixSeed, resizeNearest } from './data.js';
-import type { ProxylessLayout } from './layout.js';
-import { WeightSgd } from './optimizers.js';
-import { accuracy } from './search.js';
-import { ProxylessSupernet } from './supernet.js';
+import { mixSeed } from '../util/seed.js';
+import type { Cell } from './cell.js';
+import { FixedNet } from './fixed-net.js';
+import type { MobileNetLayout } from './layout.js';
+import { spaceFromLayout } from './space-file.js';
 
 export interface TrainOptions {
   steps: number;
@@ -24,7 +25,7 @@ export interface TrainOptions {
   /** Images used for the final accuracy (whole batches). */
   evalImages: number;
   onStep?: (step: number, loss: number) => void;
-  /** Candidate cells per position when `choices` index a cell space (src/autospace). */
+  /** Candidate cells per layer that `choices` index (a cell space); default: the layout's MBConv candidates. */
   cells?: readonly (readonly Cell[])[];
 }
 
@@ -36,16 +37,15 @@ export interface TrainResult {
 
 export async function trainFixed(
   gpu: Gpu,
-  layout: ProxylessLayout,
+  layout: MobileNetLayout,
   choices: readonly number[],
   train: Cifar10,
   test: Cifar10,
   o: TrainOptions,
 ): Promise<TrainResult> {
-  const net = new ProxylessSupernet(gpu, layout, new Rng(mixSeed(o.seed, 77)), { only: choices, cells: o.cells });
+  const net = FixedNet.fromChoices(gpu, layout, o.cells ?? spaceFromLayout(layout).cells, choices, new Rng(mixSeed(o.seed, 77)));
   const sgd = new WeightSgd(gpu, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
   const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
-  const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
   const S = layout.inputSize;
   const losses: number[] = [];
   const t0 = performance.now();
@@ -58,7 +58,7 @@ export async function trainFixed(
       const x = gpu.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
       const y = gpu.upload(b.y);
       try {
-        const { logits } = net.forward(t, t.input(x), gates);
+        const { logits } = net.forward(t, t.input(x));
         const loss = t.crossEntropy(logits, y);
         t.backward(loss);
         sgd.step(cosineLr(o.lr, s, o.steps));
@@ -83,7 +83,7 @@ export async function trainFixed(
       const t = new Tape(gpu, { noGrad: true });
       const x = gpu.upload(resizeNearest(b.x, idx.length, 3, 32, S), [idx.length, 3, S, S]);
       try {
-        const { logits } = net.forward(t, t.input(x), gates);
+        const { logits } = net.forward(t, t.input(x));
         acc += accuracy(await logits.value.read(), b.y);
       } finally {
         t.dispose();
@@ -96,4 +96,17 @@ export async function trainFixed(
     sgd.dispose();
     net.dispose();
   }
+}
+
+/** Fraction of rows whose argmax matches the label. */
+export function accuracy(logits: Float32Array, labels: ArrayLike<number>): number {
+  const n = labels.length;
+  const k = logits.length / n;
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j] > logits[i * k + best]) best = j;
+    if (best === labels[i]) ok++;
+  }
+  return ok / n;
 }

@@ -1,0 +1,163 @@
+/**
+ * AutoSpace's per-layer populations of cells: each member keeps its own weights (a ParamStore and
+ * SGD state) across iterations, a running fitness and how often it was mixed. Tournament selection,
+ * and replacement of the worst member by a mutation of a tournament winner that fits the layer's
+ * share of the MAdds budget.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { type Cell, type LayerShape, cellMadds, handDesignedCells, referenceCell, zeroCell } from '../mobilenet/cell.js';
+import { CellModule } from '../mobilenet/cell-module.js';
+import { mutateCell } from '../mobilenet/cell-mutation.js';
+import { formatCell } from '../mobilenet/cell-text.js';
+import { fixedMadds } from '../mobilenet/madds.js';
+import { ParamStore } from '../nn/init.js';
+import { WeightSgd } from '../nn/optim.js';
+import { Rng } from '../util/rng.js';
+import { mixSeed } from '../util/seed.js';
+import type { EvolveConfig } from './evolve-config.js';
+
+export interface Member {
+  id: number;
+  cell: Cell;
+  key: string;
+  madds: number;
+  /** Running mean of K·p over the iterations it was mixed in; 1 before its first. */
+  fitness: number;
+  evaluated: number;
+  reference: boolean;
+  module: CellModule;
+  store: ParamStore;
+  sgd: WeightSgd;
+}
+
+export class Populations {
+  readonly members: Member[][];
+  /** Per-layer MAdds allowance for mutations. */
+  readonly layerBudget: number[];
+  private nextId = 0;
+
+  /** `rng` is the evolution's own stream (shared with selection, so the draws interleave as they always have). */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly cfg: EvolveConfig,
+    readonly shapes: readonly LayerShape[],
+    private readonly rng: Rng,
+  ) {
+    // Each layer's share of the searchable budget is proportional to the reference cell's MAdds there.
+    const refMadds = shapes.map((sh) => cellMadds(referenceCell(sh), sh));
+    const free = cfg.budgetMadds - fixedMadds(cfg.layout);
+    const refTotal = refMadds.reduce((a, b) => a + b, 0);
+    this.layerBudget = refMadds.map((m) => (cfg.layerSlack * free * m) / refTotal);
+
+    // Warm start from the reference: the reference cell, then (init 'hand-designed') the hand-designed
+    // candidates that fit, or (init 'reference') the zero cell where the layer has a shortcut, so 'skip
+    // this layer' competes from the start; then mutations of the reference to fill the population.
+    this.members = shapes.map((sh, b) => {
+      const ref = referenceCell(sh);
+      const pop: Member[] = [this.member(b, ref, true)];
+      const seen = new Set([pop[0].key]);
+      const add = (c: Cell) => {
+        const key = formatCell(c);
+        if (pop.length >= cfg.populationSize || seen.has(key) || !this.fits(b, c)) return false;
+        seen.add(key);
+        pop.push(this.member(b, c, false));
+        return true;
+      };
+      if (cfg.init === 'hand-designed') handDesignedCells(sh).forEach(add);
+      else if (sh.stride === 1 && sh.inC === sh.outC) add(zeroCell());
+      let parent = ref;
+      for (let tries = 0; pop.length < cfg.populationSize && tries < 200 * cfg.populationSize; tries++) {
+        const child = mutateCell(parent, sh, rng, { maxNodes: cfg.maxNodes });
+        if (add(child)) parent = rng.next() < 0.5 ? ref : child; // explore one and two mutations away
+      }
+      return pop;
+    });
+  }
+
+  private fits(b: number, cell: Cell): boolean {
+    return cellMadds(cell, this.shapes[b]) <= this.layerBudget[b];
+  }
+
+  private member(b: number, cell: Cell, reference: boolean): Member {
+    const id = this.nextId++;
+    const store = new ParamStore(this.gpu, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
+    const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b]);
+    const sgd = new WeightSgd(this.gpu, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
+    return { id, cell, key: formatCell(cell), madds: cellMadds(cell, this.shapes[b]), fitness: 1, evaluated: 0, reference, module, store, sgd };
+  }
+
+  private drop(m: Member): void {
+    m.sgd.dispose();
+    m.store.dispose();
+  }
+
+  /**
+   * K distinct members of layer b by repeated tournaments (fittest of `tournamentSize` random
+   * picks); while `guided`, the reference cell is always one of them.
+   */
+  select(b: number, guided: boolean): Member[] {
+    const pop = this.members[b];
+    const k = Math.min(this.cfg.k, pop.length);
+    const chosen: Member[] = [];
+    if (guided) chosen.push(pop.find((m) => m.reference)!);
+    while (chosen.length < k) {
+      const rest = pop.filter((m) => !chosen.includes(m));
+      let best: Member | null = null;
+      for (let t = 0; t < Math.min(this.cfg.tournamentSize, rest.length); t++) {
+        const c = this.rng.pick(rest);
+        // Unevaluated cells win ties so every newcomer gets measured.
+        if (!best || c.fitness > best.fitness || (c.fitness === best.fitness && c.evaluated < best.evaluated)) best = c;
+      }
+      chosen.push(best!);
+    }
+    return chosen;
+  }
+
+  /**
+   * One replacement round: per layer, the worst evaluated member (the reference is protected while
+   * `guided`) gives way to a mutation of a tournament winner. Returns how many were replaced.
+   */
+  replaceWorst(guided: boolean): number {
+    let replaced = 0;
+    this.members.forEach((pop, b) => {
+      const protect = (m: Member) => m.reference && guided;
+      const candidates = pop.filter((m) => m.evaluated >= this.cfg.minEvaluations && !protect(m));
+      if (!candidates.length) return;
+      const worst = candidates.reduce((w, m) => (m.fitness < w.fitness ? m : w));
+      let parent = this.rng.pick(pop);
+      for (let t = 1; t < this.cfg.tournamentSize; t++) {
+        const c = this.rng.pick(pop);
+        if (c.fitness > parent.fitness) parent = c;
+      }
+      if (parent === worst) return;
+      const keys = new Set(pop.map((m) => m.key));
+      for (let tries = 0; tries < 50; tries++) {
+        let child: Cell;
+        try {
+          child = mutateCell(parent.cell, this.shapes[b], this.rng, { maxNodes: this.cfg.maxNodes });
+        } catch {
+          return;
+        }
+        const key = formatCell(child);
+        if (keys.has(key) || !this.fits(b, child)) continue;
+        const m = this.member(b, child, false);
+        m.fitness = parent.fitness; // inherits its parent's standing until measured
+        if (this.cfg.inheritWeights) m.module.inheritFrom(parent.module, (src, dst) => this.gpu.copy(src.value, dst.value));
+        pop[pop.indexOf(worst)] = m;
+        this.drop(worst);
+        replaced++;
+        return;
+      }
+    });
+    return replaced;
+  }
+
+  /** Evaluated members first, then by fitness. */
+  ranked(b: number): Member[] {
+    return [...this.members[b]].sort((a, c) => Number(c.evaluated > 0) - Number(a.evaluated > 0) || c.fitness - a.fitness);
+  }
+
+  dispose(): void {
+    for (const pop of this.members) for (const m of pop) this.drop(m);
+  }
+}

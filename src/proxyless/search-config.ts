@@ -1,0 +1,105 @@
+/** Settings, progress events and results of the ProxylessNAS search (search.ts). */
+import type { PathMode } from '../kernels/binarize.js';
+import type { CostUnit } from '../mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../mobilenet/layout.js';
+import type { CellSpace } from '../mobilenet/space.js';
+import type { AdamConfig } from '../nn/optim.js';
+import type { CostLossConfig } from './objective.js';
+
+export interface ProxylessSearchConfig {
+  layout: MobileNetLayout;
+  mode: 'gradient' | 'reinforce';
+  /** Binarized paths per block in gradient mode. */
+  paths: PathMode;
+  /** 'sampled': gate gradients of the sampled path(s) only; 'all': every candidate, re-run one at a time (full_v2). */
+  gateGrads: 'sampled' | 'all';
+  /** Hardware term of the objective, in the cost model's unit; null = accuracy only. */
+  costLoss: CostLossConfig | null;
+  /** REINFORCE: reward exponent w and architectures sampled per α update. */
+  reinforceW: number;
+  reinforceSamples: number;
+  baselineDecay: number;
+  warmupSteps: number;
+  searchSteps: number;
+  /** One architecture step after every `archEvery` weight steps of the search phase. */
+  archEvery: number;
+  batchSize: number;
+  valBatchSize: number;
+  warmupLr: number;
+  weightLr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  arch: AdamConfig;
+  augment: boolean;
+  seed: number;
+  logEvery: number;
+  checkpointDir: string | null;
+  checkpointEvery: number;
+  /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
+  space?: CellSpace | null;
+}
+
+export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> = {
+  mode: 'gradient',
+  paths: 2,
+  gateGrads: 'sampled',
+  reinforceW: 0.1,
+  reinforceSamples: 4,
+  baselineDecay: 0.9,
+  warmupSteps: 20,
+  searchSteps: 40,
+  archEvery: 1,
+  batchSize: 32,
+  valBatchSize: 32,
+  warmupLr: 0.05,
+  weightLr: 0.05,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 4e-5,
+  // ProxylessNAS: Adam lr 6e-3, β1 0; the CLI raises lr to 0.1 for its short default runs.
+  arch: { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+  augment: true,
+  seed: 1,
+  logEvery: 10,
+  checkpointDir: null,
+  checkpointEvery: 50,
+};
+
+export interface ProgressEvent {
+  phase: 'warmup' | 'search';
+  /** Weight steps done in this phase. */
+  step: number;
+  total: number;
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  /** Architecture-step loss (CE with the cost term) or mean reward (REINFORCE), since the last event. */
+  archObjective: number | null;
+  archCe: number | null;
+  /** E[cost] under softmax(α), in the cost model's unit. */
+  expectedCost: number | null;
+  /** Cost of the current argmax architecture. */
+  argmaxCost: number | null;
+  /** Mean entropy of softmax(α) over blocks (nats). */
+  entropy: number;
+  choices: number[];
+  msPerStep: number;
+}
+
+export interface SearchResult {
+  choices: number[];
+  names: string[];
+  netConfig: Record<string, unknown>;
+  /** Unit of `cost`, `expectedCost` and the events' costs; null without a cost model. */
+  unit: CostUnit | null;
+  /** Cost of the derived architecture. */
+  cost: number | null;
+  expectedCost: number | null;
+  alpha: number[][];
+  probs: number[][];
+  history: ProgressEvent[];
+  weightSteps: number;
+  archSteps: number;
+  seconds: number;
+}

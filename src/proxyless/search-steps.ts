@@ -1,0 +1,190 @@
+/**
+ * The steps of the ProxylessNAS search: a weight step on a train batch (one sampled path per
+ * block), a gradient architecture step (binarized gates, cost loss) or a REINFORCE one on a
+ * validation batch, and the validation accuracy of fixed choices. Every random draw is keyed by
+ * (seed, phase, key), so a resumed run repeats exactly what an uninterrupted one does.
+ */
+import { augment } from '../data/cifar10.js';
+import { type BatchStream, resizeNearest } from '../data/batch-stream.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { binarizeAlphaGrad, rescaleTwoPath, sampleGates, softmax } from '../kernels/binarize.js';
+import { type CostModel, archCost, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
+import { accuracy } from '../mobilenet/train.js';
+import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
+import { Tape } from '../nn/tape.js';
+import { Rng } from '../util/rng.js';
+import { mixSeed } from '../util/seed.js';
+import { combineLoss, reinforceReward } from './objective.js';
+import type { ProxylessSearchConfig } from './search-config.js';
+import type { ProxylessSupernet } from './supernet.js';
+
+/** What the steps work on; the search owns it and keeps α between steps. */
+export interface SearchParts {
+  gpu: Gpu;
+  cfg: ProxylessSearchConfig;
+  net: ProxylessSupernet;
+  cost: CostModel | null;
+  sgd: WeightSgd;
+  adam: AlphaAdam;
+  trainStream: BatchStream;
+  valStream: BatchStream;
+}
+
+export interface ArchStepResult {
+  alpha: Float32Array[];
+  /** CE with the cost term (gradient mode) or the mean reward (REINFORCE). */
+  objective: number;
+  ce: number;
+}
+
+/** A batch as the layout's input: CIFAR-10's 32×32 images resized to the layout's input size. */
+function upload(p: SearchParts, x: Float32Array, n: number) {
+  const s = p.cfg.layout.inputSize;
+  return p.gpu.upload(resizeNearest(x, n, 3, 32, s), [n, 3, s, s]);
+}
+
+/** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
+function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
+  if (alpha.some((a) => a.some((v) => !Number.isFinite(v)))) {
+    throw new TrainingDivergedError(`architecture step ${key + 1}`, 'the architecture logits α are not finite', { value: p.cfg.arch.lr, flag: '--arch-lr' });
+  }
+}
+
+/** One weight step on a train batch with one sampled path per block. Returns loss and accuracy. */
+export async function weightStep(p: SearchParts, alpha: readonly Float32Array[], lr: number, key: number): Promise<{ loss: number; acc: number }> {
+  const rng = new Rng(mixSeed(p.cfg.seed, 3, key));
+  const b = p.trainStream.batchAt(key);
+  const xs = p.cfg.augment ? augment(b.x, b.n, rng) : b.x;
+  const gates = alpha.map((a) => sampleGates(a, rng, 1));
+  const gpu = p.gpu;
+  const t = new Tape(gpu);
+  const x = upload(p, xs, b.n);
+  const y = gpu.upload(b.y);
+  try {
+    const { logits } = p.net.forward(t, t.input(x), gates);
+    const loss = t.crossEntropy(logits, y);
+    t.backward(loss);
+    p.sgd.step(lr);
+    p.net.zeroGrad();
+    const [l, lg] = await Promise.all([loss.value.read(), logits.value.read()]);
+    return { loss: l[0], acc: accuracy(lg, b.y) };
+  } finally {
+    t.dispose();
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/** One gradient-based architecture step on a validation batch. */
+export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], key: number): Promise<ArchStepResult> {
+  const cfg = p.cfg;
+  const rng = new Rng(mixSeed(cfg.seed, 4, key));
+  const b = p.valStream.batchAt(key);
+  const gates = alpha.map((a) => sampleGates(a, rng, cfg.paths));
+  const gpu = p.gpu;
+  // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
+  // carries requiresGrad so the activation gradients still flow).
+  const t = new Tape(gpu, { paramGrads: 'none' });
+  const x = upload(p, b.x, b.n);
+  const y = gpu.upload(b.y);
+  let ce: number;
+  let gateGrads: Array<number[] | null>;
+  try {
+    const { logits, records } = p.net.forward(t, t.input(x, true), gates, { inactive: cfg.paths === 2 });
+    const loss = t.crossEntropy(logits, y);
+    t.backward(loss);
+    p.net.zeroGrad(); // weights do not learn from validation data
+    gateGrads = await p.net.gateGradients(records, cfg.gateGrads);
+    ce = (await loss.value.read())[0];
+  } finally {
+    t.dispose();
+    x.dispose();
+    y.dispose();
+  }
+  const involvedOf = (bIdx: number): number[] =>
+    cfg.gateGrads === 'all' || cfg.paths === 1 ? [...Array(alpha[bIdx].length).keys()] : gates[bIdx].involved;
+  const ceGrad = alpha.map((a, bIdx) => {
+    const g = gateGrads[bIdx];
+    return g ? binarizeAlphaGrad(a, g, involvedOf(bIdx)) : new Array<number>(a.length).fill(0);
+  });
+  let objective = ce;
+  let grads = ceGrad;
+  if (cfg.costLoss && p.cost) {
+    const cost = p.cost;
+    const e = expectedCost(cost, alpha.map((a) => Array.from(a)));
+    const c = combineLoss(cfg.costLoss, ce, e.value, cost.unit);
+    objective = c.loss;
+    // 2-path mode: as in ProxylessNAS the cost gradient reaches only the sampled pair, through
+    // the pair's softmax, so the rescale below keeps every other candidate's probability.
+    const costGrad = cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
+    grads = ceGrad.map((row, bIdx) => row.map((v, i) => c.dCe * v + c.dE * costGrad[bIdx][i]));
+  }
+  const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => alpha[bIdx][i])) : null;
+  const next = await p.adam.update(alpha, grads);
+  if (old) gates.forEach((g, bIdx) => rescaleTwoPath(next[bIdx], g.involved, old[bIdx]));
+  checkAlpha(next, key, p);
+  return { alpha: next, objective, ce };
+}
+
+/**
+ * One REINFORCE architecture step: sample architectures, reward acc·(T/cost)^w, policy gradient on
+ * α against the moving baseline. Returns the new baseline too.
+ */
+export async function reinforceArchStep(p: SearchParts, alpha: Float32Array[], baseline: number | null, key: number): Promise<ArchStepResult & { baseline: number }> {
+  const cfg = p.cfg;
+  const cost = p.cost!;
+  const rng = new Rng(mixSeed(cfg.seed, 5, key));
+  const K = cfg.reinforceSamples;
+  const target = cfg.costLoss?.target ?? cost.fixed * 2;
+  const probs = alpha.map((a) => softmax(a));
+  const grads = alpha.map((a) => new Array<number>(a.length).fill(0));
+  const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
+  for (let k = 0; k < K; k++) {
+    const gates = alpha.map((a) => sampleGates(a, rng, 1));
+    const b = p.valStream.batchAt(key * K + k);
+    const gpu = p.gpu;
+    const t = new Tape(gpu, { noGrad: true });
+    const x = upload(p, b.x, b.n);
+    const y = gpu.upload(b.y);
+    try {
+      const { logits } = p.net.forward(t, t.input(x), gates);
+      const loss = t.crossEntropy(logits, y);
+      const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
+      const choices = gates.map((g) => g.active);
+      samples.push({ choices, reward: reinforceReward(accuracy(lg, b.y), archCost(cost, choices), target, cfg.reinforceW), ce: l[0] });
+    } finally {
+      t.dispose();
+      x.dispose();
+      y.dispose();
+    }
+  }
+  const mean = samples.reduce((s, x) => s + x.reward, 0) / K;
+  const base = baseline ?? mean;
+  // loss = −Σ_k (R_k − b) log π(a_k) / K; ∂ log p_a / ∂α_i = δ_ia − p_i.
+  for (const s of samples) {
+    const adv = s.reward - base;
+    s.choices.forEach((a, bIdx) => probs[bIdx].forEach((pi, i) => (grads[bIdx][i] -= (adv * ((i === a ? 1 : 0) - pi)) / K)));
+  }
+  const next = await p.adam.update(alpha, grads);
+  checkAlpha(next, key, p);
+  return { alpha: next, baseline: cfg.baselineDecay * base + (1 - cfg.baselineDecay) * mean, objective: mean, ce: samples.reduce((s, x) => s + x.ce, 0) / K };
+}
+
+/** Validation accuracy of fixed choices, batch-statistics BN (batches past any the search draws). */
+export async function evaluateChoices(p: SearchParts, choices: readonly number[], batches: number): Promise<number> {
+  const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
+  let acc = 0;
+  for (let k = 0; k < batches; k++) {
+    const b = p.valStream.batchAt(1_000_000 + k);
+    const t = new Tape(p.gpu, { noGrad: true });
+    const x = upload(p, b.x, b.n);
+    try {
+      const { logits } = p.net.forward(t, t.input(x), gates);
+      acc += accuracy(await logits.value.read(), b.y);
+    } finally {
+      t.dispose();
+      x.dispose();
+    }
+  }
+  return acc / batches;
+}
