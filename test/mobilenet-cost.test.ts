@@ -9,7 +9,7 @@ import { parseLatencyTable, readLatencyTable } from '../src/latency/lut.js';
 import { predictLatency } from '../src/latency/predictor.js';
 import { cellMadds } from '../src/mobilenet/cell.js';
 import { maddsCost } from '../src/mobilenet/cost/madds.js';
-import { type CostModel, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, pairCostGrad } from '../src/mobilenet/cost/model.js';
+import { type CostModel, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, formatCostRange, pairCostGrad } from '../src/mobilenet/cost/model.js';
 import { imagenetPositionsCost, tableCost } from '../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layoutSpace, positionStages } from '../src/mobilenet/layout.js';
 import { fixedMadds } from '../src/mobilenet/madds.js';
@@ -69,6 +69,8 @@ describe('expected cost', () => {
   it('formats costs with their unit', () => {
     expect(formatCost(12.345, 'ms')).toBe('12.35 ms');
     expect(formatCost(2_504_000, 'madds')).toBe('2.50 M MAdds');
+    expect(formatCostRange(1.57e6, 5.84e6, 'madds')).toBe('1.57..5.84 M MAdds');
+    expect(formatCostRange(10.2, 30.5, 'ms')).toBe('10.20..30.50 ms');
     expect(describeCost({ source: 'measured', meta: { backend: 'onednn' } })).toBe('cells timed on this CPU, onednn');
   });
 });

@@ -8,7 +8,7 @@ import { readLatencyTable } from '../../latency/lut.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
-import { type CostModel, type CostUnit, costRange, describeCost, formatCost } from '../../mobilenet/cost/model.js';
+import { type CostModel, type CostUnit, costRange, describeCost, formatCost, formatCostRange } from '../../mobilenet/cost/model.js';
 import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import type { CellSpace } from '../../mobilenet/space.js';
@@ -256,13 +256,13 @@ export async function run(argv: string[]): Promise<void> {
   err.write(
     `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
       (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
-      `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${fmt(range.min)}..${fmt(range.max)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
+      `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
   );
   if (big) err.write('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
   if (target < range.min || target > range.max) {
-    err.write(`note: the target lies outside the space's range ${fmt(range.min)}..${fmt(range.max)}\n`);
+    err.write(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
   }
   const data = cifarSearchSplit(trainN, valN);
   const search = new ProxylessSearch(gpu, cfg, data, cost);

@@ -99,6 +99,12 @@ export function formatCost(value: number, unit: CostUnit, digits = 2): string {
   return unit === 'ms' ? `${value.toFixed(digits)} ms` : `${(value / 1e6).toFixed(digits)} M MAdds`;
 }
 
+/** A range for people: '1.57..5.84 M MAdds' or '10.20..30.50 ms'. */
+export function formatCostRange(min: number, max: number, unit: CostUnit, digits = 2): string {
+  const [lo] = formatCost(min, unit, digits).split(' ');
+  return `${lo}..${formatCost(max, unit, digits)}`;
+}
+
 /** What a model's numbers are, for a log line. */
 export function describeCost(cost: Pick<CostModel, 'source' | 'meta'>): string {
   switch (cost.source) {
