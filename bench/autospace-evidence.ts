@@ -37,7 +37,7 @@ import { acquireGpu } from '../src/gpu/gpu.js';
 import { cifarSearchSplit } from '../src/proxyless/data.js';
 import { CIFAR_LAYOUT } from '../src/proxyless/layout.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 
 const { values: v } = parseArgs({
   options: {

@@ -4,13 +4,13 @@ import { loadNb201ReferenceProxies } from '../src/data/nb201-bench.js';
 import { correlationCpu } from '../src/kernels/correlation.js';
 import type { ReluRecord } from '../src/nn/tape.js';
 import { naswotScore, wrcorScores } from '../src/proxies/correlation-proxies.js';
-import { scoreCell } from '../src/proxies/evaluate.js';
+import { scoreCell } from '../src/zeroshot/index.js';
 import { logAbsDet } from '../src/proxies/linalg.js';
 import { resolveProxies } from '../src/proxies/registry.js';
 import { voteScores } from '../src/proxies/vote.js';
 import { parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 import { testGpu } from './helpers/gpu.js';
 
 let gpu: Gpu | null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeStats, kendallTau, kendallTauNaive, mean, median, pearson, percentile, ranks, spearmanRho, std } from '../src/util/stats.js';
+import { describe as describeStats, mean, median, pearson, percentile, std } from '../src/util/stats.js';
+import { kendallTau, kendallTauNaive, ranks, spearmanRho } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
 
 /** O(n^2) Spearman reference: Pearson on average ranks computed by counting. */

@@ -5,8 +5,8 @@
  * search strategies (src/search) walk.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import type { ProxyBatch, NetFactory, ScorableNet } from '../proxies/evaluate.js';
-import { scoreNet } from '../proxies/evaluate.js';
+import type { ProxyBatch, NetFactory, ScorableNet } from '../proxies/index.js';
+import { scoreNet } from '../proxies/index.js';
 import { outSize } from '../latency/keys.js';
 import type { SearchLatency } from '../proxyless/latency-loss.js';
 import type { ProxylessLayout } from '../proxyless/layout.js';

@@ -9,7 +9,7 @@ import type { Cifar10 } from '../data/cifar10.js';
 import { trainFixed, type TrainResult } from '../proxyless/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
-import { proxyBatch } from '../zeroshot.js';
+import { proxyBatch } from '../zeroshot/index.js';
 import { type LatencyLimit, archMadds, cellSearchSpace, scoreArch } from './net.js';
 import { type CellSpace, archJson } from './space-file.js';
 
