@@ -6,9 +6,10 @@
  *
  * Degenerate networks: parameters no gradient reaches count as zero gradient. On a cell whose
  * output node receives nothing (its logits do not depend on the input) the proxies defined as a
- * log of a signal that is then zero give -Infinity (synflow, zen, jacob_cov, wrcor_grad, and naswot
- * when every ReLU input is constant) and the gradient sums give 0 (grad_norm, snip, zico); each
- * proxy's file says why. Rankings (vote, util/ranks) put non-finite scores last.
+ * log of a signal that is then zero give -Infinity (synflow, zen, jacob_cov; naswot when every
+ * ReLU input is constant; wrcor_grad when no ReLU gets a gradient) and the gradient sums give 0
+ * (grad_norm, snip, zico); each proxy's file says why. Rankings (vote, util/ranks) put non-finite
+ * scores last.
  */
 import type { AggregatorDef, ProxyUnit } from './define.js';
 import { flops } from './flops.js';

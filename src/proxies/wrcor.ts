@@ -2,8 +2,11 @@
  * WRCor (Weighted Response Correlation) and its ablations, one computation on the cross-entropy
  * tape: K = sum over ReLUs r of 2^block(r) (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
  * score log|det K|. A ReLU the loss never reaches (a dead-end node) adds its activation term only.
- * Degenerate cells: when no ReLU gets a gradient (the cell's output node receives nothing, so the
- * logits do not depend on the input) K_grad = 0 and wrcor_grad = log 0 = -Infinity.
+ * Degenerate cells: where the cell's output node receives nothing (the logits do not depend on the
+ * input) no gradient reaches the ReLUs from the input side: K_grad = 0 and wrcor_grad = log 0 =
+ * -Infinity, unless weight gradients are taken in the same pass (grad_norm or snip requested):
+ * then the ReLUs behind a batch norm get an all-zero gradient, which the correlation counts as
+ * uncorrelated (identity), and the WRCor family of those cells differs between the two requests.
  */
 import { wrcorScores, wrcorScoresMany } from './correlation-proxies.js';
 import { defineProxyFamily } from './define.js';

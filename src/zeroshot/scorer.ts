@@ -6,7 +6,6 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import {
-  AGGREGATORS,
   type CellScores,
   GROUPABLE_PROXIES,
   type ProxyBatch,
@@ -121,5 +120,5 @@ export function addAggregates(rows: ScoredCell[], names: readonly string[]): voi
 
 /** Adds the population-level 'vote' score to each row (needs the vote members). */
 export function addVote(rows: ScoredCell[]): void {
-  addAggregates(rows, [AGGREGATORS.get('vote')!.name]);
+  addAggregates(rows, ['vote']);
 }
