@@ -41,7 +41,7 @@ import { archMadds } from '../src/mobilenet/madds.js';
 import type { CellSpace } from '../src/mobilenet/space.js';
 import { archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/mobilenet/space-file.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 
 const { values: v } = parseArgs({
   options: {

@@ -17,10 +17,10 @@ import { createTfjsBaseline } from '../src/bench/tfjs.js';
 import { type HostWeights, readNb201Weights, tfjsWrcor } from '../src/bench/tfjs-nb201.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
-import { scoreCell } from '../src/proxies/evaluate.js';
+import { scoreCell } from '../src/zeroshot/index.js';
 import { formatArch, type Nb201Cell, sampleCell } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 
 interface Settings {
   K: number;

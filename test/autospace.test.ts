@@ -27,7 +27,7 @@ import { CIFAR_LAYOUT, type MobileNetLayout } from '../src/mobilenet/layout.js';
 import { DEFAULT_SEARCH, ProxylessSearch } from '../src/proxyless/search.js';
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 import { nativeOrNull } from './helpers/native.js';
 import type { NativeBinding } from '../src/native/binding.js';

@@ -5,7 +5,8 @@ import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../src/bench/tfj
 import { Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
 import { Tape } from '../src/nn/tape.js';
 import { type WrcorScores, wrcorScores } from '../src/proxies/correlation-proxies.js';
-import { type ProxyBatch, scoreCell } from '../src/proxies/evaluate.js';
+import type { ProxyBatch } from '../src/proxies/index.js';
+import { scoreCell } from '../src/zeroshot/index.js';
 import { parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 import { testGpu } from './helpers/gpu.js';

@@ -4,13 +4,17 @@ import { loadNb201ReferenceProxies } from '../src/data/nb201-bench.js';
 import { correlationCpu } from '../src/kernels/correlation.js';
 import type { ReluRecord } from '../src/nn/tape.js';
 import { naswotScore, wrcorScores } from '../src/proxies/correlation-proxies.js';
-import { scoreCell } from '../src/proxies/evaluate.js';
+import { scoreCell } from '../src/zeroshot/index.js';
 import { logAbsDet } from '../src/proxies/linalg.js';
+import { nb201Factory, type Nb201NetConfig } from '../src/nn/nb201-net.js';
+import type { NetFactory } from '../src/nn/scorable.js';
+import { AGGREGATORS, defineProxy, GROUPABLE_PROXIES, PROXIES, scoreNet, VOTE_MEMBERS } from '../src/proxies/index.js';
+import { cePass } from '../src/proxies/passes.js';
 import { resolveProxies } from '../src/proxies/registry.js';
 import { voteScores } from '../src/proxies/vote.js';
 import { parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot.js';
+import { proxyBatch } from '../src/zeroshot/index.js';
 import { testGpu } from './helpers/gpu.js';
 
 let gpu: Gpu | null;
@@ -79,6 +83,54 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     expect(() => resolveProxies(['wrcor', 'nope'])).toThrow(/unknown proxy 'nope'/);
     expect(resolveProxies(['vote']).map((p) => p.name)).toEqual(['wrcor', 'synflow', 'jacob_cov']);
     expect(resolveProxies(['all']).length).toBeGreaterThanOrEqual(14);
+  });
+});
+
+describe('the registry and the pass runner', () => {
+  it('groupable set and vote members come from the registered units', () => {
+    expect([...GROUPABLE_PROXIES]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
+    expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
+    expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
+    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops']);
+    for (const p of PROXIES.values()) expect(p.description.length, p.name).toBeGreaterThan(10);
+    expect(() => defineProxy({ name: 'Bad-Name', description: 'x', pass: cePass, compute: () => 0 })).toThrow(/lower-case/);
+  });
+
+  it('builds each pass once per network: one forward serves WRCor, NASWOT, grad_norm and SNIP', async ({ skip }) => {
+    if (!gpu) return skip();
+    const cfg: Nb201NetConfig = { channels: 2, cellsPerStage: 1, numClasses: 10 };
+    const rng = new Rng(4);
+    const n = 4;
+    const batch = { x: rng.normals(n * 3 * 32 * 32), y: Float32Array.from({ length: n }, () => rng.int(10)), n };
+    const inner = nb201Factory(gpu, parseArch('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'), cfg);
+    const counting = (): { factory: NetFactory; forwards: Record<string, number> } => {
+      const forwards: Record<string, number> = {};
+      const factory: NetFactory = {
+        flopsM: inner.flopsM,
+        build(init, r) {
+          const net = inner.build(init, r);
+          const fwd = net.forward.bind(net);
+          net.forward = (t, x) => {
+            forwards[init] = (forwards[init] ?? 0) + 1;
+            return fwd(t, x);
+          };
+          return net;
+        },
+      };
+      return { factory, forwards };
+    };
+    const ce = counting();
+    const r = await scoreNet(gpu, ce.factory, ['wrcor', 'naswot', 'grad_norm', 'snip'], batch, 1);
+    expect(ce.forwards).toEqual({ pytorch: 1 });
+    expect(Object.keys(r.scores)).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip']);
+    expect(Object.keys(r.timeMs)).toEqual(['ce']);
+    const all = counting();
+    const ra = await scoreNet(gpu, all.factory, ['all'], batch, 1);
+    // ce 1, jacobian 1, zico 2 half-batches, meco 1, synflow 1; Zen's Gaussian copy x and x + 0.01e.
+    expect(all.forwards).toEqual({ pytorch: 6, gaussian: 2 });
+    expect(Object.keys(ra.timeMs)).toEqual(['ce', 'jacobian', 'zico', 'meco', 'zen', 'synflow']);
+    // Each proxy's value does not depend on what else was asked for in the same call.
+    for (const p of ['wrcor', 'naswot', 'grad_norm', 'snip']) expect(ra.scores[p], p).toBe(r.scores[p]);
   });
 });
 

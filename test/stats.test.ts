@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeStats, kendallTau, kendallTauNaive, mean, median, pearson, percentile, ranks, spearmanRho, std } from '../src/util/stats.js';
+import { describe as describeStats, mean, median, pearson, percentile, std } from '../src/util/stats.js';
+import { borda, fractionBelow, kendallTau, kendallTauNaive, normalisedRanks, ranks, spearmanRho } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
 
 /** O(n^2) Spearman reference: Pearson on average ranks computed by counting. */
@@ -91,6 +92,34 @@ describe('Spearman rho, Pearson r, ranks', () => {
       const y = x.map((v) => v * rng.int(3) + rng.int(4));
       expect(spearmanRho(x, y).rho).toBeCloseTo(spearmanNaive(x, y), 12);
     }
+  });
+});
+
+describe('normalised ranks, Borda count, share below', () => {
+  it('normalised ranks share ties and put non-finite values last', () => {
+    expect(normalisedRanks([10, 30, 20, 20])).toEqual([0, 1, 0.5, 0.5]);
+    // NaN and -Infinity tie at the bottom (ranks 1 and 2 -> 1.5 -> 0.5/3), +Infinity counts as lowest too.
+    expect(normalisedRanks([NaN, 5, -Infinity, 7])).toEqual([1 / 6, 2 / 3, 1 / 6, 1]);
+    expect(normalisedRanks([Infinity, 1])).toEqual([0, 1]);
+    expect(normalisedRanks([4])).toEqual([0]);
+    expect(normalisedRanks([])).toEqual([]);
+  });
+
+  it('Borda = mean normalised rank over the columns, against a pairwise-counting reference', () => {
+    expect(borda([[1, 3, 2], [10, 30, 20], [-5, -1, -9]])).toEqual([(0 + 0 + 0.5) / 3, 1, (0.5 + 0.5 + 0) / 3]);
+    expect(borda([])).toEqual([]);
+    expect(() => borda([[1, 2], [1]])).toThrow(/differ in length/);
+    const rng = new Rng(3);
+    const cols = [0, 1, 2].map(() => Array.from({ length: 40 }, () => rng.int(6)));
+    // Normalised rank = (#below + #tied others / 2) / (n - 1).
+    const naive = (c: number[], i: number) => (c.filter((v) => v < c[i]).length + (c.filter((v) => v === c[i]).length - 1) / 2) / (c.length - 1);
+    borda(cols).forEach((b, i) => expect(b).toBeCloseTo(cols.reduce((s, c) => s + naive(c, i), 0) / 3, 14));
+  });
+
+  it('fractionBelow: the share of the pool strictly below x, over the others', () => {
+    expect(fractionBelow([3, 1, 2, 2], 2)).toBe(1 / 3);
+    expect(fractionBelow([5], 5)).toBe(0);
+    expect(fractionBelow([1, NaN, 3], 3)).toBe(1 / 2);
   });
 });
 

@@ -1,10 +1,10 @@
 /** Several architectures scored together (batched correlations across networks) = each scored alone. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
-import { NB201_DEFAULT } from '../src/nn/nb201-net.js';
-import { scoreNetsGrouped, nb201Factory } from '../src/proxies/evaluate.js';
+import { NB201_DEFAULT, nb201Factory } from '../src/nn/nb201-net.js';
+import { scoreNetsGrouped } from '../src/proxies/index.js';
 import { parseArch } from '../src/spaces/nb201.js';
-import { ZeroShotScorer, scoreAll } from '../src/zeroshot.js';
+import { ZeroShotScorer, scoreAll } from '../src/zeroshot/index.js';
 import { testGpu } from './helpers/gpu.js';
 
 let gpu: Gpu | null;

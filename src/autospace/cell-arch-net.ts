@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import { FixedNet } from '../mobilenet/fixed-net.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
-import { type NetFactory, type ProxyBatch, scoreNet } from '../proxies/evaluate.js';
+import { type NetFactory, type ProxyBatch, scoreNet } from '../proxies/index.js';
 import { checkChoices } from '../spaces/space.js';
 
 export function cellArchFactory(gpu: Gpu, space: CellSpace, choices: readonly number[]): NetFactory {

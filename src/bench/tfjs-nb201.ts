@@ -14,7 +14,7 @@
  * A z_r with no path to the loss gets no gradient, like a ReLU our tape never reaches.
  */
 import type { Nb201Net, Nb201NetConfig } from '../nn/nb201-net.js';
-import type { ProxyBatch } from '../proxies/evaluate.js';
+import type { ProxyBatch } from '../proxies/index.js';
 import { logAbsDet } from '../proxies/linalg.js';
 import { NB201_EDGES, type Nb201Cell, checkCell } from '../spaces/nb201.js';
 import type { Tf, TfTensor } from './registry.js';

@@ -10,6 +10,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
+import type { NetFactory } from './scorable.js';
 import type { Param, Tape, Var } from './tape.js';
 
 export interface Nb201NetConfig {
@@ -232,3 +233,10 @@ export class Nb201Net {
   }
 }
 
+/** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default or Gaussian init). */
+export function nb201Factory(gpu: Gpu, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
+  return {
+    build: (init, rng) => new Nb201Net(gpu, cell, { ...cfg, init }, rng),
+    flopsM: nb201Complexity(cell, cfg).flopsNb201 / 1e6,
+  };
+}

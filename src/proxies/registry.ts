@@ -1,51 +1,94 @@
 /**
- * The proxy registry: name -> what it measures and which pass computes it. Scores are oriented so
- * that higher predicts better accuracy, as in the NASLib / zero-cost literature.
+ * The proxy registry: every per-network proxy (one file each) and every population-level
+ * aggregator, in report order. Adding a proxy (AZ-NAS, VKDNW, ...) or an aggregator (an ensemble)
+ * is a new file with defineProxy / defineProxyFamily / defineAggregator plus one entry below;
+ * groupable sets, vote members, 'all' and the CLI's lists follow from here.
+ *
+ * Degenerate networks: parameters no gradient reaches count as zero gradient. On a cell whose
+ * output node receives nothing (its logits do not depend on the input) the proxies defined as a
+ * log of a signal that is then zero give -Infinity (synflow, zen, jacob_cov; naswot when every
+ * ReLU input is constant; wrcor_grad when no ReLU gets a gradient) and the gradient sums give 0
+ * (grad_norm, snip, zico); each proxy's file says why. Rankings (vote, util/ranks) put non-finite
+ * scores last.
  */
-export type ProxyPass = 'ce' | 'jacobian' | 'zico' | 'meco' | 'zen' | 'synflow' | 'static';
+import type { AggregatorDef, ProxyUnit } from './define.js';
+import { flops } from './flops.js';
+import { gradNorm } from './grad-norm.js';
+import { jacobCov } from './jacob-cov.js';
+import { meco } from './meco.js';
+import { naswot } from './naswot.js';
+import { params } from './params.js';
+import { snip } from './snip.js';
+import { synflow } from './synflow.js';
+import { vote } from './vote.js';
+import { wrcor } from './wrcor.js';
+import { zen } from './zen.js';
+import { zico } from './zico.js';
+
+const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops];
+const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote];
 
 export interface ProxyInfo {
   name: string;
-  pass: ProxyPass;
+  /** The pass it reads (runs once per network for every proxy on it). */
+  pass: string;
   description: string;
+  groupable: boolean;
+  unit: ProxyUnit;
 }
 
-const list: ProxyInfo[] = [
-  { name: 'wrcor', pass: 'ce', description: 'Weighted Response Correlation: log|det sum_r 2^block (|corr(act_r)| + |corr(grad_r)|)|' },
-  { name: 'wrcor_act', pass: 'ce', description: 'WRCor ablation: activation correlations only (weighted)' },
-  { name: 'wrcor_grad', pass: 'ce', description: 'WRCor ablation: gradient correlations only (weighted)' },
-  { name: 'wrcor_unweighted', pass: 'ce', description: 'WRCor ablation: all ReLUs weighted 1' },
-  { name: 'naswot', pass: 'ce', description: 'NASWOT: log|det| of the binary-code Hamming kernel (Mellor et al. 2021)' },
-  { name: 'grad_norm', pass: 'ce', description: 'sum over conv/linear weights of ||dL/dW||_2' },
-  { name: 'snip', pass: 'ce', description: 'SNIP saliency: sum |W * dL/dW| over conv/linear weights' },
-  { name: 'jacob_cov', pass: 'jacobian', description: 'Jacobian covariance: -sum(log(v+k) + 1/(v+k)) over eigenvalues of corr(dy/dx), k=1e-5' },
-  { name: 'zico', pass: 'zico', description: 'ZiCo: sum over layers of log(sum |mean g| / std g) across two half-batches' },
-  { name: 'meco', pass: 'meco', description: 'MeCo: sum over ReLU inputs of the minimum eigenvalue of the channel correlation (one sample)' },
-  { name: 'zen', pass: 'zen', description: 'Zen-score: log E|f(x) - f(x + 0.01 e)| + sum log sqrt(mean BN var), Gaussian init and input' },
-  { name: 'synflow', pass: 'synflow', description: 'SynFlow: ln sum |W * dR/dW| with |W|, BN removed, all-ones input' },
-  { name: 'params', pass: 'static', description: 'number of parameters (millions)' },
-  { name: 'flops', pass: 'static', description: 'FLOPs of one 32x32 forward (millions), NAS-Bench-201\'s counter' },
-];
+const list: ProxyInfo[] = UNITS.flatMap((unit) =>
+  unit.names.map((name, i) => ({ name, pass: unit.pass.name, description: unit.descriptions[i], groupable: unit.groupable, unit })),
+);
 
 export const PROXIES: ReadonlyMap<string, ProxyInfo> = new Map(list.map((p) => [p.name, p]));
+export const AGGREGATORS: ReadonlyMap<string, AggregatorDef> = new Map(AGGREGATOR_LIST.map((a) => [a.name, a]));
 
-/** The majority vote of WRCor, SynFlow and jacob_cov (a Borda count over a scored population). */
-export const VOTE_MEMBERS = ['wrcor', 'synflow', 'jacob_cov'] as const;
+for (const name of [...AGGREGATORS.keys(), 'all']) {
+  if (PROXIES.has(name)) throw new Error(`proxy registry: '${name}' is registered twice`);
+}
+if (PROXIES.size !== list.length) throw new Error('proxy registry: a proxy name is registered twice');
+for (const a of AGGREGATORS.values()) {
+  const missing = a.members.filter((m) => !PROXIES.has(m));
+  if (missing.length) throw new Error(`aggregator '${a.name}': unknown member(s) ${missing.join(', ')}`);
+}
 
+/** Proxies that several architectures can share a pass (batched correlation dispatches) for. */
+export const GROUPABLE_PROXIES: ReadonlySet<string> = new Set(list.filter((p) => p.groupable).map((p) => p.name));
+
+/** The vote's members (WRCor, SynFlow, jacob_cov). */
+export const VOTE_MEMBERS: readonly string[] = vote.members;
+
+/** Index of a proxy in report order (registry order). */
+export function proxyOrder(name: string): number {
+  return list.findIndex((p) => p.name === name);
+}
+
+/**
+ * The per-network proxies to compute for requested names: an aggregator brings its members, 'all'
+ * every proxy. Throws on an unknown name, listing the known ones.
+ */
 export function resolveProxies(names: readonly string[]): ProxyInfo[] {
   const out: ProxyInfo[] = [];
   for (const raw of names) {
     const name = raw.trim().toLowerCase();
     if (name === 'all') return list.slice();
-    if (name === 'vote') {
-      for (const m of VOTE_MEMBERS) if (!out.some((p) => p.name === m)) out.push(PROXIES.get(m)!);
+    const agg = AGGREGATORS.get(name);
+    if (agg) {
+      for (const m of agg.members) if (!out.some((p) => p.name === m)) out.push(PROXIES.get(m)!);
       continue;
     }
     const p = PROXIES.get(name);
     if (!p) {
-      throw new Error(`unknown proxy '${raw}'; known: ${[...PROXIES.keys(), 'vote', 'all'].join(', ')}`);
+      throw new Error(`unknown proxy '${raw}'; known: ${[...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'].join(', ')}`);
     }
     if (!out.includes(p)) out.push(p);
   }
   return out;
+}
+
+/** The aggregators a request asks for ('all' asks for every one). */
+export function requestedAggregators(names: readonly string[]): AggregatorDef[] {
+  const want = names.map((n) => n.trim().toLowerCase());
+  return [...AGGREGATORS.values()].filter((a) => want.includes(a.name) || want.includes('all'));
 }

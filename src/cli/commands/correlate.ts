@@ -5,8 +5,8 @@ import { acquireGpu } from '../../gpu/index.js';
 import { canonicalKey, parseArch } from '../../spaces/nb201.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { voteScores } from '../../proxies/vote.js';
-import { kendallTau, spearmanRho } from '../../util/stats.js';
-import { addVote, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot.js';
+import { kendallTau, spearmanRho } from '../../util/ranks.js';
+import { addVote, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { fmt, intOpt, listOpt, readTable, textTable, UsageError, writeTable } from '../args.js';
 import { selectCells } from './score.js';
 

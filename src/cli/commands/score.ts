@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
-import { GROUPABLE_PROXIES } from '../../proxies/evaluate.js';
+import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { allCells, canonicalKey, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
 import { Rng } from '../../util/rng.js';
-import { addVote, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
+import { addVote, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot/index.js';
 import { intOpt, listOpt, UsageError, writeTable } from '../args.js';
 
 export const summary = 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10';

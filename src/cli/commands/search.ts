@@ -16,8 +16,9 @@ import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
 import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
+import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
-import { ZeroShotScorer } from '../../zeroshot.js';
+import { ZeroShotScorer } from '../../zeroshot/index.js';
 import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
@@ -57,7 +58,7 @@ class PopulationScorer {
     if (this.proxy !== 'vote') return scores[this.proxy];
     // Fraction of the architectures seen so far that each member proxy ranks below this one.
     let v = 0;
-    for (const m of VOTE_MEMBERS) v += this.seen.filter((s) => s[m] < scores[m]).length / Math.max(1, this.seen.length - 1);
+    for (const m of VOTE_MEMBERS) v += fractionBelow(this.seen.map((s) => s[m]), scores[m]);
     return v / VOTE_MEMBERS.length;
   }
 }
@@ -149,7 +150,7 @@ export async function run(argv: string[]): Promise<void> {
       const raw = await score(cells);
       return raw.map((r) => {
         seenScores.push(r);
-        return seenScores.filter((s) => s < r).length / Math.max(1, seenScores.length - 1);
+        return fractionBelow(seenScores, r);
       });
     };
     result = await reinforce(nb201Space, pct, { budget, rng, onBatch, learningRate: 0.1 });

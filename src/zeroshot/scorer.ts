@@ -1,36 +1,43 @@
 /**
- * The zero-shot pipeline shared by `wgnas score`, `correlate` and `search`: a fixed CIFAR-10
- * minibatch, a scorer that turns NB201 cells into proxy scores, and the majority vote on top.
+ * The NAS-Bench-201 zero-shot pipeline shared by `wgnas score`, `correlate` and `search`: a scorer
+ * that turns NB201 cells into proxy scores on a fixed minibatch, and the population-level
+ * aggregators (the vote) on top.
  */
-import { batchOf, loadCifar10 } from './data/cifar10.js';
-import type { Gpu } from './gpu/gpu.js';
-import { NB201_DEFAULT, type Nb201NetConfig } from './nn/nb201-net.js';
-import { GROUPABLE_PROXIES, type ProxyBatch, nb201Factory, scoreCell, scoreNetsGrouped } from './proxies/evaluate.js';
-import { resolveProxies, VOTE_MEMBERS } from './proxies/registry.js';
-import { voteScores } from './proxies/vote.js';
-import { formatArch, type Nb201Cell } from './spaces/nb201.js';
-import { Progress } from './util/progress.js';
-import { Rng } from './util/rng.js';
+import type { Gpu } from '../gpu/gpu.js';
+import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
+import {
+  type CellScores,
+  GROUPABLE_PROXIES,
+  type ProxyBatch,
+  requestedAggregators,
+  resolveProxies,
+  scoreNet,
+  scoreNetsGrouped,
+} from '../proxies/index.js';
+import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
+import { Progress } from '../util/progress.js';
+import { proxyBatch } from './batch.js';
+
+export interface ScoreOptions {
+  net?: Nb201NetConfig;
+  /** Seeds the weight initialisation (and Zen's Gaussian input). */
+  seed?: number;
+}
+
+/** Scores one NAS-Bench-201 cell (its network built as `opts.net`, NB201's by default). */
+export function scoreCell(gpu: Gpu, cell: Nb201Cell, proxyNames: readonly string[], batch: ProxyBatch, opts: ScoreOptions = {}): Promise<CellScores> {
+  return scoreNet(gpu, nb201Factory(gpu, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
+}
 
 export interface ZeroShotOptions {
   batchSize: number;
   seed: number;
   net: Nb201NetConfig;
-  /** Architectures whose correlation matrices are computed together (WRCor/NASWOT/static proxies only). */
+  /** Architectures whose passes run together (groupable proxies only: WRCor, NASWOT, params, flops). */
   group?: number;
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
-
-/** One class-balanced minibatch from the shared CIFAR-10 training images, chosen by the seed. */
-export function proxyBatch(batchSize: number, seed: number): ProxyBatch {
-  const ds = loadCifar10('train');
-  if (batchSize < 2 || batchSize > ds.count) throw new RangeError(`batch size must be in [2, ${ds.count}], got ${batchSize}`);
-  const rng = new Rng(seed);
-  const idx = rng.shuffle([...Array(ds.count).keys()]).slice(0, batchSize);
-  const { x, y } = batchOf(ds, idx);
-  return { x, y, n: batchSize };
-}
 
 export interface ScoredCell {
   arch: string;
@@ -38,13 +45,14 @@ export interface ScoredCell {
   timeMs: number;
 }
 
-/** Names to compute for a requested list ('vote' expands to its members, 'all' to everything). */
+/** Names to compute for a requested list (an aggregator expands to its members, 'all' to everything). */
 export function expandProxyNames(names: readonly string[]): string[] {
   return resolveProxies(names).map((p) => p.name);
 }
 
+/** True when the request asks for the vote (by name or through 'all'). */
 export function wantsVote(names: readonly string[]): boolean {
-  return names.some((n) => n === 'vote' || n === 'all');
+  return requestedAggregators(names).some((a) => a.name === 'vote');
 }
 
 export class ZeroShotScorer {
@@ -64,7 +72,7 @@ export class ZeroShotScorer {
     return (this.opts.group ?? 1) > 1 && this.proxies.every((p) => GROUPABLE_PROXIES.has(p));
   }
 
-  /** Scores cells, `opts.group` architectures per batched correlation pass when the proxies allow. */
+  /** Scores cells, `opts.group` architectures per batched pass when the proxies allow. */
   async scoreMany(cells: readonly Nb201Cell[]): Promise<ScoredCell[]> {
     if (!this.grouped) {
       const out: ScoredCell[] = [];
@@ -98,9 +106,19 @@ export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell
   return rows;
 }
 
+/**
+ * Adds the requested population-level scores (aggregators named in `names`, or all with 'all') to
+ * each row, where the rows carry every member's score.
+ */
+export function addAggregates(rows: ScoredCell[], names: readonly string[]): void {
+  for (const a of requestedAggregators(names)) {
+    if (!rows.length || a.members.some((m) => rows[0].scores[m] === undefined)) continue;
+    const v = a.aggregate(rows.map((r) => r.scores));
+    rows.forEach((r, i) => (r.scores[a.name] = v[i]));
+  }
+}
+
 /** Adds the population-level 'vote' score to each row (needs the vote members). */
 export function addVote(rows: ScoredCell[]): void {
-  if (!rows.length || VOTE_MEMBERS.some((m) => rows[0].scores[m] === undefined)) return;
-  const v = voteScores(rows.map((r) => r.scores));
-  rows.forEach((r, i) => (r.scores.vote = v[i]));
+  addAggregates(rows, ['vote']);
 }

@@ -1,0 +1,177 @@
+/**
+ * The units the proxy registry is made of.
+ *
+ * A pass is one computation on one network that proxies read: the cross-entropy forward/backward
+ * tape (WRCor, NASWOT, grad_norm, SNIP), the input Jacobian, SynFlow's linearised network, ... The
+ * runner (runner.ts) builds each requested pass once per network, hands its result to every
+ * requested proxy that reads it, and releases it.
+ *
+ * A proxy names the pass it reads, what it needs of it, whether several networks can be scored
+ * together, and how the pass's result becomes its score. Scores are oriented so that higher
+ * predicts better accuracy, as in the NASLib / zero-cost literature. A family (WRCor and its
+ * ablations) is several scores of one computation: asking for one reports them all.
+ *
+ * An aggregator (the vote) ranks a scored population from its member proxies' scores.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import type { NetFactory, ScorableNet } from '../nn/scorable.js';
+
+export interface ProxyBatch {
+  /** Normalised images, NCHW [n, 3, 32, 32]. */
+  x: Float32Array;
+  /** Labels as f32 class indices [n]. */
+  y: Float32Array;
+  n: number;
+}
+
+/** One network being scored: what every pass may read. */
+export interface NetContext {
+  readonly gpu: Gpu;
+  readonly factory: NetFactory;
+  /** PyTorch-initialised from `seed`, built once per network (a pass that changes it runs last). */
+  readonly net: ScorableNet;
+  readonly batch: ProxyBatch;
+  /** batch.x on the GPU, [n, 3, 32, 32]. */
+  readonly x: GpuTensor;
+  /** batch.y on the GPU, [n]. */
+  readonly y: GpuTensor;
+  readonly seed: number;
+}
+
+/** What a proxy asks of its pass; the runner merges the asks of every requested proxy on the pass. */
+export interface PassNeeds {
+  /** A backward pass from the loss (activation gradients). */
+  backward?: boolean;
+  /** Gradients of the weights as well. */
+  paramGrads?: boolean;
+}
+
+export interface PassDef<R> {
+  readonly name: string;
+  /** Passes run in ascending order. */
+  readonly order: number;
+  /**
+   * The pass changes the network (SynFlow takes |W|): it runs after every other pass, and a second
+   * such pass gets a freshly built copy.
+   */
+  readonly mutatesNet?: boolean;
+  /** Report the pass's wall time in CellScores.timeMs under its name (default true). */
+  readonly timed?: boolean;
+  run(ctx: NetContext, needs: PassNeeds): Promise<R>;
+  /** Frees what run() made, once every proxy has read it (also when one of them threw). */
+  release?(result: R, ctx: NetContext): void;
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+function checkName(what: string, name: string): void {
+  if (!NAME.test(name)) throw new Error(`${what} name '${name}' must be lower-case letters, digits and '_'`);
+}
+
+export function definePass<R>(def: PassDef<R>): PassDef<R> {
+  checkName('pass', def.name);
+  return Object.freeze({ ...def });
+}
+
+interface UnitCommon<R> {
+  pass: PassDef<R>;
+  needs?: PassNeeds;
+  /**
+   * Several networks' results of this pass can be alive together and scored in one go (`score
+   * --group`). Without computeMany the runner calls compute on each.
+   */
+  groupable?: boolean;
+}
+
+export interface ProxyDef<R> extends UnitCommon<R> {
+  name: string;
+  description: string;
+  compute(result: R, ctx: NetContext): Promise<number> | number;
+  /** The group's scores at once (batched dispatches across networks), in ctxs' order. */
+  computeMany?(results: readonly R[], ctxs: readonly NetContext[]): Promise<number[]>;
+}
+
+export interface ProxyFamilyDef<R, K extends string> extends UnitCommon<R> {
+  /** Name -> description of each score, in the order they are reported. */
+  members: Record<K, string>;
+  compute(result: R, ctx: NetContext): Promise<Record<K, number>>;
+  computeMany?(results: readonly R[], ctxs: readonly NetContext[]): Promise<Array<Record<K, number>>>;
+}
+
+/** A registered unit: one proxy, or a family of scores computed together. */
+export interface ProxyUnit {
+  readonly names: readonly string[];
+  readonly descriptions: readonly string[];
+  readonly pass: PassDef<unknown>;
+  readonly needs: Readonly<PassNeeds>;
+  readonly groupable: boolean;
+  compute(result: unknown, ctx: NetContext): Promise<Record<string, number>>;
+  computeMany(results: readonly unknown[], ctxs: readonly NetContext[]): Promise<Array<Record<string, number>>>;
+}
+
+function unit<R>(
+  names: string[],
+  descriptions: string[],
+  common: UnitCommon<R>,
+  compute: (r: R, ctx: NetContext) => Promise<Record<string, number>>,
+  many: ((rs: readonly R[], ctxs: readonly NetContext[]) => Promise<Array<Record<string, number>>>) | undefined,
+): ProxyUnit {
+  names.forEach((n) => checkName('proxy', n));
+  if (!names.length) throw new Error('a proxy family needs at least one member');
+  const computeMany =
+    many ??
+    (async (rs: readonly R[], ctxs: readonly NetContext[]) => {
+      const out: Array<Record<string, number>> = [];
+      for (let i = 0; i < rs.length; i++) out.push(await compute(rs[i], ctxs[i]));
+      return out;
+    });
+  return Object.freeze({
+    names: Object.freeze(names),
+    descriptions: Object.freeze(descriptions),
+    pass: common.pass as PassDef<unknown>,
+    needs: Object.freeze({ ...common.needs }),
+    groupable: common.groupable ?? false,
+    compute: compute as ProxyUnit['compute'],
+    computeMany: computeMany as ProxyUnit['computeMany'],
+  });
+}
+
+export function defineProxy<R>(def: ProxyDef<R>): ProxyUnit {
+  const { name } = def;
+  return unit(
+    [name],
+    [def.description],
+    def,
+    async (r, ctx) => ({ [name]: await def.compute(r, ctx) }),
+    def.computeMany && (async (rs, ctxs) => (await def.computeMany!(rs, ctxs)).map((v) => ({ [name]: v }))),
+  );
+}
+
+export function defineProxyFamily<R, K extends string>(def: ProxyFamilyDef<R, K>): ProxyUnit {
+  const names = Object.keys(def.members) as K[];
+  // Report exactly the members, in their declared order, whatever else compute returns.
+  const pick = (s: Record<K, number>) => Object.fromEntries(names.map((k) => [k, s[k]]));
+  return unit(
+    names,
+    names.map((k) => def.members[k]),
+    def,
+    async (r, ctx) => pick(await def.compute(r, ctx)),
+    def.computeMany && (async (rs, ctxs) => (await def.computeMany!(rs, ctxs)).map(pick)),
+  );
+}
+
+/** A population-level score (the vote): one value per row from its members' scores of all rows. */
+export interface AggregatorDef {
+  readonly name: string;
+  readonly description: string;
+  /** Per-network proxies every row must carry; asking for the aggregator scores them. */
+  readonly members: readonly string[];
+  aggregate(rows: ReadonlyArray<Record<string, number>>): number[];
+}
+
+export function defineAggregator(def: AggregatorDef): AggregatorDef {
+  checkName('aggregator', def.name);
+  if (!def.members.length) throw new Error(`aggregator '${def.name}' needs members`);
+  return Object.freeze({ ...def, members: Object.freeze([...def.members]) });
+}

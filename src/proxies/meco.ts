@@ -1,0 +1,56 @@
+/**
+ * MeCo (Jiang et al. 2023): sum over ReLU inputs of the minimum eigenvalue of the correlation
+ * between channels, on one image.
+ */
+import type { GpuTensor } from '../gpu/tensor.js';
+import { correlation } from '../kernels/correlation.js';
+import { Tape } from '../nn/tape.js';
+import { definePass, defineProxy } from './define.js';
+import { symmetricEigenvalues } from './linalg.js';
+
+interface MecoResult {
+  tape: Tape;
+  one: GpuTensor;
+}
+
+/** Forward of the batch's first image, recording the ReLU inputs. */
+const mecoPass = definePass<MecoResult>({
+  name: 'meco',
+  order: 40,
+  async run(ctx) {
+    const tape = new Tape(ctx.gpu, { recordRelus: true, noGrad: true });
+    const one = ctx.gpu.upload(ctx.batch.x.subarray(0, 3 * 32 * 32), [1, 3, 32, 32]);
+    try {
+      ctx.net.forward(tape, tape.input(one));
+    } catch (e) {
+      tape.dispose();
+      one.dispose();
+      throw e;
+    }
+    return { tape, one };
+  },
+  release(r) {
+    r.tape.dispose();
+    r.one.dispose();
+  },
+});
+
+export const meco = defineProxy({
+  name: 'meco',
+  description: 'MeCo: sum over ReLU inputs of the minimum eigenvalue of the channel correlation (one sample)',
+  pass: mecoPass,
+  async compute(r, ctx) {
+    let total = 0;
+    for (const rec of r.tape.relus) {
+      const [, ch, h, w] = rec.input.shape;
+      if (ch < 2 || h * w < 2) continue;
+      // A constant channel (e.g. all-zero maps behind a node that receives nothing) correlates 0
+      // with the others and 1 with itself (the correlation kernel's convention).
+      const c = correlation(ctx.gpu, rec.input.view([ch, h * w]));
+      const ev = symmetricEigenvalues(await c.read(), ch);
+      c.dispose();
+      total += ev[0];
+    }
+    return total;
+  },
+});

@@ -1,0 +1,68 @@
+/**
+ * Zen-score (Lin et al. 2021) on a Gaussian-initialised copy of the network with a Gaussian input:
+ * log E|f(x) - f(x + 0.01 e)| of the pre-pooling features, plus sum over BN layers of
+ * log sqrt(mean batch variance).
+ */
+import { Tape } from '../nn/tape.js';
+import { Rng } from '../util/rng.js';
+import { definePass, defineProxy } from './define.js';
+
+interface ZenResult {
+  /** Features of x and of x + 0.01 e. */
+  feats: Float32Array[];
+  logBn: number;
+}
+
+const zenPass = definePass<ZenResult>({
+  name: 'zen',
+  order: 50,
+  async run(ctx) {
+    const { gpu, batch } = ctx;
+    const n = batch.n;
+    const rng = new Rng(ctx.seed ^ 0x5eed);
+    const net = ctx.factory.build('gaussian', rng);
+    const per = 3 * 32 * 32;
+    const x = rng.normals(n * per);
+    const eps = rng.normals(n * per);
+    const xm = x.map((v, i) => v + 0.01 * eps[i]);
+    const feats: Float32Array[] = [];
+    let logBn = 0;
+    try {
+      for (const [k, data] of [x, xm].entries()) {
+        const tape = new Tape(gpu, { noGrad: true, recordBn: k === 0 });
+        const t = gpu.upload(data, [n, 3, 32, 32]);
+        try {
+          const { features } = net.forward(tape, tape.input(t));
+          feats.push(await features.value.read());
+          if (k === 0) {
+            for (const bn of tape.bns) {
+              const inv = await bn.invStd.read();
+              let meanVar = 0;
+              for (const v of inv) meanVar += 1 / (v * v) - 1e-5;
+              logBn += Math.log(Math.sqrt(Math.max(meanVar / inv.length, 1e-30)));
+            }
+          }
+        } finally {
+          tape.dispose();
+          t.dispose();
+        }
+      }
+    } finally {
+      net.dispose();
+    }
+    return { feats, logBn };
+  },
+});
+
+export const zen = defineProxy({
+  name: 'zen',
+  description: 'Zen-score: log E|f(x) - f(x + 0.01 e)| + sum log sqrt(mean BN var), Gaussian init and input',
+  pass: zenPass,
+  compute({ feats, logBn }, ctx) {
+    // Features that do not depend on the input (the cell's output node receives nothing) give
+    // log 0 = -Infinity; the reference (NASLib) stores its failure value -1e8 there.
+    let diff = 0;
+    for (let i = 0; i < feats[0].length; i++) diff += Math.abs(feats[0][i] - feats[1][i]);
+    return Math.log(diff / ctx.batch.n) + logBn;
+  },
+});

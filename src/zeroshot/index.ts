@@ -1,0 +1,15 @@
+/** The zero-shot method on NAS-Bench-201: a fixed minibatch, a cell scorer, aggregators on top. */
+export { proxyBatch } from './batch.js';
+export {
+  addAggregates,
+  addVote,
+  expandProxyNames,
+  type ScoreOptions,
+  type ScoredCell,
+  scoreAll,
+  scoreCell,
+  wantsVote,
+  ZERO_SHOT_DEFAULTS,
+  type ZeroShotOptions,
+  ZeroShotScorer,
+} from './scorer.js';
