@@ -31,7 +31,7 @@ import { archMadds, cellSearchSpace, scoreArch } from '../src/autospace/net.js';
 import { NativeUnavailableError } from '../src/native/binding.js';
 import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
 import { type CellSpace, archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/autospace/space-file.js';
-import { parseMadds } from '../src/cli/commands/evolve-space.js';
+import { parseMadds } from '../src/cli/args.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { cifarSearchSplit } from '../src/proxyless/data.js';

@@ -9,8 +9,8 @@ import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/e
 import { CellArchNet, archMadds, cellSearchSpace, fixedMadds, maddsCost, scoreArch } from '../src/autospace/net.js';
 import { searchCellSpace } from '../src/autospace/search.js';
 import { SpaceFileError, archJson, choicesMadds, handDesignedSpace, loadSpace, readSpaceFile, spaceFromLayout } from '../src/autospace/space-file.js';
-import { UsageError } from '../src/cli/args.js';
-import { parseMadds, run as evolveCli } from '../src/cli/commands/evolve-space.js';
+import { parseMadds, UsageError } from '../src/cli/args.js';
+import { run as evolveCli } from '../src/cli/commands/evolve-space.js';
 import { run as proxylessCli } from '../src/cli/commands/proxyless.js';
 import { run as searchCli } from '../src/cli/commands/search.js';
 import type { Gpu } from '../src/gpu/index.js';
