@@ -118,7 +118,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--sample K and --all both choose the cells/, 'score', '--all', '--sample', '3'),
     c2(/--ground-truth restricts --sample K or --all/, 'score', '--arch', ARCH, '--ground-truth'),
     c2(/nothing to score/, 'score'),
-    c2(/nothing to score/, 'score', '--archs', fx.emptyArchs),
+    c1(/empty\.txt: no arch strings/, 'score', '--archs', fx.emptyArchs),
     c2(/--arch: parseArch/, 'score', '--arch', '|nor_conv_3x3~0|+|bogus~0|none~1|'),
     c2(/--arch is empty/, 'score', '--arch', ''),
     c2(/--arch: parseArch.*\.\.\. \(10000 chars\)/, 'score', '--arch', 'y'.repeat(10_000)),

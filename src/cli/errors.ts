@@ -72,3 +72,14 @@ export function cutValue(msg: string, value: string): string {
   const cut = quote(value).slice(1, -1);
   return msg.split(value).join(cut);
 }
+
+/** Runs `fn`; an error that does not already name `path` is re-thrown naming it (file-content problems). */
+export function namingFile<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (err instanceof UsageError || err.message.includes(path)) throw err;
+    throw new Error(`${path}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
+  }
+}

@@ -29,6 +29,7 @@ export function readArchList(path: string): Nb201Cell[] {
         throw new Error(`${path}:${i + 1}: ${cutValue((e as Error).message, first)}`);
       }
     });
+  if (!cells.length) throw new Error(`${path}: no arch strings (only blank or '#' lines)`);
   return cells;
 }
 

@@ -67,6 +67,8 @@ async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io 
 }
 
 interface Scored {
+  /** Where the scores come from, for errors. */
+  source: string;
   rows: Array<Record<string, number | undefined>>;
   proxies: string[];
   archs: string[];
@@ -75,7 +77,7 @@ interface Scored {
 
 /** Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line. */
 function readScoreFiles(files: readonly string[], only: readonly string[] | undefined, accOf: (arch: string) => number | undefined): Scored {
-  const out: Scored = { rows: [], proxies: [], archs: [], timeMs: [] };
+  const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
     if (!table.length) throw new Error(`${f}: no rows`);
@@ -143,13 +145,13 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
   const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
   if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
-  printCorrelations({ rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx);
+  printCorrelations({ source: `${cells.length} sampled cells`, rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx);
 }
 
-function printCorrelations({ rows, proxies, archs, timeMs }: Scored, { io }: RunContext): void {
+function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext): void {
   const table = correlateColumns(rows, proxies, 'val_acc');
   const thin = table.filter((r) => r.n < 2);
-  if (thin.length) throw new Error(`${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy; nothing to correlate`);
+  if (thin.length) throw new Error(`${source}: ${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy; nothing to correlate`);
   const fewest = Math.min(...table.map((r) => r.n));
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.

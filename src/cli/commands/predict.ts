@@ -5,6 +5,7 @@ import { loadNative, requireBackend } from '../../native/binding.js';
 import { archToNativeOps, parseArch } from '../../latency/arch.js';
 import { readLatencyTable } from '../../latency/lut.js';
 import { predictLatency } from '../../latency/predictor.js';
+import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
@@ -33,7 +34,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     const err = e as Error;
     throw new Error(`network config ${values.net}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
-  const pred = predictLatency(table, arch, { missing, field: values.field });
+  const pred = namingFile(values.table!, () => predictLatency(table, arch, { missing, field: values.field }));
 
   let measured: { medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null = null;
   if (values.measure) {

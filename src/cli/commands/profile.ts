@@ -1,7 +1,9 @@
 /** wgnas profile: measure the per-op latency lookup table of a search space on this CPU. */
+import { existsSync } from 'node:fs';
 import { buildLatencyTable } from '../../latency/profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { Progress } from '../../util/progress.js';
+import { UsageError } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
@@ -9,6 +11,9 @@ import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
 export const summary = PROFILE.summary;
 
 async function profile(values: ValuesOf<typeof PROFILE_OPTIONS>, { io }: RunContext): Promise<void> {
+  if (!values.resume && !values.force && existsSync(values.out!)) {
+    throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
+  }
   const flush = values['cache-flush'];
   const flushBytes = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   const space = proxylessSpace({ inputSize: values.resolution });

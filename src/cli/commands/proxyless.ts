@@ -12,6 +12,7 @@ import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyles
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { trainFixed } from '../../proxyless/train.js';
 import { UsageError } from '../args.js';
+import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
 import { readSpace } from '../space.js';
@@ -75,7 +76,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
     ? maddsCost(space!)
     : priced
       ? await priceCellSpace(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
-      : layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing });
+      : namingFile(values['latency-table']!, () => layoutLatency(readLatencyTable(values['latency-table']!), layout, { missing }));
   const range = latencyRange(latency);
 
   const cfg: ProxylessSearchConfig = {
