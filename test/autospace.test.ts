@@ -488,7 +488,7 @@ describe('CLI', () => {
     expect(parseMadds('12M')).toBe(12e6);
     expect(parseMadds('1.5e6')).toBe(1.5e6);
     expect(() => parseMadds('lots')).toThrow(UsageError);
-    await expect(evolveCli([])).rejects.toThrow(/--budget-madds is required/);
+    await expect(evolveCli([])).rejects.toThrow(/--budget-madds N is required/);
     await expect(evolveCli(['--budget-madds', '0.5M'])).rejects.toThrow(/skeleton alone takes 0.79M/);
     await expect(evolveCli(['--budget-madds', '3M', '--k', '9'])).rejects.toThrow(/--k \(9\) cannot exceed --population/);
     await expect(evolveCli(['--budget-madds', '3M', '--init', 'mbconv'])).rejects.toThrow(/--init must be reference or hand-designed, got 'mbconv'/);

@@ -122,6 +122,30 @@ describe('parsing a command', () => {
   });
 });
 
+describe('correlate --scores', () => {
+  it('concatenates files with different columns (quoted pattern too), leaves NaN scores out, votes only over complete rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgnas-corr-'));
+    const cells = [
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+      '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|',
+      '|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|',
+      '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|',
+      ARCH,
+    ];
+    writeFileSync(join(dir, 'chunk-0.csv'), `arch,wrcor,time_ms\n${cells[0]},3,10\n${cells[1]},2,10\n`);
+    writeFileSync(join(dir, 'chunk-1.csv'), `arch,wrcor,time_ms\n${cells[2]},1,10\n`);
+    writeFileSync(join(dir, 'all.csv'), `arch,wrcor,synflow,jacob_cov\n${cells[3]},0,NaN,1\n${cells[4]},4,5,2\n`);
+    const r = await wgnasInProcess(['correlate', '--scores', join(dir, 'chunk-*.csv'), '--scores', join(dir, 'all.csv')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\(5 cells, 10 ms\/arch/);
+    expect(r.out).toMatch(/^wrcor\s+5\s/m);
+    expect(r.out).toMatch(/^jacob_cov\s+2\s/m);
+    expect(r.out).toMatch(/^synflow\s+1\s+NaN/m);
+    expect(r.err).toMatch(/note: synflow: fewer than 2 cells with both a score and a known accuracy/);
+    expect(r.out).not.toMatch(/^vote/m);
+  });
+});
+
 describe('output paths', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wgnas-paths-'));
   it('accepts a new file in a writable directory and an existing file, creating nothing', () => {

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { didYouMean, orList, quote, UsageError } from './errors.js';
-import { checkPath, type PathFs, realFs } from './paths.js';
+import { checkPath, expandPattern, type PathFs, realFs } from './paths.js';
 import { choicesOf, type CommandSpec, type ModeSpec, type OptDef, type Options } from './spec.js';
 
 export type Parsed =
@@ -80,7 +80,8 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
     }
     const v = t.value;
     if (v === undefined || (!t.inlineValue && /^--[a-zA-Z]/.test(v))) throw new UsageError(`--${name} needs a value (${o.metavar ?? 'a value'})`);
-    raw.set(name, [...(raw.get(name) ?? []), v]);
+    const vs = o.type === 'path' && o.path === 'in-file' && o.repeatable ? expandPattern(name, v) : [v];
+    raw.set(name, [...(raw.get(name) ?? []), ...vs]);
   }
   for (const [name, vs] of raw) {
     if (vs.length > 1 && !opts[name].repeatable) throw new UsageError(`--${name} is given ${vs.length} times; give it once`);

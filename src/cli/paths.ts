@@ -3,8 +3,8 @@
  * output must land in an existing, writable directory. Nothing is created here, and /proc and /sys
  * are refused without being touched (a checkpoint written there would hang or fail after the run).
  */
-import { accessSync, constants, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
 
@@ -99,4 +99,24 @@ function realAncestor(abs: string, fs: PathFs): string {
       p = up;
     }
   }
+}
+
+/**
+ * Expands a * or ? in the file name (not the directories) of a repeatable input, so a quoted pattern
+ * ('chunk-*.csv') works the same in every shell; the matches in name order. Other values pass through.
+ */
+export function expandPattern(flag: string, value: string): string[] {
+  const name = basename(value);
+  if (!/[*?]/.test(name)) return [value];
+  if (/[*?]/.test(dirname(value))) throw new UsageError(`--${flag} ${quote(value)}: a pattern may use * and ? in the file name only`);
+  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(value));
+  } catch (e) {
+    throw new UsageError(`--${flag} ${quote(value)}: cannot list ${dirname(value)} (${code(e)})`);
+  }
+  const hits = names.filter((n) => re.test(n)).sort();
+  if (!hits.length) throw new UsageError(`--${flag} ${quote(value)}: no file matches`);
+  return hits.map((n) => join(dirname(value), n));
 }

@@ -90,8 +90,9 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
       const o: Record<string, number | undefined> = {};
       for (const p of proxies) {
         const s = (r[p] ?? '').trim();
+        // Empty: not scored; NaN: the proxy failed on this cell (both are left out of its correlation).
         const n = s === '' ? undefined : Number(s);
-        if (n !== undefined && Number.isNaN(n)) throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
+        if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s)) throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
         o[p] = n;
       }
       try {
@@ -112,7 +113,9 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
     const missing = only.filter((p) => p !== 'vote' && !out.proxies.includes(p));
     if (missing.length) throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
   }
-  if (!out.proxies.includes('vote') && VOTE_MEMBERS.every((m) => out.proxies.includes(m)) && (!only || only.includes('vote'))) {
+  // The vote ranks a whole population: only when every cell has every member's score.
+  const complete = VOTE_MEMBERS.every((m) => out.proxies.includes(m) && out.rows.every((r) => r[m] !== undefined));
+  if (!out.proxies.includes('vote') && complete && (!only || only.includes('vote'))) {
     const vote = voteScores(out.rows as Array<Record<string, number>>);
     out.rows.forEach((r, i) => (r.vote = vote[i]));
     out.proxies.push('vote');
@@ -151,15 +154,18 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
 function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext): void {
   const table = correlateColumns(rows, proxies, 'val_acc');
   const thin = table.filter((r) => r.n < 2);
-  if (thin.length) throw new Error(`${source}: ${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy; nothing to correlate`);
-  const fewest = Math.min(...table.map((r) => r.n));
+  const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
+  if (thin.length === table.length) throw new Error(`${source}: ${thinText}; nothing to correlate`);
+  if (thin.length) io.err(`note: ${thinText}; no correlation for ${thin.length === 1 ? 'it' : 'them'}\n`);
+  const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
   const refByArch = new Map(loadNb201ReferenceProxies().map((r) => [r.arch, r]));
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';
-    const pairs = archs.map((a, i) => [refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const);
+    // Only the cells this proxy has a row value for (files with different columns concatenate).
+    const pairs = archs.flatMap((a, i) => (rows[i][proxy] === undefined ? [] : [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const]));
     const ok = pairs.filter(([s, acc]) => Number.isFinite(s) && Number.isFinite(acc));
     return ok.length > 2 ? kendallTau(ok.map((p) => p[0]!), ok.map((p) => p[1]!)).tau.toFixed(4) : '';
   };

@@ -20,7 +20,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
 
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; adds 'vote' when its members are present",
+    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds 'vote' when its members are present",
     noun: 'scores file',
   }),
   proxies: list({ help: 'only these columns (default: every proxy column of the files)', choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
