@@ -5,6 +5,7 @@ import { handDesignedSpace, writeSpaceFile } from '../../autospace/space-file.js
 import { acquireGpu } from '../../gpu/index.js';
 import { cifarSearchSplit } from '../../proxyless/data.js';
 import { getLayout } from '../../proxyless/layout.js';
+import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
@@ -75,10 +76,19 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
         `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, adapter ${gpu.name}\n`,
     );
+    // On a terminal: a bar with the ETA over warm-up steps and iterations, the lines above it; in pipes: the lines.
+    const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err);
     const res = await evo.run(
-      (e) => err.write(fmtEvent(e) + '\n'),
-      (s, l) => s % 10 === 0 && err.write(`warm-up ${s}/${cfg.warmupSteps} loss ${l.toFixed(3)}\n`),
+      (e) => {
+        bar.update(cfg.warmupSteps + e.iteration * cfg.steps);
+        bar.log(fmtEvent(e));
+      },
+      (s, l) => {
+        bar.update(s);
+        if (s % 10 === 0) bar.log(`warm-up ${s}/${cfg.warmupSteps} loss ${l.toFixed(3)}`);
+      },
     );
+    bar.done();
     err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);
     res.space.layers.forEach((l, b) =>
       err.write(`  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`),

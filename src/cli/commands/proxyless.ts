@@ -11,6 +11,7 @@ import { getLayout } from '../../proxyless/layout.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { trainFixed } from '../../proxyless/train.js';
+import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -134,15 +135,21 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
     }
     const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
+    // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
+    const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);
+    const done0 = search.progress.warmup + search.progress.search;
+    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', err, { initial: done0 });
     const onEvent = (e: ProgressEvent) => {
       if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
+      bar.update(stepsDone(e));
       if (e.step % logEvery === 0 || e.step === e.total) {
-        err.write(`${fmtEvent(pending.length > 1 ? mergeProgress(pending) : e)}\n`);
+        bar.log(fmtEvent(pending.length > 1 ? mergeProgress(pending) : e));
         pending = [];
       }
     };
     const res = await search.run(onEvent);
+    bar.done();
     const valAcc = await search.evaluate(res.choices);
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
