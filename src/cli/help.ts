@@ -96,6 +96,13 @@ function usageLines(spec: CommandSpec): string[] {
   return all.map((u, i) => `${i === 0 ? 'usage: ' : '       '}wgnas ${spec.name}${u ? ` ${u}` : ''}`);
 }
 
+/** The options a mode shares with the default mode (listed once, under the default). */
+function sharedNames(main: ModeSpec, m: ModeSpec): string[] {
+  return Object.entries(m.options)
+    .filter(([name, o]) => main.options[name] === o)
+    .map(([name]) => `--${name}`);
+}
+
 function modeHeading(m: ModeSpec): string {
   return m.heading ?? `with ${m.label}`;
 }
@@ -110,7 +117,11 @@ export function formatHelp(spec: CommandSpec): string {
   for (const m of others) {
     out.push(`${modeHeading(m)}:`);
     if (m.optionsOf) out.push(`  the options of 'wgnas ${m.optionsOf}' (see wgnas ${m.optionsOf} --help)`);
-    else out.push(...optionLines(m.options, (name, o) => main.options[name] === o));
+    else {
+      out.push(...optionLines(m.options, (name, o) => main.options[name] === o));
+      const shared = sharedNames(main, m);
+      if (shared.length) out.push(...wrap(`also, as above: ${shared.join(', ')}`, WIDTH - 2).map((l) => `  ${l}`));
+    }
   }
   out.push('general:', `${'  -h, --help'.padEnd(COL)}this help`, `${'  --version'.padEnd(COL)}print the wgnas version`);
   if (spec.epilog) out.push('', spec.epilog().trimEnd());
@@ -157,7 +168,11 @@ export function formatDocs(specs: readonly CommandSpec[]): string {
     for (const m of others) {
       out.push(`### ${s.name} ${modeHeading(m)}`, '');
       if (m.optionsOf) out.push(`The options of [\`wgnas ${m.optionsOf}\`](#wgnas-${m.optionsOf}).`, '');
-      else out.push(...docsTable(m.options, (name, o) => main.options[name] === o), '');
+      else {
+        out.push(...docsTable(m.options, (name, o) => main.options[name] === o), '');
+        const shared = sharedNames(main, m);
+        if (shared.length) out.push(`Also, as above: ${shared.map((n) => `\`${n}\``).join(', ')}.`, '');
+      }
     }
     if (s.epilog) out.push('```', s.epilog().trimEnd(), '```', '');
   }
