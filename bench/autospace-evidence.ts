@@ -30,7 +30,7 @@ import { scoreArch } from '../src/autospace/cell-arch-net.js';
 import { cellSearchSpace } from '../src/autospace/search-space.js';
 import { NativeUnavailableError } from '../src/native/binding.js';
 import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
-import { parseMadds } from '../src/cli/commands/evolve-space.js';
+import { parseMadds } from '../src/cli/args.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
 import { acquireGpu } from '../src/gpu/gpu.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,14 +27,30 @@ describe('wgnas CLI', () => {
     expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
   });
 
-  it('names a malformed arch string, an unknown proxy and an unknown strategy', async () => {
-    const a = await wgnas(['score', '--arch', '|nor_conv_3x3~0|+|bogus~0|none~1|']);
-    expect(a.code).toBe(1);
-    expect(a.stderr).toMatch(/bogus|node/);
-    const p = await wgnas(['score', '--arch', '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', '--proxies', 'wrcorr']);
-    expect(p.stderr).toMatch(/unknown proxy 'wrcorr'/);
-    const s = await wgnas(['search', '--strategy', 'annealing']);
-    expect(s.stderr).toMatch(/unknown --strategy 'annealing'/);
+  it('refuses bad input in one line, exit 2, before any work (the real binary, a representative handful)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgnas-cli-bad-'));
+    const cases: Array<[string[], RegExp]> = [
+      [['score', '--arch', '|nor_conv_3x3~0|+|bogus~0|none~1|'], /--arch: parseArch/],
+      [['search', '--strategy', 'annealing'], /--strategy must be one of random, evolution, reinforce, got 'annealing'/],
+      [['search', '--budgt', '3'], /unknown option --budgt for 'wgnas search'; did you mean --budget\?/],
+      [['score', '--sample', '2', '--out', join(dir, 'missing', 'x.csv')], /directory .*missing does not exist/],
+      [['proxyless', '--latency-table', '../shared/data/latency/proxylessnas_mobile_trim.yaml', '--target-ms', '40', '--checkpoint', '/proc/self/ck'], /cannot write under \/proc or \/sys/],
+    ];
+    const results = await Promise.all(cases.map(([argv]) => wgnas(argv)));
+    results.forEach((r, i) => {
+      expect(r.code, `${cases[i][0].join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(cases[i][1]);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('prints the package version', async () => {
+    const version = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version;
+    const [top, sub] = await Promise.all([wgnas(['--version']), wgnas(['score', '--version'])]);
+    expect(top.stdout).toBe(`wgnas ${version}\n`);
+    expect(sub.stdout).toBe(`wgnas ${version}\n`);
   });
 
   it('correlate --reference reproduces the reference NASWOT tau on 9445 cells', async () => {

@@ -209,7 +209,7 @@ describe('wgnas proxyless (CLI)', () => {
     await expect(cli(['--target-ms', '40'])).rejects.toThrow(UsageError);
     await expect(cli(['--latency-table', TABLE])).rejects.toThrow(/--target-ms/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--paths', '3'])).rejects.toThrow(/--paths/);
-    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--layout', 'mnist'])).rejects.toThrow(/unknown layout/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--layout', 'mnist'])).rejects.toThrow(/--layout must be imagenet or cifar, got 'mnist'/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '0.5', '--loss', 'mul'])).rejects.toThrow(/ln T/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--loss', 'square'])).rejects.toThrow(/--loss/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--resume'])).rejects.toThrow(/--checkpoint/);

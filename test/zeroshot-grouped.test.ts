@@ -27,8 +27,8 @@ describe('grouped zero-shot scoring', () => {
     const grouped = new ZeroShotScorer(gpu, proxies, { batchSize: 8, seed: 3, net: NET, group: 3 });
     expect(grouped.grouped).toBe(true);
     const cells = ARCHS.map(parseArch);
-    const a = await scoreAll(alone, cells, 'alone');
-    const g = await scoreAll(grouped, cells, 'grouped');
+    const a = await scoreAll(alone, cells);
+    const g = await scoreAll(grouped, cells);
     a.forEach((r, i) => {
       expect(g[i].arch).toBe(r.arch);
       for (const p of proxies) expect(g[i].scores[p]).toBeCloseTo(r.scores[p], 3);

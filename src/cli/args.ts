@@ -1,40 +1,10 @@
-/** Small helpers for the subcommands' option parsing (node:util parseArgs underneath). */
-import { writeFileSync } from 'node:fs';
-import { readCsvObjects } from '../data/csv.js';
-import type { BackendName } from '../native/binding.js';
+/** Small helpers the commands share: reading and writing score tables, text tables, number formatting. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readCsvRecords } from '../data/csv.js';
+import { quote } from './errors.js';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export function intOpt(name: string, v: string | undefined, dflt: number, min = 1): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
-
-export function numOpt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
-  return n;
-}
-
-/** A native profiler library name (--backend). */
-export function backendOpt(v: string | undefined, dflt: BackendName = 'onednn'): BackendName {
-  if (v === undefined) return dflt;
-  if (v !== 'onednn' && v !== 'xnnpack') throw new UsageError(`--backend must be onednn or xnnpack, got '${v}'`);
-  return v;
-}
-
-export function listOpt(v: string | undefined, dflt: string[]): string[] {
-  if (!v) return dflt;
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
+export { UsageError } from './errors.js';
+export { parseMadds } from './parse.js';
 
 /** Writes rows as CSV or JSON by the file extension. */
 export function writeTable(path: string, rows: Array<Record<string, string | number | undefined>>): void {
@@ -65,16 +35,45 @@ export function fmt(v: number): string {
   return a >= 1000 || a < 0.001 ? v.toExponential(3) : v.toFixed(4);
 }
 
-/** Reads a CSV with a header row (quoted fields allowed) or a JSON array of objects. */
-export function readTable(path: string, text: string): Array<Record<string, string>> {
-  if (path.endsWith('.json')) {
-    const rows = JSON.parse(text) as unknown;
-    if (!Array.isArray(rows)) throw new UsageError(`${path}: expected a JSON array of rows`);
-    return rows.map((r) => Object.fromEntries(Object.entries(r as object).map(([k, val]) => [k, String(val)])));
-  }
+/** Reads a file's text, naming it in the error. */
+export function readText(path: string, what = 'file'): string {
   try {
-    return readCsvObjects(text, path);
+    return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** A row of a table file and where it is (file:line, or file: row N for JSON), for errors about its values. */
+export interface TableRow {
+  record: Record<string, string>;
+  at: string;
+}
+
+/**
+ * Reads a CSV with a header row (quoted fields allowed) or a JSON array of flat objects. Errors name
+ * the file (and the line or row); they are content errors (exit 1), not usage errors.
+ */
+export function readTable(path: string, text: string): TableRow[] {
+  if (path.endsWith('.json')) {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(rows)) throw new Error(`${path}: expected a JSON array of rows, got ${rows === null ? 'null' : typeof rows}`);
+    return rows.map((r, i) => {
+      const at = `${path}: row ${i + 1}`;
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error(`${at} is not an object`);
+      const record = Object.fromEntries(
+        Object.entries(r as object).map(([k, val]) => {
+          if (val !== null && typeof val === 'object') throw new Error(`${at}: field ${quote(k)} is not a plain value`);
+          return [k, val === null ? '' : String(val)];
+        }),
+      );
+      return { record, at };
+    });
+  }
+  return readCsvRecords(text, path).map(({ record, line }) => ({ record, at: `${path}:${line}` }));
 }

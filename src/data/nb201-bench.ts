@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { canonicalKey, formatArch, fromIndexTuple, type Nb201Cell } from '../spaces/nb201.js';
-import { readCsvObjects } from './csv.js';
+import { readCsvRecords } from './csv.js';
 import { dataFile } from './paths.js';
 
 /** Sentinel the reference tables use for a proxy that could not be computed. */
@@ -46,8 +46,17 @@ export interface Nb201BenchRow {
 
 const num = (s: string, where: string): number => {
   const v = Number(s);
-  if (s.trim() === '' || Number.isNaN(v)) throw new Error(`${where}: '${s}' is not a number`);
+  if (s.trim() === '' || Number.isNaN(v)) throw new Error(`${where}: '${s.slice(0, 80)}' is not a number`);
   return v;
+};
+
+/** fromIndexTuple, its error naming the file and line. */
+const cellAt = (tuple: string, where: string): Nb201Cell => {
+  try {
+    return fromIndexTuple(tuple);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
 };
 
 let benchRows: Nb201BenchRow[] | undefined;
@@ -60,13 +69,16 @@ export function loadNb201Table(): Nb201BenchRow[] {
   if (benchRows) return benchRows;
   const accPath = dataFile('nb201', 'nb201_val_accs.csv');
   const netsPath = dataFile('nb201', 'nb201_valid_nets.csv');
-  const accs = readCsvObjects(readFileSync(accPath, 'utf8'), accPath);
-  const nets = readCsvObjects(readFileSync(netsPath, 'utf8'), netsPath);
+  const accs = readCsvRecords(readFileSync(accPath, 'utf8'), accPath, { required: ['net', 'val_accs'] });
+  const nets = readCsvRecords(readFileSync(netsPath, 'utf8'), netsPath, { required: ['net', 'net_str', 'val_accs'] });
+  // Both files list the same cells: a short or emptied file must not silently drop accuracies.
+  if (accs.length === 0) throw new Error(`${accPath}: no rows`);
+  if (accs.length !== nets.length) throw new Error(`${accPath} has ${accs.length} rows but ${netsPath} has ${nets.length}; they list the same cells`);
   const strOf = new Map<string, { netStr: string; acc: number }>();
-  nets.forEach((r, i) => strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${i + 2}`) }));
-  benchRows = accs.map((r, i) => {
-    const where = `${accPath}:${i + 2}`;
-    const cell = fromIndexTuple(r.net);
+  nets.forEach(({ record: r, line }) => strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${line}`) }));
+  benchRows = accs.map(({ record: r, line }) => {
+    const where = `${accPath}:${line}`;
+    const cell = cellAt(r.net, where);
     const valAcc = num(r.val_accs, where);
     const joined = strOf.get(normTuple(r.net));
     if (!joined) throw new Error(`${where}: net ${r.net} is missing from ${netsPath}`);
@@ -107,11 +119,12 @@ let refRows: ReferenceProxyRow[] | undefined;
 export function loadNb201ReferenceProxies(): ReferenceProxyRow[] {
   if (refRows) return refRows;
   const path = dataFile('nb201', 'nb201_zc_proxies.csv');
-  const rows = readCsvObjects(readFileSync(path, 'utf8'), path);
+  const rows = readCsvRecords(readFileSync(path, 'utf8'), path, { required: ['net', 'net_str'] });
+  if (rows.length === 0) throw new Error(`${path}: no rows`);
   const acc = new Map(loadNb201Table().map((r) => [normTuple(r.net), r.valAcc]));
-  refRows = rows.map((r, i) => {
-    const where = `${path}:${i + 2}`;
-    const arch = formatArch(fromIndexTuple(r.net));
+  refRows = rows.map(({ record: r, line }) => {
+    const where = `${path}:${line}`;
+    const arch = formatArch(cellAt(r.net, where));
     if (arch !== r.net_str) throw new Error(`${where}: net ${r.net} decodes to ${arch} but net_str is ${r.net_str}`);
     const scores: Record<string, number> = {};
     for (const [k, v] of Object.entries(r)) if (k !== 'net' && k !== 'net_str') scores[k] = num(v, `${where} (${k})`);
@@ -148,11 +161,17 @@ let naslibJson: Record<string, Record<string, Record<string, unknown>>> | undefi
 /** NAS-Bench-Suite-Zero scores for 725 cells (724 for ImageNet16-120) from zc_nasbench201.json. */
 export function loadNaslibZc(dataset: NaslibDataset = 'cifar10'): NaslibZcRow[] {
   const path = dataFile('nb201', 'zc_nasbench201.json');
-  naslibJson ??= parsePythonJson(readFileSync(path, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+  if (!naslibJson) {
+    try {
+      naslibJson = parsePythonJson(readFileSync(path, 'utf8')) as Record<string, Record<string, Record<string, unknown>>>;
+    } catch (e) {
+      throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    }
+  }
   const table = naslibJson[dataset];
   if (!table) throw new RangeError(`${path}: no dataset '${dataset}' (have ${Object.keys(naslibJson).join(', ')})`);
   return Object.entries(table).map(([net, e]) => {
-    const cell = fromIndexTuple(net);
+    const cell = cellAt(net, `${path} (${dataset} ${net.slice(0, 40)})`);
     const scores: Record<string, number> = {};
     const timeS: Record<string, number> = {};
     for (const [k, v] of Object.entries(e)) {

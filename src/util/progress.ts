@@ -1,6 +1,8 @@
 /**
- * Progress bar for long loops. On a TTY it redraws one line (at most ~10 times a second) with count,
- * rate and ETA; otherwise (logs, CI) it prints a plain line every ~5% so logs stay short.
+ * The one progress bar. On a terminal it redraws one line (at most ~10 times a second) with count,
+ * rate and ETA, and `log` prints a line above it. When the stream is not a terminal it stays quiet
+ * (pipes and files get the results, not redraws) unless asked for a plain line every ~5% (`lines`),
+ * and `quiet` silences it altogether. The caller supplies the stream: library code never prints.
  */
 
 export interface ProgressStream {
@@ -12,48 +14,68 @@ export interface ProgressStream {
 export interface ProgressOptions {
   /** Clock in ms (tests inject one). */
   now?: () => number;
-  /** Minimum ms between TTY redraws. */
+  /** Minimum ms between terminal redraws. */
   redrawMs?: number;
+  /** Print nothing (--quiet). */
+  quiet?: boolean;
+  /** Not a terminal: print a plain line every ~5% and a summary (for logs). Default: print nothing. */
+  lines?: boolean;
+  /** Items already done when the bar starts (a resumed run): counted, but not in the rate. */
+  initial?: number;
 }
 
+/** Terminal width to draw in; a 0-column or unknown terminal gets 80. */
+const widthOf = (s: ProgressStream) => (s.columns && s.columns > 0 ? s.columns : 80);
+const CLEAR = '\r\x1b[2K';
+
 export class Progress {
-  private count = 0;
+  private count: number;
+  private readonly initial: number;
   private readonly t0: number;
   private lastDraw = -Infinity;
   private lastStep = -1;
+  private drawn = false;
   private info = '';
   private finished = false;
   private readonly now: () => number;
   private readonly redrawMs: number;
+  private readonly mode: 'tty' | 'lines' | 'off';
 
   constructor(
     readonly total: number,
     readonly label: string,
-    private readonly stream: ProgressStream = process.stderr,
+    private readonly stream: ProgressStream,
     opts: ProgressOptions = {},
   ) {
     if (!Number.isFinite(total) || total < 0) throw new RangeError(`Progress: total must be a finite number >= 0, got ${total}`);
     this.now = opts.now ?? (() => performance.now());
     this.redrawMs = opts.redrawMs ?? 100;
+    this.initial = this.count = opts.initial ?? 0;
+    this.mode = opts.quiet ? 'off' : stream.isTTY ? 'tty' : opts.lines ? 'lines' : 'off';
     this.t0 = this.now();
   }
 
-  /** Items ticked so far. */
+  /** Items done so far. */
   get current(): number {
     return this.count;
   }
 
   tick(n = 1, info?: string): void {
+    this.update(this.count + n, info);
+  }
+
+  /** Sets the count of items done (absolute). */
+  update(count: number, info?: string): void {
     if (this.finished) return;
-    this.count += n;
+    this.count = count;
     if (info !== undefined) this.info = info;
     const t = this.now();
-    if (this.stream.isTTY) {
+    if (this.mode === 'tty') {
       if (t - this.lastDraw >= this.redrawMs || this.count >= this.total) {
         this.lastDraw = t;
         this.draw(t);
       }
-    } else {
+    } else if (this.mode === 'lines') {
       // One line per 5% step (and the last one), never more than one per step.
       const step = this.total > 0 ? Math.floor((Math.min(this.count, this.total) / this.total) * 20) : 20;
       if (step > this.lastStep && (step > 0 || this.count >= this.total)) {
@@ -63,18 +85,27 @@ export class Progress {
     }
   }
 
+  /** A message line, always printed: above the bar on a terminal, plain otherwise. */
+  log(line: string): void {
+    if (this.mode === 'tty' && this.drawn) {
+      this.stream.write(`${CLEAR}${line}\n`);
+      this.draw(this.now());
+    } else this.stream.write(`${line}\n`);
+  }
+
   done(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.mode === 'off') return;
     const t = this.now();
     const secs = (t - this.t0) / 1000;
-    const msg = `${this.label}: ${this.count}/${this.total} done in ${fmtDuration(secs)} (${fmtRate(this.count / secs)})${this.info ? ' ' + this.info : ''}`;
-    this.stream.write(this.stream.isTTY ? `\r\x1b[2K${msg}\n` : msg + '\n');
+    const msg = `${this.label}: ${this.count}/${this.total} done in ${fmtDuration(secs)} (${fmtRate((this.count - this.initial) / secs)})${this.info ? ' ' + this.info : ''}`;
+    this.stream.write(this.mode === 'tty' ? `${CLEAR}${msg}\n` : msg + '\n');
   }
 
   private line(t: number): string {
     const secs = (t - this.t0) / 1000;
-    const rate = this.count / secs;
+    const rate = (this.count - this.initial) / secs;
     const pct = this.total > 0 ? (100 * this.count) / this.total : 100;
     const left = this.total - this.count;
     const eta = rate > 0 && left > 0 ? ` eta ${fmtDuration(left / rate)}` : '';
@@ -83,12 +114,14 @@ export class Progress {
 
   private draw(t: number): void {
     const text = this.line(t);
-    const cols = this.stream.columns ?? 80;
+    const cols = widthOf(this.stream);
     const barWidth = Math.max(0, Math.min(30, cols - text.length - 4));
     const frac = this.total > 0 ? Math.min(1, this.count / this.total) : 1;
     const filled = Math.round(frac * barWidth);
     const bar = barWidth > 0 ? `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ` : '';
-    this.stream.write(`\r\x1b[2K${bar}${text}`.slice(0, cols + 6));
+    // One column short of the width: writing the last column makes some terminals wrap.
+    this.stream.write(`${CLEAR}${`${bar}${text}`.slice(0, Math.max(1, cols - 1))}`);
+    this.drawn = true;
   }
 }
 

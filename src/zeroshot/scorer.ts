@@ -15,7 +15,6 @@ import {
   scoreNetsGrouped,
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
-import { Progress } from '../util/progress.js';
 import { proxyBatch } from './batch.js';
 
 export interface ScoreOptions {
@@ -92,17 +91,19 @@ export class ZeroShotScorer {
   }
 }
 
-/** Scores cells in order with a progress bar on stderr. */
-export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell[], label: string): Promise<ScoredCell[]> {
+/** Scores cells in order; `onProgress` hears after each architecture (or group) is done. */
+export async function scoreAll(
+  scorer: ZeroShotScorer,
+  cells: readonly Nb201Cell[],
+  onProgress?: (done: number, total: number, msPerArch: number) => void,
+): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
-  const bar = new Progress(cells.length, label);
   const g = scorer.grouped ? scorer.opts.group! : 1;
   for (let i = 0; i < cells.length; i += g) {
     const rs = await scorer.scoreMany(cells.slice(i, i + g));
     rows.push(...rs);
-    bar.tick(rs.length, `${(rs[0].timeMs / 1000).toFixed(2)} s/arch`);
+    onProgress?.(rows.length, cells.length, rs[0].timeMs);
   }
-  bar.done();
   return rows;
 }
 

@@ -1,29 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadNb201Accuracies, loadNb201ReferenceProxies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { canonicalKey, parseArch } from '../../spaces/nb201.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { voteScores } from '../../proxies/vote.js';
+import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
-import { addVote, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
-import { fmt, intOpt, listOpt, readTable, textTable, UsageError, writeTable } from '../args.js';
-import { selectCells } from './score.js';
+import { addVote, expandProxyNames, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
+import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
+import { cutValue, quote } from '../errors.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { selectCells } from '../select-cells.js';
+import type { ValuesOf } from '../spec.js';
+import { CORRELATE, type CORRELATE_REFERENCE_OPTIONS, type CORRELATE_SAMPLE_OPTIONS, type CORRELATE_SCORES_OPTIONS } from '../specs/correlate.js';
 
-export const summary = 'Kendall tau / Spearman rho of proxies vs NAS-Bench-201 ground truth';
-
-const HELP = `usage: wgnas correlate [--scores FILE | --reference | --sample K] [options]
-
-Rank correlation (Kendall tau-b, Spearman rho) of proxy scores with NAS-Bench-201 CIFAR-10
-validation accuracy (../shared/data/nb201).
-  --scores FILE     a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms);
-                    repeatable, the files are concatenated; adds 'vote' when its members are present
-  --reference       the PyTorch reference scores shipped in nb201_zc_proxies.csv (9445 cells)
-  --sample K        score K random cells with known accuracy now, then correlate (default 50)
-  --proxies LIST    proxies to score with --sample (default wrcor,naswot,synflow,jacob_cov,vote)
-  --batch N, --seed N, --cells-per-stage N   as in 'wgnas score'
-  --out FILE        also write the per-cell scores (.csv/.json)
-`;
+export const summary = CORRELATE.summary;
 
 // Our proxy names -> the reference table's column names.
 const REFERENCE_NAME: Record<string, string> = {
@@ -36,6 +26,9 @@ const REFERENCE_NAME: Record<string, string> = {
   params: 'params',
   flops: 'flops',
 };
+
+/** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction). */
+const FEW_CELLS = 10;
 
 export interface CorrelationRow {
   proxy: string;
@@ -58,94 +51,133 @@ export function correlateColumns(
   });
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      scores: { type: 'string', multiple: true },
-      reference: { type: 'boolean' },
-      sample: { type: 'string' },
-      proxies: { type: 'string' },
-      batch: { type: 'string' },
-      seed: { type: 'string' },
-      'cells-per-stage': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+function accuracyOf(): (arch: string) => number | undefined {
   const accs = loadNb201Accuracies();
-  const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
+  return (arch: string) => accs.get(canonicalKey(parseArch(arch)));
+}
 
-  if (v.reference) {
-    const ref = loadNb201ReferenceProxies();
-    const names = Object.keys(ref[0]?.scores ?? {});
-    const rows = ref.map((r) => ({ ...r.scores, val_acc: r.valAcc ?? accOf(r.arch) }));
-    const table = correlateColumns(rows, names, 'val_acc');
-    process.stdout.write(`PyTorch reference scores (nb201_zc_proxies.csv) vs CIFAR-10 val accuracy\n`);
-    process.stdout.write(textTable(['proxy', 'n', 'kendall_tau', 'spearman_rho'], table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho])));
-    return;
-  }
+async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io }: RunContext): Promise<void> {
+  const accOf = accuracyOf();
+  const ref = loadNb201ReferenceProxies();
+  const names = Object.keys(ref[0]?.scores ?? {});
+  const rows = ref.map((r) => ({ ...r.scores, val_acc: r.valAcc ?? accOf(r.arch) }));
+  const table = correlateColumns(rows, names, 'val_acc');
+  io.out(`PyTorch reference scores (nb201_zc_proxies.csv) vs CIFAR-10 val accuracy\n`);
+  io.out(textTable(['proxy', 'n', 'kendall_tau', 'spearman_rho'], table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho])));
+}
 
-  let rows: Array<Record<string, number | undefined> & { arch?: unknown }>;
-  let proxies: string[];
-  const timeMs: number[] = [];
-  const archs: string[] = [];
-  if (v.scores?.length) {
-    const table = v.scores.flatMap((f) => readTable(f, readFileSync(f, 'utf8')));
-    if (!table.length || !('arch' in table[0])) throw new UsageError(`${v.scores.join(', ')}: needs an 'arch' column`);
-    proxies = Object.keys(table[0]).filter((k) => !['arch', 'val_acc', 'time_ms'].includes(k));
-    rows = table.map((r) => {
+interface Scored {
+  /** Where the scores come from, for errors. */
+  source: string;
+  rows: Array<Record<string, number | undefined>>;
+  proxies: string[];
+  archs: string[];
+  timeMs: number[];
+}
+
+/** Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line. */
+function readScoreFiles(files: readonly string[], only: readonly string[] | undefined, accOf: (arch: string) => number | undefined): Scored {
+  const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
+  for (const f of files) {
+    const table = readTable(f, readText(f, 'scores file'));
+    if (!table.length) throw new Error(`${f}: no rows`);
+    const cols = Object.keys(table[0].record);
+    if (!cols.includes('arch')) throw new Error(`${f}: needs an 'arch' column (has ${cols.slice(0, 12).join(', ')})`);
+    const proxies = cols.filter((k) => !['arch', 'val_acc', 'time_ms'].includes(k));
+    // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
+    for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
+    table.forEach(({ record: r, at }) => {
       const o: Record<string, number | undefined> = {};
-      for (const p of proxies) o[p] = r[p] === '' || r[p] === undefined ? undefined : Number(r[p]);
-      o.val_acc = accOf(r.arch);
-      if (r.time_ms) timeMs.push(Number(r.time_ms));
-      archs.push(r.arch);
-      return o;
+      for (const p of proxies) {
+        const s = (r[p] ?? '').trim();
+        // Empty: not scored; NaN: the proxy failed on this cell (both are left out of its correlation).
+        const n = s === '' ? undefined : Number(s);
+        if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s)) throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
+        o[p] = n;
+      }
+      try {
+        o.val_acc = accOf(r.arch ?? '');
+      } catch (e) {
+        throw new Error(`${at}: ${cutValue((e as Error).message, r.arch ?? '')}`);
+      }
+      const t = (r.time_ms ?? '').trim();
+      if (t !== '') {
+        if (!Number.isFinite(Number(t))) throw new Error(`${at}: time_ms ${quote(t)} is not a number`);
+        out.timeMs.push(Number(t));
+      }
+      out.archs.push(r.arch);
+      out.rows.push(o);
     });
-    if (!proxies.includes('vote') && VOTE_MEMBERS.every((m) => proxies.includes(m))) {
-      const vote = voteScores(rows as Array<Record<string, number>>);
-      rows.forEach((r, i) => (r.vote = vote[i]));
-      proxies.push('vote');
-    }
-  } else {
-    const names = listOpt(v.proxies, ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote']);
-    const cells = selectCells({ sample: v.sample ?? '50', 'ground-truth': true, seed: v.seed }, accs);
-    const gpu = await acquireGpu();
-    const scorer = new ZeroShotScorer(gpu, names, {
-      ...ZERO_SHOT_DEFAULTS,
-      batchSize: intOpt('batch', v.batch, 64, 2),
-      seed: intOpt('seed', v.seed, 0, 0),
-      net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], 5) },
-    });
-    const scored = await scoreAll(scorer, cells, 'correlate');
-    timeMs.push(...scored.map((s) => s.timeMs));
-    gpu.destroy();
-    if (wantsVote(names)) addVote(scored);
-    proxies = Object.keys(scored[0].scores);
-    rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
-    archs.push(...scored.map((s) => s.arch));
-    if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
   }
+  if (only) {
+    const missing = only.filter((p) => p !== 'vote' && !out.proxies.includes(p));
+    if (missing.length) throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
+  }
+  // The vote ranks a whole population: only when every cell has every member's score.
+  const complete = VOTE_MEMBERS.every((m) => out.proxies.includes(m) && out.rows.every((r) => r[m] !== undefined));
+  if (!out.proxies.includes('vote') && complete && (!only || only.includes('vote'))) {
+    const vote = voteScores(out.rows as Array<Record<string, number>>);
+    out.rows.forEach((r, i) => (r.vote = vote[i]));
+    out.proxies.push('vote');
+  }
+  if (only) out.proxies = out.proxies.filter((p) => only.includes(p));
+  return out;
+}
+
+async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
+  const only = v.proxies ? expandProxyNames(v.proxies).concat(v.proxies.some((p) => p === 'vote' || p === 'all') ? ['vote'] : []) : undefined;
+  printCorrelations(readScoreFiles(v.scores, only, accuracyOf()), ctx);
+}
+
+async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunContext): Promise<void> {
+  const accs = loadNb201Accuracies();
+  const names = v.proxies;
+  const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
+  const gpu = await acquireGpu();
+  const scorer = new ZeroShotScorer(gpu, names, {
+    ...ZERO_SHOT_DEFAULTS,
+    batchSize: v.batch,
+    seed: v.seed,
+    net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'] },
+  });
+  const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
+  const scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
+  bar.done();
+  gpu.destroy();
+  if (wantsVote(names)) addVote(scored);
+  const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
+  const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
+  if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
+  printCorrelations({ source: `${cells.length} sampled cells`, rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx);
+}
+
+function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext): void {
   const table = correlateColumns(rows, proxies, 'val_acc');
+  const thin = table.filter((r) => r.n < 2);
+  const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
+  if (thin.length === table.length) throw new Error(`${source}: ${thinText}; nothing to correlate`);
+  if (thin.length) io.err(`note: ${thinText}; no correlation for ${thin.length === 1 ? 'it' : 'them'}\n`);
+  const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
+  if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
   const refByArch = new Map(loadNb201ReferenceProxies().map((r) => [r.arch, r]));
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';
-    const pairs = archs.map((a, i) => [refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const);
+    // Only the cells this proxy has a row value for (files with different columns concatenate).
+    const pairs = archs.flatMap((a, i) => (rows[i][proxy] === undefined ? [] : [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const]));
     const ok = pairs.filter(([s, acc]) => Number.isFinite(s) && Number.isFinite(acc));
     return ok.length > 2 ? kendallTau(ok.map((p) => p[0]!), ok.map((p) => p[1]!)).tau.toFixed(4) : '';
   };
   const msPerArch = timeMs.length ? timeMs.reduce((a, b) => a + b, 0) / timeMs.length : NaN;
-  process.stdout.write(`proxy vs NAS-Bench-201 CIFAR-10 validation accuracy (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
-  process.stdout.write(
+  io.out(`proxy vs NAS-Bench-201 CIFAR-10 validation accuracy (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
+  io.out(
     textTable(
       ['proxy', 'n', 'kendall_tau', 'spearman_rho', 'pytorch_ref_tau_same_cells'],
       table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho, refTau(r.proxy)]),
     ),
   );
 }
+
+export const handlers = { sample, scores, reference };
+export const run = (argv: string[]) => runCommand(CORRELATE, argv, selfResolve('correlate', handlers));

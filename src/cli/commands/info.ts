@@ -1,9 +1,11 @@
 import { acquireGpu } from '../../gpu/index.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import type { ValuesOf } from '../spec.js';
+import { INFO, type INFO_OPTIONS } from '../specs/info.js';
 
-export const summary = 'show the GPU adapter and native addon status';
+export const summary = INFO.summary;
 
-export async function run(argv: string[]): Promise<void> {
-  const json = argv.includes('--json');
+async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promise<void> {
   const gpu = await acquireGpu();
   const a = gpu.adapter;
   let native: unknown = 'not loaded';
@@ -13,10 +15,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
   }
-  if (json) {
-    process.stdout.write(JSON.stringify({ adapter: a, native }, null, 2) + '\n');
+  if (v.json) {
+    io.out(JSON.stringify({ adapter: a, native }, null, 2) + '\n');
   } else {
-    process.stdout.write(
+    io.out(
       `adapter:   ${a.description} (${a.vendor}, ${a.architecture}${a.isSoftware ? ', software' : ''})\n` +
         `features:  ${a.features.join(' ')}\n` +
         `limits:    maxStorageBufferBindingSize=${a.limits.maxStorageBufferBindingSize} bytes, ` +
@@ -27,3 +29,6 @@ export async function run(argv: string[]): Promise<void> {
   }
   gpu.destroy();
 }
+
+export const handlers = { info };
+export const run = (argv: string[]) => runCommand(INFO, argv, selfResolve('info', handlers));

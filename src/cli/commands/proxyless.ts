@@ -1,82 +1,27 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../../data/cifar10.js';
-import { cifarSearchSplit } from '../../data/search-split.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { readLatencyTable } from '../../latency/lut.js';
+import { cifarSearchSplit } from '../../data/search-split.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { type CostModel, type CostUnit, costRange, describeCost, formatCost, formatCostRange } from '../../mobilenet/cost/model.js';
 import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
-import type { CellSpace } from '../../mobilenet/space.js';
-import { SpaceFileError, readSpaceFile } from '../../mobilenet/space-file.js';
 import { trainFixed } from '../../mobilenet/train.js';
-import type { CostLossKind } from '../../proxyless/objective.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
-import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
+import { Progress } from '../../util/progress.js';
+import { UsageError } from '../args.js';
+import { namingFile } from '../errors.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
+import { readSpace } from '../space.js';
+import { PROXYLESS, type PROXYLESS_OPTIONS } from '../specs/proxyless.js';
 
-export const summary = 'ProxylessNAS supernet search (binarized paths, latency loss from a lookup table)';
-
-const D = DEFAULT_SEARCH;
-const HELP = `usage: wgnas proxyless --latency-table FILE --target-ms X [options]
-       wgnas proxyless --space-file SPACE.json --target-madds M [options]
-       wgnas proxyless --space-file SPACE.json --price-cells --target-ms X [options]
-
-Trains a ProxylessNAS supernet on CIFAR-10 (../shared/data/cifar10/train_5000.bin split into train and
-validation) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an
-identity skip is possible) under a latency lookup table. Writes the argmax network as a ProxylessNAS
-net.config.
-
-search:
-  --latency-table FILE  latency table (ProxylessNAS YAML). The CIFAR layout is priced as the same
-                        (stage, block) positions of the ImageNet space unless the table has its own keys
-  --target-ms X         latency target T (ms)
-  --space-file FILE     search a cell space (wgnas evolve-space output, or --hand-designed) instead of
-                        the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config
-  --target-madds M      with --space-file and no table: cost = multiply-adds, target M (millions)
-  --price-cells         with --space-file and --target-ms: cost = latency of the space's cells timed
-                        on this CPU through the native addon (each node one op, caches flushed)
-  --backend NAME        --price-cells library: onednn | xnnpack                                    [onednn]
-  --threads N           --price-cells library threads                                             [1]
-  --layout NAME         cifar | imagenet (224 input; no ImageNet here, so CIFAR-10 images upscaled to
-                        224 with 1000-way logits: a smoke run of the full-size supernet; batch 2) [cifar]
-  --mode NAME           gradient | reinforce                                                       [${D.mode}]
-  --paths N             binarized paths per block in gradient mode: 1 | 2 (2 moves only the sampled
-                        pair's α per step, so it needs more steps than these short defaults)       [1]
-  --gate-grads NAME     sampled | all (all = every candidate re-run for its gate gradient; --paths 1) [${D.gateGrads}]
-  --loss NAME           add:   CE + λ·(E[lat]−T)/T            (the paper's form; λ default 0.1)
-                        mul:   CE·(ln E[lat]/ln T)^β          (ProxylessNAS code's mul#log)
-                        hinge: CE + λ·max(0, E[lat]−T)/T     (T as a budget; λ default 2)       [hinge]
-                        add and mul always reward lower latency, T only sets the strength
-  --beta B --lambda L   latency loss exponent / weight                                             [0.3, see --loss]
-  --reward-w W          REINFORCE reward acc·(T/lat)^W                                             [${D.reinforceW}]
-  --rl-samples K        REINFORCE architectures per α update                                       [${D.reinforceSamples}]
-  --missing POLICY      table key missing: error | nearest | scale                                  [error]
-schedule:
-  --warmup N            weight warm-up steps (uniform path sampling)                               [${D.warmupSteps}]
-  --steps N             search steps (weight steps; one α step every --arch-every)                 [${D.searchSteps}]
-  --epochs E            search length in epochs of the train split (overrides --steps)
-  --arch-every K        weight steps per α step                                                    [${D.archEvery}]
-  --batch N --val-batch N                                                                          [${D.batchSize}, ${D.valBatchSize}]
-  --lr X --warmup-lr X  weight SGD learning rates (cosine, Nesterov 0.9, wd 4e-5)                  [${D.weightLr}, ${D.warmupLr}]
-  --arch-lr X           Adam on α (β1 0, β2 0.999; the paper uses 6e-3 over far longer runs)      [0.1]
-  --train N --val N     split sizes from the 5000-image file                                        [4000, 1000]
-  --no-augment          no crop/flip
-  --seed N                                                                                         [${D.seed}]
-output:
-  --out FILE            write the derived net.config here (default: print it on stdout)
-  --plot FILE.svg       write loss, latency and α-evolution curves (SVG; records every step)
-  --checkpoint DIR      save state (α, weights .bin, JSON meta) every --checkpoint-every steps and at the end
-  --checkpoint-every N                                                                             [${D.checkpointEvery}]
-  --resume              continue from --checkpoint DIR
-  --log-every N                                                                                    [${D.logEvery}]
-  --train-derived N     afterwards train the derived net from scratch N steps, report test accuracy
-  -h, --help
-`;
+export const summary = PROXYLESS.summary;
 
 function fmtEvent(e: ProgressEvent, unit: CostUnit): string {
   const parts = [
@@ -98,116 +43,46 @@ function tableCostOrError(path: string, layout: Parameters<typeof tableCost>[1],
   const shown = r.missing.slice(0, 8);
   throw new Error(
     `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}. ` +
-      "Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.",
+      'Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.',
   );
 }
 
-function readSpaceOrUsage(path: string): CellSpace {
-  try {
-    return readSpaceFile(path);
-  } catch (e) {
-    if (e instanceof SpaceFileError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'latency-table': { type: 'string' },
-      'target-ms': { type: 'string' },
-      'space-file': { type: 'string' },
-      'target-madds': { type: 'string' },
-      'price-cells': { type: 'boolean', default: false },
-      backend: { type: 'string' },
-      threads: { type: 'string' },
-      layout: { type: 'string', default: 'cifar' },
-      mode: { type: 'string', default: D.mode },
-      paths: { type: 'string', default: '1' },
-      'gate-grads': { type: 'string', default: D.gateGrads },
-      loss: { type: 'string', default: 'hinge' },
-      beta: { type: 'string' },
-      lambda: { type: 'string' },
-      'reward-w': { type: 'string' },
-      'rl-samples': { type: 'string' },
-      missing: { type: 'string', default: 'error' },
-      warmup: { type: 'string' },
-      steps: { type: 'string' },
-      epochs: { type: 'string' },
-      'arch-every': { type: 'string' },
-      batch: { type: 'string' },
-      'val-batch': { type: 'string' },
-      lr: { type: 'string' },
-      'warmup-lr': { type: 'string' },
-      'arch-lr': { type: 'string' },
-      train: { type: 'string' },
-      val: { type: 'string' },
-      'no-augment': { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      plot: { type: 'string' },
-      checkpoint: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      'log-every': { type: 'string' },
-      'train-derived': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const space = values['space-file'] ? readSpaceOrUsage(values['space-file']) : null;
+async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: RunContext): Promise<void> {
+  const D = DEFAULT_SEARCH;
+  const space = values['space-file'] ? readSpace(values['space-file']) : null;
   const priced = values['price-cells'];
-  if (priced && !space) throw new UsageError('--price-cells prices the cells of a --space-file; give --space-file SPACE.json');
-  if (priced && values['latency-table']) throw new UsageError('--price-cells and --latency-table are two sources of latency: give one');
-  const backend = backendOpt(values.backend);
-  const threads = intOpt('threads', values.threads, 1);
+  const backend = values.backend;
+  const threads = values.threads;
   const byMadds = space !== null && !values['latency-table'] && !priced;
   if (byMadds) {
-    if (values['target-madds'] === undefined) throw new UsageError(`--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)\n\n${HELP}`);
+    if (values['target-madds'] === undefined) throw new UsageError('--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)');
+    if (given.has('target-ms')) throw new UsageError('--target-ms needs a latency source (--latency-table or --price-cells); with multiply-adds give --target-madds');
   } else {
-    if (!values['latency-table'] && !priced) throw new UsageError(`--latency-table is required (or --space-file with --target-madds or --price-cells)\n\n${HELP}`);
-    if (values['target-ms'] === undefined) throw new UsageError(`--target-ms is required\n\n${HELP}`);
+    if (!values['latency-table'] && !priced) throw new UsageError('--latency-table is required (or --space-file with --target-madds or --price-cells); see wgnas proxyless --help');
+    if (values['target-ms'] === undefined) throw new UsageError('--target-ms is required');
+    if (given.has('target-madds')) throw new UsageError('--target-madds is the target when the cost is multiply-adds (--space-file without a latency source); here give --target-ms');
   }
   // The target as given (ms, or millions of MAdds), and in the cost model's unit.
-  const targetGiven = byMadds ? numOpt('target-madds', values['target-madds'], 0) : numOpt('target-ms', values['target-ms'], 0);
-  if (!(targetGiven > 0)) throw new UsageError(`--${byMadds ? 'target-madds' : 'target-ms'} must be > 0, got ${byMadds ? values['target-madds'] : values['target-ms']}`);
+  const targetGiven = byMadds ? values['target-madds']! : values['target-ms']!;
   const unit: CostUnit = byMadds ? 'madds' : 'ms';
   const target = byMadds ? targetGiven * 1e6 : targetGiven;
-  const layout = (() => {
-    if (space) return space.layout;
-    try {
-      return getLayout(values.layout!);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  })();
-  const mode = values.mode as ProxylessSearchConfig['mode'];
-  if (mode !== 'gradient' && mode !== 'reinforce') throw new UsageError(`--mode must be gradient or reinforce, got '${values.mode}'`);
-  const paths = intOpt('paths', values.paths, 1);
-  if (paths !== 1 && paths !== 2) throw new UsageError(`--paths must be 1 or 2, got ${paths}`);
-  const gateGrads = values['gate-grads'] as ProxylessSearchConfig['gateGrads'];
-  if (gateGrads !== 'sampled' && gateGrads !== 'all') throw new UsageError(`--gate-grads must be sampled or all, got '${gateGrads}'`);
-  const lossKind = values.loss as CostLossKind;
-  if (lossKind !== 'add' && lossKind !== 'mul' && lossKind !== 'hinge') throw new UsageError(`--loss must be add, mul or hinge, got '${values.loss}'`);
-  const missing = values.missing as MissingPolicy;
-  if (!['error', 'nearest', 'scale'].includes(missing)) throw new UsageError(`--missing must be error, nearest or scale, got '${missing}'`);
-  if (values.resume && !values.checkpoint) throw new UsageError('--resume needs --checkpoint DIR');
+  const layout = space ? space.layout : getLayout(values.layout);
+  const { mode, paths, loss: lossKind, missing } = values;
+  const gateGrads = values['gate-grads'];
+  if (mode === 'gradient' && gateGrads === 'all' && paths !== 1) throw new UsageError("--gate-grads all evaluates every candidate: use it with --paths 1");
+  if (lossKind === 'mul' && !(targetGiven > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
-  const trainN = intOpt('train', values.train, 4000);
-  const valN = intOpt('val', values.val, 1000);
+  const trainN = values.train;
+  const valN = values.val;
+  if (trainN + valN > CIFAR_TRAIN_IMAGES) throw new UsageError(`--train ${trainN} + --val ${valN} images: the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES}`);
   // 224×224 steps are heavy on a software GPU: small default batches for the ImageNet layout.
   const big = layout.inputSize > 64;
-  const batchSize = intOpt('batch', values.batch, big ? 2 : D.batchSize);
-  let searchSteps = intOpt('steps', values.steps, D.searchSteps);
-  if (values.epochs !== undefined) searchSteps = Math.ceil(numOpt('epochs', values.epochs, 1) * (trainN / batchSize));
+  const batchSize = values.batch ?? (big ? 2 : D.batchSize);
+  let searchSteps = values.steps;
+  if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
-  const logEvery = intOpt('log-every', values['log-every'], D.logEvery);
+  const logEvery = values['log-every'];
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
@@ -215,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
     ? maddsCost(space!)
     : priced
       ? await measuredCost(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
-      : tableCostOrError(values['latency-table']!, layout, missing);
+      : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
   const range = costRange(cost);
   const fmt = (v: number) => formatCost(v, unit);
 
@@ -223,33 +98,32 @@ export async function run(argv: string[]): Promise<void> {
     ...D,
     layout,
     mode,
-    paths,
+    paths: paths === 2 ? 2 : 1,
     gateGrads,
     costLoss: {
       kind: lossKind,
       target,
-      lambda: numOpt('lambda', values.lambda, lossKind === 'hinge' ? 2 : 0.1),
-      beta: numOpt('beta', values.beta, 0.3),
+      lambda: values.lambda ?? (lossKind === 'hinge' ? 2 : 0.1),
+      beta: values.beta,
     },
-    reinforceW: numOpt('reward-w', values['reward-w'], D.reinforceW),
-    reinforceSamples: intOpt('rl-samples', values['rl-samples'], D.reinforceSamples),
-    warmupSteps: intOpt('warmup', values.warmup, D.warmupSteps, 0),
+    reinforceW: values['reward-w'],
+    reinforceSamples: values['rl-samples'],
+    warmupSteps: values.warmup,
     searchSteps,
-    archEvery: intOpt('arch-every', values['arch-every'], D.archEvery),
+    archEvery: values['arch-every'],
     batchSize,
-    valBatchSize: intOpt('val-batch', values['val-batch'], big ? 2 : D.valBatchSize),
-    weightLr: numOpt('lr', values.lr, D.weightLr),
-    warmupLr: numOpt('warmup-lr', values['warmup-lr'], D.warmupLr),
-    arch: { ...D.arch, lr: numOpt('arch-lr', values['arch-lr'], 0.1) },
+    valBatchSize: values['val-batch'] ?? (big ? 2 : D.valBatchSize),
+    weightLr: values.lr,
+    warmupLr: values['warmup-lr'],
+    arch: { ...D.arch, lr: values['arch-lr'] },
     augment: !values['no-augment'],
-    seed: intOpt('seed', values.seed, D.seed, 0),
+    seed: values.seed,
     // A plot records every step; printing still follows --log-every (see onEvent below).
     logEvery: values.plot ? 1 : logEvery,
     checkpointDir: values.checkpoint ?? null,
-    checkpointEvery: intOpt('checkpoint-every', values['checkpoint-every'], D.checkpointEvery, 0),
+    checkpointEvery: values['checkpoint-every'],
     space,
   };
-  if (lossKind === 'mul' && !(targetGiven > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
   const err = process.stderr;
   const gpu = await acquireGpu();
@@ -274,15 +148,21 @@ export async function run(argv: string[]): Promise<void> {
     }
     const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
+    // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
+    const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);
+    const done0 = search.progress.warmup + search.progress.search;
+    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', err, { initial: done0 });
     const onEvent = (e: ProgressEvent) => {
       if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
+      bar.update(stepsDone(e));
       if (e.step % logEvery === 0 || e.step === e.total) {
-        err.write(`${fmtEvent(pending.length > 1 ? mergeProgress(pending) : e, unit)}\n`);
+        bar.log(fmtEvent(pending.length > 1 ? mergeProgress(pending) : e, unit));
         pending = [];
       }
     };
     const res = await search.run(onEvent);
+    bar.done();
     const valAcc = await search.evaluate(res.choices);
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
@@ -302,7 +182,7 @@ export async function run(argv: string[]): Promise<void> {
       lines.push(`wrote ${values.plot}`);
     }
     if (values['train-derived']) {
-      const steps = intOpt('train-derived', values['train-derived'], 100);
+      const steps = values['train-derived'];
       const test = loadCifar10('test');
       const r = await trainFixed(gpu, layout, res.choices, data.train, test, {
         steps,
@@ -332,3 +212,6 @@ export async function run(argv: string[]): Promise<void> {
     search.dispose();
   }
 }
+
+export const handlers = { proxyless };
+export const run = (argv: string[]) => runCommand(PROXYLESS, argv, selfResolve('proxyless', handlers));

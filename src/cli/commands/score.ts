@@ -1,114 +1,37 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
-import { allCells, canonicalKey, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
-import { Rng } from '../../util/rng.js';
-import { addVote, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot/index.js';
-import { intOpt, listOpt, UsageError, writeTable } from '../args.js';
+import { canonicalKey, parseArch } from '../../spaces/nb201.js';
+import { Progress } from '../../util/progress.js';
+import { addVote, expandProxyNames, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot/index.js';
+import { UsageError, writeTable } from '../args.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { selectCells } from '../select-cells.js';
+import type { ValuesOf } from '../spec.js';
+import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
 
-export const summary = 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10';
+export const summary = SCORE.summary;
 
-const HELP = `usage: wgnas score [--arch STR]... [--archs FILE] [--sample K | --all] [options]
-
-Scores NAS-Bench-201 cells on one CIFAR-10 minibatch (../shared/data/cifar10).
-  --arch STR          an arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (repeatable)
-  --archs FILE        a file with one arch string per line
-  --sample K          K random unique cells (seeded)
-  --all               every cell of the space (15625)
-  --ground-truth      restrict --sample/--all to the 9445 distinct cells of the shared accuracy table
-  --proxies LIST      comma list: ${'wrcor,naswot,synflow,...'}, 'vote' or 'all' (default wrcor)
-  --batch N           minibatch size (default 64)
-  --seed N            weight-init and batch seed (default 0)
-  --group N           score N architectures together: their ReLU correlation matrices share batched
-                      dispatches (wrcor*, naswot, params, flops only; memory grows with N; default 1)
-  --cells-per-stage N network depth per stage (default 5, NAS-Bench-201)
-  --channels N        stem width (default 16)
-  --out FILE          write .csv or .json (rows: arch, proxies, val_acc, time_ms)
-`;
-
-export function selectCells(
-  v: { arch?: string[]; archs?: string; sample?: string; all?: boolean; 'ground-truth'?: boolean; seed?: string },
-  accs: Map<string, number> | null,
-): Nb201Cell[] {
-  const cells: Nb201Cell[] = [];
-  for (const a of v.arch ?? []) cells.push(parseArch(a));
-  if (v.archs) {
-    const lines = readFileSync(v.archs, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    lines.forEach((l, i) => {
-      try {
-        cells.push(parseArch(l.split(',')[0]));
-      } catch (e) {
-        throw new UsageError(`${v.archs}:${i + 1}: ${(e as Error).message}`);
-      }
-    });
-  }
-  const gtOnly = Boolean(v['ground-truth']);
-  // The shared table holds the 9445 live forms (no dead edges): exactly the canonical cells.
-  const known = (c: Nb201Cell) => !gtOnly || (isCanonical(c) && (accs?.has(canonicalKey(c)) ?? true));
-  if (v.all) cells.push(...allCells().filter(known));
-  if (v.sample) {
-    const k = intOpt('sample', v.sample, 0);
-    const rng = new Rng(intOpt('seed', v.seed, 0, 0) + 1);
-    const seen = new Set<string>();
-    let tries = 0;
-    while (seen.size < k && tries++ < k * 1000) {
-      const c = sampleCell(rng);
-      const key = canonicalKey(c);
-      if (seen.has(key) || !known(c)) continue;
-      seen.add(key);
-      cells.push(c);
-    }
-  }
-  if (!cells.length) throw new UsageError('nothing to score: give --arch, --archs, --sample K or --all');
-  return cells;
-}
-
-export async function run(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      arch: { type: 'string', multiple: true },
-      archs: { type: 'string' },
-      sample: { type: 'string' },
-      all: { type: 'boolean' },
-      'ground-truth': { type: 'boolean' },
-      proxies: { type: 'string' },
-      batch: { type: 'string' },
-      group: { type: 'string' },
-      seed: { type: 'string' },
-      'cells-per-stage': { type: 'string' },
-      channels: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const proxyNames = listOpt(v.proxies, ['wrcor']);
+async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Promise<void> {
+  const proxyNames = v.proxies;
+  if (v['ground-truth'] && v.sample === undefined && !v.all) throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
+  const ungroupable = expandProxyNames(proxyNames).filter((p) => !GROUPABLE_PROXIES.has(p));
+  if (v.group > 1 && ungroupable.length) throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
-  const cells = selectCells(v, accs);
+  const cells = selectCells({ arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed }, accs);
   const gpu = await acquireGpu();
   const scorer = new ZeroShotScorer(gpu, proxyNames, {
-    batchSize: intOpt('batch', v.batch, 64, 2),
-    seed: intOpt('seed', v.seed, 0, 0),
-    group: intOpt('group', v.group, 1),
-    net: {
-      ...NB201_DEFAULT,
-      cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage),
-      channels: intOpt('channels', v.channels, NB201_DEFAULT.channels),
-    },
-  });  if ((scorer.opts.group ?? 1) > 1 && !scorer.grouped) {
-    gpu.destroy();
-    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${scorer.proxies.filter((p) => !GROUPABLE_PROXIES.has(p)).join(', ')}`);
-  }
+    batchSize: v.batch,
+    seed: v.seed,
+    group: v.group,
+    net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
+  });
 
-  process.stderr.write(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
-  const rows = await scoreAll(scorer, cells, 'score');
+  io.err(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
+  const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet });
+  const rows = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
+  bar.done();
   if (wantsVote(proxyNames)) addVote(rows);
   const out = rows.map((r) => ({
     arch: r.arch,
@@ -118,9 +41,12 @@ export async function run(argv: string[]): Promise<void> {
   }));
   if (v.out) {
     writeTable(v.out, out);
-    process.stderr.write(`wrote ${out.length} rows to ${v.out}\n`);
+    io.err(`wrote ${out.length} rows to ${v.out}\n`);
   } else {
-    for (const r of out) process.stdout.write(JSON.stringify(r) + '\n');
+    for (const r of out) io.out(JSON.stringify(r) + '\n');
   }
   gpu.destroy();
 }
+
+export const handlers = { score };
+export const run = (argv: string[]) => runCommand(SCORE, argv, selfResolve('score', handlers));

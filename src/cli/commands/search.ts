@@ -1,14 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
-import type { LatencyLimit } from '../../autospace/search-space.js';
-import { loadCifar10 } from '../../data/cifar10.js';
-import { cifarSearchSplit } from '../../data/search-split.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost } from '../../mobilenet/cost/model.js';
+import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
-import { SpaceFileError, readSpaceFile } from '../../mobilenet/space-file.js';
-import { parseMadds } from './evolve-space.js';
+import { loadCifar10 } from '../../data/cifar10.js';
+import { cifarSearchSplit } from '../../data/search-split.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
@@ -19,34 +16,13 @@ import { Progress } from '../../util/progress.js';
 import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
-import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
+import { UsageError } from '../args.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { readSpace } from '../space.js';
+import type { ValuesOf } from '../spec.js';
+import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '../specs/search.js';
 
-export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
-
-const HELP = `usage: wgnas search [--space nb201] [--proxy NAME] [--strategy S] [--budget N] [options]
-       wgnas search --space-file SPACE.json [--budget-madds N] [--proxy NAME] [--train-steps N] [options]
-
-Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10
-minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known.
-  --space nb201|proxyless  search space; 'proxyless' runs the ProxylessNAS supernet search
-                           (same as 'wgnas proxyless', see its --help)
-  --space-file FILE        zero-shot search of a cell space instead (wgnas evolve-space output, or
-                           its --hand-designed space): one cell per layer of the CIFAR layout
-  --budget-madds N         with --space-file: only architectures within N multiply-adds (e.g. 3M)
-  --min-madds N            with --space-file: and at least N (a band, to compare spaces at equal MAdds)
-  --max-latency-ms X       with --space-file: and at most X ms on this CPU (the space's cells timed
-                           through the native addon, 1 thread, caches flushed; --backend onednn|xnnpack)
-  --train-steps N          with --space-file: train the best architecture N steps, report test accuracy
-  --out FILE               with --space-file: write the best architecture (wgnas-arch JSON)
-  --proxy NAME             any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov) (default wrcor)
-  --strategy S             random | evolution | reinforce (default evolution)
-  --budget N               architectures proposed (default 20)
-  --population P           evolution population (default 10); --sample-size S (default 3)
-  --batch N                minibatch size for the proxy (default 64)
-  --cells-per-stage N      network depth per stage (default 5)
-  --seed N                 seed for the search, the batch and the weights (default 0)
-  --json                   print the result as JSON
-`;
+export const summary = SEARCH.summary;
 
 /** Turns raw proxy scores into search scores: raw for one proxy, a Borda vote over all seen so far for 'vote'. */
 class PopulationScorer {
@@ -63,65 +39,16 @@ class PopulationScorer {
   }
 }
 
-/** `--space proxyless` hands the whole command line to the ProxylessNAS search. */
-function proxylessArgs(argv: string[]): string[] | null {
-  const i = argv.findIndex((a, k) => (a === '--space' && argv[k + 1] === 'proxyless') || a === '--space=proxyless');
-  if (i < 0) return null;
-  return argv.filter((_, k) => k !== i && !(argv[i] === '--space' && k === i + 1));
-}
-
-export async function run(argv: string[]): Promise<void> {
-  const forward = proxylessArgs(argv);
-  if (forward) {
-    const { run: proxyless } = await import('./proxyless.js');
-    return proxyless(forward);
-  }
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      space: { type: 'string' },
-      'space-file': { type: 'string' },
-      'budget-madds': { type: 'string' },
-      'min-madds': { type: 'string' },
-      'max-latency-ms': { type: 'string' },
-      backend: { type: 'string' },
-      'train-steps': { type: 'string' },
-      out: { type: 'string' },
-      proxy: { type: 'string' },
-      strategy: { type: 'string' },
-      budget: { type: 'string' },
-      population: { type: 'string' },
-      'sample-size': { type: 'string' },
-      batch: { type: 'string' },
-      'cells-per-stage': { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  if (v['space-file']) return cellSpaceSearch(v);
-  for (const k of ['budget-madds', 'min-madds', 'max-latency-ms', 'backend', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
-  const space = v.space ?? 'nb201';
-  if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
-  const strategy = v.strategy ?? 'evolution';
-  if (!['random', 'evolution', 'reinforce'].includes(strategy)) {
-    throw new UsageError(`unknown --strategy '${strategy}' (random, evolution, reinforce)`);
-  }
-  const proxy = (v.proxy ?? 'wrcor').toLowerCase();
-  const seed = intOpt('seed', v.seed, 0, 0);
-  const budget = intOpt('budget', v.budget, 20);
+async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext): Promise<void> {
+  const { strategy, proxy, seed, budget } = v;
   const gpu = await acquireGpu();
   const scorer = new ZeroShotScorer(gpu, [proxy], {
-    batchSize: intOpt('batch', v.batch, 64, 2),
+    batchSize: v.batch,
     seed,
-    net: { ...NB201_DEFAULT, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage) },
+    net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'] },
   });
   const pop = new PopulationScorer(proxy);
-  const bar = new Progress(budget, `search ${strategy}/${proxy}`);
+  const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
     for (const c of cells) {
@@ -140,8 +67,8 @@ export async function run(argv: string[]): Promise<void> {
       budget,
       rng,
       onBatch,
-      populationSize: intOpt('population', v.population, 10),
-      sampleSize: intOpt('sample-size', v['sample-size'], 3),
+      populationSize: v.population,
+      sampleSize: v['sample-size'],
     });
   } else {
     // REINFORCE needs rewards on a stable scale: use the score's percentile among those seen so far.
@@ -174,9 +101,9 @@ export async function run(argv: string[]): Promise<void> {
     bestPossibleAcc: all[all.length - 1],
     seconds: (performance.now() - t0) / 1000,
   };
-  if (v.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
   else {
-    process.stdout.write(
+    io.out(
       `best cell:  ${best}\n` +
         `${proxy} score: ${result.bestScore}\n` +
         (acc === undefined
@@ -188,35 +115,28 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
-async function cellSpaceSearch(v: Record<string, string | boolean | undefined>): Promise<void> {
-  let space: CellSpace;
+async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContext): Promise<void> {
+  const { strategy, proxy, seed, budget, backend } = v;
+  const budgetMadds = v['budget-madds'] ?? Infinity;
+  const minMadds = v['min-madds'] ?? 0;
+  if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
+  const space: CellSpace = readSpace(v['space-file']!);
+  // The MAdds band against the space, before the cells are priced or the GPU starts.
   try {
-    space = readSpaceFile(v['space-file'] as string);
+    cellSearchSpace(space, budgetMadds, minMadds);
   } catch (e) {
-    if (e instanceof SpaceFileError) throw new UsageError(e.message);
-    throw e;
+    throw new UsageError((e as Error).message);
   }
-  const strategy = (v.strategy as string | undefined) ?? 'evolution';
-  if (strategy !== 'random' && strategy !== 'evolution') throw new UsageError(`--strategy for a cell space: random or evolution, got '${strategy}'`);
-  const proxy = ((v.proxy as string | undefined) ?? 'wrcor').toLowerCase();
-  if (proxy === 'vote') throw new UsageError("--proxy vote ranks a population; over a cell space use one proxy (e.g. wrcor)");
-  const budgetMadds = v['budget-madds'] === undefined ? Infinity : parseMadds(v['budget-madds'] as string);
-  const minMadds = v['min-madds'] === undefined ? 0 : parseMadds(v['min-madds'] as string);
-  const seed = intOpt('seed', v.seed as string | undefined, 0, 0);
-  const budget = intOpt('budget', v.budget as string | undefined, 20);
-  const backend = backendOpt(v.backend as string | undefined);
-  if (v.backend !== undefined && v['max-latency-ms'] === undefined) throw new UsageError('--backend prices cells for --max-latency-ms; give --max-latency-ms X');
   let latencyLimit: LatencyLimit | undefined;
   if (v['max-latency-ms'] !== undefined) {
-    const maxLatencyMs = numOpt('max-latency-ms', v['max-latency-ms'] as string, 0);
-    if (!(maxLatencyMs > 0)) throw new UsageError(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
+    const maxLatencyMs = v['max-latency-ms'];
     const latency = await measuredCost(space, { backend });
-    process.stderr.write(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
+    io.err(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
     latencyLimit = { latency, maxLatencyMs };
   }
   const gpu = await acquireGpu();
   try {
-    const bar = new Progress(budget, `search ${strategy}/${proxy}`);
+    const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
     const t0 = performance.now();
     const r = await searchCellSpace(gpu, space, {
       proxy,
@@ -225,25 +145,25 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
       budgetMadds,
       minMadds,
       latencyLimit,
-      batchSize: intOpt('batch', v.batch as string | undefined, 64, 2),
+      batchSize: v.batch,
       seed,
-      populationSize: intOpt('population', v.population as string | undefined, 10),
-      sampleSize: intOpt('sample-size', v['sample-size'] as string | undefined, 3),
+      populationSize: v.population,
+      sampleSize: v['sample-size'],
       onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
     });
     bar.done();
     const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000 };
     if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined) {
-      const steps = intOpt('train-steps', v['train-steps'] as string, 200);
+      const steps = v['train-steps'];
       const tr = await trainCellArch(gpu, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
       out.trainSteps = steps;
       out.testAcc = tr.testAcc;
     }
-    if (v.out) writeFileSync(v.out as string, JSON.stringify(out, null, 2) + '\n');
-    if (v.json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    if (v.out) writeFileSync(v.out, JSON.stringify(out, null, 2) + '\n');
+    if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
     else {
-      process.stdout.write(
+      io.out(
         `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
           `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms on this CPU` : ''}):\n` +
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
@@ -256,3 +176,7 @@ async function cellSpaceSearch(v: Record<string, string | boolean | undefined>):
     gpu.destroy();
   }
 }
+
+export const handlers = { nb201, cells };
+/** In-process entry (tests); `--space proxyless` runs through the wgnas entry point, which knows 'proxyless'. */
+export const run = (argv: string[]) => runCommand(SEARCH, argv, selfResolve('search', handlers));

@@ -1,0 +1,71 @@
+/**
+ * The wgnas entry point as a function: finds the command, runs it, and turns any failure into one
+ * line on stderr and an exit code (2: the command line is wrong; 1: a file's content or the run).
+ * Commands and their specs load lazily, so `wgnas predict` does not load the GPU stack.
+ */
+import { closest, oneLine, UsageError } from './errors.js';
+import { packageVersion, runCommand, stdio, type Handlers, type Io } from './run.js';
+import type { CommandSpec } from './spec.js';
+
+type Loader<T> = () => Promise<T>;
+
+/** Each command: its spec, and the module holding its handlers. The order is the order of `wgnas --help`. */
+export const COMMANDS: Record<string, { spec: Loader<CommandSpec>; module: Loader<{ handlers: Handlers }> }> = {
+  info: { spec: async () => (await import('./specs/info.js')).INFO, module: () => import('./commands/info.js') },
+  score: { spec: async () => (await import('./specs/score.js')).SCORE, module: () => import('./commands/score.js') },
+  correlate: { spec: async () => (await import('./specs/correlate.js')).CORRELATE, module: () => import('./commands/correlate.js') },
+  search: { spec: async () => (await import('./specs/search.js')).SEARCH, module: () => import('./commands/search.js') },
+  proxyless: { spec: async () => (await import('./specs/proxyless.js')).PROXYLESS, module: () => import('./commands/proxyless.js') },
+  'evolve-space': { spec: async () => (await import('./specs/evolve-space.js')).EVOLVE_SPACE, module: () => import('./commands/evolve-space.js') },
+  profile: { spec: async () => (await import('./specs/profile.js')).PROFILE, module: () => import('./commands/profile.js') },
+  predict: { spec: async () => (await import('./specs/predict.js')).PREDICT, module: () => import('./commands/predict.js') },
+  bench: { spec: async () => (await import('./specs/bench.js')).BENCH, module: () => import('./commands/bench.js') },
+};
+
+export async function allSpecs(): Promise<CommandSpec[]> {
+  return Promise.all(Object.values(COMMANDS).map((c) => c.spec()));
+}
+
+async function usage(): Promise<string> {
+  const specs = await allSpecs();
+  const lines = specs.map((s) => `  ${s.name.padEnd(13)} ${s.summary}`);
+  return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n`;
+}
+
+/** The one line a failure prints (without the trailing newline). */
+export function errorLine(command: string | undefined, e: unknown): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const prefix = err.name && err.name !== 'Error' && err.name !== 'UsageError' ? `${err.name}: ` : '';
+  return oneLine(`wgnas${command ? ` ${command}` : ''}: ${prefix}${err.message}`);
+}
+
+export function exitCodeOf(e: unknown): number {
+  return e instanceof UsageError ? 2 : 1;
+}
+
+/** Runs `wgnas <argv>`; returns the exit code. Failures are printed through `io.err` as one line. */
+export async function runCli(argv: readonly string[], io: Io = stdio): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(await usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`wgnas ${packageVersion()}\n`);
+    return 0;
+  }
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  try {
+    if (!cmd) {
+      const guess = closest(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command '${name.slice(0, 80)}'${guess ? `; did you mean '${guess}'?` : ''} (wgnas --help lists them)`);
+    }
+    const spec = await cmd.spec();
+    await runCommand(spec, rest, async (m) => (await COMMANDS[m].module()).handlers, io);
+    return 0;
+  } catch (e) {
+    io.err(`${errorLine(cmd ? name : undefined, e)}\n`);
+    if (process.env.WGNAS_DEBUG) io.err(`${(e as Error).stack}\n`);
+    return exitCodeOf(e);
+  }
+}

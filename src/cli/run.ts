@@ -1,0 +1,59 @@
+/** Runs one command: parse against its spec, answer --help/--version, then call the mode's handler. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../data/paths.js';
+import { formatHelp } from './help.js';
+import { parseCommand, type ParseOptions } from './parse.js';
+import type { CommandSpec } from './spec.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export const stdio: Io = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+};
+
+export interface RunContext {
+  command: string;
+  /** Options given on the command line (not defaulted). */
+  given: ReadonlySet<string>;
+  positionals: string[];
+  io: Io;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (values: any, ctx: RunContext) => Promise<unknown>;
+export type Handlers = Readonly<Record<string, Handler>>;
+/** Finds the handlers of a command module by its name (main.ts knows them all; a module knows itself). */
+export type Resolve = (module: string) => Promise<Handlers>;
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function runCommand(spec: CommandSpec, argv: readonly string[], resolve: Resolve, io: Io = stdio, po: ParseOptions = {}): Promise<unknown> {
+  const p = parseCommand(spec, argv, po);
+  if (p.kind === 'help') {
+    io.out(formatHelp(spec));
+    return null;
+  }
+  if (p.kind === 'version') {
+    io.out(`wgnas ${packageVersion()}\n`);
+    return null;
+  }
+  const handlers = await resolve(p.mode.module);
+  const h = handlers[p.mode.id];
+  if (!h) throw new Error(`wgnas ${spec.name}: no handler '${p.mode.id}' in module '${p.mode.module}'`);
+  return h(p.values, { command: spec.name, given: p.given, positionals: p.positionals, io });
+}
+
+/** A module's own resolver, for calling its command in-process (tests); other modules' modes are main's job. */
+export function selfResolve(name: string, handlers: Handlers): Resolve {
+  return async (m) => {
+    if (m !== name) throw new Error(`this mode runs in 'wgnas ${m}'; call it through the wgnas entry point (src/cli/cli.ts)`);
+    return handlers;
+  };
+}

@@ -1,0 +1,58 @@
+import { BASELINE_ALIASES, BASELINES, DEFAULT_BASELINES } from '../../bench/baselines.js';
+import { GPUJS_MODES } from '../../bench/gpujs.js';
+import { defaultRegistry } from '../../bench/kernels/index.js';
+import { SHAPE_SETS } from '../../bench/registry.js';
+import { defineCommand, defineMode, flag, int, list, oneOf, outFile } from '../spec.js';
+import { quiet } from './common.js';
+
+export const BENCH_OPTIONS = {
+  shapes: oneOf(SHAPE_SETS, { help: 'shape sweep', metavar: 'SET', defaultText: 'small on software adapters, else default' }),
+  repeats: int({ help: 'timed repeats per shape', defaultText: '10 on software adapters, else 30', min: 1, max: 100_000 }),
+  warmup: int({ help: 'untimed runs before timing', defaultText: '2 on software adapters, else 5', min: 0, max: 100_000 }),
+  baselines: list({
+    help: "implementations to compare against, or 'none'",
+    default: DEFAULT_BASELINES,
+    choices: [...BASELINES, ...Object.keys(BASELINE_ALIASES), 'none'],
+    noun: 'baseline',
+    allowEmpty: true,
+  }),
+  'gpujs-mode': list({ help: 'gpu.js modes to try in order', default: GPUJS_MODES, choices: GPUJS_MODES, noun: 'gpu.js mode' }),
+  'native-threads': int({ help: 'oneDNN / XNNPACK threads', default: 1, min: 1, max: 1024 }),
+  json: outFile({ help: 'write the full report (all statistics) as JSON' }),
+  svg: outFile({ help: 'write a roofline plot (log-log, one point per kernel/shape)' }),
+  markdown: flag({ help: 'print the tables as markdown' }),
+  'side-by-side': flag({ help: 'also print GFLOP/s and GB/s of every implementation side by side' }),
+  calibrate: flag({ help: 'measure peak FLOP/s and bandwidth even if the adapter is in the datasheet table' }),
+  autotune: flag({
+    help: 'tune the matmul tile for this adapter first and cache it (~/.cache/wgnas/autotune.json, or $WGNAS_CACHE_DIR/autotune.json); with no kernels named, only tunes',
+  }),
+  quiet: { ...quiet, help: 'no progress lines on stderr' },
+};
+
+export const BENCH = defineCommand({
+  name: 'bench',
+  summary: 'benchmark the WGSL kernels against tfjs, gpu.js, oneDNN/XNNPACK and TypeScript baselines',
+  description:
+    "Times each kernel over a shape sweep (warm-up, then repeats; GPU time from timestamp queries when the adapter has them, else wall clock), and the same computation in the baselines, after checking they agree with ours: tfjs-webgpu (same Dawn device, same timer), tfjs-wasm (XNNPACK in WebAssembly), gpujs (gpu.js in the first working mode of --gpujs-mode), onednn / xnnpack (the native addon running the same op on the CPU) and cpu (plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our speed relative to each baseline.",
+  modes: [
+    defineMode({
+      id: 'bench',
+      module: 'bench',
+      label: 'wgnas bench',
+      usage: ['[KERNEL...] [options]'],
+      options: BENCH_OPTIONS,
+      positionals: {
+        metavar: 'KERNEL...',
+        help: "kernels to time (default: all but the calibration ones; 'all' for every one)",
+        noun: 'benchmark kernel',
+        choices: () => [...defaultRegistry().names(), 'all'],
+      },
+    }),
+  ],
+  epilog: () =>
+    'kernels:\n' +
+    defaultRegistry()
+      .all()
+      .map((k) => `  ${k.name.padEnd(18)} ${k.description}${k.inDefaultRun === false ? ' [only when named]' : ''}`)
+      .join('\n'),
+});

@@ -1,0 +1,28 @@
+/** Options several commands share (one declaration each, so help and docs agree everywhere). */
+import { PROXIES } from '../../proxies/registry.js';
+import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed } from '../spec.js';
+
+/** Proxy names a --proxies list accepts: the registry's, 'vote' (its members + a Borda count) and 'all'. */
+export const proxyListChoices = (): string[] => [...PROXIES.keys(), 'vote', 'all'];
+/** One proxy to drive a search: a registry name or the vote. */
+export const searchProxyChoices = (): string[] => [...PROXIES.keys(), 'vote'];
+
+/**
+ * Distinct networks of NAS-Bench-201: the 'live' canonical forms (a cell with dead edges computes the same
+ * network as a smaller one), which are exactly the cells of the shared accuracy table.
+ */
+export const NB201_DISTINCT_CELLS = 9445;
+
+export const proxyBatch = int({
+  help: 'minibatch size for the proxies',
+  default: 64,
+  min: 2,
+  max: CIFAR_TRAIN_IMAGES,
+  maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images`,
+});
+export const proxySeed = seed(0, 'weight-init and batch seed');
+export const cellsPerStage = int({ help: 'network depth per stage (NAS-Bench-201: 5)', default: 5, min: 1, max: 32 });
+export const quiet = flag({ help: 'no progress bar on stderr (it is also off when stderr is not a terminal)' });
+export const backend = oneOf(['onednn', 'xnnpack'], { help: 'native profiler library', default: 'onednn' });
+export const threads = int({ help: 'library threads', default: 1, min: 1, max: 1024 });
+export const json = flag({ help: 'print the result as JSON' });

@@ -1,0 +1,43 @@
+import { defineCommand, defineMode, flag, inFiles, int, list, outFile } from '../spec.js';
+import { cellsPerStage, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+
+export const CORRELATE_SAMPLE_OPTIONS = {
+  sample: int({
+    help: 'score K random cells with known accuracy now, then correlate',
+    metavar: 'K',
+    default: 50,
+    min: 2,
+    max: NB201_DISTINCT_CELLS,
+    maxWhy: `${NB201_DISTINCT_CELLS} cells have ground-truth accuracy`,
+  }),
+  proxies: list({ help: 'proxies to score', default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+  batch: proxyBatch,
+  seed: proxySeed,
+  'cells-per-stage': cellsPerStage,
+  out: outFile({ help: 'also write the per-cell scores (.csv or .json)' }),
+  quiet,
+};
+
+export const CORRELATE_SCORES_OPTIONS = {
+  scores: inFiles({
+    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds 'vote' when its members are present",
+    noun: 'scores file',
+  }),
+  proxies: list({ help: 'only these columns (default: every proxy column of the files)', choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+};
+
+export const CORRELATE_REFERENCE_OPTIONS = {
+  reference: flag({ help: 'the PyTorch reference scores shipped in nb201_zc_proxies.csv (9445 cells)' }),
+};
+
+export const CORRELATE = defineCommand({
+  name: 'correlate',
+  summary: 'Kendall tau / Spearman rho of proxies vs NAS-Bench-201 ground truth',
+  description:
+    'Rank correlation (Kendall tau-b, Spearman rho) of proxy scores with NAS-Bench-201 CIFAR-10 validation accuracy (the shared nb201 tables): of cells scored now (--sample, the default), of score files (--scores), or of the PyTorch reference scores (--reference).',
+  modes: [
+    defineMode({ id: 'sample', module: 'correlate', label: '--sample', usage: ['[--sample K] [--proxies LIST] [--batch N] [--seed N] [--out FILE]'], options: CORRELATE_SAMPLE_OPTIONS }),
+    defineMode({ id: 'scores', module: 'correlate', label: '--scores', select: { option: 'scores' }, usage: ['--scores FILE... [--proxies LIST]'], options: CORRELATE_SCORES_OPTIONS }),
+    defineMode({ id: 'reference', module: 'correlate', label: '--reference', select: { option: 'reference' }, usage: ['--reference'], options: CORRELATE_REFERENCE_OPTIONS }),
+  ],
+});

@@ -1,0 +1,73 @@
+import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
+import { MAX_NODES } from '../../mobilenet/cell.js';
+import { LAYOUTS } from '../../mobilenet/layout.js';
+import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
+
+const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
+const out = outFile({ help: 'write the learned space here (default: stdout)' });
+/** AutoSpace trains on CIFAR-10 images as they are: only 32x32 layouts. */
+const cifarLayouts = Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].inputSize === 32);
+
+export const EVOLVE_OPTIONS = {
+  'budget-madds': madds({ help: 'whole-network multiply-adds budget per image; accepts 12e6 or 12M', required: true }),
+  layout: oneOf(cifarLayouts, { help: "the ProxylessNAS layout whose skeleton and layer shapes are used", default: 'cifar' }),
+  population: int({ help: 'cells per layer', metavar: 'P', default: D.populationSize, min: 1, max: 10_000 }),
+  k: int({ help: 'cells mixed per layer and cells per layer in the output', metavar: 'K', default: D.k, min: 1, max: 10_000 }),
+  tournament: int({ help: 'tournament size', metavar: 'T', default: D.tournamentSize, min: 1, max: 10_000 }),
+  iterations: int({ help: 'evolution iterations', default: D.iterations, min: 1 }),
+  steps: int({ help: 'weight + fitness step rounds per iteration', metavar: 'S', default: D.steps, min: 1 }),
+  warmup: int({ help: 'weight-only steps before the first iteration, uniform mixing', default: D.warmupSteps, min: 0 }),
+  'warmup-mix': oneOf(['population', 'random-k'], {
+    help: 'population: the warm-up mixes every cell of each layer (one fixed network, trains like one); random-k: K random cells per step',
+    metavar: 'M',
+    default: D.warmupMix,
+  }),
+  'no-inherit': flag({ help: "mutated cells start from fresh weights (default: from the parent's weights on the nodes they share)" }),
+  'no-cell-lr-scale': flag({
+    help: "cells train at the plain learning rate (default: times the number of cells mixed in their layer, which offsets the mixture's 1/n gradient)",
+  }),
+  'min-evals': int({ help: 'iterations a cell takes part in before it can be replaced', default: D.minEvaluations, min: 1 }),
+  'replace-every': int({ help: 'replacement rounds every N iterations (cells train between them)', default: D.replaceEvery, min: 1 }),
+  guide: int({ help: 'iterations in which the reference cell is always mixed and kept', default: D.guideIterations, min: 0 }),
+  init: oneOf(['reference', 'hand-designed'], {
+    help: 'starting populations: reference (MBConv k3 e6 and its mutations) or hand-designed (the reference, the hand-designed MBConv k3/5/7 x e3/6 and zero cells that fit the budget, then mutations)',
+    metavar: 'I',
+    default: D.init,
+  }),
+  'max-nodes': int({ help: 'largest cell a mutation may produce (MBConv has 3 nodes)', default: D.maxNodes, min: 1, max: MAX_NODES, maxWhy: 'the largest cell' }),
+  batch: int({ help: 'training minibatch', default: D.batchSize, min: 2, max: CIFAR_TRAIN_IMAGES }),
+  lr: num({ help: 'weight SGD learning rate (cosine, Nesterov 0.9)', default: D.weightLr, min: 0 }),
+  'fitness-lr': num({ help: 'Adam learning rate of the fitness logits', default: D.fitnessLr, min: 0 }),
+  penalty: num({ help: 'weight λ of the budget hinge λ·max(0, E[MAdds]/budget − 1)', metavar: 'L', default: D.budgetPenalty, min: 0 }),
+  slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
+  train: int({ help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
+  val: int({ help: 'validation split size', default: 1000, ...split }),
+  'no-augment': flag({ help: 'no crop/flip' }),
+  seed: seed(D.seed),
+  out,
+  history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
+};
+
+export const HAND_DESIGNED_OPTIONS = {
+  'hand-designed': flag({ help: 'write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in the same format and exit (no GPU needed)' }),
+  layout: oneOf(Object.keys(LAYOUTS), { help: 'the layout whose positions the space covers', default: 'cifar' }),
+  out,
+};
+
+export const EVOLVE_SPACE = defineCommand({
+  name: 'evolve-space',
+  summary: 'AutoSpace: evolve a search space of cells under a MAdds budget on CIFAR-10 (learned-space JSON)',
+  description:
+    "AutoSpace on CIFAR-10 (the shared train_5000.bin split into train and validation). Every searchable layer of the layout keeps a population of cells (small DAGs of 1x1 / depthwise / 3x3 / linear-1x1 primitives). Each iteration tournament-selects K cells per layer, trains the network whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference: populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.",
+  modes: [
+    defineMode({ id: 'evolve', module: 'evolve-space', label: 'wgnas evolve-space --budget-madds', usage: ['--budget-madds N [options]'], options: EVOLVE_OPTIONS }),
+    defineMode({
+      id: 'hand-designed',
+      module: 'evolve-space',
+      label: '--hand-designed',
+      select: { option: 'hand-designed' },
+      usage: ['--hand-designed [--layout NAME] [--out FILE]'],
+      options: HAND_DESIGNED_OPTIONS,
+    }),
+  ],
+});

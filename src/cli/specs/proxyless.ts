@@ -1,0 +1,111 @@
+import { LAYOUTS } from '../../mobilenet/layout.js';
+import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
+import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
+import { backend, threads } from './common.js';
+
+const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
+const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
+const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
+
+export const PROXYLESS_OPTIONS = {
+  'latency-table': inFile({
+    group: 'search',
+    help: 'latency table (ProxylessNAS YAML); the CIFAR layout is priced as the same (stage, block) positions of the ImageNet space unless the table has its own keys',
+    noun: 'latency table',
+  }),
+  'target-ms': num({ group: 'search', help: 'latency target T (ms)', gt: 0 }),
+  'space-file': inFile({
+    group: 'search',
+    help: "search a cell space (wgnas evolve-space output, or --hand-designed) instead of the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config",
+    noun: 'space file',
+  }),
+  'target-madds': num({ group: 'search', help: 'with --space-file and no table: cost = multiply-adds, target M (millions)', metavar: 'M', gt: 0 }),
+  'price-cells': flag({
+    group: 'search',
+    help: "with --space-file and --target-ms: cost = latency of the space's cells timed on this CPU through the native addon (each node one op, caches flushed)",
+    requires: ['space-file'],
+    requiresWhy: '--price-cells prices the cells of a --space-file; give --space-file SPACE.json',
+    conflicts: ['latency-table'],
+    conflictsWhy: '--price-cells and --latency-table are two sources of latency: give one',
+  }),
+  backend: { ...backend, group: 'search', help: '--price-cells library', requires: ['price-cells'], requiresWhy: '--backend picks the --price-cells library; give --price-cells' },
+  threads: { ...threads, group: 'search', help: '--price-cells library threads', requires: ['price-cells'], requiresWhy: '--threads sets the --price-cells library threads; give --price-cells' },
+  layout: oneOf(Object.keys(LAYOUTS) as Array<keyof typeof LAYOUTS & string>, {
+    group: 'search',
+    help: 'supernet layout; imagenet: 224 input with 1000-way logits on CIFAR-10 images upscaled to 224 (no ImageNet here: a smoke run of the full-size supernet; batch 2)',
+    default: 'cifar',
+    conflicts: ['space-file'],
+    conflictsWhy: '--layout comes from the --space-file; drop --layout',
+  }),
+  mode: oneOf(['gradient', 'reinforce'], { group: 'search', help: 'architecture update', default: D.mode }),
+  paths: int({
+    group: 'search',
+    help: "binarized paths per block in gradient mode (2 moves only the sampled pair's α per step, so it needs more steps than these short defaults)",
+    default: 1,
+    min: 1,
+    max: 2,
+    appliesWhen: gradientOnly,
+  }),
+  'gate-grads': oneOf(['sampled', 'all'], {
+    group: 'search',
+    help: 'all = every candidate re-run for its gate gradient (needs --paths 1)',
+    default: D.gateGrads,
+    appliesWhen: gradientOnly,
+  }),
+  loss: oneOf(['add', 'mul', 'hinge'], {
+    group: 'search',
+    help: "latency loss. add: CE + λ·(E[lat]−T)/T (the paper's form; λ default 0.1); mul: CE·(ln E[lat]/ln T)^β (ProxylessNAS code's mul#log); hinge: CE + λ·max(0, E[lat]−T)/T (T as a budget; λ default 2). add and mul always reward lower latency, T only sets the strength",
+    default: 'hinge',
+    appliesWhen: gradientOnly,
+  }),
+  beta: num({ group: 'search', help: 'latency loss exponent β (--loss mul)', metavar: 'B', default: 0.3, min: 0, appliesWhen: gradientOnly }),
+  lambda: num({ group: 'search', help: 'latency loss weight λ', metavar: 'L', min: 0, defaultText: '2 for hinge, 0.1 for add and mul', appliesWhen: gradientOnly }),
+  'reward-w': num({ group: 'search', help: 'REINFORCE reward acc·(T/lat)^W', metavar: 'W', default: D.reinforceW, min: 0, appliesWhen: reinforceOnly }),
+  'rl-samples': int({ group: 'search', help: 'REINFORCE architectures per α update', metavar: 'K', default: D.reinforceSamples, min: 1, max: 1024, appliesWhen: reinforceOnly }),
+  missing: oneOf(['error', 'nearest', 'scale'], {
+    group: 'search',
+    help: 'what to do with a layout key missing from the latency table',
+    default: 'error',
+    requires: ['latency-table'],
+  }),
+  warmup: int({ group: 'schedule', help: 'weight warm-up steps (uniform path sampling)', default: D.warmupSteps, min: 0 }),
+  steps: int({ group: 'schedule', help: 'search steps (weight steps; one α step every --arch-every)', default: D.searchSteps, min: 1 }),
+  epochs: num({ group: 'schedule', help: 'search length in epochs of the train split (overrides --steps)', metavar: 'E', gt: 0 }),
+  'arch-every': int({ group: 'schedule', help: 'weight steps per α step', metavar: 'K', default: D.archEvery, min: 1 }),
+  batch: int({ group: 'schedule', help: 'training minibatch', defaultText: `${D.batchSize} (2 for --layout imagenet)`, ...split }),
+  'val-batch': int({ group: 'schedule', help: 'validation minibatch (α steps)', defaultText: `${D.valBatchSize} (2 for --layout imagenet)`, ...split }),
+  lr: num({ group: 'schedule', help: 'weight SGD learning rate (cosine, Nesterov 0.9, wd 4e-5)', default: D.weightLr, min: 0 }),
+  'warmup-lr': num({ group: 'schedule', help: 'weight learning rate during the warm-up', default: D.warmupLr, min: 0 }),
+  'arch-lr': num({ group: 'schedule', help: 'Adam on α (β1 0, β2 0.999; the paper uses 6e-3 over far longer runs)', default: 0.1, min: 0 }),
+  train: int({ group: 'schedule', help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
+  val: int({ group: 'schedule', help: 'validation split size', default: 1000, ...split }),
+  'no-augment': flag({ group: 'schedule', help: 'no crop/flip' }),
+  seed: { ...seed(D.seed), group: 'schedule' },
+  out: outFile({ group: 'output', help: 'write the derived net.config (or wgnas-arch JSON) here; default: stdout' }),
+  plot: outFile({ group: 'output', help: 'write loss, latency and α-evolution curves (SVG; records every step)', metavar: 'FILE.svg' }),
+  checkpoint: outDir({ group: 'output', help: 'save state (α, weights, JSON meta) every --checkpoint-every steps and at the end' }),
+  'checkpoint-every': int({ group: 'output', help: 'steps between checkpoints', default: D.checkpointEvery, min: 0 }),
+  resume: flag({ group: 'output', help: 'continue from --checkpoint DIR', requires: ['checkpoint'], requiresWhy: '--resume needs --checkpoint DIR' }),
+  'log-every': int({ group: 'output', help: 'steps between progress lines', default: D.logEvery, min: 1 }),
+  'train-derived': int({ group: 'output', help: 'afterwards train the derived net from scratch N steps and report test accuracy', min: 1 }),
+};
+
+export const PROXYLESS_MODE = defineMode({
+  id: 'proxyless',
+  module: 'proxyless',
+  label: 'wgnas proxyless',
+  usage: [
+    '--latency-table FILE --target-ms X [options]',
+    '--space-file SPACE.json --target-madds M [options]',
+    '--space-file SPACE.json --price-cells --target-ms X [options]',
+  ],
+  options: PROXYLESS_OPTIONS,
+});
+
+export const PROXYLESS = defineCommand({
+  name: 'proxyless',
+  summary: 'ProxylessNAS: binarized-path supernet search on CIFAR-10 with a latency loss',
+  description:
+    "Trains a ProxylessNAS supernet on CIFAR-10 (the shared train_5000.bin, split into train and validation) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config.",
+  modes: [PROXYLESS_MODE],
+});

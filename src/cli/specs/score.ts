@@ -1,0 +1,60 @@
+import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
+import { cutValue } from '../errors.js';
+import { defineCommand, defineMode, flag, inFile, int, list, outFile, texts } from '../spec.js';
+import { cellsPerStage, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+
+/** A problem with an arch string, or undefined. */
+export function archProblem(v: string): string | undefined {
+  try {
+    parseArch(v);
+    return undefined;
+  } catch (e) {
+    return cutValue((e as Error).message, v);
+  }
+}
+
+export const SCORE_OPTIONS = {
+  arch: texts({ help: 'an arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|', check: archProblem }),
+  archs: inFile({ help: "a file with one arch string per line (the first comma field; '#' starts a comment line)", noun: 'arch list' }),
+  sample: int({
+    help: 'K random cells, distinct as networks (seeded)',
+    metavar: 'K',
+    min: 1,
+    max: NB201_DISTINCT_CELLS,
+    maxWhy: `the space's ${NB201_NUM_CELLS} cells are ${NB201_DISTINCT_CELLS} distinct networks; --all takes all ${NB201_NUM_CELLS}`,
+    conflicts: ['all'],
+    conflictsWhy: '--sample K and --all both choose the cells: give one',
+  }),
+  all: flag({ help: `every cell of the space (${NB201_NUM_CELLS})` }),
+  'ground-truth': flag({
+    help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
+  }),
+  proxies: list({ help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy", default: ['wrcor'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+  batch: proxyBatch,
+  seed: proxySeed,
+  group: int({
+    help: 'score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N)',
+    default: 1,
+    min: 1,
+    max: 256,
+  }),
+  'cells-per-stage': cellsPerStage,
+  channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),
+  out: outFile({ help: 'write .csv or .json (rows: arch, one column per proxy, val_acc, time_ms); default: JSON lines on stdout' }),
+  quiet,
+};
+
+export const SCORE = defineCommand({
+  name: 'score',
+  summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10',
+  description: 'Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell\'s NAS-Bench-201 CIFAR-10 validation accuracy where known.',
+  modes: [
+    defineMode({
+      id: 'score',
+      module: 'score',
+      label: 'wgnas score',
+      usage: ['[--arch STR]... [--archs FILE] [--sample K | --all] [--ground-truth] [options]'],
+      options: SCORE_OPTIONS,
+    }),
+  ],
+});

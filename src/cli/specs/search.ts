@@ -1,0 +1,101 @@
+import { PROXIES } from '../../proxies/registry.js';
+import { defineCommand, defineMode, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
+import { backend, cellsPerStage, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
+import { PROXYLESS_OPTIONS } from './proxyless.js';
+
+const space = oneOf(['nb201', 'proxyless'], {
+  help: "search space; 'proxyless' runs the ProxylessNAS supernet search (the options of 'wgnas proxyless')",
+  default: 'nb201',
+});
+const proxy = oneOfLazy(searchProxyChoices, {
+  help: "any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov)",
+  default: 'wrcor',
+  ignoreCase: true,
+});
+const budget = int({ help: 'architectures proposed', default: 20, min: 1, max: 1_000_000 });
+const searchSeed = { ...proxySeed, help: 'seed for the search, the batch and the weights' };
+const evolutionOnly = { option: 'strategy', values: ['evolution'] } as const;
+const population = int({ help: 'evolution population', metavar: 'P', default: 10, min: 1, max: 100_000, appliesWhen: evolutionOnly });
+const sampleSize = int({ help: 'evolution tournament size', metavar: 'S', default: 3, min: 1, max: 100_000, appliesWhen: evolutionOnly });
+
+export const SEARCH_NB201_OPTIONS = {
+  space,
+  proxy,
+  strategy: oneOf(['random', 'evolution', 'reinforce'], { help: 'search strategy', metavar: 'S', default: 'evolution' }),
+  budget,
+  population,
+  'sample-size': sampleSize,
+  batch: proxyBatch,
+  'cells-per-stage': cellsPerStage,
+  seed: searchSeed,
+  json,
+  quiet,
+};
+
+export const SEARCH_CELLS_OPTIONS = {
+  'space-file': inFile({
+    help: 'zero-shot search of a cell space (wgnas evolve-space output, or its --hand-designed space): one cell per layer of the CIFAR layout',
+    noun: 'space file',
+  }),
+  'budget-madds': madds({ help: 'only architectures within N multiply-adds (e.g. 3M)' }),
+  'min-madds': madds({ help: 'and at least N (a band, to compare spaces at equal MAdds)' }),
+  'max-latency-ms': num({
+    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches flushed)",
+    gt: 0,
+  }),
+  backend: {
+    ...backend,
+    help: 'library that prices the cells for --max-latency-ms',
+    requires: ['max-latency-ms'],
+    requiresWhy: '--backend prices cells for --max-latency-ms; give --max-latency-ms X',
+  },
+  'train-steps': int({ help: 'train the best architecture N steps from scratch and report its test accuracy', min: 1 }),
+  out: outFile({ help: 'write the best architecture (wgnas-arch JSON)' }),
+  proxy: oneOfLazy(() => [...PROXIES.keys()], {
+    help: "a proxy of 'wgnas score' (one proxy: the vote ranks a population)",
+    default: 'wrcor',
+    ignoreCase: true,
+  }),
+  strategy: oneOf(['random', 'evolution'], { help: 'search strategy', metavar: 'S', default: 'evolution' }),
+  budget,
+  population,
+  'sample-size': sampleSize,
+  batch: proxyBatch,
+  seed: searchSeed,
+  json,
+  quiet,
+};
+
+export const SEARCH = defineCommand({
+  name: 'search',
+  summary: 'zero-shot search of NAS-Bench-201 or a cell space (random, evolution, REINFORCE) driven by a proxy or the vote',
+  description:
+    'Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known. With --space-file it searches a cell space under a MAdds (and latency) budget; with --space proxyless it runs the ProxylessNAS supernet search instead.',
+  modes: [
+    defineMode({
+      id: 'nb201',
+      module: 'search',
+      label: '--space nb201',
+      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [options]'],
+      options: SEARCH_NB201_OPTIONS,
+    }),
+    // --space proxyless before --space-file: a proxyless search may itself take a --space-file.
+    defineMode({
+      id: 'proxyless',
+      module: 'proxyless',
+      label: '--space proxyless',
+      select: { option: 'space', value: 'proxyless' },
+      usage: ['--space proxyless --latency-table FILE --target-ms X [proxyless options]'],
+      options: { space, ...PROXYLESS_OPTIONS },
+      optionsOf: 'proxyless',
+    }),
+    defineMode({
+      id: 'cells',
+      module: 'search',
+      label: '--space-file',
+      select: { option: 'space-file' },
+      usage: ['--space-file SPACE.json [--budget-madds N] [--min-madds N] [--max-latency-ms X] [--train-steps N] [options]'],
+      options: SEARCH_CELLS_OPTIONS,
+    }),
+  ],
+});
