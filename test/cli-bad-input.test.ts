@@ -404,6 +404,19 @@ const CASES: Record<string, Case[]> = {
     ...badOutputs('bench', 'svg', []),
     c2(/--quiet takes no value/, 'bench', '--quiet=1'),
   ],
+  data: [
+    ...common('data', ['list']),
+    c2(/give an action: 'wgnas data list' or 'wgnas data fetch NAME' \(got none\)/, 'data'),
+    c2(/give an action: .*\(got 'cifar10'\)/, 'data', 'cifar10'),
+    c2(/unknown data action or dataset 'imagenet'/, 'data', 'fetch', 'imagenet'),
+    c2(/'data fetch' needs the datasets to fetch: cifar10, cifar100/, 'data', 'fetch'),
+    c2(/'data list' takes no names \(got cifar10\)/, 'data', 'list', 'cifar10'),
+    c2(/--mirror only applies to 'data fetch'/, 'data', 'list', '--mirror', 'http://127.0.0.1:1/'),
+    c2(/--json only applies to 'data list'/, 'data', 'fetch', 'cifar10', '--json'),
+    c2(/--mirror must be an http\(s\) URL, got 'ftp:\/\/x'/, 'data', 'fetch', 'cifar10', '--mirror', 'ftp://x'),
+    c2(/--dir .*cannot write under \/proc or \/sys/, 'data', 'fetch', 'cifar10', '--dir', '/proc/self/wgnas-data'),
+    c2(/--dir .*no-such-dir/, 'data', 'fetch', 'cifar10', '--dir', join(root, 'no-such-dir', 'deeper', 'x')),
+  ],
 };
 
 beforeAll(async () => {
@@ -418,7 +431,7 @@ const total = Object.values(CASES).reduce((n, cs) => n + cs.length, 0);
 describe(`bad input (${total} cases)`, () => {
   it('covers every command with at least 200 cases', () => {
     expect(total).toBeGreaterThanOrEqual(200);
-    for (const cmd of ['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'bench']) {
+    for (const cmd of ['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'bench', 'data']) {
       expect(CASES[cmd]?.length, cmd).toBeGreaterThanOrEqual(8);
     }
   });

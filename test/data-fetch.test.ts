@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../src/data/datasets.js';
 import { download, DownloadError } from '../src/data/download.js';
+import { wgnasInProcess } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
 
@@ -185,5 +186,44 @@ describe('fetchDataset', () => {
 
   it('rejects an unknown dataset name', async () => {
     await expect(fetchDataset('imagenet')).rejects.toThrow(/unknown dataset 'imagenet' \(known: cifar10, cifar100\)/);
+  });
+});
+
+describe('wgnas data', () => {
+  it('fetch through a mirror that serves the wrong file ends in one line, leaving nothing', async () => {
+    const dir = join(work, 'cli1');
+    mkdirSync(dir);
+    const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', base, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/cifar-10-binary\.tar\.gz: got \d+ bytes, expected 170052171/);
+    expect(existsSync(join(dir, 'cifar10'))).toBe(false);
+    expect(existsSync(join(dir, 'downloads', 'cifar-10-binary.tar.gz.partial'))).toBe(false);
+  });
+
+  it('fetch from a mirror that has no such file names the URL and the status', async () => {
+    mode = '404';
+    const dir = join(work, 'cli2');
+    mkdirSync(dir);
+    const r = await wgnasInProcess(['data', 'fetch', 'cifar100', '--dir', dir, '--mirror', base, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cifar-100-binary\.tar\.gz: HTTP 404/);
+  });
+
+  it('list --json reports a fetched dataset with its origin', async () => {
+    const root = join(work, 'cli3');
+    await fetchDataset(spec(), { root });
+    const saved = process.env.WGNAS_DATA_DIR;
+    process.env.WGNAS_DATA_DIR = root;
+    try {
+      const r = await wgnasInProcess(['data', 'list', '--json']);
+      expect(r.code, r.err).toBe(0);
+      const cifar = JSON.parse(r.out).find((d: { name: string }) => d.name === 'cifar10');
+      expect(cifar).toMatchObject({ origin: '$WGNAS_DATA_DIR', complete: true });
+      expect(cifar.files).toContain('data_batch_5.bin');
+    } finally {
+      if (saved === undefined) delete process.env.WGNAS_DATA_DIR;
+      else process.env.WGNAS_DATA_DIR = saved;
+    }
   });
 });

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, { spec: Loader<CommandSpec>; module: Loade
   profile: { spec: async () => (await import('./specs/profile.js')).PROFILE, module: () => import('./commands/profile.js') },
   predict: { spec: async () => (await import('./specs/predict.js')).PREDICT, module: () => import('./commands/predict.js') },
   bench: { spec: async () => (await import('./specs/bench.js')).BENCH, module: () => import('./commands/bench.js') },
+  data: { spec: async () => (await import('./specs/data.js')).DATA, module: () => import('./commands/data.js') },
 };
 
 export async function allSpecs(): Promise<CommandSpec[]> {

@@ -125,12 +125,13 @@ export interface DataListing {
   /** True for a fetched dataset whose unpacking finished; null for folders not made by fetch. */
   complete: boolean | null;
   bytes: number;
+  /** The files in the folder (names only). */
+  files: string[];
 }
 
-function folderBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isFile() ? statSync(join(dir, e.name)).size : 0;
-  return n;
+function folderFiles(dir: string): { files: string[]; bytes: number } {
+  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  return { files, bytes: files.reduce((n, f) => n + statSync(join(dir, f)).size, 0) };
 }
 
 /** What is present where: the fetchable datasets plus the folders of the shared data layout. */
@@ -145,8 +146,8 @@ export function listData(): DataListing[] {
       const dir = join(r.dir, name);
       if (!existsSync(dir)) continue;
       const complete = DATASETS[name] ? existsSync(join(dir, COMPLETE_MARKER)) || null : null;
-      return { name, description, dir, origin: r.origin, complete, bytes: folderBytes(dir) };
+      return { name, description, dir, origin: r.origin, complete, ...folderFiles(dir) };
     }
-    return { name, description, dir: null, origin: null, complete: null, bytes: 0 };
+    return { name, description, dir: null, origin: null, complete: null, bytes: 0, files: [] };
   });
 }

@@ -1,0 +1,35 @@
+import { DATASETS } from '../../data/datasets.js';
+import { defineCommand, defineMode, flag, outDir, text } from '../spec.js';
+import { json, quiet } from './common.js';
+
+export const DATA_OPTIONS = {
+  dir: outDir({ help: 'fetch into this data root instead of the user cache ($WGNAS_CACHE_DIR/data or ~/.cache/wgnas/data)' }),
+  mirror: text({ help: 'download from this base URL instead of the official host (a local mirror)', metavar: 'URL' }),
+  force: flag({ help: 'download and unpack again even when the dataset is present' }),
+  'keep-archive': flag({ help: 'keep the downloaded archive after unpacking' }),
+  json,
+  quiet,
+};
+
+export const DATA = defineCommand({
+  name: 'data',
+  summary: 'list the data wgnas finds, or fetch the official CIFAR-10/100 releases',
+  description:
+    'wgnas data list shows each dataset and table, and where it was found: $WGNAS_DATA_DIR, the user cache, or ../shared/data beside the repository. ' +
+    'wgnas data fetch NAME... downloads the official binary release (resumable: run it again after an interruption), checks its size and MD5, and unpacks only the expected files into the user cache (or --dir).',
+  modes: [
+    defineMode({
+      id: 'data',
+      module: 'data',
+      label: 'wgnas data',
+      usage: ['list [--json]', `fetch NAME... [--dir DIR] [--mirror URL] [--force] [--keep-archive]`],
+      options: DATA_OPTIONS,
+      positionals: {
+        metavar: 'ACTION [NAME...]',
+        help: `'list', or 'fetch' and the datasets to fetch (${Object.keys(DATASETS).join(', ')})`,
+        noun: 'data action or dataset',
+        choices: () => ['list', 'fetch', ...Object.keys(DATASETS)],
+      },
+    }),
+  ],
+});
