@@ -24,6 +24,7 @@ import { BatchStream, type SearchData, mixSeed } from '../proxyless/data.js';
 import type { ProxylessLayout } from '../proxyless/layout.js';
 import { WeightSgd } from '../proxyless/optimizers.js';
 import { Rng } from '../util/rng.js';
+import { softmax } from '../util/softmax.js';
 import { type Cell, type LayerShape, MAX_NODES, cellMadds, formatCell, handDesignedCells, mbconvCell, mutateCell, referenceCell, zeroCell } from './cell.js';
 import { CellModule } from './cell-module.js';
 import { fixedMadds } from './net.js';
@@ -154,13 +155,6 @@ interface ConvBn {
   gamma: Param;
   beta: Param;
 }
-
-const softmax = (z: Float64Array | number[]): number[] => {
-  const m = Math.max(...z);
-  const e = Array.from(z, (v) => Math.exp(v - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-};
 
 export function checkEvolveConfig(c: EvolveConfig): void {
   const pos = (n: number, what: string) => {

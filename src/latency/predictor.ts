@@ -8,6 +8,7 @@ import { archParts } from './arch.js';
 import { expandedConvKey, parseLatencyKey, type ParsedKey } from './keys.js';
 import { entryMs, type LatencyTable } from './lut.js';
 import type { Supernet } from './space.js';
+import { softmax } from '../util/softmax.js';
 
 /**
  * What to do with a key the table lacks: 'error' (default for library calls), 'nearest' (use the
@@ -155,12 +156,7 @@ export function expectedLatency(m: LatencyMatrix, probs: number[][]): { valueMs:
   return { valueMs, gradProbs: m.perPosition.map((row) => row.slice()) };
 }
 
-export function softmax(xs: number[], temperature = 1): number[] {
-  const mx = Math.max(...xs);
-  const ex = xs.map((x) => Math.exp((x - mx) / temperature));
-  const s = ex.reduce((a, b) => a + b, 0);
-  return ex.map((e) => e / s);
-}
+export { softmax };
 
 /**
  * Expectation under p = softmax(α / T) per position, and its gradient wrt α:

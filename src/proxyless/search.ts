@@ -8,7 +8,8 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { augment } from '../data/cifar10.js';
-import { type PathMode, binarizeAlphaGrad, rescaleTwoPath, sampleGates, softmax } from '../kernels/binarize.js';
+import { type PathMode, binarizeAlphaGrad, rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
+import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
