@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../src/gpu/index.js';
 import { bucketBytes } from '../src/gpu/pool.js';
-import { packUniforms } from '../src/gpu/gpu.js';
+import { defineUniforms } from '../src/gpu/uniforms.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { testGpu } from './helpers/gpu.js';
 
@@ -78,7 +78,7 @@ describe('GPU runtime', () => {
     if (!gpu) return skip();
     expect(() => gpu!.empty([2, -1])).toThrow(ShapeError);
     expect(() => gpu!.upload([1, 2, 3], [2, 2])).toThrow(/do not fill/);
-    expect(() => packUniforms([1.5])).toThrow(/not a u32/);
+    expect(() => defineUniforms('x.wgsl', 'P', { n: 'u32' }).pack({ n: 1.5 })).toThrow(/not a u32/);
     const t = gpu.zeros([6]);
     expect(() => t.view([4])).toThrow(ShapeError);
     expect(t.view([2, 3]).shape).toEqual([2, 3]);

@@ -62,7 +62,7 @@ export interface DispatchArgs {
   kernel: KernelSpec;
   /** Storage buffers bound at 1..n. */
   buffers: (GpuTensor | GPUBuffer)[];
-  /** Uniform struct bytes bound at 0 (must match the WGSL struct layout). */
+  /** Uniform struct bytes bound at 0: a UniformBlock's pack() (src/gpu/uniforms.ts). */
   uniforms?: ArrayBuffer | ArrayBufferView;
   workgroups: [number, number?, number?];
 }
@@ -433,18 +433,4 @@ export class Gpu {
     this.pipelines.clear();
     this.device.destroy();
   }
-}
-
-/** Packs a uniform struct of 4-byte scalars in declaration order (pads to 16 bytes). */
-export function packUniforms(fields: Array<number | { f32: number } | { i32: number }>): ArrayBuffer {
-  const buf = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
-  const dv = new DataView(buf);
-  fields.forEach((f, i) => {
-    if (typeof f === 'number') {
-      if (!Number.isInteger(f) || f < 0 || f > 0xffffffff) throw new RangeError(`uniform field ${i}: ${f} is not a u32`);
-      dv.setUint32(i * 4, f, true);
-    } else if ('f32' in f) dv.setFloat32(i * 4, f.f32, true);
-    else dv.setInt32(i * 4, f.i32, true);
-  });
-  return buf;
 }

@@ -9,7 +9,7 @@ import { defaultRegistry } from '../../bench/kernels/index.js';
 import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
 import { SHAPE_SETS, type ShapeSet } from '../../bench/registry.js';
-import { autotuneCachePath, autotuneMatmul, tileName } from '../../kernels/autotune.js';
+import { autotuneCachePath, autotuneMatmul, tileName } from '../../bench/autotune.js';
 
 export const summary = 'benchmark the WGSL kernels against baselines';
 
