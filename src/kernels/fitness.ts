@@ -10,7 +10,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
 import { sameShape } from './elementwise.js';
-import { dotPartials } from './reduce.js';
+import { REDUCE_PARAMS, dotPartials } from './reduce.js';
 import {
   fitnessGradCpu,
   fitnessSoftmaxCpu,
@@ -237,6 +237,8 @@ export const mixBackwardOp = defineOp({
   kernels: [
     { file: FILE, entries: ['mix_backward_partial'], uniforms: FITNESS_PARAMS, overrides: { WG: DOT_WG, ITEMS: DOT_ITEMS } },
     { file: FILE, entries: ['dot_final'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG },
+    // dOut = null: only the dot, through reduce.wgsl's fold.
+    { file: 'reduce.wgsl', entries: ['reduce_dot'], uniforms: REDUCE_PARAMS, overrides: { WG: DOT_WG, ITEMS: DOT_ITEMS } },
   ],
   // Per element a scale and a multiply-add; o and dy read, dOut written; probs[k] read, g_k written.
   cost: ({ n }: { n: number }) => ({ flops: 3 * n, bytes: 4 * (3 * n + 2) }),
