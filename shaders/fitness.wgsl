@@ -4,13 +4,14 @@
 //   softmax:              probs = softmax(logits), one workgroup, max-subtracted
 //   mix_accumulate:       y = (mode == 1 ? y : 0) + probs[k] · o           (1-D, grid1d)
 //   mix_backward_partial: dOut = probs[k] · dy and partials[g] = Σ_chunk o · dy  (fused)
-//   dot_partial:          partials[g] = Σ_chunk o · dy (when o_k needs no gradient)
 //   dot_final:            gDots[k] = Σ partials (one workgroup, fixed order: deterministic)
 //   fitness_grad:         dφ_i = p_i (g_i − Σ_k p_k g_k), one workgroup
 // WGSL has no float atomics, so dot products are two passes: each workgroup folds a contiguous
-// chunk of WG * ITEMS elements, then dot_final sums the partials. Workgroup indices fold over x
-// and y (gpu.grid1d): g = wg.x + wg.y * nwg.x. Each entry declares only the buffers it binds, so
-// the auto layout matches the host's buffer list. WG must be a power of two (tree reduction).
+// chunk of WG * ITEMS elements (chunked_fold.wgsl), then dot_final sums the partials. When o_k
+// needs no gradient the partials come from reduce.wgsl's reduce_dot (same fold, same order).
+// Workgroup indices fold over x and y (gpu.grid1d): g = wg.x + wg.y * nwg.x. Each entry declares
+// only the buffers it binds, so the auto layout matches the host's buffer list. WG must be a power
+// of two (tree reduction).
 
 struct Params { n: u32, k: u32, mode: u32, _pad: u32 }
 
@@ -19,7 +20,7 @@ struct Params { n: u32, k: u32, mode: u32, _pad: u32 }
 override WG: u32 = 64u;
 override ITEMS: u32 = 32u;
 
-//#include "workgroup_reduce.wgsl"
+//#include "chunked_fold.wgsl"
 
 // ---- probs = softmax(logits) ---------------------------------------------------------------------
 @group(0) @binding(1) var<storage, read> sm_logits: array<f32>;
@@ -56,42 +57,21 @@ fn mix_accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 @group(0) @binding(4) var<storage, read_write> bw_dout: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bw_partials: array<f32>;
 
+const FOLD_MIX_BACKWARD: u32 = 0u;
+
+// The one fold of this file: writes dOut on the way and accumulates o · dy.
+fn foldTerm(op: u32, i: u32, acc: f32) -> f32 {
+  let d = bw_dy[i];
+  bw_dout[i] = bw_probs[p.k] * d;
+  return fma(bw_o[i], d, acc);
+}
+
 @compute @workgroup_size(WG)
 fn mix_backward_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                         @builtin(local_invocation_index) lid: u32) {
-  let g = wg.x + wg.y * nwg.x;
-  let base = g * WG * ITEMS + lid;
-  let w = bw_probs[p.k];
-  var acc = 0.0;
-  for (var j = 0u; j < ITEMS; j++) {
-    let i = base + j * WG;
-    if (i < p.n) {
-      let d = bw_dy[i];
-      bw_dout[i] = w * d;
-      acc = fma(bw_o[i], d, acc);
-    }
-  }
-  let total = wgSum(lid, acc);
+  let g = chunkIndex(wg, nwg);
+  let total = chunkedFold(FOLD_MIX_BACKWARD, g, lid, p.n);
   if (lid == 0u) { bw_partials[g] = total; }
-}
-
-// ---- partials[g] = Σ_chunk o * dy (no dOut) ----------------------------------------------------------
-@group(0) @binding(1) var<storage, read> dp_o: array<f32>;
-@group(0) @binding(2) var<storage, read> dp_dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dp_partials: array<f32>;
-
-@compute @workgroup_size(WG)
-fn dot_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-  let g = wg.x + wg.y * nwg.x;
-  let base = g * WG * ITEMS + lid;
-  var acc = 0.0;
-  for (var j = 0u; j < ITEMS; j++) {
-    let i = base + j * WG;
-    if (i < p.n) { acc = fma(dp_o[i], dp_dy[i], acc); }
-  }
-  let total = wgSum(lid, acc);
-  if (lid == 0u) { dp_partials[g] = total; }
 }
 
 // ---- gDots[k] = Σ partials[0..n) ------------------------------------------------------------------

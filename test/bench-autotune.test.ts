@@ -3,19 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
+import { autotuneMatmul, checkMatmulTile, MATMUL_TILE_CANDIDATES, matmulTileCandidates } from '../src/bench/autotune.js';
 import {
   adapterKey,
   autotuneCachePath,
-  autotuneMatmul,
-  checkMatmulTile,
-  MATMUL_TILE_CANDIDATES,
-  matmulTileCandidates,
+  DEFAULT_MATMUL_TILE,
   matmulTileMisfit,
   matmulTileStorageBytes,
   readAutotuneCache,
   tunedMatmulTile,
-} from '../src/kernels/autotune.js';
-import { DEFAULT_MATMUL_TILE } from '../src/kernels/matmul.js';
+} from '../src/kernels/matmul-tiles.js';
 import { testGpu } from './helpers/gpu.js';
 
 let gpu: Gpu | null;

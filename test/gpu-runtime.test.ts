@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../src/gpu/index.js';
 import { bucketBytes } from '../src/gpu/pool.js';
-import { packUniforms } from '../src/gpu/gpu.js';
+import { defineUniforms } from '../src/gpu/uniforms.js';
+import { add, axpy, scale } from '../src/kernels/elementwise.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { testGpu } from './helpers/gpu.js';
 
@@ -74,11 +75,37 @@ describe('GPU runtime', () => {
     a.dispose();
   });
 
+  it('orders dependent dispatches inside one compute pass, across recycled buffers and copies', async ({ skip }) => {
+    if (!gpu) return skip();
+    const n = 1000;
+    const x = gpu.upload(Float32Array.from({ length: n }, (_, i) => i - 300));
+    const y = gpu.zeros([n]);
+    const before = gpu.dispatchCount;
+    // Read-after-write and write-after-write on one buffer, all in the pass opened by the first.
+    for (let k = 0; k < 64; k++) axpy(gpu, y, x, 1);
+    // A chain through pooled temporaries: each is released and handed out again while the pass is
+    // open, so a later dispatch overwrites what an earlier one read (write-after-read).
+    let t = scale(gpu, y, 0.5);
+    for (let k = 0; k < 20; k++) {
+      const u = add(gpu, t, x);
+      t.dispose();
+      t = u;
+    }
+    // A copy needs the encoder (the pass ends); the dispatch after it must see the copied values.
+    const c = gpu.empty([n]);
+    gpu.copy(t, c);
+    axpy(gpu, c, x, 1);
+    expect(gpu.dispatchCount - before).toBe(64 + 1 + 20 + 1);
+    const got = await c.read();
+    for (let i = 0; i < n; i++) expect(got[i]).toBe(53 * (i - 300));
+    for (const z of [x, y, t, c]) z.dispose();
+  });
+
   it('validates shapes and uniforms', ({ skip }) => {
     if (!gpu) return skip();
     expect(() => gpu!.empty([2, -1])).toThrow(ShapeError);
     expect(() => gpu!.upload([1, 2, 3], [2, 2])).toThrow(/do not fill/);
-    expect(() => packUniforms([1.5])).toThrow(/not a u32/);
+    expect(() => defineUniforms('x.wgsl', 'P', { n: 'u32' }).pack({ n: 1.5 })).toThrow(/not a u32/);
     const t = gpu.zeros([6]);
     expect(() => t.view([4])).toThrow(ShapeError);
     expect(t.view([2, 3]).shape).toEqual([2, 3]);

@@ -7,7 +7,7 @@
  * size, so a 5 k-MAdds difference in a 2×2 layer would push as hard as 500 k in the first layer, and
  * the layers whose CE signal is weak would follow the budget term alone.
  */
-import { softmax } from '../kernels/binarize.js';
+import { softmax } from '../util/softmax.js';
 
 export class FitnessLogits {
   /** φ per layer (starts at 0: uniform mixing). */

@@ -7,6 +7,7 @@
  */
 import { cpus } from 'node:os';
 import type { Gpu } from '../gpu/gpu.js';
+import type { OpCost } from '../kernels/descriptor.js';
 import { createGpuJsBaseline, type GpuJsBaseline, type GpuJsCase, type GpuJsMode, GPUJS_MODES } from './gpujs.js';
 import { cpuSampler, measure, type Sampler } from './measure.js';
 import { createNativeBaseline, type NativeBaseline } from './native.js';
@@ -89,6 +90,8 @@ export interface ShapeContext {
   shape: Shape;
   label: string;
   kc: KernelCase;
+  /** FLOPs and minimum bytes of one run (the op descriptors' cost). */
+  cost: OpCost;
   tol: Tolerance;
   /** Our output for the parity guards (null when the kernel cannot read it back). */
   oursOut: Float32Array | null;
@@ -198,7 +201,7 @@ function guardedRunner(
         if ('failed' in parity) return parity.failed;
         const parityMaxAbsErr = parity.maxAbsErr;
         const m = await measure(p.sampler, { warmup: p.warmup, repeats: c.repeats, minSampleMs: p.minSampleMs, budgetMs: p.budgetMs });
-        const t = throughput(m, c.kc.flops, c.kc.bytes);
+        const t = throughput(m, c.cost.flops, c.cost.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
         return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, parityMaxAbsErr, timing: p.timing ?? m.source };
       } catch (e) {
@@ -251,7 +254,7 @@ function tfjsWasmRunner(w: TfjsWasmBaseline, maxFlops: number): Runner {
     `@tensorflow/tfjs-backend-wasm ${w.version} (${w.flavour}) on ${cpuModel()}, wall clock`,
     (k) => k.tfjs !== undefined,
     async (c) => {
-      if (c.kc.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow for a CPU baseline)`;
+      if (c.cost.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow for a CPU baseline)`;
       await w.select();
       const tc = c.k.tfjs!(w.tf, c.shape, c.kc.inputs ?? []);
       return {
@@ -280,7 +283,7 @@ function gpujsRunner(g: GpuJsBaseline, cpuMaxFlops: number): Runner {
     where,
     (k) => k.gpujs !== undefined,
     async (c) => {
-      if (c.kc.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow in gpu.js '${g.mode}' mode)`;
+      if (c.cost.flops > maxFlops) return `above ${maxFlops.toExponential(0)} FLOPs (too slow in gpu.js '${g.mode}' mode)`;
       const gc: GpuJsCase = await c.k.gpujs!(g, c.shape, c.kc.inputs ?? []);
       return {
         sampler: g.sampler(gc),
@@ -333,7 +336,7 @@ function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Runner {
         const checked = eq.output !== undefined && inputs !== undefined;
         const st = await nb.time(eq, { warmup: Math.max(1, c.warmup), repeats: c.repeats, budgetMs: c.cpuBudgetMs });
         if (!(st.medianMs > 0)) return { status: 'error', label, note: `${eq.note}: the timing came out non-positive` };
-        const t = throughput({ innerRuns: 1, stats: st }, c.kc.flops, c.kc.bytes);
+        const t = throughput({ innerRuns: 1, stats: st }, c.cost.flops, c.cost.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  (${eq.note})`);
         const note = checked ? eq.note : `${eq.note}; timing only, no parity guard`;
         return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, note, parityMaxAbsErr, timing: 'wall-clock (native)' };
@@ -351,7 +354,7 @@ function cpuRunner(cpuMaxFlops: number): Runner {
     `TypeScript, 1 thread, on ${cpuModel()}`,
     (k) => k.cpu !== undefined,
     async (c) => {
-      if (c.kc.flops > cpuMaxFlops) return `above ${cpuMaxFlops.toExponential(0)} FLOPs (too slow for the CPU baseline)`;
+      if (c.cost.flops > cpuMaxFlops) return `above ${cpuMaxFlops.toExponential(0)} FLOPs (too slow for the CPU baseline)`;
       const cc = c.k.cpu!(c.shape, c.kc.inputs ?? []);
       // The guard's run also warms the JIT.
       let ran = false;

@@ -3,9 +3,11 @@
  * references, and calibratePeak(): the measured f32 FMA throughput and copy bandwidth of an adapter
  * that is not in the datasheet table (e.g. lavapipe).
  */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import { assertShape, type GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp } from '../kernels/descriptor.js';
 import { defaultMinSampleMs, measure, timerSampler } from './measure.js';
 import type { Peak } from './peaks.js';
 
@@ -14,6 +16,9 @@ const WG = 256;
 export const FMA_FLOPS_PER_ITER = 32;
 const FMA_CHAINS = 4;
 const FMA_LANES = 4;
+
+const FMA_PARAMS = defineUniforms('calibrate_flops.wgsl', 'Params', { n: 'u32', iters: 'u32', m: 'f32', k: 'f32' });
+const COPY_PARAMS = defineUniforms('calibrate_bandwidth.wgsl', 'Params', { n4: 'u32', scale: 'f32', _p0: 'u32', _p1: 'u32' });
 
 export interface FmaParams {
   iters: number;
@@ -32,7 +37,7 @@ export function fmaBurn(gpu: Gpu, x: GpuTensor, params: FmaParams, out?: GpuTens
   gpu.dispatch({
     kernel: { file: 'calibrate_flops.wgsl', constants: { WG } },
     buffers: [x, y],
-    uniforms: packUniforms([x.size, iters, { f32: m }, { f32: k }]),
+    uniforms: FMA_PARAMS.pack({ n: x.size, iters, m, k }),
     workgroups: gpu.grid1d(x.size, WG),
   });
   return y;
@@ -68,7 +73,7 @@ export function scaleCopy(gpu: Gpu, x: GpuTensor, scale: number, out?: GpuTensor
   gpu.dispatch({
     kernel: { file: 'calibrate_bandwidth.wgsl', constants: { WG } },
     buffers: [x, y],
-    uniforms: packUniforms([n4, { f32: scale }, 0, 0]),
+    uniforms: COPY_PARAMS.pack({ n4, scale }),
     workgroups: gpu.grid1d(n4, WG),
   });
   return y;
@@ -157,3 +162,24 @@ export async function calibratePeak(gpu: Gpu, opts: CalibrateOptions = {}): Prom
     copy: { bytesPerBuffer, ms: copyMs },
   };
 }
+
+// ---- descriptors (roofline anchors; bench-only ops) ------------------------------------------------
+
+export const fmaBurnOp = defineOp({
+  name: 'fmaBurn',
+  summary: 'calibration: 16 independent f32 FMA chains per thread (calibrate_flops.wgsl), compute-bound',
+  kernels: [{ file: 'calibrate_flops.wgsl', entries: ['main'], uniforms: FMA_PARAMS, overrides: { WG } }],
+  // One value read and one written per thread.
+  cost: ({ threads, iters }: { threads: number; iters: number }) => ({ flops: fmaBurnFlops(threads, iters), bytes: 8 * threads }),
+  reference: fmaBurnCpu,
+  webgpu: fmaBurn,
+});
+
+export const scaleCopyOp = defineOp({
+  name: 'scaleCopy',
+  summary: 'calibration: STREAM scale y = s x over vec4 (calibrate_bandwidth.wgsl), bandwidth-bound',
+  kernels: [{ file: 'calibrate_bandwidth.wgsl', entries: ['main'], uniforms: COPY_PARAMS, overrides: { WG } }],
+  cost: ({ elems }: { elems: number }) => ({ flops: elems, bytes: scaleCopyBytes(elems) }),
+  reference: scaleCopyCpu,
+  webgpu: scaleCopy,
+});

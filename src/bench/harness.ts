@@ -5,6 +5,7 @@
  * adapter's roofline and our speed relative to each baseline.
  */
 import type { Gpu } from '../gpu/gpu.js';
+import type { OpCost } from '../kernels/descriptor.js';
 import {
   type BaselineConfig,
   type BaselineName,
@@ -104,25 +105,28 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
         const r: BenchResult = { kernel: k.name, shape, label, flops: NaN, bytes: NaN, intensity: NaN, baselines: {} };
         results.push(r);
         let kc: KernelCase;
+        let cost: OpCost;
         try {
+          cost = k.cost(shape);
           kc = k.setup(gpu, shape);
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];
           log(`  skipped: ${r.error}`);
           continue;
         }
-        Object.assign(r, { flops: kc.flops, bytes: kc.bytes, intensity: kc.flops / kc.bytes, config: kc.config });
+        Object.assign(r, { flops: cost.flops, bytes: cost.bytes, intensity: cost.flops / cost.bytes, config: kc.config });
         try {
           const m = await measure(timerSampler(gpu, kc.run), { warmup: opts.warmup, repeats: opts.repeats, minSampleMs, budgetMs: gpuBudgetMs });
           timings.add(m.source);
-          const t = throughput(m, kc.flops, kc.bytes);
-          r.ours = { ...t, pctPeak: percentOfPeak(peak, kc.flops, kc.bytes, t.medianMs / 1e3), timing: m.source };
+          const t = throughput(m, cost.flops, cost.bytes);
+          r.ours = { ...t, pctPeak: percentOfPeak(peak, cost.flops, cost.bytes, t.medianMs / 1e3), timing: m.source };
           log(`  ${'ours'.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
           const ctx: ShapeContext = {
             k,
             shape,
             label,
             kc,
+            cost,
             tol: k.tolerance?.(shape) ?? { atol: 1e-4, rtol: 1e-3 },
             oursOut: wantsOutput && kc.read ? await kc.read() : null,
             oursMedianMs: t.medianMs,

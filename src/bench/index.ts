@@ -26,3 +26,4 @@ export { summarize, quantileSorted, type SampleStats } from './stats.js';
 export { correlationCpuFast, matmulCpuBlocked } from './cpu.js';
 export { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom } from './cpu-conv.js';
 export { createTfjsBaseline, type TfjsBaseline } from './tfjs.js';
+export { autotuneMatmul, checkMatmulTile, defaultTuneShapes, MATMUL_TILE_CANDIDATES, matmulTileCandidates, type AutotuneOutcome } from './autotune.js';

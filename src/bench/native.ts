@@ -12,6 +12,7 @@
  */
 import type { RunStats } from './baselines.js';
 import type { HostTensor } from './registry.js';
+import { quantileSorted } from '../util/quantile.js';
 import {
   type BackendName,
   describeBackend,
@@ -60,9 +61,8 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
   const cpu = native.cpuInfo();
   const one = async (ops: NativeOp[], o: { warmup: number; repeats: number; budgetMs: number }): Promise<RunStats> => {
     const r = await native.profile(ops, { backend, threads, warmup: o.warmup, repeats: Math.max(3, o.repeats), maxTimeMs: o.budgetMs, keepSamples: true });
-    const s = Array.from(r.samplesMs ?? [r.medianMs]).sort((a, b) => a - b);
-    const q = (p: number) => s[Math.min(s.length - 1, Math.round(p * (s.length - 1)))];
-    return { medianMs: r.medianMs, p10Ms: q(0.1), p90Ms: q(0.9), meanMs: r.meanMs, minMs: r.minMs, n: r.count };
+    const s = Float64Array.from(r.samplesMs ?? [r.medianMs]).sort();
+    return { medianMs: r.medianMs, p10Ms: quantileSorted(s, 0.1), p90Ms: quantileSorted(s, 0.9), meanMs: r.meanMs, minMs: r.minMs, n: r.count };
   };
   return {
     backend,

@@ -1,12 +1,15 @@
 /**
- * Registry of benchmarkable kernels. One entry per op: its shape sweeps, a setup that uploads
- * inputs and returns a case whose run() records the dispatches (no sync), its FLOP count and
- * minimum memory traffic, plus optional baselines: the same math in tfjs (run on its webgpu and
- * wasm backends), in gpu.js, as an equivalent oneDNN/XNNPACK op chain, and in TypeScript on the CPU.
+ * Registry of benchmarkable kernels. One entry per op: its shape sweeps, its cost at a shape
+ * (FLOPs and minimum memory traffic, read from the op descriptors in src/kernels), a setup that
+ * uploads inputs and returns a case whose run() records the dispatches (no sync), plus optional
+ * baselines: the same math in tfjs (run on its webgpu and wasm backends), in gpu.js, as an
+ * equivalent oneDNN/XNNPACK op chain, and in TypeScript on the CPU (the descriptor's reference, or
+ * a faster blocked version where the reference is too slow to time).
  * Adding an op = one file in src/bench/kernels/ and one line in src/bench/kernels/index.ts.
  */
 import type * as Tfjs from '@tensorflow/tfjs';
 import type { Gpu } from '../gpu/gpu.js';
+import type { OpCost } from '../kernels/descriptor.js';
 import type { GpuJsBaseline, GpuJsCase } from './gpujs.js';
 import type { NativeEquivalent } from './native.js';
 
@@ -27,10 +30,6 @@ export interface HostTensor {
 export interface KernelCase {
   /** Records the kernel's dispatches on the GPU's encoder; must not sync or read back. */
   run(): void;
-  /** Useful floating-point operations of one run(). */
-  flops: number;
-  /** Minimum memory traffic of one run(): every input read once, every output written once. */
-  bytes: number;
   /** Frees the case's GPU tensors. */
   teardown(): void;
   /** Host copies of the inputs run() consumes, so baselines compute the same thing. */
@@ -67,6 +66,11 @@ export interface BenchKernel {
   inDefaultRun?: boolean;
   shapes: Record<ShapeSet, Shape[]>;
   label?(shape: Shape): string;
+  /**
+   * Useful FLOPs and minimum memory traffic (every input read once, every output written once) of
+   * one run() at this shape: the op descriptors' cost() (summed where a run is several ops).
+   */
+  cost(shape: Shape): OpCost;
   setup(gpu: Gpu, shape: Shape): KernelCase;
   /** The same op written with tfjs ops (runs on the tfjs webgpu backend, same device). */
   tfjs?(tf: Tf, shape: Shape, inputs: HostTensor[]): TfCase;

@@ -1,4 +1,7 @@
 /** Order statistics of timing samples (milliseconds). */
+import { quantileSorted } from '../util/quantile.js';
+
+export { quantileSorted };
 
 export interface SampleStats {
   n: number;
@@ -9,16 +12,6 @@ export interface SampleStats {
   minMs: number;
   maxMs: number;
   stdevMs: number;
-}
-
-/** Quantile of an ascending array with linear interpolation between order statistics (R type 7). */
-export function quantileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new RangeError('quantile of an empty sample');
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile ${q} is outside [0, 1]`);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 export function summarize(samplesMs: readonly number[]): SampleStats {

@@ -1,6 +1,7 @@
 /**
  * The GPU runtime: one Dawn device, a buffer pool, a pipeline cache, and a command encoder that
- * collects dispatches until something needs the results (read, upload, timer, flush).
+ * collects dispatches until something needs the results (read, upload, timer, flush). Consecutive
+ * dispatches share one open compute pass (see Gpu.computePass for why that is safe).
  *
  * Binding convention for every kernel: group 0, binding 0 = the uniform struct (if the kernel has
  * one), bindings 1..n = the storage buffers in the order given to dispatch().
@@ -61,7 +62,7 @@ export interface DispatchArgs {
   kernel: KernelSpec;
   /** Storage buffers bound at 1..n. */
   buffers: (GpuTensor | GPUBuffer)[];
-  /** Uniform struct bytes bound at 0 (must match the WGSL struct layout). */
+  /** Uniform struct bytes bound at 0: a UniformBlock's pack() (src/gpu/uniforms.ts). */
   uniforms?: ArrayBuffer | ArrayBufferView;
   workgroups: [number, number?, number?];
 }
@@ -130,6 +131,9 @@ export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, CachedPipeline>();
   private encoder: GPUCommandEncoder | null = null;
+  /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
+  private pass: GPUComputePassEncoder | null = null;
+  private passPipeline: GPUComputePipeline | null = null;
   private pendingUniforms: GPUBuffer[] = [];
   private freeUniforms = new Map<number, GPUBuffer[]>();
   private querySet: GPUQuerySet | null = null;
@@ -194,7 +198,7 @@ export class Gpu {
     const out = new Float32Array(t.size);
     if (bytes === 0) return out;
     const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.checkCompiles();
     try {
@@ -269,6 +273,42 @@ export class Gpu {
     return this.encoder;
   }
 
+  /**
+   * The encoder, ready for an encoder-level command (copy, query resolve, another pass): an open
+   * compute pass locks its encoder, so it is ended first.
+   */
+  private encoderCommands(): GPUCommandEncoder {
+    this.endPass();
+    return this.enc();
+  }
+
+  /**
+   * The open compute pass, begun on first use. One pass across consecutive dispatches is safe:
+   * the WebGPU spec makes every dispatchWorkgroups() of a compute pass its own usage scope, and
+   * the implementation must order successive scopes on a queue as written, so storage writes of
+   * one dispatch are visible to the next dispatch of the same pass exactly as across passes
+   * (read-after-write, write-after-read and write-after-write alike). Dawn's Vulkan backend does
+   * this per dispatch (CommandBufferVk RecordComputePass: PrepareResourcesForSyncScope on
+   * dispatchUsages[i] before each vkCmdDispatch; BufferVk only skips the barrier when the last
+   * usage was read-only and covers the new one), the same barriers it records between passes.
+   * So buffers the pool recycles between dispatches of one pass are as safe as before. What a
+   * pass does save is the per-pass bookkeeping (begin/end, state resets, pass-level validation).
+   */
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      this.pass = this.enc().beginComputePass();
+      this.passPipeline = null;
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (!this.pass) return;
+    this.pass.end();
+    this.pass = null;
+    this.passPipeline = null;
+  }
+
   private uniformBuffer(bytes: number): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     const buf =
@@ -299,11 +339,13 @@ export class Gpu {
       entries.push({ binding: i + 1, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.enc().beginComputePass();
-    pass.setPipeline(pipeline);
+    const pass = this.computePass();
+    if (pipeline !== this.passPipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
     this.dispatchCount++;
   }
 
@@ -318,12 +360,13 @@ export class Gpu {
 
   copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
     if (elems === 0) return;
-    this.enc().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
+    this.encoderCommands().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
   }
 
   /** Submits queued work. Uniform buffers of submitted work become reusable (queue order protects them). */
   flush(): void {
     if (!this.encoder) return;
+    this.endPass();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     for (const b of this.pendingUniforms) {
@@ -348,7 +391,7 @@ export class Gpu {
     await this.sync();
     if (this.hasTimestamps) {
       this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
-      this.enc().beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0 } }).end();
+      this.encoderCommands().beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0 } }).end();
     }
     this.timerStartMs = performance.now();
   }
@@ -359,7 +402,7 @@ export class Gpu {
       await this.sync();
       return { ms: performance.now() - this.timerStartMs, source: 'wall-clock' };
     }
-    const enc = this.enc();
+    const enc = this.encoderCommands();
     enc.beginComputePass({ timestampWrites: { querySet: this.querySet, endOfPassWriteIndex: 1 } }).end();
     const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const readback = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -390,18 +433,4 @@ export class Gpu {
     this.pipelines.clear();
     this.device.destroy();
   }
-}
-
-/** Packs a uniform struct of 4-byte scalars in declaration order (pads to 16 bytes). */
-export function packUniforms(fields: Array<number | { f32: number } | { i32: number }>): ArrayBuffer {
-  const buf = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
-  const dv = new DataView(buf);
-  fields.forEach((f, i) => {
-    if (typeof f === 'number') {
-      if (!Number.isInteger(f) || f < 0 || f > 0xffffffff) throw new RangeError(`uniform field ${i}: ${f} is not a u32`);
-      dv.setUint32(i * 4, f, true);
-    } else if ('f32' in f) dv.setFloat32(i * 4, f.f32, true);
-    else dv.setInt32(i * 4, f.i32, true);
-  });
-  return buf;
 }

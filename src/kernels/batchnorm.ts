@@ -1,13 +1,23 @@
 /**
  * Training-mode batch norm (batchnorm.wgsl) over (N, H, W) per channel of NCHW input, biased
- * variance, with CPU references. gamma/beta null = affine off (gamma 1, beta 0).
+ * variance. gamma/beta null = affine off (gamma 1, beta 0).
  */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp } from './descriptor.js';
 import { assertSameShape } from './elementwise.js';
+import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from './reference/batchnorm.js';
+
+export { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 };
 
 const FILE = 'batchnorm.wgsl';
+/** affine: bit 0 gamma, bit 1 beta; count = N * HW; total = N * C * HW. */
+export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
+  C: 'u32', HW: 'u32', S: 'u32', count: 'u32',
+  chunk: 'u32', eps: 'f32', affine: 'u32', total: 'u32',
+});
 /** Elements per statistics workgroup: enough work per workgroup, enough workgroups per channel. */
 const CHUNK_TARGET = 16384;
 const MAX_SPLITS = 256;
@@ -43,7 +53,7 @@ function checkParam(op: string, name: string, t: GpuTensor | null, C: number): v
 
 function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean): ArrayBuffer {
   const affine = (gamma ? 1 : 0) | (beta ? 2 : 0);
-  return packUniforms([d.C, d.HW, d.S, d.count, d.chunk, { f32: eps }, affine, d.N * d.C * d.HW]);
+  return BATCHNORM_PARAMS.pack({ C: d.C, HW: d.HW, S: d.S, count: d.count, chunk: d.chunk, eps, affine, total: d.N * d.C * d.HW });
 }
 
 export function batchNormForward(
@@ -122,101 +132,26 @@ export function batchNormBackward(
   return { dx, dgamma, dbeta };
 }
 
-// ---- CPU references (f64) ---------------------------------------------------------------------
+// ---- descriptors ----------------------------------------------------------------------------------
 
-function cpuDims(shape: readonly number[]): [number, number, number] {
-  const [N, C] = shape;
-  return [N, C, shape.length === 4 ? shape[2] * shape[3] : 1];
-}
+type BnProblem = { N: number; C: number; HW: number };
 
-export function batchNormForwardF64(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  eps = 1e-5,
-): { y: Float64Array; mean: Float64Array; invStd: Float64Array } {
-  const [N, C, HW] = cpuDims(shape);
-  const mean = new Float64Array(C);
-  const invStd = new Float64Array(C);
-  const y = new Float64Array(N * C * HW);
-  const M = N * HW;
-  for (let c = 0; c < C; c++) {
-    let s = 0;
-    for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) s += x[(n * C + c) * HW + i];
-    const m = s / M;
-    let v = 0;
-    for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) v += (x[(n * C + c) * HW + i] - m) ** 2;
-    mean[c] = m;
-    invStd[c] = 1 / Math.sqrt(v / M + eps);
-    const g = gamma ? gamma[c] : 1;
-    const b = beta ? beta[c] : 0;
-    for (let n = 0; n < N; n++) {
-      for (let i = 0; i < HW; i++) {
-        const k = (n * C + c) * HW + i;
-        y[k] = (x[k] - m) * invStd[c] * g + b;
-      }
-    }
-  }
-  return { y, mean, invStd };
-}
+export const batchNormForwardOp = defineOp({
+  name: 'batchNormForward',
+  summary: 'training-mode batch norm: per-channel batch statistics, then (x - mean) invStd gamma + beta',
+  kernels: [{ file: FILE, entries: ['stats_partial', 'stats_merge', 'apply'], uniforms: BATCHNORM_PARAMS }],
+  // Statistics (sum, sum of squares) and the affine normalisation: ~6 FLOPs per element; x read, y written.
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  reference: batchNormForwardCpu,
+  webgpu: batchNormForward,
+});
 
-export function batchNormBackwardF64(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mean: ArrayLike<number>,
-  invStd: ArrayLike<number>,
-  gamma: ArrayLike<number> | null,
-): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
-  const [N, C, HW] = cpuDims(shape);
-  const M = N * HW;
-  const dx = new Float64Array(N * C * HW);
-  const dgamma = new Float64Array(C);
-  const dbeta = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    let sdy = 0;
-    let sdyx = 0;
-    for (let n = 0; n < N; n++) {
-      for (let i = 0; i < HW; i++) {
-        const k = (n * C + c) * HW + i;
-        sdy += dy[k];
-        sdyx += dy[k] * (x[k] - mean[c]) * invStd[c];
-      }
-    }
-    dbeta[c] = sdy;
-    dgamma[c] = sdyx;
-    const g = gamma ? gamma[c] : 1;
-    for (let n = 0; n < N; n++) {
-      for (let i = 0; i < HW; i++) {
-        const k = (n * C + c) * HW + i;
-        const xhat = (x[k] - mean[c]) * invStd[c];
-        dx[k] = g * invStd[c] * (dy[k] - sdy / M - (xhat * sdyx) / M);
-      }
-    }
-  }
-  return { dx, dgamma, dbeta };
-}
-
-export function batchNormForwardCpu(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  eps = 1e-5,
-): { y: Float32Array; mean: Float32Array; invStd: Float32Array } {
-  const r = batchNormForwardF64(x, shape, gamma, beta, eps);
-  return { y: Float32Array.from(r.y), mean: Float32Array.from(r.mean), invStd: Float32Array.from(r.invStd) };
-}
-
-export function batchNormBackwardCpu(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mean: ArrayLike<number>,
-  invStd: ArrayLike<number>,
-  gamma: ArrayLike<number> | null,
-): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const r = batchNormBackwardF64(dy, x, shape, mean, invStd, gamma);
-  return { dx: Float32Array.from(r.dx), dgamma: Float32Array.from(r.dgamma), dbeta: Float32Array.from(r.dbeta) };
-}
+export const batchNormBackwardOp = defineOp({
+  name: 'batchNormBackward',
+  summary: 'batch norm backward: dx, dgamma, dbeta from dy, x and the saved statistics',
+  kernels: [{ file: FILE, entries: ['bwd_partial', 'bwd_merge', 'bwd_apply'], uniforms: BATCHNORM_PARAMS }],
+  // Two per-channel sums over dy and dy x_hat, then dx: ~9 FLOPs per element; dy, x read, dx written.
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 9 * N * C * HW, bytes: 4 * (3 * N * C * HW + 5 * C) }),
+  reference: batchNormBackwardCpu,
+  webgpu: batchNormBackward,
+});

@@ -5,12 +5,22 @@
  * rescale are a handful of scalars per block, so they run here in TS (the caller needs the sampled
  * indices on the CPU anyway to decide which paths to build).
  */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
 import type { Rng } from '../util/rng.js';
+import { softmax } from '../util/softmax.js';
+import { defineOp } from './descriptor.js';
+import { gateDotCpu } from './reference/binarize.js';
+
+export { gateDotCpu };
+
+/** Re-exported for callers that sample gates and read their probabilities together. */
+export { softmax };
 
 const WG = 256;
+export const BINARIZE_PARAMS = defineUniforms('binarize.wgsl', 'Params', { n: 'u32', parts: 'u32', index: 'u32', scale: 'f32' });
 /** Upper bound on first-pass workgroups: enough to keep every core of a GPU (or lavapipe thread) busy. */
 const MAX_PARTS = 256;
 
@@ -26,14 +36,6 @@ export interface GateSample {
    * sampled ones in 2-path mode.
    */
   involved: number[];
-}
-
-export function softmax(alpha: ArrayLike<number>): number[] {
-  let mx = -Infinity;
-  for (let i = 0; i < alpha.length; i++) mx = Math.max(mx, alpha[i]);
-  const e = Array.from(alpha, (a) => Math.exp(a - mx));
-  const s = e.reduce((x, y) => x + y, 0);
-  return e.map((v) => v / s);
 }
 
 /** Index drawn from unnormalised non-negative weights. */
@@ -133,23 +135,25 @@ export function gateDot(gpu: Gpu, a: GpuTensor, b: GpuTensor, out: GpuTensor, in
   gpu.dispatch({
     kernel: { file: 'binarize.wgsl', entry: 'dot_partial', constants: { WG } },
     buffers: [a, bb, partials],
-    uniforms: packUniforms([a.size, parts, index, { f32: 1 }]),
+    uniforms: BINARIZE_PARAMS.pack({ n: a.size, parts, index, scale: 1 }),
     workgroups: [parts],
   });
   gpu.dispatch({
     kernel: { file: 'binarize.wgsl', entry: 'dot_final', constants: { WG } },
     buffers: [partials, out],
-    uniforms: packUniforms([parts, parts, index, { f32: scale }]),
+    uniforms: BINARIZE_PARAMS.pack({ n: parts, parts, index, scale }),
     workgroups: [1],
   });
   partials.dispose();
   if (bb !== b) bb.dispose();
 }
 
-/** CPU reference of gateDot's value (f64). */
-export function gateDotCpu(a: ArrayLike<number>, b: ArrayLike<number>, scale = 1): number {
-  if (a.length !== b.length) throw new ShapeError(`gateDotCpu: ${a.length} vs ${b.length} elements`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return scale * s;
-}
+export const gateDotOp = defineOp({
+  name: 'gateDot',
+  summary: 'ProxylessNAS gate gradient out[index] = scale * sum(a * b) (binarize.wgsl, two-pass reduction)',
+  kernels: [{ file: 'binarize.wgsl', entries: ['dot_partial', 'dot_final'], uniforms: BINARIZE_PARAMS, overrides: { WG } }],
+  // A multiply-add per element and the final scale; a and b read, one value written.
+  cost: ({ n }: { n: number }) => ({ flops: 2 * n + 1, bytes: 4 * (2 * n + 1) }),
+  reference: gateDotCpu,
+  webgpu: gateDot,
+});

@@ -1,10 +1,17 @@
-/** Batched Pearson correlation matrices (B x N x D -> B x N x N) and the CPU reference. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl + matmul.wgsl. */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { matmul } from './matmul.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp } from './descriptor.js';
+import { MATMUL_PARAMS, matmul } from './matmul.js';
+import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
+import { correlationCpu } from './reference/correlation.js';
+
+export { correlationCpu };
 
 const WG = 256;
+export const CORRELATION_PARAMS = defineUniforms('correlation.wgsl', 'Params', { rows: 'u32', D: 'u32', N: 'u32', B: 'u32' });
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
@@ -26,7 +33,7 @@ export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: nu
   gpu.dispatch({
     kernel: { file: 'correlation.wgsl', entry: 'normalize_rows', constants: { WG } },
     buffers: [x],
-    uniforms: packUniforms([rows, D, 0, 0]),
+    uniforms: CORRELATION_PARAMS.pack({ rows, D, N: 0, B: 0 }),
     workgroups: gpu.grid1d(rows, 1),
   });
 }
@@ -64,39 +71,39 @@ export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?:
   gpu.dispatch({
     kernel: { file: 'correlation.wgsl', entry: 'set_diag' },
     buffers: [c],
-    uniforms: packUniforms([0, 0, N, B]),
+    uniforms: CORRELATION_PARAMS.pack({ rows: 0, D: 0, N, B }),
     workgroups: [Math.ceil((B * N) / 64)],
   });
   return x.shape.length === 2 ? c.view([N, N]) : c;
 }
 
-/** CPU reference in f64, same conventions (constant rows -> 0 off-diagonal, diagonal 1). */
-export function correlationCpu(x: ArrayLike<number>, B: number, N: number, D: number): Float64Array {
-  const out = new Float64Array(B * N * N);
-  const z = new Float64Array(N * D);
-  for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const base = (b * N + n) * D;
-      let mean = 0;
-      let raw = 0;
-      for (let i = 0; i < D; i++) mean += x[base + i];
-      mean /= D;
-      let ss = 0;
-      for (let i = 0; i < D; i++) {
-        const d = x[base + i] - mean;
-        ss += d * d;
-        raw += x[base + i] * x[base + i];
-      }
-      const scale = ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0;
-      for (let i = 0; i < D; i++) z[n * D + i] = (x[base + i] - mean) * scale;
-    }
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < D; k++) s += z[i * D + k] * z[j * D + k];
-        out[b * N * N + i * N + j] = i === j ? 1 : s;
-      }
-    }
-  }
-  return out;
-}
+export const correlationOp = defineOp({
+  name: 'correlation',
+  summary: 'batched Pearson correlation of N rows of D features (normalize_rows + Z Z^T + set_diag)',
+  kernels: [
+    { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
+    { file: 'correlation.wgsl', entries: ['set_diag'], uniforms: CORRELATION_PARAMS },
+    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+  ],
+  // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND;
+  // x read once, the B matrices written once.
+  cost: ({ B = 1, N, D }: { B?: number; N: number; D: number }) => ({
+    flops: 2 * B * N * N * D + 8 * B * N * D,
+    bytes: 4 * (B * N * D + B * N * N),
+  }),
+  reference: correlationCpu,
+  webgpu: correlation,
+});
+
+export const correlationOffDiagInPlaceOp = defineOp({
+  name: 'correlationOffDiagInPlace',
+  summary: 'batched correlation without set_diag, normalising x in place (WRCor batched scoring)',
+  kernels: [
+    { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
+    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+  ],
+  cost: (p: { B?: number; N: number; D: number }) => correlationOp.cost(p),
+  // Off-diagonal entries equal correlation()'s; the diagonal is not set (callers count it as 1).
+  reference: correlationCpu,
+  webgpu: correlationOffDiagInPlace,
+});

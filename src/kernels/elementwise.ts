@@ -1,10 +1,16 @@
-/** Element-wise ops on same-shape tensors (elementwise.wgsl), with CPU references. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Element-wise ops on same-shape tensors (elementwise.wgsl). */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp, elementwiseCost, type KernelRef } from './descriptor.js';
+import { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu } from './reference/elementwise.js';
+
+export { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu };
 
 const WG = 256;
 const FILE = 'elementwise.wgsl';
+export const ELEMENTWISE_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', cols: 'u32', s: 'f32', _pad: 'u32' });
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -25,7 +31,7 @@ function run(gpu: Gpu, entry: string, buffers: GpuTensor[], n: number, s = 0, co
   gpu.dispatch({
     kernel: { file: FILE, entry },
     buffers,
-    uniforms: packUniforms([n, cols, { f32: s }, 0]),
+    uniforms: ELEMENTWISE_PARAMS.pack({ n, cols, s }),
     workgroups: gpu.grid1d(n, WG),
   });
 }
@@ -82,20 +88,70 @@ export function addBiasRows(gpu: Gpu, y: GpuTensor, b: GpuTensor): void {
   run(gpu, 'add_bias', [y, b], y.size, 0, cols);
 }
 
-// ---- CPU references -----------------------------------------------------------------------------
+// ---- descriptors ----------------------------------------------------------------------------------
 
-export function addCpu(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
-  return Float32Array.from(a, (v, i) => v + b[i]);
-}
-export function mulCpu(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
-  return Float32Array.from(a, (v, i) => v * b[i]);
-}
-export function scaleCpu(x: ArrayLike<number>, s: number): Float32Array {
-  return Float32Array.from(x, (v) => v * s);
-}
-export function absCpu(x: ArrayLike<number>): Float32Array {
-  return Float32Array.from(x, (v) => Math.abs(v));
-}
-export function axpyCpu(y: Float32Array, x: ArrayLike<number>, alpha = 1): void {
-  for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
-}
+const kernel = (...entries: string[]): KernelRef[] => [{ file: FILE, entries, uniforms: ELEMENTWISE_PARAMS }];
+type N = { n: number };
+
+export const addOp = defineOp({
+  name: 'add',
+  summary: 'a + b',
+  kernels: kernel('add'),
+  cost: ({ n }: N) => elementwiseCost(n, 2, 1),
+  reference: addCpu,
+  webgpu: add,
+});
+
+export const mulOp = defineOp({
+  name: 'mul',
+  summary: 'a * b',
+  kernels: kernel('mul'),
+  cost: ({ n }: N) => elementwiseCost(n, 2, 1),
+  reference: mulCpu,
+  webgpu: mul,
+});
+
+export const scaleOp = defineOp({
+  name: 'scale',
+  summary: 's * x',
+  kernels: kernel('scale'),
+  cost: ({ n }: N) => elementwiseCost(n, 1, 1),
+  reference: scaleCpu,
+  webgpu: scale,
+});
+
+export const absOp = defineOp({
+  name: 'abs',
+  summary: '|x|',
+  kernels: kernel('abs_value'),
+  cost: ({ n }: N) => elementwiseCost(n, 1, 1),
+  reference: absCpu,
+  webgpu: abs,
+});
+
+export const axpyOp = defineOp({
+  name: 'axpy',
+  summary: 'y += alpha x in place (x may be y)',
+  kernels: kernel('axpy', 'scale_self'),
+  cost: ({ n }: N) => elementwiseCost(n, 2, 1, 2),
+  reference: axpyCpu,
+  webgpu: axpy,
+});
+
+export const fillOp = defineOp({
+  name: 'fill',
+  summary: 't[:] = value in place',
+  kernels: kernel('fill'),
+  cost: ({ n }: N) => elementwiseCost(n, 0, 1, 0),
+  reference: fillCpu,
+  webgpu: fill,
+});
+
+export const addBiasRowsOp = defineOp({
+  name: 'addBiasRows',
+  summary: 'y[r, c] += b[c] in place',
+  kernels: kernel('add_bias'),
+  cost: ({ rows, cols }: { rows: number; cols: number }) => ({ flops: rows * cols, bytes: 4 * (2 * rows * cols + cols) }),
+  reference: addBiasRowsCpu,
+  webgpu: addBiasRows,
+});

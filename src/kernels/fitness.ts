@@ -4,12 +4,26 @@
  * dL/do_k = p_k·dL/dy, g_k = Σ o_k ⊙ dL/dy, dL/dφ_i = p_i (g_i − Σ_k p_k g_k).
  * Every weight is read from the probs tensor on the GPU, so a training step needs no readback.
  */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp, elementwiseCost } from './descriptor.js';
 import { sameShape } from './elementwise.js';
+import { REDUCE_PARAMS, dotPartials } from './reduce.js';
+import {
+  fitnessGradCpu,
+  fitnessSoftmaxCpu,
+  mixAccumulateCpu,
+  mixBackwardCpu,
+  mixForwardCpu,
+  mixtureCpu,
+} from './reference/fitness.js';
+
+export { fitnessGradCpu, fitnessSoftmaxCpu, mixAccumulateCpu, mixBackwardCpu, mixForwardCpu, mixtureCpu };
 
 const FILE = 'fitness.wgsl';
+export const FITNESS_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', k: 'u32', mode: 'u32', _pad: 'u32' });
 /** Element-wise mix: one element per thread. */
 const MIX_WG = 256;
 /** Dot products: small workgroups, many items per thread (barriers are costly on CPU backends). */
@@ -76,7 +90,7 @@ export function fitnessSoftmax(gpu: Gpu, logits: GpuTensor): GpuTensor {
   gpu.dispatch({
     kernel: { file: FILE, entry: 'softmax', constants: { WG: SMALL_WG } },
     buffers: [logits, probs],
-    uniforms: packUniforms([logits.size, 0, 0, 0]),
+    uniforms: FITNESS_PARAMS.pack({ n: logits.size, k: 0, mode: 0 }),
     workgroups: [1],
   });
   return probs;
@@ -99,7 +113,7 @@ export function mixAccumulate(gpu: Gpu, y: GpuTensor, o: GpuTensor, probs: GpuTe
   gpu.dispatch({
     kernel: { file: FILE, entry: 'mix_accumulate', constants: { WG: wg } },
     buffers: [y, o, probs],
-    uniforms: packUniforms([y.size, k, opts.overwrite ? 0 : 1, 0]),
+    uniforms: FITNESS_PARAMS.pack({ n: y.size, k, mode: opts.overwrite ? 0 : 1 }),
     workgroups: gpu.grid1d(y.size, wg),
   });
 }
@@ -149,17 +163,21 @@ export function mixBackward(
   // grid1d may round the grid up; the extra workgroups see no elements and write 0. For n = 0 the
   // first pass is skipped and dot_final writes 0.
   const partials = gpu.empty([gx * gy]);
-  const constants = { WG: wg, ITEMS: items };
-  gpu.dispatch({
-    kernel: { file: FILE, entry: dOut ? 'mix_backward_partial' : 'dot_partial', constants },
-    buffers: dOut ? [o, dy, probs, dOut, partials] : [o, dy, partials],
-    uniforms: packUniforms([n, k, 0, 0]),
-    workgroups: [gx, gy],
-  });
+  if (dOut) {
+    gpu.dispatch({
+      kernel: { file: FILE, entry: 'mix_backward_partial', constants: { WG: wg, ITEMS: items } },
+      buffers: [o, dy, probs, dOut, partials],
+      uniforms: FITNESS_PARAMS.pack({ n, k, mode: 0 }),
+      workgroups: [gx, gy],
+    });
+  } else {
+    // Only the dot: reduce.wgsl's chunked fold, the same chunks and order as the fused pass.
+    dotPartials(gpu, o, dy, partials, wg, items);
+  }
   gpu.dispatch({
     kernel: { file: FILE, entry: 'dot_final', constants: { WG: SMALL_WG } },
     buffers: [partials, gDots],
-    uniforms: packUniforms([partials.size, k, 0, 0]),
+    uniforms: FITNESS_PARAMS.pack({ n: partials.size, k, mode: 0 }),
     workgroups: [1],
   });
   // Safe while queued: the pool only hands the buffer to later work on the same queue.
@@ -174,57 +192,65 @@ export function fitnessGrad(gpu: Gpu, probs: GpuTensor, gDots: GpuTensor): GpuTe
   gpu.dispatch({
     kernel: { file: FILE, entry: 'fitness_grad', constants: { WG: SMALL_WG } },
     buffers: [probs, gDots, out],
-    uniforms: packUniforms([probs.size, 0, 0, 0]),
+    uniforms: FITNESS_PARAMS.pack({ n: probs.size, k: 0, mode: 0 }),
     workgroups: [1],
   });
   return out;
 }
 
-// ---- CPU references (f64) ---------------------------------------------------------------------
+// ---- descriptors ----------------------------------------------------------------------------------
 
-export function fitnessSoftmaxCpu(logits: ArrayLike<number>): Float64Array {
-  let mx = -Infinity;
-  for (let i = 0; i < logits.length; i++) mx = Math.max(mx, logits[i]);
-  const e = Float64Array.from(logits, (v) => Math.exp(v - mx));
-  let s = 0;
-  for (const v of e) s += v;
-  return e.map((v) => v / s);
-}
+const WGSL_WG = { WG: DOT_WG };
 
-/** y + probs[k]·o (a new array; y may be null for 0). */
-export function mixAccumulateCpu(y: ArrayLike<number> | null, o: ArrayLike<number>, probs: ArrayLike<number>, k: number): Float64Array {
-  return Float64Array.from(o, (v, i) => (y ? y[i] : 0) + probs[k] * v);
-}
+export const fitnessSoftmaxOp = defineOp({
+  name: 'fitnessSoftmax',
+  summary: 'AutoSpace fitness weights p = softmax(phi) over a [K] logits tensor (one workgroup)',
+  kernels: [{ file: FILE, entries: ['softmax'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG }],
+  // max, exp, sum and divide per logit.
+  cost: ({ K }: { K: number }) => elementwiseCost(K, 1, 1, 4),
+  reference: fitnessSoftmaxCpu,
+  webgpu: fitnessSoftmax,
+});
 
-export function mixForwardCpu(outs: ReadonlyArray<ArrayLike<number>>, probs: ArrayLike<number>): Float64Array {
-  const y = new Float64Array(outs[0].length);
-  outs.forEach((o, k) => {
-    for (let i = 0; i < y.length; i++) y[i] += probs[k] * o[i];
-  });
-  return y;
-}
+export const mixAccumulateOp = defineOp({
+  name: 'mixAccumulate',
+  summary: 'y += probs[k] o in place (one candidate of the mixture)',
+  kernels: [{ file: FILE, entries: ['mix_accumulate'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG }],
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 2, 1, 2),
+  reference: mixAccumulateCpu,
+  webgpu: mixAccumulate,
+});
 
-export function mixBackwardCpu(o: ArrayLike<number>, dy: ArrayLike<number>, probs: ArrayLike<number>, k: number): { dOut: Float64Array; gDot: number } {
-  let g = 0;
-  for (let i = 0; i < o.length; i++) g += o[i] * dy[i];
-  return { dOut: Float64Array.from(dy, (v) => probs[k] * v), gDot: g };
-}
+export const mixForwardOp = defineOp({
+  name: 'mixForward',
+  summary: 'AutoSpace mixture forward y = sum_k probs[k] o_k',
+  kernels: [{ file: FILE, entries: ['mix_accumulate'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG }],
+  // K mul-adds per element; every candidate read once, y written once, probs read once.
+  cost: ({ K, n }: { K: number; n: number }) => ({ flops: 2 * K * n, bytes: 4 * (K * n + n + K) }),
+  reference: mixForwardCpu,
+  webgpu: mixForward,
+});
 
-export function fitnessGradCpu(probs: ArrayLike<number>, gDots: ArrayLike<number>): Float64Array {
-  let mean = 0;
-  for (let i = 0; i < probs.length; i++) mean += probs[i] * gDots[i];
-  return Float64Array.from(probs, (p, i) => p * (gDots[i] - mean));
-}
+export const mixBackwardOp = defineOp({
+  name: 'mixBackward',
+  summary: 'AutoSpace mixture backward of candidate k: dOut = probs[k] dy fused with g_k = sum o_k dy',
+  kernels: [
+    { file: FILE, entries: ['mix_backward_partial'], uniforms: FITNESS_PARAMS, overrides: { WG: DOT_WG, ITEMS: DOT_ITEMS } },
+    { file: FILE, entries: ['dot_final'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG },
+    // dOut = null: only the dot, through reduce.wgsl's fold.
+    { file: 'reduce.wgsl', entries: ['reduce_dot'], uniforms: REDUCE_PARAMS, overrides: { WG: DOT_WG, ITEMS: DOT_ITEMS } },
+  ],
+  // Per element a scale and a multiply-add; o and dy read, dOut written; probs[k] read, g_k written.
+  cost: ({ n }: { n: number }) => ({ flops: 3 * n, bytes: 4 * (3 * n + 2) }),
+  reference: mixBackwardCpu,
+  webgpu: mixBackward,
+});
 
-/** The whole mixture in f64: y and, given dL/dy, dL/do_k and dL/dφ. */
-export function mixtureCpu(
-  outs: ReadonlyArray<ArrayLike<number>>,
-  logits: ArrayLike<number>,
-  dy?: ArrayLike<number>,
-): { probs: Float64Array; y: Float64Array; dOuts?: Float64Array[]; dLogits?: Float64Array } {
-  const probs = fitnessSoftmaxCpu(logits);
-  const y = mixForwardCpu(outs, probs);
-  if (!dy) return { probs, y };
-  const back = outs.map((o, k) => mixBackwardCpu(o, dy, probs, k));
-  return { probs, y, dOuts: back.map((b) => b.dOut), dLogits: fitnessGradCpu(probs, back.map((b) => b.gDot)) };
-}
+export const fitnessGradOp = defineOp({
+  name: 'fitnessGrad',
+  summary: 'dL/dphi_i = p_i (g_i - sum_k p_k g_k) (one workgroup)',
+  kernels: [{ file: FILE, entries: ['fitness_grad'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG }],
+  cost: ({ K }: { K: number }) => ({ flops: 4 * K, bytes: 4 * 3 * K }),
+  reference: fitnessGradCpu,
+  webgpu: fitnessGrad,
+});

@@ -1,10 +1,15 @@
-/** Fully connected layer y = x W^T + b on matmul.wgsl, with CPU references. x [N, In], w [Out, In]. */
+/** Fully connected layer y = x W^T + b on matmul.wgsl. x [N, In], w [Out, In]. */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { addBiasRows } from './elementwise.js';
-import { matmul } from './matmul.js';
-import { colSums } from './reduce.js';
+import { defineOp } from './descriptor.js';
+import { ELEMENTWISE_PARAMS, addBiasRows } from './elementwise.js';
+import { MATMUL_PARAMS, matmul } from './matmul.js';
+import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
+import { REDUCE_PARAMS, colSums } from './reduce.js';
+import { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from './reference/linear.js';
+
+export { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 };
 
 function dims(op: string, x: { shape: readonly number[] }, w: { shape: readonly number[] }): [number, number, number] {
   if (x.shape.length !== 2) throw new ShapeError(`${op}: x must be [N, In], got [${x.shape.join(', ')}]`);
@@ -42,56 +47,28 @@ export function linearBackward(
   return { dx, dw, db };
 }
 
-// ---- CPU references (f64 accumulation) ----------------------------------------------------------
+// ---- descriptors ----------------------------------------------------------------------------------
 
-export function linearF64(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, N: number, In: number, Out: number): Float64Array {
-  const y = new Float64Array(N * Out);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < Out; o++) {
-      let s = b ? b[o] : 0;
-      for (let i = 0; i < In; i++) s += x[n * In + i] * w[o * In + i];
-      y[n * Out + o] = s;
-    }
-  }
-  return y;
-}
+type LinearProblem = { N: number; In: number; Out: number };
+const MATMUL_KERNEL = { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } };
 
-export function linearBackwardF64(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  N: number,
-  In: number,
-  Out: number,
-): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
-  const dx = new Float64Array(N * In);
-  const dw = new Float64Array(Out * In);
-  const db = new Float64Array(Out);
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < Out; o++) {
-      const g = dy[n * Out + o];
-      db[o] += g;
-      for (let i = 0; i < In; i++) {
-        dx[n * In + i] += g * w[o * In + i];
-        dw[o * In + i] += g * x[n * In + i];
-      }
-    }
-  }
-  return { dx, dw, db };
-}
+export const linearOp = defineOp({
+  name: 'linear',
+  summary: 'y = x W^T + b (matmul.wgsl, then a bias add)',
+  kernels: [MATMUL_KERNEL, { file: 'elementwise.wgsl', entries: ['add_bias'], uniforms: ELEMENTWISE_PARAMS }],
+  cost: ({ N, In, Out }: LinearProblem) => ({ flops: 2 * N * In * Out + N * Out, bytes: 4 * (N * In + Out * In + Out + N * Out) }),
+  reference: linearCpu,
+  webgpu: linear,
+});
 
-export function linearCpu(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, N: number, In: number, Out: number): Float32Array {
-  return Float32Array.from(linearF64(x, w, b, N, In, Out));
-}
-
-export function linearBackwardCpu(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  N: number,
-  In: number,
-  Out: number,
-): { dx: Float32Array; dw: Float32Array; db: Float32Array } {
-  const r = linearBackwardF64(dy, x, w, N, In, Out);
-  return { dx: Float32Array.from(r.dx), dw: Float32Array.from(r.dw), db: Float32Array.from(r.db) };
-}
+export const linearBackwardOp = defineOp({
+  name: 'linearBackward',
+  summary: 'dx = dy W, dW = dy^T x, db = column sums of dy',
+  kernels: [MATMUL_KERNEL, { file: 'reduce.wgsl', entries: ['col_sum'], uniforms: REDUCE_PARAMS, overrides: { WG: 64 } }],
+  cost: ({ N, In, Out }: LinearProblem) => ({
+    flops: 4 * N * In * Out + N * Out,
+    bytes: 4 * (N * Out + N * In + Out * In + N * In + Out * In + Out),
+  }),
+  reference: linearBackwardCpu,
+  webgpu: linearBackward,
+});

@@ -1,8 +1,16 @@
-/** Mean softmax cross-entropy over a batch (loss.wgsl + reduce), with a CPU reference. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Mean softmax cross-entropy over a batch (loss.wgsl + reduce). */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { sum } from './reduce.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp } from './descriptor.js';
+import { REDUCE_PARAMS, sum } from './reduce.js';
+import { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from './reference/loss.js';
+
+export { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 };
+
+/** nan: the value written for an invalid label (NaN, passed in: WGSL has no NaN literal). */
+export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', { N: 'u32', K: 'u32', invN: 'f32', nan: 'f32' });
 
 /**
  * logits [N, K], labels [N] (f32 class indices) -> loss [1] = mean_n (logsumexp(l_n) - l_n[label_n])
@@ -20,7 +28,7 @@ export function softmaxCrossEntropy(gpu: Gpu, logits: GpuTensor, labels: GpuTens
   gpu.dispatch({
     kernel: { file: 'loss.wgsl', entry: 'ce_rows' },
     buffers: [dlogits, rowLoss, logits, labels],
-    uniforms: packUniforms([N, K, { f32: 1 / N }, { f32: NaN }]),
+    uniforms: LOSS_PARAMS.pack({ N, K, invN: 1 / N, nan: NaN }),
     workgroups: gpu.grid1d(N, 1),
   });
   const loss = sum(gpu, rowLoss, 1 / N);
@@ -28,40 +36,15 @@ export function softmaxCrossEntropy(gpu: Gpu, logits: GpuTensor, labels: GpuTens
   return { loss, dlogits };
 }
 
-/** CPU reference in f64; returns the mean loss and dlogits. */
-export function softmaxCrossEntropyF64(
-  logits: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  N: number,
-  K: number,
-): { loss: number; dlogits: Float64Array } {
-  const dlogits = new Float64Array(N * K);
-  let loss = 0;
-  for (let n = 0; n < N; n++) {
-    const label = labels[n];
-    if (!Number.isInteger(label) || label < 0 || label >= K) {
-      loss = NaN;
-      dlogits.fill(NaN, n * K, (n + 1) * K);
-      continue;
-    }
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) m = Math.max(m, logits[n * K + k]);
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(logits[n * K + k] - m);
-    loss += m + Math.log(s) - logits[n * K + label];
-    for (let k = 0; k < K; k++) {
-      dlogits[n * K + k] = (Math.exp(logits[n * K + k] - m) / s - (k === label ? 1 : 0)) / N;
-    }
-  }
-  return { loss: loss / N, dlogits };
-}
-
-export function softmaxCrossEntropyCpu(
-  logits: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  N: number,
-  K: number,
-): { loss: number; dlogits: Float32Array } {
-  const r = softmaxCrossEntropyF64(logits, labels, N, K);
-  return { loss: r.loss, dlogits: Float32Array.from(r.dlogits) };
-}
+export const softmaxCrossEntropyOp = defineOp({
+  name: 'softmaxCrossEntropy',
+  summary: 'mean softmax cross-entropy and its gradient d loss / d logits',
+  kernels: [
+    { file: 'loss.wgsl', entries: ['ce_rows'], uniforms: LOSS_PARAMS },
+    { file: 'reduce.wgsl', entries: ['reduce_sum'], uniforms: REDUCE_PARAMS, overrides: { WG: 64, ITEMS: 32 } },
+  ],
+  // Per logit a max, exp, sum and the gradient (~5 FLOPs); logits read, dlogits written.
+  cost: ({ N, K }: { N: number; K: number }) => ({ flops: 5 * N * K, bytes: 4 * (2 * N * K + N + 1) }),
+  reference: softmaxCrossEntropyCpu,
+  webgpu: softmaxCrossEntropy,
+});

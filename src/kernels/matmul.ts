@@ -1,17 +1,20 @@
-/** Batched f32 matmul on matmul.wgsl, and its CPU reference. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Batched f32 matmul on matmul.wgsl. */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { tunedMatmulTile } from './autotune.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp } from './descriptor.js';
+import { DEFAULT_MATMUL_TILE, MATMUL_OUTPUTS_PER_THREAD as R, type MatmulTile, tunedMatmulTile } from './matmul-tiles.js';
+import { matmulOperandDims } from './params.js';
+import { matmulCpu } from './reference/matmul.js';
 
-export interface MatmulTile {
-  WG_X: number;
-  WG_Y: number;
-  TK: number;
-}
+export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu };
 
-export const DEFAULT_MATMUL_TILE: MatmulTile = { WG_X: 16, WG_Y: 16, TK: 16 };
-const R = 4; // outputs per thread per axis (RM = RN in the WGSL)
+export const MATMUL_PARAMS = defineUniforms('matmul.wgsl', 'Params', {
+  M: 'u32', N: 'u32', K: 'u32', batch: 'u32',
+  transA: 'u32', transB: 'u32', strideA: 'u32', strideB: 'u32',
+  strideC: 'u32', alpha: 'f32', beta: 'f32', _pad: 'u32',
+});
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -20,15 +23,8 @@ export interface MatmulOptions {
   /** C = alpha*AB + beta*C; beta != 0 requires `out`. */
   beta?: number;
   out?: GpuTensor;
-  /** Batch count; operands with batch stride 0 broadcast. Default: inferred from shapes. */
+  /** Tile override constants (default: the tile tuned for this adapter). */
   tile?: MatmulTile;
-}
-
-/** Reads (batch, rows, cols) from a 2-D or 3-D shape. */
-function dims3(name: string, shape: readonly number[]): [number, number, number] {
-  if (shape.length === 2) return [1, shape[0], shape[1]];
-  if (shape.length === 3) return [shape[0], shape[1], shape[2]];
-  throw new ShapeError(`matmul: ${name} must be 2-D or 3-D, got [${shape.join(', ')}]`);
 }
 
 /**
@@ -36,8 +32,8 @@ function dims3(name: string, shape: readonly number[]): [number, number, number]
  * Shapes are the stored ones: A is [b?, M, K] (or [b?, K, M] with transA).
  */
 export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions = {}): GpuTensor {
-  const [ba, ra, ca] = dims3('A', a.shape);
-  const [bb, rb, cb] = dims3('B', b.shape);
+  const [ba, ra, ca] = matmulOperandDims('matmul', 'A', a.shape);
+  const [bb, rb, cb] = matmulOperandDims('matmul', 'B', b.shape);
   const M = opts.transA ? ca : ra;
   const K = opts.transA ? ra : ca;
   const Kb = opts.transB ? cb : rb;
@@ -60,51 +56,33 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   gpu.dispatch({
     kernel: { file: 'matmul.wgsl', constants: { ...tile } },
     buffers: [a, b, out],
-    uniforms: packUniforms([
+    uniforms: MATMUL_PARAMS.pack({
       M, N, K, batch,
-      opts.transA ? 1 : 0, opts.transB ? 1 : 0, ba === 1 ? 0 : M * K, bb === 1 ? 0 : K * N,
-      M * N, { f32: opts.alpha ?? 1 }, { f32: beta }, 0,
-    ]),
+      transA: opts.transA ? 1 : 0,
+      transB: opts.transB ? 1 : 0,
+      strideA: ba === 1 ? 0 : M * K,
+      strideB: bb === 1 ? 0 : K * N,
+      strideC: M * N,
+      alpha: opts.alpha ?? 1,
+      beta,
+    }),
     workgroups: [Math.ceil(N / (tile.WG_X * R)), Math.ceil(M / (tile.WG_Y * R)), batch],
   });
-  return out;
-}
-
-/** CPU reference (f64 accumulation) with the same conventions as matmul(). */
-export function matmulCpu(
-  a: Float32Array,
-  aShape: readonly number[],
-  b: Float32Array,
-  bShape: readonly number[],
-  opts: { transA?: boolean; transB?: boolean; alpha?: number } = {},
-): Float32Array {
-  const [ba, ra, ca] = dims3('A', aShape);
-  const [bb, rb, cb] = dims3('B', bShape);
-  const M = opts.transA ? ca : ra;
-  const K = opts.transA ? ra : ca;
-  const N = opts.transB ? rb : cb;
-  if (K !== (opts.transB ? cb : rb)) throw new ShapeError('matmulCpu: inner dimensions differ');
-  const batch = Math.max(ba, bb);
-  const out = new Float32Array(batch * M * N);
-  const alpha = opts.alpha ?? 1;
-  for (let n = 0; n < batch; n++) {
-    const oa = ba === 1 ? 0 : n * M * K;
-    const ob = bb === 1 ? 0 : n * K * N;
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          const av = opts.transA ? a[oa + k * M + i] : a[oa + i * K + k];
-          const bv = opts.transB ? b[ob + j * K + k] : b[ob + k * N + j];
-          s += av * bv;
-        }
-        out[n * M * N + i * N + j] = alpha * s;
-      }
-    }
-  }
   return out;
 }
 
 export function matmulFlops(M: number, N: number, K: number, batch = 1): number {
   return 2 * M * N * K * batch;
 }
+
+export const matmulOp = defineOp({
+  name: 'matmul',
+  summary: 'C = alpha op(A) op(B) (+ beta C), f32, batched, register-tiled',
+  kernels: [{ file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } }],
+  cost: ({ batch = 1, M, N, K }: { batch?: number; M: number; N: number; K: number }) => ({
+    flops: matmulFlops(M, N, K, batch),
+    bytes: 4 * batch * (M * K + K * N + M * N),
+  }),
+  reference: matmulCpu,
+  webgpu: matmul,
+});

@@ -1,27 +1,22 @@
-/** Element-wise optimizer steps on optim.wgsl (SGD with Nesterov momentum, Adam) and CPU references. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Element-wise optimizer steps on optim.wgsl (SGD with Nesterov momentum, Adam). */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp, elementwiseCost } from './descriptor.js';
+import type { AdamOptions, SgdOptions } from './params.js';
+import { adamStepCpu, sgdStepCpu } from './reference/optim.js';
+
+export { type AdamOptions, type SgdOptions, adamStepCpu, sgdStepCpu };
 
 const WG = 256;
-
-export interface SgdOptions {
-  lr: number;
-  momentum?: number;
-  dampening?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-}
-
-export interface AdamOptions {
-  lr: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weightDecay?: number;
-  /** 1-based step count (bias correction). */
-  step: number;
-}
+/**
+ * One struct serves both entries. flag: Nesterov (sgd). c0..c3: sgd momentum, dampening, -, -;
+ * adam beta1, beta2, eps, sqrt(bias correction 2) (lr arrives divided by bias correction 1).
+ */
+export const OPTIM_PARAMS = defineUniforms('optim.wgsl', 'Params', {
+  n: 'u32', flag: 'u32', lr: 'f32', wd: 'f32', c0: 'f32', c1: 'f32', c2: 'f32', c3: 'f32',
+});
 
 function sameSize(op: string, ts: Record<string, GpuTensor>): void {
   const names = Object.keys(ts);
@@ -49,10 +44,10 @@ export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor,
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'sgd', constants: { WG } },
     buffers: [w, grad, buf],
-    uniforms: packUniforms([
-      w.size, o.nesterov ? 1 : 0, { f32: o.lr }, { f32: o.weightDecay ?? 0 },
-      { f32: momentum }, { f32: dampening }, { f32: 0 }, { f32: 0 },
-    ]),
+    uniforms: OPTIM_PARAMS.pack({
+      n: w.size, flag: o.nesterov ? 1 : 0, lr: o.lr, wd: o.weightDecay ?? 0,
+      c0: momentum, c1: dampening, c2: 0, c3: 0,
+    }),
     workgroups: gpu.grid1d(w.size, WG),
   });
 }
@@ -69,46 +64,12 @@ export function adamStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, m: GpuTensor, 
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'adam', constants: { WG } },
     buffers: [w, grad, m, v],
-    uniforms: packUniforms([
-      w.size, 0, { f32: o.lr / bc1 }, { f32: o.weightDecay ?? 0 },
-      { f32: beta1 }, { f32: beta2 }, { f32: eps }, { f32: Math.sqrt(bc2) },
-    ]),
+    uniforms: OPTIM_PARAMS.pack({
+      n: w.size, flag: 0, lr: o.lr / bc1, wd: o.weightDecay ?? 0,
+      c0: beta1, c1: beta2, c2: eps, c3: Math.sqrt(bc2),
+    }),
     workgroups: gpu.grid1d(w.size, WG),
   });
-}
-
-/** CPU reference of sgdStep (f64 math, results stored in the given arrays). */
-export function sgdStepCpu(w: Float32Array | Float64Array, grad: ArrayLike<number>, buf: Float32Array | Float64Array, o: SgdOptions): void {
-  const momentum = o.momentum ?? 0;
-  const dampening = o.dampening ?? 0;
-  const wd = o.weightDecay ?? 0;
-  for (let i = 0; i < w.length; i++) {
-    let d = grad[i] + wd * w[i];
-    const b = momentum * buf[i] + (1 - dampening) * d;
-    buf[i] = b;
-    d = o.nesterov ? d + momentum * b : b;
-    w[i] = w[i] - o.lr * d;
-  }
-}
-
-/** CPU reference of adamStep. */
-export function adamStepCpu(
-  w: Float32Array | Float64Array,
-  grad: ArrayLike<number>,
-  m: Float32Array | Float64Array,
-  v: Float32Array | Float64Array,
-  o: AdamOptions,
-): void {
-  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = o;
-  const wd = o.weightDecay ?? 0;
-  const bc1 = 1 - beta1 ** o.step;
-  const bc2 = 1 - beta2 ** o.step;
-  for (let i = 0; i < w.length; i++) {
-    const d = grad[i] + wd * w[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * d;
-    v[i] = beta2 * v[i] + (1 - beta2) * d * d;
-    w[i] = w[i] - ((o.lr / bc1) * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps);
-  }
 }
 
 /** Cosine annealing from lr0 to lrMin over `total` steps (step clamped to [0, total]). */
@@ -117,3 +78,23 @@ export function cosineLr(lr0: number, step: number, total: number, lrMin = 0): n
   const t = Math.min(Math.max(step, 0), total) / total;
   return lrMin + 0.5 * (lr0 - lrMin) * (1 + Math.cos(Math.PI * t));
 }
+
+export const sgdStepOp = defineOp({
+  name: 'sgdStep',
+  summary: 'SGD step in place (momentum, dampening, Nesterov, L2 weight decay; PyTorch semantics)',
+  kernels: [{ file: 'optim.wgsl', entries: ['sgd'], uniforms: OPTIM_PARAMS, overrides: { WG } }],
+  // w, grad, buf read; w, buf written; ~7 FLOPs per weight.
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 3, 2, 7),
+  reference: sgdStepCpu,
+  webgpu: sgdStep,
+});
+
+export const adamStepOp = defineOp({
+  name: 'adamStep',
+  summary: 'Adam step in place (bias-corrected, L2 weight decay)',
+  kernels: [{ file: 'optim.wgsl', entries: ['adam'], uniforms: OPTIM_PARAMS, overrides: { WG } }],
+  // w, grad, m, v read; w, m, v written; ~12 FLOPs per weight.
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 4, 3, 12),
+  reference: adamStepCpu,
+  webgpu: adamStep,
+});

@@ -1,9 +1,19 @@
-/** Element-wise helpers for the proxies (proxy_ops.wgsl) and their CPU references. */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+/** Element-wise helpers for the proxies (proxy_ops.wgsl). */
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp, elementwiseCost } from './descriptor.js';
+import type { BatchedAccumulateOptions } from './params.js';
+import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu } from './reference/proxy-ops.js';
+
+export { type BatchedAccumulateOptions, accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu };
 
 const WG = 256;
+const FILE = 'proxy_ops.wgsl';
+export const PROXY_OPS_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', weight: 'f32', _a: 'u32', _b: 'u32' });
+/** flags: bit 0 take |C|, bit 1 count the diagonal as exactly 1. */
+export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', { n: 'u32', slots: 'u32', outs: 'u32', flags: 'u32' });
 
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(gpu: Gpu, dst: GpuTensor, src: GpuTensor, weight: number): void {
@@ -11,7 +21,7 @@ export function accumulateAbs(gpu: Gpu, dst: GpuTensor, src: GpuTensor, weight: 
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs' },
     buffers: [dst, src],
-    uniforms: packUniforms([dst.size, { f32: weight }, 0, 0]),
+    uniforms: PROXY_OPS_PARAMS.pack({ n: dst.size, weight }),
     workgroups: gpu.grid1d(dst.size, WG),
   });
 }
@@ -22,7 +32,7 @@ export function signCodes(gpu: Gpu, x: GpuTensor): GpuTensor {
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'sign_codes' },
     buffers: [out, x],
-    uniforms: packUniforms([x.size, { f32: 0 }, 0, 0]),
+    uniforms: PROXY_OPS_PARAMS.pack({ n: x.size, weight: 0 }),
     workgroups: gpu.grid1d(x.size, WG),
   });
   return out;
@@ -33,24 +43,9 @@ export function signCodesInPlace(gpu: Gpu, x: GpuTensor, elems = x.size): void {
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'sign_codes_inplace' },
     buffers: [x],
-    uniforms: packUniforms([elems, { f32: 0 }, 0, 0]),
+    uniforms: PROXY_OPS_PARAMS.pack({ n: elems, weight: 0 }),
     workgroups: gpu.grid1d(elems, WG),
   });
-}
-
-export interface BatchedAccumulateOptions {
-  /** Matrix size N: dst holds [slots * outs, N, N], src [L, N, N] (at least). */
-  n: number;
-  slots: number;
-  /** Per layer of src (sorted by slot): its slot in [0, slots) and weight. */
-  layerSlots: readonly number[];
-  weights: readonly number[];
-  /** 2: also add the unweighted sum into the matrix after each slot's weighted one. Default 1. */
-  outs?: 1 | 2;
-  /** Add |C| (default) or C. */
-  abs?: boolean;
-  /** Count every diagonal entry as exactly 1 (correlation Gram products without set_diag). */
-  unitDiagonal?: boolean;
 }
 
 /** Slot ranges + weights, laid out as accumulate_abs_batched reads them. Throws on unsorted slots. */
@@ -87,33 +82,51 @@ export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs_batched' },
     buffers: [dst, src, meta],
-    uniforms: packUniforms([n, slots, outs, (o.abs ?? true ? 1 : 0) | (o.unitDiagonal ? 2 : 0)]),
+    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: (o.abs ?? true ? 1 : 0) | (o.unitDiagonal ? 2 : 0) }),
     workgroups: gpu.grid1d(slots * n * n, WG),
   });
   // The pool hands this buffer out again only to work queued after this dispatch.
   meta.dispose();
 }
 
-/** CPU reference of accumulateAbsBatched (same layout). */
-export function accumulateAbsBatchedCpu(dst: Float64Array | Float32Array, src: ArrayLike<number>, o: BatchedAccumulateOptions): void {
-  const { n } = o;
-  const outs = o.outs ?? 1;
-  const nn = n * n;
-  o.layerSlots.forEach((s, l) => {
-    for (let e = 0; e < nn; e++) {
-      let v = src[l * nn + e];
-      if (o.abs ?? true) v = Math.abs(v);
-      if (o.unitDiagonal && e % (n + 1) === 0) v = 1;
-      dst[s * outs * nn + e] += o.weights[l] * v;
-      if (outs > 1) dst[(s * outs + 1) * nn + e] += v;
-    }
-  });
-}
+// ---- descriptors ----------------------------------------------------------------------------------
 
-export function accumulateAbsCpu(dst: Float32Array, src: ArrayLike<number>, weight: number): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += weight * Math.abs(src[i]);
-}
+export const accumulateAbsOp = defineOp({
+  name: 'accumulateAbs',
+  summary: 'dst += weight |src| in place (WRCor: sums |correlation| matrices)',
+  kernels: [{ file: FILE, entries: ['accumulate_abs'], uniforms: PROXY_OPS_PARAMS }],
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 2, 1, 2),
+  reference: accumulateAbsCpu,
+  webgpu: accumulateAbs,
+});
 
-export function signCodesCpu(x: ArrayLike<number>): Float32Array {
-  return Float32Array.from(x, (v) => (v > 0 ? 1 : -1));
-}
+export const signCodesOp = defineOp({
+  name: 'signCodes',
+  summary: '+1 where x > 0, else -1 (NASWOT binary codes)',
+  kernels: [{ file: FILE, entries: ['sign_codes'], uniforms: PROXY_OPS_PARAMS }],
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 1, 1),
+  reference: signCodesCpu,
+  webgpu: signCodes,
+});
+
+export const signCodesInPlaceOp = defineOp({
+  name: 'signCodesInPlace',
+  summary: 'x = +1 where x > 0, else -1, over the first elems of a buffer the caller owns (NASWOT arena)',
+  kernels: [{ file: FILE, entries: ['sign_codes_inplace'], uniforms: PROXY_OPS_PARAMS }],
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 1, 1),
+  reference: signCodesCpu,
+  webgpu: signCodesInPlace,
+});
+
+export const accumulateAbsBatchedOp = defineOp({
+  name: 'accumulateAbsBatched',
+  summary: 'dst[slot] += sum over the slot\'s layers of w_l |C_l| for a stack of N x N matrices, one dispatch',
+  kernels: [{ file: FILE, entries: ['accumulate_abs_batched'], uniforms: BATCHED_ACCUMULATE_PARAMS }],
+  // Every layer's matrix read once, each slot's output(s) read and written once.
+  cost: ({ n, layers, slots, outs = 1 }: { n: number; layers: number; slots: number; outs?: number }) => ({
+    flops: (1 + outs) * layers * n * n,
+    bytes: 4 * (layers * n * n + 2 * slots * outs * n * n),
+  }),
+  reference: accumulateAbsBatchedCpu,
+  webgpu: accumulateAbsBatched,
+});

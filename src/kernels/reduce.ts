@@ -1,22 +1,32 @@
 /**
  * Reductions (reduce.wgsl): full reductions to a [1] tensor, and per-row / per-column / per-slice
- * sums. Full reductions run in stages: workgroup partials (WG * ITEMS elements each), then
- * reduce_sum over the partials until one value remains, so any size works (grids fold via grid1d).
+ * sums. Full reductions run in stages: workgroup partials (WG * ITEMS elements each, the chunked
+ * fold of chunked_fold.wgsl), then reduce_sum over the partials until one value remains, so any
+ * size works (grids fold via grid1d).
  */
-import { type Gpu, packUniforms } from '../gpu/gpu.js';
+import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { defineOp, elementwiseCost } from './descriptor.js';
 import { assertSameShape } from './elementwise.js';
+import { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu } from './reference/reduce.js';
+
+export { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu };
 
 const FILE = 'reduce.wgsl';
-const WG = 64;
-const ITEMS = 32;
-const CHUNK = WG * ITEMS;
+/** The defaults reduce.wgsl declares for its override constants WG and ITEMS. */
+export const REDUCE_WG = 64;
+export const REDUCE_ITEMS = 32;
+const CHUNK = REDUCE_WG * REDUCE_ITEMS;
 
-function reduceFull(gpu: Gpu, entry: string, inputs: GpuTensor[], scale: number): GpuTensor {
+export const REDUCE_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', cols: 'u32', s: 'f32', rows: 'u32' });
+
+function reduceFull(gpu: Gpu, entry: string, inputs: [GpuTensor] | [GpuTensor, GpuTensor], scale: number): GpuTensor {
   let n = inputs[0].size;
   if (n === 0) return gpu.upload(new Float32Array(1), [1]);
-  let buffers = inputs;
+  // Every full reduction binds a and b (reduce.wgsl): a unary one gets its input twice.
+  let buffers: GpuTensor[] = inputs.length === 2 ? inputs : [inputs[0], inputs[0]];
   let owned: GpuTensor | null = null;
   for (;;) {
     const [gx, gy] = gpu.grid1d(n, CHUNK);
@@ -26,14 +36,14 @@ function reduceFull(gpu: Gpu, entry: string, inputs: GpuTensor[], scale: number)
     gpu.dispatch({
       kernel: { file: FILE, entry },
       buffers: [out, ...buffers],
-      uniforms: packUniforms([n, 0, { f32: last ? scale : 1 }, 0]),
+      uniforms: REDUCE_PARAMS.pack({ n, cols: 0, s: last ? scale : 1, rows: 0 }),
       workgroups: [gx, gy],
     });
     // Safe to release while queued: the pool only hands it to later work on the same queue.
     owned?.dispose();
     if (last) return out;
     owned = out;
-    buffers = [out];
+    buffers = [out, out];
     entry = 'reduce_sum';
     n = groups;
   }
@@ -53,6 +63,23 @@ export function sumSquares(gpu: Gpu, x: GpuTensor): GpuTensor {
 export function sumAbsProduct(gpu: Gpu, a: GpuTensor, b: GpuTensor): GpuTensor {
   assertSameShape('sumAbsProduct', a, b);
   return reduceFull(gpu, 'reduce_absprod', [a, b], 1);
+}
+
+/**
+ * Dot-product partials: partials[g] = sum of a * b over chunk g of wg * items elements (a and b
+ * of n elements each; partials holds one value per workgroup of gpu.grid1d(n, wg * items)).
+ */
+export function dotPartials(gpu: Gpu, a: GpuTensor, b: GpuTensor, partials: GpuTensor, wg = REDUCE_WG, items = REDUCE_ITEMS): void {
+  const n = a.size;
+  const [gx, gy] = gpu.grid1d(n, wg * items);
+  if (b.size !== n) throw new ShapeError(`dotPartials: ${n} vs ${b.size} elements`);
+  if (partials.size < gx * gy) throw new ShapeError(`dotPartials: partials holds ${partials.size} values, needs ${gx * gy}`);
+  gpu.dispatch({
+    kernel: { file: FILE, entry: 'reduce_dot', constants: { WG: wg, ITEMS: items } },
+    buffers: [partials, a, b],
+    uniforms: REDUCE_PARAMS.pack({ n, cols: 0, s: 1, rows: 0 }),
+    workgroups: [gx, gy],
+  });
 }
 
 function matrixDims(op: string, x: GpuTensor, cols: number): number {
@@ -76,7 +103,7 @@ export function rowSums(gpu: Gpu, x: GpuTensor, cols: number, scale = 1, outShap
   gpu.dispatch({
     kernel: { file: FILE, entry: 'row_sum' },
     buffers: [out, x],
-    uniforms: packUniforms([0, cols, { f32: scale }, rows]),
+    uniforms: REDUCE_PARAMS.pack({ n: 0, cols, s: scale, rows }),
     workgroups: gpu.grid1d(rows, 1),
   });
   return out;
@@ -89,8 +116,8 @@ export function colSums(gpu: Gpu, x: GpuTensor, cols: number, scale = 1): GpuTen
   gpu.dispatch({
     kernel: { file: FILE, entry: 'col_sum' },
     buffers: [out, x],
-    uniforms: packUniforms([0, cols, { f32: scale }, rows]),
-    workgroups: gpu.grid1d(cols, WG),
+    uniforms: REDUCE_PARAMS.pack({ n: 0, cols, s: scale, rows }),
+    workgroups: gpu.grid1d(cols, REDUCE_WG),
   });
   return out;
 }
@@ -105,42 +132,80 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
   gpu.dispatch({
     kernel: { file: FILE, entry: 'sum_slices' },
     buffers: [out, x],
-    uniforms: packUniforms([out.size, 0, { f32: scale }, slices]),
-    workgroups: gpu.grid1d(out.size, WG),
+    uniforms: REDUCE_PARAMS.pack({ n: out.size, cols: 0, s: scale, rows: slices }),
+    workgroups: gpu.grid1d(out.size, REDUCE_WG),
   });
   return out;
 }
 
-// ---- CPU references (f64 accumulation) ----------------------------------------------------------
+// ---- descriptors ----------------------------------------------------------------------------------
 
-export function sumCpu(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i];
-  return s;
-}
-export function sumSquaresCpu(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-  return s;
-}
-export function sumAbsProductCpu(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] * b[i]);
-  return s;
-}
-export function rowSumsCpu(x: ArrayLike<number>, cols: number, scale = 1): Float32Array {
-  const rows = x.length / cols;
-  const out = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let c = 0; c < cols; c++) s += x[r * cols + c];
-    out[r] = scale * s;
-  }
-  return out;
-}
-export function colSumsCpu(x: ArrayLike<number>, cols: number, scale = 1): Float32Array {
-  const rows = x.length / cols;
-  const acc = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) acc[c] += x[r * cols + c];
-  return Float32Array.from(acc, (v) => scale * v);
-}
+const FOLD = { WG: REDUCE_WG, ITEMS: REDUCE_ITEMS };
+/** A full reduction of n elements reads each input once and writes one value (partials are noise). */
+const fullCost = (inputs: number, flopsPerElem: number) => ({ n }: { n: number }) => ({
+  flops: flopsPerElem * n,
+  bytes: 4 * (inputs * n + 1),
+});
+
+export const sumOp = defineOp({
+  name: 'sum',
+  summary: 'scale * sum(x) as a [1] tensor (staged chunked folds)',
+  kernels: [{ file: FILE, entries: ['reduce_sum'], uniforms: REDUCE_PARAMS, overrides: FOLD }],
+  cost: fullCost(1, 1),
+  reference: sumCpu,
+  webgpu: sum,
+});
+
+export const sumSquaresOp = defineOp({
+  name: 'sumSquares',
+  summary: 'sum(x^2) as a [1] tensor',
+  kernels: [{ file: FILE, entries: ['reduce_sumsq', 'reduce_sum'], uniforms: REDUCE_PARAMS, overrides: FOLD }],
+  cost: fullCost(1, 2),
+  reference: sumSquaresCpu,
+  webgpu: sumSquares,
+});
+
+export const sumAbsProductOp = defineOp({
+  name: 'sumAbsProduct',
+  summary: 'sum |a * b| as a [1] tensor',
+  kernels: [{ file: FILE, entries: ['reduce_absprod', 'reduce_sum'], uniforms: REDUCE_PARAMS, overrides: FOLD }],
+  cost: fullCost(2, 3),
+  reference: sumAbsProductCpu,
+  webgpu: sumAbsProduct,
+});
+
+export const dotPartialsOp = defineOp({
+  name: 'dotPartials',
+  summary: 'per-chunk partial sums of a * b (first pass of a deterministic two-pass dot product)',
+  kernels: [{ file: FILE, entries: ['reduce_dot'], uniforms: REDUCE_PARAMS, overrides: FOLD }],
+  cost: ({ n }: { n: number }) => ({ flops: 2 * n, bytes: 4 * (2 * n + Math.ceil(n / (REDUCE_WG * REDUCE_ITEMS))) }),
+  reference: dotPartialsCpu,
+  webgpu: dotPartials,
+});
+
+export const rowSumsOp = defineOp({
+  name: 'rowSums',
+  summary: 'scale * per-row sums of a [rows, cols] matrix',
+  kernels: [{ file: FILE, entries: ['row_sum'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } }],
+  cost: ({ rows, cols }: { rows: number; cols: number }) => ({ flops: rows * cols, bytes: 4 * (rows * cols + rows) }),
+  reference: rowSumsCpu,
+  webgpu: rowSums,
+});
+
+export const colSumsOp = defineOp({
+  name: 'colSums',
+  summary: 'scale * per-column sums of a [rows, cols] matrix',
+  kernels: [{ file: FILE, entries: ['col_sum'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } }],
+  cost: ({ rows, cols }: { rows: number; cols: number }) => ({ flops: rows * cols, bytes: 4 * (rows * cols + cols) }),
+  reference: colSumsCpu,
+  webgpu: colSums,
+});
+
+export const sumSlicesOp = defineOp({
+  name: 'sumSlices',
+  summary: 'element-wise sum of stacked slices (split-K partials)',
+  kernels: [{ file: FILE, entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } }],
+  cost: ({ slices, n }: { slices: number; n: number }) => elementwiseCost(n, slices, 1, slices),
+  reference: sumSlicesCpu,
+  webgpu: sumSlices,
+});

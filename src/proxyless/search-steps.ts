@@ -7,7 +7,8 @@
 import { augment } from '../data/cifar10.js';
 import { type BatchStream, resizeNearest } from '../data/batch-stream.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { binarizeAlphaGrad, rescaleTwoPath, sampleGates, softmax } from '../kernels/binarize.js';
+import { binarizeAlphaGrad, rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
+import { softmax } from '../util/softmax.js';
 import { type CostModel, archCost, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';

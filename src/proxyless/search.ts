@@ -9,7 +9,7 @@
 import { BatchStream } from '../data/batch-stream.js';
 import type { SearchData } from '../data/search-split.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { softmax } from '../kernels/binarize.js';
+import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';

@@ -1,4 +1,5 @@
 export { regularizedEvolution, type EvolutionOptions } from './evolution.js';
 export { randomSearch } from './random.js';
-export { reinforce, softmax, type ReinforceOptions, type ReinforceResult } from './reinforce.js';
+export { reinforce, type ReinforceOptions, type ReinforceResult } from './reinforce.js';
+export { softmax } from '../util/softmax.js';
 export { Evaluator, isBetter, type HistoryEntry, type Scorer, type SearchOptions, type SearchResult } from './types.js';

@@ -5,6 +5,7 @@
  */
 import type { SearchSpace } from '../spaces/space.js';
 import type { Rng } from '../util/rng.js';
+import { softmax } from '../util/softmax.js';
 import { checkSearchOptions, Evaluator, type Scorer, type SearchOptions, type SearchResult } from './types.js';
 
 export interface ReinforceOptions<A> extends SearchOptions<A> {
@@ -20,14 +21,6 @@ export interface ReinforceOptions<A> extends SearchOptions<A> {
 export interface ReinforceResult<A> extends SearchResult<A> {
   /** Final per-choice probabilities. */
   policy: number[][];
-}
-
-export function softmax(logits: ArrayLike<number>): number[] {
-  let m = -Infinity;
-  for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]);
-  const e = Array.from(logits, (v) => Math.exp(v - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
 }
 
 function sampleCategorical(p: number[], rng: Rng): number {

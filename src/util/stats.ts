@@ -6,6 +6,7 @@
  * one-array statistics (mean, std, median, percentile, describe) drop non-finite values the same
  * way. A statistic with too few values (or zero variance) is NaN.
  */
+import { quantileSorted } from './quantile.js';
 
 export interface PairStat {
   /** Pairs used. */
@@ -82,11 +83,7 @@ export function std(a: ArrayLike<number>, ddof = 0): number {
 export function percentile(a: ArrayLike<number>, q: number): number {
   if (!(q >= 0 && q <= 100)) throw new RangeError(`percentile: q must be in [0, 100], got ${q}`);
   const v = finite(a).sort((s, t) => s - t);
-  if (!v.length) return NaN;
-  const pos = (q / 100) * (v.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, v.length - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+  return v.length ? quantileSorted(v, q / 100) : NaN;
 }
 
 export function median(a: ArrayLike<number>): number {

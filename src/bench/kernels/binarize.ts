@@ -3,7 +3,7 @@
  * dot_partial + dot_final), one per evaluated path per block per step. Sizes are block outputs
  * N×C×H×W of the MobileNet space at CIFAR and ImageNet resolution.
  */
-import { gateDot, gateDotCpu } from '../../kernels/binarize.js';
+import { gateDot, gateDotOp } from '../../kernels/binarize.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -22,6 +22,7 @@ export const gateDotBench: BenchKernel = {
     large: [s(128, 24, 112), s(128, 40, 56), s(128, 160, 14)],
   },
   label: ({ N, C, H, W }) => `N${N} ${C}x${H}x${W}`,
+  cost: ({ N, C, H, W }) => gateDotOp.cost({ n: N * C * H * W }),
   setup(gpu, shape) {
     const n = shape.N * shape.C * shape.H * shape.W;
     const rng = rngFor('gate-dot', shape);
@@ -32,8 +33,6 @@ export const gateDotBench: BenchKernel = {
     const out = gpu.zeros([4]);
     return {
       run: () => gateDot(gpu, ga, gb, out, INDEX, SCALE),
-      flops: 2 * n + 1,
-      bytes: 4 * (2 * n + 1),
       inputs: [
         { data: a, shape: [n] },
         { data: b, shape: [n] },
@@ -55,7 +54,7 @@ export const gateDotBench: BenchKernel = {
   cpu(_shape, [a, b]) {
     const out = new Float32Array(1);
     return {
-      run: () => void (out[0] = gateDotCpu(a.data, b.data, SCALE)),
+      run: () => void (out[0] = gateDotOp.reference(a.data, b.data, SCALE)),
       output: () => out,
     };
   },

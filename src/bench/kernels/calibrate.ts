@@ -1,5 +1,5 @@
 /** The calibration kernels as benchmark entries: roofline anchors (not in the default run). */
-import { fmaBurn, fmaBurnFlops, scaleCopy, scaleCopyBytes, scaleCopyCpu } from '../calibrate.js';
+import { fmaBurn, fmaBurnOp, scaleCopy, scaleCopyOp } from '../calibrate.js';
 import type { BenchKernel } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -14,13 +14,12 @@ export const fmaBench: BenchKernel = {
     large: [{ threads: 1 << 22, iters: 4096 }],
   },
   label: ({ threads, iters }) => `${threads}t x ${iters}`,
+  cost: ({ threads, iters }) => fmaBurnOp.cost({ threads, iters }),
   setup(gpu, { threads, iters }) {
     const x = gpu.upload(uniforms(rngFor('fma', { threads }), threads), [threads]);
     const y = gpu.empty([threads]);
     return {
       run: () => void fmaBurn(gpu, x, { iters }, y),
-      flops: fmaBurnFlops(threads, iters),
-      bytes: 8 * threads,
       read: () => y.read(),
       teardown: () => {
         x.dispose();
@@ -41,6 +40,7 @@ export const copyBench: BenchKernel = {
     large: [{ MiB: 256 }, { MiB: 1024 }],
   },
   label: ({ MiB }) => `${MiB} MiB`,
+  cost: ({ MiB }) => scaleCopyOp.cost({ elems: (MiB * (1 << 20)) / 4 }),
   setup(gpu, shape) {
     const elems = (shape.MiB * (1 << 20)) / 4;
     const data = uniforms(rngFor('copy', shape), elems);
@@ -48,8 +48,6 @@ export const copyBench: BenchKernel = {
     const y = gpu.empty([elems]);
     return {
       run: () => void scaleCopy(gpu, x, 1.5, y),
-      flops: elems,
-      bytes: scaleCopyBytes(elems),
       inputs: [{ data, shape: [elems] }],
       read: () => y.read(),
       teardown: () => {
@@ -64,6 +62,6 @@ export const copyBench: BenchKernel = {
   },
   cpu(_shape, [x]) {
     const out = new Float32Array(x.data.length);
-    return { run: () => void scaleCopyCpu(x.data, 1.5, out), output: () => out };
+    return { run: () => void scaleCopyOp.reference(x.data, 1.5, out), output: () => out };
   },
 };

@@ -3,15 +3,7 @@
  * ResNet-style 3x3 and 1x1 layers, a strided layer and a depthwise (MBConv) one.
  * tfjs runs its native NHWC layout (inputs converted once at setup, outputs only for the parity guard).
  */
-import {
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardInputCpu,
-  conv2dBackwardWeight,
-  conv2dBackwardWeightCpu,
-  conv2dCpu,
-  conv2dMacs,
-} from '../../kernels/conv2d.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardInputOp, conv2dBackwardWeight, conv2dBackwardWeightOp, conv2dOp } from '../../kernels/conv2d.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom, convOut } from '../cpu-conv.js';
 import type { NativeRunOp } from '../../native/binding.js';
@@ -147,6 +139,9 @@ function tfjsCase(pass: Pass, tf: Tf, s: Shape, inputs: HostTensor[]): TfCase {
   return { run, forParity, teardown: () => tf.dispose(held) };
 }
 
+/** The op descriptor of each pass: its cost and reference. */
+const PASS_OPS = { fwd: conv2dOp, 'bwd-input': conv2dBackwardInputOp, 'bwd-weight': conv2dBackwardWeightOp } as const;
+
 function cpuCase(pass: Pass, s: Shape, inputs: HostTensor[]): CpuCase {
   const g = geom(s);
   const sh = shapes(s);
@@ -164,13 +159,13 @@ function cpuCase(pass: Pass, s: Shape, inputs: HostTensor[]): CpuCase {
           : () => void conv2dBackwardWeightCpuFast(a.data, b.data, g, buf);
     return { run, output: () => out };
   }
-  // Grouped / depthwise: the reference loops (f64 accumulation).
+  // Grouped / depthwise: the descriptors' references (f64 accumulation).
   const run =
     pass === 'fwd'
-      ? () => void (out = conv2dCpu(a.data, sh.x, b.data, sh.w, p))
+      ? () => void (out = PASS_OPS.fwd.reference(a.data, sh.x, b.data, sh.w, p))
       : pass === 'bwd-input'
-        ? () => void (out = conv2dBackwardInputCpu(a.data, b.data, sh.w, sh.x, p))
-        : () => void (out = conv2dBackwardWeightCpu(a.data, sh.x, b.data, sh.w, p));
+        ? () => void (out = PASS_OPS['bwd-input'].reference(a.data, b.data, sh.w, sh.x, p))
+        : () => void (out = PASS_OPS['bwd-weight'].reference(a.data, sh.x, b.data, sh.w, p));
   return { run, output: () => out };
 }
 
@@ -182,6 +177,10 @@ function entry(pass: Pass, override: { name?: string; description?: string; shap
     description: override.description ?? `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
     shapes: override.shapes ?? SHAPES,
     label,
+    cost: (s) => {
+      const sh = shapes(s);
+      return PASS_OPS[pass].cost({ xShape: sh.x, wShape: sh.w, stride: s.stride, pad: s.pad, groups: s.groups });
+    },
     setup(gpu, s) {
       const sh = shapes(s);
       const p = { stride: s.stride, pad: s.pad, groups: s.groups };
@@ -196,14 +195,11 @@ function entry(pass: Pass, override: { name?: string; description?: string; shap
           : pass === 'bwd-input'
             ? () => conv2dBackwardInput(gpu, ga, gb, sh.x, p)
             : () => conv2dBackwardWeight(gpu, ga, gb, sh.w, p);
-      const macs = conv2dMacs(sh.x, sh.w, p);
       return {
         run: () => {
           last?.dispose();
           last = op();
         },
-        flops: 2 * macs,
-        bytes: 4 * (numel(sh.x) + numel(sh.w) + numel(sh.y)),
         inputs,
         read: async () => {
           if (!last) throw new Error(`${name} bench: read() before run()`);

@@ -1,5 +1,5 @@
 /** Batched Pearson correlation (correlation.ts): B x N x D -> B x N x N, N = 64 samples as in WRCor. */
-import { correlation } from '../../kernels/correlation.js';
+import { correlation, correlationOp } from '../../kernels/correlation.js';
 import { correlationCpuFast } from '../cpu.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
@@ -9,6 +9,7 @@ const s = (B: number, D: number, N = 64): Shape => ({ B, N, D });
 export const correlationBench: BenchKernel = {
   name: 'correlation',
   description: 'batched Pearson correlation of N=64 rows of D features (normalize_rows + Z Z^T + set_diag)',
+  cost: ({ B, N, D }) => correlationOp.cost({ B, N, D }),
   shapes: {
     tiny: [s(2, 100, 16)],
     small: [s(1, 1024), s(4, 4096)],
@@ -26,9 +27,6 @@ export const correlationBench: BenchKernel = {
         last?.dispose();
         last = correlation(gpu, gx);
       },
-      // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND.
-      flops: 2 * B * N * N * D + 8 * B * N * D,
-      bytes: 4 * (B * N * D + B * N * N),
       inputs: [{ data: x, shape: [B, N, D] }],
       read: async () => {
         if (!last) throw new Error('correlation bench: read() before run()');

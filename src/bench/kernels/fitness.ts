@@ -4,7 +4,17 @@
  * candidate mixBackward (dOut_k = p_k dy fused with g_k = Σ o_k ⊙ dy), then fitnessGrad (dφ).
  */
 import type { GpuTensor } from '../../gpu/tensor.js';
-import { fitnessGrad, fitnessGradCpu, fitnessSoftmax, fitnessSoftmaxCpu, mixBackward, mixBackwardCpu, mixForward, mixForwardCpu } from '../../kernels/fitness.js';
+import { sumCosts } from '../../kernels/descriptor.js';
+import {
+  fitnessGrad,
+  fitnessGradOp,
+  fitnessSoftmax,
+  fitnessSoftmaxOp,
+  mixBackward,
+  mixBackwardOp,
+  mixForward,
+  mixForwardOp,
+} from '../../kernels/fitness.js';
 import type { BenchKernel, HostTensor, Shape, Tf, TfTensor } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -55,13 +65,13 @@ function cpuCase(pass: Pass, sh: Shape, inputs: HostTensor[]) {
   const dy = rest[rest.length - 1];
   let out: ArrayLike<number> = new Float64Array(0);
   const run = () => {
-    const p = fitnessSoftmaxCpu(phi);
+    const p = fitnessSoftmaxOp.reference(phi);
     if (pass === 'fwd') {
-      out = mixForwardCpu(outs, p);
+      out = mixForwardOp.reference(outs, p);
       return;
     }
-    const back = outs.map((o, k) => mixBackwardCpu(o, dy, p, k));
-    const dphi = fitnessGradCpu(p, back.map((b) => b.gDot));
+    const back = outs.map((o, k) => mixBackwardOp.reference(o, dy, p, k));
+    const dphi = fitnessGradOp.reference(p, back.map((b) => b.gDot));
     const last = back[sh.K - 1].dOut;
     const o = new Float64Array(sh.K + last.length);
     o.set(dphi);
@@ -81,6 +91,13 @@ function entry(pass: Pass): BenchKernel {
         : 'AutoSpace mixture backward: dOut_k = p_k dy, g_k = sum o_k*dy, dphi = p (g - sum p g) (fitness.wgsl)',
     shapes: SHAPES,
     label: ({ K, N, C, H, W }) => `K${K} N${N} ${C}x${H}x${W}`,
+    // Forward: softmax + the mix; backward: softmax, one fused scale-and-dot per candidate, dphi.
+    cost: (sh) => {
+      const n = numel(sh);
+      const probs = fitnessSoftmaxOp.cost({ K: sh.K });
+      if (pass === 'fwd') return sumCosts(probs, mixForwardOp.cost({ K: sh.K, n }));
+      return sumCosts(probs, ...Array.from({ length: sh.K }, () => mixBackwardOp.cost({ n })), fitnessGradOp.cost({ K: sh.K }));
+    },
     setup(gpu, sh) {
       const n = numel(sh);
       const K = sh.K;
@@ -103,9 +120,6 @@ function entry(pass: Pass): BenchKernel {
       };
       return {
         run,
-        // Forward: K mul-adds per element + the softmax; backward: per candidate a scale and a dot.
-        flops: pass === 'fwd' ? 2 * K * n + 4 * K : 3 * K * n + 8 * K,
-        bytes: pass === 'fwd' ? 4 * (K * n + n + K) : 4 * (K * n + n + K * n + 2 * K),
         inputs,
         read: async () => {
           if (last.length === 0) throw new Error(`${name} bench: read() before run()`);

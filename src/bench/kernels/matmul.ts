@@ -1,6 +1,6 @@
 /** matmul.wgsl: square, skinny and batched f32 products. */
-import { tunedMatmulTile } from '../../kernels/autotune.js';
-import { matmul } from '../../kernels/matmul.js';
+import { matmul, matmulOp } from '../../kernels/matmul.js';
+import { tileName, tunedMatmulTile } from '../../kernels/matmul-tiles.js';
 import { matmulCpuBlocked } from '../cpu.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
@@ -10,6 +10,7 @@ const sq = (n: number, batch = 1): Shape => ({ batch, M: n, N: n, K: n });
 export const matmulBench: BenchKernel = {
   name: 'matmul',
   description: 'C = A B, f32, tiled (matmul.wgsl); square, skinny (tall x thin) and batched shapes',
+  cost: ({ batch, M, N, K }) => matmulOp.cost({ batch, M, N, K }),
   shapes: {
     tiny: [sq(64), { batch: 2, M: 33, N: 47, K: 29 }],
     small: [sq(256), sq(512), { batch: 1, M: 2048, N: 64, K: 256 }, sq(128, 8)],
@@ -30,14 +31,12 @@ export const matmulBench: BenchKernel = {
     const tile = tunedMatmulTile(gpu);
     return {
       run: () => void matmul(gpu, ga, gb, { out: gc, tile }),
-      flops: 2 * batch * M * N * K,
-      bytes: 4 * batch * (M * K + K * N + M * N),
       inputs: [
         { data: a, shape: aShape },
         { data: b, shape: bShape },
       ],
       read: () => gc.read(),
-      config: { tile: `${tile.WG_X}x${tile.WG_Y}x${tile.TK}` },
+      config: { tile: tileName(tile) },
       teardown: () => {
         for (const t of [ga, gb, gc]) t.dispose();
       },

@@ -8,7 +8,7 @@ import { defaultRegistry } from '../../bench/kernels/index.js';
 import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
 import type { ShapeSet } from '../../bench/registry.js';
-import { autotuneMatmul, tileName } from '../../kernels/autotune.js';
+import { autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { UsageError } from '../args.js';
 import { runCommand, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';

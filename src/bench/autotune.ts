@@ -1,19 +1,21 @@
 /**
- * Matmul tile autotuning. Candidate tiles (matmul.wgsl override constants WG_X, WG_Y, TK) that fit
- * the device limits are checked against the CPU reference, timed on a few shapes, and the fastest
- * is cached per adapter in $WGNAS_CACHE_DIR/autotune.json (default ~/.cache/wgnas/autotune.json).
- * tunedMatmulTile(gpu) returns the cached tile, or DEFAULT_MATMUL_TILE when this adapter was never tuned.
- *
- * matmul.ts may import this module (to default its tile to tunedMatmulTile): nothing here touches
- * matmul.ts's exports at module evaluation, so the import cycle is safe.
+ * Matmul tile autotuning (`wgnas bench --autotune`). Candidate tiles (matmul.wgsl override
+ * constants WG_X, WG_Y, TK) that fit the device limits are checked against the TypeScript
+ * reference, timed on a few shapes, and the fastest is recorded in the per-adapter cache that
+ * src/kernels/matmul-tiles.ts reads (kernels only look tiles up; tuning is a bench concern).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
-import { DEFAULT_MATMUL_TILE, type MatmulTile, matmul, matmulCpu } from './matmul.js';
+import { matmul, matmulOp } from '../kernels/matmul.js';
+import {
+  autotuneCachePath,
+  type MatmulTile,
+  matmulTileMisfit,
+  recordMatmulTuning,
+  tileName,
+} from '../kernels/matmul-tiles.js';
+import { median } from '../util/quantile.js';
 
-const R = 4; // outputs per thread per axis in matmul.wgsl (RM = RN)
+export { autotuneCachePath, tileName };
 
 /** A few shapes of workgroup (WG_X x WG_Y threads) and k-depth of the shared tiles. */
 export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
@@ -31,102 +33,8 @@ export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
   { WG_X: 4, WG_Y: 4, TK: 32 },
 ];
 
-export function tileName(t: MatmulTile): string {
-  return `${t.WG_X}x${t.WG_Y}x${t.TK}`;
-}
-
-/** Workgroup memory of a tile: As is (WG_Y*R) x TK floats, Bs is TK x (WG_X*R) floats. */
-export function matmulTileStorageBytes(t: MatmulTile): number {
-  return 4 * (t.WG_Y * R * t.TK + t.TK * t.WG_X * R);
-}
-
-/** Why a tile cannot run on a device with these limits, or null when it fits. */
-export function matmulTileMisfit(t: MatmulTile, limits: Record<string, number>): string | null {
-  for (const k of ['WG_X', 'WG_Y', 'TK'] as const) {
-    if (!Number.isInteger(t[k]) || t[k] < 1) return `${k}=${t[k]} is not a positive integer`;
-  }
-  const inv = t.WG_X * t.WG_Y;
-  const maxInv = limits.maxComputeInvocationsPerWorkgroup ?? 256;
-  if (inv > maxInv) return `${inv} invocations > maxComputeInvocationsPerWorkgroup ${maxInv}`;
-  if (t.WG_X > (limits.maxComputeWorkgroupSizeX ?? 256)) return `WG_X ${t.WG_X} > maxComputeWorkgroupSizeX`;
-  if (t.WG_Y > (limits.maxComputeWorkgroupSizeY ?? 256)) return `WG_Y ${t.WG_Y} > maxComputeWorkgroupSizeY`;
-  const bytes = matmulTileStorageBytes(t);
-  const maxBytes = limits.maxComputeWorkgroupStorageSize ?? 16384;
-  if (bytes > maxBytes) return `${bytes} bytes of workgroup memory > maxComputeWorkgroupStorageSize ${maxBytes}`;
-  return null;
-}
-
 export function matmulTileCandidates(limits: Record<string, number>, candidates = MATMUL_TILE_CANDIDATES): MatmulTile[] {
   return candidates.filter((t) => matmulTileMisfit(t, limits) === null);
-}
-
-// ---- cache --------------------------------------------------------------------------------------
-
-export interface MatmulTuning {
-  tile: MatmulTile;
-  tunedAt: string;
-  /** Geometric mean over the tuning shapes. */
-  ms: number;
-  gflops: number;
-  shapes: string[];
-}
-
-interface AutotuneCacheFile {
-  version: 1;
-  adapters: Record<string, { matmul?: MatmulTuning }>;
-}
-
-export function autotuneCachePath(): string {
-  const dir = process.env.WGNAS_CACHE_DIR || join(homedir(), '.cache', 'wgnas');
-  return join(dir, 'autotune.json');
-}
-
-/** Cache key: the adapter's identity as Dawn describes it (driver version included when reported). */
-export function adapterKey(gpu: Pick<Gpu, 'adapter'>): string {
-  const a = gpu.adapter;
-  return [a.vendor, a.architecture, a.device, a.description].map((s) => s || '?').join(' | ');
-}
-
-export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { version: 1, adapters: {} };
-  }
-  try {
-    const parsed = JSON.parse(text) as AutotuneCacheFile;
-    if (parsed?.version !== 1 || typeof parsed.adapters !== 'object' || parsed.adapters === null) {
-      throw new Error('unexpected layout');
-    }
-    return parsed;
-  } catch (e) {
-    process.emitWarning(`wgnas: ignoring unreadable autotune cache ${path} (${(e as Error).message}); run 'wgnas bench --autotune' to rebuild it`);
-    return { version: 1, adapters: {} };
-  }
-}
-
-function writeAutotuneCache(path: string, cache: AutotuneCacheFile): void {
-  mkdirSync(dirname(path), { recursive: true });
-  // Write then rename, so a concurrent reader never sees half a file.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cache, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
-const tunedTiles = new WeakMap<Gpu, MatmulTile>();
-
-/**
- * The matmul tile tuned for this adapter (read once per Gpu from the cache), or DEFAULT_MATMUL_TILE
- * when the adapter was never tuned or the cached tile does not fit this device's limits.
- */
-export function tunedMatmulTile(gpu: Gpu): MatmulTile {
-  const hit = tunedTiles.get(gpu);
-  if (hit) return hit;
-  const cached = readAutotuneCache().adapters[adapterKey(gpu)]?.matmul?.tile;
-  const tile = cached && matmulTileMisfit(cached, gpu.adapter.limits) === null ? { ...cached } : { ...DEFAULT_MATMUL_TILE };
-  tunedTiles.set(gpu, tile);
-  return tile;
 }
 
 // ---- tuning -------------------------------------------------------------------------------------
@@ -168,7 +76,7 @@ export async function checkMatmulTile(gpu: Gpu, tile: MatmulTile): Promise<{ ok:
     const gc = matmul(gpu, ga, gb, { transA: c.transA, transB: c.transB, tile });
     const got = await gc.read();
     for (const t of [ga, gb, gc]) t.dispose();
-    const want = matmulCpu(a, aShape, b, bShape, { transA: c.transA, transB: c.transB });
+    const want = matmulOp.reference(a, aShape, b, bShape, { transA: c.transA, transB: c.transB });
     const tol = 1e-5 * c.K + 1e-5;
     for (let i = 0; i < want.length; i++) {
       const err = Math.abs(got[i] - want[i]);
@@ -217,12 +125,6 @@ export function defaultTuneShapes(gpu: Pick<Gpu, 'adapter'>): TuneShape[] {
   ];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = (s.length - 1) / 2;
-  return (s[Math.floor(h)] + s[Math.ceil(h)]) / 2;
-}
-
 /** Times every candidate that fits and passes parity; the fastest (geometric-mean time) wins. */
 export async function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Promise<AutotuneOutcome> {
   const shapes = opts.shapes ?? defaultTuneShapes(gpu);
@@ -231,7 +133,7 @@ export async function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Prom
   const log = opts.log ?? (() => {});
   const candidates = matmulTileCandidates(gpu.adapter.limits, opts.candidates ?? MATMUL_TILE_CANDIDATES);
   if (candidates.length === 0) throw new Error('autotune: no matmul tile candidate fits this device');
-  const totalFlops = shapes.map((s) => 2 * s.batch * s.M * s.N * s.K);
+  const totalFlops = shapes.map((s) => matmulOp.cost(s).flops);
   const sources = new Set<string>();
 
   const operands = shapes.map((s, i) => {
@@ -285,20 +187,17 @@ export async function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Prom
   let cachePath: string | null = null;
   if (opts.save ?? true) {
     cachePath = opts.cachePath ?? autotuneCachePath();
-    const cache = readAutotuneCache(cachePath);
-    const key = adapterKey(gpu);
-    cache.adapters[key] = {
-      ...cache.adapters[key],
-      matmul: {
+    recordMatmulTuning(
+      gpu,
+      {
         tile: winner.tile,
         tunedAt: new Date().toISOString(),
         ms: winner.ms,
         gflops: winner.gflops,
         shapes: shapes.map((s) => `${s.batch}x${s.M}x${s.N}x${s.K}`),
       },
-    };
-    writeAutotuneCache(cachePath, cache);
-    tunedTiles.set(gpu, { ...winner.tile });
+      cachePath,
+    );
   }
   const timing = sources.size === 1 ? ([...sources][0] as 'timestamp-query' | 'wall-clock') : 'mixed';
   return { best: { ...winner.tile }, results, shapes, cachePath, timing };

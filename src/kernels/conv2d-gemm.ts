@@ -1,0 +1,157 @@
+/**
+ * The groups = 1 convolutions as GEMMs C[M x N] = A[M x K] B[K x N] with operands addressed in
+ * place (hooks in conv2d.wgsl / conv2d_bwd_input.wgsl / conv2d_bwd_weight.wgsl): planning (core,
+ * tile, split-K) and running one GEMM.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { ShapeError } from '../gpu/errors.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+import { fill } from './elementwise.js';
+import type { ConvDims } from './params.js';
+
+/** Uniforms of conv2d.wgsl, conv2d_bwd_input.wgsl and conv2d_bwd_weight.wgsl (conv2d_common.wgsl). */
+export const CONV_GEMM_PARAMS = defineUniforms('conv2d_common.wgsl', 'ConvGemmParams', {
+  M: 'u32', N: 'u32', K: 'u32', splits: 'u32',
+  kChunk: 'u32', Cb: 'u32', H: 'u32', W: 'u32',
+  OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
+  stride: 'u32', pad: 'u32', strideShift: 'u32', stridePow2: 'u32',
+  Mpad: 'u32', _c: 'u32', _d: 'u32', _e: 'u32',
+});
+
+// Two cores compute the GEMMs:
+//   'tiled'     conv2d_gemm.wgsl: workgroup-memory tiles, 4x4 outputs per thread (GPUs)
+//   'broadcast' conv2d_bcast.wgsl: uniform A rows, no workgroup memory (CPU backends: lavapipe)
+// The default picks 'broadcast' on software adapters and 'tiled' otherwise.
+
+export type ConvAlgo = 'tiled' | 'broadcast';
+
+export interface ConvTile {
+  WG_X: number;
+  WG_Y: number;
+}
+
+const TK = 16; // k-tile of conv2d_gemm.wgsl
+const BM = 16; // rows per workgroup of conv2d_bcast.wgsl
+const BN = 8; // columns per thread of conv2d_bcast.wgsl
+/** Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT. */
+const SPLIT_TARGET_WORKGROUPS = 64;
+const MIN_K_PER_SPLIT = 512;
+
+/** Tile config by GEMM shape: narrow M (few channels) gets short, wide tiles. WG_Y % 4 == 0 always. */
+export function convTile(M: number, N: number): ConvTile {
+  if (M <= 16) return N >= 4096 ? { WG_X: 32, WG_Y: 4 } : { WG_X: 16, WG_Y: 4 };
+  if (M <= 32) return { WG_X: 16, WG_Y: 8 };
+  return { WG_X: 16, WG_Y: 16 };
+}
+
+/** Threads per broadcast workgroup: the widest whose column tiles (BW * BN) waste <= 25% of N. */
+function broadcastWidth(N: number): number {
+  for (const bw of [64, 32, 16]) {
+    if (Math.ceil(N / (bw * BN)) * bw * BN <= 1.25 * N) return bw;
+  }
+  return 8;
+}
+
+export interface GemmPlan {
+  algo: ConvAlgo;
+  kernel: { file: string; entry: string; constants: Record<string, number> };
+  splits: number;
+  kChunk: number;
+  Mpad: number;
+  workgroups: [number, number, number];
+}
+
+export interface Conv2dOptions {
+  /**
+   * GEMM core for groups = 1 (default: 'broadcast' on software adapters, else 'tiled').
+   * 'broadcast' falls back to 'tiled' when its packed operand would exceed the buffer limit.
+   */
+  algo?: ConvAlgo;
+  /** Tile of the 'tiled' core (default: convTile(M, N)); for tuning and tests. */
+  tile?: ConvTile;
+}
+
+export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions): GemmPlan {
+  let algo = opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled');
+  // The broadcast core packs A ([K][Mpad]); fall back to tiling when that buffer would not fit.
+  const maxBytes = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
+  if (algo === 'broadcast' && K * Math.ceil(M / BM) * BM * 4 > maxBytes) algo = 'tiled';
+  let kernel: GemmPlan['kernel'];
+  let colTiles: number;
+  let rowTiles: number;
+  if (algo === 'tiled') {
+    const t = opts.tile ?? convTile(M, N);
+    const maxThreads = gpu.adapter.limits.maxComputeInvocationsPerWorkgroup ?? 256;
+    if (t.WG_Y % 4 !== 0 || !Number.isInteger(t.WG_X) || t.WG_X < 1 || 16 % (t.WG_Y / 4) !== 0 || t.WG_X * t.WG_Y > maxThreads) {
+      throw new RangeError(`conv2d: tile ${t.WG_X}x${t.WG_Y} needs WG_Y in {4, 8, 16, 32, 64} and at most ${maxThreads} threads`);
+    }
+    kernel = { file, entry: 'main', constants: { WG_X: t.WG_X, WG_Y: t.WG_Y } };
+    colTiles = Math.ceil(N / (4 * t.WG_X));
+    rowTiles = Math.ceil(M / (4 * t.WG_Y));
+  } else {
+    const bw = broadcastWidth(N);
+    kernel = { file, entry: 'bcast', constants: { BW: bw } };
+    colTiles = Math.ceil(N / (bw * BN));
+    rowTiles = Math.ceil(M / BM);
+  }
+  const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const fold = Math.max(1, Math.ceil(colTiles / maxWg));
+  let splits = 1;
+  if (splitK) {
+    const want = Math.ceil(SPLIT_TARGET_WORKGROUPS / (colTiles * rowTiles));
+    splits = Math.max(1, Math.min(want, Math.floor(K / MIN_K_PER_SPLIT), Math.floor(maxWg / fold)));
+  }
+  const kChunk = Math.max(TK, Math.ceil(K / splits / TK) * TK);
+  splits = Math.max(1, Math.ceil(K / kChunk));
+  if (rowTiles > maxWg || fold * splits > maxWg) {
+    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K} needs more workgroups than this device allows`);
+  }
+  const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits];
+  return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, workgroups };
+}
+
+function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number, d: ConvDims): ArrayBuffer {
+  // Power-of-two strides let conv2d_bwd_input.wgsl shift instead of divide.
+  const pow2 = (d.stride & (d.stride - 1)) === 0;
+  return CONV_GEMM_PARAMS.pack({
+    M, N, K,
+    splits: plan.splits,
+    kChunk: plan.kChunk,
+    Cb: c,
+    H: d.H, W: d.W, OH: d.OH, OW: d.OW, KH: d.KH, KW: d.KW,
+    stride: d.stride,
+    pad: d.pad,
+    strideShift: pow2 ? Math.log2(d.stride) : 0,
+    stridePow2: pow2 ? 1 : 0,
+    Mpad: plan.Mpad,
+  });
+}
+
+/**
+ * Runs one convolution GEMM: out = A * B where aSrc/bSrc are the tensors the hooks read A and B
+ * from. The broadcast core first packs A as [K][Mpad] (pack_a), then reads it as uniform vec4s.
+ */
+export function runGemm(gpu: Gpu, plan: GemmPlan, out: GpuTensor, aSrc: GpuTensor, bSrc: GpuTensor, dims: [number, number, number], c: number, d: ConvDims): void {
+  const [M, N, K] = dims;
+  if (M * N === 0) return;
+  if (K === 0) {
+    fill(gpu, out, 0); // an empty sum (e.g. an empty batch for the weight gradient)
+    return;
+  }
+  const file = plan.kernel.file;
+  const uniforms = gemmUniforms(M, N, K, plan, c, d);
+  if (plan.algo === 'tiled') {
+    gpu.dispatch({ kernel: plan.kernel, buffers: [out, aSrc, bSrc], uniforms, workgroups: plan.workgroups });
+    return;
+  }
+  const packed = gpu.empty([K, plan.Mpad]);
+  gpu.dispatch({
+    kernel: { file, entry: 'pack_a' },
+    buffers: [packed, aSrc],
+    uniforms,
+    workgroups: gpu.grid1d(packed.size, 256),
+  });
+  gpu.dispatch({ kernel: plan.kernel, buffers: [out, packed, bSrc], uniforms, workgroups: plan.workgroups });
+  packed.dispose(); // the pool hands it out again only to later work on the same queue
+}

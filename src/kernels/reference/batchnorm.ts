@@ -1,0 +1,98 @@
+/** References of batchnorm.wgsl: training-mode batch norm over (N, H, W) per channel, biased variance, f64. */
+
+function cpuDims(shape: readonly number[]): [number, number, number] {
+  const [N, C] = shape;
+  return [N, C, shape.length === 4 ? shape[2] * shape[3] : 1];
+}
+
+export function batchNormForwardF64(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  eps = 1e-5,
+): { y: Float64Array; mean: Float64Array; invStd: Float64Array } {
+  const [N, C, HW] = cpuDims(shape);
+  const mean = new Float64Array(C);
+  const invStd = new Float64Array(C);
+  const y = new Float64Array(N * C * HW);
+  const M = N * HW;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) s += x[(n * C + c) * HW + i];
+    const m = s / M;
+    let v = 0;
+    for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) v += (x[(n * C + c) * HW + i] - m) ** 2;
+    mean[c] = m;
+    invStd[c] = 1 / Math.sqrt(v / M + eps);
+    const g = gamma ? gamma[c] : 1;
+    const b = beta ? beta[c] : 0;
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < HW; i++) {
+        const k = (n * C + c) * HW + i;
+        y[k] = (x[k] - m) * invStd[c] * g + b;
+      }
+    }
+  }
+  return { y, mean, invStd };
+}
+
+export function batchNormBackwardF64(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  gamma: ArrayLike<number> | null,
+): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
+  const [N, C, HW] = cpuDims(shape);
+  const M = N * HW;
+  const dx = new Float64Array(N * C * HW);
+  const dgamma = new Float64Array(C);
+  const dbeta = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let sdy = 0;
+    let sdyx = 0;
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < HW; i++) {
+        const k = (n * C + c) * HW + i;
+        sdy += dy[k];
+        sdyx += dy[k] * (x[k] - mean[c]) * invStd[c];
+      }
+    }
+    dbeta[c] = sdy;
+    dgamma[c] = sdyx;
+    const g = gamma ? gamma[c] : 1;
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < HW; i++) {
+        const k = (n * C + c) * HW + i;
+        const xhat = (x[k] - mean[c]) * invStd[c];
+        dx[k] = g * invStd[c] * (dy[k] - sdy / M - (xhat * sdyx) / M);
+      }
+    }
+  }
+  return { dx, dgamma, dbeta };
+}
+
+export function batchNormForwardCpu(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  eps = 1e-5,
+): { y: Float32Array; mean: Float32Array; invStd: Float32Array } {
+  const r = batchNormForwardF64(x, shape, gamma, beta, eps);
+  return { y: Float32Array.from(r.y), mean: Float32Array.from(r.mean), invStd: Float32Array.from(r.invStd) };
+}
+
+export function batchNormBackwardCpu(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  gamma: ArrayLike<number> | null,
+): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+  const r = batchNormBackwardF64(dy, x, shape, mean, invStd, gamma);
+  return { dx: Float32Array.from(r.dx), dgamma: Float32Array.from(r.dgamma), dbeta: Float32Array.from(r.dbeta) };
+}

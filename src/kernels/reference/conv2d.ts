@@ -1,0 +1,105 @@
+/** References of the conv2d kernels (forward, input and weight gradients, any grouping), f64 accumulation. */
+import { type Conv2dParams, type ConvDims, convDims } from '../params.js';
+
+/** Visits every (output, input, weight) index triple of the convolution. */
+function forEachTap(d: ConvDims, f: (yi: number, xi: number, wi: number) => void): void {
+  const cpg = d.Cin / d.groups;
+  const opg = d.Cout / d.groups;
+  for (let n = 0; n < d.N; n++) {
+    for (let co = 0; co < d.Cout; co++) {
+      const g = Math.floor(co / opg);
+      for (let oh = 0; oh < d.OH; oh++) {
+        for (let ow = 0; ow < d.OW; ow++) {
+          const yi = ((n * d.Cout + co) * d.OH + oh) * d.OW + ow;
+          for (let cig = 0; cig < cpg; cig++) {
+            const ci = g * cpg + cig;
+            for (let kh = 0; kh < d.KH; kh++) {
+              const ih = oh * d.stride - d.pad + kh;
+              if (ih < 0 || ih >= d.H) continue;
+              for (let kw = 0; kw < d.KW; kw++) {
+                const iw = ow * d.stride - d.pad + kw;
+                if (iw < 0 || iw >= d.W) continue;
+                f(yi, ((n * d.Cin + ci) * d.H + ih) * d.W + iw, ((co * cpg + cig) * d.KH + kh) * d.KW + kw);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export function conv2dF64(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float64Array {
+  const d = convDims('conv2dCpu', xShape, wShape, p);
+  const y = new Float64Array(d.N * d.Cout * d.OH * d.OW);
+  forEachTap(d, (yi, xi, wi) => {
+    y[yi] += x[xi] * w[wi];
+  });
+  return y;
+}
+
+export function conv2dBackwardInputF64(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  xShape: readonly number[],
+  p: Conv2dParams,
+): Float64Array {
+  const d = convDims('conv2dBackwardInputCpu', xShape, wShape, p);
+  const dx = new Float64Array(d.N * d.Cin * d.H * d.W);
+  forEachTap(d, (yi, xi, wi) => {
+    dx[xi] += dy[yi] * w[wi];
+  });
+  return dx;
+}
+
+export function conv2dBackwardWeightF64(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  dy: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float64Array {
+  const d = convDims('conv2dBackwardWeightCpu', xShape, wShape, p);
+  const dw = new Float64Array(wShape[0] * wShape[1] * wShape[2] * wShape[3]);
+  forEachTap(d, (yi, xi, wi) => {
+    dw[wi] += dy[yi] * x[xi];
+  });
+  return dw;
+}
+
+export function conv2dCpu(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return Float32Array.from(conv2dF64(x, xShape, w, wShape, p));
+}
+
+export function conv2dBackwardInputCpu(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  xShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return Float32Array.from(conv2dBackwardInputF64(dy, w, wShape, xShape, p));
+}
+
+export function conv2dBackwardWeightCpu(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  dy: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return Float32Array.from(conv2dBackwardWeightF64(x, xShape, dy, wShape, p));
+}

@@ -1,0 +1,44 @@
+/** References of fitness.wgsl: the AutoSpace mixture y = sum_k softmax(phi)_k o_k and its gradients, f64. */
+import { softmax } from '../../util/softmax.js';
+
+export function fitnessSoftmaxCpu(logits: ArrayLike<number>): Float64Array {
+  return Float64Array.from(softmax(logits));
+}
+
+/** y + probs[k]·o (a new array; y may be null for 0). */
+export function mixAccumulateCpu(y: ArrayLike<number> | null, o: ArrayLike<number>, probs: ArrayLike<number>, k: number): Float64Array {
+  return Float64Array.from(o, (v, i) => (y ? y[i] : 0) + probs[k] * v);
+}
+
+export function mixForwardCpu(outs: ReadonlyArray<ArrayLike<number>>, probs: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(outs[0].length);
+  outs.forEach((o, k) => {
+    for (let i = 0; i < y.length; i++) y[i] += probs[k] * o[i];
+  });
+  return y;
+}
+
+export function mixBackwardCpu(o: ArrayLike<number>, dy: ArrayLike<number>, probs: ArrayLike<number>, k: number): { dOut: Float64Array; gDot: number } {
+  let g = 0;
+  for (let i = 0; i < o.length; i++) g += o[i] * dy[i];
+  return { dOut: Float64Array.from(dy, (v) => probs[k] * v), gDot: g };
+}
+
+export function fitnessGradCpu(probs: ArrayLike<number>, gDots: ArrayLike<number>): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < probs.length; i++) mean += probs[i] * gDots[i];
+  return Float64Array.from(probs, (p, i) => p * (gDots[i] - mean));
+}
+
+/** The whole mixture in f64: y and, given dL/dy, dL/do_k and dL/dφ. */
+export function mixtureCpu(
+  outs: ReadonlyArray<ArrayLike<number>>,
+  logits: ArrayLike<number>,
+  dy?: ArrayLike<number>,
+): { probs: Float64Array; y: Float64Array; dOuts?: Float64Array[]; dLogits?: Float64Array } {
+  const probs = fitnessSoftmaxCpu(logits);
+  const y = mixForwardCpu(outs, probs);
+  if (!dy) return { probs, y };
+  const back = outs.map((o, k) => mixBackwardCpu(o, dy, probs, k));
+  return { probs, y, dOuts: back.map((b) => b.dOut), dLogits: fitnessGradCpu(probs, back.map((b) => b.gDot)) };
+}

@@ -1,0 +1,39 @@
+/** Reference of loss.wgsl: mean softmax cross-entropy over a batch, f64. */
+
+/** CPU reference in f64; returns the mean loss and dlogits. */
+export function softmaxCrossEntropyF64(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  N: number,
+  K: number,
+): { loss: number; dlogits: Float64Array } {
+  const dlogits = new Float64Array(N * K);
+  let loss = 0;
+  for (let n = 0; n < N; n++) {
+    const label = labels[n];
+    if (!Number.isInteger(label) || label < 0 || label >= K) {
+      loss = NaN;
+      dlogits.fill(NaN, n * K, (n + 1) * K);
+      continue;
+    }
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, logits[n * K + k]);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(logits[n * K + k] - m);
+    loss += m + Math.log(s) - logits[n * K + label];
+    for (let k = 0; k < K; k++) {
+      dlogits[n * K + k] = (Math.exp(logits[n * K + k] - m) / s - (k === label ? 1 : 0)) / N;
+    }
+  }
+  return { loss: loss / N, dlogits };
+}
+
+export function softmaxCrossEntropyCpu(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  N: number,
+  K: number,
+): { loss: number; dlogits: Float32Array } {
+  const r = softmaxCrossEntropyF64(logits, labels, N, K);
+  return { loss: r.loss, dlogits: Float32Array.from(r.dlogits) };
+}

@@ -1,0 +1,26 @@
+/** References of proxy_ops.wgsl. */
+import type { BatchedAccumulateOptions } from '../params.js';
+
+/** CPU reference of accumulateAbsBatched (same layout). */
+export function accumulateAbsBatchedCpu(dst: Float64Array | Float32Array, src: ArrayLike<number>, o: BatchedAccumulateOptions): void {
+  const { n } = o;
+  const outs = o.outs ?? 1;
+  const nn = n * n;
+  o.layerSlots.forEach((s, l) => {
+    for (let e = 0; e < nn; e++) {
+      let v = src[l * nn + e];
+      if (o.abs ?? true) v = Math.abs(v);
+      if (o.unitDiagonal && e % (n + 1) === 0) v = 1;
+      dst[s * outs * nn + e] += o.weights[l] * v;
+      if (outs > 1) dst[(s * outs + 1) * nn + e] += v;
+    }
+  });
+}
+
+export function accumulateAbsCpu(dst: Float32Array, src: ArrayLike<number>, weight: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += weight * Math.abs(src[i]);
+}
+
+export function signCodesCpu(x: ArrayLike<number>): Float32Array {
+  return Float32Array.from(x, (v) => (v > 0 ? 1 : -1));
+}
