@@ -12,7 +12,9 @@ import { type PathMode, binarizeAlphaGrad, rescaleTwoPath, sampleGates, softmax 
 import { cosineLr } from '../kernels/optim.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { applyCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkResumeSettings, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
+import type { LockHandle, LockOwner } from '../util/durable.js';
 import { BatchStream, type SearchData, mixSeed, resizeNearest } from './data.js';
 import {
   type LatencyLossConfig,
@@ -60,6 +62,8 @@ export interface ProxylessSearchConfig {
   checkpointEvery: number;
   /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
   space?: CellSpace | null;
+  /** Told when checkpointDir's lock was left by a dead run and is taken over. */
+  onStaleLock?: (owner: LockOwner) => void;
 }
 
 export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'latencyLoss'> = {
@@ -145,6 +149,8 @@ export class ProxylessSearch {
   private counters: Counters = { warmup: 0, search: 0, arch: 0, baseline: null, seconds: 0 };
   readonly history: ProgressEvent[] = [];
   private window = { loss: 0, correct: 0, seen: 0, steps: 0, archObj: 0, archCe: 0, archN: 0, t0: performance.now() };
+  /** checkpointDir's lock, held from construction to dispose: two runs never share a directory. */
+  private lock: LockHandle | null = null;
 
   constructor(
     readonly gpu: Gpu,
@@ -168,6 +174,14 @@ export class ProxylessSearch {
     this.adam = new AlphaAdam(gpu, this.net.choiceSizes, cfg.arch);
     this.trainStream = new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1));
     this.valStream = new BatchStream(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2));
+    if (cfg.checkpointDir) {
+      try {
+        this.lock = lockCheckpointDir(cfg.checkpointDir, cfg.onStaleLock);
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
+    }
   }
 
   get probs(): number[][] {
@@ -428,11 +442,17 @@ export class ProxylessSearch {
     return acc / batches;
   }
 
+  /** The settings a checkpoint records and a resume must match (see resume-state.ts). */
+  settings(): RunSettings {
+    return proxylessRunSettings(this.cfg, this.latency, this.data);
+  }
+
   async save(dir: string): Promise<void> {
     const state = {
       kind: 'wgnas-proxyless',
       layout: this.cfg.layout,
-      config: { ...this.cfg, checkpointDir: null },
+      config: { ...this.cfg, checkpointDir: null, onStaleLock: undefined },
+      settings: this.settings(),
       counters: this.counters,
       alpha: this.alpha.map((a) => Array.from(a)),
       adam: await this.adam.state(),
@@ -441,25 +461,43 @@ export class ProxylessSearch {
     await saveCheckpoint(dir, this.net.params, this.sgd.buffers, state);
   }
 
-  /** Restores weights, momentum, α, Adam state and counters from `dir` (same layout required). */
+  /**
+   * Restores weights, momentum, α, Adam state and counters from `dir`. Refuses a checkpoint whose
+   * settings differ from this run's (naming the flag; only --steps may grow) and a corrupt one.
+   */
   resume(dir: string): void {
     if (!hasCheckpoint(dir)) throw new Error(`--resume: no checkpoint in ${dir}`);
-    const meta = loadCheckpoint(this.gpu, dir, this.net.params, this.sgd.buffers);
+    const ck = readCheckpoint(dir);
+    const meta = ck.meta;
     const layout = meta.layout as ProxylessLayout;
     if (JSON.stringify(layout) !== JSON.stringify(this.cfg.layout)) {
       throw new Error(`checkpoint in ${dir} is for layout '${layout?.name}', this search uses '${this.cfg.layout.name}' with other settings`);
     }
-    const alpha = meta.alpha as number[][];
-    this.alpha = alpha.map((a) => Float32Array.from(a));
-    this.adam.load(meta.adam as { step: number; m: number[]; v: number[] });
-    this.counters = { ...(meta.counters as Counters) };
-    this.history.push(...((meta.history as ProgressEvent[]) ?? []));
+    // Version 1 recorded the config only: compare what can be derived from it.
+    const saved = (meta.settings as RunSettings | undefined) ?? savedConfigSettings(meta.config);
+    checkResumeSettings(saved, this.settings());
+    const st = validateSearchState(meta, this.net.choiceSizes, `${ck.path}/state.json`);
+    applyCheckpoint(this.gpu, ck, this.net.params, this.sgd.buffers);
+    this.alpha = st.alpha.map((a) => Float32Array.from(a));
+    this.adam.load(st.adam);
+    this.counters = { ...st.counters };
+    this.history.push(...(st.history as ProgressEvent[]));
   }
 
   dispose(): void {
+    this.lock?.release();
+    this.lock = null;
     this.sgd.dispose();
     this.adam.dispose();
     this.net.dispose();
+  }
+}
+
+function savedConfigSettings(config: unknown): RunSettings {
+  try {
+    return proxylessRunSettings(config as ProxylessSearchConfig, null);
+  } catch {
+    return {};
   }
 }
 

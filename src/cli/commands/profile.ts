@@ -107,6 +107,7 @@ export async function run(argv: string[]): Promise<void> {
     flushBytes,
     meta: { space: values.space, resolution: String(resolution) },
     onProgress,
+    onStaleLock: (o) => process.stderr.write(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
   });
   if (tty) process.stderr.write('\n');
   process.stdout.write(

@@ -1,5 +1,5 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/durable.js';
 import { type CellSpace, SpaceFileError, readSpaceFile } from '../../autospace/space-file.js';
 import { maddsCost } from '../../autospace/net.js';
 import { priceCellSpace } from '../../autospace/cell-latency.js';
@@ -233,6 +233,7 @@ export async function run(argv: string[]): Promise<void> {
     checkpointDir: values.checkpoint ?? null,
     checkpointEvery: intOpt('checkpoint-every', values['checkpoint-every'], D.checkpointEvery, 0),
     space,
+    onStaleLock: (o) => process.stderr.write(`note: ${values.checkpoint} was locked by process ${o.pid}, which is gone: taking it over\n`),
   };
   if (lossKind === 'mul' && !(targetMs > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
@@ -284,7 +285,7 @@ export async function run(argv: string[]): Promise<void> {
       const subtitle =
         `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${res.latencyMs!.toFixed(2)} ms ` +
         `(E[lat] ${res.expectedMs!.toFixed(2)} ms), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
-      writeFileSync(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle }));
+      writeFileAtomic(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle }));
       lines.push(`wrote ${values.plot}`);
     }
     if (values['train-derived']) {
@@ -307,7 +308,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     const json = JSON.stringify(res.netConfig, null, 2) + '\n';
     if (values.out) {
-      writeFileSync(values.out, json);
+      writeFileAtomic(values.out, json);
       lines.push(`wrote ${values.out}`);
       process.stdout.write(lines.join('\n') + '\n');
     } else {
