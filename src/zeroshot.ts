@@ -84,14 +84,15 @@ export class ZeroShotScorer {
   }
 }
 
-/** Scores cells in order with a progress bar on stderr. */
-export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell[], label: string): Promise<ScoredCell[]> {
+/** Scores cells in order with a progress bar on stderr; `onRows` gets each batch as it finishes (to stream it). */
+export async function scoreAll(scorer: ZeroShotScorer, cells: readonly Nb201Cell[], label: string, onRows?: (rows: ScoredCell[]) => void): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
   const bar = new Progress(cells.length, label);
   const g = scorer.grouped ? scorer.opts.group! : 1;
   for (let i = 0; i < cells.length; i += g) {
     const rs = await scorer.scoreMany(cells.slice(i, i + g));
     rows.push(...rs);
+    onRows?.(rs);
     bar.tick(rs.length, `${(rs[0].timeMs / 1000).toFixed(2)} s/arch`);
   }
   bar.done();

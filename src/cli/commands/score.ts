@@ -4,10 +4,11 @@ import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { GROUPABLE_PROXIES } from '../../proxies/evaluate.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
-import { allCells, canonicalKey, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
+import { allCells, canonicalKey, formatArch, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
 import { Rng } from '../../util/rng.js';
-import { addVote, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
-import { intOpt, listOpt, UsageError, writeTable } from '../args.js';
+import { addVote, type ScoredCell, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
+import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
+import { intOpt, listOpt, UsageError } from '../args.js';
 
 export const summary = 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10';
 
@@ -26,7 +27,10 @@ Scores NAS-Bench-201 cells on one CIFAR-10 minibatch (../shared/data/cifar10).
                       dispatches (wrcor*, naswot, params, flops only; memory grows with N; default 1)
   --cells-per-stage N network depth per stage (default 5, NAS-Bench-201)
   --channels N        stem width (default 16)
-  --out FILE          write .csv or .json (rows: arch, proxies, val_acc, time_ms)
+  --out FILE          write .csv, .jsonl or .json (rows: arch, proxies, val_acc, time_ms); CSV/JSONL
+                      rows are appended as they finish, .json is written at the end
+  --resume            keep the rows already in --out (same proxies, batch, seed, network) and score
+                      only the remaining architectures
 `;
 
 export function selectCells(
@@ -82,6 +86,7 @@ export async function run(argv: string[]): Promise<void> {
       'cells-per-stage': { type: 'string' },
       channels: { type: 'string' },
       out: { type: 'string' },
+      resume: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,20 +112,53 @@ export async function run(argv: string[]): Promise<void> {
     throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${scorer.proxies.filter((p) => !GROUPABLE_PROXIES.has(p)).join(', ')}`);
   }
 
-  process.stderr.write(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
-  const rows = await scoreAll(scorer, cells, 'score');
-  if (wantsVote(proxyNames)) addVote(rows);
-  const out = rows.map((r) => ({
-    arch: r.arch,
-    ...r.scores,
-    val_acc: accs.get(canonicalKey(parseArch(r.arch))),
-    time_ms: Math.round(r.timeMs),
-  }));
-  if (v.out) {
-    writeTable(v.out, out);
+  if (v.resume && !v.out) throw new UsageError('--resume needs --out FILE');
+  const stream = v.out ? openScoreStream(v.out, scorer, wantsVote(proxyNames), Boolean(v.resume)) : null;
+  const keep = stream?.done ?? [];
+  if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+  if (keep.length) process.stderr.write(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
+  process.stderr.write(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
+  const toRow = (r: ScoredCell): Row => ({ arch: r.arch, ...r.scores, val_acc: accs.get(canonicalKey(parseArch(r.arch))), time_ms: Math.round(r.timeMs) });
+  const fresh = await scoreAll(scorer, cells.slice(keep.length), 'score', (rs) => stream?.append(rs.map(toRow)));
+  const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
+  const vote = wantsVote(proxyNames);
+  if (vote) addVote(rows);
+  // Rows read back keep their text as written; only the population-level vote is recomputed.
+  const out = [...keep.map((r, i) => withVote(r, vote ? rows[i].scores.vote : undefined)), ...fresh.map(toRow)];
+  if (stream) {
+    stream.finish(vote ? out : undefined);
     process.stderr.write(`wrote ${out.length} rows to ${v.out}\n`);
   } else {
     for (const r of out) process.stdout.write(JSON.stringify(r) + '\n');
   }
   gpu.destroy();
+}
+
+function openScoreStream(path: string, scorer: ZeroShotScorer, vote: boolean, resume: boolean): RowStream {
+  const o = scorer.opts;
+  return new RowStream(path, {
+    settings: {
+      '--proxies': [...scorer.proxies].sort().join(',') + (vote ? ',vote' : ''),
+      '--batch': o.batchSize,
+      '--seed': o.seed,
+      '--channels': o.net.channels,
+      '--cells-per-stage': o.net.cellsPerStage,
+    },
+    resume,
+    killTag: 'score.rows',
+    onStaleLock: (w) => process.stderr.write(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+}
+
+/** A row read back from --out as a scored cell (CSV values are text; NaN was written as null in JSON). */
+function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
+  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
+  return { arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])), timeMs: num(r.time_ms) };
+}
+
+/** The row with its vote replaced, in the column order a fresh row has (vote before val_acc). */
+function withVote(r: Row, vote: number | undefined): Row {
+  if (vote === undefined) return r;
+  const { vote: _old, val_acc, time_ms, ...rest } = r;
+  return { ...rest, vote, val_acc, time_ms };
 }

@@ -16,6 +16,7 @@ import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spac
 import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot.js';
+import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { backendOpt, intOpt, numOpt, UsageError } from '../args.js';
 
 export const summary = 'zero-shot search of NAS-Bench-201 (random, evolution, REINFORCE) driven by a proxy or the vote';
@@ -43,6 +44,9 @@ minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where kn
   --cells-per-stage N      network depth per stage (default 5)
   --seed N                 seed for the search, the batch and the weights (default 0)
   --json                   print the result as JSON
+  --evaluated FILE         nb201: append each evaluated cell and its scores to FILE (.jsonl or .csv) as
+                           it finishes; with --resume, replay FILE and continue the search where it stopped
+  --resume                 continue from --evaluated FILE (same proxy, strategy, seed, ...; --budget may grow)
 `;
 
 /** Turns raw proxy scores into search scores: raw for one proxy, a Borda vote over all seen so far for 'vote'. */
@@ -93,6 +97,8 @@ export async function run(argv: string[]): Promise<void> {
       'cells-per-stage': { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      evaluated: { type: 'string' },
+      resume: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,7 +106,9 @@ export async function run(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (v['space-file'] && (v.evaluated || v.resume)) throw new UsageError('--evaluated/--resume work with --space nb201');
   if (v['space-file']) return cellSpaceSearch(v);
+  if (v.resume && !v.evaluated) throw new UsageError('--resume needs --evaluated FILE');
   for (const k of ['budget-madds', 'min-madds', 'max-latency-ms', 'backend', 'train-steps', 'out'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --space-file`);
   const space = v.space ?? 'nb201';
   if (space !== 'nb201') throw new UsageError(`unknown --space '${space}' (nb201)`);
@@ -118,13 +126,18 @@ export async function run(argv: string[]): Promise<void> {
     net: { ...NB201_DEFAULT, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage) },
   });
   const pop = new PopulationScorer(proxy);
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, { proxy, strategy, seed }, Boolean(v.resume), budget) : null;
+  if (log?.recorded) process.stderr.write(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`);
+  const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
+    if (!log) return (await scorer.score(c)).scores;
+    const arch = formatArch(c);
+    const row = await log.row(arch, async () => ({ arch, ...(await scorer.score(c)).scores }));
+    return Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'arch').map(([k, x]) => [k, x === null || x === '' ? NaN : Number(x)]));
+  };
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
-    for (const c of cells) {
-      const r = await scorer.score(c);
-      out.push(pop.value(r.scores));
-    }
+    for (const c of cells) out.push(pop.value(await rawScores(c)));
     return out;
   };
   const rng = new Rng(seed);
@@ -154,6 +167,8 @@ export async function run(argv: string[]): Promise<void> {
   }
   bar.done();
   gpu.destroy();
+  if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
+  log?.finish();
   const accs = loadNb201Accuracies();
   const acc = accs.get(canonicalKey(result.best));
   const all = [...accs.values()].sort((a, b) => a - b);
@@ -182,6 +197,35 @@ export async function run(argv: string[]): Promise<void> {
         `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
     );
   }
+}
+
+/** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
+function openEvaluatedLog(
+  path: string,
+  v: Record<string, string | boolean | undefined>,
+  o: { proxy: string; strategy: string; seed: number },
+  resume: boolean,
+  budget: number,
+): ReplayLog & { finish(): void } {
+  const stream = new RowStream(path, {
+    settings: {
+      '--proxy': o.proxy,
+      '--strategy': o.strategy,
+      '--seed': o.seed,
+      '--population': intOpt('population', v.population as string | undefined, 10),
+      '--sample-size': intOpt('sample-size', v['sample-size'] as string | undefined, 3),
+      '--batch': intOpt('batch', v.batch as string | undefined, 64, 2),
+      '--cells-per-stage': intOpt('cells-per-stage', v['cells-per-stage'] as string | undefined, NB201_DEFAULT.cellsPerStage),
+    },
+    resume,
+    killTag: 'search.rows',
+    onStaleLock: (w) => process.stderr.write(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+  if (stream.done.length > budget) {
+    stream.close();
+    throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${budget}`);
+  }
+  return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish() });
 }
 
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
