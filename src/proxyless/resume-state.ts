@@ -5,6 +5,7 @@
  * state.json ends in one clear line instead of a TypeError deep in the search.
  */
 import { sha256Hex } from '../util/durable.js';
+import { CheckpointError } from './checkpoint.js';
 import type { SearchLatency } from './latency-loss.js';
 import type { ProxylessSearchConfig } from './search.js';
 import type { SearchData } from './data.js';
@@ -102,7 +103,7 @@ const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number
 /** Checks the search state of a checkpoint against the supernet's α rows; throws one clear line. */
 export function validateSearchState(meta: Record<string, unknown>, choiceSizes: readonly number[], where: string): SavedSearchState {
   const bad = (what: string): never => {
-    throw new ResumeMismatchError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
+    throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
   };
   const alpha = meta.alpha;
   if (!Array.isArray(alpha) || !alpha.every(isNumArray)) bad(`'alpha' must be rows of finite numbers, got ${JSON.stringify(alpha)?.slice(0, 60)}`);
