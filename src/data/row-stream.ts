@@ -163,11 +163,24 @@ export class RowStream {
     writeFileAtomic(this.sidecarPath, JSON.stringify(s, null, 1) + '\n');
   }
 
-  private openFresh(): void {
-    // Old rows go first: a kill before the new sidecar is written leaves no rows to misattribute.
+  /** False until a fresh stream replaced the old output (at its first append or finish). */
+  private started = false;
+
+  /**
+   * A fresh stream leaves an existing file alone until there is something to write (a run refused
+   * or failing before its first row loses nothing). Old rows go first, then the new settings: a
+   * kill in between leaves no rows to attribute to the wrong settings.
+   */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
     rmSync(this.path, { force: true });
     rmSync(this.streamPath, { force: true });
     this.writeSidecar(false);
+  }
+
+  private openFresh(): void {
+    this.started = false;
   }
 
   private openResume(): void {
@@ -175,6 +188,7 @@ export class RowStream {
     if (!existsSync(this.sidecarPath)) {
       if (haveRows) throw new RowStreamError(`--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another --out`);
       this.writeSidecar(false);
+      this.started = true;
       return;
     }
     let side: Sidecar;
@@ -190,6 +204,7 @@ export class RowStream {
       const was = side.settings[k];
       if (JSON.stringify(was) !== JSON.stringify(v)) throw new RowStreamError(`--resume: ${k} was ${show(was)}, now ${show(v)} in ${this.path}; resume with its settings or write another --out`);
     }
+    this.started = true;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;
     const fmt: RowFormat = source === this.streamPath && this.format === 'json' ? 'jsonl' : this.format;
@@ -209,6 +224,7 @@ export class RowStream {
   /** Appends rows (one write + fsync). The first rows of a fresh CSV fix its columns. */
   append(rows: readonly Row[]): void {
     if (!rows.length) return;
+    this.start();
     let text = '';
     if (this.format === 'csv') {
       if (this.columns === null) {
@@ -229,9 +245,10 @@ export class RowStream {
    * file atomically; a .json file is always written here, and its stream file removed.
    */
   finish(finalRows?: readonly Row[]): void {
+    this.start();
     this.appender?.close();
     this.appender = null;
-    if (finalRows || this.format === 'json') {
+    if (finalRows || this.format === 'json' || !existsSync(this.path)) {
       const rows = finalRows ?? (existsSync(this.streamPath) ? readStreamedRows(this.streamPath, 'jsonl').rows : []);
       writeFileAtomic(this.path, formatRows(this.format, rows));
       if (this.streamPath !== this.path) rmSync(this.streamPath, { force: true });

@@ -6,7 +6,7 @@ import { GROUPABLE_PROXIES } from '../../proxies/evaluate.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { allCells, canonicalKey, formatArch, isCanonical, parseArch, sampleCell, type Nb201Cell } from '../../spaces/nb201.js';
 import { Rng } from '../../util/rng.js';
-import { addVote, type ScoredCell, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot.js';
+import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot.js';
 import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
 import { intOpt, listOpt, UsageError } from '../args.js';
 
@@ -97,8 +97,7 @@ export async function run(argv: string[]): Promise<void> {
   const proxyNames = listOpt(v.proxies, ['wrcor']);
   const accs = loadNb201Accuracies();
   const cells = selectCells(v, accs);
-  const gpu = await acquireGpu();
-  const scorer = new ZeroShotScorer(gpu, proxyNames, {
+  const opts: ZeroShotOptions = {
     batchSize: intOpt('batch', v.batch, 64, 2),
     seed: intOpt('seed', v.seed, 0, 0),
     group: intOpt('group', v.group, 1),
@@ -107,15 +106,19 @@ export async function run(argv: string[]): Promise<void> {
       cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage),
       channels: intOpt('channels', v.channels, NB201_DEFAULT.channels),
     },
-  });  if ((scorer.opts.group ?? 1) > 1 && !scorer.grouped) {
-    gpu.destroy();
-    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${scorer.proxies.filter((p) => !GROUPABLE_PROXIES.has(p)).join(', ')}`);
-  }
-
+  };
   if (v.resume && !v.out) throw new UsageError('--resume needs --out FILE');
-  const stream = v.out ? openScoreStream(v.out, scorer, wantsVote(proxyNames), Boolean(v.resume)) : null;
+  // Opened before any GPU work, so a resume with other settings is refused at once.
+  const stream = v.out ? openScoreStream(v.out, expandProxyNames(proxyNames), opts, wantsVote(proxyNames), Boolean(v.resume)) : null;
   const keep = stream?.done ?? [];
   if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+  const gpu = await acquireGpu();
+  const scorer = new ZeroShotScorer(gpu, proxyNames, opts);
+  if ((scorer.opts.group ?? 1) > 1 && !scorer.grouped) {
+    gpu.destroy();
+    stream?.close();
+    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${scorer.proxies.filter((p) => !GROUPABLE_PROXIES.has(p)).join(', ')}`);
+  }
   if (keep.length) process.stderr.write(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
   process.stderr.write(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
   const toRow = (r: ScoredCell): Row => ({ arch: r.arch, ...r.scores, val_acc: accs.get(canonicalKey(parseArch(r.arch))), time_ms: Math.round(r.timeMs) });
@@ -134,11 +137,10 @@ export async function run(argv: string[]): Promise<void> {
   gpu.destroy();
 }
 
-function openScoreStream(path: string, scorer: ZeroShotScorer, vote: boolean, resume: boolean): RowStream {
-  const o = scorer.opts;
+function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, resume: boolean): RowStream {
   return new RowStream(path, {
     settings: {
-      '--proxies': [...scorer.proxies].sort().join(',') + (vote ? ',vote' : ''),
+      '--proxies': [...proxies].sort().join(',') + (vote ? ',vote' : ''),
       '--batch': o.batchSize,
       '--seed': o.seed,
       '--channels': o.net.channels,

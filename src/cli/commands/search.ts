@@ -119,6 +119,9 @@ export async function run(argv: string[]): Promise<void> {
   const proxy = (v.proxy ?? 'wrcor').toLowerCase();
   const seed = intOpt('seed', v.seed, 0, 0);
   const budget = intOpt('budget', v.budget, 20);
+  // Opened before any GPU work, so a resume with other settings is refused at once.
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, { proxy, strategy, seed }, Boolean(v.resume), budget) : null;
+  if (log?.recorded) process.stderr.write(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   const gpu = await acquireGpu();
   const scorer = new ZeroShotScorer(gpu, [proxy], {
     batchSize: intOpt('batch', v.batch, 64, 2),
@@ -126,8 +129,6 @@ export async function run(argv: string[]): Promise<void> {
     net: { ...NB201_DEFAULT, cellsPerStage: intOpt('cells-per-stage', v['cells-per-stage'], NB201_DEFAULT.cellsPerStage) },
   });
   const pop = new PopulationScorer(proxy);
-  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, { proxy, strategy, seed }, Boolean(v.resume), budget) : null;
-  if (log?.recorded) process.stderr.write(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`);
   const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
     if (!log) return (await scorer.score(c)).scores;
