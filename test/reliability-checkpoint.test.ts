@@ -153,6 +153,7 @@ describe('checkpoint directory housekeeping', () => {
     writeFileSync(join(dir, 'ckpt-000099.tmp', 'weights.bin'), 'x');
     cpSync(join(dir, cur), join(dir, 'ckpt-000098'), { recursive: true }); // renamed, never switched to
     writeFileSync(join(dir, '.current.999999.tmp'), 'ckpt-000098\n');
+    writeFileSync(join(dir, 'lock.999999999.tmp'), '{}'); // a run killed while taking the lock
     const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: dir }), data(), LAT);
     try {
       expect(readdirSync(dir).sort()).toEqual([cur, 'current', 'lock']);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import type { Param } from '../nn/tape.js';
-import { acquireLock, fsyncDir, holdsLock, killPoint, type LockHandle, type LockOwner, sha256Hex, writeFileAtomic, writeFileSynced } from '../util/durable.js';
+import { acquireLock, fsyncDir, holdsLock, pidAlive, killPoint, type LockHandle, type LockOwner, sha256Hex, writeFileAtomic, writeFileSynced } from '../util/durable.js';
 
 export const CHECKPOINT_VERSION = 2;
 
@@ -78,7 +78,14 @@ export function cleanCheckpointDir(dir: string): string[] {
   const keep = currentName(dir);
   const removed: string[] = [];
   for (const n of readdirSync(dir)) {
-    if (n.endsWith('.tmp') && !n.startsWith('lock')) {
+    if (n.endsWith('.tmp') && n.startsWith('lock')) {
+      // The lock's own temporaries (a run killed while taking it): only a dead process's.
+      const pid = Number(/\.(\d+)\.tmp$/.exec(n)?.[1]);
+      if (pid === process.pid || !pidAlive(pid)) {
+        rmSync(join(dir, n), { force: true });
+        removed.push(n);
+      }
+    } else if (n.endsWith('.tmp')) {
       rmSync(join(dir, n), { recursive: true, force: true });
       removed.push(n);
     } else if (CKPT_RE.test(n) && n !== keep) {
