@@ -9,6 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+
+// Several CLI children per test; lavapipe on a shared 2-core machine can be slow.
+const SLOW = { timeout: 900_000 };
 import { hasCheckpoint, readCheckpoint } from '../src/proxyless/checkpoint.js';
 import { wgnasChild } from './helpers/child.js';
 import { testGpu } from './helpers/gpu.js';
@@ -32,7 +35,7 @@ function tempLeftovers(dir: string): string[] {
 }
 
 describe('proxyless survives kills', () => {
-  it('killed inside every step of the checkpoint write and at a random moment, it resumes to the uninterrupted result', async () => {
+  it('killed inside every step of the checkpoint write and at a random moment, it resumes to the uninterrupted result', SLOW, async () => {
     if (!(await testGpu())) return;
     const refDir = join(tmp, 'ref');
     const refOut = join(tmp, 'ref.json');
@@ -71,7 +74,7 @@ describe('proxyless survives kills', () => {
     expect(readdirSync(dir).sort()).toHaveLength(2); // current + one ckpt-N
   });
 
-  it('resuming with another --seed or --lambda is refused in one line before any step', async () => {
+  it('resuming with another --seed or --lambda is refused in one line before any step', SLOW, async () => {
     if (!(await testGpu())) return;
     const dir = join(tmp, 'run');
     for (const [flag, value, was] of [

@@ -8,6 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+
+// Several CLI children per test; lavapipe on a shared 2-core machine can be slow.
+const SLOW = { timeout: 900_000 };
 import { readCsvObjects } from '../src/data/csv.js';
 import { wgnasChild } from './helpers/child.js';
 import { testGpu } from './helpers/gpu.js';
@@ -25,7 +28,7 @@ function leftovers(): string[] {
 }
 
 describe('score streams and resumes', () => {
-  it('killed after rows (hook and random delay), it resumes without rescoring and ends equal to an uninterrupted run', async () => {
+  it('killed after rows (hook and random delay), it resumes without rescoring and ends equal to an uninterrupted run', SLOW, async () => {
     if (!(await testGpu())) return;
     const ref = join(tmp, 'ref.csv');
     const r0 = await wgnasChild([...SCORE, '--out', ref]);
@@ -61,7 +64,7 @@ describe('score streams and resumes', () => {
 });
 
 describe('search streams its evaluations and resumes by replaying them', () => {
-  it('killed after 3 evaluations, the resumed search ends with the same best cell and the same evaluations', async () => {
+  it('killed after 3 evaluations, the resumed search ends with the same best cell and the same evaluations', SLOW, async () => {
     if (!(await testGpu())) return;
     const SEARCH = ['search', '--budget', '6', '--population', '3', '--sample-size', '2', '--proxy', 'wrcor', '--seed', '3', '--json', ...SMALL.slice(0, 4)];
     const ref = join(tmp, 'ref.jsonl');
