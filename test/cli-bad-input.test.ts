@@ -4,7 +4,7 @@
  * work: the GPU and the native addon are mocked to fail loudly, so a case that got through to the
  * work would show GPU_REACHED / NATIVE_REACHED. No output file may appear.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -131,6 +131,8 @@ const CASES: Record<string, Case[]> = {
     c2(/--out needs a value/, 'score', '--sample', '2', '--out', '--quiet'),
     c2(/--quiet takes no value/, 'score', '--sample', '2', '--quiet=yes'),
     ...badOutputs('score', 'out', ['--sample', '2']),
+    c2(/--resume needs --out FILE/, 'score', '--sample', '2', '--resume'),
+    c2(/--resume: .*scores\.csv has no .*scores\.csv\.settings\.json \(not written by a streaming run\)/, 'score', '--sample', '2', '--out', fx.scoresCsv, '--resume'),
   ],
   correlate: [
     ...common('correlate'),
@@ -194,6 +196,10 @@ const CASES: Record<string, Case[]> = {
     c2(/--max-latency-ms needs --space-file/, 'search', '--max-latency-ms', '3'),
     c2(/--train-steps needs --space-file/, 'search', '--train-steps', '5'),
     c2(/--out needs --space proxyless or --space-file/, 'search', '--out', OUTJ),
+    ...badOutputs('search', 'evaluated', []),
+    c2(/--resume needs --evaluated FILE/, 'search', '--resume'),
+    c2(/--evaluated is not used with --space-file/, 'search', '--space-file', hand, '--evaluated', OUT),
+    c2(/--resume: .*scores\.csv has no .*settings\.json/, 'search', '--evaluated', fx.scoresCsv, '--resume'),
     c2(/--space is not used with --space-file/, 'search', '--space', 'nb201', '--space-file', hand),
     c2(/cannot read space file .*none\.json \(--space-file\): no such file/, 'search', '--space-file', join(root, 'none.json')),
     c2(/--space-file .* is a directory/, 'search', '--space-file', root),
@@ -278,6 +284,11 @@ const CASES: Record<string, Case[]> = {
     c2(/--log-every must be an integer >= 1/, 'proxyless', ...T, '--log-every', '0'),
     c2(/--train-derived must be an integer >= 1/, 'proxyless', ...T, '--train-derived', '0'),
     c2(/--resume needs --checkpoint DIR/, 'proxyless', ...T, '--resume'),
+    c2(/--force starts over in a --checkpoint DIR; give --checkpoint DIR/, 'proxyless', ...T, '--force'),
+    c2(/--resume and --force contradict each other/, 'proxyless', ...T, '--checkpoint', join(root, 'ck-none'), '--resume', '--force'),
+    c2(/--resume: no checkpoint in .*ck-none/, 'proxyless', ...T, '--checkpoint', join(root, 'ck-none'), '--resume'),
+    c2(/--checkpoint .*ck-held holds a checkpoint: pass --resume to continue it or --force to start over/, 'proxyless', ...T, '--checkpoint', join(root, 'ck-held')),
+    c1(/CheckpointError: .*ck-held\/ckpt-000001: state\.json missing/, 'proxyless', ...T, '--checkpoint', join(root, 'ck-held'), '--resume'),
     c2(/--checkpoint .*cannot write under \/proc or \/sys/, 'proxyless', ...T, '--checkpoint', '/proc/self/ckpt'),
     c2(/--checkpoint .*cannot write under \/proc or \/sys/, 'proxyless', ...T, '--checkpoint', '/sys/kernel/ckpt'),
     c2(/--checkpoint .* is a file; give a directory/, 'proxyless', ...T, '--checkpoint', fx.aFile),
@@ -421,6 +432,9 @@ const CASES: Record<string, Case[]> = {
 
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
+  // A checkpoint directory whose pointer names a checkpoint that is not there.
+  mkdirSync(join(root, 'ck-held'));
+  writeFileSync(join(root, 'ck-held', 'current'), 'ckpt-000001\n');
   const r = await wgnasInProcess(['evolve-space', '--hand-designed', '--out', hand]);
   expect(r.code, r.err).toBe(0);
 });

@@ -1,23 +1,16 @@
 /** Small helpers the commands share: reading and writing score tables, text tables, number formatting. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readCsvRecords } from '../data/csv.js';
+import { formatRows } from '../data/row-stream.js';
+import { writeFileAtomic } from '../util/durable.js';
 import { quote } from './errors.js';
 
 export { UsageError } from './errors.js';
 export { parseMadds } from './parse.js';
 
-/** Writes rows as CSV or JSON by the file extension. */
+/** Writes rows as CSV or JSON by the file extension, atomically (a kill leaves the old file or the new). */
 export function writeTable(path: string, rows: Array<Record<string, string | number | undefined>>): void {
-  if (path.endsWith('.json')) {
-    writeFileSync(path, JSON.stringify(rows, null, 2) + '\n');
-    return;
-  }
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const esc = (v: unknown) => {
-    const s = v === undefined ? '' : String(v);
-    return /[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  writeFileSync(path, [cols.join(','), ...rows.map((r) => cols.map((c) => esc(r[c])).join(','))].join('\n') + '\n');
+  writeFileAtomic(path, formatRows(path.endsWith('.json') ? 'json' : 'csv', rows));
 }
 
 /** Renders a fixed-width text table. */

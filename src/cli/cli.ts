@@ -3,6 +3,8 @@
  * line on stderr and an exit code (2: the command line is wrong; 1: a file's content or the run).
  * Commands and their specs load lazily, so `wgnas predict` does not load the GPU stack.
  */
+import { LockHeldError } from '../util/durable.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
 import { packageVersion, runCommand, stdio, type Handlers, type Io } from './run.js';
 import type { CommandSpec } from './spec.js';
@@ -33,15 +35,23 @@ async function usage(): Promise<string> {
   return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n`;
 }
 
+/** Errors whose message says it all: printed without their class name. */
+const PLAIN_ERRORS = [UsageError, ResumeMismatchError, LockHeldError];
+
 /** The one line a failure prints (without the trailing newline). */
 export function errorLine(command: string | undefined, e: unknown): string {
   const err = e instanceof Error ? e : new Error(String(e));
-  const prefix = err.name && err.name !== 'Error' && err.name !== 'UsageError' ? `${err.name}: ` : '';
+  const plain = err.name === 'Error' || PLAIN_ERRORS.some((c) => err instanceof c);
+  const prefix = err.name && !plain ? `${err.name}: ` : '';
   return oneLine(`wgnas${command ? ` ${command}` : ''}: ${prefix}${err.message}`);
 }
 
+/**
+ * 2: the command line is wrong (a flag, a value, a path, or a --resume whose settings differ from
+ * the saved run's); 1: a file's content or the run itself failed (a lock held by a live run too).
+ */
 export function exitCodeOf(e: unknown): number {
-  return e instanceof UsageError ? 2 : 1;
+  return e instanceof UsageError || e instanceof ResumeMismatchError ? 2 : 1;
 }
 
 /** Runs `wgnas <argv>`; returns the exit code. Failures are printed through `io.err` as one line. */

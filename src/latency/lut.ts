@@ -4,7 +4,8 @@
  * Comment lines `# name: value` before the first entry are the table's stamp (CPU, library, ...).
  * A tiny hand-written reader/writer: this subset of YAML is all these tables use.
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { appendDurable, writeFileAtomic } from '../util/durable.js';
 
 export class LatencyTableError extends Error {
   override readonly name = 'LatencyTableError';
@@ -131,13 +132,17 @@ export function formatLatencyTable(table: LatencyTable, { sort = true } = {}): s
   return formatHeader(table.meta) + keys.map((k) => formatEntry(k, table.entries.get(k)!)).join('');
 }
 
-export function writeLatencyTable(path: string, table: LatencyTable): void {
-  writeFileSync(path, formatLatencyTable(table));
+/** Writes a whole table atomically (temp + fsync + rename): a kill leaves the old file or the new. */
+export function writeLatencyTable(path: string, table: LatencyTable, { sort = true } = {}): void {
+  writeFileAtomic(path, formatLatencyTable(table, { sort }), { killTag: 'table.rewrite' });
 }
 
-/** Appends one entry in a single write, so a killed run leaves at most one partial entry. */
+/**
+ * Appends one entry in a single write and fsyncs it, so a measured entry survives a crash and a
+ * killed run leaves at most one partial entry (dropped on --resume).
+ */
 export function appendLatencyEntry(path: string, key: string, entry: LatencyEntry): void {
-  appendFileSync(path, formatEntry(key, entry));
+  appendDurable(path, formatEntry(key, entry));
 }
 
 /** The latency (ms) an entry stands for: `mean`, or `median` when asked for and present. */

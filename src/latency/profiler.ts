@@ -3,7 +3,10 @@
  * native addon and appended to the output file as soon as it is measured, so an interrupted run
  * can resume where it stopped.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+
+import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic } from '../util/durable.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
 
 import {
   describeBackend,
@@ -15,7 +18,7 @@ import {
   type ProfileResult,
 } from '../native/binding.js';
 import { keyToNativeOp } from './keys.js';
-import { appendLatencyEntry, formatHeader, formatLatencyTable, readLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
+import { appendLatencyEntry, formatHeader, readLatencyTable, writeLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
 
 export interface BuildTableOptions {
   keys: string[];
@@ -36,6 +39,8 @@ export interface BuildTableOptions {
   /** Extra stamp fields, e.g. space and resolution. */
   meta?: Record<string, string>;
   onProgress?: (done: number, total: number, key: string, entry: LatencyEntry | null) => void;
+  /** Told when `out`'s lock was left by a dead run and is taken over. */
+  onStaleLock?: (owner: LockOwner) => void;
   native?: NativeBinding;
 }
 
@@ -60,8 +65,33 @@ export function flushStamp(flushBytes: number): string {
   return flushBytes > 0 ? `${flushBytes} bytes per thread before each run` : 'no (warm caches)';
 }
 
-/** Stamp fields that must agree for a resumed run to extend a table. */
-const RESUME_FIELDS = ['cpu', 'backend', 'threads', 'cache-flush'];
+/**
+ * Stamp fields that must agree for a resumed run to extend a table; a table without them was not
+ * measured by `wgnas profile` (e.g. a published device table) and is never extended.
+ */
+const RESUME_FIELDS = ['cpu', 'library', 'backend', 'threads', 'cache-flush'];
+
+/** The lock file that keeps two profile runs off one table. */
+export function tableLockPath(out: string): string {
+  return `${out}.lock`;
+}
+
+/**
+ * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
+ * (naming the field): extending a table with entries timed another way would mix two tables.
+ */
+export function checkResumeStamp(out: string, prev: Record<string, string>, now: Record<string, string>, extra: readonly string[] = []): void {
+  const hint = '(use another --out, or --force to start over)';
+  if (Object.keys(prev).length === 0) throw new ResumeMismatchError(`cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${hint}`);
+  for (const f of RESUME_FIELDS) {
+    if (prev[f] === undefined) throw new ResumeMismatchError(`cannot resume ${out}: its stamp has no '${f}' (not measured by wgnas profile on this machine?) ${hint}`);
+  }
+  for (const f of [...RESUME_FIELDS, ...extra]) {
+    if (prev[f] !== undefined && prev[f] !== now[f]) {
+      throw new ResumeMismatchError(`cannot resume ${out}: it was measured with ${f} '${prev[f]}', this run has '${now[f]}' ${hint}`);
+    }
+  }
+}
 
 export async function buildLatencyTable(o: BuildTableOptions): Promise<BuildTableResult> {
   // Validate every key before spending time measuring.
@@ -91,38 +121,42 @@ export async function buildLatencyTable(o: BuildTableOptions): Promise<BuildTabl
   };
 
   let table: LatencyTable = { meta, entries: new Map() };
-  let fresh = true;
-  if (o.out && existsSync(o.out)) {
-    if (o.resume) {
-      const prev = readLatencyTable(o.out, { allowTruncatedTail: true });
-      for (const f of RESUME_FIELDS) {
-        if (prev.meta[f] !== undefined && prev.meta[f] !== meta[f]) {
-          throw new Error(
-            `cannot resume ${o.out}: it was measured with ${f} '${prev.meta[f]}', this run has '${meta[f]}' ` +
-              '(use another --out, or --force to start over)',
-          );
-        }
+  // One writer per table: a second run on it would interleave entries and duplicate keys.
+  const lock = o.out ? acquireLock(tableLockPath(o.out), { what: `latency table ${o.out}`, onStale: (w) => o.onStaleLock?.(w) }) : null;
+  try {
+    if (o.out) cleanTempFiles(o.out);
+    let fresh = true;
+    if (o.out && existsSync(o.out)) {
+      if (o.resume) {
+        const prev = readLatencyTable(o.out, { allowTruncatedTail: true });
+        checkResumeStamp(o.out, prev.meta, meta, Object.keys(o.meta ?? {}));
+        table = { meta: prev.meta, entries: prev.entries };
+        fresh = false;
+        // Rewrite cleanly (atomically: a kill leaves the old file), dropping a partial entry left
+        // by an interrupted run.
+        writeLatencyTable(o.out, table, { sort: false });
+      } else if (!o.force) {
+        throw new Error(`${o.out} already exists: pass --resume to continue it or --force to overwrite it`);
       }
-      table = { meta: prev.meta, entries: prev.entries };
-      fresh = false;
-      // Rewrite cleanly, dropping a partial entry left by an interrupted run.
-      writeFileSync(o.out, formatLatencyTable(table, { sort: false }));
-    } else if (!o.force) {
-      throw new Error(`${o.out} already exists: pass --resume to continue it or --force to overwrite it`);
     }
-  }
-  if (o.out && fresh) writeFileSync(o.out, formatHeader(meta));
+    if (o.out && fresh) writeFileAtomic(o.out, formatHeader(meta), { killTag: 'table.header' });
 
-  const todo = o.keys.filter((k) => !table.entries.has(k));
-  const reused = o.keys.length - todo.length;
-  let done = reused;
-  o.onProgress?.(done, o.keys.length, '', null);
-  for (const key of todo) {
-    const r = await native.profile([ops.get(key)!], opts);
-    const entry = resultToEntry(r);
-    table.entries.set(key, entry);
-    if (o.out) appendLatencyEntry(o.out, key, entry);
-    o.onProgress?.(++done, o.keys.length, key, entry);
+    const todo = o.keys.filter((k) => !table.entries.has(k));
+    const reused = o.keys.length - todo.length;
+    let done = reused;
+    o.onProgress?.(done, o.keys.length, '', null);
+    for (const key of todo) {
+      const r = await native.profile([ops.get(key)!], opts);
+      const entry = resultToEntry(r);
+      table.entries.set(key, entry);
+      if (o.out) {
+        appendLatencyEntry(o.out, key, entry);
+        killPoint('table.entry');
+      }
+      o.onProgress?.(++done, o.keys.length, key, entry);
+    }
+    return { table, measured: todo.length, reused };
+  } finally {
+    lock?.release();
   }
-  return { table, measured: todo.length, reused };
 }

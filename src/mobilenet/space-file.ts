@@ -2,7 +2,8 @@
  * Space files (JSON, see space.ts): building, loading with checks that name the file, layer, cell
  * and field at fault, and writing. Also the JSON form of one architecture of a space (wgnas-arch).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/durable.js';
 import { type Cell, CellError, type LayerShape, cellMadds, cellParams, handDesignedCells, validateCell } from './cell.js';
 import { formatCell, parseCell } from './cell-text.js';
 import { LAYOUTS, type MobileNetLayout, getLayout, layerShapes, validateLayout } from './layout.js';
@@ -109,11 +110,9 @@ export function readSpaceFile(path: string): CellSpace {
   return loadSpace(json, path);
 }
 
-/** Writes through a temporary and a rename, so a killed run never leaves half a space file. */
+/** Writes atomically (temp, fsync, rename), so a killed run never leaves half a space file. */
 export function writeSpaceFile(path: string, f: SpaceFile): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(f, null, 2) + '\n');
 }
 
 /** The layout's own candidates as a cell space (what a search without a space file searches). */

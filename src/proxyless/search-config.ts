@@ -4,6 +4,7 @@ import type { CostUnit } from '../mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import type { AdamConfig } from '../nn/optim.js';
+import type { LockOwner } from '../util/durable.js';
 import type { CostLossConfig } from './objective.js';
 
 export interface ProxylessSearchConfig {
@@ -38,6 +39,8 @@ export interface ProxylessSearchConfig {
   checkpointEvery: number;
   /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
   space?: CellSpace | null;
+  /** Told when checkpointDir's lock was left by a dead run and is taken over. */
+  onStaleLock?: (owner: LockOwner) => void;
 }
 
 export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> = {

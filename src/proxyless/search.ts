@@ -12,12 +12,13 @@ import type { Gpu } from '../gpu/gpu.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../mobilenet/layout.js';
 import { archJson } from '../mobilenet/space-file.js';
 import { AlphaAdam, TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { holdsLock, type LockHandle } from '../util/durable.js';
+import { applyCheckpoint, CheckpointError, checkpointLockPath, hasCheckpoint, lockCheckpointDir, matchCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkLayout, checkResumeSettings, proxylessRunSettings, type RunSettings, savedSettings, validateSearchState } from './resume-state.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import { type SearchParts, evaluateChoices, gradientArchStep, reinforceArchStep, weightStep } from './search-steps.js';
@@ -47,6 +48,8 @@ export class ProxylessSearch {
   private counters: Counters = { warmup: 0, search: 0, arch: 0, baseline: null, seconds: 0 };
   readonly history: ProgressEvent[] = [];
   private window = { loss: 0, correct: 0, seen: 0, steps: 0, archObj: 0, archCe: 0, archN: 0, t0: performance.now() };
+  /** checkpointDir's lock when this search took it (from construction to dispose): two runs never share a directory. */
+  private lock: LockHandle | null = null;
 
   constructor(
     readonly gpu: Gpu,
@@ -81,6 +84,15 @@ export class ProxylessSearch {
       trainStream: new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1)),
       valStream: new BatchStream(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2)),
     };
+    // A caller that locked the directory already (the CLI, before any GPU work) keeps its lock.
+    if (cfg.checkpointDir && !holdsLock(checkpointLockPath(cfg.checkpointDir))) {
+      try {
+        this.lock = lockCheckpointDir(cfg.checkpointDir, cfg.onStaleLock);
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
+    }
   }
 
   get probs(): number[][] {
@@ -220,11 +232,19 @@ export class ProxylessSearch {
     return evaluateChoices(this.parts, choices, batches);
   }
 
+  /** The settings a checkpoint records and a resume must match (see resume-state.ts). */
+  settings(): RunSettings {
+    return proxylessRunSettings(this.cfg, this.cost, { train: this.data.train.count, val: this.data.val.count });
+  }
+
   async save(dir: string): Promise<void> {
     const state = {
       kind: 'wgnas-proxyless',
       layout: this.cfg.layout,
-      config: { ...this.cfg, checkpointDir: null },
+      config: { ...this.cfg, checkpointDir: null, onStaleLock: undefined },
+      settings: this.settings(),
+      // Measured prices differ from run to run: a resumed --price-cells run reuses these.
+      cost: this.cost,
       counters: this.counters,
       alpha: this.alpha.map((a) => Array.from(a)),
       adam: await this.adam.state(),
@@ -233,22 +253,28 @@ export class ProxylessSearch {
     await saveCheckpoint(dir, this.net.params, this.sgd.buffers, state);
   }
 
-  /** Restores weights, momentum, α, Adam state and counters from `dir` (same layout required). */
+  /**
+   * Restores weights, momentum, α, Adam state and counters from `dir`. Refuses a checkpoint whose
+   * settings differ from this run's (ResumeMismatchError naming the flag; only --steps may grow)
+   * and a corrupt one (CheckpointError); nothing is changed unless everything checks out.
+   */
   resume(dir: string): void {
-    if (!hasCheckpoint(dir)) throw new Error(`--resume: no checkpoint in ${dir}`);
-    const meta = loadCheckpoint(this.gpu, dir, this.net.params, this.sgd.buffers);
-    const layout = meta.layout as MobileNetLayout;
-    if (JSON.stringify(layout) !== JSON.stringify(this.cfg.layout)) {
-      throw new Error(`checkpoint in ${dir} is for layout '${layout?.name}', this search uses '${this.cfg.layout.name}' with other settings`);
-    }
-    const alpha = meta.alpha as number[][];
-    this.alpha = alpha.map((a) => Float32Array.from(a));
-    this.adam.load(meta.adam as { step: number; m: number[]; v: number[] });
-    this.counters = { ...(meta.counters as Counters) };
-    this.history.push(...((meta.history as ProgressEvent[]) ?? []));
+    if (!hasCheckpoint(dir)) throw new CheckpointError(`--resume: no checkpoint in ${dir}`);
+    const ck = readCheckpoint(dir);
+    checkLayout(ck, this.cfg);
+    checkResumeSettings(savedSettings(ck), this.settings());
+    const match = matchCheckpoint(ck, this.net.params);
+    const st = validateSearchState(ck.meta, this.net.choiceSizes, `${ck.path}/state.json`);
+    applyCheckpoint(this.gpu, ck, this.net.params, this.sgd.buffers, match);
+    this.alpha = st.alpha.map((a) => Float32Array.from(a));
+    this.adam.load(st.adam);
+    this.counters = { ...st.counters };
+    this.history.push(...(st.history as ProgressEvent[]));
   }
 
   dispose(): void {
+    this.lock?.release();
+    this.lock = null;
     this.sgd.dispose();
     this.adam.dispose();
     this.net.dispose();

@@ -91,17 +91,22 @@ export class ZeroShotScorer {
   }
 }
 
-/** Scores cells in order; `onProgress` hears after each architecture (or group) is done. */
+/**
+ * Scores cells in order; after each architecture (or group) `onRows` gets its rows (to stream them
+ * to a file, so a killed run keeps what it finished) and `onProgress` hears how far it is.
+ */
 export async function scoreAll(
   scorer: ZeroShotScorer,
   cells: readonly Nb201Cell[],
   onProgress?: (done: number, total: number, msPerArch: number) => void,
+  onRows?: (rows: ScoredCell[]) => void,
 ): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
   const g = scorer.grouped ? scorer.opts.group! : 1;
   for (let i = 0; i < cells.length; i += g) {
     const rs = await scorer.scoreMany(cells.slice(i, i + g));
     rows.push(...rs);
+    onRows?.(rs);
     onProgress?.(rows.length, cells.length, rs[0].timeMs);
   }
   return rows;

@@ -1,5 +1,5 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/durable.js';
 
 import { acquireGpu, type Gpu } from '../../gpu/index.js';
 import { BASELINE_ALIASES, type BaselineName, type BenchReport, runBench } from '../../bench/harness.js';
@@ -68,7 +68,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const notes = formatNotes(report);
     if (notes) out(`\n${notes}`);
     if (values.json) {
-      writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+      writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
       log(`wrote ${values.json}`);
     }
     if (values.svg) {
@@ -77,7 +77,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
         subtitle: `wgnas bench, ${report.date.slice(0, 10)}, ${report.timing}, peak ${report.peak.source === 'table' ? report.peak.name : 'measured'}`,
         peak: { gflops: report.peak.gflops, gbps: report.peak.gbps, source: report.peak.source },
       });
-      writeFileSync(values.svg, svg);
+      writeFileAtomic(values.svg, svg);
       log(`wrote ${values.svg}`);
     }
     return report;

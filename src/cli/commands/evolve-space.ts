@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { cifarSearchSplit } from '../../data/search-split.js';
 import { getLayout } from '../../mobilenet/layout.js';
+import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -93,7 +93,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
     res.space.layers.forEach((l, b) =>
       err.write(`  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`),
     );
-    if (v.history) writeFileSync(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
+    if (v.history) writeFileAtomic(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
     if (v.out) {
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);

@@ -35,6 +35,7 @@ async function profile(values: ValuesOf<typeof PROFILE_OPTIONS>, { io }: RunCont
     pin: !values['no-pin'],
     flushBytes,
     meta: { space: values.space, resolution: String(values.resolution) },
+    onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
     // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
     onProgress: (done, total, key, entry) => {
       bar ??= new Progress(total, 'profile', process.stderr, { quiet: values.quiet, initial: done });

@@ -1,5 +1,4 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
-import { writeFileSync } from 'node:fs';
 import { loadCifar10 } from '../../data/cifar10.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { readLatencyTable } from '../../latency/lut.js';
@@ -12,7 +11,10 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
+import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { namingFile } from '../errors.js';
@@ -47,7 +49,7 @@ function tableCostOrError(path: string, layout: Parameters<typeof tableCost>[1],
   );
 }
 
-async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: RunContext): Promise<void> {
+async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given, io }: RunContext): Promise<void> {
   const D = DEFAULT_SEARCH;
   const space = values['space-file'] ? readSpace(values['space-file']) : null;
   const priced = values['price-cells'];
@@ -86,11 +88,51 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
-  const cost: CostModel = byMadds
-    ? maddsCost(space!)
-    : priced
-      ? await measuredCost(space!, { backend, threads, onProgress: (d, n) => d === n && process.stderr.write(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })
-      : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
+  // The checkpoint directory is locked before any work: a second run on it refuses at once.
+  const ckDir = values.checkpoint;
+  const lock: LockHandle | null = ckDir ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`)) : null;
+  try {
+    if (ckDir && values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
+    if (ckDir && !values.resume && !values.force && hasCheckpoint(ckDir)) {
+      throw new UsageError(`--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`);
+    }
+    // A resumed --price-cells run continues with the prices the interrupted run measured.
+    const reused = priced && values.resume ? savedMeasuredCost(ckDir!) : null;
+    if (reused) io.err(`reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`);
+    const cost: CostModel = byMadds
+      ? maddsCost(space!)
+      : priced
+        ? (reused ?? (await measuredCost(space!, { backend, threads, onProgress: (d, n) => d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })))
+        : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
+    await searchWith(values, io, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN });
+  } finally {
+    lock?.release();
+  }
+}
+
+interface Prepared {
+  layout: ProxylessSearchConfig['layout'];
+  space: ReturnType<typeof readSpace> | null;
+  cost: CostModel;
+  unit: CostUnit;
+  target: number;
+  targetGiven: number;
+  byMadds: boolean;
+  batchSize: number;
+  searchSteps: number;
+  trainN: number;
+  valN: number;
+}
+
+/** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
+async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared): Promise<void> {
+  const D = DEFAULT_SEARCH;
+  const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN } = p;
+  const { mode, paths, loss: lossKind } = values;
+  const gateGrads = values['gate-grads'];
+  const priced = values['price-cells'];
+  const logEvery = values['log-every'];
+  const big = layout.inputSize > 64;
   const range = costRange(cost);
   const fmt = (v: number) => formatCost(v, unit);
 
@@ -125,18 +167,23 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
     space,
   };
 
-  const err = process.stderr;
+  // Settings checked against the checkpoint before the GPU starts: a changed flag is named at once.
+  if (values.resume) checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN });
+  if (values.force && hasCheckpoint(values.checkpoint!)) {
+    discardCheckpoint(values.checkpoint!);
+    io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
+  }
   const gpu = await acquireGpu();
-  err.write(
+  io.err(
     `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
       (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
       `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
   );
-  if (big) err.write('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
+  if (big) io.err('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
   if (target < range.min || target > range.max) {
-    err.write(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
+    io.err(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
   }
   const data = cifarSearchSplit(trainN, valN);
   const search = new ProxylessSearch(gpu, cfg, data, cost);
@@ -144,14 +191,14 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
     if (values.resume) {
       search.resume(values.checkpoint!);
       const c = search.progress;
-      err.write(`resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`);
+      io.err(`resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`);
     }
     const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
     // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
     const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);
     const done0 = search.progress.warmup + search.progress.search;
-    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', err, { initial: done0 });
+    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', process.stderr, { initial: done0 });
     const onEvent = (e: ProgressEvent) => {
       if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
@@ -178,7 +225,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
       const subtitle =
         `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${fmt(res.cost!)} ` +
         `(E[cost] ${fmt(res.expectedCost!)}), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
-      writeFileSync(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }));
+      writeFileAtomic(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }));
       lines.push(`wrote ${values.plot}`);
     }
     if (values['train-derived']) {
@@ -194,19 +241,19 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given }: 
         evalImages: 1000,
         cells: space?.cells,
         onStep: (s, l) => {
-          if (s % logEvery === 0) err.write(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
+          if (s % logEvery === 0) io.err(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },
       });
       lines.push(`trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`);
     }
     const json = JSON.stringify(res.netConfig, null, 2) + '\n';
     if (values.out) {
-      writeFileSync(values.out, json);
+      writeFileAtomic(values.out, json);
       lines.push(`wrote ${values.out}`);
-      process.stdout.write(lines.join('\n') + '\n');
+      io.out(lines.join('\n') + '\n');
     } else {
-      err.write(lines.join('\n') + '\n');
-      process.stdout.write(json);
+      io.err(lines.join('\n') + '\n');
+      io.out(json);
     }
   } finally {
     search.dispose();

@@ -1,11 +1,12 @@
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
+import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
-import { canonicalKey, parseArch } from '../../spaces/nb201.js';
+import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
-import { addVote, expandProxyNames, scoreAll, wantsVote, ZeroShotScorer } from '../../zeroshot/index.js';
-import { UsageError, writeTable } from '../args.js';
+import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
+import { UsageError } from '../args.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -16,36 +17,81 @@ export const summary = SCORE.summary;
 async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Promise<void> {
   const proxyNames = v.proxies;
   if (v['ground-truth'] && v.sample === undefined && !v.all) throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
-  const ungroupable = expandProxyNames(proxyNames).filter((p) => !GROUPABLE_PROXIES.has(p));
+  const proxies = expandProxyNames(proxyNames);
+  const ungroupable = proxies.filter((p) => !GROUPABLE_PROXIES.has(p));
   if (v.group > 1 && ungroupable.length) throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
   const cells = selectCells({ arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed }, accs);
-  const gpu = await acquireGpu();
-  const scorer = new ZeroShotScorer(gpu, proxyNames, {
+  const opts: ZeroShotOptions = {
     batchSize: v.batch,
     seed: v.seed,
     group: v.group,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
-  });
-
-  io.err(`scoring ${cells.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
-  const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet });
-  const rows = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
-  bar.done();
-  if (wantsVote(proxyNames)) addVote(rows);
-  const out = rows.map((r) => ({
-    arch: r.arch,
-    ...r.scores,
-    val_acc: accs.get(canonicalKey(parseArch(r.arch))),
-    time_ms: Math.round(r.timeMs),
-  }));
-  if (v.out) {
-    writeTable(v.out, out);
-    io.err(`wrote ${out.length} rows to ${v.out}\n`);
-  } else {
-    for (const r of out) io.out(JSON.stringify(r) + '\n');
+  };
+  const vote = wantsVote(proxyNames);
+  // Opened before any GPU work, so a resume with other settings (or another selection) is refused at once.
+  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, v.resume, io) : null;
+  try {
+    const keep = stream?.done ?? [];
+    if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+    const gpu = await acquireGpu();
+    try {
+      const scorer = new ZeroShotScorer(gpu, proxyNames, opts);
+      if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
+      io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
+      const toRow = (r: ScoredCell): Row => ({ arch: r.arch, ...r.scores, val_acc: accs.get(canonicalKey(parseArch(r.arch))), time_ms: Math.round(r.timeMs) });
+      const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
+      const fresh = await scoreAll(
+        scorer,
+        cells.slice(keep.length),
+        (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
+        (rs) => stream?.append(rs.map(toRow)),
+      );
+      bar.done();
+      const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
+      if (vote) addVote(rows);
+      // Rows read back keep their text as written; only the population-level vote is recomputed.
+      const out = [...keep.map((r, i) => withVote(r, vote ? rows[i].scores.vote : undefined)), ...fresh.map(toRow)];
+      if (stream) {
+        stream.finish(vote ? out : undefined);
+        io.err(`wrote ${out.length} rows to ${v.out}\n`);
+      } else {
+        for (const r of out) io.out(JSON.stringify(r) + '\n');
+      }
+    } finally {
+      gpu.destroy();
+    }
+  } finally {
+    stream?.close();
   }
-  gpu.destroy();
+}
+
+function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, resume: boolean, io: RunContext['io']): RowStream {
+  return new RowStream(path, {
+    settings: {
+      '--proxies': [...proxies].sort().join(',') + (vote ? ',vote' : ''),
+      '--batch': o.batchSize,
+      '--seed': o.seed,
+      '--channels': o.net.channels,
+      '--cells-per-stage': o.net.cellsPerStage,
+    },
+    resume,
+    killTag: 'score.rows',
+    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+}
+
+/** A row read back from --out as a scored cell (CSV values are text; NaN was written as null in JSON). */
+function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
+  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
+  return { arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])), timeMs: num(r.time_ms) };
+}
+
+/** The row with its vote replaced, in the column order a fresh row has (vote before val_acc). */
+function withVote(r: Row, vote: number | undefined): Row {
+  if (vote === undefined) return r;
+  const { vote: _old, val_acc, time_ms, ...rest } = r;
+  return { ...rest, vote, val_acc, time_ms };
 }
 
 export const handlers = { score };

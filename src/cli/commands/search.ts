@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost } from '../../mobilenet/cost/model.js';
@@ -7,11 +6,13 @@ import type { CellSpace } from '../../mobilenet/space.js';
 import { loadCifar10 } from '../../data/cifar10.js';
 import { cifarSearchSplit } from '../../data/search-split.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
+import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { acquireGpu } from '../../gpu/index.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
 import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
+import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
@@ -39,8 +40,19 @@ class PopulationScorer {
   }
 }
 
-async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext): Promise<void> {
+async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext): Promise<void> {
+  // Opened before any GPU work, so a resume with other settings is refused at once.
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, ctx) : null;
+  try {
+    await nb201Search(v, ctx, log);
+  } finally {
+    log?.close();
+  }
+}
+
+async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext, log: EvaluatedLog | null): Promise<void> {
   const { strategy, proxy, seed, budget } = v;
+  if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   const gpu = await acquireGpu();
   const scorer = new ZeroShotScorer(gpu, [proxy], {
     batchSize: v.batch,
@@ -49,12 +61,16 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContex
   });
   const pop = new PopulationScorer(proxy);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
+  // With --evaluated, a cell's scores come from the file while it replays, then are computed and appended.
+  const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
+    if (!log) return (await scorer.score(c)).scores;
+    const arch = formatArch(c);
+    const row = await log.row(arch, async () => ({ arch, ...(await scorer.score(c)).scores }));
+    return Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'arch').map(([k, x]) => [k, x === null || x === '' ? NaN : Number(x)]));
+  };
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
-    for (const c of cells) {
-      const r = await scorer.score(c);
-      out.push(pop.value(r.scores));
-    }
+    for (const c of cells) out.push(pop.value(await rawScores(c)));
     return out;
   };
   const rng = new Rng(seed);
@@ -84,6 +100,8 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContex
   }
   bar.done();
   gpu.destroy();
+  if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
+  log?.finish();
   const accs = loadNb201Accuracies();
   const acc = accs.get(canonicalKey(result.best));
   const all = [...accs.values()].sort((a, b) => a - b);
@@ -112,6 +130,31 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContex
         `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
     );
   }
+}
+
+type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
+
+/** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
+function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext): EvaluatedLog {
+  const stream = new RowStream(path, {
+    settings: {
+      '--proxy': v.proxy,
+      '--strategy': v.strategy,
+      '--seed': v.seed,
+      '--population': v.population,
+      '--sample-size': v['sample-size'],
+      '--batch': v.batch,
+      '--cells-per-stage': v['cells-per-stage'],
+    },
+    resume: v.resume,
+    killTag: 'search.rows',
+    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+  if (stream.done.length > v.budget) {
+    stream.close();
+    throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+  }
+  return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
 }
 
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
@@ -160,7 +203,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
       out.trainSteps = steps;
       out.testAcc = tr.testAcc;
     }
-    if (v.out) writeFileSync(v.out, JSON.stringify(out, null, 2) + '\n');
+    if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
     if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
     else {
       io.out(

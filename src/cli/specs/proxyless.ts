@@ -83,9 +83,25 @@ export const PROXYLESS_OPTIONS = {
   seed: { ...seed(D.seed), group: 'schedule' },
   out: outFile({ group: 'output', help: 'write the derived net.config (or wgnas-arch JSON) here; default: stdout' }),
   plot: outFile({ group: 'output', help: 'write loss, latency and α-evolution curves (SVG; records every step)', metavar: 'FILE.svg' }),
-  checkpoint: outDir({ group: 'output', help: 'save state (α, weights, JSON meta) every --checkpoint-every steps and at the end' }),
+  checkpoint: outDir({
+    group: 'output',
+    help: 'save state (α, weights, Adam state, settings) every --checkpoint-every steps and at the end; each save is switched in whole with one rename, and DIR is locked while the run lives',
+  }),
   'checkpoint-every': int({ group: 'output', help: 'steps between checkpoints', default: D.checkpointEvery, min: 0 }),
-  resume: flag({ group: 'output', help: 'continue from --checkpoint DIR', requires: ['checkpoint'], requiresWhy: '--resume needs --checkpoint DIR' }),
+  resume: flag({
+    group: 'output',
+    help: 'continue from --checkpoint DIR (same settings, refused naming the flag that differs; --steps may grow)',
+    requires: ['checkpoint'],
+    requiresWhy: '--resume needs --checkpoint DIR',
+  }),
+  force: flag({
+    group: 'output',
+    help: 'start over when --checkpoint DIR already holds a checkpoint (it is discarded)',
+    requires: ['checkpoint'],
+    requiresWhy: '--force starts over in a --checkpoint DIR; give --checkpoint DIR',
+    conflicts: ['resume'],
+    conflictsWhy: '--resume and --force contradict each other',
+  }),
   'log-every': int({ group: 'output', help: 'steps between progress lines', default: D.logEvery, min: 1 }),
   'train-derived': int({ group: 'output', help: 'afterwards train the derived net from scratch N steps and report test accuracy', min: 1 }),
 };

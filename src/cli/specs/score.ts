@@ -40,7 +40,14 @@ export const SCORE_OPTIONS = {
   }),
   'cells-per-stage': cellsPerStage,
   channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),
-  out: outFile({ help: 'write .csv or .json (rows: arch, one column per proxy, val_acc, time_ms); default: JSON lines on stdout' }),
+  out: outFile({
+    help: 'write .csv, .jsonl or .json (rows: arch, one column per proxy, val_acc, time_ms); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout',
+  }),
+  resume: flag({
+    help: 'keep the rows already in --out (same proxies, batch, seed and network, refused naming the flag that differs) and score only the remaining architectures',
+    requires: ['out'],
+    requiresWhy: '--resume needs --out FILE',
+  }),
   quiet,
 };
 

@@ -1,5 +1,5 @@
 import { PROXIES } from '../../proxies/registry.js';
-import { defineCommand, defineMode, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
+import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
 import { backend, cellsPerStage, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 
@@ -30,6 +30,14 @@ export const SEARCH_NB201_OPTIONS = {
   seed: searchSeed,
   json,
   quiet,
+  evaluated: outFile({
+    help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
+  }),
+  resume: flag({
+    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch and network; --budget may grow)',
+    requires: ['evaluated'],
+    requiresWhy: '--resume needs --evaluated FILE',
+  }),
 };
 
 export const SEARCH_CELLS_OPTIONS = {
@@ -76,7 +84,7 @@ export const SEARCH = defineCommand({
       id: 'nb201',
       module: 'search',
       label: '--space nb201',
-      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [options]'],
+      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [options]'],
       options: SEARCH_NB201_OPTIONS,
     }),
     // --space proxyless before --space-file: a proxyless search may itself take a --space-file.

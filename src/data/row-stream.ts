@@ -1,0 +1,316 @@
+/**
+ * Result rows streamed to a file as they are finished, and read back to resume.
+ * - `.csv` (default) and `.jsonl`: each batch of rows is appended in one write and fsynced; a
+ *   kill leaves at most one partial last line, dropped on resume.
+ * - `.json`: rows stream to FILE.rows.jsonl and FILE is written atomically by finish().
+ * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
+ * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
+ * FILE.lock keeps two runs off one file.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { parseCsv } from './csv.js';
+import { acquireLock, cleanTempFiles, DurableAppender, killPoint, type LockHandle, type LockOwner, writeFileAtomic } from '../util/durable.js';
+import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
+
+export type RowValue = string | number | null | undefined;
+export type Row = Record<string, RowValue>;
+export type StreamSettings = RunSettings;
+export type RowFormat = 'csv' | 'jsonl' | 'json';
+
+/** A streamed file that cannot be read back (corrupt rows, an unreadable settings file). */
+export class RowStreamError extends Error {
+  override readonly name = 'RowStreamError';
+}
+
+export function rowFormatOf(path: string): RowFormat {
+  if (/\.json$/i.test(path)) return 'json';
+  if (/\.(jsonl|ndjson)$/i.test(path)) return 'jsonl';
+  return 'csv';
+}
+
+const esc = (v: RowValue): string => {
+  const s = v === undefined || v === null ? '' : String(v);
+  return /[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function csvLine(columns: readonly string[], row: Row): string {
+  return columns.map((c) => esc(row[c])).join(',') + '\n';
+}
+
+/** Columns of a table: every key of every row, in first-seen order (as `wgnas score` always wrote). */
+export function columnsOf(rows: readonly Row[]): string[] {
+  return [...new Set(rows.flatMap((r) => Object.keys(r)))];
+}
+
+/** A whole table as text in `format` (CSV with a header row, JSON lines, or a JSON array). */
+export function formatRows(format: RowFormat, rows: readonly Row[], columns = columnsOf(rows)): string {
+  if (format === 'json') return JSON.stringify(rows, null, 2) + '\n';
+  if (format === 'jsonl') return rows.map((r) => JSON.stringify(r) + '\n').join('');
+  return [columns.join(','), ...rows.map((r) => csvLine(columns, r).slice(0, -1))].join('\n') + '\n';
+}
+
+/** Complete lines of `text`: a last line without its newline is a write cut short, dropped. */
+function completePart(text: string): { text: string; dropped: boolean } {
+  const end = text.lastIndexOf('\n');
+  return { text: text.slice(0, end + 1), dropped: end + 1 < text.length };
+}
+
+function readJsonLines(path: string, text: string): Row[] {
+  return text
+    .split('\n')
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => l.trim() !== '')
+    .map(({ l, i }) => {
+      try {
+        const r = JSON.parse(l) as unknown;
+        if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error('not an object');
+        return r as Row;
+      } catch (e) {
+        throw new RowStreamError(`${path}:${i + 1}: not a JSON row (${(e as Error).message}); the file is corrupt`);
+      }
+    });
+}
+
+export interface ReadRows {
+  columns: string[];
+  rows: Row[];
+  /** A partial last line was dropped. */
+  truncated: boolean;
+}
+
+/** Reads rows written by a RowStream (CSV values stay strings, as written). */
+export function readStreamedRows(path: string, format: RowFormat): ReadRows {
+  const { text, dropped } = completePart(readFileSync(path, 'utf8'));
+  if (format === 'csv') {
+    let table: string[][];
+    try {
+      table = parseCsv(text);
+    } catch (e) {
+      throw new RowStreamError(`${path}: ${(e as Error).message}`);
+    }
+    const [header, ...body] = table;
+    if (!header) return { columns: [], rows: [], truncated: dropped };
+    const rows = body.map((r, i) => {
+      if (r.length !== header.length) throw new RowStreamError(`${path}:${i + 2}: expected ${header.length} fields, got ${r.length}; the file is corrupt`);
+      return Object.fromEntries(header.map((h, j) => [h, r[j]])) as Row;
+    });
+    return { columns: header, rows, truncated: dropped };
+  }
+  if (format === 'json') {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(text);
+    } catch (e) {
+      throw new RowStreamError(`${path}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(rows)) throw new RowStreamError(`${path}: expected a JSON array of rows`);
+    return { columns: columnsOf(rows as Row[]), rows: rows as Row[], truncated: false };
+  }
+  const rows = readJsonLines(path, text);
+  return { columns: columnsOf(rows), rows, truncated: dropped };
+}
+
+interface Sidecar {
+  format: 'wgnas-row-stream';
+  version: 1;
+  settings: StreamSettings;
+  complete: boolean;
+}
+
+export interface RowStreamOptions {
+  /** Settings that produced the rows, keyed by the CLI flag (compared on resume). */
+  settings: StreamSettings;
+  /** Keep the rows already in the file (their settings must match) and append after them. */
+  resume?: boolean;
+  /** Told when the file's lock was left by a dead run and is taken over. */
+  onStaleLock?: (owner: LockOwner) => void;
+  /** Kill-point name passed after each append (fault-injection tests). */
+  killTag?: string;
+}
+
+/** An output file that rows are streamed into (see the file comment). */
+export class RowStream {
+  readonly format: RowFormat;
+  /** Rows already in the file when it was opened with resume. */
+  readonly done: Row[] = [];
+  private columns: string[] | null = null;
+  private appender: DurableAppender | null = null;
+  private lock: LockHandle | null;
+  private readonly sidecarPath: string;
+  /** Where rows are appended: the file itself, or FILE.rows.jsonl for .json. */
+  private readonly streamPath: string;
+
+  constructor(
+    readonly path: string,
+    private readonly o: RowStreamOptions,
+  ) {
+    this.format = rowFormatOf(path);
+    this.sidecarPath = `${path}.settings.json`;
+    this.streamPath = this.format === 'json' ? `${path}.rows.jsonl` : path;
+    this.lock = acquireLock(`${path}.lock`, { what: `output ${path}`, onStale: (w) => o.onStaleLock?.(w) });
+    try {
+      for (const p of [path, this.streamPath, this.sidecarPath]) cleanTempFiles(p);
+      if (o.resume) this.openResume();
+      else this.openFresh();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  private writeSidecar(complete: boolean): void {
+    const s: Sidecar = { format: 'wgnas-row-stream', version: 1, settings: this.o.settings, complete };
+    writeFileAtomic(this.sidecarPath, JSON.stringify(s, null, 1) + '\n');
+  }
+
+  /** False until a fresh stream replaced the old output (at its first append or finish). */
+  private started = false;
+
+  /**
+   * A fresh stream leaves an existing file alone until there is something to write (a run refused
+   * or failing before its first row loses nothing). Old rows go first, then the new settings: a
+   * kill in between leaves no rows to attribute to the wrong settings.
+   */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    rmSync(this.path, { force: true });
+    rmSync(this.streamPath, { force: true });
+    this.writeSidecar(false);
+  }
+
+  private openFresh(): void {
+    this.started = false;
+  }
+
+  private openResume(): void {
+    const haveRows = existsSync(this.streamPath) || existsSync(this.path);
+    if (!existsSync(this.sidecarPath)) {
+      if (haveRows) throw new ResumeMismatchError(`--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another --out`);
+      this.writeSidecar(false);
+      this.started = true;
+      return;
+    }
+    let side: Sidecar;
+    try {
+      side = JSON.parse(readFileSync(this.sidecarPath, 'utf8')) as Sidecar;
+    } catch (e) {
+      throw new RowStreamError(`${this.sidecarPath}: not valid JSON (${(e as Error).message})`);
+    }
+    if (side?.format !== 'wgnas-row-stream' || typeof side.settings !== 'object' || side.settings === null) {
+      throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
+    }
+    checkRunSettings(side.settings, this.o.settings, { where: ` in ${this.path}`, advice: 'resume with its settings or write another --out' });
+    this.started = true;
+    const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
+    if (source === null) return;
+    const fmt: RowFormat = source === this.streamPath && this.format === 'json' ? 'jsonl' : this.format;
+    const read = readStreamedRows(source, fmt);
+    this.done.push(...read.rows);
+    if (read.rows.length || this.format === 'csv') this.columns = read.columns.length ? read.columns : null;
+    if (this.format === 'json' && source === this.path) {
+      // A finished .json: its rows move back into the stream file until the next finish().
+      writeFileAtomic(this.streamPath, formatRows('jsonl', read.rows));
+    } else if (read.truncated) {
+      // Drop the partial last line for good before appending after it.
+      writeFileAtomic(source, formatRows(fmt, read.rows, read.columns));
+    }
+    if (side.complete) this.writeSidecar(false);
+  }
+
+  /** Appends rows (one write + fsync). The first rows of a fresh CSV fix its columns. */
+  append(rows: readonly Row[]): void {
+    if (!rows.length) return;
+    this.start();
+    let text = '';
+    if (this.format === 'csv') {
+      if (this.columns === null) {
+        this.columns = columnsOf(rows);
+        text += this.columns.join(',') + '\n';
+      }
+      const extra = columnsOf(rows).filter((c) => !this.columns!.includes(c));
+      if (extra.length) throw new RowStreamError(`${this.path}: row has column(s) ${extra.join(', ')} not in the file's header`);
+      text += rows.map((r) => csvLine(this.columns!, r)).join('');
+    } else text = rows.map((r) => JSON.stringify(r) + '\n').join('');
+    this.appender ??= new DurableAppender(this.streamPath);
+    this.appender.append(text);
+    if (this.o.killTag) killPoint(this.o.killTag);
+  }
+
+  /**
+   * Ends the stream. `finalRows` (all rows, e.g. with a population-level column added) replace the
+   * file atomically; a .json file is always written here, and its stream file removed.
+   */
+  finish(finalRows?: readonly Row[]): void {
+    this.start();
+    this.appender?.close();
+    this.appender = null;
+    if (finalRows || this.format === 'json' || !existsSync(this.path)) {
+      const rows = finalRows ?? (existsSync(this.streamPath) ? readStreamedRows(this.streamPath, 'jsonl').rows : []);
+      writeFileAtomic(this.path, formatRows(this.format, rows));
+      if (this.streamPath !== this.path) rmSync(this.streamPath, { force: true });
+    }
+    this.writeSidecar(true);
+    this.close();
+  }
+
+  /** Releases the lock (the file stays resumable). */
+  close(): void {
+    this.appender?.close();
+    this.appender = null;
+    this.lock?.release();
+    this.lock = null;
+  }
+}
+
+/**
+ * Checks that resumed rows are the first rows of this run (their `key` column equals the first
+ * keys, in order); throws naming the first row that does not belong.
+ */
+export function checkResumedKeys(path: string, done: readonly Row[], keys: readonly string[], key: string, what = 'item'): void {
+  if (done.length > keys.length) throw new ResumeMismatchError(`--resume: ${path} has ${done.length} rows, this run has only ${keys.length} ${what}s (another selection?)`);
+  done.forEach((r, i) => {
+    if (String(r[key]) !== keys[i]) {
+      throw new ResumeMismatchError(`--resume: ${path} row ${i + 1} is ${key} ${String(r[key])}, this run's ${what} ${i + 1} is ${keys[i]} (another selection?)`);
+    }
+  });
+}
+
+/**
+ * Resumes a deterministic search: the rows already in the stream are handed back, in order, in
+ * place of the computation, as long as the search proposes the same keys; past them each new row
+ * is computed and appended. Fed the same scores, a seeded search retraces its steps exactly.
+ */
+export class ReplayLog {
+  private next = 0;
+  constructor(
+    private readonly stream: RowStream,
+    private readonly keyColumn: string,
+  ) {}
+
+  /** Rows handed back from the file so far. */
+  get replayed(): number {
+    return this.next;
+  }
+
+  get recorded(): number {
+    return this.stream.done.length;
+  }
+
+  async row(key: string, compute: () => Promise<Row>): Promise<Row> {
+    const done = this.stream.done;
+    if (this.next < done.length) {
+      const r = done[this.next++];
+      if (String(r[this.keyColumn]) !== key) {
+        throw new RowStreamError(
+          `--resume: ${this.stream.path} row ${this.next} is ${this.keyColumn} ${String(r[this.keyColumn])}, this run proposed ${key} (the run diverged: other settings or code)`,
+        );
+      }
+      return r;
+    }
+    const r = await compute();
+    this.next++;
+    this.stream.append([r]);
+    return r;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * What a proxyless checkpoint must agree on to be resumed: the run's settings, keyed by the CLI
+ * flag that sets each one so a refusal can name it (`--resume: --seed was 1, now 2`), and a
+ * structural check of the saved search state (α, Adam, counters, cost model) so a corrupt or
+ * hand-edited state.json ends in one clear line instead of a TypeError deep in the search.
+ */
+import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
+import { sha256Hex } from '../util/durable.js';
+import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
+import { CheckpointError, type CheckpointState, readCheckpointState } from './checkpoint.js';
+import type { ProxylessSearchConfig } from './search-config.js';
+
+export { ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
+
+/** Settings that may grow on --resume (a longer run continues the shorter one's state). */
+export const GROWABLE_SETTINGS = ['--steps'];
+
+const short = (s: string) => s.slice(0, 12);
+
+/** Images of the train and validation splits. */
+export interface SplitSizes {
+  train: number;
+  val: number;
+}
+
+/** A cost model's identity: its unit, where its numbers come from, and a fingerprint of them. */
+export function costFingerprint(cost: Pick<CostModel, 'unit' | 'fixed' | 'perPosition'>): string {
+  return short(sha256Hex(JSON.stringify([cost.unit, cost.fixed, cost.perPosition])));
+}
+
+/** The target as its flag takes it: ms, or millions of MAdds. */
+function targetAsGiven(target: number, unit: CostUnit): number {
+  return unit === 'madds' ? target / 1e6 : target;
+}
+
+/**
+ * The settings a checkpoint records. A cost model enters as a fingerprint of its numbers (table
+ * content, --missing and the layout's pricing all show up there), under the flag that chose it;
+ * a space as a fingerprint of its cells; the target in the unit of its flag.
+ */
+export function proxylessRunSettings(cfg: ProxylessSearchConfig, cost: CostModel | null, split?: SplitSizes): RunSettings {
+  const loss = cfg.costLoss;
+  const unit = cost?.unit ?? null;
+  const s: RunSettings = {
+    '--layout': `${cfg.layout.name} (${short(sha256Hex(JSON.stringify(cfg.layout)))})`,
+    '--space-file': cfg.space ? `${cfg.space.file.source} space (cells ${short(sha256Hex(JSON.stringify(cfg.space.cells)))})` : null,
+    '--latency-table': cost && (cost.source === 'table' || cost.source === 'imagenet-proxy') ? `${cost.source} prices ${costFingerprint(cost)}` : null,
+    '--price-cells': cost?.source === 'measured' ? measuredSetup(cost) : null,
+    '--mode': cfg.mode,
+    '--paths': cfg.paths,
+    '--gate-grads': cfg.gateGrads,
+    '--loss': loss?.kind ?? null,
+    '--target-ms': loss && unit === 'ms' ? targetAsGiven(loss.target, unit) : null,
+    '--target-madds': loss && unit === 'madds' ? targetAsGiven(loss.target, unit) : null,
+    '--lambda': loss?.lambda ?? null,
+    '--beta': loss?.beta ?? null,
+    '--reward-w': cfg.reinforceW,
+    '--rl-samples': cfg.reinforceSamples,
+    '--warmup': cfg.warmupSteps,
+    '--steps': cfg.searchSteps,
+    '--arch-every': cfg.archEvery,
+    '--batch': cfg.batchSize,
+    '--val-batch': cfg.valBatchSize,
+    '--lr': cfg.weightLr,
+    '--warmup-lr': cfg.warmupLr,
+    '--arch-lr': cfg.arch.lr,
+    '--no-augment': !cfg.augment,
+    '--seed': cfg.seed,
+    // Not CLI flags, but they change the trajectory all the same.
+    'weight momentum': cfg.momentum,
+    'weight decay': cfg.weightDecay,
+    'α optimizer': JSON.stringify(cfg.arch),
+    'cost model': cost ? `${cost.unit}, ${cost.source}, ${costFingerprint(cost)}` : null,
+  };
+  if (split) {
+    s['--train'] = split.train;
+    s['--val'] = split.val;
+  }
+  return s;
+}
+
+function measuredSetup(cost: CostModel): string {
+  const m = cost.meta ?? {};
+  return `${m.library ?? m.backend ?? '?'}, ${m.threads ?? '?'} thread(s), flush ${m['cache-flush'] ?? '?'}, prices ${costFingerprint(cost)}`;
+}
+
+/**
+ * Throws ResumeMismatchError naming the first setting that differs (settings in `growable` may
+ * only increase). Keys the checkpoint does not record are ignored (version 1 records fewer).
+ */
+export function checkResumeSettings(saved: RunSettings, now: RunSettings, growable: readonly string[] = GROWABLE_SETTINGS): void {
+  checkRunSettings(saved, now, {
+    growable,
+    skipUnrecorded: true,
+    advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
+  });
+}
+
+/** The settings a checkpoint recorded (version 1 recorded its config: what can be derived from it). */
+export function savedSettings(ck: CheckpointState): RunSettings {
+  const { meta } = ck;
+  if (meta.settings && typeof meta.settings === 'object') return meta.settings as RunSettings;
+  const config = meta.config as Partial<ProxylessSearchConfig> | undefined;
+  if (!config || typeof config !== 'object' || !('costLoss' in config)) {
+    // Before WP-mobilenet: parameters were named by MBConv position and costs had no unit.
+    throw new CheckpointError(`${ck.path}/state.json: written by an older wgnas (parameters and cost settings renamed since); it cannot be resumed: start a new --checkpoint directory`);
+  }
+  try {
+    // Without the cost model the target's unit is unknown: compare the rest.
+    const unknown = ['--target-ms', '--target-madds', '--latency-table', '--price-cells', 'cost model'];
+    return Object.fromEntries(Object.entries(proxylessRunSettings(config as ProxylessSearchConfig, null)).filter(([k]) => !unknown.includes(k)));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Checks that DIR's checkpoint can be resumed by a run with these settings, before any GPU work:
+ * its state.json parses, its layout is this run's, and every recorded setting matches.
+ */
+export function checkResumable(dir: string, cfg: ProxylessSearchConfig, cost: CostModel | null, split: SplitSizes): CheckpointState {
+  const ck = readCheckpointState(dir);
+  checkLayout(ck, cfg);
+  checkResumeSettings(savedSettings(ck), proxylessRunSettings(cfg, cost, split));
+  return ck;
+}
+
+/** The layout the checkpoint was written for must be this run's (the network's shapes follow from it). */
+export function checkLayout(ck: CheckpointState, cfg: ProxylessSearchConfig): void {
+  const layout = ck.meta.layout as { name?: string } | undefined;
+  if (JSON.stringify(layout) !== JSON.stringify(cfg.layout)) {
+    throw new CheckpointError(`checkpoint ${ck.path} is for layout '${layout?.name ?? '?'}', this search uses '${cfg.layout.name}' with other settings`);
+  }
+}
+
+export interface SavedSearchState {
+  alpha: number[][];
+  adam: { step: number; m: number[]; v: number[] };
+  counters: { warmup: number; search: number; arch: number; baseline: number | null; seconds: number };
+  history: unknown[];
+}
+
+const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+/** Checks the search state of a checkpoint against the supernet's α rows; throws one clear line. */
+export function validateSearchState(meta: Record<string, unknown>, choiceSizes: readonly number[], where: string): SavedSearchState {
+  const bad = (what: string): never => {
+    throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
+  };
+  const alpha = meta.alpha;
+  if (!Array.isArray(alpha) || !alpha.every(isNumArray)) bad(`'alpha' must be rows of finite numbers, got ${JSON.stringify(alpha)?.slice(0, 60)}`);
+  const rows = alpha as number[][];
+  if (rows.length !== choiceSizes.length || rows.some((r, b) => r.length !== choiceSizes[b])) {
+    bad(`'alpha' has rows of ${rows.map((r) => r.length).join('/')} choices, the supernet ${choiceSizes.join('/')}`);
+  }
+  const total = choiceSizes.reduce((s, n) => s + n, 0);
+  const adam = meta.adam as SavedSearchState['adam'] | undefined;
+  if (!adam || typeof adam !== 'object' || !isCount(adam.step) || !isNumArray(adam.m) || !isNumArray(adam.v) || adam.m.length !== total || adam.v.length !== total) {
+    bad(`'adam' must be {step, m, v} with ${total} moments each`);
+  }
+  const c = meta.counters as SavedSearchState['counters'] | undefined;
+  if (!c || typeof c !== 'object' || !isCount(c.warmup) || !isCount(c.search) || !isCount(c.arch) || !(c.baseline === null || Number.isFinite(c.baseline)) || !(typeof c.seconds === 'number' && c.seconds >= 0)) {
+    bad(`'counters' must be {warmup, search, arch, baseline, seconds} counts`);
+  }
+  const history = meta.history ?? [];
+  if (!Array.isArray(history)) bad(`'history' must be a list`);
+  return { alpha: rows, adam: adam!, counters: c!, history: history as unknown[] };
+}
+
+/**
+ * The measured cost model a checkpoint saved (null when it saved none, or another kind): a resumed
+ * --price-cells run reuses these prices instead of timing the cells again, so it continues with
+ * the numbers the interrupted run used.
+ */
+export function savedMeasuredCost(dir: string): CostModel | null {
+  let ck: CheckpointState;
+  try {
+    ck = readCheckpointState(dir);
+  } catch {
+    return null; // the resume itself reports what is wrong with the checkpoint
+  }
+  const c = ck.meta.cost as CostModel | undefined;
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    c.unit === 'ms' &&
+    c.source === 'measured' &&
+    typeof c.fixed === 'number' &&
+    Number.isFinite(c.fixed) &&
+    Array.isArray(c.perPosition) &&
+    c.perPosition.every(isNumArray);
+  return ok ? { unit: c.unit, source: c.source, fixed: c.fixed, perPosition: c.perPosition, meta: c.meta } : null;
+}

@@ -1,0 +1,42 @@
+/** Runs the wgnas CLI in a child process (optionally SIGKILLed by a test hook or after a delay). */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'wgnas.js');
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ChildOptions {
+  /** WGNAS_TEST_KILL_AT for the child: it kills itself at that point. */
+  killAt?: string;
+  /** SIGKILL the child this many ms after it starts. */
+  killAfterMs?: number;
+  /** Called once the child is started. */
+  onStart?: (c: ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+export function wgnasChild(args: string[], o: ChildOptions = {}): Promise<ChildResult> {
+  const env = { ...process.env };
+  delete env.WGNAS_TEST_KILL_AT;
+  if (o.killAt) env.WGNAS_TEST_KILL_AT = o.killAt;
+  const c = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  o.onStart?.(c);
+  let stdout = '';
+  let stderr = '';
+  c.stdout!.on('data', (d) => (stdout += String(d)));
+  c.stderr!.on('data', (d) => (stderr += String(d)));
+  const timers = [setTimeout(() => c.kill('SIGKILL'), o.timeoutMs ?? 240_000)];
+  if (o.killAfterMs !== undefined) timers.push(setTimeout(() => c.kill('SIGKILL'), o.killAfterMs));
+  return new Promise((resolve) => {
+    c.on('close', (code, signal) => {
+      timers.forEach(clearTimeout);
+      resolve({ code, signal, stdout, stderr: stderr.replace(/^Warning: .*artificially reduced.*\n/gm, '') });
+    });
+  });
+}
