@@ -46,7 +46,9 @@ describe('NativeDevice', () => {
   it('runs ops, writes, copies and reads in issue order', async ({ skip }) => {
     if (!dev) return skip();
     const x = dev.upload([-1, 2, -3, 4]);
+    const ops0 = dev.stats().enqueued;
     const y = nat.relu(dev, x); // queued before the write: sees the old x
+    expect(dev.stats().enqueued).toBe(ops0 + 1);
     dev.write(x, Float32Array.from([5, -6]), 1);
     const z = nat.relu(dev, x); // after the write
     const c = dev.zeros([6]);
@@ -122,6 +124,7 @@ describe('NativeDevice', () => {
       return nat.batchNormForward(d, y, null, null).y.read();
     };
     const [a, b] = await Promise.all([run(one), run(dev)]);
+    expect(one.stats().cachedPrimitives).toBe(1); // the conv's forward primitive
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
     one.destroy();
     expect(() => NativeDevice.create({ threads: 0 })).toThrow(/threads must be an integer in 1..1024/);

@@ -101,7 +101,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   std::deque<Command> queue_;
   bool stopping_ = false;
   std::atomic<size_t> queued_{0};
+  double enqueued_ = 0;  // ops enqueued over the device's life (JS thread)
   std::string error_;  // first failure since the last read/sync (worker thread)
+  std::atomic<size_t> cachedPrimitives_{0};  // the worker's primitive cache size, for stats
 
   // ---- worker ----
 
@@ -126,6 +128,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
         }
       }
       c.fn = nullptr;  // drop the command's buffer references before reporting completion
+      cachedPrimitives_ = rt_->cache.size();
       queued_--;
       if (c.done) {
         c.done->error = std::move(error_);
@@ -303,6 +306,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     } catch (const OpError& e) {
       throw Napi::RangeError::New(env, "native op " + name + ": " + e.what());
     }
+    enqueued_++;
     push({op->name, [op, bufs = std::move(bufs), params](Runtime& rt) {
             Ctx c{*params, bufs, rt};
             op->run(c);
@@ -343,6 +347,8 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     o.Set("buffersFree", static_cast<double>(s.buffersFree));
     o.Set("tensors", static_cast<double>(handles_.size()));
     o.Set("queued", static_cast<double>(queued_.load()));
+    o.Set("enqueued", enqueued_);
+    o.Set("cachedPrimitives", static_cast<double>(cachedPrimitives_.load()));
     return o;
   }
 

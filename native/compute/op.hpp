@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -23,14 +24,26 @@ struct Runtime {
   std::shared_ptr<Pool> pool;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
-  // Primitive caches (creation costs 0.1-10 ms; execution of small ops less), keyed by shape.
-  std::unordered_map<std::string, std::shared_ptr<void>> cache;
+  // Primitives by shape (creation costs 0.1-10 ms, often more than running them), least recently
+  // used first out beyond kCacheEntries: a search over many shapes keeps its JIT code bounded.
+  static constexpr size_t kCacheEntries = 4096;
+  std::list<std::pair<std::string, std::shared_ptr<void>>> lru;
+  std::unordered_map<std::string, decltype(lru)::iterator> cache;
 
   template <class T, class Make>
   T& cached(const std::string& key, Make&& make) {
     auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, std::shared_ptr<void>(std::make_shared<T>(make()))).first;
-    return *static_cast<T*>(it->second.get());
+    if (it != cache.end()) {
+      lru.splice(lru.begin(), lru, it->second);
+      return *static_cast<T*>(it->second->second.get());
+    }
+    lru.emplace_front(key, std::shared_ptr<void>(std::make_shared<T>(make())));
+    cache.emplace(key, lru.begin());
+    if (lru.size() > kCacheEntries) {
+      cache.erase(lru.back().first);
+      lru.pop_back();
+    }
+    return *static_cast<T*>(lru.front().second.get());
   }
   Buf temp(size_t numel) { return makeBuf(pool, numel); }
 };

@@ -58,7 +58,7 @@ export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];
 /** Named op parameters: numbers, flags and number lists (read by name in C++). */
 export type NativeOpParams = Record<string, number | boolean | readonly number[] | undefined>;
 
-export interface NativeMemoryStats {
+export interface NativeDeviceStats {
   /** Bytes of live tensors (pool buckets), including tensors whose dispose waits on queued work. */
   bytesInUse: number;
   /** Bytes held from the system: in use plus idle pool blocks. */
@@ -70,6 +70,10 @@ export interface NativeMemoryStats {
   tensors: number;
   /** Commands waiting for or running on the worker. */
   queued: number;
+  /** Ops enqueued since the device opened (the CPU side of Gpu.dispatchCount). */
+  enqueued: number;
+  /** oneDNN primitives held in the device's shape cache. */
+  cachedPrimitives: number;
 }
 
 /** The addon's ComputeDevice instance. Handles are positive integers. */
@@ -82,7 +86,7 @@ export interface RawComputeDevice {
   read(handle: number, offsetElems?: number, count?: number): Promise<Float32Array>;
   sync(): Promise<void>;
   enqueue(op: NativeOpName, handles: number[], params?: NativeOpParams): void;
-  stats(): NativeMemoryStats;
+  stats(): NativeDeviceStats;
   resetPeak(): void;
   trim(): void;
   destroy(): void;

@@ -11,7 +11,7 @@ import { NativeUnavailableError } from './binding.js';
 import {
   loadComputeAddon,
   NATIVE_OP_NAMES,
-  type NativeMemoryStats,
+  type NativeDeviceStats,
   type NativeOpName,
   type NativeOpParams,
   type RawComputeDevice,
@@ -231,7 +231,7 @@ export class NativeDevice {
     if (!this.destroyed) this.raw.release(id);
   }
 
-  stats(): NativeMemoryStats {
+  stats(): NativeDeviceStats {
     return this.raw.stats();
   }
 
