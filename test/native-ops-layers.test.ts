@@ -341,6 +341,26 @@ describe('native element-wise ops and reductions vs the references', () => {
     });
   }
 
+  it('dotPartials: one partial dot product per chunk of wg * items elements', async ({ skip }) => {
+    if (!dev) return skip();
+    for (const [n, wg, items] of [[1, 64, 32], [5000, 64, 32], [70001, 16, 4], [300_000, 64, 32]]) {
+      const rng = new Rng(n);
+      const a = rng.normals(n);
+      const b = rng.normals(n);
+      const chunk = wg * items;
+      const groups = Math.ceil(n / chunk);
+      const out = dev.zeros([groups + 1]);
+      nat.dotPartials(dev, dev.upload(a), dev.upload(b), out, wg, items);
+      const ref = Array.from({ length: groups + 1 }, (_, g) => {
+        let s = 0;
+        for (let i = g * chunk; i < Math.min(n, (g + 1) * chunk); i++) s += a[i] * b[i];
+        return s;
+      });
+      expectClose(await out.read(), ref, { atol: 1e-5 * Math.sqrt(chunk) });
+    }
+    expect(() => nat.dotPartials(dev!, dev!.zeros([3000]), dev!.zeros([3000]), dev!.zeros([1]))).toThrow(/needs 2/);
+  });
+
   it('sumSlices, and errors as the GPU ops', async ({ skip }) => {
     if (!dev) return skip();
     const x = Float32Array.from({ length: 3 * 2 * 4 }, (_, i) => i);

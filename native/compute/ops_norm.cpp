@@ -110,8 +110,8 @@ void normalizeRows(Ctx& c) {
     for (size_t r = lo; r < hi; r++) {
       float* p = x + r * D;
       float m = static_cast<float>(sumF(p, D) / static_cast<double>(D));
-      double css = sumSqDevF(p, D, m);
-      double rss = sumSqF(p, D);
+      double css, rss;
+      sumSqDevAndSqF(p, D, m, &css, &rss);
       // Relative threshold (as correlation.wgsl): a constant row leaves only rounding noise in css.
       float scale = css > 1e-10 * rss && css > 0 ? static_cast<float>(1.0 / std::sqrt(css)) : 0.0f;
       centreScale(p, D, m, scale);

@@ -151,6 +151,24 @@ void registerReduceOps(Registry& r) {
                     double s = reduceAll(c.threads(), count(c.p), [&](size_t lo, size_t hi) { return dotF(a + lo, b + lo, hi - lo); });
                     c.ptr(2)[c.p.i("index")] = static_cast<float>(s * c.p.f("scale", 1));
                   }};
+  // dotPartials: [a, b, partials], partials[g] = Σ a b over elements [g chunk, (g + 1) chunk) of n.
+  r["dotPartials"] = {"dotPartials", 3,
+                      [](const Params& p, const std::vector<size_t>& n) {
+                        size_t chunk = static_cast<size_t>(positive(p, "chunk"));
+                        expectAtLeast(n, 0, count(p), "a");
+                        expectAtLeast(n, 1, count(p), "b");
+                        expectAtLeast(n, 2, (count(p) + chunk - 1) / chunk, "partials");
+                      },
+                      [](Ctx& c) {
+                        size_t n = count(c.p), chunk = static_cast<size_t>(c.p.i("chunk"));
+                        const float* a = c.ptr(0);
+                        const float* b = c.ptr(1);
+                        float* out = c.ptr(2);
+                        size_t groups = (n + chunk - 1) / chunk;
+                        parallelRange(c.threads(), groups, std::max<size_t>(1, kSerialElems / chunk), [&](size_t lo, size_t hi) {
+                          for (size_t g = lo; g < hi; g++) out[g] = static_cast<float>(dotF(a + g * chunk, b + g * chunk, std::min(chunk, n - g * chunk)));
+                        });
+                      }};
   // rowSums: [x, out], out[r] = scale Σ_c x[r, c].
   r["rowSums"] = {"rowSums", 2,
                   [](const Params& p, const std::vector<size_t>& n) {

@@ -27,6 +27,22 @@ WGNAS_CLONES double sumF(const float* p, size_t n) {
 WGNAS_CLONES double sumSqDevF(const float* p, size_t n, float m) {
   return blockedSum(n, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
 }
+WGNAS_CLONES void sumSqDevAndSqF(const float* p, size_t n, float m, double* dev, double* sq) {
+  double d = 0, q = 0;
+  for (size_t lo = 0; lo < n; lo += kSumBlock) {
+    size_t hi = lo + kSumBlock < n ? lo + kSumBlock : n;
+    float accD = 0, accQ = 0;
+#pragma omp simd reduction(+ : accD, accQ)
+    for (size_t i = lo; i < hi; i++) {
+      accD += (p[i] - m) * (p[i] - m);
+      accQ += p[i] * p[i];
+    }
+    d += accD;
+    q += accQ;
+  }
+  *dev = d;
+  *sq = q;
+}
 WGNAS_CLONES double dotF(const float* a, const float* b, size_t n) {
   return blockedSum(n, [a, b](size_t i) { return a[i] * b[i]; });
 }

@@ -22,6 +22,8 @@ constexpr size_t kSumBlock = 256;
 double sumF(const float* p, size_t n);
 // Σ (p[i] - m)^2.
 double sumSqDevF(const float* p, size_t n, float m);
+// Σ (p[i] - m)^2 and Σ p[i]^2 in one pass.
+void sumSqDevAndSqF(const float* p, size_t n, float m, double* dev, double* sq);
 // Σ a[i] * b[i].
 double dotF(const float* a, const float* b, size_t n);
 // Σ a[i] * (b[i] - m).

@@ -34,6 +34,7 @@ export const NATIVE_OP_NAMES = [
   'sum',
   'sumSquares',
   'sumAbsProduct',
+  'dotPartials',
   'rowSums',
   'colSums',
   'sumSlices',

@@ -29,6 +29,21 @@ export function sumAbsProduct(dev: NativeDevice, a: NativeTensor, b: NativeTenso
   return reduceFull(dev, 'sumAbsProduct', [a, b], 1);
 }
 
+/**
+ * Dot-product partials: partials[g] = sum of a * b over chunk g of wg * items elements (the first
+ * pass of the WGSL path's deterministic two-pass dot; the chunking is kept so both backends fill
+ * the same entries).
+ */
+export function dotPartials(dev: NativeDevice, a: NativeTensor, b: NativeTensor, partials: NativeTensor, wg = 64, items = 32): void {
+  const n = a.size;
+  const chunk = wg * items;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
+  if (b.size !== n) throw new ShapeError(`dotPartials: ${n} vs ${b.size} elements`);
+  const groups = Math.ceil(n / chunk);
+  if (partials.size < groups) throw new ShapeError(`dotPartials: partials holds ${partials.size} values, needs ${groups}`);
+  if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
+}
+
 function matrixDims(op: string, x: NativeTensor, cols: number): number {
   if (!Number.isInteger(cols) || cols <= 0 || x.size % cols !== 0) {
     throw new ShapeError(`${op}: ${cols} columns do not divide [${x.shape.join(', ')}] (${x.size} elements)`);
