@@ -1,11 +1,11 @@
 """PyTorch eager (CPU) timings for bench/native-ops.bench.ts: the same ops and shapes, one JSON line out.
 
 Usage: /usr/bin/python3 bench/native-ops-torch.py '<json config>'
-Config: {"threads": 2, "repeats": 7, "minMs": 200, "ops": [{"id": ..., "kind": ..., ...}]}
-Prints {"torch": version, "threads": n, "ms": {id: median ms per op}}. Needs python3-torch (bench only).
+Config: {"threads": 2, "repeats": 7, "minMs": 200, "clock": "wall" | "cpu", "ops": [{"id": ..., "kind": ..., ...}]}
+Prints {"torch": version, "threads": n, "ms": {id: min over samples of ms per op}}; clock "cpu" times
+the process's CPU time (user + system) instead of wall time. Needs python3-torch (bench only).
 """
 import json
-import statistics
 import sys
 import time
 
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 
-def timed(fn, repeats, min_ms):
+def timed(fn, repeats, min_ms, clock):
     fn()
     fn()
     # Iterations per sample so that one sample lasts about min_ms / repeats.
@@ -23,11 +23,11 @@ def timed(fn, repeats, min_ms):
     iters = max(1, int(min_ms / 1000 / repeats / one))
     samples = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         for _ in range(iters):
             fn()
-        samples.append((time.perf_counter() - t) / iters * 1000)
-    return statistics.median(samples)
+        samples.append((clock() - t) / iters * 1000)
+    return min(samples)
 
 
 def make(op):
@@ -56,6 +56,20 @@ def make(op):
         if kind == "relu_fwd":
             return lambda: torch.relu(x)
         return lambda: torch.ops.aten.threshold_backward(dy, x, 0)
+    if kind == "rcb":
+        # NB201's ReLU-Conv-BN edge, forward and backward through autograd (eager, as a proxy runs it).
+        n, c, h, k = op["N"], op["C"], op["H"], op["k"]
+        x = rand(n, c, h, h).requires_grad_()
+        conv = torch.nn.Conv2d(c, c, k, padding=k // 2, bias=False)
+        bn = torch.nn.BatchNorm2d(c)
+        dy = rand(n, c, h, h)
+
+        def step():
+            with torch.enable_grad():
+                y = bn(conv(torch.relu(x)))
+                y.backward(dy)
+
+        return step
     if kind == "gram":
         n, d = op["N"], op["D"]
         x = rand(n, d)
@@ -72,10 +86,11 @@ def make(op):
 def main():
     cfg = json.loads(sys.argv[1])
     torch.set_num_threads(cfg["threads"])
+    clock = time.process_time if cfg.get("clock") == "cpu" else time.perf_counter
     out = {}
     with torch.no_grad():
         for op in cfg["ops"]:
-            out[op["id"]] = timed(make(op), cfg["repeats"], cfg["minMs"])
+            out[op["id"]] = timed(make(op), cfg["repeats"], cfg["minMs"], clock)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": out}))
 
 

@@ -137,6 +137,40 @@ describe('native conv2d vs the f64 reference', () => {
   });
 });
 
+describe("native conv2d, convAlgorithm 'auto' (Winograd where oneDNN expects a gain) vs 'direct'", () => {
+  // NB201's dense 3x3 convolutions at batch 64, where oneDNN takes Winograd for the forward and
+  // data-gradient passes; 'direct' is checked against the f64 reference above, so the two native
+  // results are compared here (an f64 reference at this size would take seconds per pass).
+  for (const [C, H] of [
+    [32, 16],
+    [64, 8],
+  ]) {
+    it(`C=${C} ${H}x${H}, batch 64`, async ({ skip }) => {
+      if (!dev) return skip();
+      const direct = nativeDeviceOrNull(2, { convAlgorithm: 'direct' })!;
+      expect([dev.convAlgorithm, direct.convAlgorithm]).toEqual(['auto', 'direct']);
+      const rng = new Rng(C * H);
+      const xs = [64, C, H, H];
+      const wShape = [C, C, 3, 3];
+      const x = rng.normals(prod(xs));
+      const w = rng.normals(prod(wShape), Math.sqrt(2 / (9 * C)));
+      const dy = rng.normals(prod(xs));
+      const p = { stride: 1, pad: 1 };
+      const run = async (d: NativeDevice) => {
+        const [tx, tw, tdy] = [d.upload(x, xs), d.upload(w, wShape), d.upload(dy, xs)];
+        const out = await Promise.all([conv2d(d, tx, tw, p).read(), conv2dBackwardInput(d, tdy, tw, xs, p).read(), conv2dBackwardWeight(d, tx, tdy, wShape, p).read()]);
+        for (const t of [tx, tw, tdy]) t.dispose();
+        return out;
+      };
+      const [a, b] = [await run(dev), await run(direct)];
+      direct.destroy();
+      expectClose(a[0], b[0], { atol: 1e-4, rtol: 1e-5, label: 'y' });
+      expectClose(a[1], b[1], { atol: 1e-4, rtol: 1e-5, label: 'dx' });
+      expectClose(a[2], b[2], { atol: 2e-3, rtol: 1e-5, label: 'dw' });
+    });
+  }
+});
+
 describe('native conv2d gradients vs finite differences', () => {
   const fdCases: Case[] = [
     { x: [2, 3, 5, 4], cout: 2, k: 3, p: { stride: 2, pad: 1 } },

@@ -55,7 +55,15 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   explicit ComputeDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ComputeDevice>(info) {
     Napi::Env env = info.Env();
     int threads = 1;
+    bool convAuto = true;
     if (info.Length() > 0 && info[0].IsObject()) {
+      Napi::Value a = info[0].As<Napi::Object>().Get("convAlgorithm");
+      if (!a.IsUndefined()) {
+        std::string alg = a.IsString() ? a.As<Napi::String>().Utf8Value() : "";
+        if (alg != "direct" && alg != "auto")
+          throw Napi::TypeError::New(env, "ComputeDevice: convAlgorithm must be 'direct' or 'auto'");
+        convAuto = alg == "auto";
+      }
       Napi::Value t = info[0].As<Napi::Object>().Get("threads");
       if (!t.IsUndefined()) {
         double d = t.IsNumber() ? t.As<Napi::Number>().DoubleValue() : -1;
@@ -65,7 +73,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
       }
     }
     pool_ = std::make_shared<Pool>();
-    rt_ = std::make_unique<Runtime>(threads, pool_);
+    rt_ = std::make_unique<Runtime>(threads, pool_, convAuto);
     tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                           "wgnas:compute", 0, 1);
     tsfn_.Unref(env);  // only pending reads keep the event loop alive

@@ -19,8 +19,12 @@ namespace wgnas::compute {
 
 // Per-device state the ops share on the worker thread.
 struct Runtime {
-  Runtime(int threads, std::shared_ptr<Pool> pool) : threads(threads), pool(std::move(pool)) {}
+  Runtime(int threads, std::shared_ptr<Pool> pool, bool convAuto)
+      : threads(threads), convAuto(convAuto), pool(std::move(pool)) {}
   int threads;
+  // Convolution algorithm: false = direct only; true = oneDNN's choice (convolution_auto), which
+  // takes Winograd F(4x4, 3x3) for 3x3 stride-1 forward / data-gradient passes where it is faster.
+  bool convAuto;
   std::shared_ptr<Pool> pool;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};

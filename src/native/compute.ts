@@ -94,7 +94,7 @@ export interface RawComputeDevice {
   ops(): string[];
 }
 
-export type RawComputeDeviceClass = new (options: { threads: number }) => RawComputeDevice;
+export type RawComputeDeviceClass = new (options: { threads: number; convAlgorithm: 'direct' | 'auto' }) => RawComputeDevice;
 
 /** The addon's ComputeDevice class and the cores this process may use; NativeUnavailableError lists fixes. */
 export function loadComputeAddon(): { ComputeDevice: RawComputeDeviceClass; availableCores: number } {

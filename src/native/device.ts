@@ -20,6 +20,13 @@ import {
 export interface NativeDeviceOptions {
   /** Threads for oneDNN and the hand-written loops (default: every core this process may use). */
   threads?: number;
+  /**
+   * Convolution algorithm. 'auto' (default): oneDNN may take Winograd F(4x4, 3x3) for the forward
+   * and data-gradient passes of dense 3x3 stride-1 convolutions where its heuristics expect a gain
+   * (NB201 at batch 64: 1.5-2x at 8 and 16 px); rounding errors grow ~5x (still ~2e-6 of the
+   * output's range). 'direct': direct kernels only, the closest to the f64 references.
+   */
+  convAlgorithm?: 'direct' | 'auto';
 }
 
 /** A failure inside a queued native op, reported by the next read() or sync(). */
@@ -124,7 +131,10 @@ export class NativeDevice {
     if (!this.destroyed) this.raw.release(id);
   });
 
-  private constructor(private readonly raw: RawComputeDevice) {}
+  private constructor(
+    private readonly raw: RawComputeDevice,
+    readonly convAlgorithm: 'direct' | 'auto',
+  ) {}
 
   /** Opens a device; throws NativeUnavailableError (with fixes) when the addon is missing or stale. */
   static create(opts: NativeDeviceOptions = {}): NativeDevice {
@@ -133,14 +143,18 @@ export class NativeDevice {
     if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
       throw new RangeError(`NativeDevice: threads must be an integer in 1..1024, got ${threads}`);
     }
-    const raw = new ComputeDevice({ threads });
+    const convAlgorithm = opts.convAlgorithm ?? 'auto';
+    if (convAlgorithm !== 'direct' && convAlgorithm !== 'auto') {
+      throw new RangeError(`NativeDevice: convAlgorithm must be 'direct' or 'auto', got '${String(convAlgorithm)}'`);
+    }
+    const raw = new ComputeDevice({ threads, convAlgorithm });
     const have = new Set(raw.ops());
     const missing = NATIVE_OP_NAMES.filter((op) => !have.has(op));
     if (missing.length) {
       raw.destroy();
       throw new NativeUnavailableError(`the addon lacks the native ops ${missing.join(', ')}: rebuild it with npm run build:native`);
     }
-    return new NativeDevice(raw);
+    return new NativeDevice(raw, convAlgorithm);
   }
 
   get threads(): number {
