@@ -108,6 +108,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   std::condition_variable cv_;
   std::deque<Command> queue_;
   bool stopping_ = false;
+  bool sleeping_ = false;  // the worker waits on cv_ (guarded by mu_)
   std::atomic<size_t> queued_{0};
   double enqueued_ = 0;  // ops enqueued over the device's life (JS thread)
   std::string error_;  // first failure since the last read/sync (worker thread)
@@ -121,7 +122,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
       Command c;
       {
         std::unique_lock<std::mutex> lock(mu_);
+        sleeping_ = true;
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        sleeping_ = false;
         if (queue_.empty()) return;
         c = std::move(queue_.front());
         queue_.pop_front();
@@ -148,12 +151,14 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   }
 
   void push(Command c) {
+    bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(std::move(c));
       queued_++;
+      wake = sleeping_;  // a busy worker finds the command on its own; skip the futex call
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   void stop() {
