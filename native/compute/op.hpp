@@ -82,7 +82,6 @@ void registerTrainOps(Registry& r);
 const Registry& registry();
 
 // check() helpers.
-void expectNumel(const std::vector<size_t>& numels, size_t i, size_t want, const char* what);
 void expectAtLeast(const std::vector<size_t>& numels, size_t i, size_t want, const char* what);
 int64_t positive(const Params& p, const char* k);
 int64_t nonNegative(const Params& p, const char* k);

@@ -4,9 +4,9 @@
  * run in order on the device's worker thread. NativeDevice (device.ts) is the typed surface over
  * it; this file only loads it and declares its shape.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadNative, nativeCandidates, NativeUnavailableError } from './binding.js';
-import { existsSync } from 'node:fs';
 
 /** Every op the native device runs; the addon must register each (checked when a device opens). */
 export const NATIVE_OP_NAMES = [
