@@ -1,9 +1,11 @@
-"""PyTorch eager (CPU) timings for bench/native-ops.bench.ts: the same ops and shapes, one JSON line out.
+"""PyTorch eager (CPU) timings for bench/native-ops.bench.ts: the same ops and shapes.
 
-Usage: /usr/bin/python3 bench/native-ops-torch.py '<json config>'
-Config: {"threads": 2, "repeats": 7, "minMs": 200, "clock": "wall" | "cpu", "ops": [{"id": ..., "kind": ..., ...}]}
-Prints {"torch": version, "threads": n, "ms": {id: min over samples of ms per op}}; clock "cpu" times
-the process's CPU time (user + system) instead of wall time. Needs python3-torch (bench only).
+Usage: /usr/bin/python3 bench/native-ops-torch.py THREADS
+Serves requests on stdin, one JSON object a line: {"op": {"id": ..., "kind": ..., ...}, "repeats": 5,
+"minMs": 300, "clock": "wall" | "cpu"}; answers each with one line {"ms": min over samples of ms per
+op}. The first line out is {"torch": version, "threads": n}. clock "cpu" times the process's CPU
+time (user + system) instead of wall time. Serving one op at a time lets the caller interleave
+native and PyTorch measurements. Needs python3-torch (bench only).
 """
 import json
 import sys
@@ -84,14 +86,18 @@ def make(op):
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
-    torch.set_num_threads(cfg["threads"])
-    clock = time.process_time if cfg.get("clock") == "cpu" else time.perf_counter
-    out = {}
-    with torch.no_grad():
-        for op in cfg["ops"]:
-            out[op["id"]] = timed(make(op), cfg["repeats"], cfg["minMs"], clock)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": out}))
+    torch.set_num_threads(int(sys.argv[1]))
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    cache = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        op = req["op"]
+        if op["id"] not in cache:
+            cache[op["id"]] = make(op)
+        clock = time.process_time if req.get("clock") == "cpu" else time.perf_counter
+        with torch.no_grad():
+            ms = timed(cache[op["id"]], req["repeats"], req["minMs"], clock)
+        print(json.dumps({"ms": ms}), flush=True)
 
 
 main()

@@ -12,18 +12,19 @@
  *
  * torch* is PyTorch with glibc told to keep freed memory (see TUNED_MALLOC): the stronger baseline.
  * Each figure is the minimum over R samples of the mean time per op, a sample lasting about
- * T / R ms, and over K rounds that alternate native, torch and torch* (so that a burst of other
- * load on a shared machine does not land on one side only; the load average is printed). The
+ * T / R ms, and over K rounds that alternate native, torch and torch* op by op (a burst of other
+ * load on a shared machine lands on all three alike; the load average is printed). The
  * WGSL column runs once (lavapipe is 10-100x slower). --clock cpu times process CPU time (user +
  * system, page faults included) instead of wall time: with --threads 1 it is the per-op cost that
  * other processes on a shared machine barely disturb (with more threads it also counts OpenMP's
  * spin-waiting; the WGSL column stays on wall time).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { acquireGpu, type Gpu } from '../src/gpu/index.js';
@@ -230,27 +231,48 @@ async function time(b: Backend, run: Runner, repeats: number, minMs: number, clo
  */
 const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000', MALLOC_TOP_PAD_: '536870912' };
 
-function torchTimes(
-  ops: OpCase[],
-  threads: number,
-  repeats: number,
-  minMs: number,
-  clock: Clock,
-  env: Record<string, string> = {},
-): { version: string; ms: Record<string, number> } | string {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'native-ops-torch.py');
-  const r = spawnSync('/usr/bin/python3', [script, JSON.stringify({ threads, repeats, minMs, clock, ops })], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-    env: { ...process.env, ...env },
-  });
-  if (r.error) return `python3 failed to start (${r.error.message})`;
-  if (r.status !== 0) {
-    const err = r.stderr.trim().split('\n').pop() ?? '';
-    return /No module named 'torch'/.test(r.stderr) ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)' : `python3 exited ${r.status}: ${err}`;
+/** A long-lived bench/native-ops-torch.py process answering one op timing at a time. */
+class TorchServer {
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(
+    private readonly proc: ChildProcessWithoutNullStreams,
+    readonly version: string,
+    lines: AsyncIterator<string>,
+  ) {
+    this.lines = lines;
   }
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; ms: Record<string, number> };
-  return { version: out.torch, ms: out.ms };
+
+  /** Starts the server, or returns why PyTorch is unavailable. */
+  static async start(threads: number, env: Record<string, string> = {}): Promise<TorchServer | string> {
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'native-ops-torch.py');
+    const proc = spawn('/usr/bin/python3', [script, String(threads)], { env: { ...process.env, ...env } });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const failed = new Promise<string>((resolve) => {
+      proc.on('error', (e) => resolve(`python3 failed to start (${e.message})`));
+      proc.on('exit', (code) =>
+        resolve(/No module named 'torch'/.test(stderr) ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)' : `python3 exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`),
+      );
+    });
+    const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const first = await Promise.race([lines.next().then((r) => (r.done ? null : r.value)), failed]);
+    if (first === null || !first.startsWith('{')) return (await failed) ?? 'python3 gave no answer';
+    const hello = JSON.parse(first) as { torch: string };
+    return new TorchServer(proc, hello.torch, lines);
+  }
+
+  async time(op: OpCase, repeats: number, minMs: number, clock: Clock): Promise<number> {
+    this.proc.stdin.write(JSON.stringify({ op, repeats, minMs, clock }) + '\n');
+    const r = await this.lines.next();
+    if (r.done) throw new Error('the PyTorch bench process exited');
+    return (JSON.parse(r.value) as { ms: number }).ms;
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+    this.proc.kill();
+  }
 }
 
 async function main(): Promise<void> {
@@ -300,27 +322,33 @@ async function main(): Promise<void> {
   const keepMin = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, v] of Object.entries(from)) into[k] = Math.min(into[k] ?? Infinity, v);
   };
+  // Per op, per round: native, torch, torch* back to back, so a burst of other load on a shared
+  // machine lands on all three alike; the minimum over rounds is kept.
   let torchNote = values['no-torch'] ? 'skipped (--no-torch)' : '';
-  const nb = nativeBackend(dev);
-  const runners = new Map(ops.map((c) => [c.id, nb.prepare(c)]));
-  for (let r = 0; r < rounds; r++) {
-    const round: Record<string, number> = {};
-    for (const c of ops) round[c.id] = await time(nb, runners.get(c.id)!, repeats, minMs, clock);
-    keepMin(nativeMs, round);
-    if (torchNote !== '' && !torchNote.startsWith('PyTorch')) continue; // skipped or unavailable
+  const servers: Array<[Record<string, number>, TorchServer]> = [];
+  if (!values['no-torch']) {
     for (const [into, env] of [
       [torchMs, {}],
       [tunedMs, TUNED_MALLOC],
     ] as const) {
-      const t = torchTimes(ops, threads, repeats, minMs, clock, env);
-      if (typeof t === 'string') {
-        torchNote = t;
+      const s = await TorchServer.start(threads, env);
+      if (typeof s === 'string') {
+        torchNote = s;
         break;
       }
-      torchNote = `PyTorch ${t.version} eager`;
-      keepMin(into, t.ms);
+      torchNote = `PyTorch ${s.version} eager`;
+      servers.push([into, s]);
     }
   }
+  const nb = nativeBackend(dev);
+  for (const c of ops) {
+    const run = nb.prepare(c);
+    for (let r = 0; r < rounds; r++) {
+      keepMin(nativeMs, { [c.id]: await time(nb, run, repeats, minMs, clock) });
+      for (const [into, s] of servers) keepMin(into, { [c.id]: await s.time(c, repeats, minMs, clock) });
+    }
+  }
+  for (const [, s] of servers) s.close();
   dev.destroy();
 
   const wgslMs: Record<string, number> = {};
