@@ -22,8 +22,8 @@ struct Runtime {
   Runtime(int threads, std::shared_ptr<Pool> pool, bool convAuto)
       : threads(threads), convAuto(convAuto), pool(std::move(pool)) {}
   int threads;
-  // Convolution algorithm: false = direct only; true = oneDNN's choice (convolution_auto), which
-  // takes Winograd F(4x4, 3x3) for 3x3 stride-1 forward / data-gradient passes where it is faster.
+  // Convolution algorithm: false = direct only; true = Winograd F(4x4, 3x3) for the 3x3 stride-1
+  // forward / data-gradient passes where it was measured faster (ops_conv.cpp: convAlgorithm).
   bool convAuto;
   std::shared_ptr<Pool> pool;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};

@@ -21,9 +21,10 @@ export interface NativeDeviceOptions {
   /** Threads for oneDNN and the hand-written loops (default: every core this process may use). */
   threads?: number;
   /**
-   * Convolution algorithm. 'auto' (default): oneDNN may take Winograd F(4x4, 3x3) for the forward
-   * and data-gradient passes of dense 3x3 stride-1 convolutions where its heuristics expect a gain
-   * (NB201 at batch 64: 1.5-2x at 8 and 16 px); rounding errors grow ~5x (still ~2e-6 of the
+   * Convolution algorithm. 'auto' (default): Winograd F(4x4, 3x3) for the forward and data-gradient
+   * passes of dense 3x3 stride-1 convolutions with >= 32 channels in and out and a batch >= 16,
+   * where it was measured faster (NB201 at batch 64: 1.5-1.9x at 32 channels / 16 px and 64 / 8 px),
+   * direct kernels elsewhere; Winograd's rounding errors are ~5x larger (still ~2e-6 of the
    * output's range). 'direct': direct kernels only, the closest to the f64 references.
    */
   convAlgorithm?: 'direct' | 'auto';
