@@ -25,13 +25,64 @@ BnShape readBn(const Params& p) {
 // Channels per chunk so that a chunk holds at least kSerialElems elements.
 size_t channelGrain(const BnShape& s) { return std::max<size_t>(1, kSerialElems / std::max<size_t>(1, s.perChannel())); }
 
-WGNAS_CLONES void affinePlane(const float* x, float* y, size_t n, float a, float b) {
-  for (size_t i = 0; i < n; i++) y[i] = x[i] * a + b;
+// One channel's N planes of HW elements at stride planeStride. A whole channel is one cloned call,
+// so that small planes (8 x 8 px: 64 elements) do not pay a dispatch per plane.
+struct ChannelView {
+  size_t N, HW, planeStride;
+};
+
+// Batch statistics of one channel and y = x a + b with a = γ / σ, b = β - μ a.
+WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
+                                   float* mean, float* invStd) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sum = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    sum += blockedSum(v.HW, [p](size_t i) { return p[i]; });
+  }
+  float m = static_cast<float>(sum / M);
+  double ss = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    ss += blockedSum(v.HW, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
+  }
+  float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+  *mean = m;
+  *invStd = is;
+  float a = is * gamma, b = beta - m * a;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    float* q = y + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = p[i] * a + b;
+  }
 }
 
-// dx = a dy + b (x - m) + c
-WGNAS_CLONES void bnBackwardPlane(const float* dy, const float* x, float* dx, size_t n, float a, float b, float m, float c) {
-  for (size_t i = 0; i < n; i++) dx[i] = a * dy[i] + b * (x[i] - m) + c;
+// dβ = Σ dy, dγ = Σ dy x̂, dx = γ σ⁻¹ (dy - dβ / M - x̂ dγ / M) for one channel.
+WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const float* x, float* dx, float m, float is,
+                                    float gamma, float* dgamma, float* dbeta) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sdy = 0, sdyxm = 0;  // Σ dy, Σ dy (x - m)
+  for (size_t n = 0; n < v.N; n++) {
+    const float* g = dy + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    double a, b;
+    blockedSum2(v.HW, [g](size_t i) { return g[i]; }, [g, p, m](size_t i) { return g[i] * (p[i] - m); }, &a, &b);
+    sdy += a;
+    sdyxm += b;
+  }
+  double sdyx = sdyxm * is;
+  *dbeta = static_cast<float>(sdy);
+  *dgamma = static_cast<float>(sdyx);
+  double gi = gamma * static_cast<double>(is);
+  float a = static_cast<float>(gi);
+  float b = static_cast<float>(-gi * is * sdyx / M);
+  float k = static_cast<float>(-gi * sdy / M);
+  for (size_t n = 0; n < v.N; n++) {
+    const float* g = dy + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    float* q = dx + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = a * g[i] + b * (p[i] - m) + k;
+  }
 }
 
 void bnForward(Ctx& c) {
@@ -44,21 +95,10 @@ void bnForward(Ctx& c) {
   const float* g = s.gamma ? c.ptr(4) : nullptr;
   const float* bt = s.beta ? c.ptr(4 + (s.gamma ? 1 : 0)) : nullptr;
   const size_t HW = s.HW, C = s.C;
-  const double M = static_cast<double>(s.perChannel());
+  const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
-    for (size_t ch = lo; ch < hi; ch++) {
-      double sum = 0;
-      for (int64_t n = 0; n < s.N; n++) sum += sumF(x + (n * C + ch) * HW, HW);
-      float m = static_cast<float>(sum / M);
-      double ss = 0;
-      for (int64_t n = 0; n < s.N; n++) ss += sumSqDevF(x + (n * C + ch) * HW, HW, m);
-      float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
-      mean[ch] = m;
-      invStd[ch] = is;
-      float a = is * (g ? g[ch] : 1.0f);
-      float b = (bt ? bt[ch] : 0.0f) - m * a;
-      for (int64_t n = 0; n < s.N; n++) affinePlane(x + (n * C + ch) * HW, y + (n * C + ch) * HW, HW, a, b);
-    }
+    for (size_t ch = lo; ch < hi; ch++)
+      bnForwardChannel(v, x + ch * HW, y + ch * HW, eps, g ? g[ch] : 1.0f, bt ? bt[ch] : 0.0f, mean + ch, invStd + ch);
   });
 }
 
@@ -73,27 +113,11 @@ void bnBackward(Ctx& c) {
   float* dbeta = c.ptr(6);
   const float* g = s.gamma ? c.ptr(7) : nullptr;
   const size_t HW = s.HW, C = s.C;
-  const double M = static_cast<double>(s.perChannel());
+  const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
-    for (size_t ch = lo; ch < hi; ch++) {
-      float m = mean[ch], is = invStd[ch];
-      double sdy = 0, sdyxm = 0;  // Σ dy, Σ dy (x - m)
-      for (int64_t n = 0; n < s.N; n++) {
-        const float* dyp = dy + (n * C + ch) * HW;
-        sdy += sumF(dyp, HW);
-        sdyxm += dotDevF(dyp, x + (n * C + ch) * HW, HW, m);
-      }
-      double sdyx = sdyxm * is;  // Σ dy x̂
-      dbeta[ch] = static_cast<float>(sdy);
-      dgamma[ch] = static_cast<float>(sdyx);
-      double gi = (g ? g[ch] : 1.0) * is;
-      // dx = g is (dy - sdy / M - x̂ sdyx / M)
-      float a = static_cast<float>(gi);
-      float b = static_cast<float>(-gi * is * sdyx / M);
-      float k = static_cast<float>(-gi * sdy / M);
-      for (int64_t n = 0; n < s.N; n++)
-        bnBackwardPlane(dy + (n * C + ch) * HW, x + (n * C + ch) * HW, dx + (n * C + ch) * HW, HW, a, b, m, k);
-    }
+    for (size_t ch = lo; ch < hi; ch++)
+      bnBackwardChannel(v, dy + ch * HW, x + ch * HW, dx + ch * HW, mean[ch], invStd[ch], g ? g[ch] : 1.0f, dgamma + ch,
+                        dbeta + ch);
   });
 }
 

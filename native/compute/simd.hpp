@@ -17,6 +17,40 @@ namespace wgnas::compute {
 // to ~1e-7 relative, long enough to vectorise.
 constexpr size_t kSumBlock = 256;
 
+// Σ term(i) for i in [0, n): f32 partial sums over kSumBlock elements, added in double. Inline, so
+// that it compiles for the ISA of the (cloned) function that calls it.
+template <class Term>
+inline double blockedSum(size_t n, Term term) {
+  double total = 0;
+  for (size_t lo = 0; lo < n; lo += kSumBlock) {
+    size_t hi = lo + kSumBlock < n ? lo + kSumBlock : n;
+    float acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (size_t i = lo; i < hi; i++) acc += term(i);
+    total += acc;
+  }
+  return total;
+}
+
+// Two such sums in one pass: (Σ termA(i), Σ termB(i)).
+template <class TermA, class TermB>
+inline void blockedSum2(size_t n, TermA termA, TermB termB, double* sumA, double* sumB) {
+  double ta = 0, tb = 0;
+  for (size_t lo = 0; lo < n; lo += kSumBlock) {
+    size_t hi = lo + kSumBlock < n ? lo + kSumBlock : n;
+    float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (size_t i = lo; i < hi; i++) {
+      a += termA(i);
+      b += termB(i);
+    }
+    ta += a;
+    tb += b;
+  }
+  *sumA = ta;
+  *sumB = tb;
+}
+
 // Σ p[i] in double (f32 partials over short blocks). Defined with WGNAS_CLONES in simd.cpp (the
 // declarations stay plain: other files call the dispatching symbol).
 double sumF(const float* p, size_t n);
