@@ -14,6 +14,9 @@
 #include "stats.hpp"
 
 namespace wgnas {
+namespace compute {
+Napi::Function defineComputeDevice(Napi::Env env);  // native/compute/device.cpp
+}
 namespace {
 
 Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), monotonicNs()); }
@@ -390,6 +393,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("profile", Napi::Function::New(env, Profile, "profile"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  exports.Set("ComputeDevice", compute::defineComputeDevice(env));
   return exports;
 }
 

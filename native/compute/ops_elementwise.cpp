@@ -1,0 +1,244 @@
+// Element-wise ops (activations, arithmetic, bias, the proxies' |C| accumulation and sign codes,
+// copies), hand-written: each is one streaming pass, threaded in contiguous chunks above
+// kSerialElems, vectorised for the CPU it runs on (simd.hpp). Sizes come from the parameters (a
+// tensor may be a window on a larger buffer); check() verifies every buffer holds them.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "op.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
+
+namespace wgnas::compute {
+namespace {
+
+size_t count(const Params& p) { return static_cast<size_t>(nonNegative(p, "n")); }
+
+// check() for an op whose `tensors` buffers each hold at least n elements.
+std::function<void(const Params&, const std::vector<size_t>&)> eachHoldsN(int tensors) {
+  return [tensors](const Params& p, const std::vector<size_t>& n) {
+    for (int i = 0; i < tensors; i++) expectAtLeast(n, i, count(p), ("tensor " + std::to_string(i)).c_str());
+  };
+}
+
+WGNAS_CLONES void reluK(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = std::max(x[i], 0.0f);
+}
+WGNAS_CLONES void relu6K(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = std::min(std::max(x[i], 0.0f), 6.0f);
+}
+WGNAS_CLONES void reluBwdK(const float* dy, const float* x, float* dx, size_t n) {
+  for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+}
+WGNAS_CLONES void relu6BwdK(const float* dy, const float* x, float* dx, size_t n) {
+  for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 && x[i] < 6 ? dy[i] : 0.0f;
+}
+WGNAS_CLONES void addK(const float* a, const float* b, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+WGNAS_CLONES void mulK(const float* a, const float* b, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+WGNAS_CLONES void scaleK(const float* x, float* y, size_t n, float s) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] * s;
+}
+WGNAS_CLONES void absK(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = std::fabs(x[i]);
+}
+// y += a x (x may alias y).
+WGNAS_CLONES void axpyK(float* y, const float* x, size_t n, float a) {
+  for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+WGNAS_CLONES void fillK(float* y, size_t n, float v) {
+  for (size_t i = 0; i < n; i++) y[i] = v;
+}
+WGNAS_CLONES void accAbsK(float* y, const float* x, size_t n, float w) {
+  for (size_t i = 0; i < n; i++) y[i] += w * std::fabs(x[i]);
+}
+WGNAS_CLONES void signK(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? 1.0f : -1.0f;
+}
+WGNAS_CLONES void mixK(float* y, const float* o, size_t n, float p, bool overwrite) {
+  if (overwrite)
+    for (size_t i = 0; i < n; i++) y[i] = p * o[i];
+  else
+    for (size_t i = 0; i < n; i++) y[i] += p * o[i];
+}
+
+using Unary = void (*)(const float*, float*, size_t);
+using Binary = void (*)(const float*, const float*, float*, size_t);
+
+OpDef unary(const char* name, Unary k) {
+  return {name, 2, eachHoldsN(2), [k](Ctx& c) {
+            const float* x = c.ptr(0);
+            float* y = c.ptr(1);
+            parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { k(x + b, y + b, e - b); });
+          }};
+}
+
+OpDef binary(const char* name, Binary k) {
+  return {name, 3, eachHoldsN(3), [k](Ctx& c) {
+            const float* a = c.ptr(0);
+            const float* b = c.ptr(1);
+            float* y = c.ptr(2);
+            parallelElems(c.threads(), count(c.p), [&](size_t lo, size_t hi) { k(a + lo, b + lo, y + lo, hi - lo); });
+          }};
+}
+
+// K[slot*outs] += Σ_{l in slot} w_l v_l (and K[slot*outs+1] += Σ v_l), v = |C_l| or C_l, with the
+// diagonal counted as 1 when unitDiagonal. Threads over the n*n entries of every slot.
+void accumulateAbsBatched(Ctx& c) {
+  size_t n = static_cast<size_t>(positive(c.p, "n"));
+  size_t slots = static_cast<size_t>(positive(c.p, "slots"));
+  size_t outs = static_cast<size_t>(c.p.i("outs", 1));
+  bool takeAbs = c.p.b("abs", true), unitDiag = c.p.b("unitDiagonal");
+  const auto& layerSlots = c.p.arr("layerSlots");
+  const auto& weights = c.p.arr("weights");
+  float* dst = c.ptr(0);
+  const float* src = c.ptr(1);
+  size_t nn = n * n, L = layerSlots.size();
+  std::vector<size_t> begin(slots, 0), end(slots, 0);  // layers [begin, end) of each slot
+  for (size_t l = 0; l < L; l++) {
+    size_t s = static_cast<size_t>(layerSlots[l]);
+    if (l == 0 || s != static_cast<size_t>(layerSlots[l - 1])) begin[s] = l;
+    end[s] = l + 1;
+  }
+  parallelRange(c.threads(), slots * nn, kSerialElems / 4, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+      size_t s = i / nn, e = i % nn;
+      if (begin[s] == end[s]) continue;
+      bool diag = unitDiag && e % (n + 1) == 0;
+      float acc = 0, accU = 0;
+      for (size_t l = begin[s]; l < end[s]; l++) {
+        float v = src[l * nn + e];
+        if (takeAbs) v = std::fabs(v);
+        if (diag) v = 1.0f;
+        acc += static_cast<float>(weights[l]) * v;
+        accU += v;
+      }
+      dst[s * outs * nn + e] += acc;
+      if (outs > 1) dst[(s * outs + 1) * nn + e] += accU;
+    }
+  });
+}
+
+}  // namespace
+
+void registerElementwiseOps(Registry& r) {
+  r["relu"] = unary("relu", reluK);
+  r["relu6"] = unary("relu6", relu6K);
+  r["abs"] = unary("abs", absK);
+  r["signCodes"] = unary("signCodes", signK);
+  r["reluBackward"] = binary("reluBackward", reluBwdK);
+  r["relu6Backward"] = binary("relu6Backward", relu6BwdK);
+  r["add"] = binary("add", addK);
+  r["mul"] = binary("mul", mulK);
+  // scale: [x, y], y = s x.
+  r["scale"] = {"scale", 2, eachHoldsN(2), [](Ctx& c) {
+                  float s = static_cast<float>(c.p.f("s"));
+                  const float* x = c.ptr(0);
+                  float* y = c.ptr(1);
+                  parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { scaleK(x + b, y + b, e - b, s); });
+                }};
+  // axpy: [y, x], y += alpha x (x may be y).
+  r["axpy"] = {"axpy", 2, eachHoldsN(2), [](Ctx& c) {
+                 float a = static_cast<float>(c.p.f("alpha"));
+                 float* y = c.ptr(0);
+                 const float* x = c.ptr(1);
+                 parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { axpyK(y + b, x + b, e - b, a); });
+               }};
+  // fill: [t], t = value.
+  r["fill"] = {"fill", 1, eachHoldsN(1), [](Ctx& c) {
+                 float v = static_cast<float>(c.p.f("value"));
+                 float* y = c.ptr(0);
+                 parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { fillK(y + b, e - b, v); });
+               }};
+  // signCodesInPlace: [x].
+  r["signCodesInPlace"] = {"signCodesInPlace", 1, eachHoldsN(1), [](Ctx& c) {
+                             float* x = c.ptr(0);
+                             parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { signK(x + b, x + b, e - b); });
+                           }};
+  // accumulateAbs: [dst, src], dst += weight |src|.
+  r["accumulateAbs"] = {"accumulateAbs", 2, eachHoldsN(2), [](Ctx& c) {
+                          float w = static_cast<float>(c.p.f("weight"));
+                          float* y = c.ptr(0);
+                          const float* x = c.ptr(1);
+                          parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { accAbsK(y + b, x + b, e - b, w); });
+                        }};
+  // mixAccumulate: [y, o, probs], y = (overwrite ? 0 : y) + probs[k] o.
+  r["mixAccumulate"] = {"mixAccumulate", 3,
+                        [](const Params& p, const std::vector<size_t>& n) {
+                          expectAtLeast(n, 0, count(p), "y");
+                          expectAtLeast(n, 1, count(p), "o");
+                          expectAtLeast(n, 2, static_cast<size_t>(nonNegative(p, "k")) + 1, "probs");
+                        },
+                        [](Ctx& c) {
+                          float pk = c.ptr(2)[c.p.i("k")];
+                          bool over = c.p.b("overwrite");
+                          float* y = c.ptr(0);
+                          const float* o = c.ptr(1);
+                          parallelElems(c.threads(), count(c.p), [&](size_t b, size_t e) { mixK(y + b, o + b, e - b, pk, over); });
+                        }};
+  // addBiasRows: [y, b], y[r, c] += b[c] over n elements of cols columns.
+  r["addBiasRows"] = {"addBiasRows", 2,
+                      [](const Params& p, const std::vector<size_t>& n) {
+                        size_t cols = static_cast<size_t>(positive(p, "cols"));
+                        if (count(p) % cols) throw OpError("n is not a multiple of cols");
+                        expectAtLeast(n, 0, count(p), "y");
+                        expectAtLeast(n, 1, cols, "b");
+                      },
+                      [](Ctx& c) {
+                        size_t cols = static_cast<size_t>(c.p.i("cols"));
+                        float* y = c.ptr(0);
+                        const float* b = c.ptr(1);
+                        parallelRange(c.threads(), count(c.p) / cols, std::max<size_t>(1, kSerialElems / cols), [&](size_t lo, size_t hi) {
+                          for (size_t r = lo; r < hi; r++) addK(y + r * cols, b, y + r * cols, cols);
+                        });
+                      }};
+  // setDiag: [c], the diagonal of each of B N x N matrices = 1.
+  r["setDiag"] = {"setDiag", 1,
+                  [](const Params& p, const std::vector<size_t>& n) {
+                    expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "B") * nonNegative(p, "N") * nonNegative(p, "N")), "c");
+                  },
+                  [](Ctx& c) {
+                    int64_t B = c.p.i("B"), N = c.p.i("N");
+                    float* m = c.ptr(0);
+                    for (int64_t b = 0; b < B; b++)
+                      for (int64_t i = 0; i < N; i++) m[(b * N + i) * N + i] = 1.0f;
+                  }};
+  // copy: [src, dst], dst[dstOffset ..] = src[srcOffset ..] for elems elements.
+  r["copy"] = {"copy", 2,
+               [](const Params& p, const std::vector<size_t>& n) {
+                 size_t e = static_cast<size_t>(nonNegative(p, "elems"));
+                 expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "srcOffset")) + e, "src");
+                 expectAtLeast(n, 1, static_cast<size_t>(nonNegative(p, "dstOffset")) + e, "dst");
+               },
+               [](Ctx& c) {
+                 size_t e = static_cast<size_t>(c.p.i("elems"));
+                 const float* s = c.ptr(0) + c.p.i("srcOffset");
+                 float* d = c.ptr(1) + c.p.i("dstOffset");
+                 if (c.t[0] == c.t[1]) std::memmove(d, s, e * sizeof(float));
+                 else parallelElems(c.threads(), e, [&](size_t b, size_t x) { std::memcpy(d + b, s + b, (x - b) * sizeof(float)); });
+               }};
+  // accumulateAbsBatched: [dst, src].
+  r["accumulateAbsBatched"] = {"accumulateAbsBatched", 2,
+                               [](const Params& p, const std::vector<size_t>& n) {
+                                 size_t nn = static_cast<size_t>(positive(p, "n") * positive(p, "n"));
+                                 size_t slots = static_cast<size_t>(positive(p, "slots"));
+                                 int64_t outs = p.i("outs", 1);
+                                 if (outs != 1 && outs != 2) throw OpError("outs must be 1 or 2");
+                                 const auto& ls = p.arr("layerSlots");
+                                 if (p.arr("weights").size() != ls.size()) throw OpError("one weight per layer");
+                                 for (size_t l = 0; l < ls.size(); l++) {
+                                   if (!(ls[l] >= 0 && ls[l] < static_cast<double>(slots) && std::floor(ls[l]) == ls[l]))
+                                     throw OpError("layer " + std::to_string(l) + " has a slot outside [0, slots)");
+                                   if (l && ls[l] < ls[l - 1]) throw OpError("layers must be sorted by slot");
+                                 }
+                                 expectAtLeast(n, 0, slots * static_cast<size_t>(outs) * nn, "dst");
+                                 expectAtLeast(n, 1, ls.size() * nn, "src");
+                               },
+                               accumulateAbsBatched};
+}
+
+}  // namespace wgnas::compute

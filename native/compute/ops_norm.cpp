@@ -1,0 +1,180 @@
+// Normalisations, hand-written over plain NCHW: training-mode batch norm (batch statistics, biased
+// variance; per channel, threads over channels) and the centred unit-norm rows of the correlation
+// proxies. Statistics accumulate in double over f32 blocks (simd.hpp), so they match the f64
+// references to f32 rounding. Element loops use runtime ISA dispatch.
+#include <cmath>
+
+#include "op.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
+
+namespace wgnas::compute {
+namespace {
+
+struct BnShape {
+  int64_t N, C, HW;
+  bool gamma, beta;
+  size_t numel() const { return static_cast<size_t>(N * C * HW); }
+  size_t perChannel() const { return static_cast<size_t>(N * HW); }
+};
+
+BnShape readBn(const Params& p) {
+  return {positive(p, "N"), positive(p, "C"), positive(p, "HW"), p.b("hasGamma"), p.b("hasBeta")};
+}
+
+// Channels per chunk so that a chunk holds at least kSerialElems elements.
+size_t channelGrain(const BnShape& s) { return std::max<size_t>(1, kSerialElems / std::max<size_t>(1, s.perChannel())); }
+
+// One channel's N planes of HW elements at stride planeStride. A whole channel is one cloned call,
+// so that small planes (8 x 8 px: 64 elements) do not pay a dispatch per plane.
+struct ChannelView {
+  size_t N, HW, planeStride;
+};
+
+// Batch statistics of one channel and y = x a + b with a = γ / σ, b = β - μ a.
+WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
+                                   float* mean, float* invStd) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sum = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    sum += blockedSum(v.HW, [p](size_t i) { return p[i]; });
+  }
+  float m = static_cast<float>(sum / M);
+  double ss = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    ss += blockedSum(v.HW, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
+  }
+  float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+  *mean = m;
+  *invStd = is;
+  float a = is * gamma, b = beta - m * a;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    float* q = y + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = p[i] * a + b;
+  }
+}
+
+// dβ = Σ dy, dγ = Σ dy x̂, dx = γ σ⁻¹ (dy - dβ / M - x̂ dγ / M) for one channel.
+WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const float* x, float* dx, float m, float is,
+                                    float gamma, float* dgamma, float* dbeta) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sdy = 0, sdyxm = 0;  // Σ dy, Σ dy (x - m)
+  for (size_t n = 0; n < v.N; n++) {
+    const float* g = dy + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    double a, b;
+    blockedSum2(v.HW, [g](size_t i) { return g[i]; }, [g, p, m](size_t i) { return g[i] * (p[i] - m); }, &a, &b);
+    sdy += a;
+    sdyxm += b;
+  }
+  double sdyx = sdyxm * is;
+  *dbeta = static_cast<float>(sdy);
+  *dgamma = static_cast<float>(sdyx);
+  double gi = gamma * static_cast<double>(is);
+  float a = static_cast<float>(gi);
+  float b = static_cast<float>(-gi * is * sdyx / M);
+  float k = static_cast<float>(-gi * sdy / M);
+  for (size_t n = 0; n < v.N; n++) {
+    const float* g = dy + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    float* q = dx + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = a * g[i] + b * (p[i] - m) + k;
+  }
+}
+
+void bnForward(Ctx& c) {
+  BnShape s = readBn(c.p);
+  float eps = static_cast<float>(c.p.f("eps"));
+  const float* x = c.ptr(0);
+  float* y = c.ptr(1);
+  float* mean = c.ptr(2);
+  float* invStd = c.ptr(3);
+  const float* g = s.gamma ? c.ptr(4) : nullptr;
+  const float* bt = s.beta ? c.ptr(4 + (s.gamma ? 1 : 0)) : nullptr;
+  const size_t HW = s.HW, C = s.C;
+  const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
+  parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
+    for (size_t ch = lo; ch < hi; ch++)
+      bnForwardChannel(v, x + ch * HW, y + ch * HW, eps, g ? g[ch] : 1.0f, bt ? bt[ch] : 0.0f, mean + ch, invStd + ch);
+  });
+}
+
+void bnBackward(Ctx& c) {
+  BnShape s = readBn(c.p);
+  const float* dy = c.ptr(0);
+  const float* x = c.ptr(1);
+  const float* mean = c.ptr(2);
+  const float* invStd = c.ptr(3);
+  float* dx = c.ptr(4);
+  float* dgamma = c.ptr(5);
+  float* dbeta = c.ptr(6);
+  const float* g = s.gamma ? c.ptr(7) : nullptr;
+  const size_t HW = s.HW, C = s.C;
+  const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
+  parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
+    for (size_t ch = lo; ch < hi; ch++)
+      bnBackwardChannel(v, dy + ch * HW, x + ch * HW, dx + ch * HW, mean[ch], invStd[ch], g ? g[ch] : 1.0f, dgamma + ch,
+                        dbeta + ch);
+  });
+}
+
+WGNAS_CLONES void centreScale(float* p, size_t n, float m, float scale) {
+  for (size_t i = 0; i < n; i++) p[i] = (p[i] - m) * scale;
+}
+
+// Rows of x ([rows, D]) centred and scaled to unit norm in place; constant rows become 0.
+void normalizeRows(Ctx& c) {
+  size_t rows = static_cast<size_t>(nonNegative(c.p, "rows"));
+  size_t D = static_cast<size_t>(positive(c.p, "D"));
+  float* x = c.ptr(0);
+  parallelRange(c.threads(), rows, std::max<size_t>(1, kSerialElems / D), [&](size_t lo, size_t hi) {
+    for (size_t r = lo; r < hi; r++) {
+      float* p = x + r * D;
+      float m = static_cast<float>(sumF(p, D) / static_cast<double>(D));
+      double css, rss;
+      sumSqDevAndSqF(p, D, m, &css, &rss);
+      // Relative threshold (as correlation.wgsl): a constant row leaves only rounding noise in css.
+      float scale = css > 1e-10 * rss && css > 0 ? static_cast<float>(1.0 / std::sqrt(css)) : 0.0f;
+      centreScale(p, D, m, scale);
+    }
+  });
+}
+
+}  // namespace
+
+void registerNormOps(Registry& r) {
+  // batchNormForward: [x, y, mean, invStd, gamma?, beta?].
+  r["batchNormForward"] = {"batchNormForward", -1,
+                           [](const Params& p, const std::vector<size_t>& n) {
+                             BnShape s = readBn(p);
+                             size_t want = 4 + (s.gamma ? 1 : 0) + (s.beta ? 1 : 0);
+                             if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
+                             if (!(p.f("eps") > 0)) throw OpError("eps must be > 0");
+                             expectAtLeast(n, 0, s.numel(), "x");
+                             expectAtLeast(n, 1, s.numel(), "y");
+                             for (size_t i = 2; i < want; i++) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
+                           },
+                           bnForward};
+  // batchNormBackward: [dy, x, mean, invStd, dx, dgamma, dbeta, gamma?].
+  r["batchNormBackward"] = {"batchNormBackward", -1,
+                            [](const Params& p, const std::vector<size_t>& n) {
+                              BnShape s = readBn(p);
+                              size_t want = 7 + (s.gamma ? 1 : 0);
+                              if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
+                              for (size_t i : {0, 1, 4}) expectAtLeast(n, i, s.numel(), "dy / x / dx");
+                              for (size_t i : {2, 3, 5, 6}) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
+                              if (s.gamma) expectAtLeast(n, 7, static_cast<size_t>(s.C), "gamma");
+                            },
+                            bnBackward};
+  // normalizeRows: [x] in place.
+  r["normalizeRows"] = {"normalizeRows", 1,
+                        [](const Params& p, const std::vector<size_t>& n) {
+                          expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "rows") * positive(p, "D")), "x");
+                        },
+                        normalizeRows};
+}
+
+}  // namespace wgnas::compute

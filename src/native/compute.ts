@@ -1,0 +1,109 @@
+/**
+ * The compute half of the addon, as the addon exports it (native/compute): a `ComputeDevice` class
+ * whose tensors are integer handles to pooled native memory and whose ops are enqueued by name and
+ * run in order on the device's worker thread. NativeDevice (device.ts) is the typed surface over
+ * it; this file only loads it and declares its shape.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadNative, nativeCandidates, NativeUnavailableError } from './binding.js';
+
+/** Every op the native device runs; the addon must register each (checked when a device opens). */
+export const NATIVE_OP_NAMES = [
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'batchNormForward',
+  'batchNormBackward',
+  'relu',
+  'reluBackward',
+  'relu6',
+  'relu6Backward',
+  'avgPool2d',
+  'avgPool2dBackward',
+  'globalAvgPoolBackward',
+  'matmul',
+  'add',
+  'mul',
+  'scale',
+  'abs',
+  'axpy',
+  'fill',
+  'addBiasRows',
+  'copy',
+  'sum',
+  'sumSquares',
+  'sumAbsProduct',
+  'dotPartials',
+  'rowSums',
+  'colSums',
+  'sumSlices',
+  'softmaxCrossEntropy',
+  'normalizeRows',
+  'setDiag',
+  'accumulateAbs',
+  'accumulateAbsBatched',
+  'signCodes',
+  'signCodesInPlace',
+  'gateDot',
+  'sgdStep',
+  'adamStep',
+  'fitnessSoftmax',
+  'mixAccumulate',
+  'mixBackward',
+  'fitnessGrad',
+] as const;
+
+export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];
+
+/** Named op parameters: numbers, flags and number lists (read by name in C++). */
+export type NativeOpParams = Record<string, number | boolean | readonly number[] | undefined>;
+
+export interface NativeDeviceStats {
+  /** Bytes of live tensors (pool buckets), including tensors whose dispose waits on queued work. */
+  bytesInUse: number;
+  /** Bytes held from the system: in use plus idle pool blocks. */
+  bytesAllocated: number;
+  peakBytesInUse: number;
+  buffersInUse: number;
+  buffersFree: number;
+  /** Tensor handles not yet disposed. */
+  tensors: number;
+  /** Commands waiting for or running on the worker. */
+  queued: number;
+  /** Ops enqueued since the device opened (the CPU side of Gpu.dispatchCount). */
+  enqueued: number;
+  /** oneDNN primitives held in the device's shape cache. */
+  cachedPrimitives: number;
+}
+
+/** The addon's ComputeDevice instance. Handles are positive integers. */
+export interface RawComputeDevice {
+  readonly threads: number;
+  alloc(numel: number): number;
+  upload(data: Float32Array): number;
+  write(handle: number, data: Float32Array, offsetElems: number): void;
+  release(handle: number): void;
+  read(handle: number, offsetElems?: number, count?: number): Promise<Float32Array>;
+  sync(): Promise<void>;
+  enqueue(op: NativeOpName, handles: number[], params?: NativeOpParams): void;
+  stats(): NativeDeviceStats;
+  resetPeak(): void;
+  trim(): void;
+  destroy(): void;
+  ops(): string[];
+}
+
+export type RawComputeDeviceClass = new (options: { threads: number; convAlgorithm: 'direct' | 'auto' }) => RawComputeDevice;
+
+/** The addon's ComputeDevice class and the cores this process may use; NativeUnavailableError lists fixes. */
+export function loadComputeAddon(): { ComputeDevice: RawComputeDeviceClass; availableCores: number } {
+  const binding = loadNative(); // throws NativeUnavailableError with the fixes when missing
+  const path = nativeCandidates().find((p) => existsSync(p))!;
+  // The same module object loadNative() loaded (require caches by path).
+  const raw = createRequire(import.meta.url)(path) as { ComputeDevice?: RawComputeDeviceClass };
+  if (typeof raw.ComputeDevice !== 'function') {
+    throw new NativeUnavailableError(`${path} predates the native compute backend: rebuild it with npm run build:native`);
+  }
+  return { ComputeDevice: raw.ComputeDevice, availableCores: binding.cpuInfo().availableCores };
+}

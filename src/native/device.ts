@@ -1,0 +1,273 @@
+/**
+ * NativeDevice: the CPU compute backend's device. Mirrors Gpu's execution model: tensors stay in
+ * (pooled, native) memory between ops; ops are enqueued and return their outputs at once, run in
+ * order on one worker thread (the OpenMP master of `threads` threads, shared with oneDNN), and
+ * read() / sync() wait for everything queued before them. An op that fails on the worker surfaces
+ * as a NativeComputeError at the next read() or sync(), naming the op. Shapes live here, on the
+ * JS side; the addon sees element counts and named parameters only.
+ */
+import { ShapeError } from '../gpu/errors.js';
+import { NativeUnavailableError } from './binding.js';
+import {
+  loadComputeAddon,
+  NATIVE_OP_NAMES,
+  type NativeDeviceStats,
+  type NativeOpName,
+  type NativeOpParams,
+  type RawComputeDevice,
+} from './compute.js';
+
+export interface NativeDeviceOptions {
+  /** Threads for oneDNN and the hand-written loops (default: every core this process may use). */
+  threads?: number;
+  /**
+   * Convolution algorithm. 'auto' (default): Winograd F(4x4, 3x3) for the forward and data-gradient
+   * passes of dense 3x3 stride-1 convolutions with >= 32 channels in and out and a batch >= 16,
+   * where it was measured faster (NB201 at batch 64: 1.5-1.9x at 32 channels / 16 px and 64 / 8 px),
+   * direct kernels elsewhere; Winograd's rounding errors are ~5x larger (still ~2e-6 of the
+   * output's range). 'direct': direct kernels only, the closest to the f64 references.
+   */
+  convAlgorithm?: 'direct' | 'auto';
+}
+
+/** A failure inside a queued native op, reported by the next read() or sync(). */
+export class NativeComputeError extends Error {
+  override readonly name = 'NativeComputeError';
+}
+
+/** Thrown when a tensor or device is used after dispose() / destroy(). */
+export class NativeDisposedError extends Error {
+  override readonly name = 'NativeDisposedError';
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d} in shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+/** A dense f32 array in native memory (NCHW / row-major, as GpuTensor). Call dispose() when done. */
+export class NativeTensor {
+  private disposed = false;
+  readonly size: number;
+
+  constructor(
+    readonly device: NativeDevice,
+    private readonly id: number,
+    readonly shape: readonly number[],
+  ) {
+    this.size = numel(shape);
+  }
+
+  /** The addon's handle; throws after dispose(). */
+  get handle(): number {
+    if (this.isDisposed) throw new NativeDisposedError(`native tensor [${this.shape.join('x')}] used after dispose()`);
+    return this.id;
+  }
+
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  read(): Promise<Float32Array> {
+    return this.device.read(this);
+  }
+
+  /** The same memory with another shape of the same element count (no copy); shares this tensor's lifetime. */
+  view(shape: readonly number[]): NativeTensor {
+    if (numel(shape) !== this.size) {
+      throw new ShapeError(`cannot view [${this.shape.join('x')}] as [${shape.join('x')}]: element counts differ`);
+    }
+    return new NativeTensorView(this, shape);
+  }
+
+  /**
+   * A non-owning tensor on this tensor's first numel(shape) elements (a window on a reused arena,
+   * as the batched proxies cut them). Shares this tensor's lifetime; its dispose() does nothing.
+   */
+  window(shape: readonly number[]): NativeTensor {
+    if (numel(shape) > this.size) {
+      throw new ShapeError(`window [${shape.join('x')}] exceeds its tensor of ${this.size} elements`);
+    }
+    return new NativeTensorView(this, shape);
+  }
+
+  /** Frees the memory once the work queued on it has run. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.device.release(this, this.id);
+  }
+}
+
+class NativeTensorView extends NativeTensor {
+  constructor(
+    private readonly base: NativeTensor,
+    shape: readonly number[],
+  ) {
+    super(base.device, base.handle, shape);
+  }
+  override get handle(): number {
+    return this.base.handle;
+  }
+  override get isDisposed(): boolean {
+    return this.base.isDisposed;
+  }
+  /** Views and windows do not own their memory. */
+  override dispose(): void {}
+}
+
+export class NativeDevice {
+  readonly kind = 'cpu' as const;
+  private destroyed = false;
+  /** Releases the handle of a tensor that was garbage-collected without dispose() (a safety net). */
+  private readonly finalizer = new FinalizationRegistry<number>((id) => {
+    if (!this.destroyed) this.raw.release(id);
+  });
+
+  private constructor(
+    private readonly raw: RawComputeDevice,
+    readonly convAlgorithm: 'direct' | 'auto',
+  ) {}
+
+  /** Opens a device; throws NativeUnavailableError (with fixes) when the addon is missing or stale. */
+  static create(opts: NativeDeviceOptions = {}): NativeDevice {
+    const { ComputeDevice, availableCores } = loadComputeAddon();
+    const threads = opts.threads ?? Math.max(1, availableCores);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+      throw new RangeError(`NativeDevice: threads must be an integer in 1..1024, got ${threads}`);
+    }
+    const convAlgorithm = opts.convAlgorithm ?? 'auto';
+    if (convAlgorithm !== 'direct' && convAlgorithm !== 'auto') {
+      throw new RangeError(`NativeDevice: convAlgorithm must be 'direct' or 'auto', got '${String(convAlgorithm)}'`);
+    }
+    const raw = new ComputeDevice({ threads, convAlgorithm });
+    const have = new Set(raw.ops());
+    const missing = NATIVE_OP_NAMES.filter((op) => !have.has(op));
+    if (missing.length) {
+      raw.destroy();
+      throw new NativeUnavailableError(`the addon lacks the native ops ${missing.join(', ')}: rebuild it with npm run build:native`);
+    }
+    return new NativeDevice(raw, convAlgorithm);
+  }
+
+  get threads(): number {
+    return this.raw.threads;
+  }
+
+  get name(): string {
+    return `native CPU (${this.threads} thread${this.threads === 1 ? '' : 's'})`;
+  }
+
+  private live(): void {
+    if (this.destroyed) throw new NativeDisposedError('native device used after destroy()');
+  }
+
+  private wrap(id: number, shape: readonly number[]): NativeTensor {
+    const t = new NativeTensor(this, id, shape);
+    this.finalizer.register(t, id, t);
+    return t;
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  /** An uninitialised tensor. */
+  empty(shape: readonly number[], _label?: string): NativeTensor {
+    this.live();
+    return this.wrap(this.raw.alloc(numel(shape)), shape);
+  }
+
+  zeros(shape: readonly number[]): NativeTensor {
+    const t = this.empty(shape);
+    this.enqueue('fill', [t], { n: t.size, value: 0 });
+    return t;
+  }
+
+  upload(data: Float32Array | ArrayLike<number>, shape: readonly number[] = [data.length]): NativeTensor {
+    this.live();
+    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (arr.length !== numel(shape)) {
+      throw new RangeError(`upload: ${arr.length} values do not fill shape [${shape.join(', ')}]`);
+    }
+    return this.wrap(this.raw.upload(arr), shape);
+  }
+
+  /** Overwrites a tensor's contents, after the work queued before (which may still read it). */
+  write(t: NativeTensor, data: Float32Array, offsetElems = 0): void {
+    this.live();
+    if (offsetElems + data.length > t.size) {
+      throw new RangeError(`write: ${data.length} values at offset ${offsetElems} exceed the tensor's ${t.size} elements`);
+    }
+    this.raw.write(t.handle, data, offsetElems);
+  }
+
+  async read(t: NativeTensor): Promise<Float32Array> {
+    this.live();
+    return this.raw.read(t.handle, 0, t.size).catch(rethrow);
+  }
+
+  copy(src: NativeTensor, dst: NativeTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
+    if (elems === 0) return;
+    if (srcOffsetElems + elems > src.size || dstOffsetElems + elems > dst.size) {
+      throw new RangeError(`copy: ${elems} elements from offset ${srcOffsetElems} of ${src.size} to offset ${dstOffsetElems} of ${dst.size} do not fit`);
+    }
+    this.enqueue('copy', [src, dst], { elems, srcOffset: srcOffsetElems, dstOffset: dstOffsetElems });
+  }
+
+  /** Nothing to submit: commands start as they are enqueued (kept for Gpu parity). */
+  flush(): void {}
+
+  /** Resolves once everything queued has run; rejects with the first failure since the last read/sync. */
+  async sync(): Promise<void> {
+    this.live();
+    return this.raw.sync().catch(rethrow);
+  }
+
+  /** Queues one op on the worker. Sizes are checked in the addon (a RangeError naming the op). */
+  enqueue(op: NativeOpName, tensors: readonly NativeTensor[], params: NativeOpParams = {}): void {
+    this.live();
+    this.raw.enqueue(
+      op,
+      tensors.map((t) => t.handle),
+      params,
+    );
+  }
+
+  /** @internal NativeTensor.dispose() */
+  release(t: NativeTensor, id: number): void {
+    this.finalizer.unregister(t);
+    if (!this.destroyed) this.raw.release(id);
+  }
+
+  stats(): NativeDeviceStats {
+    return this.raw.stats();
+  }
+
+  resetPeak(): void {
+    this.raw.resetPeak();
+  }
+
+  /** Returns the idle pool blocks to the system. */
+  trim(): void {
+    this.raw.trim();
+  }
+
+  /** Waits for queued work, stops the worker and frees every tensor. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.raw.destroy();
+  }
+}
+
+function rethrow(e: unknown): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  throw new NativeComputeError(msg);
+}

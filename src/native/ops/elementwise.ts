@@ -1,0 +1,54 @@
+/** Element-wise ops on same-shape tensors, on the native device (signatures and errors of src/kernels/elementwise.ts). */
+import { ShapeError } from '../../gpu/errors.js';
+import type { NativeDevice, NativeTensor } from '../device.js';
+import { assertFiniteNumber, assertSameShape } from './checks.js';
+
+export function add(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
+  assertSameShape('add', a, b);
+  const out = dev.empty(a.shape);
+  dev.enqueue('add', [a, b, out], { n: a.size });
+  return out;
+}
+
+export function mul(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
+  assertSameShape('mul', a, b);
+  const out = dev.empty(a.shape);
+  dev.enqueue('mul', [a, b, out], { n: a.size });
+  return out;
+}
+
+export function scale(dev: NativeDevice, x: NativeTensor, s: number): NativeTensor {
+  assertFiniteNumber('scale', 's', s);
+  const out = dev.empty(x.shape);
+  dev.enqueue('scale', [x, out], { n: x.size, s });
+  return out;
+}
+
+export function abs(dev: NativeDevice, x: NativeTensor): NativeTensor {
+  const out = dev.empty(x.shape);
+  dev.enqueue('abs', [x, out], { n: x.size });
+  return out;
+}
+
+/** y += alpha * x in place (same shapes). x may be y itself. */
+export function axpy(dev: NativeDevice, y: NativeTensor, x: NativeTensor, alpha = 1): void {
+  assertSameShape('axpy', y, x);
+  assertFiniteNumber('axpy', 'alpha', alpha);
+  dev.enqueue('axpy', [y, x], { n: y.size, alpha });
+}
+
+/** t[:] = value in place. */
+export function fill(dev: NativeDevice, t: NativeTensor, value: number): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`fill: value must be a number, got ${value}`);
+  dev.enqueue('fill', [t], { n: t.size, value });
+}
+
+/** y[r, c] += b[c] in place; y is [rows, cols] (or any shape whose last dimension is cols). */
+export function addBiasRows(dev: NativeDevice, y: NativeTensor, b: NativeTensor): void {
+  const cols = y.shape[y.shape.length - 1];
+  if (b.shape.length !== 1 || b.shape[0] !== cols) {
+    throw new ShapeError(`addBiasRows: bias [${b.shape.join(', ')}] does not match the last dimension ${cols} of [${y.shape.join(', ')}]`);
+  }
+  if (y.size === 0) return;
+  dev.enqueue('addBiasRows', [y, b], { n: y.size, cols });
+}

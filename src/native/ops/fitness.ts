@@ -1,0 +1,132 @@
+/**
+ * AutoSpace fitness mixing on the native device (signatures and errors of src/kernels/fitness.ts):
+ * p = softmax(φ), y = Σ_k p_k·o_k; backward dL/do_k = p_k·dL/dy, g_k = Σ o_k ⊙ dL/dy,
+ * dL/dφ_i = p_i (g_i − Σ_k p_k g_k). The weights are read from the probs tensor, so a step needs no
+ * read-back. The GPU tuning knobs (wg, items) are validated as there and otherwise unused.
+ */
+import { ShapeError } from '../../gpu/errors.js';
+import type { NativeDevice, NativeTensor } from '../device.js';
+import { sameShape } from './checks.js';
+
+const MIX_WG = 256;
+const DOT_WG = 64;
+const DOT_ITEMS = 32;
+
+/** The WGSL kernels' tuning knobs; wg: power of two ≤ 256. */
+export interface FitnessKernelOpts {
+  wg?: number;
+  /** Elements per thread in the dot-product passes. */
+  items?: number;
+}
+
+function checkOpts(op: string, wg: number, items: number): void {
+  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0) {
+    throw new RangeError(`${op}: workgroup size must be a power of two in [1, 256], got ${wg}`);
+  }
+  if (!Number.isInteger(items) || items < 1) throw new RangeError(`${op}: items must be a positive integer, got ${items}`);
+}
+
+function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function assertVector(op: string, name: string, t: { shape: readonly number[] }, k?: number): void {
+  if (t.shape.length !== 1 || t.shape[0] < 1 || (k !== undefined && t.shape[0] !== k)) {
+    const want = k === undefined ? '[K] with K >= 1' : `[${k}]`;
+    throw new ShapeError(`${op}: ${name} must have shape ${want}, got ${fmt(t.shape)}`);
+  }
+}
+
+function assertIndex(op: string, k: number, K: number): void {
+  if (!Number.isInteger(k) || k < 0 || k >= K) throw new RangeError(`${op}: candidate index ${k} is outside [0, ${K})`);
+}
+
+/** The GPU path cannot bind one buffer twice with a write; the same aliasing is refused here for one behaviour. */
+function assertDistinct(op: string, written: NativeTensor, name: string, others: Array<[string, NativeTensor]>): void {
+  for (const [n, t] of others) {
+    if (t.handle === written.handle) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
+  }
+}
+
+/** Validates a mixture: ≥ 1 outputs of identical shape and a [K] logits/probs vector. */
+export function assertMixture(op: string, outs: ReadonlyArray<{ shape: readonly number[] }>, weights: { shape: readonly number[] }): void {
+  if (outs.length < 1) throw new ShapeError(`${op}: needs at least one candidate output`);
+  for (let k = 1; k < outs.length; k++) {
+    if (!sameShape(outs[k].shape, outs[0].shape)) {
+      throw new ShapeError(`${op}: candidate ${k} has shape ${fmt(outs[k].shape)}, candidate 0 has ${fmt(outs[0].shape)}`);
+    }
+  }
+  assertVector(op, 'logits', weights, outs.length);
+}
+
+/** p = softmax(φ) over a [K] logits tensor (max-subtracted). */
+export function fitnessSoftmax(dev: NativeDevice, logits: NativeTensor): NativeTensor {
+  assertVector('fitnessSoftmax', 'logits', logits);
+  const probs = dev.empty(logits.shape);
+  dev.enqueue('fitnessSoftmax', [logits, probs], { K: logits.size });
+  return probs;
+}
+
+export interface MixAccumulateOpts extends FitnessKernelOpts {
+  /** Write y = probs[k]·o instead of adding (y's old contents are ignored). */
+  overwrite?: boolean;
+}
+
+/** y += probs[k]·o in place (same shapes; probs is [K]). */
+export function mixAccumulate(dev: NativeDevice, y: NativeTensor, o: NativeTensor, probs: NativeTensor, k: number, opts: MixAccumulateOpts = {}): void {
+  const op = 'mixAccumulate';
+  if (!sameShape(y.shape, o.shape)) throw new ShapeError(`${op}: y ${fmt(y.shape)} and o ${fmt(o.shape)} differ`);
+  assertVector(op, 'probs', probs);
+  assertIndex(op, k, probs.size);
+  checkOpts(op, opts.wg ?? MIX_WG, 1);
+  assertDistinct(op, y, 'y', [['o', o], ['probs', probs]]);
+  if (y.size === 0) return;
+  dev.enqueue('mixAccumulate', [y, o, probs], { n: y.size, k, overwrite: opts.overwrite ?? false });
+}
+
+/** y = Σ_k probs[k]·outs[k] as a new tensor. */
+export function mixForward(dev: NativeDevice, outs: readonly NativeTensor[], probs: NativeTensor, opts: FitnessKernelOpts = {}): NativeTensor {
+  assertMixture('mixForward', outs, probs);
+  checkOpts('mixForward', opts.wg ?? MIX_WG, 1);
+  const y = dev.empty(outs[0].shape);
+  outs.forEach((o, k) => mixAccumulate(dev, y, o, probs, k, { ...opts, overwrite: k === 0 }));
+  return y;
+}
+
+/**
+ * Backward of candidate k: dOut = probs[k]·dy and gDots[k] = Σ o_k ⊙ dy. Pass dOut = null when o_k
+ * needs no gradient (dot only), gDots = null when φ needs none (scale only).
+ */
+export function mixBackward(
+  dev: NativeDevice,
+  o: NativeTensor,
+  dy: NativeTensor,
+  probs: NativeTensor,
+  k: number,
+  dOut: NativeTensor | null,
+  gDots: NativeTensor | null,
+  opts: FitnessKernelOpts = {},
+): void {
+  const op = 'mixBackward';
+  if (!sameShape(o.shape, dy.shape)) throw new ShapeError(`${op}: o ${fmt(o.shape)} and dy ${fmt(dy.shape)} differ`);
+  if (dOut && !sameShape(dOut.shape, o.shape)) throw new ShapeError(`${op}: dOut ${fmt(dOut.shape)} does not match o ${fmt(o.shape)}`);
+  assertVector(op, 'probs', probs);
+  if (gDots) assertVector(op, 'gDots', gDots, probs.size);
+  assertIndex(op, k, probs.size);
+  checkOpts(op, opts.wg ?? DOT_WG, opts.items ?? DOT_ITEMS);
+  const inputs: Array<[string, NativeTensor]> = [['o', o], ['dy', dy], ['probs', probs]];
+  if (dOut) assertDistinct(op, dOut, 'dOut', gDots ? [...inputs, ['gDots', gDots]] : inputs);
+  if (gDots) assertDistinct(op, gDots, 'gDots', inputs);
+  if (!dOut && !gDots) return;
+  const tensors = [o, dy, probs, ...(dOut ? [dOut] : []), ...(gDots ? [gDots] : [])];
+  dev.enqueue('mixBackward', tensors, { n: o.size, k, hasDOut: dOut !== null, hasGDots: gDots !== null });
+}
+
+/** dL/dφ_i = p_i (g_i − Σ_k p_k g_k) as a new [K] tensor. */
+export function fitnessGrad(dev: NativeDevice, probs: NativeTensor, gDots: NativeTensor): NativeTensor {
+  assertVector('fitnessGrad', 'probs', probs);
+  assertVector('fitnessGrad', 'gDots', gDots, probs.size);
+  const out = dev.empty(probs.shape);
+  dev.enqueue('fitnessGrad', [probs, gDots, out], { K: probs.size });
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Reductions on the native device (signatures and errors of src/kernels/reduce.ts): full sums to a
+ * [1] tensor and per-row / per-column / per-slice sums, accumulated in double.
+ */
+import { ShapeError } from '../../gpu/errors.js';
+import type { NativeOpName } from '../compute.js';
+import type { NativeDevice, NativeTensor } from '../device.js';
+import { assertSameShape } from './checks.js';
+
+function reduceFull(dev: NativeDevice, op: NativeOpName, inputs: NativeTensor[], scale: number): NativeTensor {
+  const out = dev.empty([1]);
+  dev.enqueue(op, [...inputs, out], { n: inputs[0].size, scale });
+  return out;
+}
+
+/** sum(x) as a [1] tensor. */
+export function sum(dev: NativeDevice, x: NativeTensor, scale = 1): NativeTensor {
+  return reduceFull(dev, 'sum', [x], scale);
+}
+
+/** sum(x^2) as a [1] tensor. */
+export function sumSquares(dev: NativeDevice, x: NativeTensor): NativeTensor {
+  return reduceFull(dev, 'sumSquares', [x], 1);
+}
+
+/** sum |a * b| as a [1] tensor (same shapes). */
+export function sumAbsProduct(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
+  assertSameShape('sumAbsProduct', a, b);
+  return reduceFull(dev, 'sumAbsProduct', [a, b], 1);
+}
+
+/**
+ * Dot-product partials: partials[g] = sum of a * b over chunk g of wg * items elements (the first
+ * pass of the WGSL path's deterministic two-pass dot; the chunking is kept so both backends fill
+ * the same entries).
+ */
+export function dotPartials(dev: NativeDevice, a: NativeTensor, b: NativeTensor, partials: NativeTensor, wg = 64, items = 32): void {
+  const n = a.size;
+  const chunk = wg * items;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
+  if (b.size !== n) throw new ShapeError(`dotPartials: ${n} vs ${b.size} elements`);
+  const groups = Math.ceil(n / chunk);
+  if (partials.size < groups) throw new ShapeError(`dotPartials: partials holds ${partials.size} values, needs ${groups}`);
+  if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
+}
+
+function matrixDims(op: string, x: NativeTensor, cols: number): number {
+  if (!Number.isInteger(cols) || cols <= 0 || x.size % cols !== 0) {
+    throw new ShapeError(`${op}: ${cols} columns do not divide [${x.shape.join(', ')}] (${x.size} elements)`);
+  }
+  return x.size / cols;
+}
+
+/** Treats x as [rows, cols] (row-major); returns scale * sum over each row, shaped outShape (default [rows]). */
+export function rowSums(dev: NativeDevice, x: NativeTensor, cols: number, scale = 1, outShape?: readonly number[]): NativeTensor {
+  const rows = matrixDims('rowSums', x, cols);
+  const out = dev.empty(outShape ?? [rows]);
+  if (out.size !== rows) {
+    out.dispose();
+    throw new ShapeError(`rowSums: out shape [${outShape!.join(', ')}] does not hold ${rows} rows`);
+  }
+  dev.enqueue('rowSums', [x, out], { rows, cols, scale });
+  return out;
+}
+
+/** Treats x as [rows, cols]; returns [cols] with scale * sum over each column. */
+export function colSums(dev: NativeDevice, x: NativeTensor, cols: number, scale = 1): NativeTensor {
+  const rows = matrixDims('colSums', x, cols);
+  const out = dev.empty([cols]);
+  dev.enqueue('colSums', [x, out], { rows, cols, scale });
+  return out;
+}
+
+/** x holds `slices` stacked blocks of shape outShape; returns their element-wise sum times scale. */
+export function sumSlices(dev: NativeDevice, x: NativeTensor, slices: number, outShape: readonly number[], scale = 1): NativeTensor {
+  const out = dev.empty(outShape);
+  if (x.size !== slices * out.size) {
+    out.dispose();
+    throw new ShapeError(`sumSlices: ${x.size} elements are not ${slices} slices of [${outShape.join(', ')}]`);
+  }
+  dev.enqueue('sumSlices', [x, out], { n: out.size, slices, scale });
+  return out;
+}
