@@ -33,7 +33,7 @@ import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
 import { parseMadds } from '../src/cli/args.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { measuredCost } from '../src/mobilenet/cost/measured.js';
 import { type CostModel, archCost } from '../src/mobilenet/cost/model.js';
 import { CIFAR_LAYOUT } from '../src/mobilenet/layout.js';
@@ -46,6 +46,8 @@ import { proxyBatch } from '../src/zeroshot/index.js';
 const { values: v } = parseArgs({
   options: {
     budget: { type: 'string', default: '3M' },
+    // Where the networks run (as wgnas --device): auto = a hardware GPU if there is one, else the CPU backend.
+    device: { type: 'string', default: 'auto' },
     'evolve-budget': { type: 'string' },
     'min-budget': { type: 'string' },
     iterations: { type: 'string', default: '30' },
@@ -102,7 +104,7 @@ const maxLatencyMs = v['max-latency-ms'] === undefined ? undefined : Number(v['m
 if (maxLatencyMs !== undefined && !(maxLatencyMs > 0)) throw new Error(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
 const log = (s: string) => process.stderr.write(s + '\n');
 
-const gpu = await acquireGpu();
+const gpu = await openBackend(v.device as DeviceChoice);
 const data = cifarSearchSplit(4000, 1000);
 const test = loadCifar10('test');
 const t0 = performance.now();
@@ -207,7 +209,8 @@ for (const seed of searchSeeds) {
 }
 const out = {
   date: new Date().toISOString(),
-  adapter: gpu.name,
+  adapter: describeBackend(gpu),
+  device: gpu.device,
   budgetMadds: budget,
   minMadds,
   evolveBudgetMadds: evolveBudget,
@@ -227,4 +230,4 @@ const out = {
 mkdirSync(dirname(v.out!), { recursive: true });
 writeFileSync(v.out!, JSON.stringify(out, null, 2) + '\n');
 log(`wrote ${v.out}`);
-gpu.destroy();
+gpu.dispose();

@@ -33,7 +33,7 @@ import { reluBackward, relu } from '../src/kernels/activation.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from '../src/kernels/conv2d.js';
 import { correlationOffDiagInPlace } from '../src/kernels/correlation.js';
 import { NativeDevice } from '../src/native/device.js';
-import * as nat from '../src/native/ops/index.js';
+import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
 
 type Kind = 'conv_fwd' | 'conv_bwd_data' | 'conv_bwd_weight' | 'bn_fwd' | 'bn_bwd' | 'relu_fwd' | 'relu_bwd' | 'gram' | 'rcb';

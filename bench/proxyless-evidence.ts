@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../src/data/cifar10.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { readLatencyTable } from '../src/latency/lut.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
 import { archCost } from '../src/mobilenet/cost/model.js';
@@ -31,6 +31,8 @@ import { mixSeed } from '../src/util/seed.js';
 const { values: v } = parseArgs({
   options: {
     'latency-table': { type: 'string', default: '../shared/data/latency/proxylessnas_mobile_trim.yaml' },
+    // Where the networks run (as wgnas --device): auto = a hardware GPU if there is one, else the CPU backend.
+    device: { type: 'string', default: 'auto' },
     'target-ms': { type: 'string', default: '60' },
     warmup: { type: 'string', default: '200' },
     steps: { type: 'string', default: '300' },
@@ -55,7 +57,7 @@ const targetMs = num('target-ms');
 const seed = num('seed');
 const log = (s: string) => process.stderr.write(s + '\n');
 
-const gpu = await acquireGpu();
+const gpu = await openBackend(v.device as DeviceChoice);
 const layout = CIFAR_LAYOUT;
 const priced = tableCost(readLatencyTable(v['latency-table']!), layout);
 if (!priced.cost) throw new Error(`the latency table has no entry for ${priced.missing.join(', ')}`);
@@ -136,7 +138,8 @@ log(`found ${(100 * found.meanAcc).toFixed(1)}% vs random mean ${(100 * randomMe
 
 const out = {
   date: new Date().toISOString(),
-  adapter: gpu.name,
+  adapter: describeBackend(gpu),
+  device: gpu.device,
   config: { ...v, layout: layout.name },
   search: {
     choices: res.choices,

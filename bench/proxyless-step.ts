@@ -6,6 +6,7 @@
  *   npx tsx bench/proxyless-step.ts [--layout cifar|imagenet] [--batch 32] [--steps 5] [--tfjs]
  */
 import { parseArgs } from 'node:util';
+import { webgpuBackend } from '../src/backend/index.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { sampleGates } from '../src/kernels/binarize.js';
 import { Tape } from '../src/nn/tape.js';
@@ -28,9 +29,11 @@ const B = Number(values.batch);
 const steps = Number(values.steps);
 
 const gpu = await acquireGpu();
-const net = new ProxylessSupernet(gpu, layout, new Rng(1));
-const sgd = new WeightSgd(gpu, net.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
-const adam = new AlphaAdam(gpu, net.choiceSizes, { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+// The WGSL kernels, next to tfjs-webgpu on the same Dawn device.
+const be = webgpuBackend(gpu);
+const net = new ProxylessSupernet(be, layout, new Rng(1));
+const sgd = new WeightSgd(be, net.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
+const adam = new AlphaAdam(be, net.choiceSizes, { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
 let alpha: Float32Array[] = net.choiceSizes.map((n) => new Float32Array(n));
 const rng = new Rng(2);
 const S = layout.inputSize;
@@ -42,7 +45,7 @@ const fixedGates = alpha.map((a) => sampleGates(a, new Rng(3), 1));
 
 async function weightStep(fixed = false): Promise<void> {
   const gates = fixed ? fixedGates : alpha.map((a) => sampleGates(a, rng, 1));
-  const t = new Tape(gpu);
+  const t = new Tape(be);
   const x = gpu.upload(xData, [B, 3, S, S]);
   const y = gpu.upload(labels);
   const { logits } = net.forward(t, t.input(x), gates);
@@ -58,7 +61,7 @@ async function weightStep(fixed = false): Promise<void> {
 
 async function archStep(): Promise<void> {
   const gates = alpha.map((a) => sampleGates(a, rng, 2));
-  const t = new Tape(gpu);
+  const t = new Tape(be);
   const x = gpu.upload(xData, [B, 3, S, S]);
   const y = gpu.upload(labels);
   const { logits, records } = net.forward(t, t.input(x), gates, { inactive: true });

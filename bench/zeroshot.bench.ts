@@ -15,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { createTfjsBaseline } from '../src/bench/tfjs.js';
 import { type HostWeights, readNb201Weights, tfjsWrcor } from '../src/bench/tfjs-nb201.js';
+import { webgpuBackend } from '../src/backend/index.js';
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
 import { scoreCell } from '../src/zeroshot/index.js';
@@ -62,6 +63,8 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 async function main(): Promise<void> {
   const { K, batchSize, seed, cfg } = parseSettings(process.argv.slice(2));
   const gpu = await acquireGpu();
+  // The WGSL kernels, next to tfjs-webgpu on the same Dawn device.
+  const be = webgpuBackend(gpu);
   const tfb = await createTfjsBaseline(gpu);
   const { tf } = tfb;
   // createTfjsBaseline defers every submit (for kernel timing); scoring runs tfjs as shipped.
@@ -72,12 +75,12 @@ async function main(): Promise<void> {
   const cells: Nb201Cell[] = Array.from({ length: K + 1 }, () => sampleCell(rng)); // [0] = warm-up
   const weights: HostWeights[] = [];
   for (const c of cells) {
-    const net = new Nb201Net(gpu, c, cfg, new Rng(seed)); // what scoreCell builds for this seed
+    const net = new Nb201Net(be, c, cfg, new Rng(seed)); // what scoreCell builds for this seed
     weights.push(await readNb201Weights(net));
     net.dispose();
   }
 
-  const ours = async (i: number) => (await scoreCell(gpu, cells[i], ['wrcor'], batch, { net: cfg, seed })).scores.wrcor;
+  const ours = async (i: number) => (await scoreCell(be, cells[i], ['wrcor'], batch, { net: cfg, seed })).scores.wrcor;
   const theirs = async (i: number) => (await tfjsWrcor(tf, cells[i], cfg, weights[i], batch)).wrcor;
   const timed = async (fn: () => Promise<number>) => {
     const t0 = performance.now();

@@ -20,7 +20,7 @@ import { parseMadds, UsageError } from '../src/cli/args.js';
 import { run as evolveCli } from '../src/cli/commands/evolve-space.js';
 import { run as proxylessCli } from '../src/cli/commands/proxyless.js';
 import { run as searchCli } from '../src/cli/commands/search.js';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Backend } from '../src/backend/index.js';
 import { Tape } from '../src/nn/tape.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
 import { CIFAR_LAYOUT, type MobileNetLayout } from '../src/mobilenet/layout.js';
@@ -28,7 +28,8 @@ import { DEFAULT_SEARCH, ProxylessSearch } from '../src/proxyless/search.js';
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { proxyBatch } from '../src/zeroshot/index.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { methodBackend } from './helpers/backend.js';
+import { expectClose } from './helpers/gpu.js';
 import { nativeOrNull } from './helpers/native.js';
 import type { NativeBinding } from '../src/native/binding.js';
 
@@ -48,11 +49,11 @@ const TINY: MobileNetLayout = {
   classes: 10,
 };
 
-let gpu: Gpu | null;
+let gpu: Backend | null;
 let native: NativeBinding | null;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-autospace-'));
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = await methodBackend();
   native = nativeOrNull();
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -217,12 +218,12 @@ describe('AutoSpace evolution', () => {
   const data = () => cifarSearchSplit(64, 32);
 
   it('config errors name the problem', () => {
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ k: 9 }), data())).toThrow(/k \(9\) cannot exceed the population size/);
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(/leaves nothing for the searchable layers/);
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ iterations: 0 }), data())).toThrow(/iterations must be a positive integer/);
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ replaceEvery: 0 }), data())).toThrow(/replaceEvery must be a positive integer/);
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ maxNodes: 7 }), data())).toThrow(/maxNodes must be an integer from 1 to 6, got 7/);
-    expect(() => new AutoSpace(null as unknown as Gpu, tinyEvolve({ init: 'nope' as 'reference' }), data())).toThrow(/init must be 'reference' or 'hand-designed', got 'nope'/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ k: 9 }), data())).toThrow(/k \(9\) cannot exceed the population size/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(/leaves nothing for the searchable layers/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ iterations: 0 }), data())).toThrow(/iterations must be a positive integer/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ replaceEvery: 0 }), data())).toThrow(/replaceEvery must be a positive integer/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ maxNodes: 7 }), data())).toThrow(/maxNodes must be an integer from 1 to 6, got 7/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ init: 'nope' as 'reference' }), data())).toThrow(/init must be 'reference' or 'hand-designed', got 'nope'/);
   });
 
   it("init 'hand-designed': the reference, then the hand-designed cells that fit the layer budget, then mutations", async ({ skip }) => {

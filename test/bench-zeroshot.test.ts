@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, webgpuBackend } from '../src/backend/index.js';
 import type { Gpu } from '../src/gpu/index.js';
 import { createTfjsBaseline, type TfjsBaseline } from '../src/bench/tfjs.js';
 import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../src/bench/tfjs-nb201.js';
@@ -17,6 +18,8 @@ const SEED = 3;
 const RTOL = 1e-5;
 
 let gpu: Gpu | null;
+/** The WGSL kernels on gpu: what the tfjs-webgpu baseline runs next to. */
+let be: Backend | null;
 let tfb: TfjsBaseline | null = null;
 let batch: ProxyBatch;
 let batch16: ProxyBatch;
@@ -29,6 +32,7 @@ const randomBatch = (n: number, rng: Rng): ProxyBatch => ({
 
 beforeAll(async () => {
   gpu = await testGpu();
+  be = gpu && webgpuBackend(gpu);
   if (gpu) tfb = await createTfjsBaseline(gpu);
   const rng = new Rng(7);
   batch = randomBatch(N, rng);
@@ -38,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => tfb?.dispose());
 
 /** Ours through the tape, with the ReLU bookkeeping the tfjs side must reproduce. */
-async function ours(g: Gpu, arch: string, b = batch): Promise<{ s: WrcorScores; relus: number; gradRelus: number; net: Nb201Net }> {
+async function ours(g: Backend, arch: string, b = batch): Promise<{ s: WrcorScores; relus: number; gradRelus: number; net: Nb201Net }> {
   const n = b.n;
   const net = new Nb201Net(g, parseArch(arch), CFG, new Rng(SEED));
   const x = g.upload(b.x, [n, 3, 32, 32]);
@@ -74,7 +78,7 @@ describe('tfjs NB201 WRCor matches ours (channels 4, 1 cell per stage, batch 8)'
     it(label, async ({ skip }) => {
       if (!gpu || !tfb) return skip();
       const b = getBatch();
-      const o = await ours(gpu, arch, b);
+      const o = await ours(be!, arch, b);
       const weights = await readNb201Weights(o.net);
       o.net.dispose();
       const before = tfb.tf.memory().numTensors;
@@ -100,16 +104,16 @@ describe('tfjs NB201 WRCor matches ours (channels 4, 1 cell per stage, batch 8)'
   it('scoreCell (what the benchmark times) gives the same WRCor as the tape path', async ({ skip }) => {
     if (!gpu) return skip();
     const arch = CELLS[0][1];
-    const o = await ours(gpu, arch);
+    const o = await ours(be!, arch);
     o.net.dispose();
-    const r = await scoreCell(gpu, parseArch(arch), ['wrcor'], batch, { net: CFG, seed: SEED });
+    const r = await scoreCell(be!, parseArch(arch), ['wrcor'], batch, { net: CFG, seed: SEED });
     expect(r.scores.wrcor).toBeCloseTo(o.s.wrcor, 6);
   }, 60_000);
 
   it('nb201WeightShapes lists exactly the parameters Nb201Net creates', async ({ skip }) => {
     if (!gpu) return skip();
     for (const [, arch] of CELLS) {
-      const net = new Nb201Net(gpu, parseArch(arch), { ...CFG, cellsPerStage: 2 }, new Rng(SEED));
+      const net = new Nb201Net(be!, parseArch(arch), { ...CFG, cellsPerStage: 2 }, new Rng(SEED));
       const got = nb201WeightShapes(parseArch(arch), { ...CFG, cellsPerStage: 2 });
       expect([...got.entries()]).toEqual(net.params.map((p) => [p.name, [...p.shape]]));
       net.dispose();
@@ -119,7 +123,7 @@ describe('tfjs NB201 WRCor matches ours (channels 4, 1 cell per stage, batch 8)'
   it('rejects missing, foreign or misshapen weights and a malformed batch, leaking no tensors', async ({ skip }) => {
     if (!gpu || !tfb) return skip();
     const cell = parseArch(CELLS[0][1]);
-    const net = new Nb201Net(gpu, cell, CFG, new Rng(SEED));
+    const net = new Nb201Net(be!, cell, CFG, new Rng(SEED));
     const weights = await readNb201Weights(net);
     net.dispose();
     const before = tfb.tf.memory().numTensors;

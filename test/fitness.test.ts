@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu, type GpuTensor } from '../src/gpu/index.js';
 import {
@@ -28,7 +29,7 @@ afterAll(async () => {
 const KS = [1, 3, 4, 7];
 const SIZES = [1, 257, 100003];
 
-function disposeAll(ts: Array<GpuTensor | null | undefined>): void {
+function disposeAll(ts: Array<{ dispose(): void } | null | undefined>): void {
   for (const t of ts) t?.dispose();
 }
 
@@ -247,7 +248,7 @@ describe('Tape.mixture', () => {
       const outs = Array.from({ length: K }, () => rng.normals(n));
       const r = rng.normals(n);
       const phi = new Param(gpu.upload(logits, [K]), 'phi', 'bias');
-      const tape = new Tape(gpu);
+      const tape = new Tape(onGpu(gpu));
       // The last candidate takes no gradient (e.g. a fixed input); the others do.
       const vars = outs.map((o, k) => tape.input(gpu!.upload(o, shape), k < K - 1 || K === 1));
       const y = tape.mixture(vars, phi);
@@ -291,7 +292,7 @@ describe('Tape.mixture', () => {
     const gb = gpu.upload(b, [n]);
     await gpu.sync();
     const before = gpu.pool.stats().buffersInUse;
-    const tape = new Tape(gpu);
+    const tape = new Tape(onGpu(gpu));
     const va = tape.input(ga, true);
     const vb = tape.input(gb, true);
     const y = tape.mixture([va, vb, va], phi);
@@ -310,7 +311,7 @@ describe('Tape.mixture', () => {
   it('noGrad tape: forward only', async ({ skip }) => {
     if (!gpu) return skip();
     const phi = new Param(gpu.upload([0, 1], [2]), 'phi', 'bias');
-    const tape = new Tape(gpu, { noGrad: true });
+    const tape = new Tape(onGpu(gpu), { noGrad: true });
     const o = [gpu.upload([1, 2], [2]), gpu.upload([3, 4], [2])];
     const y = tape.mixture(o.map((t) => tape.input(t, true)), phi);
     expectClose(await y.value.read(), mixtureCpu([[1, 2], [3, 4]], [0, 1]).y, { atol: 1e-6, label: 'y' });
@@ -347,7 +348,7 @@ describe('bad input', () => {
     expect(() => mixBackward(g, a, c, p2, 0, c, null)).toThrow(/must not share its buffer/);
     expect(() => fitnessGrad(g, p2, p3)).toThrow(ShapeError);
 
-    const tape = new Tape(g);
+    const tape = new Tape(onGpu(g));
     const phi2 = new Param(g.upload([0, 0], [2]), 'phi', 'bias');
     const phi22 = new Param(g.zeros([2, 2]), 'phi', 'bias');
     const va = tape.input(a, true);

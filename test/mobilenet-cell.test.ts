@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, ShapeError } from '../src/gpu/index.js';
 import { batchNormForwardF64 } from '../src/kernels/batchnorm.js';
@@ -164,7 +165,7 @@ describe('counting', () => {
 
   it('params equal the CellModule parameter count', async ({ skip }) => {
     if (!gpu) return skip();
-    const store = new ParamStore(gpu, new Rng(1));
+    const store = new ParamStore(onGpu(gpu), new Rng(1));
     for (const [cell, s] of [
       [mbconvCell(5, 3), S2],
       [mbconvCell(7, 1), S1],
@@ -298,7 +299,7 @@ async function readWeights(gpu: Gpu, m: CellModule, rng: Rng): Promise<Weights> 
   for (const p of m.params) {
     if (p.kind !== 'conv') {
       const d = rng.normals(p.value.size, 0.2).map((v) => (p.kind === 'bn_gamma' ? 1 + v : v));
-      gpu.write(p.value, d);
+      onGpu(gpu!).write(p.value, d);
     }
     w.set(p.name, Float64Array.from(await p.value.read()));
   }
@@ -314,13 +315,13 @@ describe('CellModule on the tape vs the f64 CPU reference', () => {
     it(`${label}: forward, and input gradient vs finite differences`, async ({ skip }) => {
       if (!gpu) return skip();
       const n = 2;
-      const store = new ParamStore(gpu, new Rng(17));
+      const store = new ParamStore(onGpu(gpu), new Rng(17));
       const m = new CellModule(store, 'L', cell, s);
       const rng = new Rng(23);
       const w = await readWeights(gpu, m, rng);
       const xShape = [n, s.inC, s.inH, s.inH];
       const xData = rng.normals(n * s.inC * s.inH * s.inH);
-      const t = new Tape(gpu, { recordRelus: true });
+      const t = new Tape(onGpu(gpu), { recordRelus: true });
       const x = t.input(t.adopt(gpu.upload(xData, xShape)), true);
       const y = layerForward(t, x, m, 3, 'L');
       const x64 = Float64Array.from(xData);
@@ -352,10 +353,10 @@ describe('CellModule on the tape vs the f64 CPU reference', () => {
 
   it('zero cell is the identity; wrong input shapes throw', async ({ skip }) => {
     if (!gpu) return skip();
-    const store = new ParamStore(gpu, new Rng(1));
+    const store = new ParamStore(onGpu(gpu), new Rng(1));
     const z = new CellModule(store, 'z', zeroCell(), S1);
     const m = new CellModule(store, 'm', mbconvCell(3, 3), S2);
-    const t = new Tape(gpu);
+    const t = new Tape(onGpu(gpu));
     const x = t.input(t.adopt(gpu.zeros([1, 4, 6, 6])));
     expect(z.forward(t, x, 0)).toBeNull();
     expect(layerForward(t, x, z, 0)).toBe(x);

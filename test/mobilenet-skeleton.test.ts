@@ -2,6 +2,7 @@
  * The one skeleton with its three layer bodies: a fixed cell, a binarized choice and a mixture of
  * one cell compute the same network from the same weights; the parameters come in network order.
  */
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, ShapeError } from '../src/gpu/index.js';
 import { ChoiceLayer } from '../src/mobilenet/choice-layer.js';
@@ -40,14 +41,14 @@ describe('Skeleton', () => {
     if (!gpu) return skip();
     const space = spaceFromLayout(SMALL);
     const choices = [1, 4, 2]; // k5e3, zero (a shortcut layer), k3e6 (strided)
-    const net = FixedNet.fromChoices(gpu, SMALL, space.cells, choices, new Rng(3));
+    const net = FixedNet.fromChoices(onGpu(gpu), SMALL, space.cells, choices, new Rng(3));
     const x = gpu.upload(new Rng(4).normals(2 * 3 * 16 * 16), [2, 3, 16, 16]);
     // Choice layers over the same candidates, sharing the fixed net's modules for the chosen ones.
-    const store = new ParamStore(gpu, new Rng(9));
+    const store = new ParamStore(onGpu(gpu), new Rng(9));
     const layers = space.shapes.map((shape, b) => new ChoiceLayer(store, b, space.cells[b], shape, choices[b]));
     layers.forEach((l, b) => (l.candidates[choices[b]] = net.skeleton.layers[b].cell.nodes.length ? net.skeleton.layers[b] : null));
     const phi = space.shapes.map((_, b) => new Param(gpu!.zeros([1]), `phi${b}`, 'bias'));
-    const tapes = [0, 1, 2].map(() => new Tape(gpu!, { noGrad: true }));
+    const tapes = [0, 1, 2].map(() => new Tape(onGpu(gpu!), { noGrad: true }));
     try {
       const fixed = await net.forward(tapes[0], tapes[0].input(x)).logits.value.read();
       const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
@@ -70,8 +71,8 @@ describe('Skeleton', () => {
   it('allocates in network order and checks the input shape', async ({ skip }) => {
     if (!gpu) return skip();
     const space = spaceFromLayout(SMALL);
-    const net = FixedNet.fromChoices(gpu, SMALL, space.cells, [0, 0, 0], new Rng(1));
-    const t = new Tape(gpu, { noGrad: true });
+    const net = FixedNet.fromChoices(onGpu(gpu), SMALL, space.cells, [0, 0, 0], new Rng(1));
+    const t = new Tape(onGpu(gpu), { noGrad: true });
     const bad = gpu.zeros([1, 3, 8, 8]);
     try {
       const names = net.params.map((p) => p.name);
@@ -80,7 +81,7 @@ describe('Skeleton', () => {
       expect(names.indexOf('b0.c0.n0.pw3')).toBeLessThan(names.indexOf('b2.c0.n2.pwl'));
       expect(names.slice(-5)).toEqual(['mix.conv', 'mix.conv.bn.gamma', 'mix.conv.bn.beta', 'classifier.w', 'classifier.b']);
       expect(() => net.forward(t, t.input(bad))).toThrow(ShapeError);
-      expect(() => FixedNet.fromChoices(gpu!, SMALL, space.cells, [0, 0], new Rng(1))).toThrow(/2 choices for 3 layers/);
+      expect(() => FixedNet.fromChoices(onGpu(gpu!), SMALL, space.cells, [0, 0], new Rng(1))).toThrow(/2 choices for 3 layers/);
     } finally {
       t.dispose();
       bad.dispose();

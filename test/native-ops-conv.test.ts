@@ -15,7 +15,7 @@ import {
   type Conv2dParams,
 } from '../src/kernels/conv2d.js';
 import type { NativeDevice } from '../src/native/device.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dMacs, conv2dOutShape } from '../src/native/ops/conv2d.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dMacs, conv2dOutShape } from '../src/backend/cpu/conv2d.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose } from './helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from './layers-helpers.js';

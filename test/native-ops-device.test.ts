@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../src/gpu/errors.js';
 import type { NativeOpName } from '../src/native/compute.js';
 import { NativeComputeError, NativeDevice, NativeDisposedError } from '../src/native/device.js';
-import * as nat from '../src/native/ops/index.js';
+import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
 import { nativeDeviceOrNull } from './native-ops-helpers.js';
 

@@ -14,7 +14,7 @@ import { matmulCpu } from '../src/kernels/matmul.js';
 import { avgPool2dBackwardCpu, avgPool2dCpu, globalAvgPoolBackwardCpu, globalAvgPoolCpu, type Pool2dParams } from '../src/kernels/pool.js';
 import { colSumsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSquaresCpu } from '../src/kernels/reduce.js';
 import type { NativeDevice, NativeTensor } from '../src/native/device.js';
-import * as nat from '../src/native/ops/index.js';
+import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose } from './helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from './layers-helpers.js';

@@ -13,7 +13,7 @@ import { matmulCpu } from '../src/kernels/matmul.js';
 import { adamStepCpu, sgdStepCpu } from '../src/kernels/optim.js';
 import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, type BatchedAccumulateOptions } from '../src/kernels/proxy-ops.js';
 import type { NativeDevice, NativeTensor } from '../src/native/device.js';
-import * as nat from '../src/native/ops/index.js';
+import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose } from './helpers/gpu.js';
 import { nativeDeviceOrNull } from './native-ops-helpers.js';

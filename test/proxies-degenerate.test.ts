@@ -10,6 +10,7 @@
  * to crash (a conv on an unfed or dead-end edge: a weight with no gradient) and the ones whose
  * output node receives nothing (the logits do not depend on the input).
  */
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
 import { nb201Factory, type Nb201NetConfig } from '../src/nn/nb201-net.js';
@@ -127,7 +128,7 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
     if (!gpu) return skip();
     for (const cell of reps) {
       const arch = formatArch(cell);
-      const { scores } = await scoreCell(gpu, cell, ['all'], batch, { net: NET, seed: SEED });
+      const { scores } = await scoreCell(onGpu(gpu), cell, ['all'], batch, { net: NET, seed: SEED });
       expect(Object.keys(scores).sort(), arch).toEqual([...names].sort());
       for (const p of names) {
         const v = scores[p];
@@ -146,7 +147,7 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
   it('scored as one group, the groupable proxies give each cell its scores alone', async ({ skip }) => {
     if (!gpu || rows.length !== reps.length) return skip();
     const groupable = names.filter((p) => PROXIES.get(p)!.groupable);
-    const got = await scoreNetsGrouped(gpu, reps.map((c) => nb201Factory(gpu!, c, NET)), groupable, batch, SEED);
+    const got = await scoreNetsGrouped(onGpu(gpu), reps.map((c) => nb201Factory(onGpu(gpu!), c, NET)), groupable, batch, SEED);
     got.forEach((g, i) => {
       expect(Object.keys(g.scores).sort()).toEqual([...groupable].sort());
       for (const p of groupable) {

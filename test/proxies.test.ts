@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
 import { loadNb201ReferenceProxies } from '../src/data/nb201-bench.js';
@@ -38,7 +39,7 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
       host.push({ a, g, d, block: blocks[i] });
       recs.push({ name: `r${i}`, block: blocks[i], input: gpu!.upload(a, s), gradInput: gpu!.upload(g, s) });
     });
-    const got = await wrcorScores(gpu, recs, n);
+    const got = await wrcorScores(onGpu(gpu), recs, n);
     const k = (useAct: boolean, useGrad: boolean, weighted: boolean) => {
       const m = new Float64Array(n * n);
       for (const h of host) {
@@ -64,7 +65,7 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     // D = 6 units; codes 110100 vs 100110 differ in 2 places.
     const x = Float32Array.from([1, 2, -1, 3, -2, -1, /**/ 5, -1, -3, 2, 4, -2]);
     const rec: ReluRecord = { name: 'r', block: 0, input: gpu.upload(x, [2, 6]) };
-    const s = await naswotScore(gpu, [rec], 2);
+    const s = await naswotScore(onGpu(gpu), [rec], 2);
     expect(s).toBeCloseTo(Math.log(6 * 6 - 4 * 4), 5);
     rec.input.dispose();
   });
@@ -102,7 +103,7 @@ describe('the registry and the pass runner', () => {
     const rng = new Rng(4);
     const n = 4;
     const batch = { x: rng.normals(n * 3 * 32 * 32), y: Float32Array.from({ length: n }, () => rng.int(10)), n };
-    const inner = nb201Factory(gpu, parseArch('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'), cfg);
+    const inner = nb201Factory(onGpu(gpu), parseArch('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'), cfg);
     const counting = (): { factory: NetFactory; forwards: Record<string, number> } => {
       const forwards: Record<string, number> = {};
       const factory: NetFactory = {
@@ -120,12 +121,12 @@ describe('the registry and the pass runner', () => {
       return { factory, forwards };
     };
     const ce = counting();
-    const r = await scoreNet(gpu, ce.factory, ['wrcor', 'naswot', 'grad_norm', 'snip'], batch, 1);
+    const r = await scoreNet(onGpu(gpu), ce.factory, ['wrcor', 'naswot', 'grad_norm', 'snip'], batch, 1);
     expect(ce.forwards).toEqual({ pytorch: 1 });
     expect(Object.keys(r.scores)).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip']);
     expect(Object.keys(r.timeMs)).toEqual(['ce']);
     const all = counting();
-    const ra = await scoreNet(gpu, all.factory, ['all'], batch, 1);
+    const ra = await scoreNet(onGpu(gpu), all.factory, ['all'], batch, 1);
     // ce 1, jacobian 1, zico 2 half-batches, meco 1, synflow 1; Zen's Gaussian copy x and x + 0.01e.
     expect(all.forwards).toEqual({ pytorch: 6, gaussian: 2 });
     expect(Object.keys(ra.timeMs)).toEqual(['ce', 'jacobian', 'zico', 'meco', 'zen', 'synflow']);
@@ -146,7 +147,7 @@ describe('proxies vs the PyTorch reference scores (nb201_zc_proxies.csv)', () =>
     const batch = proxyBatch(64, 0);
     const ours: number[] = [];
     for (const r of picks) {
-      const { scores } = await scoreCell(gpu, parseArch(r.arch), ['synflow', 'naswot', 'params', 'flops'], batch, { seed: 1 });
+      const { scores } = await scoreCell(onGpu(gpu), parseArch(r.arch), ['synflow', 'naswot', 'params', 'flops'], batch, { seed: 1 });
       // SynFlow depends on the random init only through sums over all weights: ln values agree to
       // well under the spread across cells (~0 to ~100).
       expect(Math.abs(scores.synflow - r.scores.synflow), `${r.arch}: synflow ${scores.synflow} vs ${r.scores.synflow}`).toBeLessThan(0.2);

@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../src/gpu/index.js';
 import type { GateSample } from '../src/kernels/binarize.js';
@@ -56,11 +57,11 @@ describe('MBConv candidate vs f64 CPU reference', () => {
     it(`k${kernel} e${expand} s${stride}: forward, input and weight gradients`, async ({ skip }) => {
       if (!gpu) return skip();
       const layout: MobileNetLayout = { ...TINY, widths: [5], depths: [1], strides: [stride], kernels: [kernel], expands: [expand], inputSize: 7 };
-      const net = new ProxylessSupernet(gpu, layout, new Rng(kernel * 10 + expand));
+      const net = new ProxylessSupernet(onGpu(gpu), layout, new Rng(kernel * 10 + expand));
       const rng = new Rng(7);
       const xShape = [2, 4, 7, 7];
       const xData = rng.normals(2 * 4 * 49);
-      const t = new Tape(gpu);
+      const t = new Tape(onGpu(gpu));
       const x = t.input(t.adopt(gpu.upload(xData, xShape)), true);
       const o = net.layers[0].candidateOutput(t, x, 0, 0, 'mb');
       const r = rng.normals(o.value.size);
@@ -114,12 +115,12 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
   ];
 
   async function run(gpu: Gpu, mode: 'sampled' | 'all') {
-    const net = new ProxylessSupernet(gpu, TINY, new Rng(3));
+    const net = new ProxylessSupernet(onGpu(gpu), TINY, new Rng(3));
     const rng = new Rng(4);
     const n = 3;
     const xData = rng.normals(n * 3 * 64);
     const labels = Float32Array.from([0, 2, 1]);
-    const t = new Tape(gpu);
+    const t = new Tape(onGpu(gpu));
     const x = gpu.upload(xData, [n, 3, 8, 8]);
     const y = gpu.upload(labels);
     const { logits, records } = net.forward(t, t.input(x), gates, { inactive: true });
@@ -209,8 +210,8 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
 
   it("'zero' active: the block passes its input through and reports no gate gradient", async ({ skip }) => {
     if (!gpu) return skip();
-    const net = new ProxylessSupernet(gpu, TINY, new Rng(3));
-    const t = new Tape(gpu);
+    const net = new ProxylessSupernet(onGpu(gpu), TINY, new Rng(3));
+    const t = new Tape(onGpu(gpu));
     const x = gpu.upload(new Rng(1).normals(2 * 3 * 64), [2, 3, 8, 8]);
     const y = gpu.upload(Float32Array.from([1, 0]));
     const gz: GateSample[] = [
@@ -234,8 +235,8 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
 
   it('rejects a wrong input shape and a candidate that was not built', async ({ skip }) => {
     if (!gpu) return skip();
-    const net = new ProxylessSupernet(gpu, TINY, new Rng(3), { only: [0, 1, 2] });
-    const t = new Tape(gpu);
+    const net = new ProxylessSupernet(onGpu(gpu), TINY, new Rng(3), { only: [0, 1, 2] });
+    const t = new Tape(onGpu(gpu));
     const bad = gpu.zeros([1, 3, 9, 9]);
     const g = [0, 1, 2].map((a) => ({ active: a, inactive: [], involved: [a] }));
     expect(() => net.forward(t, t.input(bad), g)).toThrow(ShapeError);
@@ -260,14 +261,14 @@ describe('memory: a supernet step costs what one (two) paths cost', () => {
     const g1: GateSample[] = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
 
     const step = async (net: ProxylessSupernet, gates: GateSample[], inactive: boolean): Promise<number> => {
-      const sgd = new WeightSgd(gpu!, net.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
+      const sgd = new WeightSgd(onGpu(gpu!), net.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
       // Warm the pool and the momentum buffers with one step, then measure the second.
       let peak = 0;
       for (let k = 0; k < 2; k++) {
         await gpu!.sync();
         const base = gpu!.pool.stats().bytesInUse;
         gpu!.pool.resetPeak();
-        const t = new Tape(gpu!);
+        const t = new Tape(onGpu(gpu!));
         const x = gpu!.upload(xData, [n, 3, 32, 32]);
         const y = gpu!.upload(labels);
         const { logits, records } = net.forward(t, t.input(x), gates, { inactive });
@@ -284,12 +285,12 @@ describe('memory: a supernet step costs what one (two) paths cost', () => {
       return peak;
     };
 
-    const alone = new ProxylessSupernet(gpu, layout, new Rng(1), { only: choices });
+    const alone = new ProxylessSupernet(onGpu(gpu), layout, new Rng(1), { only: choices });
     const aloneBytes = await step(alone, g1, false);
     const aloneParams = alone.store.count();
     alone.dispose();
 
-    const sup = new ProxylessSupernet(gpu, layout, new Rng(1));
+    const sup = new ProxylessSupernet(onGpu(gpu), layout, new Rng(1));
     const superParams = sup.store.count();
     const oneBytes = await step(sup, g1, false);
     const pairRng = new Rng(5);

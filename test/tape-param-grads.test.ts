@@ -3,6 +3,7 @@
  * WRCor, jacob_cov and the architecture steps read) bit-identical, and give no parameter a gradient
  * outside the chosen set.
  */
+import { onGpu } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
 import { ParamStore } from '../src/nn/init.js';
@@ -19,7 +20,7 @@ describe('Tape paramGrads', () => {
   it("'none' and a set give the same activation gradients as 'all', and only the chosen parameter grads", async ({ skip }) => {
     if (!gpu) return skip();
     const g = gpu;
-    const store = new ParamStore(g, new Rng(3));
+    const store = new ParamStore(onGpu(g), new Rng(3));
     const w1 = store.weight('w1', [4, 3, 3, 3]);
     const gamma = store.constant('g', 'bn_gamma', 4, 1.5);
     const beta = store.constant('b', 'bn_beta', 4, 0.1);
@@ -31,7 +32,7 @@ describe('Tape paramGrads', () => {
     const labels = g.upload(Float32Array.from([1, 3]));
 
     const run = async (opts: TapeOptions, inputGrad: boolean) => {
-      const t = new Tape(g, { recordRelus: true, ...opts });
+      const t = new Tape(onGpu(g), { recordRelus: true, ...opts });
       try {
         const h = t.relu(t.batchNorm(t.conv(t.input(x, inputGrad), w1, { stride: 1, pad: 1 }), gamma, beta), 0, 'r1');
         const a = t.relu(t.conv(h, w2, { stride: 1, pad: 1, groups: 4 }), 1, 'r2', true);

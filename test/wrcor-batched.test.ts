@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, ShapeError } from '../src/gpu/index.js';
 import { correlationCpu, correlationOffDiagInPlace } from '../src/kernels/correlation.js';
@@ -199,22 +200,22 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     it(`${A} architecture(s) at once, default and tiny arenas`, async ({ skip }) => {
       if (!gpu) return skip();
       const archs = [...Array(A).keys()].map((a) => makeArch(gpu!, n, 100 + a, 12 + 3 * a));
-      const many = await wrcorScoresMany(gpu, archs.map((x) => x.recs), n);
+      const many = await wrcorScoresMany(onGpu(gpu), archs.map((x) => x.recs), n);
       // 2 KiB: the D=32/64 groups need several chunks, D=64 one layer per chunk.
-      const chunked = await wrcorScoresMany(gpu, archs.map((x) => x.recs), n, { arenaBytes: 2048 });
+      const chunked = await wrcorScoresMany(onGpu(gpu), archs.map((x) => x.recs), n, { arenaBytes: 2048 });
       expect(many).toHaveLength(A);
       for (let a = 0; a < A; a++) {
-        const old = await wrcorScoresPerLayer(gpu, archs[a].recs, n);
+        const old = await wrcorScoresPerLayer(onGpu(gpu), archs[a].recs, n);
         const ref = wrcorCpu(archs[a].host, n);
         expect(Number.isFinite(ref.wrcor)).toBe(true);
         expectScores(many[a], old, 1e-4, `arch ${a} batched vs per-layer`);
         expectScores(chunked[a], old, 1e-4, `arch ${a} chunked vs per-layer`);
         expectScores(many[a], ref, 1e-3, `arch ${a} batched vs f64`);
-        expectScores(await wrcorScores(gpu, archs[a].recs, n), many[a], 1e-5, `arch ${a} single vs many`);
+        expectScores(await wrcorScores(onGpu(gpu), archs[a].recs, n), many[a], 1e-5, `arch ${a} single vs many`);
       }
-      const nw = await naswotScoresMany(gpu, archs.map((x) => x.recs), n, { arenaBytes: 2048 });
+      const nw = await naswotScoresMany(onGpu(gpu), archs.map((x) => x.recs), n, { arenaBytes: 2048 });
       for (let a = 0; a < A; a++) {
-        const old = await naswotScorePerLayer(gpu, archs[a].recs, n);
+        const old = await naswotScorePerLayer(onGpu(gpu), archs[a].recs, n);
         expect(nw[a]).toBeCloseTo(old, 4);
         expect(nw[a]).toBeCloseTo(naswotCpu(archs[a].host, n), 4);
       }
@@ -226,12 +227,12 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     const rng = new Rng(5);
     const recs: ReluRecord[] = [3, 5].map((d, i) => ({ name: `a${i}`, block: i, input: gpu!.upload(rng.normals(n * d), [n, d]) }));
     live.push(...recs);
-    const [s] = await wrcorScoresMany(gpu, [recs], n);
-    const old = await wrcorScoresPerLayer(gpu, recs, n);
+    const [s] = await wrcorScoresMany(onGpu(gpu), [recs], n);
+    const old = await wrcorScoresPerLayer(onGpu(gpu), recs, n);
     expect(s.wrcor_grad).toBe(-Infinity);
     expect(s.wrcor_act).toBeCloseTo(old.wrcor_act, 4);
-    expect(await wrcorScoresMany(gpu, [], n)).toEqual([]);
-    const [empty] = await wrcorScoresMany(gpu, [[]], n);
+    expect(await wrcorScoresMany(onGpu(gpu), [], n)).toEqual([]);
+    const [empty] = await wrcorScoresMany(onGpu(gpu), [[]], n);
     expect(empty.wrcor).toBe(-Infinity);
   });
 
@@ -240,10 +241,10 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     const { recs } = makeArch(gpu, n, 7, 30);
     await gpu.sync();
     let c0 = gpu.dispatchCount;
-    await wrcorScoresPerLayer(gpu, recs, n);
+    await wrcorScoresPerLayer(onGpu(gpu), recs, n);
     const perLayer = gpu.dispatchCount - c0;
     c0 = gpu.dispatchCount;
-    await wrcorScores(gpu, recs, n);
+    await wrcorScores(onGpu(gpu), recs, n);
     const batched = gpu.dispatchCount - c0;
     // 3 per distinct D (normalise, Gram, accumulate) vs ~5 per correlation + 2 accumulates.
     const distinctD = new Set(recs.map((r) => r.input.size / n)).size;
@@ -255,12 +256,12 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     if (!gpu) return skip();
     const t = gpu.zeros([7]);
     const u = gpu.zeros([12]);
-    await expect(wrcorScores(gpu, [{ name: 'odd', block: 0, input: t }], n)).rejects.toThrow(/'odd'.*not 6 samples/);
-    await expect(wrcorScores(gpu, [{ name: 'g', block: 0, input: u, gradInput: t }], n)).rejects.toThrow(
+    await expect(wrcorScores(onGpu(gpu), [{ name: 'odd', block: 0, input: t }], n)).rejects.toThrow(/'odd'.*not 6 samples/);
+    await expect(wrcorScores(onGpu(gpu), [{ name: 'g', block: 0, input: u, gradInput: t }], n)).rejects.toThrow(
       /gradInput has 7 elements/,
     );
-    await expect(wrcorScoresMany(gpu, [[]], 0)).rejects.toThrow(/positive integer/);
-    await expect(naswotScoresMany(gpu, [[{ name: 'odd', block: 0, input: t }]], n)).rejects.toThrow(ShapeError);
+    await expect(wrcorScoresMany(onGpu(gpu), [[]], 0)).rejects.toThrow(/positive integer/);
+    await expect(naswotScoresMany(onGpu(gpu), [[{ name: 'odd', block: 0, input: t }]], n)).rejects.toThrow(ShapeError);
     t.dispose();
     u.dispose();
   });

@@ -17,10 +17,10 @@
  * per layer by fitness are the learned space. Settings: evolve-config.ts; populations, selection and
  * mutation: population.ts; the fitness logits' optimizer: fitness.ts.
  */
+import type { Backend } from '../backend/index.js';
 import { BatchStream } from '../data/batch-stream.js';
 import { augment } from '../data/cifar10.js';
 import type { SearchData } from '../data/search-split.js';
-import type { Gpu } from '../gpu/gpu.js';
 import { cosineLr } from '../kernels/optim.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { fixedMadds } from '../mobilenet/madds.js';
@@ -57,7 +57,7 @@ export class AutoSpace {
   private warmedUp = false;
 
   constructor(
-    readonly gpu: Gpu,
+    readonly backend: Backend,
     readonly cfg: EvolveConfig,
     readonly data: SearchData,
   ) {
@@ -66,11 +66,11 @@ export class AutoSpace {
     if (L.inputSize !== 32) throw new RangeError(`evolve-space trains on CIFAR-10 (32×32): layout ${L.name} takes ${L.inputSize}`);
     this.rng = new Rng(mixSeed(cfg.seed, 0xa5));
     // The skeleton's own weights; the cells live in their members' stores (built per step into mixtures).
-    this.store = new ParamStore(gpu, new Rng(mixSeed(cfg.seed, 0x5e)));
+    this.store = new ParamStore(backend, new Rng(mixSeed(cfg.seed, 0x5e)));
     this.skeleton = new Skeleton<never>(this.store, L, () => []);
     this.shapes = this.skeleton.shapes;
-    this.skeletonSgd = new WeightSgd(gpu, this.store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
-    this.pops = new Populations(gpu, cfg, this.shapes, this.rng);
+    this.skeletonSgd = new WeightSgd(backend, this.store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
+    this.pops = new Populations(backend, cfg, this.shapes, this.rng);
     this.trainStream = new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1));
     this.valStream = new BatchStream(data.val, cfg.batchSize, mixSeed(cfg.seed, 2));
   }
@@ -135,7 +135,7 @@ export class AutoSpace {
     let total = 0;
     for (let s = 0; s < cfg.warmupSteps; s++) {
       const selected = this.populations.map((pop) => (cfg.warmupMix === 'population' ? [...pop] : this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length))));
-      const phi = selected.map((sel, b) => new Param(this.gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
+      const phi = selected.map((sel, b) => new Param(this.backend.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;
         const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => this.stepWeights(selected, lr));
@@ -153,7 +153,7 @@ export class AutoSpace {
   /** One iteration (selection, mixture training, fitness update, mutation). */
   async step(onEvent?: (e: IterationEvent) => void): Promise<IterationEvent> {
     const cfg = this.cfg;
-    const gpu = this.gpu;
+    const backend = this.backend;
     const it = this.iteration;
     const selected = this.shapes.map((_, b) => this.select(b));
     const fitness = new FitnessLogits(
@@ -161,7 +161,7 @@ export class AutoSpace {
       fixedMadds(cfg.layout),
       { budgetMadds: cfg.budgetMadds, budgetPenalty: cfg.budgetPenalty, lr: cfg.fitnessLr },
     );
-    const phi = selected.map((sel, b) => new Param(gpu.zeros([sel.length]), `fitness.l${b}`, 'bias'));
+    const phi = selected.map((sel, b) => new Param(backend.zeros([sel.length]), `fitness.l${b}`, 'bias'));
     let trainLoss = 0;
     let trainAcc = 0;
     let valLoss = 0;
@@ -186,7 +186,7 @@ export class AutoSpace {
           const r = await this.pass(b, selected, phi, new Set(phi), async () => {
             const grads = await Promise.all(phi.map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))));
             expected = fitness.step(grads);
-            fitness.phi.forEach((z, b) => gpu.write(phi[b].value, Float32Array.from(z)));
+            fitness.phi.forEach((z, b) => backend.write(phi[b].value, Float32Array.from(z)));
           });
           // A non-finite validation loss with finite φ means the weights broke in the weight step before.
           this.checkLoss(r.loss, at('fitness'), 'validation');
@@ -222,11 +222,11 @@ export class AutoSpace {
   }
 
   private async pass(b: Batch, selected: Member[][], phi: Param[], paramGrads: 'all' | ReadonlySet<Param>, update: () => Promise<void>): Promise<{ loss: number; acc: number }> {
-    const gpu = this.gpu;
+    const backend = this.backend;
     // Fitness steps differentiate φ only: no weight-gradient convolutions.
-    const t = new Tape(gpu, { paramGrads });
-    const x = gpu.upload(b.x, [b.n, 3, 32, 32]);
-    const y = gpu.upload(b.y);
+    const t = new Tape(backend, { paramGrads });
+    const x = backend.upload(b.x, [b.n, 3, 32, 32]);
+    const y = backend.upload(b.y);
     try {
       const logits = this.forward(t, t.input(x), selected, phi);
       const loss = t.crossEntropy(logits, y);

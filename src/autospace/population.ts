@@ -4,7 +4,7 @@
  * and replacement of the worst member by a mutation of a tournament winner that fits the layer's
  * share of the MAdds budget.
  */
-import type { Gpu } from '../gpu/gpu.js';
+import type { Backend } from '../backend/index.js';
 import { type Cell, type LayerShape, cellMadds, handDesignedCells, referenceCell, zeroCell } from '../mobilenet/cell.js';
 import { CellModule } from '../mobilenet/cell-module.js';
 import { mutateCell } from '../mobilenet/cell-mutation.js';
@@ -38,7 +38,7 @@ export class Populations {
 
   /** `rng` is the evolution's own stream (shared with selection, so the draws interleave as they always have). */
   constructor(
-    private readonly gpu: Gpu,
+    private readonly backend: Backend,
     private readonly cfg: EvolveConfig,
     readonly shapes: readonly LayerShape[],
     private readonly rng: Rng,
@@ -80,9 +80,9 @@ export class Populations {
 
   private member(b: number, cell: Cell, reference: boolean): Member {
     const id = this.nextId++;
-    const store = new ParamStore(this.gpu, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
+    const store = new ParamStore(this.backend, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
     const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b]);
-    const sgd = new WeightSgd(this.gpu, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
+    const sgd = new WeightSgd(this.backend, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
     return { id, cell, key: formatCell(cell), madds: cellMadds(cell, this.shapes[b]), fitness: 1, evaluated: 0, reference, module, store, sgd };
   }
 
@@ -142,7 +142,7 @@ export class Populations {
         if (keys.has(key) || !this.fits(b, child)) continue;
         const m = this.member(b, child, false);
         m.fitness = parent.fitness; // inherits its parent's standing until measured
-        if (this.cfg.inheritWeights) m.module.inheritFrom(parent.module, (src, dst) => this.gpu.copy(src.value, dst.value));
+        if (this.cfg.inheritWeights) m.module.inheritFrom(parent.module, (src, dst) => this.backend.copy(src.value, dst.value));
         pop[pop.indexOf(worst)] = m;
         this.drop(worst);
         replaced++;

@@ -4,8 +4,8 @@
  * check of a found architecture. The same code runs in both spaces, which is what the AutoSpace
  * evidence compares.
  */
+import type { Backend } from '../backend/index.js';
 import type { Cifar10 } from '../data/cifar10.js';
-import type { Gpu } from '../gpu/gpu.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { archJson } from '../mobilenet/space-file.js';
@@ -44,7 +44,7 @@ export interface CellSearchResult {
   secondsPerArch: number;
 }
 
-export async function searchCellSpace(gpu: Gpu, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
+export async function searchCellSpace(backend: Backend, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
   const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity, o.minMadds ?? 0, o.latencyLimit);
   const batch = proxyBatch(o.batchSize, o.seed);
   let done = 0;
@@ -53,7 +53,7 @@ export async function searchCellSpace(gpu: Gpu, space: CellSpace, o: CellSearchO
     const out: number[] = [];
     for (const a of archs) {
       const t0 = performance.now();
-      const r = await scoreArch(gpu, space, a, [o.proxy], batch, o.seed);
+      const r = await scoreArch(backend, space, a, [o.proxy], batch, o.seed);
       const ms = performance.now() - t0;
       scoreMs += ms;
       const v = r.scores[o.proxy];
@@ -89,8 +89,8 @@ export interface ShortTrainOptions {
 }
 
 /** Trains one architecture of the space from scratch for a few steps; test accuracy on held-out images. */
-export function trainCellArch(gpu: Gpu, space: CellSpace, choices: readonly number[], train: Cifar10, test: Cifar10, o: ShortTrainOptions): Promise<TrainResult> {
-  return trainFixed(gpu, space.layout, choices, train, test, {
+export function trainCellArch(backend: Backend, space: CellSpace, choices: readonly number[], train: Cifar10, test: Cifar10, o: ShortTrainOptions): Promise<TrainResult> {
+  return trainFixed(backend, space.layout, choices, train, test, {
     steps: o.steps,
     batchSize: o.batchSize,
     lr: o.lr,

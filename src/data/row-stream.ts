@@ -126,6 +126,8 @@ export interface RowStreamOptions {
   onStaleLock?: (owner: LockOwner) => void;
   /** Kill-point name passed after each append (fault-injection tests). */
   killTag?: string;
+  /** What a setting the saved run did not record meant then (e.g. '--device': 'gpu' before there was a CPU backend). */
+  unrecorded?: StreamSettings;
 }
 
 /** An output file that rows are streamed into (see the file comment). */
@@ -200,7 +202,7 @@ export class RowStream {
     if (side?.format !== 'wgnas-row-stream' || typeof side.settings !== 'object' || side.settings === null) {
       throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
     }
-    checkRunSettings(side.settings, this.o.settings, { where: ` in ${this.path}`, advice: 'resume with its settings or write another --out' });
+    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, { where: ` in ${this.path}`, advice: 'resume with its settings or write another --out' });
     this.started = true;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;

@@ -74,6 +74,31 @@ export interface AcquireOptions {
   requireHardware?: boolean;
 }
 
+/** True for software rasterizers (lavapipe/llvmpipe, SwiftShader, a fallback adapter). */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  const description = info.description || info.device || '';
+  return (
+    /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${info.device} ${info.architecture}`) ||
+    info.architecture === 'software' ||
+    Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter)
+  );
+}
+
+/**
+ * The adapter acquireGpu() would get, without opening a device: its name and whether it is a
+ * software one, or null when Dawn finds none. For `--device auto`, which takes a hardware GPU only.
+ */
+export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean } | null> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+  } catch {
+    return null;
+  }
+  if (!adapter) return null;
+  return { description: adapter.info.description || adapter.info.device || adapter.info.vendor, isSoftware: isSoftwareAdapter(adapter.info) };
+}
+
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null;
   try {
@@ -84,10 +109,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   if (!adapter) throw new NoAdapterError('Dawn found no Vulkan/Metal/D3D adapter on this machine');
   const info = adapter.info;
   const description = info.description || info.device || '';
-  const isSoftware =
-    /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${info.device} ${info.architecture}`) ||
-    info.architecture === 'software' ||
-    Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const isSoftware = isSoftwareAdapter(info);
   if (opts.requireHardware && isSoftware) {
     throw new NoAdapterError(`only a software adapter (${description}) is present and requireHardware was set`);
   }

@@ -7,7 +7,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { assertSameShape } from './elementwise.js';
+import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam } from './params.js';
 import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from './reference/batchnorm.js';
 
 export { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 };
@@ -32,23 +32,11 @@ interface BnDims {
 }
 
 function bnDims(op: string, shape: readonly number[]): BnDims {
-  if (shape.length !== 4 && shape.length !== 2) {
-    throw new ShapeError(`${op}: expected [N, C, H, W] (or [N, C]), got [${shape.join(', ')}]`);
-  }
-  const [N, C] = shape;
-  const HW = shape.length === 4 ? shape[2] * shape[3] : 1;
-  const count = N * HW;
-  if (count === 0 || C === 0) throw new ShapeError(`${op}: empty input [${shape.join(', ')}]`);
+  const { N, C, HW, count } = batchNormDims(op, shape);
   if (C > 65535) throw new ShapeError(`${op}: ${C} channels exceed the 65535-workgroup grid`);
   const S = Math.min(MAX_SPLITS, Math.ceil(count / CHUNK_TARGET));
   const chunk = Math.ceil(count / S);
   return { N, C, HW, count, S, chunk };
-}
-
-function checkParam(op: string, name: string, t: GpuTensor | null, C: number): void {
-  if (t && (t.shape.length !== 1 || t.shape[0] !== C)) {
-    throw new ShapeError(`${op}: ${name} must be [${C}], got [${t.shape.join(', ')}]`);
-  }
 }
 
 function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean): ArrayBuffer {
@@ -66,7 +54,7 @@ export function batchNormForward(
   const d = bnDims('batchNormForward', x.shape);
   checkParam('batchNormForward', 'gamma', gamma, d.C);
   checkParam('batchNormForward', 'beta', beta, d.C);
-  if (!(eps > 0)) throw new RangeError(`batchNormForward: eps must be > 0, got ${eps}`);
+  checkBatchNormEps(eps);
   const u = uniforms(d, eps, gamma !== null, beta !== null);
   const part = gpu.empty([d.C, d.S, 2]);
   gpu.dispatch({ kernel: { file: FILE, entry: 'stats_partial' }, buffers: [part, x], uniforms: u, workgroups: [d.S, d.C] });

@@ -6,12 +6,12 @@
  * indices on the CPU anyway to decide which paths to build).
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import type { Rng } from '../util/rng.js';
 import { softmax } from '../util/softmax.js';
 import { defineOp } from './descriptor.js';
+import { checkGateDot } from './params.js';
 import { gateDotCpu } from './reference/binarize.js';
 
 export { gateDotCpu };
@@ -118,12 +118,7 @@ export function rescaleTwoPath(alpha: Float32Array | number[], involved: readonl
  * a step's gate gradients are read back with one read.
  */
 export function gateDot(gpu: Gpu, a: GpuTensor, b: GpuTensor, out: GpuTensor, index: number, scale = 1): void {
-  if (a.size !== b.size) {
-    throw new ShapeError(`gateDot: operands differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
-  }
-  if (!Number.isInteger(index) || index < 0 || index >= out.size) {
-    throw new RangeError(`gateDot: index ${index} is outside out (${out.size} elements)`);
-  }
+  checkGateDot(a, b, out.size, index);
   // b is bound read_write; binding one buffer twice in a dispatch with a writable use is invalid.
   let bb = b;
   if (a.buffer === b.buffer) {

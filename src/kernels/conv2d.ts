@@ -16,7 +16,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
 import { CONV_GEMM_PARAMS, type Conv2dOptions, type ConvAlgo, type ConvTile, convTile, planGemm, runGemm } from './conv2d-gemm.js';
-import { type Conv2dParams, type ConvDims, conv2dMacs, conv2dOutShape, convDims } from './params.js';
+import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from './params.js';
 import {
   conv2dBackwardInputCpu,
   conv2dBackwardInputF64,
@@ -134,17 +134,6 @@ export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, op
   return y;
 }
 
-function shapeStr(s: readonly number[]): string {
-  return `[${s.join(', ')}]`;
-}
-
-function checkDy(op: string, dy: GpuTensor, d: ConvDims): void {
-  const want = [d.N, d.Cout, d.OH, d.OW];
-  if (dy.shape.length !== 4 || !want.every((v, i) => v === dy.shape[i])) {
-    throw new ShapeError(`${op}: dy is ${shapeStr(dy.shape)}, expected ${shapeStr(want)}`);
-  }
-}
-
 export function conv2dBackwardInput(
   gpu: Gpu,
   dy: GpuTensor,
@@ -154,7 +143,7 @@ export function conv2dBackwardInput(
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
-  checkDy('conv2dBackwardInput', dy, d);
+  checkConvDy('conv2dBackwardInput', dy.shape, d);
   if (d.groups === 1) {
     const dims: [number, number, number] = [d.Cin, d.N * d.H * d.W, d.Cout * d.KH * d.KW];
     const plan = planGemm(gpu, 'conv2d_bwd_input.wgsl', ...dims, false, opts);
@@ -185,7 +174,7 @@ export function conv2dBackwardWeight(
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
-  checkDy('conv2dBackwardWeight', dy, d);
+  checkConvDy('conv2dBackwardWeight', dy.shape, d);
   if (isFastDepthwise(d)) {
     // Split the batch so that there are enough workgroups when channels are few.
     const splits = Math.max(1, Math.min(d.N, Math.ceil(DEPTHWISE_TARGET_WORKGROUPS / d.Cin)));

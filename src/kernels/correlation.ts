@@ -1,11 +1,11 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl + matmul.wgsl. */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { MATMUL_PARAMS, matmul } from './matmul.js';
 import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
+import { checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
 import { correlationCpu } from './reference/correlation.js';
 
 export { correlationCpu };
@@ -29,7 +29,7 @@ export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): 
 
 /** Centres and unit-normalises the rows of x ([rows, D] viewed) in place (x is overwritten). */
 export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: number): void {
-  if (rows * D > x.size) throw new ShapeError(`normalizeRowsInPlace: ${rows}x${D} exceeds the tensor's ${x.size} elements`);
+  checkNormalizeRows(rows, D, x.size);
   gpu.dispatch({
     kernel: { file: 'correlation.wgsl', entry: 'normalize_rows', constants: { WG } },
     buffers: [x],
@@ -45,9 +45,7 @@ export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: nu
  * D = 1 is allowed: every row is constant, so the correlation matrix is the identity.
  */
 export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor): void {
-  if (x.shape.length !== 3) throw new ShapeError(`correlationOffDiagInPlace: x must be [B, N, D], got [${x.shape.join(', ')}]`);
-  const [B, N, D] = x.shape;
-  if (out.size !== B * N * N) throw new ShapeError(`correlationOffDiagInPlace: out has ${out.size} elements, expected ${B}x${N}x${N}`);
+  const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
   normalizeRowsInPlace(gpu, x, B * N, D);
   matmul(gpu, x, x, { transB: true, out });
 }
@@ -57,14 +55,7 @@ export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor
  * Rows with zero variance correlate 0 with every other row; the diagonal is exactly 1.
  */
 export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?: boolean } = {}): GpuTensor {
-  const [B, N, D] = x.shape.length === 3 ? x.shape : x.shape.length === 2 ? [1, ...x.shape] : [];
-  if (B === undefined || N === undefined || D === undefined) {
-    throw new ShapeError(`correlation: input must be [B, N, D] or [N, D], got [${x.shape.join(', ')}]`);
-  }
-  // D = 1 gives the identity (every row constant); callers that mean it (WRCor over any ReLU) opt in.
-  if (D < 2 && !(D === 1 && opts.allowSingleFeature)) {
-    throw new ShapeError(`correlation: need at least 2 features per row to correlate, got D=${D}`);
-  }
+  const [B, N, D] = correlationDims(x.shape, opts.allowSingleFeature);
   const z = normalizeRows(gpu, x, B * N, D);
   const c = matmul(gpu, z.view([B, N, D]), z.view([B, N, D]), { transB: true });
   z.dispose();

@@ -1,9 +1,9 @@
 /** Element-wise ops on same-shape tensors (elementwise.wgsl). */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost, type KernelRef } from './descriptor.js';
+import { assertFiniteNumber, assertSameShape, biasRowsCols, checkFillValue, sameShape } from './params.js';
 import { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu } from './reference/elementwise.js';
 
 export { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu };
@@ -12,20 +12,8 @@ const WG = 256;
 const FILE = 'elementwise.wgsl';
 export const ELEMENTWISE_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', cols: 'u32', s: 'f32', _pad: 'u32' });
 
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** Throws a ShapeError unless a and b have identical shapes. */
-export function assertSameShape(op: string, a: { shape: readonly number[] }, b: { shape: readonly number[] }): void {
-  if (!sameShape(a.shape, b.shape)) {
-    throw new ShapeError(`${op}: shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
-  }
-}
-
-export function assertFiniteNumber(op: string, name: string, v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${op}: ${name} must be a finite number, got ${v}`);
-}
+/** The shared checks (src/kernels/params.ts), re-exported for existing importers. */
+export { assertFiniteNumber, assertSameShape, sameShape };
 
 function run(gpu: Gpu, entry: string, buffers: GpuTensor[], n: number, s = 0, cols = 0): void {
   gpu.dispatch({
@@ -74,16 +62,13 @@ export function axpy(gpu: Gpu, y: GpuTensor, x: GpuTensor, alpha = 1): void {
 
 /** t[:] = value in place. */
 export function fill(gpu: Gpu, t: GpuTensor, value: number): void {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`fill: value must be a number, got ${value}`);
+  checkFillValue(value);
   run(gpu, 'fill', [t], t.size, value);
 }
 
 /** y[r, c] += b[c] in place; y is [rows, cols] (or any shape whose last dimension is cols). */
 export function addBiasRows(gpu: Gpu, y: GpuTensor, b: GpuTensor): void {
-  const cols = y.shape[y.shape.length - 1];
-  if (b.shape.length !== 1 || b.shape[0] !== cols) {
-    throw new ShapeError(`addBiasRows: bias [${b.shape.join(', ')}] does not match the last dimension ${cols} of [${y.shape.join(', ')}]`);
-  }
+  const cols = biasRowsCols(y.shape, b.shape);
   if (y.size === 0) return;
   run(gpu, 'add_bias', [y, b], y.size, 0, cols);
 }

@@ -5,11 +5,18 @@
  * Every weight is read from the probs tensor on the GPU, so a training step needs no readback.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { sameShape } from './elementwise.js';
+import {
+  assertCandidateIndex as assertIndex,
+  assertDistinct as assertDistinctBy,
+  assertMixture,
+  assertVector,
+  checkFitnessOpts as checkOpts,
+  checkMixAccumulate,
+  checkMixBackward,
+} from './params.js';
 import { REDUCE_PARAMS, dotPartials } from './reduce.js';
 import {
   fitnessGradCpu,
@@ -39,49 +46,13 @@ export interface FitnessKernelOpts {
   items?: number;
 }
 
-function checkOpts(op: string, wg: number, items: number): void {
-  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0) {
-    throw new RangeError(`${op}: workgroup size must be a power of two in [1, 256], got ${wg}`);
-  }
-  if (!Number.isInteger(items) || items < 1) throw new RangeError(`${op}: items must be a positive integer, got ${items}`);
-}
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-/** φ or probs: a 1-D tensor of K ≥ 1 entries. */
-function assertVector(op: string, name: string, t: { shape: readonly number[] }, k?: number): void {
-  if (t.shape.length !== 1 || t.shape[0] < 1 || (k !== undefined && t.shape[0] !== k)) {
-    const want = k === undefined ? '[K] with K >= 1' : `[${k}]`;
-    throw new ShapeError(`${op}: ${name} must have shape ${want}, got ${fmt(t.shape)}`);
-  }
-}
-
-function assertIndex(op: string, k: number, K: number): void {
-  if (!Number.isInteger(k) || k < 0 || k >= K) throw new RangeError(`${op}: candidate index ${k} is outside [0, ${K})`);
-}
-
 /** One buffer cannot be bound writable and also bound again in the same dispatch. */
 function assertDistinct(op: string, written: GpuTensor, name: string, others: Array<[string, GpuTensor]>): void {
-  for (const [n, t] of others) {
-    if (t.buffer === written.buffer) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
-  }
+  assertDistinctBy(op, written, name, others, (a, b) => a.buffer === b.buffer);
 }
 
-/**
- * Validates a mixture: ≥ 1 outputs of identical shape and a [K] logits/probs vector.
- * Throws ShapeError naming the problem.
- */
-export function assertMixture(op: string, outs: ReadonlyArray<{ shape: readonly number[] }>, weights: { shape: readonly number[] }): void {
-  if (outs.length < 1) throw new ShapeError(`${op}: needs at least one candidate output`);
-  for (let k = 1; k < outs.length; k++) {
-    if (!sameShape(outs[k].shape, outs[0].shape)) {
-      throw new ShapeError(`${op}: candidate ${k} has shape ${fmt(outs[k].shape)}, candidate 0 has ${fmt(outs[0].shape)}`);
-    }
-  }
-  assertVector(op, 'logits', weights, outs.length);
-}
+/** Validates a mixture (src/kernels/params.ts); re-exported for existing importers. */
+export { assertMixture };
 
 /** p = softmax(φ) over a [K] logits tensor (max-subtracted: stable for large |φ|). */
 export function fitnessSoftmax(gpu: Gpu, logits: GpuTensor): GpuTensor {
@@ -104,9 +75,7 @@ export interface MixAccumulateOpts extends FitnessKernelOpts {
 /** y += probs[k]·o in place (same shapes; probs is [K]). */
 export function mixAccumulate(gpu: Gpu, y: GpuTensor, o: GpuTensor, probs: GpuTensor, k: number, opts: MixAccumulateOpts = {}): void {
   const op = 'mixAccumulate';
-  if (!sameShape(y.shape, o.shape)) throw new ShapeError(`${op}: y ${fmt(y.shape)} and o ${fmt(o.shape)} differ`);
-  assertVector(op, 'probs', probs);
-  assertIndex(op, k, probs.size);
+  checkMixAccumulate(y, o, probs, k);
   const wg = opts.wg ?? MIX_WG;
   checkOpts(op, wg, 1);
   assertDistinct(op, y, 'y', [['o', o], ['probs', probs]]);
@@ -143,11 +112,7 @@ export function mixBackward(
   opts: FitnessKernelOpts = {},
 ): void {
   const op = 'mixBackward';
-  if (!sameShape(o.shape, dy.shape)) throw new ShapeError(`${op}: o ${fmt(o.shape)} and dy ${fmt(dy.shape)} differ`);
-  if (dOut && !sameShape(dOut.shape, o.shape)) throw new ShapeError(`${op}: dOut ${fmt(dOut.shape)} does not match o ${fmt(o.shape)}`);
-  assertVector(op, 'probs', probs);
-  if (gDots) assertVector(op, 'gDots', gDots, probs.size);
-  assertIndex(op, k, probs.size);
+  checkMixBackward(o, dy, probs, k, dOut, gDots);
   const wg = opts.wg ?? DOT_WG;
   const items = opts.items ?? DOT_ITEMS;
   checkOpts(op, wg, items);

@@ -1,30 +1,19 @@
 /** Fully connected layer y = x W^T + b on matmul.wgsl. x [N, In], w [Out, In]. */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineOp } from './descriptor.js';
 import { ELEMENTWISE_PARAMS, addBiasRows } from './elementwise.js';
 import { MATMUL_PARAMS, matmul } from './matmul.js';
 import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
+import { checkLinearBias, checkLinearDy, linearDims } from './params.js';
 import { REDUCE_PARAMS, colSums } from './reduce.js';
 import { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from './reference/linear.js';
 
 export { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 };
 
-function dims(op: string, x: { shape: readonly number[] }, w: { shape: readonly number[] }): [number, number, number] {
-  if (x.shape.length !== 2) throw new ShapeError(`${op}: x must be [N, In], got [${x.shape.join(', ')}]`);
-  if (w.shape.length !== 2) throw new ShapeError(`${op}: w must be [Out, In], got [${w.shape.join(', ')}]`);
-  if (x.shape[1] !== w.shape[1]) {
-    throw new ShapeError(`${op}: x [${x.shape.join(', ')}] and w [${w.shape.join(', ')}] disagree on In`);
-  }
-  return [x.shape[0], x.shape[1], w.shape[0]];
-}
-
 export function linear(gpu: Gpu, x: GpuTensor, w: GpuTensor, b: GpuTensor | null): GpuTensor {
-  const [, , Out] = dims('linear', x, w);
-  if (b && (b.shape.length !== 1 || b.shape[0] !== Out)) {
-    throw new ShapeError(`linear: bias must be [${Out}], got [${b.shape.join(', ')}]`);
-  }
+  const [, , Out] = linearDims('linear', x.shape, w.shape);
+  checkLinearBias(b, Out);
   const y = matmul(gpu, x, w, { transB: true });
   if (b) addBiasRows(gpu, y, b);
   return y;
@@ -37,10 +26,8 @@ export function linearBackward(
   w: GpuTensor,
   hasBias: boolean,
 ): { dx: GpuTensor; dw: GpuTensor; db: GpuTensor | null } {
-  const [N, , Out] = dims('linearBackward', x, w);
-  if (dy.shape.length !== 2 || dy.shape[0] !== N || dy.shape[1] !== Out) {
-    throw new ShapeError(`linearBackward: dy must be [${N}, ${Out}], got [${dy.shape.join(', ')}]`);
-  }
+  const [N, , Out] = linearDims('linearBackward', x.shape, w.shape);
+  checkLinearDy(dy.shape, N, Out);
   const dx = matmul(gpu, dy, w); // [N, Out] x [Out, In]
   const dw = matmul(gpu, dy, x, { transA: true }); // [Out, N] x [N, In]
   const db = hasBias ? colSums(gpu, dy, Out) : null;

@@ -1,9 +1,9 @@
 /** Mean softmax cross-entropy over a batch (loss.wgsl + reduce). */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
+import { crossEntropyDims } from './params.js';
 import { REDUCE_PARAMS, sum } from './reduce.js';
 import { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from './reference/loss.js';
 
@@ -17,12 +17,7 @@ export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', { N: 'u32', K: 
  * and dlogits [N, K] = d loss / d logits. A label outside [0, K) or non-integer gives NaN.
  */
 export function softmaxCrossEntropy(gpu: Gpu, logits: GpuTensor, labels: GpuTensor): { loss: GpuTensor; dlogits: GpuTensor } {
-  if (logits.shape.length !== 2) throw new ShapeError(`softmaxCrossEntropy: logits must be [N, K], got [${logits.shape.join(', ')}]`);
-  const [N, K] = logits.shape;
-  if (labels.shape.length !== 1 || labels.shape[0] !== N) {
-    throw new ShapeError(`softmaxCrossEntropy: labels must be [${N}], got [${labels.shape.join(', ')}]`);
-  }
-  if (N === 0 || K === 0) throw new ShapeError(`softmaxCrossEntropy: empty logits [${N}, ${K}]`);
+  const [N, K] = crossEntropyDims(logits.shape, labels.shape);
   const dlogits = gpu.empty([N, K]);
   const rowLoss = gpu.empty([N]);
   gpu.dispatch({

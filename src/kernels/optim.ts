@@ -1,10 +1,9 @@
 /** Element-wise optimizer steps on optim.wgsl (SGD with Nesterov momentum, Adam). */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import type { AdamOptions, SgdOptions } from './params.js';
+import { type AdamOptions, adamStepParams, type SgdOptions, sgdStepParams } from './params.js';
 import { adamStepCpu, sgdStepCpu } from './reference/optim.js';
 
 export { type AdamOptions, type SgdOptions, adamStepCpu, sgdStepCpu };
@@ -18,29 +17,9 @@ export const OPTIM_PARAMS = defineUniforms('optim.wgsl', 'Params', {
   n: 'u32', flag: 'u32', lr: 'f32', wd: 'f32', c0: 'f32', c1: 'f32', c2: 'f32', c3: 'f32',
 });
 
-function sameSize(op: string, ts: Record<string, GpuTensor>): void {
-  const names = Object.keys(ts);
-  const n = ts[names[0]].size;
-  for (const k of names) {
-    if (ts[k].size !== n) throw new ShapeError(`${op}: ${k} has ${ts[k].size} elements, ${names[0]} has ${n}`);
-  }
-}
-
-function checkFinite(op: string, o: Record<string, number | undefined>): void {
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined && !Number.isFinite(v)) throw new RangeError(`${op}: ${k} must be finite, got ${v}`);
-  }
-}
-
 /** In place: w, momentum buffer `buf` (zeros before the first step). */
 export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor, o: SgdOptions): void {
-  sameSize('sgdStep', { w, grad, buf });
-  checkFinite('sgdStep', { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay });
-  const momentum = o.momentum ?? 0;
-  const dampening = o.dampening ?? 0;
-  if (o.nesterov && (momentum <= 0 || dampening !== 0)) {
-    throw new RangeError('sgdStep: Nesterov momentum needs momentum > 0 and dampening 0');
-  }
+  const { momentum, dampening } = sgdStepParams(w, grad, buf, o);
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'sgd', constants: { WG } },
     buffers: [w, grad, buf],
@@ -54,19 +33,13 @@ export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor,
 
 /** In place: w, first and second moments m, v (zeros before step 1). */
 export function adamStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, m: GpuTensor, v: GpuTensor, o: AdamOptions): void {
-  sameSize('adamStep', { w, grad, m, v });
-  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = o;
-  checkFinite('adamStep', { lr: o.lr, beta1, beta2, eps, weightDecay: o.weightDecay });
-  if (!Number.isInteger(o.step) || o.step < 1) throw new RangeError(`adamStep: step must be an integer >= 1, got ${o.step}`);
-  if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) throw new RangeError('adamStep: betas must lie in [0, 1)');
-  const bc1 = 1 - beta1 ** o.step;
-  const bc2 = 1 - beta2 ** o.step;
+  const { beta1, beta2, eps, lrCorrected, sqrtBc2 } = adamStepParams(w, grad, m, v, o);
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'adam', constants: { WG } },
     buffers: [w, grad, m, v],
     uniforms: OPTIM_PARAMS.pack({
-      n: w.size, flag: 0, lr: o.lr / bc1, wd: o.weightDecay ?? 0,
-      c0: beta1, c1: beta2, c2: eps, c3: Math.sqrt(bc2),
+      n: w.size, flag: 0, lr: lrCorrected, wd: o.weightDecay ?? 0,
+      c0: beta1, c1: beta2, c2: eps, c3: sqrtBc2,
     }),
     workgroups: gpu.grid1d(w.size, WG),
   });

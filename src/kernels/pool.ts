@@ -4,11 +4,10 @@
  * cell op is { kernel: 3, stride: 1, pad: 1, countIncludePad: false }.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { type Pool2dParams, avgPool2dOutShape, nchw } from './params.js';
+import { type Pool2dParams, avgPool2dOutShape, checkAvgPoolDy, globalAvgPoolBackwardDims, globalAvgPoolDims } from './params.js';
 import { REDUCE_PARAMS, rowSums } from './reduce.js';
 import {
   avgPool2dBackwardCpu,
@@ -60,9 +59,7 @@ export function avgPool2d(gpu: Gpu, x: GpuTensor, p: Pool2dParams): GpuTensor {
 
 export function avgPool2dBackward(gpu: Gpu, dy: GpuTensor, xShape: readonly number[], p: Pool2dParams): GpuTensor {
   const outShape = avgPool2dOutShape(xShape, p);
-  if (!outShape.every((d, i) => d === dy.shape[i]) || dy.shape.length !== 4) {
-    throw new ShapeError(`avgPool2dBackward: dy is [${dy.shape.join(', ')}], expected [${outShape.join(', ')}]`);
-  }
+  checkAvgPoolDy(dy.shape, outShape);
   const dx = gpu.empty(xShape);
   gpu.dispatch({
     kernel: { file: 'pool.wgsl', entry: 'avg_bwd' },
@@ -75,16 +72,12 @@ export function avgPool2dBackward(gpu: Gpu, dy: GpuTensor, xShape: readonly numb
 
 /** [N, C, H, W] -> [N, C] spatial means. */
 export function globalAvgPool(gpu: Gpu, x: GpuTensor): GpuTensor {
-  const [N, C, H, W] = nchw('globalAvgPool', x.shape);
-  if (H * W === 0) throw new ShapeError(`globalAvgPool: empty spatial size in [${x.shape.join(', ')}]`);
+  const [N, C, H, W] = globalAvgPoolDims(x.shape);
   return rowSums(gpu, x, H * W, 1 / (H * W), [N, C]);
 }
 
 export function globalAvgPoolBackward(gpu: Gpu, dy: GpuTensor, xShape: readonly number[]): GpuTensor {
-  const [N, C, H, W] = nchw('globalAvgPoolBackward', xShape);
-  if (dy.shape.length !== 2 || dy.shape[0] !== N || dy.shape[1] !== C) {
-    throw new ShapeError(`globalAvgPoolBackward: dy is [${dy.shape.join(', ')}], expected [${N}, ${C}]`);
-  }
+  const [N, C, H, W] = globalAvgPoolBackwardDims(dy.shape, xShape);
   const dx = gpu.empty(xShape);
   gpu.dispatch({
     kernel: { file: 'pool.wgsl', entry: 'gap_bwd' },

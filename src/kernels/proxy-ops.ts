@@ -4,7 +4,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import type { BatchedAccumulateOptions } from './params.js';
+import { type BatchedAccumulateOptions, batchedAccumulateDims, checkAccumulateAbs, checkBatchedLayers } from './params.js';
 import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu } from './reference/proxy-ops.js';
 
 export { type BatchedAccumulateOptions, accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu };
@@ -17,7 +17,7 @@ export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
 
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(gpu: Gpu, dst: GpuTensor, src: GpuTensor, weight: number): void {
-  if (dst.size !== src.size) throw new ShapeError(`accumulateAbs: ${dst.size} vs ${src.size} elements`);
+  checkAccumulateAbs(dst.size, src.size);
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs' },
     buffers: [dst, src],
@@ -51,12 +51,10 @@ export function signCodesInPlace(gpu: Gpu, x: GpuTensor, elems = x.size): void {
 /** Slot ranges + weights, laid out as accumulate_abs_batched reads them. Throws on unsorted slots. */
 export function batchedLayerMeta(slots: number, layerSlots: readonly number[], weights: readonly number[]): Float32Array {
   const L = layerSlots.length;
-  if (weights.length !== L) throw new ShapeError(`accumulateAbsBatched: ${L} layer slots but ${weights.length} weights`);
+  checkBatchedLayers(slots, layerSlots, weights);
   const meta = new Float32Array(2 * slots + L);
   for (let l = 0; l < L; l++) {
     const s = layerSlots[l];
-    if (!Number.isInteger(s) || s < 0 || s >= slots) throw new RangeError(`accumulateAbsBatched: layer ${l} has slot ${s}, not in [0, ${slots})`);
-    if (l > 0 && s < layerSlots[l - 1]) throw new RangeError('accumulateAbsBatched: layers must be sorted by slot');
     if (l === 0 || s !== layerSlots[l - 1]) meta[2 * s] = l;
     meta[2 * s + 1] = l + 1;
     meta[2 * slots + l] = weights[l];
@@ -70,13 +68,7 @@ export function batchedLayerMeta(slots: number, layerSlots: readonly number[], w
  */
 export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o: BatchedAccumulateOptions): void {
   const { n, slots } = o;
-  const outs = o.outs ?? 1;
-  const L = o.layerSlots.length;
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(slots) || slots < 1) {
-    throw new ShapeError(`accumulateAbsBatched: bad n=${n} or slots=${slots}`);
-  }
-  if (dst.size < slots * outs * n * n) throw new ShapeError(`accumulateAbsBatched: dst has ${dst.size} elements, needs ${slots}x${outs}x${n}x${n}`);
-  if (src.size < L * n * n) throw new ShapeError(`accumulateAbsBatched: src has ${src.size} elements, needs ${L}x${n}x${n}`);
+  const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
   if (L === 0) return;
   const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights));
   gpu.dispatch({

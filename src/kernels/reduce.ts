@@ -9,7 +9,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { assertSameShape } from './elementwise.js';
+import { assertSameShape, checkDotPartials, checkRowSumsOut, checkSumSlices, reduceRows } from './params.js';
 import { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu } from './reference/reduce.js';
 
 export { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu };
@@ -72,8 +72,7 @@ export function sumAbsProduct(gpu: Gpu, a: GpuTensor, b: GpuTensor): GpuTensor {
 export function dotPartials(gpu: Gpu, a: GpuTensor, b: GpuTensor, partials: GpuTensor, wg = REDUCE_WG, items = REDUCE_ITEMS): void {
   const n = a.size;
   const [gx, gy] = gpu.grid1d(n, wg * items);
-  if (b.size !== n) throw new ShapeError(`dotPartials: ${n} vs ${b.size} elements`);
-  if (partials.size < gx * gy) throw new ShapeError(`dotPartials: partials holds ${partials.size} values, needs ${gx * gy}`);
+  checkDotPartials(n, b.size, partials.size, gx * gy);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'reduce_dot', constants: { WG: wg, ITEMS: items } },
     buffers: [partials, a, b],
@@ -82,23 +81,16 @@ export function dotPartials(gpu: Gpu, a: GpuTensor, b: GpuTensor, partials: GpuT
   });
 }
 
-function matrixDims(op: string, x: GpuTensor, cols: number): number {
-  if (!Number.isInteger(cols) || cols <= 0 || x.size % cols !== 0) {
-    throw new ShapeError(`${op}: ${cols} columns do not divide [${x.shape.join(', ')}] (${x.size} elements)`);
-  }
-  return x.size / cols;
-}
-
 /**
  * Treats x as [rows, cols] (row-major); returns scale * sum over each row, shaped outShape
  * (default [rows]).
  */
 export function rowSums(gpu: Gpu, x: GpuTensor, cols: number, scale = 1, outShape?: readonly number[]): GpuTensor {
-  const rows = matrixDims('rowSums', x, cols);
+  const rows = reduceRows('rowSums', x, cols);
   const out = gpu.empty(outShape ?? [rows]);
   if (out.size !== rows) {
     out.dispose();
-    throw new ShapeError(`rowSums: out shape [${outShape!.join(', ')}] does not hold ${rows} rows`);
+    checkRowSumsOut(out.size, rows, outShape);
   }
   gpu.dispatch({
     kernel: { file: FILE, entry: 'row_sum' },
@@ -111,7 +103,7 @@ export function rowSums(gpu: Gpu, x: GpuTensor, cols: number, scale = 1, outShap
 
 /** Treats x as [rows, cols]; returns [cols] with scale * sum over each column. */
 export function colSums(gpu: Gpu, x: GpuTensor, cols: number, scale = 1): GpuTensor {
-  const rows = matrixDims('colSums', x, cols);
+  const rows = reduceRows('colSums', x, cols);
   const out = gpu.empty([cols]);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'col_sum' },
@@ -127,7 +119,7 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
   const out = gpu.empty(outShape);
   if (x.size !== slices * out.size) {
     out.dispose();
-    throw new ShapeError(`sumSlices: ${x.size} elements are not ${slices} slices of [${outShape.join(', ')}]`);
+    checkSumSlices(x.size, slices, outShape, out.size);
   }
   gpu.dispatch({
     kernel: { file: FILE, entry: 'sum_slices' },

@@ -18,6 +18,9 @@ import {
   type ProfileResult,
 } from '../native/binding.js';
 import { keyToNativeOp } from './keys.js';
+
+/** The addon's profiling side, for the layers above that price ops (src/mobilenet/cost/measured.ts). */
+export { describeBackend, loadNative, requireBackend, type BackendName, type NativeBinding, type NativeOp };
 import { appendLatencyEntry, formatHeader, readLatencyTable, writeLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
 
 export interface BuildTableOptions {

@@ -3,7 +3,7 @@
  * exactly the MBConv block (1×1 expand + BN + ReLU6, k×k depthwise + BN + ReLU6, 1×1 project + BN).
  * Parameters are named `${prefix}.n${node}.${op}` (plus `.bn.gamma` / `.bn.beta`).
  */
-import { ShapeError } from '../gpu/errors.js';
+import { ShapeError } from '../backend/index.js';
 import type { ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
 import { type Cell, type LayerShape, type NodeInfo, hasShortcut, isZeroCell, nodeWeightShape, primitiveSpec, validateCell } from './cell.js';

@@ -5,8 +5,7 @@
  * Inactive candidates can be run without gradient (their outputs kept for the gate gradients), so
  * memory stays that of one or two paths.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import type { GateSample } from '../kernels/binarize.js';
 import type { ParamStore } from '../nn/init.js';
 import { Tape, type Var } from '../nn/tape.js';
@@ -22,7 +21,7 @@ export interface BlockRecord {
   /** The active candidate's output o_a (null when a zero cell is active). Its grad is dL/dy. */
   activeOut: Var | null;
   /** Outputs of the inactive sampled candidates (2-path mode), owned by the tape; null for a zero cell. */
-  inactiveOuts: Map<number, GpuTensor | null>;
+  inactiveOuts: Map<number, Tensor | null>;
 }
 
 export class ChoiceLayer {
@@ -68,12 +67,12 @@ export class ChoiceLayer {
   }
 
   /** o_j(x) with no gradient; intermediate activations are freed before returning. */
-  detachedOutput(gpu: Gpu, x: GpuTensor, j: number): GpuTensor {
-    const sub = new Tape(gpu, { noGrad: true });
+  detachedOutput(backend: Backend, x: Tensor, j: number): Tensor {
+    const sub = new Tape(backend, { noGrad: true });
     try {
       const o = this.candidateOutput(sub, sub.input(x), j, 0, 'detached');
-      const out = gpu.empty(o.shape);
-      gpu.copy(o.value, out);
+      const out = backend.empty(o.shape);
+      backend.copy(o.value, out);
       return out;
     } finally {
       sub.dispose();
@@ -92,7 +91,7 @@ export class ChoiceLayer {
     const o = this.candidateOutput(t, x, g.active, block, `b${b}`);
     record.activeOut = o;
     if (inactive) {
-      for (const j of g.inactive) record.inactiveOuts.set(j, this.isZero(j) ? null : t.adopt(this.detachedOutput(t.gpu, x.value, j)));
+      for (const j of g.inactive) record.inactiveOuts.set(j, this.isZero(j) ? null : t.adopt(this.detachedOutput(t.backend, x.value, j)));
     }
     return { out: hasShortcut(this.shape) ? t.add(x, o) : o, record };
   }

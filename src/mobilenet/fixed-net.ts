@@ -3,7 +3,7 @@
  * derives, or any architecture of a cell space). It has the shape the zero-shot proxies score
  * (params, forward to logits and features, zeroGrad, dispose).
  */
-import type { Gpu } from '../gpu/gpu.js';
+import type { Backend } from '../backend/index.js';
 import { type InitMode, ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
 import type { Rng } from '../util/rng.js';
@@ -20,25 +20,25 @@ export class FixedNet {
    * `cells[b]` fills layer b; its parameters are named `b${b}.c${choices[b]}.*`, as the supernet
    * names that candidate, so weights carry over by name between the two.
    */
-  constructor(gpu: Gpu, layout: MobileNetLayout, cells: readonly Cell[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch') {
+  constructor(backend: Backend, layout: MobileNetLayout, cells: readonly Cell[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch') {
     if (cells.length !== choices.length) throw new RangeError(`FixedNet: ${cells.length} cells for ${choices.length} choices`);
     const n = layerShapes(layout).length;
     if (cells.length !== n) throw new RangeError(`FixedNet: ${cells.length} cells for the ${n} layers of layout ${layout.name}`);
-    const store = (this.store = new ParamStore(gpu, rng, init));
+    const store = (this.store = new ParamStore(backend, rng, init));
     this.skeleton = new Skeleton(store, layout, (shapes) =>
       shapes.map((shape, b) => new CellModule(store, `b${b}.c${choices[b]}`, cells[b], shape)),
     );
   }
 
   /** Architecture `choices` of a space given as candidate cells per layer. */
-  static fromChoices(gpu: Gpu, layout: MobileNetLayout, cells: readonly (readonly Cell[])[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch'): FixedNet {
+  static fromChoices(backend: Backend, layout: MobileNetLayout, cells: readonly (readonly Cell[])[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch'): FixedNet {
     if (choices.length !== cells.length) throw new RangeError(`FixedNet: ${choices.length} choices for ${cells.length} layers`);
     const picked = choices.map((j, b) => {
       const c = cells[b][j];
       if (!c) throw new RangeError(`FixedNet: choice ${j} out of range at layer ${b} (${cells[b].length} cells)`);
       return c;
     });
-    return new FixedNet(gpu, layout, picked, choices, rng, init);
+    return new FixedNet(backend, layout, picked, choices, rng, init);
   }
 
   get params(): readonly Param[] {

@@ -14,7 +14,7 @@ export function mixtureForward(t: Tape, x: Var, cells: readonly CellModule[], ph
     const o = m.forward(t, x, block, m.prefix);
     if (o) return o;
     const ho = outSize(shape.inH, shape.stride);
-    return t.input(t.adopt(t.gpu.zeros([x.shape[0], shape.outC, ho, ho])), false);
+    return t.input(t.adopt(t.backend.zeros([x.shape[0], shape.outC, ho, ho])), false);
   });
   const y = t.mixture(outs, phi);
   return hasShortcut(shape) ? t.add(x, y) : y;

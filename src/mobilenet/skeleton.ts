@@ -8,7 +8,7 @@
  * ReLUs are tagged with the stage they sit in (stem and first block 0, each layer its stage, the
  * feature mix the last stage): the block index WRCor weights by 2^block.
  */
-import { ShapeError } from '../gpu/errors.js';
+import { ShapeError } from '../backend/index.js';
 import type { BlockPosition } from '../latency/space.js';
 import type { ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';

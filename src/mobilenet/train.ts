@@ -2,9 +2,9 @@
  * Trains one fixed architecture from scratch (the network a search derived, or a baseline) and
  * measures accuracy on held-out images: the "does the searched net train" check.
  */
+import type { Backend } from '../backend/index.js';
 import { BatchStream, resizeNearest } from '../data/batch-stream.js';
 import { augment, batchOf, type Cifar10 } from '../data/cifar10.js';
-import type { Gpu } from '../gpu/gpu.js';
 import { cosineLr } from '../kernels/optim.js';
 import { WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
@@ -36,15 +36,15 @@ export interface TrainResult {
 }
 
 export async function trainFixed(
-  gpu: Gpu,
+  backend: Backend,
   layout: MobileNetLayout,
   choices: readonly number[],
   train: Cifar10,
   test: Cifar10,
   o: TrainOptions,
 ): Promise<TrainResult> {
-  const net = FixedNet.fromChoices(gpu, layout, o.cells ?? spaceFromLayout(layout).cells, choices, new Rng(mixSeed(o.seed, 77)));
-  const sgd = new WeightSgd(gpu, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
+  const net = FixedNet.fromChoices(backend, layout, o.cells ?? spaceFromLayout(layout).cells, choices, new Rng(mixSeed(o.seed, 77)));
+  const sgd = new WeightSgd(backend, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
   const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
   const S = layout.inputSize;
   const losses: number[] = [];
@@ -54,9 +54,9 @@ export async function trainFixed(
       const rng = new Rng(mixSeed(o.seed, 79, s));
       const b = stream.batchAt(s);
       const xs = o.augment ? augment(b.x, b.n, rng) : b.x;
-      const t = new Tape(gpu);
-      const x = gpu.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
-      const y = gpu.upload(b.y);
+      const t = new Tape(backend);
+      const x = backend.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
+      const y = backend.upload(b.y);
       try {
         const { logits } = net.forward(t, t.input(x));
         const loss = t.crossEntropy(logits, y);
@@ -80,8 +80,8 @@ export async function trainFixed(
     for (let k = 0; k < batches; k++) {
       const idx = [...Array(evalStream.batch).keys()].map((i) => (k * evalStream.batch + i) % test.count);
       const b = batchOf(test, idx);
-      const t = new Tape(gpu, { noGrad: true });
-      const x = gpu.upload(resizeNearest(b.x, idx.length, 3, 32, S), [idx.length, 3, S, S]);
+      const t = new Tape(backend, { noGrad: true });
+      const x = backend.upload(resizeNearest(b.x, idx.length, 3, 32, S), [idx.length, 3, S, S]);
       try {
         const { logits } = net.forward(t, t.input(x));
         acc += accuracy(await logits.value.read(), b.y);

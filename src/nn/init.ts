@@ -1,6 +1,6 @@
 /** Parameter initialisers (PyTorch defaults, so untrained networks match the reference proxies). */
-import type { Gpu } from '../gpu/gpu.js';
-import { numel } from '../gpu/tensor.js';
+import type { Backend } from '../backend/index.js';
+import { numel } from '../backend/tensor.js';
 import type { Rng } from '../util/rng.js';
 import { Param, type ParamKind } from './tape.js';
 
@@ -18,7 +18,7 @@ export type InitMode = 'pytorch' | 'gaussian';
 export class ParamStore {
   readonly params: Param[] = [];
   constructor(
-    private readonly gpu: Gpu,
+    private readonly backend: Backend,
     private readonly rng: Rng,
     private readonly mode: InitMode = 'pytorch',
   ) {}
@@ -42,7 +42,7 @@ export class ParamStore {
   }
 
   private add(name: string, kind: ParamKind, data: Float32Array, shape: readonly number[]): Param {
-    const p = new Param(this.gpu.upload(data, shape), name, kind);
+    const p = new Param(this.backend.upload(data, shape), name, kind);
     this.params.push(p);
     return p;
   }

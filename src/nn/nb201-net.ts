@@ -5,8 +5,7 @@
  * AvgPool(3, 1, 1, count_include_pad=False), skip_connect = identity, none = no contribution.
  * Like the PyTorch reference, every non-'none' edge is computed even if its node is a dead end.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
+import { type Backend, ShapeError } from '../backend/index.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
@@ -105,14 +104,14 @@ export class Nb201Net {
   readonly flopsNb201: number;
 
   constructor(
-    gpu: Gpu,
+    backend: Backend,
     readonly cell: Nb201Cell,
     readonly cfg: Nb201NetConfig = NB201_DEFAULT,
     rng: Rng,
     readonly inputHW = 32,
   ) {
     if (cell.edges.length !== 6) throw new ShapeError(`NB201 cell needs 6 edges, got ${cell.edges.length}`);
-    this.store = new ParamStore(gpu, rng, cfg.init ?? 'pytorch');
+    this.store = new ParamStore(backend, rng, cfg.init ?? 'pytorch');
     const s = this.store;
     const C = cfg.channels;
     ({ macs: this.macs, flopsNb201: this.flopsNb201 } = nb201Complexity(cell, cfg, inputHW));
@@ -218,7 +217,7 @@ export class Nb201Net {
         cur = t.add(b, d);
       } else {
         const out = this.cellForward(t, cur, m, `m${i}`);
-        cur = out ?? t.input(t.adopt(t.gpu.zeros(cur.shape)), false);
+        cur = out ?? t.input(t.adopt(t.backend.zeros(cur.shape)), false);
       }
     });
     cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
@@ -234,9 +233,9 @@ export class Nb201Net {
 }
 
 /** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default or Gaussian init). */
-export function nb201Factory(gpu: Gpu, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
+export function nb201Factory(backend: Backend, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
   return {
-    build: (init, rng) => new Nb201Net(gpu, cell, { ...cfg, init }, rng),
+    build: (init, rng) => new Nb201Net(backend, cell, { ...cfg, init }, rng),
     flopsM: nb201Complexity(cell, cfg).flopsNb201 / 1e6,
   };
 }

@@ -4,9 +4,7 @@
  * architecture logits α. α lives on the CPU between steps (gate sampling needs it there); its Adam
  * state lives on the GPU and the update runs on optim.wgsl.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
-import { adamStep, sgdStep } from '../kernels/optim.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import type { Param, ParamKind } from './tape.js';
 
 export interface SgdConfig {
@@ -18,9 +16,9 @@ export interface SgdConfig {
 }
 
 export class WeightSgd {
-  readonly buffers = new Map<Param, GpuTensor>();
+  readonly buffers = new Map<Param, Tensor>();
   constructor(
-    private readonly gpu: Gpu,
+    private readonly backend: Backend,
     readonly params: readonly Param[],
     readonly cfg: SgdConfig,
   ) {}
@@ -33,10 +31,10 @@ export class WeightSgd {
       if (!p.grad) continue;
       let buf = this.buffers.get(p);
       if (!buf) {
-        buf = this.gpu.zeros(p.value.shape);
+        buf = this.backend.zeros(p.value.shape);
         this.buffers.set(p, buf);
       }
-      sgdStep(this.gpu, p.value, p.grad, buf, {
+      this.backend.ops.sgdStep(p.value, p.grad, buf, {
         lr,
         momentum: this.cfg.momentum,
         nesterov: this.cfg.nesterov,
@@ -65,13 +63,13 @@ export interface AdamConfig {
 export class AlphaAdam {
   readonly offsets: number[];
   readonly total: number;
-  private readonly w: GpuTensor;
-  private readonly m: GpuTensor;
-  private readonly v: GpuTensor;
+  private readonly w: Tensor;
+  private readonly m: Tensor;
+  private readonly v: Tensor;
   step = 0;
 
   constructor(
-    private readonly gpu: Gpu,
+    private readonly backend: Backend,
     readonly sizes: readonly number[],
     readonly cfg: AdamConfig,
   ) {
@@ -82,9 +80,9 @@ export class AlphaAdam {
       o += s;
     }
     this.total = o;
-    this.w = gpu.zeros([o]);
-    this.m = gpu.zeros([o]);
-    this.v = gpu.zeros([o]);
+    this.w = backend.zeros([o]);
+    this.m = backend.zeros([o]);
+    this.v = backend.zeros([o]);
   }
 
   flatten(rows: ArrayLike<number>[]): Float32Array {
@@ -103,9 +101,9 @@ export class AlphaAdam {
   /** One Adam step: α ← Adam(α, grads); returns the updated α rows. */
   async update(alpha: Float32Array[], grads: number[][]): Promise<Float32Array[]> {
     this.step++;
-    this.gpu.write(this.w, this.flatten(alpha));
-    const g = this.gpu.upload(this.flatten(grads));
-    adamStep(this.gpu, this.w, g, this.m, this.v, { ...this.cfg, step: this.step });
+    this.backend.write(this.w, this.flatten(alpha));
+    const g = this.backend.upload(this.flatten(grads));
+    this.backend.ops.adamStep(this.w, g, this.m, this.v, { ...this.cfg, step: this.step });
     g.dispose();
     return this.unflatten(await this.w.read());
   }
@@ -117,8 +115,8 @@ export class AlphaAdam {
   load(s: { step: number; m: number[]; v: number[] }): void {
     if (s.m.length !== this.total || s.v.length !== this.total) throw new RangeError('AlphaAdam.load: state does not match the α layout');
     this.step = s.step;
-    this.gpu.write(this.m, Float32Array.from(s.m));
-    this.gpu.write(this.v, Float32Array.from(s.v));
+    this.backend.write(this.m, Float32Array.from(s.m));
+    this.backend.write(this.v, Float32Array.from(s.v));
   }
 
   dispose(): void {

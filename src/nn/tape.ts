@@ -1,37 +1,18 @@
 /**
- * Reverse-mode autograd over GPU ops. Each op runs its forward kernel now and pushes a closure that
+ * Reverse-mode autograd over a backend's ops. Each op runs its forward kernel now and pushes a closure that
  * runs its backward kernels later; backward() replays them in reverse. Activations and gradients
  * the tape creates are disposed by dispose(); parameters (Param) outlive it.
  *
  * ReLUs are observable: proxies (WRCor, NASWOT, MeCo) read each ReLU's pre-activation and the
  * gradient that flows back through that ReLU alone, tagged with the block it sits in.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
-import { relu, reluBackward, relu6, relu6Backward } from '../kernels/activation.js';
-import { batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
-import {
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardWeight,
-  type Conv2dParams,
-} from '../kernels/conv2d.js';
-import { add, axpy } from '../kernels/elementwise.js';
-import { assertMixture, fitnessGrad, fitnessSoftmax, mixBackward, mixForward } from '../kernels/fitness.js';
-import { linear, linearBackward } from '../kernels/linear.js';
-import { softmaxCrossEntropy } from '../kernels/loss.js';
-import {
-  avgPool2d,
-  avgPool2dBackward,
-  globalAvgPool,
-  globalAvgPoolBackward,
-  type Pool2dParams,
-} from '../kernels/pool.js';
+import type { Backend, BackendOps, Tensor } from '../backend/index.js';
+import { assertMixture, type Conv2dParams, type Pool2dParams } from '../kernels/params.js';
 
 export class Var {
-  grad: GpuTensor | null = null;
+  grad: Tensor | null = null;
   constructor(
-    public value: GpuTensor,
+    public value: Tensor,
     readonly requiresGrad: boolean,
   ) {}
   get shape(): readonly number[] {
@@ -44,7 +25,7 @@ export type ParamKind = 'conv' | 'linear' | 'bias' | 'bn_gamma' | 'bn_beta';
 /** A trainable tensor owned by a network, not by a tape. */
 export class Param extends Var {
   constructor(
-    value: GpuTensor,
+    value: Tensor,
     readonly name: string,
     readonly kind: ParamKind,
   ) {
@@ -60,15 +41,15 @@ export interface ReluRecord {
   name: string;
   /** Block (stage) index used for WRCor's 2^block weight. */
   block: number;
-  input: GpuTensor;
+  input: Tensor;
   /** dL/d(input) through this ReLU only; set by backward() when keepReluGrads. */
-  gradInput?: GpuTensor;
+  gradInput?: Tensor;
 }
 
 export interface BnRecord {
   name: string;
   /** Per-channel batch variance of the BN input (biased), shape [C]. */
-  invStd: GpuTensor;
+  invStd: Tensor;
 }
 
 export interface TapeOptions {
@@ -91,32 +72,36 @@ export interface TapeOptions {
 
 export class Tape {
   private readonly backs: Array<() => void> = [];
-  private readonly owned = new Set<GpuTensor>();
+  private readonly owned = new Set<Tensor>();
   readonly relus: ReluRecord[] = [];
   readonly bns: BnRecord[] = [];
 
+  private readonly ops: BackendOps;
+
   constructor(
-    readonly gpu: Gpu,
+    readonly backend: Backend,
     readonly opts: TapeOptions = {},
-  ) {}
+  ) {
+    this.ops = backend.ops;
+  }
 
   /** Wraps an input tensor (not owned by the tape). */
-  input(t: GpuTensor, requiresGrad = false): Var {
+  input(t: Tensor, requiresGrad = false): Var {
     return new Var(t, requiresGrad);
   }
 
   /** Hands a tensor to the tape so dispose() frees it. */
-  adopt(t: GpuTensor): GpuTensor {
+  adopt(t: Tensor): Tensor {
     this.owned.add(t);
     return t;
   }
 
-  private out(t: GpuTensor, requiresGrad: boolean): Var {
+  private out(t: Tensor, requiresGrad: boolean): Var {
     this.owned.add(t);
     return new Var(t, requiresGrad && !this.opts.noGrad);
   }
 
-  private track<T extends GpuTensor | null>(t: T): T {
+  private track<T extends Tensor | null>(t: T): T {
     if (t) this.owned.add(t);
     return t;
   }
@@ -130,7 +115,7 @@ export class Tape {
   }
 
   /** Adds g into v.grad (taking ownership of g). */
-  private accumulate(v: Var, g: GpuTensor): void {
+  private accumulate(v: Var, g: Tensor): void {
     if (!this.needs(v)) {
       g.dispose();
       return;
@@ -139,7 +124,7 @@ export class Tape {
       v.grad = g;
       if (!(v instanceof Param)) this.owned.add(g);
     } else {
-      axpy(this.gpu, v.grad, g, 1);
+      this.ops.axpy(v.grad, g, 1);
       g.dispose();
     }
   }
@@ -149,25 +134,25 @@ export class Tape {
   }
 
   conv(x: Var, w: Param, p: Conv2dParams): Var {
-    const y = this.out(conv2d(this.gpu, x.value, w.value, p), this.needs(x) || this.needs(w));
+    const y = this.out(this.ops.conv2d(x.value, w.value, p), this.needs(x) || this.needs(w));
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      if (this.needs(w)) this.accumulate(w, conv2dBackwardWeight(this.gpu, x.value, y.grad, w.shape, p));
-      if (this.needs(x)) this.accumulate(x, conv2dBackwardInput(this.gpu, y.grad, w.value, x.shape, p));
+      if (this.needs(w)) this.accumulate(w, this.ops.conv2dBackwardWeight(x.value, y.grad, w.shape, p));
+      if (this.needs(x)) this.accumulate(x, this.ops.conv2dBackwardInput(y.grad, w.value, x.shape, p));
     });
     return y;
   }
 
   batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
     if (this.opts.bnIdentity) return x;
-    const { y, mean, invStd } = batchNormForward(this.gpu, x.value, gamma?.value ?? null, beta?.value ?? null);
+    const { y, mean, invStd } = this.ops.batchNormForward(x.value, gamma?.value ?? null, beta?.value ?? null);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
     const out = this.out(y, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
-      const g = batchNormBackward(this.gpu, out.grad, x.value, mean, invStd, gamma?.value ?? null);
+      const g = this.ops.batchNormBackward(out.grad, x.value, mean, invStd, gamma?.value ?? null);
       if (gamma) this.accumulate(gamma, g.dgamma);
       else g.dgamma.dispose();
       if (beta) this.accumulate(beta, g.dbeta);
@@ -178,16 +163,16 @@ export class Tape {
   }
 
   relu(x: Var, block: number, name = 'relu', six = false): Var {
-    const y = this.out((six ? relu6 : relu)(this.gpu, x.value), x.requiresGrad);
+    const y = this.out((six ? this.ops.relu6 : this.ops.relu)(x.value), x.requiresGrad);
     const rec: ReluRecord | null = this.opts.recordRelus ? { name, block, input: x.value } : null;
     if (rec) this.relus.push(rec);
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      const dx = (six ? relu6Backward : reluBackward)(this.gpu, y.grad, x.value);
+      const dx = (six ? this.ops.relu6Backward : this.ops.reluBackward)(y.grad, x.value);
       if (rec) {
         // Keep this ReLU's own gradient: accumulate() may fold dx into a shared grad.
-        const kept = this.gpu.empty(dx.shape);
-        this.gpu.copy(dx, kept);
+        const kept = this.backend.empty(dx.shape);
+        this.backend.copy(dx, kept);
         rec.gradInput = this.track(kept);
       }
       this.accumulate(x, dx);
@@ -196,21 +181,21 @@ export class Tape {
   }
 
   avgPool(x: Var, p: Pool2dParams): Var {
-    const y = this.out(avgPool2d(this.gpu, x.value, p), x.requiresGrad);
+    const y = this.out(this.ops.avgPool2d(x.value, p), x.requiresGrad);
     this.push(y.requiresGrad, () => {
-      if (y.grad) this.accumulate(x, avgPool2dBackward(this.gpu, y.grad, x.shape, p));
+      if (y.grad) this.accumulate(x, this.ops.avgPool2dBackward(y.grad, x.shape, p));
     });
     return y;
   }
 
   add(a: Var, b: Var): Var {
-    const y = this.out(add(this.gpu, a.value, b.value), a.requiresGrad || b.requiresGrad);
+    const y = this.out(this.ops.add(a.value, b.value), a.requiresGrad || b.requiresGrad);
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       for (const v of [a, b]) {
         if (!v.requiresGrad) continue;
-        const g = this.gpu.empty(y.grad.shape);
-        this.gpu.copy(y.grad, g);
+        const g = this.backend.empty(y.grad.shape);
+        this.backend.copy(y.grad, g);
         this.accumulate(v, g);
       }
     });
@@ -224,38 +209,38 @@ export class Tape {
    */
   mixture(outs: Var[], logits: Param): Var {
     assertMixture('Tape.mixture', outs, logits);
-    const probs = this.track(fitnessSoftmax(this.gpu, logits.value));
+    const probs = this.track(this.ops.fitnessSoftmax(logits.value));
     const y = this.out(
-      mixForward(this.gpu, outs.map((o) => o.value), probs),
+      this.ops.mixForward(outs.map((o) => o.value), probs),
       this.needs(logits) || outs.some((o) => this.needs(o)),
     );
     this.push(y.requiresGrad, () => {
       const dy = y.grad;
       if (!dy) return;
-      const gDots = this.needs(logits) ? this.track(this.gpu.empty([outs.length])) : null;
+      const gDots = this.needs(logits) ? this.track(this.backend.empty([outs.length])) : null;
       outs.forEach((o, k) => {
-        const dOut = this.needs(o) ? this.gpu.empty(o.shape) : null;
-        mixBackward(this.gpu, o.value, dy, probs, k, dOut, gDots);
+        const dOut = this.needs(o) ? this.backend.empty(o.shape) : null;
+        this.ops.mixBackward(o.value, dy, probs, k, dOut, gDots);
         if (dOut) this.accumulate(o, dOut);
       });
-      if (gDots) this.accumulate(logits, fitnessGrad(this.gpu, probs, gDots));
+      if (gDots) this.accumulate(logits, this.ops.fitnessGrad(probs, gDots));
     });
     return y;
   }
 
   globalAvgPool(x: Var): Var {
-    const y = this.out(globalAvgPool(this.gpu, x.value), x.requiresGrad);
+    const y = this.out(this.ops.globalAvgPool(x.value), x.requiresGrad);
     this.push(y.requiresGrad, () => {
-      if (y.grad) this.accumulate(x, globalAvgPoolBackward(this.gpu, y.grad, x.shape));
+      if (y.grad) this.accumulate(x, this.ops.globalAvgPoolBackward(y.grad, x.shape));
     });
     return y;
   }
 
   linear(x: Var, w: Param, b: Param | null): Var {
-    const y = this.out(linear(this.gpu, x.value, w.value, b?.value ?? null), this.needs(x) || this.needs(w) || this.needs(b));
+    const y = this.out(this.ops.linear(x.value, w.value, b?.value ?? null), this.needs(x) || this.needs(w) || this.needs(b));
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      const g = linearBackward(this.gpu, y.grad, x.value, w.value, b !== null);
+      const g = this.ops.linearBackward(y.grad, x.value, w.value, b !== null);
       this.accumulate(w, g.dw);
       if (b && g.db) this.accumulate(b, g.db);
       else g.db?.dispose();
@@ -265,14 +250,14 @@ export class Tape {
   }
 
   /** Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. */
-  crossEntropy(logits: Var, labels: GpuTensor): Var {
-    const { loss, dlogits } = softmaxCrossEntropy(this.gpu, logits.value, labels);
+  crossEntropy(logits: Var, labels: Tensor): Var {
+    const { loss, dlogits } = this.ops.softmaxCrossEntropy(logits.value, labels);
     this.track(dlogits);
     const out = this.out(loss, logits.requiresGrad);
     this.push(out.requiresGrad, () => {
       // d(loss)/d(logits) is already computed; the seed gradient of the loss is 1.
-      const g = this.gpu.empty(dlogits.shape);
-      this.gpu.copy(dlogits, g);
+      const g = this.backend.empty(dlogits.shape);
+      this.backend.copy(dlogits, g);
       this.accumulate(logits, g);
     });
     return out;
@@ -282,9 +267,9 @@ export class Tape {
    * Runs the backward closures. `seed` is dL/d(root) (default: ones, i.e. the gradient of the
    * sum of root's elements, which for a scalar loss is 1).
    */
-  backward(root: Var, seed?: GpuTensor): void {
+  backward(root: Var, seed?: Tensor): void {
     if (this.opts.noGrad) throw new Error('Tape.backward: this tape was created with noGrad');
-    root.grad = seed ?? this.gpu.upload(new Float32Array(root.value.size).fill(1), root.shape);
+    root.grad = seed ?? this.backend.upload(new Float32Array(root.value.size).fill(1), root.shape);
     if (!seed) this.owned.add(root.grad);
     for (let i = this.backs.length - 1; i >= 0; i--) this.backs[i]();
     this.backs.length = 0;

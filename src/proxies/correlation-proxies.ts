@@ -1,5 +1,5 @@
 /**
- * Proxies built from per-ReLU N x N matrices over the batch, all computed on the GPU and summed
+ * Proxies built from per-ReLU N x N matrices over the batch, all computed on the backend and summed
  * in place so only the final N x N matrices come back to the CPU.
  *
  * WRCor: K = sum over ReLUs r of 2^block(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
@@ -12,12 +12,7 @@
  * Gram matmul and one weighted accumulate per arena chunk. The arena is bounded (arenaBytes), so a
  * large group runs in several chunks through the same buffers.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import { ShapeError } from '../gpu/errors.js';
-import { GpuTensor } from '../gpu/tensor.js';
-import { correlation, correlationOffDiagInPlace } from '../kernels/correlation.js';
-import { matmul } from '../kernels/matmul.js';
-import { accumulateAbs, accumulateAbsBatched, signCodes, signCodesInPlace } from '../kernels/proxy-ops.js';
+import { type Backend, ShapeError, type Tensor } from '../backend/index.js';
 import type { ReluRecord } from '../nn/tape.js';
 import { logAbsDet } from './linalg.js';
 
@@ -38,22 +33,10 @@ export interface BatchedProxyOptions {
 
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
 
-/** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
-class BufferWindow extends GpuTensor {
-  constructor(private readonly base: GpuTensor, shape: readonly number[]) {
-    super(base.gpu, base.buffer, shape);
-    if (this.size > base.size) throw new ShapeError(`window [${shape.join('x')}] exceeds its buffer of ${base.size} elements`);
-  }
-  override get buffer(): GPUBuffer {
-    return this.base.buffer;
-  }
-  override dispose(): void {}
-}
-
 /** One N x D matrix to reduce into output slot `slot` with weight `weight`. */
 interface GramItem {
   slot: number;
-  t: GpuTensor;
+  t: Tensor;
   d: number;
   weight: number;
 }
@@ -92,39 +75,38 @@ export function planChunks<T extends { slot: number; d: number }>(
  * the items, in a few grouped dispatches. Returns K as [slots * outs, n, n] (caller disposes).
  */
 function accumulateGrams(
-  gpu: Gpu,
+  backend: Backend,
   items: readonly GramItem[],
   n: number,
   slots: number,
   mode: 'corr' | 'sign',
   outs: 1 | 2,
   opts: BatchedProxyOptions,
-): GpuTensor {
-  const bindLimit = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
-  const arenaBytes = Math.min(opts.arenaBytes ?? DEFAULT_ARENA_BYTES, bindLimit);
+): Tensor {
+  const arenaBytes = Math.min(opts.arenaBytes ?? DEFAULT_ARENA_BYTES, backend.limits.maxTensorBytes);
   if (!(arenaBytes > 0)) throw new RangeError(`arenaBytes must be positive, got ${opts.arenaBytes}`);
-  const maxLayers = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const maxLayers = backend.limits.maxBatchedLayers;
   const chunks: Chunk[] = planChunks(items, n, arenaBytes, maxLayers);
-  const k = gpu.zeros([slots * outs, n, n]);
+  const k = backend.zeros([slots * outs, n, n]);
   if (chunks.length === 0) return k;
   let ok = false;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
-  const arena = gpu.empty([Math.max(...chunks.map((c) => c.items.length * n * c.d))]);
-  const mats = gpu.empty([Math.max(...chunks.map((c) => c.items.length * n * n))]);
+  const arena = backend.empty([Math.max(...chunks.map((c) => c.items.length * n * c.d))]);
+  const mats = backend.empty([Math.max(...chunks.map((c) => c.items.length * n * n))]);
   try {
     for (const { d, items: its } of chunks) {
       const L = its.length;
-      its.forEach((it, l) => gpu.copy(it.t, arena, n * d, 0, l * n * d));
-      const x = new BufferWindow(arena, [L, n, d]);
-      const c = new BufferWindow(mats, [L, n, n]);
+      its.forEach((it, l) => backend.copy(it.t, arena, n * d, 0, l * n * d));
+      const x = backend.window(arena, [L, n, d]);
+      const c = backend.window(mats, [L, n, n]);
       if (mode === 'corr') {
-        correlationOffDiagInPlace(gpu, x, c);
+        backend.ops.correlationOffDiagInPlace(x, c);
       } else {
-        signCodesInPlace(gpu, arena, L * n * d);
-        matmul(gpu, x, x, { transB: true, out: c });
+        backend.ops.signCodesInPlace(arena, L * n * d);
+        backend.ops.matmul(x, x, { transB: true, out: c });
       }
-      accumulateAbsBatched(gpu, k, c, {
+      backend.ops.accumulateAbsBatched(k, c, {
         n,
         slots,
         outs,
@@ -144,7 +126,7 @@ function accumulateGrams(
 }
 
 /** Feature count of one record's tensor for batch n; throws a ShapeError naming the record. */
-function featuresOf(r: ReluRecord, t: GpuTensor, n: number, what: string): number {
+function featuresOf(r: ReluRecord, t: Tensor, n: number, what: string): number {
   const d = t.size / n;
   if (!Number.isInteger(d) || d < 1) {
     throw new ShapeError(`ReLU '${r.name}': ${what} of ${t.size} elements is not ${n} samples of D >= 1 features`);
@@ -164,7 +146,7 @@ const addF32 = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
  * ReLUs) contribute only their activation term. Correlations of all architectures share dispatches.
  */
 export async function wrcorScoresMany(
-  gpu: Gpu,
+  backend: Backend,
   archRelus: readonly (readonly ReluRecord[])[],
   n: number,
   opts: BatchedProxyOptions = {},
@@ -186,7 +168,7 @@ export async function wrcorScoresMany(
     }
   });
   // Slots: 2a = activations, 2a+1 = gradients of architecture a; each weighted then unweighted.
-  const k = accumulateGrams(gpu, items, n, 2 * A, 'corr', 2, opts);
+  const k = accumulateGrams(backend, items, n, 2 * A, 'corr', 2, opts);
   const km = await k.read();
   k.dispose();
   const nn = n * n;
@@ -204,12 +186,12 @@ export async function wrcorScoresMany(
 
 /** The WRCor family from one network's ReLU records (the batched path with one architecture). */
 export async function wrcorScores(
-  gpu: Gpu,
+  backend: Backend,
   relus: readonly ReluRecord[],
   n: number,
   opts: BatchedProxyOptions = {},
 ): Promise<WrcorScores> {
-  const [s] = await wrcorScoresMany(gpu, [relus], n, opts);
+  const [s] = await wrcorScoresMany(backend, [relus], n, opts);
   return s;
 }
 
@@ -217,24 +199,24 @@ export async function wrcorScores(
  * The original per-ReLU path (about 10 dispatches per ReLU), kept as the parity reference for the
  * batched one and for benchmarks.
  */
-export async function wrcorScoresPerLayer(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
-  const kAct = gpu.zeros([n, n]);
-  const kGrad = gpu.zeros([n, n]);
-  const kActU = gpu.zeros([n, n]);
-  const kGradU = gpu.zeros([n, n]);
+export async function wrcorScoresPerLayer(backend: Backend, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
+  const kAct = backend.zeros([n, n]);
+  const kGrad = backend.zeros([n, n]);
+  const kActU = backend.zeros([n, n]);
+  const kGradU = backend.zeros([n, n]);
   for (const r of relus) {
     const d = r.input.size / n;
     const w = 2 ** r.block;
-    const ca = correlation(gpu, r.input.view([n, d]), { allowSingleFeature: true });
-    accumulateAbs(gpu, kAct, ca, w);
-    accumulateAbs(gpu, kActU, ca, 1);
+    const ca = backend.ops.correlation(r.input.view([n, d]), { allowSingleFeature: true });
+    backend.ops.accumulateAbs(kAct, ca, w);
+    backend.ops.accumulateAbs(kActU, ca, 1);
     ca.dispose();
     // A ReLU on a dead-end node (its output never reaches the loss) gets no gradient: it carries
     // no gradient information, so only its activation term counts.
     if (!r.gradInput) continue;
-    const cg = correlation(gpu, r.gradInput.view([n, d]), { allowSingleFeature: true });
-    accumulateAbs(gpu, kGrad, cg, w);
-    accumulateAbs(gpu, kGradU, cg, 1);
+    const cg = backend.ops.correlation(r.gradInput.view([n, d]), { allowSingleFeature: true });
+    backend.ops.accumulateAbs(kGrad, cg, w);
+    backend.ops.accumulateAbs(kGradU, cg, 1);
     cg.dispose();
   }
   const [a, g, au, gu] = await Promise.all([kAct.read(), kGrad.read(), kActU.read(), kGradU.read()]);
@@ -249,7 +231,7 @@ export async function wrcorScoresPerLayer(gpu: Gpu, relus: readonly ReluRecord[]
 
 /** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */
 export async function naswotScoresMany(
-  gpu: Gpu,
+  backend: Backend,
   archRelus: readonly (readonly ReluRecord[])[],
   n: number,
   opts: BatchedProxyOptions = {},
@@ -268,7 +250,7 @@ export async function naswotScoresMany(
     }
     return total;
   });
-  const k = accumulateGrams(gpu, items, n, A, 'sign', 1, opts);
+  const k = accumulateGrams(backend, items, n, A, 'sign', 1, opts);
   const km = await k.read();
   k.dispose();
   const nn = n * n;
@@ -276,20 +258,20 @@ export async function naswotScoresMany(
 }
 
 /** NASWOT from one network's ReLU pre-activations (batched path). */
-export async function naswotScore(gpu: Gpu, relus: readonly ReluRecord[], n: number, opts: BatchedProxyOptions = {}): Promise<number> {
-  const [s] = await naswotScoresMany(gpu, [relus], n, opts);
+export async function naswotScore(backend: Backend, relus: readonly ReluRecord[], n: number, opts: BatchedProxyOptions = {}): Promise<number> {
+  const [s] = await naswotScoresMany(backend, [relus], n, opts);
   return s;
 }
 
 /** The original per-ReLU NASWOT (parity reference). */
-export async function naswotScorePerLayer(gpu: Gpu, relus: readonly ReluRecord[], n: number): Promise<number> {
-  const k = gpu.zeros([n, n]);
+export async function naswotScorePerLayer(backend: Backend, relus: readonly ReluRecord[], n: number): Promise<number> {
+  const k = backend.zeros([n, n]);
   let totalD = 0;
   for (const r of relus) {
     const d = r.input.size / n;
     totalD += d;
-    const s = signCodes(gpu, r.input.view([n, d]));
-    matmul(gpu, s, s, { transB: true, alpha: 0.5, beta: 1, out: k });
+    const s = backend.ops.signCodes(r.input.view([n, d]));
+    backend.ops.matmul(s, s, { transB: true, alpha: 0.5, beta: 1, out: k });
     s.dispose();
   }
   const km = await k.read();

@@ -13,8 +13,7 @@
  *
  * An aggregator (the vote) ranks a scored population from its member proxies' scores.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 
 export interface ProxyBatch {
@@ -27,15 +26,15 @@ export interface ProxyBatch {
 
 /** One network being scored: what every pass may read. */
 export interface NetContext {
-  readonly gpu: Gpu;
+  readonly backend: Backend;
   readonly factory: NetFactory;
   /** PyTorch-initialised from `seed`, built once per network (a pass that changes it runs last). */
   readonly net: ScorableNet;
   readonly batch: ProxyBatch;
-  /** batch.x on the GPU, [n, 3, 32, 32]. */
-  readonly x: GpuTensor;
-  /** batch.y on the GPU, [n]. */
-  readonly y: GpuTensor;
+  /** batch.x on the backend, [n, 3, 32, 32]. */
+  readonly x: Tensor;
+  /** batch.y on the backend, [n]. */
+  readonly y: Tensor;
   readonly seed: number;
 }
 

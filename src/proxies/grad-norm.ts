@@ -1,5 +1,4 @@
 /** grad_norm (Abdelfattah et al. 2021): sum over conv/linear weights of ||dL/dW||_2. */
-import { sumSquares } from '../kernels/reduce.js';
 import { defineProxy } from './define.js';
 import { cePass, readScalars } from './passes.js';
 
@@ -13,7 +12,7 @@ export const gradNorm = defineProxy({
     // into a dead end) has no gradient tensor: dL/dW = 0, as PyTorch gives for a conv whose input is
     // all zeros, so it adds ||0|| = 0. A cell whose output node receives nothing scores 0.
     const ws = r.weights.filter((p) => p.grad);
-    const sq = await readScalars(ws.map((p) => sumSquares(ctx.gpu, p.grad!)));
+    const sq = await readScalars(ws.map((p) => ctx.backend.ops.sumSquares(p.grad!)));
     return sq.reduce((s, v) => s + Math.sqrt(v), 0);
   },
 });

@@ -3,8 +3,7 @@
  * input gradients of the summed logits, score -sum over its eigenvalues v of log(v + k) + 1/(v + k),
  * k = 1e-5.
  */
-import type { GpuTensor } from '../gpu/tensor.js';
-import { correlation } from '../kernels/correlation.js';
+import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy } from './define.js';
 import { symmetricEigenvalues } from './linalg.js';
@@ -12,7 +11,7 @@ import { symmetricEigenvalues } from './linalg.js';
 interface JacobianResult {
   tape: Tape;
   /** dy/dx summed over the logits, [n, 3, 32, 32]; null when the logits do not depend on the input. */
-  jac: GpuTensor | null;
+  jac: Tensor | null;
 }
 
 /** Gradient of the summed logits w.r.t. each input image (rows of the Jacobian sum). */
@@ -20,7 +19,7 @@ const jacobianPass = definePass<JacobianResult>({
   name: 'jacobian',
   order: 20,
   async run(ctx) {
-    const tape = new Tape(ctx.gpu, { paramGrads: 'none' });
+    const tape = new Tape(ctx.backend, { paramGrads: 'none' });
     try {
       const xin = tape.input(ctx.x, true);
       const { logits } = ctx.net.forward(tape, xin);
@@ -50,7 +49,7 @@ export const jacobCov = defineProxy({
     // identity, i.e. the best possible score, to a network that ignores its input.)
     if (!r.jac) return -Infinity;
     const n = ctx.batch.n;
-    const c = correlation(ctx.gpu, r.jac.view([n, 3 * 32 * 32]));
+    const c = ctx.backend.ops.correlation(r.jac.view([n, 3 * 32 * 32]));
     const ev = symmetricEigenvalues(await c.read(), n);
     c.dispose();
     const k = 1e-5;

@@ -2,15 +2,14 @@
  * MeCo (Jiang et al. 2023): sum over ReLU inputs of the minimum eigenvalue of the correlation
  * between channels, on one image.
  */
-import type { GpuTensor } from '../gpu/tensor.js';
-import { correlation } from '../kernels/correlation.js';
+import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy } from './define.js';
 import { symmetricEigenvalues } from './linalg.js';
 
 interface MecoResult {
   tape: Tape;
-  one: GpuTensor;
+  one: Tensor;
 }
 
 /** Forward of the batch's first image, recording the ReLU inputs. */
@@ -18,8 +17,8 @@ const mecoPass = definePass<MecoResult>({
   name: 'meco',
   order: 40,
   async run(ctx) {
-    const tape = new Tape(ctx.gpu, { recordRelus: true, noGrad: true });
-    const one = ctx.gpu.upload(ctx.batch.x.subarray(0, 3 * 32 * 32), [1, 3, 32, 32]);
+    const tape = new Tape(ctx.backend, { recordRelus: true, noGrad: true });
+    const one = ctx.backend.upload(ctx.batch.x.subarray(0, 3 * 32 * 32), [1, 3, 32, 32]);
     try {
       ctx.net.forward(tape, tape.input(one));
     } catch (e) {
@@ -46,7 +45,7 @@ export const meco = defineProxy({
       if (ch < 2 || h * w < 2) continue;
       // A constant channel (e.g. all-zero maps behind a node that receives nothing) correlates 0
       // with the others and 1 with itself (the correlation kernel's convention).
-      const c = correlation(ctx.gpu, rec.input.view([ch, h * w]));
+      const c = ctx.backend.ops.correlation(rec.input.view([ch, h * w]));
       const ev = symmetricEigenvalues(await c.read(), ch);
       c.dispose();
       total += ev[0];

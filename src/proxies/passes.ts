@@ -17,7 +17,7 @@ export async function readScalars(ts: Array<{ read(): Promise<Float32Array>; dis
   return vals.map((v) => v[0]);
 }
 
-/** Counts of the network itself (no GPU work): params, flops. */
+/** Counts of the network itself (no device work): params, flops. */
 export const staticPass = definePass<NetContext>({
   name: 'static',
   order: 0,
@@ -42,8 +42,8 @@ export const cePass = definePass<CePassResult>({
   name: 'ce',
   order: 10,
   async run(ctx, needs) {
-    const { gpu, net } = ctx;
-    const tape = new Tape(gpu, { recordRelus: true, noGrad: !needs.backward, paramGrads: needs.paramGrads ? 'all' : 'none' });
+    const { backend, net } = ctx;
+    const tape = new Tape(backend, { recordRelus: true, noGrad: !needs.backward, paramGrads: needs.paramGrads ? 'all' : 'none' });
     try {
       const { logits } = net.forward(tape, tape.input(ctx.x, !needs.paramGrads));
       if (needs.backward) tape.backward(tape.crossEntropy(logits, ctx.y));

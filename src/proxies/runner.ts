@@ -4,7 +4,7 @@
  * pass order (one that changes the network, SynFlow's, last), handed to every proxy on it, and
  * released before the next.
  */
-import type { Gpu } from '../gpu/gpu.js';
+import type { Backend } from '../backend/index.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 import { Rng } from '../util/rng.js';
 import type { NetContext, PassDef, PassNeeds, ProxyBatch, ProxyUnit } from './define.js';
@@ -57,7 +57,7 @@ async function runPass(p: PassPlan, ctx: NetContext, scores: Record<string, numb
 
 /** Scores any network on a 32×32 batch; the factory is called once (again for Zen-score's copy). */
 export async function scoreNet(
-  gpu: Gpu,
+  backend: Backend,
   factory: NetFactory,
   proxyNames: readonly string[],
   batch: ProxyBatch,
@@ -68,8 +68,8 @@ export async function scoreNet(
   const n = batch.n;
   const scores: Record<string, number> = {};
   const timeMs: Record<string, number> = {};
-  const x = gpu.upload(batch.x, [n, 3, 32, 32]);
-  const y = gpu.upload(batch.y, [n]);
+  const x = backend.upload(batch.x, [n, 3, 32, 32]);
+  const y = backend.upload(batch.y, [n]);
   let net: ScorableNet | null = null;
   try {
     net = factory.build('pytorch', new Rng(seed));
@@ -82,14 +82,14 @@ export async function scoreNet(
         net = factory.build('pytorch', new Rng(seed));
       }
       mutated ||= p.pass.mutatesNet ?? false;
-      const ctx: NetContext = { gpu, factory, net, batch, x, y, seed };
+      const ctx: NetContext = { backend, factory, net, batch, x, y, seed };
       if (p.pass.timed === false) {
         await runPass(p, ctx, scores);
         continue;
       }
       const t0 = performance.now();
       await runPass(p, ctx, scores);
-      await gpu.sync();
+      await backend.sync();
       timeMs[p.pass.name] = performance.now() - t0;
     }
   } finally {
@@ -109,7 +109,7 @@ export async function scoreNet(
  * together. Same scores as scoreNet on each; only groupable proxies.
  */
 export async function scoreNetsGrouped(
-  gpu: Gpu,
+  backend: Backend,
   factories: readonly NetFactory[],
   proxyNames: readonly string[],
   batch: ProxyBatch,
@@ -121,13 +121,13 @@ export async function scoreNetsGrouped(
   checkBatch(batch, 'scoreNetsGrouped');
   const n = batch.n;
   const t0 = performance.now();
-  const x = gpu.upload(batch.x, [n, 3, 32, 32]);
-  const y = gpu.upload(batch.y, [n]);
+  const x = backend.upload(batch.x, [n, 3, 32, 32]);
+  const y = backend.upload(batch.y, [n]);
   const nets: ScorableNet[] = [];
   const out: CellScores[] = factories.map(() => ({ scores: {}, timeMs: {} }));
   try {
     for (const f of factories) nets.push(f.build('pytorch', new Rng(seed)));
-    const ctxs: NetContext[] = nets.map((net, i) => ({ gpu, factory: factories[i], net, batch, x, y, seed }));
+    const ctxs: NetContext[] = nets.map((net, i) => ({ backend, factory: factories[i], net, batch, x, y, seed }));
     for (const p of plans) {
       if (!ctxs.length) break;
       const results: unknown[] = [];

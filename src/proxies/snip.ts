@@ -1,5 +1,4 @@
 /** SNIP (Lee et al. 2019) as a zero-cost proxy: sum over conv/linear weights of |W * dL/dW|. */
-import { sumAbsProduct } from '../kernels/reduce.js';
 import { defineProxy } from './define.js';
 import { cePass, readScalars } from './passes.js';
 
@@ -11,7 +10,7 @@ export const snip = defineProxy({
   async compute(r, ctx) {
     // No gradient tensor = dL/dW = 0 (see grad_norm): such a weight adds |W * 0| = 0.
     const ws = r.weights.filter((p) => p.grad);
-    const v = await readScalars(ws.map((p) => sumAbsProduct(ctx.gpu, p.value, p.grad!)));
+    const v = await readScalars(ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)));
     return v.reduce((s, a) => s + a, 0);
   },
 });

@@ -2,9 +2,7 @@
  * SynFlow (Tanaka et al. 2020): R = sum of the logits of the network with |W| and BN removed on
  * an all-ones input; score ln sum over conv/linear weights of |W * dR/dW|.
  */
-import type { GpuTensor } from '../gpu/tensor.js';
-import { abs } from '../kernels/elementwise.js';
-import { sumAbsProduct } from '../kernels/reduce.js';
+import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy } from './define.js';
 import { readScalars, weightParams } from './passes.js';
@@ -13,7 +11,7 @@ const SYNFLOW_SHIFT = 64;
 
 interface SynflowResult {
   tape: Tape;
-  ones: GpuTensor;
+  ones: Tensor;
 }
 
 /** Linearises the network in place (|W| for every parameter) and runs R's forward/backward. */
@@ -22,17 +20,17 @@ const synflowPass = definePass<SynflowResult>({
   order: 100,
   mutatesNet: true,
   async run(ctx) {
-    const { gpu, net } = ctx;
+    const { backend, net } = ctx;
     for (const p of net.params) {
-      const a = abs(gpu, p.value);
+      const a = backend.ops.abs(p.value);
       p.value.dispose();
       p.value = a;
     }
-    const tape = new Tape(gpu, { bnIdentity: true });
+    const tape = new Tape(backend, { bnIdentity: true });
     // With |W| and BN removed every ReLU sees non-negative input, so R is linear in the input:
     // scaling the all-ones input by 2^-SYNFLOW_SHIFT scales the score exactly by the same factor
     // and keeps f32 activations of deep cells far from overflow (PyTorch uses f64 instead).
-    const ones = gpu.upload(new Float32Array(3 * 32 * 32).fill(2 ** -SYNFLOW_SHIFT), [1, 3, 32, 32]);
+    const ones = backend.upload(new Float32Array(3 * 32 * 32).fill(2 ** -SYNFLOW_SHIFT), [1, 3, 32, 32]);
     try {
       const { logits } = net.forward(tape, tape.input(ones));
       tape.backward(logits);
@@ -60,7 +58,7 @@ export const synflow = defineProxy({
     // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
     // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
     const ws = weightParams(ctx.net).filter((p) => p.grad);
-    const v = await readScalars(ws.map((p) => sumAbsProduct(ctx.gpu, p.value, p.grad!)));
+    const v = await readScalars(ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)));
     // Reported as a natural log: the raw sum exceeds f32 range for deep NB201 cells.
     return Math.log(v.reduce((s, a) => s + a, 0)) + SYNFLOW_SHIFT * Math.LN2;
   },

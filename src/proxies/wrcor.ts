@@ -22,7 +22,7 @@ export const wrcor = defineProxyFamily({
   pass: cePass,
   needs: { backward: true },
   groupable: true,
-  compute: (r, ctx) => wrcorScores(ctx.gpu, r.tape.relus, r.n),
+  compute: (r, ctx) => wrcorScores(ctx.backend, r.tape.relus, r.n),
   // Every network's correlation matrices go through the same batched dispatches.
-  computeMany: (rs, ctxs) => wrcorScoresMany(ctxs[0].gpu, rs.map((r) => r.tape.relus), rs[0].n),
+  computeMany: (rs, ctxs) => wrcorScoresMany(ctxs[0].backend, rs.map((r) => r.tape.relus), rs[0].n),
 });

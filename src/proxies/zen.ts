@@ -17,7 +17,7 @@ const zenPass = definePass<ZenResult>({
   name: 'zen',
   order: 50,
   async run(ctx) {
-    const { gpu, batch } = ctx;
+    const { backend, batch } = ctx;
     const n = batch.n;
     const rng = new Rng(ctx.seed ^ 0x5eed);
     const net = ctx.factory.build('gaussian', rng);
@@ -29,8 +29,8 @@ const zenPass = definePass<ZenResult>({
     let logBn = 0;
     try {
       for (const [k, data] of [x, xm].entries()) {
-        const tape = new Tape(gpu, { noGrad: true, recordBn: k === 0 });
-        const t = gpu.upload(data, [n, 3, 32, 32]);
+        const tape = new Tape(backend, { noGrad: true, recordBn: k === 0 });
+        const t = backend.upload(data, [n, 3, 32, 32]);
         try {
           const { features } = net.forward(tape, tape.input(t));
           feats.push(await features.value.read());

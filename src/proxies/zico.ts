@@ -13,15 +13,15 @@ const zicoPass = definePass<HalfGrads[]>({
   name: 'zico',
   order: 30,
   async run(ctx) {
-    const { gpu, net, batch } = ctx;
+    const { backend, net, batch } = ctx;
     const half = Math.floor(batch.n / 2);
     if (half < 1) throw new RangeError('zico needs a batch of at least 2');
     const per = 3 * 32 * 32;
     const grads: HalfGrads[] = [];
     for (let h = 0; h < 2; h++) {
-      const xs = gpu.upload(batch.x.subarray(h * half * per, (h + 1) * half * per), [half, 3, 32, 32]);
-      const ys = gpu.upload(batch.y.subarray(h * half, (h + 1) * half), [half]);
-      const tape = new Tape(gpu);
+      const xs = backend.upload(batch.x.subarray(h * half * per, (h + 1) * half * per), [half, 3, 32, 32]);
+      const ys = backend.upload(batch.y.subarray(h * half, (h + 1) * half), [half]);
+      const tape = new Tape(backend);
       try {
         const { logits } = net.forward(tape, tape.input(xs));
         tape.backward(tape.crossEntropy(logits, ys));

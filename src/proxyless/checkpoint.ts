@@ -10,10 +10,9 @@
  * new one) whole; the previous directory is deleted only after the switch. Loading verifies the
  * manifest and refuses a mismatch. Version-1 checkpoints (files directly in DIR) still load.
  */
+import type { Backend, Tensor } from '../backend/index.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
 import type { Param } from '../nn/tape.js';
 import { acquireLock, fsyncDir, holdsLock, pidAlive, killPoint, type LockHandle, type LockOwner, sha256Hex, writeFileAtomic, writeFileSynced } from '../util/durable.js';
 
@@ -97,7 +96,7 @@ export function cleanCheckpointDir(dir: string): string[] {
   return removed;
 }
 
-async function pack(tensors: Array<{ name: string; t: GpuTensor }>): Promise<{ index: TensorIndexEntry[]; bytes: Uint8Array }> {
+async function pack(tensors: Array<{ name: string; t: Tensor }>): Promise<{ index: TensorIndexEntry[]; bytes: Uint8Array }> {
   const total = tensors.reduce((s, x) => s + x.t.size, 0);
   const all = new Float32Array(total);
   const index: TensorIndexEntry[] = [];
@@ -117,7 +116,7 @@ async function pack(tensors: Array<{ name: string; t: GpuTensor }>): Promise<{ i
 export async function saveCheckpoint(
   dir: string,
   params: readonly Param[],
-  momentum: Map<Param, GpuTensor>,
+  momentum: Map<Param, Tensor>,
   state: Record<string, unknown>,
 ): Promise<void> {
   const lock = holdsLock(checkpointLockPath(dir)) ? null : lockCheckpointDir(dir);
@@ -287,16 +286,16 @@ export function matchCheckpoint(ck: CheckpointData, params: readonly Param[]): C
  * Loads a verified checkpoint's weights (and momentum buffers, created as needed) into `params`.
  * Everything is checked before the network is touched.
  */
-export function applyCheckpoint(gpu: Gpu, ck: CheckpointData, params: readonly Param[], momentum: Map<Param, GpuTensor>, match = matchCheckpoint(ck, params)): void {
-  for (const { p, v } of match.weights) gpu.write(p.value, v);
+export function applyCheckpoint(backend: Backend, ck: CheckpointData, params: readonly Param[], momentum: Map<Param, Tensor>, match = matchCheckpoint(ck, params)): void {
+  for (const { p, v } of match.weights) backend.write(p.value, v);
   for (const b of momentum.values()) b.dispose();
   momentum.clear();
-  for (const { p, v } of match.momentum) momentum.set(p, gpu.upload(v, p.value.shape));
+  for (const { p, v } of match.momentum) momentum.set(p, backend.upload(v, p.value.shape));
 }
 
 /** readCheckpoint + applyCheckpoint; returns the meta. */
-export function loadCheckpoint(gpu: Gpu, dir: string, params: readonly Param[], momentum: Map<Param, GpuTensor>): CheckpointMeta {
+export function loadCheckpoint(backend: Backend, dir: string, params: readonly Param[], momentum: Map<Param, Tensor>): CheckpointMeta {
   const ck = readCheckpoint(dir);
-  applyCheckpoint(gpu, ck, params, momentum);
+  applyCheckpoint(backend, ck, params, momentum);
   return ck.meta;
 }

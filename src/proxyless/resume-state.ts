@@ -4,6 +4,7 @@
  * structural check of the saved search state (α, Adam, counters, cost model) so a corrupt or
  * hand-edited state.json ends in one clear line instead of a TypeError deep in the search.
  */
+import type { DeviceKind } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
@@ -38,7 +39,7 @@ function targetAsGiven(target: number, unit: CostUnit): number {
  * content, --missing and the layout's pricing all show up there), under the flag that chose it;
  * a space as a fingerprint of its cells; the target in the unit of its flag.
  */
-export function proxylessRunSettings(cfg: ProxylessSearchConfig, cost: CostModel | null, split?: SplitSizes): RunSettings {
+export function proxylessRunSettings(cfg: ProxylessSearchConfig, cost: CostModel | null, split?: SplitSizes, device?: DeviceKind): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
   const s: RunSettings = {
@@ -76,6 +77,8 @@ export function proxylessRunSettings(cfg: ProxylessSearchConfig, cost: CostModel
     s['--train'] = split.train;
     s['--val'] = split.val;
   }
+  // The devices agree within tolerance, not bit for bit: a run continues on the device it started on.
+  if (device) s['--device'] = device;
   return s;
 }
 
@@ -118,10 +121,10 @@ export function savedSettings(ck: CheckpointState): RunSettings {
  * Checks that DIR's checkpoint can be resumed by a run with these settings, before any GPU work:
  * its state.json parses, its layout is this run's, and every recorded setting matches.
  */
-export function checkResumable(dir: string, cfg: ProxylessSearchConfig, cost: CostModel | null, split: SplitSizes): CheckpointState {
+export function checkResumable(dir: string, cfg: ProxylessSearchConfig, cost: CostModel | null, split: SplitSizes, device?: DeviceKind): CheckpointState {
   const ck = readCheckpointState(dir);
   checkLayout(ck, cfg);
-  checkResumeSettings(savedSettings(ck), proxylessRunSettings(cfg, cost, split));
+  checkResumeSettings(savedSettings(ck), proxylessRunSettings(cfg, cost, split, device));
   return ck;
 }
 

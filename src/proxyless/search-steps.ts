@@ -4,9 +4,9 @@
  * validation batch, and the validation accuracy of fixed choices. Every random draw is keyed by
  * (seed, phase, key), so a resumed run repeats exactly what an uninterrupted one does.
  */
+import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type BatchStream, resizeNearest } from '../data/batch-stream.js';
-import type { Gpu } from '../gpu/gpu.js';
 import { binarizeAlphaGrad, rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { softmax } from '../util/softmax.js';
 import { type CostModel, archCost, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
@@ -21,7 +21,7 @@ import type { ProxylessSupernet } from './supernet.js';
 
 /** What the steps work on; the search owns it and keeps α between steps. */
 export interface SearchParts {
-  gpu: Gpu;
+  backend: Backend;
   cfg: ProxylessSearchConfig;
   net: ProxylessSupernet;
   cost: CostModel | null;
@@ -41,7 +41,7 @@ export interface ArchStepResult {
 /** A batch as the layout's input: CIFAR-10's 32×32 images resized to the layout's input size. */
 function upload(p: SearchParts, x: Float32Array, n: number) {
   const s = p.cfg.layout.inputSize;
-  return p.gpu.upload(resizeNearest(x, n, 3, 32, s), [n, 3, s, s]);
+  return p.backend.upload(resizeNearest(x, n, 3, 32, s), [n, 3, s, s]);
 }
 
 /** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
@@ -57,10 +57,10 @@ export async function weightStep(p: SearchParts, alpha: readonly Float32Array[],
   const b = p.trainStream.batchAt(key);
   const xs = p.cfg.augment ? augment(b.x, b.n, rng) : b.x;
   const gates = alpha.map((a) => sampleGates(a, rng, 1));
-  const gpu = p.gpu;
-  const t = new Tape(gpu);
+  const backend = p.backend;
+  const t = new Tape(backend);
   const x = upload(p, xs, b.n);
-  const y = gpu.upload(b.y);
+  const y = backend.upload(b.y);
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
     const loss = t.crossEntropy(logits, y);
@@ -82,12 +82,12 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   const rng = new Rng(mixSeed(cfg.seed, 4, key));
   const b = p.valStream.batchAt(key);
   const gates = alpha.map((a) => sampleGates(a, rng, cfg.paths));
-  const gpu = p.gpu;
+  const backend = p.backend;
   // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
   // carries requiresGrad so the activation gradients still flow).
-  const t = new Tape(gpu, { paramGrads: 'none' });
+  const t = new Tape(backend, { paramGrads: 'none' });
   const x = upload(p, b.x, b.n);
-  const y = gpu.upload(b.y);
+  const y = backend.upload(b.y);
   let ce: number;
   let gateGrads: Array<number[] | null>;
   try {
@@ -143,10 +143,10 @@ export async function reinforceArchStep(p: SearchParts, alpha: Float32Array[], b
   for (let k = 0; k < K; k++) {
     const gates = alpha.map((a) => sampleGates(a, rng, 1));
     const b = p.valStream.batchAt(key * K + k);
-    const gpu = p.gpu;
-    const t = new Tape(gpu, { noGrad: true });
+    const backend = p.backend;
+    const t = new Tape(backend, { noGrad: true });
     const x = upload(p, b.x, b.n);
-    const y = gpu.upload(b.y);
+    const y = backend.upload(b.y);
     try {
       const { logits } = p.net.forward(t, t.input(x), gates);
       const loss = t.crossEntropy(logits, y);
@@ -177,7 +177,7 @@ export async function evaluateChoices(p: SearchParts, choices: readonly number[]
   let acc = 0;
   for (let k = 0; k < batches; k++) {
     const b = p.valStream.batchAt(1_000_000 + k);
-    const t = new Tape(p.gpu, { noGrad: true });
+    const t = new Tape(p.backend, { noGrad: true });
     const x = upload(p, b.x, b.n);
     try {
       const { logits } = p.net.forward(t, t.input(x), gates);

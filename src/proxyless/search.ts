@@ -6,9 +6,9 @@
  * acc·(T/cost)^w (search-steps.ts). Every random draw is keyed by (seed, phase, step), so a resumed
  * run continues exactly where the checkpoint left off.
  */
+import type { Backend } from '../backend/index.js';
 import { BatchStream } from '../data/batch-stream.js';
 import type { SearchData } from '../data/search-split.js';
-import type { Gpu } from '../gpu/gpu.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
@@ -52,7 +52,7 @@ export class ProxylessSearch {
   private lock: LockHandle | null = null;
 
   constructor(
-    readonly gpu: Gpu,
+    readonly backend: Backend,
     readonly cfg: ProxylessSearchConfig,
     readonly data: SearchData,
     /** The hardware cost of every candidate (ms or MAdds); null for an accuracy-only search. */
@@ -65,17 +65,17 @@ export class ProxylessSearch {
     if (cfg.mode === 'reinforce' && !cost) throw new Error('REINFORCE needs a cost model (reward acc·(T/cost)^w)');
     if (!(cfg.archEvery >= 1)) throw new RangeError('archEvery must be >= 1');
     if (cfg.space && cfg.space.layout.name !== cfg.layout.name) throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
-    this.net = new ProxylessSupernet(gpu, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
+    this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
     if (cost && (cost.perPosition.length !== this.net.positions.length || cost.perPosition.some((row, b) => row.length !== this.net.choiceSizes[b]))) {
       const n = this.net.choiceSizes;
       this.net.dispose();
       throw new Error(`the cost model prices ${cost.perPosition.map((r) => r.length).join('/')} candidates per block, the supernet has ${n.join('/')}`);
     }
     this.alpha = this.net.choiceSizes.map((n) => new Float32Array(n));
-    this.sgd = new WeightSgd(gpu, this.net.params, { momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
-    this.adam = new AlphaAdam(gpu, this.net.choiceSizes, cfg.arch);
+    this.sgd = new WeightSgd(backend, this.net.params, { momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
+    this.adam = new AlphaAdam(backend, this.net.choiceSizes, cfg.arch);
     this.parts = {
-      gpu,
+      backend,
       cfg,
       net: this.net,
       cost,
@@ -234,7 +234,7 @@ export class ProxylessSearch {
 
   /** The settings a checkpoint records and a resume must match (see resume-state.ts). */
   settings(): RunSettings {
-    return proxylessRunSettings(this.cfg, this.cost, { train: this.data.train.count, val: this.data.val.count });
+    return proxylessRunSettings(this.cfg, this.cost, { train: this.data.train.count, val: this.data.val.count }, this.backend.device);
   }
 
   async save(dir: string): Promise<void> {
@@ -265,7 +265,7 @@ export class ProxylessSearch {
     checkResumeSettings(savedSettings(ck), this.settings());
     const match = matchCheckpoint(ck, this.net.params);
     const st = validateSearchState(ck.meta, this.net.choiceSizes, `${ck.path}/state.json`);
-    applyCheckpoint(this.gpu, ck, this.net.params, this.sgd.buffers, match);
+    applyCheckpoint(this.backend, ck, this.net.params, this.sgd.buffers, match);
     this.alpha = st.alpha.map((a) => Float32Array.from(a));
     this.adam.load(st.adam);
     this.counters = { ...st.counters };

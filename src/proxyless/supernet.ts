@@ -14,8 +14,8 @@
  *    the saved block input after backward, one at a time, so memory stays one path.
  * Parameters of candidates that did not run get no gradient, so the optimizer leaves them alone.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import { type GateSample, gateDot } from '../kernels/binarize.js';
+import type { Backend } from '../backend/index.js';
+import type { GateSample } from '../kernels/binarize.js';
 import type { BlockPosition } from '../latency/space.js';
 import { type Cell, handDesignedCells } from '../mobilenet/cell.js';
 import { formatCell } from '../mobilenet/cell-text.js';
@@ -47,7 +47,7 @@ export class ProxylessSupernet {
   readonly skeleton: Skeleton<ChoiceLayer>;
 
   constructor(
-    readonly gpu: Gpu,
+    readonly backend: Backend,
     readonly layout: MobileNetLayout,
     rng: Rng,
     readonly opts: SupernetOptions = {},
@@ -55,7 +55,7 @@ export class ProxylessSupernet {
     const n = layerShapes(layout).length;
     if (opts.only && opts.only.length !== n) throw new RangeError(`supernet: ${opts.only.length} fixed choices for ${n} positions`);
     if (opts.cells && opts.cells.length !== n) throw new RangeError(`supernet: ${opts.cells.length} cell lists for ${n} positions`);
-    const store = (this.store = new ParamStore(gpu, rng, opts.init ?? 'pytorch'));
+    const store = (this.store = new ParamStore(backend, rng, opts.init ?? 'pytorch'));
     this.skeleton = new Skeleton(store, layout, (shapes) => {
       const own = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
       return shapes.map((shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b]));
@@ -112,7 +112,7 @@ export class ProxylessSupernet {
    * active candidate is 'zero' get null (ProxylessNAS skips their α update: the block is bypassed).
    */
   async gateGradients(records: readonly BlockRecord[], mode: 'sampled' | 'all' = 'sampled'): Promise<Array<number[] | null>> {
-    const gpu = this.gpu;
+    const backend = this.backend;
     const slots: Array<{ rec: number; j: number }> = [];
     records.forEach((r, i) => {
       if (!r.activeOut) return;
@@ -120,23 +120,23 @@ export class ProxylessSupernet {
       const others = mode === 'all' ? [...Array(this.choiceSizes[r.position]).keys()].filter((j) => j !== r.gates.active) : [...r.inactiveOuts.keys()];
       for (const j of others) if (!this.isZero(r.position, j)) slots.push({ rec: i, j });
     });
-    const out = gpu.zeros([Math.max(1, slots.length)]);
+    const out = backend.zeros([Math.max(1, slots.length)]);
     try {
       slots.forEach((s, k) => {
         const r = records[s.rec];
         const dy = r.activeOut!.grad;
         if (!dy) return; // no gradient reached this block
         if (s.j === r.gates.active) {
-          gateDot(gpu, r.activeOut!.value, dy, out, k);
+          backend.ops.gateDot(r.activeOut!.value, dy, out, k);
           return;
         }
         const saved = r.inactiveOuts.get(s.j);
         if (saved) {
-          gateDot(gpu, saved, dy, out, k);
+          backend.ops.gateDot(saved, dy, out, k);
           return;
         }
-        const o = this.layers[r.position].detachedOutput(gpu, r.input.value, s.j);
-        gateDot(gpu, o, dy, out, k);
+        const o = this.layers[r.position].detachedOutput(backend, r.input.value, s.j);
+        backend.ops.gateDot(o, dy, out, k);
         o.dispose();
       });
       const vals = await out.read();

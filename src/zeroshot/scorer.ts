@@ -3,7 +3,7 @@
  * that turns NB201 cells into proxy scores on a fixed minibatch, and the population-level
  * aggregators (the vote) on top.
  */
-import type { Gpu } from '../gpu/gpu.js';
+import type { Backend } from '../backend/index.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import {
   type CellScores,
@@ -24,8 +24,8 @@ export interface ScoreOptions {
 }
 
 /** Scores one NAS-Bench-201 cell (its network built as `opts.net`, NB201's by default). */
-export function scoreCell(gpu: Gpu, cell: Nb201Cell, proxyNames: readonly string[], batch: ProxyBatch, opts: ScoreOptions = {}): Promise<CellScores> {
-  return scoreNet(gpu, nb201Factory(gpu, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
+export function scoreCell(backend: Backend, cell: Nb201Cell, proxyNames: readonly string[], batch: ProxyBatch, opts: ScoreOptions = {}): Promise<CellScores> {
+  return scoreNet(backend, nb201Factory(backend, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
 }
 
 export interface ZeroShotOptions {
@@ -58,7 +58,7 @@ export class ZeroShotScorer {
   readonly batch: ProxyBatch;
   readonly proxies: string[];
   constructor(
-    readonly gpu: Gpu,
+    readonly backend: Backend,
     proxyNames: readonly string[],
     readonly opts: ZeroShotOptions = ZERO_SHOT_DEFAULTS,
   ) {
@@ -79,14 +79,14 @@ export class ZeroShotScorer {
       return out;
     }
     const t0 = performance.now();
-    const rs = await scoreNetsGrouped(this.gpu, cells.map((c) => nb201Factory(this.gpu, c, this.opts.net)), this.proxies, this.batch, this.opts.seed);
+    const rs = await scoreNetsGrouped(this.backend, cells.map((c) => nb201Factory(this.backend, c, this.opts.net)), this.proxies, this.batch, this.opts.seed);
     const each = (performance.now() - t0) / Math.max(1, cells.length);
     return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
   }
 
   async score(cell: Nb201Cell): Promise<ScoredCell> {
     const t0 = performance.now();
-    const r = await scoreCell(this.gpu, cell, this.proxies, this.batch, { net: this.opts.net, seed: this.opts.seed });
+    const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net: this.opts.net, seed: this.opts.seed });
     return { arch: formatArch(cell), scores: r.scores, timeMs: performance.now() - t0 };
   }
 }

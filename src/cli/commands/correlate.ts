@@ -1,12 +1,12 @@
 import { loadNb201Accuracies, loadNb201ReferenceProxies } from '../../data/nb201-bench.js';
-import { acquireGpu } from '../../gpu/index.js';
 import { canonicalKey, parseArch } from '../../spaces/nb201.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { voteScores } from '../../proxies/vote.js';
 import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
-import { addVote, expandProxyNames, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
+import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
+import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { selectCells } from '../select-cells.js';
@@ -133,17 +133,21 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const accs = loadNb201Accuracies();
   const names = v.proxies;
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
-  const gpu = await acquireGpu();
-  const scorer = new ZeroShotScorer(gpu, names, {
-    ...ZERO_SHOT_DEFAULTS,
-    batchSize: v.batch,
-    seed: v.seed,
-    net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'] },
-  });
-  const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
-  const scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
-  bar.done();
-  gpu.destroy();
+  const backend = await openDevice(await deviceOf(v), v);
+  let scored: ScoredCell[];
+  try {
+    const scorer = new ZeroShotScorer(backend, names, {
+      ...ZERO_SHOT_DEFAULTS,
+      batchSize: v.batch,
+      seed: v.seed,
+      net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'] },
+    });
+    const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
+    scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
+    bar.done();
+  } finally {
+    backend.dispose();
+  }
   if (wantsVote(names)) addVote(scored);
   const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
   const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));

@@ -1,12 +1,12 @@
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
-import { acquireGpu } from '../../gpu/index.js';
 import { cifarSearchSplit } from '../../data/search-split.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
 import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
@@ -61,7 +61,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
   if (cfg.budgetMadds <= fixed) {
     throw new UsageError(`--budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M leaves nothing for the searchable layers: the ${layout.name} skeleton alone takes ${(fixed / 1e6).toFixed(2)}M`);
   }
-  // The library's own checks, before the GPU starts.
+  // The library's own checks, before the device starts.
   try {
     checkEvolveConfig(cfg);
   } catch (e) {
@@ -69,12 +69,13 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
   }
   const data = cifarSearchSplit(v.train, v.val);
   const err = process.stderr;
-  const gpu = await acquireGpu();
-  const evo = new AutoSpace(gpu, cfg, data);
+  const backend = await openDevice(await deviceOf(v), v);
+  let evo: AutoSpace | null = null;
   try {
+    evo = new AutoSpace(backend, cfg, data);
     err.write(
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
-        `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, adapter ${gpu.name}\n`,
+        `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${describeBackend(backend)}\n`,
     );
     // On a terminal: a bar with the ETA over warm-up steps and iterations, the lines above it; in pipes: the lines.
     const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err);
@@ -93,14 +94,15 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
     res.space.layers.forEach((l, b) =>
       err.write(`  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`),
     );
+    res.space.meta = { ...res.space.meta, ...deviceRecord(backend) };
     if (v.history) writeFileAtomic(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
     if (v.out) {
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);
     } else io.out(JSON.stringify(res.space, null, 2) + '\n');
   } finally {
-    evo.dispose();
-    gpu.destroy();
+    evo?.dispose();
+    backend.dispose();
   }
 }
 

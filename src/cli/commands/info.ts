@@ -1,33 +1,57 @@
-import { acquireGpu } from '../../gpu/index.js';
+import { type Backend, gpuOf } from '../../backend/index.js';
+import { acquireGpu, type AdapterReport } from '../../gpu/index.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { describeBackend, deviceOf, openDevice } from '../device.js';
 import type { ValuesOf } from '../spec.js';
 import { INFO, type INFO_OPTIONS } from '../specs/info.js';
 
 export const summary = INFO.summary;
 
-async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promise<void> {
-  const gpu = await acquireGpu();
-  const a = gpu.adapter;
-  let native: unknown = 'not loaded';
+/** The adapter Dawn picks: the GPU backend's own, else a probe (the CPU backend needs none: its absence is no error). */
+async function adapterOf(backend: Backend): Promise<AdapterReport | string> {
+  const own = gpuOf(backend);
+  if (own) return own.adapter;
   try {
-    const { loadNative } = await import('../../native/binding.js');
-    native = loadNative().cpuInfo();
+    const gpu = await acquireGpu();
+    const a = gpu.adapter;
+    gpu.destroy();
+    return a;
   } catch (e) {
-    native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
+    return `none (${(e as Error).message.split('\n')[0]})`;
   }
-  if (v.json) {
-    io.out(JSON.stringify({ adapter: a, native }, null, 2) + '\n');
-  } else {
+}
+
+async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promise<void> {
+  const backend = await openDevice(await deviceOf(v), v);
+  try {
+    const a = await adapterOf(backend);
+    let native: unknown = 'not loaded';
+    try {
+      const { loadNative } = await import('../../native/binding.js');
+      native = loadNative().cpuInfo();
+    } catch (e) {
+      native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
+    }
+    const dev = { choice: v.device, device: backend.device, backend: backend.name, name: backend.deviceName, threads: backend.threads };
+    if (v.json) {
+      io.out(JSON.stringify({ device: dev, adapter: a, native }, null, 2) + '\n');
+      return;
+    }
+    const why = v.device === 'auto' ? ` (auto: ${backend.device === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
     io.out(
-      `adapter:   ${a.description} (${a.vendor}, ${a.architecture}${a.isSoftware ? ', software' : ''})\n` +
-        `features:  ${a.features.join(' ')}\n` +
-        `limits:    maxStorageBufferBindingSize=${a.limits.maxStorageBufferBindingSize} bytes, ` +
-        `maxComputeWorkgroupStorageSize=${a.limits.maxComputeWorkgroupStorageSize} bytes, ` +
-        `maxComputeInvocationsPerWorkgroup=${a.limits.maxComputeInvocationsPerWorkgroup}\n` +
+      `device:    ${backend.device}${why}: ${describeBackend(backend)}\n` +
+        (typeof a === 'string'
+          ? `adapter:   ${a}\n`
+          : `adapter:   ${a.description} (${a.vendor}, ${a.architecture}${a.isSoftware ? ', software' : ''})\n` +
+            `features:  ${a.features.join(' ')}\n` +
+            `limits:    maxStorageBufferBindingSize=${a.limits.maxStorageBufferBindingSize} bytes, ` +
+            `maxComputeWorkgroupStorageSize=${a.limits.maxComputeWorkgroupStorageSize} bytes, ` +
+            `maxComputeInvocationsPerWorkgroup=${a.limits.maxComputeInvocationsPerWorkgroup}\n`) +
         `native:    ${typeof native === 'string' ? native : JSON.stringify(native)}\n`,
     );
+  } finally {
+    backend.dispose();
   }
-  gpu.destroy();
 }
 
 export const handlers = { info };

@@ -1,6 +1,5 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
 import { loadCifar10 } from '../../data/cifar10.js';
-import { acquireGpu } from '../../gpu/index.js';
 import { readLatencyTable } from '../../latency/lut.js';
 import { cifarSearchSplit } from '../../data/search-split.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
@@ -16,7 +15,9 @@ import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
+import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
@@ -53,7 +54,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given, io
   const D = DEFAULT_SEARCH;
   const space = values['space-file'] ? readSpace(values['space-file']) : null;
   const priced = values['price-cells'];
-  const backend = values.backend;
+  const library = values.backend;
   const threads = values.threads;
   const byMadds = space !== null && !values['latency-table'] && !priced;
   if (byMadds) {
@@ -102,9 +103,10 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given, io
     const cost: CostModel = byMadds
       ? maddsCost(space!)
       : priced
-        ? (reused ?? (await measuredCost(space!, { backend, threads, onProgress: (d, n) => d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${backend}, ${threads} thread(s))\n`) })))
+        ? (reused ?? (await measuredCost(space!, { backend: library, threads, onProgress: (d, n) => d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`) })))
         : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
-    await searchWith(values, io, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN });
+    const device = await deviceOf(values);
+    await searchWith(values, io, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN, device });
   } finally {
     lock?.release();
   }
@@ -122,19 +124,17 @@ interface Prepared {
   searchSteps: number;
   trainN: number;
   valN: number;
+  device: DeviceKind;
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
 async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared): Promise<void> {
   const D = DEFAULT_SEARCH;
-  const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN } = p;
+  const { layout, space, cost, target, batchSize, searchSteps, trainN, valN, device } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
-  const priced = values['price-cells'];
   const logEvery = values['log-every'];
   const big = layout.inputSize > 64;
-  const range = costRange(cost);
-  const fmt = (v: number) => formatCost(v, unit);
 
   const cfg: ProxylessSearchConfig = {
     ...D,
@@ -167,15 +167,31 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunCon
     space,
   };
 
-  // Settings checked against the checkpoint before the GPU starts: a changed flag is named at once.
-  if (values.resume) checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN });
+  // Settings checked against the checkpoint before the device starts: a changed flag is named at once.
+  if (values.resume) checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN }, device);
   if (values.force && hasCheckpoint(values.checkpoint!)) {
     discardCheckpoint(values.checkpoint!);
     io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
   }
-  const gpu = await acquireGpu();
+  const backend = await openDevice(device, values);
+  try {
+    await searchOn(backend, values, io, p, cfg);
+  } finally {
+    backend.dispose();
+  }
+}
+
+async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig): Promise<void> {
+  const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, trainN, valN } = p;
+  const { mode, paths, loss: lossKind } = values;
+  const gateGrads = values['gate-grads'];
+  const priced = values['price-cells'];
+  const logEvery = values['log-every'];
+  const big = layout.inputSize > 64;
+  const range = costRange(cost);
+  const fmt = (v: number) => formatCost(v, unit);
   io.err(
-    `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, adapter ${gpu.name}\n` +
+    `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
       (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
       `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
@@ -186,7 +202,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunCon
     io.err(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
   }
   const data = cifarSearchSplit(trainN, valN);
-  const search = new ProxylessSearch(gpu, cfg, data, cost);
+  const search = new ProxylessSearch(backend, cfg, data, cost);
   try {
     if (values.resume) {
       search.resume(values.checkpoint!);
@@ -231,7 +247,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunCon
     if (values['train-derived']) {
       const steps = values['train-derived'];
       const test = loadCifar10('test');
-      const r = await trainFixed(gpu, layout, res.choices, data.train, test, {
+      const r = await trainFixed(backend, layout, res.choices, data.train, test, {
         steps,
         batchSize,
         lr: cfg.weightLr,
@@ -246,7 +262,8 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunCon
       });
       lines.push(`trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`);
     }
-    const json = JSON.stringify(res.netConfig, null, 2) + '\n';
+    // The device it was searched on travels with the result (the devices agree within tolerance).
+    const json = JSON.stringify({ ...res.netConfig, wgnas: deviceRecord(backend) }, null, 2) + '\n';
     if (values.out) {
       writeFileAtomic(values.out, json);
       lines.push(`wrote ${values.out}`);

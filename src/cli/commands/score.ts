@@ -1,12 +1,13 @@
+import type { DeviceKind } from '../../backend/index.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
-import { acquireGpu } from '../../gpu/index.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
 import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
 import { UsageError } from '../args.js';
+import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -29,16 +30,18 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Pro
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
   };
   const vote = wantsVote(proxyNames);
-  // Opened before any GPU work, so a resume with other settings (or another selection) is refused at once.
-  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, v.resume, io) : null;
+  // Scores from another device differ (within tolerance): the file records it, a resume keeps it.
+  const device = await deviceOf(v);
+  // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
+  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, device, v.resume, io) : null;
   try {
     const keep = stream?.done ?? [];
     if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
-    const gpu = await acquireGpu();
+    const backend = await openDevice(device, v);
     try {
-      const scorer = new ZeroShotScorer(gpu, proxyNames, opts);
+      const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
-      io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${gpu.name}\n`);
+      io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
       const toRow = (r: ScoredCell): Row => ({ arch: r.arch, ...r.scores, val_acc: accs.get(canonicalKey(parseArch(r.arch))), time_ms: Math.round(r.timeMs) });
       const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
       const fresh = await scoreAll(
@@ -59,14 +62,14 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Pro
         for (const r of out) io.out(JSON.stringify(r) + '\n');
       }
     } finally {
-      gpu.destroy();
+      backend.dispose();
     }
   } finally {
     stream?.close();
   }
 }
 
-function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, resume: boolean, io: RunContext['io']): RowStream {
+function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, device: DeviceKind, resume: boolean, io: RunContext['io']): RowStream {
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + (vote ? ',vote' : ''),
@@ -74,7 +77,9 @@ function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOp
       '--seed': o.seed,
       '--channels': o.net.channels,
       '--cells-per-stage': o.net.cellsPerStage,
+      '--device': device,
     },
+    unrecorded: { '--device': 'gpu' },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -7,7 +7,6 @@ import { loadCifar10 } from '../../data/cifar10.js';
 import { cifarSearchSplit } from '../../data/search-split.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { ReplayLog, RowStream } from '../../data/row-stream.js';
-import { acquireGpu } from '../../gpu/index.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
@@ -17,7 +16,9 @@ import { Progress } from '../../util/progress.js';
 import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
+import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { readSpace } from '../space.js';
 import type { ValuesOf } from '../spec.js';
@@ -41,20 +42,30 @@ class PopulationScorer {
 }
 
 async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext): Promise<void> {
-  // Opened before any GPU work, so a resume with other settings is refused at once.
-  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, ctx) : null;
+  const device = await deviceOf(v);
+  // Opened before any device work, so a resume with other settings is refused at once.
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, ctx) : null;
   try {
-    await nb201Search(v, ctx, log);
+    await nb201Search(v, ctx, device, log);
   } finally {
     log?.close();
   }
 }
 
-async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext, log: EvaluatedLog | null): Promise<void> {
-  const { strategy, proxy, seed, budget } = v;
+async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext, device: DeviceKind, log: EvaluatedLog | null): Promise<void> {
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
-  const gpu = await acquireGpu();
-  const scorer = new ZeroShotScorer(gpu, [proxy], {
+  const backend = await openDevice(device, v);
+  try {
+    await nb201Run(v, io, backend, log);
+  } finally {
+    backend.dispose();
+  }
+}
+
+async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null): Promise<void> {
+  const { strategy, proxy, seed, budget } = v;
+  if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
+  const scorer = new ZeroShotScorer(backend, [proxy], {
     batchSize: v.batch,
     seed,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'] },
@@ -99,7 +110,6 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: Run
     result = await reinforce(nb201Space, pct, { budget, rng, onBatch, learningRate: 0.1 });
   }
   bar.done();
-  gpu.destroy();
   if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
   log?.finish();
   const accs = loadNb201Accuracies();
@@ -118,6 +128,7 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: Run
     accPercentile: pctile,
     bestPossibleAcc: all[all.length - 1],
     seconds: (performance.now() - t0) / 1000,
+    ...deviceRecord(backend),
   };
   if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
   else {
@@ -135,7 +146,7 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: Run
 type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
 
 /** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
-function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext): EvaluatedLog {
+function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind, { io }: RunContext): EvaluatedLog {
   const stream = new RowStream(path, {
     settings: {
       '--proxy': v.proxy,
@@ -145,7 +156,9 @@ function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>
       '--sample-size': v['sample-size'],
       '--batch': v.batch,
       '--cells-per-stage': v['cells-per-stage'],
+      '--device': device,
     },
+    unrecorded: { '--device': 'gpu' },
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
@@ -159,7 +172,7 @@ function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>
 
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
 async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContext): Promise<void> {
-  const { strategy, proxy, seed, budget, backend } = v;
+  const { strategy, proxy, seed, budget, backend: library } = v;
   const budgetMadds = v['budget-madds'] ?? Infinity;
   const minMadds = v['min-madds'] ?? 0;
   if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
@@ -173,15 +186,16 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
   let latencyLimit: LatencyLimit | undefined;
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = v['max-latency-ms'];
-    const latency = await measuredCost(space, { backend });
+    const latency = await measuredCost(space, { backend: library });
     io.err(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
     latencyLimit = { latency, maxLatencyMs };
   }
-  const gpu = await acquireGpu();
+  const backend = await openDevice(await deviceOf(v), v);
   try {
+    if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
     const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
     const t0 = performance.now();
-    const r = await searchCellSpace(gpu, space, {
+    const r = await searchCellSpace(backend, space, {
       proxy,
       strategy,
       budget,
@@ -195,11 +209,11 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
       onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
     });
     bar.done();
-    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000 };
+    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000, ...deviceRecord(backend) };
     if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined) {
       const steps = v['train-steps'];
-      const tr = await trainCellArch(gpu, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
+      const tr = await trainCellArch(backend, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
       out.trainSteps = steps;
       out.testAcc = tr.testAcc;
     }
@@ -216,7 +230,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
       );
     }
   } finally {
-    gpu.destroy();
+    backend.dispose();
   }
 }
 

@@ -3,7 +3,7 @@ import { GPUJS_MODES } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { SHAPE_SETS } from '../../bench/registry.js';
 import { defineCommand, defineMode, flag, int, list, oneOf, outFile } from '../spec.js';
-import { quiet } from './common.js';
+import { cpuThreads, device, quiet } from './common.js';
 
 export const BENCH_OPTIONS = {
   shapes: oneOf(SHAPE_SETS, { help: 'shape sweep', metavar: 'SET', defaultText: 'small on software adapters, else default' }),
@@ -26,6 +26,12 @@ export const BENCH_OPTIONS = {
   autotune: flag({
     help: 'tune the matmul tile for this adapter first and cache it (~/.cache/wgnas/autotune.json, or $WGNAS_CACHE_DIR/autotune.json); with no kernels named, only tunes',
   }),
+  device: {
+    ...device,
+    help: "where 'ours' runs: 'gpu' the WGSL kernels (default; on a software adapter too), 'cpu' the native CPU backend's ops (wall-clock timing; the GPU-only baselines and --autotune need gpu), 'auto' a hardware GPU if there is one, else the CPU",
+    default: 'gpu',
+  },
+  'cpu-threads': cpuThreads,
   quiet: { ...quiet, help: 'no progress lines on stderr' },
 };
 

@@ -1,4 +1,5 @@
 /** Options several commands share (one declaration each, so help and docs agree everywhere). */
+import { DEVICE_CHOICES } from '../../backend/select.js';
 import { PROXIES } from '../../proxies/registry.js';
 import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed } from '../spec.js';
 
@@ -26,3 +27,18 @@ export const quiet = flag({ help: 'no progress bar on stderr (it is also off whe
 export const backend = oneOf(['onednn', 'xnnpack'], { help: 'native profiler library', default: 'onednn' });
 export const threads = int({ help: 'library threads', default: 1, min: 1, max: 1024 });
 export const json = flag({ help: 'print the result as JSON' });
+
+/** Where the networks run; every command that computes takes it (with cpuThreads). */
+export const device = oneOf(DEVICE_CHOICES, {
+  help: "where the networks run: 'cpu' the native backend (oneDNN), 'gpu' the WGSL kernels on the WebGPU adapter (a software one, lavapipe, too: slow, for testing the WGSL), 'auto' a hardware GPU if there is one, else the CPU",
+  default: 'auto',
+  metavar: 'DEVICE',
+});
+/** CPU backend threads: its own name, as --threads sets the latency profiler's library threads. */
+export const cpuThreads = int({
+  help: 'CPU backend threads (--device cpu, or auto without a hardware GPU)',
+  defaultText: 'every core',
+  min: 1,
+  max: 1024,
+  appliesWhen: { option: 'device', values: ['auto', 'cpu'] },
+});

@@ -1,5 +1,5 @@
 import { defineCommand, defineMode, flag, inFiles, int, list, outFile } from '../spec.js';
-import { cellsPerStage, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import { cellsPerStage, cpuThreads, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
 
 export const CORRELATE_SAMPLE_OPTIONS = {
   sample: int({
@@ -15,6 +15,8 @@ export const CORRELATE_SAMPLE_OPTIONS = {
   seed: proxySeed,
   'cells-per-stage': cellsPerStage,
   out: outFile({ help: 'also write the per-cell scores (.csv or .json)' }),
+  device,
+  'cpu-threads': cpuThreads,
   quiet,
 };
 

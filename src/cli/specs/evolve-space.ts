@@ -2,6 +2,7 @@ import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
+import { cpuThreads, device } from './common.js';
 
 const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
@@ -44,6 +45,8 @@ export const EVOLVE_OPTIONS = {
   val: int({ help: 'validation split size', default: 1000, ...split }),
   'no-augment': flag({ help: 'no crop/flip' }),
   seed: seed(D.seed),
+  device,
+  'cpu-threads': cpuThreads,
   out,
   history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
 };

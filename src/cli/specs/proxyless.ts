@@ -1,7 +1,7 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
-import { backend, threads } from './common.js';
+import { backend, cpuThreads, device, threads } from './common.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
 const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
@@ -81,6 +81,8 @@ export const PROXYLESS_OPTIONS = {
   val: int({ group: 'schedule', help: 'validation split size', default: 1000, ...split }),
   'no-augment': flag({ group: 'schedule', help: 'no crop/flip' }),
   seed: { ...seed(D.seed), group: 'schedule' },
+  device: { ...device, group: 'schedule' },
+  'cpu-threads': { ...cpuThreads, group: 'schedule' },
   out: outFile({ group: 'output', help: 'write the derived net.config (or wgnas-arch JSON) here; default: stdout' }),
   plot: outFile({ group: 'output', help: 'write loss, latency and α-evolution curves (SVG; records every step)', metavar: 'FILE.svg' }),
   checkpoint: outDir({
@@ -90,7 +92,7 @@ export const PROXYLESS_OPTIONS = {
   'checkpoint-every': int({ group: 'output', help: 'steps between checkpoints', default: D.checkpointEvery, min: 0 }),
   resume: flag({
     group: 'output',
-    help: 'continue from --checkpoint DIR (same settings, refused naming the flag that differs; --steps may grow)',
+    help: 'continue from --checkpoint DIR (same settings and device, refused naming the flag that differs; --steps may grow)',
     requires: ['checkpoint'],
     requiresWhy: '--resume needs --checkpoint DIR',
   }),

@@ -1,7 +1,7 @@
 import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
 import { defineCommand, defineMode, flag, inFile, int, list, outFile, texts } from '../spec.js';
-import { cellsPerStage, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import { cellsPerStage, cpuThreads, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
 
 /** A problem with an arch string, or undefined. */
 export function archProblem(v: string): string | undefined {
@@ -44,10 +44,12 @@ export const SCORE_OPTIONS = {
     help: 'write .csv, .jsonl or .json (rows: arch, one column per proxy, val_acc, time_ms); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout',
   }),
   resume: flag({
-    help: 'keep the rows already in --out (same proxies, batch, seed and network, refused naming the flag that differs) and score only the remaining architectures',
+    help: 'keep the rows already in --out (same proxies, batch, seed, network and device, refused naming the flag that differs) and score only the remaining architectures',
     requires: ['out'],
     requiresWhy: '--resume needs --out FILE',
   }),
+  device,
+  'cpu-threads': cpuThreads,
   quiet,
 };
 

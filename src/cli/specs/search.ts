@@ -1,6 +1,6 @@
 import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
-import { backend, cellsPerStage, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
+import { backend, cellsPerStage, cpuThreads, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 
 const space = oneOf(['nb201', 'proxyless'], {
@@ -28,13 +28,15 @@ export const SEARCH_NB201_OPTIONS = {
   batch: proxyBatch,
   'cells-per-stage': cellsPerStage,
   seed: searchSeed,
+  device,
+  'cpu-threads': cpuThreads,
   json,
   quiet,
   evaluated: outFile({
     help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
   }),
   resume: flag({
-    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch and network; --budget may grow)',
+    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network and device; --budget may grow)',
     requires: ['evaluated'],
     requiresWhy: '--resume needs --evaluated FILE',
   }),
@@ -70,6 +72,8 @@ export const SEARCH_CELLS_OPTIONS = {
   'sample-size': sampleSize,
   batch: proxyBatch,
   seed: searchSeed,
+  device,
+  'cpu-threads': cpuThreads,
   json,
   quiet,
 };

@@ -9,8 +9,7 @@
  * on this VM (README, latency predictor).
  */
 import { outSize } from '../../latency/keys.js';
-import { autoFlushBytes, flushStamp } from '../../latency/profiler.js';
-import { type BackendName, type NativeBinding, type NativeOp, describeBackend, loadNative, requireBackend } from '../../native/binding.js';
+import { autoFlushBytes, type BackendName, describeBackend, flushStamp, loadNative, type NativeBinding, type NativeOp, requireBackend } from '../../latency/profiler.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from '../cell.js';
 import { type MobileNetLayout, layoutSpace } from '../layout.js';
 import type { CellSpace } from '../space.js';

@@ -4,9 +4,15 @@
  * dL/dφ_i = p_i (g_i − Σ_k p_k g_k). The weights are read from the probs tensor, so a step needs no
  * read-back. The GPU tuning knobs (wg, items) are validated as there and otherwise unused.
  */
-import { ShapeError } from '../../gpu/errors.js';
-import type { NativeDevice, NativeTensor } from '../device.js';
-import { sameShape } from './checks.js';
+import {
+  assertDistinct as assertDistinctBy,
+  assertMixture,
+  assertVector,
+  checkFitnessOpts,
+  checkMixAccumulate,
+  checkMixBackward,
+} from '../../kernels/params.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 const MIX_WG = 256;
 const DOT_WG = 64;
@@ -19,44 +25,9 @@ export interface FitnessKernelOpts {
   items?: number;
 }
 
-function checkOpts(op: string, wg: number, items: number): void {
-  if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0) {
-    throw new RangeError(`${op}: workgroup size must be a power of two in [1, 256], got ${wg}`);
-  }
-  if (!Number.isInteger(items) || items < 1) throw new RangeError(`${op}: items must be a positive integer, got ${items}`);
-}
-
-function fmt(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-function assertVector(op: string, name: string, t: { shape: readonly number[] }, k?: number): void {
-  if (t.shape.length !== 1 || t.shape[0] < 1 || (k !== undefined && t.shape[0] !== k)) {
-    const want = k === undefined ? '[K] with K >= 1' : `[${k}]`;
-    throw new ShapeError(`${op}: ${name} must have shape ${want}, got ${fmt(t.shape)}`);
-  }
-}
-
-function assertIndex(op: string, k: number, K: number): void {
-  if (!Number.isInteger(k) || k < 0 || k >= K) throw new RangeError(`${op}: candidate index ${k} is outside [0, ${K})`);
-}
-
 /** The GPU path cannot bind one buffer twice with a write; the same aliasing is refused here for one behaviour. */
 function assertDistinct(op: string, written: NativeTensor, name: string, others: Array<[string, NativeTensor]>): void {
-  for (const [n, t] of others) {
-    if (t.handle === written.handle) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
-  }
-}
-
-/** Validates a mixture: ≥ 1 outputs of identical shape and a [K] logits/probs vector. */
-export function assertMixture(op: string, outs: ReadonlyArray<{ shape: readonly number[] }>, weights: { shape: readonly number[] }): void {
-  if (outs.length < 1) throw new ShapeError(`${op}: needs at least one candidate output`);
-  for (let k = 1; k < outs.length; k++) {
-    if (!sameShape(outs[k].shape, outs[0].shape)) {
-      throw new ShapeError(`${op}: candidate ${k} has shape ${fmt(outs[k].shape)}, candidate 0 has ${fmt(outs[0].shape)}`);
-    }
-  }
-  assertVector(op, 'logits', weights, outs.length);
+  assertDistinctBy(op, written, name, others, (a, b) => a.handle === b.handle);
 }
 
 /** p = softmax(φ) over a [K] logits tensor (max-subtracted). */
@@ -74,12 +45,9 @@ export interface MixAccumulateOpts extends FitnessKernelOpts {
 
 /** y += probs[k]·o in place (same shapes; probs is [K]). */
 export function mixAccumulate(dev: NativeDevice, y: NativeTensor, o: NativeTensor, probs: NativeTensor, k: number, opts: MixAccumulateOpts = {}): void {
-  const op = 'mixAccumulate';
-  if (!sameShape(y.shape, o.shape)) throw new ShapeError(`${op}: y ${fmt(y.shape)} and o ${fmt(o.shape)} differ`);
-  assertVector(op, 'probs', probs);
-  assertIndex(op, k, probs.size);
-  checkOpts(op, opts.wg ?? MIX_WG, 1);
-  assertDistinct(op, y, 'y', [['o', o], ['probs', probs]]);
+  checkMixAccumulate(y, o, probs, k);
+  checkFitnessOpts('mixAccumulate', opts.wg ?? MIX_WG, 1);
+  assertDistinct('mixAccumulate', y, 'y', [['o', o], ['probs', probs]]);
   if (y.size === 0) return;
   dev.enqueue('mixAccumulate', [y, o, probs], { n: y.size, k, overwrite: opts.overwrite ?? false });
 }
@@ -87,7 +55,7 @@ export function mixAccumulate(dev: NativeDevice, y: NativeTensor, o: NativeTenso
 /** y = Σ_k probs[k]·outs[k] as a new tensor. */
 export function mixForward(dev: NativeDevice, outs: readonly NativeTensor[], probs: NativeTensor, opts: FitnessKernelOpts = {}): NativeTensor {
   assertMixture('mixForward', outs, probs);
-  checkOpts('mixForward', opts.wg ?? MIX_WG, 1);
+  checkFitnessOpts('mixForward', opts.wg ?? MIX_WG, 1);
   const y = dev.empty(outs[0].shape);
   outs.forEach((o, k) => mixAccumulate(dev, y, o, probs, k, { ...opts, overwrite: k === 0 }));
   return y;
@@ -108,12 +76,8 @@ export function mixBackward(
   opts: FitnessKernelOpts = {},
 ): void {
   const op = 'mixBackward';
-  if (!sameShape(o.shape, dy.shape)) throw new ShapeError(`${op}: o ${fmt(o.shape)} and dy ${fmt(dy.shape)} differ`);
-  if (dOut && !sameShape(dOut.shape, o.shape)) throw new ShapeError(`${op}: dOut ${fmt(dOut.shape)} does not match o ${fmt(o.shape)}`);
-  assertVector(op, 'probs', probs);
-  if (gDots) assertVector(op, 'gDots', gDots, probs.size);
-  assertIndex(op, k, probs.size);
-  checkOpts(op, opts.wg ?? DOT_WG, opts.items ?? DOT_ITEMS);
+  checkMixBackward(o, dy, probs, k, dOut, gDots);
+  checkFitnessOpts(op, opts.wg ?? DOT_WG, opts.items ?? DOT_ITEMS);
   const inputs: Array<[string, NativeTensor]> = [['o', o], ['dy', dy], ['probs', probs]];
   if (dOut) assertDistinct(op, dOut, 'dOut', gDots ? [...inputs, ['gDots', gDots]] : inputs);
   if (gDots) assertDistinct(op, gDots, 'gDots', inputs);

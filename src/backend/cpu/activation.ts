@@ -1,7 +1,7 @@
 /** ReLU / ReLU6 forward and backward on the native device (signatures of src/kernels/activation.ts). */
-import type { NativeOpName } from '../compute.js';
-import type { NativeDevice, NativeTensor } from '../device.js';
-import { assertSameShape } from './checks.js';
+import { assertSameShape } from '../../kernels/params.js';
+import type { NativeOpName } from '../../native/compute.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 function unary(dev: NativeDevice, op: NativeOpName, x: NativeTensor): NativeTensor {
   const out = dev.empty(x.shape);
@@ -20,7 +20,7 @@ export function relu(dev: NativeDevice, x: NativeTensor): NativeTensor {
   return unary(dev, 'relu', x);
 }
 
-/** dx = dy * (x > 0). */
+/** dx = dy * (x > 0). The op name in errors is the WGSL entry's, as on the GPU. */
 export function reluBackward(dev: NativeDevice, dy: NativeTensor, x: NativeTensor): NativeTensor {
   return backward(dev, 'reluBackward', 'relu_bwd', dy, x);
 }

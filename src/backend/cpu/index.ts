@@ -1,6 +1,7 @@
 /**
  * The native CPU backend's ops: one module per src/kernels module, same function names, option
- * objects and errors, with a NativeDevice / NativeTensor in place of Gpu / GpuTensor.
+ * objects and errors (the checks of src/kernels/params.ts), with a NativeDevice / NativeTensor in
+ * place of Gpu / GpuTensor. cpuBackend (../cpu.ts) binds them to a device under the OPS names.
  */
 export * from './activation.js';
 export * from './batchnorm.js';

@@ -1,7 +1,6 @@
 /** Element-wise ops on same-shape tensors, on the native device (signatures and errors of src/kernels/elementwise.ts). */
-import { ShapeError } from '../../gpu/errors.js';
-import type { NativeDevice, NativeTensor } from '../device.js';
-import { assertFiniteNumber, assertSameShape } from './checks.js';
+import { assertFiniteNumber, assertSameShape, biasRowsCols, checkFillValue } from '../../kernels/params.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 export function add(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
   assertSameShape('add', a, b);
@@ -39,16 +38,13 @@ export function axpy(dev: NativeDevice, y: NativeTensor, x: NativeTensor, alpha 
 
 /** t[:] = value in place. */
 export function fill(dev: NativeDevice, t: NativeTensor, value: number): void {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`fill: value must be a number, got ${value}`);
+  checkFillValue(value);
   dev.enqueue('fill', [t], { n: t.size, value });
 }
 
 /** y[r, c] += b[c] in place; y is [rows, cols] (or any shape whose last dimension is cols). */
 export function addBiasRows(dev: NativeDevice, y: NativeTensor, b: NativeTensor): void {
-  const cols = y.shape[y.shape.length - 1];
-  if (b.shape.length !== 1 || b.shape[0] !== cols) {
-    throw new ShapeError(`addBiasRows: bias [${b.shape.join(', ')}] does not match the last dimension ${cols} of [${y.shape.join(', ')}]`);
-  }
+  const cols = biasRowsCols(y.shape, b.shape);
   if (y.size === 0) return;
   dev.enqueue('addBiasRows', [y, b], { n: y.size, cols });
 }

@@ -2,10 +2,9 @@
  * Reductions on the native device (signatures and errors of src/kernels/reduce.ts): full sums to a
  * [1] tensor and per-row / per-column / per-slice sums, accumulated in double.
  */
-import { ShapeError } from '../../gpu/errors.js';
-import type { NativeOpName } from '../compute.js';
-import type { NativeDevice, NativeTensor } from '../device.js';
-import { assertSameShape } from './checks.js';
+import { assertSameShape, checkDotPartials, checkRowSumsOut, checkSumSlices, reduceRows } from '../../kernels/params.js';
+import type { NativeOpName } from '../../native/compute.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 function reduceFull(dev: NativeDevice, op: NativeOpName, inputs: NativeTensor[], scale: number): NativeTensor {
   const out = dev.empty([1]);
@@ -38,26 +37,17 @@ export function dotPartials(dev: NativeDevice, a: NativeTensor, b: NativeTensor,
   const n = a.size;
   const chunk = wg * items;
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
-  if (b.size !== n) throw new ShapeError(`dotPartials: ${n} vs ${b.size} elements`);
-  const groups = Math.ceil(n / chunk);
-  if (partials.size < groups) throw new ShapeError(`dotPartials: partials holds ${partials.size} values, needs ${groups}`);
+  checkDotPartials(n, b.size, partials.size, Math.ceil(n / chunk));
   if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
-}
-
-function matrixDims(op: string, x: NativeTensor, cols: number): number {
-  if (!Number.isInteger(cols) || cols <= 0 || x.size % cols !== 0) {
-    throw new ShapeError(`${op}: ${cols} columns do not divide [${x.shape.join(', ')}] (${x.size} elements)`);
-  }
-  return x.size / cols;
 }
 
 /** Treats x as [rows, cols] (row-major); returns scale * sum over each row, shaped outShape (default [rows]). */
 export function rowSums(dev: NativeDevice, x: NativeTensor, cols: number, scale = 1, outShape?: readonly number[]): NativeTensor {
-  const rows = matrixDims('rowSums', x, cols);
+  const rows = reduceRows('rowSums', x, cols);
   const out = dev.empty(outShape ?? [rows]);
   if (out.size !== rows) {
     out.dispose();
-    throw new ShapeError(`rowSums: out shape [${outShape!.join(', ')}] does not hold ${rows} rows`);
+    checkRowSumsOut(out.size, rows, outShape);
   }
   dev.enqueue('rowSums', [x, out], { rows, cols, scale });
   return out;
@@ -65,7 +55,7 @@ export function rowSums(dev: NativeDevice, x: NativeTensor, cols: number, scale 
 
 /** Treats x as [rows, cols]; returns [cols] with scale * sum over each column. */
 export function colSums(dev: NativeDevice, x: NativeTensor, cols: number, scale = 1): NativeTensor {
-  const rows = matrixDims('colSums', x, cols);
+  const rows = reduceRows('colSums', x, cols);
   const out = dev.empty([cols]);
   dev.enqueue('colSums', [x, out], { rows, cols, scale });
   return out;
@@ -76,7 +66,7 @@ export function sumSlices(dev: NativeDevice, x: NativeTensor, slices: number, ou
   const out = dev.empty(outShape);
   if (x.size !== slices * out.size) {
     out.dispose();
-    throw new ShapeError(`sumSlices: ${x.size} elements are not ${slices} slices of [${outShape.join(', ')}]`);
+    checkSumSlices(x.size, slices, outShape, out.size);
   }
   dev.enqueue('sumSlices', [x, out], { n: out.size, slices, scale });
   return out;

@@ -1,0 +1,90 @@
+/**
+ * The backend seam (docs/architecture-backend.md): tensor storage plus the ops of src/kernels/ops.ts
+ * (OPS), bound to one device. Two implementations: webgpu (today's WGSL through Dawn, ./webgpu.ts)
+ * and cpu (oneDNN and C++ in the native addon, ./cpu.ts). Everything above src/backend (the tape,
+ * networks, proxies, searches, methods) takes a Backend and never sees Dawn or the addon.
+ *
+ * Rules both implementations keep: ops enqueue and return their outputs at once, only read() and
+ * sync() wait; in-place ops stay in place; the logical layout is NCHW; argument checks are the
+ * shared ones of src/kernels/params.ts, so errors read the same on both.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import type { BackendName, OpName, Ops } from '../kernels/ops.js';
+import type { Tensor } from './tensor.js';
+
+export type { BackendName, OpName };
+
+/** The device a backend runs on, as `--device` names it. */
+export type DeviceKind = 'gpu' | 'cpu';
+
+/** GpuTensor -> T through an op's parameters and results (options objects and arrays included). */
+export type SwapTensor<X, T = Tensor> = X extends GpuTensor
+  ? T
+  : X extends readonly GpuTensor[]
+    ? readonly T[]
+    : X extends object
+      ? [Extract<X[keyof X], GpuTensor>] extends [never]
+        ? X
+        : { [K in keyof X]: SwapTensor<X[K], T> }
+      : X;
+
+type SwapArgs<A extends readonly unknown[], T> = { [I in keyof A]: SwapTensor<A[I], T> };
+
+/** A WGSL wrapper's signature without its leading Gpu, with Tensor for GpuTensor. */
+export type DropContext<F> = F extends (gpu: Gpu, ...args: infer A) => infer R ? (...args: SwapArgs<A, Tensor>) => SwapTensor<R> : never;
+
+/** A WGSL wrapper's signature with another device C and tensor type T (what a backend implements). */
+export type WithContext<F, C, T> = F extends (gpu: Gpu, ...args: infer A) => infer R ? (ctx: C, ...args: SwapArgs<A, T>) => SwapTensor<R, T> : never;
+
+/** One method per op of OPS: the op's WGSL signature minus the leading Gpu. */
+export type BackendOps = { readonly [N in OpName]: DropContext<Ops[N]['webgpu']> };
+
+export interface BackendLimits {
+  /** Largest tensor one op may read or write, in bytes (the WebGPU binding limit; large on the CPU). */
+  maxTensorBytes: number;
+  /** Most layers one batched proxy accumulation may stack (the WebGPU grid limit). */
+  maxBatchedLayers: number;
+}
+
+export interface BackendStats {
+  /** Bytes of live tensors. */
+  bytesInUse: number;
+  peakBytesInUse: number;
+  /** Ops (WGSL dispatches / native commands) enqueued since the backend opened. */
+  opsEnqueued: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly device: DeviceKind;
+  /** What runs the ops, for logs and result files, e.g. 'NVIDIA H200' or 'native CPU (2 threads)'. */
+  readonly deviceName: string;
+  /** True where the WebGPU adapter is a software rasteriser (lavapipe); false on the CPU backend. */
+  readonly isSoftware: boolean;
+  /** CPU backend threads (null on the GPU). */
+  readonly threads: number | null;
+  readonly limits: BackendLimits;
+
+  /** An uninitialised tensor. */
+  empty(shape: readonly number[], label?: string): Tensor;
+  zeros(shape: readonly number[]): Tensor;
+  upload(data: Float32Array | ArrayLike<number>, shape?: readonly number[]): Tensor;
+  /** Overwrites a tensor's contents after the work queued before (which may still read it). */
+  write(t: Tensor, data: Float32Array, offsetElems?: number): void;
+  copy(src: Tensor, dst: Tensor, elems?: number, srcOffsetElems?: number, dstOffsetElems?: number): void;
+  /**
+   * A non-owning tensor on the first numel(shape) elements of `base` (a window on a reused arena,
+   * as the batched proxies cut them). Shares base's lifetime; its dispose() does nothing.
+   */
+  window(base: Tensor, shape: readonly number[]): Tensor;
+  /** Starts queued work (a no-op where ops start as they are enqueued). */
+  flush(): void;
+  /** Resolves once everything queued has run; rejects with the first failure of queued work. */
+  sync(): Promise<void>;
+  stats(): BackendStats;
+  /** Waits for queued work and releases the device and every tensor. Idempotent. */
+  dispose(): void;
+
+  readonly ops: BackendOps;
+}

@@ -1,0 +1,66 @@
+/**
+ * The cpu backend: the native addon's oneDNN primitives and C++ loops (src/native/device.ts) with
+ * the ops of ./cpu/ registered under the OPS names. Tensors stay in pooled native memory between
+ * ops; ops run in order on the device's worker thread, so the event loop stays free and only
+ * read() / sync() wait.
+ */
+import { OP_NAMES, type OpName, OpRegistry, type Ops } from '../kernels/ops.js';
+import { type NativeDevice, NativeTensor } from '../native/device.js';
+import type { Backend, WithContext } from './backend.js';
+import { bindOps } from './bind.js';
+import * as cpuOps from './cpu/index.js';
+import { ForeignTensorError, type Tensor } from './tensor.js';
+
+/** Every op, with the WGSL wrapper's signature on a NativeDevice and NativeTensors (checked here at compile time). */
+type CpuImpls = { readonly [N in OpName]: WithContext<Ops[N]['webgpu'], NativeDevice, NativeTensor> };
+
+const CPU_IMPLS: CpuImpls = Object.fromEntries(OP_NAMES.map((n) => [n, cpuOps[n]])) as Pick<typeof cpuOps, OpName>;
+
+/** A registry holding every op's cpu implementation (missing('cpu') is empty; a test keeps it so). */
+export function cpuOpRegistry(reg = new OpRegistry()): OpRegistry {
+  for (const name of OP_NAMES) if (typeof CPU_IMPLS[name] === 'function') reg.register(name, 'cpu', CPU_IMPLS[name]);
+  return reg;
+}
+
+export interface CpuBackendOptions {
+  /** dispose() destroys the device (default false: the caller owns it). */
+  ownsDevice?: boolean;
+}
+
+export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Backend {
+  const owns = (t: unknown): t is NativeTensor => t instanceof NativeTensor && t.device === dev;
+  const own = (t: Tensor, what: string): NativeTensor => {
+    if (!owns(t)) throw new ForeignTensorError(`${what}: tensor [${t.shape.join(', ')}] does not belong to this cpu backend`);
+    return t;
+  };
+  const reg = cpuOpRegistry();
+  const impls = Object.fromEntries(OP_NAMES.map((n) => [n, reg.get(n, 'cpu')])) as Parameters<typeof bindOps>[1];
+  let disposed = false;
+  return {
+    name: 'cpu',
+    device: 'cpu',
+    deviceName: dev.name,
+    isSoftware: false,
+    threads: dev.threads,
+    // Native memory has no binding limit; the arena bound keeps one chunk's memory modest.
+    limits: { maxTensorBytes: 2 ** 31 - 1, maxBatchedLayers: 2 ** 31 - 1 },
+    empty: (shape, label) => dev.empty(shape, label),
+    zeros: (shape) => dev.zeros(shape),
+    upload: (data, shape) => dev.upload(data, shape),
+    write: (t, data, offsetElems) => dev.write(own(t, 'write'), data, offsetElems),
+    copy: (src, dst, elems, srcOff, dstOff) => dev.copy(own(src, 'copy'), own(dst, 'copy'), elems, srcOff, dstOff),
+    window: (base, shape) => own(base, 'window').window(shape),
+    flush: () => dev.flush(),
+    sync: () => dev.sync(),
+    stats: () => {
+      const s = dev.stats();
+      return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
+    },
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      if (opts.ownsDevice) dev.destroy();
+    },
+    ops: bindOps('cpu', impls, dev, owns),
+  };
+}

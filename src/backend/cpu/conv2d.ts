@@ -1,0 +1,59 @@
+/**
+ * 2-D convolution, NCHW, no bias, on the native device (oneDNN primitives, native/compute/ops_conv.cpp):
+ * forward and both backward passes with the signatures, parameters and errors of
+ * src/kernels/conv2d.ts. x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW]; output
+ * floor((H + 2 pad - KH) / stride) + 1. Any grouping (depthwise, with or without a multiplier).
+ */
+import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from '../../kernels/params.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
+
+export { type Conv2dParams, conv2dMacs, conv2dOutShape };
+
+/** The WGSL GEMM cores' options (src/kernels/conv2d.ts): accepted for signature parity, unused on the CPU. */
+export interface Conv2dOptions {
+  algo?: 'tiled' | 'broadcast';
+  tile?: { WG_X: number; WG_Y: number };
+}
+
+/** The addon's parameters (OH/OW are derived there again and must agree). */
+function params(d: ConvDims): Record<string, number> {
+  const { N, Cin, H, W, Cout, KH, KW, stride, pad, groups } = d;
+  return { N, Cin, H, W, Cout, KH, KW, stride, pad, groups };
+}
+
+export function conv2d(dev: NativeDevice, x: NativeTensor, w: NativeTensor, p: Conv2dParams, _opts: Conv2dOptions = {}): NativeTensor {
+  const d = convDims('conv2d', x.shape, w.shape, p);
+  const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
+  dev.enqueue('conv2d', [x, w, y], params(d));
+  return y;
+}
+
+export function conv2dBackwardInput(
+  dev: NativeDevice,
+  dy: NativeTensor,
+  w: NativeTensor,
+  xShape: readonly number[],
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
+  const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
+  checkConvDy('conv2dBackwardInput', dy.shape, d);
+  const dx = dev.empty(xShape);
+  dev.enqueue('conv2dBackwardInput', [dy, w, dx], params(d));
+  return dx;
+}
+
+export function conv2dBackwardWeight(
+  dev: NativeDevice,
+  x: NativeTensor,
+  dy: NativeTensor,
+  wShape: readonly number[],
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
+  const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
+  checkConvDy('conv2dBackwardWeight', dy.shape, d);
+  const dw = dev.empty(wShape);
+  dev.enqueue('conv2dBackwardWeight', [x, dy, dw], params(d));
+  return dw;
+}

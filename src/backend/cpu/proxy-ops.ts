@@ -1,0 +1,42 @@
+/** Element-wise helpers for the proxies on the native device (signatures and errors of src/kernels/proxy-ops.ts). */
+import { type BatchedAccumulateOptions, batchedAccumulateDims, checkAccumulateAbs, checkBatchedLayers } from '../../kernels/params.js';
+import type { NativeDevice, NativeTensor } from '../../native/device.js';
+
+export type { BatchedAccumulateOptions };
+
+/** dst += weight * |src| in place (same element count). */
+export function accumulateAbs(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, weight: number): void {
+  checkAccumulateAbs(dst.size, src.size);
+  dev.enqueue('accumulateAbs', [dst, src], { n: dst.size, weight });
+}
+
+/** +1 where x > 0, else -1. */
+export function signCodes(dev: NativeDevice, x: NativeTensor): NativeTensor {
+  const out = dev.empty(x.shape);
+  dev.enqueue('signCodes', [x, out], { n: x.size });
+  return out;
+}
+
+/** Overwrites x with +1 where x > 0, else -1 (for buffers the caller owns, e.g. an arena). */
+export function signCodesInPlace(dev: NativeDevice, x: NativeTensor, elems = x.size): void {
+  dev.enqueue('signCodesInPlace', [x], { n: elems });
+}
+
+/**
+ * dst[s*outs] += sum over layers l of slot s of w_l * |src[l]| (and dst[s*outs+1] += sum |src[l]|
+ * when outs = 2), in one pass over every slot.
+ */
+export function accumulateAbsBatched(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, o: BatchedAccumulateOptions): void {
+  const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
+  if (L === 0) return;
+  checkBatchedLayers(o.slots, o.layerSlots, o.weights);
+  dev.enqueue('accumulateAbsBatched', [dst, src], {
+    n: o.n,
+    slots: o.slots,
+    outs,
+    abs: o.abs ?? true,
+    unitDiagonal: o.unitDiagonal ?? false,
+    layerSlots: o.layerSlots,
+    weights: o.weights,
+  });
+}

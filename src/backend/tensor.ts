@@ -1,0 +1,33 @@
+/**
+ * A dense f32 tensor owned by one backend: the only tensor type above src/backend. GpuTensor
+ * (src/gpu/tensor.ts) and NativeTensor (src/native/device.ts) have this shape already; the checks
+ * at the end of src/backend/webgpu.ts and cpu.ts keep them so.
+ */
+import { ShapeError } from '../gpu/errors.js';
+
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly isDisposed: boolean;
+  /** Waits for the work queued before it and copies the values to the host (NCHW, row-major). */
+  read(): Promise<Float32Array>;
+  /** The same storage with another shape of the same element count; shares this tensor's lifetime. */
+  view(shape: readonly number[]): Tensor;
+  /** Frees the storage once the work queued on it has run. Idempotent; views do nothing. */
+  dispose(): void;
+}
+
+/** A tensor handed to a backend it does not belong to (another backend's, or another device's). */
+export class ForeignTensorError extends Error {
+  override readonly name = 'ForeignTensorError';
+}
+
+/** Element count of a shape (the dimensions must be non-negative integers). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d} in shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}

@@ -1,0 +1,86 @@
+/**
+ * The webgpu backend: today's WGSL kernels through Dawn, unchanged, bound to one Gpu. Ops are the
+ * descriptors' `webgpu` functions (webgpuOpRegistry); storage is the Gpu's buffer pool.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { GpuTensor } from '../gpu/tensor.js';
+import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
+import type { Backend, BackendStats } from './backend.js';
+import { bindOps } from './bind.js';
+import { ForeignTensorError, numel, type Tensor } from './tensor.js';
+
+/** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
+class GpuWindow extends GpuTensor {
+  constructor(
+    private readonly base: GpuTensor,
+    shape: readonly number[],
+  ) {
+    super(base.gpu, base.buffer, shape);
+  }
+  override get buffer(): GPUBuffer {
+    return this.base.buffer;
+  }
+  override get isDisposed(): boolean {
+    return this.base.isDisposed;
+  }
+  override dispose(): void {}
+}
+
+export interface WebgpuBackendOptions {
+  /** dispose() destroys the Gpu (default false: the caller owns it). */
+  ownsDevice?: boolean;
+}
+
+export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backend {
+  const owns = (t: unknown): t is GpuTensor => t instanceof GpuTensor && t.gpu === gpu;
+  const own = (t: Tensor, what: string): GpuTensor => {
+    if (!owns(t)) throw new ForeignTensorError(`${what}: tensor [${t.shape.join(', ')}] does not belong to this webgpu backend`);
+    return t;
+  };
+  const reg = webgpuOpRegistry();
+  const impls = Object.fromEntries(OP_NAMES.map((n) => [n, reg.get(n, 'webgpu')])) as unknown as Parameters<typeof bindOps>[1];
+  const limits = gpu.adapter.limits;
+  let disposed = false;
+  const backend: Backend = {
+    name: 'webgpu',
+    device: 'gpu',
+    deviceName: gpu.name,
+    isSoftware: gpu.adapter.isSoftware,
+    threads: null,
+    limits: {
+      maxTensorBytes: limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024,
+      maxBatchedLayers: limits.maxComputeWorkgroupsPerDimension ?? 65535,
+    },
+    empty: (shape, label) => gpu.empty(shape, label),
+    zeros: (shape) => gpu.zeros(shape),
+    upload: (data, shape) => gpu.upload(data, shape),
+    write: (t, data, offsetElems) => gpu.write(own(t, 'write'), data, offsetElems),
+    copy: (src, dst, elems, srcOff, dstOff) => gpu.copy(own(src, 'copy'), own(dst, 'copy'), elems, srcOff, dstOff),
+    window: (base, shape) => {
+      const b = own(base, 'window');
+      if (numel(shape) > b.size) throw new RangeError(`window [${shape.join('x')}] exceeds its tensor of ${b.size} elements`);
+      return new GpuWindow(b, shape);
+    },
+    flush: () => gpu.flush(),
+    sync: () => gpu.sync(),
+    stats: (): BackendStats => {
+      const p = gpu.pool.stats();
+      return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
+    },
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      if (opts.ownsDevice) gpu.destroy();
+    },
+    ops: bindOps('webgpu', impls, gpu, owns),
+  };
+  gpus.set(backend, gpu);
+  return backend;
+}
+
+const gpus = new WeakMap<Backend, Gpu>();
+
+/** The Gpu under a webgpu backend (for GPU-only tools: the bench, the autotuner), or null on the CPU. */
+export function gpuOf(backend: Backend): Gpu | null {
+  return gpus.get(backend) ?? null;
+}
