@@ -10,15 +10,14 @@
  * to crash (a conv on an unfed or dead-end edge: a weight with no gradient) and the ones whose
  * output node receives nothing (the logits do not depend on the input).
  */
-import { onGpu } from './helpers/backend.js';
+import { methodBackend } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Backend } from '../src/backend/index.js';
 import { nb201Factory, type Nb201NetConfig } from '../src/nn/nb201-net.js';
 import { PROXIES, scoreNetsGrouped } from '../src/proxies/index.js';
 import { allCells, formatArch, NB201_EDGES, type Nb201Cell, parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 import { addAggregates, scoreCell, type ScoredCell } from '../src/zeroshot/index.js';
-import { testGpu } from './helpers/gpu.js';
 
 type NodeState = 'Z' | 'D' | 'L';
 type Role = 'live' | 'dead' | 'unfed';
@@ -100,9 +99,9 @@ const NO_SIGNAL_OR_FINITE = new Set(['naswot', 'wrcor_grad']);
 const NET: Nb201NetConfig = { channels: 2, cellsPerStage: 1, numClasses: 10 };
 const SEED = 3;
 
-let gpu: Gpu | null;
+let gpu: Backend | null;
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = await methodBackend();
 });
 
 describe('every structural class of the 15625 NAS-Bench-201 cells scores with every proxy', () => {
@@ -128,7 +127,7 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
     if (!gpu) return skip();
     for (const cell of reps) {
       const arch = formatArch(cell);
-      const { scores } = await scoreCell(onGpu(gpu), cell, ['all'], batch, { net: NET, seed: SEED });
+      const { scores } = await scoreCell(gpu, cell, ['all'], batch, { net: NET, seed: SEED });
       expect(Object.keys(scores).sort(), arch).toEqual([...names].sort());
       for (const p of names) {
         const v = scores[p];
@@ -147,7 +146,7 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
   it('scored as one group, the groupable proxies give each cell its scores alone', async ({ skip }) => {
     if (!gpu || rows.length !== reps.length) return skip();
     const groupable = names.filter((p) => PROXIES.get(p)!.groupable);
-    const got = await scoreNetsGrouped(onGpu(gpu), reps.map((c) => nb201Factory(onGpu(gpu!), c, NET)), groupable, batch, SEED);
+    const got = await scoreNetsGrouped(gpu, reps.map((c) => nb201Factory(gpu!, c, NET)), groupable, batch, SEED);
     got.forEach((g, i) => {
       expect(Object.keys(g.scores).sort()).toEqual([...groupable].sort());
       for (const p of groupable) {

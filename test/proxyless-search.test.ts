@@ -1,24 +1,23 @@
-import { onGpu } from './helpers/backend.js';
+import { methodBackend } from './helpers/backend.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as cli } from '../src/cli/commands/proxyless.js';
 import { UsageError } from '../src/cli/args.js';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Backend } from '../src/backend/index.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
 import { type CostModel, expectedCost } from '../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../src/mobilenet/layout.js';
 import { combineLoss, reinforceReward } from '../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
-import { testGpu } from './helpers/gpu.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
 
-let gpu: Gpu | null;
+let gpu: Backend | null;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-'));
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = await methodBackend();
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -111,7 +110,7 @@ describe('toy searches converge to the known optimum', () => {
   ] as const) {
     it(`gradient, ${paths} path(s), gate grads ${gateGrads}: a latency-dominated objective picks the fastest candidate per block`, async ({ skip }) => {
       if (!gpu) return skip();
-      const s = new ProxylessSearch(onGpu(gpu), toyConfig({ paths, gateGrads, seed: 10 + paths, searchSteps: gateGrads === 'all' ? 20 : 30 }), data(), TOY_LAT);
+      const s = new ProxylessSearch(gpu, toyConfig({ paths, gateGrads, seed: 10 + paths, searchSteps: gateGrads === 'all' ? 20 : 30 }), data(), TOY_LAT);
       try {
         const r = await s.run();
         expect(r.choices).toEqual([4, 4, 3]);
@@ -129,7 +128,7 @@ describe('toy searches converge to the known optimum', () => {
   it('hinge loss: no latency pressure under the target (same α as an accuracy-only search)', async ({ skip }) => {
     if (!gpu) return skip();
     const runWith = async (costLoss: ProxylessSearchConfig['costLoss']) => {
-      const s = new ProxylessSearch(onGpu(gpu!), toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
+      const s = new ProxylessSearch(gpu!, toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
       try {
         return (await s.run()).alpha;
       } finally {
@@ -143,7 +142,7 @@ describe('toy searches converge to the known optimum', () => {
 
   it('REINFORCE with reward acc·(T/lat)^w, w = 3, moves to low latency', async ({ skip }) => {
     if (!gpu) return skip();
-    const s = new ProxylessSearch(onGpu(gpu), toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 25, seed: 5 }), data(), TOY_LAT);
+    const s = new ProxylessSearch(gpu, toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 25, seed: 5 }), data(), TOY_LAT);
     try {
       const r = await s.run();
       expect(r.choices.slice(0, 2)).toEqual([4, 4]);
@@ -158,14 +157,14 @@ describe('divergence', () => {
   it('a diverging learning rate ends the run naming the step and the flag to lower', async ({ skip }) => {
     if (!gpu) return skip();
     const data = () => cifarSearchSplit(200, 100);
-    const warm = new ProxylessSearch(onGpu(gpu), toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }), data(), TOY_LAT);
+    const warm = new ProxylessSearch(gpu, toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }), data(), TOY_LAT);
     try {
       await expect(warm.run()).rejects.toThrow(/^training diverged at warm-up step [2-4]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --warmup-lr$/);
     } finally {
       warm.dispose();
     }
     // Adam moves α by about lr per step: at 3e38 the f32 range ends within a step or two.
-    const arch = new ProxylessSearch(onGpu(gpu), toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }), data(), TOY_LAT);
+    const arch = new ProxylessSearch(gpu, toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }), data(), TOY_LAT);
     try {
       await expect(arch.run()).rejects.toThrow(/training diverged at architecture step [1-4]: the architecture logits α are not finite \(learning rate 3e\+38\); try a smaller --arch-lr/);
     } finally {
@@ -179,17 +178,17 @@ describe('checkpoint and resume', () => {
     if (!gpu) return skip();
     const dir = join(tmp, 'ck');
     const cfg = toyConfig({ searchSteps: 5, warmupSteps: 3, checkpointDir: null, seed: 21 });
-    const a = new ProxylessSearch(onGpu(gpu), cfg, cifarSearchSplit(200, 100), TOY_LAT);
+    const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_LAT);
     const ra = await a.run();
     const wa = await a.net.paramMap().get('b2.c3.n1.dw5')!.value.read();
     const stemA = await a.net.paramMap().get('stem.conv')!.value.read();
     a.dispose();
 
-    const b1 = new ProxylessSearch(onGpu(gpu), { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    const b1 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
     await b1.run(undefined, 5);
     expect(b1.progress.warmup + b1.progress.search).toBe(5);
     b1.dispose();
-    const b2 = new ProxylessSearch(onGpu(gpu), { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    const b2 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
     b2.resume(dir);
     expect(b2.progress).toMatchObject({ warmup: 3, search: 2, arch: 2 });
     const rb = await b2.run();
@@ -199,7 +198,7 @@ describe('checkpoint and resume', () => {
     expect(rb.archSteps).toBe(ra.archSteps);
     b2.dispose();
 
-    const other = new ProxylessSearch(onGpu(gpu), toyConfig({ layout: { ...TOY, widths: [4, 12] } }), cifarSearchSplit(200, 100), TOY_LAT);
+    const other = new ProxylessSearch(gpu, toyConfig({ layout: { ...TOY, widths: [4, 12] } }), cifarSearchSplit(200, 100), TOY_LAT);
     expect(() => other.resume(dir)).toThrow(/is \[|layout/);
     other.dispose();
   });

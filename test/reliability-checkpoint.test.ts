@@ -3,23 +3,22 @@
  * refused naming the flag (only --steps may grow), a corrupt or hand-edited checkpoint is refused
  * in one line, leftovers of a killed save are cleaned, and version-1 checkpoints still resume.
  */
-import { onGpu } from './helpers/backend.js';
+import { methodBackend } from './helpers/backend.js';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Backend } from '../src/backend/index.js';
 import { CheckpointError, readCheckpoint } from '../src/proxyless/checkpoint.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
 import type { CostModel } from '../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../src/mobilenet/layout.js';
 import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../src/proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
-import { testGpu } from './helpers/gpu.js';
 
-let gpu: Gpu | null;
+let gpu: Backend | null;
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = await methodBackend();
 });
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ckpt-'));
 
@@ -55,7 +54,7 @@ const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig
 
 /** Runs `stopAfter` steps with checkpoints in `dir`. */
 async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearchConfig> = {}, cost = LAT): Promise<void> {
-  const s = new ProxylessSearch(onGpu(gpu!), cfgOf({ checkpointDir: dir, ...over }), data(), cost);
+  const s = new ProxylessSearch(gpu!, cfgOf({ checkpointDir: dir, ...over }), data(), cost);
   try {
     await s.run(undefined, stopAfter);
   } finally {
@@ -65,7 +64,7 @@ async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearch
 
 /** Resumes a search from `dir` (no checkpoints written by it); returns the error or the search's result. */
 async function resumeWith(dir: string, over: Partial<ProxylessSearchConfig> = {}, lat = LAT): Promise<Error | number[][]> {
-  const s = new ProxylessSearch(onGpu(gpu!), cfgOf(over), data(), lat);
+  const s = new ProxylessSearch(gpu!, cfgOf(over), data(), lat);
   try {
     s.resume(dir);
     return (await s.run()).alpha;
@@ -177,7 +176,7 @@ describe('checkpoint directory housekeeping', () => {
     cpSync(join(dir, cur), join(dir, 'ckpt-000098'), { recursive: true }); // renamed, never switched to
     writeFileSync(join(dir, '.current.999999.tmp'), 'ckpt-000098\n');
     writeFileSync(join(dir, 'lock.999999999.tmp'), '{}'); // a run killed while taking the lock
-    const s = new ProxylessSearch(onGpu(gpu), cfgOf({ checkpointDir: dir }), data(), LAT);
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: dir }), data(), LAT);
     try {
       expect(readdirSync(dir).sort()).toEqual([cur, 'current', 'lock']);
       s.resume(dir);
@@ -195,7 +194,7 @@ describe('checkpoint directory housekeeping', () => {
 
   it('a version-1 checkpoint (files in DIR) resumes to the same result and is replaced by the new format', async ({ skip }) => {
     if (!gpu) return skip();
-    const ref = new ProxylessSearch(onGpu(gpu), cfgOf(), data(), LAT);
+    const ref = new ProxylessSearch(gpu, cfgOf(), data(), LAT);
     const want = (await ref.run()).alpha;
     ref.dispose();
 
@@ -217,7 +216,7 @@ describe('checkpoint directory housekeeping', () => {
     const r = await resumeWith(old);
     expect(r).toBeInstanceOf(CheckpointError);
     expect((r as Error).message).toMatch(/state\.json: written by an older wgnas .*start a new --checkpoint directory$/);
-    const s = new ProxylessSearch(onGpu(gpu), cfgOf({ checkpointDir: v1 }), data(), LAT);
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: v1 }), data(), LAT);
     try {
       s.resume(v1);
       expect((await s.run()).alpha).toEqual(want);

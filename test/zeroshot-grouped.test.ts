@@ -1,16 +1,15 @@
 /** Several architectures scored together (batched correlations across networks) = each scored alone. */
-import { onGpu } from './helpers/backend.js';
+import { methodBackend } from './helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Backend } from '../src/backend/index.js';
 import { NB201_DEFAULT, nb201Factory } from '../src/nn/nb201-net.js';
 import { scoreNetsGrouped } from '../src/proxies/index.js';
 import { parseArch } from '../src/spaces/nb201.js';
 import { ZeroShotScorer, scoreAll } from '../src/zeroshot/index.js';
-import { testGpu } from './helpers/gpu.js';
 
-let gpu: Gpu | null;
+let gpu: Backend | null;
 beforeAll(async () => {
-  gpu = await testGpu();
+  gpu = await methodBackend();
 });
 
 const NET = { ...NB201_DEFAULT, channels: 4, cellsPerStage: 1 };
@@ -24,8 +23,8 @@ describe('grouped zero-shot scoring', () => {
   it('three NB201 networks scored in one group give the scores each gets alone', async ({ skip }) => {
     if (!gpu) return skip();
     const proxies = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops'];
-    const alone = new ZeroShotScorer(onGpu(gpu), proxies, { batchSize: 8, seed: 3, net: NET });
-    const grouped = new ZeroShotScorer(onGpu(gpu), proxies, { batchSize: 8, seed: 3, net: NET, group: 3 });
+    const alone = new ZeroShotScorer(gpu, proxies, { batchSize: 8, seed: 3, net: NET });
+    const grouped = new ZeroShotScorer(gpu, proxies, { batchSize: 8, seed: 3, net: NET, group: 3 });
     expect(grouped.grouped).toBe(true);
     const cells = ARCHS.map(parseArch);
     const a = await scoreAll(alone, cells);
@@ -38,7 +37,7 @@ describe('grouped zero-shot scoring', () => {
 
   it('refuses proxies that need their own passes', async ({ skip }) => {
     if (!gpu) return skip();
-    await expect(scoreNetsGrouped(onGpu(gpu), [nb201Factory(onGpu(gpu), parseArch(ARCHS[0]), NET)], ['synflow'], { x: new Float32Array(2 * 3072), y: new Float32Array(2), n: 2 })).rejects.toThrow(/synflow cannot be grouped/);
-    expect(new ZeroShotScorer(onGpu(gpu), ['wrcor', 'synflow'], { batchSize: 8, seed: 0, net: NET, group: 4 }).grouped).toBe(false);
+    await expect(scoreNetsGrouped(gpu, [nb201Factory(gpu, parseArch(ARCHS[0]), NET)], ['synflow'], { x: new Float32Array(2 * 3072), y: new Float32Array(2), n: 2 })).rejects.toThrow(/synflow cannot be grouped/);
+    expect(new ZeroShotScorer(gpu, ['wrcor', 'synflow'], { batchSize: 8, seed: 0, net: NET, group: 4 }).grouped).toBe(false);
   });
 });

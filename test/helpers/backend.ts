@@ -24,7 +24,7 @@ export function gpuBackend(): Promise<Backend | null> {
 export function cpuTestBackend(): Backend | null {
   if (cpuCached !== undefined) return cpuCached;
   try {
-    cpuCached = cpuBackend(NativeDevice.create({ threads: 2 }));
+    cpuCached = cpuBackend(NativeDevice.create({ threads: Number(process.env.WGNAS_TEST_THREADS ?? 2) }));
   } catch (e) {
     if (!(e instanceof NativeUnavailableError) || process.env.CI === 'true') throw e;
     console.warn(`CPU backend tests skipped: ${e.message.split('\n')[0]}`);
