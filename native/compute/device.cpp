@@ -7,8 +7,11 @@
 #include <omp.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -48,6 +51,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
                            InstanceMethod<&ComputeDevice::Trim>("trim"),
                            InstanceMethod<&ComputeDevice::Destroy>("destroy"),
                            InstanceMethod<&ComputeDevice::Ops>("ops"),
+                           InstanceMethod<&ComputeDevice::Profile>("profile"),
                            InstanceAccessor<&ComputeDevice::Threads>("threads"),
                        });
   }
@@ -113,13 +117,28 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   double enqueued_ = 0;  // ops enqueued over the device's life (JS thread)
   std::string error_;  // first failure since the last read/sync (worker thread)
   std::atomic<size_t> cachedPrimitives_{0};  // the worker's primitive cache size, for stats
+  // Worker time per command name and waiting for work (profile()): where a workload's time goes.
+  struct OpTime {
+    double count = 0, ns = 0, cpuNs = 0;  // cpuNs: the worker thread's CPU time (its OpenMP team's not included)
+  };
+  std::mutex profMu_;
+  std::map<std::string, OpTime> profile_;
+  double idleNs_ = 0;
 
   // ---- worker ----
 
+  static double threadCpuNs() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  }
+
   void loop() {
+    using Clock = std::chrono::steady_clock;
     omp_set_num_threads(rt_->threads);  // per-thread ICV: this thread's team, and oneDNN's
     for (;;) {
       Command c;
+      auto t0 = Clock::now();
       {
         std::unique_lock<std::mutex> lock(mu_);
         sleeping_ = true;
@@ -129,6 +148,8 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
         c = std::move(queue_.front());
         queue_.pop_front();
       }
+      auto t1 = Clock::now();
+      double cpu0 = threadCpuNs();
       if (c.fn) {
         try {
           c.fn(*rt_);
@@ -137,6 +158,14 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
         } catch (...) {
           if (error_.empty()) error_ = std::string("native op '") + c.name + "' failed";
         }
+      }
+      {
+        std::lock_guard<std::mutex> lock(profMu_);
+        OpTime& o = profile_[c.name];
+        o.count++;
+        o.ns += std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
+        o.cpuNs += threadCpuNs() - cpu0;
+        idleNs_ += std::chrono::duration<double, std::nano>(t1 - t0).count();
       }
       c.fn = nullptr;  // drop the command's buffer references before reporting completion
       cachedPrimitives_ = rt_->cache.size();
@@ -150,13 +179,20 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     }
   }
 
+  // A sleeping worker is woken for every kWakeBatch commands, or at once for a read or sync: waking
+  // it per op costs two futex calls and a context switch (~10 us), more than small ops take, and
+  // nothing can observe queued work except through a read or sync.
+  static constexpr size_t kWakeBatch = 8;
+
   void push(Command c) {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      bool urgent = c.done != nullptr;
       queue_.push_back(std::move(c));
       queued_++;
-      wake = sleeping_;  // a busy worker finds the command on its own; skip the futex call
+      // A busy worker finds the command on its own; skip the futex call.
+      wake = sleeping_ && (urgent || queue_.size() >= kWakeBatch);
     }
     if (wake) cv_.notify_one();
   }
@@ -387,6 +423,29 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   }
 
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), rt_->threads); }
+
+  // profile(reset?): { ops: { name: { count, ms } }, idleMs } of the worker since the last reset.
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    bool reset = info.Length() > 0 && info[0].ToBoolean().Value();
+    std::lock_guard<std::mutex> lock(profMu_);
+    Napi::Object ops = Napi::Object::New(env);
+    for (auto& [name, t] : profile_) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("count", t.count);
+      o.Set("ms", t.ns / 1e6);
+      o.Set("cpuMs", t.cpuNs / 1e6);
+      ops.Set(name, o);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ops", ops);
+    out.Set("idleMs", idleNs_ / 1e6);
+    if (reset) {
+      profile_.clear();
+      idleNs_ = 0;
+    }
+    return out;
+  }
 };
 
 }  // namespace

@@ -187,6 +187,13 @@ export function loadNative(): NativeBinding {
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new NativeUnavailableError(`not built: none of ${candidates.join(', ')} exists`);
   let raw: NativeBinding;
+  // OpenMP (libgomp, which oneDNN runs on) reads this once, when the addon loads it. Its default
+  // spins ~300k iterations at every barrier before sleeping: on a machine whose cores are busy
+  // with other work, each parallel region then waits for a descheduled spinner (an NB201 WRCor
+  // cell at 2 threads on a loaded 2-core VM: 8-12 s; spinning 1000: 0.7 s). A short spin costs an
+  // idle machine a futex wake per region (microseconds, against ops of 0.1-10 ms). A user's own
+  // GOMP_SPINCOUNT or OMP_WAIT_POLICY wins.
+  if (process.env.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT = '1000';
   try {
     raw = createRequire(import.meta.url)(path) as NativeBinding;
   } catch (e) {

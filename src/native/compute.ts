@@ -92,6 +92,14 @@ export interface RawComputeDevice {
   trim(): void;
   destroy(): void;
   ops(): string[];
+  /** Worker time per command since the last reset, and time spent waiting for commands. */
+  profile(reset?: boolean): NativeProfile;
+}
+
+export interface NativeProfile {
+  /** ms: wall time on the worker; cpuMs: the worker thread's CPU time (its OpenMP helpers not included). */
+  ops: Record<string, { count: number; ms: number; cpuMs: number }>;
+  idleMs: number;
 }
 
 export type RawComputeDeviceClass = new (options: { threads: number; convAlgorithm: 'direct' | 'auto' }) => RawComputeDevice;

@@ -14,6 +14,7 @@ import {
   type NativeDeviceStats,
   type NativeOpName,
   type NativeOpParams,
+  type NativeProfile,
   type RawComputeDevice,
 } from './compute.js';
 
@@ -252,6 +253,11 @@ export class NativeDevice {
 
   resetPeak(): void {
     this.raw.resetPeak();
+  }
+
+  /** Worker milliseconds per op (and idle) since the last profile(true): what a workload's time goes to. */
+  profile(reset = false): NativeProfile {
+    return this.raw.profile(reset);
   }
 
   /** Returns the idle pool blocks to the system. */

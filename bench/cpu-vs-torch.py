@@ -1,0 +1,261 @@
+"""PyTorch eager (CPU) side of bench/cpu-vs-torch.ts: the same workloads, written the plain way.
+
+Usage: /usr/bin/python3 bench/cpu-vs-torch.py THREADS
+Serves requests on stdin, one JSON object a line; answers each with one JSON line. The first line
+out is {"torch": version, "threads": n}. Requests:
+  {"task": "wrcor" | "naswot" | "synflow" | "jacob_cov", "arch": NB201 arch string, "batch": FILE,
+   "n": 64, "channels": 16, "cells": 5, "repeats": R, "clock": "wall" | "cpu", "seed": S}
+      -> {"ms": [per-run ms], "score": value}
+     One run = build the NAS-Bench-201 network (PyTorch default init) + the proxy's passes + its
+     score, as bench/cpu-vs-torch.ts times ours (scoreCell).
+  {"task": "proxyless", "choices": [[active, inactive], ...], "batch": FILE, "n": 32, ...}
+  {"task": "autospace", "cells": [[...]], ...}
+      -> {"ms": [...], "loss": value}: one ProxylessNAS / AutoSpace step (see those functions).
+FILE holds the batch as float32 NCHW images followed by float32 labels (written by the .ts side).
+Needs python3-torch (bench only).
+"""
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EDGE_FROM = [0, 0, 1, 0, 1, 2]
+EDGE_TO = [1, 2, 2, 3, 3, 3]
+
+
+def parse_arch(s):
+    return [tok.split("~")[0] for part in s.strip("|").split("|+|") for tok in part.split("|")]
+
+
+class ReLUConvBN(nn.Module):
+    def __init__(self, cin, cout, k, stride, block):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.relu.block = block
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return self.bn(self.conv(self.relu(x)))
+
+
+class Cell(nn.Module):
+    def __init__(self, ops, c, block):
+        super().__init__()
+        self.ops = ops
+        self.edges = nn.ModuleList()
+        for op in ops:
+            if op == "nor_conv_3x3":
+                self.edges.append(ReLUConvBN(c, c, 3, 1, block))
+            elif op == "nor_conv_1x1":
+                self.edges.append(ReLUConvBN(c, c, 1, 1, block))
+            elif op == "avg_pool_3x3":
+                self.edges.append(nn.AvgPool2d(3, 1, 1, count_include_pad=False))
+            else:
+                self.edges.append(nn.Identity())
+
+    def forward(self, x):
+        nodes = [x, None, None, None]
+        for j in (1, 2, 3):
+            acc = None
+            for e in range(6):
+                if EDGE_TO[e] != j or nodes[EDGE_FROM[e]] is None or self.ops[e] == "none":
+                    continue
+                y = self.edges[e](nodes[EDGE_FROM[e]])
+                acc = y if acc is None else acc + y
+            nodes[j] = acc
+        return nodes[3] if nodes[3] is not None else torch.zeros_like(x)
+
+
+class Reduction(nn.Module):
+    def __init__(self, cin, cout, block):
+        super().__init__()
+        self.a = ReLUConvBN(cin, cout, 3, 2, block)
+        self.b = ReLUConvBN(cout, cout, 3, 1, block)
+        self.pool = nn.AvgPool2d(2, 2)
+        self.down = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
+
+    def forward(self, x):
+        return self.b(self.a(x)) + self.down(self.pool(x))
+
+
+class Nb201Net(nn.Module):
+    """The NAS-Bench-201 network as src/nn/nb201-net.ts builds it."""
+
+    def __init__(self, ops, c=16, cells=5, classes=10, bn=True):
+        super().__init__()
+        norm = (lambda ch: nn.BatchNorm2d(ch)) if bn else (lambda ch: nn.Identity())
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, 1, 1, bias=False), norm(c))
+        mods = []
+        cin = c
+        for stage in range(3):
+            cout = c * 2**stage
+            if stage > 0:
+                mods.append(Reduction(cin, cout, stage))
+                cin = cout
+            mods += [Cell(ops, cout, stage) for _ in range(cells)]
+        self.body = nn.Sequential(*mods)
+        self.last = norm(cin)
+        self.relu = nn.ReLU()
+        self.relu.block = 2
+        self.fc = nn.Linear(cin, classes)
+        if not bn:
+            for m in self.modules():
+                if isinstance(m, ReLUConvBN):
+                    m.bn = nn.Identity()
+
+    def forward(self, x):
+        h = self.relu(self.last(self.body(self.stem(x))))
+        return self.fc(h.mean((2, 3)))
+
+
+def relus(net):
+    return [m for m in net.modules() if isinstance(m, nn.ReLU)]
+
+
+def corr(m):
+    """Pearson correlation of the rows of m (constant rows: 0 off the diagonal, 1 on it)."""
+    z = m - m.mean(1, keepdim=True)
+    n = z.norm(dim=1, keepdim=True)
+    z = torch.where(n > 0, z / n.clamp_min(1e-30), torch.zeros_like(z))
+    c = z @ z.t()
+    c.fill_diagonal_(1.0)
+    return c
+
+
+def abs_corr(m):
+    return corr(m).abs()
+
+
+def logdet(k):
+    return torch.linalg.slogdet(k.double())[1].item()
+
+
+def load_batch(path, n):
+    raw = np.fromfile(path, dtype=np.float32)
+    x = torch.from_numpy(raw[: n * 3 * 32 * 32].copy()).view(n, 3, 32, 32)
+    y = torch.from_numpy(raw[n * 3 * 32 * 32 : n * 3 * 32 * 32 + n].copy()).long()
+    return x, y
+
+
+def wrcor(req, x, y):
+    net = Nb201Net(parse_arch(req["arch"]), req["channels"], req["cells"])
+    for p in net.parameters():
+        p.requires_grad_(False)  # WRCor reads activation gradients only (as ours: no weight gradients)
+    recs = []
+
+    def fwd_hook(mod, inp, out):
+        rec = {"block": mod.block, "act": inp[0].detach().flatten(1), "grad": None}
+        mask = inp[0].detach() > 0
+        out.register_hook(lambda g: rec.__setitem__("grad", (g * mask).flatten(1)))
+        recs.append(rec)
+
+    for r in relus(net):
+        r.register_forward_hook(fwd_hook)
+    xi = x.clone().requires_grad_(True)
+    loss = F.cross_entropy(net(xi), y)
+    loss.backward()
+    n = x.shape[0]
+    ka, kg, kau, kgu = (torch.zeros(n, n) for _ in range(4))
+    for r in recs:
+        w = 2.0 ** r["block"]
+        ca = abs_corr(r["act"])
+        ka += w * ca
+        kau += ca
+        if r["grad"] is not None:
+            cg = abs_corr(r["grad"])
+            kg += w * cg
+            kgu += cg
+    scores = [logdet(ka + kg), logdet(ka), logdet(kg), logdet(kau + kgu)]
+    return scores[0]
+
+
+def naswot(req, x, y):
+    net = Nb201Net(parse_arch(req["arch"]), req["channels"], req["cells"])
+    n = x.shape[0]
+    k = torch.zeros(n, n)
+
+    def hook(mod, inp, out):
+        c = (inp[0].flatten(1) > 0).float()
+        k.add_(c @ c.t() + (1 - c) @ (1 - c).t())
+
+    for r in relus(net):
+        r.register_forward_hook(hook)
+    with torch.no_grad():
+        net(x)
+    return logdet(k)
+
+
+def synflow(req, x, y):
+    net = Nb201Net(parse_arch(req["arch"]), req["channels"], req["cells"], bn=False)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    # As ours: the all-ones input scaled by 2^-64 keeps f32 far from overflow; ln adds 64 ln 2 back.
+    ones = torch.full((1, 3, 32, 32), 2.0**-64)
+    net(ones).sum().backward()
+    s = sum((m.weight * m.weight.grad).abs().sum().item() for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None)
+    return math.log(s) + 64 * math.log(2) if s > 0 else float("-inf")
+
+
+def jacob_cov(req, x, y):
+    net = Nb201Net(parse_arch(req["arch"]), req["channels"], req["cells"])
+    for p in net.parameters():
+        p.requires_grad_(False)
+    xi = x.clone().requires_grad_(True)
+    out = net(xi)
+    out.backward(torch.ones_like(out))
+    c = corr(xi.grad.flatten(1))
+    ev = torch.linalg.eigvalsh(c.double())
+    k = 1e-5
+    return -float(torch.sum(torch.log(ev.clamp_min(0) + k) + 1.0 / (ev.clamp_min(0) + k)))
+
+
+TASKS = {"wrcor": wrcor, "naswot": naswot, "synflow": synflow, "jacob_cov": jacob_cov}
+
+
+def timed(fn, repeats, clock):
+    fn()  # warm-up: allocator, oneDNN primitive caches
+    out = []
+    value = None
+    for _ in range(repeats):
+        t = clock()
+        value = fn()
+        out.append((clock() - t) * 1000)
+    return out, value
+
+
+def main():
+    threads = int(sys.argv[1])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    cache = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        clock = time.process_time if req.get("clock") == "cpu" else time.perf_counter
+        key = (req["batch"], req["n"])
+        if key not in cache:
+            cache[key] = load_batch(req["batch"], req["n"])
+        x, y = cache[key]
+        task = req["task"]
+        if task in TASKS:
+            torch.manual_seed(req.get("seed", 0))
+            ms, score = timed(lambda: TASKS[task](req, x, y), req["repeats"], clock)
+            print(json.dumps({"ms": ms, "score": score}), flush=True)
+        elif task in STEPS:
+            ms, loss = STEPS[task](req, x, y, clock)
+            print(json.dumps({"ms": ms, "loss": loss}), flush=True)
+        else:
+            print(json.dumps({"error": f"unknown task {task}"}), flush=True)
+
+
+STEPS = {}
+
+if __name__ == "__main__":
+    main()
