@@ -3,6 +3,7 @@
  * fitness mixing), on tiny shapes with a fixed peak (no calibration). Numbers are not asserted:
  * only that each baseline runs, passes its parity guard and yields a ratio.
  */
+import { onGpu } from './helpers/backend.js';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.js';
@@ -25,7 +26,7 @@ const PEAK = { flopsPerS: 1e10, bytesPerS: 1e9, source: 'table' as const, name: 
 const reg = defaultRegistry();
 
 function bench(kernels: Array<string | BenchKernel>, baselines: BaselineName[], extra: Partial<Parameters<typeof runBench>[1]> = {}): Promise<BenchReport> {
-  return runBench(gpu!, {
+  return runBench(onGpu(gpu!), {
     kernels: kernels.map((k) => (typeof k === 'string' ? reg.get(k) : k)),
     shapes: 'tiny',
     warmup: 0,

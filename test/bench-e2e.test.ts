@@ -1,3 +1,4 @@
+import { onGpu } from './helpers/backend.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +112,7 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
         return { run: cc.run, output: () => Array.from(cc.output(), (v, i) => (i === 3 ? v + 1 : v)) };
       },
     };
-    const report = await runBench(gpu, {
+    const report = await runBench(onGpu(gpu), {
       kernels: [wrong],
       shapes: 'tiny',
       warmup: 0,

@@ -19,6 +19,8 @@ vi.mock('../src/gpu/index.js', async (orig) => ({
   acquireGpu: async () => {
     throw new Error(GPU_REACHED);
   },
+  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
+  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
 }));
 vi.mock('../src/native/binding.js', async (orig) => ({
   ...(await orig<typeof import('../src/native/binding.js')>()),

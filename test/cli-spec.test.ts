@@ -20,6 +20,8 @@ vi.mock('../src/gpu/index.js', async (orig) => ({
   acquireGpu: async () => {
     throw new Error(GPU_REACHED);
   },
+  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
+  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
 }));
 
 const run = (spec: Parameters<typeof parseCommand>[0], argv: string[]) => {

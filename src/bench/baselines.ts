@@ -400,13 +400,14 @@ const LABELS: Record<BaselineName, string> = {
 };
 
 /** Starts the named baselines; one that cannot start becomes a runner that skips with the reason. */
-export async function createRunners(gpu: Gpu, names: readonly BaselineName[], cfg: BaselineConfig, log: (l: string) => void): Promise<Runner[]> {
+export async function createRunners(gpu: Gpu | null, names: readonly BaselineName[], cfg: BaselineConfig, log: (l: string) => void): Promise<Runner[]> {
   const cpuMaxFlops = cfg.cpuMaxFlops ?? 4e9;
   const runners: Runner[] = [];
   for (const name of names) {
     try {
       switch (name) {
         case 'tfjs-webgpu':
+          if (!gpu) throw new Error('it runs on the GPU ours runs on: --device gpu');
           runners.push(tfjsWebgpuRunner(await createTfjsBaseline(gpu)));
           break;
         case 'tfjs-wasm':

@@ -1,9 +1,11 @@
 /**
- * The benchmark run: for every kernel and shape, time ours (gpu.beginTimer/endTimer), then each
+ * The benchmark run: for every kernel and shape, time ours (on the webgpu backend gpu.beginTimer /
+ * endTimer; on the cpu backend wall clock around the queued work), then each
  * baseline on the same inputs (src/bench/baselines.ts: tfjs-webgpu on the same device, tfjs-wasm,
  * gpu.js, oneDNN/XNNPACK, TypeScript) after its parity guard, and derive GFLOP/s, GB/s, % of the
  * adapter's roofline and our speed relative to each baseline.
  */
+import { type Backend, gpuOf } from '../backend/index.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { OpCost } from '../kernels/descriptor.js';
 import {
@@ -17,7 +19,7 @@ import {
   throughput,
 } from './baselines.js';
 import { calibratePeak } from './calibrate.js';
-import { defaultMinSampleMs, measure, timerSampler } from './measure.js';
+import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
 import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel } from './registry.js';
 
@@ -66,6 +68,8 @@ export interface BenchReport {
   tool: 'wgnas bench';
   date: string;
   adapter: { name: string; vendor: string; architecture: string; isSoftware: boolean };
+  /** Where ours ran ('gpu': the WGSL kernels; 'cpu': the native backend). */
+  device?: 'gpu' | 'cpu';
   timing: string;
   peak: Peak & { gflops: number; gbps: number };
   options: { shapes: ShapeSet; warmup: number; repeats: number; baselines: BaselineName[] };
@@ -86,10 +90,50 @@ export async function resolvePeak(gpu: Gpu, opts: { calibrate?: boolean; log?: (
   return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
 }
 
-export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchReport> {
+/** Wall clock around a backend's queued work (the CPU backend has no device timer). */
+function backendTimer(backend: Backend): GpuTimer {
+  let t0 = 0;
+  return {
+    hasTimestamps: false,
+    beginTimer: async () => {
+      await backend.sync();
+      t0 = performance.now();
+    },
+    endTimer: async () => {
+      await backend.sync();
+      return { ms: performance.now() - t0, source: 'wall-clock' };
+    },
+  };
+}
+
+/**
+ * The CPU backend's roofline, measured through its own ops: a large f32 matmul (compute) and a
+ * large axpy (bandwidth: y read and written, x read).
+ */
+export async function cpuBackendPeak(backend: Backend): Promise<Peak> {
+  const timer = backendTimer(backend);
+  const n = 1024;
+  const a = backend.zeros([n, n]);
+  const c = backend.empty([n, n]);
+  const elems = 16 << 20;
+  const x = backend.zeros([elems]);
+  const y = backend.zeros([elems]);
+  try {
+    const mm = await measure(timerSampler(timer, () => void backend.ops.matmul(a, a, { out: c })), { warmup: 1, repeats: 5, minSampleMs: 50 });
+    const bw = await measure(timerSampler(timer, () => backend.ops.axpy(y, x, 0.5)), { warmup: 1, repeats: 5, minSampleMs: 50 });
+    return { flopsPerS: (2 * n * n * n) / (mm.stats.minMs / 1e3), bytesPerS: (3 * 4 * elems) / (bw.stats.minMs / 1e3), source: 'calibrated', name: backend.deviceName };
+  } finally {
+    for (const t of [a, c, x, y]) t.dispose();
+  }
+}
+
+export async function runBench(backend: Backend, opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
-  const peak = opts.peak ?? (await resolvePeak(gpu, { calibrate: opts.calibrate, log }));
-  const minSampleMs = defaultMinSampleMs(gpu);
+  const gpu = gpuOf(backend);
+  const timer: GpuTimer = gpu ?? backendTimer(backend);
+  if (!gpu && !opts.peak) log(`measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)...`);
+  const peak = opts.peak ?? (gpu ? await resolvePeak(gpu, { calibrate: opts.calibrate, log }) : await cpuBackendPeak(backend));
+  const minSampleMs = defaultMinSampleMs(timer);
   const gpuBudgetMs = opts.gpuBudgetMs ?? 30_000;
   const cpuBudgetMs = opts.cpuBudgetMs ?? 3_000;
   const timings = new Set<string>();
@@ -108,7 +152,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
         let cost: OpCost;
         try {
           cost = k.cost(shape);
-          kc = k.setup(gpu, shape);
+          kc = k.setup(backend, shape);
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];
           log(`  skipped: ${r.error}`);
@@ -116,7 +160,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
         }
         Object.assign(r, { flops: cost.flops, bytes: cost.bytes, intensity: cost.flops / cost.bytes, config: kc.config });
         try {
-          const m = await measure(timerSampler(gpu, kc.run), { warmup: opts.warmup, repeats: opts.repeats, minSampleMs, budgetMs: gpuBudgetMs });
+          const m = await measure(timerSampler(timer, kc.run), { warmup: opts.warmup, repeats: opts.repeats, minSampleMs, budgetMs: gpuBudgetMs });
           timings.add(m.source);
           const t = throughput(m, cost.flops, cost.bytes);
           r.ours = { ...t, pctPeak: percentOfPeak(peak, cost.flops, cost.bytes, t.medianMs / 1e3), timing: m.source };
@@ -144,7 +188,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
           log(`  failed: ${r.error}`);
         } finally {
           kc.teardown();
-          await gpu.sync();
+          await backend.sync();
         }
       }
     }
@@ -152,7 +196,9 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
     for (const b of runners) await b.dispose();
   }
 
-  const where: BenchReport['where'] = { ours: `WGSL kernels on ${gpu.name} via Dawn` };
+  const where: BenchReport['where'] = {
+    ours: gpu ? `WGSL kernels on ${gpu.name} via Dawn` : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}`,
+  };
   const labels: BenchReport['labels'] = {};
   for (const b of runners) {
     where[b.name] = b.where;
@@ -161,13 +207,11 @@ export async function runBench(gpu: Gpu, opts: BenchOptions): Promise<BenchRepor
   return {
     tool: 'wgnas bench',
     date: new Date().toISOString(),
-    adapter: {
-      name: gpu.name,
-      vendor: gpu.adapter.vendor,
-      architecture: gpu.adapter.architecture,
-      isSoftware: gpu.adapter.isSoftware,
-    },
-    timing: timings.size === 0 ? (gpu.hasTimestamps ? 'timestamp-query' : 'wall-clock') : [...timings].join('+'),
+    adapter: gpu
+      ? { name: gpu.name, vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, isSoftware: gpu.adapter.isSoftware }
+      : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
+    device: backend.device,
+    timing: timings.size === 0 ? (timer.hasTimestamps ? 'timestamp-query' : 'wall-clock') : [...timings].join('+'),
     peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
     options: { shapes: opts.shapes, warmup: opts.warmup, repeats: opts.repeats, baselines: opts.baselines },
     where,

@@ -8,7 +8,7 @@
  * Adding an op = one file in src/bench/kernels/ and one line in src/bench/kernels/index.ts.
  */
 import type * as Tfjs from '@tensorflow/tfjs';
-import type { Gpu } from '../gpu/gpu.js';
+import type { Backend } from '../backend/index.js';
 import type { OpCost } from '../kernels/descriptor.js';
 import type { GpuJsBaseline, GpuJsCase } from './gpujs.js';
 import type { NativeEquivalent } from './native.js';
@@ -28,7 +28,7 @@ export interface HostTensor {
 }
 
 export interface KernelCase {
-  /** Records the kernel's dispatches on the GPU's encoder; must not sync or read back. */
+  /** Enqueues the op (on the GPU: records its dispatches); must not sync or read back. */
   run(): void;
   /** Frees the case's GPU tensors. */
   teardown(): void;
@@ -71,7 +71,8 @@ export interface BenchKernel {
    * one run() at this shape: the op descriptors' cost() (summed where a run is several ops).
    */
   cost(shape: Shape): OpCost;
-  setup(gpu: Gpu, shape: Shape): KernelCase;
+  /** Uploads inputs on the backend that runs ours (GPU-only entries throw on the CPU backend). */
+  setup(backend: Backend, shape: Shape): KernelCase;
   /** The same op written with tfjs ops (runs on the tfjs webgpu backend, same device). */
   tfjs?(tf: Tf, shape: Shape, inputs: HostTensor[]): TfCase;
   /** The same op as gpu.js kernels (whatever mode the gpu.js baseline runs in). */

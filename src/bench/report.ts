@@ -26,8 +26,9 @@ function ratio(b: BaselineResult | undefined): string {
   return 'skip';
 }
 
-function timingText(source: string): string {
+function timingText(source: string, device: 'gpu' | 'cpu' = 'gpu'): string {
   if (source === 'timestamp-query') return 'timestamp-query (GPU timestamps written before/after each repeat)';
+  if (source === 'wall-clock' && device === 'cpu') return 'wall clock (sync before and after the queued ops)';
   if (source === 'wall-clock') return 'wall clock (no timestamp-query: submit to onSubmittedWorkDone)';
   return `${source} (some timestamp samples fell back to the wall clock)`;
 }
@@ -35,8 +36,8 @@ function timingText(source: string): string {
 export function reportHeader(r: BenchReport): string {
   const peakSrc = r.peak.source === 'table' ? `datasheet: ${r.peak.name}` : r.peak.name;
   const lines = [
-    `wgnas bench | adapter: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
-    `timing: ${timingText(r.timing)}`,
+    `wgnas bench | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
+    `timing: ${timingText(r.timing, r.device)}`,
     `peak: ${fmtNum(r.peak.gflops)} GFLOP/s f32, ${fmtNum(r.peak.gbps)} GB/s (${peakSrc})`,
     `ours: ${r.where.ours}`,
   ];

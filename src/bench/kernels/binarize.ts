@@ -3,7 +3,7 @@
  * dot_partial + dot_final), one per evaluated path per block per step. Sizes are block outputs
  * N×C×H×W of the MobileNet space at CIFAR and ImageNet resolution.
  */
-import { gateDot, gateDotOp } from '../../kernels/binarize.js';
+import { gateDotOp } from '../../kernels/binarize.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -23,16 +23,16 @@ export const gateDotBench: BenchKernel = {
   },
   label: ({ N, C, H, W }) => `N${N} ${C}x${H}x${W}`,
   cost: ({ N, C, H, W }) => gateDotOp.cost({ n: N * C * H * W }),
-  setup(gpu, shape) {
+  setup(backend, shape) {
     const n = shape.N * shape.C * shape.H * shape.W;
     const rng = rngFor('gate-dot', shape);
     const a = uniforms(rng, n);
     const b = uniforms(rng, n);
-    const ga = gpu.upload(a, [n]);
-    const gb = gpu.upload(b, [n]);
-    const out = gpu.zeros([4]);
+    const ga = backend.upload(a, [n]);
+    const gb = backend.upload(b, [n]);
+    const out = backend.zeros([4]);
     return {
-      run: () => gateDot(gpu, ga, gb, out, INDEX, SCALE),
+      run: () => backend.ops.gateDot(ga, gb, out, INDEX, SCALE),
       inputs: [
         { data: a, shape: [n] },
         { data: b, shape: [n] },

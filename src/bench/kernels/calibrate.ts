@@ -1,7 +1,16 @@
 /** The calibration kernels as benchmark entries: roofline anchors (not in the default run). */
 import { fmaBurn, fmaBurnOp, scaleCopy, scaleCopyOp } from '../calibrate.js';
+import { type Backend, gpuOf } from '../../backend/index.js';
+import type { Gpu } from '../../gpu/gpu.js';
 import type { BenchKernel } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
+
+/** The calibration kernels are WGSL of their own: only the webgpu backend runs them. */
+function needsGpu(backend: Backend): Gpu {
+  const gpu = gpuOf(backend);
+  if (!gpu) throw new Error('a WGSL calibration kernel: run it with --device gpu');
+  return gpu;
+}
 
 export const fmaBench: BenchKernel = {
   name: 'fma',
@@ -15,7 +24,8 @@ export const fmaBench: BenchKernel = {
   },
   label: ({ threads, iters }) => `${threads}t x ${iters}`,
   cost: ({ threads, iters }) => fmaBurnOp.cost({ threads, iters }),
-  setup(gpu, { threads, iters }) {
+  setup(backend, { threads, iters }) {
+    const gpu = needsGpu(backend);
     const x = gpu.upload(uniforms(rngFor('fma', { threads }), threads), [threads]);
     const y = gpu.empty([threads]);
     return {
@@ -41,7 +51,8 @@ export const copyBench: BenchKernel = {
   },
   label: ({ MiB }) => `${MiB} MiB`,
   cost: ({ MiB }) => scaleCopyOp.cost({ elems: (MiB * (1 << 20)) / 4 }),
-  setup(gpu, shape) {
+  setup(backend, shape) {
+    const gpu = needsGpu(backend);
     const elems = (shape.MiB * (1 << 20)) / 4;
     const data = uniforms(rngFor('copy', shape), elems);
     const x = gpu.upload(data, [elems]);

@@ -3,8 +3,8 @@
  * ResNet-style 3x3 and 1x1 layers, a strided layer and a depthwise (MBConv) one.
  * tfjs runs its native NHWC layout (inputs converted once at setup, outputs only for the parity guard).
  */
-import { conv2d, conv2dBackwardInput, conv2dBackwardInputOp, conv2dBackwardWeight, conv2dBackwardWeightOp, conv2dOp } from '../../kernels/conv2d.js';
-import type { GpuTensor } from '../../gpu/tensor.js';
+import type { Tensor } from '../../backend/index.js';
+import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from '../../kernels/conv2d.js';
 import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom, convOut } from '../cpu-conv.js';
 import type { NativeRunOp } from '../../native/binding.js';
 import type { NativeEquivalent } from '../native.js';
@@ -181,20 +181,20 @@ function entry(pass: Pass, override: { name?: string; description?: string; shap
       const sh = shapes(s);
       return PASS_OPS[pass].cost({ xShape: sh.x, wShape: sh.w, stride: s.stride, pad: s.pad, groups: s.groups });
     },
-    setup(gpu, s) {
+    setup(backend, s) {
       const sh = shapes(s);
       const p = { stride: s.stride, pad: s.pad, groups: s.groups };
       const rng = rngFor(name, s);
       const ops = OPERANDS[pass];
       const inputs: HostTensor[] = ops.inputs.map((k) => ({ data: uniforms(rng, numel(sh[k])), shape: sh[k] }));
-      const [ga, gb] = inputs.map((t) => gpu.upload(t.data, t.shape));
-      let last: GpuTensor | null = null;
+      const [ga, gb] = inputs.map((t) => backend.upload(t.data, t.shape));
+      let last: Tensor | null = null;
       const op =
         pass === 'fwd'
-          ? () => conv2d(gpu, ga, gb, p)
+          ? () => backend.ops.conv2d(ga, gb, p)
           : pass === 'bwd-input'
-            ? () => conv2dBackwardInput(gpu, ga, gb, sh.x, p)
-            : () => conv2dBackwardWeight(gpu, ga, gb, sh.w, p);
+            ? () => backend.ops.conv2dBackwardInput(ga, gb, sh.x, p)
+            : () => backend.ops.conv2dBackwardWeight(ga, gb, sh.w, p);
       return {
         run: () => {
           last?.dispose();

@@ -1,5 +1,6 @@
 /** Batched Pearson correlation (correlation.ts): B x N x D -> B x N x N, N = 64 samples as in WRCor. */
-import { correlation, correlationOp } from '../../kernels/correlation.js';
+import type { Tensor } from '../../backend/index.js';
+import { correlationOp } from '../../kernels/correlation.js';
 import { correlationCpuFast } from '../cpu.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
@@ -17,15 +18,15 @@ export const correlationBench: BenchKernel = {
     large: [s(32, 1024), s(32, 16384), s(16, 65536)],
   },
   label: ({ B, N, D }) => `${B}x${N}x${D}`,
-  setup(gpu, shape) {
+  setup(backend, shape) {
     const { B, N, D } = shape;
     const x = uniforms(rngFor('correlation', shape), B * N * D);
-    const gx = gpu.upload(x, [B, N, D]);
-    let last: ReturnType<typeof correlation> | null = null;
+    const gx = backend.upload(x, [B, N, D]);
+    let last: Tensor | null = null;
     return {
       run: () => {
         last?.dispose();
-        last = correlation(gpu, gx);
+        last = backend.ops.correlation(gx);
       },
       inputs: [{ data: x, shape: [B, N, D] }],
       read: async () => {

@@ -3,18 +3,9 @@
  * mixed by p = softmax(φ). Forward: fitnessSoftmax + mixForward (y = Σ p_k o_k). Backward: for every
  * candidate mixBackward (dOut_k = p_k dy fused with g_k = Σ o_k ⊙ dy), then fitnessGrad (dφ).
  */
-import type { GpuTensor } from '../../gpu/tensor.js';
+import type { Tensor } from '../../backend/index.js';
 import { sumCosts } from '../../kernels/descriptor.js';
-import {
-  fitnessGrad,
-  fitnessGradOp,
-  fitnessSoftmax,
-  fitnessSoftmaxOp,
-  mixBackward,
-  mixBackwardOp,
-  mixForward,
-  mixForwardOp,
-} from '../../kernels/fitness.js';
+import { fitnessGradOp, fitnessSoftmaxOp, mixBackwardOp, mixForwardOp } from '../../kernels/fitness.js';
 import type { BenchKernel, HostTensor, Shape, Tf, TfTensor } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
@@ -98,25 +89,26 @@ function entry(pass: Pass): BenchKernel {
       if (pass === 'fwd') return sumCosts(probs, mixForwardOp.cost({ K: sh.K, n }));
       return sumCosts(probs, ...Array.from({ length: sh.K }, () => mixBackwardOp.cost({ n })), fitnessGradOp.cost({ K: sh.K }));
     },
-    setup(gpu, sh) {
+    setup(backend, sh) {
+      const { fitnessSoftmax, mixForward, mixBackward, fitnessGrad } = backend.ops;
       const n = numel(sh);
       const K = sh.K;
       const inputs = hostInputs(pass, name, sh);
-      const [gphi, ...grest] = inputs.map((t) => gpu.upload(t.data, t.shape));
+      const [gphi, ...grest] = inputs.map((t) => backend.upload(t.data, t.shape));
       const gouts = pass === 'bwd' ? grest.slice(0, -1) : grest;
       const gdy = grest[grest.length - 1];
-      const dOuts = pass === 'bwd' ? gouts.map(() => gpu.empty([n])) : [];
-      const gDots = pass === 'bwd' ? gpu.zeros([K]) : null;
-      let last: GpuTensor[] = [];
+      const dOuts = pass === 'bwd' ? gouts.map(() => backend.empty([n])) : [];
+      const gDots = pass === 'bwd' ? backend.zeros([K]) : null;
+      let last: Tensor[] = [];
       const run = () => {
         for (const t of last) t.dispose();
-        const probs = fitnessSoftmax(gpu, gphi);
+        const probs = fitnessSoftmax(gphi);
         if (pass === 'fwd') {
-          last = [probs, mixForward(gpu, gouts, probs)];
+          last = [probs, mixForward(gouts, probs)];
           return;
         }
-        gouts.forEach((o, k) => mixBackward(gpu, o, gdy, probs, k, dOuts[k], gDots));
-        last = [probs, fitnessGrad(gpu, probs, gDots!)];
+        gouts.forEach((o, k) => mixBackward(o, gdy, probs, k, dOuts[k], gDots));
+        last = [probs, fitnessGrad(probs, gDots!)];
       };
       return {
         run,

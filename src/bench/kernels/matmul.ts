@@ -1,5 +1,6 @@
 /** matmul.wgsl: square, skinny and batched f32 products. */
-import { matmul, matmulOp } from '../../kernels/matmul.js';
+import { gpuOf } from '../../backend/index.js';
+import { matmulOp } from '../../kernels/matmul.js';
 import { tileName, tunedMatmulTile } from '../../kernels/matmul-tiles.js';
 import { matmulCpuBlocked } from '../cpu.js';
 import type { BenchKernel, Shape } from '../registry.js';
@@ -18,25 +19,27 @@ export const matmulBench: BenchKernel = {
     large: [sq(4096), sq(8192), { batch: 1, M: 32768, N: 128, K: 4096 }, { batch: 1, M: 128, N: 8192, K: 8192 }, sq(512, 64)],
   },
   label: ({ batch, M, N, K }) => `${batch > 1 ? `b${batch} ` : ''}${M}x${N}x${K}`,
-  setup(gpu, shape) {
+  setup(backend, shape) {
     const { batch, M, N, K } = shape;
+    const gpu = gpuOf(backend);
     const rng = rngFor('matmul', shape);
     const aShape = batch > 1 ? [batch, M, K] : [M, K];
     const bShape = batch > 1 ? [batch, K, N] : [K, N];
     const a = uniforms(rng, batch * M * K);
     const b = uniforms(rng, batch * K * N);
-    const ga = gpu.upload(a, aShape);
-    const gb = gpu.upload(b, bShape);
-    const gc = gpu.empty(batch > 1 ? [batch, M, N] : [M, N]);
-    const tile = tunedMatmulTile(gpu);
+    const ga = backend.upload(a, aShape);
+    const gb = backend.upload(b, bShape);
+    const gc = backend.empty(batch > 1 ? [batch, M, N] : [M, N]);
+    // The WGSL tile tuned for this adapter (the CPU backend has oneDNN's own blocking).
+    const tile = gpu ? tunedMatmulTile(gpu) : undefined;
     return {
-      run: () => void matmul(gpu, ga, gb, { out: gc, tile }),
+      run: () => void backend.ops.matmul(ga, gb, { out: gc, tile }),
       inputs: [
         { data: a, shape: aShape },
         { data: b, shape: bShape },
       ],
       read: () => gc.read(),
-      config: { tile: tileName(tile) },
+      config: tile ? { tile: tileName(tile) } : undefined,
       teardown: () => {
         for (const t of [ga, gb, gc]) t.dispose();
       },

@@ -1,7 +1,8 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { writeFileAtomic } from '../../util/durable.js';
 
-import { acquireGpu, type Gpu } from '../../gpu/index.js';
+import { type Backend, gpuOf, webgpuBackend } from '../../backend/index.js';
+import type { Gpu } from '../../gpu/index.js';
 import { BASELINE_ALIASES, type BaselineName, type BenchReport, runBench } from '../../bench/harness.js';
 import type { GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
@@ -10,6 +11,7 @@ import { rooflineSvg } from '../../bench/roofline.js';
 import type { ShapeSet } from '../../bench/registry.js';
 import { autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { UsageError } from '../args.js';
+import { deviceOf, openDevice } from '../device.js';
 import { runCommand, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { BENCH, type BENCH_OPTIONS } from '../specs/bench.js';
@@ -43,15 +45,19 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const gpujsModes = values['gpujs-mode'] as GpuJsMode[];
   const nativeThreads = values['native-threads'];
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
+  const device = await deviceOf(values);
+  if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
 
-  const gpu = ownGpu ?? (await acquireGpu());
+  const backend: Backend = ownGpu && device === 'gpu' ? webgpuBackend(ownGpu) : await openDevice(device, values);
   try {
-    const soft = gpu.adapter.isSoftware;
+    const gpu = gpuOf(backend);
+    // A software adapter, or the CPU: the small sweep and fewer repeats by default.
+    const soft = gpu ? gpu.adapter.isSoftware : true;
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
 
-    if (values.autotune) {
+    if (values.autotune && gpu) {
       log(`autotuning the matmul tile on ${gpu.name}...`);
       const t = await autotuneMatmul(gpu, { log });
       out(
@@ -61,7 +67,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       if (names.length === 0) return null;
     }
 
-    const report = await runBench(gpu, { kernels, shapes, warmup, repeats, baselines: [...new Set(baselines)], calibrate: values.calibrate, gpujsModes, nativeThreads, log });
+    const report = await runBench(backend, { kernels, shapes, warmup, repeats, baselines: [...new Set(baselines)], calibrate: values.calibrate, gpujsModes, nativeThreads, log });
     const md = values.markdown;
     out(`${reportHeader(report)}\n\n${formatTable(report, { markdown: md })}`);
     if (values['side-by-side']) out(`\n${formatSideBySide(report, { markdown: md })}`);
@@ -82,7 +88,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     }
     return report;
   } finally {
-    if (!ownGpu) gpu.destroy();
+    backend.dispose();
   }
 }
 
