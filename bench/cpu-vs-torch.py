@@ -255,7 +255,184 @@ def main():
             print(json.dumps({"error": f"unknown task {task}"}), flush=True)
 
 
-STEPS = {}
+# ---- MobileNet skeleton, MBConv cells: the ProxylessNAS and AutoSpace steps ---------------------
+
+
+class ConvBN(nn.Sequential):
+    def __init__(self, cin, cout, k, stride, groups=1, act=True):
+        layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+        if act:
+            layers.append(nn.ReLU6())
+        super().__init__(*layers)
+
+
+class MBConv(nn.Sequential):
+    """MBConv k/e as src/mobilenet/cell.ts mbconvCell: 1x1 expand (e > 1), k x k depthwise (strided), 1x1 project."""
+
+    def __init__(self, cin, cout, k, e, stride):
+        mid = cin * e
+        layers = [ConvBN(cin, mid, 1, 1)] if e > 1 else []
+        layers += [ConvBN(mid, mid, k, stride, groups=mid), ConvBN(mid, cout, 1, 1, act=False)]
+        super().__init__(*layers)
+
+
+class Skeleton(nn.Module):
+    """Stem, fixed first block, the searchable layers (body), feature mix, classifier (src/mobilenet/skeleton.ts)."""
+
+    def __init__(self, L, layers, body):
+        super().__init__()
+        self.stem = ConvBN(3, L["stemC"], 3, L["stemStride"])
+        self.first = MBConv(L["stemC"], L["firstBlockC"], 3, 1, 1)
+        self.layers = layers
+        self.body = body
+        self.mix = ConvBN(L["lastC"], L["featureMixC"], 1, 1)
+        self.fc = nn.Linear(L["featureMixC"], L["classes"])
+
+    def forward(self, x, arg):
+        h = self.first(self.stem(x))
+        for b, layer in enumerate(self.layers):
+            h = self.body(layer, b, h, arg)
+        return self.fc(self.mix(h).mean((2, 3)))
+
+
+def shortcut(shape):
+    return shape["stride"] == 1 and shape["inC"] == shape["outC"]
+
+
+def build_supernet(req):
+    """Every candidate of every layer (None for 'zero'), as ProxylessSupernet allocates them."""
+    shapes = req["shapes"]
+    layers = nn.ModuleList()
+    for sh in shapes:
+        cands = nn.ModuleList()
+        for c in sh["candidates"]:
+            cands.append(nn.Identity() if c == "zero" else MBConv(sh["inC"], sh["outC"], c[0], c[1], sh["stride"]))
+        layers.append(cands)
+
+    def body(cands, b, h, gates):
+        sh = shapes[b]
+        active, inactive, gate = gates[b]
+        if sh["candidates"][active] == "zero":
+            out = None
+        else:
+            out = cands[active](h)
+        if gate is not None:  # the architecture step: binary gates whose gradients are dL/dg_j = sum o_j dL/dy
+            g_a, g_i = gate
+            if out is not None:
+                out = out * g_a
+            if inactive is not None and sh["candidates"][inactive] != "zero":
+                with torch.no_grad():
+                    o_i = cands[inactive](h)
+                out = o_i * g_i if out is None else out + o_i * g_i
+        if out is None:
+            return h
+        return h + out if shortcut(sh) else out
+
+    return Skeleton(req["layout"], layers, body)
+
+
+def proxyless_steps(req, x, y, clock):
+    """Per step: a weight step on one sampled path per block (forward, CE backward, SGD Nesterov
+    0.9 on the parameters that got a gradient), then an architecture step on two sampled paths per
+    block (the inactive one without gradient), with gradients of the binary gates only (as ours:
+    no weight-gradient convolutions). Returns ms per step (weight + architecture)."""
+    torch.manual_seed(1)
+    key = json.dumps([req["layout"], req["shapes"]])
+    if key not in CACHE:
+        CACHE[key] = build_supernet(req)
+    net = CACHE[key]
+    net.train()
+    params = list(net.parameters())
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-5)
+    n = req["n"]
+    xb, yb = x[:n], y[:n]
+    xv, yv = x[n : 2 * n], y[n : 2 * n]
+
+    def step(st):
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(xb, [(a, None, None) for a in st["weight"]]), yb)
+        loss.backward()
+        opt.step()
+        for p in params:
+            p.requires_grad_(False)
+        gates, gate_params = [], []
+        for a, b in st["arch"]:
+            ga = torch.ones((), requires_grad=True)
+            gi = torch.zeros((), requires_grad=True)
+            gate_params += [ga, gi]
+            gates.append((a, b, (ga, gi)))
+        grads = torch.autograd.grad(F.cross_entropy(net(xv, gates), yv), gate_params, allow_unused=True)
+        _ = [0.0 if g is None else float(g) for g in grads]
+        for p in params:
+            p.requires_grad_(True)
+        return float(loss)
+
+    steps = req["steps"]
+    step(steps[0])  # warm-up: allocator, oneDNN primitives
+    ms = []
+    loss_v = 0.0
+    for st in steps:
+        t = clock()
+        loss_v = step(st)
+        ms.append((clock() - t) * 1000)
+    return ms, loss_v
+
+
+def build_mixture(req):
+    shapes = req["shapes"]
+    layers = nn.ModuleList()
+    for sh in shapes:
+        layers.append(nn.ModuleList([MBConv(sh["inC"], sh["outC"], k, e, sh["stride"]) for k, e in req["cells"]]))
+    phis = [torch.zeros(len(req["cells"]), requires_grad=True) for _ in shapes]
+
+    def body(cells, b, h, phi):
+        p = torch.softmax(phi[b], 0)
+        y = sum(p[k] * c(h) for k, c in enumerate(cells))
+        return h + y if shortcut(shapes[b]) else y
+
+    return Skeleton(req["layout"], layers, body), phis
+
+
+def autospace_steps(req, x, y, clock):
+    """Per step: a weight step of the mixture network (every layer mixes the K cells by softmax(phi):
+    forward, CE backward, SGD Nesterov 0.9), then a fitness step on another batch with gradients of
+    phi only (as ours: no weight-gradient convolutions). Returns ms per step."""
+    torch.manual_seed(1)
+    key = "mix:" + json.dumps([req["layout"], req["shapes"], req["cells"]])
+    if key not in CACHE:
+        CACHE[key] = build_mixture(req)
+    net, phis = CACHE[key]
+    net.train()
+    params = list(net.parameters())
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-5)
+    n = req["n"]
+    xb, yb = x[:n], y[:n]
+    xv, yv = x[n : 2 * n], y[n : 2 * n]
+    ms = []
+    loss_v = 0.0
+    for i in range(req["repeats"] + 1):
+        t = clock()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(xb, [p.detach() for p in phis]), yb)
+        loss.backward()
+        opt.step()
+        for p in params:
+            p.requires_grad_(False)
+        vloss = F.cross_entropy(net(xv, phis), yv)
+        grads = torch.autograd.grad(vloss, phis)
+        with torch.no_grad():
+            for p, g in zip(phis, grads):
+                p -= 0.0  # the fitness update happens on the host in ours as well: not timed work
+        for p in params:
+            p.requires_grad_(True)
+        loss_v = float(loss)
+        if i > 0:
+            ms.append((clock() - t) * 1000)
+    return ms, loss_v
+
+
+CACHE = {}
+STEPS = {"proxyless": proxyless_steps, "autospace": autospace_steps}
 
 if __name__ == "__main__":
     main()
