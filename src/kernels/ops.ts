@@ -2,8 +2,9 @@
  * The op catalog and the per-backend registry (the first step of the backend seam, see
  * docs/architecture-backend.md). OPS holds every op's descriptor under its name; an OpRegistry
  * maps (op name, backend) to an implementation. 'webgpu' implementations come from the
- * descriptors; issue 18's native 'cpu' backend registers its own against the same names, and
- * missing('cpu') says which ops it still lacks. Call sites still call the WGSL functions directly.
+ * descriptors; the native 'cpu' backend registers its own against the same names
+ * (src/backend/cpu.ts: cpuOpRegistry; missing('cpu') is empty). Callers reach the ops through a
+ * Backend (src/backend), never these functions directly.
  */
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
 import { batchNormBackwardOp, batchNormForwardOp } from './batchnorm.js';
@@ -97,8 +98,8 @@ export const BACKENDS: readonly BackendName[] = ['webgpu', 'cpu'];
 
 /**
  * An op as a backend implements it. webgpu's take the Gpu first, then GpuTensors and the op's
- * attributes (the descriptor's `webgpu` function); cpu's will take the CPU backend's context and
- * its tensors in the same positions.
+ * attributes (the descriptor's `webgpu` function); cpu's take the NativeDevice and NativeTensors
+ * in the same positions (typed against these signatures in src/backend/cpu.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature is per op and per backend
 export type OpImpl = (...args: any[]) => unknown;
