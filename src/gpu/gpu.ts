@@ -119,7 +119,10 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
     subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
   };
-  return new Gpu(device, report);
+  const gpu = new Gpu(device, report);
+  // Opt-in f16 operands for the matmul / convolution kernels that have an f16 variant.
+  if (process.env.WGNAS_F16 === '1' && device.features.has('shader-f16')) gpu.f16Compute = true;
+  return gpu;
 }
 
 interface CachedPipeline {
@@ -140,7 +143,20 @@ export class Gpu {
   private timerStartMs = 0;
   private destroyed = false;
   private lostReason: string | null = null;
+  /** Buffers that work recorded in the open encoder uses (cleared when it is submitted). */
+  private pendingBuffers = new Set<GPUBuffer>();
+  /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
+  private pendingStaging: GPUBuffer[] = [];
   dispatchCount = 0;
+  /** Command buffers submitted (each flush with recorded work). */
+  submitCount = 0;
+  /** Times the host waited for the GPU (read, sync, timer end). */
+  hostWaitCount = 0;
+  /**
+   * Opt-in: kernels with an f16 variant (matmul, conv2d forward) round their operands to f16 and
+   * accumulate in f32 unless a call asks otherwise. Only on devices with shader-f16; off by default.
+   */
+  f16Compute = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -186,10 +202,25 @@ export class Gpu {
     return t;
   }
 
-  /** Overwrites a tensor's contents. Flushes first: the pooled buffer may still be read by queued work. */
+  /**
+   * Overwrites a tensor's contents, in order with the recorded work and without submitting it:
+   * queue.writeBuffer lands before the open encoder runs, which is right unless that encoder
+   * already uses the buffer (a pooled buffer recycled within it); then the data goes through a
+   * staging buffer copied in encoder order.
+   */
   write(t: GpuTensor, data: Float32Array, offsetElems = 0): void {
-    this.flush();
-    this.device.queue.writeBuffer(t.buffer, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.live();
+    const buf = t.buffer;
+    if (data.byteLength === 0) return;
+    if (!this.pendingBuffers.has(buf)) {
+      this.device.queue.writeBuffer(buf, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+      return;
+    }
+    const staging = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    this.encoderCommands().copyBufferToBuffer(staging, 0, buf, offsetElems * 4, data.byteLength);
+    this.pendingStaging.push(staging);
   }
 
   async read(t: GpuTensor): Promise<Float32Array> {
@@ -201,6 +232,7 @@ export class Gpu {
     this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.checkCompiles();
+    this.hostWaitCount++;
     try {
       await staging.mapAsync(GPUMapMode.READ);
       out.set(new Float32Array(staging.getMappedRange(0, bytes)));
@@ -336,7 +368,9 @@ export class Gpu {
       entries.push({ binding: 0, resource: { buffer: ub } });
     }
     args.buffers.forEach((b, i) => {
-      entries.push({ binding: i + 1, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
+      const buffer = b instanceof GpuTensor ? b.buffer : b;
+      this.pendingBuffers.add(buffer);
+      entries.push({ binding: i + 1, resource: { buffer } });
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.computePass();
@@ -361,6 +395,8 @@ export class Gpu {
   copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
     if (elems === 0) return;
     this.encoderCommands().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
+    this.pendingBuffers.add(src.buffer);
+    this.pendingBuffers.add(dst.buffer);
   }
 
   /** Submits queued work. Uniform buffers of submitted work become reusable (queue order protects them). */
@@ -368,7 +404,12 @@ export class Gpu {
     if (!this.encoder) return;
     this.endPass();
     this.device.queue.submit([this.encoder.finish()]);
+    this.submitCount++;
     this.encoder = null;
+    this.pendingBuffers.clear();
+    // Destroying after submit is safe: the implementation frees them once the work is done.
+    for (const b of this.pendingStaging) b.destroy();
+    this.pendingStaging = [];
     for (const b of this.pendingUniforms) {
       const list = this.freeUniforms.get(b.size) ?? [];
       list.push(b);
@@ -381,6 +422,7 @@ export class Gpu {
   async sync(): Promise<void> {
     this.flush();
     await this.checkCompiles();
+    this.hostWaitCount++;
     await this.device.queue.onSubmittedWorkDone();
   }
 
@@ -409,6 +451,7 @@ export class Gpu {
     enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
     this.flush();
+    this.hostWaitCount++;
     await readback.mapAsync(GPUMapMode.READ);
     const [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
     readback.unmap();
