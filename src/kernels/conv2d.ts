@@ -15,6 +15,8 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
+import { CAST_F16_PARAMS, castF16, resolvePrecision } from './f16.js';
+import { GEMM_TILE_DEFAULTS } from './gemm-tile.js';
 import { CONV_GEMM_PARAMS, type Conv2dOptions, type ConvAlgo, type ConvTile, convTile, planGemm, runGemm } from './conv2d-gemm.js';
 import { type Conv2dParams, type ConvDims, conv2dMacs, conv2dOutShape, convDims } from './params.js';
 import {
@@ -115,8 +117,17 @@ export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, op
   const d = convDims('conv2d', x.shape, w.shape, p);
   if (d.groups === 1) {
     const dims: [number, number, number] = [d.Cout, d.N * d.OH * d.OW, d.Cin * d.KH * d.KW];
-    const plan = planGemm(gpu, 'conv2d.wgsl', ...dims, false, opts);
     const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
+    if (resolvePrecision(gpu, 'conv2d', opts.precision) === 'f16' && dims[0] * dims[1] * dims[2] > 0) {
+      // f16 operands: the tiled core only (conv2d_f16.wgsl has no broadcast entry).
+      const plan = planGemm(gpu, 'conv2d_f16.wgsl', ...dims, false, { ...opts, algo: 'tiled' });
+      const [x16, w16] = [castF16(gpu, x), castF16(gpu, w)];
+      runGemm(gpu, plan, y, w16, x16, dims, d.Cin, d);
+      x16.dispose();
+      w16.dispose();
+      return y;
+    }
+    const plan = planGemm(gpu, 'conv2d.wgsl', ...dims, false, opts);
     runGemm(gpu, plan, y, w, x, dims, d.Cin, d);
     return y;
   }
@@ -241,7 +252,7 @@ function convCost({ xShape, wShape, ...p }: ConvProblem): OpCost {
   return { flops: 2 * conv2dMacs(xShape, wShape, p), bytes: 4 * (numel(xShape) + numel(wShape) + numel(conv2dOutShape(xShape, wShape, p))) };
 }
 
-const GEMM_TILE = { WG_X: 16, WG_Y: 16 };
+const GEMM_TILE = { ...GEMM_TILE_DEFAULTS };
 const convKernels = (gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
   { file: gemmFile, entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
   { file: gemmFile, entries: ['pack_a'], uniforms: CONV_GEMM_PARAMS },
@@ -252,8 +263,12 @@ const convKernels = (gemmFile: string, depthwise: string, grouped: string): Kern
 
 export const conv2dOp = defineOp({
   name: 'conv2d',
-  summary: 'conv2d forward, NCHW f32 (implicit GEMM; depthwise and grouped: direct kernels)',
-  kernels: convKernels('conv2d.wgsl', 'fwd', 'fwd'),
+  summary: 'conv2d forward, NCHW f32 (implicit GEMM; opt-in f16 operands; depthwise and grouped: direct kernels)',
+  kernels: [
+    ...convKernels('conv2d.wgsl', 'fwd', 'fwd'),
+    { file: 'conv2d_f16.wgsl', entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
+    { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
+  ],
   cost: convCost,
   reference: conv2dCpu,
   webgpu: conv2d,
