@@ -8,7 +8,7 @@ import { CAST_F16_PARAMS, castF16, type Precision, resolvePrecision } from './f1
 import { gemmConstants } from './gemm-tile.js';
 import { DEFAULT_MATMUL_TILE, MIN_MATMUL_WORKGROUPS, type MatmulTile, matmulTileFor, matmulTileMisfit, matmulWorkgroups } from './matmul-tiles.js';
 import { matmulOperandDims } from './params.js';
-import { sumSlicesInto } from './reduce.js';
+import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
 export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu, type Precision };
@@ -141,6 +141,7 @@ export const matmulOp = defineOp({
     { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
     { file: 'matmul_f16.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
     { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
+    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
   cost: ({ batch = 1, M, N, K }: { batch?: number; M: number; N: number; K: number }) => ({
     flops: matmulFlops(M, N, K, batch),
