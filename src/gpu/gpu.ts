@@ -67,6 +67,9 @@ export interface DispatchArgs {
   workgroups: [number, number?, number?];
 }
 
+/** Bytes per uniform block (several dispatches' uniform structs; within maxUniformBufferBindingSize). */
+const UNIFORM_BLOCK_BYTES = 64 * 1024;
+
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
 
 export interface AcquireOptions {
@@ -137,8 +140,10 @@ export class Gpu {
   /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
   private pass: GPUComputePassEncoder | null = null;
   private passPipeline: GPUComputePipeline | null = null;
+  /** The uniform block being filled (CPU copy), written to its buffer once when sealed. */
+  private uniformBlock: { buf: GPUBuffer; shadow: Uint8Array; used: number } | null = null;
   private pendingUniforms: GPUBuffer[] = [];
-  private freeUniforms = new Map<number, GPUBuffer[]>();
+  private freeUniforms: GPUBuffer[] = [];
   private querySet: GPUQuerySet | null = null;
   private timerStartMs = 0;
   private destroyed = false;
@@ -148,6 +153,12 @@ export class Gpu {
   /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
   private pendingStaging: GPUBuffer[] = [];
   dispatchCount = 0;
+  /**
+   * Submit the open encoder (without waiting) once it holds this many dispatches, so the GPU
+   * starts on long recordings (a group of networks) while the host records the rest.
+   */
+  maxDispatchesPerSubmit = 2048;
+  private encoderDispatches = 0;
   /** Command buffers submitted (each flush with recorded work). */
   submitCount = 0;
   /** Times the host waited for the GPU (read, sync, timer end). */
@@ -341,13 +352,34 @@ export class Gpu {
     this.passPipeline = null;
   }
 
-  private uniformBuffer(bytes: number): GPUBuffer {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    const buf =
-      this.freeUniforms.get(size)?.pop() ??
-      this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.pendingUniforms.push(buf);
-    return buf;
+  /**
+   * A slot for one dispatch's uniform struct. Slots are packed into 64 KiB blocks at the device's
+   * offset alignment and each block is written with one queue.writeBuffer when it is sealed
+   * (full, or at submit), instead of one write and one buffer per dispatch.
+   */
+  private uniformSlot(data: Uint8Array): { buffer: GPUBuffer; offset: number; size: number } {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const align = this.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    if (this.uniformBlock && this.uniformBlock.used + size > UNIFORM_BLOCK_BYTES) this.sealUniformBlock();
+    if (!this.uniformBlock) {
+      const buf = this.freeUniforms.pop() ?? this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
+    }
+    const b = this.uniformBlock;
+    const offset = b.used;
+    b.shadow.fill(0, offset, offset + size);
+    b.shadow.set(data, offset);
+    b.used = Math.ceil((offset + size) / align) * align;
+    return { buffer: b.buf, offset, size };
+  }
+
+  /** Writes the open uniform block to its buffer (ahead of any submit that uses it). */
+  private sealUniformBlock(): void {
+    const b = this.uniformBlock;
+    if (!b) return;
+    this.device.queue.writeBuffer(b.buf, 0, b.shadow.buffer, b.shadow.byteOffset, Math.min(b.used, UNIFORM_BLOCK_BYTES));
+    this.pendingUniforms.push(b.buf);
+    this.uniformBlock = null;
   }
 
   dispatch(args: DispatchArgs): void {
@@ -362,10 +394,8 @@ export class Gpu {
     if (args.uniforms) {
       const u = args.uniforms;
       const view = u instanceof ArrayBuffer ? new Uint8Array(u) : new Uint8Array(u.buffer, u.byteOffset, u.byteLength);
-      const ub = this.uniformBuffer(view.byteLength);
-      // Each pending dispatch owns its uniform buffer, so this write cannot clobber queued work.
-      this.device.queue.writeBuffer(ub, 0, view.buffer, view.byteOffset, view.byteLength);
-      entries.push({ binding: 0, resource: { buffer: ub } });
+      // Each pending dispatch owns its slot, so no write can clobber queued work.
+      entries.push({ binding: 0, resource: this.uniformSlot(view) });
     }
     args.buffers.forEach((b, i) => {
       const buffer = b instanceof GpuTensor ? b.buffer : b;
@@ -381,6 +411,7 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    if (++this.encoderDispatches >= this.maxDispatchesPerSubmit) this.flush();
   }
 
   /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */
@@ -403,18 +434,17 @@ export class Gpu {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.sealUniformBlock();
     this.device.queue.submit([this.encoder.finish()]);
+    this.encoderDispatches = 0;
     this.submitCount++;
     this.encoder = null;
     this.pendingBuffers.clear();
     // Destroying after submit is safe: the implementation frees them once the work is done.
     for (const b of this.pendingStaging) b.destroy();
     this.pendingStaging = [];
-    for (const b of this.pendingUniforms) {
-      const list = this.freeUniforms.get(b.size) ?? [];
-      list.push(b);
-      this.freeUniforms.set(b.size, list);
-    }
+    // Queue order protects reused blocks: their next write lands after this submission's work.
+    this.freeUniforms.push(...this.pendingUniforms);
     this.pendingUniforms = [];
   }
 
@@ -470,8 +500,8 @@ export class Gpu {
     this.flush();
     this.destroyed = true;
     this.pool.destroyAll();
-    for (const list of this.freeUniforms.values()) for (const b of list) b.destroy();
-    this.freeUniforms.clear();
+    for (const b of this.freeUniforms) b.destroy();
+    this.freeUniforms = [];
     this.querySet?.destroy();
     this.pipelines.clear();
     this.device.destroy();
