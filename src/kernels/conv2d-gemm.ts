@@ -9,6 +9,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
 import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
+import { tunedMatmulTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
 
 /** Uniforms of conv2d.wgsl, conv2d_bwd_input.wgsl and conv2d_bwd_weight.wgsl (conv2d_common.wgsl). */
@@ -104,7 +105,9 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
       if (misfit) throw new RangeError(`conv2d: tile ${JSON.stringify(t)} does not fit: ${misfit}`);
     } else {
       const fits = (c: ConvTile) => gemmTileMisfit(c, limits, 'conv') === null;
-      t = [convTile(M, N), ...CONV_FALLBACK_TILES].find(fits) ?? CONV_FALLBACK_TILES.at(-1)!;
+      // Large products on hardware take the adapter's tuned matmul tile when the conv core can run it.
+      const tuned = !gpu.adapter.isSoftware && M >= 128 && N >= 4096 ? [tunedMatmulTile(gpu)] : [];
+      t = [...tuned, convTile(M, N), ...CONV_FALLBACK_TILES].find(fits) ?? CONV_FALLBACK_TILES.at(-1)!;
     }
     kernel = { file, entry: 'main', constants: gemmConstants(t) };
     colTiles = Math.ceil(N / t.BN);
