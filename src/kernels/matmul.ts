@@ -82,7 +82,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   const tile = opts.tile ?? matmulTileFor(gpu, M, N, batch, elemBytes);
   const misfit = matmulTileMisfit(tile, gpu.adapter.limits, elemBytes);
   if (misfit) throw new RangeError(`matmul: tile ${JSON.stringify(tile)} does not fit: ${misfit}`);
-  let splits = opts.kChunk !== undefined ? Math.ceil(K / Math.max(1, opts.kChunk)) : (opts.splits ?? autoSplits(gpu, tile, M, N, K, batch));
+  let splits = opts.kChunk !== undefined ? Math.max(1, Math.ceil(K / Math.max(1, opts.kChunk))) : (opts.splits ?? autoSplits(gpu, tile, M, N, K, batch));
   if (!Number.isInteger(splits) || splits < 1) throw new RangeError(`matmul: splits must be a positive integer, got ${opts.splits}`);
   if (beta !== 0) splits = 1; // partial sums cannot fold in beta * C; keep one pass
   const kChunk = Math.max(tile.BK, Math.ceil(Math.ceil(K / splits) / tile.BK) * tile.BK);
