@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The device suite: every GPU figure in one run. On the GPU machine (after scripts/device-pack.sh here):
-#   source .devcarry/env.sh && source .devrun/env.sh && bash scripts/device-suite.sh
+# The device suite: every GPU figure in one run. On the GPU machine (after scripts/device-pack.sh here;
+# carry [".devcarry", ".devrun"], timeout_s 600; the device returns at most 8 files, hence the tarball):
+#   source .devcarry/env.sh && source .devrun/env.sh && SUITE_OUT=/tmp/suite SUITE_TAR=$OUT/suite.tgz \
+#     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
-# Writes into $OUT (default ./out/device-suite): info*.json, autotune.log, score-*.csv, bench*.json/.md,
-# roofline.svg, proxyless-step.txt, autospace-history.json, suite.log and summary.md.
+# Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv,
+# bench*.json/.md, roofline.svg, proxyless-step.txt, autospace-history.json, suite.log, summary.md
+# (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
 # large size add up to 8 minutes. The all-cells scoring run is cut by its limit on purpose when the
 # GPU is too slow for all 15625 cells: it streams its rows, and the summary counts what is there.
 set -uo pipefail
-out="${OUT:-out/device-suite}"; mkdir -p "$out"
+out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
@@ -59,4 +62,5 @@ step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-
 step autospace-step "$t_auto" $W evolve-space --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
 step summary 10 node scripts/device-summary.mjs "$out"
 log "done, $fails failed step(s)"
+[ -z "${SUITE_TAR:-}" ] || tar czf "$SUITE_TAR" -C "$out" .
 [ "$fails" = 0 ]
