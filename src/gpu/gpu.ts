@@ -136,6 +136,7 @@ interface CachedPipeline {
 export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
   private pass: GPUComputePassEncoder | null = null;
@@ -306,6 +307,16 @@ export class Gpu {
     }
   }
 
+  /** Group 0's layout of a pipeline, asked of Dawn once (every dispatch binds a new group). */
+  private bindGroupLayout(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, layout);
+    }
+    return layout;
+  }
+
   get pipelineCount(): number {
     return this.pipelines.size;
   }
@@ -402,7 +413,7 @@ export class Gpu {
       this.pendingBuffers.add(buffer);
       entries.push({ binding: i + 1, resource: { buffer } });
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries });
     const pass = this.computePass();
     if (pipeline !== this.passPipeline) {
       pass.setPipeline(pipeline);
