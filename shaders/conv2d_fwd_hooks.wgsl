@@ -7,7 +7,7 @@ struct ColCtx { xBase: u32, ih0: i32, iw0: i32 }
 
 fn colCtx(c: u32) -> ColCtx {
   let o = unflatten3(c, p.OH, p.OW);  // (n, oh, ow)
-  return ColCtx(o.x * p.Cb * p.H * p.W, i32(o.y * p.stride) - i32(p.pad), i32(o.z * p.stride) - i32(p.pad));
+  return ColCtx(o.x * p.Cb * p.H * p.W + grp * p.grpB, i32(o.y * p.stride) - i32(p.pad), i32(o.z * p.stride) - i32(p.pad));
 }
 
 // k = (ci, kh, kw) walked as (off = channel offset ci*H*W, y = kh, x = kw).
@@ -33,10 +33,10 @@ struct ACtx { k: u32 }
 
 fn aCtx(k: u32) -> ACtx { return ACtx(k); }
 
-fn loadA(a: ACtx, r: u32) -> f32 { return ldW(r * p.K + a.k); }
+fn loadA(a: ACtx, r: u32) -> f32 { return ldW(grp * p.grpA + r * p.K + a.k); }
 
 struct OutCtx { base: u32 }
 
-fn outCtx(c: u32) -> OutCtx { return OutCtx(rowZeroOffset(c, p.M, p.OH * p.OW)); }
+fn outCtx(c: u32) -> OutCtx { return OutCtx(rowZeroOffset(c, p.Mtot, p.OH * p.OW) + grp * p.grpC); }
 
 fn storeC(o: OutCtx, r: u32, split: u32, v: f32) { Y[o.base + r * p.OH * p.OW] = v; }

@@ -14,9 +14,9 @@
 // backends (lavapipe scalarises it) and not free on GPUs, so the per-element loads use only the
 // stepped KCtx: every thread loads B from one fixed column (threads % BN == 0) stepping k by
 // threads / BN, and A at one fixed k of the tile stepping rows by threads / BK.
-// Split-K: workgroup z = fold * splits + split; split s covers k in [s*kChunk, (s+1)*kChunk)
-// (kChunk a multiple of BK) and stores a partial result; the fold part extends the column-tile
-// grid past 65535 workgroups (column tile = wg.x + fold * nwg.x).
+// Split-K and groups: workgroup z = (fold * splits + split) * groups + group; split s covers k in
+// [s*kChunk, (s+1)*kChunk) (kChunk a multiple of BK) and stores a partial result; the fold part
+// extends the column-tile grid past 65535 workgroups (column tile = wg.x + fold * nwg.x).
 
 alias SH = vec4<f32>;
 //#include "gemm_tile.wgsl"
@@ -30,9 +30,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let ty = lid.y;
   let threads = WG_X * WG_Y;
   let tid = ty * WG_X + tx;
-  let split = wg.z % p.splits;
+  grp = wg.z % p.groups;
+  let zs = wg.z / p.groups;
+  let split = zs % p.splits;
   let row0 = wg.y * BM;
-  let col0 = (wg.x + (wg.z / p.splits) * nwg.x) * BN;
+  let col0 = (wg.x + (zs / p.splits) * nwg.x) * BN;
   let kBegin = split * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);
   let nTiles = (kEnd - min(kBegin, kEnd) + BK - 1u) / BK;

@@ -59,6 +59,9 @@ const cases: Case[] = [
   { x: [2, 1, 11, 13], cout: 9, k: 3, p: { stride: 2, pad: 1 } }, // C = 1, odd sizes, stride 2
   { x: [2, 300, 1, 1], cout: 70, k: 1, p: { stride: 1, pad: 0 } }, // large C at 1x1 pixels
   { x: [1, 37, 3, 3], cout: 131, k: 3, p: { stride: 1, pad: 1 } }, // primes, > one 128-row block
+  { x: [2, 6, 7, 5], cout: 9, k: 3, p: { stride: 2, pad: 1, groups: 3 } }, // grouped GEMM, stride 2, odd
+  { x: [3, 8, 6, 6], cout: 4, k: 1, p: { stride: 1, pad: 0, groups: 4 } }, // grouped 1x1, one output per group
+  { x: [2, 3, 5, 7], cout: 6, k: 3, p: { stride: 1, pad: 2, groups: 3 } }, // depth multiplier 2 (Cout = 2 Cin)
 ];
 
 function label(c: Case): string {
@@ -79,7 +82,7 @@ describe('conv2d vs CPU reference', () => {
   // The GEMM core (algo) only matters for groups = 1; grouped convolutions run once.
   const runs = ALGOS.flatMap((algo) => cases.filter((c) => algo === 'tiled' || (c.p.groups ?? 1) === 1).map((c) => [algo, c] as const));
   for (const [algo, c] of runs) {
-    const name = (c.p.groups ?? 1) === 1 ? algo : 'direct';
+    const name = (c.p.groups ?? 1) === 1 ? algo : 'grouped';
     it(`${name}: forward and both backward passes: ${label(c)}`, async ({ skip }) => {
       if (!gpu) return skip();
       const rng = new Rng(prod(c.x) * 31 + c.k);

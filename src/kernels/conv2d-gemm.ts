@@ -18,8 +18,21 @@ export const CONV_GEMM_PARAMS = defineUniforms('conv2d_common.wgsl', 'ConvGemmPa
   kChunk: 'u32', Cb: 'u32', H: 'u32', W: 'u32',
   OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
   stride: 'u32', pad: 'u32', strideShift: 'u32', stridePow2: 'u32',
-  Mpad: 'u32', _c: 'u32', _d: 'u32', _e: 'u32',
+  Mpad: 'u32', groups: 'u32', Mtot: 'u32', grpA: 'u32',
+  grpB: 'u32', grpC: 'u32', _a: 'u32', _b: 'u32',
 });
+
+/**
+ * A grouped GEMM (one per convolution group, conv2d_gemm.wgsl): the output (or dy) channels of all
+ * groups and what the A source, the B source and the output advance per group, in elements.
+ */
+export interface GemmGroups {
+  groups: number;
+  Mtot: number;
+  grpA: number;
+  grpB: number;
+  grpC: number;
+}
 
 // Two cores compute the GEMMs:
 //   'tiled'     conv2d_gemm.wgsl: register tiles of gemm_tile.wgsl (BM x BN blocks, TM x TN
@@ -69,6 +82,7 @@ export interface GemmPlan {
   splits: number;
   kChunk: number;
   Mpad: number;
+  groups: number;
   workgroups: [number, number, number];
 }
 
@@ -87,8 +101,9 @@ export interface Conv2dOptions {
   precision?: 'f32' | 'f16';
 }
 
-export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions): GemmPlan {
-  let algo = opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled');
+/** Plans one convolution GEMM (per group when groups > 1: the tiled core only). */
+export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions, groups = 1): GemmPlan {
+  let algo = groups > 1 ? 'tiled' : (opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled'));
   // The broadcast core packs A ([K][Mpad]); fall back to tiling when that buffer would not fit.
   const maxBytes = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
   if (algo === 'broadcast' && K * Math.ceil(M / BM) * BM * 4 > maxBytes) algo = 'tiled';
@@ -128,14 +143,14 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
   }
   const kChunk = Math.max(tk, Math.ceil(K / splits / tk) * tk);
   splits = Math.max(1, Math.ceil(K / kChunk));
-  if (rowTiles > maxWg || fold * splits > maxWg) {
-    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K} needs more workgroups than this device allows`);
+  if (rowTiles > maxWg || fold * splits * groups > maxWg) {
+    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K}${groups > 1 ? ` x ${groups} groups` : ''} needs more workgroups than this device allows`);
   }
-  const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits];
-  return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, workgroups };
+  const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits * groups];
+  return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, groups, workgroups };
 }
 
-function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number, d: ConvDims): ArrayBuffer {
+function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number, d: ConvDims, g: GemmGroups): ArrayBuffer {
   // Power-of-two strides let conv2d_bwd_input.wgsl shift instead of divide.
   const pow2 = (d.stride & (d.stride - 1)) === 0;
   return CONV_GEMM_PARAMS.pack({
@@ -149,6 +164,11 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
     strideShift: pow2 ? Math.log2(d.stride) : 0,
     stridePow2: pow2 ? 1 : 0,
     Mpad: plan.Mpad,
+    groups: g.groups,
+    Mtot: g.Mtot,
+    grpA: g.grpA,
+    grpB: g.grpB,
+    grpC: g.grpC,
   });
 }
 
@@ -156,15 +176,27 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
  * Runs one convolution GEMM: out = A * B where aSrc/bSrc are the tensors the hooks read A and B
  * from. The broadcast core first packs A as [K][Mpad] (pack_a), then reads it as uniform vec4s.
  */
-export function runGemm(gpu: Gpu, plan: GemmPlan, out: GpuTensor, aSrc: GpuTensor, bSrc: GpuTensor, dims: [number, number, number], c: number, d: ConvDims): void {
+export function runGemm(
+  gpu: Gpu,
+  plan: GemmPlan,
+  out: GpuTensor,
+  aSrc: GpuTensor,
+  bSrc: GpuTensor,
+  dims: [number, number, number],
+  c: number,
+  d: ConvDims,
+  groups?: GemmGroups,
+): void {
   const [M, N, K] = dims;
+  const g = groups ?? { groups: 1, Mtot: M, grpA: 0, grpB: 0, grpC: 0 };
+  if (g.groups !== plan.groups) throw new Error(`runGemm: planned for ${plan.groups} groups, run with ${g.groups}`);
   if (M * N === 0) return;
   if (K === 0) {
     fill(gpu, out, 0); // an empty sum (e.g. an empty batch for the weight gradient)
     return;
   }
   const file = plan.kernel.file;
-  const uniforms = gemmUniforms(M, N, K, plan, c, d);
+  const uniforms = gemmUniforms(M, N, K, plan, c, d, g);
   if (plan.algo === 'tiled') {
     gpu.dispatch({ kernel: plan.kernel, buffers: [out, aSrc, bSrc], uniforms, workgroups: plan.workgroups });
     return;
