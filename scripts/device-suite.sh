@@ -41,7 +41,13 @@ step() {
 }
 fails=0
 log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup parity=$parity batch=$batch"
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
+  # WebGPU does not report device memory: --group auto sizes its groups from half of it.
+  mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1 | tr -dc 0-9)
+  [ -n "${WGNAS_GPU_MEMORY_BYTES:-}" ] || [ -z "$mib" ] || export WGNAS_GPU_MEMORY_BYTES=$((mib * 1048576 / 2))
+fi
+log "memory budget of --group auto: ${WGNAS_GPU_MEMORY_BYTES:-twice maxBufferSize, at most 16 GiB}"
 step info 20 bash -c "$W info --json > '$out/info.json'"
 step info-unsafe 20 bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W info --json > '$out/info-unsafe.json'"
 # Tile tuning first (cached per adapter in WGNAS_CACHE_DIR), so every later step runs the tuned tile.

@@ -79,9 +79,10 @@ describe('grouped zero-shot scoring', () => {
     const saved = process.env.WGNAS_GPU_MEMORY_BYTES;
     delete process.env.WGNAS_GPU_MEMORY_BYTES;
     try {
-      expect(memoryBudgetBytes(hw)).toBe(2 * 2 ** 30);
-      expect(autoGroupSize(hw, 256 * 2 ** 20)).toBe(8);
-      expect(autoGroupSize(hw, 4 * 2 ** 30)).toBe(1);
+      expect(memoryBudgetBytes(hw)).toBe(8 * 2 ** 30);
+      expect(autoGroupSize(hw, 256 * 2 ** 20)).toBe(32);
+      expect(autoGroupSize(hw, 4 * 2 ** 30)).toBe(2);
+      expect(autoGroupSize(hw, 16 * 2 ** 30)).toBe(1);
       expect(autoGroupSize(hw, 1024)).toBe(MAX_AUTO_GROUP);
       expect(autoGroupSize({ adapter: { ...hw.adapter, isSoftware: true } } as unknown as Gpu, 1024)).toBe(1);
       process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 30);
