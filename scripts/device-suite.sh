@@ -21,7 +21,7 @@ if [ "$size" = tiny ]; then
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
   t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-170}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-100}"
-  t_f16="${SUITE_F16_S:-30}"; t_steps="${SUITE_STEPS_S:-25}"; t_auto="${SUITE_AUTOSPACE_S:-25}"
+  t_f16="${SUITE_F16_S:-30}"; t_steps="${SUITE_STEPS_S:-40}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
 fi
