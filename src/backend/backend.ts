@@ -45,6 +45,8 @@ export interface BackendLimits {
   maxTensorBytes: number;
   /** Most layers one batched proxy accumulation may stack (the WebGPU grid limit). */
   maxBatchedLayers: number;
+  /** Largest single allocation (WebGPU maxBufferSize; the CPU: no practical limit). */
+  maxBufferBytes: number;
 }
 
 export interface BackendStats {
@@ -83,6 +85,8 @@ export interface Backend {
   /** Resolves once everything queued has run; rejects with the first failure of queued work. */
   sync(): Promise<void>;
   stats(): BackendStats;
+  /** Restarts peakBytesInUse from the bytes in use now. */
+  resetPeak(): void;
   /** Waits for queued work and releases the device and every tensor. Idempotent. */
   dispose(): void;
 

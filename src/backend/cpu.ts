@@ -43,7 +43,7 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     isSoftware: false,
     threads: dev.threads,
     // Native memory has no binding limit; the arena bound keeps one chunk's memory modest.
-    limits: { maxTensorBytes: 2 ** 31 - 1, maxBatchedLayers: 2 ** 31 - 1 },
+    limits: { maxTensorBytes: 2 ** 31 - 1, maxBatchedLayers: 2 ** 31 - 1, maxBufferBytes: 2 ** 40 },
     empty: (shape, label) => dev.empty(shape, label),
     zeros: (shape) => dev.zeros(shape),
     upload: (data, shape) => dev.upload(data, shape),
@@ -56,6 +56,7 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       const s = dev.stats();
       return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
     },
+    resetPeak: () => dev.resetPeak(),
     dispose: () => {
       if (disposed) return;
       disposed = true;

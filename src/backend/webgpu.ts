@@ -50,6 +50,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
     limits: {
       maxTensorBytes: limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024,
       maxBatchedLayers: limits.maxComputeWorkgroupsPerDimension ?? 65535,
+      maxBufferBytes: limits.maxBufferSize ?? 256 * 1024 * 1024,
     },
     empty: (shape, label) => gpu.empty(shape, label),
     zeros: (shape) => gpu.zeros(shape),
@@ -67,6 +68,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       const p = gpu.pool.stats();
       return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
     },
+    resetPeak: () => gpu.pool.resetPeak(),
     dispose: () => {
       if (disposed) return;
       disposed = true;

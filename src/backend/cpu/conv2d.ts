@@ -9,11 +9,8 @@ import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 export { type Conv2dParams, conv2dMacs, conv2dOutShape };
 
-/** The WGSL GEMM cores' options (src/kernels/conv2d.ts): accepted for signature parity, unused on the CPU. */
-export interface Conv2dOptions {
-  algo?: 'tiled' | 'broadcast';
-  tile?: { WG_X: number; WG_Y: number };
-}
+/** The WGSL kernels' options (src/kernels/conv2d-gemm.ts: GEMM core, tile, f16 operands): accepted for signature parity, unused on the CPU. */
+export type Conv2dOptions = object;
 
 /** The addon's parameters (OH/OW are derived there again and must agree). */
 function params(d: ConvDims): Record<string, number> {
