@@ -51,7 +51,7 @@ export interface AdapterReport {
 }
 
 export interface KernelSpec {
-  /** File under shaders/, e.g. 'matmul.wgsl'. */
+  /** File under shaders/, e.g. 'conv2d.wgsl' (or a generated program's registered name). */
   file: string;
   entry?: string;
   /** WGSL override constants; part of the pipeline cache key. */

@@ -12,7 +12,7 @@ function findShaderDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, 'shaders');
-    if (existsSync(join(candidate, 'matmul.wgsl'))) return candidate;
+    if (existsSync(join(candidate, 'elementwise.wgsl'))) return candidate;
     dir = dirname(dir);
   }
   throw new Error('wgnas: cannot find the shaders/ directory next to the package; set WGNAS_SHADER_DIR');
