@@ -31,7 +31,7 @@ function dims(s: string, what: string, key: string): number[] {
 }
 
 export function parseLatencyKey(key: string): ParsedKey {
-  const m = /^([A-Za-z][A-Za-z0-9_]*)-input:([0-9x]+)-output:([0-9x]+)((?:-[a-z_]+:-?\d+)*)$/.exec(key);
+  const m = /^([A-Za-z][A-Za-z0-9_]*)-input:([0-9x]+)-output:([0-9x]+)((?:-[a-z_][a-z0-9_]*:-?\d+)*)$/.exec(key);
   if (!m) {
     throw new LatencyKeyError(
       `malformed latency key '${key}' (expected NAME-input:HxWxC-output:HxWxC[-field:N...], e.g. ` +

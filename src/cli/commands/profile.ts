@@ -8,6 +8,7 @@ import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { buildTable, type TableSource } from '../../latency/table-writer.js';
+import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { sha256Hex } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -29,6 +30,7 @@ function spaceOf(values: Values): { keys: string[]; meta: Record<string, string>
     const meta = { space: `cell space ${sha256Hex(readFileSync(file)).slice(0, 16)} (${space.file.source}, layout ${space.layout.name})`, resolution: String(space.layout.inputSize) };
     return { keys: cellSpaceKeys(space), meta };
   }
+  if (values.space === 'cifar') return { keys: spaceKeys(layoutSpace(CIFAR_LAYOUT)), meta: { space: 'cifar', resolution: String(CIFAR_LAYOUT.inputSize) } };
   return { keys: spaceKeys(proxylessSpace({ inputSize: values.resolution })), meta: { space: values.space, resolution: String(values.resolution) } };
 }
 

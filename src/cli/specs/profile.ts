@@ -25,9 +25,14 @@ export const PROFILE_OPTIONS = {
     metavar: 'DEV',
     default: 'cpu',
   }),
-  space: oneOf(['proxyless'], { help: 'search space (proxyless: the ProxylessNAS mobile space)', default: 'proxyless', conflicts: ['space-file'], conflictsWhy: '--space and --space-file name two spaces: give one' }),
+  space: oneOf(['proxyless', 'cifar'], {
+    help: "search space: proxyless (the ProxylessNAS mobile space at --resolution) or cifar (the CIFAR layout's MBConv space, 32x32: what wgnas proxyless --layout cifar searches)",
+    default: 'proxyless',
+    conflicts: ['space-file'],
+    conflictsWhy: '--space and --space-file name two spaces: give one',
+  }),
   'space-file': inFile({ help: 'a cell space (wgnas evolve-space output): its skeleton ops and every node of its cells, at its layout\'s resolution', noun: 'space file', conflicts: ['resolution'], conflictsWhy: "--resolution is the space file's layout's: drop it" }),
-  resolution: int({ help: 'input size, e.g. 224 (ImageNet) or 32 (CIFAR layout)', default: 224, min: 8, max: 1024 }),
+  resolution: int({ help: 'input size, e.g. 224 (ImageNet) or 32', default: 224, min: 8, max: 1024, appliesWhen: { option: 'space', values: ['proxyless'] } }),
   target: text({
     help: 'profile a target CPU over ssh (system ssh/scp, key authentication): copies the profiler built for its `uname -m` (scripts/build-target.sh), streams the results back; a dropped connection is re-opened',
     metavar: 'URL',
