@@ -18,7 +18,7 @@ import { proxylessSpace, spaceKeys } from '../src/latency/space.js';
 import { parseTarget, TargetError } from '../src/latency/ssh.js';
 import { buildTable } from '../src/latency/table-writer.js';
 import { wgnasInProcess } from './helpers/cli.js';
-import { ARM64_PREFIX, freePort, QEMU, startSshd, targetTestsMissing, type TestSshd } from './helpers/sshd.js';
+import { aarch64Binfmt, ARM64_PREFIX, freePort, QEMU, startSshd, targetTestsMissing, type TestSshd } from './helpers/sshd.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-target-'));
 const EMULATED = { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX };
@@ -147,7 +147,10 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
     const common = ['--identity', sshd.identity, '--known-hosts', sshd.knownHosts];
     await expectOneLine(['--target', `ssh://${sshd.user}@127.0.0.1:${closed}`, ...common], 1, /^wgnas profile: .*cannot reach it: .*Connection refused/, 'unreachable');
     await expectOneLine(targetArgs('riscv'), 1, /reports architecture 'riscv64', and wgnas builds its profiler for x86_64 and aarch64 only/, 'riscv');
-    await expectOneLine(targetArgs('armless', join(tmp, 'remote-arm')), 1, /the aarch64 profiler does not run on the target \(Exec format error\)/, 'armless');
+    // Reports aarch64 without an emulator: the kernel refuses the program, or (binfmt_misc with
+    // qemu registered) qemu finds no aarch64 C library: a library missing on the target.
+    const armless = aarch64Binfmt() ? /the C library's loader \/lib\/ld-linux-aarch64\.so\.1 is missing there/ : /the aarch64 profiler does not run on the target \(Exec format error\)/;
+    await expectOneLine(targetArgs('armless', join(tmp, 'remote-arm')), 1, armless, 'armless');
     // A library missing on the target: its copy of the bundle lost libdnnl.so.2.
     const dir = join(tmp, 'remote-damaged');
     expect((await wgnasInProcess(['profile', '--out', join(tmp, 'ok.yaml'), ...fastN(1), ...targetArgs('damaged', dir)])).code).toBe(0);

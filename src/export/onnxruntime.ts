@@ -8,9 +8,12 @@ export class OnnxRuntimeUnavailableError extends Error {
 
 type Ort = typeof import('onnxruntime-node');
 
+// A name, not a literal: bundlers (scripts/device-bundle.sh) leave the optional native module out.
+const ORT_MODULE = 'onnxruntime-node';
+
 async function loadOrt(): Promise<Ort> {
   try {
-    return await import('onnxruntime-node');
+    return (await import(ORT_MODULE)) as Ort;
   } catch (e) {
     throw new OnnxRuntimeUnavailableError(`onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}): npm install onnxruntime-node`);
   }

@@ -17,7 +17,7 @@ import { ParamStore } from '../nn/init.js';
 import { type Param, Tape, type Var } from '../nn/tape.js';
 import type { NativeOp } from '../native/binding.js';
 import { Rng } from '../util/rng.js';
-import { keyToNativeOp } from './keys.js';
+import { keyToNativeOp, LatencyKeyError } from './keys.js';
 import type { LatencyEntry } from './lut.js';
 import type { TableSource } from './table-writer.js';
 
@@ -190,7 +190,13 @@ export function gpuStamp(gpu: Gpu, o: GpuTimingOptions = {}): Record<string, str
 
 /** A table source timing each key on `gpu` (validates the keys first; the caller owns the GPU). */
 export function gpuTableSource(keys: readonly string[], gpu: Gpu, o: GpuTimingOptions = {}): TableSource {
-  for (const k of keys) keyToNativeOp(k);
+  for (const k of keys) {
+    const op = keyToNativeOp(k);
+    // The GPU runs an MBConv as a cell: kernels and expansion ratios are the cell primitives'.
+    if (op.type === 'mbconv' && (![3, 5, 7].includes(op.kernel) || ![1, 3, 6].includes(op.expand))) {
+      throw new LatencyKeyError(`latency key '${k}': the GPU profiler runs MBConv kernels 3, 5, 7 and expansion ratios 1, 3, 6 only`);
+    }
+  }
   return {
     resumeFields: ['gpu', 'adapter', 'library', 'timing', 'bn'],
     async stamp() {

@@ -89,7 +89,11 @@ export function remoteResultToEntry(r: RemoteResult): LatencyEntry {
 /** A chain as the profiler reads it: `ID type=conv,inH=32,...;type=...`. */
 export function chainLine(c: Chain): string {
   if (!/^\S+$/.test(c.id)) throw new TargetError(`chain id '${c.id}' must be one word`);
-  const op = (o: NativeOp) => Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'boolean' ? Number(v) : v}`).join(',');
+  const op = (o: NativeOp) =>
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'boolean' ? Number(v) : v}`)
+      .join(',');
   return `${c.id} ${c.ops.map(op).join(';')}`;
 }
 

@@ -7,7 +7,7 @@
  * under CI=true it is a failure.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,15 @@ export const SSHD = '/usr/sbin/sshd';
 export const QEMU = 'qemu-aarch64-static';
 /** Where Debian's cross toolchain keeps the arm64 C library (qemu-user's -L prefix). */
 export const ARM64_PREFIX = '/usr/aarch64-linux-gnu';
+
+/** Whether the kernel runs aarch64 programs through qemu by itself (binfmt_misc). */
+export function aarch64Binfmt(): boolean {
+  try {
+    return readFileSync('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').startsWith('enabled');
+  } catch {
+    return false;
+  }
+}
 
 export interface TestSshd {
   dir: string;
@@ -117,13 +126,19 @@ export async function startSshd(targets: Record<string, Record<string, string>>)
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
   for (const p of Object.values(ports)) await waitForPort(p, child, () => log);
   const user = userInfo().username;
-  const children = (): number[] => {
-    try {
-      return execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    } catch {
-      return []; // pgrep exits 1 when there are none
-    }
-  };
+  // The per-connection sshd processes: children of the listener (from /proc, no procps needed).
+  const children = (): number[] =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === child.pid;
+        } catch {
+          return false; // gone meanwhile
+        }
+      })
+      .map(Number);
   return {
     dir,
     user,
