@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs what a GPU-machine run needs into the ignored .devrun/ (carry it with .devcarry):
-#   .devrun/wgnas.mjs           the CLI and its tfjs-webgpu baseline in one esbuild bundle
+#   .devrun/wgnas.mjs.xz        the CLI and its tfjs-webgpu baseline in one esbuild bundle (xz; unpacked on the device)
+#   .devrun/proxyless-step.mjs.xz  bench/proxyless-step.ts bundled the same way (the suite's training-step figures)
 #   .devrun/node_modules/webgpu the webgpu package with only its linux-x64 binary (xz; unpacked on the device)
 #   .devrun/data/               the shared data the device suite reads (CIFAR-10 train images xz, NB201 tables)
 # Run from the repo root after `npm ci`; also runs ../shared/scripts/device-prep.sh for Node and the Vulkan loader.
@@ -11,7 +12,8 @@ data="${WGNAS_DATA_DIR:-$root/../shared/data}"
 [ -d "$data" ] || { echo "device-pack: shared data not found at $data (set WGNAS_DATA_DIR)" >&2; exit 2; }
 [ -f .devcarry/env.sh ] || bash ../shared/scripts/device-prep.sh
 rm -rf .devrun && mkdir -p .devrun/node_modules/webgpu/dist/linux-x64 .devrun/data/cifar10 .devrun/data/nb201
-bash scripts/device-bundle.sh .devrun/wgnas.mjs
+bash scripts/device-bundle.sh .devrun/wgnas.mjs .devrun/proxyless-step.mjs
+xz -T2 -6 .devrun/wgnas.mjs .devrun/proxyless-step.mjs  # ~13 MB -> ~1.3 MB of the 64 MiB carry
 w=node_modules/webgpu
 cp "$w/index.js" "$w/package.json" "$w/LICENSE.md" .devrun/node_modules/webgpu/
 xz -T2 -6 -c "$w/dist/linux-x64/dawn.node" > .devrun/node_modules/webgpu/dist/linux-x64/dawn.node.xz

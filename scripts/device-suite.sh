@@ -1,35 +1,72 @@
 #!/usr/bin/env bash
-# The device suite: every GPU figure in one run. On the GPU machine (after scripts/device-pack.sh here):
-#   source .devcarry/env.sh && source .devrun/env.sh && bash scripts/device-suite.sh
+# The device suite: every GPU figure in one run. On the GPU machine (after scripts/device-pack.sh here;
+# carry [".devcarry", ".devrun"], timeout_s 600; the device returns at most 8 files, hence the tarball):
+#   source .devcarry/env.sh && source .devrun/env.sh && SUITE_OUT=/tmp/suite SUITE_TAR=$OUT/suite.tgz \
+#     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
-# Writes into $OUT (default ./out/device-suite): info*.json, bench.json/.md, roofline.svg, score-*.csv, suite.log.
-# Each step has its own time limit so one slow step cannot eat the others' time.
+# Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv,
+# bench*.json/.md, roofline.svg, proxyless-step.txt, autospace-history.json, suite.log, summary.md
+# (and, with SUITE_TAR=FILE, all of it as one .tgz).
+# Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
+# large size add up to 8 minutes. The all-cells scoring run is cut by its limit on purpose when the
+# GPU is too slow for all 15625 cells: it streams its rows, and the summary counts what is there.
 set -uo pipefail
-out="${OUT:-out/device-suite}"; mkdir -p "$out"
+out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
-  shapes=tiny; cells=3; gcells=4; group=2; batch=8; net="--cells-per-stage 1 --channels 8"; tb=300; ts=300
+  shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
+  t_tune=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_steps=300; t_auto=300
+  steps_args="--layout cifar --batch 4 --steps 1"
+  auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
-  shapes=large; cells="${SUITE_CELLS:-64}"; gcells="${SUITE_GROUP_CELLS:-512}"; group="${SUITE_GROUP:-16}"; batch=64; net=""
-  tb="${SUITE_BENCH_S:-180}"; ts="${SUITE_SCORE_S:-90}"
+  shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
+  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-170}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-100}"
+  t_f16="${SUITE_F16_S:-30}"; t_steps="${SUITE_STEPS_S:-40}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  steps_args="--layout cifar --batch 64 --steps 3"
+  auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
 fi
-W="${WGNAS_CLI:-npx tsx src/cli/main.ts}"  # .devrun/env.sh points this at the bundle
+W="${WGNAS_CLI:-npx tsx src/cli/main.ts}"                            # .devrun/env.sh points these at the bundles
+S="${WGNAS_PROXYLESS_STEP:-npx tsx bench/proxyless-step.ts}"
+unsafe='enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'
 log() { echo "[suite $(date +%T)] $*" | tee -a "$out/suite.log" >&2; }
-step() { # name seconds cmd...
-  local name=$1 s=$2; shift 2; local t0=$SECONDS
+# step name seconds [partial] cmd...: 'partial' accepts a run cut by its time limit (rc 124).
+step() {
+  local name=$1 s=$2; shift 2; local partial=0 t0=$SECONDS
+  [ "$1" = partial ] && { partial=1; shift; }
   log "start $name (limit ${s}s)"
   timeout -k 5 "$s" "$@"; local rc=$?
   log "end $name rc=$rc in $((SECONDS - t0))s"
+  if [ "$rc" = 124 ] && [ "$partial" = 1 ]; then log "$name cut by its limit (partial result kept)"; return; fi
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
 fails=0
-log "cli=$W size=$size shapes=$shapes cells=$cells grouped=$gcells group=$group batch=$batch"
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
-step info 30 bash -c "$W info --json > '$out/info.json'"
-step info-unsafe 30 bash -c "WGNAS_DAWN_FLAGS='enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia' $W info --json > '$out/info-unsafe.json'"
-step score-1 "$ts" $W score --sample "$cells" --ground-truth --batch "$batch" --seed 0 $net --out "$out/score-group1.csv"
-step score-g "$ts" $W score --sample "$gcells" --ground-truth --batch "$batch" --seed 0 $net --group "$group" --out "$out/score-group$group.csv"
-step bench "$tb" bash -c "$W bench all --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md'"
-step summary 30 node scripts/device-summary.mjs "$out"
+log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup parity=$parity batch=$batch"
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
+  # WebGPU does not report device memory: --group auto sizes its groups from half of it.
+  mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1 | tr -dc 0-9)
+  [ -n "${WGNAS_GPU_MEMORY_BYTES:-}" ] || [ -z "$mib" ] || export WGNAS_GPU_MEMORY_BYTES=$((mib * 1048576 / 2))
+fi
+log "memory budget of --group auto: ${WGNAS_GPU_MEMORY_BYTES:-twice maxBufferSize, at most 16 GiB}"
+step info 20 bash -c "$W info --json > '$out/info.json'"
+step info-unsafe 20 bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W info --json > '$out/info-unsafe.json'"
+# Tile tuning first (cached per adapter in WGNAS_CACHE_DIR), so every later step runs the tuned tile.
+if [ "$t_tune" != 0 ]; then step autotune "$t_tune" bash -c "$W bench --autotune > '$out/autotune.log' 2>&1"; else log "autotune skipped at size $size"; fi
+# WRCor over the cells (all of NAS-Bench-201 on a GPU), groups sized from the adapter's memory.
+step score-all "$t_all" partial $W score $allsel --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --out "$out/score-all.csv"
+# The first scored cells again, one at a time: grouped and ungrouped scores must agree.
+if [ -s "$out/score-all.csv" ]; then
+  tail -n +2 "$out/score-all.csv" | head -n "$parity" | cut -d, -f1 | tr -d '"' > "$out/parity-archs.txt"
+  step score-1 "$t_one" $W score --archs "$out/parity-archs.txt" --batch "$batch" --seed 0 $net --group 1 --quiet --out "$out/score-group1.csv"
+else
+  log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
+fi
+step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md'"
+# f16 operands (and what the unsafe Dawn features expose) against our f32 matmul on the same shapes.
+step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md'"
+step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-step.txt'"
+step autospace-step "$t_auto" $W evolve-space --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
+step summary 10 node scripts/device-summary.mjs "$out"
 log "done, $fails failed step(s)"
+[ -z "${SUITE_TAR:-}" ] || tar czf "$SUITE_TAR" -C "$out" .
 [ "$fails" = 0 ]

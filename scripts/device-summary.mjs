@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Summarises a device-suite output folder into summary.md (plain Node, no dependencies, so it runs on
 // the bare GPU machine too):  node scripts/device-summary.mjs DIR
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
@@ -39,7 +39,10 @@ function kendall(a, b) {
   return (c - d) / Math.sqrt((c + d + ta) * (c + d + tb));
 }
 const log = read('suite.log') ?? '';
-const stepSeconds = (name) => Number((log.match(new RegExp(`end ${name} rc=0 in (\\d+)s`)) ?? [])[1] ?? NaN);
+/** Wall seconds of a step from suite.log (any exit code: a partial run counts too). */
+const stepSeconds = (name) => Number((log.match(new RegExp(`end ${name} rc=\\d+ in (\\d+)s`)) ?? [])[1] ?? NaN);
+const stepRc = (name) => Number((log.match(new RegExp(`end ${name} rc=(\\d+)`)) ?? [])[1] ?? NaN);
+const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const lines = [];
 const info = json('info.json');
 const unsafe = json('info-unsafe.json');
@@ -54,32 +57,90 @@ if (info) {
     const extra = unsafe.adapter.adapterFeatures.filter((f) => !(info.adapter.adapterFeatures ?? []).includes(f));
     lines.push(`- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`);
   }
+  const l = info.adapter.limits ?? {};
+  lines.push(`- limits: maxBufferSize ${l.maxBufferSize}, maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}`);
   lines.push('');
 }
-const scoreFiles = readdirSync(dir).filter((f) => /^score-group\d+\.csv$/.test(f)).sort((a, b) => parseInt(a.slice(11)) - parseInt(b.slice(11)));
+const tuned = read('autotune.log');
+if (tuned) {
+  const best = tuned.match(/best matmul tile .*/);
+  if (best) lines.push(`Autotune: ${best[0]}`, '');
+}
+
+// ---- scoring -----------------------------------------------------------------------------------
+const scoreFiles = [
+  ['score-all.csv', 'score-all'],
+  ['score-group1.csv', 'score-1'],
+].filter(([f]) => read(f));
+const byFile = {};
 if (scoreFiles.length) {
-  lines.push('| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | cells/s | step wall s | Kendall tau vs CIFAR-10 acc |', '|---|---:|---:|---:|---:|---:|');
-  const byFile = {};
-  for (const f of scoreFiles) {
-    const rows = csv(read(f));
+  lines.push('| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |', '|---|---:|---:|---:|---:|---:|');
+  for (const [f, stepName] of scoreFiles) {
+    const text = read(f).trim();
+    const rows = text.includes('\n') ? csv(text) : [];
     byFile[f] = rows;
     const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
+    const wall = stepSeconds(stepName);
     const withAcc = rows.filter((r) => r.val_acc !== '' && r.val_acc !== undefined);
     const tau = withAcc.length > 2 ? kendall(withAcc.map((r) => Number(r.wrcor)), withAcc.map((r) => Number(r.val_acc))) : NaN;
-    const g = f.match(/group(\d+)/)[1];
-    lines.push(`| --group ${g} | ${rows.length} | ${t.toFixed(1)} | ${(rows.length / t).toFixed(2)} | ${stepSeconds(g === '1' ? 'score-1' : 'score-g')} | ${tau.toFixed(3)} |`);
+    const what = stepName === 'score-all' ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${stepRc(stepName) === 124 ? ' (cut by the time limit)' : ''}` : '--group 1 (parity)';
+    lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
   }
-  // Same seed, same sampler: the ungrouped run's cells are the first ones of the grouped run.
-  if (scoreFiles.length > 1) {
-    const a = byFile[scoreFiles[0]], b = new Map(byFile[scoreFiles[scoreFiles.length - 1]].map((r) => [r.arch, Number(r.wrcor)]));
+  const a = byFile['score-group1.csv'];
+  const b = byFile['score-all.csv'];
+  if (a && b) {
+    const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
     let worst = 0, n = 0;
-    for (const r of a) if (b.has(r.arch)) { n++; worst = Math.max(worst, Math.abs(Number(r.wrcor) - b.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor)))); }
+    for (const r of a) if (m.has(r.arch)) { n++; worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor)))); }
     lines.push('', `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`);
   }
   lines.push('');
 }
-const bench = read('bench.md');
-if (bench) lines.push('## Kernels', '', bench.trim(), '');
+
+// ---- kernels -----------------------------------------------------------------------------------
+const bench = json('bench.json');
+const gf = (r) => r?.ours?.gflops ?? NaN;
+if (bench) {
+  const peak = bench.peak?.gflops;
+  const big = bench.results.filter((r) => r.kernel === 'matmul' && r.shape.batch === 1 && r.shape.M >= 4096 && r.shape.M === r.shape.N && r.shape.N === r.shape.K);
+  if (big.length && peak) {
+    lines.push(`f32 matmul against the adapter's f32 peak (${fmt(peak / 1e3, 1)} TFLOP/s, ${bench.peak.source}):`, '');
+    for (const r of big) lines.push(`- ${r.label}: ${fmt(gf(r) / 1e3, 2)} TFLOP/s = ${fmt((100 * gf(r)) / peak, 1)} % of peak${r.config?.tile ? ` (tile ${r.config.tile})` : ''}`);
+    lines.push('');
+  }
+}
+const f16 = json('bench-f16.json');
+if (f16) {
+  const f32 = new Map(f16.results.filter((r) => r.kernel === 'matmul').map((r) => [r.label, r]));
+  const rows = f16.results.filter((r) => r.kernel === 'matmul-f16' || r.kernel === 'conv2d-f16');
+  if (rows.length) {
+    lines.push('| f16 operands, f32 accumulation | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |', '|---|---|---:|---:|---:|');
+    for (const r of rows) {
+      const base = r.kernel === 'matmul-f16' ? f32.get(r.label) : null;
+      const tf = r.baselines?.['tfjs-webgpu']?.speedup;
+      lines.push(`| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`);
+    }
+    lines.push('');
+  }
+}
+const benchMd = read('bench.md');
+if (benchMd) lines.push('## Kernels', '', benchMd.trim(), '');
+
+// ---- training steps ----------------------------------------------------------------------------
+const steps = read('proxyless-step.txt');
+if (steps) {
+  const ms = (name) => Number((steps.match(new RegExp(`${name}\\s+median ([\\d.]+) ms`)) ?? [])[1] ?? NaN);
+  const ours = ms('wgnas weight step \\(fixed path\\)');
+  const tf = ms('tfjs-webgpu weight step \\(same path\\)');
+  lines.push('## Training steps', '', '| step | ours ms | tfjs-webgpu ms | ours vs tfjs |', '|---|---:|---:|---:|');
+  lines.push(`| ProxylessNAS supernet weight step (one fixed path) | ${fmt(ours, 1)} | ${fmt(tf, 1)} | ${fmt(tf / ours)}x |`);
+  lines.push(`| ProxylessNAS weight step (sampled path) | ${fmt(ms('wgnas weight step \\(1 path\\)'), 1)} | | |`);
+  lines.push(`| ProxylessNAS architecture step (2 paths + gates) | ${fmt(ms('wgnas arch step \\(2 paths \\+ gates\\)'), 1)} | | |`);
+  const hist = json('autospace-history.json');
+  const ev = hist?.history?.[0];
+  if (ev) lines.push(`| AutoSpace step (weight + fitness, mean) | ${fmt(ev.msPerStep, 1)} | | |`);
+  lines.push('', (steps.match(/^adapter: .*$/m) ?? [''])[0], '');
+}
 lines.push('## Steps', '', '```', log.trim(), '```', '');
 writeFileSync(join(dir, 'summary.md'), lines.join('\n'));
 process.stdout.write(`wrote ${join(dir, 'summary.md')}\n`);

@@ -2,6 +2,7 @@
 //   M = Cout, N = batch * OH * OW (column c = (n, oh, ow)), K = Cin * KH * KW (k = (ci, kh, kw))
 //   A[co, k] = w[co, ci, kh, kw]; B[k, c] = x[n, ci, oh*stride - pad + kh, ow*stride - pad + kw]
 //   y[n, co, oh, ow] = C[co, c]
+// Hooks: conv2d_fwd_hooks.wgsl; f16 operands: conv2d_f16.wgsl.
 
 //#include "conv2d_common.wgsl"
 
@@ -10,44 +11,9 @@
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;  // A operand source
 @group(0) @binding(3) var<storage, read> X: array<f32>;  // B operand source
 
-// Top-left input position of output (oh, ow) in image n.
-struct ColCtx { xBase: u32, ih0: i32, iw0: i32 }
+fn ldX(i: u32) -> f32 { return X[i]; }
+fn ldW(i: u32) -> f32 { return Wt[i]; }
 
-fn colCtx(c: u32) -> ColCtx {
-  let o = unflatten3(c, p.OH, p.OW);  // (n, oh, ow)
-  return ColCtx(o.x * p.Cb * p.H * p.W, i32(o.y * p.stride) - i32(p.pad), i32(o.z * p.stride) - i32(p.pad));
-}
-
-// k = (ci, kh, kw) walked as (off = channel offset ci*H*W, y = kh, x = kw).
-alias KCtx = Walk;
-
-fn kCtx(k: u32) -> KCtx {
-  let t = unflatten3(k, p.KH, p.KW);
-  return KCtx(t.x * p.H * p.W, t.y, t.z);
-}
-
-fn kNext(kc: KCtx) -> KCtx { return walkNext(kc, p.KH, p.KW, p.H * p.W); }
-
-fn loadB(col: ColCtx, kc: KCtx) -> f32 {
-  // Negative coordinates wrap to huge u32s, so one unsigned compare checks both bounds.
-  // Branch-free (clamped index, then select): cheaper than divergent branches on CPU backends.
-  let ih = u32(col.ih0 + i32(kc.y));
-  let iw = u32(col.iw0 + i32(kc.x));
-  let inside = ih < p.H && iw < p.W;
-  return select(0.0, X[select(0u, col.xBase + kc.off + ih * p.W + iw, inside)], inside);
-}
-
-struct ACtx { k: u32 }
-
-fn aCtx(k: u32) -> ACtx { return ACtx(k); }
-
-fn loadA(a: ACtx, r: u32) -> f32 { return Wt[r * p.K + a.k]; }
-
-struct OutCtx { base: u32 }
-
-fn outCtx(c: u32) -> OutCtx { return OutCtx(rowZeroOffset(c, p.M, p.OH * p.OW)); }
-
-fn storeC(o: OutCtx, r: u32, split: u32, v: f32) { Y[o.base + r * p.OH * p.OW] = v; }
-
+//#include "conv2d_fwd_hooks.wgsl"
 //#include "conv2d_gemm.wgsl"
 //#include "conv2d_bcast.wgsl"

@@ -16,7 +16,7 @@ struct ColCtx { dyBase: u32, th: i32, tw: i32 }
 
 fn colCtx(c: u32) -> ColCtx {
   let i = unflatten3(c, p.H, p.W);  // (n, ih, iw)
-  return ColCtx(i.x * p.Cb * p.OH * p.OW, i32(i.y + p.pad), i32(i.z + p.pad));
+  return ColCtx(i.x * p.Cb * p.OH * p.OW + grp * p.grpB, i32(i.y + p.pad), i32(i.z + p.pad));
 }
 
 // k = (co, kh, kw) walked as (off = dy channel offset co*OH*OW, y = kh, x = kw).
@@ -54,13 +54,13 @@ fn loadB(col: ColCtx, kc: KCtx) -> f32 {
 // Column k = (co, kh, kw) of A: w[co, ci, kh, kw] = Wt[base + ci * KH * KW].
 struct ACtx { base: u32 }
 
-fn aCtx(k: u32) -> ACtx { return ACtx(rowZeroOffset(k, p.M, p.KH * p.KW)); }
+fn aCtx(k: u32) -> ACtx { return ACtx(rowZeroOffset(k, p.M, p.KH * p.KW) + grp * p.grpA); }
 
 fn loadA(a: ACtx, r: u32) -> f32 { return Wt[a.base + r * p.KH * p.KW]; }
 
 struct OutCtx { base: u32 }
 
-fn outCtx(c: u32) -> OutCtx { return OutCtx(rowZeroOffset(c, p.M, p.H * p.W)); }
+fn outCtx(c: u32) -> OutCtx { return OutCtx(rowZeroOffset(c, p.Mtot, p.H * p.W) + grp * p.grpC); }
 
 fn storeC(o: OutCtx, r: u32, split: u32, v: f32) { DX[o.base + r * p.H * p.W] = v; }
 

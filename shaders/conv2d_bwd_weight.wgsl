@@ -16,7 +16,7 @@ struct ColCtx { chBase: u32, dh: i32, dw: i32 }
 
 fn colCtx(c: u32) -> ColCtx {
   let t = unflatten3(c, p.KH, p.KW);  // (ci, kh, kw)
-  return ColCtx(t.x * p.H * p.W, i32(t.y) - i32(p.pad), i32(t.z) - i32(p.pad));
+  return ColCtx(t.x * p.H * p.W + grp * p.grpB, i32(t.y) - i32(p.pad), i32(t.z) - i32(p.pad));
 }
 
 // k = (n, oh, ow) walked as (off = image offset n*Cin*H*W, y = oh, x = ow).
@@ -40,7 +40,7 @@ fn loadB(col: ColCtx, kc: KCtx) -> f32 {
 // Column k = (n, oh, ow) of A: dy[n, co, oh, ow] = DY[base + co * OH * OW].
 struct ACtx { base: u32 }
 
-fn aCtx(k: u32) -> ACtx { return ACtx(rowZeroOffset(k, p.M, p.OH * p.OW)); }
+fn aCtx(k: u32) -> ACtx { return ACtx(rowZeroOffset(k, p.Mtot, p.OH * p.OW) + grp * p.grpA); }
 
 fn loadA(a: ACtx, r: u32) -> f32 { return DY[a.base + r * p.OH * p.OW]; }
 
@@ -48,7 +48,7 @@ struct OutCtx { c: u32 }
 
 fn outCtx(c: u32) -> OutCtx { return OutCtx(c); }
 
-fn storeC(o: OutCtx, r: u32, split: u32, v: f32) { PART[(split * p.M + r) * p.N + o.c] = v; }
+fn storeC(o: OutCtx, r: u32, split: u32, v: f32) { PART[(split * p.Mtot + r) * p.N + grp * p.grpC + o.c] = v; }
 
 //#include "conv2d_gemm.wgsl"
 //#include "conv2d_bcast.wgsl"

@@ -7,14 +7,21 @@
 // gemmUniforms in src/kernels/conv2d.ts. Cb: channels of the B operand's source tensor (x: Cin for
 // the forward and the weight gradient; dy: Cout for the input gradient). stride = 1 << strideShift
 // when stridePow2 != 0 (only the input gradient uses it). Mpad: rows of the packed A
-// (conv2d_bcast.wgsl).
+// (conv2d_bcast.wgsl). Grouped convolutions (conv2d_gemm.wgsl only) run one GEMM per group
+// (workgroup z = ... * groups + group, kept in `grp`): M, N, K are one group's, Mtot the output
+// (fwd, bwd_input) or dy (bwd_weight) channels of all groups, and grpA / grpB / grpC what the A
+// source, the B source and the output advance per group (elements).
 struct ConvGemmParams {
   M: u32, N: u32, K: u32, splits: u32,
   kChunk: u32, Cb: u32, H: u32, W: u32,
   OH: u32, OW: u32, KH: u32, KW: u32,
   stride: u32, pad: u32, strideShift: u32, stridePow2: u32,
-  Mpad: u32, _c: u32, _d: u32, _e: u32,
+  Mpad: u32, groups: u32, Mtot: u32, grpA: u32,
+  grpB: u32, grpC: u32, _a: u32, _b: u32,
 }
+
+// The group this workgroup computes (set by conv2d_gemm.wgsl's main; 0 in the broadcast core).
+var<private> grp: u32;
 
 // (a / b, a % b), the remainder by multiply-subtract (one division).
 fn divmod(a: u32, b: u32) -> vec2<u32> {

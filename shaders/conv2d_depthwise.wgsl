@@ -5,8 +5,10 @@
 // input; grid x = image block, y = channel) or one channel and one batch split (backward weight;
 // grid x = split, y = channel): the channel is uniform across the workgroup, so weight loads are
 // uniform (scalar on CPU backends). Each thread produces R consecutive outputs of a row from one
-// register window of inputs, reusing each loaded input up to KS times. Small planes get several
-// images per workgroup so that lanes stay busy. Host checks: R % ST == 0 and windows fit WIN.
+// register window of inputs, reusing each loaded input up to KS times. The channel's KS x KS
+// filter is loaded into registers once per workgroup (fwd, bwd_input), not once per task. Small
+// planes get several images per workgroup so that lanes stay busy. Host checks: R % ST == 0 and
+// windows fit WIN.
 
 //#include "conv2d_common.wgsl"
 
@@ -25,6 +27,7 @@ override PD: u32 = 1u;
 const R: u32 = 4u;
 const WIN: u32 = 32u;
 const WG: u32 = 64u;
+const KK_MAX: u32 = 49u;  // taps of the largest kernel (7 x 7)
 
 // ---- forward: y[plane, oh, ow] = sum_{kh,kw} x[plane, oh*ST - PD + kh, ow*ST - PD + kw] w[c, kh, kw]
 @group(0) @binding(1) var<storage, read_write> f_y: array<f32>;
@@ -41,6 +44,8 @@ fn fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li
   let perImg = p.OH * chunks;
   let tasks = imgs * perImg;
   let span = (R - 1u) * ST + KS;
+  var wr: array<f32, KK_MAX>;
+  for (var i = 0u; i < KS * KS; i++) { wr[i] = f_w[wBase + i]; }
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);  // lanes past the end redo the last task, store nothing
     let task = unflatten3(t, p.OH, chunks);  // (img, oh, chunk)
@@ -62,7 +67,7 @@ fn fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li
         xw[j] = select(0.0, f_x[select(0u, rowBase + iw, ok)], ok);
       }
       for (var kw = 0u; kw < KS; kw++) {
-        let wv = f_w[wBase + kh * KS + kw];
+        let wv = wr[kh * KS + kw];
         for (var r = 0u; r < R; r++) { acc[r] = fma(xw[r * ST + kw], wv, acc[r]); }
       }
     }
@@ -101,6 +106,8 @@ fn bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let dLo = floorDiv(i32(PD) - i32(KS) + 1, st);
   let dHi = floorDiv(i32(R + PD) - 1, st);
   let span = u32(dHi - dLo + 1);
+  var wr: array<f32, KK_MAX>;
+  for (var i = 0u; i < KS * KS; i++) { wr[i] = bi_w[wBase + i]; }
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);
     let task = unflatten3(t, p.H, chunks);  // (img, ih, chunk)
@@ -123,7 +130,7 @@ fn bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         dw[j] = select(0.0, bi_dy[select(0u, dyBase + oh * p.OW + ow, ok)], ok);
       }
       for (var kw = 0u; kw < KS; kw++) {
-        let wv = bi_w[wBase + kh * KS + kw];
+        let wv = wr[kh * KS + kw];
         for (var r = 0u; r < R; r++) {
           let d = i32(r + PD) - i32(kw);
           if (((d % st) + st) % st == 0) { acc[r] = fma(dw[u32(d / st - dLo)], wv, acc[r]); }
@@ -145,7 +152,6 @@ fn bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 @group(0) @binding(2) var<storage, read> bw_x: array<f32>;
 @group(0) @binding(3) var<storage, read> bw_dy: array<f32>;
 
-const KK_MAX: u32 = 49u;
 var<workgroup> taps: array<f32, KK_MAX * WG>;
 
 @compute @workgroup_size(WG)

@@ -89,7 +89,7 @@ describe('values', () => {
 describe('parsing a command', () => {
   it('applies typed defaults and records what was given', () => {
     const p = run(SCORE, ['--sample', '3', '--proxies', 'vote,params']);
-    expect(p.values).toMatchObject({ sample: 3, batch: 64, seed: 0, group: 1, 'cells-per-stage': 5, channels: 16, proxies: ['vote', 'params'], all: false, arch: [] });
+    expect(p.values).toMatchObject({ sample: 3, batch: 64, seed: 0, group: 'auto', 'cells-per-stage': 5, channels: 16, proxies: ['vote', 'params'], all: false, arch: [] });
     expect([...p.given].sort()).toEqual(['proxies', 'sample']);
   });
 

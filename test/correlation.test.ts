@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import { correlation, correlationCpu } from '../src/kernels/correlation.js';
+import { correlation, correlationCpu, correlationOffDiagInPlace, GRAM_K_CHUNK } from '../src/kernels/correlation.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 
@@ -17,6 +17,9 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
     [3, 17, 257],
     [1, 64, 1000],
     [2, 67, 31],
+    // Split along D: several partial Grams (one of them short), N = 64 as in NB201 scoring.
+    [2, 64, 2 * GRAM_K_CHUNK + 37],
+    [1, 5, GRAM_K_CHUNK + 1],
   ];
   for (const [B, N, D] of shapes) {
     it(`B=${B} N=${N} D=${D} matches the f64 reference`, async ({ skip }) => {
@@ -32,6 +35,31 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
       c.dispose();
     });
   }
+
+  it('a matrix comes out the same bit for bit whatever else shares its dispatch (split-D does not depend on B)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const [N, D] = [64, 3 * GRAM_K_CHUNK + 5];
+    const rng = new Rng(8);
+    const x = rng.normals(3 * N * D);
+    const all = gpu.upload(x, [3, N, D]);
+    const cAll = gpu.empty([3, N, N]);
+    correlationOffDiagInPlace(gpu, all, cAll);
+    const got = await cAll.read();
+    for (let b = 0; b < 3; b++) {
+      const one = gpu.upload(x.subarray(b * N * D, (b + 1) * N * D), [1, N, D]);
+      const c1 = gpu.empty([1, N, N]);
+      correlationOffDiagInPlace(gpu, one, c1);
+      expect(Array.from(await c1.read())).toEqual(Array.from(got.subarray(b * N * N, (b + 1) * N * N)));
+      one.dispose();
+      c1.dispose();
+    }
+    // Off-diagonal entries are the correlations.
+    const ref = correlationCpu(x, 3, N, D);
+    const off = Array.from(got, (v, i) => (i % (N * N)) % (N + 1) === 0 ? ref[i] : v);
+    expectClose(off, ref, { atol: 2e-5 });
+    all.dispose();
+    cAll.dispose();
+  });
 
   it('hand-computed 3x4 case: perfectly correlated, anti-correlated and orthogonal rows', async ({ skip }) => {
     if (!gpu) return skip();

@@ -14,6 +14,7 @@ import {
   type Conv2dParams,
   type ConvAlgo,
 } from '../src/kernels/conv2d.js';
+import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from './layers-helpers.js';
@@ -52,6 +53,15 @@ const cases: Case[] = [
   { x: [2, 3, 9, 9], cout: 3, k: 3, p: { stride: 3, pad: 1, groups: 3 } }, // depthwise stride 3: generic kernel
   { x: [1, 3, 9, 9], cout: 3, k: 9, p: { stride: 1, pad: 4, groups: 3 } }, // depthwise 9x9: generic kernel
   { x: [1, 1, 7, 5], cout: 1, k: 3, p: { stride: 2, pad: 1, groups: 1 } },
+  { x: [2, 3, 6, 7], cout: 5, k: 3, p: { stride: 1, pad: 2 } }, // padding > kernel / 2
+  { x: [1, 2, 5, 5], cout: 3, k: 3, p: { stride: 2, pad: 3 } }, // padding > kernel, stride 2
+  { x: [3, 8, 9, 7], cout: 6, k: 1, p: { stride: 2, pad: 0 } }, // 1x1 with stride
+  { x: [2, 1, 11, 13], cout: 9, k: 3, p: { stride: 2, pad: 1 } }, // C = 1, odd sizes, stride 2
+  { x: [2, 300, 1, 1], cout: 70, k: 1, p: { stride: 1, pad: 0 } }, // large C at 1x1 pixels
+  { x: [1, 37, 3, 3], cout: 131, k: 3, p: { stride: 1, pad: 1 } }, // primes, > one 128-row block
+  { x: [2, 6, 7, 5], cout: 9, k: 3, p: { stride: 2, pad: 1, groups: 3 } }, // grouped GEMM, stride 2, odd
+  { x: [3, 8, 6, 6], cout: 4, k: 1, p: { stride: 1, pad: 0, groups: 4 } }, // grouped 1x1, one output per group
+  { x: [2, 3, 5, 7], cout: 6, k: 3, p: { stride: 1, pad: 2, groups: 3 } }, // depth multiplier 2 (Cout = 2 Cin)
 ];
 
 function label(c: Case): string {
@@ -64,15 +74,15 @@ function wShapeOf(c: Case): number[] {
 
 const ALGOS: ConvAlgo[] = ['tiled', 'broadcast'];
 // One tile for the tiled core keeps shader compiles (seconds each on lavapipe) few; the other
-// tile shapes (B loads stepping 2 and 4 rows of k) get their own test.
-const TILE = { WG_X: 16, WG_Y: 4 };
+// tile shapes (B loads stepping 2 and 4 rows of k, 8 x 8 outputs per thread) get their own test.
+const TILE = { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 };
 const optsFor = (algo: ConvAlgo) => (algo === 'tiled' ? { algo, tile: TILE } : { algo });
 
 describe('conv2d vs CPU reference', () => {
   // The GEMM core (algo) only matters for groups = 1; grouped convolutions run once.
   const runs = ALGOS.flatMap((algo) => cases.filter((c) => algo === 'tiled' || (c.p.groups ?? 1) === 1).map((c) => [algo, c] as const));
   for (const [algo, c] of runs) {
-    const name = (c.p.groups ?? 1) === 1 ? algo : 'direct';
+    const name = (c.p.groups ?? 1) === 1 ? algo : 'grouped';
     it(`${name}: forward and both backward passes: ${label(c)}`, async ({ skip }) => {
       if (!gpu) return skip();
       const rng = new Rng(prod(c.x) * 31 + c.k);
@@ -120,7 +130,7 @@ describe('conv2d vs CPU reference', () => {
     for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
   });
 
-  it('tiled: other tile shapes (8 and 16 rows of threads) and bad tiles', async ({ skip }) => {
+  it('tiled: other tile shapes (B loads stepping 2 and 4 rows of k, 8 x 8 outputs) and bad tiles', async ({ skip }) => {
     if (!gpu) return skip();
     const rng = new Rng(14);
     const xShape = [2, 5, 7, 9];
@@ -132,14 +142,57 @@ describe('conv2d vs CPU reference', () => {
     const dy = rng.normals(prod(yShape));
     const [gx, gw, gdy] = [gpu.upload(x, xShape), gpu.upload(w, wShape), gpu.upload(dy, yShape)];
     // Each tiled pipeline costs seconds to compile on lavapipe: one kernel per tile shape.
-    const gy = conv2d(gpu, gx, gw, p, { algo: 'tiled', tile: { WG_X: 8, WG_Y: 8 } });
-    const gdw = conv2dBackwardWeight(gpu, gx, gdy, wShape, p, { algo: 'tiled', tile: { WG_X: 16, WG_Y: 16 } });
+    const gy = conv2d(gpu, gx, gw, p, { algo: 'tiled', tile: { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 } });
+    const gdx = conv2dBackwardInput(gpu, gdy, gw, xShape, p, { algo: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 } });
+    const gdw = conv2dBackwardWeight(gpu, gx, gdy, wShape, p, { algo: 'tiled', tile: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } });
     expectClose(await gy.read(), conv2dCpu(x, xShape, w, wShape, p), { atol: 1e-3, label: 'y' });
+    expectClose(await gdx.read(), conv2dBackwardInputCpu(dy, w, wShape, xShape, p), { atol: 1e-3, label: 'dx' });
     expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, xShape, dy, wShape, p), { atol: 1e-3, label: 'dw' });
-    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { WG_X: 16, WG_Y: 6 } })).toThrow(/WG_Y/);
-    const tooWide = { WG_X: gpu.adapter.limits.maxComputeInvocationsPerWorkgroup, WG_Y: 4 };
-    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: tooWide })).toThrow(/threads/);
-    for (const t of [gx, gw, gdy, gy, gdw]) t.dispose();
+    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 16, BN: 64, BK: 16, TM: 6, TN: 4 } })).toThrow(/TM=6/);
+    // Every thread loads B from one column: 2 x 16 threads cannot cover 64 columns.
+    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 8, BN: 64, BK: 16, TM: 4, TN: 4 } })).toThrow(/multiple of BN/);
+    const n = gpu.adapter.limits.maxComputeInvocationsPerWorkgroup;
+    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 64, BN: n / 2, BK: 16, TM: 4, TN: 4 } })).toThrow(/invocations/);
+    for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
+  });
+
+  it('f16 forward (f16 operands, f32 accumulation) stays within the f16 error bound where shader-f16 exists', async ({ skip }) => {
+    if (!gpu) return skip();
+    const f16Cases: Case[] = [
+      { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } },
+      { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } },
+      { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } },
+      { x: [2, 300, 1, 1], cout: 70, k: 1, p: { stride: 1, pad: 0 } },
+    ];
+    if (!hasF16(gpu)) {
+      const x = gpu.zeros([1, 1, 3, 3]);
+      expect(() => conv2d(gpu!, x, x, { stride: 1, pad: 0 }, { precision: 'f16' })).toThrow(/shader-f16/);
+      x.dispose();
+      return skip();
+    }
+    for (const c of f16Cases) {
+      const rng = new Rng(prod(c.x) + 5);
+      const wShape = wShapeOf(c);
+      const x = rng.normals(prod(c.x));
+      const w = rng.normals(prod(wShape), 0.5);
+      const [gx, gw] = [gpu.upload(x, c.x), gpu.upload(w, wShape)];
+      const gy = conv2d(gpu, gx, gw, c.p, { precision: 'f16', tile: TILE });
+      const got = await gy.read();
+      const want = conv2dCpu(x, c.x, w, wShape, c.p);
+      // |y16 - y| <= (2 u16 + u16^2 + K u32) * sum |x w| over the taps, element by element.
+      const mag = conv2dCpu(x.map(Math.abs), c.x, w.map(Math.abs), wShape, c.p);
+      const bound = f16DotErrorBound(prod(wShape.slice(1)));
+      let bad = 0;
+      let rounded = 0;
+      for (let i = 0; i < want.length; i++) {
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= bound * mag[i] + 1e-6)) bad++;
+        if (err > 1e-5 * mag[i]) rounded++;
+      }
+      expect(bad, label(c)).toBe(0);
+      expect(rounded, `${label(c)}: the operands were not rounded to f16`).toBeGreaterThan(0);
+      for (const t of [gx, gw, gy]) t.dispose();
+    }
   });
 
   it('broadcast: folds the column-tile grid into z when it exceeds the per-dimension limit', async ({ skip }) => {

@@ -5,6 +5,7 @@ import { NB201_DEFAULT, nb201Factory } from '../src/nn/nb201-net.js';
 import { scoreNetsGrouped } from '../src/proxies/index.js';
 import { parseArch } from '../src/spaces/nb201.js';
 import { ZeroShotScorer, scoreAll } from '../src/zeroshot/index.js';
+import { autoGroupSize, MAX_AUTO_GROUP, memoryBudgetBytes } from '../src/zeroshot/group-size.js';
 import { testGpu } from './helpers/gpu.js';
 
 let gpu: Gpu | null;
@@ -33,6 +34,63 @@ describe('grouped zero-shot scoring', () => {
       expect(g[i].arch).toBe(r.arch);
       for (const p of proxies) expect(g[i].scores[p]).toBeCloseTo(r.scores[p], 3);
     });
+  });
+
+  it("--group auto: 1 on software adapters; on hardware, the first architecture's working set sizes the groups", async ({ skip }) => {
+    if (!gpu) return skip();
+    const g = gpu;
+    const cells = ARCHS.map(parseArch);
+    const proxies = ['wrcor', 'naswot'];
+    const opts = { batchSize: 8, seed: 3, net: NET };
+    const alone = await scoreAll(new ZeroShotScorer(g, proxies, { ...opts, group: 1 }), cells);
+    if (g.adapter.isSoftware) {
+      const auto = new ZeroShotScorer(g, proxies, { ...opts, group: 'auto' });
+      expect(auto.needsProbe).toBe(false);
+      expect(auto.grouped).toBe(false);
+    }
+    // As a hardware adapter would (the kernels take their hardware paths on this device too).
+    const wasSoftware = g.adapter.isSoftware;
+    const saved = process.env.WGNAS_GPU_MEMORY_BYTES;
+    (g.adapter as { isSoftware: boolean }).isSoftware = false;
+    process.env.WGNAS_GPU_MEMORY_BYTES = String(1e12);
+    try {
+      const auto = new ZeroShotScorer(g, proxies, { ...opts, group: 'auto' });
+      expect(auto.needsProbe).toBe(true);
+      const progress: number[] = [];
+      const rows = await scoreAll(auto, cells, (done) => progress.push(done));
+      expect(auto.needsProbe).toBe(false);
+      expect(auto.groupSize).toBe(MAX_AUTO_GROUP); // a huge budget: capped
+      expect(progress).toEqual([1, 3]); // the probe alone, then one group of the other two
+      rows.forEach((r, i) => {
+        expect(r.arch).toBe(alone[i].arch);
+        for (const p of proxies) expect(r.scores[p]).toBeCloseTo(alone[i].scores[p], 3);
+      });
+      // Ungrouped proxies are never probed.
+      expect(new ZeroShotScorer(g, ['synflow'], { ...opts, group: 'auto' }).needsProbe).toBe(false);
+    } finally {
+      (g.adapter as { isSoftware: boolean }).isSoftware = wasSoftware;
+      if (saved === undefined) delete process.env.WGNAS_GPU_MEMORY_BYTES;
+      else process.env.WGNAS_GPU_MEMORY_BYTES = saved;
+    }
+  });
+
+  it('auto group size: memory budget over the per-architecture working set, within [1, MAX_AUTO_GROUP]', () => {
+    const hw = { adapter: { isSoftware: false, limits: { maxBufferSize: 4 * 2 ** 30 } } } as unknown as Gpu;
+    const saved = process.env.WGNAS_GPU_MEMORY_BYTES;
+    delete process.env.WGNAS_GPU_MEMORY_BYTES;
+    try {
+      expect(memoryBudgetBytes(hw)).toBe(8 * 2 ** 30);
+      expect(autoGroupSize(hw, 256 * 2 ** 20)).toBe(32);
+      expect(autoGroupSize(hw, 4 * 2 ** 30)).toBe(2);
+      expect(autoGroupSize(hw, 16 * 2 ** 30)).toBe(1);
+      expect(autoGroupSize(hw, 1024)).toBe(MAX_AUTO_GROUP);
+      expect(autoGroupSize({ adapter: { ...hw.adapter, isSoftware: true } } as unknown as Gpu, 1024)).toBe(1);
+      process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 30);
+      expect(autoGroupSize(hw, 256 * 2 ** 20)).toBe(4);
+    } finally {
+      if (saved === undefined) delete process.env.WGNAS_GPU_MEMORY_BYTES;
+      else process.env.WGNAS_GPU_MEMORY_BYTES = saved;
+    }
   });
 
   it('refuses proxies that need their own passes', async ({ skip }) => {

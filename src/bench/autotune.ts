@@ -1,6 +1,6 @@
 /**
  * Matmul tile autotuning (`wgnas bench --autotune`). Candidate tiles (matmul.wgsl override
- * constants WG_X, WG_Y, TK) that fit the device limits are checked against the TypeScript
+ * constants BM, BN, BK, TM, TN) that fit the device limits are checked against the TypeScript
  * reference, timed on a few shapes, and the fastest is recorded in the per-adapter cache that
  * src/kernels/matmul-tiles.ts reads (kernels only look tiles up; tuning is a bench concern).
  */
@@ -17,20 +17,23 @@ import { median } from '../util/quantile.js';
 
 export { autotuneCachePath, tileName };
 
-/** A few shapes of workgroup (WG_X x WG_Y threads) and k-depth of the shared tiles. */
+/**
+ * Register tiles to try (gemm_tile.wgsl's BM x BN blocks over BK, TM x TN outputs per thread):
+ * the classic large-GPU SGEMM shapes (128 x 128 and 128 x 64 blocks of 8 x 8 / 8 x 4 outputs), the
+ * 64 x 64 default and smaller blocks; matmulTileCandidates drops what a device cannot run.
+ */
 export const MATMUL_TILE_CANDIDATES: readonly MatmulTile[] = [
-  { WG_X: 16, WG_Y: 16, TK: 16 },
-  { WG_X: 16, WG_Y: 16, TK: 8 },
-  { WG_X: 16, WG_Y: 16, TK: 32 },
-  { WG_X: 8, WG_Y: 8, TK: 16 },
-  { WG_X: 8, WG_Y: 8, TK: 32 },
-  { WG_X: 16, WG_Y: 8, TK: 16 },
-  { WG_X: 8, WG_Y: 16, TK: 16 },
-  { WG_X: 32, WG_Y: 8, TK: 16 },
-  { WG_X: 32, WG_Y: 16, TK: 8 },
-  { WG_X: 16, WG_Y: 32, TK: 8 },
-  { WG_X: 32, WG_Y: 32, TK: 8 },
-  { WG_X: 4, WG_Y: 4, TK: 32 },
+  { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 },
+  { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+  { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
+  { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
+  { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8 },
+  { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
+  { BM: 128, BN: 128, BK: 16, TM: 8, TN: 4 },
+  { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
+  { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 },
 ];
 
 export function matmulTileCandidates(limits: Record<string, number>, candidates = MATMUL_TILE_CANDIDATES): MatmulTile[] {
@@ -118,10 +121,11 @@ export interface AutotuneOutcome {
 
 export function defaultTuneShapes(gpu: Pick<Gpu, 'adapter'>): TuneShape[] {
   if (gpu.adapter.isSoftware) return [{ batch: 1, M: 256, N: 256, K: 256 }];
+  // The tuned tile serves large products; small and skinny ones take smaller tiles (matmulTileFor).
   return [
     { batch: 1, M: 2048, N: 2048, K: 2048 },
-    { batch: 1, M: 8192, N: 64, K: 1024 },
-    { batch: 16, M: 256, N: 256, K: 256 },
+    { batch: 1, M: 4096, N: 4096, K: 4096 },
+    { batch: 1, M: 1024, N: 1024, K: 4096 },
   ];
 }
 

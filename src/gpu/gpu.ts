@@ -67,6 +67,9 @@ export interface DispatchArgs {
   workgroups: [number, number?, number?];
 }
 
+/** Bytes per uniform block (several dispatches' uniform structs; within maxUniformBufferBindingSize). */
+const UNIFORM_BLOCK_BYTES = 64 * 1024;
+
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
 
 export interface AcquireOptions {
@@ -119,7 +122,10 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
     subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
   };
-  return new Gpu(device, report);
+  const gpu = new Gpu(device, report);
+  // Opt-in f16 operands for the matmul / convolution kernels that have an f16 variant.
+  if (process.env.WGNAS_F16 === '1' && device.features.has('shader-f16')) gpu.f16Compute = true;
+  return gpu;
 }
 
 interface CachedPipeline {
@@ -130,17 +136,39 @@ interface CachedPipeline {
 export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
   private pass: GPUComputePassEncoder | null = null;
   private passPipeline: GPUComputePipeline | null = null;
+  /** The uniform block being filled (CPU copy), written to its buffer once when sealed. */
+  private uniformBlock: { buf: GPUBuffer; shadow: Uint8Array; used: number } | null = null;
   private pendingUniforms: GPUBuffer[] = [];
-  private freeUniforms = new Map<number, GPUBuffer[]>();
+  private freeUniforms: GPUBuffer[] = [];
   private querySet: GPUQuerySet | null = null;
   private timerStartMs = 0;
   private destroyed = false;
   private lostReason: string | null = null;
+  /** Buffers that work recorded in the open encoder uses (cleared when it is submitted). */
+  private pendingBuffers = new Set<GPUBuffer>();
+  /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
+  private pendingStaging: GPUBuffer[] = [];
   dispatchCount = 0;
+  /**
+   * Submit the open encoder (without waiting) once it holds this many dispatches, so the GPU
+   * starts on long recordings (a group of networks) while the host records the rest.
+   */
+  maxDispatchesPerSubmit = 2048;
+  private encoderDispatches = 0;
+  /** Command buffers submitted (each flush with recorded work). */
+  submitCount = 0;
+  /** Times the host waited for the GPU (read, sync, timer end). */
+  hostWaitCount = 0;
+  /**
+   * Opt-in: kernels with an f16 variant (matmul, conv2d forward) round their operands to f16 and
+   * accumulate in f32 unless a call asks otherwise. Only on devices with shader-f16; off by default.
+   */
+  f16Compute = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -186,10 +214,25 @@ export class Gpu {
     return t;
   }
 
-  /** Overwrites a tensor's contents. Flushes first: the pooled buffer may still be read by queued work. */
+  /**
+   * Overwrites a tensor's contents, in order with the recorded work and without submitting it:
+   * queue.writeBuffer lands before the open encoder runs, which is right unless that encoder
+   * already uses the buffer (a pooled buffer recycled within it); then the data goes through a
+   * staging buffer copied in encoder order.
+   */
   write(t: GpuTensor, data: Float32Array, offsetElems = 0): void {
-    this.flush();
-    this.device.queue.writeBuffer(t.buffer, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.live();
+    const buf = t.buffer;
+    if (data.byteLength === 0) return;
+    if (!this.pendingBuffers.has(buf)) {
+      this.device.queue.writeBuffer(buf, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+      return;
+    }
+    const staging = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    this.encoderCommands().copyBufferToBuffer(staging, 0, buf, offsetElems * 4, data.byteLength);
+    this.pendingStaging.push(staging);
   }
 
   async read(t: GpuTensor): Promise<Float32Array> {
@@ -201,6 +244,7 @@ export class Gpu {
     this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.checkCompiles();
+    this.hostWaitCount++;
     try {
       await staging.mapAsync(GPUMapMode.READ);
       out.set(new Float32Array(staging.getMappedRange(0, bytes)));
@@ -263,6 +307,16 @@ export class Gpu {
     }
   }
 
+  /** Group 0's layout of a pipeline, asked of Dawn once (every dispatch binds a new group). */
+  private bindGroupLayout(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, layout);
+    }
+    return layout;
+  }
+
   get pipelineCount(): number {
     return this.pipelines.size;
   }
@@ -309,13 +363,34 @@ export class Gpu {
     this.passPipeline = null;
   }
 
-  private uniformBuffer(bytes: number): GPUBuffer {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    const buf =
-      this.freeUniforms.get(size)?.pop() ??
-      this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.pendingUniforms.push(buf);
-    return buf;
+  /**
+   * A slot for one dispatch's uniform struct. Slots are packed into 64 KiB blocks at the device's
+   * offset alignment and each block is written with one queue.writeBuffer when it is sealed
+   * (full, or at submit), instead of one write and one buffer per dispatch.
+   */
+  private uniformSlot(data: Uint8Array): { buffer: GPUBuffer; offset: number; size: number } {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const align = this.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    if (this.uniformBlock && this.uniformBlock.used + size > UNIFORM_BLOCK_BYTES) this.sealUniformBlock();
+    if (!this.uniformBlock) {
+      const buf = this.freeUniforms.pop() ?? this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
+    }
+    const b = this.uniformBlock;
+    const offset = b.used;
+    b.shadow.fill(0, offset, offset + size);
+    b.shadow.set(data, offset);
+    b.used = Math.ceil((offset + size) / align) * align;
+    return { buffer: b.buf, offset, size };
+  }
+
+  /** Writes the open uniform block to its buffer (ahead of any submit that uses it). */
+  private sealUniformBlock(): void {
+    const b = this.uniformBlock;
+    if (!b) return;
+    this.device.queue.writeBuffer(b.buf, 0, b.shadow.buffer, b.shadow.byteOffset, Math.min(b.used, UNIFORM_BLOCK_BYTES));
+    this.pendingUniforms.push(b.buf);
+    this.uniformBlock = null;
   }
 
   dispatch(args: DispatchArgs): void {
@@ -330,15 +405,15 @@ export class Gpu {
     if (args.uniforms) {
       const u = args.uniforms;
       const view = u instanceof ArrayBuffer ? new Uint8Array(u) : new Uint8Array(u.buffer, u.byteOffset, u.byteLength);
-      const ub = this.uniformBuffer(view.byteLength);
-      // Each pending dispatch owns its uniform buffer, so this write cannot clobber queued work.
-      this.device.queue.writeBuffer(ub, 0, view.buffer, view.byteOffset, view.byteLength);
-      entries.push({ binding: 0, resource: { buffer: ub } });
+      // Each pending dispatch owns its slot, so no write can clobber queued work.
+      entries.push({ binding: 0, resource: this.uniformSlot(view) });
     }
     args.buffers.forEach((b, i) => {
-      entries.push({ binding: i + 1, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
+      const buffer = b instanceof GpuTensor ? b.buffer : b;
+      this.pendingBuffers.add(buffer);
+      entries.push({ binding: i + 1, resource: { buffer } });
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries });
     const pass = this.computePass();
     if (pipeline !== this.passPipeline) {
       pass.setPipeline(pipeline);
@@ -347,6 +422,7 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    if (++this.encoderDispatches >= this.maxDispatchesPerSubmit) this.flush();
   }
 
   /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */
@@ -361,19 +437,25 @@ export class Gpu {
   copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
     if (elems === 0) return;
     this.encoderCommands().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
+    this.pendingBuffers.add(src.buffer);
+    this.pendingBuffers.add(dst.buffer);
   }
 
   /** Submits queued work. Uniform buffers of submitted work become reusable (queue order protects them). */
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.sealUniformBlock();
     this.device.queue.submit([this.encoder.finish()]);
+    this.encoderDispatches = 0;
+    this.submitCount++;
     this.encoder = null;
-    for (const b of this.pendingUniforms) {
-      const list = this.freeUniforms.get(b.size) ?? [];
-      list.push(b);
-      this.freeUniforms.set(b.size, list);
-    }
+    this.pendingBuffers.clear();
+    // Destroying after submit is safe: the implementation frees them once the work is done.
+    for (const b of this.pendingStaging) b.destroy();
+    this.pendingStaging = [];
+    // Queue order protects reused blocks: their next write lands after this submission's work.
+    this.freeUniforms.push(...this.pendingUniforms);
     this.pendingUniforms = [];
   }
 
@@ -381,6 +463,7 @@ export class Gpu {
   async sync(): Promise<void> {
     this.flush();
     await this.checkCompiles();
+    this.hostWaitCount++;
     await this.device.queue.onSubmittedWorkDone();
   }
 
@@ -409,6 +492,7 @@ export class Gpu {
     enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
     this.flush();
+    this.hostWaitCount++;
     await readback.mapAsync(GPUMapMode.READ);
     const [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
     readback.unmap();
@@ -427,8 +511,8 @@ export class Gpu {
     this.flush();
     this.destroyed = true;
     this.pool.destroyAll();
-    for (const list of this.freeUniforms.values()) for (const b of list) b.destroy();
-    this.freeUniforms.clear();
+    for (const b of this.freeUniforms) b.destroy();
+    this.freeUniforms = [];
     this.querySet?.destroy();
     this.pipelines.clear();
     this.device.destroy();

@@ -8,6 +8,8 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
+import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
+import { tunedMatmulTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
 
 /** Uniforms of conv2d.wgsl, conv2d_bwd_input.wgsl and conv2d_bwd_weight.wgsl (conv2d_common.wgsl). */
@@ -16,34 +18,55 @@ export const CONV_GEMM_PARAMS = defineUniforms('conv2d_common.wgsl', 'ConvGemmPa
   kChunk: 'u32', Cb: 'u32', H: 'u32', W: 'u32',
   OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
   stride: 'u32', pad: 'u32', strideShift: 'u32', stridePow2: 'u32',
-  Mpad: 'u32', _c: 'u32', _d: 'u32', _e: 'u32',
+  Mpad: 'u32', groups: 'u32', Mtot: 'u32', grpA: 'u32',
+  grpB: 'u32', grpC: 'u32', _a: 'u32', _b: 'u32',
 });
 
+/**
+ * A grouped GEMM (one per convolution group, conv2d_gemm.wgsl): the output (or dy) channels of all
+ * groups and what the A source, the B source and the output advance per group, in elements.
+ */
+export interface GemmGroups {
+  groups: number;
+  Mtot: number;
+  grpA: number;
+  grpB: number;
+  grpC: number;
+}
+
 // Two cores compute the GEMMs:
-//   'tiled'     conv2d_gemm.wgsl: workgroup-memory tiles, 4x4 outputs per thread (GPUs)
+//   'tiled'     conv2d_gemm.wgsl: register tiles of gemm_tile.wgsl (BM x BN blocks, TM x TN
+//               outputs per thread, double-buffered shared tiles) (GPUs)
 //   'broadcast' conv2d_bcast.wgsl: uniform A rows, no workgroup memory (CPU backends: lavapipe)
 // The default picks 'broadcast' on software adapters and 'tiled' otherwise.
 
 export type ConvAlgo = 'tiled' | 'broadcast';
 
-export interface ConvTile {
-  WG_X: number;
-  WG_Y: number;
-}
+/** The tiled core's tile: gemm_tile.wgsl's override constants. */
+export type ConvTile = GemmTile;
 
-const TK = 16; // k-tile of conv2d_gemm.wgsl
-const BM = 16; // rows per workgroup of conv2d_bcast.wgsl
-const BN = 8; // columns per thread of conv2d_bcast.wgsl
+const BM = 16; // rows per workgroup of conv2d_bcast.wgsl (BCM)
+const BN = 8; // columns per thread of conv2d_bcast.wgsl (BCN)
 /** Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT. */
 const SPLIT_TARGET_WORKGROUPS = 64;
 const MIN_K_PER_SPLIT = 512;
 
-/** Tile config by GEMM shape: narrow M (few channels) gets short, wide tiles. WG_Y % 4 == 0 always. */
+/**
+ * Tile by GEMM shape: narrow M (few channels) gets short, wide blocks; large products the
+ * 128 x 128 block of 8 x 8 outputs per thread.
+ */
 export function convTile(M: number, N: number): ConvTile {
-  if (M <= 16) return N >= 4096 ? { WG_X: 32, WG_Y: 4 } : { WG_X: 16, WG_Y: 4 };
-  if (M <= 32) return { WG_X: 16, WG_Y: 8 };
-  return { WG_X: 16, WG_Y: 16 };
+  if (M <= 16) return { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 };
+  if (M <= 32) return { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 };
+  if (M >= 128 && N >= 4096) return { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+  return { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 }
+
+/** Fallbacks when convTile's choice exceeds a device's limits (the last fits WebGPU's defaults). */
+const CONV_FALLBACK_TILES: readonly ConvTile[] = [
+  { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 },
+  { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 },
+];
 
 /** Threads per broadcast workgroup: the widest whose column tiles (BW * BN) waste <= 25% of N. */
 function broadcastWidth(N: number): number {
@@ -59,6 +82,7 @@ export interface GemmPlan {
   splits: number;
   kChunk: number;
   Mpad: number;
+  groups: number;
   workgroups: [number, number, number];
 }
 
@@ -70,25 +94,40 @@ export interface Conv2dOptions {
   algo?: ConvAlgo;
   /** Tile of the 'tiled' core (default: convTile(M, N)); for tuning and tests. */
   tile?: ConvTile;
+  /**
+   * Forward only: 'f16' rounds x and w to f16 and accumulates in f32 (conv2d_f16.wgsl, tiled core,
+   * needs shader-f16). Default 'f32', or the Gpu's opt-in (Gpu.f16Compute). Backward passes are f32.
+   */
+  precision?: 'f32' | 'f16';
 }
 
-export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions): GemmPlan {
-  let algo = opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled');
+/** Plans one convolution GEMM (per group when groups > 1: the tiled core only). */
+export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions, groups = 1): GemmPlan {
+  let algo = groups > 1 ? 'tiled' : (opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled'));
   // The broadcast core packs A ([K][Mpad]); fall back to tiling when that buffer would not fit.
   const maxBytes = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
   if (algo === 'broadcast' && K * Math.ceil(M / BM) * BM * 4 > maxBytes) algo = 'tiled';
   let kernel: GemmPlan['kernel'];
   let colTiles: number;
   let rowTiles: number;
+  let tk = 16;
   if (algo === 'tiled') {
-    const t = opts.tile ?? convTile(M, N);
-    const maxThreads = gpu.adapter.limits.maxComputeInvocationsPerWorkgroup ?? 256;
-    if (t.WG_Y % 4 !== 0 || !Number.isInteger(t.WG_X) || t.WG_X < 1 || 16 % (t.WG_Y / 4) !== 0 || t.WG_X * t.WG_Y > maxThreads) {
-      throw new RangeError(`conv2d: tile ${t.WG_X}x${t.WG_Y} needs WG_Y in {4, 8, 16, 32, 64} and at most ${maxThreads} threads`);
+    const limits = gpu.adapter.limits;
+    let t: ConvTile;
+    if (opts.tile) {
+      t = opts.tile;
+      const misfit = gemmTileMisfit(t, limits, 'conv');
+      if (misfit) throw new RangeError(`conv2d: tile ${JSON.stringify(t)} does not fit: ${misfit}`);
+    } else {
+      const fits = (c: ConvTile) => gemmTileMisfit(c, limits, 'conv') === null;
+      // Large products on hardware take the adapter's tuned matmul tile when the conv core can run it.
+      const tuned = !gpu.adapter.isSoftware && M >= 128 && N >= 4096 ? [tunedMatmulTile(gpu)] : [];
+      t = [...tuned, convTile(M, N), ...CONV_FALLBACK_TILES].find(fits) ?? CONV_FALLBACK_TILES.at(-1)!;
     }
-    kernel = { file, entry: 'main', constants: { WG_X: t.WG_X, WG_Y: t.WG_Y } };
-    colTiles = Math.ceil(N / (4 * t.WG_X));
-    rowTiles = Math.ceil(M / (4 * t.WG_Y));
+    kernel = { file, entry: 'main', constants: gemmConstants(t) };
+    colTiles = Math.ceil(N / t.BN);
+    rowTiles = Math.ceil(M / t.BM);
+    tk = t.BK;
   } else {
     const bw = broadcastWidth(N);
     kernel = { file, entry: 'bcast', constants: { BW: bw } };
@@ -102,16 +141,16 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
     const want = Math.ceil(SPLIT_TARGET_WORKGROUPS / (colTiles * rowTiles));
     splits = Math.max(1, Math.min(want, Math.floor(K / MIN_K_PER_SPLIT), Math.floor(maxWg / fold)));
   }
-  const kChunk = Math.max(TK, Math.ceil(K / splits / TK) * TK);
+  const kChunk = Math.max(tk, Math.ceil(K / splits / tk) * tk);
   splits = Math.max(1, Math.ceil(K / kChunk));
-  if (rowTiles > maxWg || fold * splits > maxWg) {
-    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K} needs more workgroups than this device allows`);
+  if (rowTiles > maxWg || fold * splits * groups > maxWg) {
+    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K}${groups > 1 ? ` x ${groups} groups` : ''} needs more workgroups than this device allows`);
   }
-  const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits];
-  return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, workgroups };
+  const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits * groups];
+  return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, groups, workgroups };
 }
 
-function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number, d: ConvDims): ArrayBuffer {
+function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number, d: ConvDims, g: GemmGroups): ArrayBuffer {
   // Power-of-two strides let conv2d_bwd_input.wgsl shift instead of divide.
   const pow2 = (d.stride & (d.stride - 1)) === 0;
   return CONV_GEMM_PARAMS.pack({
@@ -125,6 +164,11 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
     strideShift: pow2 ? Math.log2(d.stride) : 0,
     stridePow2: pow2 ? 1 : 0,
     Mpad: plan.Mpad,
+    groups: g.groups,
+    Mtot: g.Mtot,
+    grpA: g.grpA,
+    grpB: g.grpB,
+    grpC: g.grpC,
   });
 }
 
@@ -132,15 +176,27 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
  * Runs one convolution GEMM: out = A * B where aSrc/bSrc are the tensors the hooks read A and B
  * from. The broadcast core first packs A as [K][Mpad] (pack_a), then reads it as uniform vec4s.
  */
-export function runGemm(gpu: Gpu, plan: GemmPlan, out: GpuTensor, aSrc: GpuTensor, bSrc: GpuTensor, dims: [number, number, number], c: number, d: ConvDims): void {
+export function runGemm(
+  gpu: Gpu,
+  plan: GemmPlan,
+  out: GpuTensor,
+  aSrc: GpuTensor,
+  bSrc: GpuTensor,
+  dims: [number, number, number],
+  c: number,
+  d: ConvDims,
+  groups?: GemmGroups,
+): void {
   const [M, N, K] = dims;
+  const g = groups ?? { groups: 1, Mtot: M, grpA: 0, grpB: 0, grpC: 0 };
+  if (g.groups !== plan.groups) throw new Error(`runGemm: planned for ${plan.groups} groups, run with ${g.groups}`);
   if (M * N === 0) return;
   if (K === 0) {
     fill(gpu, out, 0); // an empty sum (e.g. an empty batch for the weight gradient)
     return;
   }
   const file = plan.kernel.file;
-  const uniforms = gemmUniforms(M, N, K, plan, c, d);
+  const uniforms = gemmUniforms(M, N, K, plan, c, d, g);
   if (plan.algo === 'tiled') {
     gpu.dispatch({ kernel: plan.kernel, buffers: [out, aSrc, bSrc], uniforms, workgroups: plan.workgroups });
     return;

@@ -2,11 +2,12 @@
  * 2-D convolution, NCHW, no bias: forward and both backward passes.
  * x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW]; output floor((H + 2 pad - KH) / stride) + 1.
  *   groups = 1: implicit GEMMs (conv2d.wgsl, conv2d_bwd_input.wgsl, conv2d_bwd_weight.wgsl) on
- *     one of two cores: 'tiled' (conv2d_gemm.wgsl, workgroup-memory tiles; default on GPUs) or
+ *     one of two cores: 'tiled' (conv2d_gemm.wgsl, register tiles; default on GPUs) or
  *     'broadcast' (conv2d_bcast.wgsl, uniform weight rows; default on software adapters, where it
  *     is ~4x faster). The weight gradient splits K (the batch) over workgroups.
- *   depthwise (groups = Cin = Cout), square kernel <= 7, stride 1 or 2: conv2d_depthwise.wgsl.
- *   any other grouping: direct kernels (conv2d_grouped.wgsl).
+ *   groups > 1, not depthwise: the same implicit GEMMs, one per group in one dispatch (tiled core).
+ *   depthwise (groups = Cin = Cout), square kernel <= 7, stride 1 or 2: conv2d_depthwise.wgsl;
+ *     other depthwise shapes: direct kernels (conv2d_grouped.wgsl).
  * Shapes travel in uniforms: one pipeline per kernel and tile/width (depthwise: per kernel size,
  * stride and pad) serves every shape.
  */
@@ -15,7 +16,9 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
-import { CONV_GEMM_PARAMS, type Conv2dOptions, type ConvAlgo, type ConvTile, convTile, planGemm, runGemm } from './conv2d-gemm.js';
+import { CAST_F16_PARAMS, castF16, resolvePrecision } from './f16.js';
+import { GEMM_TILE_DEFAULTS } from './gemm-tile.js';
+import { CONV_GEMM_PARAMS, type Conv2dOptions, type ConvAlgo, type ConvTile, convTile, type GemmGroups, planGemm, runGemm } from './conv2d-gemm.js';
 import { type Conv2dParams, type ConvDims, conv2dMacs, conv2dOutShape, convDims } from './params.js';
 import {
   conv2dBackwardInputCpu,
@@ -61,7 +64,29 @@ export const GROUPED_PARAMS = defineUniforms('conv2d_grouped.wgsl', 'Params', {
 //
 // Depthwise convolutions with a square kernel up to 7x7 and stride 1 or 2 (MobileNetV2 /
 // ProxylessNAS) run conv2d_depthwise.wgsl, specialised per (kernel, stride, pad); every other
-// grouped convolution runs the generic direct kernels of conv2d_grouped.wgsl.
+// depthwise convolution runs the generic direct kernels of conv2d_grouped.wgsl. Other groupings
+// (Cin / groups or Cout / groups > 1) are implicit GEMMs, one per group (groupedGemm).
+
+function isDepthwise(d: ConvDims): boolean {
+  return d.groups > 1 && d.groups === d.Cin && d.Cout === d.Cin;
+}
+
+/** One group's GEMM of each pass and how its operands advance per group (GemmGroups). */
+function groupedGemm(d: ConvDims, pass: 'fwd' | 'bwd_input' | 'bwd_weight'): { dims: [number, number, number]; g: GemmGroups } {
+  const G = d.groups;
+  const [cin, cout, taps] = [d.Cin / G, d.Cout / G, d.KH * d.KW];
+  const [hw, ohw] = [d.H * d.W, d.OH * d.OW];
+  if (pass === 'fwd') {
+    const [M, K] = [cout, cin * taps];
+    return { dims: [M, d.N * ohw, K], g: { groups: G, Mtot: d.Cout, grpA: M * K, grpB: cin * hw, grpC: M * ohw } };
+  }
+  if (pass === 'bwd_input') {
+    const [M, K] = [cin, cout * taps];
+    return { dims: [M, d.N * hw, K], g: { groups: G, Mtot: d.Cin, grpA: K * M, grpB: cout * ohw, grpC: M * hw } };
+  }
+  const [M, N] = [cout, cin * taps];
+  return { dims: [M, N, d.N * ohw], g: { groups: G, Mtot: d.Cout, grpA: M * ohw, grpB: cin * hw, grpC: M * N } };
+}
 
 function isFastDepthwise(d: ConvDims): boolean {
   return d.groups === d.Cin && d.Cout === d.Cin && d.KH === d.KW && d.KH <= 7 && (d.stride === 1 || d.stride === 2);
@@ -113,11 +138,20 @@ const WG = 256;
 
 export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, opts: Conv2dOptions = {}): GpuTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
-  if (d.groups === 1) {
-    const dims: [number, number, number] = [d.Cout, d.N * d.OH * d.OW, d.Cin * d.KH * d.KW];
-    const plan = planGemm(gpu, 'conv2d.wgsl', ...dims, false, opts);
+  if (!isDepthwise(d)) {
+    const { dims, g } = groupedGemm(d, 'fwd');
     const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
-    runGemm(gpu, plan, y, w, x, dims, d.Cin, d);
+    if (resolvePrecision(gpu, 'conv2d', opts.precision) === 'f16' && dims[0] * dims[1] * dims[2] > 0) {
+      // f16 operands: the tiled core only (conv2d_f16.wgsl has no broadcast entry).
+      const plan = planGemm(gpu, 'conv2d_f16.wgsl', ...dims, false, { ...opts, algo: 'tiled' }, g.groups);
+      const [x16, w16] = [castF16(gpu, x), castF16(gpu, w)];
+      runGemm(gpu, plan, y, w16, x16, dims, d.Cin, d, g);
+      x16.dispose();
+      w16.dispose();
+      return y;
+    }
+    const plan = planGemm(gpu, 'conv2d.wgsl', ...dims, false, opts, g.groups);
+    runGemm(gpu, plan, y, w, x, dims, d.Cin, d, g);
     return y;
   }
   const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
@@ -155,11 +189,11 @@ export function conv2dBackwardInput(
 ): GpuTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
   checkDy('conv2dBackwardInput', dy, d);
-  if (d.groups === 1) {
-    const dims: [number, number, number] = [d.Cin, d.N * d.H * d.W, d.Cout * d.KH * d.KW];
-    const plan = planGemm(gpu, 'conv2d_bwd_input.wgsl', ...dims, false, opts);
+  if (!isDepthwise(d)) {
+    const { dims, g } = groupedGemm(d, 'bwd_input');
+    const plan = planGemm(gpu, 'conv2d_bwd_input.wgsl', ...dims, false, opts, g.groups);
     const dx = gpu.empty(xShape);
-    runGemm(gpu, plan, dx, w, dy, dims, d.Cout, d);
+    runGemm(gpu, plan, dx, w, dy, dims, d.Cout, d, g);
     return dx;
   }
   const dx = gpu.empty(xShape);
@@ -204,7 +238,7 @@ export function conv2dBackwardWeight(
     part.dispose();
     return dw;
   }
-  if (d.groups !== 1) {
+  if (isDepthwise(d)) {
     const dw = gpu.empty(wShape);
     gpu.dispatch({
       kernel: { file: 'conv2d_grouped.wgsl', entry: 'bwd_weight' },
@@ -214,13 +248,12 @@ export function conv2dBackwardWeight(
     });
     return dw;
   }
-  const M = d.Cout;
-  const N = d.Cin * d.KH * d.KW;
-  const K = d.N * d.OH * d.OW;
-  const plan = planGemm(gpu, 'conv2d_bwd_weight.wgsl', M, N, K, true, opts);
-  // Splits write [splits, M, N] partials that sum_slices adds; one split writes dw directly.
-  const part = plan.splits === 1 ? gpu.empty(wShape) : gpu.empty([plan.splits, M, N]);
-  runGemm(gpu, plan, part, dy, x, [M, N, K], d.Cin, d);
+  const { dims, g } = groupedGemm(d, 'bwd_weight');
+  const [M, N, K] = dims;
+  const plan = planGemm(gpu, 'conv2d_bwd_weight.wgsl', M, N, K, true, opts, g.groups);
+  // Splits write [splits, Cout, N] partials that sum_slices adds; one split writes dw directly.
+  const part = plan.splits === 1 ? gpu.empty(wShape) : gpu.empty([plan.splits, d.Cout, N]);
+  runGemm(gpu, plan, part, dy, x, dims, d.Cin, d, g);
   if (plan.splits === 1) return part;
   const dw = sumSlices(gpu, part, plan.splits, wShape);
   part.dispose();
@@ -241,7 +274,7 @@ function convCost({ xShape, wShape, ...p }: ConvProblem): OpCost {
   return { flops: 2 * conv2dMacs(xShape, wShape, p), bytes: 4 * (numel(xShape) + numel(wShape) + numel(conv2dOutShape(xShape, wShape, p))) };
 }
 
-const GEMM_TILE = { WG_X: 16, WG_Y: 16 };
+const GEMM_TILE = { ...GEMM_TILE_DEFAULTS };
 const convKernels = (gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
   { file: gemmFile, entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
   { file: gemmFile, entries: ['pack_a'], uniforms: CONV_GEMM_PARAMS },
@@ -252,8 +285,12 @@ const convKernels = (gemmFile: string, depthwise: string, grouped: string): Kern
 
 export const conv2dOp = defineOp({
   name: 'conv2d',
-  summary: 'conv2d forward, NCHW f32 (implicit GEMM; depthwise and grouped: direct kernels)',
-  kernels: convKernels('conv2d.wgsl', 'fwd', 'fwd'),
+  summary: 'conv2d forward, NCHW f32 (implicit GEMM; opt-in f16 operands; depthwise and grouped: direct kernels)',
+  kernels: [
+    ...convKernels('conv2d.wgsl', 'fwd', 'fwd'),
+    { file: 'conv2d_f16.wgsl', entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
+    { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
+  ],
   cost: convCost,
   reference: conv2dCpu,
   webgpu: conv2d,

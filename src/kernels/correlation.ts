@@ -1,17 +1,42 @@
-/** Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl + matmul.wgsl. */
+/**
+ * Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl normalises the
+ * rows, matmul.wgsl forms the Gram products Z Z^T split along D (partial Grams of GRAM_K_CHUNK
+ * features each, summed by reduce.wgsl), so a few matrices of NB201 size (N = 64, D up to 16384)
+ * still spread over a whole GPU instead of one workgroup per matrix.
+ */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { MATMUL_PARAMS, matmul } from './matmul.js';
-import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
+import { REDUCE_PARAMS, REDUCE_WG } from './reduce.js';
+import { DEFAULT_MATMUL_TILE, type MatmulTile, SMALL_MATMUL_TILES, SOFTWARE_MATMUL_TILE, matmulTileMisfit } from './matmul-tiles.js';
 import { correlationCpu } from './reference/correlation.js';
 
 export { correlationCpu };
 
 const WG = 256;
 export const CORRELATION_PARAMS = defineUniforms('correlation.wgsl', 'Params', { rows: 'u32', D: 'u32', N: 'u32', B: 'u32' });
+
+/**
+ * Features per partial Gram. Fixed (not chosen from B), so a matrix's result does not depend on
+ * how many matrices share the dispatch: grouped and ungrouped scoring agree bit for bit.
+ */
+export const GRAM_K_CHUNK = 1024;
+
+/** The Gram tile: by N only (again so results do not depend on the batch), the first that fits. */
+export function gramTile(gpu: Gpu, N: number): MatmulTile {
+  const prefer: MatmulTile[] = N <= 32 ? [SMALL_MATMUL_TILES.at(-1)!] : gpu.adapter.isSoftware ? [SOFTWARE_MATMUL_TILE] : [];
+  const t = [...prefer, DEFAULT_MATMUL_TILE, ...SMALL_MATMUL_TILES].find((c) => matmulTileMisfit(c, gpu.adapter.limits) === null);
+  return t ?? SMALL_MATMUL_TILES.at(-1)!;
+}
+
+/** out = Z Z^T for z [B, N, D] (a new [B, N, N] tensor when out is not given). */
+export function gram(gpu: Gpu, z: GpuTensor, out?: GpuTensor): GpuTensor {
+  const N = z.shape[z.shape.length - 2];
+  return matmul(gpu, z, z, { transB: true, out, tile: gramTile(gpu, N), kChunk: GRAM_K_CHUNK });
+}
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
@@ -49,7 +74,7 @@ export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor
   const [B, N, D] = x.shape;
   if (out.size !== B * N * N) throw new ShapeError(`correlationOffDiagInPlace: out has ${out.size} elements, expected ${B}x${N}x${N}`);
   normalizeRowsInPlace(gpu, x, B * N, D);
-  matmul(gpu, x, x, { transB: true, out });
+  gram(gpu, x, out);
 }
 
 /**
@@ -66,7 +91,7 @@ export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?:
     throw new ShapeError(`correlation: need at least 2 features per row to correlate, got D=${D}`);
   }
   const z = normalizeRows(gpu, x, B * N, D);
-  const c = matmul(gpu, z.view([B, N, D]), z.view([B, N, D]), { transB: true });
+  const c = gram(gpu, z.view([B, N, D]));
   z.dispose();
   gpu.dispatch({
     kernel: { file: 'correlation.wgsl', entry: 'set_diag' },
@@ -84,6 +109,7 @@ export const correlationOp = defineOp({
     { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
     { file: 'correlation.wgsl', entries: ['set_diag'], uniforms: CORRELATION_PARAMS },
     { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
   // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND;
   // x read once, the B matrices written once.
@@ -101,6 +127,7 @@ export const correlationOffDiagInPlaceOp = defineOp({
   kernels: [
     { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
     { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
   cost: (p: { B?: number; N: number; D: number }) => correlationOp.cost(p),
   // Off-diagonal entries equal correlation()'s; the diagonal is not set (callers count it as 1).

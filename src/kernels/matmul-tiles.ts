@@ -1,49 +1,77 @@
 /**
- * matmul.wgsl's tile (override constants WG_X, WG_Y, TK): what fits a device, and the tile tuned
- * for this adapter. The tuning loop lives in src/bench/autotune.ts and writes the cache through
- * recordMatmulTuning(); kernels only read it (tunedMatmulTile), once per Gpu.
+ * matmul.wgsl's tile (override constants BM, BN, BK, TM, TN of gemm_tile.wgsl): what fits a
+ * device, the tile tuned for this adapter, and the tile one product runs with. The tuning loop
+ * lives in src/bench/autotune.ts and writes the cache through recordMatmulTuning(); kernels only
+ * read it (tunedMatmulTile), once per Gpu.
  * Cache: $WGNAS_CACHE_DIR/autotune.json (default ~/.cache/wgnas/autotune.json), keyed by adapter.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
+import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
 
-export interface MatmulTile {
-  WG_X: number;
-  WG_Y: number;
-  TK: number;
-}
+export type MatmulTile = GemmTile;
 
-/** The defaults matmul.wgsl declares. */
-export const DEFAULT_MATMUL_TILE: MatmulTile = { WG_X: 16, WG_Y: 16, TK: 16 };
-/** Outputs per thread per axis (RM = RN in matmul.wgsl). */
-export const MATMUL_OUTPUTS_PER_THREAD = 4;
+/** The defaults matmul.wgsl declares: a 64 x 64 block, 16 x 16 threads of 4 x 4 outputs, k-tiles of 16. */
+export const DEFAULT_MATMUL_TILE: MatmulTile = { ...GEMM_TILE_DEFAULTS };
+/** Untuned hardware adapters: 128 x 128 blocks of 16 x 16 threads with 8 x 8 outputs each. */
+export const LARGE_MATMUL_TILE: MatmulTile = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+/**
+ * Untuned software adapters (lavapipe): 64 x 64 blocks of 8 x 8 threads with 8 x 8 outputs each.
+ * Fewer, fatter invocations suit a CPU (about 2x the 4 x 4 tile there), and 64 x 64 blocks waste
+ * nothing on the 64 x 64 Gram matrices of the proxies.
+ */
+export const SOFTWARE_MATMUL_TILE: MatmulTile = { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 };
+/** Smaller blocks for products too small to fill a GPU with large ones (tried in this order). */
+export const SMALL_MATMUL_TILES: readonly MatmulTile[] = [
+  { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 },
+  { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
+];
+/** On hardware, shrink the block until a product has at least this many workgroups (when one does). */
+export const MIN_MATMUL_WORKGROUPS = 256;
 
 export function tileName(t: MatmulTile): string {
-  return `${t.WG_X}x${t.WG_Y}x${t.TK}`;
+  return gemmTileName(t);
 }
 
-/** Workgroup memory of a tile: As is (WG_Y*R) x TK floats, Bs is TK x (WG_X*R) floats. */
-export function matmulTileStorageBytes(t: MatmulTile): number {
-  const R = MATMUL_OUTPUTS_PER_THREAD;
-  return 4 * (t.WG_Y * R * t.TK + t.TK * t.WG_X * R);
+/** Workgroup memory of a tile (double-buffered A and B tiles); elemBytes 2 for the f16 kernel. */
+export function matmulTileStorageBytes(t: MatmulTile, elemBytes = 4): number {
+  return gemmTileStorageBytes(t, elemBytes);
 }
 
 /** Why a tile cannot run on a device with these limits, or null when it fits. */
-export function matmulTileMisfit(t: MatmulTile, limits: Record<string, number>): string | null {
-  for (const k of ['WG_X', 'WG_Y', 'TK'] as const) {
-    if (!Number.isInteger(t[k]) || t[k] < 1) return `${k}=${t[k]} is not a positive integer`;
-  }
-  const inv = t.WG_X * t.WG_Y;
-  const maxInv = limits.maxComputeInvocationsPerWorkgroup ?? 256;
-  if (inv > maxInv) return `${inv} invocations > maxComputeInvocationsPerWorkgroup ${maxInv}`;
-  if (t.WG_X > (limits.maxComputeWorkgroupSizeX ?? 256)) return `WG_X ${t.WG_X} > maxComputeWorkgroupSizeX`;
-  if (t.WG_Y > (limits.maxComputeWorkgroupSizeY ?? 256)) return `WG_Y ${t.WG_Y} > maxComputeWorkgroupSizeY`;
-  const bytes = matmulTileStorageBytes(t);
-  const maxBytes = limits.maxComputeWorkgroupStorageSize ?? 16384;
-  if (bytes > maxBytes) return `${bytes} bytes of workgroup memory > maxComputeWorkgroupStorageSize ${maxBytes}`;
-  return null;
+export function matmulTileMisfit(t: MatmulTile, limits: Record<string, number>, elemBytes = 4): string | null {
+  return gemmTileMisfit(t, limits, 'matmul', elemBytes);
+}
+
+/** Workgroups a product of batch x M x N runs on with tile t. */
+export function matmulWorkgroups(t: MatmulTile, M: number, N: number, batch: number): number {
+  return Math.ceil(M / t.BM) * Math.ceil(N / t.BN) * batch;
+}
+
+/** Share of a tile grid's outputs that are real (not padding past M or N). */
+function tileEfficiency(t: MatmulTile, M: number, N: number): number {
+  return (M * N) / (Math.ceil(M / t.BM) * t.BM * Math.ceil(N / t.BN) * t.BN);
+}
+
+/**
+ * The tile for one product: the adapter's tuned tile, except that on hardware adapters a product
+ * that would run on fewer than MIN_MATMUL_WORKGROUPS workgroups, or waste over half its block on
+ * padding, takes the first smaller tile that does neither (or the smallest), so small and skinny
+ * products still spread over the GPU. Software adapters keep one tile (one pipeline) for every shape.
+ */
+export function matmulTileFor(gpu: Gpu, M: number, N: number, batch: number, elemBytes = 4): MatmulTile {
+  const tuned = tunedMatmulTile(gpu);
+  const fits = (t: MatmulTile) => matmulTileMisfit(t, gpu.adapter.limits, elemBytes) === null;
+  const first = fits(tuned) ? tuned : DEFAULT_MATMUL_TILE;
+  if (gpu.adapter.isSoftware) return first;
+  const good = (t: MatmulTile) => matmulWorkgroups(t, M, N, batch) >= MIN_MATMUL_WORKGROUPS && tileEfficiency(t, M, N) >= 0.5;
+  if (good(first)) return first;
+  const area = first.BM * first.BN;
+  const smaller = SMALL_MATMUL_TILES.filter((t) => t.BM * t.BN < area && fits(t));
+  return smaller.find(good) ?? smaller.at(-1) ?? first;
 }
 
 // ---- cache --------------------------------------------------------------------------------------
@@ -103,16 +131,31 @@ function writeAutotuneCache(path: string, cache: AutotuneCacheFile): void {
 const tunedTiles = new WeakMap<Gpu, MatmulTile>();
 
 /**
- * The matmul tile tuned for this adapter (read once per Gpu from the cache), or DEFAULT_MATMUL_TILE
- * when the adapter was never tuned or the cached tile does not fit this device's limits.
+ * The untuned tile: LARGE_MATMUL_TILE on hardware adapters, SOFTWARE_MATMUL_TILE on software
+ * ones, where it fits, else the first of DEFAULT_MATMUL_TILE and the small tiles that does.
+ */
+export function untunedMatmulTile(gpu: Pick<Gpu, 'adapter'>): MatmulTile {
+  const prefer = gpu.adapter.isSoftware ? SOFTWARE_MATMUL_TILE : LARGE_MATMUL_TILE;
+  const t = [prefer, DEFAULT_MATMUL_TILE, ...SMALL_MATMUL_TILES].find((c) => matmulTileMisfit(c, gpu.adapter.limits) === null);
+  return { ...(t ?? SMALL_MATMUL_TILES.at(-1)!) };
+}
+
+/**
+ * The matmul tile tuned for this adapter (read once per Gpu from the cache), or the untuned one
+ * when the adapter was never tuned or the cached tile does not fit this device's limits (a cache
+ * written before the tile had five fields reads as untuned).
  */
 export function tunedMatmulTile(gpu: Gpu): MatmulTile {
   const hit = tunedTiles.get(gpu);
   if (hit) return hit;
   const cached = readAutotuneCache().adapters[adapterKey(gpu)]?.matmul?.tile;
-  const tile = cached && matmulTileMisfit(cached, gpu.adapter.limits) === null ? { ...cached } : { ...DEFAULT_MATMUL_TILE };
+  const tile = cached && matmulTileMisfit(cached, gpu.adapter.limits) === null ? pickTile(cached) : untunedMatmulTile(gpu);
   tunedTiles.set(gpu, tile);
   return tile;
+}
+
+function pickTile(t: MatmulTile): MatmulTile {
+  return { BM: t.BM, BN: t.BN, BK: t.BK, TM: t.TM, TN: t.TN };
 }
 
 /** Stores a tuning result for this adapter (atomically) and makes it this Gpu's tile from now on. */

@@ -1,19 +1,23 @@
-/** Batched f32 matmul on matmul.wgsl. */
+/** Batched register-tiled matmul on matmul.wgsl (f32) and matmul_f16.wgsl (f16 operands, opt-in). */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { DEFAULT_MATMUL_TILE, MATMUL_OUTPUTS_PER_THREAD as R, type MatmulTile, tunedMatmulTile } from './matmul-tiles.js';
+import { CAST_F16_PARAMS, castF16, type Precision, resolvePrecision } from './f16.js';
+import { gemmConstants } from './gemm-tile.js';
+import { DEFAULT_MATMUL_TILE, MIN_MATMUL_WORKGROUPS, type MatmulTile, matmulTileFor, matmulTileMisfit, matmulWorkgroups } from './matmul-tiles.js';
 import { matmulOperandDims } from './params.js';
+import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
-export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu };
+export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu, type Precision };
 
 export const MATMUL_PARAMS = defineUniforms('matmul.wgsl', 'Params', {
   M: 'u32', N: 'u32', K: 'u32', batch: 'u32',
   transA: 'u32', transB: 'u32', strideA: 'u32', strideB: 'u32',
-  strideC: 'u32', alpha: 'f32', beta: 'f32', _pad: 'u32',
+  strideC: 'u32', alpha: 'f32', beta: 'f32', flags: 'u32',
+  splits: 'u32', kChunk: 'u32', _a: 'u32', _b: 'u32',
 });
 
 export interface MatmulOptions {
@@ -23,8 +27,30 @@ export interface MatmulOptions {
   /** C = alpha*AB + beta*C; beta != 0 requires `out`. */
   beta?: number;
   out?: GpuTensor;
-  /** Tile override constants (default: the tile tuned for this adapter). */
+  /** Tile override constants (default: matmulTileFor, the adapter's tuned tile for the shape). */
   tile?: MatmulTile;
+  /**
+   * 'f16': operands rounded to f16, products and sums in f32 (matmul_f16.wgsl; needs shader-f16).
+   * Default: 'f32', or the Gpu's opt-in (Gpu.f16Compute) where the adapter has shader-f16.
+   */
+  precision?: Precision;
+  /**
+   * Split-K: k is cut into this many chunks whose partial products are summed (reduce.wgsl).
+   * Default: 1, except on hardware adapters for products with too few workgroups and a long K.
+   */
+  splits?: number;
+  /** Split-K chunk length instead of a split count (rounded up to the tile's BK). */
+  kChunk?: number;
+}
+
+/** Split-K for products that leave a GPU idle: aim for MIN_MATMUL_WORKGROUPS, chunks of >= 512. */
+const MIN_K_PER_SPLIT = 512;
+
+function autoSplits(gpu: Gpu, tile: MatmulTile, M: number, N: number, K: number, batch: number): number {
+  if (gpu.adapter.isSoftware) return 1;
+  const wg = matmulWorkgroups(tile, M, N, batch);
+  if (wg >= MIN_MATMUL_WORKGROUPS) return 1;
+  return Math.max(1, Math.min(Math.ceil(MIN_MATMUL_WORKGROUPS / wg), Math.floor(K / MIN_K_PER_SPLIT)));
 }
 
 /**
@@ -51,11 +77,36 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   if (opts.out && opts.out.size !== batch * M * N) {
     throw new ShapeError(`matmul: out has ${opts.out.size} elements, expected ${batch}x${M}x${N}`);
   }
+  const precision = resolvePrecision(gpu, 'matmul', opts.precision);
+  const elemBytes = precision === 'f16' ? 2 : 4;
+  const tile = opts.tile ?? matmulTileFor(gpu, M, N, batch, elemBytes);
+  const misfit = matmulTileMisfit(tile, gpu.adapter.limits, elemBytes);
+  if (misfit) throw new RangeError(`matmul: tile ${JSON.stringify(tile)} does not fit: ${misfit}`);
+  let splits = opts.kChunk !== undefined ? Math.max(1, Math.ceil(K / Math.max(1, opts.kChunk))) : (opts.splits ?? autoSplits(gpu, tile, M, N, K, batch));
+  if (!Number.isInteger(splits) || splits < 1) throw new RangeError(`matmul: splits must be a positive integer, got ${opts.splits}`);
+  if (beta !== 0) splits = 1; // partial sums cannot fold in beta * C; keep one pass
+  const kChunk = Math.max(tile.BK, Math.ceil(Math.ceil(K / splits) / tile.BK) * tile.BK);
+  splits = Math.max(1, Math.ceil(K / kChunk));
   const out = opts.out ?? gpu.empty(outShape);
-  const tile = opts.tile ?? tunedMatmulTile(gpu);
+  if (batch * M * N === 0) return out;
+  const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (batch * splits > maxWg) throw new ShapeError(`matmul: ${batch} products x ${splits} splits exceed ${maxWg} workgroups per dimension`);
+
+  let A = a;
+  let B = b;
+  const owned: GpuTensor[] = [];
+  if (precision === 'f16') {
+    A = castF16(gpu, a);
+    B = castF16(gpu, b);
+    owned.push(A, B);
+  }
+  const aCont = opts.transA ? M : K; // the contiguous axis of each stored operand
+  const bCont = opts.transB ? K : N;
+  const flags = (aCont % 4 === 0 ? 1 : 0) | (bCont % 4 === 0 ? 2 : 0) | (N % 4 === 0 ? 4 : 0);
+  const part = splits === 1 ? out : gpu.empty([splits, batch, M, N]);
   gpu.dispatch({
-    kernel: { file: 'matmul.wgsl', constants: { ...tile } },
-    buffers: [a, b, out],
+    kernel: { file: precision === 'f16' ? 'matmul_f16.wgsl' : 'matmul.wgsl', constants: gemmConstants(tile) },
+    buffers: [A, B, part],
     uniforms: MATMUL_PARAMS.pack({
       M, N, K, batch,
       transA: opts.transA ? 1 : 0,
@@ -65,9 +116,17 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
       strideC: M * N,
       alpha: opts.alpha ?? 1,
       beta,
+      flags,
+      splits,
+      kChunk,
     }),
-    workgroups: [Math.ceil(N / (tile.WG_X * R)), Math.ceil(M / (tile.WG_Y * R)), batch],
+    workgroups: [Math.ceil(N / tile.BN), Math.ceil(M / tile.BM), batch * splits],
   });
+  if (splits > 1) {
+    sumSlicesInto(gpu, part, splits, out);
+    part.dispose(); // the pool hands it out again only to later work on the same queue
+  }
+  for (const t of owned) t.dispose();
   return out;
 }
 
@@ -77,8 +136,13 @@ export function matmulFlops(M: number, N: number, K: number, batch = 1): number 
 
 export const matmulOp = defineOp({
   name: 'matmul',
-  summary: 'C = alpha op(A) op(B) (+ beta C), f32, batched, register-tiled',
-  kernels: [{ file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } }],
+  summary: 'C = alpha op(A) op(B) (+ beta C), batched, register-tiled, split-K; f32 or f16 operands',
+  kernels: [
+    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    { file: 'matmul_f16.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
+    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
+  ],
   cost: ({ batch = 1, M, N, K }: { batch?: number; M: number; N: number; K: number }) => ({
     flops: matmulFlops(M, N, K, batch),
     bytes: 4 * batch * (M * K + K * N + M * N),

@@ -138,6 +138,17 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
   return out;
 }
 
+/** out = scale * the element-wise sum of the `slices` stacked blocks of x (x holds slices x out.size). */
+export function sumSlicesInto(gpu: Gpu, x: GpuTensor, slices: number, out: GpuTensor, scale = 1): void {
+  if (x.size < slices * out.size) throw new ShapeError(`sumSlicesInto: ${x.size} elements are not ${slices} slices of ${out.size}`);
+  gpu.dispatch({
+    kernel: { file: FILE, entry: 'sum_slices' },
+    buffers: [out, x],
+    uniforms: REDUCE_PARAMS.pack({ n: out.size, cols: 0, s: scale, rows: slices }),
+    workgroups: gpu.grid1d(out.size, REDUCE_WG),
+  });
+}
+
 // ---- descriptors ----------------------------------------------------------------------------------
 
 const FOLD = { WG: REDUCE_WG, ITEMS: REDUCE_ITEMS };

@@ -16,6 +16,7 @@ import {
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { proxyBatch } from './batch.js';
+import { autoGroupSize } from './group-size.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -32,8 +33,11 @@ export interface ZeroShotOptions {
   batchSize: number;
   seed: number;
   net: Nb201NetConfig;
-  /** Architectures whose passes run together (groupable proxies only: WRCor, NASWOT, params, flops). */
-  group?: number;
+  /**
+   * Architectures whose passes run together (groupable proxies only: WRCor, NASWOT, params, flops).
+   * 'auto': as many as the adapter's memory holds (group-size.ts), 1 on software adapters.
+   */
+  group?: number | 'auto';
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
@@ -66,9 +70,40 @@ export class ZeroShotScorer {
     this.batch = proxyBatch(opts.batchSize, opts.seed);
   }
 
+  /** The group size 'auto' settled on (after the first architecture), if asked for 'auto'. */
+  private autoGroup: number | undefined;
+
+  /** Architectures per group: the option, or what 'auto' settled on (1 until then). */
+  get groupSize(): number {
+    const g = this.opts.group ?? 1;
+    return g === 'auto' ? (this.autoGroup ?? 1) : g;
+  }
+
+  /** True while 'auto' still has to measure an architecture's working set. */
+  get needsProbe(): boolean {
+    return this.opts.group === 'auto' && this.autoGroup === undefined && !this.gpu.adapter.isSoftware && this.groupable;
+  }
+
+  private get groupable(): boolean {
+    return this.proxies.every((p) => GROUPABLE_PROXIES.has(p));
+  }
+
   /** True when `score many` can batch architectures (every requested proxy is groupable and group > 1). */
   get grouped(): boolean {
-    return (this.opts.group ?? 1) > 1 && this.proxies.every((p) => GROUPABLE_PROXIES.has(p));
+    return this.groupSize > 1 && this.groupable;
+  }
+
+  /**
+   * Scores one architecture alone and settles 'auto' from the buffer pool's peak while it ran
+   * (the working set one architecture adds), so the next groups fit the adapter's memory.
+   */
+  async probe(cell: Nb201Cell): Promise<ScoredCell> {
+    const pool = this.gpu.pool;
+    const base = pool.stats().bytesInUse;
+    pool.resetPeak();
+    const r = await this.score(cell);
+    this.autoGroup = autoGroupSize(this.gpu, pool.stats().peakBytesInUse - base);
+    return r;
   }
 
   /** Scores cells, `opts.group` architectures per batched pass when the proxies allow. */
@@ -102,8 +137,14 @@ export async function scoreAll(
   onRows?: (rows: ScoredCell[]) => void,
 ): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
-  const g = scorer.grouped ? scorer.opts.group! : 1;
-  for (let i = 0; i < cells.length; i += g) {
+  let start = 0;
+  if (scorer.needsProbe && cells.length > 0) {
+    rows.push(await scorer.probe(cells[0]));
+    onProgress?.(rows.length, cells.length, rows[0].timeMs);
+    start = 1;
+  }
+  const g = scorer.grouped ? scorer.groupSize : 1;
+  for (let i = start; i < cells.length; i += g) {
     const rs = await scorer.scoreMany(cells.slice(i, i + g));
     rows.push(...rs);
     onRows?.(rs);

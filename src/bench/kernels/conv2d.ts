@@ -169,13 +169,22 @@ function cpuCase(pass: Pass, s: Shape, inputs: HostTensor[]): CpuCase {
   return { run, output: () => out };
 }
 
-function entry(pass: Pass, override: { name?: string; description?: string; shapes?: BenchKernel['shapes'] } = {}): BenchKernel {
+interface EntryOverride {
+  name?: string;
+  description?: string;
+  shapes?: BenchKernel['shapes'];
+  /** Forward with f16 operands (f32 accumulation): conv2d(..., { precision: 'f16' }). */
+  f16?: boolean;
+}
+
+function entry(pass: Pass, override: EntryOverride = {}): BenchKernel {
   const name = override.name ?? (pass === 'fwd' ? 'conv2d' : `conv2d-${pass}`);
   const what = { fwd: 'forward', 'bwd-input': 'input gradient', 'bwd-weight': 'weight gradient' }[pass];
   return {
     name,
     description: override.description ?? `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
     shapes: override.shapes ?? SHAPES,
+    ...(override.f16 ? { inDefaultRun: false } : {}),
     label,
     cost: (s) => {
       const sh = shapes(s);
@@ -191,7 +200,7 @@ function entry(pass: Pass, override: { name?: string; description?: string; shap
       let last: GpuTensor | null = null;
       const op =
         pass === 'fwd'
-          ? () => conv2d(gpu, ga, gb, p)
+          ? () => conv2d(gpu, ga, gb, p, override.f16 ? { precision: 'f16' } : {})
           : pass === 'bwd-input'
             ? () => conv2dBackwardInput(gpu, ga, gb, sh.x, p)
             : () => conv2dBackwardWeight(gpu, ga, gb, sh.w, p);
@@ -219,7 +228,8 @@ function entry(pass: Pass, override: { name?: string; description?: string; shap
     // Sums of Cin*K*K (forward), Cout*K*K (input grad) or N*OH*OW (weight grad) products of [-1, 1) values.
     tolerance: (s) => {
       const terms = pass === 'fwd' ? (s.Cin / s.groups) * s.K * s.K : pass === 'bwd-input' ? (s.Cout / s.groups) * s.K * s.K : s.N * s.H * s.W;
-      return { atol: 2e-5 * terms + 1e-4, rtol: 1e-3 };
+      // f16 operands: each product off by up to ~2^-10 of |x w| (about 1/4 on average here).
+      return override.f16 ? { atol: 5e-4 * terms + 1e-3, rtol: 1e-2 } : { atol: 2e-5 * terms + 1e-4, rtol: 1e-3 };
     },
   };
 }
@@ -231,4 +241,15 @@ export const depthwiseBench = entry('fwd', {
   name: 'depthwise',
   description: 'depthwise conv forward (MBConv), NCHW f32, groups = C (direct kernel)',
   shapes: DW_SHAPES,
+});
+
+/** The dense layers only: the f16 path is for groups = 1. */
+const denseOnly = (sets: BenchKernel['shapes']): BenchKernel['shapes'] =>
+  Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, v.filter((x) => x.groups === 1)])) as BenchKernel['shapes'];
+
+export const conv2dF16Bench = entry('fwd', {
+  name: 'conv2d-f16',
+  description: 'conv2d forward with f16 operands, f32 accumulation (conv2d_f16.wgsl; needs shader-f16)',
+  shapes: denseOnly(SHAPES),
+  f16: true,
 });

@@ -2,10 +2,10 @@
 import { KernelRegistry } from '../registry.js';
 import { gateDotBench } from './binarize.js';
 import { copyBench, fmaBench } from './calibrate.js';
-import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, depthwiseBench } from './conv2d.js';
+import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, conv2dF16Bench, depthwiseBench } from './conv2d.js';
 import { correlationBench } from './correlation.js';
 import { fitnessMixBench, fitnessMixBwdBench } from './fitness.js';
-import { matmulBench } from './matmul.js';
+import { matmulBench, matmulF16Bench } from './matmul.js';
 
 export function defaultRegistry(): KernelRegistry {
   return new KernelRegistry([
@@ -20,5 +20,7 @@ export function defaultRegistry(): KernelRegistry {
     fitnessMixBwdBench,
     fmaBench,
     copyBench,
+    matmulF16Bench,
+    conv2dF16Bench,
   ]);
 }

@@ -55,7 +55,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       log(`autotuning the matmul tile on ${gpu.name}...`);
       const t = await autotuneMatmul(gpu, { log });
       out(
-        `autotune: best matmul tile ${tileName(t.best)} (WG_X x WG_Y x TK) of ${t.results.length} candidates ` +
+        `autotune: best matmul tile ${tileName(t.best)} (BMxBNxBK/TMxTN) of ${t.results.length} candidates ` +
           `on ${t.shapes.map((s) => `${s.batch}x${s.M}x${s.N}x${s.K}`).join(', ')} (${t.timing}); saved to ${t.cachePath}\n`,
       );
       if (names.length === 0) return null;

@@ -19,13 +19,14 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Pro
   if (v['ground-truth'] && v.sample === undefined && !v.all) throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
   const proxies = expandProxyNames(proxyNames);
   const ungroupable = proxies.filter((p) => !GROUPABLE_PROXIES.has(p));
-  if (v.group > 1 && ungroupable.length) throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
+  const group = v.group === 'auto' ? 'auto' : Number(v.group);
+  if (group !== 'auto' && group > 1 && ungroupable.length) throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
   const cells = selectCells({ arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed }, accs);
   const opts: ZeroShotOptions = {
     batchSize: v.batch,
     seed: v.seed,
-    group: v.group,
+    group,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
   };
   const vote = wantsVote(proxyNames);

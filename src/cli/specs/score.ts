@@ -1,6 +1,6 @@
 import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
-import { defineCommand, defineMode, flag, inFile, int, list, outFile, texts } from '../spec.js';
+import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
 import { cellsPerStage, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
 
 /** A problem with an arch string, or undefined. */
@@ -11,6 +11,14 @@ export function archProblem(v: string): string | undefined {
   } catch (e) {
     return cutValue((e as Error).message, v);
   }
+}
+
+/** A problem with a --group value ('auto' or 1..256), or undefined. */
+export function groupProblem(v: string): string | undefined {
+  if (v === 'auto') return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) return `must be an integer >= 1, got '${v}' (or 'auto')`;
+  if (Number(v) > 256) return `must be at most 256, got '${v}'`;
+  return undefined;
 }
 
 export const SCORE_OPTIONS = {
@@ -32,11 +40,12 @@ export const SCORE_OPTIONS = {
   proxies: list({ help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy", default: ['wrcor'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
   batch: proxyBatch,
   seed: proxySeed,
-  group: int({
-    help: 'score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N)',
-    default: 1,
-    min: 1,
-    max: 256,
+  group: text({
+    help:
+      "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",
+    metavar: 'N|auto',
+    default: 'auto',
+    check: groupProblem,
   }),
   'cells-per-stage': cellsPerStage,
   channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),

@@ -1,0 +1,56 @@
+/**
+ * The opt-in f16 path: operands rounded to f16 (cast_f16.wgsl), read by the f16 kernels with f32
+ * products and sums. Only where the device has shader-f16, and never unless asked: per call
+ * (`precision: 'f16'`) or for a whole Gpu (Gpu.f16Compute, set by WGNAS_F16=1). Proxies whose
+ * ranking needs f32 never ask.
+ *
+ * Without tensor cores this path saves memory traffic and shared memory, not FMAs. A
+ * subgroup-matrix (cooperative-matrix, `chromium-experimental-subgroup-matrix`) variant is not
+ * written: the Dawn in webgpu 0.6.2 knows the feature, but no adapter here exposes it (lavapipe has
+ * no cooperative matrices, with or without allow_unsafe_apis), so it could not be tested. The
+ * device suite's info-unsafe step records whether a GPU exposes it.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import { defineUniforms } from '../gpu/uniforms.js';
+
+export type Precision = 'f32' | 'f16';
+
+export const CAST_F16_PARAMS = defineUniforms('cast_f16.wgsl', 'Params', { n: 'u32', _a: 'u32', _b: 'u32', _c: 'u32' });
+
+export function hasF16(gpu: Gpu): boolean {
+  return gpu.device.features.has('shader-f16');
+}
+
+/** The precision a call runs at; 'f16' on a device without shader-f16 is refused. */
+export function resolvePrecision(gpu: Gpu, op: string, asked: Precision | undefined): Precision {
+  const p = asked ?? (gpu.f16Compute ? 'f16' : 'f32');
+  if (p !== 'f32' && p !== 'f16') throw new RangeError(`${op}: precision must be 'f32' or 'f16', got '${String(p)}'`);
+  if (p === 'f16' && !hasF16(gpu)) throw new Error(`${op}: precision 'f16' needs the shader-f16 feature, which ${gpu.name} does not offer`);
+  return p;
+}
+
+/**
+ * x rounded to f16, packed two per 32-bit word (caller disposes). Values beyond f16's range
+ * (|x| > 65504) have no defined f16 value: the f16 path is for activations and weights.
+ */
+export function castF16(gpu: Gpu, x: GpuTensor): GpuTensor {
+  const words = Math.ceil(x.size / 2);
+  const out = gpu.empty([Math.max(1, words)]);
+  gpu.dispatch({
+    kernel: { file: 'cast_f16.wgsl' },
+    buffers: [out, x],
+    uniforms: CAST_F16_PARAMS.pack({ n: x.size }),
+    workgroups: gpu.grid1d(words, 256),
+  });
+  return out;
+}
+
+/** Relative error bound of an f16-operand, f32-accumulated dot product of length K (vs sum |a b|). */
+export function f16DotErrorBound(K: number): number {
+  const u16 = 2 ** -11; // unit roundoff of f16
+  const u32 = 2 ** -24;
+  // Each operand rounded once (|da| <= u16 |a|): the product is off by <= (2 u16 + u16^2) |a b|;
+  // K f32 additions add <= K u32 of the running sum of |a b| (first order).
+  return 2 * u16 + u16 * u16 + K * u32;
+}
