@@ -16,8 +16,8 @@ import { parseArgs } from 'node:util';
 
 import { acquireGpu } from '../src/gpu/gpu.js';
 import { archParts, archToNativeOps, type ProxylessArch } from '../src/latency/arch.js';
-import { archToCellNet } from '../src/latency/cell-arch.js';
-import { gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/latency/gpu-profiler.js';
+import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
+import { gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/mobilenet/gpu-profiler.js';
 import type { LatencyTable } from '../src/latency/lut.js';
 import { predictLatency } from '../src/latency/predictor.js';
 import { buildLatencyTable } from '../src/latency/profiler.js';

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { archParts, fromNetConfig } from '../src/latency/arch.js';
-import { archToCellNet } from '../src/latency/cell-arch.js';
-import { cellKeys, cellSpaceKeys, predictCellArch, skeletonKeys } from '../src/latency/cell-keys.js';
+import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
+import { cellKeys, cellSpaceKeys, predictCellArch, skeletonKeys } from '../src/mobilenet/cell-latency-keys.js';
 import { keyToNativeOp, LatencyKeyError, nodeKey } from '../src/latency/keys.js';
 import type { LatencyTable } from '../src/latency/lut.js';
 import { keyMacs, MissingLatencyError } from '../src/latency/predictor.js';

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Gpu } from '../src/gpu/gpu.js';
 import { archParts, type ProxylessArch } from '../src/latency/arch.js';
-import { archToCellNet } from '../src/latency/cell-arch.js';
-import { cellSpaceKeys } from '../src/latency/cell-keys.js';
-import { gpuOp, gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/latency/gpu-profiler.js';
+import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
+import { cellSpaceKeys } from '../src/mobilenet/cell-latency-keys.js';
+import { gpuOp, gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/mobilenet/gpu-profiler.js';
 import { keyToNativeOp, parseLatencyKey } from '../src/latency/keys.js';
 import { readLatencyTable } from '../src/latency/lut.js';
 import { predictLatency } from '../src/latency/predictor.js';

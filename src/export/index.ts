@@ -11,7 +11,7 @@
  * what wgnas' forward computes. The model's metadata says which.
  */
 import { parseArch as parseProxylessArch } from '../latency/arch.js';
-import { archToCellNet } from '../latency/cell-arch.js';
+import { archToCellNet } from '../mobilenet/proxyless-arch.js';
 import { type Cell, CellError, validateCell } from '../mobilenet/cell.js';
 import { parseCell } from '../mobilenet/cell-text.js';
 import { getLayout, layerShapes } from '../mobilenet/layout.js';

@@ -2,7 +2,7 @@
  * The networks wgnas finds, as inference graphs (graph.ts) that follow their forward passes op by
  * op: the NAS-Bench-201 network (src/nn/nb201-net.ts) and the MobileNet cell networks
  * (src/mobilenet: FixedNet's skeleton and cells; ProxylessNAS net.configs map onto them through
- * latency/cell-arch.ts). Weights keep the networks' parameter names, so a weights file of the
+ * mobilenet/proxyless-arch.ts). Weights keep the networks' parameter names, so a weights file of the
  * trained network (weights.ts) fills them by name. Seeded weights come from the networks' own
  * constructors, run against a host-memory stand-in for the GPU: the same initialiser, the same
  * random numbers in the same order as `new Nb201Net(gpu, ...)` / `new FixedNet(gpu, ...)`.

@@ -5,7 +5,7 @@
  *   Logits-input:HxWxC-output:N     (global pool + linear)
  * The published ProxylessNAS table uses expand = ratio; the OFA table uses expand = mid channels.
  * Cell spaces (src/mobilenet/cell.ts) add one key per cell node, a conv or depthwise conv + BN
- * (+ ReLU6 when relu6:1), as `wgnas profile --space-file` measures them (cell-keys.ts):
+ * (+ ReLU6 when relu6:1), as `wgnas profile --space-file` measures them (mobilenet/cell-latency-keys.ts):
  *   conv-input:HxWxC-output:HxWxC-kernel:K-stride:S-relu6:0|1
  *   dwconv-input:HxWxC-output:HxWxC-kernel:K-stride:S-relu6:0|1
  */

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import { acquireGpu } from '../../gpu/gpu.js';
-import { cellSpaceKeys } from '../../latency/cell-keys.js';
-import { gpuTableSource } from '../../latency/gpu-profiler.js';
+import { cellSpaceKeys } from '../../mobilenet/cell-latency-keys.js';
+import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';

@@ -9,17 +9,17 @@ import { createRequire } from 'node:module';
 
 import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { type Cell, mbconvCell } from '../mobilenet/cell.js';
-import { CellModule } from '../mobilenet/cell-module.js';
-import { FixedNet } from '../mobilenet/fixed-net.js';
-import type { MobileNetLayout } from '../mobilenet/layout.js';
+import { keyToNativeOp, LatencyKeyError } from '../latency/keys.js';
+import type { LatencyEntry } from '../latency/lut.js';
+import type { TableSource } from '../latency/table-writer.js';
+import type { NativeOp } from '../native/binding.js';
 import { ParamStore } from '../nn/init.js';
 import { type Param, Tape, type Var } from '../nn/tape.js';
-import type { NativeOp } from '../native/binding.js';
 import { Rng } from '../util/rng.js';
-import { keyToNativeOp, LatencyKeyError } from './keys.js';
-import type { LatencyEntry } from './lut.js';
-import type { TableSource } from './table-writer.js';
+import { CellModule } from './cell-module.js';
+import { type Cell, mbconvCell } from './cell.js';
+import { FixedNet } from './fixed-net.js';
+import type { MobileNetLayout } from './layout.js';
 
 export interface GpuTimingOptions {
   /** Timed runs. Default 30. */

@@ -5,9 +5,9 @@
  * a built-in layout's (what `wgnas proxyless` derives) gets that layout, so its parameters carry
  * the names `wgnas train` gives them; any other gets a layout made from its own stages.
  */
-import { type Cell, mbconvCell, zeroCell } from '../mobilenet/cell.js';
-import { LAYOUTS, type MobileNetLayout, layoutSpace } from '../mobilenet/layout.js';
-import { ArchError, type MBBlock, type ProxylessArch, validateArch } from './arch.js';
+import { ArchError, type MBBlock, type ProxylessArch, validateArch } from '../latency/arch.js';
+import { type Cell, mbconvCell, zeroCell } from './cell.js';
+import { LAYOUTS, type MobileNetLayout, layoutSpace } from './layout.js';
 
 export interface CellNet {
   layout: MobileNetLayout;

@@ -6,11 +6,11 @@
  * nodes, of several outputs and of the layer shortcut are not priced, as the ProxylessNAS tables
  * price an MBConv without its skip add.
  */
-import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from '../mobilenet/cell.js';
-import { type MobileNetLayout, layoutSpace } from '../mobilenet/layout.js';
-import { expandedConvKey, featureMixKey, logitsKey, nodeKey, outSize, stemKey } from './keys.js';
-import { entryMs, type LatencyTable } from './lut.js';
-import { MissingLatencyError } from './predictor.js';
+import { expandedConvKey, featureMixKey, logitsKey, nodeKey, outSize, stemKey } from '../latency/keys.js';
+import { entryMs, type LatencyTable } from '../latency/lut.js';
+import { MissingLatencyError } from '../latency/predictor.js';
+import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
+import { type MobileNetLayout, layoutSpace } from './layout.js';
 
 /** One key per node of `cell` at `shape`, in node order (none for the zero cell). */
 export function cellKeys(cell: Cell, shape: LayerShape): string[] {
