@@ -2,7 +2,8 @@
  * `wgnas profile --target ssh://...` against a throwaway sshd on 127.0.0.1 (test/helpers/sshd.ts):
  * the aarch64 profiler bundle runs under qemu-user behind it (latency under emulation means
  * nothing: the pipeline is what is tested). A table built over ssh has the keys of a local one and
- * the target's stamp; a connection killed mid-run is re-opened and the run completes; --resume
+ * the target's stamp; the natively built profiler (scripts/build-target.sh native) stamps a table with
+ * this machine's CPU, under either library; a connection killed mid-run is re-opened and the run completes; --resume
  * continues a target's table and refuses another device's; unreachable hosts, unknown or wrong
  * architectures and a library missing on the target each give one line. Locally, a missing sshd,
  * qemu or bundle skips these tests; under CI=true it is a failure.
@@ -18,7 +19,7 @@ import { proxylessSpace, spaceKeys } from '../src/latency/space.js';
 import { parseTarget, TargetError } from '../src/latency/ssh.js';
 import { buildTable } from '../src/latency/table-writer.js';
 import { wgnasInProcess } from './helpers/cli.js';
-import { aarch64Binfmt, ARM64_PREFIX, freePort, QEMU, startSshd, targetTestsMissing, type TestSshd } from './helpers/sshd.js';
+import { aarch64Binfmt, ARM64_PREFIX, freePort, hostArch, QEMU, startSshd, targetTestsMissing, type TestSshd } from './helpers/sshd.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-target-'));
 const EMULATED = { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX };
@@ -37,6 +38,8 @@ beforeAll(async () => {
     armless: { WGNAS_TARGET_ARCH: 'aarch64' },
     riscv: { WGNAS_TARGET_ARCH: 'riscv64' },
     damaged: EMULATED,
+    // This machine as it is: the natively built profiler.
+    native: {},
   });
 });
 afterAll(() => sshd?.stop());
@@ -99,6 +102,27 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
     const back = await wgnasInProcess(['profile', '--out', remote, ...fast, '--resume']);
     expect(back.code).toBe(2);
     expect(back.err).toMatch(/it was measured with target 'ssh:\/\/127\.0\.0\.1:\d+', this run has none/);
+  });
+
+  it("the natively built profiler over ssh: this machine's keys and CPU stamp, with either library", async ({ skip }) => {
+    if (!sshd) return skip();
+    const local = join(tmp, 'native-local.yaml');
+    expect((await wgnasInProcess(['profile', '--out', local, ...fastN(2), '--backend', 'xnnpack'])).code).toBe(0);
+    const l = readLatencyTable(local);
+    for (const backend of ['onednn', 'xnnpack']) {
+      const out = join(tmp, `native-${backend}.yaml`);
+      const r = await wgnasInProcess(['profile', '--out', out, ...fastN(2), '--backend', backend, ...targetArgs('native')]);
+      expect(r.code, r.err).toBe(0);
+      const t = readLatencyTable(out);
+      expect([...t.entries.keys()]).toEqual(KEYS.slice(0, 2));
+      for (const e of t.entries.values()) expect(e.mean).toBeGreaterThan(0);
+      expect(t.meta.arch).toBe(hostArch());
+      expect(t.meta.cpu).toBe(l.meta.cpu);
+      expect(t.meta.cores).toBe(l.meta.cores);
+      expect(t.meta.backend).toBe(backend);
+      if (backend === 'xnnpack') expect(t.meta.library).toBe(l.meta.library);
+      else expect(t.meta.library).toMatch(/^oneDNN \d+\.\d+\.\d+/);
+    }
   });
 
   it('re-opens a connection killed mid-run and measures every key once', async ({ skip }) => {

@@ -38,6 +38,11 @@ export interface TestSshd {
   stop(): void;
 }
 
+/** This machine's architecture as `uname -m` names it (what a target on 127.0.0.1 reports). */
+export function hostArch(): string {
+  return execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
+}
+
 function which(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
@@ -55,6 +60,8 @@ export function targetTestsMissing(bundlesDir: string): string[] {
   if (!which(QEMU)) missing.push(`${QEMU} (apt-get install qemu-user-static)`);
   if (!existsSync(join(ARM64_PREFIX, 'lib', 'ld-linux-aarch64.so.1'))) missing.push(`${ARM64_PREFIX} (apt-get install g++-aarch64-linux-gnu)`);
   if (!existsSync(join(bundlesDir, 'aarch64', 'bundle', 'BUNDLE_ID'))) missing.push('the aarch64 profiler bundle (scripts/build-target.sh aarch64)');
+  const host = hostArch();
+  if (host !== 'aarch64' && !existsSync(join(bundlesDir, host, 'bundle', 'BUNDLE_ID'))) missing.push(`the ${host} profiler bundle (scripts/build-target.sh native)`);
   return missing;
 }
 
