@@ -19,10 +19,11 @@ const targetOnly = { requires: ['target'], requiresWhy: '--identity, --known-hos
 
 export const PROFILE_OPTIONS = {
   out: outFile({ help: 'output YAML', required: true }),
-  // WP-backend adds a global --device auto|gpu|cpu (the compute backend); for profile it names the profiled device.
+  // The commands that compute take --device auto|gpu|cpu (where the networks run); profile's names the
+  // device timed, with the same meaning of cpu and gpu and no 'auto': a table is of one device, chosen.
   device: oneOf(['cpu', 'gpu'], {
-    help: 'the device profiled: cpu (this CPU, or --target\'s, with the native profiler) or gpu (the WebGPU adapter, timed with timestamp queries, ops as the networks run them)',
-    metavar: 'DEV',
+    help: 'the device profiled: cpu (this CPU, or --target\'s, with the native profiler) or gpu (the WGSL kernels on the WebGPU adapter, timed with timestamp queries, ops as the networks run them)',
+    metavar: 'DEVICE',
     default: 'cpu',
   }),
   space: oneOf(['proxyless', 'cifar'], {
