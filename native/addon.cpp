@@ -10,6 +10,7 @@
 #include "backend.hpp"
 #include "clock.hpp"
 #include "cpu_info.hpp"
+#include "profile_run.hpp"
 #include "spec.hpp"
 #include "stats.hpp"
 
@@ -79,45 +80,41 @@ bool boolField(const Napi::Object& o, const char* name, bool dflt) {
   return v.IsUndefined() ? dflt : v.ToBoolean().Value();
 }
 
+// The op's fields read from a JS object; defaults and checks are profile_run's (shared with the
+// standalone profiler), its errors become TypeErrors.
 OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
   if (!v.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
   Napi::Object o = v.As<Napi::Object>();
-  Napi::Value t = o.Get("type");
-  std::string type = t.IsString() ? t.As<Napi::String>().Utf8Value() : "";
-  OpSpec s;
-  if (type == "conv") s.kind = OpKind::Conv;
-  else if (type == "dwconv") s.kind = OpKind::DwConv;
-  else if (type == "mbconv") s.kind = OpKind::MBConv;
-  else if (type == "pool") s.kind = OpKind::Pool;
-  else if (type == "linear") s.kind = OpKind::Linear;
-  else if (type == "logits") s.kind = OpKind::Logits;
-  else
-    throw Napi::TypeError::New(env, where + ": unknown op type '" + type +
-                                        "' (expected conv, dwconv, mbconv, pool, linear or logits)");
-  bool spatialIn = s.kind != OpKind::Linear;
-  s.batch = intField(env, o, "batch", where, 1, false);
-  s.inH = intField(env, o, "inH", where, 1, spatialIn);
-  s.inW = intField(env, o, "inW", where, s.inH, false);
-  s.inC = intField(env, o, "inC", where, 0, true);
-  s.outC = intField(env, o, "outC", where, s.inC, s.kind != OpKind::Pool && s.kind != OpKind::DwConv);
-  s.kernel = intField(env, o, "kernel", where, 1, s.spatial());
-  s.stride = intField(env, o, "stride", where, 1, false);
-  s.expand = intField(env, o, "expand", where, 1, s.kind == OpKind::MBConv);
-  s.relu6 = boolField(o, "relu6", true);
-  s.idskip = boolField(o, "idskip", false);
-  return s;
+  FieldSource f;
+  f.type = [&]() {
+    Napi::Value t = o.Get("type");
+    return t.IsString() ? t.As<Napi::String>().Utf8Value() : std::string();
+  };
+  f.number = [&](const char* name) {
+    Napi::Value x = o.Get(name);
+    FieldValue r;
+    if (x.IsUndefined()) return r;
+    if (!x.IsNumber()) {
+      r.kind = FieldValue::NotNumber;
+      return r;
+    }
+    r.kind = FieldValue::Number;
+    r.value = x.As<Napi::Number>().DoubleValue();
+    return r;
+  };
+  f.flag = [&](const char* name) {
+    Napi::Value x = o.Get(name);
+    return x.IsUndefined() ? -1 : x.ToBoolean().Value() ? 1 : 0;
+  };
+  try {
+    return opFromFields(f, where);
+  } catch (const std::invalid_argument& e) {
+    throw Napi::TypeError::New(env, e.what());
+  }
 }
 
-struct Options {
-  std::string backend = "onednn";
-  int threads = 1, warmup = 5, repeats = 20;
-  bool pin = true, keepSamples = false, perOp = false;
-  double maxTimeMs = 0;
-  double flushBytes = 0;
-};
-
-Options parseOptions(Napi::Env env, const Napi::Value& v) {
-  Options opt;
+ProfileOptions parseOptions(Napi::Env env, const Napi::Value& v) {
+  ProfileOptions opt;
   if (v.IsUndefined()) return opt;
   if (!v.IsObject()) throw Napi::TypeError::New(env, "profile options must be an object");
   Napi::Object o = v.As<Napi::Object>();
@@ -128,24 +125,15 @@ Options parseOptions(Napi::Env env, const Napi::Value& v) {
   opt.threads = intField(env, o, "threads", "options", 1, false);
   opt.warmup = intField(env, o, "warmup", "options", 5, false);
   opt.repeats = intField(env, o, "repeats", "options", 20, false);
-  if (opt.threads < 1 || opt.threads > 1024) throw Napi::RangeError::New(env, "threads must be in 1..1024");
-  if (opt.warmup < 0 || opt.warmup > 1000000) throw Napi::RangeError::New(env, "warmup must be in 0..1000000");
-  if (opt.repeats < 1 || opt.repeats > 1000000) throw Napi::RangeError::New(env, "repeats must be in 1..1000000");
   opt.pin = boolField(o, "pin", true);
   opt.keepSamples = boolField(o, "keepSamples", false);
   opt.perOp = boolField(o, "perOp", false);
   Napi::Value m = o.Get("maxTimeMs");
-  if (!m.IsUndefined()) {
-    if (!m.IsNumber() || m.As<Napi::Number>().DoubleValue() < 0)
-      throw Napi::RangeError::New(env, "maxTimeMs must be a non-negative number");
-    opt.maxTimeMs = m.As<Napi::Number>().DoubleValue();
-  }
+  if (!m.IsUndefined()) opt.maxTimeMs = m.IsNumber() ? m.As<Napi::Number>().DoubleValue() : -1;
   Napi::Value fb = o.Get("flushBytes");
-  if (!fb.IsUndefined()) {
-    double v = fb.IsNumber() ? fb.As<Napi::Number>().DoubleValue() : -1;
-    if (!(v >= 0 && v <= 1e10)) throw Napi::RangeError::New(env, "flushBytes must be a number of bytes in 0..1e10");
-    opt.flushBytes = v;
-  }
+  if (!fb.IsUndefined()) opt.flushBytes = fb.IsNumber() ? fb.As<Napi::Number>().DoubleValue() : -1;
+  std::string err = checkOptions(opt);
+  if (!err.empty()) throw Napi::RangeError::New(env, err);
   return opt;
 }
 
@@ -153,7 +141,7 @@ Options parseOptions(Napi::Env env, const Napi::Value& v) {
 
 class ProfileWorker : public Napi::AsyncWorker {
  public:
-  ProfileWorker(Napi::Env env, std::vector<OpSpec> ops, Options opt)
+  ProfileWorker(Napi::Env env, std::vector<OpSpec> ops, ProfileOptions opt)
       : Napi::AsyncWorker(env, "wgnas:profile"), deferred_(Napi::Promise::Deferred::New(env)), ops_(std::move(ops)),
         opt_(std::move(opt)) {}
 
@@ -161,46 +149,7 @@ class ProfileWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      uint64_t t0 = monotonicNs();
-      std::unique_ptr<Runner> runner =
-          opt_.backend == "xnnpack" ? makeXnnpack(ops_, opt_.threads) : makeOnednn(ops_, opt_.threads);
-      setupMs_ = static_cast<double>(monotonicNs() - t0) / 1e6;
-      // Undo the pinning however the measurement ends (these are libuv's pool threads).
-      struct Unpin {
-        Runner* r;
-        ~Unpin() {
-          if (r) r->restore();
-        }
-      } unpin{opt_.pin ? runner.get() : nullptr};
-      if (opt_.pin) {
-        pinError_ = runner->pin(allowedCpus());
-        pinned_ = pinError_.empty();
-      }
-      size_t flush = static_cast<size_t>(opt_.flushBytes);
-      for (int i = 0; i < opt_.warmup; i++) {
-        if (flush) runner->flushCaches(flush);
-        runner->run();
-      }
-      samples_.reserve(opt_.repeats);
-      double totalMs = 0;
-      for (int i = 0; i < opt_.repeats; i++) {
-        if (flush) runner->flushCaches(flush);
-        uint64_t a = monotonicNs();
-        runner->run();
-        double ms = static_cast<double>(monotonicNs() - a) / 1e6;
-        samples_.push_back(ms);
-        totalMs += ms;
-        // A time budget keeps large ops affordable; three samples are the least a median needs.
-        if (opt_.maxTimeMs > 0 && totalMs > opt_.maxTimeMs && samples_.size() >= 3) break;
-      }
-      // Per-op breakdown: separate runs with a clock read after each op (mean over as many runs).
-      if (opt_.perOp) {
-        opNs_.assign(ops_.size(), 0);
-        for (size_t i = 0; i < samples_.size(); i++) {
-          if (flush) runner->flushCaches(flush);
-          runner->runPerOp(opNs_);
-        }
-      }
+      r_ = runProfile(ops_, opt_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -208,7 +157,7 @@ class ProfileWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Stats s = summarize(samples_);
+    const Stats& s = r_.stats;
     Napi::Object r = Napi::Object::New(env);
     r.Set("medianMs", s.median);
     r.Set("meanMs", s.mean);
@@ -223,18 +172,18 @@ class ProfileWorker : public Napi::AsyncWorker {
     r.Set("warmup", opt_.warmup);
     r.Set("threads", opt_.threads);
     r.Set("backend", opt_.backend);
-    r.Set("pinned", pinned_);
-    if (!pinError_.empty()) r.Set("pinError", pinError_);
-    r.Set("setupMs", setupMs_);
+    r.Set("pinned", r_.pinned);
+    if (!r_.pinError.empty()) r.Set("pinError", r_.pinError);
+    r.Set("setupMs", r_.setupMs);
     r.Set("flushBytes", opt_.flushBytes);
     if (opt_.perOp) {
-      Napi::Float64Array a = Napi::Float64Array::New(env, opNs_.size());
-      for (size_t i = 0; i < opNs_.size(); i++) a[i] = static_cast<double>(opNs_[i]) / 1e6 / std::max<size_t>(1, samples_.size());
+      Napi::Float64Array a = Napi::Float64Array::New(env, r_.opMeanMs.size());
+      for (size_t i = 0; i < r_.opMeanMs.size(); i++) a[i] = r_.opMeanMs[i];
       r.Set("opMeanMs", a);
     }
     if (opt_.keepSamples) {
-      Napi::Float64Array a = Napi::Float64Array::New(env, samples_.size());
-      for (size_t i = 0; i < samples_.size(); i++) a[i] = samples_[i];
+      Napi::Float64Array a = Napi::Float64Array::New(env, r_.samplesMs.size());
+      for (size_t i = 0; i < r_.samplesMs.size(); i++) a[i] = r_.samplesMs[i];
       r.Set("samplesMs", a);
     }
     deferred_.Resolve(r);
@@ -245,12 +194,8 @@ class ProfileWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::vector<OpSpec> ops_;
-  Options opt_;
-  std::vector<double> samples_;
-  std::vector<uint64_t> opNs_;
-  double setupMs_ = 0;
-  bool pinned_ = false;
-  std::string pinError_;
+  ProfileOptions opt_;
+  ProfileOutcome r_;
 };
 
 // profile(ops: OpSpec[], options?): Promise<ProfileResult>. The ops are chained and timed as one forward.
@@ -262,7 +207,7 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) ops.push_back(parseOp(env, arr.Get(i), "op " + std::to_string(i)));
   std::string err = validateOps(ops);
   if (!err.empty()) throw Napi::RangeError::New(env, "profile: " + err);
-  Options opt = parseOptions(env, info.Length() > 1 ? info[1] : env.Undefined());
+  ProfileOptions opt = parseOptions(env, info.Length() > 1 ? info[1] : env.Undefined());
   auto* w = new ProfileWorker(env, std::move(ops), std::move(opt));
   Napi::Promise p = w->promise();
   w->Queue();

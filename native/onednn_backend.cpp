@@ -217,7 +217,12 @@ class OnednnRunner : public Runner {
   }
 };
 
+// The x64 ISA names: oneDNN 2.6's cpu_isa enum has no aarch64 values, so an Arm build reports none.
 const char* isaName(dnnl::cpu_isa isa) {
+#if !defined(__x86_64__)
+  (void)isa;
+  return "";
+#endif
   switch (isa) {
     case dnnl::cpu_isa::sse41: return "sse41";
     case dnnl::cpu_isa::avx: return "avx";
@@ -264,7 +269,7 @@ BackendInfo onednnInfo() {
                  : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB"
                  : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "sequential"
                                                       : "other";
-  info.isa = isaName(dnnl::get_effective_cpu_isa());
+  info.isa = isaName(dnnl::get_effective_cpu_isa());  // "" off x64: describe() then omits it
   return info;
 }
 

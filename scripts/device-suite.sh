@@ -5,7 +5,8 @@
 #     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
 # Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv,
-# bench*.json/.md, roofline.svg, proxyless-step.txt, autospace-history.json, suite.log, summary.md
+# bench*.json/.md/.log, roofline.svg, matmul-variants.txt, proxyless-step.txt, autospace-history.json,
+# gpu-32/gpu-224 latency tables (.md/.json), suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
 # large size add up to 8 minutes. The all-cells scoring run is cut by its limit on purpose when the
@@ -15,13 +16,13 @@ out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
-  t_tune=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_steps=300; t_auto=300
+  t_tune=0; t_lat=0; t_mm=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_steps=300; t_auto=300
   steps_args="--layout cifar --batch 4 --steps 1"
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
-  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-170}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-100}"
-  t_f16="${SUITE_F16_S:-30}"; t_steps="${SUITE_STEPS_S:-40}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-100}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-110}"
+  t_f16="${SUITE_F16_S:-25}"; t_lat="${SUITE_LATENCY_S:-60}"; t_mm="${SUITE_VARIANTS_S:-25}"; t_steps="${SUITE_STEPS_S:-40}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
 fi
@@ -61,11 +62,13 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
-step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md'"
+if [ "$t_mm" != 0 ] && [ -n "${WGNAS_MATMUL_VARIANTS:-}" ]; then step matmul-variants "$t_mm" bash -c "MM_SIZE=4096 $WGNAS_MATMUL_VARIANTS > '$out/matmul-variants.txt' 2>&1"; fi
+step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"
 # f16 operands (and what the unsafe Dawn features expose) against our f32 matmul on the same shapes.
-step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md'"
+step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md' 2> '$out/bench-f16.log'"
 step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-step.txt'"
 step autospace-step "$t_auto" $W evolve-space --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
+if [ "$t_lat" != 0 ] && [ -f .devrun/lpt.mjs.xz ]; then step latency-gpu "$t_lat" bash -c "OUT='$out' LPT_TIMEOUT_S=$((t_lat / 2 - 2)) bash scripts/device-latency-gpu.sh run"; fi
 step summary 10 node scripts/device-summary.mjs "$out"
 log "done, $fails failed step(s)"
 [ -z "${SUITE_TAR:-}" ] || tar czf "$SUITE_TAR" -C "$out" .

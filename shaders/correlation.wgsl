@@ -1,7 +1,7 @@
 // Batched per-sample Pearson correlation. Input X is B x N x D (N samples of D features per batch
 // entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. normalize_rows turns
 // X into Z in place (the out-of-place caller copies first; the batched WRCor path normalises an
-// arena it owns); the Gram product runs on matmul.wgsl (transB); set_diag fixes the diagonal to
+// arena it owns); the Gram product runs on the matmul (transB); set_diag fixes the diagonal to
 // exactly 1. A constant row has no defined correlation: its Z row is 0, so it correlates 0 with
 // every other row.
 

@@ -357,7 +357,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--out FILE is required/, 'profile'),
     c2(/--out FILE is required/, 'profile', '--repeats', '3'),
     ...badOutputs('profile', 'out', []),
-    c2(/--space must be proxyless, got 'nb201'/, 'profile', '--out', OUT, '--space', 'nb201'),
+    c2(/--space must be proxyless or cifar, got 'nb201'/, 'profile', '--out', OUT, '--space', 'nb201'),
     c2(/--backend must be onednn or xnnpack, got 'tpu'/, 'profile', '--out', OUT, '--backend', 'tpu'),
     c2(/--resolution must be an integer >= 8, got '4'/, 'profile', '--out', OUT, '--resolution', '4'),
     c2(/--resolution must be at most 1024/, 'profile', '--out', OUT, '--resolution', '2000'),

@@ -126,7 +126,7 @@ describe('CLI', () => {
     await profileCmd(['--resolution', '32', '--limit', '4', '--repeats', '3', '--warmup', '0', '--out', out, '--resume']);
     expect(cap.text()).toMatch(/4 entries \(1 measured, 3 reused\)/);
     vi.restoreAllMocks();
-    await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(/--space must be proxyless, got 'nb201'/);
+    await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(/--space must be proxyless or cifar, got 'nb201'/);
     await expect(profileCmd(['--repeats', '3'])).rejects.toThrow(/--out FILE is required/);
     await expect(profileCmd(['--out', out, '--backend', 'tpu'])).rejects.toThrow(/--backend must be onednn or xnnpack, got 'tpu'/);
   });

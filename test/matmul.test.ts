@@ -43,7 +43,7 @@ const TILES: MatmulTile[] = [
   { BM: 32, BN: 64, BK: 16, TM: 4, TN: 8 },
 ];
 
-describe('matmul.wgsl vs CPU reference', () => {
+describe('matmul (generated programs) vs CPU reference', () => {
   for (const [batch, M, N, K, tA, tB] of cases) {
     it(`b=${batch} ${M}x${N}x${K} tA=${tA} tB=${tB}`, async ({ skip }) => {
       if (!gpu) return skip();

@@ -1,5 +1,5 @@
 /**
- * Matmul tile autotuning (`wgnas bench --autotune`). Candidate tiles (matmul.wgsl override
+ * Matmul tile autotuning (`wgnas bench --autotune`). Candidate tiles (generated matmul program
  * constants BM, BN, BK, TM, TN) that fit the device limits are checked against the TypeScript
  * reference, timed on a few shapes, and the fastest is recorded in the per-adapter cache that
  * src/kernels/matmul-tiles.ts reads (kernels only look tiles up; tuning is a bench concern).

@@ -9,7 +9,7 @@
 import { create, globals } from 'webgpu';
 import { GpuDisposedError, KernelCompileError, NoAdapterError } from './errors.js';
 import { BufferPool } from './pool.js';
-import { loadShaderSource } from './shaders.js';
+import { loadShaderSource, specializeOverrides } from './shaders.js';
 import { GpuTensor, numel } from './tensor.js';
 
 // Dawn segfaults if the object returned by create() is garbage-collected while devices live,
@@ -51,7 +51,7 @@ export interface AdapterReport {
 }
 
 export interface KernelSpec {
-  /** File under shaders/, e.g. 'matmul.wgsl'. */
+  /** File under shaders/, e.g. 'conv2d.wgsl' (or a generated program's registered name). */
   file: string;
   entry?: string;
   /** WGSL override constants; part of the pipeline cache key. */
@@ -289,13 +289,14 @@ export class Gpu {
     const hit = this.pipelines.get(key);
     if (hit) return hit.pipeline;
     this.live();
-    const code = loadShaderSource(spec.file);
+    const special = process.env.WGNAS_OVERRIDES !== 'pipeline';
+    const code = special ? specializeOverrides(loadShaderSource(spec.file), consts) : loadShaderSource(spec.file);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: spec.file });
     const pipeline = this.device.createComputePipeline({
       layout: 'auto',
       label: `${spec.file}:${entry}`,
-      compute: { module, entryPoint: entry, constants: consts },
+      compute: { module, entryPoint: entry, constants: special ? {} : consts },
     });
     const scope = this.device.popErrorScope();
     const check = (async () => {

@@ -4,7 +4,7 @@
  * shader's struct and checks it against the declaration (names, order, types, offsets, size), so
  * the host and the WGSL cannot drift apart silently.
  *
- *   const P = defineUniforms('matmul.wgsl', 'Params', { M: 'u32', alpha: 'f32', _pad: 'u32' });
+ *   const P = defineUniforms('conv2d.wgsl', 'Params', { M: 'u32', alpha: 'f32', _pad: 'u32' });
  *   gpu.dispatch({ ..., uniforms: P.pack({ M, alpha }) });   // fields named _* default to 0
  */
 
@@ -68,7 +68,7 @@ export function structLayout(fields: ReadonlyArray<readonly [string, string]>): 
 
 /** What a uniform struct is, without the packer (so blocks of different fields share one type). */
 export interface UniformDecl<F extends UniformFields = UniformFields> {
-  /** The shader file that declares the struct, e.g. 'matmul.wgsl' (or an included one). */
+  /** The shader file that declares the struct, e.g. 'conv2d.wgsl' (or an included one). */
   readonly file: string;
   readonly struct: string;
   readonly fields: F;

@@ -1,6 +1,6 @@
 /**
  * Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl normalises the
- * rows, matmul.wgsl forms the Gram products Z Z^T split along D (partial Grams of GRAM_K_CHUNK
+ * rows, the matmul forms the Gram products Z Z^T split along D (partial Grams of GRAM_K_CHUNK
  * features each, summed by reduce.wgsl), so a few matrices of NB201 size (N = 64, D up to 16384)
  * still spread over a whole GPU instead of one workgroup per matrix.
  */
@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { MATMUL_PARAMS, matmul } from './matmul.js';
+import { MATMUL_KERNEL, MATMUL_PARAMS, matmul } from './matmul.js';
 import { REDUCE_PARAMS, REDUCE_WG } from './reduce.js';
 import { DEFAULT_MATMUL_TILE, type MatmulTile, SMALL_MATMUL_TILES, SOFTWARE_MATMUL_TILE, matmulTileMisfit } from './matmul-tiles.js';
 import { checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
@@ -99,7 +99,7 @@ export const correlationOp = defineOp({
   kernels: [
     { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
     { file: 'correlation.wgsl', entries: ['set_diag'], uniforms: CORRELATION_PARAMS },
-    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    MATMUL_KERNEL,
     { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
   // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND;
@@ -117,7 +117,7 @@ export const correlationOffDiagInPlaceOp = defineOp({
   summary: 'batched correlation without set_diag, normalising x in place (WRCor batched scoring)',
   kernels: [
     { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
-    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    MATMUL_KERNEL,
     { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
   cost: (p: { B?: number; N: number; D: number }) => correlationOp.cost(p),

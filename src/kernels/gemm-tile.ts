@@ -17,7 +17,7 @@ export const GEMM_TILE_KEYS = ['BM', 'BN', 'BK', 'TM', 'TN'] as const;
 /** What gemm_tile.wgsl declares (a 64 x 64 block of 16 x 16 threads, 4 x 4 outputs each). */
 export const GEMM_TILE_DEFAULTS: GemmTile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 
-/** Operand vec4 loads per thread per tile the matmul core holds in registers (MAXL in matmul_core.wgsl). */
+/** Operand vec4 loads per thread per tile of the generated matmul (bounds its unrolled code). */
 export const MATMUL_MAX_LOADS = 4;
 /** Scalar loads per thread per tile the conv core holds in registers (MAXL in conv2d_gemm.wgsl). */
 export const CONV_MAX_LOADS = 16;

@@ -1,9 +1,9 @@
-/** Fully connected layer y = x W^T + b on matmul.wgsl. x [N, In], w [Out, In]. */
+/** Fully connected layer y = x W^T + b on the matmul. x [N, In], w [Out, In]. */
 import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineOp } from './descriptor.js';
 import { ELEMENTWISE_PARAMS, addBiasRows } from './elementwise.js';
-import { MATMUL_PARAMS, matmul } from './matmul.js';
+import { MATMUL_KERNEL, MATMUL_PARAMS, matmul } from './matmul.js';
 import { DEFAULT_MATMUL_TILE } from './matmul-tiles.js';
 import { checkLinearBias, checkLinearDy, linearDims } from './params.js';
 import { REDUCE_PARAMS, colSums } from './reduce.js';
@@ -37,11 +37,10 @@ export function linearBackward(
 // ---- descriptors ----------------------------------------------------------------------------------
 
 type LinearProblem = { N: number; In: number; Out: number };
-const MATMUL_KERNEL = { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } };
 
 export const linearOp = defineOp({
   name: 'linear',
-  summary: 'y = x W^T + b (matmul.wgsl, then a bias add)',
+  summary: 'y = x W^T + b (the matmul, then a bias add)',
   kernels: [MATMUL_KERNEL, { file: 'elementwise.wgsl', entries: ['add_bias'], uniforms: ELEMENTWISE_PARAMS }],
   cost: ({ N, In, Out }: LinearProblem) => ({ flops: 2 * N * In * Out + N * Out, bytes: 4 * (N * In + Out * In + Out + N * Out) }),
   reference: linearCpu,

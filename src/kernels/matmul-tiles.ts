@@ -1,5 +1,5 @@
 /**
- * matmul.wgsl's tile (override constants BM, BN, BK, TM, TN of gemm_tile.wgsl): what fits a
+ * The matmul's tile (BM, BN, BK, TM, TN; src/kernels/matmul-program.ts): what fits a
  * device, the tile tuned for this adapter, and the tile one product runs with. The tuning loop
  * lives in src/bench/autotune.ts and writes the cache through recordMatmulTuning(); kernels only
  * read it (tunedMatmulTile), once per Gpu.
@@ -13,7 +13,7 @@ import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTi
 
 export type MatmulTile = GemmTile;
 
-/** The defaults matmul.wgsl declares: a 64 x 64 block, 16 x 16 threads of 4 x 4 outputs, k-tiles of 16. */
+/** The default tile: a 64 x 64 block, 16 x 16 threads of 4 x 4 outputs, k-tiles of 16. */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { ...GEMM_TILE_DEFAULTS };
 /** Untuned hardware adapters: 128 x 128 blocks of 16 x 16 threads with 8 x 8 outputs each. */
 export const LARGE_MATMUL_TILE: MatmulTile = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };

@@ -1,24 +1,48 @@
-/** Batched register-tiled matmul on matmul.wgsl (f32) and matmul_f16.wgsl (f16 operands, opt-in). */
+/**
+ * Batched register-tiled matmul: one generated program per tile and operand layout
+ * (src/kernels/matmul-program.ts), f32 operands or, opt-in, f16 operands with f32 accumulation.
+ */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
+import { registerShaderSource } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, type Precision, resolvePrecision } from './f16.js';
-import { gemmConstants } from './gemm-tile.js';
 import { DEFAULT_MATMUL_TILE, MIN_MATMUL_WORKGROUPS, type MatmulTile, matmulTileFor, matmulTileMisfit, matmulWorkgroups } from './matmul-tiles.js';
+import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
 import { matmulOperandDims } from './params.js';
 import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
 export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu, type Precision };
 
-export const MATMUL_PARAMS = defineUniforms('matmul.wgsl', 'Params', {
+const registered = new Set<string>();
+
+/** The shader-cache name of a generated matmul program, registering its source on first use. */
+export function matmulProgramFile(key: MatmulProgramKey): string {
+  const name = matmulProgramName(key);
+  if (!registered.has(name)) {
+    registerShaderSource(name, matmulProgram(key));
+    registered.add(name);
+  }
+  return name;
+}
+
+/** The program of the default tile on vec4-aligned, untransposed f32 operands (descriptors name it). */
+export const MATMUL_DEFAULT_PROGRAM = matmulProgramFile({
+  tile: { ...DEFAULT_MATMUL_TILE }, transA: false, transB: false, vecA: true, vecB: true, vecC: true, beta: false, elem: 'f32',
+});
+
+export const MATMUL_PARAMS = defineUniforms(MATMUL_DEFAULT_PROGRAM, 'Params', {
   M: 'u32', N: 'u32', K: 'u32', batch: 'u32',
   transA: 'u32', transB: 'u32', strideA: 'u32', strideB: 'u32',
   strideC: 'u32', alpha: 'f32', beta: 'f32', flags: 'u32',
   splits: 'u32', kChunk: 'u32', _a: 'u32', _b: 'u32',
 });
+
+/** The matmul kernel as op descriptors list it (the default program; others differ in layout only). */
+export const MATMUL_KERNEL = { file: MATMUL_DEFAULT_PROGRAM, entries: ['main'], uniforms: MATMUL_PARAMS } as const;
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -30,7 +54,7 @@ export interface MatmulOptions {
   /** Tile override constants (default: matmulTileFor, the adapter's tuned tile for the shape). */
   tile?: MatmulTile;
   /**
-   * 'f16': operands rounded to f16, products and sums in f32 (matmul_f16.wgsl; needs shader-f16).
+   * 'f16': operands rounded to f16, products and sums in f32 (the f16 program; needs shader-f16).
    * Default: 'f32', or the Gpu's opt-in (Gpu.f16Compute) where the adapter has shader-f16.
    */
   precision?: Precision;
@@ -104,8 +128,12 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   const bCont = opts.transB ? K : N;
   const flags = (aCont % 4 === 0 ? 1 : 0) | (bCont % 4 === 0 ? 2 : 0) | (N % 4 === 0 ? 4 : 0);
   const part = splits === 1 ? out : gpu.empty([splits, batch, M, N]);
+  const file = matmulProgramFile({
+    tile, transA: !!opts.transA, transB: !!opts.transB, vecA: aCont % 4 === 0, vecB: bCont % 4 === 0, vecC: N % 4 === 0,
+    beta: beta !== 0, elem: precision,
+  });
   gpu.dispatch({
-    kernel: { file: precision === 'f16' ? 'matmul_f16.wgsl' : 'matmul.wgsl', constants: gemmConstants(tile) },
+    kernel: { file },
     buffers: [A, B, part],
     uniforms: MATMUL_PARAMS.pack({
       M, N, K, batch,
@@ -138,8 +166,7 @@ export const matmulOp = defineOp({
   name: 'matmul',
   summary: 'C = alpha op(A) op(B) (+ beta C), batched, register-tiled, split-K; f32 or f16 operands',
   kernels: [
-    { file: 'matmul.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
-    { file: 'matmul_f16.wgsl', entries: ['main'], uniforms: MATMUL_PARAMS, overrides: { ...DEFAULT_MATMUL_TILE } },
+    MATMUL_KERNEL,
     { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
     { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],

@@ -4,6 +4,10 @@
  *   Conv-input:HxWxC-output:HxWxC   (stem 3×3 conv)      Conv_1-input:..-output:..   (final 1×1 conv)
  *   Logits-input:HxWxC-output:N     (global pool + linear)
  * The published ProxylessNAS table uses expand = ratio; the OFA table uses expand = mid channels.
+ * Cell spaces (src/mobilenet/cell.ts) add one key per cell node, a conv or depthwise conv + BN
+ * (+ ReLU6 when relu6:1), as `wgnas profile --space-file` measures them (mobilenet/cell-latency-keys.ts):
+ *   conv-input:HxWxC-output:HxWxC-kernel:K-stride:S-relu6:0|1
+ *   dwconv-input:HxWxC-output:HxWxC-kernel:K-stride:S-relu6:0|1
  */
 import type { NativeOp } from '../native/binding.js';
 
@@ -19,7 +23,7 @@ export interface ParsedKey {
   params: Record<string, number>;
 }
 
-const SUPPORTED = ['expanded_conv', 'Conv', 'Conv_1', 'Logits'] as const;
+const SUPPORTED = ['expanded_conv', 'Conv', 'Conv_1', 'Logits', 'conv', 'dwconv'] as const;
 
 function dims(s: string, what: string, key: string): number[] {
   if (!/^\d+(x\d+)*$/.test(s)) throw new LatencyKeyError(`latency key '${key}': ${what} '${s}' is not a shape like 56x56x24`);
@@ -27,7 +31,7 @@ function dims(s: string, what: string, key: string): number[] {
 }
 
 export function parseLatencyKey(key: string): ParsedKey {
-  const m = /^([A-Za-z][A-Za-z0-9_]*)-input:([0-9x]+)-output:([0-9x]+)((?:-[a-z_]+:-?\d+)*)$/.exec(key);
+  const m = /^([A-Za-z][A-Za-z0-9_]*)-input:([0-9x]+)-output:([0-9x]+)((?:-[a-z_][a-z0-9_]*:-?\d+)*)$/.exec(key);
   if (!m) {
     throw new LatencyKeyError(
       `malformed latency key '${key}' (expected NAME-input:HxWxC-output:HxWxC[-field:N...], e.g. ` +
@@ -92,6 +96,17 @@ export function keyToNativeOp(key: string, { expandIsChannels = false } = {}): N
     return { type: 'logits', inH, inW, inC, outC: p.output[0] };
   }
   const [outH, outW, outC] = hwc(p, 'output', key);
+  if (p.op === 'conv' || p.op === 'dwconv') {
+    const kernel = need(p, key, 'kernel', [1, 3, 5, 7]);
+    const stride = need(p, key, 'stride', [1, 2]);
+    const relu6 = need(p, key, 'relu6', [0, 1]) === 1;
+    checkSpatial(key, inH, inW, outH, outW, stride);
+    if (p.op === 'dwconv') {
+      if (outC !== inC) throw new LatencyKeyError(`latency key '${key}': a depthwise conv keeps its ${inC} channels, not ${outC}`);
+      return { type: 'dwconv', inH, inW, inC, kernel, stride, relu6 };
+    }
+    return { type: 'conv', inH, inW, inC, outC, kernel, stride, relu6 };
+  }
   if (p.op === 'Conv' || p.op === 'Conv_1') {
     const kernel = p.op === 'Conv' ? 3 : 1;
     const stride = outH === inH && outW === inW ? 1 : 2;
@@ -150,6 +165,13 @@ export function stemKey(inputSize: number, outC: number, stride = 2): string {
 
 export function featureMixKey(h: number, inC: number, outC: number): string {
   return `Conv_1-input:${hw(h, inC)}-output:${hw(h, outC)}`;
+}
+
+/** A cell node's key: a k×k conv (groups 1) or depthwise conv + BN (+ ReLU6). */
+export function nodeKey(b: { depthwise: boolean; inH: number; inC: number; outC: number; kernel: number; stride: number; relu6: boolean }): string {
+  const outH = outSize(b.inH, b.stride);
+  const outC = b.depthwise ? b.inC : b.outC;
+  return `${b.depthwise ? 'dwconv' : 'conv'}-input:${hw(b.inH, b.inC)}-output:${hw(outH, outC)}-kernel:${b.kernel}-stride:${b.stride}-relu6:${b.relu6 ? 1 : 0}`;
 }
 
 export function logitsKey(h: number, inC: number, classes: number): string {

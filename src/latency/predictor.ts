@@ -63,7 +63,8 @@ export function keyMacs(p: ParsedKey): number {
     const k = p.params.kernel ?? 3;
     return (mid !== c ? h * w * c * mid : 0) + oh * ow * mid * k * k + oh * ow * mid * oc;
   }
-  const k = p.op === 'Conv' ? 3 : 1;
+  if (p.op === 'dwconv') return oh * ow * (p.params.kernel ?? 3) ** 2 * c;
+  const k = p.op === 'Conv' ? 3 : p.op === 'conv' ? (p.params.kernel ?? 1) : 1;
   return oh * ow * k * k * c * oc;
 }
 

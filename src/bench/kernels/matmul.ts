@@ -1,4 +1,4 @@
-/** matmul.wgsl (and matmul_f16.wgsl, named only): square, skinny and batched products. */
+/** The matmul (f32, and f16 operands named only): square, skinny and batched products. */
 import { gpuOf } from '../../backend/index.js';
 import { matmulOp } from '../../kernels/matmul.js';
 import { matmulTileFor, tileName } from '../../kernels/matmul-tiles.js';
@@ -13,8 +13,8 @@ function matmulEntry(f16: boolean): BenchKernel {
   return {
     name,
     description: f16
-      ? 'C = A B with f16 operands, f32 accumulation (matmul_f16.wgsl; needs shader-f16)'
-      : 'C = A B, f32, register-tiled (matmul.wgsl); square, skinny (tall x thin) and batched shapes',
+      ? 'C = A B with f16 operands, f32 accumulation (the f16 program; needs shader-f16)'
+      : 'C = A B, f32, register-tiled (generated program); square, skinny (tall x thin) and batched shapes',
     ...(f16 ? { inDefaultRun: false } : {}),
     cost: ({ batch, M, N, K }) => matmulOp.cost({ batch, M, N, K }),
     shapes: {

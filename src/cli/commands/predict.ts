@@ -1,7 +1,10 @@
 /** wgnas predict: latency of a network from a lookup table (optionally vs a measured end-to-end run). */
 import { readFileSync } from 'node:fs';
 
-import { loadNative, requireBackend } from '../../native/binding.js';
+import { exportGraph, jsonNetwork } from '../../export/index.js';
+import { toOnnx } from '../../export/onnx.js';
+import { timeOnnx } from '../../export/onnxruntime.js';
+import { describeBackend, loadNative, requireBackend } from '../../native/binding.js';
 import { archToNativeOps, parseArch } from '../../latency/arch.js';
 import { readLatencyTable } from '../../latency/lut.js';
 import { predictLatency } from '../../latency/predictor.js';
@@ -36,8 +39,15 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
   }
   const pred = namingFile(values.table!, () => predictLatency(table, arch, { missing, field: values.field }));
 
-  let measured: { medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null = null;
-  if (values.measure) {
+  let measured: { runtime: string; medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null = null;
+  if (values.measure && values.runtime === 'onnxruntime') {
+    // The exported model's latency does not depend on its BN statistics: no calibration.
+    const net = namingFile(values.net!, () => jsonNetwork(netJson, resolution, values.net));
+    const model = toOnnx(exportGraph(net, { noCalibration: true }));
+    const r = await timeOnnx(model, [1, 3, arch.inputSize, arch.inputSize], { threads: values.threads, repeats: values.repeats, warmup: 3 });
+    const meanMs = r.samplesMs.reduce((a, v) => a + v, 0) / r.samplesMs.length;
+    measured = { runtime: `onnxruntime-node ${r.version} (CPU)`, medianMs: r.medianMs, meanMs, iqrMs: r.iqrMs, count: r.samplesMs.length, threads: values.threads };
+  } else if (values.measure) {
     const native = loadNative();
     requireBackend(native, values.backend);
     const r = await native.profile(archToNativeOps(arch), {
@@ -46,7 +56,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
       repeats: values.repeats,
       warmup: 3,
     });
-    measured = { medianMs: r.medianMs, meanMs: r.meanMs, iqrMs: r.iqrMs, count: r.count, threads: r.threads };
+    measured = { runtime: describeBackend(requireBackend(native, values.backend)), medianMs: r.medianMs, meanMs: r.meanMs, iqrMs: r.iqrMs, count: r.count, threads: r.threads };
   }
 
   if (values.json) {
@@ -66,7 +76,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     const err = ((pred.totalMs - measured.medianMs) / measured.medianMs) * 100;
     io.out(
       `measured ${measured.medianMs.toFixed(3)} ms median (IQR ${measured.iqrMs.toFixed(3)}, n=${measured.count}, ` +
-        `${measured.threads} thread(s)); prediction error ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
+        `${measured.threads} thread(s), ${measured.runtime}); prediction error ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
     );
   }
 }

@@ -1,7 +1,17 @@
-/** wgnas profile: measure the per-op latency lookup table of a search space on this CPU. */
-import { existsSync } from 'node:fs';
-import { buildLatencyTable } from '../../latency/profiler.js';
+/** wgnas profile: measure the per-op latency lookup table of a search space on this CPU, a target CPU or the GPU. */
+import { existsSync, readFileSync } from 'node:fs';
+
+import { webgpuBackend } from '../../backend/index.js';
+import { acquireGpu } from '../../gpu/gpu.js';
+import { cellSpaceKeys } from '../../mobilenet/cell-latency-keys.js';
+import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
+import { nativeTableSource } from '../../latency/profiler.js';
+import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
+import { buildTable, type TableSource } from '../../latency/table-writer.js';
+import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
+import { readSpaceFile } from '../../mobilenet/space-file.js';
+import { sha256Hex } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -10,38 +20,74 @@ import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
 
 export const summary = PROFILE.summary;
 
-async function profile(values: ValuesOf<typeof PROFILE_OPTIONS>, { io }: RunContext): Promise<void> {
+type Values = ValuesOf<typeof PROFILE_OPTIONS>;
+
+/** The keys to measure and the stamp fields naming the space. */
+function spaceOf(values: Values): { keys: string[]; meta: Record<string, string> } {
+  const file = values['space-file'];
+  if (file) {
+    const space = readSpaceFile(file);
+    // Named by content, so a resume finds the same space wherever the file now lives.
+    const meta = { space: `cell space ${sha256Hex(readFileSync(file)).slice(0, 16)} (${space.file.source}, layout ${space.layout.name})`, resolution: String(space.layout.inputSize) };
+    return { keys: cellSpaceKeys(space), meta };
+  }
+  if (values.space === 'cifar') return { keys: spaceKeys(layoutSpace(CIFAR_LAYOUT)), meta: { space: 'cifar', resolution: String(CIFAR_LAYOUT.inputSize) } };
+  return { keys: spaceKeys(proxylessSpace({ inputSize: values.resolution })), meta: { space: values.space, resolution: String(values.resolution) } };
+}
+
+async function profile(values: Values, { io }: RunContext): Promise<void> {
   if (!values.resume && !values.force && existsSync(values.out!)) {
     throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
   }
   const flush = values['cache-flush'];
-  const flushBytes = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
-  const space = proxylessSpace({ inputSize: values.resolution });
-  let keys = spaceKeys(space);
+  const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
+  const space = spaceOf(values);
+  let keys = space.keys;
   if (values.limit !== undefined) keys = keys.slice(0, values.limit);
+  const timing = { repeats: values.repeats, warmup: values.warmup, maxTimeMs: values['max-time-ms'] };
 
   const started = Date.now();
   let bar: Progress | undefined;
-  const res = await buildLatencyTable({
-    keys,
-    out: values.out,
-    resume: values.resume,
-    force: values.force,
-    backend: values.backend,
-    threads: values.threads,
-    repeats: values.repeats,
-    warmup: values.warmup,
-    maxTimeMs: values['max-time-ms'],
-    pin: !values['no-pin'],
-    flushBytes,
-    meta: { space: values.space, resolution: String(values.resolution) },
-    onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
-    // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
-    onProgress: (done, total, key, entry) => {
-      bar ??= new Progress(total, 'profile', process.stderr, { quiet: values.quiet, initial: done });
-      bar.update(done, entry ? `${entry.mean.toFixed(3)} ms  ${key}` : undefined);
+  const note = (m: string) => (bar ? bar.log(`note: ${m}`) : io.err(`note: ${m}\n`));
+  let source: TableSource;
+  if (values.device === 'gpu') {
+    const gpu = await acquireGpu();
+    try {
+      source = { ...gpuTableSource(keys, webgpuBackend(gpu), timing), close: () => gpu.destroy() };
+    } catch (e) {
+      gpu.destroy();
+      throw e;
+    }
+  } else {
+    const cpu = { backend: values.backend, threads: values.threads, pin: !values['no-pin'], flushBytes, ...timing };
+    source = values.target
+      ? remoteTableSource(keys, {
+          ...cpu,
+          target: values.target,
+          identity: values.identity,
+          knownHosts: values['known-hosts'],
+          targetDir: values['target-dir'],
+          retries: values.retries,
+          onNote: note,
+        })
+      : nativeTableSource(keys, cpu);
+  }
+  const res = await buildTable(
+    {
+      keys,
+      out: values.out,
+      resume: values.resume,
+      force: values.force,
+      meta: space.meta,
+      onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
+      // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
+      onProgress: (done, total, key, entry) => {
+        bar ??= new Progress(total, 'profile', process.stderr, { quiet: values.quiet, initial: done });
+        bar.update(done, entry ? `${entry.mean.toFixed(3)} ms  ${key}` : undefined);
+      },
     },
-  });
+    source,
+  );
   bar?.done();
   io.out(
     `wrote ${values.out}: ${res.table.entries.size} entries (${res.measured} measured, ${res.reused} reused) in ` +

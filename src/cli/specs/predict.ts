@@ -1,7 +1,7 @@
 import { defineCommand, defineMode, flag, inFile, int, oneOf } from '../spec.js';
 import { backend, json, threads } from './common.js';
 
-const measureOnly = { requires: ['measure'], requiresWhy: '--threads, --repeats and --backend set up --measure; give --measure' };
+const measureOnly = { requires: ['measure'], requiresWhy: '--runtime, --threads, --repeats and --backend set up --measure; give --measure' };
 
 export const PREDICT_OPTIONS = {
   table: inFile({ help: 'latency table (ProxylessNAS / OFA YAML)', noun: 'latency table', required: true }),
@@ -13,10 +13,15 @@ export const PREDICT_OPTIONS = {
     default: 'error',
   }),
   field: oneOf(['mean', 'median'], { help: 'table statistic to sum', default: 'mean' }),
-  measure: flag({ help: 'also time the whole network end to end with the addon' }),
+  measure: flag({ help: 'also time the whole network end to end (--runtime)' }),
+  runtime: oneOf(['native', 'onnxruntime'], {
+    help: "what --measure runs: native (the network as one op chain in the addon's library) or onnxruntime (the network exported to ONNX, seeded weights, in onnxruntime-node on the CPU)",
+    default: 'native',
+    ...measureOnly,
+  }),
   threads: { ...threads, help: 'library threads for --measure', ...measureOnly },
   repeats: int({ help: 'timed runs for --measure', metavar: 'R', default: 30, min: 1, max: 100_000, ...measureOnly }),
-  backend: { ...backend, help: 'library for --measure', ...measureOnly },
+  backend: { ...backend, help: 'library for --measure --runtime native', ...measureOnly, appliesWhen: { option: 'runtime', values: ['native'] } },
   json: { ...json, help: 'machine-readable output' },
 };
 

@@ -1,4 +1,4 @@
-/** Reference of the batched Pearson correlation (correlation.wgsl + matmul.wgsl), f64. */
+/** Reference of the batched Pearson correlation (correlation.wgsl + the matmul), f64. */
 
 /** CPU reference in f64, same conventions (constant rows -> 0 off-diagonal, diagonal 1). */
 export function correlationCpu(x: ArrayLike<number>, B: number, N: number, D: number): Float64Array {

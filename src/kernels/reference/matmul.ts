@@ -1,4 +1,4 @@
-/** Reference of matmul.wgsl: batched C = alpha op(A) op(B), f64 accumulation. */
+/** Reference of the matmul: batched C = alpha op(A) op(B), f64 accumulation. */
 import { ShapeError } from '../../gpu/errors.js';
 import { matmulOperandDims } from '../params.js';
 

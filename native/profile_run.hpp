@@ -1,0 +1,60 @@
+// The measurement itself, shared by the addon's profile() (an AsyncWorker) and the standalone
+// profiler executable (native/target/): build the backend's runner for an op chain, pin, warm up,
+// time `repeats` runs with the caches flushed before each, optionally time each op, summarize.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "spec.hpp"
+#include "stats.hpp"
+
+namespace wgnas {
+
+struct ProfileOptions {
+  std::string backend = "onednn";
+  int threads = 1, warmup = 5, repeats = 20;
+  bool pin = true, keepSamples = false, perOp = false;
+  double maxTimeMs = 0;
+  double flushBytes = 0;
+};
+
+// "" when the options are in range, else what is wrong (the same wording the addon always used).
+std::string checkOptions(const ProfileOptions& o);
+
+struct ProfileOutcome {
+  std::vector<double> samplesMs;
+  std::vector<double> opMeanMs;  // per op, with perOp
+  Stats stats;
+  double setupMs = 0;
+  bool pinned = false;
+  std::string pinError;
+};
+
+// Throws std::runtime_error (backend setup or run failures). `ops` must have passed validateOps.
+ProfileOutcome runProfile(const std::vector<OpSpec>& ops, const ProfileOptions& o);
+
+// Twice the per-core L2 (4 MiB when unknown): what 'auto' cache flushing touches per thread.
+double autoFlushBytes();
+
+// ---- the op fields, read by name from a JS object (addon) or a text line (executable) ----
+
+// One field as the source has it: absent, present but not a number, or a number.
+struct FieldValue {
+  enum Kind { Absent, NotNumber, Number } kind = Absent;
+  double value = 0;
+};
+
+// Looks a field up by name; `flag` reads a boolean field (relu6, idskip): -1 absent, 0 false, 1 true.
+struct FieldSource {
+  std::function<FieldValue(const char*)> number;
+  std::function<int(const char*)> flag;
+  std::function<std::string()> type;
+};
+
+// Builds an op with the defaults and required fields of the addon's profile(); throws
+// std::invalid_argument naming `where` and the field (an unknown type, a missing or non-integer field).
+OpSpec opFromFields(const FieldSource& f, const std::string& where);
+
+}  // namespace wgnas

@@ -1,0 +1,43 @@
+import { defineCommand, defineMode, inFile, int, oneOf, outFile, seed, text } from '../spec.js';
+
+const nb201Only = { requires: ['nb201'], requiresWhy: '--channels, --cells-per-stage and --classes size an --nb201 network; give --nb201' } as const;
+
+export const EXPORT_OPTIONS = {
+  format: oneOf(['onnx'], { help: 'file format (ONNX, opset 13)', default: 'onnx' }),
+  out: outFile({ help: 'the model file to write', required: true }),
+  net: inFile({
+    help: 'the network: a ProxylessNAS net.config (wgnas proxyless --out), the compact {inputSize, stem, blocks, featureMix, classes} form, or a wgnas-arch JSON (an architecture of a cell space: wgnas search --space-file / proxyless --space-file --out)',
+    noun: 'network file',
+    conflicts: ['nb201'],
+    conflictsWhy: '--net and --nb201 name two networks: give one',
+  }),
+  nb201: text({ help: 'the network: a NAS-Bench-201 cell, |op~0|+|op~0|op~1|+|op~0|op~1|op~2|', metavar: 'ARCH' }),
+  resolution: int({ help: 'input size of a net.config or compact architecture', default: 224, min: 8, max: 4096 }),
+  channels: int({ help: 'NAS-Bench-201 stem width C', default: 16, min: 1, max: 1024, ...nb201Only }),
+  'cells-per-stage': int({ help: 'NAS-Bench-201 cells per stage N', default: 5, min: 1, max: 32, ...nb201Only }),
+  classes: int({ help: 'NAS-Bench-201 classifier outputs', default: 10, min: 1, max: 100_000, ...nb201Only }),
+  weights: inFile({ help: "a weights file (NAME.json + NAME.bin, the networks' parameter names; see docs/cli.md) instead of seeded weights", noun: 'weights file' }),
+  seed: seed(0, 'weight-initialisation and calibration seed'),
+  'bn-batch': int({
+    help: 'BN statistics = the batch statistics of this many seeded N(0,1) images (what the networks normalise with on that batch), unless --weights has running statistics',
+    default: 8,
+    min: 2,
+    max: 1024,
+  }),
+};
+
+export const EXPORT = defineCommand({
+  name: 'export',
+  summary: 'export a found network (NB201 cell, net.config, wgnas-arch) as an ONNX model',
+  description:
+    "Writes the network as an ONNX model (opset 13; input 'input' [N, 3, H, W], output 'logits') with the same weights the network has in wgnas: seeded as wgnas initialises it, or from --weights. BN is in inference form; its statistics are the weights file's running statistics, else the batch statistics of --bn-batch seeded images (the model then computes, on that batch, exactly what wgnas' forward computes); the model's metadata says which. Weights file: NAME.json {format: 'wgnas-weights', version: 1, data: 'NAME.bin', bytes, sha256, tensors: [{name, shape, offset}]} and NAME.bin (little-endian f32, offsets in elements); BN running statistics as '<bn>.running_mean' / '<bn>.running_var'.",
+  modes: [
+    defineMode({
+      id: 'export',
+      module: 'export',
+      label: 'wgnas export',
+      usage: ['--format onnx --out FILE --net CONFIG.json [--weights W.json] [options]', '--format onnx --out FILE --nb201 ARCH [options]'],
+      options: EXPORT_OPTIONS,
+    }),
+  ],
+});

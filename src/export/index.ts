@@ -1,0 +1,122 @@
+/**
+ * Exporting a found network: an NB201 cell string, a ProxylessNAS net.config (or the compact
+ * architecture form) or a wgnas-arch JSON (an architecture of a cell space) becomes an inference
+ * graph with the network's weights (seeded as the network initialises them, or a weights file),
+ * BN in inference form, written as ONNX (onnx.ts).
+ *
+ * BN statistics: wgnas' networks normalise with the statistics of the batch they see (there are no
+ * running statistics in an untrained or a searched network). A weights file with running statistics
+ * for every BN gives them; otherwise they are calibrated: the batch statistics of `calibrationBatch`
+ * seeded N(0, 1) images (calibrationInput), so that on that batch the ONNX model computes exactly
+ * what wgnas' forward computes. The model's metadata says which.
+ */
+import { parseArch as parseProxylessArch } from '../latency/arch.js';
+import { archToCellNet } from '../mobilenet/proxyless-arch.js';
+import { type Cell, CellError, validateCell } from '../mobilenet/cell.js';
+import { parseCell } from '../mobilenet/cell-text.js';
+import { getLayout, layerShapes } from '../mobilenet/layout.js';
+import { NB201_DEFAULT, type Nb201NetConfig } from '../nn/nb201-net.js';
+import { parseArch as parseNb201 } from '../spaces/nb201.js';
+import { Rng } from '../util/rng.js';
+import type { Graph, Tensor } from './graph.js';
+import { buildGraph, describeNetwork, type ExportNetwork, inputSize, paramLookup, seededParams } from './networks.js';
+import { referenceForward } from './reference.js';
+import { readWeights } from './weights.js';
+
+export { type ExportNetwork, describeNetwork } from './networks.js';
+export type { Graph } from './graph.js';
+
+export class ExportError extends Error {
+  override readonly name = 'ExportError';
+}
+
+/** An NB201 cell string (`|nor_conv_3x3~0|+|...|`) as a network of `cfg`'s size. */
+export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): ExportNetwork {
+  return { kind: 'nb201', cell: parseNb201(arch), cfg: { ...NB201_DEFAULT, ...cfg }, inputHW: 32 };
+}
+
+/** A net.config / compact architecture / wgnas-arch JSON value as a network. */
+export function jsonNetwork(json: unknown, resolution = 224, where = 'network'): ExportNetwork {
+  const v = json as Record<string, unknown> | null;
+  if (v && typeof v === 'object' && v.format === 'wgnas-arch') {
+    const layout = getLayout(String(v.layout));
+    const shapes = layerShapes(layout);
+    const { cells: texts, choices } = v as { cells?: unknown; choices?: unknown };
+    if (!Array.isArray(texts) || texts.length !== shapes.length) throw new ExportError(`${where}: 'cells' must list ${shapes.length} cells (layout ${layout.name})`);
+    if (!Array.isArray(choices) || choices.length !== shapes.length || !choices.every((c) => Number.isInteger(c) && c >= 0)) {
+      throw new ExportError(`${where}: 'choices' must be ${shapes.length} candidate indices`);
+    }
+    const cells: Cell[] = texts.map((t, b) => {
+      try {
+        const c = parseCell(String(t));
+        validateCell(c, shapes[b]);
+        return c;
+      } catch (e) {
+        if (e instanceof CellError || e instanceof SyntaxError) throw new ExportError(`${where}: layer ${b} cell '${String(t)}': ${e.message}`);
+        throw e;
+      }
+    });
+    return { kind: 'mobilenet', layout, cells, choices: choices as number[], description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})` };
+  }
+  const arch = parseProxylessArch(json, resolution);
+  const net = archToCellNet(arch);
+  return { kind: 'mobilenet', ...net, description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks` };
+}
+
+/** The calibration batch: `batch` N(0, 1) images, seeded. */
+export function calibrationInput(net: ExportNetwork, batch: number, seed: number): Float32Array {
+  const s = inputSize(net);
+  return new Rng(seed + 1).normals(batch * 3 * s * s);
+}
+
+export interface ExportOptions {
+  /** Weight and calibration seed. Default 0. */
+  seed?: number;
+  /** A weights file (weights.ts) instead of seeded weights. */
+  weights?: string;
+  /** Images whose batch statistics become the BN statistics (when the weights have none). Default 8. */
+  calibrationBatch?: number;
+  /** Skip calibration: BN statistics stay (0, 1) unless the weights have them (for timing only). */
+  noCalibration?: boolean;
+}
+
+/** The network's inference graph with its weights and BN statistics. */
+export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
+  const seed = o.seed ?? 0;
+  let params: Map<string, Tensor>;
+  let init: string;
+  if (o.weights) {
+    const w = readWeights(o.weights);
+    params = w.tensors;
+    init = `weights file ${o.weights} (sha256 ${w.sha256.slice(0, 16)})`;
+  } else {
+    params = seededParams(net, seed);
+    init = `seeded: wgnas' initialisation (PyTorch defaults: kaiming-uniform convs and linear, BN gamma 1, beta 0), seed ${seed}`;
+  }
+  const graph = buildGraph(net, paramLookup(params, o.weights ?? 'the network'));
+  const bases = graph.nodes.flatMap((n) => (n.op === 'bn' ? [n.gamma.replace(/\.gamma$/, '')] : []));
+  const withStats = bases.filter((b) => params.has(`${b}.running_mean`) && params.has(`${b}.running_var`));
+  let bn: string;
+  if (withStats.length > 0) {
+    if (withStats.length < bases.length) {
+      const miss = bases.find((b) => !withStats.includes(b))!;
+      throw new ExportError(`${o.weights}: has BN running statistics for ${withStats.length} of ${bases.length} BN layers, none for '${miss}' (all or none)`);
+    }
+    const look = paramLookup(params, o.weights!);
+    for (const b of bases) {
+      const c = graph.tensors.get(`${b}.gamma`)!.shape;
+      graph.tensors.set(`${b}.running_mean`, look(`${b}.running_mean`, c));
+      graph.tensors.set(`${b}.running_var`, look(`${b}.running_var`, c));
+    }
+    bn = 'running statistics from the weights file';
+  } else if (o.noCalibration) {
+    bn = 'none (mean 0, variance 1): not calibrated, for timing only';
+  } else {
+    const batch = o.calibrationBatch ?? 8;
+    const s = inputSize(net);
+    referenceForward(graph, calibrationInput(net, batch, seed), { calibrate: true });
+    bn = `batch statistics of ${batch} N(0,1) images of 3x${s}x${s} (seed ${seed + 1}), the statistics wgnas' forward normalises with on that batch`;
+  }
+  graph.meta = { ...graph.meta, network: describeNetwork(net), init, 'bn-statistics': bn, 'bn-epsilon': '1e-5', layout: 'NCHW float32, input [N, 3, H, W], output logits [N, classes]' };
+  return graph;
+}

@@ -1,0 +1,145 @@
+/**
+ * Writing a latency table as it is measured, whatever measures it (this CPU through the addon, a
+ * target CPU over ssh, the WebGPU adapter): one writer per table (a lock file), the header written
+ * atomically, each entry appended in one fsynced write as soon as it is measured, and --resume
+ * keeping the entries already there, after checking that the table's stamp says it was measured
+ * the way (and on the device) this run measures.
+ */
+import { existsSync } from 'node:fs';
+
+import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic } from '../util/durable.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
+
+import { appendLatencyEntry, formatHeader, readLatencyTable, writeLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
+
+/** What measures a table's entries. */
+export interface TableSource {
+  /** The stamp of this run: the device, library and settings (without generator, date and caller meta). */
+  stamp(): Promise<Record<string, string>>;
+  /**
+   * Stamp fields a table must have, equal, to be extended by this run: a table without them was not
+   * measured this way (e.g. a published device table, or another kind of device) and is never extended.
+   */
+  readonly resumeFields: readonly string[];
+  /** Measures `keys` in order, calling `put` with each entry as soon as it is measured. */
+  measure(keys: string[], put: (key: string, entry: LatencyEntry) => void): Promise<void>;
+  /** Releases what the source holds (connections, devices); called however the run ends. */
+  close?(): Promise<void> | void;
+}
+
+export interface TableRunOptions {
+  keys: string[];
+  /** Output YAML; omitted = keep the table in memory only. */
+  out?: string;
+  /** Keep the entries already in `out` and measure only the rest. */
+  resume?: boolean;
+  /** Overwrite an existing `out` (without resume). */
+  force?: boolean;
+  /** Extra stamp fields, e.g. space and resolution (compared on resume when the table has them). */
+  meta?: Record<string, string>;
+  onProgress?: (done: number, total: number, key: string, entry: LatencyEntry | null) => void;
+  /** Told when `out`'s lock was left by a dead run and is taken over. */
+  onStaleLock?: (owner: LockOwner) => void;
+}
+
+export interface BuildTableResult {
+  table: LatencyTable;
+  measured: number;
+  reused: number;
+}
+
+/** The stamp fields of every wgnas CPU profile table (this machine's or a target's). */
+export const CPU_RESUME_FIELDS = ['cpu', 'library', 'backend', 'threads', 'cache-flush'] as const;
+
+/**
+ * Fields naming the device itself, compared both ways (absent = this machine's CPU): a table
+ * measured on a target, or on the GPU, is never extended by a run elsewhere, nor the other way.
+ */
+const DEVICE_FIELDS = ['device', 'target', 'arch'] as const;
+
+/** The lock file that keeps two profile runs off one table. */
+export function tableLockPath(out: string): string {
+  return `${out}.lock`;
+}
+
+/**
+ * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
+ * (naming the field): extending a table with entries timed another way would mix two tables.
+ */
+export function checkResumeStamp(
+  out: string,
+  prev: Record<string, string>,
+  now: Record<string, string>,
+  extra: readonly string[] = [],
+  fields: readonly string[] = CPU_RESUME_FIELDS,
+): void {
+  const hint = '(use another --out, or --force to start over)';
+  if (Object.keys(prev).length === 0) throw new ResumeMismatchError(`cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${hint}`);
+  for (const f of DEVICE_FIELDS) {
+    if ((prev[f] ?? '') !== (now[f] ?? '')) {
+      const show = (v: string | undefined) => (v === undefined ? (f === 'device' ? "'cpu'" : 'none (this machine)') : `'${v}'`);
+      throw new ResumeMismatchError(`cannot resume ${out}: it was measured with ${f} ${show(prev[f])}, this run has ${show(now[f])} ${hint}`);
+    }
+  }
+  for (const f of fields) {
+    if (prev[f] === undefined) throw new ResumeMismatchError(`cannot resume ${out}: its stamp has no '${f}' (not measured by wgnas profile this way?) ${hint}`);
+  }
+  for (const f of [...fields, ...extra]) {
+    if (prev[f] !== undefined && prev[f] !== now[f]) {
+      throw new ResumeMismatchError(`cannot resume ${out}: it was measured with ${f} '${prev[f]}', this run has '${now[f]}' ${hint}`);
+    }
+  }
+}
+
+/** Measures `o.keys` with `source` into `o.out` (locked, appended, resumable); closes the source. */
+export async function buildTable(o: TableRunOptions, source: TableSource): Promise<BuildTableResult> {
+  try {
+    const meta: Record<string, string> = {
+      generator: 'wgnas profile (ProxylessNAS/Once-for-All latency table format, values in ms)',
+      ...(await source.stamp()),
+      ...o.meta,
+      date: new Date().toISOString(),
+    };
+    let table: LatencyTable = { meta, entries: new Map() };
+    // One writer per table: a second run on it would interleave entries and duplicate keys.
+    const lock = o.out ? acquireLock(tableLockPath(o.out), { what: `latency table ${o.out}`, onStale: (w) => o.onStaleLock?.(w) }) : null;
+    try {
+      if (o.out) cleanTempFiles(o.out);
+      let fresh = true;
+      if (o.out && existsSync(o.out)) {
+        if (o.resume) {
+          const prev = readLatencyTable(o.out, { allowTruncatedTail: true });
+          checkResumeStamp(o.out, prev.meta, meta, Object.keys(o.meta ?? {}), source.resumeFields);
+          table = { meta: prev.meta, entries: prev.entries };
+          fresh = false;
+          // Rewrite cleanly (atomically: a kill leaves the old file), dropping a partial entry left
+          // by an interrupted run.
+          writeLatencyTable(o.out, table, { sort: false });
+        } else if (!o.force) {
+          throw new Error(`${o.out} already exists: pass --resume to continue it or --force to overwrite it`);
+        }
+      }
+      if (o.out && fresh) writeFileAtomic(o.out, formatHeader(meta), { killTag: 'table.header' });
+
+      const todo = o.keys.filter((k) => !table.entries.has(k));
+      const reused = o.keys.length - todo.length;
+      let done = reused;
+      o.onProgress?.(done, o.keys.length, '', null);
+      await source.measure(todo, (key, entry) => {
+        table.entries.set(key, entry);
+        if (o.out) {
+          appendLatencyEntry(o.out, key, entry);
+          killPoint('table.entry');
+        }
+        o.onProgress?.(++done, o.keys.length, key, entry);
+      });
+      const missing = todo.filter((k) => !table.entries.has(k));
+      if (missing.length > 0) throw new Error(`the profiler ended without measuring ${missing.length} key(s), the first ${missing[0]}`);
+      return { table, measured: todo.length, reused };
+    } finally {
+      lock?.release();
+    }
+  } finally {
+    await source.close?.();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Lookup-table keys of cell spaces (AutoSpace's learned spaces, src/mobilenet/space-file.ts): the
+ * skeleton's fixed parts keep the ProxylessNAS keys (Conv, the first expanded_conv, Conv_1,
+ * Logits), and a cell costs the sum of its nodes, each a conv or depthwise conv key (keys.ts). As
+ * in the measured cost model (src/mobilenet/cost/measured.ts), the element-wise adds of two-input
+ * nodes, of several outputs and of the layer shortcut are not priced, as the ProxylessNAS tables
+ * price an MBConv without its skip add.
+ */
+import { expandedConvKey, featureMixKey, logitsKey, nodeKey, outSize, stemKey } from '../latency/keys.js';
+import { entryMs, type LatencyTable } from '../latency/lut.js';
+import { MissingLatencyError } from '../latency/predictor.js';
+import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
+import { type MobileNetLayout, layoutSpace } from './layout.js';
+
+/** One key per node of `cell` at `shape`, in node order (none for the zero cell). */
+export function cellKeys(cell: Cell, shape: LayerShape): string[] {
+  const infos = validateCell(cell, shape);
+  if (isZeroCell(cell)) return [];
+  return cell.nodes.map((n, i) => {
+    const spec = primitiveSpec(n.op);
+    const f = infos[i];
+    return nodeKey({ depthwise: spec.kind === 'dw', inH: f.inH, inC: f.inChannels, outC: f.channels, kernel: spec.kernel, stride: f.stride, relu6: spec.act });
+  });
+}
+
+/** The skeleton's keys: stem conv, fixed first block (MBConv e1 k3), feature mix, pool + classifier. */
+export function skeletonKeys(layout: MobileNetLayout): string[] {
+  const space = layoutSpace(layout);
+  const first = space.positions[0];
+  const last = space.positions.at(-1)!;
+  const h = outSize(last.inH, last.stride);
+  return [
+    stemKey(layout.inputSize, layout.stemC, layout.stemStride),
+    expandedConvKey({ inH: first.inH, inC: first.inC, outC: first.outC, expand: 1, kernel: 3, stride: 1, idskip: false }),
+    featureMixKey(h, last.outC, layout.featureMixC),
+    logitsKey(h, layout.featureMixC, layout.classes),
+  ];
+}
+
+/** Every distinct key of a cell space (skeleton first, then the cells' nodes layer by layer). */
+export function cellSpaceKeys(space: { layout: MobileNetLayout; shapes: readonly LayerShape[]; cells: readonly (readonly Cell[])[] }): string[] {
+  const keys = new Set(skeletonKeys(space.layout));
+  space.cells.forEach((cells, b) => {
+    for (const c of cells) for (const k of cellKeys(c, space.shapes[b])) keys.add(k);
+  });
+  return [...keys];
+}
+
+/** Table latency of one architecture of a cell space (`cells[b]` fills layer b): skeleton + the cells' nodes. */
+export function predictCellArch(table: LatencyTable, layout: MobileNetLayout, shapes: readonly LayerShape[], cells: readonly Cell[], field: 'mean' | 'median' = 'mean'): number {
+  const keys = [...skeletonKeys(layout), ...cells.flatMap((c, b) => cellKeys(c, shapes[b]))];
+  const missing = [...new Set(keys.filter((k) => !table.entries.has(k)))];
+  if (missing.length > 0) throw new MissingLatencyError(missing);
+  return keys.reduce((s, k) => s + entryMs(table.entries.get(k)!, field), 0);
+}

@@ -1,0 +1,96 @@
+/**
+ * A ProxylessNAS architecture (net.config or the compact form, arch.ts) as the cell network wgnas
+ * builds and runs (src/mobilenet: a layout, one cell per searchable layer): the GPU profiler times
+ * whole networks this way and the ONNX export builds them this way. An architecture that is one of
+ * a built-in layout's (what `wgnas proxyless` derives) gets that layout, so its parameters carry
+ * the names `wgnas train` gives them; any other gets a layout made from its own stages.
+ */
+import { ArchError, type MBBlock, type ProxylessArch, validateArch } from '../latency/arch.js';
+import { type Cell, mbconvCell, zeroCell } from './cell.js';
+import { LAYOUTS, type MobileNetLayout, layoutSpace } from './layout.js';
+
+export interface CellNet {
+  layout: MobileNetLayout;
+  /** The cell of each searchable layer (the fixed first block is the layout's). */
+  cells: Cell[];
+  /** Candidate index of each layer in the layout's space (parameter names: b{layer}.c{choice}). */
+  choices: number[];
+}
+
+const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The layout an architecture's stages describe (a stage starts where the stride is 2 or the width changes). */
+function ownLayout(arch: ProxylessArch, name: string): MobileNetLayout {
+  const [first, ...rest] = arch.blocks;
+  if (first === undefined || first === 'zero' || first.kernel !== 3 || first.expand !== 1 || first.stride !== 1) {
+    throw new ArchError('blocks[0] must be the fixed first block of a ProxylessNAS net (MBConv expand 1, kernel 3, stride 1)');
+  }
+  if (arch.stem.kernel !== 3) throw new ArchError(`the stem conv must be 3x3 (got ${arch.stem.kernel}x${arch.stem.kernel})`);
+  if (!arch.featureMix) throw new ArchError('the network needs a feature-mix 1x1 conv (feature_mix_layer)');
+  const widths: number[] = [];
+  const depths: number[] = [];
+  const strides: number[] = [];
+  rest.forEach((b, i) => {
+    const opens = b !== 'zero' && (b.stride === 2 || b.outC !== widths.at(-1) || widths.length === 0);
+    if (b === 'zero' && widths.length === 0) throw new ArchError(`block ${i + 1}: a zero block cannot open the first stage`);
+    if (opens) {
+      widths.push((b as MBBlock).outC);
+      depths.push(1);
+      strides.push((b as MBBlock).stride);
+    } else depths[depths.length - 1]++;
+  });
+  if (widths.length === 0) throw new ArchError('the network has no searchable blocks after the first one');
+  const used = rest.filter((b): b is MBBlock => b !== 'zero');
+  const uniq = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+  return {
+    name,
+    inputSize: arch.inputSize,
+    stemC: arch.stem.outC,
+    stemStride: arch.stem.stride,
+    firstBlockC: first.outC,
+    widths,
+    depths,
+    strides,
+    kernels: uniq(used.map((b) => b.kernel)),
+    expands: uniq(used.map((b) => b.expand)),
+    featureMixC: arch.featureMix.outC,
+    classes: arch.classes,
+  };
+}
+
+/** Whether `layout` has the architecture's stages and offers each of its blocks. */
+function fits(layout: MobileNetLayout, own: MobileNetLayout): boolean {
+  return (
+    layout.inputSize === own.inputSize &&
+    layout.stemC === own.stemC &&
+    layout.stemStride === own.stemStride &&
+    layout.firstBlockC === own.firstBlockC &&
+    sameList(layout.widths, own.widths) &&
+    sameList(layout.depths, own.depths) &&
+    sameList(layout.strides, own.strides) &&
+    layout.featureMixC === own.featureMixC &&
+    layout.classes === own.classes &&
+    own.kernels.every((k) => layout.kernels.includes(k)) &&
+    own.expands.every((e) => layout.expands.includes(e))
+  );
+}
+
+/** The architecture as a cell network; ArchError when it is not a ProxylessNAS-style MobileNet. */
+export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
+  validateArch(arch);
+  const own = ownLayout(arch, name);
+  const layout = Object.values(LAYOUTS).find((l) => fits(l, own)) ?? own;
+  const positions = layoutSpace(layout).positions.slice(1);
+  const blocks = arch.blocks.slice(1);
+  const choices = positions.map((pos, b) => {
+    const blk = blocks[b];
+    const j = pos.candidates.findIndex((c) => (c === 'zero' ? blk === 'zero' : blk !== 'zero' && c.kernel === blk.kernel && c.expand === blk.expand));
+    if (j < 0) throw new ArchError(`block ${b + 1} is not a candidate of its position (kernel and expand ratio must be 3/5/7 and 1/3/6)`);
+    return j;
+  });
+  const cells = choices.map((j, b) => {
+    const c = positions[b].candidates[j];
+    return c === 'zero' ? zeroCell() : mbconvCell(c.kernel as 3 | 5 | 7, c.expand as 1 | 3 | 6);
+  });
+  return { layout, cells, choices };
+}
