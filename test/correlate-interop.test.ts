@@ -43,7 +43,7 @@ describe('correlate reads NASLib and NAS-Bench-Suite-Zero files', () => {
     writeFileSync(file, '{"ImageNet16-120": {}}');
     const r = await wgnasInProcess(['correlate', '--scores', file]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/other\.json: not a NASLib zero-cost file \(no 'cifar10' section/);
+    expect(r.err).toMatch(/other\.json: expected a JSON array of rows, got object \(and not NASLib's zero-cost JSON: no 'cifar10' section/);
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 

@@ -58,7 +58,10 @@ export function naslibRows(path: string, json: Record<string, unknown>): TableRo
   let cells = json;
   if (!isCellMap(json)) {
     const section = json[NASLIB_DATASET];
-    if (!isCellMap(section)) throw new Error(`${path}: not a NASLib zero-cost file (no '${NASLIB_DATASET}' section of cells; has ${Object.keys(json).slice(0, 6).join(', ') || 'nothing'})`);
+    if (!isCellMap(section)) {
+      const has = Object.keys(json).slice(0, 6).join(', ') || 'nothing';
+      throw new Error(`${path}: expected a JSON array of rows, got object (and not NASLib's zero-cost JSON: no '${NASLIB_DATASET}' section of cells; has ${has})`);
+    }
     cells = section as Record<string, unknown>;
   }
   return Object.entries(cells).map(([key, entry]) => {

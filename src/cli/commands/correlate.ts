@@ -89,7 +89,7 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
     const cols = Object.keys(table[0].record);
     // The cell: wgnas's `arch`, NAS-Bench-Suite-Zero's `net_str` (or its index tuple `net`).
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
-    if (!archCol) throw new Error(`${f}: needs an 'arch' (or 'net_str') column (has ${cols.slice(0, 12).join(', ')})`);
+    if (!archCol) throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
     const proxies = cols.filter((k) => !NOT_PROXIES.includes(k));
     // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
     for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
