@@ -1,5 +1,5 @@
 /** Lookup-table YAML reader/writer and key parsing, on hand-made and the published shared tables. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,8 +23,11 @@ describe('latency table YAML', () => {
     writeLatencyTable(path, table);
     const back = readLatencyTable(path);
     expect(back.meta).toEqual(table.meta);
-    expect([...back.entries.entries()]).toEqual([...table.entries.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    // Written with 12 significant digits (no binary float noise): 1/3 comes back as 0.333333333333.
+    const rounded = [...table.entries.entries()].map(([k, e]) => [k, { ...e, mean: Number(e.mean.toPrecision(12)) }] as const);
+    expect([...back.entries.entries()]).toEqual(rounded.sort(([a], [b]) => (a < b ? -1 : 1)));
     expect(formatLatencyTable(back)).toBe(formatLatencyTable(table));
+    expect(readFileSync(path, 'utf8')).toContain('  var: 1.5e-9\n');
   });
 
   it('reads the published ProxylessNAS Pixel 1 table', () => {
@@ -51,13 +54,13 @@ describe('latency table YAML', () => {
   it('rejects malformed input naming file and line', () => {
     const bad: Array<[string, RegExp]> = [
       ['A:\n  count: 1\n  mean: x\n', /:3: field 'mean' of 'A' is not a finite number/],
-      ['  mean: 1\n', /:1: field 'mean' before any key/],
+      ['  mean: 1\n', /:1: entry 'mean' is not a map of 'field: number' lines/],
       ['A:\n  count: 1\n', /:1: entry 'A' has no 'mean' field/],
       ['A:\n  mean: 1\nA:\n  mean: 2\n', /:3: duplicate key 'A'/],
       ['A:\n  mean: 1\nnot a key\n  mean: 2\n', /:3: expected 'KEY:'/],
       ['A:\n\tmean: 1\n', /:2: tab character/],
       ['A:\n  mean: -1\n', /:2: negative latency/],
-      ['A:\n  mean 1\n  count: 2\n', /:2: expected '  field: number'/],
+      ['A:\n  mean 1\n  count: 2\n', /:2: expected 'KEY:' entries of 'field: number' lines/],
     ];
     for (const [text, re] of bad) {
       expect(() => parseLatencyTable(text, { file: 'bad.yaml' })).toThrow(LatencyTableError);
@@ -84,6 +87,32 @@ describe('latency table YAML', () => {
     expect([...t2.entries.keys()]).toEqual(['A']);
     const t3 = parseLatencyTable('A:\n  mean: 1\nexpanded_conv-inp', { allowTruncatedTail: true });
     expect([...t3.entries.keys()]).toEqual(['A']);
+  });
+});
+
+describe('latency tables as YAML (PyYAML interop)', () => {
+  const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+  it('reads PyYAML block and flow style (safe_dump default_flow_style=False / None) alike', () => {
+    const block = readLatencyTable(fixture('pyyaml-block.yaml'));
+    const flow = readLatencyTable(fixture('pyyaml-flow.yaml'));
+    expect(flow.entries).toEqual(block.entries);
+    expect(block.entries.get('Conv-input:224x224x3-output:112x112x32')).toEqual({ count: 50, mean: 1.2345678, var: 1e-5 });
+    expect(flow.entries.get('expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:3-stride:1-idskip:0')).toEqual({ count: 50, mean: 0.5, var: 0.00012 });
+  });
+
+  it('writes without float noise, exponents PyYAML reads as floats, and reads back what it wrote', () => {
+    const t = readLatencyTable(fixture('pyyaml-block.yaml'));
+    t.meta = { cpu: 'test cpu', threads: '1' };
+    const text = formatLatencyTable(t);
+    expect(text).toContain('# cpu: test cpu\n');
+    expect(text).toContain('  mean: 0.0066988\n');
+    expect(text).toContain('  var: 0.00001\n');
+    expect(formatLatencyTable({ meta: {}, entries: new Map([['A', { count: 1, mean: 2e-9 }]]) })).toBe('A:\n  count: 1\n  mean: 2.0e-9\n');
+    expect(text).not.toMatch(/\d{13,}/);
+    const back = parseLatencyTable(text);
+    expect(back.meta).toEqual(t.meta);
+    expect(back.entries.get('Logits-input:7x7x1280-output:1000')).toEqual({ count: 50, mean: 0.0066988, var: 0 });
+    expect(formatLatencyTable(back)).toBe(text);
   });
 });
 

@@ -1,6 +1,8 @@
 /** Small helpers the commands share: reading and writing score tables, text tables, number formatting. */
 import { readFileSync } from 'node:fs';
 import { readCsvRecords } from '../data/csv.js';
+import { parsePythonJson } from '../data/nb201-bench.js';
+import { formatArch, fromIndexTuple, parseArch } from '../spaces/nb201.js';
 import { formatRows } from '../data/row-stream.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { quote } from './errors.js';
@@ -43,18 +45,55 @@ export interface TableRow {
   at: string;
 }
 
+/** The dataset a NASLib zero-cost JSON is read for: NAS-Bench-201's ground truth here is CIFAR-10's. */
+export const NASLIB_DATASET = 'cifar10';
+
 /**
- * Reads a CSV with a header row (quoted fields allowed) or a JSON array of flat objects. Errors name
- * the file (and the line or row); they are content errors (exit 1), not usage errors.
+ * NASLib's zero-cost JSON (NAS-Bench-Suite-Zero, e.g. zc_nasbench201.json): per dataset, per cell
+ * (an index tuple "(0, 2, ...)" or an arch string), `{proxy: {score, time}, val_accuracy, idx}`; or
+ * one dataset's map alone. Rows of `arch` and one column per proxy (NaN / -Infinity kept as written).
+ */
+export function naslibRows(path: string, json: Record<string, unknown>): TableRow[] {
+  const isCellMap = (o: unknown) => !!o && typeof o === 'object' && Object.values(o).some((e) => !!e && typeof e === 'object' && 'val_accuracy' in e);
+  let cells = json;
+  if (!isCellMap(json)) {
+    const section = json[NASLIB_DATASET];
+    if (!isCellMap(section)) {
+      const has = Object.keys(json).slice(0, 6).join(', ') || 'nothing';
+      throw new Error(`${path}: expected a JSON array of rows, got object (and not NASLib's zero-cost JSON: no '${NASLIB_DATASET}' section of cells; has ${has})`);
+    }
+    cells = section as Record<string, unknown>;
+  }
+  return Object.entries(cells).map(([key, entry]) => {
+    const at = `${path}: ${key.slice(0, 60)}`;
+    let arch: string;
+    try {
+      arch = formatArch(key.trim().startsWith('(') || key.trim().startsWith('[') ? fromIndexTuple(key) : parseArch(key));
+    } catch (e) {
+      throw new Error(`${at}: ${(e as Error).message}`);
+    }
+    const record: Record<string, string> = { arch };
+    for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
+      if (v && typeof v === 'object' && 'score' in v) record[k] = String((v as { score: unknown }).score);
+    }
+    return { record, at };
+  });
+}
+
+/**
+ * Reads a CSV with a header row (quoted fields allowed), a JSON array of flat objects, or NASLib's
+ * zero-cost JSON (naslibRows). JSON may hold Python's bare NaN / Infinity. Errors name the file (and
+ * the line or row); they are content errors (exit 1), not usage errors.
  */
 export function readTable(path: string, text: string): TableRow[] {
   if (path.endsWith('.json')) {
     let rows: unknown;
     try {
-      rows = JSON.parse(text);
+      rows = parsePythonJson(text);
     } catch (e) {
       throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
     }
+    if (rows !== null && typeof rows === 'object' && !Array.isArray(rows)) return naslibRows(path, rows as Record<string, unknown>);
     if (!Array.isArray(rows)) throw new Error(`${path}: expected a JSON array of rows, got ${rows === null ? 'null' : typeof rows}`);
     return rows.map((r, i) => {
       const at = `${path}: row ${i + 1}`;

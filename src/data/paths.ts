@@ -3,7 +3,9 @@
  *   1. $WGNAS_DATA_DIR (when set);
  *   2. the per-user cache that `wgnas data fetch` fills ($WGNAS_CACHE_DIR/data, else
  *      $XDG_CACHE_HOME/wgnas/data, else ~/.cache/wgnas/data);
- *   3. ../shared/data beside the repository (the development setup).
+ *   3. ../shared/data beside the repository (the development setup; never for an installed package,
+ *      where it would be node_modules/shared/data);
+ *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -28,9 +30,19 @@ export function userDataDir(): string {
   return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'wgnas', 'data');
 }
 
+/** The data folder shipped inside the package (package.json "files" carries it). */
+export function packagedDataDir(): string {
+  return join(repoRoot(), 'data');
+}
+
+/** True when the package sits inside a node_modules folder (installed as a dependency). */
+export function isInstalledPackage(root = repoRoot()): boolean {
+  return root.split(/[\\/]/).includes('node_modules');
+}
+
 export interface DataRoot {
   dir: string;
-  /** Where the root comes from, for messages ('$WGNAS_DATA_DIR', 'user cache', '../shared/data'). */
+  /** Where the root comes from, for messages ('$WGNAS_DATA_DIR', 'user cache', '../shared/data', 'package'). */
   origin: string;
 }
 
@@ -44,7 +56,9 @@ export function dataRoots(): DataRoot[] {
     roots.push({ dir: resolve(env), origin: '$WGNAS_DATA_DIR' });
   }
   roots.push({ dir: userDataDir(), origin: 'user cache' });
-  roots.push({ dir: resolve(repoRoot(), '..', 'shared', 'data'), origin: '../shared/data' });
+  const root = repoRoot();
+  if (!isInstalledPackage(root)) roots.push({ dir: resolve(root, '..', 'shared', 'data'), origin: '../shared/data' });
+  roots.push({ dir: packagedDataDir(), origin: 'package' });
   return roots;
 }
 

@@ -2,9 +2,12 @@
  * Latency lookup tables in the ProxylessNAS / Once-for-All YAML layout: one unindented `KEY:` line
  * per entry, then indented `field: number` lines (count, mean, var or std; wgnas adds median, iqr).
  * Comment lines `# name: value` before the first entry are the table's stamp (CPU, library, ...).
- * A tiny hand-written reader/writer: this subset of YAML is all these tables use.
+ * Read with the `yaml` package, so any YAML that means the same map reads the same (PyYAML's block
+ * and flow styles); written in the block layout with floats rounded to 12 significant digits (no
+ * binary noise such as 0.0066987999999999995), one entry per append so a killed run loses at most one.
  */
 import { readFileSync } from 'node:fs';
+import { isMap, isScalar, LineCounter, parseDocument, type Scalar, stringify, type YAMLMap } from 'yaml';
 import { appendDurable, writeFileAtomic } from '../util/durable.js';
 
 export class LatencyTableError extends Error {
@@ -36,66 +39,68 @@ export interface ParseOptions {
 }
 
 export function parseLatencyTable(text: string, { file = '<table>', allowTruncatedTail = false }: ParseOptions = {}): LatencyTable {
-  const meta: Record<string, string> = {};
-  const entries = new Map<string, LatencyEntry>();
-  const lines = text.split(/\r?\n/);
-  let key: string | null = null;
-  let keyLine = 0;
-  let fields: Record<string, number> = {};
   const fail = (line: number, msg: string): never => {
     throw new LatencyTableError(`${file}:${line}: ${msg}`);
   };
-  const finish = (atEnd: boolean): void => {
-    if (key === null) return;
-    if (fields.mean === undefined) {
-      if (atEnd && allowTruncatedTail) return;
-      fail(keyLine, `entry '${key}' has no 'mean' field`);
-    }
-    entries.set(key, { count: fields.count ?? 1, ...fields } as LatencyEntry);
-    key = null;
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const raw = lines[i].trimEnd();
-    if (raw.trim() === '') continue;
-    if (raw.includes('\t')) fail(n, 'tab character (use spaces)');
-    if (raw.trimStart().startsWith('#')) {
-      const m = /^#\s*([A-Za-z][\w-]*):\s*(.*)$/.exec(raw.trim());
-      if (m && entries.size === 0 && key === null) meta[m[1]] = m[2].trim();
-      continue;
-    }
-    if (!raw.startsWith(' ')) {
-      finish(false);
-      if (!raw.endsWith(':')) {
-        const truncatedTail = allowTruncatedTail && lines.slice(i + 1).every((l) => l.trim() === '');
-        if (truncatedTail) break;
-        fail(n, `expected 'KEY:' (an unindented key ending in ':'), got '${raw.slice(0, 80)}'`);
-      }
-      const k = raw.slice(0, -1).trim();
-      if (k === '' || /\s/.test(k)) fail(n, `bad key '${k}'`);
-      if (entries.has(k)) fail(n, `duplicate key '${k}'`);
-      key = k;
-      keyLine = n;
-      fields = {};
-      continue;
-    }
-    const m = /^\s+([A-Za-z_]\w*):\s*(\S+)\s*$/.exec(raw);
-    if (!m) {
-      if (allowTruncatedTail && lines.slice(i + 1).every((l) => l.trim() === '')) {
-        key = null; // the entry being written when the run stopped
-        break;
-      }
-      fail(n, `expected '  field: number', got '${raw.trim().slice(0, 80)}'`);
-    }
-    if (key === null) fail(n, `field '${m![1]}' before any key`);
-    const v = Number(m![2]);
-    if (!Number.isFinite(v)) fail(n, `field '${m![1]}' of '${key}' is not a finite number: '${m![2]}'`);
-    if (m![1] in fields) fail(n, `field '${m![1]}' repeated in '${key}'`);
-    if ((m![1] === 'mean' || m![1] === 'median') && v < 0) fail(n, `negative latency ${v} in '${key}'`);
-    fields[m![1]] = v;
+  const lines = text.split(/\r?\n/);
+  lines.forEach((l, i) => /^[ ]*\t/.test(l) && fail(i + 1, 'tab character (use spaces)'));
+  // The stamp: `# name: value` comments before the first entry (YAML drops comments, so read them here).
+  const meta: Record<string, string> = {};
+  for (const l of lines) {
+    if (l.trim() === '') continue;
+    const m = /^#\s*([A-Za-z][\w-]*):\s*(.*)$/.exec(l.trim());
+    if (!l.trimStart().startsWith('#')) break;
+    if (m) meta[m[1]] = m[2].trim();
   }
-  finish(true);
-  return { meta, entries };
+  try {
+    return { meta, entries: parseEntries(text, fail) };
+  } catch (e) {
+    if (!allowTruncatedTail) throw e;
+    // A run killed mid-append leaves at most its last entry partial: drop it (from its key line on).
+    let lastKey = lines.length - 1;
+    while (lastKey >= 0 && !/^[^\s#]/.test(lines[lastKey])) lastKey--;
+    if (lastKey < 0) throw e;
+    return { meta, entries: parseEntries(lines.slice(0, lastKey).join('\n'), fail) };
+  }
+}
+
+/** The entries of a table's YAML (block or flow style); errors name the line. */
+function parseEntries(text: string, fail: (line: number, msg: string) => never): Map<string, LatencyEntry> {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined, fallback = 1) => (node?.range ? lc.linePos(node.range[0]).line : fallback);
+  const err = doc.errors[0];
+  if (err) fail(lc.linePos(err.pos[0]).line, `expected 'KEY:' entries of 'field: number' lines (${err.message.split('\n')[0]})`);
+  const entries = new Map<string, LatencyEntry>();
+  if (doc.contents === null) return entries;
+  if (!isMap(doc.contents)) fail(lineOf(doc.contents), "expected 'KEY:' entries of 'field: number' lines");
+  const pairs = (doc.contents as YAMLMap).items;
+  for (const pair of pairs) {
+    const keyNode = pair.key as Scalar | null;
+    const line = lineOf(keyNode);
+    const k = isScalar(keyNode) ? String(keyNode.value) : '';
+    if (k === '' || /\s/.test(k)) fail(line, `bad key '${k}'`);
+    if (entries.has(k)) fail(line, `duplicate key '${k}'`);
+    const fields: Record<string, number> = {};
+    const value = pair.value;
+    if (value !== null && !(isScalar(value) && value.value === null)) {
+      if (!isMap(value)) fail(line, `entry '${k}' is not a map of 'field: number' lines`);
+      for (const f of (value as YAMLMap).items) {
+        const name = isScalar(f.key) ? String(f.key.value) : '';
+        const fline = lineOf(f.key as Scalar, line);
+        const raw = isScalar(f.value) ? f.value.value : undefined;
+        const v = typeof raw === 'number' ? raw : NaN;
+        if (!Number.isFinite(v)) fail(fline, `field '${name}' of '${k}' is not a finite number: '${String(raw ?? (f.value as Scalar | null)?.toString?.() ?? '')}'`);
+        if (name in fields) fail(fline, `field '${name}' repeated in '${k}'`);
+        if ((name === 'mean' || name === 'median') && v < 0) fail(fline, `negative latency ${v} in '${k}'`);
+        fields[name] = v;
+      }
+    }
+    // (A truncated table's partial last entry is dropped by the caller's retry.)
+    if (fields.mean === undefined) fail(line, `entry '${k}' has no 'mean' field`);
+    entries.set(k, { count: fields.count ?? 1, ...fields } as LatencyEntry);
+  }
+  return entries;
 }
 
 export function readLatencyTable(path: string, options: Omit<ParseOptions, 'file'> = {}): LatencyTable {
@@ -121,9 +126,19 @@ export function formatHeader(meta: Record<string, string>): string {
 
 const FIELD_ORDER = ['count', 'mean', 'var', 'std', 'median', 'iqr'];
 
+/** A float without binary noise: 12 significant digits are far below any timer's resolution. */
+export const roundFloat = (v: number): number => (Number.isInteger(v) ? v : Number(v.toPrecision(12)));
+
 export function formatEntry(key: string, e: LatencyEntry): string {
   const names = [...FIELD_ORDER.filter((f) => e[f] !== undefined), ...Object.keys(e).filter((f) => !FIELD_ORDER.includes(f) && e[f] !== undefined)];
-  return `${key}:\n${names.map((f) => `  ${f}: ${String(e[f])}\n`).join('')}`;
+  // The key through the YAML library (quoted if it ever needs it); numbers in a form YAML 1.1
+  // (PyYAML) reads as floats too: an exponent needs a dot there (1.0e-9, not 1e-9).
+  return `${stringify(key, { lineWidth: 0 }).trimEnd()}:\n${names.map((f) => `  ${f}: ${yamlNumber(roundFloat(e[f]!))}\n`).join('')}`;
+}
+
+function yamlNumber(v: number): string {
+  const s = String(v);
+  return /e/.test(s) && !s.includes('.') ? s.replace('e', '.0e') : s;
 }
 
 export function formatLatencyTable(table: LatencyTable, { sort = true } = {}): string {

@@ -1,5 +1,6 @@
 import { loadNb201Accuracies, loadNb201ReferenceProxies } from '../../data/nb201-bench.js';
-import { canonicalKey, parseArch } from '../../spaces/nb201.js';
+import { findDataFile } from '../../data/paths.js';
+import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { voteScores } from '../../proxies/vote.js';
 import { Progress } from '../../util/progress.js';
@@ -26,6 +27,9 @@ const REFERENCE_NAME: Record<string, string> = {
   params: 'params',
   flops: 'flops',
 };
+
+/** Columns of score files that are not proxies (wgnas's, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
+const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'idx'];
 
 /** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction). */
 const FEW_CELLS = 10;
@@ -61,7 +65,8 @@ async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io 
   const ref = loadNb201ReferenceProxies();
   const names = Object.keys(ref[0]?.scores ?? {});
   const rows = ref.map((r) => ({ ...r.scores, val_acc: r.valAcc ?? accOf(r.arch) }));
-  const table = correlateColumns(rows, names, 'val_acc');
+  // Best-ranking proxy first (by |tau|: a negatively correlated proxy ranks as well, reversed).
+  const table = correlateColumns(rows, names, 'val_acc').sort((a, b) => Math.abs(b.kendallTau) - Math.abs(a.kendallTau));
   io.out(`PyTorch reference scores (nb201_zc_proxies.csv) vs CIFAR-10 val accuracy\n`);
   io.out(textTable(['proxy', 'n', 'kendall_tau', 'spearman_rho'], table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho])));
 }
@@ -82,8 +87,10 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
     const table = readTable(f, readText(f, 'scores file'));
     if (!table.length) throw new Error(`${f}: no rows`);
     const cols = Object.keys(table[0].record);
-    if (!cols.includes('arch')) throw new Error(`${f}: needs an 'arch' column (has ${cols.slice(0, 12).join(', ')})`);
-    const proxies = cols.filter((k) => !['arch', 'val_acc', 'time_ms'].includes(k));
+    // The cell: wgnas's `arch`, NAS-Bench-Suite-Zero's `net_str` (or its index tuple `net`).
+    const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
+    if (!archCol) throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
+    const proxies = cols.filter((k) => !NOT_PROXIES.includes(k));
     // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
     for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
     table.forEach(({ record: r, at }) => {
@@ -95,17 +102,19 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
         if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s)) throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
         o[p] = n;
       }
+      let arch = r[archCol] ?? '';
       try {
-        o.val_acc = accOf(r.arch ?? '');
+        if (archCol === 'net') arch = formatArch(fromIndexTuple(arch));
+        o.val_acc = accOf(arch);
       } catch (e) {
-        throw new Error(`${at}: ${cutValue((e as Error).message, r.arch ?? '')}`);
+        throw new Error(`${at}: ${cutValue((e as Error).message, arch)}`);
       }
       const t = (r.time_ms ?? '').trim();
       if (t !== '') {
         if (!Number.isFinite(Number(t))) throw new Error(`${at}: time_ms ${quote(t)} is not a number`);
         out.timeMs.push(Number(t));
       }
-      out.archs.push(r.arch);
+      out.archs.push(arch);
       out.rows.push(o);
     });
   }
@@ -164,7 +173,8 @@ function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { i
   const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
-  const refByArch = new Map(loadNb201ReferenceProxies().map((r) => [r.arch, r]));
+  // (Not shipped with the package: without it the column stays empty.)
+  const refByArch = new Map(findDataFile('nb201', 'nb201_zc_proxies.csv') ? loadNb201ReferenceProxies().map((r) => [r.arch, r]) : []);
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';

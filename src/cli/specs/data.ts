@@ -15,7 +15,7 @@ export const DATA = defineCommand({
   name: 'data',
   summary: 'list the data wgnas finds, or fetch the official CIFAR-10/100 releases',
   description:
-    'wgnas data list shows each dataset and table, and where it was found: $WGNAS_DATA_DIR, the user cache, or ../shared/data beside the repository. ' +
+    'wgnas data list shows each dataset and table, and where it was found: $WGNAS_DATA_DIR, the user cache, ../shared/data beside a development checkout, or the tables shipped in the package. ' +
     'wgnas data fetch NAME... downloads the official binary release (resumable: run it again after an interruption), checks its size and MD5, and unpacks only the expected files into the user cache (or --dir).',
   modes: [
     defineMode({

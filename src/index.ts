@@ -1,0 +1,60 @@
+/**
+ * The wgnas library: `import { ... } from 'wgnas'` (docs/api.md). One re-export line per layer, in
+ * the layering order; names that two layers share (parseArch, mutateCell, SearchResult, ...) are
+ * reached through the namespaces at the end, which export each module whole.
+ */
+
+// GPU runtime and kernels.
+export * from './gpu/index.js';
+export * as kernels from './kernels/ops.js';
+
+// Compute backends (the seam every computing caller goes through): openBackend('auto' | 'gpu' | 'cpu').
+export {
+  cpuBackend, DEVICE_CHOICES, type DeviceChoice, ForeignTensorError, gpuOf, openBackend, resolveDevice, webgpuBackend,
+  type Backend, type BackendLimits, type BackendOps, type BackendStats, type DeviceKind, type Tensor,
+} from './backend/index.js';
+export { describeBackend as describeDevice } from './backend/index.js';
+
+// Native addon (CPU latency profiler); loadNative() throws NativeUnavailableError with fixes when unbuilt.
+export { describeBackend, loadNative, NativeUnavailableError, type CpuInfo, type NativeBinding, type NativeOp, type ProfileOptions, type ProfileResult } from './native/binding.js';
+
+// Data: where files are found, CIFAR-10, NAS-Bench-201 ground truth, fetching.
+export { DataNotFoundError, dataFile, dataRoots, findDataFile, packagedDataDir, userDataDir, type DataRoot } from './data/paths.js';
+export { CIFAR10_CLASSES, loadCifar10, loadCifar10File, sampleBatch, type Batch, type Cifar10 } from './data/cifar10.js';
+export { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, loadNb201Table, parsePythonJson, type NaslibZcRow, type Nb201BenchRow } from './data/nb201-bench.js';
+export { fetchDataset, listData, DATASETS } from './data/datasets.js';
+
+// Networks on the tape.
+export { Tape } from './nn/tape.js';
+export { Nb201Net, nb201Complexity, nb201Factory, NB201_DEFAULT, type Nb201NetConfig } from './nn/nb201-net.js';
+
+// Search spaces and strategies.
+export { formatArch, nb201Space, parseArch, sampleCell, type Nb201Cell } from './spaces/nb201.js';
+export * from './search/index.js';
+
+// Zero-cost proxies and the zero-shot method.
+export { PROXIES, resolveProxies, scoreNet, scoreNetsGrouped, voteScores, type CellScores } from './proxies/index.js';
+export * from './zeroshot/index.js';
+
+// Latency tables and the predictor.
+export { readLatencyTable, writeLatencyTable, parseLatencyTable, formatLatencyTable, LatencyTableError, type LatencyEntry, type LatencyTable } from './latency/lut.js';
+export { findLatency, predictLatency, supernetLatencies, MissingLatencyError, type Prediction } from './latency/predictor.js';
+export { buildLatencyTable } from './latency/profiler.js';
+export { fromNetConfig, netConfigToKeys, type ProxylessArch } from './latency/arch.js';
+
+// Methods: ProxylessNAS, AutoSpace.
+export { ProxylessSearch, ProxylessSupernet, combineLoss, toNetConfig, checkResumable, readCheckpoint, DEFAULT_SEARCH, type ProxylessSearchConfig } from './proxyless/index.js';
+export { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type EvolveResult } from './autospace/evolve.js';
+export { searchCellSpace, trainCellArch } from './autospace/search.js';
+export { cellSearchSpace } from './autospace/search-space.js';
+
+// Utilities.
+export { Rng } from './util/rng.js';
+export { kendallTau, spearmanRho, ranks } from './util/ranks.js';
+
+// Whole modules, for everything else.
+export * as nb201 from './spaces/nb201.js';
+export * as mobilenet from './mobilenet/index.js';
+export * as latency from './latency/predictor.js';
+export * as proxyless from './proxyless/index.js';
+export * as onnx from './export/index.js';
