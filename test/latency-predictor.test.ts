@@ -8,6 +8,8 @@ import { parseLatencyTable, readLatencyTable, type LatencyTable } from '../src/l
 import { findLatency, lookupLatency, MissingLatencyError, predictLatency, supernetLatencies } from '../src/latency/predictor.js';
 import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../src/latency/space.js';
 import { Rng } from '../src/util/rng.js';
+import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../src/mobilenet/layout.js';
+import { toNetConfig } from '../src/proxyless/net-config.js';
 
 const SHARED = new URL('../../shared/data/latency/', import.meta.url).pathname;
 const readJson = (f: string): unknown => JSON.parse(readFileSync(join(SHARED, f), 'utf8'));
@@ -60,6 +62,21 @@ describe('architecture forms', () => {
     }
     // CIFAR layout: the same net at 32x32.
     expect(netConfigToKeys(readJson('proxylessnas_proxyless_mobile.config'), 32)[22]).toBe('Logits-input:1x1x1280-output:1000');
+  });
+
+  it('a net.config records its input resolution; predict prices it there unless told otherwise', () => {
+    for (const layout of [CIFAR_LAYOUT, IMAGENET_LAYOUT]) {
+      const blocks = toNetConfig(layout, Array.from({ length: 100 }, () => 0).slice(0, countSearchable(layout)));
+      expect(blocks.resolution).toBe(layout.inputSize);
+      expect(fromNetConfig(blocks).inputSize).toBe(layout.inputSize);
+      expect(fromNetConfig(blocks, 64).inputSize).toBe(64); // an explicit --resolution wins
+      const keys = netConfigToKeys(blocks);
+      expect(keys[0]).toContain(`${layout.inputSize}x${layout.inputSize}`);
+    }
+    const legacy = { ...toNetConfig(CIFAR_LAYOUT, Array(countSearchable(CIFAR_LAYOUT)).fill(0)) } as Record<string, unknown>;
+    delete legacy.resolution;
+    expect(fromNetConfig(legacy).inputSize).toBe(224); // configs from elsewhere: the ImageNet default
+    expect(() => fromNetConfig({ ...legacy, resolution: -3 })).toThrow(/resolution must be a positive integer/);
   });
 
   it('rejects inconsistent architectures', () => {
@@ -158,3 +175,15 @@ describe('supernet latency matrix', () => {
     expect(findLatency(tinyTable, tinyKeys[0])).toEqual({ ms: 1.5 });
   });
 });
+
+function countSearchable(layout: typeof CIFAR_LAYOUT): number {
+  for (let n = 1; n < 64; n++) {
+    try {
+      toNetConfig(layout, Array(n).fill(0));
+      return n;
+    } catch {
+      // wrong count: try the next
+    }
+  }
+  throw new Error('no searchable count');
+}

@@ -36,7 +36,7 @@ export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): E
 }
 
 /** A net.config / compact architecture / wgnas-arch JSON value as a network. */
-export function jsonNetwork(json: unknown, resolution = 224, where = 'network'): ExportNetwork {
+export function jsonNetwork(json: unknown, resolution?: number, where = 'network'): ExportNetwork {
   const v = json as Record<string, unknown> | null;
   if (v && typeof v === 'object' && v.format === 'wgnas-arch') {
     const layout = getLayout(String(v.layout));

@@ -46,10 +46,23 @@ function field(obj: unknown, path: string, name: string): number {
   return v;
 }
 
-/** Parses a ProxylessNAS net.config (name ProxylessNASNets) into the compact form. */
-export function fromNetConfig(config: unknown, inputSize = 224): ProxylessArch {
+/** The input size a net.config records (wgnas writes `resolution`), else undefined. */
+export function netConfigResolution(config: unknown): number | undefined {
+  const r = (config as Record<string, unknown> | null)?.resolution;
+  return posInt(r) ? r : undefined;
+}
+
+/**
+ * Parses a ProxylessNAS net.config (name ProxylessNASNets) into the compact form. The input size:
+ * `inputSize` when given, else the config's `resolution`, else 224 (the ImageNet default).
+ */
+export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArch {
   if (typeof config !== 'object' || config === null) throw new ArchError('net config must be a JSON object');
   const c = config as Record<string, unknown>;
+  if (c.resolution !== undefined && !posInt(c.resolution)) {
+    throw new ArchError(`net config: resolution must be a positive integer, got ${JSON.stringify(c.resolution)}`);
+  }
+  inputSize ??= netConfigResolution(c) ?? 224;
   if (!Array.isArray(c.blocks)) throw new ArchError("net config: missing 'blocks' array (is this a ProxylessNAS net.config?)");
   const fc = c.first_conv;
   if (field(fc, 'first_conv', 'in_channels') !== 3) throw new ArchError('net config: first_conv.in_channels must be 3');
@@ -160,7 +173,7 @@ export function archParts(arch: ProxylessArch): ArchPart[] {
 }
 
 /** Net config (or compact arch) → the list of LUT keys. */
-export function netConfigToKeys(config: unknown, inputSize = 224): string[] {
+export function netConfigToKeys(config: unknown, inputSize?: number): string[] {
   return archParts(fromNetConfig(config, inputSize)).map((p) => p.key);
 }
 
@@ -170,7 +183,7 @@ export function archToNativeOps(arch: ProxylessArch): NativeOp[] {
 }
 
 /** Accepts a net.config, a compact arch object, or JSON text of either. */
-export function parseArch(input: unknown, inputSize = 224): ProxylessArch {
+export function parseArch(input: unknown, inputSize?: number): ProxylessArch {
   const v = typeof input === 'string' ? JSON.parse(input) : input;
   if (v && typeof v === 'object' && 'first_conv' in v) return fromNetConfig(v, inputSize);
   if (v && typeof v === 'object' && 'stem' in v && 'blocks' in v) {

@@ -61,6 +61,9 @@ export function toNetConfig(layout: MobileNetLayout, choices: readonly number[])
   const lastC = positions[positions.length - 1].outC;
   return {
     name: 'ProxylessNASNets',
+    // Not in the original format: the input size the network was searched at, so `wgnas predict`
+    // prices the same layers (a CIFAR-layout net at 32, not 224). Readers that ignore it lose nothing.
+    resolution: layout.inputSize,
     bn: { momentum: 0.1, eps: BN_EPS },
     first_conv: convLayer(3, layout.stemC, 3, layout.stemStride),
     blocks,

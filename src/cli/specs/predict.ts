@@ -6,7 +6,7 @@ const measureOnly = { requires: ['measure'], requiresWhy: '--runtime, --threads,
 export const PREDICT_OPTIONS = {
   table: inFile({ help: 'latency table (ProxylessNAS / OFA YAML)', noun: 'latency table', required: true }),
   net: inFile({ help: 'network config JSON: a ProxylessNAS net.config or a compact {inputSize, stem, blocks, featureMix, classes}', noun: 'network config', required: true }),
-  resolution: int({ help: 'input size for a net.config', default: 224, min: 8, max: 4096 }),
+  resolution: int({ help: "input size for a net.config (default: the config's recorded resolution, else 224)", min: 8, max: 4096 }),
   missing: oneOf(['error', 'nearest', 'scale'], {
     help: 'a key not in the table: error, nearest (closest channel counts with the same shape/op) or scale (that times the MAC ratio)',
     metavar: 'POLICY',
