@@ -10,7 +10,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
 import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
-import { tunedMatmulTile } from './matmul-tiles.js';
+import { MIN_MATMUL_WORKGROUPS, tunedMatmulTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
 import { CONV_GEMM_FIELDS, type ConvPass, type ConvProgramKey, convProgram, convProgramName } from './conv2d-program.js';
 
@@ -81,8 +81,14 @@ export type ConvTile = GemmTile;
 
 const BM = 16; // rows per workgroup of conv2d_bcast.wgsl (BCM)
 const BN = 8; // columns per thread of conv2d_bcast.wgsl (BCN)
-/** Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT. */
+/**
+ * Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT.
+ * 64 suits CPU backends; a big GPU (132 SMs on an H200) idles at 64-72 workgroups (the weight
+ * gradient of a 64-channel 3x3 layer has 9 column tiles), so hardware adapters aim for 2 *
+ * MIN_MATMUL_WORKGROUPS, a few workgroups per SM.
+ */
 const SPLIT_TARGET_WORKGROUPS = 64;
+const SPLIT_TARGET_WORKGROUPS_GPU = 2 * MIN_MATMUL_WORKGROUPS;
 const MIN_K_PER_SPLIT = 512;
 
 /**
@@ -177,7 +183,8 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
   const fold = Math.max(1, Math.ceil(colTiles / maxWg));
   let splits = 1;
   if (splitK) {
-    const want = Math.ceil(SPLIT_TARGET_WORKGROUPS / (colTiles * rowTiles));
+    const target = gpu.adapter.isSoftware ? SPLIT_TARGET_WORKGROUPS : SPLIT_TARGET_WORKGROUPS_GPU;
+    const want = Math.ceil(target / (colTiles * rowTiles));
     splits = Math.max(1, Math.min(want, Math.floor(K / MIN_K_PER_SPLIT), Math.floor(maxWg / fold)));
   }
   const kChunk = Math.max(tk, Math.ceil(K / splits / tk) * tk);
