@@ -18,7 +18,7 @@ import {
   type ConvTile,
 } from '../src/kernels/conv2d.js';
 import { convProgram, convProgramName } from '../src/kernels/conv2d-program.js';
-import { defaultConvCore } from '../src/kernels/conv2d-gemm.js';
+import { defaultConvCore, parseConvCore } from '../src/kernels/conv2d-gemm.js';
 import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, testGpu } from './helpers/gpu.js';
@@ -95,6 +95,8 @@ describe('generated convolution programs', () => {
 
   it('default to the program core unless WGNAS_CONV_CORE says legacy', () => {
     expect(defaultConvCore()).toBe(process.env.WGNAS_CONV_CORE === 'legacy' ? 'legacy' : 'program');
+    expect([parseConvCore(undefined), parseConvCore(''), parseConvCore('program'), parseConvCore('legacy')]).toEqual(['program', 'program', 'program', 'legacy']);
+    expect(() => parseConvCore('tiled')).toThrow(/^WGNAS_CONV_CORE must be 'program' or 'legacy', got 'tiled'$/);
   });
 
   for (const [i, c] of CASES.entries()) {

@@ -48,12 +48,15 @@ let envCore: ConvCore | undefined;
  * 'program'. 'legacy' exists so one device run can measure both side by side.
  */
 export function defaultConvCore(): ConvCore {
-  if (envCore === undefined) {
-    const v = process.env.WGNAS_CONV_CORE ?? 'program';
-    if (v !== 'program' && v !== 'legacy') throw new RangeError(`WGNAS_CONV_CORE must be 'program' or 'legacy', got '${v}'`);
-    envCore = v;
-  }
+  envCore ??= parseConvCore(process.env.WGNAS_CONV_CORE);
   return envCore;
+}
+
+/** WGNAS_CONV_CORE's value as a core (unset or empty: 'program'); anything else is refused. */
+export function parseConvCore(v: string | undefined): ConvCore {
+  if (v === undefined || v === '' || v === 'program') return 'program';
+  if (v === 'legacy') return v;
+  throw new RangeError(`WGNAS_CONV_CORE must be 'program' or 'legacy', got '${v}'`);
 }
 
 /** The generated program of each legacy kernel file (its pass and operand type). */
