@@ -123,6 +123,21 @@ if (f16) {
     lines.push('');
   }
 }
+// The convolution cores A/B (WGNAS_CONV_CORE=program / legacy), shape by shape.
+const convAb = { program: json('bench-conv-program.json'), legacy: json('bench-conv-legacy.json') };
+if (convAb.program || convAb.legacy) {
+  const key = (r) => `${r.kernel} ${r.label}`;
+  const legacy = new Map((convAb.legacy?.results ?? []).map((r) => [key(r), r]));
+  const cell = (r) => (!r ? 'n/a' : r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3));
+  lines.push('| conv core A/B | shape | program TFLOP/s | legacy TFLOP/s | program / legacy |', '|---|---|---:|---:|---:|');
+  const rows = convAb.program?.results ?? convAb.legacy.results;
+  for (const r of rows) {
+    const p = convAb.program ? r : null;
+    const l = legacy.get(key(r));
+    lines.push(`| ${r.kernel} | ${r.label} | ${cell(p)} | ${cell(l)} | ${p && l && !p.error && !l.error ? `${fmt(gf(p) / gf(l))}x` : ''} |`);
+  }
+  lines.push('');
+}
 const benchMd = read('bench.md');
 if (benchMd) lines.push('## Kernels', '', benchMd.trim(), '');
 

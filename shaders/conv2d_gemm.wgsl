@@ -1,3 +1,6 @@
+// LEGACY implicit-GEMM core (WGNAS_CONV_CORE=legacy): the default tiled convolutions are generated
+// programs (src/kernels/conv2d-program.ts); this structure (register arrays filled through helpers,
+// double buffering, Acc passed by pointer) measured 1.4-8 TFLOP/s on an H200. Kept for A/B runs.
 // Implicit-GEMM core shared by the groups=1 convolution kernels (included, not a kernel itself).
 // Computes C[M x N] = A[M x K] * B[K x N] on the register tiling of gemm_tile.wgsl (BM x BN
 // blocks, TM x TN outputs per thread, double-buffered BK-deep shared tiles). Nothing is

@@ -1,5 +1,6 @@
-// Register-tiled GEMM building blocks (included, not a kernel itself) used by
-// conv2d_gemm.wgsl. A workgroup computes a BM x BN block of C with WG_Y x WG_X threads
+// Register-tiled GEMM building blocks (included, not a kernel itself) used by the legacy
+// conv2d_gemm.wgsl (WGNAS_CONV_CORE=legacy; the default is src/kernels/conv2d-program.ts).
+// A workgroup computes a BM x BN block of C with WG_Y x WG_X threads
 // (WG_Y = BM / TM, WG_X = BN / TN); each thread owns TM x TN outputs as 4 x 4 sub-blocks spread
 // over the block:
 //   rows    rv * 4 * WG_Y + 4 * ty + i   (rv < TM / 4, i < 4)

@@ -5,22 +5,18 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
+import { registerShaderSource } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
 import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
-import { tunedMatmulTile } from './matmul-tiles.js';
+import { MIN_MATMUL_WORKGROUPS, tunedMatmulTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
+import { CONV_GEMM_FIELDS, type ConvPass, type ConvProgramKey, convProgram, convProgramName } from './conv2d-program.js';
 
 /** Uniforms of conv2d.wgsl, conv2d_bwd_input.wgsl and conv2d_bwd_weight.wgsl (conv2d_common.wgsl). */
-export const CONV_GEMM_PARAMS = defineUniforms('conv2d_common.wgsl', 'ConvGemmParams', {
-  M: 'u32', N: 'u32', K: 'u32', splits: 'u32',
-  kChunk: 'u32', Cb: 'u32', H: 'u32', W: 'u32',
-  OH: 'u32', OW: 'u32', KH: 'u32', KW: 'u32',
-  stride: 'u32', pad: 'u32', strideShift: 'u32', stridePow2: 'u32',
-  Mpad: 'u32', groups: 'u32', Mtot: 'u32', grpA: 'u32',
-  grpB: 'u32', grpC: 'u32', _a: 'u32', _b: 'u32',
-});
+/** The generated programs (conv2d-program.ts) declare the same struct. */
+export const CONV_GEMM_PARAMS = defineUniforms('conv2d_common.wgsl', 'ConvGemmParams', CONV_GEMM_FIELDS);
 
 /**
  * A grouped GEMM (one per convolution group, conv2d_gemm.wgsl): the output (or dy) channels of all
@@ -35,20 +31,67 @@ export interface GemmGroups {
 }
 
 // Two cores compute the GEMMs:
-//   'tiled'     conv2d_gemm.wgsl: register tiles of gemm_tile.wgsl (BM x BN blocks, TM x TN
-//               outputs per thread, double-buffered shared tiles) (GPUs)
+//   'tiled'     register tiles (BM x BN blocks, TM x TN outputs per thread, BK-deep shared tiles)
+//               (GPUs), as one of two implementations (ConvCore):
+//                 'program' a generated program per pass and tile (conv2d-program.ts; default)
+//                 'legacy'  the hand-written conv2d_gemm.wgsl + gemm_tile.wgsl, kept for A/B runs
 //   'broadcast' conv2d_bcast.wgsl: uniform A rows, no workgroup memory (CPU backends: lavapipe)
 // The default picks 'broadcast' on software adapters and 'tiled' otherwise.
 
 export type ConvAlgo = 'tiled' | 'broadcast';
+export type ConvCore = 'program' | 'legacy';
+
+let envCore: ConvCore | undefined;
+
+/**
+ * The tiled core's default: env WGNAS_CONV_CORE ('program' or 'legacy', read once), else
+ * 'program'. 'legacy' exists so one device run can measure both side by side.
+ */
+export function defaultConvCore(): ConvCore {
+  envCore ??= parseConvCore(process.env.WGNAS_CONV_CORE);
+  return envCore;
+}
+
+/** WGNAS_CONV_CORE's value as a core (unset or empty: 'program'); anything else is refused. */
+export function parseConvCore(v: string | undefined): ConvCore {
+  if (v === undefined || v === '' || v === 'program') return 'program';
+  if (v === 'legacy') return v;
+  throw new RangeError(`WGNAS_CONV_CORE must be 'program' or 'legacy', got '${v}'`);
+}
+
+/** The generated program of each legacy kernel file (its pass and operand type). */
+const PROGRAM_OF_FILE: Record<string, { pass: ConvPass; elem: 'f32' | 'f16' }> = {
+  'conv2d.wgsl': { pass: 'fwd', elem: 'f32' },
+  'conv2d_f16.wgsl': { pass: 'fwd', elem: 'f16' },
+  'conv2d_bwd_input.wgsl': { pass: 'bwd_input', elem: 'f32' },
+  'conv2d_bwd_weight.wgsl': { pass: 'bwd_weight', elem: 'f32' },
+};
+
+const registered = new Set<string>();
+
+/** The shader-cache name of a generated convolution program, registering its source on first use. */
+export function convProgramFile(key: ConvProgramKey): string {
+  const name = convProgramName(key);
+  if (!registered.has(name)) {
+    registerShaderSource(name, convProgram(key));
+    registered.add(name);
+  }
+  return name;
+}
 
 /** The tiled core's tile: gemm_tile.wgsl's override constants. */
 export type ConvTile = GemmTile;
 
 const BM = 16; // rows per workgroup of conv2d_bcast.wgsl (BCM)
 const BN = 8; // columns per thread of conv2d_bcast.wgsl (BCN)
-/** Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT. */
+/**
+ * Split-K (weight gradient): aim for this many workgroups, each with at least MIN_K_PER_SPLIT.
+ * 64 suits CPU backends; a big GPU (132 SMs on an H200) idles at 64-72 workgroups (the weight
+ * gradient of a 64-channel 3x3 layer has 9 column tiles), so hardware adapters aim for 2 *
+ * MIN_MATMUL_WORKGROUPS, a few workgroups per SM.
+ */
 const SPLIT_TARGET_WORKGROUPS = 64;
+const SPLIT_TARGET_WORKGROUPS_GPU = 2 * MIN_MATMUL_WORKGROUPS;
 const MIN_K_PER_SPLIT = 512;
 
 /**
@@ -94,6 +137,8 @@ export interface Conv2dOptions {
   algo?: ConvAlgo;
   /** Tile of the 'tiled' core (default: convTile(M, N)); for tuning and tests. */
   tile?: ConvTile;
+  /** Implementation of the 'tiled' core (default: defaultConvCore(), env WGNAS_CONV_CORE). */
+  core?: ConvCore;
   /**
    * Forward only: 'f16' rounds x and w to f16 and accumulates in f32 (conv2d_f16.wgsl, tiled core,
    * needs shader-f16). Default 'f32', or the Gpu's opt-in (Gpu.f16Compute). Backward passes are f32.
@@ -124,7 +169,10 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
       const tuned = !gpu.adapter.isSoftware && M >= 128 && N >= 4096 ? [tunedMatmulTile(gpu)] : [];
       t = [...tuned, convTile(M, N), ...CONV_FALLBACK_TILES].find(fits) ?? CONV_FALLBACK_TILES.at(-1)!;
     }
-    kernel = { file, entry: 'main', constants: gemmConstants(t) };
+    const core = opts.core ?? defaultConvCore();
+    const program = PROGRAM_OF_FILE[file];
+    if (!program) throw new Error(`planGemm: no convolution program for ${file}`);
+    kernel = core === 'legacy' ? { file, entry: 'main', constants: gemmConstants(t) } : { file: convProgramFile({ ...program, tile: t }), entry: 'main', constants: {} };
     colTiles = Math.ceil(N / t.BN);
     rowTiles = Math.ceil(M / t.BM);
     tk = t.BK;
@@ -138,7 +186,8 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
   const fold = Math.max(1, Math.ceil(colTiles / maxWg));
   let splits = 1;
   if (splitK) {
-    const want = Math.ceil(SPLIT_TARGET_WORKGROUPS / (colTiles * rowTiles));
+    const target = gpu.adapter.isSoftware ? SPLIT_TARGET_WORKGROUPS : SPLIT_TARGET_WORKGROUPS_GPU;
+    const want = Math.ceil(target / (colTiles * rowTiles));
     splits = Math.max(1, Math.min(want, Math.floor(K / MIN_K_PER_SPLIT), Math.floor(maxWg / fold)));
   }
   const kChunk = Math.max(tk, Math.ceil(K / splits / tk) * tk);

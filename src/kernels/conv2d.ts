@@ -1,10 +1,12 @@
 /**
  * 2-D convolution, NCHW, no bias: forward and both backward passes.
  * x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW]; output floor((H + 2 pad - KH) / stride) + 1.
- *   groups = 1: implicit GEMMs (conv2d.wgsl, conv2d_bwd_input.wgsl, conv2d_bwd_weight.wgsl) on
- *     one of two cores: 'tiled' (conv2d_gemm.wgsl, register tiles; default on GPUs) or
- *     'broadcast' (conv2d_bcast.wgsl, uniform weight rows; default on software adapters, where it
- *     is ~4x faster). The weight gradient splits K (the batch) over workgroups.
+ *   groups = 1: implicit GEMMs on one of two cores: 'tiled' (register tiles; default on GPUs), a
+ *     generated program per pass and tile (conv2d-program.ts), or with WGNAS_CONV_CORE=legacy (or
+ *     opts.core 'legacy') the hand-written conv2d.wgsl / conv2d_bwd_input.wgsl /
+ *     conv2d_bwd_weight.wgsl on conv2d_gemm.wgsl, kept for A/B runs on a GPU; or 'broadcast'
+ *     (conv2d_bcast.wgsl, uniform weight rows; default on software adapters, where it is ~4x
+ *     faster). The weight gradient splits K (the batch) over workgroups.
  *   groups > 1, not depthwise: the same implicit GEMMs, one per group in one dispatch (tiled core).
  *   depthwise (groups = Cin = Cout), square kernel <= 7, stride 1 or 2: conv2d_depthwise.wgsl;
  *     other depthwise shapes: direct kernels (conv2d_grouped.wgsl).
@@ -18,7 +20,20 @@ import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, resolvePrecision } from './f16.js';
 import { GEMM_TILE_DEFAULTS } from './gemm-tile.js';
-import { CONV_GEMM_PARAMS, type Conv2dOptions, type ConvAlgo, type ConvTile, convTile, type GemmGroups, planGemm, runGemm } from './conv2d-gemm.js';
+import {
+  CONV_GEMM_PARAMS,
+  type Conv2dOptions,
+  type ConvAlgo,
+  type ConvCore,
+  convProgramFile,
+  convTile,
+  type ConvTile,
+  defaultConvCore,
+  type GemmGroups,
+  planGemm,
+  runGemm,
+} from './conv2d-gemm.js';
+import type { ConvPass } from './conv2d-program.js';
 import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from './params.js';
 import {
   conv2dBackwardInputCpu,
@@ -35,8 +50,10 @@ export {
   type Conv2dOptions,
   type Conv2dParams,
   type ConvAlgo,
+  type ConvCore,
   type ConvTile,
   convTile,
+  defaultConvCore,
   conv2dBackwardInputCpu,
   conv2dBackwardInputF64,
   conv2dBackwardWeightCpu,
@@ -264,7 +281,15 @@ function convCost({ xShape, wShape, ...p }: ConvProblem): OpCost {
 }
 
 const GEMM_TILE = { ...GEMM_TILE_DEFAULTS };
-const convKernels = (gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
+/** The generated program of a pass at the default tile (the others differ in tile only). */
+const programKernel = (pass: ConvPass, elem: 'f32' | 'f16' = 'f32'): KernelRef => ({
+  file: convProgramFile({ pass, tile: { ...GEMM_TILE_DEFAULTS }, elem }),
+  entries: ['main'],
+  uniforms: CONV_GEMM_PARAMS,
+});
+const convKernels = (pass: ConvPass, gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
+  programKernel(pass),
+  // The legacy tiled core (WGNAS_CONV_CORE=legacy) and the broadcast core.
   { file: gemmFile, entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
   { file: gemmFile, entries: ['pack_a'], uniforms: CONV_GEMM_PARAMS },
   { file: gemmFile, entries: ['bcast'], uniforms: CONV_GEMM_PARAMS, overrides: { BW: 64 } },
@@ -276,7 +301,8 @@ export const conv2dOp = defineOp({
   name: 'conv2d',
   summary: 'conv2d forward, NCHW f32 (implicit GEMM; opt-in f16 operands; depthwise and grouped: direct kernels)',
   kernels: [
-    ...convKernels('conv2d.wgsl', 'fwd', 'fwd'),
+    ...convKernels('fwd', 'conv2d.wgsl', 'fwd', 'fwd'),
+    programKernel('fwd', 'f16'),
     { file: 'conv2d_f16.wgsl', entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
     { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
   ],
@@ -288,7 +314,7 @@ export const conv2dOp = defineOp({
 export const conv2dBackwardInputOp = defineOp({
   name: 'conv2dBackwardInput',
   summary: 'conv2d input gradient dx from dy and w, NCHW f32',
-  kernels: convKernels('conv2d_bwd_input.wgsl', 'bwd_input', 'bwd_input'),
+  kernels: convKernels('bwd_input', 'conv2d_bwd_input.wgsl', 'bwd_input', 'bwd_input'),
   cost: convCost,
   reference: conv2dBackwardInputCpu,
   webgpu: conv2dBackwardInput,
@@ -297,7 +323,7 @@ export const conv2dBackwardInputOp = defineOp({
 export const conv2dBackwardWeightOp = defineOp({
   name: 'conv2dBackwardWeight',
   summary: 'conv2d weight gradient dw from x and dy, NCHW f32 (split-K partials summed by reduce.wgsl)',
-  kernels: convKernels('conv2d_bwd_weight.wgsl', 'bwd_weight', 'bwd_weight'),
+  kernels: convKernels('bwd_weight', 'conv2d_bwd_weight.wgsl', 'bwd_weight', 'bwd_weight'),
   cost: convCost,
   reference: conv2dBackwardWeightCpu,
   webgpu: conv2dBackwardWeight,

@@ -19,7 +19,10 @@ export const GEMM_TILE_DEFAULTS: GemmTile = { BM: 64, BN: 64, BK: 16, TM: 4, TN:
 
 /** Operand vec4 loads per thread per tile of the generated matmul (bounds its unrolled code). */
 export const MATMUL_MAX_LOADS = 4;
-/** Scalar loads per thread per tile the conv core holds in registers (MAXL in conv2d_gemm.wgsl). */
+/**
+ * Scalar loads per thread per operand tile of the conv cores (MAXL of the legacy conv2d_gemm.wgsl;
+ * bounds the unrolled loads of the generated programs, conv2d-program.ts).
+ */
 export const CONV_MAX_LOADS = 16;
 
 export function gemmTileName(t: GemmTile): string {
@@ -59,8 +62,8 @@ export function gemmTileMisfit(t: GemmTile, limits: Record<string, number>, core
     const loads = Math.ceil((Math.max(t.BM, t.BN) * t.BK) / 4 / th.total);
     if (loads > MATMUL_MAX_LOADS) return `${loads} vec4 loads per thread per tile > ${MATMUL_MAX_LOADS} (fewer BK or more threads)`;
   } else {
-    // conv2d_gemm.wgsl: each thread loads B from one column (threads % BN == 0) stepping k by
-    // threads / BN, and A at one k (threads % BK == 0) stepping rows by threads / BK.
+    // Both conv cores: each thread loads B of fwd / bwd_input from one column (threads % BN == 0)
+    // stepping k by threads / BN, and A at one k (threads % BK == 0) stepping rows by threads / BK.
     if (th.total % t.BN !== 0) return `${th.total} threads are not a multiple of BN=${t.BN}`;
     if (t.BK % (th.total / t.BN) !== 0) return `BK=${t.BK} is not a multiple of threads / BN = ${th.total / t.BN}`;
     if (th.total % t.BK !== 0) return `${th.total} threads are not a multiple of BK=${t.BK}`;
