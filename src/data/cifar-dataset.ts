@@ -115,3 +115,8 @@ export function openCifar10Subset(split: 'train' | 'test'): ImageDataset | null 
   cache.set(key, ds);
   return ds;
 }
+
+/** Forgets the opened CIFAR files (tests point the data roots elsewhere between cases). */
+export function clearCifarCache(): void {
+  cache.clear();
+}
