@@ -117,7 +117,7 @@ export class AutoSpace {
 
   private batch(stream: BatchStream, key: number, aug: boolean): Batch {
     const b = stream.batchAt(key);
-    return { x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key))) : b.x, y: b.y, n: b.n };
+    return { x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key)), stream.ds) : b.x, y: b.y, n: b.n };
   }
 
   /** The weights diverged: the loss of a weight (or, right after one, a fitness) step is not finite. */

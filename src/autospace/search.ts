@@ -13,6 +13,7 @@ import { type TrainResult, trainFixed } from '../mobilenet/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
 import { proxyBatch } from '../zeroshot/batch.js';
+import type { ProxyBatch } from '../proxies/index.js';
 import { scoreArch } from './cell-arch-net.js';
 import { type LatencyLimit, cellSearchSpace } from './search-space.js';
 
@@ -27,6 +28,8 @@ export interface CellSearchOptions {
   /** Latency ceiling on the measured cells (measuredCost): equal latency as well as equal MAdds. */
   latencyLimit?: LatencyLimit;
   batchSize: number;
+  /** The proxies' minibatch (a --dataset's); default: the bundled CIFAR-10 subset's, drawn by the seed. */
+  batch?: ProxyBatch;
   seed: number;
   populationSize?: number;
   sampleSize?: number;
@@ -46,7 +49,7 @@ export interface CellSearchResult {
 
 export async function searchCellSpace(backend: Backend, space: CellSpace, o: CellSearchOptions): Promise<CellSearchResult> {
   const ss = cellSearchSpace(space, o.budgetMadds ?? Infinity, o.minMadds ?? 0, o.latencyLimit);
-  const batch = proxyBatch(o.batchSize, o.seed);
+  const batch = o.batch ?? proxyBatch(o.batchSize, o.seed);
   let done = 0;
   let scoreMs = 0;
   const score: Scorer<number[]> = async (archs) => {

@@ -14,11 +14,19 @@ const RECORD_BYTES = 1 + CIFAR10_IMAGE_FLOATS;
 
 export const CIFAR10_FILES = { train: 'train_5000.bin', test: 'test_2000.bin' } as const;
 
+/** An in-memory image set (the name stays from when CIFAR-10 was the only one). */
 export interface Cifar10 {
-  /** count x 3 x 32 x 32, normalised, NCHW. Shared between callers: treat as read-only. */
+  /** count x 3 x size x size, normalised, NCHW. Shared between callers: treat as read-only. */
   images: Float32Array;
   labels: Uint8Array;
   count: number;
+  /** Image side (default 32). */
+  size?: number;
+  /** Normalisation used (default CIFAR-10's): augmentation pads with the value of a black pixel. */
+  mean?: readonly number[];
+  std?: readonly number[];
+  /** Class count (default 10). */
+  classes?: number;
 }
 
 /** Decodes CIFAR binary records; `where` names the source in errors. */
@@ -86,13 +94,14 @@ export interface Batch {
 
 /** Copies the given images into a fresh batch. */
 export function batchOf(ds: Cifar10, indices: readonly number[]): Batch {
-  const x = new Float32Array(indices.length * CIFAR10_IMAGE_FLOATS);
+  const per = 3 * (ds.size ?? 32) ** 2;
+  const x = new Float32Array(indices.length * per);
   const y = new Float32Array(indices.length);
   indices.forEach((idx, i) => {
     if (!Number.isInteger(idx) || idx < 0 || idx >= ds.count) {
       throw new RangeError(`batchOf: index ${idx} at position ${i} is outside [0, ${ds.count})`);
     }
-    x.set(ds.images.subarray(idx * CIFAR10_IMAGE_FLOATS, (idx + 1) * CIFAR10_IMAGE_FLOATS), i * CIFAR10_IMAGE_FLOATS);
+    x.set(ds.images.subarray(idx * per, (idx + 1) * per), i * per);
     y[i] = ds.labels[idx];
   });
   return { x, y };
@@ -105,14 +114,15 @@ export function batchOf(ds: Cifar10, indices: readonly number[]): Batch {
  */
 export function sampleBatch(ds: Cifar10, n: number, rng: Rng): Batch & { indices: number[] } {
   if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`sampleBatch: n must be an integer in [1, ${ds.count}], got ${n}`);
-  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  const classes = ds.classes ?? 10;
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < ds.count; i++) byClass[ds.labels[i]].push(i);
   for (const list of byClass) rng.shuffle(list);
-  const extra = new Set(rng.shuffle([...Array(10).keys()]).slice(0, n % 10));
+  const extra = new Set(rng.shuffle([...Array(classes).keys()]).slice(0, n % classes));
   const chosen: number[] = [];
   const leftover: number[] = [];
   byClass.forEach((list, c) => {
-    const want = Math.floor(n / 10) + (extra.has(c) ? 1 : 0);
+    const want = Math.floor(n / classes) + (extra.has(c) ? 1 : 0);
     chosen.push(...list.slice(0, want));
     leftover.push(...list.slice(want));
   });
@@ -123,28 +133,33 @@ export function sampleBatch(ds: Cifar10, n: number, rng: Rng): Batch & { indices
 
 /**
  * Standard CIFAR augmentation on a normalised batch: pad 4 (with black, i.e. -mean/std after
- * normalisation, as torchvision pads before normalising), random 32x32 crop, horizontal flip with
- * probability 1/2. Returns a new array.
+ * normalisation, as torchvision pads before normalising), random size x size crop, horizontal flip
+ * with probability 1/2. `norm` gives the image side and normalisation (CIFAR-10's at 32 by default;
+ * an in-memory set carries its own). Returns a new array.
  */
-export function augment(x: Float32Array, n: number, rng: Rng): Float32Array {
-  if (x.length !== n * CIFAR10_IMAGE_FLOATS) {
-    throw new RangeError(`augment: expected ${n} x 3 x 32 x 32 = ${n * CIFAR10_IMAGE_FLOATS} floats, got ${x.length}`);
+export function augment(x: Float32Array, n: number, rng: Rng, norm: Pick<Cifar10, 'size' | 'mean' | 'std'> = {}): Float32Array {
+  const S = norm.size ?? 32;
+  const mean = norm.mean ?? CIFAR10_MEAN;
+  const std = norm.std ?? CIFAR10_STD;
+  const per = 3 * S * S;
+  if (x.length !== n * per) {
+    throw new RangeError(`augment: expected ${n} x 3 x ${S} x ${S} = ${n * per} floats, got ${x.length}`);
   }
   const out = new Float32Array(x.length);
-  const pad = 4;
+  const pad = Math.max(1, Math.round(S / 8));
   for (let i = 0; i < n; i++) {
     const dy = rng.int(2 * pad + 1) - pad;
     const dx = rng.int(2 * pad + 1) - pad;
     const flip = rng.next() < 0.5;
     for (let c = 0; c < 3; c++) {
-      const black = -CIFAR10_MEAN[c] / CIFAR10_STD[c];
-      const base = i * CIFAR10_IMAGE_FLOATS + c * 1024;
-      for (let r = 0; r < 32; r++) {
+      const black = -mean[c] / std[c];
+      const base = i * per + c * S * S;
+      for (let r = 0; r < S; r++) {
         const sr = r + dy;
-        for (let col = 0; col < 32; col++) {
-          // Flip the crop window: output column col shows cropped column 31-col.
-          const sc = (flip ? 31 - col : col) + dx;
-          out[base + r * 32 + col] = sr >= 0 && sr < 32 && sc >= 0 && sc < 32 ? x[base + sr * 32 + sc] : black;
+        for (let col = 0; col < S; col++) {
+          // Flip the crop window: output column col shows cropped column S-1-col.
+          const sc = (flip ? S - 1 - col : col) + dx;
+          out[base + r * S + col] = sr >= 0 && sr < S && sc >= 0 && sc < S ? x[base + sr * S + sc] : black;
         }
       }
     }

@@ -53,7 +53,7 @@ export async function trainFixed(
     for (let s = 0; s < o.steps; s++) {
       const rng = new Rng(mixSeed(o.seed, 79, s));
       const b = stream.batchAt(s);
-      const xs = o.augment ? augment(b.x, b.n, rng) : b.x;
+      const xs = o.augment ? augment(b.x, b.n, rng, train) : b.x;
       const t = new Tape(backend);
       const x = backend.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
       const y = backend.upload(b.y);

@@ -55,7 +55,7 @@ function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
 export async function weightStep(p: SearchParts, alpha: readonly Float32Array[], lr: number, key: number): Promise<{ loss: number; acc: number }> {
   const rng = new Rng(mixSeed(p.cfg.seed, 3, key));
   const b = p.trainStream.batchAt(key);
-  const xs = p.cfg.augment ? augment(b.x, b.n, rng) : b.x;
+  const xs = p.cfg.augment ? augment(b.x, b.n, rng, p.trainStream.ds) : b.x;
   const gates = alpha.map((a) => sampleGates(a, rng, 1));
   const backend = p.backend;
   const t = new Tape(backend);

@@ -38,6 +38,8 @@ export interface ZeroShotOptions {
    * 'auto': as many as the adapter's memory holds (group-size.ts), 1 on software adapters and the CPU.
    */
   group?: number | 'auto';
+  /** The minibatch to score on (a --dataset's); default: the bundled CIFAR-10 subset's, drawn by `seed`. */
+  batch?: ProxyBatch;
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
@@ -67,7 +69,7 @@ export class ZeroShotScorer {
     readonly opts: ZeroShotOptions = ZERO_SHOT_DEFAULTS,
   ) {
     this.proxies = expandProxyNames(proxyNames);
-    this.batch = proxyBatch(opts.batchSize, opts.seed);
+    this.batch = opts.batch ?? proxyBatch(opts.batchSize, opts.seed);
   }
 
   /** The group size 'auto' settled on (after the first architecture), if asked for 'auto'. */

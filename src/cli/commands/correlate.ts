@@ -7,6 +7,7 @@ import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
 import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
+import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -142,6 +143,8 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const accs = loadNb201Accuracies();
   const names = v.proxies;
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const batch = await runProxyBatch(ds, v.batch, v.seed);
   const backend = await openDevice(await deviceOf(v), v);
   let scored: ScoredCell[];
   try {
@@ -149,7 +152,8 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
       ...ZERO_SHOT_DEFAULTS,
       batchSize: v.batch,
       seed: v.seed,
-      net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'] },
+      net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
+      batch,
     });
     const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
     scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));

@@ -1,11 +1,11 @@
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
-import { cifarSearchSplit } from '../../data/search-split.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
+import { openRunDataset, runSearchSplit } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
@@ -28,7 +28,8 @@ async function handDesigned(v: ValuesOf<typeof HAND_DESIGNED_OPTIONS>, { io }: R
   else io.out(JSON.stringify(f, null, 2) + '\n');
 }
 
-async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): Promise<void> {
+async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
   const layout = getLayout(v.layout);
   const cfg: EvolveConfig = {
     layout,
@@ -67,7 +68,10 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, { io }: RunContext): P
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const data = cifarSearchSplit(v.train, v.val);
+  // Decoded before the device starts: a bad image is named before any work.
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const data = await runSearchSplit(ds, v.train, v.val);
+  cfg.layout = { ...layout, classes: ds.classes };
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);
   let evo: AutoSpace | null = null;

@@ -1,7 +1,6 @@
 /** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
-import { loadCifar10 } from '../../data/cifar10.js';
 import { readLatencyTable } from '../../latency/lut.js';
-import { cifarSearchSplit } from '../../data/search-split.js';
+import type { SearchData } from '../../data/search-split.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
@@ -17,6 +16,8 @@ import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
+import type { Cifar10 } from '../../data/cifar10.js';
+import { openRunDataset, runDatasetClasses, runSearchSplit, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -50,7 +51,8 @@ function tableCostOrError(path: string, layout: Parameters<typeof tableCost>[1],
   );
 }
 
-async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given, io }: RunContext): Promise<void> {
+async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunContext): Promise<void> {
+  const { given, io } = ctx;
   const D = DEFAULT_SEARCH;
   const space = values['space-file'] ? readSpace(values['space-file']) : null;
   const priced = values['price-cells'];
@@ -106,7 +108,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, { given, io
         ? (reused ?? (await measuredCost(space!, { backend: library, threads, onProgress: (d, n) => d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`) })))
         : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
     const device = await deviceOf(values);
-    await searchWith(values, io, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN, device });
+    await searchWith(values, ctx, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN, device });
   } finally {
     lock?.release();
   }
@@ -128,9 +130,12 @@ interface Prepared {
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
-async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared): Promise<void> {
+async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunContext, p: Prepared): Promise<void> {
+  const { io } = ctx;
   const D = DEFAULT_SEARCH;
-  const { layout, space, cost, target, batchSize, searchSteps, trainN, valN, device } = p;
+  // The network's classifier follows the dataset (a checkpoint of another class count is refused as another layout).
+  const layout = { ...p.layout, classes: runDatasetClasses(values.dataset) };
+  const { space, cost, target, batchSize, searchSteps, trainN, valN, device } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
   const logEvery = values['log-every'];
@@ -173,16 +178,20 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunCon
     discardCheckpoint(values.checkpoint!);
     io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
   }
+  // Decoded before the device starts: a bad image is named before any work.
+  const ds = await openRunDataset(values.dataset, 'train', ctx);
+  const data = await runSearchSplit(ds, trainN, valN);
+  const test = values['train-derived'] ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx), 1000) : null;
   const backend = await openDevice(device, values);
   try {
-    await searchOn(backend, values, io, p, cfg);
+    await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
   } finally {
     backend.dispose();
   }
 }
 
-async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig): Promise<void> {
-  const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, trainN, valN } = p;
+async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<void> {
+  const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
   const priced = values['price-cells'];
@@ -201,7 +210,6 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
   if (target < range.min || target > range.max) {
     io.err(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
   }
-  const data = cifarSearchSplit(trainN, valN);
   const search = new ProxylessSearch(backend, cfg, data, cost);
   try {
     if (values.resume) {
@@ -244,9 +252,8 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
       writeFileAtomic(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }));
       lines.push(`wrote ${values.plot}`);
     }
-    if (values['train-derived']) {
+    if (values['train-derived'] && test) {
       const steps = values['train-derived'];
-      const test = loadCifar10('test');
       const r = await trainFixed(backend, layout, res.choices, data.train, test, {
         steps,
         batchSize,

@@ -7,6 +7,7 @@ import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
 import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
 import { UsageError } from '../args.js';
+import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { selectCells } from '../select-cells.js';
@@ -15,7 +16,8 @@ import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
 
 export const summary = SCORE.summary;
 
-async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Promise<void> {
+async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
   const proxyNames = v.proxies;
   if (v['ground-truth'] && v.sample === undefined && !v.all) throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
   const proxies = expandProxyNames(proxyNames);
@@ -34,10 +36,14 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Pro
   // Scores from another device differ (within tolerance): the file records it, a resume keeps it.
   const device = await deviceOf(v);
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
-  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, device, v.resume, io) : null;
+  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, device, v.resume, io, v.dataset) : null;
   try {
     const keep = stream?.done ?? [];
     if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+    // Decoded before the device starts: a bad image is named before any work.
+    const ds = await openRunDataset(v.dataset, 'train', ctx);
+    opts.batch = await runProxyBatch(ds, v.batch, v.seed);
+    opts.net = { ...opts.net, numClasses: ds.classes };
     const backend = await openDevice(device, v);
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
@@ -70,7 +76,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, { io }: RunContext): Pro
   }
 }
 
-function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, device: DeviceKind, resume: boolean, io: RunContext['io']): RowStream {
+function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, device: DeviceKind, resume: boolean, io: RunContext['io'], dataset: string): RowStream {
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + (vote ? ',vote' : ''),
@@ -79,8 +85,9 @@ function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOp
       '--channels': o.net.channels,
       '--cells-per-stage': o.net.cellsPerStage,
       '--device': device,
+      '--dataset': dataset,
     },
-    unrecorded: { '--device': 'gpu' },
+    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10' },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -3,11 +3,10 @@ import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost } from '../../mobilenet/cost/model.js';
 import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
-import { loadCifar10 } from '../../data/cifar10.js';
-import { cifarSearchSplit } from '../../data/search-split.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
+import type { ProxyBatch } from '../../proxies/index.js';
 import { VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
 import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
@@ -18,6 +17,7 @@ import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
+import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { readSpace } from '../space.js';
@@ -52,23 +52,28 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   }
 }
 
-async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, { io }: RunContext, device: DeviceKind, log: EvaluatedLog | null): Promise<void> {
+async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext, device: DeviceKind, log: EvaluatedLog | null): Promise<void> {
+  const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
+  // The images are decoded before the device starts: a bad file is named before any work.
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const backend = await openDevice(device, v);
   try {
-    await nb201Run(v, io, backend, log);
+    await nb201Run(v, io, backend, log, data);
   } finally {
     backend.dispose();
   }
 }
 
-async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null): Promise<void> {
+async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null, data: { batch: ProxyBatch; classes: number }): Promise<void> {
   const { strategy, proxy, seed, budget } = v;
   if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
   const scorer = new ZeroShotScorer(backend, [proxy], {
     batchSize: v.batch,
     seed,
-    net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'] },
+    net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: data.classes },
+    batch: data.batch,
   });
   const pop = new PopulationScorer(proxy);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
@@ -157,8 +162,9 @@ function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>
       '--batch': v.batch,
       '--cells-per-stage': v['cells-per-stage'],
       '--device': device,
+      '--dataset': v.dataset,
     },
-    unrecorded: { '--device': 'gpu' },
+    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10' },
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
@@ -171,25 +177,31 @@ function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>
 }
 
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
-async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContext): Promise<void> {
+async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
   const { strategy, proxy, seed, budget, backend: library } = v;
   const budgetMadds = v['budget-madds'] ?? Infinity;
   const minMadds = v['min-madds'] ?? 0;
   if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
-  const space: CellSpace = readSpace(v['space-file']!);
+  const read: CellSpace = readSpace(v['space-file']!);
   // The MAdds band against the space, before the cells are priced or the GPU starts.
   try {
-    cellSearchSpace(space, budgetMadds, minMadds);
+    cellSearchSpace(read, budgetMadds, minMadds);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   let latencyLimit: LatencyLimit | undefined;
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = v['max-latency-ms'];
-    const latency = await measuredCost(space, { backend: library });
+    const latency = await measuredCost(read, { backend: library });
     io.err(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
     latencyLimit = { latency, maxLatencyMs };
   }
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const batch = await runProxyBatch(ds, v.batch, seed);
+  // The network's classifier follows the dataset.
+  const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
+  const trainData = v['train-steps'] === undefined ? null : { split: await runSearchSplit(ds, 4000, 1000, 'the training split'), test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000) };
   const backend = await openDevice(await deviceOf(v), v);
   try {
     if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
@@ -203,6 +215,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
       minMadds,
       latencyLimit,
       batchSize: v.batch,
+      batch,
       seed,
       populationSize: v.population,
       sampleSize: v['sample-size'],
@@ -211,9 +224,9 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, { io }: RunContex
     bar.done();
     const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000, ...deviceRecord(backend) };
     if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
-    if (v['train-steps'] !== undefined) {
+    if (v['train-steps'] !== undefined && trainData) {
       const steps = v['train-steps'];
-      const tr = await trainCellArch(backend, space, r.choices, cifarSearchSplit(4000, 1000).train, loadCifar10('test'), { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
+      const tr = await trainCellArch(backend, space, r.choices, trainData.split.train, trainData.test, { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
       out.trainSteps = steps;
       out.testAcc = tr.testAcc;
     }

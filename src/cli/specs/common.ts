@@ -1,7 +1,8 @@
 /** Options several commands share (one declaration each, so help and docs agree everywhere). */
 import { DEVICE_CHOICES } from '../../backend/select.js';
+import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { PROXIES } from '../../proxies/registry.js';
-import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed } from '../spec.js';
+import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed, text } from '../spec.js';
 
 /** Proxy names a --proxies list accepts: the registry's, 'vote' (its members + a Borda count) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), 'vote', 'all'];
@@ -41,4 +42,15 @@ export const cpuThreads = int({
   min: 1,
   max: 1024,
   appliesWhen: { option: 'device', values: ['auto', 'cpu'] },
+});
+
+/** The images a command reads; the network's classifier follows its class count. */
+export const dataset = text({
+  help:
+    "images to read: 'cifar10' (the full official set once fetched with wgnas data fetch cifar10, else the bundled 5000-image subset, said in one line), " +
+    "'cifar100' (fetched with wgnas data fetch cifar100; fine labels), or 'folder:PATH' (one sub-folder of JPEG/PNG images per class, resized and centre-cropped; " +
+    'PATH/train and PATH/test (or val) give the test split). The network has as many outputs as the dataset has classes',
+  metavar: 'NAME',
+  default: 'cifar10',
+  check: datasetSpecProblem,
 });

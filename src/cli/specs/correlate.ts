@@ -1,5 +1,5 @@
 import { defineCommand, defineMode, flag, inFiles, int, list, outFile } from '../spec.js';
-import { cellsPerStage, cpuThreads, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import { cellsPerStage, cpuThreads, dataset, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
 
 export const CORRELATE_SAMPLE_OPTIONS = {
   sample: int({
@@ -13,6 +13,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
   proxies: list({ help: 'proxies to score', default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
   batch: proxyBatch,
   seed: proxySeed,
+  dataset,
   'cells-per-stage': cellsPerStage,
   out: outFile({ help: 'also write the per-cell scores (.csv or .json)' }),
   device,

@@ -2,7 +2,7 @@ import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
-import { cpuThreads, device } from './common.js';
+import { cpuThreads, dataset, device } from './common.js';
 
 const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
@@ -44,6 +44,7 @@ export const EVOLVE_OPTIONS = {
   train: int({ help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
   val: int({ help: 'validation split size', default: 1000, ...split }),
   'no-augment': flag({ help: 'no crop/flip' }),
+  dataset,
   seed: seed(D.seed),
   device,
   'cpu-threads': cpuThreads,

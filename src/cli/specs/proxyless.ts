@@ -1,7 +1,7 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
-import { backend, cpuThreads, device, threads } from './common.js';
+import { backend, cpuThreads, dataset, device, threads } from './common.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
 const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
@@ -80,6 +80,7 @@ export const PROXYLESS_OPTIONS = {
   train: int({ group: 'schedule', help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
   val: int({ group: 'schedule', help: 'validation split size', default: 1000, ...split }),
   'no-augment': flag({ group: 'schedule', help: 'no crop/flip' }),
+  dataset: { ...dataset, group: 'schedule' },
   seed: { ...seed(D.seed), group: 'schedule' },
   device: { ...device, group: 'schedule' },
   'cpu-threads': { ...cpuThreads, group: 'schedule' },

@@ -1,7 +1,7 @@
 import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
 import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
-import { cellsPerStage, cpuThreads, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import { cellsPerStage, cpuThreads, dataset, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
 
 /** A problem with an arch string, or undefined. */
 export function archProblem(v: string): string | undefined {
@@ -40,6 +40,7 @@ export const SCORE_OPTIONS = {
   proxies: list({ help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy", default: ['wrcor'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
   batch: proxyBatch,
   seed: proxySeed,
+  dataset,
   group: text({
     help:
       "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",

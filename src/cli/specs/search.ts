@@ -1,6 +1,6 @@
 import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
-import { backend, cellsPerStage, cpuThreads, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
+import { backend, cellsPerStage, cpuThreads, dataset, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 
 const space = oneOf(['nb201', 'proxyless'], {
@@ -28,6 +28,7 @@ export const SEARCH_NB201_OPTIONS = {
   batch: proxyBatch,
   'cells-per-stage': cellsPerStage,
   seed: searchSeed,
+  dataset,
   device,
   'cpu-threads': cpuThreads,
   json,
@@ -72,6 +73,7 @@ export const SEARCH_CELLS_OPTIONS = {
   'sample-size': sampleSize,
   batch: proxyBatch,
   seed: searchSeed,
+  dataset,
   device,
   'cpu-threads': cpuThreads,
   json,

@@ -1,0 +1,4 @@
+/** Bad content of a data file or folder, named in the message: exit code 1 at the command line. */
+export class DataError extends Error {
+  override readonly name = 'DataError';
+}

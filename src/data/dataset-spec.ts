@@ -1,0 +1,68 @@
+/**
+ * `--dataset cifar10|cifar100|folder:PATH`: which images a command reads, and where they come from.
+ * cifar10 is the full official release when fetched, else the bundled 5000-image subset (with a note).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { openCifar10Subset, openOfficialCifar } from './cifar-dataset.js';
+import { CIFAR_FORMATS } from './cifar-official.js';
+import type { ImageDataset } from './image-dataset.js';
+import { type ImageFolderOptions, openImageFolder, scanImageFolder, splitFolder } from './image-folder.js';
+import { DataNotFoundError, dataRoots } from './paths.js';
+
+export type DatasetSpec = { kind: 'cifar10' } | { kind: 'cifar100' } | { kind: 'folder'; path: string };
+
+export const DATASET_NAMES = ['cifar10', 'cifar100', 'folder:PATH'] as const;
+
+/** What is wrong with a --dataset value, or undefined (the folder itself is checked when opened). */
+export function datasetSpecProblem(v: string): string | undefined {
+  if (v === 'cifar10' || v === 'cifar100') return undefined;
+  if (v.startsWith('folder:')) {
+    const p = v.slice('folder:'.length);
+    if (p === '') return "folder: needs a path, as in folder:/data/pets";
+    if (!existsSync(p)) return `folder ${resolve(p)} does not exist`;
+    if (!statSync(p).isDirectory()) return `${resolve(p)} is a file, not a folder of class sub-folders`;
+    return undefined;
+  }
+  return `must be cifar10, cifar100 or folder:PATH, got '${v.slice(0, 80)}'`;
+}
+
+export function parseDatasetSpec(v: string): DatasetSpec {
+  const problem = datasetSpecProblem(v);
+  if (problem) throw new RangeError(`dataset ${problem}`);
+  return v.startsWith('folder:') ? { kind: 'folder', path: v.slice('folder:'.length) } : { kind: v as 'cifar10' | 'cifar100' };
+}
+
+export interface OpenedDataset {
+  ds: ImageDataset;
+  /** One line to tell the user (the fallback to the bundled subset), or undefined. */
+  note?: string;
+}
+
+function notFound(name: 'cifar10' | 'cifar100'): DataNotFoundError {
+  return new DataNotFoundError(
+    `dataset ${name} not found (looked for ${name}/${CIFAR_FORMATS[name].files.train[0]} in ${dataRoots()
+      .map((r) => r.dir)
+      .join(', ')}); get it with: wgnas data fetch ${name}`,
+  );
+}
+
+/** Opens one split; throws naming the file or folder (or the fetch command) when it cannot. */
+export async function openDataset(spec: DatasetSpec, split: 'train' | 'test', o: ImageFolderOptions = {}): Promise<OpenedDataset> {
+  if (spec.kind === 'folder') return { ds: await openImageFolder(spec.path, split, o) };
+  const full = openOfficialCifar(spec.kind, split);
+  if (full) return { ds: full };
+  if (spec.kind === 'cifar10') {
+    const subset = openCifar10Subset(split);
+    if (subset) {
+      return { ds: subset, note: `note: full CIFAR-10 not found (wgnas data fetch cifar10 gets it); using the bundled ${subset.count}-image ${split} subset` };
+    }
+  }
+  throw notFound(spec.kind);
+}
+
+/** Classes of a dataset without decoding it (a folder's class folders are listed and checked). */
+export function datasetClassCount(spec: DatasetSpec): number {
+  if (spec.kind !== 'folder') return CIFAR_FORMATS[spec.kind].classes;
+  return scanImageFolder(splitFolder(spec.path, 'train')!).classNames.length;
+}
