@@ -10,6 +10,12 @@ export interface ScorableNet {
   paramCount(): number;
   /** `features` is the last feature map before global pooling (Zen-score reads it). */
   forward(t: Tape, x: Var): { logits: Var; features: Var };
+  /**
+   * Networks made of a chain of blocks (NAS-Bench-201: stem, cells, reduction blocks) expose them:
+   * AZ-NAS reads every block's output and each block's own input-output Jacobian.
+   */
+  readonly blockCount?: number;
+  forwardBlock?(t: Tape, i: number, x: Var): Var;
   zeroGrad(): void;
   dispose(): void;
 }
