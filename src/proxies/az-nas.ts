@@ -25,7 +25,7 @@ export interface AzNasResult {
 }
 
 /** Channel Gram sum and channel sums of a feature map [N, C, H, W] -> covariance entropy. */
-async function featureEntropy(backend: Backend, f: Tensor): Promise<number> {
+export async function featureEntropy(backend: Backend, f: Tensor): Promise<number> {
   const [n, c, h, w] = f.shape;
   const hw = h * w;
   const rows = f.view([n, c, hw]);
@@ -54,7 +54,7 @@ export function pixelUnshuffleWeight(channels: number): Float32Array {
 }
 
 /** E[g_in g_out^T] over batch and positions, its largest singular value -> the block's score. */
-async function probeScore(backend: Backend, gIn: Tensor | null, gOut: Tensor): Promise<number> {
+export async function probeScore(backend: Backend, gIn: Tensor | null, gOut: Tensor): Promise<number> {
   const [n, co, ho, wo] = gOut.shape;
   if (!gIn) return blockTrainability(0); // the block's output does not depend on its input: J = 0
   const owned: Tensor[] = [];
