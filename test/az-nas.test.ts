@@ -171,6 +171,8 @@ describe('registry names and score --proxies ensemble', () => {
     expect(AGGREGATORS.get('az_nas')!.members).toEqual(['az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity']);
     expect(AGGREGATORS.get('ensemble')!.members).toEqual([...ENSEMBLE_MEMBERS]);
     expect(resolveProxies(['ensemble']).map((p) => p.name)).toEqual([...ENSEMBLE_MEMBERS]);
+    expect(PROXIES.has('vkdnw') && PROXIES.has('vkdnw_entropy')).toBe(true);
+    expect(AGGREGATORS.get('vkdnw_agg')!.members).toEqual(['vkdnw', 'jacob_cov', 'az_nas_expressivity', 'az_nas_trainability', 'az_nas_complexity']);
   });
 
   it('score --proxies ensemble scores a couple of cells end to end (CPU backend)', async () => {

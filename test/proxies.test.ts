@@ -92,7 +92,7 @@ describe('the registry and the pass runner', () => {
     expect([...GROUPABLE_PROXIES]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
     expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
     expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
-    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops', 'az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity']);
+    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops', 'az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity', 'vkdnw', 'vkdnw_entropy']);
     for (const p of PROXIES.values()) expect(p.description.length, p.name).toBeGreaterThan(10);
     expect(() => defineProxy({ name: 'Bad-Name', description: 'x', pass: cePass, compute: () => 0 })).toThrow(/lower-case/);
   });

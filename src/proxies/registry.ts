@@ -22,13 +22,14 @@ import { naswot } from './naswot.js';
 import { params } from './params.js';
 import { snip } from './snip.js';
 import { synflow } from './synflow.js';
+import { vkdnw, vkdnwAggregate } from './vkdnw.js';
 import { vote } from './vote.js';
 import { wrcor } from './wrcor.js';
 import { zen } from './zen.js';
 import { zico } from './zico.js';
 
-const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops, azNas];
-const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote, azNasAggregate, ensemble];
+const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops, azNas, vkdnw];
+const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote, azNasAggregate, vkdnwAggregate, ensemble];
 
 export interface ProxyInfo {
   name: string;
