@@ -69,7 +69,7 @@ describe('VKDNW math on hand-computed cases', () => {
  */
 async function referenceEigenvalues(be: Backend, arch: string, x: Float32Array, n: number, seed: number): Promise<{ dim: number; ev: Float64Array }> {
   const cfg = { channels: 3, cellsPerStage: 1, numClasses: 10 };
-  const net = nb201Factory(be, parseArch(arch), cfg).build('pytorch', new Rng(seed));
+  const net = nb201Factory(be, parseArch(arch), cfg).build('kaiming', new Rng(seed));
   try {
     const per = 3 * 32 * 32;
     const rows: number[][] = [];
@@ -134,6 +134,7 @@ describe('the VKDNW pass against per-image weight gradients, on both backends', 
         const ref = await referenceEigenvalues(be, ARCH, xData, n, 4);
         expect(got.dim).toBe(ref.dim);
         expect(got.dim).toBe(net.params.length);
+        expect(got.eigenvalues[got.eigenvalues.length - 1]).toBeGreaterThan(0);
         const top = ref.ev[ref.ev.length - 1];
         got.eigenvalues.forEach((v, i) => expect(Math.abs(v - ref.ev[i]), `eigenvalue ${i}: ${v} vs ${ref.ev[i]}`).toBeLessThanOrEqual(1e-4 * top));
       } finally {

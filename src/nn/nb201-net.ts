@@ -245,7 +245,7 @@ export class Nb201Net {
   }
 }
 
-/** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default or Gaussian init). */
+/** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default, Gaussian or kaiming-normal init). */
 export function nb201Factory(backend: Backend, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
   return {
     build: (init, rng) => new Nb201Net(backend, cell, { ...cfg, init }, rng),

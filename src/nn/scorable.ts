@@ -3,6 +3,7 @@
  * ProxylessNAS architectures): parameters, a forward on the tape, and counts.
  */
 import type { Rng } from '../util/rng.js';
+import type { InitMode } from './init.js';
 import type { Param, Tape, Var } from './tape.js';
 
 export interface ScorableNet {
@@ -22,7 +23,7 @@ export interface ScorableNet {
 
 /** Builds fresh copies of one architecture (Zen-score wants a Gaussian-initialised copy). */
 export interface NetFactory {
-  build(init: 'pytorch' | 'gaussian', rng: Rng): ScorableNet;
+  build(init: InitMode, rng: Rng): ScorableNet;
   /** Reported by the 'flops' proxy, in millions. */
   flopsM: number;
 }

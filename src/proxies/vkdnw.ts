@@ -1,6 +1,9 @@
 /**
  * VKDNW (Tybl & Neumann, CVPR 2025): the spread of the Fisher information's eigenvalues w.r.t. one
- * element of every parameter tensor (vkdnw-math.ts for the statistic). The device part:
+ * element of every parameter tensor (vkdnw-math.ts for the statistic). Its own copy of the network,
+ * kaiming-normal initialised as the reference code does (with batch norm the identity the weight
+ * scale sets how signals carry through depth, so PyTorch's default init would change the score).
+ * The device part:
  * - one forward with batch norm in eval mode at initialisation (running mean 0, variance 1: the
  *   identity, up to the factor 1/sqrt(1 + 1e-5) per BN that we drop), so that images are
  *   independent and each image's gradient can be read from the batch's activation gradients;
@@ -14,6 +17,7 @@
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import { Tape, type Var } from '../nn/tape.js';
+import { Rng } from '../util/rng.js';
 import { logRankSum } from './az-nas-math.js';
 import { defineAggregator, definePass, defineProxyFamily } from './define.js';
 import { symmetricEigenvaluesQl } from './linalg.js';
@@ -43,8 +47,9 @@ export const vkdnwPass = definePass<VkdnwResult>({
   name: 'vkdnw',
   order: 50,
   async run(ctx) {
-    const { backend, net } = ctx;
+    const { backend } = ctx;
     const n = ctx.batch.n;
+    const net = ctx.factory.build('kaiming', new Rng(ctx.seed));
     const tape = new Tape(backend, { bnIdentity: true, recordParamUses: true, retainGraph: true, paramGrads: 'none' });
     const owned: Tensor[] = [];
     const selectors = new Map<number, Tensor>();
@@ -114,7 +119,7 @@ export const vkdnwPass = definePass<VkdnwResult>({
       owned.forEach((t) => t.dispose());
       selectors.forEach((t) => t.dispose());
       tape.dispose();
-      net.zeroGrad();
+      net.dispose();
     }
 
     function selectorFor(c: number): Tensor {
