@@ -109,7 +109,7 @@ async function blockProbe(ctx: NetContext, i: number, input: Tensor, rng: Rng): 
 
 const azNasPass = definePass<AzNasResult>({
   name: 'az_nas',
-  order: 40,
+  order: 45,
   async run(ctx) {
     const { backend, net } = ctx;
     if (!net.forwardBlock || !net.blockCount) throw new Error('az_nas needs a network made of blocks (ScorableNet.forwardBlock)');

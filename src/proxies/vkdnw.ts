@@ -45,7 +45,7 @@ type Reader =
 
 export const vkdnwPass = definePass<VkdnwResult>({
   name: 'vkdnw',
-  order: 50,
+  order: 60,
   async run(ctx) {
     const { backend } = ctx;
     const n = ctx.batch.n;
