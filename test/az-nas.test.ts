@@ -194,5 +194,9 @@ describe('registry names and score --proxies ensemble', () => {
     expect(c.code, c.err).toBe(0);
     expect(c.out).toMatch(/ensemble\s+3\s/);
     expect(c.out).toMatch(/tau_ci95/);
-  }, 120_000);
+    // The same ranking online in a search: the log-rank sum over the cells seen so far.
+    const r2 = await wgnasInProcess(['search', '--proxy', 'ensemble', '--budget', '3', '--population', '2', '--sample-size', '1', '--cells-per-stage', '1', '--batch', '8', '--device', 'cpu', '--quiet', '--json']);
+    expect(r2.code, r2.err).toBe(0);
+    expect(JSON.parse(r2.out).best).toMatch(/^\|.*\|$/);
+  }, 180_000);
 });

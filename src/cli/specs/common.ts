@@ -6,7 +6,7 @@ import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed } from '../spec.js';
 /** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
 /** One proxy to drive a search: a registry name or the vote. */
-export const searchProxyChoices = (): string[] => [...PROXIES.keys(), 'vote'];
+export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys()];
 
 /**
  * Distinct networks of NAS-Bench-201: the 'live' canonical forms (a cell with dead edges computes the same
