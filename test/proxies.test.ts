@@ -92,7 +92,7 @@ describe('the registry and the pass runner', () => {
     expect([...GROUPABLE_PROXIES]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
     expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
     expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
-    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops']);
+    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops', 'az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity', 'vkdnw', 'vkdnw_entropy']);
     for (const p of PROXIES.values()) expect(p.description.length, p.name).toBeGreaterThan(10);
     expect(() => defineProxy({ name: 'Bad-Name', description: 'x', pass: cePass, compute: () => 0 })).toThrow(/lower-case/);
   });
@@ -127,9 +127,10 @@ describe('the registry and the pass runner', () => {
     expect(Object.keys(r.timeMs)).toEqual(['ce']);
     const all = counting();
     const ra = await scoreNet(onGpu(gpu), all.factory, ['all'], batch, 1);
-    // ce 1, jacobian 1, zico 2 half-batches, meco 1, synflow 1; Zen's Gaussian copy x and x + 0.01e.
-    expect(all.forwards).toEqual({ pytorch: 6, gaussian: 2 });
-    expect(Object.keys(ra.timeMs)).toEqual(['ce', 'jacobian', 'zico', 'meco', 'zen', 'synflow']);
+    // ce 1, jacobian 1, zico 2 half-batches, meco 1, synflow 1; Zen's Gaussian copy x and x + 0.01e;
+    // VKDNW's kaiming-initialised copy once (AZ-NAS runs block by block, not through forward()).
+    expect(all.forwards).toEqual({ pytorch: 6, gaussian: 2, kaiming: 1 });
+    expect(Object.keys(ra.timeMs)).toEqual(['ce', 'jacobian', 'zico', 'meco', 'az_nas', 'zen', 'vkdnw', 'synflow']);
     // Each proxy's value does not depend on what else was asked for in the same call.
     for (const p of ['wrcor', 'naswot', 'grad_norm', 'snip']) expect(ra.scores[p], p).toBe(r.scores[p]);
   });

@@ -13,7 +13,13 @@ export function kaimingUniform(shape: readonly number[], rng: Rng): Float32Array
   return out;
 }
 
-export type InitMode = 'pytorch' | 'gaussian';
+/** Kaiming-normal fan-in for ReLU: N(0, 2 / fan_in), what AZ-NAS's and VKDNW's code initialise with. */
+export function kaimingNormal(shape: readonly number[], rng: Rng): Float32Array {
+  return rng.normals(numel(shape), Math.sqrt(2 / Math.max(1, numel(shape.slice(1)))));
+}
+
+/** 'pytorch': the framework defaults; 'gaussian': Zen-NAS's N(0, 1); 'kaiming': kaiming-normal fan-in weights, zero biases. */
+export type InitMode = 'pytorch' | 'gaussian' | 'kaiming';
 
 export class ParamStore {
   readonly params: Param[] = [];
@@ -25,7 +31,7 @@ export class ParamStore {
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
   weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
-    const data = this.mode === 'gaussian' ? this.rng.normals(numel(shape)) : kaimingUniform(shape, this.rng);
+    const data = this.mode === 'gaussian' ? this.rng.normals(numel(shape)) : this.mode === 'kaiming' ? kaimingNormal(shape, this.rng) : kaimingUniform(shape, this.rng);
     return this.add(name, kind, data, shape);
   }
 

@@ -196,30 +196,43 @@ export class Nb201Net {
     return nodes[3];
   }
 
+  /** Blocks forwardBlock runs: the stem, then every cell and reduction block (AZ-NAS reads each output). */
+  get blockCount(): number {
+    return 1 + this.modules.length;
+  }
+
+  /**
+   * Block i alone: 0 is the stem (conv + BN on the image), i >= 1 the (i-1)-th cell or reduction
+   * block. A cell whose output node receives nothing outputs zeros, as 'none' edges do in PyTorch.
+   */
+  forwardBlock(t: Tape, i: number, x: Var): Var {
+    if (!Number.isInteger(i) || i < 0 || i >= this.blockCount) throw new RangeError(`Nb201Net.forwardBlock: block ${i} of ${this.blockCount}`);
+    if (i === 0) {
+      const [, c, h, w] = x.shape;
+      if (x.shape.length !== 4 || c !== 3 || h !== this.inputHW || w !== this.inputHW) {
+        throw new ShapeError(`Nb201Net: expected input [N, 3, ${this.inputHW}, ${this.inputHW}], got [${x.shape.join(', ')}]`);
+      }
+      const h0 = t.conv(x, this.stemW, { stride: 1, pad: 1 });
+      return t.batchNorm(h0, this.stemGamma, this.stemBeta, 'stem.bn');
+    }
+    const m = this.modules[i - 1];
+    if (m.kind === 'reduce') {
+      const a = this.reluConvBn(t, x, m.convA, m.stage, `m${i - 1}.a`);
+      const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i - 1}.b`);
+      const p = t.avgPool(x, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
+      const d = t.conv(p, m.down, { stride: 1, pad: 0 });
+      return t.add(b, d);
+    }
+    const out = this.cellForward(t, x, m, `m${i - 1}`);
+    return out ?? t.input(t.adopt(t.backend.zeros(x.shape)), false);
+  }
+
   /**
    * Forward pass. Returns the logits and the pre-pooling feature map (after the last BN+ReLU).
-   * A cell whose output node receives nothing outputs zeros, as 'none' edges do in PyTorch.
    */
   forward(t: Tape, x: Var): { logits: Var; features: Var } {
-    const [, c, h, w] = x.shape;
-    if (x.shape.length !== 4 || c !== 3 || h !== this.inputHW || w !== this.inputHW) {
-      throw new ShapeError(`Nb201Net: expected input [N, 3, ${this.inputHW}, ${this.inputHW}], got [${x.shape.join(', ')}]`);
-    }
-    let h0 = t.conv(x, this.stemW, { stride: 1, pad: 1 });
-    h0 = t.batchNorm(h0, this.stemGamma, this.stemBeta, 'stem.bn');
-    let cur: Var = h0;
-    this.modules.forEach((m, i) => {
-      if (m.kind === 'reduce') {
-        const a = this.reluConvBn(t, cur, m.convA, m.stage, `m${i}.a`);
-        const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i}.b`);
-        const p = t.avgPool(cur, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
-        const d = t.conv(p, m.down, { stride: 1, pad: 0 });
-        cur = t.add(b, d);
-      } else {
-        const out = this.cellForward(t, cur, m, `m${i}`);
-        cur = out ?? t.input(t.adopt(t.backend.zeros(cur.shape)), false);
-      }
-    });
+    let cur = x;
+    for (let i = 0; i < this.blockCount; i++) cur = this.forwardBlock(t, i, cur);
     cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
     const features = t.relu(cur, 2, 'last.relu');
     const pooled = t.globalAvgPool(features);
@@ -232,7 +245,7 @@ export class Nb201Net {
   }
 }
 
-/** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default or Gaussian init). */
+/** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default, Gaussian or kaiming-normal init). */
 export function nb201Factory(backend: Backend, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
   return {
     build: (init, rng) => new Nb201Net(backend, cell, { ...cfg, init }, rng),

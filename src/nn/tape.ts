@@ -52,7 +52,24 @@ export interface BnRecord {
   invStd: Tensor;
 }
 
+/**
+ * Where a parameter enters the network (TapeOptions.recordParamUses): VKDNW differentiates the
+ * logits of each image by one element of every parameter tensor, from these inputs and outputs
+ * and their gradients. With bnIdentity a batch norm's output is its input (eval mode at init).
+ */
+export type ParamUse =
+  | { kind: 'conv'; weight: Param; input: Var; output: Var; conv: Conv2dParams }
+  | { kind: 'bn'; gamma: Param | null; beta: Param | null; input: Var }
+  | { kind: 'linear'; weight: Param; bias: Param | null; input: Var };
+
 export interface TapeOptions {
+  /** Record every conv, batch norm and linear with its parameters and activations (paramUses). */
+  recordParamUses?: boolean;
+  /**
+   * backward() keeps its closures so that it can run again with another seed; resetGrads()
+   * between runs frees the activation gradients of the previous one.
+   */
+  retainGraph?: boolean;
   /** Keep ReLU inputs (and, after backward, their gradients) for the proxies. */
   recordRelus?: boolean;
   /** Keep BN statistics (Zen-score). */
@@ -75,6 +92,9 @@ export class Tape {
   private readonly owned = new Set<Tensor>();
   readonly relus: ReluRecord[] = [];
   readonly bns: BnRecord[] = [];
+  readonly paramUses: ParamUse[] = [];
+  /** Activations that got a gradient (retainGraph: resetGrads clears them). */
+  private readonly gradded: Var[] = [];
 
   private readonly ops: BackendOps;
 
@@ -122,7 +142,10 @@ export class Tape {
     }
     if (v.grad === null) {
       v.grad = g;
-      if (!(v instanceof Param)) this.owned.add(g);
+      if (!(v instanceof Param)) {
+        this.owned.add(g);
+        if (this.opts.retainGraph) this.gradded.push(v);
+      }
     } else {
       this.ops.axpy(v.grad, g, 1);
       g.dispose();
@@ -135,6 +158,7 @@ export class Tape {
 
   conv(x: Var, w: Param, p: Conv2dParams): Var {
     const y = this.out(this.ops.conv2d(x.value, w.value, p), this.needs(x) || this.needs(w));
+    if (this.opts.recordParamUses) this.paramUses.push({ kind: 'conv', weight: w, input: x, output: y, conv: p });
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       if (this.needs(w)) this.accumulate(w, this.ops.conv2dBackwardWeight(x.value, y.grad, w.shape, p));
@@ -144,6 +168,7 @@ export class Tape {
   }
 
   batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
+    if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;
     const { y, mean, invStd } = this.ops.batchNormForward(x.value, gamma?.value ?? null, beta?.value ?? null);
     this.track(mean);
@@ -238,6 +263,7 @@ export class Tape {
 
   linear(x: Var, w: Param, b: Param | null): Var {
     const y = this.out(this.ops.linear(x.value, w.value, b?.value ?? null), this.needs(x) || this.needs(w) || this.needs(b));
+    if (this.opts.recordParamUses) this.paramUses.push({ kind: 'linear', weight: w, bias: b, input: x });
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       const g = this.ops.linearBackward(y.grad, x.value, w.value, b !== null);
@@ -272,7 +298,19 @@ export class Tape {
     root.grad = seed ?? this.backend.upload(new Float32Array(root.value.size).fill(1), root.shape);
     if (!seed) this.owned.add(root.grad);
     for (let i = this.backs.length - 1; i >= 0; i--) this.backs[i]();
-    this.backs.length = 0;
+    if (!this.opts.retainGraph) this.backs.length = 0;
+  }
+
+  /** retainGraph: frees the activation gradients of the last backward (parameters keep theirs). */
+  resetGrads(): void {
+    for (const v of this.gradded) {
+      if (v.grad) {
+        this.owned.delete(v.grad);
+        v.grad.dispose();
+      }
+      v.grad = null;
+    }
+    this.gradded.length = 0;
   }
 
   /** Frees every activation and gradient this tape created (parameters keep their grads). */
@@ -282,5 +320,7 @@ export class Tape {
     this.backs.length = 0;
     this.relus.length = 0;
     this.bns.length = 0;
+    this.paramUses.length = 0;
+    this.gradded.length = 0;
   }
 }

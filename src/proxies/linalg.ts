@@ -79,3 +79,98 @@ export function symmetricEigenvalues(a: ArrayLike<number>, n: number, maxSweeps 
   for (let i = 0; i < n; i++) ev[i] = m[i * n + i];
   return ev.sort();
 }
+
+/**
+ * Eigenvalues of a symmetric matrix, ascending, for the larger host matrices (VKDNW's Fisher
+ * information, up to ~300 x 300, where cyclic Jacobi's sweeps take seconds): Householder reduction
+ * to tridiagonal form, then implicit QL with Wilkinson-style shifts, about 4/3 n^3 flops. Only the
+ * lower triangle of `a` is read.
+ */
+export function symmetricEigenvaluesQl(a: ArrayLike<number>, n: number): Float64Array {
+  const m = Float64Array.from(a);
+  if (m.length !== n * n) throw new RangeError(`symmetricEigenvaluesQl: ${m.length} values is not ${n}x${n}`);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  // Householder: row i's part left of the diagonal is reflected away, last row first.
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k <= l; k++) scale += Math.abs(m[i * n + k]);
+      if (scale === 0) e[i] = m[i * n + l];
+      else {
+        for (let k = 0; k <= l; k++) {
+          m[i * n + k] /= scale;
+          h += m[i * n + k] ** 2;
+        }
+        let f = m[i * n + l];
+        const g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        m[i * n + l] = f - g;
+        f = 0;
+        for (let j = 0; j <= l; j++) {
+          let gg = 0;
+          for (let k = 0; k <= j; k++) gg += m[j * n + k] * m[i * n + k];
+          for (let k = j + 1; k <= l; k++) gg += m[k * n + j] * m[i * n + k];
+          e[j] = gg / h;
+          f += e[j] * m[i * n + j];
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j <= l; j++) {
+          const fj = m[i * n + j];
+          const gj = e[j] - hh * fj;
+          e[j] = gj;
+          for (let k = 0; k <= j; k++) m[j * n + k] -= fj * e[k] + gj * m[i * n + k];
+        }
+      }
+    } else e[i] = m[i * n + l];
+  }
+  for (let i = 0; i < n; i++) d[i] = m[i * n + i];
+  // QL on the tridiagonal (d, e): e[i] couples i and i+1 after the shift.
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  if (n) e[n - 1] = 0;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    let mm: number;
+    do {
+      for (mm = l; mm < n - 1; mm++) {
+        const dd = Math.abs(d[mm]) + Math.abs(d[mm + 1]);
+        if (Math.abs(e[mm]) <= Number.EPSILON * dd) break;
+      }
+      if (mm !== l) {
+        if (iter++ === 100) throw new Error('symmetricEigenvaluesQl: no convergence');
+        let g = (d[l + 1] - d[l]) / (2 * e[l]);
+        let r = Math.hypot(g, 1);
+        g = d[mm] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+        let s = 1;
+        let c = 1;
+        let p = 0;
+        let i: number;
+        for (i = mm - 1; i >= l; i--) {
+          const f = s * e[i];
+          const b = c * e[i];
+          e[i + 1] = r = Math.hypot(f, g);
+          if (r === 0) {
+            d[i + 1] -= p;
+            e[mm] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1] - p;
+          r = (d[i] - g) * s + 2 * c * b;
+          p = s * r;
+          d[i + 1] = g + p;
+          g = c * r - b;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] -= p;
+        e[l] = g;
+        e[mm] = 0;
+      }
+    } while (mm !== l);
+  }
+  return d.sort();
+}

@@ -11,7 +11,9 @@
  * (grad_norm, snip, zico); each proxy's file says why. Rankings (vote, util/ranks) put non-finite
  * scores last.
  */
+import { azNas, azNasAggregate } from './az-nas.js';
 import type { AggregatorDef, ProxyUnit } from './define.js';
+import { ensemble } from './ensemble.js';
 import { flops } from './flops.js';
 import { gradNorm } from './grad-norm.js';
 import { jacobCov } from './jacob-cov.js';
@@ -20,13 +22,14 @@ import { naswot } from './naswot.js';
 import { params } from './params.js';
 import { snip } from './snip.js';
 import { synflow } from './synflow.js';
+import { vkdnw, vkdnwAggregate } from './vkdnw.js';
 import { vote } from './vote.js';
 import { wrcor } from './wrcor.js';
 import { zen } from './zen.js';
 import { zico } from './zico.js';
 
-const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops];
-const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote];
+const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops, azNas, vkdnw];
+const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote, azNasAggregate, vkdnwAggregate, ensemble];
 
 export interface ProxyInfo {
   name: string;

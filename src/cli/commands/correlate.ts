@@ -1,11 +1,11 @@
-import { loadNb201Accuracies, loadNb201ReferenceProxies } from '../../data/nb201-bench.js';
+import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type NaslibDataset } from '../../data/nb201-bench.js';
 import { findDataFile } from '../../data/paths.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
-import { VOTE_MEMBERS } from '../../proxies/registry.js';
-import { voteScores } from '../../proxies/vote.js';
+import { AGGREGATORS } from '../../proxies/registry.js';
+import { type BootstrapOptions, kendallInterval, spearmanInterval } from '../../util/bootstrap.js';
 import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
-import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
+import { addAggregates, expandProxyNames, type ScoredCell, scoreAll, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
@@ -40,6 +40,9 @@ export interface CorrelationRow {
   n: number;
   kendallTau: number;
   spearmanRho: number;
+  /** 95% percentile-bootstrap intervals (absent when not asked for). */
+  tauCi?: { lo: number; hi: number };
+  rhoCi?: { lo: number; hi: number };
   msPerArch?: number;
 }
 
@@ -47,19 +50,29 @@ export function correlateColumns(
   rows: Array<Record<string, number | undefined>>,
   proxies: string[],
   truthKey: string,
+  boot?: BootstrapOptions,
 ): CorrelationRow[] {
   return proxies.map((p) => {
     const pairs = rows.filter((r) => Number.isFinite(r[p]) && Number.isFinite(r[truthKey]));
     const a = pairs.map((r) => r[p] as number);
     const b = pairs.map((r) => r[truthKey] as number);
-    return { proxy: p, n: pairs.length, kendallTau: kendallTau(a, b).tau, spearmanRho: spearmanRho(a, b).rho };
+    const row: CorrelationRow = { proxy: p, n: pairs.length, kendallTau: kendallTau(a, b).tau, spearmanRho: spearmanRho(a, b).rho };
+    if (boot) {
+      row.tauCi = kendallInterval(a, b, boot);
+      row.rhoCi = spearmanInterval(a, b, boot);
+    }
+    return row;
   });
 }
 
-function accuracyOf(): (arch: string) => number | undefined {
-  const accs = loadNb201Accuracies();
+/** Ground truth by arch: CIFAR-10 validation accuracy, or NASLib's accuracies of another dataset (725 cells). */
+function accuracyOf(dataset: NaslibDataset = 'cifar10'): (arch: string) => number | undefined {
+  const accs = dataset === 'cifar10' ? loadNb201Accuracies() : new Map(loadNaslibZc(dataset).map((r) => [canonicalKey(r.cell), r.valAcc]));
   return (arch: string) => accs.get(canonicalKey(parseArch(arch)));
 }
+
+const bootOf = (v: { bootstrap: number; 'bootstrap-seed': number }): BootstrapOptions | undefined =>
+  v.bootstrap > 0 ? { resamples: v.bootstrap, seed: v['bootstrap-seed'] } : undefined;
 
 async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io }: RunContext): Promise<void> {
   const accOf = accuracyOf();
@@ -119,24 +132,27 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
       out.rows.push(o);
     });
   }
+  const aggNames = [...AGGREGATORS.keys()];
   if (only) {
-    const missing = only.filter((p) => p !== 'vote' && !out.proxies.includes(p));
+    const missing = only.filter((p) => !aggNames.includes(p) && !out.proxies.includes(p));
     if (missing.length) throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
   }
-  // The vote ranks a whole population: only when every cell has every member's score.
-  const complete = VOTE_MEMBERS.every((m) => out.proxies.includes(m) && out.rows.every((r) => r[m] !== undefined));
-  if (!out.proxies.includes('vote') && complete && (!only || only.includes('vote'))) {
-    const vote = voteScores(out.rows as Array<Record<string, number>>);
-    out.rows.forEach((r, i) => (r.vote = vote[i]));
-    out.proxies.push('vote');
+  // An aggregator (vote, az_nas, ensemble) ranks a whole population: only when every cell has every member's score.
+  for (const a of AGGREGATORS.values()) {
+    const complete = a.members.every((m) => out.proxies.includes(m) && out.rows.every((r) => r[m] !== undefined));
+    if (out.proxies.includes(a.name) || !complete || (only && !only.includes(a.name))) continue;
+    const agg = a.aggregate(out.rows as Array<Record<string, number>>);
+    out.rows.forEach((r, i) => (r[a.name] = agg[i]));
+    out.proxies.push(a.name);
   }
   if (only) out.proxies = out.proxies.filter((p) => only.includes(p));
   return out;
 }
 
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
-  const only = v.proxies ? expandProxyNames(v.proxies).concat(v.proxies.some((p) => p === 'vote' || p === 'all') ? ['vote'] : []) : undefined;
-  printCorrelations(readScoreFiles(v.scores, only, accuracyOf()), ctx);
+  const aggs = [...AGGREGATORS.keys()].filter((a) => v.proxies?.some((p) => p === a || p === 'all'));
+  const only = v.proxies ? expandProxyNames(v.proxies).concat(aggs) : undefined;
+  printCorrelations(readScoreFiles(v.scores, only, accuracyOf(v.dataset)), ctx, bootOf(v), v.dataset);
 }
 
 async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunContext): Promise<void> {
@@ -161,15 +177,23 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   } finally {
     backend.dispose();
   }
-  if (wantsVote(names)) addVote(scored);
+  addAggregates(scored, names);
   const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
   const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
   if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
-  printCorrelations({ source: `${cells.length} sampled cells`, rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx);
+  printCorrelations({ source: `${cells.length} sampled cells`, rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx, bootOf(v));
 }
 
-function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext): void {
-  const table = correlateColumns(rows, proxies, 'val_acc');
+const TRUTH: Record<NaslibDataset, string> = {
+  cifar10: 'CIFAR-10 validation accuracy',
+  cifar100: 'CIFAR-100 accuracy (NASLib zc_nasbench201.json)',
+  'ImageNet16-120': 'ImageNet16-120 accuracy (NASLib zc_nasbench201.json)',
+};
+
+const ci = (c: { lo: number; hi: number } | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
+
+function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext, boot?: BootstrapOptions, dataset: NaslibDataset = 'cifar10'): void {
+  const table = correlateColumns(rows, proxies, 'val_acc', boot);
   const thin = table.filter((r) => r.n < 2);
   const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
   if (thin.length === table.length) throw new Error(`${source}: ${thinText}; nothing to correlate`);
@@ -188,11 +212,13 @@ function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { i
     return ok.length > 2 ? kendallTau(ok.map((p) => p[0]!), ok.map((p) => p[1]!)).tau.toFixed(4) : '';
   };
   const msPerArch = timeMs.length ? timeMs.reduce((a, b) => a + b, 0) / timeMs.length : NaN;
-  io.out(`proxy vs NAS-Bench-201 CIFAR-10 validation accuracy (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
+  io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
+  if (boot) io.out(`95% intervals: percentile bootstrap over cells, ${boot.resamples} resamples, seed ${boot.seed}\n`);
+  const ciCols = boot ? ['tau_ci95', 'rho_ci95'] : [];
   io.out(
     textTable(
-      ['proxy', 'n', 'kendall_tau', 'spearman_rho', 'pytorch_ref_tau_same_cells'],
-      table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho, refTau(r.proxy)]),
+      ['proxy', 'n', 'kendall_tau', 'spearman_rho', ...ciCols, 'pytorch_ref_tau_same_cells'],
+      table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho, ...(boot ? [ci(r.tauCi), ci(r.rhoCi)] : []), dataset === 'cifar10' ? refTau(r.proxy) : '']),
     ),
   );
 }

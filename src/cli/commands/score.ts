@@ -5,7 +5,8 @@ import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
-import { addVote, expandProxyNames, type ScoredCell, scoreAll, wantsVote, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
+import { requestedAggregators } from '../../proxies/registry.js';
+import { addAggregates, expandProxyNames, type ScoredCell, scoreAll, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
@@ -32,11 +33,12 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     group,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
   };
-  const vote = wantsVote(proxyNames);
+  // Population-level scores (vote, az_nas, ensemble): recomputed over every row at the end.
+  const aggs = requestedAggregators(proxyNames).map((a) => a.name);
   // Scores from another device differ (within tolerance): the file records it, a resume keeps it.
   const device = await deviceOf(v);
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
-  const stream = v.out ? openScoreStream(v.out, proxies, opts, vote, device, v.resume, io, v.dataset) : null;
+  const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
   try {
     const keep = stream?.done ?? [];
     if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
@@ -59,11 +61,11 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       );
       bar.done();
       const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
-      if (vote) addVote(rows);
-      // Rows read back keep their text as written; only the population-level vote is recomputed.
-      const out = [...keep.map((r, i) => withVote(r, vote ? rows[i].scores.vote : undefined)), ...fresh.map(toRow)];
+      if (aggs.length) addAggregates(rows, aggs);
+      // Rows read back keep their text as written; only the population-level scores are recomputed.
+      const out = [...keep.map((r, i) => withAggregates(r, aggs, rows[i].scores)), ...fresh.map((r) => withAggregates(toRow(r), aggs, r.scores))];
       if (stream) {
-        stream.finish(vote ? out : undefined);
+        stream.finish(aggs.length ? out : undefined);
         io.err(`wrote ${out.length} rows to ${v.out}\n`);
       } else {
         for (const r of out) io.out(JSON.stringify(r) + '\n');
@@ -76,10 +78,10 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   }
 }
 
-function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, vote: boolean, device: DeviceKind, resume: boolean, io: RunContext['io'], dataset: string): RowStream {
+function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, aggs: readonly string[], device: DeviceKind, resume: boolean, io: RunContext['io'], dataset: string): RowStream {
   return new RowStream(path, {
     settings: {
-      '--proxies': [...proxies].sort().join(',') + (vote ? ',vote' : ''),
+      '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
       '--batch': o.batchSize,
       '--seed': o.seed,
       '--channels': o.net.channels,
@@ -100,11 +102,12 @@ function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
   return { arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])), timeMs: num(r.time_ms) };
 }
 
-/** The row with its vote replaced, in the column order a fresh row has (vote before val_acc). */
-function withVote(r: Row, vote: number | undefined): Row {
-  if (vote === undefined) return r;
-  const { vote: _old, val_acc, time_ms, ...rest } = r;
-  return { ...rest, vote, val_acc, time_ms };
+/** The row with its population-level scores replaced, in the column order a fresh row has (before val_acc). */
+function withAggregates(r: Row, aggs: readonly string[], scores: Record<string, number>): Row {
+  if (!aggs.length) return r;
+  const { val_acc, time_ms, ...rest } = r;
+  for (const a of aggs) delete rest[a];
+  return { ...rest, ...Object.fromEntries(aggs.map((a) => [a, scores[a]])), val_acc, time_ms };
 }
 
 export const handlers = { score };

@@ -7,7 +7,7 @@ import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
-import { VOTE_MEMBERS } from '../../proxies/registry.js';
+import { AGGREGATORS, VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
 import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
@@ -26,18 +26,35 @@ import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '..
 
 export const summary = SEARCH.summary;
 
-/** Turns raw proxy scores into search scores: raw for one proxy, a Borda vote over all seen so far for 'vote'. */
+/**
+ * Turns raw proxy scores into search scores: raw for one proxy; for 'vote' a Borda vote over all
+ * seen so far; for a log-rank aggregate (az_nas, vkdnw_agg, ensemble) the sum over its members of
+ * log(rank / m) among the m architectures seen so far (rank 1 = lowest), the online form of
+ * logRankSum.
+ */
 class PopulationScorer {
   readonly seen: Array<Record<string, number>> = [];
-  constructor(private readonly proxy: string) {}
+  private readonly members: readonly string[] | null;
+  constructor(private readonly proxy: string) {
+    this.members = AGGREGATORS.get(proxy)?.members ?? null;
+  }
 
   value(scores: Record<string, number>): number {
     this.seen.push(scores);
-    if (this.proxy !== 'vote') return scores[this.proxy];
-    // Fraction of the architectures seen so far that each member proxy ranks below this one.
+    if (!this.members) return scores[this.proxy];
+    if (this.proxy === 'vote') {
+      // Fraction of the architectures seen so far that each member proxy ranks below this one.
+      let v = 0;
+      for (const m of VOTE_MEMBERS) v += fractionBelow(this.seen.map((s) => s[m]), scores[m]);
+      return v / VOTE_MEMBERS.length;
+    }
+    const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
     let v = 0;
-    for (const m of VOTE_MEMBERS) v += fractionBelow(this.seen.map((s) => s[m]), scores[m]);
-    return v / VOTE_MEMBERS.length;
+    for (const m of this.members) {
+      const below = this.seen.filter((s) => low(s[m]) < low(scores[m])).length;
+      v += Math.log((below + 1) / this.seen.length);
+    }
+    return v;
   }
 }
 

@@ -1,13 +1,13 @@
 /** Options several commands share (one declaration each, so help and docs agree everywhere). */
 import { DEVICE_CHOICES } from '../../backend/select.js';
 import { datasetSpecProblem } from '../../data/dataset-spec.js';
-import { PROXIES } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed, text } from '../spec.js';
 
-/** Proxy names a --proxies list accepts: the registry's, 'vote' (its members + a Borda count) and 'all'. */
-export const proxyListChoices = (): string[] => [...PROXIES.keys(), 'vote', 'all'];
+/** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
+export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
 /** One proxy to drive a search: a registry name or the vote. */
-export const searchProxyChoices = (): string[] => [...PROXIES.keys(), 'vote'];
+export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys()];
 
 /**
  * Distinct networks of NAS-Bench-201: the 'live' canonical forms (a cell with dead edges computes the same

@@ -8,7 +8,7 @@ const space = oneOf(['nb201', 'proxyless'], {
   default: 'nb201',
 });
 const proxy = oneOfLazy(searchProxyChoices, {
-  help: "any proxy of 'wgnas score', or 'vote' (WRCor+SynFlow+jacob_cov)",
+  help: "any proxy of 'wgnas score', or an aggregate: 'vote' (WRCor+SynFlow+jacob_cov, online Borda), 'az_nas', 'vkdnw_agg', 'ensemble' (online log-rank sums)",
   default: 'wrcor',
   ignoreCase: true,
 });
