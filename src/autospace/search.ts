@@ -12,7 +12,7 @@ import { archJson } from '../mobilenet/space-file.js';
 import { type TrainResult, trainFixed } from '../mobilenet/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
-import { proxyBatch } from '../zeroshot/batch.js';
+import { proxyBatch } from '../proxies/batch.js';
 import type { ProxyBatch } from '../proxies/index.js';
 import { scoreArch } from './cell-arch-net.js';
 import { type LatencyLimit, cellSearchSpace } from './search-space.js';

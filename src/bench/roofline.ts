@@ -4,6 +4,7 @@
  * and hollow unlabelled markers for the baselines, one marker shape per baseline (square, triangle,
  * diamond, down-triangle, cross, plus, in order of appearance).
  */
+import { escapeXml } from '../util/xml.js';
 
 export interface RooflinePoint {
   kernel: string;
@@ -24,9 +25,7 @@ export interface RooflineOptions {
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
+export { escapeXml };
 
 function decadeLabel(e: number): string {
   const v = 10 ** e;

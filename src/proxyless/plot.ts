@@ -4,7 +4,7 @@
  * or multiply-adds) and the argmax network's cost against the target, (c) for every searchable block, softmax(α) of the
  * candidate finally chosen. The warm-up (uniform path sampling, α frozen) is shaded in each panel.
  */
-import { escapeXml } from '../bench/roofline.js';
+import { escapeXml } from '../util/xml.js';
 import type { CostUnit } from '../mobilenet/cost/model.js';
 import type { ProgressEvent, SearchResult } from './search-config.js';
 
