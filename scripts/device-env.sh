@@ -2,6 +2,6 @@
 d="$(pwd)/.devrun"
 [ -f "$d/node_modules/webgpu/dist/linux-x64/dawn.node" ] || xz -dk "$d/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 [ -f "$d/data/cifar10/train_5000.bin" ] || xz -dk "$d/data/cifar10/train_5000.bin.xz"
-for b in wgnas proxyless-step matmul-variants; do [ -f "$d/$b.mjs" ] || xz -dk "$d/$b.mjs.xz"; done
+for b in wgnas proxyless-step; do [ -f "$d/$b.mjs" ] || xz -dk "$d/$b.mjs.xz"; done
 export WGNAS_DATA_DIR="$d/data" WGNAS_SHADER_DIR="$(pwd)/shaders" WGNAS_CACHE_DIR=/tmp/wgnas-cache
-export WGNAS_CLI="node $d/wgnas.mjs" WGNAS_PROXYLESS_STEP="node $d/proxyless-step.mjs" WGNAS_MATMUL_VARIANTS="node $d/matmul-variants.mjs"
+export WGNAS_CLI="node $d/wgnas.mjs" WGNAS_PROXYLESS_STEP="node $d/proxyless-step.mjs"

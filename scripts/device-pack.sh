@@ -20,12 +20,8 @@ xz -T2 -6 -c "$w/dist/linux-x64/dawn.node" > .devrun/node_modules/webgpu/dist/li
 xz -T2 -6 -c "$data/cifar10/train_5000.bin" > .devrun/data/cifar10/train_5000.bin.xz
 
 cp "$data"/nb201/nb201_val_accs.csv "$data"/nb201/nb201_valid_nets.csv "$data"/nb201/LICENSE.* .devrun/data/nb201/
-# Issue 22's GPU latency tables (bench/latency-predictor-targets.ts) and the matmul variants experiment.
+# Issue 22's GPU latency tables (bench/latency-predictor-targets.ts).
 bash scripts/device-latency-gpu.sh pack >/dev/null
-npx esbuild bench/matmul-variants.ts --bundle --platform=node --format=esm --target=node20 \
-  --outfile=.devrun/matmul-variants.mjs --external:webgpu --log-level=warning \
-  --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-xz -T2 -6 .devrun/matmul-variants.mjs
 cp scripts/device-env.sh .devrun/env.sh
 du -sh .devcarry .devrun
 echo "ready: carry [\".devcarry\", \".devrun\"] and begin with: source .devcarry/env.sh && source .devrun/env.sh &&"

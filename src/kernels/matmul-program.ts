@@ -4,7 +4,7 @@
  * A and B staged through workgroup memory once per BK-deep k-tile, every load and FMA written out.
  * On an H200 this structure ran at 31-37 TFLOP/s where the earlier hand-written core (register
  * arrays filled through pointers, double buffering, run-time layout flags) ran at 2.4 whatever its
- * tile (bench/matmul-variants.ts, docs/results.md).
+ * tile (the experiment of docs/results.md, bench/matmul-variants.ts at commit 19ac416).
  *
  * What a program bakes in (its cache key): the tile, transA/transB, which operands are read as
  * vec4s (their contiguous axis a multiple of 4), whether C is written as vec4s (N % 4 == 0),
