@@ -26,6 +26,7 @@ import { RemoteProfiler, remoteResultToEntry, remoteTableSource } from '../src/l
 import { archFromChoices, proxylessSpace, randomChoices } from '../src/latency/space.js';
 import { buildTable } from '../src/latency/table-writer.js';
 import { loadNative, type BackendName } from '../src/native/binding.js';
+import { kendallTau } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
 import { ARM64_PREFIX, QEMU, startSshd } from '../test/helpers/sshd.js';
 
@@ -44,19 +45,6 @@ interface Row {
   pairs: Array<{ predictedMs: number; measuredMs: number }>;
 }
 
-function kendallTau(a: number[], b: number[]): number {
-  let c = 0;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    for (let j = i + 1; j < a.length; j++) {
-      const s = Math.sign(a[i] - a[j]) * Math.sign(b[i] - b[j]);
-      if (s > 0) c++;
-      else if (s < 0) d++;
-    }
-  }
-  return (c - d) / ((a.length * (a.length - 1)) / 2);
-}
-
 function score(target: string, device: string, note: string, ops: number, pairs: Row['pairs'], seconds: number): Row {
   const err = pairs.map((p) => p.predictedMs - p.measuredMs);
   const ape = pairs.map((p) => Math.abs(p.predictedMs - p.measuredMs) / p.measuredMs);
@@ -69,7 +57,7 @@ function score(target: string, device: string, note: string, ops: number, pairs:
     rmseMs: Math.sqrt(err.reduce((a, e) => a + e * e, 0) / err.length),
     mapePct: (ape.reduce((a, e) => a + e, 0) / ape.length) * 100,
     within10Pct: (ape.filter((e) => e <= 0.1).length / ape.length) * 100,
-    kendallTau: kendallTau(pairs.map((p) => p.predictedMs), pairs.map((p) => p.measuredMs)),
+    kendallTau: kendallTau(pairs.map((p) => p.predictedMs), pairs.map((p) => p.measuredMs)).tau,
     meanMeasuredMs: pairs.reduce((a, p) => a + p.measuredMs, 0) / pairs.length,
     seconds,
     pairs,

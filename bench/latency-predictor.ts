@@ -16,23 +16,11 @@ import { MissingLatencyError, predictLatency } from '../src/latency/predictor.js
 import { buildLatencyTable } from '../src/latency/profiler.js';
 import { archFromChoices, proxylessSpace, randomChoices } from '../src/latency/space.js';
 import { describeBackend, loadNative, requireBackend, type BackendName, type ProfileResult } from '../src/native/binding.js';
+import { kendallTau } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
 
 const PIXEL1_MEASURED_MS = 80.64;
 const SHARED = new URL('../../shared/data/latency/', import.meta.url);
-
-function kendallTau(a: number[], b: number[]): number {
-  let c = 0;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    for (let j = i + 1; j < a.length; j++) {
-      const s = Math.sign(a[i] - a[j]) * Math.sign(b[i] - b[j]);
-      if (s > 0) c++;
-      else if (s < 0) d++;
-    }
-  }
-  return (c - d) / ((a.length * (a.length - 1)) / 2);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -144,7 +132,7 @@ async function main(): Promise<void> {
       kendallTau: kendallTau(
         rows.map((r) => r.predictedMs),
         rows.map((r) => r.measuredMs),
-      ),
+      ).tau,
     };
   });
   const meanMeasured = measured.reduce((a, r) => a + r.medianMs, 0) / measured.length;
