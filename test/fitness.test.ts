@@ -1,6 +1,6 @@
 import { onGpu } from './helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu, type GpuTensor } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../src/gpu/index.js';
 import {
   fitnessGrad,
   fitnessGradCpu,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../src/gpu/index.js';
 import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
 import { matmul, matmulCpu, type MatmulTile } from '../src/kernels/matmul.js';

@@ -87,7 +87,6 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
-  const logEvery = values['log-every'];
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
