@@ -3,7 +3,7 @@
  *   util -> gpu, native -> kernels -> backend -> data, latency, spaces, search -> nn
  *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> bench harness -> cli
  * A module may import its own layer and the layers below it, never above; no runtime cycles anywhere
- * (a loop closed only by type-only imports vanishes when compiled). test/dependency-layers.test.ts runs it.
+ * (a loop closed only by type-only imports vanishes when compiled). test/arch/dependency-layers.test.ts runs it.
  */
 const LAYERS = [
   ['util'],

@@ -2,7 +2,7 @@
  * The NAS-Bench-201 network and the WRCor proxy written in @tensorflow/tfjs ops: the baseline for
  * the zero-shot scoring benchmark (bench/zeroshot.bench.ts). It mirrors src/nn/nb201-net.ts and
  * src/proxies/correlation-proxies.ts op for op and takes its weights from our network, so both
- * compute the same score (test/bench-zeroshot.test.ts checks it).
+ * compute the same score (test/bench/zeroshot.gpu.test.ts checks it).
  *
  * Layout: tfjs convolutions want NHWC, so the NCHW batch is transposed once and conv weights are
  * reordered OIHW -> HWIO on the host. Pearson correlations do not depend on feature order, so the

@@ -8,9 +8,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OP_NAMES, OPS } from '../src/kernels/ops.js';
+import { OP_NAMES, OPS } from '../../src/kernels/ops.js';
+import { SRC } from '../helpers/paths.js';
 
-const SRC = resolve(import.meta.dirname, '../src');
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

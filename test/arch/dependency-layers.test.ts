@@ -6,8 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/paths.js';
 
-const root = join(import.meta.dirname, '..');
+const root = REPO;
 
 describe('dependency layers', () => {
   it('dependency-cruiser finds no violation in src/', { timeout: 120_000 }, () => {

@@ -7,8 +7,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SRC } from '../helpers/paths.js';
 
-const SRC = resolve(import.meta.dirname, '../src');
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

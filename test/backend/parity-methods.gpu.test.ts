@@ -3,22 +3,22 @@
  * the full NB201 network at batch 64 for WRCor), a ProxylessNAS search (warm-up and architecture
  * steps) and an AutoSpace iteration (weight and fitness steps) give the same numbers on the CPU
  * backend as on the WGSL kernels, within f32 tolerance. (Both agree with the PyTorch reference
- * scores: test/proxies.test.ts.)
+ * scores: test/proxies/proxies.gpu.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { AutoSpace } from '../src/autospace/evolve.js';
-import { DEFAULT_EVOLVE, type EvolveConfig } from '../src/autospace/evolve-config.js';
-import type { Backend } from '../src/backend/index.js';
-import { cifarSearchSplit } from '../src/data/search-split.js';
-import type { CostModel } from '../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../src/mobilenet/layout.js';
-import { fixedMadds } from '../src/mobilenet/madds.js';
-import { NB201_DEFAULT, type Nb201NetConfig } from '../src/nn/nb201-net.js';
-import { PROXIES } from '../src/proxies/index.js';
-import { DEFAULT_SEARCH, ProxylessSearch } from '../src/proxyless/search.js';
-import { parseArch } from '../src/spaces/nb201.js';
-import { proxyBatch, scoreCell } from '../src/zeroshot/index.js';
-import { bothBackends } from './helpers/backend.js';
+import { AutoSpace } from '../../src/autospace/evolve.js';
+import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
+import type { Backend } from '../../src/backend/index.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import type { CostModel } from '../../src/mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { fixedMadds } from '../../src/mobilenet/madds.js';
+import { NB201_DEFAULT, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
+import { PROXIES } from '../../src/proxies/index.js';
+import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { proxyBatch, scoreCell } from '../../src/zeroshot/index.js';
+import { bothBackends } from '../helpers/backend.js';
 
 const [gpuBe, cpuBe] = (await bothBackends()).map((b) => b.backend);
 

@@ -5,13 +5,13 @@
  * same message on both. A new op without a case here fails the coverage check.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend, Tensor } from '../src/backend/index.js';
-import { cpuOpRegistry } from '../src/backend/cpu.js';
-import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../src/kernels/ops.js';
-import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../src/kernels/params.js';
-import { Rng } from '../src/util/rng.js';
-import { bothBackends } from './helpers/backend.js';
-import { expectClose } from './helpers/gpu.js';
+import type { Backend, Tensor } from '../../src/backend/index.js';
+import { cpuOpRegistry } from '../../src/backend/cpu.js';
+import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
+import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
+import { expectClose } from '../helpers/gpu.js';
 
 type Arr = ArrayLike<number>;
 interface Tol {

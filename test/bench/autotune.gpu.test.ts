@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
-import { autotuneMatmul, checkMatmulTile, MATMUL_TILE_CANDIDATES, matmulTileCandidates } from '../src/bench/autotune.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { autotuneMatmul, checkMatmulTile, MATMUL_TILE_CANDIDATES, matmulTileCandidates } from '../../src/bench/autotune.js';
 import {
   adapterKey,
   autotuneCachePath,
@@ -16,8 +16,8 @@ import {
   tileName,
   tunedMatmulTile,
   untunedMatmulTile,
-} from '../src/kernels/matmul-tiles.js';
-import { testGpu } from './helpers/gpu.js';
+} from '../../src/kernels/matmul-tiles.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 const savedEnv = process.env.WGNAS_CACHE_DIR;

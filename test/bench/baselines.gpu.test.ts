@@ -3,19 +3,19 @@
  * fitness mixing), on tiny shapes with a fixed peak (no calibration). Numbers are not asserted:
  * only that each baseline runs, passes its parity guard and yields a ratio.
  */
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
-import { type BaselineName, type BenchReport, runBench } from '../src/bench/harness.js';
-import { createGpuJsBaseline } from '../src/bench/gpujs.js';
-import { defaultRegistry } from '../src/bench/kernels/index.js';
-import { matmulBench } from '../src/bench/kernels/matmul.js';
-import { nativeCandidates, type NativeRunOp } from '../src/native/binding.js';
-import type { BenchKernel } from '../src/bench/registry.js';
-import { formatTable } from '../src/bench/report.js';
-import { tfjsWasmDir } from '../src/bench/tfjs-wasm.js';
-import { testGpu } from './helpers/gpu.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { type BaselineName, type BenchReport, runBench } from '../../src/bench/harness.js';
+import { createGpuJsBaseline } from '../../src/bench/gpujs.js';
+import { defaultRegistry } from '../../src/bench/kernels/index.js';
+import { matmulBench } from '../../src/bench/kernels/matmul.js';
+import { nativeCandidates, type NativeRunOp } from '../../src/native/binding.js';
+import type { BenchKernel } from '../../src/bench/registry.js';
+import { formatTable } from '../../src/bench/report.js';
+import { tfjsWasmDir } from '../../src/bench/tfjs-wasm.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

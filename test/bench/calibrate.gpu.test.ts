@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gpu, ShapeError } from '../src/gpu/index.js';
-import { calibratePeak, fmaBurn, fmaBurnCpu, fmaBurnFlops, scaleCopy, scaleCopyBytes, scaleCopyCpu } from '../src/bench/calibrate.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { type Gpu, ShapeError } from '../../src/gpu/index.js';
+import { calibratePeak, fmaBurn, fmaBurnCpu, fmaBurnFlops, scaleCopy, scaleCopyBytes, scaleCopyCpu } from '../../src/bench/calibrate.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

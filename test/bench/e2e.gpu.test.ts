@@ -1,14 +1,14 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
-import { benchCommand, run, summary } from '../src/cli/commands/bench.js';
-import { runBench } from '../src/bench/harness.js';
-import { matmulBench } from '../src/bench/kernels/matmul.js';
-import type { BenchKernel } from '../src/bench/registry.js';
-import { testGpu } from './helpers/gpu.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { benchCommand, run, summary } from '../../src/cli/commands/bench.js';
+import { runBench } from '../../src/bench/harness.js';
+import { matmulBench } from '../../src/bench/kernels/matmul.js';
+import type { BenchKernel } from '../../src/bench/registry.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 let dir: string;

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from '../src/gpu/index.js';
-import { correlationCpuFast, matmulCpuBlocked } from '../src/bench/cpu.js';
-import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom } from '../src/bench/cpu-conv.js';
-import { compareOutputs, type BenchReport } from '../src/bench/harness.js';
-import { defaultRegistry } from '../src/bench/kernels/index.js';
-import { type GpuTimer, measure, type TimedSample, timerSampler } from '../src/bench/measure.js';
-import { lookupPeak, percentOfPeak, rooflineFlopsPerS } from '../src/bench/peaks.js';
-import { KernelRegistry, SHAPE_SETS } from '../src/bench/registry.js';
-import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../src/bench/report.js';
-import { geomean, quantileSorted, summarize } from '../src/bench/stats.js';
-import { conv2dBackwardInputF64, conv2dBackwardWeightF64, conv2dF64 } from '../src/kernels/conv2d.js';
-import { correlationCpu } from '../src/kernels/correlation.js';
-import { matmulCpu } from '../src/kernels/matmul.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose } from './helpers/gpu.js';
+import { ShapeError } from '../../src/gpu/index.js';
+import { correlationCpuFast, matmulCpuBlocked } from '../../src/bench/cpu.js';
+import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom } from '../../src/bench/cpu-conv.js';
+import { compareOutputs, type BenchReport } from '../../src/bench/harness.js';
+import { defaultRegistry } from '../../src/bench/kernels/index.js';
+import { type GpuTimer, measure, type TimedSample, timerSampler } from '../../src/bench/measure.js';
+import { lookupPeak, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
+import { KernelRegistry, SHAPE_SETS } from '../../src/bench/registry.js';
+import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../src/bench/report.js';
+import { geomean, quantileSorted, summarize } from '../../src/bench/stats.js';
+import { conv2dBackwardInputF64, conv2dBackwardWeightF64, conv2dF64 } from '../../src/kernels/conv2d.js';
+import { correlationCpu } from '../../src/kernels/correlation.js';
+import { matmulCpu } from '../../src/kernels/matmul.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose } from '../helpers/gpu.js';
 
 /** A timer that replays scripted sample times and counts what the harness did. */
 class FakeTimer implements GpuTimer {

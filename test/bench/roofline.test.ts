@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, type RooflinePoint, rooflineSvg } from '../src/bench/roofline.js';
+import { escapeXml, type RooflinePoint, rooflineSvg } from '../../src/bench/roofline.js';
 
 /**
  * Minimal XML well-formedness check (no parser in Node's standard library): balanced, properly

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, webgpuBackend } from '../src/backend/index.js';
-import type { Gpu } from '../src/gpu/index.js';
-import { createTfjsBaseline, type TfjsBaseline } from '../src/bench/tfjs.js';
-import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../src/bench/tfjs-nb201.js';
-import { Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
-import { Tape } from '../src/nn/tape.js';
-import { type WrcorScores, wrcorScores } from '../src/proxies/correlation-proxies.js';
-import type { ProxyBatch } from '../src/proxies/index.js';
-import { scoreCell } from '../src/zeroshot/index.js';
-import { parseArch } from '../src/spaces/nb201.js';
-import { Rng } from '../src/util/rng.js';
-import { testGpu } from './helpers/gpu.js';
+import { type Backend, webgpuBackend } from '../../src/backend/index.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { createTfjsBaseline, type TfjsBaseline } from '../../src/bench/tfjs.js';
+import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../../src/bench/tfjs-nb201.js';
+import { Nb201Net, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
+import { Tape } from '../../src/nn/tape.js';
+import { type WrcorScores, wrcorScores } from '../../src/proxies/correlation-proxies.js';
+import type { ProxyBatch } from '../../src/proxies/index.js';
+import { scoreCell } from '../../src/zeroshot/index.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { Rng } from '../../src/util/rng.js';
+import { testGpu } from '../helpers/gpu.js';
 
 const CFG: Nb201NetConfig = { channels: 4, cellsPerStage: 1, numClasses: 10 };
 const N = 8;

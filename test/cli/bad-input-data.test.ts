@@ -8,19 +8,19 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { clearCifarCache } from '../src/data/cifar-dataset.js';
-import { ARCH, GPU_REACHED, NATIVE_REACHED, TABLE, wgnasInProcess } from './helpers/cli.js';
-import { cifarBytes, writeImageFolder } from './helpers/datasets.js';
+import { clearCifarCache } from '../../src/data/cifar-dataset.js';
+import { ARCH, GPU_REACHED, NATIVE_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { cifarBytes, writeImageFolder } from '../helpers/datasets.js';
 
-vi.mock('../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../src/gpu/index.js')>()),
+vi.mock('../../src/gpu/index.js', async (orig) => ({
+  ...(await orig<typeof import('../../src/gpu/index.js')>()),
   acquireGpu: async () => {
     throw new Error(GPU_REACHED);
   },
   probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
 }));
-vi.mock('../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../src/native/binding.js')>()),
+vi.mock('../../src/native/binding.js', async (orig) => ({
+  ...(await orig<typeof import('../../src/native/binding.js')>()),
   loadNative: () => {
     throw new Error(NATIVE_REACHED);
   },

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { testGpu } from './helpers/gpu.js';
+import { testGpu } from '../helpers/gpu.js';
+import { BIN, REPO } from '../helpers/paths.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', 'bin', 'wgnas.js');
 
 async function wgnas(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -47,7 +47,7 @@ describe('wgnas CLI', () => {
   });
 
   it('prints the package version', async () => {
-    const version = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version;
+    const version = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
     const [top, sub] = await Promise.all([wgnas(['--version']), wgnas(['score', '--version'])]);
     expect(top.stdout).toBe(`wgnas ${version}\n`);
     expect(sub.stdout).toBe(`wgnas ${version}\n`);

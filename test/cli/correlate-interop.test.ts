@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNb201Table } from '../src/data/nb201-bench.js';
-import { wgnasInProcess } from './helpers/cli.js';
+import { loadNb201Table } from '../../src/data/nb201-bench.js';
+import { wgnasInProcess } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-correlate-'));
 // 12 cells with distinct accuracies, in table order.

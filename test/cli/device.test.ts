@@ -1,15 +1,15 @@
 /**
  * `--device cpu` end to end (in process, tiny settings): score, search, proxyless, evolve-space,
  * bench and info run on the native CPU backend, every result file records the device, and a resume
- * on another device is refused naming --device, before any work. (test/backend-parity-*.test.ts
+ * on another device is refused naming --device, before any work. (test/backend/parity-*.gpu.test.ts
  * check that the numbers agree with the WGSL path.)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuTestBackend } from './helpers/backend.js';
-import { TABLE, wgnasInProcess } from './helpers/cli.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { TABLE, wgnasInProcess } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-cli-device-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

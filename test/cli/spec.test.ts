@@ -3,20 +3,20 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { allSpecs, COMMANDS } from '../src/cli/cli.js';
-import { CLI_DOCS_PATH, renderCliDocs } from '../src/cli/docs.js';
-import { closest, editDistance, oneLine, quote, UsageError } from '../src/cli/errors.js';
-import { formatHelp } from '../src/cli/help.js';
-import { convert, parseCommand, parseMadds } from '../src/cli/parse.js';
-import { checkPath, realFs } from '../src/cli/paths.js';
-import { packageVersion } from '../src/cli/run.js';
-import { int, list, num, oneOf } from '../src/cli/spec.js';
-import { SCORE } from '../src/cli/specs/score.js';
-import { SEARCH } from '../src/cli/specs/search.js';
-import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from './helpers/cli.js';
+import { allSpecs, COMMANDS } from '../../src/cli/cli.js';
+import { CLI_DOCS_PATH, renderCliDocs } from '../../src/cli/docs.js';
+import { closest, editDistance, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { formatHelp } from '../../src/cli/help.js';
+import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
+import { checkPath, realFs } from '../../src/cli/paths.js';
+import { packageVersion } from '../../src/cli/run.js';
+import { int, list, num, oneOf } from '../../src/cli/spec.js';
+import { SCORE } from '../../src/cli/specs/score.js';
+import { SEARCH } from '../../src/cli/specs/search.js';
+import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
 
-vi.mock('../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../src/gpu/index.js')>()),
+vi.mock('../../src/gpu/index.js', async (orig) => ({
+  ...(await orig<typeof import('../../src/gpu/index.js')>()),
   acquireGpu: async () => {
     throw new Error(GPU_REACHED);
   },
@@ -206,7 +206,7 @@ describe('generated help and docs', () => {
     const top = await wgnasInProcess(['--help']);
     for (const spec of await allSpecs()) expect(top.out).toContain(`${spec.name.padEnd(13)} ${spec.summary}`);
     expect(Object.keys(COMMANDS)).toEqual(['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'export', 'bench', 'data']);
-    const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
     expect(packageVersion()).toBe(version);
     expect((await wgnasInProcess(['--version'])).out).toBe(`wgnas ${version}\n`);
     expect((await wgnasInProcess(['bench', '--version'])).out).toBe(`wgnas ${version}\n`);
@@ -215,7 +215,7 @@ describe('generated help and docs', () => {
 });
 
 describe('layering', () => {
-  const src = new URL('../src/', import.meta.url).pathname;
+  const src = new URL('../../src/', import.meta.url).pathname;
   const files = (dir: string): string[] =>
     readdirSync(join(src, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 

@@ -12,9 +12,9 @@ import {
   loadCifar10,
   loadCifar10File,
   sampleBatch,
-} from '../src/data/cifar10.js';
-import { dataDir, dataFile } from '../src/data/paths.js';
-import { Rng } from '../src/util/rng.js';
+} from '../../src/data/cifar10.js';
+import { dataDir, dataFile } from '../../src/data/paths.js';
+import { Rng } from '../../src/util/rng.js';
 
 const classCounts = (labels: ArrayLike<number>) => {
   const c = new Array(10).fill(0);

@@ -3,10 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadNb201Accuracies } from '../src/data/nb201-bench.js';
-import { CsvError, parseCsvLines, readCsvObjects, readCsvRecords } from '../src/data/csv.js';
+import { loadNb201Accuracies } from '../../src/data/nb201-bench.js';
+import { CsvError, parseCsvLines, readCsvObjects, readCsvRecords } from '../../src/data/csv.js';
+import { SHARED_DATA } from '../helpers/paths.js';
 
-const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
+const SHARED = SHARED_DATA;
 
 /** A data dir like the shared one with nb201_val_accs.csv replaced by `accs`. */
 function dataDirWith(accs: string | Buffer): string {

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../src/data/cifar-official.js';
-import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../src/data/datasets.js';
-import { download, DownloadError } from '../src/data/download.js';
-import { wgnasInProcess } from './helpers/cli.js';
+import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
+import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
+import { download, DownloadError } from '../../src/data/download.js';
+import { wgnasInProcess } from '../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
 

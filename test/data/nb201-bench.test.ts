@@ -7,10 +7,10 @@ import {
   parsePythonJson,
   REFERENCE_FAILED_SCORE,
   REFERENCE_PROXY_DOCS,
-} from '../src/data/nb201-bench.js';
-import { parseCsv } from '../src/data/csv.js';
-import { allCells, canonicalKey, formatArch, parseArch } from '../src/spaces/nb201.js';
-import { kendallTau, spearmanRho } from '../src/util/ranks.js';
+} from '../../src/data/nb201-bench.js';
+import { parseCsv } from '../../src/data/csv.js';
+import { allCells, canonicalKey, formatArch, parseArch } from '../../src/spaces/nb201.js';
+import { kendallTau, spearmanRho } from '../../src/util/ranks.js';
 
 const FIRST = '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|';
 const BEST = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';

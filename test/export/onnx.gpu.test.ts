@@ -14,24 +14,24 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { calibrationInput, exportGraph, jsonNetwork, nb201Network, type ExportNetwork } from '../src/export/index.js';
-import { seededParams } from '../src/export/networks.js';
-import { toOnnx } from '../src/export/onnx.js';
-import { runOnnx } from '../src/export/onnxruntime.js';
-import { referenceForward } from '../src/export/reference.js';
-import { readWeights, writeWeights } from '../src/export/weights.js';
-import type { Gpu } from '../src/gpu/gpu.js';
-import { randomCell } from '../src/mobilenet/cell-mutation.js';
-import { formatCell } from '../src/mobilenet/cell-text.js';
-import { FixedNet } from '../src/mobilenet/fixed-net.js';
-import { CIFAR_LAYOUT, layerShapes } from '../src/mobilenet/layout.js';
-import { Nb201Net } from '../src/nn/nb201-net.js';
-import { Tape } from '../src/nn/tape.js';
-import { toNetConfig } from '../src/proxyless/net-config.js';
-import { Rng } from '../src/util/rng.js';
-import { wgnasInProcess } from './helpers/cli.js';
-import { onGpu } from './helpers/backend.js';
-import { testGpu } from './helpers/gpu.js';
+import { calibrationInput, exportGraph, jsonNetwork, nb201Network, type ExportNetwork } from '../../src/export/index.js';
+import { seededParams } from '../../src/export/networks.js';
+import { toOnnx } from '../../src/export/onnx.js';
+import { runOnnx } from '../../src/export/onnxruntime.js';
+import { referenceForward } from '../../src/export/reference.js';
+import { readWeights, writeWeights } from '../../src/export/weights.js';
+import type { Gpu } from '../../src/gpu/gpu.js';
+import { randomCell } from '../../src/mobilenet/cell-mutation.js';
+import { formatCell } from '../../src/mobilenet/cell-text.js';
+import { FixedNet } from '../../src/mobilenet/fixed-net.js';
+import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
+import { Nb201Net } from '../../src/nn/nb201-net.js';
+import { Tape } from '../../src/nn/tape.js';
+import { toNetConfig } from '../../src/proxyless/net-config.js';
+import { Rng } from '../../src/util/rng.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { onGpu } from '../helpers/backend.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(() => gpu?.destroy());
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-export-'));
-const SHARED = new URL('../../shared/data/latency/', import.meta.url);
+const SHARED = new URL('../../../shared/data/latency/', import.meta.url);
 const BATCH = 4;
 
 /** |a - b| <= 1e-4 of the largest |b| (+1e-6) everywhere. */
@@ -194,7 +194,7 @@ describe('CLI', () => {
     const netFile = join(tmp, 'cifar.config');
     writeFileSync(netFile, JSON.stringify(toNetConfig(CIFAR_LAYOUT, layerShapes(CIFAR_LAYOUT).map(() => 0))));
     const table = join(tmp, 'table.yaml');
-    const keys = (await import('../src/latency/arch.js')).netConfigToKeys(JSON.parse(readFileSync(netFile, 'utf8')), 32);
+    const keys = (await import('../../src/latency/arch.js')).netConfigToKeys(JSON.parse(readFileSync(netFile, 'utf8')), 32);
     writeFileSync(table, `# cpu: test\n${keys.map((k) => `${k}:\n  count: 1\n  mean: 0.1\n`).join('')}`);
     const r = await wgnasInProcess(['predict', '--table', table, '--net', netFile, '--resolution', '32', '--measure', '--runtime', 'onnxruntime', '--repeats', '3', '--json']);
     expect(r.err).toBe('');

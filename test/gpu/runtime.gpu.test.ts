@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../src/gpu/index.js';
-import { bucketBytes } from '../src/gpu/pool.js';
-import { defineUniforms } from '../src/gpu/uniforms.js';
-import { add, axpy, scale } from '../src/kernels/elementwise.js';
-import { matmul } from '../src/kernels/matmul.js';
-import { testGpu } from './helpers/gpu.js';
+import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { bucketBytes } from '../../src/gpu/pool.js';
+import { defineUniforms } from '../../src/gpu/uniforms.js';
+import { add, axpy, scale } from '../../src/kernels/elementwise.js';
+import { matmul } from '../../src/kernels/matmul.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 /** Shared helpers for the layer tests: finite differences in f64 and small utilities. */
 import { expect } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Gpu } from '../../src/gpu/index.js';
 
 export function prod(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

@@ -1,6 +1,6 @@
 /** Shared by the native-ops tests: a device (or null locally without the addon; a failure under CI=true). */
-import { NativeUnavailableError } from '../src/native/binding.js';
-import { NativeDevice, type NativeDeviceOptions } from '../src/native/device.js';
+import { NativeUnavailableError } from '../../src/native/binding.js';
+import { NativeDevice, type NativeDeviceOptions } from '../../src/native/device.js';
 
 /** A NativeDevice with `threads` threads, or null locally when the addon is not built. */
 export function nativeDeviceOrNull(threads = 2, opts: NativeDeviceOptions = {}): NativeDevice | null {

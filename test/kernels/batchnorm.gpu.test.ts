@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   batchNormBackward,
   batchNormBackwardCpu,
@@ -7,10 +7,10 @@ import {
   batchNormForward,
   batchNormForwardCpu,
   batchNormForwardF64,
-} from '../src/kernels/batchnorm.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod } from './layers-helpers.js';
+} from '../../src/kernels/batchnorm.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

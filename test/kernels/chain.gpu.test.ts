@@ -4,17 +4,17 @@
  * the same network built from the f64 CPU references.
  */
 import { beforeAll, describe, it } from 'vitest';
-import type { Gpu, GpuTensor } from '../src/gpu/index.js';
-import { relu, reluBackward } from '../src/kernels/activation.js';
-import { batchNormBackward, batchNormForward, batchNormForwardF64 } from '../src/kernels/batchnorm.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dF64 } from '../src/kernels/conv2d.js';
-import { add } from '../src/kernels/elementwise.js';
-import { linear, linearBackward, linearF64 } from '../src/kernels/linear.js';
-import { softmaxCrossEntropy, softmaxCrossEntropyF64 } from '../src/kernels/loss.js';
-import { avgPool2d, avgPool2dBackward, avgPool2dF64, globalAvgPool, globalAvgPoolBackward } from '../src/kernels/pool.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { expectGradMatchesFd, prod } from './layers-helpers.js';
+import type { Gpu, GpuTensor } from '../../src/gpu/index.js';
+import { relu, reluBackward } from '../../src/kernels/activation.js';
+import { batchNormBackward, batchNormForward, batchNormForwardF64 } from '../../src/kernels/batchnorm.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dF64 } from '../../src/kernels/conv2d.js';
+import { add } from '../../src/kernels/elementwise.js';
+import { linear, linearBackward, linearF64 } from '../../src/kernels/linear.js';
+import { softmaxCrossEntropy, softmaxCrossEntropyF64 } from '../../src/kernels/loss.js';
+import { avgPool2d, avgPool2dBackward, avgPool2dF64, globalAvgPool, globalAvgPoolBackward } from '../../src/kernels/pool.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { expectGradMatchesFd, prod } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -5,7 +5,7 @@
  * to compile on lavapipe.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
+import type { Gpu } from '../../src/gpu/index.js';
 import {
   conv2d,
   conv2dBackwardInput,
@@ -16,13 +16,13 @@ import {
   conv2dOutShape,
   type Conv2dParams,
   type ConvTile,
-} from '../src/kernels/conv2d.js';
-import { convProgram, convProgramName } from '../src/kernels/conv2d-program.js';
-import { defaultConvCore, parseConvCore } from '../src/kernels/conv2d-gemm.js';
-import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { prod, withWorkgroupLimit } from './layers-helpers.js';
+} from '../../src/kernels/conv2d.js';
+import { convProgram, convProgramName } from '../../src/kernels/conv2d-program.js';
+import { defaultConvCore, parseConvCore } from '../../src/kernels/conv2d-gemm.js';
+import { f16DotErrorBound, hasF16 } from '../../src/kernels/f16.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { prod, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

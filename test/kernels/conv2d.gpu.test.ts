@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   conv2d,
   conv2dBackwardInput,
@@ -13,11 +13,11 @@ import {
   conv2dOutShape,
   type Conv2dParams,
   type ConvAlgo,
-} from '../src/kernels/conv2d.js';
-import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from './layers-helpers.js';
+} from '../../src/kernels/conv2d.js';
+import { f16DotErrorBound, hasF16 } from '../../src/kernels/f16.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

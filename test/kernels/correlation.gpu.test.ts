@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import { correlation, correlationCpu, correlationOffDiagInPlace, GRAM_K_CHUNK } from '../src/kernels/correlation.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { correlation, correlationCpu, correlationOffDiagInPlace, GRAM_K_CHUNK } from '../../src/kernels/correlation.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

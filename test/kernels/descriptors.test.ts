@@ -7,11 +7,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fmaBurnOp, scaleCopyOp } from '../src/bench/calibrate.js';
-import { loadShaderSource, shaderPath } from '../src/gpu/shaders.js';
-import { defineUniforms, structLayout, typeLayout, type UniformDecl } from '../src/gpu/uniforms.js';
-import { type OpDescriptor, sumCosts } from '../src/kernels/descriptor.js';
-import { OP_NAMES, type OpName, OPS, OpRegistry, webgpuOpRegistry } from '../src/kernels/ops.js';
+import { fmaBurnOp, scaleCopyOp } from '../../src/bench/calibrate.js';
+import { loadShaderSource, shaderPath } from '../../src/gpu/shaders.js';
+import { defineUniforms, structLayout, typeLayout, type UniformDecl } from '../../src/gpu/uniforms.js';
+import { type OpDescriptor, sumCosts } from '../../src/kernels/descriptor.js';
+import { OP_NAMES, type OpName, OPS, OpRegistry, webgpuOpRegistry } from '../../src/kernels/ops.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOp = OpDescriptor<any, unknown, unknown, string>;

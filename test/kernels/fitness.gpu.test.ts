@@ -1,6 +1,6 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   fitnessGrad,
   fitnessGradCpu,
@@ -13,10 +13,10 @@ import {
   mixForward,
   mixForwardCpu,
   mixtureCpu,
-} from '../src/kernels/fitness.js';
-import { Param, Tape } from '../src/nn/tape.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+} from '../../src/kernels/fitness.js';
+import { Param, Tape } from '../../src/nn/tape.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import { f16DotErrorBound, hasF16 } from '../src/kernels/f16.js';
-import { matmul, matmulCpu, type MatmulTile } from '../src/kernels/matmul.js';
-import { matmulTileMisfit } from '../src/kernels/matmul-tiles.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { f16DotErrorBound, hasF16 } from '../../src/kernels/f16.js';
+import { matmul, matmulCpu, type MatmulTile } from '../../src/kernels/matmul.js';
+import { matmulTileMisfit } from '../../src/kernels/matmul-tiles.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

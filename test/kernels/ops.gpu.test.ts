@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import { relu, relu6, relu6Backward, relu6BackwardCpu, relu6Cpu, reluBackward, reluBackwardCpu, reluCpu } from '../src/kernels/activation.js';
-import { abs, absCpu, add, addBiasRows, addCpu, axpy, axpyCpu, fill, mul, mulCpu, scale, scaleCpu } from '../src/kernels/elementwise.js';
-import { linear, linearBackward, linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from '../src/kernels/linear.js';
-import { softmaxCrossEntropy, softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from '../src/kernels/loss.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { relu, relu6, relu6Backward, relu6BackwardCpu, relu6Cpu, reluBackward, reluBackwardCpu, reluCpu } from '../../src/kernels/activation.js';
+import { abs, absCpu, add, addBiasRows, addCpu, axpy, axpyCpu, fill, mul, mulCpu, scale, scaleCpu } from '../../src/kernels/elementwise.js';
+import { linear, linearBackward, linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from '../../src/kernels/linear.js';
+import { softmaxCrossEntropy, softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from '../../src/kernels/loss.js';
 import {
   colSums,
   colSumsCpu,
@@ -16,10 +16,10 @@ import {
   sumSlices,
   sumSquares,
   sumSquaresCpu,
-} from '../src/kernels/reduce.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, withWorkgroupLimit } from './layers-helpers.js';
+} from '../../src/kernels/reduce.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { dot, expectGradMatchesFd, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   avgPool2d,
   avgPool2dBackward,
@@ -13,10 +13,10 @@ import {
   globalAvgPoolBackwardCpu,
   globalAvgPoolCpu,
   type Pool2dParams,
-} from '../src/kernels/pool.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from './layers-helpers.js';
+} from '../../src/kernels/pool.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

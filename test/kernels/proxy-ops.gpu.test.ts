@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
-import { accumulateAbs, accumulateAbsCpu, signCodes, signCodesCpu, signCodesInPlace } from '../src/kernels/proxy-ops.js';
-import { logAbsDet, symmetricEigenvalues } from '../src/proxies/linalg.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { accumulateAbs, accumulateAbsCpu, signCodes, signCodesCpu, signCodesInPlace } from '../../src/kernels/proxy-ops.js';
+import { logAbsDet, symmetricEigenvalues } from '../../src/proxies/linalg.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

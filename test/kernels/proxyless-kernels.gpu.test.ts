@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   binarizeAlphaGrad,
   gateDot,
@@ -7,10 +7,10 @@ import {
   rescaleTwoPath,
   sampleGates,
   softmax,
-} from '../src/kernels/binarize.js';
-import { adamStep, adamStepCpu, cosineLr, sgdStep, sgdStepCpu } from '../src/kernels/optim.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+} from '../../src/kernels/binarize.js';
+import { adamStep, adamStepCpu, cosineLr, sgdStep, sgdStepCpu } from '../../src/kernels/optim.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -6,20 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { archParts, fromNetConfig } from '../src/latency/arch.js';
-import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
-import { cellKeys, cellSpaceKeys, predictCellArch, skeletonKeys } from '../src/mobilenet/cell-latency-keys.js';
-import { keyToNativeOp, LatencyKeyError, nodeKey } from '../src/latency/keys.js';
-import type { LatencyTable } from '../src/latency/lut.js';
-import { keyMacs, MissingLatencyError } from '../src/latency/predictor.js';
-import { parseLatencyKey } from '../src/latency/keys.js';
-import { formatCell, parseCell } from '../src/mobilenet/cell-text.js';
-import { mbconvCell } from '../src/mobilenet/cell.js';
-import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layerShapes } from '../src/mobilenet/layout.js';
-import { spaceFromLayout } from '../src/mobilenet/space-file.js';
-import { toNetConfig } from '../src/proxyless/net-config.js';
+import { archParts, fromNetConfig } from '../../src/latency/arch.js';
+import { archToCellNet } from '../../src/mobilenet/proxyless-arch.js';
+import { cellKeys, cellSpaceKeys, predictCellArch, skeletonKeys } from '../../src/mobilenet/cell-latency-keys.js';
+import { keyToNativeOp, LatencyKeyError, nodeKey } from '../../src/latency/keys.js';
+import type { LatencyTable } from '../../src/latency/lut.js';
+import { keyMacs, MissingLatencyError } from '../../src/latency/predictor.js';
+import { parseLatencyKey } from '../../src/latency/keys.js';
+import { formatCell, parseCell } from '../../src/mobilenet/cell-text.js';
+import { mbconvCell } from '../../src/mobilenet/cell.js';
+import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
+import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import { toNetConfig } from '../../src/proxyless/net-config.js';
 
-const SHARED = new URL('../../shared/data/latency/', import.meta.url);
+const SHARED = new URL('../../../shared/data/latency/', import.meta.url);
 
 describe('cell-space keys', () => {
   it('one key per node, with the node shapes, and native ops that match them', () => {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { expandedConvKey, featureMixKey, keyToNativeOp, LatencyKeyError, logitsKey, parseLatencyKey, stemKey } from '../src/latency/keys.js';
-import { formatLatencyTable, LatencyTableError, parseLatencyTable, readLatencyTable, writeLatencyTable } from '../src/latency/lut.js';
+import { expandedConvKey, featureMixKey, keyToNativeOp, LatencyKeyError, logitsKey, parseLatencyKey, stemKey } from '../../src/latency/keys.js';
+import { formatLatencyTable, LatencyTableError, parseLatencyTable, readLatencyTable, writeLatencyTable } from '../../src/latency/lut.js';
+import { SHARED_LATENCY } from '../helpers/paths.js';
 
-const SHARED = new URL('../../shared/data/latency/', import.meta.url).pathname;
+const SHARED = SHARED_LATENCY;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-lut-'));
 
 describe('latency table YAML', () => {
@@ -91,7 +92,7 @@ describe('latency table YAML', () => {
 });
 
 describe('latency tables as YAML (PyYAML interop)', () => {
-  const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+  const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
   it('reads PyYAML block and flow style (safe_dump default_flow_style=False / None) alike', () => {
     const block = readLatencyTable(fixture('pyyaml-block.yaml'));
     const flow = readLatencyTable(fixture('pyyaml-flow.yaml'));

@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { ArchError, archParts, archToNativeOps, fromNetConfig, netConfigToKeys, parseArch, type ProxylessArch } from '../src/latency/arch.js';
-import { parseLatencyTable, readLatencyTable, type LatencyTable } from '../src/latency/lut.js';
-import { findLatency, lookupLatency, MissingLatencyError, predictLatency, supernetLatencies } from '../src/latency/predictor.js';
-import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../src/latency/space.js';
-import { Rng } from '../src/util/rng.js';
-import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../src/mobilenet/layout.js';
-import { toNetConfig } from '../src/proxyless/net-config.js';
+import { ArchError, archParts, archToNativeOps, fromNetConfig, netConfigToKeys, parseArch, type ProxylessArch } from '../../src/latency/arch.js';
+import { parseLatencyTable, readLatencyTable, type LatencyTable } from '../../src/latency/lut.js';
+import { findLatency, lookupLatency, MissingLatencyError, predictLatency, supernetLatencies } from '../../src/latency/predictor.js';
+import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../../src/latency/space.js';
+import { Rng } from '../../src/util/rng.js';
+import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../../src/mobilenet/layout.js';
+import { toNetConfig } from '../../src/proxyless/net-config.js';
+import { SHARED_LATENCY } from '../helpers/paths.js';
 
-const SHARED = new URL('../../shared/data/latency/', import.meta.url).pathname;
+const SHARED = SHARED_LATENCY;
 const readJson = (f: string): unknown => JSON.parse(readFileSync(join(SHARED, f), 'utf8'));
 
 // A tiny hand-made net at 8x8: stem 8 -> block (k3 e1) -> zero -> block (k5 e3 s2) -> Conv_1 -> Logits.

@@ -10,12 +10,13 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseLatencyTable, type LatencyTable } from '../src/latency/lut.js';
-import { proxylessSpace, spaceKeys } from '../src/latency/space.js';
-import type { NativeBinding } from '../src/native/binding.js';
-import { wgnasChild } from './helpers/child.js';
-import { wgnasInProcess } from './helpers/cli.js';
-import { nativeOrNull } from './helpers/native.js';
+import { parseLatencyTable, type LatencyTable } from '../../src/latency/lut.js';
+import { proxylessSpace, spaceKeys } from '../../src/latency/space.js';
+import type { NativeBinding } from '../../src/native/binding.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { nativeOrNull } from '../helpers/native.js';
+import { SHARED_LATENCY } from '../helpers/paths.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {
@@ -97,7 +98,7 @@ describe('profile --resume refuses a table measured elsewhere', () => {
   it('the Pixel 1 table, an empty file, another thread count: one line naming the reason, file untouched', async ({ skip }) => {
     if (!native) return skip();
     const pixel = join(tmp, 'pixel1.yaml');
-    copyFileSync(new URL('../../shared/data/latency/proxylessnas_mobile_trim.yaml', import.meta.url).pathname, pixel);
+    copyFileSync(join(SHARED_LATENCY, 'proxylessnas_mobile_trim.yaml'), pixel);
     const text = readFileSync(pixel, 'utf8');
     let r = await wgnasInProcess([...base(pixel), '--resume']);
     expect(r.code).toBe(2);

@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { run as predictCmd } from '../src/cli/commands/predict.js';
-import { run as profileCmd } from '../src/cli/commands/profile.js';
-import { archParts, archToNativeOps, type ProxylessArch } from '../src/latency/arch.js';
-import { LatencyKeyError } from '../src/latency/keys.js';
-import { readLatencyTable } from '../src/latency/lut.js';
-import { predictLatency } from '../src/latency/predictor.js';
-import { buildLatencyTable } from '../src/latency/profiler.js';
-import type { NativeBinding } from '../src/native/binding.js';
-import { nativeOrNull } from './helpers/native.js';
+import { run as predictCmd } from '../../src/cli/commands/predict.js';
+import { run as profileCmd } from '../../src/cli/commands/profile.js';
+import { archParts, archToNativeOps, type ProxylessArch } from '../../src/latency/arch.js';
+import { LatencyKeyError } from '../../src/latency/keys.js';
+import { readLatencyTable } from '../../src/latency/lut.js';
+import { predictLatency } from '../../src/latency/predictor.js';
+import { buildLatencyTable } from '../../src/latency/profiler.js';
+import type { NativeBinding } from '../../src/native/binding.js';
+import { nativeOrNull } from '../helpers/native.js';
+import { SHARED_LATENCY } from '../helpers/paths.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {
@@ -132,7 +133,7 @@ describe('CLI', () => {
   });
 
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {
-    const shared = new URL('../../shared/data/latency/', import.meta.url).pathname;
+    const shared = SHARED_LATENCY;
     const table = join(shared, 'proxylessnas_mobile_trim.yaml');
     const net = join(shared, 'proxylessnas_proxyless_mobile.config');
     await expect(predictCmd(['--table', table, '--net', net])).rejects.toThrow(/no entry for 3 key/);

@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { readLatencyTable } from '../src/latency/lut.js';
-import { bundlesRoot, chainLine, remoteTableSource, startFailure } from '../src/latency/remote-profiler.js';
-import { proxylessSpace, spaceKeys } from '../src/latency/space.js';
-import { parseTarget, TargetError } from '../src/latency/ssh.js';
-import { buildTable } from '../src/latency/table-writer.js';
-import { wgnasInProcess } from './helpers/cli.js';
-import { aarch64Binfmt, ARM64_PREFIX, freePort, hostArch, QEMU, startSshd, targetTestsMissing, type TestSshd } from './helpers/sshd.js';
+import { readLatencyTable } from '../../src/latency/lut.js';
+import { bundlesRoot, chainLine, remoteTableSource, startFailure } from '../../src/latency/remote-profiler.js';
+import { proxylessSpace, spaceKeys } from '../../src/latency/space.js';
+import { parseTarget, TargetError } from '../../src/latency/ssh.js';
+import { buildTable } from '../../src/latency/table-writer.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { aarch64Binfmt, ARM64_PREFIX, freePort, hostArch, QEMU, startSshd, targetTestsMissing, type TestSshd } from '../helpers/sshd.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-target-'));
 const EMULATED = { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX };

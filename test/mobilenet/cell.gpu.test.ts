@@ -1,8 +1,8 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gpu, ShapeError } from '../src/gpu/index.js';
-import { batchNormForwardF64 } from '../src/kernels/batchnorm.js';
-import { conv2dF64 } from '../src/kernels/conv2d.js';
+import { type Gpu, ShapeError } from '../../src/gpu/index.js';
+import { batchNormForwardF64 } from '../../src/kernels/batchnorm.js';
+import { conv2dF64 } from '../../src/kernels/conv2d.js';
 import {
   type Cell,
   CellError,
@@ -18,16 +18,16 @@ import {
   referenceCell,
   validateCell,
   zeroCell,
-} from '../src/mobilenet/cell.js';
-import { CellModule, layerForward } from '../src/mobilenet/cell-module.js';
-import { mutateCell, pruneDeadNodes, randomCell } from '../src/mobilenet/cell-mutation.js';
-import { formatCell, parseCell } from '../src/mobilenet/cell-text.js';
-import { outSize } from '../src/latency/keys.js';
-import { proxylessSpace } from '../src/latency/space.js';
-import { ParamStore } from '../src/nn/init.js';
-import { Tape } from '../src/nn/tape.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+} from '../../src/mobilenet/cell.js';
+import { CellModule, layerForward } from '../../src/mobilenet/cell-module.js';
+import { mutateCell, pruneDeadNodes, randomCell } from '../../src/mobilenet/cell-mutation.js';
+import { formatCell, parseCell } from '../../src/mobilenet/cell-text.js';
+import { outSize } from '../../src/latency/keys.js';
+import { proxylessSpace } from '../../src/latency/space.js';
+import { ParamStore } from '../../src/nn/init.js';
+import { Tape } from '../../src/nn/tape.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -4,14 +4,14 @@
  * a small space through oneDNN. The addon part skips locally without a build, fails under CI=true.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CellError, type LayerShape, mbconvCell, referenceCell, zeroCell } from '../src/mobilenet/cell.js';
-import { parseCell } from '../src/mobilenet/cell-text.js';
-import { cellNativeOps, measuredCost, skeletonNativeOps } from '../src/mobilenet/cost/measured.js';
-import { archCost } from '../src/mobilenet/cost/model.js';
-import { CIFAR_LAYOUT, layerShapes } from '../src/mobilenet/layout.js';
-import { spaceFromLayout } from '../src/mobilenet/space-file.js';
-import type { NativeBinding, NativeOp, ProfileResult } from '../src/native/binding.js';
-import { nativeOrNull } from './helpers/native.js';
+import { CellError, type LayerShape, mbconvCell, referenceCell, zeroCell } from '../../src/mobilenet/cell.js';
+import { parseCell } from '../../src/mobilenet/cell-text.js';
+import { cellNativeOps, measuredCost, skeletonNativeOps } from '../../src/mobilenet/cost/measured.js';
+import { archCost } from '../../src/mobilenet/cost/model.js';
+import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
+import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import type { NativeBinding, NativeOp, ProfileResult } from '../../src/native/binding.js';
+import { nativeOrNull } from '../helpers/native.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {

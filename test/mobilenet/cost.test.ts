@@ -3,19 +3,19 @@
  * builder (own keys, ImageNet positions, and missing keys as a result), the MAdds builder.
  */
 import { describe, expect, it } from 'vitest';
-import { softmax } from '../src/kernels/binarize.js';
-import { fromNetConfig } from '../src/latency/arch.js';
-import { parseLatencyTable, readLatencyTable } from '../src/latency/lut.js';
-import { predictLatency } from '../src/latency/predictor.js';
-import { cellMadds } from '../src/mobilenet/cell.js';
-import { maddsCost } from '../src/mobilenet/cost/madds.js';
-import { type CostModel, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, formatCostRange, pairCostGrad } from '../src/mobilenet/cost/model.js';
-import { imagenetPositionsCost, tableCost } from '../src/mobilenet/cost/table.js';
-import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layoutSpace, positionStages } from '../src/mobilenet/layout.js';
-import { fixedMadds } from '../src/mobilenet/madds.js';
-import { spaceFromLayout } from '../src/mobilenet/space-file.js';
-import { toNetConfig } from '../src/proxyless/net-config.js';
-import { Rng } from '../src/util/rng.js';
+import { softmax } from '../../src/kernels/binarize.js';
+import { fromNetConfig } from '../../src/latency/arch.js';
+import { parseLatencyTable, readLatencyTable } from '../../src/latency/lut.js';
+import { predictLatency } from '../../src/latency/predictor.js';
+import { cellMadds } from '../../src/mobilenet/cell.js';
+import { maddsCost } from '../../src/mobilenet/cost/madds.js';
+import { type CostModel, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, formatCostRange, pairCostGrad } from '../../src/mobilenet/cost/model.js';
+import { imagenetPositionsCost, tableCost } from '../../src/mobilenet/cost/table.js';
+import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layoutSpace, positionStages } from '../../src/mobilenet/layout.js';
+import { fixedMadds } from '../../src/mobilenet/madds.js';
+import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import { toNetConfig } from '../../src/proxyless/net-config.js';
+import { Rng } from '../../src/util/rng.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
 

@@ -2,18 +2,18 @@
  * The one skeleton with its three layer bodies: a fixed cell, a binarized choice and a mixture of
  * one cell compute the same network from the same weights; the parameters come in network order.
  */
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Gpu, ShapeError } from '../src/gpu/index.js';
-import { ChoiceLayer } from '../src/mobilenet/choice-layer.js';
-import { FixedNet } from '../src/mobilenet/fixed-net.js';
-import type { MobileNetLayout } from '../src/mobilenet/layout.js';
-import { mixtureForward } from '../src/mobilenet/mixture-layer.js';
-import { spaceFromLayout } from '../src/mobilenet/space-file.js';
-import { ParamStore } from '../src/nn/init.js';
-import { Param, Tape } from '../src/nn/tape.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { type Gpu, ShapeError } from '../../src/gpu/index.js';
+import { ChoiceLayer } from '../../src/mobilenet/choice-layer.js';
+import { FixedNet } from '../../src/mobilenet/fixed-net.js';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { mixtureForward } from '../../src/mobilenet/mixture-layer.js';
+import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import { ParamStore } from '../../src/nn/init.js';
+import { Param, Tape } from '../../src/nn/tape.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CIFAR_LAYOUT, type MobileNetLayout, validateLayout } from '../src/mobilenet/layout.js';
-import { SpaceFileError, handDesignedSpace, loadSpace, readSpaceFile, writeSpaceFile } from '../src/mobilenet/space-file.js';
+import { CIFAR_LAYOUT, type MobileNetLayout, validateLayout } from '../../src/mobilenet/layout.js';
+import { SpaceFileError, handDesignedSpace, loadSpace, readSpaceFile, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-space-file-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

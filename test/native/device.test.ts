@@ -4,12 +4,12 @@
  * failures that surface at the next read/sync naming the op, stats, and the errors for misuse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../src/gpu/errors.js';
-import type { NativeOpName } from '../src/native/compute.js';
-import { NativeComputeError, NativeDevice, NativeDisposedError } from '../src/native/device.js';
-import * as nat from '../src/backend/cpu/index.js';
-import { Rng } from '../src/util/rng.js';
-import { nativeDeviceOrNull } from './native-ops-helpers.js';
+import { ShapeError } from '../../src/gpu/errors.js';
+import type { NativeOpName } from '../../src/native/compute.js';
+import { NativeComputeError, NativeDevice, NativeDisposedError } from '../../src/native/device.js';
+import * as nat from '../../src/backend/cpu/index.js';
+import { Rng } from '../../src/util/rng.js';
+import { nativeDeviceOrNull } from '../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { conv2dF64 } from '../src/kernels/conv2d.js';
+import { conv2dF64 } from '../../src/kernels/conv2d.js';
 import {
   nativeCandidates,
   requireBackend,
@@ -16,10 +16,10 @@ import {
   type NativeBinding,
   type NativeOp,
   type NativeRunOp,
-} from '../src/native/binding.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose } from './helpers/gpu.js';
-import { nativeOrNull } from './helpers/native.js';
+} from '../../src/native/binding.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose } from '../helpers/gpu.js';
+import { nativeOrNull } from '../helpers/native.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {
@@ -368,7 +368,7 @@ describe('run bad input', () => {
 
 describe('loadNative errors', () => {
   it('names concrete fixes when the addon is missing', async () => {
-    const { NativeUnavailableError: E } = await import('../src/native/binding.js');
+    const { NativeUnavailableError: E } = await import('../../src/native/binding.js');
     const e = new E('not built: build/Release/wgnas_native.node does not exist');
     expect(e.message).toMatch(/npm run build:native/);
     expect(e.message).toMatch(/libdnnl-dev/);

@@ -1,12 +1,12 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import { loadNb201ReferenceProxies } from '../src/data/nb201-bench.js';
-import { NB201_DEFAULT, Nb201Net, nb201Complexity } from '../src/nn/nb201-net.js';
-import { Tape } from '../src/nn/tape.js';
-import { parseArch } from '../src/spaces/nb201.js';
-import { Rng } from '../src/util/rng.js';
-import { testGpu } from './helpers/gpu.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
+import { NB201_DEFAULT, Nb201Net, nb201Complexity } from '../../src/nn/nb201-net.js';
+import { Tape } from '../../src/nn/tape.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { Rng } from '../../src/util/rng.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

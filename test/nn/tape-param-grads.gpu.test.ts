@@ -3,13 +3,13 @@
  * WRCor, jacob_cov and the architecture steps read) bit-identical, and give no parameter a gradient
  * outside the chosen set.
  */
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/index.js';
-import { ParamStore } from '../src/nn/init.js';
-import { Param, Tape, type TapeOptions } from '../src/nn/tape.js';
-import { Rng } from '../src/util/rng.js';
-import { testGpu } from './helpers/gpu.js';
+import type { Gpu } from '../../src/gpu/index.js';
+import { ParamStore } from '../../src/nn/init.js';
+import { Param, Tape, type TapeOptions } from '../../src/nn/tape.js';
+import { Rng } from '../../src/util/rng.js';
+import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

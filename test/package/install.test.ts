@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isInstalledPackage } from '../src/data/paths.js';
-import { packTarball, REPO, writeConsumer } from './helpers/pack.js';
+import { isInstalledPackage } from '../../src/data/paths.js';
+import { packTarball, REPO, writeConsumer } from '../helpers/pack.js';
 
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const work = mkdtempSync(join(tmpdir(), 'wgnas-pack-'));

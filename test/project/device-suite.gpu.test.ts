@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const root = resolve(__dirname, '..');
+const root = resolve(__dirname, '..', '..');
 // Inside the repo (ignored) so the bundle resolves the external 'webgpu' from node_modules.
 const work = join(root, '.scratch', `device-suite-${process.pid}`);
 

@@ -7,15 +7,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { featureEntropy, pixelUnshuffleWeight, probeScore } from '../src/proxies/az-nas.js';
-import { blockTrainability, covarianceEntropy, expressivityProgressivity, largestSingularValue, logRankSum, meanTrainability } from '../src/proxies/az-nas-math.js';
-import { ENSEMBLE_MEMBERS } from '../src/proxies/ensemble.js';
-import { AGGREGATORS, PROXIES, resolveProxies } from '../src/proxies/index.js';
-import { bootstrapInterval, kendallInterval, spearmanInterval } from '../src/util/bootstrap.js';
-import { kendallTau } from '../src/util/ranks.js';
-import { Rng } from '../src/util/rng.js';
-import { bothBackends } from './helpers/backend.js';
-import { wgnasInProcess } from './helpers/cli.js';
+import { featureEntropy, pixelUnshuffleWeight, probeScore } from '../../src/proxies/az-nas.js';
+import { blockTrainability, covarianceEntropy, expressivityProgressivity, largestSingularValue, logRankSum, meanTrainability } from '../../src/proxies/az-nas-math.js';
+import { ENSEMBLE_MEMBERS } from '../../src/proxies/ensemble.js';
+import { AGGREGATORS, PROXIES, resolveProxies } from '../../src/proxies/index.js';
+import { bootstrapInterval, kendallInterval, spearmanInterval } from '../../src/util/bootstrap.js';
+import { kendallTau } from '../../src/util/ranks.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
+import { wgnasInProcess } from '../helpers/cli.js';
 
 const H = (ps: number[]) => -ps.reduce((s, p) => s + p * Math.log(p + 1e-8), 0);
 

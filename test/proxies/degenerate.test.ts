@@ -10,14 +10,14 @@
  * to crash (a conv on an unfed or dead-end edge: a weight with no gradient) and the ones whose
  * output node receives nothing (the logits do not depend on the input).
  */
-import { methodBackend } from './helpers/backend.js';
+import { methodBackend } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/index.js';
-import { nb201Factory, type Nb201NetConfig } from '../src/nn/nb201-net.js';
-import { PROXIES, scoreNetsGrouped } from '../src/proxies/index.js';
-import { allCells, formatArch, NB201_EDGES, type Nb201Cell, parseArch } from '../src/spaces/nb201.js';
-import { Rng } from '../src/util/rng.js';
-import { addAggregates, scoreCell, type ScoredCell } from '../src/zeroshot/index.js';
+import type { Backend } from '../../src/backend/index.js';
+import { nb201Factory, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
+import { PROXIES, scoreNetsGrouped } from '../../src/proxies/index.js';
+import { allCells, formatArch, NB201_EDGES, type Nb201Cell, parseArch } from '../../src/spaces/nb201.js';
+import { Rng } from '../../src/util/rng.js';
+import { addAggregates, scoreCell, type ScoredCell } from '../../src/zeroshot/index.js';
 
 type NodeState = 'Z' | 'D' | 'L';
 type Role = 'live' | 'dead' | 'unfed';

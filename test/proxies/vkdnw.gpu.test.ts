@@ -5,15 +5,15 @@
  * both backends.
  */
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/index.js';
-import { nb201Factory } from '../src/nn/nb201-net.js';
-import { Tape } from '../src/nn/tape.js';
-import { symmetricEigenvalues, symmetricEigenvaluesQl } from '../src/proxies/linalg.js';
-import { vkdnwPass } from '../src/proxies/vkdnw.js';
-import { decileEntropy, fisherFromRows, softmaxCovFactors, vkdnwScore } from '../src/proxies/vkdnw-math.js';
-import { parseArch } from '../src/spaces/nb201.js';
-import { Rng } from '../src/util/rng.js';
-import { bothBackends } from './helpers/backend.js';
+import type { Backend } from '../../src/backend/index.js';
+import { nb201Factory } from '../../src/nn/nb201-net.js';
+import { Tape } from '../../src/nn/tape.js';
+import { symmetricEigenvalues, symmetricEigenvaluesQl } from '../../src/proxies/linalg.js';
+import { vkdnwPass } from '../../src/proxies/vkdnw.js';
+import { decileEntropy, fisherFromRows, softmaxCovFactors, vkdnwScore } from '../../src/proxies/vkdnw-math.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
 
 describe('VKDNW math on hand-computed cases', () => {
   it('the factor L is lower-triangular with L L^T = diag(p) - p p^T of the smoothed softmax', () => {

@@ -1,9 +1,9 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Gpu, ShapeError } from '../src/gpu/index.js';
-import { correlationCpu, correlationOffDiagInPlace } from '../src/kernels/correlation.js';
-import { accumulateAbsBatched, accumulateAbsBatchedCpu, batchedLayerMeta } from '../src/kernels/proxy-ops.js';
-import type { ReluRecord } from '../src/nn/tape.js';
+import { type Gpu, ShapeError } from '../../src/gpu/index.js';
+import { correlationCpu, correlationOffDiagInPlace } from '../../src/kernels/correlation.js';
+import { accumulateAbsBatched, accumulateAbsBatchedCpu, batchedLayerMeta } from '../../src/kernels/proxy-ops.js';
+import type { ReluRecord } from '../../src/nn/tape.js';
 import {
   naswotScorePerLayer,
   naswotScoresMany,
@@ -12,10 +12,10 @@ import {
   wrcorScores,
   wrcorScoresMany,
   wrcorScoresPerLayer,
-} from '../src/proxies/correlation-proxies.js';
-import { logAbsDet } from '../src/proxies/linalg.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+} from '../../src/proxies/correlation-proxies.js';
+import { logAbsDet } from '../../src/proxies/linalg.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

@@ -3,18 +3,18 @@
  * refused naming the flag (only --steps may grow), a corrupt or hand-edited checkpoint is refused
  * in one line, leftovers of a killed save are cleaned, and version-1 checkpoints still resume.
  */
-import { methodBackend } from './helpers/backend.js';
+import { methodBackend } from '../helpers/backend.js';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/index.js';
-import { CheckpointError, readCheckpoint } from '../src/proxyless/checkpoint.js';
-import { cifarSearchSplit } from '../src/data/search-split.js';
-import type { CostModel } from '../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../src/mobilenet/layout.js';
-import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../src/proxyless/resume-state.js';
-import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
+import type { Backend } from '../../src/backend/index.js';
+import { CheckpointError, readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import type { CostModel } from '../../src/mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../../src/proxyless/resume-state.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 
 let gpu: Backend | null;
 beforeAll(async () => {

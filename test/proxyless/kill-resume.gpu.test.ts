@@ -15,12 +15,12 @@ import { describe, expect, it } from 'vitest';
 
 // Several CLI children per test; lavapipe on a shared 2-core machine can be slow.
 const SLOW = { timeout: 900_000 };
-import type { MobileNetLayout } from '../src/mobilenet/layout.js';
-import { handDesignedSpace, writeSpaceFile } from '../src/mobilenet/space-file.js';
-import { hasCheckpoint, readCheckpoint } from '../src/proxyless/checkpoint.js';
-import { wgnasChild } from './helpers/child.js';
-import { wgnasInProcess } from './helpers/cli.js';
-import { testGpu } from './helpers/gpu.js';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
+import { hasCheckpoint, readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { testGpu } from '../helpers/gpu.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-proxyless-'));
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run as cli } from '../src/cli/commands/proxyless.js';
-import type { Gpu } from '../src/gpu/index.js';
+import { run as cli } from '../../src/cli/commands/proxyless.js';
+import type { Gpu } from '../../src/gpu/index.js';
 import {
   type SearchPlotData,
   type SearchPlotPoint,
@@ -11,9 +11,9 @@ import {
   niceTicks,
   plotDataFromSearch,
   searchPlotSvg,
-} from '../src/proxyless/plot.js';
-import type { ProgressEvent, SearchResult } from '../src/proxyless/search-config.js';
-import { testGpu } from './helpers/gpu.js';
+} from '../../src/proxyless/plot.js';
+import type { ProgressEvent, SearchResult } from '../../src/proxyless/search-config.js';
+import { testGpu } from '../helpers/gpu.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
 

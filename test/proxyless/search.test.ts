@@ -1,16 +1,16 @@
-import { methodBackend } from './helpers/backend.js';
+import { methodBackend } from '../helpers/backend.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as cli } from '../src/cli/commands/proxyless.js';
-import { UsageError } from '../src/cli/args.js';
-import type { Backend } from '../src/backend/index.js';
-import { cifarSearchSplit } from '../src/data/search-split.js';
-import { type CostModel, expectedCost } from '../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../src/mobilenet/layout.js';
-import { combineLoss, reinforceReward } from '../src/proxyless/objective.js';
-import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
+import { run as cli } from '../../src/cli/commands/proxyless.js';
+import { UsageError } from '../../src/cli/args.js';
+import type { Backend } from '../../src/backend/index.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import { type CostModel, expectedCost } from '../../src/mobilenet/cost/model.js';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
 

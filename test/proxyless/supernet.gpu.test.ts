@@ -1,16 +1,16 @@
-import { onGpu } from './helpers/backend.js';
+import { onGpu } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, type Gpu } from '../src/gpu/index.js';
-import type { GateSample } from '../src/kernels/binarize.js';
-import { fromNetConfig } from '../src/latency/arch.js';
-import { Tape } from '../src/nn/tape.js';
-import { CIFAR_LAYOUT, type MobileNetLayout } from '../src/mobilenet/layout.js';
-import { WeightSgd } from '../src/nn/optim.js';
-import { toNetConfig, choicesFromNetConfig } from '../src/proxyless/net-config.js';
-import { type Tensor64, type WeightMap, mbconvParamNames, mbconvRef, supernetLossRef } from '../src/proxyless/reference.js';
-import { BN_EPS, ProxylessSupernet } from '../src/proxyless/supernet.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose, testGpu } from './helpers/gpu.js';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import type { GateSample } from '../../src/kernels/binarize.js';
+import { fromNetConfig } from '../../src/latency/arch.js';
+import { Tape } from '../../src/nn/tape.js';
+import { CIFAR_LAYOUT, type MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { WeightSgd } from '../../src/nn/optim.js';
+import { toNetConfig, choicesFromNetConfig } from '../../src/proxyless/net-config.js';
+import { type Tensor64, type WeightMap, mbconvParamNames, mbconvRef, supernetLossRef } from '../../src/proxyless/reference.js';
+import { BN_EPS, ProxylessSupernet } from '../../src/proxyless/supernet.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {

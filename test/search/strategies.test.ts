@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../src/search/index.js';
-import { cellIndex, formatArch, nb201Space, type Nb201Cell } from '../src/spaces/nb201.js';
-import { categoricalSpace } from '../src/spaces/space.js';
-import { Rng } from '../src/util/rng.js';
+import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../src/search/index.js';
+import { cellIndex, formatArch, nb201Space, type Nb201Cell } from '../../src/spaces/nb201.js';
+import { categoricalSpace } from '../../src/spaces/space.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** Toy objective on NB201 with a unique optimum: the number of nor_conv_3x3 edges (max 6). */
 const conv3Count = (c: Nb201Cell) => c.edges.filter((e) => e === 'nor_conv_3x3').length;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readCsvObjects } from '../src/data/csv.js';
-import { dataFile } from '../src/data/paths.js';
+import { readCsvObjects } from '../../src/data/csv.js';
+import { dataFile } from '../../src/data/paths.js';
 import {
   allCells,
   canonicalize,
@@ -23,9 +23,9 @@ import {
   sampleCell,
   toIndexTuple,
   formatIndexTuple,
-} from '../src/spaces/nb201.js';
-import { categoricalSpace } from '../src/spaces/space.js';
-import { Rng } from '../src/util/rng.js';
+} from '../../src/spaces/nb201.js';
+import { categoricalSpace } from '../../src/spaces/space.js';
+import { Rng } from '../../src/util/rng.js';
 
 const csv = (name: string) => {
   const p = dataFile('nb201', name);

@@ -9,12 +9,13 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '../src/data/row-stream.js';
-import { ResumeMismatchError } from '../src/util/run-settings.js';
-import { acquireLock, cleanTempFiles, LockHeldError, lockOwner, tempPathFor, writeFileAtomic, appendDurable } from '../src/util/durable.js';
+import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '../../src/data/row-stream.js';
+import { ResumeMismatchError } from '../../src/util/run-settings.js';
+import { acquireLock, cleanTempFiles, LockHeldError, lockOwner, tempPathFor, writeFileAtomic, appendDurable } from '../../src/util/durable.js';
+import { REPO } from '../helpers/paths.js';
 
 const run = promisify(execFile);
-const HOLDER = join(import.meta.dirname, 'helpers', 'lock-holder.ts');
+const HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-durable-'));
 const children: ChildProcess[] = [];
 afterAll(() => {

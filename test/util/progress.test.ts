@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtDuration, Progress } from '../src/util/progress.js';
+import { fmtDuration, Progress } from '../../src/util/progress.js';
 
 function sink(isTTY: boolean) {
   const out: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeStats, mean, median, pearson, percentile, std } from '../src/util/stats.js';
-import { borda, fractionBelow, kendallTau, kendallTauNaive, normalisedRanks, ranks, spearmanRho } from '../src/util/ranks.js';
-import { Rng } from '../src/util/rng.js';
+import { describe as describeStats, mean, median, pearson, percentile, std } from '../../src/util/stats.js';
+import { borda, fractionBelow, kendallTau, kendallTauNaive, normalisedRanks, ranks, spearmanRho } from '../../src/util/ranks.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** O(n^2) Spearman reference: Pearson on average ranks computed by counting. */
 function spearmanNaive(x: number[], y: number[]): number {

@@ -1,12 +1,12 @@
 /** Several architectures scored together (batched correlations across networks) = each scored alone. */
-import { methodBackend } from './helpers/backend.js';
+import { methodBackend } from '../helpers/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend/index.js';
-import { NB201_DEFAULT, nb201Factory } from '../src/nn/nb201-net.js';
-import { scoreNetsGrouped } from '../src/proxies/index.js';
-import { parseArch } from '../src/spaces/nb201.js';
-import { ZeroShotScorer, scoreAll } from '../src/zeroshot/index.js';
-import { autoGroupSize, groupDevice, MAX_AUTO_GROUP, memoryBudgetBytes } from '../src/zeroshot/group-size.js';
+import type { Backend } from '../../src/backend/index.js';
+import { NB201_DEFAULT, nb201Factory } from '../../src/nn/nb201-net.js';
+import { scoreNetsGrouped } from '../../src/proxies/index.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { ZeroShotScorer, scoreAll } from '../../src/zeroshot/index.js';
+import { autoGroupSize, groupDevice, MAX_AUTO_GROUP, memoryBudgetBytes } from '../../src/zeroshot/group-size.js';
 
 let gpu: Backend | null;
 beforeAll(async () => {

@@ -13,10 +13,10 @@ import { describe, expect, it } from 'vitest';
 
 // Several CLI children per test; lavapipe on a shared 2-core machine can be slow.
 const SLOW = { timeout: 900_000 };
-import { readCsvObjects } from '../src/data/csv.js';
-import { wgnasChild } from './helpers/child.js';
-import { wgnasInProcess } from './helpers/cli.js';
-import { testGpu } from './helpers/gpu.js';
+import { readCsvObjects } from '../../src/data/csv.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { testGpu } from '../helpers/gpu.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-zeroshot-'));
 const SMALL = ['--cells-per-stage', '1', '--batch', '8', '--channels', '4'];

@@ -5,7 +5,7 @@
  * real batch), gradients against finite differences, and the shape errors of the GPU op.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../src/gpu/errors.js';
+import { ShapeError } from '../../../src/gpu/errors.js';
 import {
   conv2dBackwardInputF64,
   conv2dBackwardWeightF64,
@@ -13,13 +13,13 @@ import {
   conv2dF64,
   conv2dOutShape as gpuOutShape,
   type Conv2dParams,
-} from '../src/kernels/conv2d.js';
-import type { NativeDevice } from '../src/native/device.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dMacs, conv2dOutShape } from '../src/backend/cpu/conv2d.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod } from './layers-helpers.js';
-import { nativeDeviceOrNull } from './native-ops-helpers.js';
+} from '../../../src/kernels/conv2d.js';
+import type { NativeDevice } from '../../../src/native/device.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dMacs, conv2dOutShape } from '../../../src/backend/cpu/conv2d.js';
+import { Rng } from '../../../src/util/rng.js';
+import { expectClose } from '../../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
+import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {

@@ -4,21 +4,21 @@
  * WGSL tests' shape tables (layers-*.test.ts, matmul.test.ts) plus awkward CPU shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../src/gpu/errors.js';
-import { relu6BackwardCpu, relu6Cpu, reluBackwardCpu, reluCpu } from '../src/kernels/activation.js';
-import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from '../src/kernels/batchnorm.js';
-import { absCpu, addCpu, axpyCpu, mulCpu, scaleCpu } from '../src/kernels/elementwise.js';
-import { linearBackwardCpu, linearCpu } from '../src/kernels/linear.js';
-import { softmaxCrossEntropyCpu } from '../src/kernels/loss.js';
-import { matmulCpu } from '../src/kernels/matmul.js';
-import { avgPool2dBackwardCpu, avgPool2dCpu, globalAvgPoolBackwardCpu, globalAvgPoolCpu, type Pool2dParams } from '../src/kernels/pool.js';
-import { colSumsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSquaresCpu } from '../src/kernels/reduce.js';
-import type { NativeDevice, NativeTensor } from '../src/native/device.js';
-import * as nat from '../src/backend/cpu/index.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose } from './helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod } from './layers-helpers.js';
-import { nativeDeviceOrNull } from './native-ops-helpers.js';
+import { ShapeError } from '../../../src/gpu/errors.js';
+import { relu6BackwardCpu, relu6Cpu, reluBackwardCpu, reluCpu } from '../../../src/kernels/activation.js';
+import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from '../../../src/kernels/batchnorm.js';
+import { absCpu, addCpu, axpyCpu, mulCpu, scaleCpu } from '../../../src/kernels/elementwise.js';
+import { linearBackwardCpu, linearCpu } from '../../../src/kernels/linear.js';
+import { softmaxCrossEntropyCpu } from '../../../src/kernels/loss.js';
+import { matmulCpu } from '../../../src/kernels/matmul.js';
+import { avgPool2dBackwardCpu, avgPool2dCpu, globalAvgPoolBackwardCpu, globalAvgPoolCpu, type Pool2dParams } from '../../../src/kernels/pool.js';
+import { colSumsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSquaresCpu } from '../../../src/kernels/reduce.js';
+import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
+import * as nat from '../../../src/backend/cpu/index.js';
+import { Rng } from '../../../src/util/rng.js';
+import { expectClose } from '../../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
+import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {

@@ -5,18 +5,18 @@
  * mixture (fitness.test.ts's K and sizes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError } from '../src/gpu/errors.js';
-import { gateDotCpu } from '../src/kernels/binarize.js';
-import { correlationCpu } from '../src/kernels/correlation.js';
-import { fitnessGradCpu, fitnessSoftmaxCpu, mixtureCpu } from '../src/kernels/fitness.js';
-import { matmulCpu } from '../src/kernels/matmul.js';
-import { adamStepCpu, sgdStepCpu } from '../src/kernels/optim.js';
-import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, type BatchedAccumulateOptions } from '../src/kernels/proxy-ops.js';
-import type { NativeDevice, NativeTensor } from '../src/native/device.js';
-import * as nat from '../src/backend/cpu/index.js';
-import { Rng } from '../src/util/rng.js';
-import { expectClose } from './helpers/gpu.js';
-import { nativeDeviceOrNull } from './native-ops-helpers.js';
+import { ShapeError } from '../../../src/gpu/errors.js';
+import { gateDotCpu } from '../../../src/kernels/binarize.js';
+import { correlationCpu } from '../../../src/kernels/correlation.js';
+import { fitnessGradCpu, fitnessSoftmaxCpu, mixtureCpu } from '../../../src/kernels/fitness.js';
+import { matmulCpu } from '../../../src/kernels/matmul.js';
+import { adamStepCpu, sgdStepCpu } from '../../../src/kernels/optim.js';
+import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, type BatchedAccumulateOptions } from '../../../src/kernels/proxy-ops.js';
+import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
+import * as nat from '../../../src/backend/cpu/index.js';
+import { Rng } from '../../../src/util/rng.js';
+import { expectClose } from '../../helpers/gpu.js';
+import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
