@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, webgpuBackend } from '../../src/backend/index.js';
 import type { Gpu } from '../../src/gpu/index.js';
 import { createTfjsBaseline, type TfjsBaseline } from '../../src/bench/tfjs.js';
-import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../../src/bench/tfjs-nb201.js';
+import { nb201WeightShapes, readNb201Weights, tfjsWrcor } from '../../bench/tfjs-nb201.js';
 import { Nb201Net, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
 import { Tape } from '../../src/nn/tape.js';
 import { type WrcorScores, wrcorScores } from '../../src/proxies/correlation-proxies.js';

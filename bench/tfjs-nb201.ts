@@ -13,11 +13,11 @@
  * are clones of one zero tensor per shape (clones share the buffer: no allocation per ReLU).
  * A z_r with no path to the loss gets no gradient, like a ReLU our tape never reaches.
  */
-import type { Nb201Net, Nb201NetConfig } from '../nn/nb201-net.js';
-import type { ProxyBatch } from '../proxies/index.js';
-import { logAbsDet } from '../proxies/linalg.js';
-import { NB201_EDGES, type Nb201Cell, checkCell } from '../spaces/nb201.js';
-import type { Tf, TfTensor } from './registry.js';
+import type { Nb201Net, Nb201NetConfig } from '../src/nn/nb201-net.js';
+import type { ProxyBatch } from '../src/proxies/index.js';
+import { logAbsDet } from '../src/proxies/linalg.js';
+import { NB201_EDGES, type Nb201Cell, checkCell } from '../src/spaces/nb201.js';
+import type { Tf, TfTensor } from '../src/bench/registry.js';
 
 export interface HostParam {
   shape: number[];
