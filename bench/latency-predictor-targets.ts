@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 
 import { webgpuBackend } from '../src/backend/index.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { acquireGpu } from '../src/gpu/adapter.js';
 import { archParts, archToNativeOps, type ProxylessArch } from '../src/latency/arch.js';
 import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
 import { gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/mobilenet/gpu-profiler.js';

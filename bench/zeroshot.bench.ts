@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { createTfjsBaseline } from '../src/bench/tfjs.js';
 import { type HostWeights, readNb201Weights, tfjsWrcor } from './tfjs-nb201.js';
 import { webgpuBackend } from '../src/backend/index.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { acquireGpu } from '../src/gpu/adapter.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
 import { scoreCell } from '../src/zeroshot/index.js';
 import { formatArch, type Nb201Cell, sampleCell } from '../src/spaces/nb201.js';
