@@ -4,6 +4,7 @@
  * run's resolution, normalised with the dataset's per-channel mean/std.
  */
 import { Rng } from '../util/rng.js';
+import { balancedIndices } from './balanced-sample.js';
 import type { Cifar10 } from './cifar10.js';
 
 export interface Normalisation {
@@ -53,18 +54,7 @@ export function indicesByClass(labels: ArrayLike<number>, classes: number): numb
  */
 export function sampleBalanced(labels: ArrayLike<number>, classes: number, n: number, seed: number): number[] {
   if (!Number.isInteger(n) || n < 1 || n > labels.length) throw new RangeError(`batch size must be an integer in [1, ${labels.length}], got ${n}`);
-  const rng = new Rng(seed);
-  const byClass = indicesByClass(labels, classes).map((l) => rng.shuffle(l));
-  const extra = new Set(rng.shuffle([...Array(classes).keys()]).slice(0, n % classes));
-  const chosen: number[] = [];
-  const leftover: number[] = [];
-  byClass.forEach((list, c) => {
-    const want = Math.floor(n / classes) + (extra.has(c) ? 1 : 0);
-    chosen.push(...list.slice(0, want));
-    leftover.push(...list.slice(want));
-  });
-  if (chosen.length < n) chosen.push(...rng.shuffle(leftover).slice(0, n - chosen.length));
-  return rng.shuffle(chosen);
+  return balancedIndices(labels, labels.length, classes, n, new Rng(seed));
 }
 
 /** The historical proxy draw: the first n of a seeded permutation (kept for the bundled subset). */
