@@ -11,7 +11,6 @@ import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-co
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import type { CostModel } from '../../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { fixedMadds } from '../../src/mobilenet/madds.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
 import { PROXIES } from '../../src/proxies/index.js';
@@ -19,6 +18,7 @@ import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { proxyBatch, scoreCell } from '../../src/zeroshot/index.js';
 import { bothBackends } from '../helpers/backend.js';
+import { TOY_LAYOUT } from '../helpers/cases.js';
 
 const [gpuBe, cpuBe] = (await bothBackends()).map((b) => b.backend);
 
@@ -67,20 +67,7 @@ describe('proxies on NAS-Bench-201 cells', () => {
   }, 120_000);
 });
 
-const TOY: MobileNetLayout = {
-  name: 'toy',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+const TOY = TOY_LAYOUT;
 
 describe('ProxylessNAS', () => {
   const LAT: CostModel = {

@@ -5,6 +5,7 @@ import { matmul, matmulCpu, type MatmulTile } from '../../src/kernels/matmul.js'
 import { matmulTileMisfit } from '../../src/kernels/matmul-tiles.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
+import { MATMUL_CASES } from '../helpers/cases.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
@@ -13,15 +14,7 @@ beforeAll(async () => {
 
 const cases: Array<[number, number, number, number, boolean, boolean]> = [
   // batch, M, N, K, transA, transB
-  [1, 1, 1, 1, false, false],
-  [1, 7, 13, 5, false, false],
-  [1, 64, 64, 64, false, false],
-  [1, 65, 63, 17, false, false],
-  [3, 31, 37, 41, false, false],
-  [2, 29, 67, 3, true, false],
-  [2, 17, 19, 97, false, true],
-  [1, 1, 130, 1, true, true],
-  [4, 100, 1, 33, true, true],
+  ...MATMUL_CASES,
   // vec4 paths: every contiguous axis a multiple of 4 (all four layouts), and mixed alignments
   [2, 64, 68, 36, false, false],
   [1, 68, 64, 40, true, true],

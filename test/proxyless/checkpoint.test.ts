@@ -12,9 +12,9 @@ import type { Backend } from '../../src/backend/index.js';
 import { CheckpointError, readCheckpoint } from '../../src/proxyless/checkpoint.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import type { CostModel } from '../../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../../src/proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
+import { TOY_LAYOUT } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 beforeAll(async () => {
@@ -22,20 +22,7 @@ beforeAll(async () => {
 });
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ckpt-'));
 
-const TOY: MobileNetLayout = {
-  name: 'toy',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+const TOY = TOY_LAYOUT;
 const LAT: CostModel = { unit: 'ms', source: 'table', fixed: 2, perPosition: [[3, 1.5, 4, 2.5, 0], [2, 3, 1, 4, 0], [5, 4, 6, 2]] };
 const data = () => cifarSearchSplit(200, 100);
 const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig => ({

@@ -8,9 +8,9 @@ import { UsageError } from '../../src/cli/args.js';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { type CostModel, expectedCost } from '../../src/mobilenet/cost/model.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
+import { TOY_LAYOUT } from '../helpers/cases.js';
 
 const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
 
@@ -56,21 +56,7 @@ describe('the cost terms of the objective', () => {
   });
 });
 
-/** A small layout whose step runs in well under a second on lavapipe (8×8 inputs, 3 searchable blocks). */
-const TOY: MobileNetLayout = {
-  name: 'toy',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+const TOY = TOY_LAYOUT;
 
 // Synthetic table: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate.
 const TOY_LAT: CostModel = {

@@ -19,6 +19,7 @@ import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
 import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
+import { MATMUL_CASES } from '../../helpers/cases.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
@@ -188,17 +189,9 @@ describe('native pooling vs the f64 reference', () => {
 });
 
 describe('native matmul vs the reference', () => {
-  // matmul.test.ts's table, then the WRCor Gram product and a batch of tiny products.
+  // The shared matmul cases, then the WRCor Gram product and a batch of tiny products.
   const cases: Array<[number, number, number, number, boolean, boolean]> = [
-    [1, 1, 1, 1, false, false],
-    [1, 7, 13, 5, false, false],
-    [1, 64, 64, 64, false, false],
-    [1, 65, 63, 17, false, false],
-    [3, 31, 37, 41, false, false],
-    [2, 29, 67, 3, true, false],
-    [2, 17, 19, 97, false, true],
-    [1, 1, 130, 1, true, true],
-    [4, 100, 1, 33, true, true],
+    ...MATMUL_CASES,
     [3, 64, 64, 2048, false, true],
     [50, 3, 5, 4, true, false],
   ];
