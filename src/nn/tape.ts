@@ -48,6 +48,7 @@ export interface ReluRecord {
 
 /** One training-mode batch norm's batch statistics (TapeOptions.bnBatchStats), for the running averages. */
 export interface BnBatchRecord {
+  /** The BN's parameter prefix ('stem.bn' of 'stem.bn.gamma'), else its tape name. */
   name: string;
   mean: Tensor;
   invStd: Tensor;
@@ -193,15 +194,17 @@ export class Tape {
   batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;
+    // Running statistics are keyed by the BN's parameter name ('stem.bn' of 'stem.bn.gamma'), the name weights files use.
+    const key = gamma ? gamma.name.replace(/\.gamma$/, '') : name;
     if (this.opts.bnEval) {
-      const s = this.opts.bnEval.statsFor(name, x.shape[1]);
+      const s = this.opts.bnEval.statsFor(key, x.shape[1]);
       return this.out(this.ops.batchNormEval(x.value, s.mean, s.invStd, gamma?.value ?? null, beta?.value ?? null), false);
     }
     const { y, mean, invStd } = this.ops.batchNormForward(x.value, gamma?.value ?? null, beta?.value ?? null);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
-    if (this.opts.bnBatchStats) this.bnBatches.push({ name, mean, invStd, count: x.value.size / x.shape[1] });
+    if (this.opts.bnBatchStats) this.bnBatches.push({ name: key, mean, invStd, count: x.value.size / x.shape[1] });
     const out = this.out(y, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
