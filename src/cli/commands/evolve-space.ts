@@ -8,7 +8,7 @@ import { UsageError } from '../args.js';
 import { openRunDataset, runSearchSplit } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
+import type { ValuesOf } from '../spec.js';
 import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
 
 export const summary = EVOLVE_SPACE.summary;
@@ -57,7 +57,8 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     seed: v.seed,
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
-  if (v.train + v.val > CIFAR_TRAIN_IMAGES) throw new UsageError(`--train ${v.train} + --val ${v.val} images: the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES}`);
+  // Weights train on --train, fitness steps draw --batch images of --val.
+  if (v.batch > Math.min(v.train, v.val)) throw new UsageError(`--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`);
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {
     throw new UsageError(`--budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M leaves nothing for the searchable layers: the ${layout.name} skeleton alone takes ${(fixed / 1e6).toFixed(2)}M`);

@@ -12,10 +12,10 @@ import { writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
+import { networkOf } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
-import { networkOf } from './export.js';
 
 export const summary = TRAIN.summary;
 
