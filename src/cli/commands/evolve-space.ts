@@ -1,6 +1,6 @@
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
-import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
+import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -9,6 +9,7 @@ import { openRunDataset, runSearchSplit } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
+import { trainFound } from '../train-found.js';
 import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
 
 export const summary = EVOLVE_SPACE.summary;
@@ -76,6 +77,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);
   let evo: AutoSpace | null = null;
+  let found: string;
   try {
     evo = new AutoSpace(backend, cfg, data);
     err.write(
@@ -105,10 +107,14 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);
     } else io.out(JSON.stringify(res.space, null, 2) + '\n');
+    // The network --train-epochs trains: the fittest cell of every layer.
+    const learned = loadSpace(res.space);
+    found = JSON.stringify(archJson(learned, learned.cells.map(() => 0)), null, 2);
   } finally {
     evo?.dispose();
     backend.dispose();
   }
+  await trainFound({ json: found }, v, ctx);
 }
 
 export const handlers = { evolve, 'hand-designed': handDesigned };

@@ -22,6 +22,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
+import { trainFound } from '../train-found.js';
 import { readSpace } from '../space.js';
 import { PROXYLESS, type PROXYLESS_OPTIONS } from '../specs/proxyless.js';
 
@@ -185,14 +186,16 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const data = await runSearchSplit(ds, trainN, valN);
   const test = values['train-derived'] ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx), 1000) : null;
   const backend = await openDevice(device, values);
+  let found: string;
   try {
-    await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
+    found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
   } finally {
     backend.dispose();
   }
+  await trainFound({ json: found }, values, ctx);
 }
 
-async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<void> {
+async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<string> {
   const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
@@ -281,6 +284,7 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
       io.err(lines.join('\n') + '\n');
       io.out(json);
     }
+    return json;
   } finally {
     search.dispose();
   }

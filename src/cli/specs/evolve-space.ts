@@ -1,6 +1,7 @@
 import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
+import { trainFoundOptions } from './train.js';
 import { defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
 import { cpuThreads, dataset, device } from './common.js';
 
@@ -49,6 +50,7 @@ export const EVOLVE_OPTIONS = {
   'cpu-threads': cpuThreads,
   out,
   history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
+  ...trainFoundOptions(),
 };
 
 export const HAND_DESIGNED_OPTIONS = {

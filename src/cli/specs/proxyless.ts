@@ -2,6 +2,7 @@ import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
 import { backend, cpuThreads, dataset, device, threads } from './common.js';
+import { trainFoundOptions } from './train.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
 const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
@@ -106,6 +107,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'log-every': int({ group: 'output', help: 'steps between progress lines', default: D.logEvery, min: 1 }),
   'train-derived': int({ group: 'output', help: 'afterwards train the derived net from scratch N steps and report test accuracy', min: 1 }),
+  ...trainFoundOptions('output'),
 };
 
 export const PROXYLESS_MODE = defineMode({

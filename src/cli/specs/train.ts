@@ -1,4 +1,4 @@
-import { TRAIN_DEFAULTS as D } from '../../train/trainer.js';
+import { TRAIN_DEFAULTS as D } from '../../train/settings.js';
 import { defineCommand, defineMode, flag, int, num, outDir, seed } from '../spec.js';
 import { cpuThreads, dataset, device, quiet } from './common.js';
 import { EXPORT_OPTIONS } from './export.js';
@@ -54,3 +54,24 @@ export const TRAIN = defineCommand({
     'At the end: DIR/weights.json + weights.bin (the wgnas-weights format of wgnas export --weights, with the running statistics as <bn>.running_mean / <bn>.running_var), DIR/curve.svg and DIR/report.json (test accuracy, parameters, multiply-adds, batch-1 latency measured through the native addon).',
   modes: [TRAIN_MODE],
 });
+
+/** --train-epochs / --train-out of the search commands (src/cli/train-found.ts); `group` for specs with headings. */
+export function trainFoundOptions(group?: string) {
+  const g = group ? { group } : {};
+  return {
+  'train-epochs': int({
+    ...g,
+    help: 'afterwards train the network found from scratch for N epochs with wgnas train (its defaults; the same --dataset, --device and --seed) and report its test accuracy',
+    min: 1,
+    max: 100_000,
+    requires: ['train-out'],
+    requiresWhy: '--train-epochs writes the training into a directory; give --train-out DIR',
+  }),
+  'train-out': outDir({
+    ...g,
+    help: 'where --train-epochs writes: network.json (the network found), weights, curve.svg, report.json and checkpoints (see wgnas train)',
+    requires: ['train-epochs'],
+    requiresWhy: '--train-out is for --train-epochs; give --train-epochs N',
+  }),
+  };
+}
