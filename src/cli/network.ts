@@ -7,7 +7,9 @@ import type { ValuesOf } from './spec.js';
 import type { EXPORT_OPTIONS } from './specs/export.js';
 
 /** The network named by --net or --nb201 (errors name the flag or the file). */
-export function networkOf(values: Pick<ValuesOf<typeof EXPORT_OPTIONS>, 'net' | 'nb201' | 'resolution' | 'channels' | 'cells-per-stage' | 'classes'>): ExportNetwork {
+export function networkOf(
+  values: Pick<ValuesOf<typeof EXPORT_OPTIONS>, 'net' | 'nb201' | 'channels' | 'cells-per-stage' | 'classes'> & { resolution?: number },
+): ExportNetwork {
   if (values.nb201 !== undefined) {
     try {
       return nb201Network(values.nb201, { channels: values.channels, cellsPerStage: values['cells-per-stage'], numClasses: values.classes });

@@ -139,6 +139,23 @@ describe('wgnas train', () => {
     expect(h(cut)).toEqual(h(whole));
   });
 
+  it.skipIf(!hasCpu)('search --train-epochs hands the cell it found to wgnas train', { timeout: 240_000 }, async () => {
+    const out = join(dir, 'found');
+    const r = await wgnasInProcess([
+      'search', '--budget', '2', '--batch', '8', '--cells-per-stage', '1', '--dataset', `folder:${data}`, '--device', 'cpu', '--cpu-threads', '2', '--quiet',
+      '--train-epochs', '1', '--train-out', out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const best = /best cell:\s+(\S+)/.exec(r.out)![1];
+    expect(r.err).toContain(`wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --cpu-threads 2 --nb201 ${best}`);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.network).toContain(best);
+    expect(report.history).toHaveLength(1);
+    const lone = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1']);
+    expect(lone.code).toBe(2);
+    expect(lone.err).toMatch(/--train-epochs writes the training into a directory; give --train-out DIR/);
+  });
+
   it('refuses bad input with one line before any work', async () => {
     const out = join(dir, 'bad');
     const cases: Array<[Record<string, string | true>, RegExp]> = [

@@ -114,7 +114,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     evo?.dispose();
     backend.dispose();
   }
-  await trainFound({ json: found }, v, ctx);
+  await trainFound({ json: found }, v, ds.count, ctx);
 }
 
 export const handlers = { evolve, 'hand-designed': handDesigned };

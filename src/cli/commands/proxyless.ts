@@ -192,7 +192,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   } finally {
     backend.dispose();
   }
-  await trainFound({ json: found }, values, ctx);
+  await trainFound({ json: found }, values, ds.count, ctx);
 }
 
 async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<string> {

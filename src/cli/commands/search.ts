@@ -84,7 +84,7 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunCon
   } finally {
     backend.dispose();
   }
-  await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ctx);
+  await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
 }
 
 async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null, data: { batch: ProxyBatch; classes: number }): Promise<string> {
@@ -269,7 +269,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   } finally {
     backend.dispose();
   }
-  await trainFound({ json: found }, v, ctx);
+  await trainFound({ json: found }, v, ds.count, ctx);
 }
 
 export const handlers = { nb201, cells };

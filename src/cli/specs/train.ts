@@ -8,7 +8,7 @@ const nb201Only = { requires: ['nb201'], requiresWhy: '--channels and --cells-pe
 export const TRAIN_OPTIONS = {
   net: { ...EXPORT_OPTIONS.net, group: 'network' },
   nb201: { ...EXPORT_OPTIONS.nb201, group: 'network' },
-  resolution: { ...EXPORT_OPTIONS.resolution, group: 'network' },
+  resolution: int({ group: 'network', help: 'input size of a net.config or compact architecture', defaultText: "the net.config's resolution, else 224", min: 8, max: 4096 }),
   channels: { ...EXPORT_OPTIONS.channels, group: 'network', ...nb201Only },
   'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network', ...nb201Only },
   dataset: { ...dataset, group: 'data' },
@@ -59,19 +59,19 @@ export const TRAIN = defineCommand({
 export function trainFoundOptions(group?: string) {
   const g = group ? { group } : {};
   return {
-  'train-epochs': int({
-    ...g,
-    help: 'afterwards train the network found from scratch for N epochs with wgnas train (its defaults; the same --dataset, --device and --seed) and report its test accuracy',
-    min: 1,
-    max: 100_000,
-    requires: ['train-out'],
-    requiresWhy: '--train-epochs writes the training into a directory; give --train-out DIR',
-  }),
-  'train-out': outDir({
-    ...g,
-    help: 'where --train-epochs writes: network.json (the network found), weights, curve.svg, report.json and checkpoints (see wgnas train)',
-    requires: ['train-epochs'],
-    requiresWhy: '--train-out is for --train-epochs; give --train-epochs N',
-  }),
+    'train-epochs': int({
+      ...g,
+      help: 'afterwards train the network found from scratch for N epochs with wgnas train (its defaults; the same --dataset, --device and --seed) and report its test accuracy',
+      min: 1,
+      max: 100_000,
+      requires: ['train-out'],
+      requiresWhy: '--train-epochs writes the training into a directory; give --train-out DIR',
+    }),
+    'train-out': outDir({
+      ...g,
+      help: 'where --train-epochs writes: network.json (the network found), weights, curve.svg, report.json and checkpoints (see wgnas train)',
+      requires: ['train-epochs'],
+      requiresWhy: '--train-out is for --train-epochs; give --train-epochs N',
+    }),
   };
 }
