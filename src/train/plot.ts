@@ -53,6 +53,8 @@ function panel(y0: number, title: string, xs: number[], series: Series[], fixed?
 
 /** The SVG text of the learning curve; `title` names the network and data. */
 export function learningCurveSvg(history: readonly EpochRecord[], title: string, subtitle = ''): string {
+  // Network descriptions run long (a MobileNet lists every cell): cut to the width.
+  const fit = (t: string, chars: number) => (t.length > chars ? `${t.slice(0, chars - 1)}…` : t);
   const xs = [0, ...history.map((h) => h.epoch)];
   // Epoch 0 has no measurement: the curves start at the first epoch.
   const at = (f: (h: EpochRecord) => number) => [NaN, ...history.map(f)];
@@ -61,8 +63,8 @@ export function learningCurveSvg(history: readonly EpochRecord[], title: string,
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${M.left}" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${M.left}" y="36" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
+    `<text x="${M.left}" y="20" font-size="14" font-weight="bold">${escapeXml(fit(title, 72))}</text>`,
+    `<text x="${M.left}" y="36" font-size="11" fill="#555">${escapeXml(fit(subtitle, 100))}</text>`,
     panel(head, '(a) cross-entropy', xs, [
       { label: 'train (smoothed)', color: '#1f77b4', values: at((h) => h.trainLoss) },
       { label: 'test', color: '#d62728', values: at((h) => h.testLoss) },
