@@ -125,3 +125,28 @@ export class Prefetcher<T> {
     return [...this.pending.keys()];
   }
 }
+
+/** The first `n` images of `ds` as a dataset (folders interleave classes, so a prefix stays balanced). */
+export function firstImages(ds: ImageDataset, n: number): ImageDataset {
+  if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
+  if (n === ds.count) return ds;
+  const labels = ds.labels.subarray(0, n);
+  return Object.freeze({
+    name: ds.name,
+    split: ds.split,
+    classes: ds.classes,
+    classNames: ds.classNames,
+    count: n,
+    labels,
+    nativeSize: ds.nativeSize,
+    balanced: ds.balanced,
+    mean: ds.mean,
+    std: ds.std,
+    images: (indices: readonly number[], size: number) => {
+      const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+      if (bad !== undefined) return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside the first ${n}`));
+      return ds.images(indices, size);
+    },
+    source: (i: number) => ds.source(i),
+  });
+}

@@ -175,7 +175,22 @@ for (const [shape, affine] of [
       return [r.dx, r.dgamma, r.dbeta];
     },
   });
+  // Eval mode: statistics unrelated to the batch (running averages), a large mean.
+  const rm = rnd(C).map((v) => 50 + v);
+  const ri = rnd(C).map((v) => 0.5 + 0.1 * Math.abs(v));
+  const xe = x.map((v) => v + 50);
+  add('batchNormEval', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, [[xe, shape], [rm, [C]], [ri, [C]], ...(affine ? ([[gamma!, [C]], [beta!, [C]]] as Array<[Arr, number[]]>) : [])], ([tx, tm, ti, tg, tb]) =>
+        be.ops.batchNormEval(tx, tm, ti, tg ?? null, tb ?? null),
+      ),
+    ref: () => [OPS.batchNormEval.reference(xe, shape, rm, ri, gamma, beta)],
+  });
 }
+bad('batchNormEval', 'mean shape', (be) => be.ops.batchNormEval(be.empty([2, 3, 4, 4]), be.empty([4]), be.empty([3]), null, null));
+bad('batchNormEval', '3-D input', (be) => be.ops.batchNormEval(be.empty([2, 3, 4]), be.empty([3]), be.empty([3]), null, null));
 bad('batchNormForward', '3-D input', (be) => be.ops.batchNormForward(be.empty([2, 3, 4]), null, null));
 bad('batchNormForward', 'gamma shape', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), be.empty([4]), null));
 bad('batchNormForward', 'eps', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), null, null, 0));

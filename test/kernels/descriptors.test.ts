@@ -236,6 +236,7 @@ describe('op catalog and backend registry', () => {
     conv2dBackwardWeight: conv,
     batchNormForward: { N: 2, C: 3, HW: 16 },
     batchNormBackward: { N: 2, C: 3, HW: 16 },
+    batchNormEval: { N: 2, C: 3, HW: 16 },
     relu: { n: 10 },
     reluBackward: { n: 10 },
     relu6: { n: 10 },

@@ -1,5 +1,6 @@
 import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
+import { trainFoundOptions } from './train.js';
 import { backend, cellsPerStage, cpuThreads, dataset, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 
@@ -41,6 +42,7 @@ export const SEARCH_NB201_OPTIONS = {
     requires: ['evaluated'],
     requiresWhy: '--resume needs --evaluated FILE',
   }),
+  ...trainFoundOptions(),
 };
 
 export const SEARCH_CELLS_OPTIONS = {
@@ -78,6 +80,7 @@ export const SEARCH_CELLS_OPTIONS = {
   'cpu-threads': cpuThreads,
   json,
   quiet,
+  ...trainFoundOptions(),
 };
 
 export const SEARCH = defineCommand({
