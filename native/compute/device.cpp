@@ -46,6 +46,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
                            InstanceMethod<&ComputeDevice::Read>("read"),
                            InstanceMethod<&ComputeDevice::Sync>("sync"),
                            InstanceMethod<&ComputeDevice::Enqueue>("enqueue"),
+                           InstanceMethod<&ComputeDevice::EnqueuePacked>("enqueuePacked"),
                            InstanceMethod<&ComputeDevice::Stats>("stats"),
                            InstanceMethod<&ComputeDevice::ResetPeak>("resetPeak"),
                            InstanceMethod<&ComputeDevice::Trim>("trim"),
@@ -122,8 +123,12 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     double count = 0, ns = 0, cpuNs = 0;  // cpuNs: the worker thread's CPU time (its OpenMP team's not included)
   };
   std::mutex profMu_;
-  std::map<std::string, OpTime> profile_;
+  // Keyed by the command's static name (no string built per command); merged by text in profile().
+  std::unordered_map<const char*, OpTime> profile_;
   double idleNs_ = 0;
+  // The worker thread's CPU time per command costs two clock_gettime system calls (~1 us in a VM,
+  // as much as a small op): measured only once profile() has been called.
+  std::atomic<bool> cpuTiming_{false};
 
   // ---- worker ----
 
@@ -149,7 +154,8 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
         queue_.pop_front();
       }
       auto t1 = Clock::now();
-      double cpu0 = threadCpuNs();
+      bool cpuTiming = cpuTiming_.load(std::memory_order_relaxed);
+      double cpu0 = cpuTiming ? threadCpuNs() : 0;
       if (c.fn) {
         try {
           c.fn(*rt_);
@@ -164,7 +170,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
         OpTime& o = profile_[c.name];
         o.count++;
         o.ns += std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
-        o.cpuNs += threadCpuNs() - cpu0;
+        if (cpuTiming) o.cpuNs += threadCpuNs() - cpu0;
         idleNs_ += std::chrono::duration<double, std::nano>(t1 - t0).count();
       }
       c.fn = nullptr;  // drop the command's buffer references before reporting completion
@@ -237,8 +243,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     return static_cast<size_t>(d);
   }
 
-  Buf& handle(Napi::Env env, const Napi::Value& v) {
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  Buf& handle(Napi::Env env, const Napi::Value& v) { return handleById(env, v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1); }
+
+  Buf& handleById(Napi::Env env, double d) {
     auto it = handles_.find(static_cast<uint32_t>(d));
     if (d < 1 || it == handles_.end()) throw Napi::Error::New(env, "native tensor used after dispose() (or not from this device)");
     return it->second;
@@ -362,6 +369,82 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
           }});
   }
 
+  // The ops in ops() order: enqueuePacked names an op by its index here.
+  static const std::vector<const OpDef*>& opTable() {
+    static const std::vector<const OpDef*> t = [] {
+      std::vector<const OpDef*> v;
+      for (auto& [name, op] : registry()) v.push_back(&op);
+      return v;
+    }();
+    return t;
+  }
+
+  // enqueuePacked(opIndex, packed: Float64Array, length, keys): enqueue() without the per-op N-API
+  // property walk (which cost ~10 us an op, more than most ops run). packed[0, length) holds the
+  // tensor count, the handles, then the parameter values in the order of `keys` ("k1,k2,[k3,"): a
+  // key starting with '[' is an array, stored as its length followed by its elements.
+  void EnqueuePacked(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    double idx = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    const auto& table = opTable();
+    if (!(idx >= 0 && idx < static_cast<double>(table.size())))
+      throw Napi::TypeError::New(env, "enqueuePacked: unknown op index (rebuild the addon?)");
+    const OpDef* op = table[static_cast<size_t>(idx)];
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(env, "enqueuePacked: packed must be a Float64Array");
+    Napi::Float64Array arr = info[1].As<Napi::Float64Array>();
+    size_t len = count(env, info[2], "enqueuePacked: length");
+    if (len > arr.ElementLength() || len < 1) throw Napi::RangeError::New(env, "enqueuePacked: length exceeds the packed array");
+    const double* d = arr.Data();
+    std::string name = op->name;
+    size_t pos = 0;
+    auto next = [&]() {
+      if (pos >= len) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": packed values end early");
+      return d[pos++];
+    };
+    double ntd = next();
+    if (!(ntd >= 0 && ntd <= static_cast<double>(len - pos))) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": bad tensor count");
+    size_t nt = static_cast<size_t>(ntd);
+    std::vector<Buf> bufs;
+    bufs.reserve(nt);
+    std::vector<size_t> numels;
+    numels.reserve(nt);
+    for (size_t i = 0; i < nt; i++) {
+      bufs.push_back(handleById(env, next()));
+      numels.push_back(bufs.back()->numel);
+    }
+    if (op->tensors >= 0 && static_cast<int>(bufs.size()) != op->tensors)
+      throw Napi::TypeError::New(env, "native op " + name + ": expected " + std::to_string(op->tensors) + " tensors, got " +
+                                          std::to_string(bufs.size()));
+    auto params = std::make_shared<Params>();
+    std::string keys = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+    for (size_t b = 0; b < keys.size();) {
+      size_t e = keys.find(',', b);
+      if (e == std::string::npos) e = keys.size();
+      if (keys[b] == '[') {
+        double nd = next();
+        if (!(nd >= 0 && nd <= static_cast<double>(len - pos))) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": packed values end early");
+        size_t n = static_cast<size_t>(nd);
+        params->setArray(keys.substr(b + 1, e - b - 1), std::vector<double>(d + pos, d + pos + n));
+        pos += n;
+      } else {
+        params->set(keys.substr(b, e - b), next());
+      }
+      b = e + 1;
+    }
+    try {
+      if (op->check) op->check(*params, numels);
+    } catch (const OpError& e) {
+      throw Napi::RangeError::New(env, "native op " + name + ": " + e.what());
+    }
+    enqueued_++;
+    push({op->name, [op, bufs = std::move(bufs), params](Runtime& rt) {
+            Ctx c{*params, bufs, rt};
+            op->run(c);
+          }});
+  }
+
   static void parseParams(Napi::Env env, const Napi::Object& o, Params& p, const std::string& op) {
     Napi::Array keys = o.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {
@@ -418,7 +501,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     Napi::Env env = info.Env();
     Napi::Array a = Napi::Array::New(env);
     uint32_t i = 0;
-    for (auto& [name, op] : registry()) a.Set(i++, name);
+    for (const OpDef* op : opTable()) a.Set(i++, op->name);
     return a;
   }
 
@@ -428,9 +511,17 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   Napi::Value Profile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool reset = info.Length() > 0 && info[0].ToBoolean().Value();
+    cpuTiming_ = true;
     std::lock_guard<std::mutex> lock(profMu_);
-    Napi::Object ops = Napi::Object::New(env);
+    std::map<std::string, OpTime> byName;
     for (auto& [name, t] : profile_) {
+      OpTime& m = byName[name];
+      m.count += t.count;
+      m.ns += t.ns;
+      m.cpuNs += t.cpuNs;
+    }
+    Napi::Object ops = Napi::Object::New(env);
+    for (auto& [name, t] : byName) {
       Napi::Object o = Napi::Object::New(env);
       o.Set("count", t.count);
       o.Set("ms", t.ns / 1e6);

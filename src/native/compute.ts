@@ -87,6 +87,12 @@ export interface RawComputeDevice {
   read(handle: number, offsetElems?: number, count?: number): Promise<Float32Array>;
   sync(): Promise<void>;
   enqueue(op: NativeOpName, handles: number[], params?: NativeOpParams): void;
+  /**
+   * enqueue() with the op as its index in ops() and the handles and parameters packed into
+   * packed[0, length): the tensor count, the handles, then the values in the order of `keys`
+   * ("k1,k2,[k3,"; a '[' key is an array: its length, then its elements).
+   */
+  enqueuePacked(opIndex: number, packed: Float64Array, length: number, keys: string): void;
   stats(): NativeDeviceStats;
   resetPeak(): void;
   trim(): void;
