@@ -3,6 +3,7 @@
  * tape per network that WRCor (+ablations), NASWOT, grad_norm and SNIP all read. Passes serving a
  * single proxy live in that proxy's file.
  */
+import type { Backend, Tensor } from '../backend/index.js';
 import type { ScorableNet } from '../nn/scorable.js';
 import { type Param, Tape } from '../nn/tape.js';
 import { definePass, type NetContext } from './define.js';
@@ -15,6 +16,23 @@ export async function readScalars(ts: Array<{ read(): Promise<Float32Array>; dis
   const vals = await Promise.all(ts.map((t) => t.read()));
   ts.forEach((t) => t.dispose());
   return vals.map((v) => v[0]);
+}
+
+/**
+ * The first element of each tensor, like readScalars, through ONE read: the scalars are copied
+ * into one tensor on the device first (a read is a round trip to the device; one per weight
+ * tensor cost more than the copies). Disposes the inputs.
+ */
+export async function gatherScalars(backend: Backend, ts: Tensor[]): Promise<number[]> {
+  if (ts.length === 0) return [];
+  const all = backend.empty([ts.length]);
+  try {
+    ts.forEach((t, i) => backend.copy(t, all, 1, 0, i));
+    return [...(await all.read())];
+  } finally {
+    all.dispose();
+    ts.forEach((t) => t.dispose());
+  }
 }
 
 /** Counts of the network itself (no device work): params, flops. */

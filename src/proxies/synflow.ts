@@ -5,7 +5,7 @@
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy } from './define.js';
-import { readScalars, weightParams } from './passes.js';
+import { gatherScalars, weightParams } from './passes.js';
 
 const SYNFLOW_SHIFT = 64;
 
@@ -22,6 +22,8 @@ const synflowPass = definePass<SynflowResult>({
   async run(ctx) {
     const { backend, net } = ctx;
     for (const p of net.params) {
+      // Batch norm is the identity on this tape: its parameters are never read.
+      if (p.kind === 'bn_gamma' || p.kind === 'bn_beta') continue;
       const a = backend.ops.abs(p.value);
       p.value.dispose();
       p.value = a;
@@ -58,7 +60,7 @@ export const synflow = defineProxy({
     // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
     // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
     const ws = weightParams(ctx.net).filter((p) => p.grad);
-    const v = await readScalars(ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)));
+    const v = await gatherScalars(ctx.backend, ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)));
     // Reported as a natural log: the raw sum exceeds f32 range for deep NB201 cells.
     return Math.log(v.reduce((s, a) => s + a, 0)) + SYNFLOW_SHIFT * Math.LN2;
   },
