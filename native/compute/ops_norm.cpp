@@ -2,6 +2,7 @@
 // variance; per channel, threads over channels) and the centred unit-norm rows of the correlation
 // proxies. Statistics accumulate in double over f32 blocks (simd.hpp), so they match the f64
 // references to f32 rounding. Element loops use runtime ISA dispatch.
+#include <algorithm>
 #include <cmath>
 
 #include "op.hpp"
@@ -85,7 +86,70 @@ WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const
   }
 }
 
-void bnForward(Ctx& c) {
+// relu6(batch norm) of one channel without the batch norm's output: z = min(max(x a + b, 0), 6).
+// The statistics as bnForwardChannel's (the same sums in the same order).
+WGNAS_CLONES void bnRelu6ForwardChannel(const ChannelView& v, const float* x, float* z, float eps, float gamma, float beta,
+                                        float* mean, float* invStd) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sum = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    sum += blockedSum(v.HW, [p](size_t i) { return p[i]; });
+  }
+  float m = static_cast<float>(sum / M);
+  double ss = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    ss += blockedSum(v.HW, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
+  }
+  float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+  *mean = m;
+  *invStd = is;
+  float a = is * gamma, b = beta - m * a;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    float* q = z + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = std::min(std::max(p[i] * a + b, 0.0f), 6.0f);
+  }
+}
+
+// The gradients of z = relu6(bn(x)) for one channel: bnBackwardChannel with dy = dz where
+// 0 < x a + b < 6 (the ReLU6 mask recomputed from x as the forward computed it), else 0. Reading
+// x instead of a stored batch-norm output saves a tensor and a pass over memory. The masked dy is
+// staged in dx, plane by plane (L1-resident), so that every loop is a plain vector loop.
+WGNAS_CLONES void bnRelu6BackwardChannel(const ChannelView& v, const float* dz, const float* x, float* dx, float m, float is,
+                                         float gamma, float beta, float* dgamma, float* dbeta) {
+  const double M = static_cast<double>(v.N * v.HW);
+  const float fa = is * gamma, fb = beta - m * fa;
+  double sdy = 0, sdyxm = 0;
+  for (size_t n = 0; n < v.N; n++) {
+    const float* d = dz + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    float* g = dx + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) {
+      float y = p[i] * fa + fb;
+      g[i] = y > 0.0f && y < 6.0f ? d[i] : 0.0f;
+    }
+    double a, b;
+    blockedSum2(v.HW, [g](size_t i) { return g[i]; }, [g, p, m](size_t i) { return g[i] * (p[i] - m); }, &a, &b);
+    sdy += a;
+    sdyxm += b;
+  }
+  double sdyx = sdyxm * is;
+  *dbeta = static_cast<float>(sdy);
+  *dgamma = static_cast<float>(sdyx);
+  double gi = gamma * static_cast<double>(is);
+  float a = static_cast<float>(gi);
+  float b = static_cast<float>(-gi * is * sdyx / M);
+  float k = static_cast<float>(-gi * sdy / M);
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = x + n * v.planeStride;
+    float* q = dx + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = a * q[i] + b * (p[i] - m) + k;
+  }
+}
+
+void bnForward(Ctx& c, bool relu6) {
   BnShape s = readBn(c.p);
   float eps = static_cast<float>(c.p.f("eps"));
   const float* x = c.ptr(0);
@@ -97,12 +161,14 @@ void bnForward(Ctx& c) {
   const size_t HW = s.HW, C = s.C;
   const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
-    for (size_t ch = lo; ch < hi; ch++)
-      bnForwardChannel(v, x + ch * HW, y + ch * HW, eps, g ? g[ch] : 1.0f, bt ? bt[ch] : 0.0f, mean + ch, invStd + ch);
+    for (size_t ch = lo; ch < hi; ch++) {
+      if (relu6) bnRelu6ForwardChannel(v, x + ch * HW, y + ch * HW, eps, g ? g[ch] : 1.0f, bt ? bt[ch] : 0.0f, mean + ch, invStd + ch);
+      else bnForwardChannel(v, x + ch * HW, y + ch * HW, eps, g ? g[ch] : 1.0f, bt ? bt[ch] : 0.0f, mean + ch, invStd + ch);
+    }
   });
 }
 
-void bnBackward(Ctx& c) {
+void bnBackward(Ctx& c, bool relu6) {
   BnShape s = readBn(c.p);
   const float* dy = c.ptr(0);
   const float* x = c.ptr(1);
@@ -112,12 +178,18 @@ void bnBackward(Ctx& c) {
   float* dgamma = c.ptr(5);
   float* dbeta = c.ptr(6);
   const float* g = s.gamma ? c.ptr(7) : nullptr;
+  const float* bt = relu6 && s.beta ? c.ptr(7 + (s.gamma ? 1 : 0)) : nullptr;
   const size_t HW = s.HW, C = s.C;
   const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
-    for (size_t ch = lo; ch < hi; ch++)
-      bnBackwardChannel(v, dy + ch * HW, x + ch * HW, dx + ch * HW, mean[ch], invStd[ch], g ? g[ch] : 1.0f, dgamma + ch,
-                        dbeta + ch);
+    for (size_t ch = lo; ch < hi; ch++) {
+      if (relu6)
+        bnRelu6BackwardChannel(v, dy + ch * HW, x + ch * HW, dx + ch * HW, mean[ch], invStd[ch], g ? g[ch] : 1.0f,
+                               bt ? bt[ch] : 0.0f, dgamma + ch, dbeta + ch);
+      else
+        bnBackwardChannel(v, dy + ch * HW, x + ch * HW, dx + ch * HW, mean[ch], invStd[ch], g ? g[ch] : 1.0f, dgamma + ch,
+                          dbeta + ch);
+    }
   });
 }
 
@@ -146,29 +218,33 @@ void normalizeRows(Ctx& c) {
 }  // namespace
 
 void registerNormOps(Registry& r) {
-  // batchNormForward: [x, y, mean, invStd, gamma?, beta?].
-  r["batchNormForward"] = {"batchNormForward", -1,
-                           [](const Params& p, const std::vector<size_t>& n) {
-                             BnShape s = readBn(p);
-                             size_t want = 4 + (s.gamma ? 1 : 0) + (s.beta ? 1 : 0);
-                             if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
-                             if (!(p.f("eps") > 0)) throw OpError("eps must be > 0");
-                             expectAtLeast(n, 0, s.numel(), "x");
-                             expectAtLeast(n, 1, s.numel(), "y");
-                             for (size_t i = 2; i < want; i++) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
-                           },
-                           bnForward};
-  // batchNormBackward: [dy, x, mean, invStd, dx, dgamma, dbeta, gamma?].
-  r["batchNormBackward"] = {"batchNormBackward", -1,
-                            [](const Params& p, const std::vector<size_t>& n) {
-                              BnShape s = readBn(p);
-                              size_t want = 7 + (s.gamma ? 1 : 0);
-                              if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
-                              for (size_t i : {0, 1, 4}) expectAtLeast(n, i, s.numel(), "dy / x / dx");
-                              for (size_t i : {2, 3, 5, 6}) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
-                              if (s.gamma) expectAtLeast(n, 7, static_cast<size_t>(s.C), "gamma");
-                            },
-                            bnBackward};
+  // batchNormForward: [x, y, mean, invStd, gamma?, beta?]; batchNormRelu6Forward: the same with
+  // y = relu6(batch norm).
+  auto checkForward = [](const Params& p, const std::vector<size_t>& n) {
+    BnShape s = readBn(p);
+    size_t want = 4 + (s.gamma ? 1 : 0) + (s.beta ? 1 : 0);
+    if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
+    if (!(p.f("eps") > 0)) throw OpError("eps must be > 0");
+    expectAtLeast(n, 0, s.numel(), "x");
+    expectAtLeast(n, 1, s.numel(), "y");
+    for (size_t i = 2; i < want; i++) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
+  };
+  r["batchNormForward"] = {"batchNormForward", -1, checkForward, [](Ctx& c) { bnForward(c, false); }};
+  r["batchNormRelu6Forward"] = {"batchNormRelu6Forward", -1, checkForward, [](Ctx& c) { bnForward(c, true); }};
+  // batchNormBackward: [dy, x, mean, invStd, dx, dgamma, dbeta, gamma?]; batchNormRelu6Backward:
+  // [dz, x, mean, invStd, dx, dgamma, dbeta, gamma?, beta?] (beta and gamma rebuild the mask).
+  auto checkBackward = [](bool relu6) {
+    return [relu6](const Params& p, const std::vector<size_t>& n) {
+      BnShape s = readBn(p);
+      size_t want = 7 + (s.gamma ? 1 : 0) + (relu6 && s.beta ? 1 : 0);
+      if (n.size() != want) throw OpError("expected " + std::to_string(want) + " tensors");
+      for (size_t i : {0, 1, 4}) expectAtLeast(n, i, s.numel(), "dy / x / dx");
+      for (size_t i : {2, 3, 5, 6}) expectAtLeast(n, i, static_cast<size_t>(s.C), "a per-channel tensor");
+      for (size_t i = 7; i < want; i++) expectAtLeast(n, i, static_cast<size_t>(s.C), "gamma / beta");
+    };
+  };
+  r["batchNormBackward"] = {"batchNormBackward", -1, checkBackward(false), [](Ctx& c) { bnBackward(c, false); }};
+  r["batchNormRelu6Backward"] = {"batchNormRelu6Backward", -1, checkBackward(true), [](Ctx& c) { bnBackward(c, true); }};
   // normalizeRows: [x] in place.
   r["normalizeRows"] = {"normalizeRows", 1,
                         [](const Params& p, const std::vector<size_t>& n) {

@@ -57,6 +57,24 @@ export interface BackendStats {
   opsEnqueued: number;
 }
 
+/**
+ * Fused ops a backend may offer beyond OPS (no WGSL counterpart, so no descriptor); the tape
+ * composes the OPS where a backend has none. Each equals its composition within f32 rounding.
+ */
+export interface FusedOps {
+  /** relu6(batchNormForward(x)) without the batch norm's output. */
+  batchNormRelu6Forward(x: Tensor, gamma: Tensor | null, beta: Tensor | null): { z: Tensor; mean: Tensor; invStd: Tensor };
+  /** The gradients of relu6(batchNorm(x)) from dz (the ReLU6 mask rebuilt from x, gamma, beta). */
+  batchNormRelu6Backward(
+    dz: Tensor,
+    x: Tensor,
+    mean: Tensor,
+    invStd: Tensor,
+    gamma: Tensor | null,
+    beta: Tensor | null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
+}
+
 export interface Backend {
   readonly name: BackendName;
   readonly device: DeviceKind;
@@ -91,4 +109,6 @@ export interface Backend {
   dispose(): void;
 
   readonly ops: BackendOps;
+  /** Fused ops where this backend has them (the CPU backend); undefined: the tape composes OPS. */
+  readonly fused?: FusedOps;
 }

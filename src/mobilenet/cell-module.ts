@@ -86,8 +86,11 @@ export class CellModule {
         groups: spec.kind === 'dw' ? info.inChannels : 1,
       });
       const nodeName = `${name}.n${i}.${node.op}`;
-      const bn = t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`);
-      vals.push(spec.act ? t.relu(bn, block, `${nodeName}.relu6`, true) : bn);
+      vals.push(
+        spec.act
+          ? t.batchNormRelu6(conv, p.gamma, p.beta, block, `${nodeName}.bn`, `${nodeName}.relu6`)
+          : t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`),
+      );
     });
     let out = vals[this.cell.outputs[0]];
     for (const o of this.cell.outputs.slice(1)) out = t.add(out, vals[o]);

@@ -33,8 +33,7 @@ export function convBnParams(store: ParamStore, name: string, shape: number[]): 
 
 export function convBnForward(t: Tape, x: Var, m: ConvBnParams, o: { stride: number; pad: number; act: boolean; block: number; name: string }): Var {
   const c = t.conv(x, m.w, { stride: o.stride, pad: o.pad, groups: 1 });
-  const y = t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`);
-  return o.act ? t.relu(y, o.block, `${o.name}.relu6`, true) : y;
+  return o.act ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`) : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`);
 }
 
 /**

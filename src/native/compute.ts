@@ -19,6 +19,8 @@ export const NATIVE_OP_NAMES = [
   'reluBackward',
   'relu6',
   'relu6Backward',
+  'batchNormRelu6Forward',
+  'batchNormRelu6Backward',
   'avgPool2d',
   'avgPool2dBackward',
   'globalAvgPoolBackward',

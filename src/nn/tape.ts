@@ -218,6 +218,35 @@ export class Tape {
     return out;
   }
 
+  /**
+   * relu6(batchNorm(x)), the MBConv pair: one fused op where the backend has it (Backend.fused)
+   * and the batch norm is the plain training-mode one whose output nothing records (no ReLU
+   * records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The fused op keeps neither the BN output nor its gradient: one tensor and
+   * two passes over memory less per pair.
+   */
+  batchNormRelu6(x: Var, gamma: Param | null, beta: Param | null, block: number, bnName = 'bn', reluName = 'relu6'): Var {
+    const fused = this.backend.fused;
+    const o = this.opts;
+    if (!fused || o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
+      return this.relu(this.batchNorm(x, gamma, beta, bnName), block, reluName, true);
+    }
+    const { z, mean, invStd } = fused.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null);
+    this.track(mean);
+    this.track(invStd);
+    if (this.opts.recordBn) this.bns.push({ name: bnName, invStd });
+    const out = this.out(z, this.needs(x) || this.needs(gamma) || this.needs(beta));
+    this.push(out.requiresGrad, () => {
+      if (!out.grad) return;
+      const g = fused.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
+      if (gamma) this.accumulate(gamma, g.dgamma);
+      else g.dgamma.dispose();
+      if (beta) this.accumulate(beta, g.dbeta);
+      else g.dbeta.dispose();
+      this.accumulate(x, g.dx);
+    });
+    return out;
+  }
+
   relu(x: Var, block: number, name = 'relu', six = false): Var {
     const y = this.out((six ? this.ops.relu6 : this.ops.relu)(x.value), x.requiresGrad);
     const rec: ReluRecord | null = this.opts.recordRelus ? { name, block, input: x.value } : null;

@@ -99,3 +99,50 @@ export function batchNormEval(
   }
   return out;
 }
+
+/**
+ * relu6(batchNormForward(x)) in one pass over the output, without the batch norm's output (the
+ * tape's fused MBConv BN + ReLU6; no WGSL counterpart, so it lives outside OPS: Backend.fused).
+ */
+export function batchNormRelu6Forward(
+  dev: NativeDevice,
+  x: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+  eps = 1e-5,
+): { z: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
+  const { N, C, HW } = batchNormDims('batchNormRelu6Forward', x.shape);
+  checkChannelParam('batchNormRelu6Forward', 'gamma', gamma, C);
+  checkChannelParam('batchNormRelu6Forward', 'beta', beta, C);
+  checkBatchNormEps(eps);
+  const z = dev.empty(x.shape);
+  const mean = dev.empty([C]);
+  const invStd = dev.empty([C]);
+  const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
+  dev.enqueue('batchNormRelu6Forward', [x, z, mean, invStd, ...affine], { N, C, HW, eps, hasGamma: gamma !== null, hasBeta: beta !== null });
+  return { z, mean, invStd };
+}
+
+/** The gradients of relu6(batchNorm(x)) from dz; the ReLU6 mask is rebuilt from x, gamma and beta. */
+export function batchNormRelu6Backward(
+  dev: NativeDevice,
+  dz: NativeTensor,
+  x: NativeTensor,
+  mean: NativeTensor,
+  invStd: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+): { dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor } {
+  const { N, C, HW } = batchNormDims('batchNormRelu6Backward', x.shape);
+  assertSameShape('batchNormRelu6Backward', dz, x);
+  checkChannelParam('batchNormRelu6Backward', 'mean', mean, C);
+  checkChannelParam('batchNormRelu6Backward', 'invStd', invStd, C);
+  checkChannelParam('batchNormRelu6Backward', 'gamma', gamma, C);
+  checkChannelParam('batchNormRelu6Backward', 'beta', beta, C);
+  const dx = dev.empty(x.shape);
+  const dgamma = dev.empty([C]);
+  const dbeta = dev.empty([C]);
+  const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
+  dev.enqueue('batchNormRelu6Backward', [dz, x, mean, invStd, dx, dgamma, dbeta, ...affine], { N, C, HW, hasGamma: gamma !== null, hasBeta: beta !== null });
+  return { dx, dgamma, dbeta };
+}
