@@ -8,9 +8,7 @@ import { Param, type ParamKind } from './tape.js';
 export function kaimingUniform(shape: readonly number[], rng: Rng): Float32Array {
   const fanIn = numel(shape.slice(1));
   const bound = 1 / Math.sqrt(Math.max(1, fanIn));
-  const out = new Float32Array(numel(shape));
-  for (let i = 0; i < out.length; i++) out[i] = (rng.next() * 2 - 1) * bound;
-  return out;
+  return rng.uniforms(numel(shape), bound);
 }
 
 /** Kaiming-normal fan-in for ReLU: N(0, 2 / fan_in), what AZ-NAS's and VKDNW's code initialise with. */
