@@ -141,18 +141,22 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   void loop() {
     using Clock = std::chrono::steady_clock;
     omp_set_num_threads(rt_->threads);  // per-thread ICV: this thread's team, and oneDNN's
+    // Commands are taken from the shared queue in batches (one lock per batch, not per command:
+    // the JS thread enqueueing and the worker then rarely meet on the mutex).
+    std::deque<Command> batch;
     for (;;) {
       Command c;
       auto t0 = Clock::now();
-      {
+      if (batch.empty()) {
         std::unique_lock<std::mutex> lock(mu_);
         sleeping_ = true;
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         sleeping_ = false;
         if (queue_.empty()) return;
-        c = std::move(queue_.front());
-        queue_.pop_front();
+        batch.swap(queue_);
       }
+      c = std::move(batch.front());
+      batch.pop_front();
       auto t1 = Clock::now();
       bool cpuTiming = cpuTiming_.load(std::memory_order_relaxed);
       double cpu0 = cpuTiming ? threadCpuNs() : 0;
