@@ -11,12 +11,14 @@
  * PyTorch runs bench/cpu-vs-torch.py (the same networks, written the plain way) in /usr/bin/python3
  * with Debian's python3-torch (bench only), in up to three configurations: as installed, with glibc
  * keeping freed memory (torch*, as bench/native-ops.bench.ts), and torch* with OpenBLAS (--openblas
- * DIR: Debian's python3-torch links the reference BLAS of libblas3, whose matmul is ~15x slower).
+ * DIR: Debian's python3-torch links the reference BLAS of libblas3, whose matmul is ~15x slower;
+ * --openblas-only runs that configuration alone, the one the ratios are read against, where a
+ * loaded machine leaves no time for all three).
  * Every PyTorch process gets the GOMP_SPINCOUNT ours runs with (src/native/binding.ts).
  *
  *   npx tsx bench/cpu-vs-torch.ts [--threads N] [--cells K] [--repeats R] [--rounds K] [--clock cpu|wall]
  *                                 [--only wrcor,naswot,synflow,jacob_cov,proxyless,autospace] [--steps S]
- *                                 [--openblas DIR] [--no-torch] [--json out.json]
+ *                                 [--openblas DIR [--openblas-only]] [--no-torch] [--json out.json]
  *
  * Each figure: per cell (or step) the minimum over R repeats and K rounds, summed over the cells
  * (steps: the mean of the per-step minima). Items alternate ours / torch / torch* (/ torch*+OpenBLAS)
@@ -60,6 +62,7 @@ const { values: v } = parseArgs({
     only: { type: 'string' },
     steps: { type: 'string', default: '6' },
     openblas: { type: 'string' },
+    'openblas-only': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -248,6 +251,8 @@ const variants: Array<{ name: string; env: Record<string, string>; note: string 
   { name: 'torch', env: {}, note: 'python3-torch as installed' },
   { name: 'torch*', env: TUNED_MALLOC, note: 'glibc keeping freed memory' },
 ];
+if (v['openblas-only'] && !v.openblas) throw new Error('--openblas-only needs --openblas DIR');
+if (v['openblas-only']) variants.length = 0;
 if (v.openblas) variants.push({ name: 'torch*+OpenBLAS', env: { ...TUNED_MALLOC, LD_LIBRARY_PATH: v.openblas, OPENBLAS_NUM_THREADS: String(threads) }, note: `torch* with OpenBLAS from ${v.openblas}` });
 const spin = { GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT ?? '1000' };
 const servers: Array<{ name: string; s: TorchServer }> = [];
