@@ -6,16 +6,16 @@
  * planes, batch 1 and [N, C] input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, cpuBackend } from '../../src/backend/index.js';
-import { relu6BackwardCpu, relu6Cpu } from '../../src/kernels/activation.js';
-import { batchNormBackwardF64, batchNormForwardF64 } from '../../src/kernels/batchnorm.js';
-import * as nat from '../../src/backend/cpu/index.js';
-import type { NativeDevice, NativeTensor } from '../../src/native/device.js';
-import { ParamStore } from '../../src/nn/init.js';
-import { Tape } from '../../src/nn/tape.js';
-import { Rng } from '../../src/util/rng.js';
-import { expectClose } from '../helpers/gpu.js';
-import { nativeDeviceOrNull } from '../native-ops-helpers.js';
+import { type Backend, cpuBackend } from '../../../src/backend/index.js';
+import { relu6BackwardCpu, relu6Cpu } from '../../../src/kernels/activation.js';
+import { batchNormBackwardF64, batchNormForwardF64 } from '../../../src/kernels/batchnorm.js';
+import * as nat from '../../../src/backend/cpu/index.js';
+import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
+import { ParamStore } from '../../../src/nn/init.js';
+import { Tape } from '../../../src/nn/tape.js';
+import { Rng } from '../../../src/util/rng.js';
+import { expectClose } from '../../helpers/gpu.js';
+import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
