@@ -7,6 +7,7 @@
  * one), bindings 1..n = the storage buffers in the order given to dispatch().
  */
 import { create, globals } from 'webgpu';
+import { withDawnStderrFiltered } from './dawn-log.js';
 import { GpuDisposedError, KernelCompileError, NoAdapterError } from './errors.js';
 import { BufferPool } from './pool.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
@@ -28,6 +29,11 @@ function dawn(): GPU {
     dawnHolder.gpu = create(flags);
   }
   return dawnHolder.gpu;
+}
+
+/** Dawn prints its start-up warnings synchronously inside the first requestAdapter call (src/gpu/dawn-log.ts). */
+function requestAdapter(): Promise<GPUAdapter | null> {
+  return withDawnStderrFiltered(() => dawn().requestAdapter({ powerPreference: 'high-performance' }));
 }
 
 /** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */
@@ -94,7 +100,7 @@ export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
 export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean } | null> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+    adapter = await requestAdapter();
   } catch {
     return null;
   }
@@ -105,7 +111,7 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+    adapter = await requestAdapter();
   } catch (e) {
     throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
   }
