@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { expandedConvKey, featureMixKey, keyToNativeOp, LatencyKeyError, logitsKey, parseLatencyKey, stemKey } from '../src/latency/keys.js';
 import { formatLatencyTable, LatencyTableError, parseLatencyTable, readLatencyTable, writeLatencyTable } from '../src/latency/lut.js';
 
-const SHARED = new URL('../../shared/data/latency/', import.meta.url).pathname;
+const SHARED = new URL('../data/latency/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-lut-'));
 
 describe('latency table YAML', () => {

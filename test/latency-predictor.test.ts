@@ -11,7 +11,7 @@ import { Rng } from '../src/util/rng.js';
 import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../src/mobilenet/layout.js';
 import { toNetConfig } from '../src/proxyless/net-config.js';
 
-const SHARED = new URL('../../shared/data/latency/', import.meta.url).pathname;
+const SHARED = new URL('../data/latency/', import.meta.url).pathname;
 const readJson = (f: string): unknown => JSON.parse(readFileSync(join(SHARED, f), 'utf8'));
 
 // A tiny hand-made net at 8x8: stem 8 -> block (k3 e1) -> zero -> block (k5 e3 s2) -> Conv_1 -> Logits.

@@ -132,7 +132,7 @@ describe('CLI', () => {
   });
 
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {
-    const shared = new URL('../../shared/data/latency/', import.meta.url).pathname;
+    const shared = new URL('../data/latency/', import.meta.url).pathname;
     const table = join(shared, 'proxylessnas_mobile_trim.yaml');
     const net = join(shared, 'proxylessnas_proxyless_mobile.config');
     await expect(predictCmd(['--table', table, '--net', net])).rejects.toThrow(/no entry for 3 key/);

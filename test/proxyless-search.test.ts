@@ -12,7 +12,7 @@ import type { MobileNetLayout } from '../src/mobilenet/layout.js';
 import { combineLoss, reinforceReward } from '../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../src/proxyless/search.js';
 
-const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
 let gpu: Backend | null;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-'));

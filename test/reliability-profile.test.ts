@@ -97,7 +97,7 @@ describe('profile --resume refuses a table measured elsewhere', () => {
   it('the Pixel 1 table, an empty file, another thread count: one line naming the reason, file untouched', async ({ skip }) => {
     if (!native) return skip();
     const pixel = join(tmp, 'pixel1.yaml');
-    copyFileSync(new URL('../../shared/data/latency/proxylessnas_mobile_trim.yaml', import.meta.url).pathname, pixel);
+    copyFileSync(new URL('../data/latency/proxylessnas_mobile_trim.yaml', import.meta.url).pathname, pixel);
     const text = readFileSync(pixel, 'utf8');
     let r = await wgnasInProcess([...base(pixel), '--resume']);
     expect(r.code).toBe(2);
