@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { Rng } from '../src/util/rng.js';
 import { CIFAR10_MINI_ROOT } from './setup/data-roots.js';
 
 // The shared subset (5000 / 2000 images), or without ../shared the committed first 1000 / 200 of it.
-const MINI = dataFile('cifar10', 'train_5000.bin').startsWith(CIFAR10_MINI_ROOT);
+const MINI = statSync(dataFile('cifar10', 'train_5000.bin')).size === statSync(join(CIFAR10_MINI_ROOT, 'cifar10', 'train_5000.bin')).size;
 const [TRAIN_N, TEST_N] = MINI ? [1000, 200] : [5000, 2000];
 
 const classCounts = (labels: ArrayLike<number>) => {
