@@ -7,6 +7,8 @@ const GPU_TESTS = 'test/**/*.gpu.test.ts';
 
 export default defineConfig({
   test: {
+    // Real CIFAR-10 pixels for a clone without ../shared (test/fixtures/cifar10-mini).
+    setupFiles: ['test/setup/data-roots.ts'],
     // One Dawn device per worker; lavapipe is slow, so give GPU tests room.
     testTimeout: 300_000,
     hookTimeout: 120_000,

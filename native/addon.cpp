@@ -13,6 +13,7 @@
 #include "profile_run.hpp"
 #include "spec.hpp"
 #include "stats.hpp"
+#include "stderr_filter.hpp"
 
 namespace wgnas {
 namespace compute {
@@ -331,7 +332,35 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   return p;
 }
 
+StderrFilter stderrFilter;
+
+// stderrFilterBegin(patterns: string[]): boolean. Lines of fd 2 containing a pattern are held back
+// until stderrFilterEnd(); every other line passes through at once.
+Napi::Value StderrFilterBegin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "stderrFilterBegin: patterns must be an array of strings");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<std::string> patterns;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, "stderrFilterBegin: patterns must be strings");
+    patterns.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  return Napi::Boolean::New(env, stderrFilter.begin(std::move(patterns)));
+}
+
+// stderrFilterEnd(): string[]: restores fd 2; returns the lines held back.
+Napi::Value StderrFilterEnd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> held = stderrFilter.end();
+  Napi::Array out = Napi::Array::New(env, held.size());
+  for (size_t i = 0; i < held.size(); i++) out.Set(static_cast<uint32_t>(i), held[i]);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("stderrFilterBegin", Napi::Function::New(env, StderrFilterBegin, "stderrFilterBegin"));
+  exports.Set("stderrFilterEnd", Napi::Function::New(env, StderrFilterEnd, "stderrFilterEnd"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("nowNs", Napi::Function::New(env, NowNs, "nowNs"));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfoJs, "cpuInfo"));

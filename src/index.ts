@@ -22,7 +22,14 @@ export { describeBackend, loadNative, NativeUnavailableError, type CpuInfo, type
 export { DataNotFoundError, dataFile, dataRoots, findDataFile, packagedDataDir, userDataDir, type DataRoot } from './data/paths.js';
 export { CIFAR10_CLASSES, loadCifar10, loadCifar10File, sampleBatch, type Batch, type Cifar10 } from './data/cifar10.js';
 export { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, loadNb201Table, parsePythonJson, type NaslibZcRow, type Nb201BenchRow } from './data/nb201-bench.js';
-export { fetchDataset, listData, DATASETS } from './data/datasets.js';
+export { fetchDataset, listData, remoteDataset, DATASETS, type DataListing, type FetchOptions, type FetchResult, type RemoteDataset } from './data/datasets.js';
+// Datasets as the commands read them: `--dataset cifar10|cifar100|folder:PATH` parsed and opened.
+export { datasetClassCount, datasetSpecProblem, openDataset, parseDatasetSpec, DATASET_NAMES, type DatasetSpec, type OpenedDataset } from './data/dataset-spec.js';
+export { indicesByClass, materialize, proxyMinibatch, sampleBalanced, type ImageDataset, type LabelledBatch, type Normalisation } from './data/image-dataset.js';
+export { openImageFolder, scanImageFolder, type FolderScan, type ImageFolderOptions } from './data/image-folder.js';
+export { loadCifar, readCifarFiles, CIFAR_FORMATS, type CifarName, type CifarSet } from './data/cifar-official.js';
+export { openCifar10Subset, openOfficialCifar } from './data/cifar-dataset.js';
+export { DownloadError } from './data/download.js';
 
 // Networks on the tape.
 export { Tape } from './nn/tape.js';

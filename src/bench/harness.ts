@@ -48,6 +48,8 @@ export interface BenchOptions extends BaselineConfig {
   /** GPU measurements: stop repeating after this much time per shape (default 30 s). */
   gpuBudgetMs?: number;
   log?: (line: string) => void;
+  /** Told after each kernel/shape case (done of total), for a progress bar. */
+  onCase?: (done: number, total: number) => void;
 }
 
 export interface BenchResult {
@@ -140,6 +142,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const runners: Runner[] = await createRunners(gpu, opts.baselines, opts, log);
 
   const results: BenchResult[] = [];
+  const totalCases = opts.kernels.reduce((a, k) => a + k.shapes[opts.shapes].length, 0);
   try {
     for (const k of opts.kernels) {
       const wantsOutput = runners.some((b) => b.covers(k));
@@ -156,6 +159,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];
           log(`  skipped: ${r.error}`);
+          opts.onCase?.(results.length, totalCases);
           continue;
         }
         Object.assign(r, { flops: cost.flops, bytes: cost.bytes, intensity: cost.flops / cost.bytes, config: kc.config });
@@ -189,6 +193,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         } finally {
           kc.teardown();
           await backend.sync();
+          opts.onCase?.(results.length, totalCases);
         }
       }
     }

@@ -116,12 +116,23 @@ export function formatNotes(r: BenchReport): string {
   return notes.size ? [...notes].map((n) => `note: ${n}`).join('\n') + '\n' : '';
 }
 
+/**
+ * Whether a baseline runs on the device whose roofline the report has: under a GPU's roofline only
+ * tfjs-webgpu (the same Dawn device); under the CPU backend's, everything but the GPU libraries.
+ */
+function onRoofDevice(device: BenchReport['device'], baseline: string): boolean {
+  const gpuSide = baseline === 'tfjs-webgpu' || baseline === 'gpujs';
+  return device === 'cpu' ? !gpuSide : baseline === 'tfjs-webgpu'; // reports before 'device' were all GPU
+}
+
 export function rooflinePoints(r: BenchReport): RooflinePoint[] {
   const pts: RooflinePoint[] = [];
   for (const x of r.results) {
     if (x.ours) pts.push({ kernel: x.kernel, label: x.label, series: 'ours', intensity: x.intensity, gflops: x.ours.gflops });
     for (const [name, b] of Object.entries(x.baselines)) {
-      if (b?.status === 'ok' && b.gflops !== undefined) pts.push({ kernel: x.kernel, label: x.label, series: b.label ?? name, intensity: x.intensity, gflops: b.gflops });
+      if (b?.status === 'ok' && b.gflops !== undefined) {
+        pts.push({ kernel: x.kernel, label: x.label, series: b.label ?? name, intensity: x.intensity, gflops: b.gflops, otherDevice: !onRoofDevice(r.device, name) });
+      }
     }
   }
   return pts;

@@ -2,7 +2,9 @@
  * Roofline plot as a hand-written SVG: log-log axes (arithmetic intensity in FLOP/byte vs GFLOP/s),
  * the adapter's bandwidth slope and compute ceiling, one labelled point per kernel/shape for ours
  * and hollow unlabelled markers for the baselines, one marker shape per baseline (square, triangle,
- * diamond, down-triangle, cross, plus, in order of appearance).
+ * diamond, down-triangle, cross, plus, in order of appearance). Points measured on another device
+ * than the roofline's (oneDNN on the CPU under a GPU roofline) are not drawn, only named: a roofline
+ * bounds its own device alone.
  */
 import { escapeXml } from '../util/xml.js';
 
@@ -13,6 +15,8 @@ export interface RooflinePoint {
   series: string;
   intensity: number;
   gflops: number;
+  /** Measured on another device than the roofline's (not drawn; named in the legend). */
+  otherDevice?: boolean;
 }
 
 export interface RooflineOptions {
@@ -24,6 +28,12 @@ export interface RooflineOptions {
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+/** Colour i of k: the palette, or evenly spaced hues when there are more kernels than it has (never two alike). */
+function kernelColor(i: number, k: number): string {
+  if (k <= PALETTE.length) return PALETTE[i];
+  return `hsl(${Math.round((i * 360) / k)}, 70%, ${i % 2 ? 35 : 50}%)`;
+}
 
 export { escapeXml };
 
@@ -65,7 +75,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   const m = { l: 78, r: 190, t: opts.subtitle ? 70 : 52, b: 58 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  const pts = points.filter((p) => p.intensity > 0 && p.gflops > 0 && Number.isFinite(p.intensity) && Number.isFinite(p.gflops));
+  const plottable = points.filter((p) => p.intensity > 0 && p.gflops > 0 && Number.isFinite(p.intensity) && Number.isFinite(p.gflops));
+  const pts = plottable.filter((p) => !p.otherDevice);
+  const offRoof = [...new Set(plottable.filter((p) => p.otherDevice).map((p) => p.series))];
   const peak = opts.peak && opts.peak.gflops > 0 && opts.peak.gbps > 0 ? opts.peak : undefined;
   const ridge = peak ? peak.gflops / peak.gbps : undefined;
 
@@ -80,6 +92,11 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   const X = (v: number) => m.l + ((Math.log10(v) - lx0) / (lx1 - lx0)) * pw;
   const Y = (v: number) => m.t + ph - ((Math.log10(v) - ly0) / (ly1 - ly0)) * ph;
 
+  // Label boxes already placed (x0, x1, baseline y), to push point labels clear of them: the roof's
+  // labels first, then each point's.
+  const placed: Array<{ x0: number; x1: number; y: number }> = [];
+  const LABEL_CHAR_PX = 6;
+  const LABEL_LINE_PX = 12;
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
@@ -111,7 +128,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
     );
     const src = peak.source ? ` (${peak.source})` : '';
     // Just right of the ridge, where kernel points (usually right of it or below) rarely are.
-    out.push(`<text class="roof-label" x="${n(X(ridge) + 6)}" y="${n(Y(peak.gflops) - 6)}">peak ${peak.gflops.toPrecision(3)} GFLOP/s${escapeXml(src)}</text>`);
+    const peakText = `peak ${peak.gflops.toPrecision(3)} GFLOP/s${src}`;
+    out.push(`<text class="roof-label" x="${n(X(ridge) + 6)}" y="${n(Y(peak.gflops) - 6)}">${escapeXml(peakText)}</text>`);
+    placed.push({ x0: X(ridge) + 6, x1: X(ridge) + 6 + peakText.length * 6.5, y: Y(peak.gflops) - 6 });
     // Label along the slope, rotated to its on-screen angle.
     const ax = Math.max(startX, ridge / 100);
     const angle = (Math.atan2(Y(ridge * 0.9 * peak.gbps) - Y(ax * peak.gbps), X(ridge * 0.9) - X(ax)) * 180) / Math.PI;
@@ -122,12 +141,8 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
 
   // Points.
   const kernels = [...new Set(pts.map((p) => p.kernel))];
-  const color = (k: string) => PALETTE[kernels.indexOf(k) % PALETTE.length];
+  const color = (k: string) => kernelColor(kernels.indexOf(k), kernels.length);
   const series = [...new Set(pts.map((p) => p.series))];
-  // Label boxes already placed (x0, x1, baseline y), to push new labels clear of them.
-  const placed: Array<{ x0: number; x1: number; y: number }> = [];
-  const LABEL_CHAR_PX = 5.6;
-  const LABEL_LINE_PX = 12;
   out.push(`<g class="points">`);
   for (const p of pts) {
     const x = n(X(p.intensity));
@@ -178,6 +193,14 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
     out.push(`${marker}<text x="${lx + 16}" y="${ly + 4}">${escapeXml(s)}</text>`);
     ly += 18;
   });
+  if (offRoof.length) {
+    ly += 6;
+    out.push(`<text class="off-roof" x="${lx}" y="${ly + 4}" fill="#555555">not drawn (another device):</text>`);
+    for (const s of offRoof) {
+      ly += 16;
+      out.push(`<text class="off-roof" x="${lx + 8}" y="${ly + 4}" fill="#555555">${escapeXml(s)}</text>`);
+    }
+  }
   out.push(`</g>`);
   out.push(`</svg>`);
   return out.join('\n') + '\n';

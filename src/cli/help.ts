@@ -123,7 +123,12 @@ export function formatHelp(spec: CommandSpec): string {
       if (shared.length) out.push(...wrap(`also, as above: ${shared.join(', ')}`, WIDTH - 2).map((l) => `  ${l}`));
     }
   }
-  out.push('general:', `${'  -h, --help'.padEnd(COL)}this help`, `${'  --version'.padEnd(COL)}print the wgnas version`);
+  out.push(
+    'general:',
+    `${'  -h, --help'.padEnd(COL)}this help`,
+    `${'  --version'.padEnd(COL)}print the wgnas version`,
+    `${'  --verbose'.padEnd(COL)}also print the GPU runtime's start-up warnings (held back otherwise)`,
+  );
   if (spec.epilog) out.push('', spec.epilog().trimEnd());
   return out.join('\n') + '\n';
 }
@@ -151,7 +156,7 @@ export function formatDocs(specs: readonly CommandSpec[]): string {
     '',
     '<!-- Generated from src/cli/specs by `npm run docs:cli`; do not edit by hand (a test checks it is current). -->',
     '',
-    'Every command takes `--help` and `--version`. Bad input ends in one line naming the flag or file, before any',
+    'Every command takes `--help`, `--version` and `--verbose` (which also prints the GPU runtime\'s start-up warnings). Bad input ends in one line naming the flag or file, before any',
     'work starts: exit code 2 when the command line is wrong (an unknown option, a value out of range, an output',
     'path that cannot be written), 1 when a file\'s content is bad or the run itself fails.',
     '',

@@ -19,6 +19,8 @@ export type Parsed =
       /** Options given on the command line (not defaulted). */
       given: ReadonlySet<string>;
       positionals: string[];
+      /** The general --verbose: also print what is normally held back (Dawn's start-up warnings). */
+      verbose: boolean;
     };
 
 type Token = ReturnType<typeof parseArgs>['tokens'] extends (infer T)[] | undefined ? T : never;
@@ -27,6 +29,7 @@ function tokenize(argv: readonly string[], opts: Options): Token[] {
   const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
+    verbose: { type: 'boolean' },
   };
   for (const [name, o] of Object.entries(opts)) config[name] = { type: o.type === 'bool' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   return parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true }).tokens ?? [];
@@ -62,8 +65,14 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
   const tokens = tokenize(argv, opts);
   const raw = new Map<string, string[]>();
   const positionals: string[] = [];
+  let verbose = false;
   for (const t of tokens) {
     if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'option' && t.rawName === '--verbose' && !Object.hasOwn(opts, 'verbose')) {
+      if (t.value !== undefined) throw new UsageError(`--verbose takes no value, got ${quote(t.value)}`);
+      verbose = true;
+      continue;
+    }
     if (t.kind === 'positional') {
       positionals.push(t.value);
       continue;
@@ -100,7 +109,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
     const o = opts[name];
     if (o.type === 'path') for (const v of raw.get(name)!) checkPath(name, v, o.path!, o.noun, po.fs ?? realFs);
   }
-  return { kind: 'run', mode, values, given, positionals };
+  return { kind: 'run', mode, values, given, positionals, verbose };
 }
 
 function unknownOption(spec: CommandSpec, mode: ModeSpec, shown: string): UsageError {

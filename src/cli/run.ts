@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../data/paths.js';
+import { setDawnLogSink } from '../gpu/dawn-log.js';
 import { formatHelp } from './help.js';
 import { parseCommand, type ParseOptions } from './parse.js';
 import type { CommandSpec } from './spec.js';
@@ -44,6 +45,8 @@ export async function runCommand(spec: CommandSpec, argv: readonly string[], res
     io.out(`wgnas ${packageVersion()}\n`);
     return null;
   }
+  // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
+  if (p.verbose) setDawnLogSink((line) => io.err(line));
   const handlers = await resolve(p.mode.module);
   const h = handlers[p.mode.id];
   if (!h) throw new Error(`wgnas ${spec.name}: no handler '${p.mode.id}' in module '${p.mode.module}'`);

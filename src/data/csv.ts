@@ -1,7 +1,9 @@
 /**
- * Minimal RFC 4180 CSV reader (quoted fields with commas and "" escapes) for the shared tables and
- * score files. Every error names the source and the line, so a truncated or garbled file is found.
+ * CSV reading for the shared tables and score files, on csv-parse (RFC 4180: quoted fields with
+ * commas, newlines and "" escapes; \n or \r\n rows). Every error names the source and the line, so a
+ * truncated or garbled file is found.
  */
+import { CsvError as CsvParseError, parse } from 'csv-parse/sync';
 
 /** A CSV that cannot be read; the message names the source and line. */
 export class CsvError extends Error {
@@ -21,53 +23,29 @@ export interface CsvLine {
   line: number;
 }
 
+/** What csv-parse says, as one line of ours (its own messages run long and name no file). */
+function csvProblem(e: CsvParseError): string {
+  if (e.code === 'CSV_QUOTE_NOT_CLOSED') return 'unterminated quoted field (is the file truncated?)';
+  return e.message.replace(/^[^:]*:\s*/, '').split('\n')[0];
+}
+
 /** parseCsv, keeping each row's line number (blank lines are skipped, so row index != line). */
 export function parseCsvLines(text: string, where = 'CSV'): CsvLine[] {
   // eslint-disable-next-line no-control-regex
   if (/\x00/.test(text.slice(0, 4096))) throw new CsvError(`${where}: not a CSV file (binary data)`);
-  const rows: CsvLine[] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let quoteLine = 0;
-  let line = 1;
-  let rowLine = 1;
-  let i = 0;
-  const endRow = () => {
-    row.push(field);
-    if (row.length > 1 || row[0] !== '') rows.push({ fields: row, line: rowLine });
-    row = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const ch = text[i];
-    if (ch === '\n') line++;
-    if (!quoted && row.length === 0 && field === '' && ch !== '\n' && ch !== '\r') rowLine = line;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') {
-      quoted = true;
-      quoteLine = line;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n') endRow();
-    else if (ch !== '\r') field += ch;
-    i++;
+  let records: Array<{ record: string[]; info: { lines: number }; raw: string }>;
+  try {
+    records = parse(text, { info: true, raw: true, skip_empty_lines: true, relax_column_count: true, record_delimiter: ['\r\n', '\n'] }) as unknown as typeof records;
+  } catch (e) {
+    if (e instanceof CsvParseError) throw new CsvError(`${where}:${e.lines}: ${csvProblem(e)}`);
+    throw e;
   }
-  if (quoted) throw new CsvError(`${where}:${quoteLine}: unterminated quoted field (is the file truncated?)`);
-  if (field !== '' || row.length) endRow();
-  return rows;
+  // info.lines is the line a record ends on; its raw text (after the blank lines skipped before it)
+  // says how many lines a quoted field spans, so the start line is the one errors should name.
+  return records.map(({ record, info, raw }) => {
+    const own = raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '');
+    return { fields: record, line: info.lines - (own.match(/\n/g)?.length ?? 0) };
+  });
 }
 
 export interface CsvObjectOptions {

@@ -4,7 +4,8 @@
  *   2. the per-user cache that `wgnas data fetch` fills ($WGNAS_CACHE_DIR/data, else
  *      $XDG_CACHE_HOME/wgnas/data, else ~/.cache/wgnas/data);
  *   3. ../shared/data beside the repository (the development setup; never for an installed package,
- *      where it would be node_modules/shared/data);
+ *      where it would be node_modules/shared/data); $WGNAS_SHARED_DATA_DIR replaces it (a folder,
+ *      or 'none' for no such root: how the tests check that a clone without ../shared works);
  *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
 import { existsSync } from 'node:fs';
@@ -40,6 +41,14 @@ export function isInstalledPackage(root = repoRoot()): boolean {
   return root.split(/[\\/]/).includes('node_modules');
 }
 
+/** The development data root (../shared/data beside a checkout, or $WGNAS_SHARED_DATA_DIR), or null. */
+export function sharedDataDir(): string | null {
+  const env = process.env.WGNAS_SHARED_DATA_DIR;
+  if (env !== undefined && env !== '') return env === 'none' ? null : resolve(env);
+  const root = repoRoot();
+  return isInstalledPackage(root) ? null : resolve(root, '..', 'shared', 'data');
+}
+
 export interface DataRoot {
   dir: string;
   /** Where the root comes from, for messages ('$WGNAS_DATA_DIR', 'user cache', '../shared/data', 'package'). */
@@ -56,8 +65,8 @@ export function dataRoots(): DataRoot[] {
     roots.push({ dir: resolve(env), origin: '$WGNAS_DATA_DIR' });
   }
   roots.push({ dir: userDataDir(), origin: 'user cache' });
-  const root = repoRoot();
-  if (!isInstalledPackage(root)) roots.push({ dir: resolve(root, '..', 'shared', 'data'), origin: '../shared/data' });
+  const shared = sharedDataDir();
+  if (shared) roots.push({ dir: shared, origin: '../shared/data' });
   roots.push({ dir: packagedDataDir(), origin: 'package' });
   return roots;
 }

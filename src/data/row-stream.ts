@@ -8,7 +8,8 @@
  * FILE.lock keeps two runs off one file.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { parseCsv } from './csv.js';
+import { stringify } from 'csv-stringify/sync';
+import { parseCsvLines } from './csv.js';
 import { acquireLock, cleanTempFiles, DurableAppender, killPoint, type LockHandle, type LockOwner, writeFileAtomic } from '../util/durable.js';
 import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
 
@@ -28,13 +29,20 @@ export function rowFormatOf(path: string): RowFormat {
   return 'csv';
 }
 
-const esc = (v: RowValue): string => {
-  const s = v === undefined || v === null ? '' : String(v);
-  return /[",\n|]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+/**
+ * CSV text of rows (csv-stringify: fields with a comma, quote or newline are quoted, "" escapes).
+ * A field with '|' is quoted too: NAS-Bench-201 arch strings have it, and spreadsheets that guess
+ * the separator take '|' for one.
+ */
+function csvText(rows: readonly (readonly RowValue[])[]): string {
+  return stringify(
+    rows.map((r) => r.map((v) => (v === undefined || v === null ? '' : String(v)))),
+    { quoted_match: /\|/, record_delimiter: '\n' },
+  );
+}
 
 export function csvLine(columns: readonly string[], row: Row): string {
-  return columns.map((c) => esc(row[c])).join(',') + '\n';
+  return csvText([columns.map((c) => row[c])]);
 }
 
 /** Columns of a table: every key of every row, in first-seen order (as `wgnas score` always wrote). */
@@ -46,7 +54,7 @@ export function columnsOf(rows: readonly Row[]): string[] {
 export function formatRows(format: RowFormat, rows: readonly Row[], columns = columnsOf(rows)): string {
   if (format === 'json') return JSON.stringify(rows, null, 2) + '\n';
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r) + '\n').join('');
-  return [columns.join(','), ...rows.map((r) => csvLine(columns, r).slice(0, -1))].join('\n') + '\n';
+  return csvText([columns, ...rows.map((r) => columns.map((c) => r[c]))]);
 }
 
 /** Complete lines of `text`: a last line without its newline is a write cut short, dropped. */
@@ -82,16 +90,17 @@ export interface ReadRows {
 export function readStreamedRows(path: string, format: RowFormat): ReadRows {
   const { text, dropped } = completePart(readFileSync(path, 'utf8'));
   if (format === 'csv') {
-    let table: string[][];
+    let table: ReturnType<typeof parseCsvLines>;
     try {
-      table = parseCsv(text);
+      table = parseCsvLines(text, path);
     } catch (e) {
-      throw new RowStreamError(`${path}: ${(e as Error).message}`);
+      throw new RowStreamError((e as Error).message);
     }
-    const [header, ...body] = table;
-    if (!header) return { columns: [], rows: [], truncated: dropped };
-    const rows = body.map((r, i) => {
-      if (r.length !== header.length) throw new RowStreamError(`${path}:${i + 2}: expected ${header.length} fields, got ${r.length}; the file is corrupt`);
+    const [head, ...body] = table;
+    if (!head) return { columns: [], rows: [], truncated: dropped };
+    const header = head.fields;
+    const rows = body.map(({ fields: r, line }) => {
+      if (r.length !== header.length) throw new RowStreamError(`${path}:${line}: expected ${header.length} fields, got ${r.length}; the file is corrupt`);
       return Object.fromEntries(header.map((h, j) => [h, r[j]])) as Row;
     });
     return { columns: header, rows, truncated: dropped };
@@ -228,7 +237,7 @@ export class RowStream {
     if (this.format === 'csv') {
       if (this.columns === null) {
         this.columns = columnsOf(rows);
-        text += this.columns.join(',') + '\n';
+        text += csvText([this.columns]);
       }
       const extra = columnsOf(rows).filter((c) => !this.columns!.includes(c));
       if (extra.length) throw new RowStreamError(`${this.path}: row has column(s) ${extra.join(', ')} not in the file's header`);

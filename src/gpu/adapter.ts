@@ -3,6 +3,7 @@
  * acquireGpu(), which opens the device a Gpu (src/gpu/gpu.ts) runs on.
  */
 import { create, globals } from 'webgpu';
+import { withDawnStderrFiltered } from './dawn-log.js';
 import { NoAdapterError } from './errors.js';
 import { Gpu } from './gpu.js';
 
@@ -22,6 +23,11 @@ function dawn(): GPU {
     dawnHolder.gpu = create(flags);
   }
   return dawnHolder.gpu;
+}
+
+/** Dawn prints its start-up warnings synchronously inside the first requestAdapter call (src/gpu/dawn-log.ts). */
+function requestAdapter(): Promise<GPUAdapter | null> {
+  return withDawnStderrFiltered(() => dawn().requestAdapter({ powerPreference: 'high-performance' }));
 }
 
 /** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */
@@ -68,7 +74,7 @@ export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
 export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean } | null> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+    adapter = await requestAdapter();
   } catch {
     return null;
   }
@@ -79,7 +85,7 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+    adapter = await requestAdapter();
   } catch (e) {
     throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
   }

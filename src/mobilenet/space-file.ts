@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../util/durable.js';
 import { type Cell, CellError, type LayerShape, cellMadds, cellParams, handDesignedCells, validateCell } from './cell.js';
 import { formatCell, parseCell } from './cell-text.js';
 import { LAYOUTS, type MobileNetLayout, getLayout, layerShapes, validateLayout } from './layout.js';
-import { choicesMadds } from './madds.js';
+import { archMadds, choicesMadds } from './madds.js';
 import { type CellSpace, SPACE_FORMAT, SPACE_VERSION, type SpaceCellEntry, type SpaceFile } from './space.js';
 
 export class SpaceFileError extends Error {
@@ -134,6 +134,9 @@ export function archJson(space: CellSpace, choices: readonly number[]): Record<s
       if (!c) throw new RangeError(`archJson: choice ${j} out of range at layer ${b} (${space.cells[b].length} cells)`);
       return formatCell(c);
     }),
-    madds: choicesMadds(space, choices),
+    // The whole network (what every command prints and a --min-madds / --budget-madds band bounds),
+    // and the searched cells' share of it.
+    madds: archMadds(space, choices),
+    cellMadds: choicesMadds(space, choices),
   };
 }

@@ -143,6 +143,11 @@ export interface NativeBinding {
    */
   run(backend: BackendName, op: NativeRunOp, tensors: NativeRunTensors, options?: RunOptions): Promise<Float32Array>;
   napiVersion: number;
+  /**
+   * fd-level stderr filter (src/gpu/dawn-log.ts): begin() sends fd 2 through a pipe, holding back lines
+   * that contain a pattern; end() restores fd 2 and returns them. Absent in an addon built before it.
+   */
+  stderrFilter?: { begin(patterns: readonly string[]): boolean; end(): string[] };
 }
 
 export class NativeUnavailableError extends Error {
@@ -186,7 +191,7 @@ export function loadNative(): NativeBinding {
   const candidates = nativeCandidates();
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new NativeUnavailableError(`not built: none of ${candidates.join(', ')} exists`);
-  let raw: NativeBinding;
+  let raw: NativeBinding & { stderrFilterBegin?: (patterns: string[]) => boolean; stderrFilterEnd?: () => string[] };
   // OpenMP (libgomp, which oneDNN runs on) reads this once, when the addon loads it. Its default
   // spins ~300k iterations at every barrier before sleeping: on a machine whose cores are busy
   // with other work, each parallel region then waits for a descheduled spinner (an NB201 WRCor
@@ -214,6 +219,7 @@ export function loadNative(): NativeBinding {
       return raw.run(backend, op, tensors, options);
     },
     napiVersion: raw.napiVersion,
+    stderrFilter: raw.stderrFilterBegin && raw.stderrFilterEnd ? { begin: (p) => raw.stderrFilterBegin!([...p]), end: () => raw.stderrFilterEnd!() } : undefined,
   };
   return cached;
 }

@@ -113,7 +113,8 @@ describe('space files', () => {
     const s = spaceFromLayout(TINY);
     const a = archJson(s, [3, 6, 5]);
     expect(a.cells).toEqual(['pw6<0;dw3<1;pwl<2;=>3', 'zero', 'pw6<0;dw7<1;pwl<2;=>3']);
-    expect(a.madds).toBe(choicesMadds(s, [3, 6, 5]));
+    expect(a.madds).toBe(archMadds(s, [3, 6, 5]));
+    expect(a.cellMadds).toBe(choicesMadds(s, [3, 6, 5]));
     expect(() => archJson(s, [0, 0, 6])).toThrow(/out of range at layer 2/);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,11 @@ import {
 } from '../../src/data/cifar10.js';
 import { dataDir, dataFile } from '../../src/data/paths.js';
 import { Rng } from '../../src/util/rng.js';
+import { CIFAR10_MINI_ROOT } from '../setup/data-roots.js';
+
+// The shared subset (5000 / 2000 images), or without ../shared the committed first 1000 / 200 of it.
+const MINI = statSync(dataFile('cifar10', 'train_5000.bin')).size === statSync(join(CIFAR10_MINI_ROOT, 'cifar10', 'train_5000.bin')).size;
+const [TRAIN_N, TEST_N] = MINI ? [1000, 200] : [5000, 2000];
 
 const classCounts = (labels: ArrayLike<number>) => {
   const c = new Array(10).fill(0);
@@ -25,18 +30,18 @@ const classCounts = (labels: ArrayLike<number>) => {
 describe('CIFAR-10 loader', () => {
   it('loads both splits with balanced labels and the README normalisation', () => {
     const train = loadCifar10('train');
-    expect(train.count).toBe(5000);
-    expect(train.images.length).toBe(5000 * 3072);
-    expect(classCounts(train.labels)).toEqual(new Array(10).fill(500));
+    expect(train.count).toBe(TRAIN_N);
+    expect(train.images.length).toBe(TRAIN_N * 3072);
+    expect(classCounts(train.labels)).toEqual(new Array(10).fill(TRAIN_N / 10));
     const test = loadCifar10('test');
-    expect(test.count).toBe(2000);
-    expect(classCounts(test.labels)).toEqual(new Array(10).fill(200));
+    expect(test.count).toBe(TEST_N);
+    expect(classCounts(test.labels)).toEqual(new Array(10).fill(TEST_N / 10));
 
     // Against the raw bytes: record i = label, then R, G, B planes of 1024 bytes.
     const raw = readFileSync(dataFile('cifar10', 'train_5000.bin'));
-    for (const [i, c, p] of [[0, 0, 0], [1, 2, 1023], [4999, 1, 517], [123, 0, 31]]) {
+    for (const [i, c, p] of [[0, 0, 0], [1, 2, 1023], [TRAIN_N - 1, 1, 517], [123, 0, 31]]) {
       const off = i * 3073;
-      expect(test.labels.length).toBe(2000);
+      expect(test.labels.length).toBe(TEST_N);
       expect(train.labels[i]).toBe(raw[off]);
       const want = (raw[off + 1 + c * 1024 + p] / 255 - CIFAR10_MEAN[c]) / CIFAR10_STD[c];
       expect(train.images[i * 3072 + c * 1024 + p]).toBeCloseTo(want, 5);
@@ -46,7 +51,7 @@ describe('CIFAR-10 loader', () => {
       let s = 0;
       let s2 = 0;
       let n = 0;
-      for (let i = 0; i < 5000; i += 7) {
+      for (let i = 0; i < TRAIN_N; i += 7) {
         for (let p = 0; p < 1024; p += 3) {
           const v = train.images[i * 3072 + c * 1024 + p];
           s += v;
@@ -67,7 +72,7 @@ describe('CIFAR-10 loader', () => {
     expect(ds.count).toBe(30);
     expect(ds.images.length).toBe(30 * 3072);
     expect(Array.from(ds.labels)).toEqual(Array.from(full.labels.subarray(0, 30)));
-    expect(loadCifar10('test', { limit: 99999 }).count).toBe(2000);
+    expect(loadCifar10('test', { limit: 99999 }).count).toBe(TEST_N);
     expect(() => loadCifar10('test', { limit: 0 })).toThrow(/limit/);
     expect(() => loadCifar10('val' as never)).toThrow(/'train' or 'test'/);
   });

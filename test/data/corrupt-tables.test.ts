@@ -1,20 +1,23 @@
 /** Corrupt shared tables: each load error names the file and line; nothing is dropped silently. */
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNb201Accuracies } from '../../src/data/nb201-bench.js';
 import { CsvError, parseCsvLines, readCsvObjects, readCsvRecords } from '../../src/data/csv.js';
-import { SHARED_DATA } from '../helpers/paths.js';
+import { dataFile, findDataFile } from '../../src/data/paths.js';
 
-const SHARED = SHARED_DATA;
+// Wherever the data roots have them (../shared/data, the test data root, the package's data/).
+const cifarDir = dirname(dataFile('cifar10', 'train_5000.bin'));
+const nb201Files = Object.fromEntries(['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json', 'nb201_val_accs.csv'].map((f) => [f, findDataFile('nb201', f)]));
+const savedDataDir = process.env.WGNAS_DATA_DIR;
 
 /** A data dir like the shared one with nb201_val_accs.csv replaced by `accs`. */
 function dataDirWith(accs: string | Buffer): string {
   const d = mkdtempSync(join(tmpdir(), 'wgnas-data-'));
   mkdirSync(join(d, 'nb201'));
-  symlinkSync(join(SHARED, 'cifar10'), join(d, 'cifar10'));
-  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json']) symlinkSync(join(SHARED, 'nb201', f), join(d, 'nb201', f));
+  symlinkSync(cifarDir, join(d, 'cifar10'));
+  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json']) if (nb201Files[f]) symlinkSync(nb201Files[f]!, join(d, 'nb201', f));
   writeFileSync(join(d, 'nb201', 'nb201_val_accs.csv'), accs);
   return d;
 }
@@ -26,7 +29,8 @@ async function loadWith(accs: string | Buffer): Promise<unknown> {
 }
 
 afterEach(() => {
-  delete process.env.WGNAS_DATA_DIR;
+  if (savedDataDir === undefined) delete process.env.WGNAS_DATA_DIR;
+  else process.env.WGNAS_DATA_DIR = savedDataDir;
 });
 
 describe('csv reader', () => {
@@ -45,7 +49,7 @@ describe('csv reader', () => {
 });
 
 describe('NAS-Bench-201 tables', () => {
-  const accs = () => readFileSync(join(SHARED, 'nb201', 'nb201_val_accs.csv'), 'utf8');
+  const accs = () => readFileSync(nb201Files['nb201_val_accs.csv']!, 'utf8');
   it('refuses a garbage nb201_val_accs.csv instead of dropping val_acc', async () => {
     await expect(loadWith('hello world\nfoo\n')).rejects.toThrow(/nb201_val_accs\.csv:1: missing column net, val_accs/);
     await expect(loadWith('net,val_accs\n')).rejects.toThrow(/nb201_val_accs\.csv: no rows/);

@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(() => gpu?.destroy());
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-export-'));
-const SHARED = new URL('../../../shared/data/latency/', import.meta.url);
+const SHARED = new URL('../../data/latency/', import.meta.url);
 const BATCH = 4;
 
 /** |a - b| <= 1e-4 of the largest |b| (+1e-6) everywhere. */

@@ -6,7 +6,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/cli.js';
-import { SHARED_LATENCY } from './paths.js';
 
 export const GPU_REACHED = 'GPU_REACHED: the command got past its checks';
 export const NATIVE_REACHED = 'NATIVE_REACHED: the command got past its checks';
@@ -24,8 +23,10 @@ export async function wgnasInProcess(argv: readonly string[]): Promise<CliResult
   return { code, out, err };
 }
 
-export const TABLE = join(SHARED_LATENCY, 'proxylessnas_mobile_trim.yaml');
-export const NET = join(SHARED_LATENCY, 'proxylessnas_proxyless_mobile.config');
+// The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
+const PACKAGED = new URL('../../data/', import.meta.url).pathname;
+export const TABLE = join(PACKAGED, 'latency', 'proxylessnas_mobile_trim.yaml');
+export const NET = join(PACKAGED, 'latency', 'proxylessnas_proxyless_mobile.config');
 export const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
 
 /** Corrupt and valid input files under `dir`; the keys name what each one is. */

@@ -19,7 +19,7 @@ import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layerShapes } from '../../src/mobilenet/
 import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
 
-const SHARED = new URL('../../../shared/data/latency/', import.meta.url);
+const SHARED = new URL('../../data/latency/', import.meta.url);
 
 describe('cell-space keys', () => {
   it('one key per node, with the node shapes, and native ops that match them', () => {

@@ -6,9 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 import { expandedConvKey, featureMixKey, keyToNativeOp, LatencyKeyError, logitsKey, parseLatencyKey, stemKey } from '../../src/latency/keys.js';
 import { formatLatencyTable, LatencyTableError, parseLatencyTable, readLatencyTable, writeLatencyTable } from '../../src/latency/lut.js';
-import { SHARED_LATENCY } from '../helpers/paths.js';
 
-const SHARED = SHARED_LATENCY;
+const SHARED = new URL('../../data/latency/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-lut-'));
 
 describe('latency table YAML', () => {

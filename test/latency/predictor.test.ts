@@ -10,9 +10,8 @@ import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../..
 import { Rng } from '../../src/util/rng.js';
 import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../../src/mobilenet/layout.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
-import { SHARED_LATENCY } from '../helpers/paths.js';
 
-const SHARED = SHARED_LATENCY;
+const SHARED = new URL('../../data/latency/', import.meta.url).pathname;
 const readJson = (f: string): unknown => JSON.parse(readFileSync(join(SHARED, f), 'utf8'));
 
 // A tiny hand-made net at 8x8: stem 8 -> block (k3 e1) -> zero -> block (k5 e3 s2) -> Conv_1 -> Logits.

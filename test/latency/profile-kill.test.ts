@@ -16,7 +16,6 @@ import type { NativeBinding } from '../../src/native/binding.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { nativeOrNull } from '../helpers/native.js';
-import { SHARED_LATENCY } from '../helpers/paths.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {
@@ -98,7 +97,7 @@ describe('profile --resume refuses a table measured elsewhere', () => {
   it('the Pixel 1 table, an empty file, another thread count: one line naming the reason, file untouched', async ({ skip }) => {
     if (!native) return skip();
     const pixel = join(tmp, 'pixel1.yaml');
-    copyFileSync(join(SHARED_LATENCY, 'proxylessnas_mobile_trim.yaml'), pixel);
+    copyFileSync(new URL('../../data/latency/proxylessnas_mobile_trim.yaml', import.meta.url).pathname, pixel);
     const text = readFileSync(pixel, 'utf8');
     let r = await wgnasInProcess([...base(pixel), '--resume']);
     expect(r.code).toBe(2);

@@ -16,7 +16,6 @@ import { predictLatency } from '../../src/latency/predictor.js';
 import { buildLatencyTable } from '../../src/latency/profiler.js';
 import type { NativeBinding } from '../../src/native/binding.js';
 import { nativeOrNull } from '../helpers/native.js';
-import { SHARED_LATENCY } from '../helpers/paths.js';
 
 let native: NativeBinding | null;
 beforeAll(() => {
@@ -133,7 +132,7 @@ describe('CLI', () => {
   });
 
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {
-    const shared = SHARED_LATENCY;
+    const shared = new URL('../../data/latency/', import.meta.url).pathname;
     const table = join(shared, 'proxylessnas_mobile_trim.yaml');
     const net = join(shared, 'proxylessnas_proxyless_mobile.config');
     await expect(predictCmd(['--table', table, '--net', net])).rejects.toThrow(/no entry for 3 key/);

@@ -17,7 +17,7 @@ import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
 import { Rng } from '../../src/util/rng.js';
 
-const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
 describe('expected cost', () => {
   const m: Pick<CostModel, 'fixed' | 'perPosition'> = { fixed: 2, perPosition: [[1, 3], [0.5, 2, 0]] };

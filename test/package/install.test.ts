@@ -65,7 +65,7 @@ describe('installed into an empty project', () => {
   });
 
   it('type-checks a consumer against the shipped .d.ts', () => {
-    writeFileSync(join(app, 'use.ts'), "import { predictLatency, readLatencyTable, type LatencyTable } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nexport const f: typeof predictLatency = predictLatency;\nexport default t;\n");
+    writeFileSync(join(app, 'use.ts'), "import { predictLatency, readLatencyTable, openDataset, type LatencyTable, type DatasetSpec, type ImageDataset } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nconst spec: DatasetSpec = { kind: 'folder', path: 'pets' };\nexport const ds: Promise<ImageDataset> = openDataset(spec, 'train').then((o) => o.ds);\nexport const f: typeof predictLatency = predictLatency;\nexport default t;\n");
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['use.ts'] }));
     run('node', [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
   });
@@ -75,9 +75,11 @@ describe('installed into an empty project', () => {
   });
 
   it('finds data inside the package, never node_modules/shared/data', () => {
-    writeFileSync(join(app, 'data.mjs'), "import { dataRoots, dataFile } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_val_accs.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml') }));\n");
-    const r = JSON.parse(run('node', ['data.mjs'])) as { roots: string[]; acc: string; table: string };
+    writeFileSync(join(app, 'data.mjs'), "import { dataRoots, dataFile, parseDatasetSpec, datasetSpecProblem } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_val_accs.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml'), spec: parseDatasetSpec('cifar100'), bad: datasetSpecProblem('imagenet') }));\n");
+    const r = JSON.parse(run('node', ['data.mjs'])) as { roots: string[]; acc: string; table: string; spec: unknown; bad: string };
     expect(r.roots).toEqual(['user cache', 'package']);
+    expect(r.spec).toEqual({ kind: 'cifar100' });
+    expect(r.bad).toBe("must be cifar10, cifar100 or folder:PATH, got 'imagenet'");
     expect(r.acc).toBe(join(app, 'node_modules', 'wgnas', 'data', 'nb201', 'nb201_val_accs.csv'));
     expect(r.table).toBe(join(app, 'node_modules', 'wgnas', 'data', 'latency', 'proxylessnas_mobile_trim.yaml'));
   });

@@ -23,7 +23,7 @@ import { wgnasInProcess } from '../helpers/cli.js';
 import { testGpu } from '../helpers/gpu.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-proxyless-'));
-const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 /**
  * A tiny layout's MBConv candidates as a space file: six 8×8 layers, one per stage, so the ImageNet
  * table prices them by position as it prices the CIFAR layout, at a fraction of its step and

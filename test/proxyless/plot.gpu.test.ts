@@ -15,7 +15,7 @@ import {
 import type { ProgressEvent, SearchResult } from '../../src/proxyless/search-config.js';
 import { testGpu } from '../helpers/gpu.js';
 
-const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
 /**
  * XML well-formedness (Node has no parser): one root, tags nested and closed in order, quoted

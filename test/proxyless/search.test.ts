@@ -12,7 +12,7 @@ import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 import { TOY_LAYOUT } from '../helpers/cases.js';
 
-const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
 let gpu: Backend | null;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-'));

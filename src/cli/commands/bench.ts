@@ -1,5 +1,6 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { writeFileAtomic } from '../../util/durable.js';
+import { Progress } from '../../util/progress.js';
 
 import { type Backend, gpuOf, webgpuBackend } from '../../backend/index.js';
 import type { Gpu } from '../../gpu/index.js';
@@ -67,7 +68,23 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       if (names.length === 0) return null;
     }
 
-    const report = await runBench(backend, { kernels, shapes, warmup, repeats, baselines: [...new Set(baselines)], calibrate: values.calibrate, gpujsModes, nativeThreads, log });
+    // The one progress bar (count, rate, ETA) on a terminal, the per-case lines above it; in pipes the lines alone.
+    const total = kernels.reduce((a, k) => a + k.shapes[shapes].length, 0);
+    const bar = new Progress(total, 'bench', { write: (s: string) => err(s), isTTY: process.stderr.isTTY, columns: process.stderr.columns }, { quiet: values.quiet });
+    const barLog = values.quiet ? log : (line: string) => bar.log(line);
+    const report = await runBench(backend, {
+      kernels,
+      shapes,
+      warmup,
+      repeats,
+      baselines: [...new Set(baselines)],
+      calibrate: values.calibrate,
+      gpujsModes,
+      nativeThreads,
+      log: barLog,
+      onCase: (done) => bar.update(done),
+    });
+    bar.done();
     const md = values.markdown;
     out(`${reportHeader(report)}\n\n${formatTable(report, { markdown: md })}`);
     if (values['side-by-side']) out(`\n${formatSideBySide(report, { markdown: md })}`);

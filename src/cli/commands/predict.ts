@@ -1,5 +1,6 @@
 /** wgnas predict: latency of a network from a lookup table (optionally vs a measured end-to-end run). */
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 import { exportGraph, jsonNetwork } from '../../export/index.js';
 import { toOnnx } from '../../export/onnx.js';
@@ -59,8 +60,9 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     measured = { runtime: describeBackend(requireBackend(native, values.backend)), medianMs: r.medianMs, meanMs: r.meanMs, iqrMs: r.iqrMs, count: r.count, threads: r.threads };
   }
 
+  const devices = measured ? compareDevices(table.meta) : null;
   if (values.json) {
-    io.out(JSON.stringify({ table: values.table, tableMeta: table.meta, net: values.net, ...pred, measured }, null, 2) + '\n');
+    io.out(JSON.stringify({ table: values.table, tableMeta: table.meta, net: values.net, ...pred, measured: measured && { ...measured, ...devices } }, null, 2) + '\n');
     return;
   }
   const w = Math.max(...pred.parts.map((p) => p.name.length));
@@ -76,9 +78,38 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     const err = ((pred.totalMs - measured.medianMs) / measured.medianMs) * 100;
     io.out(
       `measured ${measured.medianMs.toFixed(3)} ms median (IQR ${measured.iqrMs.toFixed(3)}, n=${measured.count}, ` +
-        `${measured.threads} thread(s), ${measured.runtime}); prediction error ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
+        `${measured.threads} thread(s), ${measured.runtime}); ${devices?.sameDevice ? 'prediction error' : 'table minus measured'} ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
     );
+    if (devices && !devices.sameDevice) {
+      const ratio = measured.medianMs / pred.totalMs;
+      io.out(
+        `note: the table was measured on ${devices.tableDevice ?? "an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)"}, ` +
+          `this run on ${devices.measuredOn}: the error compares two devices, not the predictor. ` +
+          `measured / predicted = ${ratio.toFixed(2)}: this CPU takes ${ratio.toFixed(2)}x the table device's time. ` +
+          `To check the predictor, profile this CPU first (wgnas profile --out cpu.yaml) and predict with --table cpu.yaml\n`,
+      );
+    }
   }
+}
+
+/** This CPU's name as the profiler stamps it (the addon's), else Node's. */
+function thisCpu(): string {
+  try {
+    return loadNative().cpuInfo().model;
+  } catch {
+    return cpus()[0]?.model?.trim() || 'this CPU';
+  }
+}
+
+/**
+ * Whether a --measure run times the device the table was measured on: a wgnas table of this CPU
+ * ('# cpu:' = this CPU, no target or GPU device). A published table has no stamp: another device.
+ */
+function compareDevices(meta: Record<string, string>): { sameDevice: boolean; tableDevice: string | undefined; measuredOn: string } {
+  const measuredOn = thisCpu();
+  const other = meta.target ?? (meta.device && meta.device !== 'cpu' ? meta.device : undefined);
+  const tableDevice = other ? `${other}${meta.cpu ? ` (${meta.cpu})` : ''}` : meta.cpu;
+  return { sameDevice: !other && meta.cpu === measuredOn, tableDevice, measuredOn };
 }
 
 export const handlers = { predict };

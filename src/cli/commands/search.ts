@@ -12,6 +12,7 @@ import { AGGREGATORS, VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
 import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
+import { fmtSig } from '../../util/format.js';
 import { Progress } from '../../util/progress.js';
 import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
@@ -160,10 +161,10 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
   else {
     io.out(
       `best cell:  ${best}\n` +
-        `${proxy} score: ${result.bestScore}\n` +
+        `${proxy} score: ${fmtSig(result.bestScore)}\n` +
         (acc === undefined
           ? 'CIFAR-10 accuracy: unknown (cell not in the shared NAS-Bench-201 table)\n'
-          : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (top ${(100 - pctile!).toFixed(1)} % of 9445 cells; best ${out.bestPossibleAcc} %)\n`) +
+          : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
         `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
     );
   }
@@ -245,7 +246,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
       onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
     });
     bar.done();
-    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000, ...deviceRecord(backend) };
+    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, minMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000, ...deviceRecord(backend) };
     if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined && trainData) {
       const steps = v['train-steps'];
@@ -260,7 +261,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
         `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
           `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms on this CPU` : ''}):\n` +
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
-          `${proxy} score: ${r.score}\n` +
+          `${proxy} score: ${fmtSig(r.score)}\n` +
           (out.testAcc !== undefined ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n` : '') +
           `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
       );

@@ -1,0 +1,55 @@
+/**
+ * What `wgnas search` prints agrees with its JSON: the accuracy percentile reads the same way, scores
+ * are shown to 6 significant digits (the JSON keeps every digit), and a --space-file search reports
+ * one MAdds figure (the whole network) on stdout and in the JSON, inside the --min-madds band.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
+import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
+import { fmtSig } from '../../src/util/format.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { nativeOrNull } from '../helpers/native.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-search-out-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const FAST = ['--budget', '2', '--batch', '8', '--device', 'cpu', '--quiet'];
+
+describe('search output', () => {
+  it('fmtSig keeps 6 significant digits and no trailing zeros', () => {
+    expect(fmtSig(48.52210281180749)).toBe('48.5221');
+    expect(fmtSig(0.0006698799999999999)).toBe('0.00066988');
+    expect(fmtSig(2)).toBe('2');
+    expect(fmtSig(-1234567.89)).toBe('-1234570');
+    expect(fmtSig(NaN)).toBe('NaN');
+  });
+
+  it('nb201: the percentile on stdout is the JSON accPercentile; the score is rounded only on stdout', { timeout: 300_000 }, async () => {
+    if (!nativeOrNull()) return;
+    const text = await wgnasInProcess(['search', ...FAST]);
+    expect(text.code, text.err).toBe(0);
+    const json = await wgnasInProcess(['search', ...FAST, '--json']);
+    expect(json.code, json.err).toBe(0);
+    const j = JSON.parse(json.out) as { bestScore: number; accPercentile: number; best: string };
+    expect(text.out).toContain(`best cell:  ${j.best}`);
+    expect(text.out).toContain(`wrcor score: ${fmtSig(j.bestScore)}\n`);
+    expect(text.out).toContain(`(percentile ${j.accPercentile.toFixed(1)}: as good as or better than ${j.accPercentile.toFixed(1)} % of the 9445 cells;`);
+    expect(text.out).not.toMatch(/\btop \d/);
+  });
+
+  it('--space-file: one MAdds figure on stdout and in the JSON, never below --min-madds', { timeout: 300_000 }, async () => {
+    if (!nativeOrNull()) return;
+    const space = join(tmp, 'cifar-space.json');
+    writeSpaceFile(space, handDesignedSpace(CIFAR_LAYOUT));
+    const out = join(tmp, 'arch.json');
+    const r = await wgnasInProcess(['search', '--space-file', space, '--min-madds', '4M', '--out', out, ...FAST]);
+    expect(r.code, r.err).toBe(0);
+    const j = (await import(out, { with: { type: 'json' } })).default as { madds: number; cellMadds: number; minMadds: number };
+    expect(j.minMadds).toBe(4e6);
+    expect(j.madds).toBeGreaterThanOrEqual(4e6);
+    expect(j.cellMadds).toBeLessThan(j.madds);
+    expect(r.out).toContain(`hand-designed space, ${(j.madds / 1e6).toFixed(2)} M MAdds)`);
+  });
+});
