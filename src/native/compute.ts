@@ -52,6 +52,7 @@ export const NATIVE_OP_NAMES = [
   'mixAccumulate',
   'mixBackward',
   'fitnessGrad',
+  'firstElementGrad',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];
