@@ -6,7 +6,9 @@
  * of the call is taken too: on a shared machine the CPU time is the steadier of the two. Prints per
  * pass the mean and median over the cells of both, and their ratios to the ce pass. The mean is
  * what scoring a set of cells costs (total time / cells); the median is the typical cell.
- * Usage: npx tsx scripts/ranking-cost.ts ARCH_LIST [K=8]
+ * THREADS (default: the backend's) sets the CPU threads: with 1 on a loaded machine the CPU time
+ * counts no OpenMP thread waiting at a barrier for one that is descheduled.
+ * Usage: npx tsx scripts/ranking-cost.ts ARCH_LIST [K=8] [THREADS]
  */
 import { readFileSync } from 'node:fs';
 import { openBackend } from '../src/backend/index.js';
@@ -20,10 +22,10 @@ const PASSES: Record<string, string[]> = {
   vkdnw: ['vkdnw'],
   jacobian: ['jacob_cov'],
 };
-const [list, kArg = '8'] = process.argv.slice(2);
+const [list, kArg = '8', threadsArg] = process.argv.slice(2);
 if (!list) throw new Error('usage: ranking-cost.ts ARCH_LIST [K]');
 const cells = readFileSync(list, 'utf8').trim().split('\n').slice(0, Number(kArg)).map(parseArch);
-const backend = await openBackend('cpu', {});
+const backend = await openBackend('cpu', { threads: threadsArg ? Number(threadsArg) : undefined });
 const batch = proxyBatch(64, 0);
 const wall: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
