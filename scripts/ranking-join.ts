@@ -1,13 +1,23 @@
 /**
  * Joins `wgnas score --out` CSVs of the same cells by arch (correlate concatenates files; this
  * puts the columns of several runs on one row), keeping the cells present in every file; time_ms
- * is summed, val_acc taken from the first file. Aggregates are recomputed by correlate.
- * Usage: npx tsx scripts/ranking-join.ts OUT.csv A.csv B.csv ...
+ * is summed, val_acc taken from the first file. Aggregates of the registry are recomputed by
+ * correlate; `--add NAME=a+b+c` adds a column NAME, the log-rank sum of those columns over the
+ * joined cells (an ensemble under study, e.g. one round's choice, that correlate then reports).
+ * Usage: npx tsx scripts/ranking-join.ts [--add NAME=a+b ...] OUT.csv A.csv [B.csv ...]
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { logRankSum } from '../src/proxies/az-nas-math.js';
 
-const [out, ...files] = process.argv.slice(2);
-if (!out || files.length < 2) throw new Error('usage: ranking-join.ts OUT.csv A.csv B.csv ...');
+const argv = process.argv.slice(2);
+const adds: Array<[string, string[]]> = [];
+while (argv[0] === '--add') {
+  const [name, members] = (argv[1] ?? '').split('=');
+  adds.push([name, (members ?? '').split('+')]);
+  argv.splice(0, 2);
+}
+const [out, ...files] = argv;
+if (!out || files.length < 1) throw new Error('usage: ranking-join.ts [--add NAME=a+b ...] OUT.csv A.csv [B.csv ...]');
 const tables = files.map((f) => {
   const [head, ...lines] = readFileSync(f, 'utf8').trim().split('\n');
   const cols = head.split(',');
@@ -22,12 +32,16 @@ for (const t of tables) {
   for (const c of Object.keys(first)) if (!['arch', 'val_acc', 'time_ms'].includes(c) && !proxyCols.includes(c)) proxyCols.push(c);
 }
 const archs = [...tables[0].keys()].filter((a) => tables.every((t) => t.has(a)));
-const lines = [['arch', ...proxyCols, 'val_acc', 'time_ms'].join(',')];
-for (const a of archs) {
+const val = (a: string, c: string) => tables.map((t) => t.get(a)!).find((r) => r[c] !== undefined)?.[c] ?? '';
+const added = adds.map(([name, members]) => {
+  for (const m of members) if (!proxyCols.includes(m)) throw new Error(`--add ${name}: no column '${m}'`);
+  return logRankSum(members.map((m) => archs.map((a) => Number(val(a, m)))));
+});
+const lines = [['arch', ...proxyCols, ...adds.map(([n]) => n), 'val_acc', 'time_ms'].join(',')];
+archs.forEach((a, i) => {
   const rows = tables.map((t) => t.get(a)!);
-  const val = (c: string) => rows.find((r) => r[c] !== undefined)?.[c] ?? '';
-  lines.push([a, ...proxyCols.map(val), rows[0].val_acc, rows.reduce((s, r) => s + Number(r.time_ms), 0)].join(','));
-}
+  lines.push([a, ...proxyCols.map((c) => val(a, c)), ...added.map((col) => col[i]), rows[0].val_acc, rows.reduce((s, r) => s + Number(r.time_ms), 0)].join(','));
+});
 writeFileSync(out + '.tmp', lines.join('\n') + '\n');
 renameSync(out + '.tmp', out);
 process.stdout.write(`${archs.length} cells joined into ${out}\n`);

@@ -78,6 +78,7 @@ void registerNormOps(Registry& r);
 void registerElementwiseOps(Registry& r);
 void registerReduceOps(Registry& r);
 void registerTrainOps(Registry& r);
+void registerVkdnwOps(Registry& r);
 
 const Registry& registry();
 

@@ -13,6 +13,7 @@ import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from './conv2
 import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
 import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, mulOp, scaleOp } from './elementwise.js';
+import { firstElementGradOp } from './first-grad.js';
 import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardOp, mixForwardOp } from './fitness.js';
 import { linearBackwardOp, linearOp } from './linear.js';
 import { softmaxCrossEntropyOp } from './loss.js';
@@ -83,6 +84,7 @@ export const OPS = catalog([
   mixForwardOp,
   mixBackwardOp,
   fitnessGradOp,
+  firstElementGradOp,
 ]);
 
 export type Ops = typeof OPS;

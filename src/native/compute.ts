@@ -54,6 +54,7 @@ export const NATIVE_OP_NAMES = [
   'mixAccumulate',
   'mixBackward',
   'fitnessGrad',
+  'firstElementGrad',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];

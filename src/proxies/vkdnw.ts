@@ -7,15 +7,16 @@
  * - one forward with batch norm in eval mode at initialisation (running mean 0, variance 1: the
  *   identity, up to the factor 1/sqrt(1 + 1e-5) per BN that we drop), so that images are
  *   independent and each image's gradient can be read from the batch's activation gradients;
- * - C backward passes on the same tape (retainGraph), pass r seeding image i's logits with row r
- *   of its factor L_i: the per-image gradient of theta_p is then row (r, i) of L J;
- * - the gradient of theta_p (element [0, 0, ...] of its tensor) per image: for a conv weight the
- *   dot of the output gradient's channel 0 with the input patch that element multiplies (a conv
- *   with a one-hot kernel cuts it out), for a BN scale/shift the dot with its input's channel 0 /
- *   the sum of the gradient's channel 0 (a 1x1 one-hot conv selects channel 0), for the classifier
- *   closed form on the host. Batched matmuls of [n, 1, HW] planes give the n dots at once.
+ * - C - 1 backward passes on the same tape (retainGraph), pass c seeding every image's logit c:
+ *   row c of each image's Jacobian J. The factor L of the softmax covariance has a zero last
+ *   column (vkdnw-math.ts), so L J never needs J's last row; L J is formed on the host;
+ * - per pass, firstElementGrad (one small dispatch per parameter tensor, all into one [P, n]
+ *   tensor, one read) gives each image's gradient w.r.t. element [0, 0, ...] of every tensor: a
+ *   conv weight's from its output gradient's channel 0 and input plane, a BN scale / shift's from
+ *   its input (stride 1, pad 0; no input); the classifier's in closed form on the host.
  */
-import type { Backend, Tensor } from '../backend/index.js';
+import type { Tensor } from '../backend/index.js';
+import type { Conv2dParams } from '../kernels/params.js';
 import { Tape, type Var } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { logRankSum } from './az-nas-math.js';
@@ -30,18 +31,12 @@ export interface VkdnwResult {
   eigenvalues: Float64Array;
 }
 
-/** A one-hot conv weight [1, cin, k, k] with 1 at [0, 0, 0, 0]. */
-function oneHot(backend: Backend, cin: number, k: number): Tensor {
-  const w = new Float32Array(cin * k * k);
-  w[0] = 1;
-  return backend.upload(w, [1, cin, k, k]);
-}
-
-/** How one theta element's per-image gradient is read each backward pass. */
+/** How one theta element's per-image Jacobian row is read each backward pass. */
 type Reader =
-  | { kind: 'dot'; plane: Tensor; grad: Var; hw: number } // sum over positions of plane * grad[:, 0]
-  | { kind: 'sum'; grad: Var; hw: number } // sum over positions of grad[:, 0]
-  | { kind: 'host'; values: (r: number, img: number) => number };
+  | { kind: 'device'; x: Tensor | null; grad: Var; conv: Pick<Conv2dParams, 'stride' | 'pad'> }
+  | { kind: 'host'; values: (c: number, img: number) => number };
+
+const POINTWISE = { stride: 1, pad: 0 };
 
 export const vkdnwPass = definePass<VkdnwResult>({
   name: 'vkdnw',
@@ -51,84 +46,76 @@ export const vkdnwPass = definePass<VkdnwResult>({
     const n = ctx.batch.n;
     const net = ctx.factory.build('kaiming', new Rng(ctx.seed));
     const tape = new Tape(backend, { bnIdentity: true, recordParamUses: true, retainGraph: true, paramGrads: 'none' });
-    const owned: Tensor[] = [];
-    const selectors = new Map<number, Tensor>();
-    const select0 = (t: Tensor): Tensor => {
-      const c = t.shape[1];
-      if (!selectors.has(c)) selectors.set(c, oneHot(backend, c, 1));
-      const out = backend.ops.conv2d(t, selectors.get(c)!, { stride: 1, pad: 0 });
-      owned.push(out);
-      return out;
-    };
     try {
       const { logits } = net.forward(tape, tape.input(ctx.x, true));
       const classes = logits.shape[1];
       const factors = softmaxCovFactors(await logits.value.read(), n, classes);
       const readers: Reader[] = [];
       for (const u of tape.paramUses) {
-        if (u.kind === 'conv') {
-          const [, cin, k] = u.weight.shape;
-          const e = oneHot(backend, cin, k);
-          owned.push(e);
-          const plane = backend.ops.conv2d(u.input.value, e, u.conv);
-          owned.push(plane);
-          readers.push({ kind: 'dot', plane, grad: u.output, hw: plane.size / n });
-        } else if (u.kind === 'bn') {
-          const [, , h, w] = u.input.shape;
-          if (u.gamma) readers.push({ kind: 'dot', plane: select0(u.input.value), grad: u.input, hw: h * w });
-          if (u.beta) readers.push({ kind: 'sum', grad: u.input, hw: h * w });
+        if (u.kind === 'conv') readers.push({ kind: 'device', x: u.input.value, grad: u.output, conv: u.conv });
+        else if (u.kind === 'bn') {
+          if (u.gamma) readers.push({ kind: 'device', x: u.input.value, grad: u.input, conv: POINTWISE });
+          if (u.beta) readers.push({ kind: 'device', x: null, grad: u.input, conv: POINTWISE });
         } else {
           const pooled = await u.input.value.read();
           const width = u.input.shape[1];
           // d logit_c / d W[0, 0] = [c = 0] * pooled[0]; d logit_c / d b[0] = [c = 0].
-          readers.push({ kind: 'host', values: (r, i) => factors[i * classes * classes + r * classes] * pooled[i * width] });
-          if (u.bias) readers.push({ kind: 'host', values: (r, i) => factors[i * classes * classes + r * classes] });
+          readers.push({ kind: 'host', values: (c, i) => (c === 0 ? pooled[i * width] : 0) });
+          if (u.bias) readers.push({ kind: 'host', values: (c) => (c === 0 ? 1 : 0) });
         }
       }
       const p = readers.length;
-      const g = new Float64Array(classes * n * p);
+      // The Jacobian rows J[c][i * p + j] = d logit_c(image i) / d theta_j, c < C - 1.
+      const jac: Float32Array[] = [];
       const seedData = new Float32Array(n * classes);
-      for (let r = 0; r < classes; r++) {
-        for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) seedData[i * classes + c] = factors[i * classes * classes + r * classes + c];
+      for (let c = 0; c < classes - 1; c++) {
+        seedData.fill(0);
+        for (let i = 0; i < n; i++) seedData[i * classes + c] = 1;
         const seed = backend.upload(seedData, [n, classes]);
-        const pending: Tensor[] = [];
+        const rows = backend.zeros([p, n]);
         try {
           tape.backward(logits, seed);
-          const reads = readers.map((rd) => {
-            if (rd.kind === 'host') return null;
-            if (!rd.grad.grad) return null; // no gradient reached it: 0
-            const g0 = backend.ops.conv2d(rd.grad.grad, selectors.get(rd.grad.shape[1]) ?? selectorFor(rd.grad.shape[1]), { stride: 1, pad: 0 });
-            pending.push(g0);
-            const out = rd.kind === 'sum' ? backend.ops.rowSums(g0, rd.hw) : backend.ops.matmul(rd.plane.view([n, 1, rd.hw]), g0.view([n, 1, rd.hw]), { transB: true });
-            pending.push(out);
-            return out.read();
+          // No gradient reached a tensor (its row stays 0) or the row is the host's.
+          readers.forEach((rd, j) => rd.kind === 'device' && rd.grad.grad && backend.ops.firstElementGrad(rd.x, rd.grad.grad, rd.conv, rows, j));
+          const got = await rows.read();
+          const byImage = new Float32Array(n * p);
+          readers.forEach((rd, j) => {
+            for (let i = 0; i < n; i++) byImage[i * p + j] = rd.kind === 'host' ? rd.values(c, i) : got[j * n + i];
           });
-          const vals = await Promise.all(reads);
-          vals.forEach((v, j) => {
-            const rd = readers[j];
-            for (let i = 0; i < n; i++) g[(r * n + i) * p + j] = rd.kind === 'host' ? rd.values(r, i) : v ? v[i] : 0;
-          });
+          jac.push(byImage);
         } finally {
-          pending.forEach((t) => t.dispose());
+          rows.dispose();
           seed.dispose();
           tape.resetGrads();
         }
       }
-      return { dim: p, eigenvalues: symmetricEigenvaluesQl(fisherFromRows(g, classes * n, p, n), p) };
+      return { dim: p, eigenvalues: symmetricEigenvaluesQl(fisherFromRows(factorRows(factors, jac, n, classes, p), classes * n, p, n), p) };
     } finally {
-      owned.forEach((t) => t.dispose());
-      selectors.forEach((t) => t.dispose());
       tape.dispose();
       net.dispose();
     }
-
-    function selectorFor(c: number): Tensor {
-      const t = oneHot(backend, c, 1);
-      selectors.set(c, t);
-      return t;
-    }
   },
 });
+
+/**
+ * The rows of G = L J: G[(r n + i) p + j] = sum over c < C - 1 of L_i[r, c] J[c][i p + j], the
+ * per-image gradients of pass r of the seeded-by-L formulation (L's column C - 1 is zero).
+ */
+export function factorRows(factors: Float64Array, jac: readonly ArrayLike<number>[], n: number, classes: number, p: number): Float64Array {
+  const g = new Float64Array(classes * n * p);
+  for (let r = 0; r < classes; r++) {
+    for (let i = 0; i < n; i++) {
+      const o = (r * n + i) * p;
+      for (let c = 0; c < jac.length; c++) {
+        const l = factors[i * classes * classes + r * classes + c];
+        if (l === 0) continue;
+        const row = jac[c];
+        for (let j = 0; j < p; j++) g[o + j] += l * row[i * p + j];
+      }
+    }
+  }
+  return g;
+}
 
 export const vkdnw = defineProxyFamily({
   members: {

@@ -572,6 +572,42 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   bad('fitnessGrad', 'gDots shape', (be) => be.ops.fitnessGrad(be.empty([3]), be.empty([2])));
 }
 
+// ---- firstElementGrad (VKDNW) ------------------------------------------------------------------
+{
+  // [N, Cin, H, W] -> [N, Cout, OH, OW] with the conv's stride / pad (kernel 3: OH = (H + 2 pad - 3) / stride + 1),
+  // a plane wider than one workgroup, the BN cases (stride 1, pad 0; no x), and row 2 of a 4-row out.
+  for (const [N, Cin, H, W, Cout, OH, OW, stride, pad, hasX] of [
+    [3, 5, 7, 9, 4, 4, 5, 2, 1, true],
+    [2, 1, 17, 19, 3, 17, 19, 1, 1, true],
+    [1, 2, 6, 5, 1, 6, 5, 1, 0, true],
+    [4, 0, 0, 0, 6, 3, 11, 1, 0, false],
+  ] as const) {
+    const x = hasX ? rnd(N * Cin * H * W) : null;
+    const dy = rnd(N * Cout * OH * OW);
+    const dims = { N, Cin, H, W, Cout, OH, OW };
+    const p = { stride, pad };
+    const want = new Float32Array(4 * N);
+    want.set(OPS.firstElementGrad.reference(x, dy, dims, p), 2 * N);
+    add('firstElementGrad', {
+      label: `${hasX ? `x[${N},${Cin},${H},${W}] ` : 'no x '}dy[${N},${Cout},${OH},${OW}] stride ${stride} pad ${pad}, row 2 of 4`,
+      tol: { atol: 1e-4, rtol: 1e-4 },
+      run: (be) =>
+        withTensors(be, [...(x ? [[x, [N, Cin, H, W]] as [Arr, number[]]] : []), [dy, [N, Cout, OH, OW]], [new Float32Array(4 * N), [4, N]]], (ts) => {
+          const [tx, td, out] = x ? ts : [null, ...ts];
+          be.ops.firstElementGrad(tx, td!, p, out!, 2);
+          return [out!];
+        }),
+      ref: () => [want],
+    });
+  }
+  bad('firstElementGrad', 'row outside out', (be) => be.ops.firstElementGrad(null, be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 2));
+  bad('firstElementGrad', 'batch mismatch', (be) => be.ops.firstElementGrad(be.empty([3, 1, 3, 3]), be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 0));
+  bad('firstElementGrad', 'out is dy', (be) => {
+    const dy = be.empty([2, 1, 3, 3]);
+    return be.ops.firstElementGrad(null, dy, { stride: 1, pad: 0 }, dy, 0);
+  });
+}
+
 // ---- the suite ------------------------------------------------------------------------------------------------
 
 const backends = await bothBackends();

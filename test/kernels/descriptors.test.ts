@@ -276,6 +276,7 @@ describe('op catalog and backend registry', () => {
     mixForward: { K: 4, n: 10 },
     mixBackward: { n: 10 },
     fitnessGrad: { K: 4 },
+    firstElementGrad: { N: 3, OH: 4, OW: 5 },
   };
 
   it('gives every op a cost with positive, finite FLOPs (where it computes) and bytes', () => {

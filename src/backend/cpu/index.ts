@@ -9,6 +9,7 @@ export * from './binarize.js';
 export * from './conv2d.js';
 export * from './correlation.js';
 export * from './elementwise.js';
+export * from './first-grad.js';
 export * from './fitness.js';
 export * from './linear.js';
 export * from './loss.js';
