@@ -1,7 +1,7 @@
 /**
  * Layering of src/ (docs/architecture.md): data flows one way,
  *   util -> gpu, native -> kernels -> backend -> data, latency, spaces, search -> nn
- *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> bench harness -> cli
+ *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> bench harness -> queue -> cli
  * A module may import its own layer and the layers below it, never above; no runtime cycles anywhere
  * (a loop closed only by type-only imports vanishes when compiled). test/dependency-layers.test.ts runs it.
  */
@@ -15,6 +15,7 @@ const LAYERS = [
   ['proxies', 'mobilenet', 'export'],
   ['zeroshot', 'proxyless', 'autospace'],
   ['bench'],
+  ['queue'],
   ['cli'],
 ];
 const dirOf = (name) => `^src/${name}/`;
