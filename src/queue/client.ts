@@ -56,12 +56,29 @@ export class QueueClient {
   private workersCheckedAt = -Infinity;
   private lastOk = performance.now();
   private down = false;
+  private closing = false;
 
   constructor(private readonly o: ClientOptions) {
     this.redis = openRedis(o.url);
     this.queue = new Queue<ScoreJobData>(scoreQueueName(o.device), { connection: openRedis(o.url), prefix: o.namespace });
     this.queue.on('error', () => {}); // outages are noticed by the polls
     this.store = new ResultStore(this.redis, o.namespace);
+    // Reconnects are quick (<= 1 s apart) and invisible to the calls: the events tell the user.
+    this.redis.on('close', () => this.lost('connection closed'));
+    this.redis.on('ready', () => this.back());
+  }
+
+  private lost(why: string): void {
+    if (this.down || this.closing) return;
+    this.down = true;
+    this.o.onNote?.(`lost redis ${redactUrl(this.o.url)} (${why}); waiting for it`);
+  }
+
+  private back(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.lastOk = performance.now();
+    this.o.onNote?.(`redis ${redactUrl(this.o.url)} is back`);
   }
 
   keyOf(settings: ScoreSettings, arch: string): string {
@@ -159,14 +176,12 @@ export class QueueClient {
       try {
         const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 5000)));
         const r = await Promise.race([fn(), late]);
-        if (this.down) this.o.onNote?.(`redis ${redactUrl(this.o.url)} is back`);
-        this.down = false;
+        this.back();
         this.lastOk = performance.now();
         return r;
       } catch (e) {
         if (!isConnectionError(e)) throw e;
-        if (!this.down) this.o.onNote?.(`lost redis ${redactUrl(this.o.url)} (${(e as Error).message}); waiting for it`);
-        this.down = true;
+        this.lost((e as Error).message);
         if (performance.now() - this.lastOk > limit) throw new QueueOutageError(`--redis ${redactUrl(this.o.url)}: no answer for ${Math.round(limit / 1000)} s; the rows so far are in the output (resume with --resume)`);
         await sleep(500);
       } finally {
@@ -176,6 +191,7 @@ export class QueueClient {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.queue.close().catch(() => {});
     this.redis.disconnect();
   }

@@ -60,7 +60,7 @@ export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: s
   if (stray !== undefined) throw new ResumeMismatchError(`--resume: ${v.out} has a row for ${stray}, which this run does not score (another selection?)`);
 
   const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device);
-  const client = new QueueClient({ url: v.redis, namespace: v.queue, device: r.device, attempts: v.attempts, onNote: (l) => bar.log(l) });
+  const client = new QueueClient({ url: v.redis, namespace: v.queue, device: r.device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
   const bar = new Progress(archs.length, 'score', process.stderr, { quiet: v.quiet, initial: kept.size });
   const fresh = new Map<number, ScoredCell>();
   const toRow = (c: ScoredCell): Row => ({ arch: c.arch, ...c.scores, val_acc: accs.get(canonicalKey(parseArch(c.arch))), time_ms: Math.round(c.timeMs) });
@@ -88,7 +88,7 @@ export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: s
       await client.submit('score-shard', settings, missing.slice(s, s + v['shard-size']).map((t) => t.a));
     }
     const workers = await client.workersAlive();
-    if (workers === 0 && missing.length) bar.log(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine`);
+    if (workers === 0 && missing.length) io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine\n`);
     bar.update(kept.size + fresh.size, `${workers} workers`);
     while (client.pendingCount) {
       take(await client.next());

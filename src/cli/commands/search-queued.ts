@@ -66,7 +66,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
     if (!v.quiet) io.err(`search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`);
     const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { quiet: v.quiet });
-    const client = new QueueClient({ url: v.redis, namespace: v.queue, device, attempts: v.attempts, onNote: (l) => bar.log(l) });
+    const client = new QueueClient({ url: v.redis, namespace: v.queue, device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
     const pop = new PopulationScorer(v.proxy);
     const t0 = performance.now();
     try {
