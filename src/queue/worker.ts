@@ -154,18 +154,32 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const timer = setInterval(sendBeat, heartbeatMs());
 
   let closing: Promise<void> | undefined;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // BullMQ's close waits on Redis: with Redis gone it would wait forever. Once no job is in hand,
+  // it gets a few seconds more, then the connections are dropped (an unfinished job's lock expires).
+  const settle = async (p: Promise<void>) => {
+    const idle = (async () => {
+      while (beat.active > 0) await sleep(100);
+      await sleep(5000);
+    })();
+    await Promise.race([p.catch(() => {}), idle]);
+  };
   return {
     id,
     close(force = false) {
       closing ??= (async () => {
-        await worker.close(force);
+        await settle(worker.close(force));
         clearInterval(timer);
-        await redis.del(beatKey).catch(() => {});
+        await Promise.race([redis.del(beatKey).catch(() => {}), sleep(1000)]);
         redis.disconnect();
         for (const s of slots) s.backend.dispose();
       })();
-      if (force) return worker.close(true).then(() => closing);
-      return closing;
+      if (!force) return closing;
+      // Forced: the jobs in hand are dropped where they stand (their locks expire, another worker retries them).
+      return Promise.race([worker.close(true).catch(() => {}), sleep(2000)]).then(() => {
+        clearInterval(timer);
+        redis.disconnect();
+      });
     },
   };
 }
