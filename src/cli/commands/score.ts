@@ -11,10 +11,8 @@ import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { checkRedis } from '../redis.js';
 import { scoredOf, withAggregates } from '../score-rows.js';
 import { selectCells } from '../select-cells.js';
-import { scoreQueued } from './score-queued.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
 
@@ -40,7 +38,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const aggs = requestedAggregators(proxyNames).map((a) => a.name);
   // Scores from another device differ (within tolerance): the file records it, a resume keeps it.
   const device = await deviceOf(v);
-  if (v.redis) await checkRedis(v.redis);
+  // The queue (bullmq, ioredis) loads only for --redis: a local run starts as fast as before.
+  if (v.redis) await (await import('../redis.js')).checkRedis(v.redis);
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
   const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
   try {
@@ -52,6 +51,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     opts.batch = await runProxyBatch(ds, v.batch, v.seed);
     opts.net = { ...opts.net, numClasses: ds.classes };
     if (v.redis) {
+      const { scoreQueued } = await import('./score-queued.js');
       await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, { cells, stream, opts, proxies, aggs, device, accs });
       return;
     }

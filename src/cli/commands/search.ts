@@ -20,9 +20,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
 import { printNb201Result } from '../search-report.js';
-import { checkRedis } from '../redis.js';
 import { readSpace } from '../space.js';
-import { nb201Queued } from './search-queued.js';
 import type { ValuesOf } from '../spec.js';
 import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '../specs/search.js';
 
@@ -32,7 +30,9 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   const device = await deviceOf(v);
   if (v.redis) {
     if (v.strategy === 'reinforce') throw new UsageError("--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis");
-    await checkRedis(v.redis);
+    // The queue (bullmq, ioredis) loads only for --redis.
+    await (await import('../redis.js')).checkRedis(v.redis);
+    const { nb201Queued } = await import('./search-queued.js');
     return nb201Queued(v as typeof v & { redis: string }, ctx, device);
   }
   // Opened before any device work, so a resume with other settings is refused at once.
