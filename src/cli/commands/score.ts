@@ -51,7 +51,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     opts.batch = await runProxyBatch(ds, v.batch, v.seed);
     opts.net = { ...opts.net, numClasses: ds.classes };
     if (v.redis) {
-      const { scoreQueued } = await import('./score-queued.js');
+      const { scoreQueued } = await import('../score-queued.js');
       await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, { cells, stream, opts, proxies, aggs, device, accs });
       return;
     }

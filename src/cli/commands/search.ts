@@ -32,7 +32,7 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
     if (v.strategy === 'reinforce') throw new UsageError("--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis");
     // The queue (bullmq, ioredis) loads only for --redis.
     await (await import('../redis.js')).checkRedis(v.redis);
-    const { nb201Queued } = await import('./search-queued.js');
+    const { nb201Queued } = await import('../search-queued.js');
     return nb201Queued(v as typeof v & { redis: string }, ctx, device);
   }
   // Opened before any device work, so a resume with other settings is refused at once.

@@ -3,20 +3,20 @@
  * --out as they arrive (any order; a kill keeps them, --resume scores only the rest), and the
  * finished output is rewritten in selection order, so it equals a run on one machine.
  */
-import type { DeviceKind } from '../../backend/index.js';
-import type { Row, RowStream } from '../../data/row-stream.js';
-import { ResumeMismatchError } from '../../util/run-settings.js';
-import { QueueClient } from '../../queue/client.js';
-import { codeVersion } from '../../queue/code-version.js';
-import { batchHash, type ScoreSettings } from '../../queue/jobs.js';
-import type { StoredResult } from '../../queue/result-store.js';
-import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../../spaces/nb201.js';
-import { Progress } from '../../util/progress.js';
-import { addAggregates, type ScoredCell, type ZeroShotOptions } from '../../zeroshot/index.js';
-import type { RunContext } from '../run.js';
-import { scoredOf, withAggregates } from '../score-rows.js';
-import type { ValuesOf } from '../spec.js';
-import type { SCORE_OPTIONS } from '../specs/score.js';
+import type { DeviceKind } from '../backend/index.js';
+import type { Row, RowStream } from '../data/row-stream.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
+import { QueueClient } from '../queue/client.js';
+import { codeVersion } from '../queue/code-version.js';
+import { batchHash, type ScoreSettings } from '../queue/jobs.js';
+import type { StoredResult } from '../queue/result-store.js';
+import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
+import { Progress } from '../util/progress.js';
+import { addAggregates, type ScoredCell, type ZeroShotOptions } from '../zeroshot/index.js';
+import type { RunContext } from './run.js';
+import { scoredOf, withAggregates } from './score-rows.js';
+import type { ValuesOf } from './spec.js';
+import type { SCORE_OPTIONS } from './specs/score.js';
 
 export interface QueuedScoreRun {
   cells: readonly Nb201Cell[];

@@ -3,22 +3,22 @@
  * --evaluated records each child as it completes (step, arch, scores) in completion order; a resume
  * replays that order, so the search proposes the same children and continues where it stopped.
  */
-import type { DeviceKind } from '../../backend/index.js';
-import { type Row, RowStream } from '../../data/row-stream.js';
-import { NB201_DEFAULT } from '../../nn/nb201-net.js';
-import { QueueClient } from '../../queue/client.js';
-import { type Completion, queueEvolution } from '../../queue/search.js';
-import { nb201Space } from '../../spaces/nb201.js';
-import { Progress } from '../../util/progress.js';
-import { Rng } from '../../util/rng.js';
-import { expandProxyNames } from '../../zeroshot/index.js';
-import { UsageError } from '../args.js';
-import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { PopulationScorer } from '../population-scorer.js';
-import type { RunContext } from '../run.js';
-import { printNb201Result } from '../search-report.js';
-import type { ValuesOf } from '../spec.js';
-import type { SEARCH_NB201_OPTIONS } from '../specs/search.js';
+import type { DeviceKind } from '../backend/index.js';
+import { type Row, RowStream } from '../data/row-stream.js';
+import { NB201_DEFAULT } from '../nn/nb201-net.js';
+import { QueueClient } from '../queue/client.js';
+import { type Completion, queueEvolution } from '../queue/search.js';
+import { nb201Space } from '../spaces/nb201.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { expandProxyNames } from '../zeroshot/index.js';
+import { UsageError } from './args.js';
+import { openRunDataset, runProxyBatch } from './dataset.js';
+import { PopulationScorer } from './population-scorer.js';
+import type { RunContext } from './run.js';
+import { printNb201Result } from './search-report.js';
+import type { ValuesOf } from './spec.js';
+import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { scoreSettingsOf } from './score-queued.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
