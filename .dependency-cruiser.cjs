@@ -1,9 +1,9 @@
 /**
  * Layering of src/ (docs/architecture.md): data flows one way,
  *   util -> gpu, native -> kernels -> backend -> data, latency, spaces, search -> nn
- *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> bench harness -> queue -> cli
+ *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> train -> bench harness -> queue -> cli
  * A module may import its own layer and the layers below it, never above; no runtime cycles anywhere
- * (a loop closed only by type-only imports vanishes when compiled). test/dependency-layers.test.ts runs it.
+ * (a loop closed only by type-only imports vanishes when compiled). test/arch/dependency-layers.test.ts runs it.
  */
 const LAYERS = [
   ['util'],
@@ -14,6 +14,7 @@ const LAYERS = [
   ['nn'],
   ['proxies', 'mobilenet', 'export'],
   ['zeroshot', 'proxyless', 'autospace'],
+  ['train'],
   ['bench'],
   ['queue'],
   ['cli'],

@@ -8,7 +8,8 @@
  *     budget (the space's quality without search);
  *  3. train each space's best found architecture from scratch for a few hundred steps (several
  *     seeds) and measure accuracy on the shared CIFAR-10 test images.
- * Writes a JSON of everything to --out (default bench/results/autospace-evidence.json).
+ * Writes a JSON of everything to --out and an evolved space to --save-space (default: result.json and
+ * learned-space.json in a fresh bench/results/autospace-evidence/<date>/, with command and commit).
  *
  *   npx tsx bench/autospace-evidence.ts [--budget 3M] [--iterations 30] [--warmup 40] [--proposals 40] [--random 20]
  *                                       [--train-steps 400] [--seeds 2] [--space learned.json]
@@ -22,8 +23,8 @@
  * Every row records the CPU latency of its found architecture and random sample (cells priced through
  * the native addon, oneDNN, 1 thread, caches flushed), when the addon is built.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
 import { scoreArch } from '../src/autospace/cell-arch-net.js';
@@ -42,6 +43,7 @@ import type { CellSpace } from '../src/mobilenet/space.js';
 import { archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/mobilenet/space-file.js';
 import { Rng } from '../src/util/rng.js';
 import { proxyBatch } from '../src/zeroshot/index.js';
+import { resultsDir, writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -69,12 +71,16 @@ const { values: v } = parseArgs({
     seeds: { type: 'string', default: '2' },
     proxy: { type: 'string', default: 'wrcor' },
     space: { type: 'string' },
-    'save-space': { type: 'string', default: 'bench/results/autospace-learned-space.json' },
-    out: { type: 'string', default: 'bench/results/autospace-evidence.json' },
+    // Default: both in a fresh bench/results/autospace-evidence/<date>/ (result.json, learned-space.json).
+    'save-space': { type: 'string' },
+    out: { type: 'string' },
     seed: { type: 'string', default: '1' },
     'search-seeds': { type: 'string' },
   },
 });
+const runDir = v.out && v['save-space'] ? null : resultsDir('autospace-evidence');
+const outFile = v.out ?? join(runDir!, 'result.json');
+const spaceOut = v['save-space'] ?? join(runDir!, 'learned-space.json');
 const budget = parseMadds(v.budget!);
 // The evolution may run under a wider budget than the comparison band (default: the same).
 const evolveBudget = v['evolve-budget'] ? parseMadds(v['evolve-budget']) : budget;
@@ -121,10 +127,10 @@ else {
   evo.dispose();
   evolveSeconds = res.seconds;
   evolveHistory = res.history.map((e) => ({ iteration: e.iteration, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, expectedMadds: e.expectedMadds, replaced: e.replaced, mixed: e.mixed }));
-  mkdirSync(dirname(v['save-space']!), { recursive: true });
-  writeSpaceFile(v['save-space']!, res.space);
+  mkdirSync(dirname(spaceOut), { recursive: true });
+  writeSpaceFile(spaceOut, res.space);
   learned = loadSpace(res.space);
-  log(`learned space written to ${v['save-space']} (${res.seconds.toFixed(0)} s)`);
+  log(`learned space written to ${spaceOut} (${res.seconds.toFixed(0)} s)`);
 }
 const hand = spaceFromLayout(CIFAR_LAYOUT);
 
@@ -227,7 +233,6 @@ const out = {
   seconds: (performance.now() - t0) / 1000,
   rows,
 };
-mkdirSync(dirname(v.out!), { recursive: true });
-writeFileSync(v.out!, JSON.stringify(out, null, 2) + '\n');
-log(`wrote ${v.out}`);
+writeResult(outFile, JSON.stringify(out, null, 2) + '\n');
+log(`wrote ${outFile}`);
 gpu.dispose();

@@ -3,9 +3,10 @@
  * the bench does (src/autospace/cell-latency.ts: every node timed through the native addon,
  * oneDNN, 1 thread, caches flushed), for runs recorded before the bench priced its rows.
  *
- *   npx tsx bench/autospace-latency.ts bench/results/autospace-evidence-band.json ...
+ *   npx tsx bench/autospace-latency.ts bench/results/autospace-evidence/<run>/result.json ...
  */
 import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { parseCell } from '../src/mobilenet/cell-text.js';
 import { measuredCost } from '../src/mobilenet/cost/measured.js';
 import { archCost } from '../src/mobilenet/cost/model.js';
@@ -19,6 +20,8 @@ interface Row {
 }
 
 const files = process.argv.slice(2);
+// A run's folder names it (bench/results/<experiment>/<date>-<version>/result.json).
+const runName = (f: string) => (basename(f) === 'result.json' ? basename(dirname(f)) : basename(f));
 if (!files.length) throw new Error('usage: npx tsx bench/autospace-latency.ts EVIDENCE.json...');
 // One op cache: an op several architectures share is timed once, so the rows compare under one machine state.
 const cache = new Map<string, number>();
@@ -34,6 +37,6 @@ for (const f of files) {
     const ms = archCost(lat, cells.map(() => 0));
     const nodes = cells.reduce((s, [c]) => s + c.nodes.length, 0);
     const acc = r.meanTestAcc === undefined ? '-' : `${(100 * r.meanTestAcc).toFixed(1)} %`;
-    console.log(`| ${f.split('/').pop()} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`);
+    console.log(`| ${runName(f)} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`);
   }
 }

@@ -48,6 +48,7 @@ import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { formatArch, type Nb201Cell, parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 import { proxyBatch, scoreCell } from '../src/zeroshot/index.js';
+import { writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -379,7 +380,7 @@ console.log(
   ].join('\n'),
 );
 if (v.json) {
-  writeFileSync(
+  writeResult(
     v.json,
     JSON.stringify(
       {

@@ -10,12 +10,12 @@
  *
  *   npx tsx bench/latency-predictor-targets.ts [--resolution 32] [--archs 20] [--seed 1] [--repeats 20]
  *       [--net-repeats 15] [--targets cpu-onednn,cpu-xnnpack,aarch64-qemu,gpu] [--json FILE]
+ * (--json under bench/results/<experiment>/<date>/ records command and commit beside it: bench/results-dir.ts)
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { webgpuBackend } from '../src/backend/index.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { acquireGpu } from '../src/gpu/adapter.js';
 import { archParts, archToNativeOps, type ProxylessArch } from '../src/latency/arch.js';
 import { archToCellNet } from '../src/mobilenet/proxyless-arch.js';
 import { gpuTableSource, samplesToEntry, timeGpuNetwork } from '../src/mobilenet/gpu-profiler.js';
@@ -29,6 +29,7 @@ import { loadNative, type BackendName } from '../src/native/binding.js';
 import { kendallTau } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
 import { ARM64_PREFIX, QEMU, startSshd } from '../test/helpers/sshd.js';
+import { writeResult } from './results-dir.js';
 
 interface Row {
   target: string;
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     const r = rows.at(-1)!;
     log(`${target}: MAPE ${r.mapePct.toFixed(1)} %, within 10 %: ${r.within10Pct.toFixed(0)} %, ${r.seconds.toFixed(0)} s`);
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), resolution, archs: archs.length, seed: Number(values.seed), rows }, null, 2) + '\n');
+  if (values.json) writeResult(values.json, JSON.stringify({ date: new Date().toISOString(), resolution, archs: archs.length, seed: Number(values.seed), rows }, null, 2) + '\n');
   const out = [
     `### Latency predictor across devices (${resolution}x${resolution}, batch 1, ${archs.length} random ProxylessNAS architectures, seed ${values.seed}; ${new Date().toISOString().slice(0, 10)})`,
     '',

@@ -18,9 +18,9 @@ import { archFromChoices, proxylessSpace, randomChoices } from '../src/latency/s
 import { describeBackend, loadNative, requireBackend, type BackendName, type ProfileResult } from '../src/native/binding.js';
 import { kendallTau } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
+import { dataFile } from '../src/data/paths.js';
 
 const PIXEL1_MEASURED_MS = 80.64;
-const SHARED = new URL('../../shared/data/latency/', import.meta.url);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -138,8 +138,8 @@ async function main(): Promise<void> {
   const meanMeasured = measured.reduce((a, r) => a + r.medianMs, 0) / measured.length;
 
   // ProxylessNAS-Mobile from the published Pixel 1 table.
-  const pixel = readLatencyTable(new URL('proxylessnas_mobile_trim.yaml', SHARED).pathname);
-  const mobile = fromNetConfig(JSON.parse(readFileSync(new URL('proxylessnas_proxyless_mobile.config', SHARED), 'utf8')), 224);
+  const pixel = readLatencyTable(dataFile('latency', 'proxylessnas_mobile_trim.yaml'));
+  const mobile = fromNetConfig(JSON.parse(readFileSync(dataFile('latency', 'proxylessnas_proxyless_mobile.config'), 'utf8')), 224);
   let strictMissing = 0;
   try {
     predictLatency(pixel, mobile);

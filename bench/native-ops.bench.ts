@@ -20,7 +20,6 @@
  * spin-waiting; the WGSL column stays on wall time).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +34,7 @@ import { correlationOffDiagInPlace } from '../src/kernels/correlation.js';
 import { NativeDevice } from '../src/native/device.js';
 import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
+import { writeResult } from './results-dir.js';
 
 type Kind = 'conv_fwd' | 'conv_bwd_data' | 'conv_bwd_weight' | 'bn_fwd' | 'bn_bwd' | 'relu_fwd' | 'relu_bwd' | 'gram' | 'rcb';
 
@@ -411,7 +411,7 @@ async function main(): Promise<void> {
       torchTunedMs: tunedMs,
       wgslMs,
     };
-    writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
+    writeResult(values.json, JSON.stringify(result, null, 2) + '\n');
   }
 }
 

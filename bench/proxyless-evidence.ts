@@ -12,10 +12,11 @@
  *   npx tsx bench/proxyless-evidence.ts [--target-ms 60] [--warmup 200] [--steps 300] [--random 3]
  *                                       [--train-steps 400] [--seeds 2] [--band 0.05]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCifar10 } from '../src/data/cifar10.js';
+import { dataFile } from '../src/data/paths.js';
 import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { readLatencyTable } from '../src/latency/lut.js';
 import { cifarSearchSplit } from '../src/data/search-split.js';
@@ -27,10 +28,12 @@ import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../src/proxyle
 import { DEFAULT_SEARCH, type ProgressEvent, ProxylessSearch } from '../src/proxyless/search.js';
 import { Rng } from '../src/util/rng.js';
 import { mixSeed } from '../src/util/seed.js';
+import { resultsDir, writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
   options: {
-    'latency-table': { type: 'string', default: '../shared/data/latency/proxylessnas_mobile_trim.yaml' },
+    // Default: the Pixel 1 table from the data roots (src/data/paths.ts: $WGNAS_DATA_DIR first).
+    'latency-table': { type: 'string' },
     // Where the networks run (as wgnas --device): auto = a hardware GPU if there is one, else the CPU backend.
     device: { type: 'string', default: 'auto' },
     'target-ms': { type: 'string', default: '60' },
@@ -44,7 +47,8 @@ const { values: v } = parseArgs({
     seeds: { type: 'string', default: '2' },
     eval: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
-    out: { type: 'string', default: 'bench/results/proxyless-evidence.json' },
+    // Default: result.json in a fresh bench/results/proxyless-evidence/<date>/ (with command and commit).
+    out: { type: 'string' },
     plot: { type: 'string' },
   },
 });
@@ -53,13 +57,15 @@ const num = (k: keyof typeof v) => {
   if (!Number.isFinite(x)) throw new Error(`--${k} must be a number, got '${v[k]}'`);
   return x;
 };
+const latencyTable = v['latency-table'] ?? dataFile('latency', 'proxylessnas_mobile_trim.yaml');
+const outFile = v.out ?? join(resultsDir('proxyless-evidence'), 'result.json');
 const targetMs = num('target-ms');
 const seed = num('seed');
 const log = (s: string) => process.stderr.write(s + '\n');
 
 const gpu = await openBackend(v.device as DeviceChoice);
 const layout = CIFAR_LAYOUT;
-const priced = tableCost(readLatencyTable(v['latency-table']!), layout);
+const priced = tableCost(readLatencyTable(latencyTable), layout);
 if (!priced.cost) throw new Error(`the latency table has no entry for ${priced.missing.join(', ')}`);
 const latency = priced.cost;
 const data = cifarSearchSplit(4000, 1000);
@@ -140,7 +146,7 @@ const out = {
   date: new Date().toISOString(),
   adapter: describeBackend(gpu),
   device: gpu.device,
-  config: { ...v, layout: layout.name },
+  config: { ...v, 'latency-table': latencyTable, out: outFile, layout: layout.name },
   search: {
     choices: res.choices,
     names: res.names,
@@ -155,6 +161,5 @@ const out = {
   randomMeanAcc: randomMean,
   seconds: (performance.now() - t0) / 1000,
 };
-mkdirSync(dirname(v.out!), { recursive: true });
-writeFileSync(v.out!, JSON.stringify(out, null, 1) + '\n');
-log(`wrote ${v.out}`);
+writeResult(outFile, JSON.stringify(out, null, 1) + '\n');
+log(`wrote ${outFile}`);

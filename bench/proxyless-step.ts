@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { webgpuBackend } from '../src/backend/index.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { acquireGpu } from '../src/gpu/adapter.js';
 import { sampleGates } from '../src/kernels/binarize.js';
 import { Tape } from '../src/nn/tape.js';
 import { candidateName, getLayout, type MobileNetLayout } from '../src/mobilenet/layout.js';

@@ -1,7 +1,7 @@
 /**
  * Zero-shot scoring speed (issue 3): NAS-Bench-201 architectures scored per second with WRCor on
  * one real CIFAR-10 batch, ours (scoreCell(..., ['wrcor']): WGSL kernels through the tape) against
- * the same network and proxy written in tfjs ops (src/bench/tfjs-nb201.ts) running on
+ * the same network and proxy written in tfjs ops (bench/tfjs-nb201.ts) running on
  * tfjs-backend-webgpu on the same Dawn device. Same cells, same weights, same batch; the scores are
  * compared and the largest relative difference printed.
  *
@@ -14,9 +14,9 @@
  */
 import { parseArgs } from 'node:util';
 import { createTfjsBaseline } from '../src/bench/tfjs.js';
-import { type HostWeights, readNb201Weights, tfjsWrcor } from '../src/bench/tfjs-nb201.js';
+import { type HostWeights, readNb201Weights, tfjsWrcor } from './tfjs-nb201.js';
 import { webgpuBackend } from '../src/backend/index.js';
-import { acquireGpu } from '../src/gpu/gpu.js';
+import { acquireGpu } from '../src/gpu/adapter.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-net.js';
 import { scoreCell } from '../src/zeroshot/index.js';
 import { formatArch, type Nb201Cell, sampleCell } from '../src/spaces/nb201.js';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     `ours / tfjs throughput: ${(sum(tTf) / sum(tOurs)).toFixed(2)}x; largest relative WRCor difference: ${worstRel.toExponential(2)}`,
     '',
     `tfjs: webgpu backend on our GPUDevice, WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE 15 (its default), CPU forwarding off, ` +
-      `z z^T kept off its broken vec4 split-K matmul (src/bench/tfjs-nb201.ts)`,
+      `z z^T kept off its broken vec4 split-K matmul (bench/tfjs-nb201.ts)`,
     'cells:',
     ...cells.slice(1).map((c, i) => `  ${i + 1}. ${formatArch(c)}: ours ${tOurs[i].toFixed(2)} s, tfjs ${tTf[i].toFixed(2)} s`),
   ];

@@ -20,8 +20,8 @@ function eachTensor(args: readonly unknown[], check: (t: unknown) => void): void
   for (const a of args) {
     if (typeof a !== 'object' || a === null) continue;
     if (isTensorLike(a)) check(a);
-    else if (Array.isArray(a)) for (const e of a) isTensorLike(e) && check(e);
-    else if (Object.getPrototypeOf(a) === Object.prototype) for (const v of Object.values(a)) isTensorLike(v) && check(v);
+    else if (Array.isArray(a)) a.filter(isTensorLike).forEach(check);
+    else if (Object.getPrototypeOf(a) === Object.prototype) Object.values(a).filter(isTensorLike).forEach(check);
   }
 }
 

@@ -4,6 +4,7 @@
  * They run single-threaded on the main thread.
  */
 import { ShapeError } from '../gpu/errors.js';
+import { centerAndNormalizeRow } from '../kernels/reference/correlation.js';
 
 const KB = 128; // k-block: a KB x NB panel of B stays in L2
 const NB = 256; // j-block: one C row segment stays in L1
@@ -70,21 +71,7 @@ export function correlationCpuFast(x: Float32Array, B: number, N: number, D: num
   const c = out ?? new Float32Array(B * N * N);
   const z = new Float32Array(N * D);
   for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const base = (b * N + n) * D;
-      let mean = 0;
-      for (let i = 0; i < D; i++) mean += x[base + i];
-      mean /= D;
-      let ss = 0;
-      let raw = 0;
-      for (let i = 0; i < D; i++) {
-        const d = x[base + i] - mean;
-        ss += d * d;
-        raw += x[base + i] * x[base + i];
-      }
-      const scale = ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0;
-      for (let i = 0; i < D; i++) z[n * D + i] = (x[base + i] - mean) * scale;
-    }
+    for (let n = 0; n < N; n++) centerAndNormalizeRow(x, (b * N + n) * D, D, z, n * D);
     const oc = b * N * N;
     for (let i = 0; i < N; i++) {
       c[oc + i * N + i] = 1;

@@ -11,7 +11,7 @@
  * onSubmittedWorkDone of gpu.js's device (a different device from ours: our timestamps cannot see it).
  */
 import { createRequire } from 'node:module';
-import { dawnGpu } from '../gpu/gpu.js';
+import { dawnGpu } from '../gpu/adapter.js';
 import type { Sampler } from './measure.js';
 
 export const GPUJS_MODES = ['webgpu', 'webasm', 'cpu'] as const;

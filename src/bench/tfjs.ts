@@ -7,7 +7,7 @@
  * imported lazily and a missing install is reported, not fatal.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { dawnGpu } from '../gpu/gpu.js';
+import { dawnGpu } from '../gpu/adapter.js';
 import type { Sampler, TimedSample } from './measure.js';
 import type { Tf, TfCase, TfTensor } from './registry.js';
 

@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, { spec: Loader<CommandSpec>; module: Loade
   'evolve-space': { spec: async () => (await import('./specs/evolve-space.js')).EVOLVE_SPACE, module: () => import('./commands/evolve-space.js') },
   profile: { spec: async () => (await import('./specs/profile.js')).PROFILE, module: () => import('./commands/profile.js') },
   predict: { spec: async () => (await import('./specs/predict.js')).PREDICT, module: () => import('./commands/predict.js') },
+  train: { spec: async () => (await import('./specs/train.js')).TRAIN, module: () => import('./commands/train.js') },
   export: { spec: async () => (await import('./specs/export.js')).EXPORT, module: () => import('./commands/export.js') },
   bench: { spec: async () => (await import('./specs/bench.js')).BENCH, module: () => import('./commands/bench.js') },
   worker: { spec: async () => (await import('./specs/queue.js')).WORKER, module: () => import('./commands/worker.js') },

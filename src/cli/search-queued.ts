@@ -17,6 +17,7 @@ import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
 import { printNb201Result } from './search-report.js';
+import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { scoreSettingsOf } from './score-queued.js';
@@ -87,7 +88,9 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       });
       bar.done();
       log?.finish();
-      printNb201Result(v, io, result, (performance.now() - t0) / 1000, { device, deviceName: `workers of ${v.queue}` });
+      const best = printNb201Result(v, io, result, (performance.now() - t0) / 1000, { device, deviceName: `workers of ${v.queue}` });
+      // --train-epochs: the cell found trains here, as after a search on this machine.
+      await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
     } finally {
       await client.close();
     }

@@ -1,4 +1,4 @@
-/** The NAS-Bench-201 search's result: the best cell, its score and ground truth (JSON with --json). */
+/** The NAS-Bench-201 search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
 import { canonicalKey, formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import type { Io } from './run.js';
@@ -10,7 +10,7 @@ export interface Nb201SearchValues {
   json: boolean;
 }
 
-export function printNb201Result(v: Nb201SearchValues, io: Io, result: { best: Nb201Cell; bestScore: number; evaluations: number }, seconds: number, device: Record<string, unknown>): void {
+export function printNb201Result(v: Nb201SearchValues, io: Io, result: { best: Nb201Cell; bestScore: number; evaluations: number }, seconds: number, device: Record<string, unknown>): string {
   const { strategy, proxy, budget } = v;
   const accs = loadNb201Accuracies();
   const acc = accs.get(canonicalKey(result.best));
@@ -41,4 +41,5 @@ export function printNb201Result(v: Nb201SearchValues, io: Io, result: { best: N
         `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
     );
   }
+  return best;
 }

@@ -205,5 +205,3 @@ export function seed(dflt: number, help = 'random seed'): Opt<number> {
   return int({ help, default: dflt, min: 0, max: MAX_SEED, maxWhy: 'seeds are 32-bit' });
 }
 
-/** Images in the shared CIFAR-10 training file (train_5000.bin): the most any split or batch can use. */
-export const CIFAR_TRAIN_IMAGES = 5000;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Rng } from '../util/rng.js';
+import { balancedIndices } from './balanced-sample.js';
 import { dataFile } from './paths.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
@@ -114,20 +115,7 @@ export function batchOf(ds: Cifar10, indices: readonly number[]): Batch {
  */
 export function sampleBatch(ds: Cifar10, n: number, rng: Rng): Batch & { indices: number[] } {
   if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`sampleBatch: n must be an integer in [1, ${ds.count}], got ${n}`);
-  const classes = ds.classes ?? 10;
-  const byClass: number[][] = Array.from({ length: classes }, () => []);
-  for (let i = 0; i < ds.count; i++) byClass[ds.labels[i]].push(i);
-  for (const list of byClass) rng.shuffle(list);
-  const extra = new Set(rng.shuffle([...Array(classes).keys()]).slice(0, n % classes));
-  const chosen: number[] = [];
-  const leftover: number[] = [];
-  byClass.forEach((list, c) => {
-    const want = Math.floor(n / classes) + (extra.has(c) ? 1 : 0);
-    chosen.push(...list.slice(0, want));
-    leftover.push(...list.slice(want));
-  });
-  if (chosen.length < n) chosen.push(...rng.shuffle(leftover).slice(0, n - chosen.length));
-  const indices = rng.shuffle(chosen);
+  const indices = balancedIndices(ds.labels, ds.count, ds.classes ?? 10, n, rng);
   return { ...batchOf(ds, indices), indices };
 }
 

@@ -4,6 +4,7 @@
  * run's resolution, normalised with the dataset's per-channel mean/std.
  */
 import { Rng } from '../util/rng.js';
+import { balancedIndices } from './balanced-sample.js';
 import type { Cifar10 } from './cifar10.js';
 
 export interface Normalisation {
@@ -53,18 +54,7 @@ export function indicesByClass(labels: ArrayLike<number>, classes: number): numb
  */
 export function sampleBalanced(labels: ArrayLike<number>, classes: number, n: number, seed: number): number[] {
   if (!Number.isInteger(n) || n < 1 || n > labels.length) throw new RangeError(`batch size must be an integer in [1, ${labels.length}], got ${n}`);
-  const rng = new Rng(seed);
-  const byClass = indicesByClass(labels, classes).map((l) => rng.shuffle(l));
-  const extra = new Set(rng.shuffle([...Array(classes).keys()]).slice(0, n % classes));
-  const chosen: number[] = [];
-  const leftover: number[] = [];
-  byClass.forEach((list, c) => {
-    const want = Math.floor(n / classes) + (extra.has(c) ? 1 : 0);
-    chosen.push(...list.slice(0, want));
-    leftover.push(...list.slice(want));
-  });
-  if (chosen.length < n) chosen.push(...rng.shuffle(leftover).slice(0, n - chosen.length));
-  return rng.shuffle(chosen);
+  return balancedIndices(labels, labels.length, classes, n, new Rng(seed));
 }
 
 /** The historical proxy draw: the first n of a seeded permutation (kept for the bundled subset). */
@@ -134,4 +124,29 @@ export class Prefetcher<T> {
   get inFlight(): number[] {
     return [...this.pending.keys()];
   }
+}
+
+/** The first `n` images of `ds` as a dataset (folders interleave classes, so a prefix stays balanced). */
+export function firstImages(ds: ImageDataset, n: number): ImageDataset {
+  if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
+  if (n === ds.count) return ds;
+  const labels = ds.labels.subarray(0, n);
+  return Object.freeze({
+    name: ds.name,
+    split: ds.split,
+    classes: ds.classes,
+    classNames: ds.classNames,
+    count: n,
+    labels,
+    nativeSize: ds.nativeSize,
+    balanced: ds.balanced,
+    mean: ds.mean,
+    std: ds.std,
+    images: (indices: readonly number[], size: number) => {
+      const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < n));
+      if (bad !== undefined) return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside the first ${n}`));
+      return ds.images(indices, size);
+    },
+    source: (i: number) => ds.source(i),
+  });
 }

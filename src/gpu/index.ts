@@ -1,4 +1,5 @@
-export { acquireGpu, dawnGpu, Gpu, isSoftwareAdapter, probeAdapter, type AdapterReport, type DispatchArgs, type KernelSpec } from './gpu.js';
+export { acquireGpu, dawnGpu, isSoftwareAdapter, probeAdapter, type AcquireOptions, type AdapterReport } from './adapter.js';
+export { Gpu, type DispatchArgs, type KernelSpec } from './gpu.js';
 export { defineUniforms, structLayout, type UniformBlock, type UniformDecl, type UniformValues } from './uniforms.js';
 export { GpuTensor, assertShape, numel } from './tensor.js';
 export { BufferPool, type PoolStats } from './pool.js';

@@ -1,6 +1,6 @@
 /**
  * Named, typed uniform structs. A kernel declares the fields of its WGSL uniform struct once, in
- * declaration order, and packs values by name; test/gpu-kernel-descriptors.test.ts parses every
+ * declaration order, and packs values by name; test/kernels/descriptors.test.ts parses every
  * shader's struct and checks it against the declaration (names, order, types, offsets, size), so
  * the host and the WGSL cannot drift apart silently.
  *

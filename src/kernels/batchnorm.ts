@@ -1,6 +1,7 @@
 /**
  * Training-mode batch norm (batchnorm.wgsl) over (N, H, W) per channel of NCHW input, biased
- * variance. gamma/beta null = affine off (gamma 1, beta 0).
+ * variance, and its eval mode (batchNormEval: given statistics, the running averages that
+ * src/nn/bn-running.ts keeps). gamma/beta null = affine off (gamma 1, beta 0).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
@@ -8,9 +9,16 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam } from './params.js';
-import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from './reference/batchnorm.js';
+import {
+  batchNormBackwardCpu,
+  batchNormBackwardF64,
+  batchNormEvalCpu,
+  batchNormEvalF64,
+  batchNormForwardCpu,
+  batchNormForwardF64,
+} from './reference/batchnorm.js';
 
-export { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 };
+export { batchNormBackwardCpu, batchNormBackwardF64, batchNormEvalCpu, batchNormEvalF64, batchNormForwardCpu, batchNormForwardF64 };
 
 const FILE = 'batchnorm.wgsl';
 /** affine: bit 0 gamma, bit 1 beta; count = N * HW; total = N * C * HW. */
@@ -78,6 +86,33 @@ export function batchNormForward(
   return { y, mean, invStd };
 }
 
+/**
+ * Eval-mode batch norm: y = (x - mean[c]) invStd[c] gamma[c] + beta[c] with the given per-channel
+ * statistics (running averages), no batch statistics. The training forward's `apply` pass alone.
+ */
+export function batchNormEval(
+  gpu: Gpu,
+  x: GpuTensor,
+  mean: GpuTensor,
+  invStd: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+): GpuTensor {
+  const d = bnDims('batchNormEval', x.shape);
+  checkParam('batchNormEval', 'mean', mean, d.C);
+  checkParam('batchNormEval', 'invStd', invStd, d.C);
+  checkParam('batchNormEval', 'gamma', gamma, d.C);
+  checkParam('batchNormEval', 'beta', beta, d.C);
+  const y = gpu.empty(x.shape);
+  gpu.dispatch({
+    kernel: { file: FILE, entry: 'apply' },
+    buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean],
+    uniforms: uniforms(d, 1e-5, gamma !== null, beta !== null),
+    workgroups: gpu.grid1d(d.N * d.C, 1),
+  });
+  return y;
+}
+
 export function batchNormBackward(
   gpu: Gpu,
   dy: GpuTensor,
@@ -132,6 +167,16 @@ export const batchNormForwardOp = defineOp({
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
   reference: batchNormForwardCpu,
   webgpu: batchNormForward,
+});
+
+export const batchNormEvalOp = defineOp({
+  name: 'batchNormEval',
+  summary: 'eval-mode batch norm: (x - mean) invStd gamma + beta with given (running) statistics',
+  kernels: [{ file: FILE, entries: ['apply'], uniforms: BATCHNORM_PARAMS }],
+  // One fused multiply-add per element after the subtraction; x read, y written.
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 2 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  reference: batchNormEvalCpu,
+  webgpu: batchNormEval,
 });
 
 export const batchNormBackwardOp = defineOp({

@@ -23,7 +23,7 @@
  * bwd_input, whose columns run along memory. Grid, groups and split-K as conv2d_gemm.wgsl:
  * workgroup z = (fold * splits + split) * groups + group, column tile = wg.x + fold * nwg.x.
  */
-import type { GemmTile } from './gemm-tile.js';
+import { type GemmTile, tileFmaLines } from './gemm-tile.js';
 
 export type ConvPass = 'fwd' | 'bwd_input' | 'bwd_weight';
 
@@ -290,18 +290,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   L.push(`  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {`);
   L.push(...tileLines);
   L.push('    workgroupBarrier();');
-  L.push(`    for (var k = 0u; k < ${BK}u; k++) {`);
-  for (let rv = 0; rv < RV; rv++) L.push(`      let a${rv} = vec4<f32>(As[k * ${SA}u + ty + ${rv * WGY}u]);`);
-  for (let cv = 0; cv < CV; cv++) L.push(`      let b${cv} = vec4<f32>(Bs[k * ${SB}u + tx + ${cv * WGX}u]);`);
-  for (let rv = 0; rv < RV; rv++) {
-    for (let i = 0; i < 4; i++) {
-      for (let cv = 0; cv < CV; cv++) {
-        const r = rv * 4 + i;
-        L.push(`      acc${r}_${cv} = fma(vec4<f32>(a${rv}.${XYZW[i]}), b${cv}, acc${r}_${cv});`);
-      }
-    }
-  }
-  L.push('    }');
+  L.push(...tileFmaLines({ BK, SA, SB, RV, CV, WGX, WGY }));
   L.push('    workgroupBarrier();');
   L.push(...afterLines);
   L.push('  }');

@@ -1,7 +1,7 @@
 /**
  * Op descriptors: what each op declares, once, for everything else to read.
  *   - its WGSL kernels: file, entry points, the uniform struct they bind (named, typed fields,
- *     checked against the WGSL by test/gpu-kernel-descriptors.test.ts) and the override
+ *     checked against the WGSL by test/kernels/descriptors.test.ts) and the override
  *     constants the host may set (tile sizes and workgroup widths, for the autotuner);
  *   - its cost for a problem size: useful FLOPs and the minimum bytes moved (every input read
  *     once, every output written once) - the bench and its roofline read these;

@@ -9,7 +9,6 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
 import {
-  assertCandidateIndex as assertIndex,
   assertDistinct as assertDistinctBy,
   assertMixture,
   assertVector,

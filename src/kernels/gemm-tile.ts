@@ -81,3 +81,24 @@ export function gemmTileMisfit(t: GemmTile, limits: Record<string, number>, core
 export function gemmConstants(t: GemmTile): Record<string, number> {
   return { BM: t.BM, BN: t.BN, BK: t.BK, TM: t.TM, TN: t.TN };
 }
+
+/**
+ * The WGSL of one k-tile's products in the generated GEMM programs (matmul-program.ts,
+ * conv2d-program.ts): for each k of the tile, each thread's RV x CV vec4 accumulators acc<r>_<c> +=
+ * a column of As (stride SA) times a row of Bs (stride SB), as vec4 FMAs.
+ */
+export function tileFmaLines(t: { BK: number; SA: number; SB: number; RV: number; CV: number; WGX: number; WGY: number }): string[] {
+  const L = [`    for (var k = 0u; k < ${t.BK}u; k++) {`];
+  for (let rv = 0; rv < t.RV; rv++) L.push(`      let a${rv} = vec4<f32>(As[k * ${t.SA}u + ty + ${rv * t.WGY}u]);`);
+  for (let cv = 0; cv < t.CV; cv++) L.push(`      let b${cv} = vec4<f32>(Bs[k * ${t.SB}u + tx + ${cv * t.WGX}u]);`);
+  for (let rv = 0; rv < t.RV; rv++) {
+    for (let i = 0; i < 4; i++) {
+      for (let cv = 0; cv < t.CV; cv++) {
+        const r = rv * 4 + i;
+        L.push(`      acc${r}_${cv} = fma(vec4<f32>(a${rv}.${'xyzw'[i]}), b${cv}, acc${r}_${cv});`);
+      }
+    }
+  }
+  L.push('    }');
+  return L;
+}

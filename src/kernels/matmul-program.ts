@@ -16,7 +16,7 @@
  * consecutive vec4s of a shared row. Shared tiles are k-major (As[k][m], Bs[k][n]); operands whose
  * contiguous axis is k are transposed on the way in, into rows padded by one vec4.
  */
-import type { GemmTile } from './gemm-tile.js';
+import { type GemmTile, tileFmaLines } from './gemm-tile.js';
 
 export interface MatmulProgramKey {
   tile: GemmTile;
@@ -154,18 +154,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           rowBound: 'kEnd', colBound: 'p.N', ld: 'p.N', base: 'baseB', vec: k.vecB, transpose: false, stride: SB, vt })),
   );
   L.push('    workgroupBarrier();');
-  L.push(`    for (var k = 0u; k < ${BK}u; k++) {`);
-  for (let rv = 0; rv < RV; rv++) L.push(`      let a${rv} = vec4<f32>(As[k * ${SA}u + ty + ${rv * WGY}u]);`);
-  for (let cv = 0; cv < CV; cv++) L.push(`      let b${cv} = vec4<f32>(Bs[k * ${SB}u + tx + ${cv * WGX}u]);`);
-  for (let rv = 0; rv < RV; rv++) {
-    for (let i = 0; i < 4; i++) {
-      for (let cv = 0; cv < CV; cv++) {
-        const r = rv * 4 + i;
-        L.push(`      acc${r}_${cv} = fma(vec4<f32>(a${rv}.${'xyzw'[i]}), b${cv}, acc${r}_${cv});`);
-      }
-    }
-  }
-  L.push('    }');
+  L.push(...tileFmaLines({ BK, SA, SB, RV, CV, WGX, WGY }));
   L.push('    workgroupBarrier();');
   L.push('  }');
   // Epilogue: split s writes its partial at C + s * batch * strideC (the host sums them).

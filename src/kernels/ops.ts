@@ -7,7 +7,7 @@
  * Backend (src/backend), never these functions directly.
  */
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
-import { batchNormBackwardOp, batchNormForwardOp } from './batchnorm.js';
+import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardOp } from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
 import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from './conv2d.js';
 import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
@@ -43,6 +43,7 @@ export const OPS = catalog([
   conv2dBackwardWeightOp,
   batchNormForwardOp,
   batchNormBackwardOp,
+  batchNormEvalOp,
   reluOp,
   reluBackwardOp,
   relu6Op,

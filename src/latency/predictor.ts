@@ -10,7 +10,6 @@ import { archParts } from './arch.js';
 import { expandedConvKey, parseLatencyKey, type ParsedKey } from './keys.js';
 import { entryMs, type LatencyTable } from './lut.js';
 import type { Supernet } from './space.js';
-import { softmax } from '../util/softmax.js';
 
 /**
  * What to do with a key the table lacks: 'error' (default for library calls), 'nearest' (use the

@@ -3,7 +3,6 @@
  * inputs point at nodes, so inserting and deleting never renumbers by hand; every result is
  * validated against the layer shape.
  */
-import { outSize } from '../latency/keys.js';
 import type { Rng } from '../util/rng.js';
 import {
   type Cell,
@@ -84,7 +83,6 @@ const SPATIAL_OPS: PrimitiveName[] = ['dw3', 'dw5', 'dw7', 'c3e1', 'c3e3'];
 
 /** One random draw; may be invalid (the caller retries). */
 function drawCell(shape: LayerShape, rng: Rng, maxNodes: number): Cell {
-  const outH = outSize(shape.inH, shape.stride);
   const inRes: Resolution = shape.stride === 2 ? 'in' : 'out';
   const vals: Array<{ channels: number; res: Resolution }> = [{ channels: shape.inC, res: inRes }];
   const nodes: CellNode[] = [];

@@ -55,7 +55,7 @@ interface ReductionModule {
  * `macs`: multiply-accumulates of the convolutions and the classifier.
  * `flopsNb201`: NAS-Bench-201's own counter (the `flops` of its tables): conv MACs + k*k per
  * pooled output + 3 per batch-norm output + a constant 1728 for the head. This decomposition was
- * inferred from the shared reference table and reproduces all its 9445 rows (test/nb201-net).
+ * inferred from the shared reference table and reproduces all its 9445 rows (test/nn/nb201-net.gpu.test.ts).
  */
 export function nb201Complexity(cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT, inputHW = 32): { macs: number; flopsNb201: number } {
   const C = cfg.channels;

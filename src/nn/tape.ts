@@ -46,6 +46,21 @@ export interface ReluRecord {
   gradInput?: Tensor;
 }
 
+/** One training-mode batch norm's batch statistics (TapeOptions.bnBatchStats), for the running averages. */
+export interface BnBatchRecord {
+  /** The BN's parameter prefix ('stem.bn' of 'stem.bn.gamma'), else its tape name. */
+  name: string;
+  mean: Tensor;
+  invStd: Tensor;
+  /** Values per channel the statistics came from (N x H x W). */
+  count: number;
+}
+
+/** Per-channel statistics an eval-mode batch norm normalises with (the running averages, src/nn/bn-running.ts). */
+export interface BnEvalStats {
+  statsFor(name: string, channels: number): { mean: Tensor; invStd: Tensor };
+}
+
 export interface BnRecord {
   name: string;
   /** Per-channel batch variance of the BN input (biased), shape [C]. */
@@ -74,6 +89,13 @@ export interface TapeOptions {
   recordRelus?: boolean;
   /** Keep BN statistics (Zen-score). */
   recordBn?: boolean;
+  /** Keep every batch norm's batch mean and invStd (bnBatches) for the running averages. */
+  bnBatchStats?: boolean;
+  /**
+   * Eval mode: batch norms normalise with these statistics (by BN name), not the batch's. Forward
+   * only (noGrad).
+   */
+  bnEval?: BnEvalStats;
   /** Replace batch norm by identity (SynFlow's linearised network). */
   bnIdentity?: boolean;
   /** Forward only: no backward closures, activations freed as soon as possible. */
@@ -92,6 +114,7 @@ export class Tape {
   private readonly owned = new Set<Tensor>();
   readonly relus: ReluRecord[] = [];
   readonly bns: BnRecord[] = [];
+  readonly bnBatches: BnBatchRecord[] = [];
   readonly paramUses: ParamUse[] = [];
   /** Activations that got a gradient (retainGraph: resetGrads clears them). */
   private readonly gradded: Var[] = [];
@@ -102,6 +125,7 @@ export class Tape {
     readonly backend: Backend,
     readonly opts: TapeOptions = {},
   ) {
+    if (opts.bnEval && !opts.noGrad) throw new Error('Tape: eval-mode batch norm (bnEval) is forward only; give noGrad');
     this.ops = backend.ops;
   }
 
@@ -170,10 +194,17 @@ export class Tape {
   batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;
+    // Running statistics are keyed by the BN's parameter name ('stem.bn' of 'stem.bn.gamma'), the name weights files use.
+    const key = gamma ? gamma.name.replace(/\.gamma$/, '') : name;
+    if (this.opts.bnEval) {
+      const s = this.opts.bnEval.statsFor(key, x.shape[1]);
+      return this.out(this.ops.batchNormEval(x.value, s.mean, s.invStd, gamma?.value ?? null, beta?.value ?? null), false);
+    }
     const { y, mean, invStd } = this.ops.batchNormForward(x.value, gamma?.value ?? null, beta?.value ?? null);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
+    if (this.opts.bnBatchStats) this.bnBatches.push({ name: key, mean, invStd, count: x.value.size / x.shape[1] });
     const out = this.out(y, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
@@ -320,6 +351,7 @@ export class Tape {
     this.backs.length = 0;
     this.relus.length = 0;
     this.bns.length = 0;
+    this.bnBatches.length = 0;
     this.paramUses.length = 0;
     this.gradded.length = 0;
   }

@@ -1,8 +1,8 @@
 /** Runs the wgnas CLI in a child process (optionally SIGKILLed by a test hook or after a delay). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { BIN } from './paths.js';
 
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'wgnas.js');
+export { BIN };
 
 export interface ChildResult {
   code: number | null;

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/cli.js';
+import { SHARED_LATENCY } from './paths.js';
 
 export const GPU_REACHED = 'GPU_REACHED: the command got past its checks';
 export const NATIVE_REACHED = 'NATIVE_REACHED: the command got past its checks';
@@ -23,9 +24,8 @@ export async function wgnasInProcess(argv: readonly string[]): Promise<CliResult
   return { code, out, err };
 }
 
-const SHARED = new URL('../../../shared/data/', import.meta.url).pathname;
-export const TABLE = join(SHARED, 'latency', 'proxylessnas_mobile_trim.yaml');
-export const NET = join(SHARED, 'latency', 'proxylessnas_proxyless_mobile.config');
+export const TABLE = join(SHARED_LATENCY, 'proxylessnas_mobile_trim.yaml');
+export const NET = join(SHARED_LATENCY, 'proxylessnas_proxyless_mobile.config');
 export const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
 
 /** Corrupt and valid input files under `dir`; the keys name what each one is. */

@@ -1,12 +1,18 @@
 /**
  * Shared GPU for a test file. Without an adapter the GPU tests skip locally, but under CI=true
- * that is a failure: CI installs lavapipe so the kernels really run.
+ * that is a failure: CI installs lavapipe so the kernels really run. Only *.gpu.test.ts files (the
+ * vitest gpu project) may ask for it.
  */
 import { acquireGpu, type Gpu, NoAdapterError } from '../../src/gpu/index.js';
 
 let cached: Promise<Gpu | null> | undefined;
 
 export function testGpu(): Promise<Gpu | null> {
+  // The cpu project must run where Dawn has no adapter: a file there that needs one belongs in the
+  // gpu project (WGNAS_TEST_DEVICE=gpu moves the method tests onto the GPU on purpose).
+  if (process.env.WGNAS_TEST_PROJECT === 'cpu' && process.env.WGNAS_TEST_DEVICE !== 'gpu') {
+    throw new Error('this test file needs a GPU adapter: name it *.gpu.test.ts (the vitest gpu project)');
+  }
   cached ??= acquireGpu().catch((e) => {
     if (e instanceof NoAdapterError && process.env.CI !== 'true') {
       console.warn(`GPU tests skipped: ${e.message.split('\n')[0]}`);

@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO } from './paths.js';
 
-export const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+export { REPO };
 
 interface LockEntry {
   dev?: boolean;

@@ -1,7 +1,8 @@
 /**
  * Training-mode batch norm over (N, H, W) per channel of NCHW input (or [N, C]), biased variance,
  * on the native device; signatures and errors of src/kernels/batchnorm.ts. gamma/beta null = affine
- * off (gamma 1, beta 0).
+ * off (gamma 1, beta 0). The eval mode (given running statistics) is composed of existing native
+ * commands, so the addon needs no new op.
  */
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
@@ -43,4 +44,58 @@ export function batchNormBackward(
   const dbeta = dev.empty([C]);
   dev.enqueue('batchNormBackward', [dy, x, mean, invStd, dx, dgamma, dbeta, ...(gamma ? [gamma] : [])], { N, C, HW, hasGamma: gamma !== null });
   return { dx, dgamma, dbeta };
+}
+
+/**
+ * [C] -> x's shape, v[c] in every element of channel c: rows [N, C] by addBiasRows, then the
+ * planes by globalAvgPoolBackward at scale 1 (an exact copy, no divide by HW).
+ */
+function broadcastChannels(dev: NativeDevice, v: NativeTensor, shape: readonly number[], N: number, C: number, HW: number): NativeTensor {
+  const rows = dev.zeros([N, C]);
+  dev.enqueue('addBiasRows', [rows, v], { n: N * C, cols: C });
+  if (shape.length === 2) return rows;
+  const full = dev.empty(shape);
+  dev.enqueue('globalAvgPoolBackward', [rows, full], { planes: N * C, HW, scale: 1 });
+  rows.dispose();
+  return full;
+}
+
+/** Eval-mode batch norm: y = (x - mean[c]) invStd[c] gamma[c] + beta[c] with given (running) statistics. */
+export function batchNormEval(
+  dev: NativeDevice,
+  x: NativeTensor,
+  mean: NativeTensor,
+  invStd: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+): NativeTensor {
+  const { N, C, HW } = batchNormDims('batchNormEval', x.shape);
+  checkChannelParam('batchNormEval', 'mean', mean, C);
+  checkChannelParam('batchNormEval', 'invStd', invStd, C);
+  checkChannelParam('batchNormEval', 'gamma', gamma, C);
+  checkChannelParam('batchNormEval', 'beta', beta, C);
+  const n = x.size;
+  let k = invStd;
+  if (gamma) {
+    k = dev.empty([C]);
+    dev.enqueue('mul', [invStd, gamma, k], { n: C });
+  }
+  // (x - mean) first, as the WGSL kernel: folding mean into the offset would cancel for large means.
+  const y = dev.empty(x.shape);
+  dev.enqueue('copy', [x, y], { elems: n, srcOffset: 0, dstOffset: 0 });
+  const m = broadcastChannels(dev, mean, x.shape, N, C, HW);
+  dev.enqueue('axpy', [y, m], { n, alpha: -1 });
+  m.dispose();
+  const kf = broadcastChannels(dev, k, x.shape, N, C, HW);
+  if (k !== invStd) k.dispose();
+  const out = dev.empty(x.shape);
+  dev.enqueue('mul', [y, kf, out], { n });
+  y.dispose();
+  kf.dispose();
+  if (beta) {
+    const b = broadcastChannels(dev, beta, x.shape, N, C, HW);
+    dev.enqueue('axpy', [out, b], { n, alpha: 1 });
+    b.dispose();
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
-import { handDesignedSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
+import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -8,7 +8,8 @@ import { UsageError } from '../args.js';
 import { openRunDataset, runSearchSplit } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
+import type { ValuesOf } from '../spec.js';
+import { trainFound } from '../train-found.js';
 import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
 
 export const summary = EVOLVE_SPACE.summary;
@@ -57,7 +58,8 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     seed: v.seed,
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
-  if (v.train + v.val > CIFAR_TRAIN_IMAGES) throw new UsageError(`--train ${v.train} + --val ${v.val} images: the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES}`);
+  // Weights train on --train, fitness steps draw --batch images of --val.
+  if (v.batch > Math.min(v.train, v.val)) throw new UsageError(`--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`);
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {
     throw new UsageError(`--budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M leaves nothing for the searchable layers: the ${layout.name} skeleton alone takes ${(fixed / 1e6).toFixed(2)}M`);
@@ -75,6 +77,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);
   let evo: AutoSpace | null = null;
+  let found: string;
   try {
     evo = new AutoSpace(backend, cfg, data);
     err.write(
@@ -104,10 +107,14 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);
     } else io.out(JSON.stringify(res.space, null, 2) + '\n');
+    // The network --train-epochs trains: the fittest cell of every layer.
+    const learned = loadSpace(res.space);
+    found = JSON.stringify(archJson(learned, learned.cells.map(() => 0)), null, 2);
   } finally {
     evo?.dispose();
     backend.dispose();
   }
+  await trainFound({ json: found }, v, ds.count, ctx);
 }
 
 export const handlers = { evolve, 'hand-designed': handDesigned };

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import { webgpuBackend } from '../../backend/index.js';
-import { acquireGpu } from '../../gpu/gpu.js';
+import { acquireGpu } from '../../gpu/adapter.js';
 import { cellSpaceKeys } from '../../mobilenet/cell-latency-keys.js';
 import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';

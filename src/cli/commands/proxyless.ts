@@ -21,7 +21,8 @@ import { openRunDataset, runDatasetClasses, runSearchSplit, runTestSet } from '.
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { CIFAR_TRAIN_IMAGES, type ValuesOf } from '../spec.js';
+import type { ValuesOf } from '../spec.js';
+import { trainFound } from '../train-found.js';
 import { readSpace } from '../space.js';
 import { PROXYLESS, type PROXYLESS_OPTIONS } from '../specs/proxyless.js';
 
@@ -79,15 +80,16 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
 
   const trainN = values.train;
   const valN = values.val;
-  if (trainN + valN > CIFAR_TRAIN_IMAGES) throw new UsageError(`--train ${trainN} + --val ${valN} images: the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES}`);
   // 224×224 steps are heavy on a software GPU: small default batches for the ImageNet layout.
   const big = layout.inputSize > 64;
   const batchSize = values.batch ?? (big ? 2 : D.batchSize);
+  if (batchSize > trainN) throw new UsageError(`--batch ${batchSize} is more than the --train split of ${trainN} images`);
+  const valBatch = values['val-batch'] ?? (big ? 2 : D.valBatchSize);
+  if (valBatch > valN) throw new UsageError(`--val-batch ${valBatch} is more than the --val split of ${valN} images`);
   let searchSteps = values.steps;
   if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
-  const logEvery = values['log-every'];
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
   }
@@ -183,14 +185,16 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const data = await runSearchSplit(ds, trainN, valN);
   const test = values['train-derived'] ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx), 1000) : null;
   const backend = await openDevice(device, values);
+  let found: string;
   try {
-    await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
+    found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
   } finally {
     backend.dispose();
   }
+  await trainFound({ json: found }, values, ds.count, ctx);
 }
 
-async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<void> {
+async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<string> {
   const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
@@ -279,6 +283,7 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
       io.err(lines.join('\n') + '\n');
       io.out(json);
     }
+    return json;
   } finally {
     search.dispose();
   }

@@ -3,6 +3,7 @@ import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost } from '../../mobilenet/cost/model.js';
 import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
+import { archJson } from '../../mobilenet/space-file.js';
 import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
@@ -21,6 +22,7 @@ import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
 import { printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
+import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
 import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '../specs/search.js';
 
@@ -51,14 +53,16 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunCon
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const backend = await openDevice(device, v);
+  let best: string;
   try {
-    await nb201Run(v, io, backend, log, data);
+    best = await nb201Run(v, io, backend, log, data);
   } finally {
     backend.dispose();
   }
+  await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
 }
 
-async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null, data: { batch: ProxyBatch; classes: number }): Promise<void> {
+async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null, data: { batch: ProxyBatch; classes: number }): Promise<string> {
   const { strategy, proxy, seed, budget } = v;
   if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
   const scorer = new ZeroShotScorer(backend, [proxy], {
@@ -109,7 +113,7 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
   bar.done();
   if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
   log?.finish();
-  printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
+  return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
 }
 
 type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
@@ -167,6 +171,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
   const trainData = v['train-steps'] === undefined ? null : { split: await runSearchSplit(ds, 4000, 1000, 'the training split'), test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000) };
   const backend = await openDevice(await deviceOf(v), v);
+  let found: string;
   try {
     if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
     const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
@@ -206,9 +211,11 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
       );
     }
+    found = JSON.stringify(archJson(space, r.choices), null, 2);
   } finally {
     backend.dispose();
   }
+  await trainFound({ json: found }, v, ds.count, ctx);
 }
 
 export const handlers = { nb201, cells };

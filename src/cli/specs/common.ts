@@ -2,7 +2,7 @@
 import { DEVICE_CHOICES } from '../../backend/select.js';
 import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
-import { CIFAR_TRAIN_IMAGES, flag, int, oneOf, seed, text } from '../spec.js';
+import { flag, int, oneOf, seed, text } from '../spec.js';
 
 /** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
@@ -15,13 +15,8 @@ export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGA
  */
 export const NB201_DISTINCT_CELLS = 9445;
 
-export const proxyBatch = int({
-  help: 'minibatch size for the proxies',
-  default: 64,
-  min: 2,
-  max: CIFAR_TRAIN_IMAGES,
-  maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images`,
-});
+/** At most the training images of --dataset (checked once it is opened). */
+export const proxyBatch = int({ help: 'minibatch size for the proxies (at most the training images of --dataset)', default: 64, min: 2 });
 export const proxySeed = seed(0, 'weight-init and batch seed');
 export const cellsPerStage = int({ help: 'network depth per stage (NAS-Bench-201: 5)', default: 5, min: 1, max: 32 });
 export const quiet = flag({ help: 'no progress bar on stderr (it is also off when stderr is not a terminal)' });

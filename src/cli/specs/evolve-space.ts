@@ -1,10 +1,10 @@
 import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
-import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
+import { trainFoundOptions } from './train.js';
+import { defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
 import { cpuThreads, dataset, device } from './common.js';
 
-const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
 /** AutoSpace trains on CIFAR-10 images as they are: only 32x32 layouts. */
 const cifarLayouts = Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].inputSize === 32);
@@ -36,13 +36,13 @@ export const EVOLVE_OPTIONS = {
     default: D.init,
   }),
   'max-nodes': int({ help: 'largest cell a mutation may produce (MBConv has 3 nodes)', default: D.maxNodes, min: 1, max: MAX_NODES, maxWhy: 'the largest cell' }),
-  batch: int({ help: 'training minibatch', default: D.batchSize, min: 2, max: CIFAR_TRAIN_IMAGES }),
+  batch: int({ help: 'training minibatch (at most --train)', default: D.batchSize, min: 2 }),
   lr: num({ help: 'weight SGD learning rate (cosine, Nesterov 0.9)', default: D.weightLr, min: 0 }),
   'fitness-lr': num({ help: 'Adam learning rate of the fitness logits', default: D.fitnessLr, min: 0 }),
   penalty: num({ help: 'weight λ of the budget hinge λ·max(0, E[MAdds]/budget − 1)', metavar: 'L', default: D.budgetPenalty, min: 0 }),
   slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
-  train: int({ help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
-  val: int({ help: 'validation split size', default: 1000, ...split }),
+  train: int({ help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)', default: 4000, min: 1 }),
+  val: int({ help: 'validation split size: the next N training images', default: 1000, min: 1 }),
   'no-augment': flag({ help: 'no crop/flip' }),
   dataset,
   seed: seed(D.seed),
@@ -50,6 +50,7 @@ export const EVOLVE_OPTIONS = {
   'cpu-threads': cpuThreads,
   out,
   history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
+  ...trainFoundOptions(),
 };
 
 export const HAND_DESIGNED_OPTIONS = {
@@ -62,7 +63,7 @@ export const EVOLVE_SPACE = defineCommand({
   name: 'evolve-space',
   summary: 'AutoSpace: evolve a search space of cells under a MAdds budget on CIFAR-10 (learned-space JSON)',
   description:
-    "AutoSpace on CIFAR-10 (the shared train_5000.bin split into train and validation). Every searchable layer of the layout keeps a population of cells (small DAGs of 1x1 / depthwise / 3x3 / linear-1x1 primitives). Each iteration tournament-selects K cells per layer, trains the network whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference: populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.",
+    "AutoSpace on --dataset (CIFAR-10 by default; its training split cut into --train and --val). Every searchable layer of the layout keeps a population of cells (small DAGs of 1x1 / depthwise / 3x3 / linear-1x1 primitives). Each iteration tournament-selects K cells per layer, trains the network whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference: populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.",
   modes: [
     defineMode({ id: 'evolve', module: 'evolve-space', label: 'wgnas evolve-space --budget-madds', usage: ['--budget-madds N [options]'], options: EVOLVE_OPTIONS }),
     defineMode({

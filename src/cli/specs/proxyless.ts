@@ -1,11 +1,11 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
-import { CIFAR_TRAIN_IMAGES, defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
+import { defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
 import { backend, cpuThreads, dataset, device, threads } from './common.js';
+import { trainFoundOptions } from './train.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
 const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
-const split = { min: 1, max: CIFAR_TRAIN_IMAGES, maxWhy: `the shared CIFAR-10 training file has ${CIFAR_TRAIN_IMAGES} images` };
 
 export const PROXYLESS_OPTIONS = {
   'latency-table': inFile({
@@ -72,13 +72,13 @@ export const PROXYLESS_OPTIONS = {
   steps: int({ group: 'schedule', help: 'search steps (weight steps; one α step every --arch-every)', default: D.searchSteps, min: 1 }),
   epochs: num({ group: 'schedule', help: 'search length in epochs of the train split (overrides --steps)', metavar: 'E', gt: 0 }),
   'arch-every': int({ group: 'schedule', help: 'weight steps per α step', metavar: 'K', default: D.archEvery, min: 1 }),
-  batch: int({ group: 'schedule', help: 'training minibatch', defaultText: `${D.batchSize} (2 for --layout imagenet)`, ...split }),
-  'val-batch': int({ group: 'schedule', help: 'validation minibatch (α steps)', defaultText: `${D.valBatchSize} (2 for --layout imagenet)`, ...split }),
+  batch: int({ group: 'schedule', help: 'training minibatch (at most --train)', defaultText: `${D.batchSize} (2 for --layout imagenet)`, min: 1 }),
+  'val-batch': int({ group: 'schedule', help: 'validation minibatch (α steps; at most --val)', defaultText: `${D.valBatchSize} (2 for --layout imagenet)`, min: 1 }),
   lr: num({ group: 'schedule', help: 'weight SGD learning rate (cosine, Nesterov 0.9, wd 4e-5)', default: D.weightLr, min: 0 }),
   'warmup-lr': num({ group: 'schedule', help: 'weight learning rate during the warm-up', default: D.warmupLr, min: 0 }),
   'arch-lr': num({ group: 'schedule', help: 'Adam on α (β1 0, β2 0.999; the paper uses 6e-3 over far longer runs)', default: 0.1, min: 0 }),
-  train: int({ group: 'schedule', help: 'train split size (from the 5000-image file)', default: 4000, ...split }),
-  val: int({ group: 'schedule', help: 'validation split size', default: 1000, ...split }),
+  train: int({ group: 'schedule', help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)', default: 4000, min: 1 }),
+  val: int({ group: 'schedule', help: 'validation split size: the next N training images', default: 1000, min: 1 }),
   'no-augment': flag({ group: 'schedule', help: 'no crop/flip' }),
   dataset: { ...dataset, group: 'schedule' },
   seed: { ...seed(D.seed), group: 'schedule' },
@@ -107,6 +107,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'log-every': int({ group: 'output', help: 'steps between progress lines', default: D.logEvery, min: 1 }),
   'train-derived': int({ group: 'output', help: 'afterwards train the derived net from scratch N steps and report test accuracy', min: 1 }),
+  ...trainFoundOptions('output'),
 };
 
 export const PROXYLESS_MODE = defineMode({
@@ -125,6 +126,6 @@ export const PROXYLESS = defineCommand({
   name: 'proxyless',
   summary: 'ProxylessNAS: binarized-path supernet search on CIFAR-10 with a latency loss',
   description:
-    "Trains a ProxylessNAS supernet on CIFAR-10 (the shared train_5000.bin, split into train and validation) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config.",
+    "Trains a ProxylessNAS supernet on --dataset (CIFAR-10 by default; its training split cut into --train and --val) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config.",
   modes: [PROXYLESS_MODE],
 });

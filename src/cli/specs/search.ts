@@ -1,5 +1,6 @@
 import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
+import { trainFoundOptions } from './train.js';
 import { backend, cellsPerStage, cpuThreads, dataset, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 import { submitOptions } from './queue.js';
@@ -51,6 +52,7 @@ export const SEARCH_NB201_OPTIONS = {
     requires: ['redis'],
     requiresWhy: '--in-flight is for the asynchronous search on --redis URL',
   }),
+  ...trainFoundOptions(),
 };
 
 export const SEARCH_CELLS_OPTIONS = {
@@ -88,6 +90,7 @@ export const SEARCH_CELLS_OPTIONS = {
   'cpu-threads': cpuThreads,
   json,
   quiet,
+  ...trainFoundOptions(),
 };
 
 export const SEARCH = defineCommand({

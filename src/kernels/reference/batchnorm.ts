@@ -96,3 +96,41 @@ export function batchNormBackwardCpu(
   const r = batchNormBackwardF64(dy, x, shape, mean, invStd, gamma);
   return { dx: Float32Array.from(r.dx), dgamma: Float32Array.from(r.dgamma), dbeta: Float32Array.from(r.dbeta) };
 }
+
+/**
+ * Eval-mode batch norm with given statistics (the running averages): y = (x - mean[c]) invStd[c]
+ * gamma[c] + beta[c], f64. gamma/beta null = affine off.
+ */
+export function batchNormEvalF64(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+): Float64Array {
+  const [N, C, HW] = cpuDims(shape);
+  const y = new Float64Array(N * C * HW);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const k = invStd[c] * (gamma ? gamma[c] : 1);
+      const b = beta ? beta[c] : 0;
+      for (let i = 0; i < HW; i++) {
+        const j = (n * C + c) * HW + i;
+        y[j] = (x[j] - mean[c]) * k + b;
+      }
+    }
+  }
+  return y;
+}
+
+export function batchNormEvalCpu(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+): Float32Array {
+  return Float32Array.from(batchNormEvalF64(x, shape, mean, invStd, gamma, beta));
+}

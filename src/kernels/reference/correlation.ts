@@ -1,25 +1,30 @@
 /** Reference of the batched Pearson correlation (correlation.wgsl + the matmul), f64. */
 
+/**
+ * z[zOff..zOff+D) = the row x[base..base+D) centred and scaled to unit norm (0 for a constant row:
+ * its sum of squares is below 1e-10 of its raw energy), accumulated in f64.
+ */
+export function centerAndNormalizeRow(x: ArrayLike<number>, base: number, D: number, z: Float32Array | Float64Array, zOff: number): void {
+  let mean = 0;
+  let raw = 0;
+  for (let i = 0; i < D; i++) mean += x[base + i];
+  mean /= D;
+  let ss = 0;
+  for (let i = 0; i < D; i++) {
+    const d = x[base + i] - mean;
+    ss += d * d;
+    raw += x[base + i] * x[base + i];
+  }
+  const scale = ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0;
+  for (let i = 0; i < D; i++) z[zOff + i] = (x[base + i] - mean) * scale;
+}
+
 /** CPU reference in f64, same conventions (constant rows -> 0 off-diagonal, diagonal 1). */
 export function correlationCpu(x: ArrayLike<number>, B: number, N: number, D: number): Float64Array {
   const out = new Float64Array(B * N * N);
   const z = new Float64Array(N * D);
   for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const base = (b * N + n) * D;
-      let mean = 0;
-      let raw = 0;
-      for (let i = 0; i < D; i++) mean += x[base + i];
-      mean /= D;
-      let ss = 0;
-      for (let i = 0; i < D; i++) {
-        const d = x[base + i] - mean;
-        ss += d * d;
-        raw += x[base + i] * x[base + i];
-      }
-      const scale = ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0;
-      for (let i = 0; i < D; i++) z[n * D + i] = (x[base + i] - mean) * scale;
-    }
+    for (let n = 0; n < N; n++) centerAndNormalizeRow(x, (b * N + n) * D, D, z, n * D);
     for (let i = 0; i < N; i++) {
       for (let j = 0; j < N; j++) {
         let s = 0;

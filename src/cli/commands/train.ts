@@ -1,0 +1,157 @@
+/** wgnas train: a found network trained from scratch, with its learning curve, weights and report. */
+import { join } from 'node:path';
+
+import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
+import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
+import { describeNetwork, type ExportNetwork } from '../../export/index.js';
+import { writeWeights } from '../../export/weights.js';
+import { NativeUnavailableError } from '../../native/binding.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { buildNetwork, learningCurveSvg, measureLatencyMs, networkInputSize, networkMadds, Trainer, type TrainSettings, withClasses } from '../../train/index.js';
+import { writeFileAtomic } from '../../util/durable.js';
+import type { RunSettings } from '../../util/run-settings.js';
+import { deviceOf, describeBackend, openDevice } from '../device.js';
+import { UsageError } from '../errors.js';
+import { networkOf } from '../network.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import type { ValuesOf } from '../spec.js';
+import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
+
+export const summary = TRAIN.summary;
+
+type Values = ValuesOf<typeof TRAIN_OPTIONS>;
+
+/** A split of --dataset at the network's resolution, cut to --train-images / --test-images. */
+async function openSplit(values: Values, split: 'train' | 'test', size: number, ctx: RunContext): Promise<ImageDataset> {
+  const { ds, note } = await openDataset(parseDatasetSpec(values.dataset), split, { size });
+  if (note && split === 'train') ctx.io.err(`${note}\n`);
+  const flag = split === 'train' ? 'train-images' : 'test-images';
+  const want = values[flag];
+  if (want === undefined) return ds;
+  if (want > ds.count) throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
+  return firstImages(ds, want);
+}
+
+/** The network of --net / --nb201 with the dataset's classes. */
+function trainNetwork(values: Values, classes: number): ExportNetwork {
+  return withClasses(networkOf({ ...values, classes }), classes);
+}
+
+async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
+  const out = values.out!;
+  const ckDir = join(out, 'checkpoint');
+  if (values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
+  if (!values.resume && !values.force && hasCheckpoint(ckDir)) {
+    throw new UsageError(`${ckDir} holds a checkpoint of an earlier run: --resume continues it, --force starts over`);
+  }
+  // Network and data are checked before the device opens.
+  const probe = trainNetwork(values, 1);
+  const size = networkInputSize(probe);
+  const train = await openSplit(values, 'train', size, ctx);
+  const test = await openSplit(values, 'test', size, ctx);
+  const net = trainNetwork(values, train.classes);
+  if (values.batch > train.count) throw new UsageError(`--batch ${values.batch} is more than the ${train.count} training images of ${train.name}`);
+  const s: TrainSettings = {
+    epochs: values.epochs,
+    batchSize: values.batch,
+    lr: values.lr,
+    momentum: values.momentum,
+    weightDecay: values['weight-decay'],
+    labelSmoothing: values['label-smoothing'],
+    warmupEpochs: values['warmup-epochs'],
+    augment: !values['no-augment'],
+    seed: values.seed,
+    bnMomentum: values['bn-momentum'],
+  };
+  const device = await deviceOf(values);
+  const settings: RunSettings = {
+    network: describeNetwork(net),
+    dataset: train.name,
+    'train-images': train.count,
+    'test-images': test.count,
+    epochs: s.epochs,
+    batch: s.batchSize,
+    lr: s.lr,
+    'warmup-epochs': s.warmupEpochs,
+    momentum: s.momentum,
+    'weight-decay': s.weightDecay,
+    'label-smoothing': s.labelSmoothing,
+    'bn-momentum': s.bnMomentum,
+    augment: s.augment,
+    seed: s.seed,
+    device,
+  };
+  const lock = lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`));
+  try {
+    if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
+    const backend = await openDevice(device, values);
+    const model = buildNetwork(backend, net, s.seed);
+    const trainer = new Trainer(backend, model, { train, test, size }, s);
+    try {
+      const log = (line: string) => values.quiet || io.err(`${line}\n`);
+      log(
+        `training ${describeNetwork(net)} on ${train.name}: ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
+          `${s.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${s.batchSize}), on ${describeBackend(backend)}`,
+      );
+      const res = await trainer.run({
+        checkpointDir: ckDir,
+        resume: values.resume,
+        settings,
+        onEpoch: (r) =>
+          log(
+            `epoch ${r.epoch}/${s.epochs}: lr ${r.lr.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAcc).toFixed(2)} %, ` +
+              `test loss ${r.testLoss.toFixed(4)} acc ${(100 * r.testAcc).toFixed(2)} % (${r.seconds.toFixed(1)} s)`,
+          ),
+      });
+      if (res.resumedFrom > 0) log(`resumed after epoch ${res.resumedFrom} from ${ckDir}`);
+      const weights = await trainer.weights();
+      writeWeights(join(out, 'weights.json'), weights, describeNetwork(net));
+      const last = res.history[res.history.length - 1];
+      const params = model.paramCount();
+      const madds = networkMadds(net);
+      const title = `wgnas train: ${describeNetwork(net)}`;
+      writeFileAtomic(join(out, 'curve.svg'), learningCurveSvg(res.history, title, `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`));
+      let latency: { latencyMs: number; runs: number; deviceName: string } | null = null;
+      if (values['latency-runs'] > 0) {
+        try {
+          latency = await measureLatencyMs(net, weights, { runs: values['latency-runs'] });
+        } catch (e) {
+          if (!(e instanceof NativeUnavailableError)) throw e;
+          io.err(`note: no latency (the native addon is not available: ${e.message.split('\n')[0]})\n`);
+        }
+      }
+      const report = {
+        format: 'wgnas-train-report',
+        version: 1,
+        network: describeNetwork(net),
+        settings,
+        deviceName: backend.deviceName,
+        testAccuracy: last.testAcc,
+        bestTestAccuracy: Math.max(...res.history.map((h) => h.testAcc)),
+        params,
+        madds,
+        latencyMs: latency?.latencyMs ?? null,
+        latency: latency ? { batch: 1, runs: latency.runs, device: latency.deviceName, statistic: 'median' } : null,
+        weights: 'weights.json',
+        history: res.history,
+      };
+      writeFileAtomic(join(out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
+      io.out(
+        `${describeNetwork(net)}: test accuracy ${(100 * last.testAcc).toFixed(2)} % after ${s.epochs} epochs on ${train.name} ` +
+          `(best ${(100 * report.bestTestAccuracy).toFixed(2)} %); ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
+          `${latency ? `, ${latency.latencyMs.toFixed(3)} ms at batch 1 on ${latency.deviceName}` : ''}\n` +
+          `wrote ${join(out, 'weights.json')} (+ .bin), ${join(out, 'curve.svg')}, ${join(out, 'report.json')}\n`,
+      );
+    } finally {
+      trainer.dispose();
+      model.dispose();
+      backend.dispose();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+export const handlers = { train: trainCmd };
+export const run = (argv: string[]) => runCommand(TRAIN, argv, selfResolve('train', handlers));

@@ -1,0 +1,77 @@
+import { TRAIN_DEFAULTS as D } from '../../train/settings.js';
+import { defineCommand, defineMode, flag, int, num, outDir, seed } from '../spec.js';
+import { cpuThreads, dataset, device, quiet } from './common.js';
+import { EXPORT_OPTIONS } from './export.js';
+
+const nb201Only = { requires: ['nb201'], requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201' } as const;
+
+export const TRAIN_OPTIONS = {
+  net: { ...EXPORT_OPTIONS.net, group: 'network' },
+  nb201: { ...EXPORT_OPTIONS.nb201, group: 'network' },
+  resolution: int({ group: 'network', help: 'input size of a net.config or compact architecture', defaultText: "the net.config's resolution, else 224", min: 8, max: 4096 }),
+  channels: { ...EXPORT_OPTIONS.channels, group: 'network', ...nb201Only },
+  'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network', ...nb201Only },
+  dataset: { ...dataset, group: 'data' },
+  'train-images': int({ group: 'data', help: 'train on the first N images of the training split (class-interleaved for folders)', defaultText: 'all', min: 2 }),
+  'test-images': int({ group: 'data', help: 'evaluate on the first N images of the test split', defaultText: 'all', min: 1 }),
+  'no-augment': flag({ group: 'data', help: 'no random crop (pad 1/8 of the side) and horizontal flip' }),
+  epochs: int({ group: 'schedule', help: 'epochs over the training images', default: D.epochs, min: 1, max: 100_000 }),
+  batch: int({ group: 'schedule', help: 'training minibatch (the last partial batch of an epoch is dropped)', default: D.batchSize, min: 2, max: 65_536 }),
+  lr: num({ group: 'schedule', help: 'peak learning rate: SGD with Nesterov momentum, linear warm-up, then cosine to 0', default: D.lr, gt: 0 }),
+  'warmup-epochs': num({ group: 'schedule', help: 'linear warm-up length in epochs', default: D.warmupEpochs, min: 0 }),
+  momentum: num({ group: 'schedule', help: 'Nesterov momentum', default: D.momentum, min: 0, max: 0.999 }),
+  'weight-decay': num({ group: 'schedule', help: 'L2 weight decay (not on BN parameters and biases)', default: D.weightDecay, min: 0 }),
+  'label-smoothing': num({ group: 'schedule', help: 'label smoothing ε (target (1-ε) one-hot + ε/classes)', default: D.labelSmoothing, min: 0, max: 0.99 }),
+  'bn-momentum': num({ group: 'schedule', help: "BN running-statistics momentum (PyTorch's: weight of the new batch)", default: D.bnMomentum, gt: 0, max: 1 }),
+  seed: { ...seed(D.seed, 'weight-initialisation, batch-order and augmentation seed'), group: 'schedule' },
+  device: { ...device, group: 'schedule' },
+  'cpu-threads': { ...cpuThreads, group: 'schedule' },
+  out: outDir({
+    group: 'output',
+    help: 'write here: weights.json + weights.bin (the trained weights and BN running statistics), curve.svg (learning curve), report.json; checkpoints in DIR/checkpoint after every epoch',
+    required: true,
+  }),
+  resume: flag({ group: 'output', help: 'continue from DIR/checkpoint (the same settings, refused naming the flag that differs)' }),
+  force: flag({ group: 'output', help: 'start over when DIR/checkpoint already holds a checkpoint (it is discarded)', conflicts: ['resume'], conflictsWhy: '--resume and --force contradict each other' }),
+  'latency-runs': int({ group: 'output', help: 'timed batch-1 forward passes through the native addon for the reported latency (0: skip)', default: 10, min: 0, max: 10_000 }),
+  quiet: { ...quiet, group: 'output' },
+};
+
+export const TRAIN_MODE = defineMode({
+  id: 'train',
+  module: 'train',
+  label: 'wgnas train',
+  usage: ['--nb201 ARCH --out DIR [--dataset NAME] [--epochs N] [options]', '--net CONFIG.json --out DIR [--dataset NAME] [--epochs N] [options]'],
+  options: TRAIN_OPTIONS,
+});
+
+export const TRAIN = defineCommand({
+  name: 'train',
+  summary: 'train a found network (NB201 cell, net.config, wgnas-arch) from scratch and report its test accuracy',
+  description:
+    'Trains the network from scratch on --dataset: SGD with Nesterov momentum, linear warm-up then cosine schedule, weight decay, label smoothing, random crop + flip, and batch-norm running statistics (updated every step as PyTorch does: momentum, unbiased variance), which the evaluation on the test split after every epoch normalises with. ' +
+    'Images are decoded per step, one batch ahead. A checkpoint is saved after every epoch (DIR/checkpoint, switched in with one rename); --resume continues it and gives the same weights as an uninterrupted run. ' +
+    'At the end: DIR/weights.json + weights.bin (the wgnas-weights format of wgnas export --weights, with the running statistics as <bn>.running_mean / <bn>.running_var), DIR/curve.svg and DIR/report.json (test accuracy, parameters, multiply-adds, batch-1 latency measured through the native addon).',
+  modes: [TRAIN_MODE],
+});
+
+/** --train-epochs / --train-out of the search commands (src/cli/train-found.ts); `group` for specs with headings. */
+export function trainFoundOptions(group?: string) {
+  const g = group ? { group } : {};
+  return {
+    'train-epochs': int({
+      ...g,
+      help: 'afterwards train the network found from scratch for N epochs with wgnas train (its defaults; the same --dataset, --device and --seed) and report its test accuracy',
+      min: 1,
+      max: 100_000,
+      requires: ['train-out'],
+      requiresWhy: '--train-epochs writes the training into a directory; give --train-out DIR',
+    }),
+    'train-out': outDir({
+      ...g,
+      help: 'where --train-epochs writes: network.json (the network found), weights, curve.svg, report.json and checkpoints (see wgnas train)',
+      requires: ['train-epochs'],
+      requiresWhy: '--train-out is for --train-epochs; give --train-epochs N',
+    }),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Adapter and device acquisition: the process-wide Dawn instance, the adapter report, and
+ * acquireGpu(), which opens the device a Gpu (src/gpu/gpu.ts) runs on.
+ */
+import { create, globals } from 'webgpu';
+import { NoAdapterError } from './errors.js';
+import { Gpu } from './gpu.js';
+
+// Dawn segfaults if the object returned by create() is garbage-collected while devices live,
+// so it is held here for the life of the process.
+const dawnHolder: { gpu?: GPU } = {};
+
+function dawn(): GPU {
+  if (!dawnHolder.gpu) {
+    Object.assign(globalThis, globals);
+    const flags: string[] = [];
+    if (process.env.WGNAS_ADAPTER) flags.push(`adapter=${process.env.WGNAS_ADAPTER}`);
+    if (process.env.WGNAS_BACKEND) flags.push(`backend=${process.env.WGNAS_BACKEND}`);
+    // Extra Dawn flags, ';'-separated (a flag's own value may hold commas), e.g.
+    // 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia' to expose shader-f16 on NVIDIA.
+    for (const f of (process.env.WGNAS_DAWN_FLAGS ?? '').split(';')) if (f.trim()) flags.push(f.trim());
+    dawnHolder.gpu = create(flags);
+  }
+  return dawnHolder.gpu;
+}
+
+/** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */
+export function dawnGpu(): GPU {
+  return dawn();
+}
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for software rasterizers (lavapipe/llvmpipe, SwiftShader). */
+  isSoftware: boolean;
+  features: string[];
+  /** Everything the adapter offers, including features this runtime does not request. */
+  adapterFeatures?: string[];
+  limits: Record<string, number>;
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+}
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
+
+export interface AcquireOptions {
+  /** Refuse software adapters (lavapipe) — for benchmarks that must run on real hardware. */
+  requireHardware?: boolean;
+}
+
+/** True for software rasterizers (lavapipe/llvmpipe, SwiftShader, a fallback adapter). */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  const description = info.description || info.device || '';
+  return (
+    /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${info.device} ${info.architecture}`) ||
+    info.architecture === 'software' ||
+    Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter)
+  );
+}
+
+/**
+ * The adapter acquireGpu() would get, without opening a device: its name and whether it is a
+ * software one, or null when Dawn finds none. For `--device auto`, which takes a hardware GPU only.
+ */
+export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean } | null> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+  } catch {
+    return null;
+  }
+  if (!adapter) return null;
+  return { description: adapter.info.description || adapter.info.device || adapter.info.vendor, isSoftware: isSoftwareAdapter(adapter.info) };
+}
+
+export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await dawn().requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
+  }
+  if (!adapter) throw new NoAdapterError('Dawn found no Vulkan/Metal/D3D adapter on this machine');
+  const info = adapter.info;
+  const description = info.description || info.device || '';
+  const isSoftware = isSoftwareAdapter(info);
+  if (opts.requireHardware && isSoftware) {
+    throw new NoAdapterError(`only a software adapter (${description}) is present and requireHardware was set`);
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const k of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxStorageBuffersPerShaderStage',
+  ]) {
+    requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const limits: Record<string, number> = {};
+  for (const k in device.limits) limits[k] = (device.limits as unknown as Record<string, number>)[k];
+  const report: AdapterReport = {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description,
+    isSoftware,
+    features: [...device.features].sort(),
+    adapterFeatures: [...adapter.features].sort(),
+    limits,
+    subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
+    subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
+  };
+  const gpu = new Gpu(device, report);
+  // Opt-in f16 operands for the matmul / convolution kernels that have an f16 variant.
+  if (process.env.WGNAS_F16 === '1' && device.features.has('shader-f16')) gpu.f16Compute = true;
+  return gpu;
+}

@@ -1,0 +1,43 @@
+/** Shape formatting and the argument checks every op shares. (Part of src/kernels/params.ts, which re-exports every file here.) */
+import { ShapeError } from '../../gpu/errors.js';
+
+// ---- shared argument checks ------------------------------------------------------------------------
+//
+// Every backend calls these (the WGSL wrappers in this folder and src/backend/cpu), so a caller
+// sees one error, with one message, whichever backend runs.
+
+export type Shaped = { readonly shape: readonly number[] };
+export type Sized = { readonly size: number };
+
+export function shapeStr(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Throws a ShapeError unless a and b have identical shapes. */
+export function assertSameShape(op: string, a: Shaped, b: Shaped): void {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`${op}: shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
+  }
+}
+
+export function assertFiniteNumber(op: string, name: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${op}: ${name} must be a finite number, got ${v}`);
+}
+
+/** fill's value: any number but NaN (±Infinity fills are allowed). */
+export function checkFillValue(value: number): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`fill: value must be a number, got ${value}`);
+}
+
+/** addBiasRows: b must be [cols] for y's last dimension cols; returns cols. */
+export function biasRowsCols(yShape: readonly number[], bShape: readonly number[]): number {
+  const cols = yShape[yShape.length - 1];
+  if (bShape.length !== 1 || bShape[0] !== cols) {
+    throw new ShapeError(`addBiasRows: bias [${bShape.join(', ')}] does not match the last dimension ${cols} of [${yShape.join(', ')}]`);
+  }
+  return cols;
+}

@@ -1,0 +1,70 @@
+/** Optimiser steps: SGD and Adam options and their checks. (Part of src/kernels/params.ts, which re-exports every file here.) */
+import { ShapeError } from '../../gpu/errors.js';
+import { type Sized } from './common.js';
+
+// ---- optimiser steps ------------------------------------------------------------------------------
+
+export interface SgdOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** 1-based step count (bias correction). */
+  step: number;
+}
+
+// ---- optimiser steps (checks) -------------------------------------------------------------------------
+
+function sameSize(op: string, ts: Record<string, { readonly size: number }>): void {
+  const names = Object.keys(ts);
+  const n = ts[names[0]].size;
+  for (const k of names) {
+    if (ts[k].size !== n) throw new ShapeError(`${op}: ${k} has ${ts[k].size} elements, ${names[0]} has ${n}`);
+  }
+}
+
+function checkFinite(op: string, o: Record<string, number | undefined>): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined && !Number.isFinite(v)) throw new RangeError(`${op}: ${k} must be finite, got ${v}`);
+  }
+}
+
+
+/** sgdStep's operands and options; returns momentum and dampening with their defaults. */
+export function sgdStepParams(w: Sized, grad: Sized, buf: Sized, o: SgdOptions): { momentum: number; dampening: number } {
+  sameSize('sgdStep', { w, grad, buf });
+  checkFinite('sgdStep', { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay });
+  const momentum = o.momentum ?? 0;
+  const dampening = o.dampening ?? 0;
+  if (o.nesterov && (momentum <= 0 || dampening !== 0)) {
+    throw new RangeError('sgdStep: Nesterov momentum needs momentum > 0 and dampening 0');
+  }
+  return { momentum, dampening };
+}
+
+/** adamStep's operands and options; returns the betas, eps and the bias corrections folded in. */
+export function adamStepParams(
+  w: Sized,
+  grad: Sized,
+  m: Sized,
+  v: Sized,
+  o: AdamOptions,
+): { beta1: number; beta2: number; eps: number; lrCorrected: number; sqrtBc2: number } {
+  sameSize('adamStep', { w, grad, m, v });
+  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = o;
+  checkFinite('adamStep', { lr: o.lr, beta1, beta2, eps, weightDecay: o.weightDecay });
+  if (!Number.isInteger(o.step) || o.step < 1) throw new RangeError(`adamStep: step must be an integer >= 1, got ${o.step}`);
+  if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) throw new RangeError('adamStep: betas must lie in [0, 1)');
+  const bc1 = 1 - beta1 ** o.step;
+  const bc2 = 1 - beta2 ** o.step;
+  return { beta1, beta2, eps, lrCorrected: o.lr / bc1, sqrtBc2: Math.sqrt(bc2) };
+}

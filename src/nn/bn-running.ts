@@ -1,0 +1,144 @@
+/**
+ * Batch-norm running statistics, as PyTorch keeps them: after every training step
+ *   running_mean = (1 - m) running_mean + m batch_mean
+ *   running_var  = (1 - m) running_var  + m batch_var * M / (M - 1)   (unbiased, M values per channel)
+ * starting from mean 0, var 1; eval mode normalises with them (Tape's bnEval, the batchNormEval op).
+ *
+ * The averages live on the host in f32 (what a weights file stores, so a resumed run continues
+ * bit for bit); one step's batch statistics of every BN are packed into one tensor and read once.
+ */
+import type { Backend, Tensor } from '../backend/index.js';
+import type { BnBatchRecord, BnEvalStats } from './tape.js';
+
+export interface BnRunningOptions {
+  /** PyTorch's momentum (weight of the new batch): 0.1. */
+  momentum?: number;
+  /** The eps the training forward used (batchNormForward's default 1e-5). */
+  eps?: number;
+}
+
+export interface BnRunning {
+  mean: Float32Array;
+  var: Float32Array;
+}
+
+export class BnRunningStats implements BnEvalStats {
+  readonly momentum: number;
+  readonly eps: number;
+  private readonly stats = new Map<string, BnRunning>();
+  /** Device copies for eval mode (mean, invStd), dropped whenever the averages change. */
+  private readonly device = new Map<string, { mean: Tensor; invStd: Tensor }>();
+
+  constructor(
+    private readonly backend: Backend,
+    opts: BnRunningOptions = {},
+  ) {
+    this.momentum = opts.momentum ?? 0.1;
+    this.eps = opts.eps ?? 1e-5;
+    if (!(this.momentum > 0 && this.momentum <= 1)) throw new RangeError(`BN momentum must be in (0, 1], got ${this.momentum}`);
+  }
+
+  /** The averages of one BN (mean 0, var 1 before its first update). */
+  get(name: string, channels: number): BnRunning {
+    let s = this.stats.get(name);
+    if (!s) {
+      s = { mean: new Float32Array(channels), var: new Float32Array(channels).fill(1) };
+      this.stats.set(name, s);
+    }
+    if (s.mean.length !== channels) throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
+    return s;
+  }
+
+  /** Every BN's averages, by name (live arrays: do not modify). */
+  entries(): Array<[string, BnRunning]> {
+    return [...this.stats.entries()];
+  }
+
+  /** Folds one training step's batch statistics (Tape with bnBatchStats) into the averages. */
+  async update(records: readonly BnBatchRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const total = records.reduce((a, r) => a + 2 * r.mean.size, 0);
+    const packed = this.backend.empty([total]);
+    let off = 0;
+    for (const r of records) {
+      this.backend.copy(r.mean, packed, r.mean.size, 0, off);
+      this.backend.copy(r.invStd, packed, r.invStd.size, 0, off + r.mean.size);
+      off += 2 * r.mean.size;
+    }
+    let host: Float32Array;
+    try {
+      host = await packed.read();
+    } finally {
+      packed.dispose();
+    }
+    off = 0;
+    for (const r of records) {
+      const C = r.mean.size;
+      foldBatch(this.get(r.name, C), host.subarray(off, off + C), host.subarray(off + C, off + 2 * C), r.count, this.momentum, this.eps);
+      off += 2 * C;
+      this.drop(r.name);
+    }
+  }
+
+  /** Eval mode (Tape bnEval): the running mean and 1 / sqrt(running var + eps) on the device. */
+  statsFor(name: string, channels: number): { mean: Tensor; invStd: Tensor } {
+    let d = this.device.get(name);
+    if (!d) {
+      const s = this.stats.get(name);
+      if (!s) throw new Error(`BN '${name}' has no running statistics (no training step ran through it)`);
+      if (s.mean.length !== channels) throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
+      const invStd = Float32Array.from(s.var, (v) => 1 / Math.sqrt(v + this.eps));
+      d = { mean: this.backend.upload(s.mean, [channels]), invStd: this.backend.upload(invStd, [channels]) };
+      this.device.set(name, d);
+    }
+    return d;
+  }
+
+  /** '<bn>.running_mean' / '<bn>.running_var' (the weights-file names, src/export/weights.ts). */
+  toTensors(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, s] of this.stats) {
+      out.set(`${name}.running_mean`, { shape: [s.mean.length], data: Float32Array.from(s.mean) });
+      out.set(`${name}.running_var`, { shape: [s.var.length], data: Float32Array.from(s.var) });
+    }
+    return out;
+  }
+
+  /** Restores averages written by toTensors(); other entries of `tensors` are ignored. */
+  load(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>): void {
+    for (const [key, t] of tensors) {
+      const m = /^(.*)\.running_mean$/.exec(key);
+      if (!m) continue;
+      const v = tensors.get(`${m[1]}.running_var`);
+      if (!v || v.data.length !== t.data.length) throw new RangeError(`BN '${m[1]}': running_mean without a matching running_var`);
+      this.stats.set(m[1], { mean: Float32Array.from(t.data), var: Float32Array.from(v.data) });
+      this.drop(m[1]);
+    }
+  }
+
+  private drop(name: string): void {
+    const d = this.device.get(name);
+    if (!d) return;
+    d.mean.dispose();
+    d.invStd.dispose();
+    this.device.delete(name);
+  }
+
+  dispose(): void {
+    for (const name of [...this.device.keys()]) this.drop(name);
+  }
+}
+
+/**
+ * One momentum update from a batch's mean and invStd = 1 / sqrt(biased var + eps) over `count`
+ * values per channel (f64 arithmetic, f32 result: the stored precision).
+ */
+export function foldBatch(s: BnRunning, mean: ArrayLike<number>, invStd: ArrayLike<number>, count: number, momentum: number, eps: number): void {
+  // PyTorch's unbiased correction; one value per channel has no spread to correct.
+  const unbias = count > 1 ? count / (count - 1) : 1;
+  for (let c = 0; c < s.mean.length; c++) {
+    const biased = Math.max(0, 1 / (invStd[c] * invStd[c]) - eps);
+    s.mean[c] = (1 - momentum) * s.mean[c] + momentum * mean[c];
+    s.var[c] = (1 - momentum) * s.var[c] + momentum * biased * unbias;
+  }
+}

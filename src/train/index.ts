@@ -1,0 +1,7 @@
+/** Training found networks from scratch (`wgnas train`). */
+export { measureLatencyMs, type LatencyResult } from './latency.js';
+export { smoothedCrossEntropy } from './loss.js';
+export { buildNetwork, networkInputSize, networkMadds, withClasses } from './network.js';
+export { learningCurveSvg } from './plot.js';
+export { warmupCosineLr } from './schedule.js';
+export { type EpochRecord, TRAIN_DEFAULTS, type TrainData, Trainer, type TrainOutcome, type TrainRunOptions, type TrainSettings } from './trainer.js';

@@ -1,0 +1,240 @@
+/**
+ * Training a found network from scratch (`wgnas train`): epochs of SGD with Nesterov momentum under
+ * a warm-up + cosine schedule, weight decay (not on BN parameters and biases), label smoothing,
+ * random crop + flip, BN running statistics (PyTorch's momentum update; evaluation normalises with
+ * them), the test split evaluated after every epoch, and a checkpoint after every epoch that a
+ * resumed run continues from bit for bit (batches and augmentation are pure in (seed, step)).
+ *
+ * Images are decoded per step, one batch ahead of the device (Prefetcher): memory holds two
+ * minibatches, never the dataset.
+ */
+import type { Backend, Tensor } from '../backend/index.js';
+import { augment } from '../data/cifar10.js';
+import { type ImageDataset, Prefetcher } from '../data/image-dataset.js';
+import { BnRunningStats } from '../nn/bn-running.js';
+import { TrainingDivergedError, WeightSgd } from '../nn/optim.js';
+import type { ScorableNet } from '../nn/scorable.js';
+import { Tape } from '../nn/tape.js';
+import { applyCheckpoint, CheckpointError, hasCheckpoint, matchCheckpoint, readCheckpoint, saveCheckpoint } from '../proxyless/checkpoint.js';
+import { killPoint } from '../util/durable.js';
+import { Rng } from '../util/rng.js';
+import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
+import { mixSeed } from '../util/seed.js';
+import { smoothedCrossEntropy } from './loss.js';
+import { warmupCosineLr } from './schedule.js';
+import type { TrainSettings } from './settings.js';
+
+export { TRAIN_DEFAULTS, type TrainSettings } from './settings.js';
+
+export interface TrainData {
+  train: ImageDataset;
+  test: ImageDataset;
+  /** Image side the network takes. */
+  size: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  testLoss: number;
+  testAcc: number;
+  seconds: number;
+}
+
+export interface TrainRunOptions {
+  /** Save after every epoch into this directory (src/proxyless/checkpoint.ts: one rename switches a save in). */
+  checkpointDir?: string;
+  /** Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the flag). */
+  resume?: boolean;
+  /** The run's settings by flag, recorded with each checkpoint and checked on resume. */
+  settings?: RunSettings;
+  onEpoch?(r: EpochRecord): void;
+  onStep?(step: number, totalSteps: number, loss: number): void;
+}
+
+export interface TrainOutcome {
+  history: EpochRecord[];
+  /** Epochs this process ran (the rest came from the checkpoint). */
+  epochsRun: number;
+  resumedFrom: number;
+  stepsPerEpoch: number;
+}
+
+const CHECKPOINT_KIND = 'wgnas-train';
+
+export class Trainer {
+  readonly bn: BnRunningStats;
+  readonly sgd: WeightSgd;
+  readonly history: EpochRecord[] = [];
+  readonly stepsPerEpoch: number;
+  readonly classes: number;
+
+  constructor(
+    readonly backend: Backend,
+    readonly net: ScorableNet,
+    readonly data: TrainData,
+    readonly s: TrainSettings,
+  ) {
+    if (!Number.isInteger(s.batchSize) || s.batchSize < 2) throw new RangeError(`batch size must be an integer >= 2 (batch norm needs two images), got ${s.batchSize}`);
+    if (s.batchSize > data.train.count) throw new RangeError(`batch size ${s.batchSize} is more than the ${data.train.count} training images of ${data.train.name}`);
+    if (data.test.classes !== data.train.classes) throw new RangeError(`${data.test.name}: the test split has ${data.test.classes} classes, the training split ${data.train.classes}`);
+    this.classes = data.train.classes;
+    this.stepsPerEpoch = Math.floor(data.train.count / s.batchSize);
+    this.bn = new BnRunningStats(backend, { momentum: s.bnMomentum });
+    this.sgd = new WeightSgd(backend, net.params, { momentum: s.momentum, nesterov: true, weightDecay: s.weightDecay });
+  }
+
+  get totalSteps(): number {
+    return this.s.epochs * this.stepsPerEpoch;
+  }
+
+  lrAt(step: number): number {
+    return warmupCosineLr(this.s.lr, step, this.totalSteps, Math.round(this.s.warmupEpochs * this.stepsPerEpoch));
+  }
+
+  /** Image indices of step k of `epoch`: a seeded permutation per epoch, the last partial batch dropped. */
+  indicesAt(epoch: number, perm: readonly number[], k: number): number[] {
+    return perm.slice(k * this.s.batchSize, (k + 1) * this.s.batchSize);
+  }
+
+  private permutation(epoch: number): number[] {
+    return new Rng(mixSeed(this.s.seed, 11, epoch)).shuffle([...Array(this.data.train.count).keys()]);
+  }
+
+  /** One epoch of training; returns its mean loss and accuracy. */
+  async trainEpoch(epoch: number, onStep?: TrainRunOptions['onStep']): Promise<{ loss: number; acc: number; lr: number }> {
+    const { train, size } = this.data;
+    const perm = this.permutation(epoch);
+    const pre = new Prefetcher((k) => train.images(this.indicesAt(epoch, perm, k), size), this.stepsPerEpoch);
+    let lossSum = 0;
+    let correct = 0;
+    let lr = 0;
+    for (let k = 0; k < this.stepsPerEpoch; k++) {
+      const step = epoch * this.stepsPerEpoch + k;
+      const idx = this.indicesAt(epoch, perm, k);
+      const n = idx.length;
+      const raw = await pre.get(k);
+      const xs = this.s.augment ? augment(raw, n, new Rng(mixSeed(this.s.seed, 12, step)), { size, mean: train.mean, std: train.std }) : raw;
+      const labels = Float32Array.from(idx, (i) => train.labels[i]);
+      lr = this.lrAt(step);
+      const t = new Tape(this.backend, { bnBatchStats: true });
+      const x = this.backend.upload(xs, [n, 3, size, size]);
+      let seed: Tensor | null = null;
+      try {
+        const { logits } = this.net.forward(t, t.input(x));
+        const r = smoothedCrossEntropy(await logits.value.read(), labels, this.classes, this.s.labelSmoothing);
+        if (!Number.isFinite(r.loss)) throw new TrainingDivergedError(`epoch ${epoch + 1} step ${k + 1}`, `the loss is ${r.loss}`, { value: this.s.lr, flag: '--lr' });
+        seed = this.backend.upload(r.dlogits, logits.shape);
+        t.backward(logits, seed);
+        this.sgd.step(lr);
+        await this.bn.update(t.bnBatches);
+        lossSum += r.loss;
+        correct += r.correct;
+        onStep?.(step + 1, this.totalSteps, r.loss);
+      } finally {
+        this.net.zeroGrad();
+        t.dispose();
+        x.dispose();
+        seed?.dispose();
+      }
+      killPoint('train.step');
+    }
+    return { loss: lossSum / this.stepsPerEpoch, acc: correct / (this.stepsPerEpoch * this.s.batchSize), lr };
+  }
+
+  /** Loss (without smoothing) and accuracy on `ds`, BN from the running statistics. */
+  async evaluate(ds: ImageDataset = this.data.test): Promise<{ loss: number; acc: number }> {
+    const B = Math.min(this.s.evalBatch ?? Math.max(this.s.batchSize, 100), ds.count);
+    const batches = Math.ceil(ds.count / B);
+    const range = (k: number) => Array.from({ length: Math.min(B, ds.count - k * B) }, (_, i) => k * B + i);
+    const pre = new Prefetcher((k) => ds.images(range(k), this.data.size), batches);
+    let lossSum = 0;
+    let correct = 0;
+    for (let k = 0; k < batches; k++) {
+      const idx = range(k);
+      const x = this.backend.upload(await pre.get(k), [idx.length, 3, this.data.size, this.data.size]);
+      const t = new Tape(this.backend, { noGrad: true, bnEval: this.bn });
+      try {
+        const { logits } = this.net.forward(t, t.input(x));
+        const r = smoothedCrossEntropy(
+          await logits.value.read(),
+          Float32Array.from(idx, (i) => ds.labels[i]),
+          this.classes,
+          0,
+        );
+        lossSum += r.loss * idx.length;
+        correct += r.correct;
+      } finally {
+        t.dispose();
+        x.dispose();
+      }
+    }
+    return { loss: lossSum / ds.count, acc: correct / ds.count };
+  }
+
+  /** Trains the remaining epochs (all of them, or those after the checkpoint with resume). */
+  async run(o: TrainRunOptions = {}): Promise<TrainOutcome> {
+    let start = 0;
+    if (o.resume) {
+      if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir)) throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
+      start = this.restore(o.checkpointDir, o.settings ?? {});
+    }
+    for (let epoch = start; epoch < this.s.epochs; epoch++) {
+      const t0 = performance.now();
+      const tr = await this.trainEpoch(epoch, o.onStep);
+      const te = await this.evaluate();
+      const rec: EpochRecord = { epoch: epoch + 1, lr: tr.lr, trainLoss: tr.loss, trainAcc: tr.acc, testLoss: te.loss, testAcc: te.acc, seconds: (performance.now() - t0) / 1000 };
+      this.history.push(rec);
+      if (o.checkpointDir) await this.save(o.checkpointDir, o.settings ?? {});
+      o.onEpoch?.(rec);
+    }
+    return { history: this.history, epochsRun: this.s.epochs - start, resumedFrom: start, stepsPerEpoch: this.stepsPerEpoch };
+  }
+
+  private async save(dir: string, settings: RunSettings): Promise<void> {
+    const bn: Record<string, { mean: number[]; var: number[] }> = {};
+    for (const [name, s] of this.bn.entries()) bn[name] = { mean: Array.from(s.mean), var: Array.from(s.var) };
+    await saveCheckpoint(dir, this.net.params, this.sgd.buffers, { kind: CHECKPOINT_KIND, settings, epochsDone: this.history.length, history: this.history, bn });
+  }
+
+  /** Loads the checkpoint (after every check passed); returns the epochs it had done. */
+  private restore(dir: string, settings: RunSettings): number {
+    const ck = readCheckpoint(dir);
+    const meta = ck.meta as Record<string, unknown>;
+    if (meta.kind !== CHECKPOINT_KIND) throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
+    checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, { where: ` in ${dir}`, advice: 'give the saved settings, or --force to start over' });
+    const done = meta.epochsDone;
+    const history = meta.history;
+    const bn = meta.bn as Record<string, { mean: number[]; var: number[] }> | undefined;
+    if (!Number.isInteger(done) || !Array.isArray(history) || history.length !== done || !bn || typeof bn !== 'object') {
+      throw new CheckpointError(`${ck.path}/state.json: epochsDone, history or bn statistics missing or inconsistent`);
+    }
+    const match = matchCheckpoint(ck, this.net.params);
+    const tensors = new Map<string, { data: number[] }>();
+    for (const [name, s] of Object.entries(bn)) {
+      if (!Array.isArray(s.mean) || !Array.isArray(s.var) || s.mean.length !== s.var.length) throw new CheckpointError(`${ck.path}/state.json: BN '${name}' statistics are malformed`);
+      tensors.set(`${name}.running_mean`, { data: s.mean });
+      tensors.set(`${name}.running_var`, { data: s.var });
+    }
+    applyCheckpoint(this.backend, ck, this.net.params, this.sgd.buffers, match);
+    this.bn.load(tensors);
+    this.history.push(...(history as EpochRecord[]));
+    return done as number;
+  }
+
+  /** Parameters and BN running statistics by name (the weights-file names, src/export/weights.ts). */
+  async weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const p of this.net.params) out.set(p.name, { shape: [...p.value.shape], data: await p.value.read() });
+    for (const [k, v] of this.bn.toTensors()) out.set(k, v);
+    return out;
+  }
+
+  dispose(): void {
+    this.bn.dispose();
+    this.sgd.dispose();
+  }
+}

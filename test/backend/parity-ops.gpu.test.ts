@@ -1,0 +1,624 @@
+/**
+ * Every op of the catalog (OP_NAMES) on both backends against its descriptor's TypeScript
+ * reference, on the same random and awkward shapes (odd sizes, 1s, depthwise and grouped
+ * convolutions, broadcast matmuls, aliasing in place), and the same bad arguments refused with the
+ * same message on both. A new op without a case here fails the coverage check.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '../../src/backend/index.js';
+import { cpuOpRegistry } from '../../src/backend/cpu.js';
+import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
+import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
+import { expectClose } from '../helpers/gpu.js';
+
+type Arr = ArrayLike<number>;
+interface Tol {
+  atol: number;
+  rtol: number;
+}
+interface Case {
+  label: string;
+  /** Runs the op on `be`; returns the values to compare (read back), in the order of ref(). */
+  run(be: Backend): Promise<Arr[]>;
+  ref(): Arr[];
+  tol?: Tol;
+}
+/** A call that both backends must refuse with the same error. */
+interface Bad {
+  label: string;
+  call(be: Backend): unknown;
+}
+
+const rng = new Rng(2024);
+const rnd = (n: number, scale = 1) => rng.normals(n, scale);
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const F = (a: Arr) => Float32Array.from(a);
+
+/** Uploads, runs, reads every output, disposes everything it made. */
+async function withTensors(be: Backend, inputs: Array<[Arr, readonly number[]]>, body: (ts: Tensor[]) => Array<Tensor | null> | Tensor): Promise<Arr[]> {
+  const ts = inputs.map(([d, s]) => be.upload(F(d), s));
+  try {
+    const out = body(ts);
+    const outs = (Array.isArray(out) ? out : [out]).filter((t): t is Tensor => t !== null);
+    const vals = await Promise.all(outs.map((t) => t.read()));
+    for (const t of outs) if (!ts.includes(t)) t.dispose();
+    return vals;
+  } finally {
+    for (const t of ts) t.dispose();
+  }
+}
+
+const CASES: Partial<Record<OpName, Case[]>> = {};
+const BAD: Partial<Record<OpName, Bad[]>> = {};
+const add = (op: OpName, c: Case) => (CASES[op] ??= []).push(c);
+const bad = (op: OpName, label: string, call: (be: Backend) => unknown) => (BAD[op] ??= []).push({ label, call });
+
+// ---- matmul ----------------------------------------------------------------------------------------
+for (const [batchA, batchB, M, N, K, transA, transB, alpha] of [
+  [0, 0, 17, 13, 9, false, false, 1],
+  [3, 3, 5, 7, 33, true, false, 0.5],
+  [2, 0, 1, 19, 4, false, true, 1],
+  [0, 4, 6, 1, 1, true, true, -2],
+] as const) {
+  const aShape = [...(batchA ? [batchA] : []), ...(transA ? [K, M] : [M, K])];
+  const bShape = [...(batchB ? [batchB] : []), ...(transB ? [N, K] : [K, N])];
+  const a = rnd(numel(aShape));
+  const b = rnd(numel(bShape));
+  const o = { transA, transB, alpha };
+  add('matmul', {
+    label: `A[${aShape}] B[${bShape}] ${transA ? 'tA ' : ''}${transB ? 'tB ' : ''}alpha ${alpha}`,
+    run: (be) => withTensors(be, [[a, aShape], [b, bShape]], ([ta, tb]) => be.ops.matmul(ta, tb, o)),
+    ref: () => [OPS.matmul.reference(a, aShape, b, bShape, o)],
+  });
+}
+{
+  // beta: C = alpha AB + beta C into `out`.
+  const a = rnd(6 * 5);
+  const b = rnd(5 * 4);
+  const c = rnd(6 * 4);
+  add('matmul', {
+    label: 'out with beta 1',
+    run: (be) => withTensors(be, [[a, [6, 5]], [b, [5, 4]], [c, [6, 4]]], ([ta, tb, tc]) => (be.ops.matmul(ta, tb, { alpha: 2, beta: 1, out: tc }), [tc])),
+    ref: () => [OPS.matmul.reference(a, [6, 5], b, [5, 4], { alpha: 2 }).map((v, i) => v + c[i])],
+  });
+}
+bad('matmul', 'inner dimensions', (be) => be.ops.matmul(be.empty([3, 4]), be.empty([5, 2])));
+bad('matmul', 'batch sizes', (be) => be.ops.matmul(be.empty([2, 3, 4]), be.empty([3, 4, 2])));
+bad('matmul', 'beta without out', (be) => be.ops.matmul(be.empty([3, 4]), be.empty([4, 2]), { beta: 1 }));
+bad('matmul', '1-D operand', (be) => be.ops.matmul(be.empty([3]), be.empty([3, 2])));
+
+// ---- conv2d and its gradients ------------------------------------------------------------------------
+const CONVS: Array<{ x: number[]; w: number[]; p: Conv2dParams }> = [
+  { x: [2, 3, 9, 7], w: [5, 3, 3, 3], p: { stride: 1, pad: 1 } },
+  { x: [3, 4, 8, 8], w: [6, 4, 1, 1], p: { stride: 2, pad: 0 } },
+  { x: [2, 6, 7, 7], w: [6, 1, 5, 5], p: { stride: 2, pad: 2, groups: 6 } },
+  { x: [1, 4, 5, 6], w: [6, 2, 3, 3], p: { stride: 1, pad: 0, groups: 2 } },
+  { x: [1, 1, 1, 1], w: [1, 1, 1, 1], p: { stride: 1, pad: 0 } },
+];
+for (const { x: xs, w: ws, p } of CONVS) {
+  const x = rnd(numel(xs));
+  const w = rnd(numel(ws), 0.3);
+  const ys = OPS.conv2d.reference(x, xs, w, ws, p).length;
+  const yShape = [xs[0], ws[0], 0, 0];
+  const y = OPS.conv2d.reference(x, xs, w, ws, p);
+  const OH = Math.floor((xs[2] + 2 * p.pad - ws[2]) / p.stride) + 1;
+  const OW = Math.floor((xs[3] + 2 * p.pad - ws[3]) / p.stride) + 1;
+  yShape[2] = OH;
+  yShape[3] = OW;
+  const dy = rnd(ys);
+  const label = `x[${xs}] w[${ws}] s${p.stride} p${p.pad} g${p.groups ?? 1}`;
+  const tol = { atol: 1e-4, rtol: 1e-4 };
+  add('conv2d', { label, tol, run: (be) => withTensors(be, [[x, xs], [w, ws]], ([tx, tw]) => be.ops.conv2d(tx, tw, p)), ref: () => [y] });
+  add('conv2dBackwardInput', {
+    label,
+    tol,
+    run: (be) => withTensors(be, [[dy, yShape], [w, ws]], ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p)),
+    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
+  });
+  add('conv2dBackwardWeight', {
+    label,
+    tol,
+    run: (be) => withTensors(be, [[x, xs], [dy, yShape]], ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p)),
+    ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
+  });
+}
+bad('conv2d', 'channels', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 4, 3, 3]), { stride: 1, pad: 0 }));
+bad('conv2d', 'too large a kernel', (be) => be.ops.conv2d(be.empty([1, 3, 2, 2]), be.empty([2, 3, 3, 3]), { stride: 1, pad: 0 }));
+bad('conv2d', 'stride 0', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 3, 3, 3]), { stride: 0, pad: 0 }));
+bad('conv2d', 'groups', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 1, 3, 3]), { stride: 1, pad: 0, groups: 2 }));
+bad('conv2dBackwardInput', 'dy shape', (be) => be.ops.conv2dBackwardInput(be.empty([1, 2, 4, 4]), be.empty([2, 3, 3, 3]), [1, 3, 5, 5], { stride: 1, pad: 0 }));
+bad('conv2dBackwardWeight', 'dy shape', (be) => be.ops.conv2dBackwardWeight(be.empty([1, 3, 5, 5]), be.empty([1, 2, 4, 4]), [2, 3, 3, 3], { stride: 1, pad: 0 }));
+
+// ---- batch norm ----------------------------------------------------------------------------------------
+for (const [shape, affine] of [
+  [[4, 3, 5, 7], true],
+  [[2, 5, 1, 1], false],
+  [[9, 4], true],
+] as const) {
+  const C = shape[1];
+  const x = rnd(numel(shape), 2).map((v) => v + 1);
+  const gamma = affine ? rnd(C).map((v) => 1 + 0.3 * v) : null;
+  const beta = affine ? rnd(C) : null;
+  const dy = rnd(numel(shape));
+  const label = `[${shape}]${affine ? '' : ' no affine'}`;
+  const tol = { atol: 2e-4, rtol: 2e-4 };
+  const fwd = () => OPS.batchNormForward.reference(x, shape, gamma, beta);
+  const inputs = (): Array<[Arr, readonly number[]]> => [[x, shape], ...(affine ? ([[gamma!, [C]], [beta!, [C]]] as Array<[Arr, number[]]>) : [])];
+  add('batchNormForward', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, inputs(), ([tx, tg, tb]) => {
+        const r = be.ops.batchNormForward(tx, tg ?? null, tb ?? null);
+        return [r.y, r.mean, r.invStd];
+      }),
+    ref: () => {
+      const r = fwd();
+      return [r.y, r.mean, r.invStd];
+    },
+  });
+  add('batchNormBackward', {
+    label,
+    tol,
+    run: (be) => {
+      const f = fwd();
+      return withTensors(be, [[dy, shape], [x, shape], [f.mean, [C]], [f.invStd, [C]], ...(affine ? ([[gamma!, [C]]] as Array<[Arr, number[]]>) : [])], ([tdy, tx, tm, ti, tg]) => {
+        const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg ?? null);
+        return [r.dx, r.dgamma, r.dbeta];
+      });
+    },
+    ref: () => {
+      const f = fwd();
+      const r = OPS.batchNormBackward.reference(dy, x, shape, f.mean, f.invStd, gamma);
+      return [r.dx, r.dgamma, r.dbeta];
+    },
+  });
+  // Eval mode: statistics unrelated to the batch (running averages), a large mean.
+  const rm = rnd(C).map((v) => 50 + v);
+  const ri = rnd(C).map((v) => 0.5 + 0.1 * Math.abs(v));
+  const xe = x.map((v) => v + 50);
+  add('batchNormEval', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, [[xe, shape], [rm, [C]], [ri, [C]], ...(affine ? ([[gamma!, [C]], [beta!, [C]]] as Array<[Arr, number[]]>) : [])], ([tx, tm, ti, tg, tb]) =>
+        be.ops.batchNormEval(tx, tm, ti, tg ?? null, tb ?? null),
+      ),
+    ref: () => [OPS.batchNormEval.reference(xe, shape, rm, ri, gamma, beta)],
+  });
+}
+bad('batchNormEval', 'mean shape', (be) => be.ops.batchNormEval(be.empty([2, 3, 4, 4]), be.empty([4]), be.empty([3]), null, null));
+bad('batchNormEval', '3-D input', (be) => be.ops.batchNormEval(be.empty([2, 3, 4]), be.empty([3]), be.empty([3]), null, null));
+bad('batchNormForward', '3-D input', (be) => be.ops.batchNormForward(be.empty([2, 3, 4]), null, null));
+bad('batchNormForward', 'gamma shape', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), be.empty([4]), null));
+bad('batchNormForward', 'eps', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), null, null, 0));
+bad('batchNormBackward', 'dy shape', (be) => be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null));
+
+// ---- activations -----------------------------------------------------------------------------------------
+{
+  const shape = [3, 5, 7];
+  const x = F(rnd(numel(shape), 4));
+  x[0] = 0;
+  x[1] = 6;
+  x[2] = -0;
+  const dy = rnd(numel(shape));
+  for (const six of [false, true]) {
+    const fwd = six ? 'relu6' : 'relu';
+    const bwd = six ? 'relu6Backward' : 'reluBackward';
+    add(fwd, { label: `[${shape}] with the kinks`, run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops[fwd](t)), ref: () => [OPS[fwd].reference(x)] });
+    add(bwd, {
+      label: `[${shape}] with the kinks`,
+      run: (be) => withTensors(be, [[dy, shape], [x, shape]], ([tdy, tx]) => be.ops[bwd](tdy, tx)),
+      ref: () => [OPS[bwd].reference(dy, x)],
+    });
+    bad(bwd, 'shapes differ', (be) => be.ops[bwd](be.empty([3, 4]), be.empty([4, 3])));
+  }
+}
+
+// ---- pooling -------------------------------------------------------------------------------------------
+for (const [xs, p] of [
+  [[2, 3, 7, 6], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
+  [[1, 2, 8, 9], { kernel: 2, stride: 2, pad: 0 }],
+  [[2, 1, 5, 5], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
+] as Array<[number[], Pool2dParams]>) {
+  const x = rnd(numel(xs));
+  const y = OPS.avgPool2d.reference(x, xs, p);
+  const OH = Math.floor((xs[2] + 2 * p.pad - p.kernel) / p.stride) + 1;
+  const OW = Math.floor((xs[3] + 2 * p.pad - p.kernel) / p.stride) + 1;
+  const dy = rnd(y.length);
+  const label = `[${xs}] k${p.kernel} s${p.stride} p${p.pad}${p.countIncludePad === false ? ' exclude pad' : ''}`;
+  add('avgPool2d', { label, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.avgPool2d(t, p)), ref: () => [y] });
+  add('avgPool2dBackward', {
+    label,
+    run: (be) => withTensors(be, [[dy, [xs[0], xs[1], OH, OW]]], ([t]) => be.ops.avgPool2dBackward(t, xs, p)),
+    ref: () => [OPS.avgPool2dBackward.reference(dy, xs, p)],
+  });
+}
+bad('avgPool2d', 'pad over half the kernel', (be) => be.ops.avgPool2d(be.empty([1, 1, 5, 5]), { kernel: 2, stride: 1, pad: 2 }));
+bad('avgPool2dBackward', 'dy shape', (be) => be.ops.avgPool2dBackward(be.empty([1, 1, 4, 4]), [1, 1, 5, 5], { kernel: 3, stride: 1, pad: 1 }));
+for (const xs of [
+  [3, 5, 4, 7],
+  [1, 2, 1, 1],
+]) {
+  const x = rnd(numel(xs));
+  const dy = rnd(xs[0] * xs[1]);
+  add('globalAvgPool', { label: `[${xs}]`, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)), ref: () => [OPS.globalAvgPool.reference(x, xs)] });
+  add('globalAvgPoolBackward', {
+    label: `[${xs}]`,
+    run: (be) => withTensors(be, [[dy, [xs[0], xs[1]]]], ([t]) => be.ops.globalAvgPoolBackward(t, xs)),
+    ref: () => [OPS.globalAvgPoolBackward.reference(dy, xs)],
+  });
+}
+bad('globalAvgPool', 'not NCHW', (be) => be.ops.globalAvgPool(be.empty([2, 3])));
+bad('globalAvgPoolBackward', 'dy shape', (be) => be.ops.globalAvgPoolBackward(be.empty([2, 4]), [2, 3, 4, 4]));
+
+// ---- linear and loss ----------------------------------------------------------------------------------
+for (const [N, In, Out, bias] of [
+  [5, 7, 3, true],
+  [1, 1, 4, false],
+] as const) {
+  const x = rnd(N * In);
+  const w = rnd(Out * In);
+  const b = bias ? rnd(Out) : null;
+  const dy = rnd(N * Out);
+  const label = `N${N} In${In} Out${Out}${bias ? '' : ' no bias'}`;
+  add('linear', {
+    label,
+    run: (be) => withTensors(be, [[x, [N, In]], [w, [Out, In]], ...(b ? ([[b, [Out]]] as Array<[Arr, number[]]>) : [])], ([tx, tw, tb]) => be.ops.linear(tx, tw, tb ?? null)),
+    ref: () => [OPS.linear.reference(x, w, b, N, In, Out)],
+  });
+  add('linearBackward', {
+    label,
+    run: (be) =>
+      withTensors(be, [[dy, [N, Out]], [x, [N, In]], [w, [Out, In]]], ([tdy, tx, tw]) => {
+        const r = be.ops.linearBackward(tdy, tx, tw, bias);
+        return [r.dx, r.dw, r.db];
+      }),
+    ref: () => {
+      const r = OPS.linearBackward.reference(dy, x, w, N, In, Out);
+      return bias ? [r.dx, r.dw, r.db] : [r.dx, r.dw];
+    },
+  });
+}
+bad('linear', 'In differs', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 5]), null));
+bad('linear', 'bias shape', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 3]), be.empty([3])));
+bad('linearBackward', 'dy shape', (be) => be.ops.linearBackward(be.empty([2, 5]), be.empty([2, 3]), be.empty([4, 3]), true));
+for (const [N, K] of [
+  [6, 10],
+  [1, 3],
+]) {
+  const logits = rnd(N * K, 3);
+  const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
+  add('softmaxCrossEntropy', {
+    label: `N${N} K${K}`,
+    run: (be) =>
+      withTensors(be, [[logits, [N, K]], [labels, [N]]], ([tl, ty]) => {
+        const r = be.ops.softmaxCrossEntropy(tl, ty);
+        return [r.loss, r.dlogits];
+      }),
+    ref: () => {
+      const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
+      return [[r.loss], r.dlogits];
+    },
+  });
+}
+bad('softmaxCrossEntropy', 'labels shape', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([4])));
+bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be.empty([0, 4]), be.empty([0])));
+
+// ---- element-wise ----------------------------------------------------------------------------------------
+{
+  const shape = [7, 11];
+  const a = rnd(77);
+  const b = rnd(77);
+  const bias = rnd(11);
+  add('add', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape], [b, shape]], ([x, y]) => be.ops.add(x, y)), ref: () => [OPS.add.reference(a, b)] });
+  add('mul', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape], [b, shape]], ([x, y]) => be.ops.mul(x, y)), ref: () => [OPS.mul.reference(a, b)] });
+  add('scale', { label: '[7, 11] by -2.5', run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.scale(x, -2.5)), ref: () => [OPS.scale.reference(a, -2.5)] });
+  add('abs', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.abs(x)), ref: () => [OPS.abs.reference(a)] });
+  add('axpy', {
+    label: 'y += 0.75 x',
+    run: (be) => withTensors(be, [[a, shape], [b, shape]], ([y, x]) => (be.ops.axpy(y, x, 0.75), [y])),
+    ref: () => {
+      const y = F(a);
+      OPS.axpy.reference(y, b, 0.75);
+      return [y];
+    },
+  });
+  add('axpy', {
+    label: 'x is y (aliased)',
+    run: (be) => withTensors(be, [[a, shape]], ([y]) => (be.ops.axpy(y, y, -3), [y])),
+    ref: () => {
+      const y = F(a);
+      OPS.axpy.reference(y, F(a), -3);
+      return [y];
+    },
+  });
+  add('fill', {
+    label: 'with -1.5',
+    run: (be) => withTensors(be, [[a, shape]], ([t]) => (be.ops.fill(t, -1.5), [t])),
+    ref: () => {
+      const t = F(a);
+      OPS.fill.reference(t, -1.5);
+      return [t];
+    },
+  });
+  add('addBiasRows', {
+    label: '[7, 11] + [11]',
+    run: (be) => withTensors(be, [[a, shape], [bias, [11]]], ([y, t]) => (be.ops.addBiasRows(y, t), [y])),
+    ref: () => {
+      const y = F(a);
+      OPS.addBiasRows.reference(y, bias);
+      return [y];
+    },
+  });
+  bad('add', 'shapes differ', (be) => be.ops.add(be.empty([2, 3]), be.empty([3, 2])));
+  bad('mul', 'shapes differ', (be) => be.ops.mul(be.empty([2, 3]), be.empty([6])));
+  bad('scale', 'NaN', (be) => be.ops.scale(be.empty([2]), NaN));
+  bad('axpy', 'alpha Infinity', (be) => be.ops.axpy(be.empty([2]), be.empty([2]), Infinity));
+  bad('fill', 'NaN', (be) => be.ops.fill(be.empty([2]), NaN));
+  bad('addBiasRows', 'bias shape', (be) => be.ops.addBiasRows(be.empty([2, 3]), be.empty([2])));
+}
+
+// ---- reductions ------------------------------------------------------------------------------------------
+{
+  const n = 4099;
+  const a = rnd(n);
+  const b = rnd(n);
+  const tol = { atol: 2e-3, rtol: 1e-4 };
+  add('sum', { label: `n${n} scale 0.5`, tol, run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sum(t, 0.5)), ref: () => [[0.5 * OPS.sum.reference(a)]] });
+  add('sumSquares', { label: `n${n}`, tol, run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sumSquares(t)), ref: () => [[OPS.sumSquares.reference(a)]] });
+  add('sumAbsProduct', {
+    label: `n${n}`,
+    tol,
+    run: (be) => withTensors(be, [[a, [n]], [b, [n]]], ([x, y]) => be.ops.sumAbsProduct(x, y)),
+    ref: () => [[OPS.sumAbsProduct.reference(a, b)]],
+  });
+  const chunk = 8 * 4;
+  const groups = Math.ceil(n / chunk);
+  add('dotPartials', {
+    label: `n${n} in chunks of ${chunk}`,
+    tol,
+    run: (be) => withTensors(be, [[a, [n]], [b, [n]], [new Float32Array(groups), [groups]]], ([x, y, p]) => (be.ops.dotPartials(x, y, p, 8, 4), [p])),
+    ref: () => [OPS.dotPartials.reference(a, b, chunk)],
+  });
+  const x = rnd(13 * 17);
+  add('rowSums', { label: '[13, 17] scale 2', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.rowSums(t, 17, 2)), ref: () => [OPS.rowSums.reference(x, 17, 2)] });
+  add('colSums', { label: '[13, 17] scale -1', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.colSums(t, 17, -1)), ref: () => [OPS.colSums.reference(x, 17, -1)] });
+  add('sumSlices', { label: '13 slices of [17]', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.sumSlices(t, 13, [17], 0.5)), ref: () => [OPS.sumSlices.reference(x, 13, 0.5)] });
+  bad('sumAbsProduct', 'shapes differ', (be) => be.ops.sumAbsProduct(be.empty([2, 3]), be.empty([6])));
+  bad('dotPartials', 'sizes differ', (be) => be.ops.dotPartials(be.empty([5]), be.empty([6]), be.empty([1]), 4, 2));
+  bad('rowSums', 'cols do not divide', (be) => be.ops.rowSums(be.empty([5, 3]), 4));
+  bad('colSums', 'cols do not divide', (be) => be.ops.colSums(be.empty([5, 3]), 4));
+  bad('sumSlices', 'slices do not fit', (be) => be.ops.sumSlices(be.empty([10]), 3, [3]));
+}
+
+// ---- optimiser steps ---------------------------------------------------------------------------------------
+{
+  const n = 301;
+  const w = rnd(n);
+  const g = rnd(n);
+  const buf = rnd(n, 0.1);
+  const m = rnd(n, 0.1);
+  const v = rnd(n, 0.1).map((x) => x * x);
+  const sgd = { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 4e-5 };
+  add('sgdStep', {
+    label: 'Nesterov, weight decay',
+    run: (be) => withTensors(be, [[w, [n]], [g, [n]], [buf, [n]]], ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb])),
+    ref: () => {
+      const rw = Float64Array.from(w);
+      const rb = Float64Array.from(buf);
+      OPS.sgdStep.reference(rw, g, rb, sgd);
+      return [rw, rb];
+    },
+  });
+  const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
+  add('adamStep', {
+    label: 'step 3, beta1 0',
+    run: (be) => withTensors(be, [[w, [n]], [g, [n]], [m, [n]], [v, [n]]], ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv])),
+    ref: () => {
+      const [rw, rm, rv] = [w, m, v].map((a) => Float64Array.from(a));
+      OPS.adamStep.reference(rw, g, rm, rv, adam);
+      return [rw, rm, rv];
+    },
+  });
+  bad('sgdStep', 'Nesterov without momentum', (be) => be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }));
+  bad('sgdStep', 'sizes differ', (be) => be.ops.sgdStep(be.empty([3]), be.empty([4]), be.empty([3]), { lr: 1 }));
+  bad('adamStep', 'step 0', (be) => be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 0 }));
+  bad('adamStep', 'beta 1', (be) => be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 1, beta1: 1 }));
+}
+
+// ---- correlation ------------------------------------------------------------------------------------------
+for (const [B, N, D] of [
+  [1, 9, 33],
+  [3, 5, 2],
+  [2, 4, 1],
+]) {
+  const x = F(rnd(B * N * D));
+  // A constant row: correlates 0 with the others, 1 with itself.
+  for (let d = 0; d < D; d++) x[d] = 0.25;
+  const shape = [B, N, D];
+  const ref = OPS.correlation.reference(x, B, N, D);
+  add('correlation', {
+    label: `[${shape}] with a constant row`,
+    run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t, { allowSingleFeature: true })),
+    ref: () => [ref],
+  });
+  add('correlationOffDiagInPlace', {
+    label: `[${shape}] (diagonal set to 1 here)`,
+    run: async (be) => {
+      const [c] = await withTensors(be, [[x, shape], [new Float32Array(B * N * N), [B, N, N]]], ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]));
+      return [Float32Array.from(c, (v, i) => (i % (N * N)) % (N + 1) === 0 ? 1 : v)];
+    },
+    ref: () => [ref],
+  });
+}
+bad('correlation', 'one feature', (be) => be.ops.correlation(be.empty([3, 1])));
+bad('correlation', '1-D', (be) => be.ops.correlation(be.empty([3])));
+bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagInPlace(be.empty([2, 3, 4]), be.empty([2, 3, 2])));
+
+// ---- proxy accumulations -------------------------------------------------------------------------------------
+{
+  const n = 5;
+  const src = rnd(4 * n * n);
+  const dst = rnd(3 * 2 * n * n);
+  add('accumulateAbs', {
+    label: `n ${n * n} weight 4`,
+    run: (be) => withTensors(be, [[dst.subarray(0, n * n), [n, n]], [src.subarray(0, n * n), [n, n]]], ([d, s]) => (be.ops.accumulateAbs(d, s, 4), [d])),
+    ref: () => {
+      const d = F(dst.subarray(0, n * n));
+      OPS.accumulateAbs.reference(d, src.subarray(0, n * n), 4);
+      return [d];
+    },
+  });
+  for (const o of [
+    { n, slots: 3, outs: 2, layerSlots: [0, 0, 2, 2], weights: [1, 2, 4, 8], abs: true, unitDiagonal: true },
+    { n, slots: 3, outs: 1, layerSlots: [1, 2, 2, 2], weights: [0.5, 0.5, 0.5, 0.5], abs: false },
+  ] as BatchedAccumulateOptions[]) {
+    const size = o.slots * (o.outs ?? 1) * n * n;
+    add('accumulateAbsBatched', {
+      label: `outs ${o.outs} slots ${o.layerSlots}${o.unitDiagonal ? ' unit diagonal' : ''}`,
+      run: (be) => withTensors(be, [[dst.subarray(0, size), [size]], [src, [4, n, n]]], ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d])),
+      ref: () => {
+        const d = Float64Array.from(dst.subarray(0, size));
+        OPS.accumulateAbsBatched.reference(d, src, o);
+        return [d];
+      },
+    });
+  }
+  const x = F(rnd(33));
+  x[3] = 0;
+  add('signCodes', { label: '33 with a zero', run: (be) => withTensors(be, [[x, [33]]], ([t]) => be.ops.signCodes(t)), ref: () => [OPS.signCodes.reference(x)] });
+  add('signCodesInPlace', {
+    label: 'the first 20 of 33',
+    run: (be) => withTensors(be, [[x, [33]]], ([t]) => (be.ops.signCodesInPlace(t, 20), [t])),
+    ref: () => [Float32Array.from(x, (v, i) => (i < 20 ? (v > 0 ? 1 : -1) : v))],
+  });
+  bad('accumulateAbs', 'sizes differ', (be) => be.ops.accumulateAbs(be.empty([3]), be.empty([4]), 1));
+  bad('accumulateAbsBatched', 'unsorted slots', (be) => be.ops.accumulateAbsBatched(be.empty([2 * 4]), be.empty([2 * 4]), { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] }));
+  bad('accumulateAbsBatched', 'dst too small', (be) => be.ops.accumulateAbsBatched(be.empty([3]), be.empty([4]), { n: 2, slots: 1, layerSlots: [0], weights: [1] }));
+}
+
+// ---- ProxylessNAS gates and AutoSpace fitness ---------------------------------------------------------------
+{
+  const n = 517;
+  const a = rnd(n);
+  const b = rnd(n);
+  add('gateDot', {
+    label: `n${n} into slot 2 of 4, scale -0.5`,
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) => withTensors(be, [[a, [n]], [b, [n]], [new Float32Array(4), [4]]], ([x, y, out]) => (be.ops.gateDot(x, y, out, 2, -0.5), [out])),
+    ref: () => [[0, 0, OPS.gateDot.reference(a, b, -0.5), 0]],
+  });
+  add('gateDot', {
+    label: 'a is b (aliased)',
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) => withTensors(be, [[a, [n]], [new Float32Array(1), [1]]], ([x, out]) => (be.ops.gateDot(x, x, out, 0), [out])),
+    ref: () => [[OPS.gateDot.reference(a, a)]],
+  });
+  bad('gateDot', 'index', (be) => be.ops.gateDot(be.empty([3]), be.empty([3]), be.empty([2]), 2));
+
+  const K = 3;
+  const logits = F([0.3, -1.2, 2]);
+  const probs = OPS.fitnessSoftmax.reference(logits);
+  const outs = [rnd(n), rnd(n), rnd(n)];
+  const dy = rnd(n);
+  add('fitnessSoftmax', { label: `K${K}`, run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)), ref: () => [probs] });
+  add('mixAccumulate', {
+    label: 'y += p[1] o',
+    run: (be) => withTensors(be, [[outs[0], [n]], [outs[1], [n]], [probs, [K]]], ([y, o, p]) => (be.ops.mixAccumulate(y, o, p, 1), [y])),
+    ref: () => [OPS.mixAccumulate.reference(outs[0], outs[1], probs, 1)],
+  });
+  add('mixForward', {
+    label: `K${K} n${n}`,
+    run: (be) => withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) => be.ops.mixForward(ts.slice(0, K), ts[K])),
+    ref: () => [OPS.mixForward.reference(outs, probs)],
+  });
+  add('mixBackward', {
+    label: 'candidate 2: dOut and gDots',
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(be, [[outs[2], [n]], [dy, [n]], [probs, [K]], [new Float32Array(n), [n]], [new Float32Array(K), [K]]], ([o, d, p, dOut, g]) => {
+        be.ops.mixBackward(o, d, p, 2, dOut, g);
+        return [dOut, g];
+      }),
+    ref: () => {
+      const r = OPS.mixBackward.reference(outs[2], dy, probs, 2);
+      return [r.dOut, [0, 0, r.gDot]];
+    },
+  });
+  add('mixBackward', {
+    label: 'candidate 0: the dot only',
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) => withTensors(be, [[outs[0], [n]], [dy, [n]], [probs, [K]], [new Float32Array(K), [K]]], ([o, d, p, g]) => (be.ops.mixBackward(o, d, p, 0, null, g), [g])),
+    ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
+  });
+  const gDots = F([0.5, -2, 1]);
+  add('fitnessGrad', {
+    label: `K${K}`,
+    run: (be) => withTensors(be, [[probs, [K]], [gDots, [K]]], ([p, g]) => be.ops.fitnessGrad(p, g)),
+    ref: () => [OPS.fitnessGrad.reference(probs, gDots)],
+  });
+  bad('fitnessSoftmax', 'not a vector', (be) => be.ops.fitnessSoftmax(be.empty([2, 2])));
+  bad('mixAccumulate', 'aliased y and o', (be) => {
+    const y = be.empty([4]);
+    return be.ops.mixAccumulate(y, y, be.empty([2]), 0);
+  });
+  bad('mixAccumulate', 'index', (be) => be.ops.mixAccumulate(be.empty([4]), be.empty([4]), be.empty([2]), 2));
+  bad('mixForward', 'shapes', (be) => be.ops.mixForward([be.empty([4]), be.empty([5])], be.empty([2])));
+  bad('mixForward', 'workgroup', (be) => be.ops.mixForward([be.empty([4])], be.empty([1]), { wg: 3 }));
+  bad('mixBackward', 'dOut shape', (be) => be.ops.mixBackward(be.empty([4]), be.empty([4]), be.empty([2]), 0, be.empty([5]), null));
+  bad('fitnessGrad', 'gDots shape', (be) => be.ops.fitnessGrad(be.empty([3]), be.empty([2])));
+}
+
+// ---- the suite ------------------------------------------------------------------------------------------------
+
+const backends = await bothBackends();
+
+describe('op coverage', () => {
+  it('every op of the catalog has parity cases here, and a cpu implementation', () => {
+    expect(OP_NAMES.filter((op) => !CASES[op]?.length)).toEqual([]);
+    expect(cpuOpRegistry().missing('cpu')).toEqual([]);
+    expect(cpuOpRegistry(webgpuOpRegistry()).missing('webgpu')).toEqual([]);
+  });
+});
+
+describe.each(backends)('$name backend', ({ backend }) => {
+  afterAll(async () => {
+    await backend?.sync();
+  });
+  for (const op of OP_NAMES) {
+    for (const c of CASES[op] ?? []) {
+      it(`${op}: ${c.label}`, async ({ skip }) => {
+        if (!backend) return skip();
+        const got = await c.run(backend);
+        const want = c.ref();
+        expect(got.length).toBe(want.length);
+        got.forEach((g, i) => expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }));
+      });
+    }
+  }
+});
+
+describe('bad arguments: one error, one message, on both backends', () => {
+  const messageOf = (be: Backend, b: Bad): string => {
+    try {
+      b.call(be);
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    return 'no error';
+  };
+  for (const op of OP_NAMES) {
+    for (const b of BAD[op] ?? []) {
+      it(`${op}: ${b.label}`, ({ skip }) => {
+        const [gpu, cpu] = backends.map((x) => x.backend);
+        if (!gpu || !cpu) return skip();
+        const m = messageOf(gpu, b);
+        expect(m).not.toBe('no error');
+        expect(messageOf(cpu, b)).toBe(m);
+      });
+    }
+  }
+});

@@ -1,0 +1,104 @@
+/**
+ * `--device cpu` end to end (in process, tiny settings): score, search, proxyless, evolve-space,
+ * bench and info run on the native CPU backend, every result file records the device, and a resume
+ * on another device is refused naming --device, before any work. (test/backend/parity-*.gpu.test.ts
+ * check that the numbers agree with the WGSL path.)
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-cli-device-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const CPU = ['--device', 'cpu', '--cpu-threads', '2'];
+const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
+const TINY_NB201 = ['--cells-per-stage', '1', '--batch', '8'];
+const available = () => cpuTestBackend() !== null;
+
+describe('--device cpu', () => {
+  it('score streams rows from the CPU backend, records the device, and refuses a resume on the GPU', async ({ skip }) => {
+    if (!available()) return skip();
+    const out = join(tmp, 'scores.csv');
+    const r = await wgnasInProcess(['score', '--arch', ARCH, '--proxies', 'wrcor,naswot', ...TINY_NB201, ...CPU, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/on native CPU \(2 threads\)/);
+    const [header, row] = readFileSync(out, 'utf8').trim().split('\n');
+    expect(header.split(',')).toEqual(['arch', 'wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'val_acc', 'time_ms']);
+    expect(Number(row.split(',')[1])).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(`${out}.settings.json`, 'utf8')).settings['--device']).toBe('cpu');
+    const again = await wgnasInProcess(['score', '--arch', ARCH, '--proxies', 'wrcor,naswot', ...TINY_NB201, '--device', 'gpu', '--out', out, '--resume']);
+    expect(again.code).toBe(2);
+    expect(again.err.trim()).toMatch(/^wgnas score: --resume: --device was cpu, now gpu in .*scores\.csv; /);
+  });
+
+  it('search prints its result with the device it ran on', async ({ skip }) => {
+    if (!available()) return skip();
+    const r = await wgnasInProcess(['search', '--budget', '2', '--population', '2', '--sample-size', '1', ...TINY_NB201, ...CPU, '--json', '--quiet']);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out).toMatchObject({ evaluations: 2, device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(Number.isFinite(out.bestScore)).toBe(true);
+  });
+
+  it('proxyless writes a net.config that names the device, and a checkpoint resumed on another device is refused', async ({ skip }) => {
+    if (!available()) return skip();
+    const out = join(tmp, 'net.config');
+    const ck = join(tmp, 'ck');
+    const args = ['proxyless', '--latency-table', TABLE, '--target-ms', '40', '--warmup', '1', '--steps', '1', '--batch', '4', '--val-batch', '4', '--train', '64', '--val', '32', '--checkpoint', ck];
+    const r = await wgnasInProcess([...args, ...CPU, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const cfg = JSON.parse(readFileSync(out, 'utf8'));
+    expect(cfg.wgnas).toEqual({ device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(Array.isArray(cfg.blocks)).toBe(true);
+    const again = await wgnasInProcess([...args, '--device', 'gpu', '--resume']);
+    expect(again.code).toBe(2);
+    expect(again.err.trim()).toMatch(/^wgnas proxyless: --resume: --device was cpu, now gpu; /);
+  });
+
+  it('evolve-space writes a space whose provenance names the device', async ({ skip }) => {
+    if (!available()) return skip();
+    const out = join(tmp, 'space.json');
+    const r = await wgnasInProcess([
+      'evolve-space', '--budget-madds', '4M', '--population', '3', '--k', '2', '--iterations', '1', '--steps', '1', '--warmup', '0',
+      '--batch', '4', '--train', '32', '--val', '16', ...CPU, '--out', out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const space = JSON.parse(readFileSync(out, 'utf8'));
+    expect(space.meta).toMatchObject({ device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(space.layers.length).toBeGreaterThan(0);
+  });
+
+  it('bench times the registry kernels on the CPU backend; the WGSL-only ones and --autotune say they need the GPU', async ({ skip }) => {
+    if (!available()) return skip();
+    const json = join(tmp, 'bench.json');
+    const r = await wgnasInProcess(['bench', 'matmul', 'conv2d', 'copy', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'cpu', ...CPU, '--json', json, '--quiet']);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(readFileSync(json, 'utf8'));
+    expect(rep.device).toBe('cpu');
+    expect(rep.where.ours).toMatch(/native CPU backend/);
+    const byKernel = (k: string) => rep.results.filter((x: { kernel: string }) => x.kernel === k);
+    for (const k of ['matmul', 'conv2d']) for (const x of byKernel(k)) expect(x.ours.medianMs).toBeGreaterThan(0);
+    expect(byKernel('copy')[0].error).toMatch(/--device gpu/);
+    const tune = await wgnasInProcess(['bench', '--autotune', ...CPU]);
+    expect(tune.code).toBe(2);
+    expect(tune.err.trim()).toBe('wgnas bench: --autotune tunes the WGSL matmul tile: it needs --device gpu');
+  });
+
+  it('info shows the backend a command would run on', async ({ skip }) => {
+    if (!available()) return skip();
+    const r = await wgnasInProcess(['info', ...CPU, '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).device).toEqual({ choice: 'cpu', device: 'cpu', backend: 'cpu', name: 'native CPU (2 threads)', threads: 2 });
+    const text = await wgnasInProcess(['info', ...CPU]);
+    expect(text.out).toMatch(/^device: {4}cpu: native CPU \(2 threads\)$/m);
+  });
+
+  it('--cpu-threads applies only where the CPU backend may run', async () => {
+    const r = await wgnasInProcess(['score', '--arch', ARCH, '--device', 'gpu', '--cpu-threads', '2']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe('wgnas score: --cpu-threads applies only with --device auto or cpu (here --device is gpu)');
+  });
+});

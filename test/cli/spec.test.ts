@@ -1,0 +1,235 @@
+/** The declarative CLI: parsing from the specs, generated help and docs, path checks, layering. */
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { allSpecs, COMMANDS } from '../../src/cli/cli.js';
+import { CLI_DOCS_PATH, renderCliDocs } from '../../src/cli/docs.js';
+import { closest, editDistance, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { formatHelp } from '../../src/cli/help.js';
+import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
+import { checkPath, realFs } from '../../src/cli/paths.js';
+import { packageVersion } from '../../src/cli/run.js';
+import { int, list, num, oneOf } from '../../src/cli/spec.js';
+import { SCORE } from '../../src/cli/specs/score.js';
+import { SEARCH } from '../../src/cli/specs/search.js';
+import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
+
+vi.mock('../../src/gpu/index.js', async (orig) => ({
+  ...(await orig<typeof import('../../src/gpu/index.js')>()),
+  acquireGpu: async () => {
+    throw new Error(GPU_REACHED);
+  },
+  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
+  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
+}));
+
+const run = (spec: Parameters<typeof parseCommand>[0], argv: string[]) => {
+  const p = parseCommand(spec, argv);
+  if (p.kind !== 'run') throw new Error(`expected a run, got ${p.kind}`);
+  return p;
+};
+
+describe('values', () => {
+  it('integers are decimal only and range-checked', () => {
+    const o = int({ help: '', min: 2, max: 100 });
+    expect(convert('batch', o, '64')).toBe(64);
+    expect(convert('batch', o, '+8')).toBe(8);
+    for (const bad of ['0x10', '1e3', '1.0', '3.5', 'abc', '', ' ', '1_000', 'Infinity', '-4', '1', '101', '99999999999999999999']) {
+      expect(() => convert('batch', o, bad), bad).toThrow(UsageError);
+    }
+    expect(() => convert('batch', o, '-4')).toThrow("--batch must be an integer >= 2, got '-4'");
+    expect(() => convert('batch', o, '101')).toThrow("--batch must be at most 100, got '101'");
+  });
+
+  it('numbers are finite decimals', () => {
+    const o = num({ help: '', min: 0 });
+    expect(convert('lr', o, '1e-3')).toBe(0.001);
+    expect(convert('lr', o, '.5')).toBe(0.5);
+    for (const bad of ['NaN', 'nan', 'Infinity', '-Infinity', '1e999', '0x10', '1/2', '', '5%', '-1']) expect(() => convert('lr', o, bad), bad).toThrow(UsageError);
+    expect(() => convert('t', num({ help: '', gt: 0 }), '0')).toThrow("--t must be > 0, got '0'");
+  });
+
+  it('multiply-adds take a k/M/G suffix and must be positive and finite', () => {
+    expect(parseMadds('12M')).toBe(12e6);
+    expect(parseMadds('1.5G')).toBe(1.5e9);
+    expect(parseMadds('12e6')).toBe(12e6);
+    expect(parseMadds('3k')).toBe(3000);
+    for (const bad of ['0', '-3M', 'lots', '12X', '1e400', '0x10', '', 'NaN', 'M']) expect(() => parseMadds(bad), bad).toThrow(UsageError);
+  });
+
+  it('lists refuse empty items and unknown choices, with a suggestion', () => {
+    const o = list({ help: '', choices: ['wrcor', 'naswot', 'vote'], noun: 'proxy', ignoreCase: true });
+    expect(convert('proxies', o, 'WRCOR, naswot')).toEqual(['wrcor', 'naswot']);
+    expect(() => convert('proxies', o, ',,,')).toThrow("--proxies has an empty item in ',,,'");
+    expect(() => convert('proxies', o, 'wrcor,')).toThrow(/empty item/);
+    expect(() => convert('proxies', o, 'naswto')).toThrow("unknown proxy 'naswto' in --proxies; did you mean naswot? (known: wrcor, naswot, vote)");
+  });
+
+  it('enums list the valid choices', () => {
+    expect(() => convert('strategy', oneOf(['random', 'evolution', 'reinforce'], { help: '' }), 'evolutoin')).toThrow(
+      "--strategy must be one of random, evolution, reinforce, got 'evolutoin'; did you mean evolution?",
+    );
+    expect(() => convert('field', oneOf(['mean', 'median'], { help: '' }), 'max')).toThrow("--field must be mean or median, got 'max'");
+  });
+
+  it('echoes long or binary values cut short, and errors stay on one line', () => {
+    expect(quote('a'.repeat(10_000))).toBe(`'${'a'.repeat(80)}... (10000 chars)'`);
+    expect(quote('a\u0000b\nc')).toBe("'a\\x00b\\x0ac'");
+    expect(oneLine('x\n  y\n')).toBe('x y');
+    expect(oneLine('z'.repeat(1000)).length).toBeLessThan(410);
+  });
+
+  it('suggests near names: typos, transpositions and unique prefixes', () => {
+    expect(editDistance('jsno', 'json')).toBe(1);
+    expect(closest('budgt', ['budget', 'batch'])).toBe('budget');
+    expect(closest('cells-per', ['cells-per-stage', 'channels'])).toBe('cells-per-stage');
+    expect(closest('bogus', ['budget', 'batch'])).toBeUndefined();
+  });
+});
+
+describe('parsing a command', () => {
+  it('applies typed defaults and records what was given', () => {
+    const p = run(SCORE, ['--sample', '3', '--proxies', 'vote,params']);
+    expect(p.values).toMatchObject({ sample: 3, batch: 64, seed: 0, group: 'auto', 'cells-per-stage': 5, channels: 16, proxies: ['vote', 'params'], all: false, arch: [] });
+    expect([...p.given].sort()).toEqual(['proxies', 'sample']);
+  });
+
+  it('takes --name=value, a negative value after the flag (then range-checks it) and repeated options', () => {
+    expect(run(SCORE, ['--batch=8', '--arch', ARCH, '--arch', ARCH]).values).toMatchObject({ batch: 8, arch: [ARCH, ARCH] });
+    expect(() => parseCommand(SCORE, ['--batch', '-4'])).toThrow("--batch must be an integer >= 2, got '-4'");
+  });
+
+  it('answers --help and --version before anything else', () => {
+    expect(parseCommand(SCORE, ['--batch', 'x', '--help']).kind).toBe('help');
+    expect(parseCommand(SCORE, ['-h']).kind).toBe('help');
+    expect(parseCommand(SCORE, ['--bogus', '--version']).kind).toBe('version');
+  });
+
+  it('picks a mode by its flag, never by rewriting argv', () => {
+    expect(run(SEARCH, []).mode.id).toBe('nb201');
+    expect(run(SEARCH, ['--space', 'nb201']).mode.id).toBe('nb201');
+    const px = run(SEARCH, ['--space', 'proxyless', '--latency-table', TABLE, '--target-ms', '40', '--steps', '3']);
+    expect(px.mode).toMatchObject({ id: 'proxyless', module: 'proxyless' });
+    expect(px.values).toMatchObject({ space: 'proxyless', 'target-ms': 40, steps: 3, 'latency-table': TABLE });
+    expect(() => parseCommand(SEARCH, ['--budget-madds', '3M'])).toThrow('--budget-madds needs --space-file');
+    expect(() => parseCommand(SEARCH, ['--space=proxyless', '--budget', '3'])).toThrow('--budget is not used with --space proxyless');
+  });
+
+  it('search --space proxyless runs the proxyless command itself', async () => {
+    const r = await wgnasInProcess(['search', '--space', 'proxyless', '--latency-table', TABLE, '--target-ms', '40', '--missing', 'nearest']);
+    // The proxyless handler read the table and stopped at the (mocked) GPU.
+    expect(r.err).toContain(GPU_REACHED);
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('correlate --scores', () => {
+  it('concatenates files with different columns (quoted pattern too), leaves NaN scores out, votes only over complete rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgnas-corr-'));
+    const cells = [
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+      '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|',
+      '|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|',
+      '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|',
+      ARCH,
+    ];
+    writeFileSync(join(dir, 'chunk-0.csv'), `arch,wrcor,time_ms\n${cells[0]},3,10\n${cells[1]},2,10\n`);
+    writeFileSync(join(dir, 'chunk-1.csv'), `arch,wrcor,time_ms\n${cells[2]},1,10\n`);
+    writeFileSync(join(dir, 'all.csv'), `arch,wrcor,synflow,jacob_cov\n${cells[3]},0,NaN,1\n${cells[4]},4,5,2\n`);
+    const r = await wgnasInProcess(['correlate', '--scores', join(dir, 'chunk-*.csv'), '--scores', join(dir, 'all.csv')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\(5 cells, 10 ms\/arch/);
+    expect(r.out).toMatch(/^wrcor\s+5\s/m);
+    expect(r.out).toMatch(/^jacob_cov\s+2\s/m);
+    expect(r.out).toMatch(/^synflow\s+1\s+NaN/m);
+    expect(r.err).toMatch(/note: synflow: fewer than 2 cells with both a score and a known accuracy/);
+    expect(r.out).not.toMatch(/^vote/m);
+  });
+});
+
+describe('output paths', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgnas-paths-'));
+  it('accepts a new file in a writable directory and an existing file, creating nothing', () => {
+    expect(() => checkPath('out', join(dir, 'new.csv'), 'out-file')).not.toThrow();
+    writeFileSync(join(dir, 'old.csv'), 'x');
+    expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file')).not.toThrow();
+    expect(() => checkPath('checkpoint', join(dir, 'ck'), 'out-dir')).not.toThrow();
+    expect(readdirSync(dir)).toEqual(['old.csv']);
+  });
+
+  it('refuses /proc and /sys, also through a symlink, without touching them', () => {
+    expect(() => checkPath('checkpoint', '/proc/self/ck', 'out-dir')).toThrow("--checkpoint '/proc/self/ck': cannot write under /proc or /sys");
+    expect(() => checkPath('out', '/sys/x.csv', 'out-file')).toThrow(/cannot write under \/proc or \/sys/);
+    symlinkSync('/proc/self', join(dir, 'link'));
+    expect(() => checkPath('out', join(dir, 'link', 'x.csv'), 'out-file')).toThrow(/cannot write under \/proc or \/sys/);
+  });
+
+  it('names a read-only place (EROFS and EACCES, which a root user cannot provoke with chmod)', () => {
+    for (const code of ['EROFS', 'EACCES']) {
+      const failing = {
+        ...realFs,
+        access: () => {
+          throw Object.assign(new Error(code), { code });
+        },
+      };
+      expect(() => checkPath('out', join(dir, 'x.csv'), 'out-file', undefined, failing)).toThrow(
+        code === 'EROFS' ? /cannot write in .* \(read-only file system\)/ : /cannot write in .* \(EACCES\)/,
+      );
+      expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file', undefined, failing)).toThrow(/is not writable/);
+    }
+  });
+});
+
+describe('generated help and docs', () => {
+  it('docs/cli.md is current (npm run docs:cli regenerates it)', async () => {
+    expect(readFileSync(CLI_DOCS_PATH, 'utf8'), 'docs/cli.md is stale: run npm run docs:cli').toBe(await renderCliDocs());
+  });
+
+  it('every option of every command is in its --help and in the docs', async () => {
+    const docs = readFileSync(CLI_DOCS_PATH, 'utf8');
+    for (const spec of await allSpecs()) {
+      const help = formatHelp(spec);
+      expect(help.startsWith(`usage: wgnas ${spec.name}`)).toBe(true);
+      expect(docs).toContain(`## wgnas ${spec.name}`);
+      for (const m of spec.modes) {
+        if (m.optionsOf) continue;
+        for (const [name, o] of Object.entries(m.options)) {
+          expect(help, `${spec.name} --${name}`).toContain(`--${name}`);
+          expect(docs, `${spec.name} --${name}`).toContain(`--${name}${o.type === 'bool' ? '' : ` ${o.metavar}`}\``);
+        }
+      }
+    }
+  });
+
+  it('wgnas --help lists every command with its spec summary; --version prints the package version', async () => {
+    const top = await wgnasInProcess(['--help']);
+    for (const spec of await allSpecs()) expect(top.out).toContain(`${spec.name.padEnd(13)} ${spec.summary}`);
+    expect(Object.keys(COMMANDS)).toEqual(['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'train', 'export', 'bench', 'worker', 'queue', 'data']);
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    expect(packageVersion()).toBe(version);
+    expect((await wgnasInProcess(['--version'])).out).toBe(`wgnas ${version}\n`);
+    expect((await wgnasInProcess(['bench', '--version'])).out).toBe(`wgnas ${version}\n`);
+    expect((await wgnasInProcess(['proxyless', '--help'])).out).toMatch(/^usage: wgnas proxyless --latency-table FILE --target-ms X/);
+  });
+});
+
+describe('layering', () => {
+  const src = new URL('../../src/', import.meta.url).pathname;
+  const files = (dir: string): string[] =>
+    readdirSync(join(src, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+
+  it('commands do not import each other', () => {
+    for (const f of files('cli/commands')) {
+      const text = readFileSync(join(src, f), 'utf8');
+      expect(text.match(/from '\.\/[^']+'|import\('\.\/[^']+'\)/g), f).toBeNull();
+    }
+  });
+
+  it('library code does not print: only src/cli writes to stdout or stderr', () => {
+    for (const f of files('.').filter((f) => !f.startsWith('cli/'))) {
+      const text = readFileSync(join(src, f), 'utf8');
+      expect(text.match(/process\.(stdout|stderr)\b|console\.(log|warn|error|info)\(/g), f).toBeNull();
+    }
+  });
+});

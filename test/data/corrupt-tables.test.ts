@@ -1,0 +1,62 @@
+/** Corrupt shared tables: each load error names the file and line; nothing is dropped silently. */
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadNb201Accuracies } from '../../src/data/nb201-bench.js';
+import { CsvError, parseCsvLines, readCsvObjects, readCsvRecords } from '../../src/data/csv.js';
+import { SHARED_DATA } from '../helpers/paths.js';
+
+const SHARED = SHARED_DATA;
+
+/** A data dir like the shared one with nb201_val_accs.csv replaced by `accs`. */
+function dataDirWith(accs: string | Buffer): string {
+  const d = mkdtempSync(join(tmpdir(), 'wgnas-data-'));
+  mkdirSync(join(d, 'nb201'));
+  symlinkSync(join(SHARED, 'cifar10'), join(d, 'cifar10'));
+  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json']) symlinkSync(join(SHARED, 'nb201', f), join(d, 'nb201', f));
+  writeFileSync(join(d, 'nb201', 'nb201_val_accs.csv'), accs);
+  return d;
+}
+
+/** Loads with a corrupt file (a failed load caches nothing, so every call reads the files again). */
+async function loadWith(accs: string | Buffer): Promise<unknown> {
+  process.env.WGNAS_DATA_DIR = dataDirWith(accs);
+  return loadNb201Accuracies();
+}
+
+afterEach(() => {
+  delete process.env.WGNAS_DATA_DIR;
+});
+
+describe('csv reader', () => {
+  it('keeps line numbers across blank lines and quoted newlines', () => {
+    expect(parseCsvLines('a,b\n\n1,2\n"x\ny",3\n\n4,5').map((r) => r.line)).toEqual([1, 3, 4, 7]);
+    expect(readCsvRecords('a,b\n\n\n1,2\n', 'f.csv')).toEqual([{ record: { a: '1', b: '2' }, line: 4 }]);
+  });
+
+  it('names the file and line of a truncated, ragged, binary or headless table', () => {
+    expect(() => readCsvObjects('a,b\n1,2\n\n"3', 'f.csv')).toThrow('f.csv:4: unterminated quoted field (is the file truncated?)');
+    expect(() => readCsvObjects('a,b\n1,2\n\n3', 'f.csv')).toThrow('f.csv:4: expected 2 fields (a,b), got 1');
+    expect(() => readCsvObjects('a\u0000b', 'f.csv')).toThrow('f.csv: not a CSV file (binary data)');
+    expect(() => readCsvObjects('', 'f.csv')).toThrow(CsvError);
+    expect(() => readCsvObjects('x,y\n1,2', 'f.csv', { required: ['net', 'val_accs'] })).toThrow('f.csv:1: missing column net, val_accs (header: x,y)');
+  });
+});
+
+describe('NAS-Bench-201 tables', () => {
+  const accs = () => readFileSync(join(SHARED, 'nb201', 'nb201_val_accs.csv'), 'utf8');
+  it('refuses a garbage nb201_val_accs.csv instead of dropping val_acc', async () => {
+    await expect(loadWith('hello world\nfoo\n')).rejects.toThrow(/nb201_val_accs\.csv:1: missing column net, val_accs/);
+    await expect(loadWith('net,val_accs\n')).rejects.toThrow(/nb201_val_accs\.csv: no rows/);
+    await expect(loadWith(Buffer.from([0, 1, 2, 255, 0]))).rejects.toThrow(/nb201_val_accs\.csv: not a CSV file/);
+    await expect(loadWith(accs().split('\n').slice(0, 100).join('\n'))).rejects.toThrow(/nb201_val_accs\.csv has 99 rows but .*nb201_valid_nets\.csv has 9445/);
+  });
+
+  it('names the line of a bad tuple or accuracy', async () => {
+    const lines = accs().split('\n');
+    await expect(loadWith([...lines.slice(0, 3), '"(9, 0, 3, 1, 4, 3)",84.99', ...lines.slice(4)].join('\n'))).rejects.toThrow(/nb201_val_accs\.csv:4: NB201 index tuple entry/);
+    await expect(loadWith([...lines.slice(0, 2), lines[2].replace(/,[\d.]+$/, ',abc'), ...lines.slice(3)].join('\n'))).rejects.toThrow(/nb201_val_accs\.csv:3: 'abc' is not a number/);
+    await expect(loadWith(`${lines.slice(0, 5).join('\n')}\n"(4, 0, 3`)).rejects.toThrow(/nb201_val_accs\.csv:6: unterminated quoted field/);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * `wgnas data fetch` against a local HTTP server (no network in CI): resumable downloads through
+ * dropped connections and servers that ignore Range, MD5 verification, safe unpacking of only the
+ * expected members, and the official CIFAR binary readers on what was fetched.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create } from 'tar';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
+import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
+import { download, DownloadError } from '../../src/data/download.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+
+const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
+
+/** A CIFAR-10-shaped archive: 5 train batches of 3 records, a test batch of 2; labels = record index % 10. */
+function cifarRecords(n: number, first: number): Buffer {
+  const b = Buffer.alloc(n * 3073);
+  for (let i = 0; i < n; i++) {
+    b[i * 3073] = (first + i) % 10;
+    for (let p = 0; p < 3072; p++) b[i * 3073 + 1 + p] = (first + i + p) & 255;
+  }
+  return b;
+}
+
+let archive: Buffer;
+let server: Server;
+let base: string;
+/** Per-request behaviour, set by each test. */
+let mode: 'ok' | 'drop-once' | 'ignore-range' | '404' = 'ok';
+let requests: Array<{ range?: string }> = [];
+
+beforeAll(async () => {
+  const src = join(work, 'src');
+  mkdirSync(join(src, 'cifar-10-batches-bin'), { recursive: true });
+  for (let i = 1; i <= 5; i++) writeFileSync(join(src, 'cifar-10-batches-bin', `data_batch_${i}.bin`), cifarRecords(3, (i - 1) * 3));
+  writeFileSync(join(src, 'cifar-10-batches-bin', 'test_batch.bin'), cifarRecords(2, 100));
+  writeFileSync(join(src, 'cifar-10-batches-bin', 'batches.meta.txt'), 'airplane\n');
+  writeFileSync(join(src, 'cifar-10-batches-bin', 'readme.html'), 'not wanted');
+  await create({ gzip: true, file: join(work, 'cifar-10-binary.tar.gz'), cwd: src }, ['cifar-10-batches-bin']);
+  archive = readFileSync(join(work, 'cifar-10-binary.tar.gz'));
+  let dropped = false;
+  server = createServer((req, res) => {
+    requests.push({ range: req.headers.range });
+    if (mode === '404') {
+      res.writeHead(404).end();
+      return;
+    }
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = m && mode !== 'ignore-range' ? Number(m[1]) : 0;
+    const body = archive.subarray(start);
+    res.writeHead(start > 0 ? 206 : 200, {
+      'content-length': String(body.length),
+      ...(start > 0 ? { 'content-range': `bytes ${start}-${archive.length - 1}/${archive.length}` } : {}),
+    });
+    if (mode === 'drop-once' && !dropped) {
+      dropped = true;
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(() => {
+  server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+afterEach(() => {
+  mode = 'ok';
+  requests = [];
+});
+
+const spec = (): RemoteDataset => ({
+  ...DATASETS.cifar10,
+  url: `${base}cifar-10-binary.tar.gz`,
+  bytes: archive.length,
+  md5: createHash('md5').update(archive).digest('hex'),
+});
+
+describe('download', () => {
+  it('resumes through a dropped connection with a Range request', async () => {
+    mode = 'drop-once';
+    const dest = join(work, 'a.tgz');
+    const notes: string[] = [];
+    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5, onNote: (s) => notes.push(s) });
+    expect(readFileSync(dest).equals(archive)).toBe(true);
+    expect(requests.length).toBe(2);
+    expect(requests[1].range).toMatch(/^bytes=\d+-$/);
+    expect(notes.join('\n')).toMatch(/resuming from \d+ bytes/);
+    expect(existsSync(`${dest}.partial`)).toBe(false);
+  });
+
+  it('continues a partial file left by a killed run', async () => {
+    const dest = join(work, 'b.tgz');
+    writeFileSync(`${dest}.partial`, archive.subarray(0, 1000));
+    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5 });
+    expect(readFileSync(dest).equals(archive)).toBe(true);
+    expect(requests).toEqual([{ range: 'bytes=1000-' }]);
+  });
+
+  it('starts over when the server ignores Range', async () => {
+    mode = 'ignore-range';
+    const dest = join(work, 'c.tgz');
+    writeFileSync(`${dest}.partial`, archive.subarray(0, 500));
+    const notes: string[] = [];
+    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5, onNote: (s) => notes.push(s) });
+    expect(readFileSync(dest).equals(archive)).toBe(true);
+    expect(notes.join('\n')).toMatch(/does not resume/);
+  });
+
+  it('refuses a file whose MD5 differs and removes it', async () => {
+    const dest = join(work, 'd.tgz');
+    await expect(download(`${base}x`, dest, { bytes: archive.length, md5: '0'.repeat(32) })).rejects.toThrow(
+      /MD5 [0-9a-f]{32} does not match the expected 0{32}/,
+    );
+    expect(existsSync(dest) || existsSync(`${dest}.partial`)).toBe(false);
+  });
+
+  it('names the URL and status of an HTTP error, without retrying', async () => {
+    mode = '404';
+    await expect(download(`${base}missing.tgz`, join(work, 'e.tgz'))).rejects.toThrow(DownloadError);
+    await expect(download(`${base}missing.tgz`, join(work, 'e.tgz'))).rejects.toThrow(/missing\.tgz: HTTP 404/);
+    expect(requests.length).toBe(2);
+  });
+});
+
+describe('fetchDataset', () => {
+  it('unpacks only the expected members into <root>/cifar10, readable by the official reader', async () => {
+    const root = join(work, 'root1');
+    const r = await fetchDataset(spec(), { root });
+    expect(r).toEqual({ name: 'cifar10', dir: join(root, 'cifar10'), downloaded: true });
+    expect(existsSync(join(root, 'cifar10', 'readme.html'))).toBe(false);
+    expect(existsSync(join(root, 'cifar10', COMPLETE_MARKER))).toBe(true);
+    expect(existsSync(join(root, 'downloads', 'cifar-10-binary.tar.gz'))).toBe(false);
+    const f = CIFAR_FORMATS.cifar10;
+    const train = readCifarFiles(f, f.files.train.map((n) => join(root, 'cifar10', n)));
+    expect(train.count).toBe(15);
+    expect([...train.labels]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4]);
+    // Pixel (record 4, channel 1, p 7) = (4 + 1024 + 7) & 255, normalised with channel 1's mean/std.
+    expect(train.images[4 * 3072 + 1024 + 7]).toBeCloseTo((((4 + 1024 + 7) & 255) / 255 - f.mean[1]) / f.std[1], 6);
+    // Present now: no second download.
+    expect(await fetchDataset(spec(), { root })).toMatchObject({ downloaded: false });
+    expect(requests.length).toBe(1);
+  });
+
+  it('takes a mirror base URL', async () => {
+    const root = join(work, 'root2');
+    await fetchDataset({ ...spec(), url: 'https://example.invalid/~kriz/cifar-10-binary.tar.gz' }, { root, mirror: base });
+    expect(existsSync(join(root, 'cifar10', 'test_batch.bin'))).toBe(true);
+  });
+
+  it('refuses an archive without the expected members, leaving nothing behind', async () => {
+    const root = join(work, 'root3');
+    const bad = { ...spec(), members: { ...spec().members, 'cifar-10-batches-bin/extra.bin': 'extra.bin' } };
+    await expect(fetchDataset(bad, { root })).rejects.toThrow(/member cifar-10-batches-bin\/extra\.bin is missing/);
+    expect(existsSync(join(root, 'cifar10'))).toBe(false);
+  });
+
+  it('lists what is present and loads it through the data roots', async () => {
+    const root = join(work, 'root4');
+    await fetchDataset(spec(), { root });
+    const saved = process.env.WGNAS_DATA_DIR;
+    process.env.WGNAS_DATA_DIR = root;
+    try {
+      const cifar = listData().find((d) => d.name === 'cifar10')!;
+      expect(cifar).toMatchObject({ dir: join(root, 'cifar10'), origin: '$WGNAS_DATA_DIR', complete: true });
+      expect(loadCifar('cifar10', 'test').count).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.WGNAS_DATA_DIR;
+      else process.env.WGNAS_DATA_DIR = saved;
+    }
+  });
+
+  it('names a truncated file in the reader error', () => {
+    const p = join(work, 'trunc.bin');
+    writeFileSync(p, cifarRecords(2, 0).subarray(0, 4000));
+    expect(() => readCifarFiles(CIFAR_FORMATS.cifar10, [p])).toThrow(/trunc\.bin: size 4000 bytes is not a positive multiple of 3073/);
+  });
+
+  it('rejects an unknown dataset name', async () => {
+    await expect(fetchDataset('imagenet')).rejects.toThrow(/unknown dataset 'imagenet' \(known: cifar10, cifar100\)/);
+  });
+});
+
+describe('wgnas data', () => {
+  it('fetch through a mirror that serves the wrong file ends in one line, leaving nothing', async () => {
+    const dir = join(work, 'cli1');
+    mkdirSync(dir);
+    const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', base, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/cifar-10-binary\.tar\.gz: got \d+ bytes, expected 170052171/);
+    expect(existsSync(join(dir, 'cifar10'))).toBe(false);
+    expect(existsSync(join(dir, 'downloads', 'cifar-10-binary.tar.gz.partial'))).toBe(false);
+  });
+
+  it('fetch from a mirror that has no such file names the URL and the status', async () => {
+    mode = '404';
+    const dir = join(work, 'cli2');
+    mkdirSync(dir);
+    const r = await wgnasInProcess(['data', 'fetch', 'cifar100', '--dir', dir, '--mirror', base, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cifar-100-binary\.tar\.gz: HTTP 404/);
+  });
+
+  it('list --json reports a fetched dataset with its origin', async () => {
+    const root = join(work, 'cli3');
+    await fetchDataset(spec(), { root });
+    const saved = process.env.WGNAS_DATA_DIR;
+    process.env.WGNAS_DATA_DIR = root;
+    try {
+      const r = await wgnasInProcess(['data', 'list', '--json']);
+      expect(r.code, r.err).toBe(0);
+      const cifar = JSON.parse(r.out).find((d: { name: string }) => d.name === 'cifar10');
+      expect(cifar).toMatchObject({ origin: '$WGNAS_DATA_DIR', complete: true });
+      expect(cifar.files).toContain('data_batch_5.bin');
+    } finally {
+      if (saved === undefined) delete process.env.WGNAS_DATA_DIR;
+      else process.env.WGNAS_DATA_DIR = saved;
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../../src/gpu/index.js';
+import { bucketBytes } from '../../src/gpu/pool.js';
+import { defineUniforms } from '../../src/gpu/uniforms.js';
+import { add, axpy, scale } from '../../src/kernels/elementwise.js';
+import { matmul } from '../../src/kernels/matmul.js';
+import { testGpu } from '../helpers/gpu.js';
+
+let gpu: Gpu | null;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+
+describe('GPU runtime', () => {
+  it('reports the adapter with features and limits', async ({ skip }) => {
+    if (!gpu) return skip();
+    const a = gpu.adapter;
+    expect(a.description.length).toBeGreaterThan(0);
+    expect(a.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(Array.isArray(a.features)).toBe(true);
+    if (process.env.CI === 'true') expect(a.isSoftware).toBe(true); // CI has lavapipe only
+  });
+
+  it('round-trips data through upload/read, including empty tensors', async ({ skip }) => {
+    if (!gpu) return skip();
+    const data = Float32Array.from({ length: 1001 }, (_, i) => i * 0.5 - 3);
+    const t = gpu.upload(data, [7, 11, 13]);
+    expect(Array.from(await t.read())).toEqual(Array.from(data));
+    const e = gpu.empty([0, 4]);
+    expect((await e.read()).length).toBe(0);
+    t.dispose();
+    e.dispose();
+  });
+
+  it('pools buffers: release makes bytes reusable and stats add up', ({ skip }) => {
+    if (!gpu) return skip();
+    const s0 = gpu.pool.stats();
+    const a = gpu.empty([1000]);
+    const s1 = gpu.pool.stats();
+    expect(s1.bytesInUse - s0.bytesInUse).toBe(bucketBytes(4000));
+    a.dispose();
+    const s2 = gpu.pool.stats();
+    expect(s2.bytesInUse).toBe(s0.bytesInUse);
+    const b = gpu.empty([990]); // same bucket: no new allocation
+    expect(gpu.pool.stats().bytesAllocated).toBe(s2.bytesAllocated);
+    b.dispose();
+    expect(() => a.buffer).toThrow(GpuDisposedError);
+  });
+
+  it('bucketBytes rounds to powers of two, then 64 KiB steps', () => {
+    expect(bucketBytes(1)).toBe(16);
+    expect(bucketBytes(100)).toBe(128);
+    expect(bucketBytes(65536)).toBe(65536);
+    expect(bucketBytes(65537)).toBe(131072);
+    expect(bucketBytes(200000)).toBe(262144);
+  });
+
+  it('surfaces WGSL compile errors with the file name and line', async ({ skip }) => {
+    if (!gpu) return skip();
+    const spec = { file: '../test/fixtures/broken.wgsl' };
+    const err = await gpu.compile(spec).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelCompileError);
+    expect((err as Error).message).toMatch(/broken\.wgsl:5:/);
+    expect((err as Error).message).toMatch(/undefined_symbol/);
+  });
+
+  it('times GPU work with timestamp queries or the wall clock', async ({ skip }) => {
+    if (!gpu) return skip();
+    const a = gpu.zeros([128, 128]);
+    await gpu.beginTimer();
+    matmul(gpu, a, a).dispose();
+    const t = await gpu.endTimer();
+    expect(t.ms).toBeGreaterThan(0);
+    expect(['timestamp-query', 'wall-clock']).toContain(t.source);
+    a.dispose();
+  });
+
+  it('orders dependent dispatches inside one compute pass, across recycled buffers and copies', async ({ skip }) => {
+    if (!gpu) return skip();
+    const n = 1000;
+    const x = gpu.upload(Float32Array.from({ length: n }, (_, i) => i - 300));
+    const y = gpu.zeros([n]);
+    const before = gpu.dispatchCount;
+    // Read-after-write and write-after-write on one buffer, all in the pass opened by the first.
+    for (let k = 0; k < 64; k++) axpy(gpu, y, x, 1);
+    // A chain through pooled temporaries: each is released and handed out again while the pass is
+    // open, so a later dispatch overwrites what an earlier one read (write-after-read).
+    let t = scale(gpu, y, 0.5);
+    for (let k = 0; k < 20; k++) {
+      const u = add(gpu, t, x);
+      t.dispose();
+      t = u;
+    }
+    // A copy needs the encoder (the pass ends); the dispatch after it must see the copied values.
+    const c = gpu.empty([n]);
+    gpu.copy(t, c);
+    axpy(gpu, c, x, 1);
+    expect(gpu.dispatchCount - before).toBe(64 + 1 + 20 + 1);
+    const got = await c.read();
+    for (let i = 0; i < n; i++) expect(got[i]).toBe(53 * (i - 300));
+    for (const z of [x, y, t, c]) z.dispose();
+  });
+
+  it('validates shapes and uniforms', ({ skip }) => {
+    if (!gpu) return skip();
+    expect(() => gpu!.empty([2, -1])).toThrow(ShapeError);
+    expect(() => gpu!.upload([1, 2, 3], [2, 2])).toThrow(/do not fill/);
+    expect(() => defineUniforms('x.wgsl', 'P', { n: 'u32' }).pack({ n: 1.5 })).toThrow(/not a u32/);
+    const t = gpu.zeros([6]);
+    expect(() => t.view([4])).toThrow(ShapeError);
+    expect(t.view([2, 3]).shape).toEqual([2, 3]);
+    t.dispose();
+  });
+
+  it('NoAdapterError tells the user how to fix it', () => {
+    const e = new NoAdapterError('test');
+    expect(e.message).toMatch(/mesa-vulkan-drivers/);
+    expect(e.message).toMatch(/bookworm-backports/);
+  });
+});

@@ -1,0 +1,31 @@
+/** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+
+/** Matmul cases [batch, M, N, K, transA, transB]: 1x1x1, odd sizes, every transpose, K = 1 and tall/flat shapes. */
+export const MATMUL_CASES: ReadonlyArray<[number, number, number, number, boolean, boolean]> = [
+  [1, 1, 1, 1, false, false],
+  [1, 7, 13, 5, false, false],
+  [1, 64, 64, 64, false, false],
+  [1, 65, 63, 17, false, false],
+  [3, 31, 37, 41, false, false],
+  [2, 29, 67, 3, true, false],
+  [2, 17, 19, 97, false, true],
+  [1, 1, 130, 1, true, true],
+  [4, 100, 1, 33, true, true],
+];
+
+/** A small layout whose step runs in well under a second on lavapipe (8×8 inputs, 3 searchable blocks). */
+export const TOY_LAYOUT: MobileNetLayout = {
+  name: 'toy',
+  inputSize: 8,
+  stemC: 4,
+  stemStride: 1,
+  firstBlockC: 4,
+  widths: [4, 8],
+  depths: [2, 1],
+  strides: [1, 2],
+  kernels: [3, 5],
+  expands: [3, 6],
+  featureMixC: 16,
+  classes: 10,
+};

@@ -1,0 +1,120 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ShapeError, type Gpu } from '../../src/gpu/index.js';
+import {
+  batchNormBackward,
+  batchNormBackwardCpu,
+  batchNormBackwardF64,
+  batchNormForward,
+  batchNormForwardCpu,
+  batchNormForwardF64,
+} from '../../src/kernels/batchnorm.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectClose, testGpu } from '../helpers/gpu.js';
+import { dot, expectGradMatchesFd, prod } from '../helpers/layers.js';
+
+let gpu: Gpu | null;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+
+const shapes: number[][] = [
+  [1, 1, 1, 2],
+  [1, 1, 5, 7],
+  [2, 3, 7, 5],
+  [4, 16, 8, 8],
+  [3, 5, 1, 1],
+  [6, 4], // [N, C] (BatchNorm1d-style)
+  [2, 2, 64, 41], // 5248 elements per channel: several statistics workgroups per channel
+];
+
+describe('batch norm vs CPU reference', () => {
+  for (const shape of shapes) {
+    for (const affine of [true, false]) {
+      it(`[${shape}] affine=${affine}`, async ({ skip }) => {
+        if (!gpu) return skip();
+        const rng = new Rng(prod(shape) + (affine ? 1 : 0));
+        const C = shape[1];
+        const x = rng.normals(prod(shape), 2).map((v, i) => v + (i % 3)); // non-zero means
+        const gamma = affine ? rng.normals(C).map((v) => 1 + 0.3 * v) : null;
+        const beta = affine ? rng.normals(C, 0.5) : null;
+        const dy = rng.normals(prod(shape));
+        const gx = gpu.upload(x, shape);
+        const gg = gamma ? gpu.upload(gamma, [C]) : null;
+        const gb = beta ? gpu.upload(beta, [C]) : null;
+        const gdy = gpu.upload(dy, shape);
+        const f = batchNormForward(gpu, gx, gg, gb);
+        const b = batchNormBackward(gpu, gdy, gx, f.mean, f.invStd, gg);
+        const ref = batchNormForwardCpu(x, shape, gamma, beta);
+        expectClose(await f.mean.read(), ref.mean, { atol: 1e-5, label: 'mean' });
+        expectClose(await f.invStd.read(), ref.invStd, { atol: 1e-5, rtol: 1e-4, label: 'invStd' });
+        expectClose(await f.y.read(), ref.y, { atol: 1e-4, label: 'y' });
+        const refB = batchNormBackwardCpu(dy, x, shape, ref.mean, ref.invStd, gamma);
+        const m = prod(shape) / C;
+        expectClose(await b.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'dx' });
+        expectClose(await b.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, label: 'dgamma' });
+        expectClose(await b.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, label: 'dbeta' });
+        expect(f.mean.shape).toEqual([C]);
+        expect(b.dgamma.shape).toEqual([C]);
+        for (const t of [gx, gg, gb, gdy, f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta]) t?.dispose();
+      });
+    }
+  }
+
+  it('variance stays accurate for a large mean (two-pass / Chan merge, no E[x^2] - E[x]^2)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const rng = new Rng(3);
+    const shape = [4, 2, 48, 48]; // 9216 per channel -> 3 statistics workgroups
+    const x = rng.normals(prod(shape), 0.01).map((v) => v + 1000);
+    const gx = gpu.upload(x, shape);
+    const f = batchNormForward(gpu, gx, null, null);
+    const ref = batchNormForwardF64(x, shape, null, null);
+    // Naive E[x^2] - E[x]^2 in f32 loses all digits here (1e6 vs 1e-4).
+    expectClose(await f.invStd.read(), ref.invStd, { rtol: 1e-3, atol: 0, label: 'invStd' });
+    expectClose(await f.y.read(), ref.y, { atol: 2e-2, label: 'y' });
+    for (const t of [gx, f.y, f.mean, f.invStd]) t.dispose();
+  });
+
+  it('honours eps', async ({ skip }) => {
+    if (!gpu) return skip();
+    const x = [1, 1, 1, 1]; // zero variance: invStd = 1/sqrt(eps)
+    const gx = gpu.upload(x, [4, 1, 1, 1]);
+    const f = batchNormForward(gpu, gx, null, null, 0.25);
+    expectClose(await f.invStd.read(), [2], { atol: 1e-6 });
+    expectClose(await f.y.read(), [0, 0, 0, 0], { atol: 1e-6 });
+    for (const t of [gx, f.y, f.mean, f.invStd]) t.dispose();
+  });
+
+  it('rejects bad shapes', async ({ skip }) => {
+    if (!gpu) return skip();
+    const x = gpu.zeros([2, 3, 4, 4]);
+    const g4 = gpu.zeros([4]);
+    expect(() => batchNormForward(gpu!, x, g4, null)).toThrow(ShapeError);
+    expect(() => batchNormForward(gpu!, gpu!.zeros([2, 3, 4]), null, null)).toThrow(/expected \[N, C, H, W\]/);
+    expect(() => batchNormBackward(gpu!, gpu!.zeros([2, 3, 4, 5]), x, g4, g4, null)).toThrow(ShapeError);
+    for (const t of [x, g4]) t.dispose();
+  });
+});
+
+describe('batch norm CPU backward vs finite differences (f64)', () => {
+  for (const [shape, affine] of [
+    [[2, 3, 2, 3], true],
+    [[3, 2, 1, 1], false],
+    [[1, 2, 3, 2], true],
+  ] as Array<[number[], boolean]>) {
+    it(`[${shape}] affine=${affine}`, () => {
+      const rng = new Rng(prod(shape));
+      const C = shape[1];
+      const x = Float64Array.from(rng.normals(prod(shape)));
+      const gamma = affine ? Float64Array.from(rng.normals(C)) : null;
+      const beta = affine ? Float64Array.from(rng.normals(C)) : null;
+      const dy = Float64Array.from(rng.normals(prod(shape)));
+      const f = batchNormForwardF64(x, shape, gamma, beta);
+      const b = batchNormBackwardF64(dy, x, shape, f.mean, f.invStd, gamma);
+      expectGradMatchesFd((xv) => dot(dy, batchNormForwardF64(xv, shape, gamma, beta).y), x, b.dx, { label: 'dx' });
+      if (gamma && beta) {
+        expectGradMatchesFd((g) => dot(dy, batchNormForwardF64(x, shape, g, beta).y), gamma, b.dgamma, { label: 'dgamma' });
+        expectGradMatchesFd((bv) => dot(dy, batchNormForwardF64(x, shape, gamma, bv).y), beta, b.dbeta, { label: 'dbeta' });
+      }
+    });
+  }
+});

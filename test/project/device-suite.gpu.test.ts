@@ -1,0 +1,68 @@
+/**
+ * The device suite end to end at CI size on lavapipe: the esbuild bundles the GPU machine runs (the
+ * CLI and the ProxylessNAS step benchmark), every step of scripts/device-suite.sh, and the summary.
+ * Grouped and ungrouped scoring must agree.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..', '..');
+// Inside the repo (ignored) so the bundle resolves the external 'webgpu' from node_modules.
+const work = join(root, '.scratch', `device-suite-${process.pid}`);
+
+describe('device suite (SUITE_SIZE=tiny)', () => {
+  it('bundles the CLI and the step benchmark, runs every step and writes a summary', () => {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    try {
+      const bundle = join(work, 'wgnas.mjs');
+      const stepBundle = join(work, 'proxyless-step.mjs');
+      execFileSync('bash', ['scripts/device-bundle.sh', bundle, stepBundle], { cwd: root, stdio: 'pipe' });
+      const out = join(work, 'out');
+      execFileSync('bash', ['scripts/device-suite.sh'], {
+        cwd: root,
+        stdio: 'pipe',
+        env: {
+          ...process.env,
+          SUITE_SIZE: 'tiny',
+          OUT: out,
+          WGNAS_CLI: `node ${bundle}`,
+          WGNAS_PROXYLESS_STEP: `node ${stepBundle}`,
+          WGNAS_SHADER_DIR: join(root, 'shaders'),
+          WGNAS_CACHE_DIR: join(work, 'cache'),
+        },
+      });
+      const log = readFileSync(join(out, 'suite.log'), 'utf8');
+      expect(log).toMatch(/done, 0 failed step\(s\)/);
+      const info = JSON.parse(readFileSync(join(out, 'info.json'), 'utf8'));
+      expect(info.adapter.features).toContain('timestamp-query');
+      expect(info.adapter.adapterFeatures.length).toBeGreaterThanOrEqual(info.adapter.features.length);
+      const rows = (f: string) => readFileSync(join(out, f), 'utf8').trim().split('\n').slice(1);
+      expect(rows('score-all.csv')).toHaveLength(5);
+      expect(rows('score-group1.csv')).toHaveLength(3);
+      const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8'));
+      const kernels = new Set(bench.results.map((r: { kernel: string }) => r.kernel));
+      for (const k of ['matmul', 'correlation', 'conv2d', 'fma', 'copy']) expect(kernels).toContain(k);
+      expect(bench.results.filter((r: { error?: string }) => r.error)).toEqual([]);
+      expect(existsSync(join(out, 'roofline.svg'))).toBe(true);
+      // lavapipe exposes shader-f16: the f16 kernels ran next to the f32 matmul.
+      const f16 = JSON.parse(readFileSync(join(out, 'bench-f16.json'), 'utf8'));
+      expect(new Set(f16.results.map((r: { kernel: string }) => r.kernel))).toEqual(new Set(['matmul', 'matmul-f16', 'conv2d-f16']));
+      expect(f16.results.filter((r: { error?: string }) => r.error)).toEqual([]);
+      const summary = readFileSync(join(out, 'summary.md'), 'utf8');
+      expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);
+      expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
+      expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
+      expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
+      expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);
+      // The ungrouped run scored the first cells of the grouped one: the same scores.
+      const m = summary.match(/on the (\d+) common cells: largest relative difference (\d\.\d+e[+-]\d+)/)!;
+      expect(Number(m[1])).toBe(3);
+      expect(Number(m[2])).toBeLessThan(1e-9);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * Proxyless checkpoints (in process, toy layout on the GPU): a resume with changed settings is
+ * refused naming the flag (only --steps may grow), a corrupt or hand-edited checkpoint is refused
+ * in one line, leftovers of a killed save are cleaned, and version-1 checkpoints still resume.
+ */
+import { methodBackend } from '../helpers/backend.js';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backend/index.js';
+import { CheckpointError, readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import type { CostModel } from '../../src/mobilenet/cost/model.js';
+import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../../src/proxyless/resume-state.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
+import { TOY_LAYOUT } from '../helpers/cases.js';
+
+let gpu: Backend | null;
+beforeAll(async () => {
+  gpu = await methodBackend();
+});
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ckpt-'));
+
+const TOY = TOY_LAYOUT;
+const LAT: CostModel = { unit: 'ms', source: 'table', fixed: 2, perPosition: [[3, 1.5, 4, 2.5, 0], [2, 3, 1, 4, 0], [5, 4, 6, 2]] };
+const data = () => cifarSearchSplit(200, 100);
+const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig => ({
+  ...DEFAULT_SEARCH,
+  layout: TOY,
+  costLoss: { kind: 'add', target: 5, lambda: 50 },
+  warmupSteps: 2,
+  searchSteps: 4,
+  batchSize: 8,
+  valBatchSize: 8,
+  logEvery: 1000,
+  checkpointEvery: 0,
+  seed: 21,
+  ...over,
+});
+
+/** Runs `stopAfter` steps with checkpoints in `dir`. */
+async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearchConfig> = {}, cost = LAT): Promise<void> {
+  const s = new ProxylessSearch(gpu!, cfgOf({ checkpointDir: dir, ...over }), data(), cost);
+  try {
+    await s.run(undefined, stopAfter);
+  } finally {
+    s.dispose();
+  }
+}
+
+/** Resumes a search from `dir` (no checkpoints written by it); returns the error or the search's result. */
+async function resumeWith(dir: string, over: Partial<ProxylessSearchConfig> = {}, lat = LAT): Promise<Error | number[][]> {
+  const s = new ProxylessSearch(gpu!, cfgOf(over), data(), lat);
+  try {
+    s.resume(dir);
+    return (await s.run()).alpha;
+  } catch (e) {
+    return e as Error;
+  } finally {
+    s.dispose();
+  }
+}
+
+describe('resume refuses changed settings', () => {
+  it('names the flag that differs; more --steps is allowed', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'settings');
+    await cut(dir, 3);
+    const msg = async (over: Partial<ProxylessSearchConfig>, lat?: CostModel) => {
+      const r = await resumeWith(dir, over, lat);
+      expect(r).toBeInstanceOf(ResumeMismatchError);
+      return (r as Error).message;
+    };
+    expect(await msg({ seed: 22 })).toMatch(/^--resume: --seed was 21, now 22; /);
+    expect(await msg({ costLoss: { kind: 'add', target: 5, lambda: 7 } })).toMatch(/^--resume: --lambda was 50, now 7/);
+    expect(await msg({ costLoss: { kind: 'add', target: 6, lambda: 50 } })).toMatch(/--target-ms was 5, now 6/);
+    expect(await msg({ searchSteps: 3 })).toMatch(/--steps was 4, now 3 \(--steps may only grow/);
+    expect(await msg({ batchSize: 4 })).toMatch(/--batch was 8, now 4/);
+    expect(await msg({ mode: 'reinforce' })).toMatch(/--mode was gradient, now reinforce/);
+    expect(await msg({}, { ...LAT, fixed: 3 })).toMatch(/^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/);
+    // The same numbers in MAdds: the target's flag changes with the unit.
+    expect(await msg({ costLoss: { kind: 'add', target: 5e6, lambda: 50 } }, { ...LAT, unit: 'madds', source: 'madds' })).toMatch(/--latency-table was table prices [0-9a-f]+, now unset/);
+    // The same check before any GPU work (what the CLI runs first).
+    expect(() => checkResumable(dir, cfgOf({ seed: 22 }), LAT, { train: 200, val: 100 })).toThrow(/^--resume: --seed was 21, now 22; /);
+    expect(() => checkResumable(dir, cfgOf({ searchSteps: 9 }), LAT, { train: 200, val: 100 })).not.toThrow();
+    expect(() => checkResumable(dir, cfgOf(), LAT, { train: 150, val: 100 })).toThrow(/--train was 200, now 150/);
+    // Same settings, more steps: fine.
+    const longer = await resumeWith(dir, { searchSteps: 6 });
+    expect(Array.isArray(longer)).toBe(true);
+  });
+});
+
+describe('measured prices', () => {
+  it('a checkpoint keeps the measured cost model it searched with, for a --price-cells resume to reuse', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'measured');
+    const measured: CostModel = { ...LAT, source: 'measured', meta: { library: 'oneDNN 3', threads: '1', 'cache-flush': 'no (warm caches)' } };
+    await cut(dir, 2, {}, measured);
+    expect(savedMeasuredCost(dir)).toEqual(measured);
+    expect(savedMeasuredCost(join(tmp, 'settings'))).toBeNull(); // a table's prices are read again
+    // Prices measured again (other numbers) are refused naming --price-cells.
+    const r = await resumeWith(dir, {}, { ...measured, fixed: 2.1 });
+    expect(r).toBeInstanceOf(ResumeMismatchError);
+    expect((r as Error).message).toMatch(/^--resume: --price-cells was oneDNN 3, 1 thread\(s\), flush no \(warm caches\), prices [0-9a-f]+, now /);
+    expect(Array.isArray(await resumeWith(dir, {}, measured))).toBe(true);
+  });
+});
+
+describe('corrupt checkpoints are refused in one line', () => {
+  it('a binary that does not match the manifest, a hand-edited alpha, a bad pointer', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'corrupt');
+    await cut(dir, 3);
+    const cur = readFileSync(join(dir, 'current'), 'utf8').trim();
+    const good = join(tmp, 'corrupt-good');
+    cpSync(dir, good, { recursive: true });
+    const restore = () => {
+      rmSync(dir, { recursive: true });
+      cpSync(good, dir, { recursive: true });
+    };
+
+    const w = join(dir, cur, 'weights.bin');
+    const bytes = readFileSync(w);
+    bytes[10] ^= 0xff;
+    writeFileSync(w, bytes);
+    let r = await resumeWith(dir);
+    expect(r).toBeInstanceOf(CheckpointError);
+    expect((r as Error).message).toMatch(/weights\.bin: content does not match the manifest's SHA-256/);
+    truncateSync(w, 100);
+    expect(((await resumeWith(dir)) as Error).message).toMatch(/weights\.bin: 100 bytes, the manifest says \d+ \(corrupt or half-written/);
+    restore();
+
+    const statePath = join(dir, cur, 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    writeFileSync(statePath, JSON.stringify({ ...state, alpha: null }));
+    r = await resumeWith(dir);
+    expect(r).toBeInstanceOf(CheckpointError);
+    expect((r as Error).message).toMatch(/state\.json: 'alpha' must be rows of finite numbers, got null \(corrupt or hand-edited checkpoint\)$/);
+    writeFileSync(statePath, JSON.stringify({ ...state, alpha: [[1, 2]] }));
+    expect(((await resumeWith(dir)) as Error).message).toMatch(/'alpha' has rows of 2 choices, the supernet 5\/5\/4/);
+    writeFileSync(statePath, JSON.stringify({ ...state, counters: { warmup: -1 } }));
+    expect(((await resumeWith(dir)) as Error).message).toMatch(/'counters' must be/);
+    writeFileSync(statePath, '{"version": 2, "weig');
+    expect(((await resumeWith(dir)) as Error).message).toMatch(/state\.json: not valid JSON/);
+    restore();
+
+    writeFileSync(join(dir, 'current'), '../../etc\n');
+    expect(((await resumeWith(dir)) as Error).message).toMatch(/current: names '\.\.\/\.\.\/etc', not a checkpoint directory/);
+    restore();
+    expect(Array.isArray(await resumeWith(dir))).toBe(true);
+  });
+});
+
+describe('checkpoint directory housekeeping', () => {
+  it('a run cleans leftovers of a killed save and keeps only the current checkpoint', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'clean');
+    await cut(dir, 3);
+    const cur = readFileSync(join(dir, 'current'), 'utf8').trim();
+    mkdirSync(join(dir, 'ckpt-000099.tmp'));
+    writeFileSync(join(dir, 'ckpt-000099.tmp', 'weights.bin'), 'x');
+    cpSync(join(dir, cur), join(dir, 'ckpt-000098'), { recursive: true }); // renamed, never switched to
+    writeFileSync(join(dir, '.current.999999.tmp'), 'ckpt-000098\n');
+    writeFileSync(join(dir, 'lock.999999999.tmp'), '{}'); // a run killed while taking the lock
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: dir }), data(), LAT);
+    try {
+      expect(readdirSync(dir).sort()).toEqual([cur, 'current', 'lock']);
+      s.resume(dir);
+      await s.run(undefined, 4);
+    } finally {
+      s.dispose();
+    }
+    const after = readdirSync(dir).sort();
+    expect(after).toHaveLength(2); // one ckpt-N and current; the lock is released
+    expect(after[1]).toBe('current');
+    // Numbered after the current one (the leftovers were gone before the save).
+    expect(after[0]).toBe(`ckpt-${String(Number(cur.slice(5)) + 1).padStart(6, '0')}`);
+    expect(readCheckpoint(dir).meta.counters).toMatchObject({ warmup: 2, search: 2 });
+  });
+
+  it('a version-1 checkpoint (files in DIR) resumes to the same result and is replaced by the new format', async ({ skip }) => {
+    if (!gpu) return skip();
+    const ref = new ProxylessSearch(gpu, cfgOf(), data(), LAT);
+    const want = (await ref.run()).alpha;
+    ref.dispose();
+
+    const v2 = join(tmp, 'v2');
+    await cut(v2, 3);
+    const ck = readCheckpoint(v2);
+    const v1 = join(tmp, 'v1');
+    mkdirSync(v1);
+    for (const f of ['weights.bin', 'momentum.bin']) cpSync(join(ck.path, f), join(v1, f));
+    const { settings: _s, files: _f, ...meta } = ck.meta;
+    writeFileSync(join(v1, 'state.json'), JSON.stringify({ ...meta, version: 1 }));
+    // Version 1 recorded its config: a changed seed is still caught.
+    expect(((await resumeWith(v1, { seed: 5 })) as Error).message).toMatch(/--seed was 21, now 5/);
+    // A version-1 checkpoint from before parameters were named as cells is refused in one line.
+    const old = join(tmp, 'v1-old');
+    cpSync(v1, old, { recursive: true });
+    const { costLoss: _c, ...oldConfig } = meta.config as Record<string, unknown>;
+    writeFileSync(join(old, 'state.json'), JSON.stringify({ ...meta, version: 1, config: { ...oldConfig, latencyLoss: { kind: 'add', targetMs: 5 } } }));
+    const r = await resumeWith(old);
+    expect(r).toBeInstanceOf(CheckpointError);
+    expect((r as Error).message).toMatch(/state\.json: written by an older wgnas .*start a new --checkpoint directory$/);
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: v1 }), data(), LAT);
+    try {
+      s.resume(v1);
+      expect((await s.run()).alpha).toEqual(want);
+    } finally {
+      s.dispose();
+    }
+    expect(existsSync(join(v1, 'state.json'))).toBe(false);
+    expect(readCheckpoint(v1).meta.version).toBe(2);
+  });
+});

@@ -1,0 +1,203 @@
+import { methodBackend } from '../helpers/backend.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as cli } from '../../src/cli/commands/proxyless.js';
+import { UsageError } from '../../src/cli/args.js';
+import type { Backend } from '../../src/backend/index.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import { type CostModel, expectedCost } from '../../src/mobilenet/cost/model.js';
+import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
+import { TOY_LAYOUT } from '../helpers/cases.js';
+
+const TABLE = '../shared/data/latency/proxylessnas_mobile_trim.yaml';
+
+let gpu: Backend | null;
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-'));
+beforeAll(async () => {
+  gpu = await methodBackend();
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the cost terms of the objective', () => {
+  it('additive and multiplicative losses: values and derivatives', () => {
+    for (const cfg of [
+      { kind: 'add' as const, target: 40, lambda: 0.3 },
+      { kind: 'mul' as const, target: 40, beta: 0.6, mulScale: 0.2 },
+      { kind: 'hinge' as const, target: 40, lambda: 2 },
+    ]) {
+      const f = (ce: number, e: number) => combineLoss(cfg, ce, e).loss;
+      const c = combineLoss(cfg, 1.7, 55);
+      const h = 1e-6;
+      expect(c.dCe).toBeCloseTo((f(1.7 + h, 55) - f(1.7 - h, 55)) / (2 * h), 6);
+      expect(c.dE).toBeCloseTo((f(1.7, 55 + h) - f(1.7, 55 - h)) / (2 * h), 6);
+    }
+    expect(combineLoss({ kind: 'add', target: 40, lambda: 0.1 }, 2, 40).loss).toBeCloseTo(2, 12);
+    expect(combineLoss({ kind: 'mul', target: 40 }, 2, 40).loss).toBeCloseTo(2, 12);
+    expect(() => combineLoss({ kind: 'mul', target: 0.5 }, 2, 40)).toThrow(/above 1 ms/);
+    // hinge: nothing below the target, add-like above it.
+    expect(combineLoss({ kind: 'hinge', target: 40, lambda: 2 }, 2, 35)).toEqual({ loss: 2, dCe: 1, dE: 0 });
+    expect(combineLoss({ kind: 'hinge', target: 40, lambda: 2 }, 2, 50).loss).toBeCloseTo(2.5, 12);
+    // add and hinge depend on E/T only; mul takes its logarithms in ms or in millions of MAdds.
+    for (const kind of ['add', 'hinge'] as const) {
+      const ms = combineLoss({ kind, target: 40, lambda: 2 }, 2, 50);
+      const madds = combineLoss({ kind, target: 40e6, lambda: 2 }, 2, 50e6, 'madds');
+      expect(madds.loss).toBeCloseTo(ms.loss, 12);
+      expect(madds.dE * 1e6).toBeCloseTo(ms.dE, 12);
+    }
+    const mulMs = combineLoss({ kind: 'mul', target: 40 }, 1.7, 55);
+    const mulMadds = combineLoss({ kind: 'mul', target: 40e6 }, 1.7, 55e6, 'madds');
+    expect(mulMadds.loss).toBeCloseTo(mulMs.loss, 12);
+    expect(mulMadds.dE * 1e6).toBeCloseTo(mulMs.dE, 12);
+    expect(() => combineLoss({ kind: 'mul', target: 0.5e6 }, 2, 40e6, 'madds')).toThrow(/above 1 M MAdds/);
+    expect(reinforceReward(0.5, 20, 40, 0.1)).toBeCloseTo(0.5 * 2 ** 0.1, 12);
+  });
+});
+
+const TOY = TOY_LAYOUT;
+
+// Synthetic table: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate.
+const TOY_LAT: CostModel = {
+  unit: 'ms',
+  source: 'table',
+  fixed: 2,
+  perPosition: [
+    [3, 1.5, 4, 2.5, 0],
+    [2, 3, 1, 4, 0],
+    [5, 4, 6, 2],
+  ],
+};
+
+function toyConfig(over: Partial<ProxylessSearchConfig>): ProxylessSearchConfig {
+  return {
+    ...DEFAULT_SEARCH,
+    layout: TOY,
+    costLoss: { kind: 'add', target: 5, lambda: 50 },
+    warmupSteps: 2,
+    searchSteps: 30,
+    batchSize: 8,
+    valBatchSize: 8,
+    arch: { ...DEFAULT_SEARCH.arch, lr: 0.15 },
+    logEvery: 1000,
+    checkpointEvery: 0,
+    ...over,
+  };
+}
+
+describe('toy searches converge to the known optimum', () => {
+  const data = () => cifarSearchSplit(200, 100);
+
+  for (const [paths, gateGrads] of [
+    [1, 'sampled'],
+    [2, 'sampled'],
+    [1, 'all'],
+  ] as const) {
+    it(`gradient, ${paths} path(s), gate grads ${gateGrads}: a latency-dominated objective picks the fastest candidate per block`, async ({ skip }) => {
+      if (!gpu) return skip();
+      const s = new ProxylessSearch(gpu, toyConfig({ paths, gateGrads, seed: 10 + paths, searchSteps: gateGrads === 'all' ? 20 : 30 }), data(), TOY_LAT);
+      try {
+        const r = await s.run();
+        expect(r.choices).toEqual([4, 4, 3]);
+        expect(r.unit).toBe('ms');
+        expect(r.cost).toBeCloseTo(4, 9);
+        // The expectation moved towards the optimum from the uniform start.
+        const uniform = expectedCost(TOY_LAT, TOY_LAT.perPosition.map((row) => row.map(() => 0))).value;
+        expect(r.expectedCost!).toBeLessThan(uniform - 2);
+      } finally {
+        s.dispose();
+      }
+    });
+  }
+
+  it('hinge loss: no latency pressure under the target (same α as an accuracy-only search)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const runWith = async (costLoss: ProxylessSearchConfig['costLoss']) => {
+      const s = new ProxylessSearch(gpu!, toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
+      try {
+        return (await s.run()).alpha;
+      } finally {
+        s.dispose();
+      }
+    };
+    const free = await runWith(null);
+    expect(await runWith({ kind: 'hinge', target: 50, lambda: 5 })).toEqual(free);
+    expect(await runWith({ kind: 'hinge', target: 5, lambda: 5 })).not.toEqual(free);
+  });
+
+  it('REINFORCE with reward acc·(T/lat)^w, w = 3, moves to low latency', async ({ skip }) => {
+    if (!gpu) return skip();
+    const s = new ProxylessSearch(gpu, toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 25, seed: 5 }), data(), TOY_LAT);
+    try {
+      const r = await s.run();
+      expect(r.choices.slice(0, 2)).toEqual([4, 4]);
+      expect(r.cost!).toBeLessThanOrEqual(5);
+    } finally {
+      s.dispose();
+    }
+  });
+});
+
+describe('divergence', () => {
+  it('a diverging learning rate ends the run naming the step and the flag to lower', async ({ skip }) => {
+    if (!gpu) return skip();
+    const data = () => cifarSearchSplit(200, 100);
+    const warm = new ProxylessSearch(gpu, toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }), data(), TOY_LAT);
+    try {
+      await expect(warm.run()).rejects.toThrow(/^training diverged at warm-up step [2-4]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --warmup-lr$/);
+    } finally {
+      warm.dispose();
+    }
+    // Adam moves α by about lr per step: at 3e38 the f32 range ends within a step or two.
+    const arch = new ProxylessSearch(gpu, toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }), data(), TOY_LAT);
+    try {
+      await expect(arch.run()).rejects.toThrow(/training diverged at architecture step [1-4]: the architecture logits α are not finite \(learning rate 3e\+38\); try a smaller --arch-lr/);
+    } finally {
+      arch.dispose();
+    }
+  });
+});
+
+describe('checkpoint and resume', () => {
+  it('a run cut at step 5 and resumed ends exactly where an uninterrupted run does', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'ck');
+    const cfg = toyConfig({ searchSteps: 5, warmupSteps: 3, checkpointDir: null, seed: 21 });
+    const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_LAT);
+    const ra = await a.run();
+    const wa = await a.net.paramMap().get('b2.c3.n1.dw5')!.value.read();
+    const stemA = await a.net.paramMap().get('stem.conv')!.value.read();
+    a.dispose();
+
+    const b1 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    await b1.run(undefined, 5);
+    expect(b1.progress.warmup + b1.progress.search).toBe(5);
+    b1.dispose();
+    const b2 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    b2.resume(dir);
+    expect(b2.progress).toMatchObject({ warmup: 3, search: 2, arch: 2 });
+    const rb = await b2.run();
+    expect(rb.alpha).toEqual(ra.alpha);
+    expect(await b2.net.paramMap().get('b2.c3.n1.dw5')!.value.read()).toEqual(wa);
+    expect(await b2.net.paramMap().get('stem.conv')!.value.read()).toEqual(stemA);
+    expect(rb.archSteps).toBe(ra.archSteps);
+    b2.dispose();
+
+    const other = new ProxylessSearch(gpu, toyConfig({ layout: { ...TOY, widths: [4, 12] } }), cifarSearchSplit(200, 100), TOY_LAT);
+    expect(() => other.resume(dir)).toThrow(/is \[|layout/);
+    other.dispose();
+  });
+});
+
+describe('wgnas proxyless (CLI)', () => {
+  it('validates its options', async () => {
+    await expect(cli(['--target-ms', '40'])).rejects.toThrow(UsageError);
+    await expect(cli(['--latency-table', TABLE])).rejects.toThrow(/--target-ms/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--paths', '3'])).rejects.toThrow(/--paths/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--layout', 'mnist'])).rejects.toThrow(/--layout must be imagenet or cifar, got 'mnist'/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '0.5', '--loss', 'mul'])).rejects.toThrow(/ln T/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--loss', 'square'])).rejects.toThrow(/--loss/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--resume'])).rejects.toThrow(/--checkpoint/);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * `wgnas train`: the loss and schedule against references, a tiny run on a separable image folder
+ * whose test accuracy must rise far above chance (CPU backend), a run killed mid-epoch and resumed
+ * that ends with the same weights as an uninterrupted one, and resumes with other settings refused.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
+import { smoothedCrossEntropy } from '../../src/train/loss.js';
+import { warmupCosineLr } from '../../src/train/schedule.js';
+import { Rng } from '../../src/util/rng.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { writeImageFolder } from '../helpers/datasets.js';
+
+const ARCH = '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|';
+
+describe('smoothedCrossEntropy', () => {
+  const rng = new Rng(3);
+  const N = 5;
+  const K = 7;
+  const logits = Float64Array.from(rng.normals(N * K, 2));
+  const labels = [0, 6, 3, 3, 1];
+
+  it('without smoothing is the softmax cross-entropy op and its gradient', () => {
+    const r = smoothedCrossEntropy(logits, labels, K, 0);
+    const ref = softmaxCrossEntropyF64(logits, labels, N, K);
+    expect(r.loss).toBeCloseTo(ref.loss, 10);
+    for (let i = 0; i < N * K; i++) expect(r.dlogits[i]).toBeCloseTo(ref.dlogits[i], 6);
+  });
+
+  it('with smoothing: the loss against (1-ε) one-hot + ε/K, and its gradient against finite differences', () => {
+    const eps = 0.1;
+    const r = smoothedCrossEntropy(logits, labels, K, eps);
+    let want = 0;
+    for (let n = 0; n < N; n++) {
+      const row = logits.subarray(n * K, (n + 1) * K);
+      const max = Math.max(...row);
+      const logZ = Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) + max;
+      for (let k = 0; k < K; k++) want -= ((k === labels[n] ? 1 - eps : 0) + eps / K) * (row[k] - logZ);
+    }
+    expect(r.loss).toBeCloseTo(want / N, 10);
+    const h = 1e-6;
+    for (const i of [0, 6, 13, 20, 34]) {
+      const up = Float64Array.from(logits);
+      const dn = Float64Array.from(logits);
+      up[i] += h;
+      dn[i] -= h;
+      const fd = (smoothedCrossEntropy(up, labels, K, eps).loss - smoothedCrossEntropy(dn, labels, K, eps).loss) / (2 * h);
+      expect(r.dlogits[i]).toBeCloseTo(fd, 5);
+    }
+  });
+
+  it('counts argmax hits and refuses bad sizes', () => {
+    expect(smoothedCrossEntropy([0, 1, 5, 0], [1, 0], 2).correct).toBe(2);
+    expect(() => smoothedCrossEntropy([0, 1, 2], [0], 2)).toThrow(/3 logits for 1 labels x 2 classes/);
+  });
+});
+
+describe('warmupCosineLr', () => {
+  it('rises linearly over the warm-up, then follows the cosine to 0', () => {
+    expect(warmupCosineLr(0.4, 0, 100, 4)).toBeCloseTo(0.1);
+    expect(warmupCosineLr(0.4, 3, 100, 4)).toBeCloseTo(0.4);
+    expect(warmupCosineLr(0.4, 4, 100, 4)).toBeCloseTo(0.4);
+    expect(warmupCosineLr(0.4, 52, 100, 4)).toBeCloseTo(0.2);
+    expect(warmupCosineLr(0.4, 99, 100, 0)).toBeCloseTo(0.2 * (1 + Math.cos((Math.PI * 99) / 100)));
+  });
+});
+
+describe('wgnas train', () => {
+  const hasCpu = cpuTestBackend() !== null;
+  let dir = '';
+  let data = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wgnas-train-'));
+    data = join(dir, 'colours');
+    await writeImageFolder(join(data, 'train'), [12, 12, 12, 12], { size: 40 });
+    await writeImageFolder(join(data, 'test'), [5, 5, 5, 5], { size: 40 });
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The command line; `o` replaces or adds flags (true: a switch). */
+  const args = (out: string, o: Record<string, string | true> = {}) => {
+    const flags: Record<string, string | true> = {
+      nb201: ARCH, channels: '4', 'cells-per-stage': '1', dataset: `folder:${data}`, epochs: '4', batch: '8', lr: '0.05',
+      device: 'cpu', 'cpu-threads': '2', 'latency-runs': '2', out, ...o,
+    };
+    return ['train', ...Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, v]))];
+  };
+  const short = { epochs: '3', quiet: true, 'latency-runs': '0' } as const;
+
+  it.skipIf(!hasCpu)('trains a separable folder dataset far above chance and writes weights, curve and report', { timeout: 240_000 }, async () => {
+    const out = join(dir, 'run');
+    const r = await wgnasInProcess(args(out));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/test accuracy [\d.]+ % after 4 epochs/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.history).toHaveLength(4);
+    // 4 classes: chance is 25 %.
+    expect(report.testAccuracy).toBeGreaterThanOrEqual(0.8);
+    expect(report.params).toBeGreaterThan(0);
+    expect(report.madds).toBeGreaterThan(0);
+    expect(report.latencyMs).toBeGreaterThan(0);
+    const index = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+    expect(index.format).toBe('wgnas-weights');
+    const names: string[] = index.tensors.map((t: { name: string }) => t.name);
+    expect(names).toContain('stem.bn.running_mean');
+    expect(names).toContain('last.bn.running_var');
+    expect(readFileSync(join(out, 'curve.svg'), 'utf8')).toMatch(/^<svg[^]*accuracy[^]*<\/svg>/);
+    // The weights file feeds wgnas export (every BN's running statistics present).
+    const ex = await wgnasInProcess(['export', '--nb201', ARCH, '--channels', '4', '--cells-per-stage', '1', '--classes', '4', '--weights', join(out, 'weights.json'), '--out', join(out, 'm.onnx')]);
+    expect(ex.code, ex.err).toBe(0);
+    expect(ex.out).toMatch(/running statistics from the weights file/);
+  });
+
+  it.skipIf(!hasCpu)('a run killed mid-epoch and resumed ends with the same weights as an uninterrupted one; other settings are refused', { timeout: 300_000 }, async () => {
+    const whole = join(dir, 'whole');
+    const cut = join(dir, 'cut');
+    const a = await wgnasChild(args(whole, short));
+    expect(a.code, a.stderr).toBe(0);
+    // 48 images / batch 8 = 6 steps per epoch: step 9 is in the middle of epoch 2.
+    const killed = await wgnasChild(args(cut, short), { killAt: 'train.step:9' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(cut, 'weights.json'))).toBe(false);
+    const again = await wgnasInProcess(args(cut, short));
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/holds a checkpoint of an earlier run: --resume continues it, --force starts over/);
+    const other = await wgnasInProcess(args(cut, { ...short, lr: '0.2', resume: true }));
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/--resume: lr was 0.05, now 0.2/);
+    const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed after epoch 1/);
+    expect(readFileSync(join(cut, 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
+    const h = (p: string) => JSON.parse(readFileSync(join(p, 'report.json'), 'utf8')).history.map((e: { testAcc: number; trainLoss: number }) => [e.testAcc, e.trainLoss]);
+    expect(h(cut)).toEqual(h(whole));
+  });
+
+  it.skipIf(!hasCpu)('search --train-epochs hands the cell it found to wgnas train', { timeout: 240_000 }, async () => {
+    const out = join(dir, 'found');
+    const r = await wgnasInProcess([
+      'search', '--budget', '2', '--batch', '8', '--cells-per-stage', '1', '--dataset', `folder:${data}`, '--device', 'cpu', '--cpu-threads', '2', '--quiet',
+      '--train-epochs', '1', '--train-out', out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const best = /best cell:\s+(\S+)/.exec(r.out)![1];
+    expect(r.err).toContain(`wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --nb201 ${best}`);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.network).toContain(best);
+    expect(report.history).toHaveLength(1);
+    const lone = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1']);
+    expect(lone.code).toBe(2);
+    expect(lone.err).toMatch(/--train-epochs writes the training into a directory; give --train-out DIR/);
+  });
+
+  it('refuses bad input with one line before any work', async () => {
+    const out = join(dir, 'bad');
+    const cases: Array<[Record<string, string | true>, RegExp]> = [
+      [{ 'train-images': '1000' }, /--train-images 1000: folder:.* has 48 training images/],
+      [{ batch: '64' }, /--batch 64 is more than the 48 training images/],
+      [{ resume: true }, /--resume: no checkpoint in .*checkpoint/],
+      [{ resume: true, force: true }, /--resume and --force contradict each other/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = await wgnasInProcess(args(out, extra));
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(msg);
+    }
+    const noNet = await wgnasInProcess(['train', '--out', out]);
+    expect(noNet.code).toBe(2);
+    expect(noNet.err).toMatch(/give the network: --net CONFIG.json or --nb201 ARCH/);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { fmtDuration, Progress } from '../../src/util/progress.js';
+
+function sink(isTTY: boolean) {
+  const out: string[] = [];
+  return { out, stream: { isTTY, columns: 100, write: (s: string) => out.push(s) } };
+}
+
+describe('Progress', () => {
+  it('prints about one line per 5% when not a TTY and asked for lines, with rate and ETA', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(200, 'score', stream, { now: () => t, lines: true });
+    for (let i = 0; i < 200; i++) {
+      t += 500; // 2 it/s
+      p.tick(1, i === 99 ? 'halfway' : undefined);
+    }
+    p.done();
+    expect(out.length).toBe(21); // 20 steps of 5% + the summary
+    expect(out[0]).toBe('score: 10/200 (5%) 2.00 it/s eta 1m35s\n');
+    expect(out[9]).toBe('score: 100/200 (50%) 2.00 it/s eta 50s halfway\n');
+    expect(out[20]).toBe('score: 200/200 done in 1m40s (2.00 it/s) halfway\n');
+    expect(p.current).toBe(200);
+  });
+
+  it('redraws one line on a TTY, throttled', () => {
+    const { out, stream } = sink(true);
+    let t = 0;
+    const p = new Progress(10, 'eval', stream, { now: () => t, redrawMs: 100 });
+    for (let i = 0; i < 10; i++) {
+      t += 30;
+      p.tick();
+    }
+    p.done();
+    // ticks at 30..300 ms: draws at 30, 150, 270 and the final count; then the summary line.
+    expect(out.length).toBe(5);
+    expect(out.every((s) => s.startsWith('\r\x1b[2K'))).toBe(true);
+    expect(out[3]).toContain('[##############################] eval: 10/10 (100%)');
+    expect(out[4]).toMatch(/eval: 10\/10 done in 0\.3s \(33\.3 it\/s\)\n$/);
+    p.tick();
+    p.done();
+    expect(out.length).toBe(5);
+  });
+
+  it('handles a zero total and slow rates', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(0, 'none', stream, { now: () => t, lines: true });
+    t = 1000;
+    p.done();
+    expect(out).toEqual(['none: 0/0 done in 1.0s (0 it/s)\n']);
+    const slow = sink(false);
+    const q = new Progress(1, 'slow', slow.stream, { now: () => t, lines: true });
+    t += 4000;
+    q.tick();
+    expect(slow.out[0]).toBe('slow: 1/1 (100%) 4.00 s/it\n');
+    expect(fmtDuration(3725)).toBe('1h02m');
+    expect(() => new Progress(-1, 'x', slow.stream)).toThrow(/total/);
+  });
+
+  it('stays quiet in pipes by default and under quiet, on a terminal too', () => {
+    const pipe = sink(false);
+    const p = new Progress(10, 'x', pipe.stream, { now: () => 0 });
+    p.tick(5);
+    p.done();
+    expect(pipe.out).toEqual([]);
+    const tty = sink(true);
+    const q = new Progress(10, 'x', tty.stream, { now: () => 0, quiet: true });
+    q.tick(10);
+    q.done();
+    expect(tty.out).toEqual([]);
+  });
+
+  it('draws within a 0-column or narrow terminal, and logs above the bar', () => {
+    for (const columns of [0, 20]) {
+      const out: string[] = [];
+      let t = 0;
+      const p = new Progress(10, 'profile', { isTTY: true, columns, write: (s: string) => out.push(s) }, { now: () => t });
+      t = 1000;
+      p.tick(4, 'k');
+      const drawn = out[0].replace('\r\x1b[2K', '');
+      // A 0-column terminal (a pipe that claims to be a TTY) gets the 80-column layout, not one character.
+      expect(drawn.length).toBe(columns === 0 ? Math.min(79, drawn.length) : 19);
+      expect(drawn).toContain(columns === 0 ? 'profile: 4/10 (40%)' : 'profile');
+      p.log('a message');
+      expect(out[1]).toBe('\r\x1b[2Ka message\n');
+      expect(out[2].startsWith('\r\x1b[2K')).toBe(true);
+    }
+  });
+
+  it('counts resumed items without crediting them to the rate', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(100, 'profile', stream, { now: () => t, lines: true, initial: 90 });
+    t = 10_000;
+    p.update(95);
+    expect(out[0]).toBe('profile: 95/100 (95%) 2.00 s/it eta 10s\n');
+  });
+});
