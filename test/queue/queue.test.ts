@@ -1,6 +1,6 @@
 /**
  * Scale-out on a real Redis (a private redis-server per file) with real `wgnas worker` children on
- * the CPU backend (one test on lavapipe): the merged output of several workers equals a run on one
+ * the CPU backend (the lavapipe one is queue.gpu.test.ts): the merged output of several workers equals a run on one
  * machine; a worker SIGKILLed mid-job loses nothing and duplicates nothing; a Redis restarted
  * mid-run (its data gone) still ends in the full output; a job that always fails ends failed with
  * its error after the configured tries; SIGTERM lets a worker finish its job; an unreachable
@@ -15,7 +15,6 @@ import { QueueClient, QueueJobFailedError } from '../../src/queue/client.js';
 import { codeVersion } from '../../src/queue/code-version.js';
 import { queueStatus } from '../../src/queue/status.js';
 import { wgnasInProcess } from '../helpers/cli.js';
-import { testGpu } from '../helpers/gpu.js';
 import { freePort, haveRedisServer, RedisServer } from './redis-server.js';
 import { jobTotals, startWorkerChild, type WorkerChild } from './workers.js';
 
@@ -222,27 +221,6 @@ describe.skipIf(!enabled)('wgnas search --redis', () => {
     const [a, b] = [JSON.parse(r1.out), JSON.parse(r2.out)];
     expect(b.best).toBe(a.best);
     expect(b.bestScore).toBe(a.bestScore);
-    w.kill('SIGTERM');
-    expect((await w.exited).code).toBe(0);
-  });
-});
-
-describe.skipIf(!enabled)('a worker on the GPU (lavapipe)', () => {
-  it('scores on the WGSL kernels what a local --device gpu run scores', { timeout: 600_000 }, async () => {
-    if (!(await testGpu())) return;
-    const n = ns();
-    const GPU = ['score', '--sample', '2', '--ground-truth', '--proxies', 'wrcor,params', '--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--device', 'gpu', '--quiet'];
-    const local = join(tmp, 'gpu-local.csv');
-    const remote = join(tmp, 'gpu-queue.csv');
-    const r1 = await wgnasInProcess([...GPU, '--out', local]);
-    expect(r1.code, r1.err).toBe(0);
-    // lavapipe holds the event loop for seconds at a time: the default lock (30 s) covers it.
-    const w = worker(n, { device: 'gpu', env: { WGNAS_QUEUE_LOCK_MS: '30000' } });
-    await w.ready;
-    expect(w.proc.exitCode, w.stderr()).toBeNull();
-    const r2 = await wgnasInProcess([...GPU, '--redis', redis.url, '--queue', n, '--shard-size', '1', '--out', remote]);
-    expect(r2.code, `${r2.err}\nworker: ${w.stderr()}`).toBe(0);
-    expect(withoutTime(remote)).toEqual(withoutTime(local));
     w.kill('SIGTERM');
     expect((await w.exited).code).toBe(0);
   });
