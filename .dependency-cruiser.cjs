@@ -1,7 +1,7 @@
 /**
  * Layering of src/ (docs/architecture.md): data flows one way,
  *   util -> gpu, native -> kernels -> backend -> data, latency, spaces, search -> nn
- *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> train -> bench harness -> cli
+ *   -> proxies, mobilenet, export -> methods (zeroshot, proxyless, autospace) -> train -> bench harness -> queue -> cli
  * A module may import its own layer and the layers below it, never above; no runtime cycles anywhere
  * (a loop closed only by type-only imports vanishes when compiled). test/arch/dependency-layers.test.ts runs it.
  */
@@ -16,6 +16,7 @@ const LAYERS = [
   ['zeroshot', 'proxyless', 'autospace'],
   ['train'],
   ['bench'],
+  ['queue'],
   ['cli'],
 ];
 const dirOf = (name) => `^src/${name}/`;

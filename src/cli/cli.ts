@@ -24,6 +24,8 @@ export const COMMANDS: Record<string, { spec: Loader<CommandSpec>; module: Loade
   train: { spec: async () => (await import('./specs/train.js')).TRAIN, module: () => import('./commands/train.js') },
   export: { spec: async () => (await import('./specs/export.js')).EXPORT, module: () => import('./commands/export.js') },
   bench: { spec: async () => (await import('./specs/bench.js')).BENCH, module: () => import('./commands/bench.js') },
+  worker: { spec: async () => (await import('./specs/queue.js')).WORKER, module: () => import('./commands/worker.js') },
+  queue: { spec: async () => (await import('./specs/queue.js')).QUEUE, module: () => import('./commands/queue.js') },
   data: { spec: async () => (await import('./specs/data.js')).DATA, module: () => import('./commands/data.js') },
 };
 

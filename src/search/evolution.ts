@@ -46,7 +46,8 @@ export async function regularizedEvolution<A>(
   return ev.result();
 }
 
-function tournament<T extends { score: number }>(population: T[], sampleSize: number, rng: Rng): T {
+/** The best of S members drawn without replacement (ties: the first drawn). */
+export function tournament<T extends { score: number }>(population: T[], sampleSize: number, rng: Rng): T {
   const idx = population.map((_, i) => i);
   const k = Math.min(sampleSize, idx.length);
   let best: T | undefined;

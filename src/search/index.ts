@@ -1,4 +1,5 @@
 export { regularizedEvolution, type EvolutionOptions } from './evolution.js';
+export { AsyncRegularizedEvolution, type AsyncEvolutionOptions, type Proposal } from './async-evolution.js';
 export { randomSearch } from './random.js';
 export { reinforce, type ReinforceOptions, type ReinforceResult } from './reinforce.js';
 export { softmax } from '../util/softmax.js';

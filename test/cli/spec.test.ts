@@ -205,7 +205,7 @@ describe('generated help and docs', () => {
   it('wgnas --help lists every command with its spec summary; --version prints the package version', async () => {
     const top = await wgnasInProcess(['--help']);
     for (const spec of await allSpecs()) expect(top.out).toContain(`${spec.name.padEnd(13)} ${spec.summary}`);
-    expect(Object.keys(COMMANDS)).toEqual(['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'train', 'export', 'bench', 'data']);
+    expect(Object.keys(COMMANDS)).toEqual(['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'train', 'export', 'bench', 'worker', 'queue', 'data']);
     const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
     expect(packageVersion()).toBe(version);
     expect((await wgnasInProcess(['--version'])).out).toBe(`wgnas ${version}\n`);

@@ -11,6 +11,7 @@ import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { scoredOf, withAggregates } from '../score-rows.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
@@ -37,15 +38,23 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const aggs = requestedAggregators(proxyNames).map((a) => a.name);
   // Scores from another device differ (within tolerance): the file records it, a resume keeps it.
   const device = await deviceOf(v);
+  // The queue (bullmq, ioredis) loads only for --redis: a local run starts as fast as before.
+  if (v.redis) await (await import('../redis.js')).checkRedis(v.redis);
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
   const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
   try {
     const keep = stream?.done ?? [];
-    if (stream) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+    // Rows from a queue come in as they finish: a resumed file holds any of the cells, in any order.
+    if (stream && !v.redis) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
     // Decoded before the device starts: a bad image is named before any work.
     const ds = await openRunDataset(v.dataset, 'train', ctx);
     opts.batch = await runProxyBatch(ds, v.batch, v.seed);
     opts.net = { ...opts.net, numClasses: ds.classes };
+    if (v.redis) {
+      const { scoreQueued } = await import('../score-queued.js');
+      await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, { cells, stream, opts, proxies, aggs, device, accs });
+      return;
+    }
     const backend = await openDevice(device, v);
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
@@ -94,20 +103,6 @@ function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOp
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
   });
-}
-
-/** A row read back from --out as a scored cell (CSV values are text; NaN was written as null in JSON). */
-function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
-  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
-  return { arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])), timeMs: num(r.time_ms) };
-}
-
-/** The row with its population-level scores replaced, in the column order a fresh row has (before val_acc). */
-function withAggregates(r: Row, aggs: readonly string[], scores: Record<string, number>): Row {
-  if (!aggs.length) return r;
-  const { val_acc, time_ms, ...rest } = r;
-  for (const a of aggs) delete rest[a];
-  return { ...rest, ...Object.fromEntries(aggs.map((a) => [a, scores[a]])), val_acc, time_ms };
 }
 
 export const handlers = { score };

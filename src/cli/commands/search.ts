@@ -4,13 +4,11 @@ import { archCost } from '../../mobilenet/cost/model.js';
 import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
-import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { ReplayLog, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
-import { AGGREGATORS, VOTE_MEMBERS } from '../../proxies/registry.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
-import { canonicalKey, formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
+import { formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { fmtSig } from '../../util/format.js';
 import { Progress } from '../../util/progress.js';
@@ -22,6 +20,8 @@ import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { PopulationScorer } from '../population-scorer.js';
+import { printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
@@ -29,40 +29,15 @@ import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '..
 
 export const summary = SEARCH.summary;
 
-/**
- * Turns raw proxy scores into search scores: raw for one proxy; for 'vote' a Borda vote over all
- * seen so far; for a log-rank aggregate (az_nas, vkdnw_agg, ensemble) the sum over its members of
- * log(rank / m) among the m architectures seen so far (rank 1 = lowest), the online form of
- * logRankSum.
- */
-class PopulationScorer {
-  readonly seen: Array<Record<string, number>> = [];
-  private readonly members: readonly string[] | null;
-  constructor(private readonly proxy: string) {
-    this.members = AGGREGATORS.get(proxy)?.members ?? null;
-  }
-
-  value(scores: Record<string, number>): number {
-    this.seen.push(scores);
-    if (!this.members) return scores[this.proxy];
-    if (this.proxy === 'vote') {
-      // Fraction of the architectures seen so far that each member proxy ranks below this one.
-      let v = 0;
-      for (const m of VOTE_MEMBERS) v += fractionBelow(this.seen.map((s) => s[m]), scores[m]);
-      return v / VOTE_MEMBERS.length;
-    }
-    const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
-    let v = 0;
-    for (const m of this.members) {
-      const below = this.seen.filter((s) => low(s[m]) < low(scores[m])).length;
-      v += Math.log((below + 1) / this.seen.length);
-    }
-    return v;
-  }
-}
-
 async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext): Promise<void> {
   const device = await deviceOf(v);
+  if (v.redis) {
+    if (v.strategy === 'reinforce') throw new UsageError("--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis");
+    // The queue (bullmq, ioredis) loads only for --redis.
+    await (await import('../redis.js')).checkRedis(v.redis);
+    const { nb201Queued } = await import('../search-queued.js');
+    return nb201Queued(v as typeof v & { redis: string }, ctx, device);
+  }
   // Opened before any device work, so a resume with other settings is refused at once.
   const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, ctx) : null;
   try {
@@ -139,36 +114,7 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
   bar.done();
   if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
   log?.finish();
-  const accs = loadNb201Accuracies();
-  const acc = accs.get(canonicalKey(result.best));
-  const all = [...accs.values()].sort((a, b) => a - b);
-  const pctile = acc === undefined ? undefined : (100 * all.filter((a) => a <= acc).length) / all.length;
-  const best = formatArch(result.best);
-  const out = {
-    strategy,
-    proxy,
-    budget,
-    evaluations: result.evaluations,
-    best,
-    bestScore: result.bestScore,
-    cifar10ValAcc: acc,
-    accPercentile: pctile,
-    bestPossibleAcc: all[all.length - 1],
-    seconds: (performance.now() - t0) / 1000,
-    ...deviceRecord(backend),
-  };
-  if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
-  else {
-    io.out(
-      `best cell:  ${best}\n` +
-        `${proxy} score: ${fmtSig(result.bestScore)}\n` +
-        (acc === undefined
-          ? 'CIFAR-10 accuracy: unknown (cell not in the shared NAS-Bench-201 table)\n'
-          : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
-        `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
-    );
-  }
-  return best;
+  return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
 }
 
 type EvaluatedLog = ReplayLog & { finish(): void; close(): void };

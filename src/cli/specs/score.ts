@@ -2,6 +2,7 @@ import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
 import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
 import { cellsPerStage, cpuThreads, dataset, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import { submitOptions } from './queue.js';
 
 /** A problem with an arch string, or undefined. */
 export function archProblem(v: string): string | undefined {
@@ -61,18 +62,27 @@ export const SCORE_OPTIONS = {
   device,
   'cpu-threads': cpuThreads,
   quiet,
+  ...submitOptions,
+  'shard-size': int({
+    help: 'architectures per job on --redis (small: the work spreads evenly and a lost worker costs little; large: less queue traffic)',
+    default: 4,
+    min: 1,
+    max: 1000,
+    requires: ['redis'],
+    requiresWhy: '--shard-size is for jobs on --redis URL',
+  }),
 };
 
 export const SCORE = defineCommand({
   name: 'score',
   summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10',
-  description: 'Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell\'s NAS-Bench-201 CIFAR-10 validation accuracy where known.',
+  description: 'Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell\'s NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).',
   modes: [
     defineMode({
       id: 'score',
       module: 'score',
       label: 'wgnas score',
-      usage: ['[--arch STR]... [--archs FILE] [--sample K | --all] [--ground-truth] [options]'],
+      usage: ['[--arch STR]... [--archs FILE] [--sample K | --all] [--ground-truth] [--redis URL] [options]'],
       options: SCORE_OPTIONS,
     }),
   ],

@@ -3,6 +3,7 @@ import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfL
 import { trainFoundOptions } from './train.js';
 import { backend, cellsPerStage, cpuThreads, dataset, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
+import { submitOptions } from './queue.js';
 
 const space = oneOf(['nb201', 'proxyless'], {
   help: "search space; 'proxyless' runs the ProxylessNAS supernet search (the options of 'wgnas proxyless')",
@@ -41,6 +42,15 @@ export const SEARCH_NB201_OPTIONS = {
     help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network and device; --budget may grow)',
     requires: ['evaluated'],
     requiresWhy: '--resume needs --evaluated FILE',
+  }),
+  ...submitOptions,
+  'in-flight': int({
+    help: 'children out at once on --redis (at least the number of workers, or some sit idle); part of the run: another value proposes other children',
+    default: 8,
+    min: 1,
+    max: 10_000,
+    requires: ['redis'],
+    requiresWhy: '--in-flight is for the asynchronous search on --redis URL',
   }),
   ...trainFoundOptions(),
 };
@@ -87,13 +97,13 @@ export const SEARCH = defineCommand({
   name: 'search',
   summary: 'zero-shot search of NAS-Bench-201 or a cell space (random, evolution, REINFORCE) driven by a proxy or the vote',
   description:
-    'Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known. With --space-file it searches a cell space under a MAdds (and latency) budget; with --space proxyless it runs the ProxylessNAS supernet search instead.',
+    'Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known. With --redis URL (NAS-Bench-201, random or evolution) the search runs asynchronously: children are evaluated by whichever worker (wgnas worker) is free and join the population as they finish. With --space-file it searches a cell space under a MAdds (and latency) budget; with --space proxyless it runs the ProxylessNAS supernet search instead.',
   modes: [
     defineMode({
       id: 'nb201',
       module: 'search',
       label: '--space nb201',
-      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [options]'],
+      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [--redis URL [--in-flight N]] [options]'],
       options: SEARCH_NB201_OPTIONS,
     }),
     // --space proxyless before --space-file: a proxyless search may itself take a --space-file.

@@ -1,0 +1,53 @@
+import { startWorker } from '../../queue/worker.js';
+import { deviceOf, openDevice } from '../device.js';
+import { checkRedis } from '../redis.js';
+import { runCommand, selfResolve, type RunContext } from '../run.js';
+import type { ValuesOf } from '../spec.js';
+import { WORKER, type WORKER_OPTIONS } from '../specs/queue.js';
+
+export const summary = WORKER.summary;
+
+/** Resolves once a signal asks to stop; a second signal forces the stop. */
+function stopSignals(onForce: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const on = (sig: string) => {
+      if (++seen === 1) resolve(sig);
+      else onForce();
+    };
+    process.on('SIGTERM', () => on('SIGTERM'));
+    process.on('SIGINT', () => on('SIGINT'));
+  });
+}
+
+async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): Promise<void> {
+  await checkRedis(v.redis);
+  const device = await deviceOf(v);
+  let forced = false;
+  const handle = await startWorker({
+    url: v.redis,
+    namespace: v.queue,
+    device,
+    concurrency: v.concurrency,
+    openBackend: async () => {
+      const b = await openDevice(device, v);
+      return b;
+    },
+    onEvent: (line) => {
+      if (!v.quiet || !line.startsWith('job ')) io.err(`${line}\n`);
+    },
+  });
+  io.err(`worker ${handle.id} on ${v.queue} (${device}, concurrency ${v.concurrency}): waiting for jobs; SIGTERM or Ctrl-C stops it\n`);
+  const sig = await stopSignals(() => {
+    if (forced) return;
+    forced = true;
+    io.err('stopping now: the jobs in hand go back to the queue\n');
+    void handle.close(true);
+  });
+  io.err(`${sig}: finishing the jobs in hand (again to stop at once)\n`);
+  await handle.close();
+  io.err(`worker ${handle.id} stopped\n`);
+}
+
+export const handlers = { worker };
+export const run = (argv: string[]) => runCommand(WORKER, argv, selfResolve('worker', handlers));

@@ -1,0 +1,112 @@
+/**
+ * `wgnas score --redis`: the architectures go to the queue as shards, their rows are appended to
+ * --out as they arrive (any order; a kill keeps them, --resume scores only the rest), and the
+ * finished output is rewritten in selection order, so it equals a run on one machine.
+ */
+import type { DeviceKind } from '../backend/index.js';
+import type { Row, RowStream } from '../data/row-stream.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
+import { QueueClient } from '../queue/client.js';
+import { codeVersion } from '../queue/code-version.js';
+import { batchHash, type ScoreSettings } from '../queue/jobs.js';
+import type { StoredResult } from '../queue/result-store.js';
+import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
+import { Progress } from '../util/progress.js';
+import { addAggregates, type ScoredCell, type ZeroShotOptions } from '../zeroshot/index.js';
+import type { RunContext } from './run.js';
+import { scoredOf, withAggregates } from './score-rows.js';
+import type { ValuesOf } from './spec.js';
+import type { SCORE_OPTIONS } from './specs/score.js';
+
+export interface QueuedScoreRun {
+  cells: readonly Nb201Cell[];
+  stream: RowStream | null;
+  /** With the run's minibatch and network. */
+  opts: ZeroShotOptions;
+  /** Proxies computed (aggregators expanded). */
+  proxies: string[];
+  aggs: string[];
+  device: DeviceKind;
+  accs: Map<string, number>;
+}
+
+export function scoreSettingsOf(o: ZeroShotOptions, proxies: string[], dataset: string, device: DeviceKind): ScoreSettings {
+  return {
+    proxies,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    group: o.group ?? 1,
+    channels: o.net.channels,
+    cellsPerStage: o.net.cellsPerStage,
+    dataset,
+    dataHash: batchHash(o.batch!),
+    codeVersion: codeVersion(),
+    device,
+  };
+}
+
+export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, { io }: RunContext, r: QueuedScoreRun): Promise<void> {
+  const { stream, proxies, aggs, accs } = r;
+  const archs = r.cells.map(formatArch);
+  const keep = stream?.done ?? [];
+  const kept = new Map<string, Row>();
+  for (const row of keep) {
+    const a = String(row.arch);
+    if (kept.has(a)) throw new ResumeMismatchError(`--resume: ${v.out} holds ${a} twice (not written by this command?)`);
+    kept.set(a, row);
+  }
+  const selected = new Set(archs);
+  const stray = [...kept.keys()].find((a) => !selected.has(a));
+  if (stray !== undefined) throw new ResumeMismatchError(`--resume: ${v.out} has a row for ${stray}, which this run does not score (another selection?)`);
+
+  const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device);
+  const client = new QueueClient({ url: v.redis, namespace: v.queue, device: r.device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
+  const bar = new Progress(archs.length, 'score', process.stderr, { quiet: v.quiet, initial: kept.size });
+  const fresh = new Map<number, ScoredCell>();
+  const toRow = (c: ScoredCell): Row => ({ arch: c.arch, ...c.scores, val_acc: accs.get(canonicalKey(parseArch(c.arch))), time_ms: Math.round(c.timeMs) });
+  try {
+    const todo = archs.map((a, i) => ({ a, i })).filter(({ a }) => !kept.has(a));
+    const keyOf = new Map(todo.map(({ a, i }) => [client.keyOf(settings, a), i]));
+    if (kept.size) io.err(`resuming ${v.out}: ${kept.size} of ${archs.length} cells already scored\n`);
+    const take = (got: Map<string, StoredResult>) => {
+      const rows: Row[] = [];
+      for (const [k, res] of got) {
+        const i = keyOf.get(k);
+        if (i === undefined || fresh.has(i)) continue;
+        const c: ScoredCell = { arch: archs[i], scores: res.scores, timeMs: res.timeMs };
+        fresh.set(i, c);
+        rows.push(toRow(c));
+      }
+      stream?.append(rows);
+    };
+    // Results stored by an earlier run (of any machine) are taken as they are: nothing is scored twice.
+    take(await client.stored([...keyOf.keys()]));
+    const reused = fresh.size;
+    const missing = todo.filter(({ i }) => !fresh.has(i));
+    io.err(`scoring ${missing.length} cells with ${proxies.join(', ')} on the ${r.device} workers of ${v.queue}${reused ? ` (${reused} found in the result store)` : ''}\n`);
+    for (let s = 0; s < missing.length; s += v['shard-size']) {
+      await client.submit('score-shard', settings, missing.slice(s, s + v['shard-size']).map((t) => t.a));
+    }
+    const workers = await client.workersAlive();
+    if (workers === 0 && missing.length) io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine\n`);
+    bar.update(kept.size + fresh.size, `${workers} workers`);
+    while (client.pendingCount) {
+      take(await client.next());
+      bar.update(kept.size + fresh.size, `${await client.workersAlive()} workers`);
+    }
+    bar.done();
+  } finally {
+    await client.close();
+  }
+  // In selection order, as a run on one machine writes them; population-level scores over all rows.
+  const cells = archs.map((a, i) => (kept.has(a) ? scoredOf(kept.get(a)!, proxies) : fresh.get(i)!));
+  if (aggs.length) addAggregates(cells, aggs);
+  // Rows read back keep their text as written; only the population-level scores are recomputed.
+  const out = archs.map((a, i) => withAggregates(kept.get(a) ?? toRow(fresh.get(i)!), aggs, cells[i].scores));
+  if (stream) {
+    stream.finish(out);
+    io.err(`wrote ${out.length} rows to ${v.out}\n`);
+  } else {
+    for (const row of out) io.out(JSON.stringify(row) + '\n');
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `wgnas search --redis`: asynchronous regularized evolution (or random search) over the workers.
+ * --evaluated records each child as it completes (step, arch, scores) in completion order; a resume
+ * replays that order, so the search proposes the same children and continues where it stopped.
+ */
+import type { DeviceKind } from '../backend/index.js';
+import { type Row, RowStream } from '../data/row-stream.js';
+import { NB201_DEFAULT } from '../nn/nb201-net.js';
+import { QueueClient } from '../queue/client.js';
+import { type Completion, queueEvolution } from '../queue/search.js';
+import { nb201Space } from '../spaces/nb201.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { expandProxyNames } from '../zeroshot/index.js';
+import { UsageError } from './args.js';
+import { openRunDataset, runProxyBatch } from './dataset.js';
+import { PopulationScorer } from './population-scorer.js';
+import type { RunContext } from './run.js';
+import { printNb201Result } from './search-report.js';
+import { trainFound } from './train-found.js';
+import type { ValuesOf } from './spec.js';
+import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
+import { scoreSettingsOf } from './score-queued.js';
+
+type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
+
+function openLog(path: string, v: Values, device: DeviceKind, { io }: RunContext): RowStream {
+  const stream = new RowStream(path, {
+    settings: {
+      '--proxy': v.proxy,
+      '--strategy': v.strategy,
+      '--seed': v.seed,
+      '--population': v.population,
+      '--sample-size': v['sample-size'],
+      '--batch': v.batch,
+      '--cells-per-stage': v['cells-per-stage'],
+      '--device': device,
+      '--dataset': v.dataset,
+      '--in-flight': v['in-flight'],
+    },
+    resume: v.resume,
+    killTag: 'search.rows',
+    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+  if (stream.done.length > v.budget) {
+    stream.close();
+    throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+  }
+  return stream;
+}
+
+/** A recorded row back as a completion (CSV values are text). */
+function completionOf(r: Row, proxies: readonly string[]): Completion {
+  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
+  return { step: Number(r.step), arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])) };
+}
+
+export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind): Promise<void> {
+  const { io } = ctx;
+  const log = v.evaluated ? openLog(v.evaluated, v, device, ctx) : null;
+  try {
+    const ds = await openRunDataset(v.dataset, 'train', ctx);
+    const proxies = expandProxyNames([v.proxy]);
+    const opts = { batchSize: v.batch, seed: v.seed, net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes }, batch: await runProxyBatch(ds, v.batch, v.seed) };
+    const settings = scoreSettingsOf(opts, proxies, v.dataset, device);
+    const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
+    if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
+    if (!v.quiet) io.err(`search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`);
+    const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { quiet: v.quiet });
+    const client = new QueueClient({ url: v.redis, namespace: v.queue, device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
+    const pop = new PopulationScorer(v.proxy);
+    const t0 = performance.now();
+    try {
+      const result = await queueEvolution({
+        client,
+        settings,
+        space: nb201Space,
+        budget: v.budget,
+        rng: new Rng(v.seed),
+        populationSize: v.population,
+        sampleSize: v['sample-size'],
+        strategy: v.strategy === 'random' ? 'random' : 'evolution',
+        inFlight: v['in-flight'],
+        value: (s) => pop.value(s),
+        replay,
+        onCompletion: (c) => log?.append([{ step: c.step, arch: c.arch, ...c.scores }]),
+        onProgress: (done) => bar.update(done),
+      });
+      bar.done();
+      log?.finish();
+      const best = printNb201Result(v, io, result, (performance.now() - t0) / 1000, { device, deviceName: `workers of ${v.queue}` });
+      // --train-epochs: the cell found trains here, as after a search on this machine.
+      await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    log?.close();
+  }
+}

@@ -1,0 +1,71 @@
+/** The queue's options (--redis, --queue and the submitter's) and the `worker` and `queue` commands. */
+import { DEFAULT_NAMESPACE, redisUrlProblem } from '../../queue/settings.js';
+import { defineCommand, defineMode, flag, int, text } from '../spec.js';
+import { cpuThreads, device, json } from './common.js';
+
+/** A namespace: letters, digits and -_. (it prefixes Redis keys). */
+function namespaceProblem(v: string): string | undefined {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : `must be 1-64 letters, digits, '-', '_' or '.', got '${v.slice(0, 80)}'`;
+}
+
+export const redis = text({
+  help: 'the Redis server of the job queue, redis://[user:pass@]host[:port][/db] (rediss:// for TLS)',
+  metavar: 'URL',
+  check: redisUrlProblem,
+});
+export const queueNamespace = text({
+  help: 'queue namespace: the prefix of every Redis key wgnas writes (runs in different namespaces share nothing, results included)',
+  metavar: 'NAME',
+  default: DEFAULT_NAMESPACE,
+  check: namespaceProblem,
+});
+
+const withRedis = { requires: ['redis'], requiresWhy: 'needs --redis URL' } as const;
+
+/** --redis and what goes with it, on the commands that submit work (score, search). */
+export const submitOptions = {
+  redis: { ...redis, help: `${redis.help}: the work is spread as jobs over the workers there (wgnas worker) instead of computed here` },
+  queue: { ...queueNamespace, ...withRedis, requiresWhy: '--queue names a namespace on --redis URL; give --redis' },
+  attempts: int({ help: 'tries per job before it is failed (a failure is retried with exponential backoff from 1 s)', default: 3, min: 1, max: 100, ...withRedis, requiresWhy: '--attempts is for jobs on --redis URL' }),
+};
+
+export const WORKER_OPTIONS = {
+  redis: { ...redis, required: true },
+  queue: queueNamespace,
+  device,
+  'cpu-threads': cpuThreads,
+  concurrency: int({ help: 'jobs run at once in this process, each on its own backend (CPU: prefer 1 and --cpu-threads)', default: 1, min: 1, max: 64 }),
+  quiet: flag({ help: 'no line per finished job on stderr' }),
+};
+
+export const WORKER = defineCommand({
+  name: 'worker',
+  summary: 'take jobs (score shards, search children) from a Redis queue until stopped: run one per machine',
+  description:
+    'A long-lived worker: takes the jobs that wgnas score --redis and wgnas search --redis put on the queue for its --device, stores each result in Redis as soon as it is computed (keyed by architecture, proxies, seed, batch, data and code version, so nothing is scored twice), and beats a heartbeat. ' +
+    'SIGTERM or Ctrl-C stops it gracefully (it finishes the jobs in hand; a second signal leaves at once and the jobs go to other workers); a worker that is killed or loses its machine has its job handed to another after the lock expires (30 s; WGNAS_QUEUE_LOCK_MS). ' +
+    'Every machine must run the same wgnas code and see the same --dataset; a worker refuses jobs from other code or data.',
+  modes: [defineMode({ id: 'worker', module: 'worker', label: 'wgnas worker', usage: ['--redis URL [--device DEVICE] [--concurrency N] [--queue NAME]'], options: WORKER_OPTIONS })],
+});
+
+export const QUEUE_OPTIONS = {
+  redis: { ...redis, required: true },
+  queue: queueNamespace,
+  json,
+};
+
+export const QUEUE = defineCommand({
+  name: 'queue',
+  summary: 'show the Redis job queue: jobs waiting/active/failed, workers alive, failed jobs and their errors',
+  description: 'wgnas queue status lists, for the namespace on --redis, the jobs waiting, active, delayed and failed on each device queue, the workers alive (by heartbeat), the results stored, and each failed job with its error.',
+  modes: [
+    defineMode({
+      id: 'queue',
+      module: 'queue',
+      label: 'wgnas queue',
+      usage: ['status --redis URL [--queue NAME] [--json]'],
+      options: QUEUE_OPTIONS,
+      positionals: { metavar: 'ACTION', help: "'status'", noun: 'queue action', choices: () => ['status'] },
+    }),
+  ],
+});

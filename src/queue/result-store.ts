@@ -1,0 +1,54 @@
+/**
+ * Results by content key, in one Redis hash per namespace. Writes are first-wins (HSETNX): a
+ * duplicate delivery or a re-run finds the result and neither scores again nor replaces it.
+ */
+import type { Redis } from 'ioredis';
+
+export interface StoredResult {
+  arch: string;
+  /** Proxy scores; NaN is stored as null (JSON has no NaN). */
+  scores: Record<string, number>;
+  timeMs: number;
+  /** The worker that computed it. */
+  worker: string;
+}
+
+export const resultsKey = (ns: string): string => `${ns}:results`;
+
+const encode = (r: StoredResult): string => JSON.stringify({ ...r, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Number.isFinite(v) ? v : null])) });
+
+function decode(s: string): StoredResult {
+  const r = JSON.parse(s) as StoredResult & { scores: Record<string, number | null> };
+  return { ...r, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, v === null ? NaN : v])) };
+}
+
+export class ResultStore {
+  constructor(
+    private readonly redis: Redis,
+    readonly ns: string,
+  ) {}
+
+  async has(key: string): Promise<boolean> {
+    return (await this.redis.hexists(resultsKey(this.ns), key)) === 1;
+  }
+
+  /** The stored results of `keys` (absent ones missing from the map). */
+  async getMany(keys: readonly string[]): Promise<Map<string, StoredResult>> {
+    const out = new Map<string, StoredResult>();
+    for (let i = 0; i < keys.length; i += 1000) {
+      const part = keys.slice(i, i + 1000);
+      const vals = await this.redis.hmget(resultsKey(this.ns), ...part);
+      vals.forEach((v, j) => v !== null && out.set(part[j], decode(v)));
+    }
+    return out;
+  }
+
+  /** Stores a result unless one is there already; true when this call wrote it. */
+  async put(key: string, r: StoredResult): Promise<boolean> {
+    return (await this.redis.hsetnx(resultsKey(this.ns), key, encode(r))) === 1;
+  }
+
+  async count(): Promise<number> {
+    return this.redis.hlen(resultsKey(this.ns));
+  }
+}

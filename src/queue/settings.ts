@@ -1,0 +1,52 @@
+/** Queue settings shared by the submitting side and the workers (namespaces, locks, heartbeats). */
+
+/** Default namespace: the prefix of every key wgnas writes in Redis (--queue changes it; tests use their own). */
+export const DEFAULT_NAMESPACE = 'wgnas';
+
+const envMs = (name: string, dflt: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+
+/**
+ * How long a worker's job lock lasts without renewal (BullMQ renews it at half this); a killed
+ * worker's job is handed to another after about this long. WGNAS_QUEUE_LOCK_MS shortens it (tests).
+ */
+export const lockMs = (): number => envMs('WGNAS_QUEUE_LOCK_MS', 30_000);
+
+/** Heartbeat period of a worker; it counts as alive for 3 periods after its last beat. */
+export const heartbeatMs = (): number => envMs('WGNAS_QUEUE_HEARTBEAT_MS', 2_000);
+
+/** How long the submitting side waits for a Redis that went away before it gives up. */
+export const outageMs = (): number => envMs('WGNAS_QUEUE_OUTAGE_MS', 300_000);
+
+export const workersKeyPrefix = (ns: string): string => `${ns}:workers:`;
+
+/** What a worker says about itself in its heartbeat. */
+export interface WorkerBeat {
+  id: string;
+  host: string;
+  pid: number;
+  device: string;
+  deviceName: string;
+  concurrency: number;
+  startedAt: string;
+  jobsDone: number;
+  archsScored: number;
+  /** Jobs it is running now. */
+  active: number;
+}
+
+/** What is wrong with a Redis URL, or undefined: redis://[user:pass@]host[:port][/db] (rediss:// for TLS). */
+export function redisUrlProblem(v: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `expected a URL like redis://host:6379, got '${v.slice(0, 80)}'`;
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected redis:// or rediss://, got '${u.protocol}'`;
+  if (!u.hostname) return `no host in '${v.slice(0, 80)}'`;
+  if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) return `the path must be a database number (/0), got '${u.pathname.slice(0, 40)}'`;
+  return undefined;
+}

@@ -1,0 +1,185 @@
+/**
+ * The long-lived worker: takes score jobs for its device from the queue, scores each architecture
+ * not yet in the result store and stores it at once (so a kill loses at most the architecture in
+ * hand), and beats a heartbeat. BullMQ renews the job lock while the job runs; a worker that dies
+ * stops renewing and its job is handed to another after the lock expires (stalled-job recovery).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Backend, DeviceKind } from '../backend/index.js';
+import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
+import { proxyMinibatch } from '../data/image-dataset.js';
+import { NB201_DEFAULT } from '../nn/nb201-net.js';
+import { parseArch } from '../spaces/nb201.js';
+import { killPoint } from '../util/durable.js';
+import { ZeroShotScorer } from '../zeroshot/index.js';
+import { codeVersion } from './code-version.js';
+import { openRedis } from './connection.js';
+import { batchHash, type ScoreJobData, type ScoreJobResult, scoreQueueName, settingsKey, type ScoreSettings } from './jobs.js';
+import { ResultStore } from './result-store.js';
+import { heartbeatMs, lockMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
+
+/** The image side the proxies read (as `wgnas score`). */
+const RESOLUTION = 32;
+
+export interface WorkerOptions {
+  url: string;
+  namespace: string;
+  /** Opens one backend (each concurrent job gets its own). */
+  openBackend: () => Promise<Backend>;
+  device: DeviceKind;
+  concurrency: number;
+  /** Told about each job and about connection trouble (the CLI prints it). */
+  onEvent?: (line: string) => void;
+}
+
+export interface WorkerHandle {
+  readonly id: string;
+  /** Stops taking jobs; waits for the running ones unless `force` (then they are handed back when their lock expires). */
+  close(force?: boolean): Promise<void>;
+}
+
+interface Slot {
+  backend: Backend;
+  scorers: Map<string, ZeroShotScorer>;
+}
+
+export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
+  const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const redis: Redis = openRedis(o.url);
+  const store = new ResultStore(redis, o.namespace);
+  const mine = codeVersion();
+  const testDelayMs = Number(process.env.WGNAS_TEST_JOB_DELAY_MS ?? 0) || 0;
+  const free: Slot[] = [];
+  const slots: Slot[] = [];
+  const beat: WorkerBeat = { id, host: hostname(), pid: process.pid, device: o.device, deviceName: '', concurrency: o.concurrency, startedAt: new Date().toISOString(), jobsDone: 0, archsScored: 0, active: 0 };
+
+  // One backend per concurrent job: a job's tensors never meet another's.
+  const takeSlot = async (): Promise<Slot> => {
+    const s = free.pop();
+    if (s) return s;
+    const backend = await o.openBackend();
+    beat.deviceName = backend.deviceName;
+    const slot = { backend, scorers: new Map() };
+    slots.push(slot);
+    return slot;
+  };
+  // The first backend opens before any job: a worker that cannot compute says so at start.
+  free.push(await takeSlot());
+
+  const scorerFor = async (slot: Slot, s: ScoreSettings): Promise<ZeroShotScorer> => {
+    const k = settingsKey(s);
+    const have = slot.scorers.get(k);
+    if (have) return have;
+    if (s.codeVersion !== mine) throw new Error(`this worker runs wgnas ${mine}, the job was submitted by ${s.codeVersion}: run the same code on both sides`);
+    if (s.device !== o.device) throw new Error(`the job is for --device ${s.device}, this worker runs ${o.device}`);
+    const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
+    const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);
+    const batch = { x: b.x, y: b.y, n: b.n };
+    if (batchHash(batch) !== s.dataHash) throw new Error(`--dataset ${s.dataset} holds other images on this worker than on the submitting machine (minibatch hash differs)`);
+    const scorer = new ZeroShotScorer(slot.backend, s.proxies, {
+      batchSize: s.batchSize,
+      seed: s.seed,
+      group: s.group,
+      net: { ...NB201_DEFAULT, channels: s.channels, cellsPerStage: s.cellsPerStage, numClasses: ds.classes },
+      batch,
+    });
+    slot.scorers.set(k, scorer);
+    return scorer;
+  };
+
+  const process_ = async (job: Job<ScoreJobData, ScoreJobResult>): Promise<ScoreJobResult> => {
+    const { settings, archs, keys } = job.data;
+    const cells = archs.map((a) => parseArch(a));
+    beat.active++;
+    const slot = await takeSlot();
+    try {
+      const scorer = await scorerFor(slot, settings);
+      const have = await store.getMany(keys);
+      const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));
+      const put = async (i: number, scores: Record<string, number>, timeMs: number) => {
+        await store.put(keys[i], { arch: archs[i], scores, timeMs, worker: id });
+        beat.archsScored++;
+        killPoint('worker.stored');
+        // Fault-injection tests stretch a job so a kill, a signal or a Redis restart lands inside it.
+        if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
+      };
+      let next = 0;
+      if (todo.length && scorer.needsProbe) {
+        const r = await scorer.probe(todo[0].c);
+        await put(todo[0].i, r.scores, r.timeMs);
+        next = 1;
+      }
+      const g = scorer.grouped ? scorer.groupSize : 1;
+      for (; next < todo.length; next += g) {
+        const part = todo.slice(next, next + g);
+        const rs = await scorer.scoreMany(part.map((t) => t.c));
+        for (let j = 0; j < part.length; j++) await put(part[j].i, rs[j].scores, rs[j].timeMs);
+        await job.updateProgress(Math.round((100 * Math.min(todo.length, next + g)) / todo.length));
+      }
+      beat.jobsDone++;
+      return { scored: todo.length, skipped: archs.length - todo.length };
+    } finally {
+      beat.active--;
+      free.push(slot);
+    }
+  };
+
+  const worker = new Worker<ScoreJobData, ScoreJobResult>(scoreQueueName(o.device), process_, {
+    connection: openRedis(o.url),
+    prefix: o.namespace,
+    concurrency: o.concurrency,
+    lockDuration: lockMs(),
+    stalledInterval: lockMs(),
+    maxStalledCount: 3,
+    name: id,
+  });
+  let lastError = '';
+  worker.on('error', (e) => {
+    // Connection errors repeat while Redis is away: say each kind once.
+    if (e.message !== lastError) o.onEvent?.(`worker: ${e.message}`);
+    lastError = e.message;
+  });
+  worker.on('failed', (job, e) => o.onEvent?.(`job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`));
+  worker.on('completed', (job, r) => {
+    lastError = '';
+    o.onEvent?.(`job ${job.id} done: ${r.scored} scored, ${r.skipped} already stored`);
+  });
+
+  const beatKey = `${workersKeyPrefix(o.namespace)}${id}`;
+  const sendBeat = () => void redis.set(beatKey, JSON.stringify(beat), 'PX', 3 * heartbeatMs()).catch(() => {});
+  sendBeat();
+  const timer = setInterval(sendBeat, heartbeatMs());
+
+  let closing: Promise<void> | undefined;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // BullMQ's close waits on Redis: with Redis gone it would wait forever. Once no job is in hand,
+  // it gets a few seconds more, then the connections are dropped (an unfinished job's lock expires).
+  const settle = async (p: Promise<void>) => {
+    const idle = (async () => {
+      while (beat.active > 0) await sleep(100);
+      await sleep(5000);
+    })();
+    await Promise.race([p.catch(() => {}), idle]);
+  };
+  return {
+    id,
+    close(force = false) {
+      closing ??= (async () => {
+        await settle(worker.close(force));
+        clearInterval(timer);
+        await Promise.race([redis.del(beatKey).catch(() => {}), sleep(1000)]);
+        redis.disconnect();
+        for (const s of slots) s.backend.dispose();
+      })();
+      if (!force) return closing;
+      // Forced: the jobs in hand are dropped where they stand (their locks expire, another worker retries them).
+      return Promise.race([worker.close(true).catch(() => {}), sleep(2000)]).then(() => {
+        clearInterval(timer);
+        redis.disconnect();
+      });
+    },
+  };
+}
