@@ -21,7 +21,13 @@ const LAYERS = [
 ];
 const dirOf = (name) => `^src/${name}/`;
 const forbidden = [
-  { name: 'no-circular', severity: 'error', comment: 'no import cycles', from: { path: '^src/' }, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
+  {
+    name: 'no-circular',
+    severity: 'error',
+    comment: 'no import cycles',
+    from: { path: '^src/' },
+    to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+  },
 ];
 LAYERS.forEach((layer, i) => {
   const above = LAYERS.slice(i + 1).flat();

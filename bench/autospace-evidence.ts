@@ -90,7 +90,8 @@ const seed = Number(v.seed);
 // One found network per space is +-2 points of accuracy: repeat the comparison over several seeds.
 const searchSeedsArg = v['search-seeds'] ?? v.seed!;
 const searchSeeds = searchSeedsArg.split(',').map(Number);
-if (!searchSeeds.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--search-seeds must be a comma-separated list of integers >= 0, got '${searchSeedsArg}'`);
+if (!searchSeeds.every((x) => Number.isInteger(x) && x >= 0))
+  throw new Error(`--search-seeds must be a comma-separated list of integers >= 0, got '${searchSeedsArg}'`);
 // The evolution settings this run changes from DEFAULT_EVOLVE (also recorded in the output).
 const evolveOverrides = {
   iterations: Number(v.iterations),
@@ -107,7 +108,8 @@ const evolveOverrides = {
 };
 const proxy = v.proxy!;
 const maxLatencyMs = v['max-latency-ms'] === undefined ? undefined : Number(v['max-latency-ms']);
-if (maxLatencyMs !== undefined && !(maxLatencyMs > 0)) throw new Error(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
+if (maxLatencyMs !== undefined && !(maxLatencyMs > 0))
+  throw new Error(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
 const log = (s: string) => process.stderr.write(s + '\n');
 
 const gpu = await openBackend(v.device as DeviceChoice);
@@ -120,13 +122,29 @@ let evolveSeconds = 0;
 let evolveHistory: unknown[] = [];
 if (v.space) learned = readSpaceFile(v.space);
 else {
-  const evo = new AutoSpace(gpu, { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, ...evolveOverrides, seed }, data);
-  const res = await evo.run((e) => log(`evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`),
+  const evo = new AutoSpace(
+    gpu,
+    { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: evolveBudget, ...evolveOverrides, seed },
+    data,
+  );
+  const res = await evo.run(
+    (e) =>
+      log(
+        `evolve ${e.iteration}/${e.iterations} loss ${e.trainLoss.toFixed(3)} val ${e.valLoss.toFixed(3)} acc ${(100 * e.trainAcc).toFixed(1)}% E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)}M replaced ${e.replaced}`,
+      ),
     (k, l) => k % 20 === 0 && log(`warm-up ${k}/${v.warmup} loss ${l.toFixed(3)}`),
   );
   evo.dispose();
   evolveSeconds = res.seconds;
-  evolveHistory = res.history.map((e) => ({ iteration: e.iteration, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, expectedMadds: e.expectedMadds, replaced: e.replaced, mixed: e.mixed }));
+  evolveHistory = res.history.map((e) => ({
+    iteration: e.iteration,
+    trainLoss: e.trainLoss,
+    trainAcc: e.trainAcc,
+    valLoss: e.valLoss,
+    expectedMadds: e.expectedMadds,
+    replaced: e.replaced,
+    mixed: e.mixed,
+  }));
   mkdirSync(dirname(spaceOut), { recursive: true });
   writeSpaceFile(spaceOut, res.space);
   learned = loadSpace(res.space);
@@ -189,7 +207,13 @@ for (const seed of searchSeeds) {
     });
     const trained = [];
     for (let s = 0; s < Number(v.seeds); s++) {
-      const r = await trainCellArch(gpu, space, found.choices, data.train, test, { steps: Number(v['train-steps']), batchSize: 32, lr: 0.05, seed: seed + s, evalImages: 1000 });
+      const r = await trainCellArch(gpu, space, found.choices, data.train, test, {
+        steps: Number(v['train-steps']),
+        batchSize: 32,
+        lr: 0.05,
+        seed: seed + s,
+        evalImages: 1000,
+      });
       log(`${name}: trained seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}% (${r.msPerStep.toFixed(0)} ms/step)`);
       trained.push({ seed: seed + s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
     }
@@ -210,7 +234,9 @@ for (const seed of searchSeeds) {
       trained,
       meanTestAcc: mean(trained.map((t) => t.testAcc)),
     });
-    log(`${name} (seed ${seed}): random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds${latency ? `, ${msOf(found.choices)!.toFixed(3)} ms CPU` : ''}, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`);
+    log(
+      `${name} (seed ${seed}): random mean ${proxy} ${mean(randomScores).toFixed(2)}, search best ${found.score.toFixed(2)} at ${(archMadds(space, found.choices) / 1e6).toFixed(2)} M MAdds${latency ? `, ${msOf(found.choices)!.toFixed(3)} ms CPU` : ''}, short-train acc ${(100 * mean(trained.map((t) => t.testAcc))).toFixed(1)}%`,
+    );
   }
 }
 const out = {

@@ -34,9 +34,14 @@ for (const f of files) {
     const layout = getLayout(r.best.layout);
     const cells = r.best.cells.map((c) => [parseCell(c)]);
     const lat = await measuredCost({ layout, shapes: layerShapes(layout), cells }, { cache });
-    const ms = archCost(lat, cells.map(() => 0));
+    const ms = archCost(
+      lat,
+      cells.map(() => 0),
+    );
     const nodes = cells.reduce((s, [c]) => s + c.nodes.length, 0);
     const acc = r.meanTestAcc === undefined ? '-' : `${(100 * r.meanTestAcc).toFixed(1)} %`;
-    console.log(`| ${runName(f)} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`);
+    console.log(
+      `| ${runName(f)} | ${r.space} | ${((r.bestMadds ?? 0) / 1e6).toFixed(2)} M | ${acc} | ${ms.toFixed(3)} | ${nodes} |`,
+    );
   }
 }

@@ -77,7 +77,14 @@ const nCells = int('cells');
 const repeats = int('repeats');
 const rounds = int('rounds');
 const nSteps = int('steps');
-const clock = v.clock === 'wall' ? 'wall' : v.clock === 'cpu' ? 'cpu' : (() => { throw new Error(`--clock must be cpu or wall, got '${v.clock}'`); })();
+const clock =
+  v.clock === 'wall'
+    ? 'wall'
+    : v.clock === 'cpu'
+      ? 'cpu'
+      : (() => {
+          throw new Error(`--clock must be cpu or wall, got '${v.clock}'`);
+        })();
 const PROXIES = ['wrcor', 'naswot', 'synflow', 'jacob_cov'] as const;
 const WORKLOADS = [...PROXIES, 'proxyless', 'autospace'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -102,7 +109,10 @@ class TorchServer {
 
   static async start(env: Record<string, string>): Promise<TorchServer | string> {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'cpu-vs-torch.py');
-    const proc = spawn('/usr/bin/python3', [script, String(threads)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('/usr/bin/python3', [script, String(threads)], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
@@ -110,7 +120,10 @@ class TorchServer {
       lines.next().then((r) => (r.done ? null : r.value)),
       new Promise<null>((resolve) => proc.on('exit', () => resolve(null))),
     ]);
-    if (!first) return /No module named 'torch'/.test(stderr) ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)' : `python3 failed: ${stderr.trim().split('\n').pop()}`;
+    if (!first)
+      return /No module named 'torch'/.test(stderr)
+        ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)'
+        : `python3 failed: ${stderr.trim().split('\n').pop()}`;
     return new TorchServer(proc, lines, (JSON.parse(first) as { torch: string }).torch);
   }
 
@@ -147,7 +160,11 @@ function proxylessStep(be: Backend, net: ProxylessSupernet, sgd: WeightSgd, x: F
       const xb = be.upload(x.subarray(0, n * 3 * S * S), [n, 3, S, S]);
       const yb = be.upload(y.subarray(0, n));
       try {
-        const { logits } = net.forward(t, t.input(xb), st.weight.map((a) => ({ active: a, inactive: [], involved: [a] })));
+        const { logits } = net.forward(
+          t,
+          t.input(xb),
+          st.weight.map((a) => ({ active: a, inactive: [], involved: [a] })),
+        );
         const loss = t.crossEntropy(logits, yb);
         t.backward(loss);
         sgd.step(0.05);
@@ -245,7 +262,10 @@ writeFileSync(batchFile, Buffer.from(new Float32Array([...batch.x, ...batch.y]).
 // Cells: distinct NAS-Bench-201 networks (the ground-truth table), a seeded sample.
 const archs = [...loadNb201Accuracies().keys()];
 const rng = new Rng(7);
-const cells: Nb201Cell[] = rng.shuffle(archs).slice(0, nCells).map((a) => parseArch(a));
+const cells: Nb201Cell[] = rng
+  .shuffle(archs)
+  .slice(0, nCells)
+  .map((a) => parseArch(a));
 
 const variants: Array<{ name: string; env: Record<string, string>; note: string }> = [
   { name: 'torch', env: {}, note: 'python3-torch as installed' },
@@ -253,7 +273,12 @@ const variants: Array<{ name: string; env: Record<string, string>; note: string 
 ];
 if (v['openblas-only'] && !v.openblas) throw new Error('--openblas-only needs --openblas DIR');
 if (v['openblas-only']) variants.length = 0;
-if (v.openblas) variants.push({ name: 'torch*+OpenBLAS', env: { ...TUNED_MALLOC, LD_LIBRARY_PATH: v.openblas, OPENBLAS_NUM_THREADS: String(threads) }, note: `torch* with OpenBLAS from ${v.openblas}` });
+if (v.openblas)
+  variants.push({
+    name: 'torch*+OpenBLAS',
+    env: { ...TUNED_MALLOC, LD_LIBRARY_PATH: v.openblas, OPENBLAS_NUM_THREADS: String(threads) },
+    note: `torch* with OpenBLAS from ${v.openblas}`,
+  });
 const spin = { GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT ?? '1000' };
 const servers: Array<{ name: string; s: TorchServer }> = [];
 let torchNote = 'not run (--no-torch)';
@@ -300,7 +325,13 @@ const layoutReq = {
   classes: CIFAR_LAYOUT.classes,
   lastC: CIFAR_LAYOUT.widths[CIFAR_LAYOUT.widths.length - 1],
 };
-const shapesReq = positions.map((p) => ({ inC: p.inC, outC: p.outC, stride: p.stride, inH: p.inH, candidates: p.candidates.map((c) => (c === 'zero' ? 'zero' : [c.kernel, c.expand])) }));
+const shapesReq = positions.map((p) => ({
+  inC: p.inC,
+  outC: p.outC,
+  stride: p.stride,
+  inH: p.inH,
+  candidates: p.candidates.map((c) => (c === 'zero' ? 'zero' : [c.kernel, c.expand])),
+}));
 
 for (let round = 0; round < rounds; round++) {
   for (const w of only) {
@@ -314,7 +345,16 @@ for (let round = 0; round < rounds; round++) {
           ((scores[w] ??= {}).ours ??= [])[i] = s;
         }
         for (const { name, s } of servers) {
-          const r = await s.ask({ task: w, arch, batch: batchFile, n: 64, channels: NET.channels, cells: NET.cellsPerStage, repeats, seed: 0 });
+          const r = await s.ask({
+            task: w,
+            arch,
+            batch: batchFile,
+            n: 64,
+            channels: NET.channels,
+            cells: NET.cellsPerStage,
+            repeats,
+            seed: 0,
+          });
           keep(w, name, i, Math.min(...r.ms));
           ((scores[w] ??= {})[name] ??= [])[i] = r.score!;
         }
@@ -346,7 +386,15 @@ for (let round = 0; round < rounds; round++) {
       const mixShapes = layerShapes(CIFAR_LAYOUT).map((s) => ({ inC: s.inC, outC: s.outC, stride: s.stride, inH: s.inH }));
       for (const { name, s } of servers) {
         for (let r = 0; r < repeats; r++) {
-          const res = await s.ask({ task: 'autospace', layout: layoutReq, shapes: mixShapes, cells: cellsReq, batch: batchFile, n: 32, repeats: nSteps });
+          const res = await s.ask({
+            task: 'autospace',
+            layout: layoutReq,
+            shapes: mixShapes,
+            cells: cellsReq,
+            batch: batchFile,
+            n: 32,
+            repeats: nSteps,
+          });
           res.ms.forEach((t, i) => keep(w, name, i, t));
         }
       }
@@ -367,17 +415,33 @@ const load1 = loadavg();
 const rows = only.map((w) => {
   const per = (c: string) => ((PROXIES as readonly string[]).includes(w) ? sum(ms[w][c]) / ms[w][c].length : mean(ms[w][c]));
   const oursMs = per('ours');
-  return { workload: w, unit: (PROXIES as readonly string[]).includes(w) ? 'ms per cell' : 'ms per step', ms: Object.fromEntries(cols.map((c) => [c, per(c)])), speedup: Object.fromEntries(cols.slice(1).map((c) => [c, per(c) / oursMs])) };
+  return {
+    workload: w,
+    unit: (PROXIES as readonly string[]).includes(w) ? 'ms per cell' : 'ms per step',
+    ms: Object.fromEntries(cols.map((c) => [c, per(c)])),
+    speedup: Object.fromEntries(cols.slice(1).map((c) => [c, per(c) / oursMs])),
+  };
 });
 const head = ['workload', 'unit', ...cols.map((c) => `${c} ms`), ...cols.slice(1).map((c) => `vs ${c}`)];
-const table = [head, ...rows.map((r) => [r.workload, r.unit, ...cols.map((c) => r.ms[c].toFixed(1)), ...cols.slice(1).map((c) => `${r.speedup[c].toFixed(2)}x`)])];
+const table = [
+  head,
+  ...rows.map((r) => [
+    r.workload,
+    r.unit,
+    ...cols.map((c) => r.ms[c].toFixed(1)),
+    ...cols.slice(1).map((c) => `${r.speedup[c].toFixed(2)}x`),
+  ]),
+];
 const widths = head.map((_, j) => Math.max(...table.map((r) => r[j].length)));
 const text = table.map((r) => r.map((c, j) => (j < 2 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')).join('\n');
 console.log(
   [
     `CPU backend vs PyTorch eager (CPU), ${new Date().toISOString()}`,
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical cores; load average ${load0.map((x) => x.toFixed(2)).join(' ')} -> ${load1.map((x) => x.toFixed(2)).join(' ')}`,
-    `ours: ${be.deviceName} (GOMP_SPINCOUNT ${spin.GOMP_SPINCOUNT}); ${torchNote}; ${variants.slice(0, servers.length).map((x) => `${x.name}: ${x.note}`).join('; ')}`,
+    `ours: ${be.deviceName} (GOMP_SPINCOUNT ${spin.GOMP_SPINCOUNT}); ${torchNote}; ${variants
+      .slice(0, servers.length)
+      .map((x) => `${x.name}: ${x.note}`)
+      .join('; ')}`,
     `NB201 cells: ${cells.length} distinct networks (full: 16 channels, 5 cells per stage, batch 64); steps: CIFAR layout, batch 32, ${nSteps} steps`,
     `${clock === 'cpu' ? 'process CPU' : 'wall'} ms: per cell / step the min over ${repeats} repeats x ${rounds} round(s); proxies: mean over the cells; "vs X" > 1: ours faster`,
     '',

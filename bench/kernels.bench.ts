@@ -8,7 +8,11 @@
 import { benchCommand } from '../src/cli/commands/bench.js';
 
 const args = process.argv.slice(2);
-const namesKernel = args.some((a, i) => !a.startsWith('-') && !(i > 0 && /^--(shapes|repeats|warmup|baselines|json|svg|gpujs-mode|native-threads)$/.test(args[i - 1])));
+const namesKernel = args.some(
+  (a, i) =>
+    !a.startsWith('-') &&
+    !(i > 0 && /^--(shapes|repeats|warmup|baselines|json|svg|gpujs-mode|native-threads)$/.test(args[i - 1])),
+);
 
 benchCommand([...(namesKernel ? [] : ['matmul', 'correlation']), '--side-by-side', ...args]).then(
   // Dawn keeps handles alive; exit explicitly.

@@ -58,14 +58,18 @@ function score(target: string, device: string, note: string, ops: number, pairs:
     rmseMs: Math.sqrt(err.reduce((a, e) => a + e * e, 0) / err.length),
     mapePct: (ape.reduce((a, e) => a + e, 0) / ape.length) * 100,
     within10Pct: (ape.filter((e) => e <= 0.1).length / ape.length) * 100,
-    kendallTau: kendallTau(pairs.map((p) => p.predictedMs), pairs.map((p) => p.measuredMs)).tau,
+    kendallTau: kendallTau(
+      pairs.map((p) => p.predictedMs),
+      pairs.map((p) => p.measuredMs),
+    ).tau,
     meanMeasuredMs: pairs.reduce((a, p) => a + p.measuredMs, 0) / pairs.length,
     seconds,
     pairs,
   };
 }
 
-const predictions = (table: LatencyTable, archs: ProxylessArch[]) => archs.map((a) => predictLatency(table, a, { field: 'median' }).totalMs);
+const predictions = (table: LatencyTable, archs: ProxylessArch[]) =>
+  archs.map((a) => predictLatency(table, a, { field: 'median' }).totalMs);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -102,18 +106,45 @@ async function main(): Promise<void> {
     if (target === 'cpu-onednn' || target === 'cpu-xnnpack') {
       const backend = target.slice(4) as BackendName;
       const native = loadNative();
-      const { table } = await buildLatencyTable({ keys, backend, repeats, warmup: 3, maxTimeMs: 1000, flushBytes: 'auto', native });
+      const { table } = await buildLatencyTable({
+        keys,
+        backend,
+        repeats,
+        warmup: 3,
+        maxTimeMs: 1000,
+        flushBytes: 'auto',
+        native,
+      });
       const pred = predictions(table, archs);
       const pairs = [];
       for (const [i, a] of archs.entries()) {
         const r = await native.profile(archToNativeOps(a), { backend, repeats: netRepeats, warmup: 3, maxTimeMs: 3000 });
         pairs.push({ predictedMs: pred[i], measuredMs: r.medianMs });
       }
-      rows.push(score(target, `${table.meta.cpu}, ${table.meta.library}`, '1 thread, pinned, caches flushed', keys.length, pairs, (Date.now() - t0) / 1000));
+      rows.push(
+        score(
+          target,
+          `${table.meta.cpu}, ${table.meta.library}`,
+          '1 thread, pinned, caches flushed',
+          keys.length,
+          pairs,
+          (Date.now() - t0) / 1000,
+        ),
+      );
     } else if (target === 'aarch64-qemu') {
-      const sshd = await startSshd({ arm: { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX } });
+      const sshd = await startSshd({
+        arm: { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX },
+      });
       try {
-        const o = { target: sshd.url('arm'), identity: sshd.identity, knownHosts: sshd.knownHosts, targetDir: `${sshd.dir}/remote`, repeats: Math.max(3, Math.round(repeats / 4)), warmup: 1, maxTimeMs: 1000 };
+        const o = {
+          target: sshd.url('arm'),
+          identity: sshd.identity,
+          knownHosts: sshd.knownHosts,
+          targetDir: `${sshd.dir}/remote`,
+          repeats: Math.max(3, Math.round(repeats / 4)),
+          warmup: 1,
+          maxTimeMs: 1000,
+        };
         const { table } = await buildTable({ keys }, remoteTableSource(keys, o));
         const pred = predictions(table, archs);
         const remote = new RemoteProfiler({ ...o, repeats: Math.max(3, Math.round(netRepeats / 4)), maxTimeMs: 3000 });
@@ -123,7 +154,16 @@ async function main(): Promise<void> {
           (id, r) => measured.set(id, remoteResultToEntry(r).median!),
         );
         const pairs = archs.map((_, i) => ({ predictedMs: pred[i], measuredMs: measured.get(`net${i}`)! }));
-        rows.push(score(target, `aarch64 under qemu-user on ${table.meta.cpu}, ${table.meta.library}`, 'EMULATED: pipeline only, timings meaningless', keys.length, pairs, (Date.now() - t0) / 1000));
+        rows.push(
+          score(
+            target,
+            `aarch64 under qemu-user on ${table.meta.cpu}, ${table.meta.library}`,
+            'EMULATED: pipeline only, timings meaningless',
+            keys.length,
+            pairs,
+            (Date.now() - t0) / 1000,
+          ),
+        );
       } finally {
         sshd.stop();
       }
@@ -137,10 +177,22 @@ async function main(): Promise<void> {
         const pairs = [];
         for (const [i, a] of archs.entries()) {
           const net = archToCellNet(a);
-          const m = await timeGpuNetwork(be, net.layout, net.cells, net.choices, { ...opts, repeats: Math.max(5, Math.round(netRepeats / 2)) });
+          const m = await timeGpuNetwork(be, net.layout, net.cells, net.choices, {
+            ...opts,
+            repeats: Math.max(5, Math.round(netRepeats / 2)),
+          });
           pairs.push({ predictedMs: pred[i], measuredMs: samplesToEntry(m.samplesMs).median! });
         }
-        rows.push(score(target, `${table.meta.gpu} (${table.meta.adapter}), ${table.meta.library}`, `batch 1, ${table.meta.timing}`, keys.length, pairs, (Date.now() - t0) / 1000));
+        rows.push(
+          score(
+            target,
+            `${table.meta.gpu} (${table.meta.adapter}), ${table.meta.library}`,
+            `batch 1, ${table.meta.timing}`,
+            keys.length,
+            pairs,
+            (Date.now() - t0) / 1000,
+          ),
+        );
       } finally {
         gpu.destroy();
       }
@@ -150,7 +202,15 @@ async function main(): Promise<void> {
     const r = rows.at(-1)!;
     log(`${target}: MAPE ${r.mapePct.toFixed(1)} %, within 10 %: ${r.within10Pct.toFixed(0)} %, ${r.seconds.toFixed(0)} s`);
   }
-  if (values.json) writeResult(values.json, JSON.stringify({ date: new Date().toISOString(), resolution, archs: archs.length, seed: Number(values.seed), rows }, null, 2) + '\n');
+  if (values.json)
+    writeResult(
+      values.json,
+      JSON.stringify(
+        { date: new Date().toISOString(), resolution, archs: archs.length, seed: Number(values.seed), rows },
+        null,
+        2,
+      ) + '\n',
+    );
   const out = [
     `### Latency predictor across devices (${resolution}x${resolution}, batch 1, ${archs.length} random ProxylessNAS architectures, seed ${values.seed}; ${new Date().toISOString().slice(0, 10)})`,
     '',

@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   const flushNote: string[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const [v, variant] of variants.entries()) {
-      process.stderr.write(`round ${round + 1}/${rounds}: profiling ${keys.length} ops at ${resolution}x${resolution} (${variant.label})...\n`);
+      process.stderr.write(
+        `round ${round + 1}/${rounds}: profiling ${keys.length} ops at ${resolution}x${resolution} (${variant.label})...\n`,
+      );
       const { table } = await buildLatencyTable({
         keys,
         backend,
@@ -103,7 +105,10 @@ async function main(): Promise<void> {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const measured = measRounds.map((rs) => ({ medianMs: median(rs.map((r) => r.medianMs)), iqrMs: median(rs.map((r) => r.iqrMs)) }));
+  const measured = measRounds.map((rs) => ({
+    medianMs: median(rs.map((r) => r.medianMs)),
+    iqrMs: median(rs.map((r) => r.iqrMs)),
+  }));
   const tables = variants.map((v, k) => ({ label: v.label, flush: flushNote[k], pred: predRounds[k].map(median) }));
   const results = tables.map(({ label, flush, pred }) => {
     const rows = archs.map((arch, i) => ({
@@ -139,7 +144,10 @@ async function main(): Promise<void> {
 
   // ProxylessNAS-Mobile from the published Pixel 1 table.
   const pixel = readLatencyTable(dataFile('latency', 'proxylessnas_mobile_trim.yaml'));
-  const mobile = fromNetConfig(JSON.parse(readFileSync(dataFile('latency', 'proxylessnas_proxyless_mobile.config'), 'utf8')), 224);
+  const mobile = fromNetConfig(
+    JSON.parse(readFileSync(dataFile('latency', 'proxylessnas_proxyless_mobile.config'), 'utf8')),
+    224,
+  );
   let strictMissing = 0;
   try {
     predictLatency(pixel, mobile);
@@ -171,9 +179,13 @@ async function main(): Promise<void> {
   }
   const pct = (p: number, m: number): string => `${(((p - m) / m) * 100).toFixed(1)}%`;
   const out: string[] = [];
-  out.push(`### Latency predictor vs end-to-end (${summary.machine}; ${summary.library}; ${threads} thread(s); ${resolution}x${resolution}, batch 1)`);
+  out.push(
+    `### Latency predictor vs end-to-end (${summary.machine}; ${summary.library}; ${threads} thread(s); ${resolution}x${resolution}, batch 1)`,
+  );
   out.push('');
-  out.push(`| arch | blocks | measured ms (median) | IQR ms | ${results.map((r) => `predicted ms, ${r.label} | error`).join(' | ')} |`);
+  out.push(
+    `| arch | blocks | measured ms (median) | IQR ms | ${results.map((r) => `predicted ms, ${r.label} | error`).join(' | ')} |`,
+  );
   out.push(`|---:|---:|---:|---:|${results.map(() => '---:|---:|').join('')}`);
   archs.forEach((_, i) => {
     const m = measured[i];
@@ -181,7 +193,9 @@ async function main(): Promise<void> {
     out.push(`| ${i} | ${results[0].rows[i].blocks} | ${m.medianMs.toFixed(4)} | ${m.iqrMs.toFixed(4)} | ${cells.join(' | ')} |`);
   });
   out.push('');
-  out.push('| table | archs | table ops | RMSE ms | MAPE | max APE | mean signed error | Kendall tau | mean measured ms | RMSE / MAPE after LOO scale calibration |');
+  out.push(
+    '| table | archs | table ops | RMSE ms | MAPE | max APE | mean signed error | Kendall tau | mean measured ms | RMSE / MAPE after LOO scale calibration |',
+  );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     out.push(
@@ -191,14 +205,18 @@ async function main(): Promise<void> {
     );
   }
   out.push('');
-  out.push(`${rounds} interleaved rounds (table ops: median of ${values.repeats} runs each; networks: median of ${values['net-repeats']} runs), medians over rounds; flushed = ${tables[1].flush}; wall time ${totalS.toFixed(0)} s`);
+  out.push(
+    `${rounds} interleaved rounds (table ops: median of ${values.repeats} runs each; networks: median of ${values['net-repeats']} runs), medians over rounds; flushed = ${tables[1].flush}; wall time ${totalS.toFixed(0)} s`,
+  );
   out.push('');
   out.push('### ProxylessNAS-Mobile on Pixel 1 from the published table (measured whole network: 80.64 ms)');
   out.push('');
   out.push('| missing-key policy | predicted ms | error |');
   out.push('|---|---:|---:|');
   out.push(`| error (strict) | — (${strictMissing} keys missing from the table) | — |`);
-  out.push(`| nearest (closest channels, same shape/op) | ${pixelNearest.toFixed(2)} | ${pct(pixelNearest, PIXEL1_MEASURED_MS)} |`);
+  out.push(
+    `| nearest (closest channels, same shape/op) | ${pixelNearest.toFixed(2)} | ${pct(pixelNearest, PIXEL1_MEASURED_MS)} |`,
+  );
   out.push(`| scale (nearest × MAC ratio) | ${pixelScale.toFixed(2)} | ${pct(pixelScale, PIXEL1_MEASURED_MS)} |`);
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -65,9 +65,11 @@ function cases(): OpCase[] {
         out.push({ id: `${kind} ${k}x${k} C${C} ${H}px`, kind, N, C, H, Cout: C, k, stride: 1, pad: k >> 1 });
       }
     }
-    for (const kind of ['bn_fwd', 'bn_bwd', 'relu_fwd', 'relu_bwd'] as const) out.push({ id: `${kind} C${C} ${H}px`, kind, N, C, H });
+    for (const kind of ['bn_fwd', 'bn_bwd', 'relu_fwd', 'relu_bwd'] as const)
+      out.push({ id: `${kind} C${C} ${H}px`, kind, N, C, H });
     out.push({ id: `gram N64 D${C * H * H}`, kind: 'gram', N, C, H, D: C * H * H });
-    for (const k of [3, 1]) out.push({ id: `relu-conv${k}-bn f+b C${C} ${H}px`, kind: 'rcb', N, C, H, Cout: C, k, stride: 1, pad: k >> 1 });
+    for (const k of [3, 1])
+      out.push({ id: `relu-conv${k}-bn f+b C${C} ${H}px`, kind: 'rcb', N, C, H, Cout: C, k, stride: 1, pad: k >> 1 });
   }
   return out;
 }
@@ -252,7 +254,11 @@ class TorchServer {
     const failed = new Promise<string>((resolve) => {
       proc.on('error', (e) => resolve(`python3 failed to start (${e.message})`));
       proc.on('exit', (code) =>
-        resolve(/No module named 'torch'/.test(stderr) ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)' : `python3 exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`),
+        resolve(
+          /No module named 'torch'/.test(stderr)
+            ? 'no torch for /usr/bin/python3 (apt-get install python3-torch)'
+            : `python3 exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`,
+        ),
       );
     });
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
@@ -375,7 +381,8 @@ async function main(): Promise<void> {
     ['torch*/nat', 11, (c) => ratio(tunedMs[c.id], nativeMs[c.id])],
     ['wgsl/nat', 9, (c) => ratio(wgslMs[c.id], nativeMs[c.id])],
   ];
-  const row = (cells: string[]) => cells.map((v, i) => (cols[i][1] < 0 ? v.padEnd(-cols[i][1]) : v.padStart(cols[i][1]))).join(' ');
+  const row = (cells: string[]) =>
+    cells.map((v, i) => (cols[i][1] < 0 ? v.padEnd(-cols[i][1]) : v.padStart(cols[i][1]))).join(' ');
   const lines = [
     `native-ops bench: batch 64, ${threads} threads, ${cpus()[0]?.model ?? 'CPU'}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}; native convAlgorithm ${dev.convAlgorithm}`,
     `torch: ${torchNote}; torch*: the same with glibc keeping freed memory (${Object.entries(TUNED_MALLOC)
@@ -390,7 +397,10 @@ async function main(): Promise<void> {
   const sum = (m: Record<string, number>) => ops.reduce((s, c) => s + (m[c.id] ?? NaN), 0);
   if (Object.keys(torchMs).length) {
     const n = sum(nativeMs);
-    lines.push('', `total: native ${n.toFixed(2)} ms, torch ${sum(torchMs).toFixed(2)} ms (${(sum(torchMs) / n).toFixed(2)}x), torch* ${sum(tunedMs).toFixed(2)} ms (${(sum(tunedMs) / n).toFixed(2)}x)`);
+    lines.push(
+      '',
+      `total: native ${n.toFixed(2)} ms, torch ${sum(torchMs).toFixed(2)} ms (${(sum(torchMs) / n).toFixed(2)}x), torch* ${sum(tunedMs).toFixed(2)} ms (${(sum(tunedMs) / n).toFixed(2)}x)`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
   if (values.json) {

@@ -94,7 +94,9 @@ const res = await search.run((e) => {
   if (e.step % 25 === 0 || e.step === e.total) {
     const m = mergeProgress(pending);
     pending = [];
-    log(`${m.phase} ${m.step}/${m.total} loss ${m.trainLoss.toFixed(3)} acc ${(100 * m.trainAcc).toFixed(1)}% E[lat] ${m.expectedCost?.toFixed(1) ?? '-'} argmax ${m.argmaxCost?.toFixed(1) ?? '-'} H ${m.entropy.toFixed(3)}`);
+    log(
+      `${m.phase} ${m.step}/${m.total} loss ${m.trainLoss.toFixed(3)} acc ${(100 * m.trainAcc).toFixed(1)}% E[lat] ${m.expectedCost?.toFixed(1) ?? '-'} argmax ${m.argmaxCost?.toFixed(1) ?? '-'} H ${m.entropy.toFixed(3)}`,
+    );
   }
 });
 search.dispose();
@@ -102,7 +104,13 @@ const foundMs = archCost(latency, res.choices);
 log(`derived ${foundMs.toFixed(2)} ms: ${res.names.join(' ')} (${res.seconds.toFixed(0)} s)`);
 if (v.plot) {
   const pd = plotDataFromSearch(res, { target: targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
-  writeFileSync(v.plot, searchPlotSvg(pd, { title: `ProxylessNAS search, target ${targetMs} ms`, subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps, batch 32: derived ${foundMs.toFixed(2)} ms` }));
+  writeFileSync(
+    v.plot,
+    searchPlotSvg(pd, {
+      title: `ProxylessNAS search, target ${targetMs} ms`,
+      subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps, batch 32: derived ${foundMs.toFixed(2)} ms`,
+    }),
+  );
 }
 
 // 2. random architectures of similar latency (rejection sampling, uniform over candidates)
@@ -130,7 +138,9 @@ async function trainAll(label: string, choices: number[]) {
       augment: true,
       evalImages: num('eval'),
     });
-    log(`${label} seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}%, final loss ${r.finalTrainLoss.toFixed(3)} (${r.msPerStep.toFixed(0)} ms/step)`);
+    log(
+      `${label} seed ${s}: test acc ${(100 * r.testAcc).toFixed(1)}%, final loss ${r.finalTrainLoss.toFixed(3)} (${r.msPerStep.toFixed(0)} ms/step)`,
+    );
     runs.push({ seed: s, testAcc: r.testAcc, finalTrainLoss: r.finalTrainLoss, msPerStep: r.msPerStep });
   }
   const meanAcc = runs.reduce((a, r) => a + r.testAcc, 0) / runs.length;
@@ -140,7 +150,9 @@ const found = await trainAll('found', res.choices);
 const random = [];
 for (const [i, c] of randoms.entries()) random.push(await trainAll(`random ${i}`, c));
 const randomMean = random.reduce((a, r) => a + r.meanAcc, 0) / random.length;
-log(`found ${(100 * found.meanAcc).toFixed(1)}% vs random mean ${(100 * randomMean).toFixed(1)}% (best random ${(100 * Math.max(...random.map((r) => r.meanAcc))).toFixed(1)}%)`);
+log(
+  `found ${(100 * found.meanAcc).toFixed(1)}% vs random mean ${(100 * randomMean).toFixed(1)}% (best random ${(100 * Math.max(...random.map((r) => r.meanAcc))).toFixed(1)}%)`,
+);
 
 const out = {
   date: new Date().toISOString(),
@@ -154,7 +166,16 @@ const out = {
     expectedMs: res.expectedCost,
     probs: res.probs,
     seconds: res.seconds,
-    history: res.history.map((e) => ({ phase: e.phase, step: e.step, trainLoss: e.trainLoss, trainAcc: e.trainAcc, archCe: e.archCe, expectedMs: e.expectedCost, argmaxMs: e.argmaxCost, entropy: e.entropy })),
+    history: res.history.map((e) => ({
+      phase: e.phase,
+      step: e.step,
+      trainLoss: e.trainLoss,
+      trainAcc: e.trainAcc,
+      archCe: e.archCe,
+      expectedMs: e.expectedCost,
+      argmaxMs: e.argmaxCost,
+      entropy: e.entropy,
+    })),
   },
   found,
   random,

@@ -86,11 +86,15 @@ async function time(name: string, fn: () => Promise<void>): Promise<number> {
   }
   ms.sort((a, b) => a - b);
   const med = ms[Math.floor(ms.length / 2)];
-  console.log(`${name.padEnd(34)} median ${med.toFixed(1)} ms  (min ${ms[0].toFixed(1)}, max ${ms[ms.length - 1].toFixed(1)}, ${steps} steps)`);
+  console.log(
+    `${name.padEnd(34)} median ${med.toFixed(1)} ms  (min ${ms[0].toFixed(1)}, max ${ms[ms.length - 1].toFixed(1)}, ${steps} steps)`,
+  );
   return med;
 }
 
-console.log(`adapter: ${gpu.name}${gpu.adapter.isSoftware ? ' (software)' : ''}; layout ${layout.name}, batch ${B}, ${net.positions.length} searchable blocks, ${net.store.count()} supernet params`);
+console.log(
+  `adapter: ${gpu.name}${gpu.adapter.isSoftware ? ' (software)' : ''}; layout ${layout.name}, batch ${B}, ${net.positions.length} searchable blocks, ${net.store.count()} supernet params`,
+);
 const dispatch0 = gpu.dispatchCount;
 await weightStep();
 console.log(`dispatches per weight step: ${gpu.dispatchCount - dispatch0}`);
@@ -118,7 +122,10 @@ async function tfjsStep(l: MobileNetLayout): Promise<void> {
   const v = (shape: number[], fill?: number) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const fan = shape.length === 4 ? shape[0] * shape[1] * shape[2] : shape[0];
-    const data = fill === undefined ? Float32Array.from({ length: n }, () => (r.next() * 2 - 1) / Math.sqrt(fan)) : new Float32Array(n).fill(fill);
+    const data =
+      fill === undefined
+        ? Float32Array.from({ length: n }, () => (r.next() * 2 - 1) / Math.sqrt(fan))
+        : new Float32Array(n).fill(fill);
     const t = tf.variable(tf.tensor(data, shape));
     vars.push(t);
     return t;
@@ -151,7 +158,13 @@ async function tfjsStep(l: MobileNetLayout): Promise<void> {
     convBn(mid, c.outC, 1, 1, false);
     if (c.idskip) {
       const seq = layers.splice(start);
-      layers.push((x) => tf.add(x, seq.reduce((h, f) => f(h), x)) as T);
+      layers.push(
+        (x) =>
+          tf.add(
+            x,
+            seq.reduce((h, f) => f(h), x),
+          ) as T,
+      );
     }
   });
   const lastC = net.positions[net.positions.length - 1].outC;

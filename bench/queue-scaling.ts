@@ -56,16 +56,43 @@ function run(argv: string[]): Promise<{ code: number | null; stderr: string }> {
 }
 
 const port = await freePort();
-const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 await waitFor(redis, 'Ready to accept connections');
 const url = `redis://127.0.0.1:${port}`;
-const SCORE = ['score', '--sample', String(cells), '--ground-truth', '--proxies', 'wrcor', '--batch', batch, '--device', 'cpu', '--shard-size', '1', '--quiet'];
-const results: Array<{ workers: number; cells: number; seconds: number; cellsPerSecond: number; loadAvgBefore: number; loadAvgAfter: number }> = [];
+const SCORE = [
+  'score',
+  '--sample',
+  String(cells),
+  '--ground-truth',
+  '--proxies',
+  'wrcor',
+  '--batch',
+  batch,
+  '--device',
+  'cpu',
+  '--shard-size',
+  '1',
+  '--quiet',
+];
+const results: Array<{
+  workers: number;
+  cells: number;
+  seconds: number;
+  cellsPerSecond: number;
+  loadAvgBefore: number;
+  loadAvgAfter: number;
+}> = [];
 try {
   for (const w of workerCounts) {
     const ns = `bench-${process.pid}-${w}`;
     const workers = Array.from({ length: w }, () =>
-      spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', ns, '--device', 'cpu', '--cpu-threads', '1', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      spawn(
+        process.execPath,
+        [BIN, 'worker', '--redis', url, '--queue', ns, '--device', 'cpu', '--cpu-threads', '1', '--quiet'],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      ),
     );
     await Promise.all(workers.map((p) => waitFor(p, 'waiting for jobs')));
     const loadAvgBefore = loadavg()[0];
@@ -77,7 +104,9 @@ try {
     await Promise.all(workers.map((p) => new Promise((res) => p.on('exit', res))));
     const row = { workers: w, cells, seconds, cellsPerSecond: cells / seconds, loadAvgBefore, loadAvgAfter: loadavg()[0] };
     results.push(row);
-    console.log(`${w} worker(s): ${cells} cells in ${seconds.toFixed(1)} s = ${row.cellsPerSecond.toFixed(2)} cells/s (load ${loadAvgBefore.toFixed(1)} -> ${row.loadAvgAfter.toFixed(1)})`);
+    console.log(
+      `${w} worker(s): ${cells} cells in ${seconds.toFixed(1)} s = ${row.cellsPerSecond.toFixed(2)} cells/s (load ${loadAvgBefore.toFixed(1)} -> ${row.loadAvgAfter.toFixed(1)})`,
+    );
   }
 } finally {
   redis.kill('SIGKILL');
@@ -86,8 +115,18 @@ if (jsonOut) {
   mkdirSync(dirname(jsonOut), { recursive: true });
   const out = {
     what: 'wgnas score --redis: cells/s with N local wgnas worker processes (CPU backend, 1 thread each); wall clock of the submitting process incl. its start-up',
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, note: 'shared 2-core development VM; other jobs were running (see the load averages)' },
-    settings: { cells, batch: Number(batch), proxies: 'wrcor', net: 'NAS-Bench-201 full (16 channels, 5 cells per stage)', shardSize: 1 },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      note: 'shared 2-core development VM; other jobs were running (see the load averages)',
+    },
+    settings: {
+      cells,
+      batch: Number(batch),
+      proxies: 'wrcor',
+      net: 'NAS-Bench-201 full (16 channels, 5 cells per stage)',
+      shardSize: 1,
+    },
     date: new Date().toISOString(),
     results,
   };

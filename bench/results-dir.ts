@@ -25,7 +25,11 @@ export interface ResultsDirOptions {
 
 /** Creates a fresh (missing or empty) <experiment>/<date>[-<tag>][-N]/ folder and returns its path. */
 export function resultsDir(experiment: string, o: ResultsDirOptions = {}): string {
-  const base = join(o.root ?? RESULTS_ROOT, experiment, [o.date ?? new Date().toISOString().slice(0, 10), o.tag].filter(Boolean).join('-'));
+  const base = join(
+    o.root ?? RESULTS_ROOT,
+    experiment,
+    [o.date ?? new Date().toISOString().slice(0, 10), o.tag].filter(Boolean).join('-'),
+  );
   let dir = base;
   for (let n = 2; existsSync(dir) && readdirSync(dir).length > 0; n++) dir = `${base}-${n}`;
   mkdirSync(dir, { recursive: true });
@@ -61,7 +65,8 @@ export function commandLine(argv: readonly string[] = process.argv): string {
 
 /** HEAD of this checkout, with `+ uncommitted changes` when the tree differs from it; `unknown` outside git. */
 export function checkoutCommit(): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
     const head = git('rev-parse', 'HEAD');
     return git('status', '--porcelain', '--untracked-files=no') ? `${head} + uncommitted changes` : head;

@@ -12,30 +12,56 @@ if (!dir || !existsSync(dir)) {
 const read = (f) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null);
 const json = (f) => {
   const t = read(f);
-  try { return t ? JSON.parse(t) : null; } catch { return null; }
+  try {
+    return t ? JSON.parse(t) : null;
+  } catch {
+    return null;
+  }
 };
 /** Minimal CSV reader for the score files (quoted fields, no embedded newlines). */
 function csv(text) {
-  const rows = text.trim().split('\n').map((line) => {
-    const out = []; let cur = ''; let q = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i];
-      if (q) { if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') q = false; else cur += c; }
-      else if (c === '"') q = true; else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
-    }
-    out.push(cur);
-    return out;
-  });
+  const rows = text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const out = [];
+      let cur = '';
+      let q = false;
+      for (let i = 0; i < line.length; i++) {
+        const c = line[i];
+        if (q) {
+          if (c === '"' && line[i + 1] === '"') {
+            cur += '"';
+            i++;
+          } else if (c === '"') q = false;
+          else cur += c;
+        } else if (c === '"') q = true;
+        else if (c === ',') {
+          out.push(cur);
+          cur = '';
+        } else cur += c;
+      }
+      out.push(cur);
+      return out;
+    });
   const [h, ...body] = rows;
   return body.map((r) => Object.fromEntries(h.map((k, i) => [k, r[i]])));
 }
 function kendall(a, b) {
-  let c = 0, d = 0, ta = 0, tb = 0;
-  for (let i = 0; i < a.length; i++) for (let j = i + 1; j < a.length; j++) {
-    const x = Math.sign(a[i] - a[j]), y = Math.sign(b[i] - b[j]);
-    if (x === 0 && y === 0) continue;
-    if (x === 0) ta++; else if (y === 0) tb++; else if (x === y) c++; else d++;
-  }
+  let c = 0,
+    d = 0,
+    ta = 0,
+    tb = 0;
+  for (let i = 0; i < a.length; i++)
+    for (let j = i + 1; j < a.length; j++) {
+      const x = Math.sign(a[i] - a[j]),
+        y = Math.sign(b[i] - b[j]);
+      if (x === 0 && y === 0) continue;
+      if (x === 0) ta++;
+      else if (y === 0) tb++;
+      else if (x === y) c++;
+      else d++;
+    }
   return (c - d) / Math.sqrt((c + d + ta) * (c + d + tb));
 }
 const log = read('suite.log') ?? '';
@@ -50,15 +76,21 @@ const smi = read('nvidia-smi.csv');
 lines.push(`# Device suite — ${info?.adapter?.description ?? 'unknown adapter'} — ${new Date().toISOString().slice(0, 10)}`, '');
 if (smi) lines.push('```', smi.trim(), '```', '');
 if (info) {
-  lines.push(`- adapter: ${info.adapter.vendor} / ${info.adapter.architecture} / ${info.adapter.description}${info.adapter.isSoftware ? ' (software)' : ''}`);
+  lines.push(
+    `- adapter: ${info.adapter.vendor} / ${info.adapter.architecture} / ${info.adapter.description}${info.adapter.isSoftware ? ' (software)' : ''}`,
+  );
   lines.push(`- features requested: ${info.adapter.features.join(', ')}`);
   if (info.adapter.adapterFeatures) lines.push(`- adapter features: ${info.adapter.adapterFeatures.join(', ')}`);
   if (unsafe?.adapter?.adapterFeatures) {
     const extra = unsafe.adapter.adapterFeatures.filter((f) => !(info.adapter.adapterFeatures ?? []).includes(f));
-    lines.push(`- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`);
+    lines.push(
+      `- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`,
+    );
   }
   const l = info.adapter.limits ?? {};
-  lines.push(`- limits: maxBufferSize ${l.maxBufferSize}, maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}`);
+  lines.push(
+    `- limits: maxBufferSize ${l.maxBufferSize}, maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}`,
+  );
   lines.push('');
 }
 const tuned = read('autotune.log');
@@ -74,7 +106,10 @@ const scoreFiles = [
 ].filter(([f]) => read(f));
 const byFile = {};
 if (scoreFiles.length) {
-  lines.push('| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |', '|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
   for (const [f, stepName] of scoreFiles) {
     const text = read(f).trim();
     const rows = text.includes('\n') ? csv(text) : [];
@@ -82,16 +117,30 @@ if (scoreFiles.length) {
     const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
     const wall = stepSeconds(stepName);
     const withAcc = rows.filter((r) => r.val_acc !== '' && r.val_acc !== undefined);
-    const tau = withAcc.length > 2 ? kendall(withAcc.map((r) => Number(r.wrcor)), withAcc.map((r) => Number(r.val_acc))) : NaN;
-    const what = stepName === 'score-all' ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${stepRc(stepName) === 124 ? ' (cut by the time limit)' : ''}` : '--group 1 (parity)';
+    const tau =
+      withAcc.length > 2
+        ? kendall(
+            withAcc.map((r) => Number(r.wrcor)),
+            withAcc.map((r) => Number(r.val_acc)),
+          )
+        : NaN;
+    const what =
+      stepName === 'score-all'
+        ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${stepRc(stepName) === 124 ? ' (cut by the time limit)' : ''}`
+        : '--group 1 (parity)';
     lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
   }
   const a = byFile['score-group1.csv'];
   const b = byFile['score-all.csv'];
   if (a && b) {
     const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
-    let worst = 0, n = 0;
-    for (const r of a) if (m.has(r.arch)) { n++; worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor)))); }
+    let worst = 0,
+      n = 0;
+    for (const r of a)
+      if (m.has(r.arch)) {
+        n++;
+        worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
+      }
     lines.push('', `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`);
   }
   lines.push('');
@@ -102,10 +151,16 @@ const bench = json('bench.json');
 const gf = (r) => r?.ours?.gflops ?? NaN;
 if (bench) {
   const peak = bench.peak?.gflops;
-  const big = bench.results.filter((r) => r.kernel === 'matmul' && r.shape.batch === 1 && r.shape.M >= 4096 && r.shape.M === r.shape.N && r.shape.N === r.shape.K);
+  const big = bench.results.filter(
+    (r) =>
+      r.kernel === 'matmul' && r.shape.batch === 1 && r.shape.M >= 4096 && r.shape.M === r.shape.N && r.shape.N === r.shape.K,
+  );
   if (big.length && peak) {
     lines.push(`f32 matmul against the adapter's f32 peak (${fmt(peak / 1e3, 1)} TFLOP/s, ${bench.peak.source}):`, '');
-    for (const r of big) lines.push(`- ${r.label}: ${fmt(gf(r) / 1e3, 2)} TFLOP/s = ${fmt((100 * gf(r)) / peak, 1)} % of peak${r.config?.tile ? ` (tile ${r.config.tile})` : ''}`);
+    for (const r of big)
+      lines.push(
+        `- ${r.label}: ${fmt(gf(r) / 1e3, 2)} TFLOP/s = ${fmt((100 * gf(r)) / peak, 1)} % of peak${r.config?.tile ? ` (tile ${r.config.tile})` : ''}`,
+      );
     lines.push('');
   }
 }
@@ -114,11 +169,16 @@ if (f16) {
   const f32 = new Map(f16.results.filter((r) => r.kernel === 'matmul').map((r) => [r.label, r]));
   const rows = f16.results.filter((r) => r.kernel === 'matmul-f16' || r.kernel === 'conv2d-f16');
   if (rows.length) {
-    lines.push('| f16 operands, f32 accumulation | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |', '|---|---|---:|---:|---:|');
+    lines.push(
+      '| f16 operands, f32 accumulation | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |',
+      '|---|---|---:|---:|---:|',
+    );
     for (const r of rows) {
       const base = r.kernel === 'matmul-f16' ? f32.get(r.label) : null;
       const tf = r.baselines?.['tfjs-webgpu']?.speedup;
-      lines.push(`| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`);
+      lines.push(
+        `| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`,
+      );
     }
     lines.push('');
   }
@@ -134,7 +194,9 @@ if (convAb.program || convAb.legacy) {
   for (const r of rows) {
     const p = convAb.program ? r : null;
     const l = legacy.get(key(r));
-    lines.push(`| ${r.kernel} | ${r.label} | ${cell(p)} | ${cell(l)} | ${p && l && !p.error && !l.error ? `${fmt(gf(p) / gf(l))}x` : ''} |`);
+    lines.push(
+      `| ${r.kernel} | ${r.label} | ${cell(p)} | ${cell(l)} | ${p && l && !p.error && !l.error ? `${fmt(gf(p) / gf(l))}x` : ''} |`,
+    );
   }
   lines.push('');
 }
@@ -150,7 +212,9 @@ if (steps) {
   lines.push('## Training steps', '', '| step | ours ms | tfjs-webgpu ms | ours vs tfjs |', '|---|---:|---:|---:|');
   lines.push(`| ProxylessNAS supernet weight step (one fixed path) | ${fmt(ours, 1)} | ${fmt(tf, 1)} | ${fmt(tf / ours)}x |`);
   lines.push(`| ProxylessNAS weight step (sampled path) | ${fmt(ms('wgnas weight step \\(1 path\\)'), 1)} | | |`);
-  lines.push(`| ProxylessNAS architecture step (2 paths + gates) | ${fmt(ms('wgnas arch step \\(2 paths \\+ gates\\)'), 1)} | | |`);
+  lines.push(
+    `| ProxylessNAS architecture step (2 paths + gates) | ${fmt(ms('wgnas arch step \\(2 paths \\+ gates\\)'), 1)} | | |`,
+  );
   const hist = json('autospace-history.json');
   const ev = hist?.history?.[0];
   if (ev) lines.push(`| AutoSpace step (weight + fitness, mean) | ${fmt(ev.msPerStep, 1)} | | |`);

@@ -11,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'wgnas_native.node');
-const HOW = 'install cmake, a C++17 compiler and oneDNN (Debian/Ubuntu: apt-get install cmake build-essential libdnnl-dev), then run: npm rebuild wgnas';
+const HOW =
+  'install cmake, a C++17 compiler and oneDNN (Debian/Ubuntu: apt-get install cmake build-essential libdnnl-dev), then run: npm rebuild wgnas';
 const say = (line) => process.stderr.write(`wgnas: ${line}\n`);
 
 function unavailable(why) {
-  say(`native addon not built (${why}): the CPU latency profiler and CPU backend are unavailable; GPU commands work. To enable it, ${HOW}`);
+  say(
+    `native addon not built (${why}): the CPU latency profiler and CPU backend are unavailable; GPU commands work. To enable it, ${HOW}`,
+  );
   process.exit(0);
 }
 
@@ -47,11 +50,15 @@ function main() {
     return unavailable('cmake-js (an optional dependency) is not installed');
   }
   // Only the addon: the standalone target profiler is a development build (scripts/build-target.sh).
-  const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build'), '--CDWGNAS_BUILD_PROFILER=OFF'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build'), '--CDWGNAS_BUILD_PROFILER=OFF'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0 || !existsSync(addon)) {
     const last = (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`;
     return unavailable(`the build failed: ${last.slice(0, 200)}`);

@@ -47,7 +47,8 @@ try {
   backend.dispose();
 }
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const stat = (t: Record<string, number[]>, f: (v: number[]) => number) => Object.fromEntries(Object.entries(t).map(([p, v]) => [p, f(v)]));
+const stat = (t: Record<string, number[]>, f: (v: number[]) => number) =>
+  Object.fromEntries(Object.entries(t).map(([p, v]) => [p, f(v)]));
 const rows: Array<[string, Record<string, number>]> = [
   ['wall mean', stat(wall, mean)],
   ['wall median', stat(wall, (v) => quantile(v, 0.5))],

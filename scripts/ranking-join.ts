@@ -21,15 +21,18 @@ if (!out || files.length < 1) throw new Error('usage: ranking-join.ts [--add NAM
 const tables = files.map((f) => {
   const [head, ...lines] = readFileSync(f, 'utf8').trim().split('\n');
   const cols = head.split(',');
-  return new Map(lines.map((l) => {
-    const v = l.split(',');
-    return [v[0], Object.fromEntries(cols.map((c, i) => [c, v[i]]))] as const;
-  }));
+  return new Map(
+    lines.map((l) => {
+      const v = l.split(',');
+      return [v[0], Object.fromEntries(cols.map((c, i) => [c, v[i]]))] as const;
+    }),
+  );
 });
 const proxyCols: string[] = [];
 for (const t of tables) {
   const first = t.values().next().value as Record<string, string>;
-  for (const c of Object.keys(first)) if (!['arch', 'val_acc', 'time_ms'].includes(c) && !proxyCols.includes(c)) proxyCols.push(c);
+  for (const c of Object.keys(first))
+    if (!['arch', 'val_acc', 'time_ms'].includes(c) && !proxyCols.includes(c)) proxyCols.push(c);
 }
 const archs = [...tables[0].keys()].filter((a) => tables.every((t) => t.has(a)));
 const val = (a: string, c: string) => tables.map((t) => t.get(a)!).find((r) => r[c] !== undefined)?.[c] ?? '';
@@ -40,7 +43,15 @@ const added = adds.map(([name, members]) => {
 const lines = [['arch', ...proxyCols, ...adds.map(([n]) => n), 'val_acc', 'time_ms'].join(',')];
 archs.forEach((a, i) => {
   const rows = tables.map((t) => t.get(a)!);
-  lines.push([a, ...proxyCols.map((c) => val(a, c)), ...added.map((col) => col[i]), rows[0].val_acc, rows.reduce((s, r) => s + Number(r.time_ms), 0)].join(','));
+  lines.push(
+    [
+      a,
+      ...proxyCols.map((c) => val(a, c)),
+      ...added.map((col) => col[i]),
+      rows[0].val_acc,
+      rows.reduce((s, r) => s + Number(r.time_ms), 0),
+    ].join(','),
+  );
 });
 writeFileSync(out + '.tmp', lines.join('\n') + '\n');
 renameSync(out + '.tmp', out);

@@ -39,7 +39,8 @@ for (let i = 0; i < args.length; i++) {
     }
   } else files.push(args[i]);
 }
-if (!files.length || !(budget > 0)) throw new Error('usage: ranking-select.ts [--budget X] [--cost PASS=X,...] A.csv [B.csv ...]');
+if (!files.length || !(budget > 0))
+  throw new Error('usage: ranking-select.ts [--budget X] [--cost PASS=X,...] A.csv [B.csv ...]');
 
 // Join by arch: column -> value per cell, cells present in every file.
 const tables = files.map((f) => {
@@ -69,9 +70,14 @@ for (let mask = 0; mask < 1 << rest.length; mask++) {
 out.sort((a, b) => b.tau - a.tau);
 const ok = out.filter((o) => o.cost <= budget + 1e-9);
 process.stdout.write(`${archs.length} selection cells; pool: ${pool.join(', ')}\n`);
-process.stdout.write(`pass costs (x WRCor): ${Object.entries(cost).map(([p, c]) => `${p} ${c}`).join(', ')}; budget ${budget}\n`);
+process.stdout.write(
+  `pass costs (x WRCor): ${Object.entries(cost)
+    .map(([p, c]) => `${p} ${c}`)
+    .join(', ')}; budget ${budget}\n`,
+);
 process.stdout.write(`${ok.length} of ${out.length} subsets containing wrcor fit the budget; best first:\n`);
 for (const o of ok.slice(0, 12)) process.stdout.write(`${o.tau.toFixed(4)}  ${o.cost.toFixed(2)}x  ${o.members.join('+')}\n`);
 process.stdout.write('best subsets over the budget (not admissible, for reference):\n');
-for (const o of out.filter((x) => x.cost > budget + 1e-9).slice(0, 5)) process.stdout.write(`${o.tau.toFixed(4)}  ${o.cost.toFixed(2)}x  ${o.members.join('+')}\n`);
+for (const o of out.filter((x) => x.cost > budget + 1e-9).slice(0, 5))
+  process.stdout.write(`${o.tau.toFixed(4)}  ${o.cost.toFixed(2)}x  ${o.members.join('+')}\n`);
 for (const m of pool) process.stdout.write(`single ${m}: ${kendallTau(cols[m], acc).tau.toFixed(4)}\n`);

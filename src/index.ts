@@ -10,22 +10,84 @@ export * as kernels from './kernels/ops.js';
 
 // Compute backends (the seam every computing caller goes through): openBackend('auto' | 'gpu' | 'cpu').
 export {
-  cpuBackend, DEVICE_CHOICES, type DeviceChoice, ForeignTensorError, gpuOf, openBackend, resolveDevice, webgpuBackend,
-  type Backend, type BackendLimits, type BackendOps, type BackendStats, type DeviceKind, type Tensor,
+  cpuBackend,
+  DEVICE_CHOICES,
+  type DeviceChoice,
+  ForeignTensorError,
+  gpuOf,
+  openBackend,
+  resolveDevice,
+  webgpuBackend,
+  type Backend,
+  type BackendLimits,
+  type BackendOps,
+  type BackendStats,
+  type DeviceKind,
+  type Tensor,
 } from './backend/index.js';
 export { describeBackend as describeDevice } from './backend/index.js';
 
 // Native addon (CPU latency profiler); loadNative() throws NativeUnavailableError with fixes when unbuilt.
-export { describeBackend, loadNative, NativeUnavailableError, type CpuInfo, type NativeBinding, type NativeOp, type ProfileOptions, type ProfileResult } from './native/binding.js';
+export {
+  describeBackend,
+  loadNative,
+  NativeUnavailableError,
+  type CpuInfo,
+  type NativeBinding,
+  type NativeOp,
+  type ProfileOptions,
+  type ProfileResult,
+} from './native/binding.js';
 
 // Data: where files are found, CIFAR-10, NAS-Bench-201 ground truth, fetching.
-export { DataNotFoundError, dataFile, dataRoots, findDataFile, packagedDataDir, userDataDir, type DataRoot } from './data/paths.js';
+export {
+  DataNotFoundError,
+  dataFile,
+  dataRoots,
+  findDataFile,
+  packagedDataDir,
+  userDataDir,
+  type DataRoot,
+} from './data/paths.js';
 export { CIFAR10_CLASSES, loadCifar10, loadCifar10File, sampleBatch, type Batch, type Cifar10 } from './data/cifar10.js';
-export { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, loadNb201Table, parsePythonJson, type NaslibZcRow, type Nb201BenchRow } from './data/nb201-bench.js';
-export { fetchDataset, listData, remoteDataset, DATASETS, type DataListing, type FetchOptions, type FetchResult, type RemoteDataset } from './data/datasets.js';
+export {
+  loadNaslibZc,
+  loadNb201Accuracies,
+  loadNb201ReferenceProxies,
+  loadNb201Table,
+  parsePythonJson,
+  type NaslibZcRow,
+  type Nb201BenchRow,
+} from './data/nb201-bench.js';
+export {
+  fetchDataset,
+  listData,
+  remoteDataset,
+  DATASETS,
+  type DataListing,
+  type FetchOptions,
+  type FetchResult,
+  type RemoteDataset,
+} from './data/datasets.js';
 // Datasets as the commands read them: `--dataset cifar10|cifar100|folder:PATH` parsed and opened.
-export { datasetClassCount, datasetSpecProblem, openDataset, parseDatasetSpec, DATASET_NAMES, type DatasetSpec, type OpenedDataset } from './data/dataset-spec.js';
-export { indicesByClass, materialize, proxyMinibatch, sampleBalanced, type ImageDataset, type LabelledBatch, type Normalisation } from './data/image-dataset.js';
+export {
+  datasetClassCount,
+  datasetSpecProblem,
+  openDataset,
+  parseDatasetSpec,
+  DATASET_NAMES,
+  type DatasetSpec,
+  type OpenedDataset,
+} from './data/dataset-spec.js';
+export {
+  indicesByClass,
+  materialize,
+  proxyMinibatch,
+  sampleBalanced,
+  type ImageDataset,
+  type LabelledBatch,
+  type Normalisation,
+} from './data/image-dataset.js';
 export { openImageFolder, scanImageFolder, type FolderScan, type ImageFolderOptions } from './data/image-folder.js';
 export { loadCifar, readCifarFiles, CIFAR_FORMATS, type CifarName, type CifarSet } from './data/cifar-official.js';
 export { openCifar10Subset, openOfficialCifar } from './data/cifar-dataset.js';
@@ -44,13 +106,30 @@ export { PROXIES, resolveProxies, scoreNet, scoreNetsGrouped, voteScores, type C
 export * from './zeroshot/index.js';
 
 // Latency tables and the predictor.
-export { readLatencyTable, writeLatencyTable, parseLatencyTable, formatLatencyTable, LatencyTableError, type LatencyEntry, type LatencyTable } from './latency/lut.js';
+export {
+  readLatencyTable,
+  writeLatencyTable,
+  parseLatencyTable,
+  formatLatencyTable,
+  LatencyTableError,
+  type LatencyEntry,
+  type LatencyTable,
+} from './latency/lut.js';
 export { findLatency, predictLatency, supernetLatencies, MissingLatencyError, type Prediction } from './latency/predictor.js';
 export { buildLatencyTable } from './latency/profiler.js';
 export { fromNetConfig, netConfigToKeys, type ProxylessArch } from './latency/arch.js';
 
 // Methods: ProxylessNAS, AutoSpace.
-export { ProxylessSearch, ProxylessSupernet, combineLoss, toNetConfig, checkResumable, readCheckpoint, DEFAULT_SEARCH, type ProxylessSearchConfig } from './proxyless/index.js';
+export {
+  ProxylessSearch,
+  ProxylessSupernet,
+  combineLoss,
+  toNetConfig,
+  checkResumable,
+  readCheckpoint,
+  DEFAULT_SEARCH,
+  type ProxylessSearchConfig,
+} from './proxyless/index.js';
 export { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type EvolveResult } from './autospace/evolve.js';
 export { searchCellSpace, trainCellArch } from './autospace/search.js';
 export { cellSearchSpace } from './autospace/search-space.js';

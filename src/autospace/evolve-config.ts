@@ -119,18 +119,24 @@ export function checkEvolveConfig(c: EvolveConfig): void {
   pos(c.tournamentSize, 'tournament size');
   pos(c.iterations, 'iterations');
   pos(c.steps, 'steps');
-  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new RangeError(`evolve-space: warm-up steps must be an integer >= 0, got ${c.warmupSteps}`);
-  if (!(Number.isInteger(c.minEvaluations) && c.minEvaluations >= 1)) throw new RangeError(`evolve-space: minEvaluations must be a positive integer, got ${c.minEvaluations}`);
+  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0))
+    throw new RangeError(`evolve-space: warm-up steps must be an integer >= 0, got ${c.warmupSteps}`);
+  if (!(Number.isInteger(c.minEvaluations) && c.minEvaluations >= 1))
+    throw new RangeError(`evolve-space: minEvaluations must be a positive integer, got ${c.minEvaluations}`);
   pos(c.replaceEvery, 'replaceEvery');
   if (!(Number.isInteger(c.maxNodes) && c.maxNodes >= 1 && c.maxNodes <= MAX_NODES)) {
     throw new RangeError(`evolve-space: maxNodes must be an integer from 1 to ${MAX_NODES}, got ${c.maxNodes}`);
   }
-  if (c.init !== 'reference' && c.init !== 'hand-designed') throw new RangeError(`evolve-space: init must be 'reference' or 'hand-designed', got '${c.init}'`);
+  if (c.init !== 'reference' && c.init !== 'hand-designed')
+    throw new RangeError(`evolve-space: init must be 'reference' or 'hand-designed', got '${c.init}'`);
   pos(c.batchSize, 'batch size');
-  if (c.k > c.populationSize) throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
+  if (c.k > c.populationSize)
+    throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
   if (!(c.budgetMadds > 0)) throw new RangeError(`evolve-space: the MAdds budget must be > 0, got ${c.budgetMadds}`);
   const fixed = fixedMadds(c.layout);
   if (c.budgetMadds <= fixed) {
-    throw new RangeError(`evolve-space: budget ${(c.budgetMadds / 1e6).toFixed(2)} M MAdds leaves nothing for the searchable layers (stem, first block and head alone take ${(fixed / 1e6).toFixed(2)} M)`);
+    throw new RangeError(
+      `evolve-space: budget ${(c.budgetMadds / 1e6).toFixed(2)} M MAdds leaves nothing for the searchable layers (stem, first block and head alone take ${(fixed / 1e6).toFixed(2)} M)`,
+    );
   }
 }

@@ -63,7 +63,8 @@ export class AutoSpace {
   ) {
     checkEvolveConfig(cfg);
     const L = cfg.layout;
-    if (L.inputSize !== 32) throw new RangeError(`evolve-space trains on CIFAR-10 (32×32): layout ${L.name} takes ${L.inputSize}`);
+    if (L.inputSize !== 32)
+      throw new RangeError(`evolve-space trains on CIFAR-10 (32×32): layout ${L.name} takes ${L.inputSize}`);
     this.rng = new Rng(mixSeed(cfg.seed, 0xa5));
     // The skeleton's own weights; the cells live in their members' stores (built per step into mixtures).
     this.store = new ParamStore(backend, new Rng(mixSeed(cfg.seed, 0x5e)));
@@ -117,12 +118,17 @@ export class AutoSpace {
 
   private batch(stream: BatchStream, key: number, aug: boolean): Batch {
     const b = stream.batchAt(key);
-    return { x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key)), stream.ds) : b.x, y: b.y, n: b.n };
+    return {
+      x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key)), stream.ds) : b.x,
+      y: b.y,
+      n: b.n,
+    };
   }
 
   /** The weights diverged: the loss of a weight (or, right after one, a fitness) step is not finite. */
   private checkLoss(loss: number, at: string, split: 'training' | 'validation'): void {
-    if (!Number.isFinite(loss)) throw new TrainingDivergedError(at, `the ${split} loss is ${loss}`, { value: this.cfg.weightLr, flag: '--lr' });
+    if (!Number.isFinite(loss))
+      throw new TrainingDivergedError(at, `the ${split} loss is ${loss}`, { value: this.cfg.weightLr, flag: '--lr' });
   }
 
   /**
@@ -134,11 +140,15 @@ export class AutoSpace {
     const cfg = this.cfg;
     let total = 0;
     for (let s = 0; s < cfg.warmupSteps; s++) {
-      const selected = this.populations.map((pop) => (cfg.warmupMix === 'population' ? [...pop] : this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length))));
+      const selected = this.populations.map((pop) =>
+        cfg.warmupMix === 'population' ? [...pop] : this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length)),
+      );
       const phi = selected.map((sel, b) => new Param(this.backend.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;
-        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () => this.stepWeights(selected, lr));
+        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () =>
+          this.stepWeights(selected, lr),
+        );
         this.checkLoss(r.loss, `warm-up step ${s + 1}`, 'training');
         total += r.loss;
         onStep?.(s + 1, r.loss);
@@ -184,13 +194,19 @@ export class AutoSpace {
         {
           const b = this.batch(this.valStream, key, false);
           const r = await this.pass(b, selected, phi, new Set(phi), async () => {
-            const grads = await Promise.all(phi.map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))));
+            const grads = await Promise.all(
+              phi.map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))),
+            );
             expected = fitness.step(grads);
             fitness.phi.forEach((z, b) => backend.write(phi[b].value, Float32Array.from(z)));
           });
           // A non-finite validation loss with finite φ means the weights broke in the weight step before.
           this.checkLoss(r.loss, at('fitness'), 'validation');
-          if (!fitness.finite()) throw new TrainingDivergedError(at('fitness'), 'the fitness logits φ are not finite', { value: cfg.fitnessLr, flag: '--fitness-lr' });
+          if (!fitness.finite())
+            throw new TrainingDivergedError(at('fitness'), 'the fitness logits φ are not finite', {
+              value: cfg.fitnessLr,
+              flag: '--fitness-lr',
+            });
           valLoss += r.loss / cfg.steps;
         }
       }
@@ -215,13 +231,29 @@ export class AutoSpace {
     });
     const replaced = (it + 1) % cfg.replaceEvery === 0 ? this.pops.replaceWorst(it < cfg.guideIterations) : 0;
     this.iteration++;
-    const ev: IterationEvent = { iteration: this.iteration, iterations: cfg.iterations, trainLoss, trainAcc, valLoss, expectedMadds: expected, mixed, replaced, msPerStep };
+    const ev: IterationEvent = {
+      iteration: this.iteration,
+      iterations: cfg.iterations,
+      trainLoss,
+      trainAcc,
+      valLoss,
+      expectedMadds: expected,
+      mixed,
+      replaced,
+      msPerStep,
+    };
     this.history.push(ev);
     onEvent?.(ev);
     return ev;
   }
 
-  private async pass(b: Batch, selected: Member[][], phi: Param[], paramGrads: 'all' | ReadonlySet<Param>, update: () => Promise<void>): Promise<{ loss: number; acc: number }> {
+  private async pass(
+    b: Batch,
+    selected: Member[][],
+    phi: Param[],
+    paramGrads: 'all' | ReadonlySet<Param>,
+    update: () => Promise<void>,
+  ): Promise<{ loss: number; acc: number }> {
     const backend = this.backend;
     // Fitness steps differentiate φ only: no weight-gradient convolutions.
     const t = new Tape(backend, { paramGrads });
@@ -283,7 +315,9 @@ export class AutoSpace {
     return {
       space,
       history: this.history,
-      populations: this.shapes.map((_, b) => this.ranked(b).map((m) => ({ cell: m.key, madds: m.madds, fitness: m.fitness, evaluated: m.evaluated }))),
+      populations: this.shapes.map((_, b) =>
+        this.ranked(b).map((m) => ({ cell: m.key, madds: m.madds, fitness: m.fitness, evaluated: m.evaluated })),
+      ),
       seconds,
     };
   }

@@ -46,7 +46,10 @@ export class FitnessLogits {
       const p = probs[b];
       const mean = p.reduce((a, pk, k) => a + pk * this.madds[b][k], 0);
       // ∂/∂φ_k of λ·max(0, E/B − 1) = λ/B · p_k (m_k − Σ_j p_j m_j)
-      return Array.from(z, (_, k) => ceGrads[b][k] + (over > 0 ? (budgetPenalty / budgetMadds) * p[k] * (this.madds[b][k] - mean) : 0));
+      return Array.from(
+        z,
+        (_, k) => ceGrads[b][k] + (over > 0 ? (budgetPenalty / budgetMadds) * p[k] * (this.madds[b][k] - mean) : 0),
+      );
     });
     const flat = g.flat();
     this.v = 0.999 * this.v + (0.001 * flat.reduce((a, x) => a + x * x, 0)) / flat.length;

@@ -83,7 +83,18 @@ export class Populations {
     const store = new ParamStore(this.backend, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
     const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b]);
     const sgd = new WeightSgd(this.backend, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
-    return { id, cell, key: formatCell(cell), madds: cellMadds(cell, this.shapes[b]), fitness: 1, evaluated: 0, reference, module, store, sgd };
+    return {
+      id,
+      cell,
+      key: formatCell(cell),
+      madds: cellMadds(cell, this.shapes[b]),
+      fitness: 1,
+      evaluated: 0,
+      reference,
+      module,
+      store,
+      sgd,
+    };
   }
 
   private drop(m: Member): void {

@@ -21,7 +21,12 @@ export interface LatencyLimit {
  * and optionally whose priced latency is at most a ceiling (equal latency as well): sampling and
  * mutation redraw until the constraints hold.
  */
-export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMadds = 0, limit?: LatencyLimit): SearchSpace<number[]> {
+export function cellSearchSpace(
+  space: CellSpace,
+  budgetMadds = Infinity,
+  minMadds = 0,
+  limit?: LatencyLimit,
+): SearchSpace<number[]> {
   const sizes = space.cells.map((c) => c.length);
   const name = `${space.file.source}:${space.layout.name}`;
   const fast = (a: number[]) => !limit || archCost(limit.latency, a) <= limit.maxLatencyMs;
@@ -34,20 +39,31 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
   const priciest = space.cells.map((cells, b) => cells.reduce((best, _c, j) => (madds(b, j) > madds(b, best) ? j : best), 0));
   const M = (x: number) => (x / 1e6).toFixed(2);
   if (archMadds(space, cheapest) > budgetMadds) {
-    throw new RangeError(`${name}: budget ${M(budgetMadds)} M MAdds is below the cheapest architecture (${M(archMadds(space, cheapest))} M)`);
+    throw new RangeError(
+      `${name}: budget ${M(budgetMadds)} M MAdds is below the cheapest architecture (${M(archMadds(space, cheapest))} M)`,
+    );
   }
   if (archMadds(space, priciest) < minMadds) {
-    throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds is above the most expensive architecture (${M(archMadds(space, priciest))} M)`);
+    throw new RangeError(
+      `${name}: minimum ${M(minMadds)} M MAdds is above the most expensive architecture (${M(archMadds(space, priciest))} M)`,
+    );
   }
-  if (minMadds > budgetMadds) throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
+  if (minMadds > budgetMadds)
+    throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
   if (limit) {
-    if (limit.latency.unit !== 'ms') throw new RangeError(`${name}: a latency ceiling needs a cost model in ms, got one in ${limit.latency.unit}`);
+    if (limit.latency.unit !== 'ms')
+      throw new RangeError(`${name}: a latency ceiling needs a cost model in ms, got one in ${limit.latency.unit}`);
     if (limit.latency.perPosition.length !== sizes.length || limit.latency.perPosition.some((p, b) => p.length !== sizes[b])) {
-      throw new RangeError(`${name}: the latency matrix does not match the space (${limit.latency.perPosition.map((p) => p.length).join('/')} priced cells per layer, space has ${sizes.join('/')})`);
+      throw new RangeError(
+        `${name}: the latency matrix does not match the space (${limit.latency.perPosition.map((p) => p.length).join('/')} priced cells per layer, space has ${sizes.join('/')})`,
+      );
     }
     const fastest = limit.latency.perPosition.map((p) => p.indexOf(Math.min(...p)));
     const lo = archCost(limit.latency, fastest);
-    if (lo > limit.maxLatencyMs) throw new RangeError(`${name}: latency ceiling ${limit.maxLatencyMs.toFixed(3)} ms is below the fastest architecture (${lo.toFixed(3)} ms)`);
+    if (lo > limit.maxLatencyMs)
+      throw new RangeError(
+        `${name}: latency ceiling ${limit.maxLatencyMs.toFixed(3)} ms is below the fastest architecture (${lo.toFixed(3)} ms)`,
+      );
   }
   const band = `${M(minMadds)}..${M(budgetMadds)} M MAdds${limit ? ` and ${limit.maxLatencyMs.toFixed(3)} ms` : ''}`;
   const TRIES = 1000;
@@ -69,7 +85,9 @@ export function cellSearchSpace(space: CellSpace, budgetMadds = Infinity, minMad
       const dist = (x: number[]) => {
         const m = archMadds(space, x);
         const over = limit ? Math.max(0, archCost(limit.latency, x) / limit.maxLatencyMs - 1) : 0;
-        return Math.max(0, minMadds - m, m - budgetMadds) / (Number.isFinite(budgetMadds) ? budgetMadds : Math.max(1, minMadds)) + over;
+        return (
+          Math.max(0, minMadds - m, m - budgetMadds) / (Number.isFinite(budgetMadds) ? budgetMadds : Math.max(1, minMadds)) + over
+        );
       };
       for (let restart = 0; restart < 8; restart++) {
         const a = sizes.map((k) => rng.int(k));

@@ -70,7 +70,12 @@ export async function searchCellSpace(backend: Backend, space: CellSpace, o: Cel
   const res =
     o.strategy === 'random'
       ? await randomSearch(ss, score, { budget: o.budget, rng })
-      : await regularizedEvolution(ss, score, { budget: o.budget, rng, populationSize: o.populationSize ?? 8, sampleSize: o.sampleSize ?? 3 });
+      : await regularizedEvolution(ss, score, {
+          budget: o.budget,
+          rng,
+          populationSize: o.populationSize ?? 8,
+          sampleSize: o.sampleSize ?? 3,
+        });
   return {
     choices: res.best,
     score: res.bestScore,
@@ -92,7 +97,14 @@ export interface ShortTrainOptions {
 }
 
 /** Trains one architecture of the space from scratch for a few steps; test accuracy on held-out images. */
-export function trainCellArch(backend: Backend, space: CellSpace, choices: readonly number[], train: Cifar10, test: Cifar10, o: ShortTrainOptions): Promise<TrainResult> {
+export function trainCellArch(
+  backend: Backend,
+  space: CellSpace,
+  choices: readonly number[],
+  train: Cifar10,
+  test: Cifar10,
+  o: ShortTrainOptions,
+): Promise<TrainResult> {
   return trainFixed(backend, space.layout, choices, train, test, {
     steps: o.steps,
     batchSize: o.batchSize,

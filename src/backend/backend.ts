@@ -32,10 +32,14 @@ export type SwapTensor<X, T = Tensor> = X extends GpuTensor
 type SwapArgs<A extends readonly unknown[], T> = { [I in keyof A]: SwapTensor<A[I], T> };
 
 /** A WGSL wrapper's signature without its leading Gpu, with Tensor for GpuTensor. */
-export type DropContext<F> = F extends (gpu: Gpu, ...args: infer A) => infer R ? (...args: SwapArgs<A, Tensor>) => SwapTensor<R> : never;
+export type DropContext<F> = F extends (gpu: Gpu, ...args: infer A) => infer R
+  ? (...args: SwapArgs<A, Tensor>) => SwapTensor<R>
+  : never;
 
 /** A WGSL wrapper's signature with another device C and tensor type T (what a backend implements). */
-export type WithContext<F, C, T> = F extends (gpu: Gpu, ...args: infer A) => infer R ? (ctx: C, ...args: SwapArgs<A, T>) => SwapTensor<R, T> : never;
+export type WithContext<F, C, T> = F extends (gpu: Gpu, ...args: infer A) => infer R
+  ? (ctx: C, ...args: SwapArgs<A, T>) => SwapTensor<R, T>
+  : never;
 
 /** One method per op of OPS: the op's WGSL signature minus the leading Gpu. */
 export type BackendOps = { readonly [N in OpName]: DropContext<Ops[N]['webgpu']> };

@@ -38,7 +38,9 @@ export function bindOps(
   const check = (op: string) => (t: unknown) => {
     if (!owns(t)) {
       const what = (t as { constructor?: { name?: string } }).constructor?.name ?? 'tensor';
-      throw new ForeignTensorError(`${op}: a ${what} [${(t as { shape: number[] }).shape.join(', ')}] does not belong to this ${backend} backend`);
+      throw new ForeignTensorError(
+        `${op}: a ${what} [${(t as { shape: number[] }).shape.join(', ')}] does not belong to this ${backend} backend`,
+      );
     }
   };
   const ops: Record<string, (...args: unknown[]) => unknown> = {};

@@ -6,13 +6,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { matmul, matmulOp } from '../kernels/matmul.js';
-import {
-  autotuneCachePath,
-  type MatmulTile,
-  matmulTileMisfit,
-  recordMatmulTuning,
-  tileName,
-} from '../kernels/matmul-tiles.js';
+import { autotuneCachePath, type MatmulTile, matmulTileMisfit, recordMatmulTuning, tileName } from '../kernels/matmul-tiles.js';
 import { median } from '../util/quantile.js';
 
 export { autotuneCachePath, tileName };

@@ -9,7 +9,12 @@ export const BASELINES = ['tfjs-webgpu', 'tfjs-wasm', 'gpujs', 'onednn', 'xnnpac
 export type BaselineName = (typeof BASELINES)[number];
 export const DEFAULT_BASELINES: BaselineName[] = ['tfjs-webgpu', 'tfjs-wasm', 'gpujs', 'onednn', 'cpu'];
 /** Accepted spellings of baseline names. */
-export const BASELINE_ALIASES: Record<string, BaselineName> = { tfjs: 'tfjs-webgpu', 'gpu.js': 'gpujs', wasm: 'tfjs-wasm', dnnl: 'onednn' };
+export const BASELINE_ALIASES: Record<string, BaselineName> = {
+  tfjs: 'tfjs-webgpu',
+  'gpu.js': 'gpujs',
+  wasm: 'tfjs-wasm',
+  dnnl: 'onednn',
+};
 
 export interface Throughput {
   medianMs: number;

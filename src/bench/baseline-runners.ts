@@ -8,7 +8,15 @@ import type { NativeBaseline } from './native.js';
 import type { BenchKernel, TfCase, TfTensor } from './registry.js';
 import type { TfjsBaseline } from './tfjs.js';
 import type { TfjsWasmBaseline } from './tfjs-wasm.js';
-import { type BaselineName, type BaselineResult, compareOutputs, cpuModel, type Runner, type ShapeContext, throughput } from './baseline-common.js';
+import {
+  type BaselineName,
+  type BaselineResult,
+  compareOutputs,
+  cpuModel,
+  type Runner,
+  type ShapeContext,
+  throughput,
+} from './baseline-common.js';
 
 /** Outputs up to this size are parity-checked on every shape, larger ones only on the kernel's first. */
 const PARITY_MAX_ELEMS = 1 << 22;
@@ -21,7 +29,12 @@ type Guard = { state: 'unchecked' | 'ok' | 'failed'; note: string };
  * The parity guard shared by all baselines: runs on the kernel's first shape and on every later
  * shape whose output is small. Returns the failure row, or the max |err| (undefined: not checked).
  */
-async function checkParity(guard: Guard, label: string, c: ShapeContext, output: () => Promise<ArrayLike<number>>): Promise<{ failed: BaselineResult } | { maxAbsErr?: number }> {
+async function checkParity(
+  guard: Guard,
+  label: string,
+  c: ShapeContext,
+  output: () => Promise<ArrayLike<number>>,
+): Promise<{ failed: BaselineResult } | { maxAbsErr?: number }> {
   if (!c.oursOut || !(guard.state === 'unchecked' || c.oursOut.length <= PARITY_MAX_ELEMS)) return {};
   const cmp = compareOutputs(await output(), c.oursOut, c.tol);
   if (!cmp.ok) {
@@ -83,7 +96,12 @@ function guardedRunner(
         const parity = await checkParity(guard, label, c, p.output);
         if ('failed' in parity) return parity.failed;
         const parityMaxAbsErr = parity.maxAbsErr;
-        const m = await measure(p.sampler, { warmup: p.warmup, repeats: c.repeats, minSampleMs: p.minSampleMs, budgetMs: p.budgetMs });
+        const m = await measure(p.sampler, {
+          warmup: p.warmup,
+          repeats: c.repeats,
+          minSampleMs: p.minSampleMs,
+          budgetMs: p.budgetMs,
+        });
         const t = throughput(m, c.cost.flops, c.cost.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
         return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, parityMaxAbsErr, timing: p.timing ?? m.source };
@@ -158,7 +176,9 @@ export function gpujsRunner(g: GpuJsBaseline, cpuMaxFlops: number): Runner {
   const maxFlops = g.mode === 'cpu' ? cpuMaxFlops : g.mode === 'webasm' ? 10 * cpuMaxFlops : Infinity;
   const where =
     `gpu.js ${g.version} in '${g.mode}' mode` +
-    (onGpu ? ' (its own GPUDevice on the same adapter, resident inputs, pipeline mode; wall clock to onSubmittedWorkDone)' : ` on ${cpuModel()}, wall clock`) +
+    (onGpu
+      ? ' (its own GPUDevice on the same adapter, resident inputs, pipeline mode; wall clock to onSubmittedWorkDone)'
+      : ` on ${cpuModel()}, wall clock`) +
     (g.rejected.length ? `; not used: ${g.rejected.join('; ')}` : '');
   return guardedRunner(
     'gpujs',
@@ -222,7 +242,15 @@ export function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Ru
         const t = throughput({ innerRuns: 1, stats: st }, c.cost.flops, c.cost.bytes);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  (${eq.note})`);
         const note = checked ? eq.note : `${eq.note}; timing only, no parity guard`;
-        return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, note, parityMaxAbsErr, timing: 'wall-clock (native)' };
+        return {
+          status: 'ok',
+          label,
+          ...t,
+          speedup: t.medianMs / c.oursMedianMs,
+          note,
+          parityMaxAbsErr,
+          timing: 'wall-clock (native)',
+        };
       } catch (e) {
         return { status: 'error', label, note: firstLine(e) };
       }

@@ -38,7 +38,12 @@ const LABELS: Record<BaselineName, string> = {
 };
 
 /** Starts the named baselines; one that cannot start becomes a runner that skips with the reason. */
-export async function createRunners(gpu: Gpu | null, names: readonly BaselineName[], cfg: BaselineConfig, log: (l: string) => void): Promise<Runner[]> {
+export async function createRunners(
+  gpu: Gpu | null,
+  names: readonly BaselineName[],
+  cfg: BaselineConfig,
+  log: (l: string) => void,
+): Promise<Runner[]> {
   const cpuMaxFlops = cfg.cpuMaxFlops ?? 4e9;
   const runners: Runner[] = [];
   for (const name of names) {

@@ -66,7 +66,8 @@ export function fmaBurnFlops(threads: number, iters: number): number {
 
 /** Y = scale * X, streamed as vec4 (x.size must be a multiple of 4). */
 export function scaleCopy(gpu: Gpu, x: GpuTensor, scale: number, out?: GpuTensor): GpuTensor {
-  if (x.size % 4 !== 0) throw new ShapeError(`scaleCopy: element count ${x.size} is not a multiple of 4 (the kernel streams vec4)`);
+  if (x.size % 4 !== 0)
+    throw new ShapeError(`scaleCopy: element count ${x.size} is not a multiple of 4 (the kernel streams vec4)`);
   const y = out ?? gpu.empty(x.shape);
   if (out) assertShape('scaleCopy out', out, x.shape);
   const n4 = x.size / 4;

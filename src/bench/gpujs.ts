@@ -86,7 +86,10 @@ function flatten(v: unknown, out: number[] = []): number[] {
 }
 
 const isHandle = (v: unknown): v is BufferResult =>
-  typeof v === 'object' && v !== null && typeof (v as BufferResult).toArray === 'function' && typeof (v as BufferResult).delete === 'function';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as BufferResult).toArray === 'function' &&
+  typeof (v as BufferResult).delete === 'function';
 
 const PROBE = 'function(a) { return a[this.thread.x] * 2 + this.constants.c; }';
 
@@ -124,7 +127,9 @@ export async function createGpuJsBaseline(prefer: readonly GpuJsMode[] = GPUJS_M
     mod = require('gpu.js') as GpuJsModule;
     version = (require('gpu.js/package.json') as { version: string }).version;
   } catch (e) {
-    throw new Error(`the gpu.js baseline needs gpu.js (a dev dependency; run npm install): ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `the gpu.js baseline needs gpu.js (a dev dependency; run npm install): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const rejected: string[] = [];
   let picked: { gpu: GpuJsInstance; mode: GpuJsMode } | null = null;

@@ -121,9 +121,20 @@ export async function cpuBackendPeak(backend: Backend): Promise<Peak> {
   const x = backend.zeros([elems]);
   const y = backend.zeros([elems]);
   try {
-    const mm = await measure(timerSampler(timer, () => void backend.ops.matmul(a, a, { out: c })), { warmup: 1, repeats: 5, minSampleMs: 50 });
-    const bw = await measure(timerSampler(timer, () => backend.ops.axpy(y, x, 0.5)), { warmup: 1, repeats: 5, minSampleMs: 50 });
-    return { flopsPerS: (2 * n * n * n) / (mm.stats.minMs / 1e3), bytesPerS: (3 * 4 * elems) / (bw.stats.minMs / 1e3), source: 'calibrated', name: backend.deviceName };
+    const mm = await measure(
+      timerSampler(timer, () => void backend.ops.matmul(a, a, { out: c })),
+      { warmup: 1, repeats: 5, minSampleMs: 50 },
+    );
+    const bw = await measure(
+      timerSampler(timer, () => backend.ops.axpy(y, x, 0.5)),
+      { warmup: 1, repeats: 5, minSampleMs: 50 },
+    );
+    return {
+      flopsPerS: (2 * n * n * n) / (mm.stats.minMs / 1e3),
+      bytesPerS: (3 * 4 * elems) / (bw.stats.minMs / 1e3),
+      source: 'calibrated',
+      name: backend.deviceName,
+    };
   } finally {
     for (const t of [a, c, x, y]) t.dispose();
   }
@@ -164,7 +175,12 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         }
         Object.assign(r, { flops: cost.flops, bytes: cost.bytes, intensity: cost.flops / cost.bytes, config: kc.config });
         try {
-          const m = await measure(timerSampler(timer, kc.run), { warmup: opts.warmup, repeats: opts.repeats, minSampleMs, budgetMs: gpuBudgetMs });
+          const m = await measure(timerSampler(timer, kc.run), {
+            warmup: opts.warmup,
+            repeats: opts.repeats,
+            minSampleMs,
+            budgetMs: gpuBudgetMs,
+          });
           timings.add(m.source);
           const t = throughput(m, cost.flops, cost.bytes);
           r.ours = { ...t, pctPeak: percentOfPeak(peak, cost.flops, cost.bytes, t.medianMs / 1e3), timing: m.source };
@@ -202,7 +218,9 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   }
 
   const where: BenchReport['where'] = {
-    ours: gpu ? `WGSL kernels on ${gpu.name} via Dawn` : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}`,
+    ours: gpu
+      ? `WGSL kernels on ${gpu.name} via Dawn`
+      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}`,
   };
   const labels: BenchReport['labels'] = {};
   for (const b of runners) {

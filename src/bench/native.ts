@@ -60,9 +60,23 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
   const name = backend === 'onednn' ? 'oneDNN' : 'XNNPACK';
   const cpu = native.cpuInfo();
   const one = async (ops: NativeOp[], o: { warmup: number; repeats: number; budgetMs: number }): Promise<RunStats> => {
-    const r = await native.profile(ops, { backend, threads, warmup: o.warmup, repeats: Math.max(3, o.repeats), maxTimeMs: o.budgetMs, keepSamples: true });
+    const r = await native.profile(ops, {
+      backend,
+      threads,
+      warmup: o.warmup,
+      repeats: Math.max(3, o.repeats),
+      maxTimeMs: o.budgetMs,
+      keepSamples: true,
+    });
     const s = Float64Array.from(r.samplesMs ?? [r.medianMs]).sort();
-    return { medianMs: r.medianMs, p10Ms: quantileSorted(s, 0.1), p90Ms: quantileSorted(s, 0.9), meanMs: r.meanMs, minMs: r.minMs, n: r.count };
+    return {
+      medianMs: r.medianMs,
+      p10Ms: quantileSorted(s, 0.1),
+      p90Ms: quantileSorted(s, 0.9),
+      meanMs: r.meanMs,
+      minMs: r.minMs,
+      n: r.count,
+    };
   };
   return {
     backend,
@@ -73,8 +87,14 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
     async time(eq, o) {
       const scale = eq.scale ?? 1;
       const a = await one(eq.ops, o);
-      return { medianMs: a.medianMs * scale, p10Ms: a.p10Ms * scale, p90Ms: a.p90Ms * scale, meanMs: a.meanMs * scale, minMs: a.minMs * scale, n: a.n };
+      return {
+        medianMs: a.medianMs * scale,
+        p10Ms: a.p10Ms * scale,
+        p90Ms: a.p90Ms * scale,
+        meanMs: a.meanMs * scale,
+        minMs: a.minMs * scale,
+        n: a.n,
+      };
     },
   };
 }
-

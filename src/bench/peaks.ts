@@ -69,7 +69,12 @@ export function rooflineFlopsPerS(peak: Pick<Peak, 'flopsPerS' | 'bytesPerS'>, f
  * Percent of the roofline bound a kernel reached. A kernel that does no FLOPs (a copy) is scored
  * against bandwidth alone.
  */
-export function percentOfPeak(peak: Pick<Peak, 'flopsPerS' | 'bytesPerS'>, flops: number, bytes: number, seconds: number): number {
+export function percentOfPeak(
+  peak: Pick<Peak, 'flopsPerS' | 'bytesPerS'>,
+  flops: number,
+  bytes: number,
+  seconds: number,
+): number {
   if (!(seconds > 0)) return NaN;
   if (flops <= 0) return (100 * bytes) / seconds / peak.bytesPerS;
   const bound = bytes > 0 ? rooflineFlopsPerS(peak, flops / bytes) : peak.flopsPerS;

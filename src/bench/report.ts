@@ -68,9 +68,20 @@ function render(header: string[], rows: string[][], markdown: boolean, rightFrom
 /** kernel, shape, median/p10/p90 ms, GFLOP/s, GB/s, %peak, vs each baseline. */
 export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): string {
   const bl = r.options.baselines;
-  const header = ['kernel', 'shape', 'median ms', 'p10 ms', 'p90 ms', 'GFLOP/s', 'GB/s', '%peak', ...bl.map((b) => `vs ${baselineLabel(r, b)}`)];
+  const header = [
+    'kernel',
+    'shape',
+    'median ms',
+    'p10 ms',
+    'p90 ms',
+    'GFLOP/s',
+    'GB/s',
+    '%peak',
+    ...bl.map((b) => `vs ${baselineLabel(r, b)}`),
+  ];
   const rows = r.results.map((x) => {
-    if (!x.ours) return [x.kernel, x.label, x.error ? `failed: ${x.error.slice(0, 60)}` : '-', '', '', '', '', '', ...bl.map(() => '')];
+    if (!x.ours)
+      return [x.kernel, x.label, x.error ? `failed: ${x.error.slice(0, 60)}` : '-', '', '', '', '', '', ...bl.map(() => '')];
     const o = x.ours;
     return [
       x.kernel,
@@ -131,7 +142,14 @@ export function rooflinePoints(r: BenchReport): RooflinePoint[] {
     if (x.ours) pts.push({ kernel: x.kernel, label: x.label, series: 'ours', intensity: x.intensity, gflops: x.ours.gflops });
     for (const [name, b] of Object.entries(x.baselines)) {
       if (b?.status === 'ok' && b.gflops !== undefined) {
-        pts.push({ kernel: x.kernel, label: x.label, series: b.label ?? name, intensity: x.intensity, gflops: b.gflops, otherDevice: !onRoofDevice(r.device, name) });
+        pts.push({
+          kernel: x.kernel,
+          label: x.label,
+          series: b.label ?? name,
+          intensity: x.intensity,
+          gflops: b.gflops,
+          otherDevice: !onRoofDevice(r.device, name),
+        });
       }
     }
   }

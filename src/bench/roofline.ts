@@ -51,7 +51,8 @@ const n = (v: number) => Number(v.toFixed(1));
 function baselineMarker(i: number, x: number, y: number, color: string, attrs: string, title: string): string {
   const a = attrs ? `${attrs} ` : '';
   const style = `fill="none" stroke="${color}" stroke-width="1.5"`;
-  const el = (tag: string, geo: string) => (title ? `<${tag} ${a}${geo} ${style}>${title}</${tag}>` : `<${tag} ${a}${geo} ${style}/>`);
+  const el = (tag: string, geo: string) =>
+    title ? `<${tag} ${a}${geo} ${style}>${title}</${tag}>` : `<${tag} ${a}${geo} ${style}/>`;
   const p = (d: string) => el('path', `d="${d}"`);
   switch (((i % 6) + 6) % 6) {
     case 0:
@@ -75,7 +76,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   const m = { l: 78, r: 190, t: opts.subtitle ? 70 : 52, b: 58 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  const plottable = points.filter((p) => p.intensity > 0 && p.gflops > 0 && Number.isFinite(p.intensity) && Number.isFinite(p.gflops));
+  const plottable = points.filter(
+    (p) => p.intensity > 0 && p.gflops > 0 && Number.isFinite(p.intensity) && Number.isFinite(p.gflops),
+  );
   const pts = plottable.filter((p) => !p.otherDevice);
   const offRoof = [...new Set(plottable.filter((p) => p.otherDevice).map((p) => p.series))];
   const peak = opts.peak && opts.peak.gflops > 0 && opts.peak.gbps > 0 ? opts.peak : undefined;
@@ -99,7 +102,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   const LABEL_LINE_PX = 12;
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(opts.title)}</text>`);
   if (opts.subtitle) out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#555555">${escapeXml(opts.subtitle)}</text>`);
@@ -110,11 +115,15 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   for (let e = ly0; e <= ly1; e++) out.push(`<line x1="${m.l}" y1="${n(Y(10 ** e))}" x2="${m.l + pw}" y2="${n(Y(10 ** e))}"/>`);
   out.push(`</g>`);
   out.push(`<g class="ticks" fill="#333333">`);
-  for (let e = lx0; e <= lx1; e++) out.push(`<text x="${n(X(10 ** e))}" y="${m.t + ph + 18}" text-anchor="middle">${decadeLabel(e)}</text>`);
-  for (let e = ly0; e <= ly1; e++) out.push(`<text x="${m.l - 8}" y="${n(Y(10 ** e) + 4)}" text-anchor="end">${decadeLabel(e)}</text>`);
+  for (let e = lx0; e <= lx1; e++)
+    out.push(`<text x="${n(X(10 ** e))}" y="${m.t + ph + 18}" text-anchor="middle">${decadeLabel(e)}</text>`);
+  for (let e = ly0; e <= ly1; e++)
+    out.push(`<text x="${m.l - 8}" y="${n(Y(10 ** e) + 4)}" text-anchor="end">${decadeLabel(e)}</text>`);
   out.push(`</g>`);
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333333"/>`);
-  out.push(`<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">arithmetic intensity (FLOP / byte of minimum traffic)</text>`);
+  out.push(
+    `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">arithmetic intensity (FLOP / byte of minimum traffic)</text>`,
+  );
   out.push(`<text transform="translate(20 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">GFLOP/s (f32)</text>`);
 
   // Roofline: bandwidth slope up to the ridge, then the compute ceiling.
@@ -151,7 +160,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
     const title = `<title>${escapeXml(`${p.series}: ${p.kernel} ${p.label}: ${p.gflops.toPrecision(3)} GFLOP/s at ${p.intensity.toPrecision(3)} FLOP/B`)}</title>`;
     const c = color(p.kernel);
     if (p.series === 'ours') {
-      out.push(`<circle class="point" ${attrs} cx="${x}" cy="${y}" r="5" fill="${c}" stroke="#000000" stroke-width="0.5">${title}</circle>`);
+      out.push(
+        `<circle class="point" ${attrs} cx="${x}" cy="${y}" r="5" fill="${c}" stroke="#000000" stroke-width="0.5">${title}</circle>`,
+      );
       // Right of the point, or left of it when that would leave the plot; then nudged up/down
       // (0, +1, -1, +2, ... lines) until its box clears the labels already placed.
       const text = `${p.kernel} ${p.label}`;
@@ -166,10 +177,14 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
       placed.push({ x0, x1, y: ly });
       if (Math.abs(ly - (y + 4)) > LABEL_LINE_PX / 2) {
         // Displaced label: a faint leader line back to its point.
-        out.push(`<line class="leader" x1="${x}" y1="${y}" x2="${n(right ? x0 - 2 : x1 + 2)}" y2="${n(ly - 3)}" stroke="${c}" stroke-width="0.5" stroke-opacity="0.6"/>`);
+        out.push(
+          `<line class="leader" x1="${x}" y1="${y}" x2="${n(right ? x0 - 2 : x1 + 2)}" y2="${n(ly - 3)}" stroke="${c}" stroke-width="0.5" stroke-opacity="0.6"/>`,
+        );
       }
       const anchor = right ? '' : ' text-anchor="end"';
-      out.push(`<text class="point-label" x="${n(right ? x0 : x1)}" y="${n(ly)}"${anchor} fill="${c}" font-size="10">${escapeXml(text)}</text>`);
+      out.push(
+        `<text class="point-label" x="${n(right ? x0 : x1)}" y="${n(ly)}"${anchor} fill="${c}" font-size="10">${escapeXml(text)}</text>`,
+      );
     } else {
       out.push(baselineMarker(series.filter((q) => q !== 'ours').indexOf(p.series), x, y, c, `class="point" ${attrs}`, title));
     }
@@ -181,7 +196,9 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   let ly = m.t + 8;
   out.push(`<g class="legend">`);
   for (const k of kernels) {
-    out.push(`<circle cx="${lx + 6}" cy="${ly}" r="5" fill="${color(k)}"/><text x="${lx + 16}" y="${ly + 4}">${escapeXml(k)}</text>`);
+    out.push(
+      `<circle cx="${lx + 6}" cy="${ly}" r="5" fill="${color(k)}"/><text x="${lx + 16}" y="${ly + 4}">${escapeXml(k)}</text>`,
+    );
     ly += 18;
   }
   ly += 6;

@@ -37,7 +37,9 @@ export async function createTfjsWasmBaseline(): Promise<TfjsWasmBaseline> {
     tf = await import('@tensorflow/tfjs');
     wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as typeof wasm;
   } catch (e) {
-    throw new Error(`the tfjs-wasm baseline needs @tensorflow/tfjs-backend-wasm (a dev dependency; run npm install): ${(e as Error).message}`);
+    throw new Error(
+      `the tfjs-wasm baseline needs @tensorflow/tfjs-backend-wasm (a dev dependency; run npm install): ${(e as Error).message}`,
+    );
   }
   const prev = tf.getBackend();
   wasm.setWasmPaths(tfjsWasmDir());
@@ -54,7 +56,8 @@ export async function createTfjsWasmBaseline(): Promise<TfjsWasmBaseline> {
     version: wasm.version_wasm ?? tf.version.tfjs,
     flavour: `${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'}`,
     select: async () => {
-      if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('tfjs refused to switch to its wasm backend');
+      if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm')))
+        throw new Error('tfjs refused to switch to its wasm backend');
     },
     sampler: (tc) => async (inner) => {
       const outs: TfTensor[] = [];

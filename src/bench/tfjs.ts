@@ -50,7 +50,9 @@ export async function createTfjsBaseline(gpu: Gpu): Promise<TfjsBaseline> {
   }
   const backend = new WebGPUBackend(gpu.device) as WebGpuBackendInternals;
   if (typeof backend.submitQueue !== 'function' || typeof backend.endComputePassEncoder !== 'function') {
-    throw new Error('this @tensorflow/tfjs-backend-webgpu version lacks submitQueue/endComputePassEncoder; the tfjs baseline cannot time it');
+    throw new Error(
+      'this @tensorflow/tfjs-backend-webgpu version lacks submitQueue/endComputePassEncoder; the tfjs baseline cannot time it',
+    );
   }
   // The import registered a factory that would open its own device: replace it (registerBackend
   // alone keeps an existing factory).
@@ -102,7 +104,8 @@ export async function createTfjsBaseline(gpu: Gpu): Promise<TfjsBaseline> {
     tf,
     version: tf.version.tfjs,
     select: async () => {
-      if (tf.getBackend() !== 'webgpu' && !(await tf.setBackend('webgpu'))) throw new Error('tfjs could not switch back to its webgpu backend');
+      if (tf.getBackend() !== 'webgpu' && !(await tf.setBackend('webgpu')))
+        throw new Error('tfjs could not switch back to its webgpu backend');
       if ((tf.backend() as unknown) !== backend) throw new Error('tfjs is not running on the backend built on our device');
     },
     sampler,

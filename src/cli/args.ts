@@ -19,7 +19,11 @@ export function writeTable(path: string, rows: Array<Record<string, string | num
 export function textTable(header: string[], rows: Array<Array<string | number>>): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: Array<string | number>) => r.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: Array<string | number>) =>
+    r
+      .map((c, i) => String(c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n') + '\n';
 }
 
@@ -54,13 +58,16 @@ export const NASLIB_DATASET = 'cifar10';
  * one dataset's map alone. Rows of `arch` and one column per proxy (NaN / -Infinity kept as written).
  */
 export function naslibRows(path: string, json: Record<string, unknown>): TableRow[] {
-  const isCellMap = (o: unknown) => !!o && typeof o === 'object' && Object.values(o).some((e) => !!e && typeof e === 'object' && 'val_accuracy' in e);
+  const isCellMap = (o: unknown) =>
+    !!o && typeof o === 'object' && Object.values(o).some((e) => !!e && typeof e === 'object' && 'val_accuracy' in e);
   let cells = json;
   if (!isCellMap(json)) {
     const section = json[NASLIB_DATASET];
     if (!isCellMap(section)) {
       const has = Object.keys(json).slice(0, 6).join(', ') || 'nothing';
-      throw new Error(`${path}: expected a JSON array of rows, got object (and not NASLib's zero-cost JSON: no '${NASLIB_DATASET}' section of cells; has ${has})`);
+      throw new Error(
+        `${path}: expected a JSON array of rows, got object (and not NASLib's zero-cost JSON: no '${NASLIB_DATASET}' section of cells; has ${has})`,
+      );
     }
     cells = section as Record<string, unknown>;
   }
@@ -93,8 +100,10 @@ export function readTable(path: string, text: string): TableRow[] {
     } catch (e) {
       throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
     }
-    if (rows !== null && typeof rows === 'object' && !Array.isArray(rows)) return naslibRows(path, rows as Record<string, unknown>);
-    if (!Array.isArray(rows)) throw new Error(`${path}: expected a JSON array of rows, got ${rows === null ? 'null' : typeof rows}`);
+    if (rows !== null && typeof rows === 'object' && !Array.isArray(rows))
+      return naslibRows(path, rows as Record<string, unknown>);
+    if (!Array.isArray(rows))
+      throw new Error(`${path}: expected a JSON array of rows, got ${rows === null ? 'null' : typeof rows}`);
     return rows.map((r, i) => {
       const at = `${path}: row ${i + 1}`;
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error(`${at} is not an object`);

@@ -15,10 +15,19 @@ type Loader<T> = () => Promise<T>;
 export const COMMANDS: Record<string, { spec: Loader<CommandSpec>; module: Loader<{ handlers: Handlers }> }> = {
   info: { spec: async () => (await import('./specs/info.js')).INFO, module: () => import('./commands/info.js') },
   score: { spec: async () => (await import('./specs/score.js')).SCORE, module: () => import('./commands/score.js') },
-  correlate: { spec: async () => (await import('./specs/correlate.js')).CORRELATE, module: () => import('./commands/correlate.js') },
+  correlate: {
+    spec: async () => (await import('./specs/correlate.js')).CORRELATE,
+    module: () => import('./commands/correlate.js'),
+  },
   search: { spec: async () => (await import('./specs/search.js')).SEARCH, module: () => import('./commands/search.js') },
-  proxyless: { spec: async () => (await import('./specs/proxyless.js')).PROXYLESS, module: () => import('./commands/proxyless.js') },
-  'evolve-space': { spec: async () => (await import('./specs/evolve-space.js')).EVOLVE_SPACE, module: () => import('./commands/evolve-space.js') },
+  proxyless: {
+    spec: async () => (await import('./specs/proxyless.js')).PROXYLESS,
+    module: () => import('./commands/proxyless.js'),
+  },
+  'evolve-space': {
+    spec: async () => (await import('./specs/evolve-space.js')).EVOLVE_SPACE,
+    module: () => import('./commands/evolve-space.js'),
+  },
   profile: { spec: async () => (await import('./specs/profile.js')).PROFILE, module: () => import('./commands/profile.js') },
   predict: { spec: async () => (await import('./specs/predict.js')).PREDICT, module: () => import('./commands/predict.js') },
   train: { spec: async () => (await import('./specs/train.js')).TRAIN, module: () => import('./commands/train.js') },
@@ -73,7 +82,9 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
   try {
     if (!cmd) {
       const guess = closest(name, Object.keys(COMMANDS));
-      throw new UsageError(`unknown command '${name.slice(0, 80)}'${guess ? `; did you mean '${guess}'?` : ''} (wgnas --help lists them)`);
+      throw new UsageError(
+        `unknown command '${name.slice(0, 80)}'${guess ? `; did you mean '${guess}'?` : ''} (wgnas --help lists them)`,
+      );
     }
     const spec = await cmd.spec();
     await runCommand(spec, rest, async (m) => (await COMMANDS[m].module()).handlers, io);

@@ -14,7 +14,11 @@ export const RUN_RESOLUTION = 32;
  * One split of --dataset. The fallback to the bundled subset is said in one line when --dataset
  * cifar10 was given; the default run stays as it always was (the subset, silently).
  */
-export async function openRunDataset(value: string, split: 'train' | 'test', ctx: Pick<RunContext, 'io' | 'given'>): Promise<ImageDataset> {
+export async function openRunDataset(
+  value: string,
+  split: 'train' | 'test',
+  ctx: Pick<RunContext, 'io' | 'given'>,
+): Promise<ImageDataset> {
   const { ds, note } = await openDataset(parseDatasetSpec(value), split, { size: RUN_RESOLUTION });
   if (note && ctx.given.has('dataset')) ctx.io.err(`${note}\n`);
   return ds;
@@ -27,14 +31,21 @@ export function runDatasetClasses(value: string): number {
 
 /** The proxies' minibatch from the training split (decoded before any device work). */
 export async function runProxyBatch(ds: ImageDataset, batchSize: number, seed: number): Promise<ProxyBatch> {
-  if (batchSize > ds.count) throw new UsageError(`--batch ${batchSize} is more than the ${ds.count} training images of ${ds.name}`);
+  if (batchSize > ds.count)
+    throw new UsageError(`--batch ${batchSize} is more than the ${ds.count} training images of ${ds.name}`);
   const b = await proxyMinibatch(ds, batchSize, seed, RUN_RESOLUTION);
   return { x: b.x, y: b.y, n: b.n };
 }
 
 /** Weights train on the first `trainN` images, α / fitness on the next `valN` (folders interleave classes, so both are balanced). */
-export async function runSearchSplit(ds: ImageDataset, trainN: number, valN: number, flags = '--train + --val'): Promise<SearchData> {
-  if (trainN + valN > ds.count) throw new UsageError(`${flags}: ${trainN} + ${valN} images requested, ${ds.name} has ${ds.count} training images`);
+export async function runSearchSplit(
+  ds: ImageDataset,
+  trainN: number,
+  valN: number,
+  flags = '--train + --val',
+): Promise<SearchData> {
+  if (trainN + valN > ds.count)
+    throw new UsageError(`${flags}: ${trainN} + ${valN} images requested, ${ds.name} has ${ds.count} training images`);
   return {
     train: await materialize(ds, 0, trainN, RUN_RESOLUTION),
     val: await materialize(ds, trainN, trainN + valN, RUN_RESOLUTION),

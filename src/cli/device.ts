@@ -2,7 +2,14 @@
  * `--device` and `--cpu-threads` for the commands that compute: resolving the choice (before the
  * work, so a resume can compare it with what the saved run recorded) and opening the backend.
  */
-import { type Backend, type DeviceChoice, type DeviceKind, describeBackend, openBackend, resolveDevice } from '../backend/index.js';
+import {
+  type Backend,
+  type DeviceChoice,
+  type DeviceKind,
+  describeBackend,
+  openBackend,
+  resolveDevice,
+} from '../backend/index.js';
 
 export interface DeviceValues {
   device: DeviceChoice;

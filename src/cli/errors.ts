@@ -20,14 +20,21 @@ export const MAX_ERROR_LINE = 400;
 
 /** Folds a message onto one line and cuts it to MAX_ERROR_LINE characters. */
 export function oneLine(msg: string): string {
+  // Control characters would garble a terminal line.
   // eslint-disable-next-line no-control-regex
-  const flat = msg.replace(/\s*\n\s*/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?').trim();
+  const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+  const flat = msg
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(CONTROL, '?')
+    .trim();
   return flat.length > MAX_ERROR_LINE ? `${flat.slice(0, MAX_ERROR_LINE)}...` : flat;
 }
 
 /** Edit distance with adjacent transpositions (optimal string alignment): 'jsno' is one step from 'json'. */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

@@ -65,7 +65,10 @@ function helpBody(o: OptDef): string {
   let s = o.help;
   if (o.type === 'enum') s += ` (${choicesOf(o.choices).join(' | ')})`;
   if (o.type === 'list' && choicesOf(o.choices).length) s += ` (items: ${choicesOf(o.choices).join(', ')})`;
-  if ((o.type === 'int' || o.type === 'number') && (o.max !== undefined || o.gt !== undefined || (o.min !== undefined && o.min !== 1))) {
+  if (
+    (o.type === 'int' || o.type === 'number') &&
+    (o.max !== undefined || o.gt !== undefined || (o.min !== undefined && o.min !== 1))
+  ) {
     s += ` (${valueText(o).replace(/^(integer|number) /, '')})`;
   }
   if (o.repeatable) s += ' (repeatable)';
@@ -156,9 +159,9 @@ export function formatDocs(specs: readonly CommandSpec[]): string {
     '',
     '<!-- Generated from src/cli/specs by `npm run docs:cli`; do not edit by hand (a test checks it is current). -->',
     '',
-    'Every command takes `--help`, `--version` and `--verbose` (which also prints the GPU runtime\'s start-up warnings). Bad input ends in one line naming the flag or file, before any',
+    "Every command takes `--help`, `--version` and `--verbose` (which also prints the GPU runtime's start-up warnings). Bad input ends in one line naming the flag or file, before any",
     'work starts: exit code 2 when the command line is wrong (an unknown option, a value out of range, an output',
-    'path that cannot be written), 1 when a file\'s content is bad or the run itself fails.',
+    "path that cannot be written), 1 when a file's content is bad or the run itself fails.",
     '',
     '| command | what it does |',
     '|---|---|',
@@ -167,8 +170,23 @@ export function formatDocs(specs: readonly CommandSpec[]): string {
   ];
   for (const s of specs) {
     const [main, ...others] = s.modes;
-    out.push(`## wgnas ${s.name}`, '', md(s.summary), '', '```', ...usageLines(s), '```', '', s.description.replace(/\n/g, ' '), '');
-    if (main.positionals) out.push(`Arguments: \`${main.positionals.metavar}\`: ${md(main.positionals.help)} (${main.positionals.choices().join(', ')}).`, '');
+    out.push(
+      `## wgnas ${s.name}`,
+      '',
+      md(s.summary),
+      '',
+      '```',
+      ...usageLines(s),
+      '```',
+      '',
+      s.description.replace(/\n/g, ' '),
+      '',
+    );
+    if (main.positionals)
+      out.push(
+        `Arguments: \`${main.positionals.metavar}\`: ${md(main.positionals.help)} (${main.positionals.choices().join(', ')}).`,
+        '',
+      );
     out.push(...docsTable(main.options), '');
     for (const m of others) {
       out.push(`### ${s.name} ${modeHeading(m)}`, '');

@@ -8,11 +8,17 @@ import type { EXPORT_OPTIONS } from './specs/export.js';
 
 /** The network named by --net or --nb201 (errors name the flag or the file). */
 export function networkOf(
-  values: Pick<ValuesOf<typeof EXPORT_OPTIONS>, 'net' | 'nb201' | 'channels' | 'cells-per-stage' | 'classes'> & { resolution?: number },
+  values: Pick<ValuesOf<typeof EXPORT_OPTIONS>, 'net' | 'nb201' | 'channels' | 'cells-per-stage' | 'classes'> & {
+    resolution?: number;
+  },
 ): ExportNetwork {
   if (values.nb201 !== undefined) {
     try {
-      return nb201Network(values.nb201, { channels: values.channels, cellsPerStage: values['cells-per-stage'], numClasses: values.classes });
+      return nb201Network(values.nb201, {
+        channels: values.channels,
+        cellsPerStage: values['cells-per-stage'],
+        numClasses: values.classes,
+      });
     } catch (e) {
       throw new UsageError(`--nb201: ${(e as Error).message}`);
     }
@@ -32,4 +38,3 @@ export function networkOf(
     throw new Error(`network file ${values.net}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }
-

@@ -31,7 +31,8 @@ function tokenize(argv: readonly string[], opts: Options): Token[] {
     version: { type: 'boolean' },
     verbose: { type: 'boolean' },
   };
-  for (const [name, o] of Object.entries(opts)) config[name] = { type: o.type === 'bool' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+  for (const [name, o] of Object.entries(opts))
+    config[name] = { type: o.type === 'bool' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   return parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true }).tokens ?? [];
 }
 
@@ -43,7 +44,9 @@ function allOptions(spec: CommandSpec): Options {
 function selectMode(spec: CommandSpec, tokens: Token[]): ModeSpec {
   for (const m of spec.modes) {
     if (!m.select) continue;
-    const hit = tokens.some((t) => t.kind === 'option' && t.name === m.select!.option && (m.select!.value === undefined || t.value === m.select!.value));
+    const hit = tokens.some(
+      (t) => t.kind === 'option' && t.name === m.select!.option && (m.select!.value === undefined || t.value === m.select!.value),
+    );
     if (hit) return m;
   }
   return spec.modes.find((m) => !m.select) ?? spec.modes[0];
@@ -88,7 +91,8 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
       continue;
     }
     const v = t.value;
-    if (v === undefined || (!t.inlineValue && /^--[a-zA-Z]/.test(v))) throw new UsageError(`--${name} needs a value (${o.metavar ?? 'a value'})`);
+    if (v === undefined || (!t.inlineValue && /^--[a-zA-Z]/.test(v)))
+      throw new UsageError(`--${name} needs a value (${o.metavar ?? 'a value'})`);
     const vs = o.type === 'path' && o.path === 'in-file' && o.repeatable ? expandPattern(name, v) : [v];
     raw.set(name, [...(raw.get(name) ?? []), ...vs]);
   }
@@ -135,7 +139,8 @@ function checkPositionals(spec: CommandSpec, mode: ModeSpec, positionals: string
   }
   const known = p.choices();
   for (const v of positionals) {
-    if (!known.includes(v)) throw new UsageError(`unknown ${p.noun} ${quote(v)}${didYouMean(v, known)} (known: ${known.join(', ')})`);
+    if (!known.includes(v))
+      throw new UsageError(`unknown ${p.noun} ${quote(v)}${didYouMean(v, known)} (known: ${known.join(', ')})`);
   }
 }
 
@@ -174,7 +179,6 @@ function rangeText(o: OptDef): string {
 
 const why = (o: OptDef) => (o.maxWhy ? ` (${o.maxWhy})` : '');
 
-
 function checkRange(name: string, o: OptDef, n: number, v: string, what: string): void {
   if (o.gt !== undefined && !(n > o.gt)) throw new UsageError(`--${name} must be > ${o.gt}, got ${quote(v)}`);
   if (o.min !== undefined && n < o.min) throw new UsageError(`--${name} must be ${what} >= ${o.min}, got ${quote(v)}`);
@@ -208,7 +212,8 @@ export function parseMadds(v: string, name = 'budget-madds'): number {
   const m = /^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*([kmg]?)\s*$/i.exec(v);
   const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m?.[3] ?? '').toLowerCase()] ?? NaN;
   const n = m ? Number(`${m[1]}${m[2] ?? ''}`) * scale : NaN;
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number like 12e6 or 12M, got ${quote(v)}`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a positive number like 12e6 or 12M, got ${quote(v)}`);
   return n;
 }
 
@@ -231,12 +236,16 @@ function parseList(name: string, o: OptDef, v: string): string[] {
     throw new UsageError(`--${name} is empty`);
   }
   const items = v.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new UsageError(`--${name} has an empty item in ${quote(v)} (write a comma list like a,b,c)`);
+  if (items.some((s) => s === ''))
+    throw new UsageError(`--${name} has an empty item in ${quote(v)} (write a comma list like a,b,c)`);
   const known = choicesOf(o.choices);
   if (!known.length) return items;
   return items.map((s) => {
     const hit = matchChoice(s, known, o.ignoreCase);
-    if (hit === undefined) throw new UsageError(`unknown ${o.noun ?? 'item'} ${quote(s)} in --${name}${didYouMean(s, known)} (known: ${known.join(', ')})`);
+    if (hit === undefined)
+      throw new UsageError(
+        `unknown ${o.noun ?? 'item'} ${quote(s)} in --${name}${didYouMean(s, known)} (known: ${known.join(', ')})`,
+      );
     return hit;
   });
 }
@@ -255,7 +264,9 @@ function checkRules(opts: Options, values: Record<string, unknown>, given: Reado
     }
     const w = o.appliesWhen;
     if (w && !w.values.includes(String(values[w.option]))) {
-      throw new UsageError(`--${name} applies only with --${w.option} ${orList(w.values)} (here --${w.option} is ${String(values[w.option])})`);
+      throw new UsageError(
+        `--${name} applies only with --${w.option} ${orList(w.values)} (here --${w.option} is ${String(values[w.option])})`,
+      );
     }
   }
 }

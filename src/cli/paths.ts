@@ -40,7 +40,9 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   try {
     st = fs.stat(abs);
   } catch (e) {
-    throw new UsageError(`${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use it (${code(e)})`}`);
+    throw new UsageError(
+      `${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use it (${code(e)})`}`,
+    );
   }
   if (st) {
     if (kind === 'out-file' && st.isDirectory()) throw new UsageError(`${what} is a directory; give a file name`);
@@ -57,7 +59,9 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   try {
     pst = fs.stat(parent);
   } catch (e) {
-    throw new UsageError(`${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use ${parent} (${code(e)})`}`);
+    throw new UsageError(
+      `${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use ${parent} (${code(e)})`}`,
+    );
   }
   if (!pst) throw new UsageError(`${what}: directory ${parent} does not exist`);
   if (!pst.isDirectory()) throw new UsageError(`${what}: ${parent} is not a directory`);
@@ -108,8 +112,14 @@ function realAncestor(abs: string, fs: PathFs): string {
 export function expandPattern(flag: string, value: string): string[] {
   const name = basename(value);
   if (!/[*?]/.test(name)) return [value];
-  if (/[*?]/.test(dirname(value))) throw new UsageError(`--${flag} ${quote(value)}: a pattern may use * and ? in the file name only`);
-  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  if (/[*?]/.test(dirname(value)))
+    throw new UsageError(`--${flag} ${quote(value)}: a pattern may use * and ? in the file name only`);
+  const re = new RegExp(
+    `^${name
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   let names: string[];
   try {
     names = readdirSync(dirname(value));

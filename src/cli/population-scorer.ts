@@ -20,7 +20,11 @@ export class PopulationScorer {
     if (this.proxy === 'vote') {
       // Fraction of the architectures seen so far that each member proxy ranks below this one.
       let v = 0;
-      for (const m of VOTE_MEMBERS) v += fractionBelow(this.seen.map((s) => s[m]), scores[m]);
+      for (const m of VOTE_MEMBERS)
+        v += fractionBelow(
+          this.seen.map((s) => s[m]),
+          scores[m],
+        );
       return v / VOTE_MEMBERS.length;
     }
     const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);

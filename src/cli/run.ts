@@ -35,7 +35,13 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export async function runCommand(spec: CommandSpec, argv: readonly string[], resolve: Resolve, io: Io = stdio, po: ParseOptions = {}): Promise<unknown> {
+export async function runCommand(
+  spec: CommandSpec,
+  argv: readonly string[],
+  resolve: Resolve,
+  io: Io = stdio,
+  po: ParseOptions = {},
+): Promise<unknown> {
   const p = parseCommand(spec, argv, po);
   if (p.kind === 'help') {
     io.out(formatHelp(spec));

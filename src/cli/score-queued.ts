@@ -45,7 +45,11 @@ export function scoreSettingsOf(o: ZeroShotOptions, proxies: string[], dataset: 
   };
 }
 
-export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, { io }: RunContext, r: QueuedScoreRun): Promise<void> {
+export async function scoreQueued(
+  v: ValuesOf<typeof SCORE_OPTIONS> & { redis: string },
+  { io }: RunContext,
+  r: QueuedScoreRun,
+): Promise<void> {
   const { stream, proxies, aggs, accs } = r;
   const archs = r.cells.map(formatArch);
   const keep = stream?.done ?? [];
@@ -57,13 +61,27 @@ export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: s
   }
   const selected = new Set(archs);
   const stray = [...kept.keys()].find((a) => !selected.has(a));
-  if (stray !== undefined) throw new ResumeMismatchError(`--resume: ${v.out} has a row for ${stray}, which this run does not score (another selection?)`);
+  if (stray !== undefined)
+    throw new ResumeMismatchError(
+      `--resume: ${v.out} has a row for ${stray}, which this run does not score (another selection?)`,
+    );
 
   const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device);
-  const client = new QueueClient({ url: v.redis, namespace: v.queue, device: r.device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
+  const client = new QueueClient({
+    url: v.redis,
+    namespace: v.queue,
+    device: r.device,
+    attempts: v.attempts,
+    onNote: (l) => io.err(`${l}\n`),
+  });
   const bar = new Progress(archs.length, 'score', process.stderr, { quiet: v.quiet, initial: kept.size });
   const fresh = new Map<number, ScoredCell>();
-  const toRow = (c: ScoredCell): Row => ({ arch: c.arch, ...c.scores, val_acc: accs.get(canonicalKey(parseArch(c.arch))), time_ms: Math.round(c.timeMs) });
+  const toRow = (c: ScoredCell): Row => ({
+    arch: c.arch,
+    ...c.scores,
+    val_acc: accs.get(canonicalKey(parseArch(c.arch))),
+    time_ms: Math.round(c.timeMs),
+  });
   try {
     const todo = archs.map((a, i) => ({ a, i })).filter(({ a }) => !kept.has(a));
     const keyOf = new Map(todo.map(({ a, i }) => [client.keyOf(settings, a), i]));
@@ -83,12 +101,19 @@ export async function scoreQueued(v: ValuesOf<typeof SCORE_OPTIONS> & { redis: s
     take(await client.stored([...keyOf.keys()]));
     const reused = fresh.size;
     const missing = todo.filter(({ i }) => !fresh.has(i));
-    io.err(`scoring ${missing.length} cells with ${proxies.join(', ')} on the ${r.device} workers of ${v.queue}${reused ? ` (${reused} found in the result store)` : ''}\n`);
+    io.err(
+      `scoring ${missing.length} cells with ${proxies.join(', ')} on the ${r.device} workers of ${v.queue}${reused ? ` (${reused} found in the result store)` : ''}\n`,
+    );
     for (let s = 0; s < missing.length; s += v['shard-size']) {
-      await client.submit('score-shard', settings, missing.slice(s, s + v['shard-size']).map((t) => t.a));
+      await client.submit(
+        'score-shard',
+        settings,
+        missing.slice(s, s + v['shard-size']).map((t) => t.a),
+      );
     }
     const workers = await client.workersAlive();
-    if (workers === 0 && missing.length) io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine\n`);
+    if (workers === 0 && missing.length)
+      io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine\n`);
     bar.update(kept.size + fresh.size, `${workers} workers`);
     while (client.pendingCount) {
       take(await client.next());

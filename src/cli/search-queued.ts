@@ -61,13 +61,27 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
   try {
     const ds = await openRunDataset(v.dataset, 'train', ctx);
     const proxies = expandProxyNames([v.proxy]);
-    const opts = { batchSize: v.batch, seed: v.seed, net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes }, batch: await runProxyBatch(ds, v.batch, v.seed) };
+    const opts = {
+      batchSize: v.batch,
+      seed: v.seed,
+      net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
+      batch: await runProxyBatch(ds, v.batch, v.seed),
+    };
     const settings = scoreSettingsOf(opts, proxies, v.dataset, device);
     const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
-    if (!v.quiet) io.err(`search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`);
+    if (!v.quiet)
+      io.err(
+        `search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`,
+      );
     const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { quiet: v.quiet });
-    const client = new QueueClient({ url: v.redis, namespace: v.queue, device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) });
+    const client = new QueueClient({
+      url: v.redis,
+      namespace: v.queue,
+      device,
+      attempts: v.attempts,
+      onNote: (l) => io.err(`${l}\n`),
+    });
     const pop = new PopulationScorer(v.proxy);
     const t0 = performance.now();
     try {
@@ -88,7 +102,10 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       });
       bar.done();
       log?.finish();
-      const best = printNb201Result(v, io, result, (performance.now() - t0) / 1000, { device, deviceName: `workers of ${v.queue}` });
+      const best = printNb201Result(v, io, result, (performance.now() - t0) / 1000, {
+        device,
+        deviceName: `workers of ${v.queue}`,
+      });
       // --train-epochs: the cell found trains here, as after a search on this machine.
       await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
     } finally {

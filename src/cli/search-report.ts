@@ -11,7 +11,13 @@ export interface Nb201SearchValues {
   json: boolean;
 }
 
-export function printNb201Result(v: Nb201SearchValues, io: Io, result: { best: Nb201Cell; bestScore: number; evaluations: number }, seconds: number, device: Record<string, unknown>): string {
+export function printNb201Result(
+  v: Nb201SearchValues,
+  io: Io,
+  result: { best: Nb201Cell; bestScore: number; evaluations: number },
+  seconds: number,
+  device: Record<string, unknown>,
+): string {
   const { strategy, proxy, budget } = v;
   const accs = loadNb201Accuracies();
   const acc = accs.get(canonicalKey(result.best));

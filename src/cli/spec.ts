@@ -195,7 +195,8 @@ export function defineCommand(c: CommandSpec): CommandSpec {
   return c;
 }
 
-export const choicesOf = (c: Choices | undefined): readonly string[] => (c === undefined ? [] : typeof c === 'function' ? c() : c);
+export const choicesOf = (c: Choices | undefined): readonly string[] =>
+  c === undefined ? [] : typeof c === 'function' ? c() : c;
 
 /** Largest seed: seeds are 32-bit (the RNG state), so larger values would silently wrap. */
 export const MAX_SEED = 2 ** 32 - 1;
@@ -204,4 +205,3 @@ export const MAX_SEED = 2 ** 32 - 1;
 export function seed(dflt: number, help = 'random seed'): Opt<number> {
   return int({ help, default: dflt, min: 0, max: MAX_SEED, maxWhy: 'seeds are 32-bit' });
 }
-

@@ -70,7 +70,16 @@ export class GraphBuilder {
     // Statistics start as PyTorch's (0, 1); weights files or calibration (reference.ts) replace them.
     if (!this.tensors.has(mean)) this.tensors.set(mean, { shape: [channels], data: new Float32Array(channels) });
     if (!this.tensors.has(variance)) this.tensors.set(variance, { shape: [channels], data: new Float32Array(channels).fill(1) });
-    this.nodes.push({ op: 'bn', x, gamma: this.use(`${base}.gamma`, [channels]), beta: this.use(`${base}.beta`, [channels]), mean, var: variance, eps: BN_EPS, y });
+    this.nodes.push({
+      op: 'bn',
+      x,
+      gamma: this.use(`${base}.gamma`, [channels]),
+      beta: this.use(`${base}.beta`, [channels]),
+      mean,
+      var: variance,
+      eps: BN_EPS,
+      y,
+    });
     return y;
   }
 

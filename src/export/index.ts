@@ -42,7 +42,8 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
     const layout = getLayout(String(v.layout));
     const shapes = layerShapes(layout);
     const { cells: texts, choices } = v as { cells?: unknown; choices?: unknown };
-    if (!Array.isArray(texts) || texts.length !== shapes.length) throw new ExportError(`${where}: 'cells' must list ${shapes.length} cells (layout ${layout.name})`);
+    if (!Array.isArray(texts) || texts.length !== shapes.length)
+      throw new ExportError(`${where}: 'cells' must list ${shapes.length} cells (layout ${layout.name})`);
     if (!Array.isArray(choices) || choices.length !== shapes.length || !choices.every((c) => Number.isInteger(c) && c >= 0)) {
       throw new ExportError(`${where}: 'choices' must be ${shapes.length} candidate indices`);
     }
@@ -52,15 +53,26 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
         validateCell(c, shapes[b]);
         return c;
       } catch (e) {
-        if (e instanceof CellError || e instanceof SyntaxError) throw new ExportError(`${where}: layer ${b} cell '${String(t)}': ${e.message}`);
+        if (e instanceof CellError || e instanceof SyntaxError)
+          throw new ExportError(`${where}: layer ${b} cell '${String(t)}': ${e.message}`);
         throw e;
       }
     });
-    return { kind: 'mobilenet', layout, cells, choices: choices as number[], description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})` };
+    return {
+      kind: 'mobilenet',
+      layout,
+      cells,
+      choices: choices as number[],
+      description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})`,
+    };
   }
   const arch = parseProxylessArch(json, resolution);
   const net = archToCellNet(arch);
-  return { kind: 'mobilenet', ...net, description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks` };
+  return {
+    kind: 'mobilenet',
+    ...net,
+    description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks`,
+  };
 }
 
 /** The calibration batch: `batch` N(0, 1) images, seeded. */
@@ -100,7 +112,9 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
   if (withStats.length > 0) {
     if (withStats.length < bases.length) {
       const miss = bases.find((b) => !withStats.includes(b))!;
-      throw new ExportError(`${o.weights}: has BN running statistics for ${withStats.length} of ${bases.length} BN layers, none for '${miss}' (all or none)`);
+      throw new ExportError(
+        `${o.weights}: has BN running statistics for ${withStats.length} of ${bases.length} BN layers, none for '${miss}' (all or none)`,
+      );
     }
     const look = paramLookup(params, o.weights!);
     for (const b of bases) {
@@ -117,6 +131,13 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
     referenceForward(graph, calibrationInput(net, batch, seed), { calibrate: true });
     bn = `batch statistics of ${batch} N(0,1) images of 3x${s}x${s} (seed ${seed + 1}), the statistics wgnas' forward normalises with on that batch`;
   }
-  graph.meta = { ...graph.meta, network: describeNetwork(net), init, 'bn-statistics': bn, 'bn-epsilon': '1e-5', layout: 'NCHW float32, input [N, 3, H, W], output logits [N, classes]' };
+  graph.meta = {
+    ...graph.meta,
+    network: describeNetwork(net),
+    init,
+    'bn-statistics': bn,
+    'bn-epsilon': '1e-5',
+    layout: 'NCHW float32, input [N, 3, H, W], output logits [N, classes]',
+  };
   return graph;
 }

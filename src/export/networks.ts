@@ -8,7 +8,16 @@
  * random numbers in the same order as `new Nb201Net(backend, ...)` / `new FixedNet(backend, ...)`.
  */
 import type { Backend } from '../backend/index.js';
-import { type Cell, type LayerShape, hasShortcut, isZeroCell, mbconvCell, nodeWeightShape, primitiveSpec, validateCell } from '../mobilenet/cell.js';
+import {
+  type Cell,
+  type LayerShape,
+  hasShortcut,
+  isZeroCell,
+  mbconvCell,
+  nodeWeightShape,
+  primitiveSpec,
+  validateCell,
+} from '../mobilenet/cell.js';
 import { FixedNet } from '../mobilenet/fixed-net.js';
 import { type MobileNetLayout, layerShapes, layoutSpace } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js';
@@ -22,7 +31,8 @@ export type ExportNetwork =
   | { kind: 'mobilenet'; layout: MobileNetLayout; cells: Cell[]; choices: number[]; description: string };
 
 export function describeNetwork(n: ExportNetwork): string {
-  if (n.kind === 'nb201') return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW})`;
+  if (n.kind === 'nb201')
+    return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW})`;
   return n.description;
 }
 
@@ -46,8 +56,12 @@ export function seededParams(n: ExportNetwork, seed: number): Map<string, Tensor
   const backend = hostDevice();
   const rng = new Rng(seed);
   const params: readonly Param[] =
-    n.kind === 'nb201' ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch' }, rng, n.inputHW).params : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch').params;
-  return new Map(params.map((p) => [p.name, { shape: [...p.value.shape], data: (p.value as unknown as { data: Float32Array }).data }]));
+    n.kind === 'nb201'
+      ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch' }, rng, n.inputHW).params
+      : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch').params;
+  return new Map(
+    params.map((p) => [p.name, { shape: [...p.value.shape], data: (p.value as unknown as { data: Float32Array }).data }]),
+  );
 }
 
 type ParamLookup = (name: string, shape?: readonly number[]) => Tensor;
@@ -122,7 +136,11 @@ function cellGraph(g: GraphBuilder, x: string, prefix: string, cell: Cell, shape
     const h = b === undefined ? vals[a] : g.add(vals[a], vals[b]);
     const name = `${prefix}.n${i}.${node.op}`;
     const ws = nodeWeightShape(node.op, info);
-    const c = g.conv(h, name, ws, { stride: info.stride, pad: (spec.kernel - 1) / 2, groups: spec.kind === 'dw' ? info.inChannels : 1 });
+    const c = g.conv(h, name, ws, {
+      stride: info.stride,
+      pad: (spec.kernel - 1) / 2,
+      groups: spec.kind === 'dw' ? info.inChannels : 1,
+    });
     const y = g.bn(c, `${name}.bn`, ws[0]);
     vals.push(spec.act ? g.act(y, true) : y);
   });

@@ -30,11 +30,24 @@ function nodes(n: GraphNode, tensors: Map<string, Tensor>, id: number): INodePro
   switch (n.op) {
     case 'conv': {
       const k = tensors.get(n.w)!.shape[2];
-      const attribute = [ints('kernel_shape', [k, k]), ints('strides', [n.stride, n.stride]), ints('pads', [n.pad, n.pad, n.pad, n.pad]), int('group', n.groups)];
+      const attribute = [
+        ints('kernel_shape', [k, k]),
+        ints('strides', [n.stride, n.stride]),
+        ints('pads', [n.pad, n.pad, n.pad, n.pad]),
+        int('group', n.groups),
+      ];
       return [{ opType: 'Conv', name, input: [n.x, n.w], output: [n.y], attribute }];
     }
     case 'bn':
-      return [{ opType: 'BatchNormalization', name, input: [n.x, n.gamma, n.beta, n.mean, n.var], output: [n.y], attribute: [float('epsilon', n.eps)] }];
+      return [
+        {
+          opType: 'BatchNormalization',
+          name,
+          input: [n.x, n.gamma, n.beta, n.mean, n.var],
+          output: [n.y],
+          attribute: [float('epsilon', n.eps)],
+        },
+      ];
     case 'relu':
       return [{ opType: 'Relu', name, input: [n.x], output: [n.y] }];
     case 'relu6':
@@ -42,7 +55,12 @@ function nodes(n: GraphNode, tensors: Map<string, Tensor>, id: number): INodePro
     case 'add':
       return [{ opType: 'Add', name, input: [n.a, n.b], output: [n.y] }];
     case 'avgpool': {
-      const attribute = [ints('kernel_shape', [n.kernel, n.kernel]), ints('strides', [n.stride, n.stride]), ints('pads', [n.pad, n.pad, n.pad, n.pad]), int('count_include_pad', n.countIncludePad ? 1 : 0)];
+      const attribute = [
+        ints('kernel_shape', [n.kernel, n.kernel]),
+        ints('strides', [n.stride, n.stride]),
+        ints('pads', [n.pad, n.pad, n.pad, n.pad]),
+        int('count_include_pad', n.countIncludePad ? 1 : 0),
+      ];
       return [{ opType: 'AveragePool', name, input: [n.x], output: [n.y], attribute }];
     }
     case 'gap':
@@ -55,7 +73,19 @@ function nodes(n: GraphNode, tensors: Map<string, Tensor>, id: number): INodePro
     case 'zeros':
       return [
         { opType: 'Shape', name, input: [n.x], output: [`${n.y}.shape`] },
-        { opType: 'ConstantOfShape', name: `${name}_fill`, input: [`${n.y}.shape`], output: [n.y], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: floatTensor('zero', { shape: [1], data: new Float32Array(1) }) }] },
+        {
+          opType: 'ConstantOfShape',
+          name: `${name}_fill`,
+          input: [`${n.y}.shape`],
+          output: [n.y],
+          attribute: [
+            {
+              name: 'value',
+              type: onnx.AttributeProto.AttributeType.TENSOR,
+              t: floatTensor('zero', { shape: [1], data: new Float32Array(1) }),
+            },
+          ],
+        },
       ];
   }
 }
@@ -70,13 +100,24 @@ export function toOnnx(graph: Graph, o: OnnxOptions = {}): Uint8Array {
   const [C, H, W] = graph.inputShape;
   const valueInfo = (name: string, dims: Array<number | string>): onnxProto.onnx.IValueInfoProto => ({
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
   });
   const initializer = [...graph.tensors].map(([name, t]) => floatTensor(name, t));
   if (graph.nodes.some((n) => n.op === 'relu6')) {
-    initializer.push(floatTensor('wgnas.zero', { shape: [], data: new Float32Array([0]) }), floatTensor('wgnas.six', { shape: [], data: new Float32Array([6]) }));
+    initializer.push(
+      floatTensor('wgnas.zero', { shape: [], data: new Float32Array([0]) }),
+      floatTensor('wgnas.six', { shape: [], data: new Float32Array([6]) }),
+    );
   }
-  const node = [...graph.nodes.flatMap((n, i) => nodes(n, graph.tensors, i)), { opType: 'Identity', name: 'output', input: [graph.output], output: ['logits'] }];
+  const node = [
+    ...graph.nodes.flatMap((n, i) => nodes(n, graph.tensors, i)),
+    { opType: 'Identity', name: 'output', input: [graph.output], output: ['logits'] },
+  ];
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 7,
     opsetImport: [{ domain: '', version: OPSET }],

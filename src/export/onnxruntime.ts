@@ -15,7 +15,9 @@ async function loadOrt(): Promise<Ort> {
   try {
     return (await import(ORT_MODULE)) as Ort;
   } catch (e) {
-    throw new OnnxRuntimeUnavailableError(`onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}): npm install onnxruntime-node`);
+    throw new OnnxRuntimeUnavailableError(
+      `onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}): npm install onnxruntime-node`,
+    );
   }
 }
 
@@ -26,12 +28,22 @@ export interface OrtOptions {
 
 async function session(model: Uint8Array, o: OrtOptions) {
   const ort = await loadOrt();
-  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: o.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] });
+  const s = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: o.threads ?? 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+  });
   return { ort, s };
 }
 
 /** The model's logits for `input` [N, C, H, W]. */
-export async function runOnnx(model: Uint8Array, input: Float32Array, shape: readonly number[], o: OrtOptions = {}): Promise<Float32Array> {
+export async function runOnnx(
+  model: Uint8Array,
+  input: Float32Array,
+  shape: readonly number[],
+  o: OrtOptions = {},
+): Promise<Float32Array> {
   const { ort, s } = await session(model, o);
   try {
     const out = await s.run({ input: new ort.Tensor('float32', input, [...shape]) });
@@ -49,7 +61,11 @@ export interface OrtTiming {
 }
 
 /** Times session.run on one seeded-zero input of `shape` (`warmup` untimed runs first). */
-export async function timeOnnx(model: Uint8Array, shape: readonly number[], o: OrtOptions & { repeats?: number; warmup?: number } = {}): Promise<OrtTiming> {
+export async function timeOnnx(
+  model: Uint8Array,
+  shape: readonly number[],
+  o: OrtOptions & { repeats?: number; warmup?: number } = {},
+): Promise<OrtTiming> {
   const { ort, s } = await session(model, o);
   try {
     const x = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5), [...shape]);

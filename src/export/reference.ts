@@ -75,7 +75,15 @@ function conv(x: Value, w: Tensor, stride: number, pad: number, groups: number):
   return { shape: [N, Co, OH, OW], data: y };
 }
 
-function batchNorm(x: Value, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number, calibrate: boolean): Value {
+function batchNorm(
+  x: Value,
+  gamma: Tensor,
+  beta: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  eps: number,
+  calibrate: boolean,
+): Value {
   const [N, C] = x.shape;
   const HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1;
   const y = new Float32Array(x.data.length);
@@ -135,7 +143,8 @@ function avgPool(x: Value, k: number, stride: number, pad: number, countIncludeP
  */
 export function referenceForward(graph: Graph, input: Float32Array, { calibrate = false } = {}): Float32Array {
   const [C, H, W] = graph.inputShape;
-  if (input.length % (C * H * W) !== 0) throw new RangeError(`reference forward: input of ${input.length} values is not [N, ${C}, ${H}, ${W}]`);
+  if (input.length % (C * H * W) !== 0)
+    throw new RangeError(`reference forward: input of ${input.length} values is not [N, ${C}, ${H}, ${W}]`);
   const vals = new Map<string, Value>([['input', { shape: [input.length / (C * H * W), C, H, W], data: input }]]);
   const get = (name: string) => vals.get(name)!;
   const t = (name: string) => graph.tensors.get(name)!;
@@ -205,7 +214,8 @@ export function referenceForward(graph: Graph, input: Float32Array, { calibrate 
       }
     }
     vals.set(node.y, y);
-    for (const v of node.op === 'add' ? [node.a, node.b] : [node.x]) if (lastUse.get(v) === i && v !== graph.output) vals.delete(v);
+    for (const v of node.op === 'add' ? [node.a, node.b] : [node.x])
+      if (lastUse.get(v) === i && v !== graph.output) vals.delete(v);
   }
   return get(graph.output).data;
 }

@@ -52,7 +52,15 @@ export function writeWeights(path: string, tensors: Map<string, Tensor>, network
   for (const t of tensors.values()) for (const v of t.data) view.setFloat32(4 * i++, v, true);
   const data = basename(path).replace(/\.json$/, '.bin');
   writeFileAtomic(join(dirname(path), data), bin);
-  const meta: WeightsIndex = { format: WEIGHTS_FORMAT, version: WEIGHTS_VERSION, data, bytes: bin.length, sha256: sha256Hex(bin), ...(network ? { network } : {}), tensors: index };
+  const meta: WeightsIndex = {
+    format: WEIGHTS_FORMAT,
+    version: WEIGHTS_VERSION,
+    data,
+    bytes: bin.length,
+    sha256: sha256Hex(bin),
+    ...(network ? { network } : {}),
+    tensors: index,
+  };
   writeFileAtomic(path, JSON.stringify(meta, null, 1) + '\n');
 }
 
@@ -64,25 +72,38 @@ export function readWeights(path: string): { tensors: Map<string, Tensor>; netwo
   } catch (e) {
     throw new WeightsFileError(`cannot read weights index ${path}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (!idx || idx.format !== WEIGHTS_FORMAT) throw new WeightsFileError(`${path} is not a ${WEIGHTS_FORMAT} index (format is ${JSON.stringify(idx?.format)})`);
-  if (idx.version !== WEIGHTS_VERSION) throw new WeightsFileError(`${path}: version ${JSON.stringify(idx.version)} is not supported (expected ${WEIGHTS_VERSION})`);
-  if (typeof idx.data !== 'string' || basename(idx.data) !== idx.data || !Array.isArray(idx.tensors)) throw new WeightsFileError(`${path}: needs a 'data' file name beside it and a 'tensors' list`);
+  if (!idx || idx.format !== WEIGHTS_FORMAT)
+    throw new WeightsFileError(`${path} is not a ${WEIGHTS_FORMAT} index (format is ${JSON.stringify(idx?.format)})`);
+  if (idx.version !== WEIGHTS_VERSION)
+    throw new WeightsFileError(`${path}: version ${JSON.stringify(idx.version)} is not supported (expected ${WEIGHTS_VERSION})`);
+  if (typeof idx.data !== 'string' || basename(idx.data) !== idx.data || !Array.isArray(idx.tensors))
+    throw new WeightsFileError(`${path}: needs a 'data' file name beside it and a 'tensors' list`);
   const binPath = join(dirname(path), idx.data);
   let bin: Buffer;
   try {
     bin = readFileSync(binPath);
   } catch (e) {
-    throw new WeightsFileError(`cannot read ${binPath} (the data of ${path}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new WeightsFileError(
+      `cannot read ${binPath} (the data of ${path}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   if (bin.length !== idx.bytes || sha256Hex(bin) !== idx.sha256) {
-    throw new WeightsFileError(`${binPath} does not match ${path} (${bin.length} bytes, index says ${idx.bytes}; or its SHA-256 differs): a torn or mixed-up copy`);
+    throw new WeightsFileError(
+      `${binPath} does not match ${path} (${bin.length} bytes, index says ${idx.bytes}; or its SHA-256 differs): a torn or mixed-up copy`,
+    );
   }
   const floats = new Float32Array(bin.length / 4);
   const view = new DataView(bin.buffer, bin.byteOffset, bin.length);
   for (let i = 0; i < floats.length; i++) floats[i] = view.getFloat32(4 * i, true);
   const tensors = new Map<string, Tensor>();
   for (const [i, e] of idx.tensors.entries()) {
-    const ok = e && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0) && Number.isInteger(e.offset) && e.offset >= 0;
+    const ok =
+      e &&
+      typeof e.name === 'string' &&
+      Array.isArray(e.shape) &&
+      e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      Number.isInteger(e.offset) &&
+      e.offset >= 0;
     if (!ok) throw new WeightsFileError(`${path}: tensors[${i}] must be {name, shape, offset}`);
     const n = e.shape.reduce((a, b) => a * b, 1);
     if (e.offset + n > floats.length) throw new WeightsFileError(`${path}: tensor '${e.name}' runs past the end of ${idx.data}`);

@@ -79,7 +79,10 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
     return null;
   }
   if (!adapter) return null;
-  return { description: adapter.info.description || adapter.info.device || adapter.info.vendor, isSoftware: isSoftwareAdapter(adapter.info) };
+  return {
+    description: adapter.info.description || adapter.info.device || adapter.info.vendor,
+    isSoftware: isSoftwareAdapter(adapter.info),
+  };
 }
 
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {

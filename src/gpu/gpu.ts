@@ -144,7 +144,10 @@ export class Gpu {
     const bytes = t.size * 4;
     const out = new Float32Array(t.size);
     if (bytes === 0) return out;
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({
+      size: Math.ceil(bytes / 4) * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.checkCompiles();
@@ -278,7 +281,9 @@ export class Gpu {
     const align = this.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     if (this.uniformBlock && this.uniformBlock.used + size > UNIFORM_BLOCK_BYTES) this.sealUniformBlock();
     if (!this.uniformBlock) {
-      const buf = this.freeUniforms.pop() ?? this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const buf =
+        this.freeUniforms.pop() ??
+        this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
     }
     const b = this.uniformBlock;
@@ -379,7 +384,9 @@ export class Gpu {
     await this.sync();
     if (this.hasTimestamps) {
       this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
-      this.encoderCommands().beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0 } }).end();
+      this.encoderCommands()
+        .beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0 } })
+        .end();
     }
     this.timerStartMs = performance.now();
   }

@@ -54,7 +54,14 @@ export function relu6Backward(gpu: Gpu, dy: GpuTensor, x: GpuTensor): GpuTensor 
 
 // ---- descriptors ----------------------------------------------------------------------------------
 
-const activation = <const N extends string, R, W>(name: N, entry: string, summary: string, inputs: number, reference: R, webgpu: W) =>
+const activation = <const N extends string, R, W>(
+  name: N,
+  entry: string,
+  summary: string,
+  inputs: number,
+  reference: R,
+  webgpu: W,
+) =>
   defineOp({
     name,
     summary,
@@ -67,4 +74,11 @@ const activation = <const N extends string, R, W>(name: N, entry: string, summar
 export const reluOp = activation('relu', 'relu', 'max(x, 0)', 1, reluCpu, relu);
 export const reluBackwardOp = activation('reluBackward', 'relu_bwd', 'dx = dy (x > 0)', 2, reluBackwardCpu, reluBackward);
 export const relu6Op = activation('relu6', 'relu6', 'min(max(x, 0), 6)', 1, relu6Cpu, relu6);
-export const relu6BackwardOp = activation('relu6Backward', 'relu6_bwd', 'dx = dy (0 < x < 6)', 2, relu6BackwardCpu, relu6Backward);
+export const relu6BackwardOp = activation(
+  'relu6Backward',
+  'relu6_bwd',
+  'dx = dy (0 < x < 6)',
+  2,
+  relu6BackwardCpu,
+  relu6Backward,
+);

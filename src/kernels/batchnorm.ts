@@ -18,13 +18,26 @@ import {
   batchNormForwardF64,
 } from './reference/batchnorm.js';
 
-export { batchNormBackwardCpu, batchNormBackwardF64, batchNormEvalCpu, batchNormEvalF64, batchNormForwardCpu, batchNormForwardF64 };
+export {
+  batchNormBackwardCpu,
+  batchNormBackwardF64,
+  batchNormEvalCpu,
+  batchNormEvalF64,
+  batchNormForwardCpu,
+  batchNormForwardF64,
+};
 
 const FILE = 'batchnorm.wgsl';
 /** affine: bit 0 gamma, bit 1 beta; count = N * HW; total = N * C * HW. */
 export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
-  C: 'u32', HW: 'u32', S: 'u32', count: 'u32',
-  chunk: 'u32', eps: 'f32', affine: 'u32', total: 'u32',
+  C: 'u32',
+  HW: 'u32',
+  S: 'u32',
+  count: 'u32',
+  chunk: 'u32',
+  eps: 'f32',
+  affine: 'u32',
+  total: 'u32',
 });
 /** Elements per statistics workgroup: enough work per workgroup, enough workgroups per channel. */
 const CHUNK_TARGET = 16384;
@@ -49,7 +62,16 @@ function bnDims(op: string, shape: readonly number[]): BnDims {
 
 function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean): ArrayBuffer {
   const affine = (gamma ? 1 : 0) | (beta ? 2 : 0);
-  return BATCHNORM_PARAMS.pack({ C: d.C, HW: d.HW, S: d.S, count: d.count, chunk: d.chunk, eps, affine, total: d.N * d.C * d.HW });
+  return BATCHNORM_PARAMS.pack({
+    C: d.C,
+    HW: d.HW,
+    S: d.S,
+    count: d.count,
+    chunk: d.chunk,
+    eps,
+    affine,
+    total: d.N * d.C * d.HW,
+  });
 }
 
 export function batchNormForward(

@@ -147,7 +147,16 @@ export interface Conv2dOptions {
 }
 
 /** Plans one convolution GEMM (per group when groups > 1: the tiled core only). */
-export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number, splitK: boolean, opts: Conv2dOptions, groups = 1): GemmPlan {
+export function planGemm(
+  gpu: Gpu,
+  file: string,
+  M: number,
+  N: number,
+  K: number,
+  splitK: boolean,
+  opts: Conv2dOptions,
+  groups = 1,
+): GemmPlan {
   let algo = groups > 1 ? 'tiled' : (opts.algo ?? (gpu.adapter.isSoftware ? 'broadcast' : 'tiled'));
   // The broadcast core packs A ([K][Mpad]); fall back to tiling when that buffer would not fit.
   const maxBytes = gpu.adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024;
@@ -172,7 +181,10 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
     const core = opts.core ?? defaultConvCore();
     const program = PROGRAM_OF_FILE[file];
     if (!program) throw new Error(`planGemm: no convolution program for ${file}`);
-    kernel = core === 'legacy' ? { file, entry: 'main', constants: gemmConstants(t) } : { file: convProgramFile({ ...program, tile: t }), entry: 'main', constants: {} };
+    kernel =
+      core === 'legacy'
+        ? { file, entry: 'main', constants: gemmConstants(t) }
+        : { file: convProgramFile({ ...program, tile: t }), entry: 'main', constants: {} };
     colTiles = Math.ceil(N / t.BN);
     rowTiles = Math.ceil(M / t.BM);
     tk = t.BK;
@@ -193,7 +205,9 @@ export function planGemm(gpu: Gpu, file: string, M: number, N: number, K: number
   const kChunk = Math.max(tk, Math.ceil(K / splits / tk) * tk);
   splits = Math.max(1, Math.ceil(K / kChunk));
   if (rowTiles > maxWg || fold * splits * groups > maxWg) {
-    throw new ShapeError(`conv2d: GEMM ${M}x${N}x${K}${groups > 1 ? ` x ${groups} groups` : ''} needs more workgroups than this device allows`);
+    throw new ShapeError(
+      `conv2d: GEMM ${M}x${N}x${K}${groups > 1 ? ` x ${groups} groups` : ''} needs more workgroups than this device allows`,
+    );
   }
   const workgroups: [number, number, number] = [Math.ceil(colTiles / fold), rowTiles, fold * splits * groups];
   return { algo, kernel, splits, kChunk, Mpad: Math.ceil(M / BM) * BM, groups, workgroups };
@@ -203,11 +217,18 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
   // Power-of-two strides let conv2d_bwd_input.wgsl shift instead of divide.
   const pow2 = (d.stride & (d.stride - 1)) === 0;
   return CONV_GEMM_PARAMS.pack({
-    M, N, K,
+    M,
+    N,
+    K,
     splits: plan.splits,
     kChunk: plan.kChunk,
     Cb: c,
-    H: d.H, W: d.W, OH: d.OH, OW: d.OW, KH: d.KH, KW: d.KW,
+    H: d.H,
+    W: d.W,
+    OH: d.OH,
+    OW: d.OW,
+    KH: d.KH,
+    KW: d.KW,
     stride: d.stride,
     pad: d.pad,
     strideShift: pow2 ? Math.log2(d.stride) : 0,

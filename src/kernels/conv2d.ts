@@ -65,16 +65,37 @@ export {
 };
 
 export const DEPTHWISE_PARAMS = defineUniforms('conv2d_depthwise.wgsl', 'Params', {
-  N: 'u32', C: 'u32', H: 'u32', W: 'u32',
-  OH: 'u32', OW: 'u32', planes: 'u32', splits: 'u32',
-  imgs: 'u32', _b: 'u32', _c: 'u32', _d: 'u32',
+  N: 'u32',
+  C: 'u32',
+  H: 'u32',
+  W: 'u32',
+  OH: 'u32',
+  OW: 'u32',
+  planes: 'u32',
+  splits: 'u32',
+  imgs: 'u32',
+  _b: 'u32',
+  _c: 'u32',
+  _d: 'u32',
 });
 
 export const GROUPED_PARAMS = defineUniforms('conv2d_grouped.wgsl', 'Params', {
-  Nb: 'u32', Cin: 'u32', H: 'u32', W: 'u32',
-  Cout: 'u32', OH: 'u32', OW: 'u32', KH: 'u32',
-  KW: 'u32', stride: 'u32', pad: 'u32', groups: 'u32',
-  total: 'u32', _a: 'u32', _b: 'u32', _c: 'u32',
+  Nb: 'u32',
+  Cin: 'u32',
+  H: 'u32',
+  W: 'u32',
+  Cout: 'u32',
+  OH: 'u32',
+  OW: 'u32',
+  KH: 'u32',
+  KW: 'u32',
+  stride: 'u32',
+  pad: 'u32',
+  groups: 'u32',
+  total: 'u32',
+  _a: 'u32',
+  _b: 'u32',
+  _c: 'u32',
 });
 
 // ---- depthwise and grouped --------------------------------------------------------------------------
@@ -128,7 +149,16 @@ function depthwiseUniforms(d: ConvDims, splits: number, imgs: number): ArrayBuff
   return DEPTHWISE_PARAMS.pack({ N: d.N, C: d.Cin, H: d.H, W: d.W, OH: d.OH, OW: d.OW, planes: d.N * d.Cin, splits, imgs });
 }
 
-function depthwisePlanes(gpu: Gpu, op: string, d: ConvDims, out: GpuTensor, src: GpuTensor, w: GpuTensor, rows: number, cols: number): void {
+function depthwisePlanes(
+  gpu: Gpu,
+  op: string,
+  d: ConvDims,
+  out: GpuTensor,
+  src: GpuTensor,
+  w: GpuTensor,
+  rows: number,
+  cols: number,
+): void {
   const imgs = depthwiseImages(d, rows, cols);
   const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   if (d.Cin > maxWg) throw new ShapeError(`conv2d: ${d.Cin} depthwise channels exceed the workgroup grid`);
@@ -142,9 +172,18 @@ function depthwisePlanes(gpu: Gpu, op: string, d: ConvDims, out: GpuTensor, src:
 
 function groupedUniforms(d: ConvDims, total: number): ArrayBuffer {
   return GROUPED_PARAMS.pack({
-    Nb: d.N, Cin: d.Cin, H: d.H, W: d.W,
-    Cout: d.Cout, OH: d.OH, OW: d.OW, KH: d.KH,
-    KW: d.KW, stride: d.stride, pad: d.pad, groups: d.groups,
+    Nb: d.N,
+    Cin: d.Cin,
+    H: d.H,
+    W: d.W,
+    Cout: d.Cout,
+    OH: d.OH,
+    OW: d.OW,
+    KH: d.KH,
+    KW: d.KW,
+    stride: d.stride,
+    pad: d.pad,
+    groups: d.groups,
     total,
   });
 }
@@ -277,7 +316,10 @@ export interface ConvProblem extends Conv2dParams {
 /** 2 FLOPs per multiply-accumulate; x, w and y each moved once (the pass reads two, writes one). */
 function convCost({ xShape, wShape, ...p }: ConvProblem): OpCost {
   const numel = (sh: readonly number[]) => sh.reduce((a, b) => a * b, 1);
-  return { flops: 2 * conv2dMacs(xShape, wShape, p), bytes: 4 * (numel(xShape) + numel(wShape) + numel(conv2dOutShape(xShape, wShape, p))) };
+  return {
+    flops: 2 * conv2dMacs(xShape, wShape, p),
+    bytes: 4 * (numel(xShape) + numel(wShape) + numel(conv2dOutShape(xShape, wShape, p))),
+  };
 }
 
 const GEMM_TILE = { ...GEMM_TILE_DEFAULTS };

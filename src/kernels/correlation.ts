@@ -10,7 +10,13 @@ import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { MATMUL_KERNEL, matmul } from './matmul.js';
 import { REDUCE_PARAMS, REDUCE_WG } from './reduce.js';
-import { DEFAULT_MATMUL_TILE, type MatmulTile, SMALL_MATMUL_TILES, SOFTWARE_MATMUL_TILE, matmulTileMisfit } from './matmul-tiles.js';
+import {
+  DEFAULT_MATMUL_TILE,
+  type MatmulTile,
+  SMALL_MATMUL_TILES,
+  SOFTWARE_MATMUL_TILE,
+  matmulTileMisfit,
+} from './matmul-tiles.js';
 import { checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
 import { correlationCpu } from './reference/correlation.js';
 

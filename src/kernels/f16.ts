@@ -26,7 +26,8 @@ export function hasF16(gpu: Gpu): boolean {
 export function resolvePrecision(gpu: Gpu, op: string, asked: Precision | undefined): Precision {
   const p = asked ?? (gpu.f16Compute ? 'f16' : 'f32');
   if (p !== 'f32' && p !== 'f16') throw new RangeError(`${op}: precision must be 'f32' or 'f16', got '${String(p)}'`);
-  if (p === 'f16' && !hasF16(gpu)) throw new Error(`${op}: precision 'f16' needs the shader-f16 feature, which ${gpu.name} does not offer`);
+  if (p === 'f16' && !hasF16(gpu))
+    throw new Error(`${op}: precision 'f16' needs the shader-f16 feature, which ${gpu.name} does not offer`);
   return p;
 }
 

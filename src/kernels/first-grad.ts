@@ -30,7 +30,14 @@ export const FIRST_GRAD_PARAMS = defineUniforms(FILE, 'Params', {
 });
 
 /** out[row * N + s] = the per-sample first-element gradient of sample s (x null: the sum of dy's channel 0). */
-export function firstElementGrad(gpu: Gpu, x: GpuTensor | null, dy: GpuTensor, p: FirstGradParams, out: GpuTensor, row: number): void {
+export function firstElementGrad(
+  gpu: Gpu,
+  x: GpuTensor | null,
+  dy: GpuTensor,
+  p: FirstGradParams,
+  out: GpuTensor,
+  row: number,
+): void {
   const d = checkFirstElementGrad(x, dy, p, out, row, out.buffer === dy.buffer || (x !== null && out.buffer === x.buffer));
   if (d.N === 0) return;
   gpu.dispatch({
@@ -56,7 +63,8 @@ export function firstElementGrad(gpu: Gpu, x: GpuTensor | null, dy: GpuTensor, p
 
 export const firstElementGradOp = defineOp({
   name: 'firstElementGrad',
-  summary: "VKDNW: per-sample gradient w.r.t. a tensor's first element, dy's channel 0 dotted with its input plane (first_grad.wgsl)",
+  summary:
+    "VKDNW: per-sample gradient w.r.t. a tensor's first element, dy's channel 0 dotted with its input plane (first_grad.wgsl)",
   kernels: [{ file: FILE, entries: ['first_grad'], uniforms: FIRST_GRAD_PARAMS, overrides: { WG } }],
   // A multiply-add per output position of channel 0 and sample; dy's and x's channel 0 read, N values written.
   cost: ({ N, OH, OW }: { N: number; OH: number; OW: number }) => ({ flops: 2 * N * OH * OW, bytes: 4 * (2 * N * OH * OW + N) }),

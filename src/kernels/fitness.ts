@@ -72,12 +72,22 @@ export interface MixAccumulateOpts extends FitnessKernelOpts {
 }
 
 /** y += probs[k]·o in place (same shapes; probs is [K]). */
-export function mixAccumulate(gpu: Gpu, y: GpuTensor, o: GpuTensor, probs: GpuTensor, k: number, opts: MixAccumulateOpts = {}): void {
+export function mixAccumulate(
+  gpu: Gpu,
+  y: GpuTensor,
+  o: GpuTensor,
+  probs: GpuTensor,
+  k: number,
+  opts: MixAccumulateOpts = {},
+): void {
   const op = 'mixAccumulate';
   checkMixAccumulate(y, o, probs, k);
   const wg = opts.wg ?? MIX_WG;
   checkOpts(op, wg, 1);
-  assertDistinct(op, y, 'y', [['o', o], ['probs', probs]]);
+  assertDistinct(op, y, 'y', [
+    ['o', o],
+    ['probs', probs],
+  ]);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'mix_accumulate', constants: { WG: wg } },
     buffers: [y, o, probs],
@@ -115,7 +125,11 @@ export function mixBackward(
   const wg = opts.wg ?? DOT_WG;
   const items = opts.items ?? DOT_ITEMS;
   checkOpts(op, wg, items);
-  const inputs: Array<[string, GpuTensor]> = [['o', o], ['dy', dy], ['probs', probs]];
+  const inputs: Array<[string, GpuTensor]> = [
+    ['o', o],
+    ['dy', dy],
+    ['probs', probs],
+  ];
   if (dOut) assertDistinct(op, dOut, 'dOut', gDots ? [...inputs, ['gDots', gDots]] : inputs);
   if (gDots) assertDistinct(op, gDots, 'gDots', inputs);
   if (!gDots) {

@@ -44,7 +44,12 @@ export function gemmTileStorageBytes(t: GemmTile, elemBytes = 4): number {
 }
 
 /** Why a tile cannot run (for this core, on a device with these limits), or null when it fits. */
-export function gemmTileMisfit(t: GemmTile, limits: Record<string, number>, core: 'matmul' | 'conv' = 'matmul', elemBytes = 4): string | null {
+export function gemmTileMisfit(
+  t: GemmTile,
+  limits: Record<string, number>,
+  core: 'matmul' | 'conv' = 'matmul',
+  elemBytes = 4,
+): string | null {
   for (const k of GEMM_TILE_KEYS) {
     if (!Number.isInteger(t[k]) || t[k] < 1) return `${k}=${t[k]} is not a positive integer`;
   }
@@ -60,7 +65,8 @@ export function gemmTileMisfit(t: GemmTile, limits: Record<string, number>, core
   if (th.y > (limits.maxComputeWorkgroupSizeY ?? 256)) return `${th.y} threads down > maxComputeWorkgroupSizeY`;
   if (core === 'matmul') {
     const loads = Math.ceil((Math.max(t.BM, t.BN) * t.BK) / 4 / th.total);
-    if (loads > MATMUL_MAX_LOADS) return `${loads} vec4 loads per thread per tile > ${MATMUL_MAX_LOADS} (fewer BK or more threads)`;
+    if (loads > MATMUL_MAX_LOADS)
+      return `${loads} vec4 loads per thread per tile > ${MATMUL_MAX_LOADS} (fewer BK or more threads)`;
   } else {
     // Both conv cores: each thread loads B of fwd / bwd_input from one column (threads % BN == 0)
     // stepping k by threads / BN, and A at one k (threads % BK == 0) stepping rows by threads / BK.
@@ -87,7 +93,15 @@ export function gemmConstants(t: GemmTile): Record<string, number> {
  * conv2d-program.ts): for each k of the tile, each thread's RV x CV vec4 accumulators acc<r>_<c> +=
  * a column of As (stride SA) times a row of Bs (stride SB), as vec4 FMAs.
  */
-export function tileFmaLines(t: { BK: number; SA: number; SB: number; RV: number; CV: number; WGX: number; WGY: number }): string[] {
+export function tileFmaLines(t: {
+  BK: number;
+  SA: number;
+  SB: number;
+  RV: number;
+  CV: number;
+  WGX: number;
+  WGY: number;
+}): string[] {
   const L = [`    for (var k = 0u; k < ${t.BK}u; k++) {`];
   for (let rv = 0; rv < t.RV; rv++) L.push(`      let a${rv} = vec4<f32>(As[k * ${t.SA}u + ty + ${rv * t.WGY}u]);`);
   for (let cv = 0; cv < t.CV; cv++) L.push(`      let b${cv} = vec4<f32>(Bs[k * ${t.SB}u + tx + ${cv * t.WGX}u]);`);

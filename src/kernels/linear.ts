@@ -41,7 +41,10 @@ export const linearOp = defineOp({
   name: 'linear',
   summary: 'y = x W^T + b (the matmul, then a bias add)',
   kernels: [MATMUL_KERNEL, { file: 'elementwise.wgsl', entries: ['add_bias'], uniforms: ELEMENTWISE_PARAMS }],
-  cost: ({ N, In, Out }: LinearProblem) => ({ flops: 2 * N * In * Out + N * Out, bytes: 4 * (N * In + Out * In + Out + N * Out) }),
+  cost: ({ N, In, Out }: LinearProblem) => ({
+    flops: 2 * N * In * Out + N * Out,
+    bytes: 4 * (N * In + Out * In + Out + N * Out),
+  }),
   reference: linearCpu,
   webgpu: linear,
 });

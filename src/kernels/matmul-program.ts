@@ -140,18 +140,78 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   // A tile: op(A) rows row0.., k in k0..; stored M x K (rows = m) or K x M (transA: rows = k).
   L.push(
     ...(k.transA
-      ? loadLines({ buf: 'A', shared: 'As', threads, outer: BK, inner4: BM / 4, rowExpr: (r) => `k0 + ${r}`, colExpr: (c) => `row0 + ${c}`,
-          rowBound: 'kEnd', colBound: 'p.M', ld: 'p.M', base: 'baseA', vec: k.vecA, transpose: false, stride: SA, vt })
-      : loadLines({ buf: 'A', shared: 'As', threads, outer: BM, inner4: BK / 4, rowExpr: (r) => `row0 + ${r}`, colExpr: (c) => `k0 + ${c}`,
-          rowBound: 'p.M', colBound: 'kEnd', ld: 'p.K', base: 'baseA', vec: k.vecA, transpose: true, stride: SA, vt })),
+      ? loadLines({
+          buf: 'A',
+          shared: 'As',
+          threads,
+          outer: BK,
+          inner4: BM / 4,
+          rowExpr: (r) => `k0 + ${r}`,
+          colExpr: (c) => `row0 + ${c}`,
+          rowBound: 'kEnd',
+          colBound: 'p.M',
+          ld: 'p.M',
+          base: 'baseA',
+          vec: k.vecA,
+          transpose: false,
+          stride: SA,
+          vt,
+        })
+      : loadLines({
+          buf: 'A',
+          shared: 'As',
+          threads,
+          outer: BM,
+          inner4: BK / 4,
+          rowExpr: (r) => `row0 + ${r}`,
+          colExpr: (c) => `k0 + ${c}`,
+          rowBound: 'p.M',
+          colBound: 'kEnd',
+          ld: 'p.K',
+          base: 'baseA',
+          vec: k.vecA,
+          transpose: true,
+          stride: SA,
+          vt,
+        })),
   );
   // B tile: k in k0.., columns col0..; stored K x N (rows = k) or N x K (transB: rows = n).
   L.push(
     ...(k.transB
-      ? loadLines({ buf: 'B', shared: 'Bs', threads, outer: BN, inner4: BK / 4, rowExpr: (r) => `col0 + ${r}`, colExpr: (c) => `k0 + ${c}`,
-          rowBound: 'p.N', colBound: 'kEnd', ld: 'p.K', base: 'baseB', vec: k.vecB, transpose: true, stride: SB, vt })
-      : loadLines({ buf: 'B', shared: 'Bs', threads, outer: BK, inner4: BN / 4, rowExpr: (r) => `k0 + ${r}`, colExpr: (c) => `col0 + ${c}`,
-          rowBound: 'kEnd', colBound: 'p.N', ld: 'p.N', base: 'baseB', vec: k.vecB, transpose: false, stride: SB, vt })),
+      ? loadLines({
+          buf: 'B',
+          shared: 'Bs',
+          threads,
+          outer: BN,
+          inner4: BK / 4,
+          rowExpr: (r) => `col0 + ${r}`,
+          colExpr: (c) => `k0 + ${c}`,
+          rowBound: 'p.N',
+          colBound: 'kEnd',
+          ld: 'p.K',
+          base: 'baseB',
+          vec: k.vecB,
+          transpose: true,
+          stride: SB,
+          vt,
+        })
+      : loadLines({
+          buf: 'B',
+          shared: 'Bs',
+          threads,
+          outer: BK,
+          inner4: BN / 4,
+          rowExpr: (r) => `k0 + ${r}`,
+          colExpr: (c) => `col0 + ${c}`,
+          rowBound: 'kEnd',
+          colBound: 'p.N',
+          ld: 'p.N',
+          base: 'baseB',
+          vec: k.vecB,
+          transpose: false,
+          stride: SB,
+          vt,
+        })),
   );
   L.push('    workgroupBarrier();');
   L.push(...tileFmaLines({ BK, SA, SB, RV, CV, WGX, WGY }));

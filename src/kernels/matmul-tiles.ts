@@ -115,7 +115,9 @@ export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile
     }
     return parsed;
   } catch (e) {
-    process.emitWarning(`wgnas: ignoring unreadable autotune cache ${path} (${(e as Error).message}); run 'wgnas bench --autotune' to rebuild it`);
+    process.emitWarning(
+      `wgnas: ignoring unreadable autotune cache ${path} (${(e as Error).message}); run 'wgnas bench --autotune' to rebuild it`,
+    );
     return { version: 1, adapters: {} };
   }
 }

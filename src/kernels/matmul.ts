@@ -9,7 +9,14 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, type Precision, resolvePrecision } from './f16.js';
-import { DEFAULT_MATMUL_TILE, MIN_MATMUL_WORKGROUPS, type MatmulTile, matmulTileFor, matmulTileMisfit, matmulWorkgroups } from './matmul-tiles.js';
+import {
+  DEFAULT_MATMUL_TILE,
+  MIN_MATMUL_WORKGROUPS,
+  type MatmulTile,
+  matmulTileFor,
+  matmulTileMisfit,
+  matmulWorkgroups,
+} from './matmul-tiles.js';
 import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
 import { matmulOperandDims } from './params.js';
 import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
@@ -31,14 +38,33 @@ export function matmulProgramFile(key: MatmulProgramKey): string {
 
 /** The program of the default tile on vec4-aligned, untransposed f32 operands (descriptors name it). */
 export const MATMUL_DEFAULT_PROGRAM = matmulProgramFile({
-  tile: { ...DEFAULT_MATMUL_TILE }, transA: false, transB: false, vecA: true, vecB: true, vecC: true, beta: false, elem: 'f32',
+  tile: { ...DEFAULT_MATMUL_TILE },
+  transA: false,
+  transB: false,
+  vecA: true,
+  vecB: true,
+  vecC: true,
+  beta: false,
+  elem: 'f32',
 });
 
 export const MATMUL_PARAMS = defineUniforms(MATMUL_DEFAULT_PROGRAM, 'Params', {
-  M: 'u32', N: 'u32', K: 'u32', batch: 'u32',
-  transA: 'u32', transB: 'u32', strideA: 'u32', strideB: 'u32',
-  strideC: 'u32', alpha: 'f32', beta: 'f32', flags: 'u32',
-  splits: 'u32', kChunk: 'u32', _a: 'u32', _b: 'u32',
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  batch: 'u32',
+  transA: 'u32',
+  transB: 'u32',
+  strideA: 'u32',
+  strideB: 'u32',
+  strideC: 'u32',
+  alpha: 'f32',
+  beta: 'f32',
+  flags: 'u32',
+  splits: 'u32',
+  kChunk: 'u32',
+  _a: 'u32',
+  _b: 'u32',
 });
 
 /** The matmul kernel as op descriptors list it (the default program; others differ in layout only). */
@@ -106,15 +132,20 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   const tile = opts.tile ?? matmulTileFor(gpu, M, N, batch, elemBytes);
   const misfit = matmulTileMisfit(tile, gpu.adapter.limits, elemBytes);
   if (misfit) throw new RangeError(`matmul: tile ${JSON.stringify(tile)} does not fit: ${misfit}`);
-  let splits = opts.kChunk !== undefined ? Math.max(1, Math.ceil(K / Math.max(1, opts.kChunk))) : (opts.splits ?? autoSplits(gpu, tile, M, N, K, batch));
-  if (!Number.isInteger(splits) || splits < 1) throw new RangeError(`matmul: splits must be a positive integer, got ${opts.splits}`);
+  let splits =
+    opts.kChunk !== undefined
+      ? Math.max(1, Math.ceil(K / Math.max(1, opts.kChunk)))
+      : (opts.splits ?? autoSplits(gpu, tile, M, N, K, batch));
+  if (!Number.isInteger(splits) || splits < 1)
+    throw new RangeError(`matmul: splits must be a positive integer, got ${opts.splits}`);
   if (beta !== 0) splits = 1; // partial sums cannot fold in beta * C; keep one pass
   const kChunk = Math.max(tile.BK, Math.ceil(Math.ceil(K / splits) / tile.BK) * tile.BK);
   splits = Math.max(1, Math.ceil(K / kChunk));
   const out = opts.out ?? gpu.empty(outShape);
   if (batch * M * N === 0) return out;
   const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  if (batch * splits > maxWg) throw new ShapeError(`matmul: ${batch} products x ${splits} splits exceed ${maxWg} workgroups per dimension`);
+  if (batch * splits > maxWg)
+    throw new ShapeError(`matmul: ${batch} products x ${splits} splits exceed ${maxWg} workgroups per dimension`);
 
   let A = a;
   let B = b;
@@ -129,14 +160,23 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   const flags = (aCont % 4 === 0 ? 1 : 0) | (bCont % 4 === 0 ? 2 : 0) | (N % 4 === 0 ? 4 : 0);
   const part = splits === 1 ? out : gpu.empty([splits, batch, M, N]);
   const file = matmulProgramFile({
-    tile, transA: !!opts.transA, transB: !!opts.transB, vecA: aCont % 4 === 0, vecB: bCont % 4 === 0, vecC: N % 4 === 0,
-    beta: beta !== 0, elem: precision,
+    tile,
+    transA: !!opts.transA,
+    transB: !!opts.transB,
+    vecA: aCont % 4 === 0,
+    vecB: bCont % 4 === 0,
+    vecC: N % 4 === 0,
+    beta: beta !== 0,
+    elem: precision,
   });
   gpu.dispatch({
     kernel: { file },
     buffers: [A, B, part],
     uniforms: MATMUL_PARAMS.pack({
-      M, N, K, batch,
+      M,
+      N,
+      K,
+      batch,
       transA: opts.transA ? 1 : 0,
       transB: opts.transB ? 1 : 0,
       strideA: ba === 1 ? 0 : M * K,

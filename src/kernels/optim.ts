@@ -14,7 +14,14 @@ const WG = 256;
  * adam beta1, beta2, eps, sqrt(bias correction 2) (lr arrives divided by bias correction 1).
  */
 export const OPTIM_PARAMS = defineUniforms('optim.wgsl', 'Params', {
-  n: 'u32', flag: 'u32', lr: 'f32', wd: 'f32', c0: 'f32', c1: 'f32', c2: 'f32', c3: 'f32',
+  n: 'u32',
+  flag: 'u32',
+  lr: 'f32',
+  wd: 'f32',
+  c0: 'f32',
+  c1: 'f32',
+  c2: 'f32',
+  c3: 'f32',
 });
 
 /** In place: w, momentum buffer `buf` (zeros before the first step). */
@@ -24,8 +31,14 @@ export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor,
     kernel: { file: 'optim.wgsl', entry: 'sgd', constants: { WG } },
     buffers: [w, grad, buf],
     uniforms: OPTIM_PARAMS.pack({
-      n: w.size, flag: o.nesterov ? 1 : 0, lr: o.lr, wd: o.weightDecay ?? 0,
-      c0: momentum, c1: dampening, c2: 0, c3: 0,
+      n: w.size,
+      flag: o.nesterov ? 1 : 0,
+      lr: o.lr,
+      wd: o.weightDecay ?? 0,
+      c0: momentum,
+      c1: dampening,
+      c2: 0,
+      c3: 0,
     }),
     workgroups: gpu.grid1d(w.size, WG),
   });
@@ -38,8 +51,14 @@ export function adamStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, m: GpuTensor, 
     kernel: { file: 'optim.wgsl', entry: 'adam', constants: { WG } },
     buffers: [w, grad, m, v],
     uniforms: OPTIM_PARAMS.pack({
-      n: w.size, flag: 0, lr: lrCorrected, wd: o.weightDecay ?? 0,
-      c0: beta1, c1: beta2, c2: eps, c3: sqrtBc2,
+      n: w.size,
+      flag: 0,
+      lr: lrCorrected,
+      wd: o.weightDecay ?? 0,
+      c0: beta1,
+      c1: beta2,
+      c2: eps,
+      c3: sqrtBc2,
     }),
     workgroups: gpu.grid1d(w.size, WG),
   });

@@ -31,17 +31,40 @@ export {
 
 const WG = 256;
 export const POOL_PARAMS = defineUniforms('pool.wgsl', 'Params', {
-  planes: 'u32', H: 'u32', W: 'u32', OH: 'u32',
-  OW: 'u32', K: 'u32', stride: 'u32', pad: 'u32',
-  includePad: 'u32', total: 'u32', s: 'f32', _pad: 'u32',
+  planes: 'u32',
+  H: 'u32',
+  W: 'u32',
+  OH: 'u32',
+  OW: 'u32',
+  K: 'u32',
+  stride: 'u32',
+  pad: 'u32',
+  includePad: 'u32',
+  total: 'u32',
+  s: 'f32',
+  _pad: 'u32',
 });
 
-function poolUniforms(xShape: readonly number[], outShape: readonly number[], p: Pool2dParams, total: number, s = 0): ArrayBuffer {
+function poolUniforms(
+  xShape: readonly number[],
+  outShape: readonly number[],
+  p: Pool2dParams,
+  total: number,
+  s = 0,
+): ArrayBuffer {
   const [N, C, H, W] = xShape;
   return POOL_PARAMS.pack({
-    planes: N * C, H, W, OH: outShape[2],
-    OW: outShape[3], K: p.kernel, stride: p.stride, pad: p.pad,
-    includePad: p.countIncludePad === false ? 0 : 1, total, s,
+    planes: N * C,
+    H,
+    W,
+    OH: outShape[2],
+    OW: outShape[3],
+    K: p.kernel,
+    stride: p.stride,
+    pad: p.pad,
+    includePad: p.countIncludePad === false ? 0 : 1,
+    total,
+    s,
   });
 }
 
@@ -82,7 +105,19 @@ export function globalAvgPoolBackward(gpu: Gpu, dy: GpuTensor, xShape: readonly 
   gpu.dispatch({
     kernel: { file: 'pool.wgsl', entry: 'gap_bwd' },
     buffers: [dx, dy],
-    uniforms: POOL_PARAMS.pack({ planes: N * C, H, W, OH: 1, OW: 1, K: 1, stride: 1, pad: 0, includePad: 0, total: dx.size, s: 1 / (H * W) }),
+    uniforms: POOL_PARAMS.pack({
+      planes: N * C,
+      H,
+      W,
+      OH: 1,
+      OW: 1,
+      K: 1,
+      stride: 1,
+      pad: 0,
+      includePad: 0,
+      total: dx.size,
+      s: 1 / (H * W),
+    }),
     workgroups: gpu.grid1d(dx.size, WG),
   });
   return dx;
@@ -119,7 +154,10 @@ export const globalAvgPoolOp = defineOp({
   name: 'globalAvgPool',
   summary: '[N, C, H, W] -> [N, C] spatial means (reduce.wgsl row_sum)',
   kernels: [{ file: 'reduce.wgsl', entries: ['row_sum'], uniforms: REDUCE_PARAMS, overrides: { WG: 64 } }],
-  cost: ({ xShape }: { xShape: readonly number[] }) => ({ flops: numel(xShape), bytes: 4 * (numel(xShape) + xShape[0] * xShape[1]) }),
+  cost: ({ xShape }: { xShape: readonly number[] }) => ({
+    flops: numel(xShape),
+    bytes: 4 * (numel(xShape) + xShape[0] * xShape[1]),
+  }),
   reference: globalAvgPoolCpu,
   webgpu: globalAvgPool,
 });

@@ -12,7 +12,12 @@ const WG = 256;
 const FILE = 'proxy_ops.wgsl';
 export const PROXY_OPS_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', weight: 'f32', _a: 'u32', _b: 'u32' });
 /** flags: bit 0 take |C|, bit 1 count the diagonal as exactly 1. */
-export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', { n: 'u32', slots: 'u32', outs: 'u32', flags: 'u32' });
+export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
+  n: 'u32',
+  slots: 'u32',
+  outs: 'u32',
+  flags: 'u32',
+});
 
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(gpu: Gpu, dst: GpuTensor, src: GpuTensor, weight: number): void {
@@ -73,7 +78,7 @@ export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs_batched' },
     buffers: [dst, src, meta],
-    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: (o.abs ?? true ? 1 : 0) | (o.unitDiagonal ? 2 : 0) }),
+    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: ((o.abs ?? true) ? 1 : 0) | (o.unitDiagonal ? 2 : 0) }),
     workgroups: gpu.grid1d(slots * n * n, WG),
   });
   // The pool hands this buffer out again only to work queued after this dispatch.
@@ -111,7 +116,7 @@ export const signCodesInPlaceOp = defineOp({
 
 export const accumulateAbsBatchedOp = defineOp({
   name: 'accumulateAbsBatched',
-  summary: 'dst[slot] += sum over the slot\'s layers of w_l |C_l| for a stack of N x N matrices, one dispatch',
+  summary: "dst[slot] += sum over the slot's layers of w_l |C_l| for a stack of N x N matrices, one dispatch",
   kernels: [{ file: FILE, entries: ['accumulate_abs_batched'], uniforms: BATCHED_ACCUMULATE_PARAMS }],
   // Every layer's matrix read once, each slot's output(s) read and written once.
   cost: ({ n, layers, slots, outs = 1 }: { n: number; layers: number; slots: number; outs?: number }) => ({

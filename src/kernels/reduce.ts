@@ -10,7 +10,15 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
 import { assertSameShape, checkDotPartials, checkRowSumsOut, checkSumSlices, reduceRows } from './params.js';
-import { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu } from './reference/reduce.js';
+import {
+  colSumsCpu,
+  dotPartialsCpu,
+  rowSumsCpu,
+  sumAbsProductCpu,
+  sumCpu,
+  sumSlicesCpu,
+  sumSquaresCpu,
+} from './reference/reduce.js';
 
 export { colSumsCpu, dotPartialsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSlicesCpu, sumSquaresCpu };
 
@@ -69,7 +77,14 @@ export function sumAbsProduct(gpu: Gpu, a: GpuTensor, b: GpuTensor): GpuTensor {
  * Dot-product partials: partials[g] = sum of a * b over chunk g of wg * items elements (a and b
  * of n elements each; partials holds one value per workgroup of gpu.grid1d(n, wg * items)).
  */
-export function dotPartials(gpu: Gpu, a: GpuTensor, b: GpuTensor, partials: GpuTensor, wg = REDUCE_WG, items = REDUCE_ITEMS): void {
+export function dotPartials(
+  gpu: Gpu,
+  a: GpuTensor,
+  b: GpuTensor,
+  partials: GpuTensor,
+  wg = REDUCE_WG,
+  items = REDUCE_ITEMS,
+): void {
   const n = a.size;
   const [gx, gy] = gpu.grid1d(n, wg * items);
   checkDotPartials(n, b.size, partials.size, gx * gy);
@@ -132,7 +147,8 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
 
 /** out = scale * the element-wise sum of the `slices` stacked blocks of x (x holds slices x out.size). */
 export function sumSlicesInto(gpu: Gpu, x: GpuTensor, slices: number, out: GpuTensor, scale = 1): void {
-  if (x.size < slices * out.size) throw new ShapeError(`sumSlicesInto: ${x.size} elements are not ${slices} slices of ${out.size}`);
+  if (x.size < slices * out.size)
+    throw new ShapeError(`sumSlicesInto: ${x.size} elements are not ${slices} slices of ${out.size}`);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'sum_slices' },
     buffers: [out, x],
@@ -145,10 +161,12 @@ export function sumSlicesInto(gpu: Gpu, x: GpuTensor, slices: number, out: GpuTe
 
 const FOLD = { WG: REDUCE_WG, ITEMS: REDUCE_ITEMS };
 /** A full reduction of n elements reads each input once and writes one value (partials are noise). */
-const fullCost = (inputs: number, flopsPerElem: number) => ({ n }: { n: number }) => ({
-  flops: flopsPerElem * n,
-  bytes: 4 * (inputs * n + 1),
-});
+const fullCost =
+  (inputs: number, flopsPerElem: number) =>
+  ({ n }: { n: number }) => ({
+    flops: flopsPerElem * n,
+    bytes: 4 * (inputs * n + 1),
+  });
 
 export const sumOp = defineOp({
   name: 'sum',

@@ -66,7 +66,11 @@ export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArc
   if (!Array.isArray(c.blocks)) throw new ArchError("net config: missing 'blocks' array (is this a ProxylessNAS net.config?)");
   const fc = c.first_conv;
   if (field(fc, 'first_conv', 'in_channels') !== 3) throw new ArchError('net config: first_conv.in_channels must be 3');
-  const stem = { outC: field(fc, 'first_conv', 'out_channels'), kernel: field(fc, 'first_conv', 'kernel_size'), stride: field(fc, 'first_conv', 'stride') };
+  const stem = {
+    outC: field(fc, 'first_conv', 'out_channels'),
+    kernel: field(fc, 'first_conv', 'kernel_size'),
+    stride: field(fc, 'first_conv', 'stride'),
+  };
   let h = outSize(inputSize, stem.stride);
   let ch = stem.outC;
   const blocks: BlockSpec[] = c.blocks.map((b: unknown, i: number) => {
@@ -75,7 +79,8 @@ export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArc
     if (!conv || typeof conv.name !== 'string') throw new ArchError(`net config: ${path}.mobile_inverted_conv missing`);
     const shortcut = (b as Record<string, unknown>).shortcut;
     if (conv.name === 'ZeroLayer') {
-      if (!shortcut) throw new ArchError(`net config: ${path} is a ZeroLayer without a shortcut (the network output would be zero)`);
+      if (!shortcut)
+        throw new ArchError(`net config: ${path} is a ZeroLayer without a shortcut (the network output would be zero)`);
       return 'zero';
     }
     if (conv.name !== 'MBInvertedConvLayer') throw new ArchError(`net config: ${path}: unknown layer '${conv.name}'`);
@@ -123,7 +128,9 @@ export function validateArch(arch: ProxylessArch): { h: number; c: number } {
       throw new ArchError(`block ${i}: input ${b.inH}x${b.inH}x${b.inC} does not match the previous output ${h}x${h}x${c}`);
     }
     if (b.idskip && (b.stride !== 1 || b.inC !== b.outC)) {
-      throw new ArchError(`block ${i}: identity skip needs stride 1 and inC === outC (stride ${b.stride}, ${b.inC} -> ${b.outC})`);
+      throw new ArchError(
+        `block ${i}: identity skip needs stride 1 and inC === outC (stride ${b.stride}, ${b.inC} -> ${b.outC})`,
+      );
     }
     h = outSize(h, b.stride);
     c = b.outC;
@@ -156,7 +163,16 @@ export function archParts(arch: ProxylessArch): ArchPart[] {
     parts.push({
       name: `block ${i}`,
       key: expandedConvKey(b),
-      op: { type: 'mbconv', inH: b.inH, inC: b.inC, outC: b.outC, expand: b.expand, kernel: b.kernel, stride: b.stride, idskip: b.idskip },
+      op: {
+        type: 'mbconv',
+        inH: b.inH,
+        inC: b.inC,
+        outC: b.outC,
+        expand: b.expand,
+        kernel: b.kernel,
+        stride: b.stride,
+        idskip: b.idskip,
+      },
     });
   });
   let lastC = c;
@@ -168,7 +184,11 @@ export function archParts(arch: ProxylessArch): ArchPart[] {
     });
     lastC = arch.featureMix.outC;
   }
-  parts.push({ name: 'Logits', key: logitsKey(h, lastC, arch.classes), op: { type: 'logits', inH: h, inC: lastC, outC: arch.classes } });
+  parts.push({
+    name: 'Logits',
+    key: logitsKey(h, lastC, arch.classes),
+    op: { type: 'logits', inH: h, inC: lastC, outC: arch.classes },
+  });
   return parts;
 }
 

@@ -102,7 +102,8 @@ export function keyToNativeOp(key: string, { expandIsChannels = false } = {}): N
     const relu6 = need(p, key, 'relu6', [0, 1]) === 1;
     checkSpatial(key, inH, inW, outH, outW, stride);
     if (p.op === 'dwconv') {
-      if (outC !== inC) throw new LatencyKeyError(`latency key '${key}': a depthwise conv keeps its ${inC} channels, not ${outC}`);
+      if (outC !== inC)
+        throw new LatencyKeyError(`latency key '${key}': a depthwise conv keeps its ${inC} channels, not ${outC}`);
       return { type: 'dwconv', inH, inW, inC, kernel, stride, relu6 };
     }
     return { type: 'conv', inH, inW, inC, outC, kernel, stride, relu6 };
@@ -112,7 +113,9 @@ export function keyToNativeOp(key: string, { expandIsChannels = false } = {}): N
     const stride = outH === inH && outW === inW ? 1 : 2;
     checkSpatial(key, inH, inW, outH, outW, stride);
     if (p.op === 'Conv_1' && stride !== 1) {
-      throw new LatencyKeyError(`latency key '${key}': Conv_1 is a 1x1 stride-1 conv, so input and output must have the same HxW`);
+      throw new LatencyKeyError(
+        `latency key '${key}': Conv_1 is a 1x1 stride-1 conv, so input and output must have the same HxW`,
+      );
     }
     return { type: 'conv', inH, inW, inC, outC, kernel, stride };
   }
@@ -137,7 +140,8 @@ export function keyToNativeOp(key: string, { expandIsChannels = false } = {}): N
     }
     expand = expandField / inC;
   }
-  if (!Number.isInteger(expand) || expand < 1) throw new LatencyKeyError(`latency key '${key}': expand must be a positive integer`);
+  if (!Number.isInteger(expand) || expand < 1)
+    throw new LatencyKeyError(`latency key '${key}': expand must be a positive integer`);
   return { type: 'mbconv', inH, inW, inC, outC, expand, kernel, stride, idskip: idskip === 1 };
 }
 
@@ -168,7 +172,15 @@ export function featureMixKey(h: number, inC: number, outC: number): string {
 }
 
 /** A cell node's key: a k×k conv (groups 1) or depthwise conv + BN (+ ReLU6). */
-export function nodeKey(b: { depthwise: boolean; inH: number; inC: number; outC: number; kernel: number; stride: number; relu6: boolean }): string {
+export function nodeKey(b: {
+  depthwise: boolean;
+  inH: number;
+  inC: number;
+  outC: number;
+  kernel: number;
+  stride: number;
+  relu6: boolean;
+}): string {
   const outH = outSize(b.inH, b.stride);
   const outC = b.depthwise ? b.inC : b.outC;
   return `${b.depthwise ? 'dwconv' : 'conv'}-input:${hw(b.inH, b.inC)}-output:${hw(outH, outC)}-kernel:${b.kernel}-stride:${b.stride}-relu6:${b.relu6 ? 1 : 0}`;

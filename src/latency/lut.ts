@@ -38,7 +38,10 @@ export interface ParseOptions {
   allowTruncatedTail?: boolean;
 }
 
-export function parseLatencyTable(text: string, { file = '<table>', allowTruncatedTail = false }: ParseOptions = {}): LatencyTable {
+export function parseLatencyTable(
+  text: string,
+  { file = '<table>', allowTruncatedTail = false }: ParseOptions = {},
+): LatencyTable {
   const fail = (line: number, msg: string): never => {
     throw new LatencyTableError(`${file}:${line}: ${msg}`);
   };
@@ -68,7 +71,8 @@ export function parseLatencyTable(text: string, { file = '<table>', allowTruncat
 function parseEntries(text: string, fail: (line: number, msg: string) => never): Map<string, LatencyEntry> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
-  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined, fallback = 1) => (node?.range ? lc.linePos(node.range[0]).line : fallback);
+  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined, fallback = 1) =>
+    node?.range ? lc.linePos(node.range[0]).line : fallback;
   const err = doc.errors[0];
   if (err) fail(lc.linePos(err.pos[0]).line, `expected 'KEY:' entries of 'field: number' lines (${err.message.split('\n')[0]})`);
   const entries = new Map<string, LatencyEntry>();
@@ -90,7 +94,11 @@ function parseEntries(text: string, fail: (line: number, msg: string) => never):
         const fline = lineOf(f.key as Scalar, line);
         const raw = isScalar(f.value) ? f.value.value : undefined;
         const v = typeof raw === 'number' ? raw : NaN;
-        if (!Number.isFinite(v)) fail(fline, `field '${name}' of '${k}' is not a finite number: '${String(raw ?? (f.value as Scalar | null)?.toString?.() ?? '')}'`);
+        if (!Number.isFinite(v))
+          fail(
+            fline,
+            `field '${name}' of '${k}' is not a finite number: '${String(raw ?? (f.value as Scalar | null)?.toString?.() ?? '')}'`,
+          );
         if (name in fields) fail(fline, `field '${name}' repeated in '${k}'`);
         if ((name === 'mean' || name === 'median') && v < 0) fail(fline, `negative latency ${v} in '${k}'`);
         fields[name] = v;
@@ -130,7 +138,10 @@ const FIELD_ORDER = ['count', 'mean', 'var', 'std', 'median', 'iqr'];
 export const roundFloat = (v: number): number => (Number.isInteger(v) ? v : Number(v.toPrecision(12)));
 
 export function formatEntry(key: string, e: LatencyEntry): string {
-  const names = [...FIELD_ORDER.filter((f) => e[f] !== undefined), ...Object.keys(e).filter((f) => !FIELD_ORDER.includes(f) && e[f] !== undefined)];
+  const names = [
+    ...FIELD_ORDER.filter((f) => e[f] !== undefined),
+    ...Object.keys(e).filter((f) => !FIELD_ORDER.includes(f) && e[f] !== undefined),
+  ];
   // The key through the YAML library (quoted if it ever needs it); numbers in a form YAML 1.1
   // (PyYAML) reads as floats too: an exponent needs a dot there (1.0e-9, not 1e-9).
   return `${stringify(key, { lineWidth: 0 }).trimEnd()}:\n${names.map((f) => `  ${f}: ${yamlNumber(roundFloat(e[f]!))}\n`).join('')}`;

@@ -69,7 +69,10 @@ export function keyMacs(p: ParsedKey): number {
 
 function sameExceptChannels(a: ParsedKey, b: ParsedKey): boolean {
   if (a.op !== b.op || a.input[0] !== b.input[0] || a.input[1] !== b.input[1]) return false;
-  if (a.output.length !== b.output.length || (a.output.length === 3 && (a.output[0] !== b.output[0] || a.output[1] !== b.output[1]))) {
+  if (
+    a.output.length !== b.output.length ||
+    (a.output.length === 3 && (a.output[0] !== b.output[0] || a.output[1] !== b.output[1]))
+  ) {
     return false;
   }
   if (a.op === 'Logits' && a.output[0] !== b.output[0]) return false;
@@ -81,7 +84,11 @@ const channelDistance = (a: ParsedKey, b: ParsedKey): number =>
   Math.abs(Math.log(a.input[2] / b.input[2])) + Math.abs(Math.log((a.output[2] ?? 1) / (b.output[2] ?? 1)));
 
 /** Table latency of one key, or an approximation per `missing`; null when neither exists. */
-export function findLatency(table: LatencyTable, key: string, { missing = 'error', field = 'mean' }: PredictOptions = {}): Lookup | null {
+export function findLatency(
+  table: LatencyTable,
+  key: string,
+  { missing = 'error', field = 'mean' }: PredictOptions = {},
+): Lookup | null {
   const e = table.entries.get(key);
   if (e) return { ms: entryMs(e, field) };
   if (missing === 'error') return null;
@@ -141,14 +148,24 @@ export interface LatencyMatrix {
  * approximation) are listed in `missing`, each once, and priced NaN: a complete matrix has
  * `missing.length === 0`.
  */
-export function supernetLatencies(table: LatencyTable, space: Supernet, options: PredictOptions = {}): LatencyMatrix & { missing: string[] } {
+export function supernetLatencies(
+  table: LatencyTable,
+  space: Supernet,
+  options: PredictOptions = {},
+): LatencyMatrix & { missing: string[] } {
   const missing = new Set<string>();
   const ms = (key: string) => {
     const l = findLatency(table, key, options);
     if (!l) missing.add(key);
     return l ? l.ms : NaN;
   };
-  const base = archParts({ inputSize: space.inputSize, stem: space.stem, blocks: space.positions.map((p) => p.candidates[0]), featureMix: space.featureMix, classes: space.classes });
+  const base = archParts({
+    inputSize: space.inputSize,
+    stem: space.stem,
+    blocks: space.positions.map((p) => p.candidates[0]),
+    featureMix: space.featureMix,
+    classes: space.classes,
+  });
   const fixedMs = base.filter((p) => !p.name.startsWith('block')).reduce((s, p) => s + ms(p.key), 0);
   const perPosition = space.positions.map((pos) => pos.candidates.map((c) => (c === 'zero' ? 0 : ms(expandedConvKey(c)))));
   return { fixedMs, perPosition, missing: [...missing] };

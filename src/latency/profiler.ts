@@ -58,7 +58,15 @@ export function nativeTableSource(keys: readonly string[], o: Omit<BuildTableOpt
   const threads = o.threads ?? 1;
   const cpu = native.cpuInfo();
   const flushBytes = o.flushBytes === 'auto' ? autoFlushBytes(cpu.cacheBytes) : (o.flushBytes ?? 0);
-  const opts = { backend, threads, repeats: o.repeats ?? 30, warmup: o.warmup ?? 5, maxTimeMs: o.maxTimeMs ?? 0, pin: o.pin ?? true, flushBytes };
+  const opts = {
+    backend,
+    threads,
+    repeats: o.repeats ?? 30,
+    warmup: o.warmup ?? 5,
+    maxTimeMs: o.maxTimeMs ?? 0,
+    pin: o.pin ?? true,
+    flushBytes,
+  };
   return {
     resumeFields: CPU_RESUME_FIELDS,
     async stamp() {

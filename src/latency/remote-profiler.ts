@@ -116,9 +116,11 @@ export function startFailure(stderr: string, arch: string, where: string): strin
     return `the ${arch} profiler cannot start on the target: ${lib[1]} is missing there (its copy in ${where} is damaged: delete that directory on the target to copy it again)`;
   }
   const ver = /version `(GLIBC_[0-9.]+)' not found/.exec(stderr);
-  if (ver) return `the ${arch} profiler cannot start on the target: its C library is older than the profiler needs (${ver[1]}); use a target with glibc 2.34 or later`;
+  if (ver)
+    return `the ${arch} profiler cannot start on the target: its C library is older than the profiler needs (${ver[1]}); use a target with glibc 2.34 or later`;
   const loader = /Could not open '([^']*ld-linux[^']*)'/.exec(stderr) ?? /: ([^\s:]*ld-linux[^\s:]*): No such file/.exec(stderr);
-  if (loader) return `the ${arch} profiler cannot start on the target: the C library's loader ${loader[1]} is missing there (the profiler needs glibc Linux, not musl or Android)`;
+  if (loader)
+    return `the ${arch} profiler cannot start on the target: the C library's loader ${loader[1]} is missing there (the profiler needs glibc Linux, not musl or Android)`;
   if (/Exec format error|cannot execute binary file/.test(stderr)) {
     return `the ${arch} profiler does not run on the target (Exec format error): the target is not ${arch}, although it reports it`;
   }
@@ -139,7 +141,9 @@ export class RemoteProfiler {
     this.conn = new SshConnection(target, o);
     this.dir = o.targetDir ?? '.cache/wgnas';
     if (!/^[A-Za-z0-9._/-]+$/.test(this.dir) || this.dir.split('/').includes('..')) {
-      throw new TargetError(`--target-dir '${this.dir}' must be a plain path (letters, digits, . _ - /, no '..'), relative to the target's login directory or absolute`);
+      throw new TargetError(
+        `--target-dir '${this.dir}' must be a plain path (letters, digits, . _ - /, no '..'), relative to the target's login directory or absolute`,
+      );
     }
   }
 
@@ -157,7 +161,14 @@ export class RemoteProfiler {
 
   private profilerArgs(): string[] {
     const f = this.o.flushBytes ?? 'auto';
-    const args = ['--backend', this.o.backend ?? 'onednn', '--threads', String(this.o.threads ?? 1), '--repeats', String(this.o.repeats ?? 30)];
+    const args = [
+      '--backend',
+      this.o.backend ?? 'onednn',
+      '--threads',
+      String(this.o.threads ?? 1),
+      '--repeats',
+      String(this.o.repeats ?? 30),
+    ];
     args.push('--warmup', String(this.o.warmup ?? 5), '--max-time-ms', String(this.o.maxTimeMs ?? 0), '--flush-bytes', String(f));
     if (this.o.pin === false) args.push('--no-pin');
     return args;
@@ -170,11 +181,16 @@ export class RemoteProfiler {
 
   /** Finds the target's architecture and copies the matching bundle there unless it is already there. */
   async install(): Promise<{ arch: string; id: string; copied: boolean }> {
-    const probe = await this.conn.exec(`printf '%s\\n' "\${WGNAS_TARGET_ARCH:-$(uname -m)}"; ls -1 ${shellQuote(this.dir)} 2>/dev/null; true`);
+    const probe = await this.conn.exec(
+      `printf '%s\\n' "\${WGNAS_TARGET_ARCH:-$(uname -m)}"; ls -1 ${shellQuote(this.dir)} 2>/dev/null; true`,
+    );
     if (probe.code !== 0) this.sshFailure(probe, 'reach it');
     const [reported, ...present] = probe.stdout.split('\n').map((l) => l.trim());
     const arch = ARCH_ALIASES[reported];
-    if (!arch) this.fail(`it reports architecture '${reported.slice(0, 40)}', and wgnas builds its profiler for ${TARGET_ARCHS.join(' and ')} only`);
+    if (!arch)
+      this.fail(
+        `it reports architecture '${reported.slice(0, 40)}', and wgnas builds its profiler for ${TARGET_ARCHS.join(' and ')} only`,
+      );
     const b = findBundle(arch, this.o);
     this.bundle = { id: b.id, arch };
     if (present.includes(b.id)) return { arch, id: b.id, copied: false };
@@ -185,7 +201,9 @@ export class RemoteProfiler {
     const cp = await this.conn.copyDir(b.dir, tmp);
     if (cp.code !== 0) this.sshFailure(cp, `copy the profiler there`);
     // The rename makes the copy visible only once it is complete.
-    const mv = await this.conn.exec(`chmod +x ${shellQuote(`${tmp}/wgnas-profiler`)} && mv ${shellQuote(tmp)} ${shellQuote(`${this.dir}/${b.id}`)}`);
+    const mv = await this.conn.exec(
+      `chmod +x ${shellQuote(`${tmp}/wgnas-profiler`)} && mv ${shellQuote(tmp)} ${shellQuote(`${this.dir}/${b.id}`)}`,
+    );
     if (mv.code !== 0) this.sshFailure(mv, 'install the profiler there');
     return { arch, id: b.id, copied: true };
   }
@@ -227,15 +245,20 @@ export class RemoteProfiler {
         put(id, r);
       });
       if (outcome.ok) {
-        if (lines.size > 0) this.fail(`the profiler finished without measuring ${lines.size} chain(s), the first ${[...lines.keys()][0]}`);
+        if (lines.size > 0)
+          this.fail(`the profiler finished without measuring ${lines.size} chain(s), the first ${[...lines.keys()][0]}`);
         return;
       }
       failures = lines.size < before ? 1 : failures + 1;
       if (failures > retries) {
-        this.fail(`lost the connection and could not continue after ${retries} reconnection(s) (${outcome.why}); ${lines.size} op(s) left: run again with --resume`);
+        this.fail(
+          `lost the connection and could not continue after ${retries} reconnection(s) (${outcome.why}); ${lines.size} op(s) left: run again with --resume`,
+        );
       }
       const delay = Math.min(10_000, (this.o.retryDelayMs ?? 1000) * 2 ** (failures - 1));
-      this.o.onNote?.(`connection to ${this.device} lost (${outcome.why}): reconnecting in ${(delay / 1000).toFixed(1)} s (${failures}/${retries}), ${lines.size} op(s) left`);
+      this.o.onNote?.(
+        `connection to ${this.device} lost (${outcome.why}): reconnecting in ${(delay / 1000).toFixed(1)} s (${failures}/${retries}), ${lines.size} op(s) left`,
+      );
       await sleep(delay);
     }
   }
@@ -283,7 +306,8 @@ export class RemoteProfiler {
           if (error) this.fail(error);
           this.checkStart({ code, stderr });
           if (done && code === 0) return resolvePromise({ ok: true });
-          if (code !== 255 && code !== null && code !== 0) this.fail(`the profiler failed there (exit ${code}): ${lastLine(stderr)}`);
+          if (code !== 255 && code !== null && code !== 0)
+            this.fail(`the profiler failed there (exit ${code}): ${lastLine(stderr)}`);
           resolvePromise({ ok: false, why: signal ? `ssh ended by ${signal}` : lastLine(stderr) });
         } catch (e) {
           reject(e);

@@ -49,13 +49,21 @@ export function proxylessSpace(o: ProxylessSpaceOptions = {}): Supernet {
   const kernels = o.kernels ?? [3, 5, 7];
   const expands = o.expands ?? [3, 6];
   if (widths.length !== depths.length || widths.length !== strides.length) {
-    throw new Error(`space: widths, depths and strides must have equal lengths (${widths.length}, ${depths.length}, ${strides.length})`);
+    throw new Error(
+      `space: widths, depths and strides must have equal lengths (${widths.length}, ${depths.length}, ${strides.length})`,
+    );
   }
   let h = outSize(inputSize, stem.stride);
   let c = stem.outC;
   const firstC = o.firstBlockC ?? 16;
   const positions: BlockPosition[] = [
-    { inH: h, inC: c, outC: firstC, stride: 1, candidates: [{ kernel: 3, expand: 1, stride: 1, inC: c, outC: firstC, inH: h, idskip: false }] },
+    {
+      inH: h,
+      inC: c,
+      outC: firstC,
+      stride: 1,
+      candidates: [{ kernel: 3, expand: 1, stride: 1, inC: c, outC: firstC, inH: h, idskip: false }],
+    },
   ];
   c = firstC;
   widths.forEach((w, s) => {
@@ -82,7 +90,8 @@ export function archFromChoices(space: Supernet, choice: number[]): ProxylessArc
   }
   const blocks = space.positions.map((p, i) => {
     const c = p.candidates[choice[i]];
-    if (c === undefined) throw new Error(`archFromChoices: choice ${choice[i]} out of range at position ${i} (${p.candidates.length} candidates)`);
+    if (c === undefined)
+      throw new Error(`archFromChoices: choice ${choice[i]} out of range at position ${i} (${p.candidates.length} candidates)`);
     return c;
   });
   return { inputSize: space.inputSize, stem: space.stem, blocks, featureMix: space.featureMix, classes: space.classes };
@@ -94,7 +103,12 @@ export function randomChoices(space: Supernet, rng: Rng): number[] {
 
 /** Every distinct table key of the space (stem, blocks, Conv_1, Logits), in a stable order. */
 export function spaceKeys(space: Supernet): string[] {
-  const fixed = archParts(archFromChoices(space, space.positions.map(() => 0))).filter((p) => !p.name.startsWith('block'));
+  const fixed = archParts(
+    archFromChoices(
+      space,
+      space.positions.map(() => 0),
+    ),
+  ).filter((p) => !p.name.startsWith('block'));
   const keys = new Set<string>([fixed[0].key]);
   for (const pos of space.positions) for (const c of pos.candidates) if (c !== 'zero') keys.add(expandedConvKey(c));
   for (const p of fixed.slice(1)) keys.add(p.key);

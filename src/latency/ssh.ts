@@ -36,13 +36,16 @@ export function parseTarget(text: string): SshTarget {
   } catch {
     throw new TargetError(`target '${text}' is not a valid ssh://[user@]host[:port] address`);
   }
-  if (url.password) throw new TargetError(`target '${text}': no passwords in the address (wgnas uses key authentication: --identity FILE)`);
-  if ((url.pathname && url.pathname !== '/') || url.search || url.hash) throw new TargetError(`target '${text}': expected ssh://[user@]host[:port], without a path or query`);
+  if (url.password)
+    throw new TargetError(`target '${text}': no passwords in the address (wgnas uses key authentication: --identity FILE)`);
+  if ((url.pathname && url.pathname !== '/') || url.search || url.hash)
+    throw new TargetError(`target '${text}': expected ssh://[user@]host[:port], without a path or query`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) throw new TargetError(`target '${text}' has no host`);
   const port = url.port ? Number(url.port) : undefined;
   const user = url.username ? decodeURIComponent(url.username) : undefined;
-  if (user !== undefined && !/^[A-Za-z0-9._-]+$/.test(user)) throw new TargetError(`target '${text}': user name '${user}' has characters wgnas does not pass to ssh`);
+  if (user !== undefined && !/^[A-Za-z0-9._-]+$/.test(user))
+    throw new TargetError(`target '${text}': user name '${user}' has characters wgnas does not pass to ssh`);
   const hostPart = host.includes(':') ? `[${host}]` : host;
   return { user, host, port, device: `ssh://${hostPart}${port ? `:${port}` : ''}` };
 }
@@ -71,7 +74,10 @@ export function shellQuote(s: string): string {
 
 /** The last line ssh (or the remote command) wrote to stderr: why it failed. */
 export function lastLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? 'no message';
 }
 
@@ -84,12 +90,17 @@ export class SshConnection {
 
   private commonOptions(): string[] {
     const opts = [
-      '-o', 'BatchMode=yes',
-      '-o', `ConnectTimeout=${this.o.connectTimeoutS ?? 10}`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `ConnectTimeout=${this.o.connectTimeoutS ?? 10}`,
       // A dead connection is noticed within ~15 s even while a long op prints nothing.
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'LogLevel=ERROR',
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-o',
+      'LogLevel=ERROR',
     ];
     if (this.o.knownHosts) opts.push('-o', `UserKnownHostsFile=${this.o.knownHosts}`, '-o', 'StrictHostKeyChecking=yes');
     else opts.push('-o', 'StrictHostKeyChecking=accept-new');
@@ -103,7 +114,13 @@ export class SshConnection {
 
   /** Starts `command` (a POSIX shell command line) on the target; the caller owns the process. */
   spawn(command: string): ChildProcessWithoutNullStreams {
-    const args = [...this.commonOptions(), ...(this.target.port ? ['-p', String(this.target.port)] : []), '--', this.destination(), command];
+    const args = [
+      ...this.commonOptions(),
+      ...(this.target.port ? ['-p', String(this.target.port)] : []),
+      '--',
+      this.destination(),
+      command,
+    ];
     return spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
@@ -116,7 +133,15 @@ export class SshConnection {
   copyDir(dir: string, remotePath: string): Promise<ExecResult> {
     const host = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
     const dest = `${this.target.user ? `${this.target.user}@` : ''}${host}:${remotePath}`;
-    const args = [...this.commonOptions(), '-q', '-r', ...(this.target.port ? ['-P', String(this.target.port)] : []), '--', dir, dest];
+    const args = [
+      ...this.commonOptions(),
+      '-q',
+      '-r',
+      ...(this.target.port ? ['-P', String(this.target.port)] : []),
+      '--',
+      dir,
+      dest,
+    ];
     return collect(spawn('scp', args, { stdio: ['pipe', 'pipe', 'pipe'] }), '');
   }
 }
@@ -128,7 +153,11 @@ function collect(child: ChildProcessWithoutNullStreams, input: string): Promise<
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new TargetError(`the OpenSSH client (${e.path ?? 'ssh'}) is not installed: apt-get install openssh-client`) : e),
+      reject(
+        e.code === 'ENOENT'
+          ? new TargetError(`the OpenSSH client (${e.path ?? 'ssh'}) is not installed: apt-get install openssh-client`)
+          : e,
+      ),
     );
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.on('error', () => {}); // the command may exit before reading its input

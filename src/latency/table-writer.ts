@@ -10,7 +10,14 @@ import { existsSync } from 'node:fs';
 import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 
-import { appendLatencyEntry, formatHeader, readLatencyTable, writeLatencyTable, type LatencyEntry, type LatencyTable } from './lut.js';
+import {
+  appendLatencyEntry,
+  formatHeader,
+  readLatencyTable,
+  writeLatencyTable,
+  type LatencyEntry,
+  type LatencyTable,
+} from './lut.js';
 
 /** What measures a table's entries. */
 export interface TableSource {
@@ -74,19 +81,27 @@ export function checkResumeStamp(
   fields: readonly string[] = CPU_RESUME_FIELDS,
 ): void {
   const hint = '(use another --out, or --force to start over)';
-  if (Object.keys(prev).length === 0) throw new ResumeMismatchError(`cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${hint}`);
+  if (Object.keys(prev).length === 0)
+    throw new ResumeMismatchError(`cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${hint}`);
   for (const f of DEVICE_FIELDS) {
     if ((prev[f] ?? '') !== (now[f] ?? '')) {
       const show = (v: string | undefined) => (v === undefined ? (f === 'device' ? "'cpu'" : 'none (this machine)') : `'${v}'`);
-      throw new ResumeMismatchError(`cannot resume ${out}: it was measured with ${f} ${show(prev[f])}, this run has ${show(now[f])} ${hint}`);
+      throw new ResumeMismatchError(
+        `cannot resume ${out}: it was measured with ${f} ${show(prev[f])}, this run has ${show(now[f])} ${hint}`,
+      );
     }
   }
   for (const f of fields) {
-    if (prev[f] === undefined) throw new ResumeMismatchError(`cannot resume ${out}: its stamp has no '${f}' (not measured by wgnas profile this way?) ${hint}`);
+    if (prev[f] === undefined)
+      throw new ResumeMismatchError(
+        `cannot resume ${out}: its stamp has no '${f}' (not measured by wgnas profile this way?) ${hint}`,
+      );
   }
   for (const f of [...fields, ...extra]) {
     if (prev[f] !== undefined && prev[f] !== now[f]) {
-      throw new ResumeMismatchError(`cannot resume ${out}: it was measured with ${f} '${prev[f]}', this run has '${now[f]}' ${hint}`);
+      throw new ResumeMismatchError(
+        `cannot resume ${out}: it was measured with ${f} '${prev[f]}', this run has '${now[f]}' ${hint}`,
+      );
     }
   }
 }
@@ -102,7 +117,9 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
     };
     let table: LatencyTable = { meta, entries: new Map() };
     // One writer per table: a second run on it would interleave entries and duplicate keys.
-    const lock = o.out ? acquireLock(tableLockPath(o.out), { what: `latency table ${o.out}`, onStale: (w) => o.onStaleLock?.(w) }) : null;
+    const lock = o.out
+      ? acquireLock(tableLockPath(o.out), { what: `latency table ${o.out}`, onStale: (w) => o.onStaleLock?.(w) })
+      : null;
     try {
       if (o.out) cleanTempFiles(o.out);
       let fresh = true;
@@ -134,7 +151,8 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
         o.onProgress?.(++done, o.keys.length, key, entry);
       });
       const missing = todo.filter((k) => !table.entries.has(k));
-      if (missing.length > 0) throw new Error(`the profiler ended without measuring ${missing.length} key(s), the first ${missing[0]}`);
+      if (missing.length > 0)
+        throw new Error(`the profiler ended without measuring ${missing.length} key(s), the first ${missing[0]}`);
       return { table, measured: todo.length, reused };
     } finally {
       lock?.release();

@@ -19,7 +19,15 @@ export function cellKeys(cell: Cell, shape: LayerShape): string[] {
   return cell.nodes.map((n, i) => {
     const spec = primitiveSpec(n.op);
     const f = infos[i];
-    return nodeKey({ depthwise: spec.kind === 'dw', inH: f.inH, inC: f.inChannels, outC: f.channels, kernel: spec.kernel, stride: f.stride, relu6: spec.act });
+    return nodeKey({
+      depthwise: spec.kind === 'dw',
+      inH: f.inH,
+      inC: f.inChannels,
+      outC: f.channels,
+      kernel: spec.kernel,
+      stride: f.stride,
+      relu6: spec.act,
+    });
   });
 }
 
@@ -38,7 +46,11 @@ export function skeletonKeys(layout: MobileNetLayout): string[] {
 }
 
 /** Every distinct key of a cell space (skeleton first, then the cells' nodes layer by layer). */
-export function cellSpaceKeys(space: { layout: MobileNetLayout; shapes: readonly LayerShape[]; cells: readonly (readonly Cell[])[] }): string[] {
+export function cellSpaceKeys(space: {
+  layout: MobileNetLayout;
+  shapes: readonly LayerShape[];
+  cells: readonly (readonly Cell[])[];
+}): string[] {
   const keys = new Set(skeletonKeys(space.layout));
   space.cells.forEach((cells, b) => {
     for (const c of cells) for (const k of cellKeys(c, space.shapes[b])) keys.add(k);
@@ -47,7 +59,13 @@ export function cellSpaceKeys(space: { layout: MobileNetLayout; shapes: readonly
 }
 
 /** Table latency of one architecture of a cell space (`cells[b]` fills layer b): skeleton + the cells' nodes. */
-export function predictCellArch(table: LatencyTable, layout: MobileNetLayout, shapes: readonly LayerShape[], cells: readonly Cell[], field: 'mean' | 'median' = 'mean'): number {
+export function predictCellArch(
+  table: LatencyTable,
+  layout: MobileNetLayout,
+  shapes: readonly LayerShape[],
+  cells: readonly Cell[],
+  field: 'mean' | 'median' = 'mean',
+): number {
   const keys = [...skeletonKeys(layout), ...cells.flatMap((c, b) => cellKeys(c, shapes[b]))];
   const missing = [...new Set(keys.filter((k) => !table.entries.has(k)))];
   if (missing.length > 0) throw new MissingLatencyError(missing);

@@ -6,7 +6,16 @@
 import { ShapeError } from '../backend/index.js';
 import type { ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
-import { type Cell, type LayerShape, type NodeInfo, hasShortcut, isZeroCell, nodeWeightShape, primitiveSpec, validateCell } from './cell.js';
+import {
+  type Cell,
+  type LayerShape,
+  type NodeInfo,
+  hasShortcut,
+  isZeroCell,
+  nodeWeightShape,
+  primitiveSpec,
+  validateCell,
+} from './cell.js';
 
 interface NodeParams {
   w: Param;
@@ -50,7 +59,8 @@ export class CellModule {
   inheritFrom(parent: CellModule, copy: (src: Param, dst: Param) => void): number {
     const used = new Set<number>();
     const same = (i: number, j: number) =>
-      this.cell.nodes[i].op === parent.cell.nodes[j].op && this.nodeParams[i].w.value.shape.join() === parent.nodeParams[j].w.value.shape.join();
+      this.cell.nodes[i].op === parent.cell.nodes[j].op &&
+      this.nodeParams[i].w.value.shape.join() === parent.nodeParams[j].w.value.shape.join();
     let n = 0;
     this.cell.nodes.forEach((_, i) => {
       let j = i < parent.cell.nodes.length && same(i, i) && !used.has(i) ? i : -1;

@@ -170,7 +170,11 @@ function applyMutation(cell: Cell, rng: Rng, kind: Mutation, maxNodes: number): 
       const i = rng.int(n);
       const node = g.nodes[i];
       const k = rng.int(node.inputs.length);
-      node.inputs[k] = rng.pick(earlier(i).filter((v) => !node.inputs.includes(v)).concat(node.inputs[k]));
+      node.inputs[k] = rng.pick(
+        earlier(i)
+          .filter((v) => !node.inputs.includes(v))
+          .concat(node.inputs[k]),
+      );
       break;
     }
     case 'insert': {

@@ -8,8 +8,17 @@ function renderOrder(cell: Cell, order: readonly number[]): string {
   const pos = new Map<number, number>(order.map((o, k) => [o + 1, k + 1]));
   pos.set(0, 0);
   const ref = (v: number) => pos.get(v)!;
-  const nodes = order.map((i) => `${cell.nodes[i].op}<${cell.nodes[i].inputs.map(ref).sort((a, b) => a - b).join(',')}`);
-  return `${nodes.join(';')};=>${cell.outputs.map(ref).sort((a, b) => a - b).join('+')}`;
+  const nodes = order.map(
+    (i) =>
+      `${cell.nodes[i].op}<${cell.nodes[i].inputs
+        .map(ref)
+        .sort((a, b) => a - b)
+        .join(',')}`,
+  );
+  return `${nodes.join(';')};=>${cell.outputs
+    .map(ref)
+    .sort((a, b) => a - b)
+    .join('+')}`;
 }
 
 function permutations<T>(xs: readonly T[]): T[][] {
@@ -40,7 +49,11 @@ export function formatCell(cell: Cell): string {
     }
     const pos = new Map<number, number>(order.map((o, k) => [o + 1, k + 1]));
     pos.set(0, 0);
-    const key = (i: number) => `${cell.nodes[i].op}<${cell.nodes[i].inputs.map((v) => pos.get(v)!).sort((a, b) => a - b).join(',')}`;
+    const key = (i: number) =>
+      `${cell.nodes[i].op}<${cell.nodes[i].inputs
+        .map((v) => pos.get(v)!)
+        .sort((a, b) => a - b)
+        .join(',')}`;
     const keyed = levels[li].map((i) => ({ i, k: key(i) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
     const groups: number[][] = [];
     keyed.forEach((e, j) => (j > 0 && keyed[j - 1].k === e.k ? groups[groups.length - 1].push(e.i) : groups.push([e.i])));

@@ -123,7 +123,8 @@ function nodeLabel(cell: Cell, i: number): string {
  * values, outputs distinct and in range, no dead nodes.
  */
 export function checkStructure(cell: Cell): void {
-  if (!cell || !Array.isArray(cell.nodes) || !Array.isArray(cell.outputs)) throw new CellError('a cell needs nodes and outputs arrays');
+  if (!cell || !Array.isArray(cell.nodes) || !Array.isArray(cell.outputs))
+    throw new CellError('a cell needs nodes and outputs arrays');
   const n = cell.nodes.length;
   if (n > MAX_NODES) throw new CellError(`cell has ${n} nodes; at most ${MAX_NODES} allowed`);
   cell.nodes.forEach((node, i) => {
@@ -134,10 +135,13 @@ export function checkStructure(cell: Cell): void {
     }
     for (const v of node.inputs) {
       if (!Number.isInteger(v) || v < 0 || v > i) {
-        throw new CellError(`${where}: input ${v} does not refer to an earlier value (0 = cell input, 1..${i} = nodes 0..${i - 1})`);
+        throw new CellError(
+          `${where}: input ${v} does not refer to an earlier value (0 = cell input, 1..${i} = nodes 0..${i - 1})`,
+        );
       }
     }
-    if (node.inputs.length === 2 && node.inputs[0] === node.inputs[1]) throw new CellError(`${where}: duplicate input ${node.inputs[0]}`);
+    if (node.inputs.length === 2 && node.inputs[0] === node.inputs[1])
+      throw new CellError(`${where}: duplicate input ${node.inputs[0]}`);
   });
   if (n === 0 && cell.outputs.length === 0) return; // the zero cell
   if (cell.outputs.length === 0) throw new CellError('cell has nodes but no outputs');
@@ -193,7 +197,8 @@ export function validateCell(cell: Cell, shape: LayerShape): NodeInfo[] {
       );
     }
     const spec = SPECS[node.op];
-    if (spec.kind === 'dw' && !(a.channels > 0)) throw new CellError(`${where}: depthwise op on an input with ${a.channels} channels`);
+    if (spec.kind === 'dw' && !(a.channels > 0))
+      throw new CellError(`${where}: depthwise op on an input with ${a.channels} channels`);
     const channels = spec.kind === 'dw' ? a.channels : spec.expand === null ? shape.outC : spec.expand * shape.inC;
     const stride: 1 | 2 = spec.kind !== 'pw' && a.res === 'in' ? shape.stride : 1;
     const res: Resolution = stride === 2 ? 'out' : a.res;
@@ -249,7 +254,14 @@ export function mbconvCell(kernel: 3 | 5 | 7, expand: 1 | 3 | 6): Cell {
   if (![3, 5, 7].includes(kernel)) throw new CellError(`mbconvCell: kernel ${kernel} is not 3, 5 or 7`);
   if (![1, 3, 6].includes(expand)) throw new CellError(`mbconvCell: expand ${expand} is not 1, 3 or 6`);
   const dw = `dw${kernel}` as PrimitiveName;
-  if (expand === 1) return { nodes: [{ op: dw, inputs: [0] }, { op: 'pwl', inputs: [1] }], outputs: [2] };
+  if (expand === 1)
+    return {
+      nodes: [
+        { op: dw, inputs: [0] },
+        { op: 'pwl', inputs: [1] },
+      ],
+      outputs: [2],
+    };
   return {
     nodes: [
       { op: `pw${expand}` as PrimitiveName, inputs: [0] },

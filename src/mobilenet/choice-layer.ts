@@ -57,7 +57,10 @@ export class ChoiceLayer {
 
   private module(j: number): CellModule {
     const m = this.candidates[j];
-    if (!m) throw new Error(`supernet: candidate ${j} of block ${this.position} was not built (network built with only candidate ${this.only} there)`);
+    if (!m)
+      throw new Error(
+        `supernet: candidate ${j} of block ${this.position} was not built (network built with only candidate ${this.only} there)`,
+      );
     return m;
   }
 
@@ -85,13 +88,15 @@ export class ChoiceLayer {
    */
   forward(t: Tape, x: Var, g: GateSample, block: number, inactive = false): { out: Var; record: BlockRecord } {
     const b = this.position;
-    if (!(g.active >= 0 && g.active < this.size)) throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
+    if (!(g.active >= 0 && g.active < this.size))
+      throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
     const record: BlockRecord = { position: b, gates: g, input: x, activeOut: null, inactiveOuts: new Map() };
     if (this.isZero(g.active)) return { out: x, record }; // zero cell with identity shortcut: the layer passes x through
     const o = this.candidateOutput(t, x, g.active, block, `b${b}`);
     record.activeOut = o;
     if (inactive) {
-      for (const j of g.inactive) record.inactiveOuts.set(j, this.isZero(j) ? null : t.adopt(this.detachedOutput(t.backend, x.value, j)));
+      for (const j of g.inactive)
+        record.inactiveOuts.set(j, this.isZero(j) ? null : t.adopt(this.detachedOutput(t.backend, x.value, j)));
     }
     return { out: hasShortcut(this.shape) ? t.add(x, o) : o, record };
   }

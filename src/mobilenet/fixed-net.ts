@@ -20,7 +20,14 @@ export class FixedNet {
    * `cells[b]` fills layer b; its parameters are named `b${b}.c${choices[b]}.*`, as the supernet
    * names that candidate, so weights carry over by name between the two.
    */
-  constructor(backend: Backend, layout: MobileNetLayout, cells: readonly Cell[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch') {
+  constructor(
+    backend: Backend,
+    layout: MobileNetLayout,
+    cells: readonly Cell[],
+    choices: readonly number[],
+    rng: Rng,
+    init: InitMode = 'pytorch',
+  ) {
     if (cells.length !== choices.length) throw new RangeError(`FixedNet: ${cells.length} cells for ${choices.length} choices`);
     const n = layerShapes(layout).length;
     if (cells.length !== n) throw new RangeError(`FixedNet: ${cells.length} cells for the ${n} layers of layout ${layout.name}`);
@@ -31,7 +38,14 @@ export class FixedNet {
   }
 
   /** Architecture `choices` of a space given as candidate cells per layer. */
-  static fromChoices(backend: Backend, layout: MobileNetLayout, cells: readonly (readonly Cell[])[], choices: readonly number[], rng: Rng, init: InitMode = 'pytorch'): FixedNet {
+  static fromChoices(
+    backend: Backend,
+    layout: MobileNetLayout,
+    cells: readonly (readonly Cell[])[],
+    choices: readonly number[],
+    rng: Rng,
+    init: InitMode = 'pytorch',
+  ): FixedNet {
     if (choices.length !== cells.length) throw new RangeError(`FixedNet: ${choices.length} choices for ${cells.length} layers`);
     const picked = choices.map((j, b) => {
       const c = cells[b][j];

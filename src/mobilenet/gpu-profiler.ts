@@ -94,7 +94,11 @@ function randomInput(backend: Backend, shape: number[], rng: Rng): Tensor {
 }
 
 /** conv (groups 1 or depthwise) + BN (+ ReLU6), as a cell node and the skeleton's convs compute it. */
-function convBn(store: ParamStore, name: string, o: { inC: number; outC: number; kernel: number; stride: number; depthwise: boolean; relu6: boolean }) {
+function convBn(
+  store: ParamStore,
+  name: string,
+  o: { inC: number; outC: number; kernel: number; stride: number; depthwise: boolean; relu6: boolean },
+) {
   const w = store.weight(name, [o.outC, o.depthwise ? 1 : o.inC, o.kernel, o.kernel]);
   const gamma = store.constant(`${name}.bn.gamma`, 'bn_gamma', o.outC, 1);
   const beta = store.constant(`${name}.bn.beta`, 'bn_beta', o.outC, 0);
@@ -115,12 +119,24 @@ export function gpuOp(store: ParamStore, op: NativeOp): { inputShape: number[]; 
     case 'conv':
     case 'dwconv': {
       const depthwise = op.type === 'dwconv';
-      const f = convBn(store, op.type, { inC: op.inC, outC: depthwise ? op.inC : op.outC, kernel: op.kernel, stride: op.stride ?? 1, depthwise, relu6: op.relu6 !== false });
+      const f = convBn(store, op.type, {
+        inC: op.inC,
+        outC: depthwise ? op.inC : op.outC,
+        kernel: op.kernel,
+        stride: op.stride ?? 1,
+        depthwise,
+        relu6: op.relu6 !== false,
+      });
       return { inputShape, forward: f };
     }
     case 'mbconv': {
       const stride = (op.stride ?? 1) as 1 | 2;
-      const m = new CellModule(store, 'block', mbconvCell(op.kernel as 3 | 5 | 7, op.expand as 1 | 3 | 6), { inC: op.inC, outC: op.outC, stride, inH });
+      const m = new CellModule(store, 'block', mbconvCell(op.kernel as 3 | 5 | 7, op.expand as 1 | 3 | 6), {
+        inC: op.inC,
+        outC: op.outC,
+        stride,
+        inH,
+      });
       return {
         inputShape,
         forward: (t, x) => {
@@ -158,7 +174,13 @@ export async function timeGpuKey(backend: Backend, key: string, o: GpuTimingOpti
 }
 
 /** Times a whole cell network (FixedNet: skeleton + `cells`) on the GPU at batch 1. */
-export async function timeGpuNetwork(backend: Backend, layout: MobileNetLayout, cells: readonly Cell[], choices: readonly number[], o: GpuTimingOptions = {}): Promise<GpuTiming> {
+export async function timeGpuNetwork(
+  backend: Backend,
+  layout: MobileNetLayout,
+  cells: readonly Cell[],
+  choices: readonly number[],
+  o: GpuTimingOptions = {},
+): Promise<GpuTiming> {
   const rng = new Rng(o.seed ?? 0);
   const net = new FixedNet(backend, layout, cells, choices, rng);
   const x = randomInput(backend, [1, 3, layout.inputSize, layout.inputSize], rng);
@@ -203,7 +225,9 @@ export function gpuTableSource(keys: readonly string[], backend: Backend, o: Gpu
     const op = keyToNativeOp(k);
     // The GPU runs an MBConv as a cell: kernels and expansion ratios are the cell primitives'.
     if (op.type === 'mbconv' && (![3, 5, 7].includes(op.kernel) || ![1, 3, 6].includes(op.expand))) {
-      throw new LatencyKeyError(`latency key '${k}': the GPU profiler runs MBConv kernels 3, 5, 7 and expansion ratios 1, 3, 6 only`);
+      throw new LatencyKeyError(
+        `latency key '${k}': the GPU profiler runs MBConv kernels 3, 5, 7 and expansion ratios 1, 3, 6 only`,
+      );
     }
   }
   return {
@@ -216,4 +240,3 @@ export function gpuTableSource(keys: readonly string[], backend: Backend, o: Gpu
     },
   };
 }
-

@@ -81,33 +81,41 @@ const CELL_EXPANDS = [1, 3, 6];
  * field, never a TypeError from a missing array.
  */
 export function validateLayout(l: MobileNetLayout): void {
-  if (!l || typeof l !== 'object' || Array.isArray(l)) throw new Error(`layout must be a name or an object, got ${JSON.stringify(l)}`);
+  if (!l || typeof l !== 'object' || Array.isArray(l))
+    throw new Error(`layout must be a name or an object, got ${JSON.stringify(l)}`);
   const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
   const name = typeof l.name === 'string' && l.name ? l.name : null;
   const where = `layout ${name ?? JSON.stringify(l).slice(0, 60)}`;
   if (!name) throw new Error(`${where}: name must be a non-empty string, got ${show(l.name)}`);
   const scalar = (k: keyof MobileNetLayout) => {
     const v = l[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer, got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new Error(`${where}: ${k} must be a positive integer, got ${show(v)}`);
   };
   const list = (k: keyof MobileNetLayout) => {
     const v = l[k];
-    if (!Array.isArray(v) || v.length === 0) throw new Error(`${where}: ${k} must be a non-empty array of positive integers, got ${show(v)}`);
+    if (!Array.isArray(v) || v.length === 0)
+      throw new Error(`${where}: ${k} must be a non-empty array of positive integers, got ${show(v)}`);
     v.forEach((x, i) => {
-      if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new Error(`${where}: ${k}[${i}] must be a positive integer, got ${show(x)}`);
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 1)
+        throw new Error(`${where}: ${k}[${i}] must be a positive integer, got ${show(x)}`);
     });
   };
   (['inputSize', 'stemC', 'stemStride', 'firstBlockC', 'featureMixC', 'classes'] as const).forEach(scalar);
   (['widths', 'depths', 'strides', 'kernels', 'expands'] as const).forEach(list);
   const n = l.widths.length;
   if (l.depths.length !== n || l.strides.length !== n) {
-    throw new Error(`${where}: widths, depths and strides must have equal lengths (${n}, ${l.depths.length}, ${l.strides.length})`);
+    throw new Error(
+      `${where}: widths, depths and strides must have equal lengths (${n}, ${l.depths.length}, ${l.strides.length})`,
+    );
   }
   l.strides.forEach((s, i) => {
     if (s !== 1 && s !== 2) throw new Error(`${where}: strides[${i}] must be 1 or 2, got ${s}`);
   });
-  for (const k of l.kernels) if (!CELL_KERNELS.includes(k)) throw new Error(`${where}: kernel ${k} is not one of ${CELL_KERNELS.join(', ')}`);
-  for (const e of l.expands) if (!CELL_EXPANDS.includes(e)) throw new Error(`${where}: expand ${e} is not one of ${CELL_EXPANDS.join(', ')}`);
+  for (const k of l.kernels)
+    if (!CELL_KERNELS.includes(k)) throw new Error(`${where}: kernel ${k} is not one of ${CELL_KERNELS.join(', ')}`);
+  for (const e of l.expands)
+    if (!CELL_EXPANDS.includes(e)) throw new Error(`${where}: expand ${e} is not one of ${CELL_EXPANDS.join(', ')}`);
 }
 
 /**

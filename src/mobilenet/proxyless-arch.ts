@@ -84,8 +84,11 @@ export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
   const blocks = arch.blocks.slice(1);
   const choices = positions.map((pos, b) => {
     const blk = blocks[b];
-    const j = pos.candidates.findIndex((c) => (c === 'zero' ? blk === 'zero' : blk !== 'zero' && c.kernel === blk.kernel && c.expand === blk.expand));
-    if (j < 0) throw new ArchError(`block ${b + 1} is not a candidate of its position (kernel and expand ratio must be 3/5/7 and 1/3/6)`);
+    const j = pos.candidates.findIndex((c) =>
+      c === 'zero' ? blk === 'zero' : blk !== 'zero' && c.kernel === blk.kernel && c.expand === blk.expand,
+    );
+    if (j < 0)
+      throw new ArchError(`block ${b + 1} is not a candidate of its position (kernel and expand ratio must be 3/5/7 and 1/3/6)`);
     return j;
   });
   const cells = choices.map((j, b) => {

@@ -31,9 +31,16 @@ export function convBnParams(store: ParamStore, name: string, shape: number[]): 
   };
 }
 
-export function convBnForward(t: Tape, x: Var, m: ConvBnParams, o: { stride: number; pad: number; act: boolean; block: number; name: string }): Var {
+export function convBnForward(
+  t: Tape,
+  x: Var,
+  m: ConvBnParams,
+  o: { stride: number; pad: number; act: boolean; block: number; name: string },
+): Var {
   const c = t.conv(x, m.w, { stride: o.stride, pad: o.pad, groups: 1 });
-  return o.act ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`) : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`);
+  return o.act
+    ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`)
+    : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`);
 }
 
 /**
@@ -72,7 +79,12 @@ export class Skeleton<L> {
     this.stages = positionStages(layout).map((p) => p.stage);
     const first = space.positions[0];
     this.stem = convBnParams(store, 'stem.conv', [layout.stemC, 3, 3, 3]);
-    this.first = new CellModule(store, 'first', mbconvCell(3, 1), { inC: first.inC, outC: first.outC, stride: 1, inH: first.inH });
+    this.first = new CellModule(store, 'first', mbconvCell(3, 1), {
+      inC: first.inC,
+      outC: first.outC,
+      stride: 1,
+      inH: first.inH,
+    });
     this.layers = buildLayers(this.shapes);
     const lastC = this.shapes[this.shapes.length - 1].outC;
     this.mix = convBnParams(store, 'mix.conv', [layout.featureMixC, lastC, 1, 1]);
@@ -94,7 +106,13 @@ export class Skeleton<L> {
     this.shapes.forEach((_, b) => {
       h = body(this.layers[b], b, h, this.stages[b]);
     });
-    h = convBnForward(t, h, this.mix, { stride: 1, pad: 0, act: true, block: this.stages[this.stages.length - 1] ?? 0, name: 'mix' });
+    h = convBnForward(t, h, this.mix, {
+      stride: 1,
+      pad: 0,
+      act: true,
+      block: this.stages[this.stages.length - 1] ?? 0,
+      name: 'mix',
+    });
     return { logits: t.linear(t.globalAvgPool(h), this.fcW, this.fcB), features: h };
   }
 }

@@ -17,11 +17,12 @@ export class SpaceFileError extends Error {
   }
 }
 
-const sameShape = (a: LayerShape, b: LayerShape) => a.inC === b.inC && a.outC === b.outC && a.stride === b.stride && a.inH === b.inH;
+const sameShape = (a: LayerShape, b: LayerShape) =>
+  a.inC === b.inC && a.outC === b.outC && a.stride === b.stride && a.inH === b.inH;
 
 /** A value as it appears in an error: JSON, cut short. */
 const show = (v: unknown): string => {
-  const s = v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  const s = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 };
 
@@ -45,14 +46,18 @@ export function handDesignedSpace(layout: MobileNetLayout): SpaceFile {
     version: SPACE_VERSION,
     source: 'hand-designed',
     layout: layoutRef(layout),
-    layers: layerShapes(layout).map((shape) => ({ shape, cells: handDesignedCells(shape, opts).map((c) => spaceEntry(c, shape)) })),
+    layers: layerShapes(layout).map((shape) => ({
+      shape,
+      cells: handDesignedCells(shape, opts).map((c) => spaceEntry(c, shape)),
+    })),
   };
 }
 
 function loadLayout(ref: unknown, where: string): MobileNetLayout {
   try {
     if (typeof ref === 'string') return getLayout(ref);
-    if (!ref || typeof ref !== 'object' || Array.isArray(ref)) throw new Error(`layout must be a layout name (${Object.keys(LAYOUTS).join(', ')}) or an object, got ${show(ref)}`);
+    if (!ref || typeof ref !== 'object' || Array.isArray(ref))
+      throw new Error(`layout must be a layout name (${Object.keys(LAYOUTS).join(', ')}) or an object, got ${show(ref)}`);
     validateLayout(ref as MobileNetLayout);
     return ref as MobileNetLayout;
   } catch (e) {
@@ -63,23 +68,36 @@ function loadLayout(ref: unknown, where: string): MobileNetLayout {
 /** Validates a parsed JSON value against its layout; errors name the layer, the cell and the field. */
 export function loadSpace(json: unknown, where = 'space'): CellSpace {
   const f = json as SpaceFile;
-  if (!f || typeof f !== 'object' || f.format !== SPACE_FORMAT) throw new SpaceFileError(`${where}: not a ${SPACE_FORMAT} file (format field is ${show((f as { format?: unknown })?.format)})`);
-  if (f.version !== SPACE_VERSION) throw new SpaceFileError(`${where}: version ${show(f.version)} is not supported (expected ${SPACE_VERSION})`);
+  if (!f || typeof f !== 'object' || f.format !== SPACE_FORMAT)
+    throw new SpaceFileError(
+      `${where}: not a ${SPACE_FORMAT} file (format field is ${show((f as { format?: unknown })?.format)})`,
+    );
+  if (f.version !== SPACE_VERSION)
+    throw new SpaceFileError(`${where}: version ${show(f.version)} is not supported (expected ${SPACE_VERSION})`);
   const layout = loadLayout(f.layout, where);
   const shapes = layerShapes(layout);
   if (!Array.isArray(f.layers) || f.layers.length !== shapes.length) {
-    throw new SpaceFileError(`${where}: layout ${layout.name} has ${shapes.length} searchable layers, the file lists ${Array.isArray(f.layers) ? f.layers.length : 'none'}`);
+    throw new SpaceFileError(
+      `${where}: layout ${layout.name} has ${shapes.length} searchable layers, the file lists ${Array.isArray(f.layers) ? f.layers.length : 'none'}`,
+    );
   }
   const cells = f.layers.map((layer, b) => {
-    if (!layer || typeof layer !== 'object') throw new SpaceFileError(`${where}: layers[${b}] must be an object with shape and cells, got ${show(layer)}`);
+    if (!layer || typeof layer !== 'object')
+      throw new SpaceFileError(`${where}: layers[${b}] must be an object with shape and cells, got ${show(layer)}`);
     if (!layer.shape || !sameShape(layer.shape, shapes[b])) {
-      throw new SpaceFileError(`${where}: layer ${b} shape ${show(layer.shape)} does not match layout ${layout.name} (${JSON.stringify(shapes[b])})`);
+      throw new SpaceFileError(
+        `${where}: layer ${b} shape ${show(layer.shape)} does not match layout ${layout.name} (${JSON.stringify(shapes[b])})`,
+      );
     }
-    if (!Array.isArray(layer.cells) || layer.cells.length === 0) throw new SpaceFileError(`${where}: layer ${b} has no cells (layers[${b}].cells is ${show(layer.cells)})`);
+    if (!Array.isArray(layer.cells) || layer.cells.length === 0)
+      throw new SpaceFileError(`${where}: layer ${b} has no cells (layers[${b}].cells is ${show(layer.cells)})`);
     return layer.cells.map((e, j) => {
-      if (!e || typeof e !== 'object') throw new SpaceFileError(`${where}: layers[${b}].cells[${j}] must be an object with a 'cell' string, got ${show(e)}`);
+      if (!e || typeof e !== 'object')
+        throw new SpaceFileError(`${where}: layers[${b}].cells[${j}] must be an object with a 'cell' string, got ${show(e)}`);
       if (typeof e.cell !== 'string') {
-        throw new SpaceFileError(`${where}: layers[${b}].cells[${j}].cell must be a cell string like 'pw6<0;dw3<1;pwl<2;=>3' or 'zero', got ${show(e.cell)}`);
+        throw new SpaceFileError(
+          `${where}: layers[${b}].cells[${j}].cell must be a cell string like 'pw6<0;dw3<1;pwl<2;=>3' or 'zero', got ${show(e.cell)}`,
+        );
       }
       try {
         const c = parseCell(e.cell);
@@ -122,7 +140,8 @@ export function spaceFromLayout(layout: MobileNetLayout): CellSpace {
 
 /** One architecture of a cell space as JSON (what searches over a space write, and read back). */
 export function archJson(space: CellSpace, choices: readonly number[]): Record<string, unknown> {
-  if (choices.length !== space.cells.length) throw new RangeError(`archJson: ${choices.length} choices for ${space.cells.length} layers`);
+  if (choices.length !== space.cells.length)
+    throw new RangeError(`archJson: ${choices.length} choices for ${space.cells.length} layers`);
   return {
     format: 'wgnas-arch',
     version: SPACE_VERSION,

@@ -43,7 +43,13 @@ export async function trainFixed(
   test: Cifar10,
   o: TrainOptions,
 ): Promise<TrainResult> {
-  const net = FixedNet.fromChoices(backend, layout, o.cells ?? spaceFromLayout(layout).cells, choices, new Rng(mixSeed(o.seed, 77)));
+  const net = FixedNet.fromChoices(
+    backend,
+    layout,
+    o.cells ?? spaceFromLayout(layout).cells,
+    choices,
+    new Rng(mixSeed(o.seed, 77)),
+  );
   const sgd = new WeightSgd(backend, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
   const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
   const S = layout.inputSize;

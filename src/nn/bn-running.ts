@@ -45,7 +45,8 @@ export class BnRunningStats implements BnEvalStats {
       s = { mean: new Float32Array(channels), var: new Float32Array(channels).fill(1) };
       this.stats.set(name, s);
     }
-    if (s.mean.length !== channels) throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
+    if (s.mean.length !== channels)
+      throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
     return s;
   }
 
@@ -74,7 +75,14 @@ export class BnRunningStats implements BnEvalStats {
     off = 0;
     for (const r of records) {
       const C = r.mean.size;
-      foldBatch(this.get(r.name, C), host.subarray(off, off + C), host.subarray(off + C, off + 2 * C), r.count, this.momentum, this.eps);
+      foldBatch(
+        this.get(r.name, C),
+        host.subarray(off, off + C),
+        host.subarray(off + C, off + 2 * C),
+        r.count,
+        this.momentum,
+        this.eps,
+      );
       off += 2 * C;
       this.drop(r.name);
     }
@@ -86,7 +94,8 @@ export class BnRunningStats implements BnEvalStats {
     if (!d) {
       const s = this.stats.get(name);
       if (!s) throw new Error(`BN '${name}' has no running statistics (no training step ran through it)`);
-      if (s.mean.length !== channels) throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
+      if (s.mean.length !== channels)
+        throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
       const invStd = Float32Array.from(s.var, (v) => 1 / Math.sqrt(v + this.eps));
       d = { mean: this.backend.upload(s.mean, [channels]), invStd: this.backend.upload(invStd, [channels]) };
       this.device.set(name, d);
@@ -110,7 +119,8 @@ export class BnRunningStats implements BnEvalStats {
       const m = /^(.*)\.running_mean$/.exec(key);
       if (!m) continue;
       const v = tensors.get(`${m[1]}.running_var`);
-      if (!v || v.data.length !== t.data.length) throw new RangeError(`BN '${m[1]}': running_mean without a matching running_var`);
+      if (!v || v.data.length !== t.data.length)
+        throw new RangeError(`BN '${m[1]}': running_mean without a matching running_var`);
       this.stats.set(m[1], { mean: Float32Array.from(t.data), var: Float32Array.from(v.data) });
       this.drop(m[1]);
     }
@@ -133,7 +143,14 @@ export class BnRunningStats implements BnEvalStats {
  * One momentum update from a batch's mean and invStd = 1 / sqrt(biased var + eps) over `count`
  * values per channel (f64 arithmetic, f32 result: the stored precision).
  */
-export function foldBatch(s: BnRunning, mean: ArrayLike<number>, invStd: ArrayLike<number>, count: number, momentum: number, eps: number): void {
+export function foldBatch(
+  s: BnRunning,
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  count: number,
+  momentum: number,
+  eps: number,
+): void {
   // PyTorch's unbiased correction; one value per channel has no spread to correct.
   const unbias = count > 1 ? count / (count - 1) : 1;
   for (let c = 0; c < s.mean.length; c++) {

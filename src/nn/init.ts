@@ -29,7 +29,12 @@ export class ParamStore {
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
   weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
-    const data = this.mode === 'gaussian' ? this.rng.normals(numel(shape)) : this.mode === 'kaiming' ? kaimingNormal(shape, this.rng) : kaimingUniform(shape, this.rng);
+    const data =
+      this.mode === 'gaussian'
+        ? this.rng.normals(numel(shape))
+        : this.mode === 'kaiming'
+          ? kaimingNormal(shape, this.rng)
+          : kaimingUniform(shape, this.rng);
     return this.add(name, kind, data, shape);
   }
 

@@ -57,7 +57,11 @@ interface ReductionModule {
  * pooled output + 3 per batch-norm output + a constant 1728 for the head. This decomposition was
  * inferred from the shared reference table and reproduces all its 9445 rows (test/nn/nb201-net.gpu.test.ts).
  */
-export function nb201Complexity(cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT, inputHW = 32): { macs: number; flopsNb201: number } {
+export function nb201Complexity(
+  cell: Nb201Cell,
+  cfg: Nb201NetConfig = NB201_DEFAULT,
+  inputHW = 32,
+): { macs: number; flopsNb201: number } {
   const C = cfg.channels;
   let hw = inputHW;
   let conv = 3 * C * 9 * hw * hw;
@@ -206,7 +210,8 @@ export class Nb201Net {
    * block. A cell whose output node receives nothing outputs zeros, as 'none' edges do in PyTorch.
    */
   forwardBlock(t: Tape, i: number, x: Var): Var {
-    if (!Number.isInteger(i) || i < 0 || i >= this.blockCount) throw new RangeError(`Nb201Net.forwardBlock: block ${i} of ${this.blockCount}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.blockCount)
+      throw new RangeError(`Nb201Net.forwardBlock: block ${i} of ${this.blockCount}`);
     if (i === 0) {
       const [, c, h, w] = x.shape;
       if (x.shape.length !== 4 || c !== 3 || h !== this.inputHW || w !== this.inputHW) {

@@ -88,7 +88,8 @@ export class AlphaAdam {
   flatten(rows: ArrayLike<number>[]): Float32Array {
     const f = new Float32Array(this.total);
     rows.forEach((r, b) => {
-      if (r.length !== this.sizes[b]) throw new RangeError(`AlphaAdam: row ${b} has ${r.length} entries, expected ${this.sizes[b]}`);
+      if (r.length !== this.sizes[b])
+        throw new RangeError(`AlphaAdam: row ${b} has ${r.length} entries, expected ${this.sizes[b]}`);
       f.set(Array.from(r), this.offsets[b]);
     });
     return f;
@@ -113,7 +114,8 @@ export class AlphaAdam {
   }
 
   load(s: { step: number; m: number[]; v: number[] }): void {
-    if (s.m.length !== this.total || s.v.length !== this.total) throw new RangeError('AlphaAdam.load: state does not match the α layout');
+    if (s.m.length !== this.total || s.v.length !== this.total)
+      throw new RangeError('AlphaAdam.load: state does not match the α layout');
     this.step = s.step;
     this.backend.write(this.m, Float32Array.from(s.m));
     this.backend.write(this.v, Float32Array.from(s.v));

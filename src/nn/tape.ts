@@ -296,7 +296,10 @@ export class Tape {
     assertMixture('Tape.mixture', outs, logits);
     const probs = this.track(this.ops.fitnessSoftmax(logits.value));
     const y = this.out(
-      this.ops.mixForward(outs.map((o) => o.value), probs),
+      this.ops.mixForward(
+        outs.map((o) => o.value),
+        probs,
+      ),
       this.needs(logits) || outs.some((o) => this.needs(o)),
     );
     this.push(y.requiresGrad, () => {

@@ -14,7 +14,14 @@
 import type { Backend, Tensor } from '../backend/index.js';
 import { Tape, type Var } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
-import { blockTrainability, covarianceEntropy, expressivityProgressivity, largestSingularValue, logRankSum, meanTrainability } from './az-nas-math.js';
+import {
+  blockTrainability,
+  covarianceEntropy,
+  expressivityProgressivity,
+  largestSingularValue,
+  logRankSum,
+  meanTrainability,
+} from './az-nas-math.js';
 import { defineAggregator, definePass, defineProxyFamily, type NetContext } from './define.js';
 
 export interface AzNasResult {
@@ -71,7 +78,8 @@ export async function probeScore(backend: Backend, gIn: Tensor | null, gOut: Ten
     let g = gIn;
     if (gIn.shape[2] !== ho) {
       const ci = gIn.shape[1];
-      if (gIn.shape[2] !== 2 * ho || gIn.shape[3] !== 2 * wo) throw new RangeError(`az_nas: block maps ${gIn.shape[2]}px to ${ho}px; only /2 is handled`);
+      if (gIn.shape[2] !== 2 * ho || gIn.shape[3] !== 2 * wo)
+        throw new RangeError(`az_nas: block maps ${gIn.shape[2]}px to ${ho}px; only /2 is handled`);
       const w = backend.upload(pixelUnshuffleWeight(ci), [4 * ci, ci, 2, 2]);
       owned.push(w);
       g = backend.ops.conv2d(gIn, w, { stride: 2, pad: 0 });
@@ -135,18 +143,26 @@ export const azNas = defineProxyFamily({
   members: {
     az_nas_expressivity: 'AZ-NAS expressivity: sum over blocks of the entropy of the channel-covariance eigenvalues',
     az_nas_progressivity: 'AZ-NAS progressivity: smallest block-to-block increase of that entropy',
-    az_nas_trainability: 'AZ-NAS trainability: mean over blocks of -s - 1/s + 2, s = spectral norm of the block Jacobian (probe estimate)',
+    az_nas_trainability:
+      'AZ-NAS trainability: mean over blocks of -s - 1/s + 2, s = spectral norm of the block Jacobian (probe estimate)',
     az_nas_complexity: 'AZ-NAS complexity: FLOPs of the network (millions)',
   },
   pass: azNasPass,
   compute: async (r, ctx) => ({
-    ...(({ expressivity, progressivity }) => ({ az_nas_expressivity: expressivity, az_nas_progressivity: progressivity }))(expressivityProgressivity(r.entropies)),
+    ...(({ expressivity, progressivity }) => ({ az_nas_expressivity: expressivity, az_nas_progressivity: progressivity }))(
+      expressivityProgressivity(r.entropies),
+    ),
     az_nas_trainability: meanTrainability(r.trainability),
     az_nas_complexity: ctx.factory.flopsM,
   }),
 });
 
-export const AZ_NAS_MEMBERS = ['az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity'] as const;
+export const AZ_NAS_MEMBERS = [
+  'az_nas_expressivity',
+  'az_nas_progressivity',
+  'az_nas_trainability',
+  'az_nas_complexity',
+] as const;
 
 export const azNasAggregate = defineAggregator({
   name: 'az_nas',

@@ -254,11 +254,21 @@ export async function naswotScoresMany(
   const km = await k.read();
   k.dispose();
   const nn = n * n;
-  return totalD.map((td, a) => logAbsDet(Float64Array.from(km.subarray(a * nn, (a + 1) * nn), (v) => v + td / 2), n));
+  return totalD.map((td, a) =>
+    logAbsDet(
+      Float64Array.from(km.subarray(a * nn, (a + 1) * nn), (v) => v + td / 2),
+      n,
+    ),
+  );
 }
 
 /** NASWOT from one network's ReLU pre-activations (batched path). */
-export async function naswotScore(backend: Backend, relus: readonly ReluRecord[], n: number, opts: BatchedProxyOptions = {}): Promise<number> {
+export async function naswotScore(
+  backend: Backend,
+  relus: readonly ReluRecord[],
+  n: number,
+  opts: BatchedProxyOptions = {},
+): Promise<number> {
   const [s] = await naswotScoresMany(backend, [relus], n, opts);
   return s;
 }

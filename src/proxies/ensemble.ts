@@ -10,7 +10,14 @@
 import { logRankSum } from './az-nas-math.js';
 import { defineAggregator } from './define.js';
 
-export const ENSEMBLE_MEMBERS = ['wrcor', 'az_nas_expressivity', 'az_nas_trainability', 'az_nas_complexity', 'params', 'jacob_cov'] as const;
+export const ENSEMBLE_MEMBERS = [
+  'wrcor',
+  'az_nas_expressivity',
+  'az_nas_trainability',
+  'az_nas_complexity',
+  'params',
+  'jacob_cov',
+] as const;
 
 export const ensemble = defineAggregator({
   name: 'ensemble',

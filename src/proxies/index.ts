@@ -5,6 +5,14 @@
 export type { NetFactory, ScorableNet } from '../nn/scorable.js';
 export type { AggregatorDef, NetContext, PassDef, PassNeeds, ProxyBatch, ProxyUnit } from './define.js';
 export { defineAggregator, definePass, defineProxy, defineProxyFamily } from './define.js';
-export { AGGREGATORS, GROUPABLE_PROXIES, PROXIES, type ProxyInfo, requestedAggregators, resolveProxies, VOTE_MEMBERS } from './registry.js';
+export {
+  AGGREGATORS,
+  GROUPABLE_PROXIES,
+  PROXIES,
+  type ProxyInfo,
+  requestedAggregators,
+  resolveProxies,
+  VOTE_MEMBERS,
+} from './registry.js';
 export { type CellScores, scoreNet, scoreNetsGrouped } from './runner.js';
 export { voteScores } from './vote.js';

@@ -14,5 +14,10 @@ export const naswot = defineProxy({
   pass: cePass,
   groupable: true,
   compute: (r, ctx) => naswotScore(ctx.backend, r.tape.relus, r.n),
-  computeMany: (rs, ctxs) => naswotScoresMany(ctxs[0].backend, rs.map((r) => r.tape.relus), rs[0].n),
+  computeMany: (rs, ctxs) =>
+    naswotScoresMany(
+      ctxs[0].backend,
+      rs.map((r) => r.tape.relus),
+      rs[0].n,
+    ),
 });

@@ -28,7 +28,21 @@ import { wrcor } from './wrcor.js';
 import { zen } from './zen.js';
 import { zico } from './zico.js';
 
-const UNITS: readonly ProxyUnit[] = [wrcor, naswot, gradNorm, snip, jacobCov, zico, meco, zen, synflow, params, flops, azNas, vkdnw];
+const UNITS: readonly ProxyUnit[] = [
+  wrcor,
+  naswot,
+  gradNorm,
+  snip,
+  jacobCov,
+  zico,
+  meco,
+  zen,
+  synflow,
+  params,
+  flops,
+  azNas,
+  vkdnw,
+];
 const AGGREGATOR_LIST: readonly AggregatorDef[] = [vote, azNasAggregate, vkdnwAggregate, ensemble];
 
 export interface ProxyInfo {
@@ -41,7 +55,13 @@ export interface ProxyInfo {
 }
 
 const list: ProxyInfo[] = UNITS.flatMap((unit) =>
-  unit.names.map((name, i) => ({ name, pass: unit.pass.name, description: unit.descriptions[i], groupable: unit.groupable, unit })),
+  unit.names.map((name, i) => ({
+    name,
+    pass: unit.pass.name,
+    description: unit.descriptions[i],
+    groupable: unit.groupable,
+    unit,
+  })),
 );
 
 export const PROXIES: ReadonlyMap<string, ProxyInfo> = new Map(list.map((p) => [p.name, p]));

@@ -24,7 +24,9 @@ interface PassPlan {
 
 /** The units behind requested names (a family once), grouped by pass, in run order. */
 function plan(names: readonly string[]): PassPlan[] {
-  const units = [...new Set(resolveProxies(names).map((p) => p.unit))].sort((a, b) => proxyOrder(a.names[0]) - proxyOrder(b.names[0]));
+  const units = [...new Set(resolveProxies(names).map((p) => p.unit))].sort(
+    (a, b) => proxyOrder(a.names[0]) - proxyOrder(b.names[0]),
+  );
   const passes = [...new Set(units.map((u) => u.pass))].sort(
     (a, b) => Number(a.mutatesNet ?? false) - Number(b.mutatesNet ?? false) || a.order - b.order,
   );
@@ -116,7 +118,10 @@ export async function scoreNetsGrouped(
   seed = 0,
 ): Promise<CellScores[]> {
   const bad = resolveProxies(proxyNames).filter((p) => !p.groupable);
-  if (bad.length) throw new RangeError(`scoreNetsGrouped: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`);
+  if (bad.length)
+    throw new RangeError(
+      `scoreNetsGrouped: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`,
+    );
   const plans = plan(proxyNames);
   checkBatch(batch, 'scoreNetsGrouped');
   const n = batch.n;

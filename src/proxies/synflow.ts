@@ -60,7 +60,10 @@ export const synflow = defineProxy({
     // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
     // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
     const ws = weightParams(ctx.net).filter((p) => p.grad);
-    const v = await gatherScalars(ctx.backend, ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)));
+    const v = await gatherScalars(
+      ctx.backend,
+      ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)),
+    );
     // Reported as a natural log: the raw sum exceeds f32 range for deep NB201 cells.
     return Math.log(v.reduce((s, a) => s + a, 0)) + SYNFLOW_SHIFT * Math.LN2;
   },

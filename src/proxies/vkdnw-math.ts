@@ -27,7 +27,7 @@ export function softmaxCovFactors(logits: ArrayLike<number>, n: number, c: numbe
     let max = -Infinity;
     for (let k = 0; k < c; k++) max = Math.max(max, logits[s * c + k]);
     let z = 0;
-    for (let k = 0; k < c; k++) z += (p[k] = Math.exp(logits[s * c + k] - max));
+    for (let k = 0; k < c; k++) z += p[k] = Math.exp(logits[s * c + k] - max);
     let cum = 0;
     for (let k = 0; k < c; k++) {
       p[k] = (p[k] / z) * (1 - alpha) + alpha / c;

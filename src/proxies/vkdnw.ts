@@ -76,7 +76,9 @@ export const vkdnwPass = definePass<VkdnwResult>({
         try {
           tape.backward(logits, seed);
           // No gradient reached a tensor (its row stays 0) or the row is the host's.
-          readers.forEach((rd, j) => rd.kind === 'device' && rd.grad.grad && backend.ops.firstElementGrad(rd.x, rd.grad.grad, rd.conv, rows, j));
+          readers.forEach(
+            (rd, j) => rd.kind === 'device' && rd.grad.grad && backend.ops.firstElementGrad(rd.x, rd.grad.grad, rd.conv, rows, j),
+          );
           const got = await rows.read();
           const byImage = new Float32Array(n * p);
           readers.forEach((rd, j) => {
@@ -89,7 +91,10 @@ export const vkdnwPass = definePass<VkdnwResult>({
           tape.resetGrads();
         }
       }
-      return { dim: p, eigenvalues: symmetricEigenvaluesQl(fisherFromRows(factorRows(factors, jac, n, classes, p), classes * n, p, n), p) };
+      return {
+        dim: p,
+        eigenvalues: symmetricEigenvaluesQl(fisherFromRows(factorRows(factors, jac, n, classes, p), classes * n, p, n), p),
+      };
     } finally {
       tape.dispose();
       net.dispose();
@@ -101,7 +106,13 @@ export const vkdnwPass = definePass<VkdnwResult>({
  * The rows of G = L J: G[(r n + i) p + j] = sum over c < C - 1 of L_i[r, c] J[c][i p + j], the
  * per-image gradients of pass r of the seeded-by-L formulation (L's column C - 1 is zero).
  */
-export function factorRows(factors: Float64Array, jac: readonly ArrayLike<number>[], n: number, classes: number, p: number): Float64Array {
+export function factorRows(
+  factors: Float64Array,
+  jac: readonly ArrayLike<number>[],
+  n: number,
+  classes: number,
+  p: number,
+): Float64Array {
   const g = new Float64Array(classes * n * p);
   for (let r = 0; r < classes; r++) {
     for (let i = 0; i < n; i++) {
@@ -119,7 +130,8 @@ export function factorRows(factors: Float64Array, jac: readonly ArrayLike<number
 
 export const vkdnw = defineProxyFamily({
   members: {
-    vkdnw: 'VKDNW: parameter tensors + entropy of the Fisher-information eigenvalue deciles / 10 (orders by tensors, then entropy)',
+    vkdnw:
+      'VKDNW: parameter tensors + entropy of the Fisher-information eigenvalue deciles / 10 (orders by tensors, then entropy)',
     vkdnw_entropy: 'VKDNW entropy of the normalised deciles of the Fisher-information eigenvalues (one element per tensor)',
   },
   pass: vkdnwPass,
@@ -130,7 +142,13 @@ export const vkdnw = defineProxyFamily({
 });
 
 /** VKDNW_agg (the authors' aggregation): log-rank sum of VKDNW, jacob_cov, AZ-NAS expressivity and trainability, and FLOPs. */
-export const VKDNW_AGG_MEMBERS = ['vkdnw', 'jacob_cov', 'az_nas_expressivity', 'az_nas_trainability', 'az_nas_complexity'] as const;
+export const VKDNW_AGG_MEMBERS = [
+  'vkdnw',
+  'jacob_cov',
+  'az_nas_expressivity',
+  'az_nas_trainability',
+  'az_nas_complexity',
+] as const;
 
 export const vkdnwAggregate = defineAggregator({
   name: 'vkdnw_agg',

@@ -24,5 +24,10 @@ export const wrcor = defineProxyFamily({
   groupable: true,
   compute: (r, ctx) => wrcorScores(ctx.backend, r.tape.relus, r.n),
   // Every network's correlation matrices go through the same batched dispatches.
-  computeMany: (rs, ctxs) => wrcorScoresMany(ctxs[0].backend, rs.map((r) => r.tape.relus), rs[0].n),
+  computeMany: (rs, ctxs) =>
+    wrcorScoresMany(
+      ctxs[0].backend,
+      rs.map((r) => r.tape.relus),
+      rs[0].n,
+    ),
 });

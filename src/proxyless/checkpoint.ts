@@ -14,7 +14,18 @@ import type { Backend, Tensor } from '../backend/index.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Param } from '../nn/tape.js';
-import { acquireLock, fsyncDir, holdsLock, pidAlive, killPoint, type LockHandle, type LockOwner, sha256Hex, writeFileAtomic, writeFileSynced } from '../util/durable.js';
+import {
+  acquireLock,
+  fsyncDir,
+  holdsLock,
+  pidAlive,
+  killPoint,
+  type LockHandle,
+  type LockOwner,
+  sha256Hex,
+  writeFileAtomic,
+  writeFileSynced,
+} from '../util/durable.js';
 
 export const CHECKPOINT_VERSION = 2;
 
@@ -138,7 +149,14 @@ export async function saveCheckpoint(
       files[f] = { bytes: bins[f].byteLength, sha256: sha256Hex(bins[f]) };
       killPoint('checkpoint.file');
     }
-    const meta: CheckpointMeta = { ...state, version: CHECKPOINT_VERSION, savedAt: new Date().toISOString(), weights: w.index, momentum: m.index, files };
+    const meta: CheckpointMeta = {
+      ...state,
+      version: CHECKPOINT_VERSION,
+      savedAt: new Date().toISOString(),
+      weights: w.index,
+      momentum: m.index,
+      files,
+    };
     writeFileSynced(join(tmp, 'state.json'), JSON.stringify(meta, null, 1) + '\n');
     killPoint('checkpoint.file');
     fsyncDir(tmp);
@@ -185,7 +203,8 @@ export interface CheckpointData extends CheckpointState {
 }
 
 function readF32(path: string, bytes: Buffer): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new CheckpointError(`${path}: ${bytes.byteLength} bytes is not a whole number of f32 values`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new CheckpointError(`${path}: ${bytes.byteLength} bytes is not a whole number of f32 values`);
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
@@ -212,7 +231,11 @@ export function readCheckpointState(dir: string): CheckpointState {
   const path = name ? join(dir, name) : dir;
   const metaPath = join(path, 'state.json');
   if (!existsSync(metaPath)) {
-    throw new CheckpointError(name ? `${path}: state.json missing (the checkpoint named by ${join(dir, 'current')} is incomplete)` : `no checkpoint in ${dir} (state.json missing)`);
+    throw new CheckpointError(
+      name
+        ? `${path}: state.json missing (the checkpoint named by ${join(dir, 'current')} is incomplete)`
+        : `no checkpoint in ${dir} (state.json missing)`,
+    );
   }
   let meta: CheckpointMeta;
   try {
@@ -220,10 +243,13 @@ export function readCheckpointState(dir: string): CheckpointState {
   } catch (e) {
     throw new CheckpointError(`${metaPath}: not valid JSON (${(e as Error).message})`);
   }
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new CheckpointError(`${metaPath}: not a checkpoint (expected a JSON object)`);
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta))
+    throw new CheckpointError(`${metaPath}: not a checkpoint (expected a JSON object)`);
   const version = meta.version;
-  if (version !== 1 && version !== CHECKPOINT_VERSION) throw new CheckpointError(`${metaPath}: checkpoint version ${String(version)}, this build reads 1 and ${CHECKPOINT_VERSION}`);
-  if (version === CHECKPOINT_VERSION && !name) throw new CheckpointError(`${metaPath}: a version-${version} state.json outside a ckpt-N directory (moved by hand?)`);
+  if (version !== 1 && version !== CHECKPOINT_VERSION)
+    throw new CheckpointError(`${metaPath}: checkpoint version ${String(version)}, this build reads 1 and ${CHECKPOINT_VERSION}`);
+  if (version === CHECKPOINT_VERSION && !name)
+    throw new CheckpointError(`${metaPath}: a version-${version} state.json outside a ckpt-N directory (moved by hand?)`);
   checkIndex(metaPath, 'weights', meta.weights);
   checkIndex(metaPath, 'momentum', meta.momentum);
   return { path, meta };
@@ -244,9 +270,14 @@ export function readCheckpoint(dir: string): CheckpointData {
     }
     if (meta.version === CHECKPOINT_VERSION) {
       const want = meta.files?.[f];
-      if (!want || typeof want.bytes !== 'number' || typeof want.sha256 !== 'string') throw new CheckpointError(`${metaPath}: no manifest entry for ${f}`);
-      if (bytes.byteLength !== want.bytes) throw new CheckpointError(`${p}: ${bytes.byteLength} bytes, the manifest says ${want.bytes} (corrupt or half-written checkpoint)`);
-      if (sha256Hex(bytes) !== want.sha256) throw new CheckpointError(`${p}: content does not match the manifest's SHA-256 (corrupt checkpoint)`);
+      if (!want || typeof want.bytes !== 'number' || typeof want.sha256 !== 'string')
+        throw new CheckpointError(`${metaPath}: no manifest entry for ${f}`);
+      if (bytes.byteLength !== want.bytes)
+        throw new CheckpointError(
+          `${p}: ${bytes.byteLength} bytes, the manifest says ${want.bytes} (corrupt or half-written checkpoint)`,
+        );
+      if (sha256Hex(bytes) !== want.sha256)
+        throw new CheckpointError(`${p}: content does not match the manifest's SHA-256 (corrupt checkpoint)`);
     }
     data[f] = readF32(p, bytes);
   }
@@ -268,7 +299,9 @@ export function matchCheckpoint(ck: CheckpointData, params: readonly Param[]): C
   const metaPath = join(ck.path, 'state.json');
   const byName = new Map(params.map((p) => [p.name, p]));
   if (meta.weights.length !== params.length) {
-    throw new CheckpointError(`${metaPath}: checkpoint has ${meta.weights.length} weight tensors, the network ${params.length} (different layout?)`);
+    throw new CheckpointError(
+      `${metaPath}: checkpoint has ${meta.weights.length} weight tensors, the network ${params.length} (different layout?)`,
+    );
   }
   const check = (e: TensorIndexEntry, what: string, data: Float32Array): { p: Param; v: Float32Array } => {
     const p = byName.get(e.name);
@@ -279,14 +312,23 @@ export function matchCheckpoint(ck: CheckpointData, params: readonly Param[]): C
     if (e.offset + p.value.size > data.length) throw new CheckpointError(`${ck.path}: ${what} file is truncated at '${e.name}'`);
     return { p, v: data.subarray(e.offset, e.offset + p.value.size) };
   };
-  return { weights: meta.weights.map((e) => check(e, 'weight', ck.weights)), momentum: meta.momentum.map((e) => check(e, 'momentum', ck.momentum)) };
+  return {
+    weights: meta.weights.map((e) => check(e, 'weight', ck.weights)),
+    momentum: meta.momentum.map((e) => check(e, 'momentum', ck.momentum)),
+  };
 }
 
 /**
  * Loads a verified checkpoint's weights (and momentum buffers, created as needed) into `params`.
  * Everything is checked before the network is touched.
  */
-export function applyCheckpoint(backend: Backend, ck: CheckpointData, params: readonly Param[], momentum: Map<Param, Tensor>, match = matchCheckpoint(ck, params)): void {
+export function applyCheckpoint(
+  backend: Backend,
+  ck: CheckpointData,
+  params: readonly Param[],
+  momentum: Map<Param, Tensor>,
+  match = matchCheckpoint(ck, params),
+): void {
   for (const { p, v } of match.weights) backend.write(p.value, v);
   for (const b of momentum.values()) b.dispose();
   momentum.clear();
@@ -294,7 +336,12 @@ export function applyCheckpoint(backend: Backend, ck: CheckpointData, params: re
 }
 
 /** readCheckpoint + applyCheckpoint; returns the meta. */
-export function loadCheckpoint(backend: Backend, dir: string, params: readonly Param[], momentum: Map<Param, Tensor>): CheckpointMeta {
+export function loadCheckpoint(
+  backend: Backend,
+  dir: string,
+  params: readonly Param[],
+  momentum: Map<Param, Tensor>,
+): CheckpointMeta {
   const ck = readCheckpoint(dir);
   applyCheckpoint(backend, ck, params, momentum);
   return ck.meta;

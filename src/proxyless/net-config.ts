@@ -27,7 +27,15 @@ function convLayer(inC: number, outC: number, kernel: number, stride: number): R
 }
 
 function identity(c: number): Record<string, unknown> {
-  return { name: 'IdentityLayer', in_channels: c, out_channels: c, use_bn: false, act_func: null, dropout_rate: 0, ops_order: 'weight_bn_act' };
+  return {
+    name: 'IdentityLayer',
+    in_channels: c,
+    out_channels: c,
+    use_bn: false,
+    act_func: null,
+    dropout_rate: 0,
+    ops_order: 'weight_bn_act',
+  };
 }
 
 /** `choices[b]` indexes the candidates of searchable position b (the fixed first block is added). */
@@ -41,20 +49,35 @@ export function toNetConfig(layout: MobileNetLayout, choices: readonly number[])
   const blocks: Array<Record<string, unknown>> = [
     {
       name: 'MobileInvertedResidualBlock',
-      mobile_inverted_conv: { name: 'MBInvertedConvLayer', in_channels: first.inC, out_channels: first.outC, kernel_size: 3, stride: 1, expand_ratio: 1 },
+      mobile_inverted_conv: {
+        name: 'MBInvertedConvLayer',
+        in_channels: first.inC,
+        out_channels: first.outC,
+        kernel_size: 3,
+        stride: 1,
+        expand_ratio: 1,
+      },
       shortcut: null,
     },
   ];
   positions.forEach((pos, b) => {
     const c = pos.candidates[choices[b]];
-    if (c === undefined) throw new RangeError(`toNetConfig: choice ${choices[b]} out of range at block ${b} (${pos.candidates.length} candidates)`);
+    if (c === undefined)
+      throw new RangeError(`toNetConfig: choice ${choices[b]} out of range at block ${b} (${pos.candidates.length} candidates)`);
     const idskip = pos.stride === 1 && pos.inC === pos.outC;
     blocks.push({
       name: 'MobileInvertedResidualBlock',
       mobile_inverted_conv:
         c === 'zero'
           ? { name: 'ZeroLayer', stride: pos.stride }
-          : { name: 'MBInvertedConvLayer', in_channels: c.inC, out_channels: c.outC, kernel_size: c.kernel, stride: c.stride, expand_ratio: c.expand },
+          : {
+              name: 'MBInvertedConvLayer',
+              in_channels: c.inC,
+              out_channels: c.outC,
+              kernel_size: c.kernel,
+              stride: c.stride,
+              expand_ratio: c.expand,
+            },
       shortcut: idskip ? identity(pos.outC) : null,
     });
   });
@@ -91,7 +114,9 @@ export function choicesFromNetConfig(layout: MobileNetLayout, config: unknown): 
   return positions.map((pos, b) => {
     const conv = (blocks[b + 1] as { mobile_inverted_conv?: Record<string, unknown> }).mobile_inverted_conv ?? {};
     const idx = pos.candidates.findIndex((c) =>
-      c === 'zero' ? conv.name === 'ZeroLayer' : conv.name === 'MBInvertedConvLayer' && conv.kernel_size === c.kernel && conv.expand_ratio === c.expand,
+      c === 'zero'
+        ? conv.name === 'ZeroLayer'
+        : conv.name === 'MBInvertedConvLayer' && conv.kernel_size === c.kernel && conv.expand_ratio === c.expand,
     );
     if (idx < 0) throw new Error(`net config: block ${b + 1} is not a candidate of layout ${layout.name}`);
     return idx;

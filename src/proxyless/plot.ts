@@ -149,7 +149,15 @@ interface Frame {
 const X = (f: Frame, v: number) => f.x + (v / f.xMax) * f.w;
 const Y = (f: Frame, v: number) => f.y + f.h - ((v - f.yLo) / (f.yHi - f.yLo)) * f.h;
 
-function panel(out: string[], f: Frame, title: string, yLabel: string, xLabel: string | null, warmupSteps: number, yTicks: number[]): void {
+function panel(
+  out: string[],
+  f: Frame,
+  title: string,
+  yLabel: string,
+  xLabel: string | null,
+  warmupSteps: number,
+  yTicks: number[],
+): void {
   out.push(`<text class="panel-title" x="${f.x}" y="${f.y - 8}" font-weight="bold">${escapeXml(title)}</text>`);
   if (warmupSteps > 0) {
     const wx = X(f, Math.min(warmupSteps, f.xMax));
@@ -161,11 +169,15 @@ function panel(out: string[], f: Frame, title: string, yLabel: string, xLabel: s
   for (const t of yTicks) out.push(`<line x1="${f.x}" y1="${r1(Y(f, t))}" x2="${f.x + f.w}" y2="${r1(Y(f, t))}"/>`);
   out.push(`</g>`);
   out.push(`<g class="ticks" fill="#333333" font-size="11">`);
-  for (const t of xTicks) out.push(`<text x="${r1(X(f, t))}" y="${f.y + f.h + 15}" text-anchor="middle">${tickLabel(t, xTicks)}</text>`);
-  for (const t of yTicks) out.push(`<text x="${f.x - 6}" y="${r1(Y(f, t) + 4)}" text-anchor="end">${tickLabel(t, yTicks)}</text>`);
+  for (const t of xTicks)
+    out.push(`<text x="${r1(X(f, t))}" y="${f.y + f.h + 15}" text-anchor="middle">${tickLabel(t, xTicks)}</text>`);
+  for (const t of yTicks)
+    out.push(`<text x="${f.x - 6}" y="${r1(Y(f, t) + 4)}" text-anchor="end">${tickLabel(t, yTicks)}</text>`);
   out.push(`</g>`);
   out.push(`<rect x="${f.x}" y="${f.y}" width="${f.w}" height="${f.h}" fill="none" stroke="#333333"/>`);
-  out.push(`<text transform="translate(${f.x - 48} ${r1(f.y + f.h / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(${f.x - 48} ${r1(f.y + f.h / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`,
+  );
   if (xLabel) out.push(`<text x="${r1(f.x + f.w / 2)}" y="${f.y + f.h + 34}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
 }
 
@@ -196,8 +208,12 @@ function legend(out: string[], x: number, y: number, entries: LegendEntry[], row
   entries.forEach((e, i) => {
     const ly = y + i * rowPx;
     const dash = e.dash ? ` stroke-dasharray="${e.dash}"` : '';
-    if (e.swatch) out.push(`<rect x="${x}" y="${ly - 5}" width="22" height="10" fill="${e.color}" stroke="#bbbbbb" stroke-width="0.5"/>`);
-    else out.push(`<line x1="${x}" y1="${ly}" x2="${x + 22}" y2="${ly}" stroke="${e.color}" stroke-width="${e.width ?? 2}"${dash}/>`);
+    if (e.swatch)
+      out.push(`<rect x="${x}" y="${ly - 5}" width="22" height="10" fill="${e.color}" stroke="#bbbbbb" stroke-width="0.5"/>`);
+    else
+      out.push(
+        `<line x1="${x}" y1="${ly}" x2="${x + 22}" y2="${ly}" stroke="${e.color}" stroke-width="${e.width ?? 2}"${dash}/>`,
+      );
     out.push(`<text x="${x + 28}" y="${ly + 4}">${escapeXml(e.label)}</text>`);
   });
   out.push(`</g>`);
@@ -222,7 +238,9 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
 
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(opts.title)}</text>`);
   if (opts.subtitle) out.push(`<text x="${W / 2}" y="46" text-anchor="middle" fill="#555555">${escapeXml(opts.subtitle)}</text>`);
@@ -232,9 +250,20 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
     { cls: 'train-loss', label: 'train CE (weight steps)', color: '#1f77b4', values: pts.map((p) => [p.step, p.trainLoss]) },
     { cls: 'val-loss', label: 'validation CE (α steps)', color: '#d62728', values: pts.map((p) => [p.step, p.valLoss ?? NaN]) },
   ];
-  const [aLo, aHi] = range(lossSeries.flatMap((s) => s.values.map((v) => v[1])), [0, 1]);
+  const [aLo, aHi] = range(
+    lossSeries.flatMap((s) => s.values.map((v) => v[1])),
+    [0, 1],
+  );
   const aTicks = niceTicks(aLo, aHi, 5);
-  const fa: Frame = { x: m.l, y: top, w: pw, h: hA, xMax, yLo: Math.min(aLo, aTicks[0]), yHi: Math.max(aHi, aTicks[aTicks.length - 1]) };
+  const fa: Frame = {
+    x: m.l,
+    y: top,
+    w: pw,
+    h: hA,
+    xMax,
+    yLo: Math.min(aLo, aTicks[0]),
+    yHi: Math.max(aHi, aTicks[aTicks.length - 1]),
+  };
   panel(out, fa, '(a) cross-entropy loss', 'CE (nats)', null, warmup, aTicks);
   lines(out, fa, lossSeries);
   const warmupEntry: LegendEntry[] = warmup > 0 ? [{ label: 'warm-up (α frozen)', color: WARMUP_FILL, swatch: true }] : [];
@@ -246,20 +275,44 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   const unitText = ms ? 'ms' : 'M MAdds';
   const target = data.target != null ? data.target * scale : null;
   const latSeries: Series[] = [
-    { cls: 'expected-cost', label: `${ms ? 'E[lat]' : 'E[MAdds]'} under softmax(α)`, color: '#2ca02c', width: 2, values: pts.map((p) => [p.step, (p.expectedCost ?? NaN) * scale]) },
-    { cls: 'argmax-cost', label: 'argmax network', color: '#9467bd', width: 1.2, values: pts.map((p) => [p.step, (p.argmaxCost ?? NaN) * scale]) },
+    {
+      cls: 'expected-cost',
+      label: `${ms ? 'E[lat]' : 'E[MAdds]'} under softmax(α)`,
+      color: '#2ca02c',
+      width: 2,
+      values: pts.map((p) => [p.step, (p.expectedCost ?? NaN) * scale]),
+    },
+    {
+      cls: 'argmax-cost',
+      label: 'argmax network',
+      color: '#9467bd',
+      width: 1.2,
+      values: pts.map((p) => [p.step, (p.argmaxCost ?? NaN) * scale]),
+    },
   ];
   const latValues = latSeries.flatMap((s) => s.values.map((v) => v[1]));
   const [bLo, bHi] = range(target !== null && Number.isFinite(target) ? [...latValues, target] : latValues, [0, 1]);
   const bTicks = niceTicks(bLo, bHi, 5);
   const yb = fa.y + hA + gap;
-  const fb: Frame = { x: m.l, y: yb, w: pw, h: hB, xMax, yLo: Math.min(bLo, bTicks[0]), yHi: Math.max(bHi, bTicks[bTicks.length - 1]) };
+  const fb: Frame = {
+    x: m.l,
+    y: yb,
+    w: pw,
+    h: hB,
+    xMax,
+    yLo: Math.min(bLo, bTicks[0]),
+    yHi: Math.max(bHi, bTicks[bTicks.length - 1]),
+  };
   panel(out, fb, ms ? '(b) latency' : '(b) multiply-adds', ms ? 'latency (ms)' : 'MAdds (millions)', null, warmup, bTicks);
   const latLegend: LegendEntry[] = [...latSeries];
   if (target !== null && Number.isFinite(target)) {
     const ty = r1(Y(fb, target));
-    out.push(`<line class="target" x1="${fb.x}" y1="${ty}" x2="${fb.x + fb.w}" y2="${ty}" stroke="#000000" stroke-width="1.2" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${fb.x + fb.w - 4}" y="${r1(ty - 5)}" text-anchor="end" font-size="11">${escapeXml(`target ${Number(target.toPrecision(6))} ${unitText}`)}</text>`);
+    out.push(
+      `<line class="target" x1="${fb.x}" y1="${ty}" x2="${fb.x + fb.w}" y2="${ty}" stroke="#000000" stroke-width="1.2" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${fb.x + fb.w - 4}" y="${r1(ty - 5)}" text-anchor="end" font-size="11">${escapeXml(`target ${Number(target.toPrecision(6))} ${unitText}`)}</text>`,
+    );
     latLegend.push({ label: `target ${Number(target.toPrecision(6))} ${unitText}`, color: '#000000', dash: '6 4', width: 1.2 });
   }
   lines(out, fb, latSeries);
@@ -269,7 +322,15 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   const yc = fb.y + hB + gap;
   const cTicks = [0, 0.25, 0.5, 0.75, 1];
   const fc: Frame = { x: m.l, y: yc, w: pw, h: hC, xMax, yLo: 0, yHi: 1 };
-  panel(out, fc, '(c) α evolution: softmax(α) of each block’s final choice', 'probability', 'weight step (warm-up + search)', warmup, cTicks);
+  panel(
+    out,
+    fc,
+    '(c) α evolution: softmax(α) of each block’s final choice',
+    'probability',
+    'weight step (warm-up + search)',
+    warmup,
+    cTicks,
+  );
   const lastProbs = [...pts].reverse().find((p) => p.probs)?.probs;
   const blockSeries: Series[] = data.choices.map((c, b) => ({
     cls: 'block-prob',
@@ -281,7 +342,9 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   }));
   lines(out, fc, blockSeries);
   if (!pts.some((p) => p.probs)) {
-    out.push(`<text x="${r1(fc.x + fc.w / 2)}" y="${r1(fc.y + fc.h / 2)}" text-anchor="middle" fill="#888888">no α recorded</text>`);
+    out.push(
+      `<text x="${r1(fc.x + fc.w / 2)}" y="${r1(fc.y + fc.h / 2)}" text-anchor="middle" fill="#888888">no α recorded</text>`,
+    );
   }
   legend(out, legendX, fc.y + 8, blockSeries, blockRow);
 

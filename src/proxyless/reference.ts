@@ -67,7 +67,10 @@ export function batchNormRef(x: Tensor64, gamma: Float64Array, beta: Float64Arra
   return { data: out, shape: x.shape.slice() };
 }
 
-export const relu6Ref = (x: Tensor64): Tensor64 => ({ data: x.data.map((v) => Math.min(6, Math.max(0, v))), shape: x.shape.slice() });
+export const relu6Ref = (x: Tensor64): Tensor64 => ({
+  data: x.data.map((v) => Math.min(6, Math.max(0, v))),
+  shape: x.shape.slice(),
+});
 
 /** Weights by parameter name (the GPU network's names). */
 export type WeightMap = Map<string, Tensor64>;
@@ -78,14 +81,27 @@ function get(wm: WeightMap, name: string): Tensor64 {
   return t;
 }
 
-function convBn(x: Tensor64, wm: WeightMap, name: string, stride: number, pad: number, groups: number, act: boolean, eps: number): Tensor64 {
+function convBn(
+  x: Tensor64,
+  wm: WeightMap,
+  name: string,
+  stride: number,
+  pad: number,
+  groups: number,
+  act: boolean,
+  eps: number,
+): Tensor64 {
   const c = conv2dRef(x, get(wm, name), stride, pad, groups);
   const b = batchNormRef(c, get(wm, `${name}.bn.gamma`).data, get(wm, `${name}.bn.beta`).data, eps);
   return act ? relu6Ref(b) : b;
 }
 
 /** Parameter names of an MBConv cell's nodes (CellModule naming): expand (null for expand 1), depthwise, project. */
-export function mbconvParamNames(prefix: string, kernel: number, expand: number): { expand: string | null; dw: string; project: string } {
+export function mbconvParamNames(
+  prefix: string,
+  kernel: number,
+  expand: number,
+): { expand: string | null; dw: string; project: string } {
   const n = expand === 1 ? 0 : 1;
   return {
     expand: expand === 1 ? null : `${prefix}.n0.pw${expand}`,
@@ -95,7 +111,15 @@ export function mbconvParamNames(prefix: string, kernel: number, expand: number)
 }
 
 /** One MBConv candidate (no residual): [1×1 expand + BN + ReLU6] → k×k depthwise + BN + ReLU6 → 1×1 project + BN. */
-export function mbconvRef(x: Tensor64, wm: WeightMap, prefix: string, kernel: number, expand: number, stride: number, eps: number): Tensor64 {
+export function mbconvRef(
+  x: Tensor64,
+  wm: WeightMap,
+  prefix: string,
+  kernel: number,
+  expand: number,
+  stride: number,
+  eps: number,
+): Tensor64 {
   const names = mbconvParamNames(prefix, kernel, expand);
   let h = x;
   if (names.expand) h = convBn(h, wm, names.expand, 1, 0, 1, true, eps);

@@ -39,13 +39,23 @@ function targetAsGiven(target: number, unit: CostUnit): number {
  * content, --missing and the layout's pricing all show up there), under the flag that chose it;
  * a space as a fingerprint of its cells; the target in the unit of its flag.
  */
-export function proxylessRunSettings(cfg: ProxylessSearchConfig, cost: CostModel | null, split?: SplitSizes, device?: DeviceKind): RunSettings {
+export function proxylessRunSettings(
+  cfg: ProxylessSearchConfig,
+  cost: CostModel | null,
+  split?: SplitSizes,
+  device?: DeviceKind,
+): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
   const s: RunSettings = {
     '--layout': `${cfg.layout.name} (${short(sha256Hex(JSON.stringify(cfg.layout)))})`,
-    '--space-file': cfg.space ? `${cfg.space.file.source} space (cells ${short(sha256Hex(JSON.stringify(cfg.space.cells)))})` : null,
-    '--latency-table': cost && (cost.source === 'table' || cost.source === 'imagenet-proxy') ? `${cost.source} prices ${costFingerprint(cost)}` : null,
+    '--space-file': cfg.space
+      ? `${cfg.space.file.source} space (cells ${short(sha256Hex(JSON.stringify(cfg.space.cells)))})`
+      : null,
+    '--latency-table':
+      cost && (cost.source === 'table' || cost.source === 'imagenet-proxy')
+        ? `${cost.source} prices ${costFingerprint(cost)}`
+        : null,
     '--price-cells': cost?.source === 'measured' ? measuredSetup(cost) : null,
     '--mode': cfg.mode,
     '--paths': cfg.paths,
@@ -106,12 +116,16 @@ export function savedSettings(ck: CheckpointState): RunSettings {
   const config = meta.config as Partial<ProxylessSearchConfig> | undefined;
   if (!config || typeof config !== 'object' || !('costLoss' in config)) {
     // Before WP-mobilenet: parameters were named by MBConv position and costs had no unit.
-    throw new CheckpointError(`${ck.path}/state.json: written by an older wgnas (parameters and cost settings renamed since); it cannot be resumed: start a new --checkpoint directory`);
+    throw new CheckpointError(
+      `${ck.path}/state.json: written by an older wgnas (parameters and cost settings renamed since); it cannot be resumed: start a new --checkpoint directory`,
+    );
   }
   try {
     // Without the cost model the target's unit is unknown: compare the rest.
     const unknown = ['--target-ms', '--target-madds', '--latency-table', '--price-cells', 'cost model'];
-    return Object.fromEntries(Object.entries(proxylessRunSettings(config as ProxylessSearchConfig, null)).filter(([k]) => !unknown.includes(k)));
+    return Object.fromEntries(
+      Object.entries(proxylessRunSettings(config as ProxylessSearchConfig, null)).filter(([k]) => !unknown.includes(k)),
+    );
   } catch {
     return {};
   }
@@ -121,7 +135,13 @@ export function savedSettings(ck: CheckpointState): RunSettings {
  * Checks that DIR's checkpoint can be resumed by a run with these settings, before any GPU work:
  * its state.json parses, its layout is this run's, and every recorded setting matches.
  */
-export function checkResumable(dir: string, cfg: ProxylessSearchConfig, cost: CostModel | null, split: SplitSizes, device?: DeviceKind): CheckpointState {
+export function checkResumable(
+  dir: string,
+  cfg: ProxylessSearchConfig,
+  cost: CostModel | null,
+  split: SplitSizes,
+  device?: DeviceKind,
+): CheckpointState {
   const ck = readCheckpointState(dir);
   checkLayout(ck, cfg);
   checkResumeSettings(savedSettings(ck), proxylessRunSettings(cfg, cost, split, device));
@@ -132,7 +152,9 @@ export function checkResumable(dir: string, cfg: ProxylessSearchConfig, cost: Co
 export function checkLayout(ck: CheckpointState, cfg: ProxylessSearchConfig): void {
   const layout = ck.meta.layout as { name?: string } | undefined;
   if (JSON.stringify(layout) !== JSON.stringify(cfg.layout)) {
-    throw new CheckpointError(`checkpoint ${ck.path} is for layout '${layout?.name ?? '?'}', this search uses '${cfg.layout.name}' with other settings`);
+    throw new CheckpointError(
+      `checkpoint ${ck.path} is for layout '${layout?.name ?? '?'}', this search uses '${cfg.layout.name}' with other settings`,
+    );
   }
 }
 
@@ -147,23 +169,44 @@ const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 /** Checks the search state of a checkpoint against the supernet's α rows; throws one clear line. */
-export function validateSearchState(meta: Record<string, unknown>, choiceSizes: readonly number[], where: string): SavedSearchState {
+export function validateSearchState(
+  meta: Record<string, unknown>,
+  choiceSizes: readonly number[],
+  where: string,
+): SavedSearchState {
   const bad = (what: string): never => {
     throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
   };
   const alpha = meta.alpha;
-  if (!Array.isArray(alpha) || !alpha.every(isNumArray)) bad(`'alpha' must be rows of finite numbers, got ${JSON.stringify(alpha)?.slice(0, 60)}`);
+  if (!Array.isArray(alpha) || !alpha.every(isNumArray))
+    bad(`'alpha' must be rows of finite numbers, got ${JSON.stringify(alpha)?.slice(0, 60)}`);
   const rows = alpha as number[][];
   if (rows.length !== choiceSizes.length || rows.some((r, b) => r.length !== choiceSizes[b])) {
     bad(`'alpha' has rows of ${rows.map((r) => r.length).join('/')} choices, the supernet ${choiceSizes.join('/')}`);
   }
   const total = choiceSizes.reduce((s, n) => s + n, 0);
   const adam = meta.adam as SavedSearchState['adam'] | undefined;
-  if (!adam || typeof adam !== 'object' || !isCount(adam.step) || !isNumArray(adam.m) || !isNumArray(adam.v) || adam.m.length !== total || adam.v.length !== total) {
+  if (
+    !adam ||
+    typeof adam !== 'object' ||
+    !isCount(adam.step) ||
+    !isNumArray(adam.m) ||
+    !isNumArray(adam.v) ||
+    adam.m.length !== total ||
+    adam.v.length !== total
+  ) {
     bad(`'adam' must be {step, m, v} with ${total} moments each`);
   }
   const c = meta.counters as SavedSearchState['counters'] | undefined;
-  if (!c || typeof c !== 'object' || !isCount(c.warmup) || !isCount(c.search) || !isCount(c.arch) || !(c.baseline === null || Number.isFinite(c.baseline)) || !(typeof c.seconds === 'number' && c.seconds >= 0)) {
+  if (
+    !c ||
+    typeof c !== 'object' ||
+    !isCount(c.warmup) ||
+    !isCount(c.search) ||
+    !isCount(c.arch) ||
+    !(c.baseline === null || Number.isFinite(c.baseline)) ||
+    !(typeof c.seconds === 'number' && c.seconds >= 0)
+  ) {
     bad(`'counters' must be {warmup, search, arch, baseline, seconds} counts`);
   }
   const history = meta.history ?? [];

@@ -47,12 +47,20 @@ function upload(p: SearchParts, x: Float32Array, n: number) {
 /** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
 function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
   if (alpha.some((a) => a.some((v) => !Number.isFinite(v)))) {
-    throw new TrainingDivergedError(`architecture step ${key + 1}`, 'the architecture logits α are not finite', { value: p.cfg.arch.lr, flag: '--arch-lr' });
+    throw new TrainingDivergedError(`architecture step ${key + 1}`, 'the architecture logits α are not finite', {
+      value: p.cfg.arch.lr,
+      flag: '--arch-lr',
+    });
   }
 }
 
 /** One weight step on a train batch with one sampled path per block. Returns loss and accuracy. */
-export async function weightStep(p: SearchParts, alpha: readonly Float32Array[], lr: number, key: number): Promise<{ loss: number; acc: number }> {
+export async function weightStep(
+  p: SearchParts,
+  alpha: readonly Float32Array[],
+  lr: number,
+  key: number,
+): Promise<{ loss: number; acc: number }> {
   const rng = new Rng(mixSeed(p.cfg.seed, 3, key));
   const b = p.trainStream.batchAt(key);
   const xs = p.cfg.augment ? augment(b.x, b.n, rng, p.trainStream.ds) : b.x;
@@ -112,12 +120,16 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   let grads = ceGrad;
   if (cfg.costLoss && p.cost) {
     const cost = p.cost;
-    const e = expectedCost(cost, alpha.map((a) => Array.from(a)));
+    const e = expectedCost(
+      cost,
+      alpha.map((a) => Array.from(a)),
+    );
     const c = combineLoss(cfg.costLoss, ce, e.value, cost.unit);
     objective = c.loss;
     // 2-path mode: as in ProxylessNAS the cost gradient reaches only the sampled pair, through
     // the pair's softmax, so the rescale below keeps every other candidate's probability.
-    const costGrad = cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
+    const costGrad =
+      cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
     grads = ceGrad.map((row, bIdx) => row.map((v, i) => c.dCe * v + c.dE * costGrad[bIdx][i]));
   }
   const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => alpha[bIdx][i])) : null;
@@ -131,7 +143,12 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
  * One REINFORCE architecture step: sample architectures, reward acc·(T/cost)^w, policy gradient on
  * α against the moving baseline. Returns the new baseline too.
  */
-export async function reinforceArchStep(p: SearchParts, alpha: Float32Array[], baseline: number | null, key: number): Promise<ArchStepResult & { baseline: number }> {
+export async function reinforceArchStep(
+  p: SearchParts,
+  alpha: Float32Array[],
+  baseline: number | null,
+  key: number,
+): Promise<ArchStepResult & { baseline: number }> {
   const cfg = p.cfg;
   const cost = p.cost!;
   const rng = new Rng(mixSeed(cfg.seed, 5, key));
@@ -152,7 +169,11 @@ export async function reinforceArchStep(p: SearchParts, alpha: Float32Array[], b
       const loss = t.crossEntropy(logits, y);
       const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
       const choices = gates.map((g) => g.active);
-      samples.push({ choices, reward: reinforceReward(accuracy(lg, b.y), archCost(cost, choices), target, cfg.reinforceW), ce: l[0] });
+      samples.push({
+        choices,
+        reward: reinforceReward(accuracy(lg, b.y), archCost(cost, choices), target, cfg.reinforceW),
+        ce: l[0],
+      });
     } finally {
       t.dispose();
       x.dispose();
@@ -168,7 +189,12 @@ export async function reinforceArchStep(p: SearchParts, alpha: Float32Array[], b
   }
   const next = await p.adam.update(alpha, grads);
   checkAlpha(next, key, p);
-  return { alpha: next, baseline: cfg.baselineDecay * base + (1 - cfg.baselineDecay) * mean, objective: mean, ce: samples.reduce((s, x) => s + x.ce, 0) / K };
+  return {
+    alpha: next,
+    baseline: cfg.baselineDecay * base + (1 - cfg.baselineDecay) * mean,
+    objective: mean,
+    ce: samples.reduce((s, x) => s + x.ce, 0) / K,
+  };
 }
 
 /** Validation accuracy of fixed choices, batch-statistics BN (batches past any the search draws). */

@@ -17,8 +17,24 @@ import { AlphaAdam, TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
 import { holdsLock, type LockHandle } from '../util/durable.js';
-import { applyCheckpoint, CheckpointError, checkpointLockPath, hasCheckpoint, lockCheckpointDir, matchCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { checkLayout, checkResumeSettings, proxylessRunSettings, type RunSettings, savedSettings, validateSearchState } from './resume-state.js';
+import {
+  applyCheckpoint,
+  CheckpointError,
+  checkpointLockPath,
+  hasCheckpoint,
+  lockCheckpointDir,
+  matchCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+import {
+  checkLayout,
+  checkResumeSettings,
+  proxylessRunSettings,
+  type RunSettings,
+  savedSettings,
+  validateSearchState,
+} from './resume-state.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import { type SearchParts, evaluateChoices, gradientArchStep, reinforceArchStep, weightStep } from './search-steps.js';
@@ -64,15 +80,26 @@ export class ProxylessSearch {
     if (cfg.costLoss && !cost) throw new Error('a cost loss needs a cost model (a latency table, MAdds or measured cells)');
     if (cfg.mode === 'reinforce' && !cost) throw new Error('REINFORCE needs a cost model (reward acc·(T/cost)^w)');
     if (!(cfg.archEvery >= 1)) throw new RangeError('archEvery must be >= 1');
-    if (cfg.space && cfg.space.layout.name !== cfg.layout.name) throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
+    if (cfg.space && cfg.space.layout.name !== cfg.layout.name)
+      throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
-    if (cost && (cost.perPosition.length !== this.net.positions.length || cost.perPosition.some((row, b) => row.length !== this.net.choiceSizes[b]))) {
+    if (
+      cost &&
+      (cost.perPosition.length !== this.net.positions.length ||
+        cost.perPosition.some((row, b) => row.length !== this.net.choiceSizes[b]))
+    ) {
       const n = this.net.choiceSizes;
       this.net.dispose();
-      throw new Error(`the cost model prices ${cost.perPosition.map((r) => r.length).join('/')} candidates per block, the supernet has ${n.join('/')}`);
+      throw new Error(
+        `the cost model prices ${cost.perPosition.map((r) => r.length).join('/')} candidates per block, the supernet has ${n.join('/')}`,
+      );
     }
     this.alpha = this.net.choiceSizes.map((n) => new Float32Array(n));
-    this.sgd = new WeightSgd(backend, this.net.params, { momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
+    this.sgd = new WeightSgd(backend, this.net.params, {
+      momentum: cfg.momentum,
+      nesterov: cfg.nesterov,
+      weightDecay: cfg.weightDecay,
+    });
     this.adam = new AlphaAdam(backend, this.net.choiceSizes, cfg.arch);
     this.parts = {
       backend,
@@ -138,7 +165,10 @@ export class ProxylessSearch {
       this.checkLoss(r.loss, `search step ${c.search}`, { value: cfg.weightLr, flag: '--lr' });
       this.account(r);
       if (c.search % cfg.archEvery === 0) {
-        const a = cfg.mode === 'reinforce' ? await this.archStepReinforce(c.arch) : await gradientArchStep(this.parts, this.alpha, c.arch);
+        const a =
+          cfg.mode === 'reinforce'
+            ? await this.archStepReinforce(c.arch)
+            : await gradientArchStep(this.parts, this.alpha, c.arch);
         this.alpha = a.alpha;
         c.arch++;
         this.window.archObj += a.objective;
@@ -205,7 +235,8 @@ export class ProxylessSearch {
       this.resetWindow();
     }
     const done = this.counters.warmup + this.counters.search;
-    if (cfg.checkpointDir && cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && !last) await this.save(cfg.checkpointDir);
+    if (cfg.checkpointDir && cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && !last)
+      await this.save(cfg.checkpointDir);
   }
 
   result(): SearchResult {
@@ -234,7 +265,12 @@ export class ProxylessSearch {
 
   /** The settings a checkpoint records and a resume must match (see resume-state.ts). */
   settings(): RunSettings {
-    return proxylessRunSettings(this.cfg, this.cost, { train: this.data.train.count, val: this.data.val.count }, this.backend.device);
+    return proxylessRunSettings(
+      this.cfg,
+      this.cost,
+      { train: this.data.train.count, val: this.data.val.count },
+      this.backend.device,
+    );
   }
 
   async save(dir: string): Promise<void> {

@@ -53,12 +53,16 @@ export class ProxylessSupernet {
     readonly opts: SupernetOptions = {},
   ) {
     const n = layerShapes(layout).length;
-    if (opts.only && opts.only.length !== n) throw new RangeError(`supernet: ${opts.only.length} fixed choices for ${n} positions`);
-    if (opts.cells && opts.cells.length !== n) throw new RangeError(`supernet: ${opts.cells.length} cell lists for ${n} positions`);
+    if (opts.only && opts.only.length !== n)
+      throw new RangeError(`supernet: ${opts.only.length} fixed choices for ${n} positions`);
+    if (opts.cells && opts.cells.length !== n)
+      throw new RangeError(`supernet: ${opts.cells.length} cell lists for ${n} positions`);
     const store = (this.store = new ParamStore(backend, rng, opts.init ?? 'pytorch'));
     this.skeleton = new Skeleton(store, layout, (shapes) => {
       const own = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
-      return shapes.map((shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b]));
+      return shapes.map(
+        (shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b]),
+      );
     });
     this.positions = this.skeleton.positions;
     this.stages = this.skeleton.stages;
@@ -95,8 +99,14 @@ export class ProxylessSupernet {
    * Forward with one gate sample per position. Inactive candidates' outputs are computed only when
    * `inactive` is true (the architecture step of 2-path mode); weight steps need the active path only.
    */
-  forward(t: Tape, x: Var, gates: readonly GateSample[], { inactive = false } = {}): { logits: Var; features: Var; records: BlockRecord[] } {
-    if (gates.length !== this.positions.length) throw new RangeError(`supernet: ${gates.length} gate samples for ${this.positions.length} blocks`);
+  forward(
+    t: Tape,
+    x: Var,
+    gates: readonly GateSample[],
+    { inactive = false } = {},
+  ): { logits: Var; features: Var; records: BlockRecord[] } {
+    if (gates.length !== this.positions.length)
+      throw new RangeError(`supernet: ${gates.length} gate samples for ${this.positions.length} blocks`);
     const records: BlockRecord[] = [];
     const { logits, features } = this.skeleton.forward(t, x, (layer, b, h, block) => {
       const { out, record } = layer.forward(t, h, gates[b], block, inactive);
@@ -117,7 +127,10 @@ export class ProxylessSupernet {
     records.forEach((r, i) => {
       if (!r.activeOut) return;
       slots.push({ rec: i, j: r.gates.active });
-      const others = mode === 'all' ? [...Array(this.choiceSizes[r.position]).keys()].filter((j) => j !== r.gates.active) : [...r.inactiveOuts.keys()];
+      const others =
+        mode === 'all'
+          ? [...Array(this.choiceSizes[r.position]).keys()].filter((j) => j !== r.gates.active)
+          : [...r.inactiveOuts.keys()];
       for (const j of others) if (!this.isZero(r.position, j)) slots.push({ rec: i, j });
     });
     const out = backend.zeros([Math.max(1, slots.length)]);
@@ -140,7 +153,9 @@ export class ProxylessSupernet {
         o.dispose();
       });
       const vals = await out.read();
-      const grads: Array<number[] | null> = records.map((r) => (r.activeOut ? new Array(this.choiceSizes[r.position]).fill(0) : null));
+      const grads: Array<number[] | null> = records.map((r) =>
+        r.activeOut ? new Array(this.choiceSizes[r.position]).fill(0) : null,
+      );
       slots.forEach((s, k) => (grads[s.rec]![s.j] = vals[k]));
       return grads;
     } finally {

@@ -110,7 +110,13 @@ export class QueueClient {
     // A job left failed by an earlier run gets its tries back: this run asks for the work again.
     if (old && (await old.isFailed())) await old.retry('failed', { resetAttemptsMade: true });
     else if (!old) {
-      await this.queue.add(s.kind, s.data, { jobId: id, attempts: this.o.attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } });
+      await this.queue.add(s.kind, s.data, {
+        jobId: id,
+        attempts: this.o.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: true,
+        removeOnFail: { count: 1000 },
+      });
     }
   }
 
@@ -182,7 +188,10 @@ export class QueueClient {
       } catch (e) {
         if (!isConnectionError(e)) throw e;
         this.lost((e as Error).message);
-        if (performance.now() - this.lastOk > limit) throw new QueueOutageError(`--redis ${redactUrl(this.o.url)}: no answer for ${Math.round(limit / 1000)} s; the rows so far are in the output (resume with --resume)`);
+        if (performance.now() - this.lastOk > limit)
+          throw new QueueOutageError(
+            `--redis ${redactUrl(this.o.url)}: no answer for ${Math.round(limit / 1000)} s; the rows so far are in the output (resume with --resume)`,
+          );
         await sleep(500);
       } finally {
         clearTimeout(timer);
@@ -199,7 +208,9 @@ export class QueueClient {
 
 /** Errors of a Redis that is away or restarting (anything else is a real failure). */
 function isConnectionError(e: unknown): boolean {
-  return /^timeout$|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|LOADING|Stream isn't writeable/.test((e as Error)?.message ?? '');
+  return /^timeout$|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|LOADING|Stream isn't writeable/.test(
+    (e as Error)?.message ?? '',
+  );
 }
 
 /** Every key matching `pattern` (SCAN, never KEYS on a shared server). */

@@ -18,12 +18,20 @@ export const CONNECT_TIMEOUT_MS = 3000;
 export async function probeRedis(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<void> {
   const problem = redisUrlProblem(url);
   if (problem) throw new RedisUnreachableError(problem);
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   r.on('error', () => {}); // reported through connect()'s rejection
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = r.connect().then(() => r.ping());
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)));
+    const late = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)),
+    );
     await Promise.race([ping, late]);
   } catch (e) {
     throw new RedisUnreachableError(`cannot reach ${redactUrl(url)}: ${(e as Error).message || String(e)}`);
@@ -49,7 +57,12 @@ export function redactUrl(url: string): string {
  * (reconnect every <= 1 s). BullMQ's workers and queues need exactly this (maxRetriesPerRequest: null).
  */
 export function openRedis(url: string, extra: RedisOptions = {}): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS, retryStrategy: (n) => Math.min(100 * n, 1000), ...extra });
+  const r = new Redis(url, {
+    maxRetriesPerRequest: null,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (n) => Math.min(100 * n, 1000),
+    ...extra,
+  });
   r.on('error', () => {}); // reconnects are routine; the callers notice a lasting outage themselves
   return r;
 }

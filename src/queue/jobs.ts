@@ -57,7 +57,18 @@ export const sha256 = (s: string | Uint8Array): string => createHash('sha256').u
 
 /** The settings as one canonical string (key order fixed; proxies sorted). */
 function settingsText(s: ScoreSettings): string {
-  return JSON.stringify([[...s.proxies].sort(), s.batchSize, s.seed, s.group, s.channels, s.cellsPerStage, s.dataset, s.dataHash, s.codeVersion, s.device]);
+  return JSON.stringify([
+    [...s.proxies].sort(),
+    s.batchSize,
+    s.seed,
+    s.group,
+    s.channels,
+    s.cellsPerStage,
+    s.dataset,
+    s.dataHash,
+    s.codeVersion,
+    s.device,
+  ]);
 }
 
 /** Identifies a scorer a worker can reuse across jobs. */

@@ -15,7 +15,11 @@ export interface StoredResult {
 
 export const resultsKey = (ns: string): string => `${ns}:results`;
 
-const encode = (r: StoredResult): string => JSON.stringify({ ...r, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Number.isFinite(v) ? v : null])) });
+const encode = (r: StoredResult): string =>
+  JSON.stringify({
+    ...r,
+    scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Number.isFinite(v) ? v : null])),
+  });
 
 function decode(s: string): StoredResult {
   const r = JSON.parse(s) as StoredResult & { scores: Record<string, number | null> };

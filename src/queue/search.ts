@@ -89,7 +89,9 @@ export async function queueEvolution<A>(o: QueueSearchOptions<A>): Promise<Queue
   for (const r of o.replay ?? []) {
     const e = inflight.get(r.step);
     if (!e || e.archStr !== r.arch) {
-      throw new SearchDivergedError(`--resume: the recorded child ${r.step} is ${r.arch}, this run proposed ${e?.archStr ?? 'no such child'} (the run diverged: other settings or code)`);
+      throw new SearchDivergedError(
+        `--resume: the recorded child ${r.step} is ${r.arch}, this run proposed ${e?.archStr ?? 'no such child'} (the run diverged: other settings or code)`,
+      );
     }
     complete(r.step, r.scores, true);
   }

@@ -47,6 +47,7 @@ export function redisUrlProblem(v: string): string | undefined {
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected redis:// or rediss://, got '${u.protocol}'`;
   if (!u.hostname) return `no host in '${v.slice(0, 80)}'`;
-  if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) return `the path must be a database number (/0), got '${u.pathname.slice(0, 40)}'`;
+  if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname))
+    return `the path must be a database number (/0), got '${u.pathname.slice(0, 40)}'`;
   return undefined;
 }

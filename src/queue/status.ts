@@ -47,7 +47,14 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
       const q = new Queue<ScoreJobData>(name, { connection: redis, prefix: ns });
       try {
         const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-        queues.push({ queue: name, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 });
+        queues.push({
+          queue: name,
+          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          completed: c.completed ?? 0,
+        });
         for (const j of await q.getFailed(0, maxFailed - 1)) {
           failed.push({
             queue: name,
@@ -66,7 +73,9 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
       }
     }
     const beats = await scanKeys(redis, `${workersKeyPrefix(ns)}*`);
-    const workers = (beats.length ? await redis.mget(...beats) : []).filter((v): v is string => v !== null).map((v) => JSON.parse(v) as WorkerBeat);
+    const workers = (beats.length ? await redis.mget(...beats) : [])
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as WorkerBeat);
     workers.sort((a, b) => a.id.localeCompare(b.id));
     return { namespace: ns, queues, workers, failed, results: await redis.hlen(resultsKey(ns)) };
   } finally {
@@ -77,12 +86,19 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
 /** The status as lines for a terminal. */
 export function formatStatus(s: QueueStatus): string {
   const lines = [`namespace ${s.namespace}: ${s.results} results stored`];
-  for (const q of s.queues) lines.push(`  ${q.queue.padEnd(10)} waiting ${q.waiting}  active ${q.active}  delayed ${q.delayed}  failed ${q.failed}`);
+  for (const q of s.queues)
+    lines.push(`  ${q.queue.padEnd(10)} waiting ${q.waiting}  active ${q.active}  delayed ${q.delayed}  failed ${q.failed}`);
   lines.push(`workers alive: ${s.workers.length}`);
-  for (const w of s.workers) lines.push(`  ${w.id}  ${w.device} (${w.deviceName})  concurrency ${w.concurrency}  active ${w.active}  jobs done ${w.jobsDone}  archs scored ${w.archsScored}  since ${w.startedAt}`);
+  for (const w of s.workers)
+    lines.push(
+      `  ${w.id}  ${w.device} (${w.deviceName})  concurrency ${w.concurrency}  active ${w.active}  jobs done ${w.jobsDone}  archs scored ${w.archsScored}  since ${w.startedAt}`,
+    );
   if (s.failed.length) {
     lines.push('failed jobs:');
-    for (const f of s.failed) lines.push(`  ${f.id} (${f.kind}, ${f.archs} arch${f.archs === 1 ? '' : 's'}, ${f.attemptsMade}/${f.attempts} attempts): ${f.error}`);
+    for (const f of s.failed)
+      lines.push(
+        `  ${f.id} (${f.kind}, ${f.archs} arch${f.archs === 1 ? '' : 's'}, ${f.attemptsMade}/${f.attempts} attempts): ${f.error}`,
+      );
   }
   return lines.join('\n') + '\n';
 }

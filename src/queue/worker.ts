@@ -54,7 +54,18 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const testDelayMs = Number(process.env.WGNAS_TEST_JOB_DELAY_MS ?? 0) || 0;
   const free: Slot[] = [];
   const slots: Slot[] = [];
-  const beat: WorkerBeat = { id, host: hostname(), pid: process.pid, device: o.device, deviceName: '', concurrency: o.concurrency, startedAt: new Date().toISOString(), jobsDone: 0, archsScored: 0, active: 0 };
+  const beat: WorkerBeat = {
+    id,
+    host: hostname(),
+    pid: process.pid,
+    device: o.device,
+    deviceName: '',
+    concurrency: o.concurrency,
+    startedAt: new Date().toISOString(),
+    jobsDone: 0,
+    archsScored: 0,
+    active: 0,
+  };
 
   // One backend per concurrent job: a job's tensors never meet another's.
   const takeSlot = async (): Promise<Slot> => {
@@ -73,12 +84,18 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     const k = settingsKey(s);
     const have = slot.scorers.get(k);
     if (have) return have;
-    if (s.codeVersion !== mine) throw new Error(`this worker runs wgnas ${mine}, the job was submitted by ${s.codeVersion}: run the same code on both sides`);
+    if (s.codeVersion !== mine)
+      throw new Error(
+        `this worker runs wgnas ${mine}, the job was submitted by ${s.codeVersion}: run the same code on both sides`,
+      );
     if (s.device !== o.device) throw new Error(`the job is for --device ${s.device}, this worker runs ${o.device}`);
     const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
     const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);
     const batch = { x: b.x, y: b.y, n: b.n };
-    if (batchHash(batch) !== s.dataHash) throw new Error(`--dataset ${s.dataset} holds other images on this worker than on the submitting machine (minibatch hash differs)`);
+    if (batchHash(batch) !== s.dataHash)
+      throw new Error(
+        `--dataset ${s.dataset} holds other images on this worker than on the submitting machine (minibatch hash differs)`,
+      );
     const scorer = new ZeroShotScorer(slot.backend, s.proxies, {
       batchSize: s.batchSize,
       seed: s.seed,
@@ -142,7 +159,9 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     if (e.message !== lastError) o.onEvent?.(`worker: ${e.message}`);
     lastError = e.message;
   });
-  worker.on('failed', (job, e) => o.onEvent?.(`job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`));
+  worker.on('failed', (job, e) =>
+    o.onEvent?.(`job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`),
+  );
   worker.on('completed', (job, r) => {
     lastError = '';
     o.onEvent?.(`job ${job.id} done: ${r.scored} scored, ${r.skipped} already stored`);

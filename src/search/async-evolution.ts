@@ -37,8 +37,13 @@ export class AsyncRegularizedEvolution<A> {
     private readonly space: SearchSpace<A>,
     private readonly o: AsyncEvolutionOptions,
   ) {
-    for (const [k, v] of [['budget', o.budget], ['populationSize', o.populationSize], ['sampleSize', o.sampleSize]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`AsyncRegularizedEvolution: ${k} must be a positive integer, got ${v}`);
+    for (const [k, v] of [
+      ['budget', o.budget],
+      ['populationSize', o.populationSize],
+      ['sampleSize', o.sampleSize],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new RangeError(`AsyncRegularizedEvolution: ${k} must be a positive integer, got ${v}`);
     }
   }
 
@@ -60,7 +65,9 @@ export class AsyncRegularizedEvolution<A> {
     if (this.proposed >= this.o.budget) return null;
     const rng = this.o.rng;
     const random = this.o.strategy === 'random' || this.proposed < this.o.populationSize || this.population.length === 0;
-    const arch = random ? this.space.sample(rng) : this.space.mutate(tournament(this.population, this.o.sampleSize, rng).arch, rng);
+    const arch = random
+      ? this.space.sample(rng)
+      : this.space.mutate(tournament(this.population, this.o.sampleSize, rng).arch, rng);
     return { step: this.proposed++, arch };
   }
 

@@ -21,8 +21,10 @@ export async function regularizedEvolution<A>(
   const { batchSize } = checkSearchOptions('regularizedEvolution', opts);
   const P = opts.populationSize ?? 20;
   const S = opts.sampleSize ?? 5;
-  if (!Number.isInteger(P) || P < 1) throw new RangeError(`regularizedEvolution: populationSize must be a positive integer, got ${P}`);
-  if (!Number.isInteger(S) || S < 1) throw new RangeError(`regularizedEvolution: sampleSize must be a positive integer, got ${S}`);
+  if (!Number.isInteger(P) || P < 1)
+    throw new RangeError(`regularizedEvolution: populationSize must be a positive integer, got ${P}`);
+  if (!Number.isInteger(S) || S < 1)
+    throw new RangeError(`regularizedEvolution: sampleSize must be a positive integer, got ${S}`);
   const rng = opts.rng;
   const ev = new Evaluator(space, scorer, opts);
   const population: Array<{ arch: A; score: number }> = [];

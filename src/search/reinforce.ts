@@ -32,7 +32,11 @@ function sampleCategorical(p: number[], rng: Rng): number {
   return p.length - 1;
 }
 
-export async function reinforce<A>(space: SearchSpace<A>, scorer: Scorer<A>, opts: ReinforceOptions<A>): Promise<ReinforceResult<A>> {
+export async function reinforce<A>(
+  space: SearchSpace<A>,
+  scorer: Scorer<A>,
+  opts: ReinforceOptions<A>,
+): Promise<ReinforceResult<A>> {
   const { batchSize } = checkSearchOptions('reinforce', opts);
   const lr = opts.learningRate ?? 0.1;
   const decay = opts.baselineDecay ?? 0.9;

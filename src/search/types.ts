@@ -40,9 +40,11 @@ export function isBetter(score: number, than: number): boolean {
 }
 
 export function checkSearchOptions<A>(what: string, o: SearchOptions<A>): { budget: number; batchSize: number } {
-  if (!Number.isInteger(o.budget) || o.budget < 1) throw new RangeError(`${what}: budget must be a positive integer, got ${o.budget}`);
+  if (!Number.isInteger(o.budget) || o.budget < 1)
+    throw new RangeError(`${what}: budget must be a positive integer, got ${o.budget}`);
   const batchSize = o.batchSize ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${what}: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`${what}: batchSize must be a positive integer, got ${batchSize}`);
   if (!o.rng) throw new TypeError(`${what}: an Rng is required (options.rng)`);
   return { budget: o.budget, batchSize };
 }
@@ -66,7 +68,8 @@ export class Evaluator<A> {
   }
 
   async evaluate(archs: A[]): Promise<number[]> {
-    if (archs.length > this.remaining) throw new RangeError(`search: ${archs.length} proposals exceed the remaining budget ${this.remaining}`);
+    if (archs.length > this.remaining)
+      throw new RangeError(`search: ${archs.length} proposals exceed the remaining budget ${this.remaining}`);
     const useCache = this.opts.cache ?? true;
     const keys = archs.map((a) => this.space.key(a));
     // Unique, uncached architectures go to the scorer in one call.
@@ -79,7 +82,9 @@ export class Evaluator<A> {
     });
     const fresh = todo.length ? await this.scorer(todo.map((i) => archs[i])) : [];
     if (!Array.isArray(fresh) || fresh.length !== todo.length) {
-      throw new Error(`search: scorer returned ${Array.isArray(fresh) ? fresh.length : typeof fresh} scores for ${todo.length} architectures`);
+      throw new Error(
+        `search: scorer returned ${Array.isArray(fresh) ? fresh.length : typeof fresh} scores for ${todo.length} architectures`,
+      );
     }
     this.evaluations += todo.length;
     const scoreOf = new Map<number, number>();
@@ -98,7 +103,13 @@ export class Evaluator<A> {
         this.bestScore = e.score;
       }
     });
-    this.opts.onBatch?.({ step: this.history.length, budget: this.opts.budget, best: this.best!, bestScore: this.bestScore, batch });
+    this.opts.onBatch?.({
+      step: this.history.length,
+      budget: this.opts.budget,
+      best: this.best!,
+      bestScore: this.bestScore,
+      batch,
+    });
     return scores;
   }
 

@@ -123,7 +123,8 @@ export function fromIndexTuple(t: number[] | string): Nb201Cell {
           .split(',')
           .map((x) => (x.trim() === '' ? NaN : Number(x)))
       : [...t];
-  if (nums.length !== NB201_NUM_EDGES) throw new RangeError(`NB201 index tuple needs 6 entries, got ${nums.length} (${String(t)})`);
+  if (nums.length !== NB201_NUM_EDGES)
+    throw new RangeError(`NB201 index tuple needs 6 entries, got ${nums.length} (${String(t)})`);
   const edges = new Array<Nb201Op>(NB201_NUM_EDGES);
   nums.forEach((v, ti) => {
     if (!Number.isInteger(v) || v < 0 || v >= TUPLE_OPS.length) {
@@ -270,7 +271,8 @@ export function mutateCell(c: Nb201Cell, rng: Rng): Nb201Cell {
  */
 export function makeNb201Space(opts: { key?: CanonicalLevel | 'exact' } = {}): SearchSpace<Nb201Cell> {
   const level = opts.key ?? 'live';
-  if (!['live', 'nb201', 'exact'].includes(level)) throw new RangeError(`makeNb201Space: unknown key '${level}' (live, nb201, exact)`);
+  if (!['live', 'nb201', 'exact'].includes(level))
+    throw new RangeError(`makeNb201Space: unknown key '${level}' (live, nb201, exact)`);
   const space: SearchSpace<Nb201Cell> = {
     name: level === 'live' ? 'nb201' : `nb201-${level}`,
     choiceSizes: new Array(NB201_NUM_EDGES).fill(NB201_OPS.length),

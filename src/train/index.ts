@@ -4,4 +4,12 @@ export { smoothedCrossEntropy } from './loss.js';
 export { buildNetwork, networkInputSize, networkMadds, withClasses } from './network.js';
 export { learningCurveSvg } from './plot.js';
 export { warmupCosineLr } from './schedule.js';
-export { type EpochRecord, TRAIN_DEFAULTS, type TrainData, Trainer, type TrainOutcome, type TrainRunOptions, type TrainSettings } from './trainer.js';
+export {
+  type EpochRecord,
+  TRAIN_DEFAULTS,
+  type TrainData,
+  Trainer,
+  type TrainOutcome,
+  type TrainRunOptions,
+  type TrainSettings,
+} from './trainer.js';

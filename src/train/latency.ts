@@ -22,7 +22,11 @@ export interface LatencyResult {
 }
 
 /** `weights`: parameters and '<bn>.running_mean' / '.running_var' by name (Trainer.weights()). */
-export async function measureLatencyMs(n: ExportNetwork, weights: ReadonlyMap<string, { data: Float32Array }>, o: LatencyOptions = {}): Promise<LatencyResult> {
+export async function measureLatencyMs(
+  n: ExportNetwork,
+  weights: ReadonlyMap<string, { data: Float32Array }>,
+  o: LatencyOptions = {},
+): Promise<LatencyResult> {
   const backend = cpuBackend(NativeDevice.create({ threads: o.threads }), { ownsDevice: true });
   const net = buildNetwork(backend, n, 0);
   const bn = new BnRunningStats(backend);
@@ -31,7 +35,8 @@ export async function measureLatencyMs(n: ExportNetwork, weights: ReadonlyMap<st
   try {
     for (const p of net.params) {
       const w = weights.get(p.name);
-      if (!w || w.data.length !== p.value.size) throw new RangeError(`latency: no weights of size ${p.value.size} for '${p.name}'`);
+      if (!w || w.data.length !== p.value.size)
+        throw new RangeError(`latency: no weights of size ${p.value.size} for '${p.name}'`);
       backend.write(p.value, w.data);
     }
     bn.load(weights);

@@ -12,10 +12,16 @@ export interface LossResult {
   correct: number;
 }
 
-export function smoothedCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, classes: number, smoothing = 0): LossResult {
+export function smoothedCrossEntropy(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+  smoothing = 0,
+): LossResult {
   const N = labels.length;
   const K = classes;
-  if (logits.length !== N * K) throw new RangeError(`smoothedCrossEntropy: ${logits.length} logits for ${N} labels x ${K} classes`);
+  if (logits.length !== N * K)
+    throw new RangeError(`smoothedCrossEntropy: ${logits.length} logits for ${N} labels x ${K} classes`);
   if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
   const dlogits = new Float32Array(N * K);
   let loss = 0;

@@ -32,5 +32,7 @@ export function networkMadds(n: ExportNetwork): number {
 /** A fresh network on `backend`, initialised from `seed` (PyTorch-default init). */
 export function buildNetwork(backend: Backend, n: ExportNetwork, seed: number): ScorableNet {
   const rng = new Rng(seed);
-  return n.kind === 'nb201' ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch' }, rng, n.inputHW) : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch');
+  return n.kind === 'nb201'
+    ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch' }, rng, n.inputHW)
+    : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch');
 }

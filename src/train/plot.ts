@@ -41,8 +41,11 @@ function panel(y0: number, title: string, xs: number[], series: Series[], fixed?
   series.forEach((s, i) => {
     const pts = xs.map((x, j) => [x, s.values[j]] as const).filter(([, v]) => Number.isFinite(v));
     if (pts.length > 0) {
-      parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([x, v]) => `${px(x).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`);
-      for (const [x, v] of pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([x, v]) => `${px(x).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`,
+      );
+      for (const [x, v] of pts)
+        parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
     }
     const ly = top + 14 + 18 * i;
     parts.push(`<line x1="${x1 + 12}" y1="${ly - 4}" x2="${x1 + 32}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
@@ -69,10 +72,16 @@ export function learningCurveSvg(history: readonly EpochRecord[], title: string,
       { label: 'train (smoothed)', color: '#1f77b4', values: at((h) => h.trainLoss) },
       { label: 'test', color: '#d62728', values: at((h) => h.testLoss) },
     ]),
-    panel(head + PANEL_H, '(b) accuracy', xs, [
-      { label: 'train (augmented)', color: '#1f77b4', values: at((h) => h.trainAcc) },
-      { label: 'test', color: '#d62728', values: at((h) => h.testAcc) },
-    ], [0, 1]),
+    panel(
+      head + PANEL_H,
+      '(b) accuracy',
+      xs,
+      [
+        { label: 'train (augmented)', color: '#1f77b4', values: at((h) => h.trainAcc) },
+        { label: 'test', color: '#d62728', values: at((h) => h.testAcc) },
+      ],
+      [0, 1],
+    ),
     '</svg>',
     '',
   ].join('\n');

@@ -15,7 +15,14 @@ import { BnRunningStats } from '../nn/bn-running.js';
 import { TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import type { ScorableNet } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
-import { applyCheckpoint, CheckpointError, hasCheckpoint, matchCheckpoint, readCheckpoint, saveCheckpoint } from '../proxyless/checkpoint.js';
+import {
+  applyCheckpoint,
+  CheckpointError,
+  hasCheckpoint,
+  matchCheckpoint,
+  readCheckpoint,
+  saveCheckpoint,
+} from '../proxyless/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
@@ -78,9 +85,16 @@ export class Trainer {
     readonly data: TrainData,
     readonly s: TrainSettings,
   ) {
-    if (!Number.isInteger(s.batchSize) || s.batchSize < 2) throw new RangeError(`batch size must be an integer >= 2 (batch norm needs two images), got ${s.batchSize}`);
-    if (s.batchSize > data.train.count) throw new RangeError(`batch size ${s.batchSize} is more than the ${data.train.count} training images of ${data.train.name}`);
-    if (data.test.classes !== data.train.classes) throw new RangeError(`${data.test.name}: the test split has ${data.test.classes} classes, the training split ${data.train.classes}`);
+    if (!Number.isInteger(s.batchSize) || s.batchSize < 2)
+      throw new RangeError(`batch size must be an integer >= 2 (batch norm needs two images), got ${s.batchSize}`);
+    if (s.batchSize > data.train.count)
+      throw new RangeError(
+        `batch size ${s.batchSize} is more than the ${data.train.count} training images of ${data.train.name}`,
+      );
+    if (data.test.classes !== data.train.classes)
+      throw new RangeError(
+        `${data.test.name}: the test split has ${data.test.classes} classes, the training split ${data.train.classes}`,
+      );
     this.classes = data.train.classes;
     this.stepsPerEpoch = Math.floor(data.train.count / s.batchSize);
     this.bn = new BnRunningStats(backend, { momentum: s.bnMomentum });
@@ -117,7 +131,9 @@ export class Trainer {
       const idx = this.indicesAt(epoch, perm, k);
       const n = idx.length;
       const raw = await pre.get(k);
-      const xs = this.s.augment ? augment(raw, n, new Rng(mixSeed(this.s.seed, 12, step)), { size, mean: train.mean, std: train.std }) : raw;
+      const xs = this.s.augment
+        ? augment(raw, n, new Rng(mixSeed(this.s.seed, 12, step)), { size, mean: train.mean, std: train.std })
+        : raw;
       const labels = Float32Array.from(idx, (i) => train.labels[i]);
       lr = this.lrAt(step);
       const t = new Tape(this.backend, { bnBatchStats: true });
@@ -126,7 +142,11 @@ export class Trainer {
       try {
         const { logits } = this.net.forward(t, t.input(x));
         const r = smoothedCrossEntropy(await logits.value.read(), labels, this.classes, this.s.labelSmoothing);
-        if (!Number.isFinite(r.loss)) throw new TrainingDivergedError(`epoch ${epoch + 1} step ${k + 1}`, `the loss is ${r.loss}`, { value: this.s.lr, flag: '--lr' });
+        if (!Number.isFinite(r.loss))
+          throw new TrainingDivergedError(`epoch ${epoch + 1} step ${k + 1}`, `the loss is ${r.loss}`, {
+            value: this.s.lr,
+            flag: '--lr',
+          });
         seed = this.backend.upload(r.dlogits, logits.shape);
         t.backward(logits, seed);
         this.sgd.step(lr);
@@ -179,14 +199,23 @@ export class Trainer {
   async run(o: TrainRunOptions = {}): Promise<TrainOutcome> {
     let start = 0;
     if (o.resume) {
-      if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir)) throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
+      if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir))
+        throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
       start = this.restore(o.checkpointDir, o.settings ?? {});
     }
     for (let epoch = start; epoch < this.s.epochs; epoch++) {
       const t0 = performance.now();
       const tr = await this.trainEpoch(epoch, o.onStep);
       const te = await this.evaluate();
-      const rec: EpochRecord = { epoch: epoch + 1, lr: tr.lr, trainLoss: tr.loss, trainAcc: tr.acc, testLoss: te.loss, testAcc: te.acc, seconds: (performance.now() - t0) / 1000 };
+      const rec: EpochRecord = {
+        epoch: epoch + 1,
+        lr: tr.lr,
+        trainLoss: tr.loss,
+        trainAcc: tr.acc,
+        testLoss: te.loss,
+        testAcc: te.acc,
+        seconds: (performance.now() - t0) / 1000,
+      };
       this.history.push(rec);
       if (o.checkpointDir) await this.save(o.checkpointDir, o.settings ?? {});
       o.onEpoch?.(rec);
@@ -197,15 +226,25 @@ export class Trainer {
   private async save(dir: string, settings: RunSettings): Promise<void> {
     const bn: Record<string, { mean: number[]; var: number[] }> = {};
     for (const [name, s] of this.bn.entries()) bn[name] = { mean: Array.from(s.mean), var: Array.from(s.var) };
-    await saveCheckpoint(dir, this.net.params, this.sgd.buffers, { kind: CHECKPOINT_KIND, settings, epochsDone: this.history.length, history: this.history, bn });
+    await saveCheckpoint(dir, this.net.params, this.sgd.buffers, {
+      kind: CHECKPOINT_KIND,
+      settings,
+      epochsDone: this.history.length,
+      history: this.history,
+      bn,
+    });
   }
 
   /** Loads the checkpoint (after every check passed); returns the epochs it had done. */
   private restore(dir: string, settings: RunSettings): number {
     const ck = readCheckpoint(dir);
     const meta = ck.meta as Record<string, unknown>;
-    if (meta.kind !== CHECKPOINT_KIND) throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
-    checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, { where: ` in ${dir}`, advice: 'give the saved settings, or --force to start over' });
+    if (meta.kind !== CHECKPOINT_KIND)
+      throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
+    checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
+      where: ` in ${dir}`,
+      advice: 'give the saved settings, or --force to start over',
+    });
     const done = meta.epochsDone;
     const history = meta.history;
     const bn = meta.bn as Record<string, { mean: number[]; var: number[] }> | undefined;
@@ -215,7 +254,8 @@ export class Trainer {
     const match = matchCheckpoint(ck, this.net.params);
     const tensors = new Map<string, { data: number[] }>();
     for (const [name, s] of Object.entries(bn)) {
-      if (!Array.isArray(s.mean) || !Array.isArray(s.var) || s.mean.length !== s.var.length) throw new CheckpointError(`${ck.path}/state.json: BN '${name}' statistics are malformed`);
+      if (!Array.isArray(s.mean) || !Array.isArray(s.var) || s.mean.length !== s.var.length)
+        throw new CheckpointError(`${ck.path}/state.json: BN '${name}' statistics are malformed`);
       tensors.set(`${name}.running_mean`, { data: s.mean });
       tensors.set(`${name}.running_var`, { data: s.var });
     }

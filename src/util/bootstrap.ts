@@ -30,7 +30,8 @@ export function bootstrapInterval(
 ): Interval {
   const resamples = opts.resamples ?? 1000;
   const level = opts.level ?? 0.95;
-  if (!(resamples >= 1) || !Number.isInteger(resamples)) throw new RangeError(`bootstrap: resamples ${resamples} must be a positive integer`);
+  if (!(resamples >= 1) || !Number.isInteger(resamples))
+    throw new RangeError(`bootstrap: resamples ${resamples} must be a positive integer`);
   if (!(level > 0 && level < 1)) throw new RangeError(`bootstrap: level ${level} must be in (0, 1)`);
   if (a.length !== b.length) throw new RangeError(`bootstrap: ${a.length} vs ${b.length} values`);
   const keep: number[] = [];

@@ -260,7 +260,13 @@ let exitHookInstalled = false;
 export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
   const what = o.what ?? lockPath;
   mkdirSync(dirname(lockPath), { recursive: true });
-  const me: LockOwner = { pid: process.pid, host: hostname(), pidStart: procStart(process.pid), since: new Date().toISOString(), what };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    pidStart: procStart(process.pid),
+    since: new Date().toISOString(),
+    what,
+  };
   const body = JSON.stringify(me) + '\n';
   const tmp = `${lockPath}.${process.pid}${TMP_SUFFIX}`;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -294,12 +300,16 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
       }
     } else if (owner.host !== me.host) {
       throw new LockHeldError(
-        `${what} is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); ` + `if that run is gone, delete ${lockPath}`,
+        `${what} is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); ` +
+          `if that run is gone, delete ${lockPath}`,
         owner,
       );
     } else if (ownerAlive(owner)) {
       const self = owner.pid === process.pid ? ' (this process)' : '';
-      throw new LockHeldError(`${what} is in use by process ${owner.pid}${self} since ${owner.since} (lock ${lockPath}); wait for it to finish or stop it`, owner);
+      throw new LockHeldError(
+        `${what} is in use by process ${owner.pid}${self} since ${owner.since} (lock ${lockPath}); wait for it to finish or stop it`,
+        owner,
+      );
     }
     // Stale: move it aside under a unique name, and check we moved the stale one, not a fresh lock
     // another process took over a moment ago.

@@ -110,7 +110,7 @@ export function ranks(a: ArrayLike<number>): number[] {
   const idx: number[] = [];
   for (let i = 0; i < a.length; i++) if (!Number.isNaN(a[i])) idx.push(i);
   idx.sort((i, j) => (a[i] < a[j] ? -1 : a[i] > a[j] ? 1 : 0));
-  for (let s = 0; s < idx.length; ) {
+  for (let s = 0; s < idx.length;) {
     let e = s + 1;
     while (e < idx.length && a[idx[e]] === a[idx[s]]) e++;
     const r = (s + 1 + e) / 2; // average of ranks s+1..e
@@ -125,7 +125,6 @@ export function spearmanRho(a: ArrayLike<number>, b: ArrayLike<number>): PairSta
   const { x, y, dropped } = finitePairs(a, b, 'spearmanRho');
   return { rho: pearsonOf(ranks(x), ranks(y)), n: x.length, dropped };
 }
-
 
 /**
  * Ranks scaled to [0, 1] (0 = lowest, 1 = highest; ties share their average), non-finite values

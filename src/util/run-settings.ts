@@ -38,6 +38,8 @@ export function checkRunSettings(saved: Readonly<Record<string, unknown>>, now: 
     const grows = growable.includes(k);
     if (grows && typeof was === 'number' && typeof v === 'number' && v > was) continue;
     const hint = grows ? ` (${k} may only grow on --resume)` : '';
-    throw new ResumeMismatchError(`--resume: ${k} was ${showSetting(was)}, now ${showSetting(v)}${o.where ?? ''}${hint}; ${o.advice}`);
+    throw new ResumeMismatchError(
+      `--resume: ${k} was ${showSetting(was)}, now ${showSetting(v)}${o.where ?? ''}${hint}; ${o.advice}`,
+    );
   }
 }

@@ -16,7 +16,11 @@ export interface PairStat {
 }
 
 /** Paired values with every pair holding a non-finite value dropped (for util/ranks too). */
-export function finitePairs(a: ArrayLike<number>, b: ArrayLike<number>, what: string): { x: number[]; y: number[]; dropped: number } {
+export function finitePairs(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  what: string,
+): { x: number[]; y: number[]; dropped: number } {
   if (a.length !== b.length) throw new RangeError(`${what}: arrays differ in length (${a.length} vs ${b.length})`);
   const x: number[] = [];
   const y: number[] = [];
@@ -90,7 +94,15 @@ export function median(a: ArrayLike<number>): number {
   return percentile(a, 50);
 }
 
-export function describe(a: ArrayLike<number>): { n: number; dropped: number; mean: number; std: number; min: number; median: number; max: number } {
+export function describe(a: ArrayLike<number>): {
+  n: number;
+  dropped: number;
+  mean: number;
+  std: number;
+  min: number;
+  median: number;
+  max: number;
+} {
   const v = finite(a);
   return {
     n: v.length,

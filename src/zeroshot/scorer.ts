@@ -25,7 +25,13 @@ export interface ScoreOptions {
 }
 
 /** Scores one NAS-Bench-201 cell (its network built as `opts.net`, NB201's by default). */
-export function scoreCell(backend: Backend, cell: Nb201Cell, proxyNames: readonly string[], batch: ProxyBatch, opts: ScoreOptions = {}): Promise<CellScores> {
+export function scoreCell(
+  backend: Backend,
+  cell: Nb201Cell,
+  proxyNames: readonly string[],
+  batch: ProxyBatch,
+  opts: ScoreOptions = {},
+): Promise<CellScores> {
   return scoreNet(backend, nb201Factory(backend, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
 }
 
@@ -115,7 +121,13 @@ export class ZeroShotScorer {
       return out;
     }
     const t0 = performance.now();
-    const rs = await scoreNetsGrouped(this.backend, cells.map((c) => nb201Factory(this.backend, c, this.opts.net)), this.proxies, this.batch, this.opts.seed);
+    const rs = await scoreNetsGrouped(
+      this.backend,
+      cells.map((c) => nb201Factory(this.backend, c, this.opts.net)),
+      this.proxies,
+      this.batch,
+      this.opts.seed,
+    );
     const each = (performance.now() - t0) / Math.max(1, cells.length);
     return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
   }

@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { OP_NAMES, OPS } from '../../src/kernels/ops.js';
 import { SRC } from '../helpers/paths.js';
 
-
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -36,7 +35,13 @@ function edges(): Edge[] {
       const names = braces
         ? braces[1]
             .split(',')
-            .map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0])
+            .map(
+              (n) =>
+                n
+                  .trim()
+                  .replace(/^type\s+/, '')
+                  .split(/\s+as\s+/)[0],
+            )
             .filter(Boolean)
         : [];
       out.push({ from: relative(SRC, f), to: relative(SRC, resolve(dirname(f), m[2])).replace(/\.js$/, '.ts'), names });
@@ -67,19 +72,29 @@ describe('backend layering', () => {
     const wrappers = new Set(OP_NAMES.map((n) => (OPS[n].webgpu as { name: string }).name));
     const bad = all
       .filter((e) => under(e.from, ...ABOVE) && under(e.to, 'kernels'))
-      .flatMap((e) => (e.names.length ? e.names.filter((n) => wrappers.has(n)).map((n) => `${e.from}: ${n} from ${e.to}`) : [`${e.from}: export/import * from ${e.to}`]));
+      .flatMap((e) =>
+        e.names.length
+          ? e.names.filter((n) => wrappers.has(n)).map((n) => `${e.from}: ${n} from ${e.to}`)
+          : [`${e.from}: export/import * from ${e.to}`],
+      );
     expect(bad).toEqual([]);
   });
 
   it('below the seam nothing imports upward: gpu/ and native/ import no kernels/ or backend/, kernels/ no backend/', () => {
     const bad = all
-      .filter((e) => (under(e.from, 'gpu', 'native') && under(e.to, 'kernels', 'backend', ...ABOVE)) || (under(e.from, 'kernels') && under(e.to, 'backend', ...ABOVE)))
+      .filter(
+        (e) =>
+          (under(e.from, 'gpu', 'native') && under(e.to, 'kernels', 'backend', ...ABOVE)) ||
+          (under(e.from, 'kernels') && under(e.to, 'backend', ...ABOVE)),
+      )
       .map((e) => `${e.from} -> ${e.to}`);
     expect(bad).toEqual([]);
   });
 
   it('backend/ imports nothing above it', () => {
-    const bad = all.filter((e) => under(e.from, 'backend') && under(e.to, ...ABOVE, 'cli', 'bench')).map((e) => `${e.from} -> ${e.to}`);
+    const bad = all
+      .filter((e) => under(e.from, 'backend') && under(e.to, ...ABOVE, 'cli', 'bench'))
+      .map((e) => `${e.from} -> ${e.to}`);
     expect(bad).toEqual([]);
   });
 });

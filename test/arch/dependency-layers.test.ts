@@ -15,11 +15,15 @@ describe('dependency layers', () => {
     let out = '';
     let code = 0;
     try {
-      out = execFileSync(join(root, 'node_modules', '.bin', 'depcruise'), ['src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], {
-        cwd: root,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      out = execFileSync(
+        join(root, 'node_modules', '.bin', 'depcruise'),
+        ['src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
     } catch (e) {
       const err = e as { status: number; stdout: string; stderr: string };
       code = err.status;

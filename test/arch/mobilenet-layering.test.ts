@@ -9,7 +9,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SRC } from '../helpers/paths.js';
 
-
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -43,7 +42,10 @@ describe('import graph', () => {
   });
 
   it('ProxylessNAS and AutoSpace do not import each other', () => {
-    const crossing = edges.filter(({ from, to }) => (under(from, 'proxyless') && under(to, 'autospace')) || (under(from, 'autospace') && under(to, 'proxyless')));
+    const crossing = edges.filter(
+      ({ from, to }) =>
+        (under(from, 'proxyless') && under(to, 'autospace')) || (under(from, 'autospace') && under(to, 'proxyless')),
+    );
     expect(crossing).toEqual([]);
   });
 

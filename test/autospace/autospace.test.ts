@@ -14,7 +14,14 @@ import { measuredCost } from '../../src/mobilenet/cost/measured.js';
 import { archCost } from '../../src/mobilenet/cost/model.js';
 import { FixedNet } from '../../src/mobilenet/fixed-net.js';
 import { archMadds, choicesMadds, fixedMadds } from '../../src/mobilenet/madds.js';
-import { SpaceFileError, archJson, handDesignedSpace, loadSpace, readSpaceFile, spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import {
+  SpaceFileError,
+  archJson,
+  handDesignedSpace,
+  loadSpace,
+  readSpaceFile,
+  spaceFromLayout,
+} from '../../src/mobilenet/space-file.js';
 import { ParamStore } from '../../src/nn/init.js';
 import { parseMadds, UsageError } from '../../src/cli/args.js';
 import { run as evolveCli } from '../../src/cli/commands/evolve-space.js';
@@ -160,7 +167,11 @@ describe('budget-constrained space for the search strategies', () => {
     }
     // A rare corner (~1e-5 of random draws): toy latency = sum of the kernel sizes of the cell's nodes,
     // ceiling 41 in the 2.3-2.6 M band. Rejection sampling misses it; the constrained walk finds it.
-    const kernels = { unit: 'ms' as const, fixed: 0, perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.reduce((t, n) => t + primitiveSpec(n.op).kernel, 0))) };
+    const kernels = {
+      unit: 'ms' as const,
+      fixed: 0,
+      perPosition: s.cells.map((cells) => cells.map((c) => c.nodes.reduce((t, n) => t + primitiveSpec(n.op).kernel, 0))),
+    };
     const rare = cellSearchSpace(s, 2.6e6, 2.3e6, { latency: kernels, maxLatencyMs: 41 });
     for (let i = 0; i < 10; i++) {
       const x = rare.sample(rng);
@@ -168,9 +179,15 @@ describe('budget-constrained space for the search strategies', () => {
       expect(archMadds(s, x)).toBeGreaterThanOrEqual(2.3e6);
       expect(archMadds(s, x)).toBeLessThanOrEqual(2.6e6);
     }
-    expect(() => cellSearchSpace(s, 3e6, 0, { latency, maxLatencyMs: 1 })).toThrow(/latency ceiling 1.000 ms is below the fastest architecture \(\d+\.000 ms\)/);
-    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { unit: 'ms', fixed: 0, perPosition: [[1]] }, maxLatencyMs: 5 })).toThrow(/latency matrix does not match the space/);
-    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { ...latency, unit: 'madds' }, maxLatencyMs: 5 })).toThrow(/needs a cost model in ms/);
+    expect(() => cellSearchSpace(s, 3e6, 0, { latency, maxLatencyMs: 1 })).toThrow(
+      /latency ceiling 1.000 ms is below the fastest architecture \(\d+\.000 ms\)/,
+    );
+    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { unit: 'ms', fixed: 0, perPosition: [[1]] }, maxLatencyMs: 5 })).toThrow(
+      /latency matrix does not match the space/,
+    );
+    expect(() => cellSearchSpace(s, 3e6, 0, { latency: { ...latency, unit: 'madds' }, maxLatencyMs: 5 })).toThrow(
+      /needs a cost model in ms/,
+    );
   });
 });
 
@@ -186,7 +203,13 @@ describe('cell networks on the GPU', () => {
     const tb = new Tape(gpu, { noGrad: true });
     try {
       const ya = await a.forward(ta, ta.input(x)).logits.value.read();
-      const yb = await b.forward(tb, tb.input(x), choices.map((c) => ({ active: c, inactive: [], involved: [c] }))).logits.value.read();
+      const yb = await b
+        .forward(
+          tb,
+          tb.input(x),
+          choices.map((c) => ({ active: c, inactive: [], involved: [c] })),
+        )
+        .logits.value.read();
       expectClose(ya, yb, { atol: 1e-5, rtol: 1e-5, label: 'logits' });
       expect(a.paramCount()).toBe(b.params.reduce((n, p) => n + p.value.size, 0));
       // Same parameters, same names: weights carry over between the two by name.
@@ -212,22 +235,51 @@ describe('cell networks on the GPU', () => {
 });
 
 function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
-  return { ...DEFAULT_EVOLVE, layout: TINY, budgetMadds: fixedMadds(TINY) + 200_000, populationSize: 5, k: 3, iterations: 3, steps: 2, warmupSteps: 1, minEvaluations: 1, replaceEvery: 1, guideIterations: 1, batchSize: 8, seed: 4, ...over };
+  return {
+    ...DEFAULT_EVOLVE,
+    layout: TINY,
+    budgetMadds: fixedMadds(TINY) + 200_000,
+    populationSize: 5,
+    k: 3,
+    iterations: 3,
+    steps: 2,
+    warmupSteps: 1,
+    minEvaluations: 1,
+    replaceEvery: 1,
+    guideIterations: 1,
+    batchSize: 8,
+    seed: 4,
+    ...over,
+  };
 }
 
 describe('AutoSpace evolution', () => {
   const data = () => cifarSearchSplit(64, 32);
 
   it('config errors name the problem', () => {
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ k: 9 }), data())).toThrow(/k \(9\) cannot exceed the population size/);
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(/leaves nothing for the searchable layers/);
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ iterations: 0 }), data())).toThrow(/iterations must be a positive integer/);
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ replaceEvery: 0 }), data())).toThrow(/replaceEvery must be a positive integer/);
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ maxNodes: 7 }), data())).toThrow(/maxNodes must be an integer from 1 to 6, got 7/);
-    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ init: 'nope' as 'reference' }), data())).toThrow(/init must be 'reference' or 'hand-designed', got 'nope'/);
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ k: 9 }), data())).toThrow(
+      /k \(9\) cannot exceed the population size/,
+    );
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ budgetMadds: 1000 }), data())).toThrow(
+      /leaves nothing for the searchable layers/,
+    );
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ iterations: 0 }), data())).toThrow(
+      /iterations must be a positive integer/,
+    );
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ replaceEvery: 0 }), data())).toThrow(
+      /replaceEvery must be a positive integer/,
+    );
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ maxNodes: 7 }), data())).toThrow(
+      /maxNodes must be an integer from 1 to 6, got 7/,
+    );
+    expect(() => new AutoSpace(null as unknown as Backend, tinyEvolve({ init: 'nope' as 'reference' }), data())).toThrow(
+      /init must be 'reference' or 'hand-designed', got 'nope'/,
+    );
   });
 
-  it("init 'hand-designed': the reference, then the hand-designed cells that fit the layer budget, then mutations", async ({ skip }) => {
+  it("init 'hand-designed': the reference, then the hand-designed cells that fit the layer budget, then mutations", async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     const evo = new AutoSpace(gpu, tinyEvolve({ init: 'hand-designed', populationSize: 8 }), data());
     try {
@@ -255,7 +307,8 @@ describe('AutoSpace evolution', () => {
     const evo = new AutoSpace(gpu, tinyEvolve({ maxNodes: 3, iterations: 4, steps: 1, populationSize: 6 }), data());
     try {
       const seen = new Set<string>();
-      const check = () => evo.populations.flat().forEach((m) => (expect(m.cell.nodes.length).toBeLessThanOrEqual(3), seen.add(m.key)));
+      const check = () =>
+        evo.populations.flat().forEach((m) => (expect(m.cell.nodes.length).toBeLessThanOrEqual(3), seen.add(m.key)));
       check();
       const res = await evo.run();
       check();
@@ -306,10 +359,32 @@ describe('AutoSpace evolution', () => {
         expect([...f].sort((x, y) => y - x)).toEqual(f);
         expect(l.cells.map((c) => c.cell)).toEqual(res.populations[b].slice(0, cfg.k).map((m) => m.cell));
       });
-      const found = await searchCellSpace(gpu, space, { proxy: 'wrcor', strategy: 'random', budget: 2, budgetMadds: cfg.budgetMadds, batchSize: 8, seed: 2 });
+      const found = await searchCellSpace(gpu, space, {
+        proxy: 'wrcor',
+        strategy: 'random',
+        budget: 2,
+        budgetMadds: cfg.budgetMadds,
+        batchSize: 8,
+        seed: 2,
+      });
       expect(found.madds).toBeLessThanOrEqual(cfg.budgetMadds);
       expect(Number.isFinite(found.score)).toBe(true);
-      const px = new ProxylessSearch(gpu, { ...DEFAULT_SEARCH, layout: space.layout, space, costLoss: { kind: 'hinge', target: cfg.budgetMadds, lambda: 2, beta: 0.3 }, warmupSteps: 1, searchSteps: 1, batchSize: 4, valBatchSize: 4, logEvery: 1 }, data(), maddsCost(space));
+      const px = new ProxylessSearch(
+        gpu,
+        {
+          ...DEFAULT_SEARCH,
+          layout: space.layout,
+          space,
+          costLoss: { kind: 'hinge', target: cfg.budgetMadds, lambda: 2, beta: 0.3 },
+          warmupSteps: 1,
+          searchSteps: 1,
+          batchSize: 4,
+          valBatchSize: 4,
+          logEvery: 1,
+        },
+        data(),
+        maddsCost(space),
+      );
       try {
         const r = await px.run();
         expect(r.netConfig.format).toBe('wgnas-arch');
@@ -324,7 +399,7 @@ describe('AutoSpace evolution', () => {
     }
   });
 
-  it('a mutated child inherits its parent\'s weights on the nodes they share', async ({ skip }) => {
+  it("a mutated child inherits its parent's weights on the nodes they share", async ({ skip }) => {
     if (!gpu) return skip();
     const shape = { inC: 8, outC: 8, stride: 1 as const, inH: 4 };
     const store = new ParamStore(gpu, new Rng(1));
@@ -347,7 +422,8 @@ describe('AutoSpace evolution', () => {
   it('warm-up trains every cell with warmupMix population, only K per step with random-k', async ({ skip }) => {
     if (!gpu) return skip();
     // A cell's SGD momentum buffers exist once it has taken a step (zero cells have no parameters).
-    const trained = (evo: AutoSpace) => evo.populations.map((pop) => pop.filter((m) => m.store.params.length > 0).map((m) => m.sgd.buffers.size > 0));
+    const trained = (evo: AutoSpace) =>
+      evo.populations.map((pop) => pop.filter((m) => m.store.params.length > 0).map((m) => m.sgd.buffers.size > 0));
     const all = new AutoSpace(gpu, tinyEvolve({ warmupMix: 'population' }), data());
     const some = new AutoSpace(gpu, tinyEvolve({ warmupMix: 'random-k' }), data());
     try {
@@ -356,7 +432,11 @@ describe('AutoSpace evolution', () => {
       expect(trained(all).flat().every(Boolean)).toBe(true);
       // One warm-up step with K = 3 of 5 members: each layer trained exactly its K (non-zero) picks.
       trained(some).forEach((layer) => expect(layer.filter(Boolean).length).toBeLessThanOrEqual(3));
-      expect(trained(some).flat().some((x) => !x)).toBe(true);
+      expect(
+        trained(some)
+          .flat()
+          .some((x) => !x),
+      ).toBe(true);
     } finally {
       all.dispose();
       some.dispose();
@@ -389,13 +469,17 @@ describe('AutoSpace evolution', () => {
     if (!gpu) return skip();
     const evo = new AutoSpace(gpu, tinyEvolve({ weightLr: 1e30, warmupSteps: 3 }), data());
     try {
-      await expect(evo.run()).rejects.toThrow(/^training diverged at warm-up step [23]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --lr$/);
+      await expect(evo.run()).rejects.toThrow(
+        /^training diverged at warm-up step [23]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --lr$/,
+      );
     } finally {
       evo.dispose();
     }
     const fit = new AutoSpace(gpu, tinyEvolve({ fitnessLr: Infinity, warmupSteps: 0, iterations: 1 }), data());
     try {
-      await expect(fit.run()).rejects.toThrow(/training diverged at iteration 1, fitness step 1: the fitness logits φ are not finite .*--fitness-lr/);
+      await expect(fit.run()).rejects.toThrow(
+        /training diverged at iteration 1, fitness step 1: the fitness logits φ are not finite .*--fitness-lr/,
+      );
     } finally {
       fit.dispose();
     }
@@ -416,7 +500,15 @@ describe('AutoSpace evolution', () => {
     if (!gpu) return skip();
     // Budget = the skeleton + 1 MAdd: any non-zero cell is over it, so the hinge's gradient pushes each layer's
     // softmax toward its cheapest selected cell, and that cell (zero where allowed) ends with the top fitness.
-    const cfg = tinyEvolve({ budgetMadds: fixedMadds(TINY) + 1, budgetPenalty: 1e4, fitnessLr: 0.5, iterations: 2, steps: 3, layerSlack: 1e9, guideIterations: 2 });
+    const cfg = tinyEvolve({
+      budgetMadds: fixedMadds(TINY) + 1,
+      budgetPenalty: 1e4,
+      fitnessLr: 0.5,
+      iterations: 2,
+      steps: 3,
+      layerSlack: 1e9,
+      guideIterations: 2,
+    });
     const evo = new AutoSpace(gpu, cfg, data());
     try {
       await evo.run();
@@ -449,7 +541,19 @@ describe('CLI', () => {
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
     try {
-      await searchCli(['--space-file', file, '--budget', '3', '--budget-madds', String(budget), '--batch', '8', '--strategy', 'random', '--json']);
+      await searchCli([
+        '--space-file',
+        file,
+        '--budget',
+        '3',
+        '--budget-madds',
+        String(budget),
+        '--batch',
+        '8',
+        '--strategy',
+        'random',
+        '--json',
+      ]);
     } finally {
       spy.mockRestore();
     }
@@ -467,14 +571,32 @@ describe('CLI', () => {
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
     const lat = await measuredCost(loadSpace(handDesignedSpace(TINY)), { native, repeats: 5, warmup: 1 });
     // Ceiling halfway between the fastest and the slowest architecture.
-    const lo = archCost(lat, lat.perPosition.map((p) => p.indexOf(Math.min(...p))));
-    const hi = archCost(lat, lat.perPosition.map((p) => p.indexOf(Math.max(...p))));
+    const lo = archCost(
+      lat,
+      lat.perPosition.map((p) => p.indexOf(Math.min(...p))),
+    );
+    const hi = archCost(
+      lat,
+      lat.perPosition.map((p) => p.indexOf(Math.max(...p))),
+    );
     const ceiling = (lo + hi) / 2;
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      await searchCli(['--space-file', file, '--budget', '3', '--max-latency-ms', String(ceiling), '--batch', '8', '--strategy', 'random', '--json']);
+      await searchCli([
+        '--space-file',
+        file,
+        '--budget',
+        '3',
+        '--max-latency-ms',
+        String(ceiling),
+        '--batch',
+        '8',
+        '--strategy',
+        'random',
+        '--json',
+      ]);
     } finally {
       spy.mockRestore();
       err.mockRestore();
@@ -484,9 +606,13 @@ describe('CLI', () => {
     // Re-timed here, so compare against the ceiling with the timing noise of a second pricing in mind.
     expect(out.latencyMs).toBeLessThanOrEqual(ceiling);
     expect(out.latencyMs).toBeGreaterThan(0);
-    await expect(searchCli(['--space-file', file, '--max-latency-ms', '1e-6', '--json'])).rejects.toThrow(/latency ceiling .* is below the fastest architecture/);
+    await expect(searchCli(['--space-file', file, '--max-latency-ms', '1e-6', '--json'])).rejects.toThrow(
+      /latency ceiling .* is below the fastest architecture/,
+    );
     await expect(searchCli(['--space-file', file, '--max-latency-ms', '0'])).rejects.toThrow(/--max-latency-ms must be > 0/);
-    await expect(searchCli(['--space-file', file, '--backend', 'onednn'])).rejects.toThrow(/--backend prices cells for --max-latency-ms/);
+    await expect(searchCli(['--space-file', file, '--backend', 'onednn'])).rejects.toThrow(
+      /--backend prices cells for --max-latency-ms/,
+    );
     await expect(searchCli(['--max-latency-ms', '3'])).rejects.toThrow(/--max-latency-ms needs --space-file/);
   });
 
@@ -499,7 +625,29 @@ describe('CLI', () => {
     const outFile = join(tmp, 'px-arch.json');
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      await proxylessCli(['--space-file', file, '--price-cells', '--target-ms', '0.5', '--warmup', '1', '--steps', '2', '--arch-every', '1', '--batch', '4', '--val-batch', '4', '--train', '16', '--val', '8', '--out', outFile]);
+      await proxylessCli([
+        '--space-file',
+        file,
+        '--price-cells',
+        '--target-ms',
+        '0.5',
+        '--warmup',
+        '1',
+        '--steps',
+        '2',
+        '--arch-every',
+        '1',
+        '--batch',
+        '4',
+        '--val-batch',
+        '4',
+        '--train',
+        '16',
+        '--val',
+        '8',
+        '--out',
+        outFile,
+      ]);
     } finally {
       err.mockRestore();
       spy.mockRestore();
@@ -509,10 +657,16 @@ describe('CLI', () => {
     expect(log).toMatch(/cost \(cells timed on this CPU, onednn\)/);
     const arch = JSON.parse(readFileSync(outFile, 'utf8'));
     expect(arch.cells.length).toBe(3);
-    await expect(proxylessCli(['--price-cells', '--target-ms', '1'])).rejects.toThrow(/--price-cells prices the cells of a --space-file/);
-    await expect(proxylessCli(['--space-file', file, '--price-cells', '--latency-table', 'x.yaml', '--target-ms', '1'])).rejects.toThrow(/two sources of latency/);
+    await expect(proxylessCli(['--price-cells', '--target-ms', '1'])).rejects.toThrow(
+      /--price-cells prices the cells of a --space-file/,
+    );
+    await expect(
+      proxylessCli(['--space-file', file, '--price-cells', '--latency-table', 'x.yaml', '--target-ms', '1']),
+    ).rejects.toThrow(/two sources of latency/);
     await expect(proxylessCli(['--space-file', file, '--price-cells'])).rejects.toThrow(/--target-ms is required/);
-    await expect(proxylessCli(['--space-file', file, '--price-cells', '--target-ms', '1', '--backend', 'tflite'])).rejects.toThrow(/--backend must be onednn or xnnpack/);
+    await expect(
+      proxylessCli(['--space-file', file, '--price-cells', '--target-ms', '1', '--backend', 'tflite']),
+    ).rejects.toThrow(/--backend must be onednn or xnnpack/);
   });
 
   it('usage errors', async () => {
@@ -522,10 +676,14 @@ describe('CLI', () => {
     await expect(evolveCli([])).rejects.toThrow(/--budget-madds N is required/);
     await expect(evolveCli(['--budget-madds', '0.5M'])).rejects.toThrow(/skeleton alone takes 0.79M/);
     await expect(evolveCli(['--budget-madds', '3M', '--k', '9'])).rejects.toThrow(/--k \(9\) cannot exceed --population/);
-    await expect(evolveCli(['--budget-madds', '3M', '--init', 'mbconv'])).rejects.toThrow(/--init must be reference or hand-designed, got 'mbconv'/);
+    await expect(evolveCli(['--budget-madds', '3M', '--init', 'mbconv'])).rejects.toThrow(
+      /--init must be reference or hand-designed, got 'mbconv'/,
+    );
     await expect(evolveCli(['--budget-madds', '3M', '--max-nodes', '9'])).rejects.toThrow(/--max-nodes must be at most 6/);
     await expect(evolveCli(['--budget-madds', '3M', '--max-nodes', '0'])).rejects.toThrow(/--max-nodes must be an integer >= 1/);
-    await expect(proxylessCli(['--space-file', join(tmp, 'none.json'), '--target-madds', '3'])).rejects.toThrow(/cannot read space file/);
+    await expect(proxylessCli(['--space-file', join(tmp, 'none.json'), '--target-madds', '3'])).rejects.toThrow(
+      /cannot read space file/,
+    );
     const hand = join(tmp, 'hand2.json');
     await evolveCli(['--hand-designed', '--out', hand]);
     await expect(proxylessCli(['--space-file', hand])).rejects.toThrow(/--target-madds/);

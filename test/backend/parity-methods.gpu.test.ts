@@ -28,7 +28,9 @@ function expectNear(a: number, b: number, rtol: number, label: string, atol = rt
     expect(a, label).toBe(b);
     return;
   }
-  expect(Math.abs(a - b), `${label}: webgpu ${a} vs cpu ${b}`).toBeLessThanOrEqual(atol + rtol * Math.max(Math.abs(a), Math.abs(b)));
+  expect(Math.abs(a - b), `${label}: webgpu ${a} vs cpu ${b}`).toBeLessThanOrEqual(
+    atol + rtol * Math.max(Math.abs(a), Math.abs(b)),
+  );
 }
 
 async function onBoth<T>(f: (be: Backend) => Promise<T>): Promise<[T, T]> {
@@ -45,7 +47,17 @@ describe('proxies on NAS-Bench-201 cells', () => {
   ];
   const names = [...PROXIES.keys()];
   // log|det| and log-sums of f32 work: the backends sum in different orders.
-  const RTOL: Record<string, number> = { zen: 2e-3, meco: 2e-3, zico: 2e-3, jacob_cov: 2e-3, az_nas_expressivity: 2e-3, az_nas_progressivity: 2e-3, az_nas_trainability: 2e-3, vkdnw: 1e-2, vkdnw_entropy: 1e-2 };
+  const RTOL: Record<string, number> = {
+    zen: 2e-3,
+    meco: 2e-3,
+    zico: 2e-3,
+    jacob_cov: 2e-3,
+    az_nas_expressivity: 2e-3,
+    az_nas_progressivity: 2e-3,
+    az_nas_trainability: 2e-3,
+    vkdnw: 1e-2,
+    vkdnw_entropy: 1e-2,
+  };
 
   for (const arch of CELLS) {
     it(`every proxy: ${arch}`, async ({ skip }) => {
@@ -62,7 +74,9 @@ describe('proxies on NAS-Bench-201 cells', () => {
     // The full network at batch 64 takes over a minute on lavapipe; the CPU side of it runs in bench/cpu-vs-torch.ts.
     const batch = proxyBatch(16, 0);
     const arch = CELLS[0];
-    const [g, c] = await onBoth((be) => scoreCell(be, parseArch(arch), ['wrcor'], batch, { net: { ...NB201_DEFAULT, cellsPerStage: 2 }, seed: 0 }));
+    const [g, c] = await onBoth((be) =>
+      scoreCell(be, parseArch(arch), ['wrcor'], batch, { net: { ...NB201_DEFAULT, cellsPerStage: 2 }, seed: 0 }),
+    );
     for (const p of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted']) expectNear(g.scores[p], c.scores[p], 5e-4, p);
   }, 120_000);
 });
@@ -134,7 +148,9 @@ describe('AutoSpace', () => {
   };
 
   // One iteration: Adam on φ turns tiny gradient differences into whole steps, so later iterations drift apart.
-  it('a warm-up step and an iteration (two weight and two fitness steps): same losses, same learned mixing weights', async ({ skip }) => {
+  it('a warm-up step and an iteration (two weight and two fitness steps): same losses, same learned mixing weights', async ({
+    skip,
+  }) => {
     if (!gpuBe || !cpuBe) return skip();
     const [g, c] = await onBoth(async (be) => {
       const evo = new AutoSpace(be, tiny, cifarSearchSplit(64, 32));

@@ -37,7 +37,11 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const F = (a: Arr) => Float32Array.from(a);
 
 /** Uploads, runs, reads every output, disposes everything it made. */
-async function withTensors(be: Backend, inputs: Array<[Arr, readonly number[]]>, body: (ts: Tensor[]) => Array<Tensor | null> | Tensor): Promise<Arr[]> {
+async function withTensors(
+  be: Backend,
+  inputs: Array<[Arr, readonly number[]]>,
+  body: (ts: Tensor[]) => Array<Tensor | null> | Tensor,
+): Promise<Arr[]> {
   const ts = inputs.map(([d, s]) => be.upload(F(d), s));
   try {
     const out = body(ts);
@@ -69,7 +73,15 @@ for (const [batchA, batchB, M, N, K, transA, transB, alpha] of [
   const o = { transA, transB, alpha };
   add('matmul', {
     label: `A[${aShape}] B[${bShape}] ${transA ? 'tA ' : ''}${transB ? 'tB ' : ''}alpha ${alpha}`,
-    run: (be) => withTensors(be, [[a, aShape], [b, bShape]], ([ta, tb]) => be.ops.matmul(ta, tb, o)),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, aShape],
+          [b, bShape],
+        ],
+        ([ta, tb]) => be.ops.matmul(ta, tb, o),
+      ),
     ref: () => [OPS.matmul.reference(a, aShape, b, bShape, o)],
   });
 }
@@ -80,7 +92,16 @@ for (const [batchA, batchB, M, N, K, transA, transB, alpha] of [
   const c = rnd(6 * 4);
   add('matmul', {
     label: 'out with beta 1',
-    run: (be) => withTensors(be, [[a, [6, 5]], [b, [5, 4]], [c, [6, 4]]], ([ta, tb, tc]) => (be.ops.matmul(ta, tb, { alpha: 2, beta: 1, out: tc }), [tc])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [6, 5]],
+          [b, [5, 4]],
+          [c, [6, 4]],
+        ],
+        ([ta, tb, tc]) => (be.ops.matmul(ta, tb, { alpha: 2, beta: 1, out: tc }), [tc]),
+      ),
     ref: () => [OPS.matmul.reference(a, [6, 5], b, [5, 4], { alpha: 2 }).map((v, i) => v + c[i])],
   });
 }
@@ -110,17 +131,46 @@ for (const { x: xs, w: ws, p } of CONVS) {
   const dy = rnd(ys);
   const label = `x[${xs}] w[${ws}] s${p.stride} p${p.pad} g${p.groups ?? 1}`;
   const tol = { atol: 1e-4, rtol: 1e-4 };
-  add('conv2d', { label, tol, run: (be) => withTensors(be, [[x, xs], [w, ws]], ([tx, tw]) => be.ops.conv2d(tx, tw, p)), ref: () => [y] });
+  add('conv2d', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, xs],
+          [w, ws],
+        ],
+        ([tx, tw]) => be.ops.conv2d(tx, tw, p),
+      ),
+    ref: () => [y],
+  });
   add('conv2dBackwardInput', {
     label,
     tol,
-    run: (be) => withTensors(be, [[dy, yShape], [w, ws]], ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p)),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, yShape],
+          [w, ws],
+        ],
+        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
+      ),
     ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
   });
   add('conv2dBackwardWeight', {
     label,
     tol,
-    run: (be) => withTensors(be, [[x, xs], [dy, yShape]], ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p)),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, xs],
+          [dy, yShape],
+        ],
+        ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p),
+      ),
     ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
   });
 }
@@ -128,8 +178,12 @@ bad('conv2d', 'channels', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty
 bad('conv2d', 'too large a kernel', (be) => be.ops.conv2d(be.empty([1, 3, 2, 2]), be.empty([2, 3, 3, 3]), { stride: 1, pad: 0 }));
 bad('conv2d', 'stride 0', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 3, 3, 3]), { stride: 0, pad: 0 }));
 bad('conv2d', 'groups', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 1, 3, 3]), { stride: 1, pad: 0, groups: 2 }));
-bad('conv2dBackwardInput', 'dy shape', (be) => be.ops.conv2dBackwardInput(be.empty([1, 2, 4, 4]), be.empty([2, 3, 3, 3]), [1, 3, 5, 5], { stride: 1, pad: 0 }));
-bad('conv2dBackwardWeight', 'dy shape', (be) => be.ops.conv2dBackwardWeight(be.empty([1, 3, 5, 5]), be.empty([1, 2, 4, 4]), [2, 3, 3, 3], { stride: 1, pad: 0 }));
+bad('conv2dBackwardInput', 'dy shape', (be) =>
+  be.ops.conv2dBackwardInput(be.empty([1, 2, 4, 4]), be.empty([2, 3, 3, 3]), [1, 3, 5, 5], { stride: 1, pad: 0 }),
+);
+bad('conv2dBackwardWeight', 'dy shape', (be) =>
+  be.ops.conv2dBackwardWeight(be.empty([1, 3, 5, 5]), be.empty([1, 2, 4, 4]), [2, 3, 3, 3], { stride: 1, pad: 0 }),
+);
 
 // ---- batch norm ----------------------------------------------------------------------------------------
 for (const [shape, affine] of [
@@ -145,7 +199,15 @@ for (const [shape, affine] of [
   const label = `[${shape}]${affine ? '' : ' no affine'}`;
   const tol = { atol: 2e-4, rtol: 2e-4 };
   const fwd = () => OPS.batchNormForward.reference(x, shape, gamma, beta);
-  const inputs = (): Array<[Arr, readonly number[]]> => [[x, shape], ...(affine ? ([[gamma!, [C]], [beta!, [C]]] as Array<[Arr, number[]]>) : [])];
+  const inputs = (): Array<[Arr, readonly number[]]> => [
+    [x, shape],
+    ...(affine
+      ? ([
+          [gamma!, [C]],
+          [beta!, [C]],
+        ] as Array<[Arr, number[]]>)
+      : []),
+  ];
   add('batchNormForward', {
     label,
     tol,
@@ -164,10 +226,14 @@ for (const [shape, affine] of [
     tol,
     run: (be) => {
       const f = fwd();
-      return withTensors(be, [[dy, shape], [x, shape], [f.mean, [C]], [f.invStd, [C]], ...(affine ? ([[gamma!, [C]]] as Array<[Arr, number[]]>) : [])], ([tdy, tx, tm, ti, tg]) => {
-        const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg ?? null);
-        return [r.dx, r.dgamma, r.dbeta];
-      });
+      return withTensors(
+        be,
+        [[dy, shape], [x, shape], [f.mean, [C]], [f.invStd, [C]], ...(affine ? ([[gamma!, [C]]] as Array<[Arr, number[]]>) : [])],
+        ([tdy, tx, tm, ti, tg]) => {
+          const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg ?? null);
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      );
     },
     ref: () => {
       const f = fwd();
@@ -183,18 +249,34 @@ for (const [shape, affine] of [
     label,
     tol,
     run: (be) =>
-      withTensors(be, [[xe, shape], [rm, [C]], [ri, [C]], ...(affine ? ([[gamma!, [C]], [beta!, [C]]] as Array<[Arr, number[]]>) : [])], ([tx, tm, ti, tg, tb]) =>
-        be.ops.batchNormEval(tx, tm, ti, tg ?? null, tb ?? null),
+      withTensors(
+        be,
+        [
+          [xe, shape],
+          [rm, [C]],
+          [ri, [C]],
+          ...(affine
+            ? ([
+                [gamma!, [C]],
+                [beta!, [C]],
+              ] as Array<[Arr, number[]]>)
+            : []),
+        ],
+        ([tx, tm, ti, tg, tb]) => be.ops.batchNormEval(tx, tm, ti, tg ?? null, tb ?? null),
       ),
     ref: () => [OPS.batchNormEval.reference(xe, shape, rm, ri, gamma, beta)],
   });
 }
-bad('batchNormEval', 'mean shape', (be) => be.ops.batchNormEval(be.empty([2, 3, 4, 4]), be.empty([4]), be.empty([3]), null, null));
+bad('batchNormEval', 'mean shape', (be) =>
+  be.ops.batchNormEval(be.empty([2, 3, 4, 4]), be.empty([4]), be.empty([3]), null, null),
+);
 bad('batchNormEval', '3-D input', (be) => be.ops.batchNormEval(be.empty([2, 3, 4]), be.empty([3]), be.empty([3]), null, null));
 bad('batchNormForward', '3-D input', (be) => be.ops.batchNormForward(be.empty([2, 3, 4]), null, null));
 bad('batchNormForward', 'gamma shape', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), be.empty([4]), null));
 bad('batchNormForward', 'eps', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), null, null, 0));
-bad('batchNormBackward', 'dy shape', (be) => be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null));
+bad('batchNormBackward', 'dy shape', (be) =>
+  be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null),
+);
 
 // ---- activations -----------------------------------------------------------------------------------------
 {
@@ -207,10 +289,22 @@ bad('batchNormBackward', 'dy shape', (be) => be.ops.batchNormBackward(be.empty([
   for (const six of [false, true]) {
     const fwd = six ? 'relu6' : 'relu';
     const bwd = six ? 'relu6Backward' : 'reluBackward';
-    add(fwd, { label: `[${shape}] with the kinks`, run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops[fwd](t)), ref: () => [OPS[fwd].reference(x)] });
+    add(fwd, {
+      label: `[${shape}] with the kinks`,
+      run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops[fwd](t)),
+      ref: () => [OPS[fwd].reference(x)],
+    });
     add(bwd, {
       label: `[${shape}] with the kinks`,
-      run: (be) => withTensors(be, [[dy, shape], [x, shape]], ([tdy, tx]) => be.ops[bwd](tdy, tx)),
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [dy, shape],
+            [x, shape],
+          ],
+          ([tdy, tx]) => be.ops[bwd](tdy, tx),
+        ),
       ref: () => [OPS[bwd].reference(dy, x)],
     });
     bad(bwd, 'shapes differ', (be) => be.ops[bwd](be.empty([3, 4]), be.empty([4, 3])));
@@ -237,14 +331,20 @@ for (const [xs, p] of [
   });
 }
 bad('avgPool2d', 'pad over half the kernel', (be) => be.ops.avgPool2d(be.empty([1, 1, 5, 5]), { kernel: 2, stride: 1, pad: 2 }));
-bad('avgPool2dBackward', 'dy shape', (be) => be.ops.avgPool2dBackward(be.empty([1, 1, 4, 4]), [1, 1, 5, 5], { kernel: 3, stride: 1, pad: 1 }));
+bad('avgPool2dBackward', 'dy shape', (be) =>
+  be.ops.avgPool2dBackward(be.empty([1, 1, 4, 4]), [1, 1, 5, 5], { kernel: 3, stride: 1, pad: 1 }),
+);
 for (const xs of [
   [3, 5, 4, 7],
   [1, 2, 1, 1],
 ]) {
   const x = rnd(numel(xs));
   const dy = rnd(xs[0] * xs[1]);
-  add('globalAvgPool', { label: `[${xs}]`, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)), ref: () => [OPS.globalAvgPool.reference(x, xs)] });
+  add('globalAvgPool', {
+    label: `[${xs}]`,
+    run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)),
+    ref: () => [OPS.globalAvgPool.reference(x, xs)],
+  });
   add('globalAvgPoolBackward', {
     label: `[${xs}]`,
     run: (be) => withTensors(be, [[dy, [xs[0], xs[1]]]], ([t]) => be.ops.globalAvgPoolBackward(t, xs)),
@@ -266,16 +366,27 @@ for (const [N, In, Out, bias] of [
   const label = `N${N} In${In} Out${Out}${bias ? '' : ' no bias'}`;
   add('linear', {
     label,
-    run: (be) => withTensors(be, [[x, [N, In]], [w, [Out, In]], ...(b ? ([[b, [Out]]] as Array<[Arr, number[]]>) : [])], ([tx, tw, tb]) => be.ops.linear(tx, tw, tb ?? null)),
+    run: (be) =>
+      withTensors(be, [[x, [N, In]], [w, [Out, In]], ...(b ? ([[b, [Out]]] as Array<[Arr, number[]]>) : [])], ([tx, tw, tb]) =>
+        be.ops.linear(tx, tw, tb ?? null),
+      ),
     ref: () => [OPS.linear.reference(x, w, b, N, In, Out)],
   });
   add('linearBackward', {
     label,
     run: (be) =>
-      withTensors(be, [[dy, [N, Out]], [x, [N, In]], [w, [Out, In]]], ([tdy, tx, tw]) => {
-        const r = be.ops.linearBackward(tdy, tx, tw, bias);
-        return [r.dx, r.dw, r.db];
-      }),
+      withTensors(
+        be,
+        [
+          [dy, [N, Out]],
+          [x, [N, In]],
+          [w, [Out, In]],
+        ],
+        ([tdy, tx, tw]) => {
+          const r = be.ops.linearBackward(tdy, tx, tw, bias);
+          return [r.dx, r.dw, r.db];
+        },
+      ),
     ref: () => {
       const r = OPS.linearBackward.reference(dy, x, w, N, In, Out);
       return bias ? [r.dx, r.dw, r.db] : [r.dx, r.dw];
@@ -294,10 +405,17 @@ for (const [N, K] of [
   add('softmaxCrossEntropy', {
     label: `N${N} K${K}`,
     run: (be) =>
-      withTensors(be, [[logits, [N, K]], [labels, [N]]], ([tl, ty]) => {
-        const r = be.ops.softmaxCrossEntropy(tl, ty);
-        return [r.loss, r.dlogits];
-      }),
+      withTensors(
+        be,
+        [
+          [logits, [N, K]],
+          [labels, [N]],
+        ],
+        ([tl, ty]) => {
+          const r = be.ops.softmaxCrossEntropy(tl, ty);
+          return [r.loss, r.dlogits];
+        },
+      ),
     ref: () => {
       const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
       return [[r.loss], r.dlogits];
@@ -313,13 +431,53 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const a = rnd(77);
   const b = rnd(77);
   const bias = rnd(11);
-  add('add', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape], [b, shape]], ([x, y]) => be.ops.add(x, y)), ref: () => [OPS.add.reference(a, b)] });
-  add('mul', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape], [b, shape]], ([x, y]) => be.ops.mul(x, y)), ref: () => [OPS.mul.reference(a, b)] });
-  add('scale', { label: '[7, 11] by -2.5', run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.scale(x, -2.5)), ref: () => [OPS.scale.reference(a, -2.5)] });
-  add('abs', { label: '[7, 11]', run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.abs(x)), ref: () => [OPS.abs.reference(a)] });
+  add('add', {
+    label: '[7, 11]',
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, shape],
+          [b, shape],
+        ],
+        ([x, y]) => be.ops.add(x, y),
+      ),
+    ref: () => [OPS.add.reference(a, b)],
+  });
+  add('mul', {
+    label: '[7, 11]',
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, shape],
+          [b, shape],
+        ],
+        ([x, y]) => be.ops.mul(x, y),
+      ),
+    ref: () => [OPS.mul.reference(a, b)],
+  });
+  add('scale', {
+    label: '[7, 11] by -2.5',
+    run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.scale(x, -2.5)),
+    ref: () => [OPS.scale.reference(a, -2.5)],
+  });
+  add('abs', {
+    label: '[7, 11]',
+    run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.abs(x)),
+    ref: () => [OPS.abs.reference(a)],
+  });
   add('axpy', {
     label: 'y += 0.75 x',
-    run: (be) => withTensors(be, [[a, shape], [b, shape]], ([y, x]) => (be.ops.axpy(y, x, 0.75), [y])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, shape],
+          [b, shape],
+        ],
+        ([y, x]) => (be.ops.axpy(y, x, 0.75), [y]),
+      ),
     ref: () => {
       const y = F(a);
       OPS.axpy.reference(y, b, 0.75);
@@ -346,7 +504,15 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   });
   add('addBiasRows', {
     label: '[7, 11] + [11]',
-    run: (be) => withTensors(be, [[a, shape], [bias, [11]]], ([y, t]) => (be.ops.addBiasRows(y, t), [y])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, shape],
+          [bias, [11]],
+        ],
+        ([y, t]) => (be.ops.addBiasRows(y, t), [y]),
+      ),
     ref: () => {
       const y = F(a);
       OPS.addBiasRows.reference(y, bias);
@@ -367,12 +533,30 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const a = rnd(n);
   const b = rnd(n);
   const tol = { atol: 2e-3, rtol: 1e-4 };
-  add('sum', { label: `n${n} scale 0.5`, tol, run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sum(t, 0.5)), ref: () => [[0.5 * OPS.sum.reference(a)]] });
-  add('sumSquares', { label: `n${n}`, tol, run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sumSquares(t)), ref: () => [[OPS.sumSquares.reference(a)]] });
+  add('sum', {
+    label: `n${n} scale 0.5`,
+    tol,
+    run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sum(t, 0.5)),
+    ref: () => [[0.5 * OPS.sum.reference(a)]],
+  });
+  add('sumSquares', {
+    label: `n${n}`,
+    tol,
+    run: (be) => withTensors(be, [[a, [n]]], ([t]) => be.ops.sumSquares(t)),
+    ref: () => [[OPS.sumSquares.reference(a)]],
+  });
   add('sumAbsProduct', {
     label: `n${n}`,
     tol,
-    run: (be) => withTensors(be, [[a, [n]], [b, [n]]], ([x, y]) => be.ops.sumAbsProduct(x, y)),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [n]],
+          [b, [n]],
+        ],
+        ([x, y]) => be.ops.sumAbsProduct(x, y),
+      ),
     ref: () => [[OPS.sumAbsProduct.reference(a, b)]],
   });
   const chunk = 8 * 4;
@@ -380,13 +564,34 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   add('dotPartials', {
     label: `n${n} in chunks of ${chunk}`,
     tol,
-    run: (be) => withTensors(be, [[a, [n]], [b, [n]], [new Float32Array(groups), [groups]]], ([x, y, p]) => (be.ops.dotPartials(x, y, p, 8, 4), [p])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [n]],
+          [b, [n]],
+          [new Float32Array(groups), [groups]],
+        ],
+        ([x, y, p]) => (be.ops.dotPartials(x, y, p, 8, 4), [p]),
+      ),
     ref: () => [OPS.dotPartials.reference(a, b, chunk)],
   });
   const x = rnd(13 * 17);
-  add('rowSums', { label: '[13, 17] scale 2', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.rowSums(t, 17, 2)), ref: () => [OPS.rowSums.reference(x, 17, 2)] });
-  add('colSums', { label: '[13, 17] scale -1', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.colSums(t, 17, -1)), ref: () => [OPS.colSums.reference(x, 17, -1)] });
-  add('sumSlices', { label: '13 slices of [17]', run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.sumSlices(t, 13, [17], 0.5)), ref: () => [OPS.sumSlices.reference(x, 13, 0.5)] });
+  add('rowSums', {
+    label: '[13, 17] scale 2',
+    run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.rowSums(t, 17, 2)),
+    ref: () => [OPS.rowSums.reference(x, 17, 2)],
+  });
+  add('colSums', {
+    label: '[13, 17] scale -1',
+    run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.colSums(t, 17, -1)),
+    ref: () => [OPS.colSums.reference(x, 17, -1)],
+  });
+  add('sumSlices', {
+    label: '13 slices of [17]',
+    run: (be) => withTensors(be, [[x, [13, 17]]], ([t]) => be.ops.sumSlices(t, 13, [17], 0.5)),
+    ref: () => [OPS.sumSlices.reference(x, 13, 0.5)],
+  });
   bad('sumAbsProduct', 'shapes differ', (be) => be.ops.sumAbsProduct(be.empty([2, 3]), be.empty([6])));
   bad('dotPartials', 'sizes differ', (be) => be.ops.dotPartials(be.empty([5]), be.empty([6]), be.empty([1]), 4, 2));
   bad('rowSums', 'cols do not divide', (be) => be.ops.rowSums(be.empty([5, 3]), 4));
@@ -405,7 +610,16 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const sgd = { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 4e-5 };
   add('sgdStep', {
     label: 'Nesterov, weight decay',
-    run: (be) => withTensors(be, [[w, [n]], [g, [n]], [buf, [n]]], ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [w, [n]],
+          [g, [n]],
+          [buf, [n]],
+        ],
+        ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb]),
+      ),
     ref: () => {
       const rw = Float64Array.from(w);
       const rb = Float64Array.from(buf);
@@ -416,17 +630,33 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
   add('adamStep', {
     label: 'step 3, beta1 0',
-    run: (be) => withTensors(be, [[w, [n]], [g, [n]], [m, [n]], [v, [n]]], ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [w, [n]],
+          [g, [n]],
+          [m, [n]],
+          [v, [n]],
+        ],
+        ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv]),
+      ),
     ref: () => {
       const [rw, rm, rv] = [w, m, v].map((a) => Float64Array.from(a));
       OPS.adamStep.reference(rw, g, rm, rv, adam);
       return [rw, rm, rv];
     },
   });
-  bad('sgdStep', 'Nesterov without momentum', (be) => be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }));
+  bad('sgdStep', 'Nesterov without momentum', (be) =>
+    be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
+  );
   bad('sgdStep', 'sizes differ', (be) => be.ops.sgdStep(be.empty([3]), be.empty([4]), be.empty([3]), { lr: 1 }));
-  bad('adamStep', 'step 0', (be) => be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 0 }));
-  bad('adamStep', 'beta 1', (be) => be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 1, beta1: 1 }));
+  bad('adamStep', 'step 0', (be) =>
+    be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 0 }),
+  );
+  bad('adamStep', 'beta 1', (be) =>
+    be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 1, beta1: 1 }),
+  );
 }
 
 // ---- correlation ------------------------------------------------------------------------------------------
@@ -448,8 +678,15 @@ for (const [B, N, D] of [
   add('correlationOffDiagInPlace', {
     label: `[${shape}] (diagonal set to 1 here)`,
     run: async (be) => {
-      const [c] = await withTensors(be, [[x, shape], [new Float32Array(B * N * N), [B, N, N]]], ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]));
-      return [Float32Array.from(c, (v, i) => (i % (N * N)) % (N + 1) === 0 ? 1 : v)];
+      const [c] = await withTensors(
+        be,
+        [
+          [x, shape],
+          [new Float32Array(B * N * N), [B, N, N]],
+        ],
+        ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]),
+      );
+      return [Float32Array.from(c, (v, i) => ((i % (N * N)) % (N + 1) === 0 ? 1 : v))];
     },
     ref: () => [ref],
   });
@@ -465,7 +702,15 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const dst = rnd(3 * 2 * n * n);
   add('accumulateAbs', {
     label: `n ${n * n} weight 4`,
-    run: (be) => withTensors(be, [[dst.subarray(0, n * n), [n, n]], [src.subarray(0, n * n), [n, n]]], ([d, s]) => (be.ops.accumulateAbs(d, s, 4), [d])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dst.subarray(0, n * n), [n, n]],
+          [src.subarray(0, n * n), [n, n]],
+        ],
+        ([d, s]) => (be.ops.accumulateAbs(d, s, 4), [d]),
+      ),
     ref: () => {
       const d = F(dst.subarray(0, n * n));
       OPS.accumulateAbs.reference(d, src.subarray(0, n * n), 4);
@@ -479,7 +724,15 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     const size = o.slots * (o.outs ?? 1) * n * n;
     add('accumulateAbsBatched', {
       label: `outs ${o.outs} slots ${o.layerSlots}${o.unitDiagonal ? ' unit diagonal' : ''}`,
-      run: (be) => withTensors(be, [[dst.subarray(0, size), [size]], [src, [4, n, n]]], ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d])),
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [dst.subarray(0, size), [size]],
+            [src, [4, n, n]],
+          ],
+          ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d]),
+        ),
       ref: () => {
         const d = Float64Array.from(dst.subarray(0, size));
         OPS.accumulateAbsBatched.reference(d, src, o);
@@ -489,15 +742,23 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   }
   const x = F(rnd(33));
   x[3] = 0;
-  add('signCodes', { label: '33 with a zero', run: (be) => withTensors(be, [[x, [33]]], ([t]) => be.ops.signCodes(t)), ref: () => [OPS.signCodes.reference(x)] });
+  add('signCodes', {
+    label: '33 with a zero',
+    run: (be) => withTensors(be, [[x, [33]]], ([t]) => be.ops.signCodes(t)),
+    ref: () => [OPS.signCodes.reference(x)],
+  });
   add('signCodesInPlace', {
     label: 'the first 20 of 33',
     run: (be) => withTensors(be, [[x, [33]]], ([t]) => (be.ops.signCodesInPlace(t, 20), [t])),
     ref: () => [Float32Array.from(x, (v, i) => (i < 20 ? (v > 0 ? 1 : -1) : v))],
   });
   bad('accumulateAbs', 'sizes differ', (be) => be.ops.accumulateAbs(be.empty([3]), be.empty([4]), 1));
-  bad('accumulateAbsBatched', 'unsorted slots', (be) => be.ops.accumulateAbsBatched(be.empty([2 * 4]), be.empty([2 * 4]), { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] }));
-  bad('accumulateAbsBatched', 'dst too small', (be) => be.ops.accumulateAbsBatched(be.empty([3]), be.empty([4]), { n: 2, slots: 1, layerSlots: [0], weights: [1] }));
+  bad('accumulateAbsBatched', 'unsorted slots', (be) =>
+    be.ops.accumulateAbsBatched(be.empty([2 * 4]), be.empty([2 * 4]), { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] }),
+  );
+  bad('accumulateAbsBatched', 'dst too small', (be) =>
+    be.ops.accumulateAbsBatched(be.empty([3]), be.empty([4]), { n: 2, slots: 1, layerSlots: [0], weights: [1] }),
+  );
 }
 
 // ---- ProxylessNAS gates and AutoSpace fitness ---------------------------------------------------------------
@@ -508,13 +769,30 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   add('gateDot', {
     label: `n${n} into slot 2 of 4, scale -0.5`,
     tol: { atol: 1e-3, rtol: 1e-4 },
-    run: (be) => withTensors(be, [[a, [n]], [b, [n]], [new Float32Array(4), [4]]], ([x, y, out]) => (be.ops.gateDot(x, y, out, 2, -0.5), [out])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [n]],
+          [b, [n]],
+          [new Float32Array(4), [4]],
+        ],
+        ([x, y, out]) => (be.ops.gateDot(x, y, out, 2, -0.5), [out]),
+      ),
     ref: () => [[0, 0, OPS.gateDot.reference(a, b, -0.5), 0]],
   });
   add('gateDot', {
     label: 'a is b (aliased)',
     tol: { atol: 1e-3, rtol: 1e-4 },
-    run: (be) => withTensors(be, [[a, [n]], [new Float32Array(1), [1]]], ([x, out]) => (be.ops.gateDot(x, x, out, 0), [out])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [n]],
+          [new Float32Array(1), [1]],
+        ],
+        ([x, out]) => (be.ops.gateDot(x, x, out, 0), [out]),
+      ),
     ref: () => [[OPS.gateDot.reference(a, a)]],
   });
   bad('gateDot', 'index', (be) => be.ops.gateDot(be.empty([3]), be.empty([3]), be.empty([2]), 2));
@@ -524,25 +802,51 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const probs = OPS.fitnessSoftmax.reference(logits);
   const outs = [rnd(n), rnd(n), rnd(n)];
   const dy = rnd(n);
-  add('fitnessSoftmax', { label: `K${K}`, run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)), ref: () => [probs] });
+  add('fitnessSoftmax', {
+    label: `K${K}`,
+    run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)),
+    ref: () => [probs],
+  });
   add('mixAccumulate', {
     label: 'y += p[1] o',
-    run: (be) => withTensors(be, [[outs[0], [n]], [outs[1], [n]], [probs, [K]]], ([y, o, p]) => (be.ops.mixAccumulate(y, o, p, 1), [y])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [outs[0], [n]],
+          [outs[1], [n]],
+          [probs, [K]],
+        ],
+        ([y, o, p]) => (be.ops.mixAccumulate(y, o, p, 1), [y]),
+      ),
     ref: () => [OPS.mixAccumulate.reference(outs[0], outs[1], probs, 1)],
   });
   add('mixForward', {
     label: `K${K} n${n}`,
-    run: (be) => withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) => be.ops.mixForward(ts.slice(0, K), ts[K])),
+    run: (be) =>
+      withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) =>
+        be.ops.mixForward(ts.slice(0, K), ts[K]),
+      ),
     ref: () => [OPS.mixForward.reference(outs, probs)],
   });
   add('mixBackward', {
     label: 'candidate 2: dOut and gDots',
     tol: { atol: 1e-3, rtol: 1e-4 },
     run: (be) =>
-      withTensors(be, [[outs[2], [n]], [dy, [n]], [probs, [K]], [new Float32Array(n), [n]], [new Float32Array(K), [K]]], ([o, d, p, dOut, g]) => {
-        be.ops.mixBackward(o, d, p, 2, dOut, g);
-        return [dOut, g];
-      }),
+      withTensors(
+        be,
+        [
+          [outs[2], [n]],
+          [dy, [n]],
+          [probs, [K]],
+          [new Float32Array(n), [n]],
+          [new Float32Array(K), [K]],
+        ],
+        ([o, d, p, dOut, g]) => {
+          be.ops.mixBackward(o, d, p, 2, dOut, g);
+          return [dOut, g];
+        },
+      ),
     ref: () => {
       const r = OPS.mixBackward.reference(outs[2], dy, probs, 2);
       return [r.dOut, [0, 0, r.gDot]];
@@ -551,13 +855,31 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   add('mixBackward', {
     label: 'candidate 0: the dot only',
     tol: { atol: 1e-3, rtol: 1e-4 },
-    run: (be) => withTensors(be, [[outs[0], [n]], [dy, [n]], [probs, [K]], [new Float32Array(K), [K]]], ([o, d, p, g]) => (be.ops.mixBackward(o, d, p, 0, null, g), [g])),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [outs[0], [n]],
+          [dy, [n]],
+          [probs, [K]],
+          [new Float32Array(K), [K]],
+        ],
+        ([o, d, p, g]) => (be.ops.mixBackward(o, d, p, 0, null, g), [g]),
+      ),
     ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
   });
   const gDots = F([0.5, -2, 1]);
   add('fitnessGrad', {
     label: `K${K}`,
-    run: (be) => withTensors(be, [[probs, [K]], [gDots, [K]]], ([p, g]) => be.ops.fitnessGrad(p, g)),
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [probs, [K]],
+          [gDots, [K]],
+        ],
+        ([p, g]) => be.ops.fitnessGrad(p, g),
+      ),
     ref: () => [OPS.fitnessGrad.reference(probs, gDots)],
   });
   bad('fitnessSoftmax', 'not a vector', (be) => be.ops.fitnessSoftmax(be.empty([2, 2])));
@@ -568,7 +890,9 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   bad('mixAccumulate', 'index', (be) => be.ops.mixAccumulate(be.empty([4]), be.empty([4]), be.empty([2]), 2));
   bad('mixForward', 'shapes', (be) => be.ops.mixForward([be.empty([4]), be.empty([5])], be.empty([2])));
   bad('mixForward', 'workgroup', (be) => be.ops.mixForward([be.empty([4])], be.empty([1]), { wg: 3 }));
-  bad('mixBackward', 'dOut shape', (be) => be.ops.mixBackward(be.empty([4]), be.empty([4]), be.empty([2]), 0, be.empty([5]), null));
+  bad('mixBackward', 'dOut shape', (be) =>
+    be.ops.mixBackward(be.empty([4]), be.empty([4]), be.empty([2]), 0, be.empty([5]), null),
+  );
   bad('fitnessGrad', 'gDots shape', (be) => be.ops.fitnessGrad(be.empty([3]), be.empty([2])));
 }
 
@@ -592,16 +916,24 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
       label: `${hasX ? `x[${N},${Cin},${H},${W}] ` : 'no x '}dy[${N},${Cout},${OH},${OW}] stride ${stride} pad ${pad}, row 2 of 4`,
       tol: { atol: 1e-4, rtol: 1e-4 },
       run: (be) =>
-        withTensors(be, [...(x ? [[x, [N, Cin, H, W]] as [Arr, number[]]] : []), [dy, [N, Cout, OH, OW]], [new Float32Array(4 * N), [4, N]]], (ts) => {
-          const [tx, td, out] = x ? ts : [null, ...ts];
-          be.ops.firstElementGrad(tx, td!, p, out!, 2);
-          return [out!];
-        }),
+        withTensors(
+          be,
+          [...(x ? [[x, [N, Cin, H, W]] as [Arr, number[]]] : []), [dy, [N, Cout, OH, OW]], [new Float32Array(4 * N), [4, N]]],
+          (ts) => {
+            const [tx, td, out] = x ? ts : [null, ...ts];
+            be.ops.firstElementGrad(tx, td!, p, out!, 2);
+            return [out!];
+          },
+        ),
       ref: () => [want],
     });
   }
-  bad('firstElementGrad', 'row outside out', (be) => be.ops.firstElementGrad(null, be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 2));
-  bad('firstElementGrad', 'batch mismatch', (be) => be.ops.firstElementGrad(be.empty([3, 1, 3, 3]), be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 0));
+  bad('firstElementGrad', 'row outside out', (be) =>
+    be.ops.firstElementGrad(null, be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 2),
+  );
+  bad('firstElementGrad', 'batch mismatch', (be) =>
+    be.ops.firstElementGrad(be.empty([3, 1, 3, 3]), be.empty([2, 1, 3, 3]), { stride: 1, pad: 0 }, be.empty([4]), 0),
+  );
   bad('firstElementGrad', 'out is dy', (be) => {
     const dy = be.empty([2, 1, 3, 3]);
     return be.ops.firstElementGrad(null, dy, { stride: 1, pad: 0 }, dy, 0);
@@ -631,7 +963,9 @@ describe.each(backends)('$name backend', ({ backend }) => {
         const got = await c.run(backend);
         const want = c.ref();
         expect(got.length).toBe(want.length);
-        got.forEach((g, i) => expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }));
+        got.forEach((g, i) =>
+          expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }),
+        );
       });
     }
   }

@@ -39,7 +39,9 @@ const webgpuDefaults = {
 
 /** Only what the cache lookup reads; a fresh object per call gets a fresh memo. */
 function fakeGpu(description: string, limits: Record<string, number> = webgpuDefaults): Gpu {
-  return { adapter: { vendor: 'v', architecture: 'a', device: 'd', description, isSoftware: false, features: [], limits } } as unknown as Gpu;
+  return {
+    adapter: { vendor: 'v', architecture: 'a', device: 'd', description, isSoftware: false, features: [], limits },
+  } as unknown as Gpu;
 }
 
 describe('tile candidates and device limits', () => {
@@ -54,7 +56,9 @@ describe('tile candidates and device limits', () => {
     expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 }, webgpuDefaults)).toBeNull();
     expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 }, webgpuDefaults)).toMatch(/workgroup memory/);
     expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 }, webgpuDefaults, 2)).toBeNull(); // f16 tiles: half
-    expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 64, TM: 8, TN: 8 }, { ...webgpuDefaults, maxComputeWorkgroupStorageSize: 1 << 20 })).toMatch(/vec4 loads/);
+    expect(
+      matmulTileMisfit({ BM: 64, BN: 64, BK: 64, TM: 8, TN: 8 }, { ...webgpuDefaults, maxComputeWorkgroupStorageSize: 1 << 20 }),
+    ).toMatch(/vec4 loads/);
     expect(matmulTileMisfit({ BM: 0, BN: 64, BK: 16, TM: 4, TN: 4 }, webgpuDefaults)).toMatch(/positive integer/);
     expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 16, TM: 2, TN: 4 }, webgpuDefaults)).toMatch(/TM=2/);
     expect(matmulTileMisfit({ BM: 64, BN: 64, BK: 6, TM: 4, TN: 4 }, webgpuDefaults)).toMatch(/BK=6/);
@@ -131,7 +135,11 @@ describe('autotune cache', () => {
     expect(tunedMatmulTile(gpu)).toEqual(r.best);
     // A fresh lookup (another Gpu object for the same adapter) reads the file.
     const same = fakeGpu(gpu.adapter.description, gpu.adapter.limits);
-    Object.assign(same.adapter, { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, device: gpu.adapter.device });
+    Object.assign(same.adapter, {
+      vendor: gpu.adapter.vendor,
+      architecture: gpu.adapter.architecture,
+      device: gpu.adapter.device,
+    });
     expect(tunedMatmulTile(same)).toEqual(r.best);
   });
 
@@ -144,11 +152,17 @@ describe('autotune cache', () => {
     };
     writeFileSync(path, JSON.stringify(cache));
     expect(tunedMatmulTile(g)).toEqual(untunedMatmulTile(g));
-    const big = fakeGpu('small device', { ...webgpuDefaults, maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768 });
+    const big = fakeGpu('small device', {
+      ...webgpuDefaults,
+      maxComputeInvocationsPerWorkgroup: 1024,
+      maxComputeWorkgroupStorageSize: 32768,
+    });
     expect(tunedMatmulTile(big)).toEqual({ BM: 128, BN: 128, BK: 8, TM: 4, TN: 4 });
     // A tile cached before tiles had five fields reads as untuned.
     const old = fakeGpu('old cache');
-    cache.adapters[adapterKey(old)] = { matmul: { tile: { WG_X: 16, WG_Y: 16, TK: 16 } as never, tunedAt: 'x', ms: 1, gflops: 1, shapes: [] } };
+    cache.adapters[adapterKey(old)] = {
+      matmul: { tile: { WG_X: 16, WG_Y: 16, TK: 16 } as never, tunedAt: 'x', ms: 1, gflops: 1, shapes: [] },
+    };
     writeFileSync(path, JSON.stringify(cache));
     expect(tunedMatmulTile(old)).toEqual(untunedMatmulTile(old));
   });

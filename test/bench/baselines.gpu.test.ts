@@ -25,7 +25,11 @@ beforeAll(async () => {
 const PEAK = { flopsPerS: 1e10, bytesPerS: 1e9, source: 'table' as const, name: 'test' };
 const reg = defaultRegistry();
 
-function bench(kernels: Array<string | BenchKernel>, baselines: BaselineName[], extra: Partial<Parameters<typeof runBench>[1]> = {}): Promise<BenchReport> {
+function bench(
+  kernels: Array<string | BenchKernel>,
+  baselines: BaselineName[],
+  extra: Partial<Parameters<typeof runBench>[1]> = {},
+): Promise<BenchReport> {
   return runBench(onGpu(gpu!), {
     kernels: kernels.map((k) => (typeof k === 'string' ? reg.get(k) : k)),
     shapes: 'tiny',
@@ -52,7 +56,9 @@ function expectOk(report: BenchReport, name: BaselineName, opts: { parity: boole
 }
 
 describe('gpu.js baseline', () => {
-  it('picks the first working mode, labels rows with it, and passes the parity guard on matmul and correlation', async ({ skip }) => {
+  it('picks the first working mode, labels rows with it, and passes the parity guard on matmul and correlation', async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     const report = await bench(['matmul', 'correlation'], ['gpujs']);
     expectOk(report, 'gpujs', { parity: true });
@@ -112,7 +118,9 @@ describe('tfjs-wasm baseline', () => {
 describe('oneDNN baseline (native addon)', () => {
   const built = nativeCandidates().some((p) => existsSync(p));
 
-  it('matmul, conv2d and depthwise pass the parity guard (run() on our inputs), then are timed as measurements', async ({ skip }) => {
+  it('matmul, conv2d and depthwise pass the parity guard (run() on our inputs), then are timed as measurements', async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     if (!built && process.env.CI !== 'true') return skip();
     const report = await bench(['matmul', 'conv2d', 'depthwise'], ['onednn']);
@@ -136,7 +144,15 @@ describe('oneDNN baseline (native addon)', () => {
       native(shape) {
         const eq = matmulBench.native!(shape)!;
         // B instead of B transposed as the weights: right sizes, wrong product (shapes are not symmetric).
-        return { ...eq, output: (run, [a, b]) => run(eq.ops[0] as NativeRunOp, { input: a.data.slice(0, shape.M * shape.K), weights: b.data.slice(0, shape.K * shape.N) }, 'nhwc') };
+        return {
+          ...eq,
+          output: (run, [a, b]) =>
+            run(
+              eq.ops[0] as NativeRunOp,
+              { input: a.data.slice(0, shape.M * shape.K), weights: b.data.slice(0, shape.K * shape.N) },
+              'nhwc',
+            ),
+        };
       },
     };
     const report = await bench([wrong], ['onednn']);
@@ -158,7 +174,9 @@ describe('newer kernel entries', () => {
   it('depthwise, gate-dot and the fitness mixture run and agree with tfjs-webgpu and the CPU', async ({ skip }) => {
     if (!gpu) return skip();
     const report = await bench(['depthwise', 'gate-dot', 'fitness-mix', 'fitness-mix-bwd'], ['tfjs-webgpu', 'cpu']);
-    expect(new Set(report.results.map((r) => r.kernel))).toEqual(new Set(['depthwise', 'gate-dot', 'fitness-mix', 'fitness-mix-bwd']));
+    expect(new Set(report.results.map((r) => r.kernel))).toEqual(
+      new Set(['depthwise', 'gate-dot', 'fitness-mix', 'fitness-mix-bwd']),
+    );
     expectOk(report, 'tfjs-webgpu', { parity: true });
     expectOk(report, 'cpu', { parity: true });
     for (const r of report.results) expect(r.flops > 0 && r.bytes > 0).toBe(true);

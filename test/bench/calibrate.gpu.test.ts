@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, ShapeError } from '../../src/gpu/index.js';
-import { calibratePeak, fmaBurn, fmaBurnCpu, fmaBurnFlops, scaleCopy, scaleCopyBytes, scaleCopyCpu } from '../../src/bench/calibrate.js';
+import {
+  calibratePeak,
+  fmaBurn,
+  fmaBurnCpu,
+  fmaBurnFlops,
+  scaleCopy,
+  scaleCopyBytes,
+  scaleCopyCpu,
+} from '../../src/bench/calibrate.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 

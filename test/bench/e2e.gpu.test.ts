@@ -30,10 +30,13 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
     const json = join(dir, 'r.json');
     const svg = join(dir, 'r.svg');
     const c = capture();
-    const report = await benchCommand(['matmul', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'none', '--json', json, '--svg', svg], {
-      gpu,
-      ...c.io,
-    });
+    const report = await benchCommand(
+      ['matmul', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'none', '--json', json, '--svg', svg],
+      {
+        gpu,
+        ...c.io,
+      },
+    );
     expect(report).not.toBeNull();
     expect(report!.results.length).toBe(2);
     for (const r of report!.results) {
@@ -61,10 +64,13 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
   it('tfjs (same device) and CPU baselines pass their parity guards and give ratios', async ({ skip }) => {
     if (!gpu) return skip();
     const c = capture();
-    const report = await benchCommand(['matmul', 'correlation', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'tfjs,cpu', '--quiet'], {
-      gpu,
-      ...c.io,
-    });
+    const report = await benchCommand(
+      ['matmul', 'correlation', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'tfjs,cpu', '--quiet'],
+      {
+        gpu,
+        ...c.io,
+      },
+    );
     for (const r of report!.results) {
       for (const name of ['tfjs-webgpu', 'cpu'] as const) {
         const b = r.baselines[name]!;
@@ -83,10 +89,26 @@ describe('wgnas bench end to end (tiny shapes, numbers not asserted)', () => {
   it('conv2d forward and backward entries agree with tfjs (NHWC) and the CPU, dense and depthwise', async ({ skip }) => {
     if (!gpu) return skip();
     const c = capture();
-    const report = await benchCommand(['conv2d', 'conv2d-bwd-input', 'conv2d-bwd-weight', '--shapes', 'tiny', '--repeats', '1', '--warmup', '0', '--baselines', 'tfjs-webgpu,cpu', '--quiet'], {
-      gpu,
-      ...c.io,
-    });
+    const report = await benchCommand(
+      [
+        'conv2d',
+        'conv2d-bwd-input',
+        'conv2d-bwd-weight',
+        '--shapes',
+        'tiny',
+        '--repeats',
+        '1',
+        '--warmup',
+        '0',
+        '--baselines',
+        'tfjs-webgpu,cpu',
+        '--quiet',
+      ],
+      {
+        gpu,
+        ...c.io,
+      },
+    );
     expect(report!.results).toHaveLength(6);
     for (const r of report!.results) {
       expect(r.error).toBeUndefined();

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/gpu/index.js';
 import { correlationCpuFast, matmulCpuBlocked } from '../../src/bench/cpu.js';
-import { conv2dBackwardInputCpuFast, conv2dBackwardWeightCpuFast, conv2dCpuFast, type ConvGeom } from '../../src/bench/cpu-conv.js';
+import {
+  conv2dBackwardInputCpuFast,
+  conv2dBackwardWeightCpuFast,
+  conv2dCpuFast,
+  type ConvGeom,
+} from '../../src/bench/cpu-conv.js';
 import { compareOutputs, type BenchReport } from '../../src/bench/harness.js';
 import { defaultRegistry } from '../../src/bench/kernels/index.js';
 import { type GpuTimer, measure, type TimedSample, timerSampler } from '../../src/bench/measure.js';
@@ -30,7 +35,10 @@ class FakeTimer implements GpuTimer {
   }
   async endTimer(): Promise<TimedSample> {
     const k = this.i++;
-    return { ms: this.script[k % this.script.length], source: this.sources[k] ?? (this.hasTimestamps ? 'timestamp-query' : 'wall-clock') };
+    return {
+      ms: this.script[k % this.script.length],
+      source: this.sources[k] ?? (this.hasTimestamps ? 'timestamp-query' : 'wall-clock'),
+    };
   }
 }
 
@@ -63,7 +71,10 @@ describe('measure() on a fake timer', () => {
     // Two warm-up samples (100 ms, discarded), then the repeats.
     const timer = new FakeTimer([100, 100, 4, 1, 3, 2, 5]);
     let runs = 0;
-    const m = await measure(timerSampler(timer, () => runs++), { warmup: 2, repeats: 5, minSampleMs: 0 });
+    const m = await measure(
+      timerSampler(timer, () => runs++),
+      { warmup: 2, repeats: 5, minSampleMs: 0 },
+    );
     expect(timer.begins).toBe(7);
     expect(runs).toBe(7);
     expect(m.samplesMs).toEqual([4, 1, 3, 2, 5]);
@@ -77,7 +88,10 @@ describe('measure() on a fake timer', () => {
   it('batches runs per sample when one run is shorter than minSampleMs, and reports per-run times', async () => {
     const timer = new FakeTimer([0.5, 2, 2, 2], false);
     let runs = 0;
-    const m = await measure(timerSampler(timer, () => runs++), { warmup: 1, repeats: 3, minSampleMs: 2 });
+    const m = await measure(
+      timerSampler(timer, () => runs++),
+      { warmup: 1, repeats: 3, minSampleMs: 2 },
+    );
     expect(m.innerRuns).toBe(4);
     expect(runs).toBe(1 + 3 * 4);
     expect(m.samplesMs).toEqual([0.5, 0.5, 0.5]);
@@ -86,15 +100,28 @@ describe('measure() on a fake timer', () => {
 
   it('stops at the time budget after at least one sample, and flags mixed timing sources', async () => {
     const timer = new FakeTimer([10], true, ['timestamp-query', 'wall-clock']);
-    const m = await measure(timerSampler(timer, () => {}), { warmup: 0, repeats: 50, budgetMs: 15 });
+    const m = await measure(
+      timerSampler(timer, () => {}),
+      { warmup: 0, repeats: 50, budgetMs: 15 },
+    );
     expect(m.samplesMs).toEqual([10, 10]);
     expect(m.source).toBe('mixed');
   });
 
   it('rejects nonsense repeat counts', async () => {
     const timer = new FakeTimer([1]);
-    await expect(measure(timerSampler(timer, () => {}), { warmup: 0, repeats: 0 })).rejects.toThrow(/repeats/);
-    await expect(measure(timerSampler(timer, () => {}), { warmup: -1, repeats: 1 })).rejects.toThrow(/warmup/);
+    await expect(
+      measure(
+        timerSampler(timer, () => {}),
+        { warmup: 0, repeats: 0 },
+      ),
+    ).rejects.toThrow(/repeats/);
+    await expect(
+      measure(
+        timerSampler(timer, () => {}),
+        { warmup: -1, repeats: 1 },
+      ),
+    ).rejects.toThrow(/warmup/);
   });
 });
 
@@ -173,7 +200,7 @@ describe('CPU baselines vs the f64 references', () => {
   it('correlationCpuFast matches correlationCpu, constant rows included', () => {
     const [B, N, D] = [2, 9, 37];
     const rng = new Rng(3);
-    const x = rng.normals(B * N * D).map((v, i) => v + ((i / D) | 0) % 3);
+    const x = rng.normals(B * N * D).map((v, i) => v + (((i / D) | 0) % 3));
     x.fill(2.5, 4 * D, 5 * D); // a constant row: correlates 0
     const got = correlationCpuFast(x, B, N, D);
     expectClose(got, correlationCpu(x, B, N, D), { atol: 1e-5, label: 'C' });
@@ -200,8 +227,14 @@ describe('CPU baselines vs the f64 references', () => {
       const y = conv2dCpuFast(x, w, g);
       expectClose(y, conv2dF64(x, xShape, w, wShape, p), { atol: 1e-4, label: 'y' });
       const dy = rng.normals(y.length);
-      expectClose(conv2dBackwardInputCpuFast(dy, w, g), conv2dBackwardInputF64(dy, w, wShape, xShape, p), { atol: 1e-4, label: 'dx' });
-      expectClose(conv2dBackwardWeightCpuFast(x, dy, g), conv2dBackwardWeightF64(x, xShape, dy, wShape, p), { atol: 1e-4, label: 'dw' });
+      expectClose(conv2dBackwardInputCpuFast(dy, w, g), conv2dBackwardInputF64(dy, w, wShape, xShape, p), {
+        atol: 1e-4,
+        label: 'dx',
+      });
+      expectClose(conv2dBackwardWeightCpuFast(x, dy, g), conv2dBackwardWeightF64(x, xShape, dy, wShape, p), {
+        atol: 1e-4,
+        label: 'dw',
+      });
     });
   }
 
@@ -236,15 +269,44 @@ describe('report formatting', () => {
         flops: 16,
         bytes: 48,
         intensity: 1 / 3,
-        ours: { medianMs: 2, p10Ms: 1, p90Ms: 3, meanMs: 2, minMs: 1, samples: 3, innerRuns: 1, gflops: 8e-6, gbps: 2.4e-5, pctPeak: 1e-5, timing: 'timestamp-query' },
+        ours: {
+          medianMs: 2,
+          p10Ms: 1,
+          p90Ms: 3,
+          meanMs: 2,
+          minMs: 1,
+          samples: 3,
+          innerRuns: 1,
+          gflops: 8e-6,
+          gbps: 2.4e-5,
+          pctPeak: 1e-5,
+          timing: 'timestamp-query',
+        },
         baselines: {
           'tfjs-webgpu': { status: 'ok', medianMs: 4, gflops: 4e-6, gbps: 1.2e-5, speedup: 2 },
           gpujs: { status: 'ok', label: 'gpu.js(webgpu)', medianMs: 6, gflops: 2e-6, gbps: 0.8e-5, speedup: 3 },
-          onednn: { status: 'ok', label: 'oneDNN(1t)', medianMs: 1, gflops: 16e-6, speedup: 0.5, estimate: true, note: 'estimate: mapped' },
+          onednn: {
+            status: 'ok',
+            label: 'oneDNN(1t)',
+            medianMs: 1,
+            gflops: 16e-6,
+            speedup: 0.5,
+            estimate: true,
+            note: 'estimate: mapped',
+          },
           cpu: { status: 'skipped', note: 'too big' },
         },
       },
-      { kernel: 'correlation', shape: { B: 1 }, label: 'huge', flops: NaN, bytes: NaN, intensity: NaN, error: 'out of memory', baselines: {} },
+      {
+        kernel: 'correlation',
+        shape: { B: 1 },
+        label: 'huge',
+        flops: NaN,
+        bytes: NaN,
+        intensity: NaN,
+        error: 'out of memory',
+        baselines: {},
+      },
     ],
   };
 
@@ -256,14 +318,18 @@ describe('report formatting', () => {
     const t = formatTable(report);
     const lines = t.trim().split('\n');
     // One ratio column per baseline, labelled with what ran (gpu.js mode, oneDNN threads).
-    expect(lines[0]).toMatch(/kernel\s+shape\s+median ms\s+p10 ms\s+p90 ms\s+GFLOP\/s\s+GB\/s\s+%peak\s+vs tfjs-webgpu\s+vs gpu\.js\(webgpu\)\s+vs oneDNN\(1t\)\s+vs cpu/);
+    expect(lines[0]).toMatch(
+      /kernel\s+shape\s+median ms\s+p10 ms\s+p90 ms\s+GFLOP\/s\s+GB\/s\s+%peak\s+vs tfjs-webgpu\s+vs gpu\.js\(webgpu\)\s+vs oneDNN\(1t\)\s+vs cpu/,
+    );
     // Estimates are marked with ~.
     expect(lines[2]).toMatch(/matmul\s+2x2x2\s+2\.00\s+1\.00\s+3\.00 .*2\.00x\s+3\.00x\s+~0\.500x\s+skip$/);
     expect(h).toMatch(/gpu\.js\(webgpu\): gpu\.js 2\.24\.1 in webgpu mode/);
     expect(formatNotes(report)).toMatch(/oneDNN\(1t\) matmul: estimate: mapped/);
     expect(lines[3]).toMatch(/failed: out of memory/);
     expect(formatTable(report, { markdown: true })).toMatch(/^\| kernel \| shape \|/);
-    expect(formatSideBySide(report)).toMatch(/GFLOP\/s ours\s+GFLOP\/s tfjs-webgpu\s+GFLOP\/s gpu\.js\(webgpu\)\s+GFLOP\/s oneDNN\(1t\)\s+GFLOP\/s cpu/);
+    expect(formatSideBySide(report)).toMatch(
+      /GFLOP\/s ours\s+GFLOP\/s tfjs-webgpu\s+GFLOP\/s gpu\.js\(webgpu\)\s+GFLOP\/s oneDNN\(1t\)\s+GFLOP\/s cpu/,
+    );
   });
 
   it('roofline points: ours plus every baseline that produced numbers', () => {

@@ -16,14 +16,21 @@ describe('progress', () => {
   it('the long commands use the one Progress bar; no other module draws on the terminal', () => {
     const commands = join(SRC, 'cli', 'commands');
     for (const c of ['search', 'score', 'correlate', 'proxyless', 'evolve-space', 'bench', 'profile', 'data']) {
-      expect(readFileSync(join(commands, `${c}.ts`), 'utf8'), c).toMatch(/import \{ Progress \} from '\.\.\/\.\.\/util\/progress\.js'/);
+      expect(readFileSync(join(commands, `${c}.ts`), 'utf8'), c).toMatch(
+        /import \{ Progress \} from '\.\.\/\.\.\/util\/progress\.js'/,
+      );
     }
     const drawing: string[] = [];
     const walk = (dir: string) => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
         const p = join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (p.endsWith('.ts') && !p.endsWith(join('util', 'progress.ts')) && /\\r\\x1b|\\x1b\[2K|\.isTTY\b/.test(readFileSync(p, 'utf8').replace(/isTTY: process\.stderr\.isTTY/g, ''))) drawing.push(p);
+        else if (
+          p.endsWith('.ts') &&
+          !p.endsWith(join('util', 'progress.ts')) &&
+          /\\r\\x1b|\\x1b\[2K|\.isTTY\b/.test(readFileSync(p, 'utf8').replace(/isTTY: process\.stderr\.isTTY/g, ''))
+        )
+          drawing.push(p);
       }
     };
     walk(SRC);

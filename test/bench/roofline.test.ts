@@ -67,7 +67,11 @@ const points: RooflinePoint[] = [
 
 describe('roofline SVG', () => {
   it('is well-formed and has one marker per point, labelled for ours', () => {
-    const svg = rooflineSvg(points, { title: 'Roofline: test & <gpu>', subtitle: 'x', peak: { gflops: 30, gbps: 4, source: 'calibrated' } });
+    const svg = rooflineSvg(points, {
+      title: 'Roofline: test & <gpu>',
+      subtitle: 'x',
+      peak: { gflops: 30, gbps: 4, source: 'calibrated' },
+    });
     const names = checkXml(svg);
     expect(names[0]).toBe('svg');
     expect(svg).toMatch(/^<\?xml version="1.0"/);
@@ -77,7 +81,9 @@ describe('roofline SVG', () => {
       const attr = `data-kernel="${escapeXml(p.kernel)}" data-label="${escapeXml(p.label)}" data-series="${p.series}"`;
       expect(svg).toContain(attr);
     }
-    expect(markers.filter((m) => m[0].startsWith('class="point" data-kernel') && /data-series="ours"/.test(m[1]))).toHaveLength(4);
+    expect(markers.filter((m) => m[0].startsWith('class="point" data-kernel') && /data-series="ours"/.test(m[1]))).toHaveLength(
+      4,
+    );
     expect(svg.match(/class="point-label"/g)).toHaveLength(4);
     expect(svg).toContain('correlation 4x64x4096');
     // Roofline: slope, ridge at 30/4 = 7.5 FLOP/B, ceiling; labelled with the peak numbers.

@@ -42,7 +42,11 @@ beforeAll(async () => {
 afterAll(() => tfb?.dispose());
 
 /** Ours through the tape, with the ReLU bookkeeping the tfjs side must reproduce. */
-async function ours(g: Backend, arch: string, b = batch): Promise<{ s: WrcorScores; relus: number; gradRelus: number; net: Nb201Net }> {
+async function ours(
+  g: Backend,
+  arch: string,
+  b = batch,
+): Promise<{ s: WrcorScores; relus: number; gradRelus: number; net: Nb201Net }> {
   const n = b.n;
   const net = new Nb201Net(g, parseArch(arch), CFG, new Rng(SEED));
   const x = g.upload(b.x, [n, 3, 32, 32]);
@@ -75,30 +79,34 @@ describe('tfjs NB201 WRCor matches ours (channels 4, 1 cell per stage, batch 8)'
     ['every op, batch 16 (tfjs split-K matmul avoided)', CELLS[0][1], () => batch16],
   ];
   for (const [label, arch, getBatch] of cases) {
-    it(label, async ({ skip }) => {
-      if (!gpu || !tfb) return skip();
-      const b = getBatch();
-      const o = await ours(be!, arch, b);
-      const weights = await readNb201Weights(o.net);
-      o.net.dispose();
-      const before = tfb.tf.memory().numTensors;
-      const t = await tfjsWrcor(tfb.tf, parseArch(arch), CFG, weights, b);
-      expect(tfb.tf.memory().numTensors).toBe(before); // everything disposed
-      expect(t.relus).toBe(o.relus);
-      expect(t.gradRelus).toBe(o.gradRelus);
-      // Observed agreement is ~1e-9 relative on lavapipe; tfjs's own avgPool (whose gradient
-      // counts the padding) would already miss by 3e-5 on wrcor and 1e-4 on wrcor_grad.
-      const pairs: Array<[number, number]> = [
-        [t.wrcor, o.s.wrcor],
-        [t.wrcorAct, o.s.wrcor_act],
-        [t.wrcorGrad, o.s.wrcor_grad],
-      ];
-      for (const [got, want] of pairs) {
-        expect(Number.isFinite(want)).toBe(true);
-        expect(Math.abs(got - want)).toBeLessThanOrEqual(RTOL * Math.max(1, Math.abs(want)));
-      }
-      for (let i = 0; i < b.n; i++) for (let j = 0; j < i; j++) expect(t.k[i * b.n + j]).toBeCloseTo(t.k[j * b.n + i], 4);
-    }, 60_000);
+    it(
+      label,
+      async ({ skip }) => {
+        if (!gpu || !tfb) return skip();
+        const b = getBatch();
+        const o = await ours(be!, arch, b);
+        const weights = await readNb201Weights(o.net);
+        o.net.dispose();
+        const before = tfb.tf.memory().numTensors;
+        const t = await tfjsWrcor(tfb.tf, parseArch(arch), CFG, weights, b);
+        expect(tfb.tf.memory().numTensors).toBe(before); // everything disposed
+        expect(t.relus).toBe(o.relus);
+        expect(t.gradRelus).toBe(o.gradRelus);
+        // Observed agreement is ~1e-9 relative on lavapipe; tfjs's own avgPool (whose gradient
+        // counts the padding) would already miss by 3e-5 on wrcor and 1e-4 on wrcor_grad.
+        const pairs: Array<[number, number]> = [
+          [t.wrcor, o.s.wrcor],
+          [t.wrcorAct, o.s.wrcor_act],
+          [t.wrcorGrad, o.s.wrcor_grad],
+        ];
+        for (const [got, want] of pairs) {
+          expect(Number.isFinite(want)).toBe(true);
+          expect(Math.abs(got - want)).toBeLessThanOrEqual(RTOL * Math.max(1, Math.abs(want)));
+        }
+        for (let i = 0; i < b.n; i++) for (let j = 0; j < i; j++) expect(t.k[i * b.n + j]).toBeCloseTo(t.k[j * b.n + i], 4);
+      },
+      60_000,
+    );
   }
 
   it('scoreCell (what the benchmark times) gives the same WRCor as the tape path', async ({ skip }) => {
@@ -128,8 +136,12 @@ describe('tfjs NB201 WRCor matches ours (channels 4, 1 cell per stage, batch 8)'
     net.dispose();
     const before = tfb.tf.memory().numTensors;
     // Weights of another cell: its conv edges differ.
-    await expect(tfjsWrcor(tfb.tf, parseArch(CELLS[1][1]), CFG, weights, batch)).rejects.toThrow(/unexpected weight 's0.c0.e1.conv'/);
-    await expect(tfjsWrcor(tfb.tf, cell, { ...CFG, channels: 8 }, weights, batch)).rejects.toThrow(/'stem.conv' is \[4, 3, 3, 3\]/);
+    await expect(tfjsWrcor(tfb.tf, parseArch(CELLS[1][1]), CFG, weights, batch)).rejects.toThrow(
+      /unexpected weight 's0.c0.e1.conv'/,
+    );
+    await expect(tfjsWrcor(tfb.tf, cell, { ...CFG, channels: 8 }, weights, batch)).rejects.toThrow(
+      /'stem.conv' is \[4, 3, 3, 3\]/,
+    );
     await expect(tfjsWrcor(tfb.tf, cell, CFG, weights, { ...batch, n: N + 1 })).rejects.toThrow(RangeError);
     weights.delete('s1.c0.e0.conv');
     await expect(tfjsWrcor(tfb.tf, cell, CFG, weights, batch)).rejects.toThrow(/weight 's1.c0.e0.conv' missing/);

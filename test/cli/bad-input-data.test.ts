@@ -66,14 +66,28 @@ function dataCases(cmd: string, base: string[]): Case[] {
     c(1, /wrong-format\/a\/notes\.txt: not a JPEG or PNG image/, d(`folder:${F.wrongFormat}`)),
     c(1, /fake-jpeg\/a\/x\.jpg: not a JPEG or PNG file/, d(`folder:${F.fakeJpeg}`)),
     c(1, /corrupt\/class0\/img1\.jpg: cannot decode the image/, d(`folder:${F.corrupt}`)),
-    c(1, /trunc-root\/cifar10\/data_batch_1\.bin: size 6046 bytes is not a positive multiple of 3073 .*truncated/, d('cifar10'), fetchEnv(F.truncRoot)),
+    c(
+      1,
+      /trunc-root\/cifar10\/data_batch_1\.bin: size 6046 bytes is not a positive multiple of 3073 .*truncated/,
+      d('cifar10'),
+      fetchEnv(F.truncRoot),
+    ),
     c(1, /mixed-root\/cifar100\/train\.bin: .*not a positive multiple of 3074 \(2 label/, d('cifar100'), fetchEnv(F.mixedRoot)),
     c(1, /dataset cifar100 not found .*get it with: wgnas data fetch cifar100/, d('cifar100'), fetchEnv(F.emptyRoot)),
   ];
 }
 
 const CASES: Record<string, Case[]> = {
-  score: [...dataCases('score', ['--arch', ARCH]), c(2, /--batch 64 is more than the 4 training images of folder:.*tiny/, ['score', '--arch', ARCH, '--dataset', `folder:${F.tiny}`])],
+  score: [
+    ...dataCases('score', ['--arch', ARCH]),
+    c(2, /--batch 64 is more than the 4 training images of folder:.*tiny/, [
+      'score',
+      '--arch',
+      ARCH,
+      '--dataset',
+      `folder:${F.tiny}`,
+    ]),
+  ],
   correlate: dataCases('correlate', ['--sample', '5']),
   search: dataCases('search', ['--budget', '5']),
   'search --space-file': dataCases('search', ['--space-file', join(root, 'space.json')]),
@@ -98,7 +112,11 @@ beforeAll(async () => {
   await writeImageFolder(F.tiny, [2, 2], { format: 'png' });
   writeFileSync(F.aFile, 'x');
   mkdirSync(join(F.truncRoot, 'cifar10'), { recursive: true });
-  for (let i = 1; i <= 5; i++) writeFileSync(join(F.truncRoot, 'cifar10', `data_batch_${i}.bin`), cifarBytes([1, 2]).subarray(0, i === 1 ? 6046 : undefined));
+  for (let i = 1; i <= 5; i++)
+    writeFileSync(
+      join(F.truncRoot, 'cifar10', `data_batch_${i}.bin`),
+      cifarBytes([1, 2]).subarray(0, i === 1 ? 6046 : undefined),
+    );
   mkdirSync(join(F.mixedRoot, 'cifar100'), { recursive: true });
   writeFileSync(join(F.mixedRoot, 'cifar100', 'train.bin'), cifarBytes([1, 2, 3]));
   mkdirSync(F.emptyRoot, { recursive: true });
@@ -133,7 +151,8 @@ describe('bad data', () => {
           r.out !== '' && 'wrote to stdout',
           existsSync(OUT) && readFileSync(OUT, 'utf8').split('\n').filter(Boolean).length > 1 && 'wrote rows',
         ].filter(Boolean);
-        if (problems.length) failures.push(`wgnas ${k.argv.join(' ')}\n    -> ${problems.join('; ')}\n    stderr: ${r.err.trim()}`);
+        if (problems.length)
+          failures.push(`wgnas ${k.argv.join(' ')}\n    -> ${problems.join('; ')}\n    stderr: ${r.err.trim()}`);
         for (const f of readdirSync(outDir)) rmSync(join(outDir, f), { recursive: true });
       }
       expect(failures, failures.join('\n')).toEqual([]);

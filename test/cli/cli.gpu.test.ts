@@ -34,7 +34,18 @@ describe('wgnas CLI', () => {
       [['search', '--strategy', 'annealing'], /--strategy must be one of random, evolution, reinforce, got 'annealing'/],
       [['search', '--budgt', '3'], /unknown option --budgt for 'wgnas search'; did you mean --budget\?/],
       [['score', '--sample', '2', '--out', join(dir, 'missing', 'x.csv')], /directory .*missing does not exist/],
-      [['proxyless', '--latency-table', 'data/latency/proxylessnas_mobile_trim.yaml', '--target-ms', '40', '--checkpoint', '/proc/self/ck'], /cannot write under \/proc or \/sys/],
+      [
+        [
+          'proxyless',
+          '--latency-table',
+          'data/latency/proxylessnas_mobile_trim.yaml',
+          '--target-ms',
+          '40',
+          '--checkpoint',
+          '/proc/self/ck',
+        ],
+        /cannot write under \/proc or \/sys/,
+      ],
     ];
     const results = await Promise.all(cases.map(([argv]) => wgnas(argv)));
     results.forEach((r, i) => {
@@ -67,7 +78,9 @@ describe('wgnas CLI', () => {
     const s = await wgnas(['score', '--sample', '4', '--ground-truth', '--proxies', 'vote,params', ...small, '--out', out]);
     expect(s.code, s.stderr).toBe(0);
     const csv = readFileSync(out, 'utf8').trim().split('\n');
-    expect(csv[0].split(',')).toEqual(expect.arrayContaining(['arch', 'wrcor', 'synflow', 'jacob_cov', 'params', 'vote', 'val_acc', 'time_ms']));
+    expect(csv[0].split(',')).toEqual(
+      expect.arrayContaining(['arch', 'wrcor', 'synflow', 'jacob_cov', 'params', 'vote', 'val_acc', 'time_ms']),
+    );
     expect(csv.length).toBe(5);
     const c = await wgnas(['correlate', '--scores', out]);
     expect(c.code, c.stderr).toBe(0);

@@ -13,7 +13,9 @@ import { wgnasInProcess } from '../helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-correlate-'));
 // 12 cells with distinct accuracies, in table order.
 const seen = new Set<number>();
-const cells = loadNb201Table().filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc)).slice(0, 12);
+const cells = loadNb201Table()
+  .filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc))
+  .slice(0, 12);
 
 /** The printed row of `proxy`: [n, tau, rho]. */
 function rowOf(out: string, proxy: string): [number, number, number] {
@@ -43,13 +45,18 @@ describe('correlate reads NASLib and NAS-Bench-Suite-Zero files', () => {
     writeFileSync(file, '{"ImageNet16-120": {}}');
     const r = await wgnasInProcess(['correlate', '--scores', file]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/other\.json: expected a JSON array of rows, got object \(and not NASLib's zero-cost JSON: no 'cifar10' section/);
+    expect(r.err).toMatch(
+      /other\.json: expected a JSON array of rows, got object \(and not NASLib's zero-cost JSON: no 'cifar10' section/,
+    );
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 
   it("NAS-Bench-Suite-Zero CSV: the cell in 'net_str', its tuple in 'net'", async () => {
     const file = join(dir, 'suite_zero.csv');
-    writeFileSync(file, `net,net_str,nwot,val_accs\n${cells.map((c) => `"${c.net}",${c.arch},${100 - c.valAcc},${c.valAcc}`).join('\n')}\n`);
+    writeFileSync(
+      file,
+      `net,net_str,nwot,val_accs\n${cells.map((c) => `"${c.net}",${c.arch},${100 - c.valAcc},${c.valAcc}`).join('\n')}\n`,
+    );
     const r = await wgnasInProcess(['correlate', '--scores', file]);
     expect(r.code).toBe(0);
     expect(rowOf(r.out, 'nwot')).toEqual([12, -1, -1]);

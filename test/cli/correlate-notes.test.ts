@@ -12,7 +12,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('correlate', () => {
   it('n = 2 prints tau = 1 with a note that two cells say nothing', async () => {
     const f = join(tmp, 'two.csv');
-    writeFileSync(f, 'arch,params\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|,3\n|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|,1\n');
+    writeFileSync(
+      f,
+      'arch,params\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|,3\n|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|,1\n',
+    );
     const r = await wgnasInProcess(['correlate', '--scores', f]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^params\s+2\s+1(\.0+)?\s/m);

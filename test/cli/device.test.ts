@@ -26,28 +26,83 @@ describe('--device cpu', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/on native CPU \(2 threads\)/);
     const [header, row] = readFileSync(out, 'utf8').trim().split('\n');
-    expect(header.split(',')).toEqual(['arch', 'wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'val_acc', 'time_ms']);
+    expect(header.split(',')).toEqual([
+      'arch',
+      'wrcor',
+      'wrcor_act',
+      'wrcor_grad',
+      'wrcor_unweighted',
+      'naswot',
+      'val_acc',
+      'time_ms',
+    ]);
     expect(Number(row.split(',')[1])).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(`${out}.settings.json`, 'utf8')).settings['--device']).toBe('cpu');
-    const again = await wgnasInProcess(['score', '--arch', ARCH, '--proxies', 'wrcor,naswot', ...TINY_NB201, '--device', 'gpu', '--out', out, '--resume']);
+    const again = await wgnasInProcess([
+      'score',
+      '--arch',
+      ARCH,
+      '--proxies',
+      'wrcor,naswot',
+      ...TINY_NB201,
+      '--device',
+      'gpu',
+      '--out',
+      out,
+      '--resume',
+    ]);
     expect(again.code).toBe(2);
     expect(again.err.trim()).toMatch(/^wgnas score: --resume: --device was cpu, now gpu in .*scores\.csv; /);
   });
 
   it('search prints its result with the device it ran on', async ({ skip }) => {
     if (!available()) return skip();
-    const r = await wgnasInProcess(['search', '--budget', '2', '--population', '2', '--sample-size', '1', ...TINY_NB201, ...CPU, '--json', '--quiet']);
+    const r = await wgnasInProcess([
+      'search',
+      '--budget',
+      '2',
+      '--population',
+      '2',
+      '--sample-size',
+      '1',
+      ...TINY_NB201,
+      ...CPU,
+      '--json',
+      '--quiet',
+    ]);
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(r.out);
     expect(out).toMatchObject({ evaluations: 2, device: 'cpu', deviceName: 'native CPU (2 threads)' });
     expect(Number.isFinite(out.bestScore)).toBe(true);
   });
 
-  it('proxyless writes a net.config that names the device, and a checkpoint resumed on another device is refused', async ({ skip }) => {
+  it('proxyless writes a net.config that names the device, and a checkpoint resumed on another device is refused', async ({
+    skip,
+  }) => {
     if (!available()) return skip();
     const out = join(tmp, 'net.config');
     const ck = join(tmp, 'ck');
-    const args = ['proxyless', '--latency-table', TABLE, '--target-ms', '40', '--warmup', '1', '--steps', '1', '--batch', '4', '--val-batch', '4', '--train', '64', '--val', '32', '--checkpoint', ck];
+    const args = [
+      'proxyless',
+      '--latency-table',
+      TABLE,
+      '--target-ms',
+      '40',
+      '--warmup',
+      '1',
+      '--steps',
+      '1',
+      '--batch',
+      '4',
+      '--val-batch',
+      '4',
+      '--train',
+      '64',
+      '--val',
+      '32',
+      '--checkpoint',
+      ck,
+    ];
     const r = await wgnasInProcess([...args, ...CPU, '--out', out]);
     expect(r.code, r.err).toBe(0);
     const cfg = JSON.parse(readFileSync(out, 'utf8'));
@@ -62,8 +117,28 @@ describe('--device cpu', () => {
     if (!available()) return skip();
     const out = join(tmp, 'space.json');
     const r = await wgnasInProcess([
-      'evolve-space', '--budget-madds', '4M', '--population', '3', '--k', '2', '--iterations', '1', '--steps', '1', '--warmup', '0',
-      '--batch', '4', '--train', '32', '--val', '16', ...CPU, '--out', out,
+      'evolve-space',
+      '--budget-madds',
+      '4M',
+      '--population',
+      '3',
+      '--k',
+      '2',
+      '--iterations',
+      '1',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--batch',
+      '4',
+      '--train',
+      '32',
+      '--val',
+      '16',
+      ...CPU,
+      '--out',
+      out,
     ]);
     expect(r.code, r.err).toBe(0);
     const space = JSON.parse(readFileSync(out, 'utf8'));
@@ -71,10 +146,29 @@ describe('--device cpu', () => {
     expect(space.layers.length).toBeGreaterThan(0);
   });
 
-  it('bench times the registry kernels on the CPU backend; the WGSL-only ones and --autotune say they need the GPU', async ({ skip }) => {
+  it('bench times the registry kernels on the CPU backend; the WGSL-only ones and --autotune say they need the GPU', async ({
+    skip,
+  }) => {
     if (!available()) return skip();
     const json = join(tmp, 'bench.json');
-    const r = await wgnasInProcess(['bench', 'matmul', 'conv2d', 'copy', '--shapes', 'tiny', '--repeats', '2', '--warmup', '1', '--baselines', 'cpu', ...CPU, '--json', json, '--quiet']);
+    const r = await wgnasInProcess([
+      'bench',
+      'matmul',
+      'conv2d',
+      'copy',
+      '--shapes',
+      'tiny',
+      '--repeats',
+      '2',
+      '--warmup',
+      '1',
+      '--baselines',
+      'cpu',
+      ...CPU,
+      '--json',
+      json,
+      '--quiet',
+    ]);
     expect(r.code, r.err).toBe(0);
     const rep = JSON.parse(readFileSync(json, 'utf8'));
     expect(rep.device).toBe('cpu');
@@ -91,7 +185,13 @@ describe('--device cpu', () => {
     if (!available()) return skip();
     const r = await wgnasInProcess(['info', ...CPU, '--json']);
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out).device).toEqual({ choice: 'cpu', device: 'cpu', backend: 'cpu', name: 'native CPU (2 threads)', threads: 2 });
+    expect(JSON.parse(r.out).device).toEqual({
+      choice: 'cpu',
+      device: 'cpu',
+      backend: 'cpu',
+      name: 'native CPU (2 threads)',
+      threads: 2,
+    });
     const text = await wgnasInProcess(['info', ...CPU]);
     expect(text.out).toMatch(/^device: {4}cpu: native CPU \(2 threads\)$/m);
   });

@@ -60,7 +60,9 @@ function check(argv: readonly string[], r: { code: number; out: string; err: str
     r.code === 2 && r.out !== '' && 'a refused run wrote to stdout',
     r.code !== 0 && !reached(r.err) && written.length > 0 && `a failed run left ${written.join(', ')}`,
   ].filter(Boolean);
-  return problems.length ? `wgnas ${argv.map((a) => JSON.stringify(a.slice(0, 80))).join(' ')}: ${problems.join('; ')}\n  ${r.err.trim().slice(0, 300)}` : '';
+  return problems.length
+    ? `wgnas ${argv.map((a) => JSON.stringify(a.slice(0, 80))).join(' ')}: ${problems.join('; ')}\n  ${r.err.trim().slice(0, 300)}`
+    : '';
 }
 
 /** fc.assert, reporting the first failure in full (the property records it before returning false). */
@@ -77,7 +79,31 @@ const values = (): fc.Arbitrary<string> =>
     fc.integer({ min: -100, max: 100 }).map(String),
     fc.integer().map(String),
     fc.double().map(String),
-    fc.constantFrom('0x10', '1e3', '1e999', '-1e999', 'NaN', 'Infinity', '', ' ', '-', '--', '3M', '12e6', '1.5G', ',,,', 'a,,b', 'none', 'all', 'vote', '4294967296', '99999999999999999999', '1/2', '+1', '.5'),
+    fc.constantFrom(
+      '0x10',
+      '1e3',
+      '1e999',
+      '-1e999',
+      'NaN',
+      'Infinity',
+      '',
+      ' ',
+      '-',
+      '--',
+      '3M',
+      '12e6',
+      '1.5G',
+      ',,,',
+      'a,,b',
+      'none',
+      'all',
+      'vote',
+      '4294967296',
+      '99999999999999999999',
+      '1/2',
+      '+1',
+      '.5',
+    ),
     fc.string({ maxLength: 30 }),
     fc.string({ minLength: 1, maxLength: 3 }).map((s) => s.repeat(4000)),
     fc.constantFrom(
@@ -108,8 +134,11 @@ describe('CLI properties (fast-check)', () => {
         { weight: 1, arbitrary: values().map((v) => [v]) },
         { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map((s) => [`--${s}`]) },
       );
-    const argv = fc.constantFrom(...names).chain((cmd) => fc.array(token(cmd), { maxLength: 6 }).map((ts) => [cmd, ...ts.flat()]));
-    await assertAll(failures, 
+    const argv = fc
+      .constantFrom(...names)
+      .chain((cmd) => fc.array(token(cmd), { maxLength: 6 }).map((ts) => [cmd, ...ts.flat()]));
+    await assertAll(
+      failures,
       fc.asyncProperty(argv, async (a) => {
         const problem = check(a, await wgnasInProcess(a));
         if (problem) failures.push(problem);
@@ -133,9 +162,12 @@ describe('CLI properties (fast-check)', () => {
         fc.nat({ max: valid[kind].length }).map((n) => valid[kind].slice(0, n)),
         fc.uint8Array({ maxLength: 3000 }),
         fc.jsonValue().map((v) => JSON.stringify(v)),
-        fc.tuple(fc.nat({ max: valid[kind].length }), fc.constantFrom('1e999', 'NaN', '-Infinity', '9'.repeat(400), 'null', '{}', '"', '\u0000', ',,,')).map(
-          ([n, junk]) => valid[kind].slice(0, n) + junk + valid[kind].slice(n),
-        ),
+        fc
+          .tuple(
+            fc.nat({ max: valid[kind].length }),
+            fc.constantFrom('1e999', 'NaN', '-Infinity', '9'.repeat(400), 'null', '{}', '"', '\u0000', ',,,'),
+          )
+          .map(([n, junk]) => valid[kind].slice(0, n) + junk + valid[kind].slice(n)),
       );
     const runs: Array<{ kind: Kind; ext: string; argv: (f: string) => string[] }> = [
       { kind: 'csv', ext: 'csv', argv: (f) => ['correlate', '--scores', f] },
@@ -144,12 +176,17 @@ describe('CLI properties (fast-check)', () => {
       { kind: 'space', ext: 'json', argv: (f) => ['search', '--space-file', f, '--budget-madds', '3M'] },
       { kind: 'space', ext: 'json', argv: (f) => ['proxyless', '--space-file', f, '--target-madds', '3'] },
       { kind: 'yaml', ext: 'yaml', argv: (f) => ['predict', '--table', f, '--net', NET, '--missing', 'nearest'] },
-      { kind: 'yaml', ext: 'yaml', argv: (f) => ['proxyless', '--latency-table', f, '--target-ms', '40', '--missing', 'nearest'] },
+      {
+        kind: 'yaml',
+        ext: 'yaml',
+        argv: (f) => ['proxyless', '--latency-table', f, '--target-ms', '40', '--missing', 'nearest'],
+      },
       { kind: 'net', ext: 'json', argv: (f) => ['predict', '--table', TABLE, '--net', f, '--missing', 'nearest'] },
     ];
     const failures: string[] = [];
     let n = 0;
-    await assertAll(failures,
+    await assertAll(
+      failures,
       fc.asyncProperty(
         fc.constantFrom(...runs).chain((r) => content(r.kind).map((c) => ({ r, c }))),
         async ({ r, c }) => {
@@ -158,7 +195,8 @@ describe('CLI properties (fast-check)', () => {
           const argv = r.argv(file);
           const res = await wgnasInProcess(argv);
           let problem = check(argv, res);
-          if (!problem && res.code !== 0 && !reached(res.err) && !res.err.includes(basename(file))) problem = `wgnas ${argv.join(' ')}: the error does not name the file\n  ${res.err.trim()}`;
+          if (!problem && res.code !== 0 && !reached(res.err) && !res.err.includes(basename(file)))
+            problem = `wgnas ${argv.join(' ')}: the error does not name the file\n  ${res.err.trim()}`;
           rmSync(file);
           if (problem) failures.push(problem);
           return problem === '';

@@ -26,9 +26,13 @@ describe('predict --measure', () => {
     expect(m).not.toBeNull();
     const total = Number(r.out.match(/^total\s+([\d.]+) ms/m)![1]);
     const ratio = (Number(m![1]) / total).toFixed(2);
-    expect(r.out).toContain(`note: the table was measured on an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)`);
+    expect(r.out).toContain(
+      `note: the table was measured on an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)`,
+    );
     expect(r.out).toContain(`measured / predicted = ${ratio}: this CPU takes ${ratio}x the table device's time`);
-    const j = JSON.parse((await wgnasInProcess(['predict', '--table', PIXEL, ...ARGS, '--json'])).out) as { measured: { sameDevice: boolean; tableDevice?: string } };
+    const j = JSON.parse((await wgnasInProcess(['predict', '--table', PIXEL, ...ARGS, '--json'])).out) as {
+      measured: { sameDevice: boolean; tableDevice?: string };
+    };
     expect(j.measured.sameDevice).toBe(false);
     expect(j.measured.tableDevice).toBeUndefined();
   });

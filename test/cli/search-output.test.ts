@@ -26,18 +26,24 @@ describe('search output', () => {
     expect(fmtSig(NaN)).toBe('NaN');
   });
 
-  it('nb201: the percentile on stdout is the JSON accPercentile; the score is rounded only on stdout', { timeout: 300_000 }, async () => {
-    if (!nativeOrNull()) return;
-    const text = await wgnasInProcess(['search', ...FAST]);
-    expect(text.code, text.err).toBe(0);
-    const json = await wgnasInProcess(['search', ...FAST, '--json']);
-    expect(json.code, json.err).toBe(0);
-    const j = JSON.parse(json.out) as { bestScore: number; accPercentile: number; best: string };
-    expect(text.out).toContain(`best cell:  ${j.best}`);
-    expect(text.out).toContain(`wrcor score: ${fmtSig(j.bestScore)}\n`);
-    expect(text.out).toContain(`(percentile ${j.accPercentile.toFixed(1)}: as good as or better than ${j.accPercentile.toFixed(1)} % of the 9445 cells;`);
-    expect(text.out).not.toMatch(/\btop \d/);
-  });
+  it(
+    'nb201: the percentile on stdout is the JSON accPercentile; the score is rounded only on stdout',
+    { timeout: 300_000 },
+    async () => {
+      if (!nativeOrNull()) return;
+      const text = await wgnasInProcess(['search', ...FAST]);
+      expect(text.code, text.err).toBe(0);
+      const json = await wgnasInProcess(['search', ...FAST, '--json']);
+      expect(json.code, json.err).toBe(0);
+      const j = JSON.parse(json.out) as { bestScore: number; accPercentile: number; best: string };
+      expect(text.out).toContain(`best cell:  ${j.best}`);
+      expect(text.out).toContain(`wrcor score: ${fmtSig(j.bestScore)}\n`);
+      expect(text.out).toContain(
+        `(percentile ${j.accPercentile.toFixed(1)}: as good as or better than ${j.accPercentile.toFixed(1)} % of the 9445 cells;`,
+      );
+      expect(text.out).not.toMatch(/\btop \d/);
+    },
+  );
 
   it('--space-file: one MAdds figure on stdout and in the JSON, never below --min-madds', { timeout: 300_000 }, async () => {
     if (!nativeOrNull()) return;

@@ -35,7 +35,21 @@ describe('values', () => {
     const o = int({ help: '', min: 2, max: 100 });
     expect(convert('batch', o, '64')).toBe(64);
     expect(convert('batch', o, '+8')).toBe(8);
-    for (const bad of ['0x10', '1e3', '1.0', '3.5', 'abc', '', ' ', '1_000', 'Infinity', '-4', '1', '101', '99999999999999999999']) {
+    for (const bad of [
+      '0x10',
+      '1e3',
+      '1.0',
+      '3.5',
+      'abc',
+      '',
+      ' ',
+      '1_000',
+      'Infinity',
+      '-4',
+      '1',
+      '101',
+      '99999999999999999999',
+    ]) {
       expect(() => convert('batch', o, bad), bad).toThrow(UsageError);
     }
     expect(() => convert('batch', o, '-4')).toThrow("--batch must be an integer >= 2, got '-4'");
@@ -46,7 +60,8 @@ describe('values', () => {
     const o = num({ help: '', min: 0 });
     expect(convert('lr', o, '1e-3')).toBe(0.001);
     expect(convert('lr', o, '.5')).toBe(0.5);
-    for (const bad of ['NaN', 'nan', 'Infinity', '-Infinity', '1e999', '0x10', '1/2', '', '5%', '-1']) expect(() => convert('lr', o, bad), bad).toThrow(UsageError);
+    for (const bad of ['NaN', 'nan', 'Infinity', '-Infinity', '1e999', '0x10', '1/2', '', '5%', '-1'])
+      expect(() => convert('lr', o, bad), bad).toThrow(UsageError);
     expect(() => convert('t', num({ help: '', gt: 0 }), '0')).toThrow("--t must be > 0, got '0'");
   });
 
@@ -55,7 +70,8 @@ describe('values', () => {
     expect(parseMadds('1.5G')).toBe(1.5e9);
     expect(parseMadds('12e6')).toBe(12e6);
     expect(parseMadds('3k')).toBe(3000);
-    for (const bad of ['0', '-3M', 'lots', '12X', '1e400', '0x10', '', 'NaN', 'M']) expect(() => parseMadds(bad), bad).toThrow(UsageError);
+    for (const bad of ['0', '-3M', 'lots', '12X', '1e400', '0x10', '', 'NaN', 'M'])
+      expect(() => parseMadds(bad), bad).toThrow(UsageError);
   });
 
   it('lists refuse empty items and unknown choices, with a suggestion', () => {
@@ -63,14 +79,18 @@ describe('values', () => {
     expect(convert('proxies', o, 'WRCOR, naswot')).toEqual(['wrcor', 'naswot']);
     expect(() => convert('proxies', o, ',,,')).toThrow("--proxies has an empty item in ',,,'");
     expect(() => convert('proxies', o, 'wrcor,')).toThrow(/empty item/);
-    expect(() => convert('proxies', o, 'naswto')).toThrow("unknown proxy 'naswto' in --proxies; did you mean naswot? (known: wrcor, naswot, vote)");
+    expect(() => convert('proxies', o, 'naswto')).toThrow(
+      "unknown proxy 'naswto' in --proxies; did you mean naswot? (known: wrcor, naswot, vote)",
+    );
   });
 
   it('enums list the valid choices', () => {
     expect(() => convert('strategy', oneOf(['random', 'evolution', 'reinforce'], { help: '' }), 'evolutoin')).toThrow(
       "--strategy must be one of random, evolution, reinforce, got 'evolutoin'; did you mean evolution?",
     );
-    expect(() => convert('field', oneOf(['mean', 'median'], { help: '' }), 'max')).toThrow("--field must be mean or median, got 'max'");
+    expect(() => convert('field', oneOf(['mean', 'median'], { help: '' }), 'max')).toThrow(
+      "--field must be mean or median, got 'max'",
+    );
   });
 
   it('echoes long or binary values cut short, and errors stay on one line', () => {
@@ -91,7 +111,17 @@ describe('values', () => {
 describe('parsing a command', () => {
   it('applies typed defaults and records what was given', () => {
     const p = run(SCORE, ['--sample', '3', '--proxies', 'vote,params']);
-    expect(p.values).toMatchObject({ sample: 3, batch: 64, seed: 0, group: 'auto', 'cells-per-stage': 5, channels: 16, proxies: ['vote', 'params'], all: false, arch: [] });
+    expect(p.values).toMatchObject({
+      sample: 3,
+      batch: 64,
+      seed: 0,
+      group: 'auto',
+      'cells-per-stage': 5,
+      channels: 16,
+      proxies: ['vote', 'params'],
+      all: false,
+      arch: [],
+    });
     expect([...p.given].sort()).toEqual(['proxies', 'sample']);
   });
 
@@ -113,11 +143,23 @@ describe('parsing a command', () => {
     expect(px.mode).toMatchObject({ id: 'proxyless', module: 'proxyless' });
     expect(px.values).toMatchObject({ space: 'proxyless', 'target-ms': 40, steps: 3, 'latency-table': TABLE });
     expect(() => parseCommand(SEARCH, ['--budget-madds', '3M'])).toThrow('--budget-madds needs --space-file');
-    expect(() => parseCommand(SEARCH, ['--space=proxyless', '--budget', '3'])).toThrow('--budget is not used with --space proxyless');
+    expect(() => parseCommand(SEARCH, ['--space=proxyless', '--budget', '3'])).toThrow(
+      '--budget is not used with --space proxyless',
+    );
   });
 
   it('search --space proxyless runs the proxyless command itself', async () => {
-    const r = await wgnasInProcess(['search', '--space', 'proxyless', '--latency-table', TABLE, '--target-ms', '40', '--missing', 'nearest']);
+    const r = await wgnasInProcess([
+      'search',
+      '--space',
+      'proxyless',
+      '--latency-table',
+      TABLE,
+      '--target-ms',
+      '40',
+      '--missing',
+      'nearest',
+    ]);
     // The proxyless handler read the table and stopped at the (mocked) GPU.
     expect(r.err).toContain(GPU_REACHED);
     expect(r.code).toBe(1);
@@ -159,7 +201,9 @@ describe('output paths', () => {
   });
 
   it('refuses /proc and /sys, also through a symlink, without touching them', () => {
-    expect(() => checkPath('checkpoint', '/proc/self/ck', 'out-dir')).toThrow("--checkpoint '/proc/self/ck': cannot write under /proc or /sys");
+    expect(() => checkPath('checkpoint', '/proc/self/ck', 'out-dir')).toThrow(
+      "--checkpoint '/proc/self/ck': cannot write under /proc or /sys",
+    );
     expect(() => checkPath('out', '/sys/x.csv', 'out-file')).toThrow(/cannot write under \/proc or \/sys/);
     symlinkSync('/proc/self', join(dir, 'link'));
     expect(() => checkPath('out', join(dir, 'link', 'x.csv'), 'out-file')).toThrow(/cannot write under \/proc or \/sys/);
@@ -205,19 +249,38 @@ describe('generated help and docs', () => {
   it('wgnas --help lists every command with its spec summary; --version prints the package version', async () => {
     const top = await wgnasInProcess(['--help']);
     for (const spec of await allSpecs()) expect(top.out).toContain(`${spec.name.padEnd(13)} ${spec.summary}`);
-    expect(Object.keys(COMMANDS)).toEqual(['info', 'score', 'correlate', 'search', 'proxyless', 'evolve-space', 'profile', 'predict', 'train', 'export', 'bench', 'worker', 'queue', 'data']);
+    expect(Object.keys(COMMANDS)).toEqual([
+      'info',
+      'score',
+      'correlate',
+      'search',
+      'proxyless',
+      'evolve-space',
+      'profile',
+      'predict',
+      'train',
+      'export',
+      'bench',
+      'worker',
+      'queue',
+      'data',
+    ]);
     const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
     expect(packageVersion()).toBe(version);
     expect((await wgnasInProcess(['--version'])).out).toBe(`wgnas ${version}\n`);
     expect((await wgnasInProcess(['bench', '--version'])).out).toBe(`wgnas ${version}\n`);
-    expect((await wgnasInProcess(['proxyless', '--help'])).out).toMatch(/^usage: wgnas proxyless --latency-table FILE --target-ms X/);
+    expect((await wgnasInProcess(['proxyless', '--help'])).out).toMatch(
+      /^usage: wgnas proxyless --latency-table FILE --target-ms X/,
+    );
   });
 });
 
 describe('layering', () => {
   const src = new URL('../../src/', import.meta.url).pathname;
   const files = (dir: string): string[] =>
-    readdirSync(join(src, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    readdirSync(join(src, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
 
   it('commands do not import each other', () => {
     for (const f of files('cli/commands')) {

@@ -57,7 +57,10 @@ function expectLogitsClose(a: Float32Array, b: Float32Array, label: string): voi
 async function gpuLogits(gpu: Gpu, net: ExportNetwork, seed: number, x: Float32Array): Promise<Float32Array> {
   const g = onGpu(gpu);
   const s = net.kind === 'nb201' ? net.inputHW : net.layout.inputSize;
-  const model = net.kind === 'nb201' ? new Nb201Net(g, net.cell, net.cfg, new Rng(seed), net.inputHW) : new FixedNet(g, net.layout, net.cells, net.choices, new Rng(seed));
+  const model =
+    net.kind === 'nb201'
+      ? new Nb201Net(g, net.cell, net.cfg, new Rng(seed), net.inputHW)
+      : new FixedNet(g, net.layout, net.cells, net.choices, new Rng(seed));
   const t = new Tape(g, { noGrad: true });
   const xt = g.upload(x, [x.length / (3 * s * s), 3, s, s]);
   try {
@@ -119,12 +122,16 @@ describe('ONNX export vs our forward (GPU)', () => {
 });
 
 describe('weights files', () => {
-  const net = nb201Network('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|', { cellsPerStage: 1 });
+  const net = nb201Network('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|', {
+    cellsPerStage: 1,
+  });
 
   it('are read by name with their running statistics; the ONNX model computes what the reference does', async () => {
     const params = seededParams(net, 99);
     const graph0 = exportGraph(net, { seed: 99, calibrationBatch: 2 });
-    for (const [name, t] of graph0.tensors) if (name.endsWith('.running_mean') || name.endsWith('.running_var')) params.set(name, { shape: t.shape, data: t.data.map((v, i) => v * 1.5 + (i % 3) * 0.01) });
+    for (const [name, t] of graph0.tensors)
+      if (name.endsWith('.running_mean') || name.endsWith('.running_var'))
+        params.set(name, { shape: t.shape, data: t.data.map((v, i) => v * 1.5 + (i % 3) * 0.01) });
     const path = join(tmp, 'w.json');
     writeWeights(path, params, 'test');
     expect(readWeights(path).tensors.size).toBe(params.size);
@@ -144,7 +151,9 @@ describe('weights files', () => {
     partial.set('stem.bn.running_mean', { shape: [16], data: new Float32Array(16) });
     partial.set('stem.bn.running_var', { shape: [16], data: new Float32Array(16).fill(1) });
     writeWeights(join(tmp, 'partial.json'), partial);
-    expect(() => exportGraph(net, { weights: join(tmp, 'partial.json') })).toThrow(/BN running statistics for 1 of \d+ BN layers, none for 's0\.c0\.e0\.bn' \(all or none\)/);
+    expect(() => exportGraph(net, { weights: join(tmp, 'partial.json') })).toThrow(
+      /BN running statistics for 1 of \d+ BN layers, none for 's0\.c0\.e0\.bn' \(all or none\)/,
+    );
     const missing = new Map(params);
     missing.delete('classifier.w');
     writeWeights(join(tmp, 'missing.json'), missing);
@@ -152,7 +161,9 @@ describe('weights files', () => {
     const wrong = new Map(params);
     wrong.set('stem.conv', { shape: [16, 3, 1, 1], data: new Float32Array(48) });
     writeWeights(join(tmp, 'wrong.json'), wrong);
-    expect(() => exportGraph(net, { weights: join(tmp, 'wrong.json') })).toThrow(/tensor 'stem\.conv' is \[16, 3, 1, 1\], the network needs \[16, 3, 3, 3\]/);
+    expect(() => exportGraph(net, { weights: join(tmp, 'wrong.json') })).toThrow(
+      /tensor 'stem\.conv' is \[16, 3, 1, 1\], the network needs \[16, 3, 3, 3\]/,
+    );
     writeFileSync(join(tmp, 'wrong.bin'), 'torn');
     expect(() => readWeights(join(tmp, 'wrong.json'))).toThrow(/wrong\.bin does not match .*wrong\.json/);
   });
@@ -162,7 +173,19 @@ describe('CLI', () => {
   it('export writes a model onnxruntime runs, with its provenance; bad input gets one line', async () => {
     const out = join(tmp, 'nb201.onnx');
     const arch = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
-    const r = await wgnasInProcess(['export', '--format', 'onnx', '--nb201', arch, '--cells-per-stage', '1', '--bn-batch', '2', '--out', out]);
+    const r = await wgnasInProcess([
+      'export',
+      '--format',
+      'onnx',
+      '--nb201',
+      arch,
+      '--cells-per-stage',
+      '1',
+      '--bn-batch',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^wrote .*nb201\.onnx: ONNX opset 13, NAS-Bench-201/);
@@ -173,7 +196,11 @@ describe('CLI', () => {
     expect((model.graph?.initializer ?? []).find((t) => t.name === 'stem.conv')?.dims?.map(Number)).toEqual([16, 3, 3, 3]);
     const net = nb201Network(arch, { cellsPerStage: 1 });
     const x = calibrationInput(net, 2, 0);
-    expectLogitsClose(await runOnnx(bytes, x, [2, 3, 32, 32]), referenceForward(exportGraph(net, { calibrationBatch: 2 }), x), 'cli');
+    expectLogitsClose(
+      await runOnnx(bytes, x, [2, 3, 32, 32]),
+      referenceForward(exportGraph(net, { calibrationBatch: 2 }), x),
+      'cli',
+    );
 
     const bad = async (args: string[], code: number, pattern: RegExp) => {
       const b = await wgnasInProcess(['export', '--out', join(tmp, 'bad.onnx'), ...args]);
@@ -185,18 +212,47 @@ describe('CLI', () => {
     await bad([], 2, /give the network: --net CONFIG\.json or --nb201 ARCH/);
     await bad(['--nb201', arch, '--net', out], 2, /--net and --nb201 name two networks/);
     await bad(['--net', join(tmp, 'none.json')], 2, /none\.json/);
-    writeFileSync(join(tmp, 'arch.json'), JSON.stringify({ format: 'wgnas-arch', layout: 'cifar', choices: [0], cells: ['zero'] }));
+    writeFileSync(
+      join(tmp, 'arch.json'),
+      JSON.stringify({ format: 'wgnas-arch', layout: 'cifar', choices: [0], cells: ['zero'] }),
+    );
     await bad(['--net', join(tmp, 'arch.json')], 1, /arch\.json: 'cells' must list 11 cells \(layout cifar\)/);
-    await bad(['--nb201', arch, '--cells-per-stage', '1', '--weights', join(tmp, 'missing.json')], 1, /missing\.json has no tensor 'classifier\.w'/);
+    await bad(
+      ['--nb201', arch, '--cells-per-stage', '1', '--weights', join(tmp, 'missing.json')],
+      1,
+      /missing\.json has no tensor 'classifier\.w'/,
+    );
   });
 
   it('predict --measure --runtime onnxruntime times the exported network next to the prediction', async () => {
     const netFile = join(tmp, 'cifar.config');
-    writeFileSync(netFile, JSON.stringify(toNetConfig(CIFAR_LAYOUT, layerShapes(CIFAR_LAYOUT).map(() => 0))));
+    writeFileSync(
+      netFile,
+      JSON.stringify(
+        toNetConfig(
+          CIFAR_LAYOUT,
+          layerShapes(CIFAR_LAYOUT).map(() => 0),
+        ),
+      ),
+    );
     const table = join(tmp, 'table.yaml');
     const keys = (await import('../../src/latency/arch.js')).netConfigToKeys(JSON.parse(readFileSync(netFile, 'utf8')), 32);
     writeFileSync(table, `# cpu: test\n${keys.map((k) => `${k}:\n  count: 1\n  mean: 0.1\n`).join('')}`);
-    const r = await wgnasInProcess(['predict', '--table', table, '--net', netFile, '--resolution', '32', '--measure', '--runtime', 'onnxruntime', '--repeats', '3', '--json']);
+    const r = await wgnasInProcess([
+      'predict',
+      '--table',
+      table,
+      '--net',
+      netFile,
+      '--resolution',
+      '32',
+      '--measure',
+      '--runtime',
+      'onnxruntime',
+      '--repeats',
+      '3',
+      '--json',
+    ]);
     expect(r.err).toBe('');
     const j = JSON.parse(r.out) as { totalMs: number; measured: { runtime: string; medianMs: number; count: number } };
     expect(j.totalMs).toBeCloseTo(0.1 * keys.length, 9);

@@ -54,7 +54,10 @@ export function makeFixtures(dir: string) {
     raggedCsv: f('ragged.csv', `arch,wrcor\n${ARCH},1,2\n`),
     allEmptyCsv: f('allempty.csv', `arch,wrcor\n${ARCH},\n${ARCH},\n`),
     hugeCsv: f('huge.csv', `arch,wrcor\n${ARCH},1e999999\n${ARCH},${'9'.repeat(5000)}\n`),
-    scoresCsv: f('scores.csv', `arch,wrcor\n${ARCH},1\n|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|,2\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|,3\n`),
+    scoresCsv: f(
+      'scores.csv',
+      `arch,wrcor\n${ARCH},1\n|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|,2\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|,3\n`,
+    ),
     objJson: f('obj.json', '{"arch": "x"}'),
     numsJson: f('nums.json', '[1, 2, 3]'),
     truncJson: f('trunc.json', `[{"arch": "${ARCH.slice(0, 10)}`),
@@ -63,7 +66,10 @@ export function makeFixtures(dir: string) {
     badLineArchs: f('badline.txt', `# archs\n${ARCH}\n\n# a comment\n|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|\n`),
     longArchs: f('long.txt', `${'x'.repeat(10_000)}\n`),
     emptyArchs: f('empty.txt', '# nothing here\n\n'),
-    nullsSpace: f('nulls.json', JSON.stringify({ format: 'wgnas-space', version: 1, layout: 'cifar', layers: [null, 3, { cells: [null] }] })),
+    nullsSpace: f(
+      'nulls.json',
+      JSON.stringify({ format: 'wgnas-space', version: 1, layout: 'cifar', layers: [null, 3, { cells: [null] }] }),
+    ),
     layoutObjSpace: f('layoutobj.json', JSON.stringify({ format: 'wgnas-space', version: 1, layout: {}, layers: [] })),
     truncSpace: f('truncspace.json', '{"format": "wgnas-space", "version": 1, "layo'),
     emptyYaml: f('empty.yaml', ''),

@@ -4,10 +4,18 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 
 /** A solid-colour image's RGB for class c, image k (distinct, smooth: JPEG keeps it within a few levels). */
-export const colourOf = (c: number, k: number): [number, number, number] => [(40 + 60 * c + 7 * k) % 256, (200 - 30 * c + 11 * k) % 256, (90 + 45 * c) % 256];
+export const colourOf = (c: number, k: number): [number, number, number] => [
+  (40 + 60 * c + 7 * k) % 256,
+  (200 - 30 * c + 11 * k) % 256,
+  (90 + 45 * c) % 256,
+];
 
 /** A folder of `perClass[c]` images per class, solid colours, PNG or JPEG, side `size`. */
-export async function writeImageFolder(dir: string, perClass: readonly number[], o: { format?: 'png' | 'jpeg'; size?: number } = {}): Promise<string> {
+export async function writeImageFolder(
+  dir: string,
+  perClass: readonly number[],
+  o: { format?: 'png' | 'jpeg'; size?: number } = {},
+): Promise<string> {
   const size = o.size ?? 32;
   for (let c = 0; c < perClass.length; c++) {
     const cdir = join(dir, `class${c}`);

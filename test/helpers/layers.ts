@@ -21,7 +21,13 @@ export function expectGradMatchesFd(
   f: (x: Float64Array) => number,
   x: ArrayLike<number>,
   analytic: ArrayLike<number>,
-  { h = 1e-5, atol = 1e-6, rtol = 1e-5, label = '', sample = Infinity }: { h?: number; atol?: number; rtol?: number; label?: string; sample?: number } = {},
+  {
+    h = 1e-5,
+    atol = 1e-6,
+    rtol = 1e-5,
+    label = '',
+    sample = Infinity,
+  }: { h?: number; atol?: number; rtol?: number; label?: string; sample?: number } = {},
 ): void {
   const xx = Float64Array.from(x);
   expect(analytic.length, `${label}: gradient length`).toBe(xx.length);

@@ -8,7 +8,10 @@ import { lockCheckpointDir } from '../../src/proxyless/checkpoint.js';
 
 const [mode, path] = process.argv.slice(2);
 try {
-  const lock = mode === 'ckpt' ? lockCheckpointDir(path, (o) => process.stderr.write(`stale ${o.pid}\n`)) : acquireLock(path, { onStale: (o) => process.stderr.write(`stale ${o.pid}\n`) });
+  const lock =
+    mode === 'ckpt'
+      ? lockCheckpointDir(path, (o) => process.stderr.write(`stale ${o.pid}\n`))
+      : acquireLock(path, { onStale: (o) => process.stderr.write(`stale ${o.pid}\n`) });
   process.stdout.write('locked\n');
   if (mode === 'try') {
     lock.release();

@@ -22,9 +22,18 @@ interface LockEntry {
 /** Runs `npm pack` (its prepack hook compiles dist/); returns the tarball's path and file list. */
 export function packTarball(dest: string): { tarball: string; files: Array<{ path: string; size: number }>; bytes: number } {
   mkdirSync(dest, { recursive: true });
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest], {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
   // prepack's own output (tsc) may precede the JSON.
-  const info = JSON.parse(out.slice(out.indexOf('[\n'))) as Array<{ filename: string; size: number; files: Array<{ path: string; size: number }> }>;
+  const info = JSON.parse(out.slice(out.indexOf('[\n'))) as Array<{
+    filename: string;
+    size: number;
+    files: Array<{ path: string; size: number }>;
+  }>;
   return { tarball: join(dest, info[0].filename), files: info[0].files, bytes: info[0].size };
 }
 
@@ -53,6 +62,12 @@ export function writeConsumer(dir: string, tarball: string): void {
     const { devOptional: _, ...entry } = v;
     packages[k] = entry;
   }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { wgnas: spec } }, null, 2));
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { wgnas: spec } }, null, 2),
+  );
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }

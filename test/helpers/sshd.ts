@@ -58,10 +58,13 @@ export function targetTestsMissing(bundlesDir: string): string[] {
   if (!existsSync(SSHD)) missing.push(`${SSHD} (apt-get install openssh-server)`);
   for (const c of ['ssh', 'scp', 'ssh-keygen']) if (!which(c)) missing.push(`${c} (apt-get install openssh-client)`);
   if (!which(QEMU)) missing.push(`${QEMU} (apt-get install qemu-user-static)`);
-  if (!existsSync(join(ARM64_PREFIX, 'lib', 'ld-linux-aarch64.so.1'))) missing.push(`${ARM64_PREFIX} (apt-get install g++-aarch64-linux-gnu)`);
-  if (!existsSync(join(bundlesDir, 'aarch64', 'bundle', 'BUNDLE_ID'))) missing.push('the aarch64 profiler bundle (scripts/build-target.sh aarch64)');
+  if (!existsSync(join(ARM64_PREFIX, 'lib', 'ld-linux-aarch64.so.1')))
+    missing.push(`${ARM64_PREFIX} (apt-get install g++-aarch64-linux-gnu)`);
+  if (!existsSync(join(bundlesDir, 'aarch64', 'bundle', 'BUNDLE_ID')))
+    missing.push('the aarch64 profiler bundle (scripts/build-target.sh aarch64)');
   const host = hostArch();
-  if (host !== 'aarch64' && !existsSync(join(bundlesDir, host, 'bundle', 'BUNDLE_ID'))) missing.push(`the ${host} profiler bundle (scripts/build-target.sh native)`);
+  if (host !== 'aarch64' && !existsSync(join(bundlesDir, host, 'bundle', 'BUNDLE_ID')))
+    missing.push(`the ${host} profiler bundle (scripts/build-target.sh native)`);
   return missing;
 }
 
@@ -98,7 +101,8 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
 /** Starts sshd with one port per entry of `targets` (name -> session environment). */
 export async function startSshd(targets: Record<string, Record<string, string>>): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'wgnas-sshd-'));
-  const key = (name: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `wgnas-test-${name}`, '-f', join(dir, name)]);
+  const key = (name: string) =>
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `wgnas-test-${name}`, '-f', join(dir, name)]);
   key('host_key');
   key('user_key');
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'user_key.pub')));
@@ -122,12 +126,24 @@ export async function startSshd(targets: Record<string, Record<string, string>>)
     'Subsystem sftp internal-sftp',
     'LogLevel ERROR',
     ...Object.entries(targets).flatMap(([name, env]) =>
-      Object.keys(env).length ? [`Match LocalPort ${ports[name]}`, `  SetEnv ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : [],
+      Object.keys(env).length
+        ? [
+            `Match LocalPort ${ports[name]}`,
+            `  SetEnv ${Object.entries(env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`,
+          ]
+        : [],
     ),
   ];
   writeFileSync(join(dir, 'sshd_config'), config.join('\n') + '\n');
   const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-  writeFileSync(join(dir, 'known_hosts'), Object.values(ports).map((p) => `[127.0.0.1]:${p} ${hostPub}\n`).join(''));
+  writeFileSync(
+    join(dir, 'known_hosts'),
+    Object.values(ports)
+      .map((p) => `[127.0.0.1]:${p} ${hostPub}\n`)
+      .join(''),
+  );
   let log = '';
   const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));

@@ -35,7 +35,13 @@ function relu64(x: Float64Array): Float64Array {
   return x.map((v) => Math.max(v, 0));
 }
 
-function lossCpu(x: ArrayLike<number>, w1: ArrayLike<number>, w2: ArrayLike<number>, g: ArrayLike<number>, fc: ArrayLike<number>): number {
+function lossCpu(
+  x: ArrayLike<number>,
+  w1: ArrayLike<number>,
+  w2: ArrayLike<number>,
+  g: ArrayLike<number>,
+  fc: ArrayLike<number>,
+): number {
   const a = conv2dF64(x, XS, w1, W1, P1);
   const aShape = [N, 4, 5, 5];
   const b = relu64(batchNormForwardF64(a, aShape, g, new Float64Array(4)).y);
@@ -92,9 +98,47 @@ describe('layers composed into a tiny network', () => {
     expectGradMatchesFd((v) => lossCpu(x, w1, v, gam, fc), w2, await dw2.read(), { ...opts, label: 'dw2' });
     expectGradMatchesFd((v) => lossCpu(x, w1, w2, v, fc), gam, await bb1.dgamma.read(), { ...opts, label: 'dgamma' });
     expectGradMatchesFd((v) => lossCpu(x, w1, w2, gam, v), fc, await lb.dw.read(), { ...opts, label: 'dfc' });
-    const all: GpuTensor[] = [gx, gw1, gw2, gg, gfc, zeroBeta, labels, a, bn1.y, bn1.mean, bn1.invStd, b, c, c2, bn2.y, bn2.mean,
-      bn2.invStd, s, e, pooled, logits, loss, dlogits, lb.dx, lb.dw, de, ds, bb2.dx, bb2.dgamma, bb2.dbeta, dw2, dc, dbPool, db,
-      dbn1, bb1.dx, bb1.dgamma, bb1.dbeta, dw1];
+    const all: GpuTensor[] = [
+      gx,
+      gw1,
+      gw2,
+      gg,
+      gfc,
+      zeroBeta,
+      labels,
+      a,
+      bn1.y,
+      bn1.mean,
+      bn1.invStd,
+      b,
+      c,
+      c2,
+      bn2.y,
+      bn2.mean,
+      bn2.invStd,
+      s,
+      e,
+      pooled,
+      logits,
+      loss,
+      dlogits,
+      lb.dx,
+      lb.dw,
+      de,
+      ds,
+      bb2.dx,
+      bb2.dgamma,
+      bb2.dbeta,
+      dw2,
+      dc,
+      dbPool,
+      db,
+      dbn1,
+      bb1.dx,
+      bb1.dgamma,
+      bb1.dbeta,
+      dw1,
+    ];
     for (const tt of all) tt.dispose();
   });
 });

@@ -83,19 +83,28 @@ async function checkAllPasses(g: Gpu, c: Case, tile: ConvTile, seed: number): Pr
 describe('generated convolution programs', () => {
   it('are generated per pass, tile and element type, with the layout rules enforced', () => {
     const src = convProgram({ pass: 'bwd_weight', tile: TILE_DEFAULT, elem: 'f32' });
-    expect(convProgramName({ pass: 'bwd_weight', tile: TILE_DEFAULT, elem: 'f32' })).toBe('conv2d_bwd_weight_f32_64x64x16_4x4.wgsl');
+    expect(convProgramName({ pass: 'bwd_weight', tile: TILE_DEFAULT, elem: 'f32' })).toBe(
+      'conv2d_bwd_weight_f32_64x64x16_4x4.wgsl',
+    );
     // Named vec4 accumulators, no function-scope arrays, and no division inside the k loop.
     expect(src).toMatch(/var acc3_0 = vec4<f32>\(\);/);
     expect(src).not.toMatch(/var\s+\w+\s*:\s*array/);
     const loop = src.slice(src.indexOf('for (var k0'), src.indexOf('let r0 ='));
     expect(loop).not.toMatch(/[/%] *(p\.|hw|ohw|kk)/);
     expect(convProgram({ pass: 'fwd', tile: TILE_NARROW, elem: 'f16' })).toMatch(/^enable f16;/);
-    expect(() => convProgram({ pass: 'fwd', tile: { BM: 8, BN: 64, BK: 16, TM: 4, TN: 4 }, elem: 'f32' })).toThrow(/does not suit/);
+    expect(() => convProgram({ pass: 'fwd', tile: { BM: 8, BN: 64, BK: 16, TM: 4, TN: 4 }, elem: 'f32' })).toThrow(
+      /does not suit/,
+    );
   });
 
   it('default to the program core unless WGNAS_CONV_CORE says legacy', () => {
     expect(defaultConvCore()).toBe(process.env.WGNAS_CONV_CORE === 'legacy' ? 'legacy' : 'program');
-    expect([parseConvCore(undefined), parseConvCore(''), parseConvCore('program'), parseConvCore('legacy')]).toEqual(['program', 'program', 'program', 'legacy']);
+    expect([parseConvCore(undefined), parseConvCore(''), parseConvCore('program'), parseConvCore('legacy')]).toEqual([
+      'program',
+      'program',
+      'program',
+      'legacy',
+    ]);
     expect(() => parseConvCore('tiled')).toThrow(/^WGNAS_CONV_CORE must be 'program' or 'legacy', got 'tiled'$/);
   });
 
@@ -118,17 +127,23 @@ describe('generated convolution programs', () => {
     const g = gpu;
     // K = 6 * 24 * 24 = 3456 splits in 6 chunks of 576 (a multiple of BK, not of OH*OW).
     await checkAllPasses(g, { x: [6, 3, 24, 24], cout: 5, k: 3, p: { stride: 1, pad: 1 } }, TILE_NARROW, 300);
-    await withWorkgroupLimit(g, 3, () => checkAllPasses(g, { x: [3, 4, 13, 11], cout: 5, k: 3, p: { stride: 1, pad: 1 } }, TILE_NARROW, 301));
+    await withWorkgroupLimit(g, 3, () =>
+      checkAllPasses(g, { x: [3, 4, 13, 11], cout: 5, k: 3, p: { stride: 1, pad: 1 } }, TILE_NARROW, 301),
+    );
   });
 
-  it('give the legacy core\'s values (WGNAS_CONV_CORE=legacy) on the same inputs', async ({ skip }) => {
+  it("give the legacy core's values (WGNAS_CONV_CORE=legacy) on the same inputs", async ({ skip }) => {
     if (!gpu) return skip();
     for (const [i, c] of [CASES[1], CASES[4], CASES[7]].entries()) {
       const { wShape, yShape, x, w, dy } = problem(c, 400 + i);
       const [gx, gw, gdy] = [gpu.upload(x, c.x), gpu.upload(w, wShape), gpu.upload(dy, yShape)];
       const run = async (core: 'program' | 'legacy') => {
         const o = { algo: 'tiled' as const, tile: TILE_NARROW, core };
-        const out = [conv2d(gpu!, gx, gw, c.p, o), conv2dBackwardInput(gpu!, gdy, gw, c.x, c.p, o), conv2dBackwardWeight(gpu!, gx, gdy, wShape, c.p, o)];
+        const out = [
+          conv2d(gpu!, gx, gw, c.p, o),
+          conv2dBackwardInput(gpu!, gdy, gw, c.x, c.p, o),
+          conv2dBackwardWeight(gpu!, gx, gdy, wShape, c.p, o),
+        ];
         const vals = await Promise.all(out.map((t) => t.read()));
         for (const t of out) t.dispose();
         return vals;

@@ -80,7 +80,9 @@ const optsFor = (algo: ConvAlgo) => (algo === 'tiled' ? { algo, tile: TILE } : {
 
 describe('conv2d vs CPU reference', () => {
   // The GEMM core (algo) only matters for groups = 1; grouped convolutions run once.
-  const runs = ALGOS.flatMap((algo) => cases.filter((c) => algo === 'tiled' || (c.p.groups ?? 1) === 1).map((c) => [algo, c] as const));
+  const runs = ALGOS.flatMap((algo) =>
+    cases.filter((c) => algo === 'tiled' || (c.p.groups ?? 1) === 1).map((c) => [algo, c] as const),
+  );
   for (const [algo, c] of runs) {
     const name = (c.p.groups ?? 1) === 1 ? algo : 'grouped';
     it(`${name}: forward and both backward passes: ${label(c)}`, async ({ skip }) => {
@@ -110,25 +112,26 @@ describe('conv2d vs CPU reference', () => {
     });
   }
 
-  for (const algo of ALGOS) it(`${algo}: NB201-size layer (batch 4, 16 channels, 32x32, 3x3) incl. split-K weight gradient`, async ({ skip }) => {
-    if (!gpu) return skip();
-    const rng = new Rng(11);
-    const xShape = [4, 16, 32, 32];
-    const wShape = [16, 16, 3, 3];
-    const p = { stride: 1, pad: 1 };
-    const x = rng.normals(prod(xShape));
-    const w = rng.normals(prod(wShape), 0.2);
-    const dy = rng.normals(prod(xShape));
-    const [gx, gw, gdy] = [gpu.upload(x, xShape), gpu.upload(w, wShape), gpu.upload(dy, xShape)];
-    const o = optsFor(algo);
-    const gy = conv2d(gpu, gx, gw, p, o);
-    const gdx = conv2dBackwardInput(gpu, gdy, gw, xShape, p, o);
-    const gdw = conv2dBackwardWeight(gpu, gx, gdy, wShape, p, o);
-    expectClose(await gy.read(), conv2dCpu(x, xShape, w, wShape, p), { atol: 1e-3, label: 'y' });
-    expectClose(await gdx.read(), conv2dBackwardInputCpu(dy, w, wShape, xShape, p), { atol: 1e-3, label: 'dx' });
-    expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, xShape, dy, wShape, p), { atol: 2e-3, rtol: 1e-4, label: 'dw' });
-    for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
-  });
+  for (const algo of ALGOS)
+    it(`${algo}: NB201-size layer (batch 4, 16 channels, 32x32, 3x3) incl. split-K weight gradient`, async ({ skip }) => {
+      if (!gpu) return skip();
+      const rng = new Rng(11);
+      const xShape = [4, 16, 32, 32];
+      const wShape = [16, 16, 3, 3];
+      const p = { stride: 1, pad: 1 };
+      const x = rng.normals(prod(xShape));
+      const w = rng.normals(prod(wShape), 0.2);
+      const dy = rng.normals(prod(xShape));
+      const [gx, gw, gdy] = [gpu.upload(x, xShape), gpu.upload(w, wShape), gpu.upload(dy, xShape)];
+      const o = optsFor(algo);
+      const gy = conv2d(gpu, gx, gw, p, o);
+      const gdx = conv2dBackwardInput(gpu, gdy, gw, xShape, p, o);
+      const gdw = conv2dBackwardWeight(gpu, gx, gdy, wShape, p, o);
+      expectClose(await gy.read(), conv2dCpu(x, xShape, w, wShape, p), { atol: 1e-3, label: 'y' });
+      expectClose(await gdx.read(), conv2dBackwardInputCpu(dy, w, wShape, xShape, p), { atol: 1e-3, label: 'dx' });
+      expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, xShape, dy, wShape, p), { atol: 2e-3, rtol: 1e-4, label: 'dw' });
+      for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
+    });
 
   it('tiled: other tile shapes (B loads stepping 2 and 4 rows of k, 8 x 8 outputs) and bad tiles', async ({ skip }) => {
     if (!gpu) return skip();
@@ -150,13 +153,19 @@ describe('conv2d vs CPU reference', () => {
     expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, xShape, dy, wShape, p), { atol: 1e-3, label: 'dw' });
     expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 16, BN: 64, BK: 16, TM: 6, TN: 4 } })).toThrow(/TM=6/);
     // Every thread loads B from one column: 2 x 16 threads cannot cover 64 columns.
-    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 8, BN: 64, BK: 16, TM: 4, TN: 4 } })).toThrow(/multiple of BN/);
+    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 8, BN: 64, BK: 16, TM: 4, TN: 4 } })).toThrow(
+      /multiple of BN/,
+    );
     const n = gpu.adapter.limits.maxComputeInvocationsPerWorkgroup;
-    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 64, BN: n / 2, BK: 16, TM: 4, TN: 4 } })).toThrow(/invocations/);
+    expect(() => conv2d(gpu!, gx, gw, p, { algo: 'tiled', tile: { BM: 64, BN: n / 2, BK: 16, TM: 4, TN: 4 } })).toThrow(
+      /invocations/,
+    );
     for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
   });
 
-  it('f16 forward (f16 operands, f32 accumulation) stays within the f16 error bound where shader-f16 exists', async ({ skip }) => {
+  it('f16 forward (f16 operands, f32 accumulation) stays within the f16 error bound where shader-f16 exists', async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     const f16Cases: Case[] = [
       { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } },

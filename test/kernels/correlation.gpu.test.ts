@@ -26,7 +26,7 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
       if (!gpu) return skip();
       const rng = new Rng(B * 7 + N * 3 + D);
       // Offset the rows so centring matters.
-      const x = rng.normals(B * N * D).map((v, i) => v + ((i / D) | 0) % 5);
+      const x = rng.normals(B * N * D).map((v, i) => v + (((i / D) | 0) % 5));
       const gx = gpu.upload(x, [B, N, D]);
       const c = correlation(gpu, gx);
       expect(c.shape).toEqual([B, N, N]);
@@ -36,7 +36,9 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
     });
   }
 
-  it('a matrix comes out the same bit for bit whatever else shares its dispatch (split-D does not depend on B)', async ({ skip }) => {
+  it('a matrix comes out the same bit for bit whatever else shares its dispatch (split-D does not depend on B)', async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     const [N, D] = [64, 3 * GRAM_K_CHUNK + 5];
     const rng = new Rng(8);
@@ -55,7 +57,7 @@ describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
     }
     // Off-diagonal entries are the correlations.
     const ref = correlationCpu(x, 3, N, D);
-    const off = Array.from(got, (v, i) => (i % (N * N)) % (N + 1) === 0 ? ref[i] : v);
+    const off = Array.from(got, (v, i) => ((i % (N * N)) % (N + 1) === 0 ? ref[i] : v));
     expectClose(off, ref, { atol: 2e-5 });
     all.dispose();
     cAll.dispose();

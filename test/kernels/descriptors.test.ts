@@ -92,11 +92,20 @@ function shader(file: string): ParsedShader {
 
 function expectStructMatches(decl: UniformDecl, fields: Array<[string, string]> | undefined, where: string): void {
   expect(fields, `${where}: struct ${decl.struct} not found`).toBeDefined();
-  expect(fields!.map(([n]) => n), `${where}: ${decl.struct} member names and order`).toEqual(Object.keys(decl.fields));
-  expect(fields!.map(([, t]) => t), `${where}: ${decl.struct} member types`).toEqual(Object.values(decl.fields));
+  expect(
+    fields!.map(([n]) => n),
+    `${where}: ${decl.struct} member names and order`,
+  ).toEqual(Object.keys(decl.fields));
+  expect(
+    fields!.map(([, t]) => t),
+    `${where}: ${decl.struct} member types`,
+  ).toEqual(Object.values(decl.fields));
   // Layout computed from the WGSL's own member types, not from the declaration.
   const wgsl = structLayout(fields!);
-  expect(decl.layout.fields.map((f) => f.offset), `${where}: ${decl.struct} offsets`).toEqual(wgsl.fields.map((f) => f.offset));
+  expect(
+    decl.layout.fields.map((f) => f.offset),
+    `${where}: ${decl.struct} offsets`,
+  ).toEqual(wgsl.fields.map((f) => f.offset));
   expect(decl.layout.size, `${where}: ${decl.struct} size`).toBe(wgsl.size);
   expect(decl.bufferBytes % 16).toBe(0);
   expect(decl.bufferBytes).toBeGreaterThanOrEqual(wgsl.size);
@@ -115,11 +124,22 @@ describe('WGSL uniform layout rules', () => {
 
   it('places members at aligned offsets and rounds the struct up to its alignment', () => {
     // WGSL spec example shape: a f32 before a vec3 is padded to 16; the struct size rounds to 16.
-    const l = structLayout([['a', 'f32'], ['b', 'vec3<f32>'], ['c', 'f32'], ['d', 'vec2<u32>']]);
+    const l = structLayout([
+      ['a', 'f32'],
+      ['b', 'vec3<f32>'],
+      ['c', 'f32'],
+      ['d', 'vec2<u32>'],
+    ]);
     expect(l.fields.map((f) => f.offset)).toEqual([0, 16, 28, 32]);
     expect(l.size).toBe(48);
     expect(l.align).toBe(16);
-    expect(structLayout([['a', 'u32'], ['b', 'u32'], ['c', 'u32']]).size).toBe(12);
+    expect(
+      structLayout([
+        ['a', 'u32'],
+        ['b', 'u32'],
+        ['c', 'u32'],
+      ]).size,
+    ).toBe(12);
   });
 });
 
@@ -174,7 +194,8 @@ describe('every op descriptor matches its WGSL', () => {
         // Every entry binds a var<uniform> of exactly this struct.
         expect(boundVars.length, `${where}: entries bind ${boundVars.length} uniform structs`).toBe(1);
         expect(boundVars[0][1], `${where}: the entries' uniform struct`).toBe(decl.struct);
-        for (const e of ref.entries) expect(staticallyUses(s, e, boundVars[0][0]), `${where}: ${e} does not read ${boundVars[0][0]}`).toBe(true);
+        for (const e of ref.entries)
+          expect(staticallyUses(s, e, boundVars[0][0]), `${where}: ${e} does not read ${boundVars[0][0]}`).toBe(true);
       }
     });
   }
@@ -191,12 +212,15 @@ describe('every op descriptor matches its WGSL', () => {
     }
     const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
     // Files other shaders include (cores, helpers) are checked as part of their includers.
-    const included = new Set(files.flatMap((f) => [...readFileSync(shaderPath(f), 'utf8').matchAll(/^\s*\/\/#include\s+"([^"]+)"/gm)].map((m) => m[1])));
+    const included = new Set(
+      files.flatMap((f) => [...readFileSync(shaderPath(f), 'utf8').matchAll(/^\s*\/\/#include\s+"([^"]+)"/gm)].map((m) => m[1])),
+    );
     const unclaimed: string[] = [];
     for (const file of files.filter((f) => !included.has(f))) {
       const s = shader(file);
       for (const e of s.entries) if (!claimed.has(`${file}:${e}`)) unclaimed.push(`${file}:${e}`);
-      for (const [, struct] of s.uniforms) if (s.entries.size && !declared.has(`${file}:${struct}`)) unclaimed.push(`${file}: struct ${struct}`);
+      for (const [, struct] of s.uniforms)
+        if (s.entries.size && !declared.has(`${file}:${struct}`)) unclaimed.push(`${file}: struct ${struct}`);
     }
     expect(unclaimed).toEqual([]);
   });

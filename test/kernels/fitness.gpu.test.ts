@@ -153,7 +153,8 @@ describe('mixBackward / fitnessGrad', () => {
         // Compare against the f64 chain fed the GPU's probs, so only each kernel's error counts.
         const probs = await gp.read();
         const ref = outs.map((o, k) => mixBackwardCpu(o, dy, probs, k));
-        for (let k = 0; k < K; k++) expectClose(await dOuts[k].read(), ref[k].dOut, { atol: 1e-6, rtol: 1e-5, label: `dOut${k}` });
+        for (let k = 0; k < K; k++)
+          expectClose(await dOuts[k].read(), ref[k].dOut, { atol: 1e-6, rtol: 1e-5, label: `dOut${k}` });
         const gotDots = await gDots.read();
         for (let k = 0; k < K; k++) {
           expect(Math.abs(gotDots[k] - ref[k].gDot), `g_${k}`).toBeLessThanOrEqual(dotTol(outs[k], dy));
@@ -259,7 +260,8 @@ describe('Tape.mixture', () => {
       const ref = mixtureCpu(outs, logits, r);
       expectClose(await y.value.read(), ref.y, { atol: 1e-5, rtol: 1e-5, label: 'y' });
       for (let k = 0; k < K; k++) {
-        if (vars[k].requiresGrad) expectClose(await vars[k].grad!.read(), ref.dOuts![k], { atol: 1e-6, rtol: 1e-5, label: `do${k}` });
+        if (vars[k].requiresGrad)
+          expectClose(await vars[k].grad!.read(), ref.dOuts![k], { atol: 1e-6, rtol: 1e-5, label: `do${k}` });
         else expect(vars[k].grad).toBeNull();
       }
       const dphi = await phi.grad!.read();
@@ -298,7 +300,11 @@ describe('Tape.mixture', () => {
     const y = tape.mixture([va, vb, va], phi);
     tape.backward(y);
     const ref = mixtureCpu([a, b, a], logits, new Float64Array(n).fill(1));
-    expectClose(await va.grad!.read(), ref.dOuts![0].map((v, i) => v + ref.dOuts![2][i]), { atol: 1e-6, rtol: 1e-5, label: 'da' });
+    expectClose(
+      await va.grad!.read(),
+      ref.dOuts![0].map((v, i) => v + ref.dOuts![2][i]),
+      { atol: 1e-6, rtol: 1e-5, label: 'da' },
+    );
     expectClose(await vb.grad!.read(), ref.dOuts![1], { atol: 1e-6, rtol: 1e-5, label: 'db' });
     expectClose(await phi.grad!.read(), ref.dLogits!, { atol: 1e-5, rtol: 1e-4, label: 'dphi' });
     tape.dispose();
@@ -313,8 +319,21 @@ describe('Tape.mixture', () => {
     const phi = new Param(gpu.upload([0, 1], [2]), 'phi', 'bias');
     const tape = new Tape(onGpu(gpu), { noGrad: true });
     const o = [gpu.upload([1, 2], [2]), gpu.upload([3, 4], [2])];
-    const y = tape.mixture(o.map((t) => tape.input(t, true)), phi);
-    expectClose(await y.value.read(), mixtureCpu([[1, 2], [3, 4]], [0, 1]).y, { atol: 1e-6, label: 'y' });
+    const y = tape.mixture(
+      o.map((t) => tape.input(t, true)),
+      phi,
+    );
+    expectClose(
+      await y.value.read(),
+      mixtureCpu(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [0, 1],
+      ).y,
+      { atol: 1e-6, label: 'y' },
+    );
     expect(y.requiresGrad).toBe(false);
     tape.dispose();
     disposeAll([phi.value, ...o]);

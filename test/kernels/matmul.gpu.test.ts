@@ -55,7 +55,9 @@ describe('matmul (generated programs) vs CPU reference', () => {
   }
 
   for (const tile of TILES) {
-    it(`tile ${tile.BM}x${tile.BN}x${tile.BK}/${tile.TM}x${tile.TN}: awkward shapes, all layouts, with and without split-K`, async ({ skip }) => {
+    it(`tile ${tile.BM}x${tile.BN}x${tile.BK}/${tile.TM}x${tile.TN}: awkward shapes, all layouts, with and without split-K`, async ({
+      skip,
+    }) => {
       if (!gpu) return skip();
       if (matmulTileMisfit(tile, gpu.adapter.limits)) return skip();
       const shapes: Array<[number, number, number, number, boolean, boolean, number]> = [
@@ -76,7 +78,10 @@ describe('matmul (generated programs) vs CPU reference', () => {
         const [ga, gb] = [gpu.upload(a, aShape), gpu.upload(b, bShape)];
         const gc = matmul(gpu, ga, gb, { transA: tA, transB: tB, tile, splits, alpha: 0.5 });
         const want = matmulCpu(a, aShape, b, bShape, { transA: tA, transB: tB, alpha: 0.5 });
-        expectClose(await gc.read(), want, { atol: 1e-4 * K, label: `${batch}x${M}x${N}x${K} tA=${tA} tB=${tB} splits=${splits}` });
+        expectClose(await gc.read(), want, {
+          atol: 1e-4 * K,
+          label: `${batch}x${M}x${N}x${K} tA=${tA} tB=${tB} splits=${splits}`,
+        });
         for (const t of [ga, gb, gc]) t.dispose();
       }
     });
@@ -97,7 +102,11 @@ describe('matmul (generated programs) vs CPU reference', () => {
     }
     const out = gpu.upload(new Float32Array(M * N).fill(2), [M, N]);
     matmul(gpu, ga, gb, { out, beta: -1, splits: 4 });
-    expectClose(await out.read(), want.map((v) => v - 2), { atol: 1e-4 * K, label: 'beta with splits' });
+    expectClose(
+      await out.read(),
+      want.map((v) => v - 2),
+      { atol: 1e-4 * K, label: 'beta with splits' },
+    );
     expect(() => matmul(gpu!, ga, gb, { splits: 0 })).toThrow(/splits/);
     expect(() => matmul(gpu!, ga, gb, { tile: { BM: 64, BN: 64, BK: 16, TM: 3, TN: 4 } })).toThrow(/TM=3/);
     for (const t of [ga, gb, out]) t.dispose();

@@ -1,7 +1,29 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../../src/gpu/index.js';
-import { relu, relu6, relu6Backward, relu6BackwardCpu, relu6Cpu, reluBackward, reluBackwardCpu, reluCpu } from '../../src/kernels/activation.js';
-import { abs, absCpu, add, addBiasRows, addCpu, axpy, axpyCpu, fill, mul, mulCpu, scale, scaleCpu } from '../../src/kernels/elementwise.js';
+import {
+  relu,
+  relu6,
+  relu6Backward,
+  relu6BackwardCpu,
+  relu6Cpu,
+  reluBackward,
+  reluBackwardCpu,
+  reluCpu,
+} from '../../src/kernels/activation.js';
+import {
+  abs,
+  absCpu,
+  add,
+  addBiasRows,
+  addCpu,
+  axpy,
+  axpyCpu,
+  fill,
+  mul,
+  mulCpu,
+  scale,
+  scaleCpu,
+} from '../../src/kernels/elementwise.js';
 import { linear, linearBackward, linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from '../../src/kernels/linear.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from '../../src/kernels/loss.js';
 import {
@@ -48,7 +70,11 @@ describe('element-wise ops', () => {
       axpyCpu(ref, b, 0.75);
       expectClose(await ga.read(), ref, { label: 'axpy' });
       axpy(gpu, ga, ga, 1); // aliasing: y += y
-      expectClose(await ga.read(), ref.map((v) => 2 * v), { label: 'axpy aliased' });
+      expectClose(
+        await ga.read(),
+        ref.map((v) => 2 * v),
+        { label: 'axpy aliased' },
+      );
       fill(gpu, gb, 3.5);
       expectClose(await gb.read(), new Float32Array(n).fill(3.5), { label: 'fill' });
       for (const t of [ga, gb, ...outs]) t.dispose();
@@ -171,7 +197,12 @@ describe('reductions', () => {
 });
 
 describe('softmax cross-entropy', () => {
-  for (const [N, K] of [[1, 1], [5, 10], [3, 1000], [67, 3]]) {
+  for (const [N, K] of [
+    [1, 1],
+    [5, 10],
+    [3, 1000],
+    [67, 3],
+  ]) {
     it(`N=${N} K=${K}`, async ({ skip }) => {
       if (!gpu) return skip();
       const rng = new Rng(N * K);

@@ -71,7 +71,11 @@ describe('avg pool vs CPU reference', () => {
   it('global average pool and its backward (incl. folded grids)', async ({ skip }) => {
     if (!gpu) return skip();
     const g = gpu;
-    for (const shape of [[2, 3, 5, 7], [1, 1, 1, 1], [3, 7, 32, 17]]) {
+    for (const shape of [
+      [2, 3, 5, 7],
+      [1, 1, 1, 1],
+      [3, 7, 32, 17],
+    ]) {
       const rng = new Rng(prod(shape));
       const x = rng.normals(prod(shape));
       const dy = rng.normals(shape[0] * shape[1]);

@@ -1,13 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../../src/gpu/index.js';
-import {
-  binarizeAlphaGrad,
-  gateDot,
-  gateDotCpu,
-  rescaleTwoPath,
-  sampleGates,
-  softmax,
-} from '../../src/kernels/binarize.js';
+import { binarizeAlphaGrad, gateDot, gateDotCpu, rescaleTwoPath, sampleGates, softmax } from '../../src/kernels/binarize.js';
 import { adamStep, adamStepCpu, cosineLr, sgdStep, sgdStepCpu } from '../../src/kernels/optim.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
@@ -71,8 +64,20 @@ describe('gate sampling', () => {
 
   it('is reproducible for a seed and handles a single candidate', () => {
     const a = [0.1, 0.2, 0.3];
-    const s1 = Array.from({ length: 20 }, ((r) => () => sampleGates(a, r, 2).active)(new Rng(3)));
-    const s2 = Array.from({ length: 20 }, ((r) => () => sampleGates(a, r, 2).active)(new Rng(3)));
+    const s1 = Array.from(
+      { length: 20 },
+      (
+        (r) => () =>
+          sampleGates(a, r, 2).active
+      )(new Rng(3)),
+    );
+    const s2 = Array.from(
+      { length: 20 },
+      (
+        (r) => () =>
+          sampleGates(a, r, 2).active
+      )(new Rng(3)),
+    );
     expect(s1).toEqual(s2);
     expect(sampleGates([4], new Rng(1), 2)).toEqual({ active: 0, inactive: [], involved: [0] });
     expect(() => sampleGates([], new Rng(1))).toThrow(/no candidates/);

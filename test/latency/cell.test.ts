@@ -31,7 +31,16 @@ describe('cell-space keys', () => {
       'conv-input:4x4x96-output:4x4x24-kernel:1-stride:1-relu6:0',
     ]);
     expect(keyToNativeOp(keys[1])).toEqual({ type: 'dwconv', inH: 8, inW: 8, inC: 96, kernel: 5, stride: 2, relu6: true });
-    expect(keyToNativeOp(keys[2])).toEqual({ type: 'conv', inH: 4, inW: 4, inC: 96, outC: 24, kernel: 1, stride: 1, relu6: false });
+    expect(keyToNativeOp(keys[2])).toEqual({
+      type: 'conv',
+      inH: 4,
+      inW: 4,
+      inC: 96,
+      outC: 24,
+      kernel: 1,
+      stride: 1,
+      relu6: false,
+    });
     expect(keyMacs(parseLatencyKey(keys[1]))).toBe(4 * 4 * 25 * 96);
     expect(cellKeys(parseCell('zero'), { inC: 24, outC: 24, stride: 1, inH: 4 })).toEqual([]);
     // A two-input node (its inputs summed) is one conv on the summed shape.
@@ -39,7 +48,9 @@ describe('cell-space keys', () => {
     expect(cellKeys(two, { inC: 8, outC: 8, stride: 1, inH: 4 })).toHaveLength(4);
     expect(() => keyToNativeOp('dwconv-input:8x8x8-output:8x8x16-kernel:3-stride:1-relu6:1')).toThrow(LatencyKeyError);
     expect(() => keyToNativeOp('conv-input:8x8x8-output:8x8x16-kernel:3-stride:1')).toThrow(/missing field 'relu6'/);
-    expect(nodeKey({ depthwise: true, inH: 7, inC: 4, outC: 99, kernel: 3, stride: 2, relu6: true })).toBe('dwconv-input:7x7x4-output:4x4x4-kernel:3-stride:2-relu6:1');
+    expect(nodeKey({ depthwise: true, inH: 7, inC: 4, outC: 99, kernel: 3, stride: 2, relu6: true })).toBe(
+      'dwconv-input:7x7x4-output:4x4x4-kernel:3-stride:2-relu6:1',
+    );
   });
 
   it('a space lists its skeleton and every node once; an architecture sums them', () => {
@@ -62,7 +73,7 @@ describe('architectures as cell networks', () => {
   it("a net.config of a built-in layout gets that layout and the search's choices", () => {
     for (const layout of [CIFAR_LAYOUT, IMAGENET_LAYOUT]) {
       const n = layerShapes(layout).length;
-      const choices = Array.from({ length: n }, (_, b) => (b * 5) % (b % 2 ? 6 : 7) % 6);
+      const choices = Array.from({ length: n }, (_, b) => ((b * 5) % (b % 2 ? 6 : 7)) % 6);
       const arch = fromNetConfig(toNetConfig(layout, choices), layout.inputSize);
       const net = archToCellNet(arch);
       expect(net.layout).toBe(layout);
@@ -88,7 +99,13 @@ describe('architectures as cell networks', () => {
   });
 
   it('refuses networks that are not ProxylessNAS-style MobileNets', () => {
-    const arch = fromNetConfig(toNetConfig(CIFAR_LAYOUT, layerShapes(CIFAR_LAYOUT).map(() => 0)), 32);
+    const arch = fromNetConfig(
+      toNetConfig(
+        CIFAR_LAYOUT,
+        layerShapes(CIFAR_LAYOUT).map(() => 0),
+      ),
+      32,
+    );
     expect(() => archToCellNet({ ...arch, featureMix: null })).toThrow(/feature-mix/);
     expect(() => archToCellNet({ ...arch, stem: { ...arch.stem, kernel: 5 } })).toThrow(/stem conv must be 3x3/);
     expect(() => archToCellNet({ ...arch, blocks: arch.blocks.slice(1) })).toThrow();

@@ -130,7 +130,10 @@ describe('GPU tables', () => {
     expect(ct.meta.space).toMatch(/^cell space [0-9a-f]{16} \(hand-designed, layout cifar\)$/);
 
     const cpu = join(tmp, 'cpu.yaml');
-    writeFileSync(cpu, '# cpu: some CPU\n# library: oneDNN 2.6.3\n# backend: onednn\n# threads: 1\n# cache-flush: no (warm caches)\n# space: cifar\nConv-input:32x32x3-output:32x32x16:\n  count: 1\n  mean: 1\n');
+    writeFileSync(
+      cpu,
+      '# cpu: some CPU\n# library: oneDNN 2.6.3\n# backend: onednn\n# threads: 1\n# cache-flush: no (warm caches)\n# space: cifar\nConv-input:32x32x3-output:32x32x16:\n  count: 1\n  mean: 1\n',
+    );
     const mixed = await wgnasInProcess(['profile', '--out', cpu, '--space', 'cifar', '--limit', '3', '--resume', ...fast]);
     expect(mixed.code).toBe(2);
     expect(mixed.err).toMatch(/cannot resume .*cpu\.yaml: it was measured with device 'cpu', this run has 'gpu'/);

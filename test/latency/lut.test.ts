@@ -4,8 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { expandedConvKey, featureMixKey, keyToNativeOp, LatencyKeyError, logitsKey, parseLatencyKey, stemKey } from '../../src/latency/keys.js';
-import { formatLatencyTable, LatencyTableError, parseLatencyTable, readLatencyTable, writeLatencyTable } from '../../src/latency/lut.js';
+import {
+  expandedConvKey,
+  featureMixKey,
+  keyToNativeOp,
+  LatencyKeyError,
+  logitsKey,
+  parseLatencyKey,
+  stemKey,
+} from '../../src/latency/keys.js';
+import {
+  formatLatencyTable,
+  LatencyTableError,
+  parseLatencyTable,
+  readLatencyTable,
+  writeLatencyTable,
+} from '../../src/latency/lut.js';
 
 const SHARED = new URL('../../data/latency/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-lut-'));
@@ -69,7 +83,9 @@ describe('latency table YAML', () => {
   });
 
   it('unreadable and empty files give clear errors', () => {
-    expect(() => readLatencyTable(join(tmp, 'does-not-exist.yaml'))).toThrow(/cannot read latency table .*does-not-exist\.yaml.*ENOENT/);
+    expect(() => readLatencyTable(join(tmp, 'does-not-exist.yaml'))).toThrow(
+      /cannot read latency table .*does-not-exist\.yaml.*ENOENT/,
+    );
     const empty = join(tmp, 'empty.yaml');
     writeFileSync(empty, '# just a comment\n');
     expect(() => readLatencyTable(empty)).toThrow(/no entries/);
@@ -97,7 +113,11 @@ describe('latency tables as YAML (PyYAML interop)', () => {
     const flow = readLatencyTable(fixture('pyyaml-flow.yaml'));
     expect(flow.entries).toEqual(block.entries);
     expect(block.entries.get('Conv-input:224x224x3-output:112x112x32')).toEqual({ count: 50, mean: 1.2345678, var: 1e-5 });
-    expect(flow.entries.get('expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:3-stride:1-idskip:0')).toEqual({ count: 50, mean: 0.5, var: 0.00012 });
+    expect(flow.entries.get('expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:3-stride:1-idskip:0')).toEqual({
+      count: 50,
+      mean: 0.5,
+      var: 0.00012,
+    });
   });
 
   it('writes without float noise, exponents PyYAML reads as floats, and reads back what it wrote', () => {
@@ -107,7 +127,9 @@ describe('latency tables as YAML (PyYAML interop)', () => {
     expect(text).toContain('# cpu: test cpu\n');
     expect(text).toContain('  mean: 0.0066988\n');
     expect(text).toContain('  var: 0.00001\n');
-    expect(formatLatencyTable({ meta: {}, entries: new Map([['A', { count: 1, mean: 2e-9 }]]) })).toBe('A:\n  count: 1\n  mean: 2.0e-9\n');
+    expect(formatLatencyTable({ meta: {}, entries: new Map([['A', { count: 1, mean: 2e-9 }]]) })).toBe(
+      'A:\n  count: 1\n  mean: 2.0e-9\n',
+    );
     expect(text).not.toMatch(/\d{13,}/);
     const back = parseLatencyTable(text);
     expect(back.meta).toEqual(t.meta);
@@ -128,15 +150,36 @@ describe('latency keys', () => {
     expect(stemKey(33, 16)).toBe('Conv-input:33x33x3-output:17x17x16');
     expect(featureMixKey(7, 320, 1280)).toBe('Conv_1-input:7x7x320-output:7x7x1280');
     expect(logitsKey(7, 1280, 1000)).toBe('Logits-input:7x7x1280-output:1000');
-    expect(parseLatencyKey('Logits-input:7x7x1280-output:1000')).toEqual({ op: 'Logits', input: [7, 7, 1280], output: [1000], params: {} });
+    expect(parseLatencyKey('Logits-input:7x7x1280-output:1000')).toEqual({
+      op: 'Logits',
+      input: [7, 7, 1280],
+      output: [1000],
+      params: {},
+    });
   });
 
   it('maps keys to native ops', () => {
-    expect(keyToNativeOp('Conv-input:224x224x3-output:112x112x32')).toEqual({ type: 'conv', inH: 224, inW: 224, inC: 3, outC: 32, kernel: 3, stride: 2 });
+    expect(keyToNativeOp('Conv-input:224x224x3-output:112x112x32')).toEqual({
+      type: 'conv',
+      inH: 224,
+      inW: 224,
+      inC: 3,
+      outC: 32,
+      kernel: 3,
+      stride: 2,
+    });
     expect(keyToNativeOp('Conv_1-input:7x7x320-output:7x7x1280')).toMatchObject({ type: 'conv', kernel: 1, stride: 1 });
     expect(keyToNativeOp('Logits-input:7x7x1280-output:1000')).toEqual({ type: 'logits', inH: 7, inW: 7, inC: 1280, outC: 1000 });
     expect(keyToNativeOp('expanded_conv-input:14x14x80-output:14x14x80-expand:3-kernel:5-stride:1-idskip:1')).toEqual({
-      type: 'mbconv', inH: 14, inW: 14, inC: 80, outC: 80, expand: 3, kernel: 5, stride: 1, idskip: true,
+      type: 'mbconv',
+      inH: 14,
+      inW: 14,
+      inC: 80,
+      outC: 80,
+      expand: 3,
+      kernel: 5,
+      stride: 1,
+      idskip: true,
     });
   });
 
@@ -144,7 +187,10 @@ describe('latency keys', () => {
     const bad: Array<[string, RegExp]> = [
       ['Attention-input:7x7x8-output:7x7x8', /unknown op 'Attention'/],
       ['AvgPool2D-input:7x7x1152-output:1x1x1152', /unknown op 'AvgPool2D'/],
-      ['expanded_conv-input:1x1x16-output:2x2x24-expand:3-kernel:3-stride:2-idskip:0', /impossible shape: stride 2 on a 1x1 input gives 1x1, not 2x2/],
+      [
+        'expanded_conv-input:1x1x16-output:2x2x24-expand:3-kernel:3-stride:2-idskip:0',
+        /impossible shape: stride 2 on a 1x1 input gives 1x1, not 2x2/,
+      ],
       ['expanded_conv-input:56x56x24-output:56x56x24-expand:3-kernel:3-stride:2-idskip:0', /impossible shape/],
       ['expanded_conv-input:8x8x16-output:8x8x24-expand:3-kernel:3-stride:1-idskip:1', /idskip:1 needs stride 1 and equal/],
       ['expanded_conv-input:8x8x16-output:8x8x16-expand:3-kernel:4-stride:1-idskip:0', /kernel:4 is not one of/],

@@ -3,9 +3,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { ArchError, archParts, archToNativeOps, fromNetConfig, netConfigToKeys, parseArch, type ProxylessArch } from '../../src/latency/arch.js';
+import {
+  ArchError,
+  archParts,
+  archToNativeOps,
+  fromNetConfig,
+  netConfigToKeys,
+  parseArch,
+  type ProxylessArch,
+} from '../../src/latency/arch.js';
 import { parseLatencyTable, readLatencyTable, type LatencyTable } from '../../src/latency/lut.js';
-import { findLatency, lookupLatency, MissingLatencyError, predictLatency, supernetLatencies } from '../../src/latency/predictor.js';
+import {
+  findLatency,
+  lookupLatency,
+  MissingLatencyError,
+  predictLatency,
+  supernetLatencies,
+} from '../../src/latency/predictor.js';
 import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../../src/latency/space.js';
 import { Rng } from '../../src/util/rng.js';
 import { CIFAR_LAYOUT, IMAGENET_LAYOUT } from '../../src/mobilenet/layout.js';
@@ -34,7 +48,9 @@ const tinyKeys = [
   'Logits-input:2x2x16-output:10',
 ];
 const tinyTable: LatencyTable = parseLatencyTable(
-  tinyKeys.map((k, i) => `${k}:\n  count: 5\n  mean: ${[1.5, 2.25, 3, 0.5, 0.125][i]}\n  median: ${[1, 2, 3, 0.5, 0.25][i]}\n`).join(''),
+  tinyKeys
+    .map((k, i) => `${k}:\n  count: 5\n  mean: ${[1.5, 2.25, 3, 0.5, 0.125][i]}\n  median: ${[1, 2, 3, 0.5, 0.25][i]}\n`)
+    .join(''),
 );
 
 describe('architecture forms', () => {
@@ -84,7 +100,9 @@ describe('architecture forms', () => {
     expect(() => archParts(bad1)).toThrow(/block 0: input 5x5x4 does not match the previous output 4x4x4/);
     const bad2 = { ...tiny, blocks: [{ ...(tiny.blocks[0] as object), stride: 2 }] } as ProxylessArch;
     expect(() => archParts(bad2)).toThrow(/identity skip needs stride 1/);
-    const cfg = readJson('proxylessnas_proxyless_mobile.config') as { blocks: Array<{ mobile_inverted_conv: Record<string, unknown> }> };
+    const cfg = readJson('proxylessnas_proxyless_mobile.config') as {
+      blocks: Array<{ mobile_inverted_conv: Record<string, unknown> }>;
+    };
     cfg.blocks[3].mobile_inverted_conv = { name: 'Transformer' };
     expect(() => fromNetConfig(cfg)).toThrow(/blocks\[3\]: unknown layer 'Transformer'/);
     expect(() => parseArch({ foo: 1 })).toThrow(ArchError);
@@ -121,9 +139,11 @@ describe('table-sum prediction', () => {
     const scaled = lookupLatency(tinyTable, key, { missing: 'scale' });
     expect(scaled.ms).toBeCloseTo((3 * macs(12)) / macs(8), 12);
     // No entry of the same op and spatial size: still an error.
-    expect(() => lookupLatency(tinyTable, 'expanded_conv-input:9x9x4-output:9x9x4-expand:3-kernel:5-stride:1-idskip:1', { missing: 'nearest' })).toThrow(
-      MissingLatencyError,
-    );
+    expect(() =>
+      lookupLatency(tinyTable, 'expanded_conv-input:9x9x4-output:9x9x4-expand:3-kernel:5-stride:1-idskip:1', {
+        missing: 'nearest',
+      }),
+    ).toThrow(MissingLatencyError);
   });
 
   it('the published table covers the whole ProxylessNAS mobile space', () => {

@@ -24,7 +24,21 @@ beforeAll(() => {
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-profile-'));
 const N = 10;
 const KEYS = spaceKeys(proxylessSpace({ inputSize: 32 })).slice(0, N);
-const base = (out: string) => ['profile', '--resolution', '32', '--limit', String(N), '--repeats', '3', '--warmup', '0', '--max-time-ms', '50', '--out', out];
+const base = (out: string) => [
+  'profile',
+  '--resolution',
+  '32',
+  '--limit',
+  String(N),
+  '--repeats',
+  '3',
+  '--warmup',
+  '0',
+  '--max-time-ms',
+  '50',
+  '--out',
+  out,
+];
 
 function readTable(path: string): LatencyTable {
   return parseLatencyTable(readFileSync(path, 'utf8'), { file: path, allowTruncatedTail: true });
@@ -35,12 +49,20 @@ function noLeftovers(dir: string): void {
 }
 
 describe('profile survives kills', () => {
-  it('killed after an entry, inside the header write and inside the resume rewrite: resumes to the full table', async ({ skip }) => {
+  it('killed after an entry, inside the header write and inside the resume rewrite: resumes to the full table', async ({
+    skip,
+  }) => {
     if (!native) return skip();
     const out = join(tmp, 'chain.yaml');
     // Each step: the kill point of one run. A fresh run first, then --resume runs.
     // (A kill after an entry of a fresh run and of a resumed one; the rewrite killed before and after its rename.)
-    const plan = ['table.header.tmp-written:1', 'table.entry:3', 'table.rewrite.tmp-written:1', 'table.entry:2', 'table.rewrite.renamed:1'];
+    const plan = [
+      'table.header.tmp-written:1',
+      'table.entry:3',
+      'table.rewrite.tmp-written:1',
+      'table.entry:2',
+      'table.rewrite.renamed:1',
+    ];
     let kept = new Map<string, unknown>();
     for (const killAt of plan) {
       const r = await wgnasChild([...base(out), ...(existsSync(out) ? ['--resume'] : [])], { killAt });
@@ -67,7 +89,9 @@ describe('profile survives kills', () => {
     noLeftovers(tmp);
   });
 
-  it('two processes on one table: the second refuses naming the first; after the first is killed it takes over', async ({ skip }) => {
+  it('two processes on one table: the second refuses naming the first; after the first is killed it takes over', async ({
+    skip,
+  }) => {
     if (!native) return skip();
     const out = join(tmp, 'shared.yaml');
     const slow = ['profile', '--resolution', '224', '--limit', '40', '--repeats', '200', '--warmup', '0', '--out', out];
@@ -75,7 +99,8 @@ describe('profile survives kills', () => {
     let firstDone = false;
     const first = wgnasChild(slow, { onStart: (c) => (firstPid = c.pid!) }).then((r) => ((firstDone = true), r));
     // Wait until the first has written its header.
-    for (let i = 0; i < 600 && !firstDone && !(existsSync(out) && readFileSync(out, 'utf8').includes('# date:')); i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 600 && !firstDone && !(existsSync(out) && readFileSync(out, 'utf8').includes('# date:')); i++)
+      await new Promise((res) => setTimeout(res, 100));
     expect(firstDone).toBe(false);
     const second = await wgnasInProcess([...slow, '--resume']);
     expect(second.code).toBe(1);
@@ -84,7 +109,20 @@ describe('profile survives kills', () => {
     process.kill(firstPid, 'SIGKILL');
     expect((await first).signal).toBe('SIGKILL');
     const before = readTable(out).entries.size;
-    const third = await wgnasInProcess(['profile', '--resolution', '224', '--limit', String(before + 1), '--repeats', '200', '--warmup', '0', '--out', out, '--resume']);
+    const third = await wgnasInProcess([
+      'profile',
+      '--resolution',
+      '224',
+      '--limit',
+      String(before + 1),
+      '--repeats',
+      '200',
+      '--warmup',
+      '0',
+      '--out',
+      out,
+      '--resume',
+    ]);
     expect(third.code, third.err).toBe(0);
     expect(third.err).toMatch(new RegExp(`was locked by process ${firstPid}, which is gone: taking it over`));
     const t = readTable(out);
@@ -101,7 +139,9 @@ describe('profile --resume refuses a table measured elsewhere', () => {
     const text = readFileSync(pixel, 'utf8');
     let r = await wgnasInProcess([...base(pixel), '--resume']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^wgnas profile: cannot resume .*pixel1\.yaml: it has no stamp header \(empty, or not a wgnas profile table\)/);
+    expect(r.err).toMatch(
+      /^wgnas profile: cannot resume .*pixel1\.yaml: it has no stamp header \(empty, or not a wgnas profile table\)/,
+    );
     expect(readFileSync(pixel, 'utf8')).toBe(text);
 
     const empty = join(tmp, 'empty.yaml');

@@ -56,7 +56,15 @@ describe('buildLatencyTable', () => {
     if (!native) return skip();
     const out = join(tmp, 'small.yaml');
     const progress: number[] = [];
-    const res = await buildLatencyTable({ keys, out, ...fast, threads: 1, flushBytes: 'auto', meta: { space: 'test' }, onProgress: (d) => progress.push(d) });
+    const res = await buildLatencyTable({
+      keys,
+      out,
+      ...fast,
+      threads: 1,
+      flushBytes: 'auto',
+      meta: { space: 'test' },
+      onProgress: (d) => progress.push(d),
+    });
     expect(res.measured).toBe(keys.length);
     expect(progress.at(-1)).toBe(keys.length);
     const t = readLatencyTable(out);
@@ -90,7 +98,9 @@ describe('buildLatencyTable', () => {
     expect(res.measured).toBe(3);
     expect([...readLatencyTable(out).entries.keys()]).toEqual(keys);
     await expect(buildLatencyTable({ keys, out, ...fast })).rejects.toThrow(/already exists: pass --resume .* or --force/);
-    await expect(buildLatencyTable({ keys, out, ...fast, threads: 2, resume: true })).rejects.toThrow(/cannot resume .* threads '1'/);
+    await expect(buildLatencyTable({ keys, out, ...fast, threads: 2, resume: true })).rejects.toThrow(
+      /cannot resume .* threads '1'/,
+    );
     const again = await buildLatencyTable({ keys, out, ...fast, resume: true });
     expect(again.measured).toBe(0);
   });
@@ -98,7 +108,9 @@ describe('buildLatencyTable', () => {
   it('rejects bad keys before measuring anything', async ({ skip }) => {
     if (!native) return skip();
     const out = join(tmp, 'never.yaml');
-    await expect(buildLatencyTable({ keys: [keys[0], 'Mystery-input:4x4x4-output:4x4x4'], out })).rejects.toThrow(LatencyKeyError);
+    await expect(buildLatencyTable({ keys: [keys[0], 'Mystery-input:4x4x4-output:4x4x4'], out })).rejects.toThrow(
+      LatencyKeyError,
+    );
     await expect(
       buildLatencyTable({ keys: ['expanded_conv-input:1x1x16-output:2x2x24-expand:3-kernel:3-stride:2-idskip:0'], out }),
     ).rejects.toThrow(/impossible shape/);
@@ -126,9 +138,13 @@ describe('CLI', () => {
     await profileCmd(['--resolution', '32', '--limit', '4', '--repeats', '3', '--warmup', '0', '--out', out, '--resume']);
     expect(cap.text()).toMatch(/4 entries \(1 measured, 3 reused\)/);
     vi.restoreAllMocks();
-    await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(/--space must be proxyless or cifar, got 'nb201'/);
+    await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(
+      /--space must be proxyless or cifar, got 'nb201'/,
+    );
     await expect(profileCmd(['--repeats', '3'])).rejects.toThrow(/--out FILE is required/);
-    await expect(profileCmd(['--out', out, '--backend', 'tpu'])).rejects.toThrow(/--backend must be onednn or xnnpack, got 'tpu'/);
+    await expect(profileCmd(['--out', out, '--backend', 'tpu'])).rejects.toThrow(
+      /--backend must be onednn or xnnpack, got 'tpu'/,
+    );
   });
 
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {

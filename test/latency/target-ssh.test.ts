@@ -19,7 +19,16 @@ import { proxylessSpace, spaceKeys } from '../../src/latency/space.js';
 import { parseTarget, TargetError } from '../../src/latency/ssh.js';
 import { buildTable } from '../../src/latency/table-writer.js';
 import { wgnasInProcess } from '../helpers/cli.js';
-import { aarch64Binfmt, ARM64_PREFIX, freePort, hostArch, QEMU, startSshd, targetTestsMissing, type TestSshd } from '../helpers/sshd.js';
+import {
+  aarch64Binfmt,
+  ARM64_PREFIX,
+  freePort,
+  hostArch,
+  QEMU,
+  startSshd,
+  targetTestsMissing,
+  type TestSshd,
+} from '../helpers/sshd.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-target-'));
 const EMULATED = { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU, QEMU_LD_PREFIX: ARM64_PREFIX };
@@ -45,15 +54,39 @@ beforeAll(async () => {
 afterAll(() => sshd?.stop());
 
 const KEYS = spaceKeys(proxylessSpace({ inputSize: 16 })).slice(0, 4);
-const fastN = (limit: number) => ['--resolution', '16', '--limit', String(limit), '--repeats', '2', '--warmup', '0', '--max-time-ms', '50', '--quiet'];
+const fastN = (limit: number) => [
+  '--resolution',
+  '16',
+  '--limit',
+  String(limit),
+  '--repeats',
+  '2',
+  '--warmup',
+  '0',
+  '--max-time-ms',
+  '50',
+  '--quiet',
+];
 const fast = fastN(4);
 const targetArgs = (name: string, dir = join(tmp, `remote-${name}`)) => [
-  '--target', sshd!.url(name), '--identity', sshd!.identity, '--known-hosts', sshd!.knownHosts, '--target-dir', dir,
+  '--target',
+  sshd!.url(name),
+  '--identity',
+  sshd!.identity,
+  '--known-hosts',
+  sshd!.knownHosts,
+  '--target-dir',
+  dir,
 ];
 
 describe('targets: parsing and messages (no server)', () => {
   it('parses ssh:// addresses and refuses others in one line', () => {
-    expect(parseTarget('ssh://pi@raspberry:2222')).toEqual({ user: 'pi', host: 'raspberry', port: 2222, device: 'ssh://raspberry:2222' });
+    expect(parseTarget('ssh://pi@raspberry:2222')).toEqual({
+      user: 'pi',
+      host: 'raspberry',
+      port: 2222,
+      device: 'ssh://raspberry:2222',
+    });
     expect(parseTarget('ssh://[::1]:22').device).toBe('ssh://[::1]:22');
     expect(() => parseTarget('ssh://u:pw@h')).toThrow(/no passwords/);
     expect(() => parseTarget('adb://emulator-5554')).toThrow(/adb targets are not supported/);
@@ -61,13 +94,31 @@ describe('targets: parsing and messages (no server)', () => {
   });
 
   it('writes op chains as the profiler reads them and names why a start failed', () => {
-    expect(chainLine({ id: 'k', ops: [{ type: 'mbconv', inH: 8, inC: 8, outC: 8, expand: 3, kernel: 5, idskip: true }, { type: 'logits', inH: 8, inC: 8, outC: 10 }] })).toBe(
-      'k type=mbconv,inH=8,inC=8,outC=8,expand=3,kernel=5,idskip=1;type=logits,inH=8,inC=8,outC=10',
+    expect(
+      chainLine({
+        id: 'k',
+        ops: [
+          { type: 'mbconv', inH: 8, inC: 8, outC: 8, expand: 3, kernel: 5, idskip: true },
+          { type: 'logits', inH: 8, inC: 8, outC: 10 },
+        ],
+      }),
+    ).toBe('k type=mbconv,inH=8,inC=8,outC=8,expand=3,kernel=5,idskip=1;type=logits,inH=8,inC=8,outC=10');
+    expect(
+      startFailure(
+        './wgnas-profiler: error while loading shared libraries: libdnnl.so.2: cannot open shared object file: No such file or directory',
+        'aarch64',
+        'd',
+      ),
+    ).toMatch(/libdnnl\.so\.2 is missing there/);
+    expect(
+      startFailure("qemu-aarch64-static: Could not open '/lib/ld-linux-aarch64.so.1': No such file or directory", 'aarch64', 'd'),
+    ).toMatch(/loader \/lib\/ld-linux-aarch64\.so\.1 is missing/);
+    expect(
+      startFailure("./wgnas-profiler: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found", 'aarch64', 'd'),
+    ).toMatch(/older than the profiler needs \(GLIBC_2\.34\)/);
+    expect(startFailure('sh: 1: exec: ./wgnas-profiler: Exec format error', 'aarch64', 'd')).toMatch(
+      /not aarch64, although it reports it/,
     );
-    expect(startFailure("./wgnas-profiler: error while loading shared libraries: libdnnl.so.2: cannot open shared object file: No such file or directory", 'aarch64', 'd')).toMatch(/libdnnl\.so\.2 is missing there/);
-    expect(startFailure("qemu-aarch64-static: Could not open '/lib/ld-linux-aarch64.so.1': No such file or directory", 'aarch64', 'd')).toMatch(/loader \/lib\/ld-linux-aarch64\.so\.1 is missing/);
-    expect(startFailure("./wgnas-profiler: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found", 'aarch64', 'd')).toMatch(/older than the profiler needs \(GLIBC_2\.34\)/);
-    expect(startFailure('sh: 1: exec: ./wgnas-profiler: Exec format error', 'aarch64', 'd')).toMatch(/not aarch64, although it reports it/);
     expect(startFailure('some other failure', 'aarch64', 'd')).toBeNull();
   });
 });
@@ -97,7 +148,9 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
     // A table never mixes devices: the local one is not extended from the target, nor the other way.
     const mixed = await wgnasInProcess(['profile', '--out', local, ...fast, '--resume', ...targetArgs('arm')]);
     expect(mixed.code).toBe(2);
-    expect(mixed.err).toMatch(/^wgnas profile: cannot resume .*local\.yaml: it was measured with target none \(this machine\), this run has 'ssh:\/\/127\.0\.0\.1:\d+'/);
+    expect(mixed.err).toMatch(
+      /^wgnas profile: cannot resume .*local\.yaml: it was measured with target none \(this machine\), this run has 'ssh:\/\/127\.0\.0\.1:\d+'/,
+    );
     expect(mixed.err.trim().split('\n')).toHaveLength(1);
     const back = await wgnasInProcess(['profile', '--out', remote, ...fast, '--resume']);
     expect(back.code).toBe(2);
@@ -169,29 +222,58 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
     };
     const closed = await freePort();
     const common = ['--identity', sshd.identity, '--known-hosts', sshd.knownHosts];
-    await expectOneLine(['--target', `ssh://${sshd.user}@127.0.0.1:${closed}`, ...common], 1, /^wgnas profile: .*cannot reach it: .*Connection refused/, 'unreachable');
-    await expectOneLine(targetArgs('riscv'), 1, /reports architecture 'riscv64', and wgnas builds its profiler for x86_64 and aarch64 only/, 'riscv');
+    await expectOneLine(
+      ['--target', `ssh://${sshd.user}@127.0.0.1:${closed}`, ...common],
+      1,
+      /^wgnas profile: .*cannot reach it: .*Connection refused/,
+      'unreachable',
+    );
+    await expectOneLine(
+      targetArgs('riscv'),
+      1,
+      /reports architecture 'riscv64', and wgnas builds its profiler for x86_64 and aarch64 only/,
+      'riscv',
+    );
     // Reports aarch64 without an emulator: the kernel refuses the program, or (binfmt_misc with
     // qemu registered) qemu finds no aarch64 C library: a library missing on the target.
-    const armless = aarch64Binfmt() ? /the C library's loader \/lib\/ld-linux-aarch64\.so\.1 is missing there/ : /the aarch64 profiler does not run on the target \(Exec format error\)/;
+    const armless = aarch64Binfmt()
+      ? /the C library's loader \/lib\/ld-linux-aarch64\.so\.1 is missing there/
+      : /the aarch64 profiler does not run on the target \(Exec format error\)/;
     await expectOneLine(targetArgs('armless', join(tmp, 'remote-arm')), 1, armless, 'armless');
     // A library missing on the target: its copy of the bundle lost libdnnl.so.2.
     const dir = join(tmp, 'remote-damaged');
-    expect((await wgnasInProcess(['profile', '--out', join(tmp, 'ok.yaml'), ...fastN(1), ...targetArgs('damaged', dir)])).code).toBe(0);
+    expect(
+      (await wgnasInProcess(['profile', '--out', join(tmp, 'ok.yaml'), ...fastN(1), ...targetArgs('damaged', dir)])).code,
+    ).toBe(0);
     const installed = readdirSync(dir).filter((d) => d.startsWith('aarch64-'));
     rmSync(join(dir, installed[0], 'lib', 'libdnnl.so.2'));
-    await expectOneLine(targetArgs('damaged', dir), 1, /the aarch64 profiler cannot start on the target: libdnnl\.so\.2 is missing there/, 'damaged');
+    await expectOneLine(
+      targetArgs('damaged', dir),
+      1,
+      /the aarch64 profiler cannot start on the target: libdnnl\.so\.2 is missing there/,
+      'damaged',
+    );
     // No bundle built for the target's architecture.
     const empty = join(tmp, 'no-bundles');
     mkdirSync(empty);
     process.env.WGNAS_TARGET_BUNDLES = empty;
     try {
-      await expectOneLine(targetArgs('arm', join(tmp, 'remote-nobundle')), 1, /no aarch64 profiler is built .*: run scripts\/build-target\.sh aarch64/, 'nobundle');
+      await expectOneLine(
+        targetArgs('arm', join(tmp, 'remote-nobundle')),
+        1,
+        /no aarch64 profiler is built .*: run scripts\/build-target\.sh aarch64/,
+        'nobundle',
+      );
     } finally {
       delete process.env.WGNAS_TARGET_BUNDLES;
     }
     await expectOneLine(['--target', 'adb://emulator-5554'], 2, /--target.*adb:\/\/ targets are not supported/, 'adb');
-    await expectOneLine(['--identity', sshd.identity], 2, /--identity, --known-hosts, --target-dir and --retries set up --target/, 'noident');
+    await expectOneLine(
+      ['--identity', sshd.identity],
+      2,
+      /--identity, --known-hosts, --target-dir and --retries set up --target/,
+      'noident',
+    );
     await expectOneLine(['--device', 'gpu', ...targetArgs('arm')], 2, /--target applies only with --device cpu/, 'gputarget');
   });
 });

@@ -113,14 +113,23 @@ describe('text form', () => {
     expectCellError(() => parseCell('pw6<0;dw3<1;pwl<1;=>3'), 'node 1', 'dead node');
     expectCellError(() => parseCell('pw6<0;dw3<1;pwl<2;=>3+3'), 'duplicate output 3');
     expectCellError(() => parseCell('pw6<0;dw3<1;pwl<2;=>0'), 'output 0');
-    expectCellError(() => validateCell({ nodes: [{ op: 'pwl', inputs: [0, 1, 0] }], outputs: [1] }, S1), 'node 0', '1 or 2 inputs');
+    expectCellError(
+      () => validateCell({ nodes: [{ op: 'pwl', inputs: [0, 1, 0] }], outputs: [1] }, S1),
+      'node 0',
+      '1 or 2 inputs',
+    );
     const seven = 'pw1<0;' + Array.from({ length: MAX_NODES }, (_, i) => `dw3<${i + 1}`).join(';') + ';=>7';
     expectCellError(() => parseCell(seven), `at most ${MAX_NODES}`);
     // Shape-dependent problems.
     expectCellError(() => validateCell(parseCell('pw6<0;dw3<1;=>2'), S2), 'node 1', '24 channels', 'outputs need 6');
     expectCellError(() => validateCell(parseCell('pwl<0;=>1'), S2), 'node 0', "'in' resolution");
     expectCellError(() => validateCell(parseCell('pw3<0;dw3<0;pwl<1,2;=>3'), S2), 'node 2', 'summed inputs disagree');
-    expectCellError(() => validateCell(parseCell('pw3<0;c3e1<0;pwl<1,2;=>3'), S1W), 'node 2', 'summed inputs disagree', '12 channels');
+    expectCellError(
+      () => validateCell(parseCell('pw3<0;c3e1<0;pwl<1,2;=>3'), S1W),
+      'node 2',
+      'summed inputs disagree',
+      '12 channels',
+    );
     expectCellError(() => validateCell(zeroCell(), S2), 'zero cell needs');
     expectCellError(() => validateCell(mbconvCell(3, 6), { inC: 0, outC: 4, stride: 1, inH: 4 }), 'bad layer shape');
     expect(validateCell(zeroCell(), S1)).toEqual([]);
@@ -203,7 +212,14 @@ describe('constructors', () => {
   });
 
   it('pruneDeadNodes removes dead nodes and renumbers', () => {
-    const dead: Cell = { nodes: [{ op: 'pw3', inputs: [0] }, { op: 'dw3', inputs: [0] }, { op: 'pwl', inputs: [2] }], outputs: [3] };
+    const dead: Cell = {
+      nodes: [
+        { op: 'pw3', inputs: [0] },
+        { op: 'dw3', inputs: [0] },
+        { op: 'pwl', inputs: [2] },
+      ],
+      outputs: [3],
+    };
     expect(formatCell(pruneDeadNodes(dead))).toBe('dw3<0;pwl<1;=>2');
   });
 });
@@ -270,7 +286,14 @@ function relu6(v: Float64Array): Float64Array {
 }
 
 /** The cell (plus the layer shortcut) in f64 from the CPU references of the layers. */
-function layerRef(cell: Cell, s: LayerShape, x: Float64Array, n: number, w: Weights, prefix: string): { y: Float64Array; shape: number[] } {
+function layerRef(
+  cell: Cell,
+  s: LayerShape,
+  x: Float64Array,
+  n: number,
+  w: Weights,
+  prefix: string,
+): { y: Float64Array; shape: number[] } {
   const infos = validateCell(cell, s);
   const vals: Array<{ d: Float64Array; shape: number[] }> = [{ d: x, shape: [n, s.inC, s.inH, s.inH] }];
   cell.nodes.forEach((node, i) => {
@@ -308,7 +331,11 @@ async function readWeights(gpu: Gpu, m: CellModule, rng: Rng): Promise<Weights> 
 
 describe('CellModule on the tape vs the f64 CPU reference', () => {
   const cases: Array<{ label: string; cell: Cell; s: LayerShape }> = [
-    { label: '2-input DAG, two outputs, stride 2', cell: parseCell('pw3<0;c3e3<0;dw5<1;dw3<2,3;pwl<4;pwl<3;=>5+6'), s: { inC: 3, outC: 5, stride: 2, inH: 6 } },
+    {
+      label: '2-input DAG, two outputs, stride 2',
+      cell: parseCell('pw3<0;c3e3<0;dw5<1;dw3<2,3;pwl<4;pwl<3;=>5+6'),
+      s: { inC: 3, outC: 5, stride: 2, inH: 6 },
+    },
     { label: 'MBConv k5 e3 with shortcut', cell: mbconvCell(5, 3), s: { inC: 4, outC: 4, stride: 1, inH: 5 } },
   ];
   for (const { label, cell, s } of cases) {

@@ -58,12 +58,19 @@ describe('cell ops', () => {
 /** A profiler whose op time is a known function of the op: 1 ms per million MACs + 0.01 ms. */
 function fakeNative(calls: NativeOp[][]): NativeBinding {
   const macs = (op: NativeOp): number => {
-    if (op.type === 'conv') return op.inH ** 2 / (op.stride ?? 1) ** 2 * op.inC * op.outC * op.kernel ** 2;
-    if (op.type === 'dwconv') return op.inH ** 2 / (op.stride ?? 1) ** 2 * op.inC * op.kernel ** 2;
+    if (op.type === 'conv') return (op.inH ** 2 / (op.stride ?? 1) ** 2) * op.inC * op.outC * op.kernel ** 2;
+    if (op.type === 'dwconv') return (op.inH ** 2 / (op.stride ?? 1) ** 2) * op.inC * op.kernel ** 2;
     return 1000;
   };
   return {
-    cpuInfo: () => ({ model: 'fake cpu', vendor: 'x', logicalCores: 1, availableCores: 1, features: [], cacheBytes: { l2: 1 << 20 } }),
+    cpuInfo: () => ({
+      model: 'fake cpu',
+      vendor: 'x',
+      logicalCores: 1,
+      availableCores: 1,
+      features: [],
+      cacheBytes: { l2: 1 << 20 },
+    }),
     backends: () => [{ name: 'onednn', available: true, version: 'fake' }],
     profile: async (ops: NativeOp[]) => {
       calls.push(ops);
@@ -102,7 +109,6 @@ describe('pricing a space', () => {
     const choices = space.cells.map(() => 0);
     expect(archCost(lat, choices)).toBeCloseTo(lat.fixed + lat.perPosition.reduce((s, p) => s + p[0], 0), 12);
   });
-
 
   it('oneDNN prices a real space: deeper / wider cells of a layer cost more', async ({ skip }) => {
     if (!native) return skip();

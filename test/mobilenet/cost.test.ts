@@ -9,7 +9,17 @@ import { parseLatencyTable, readLatencyTable } from '../../src/latency/lut.js';
 import { predictLatency } from '../../src/latency/predictor.js';
 import { cellMadds } from '../../src/mobilenet/cell.js';
 import { maddsCost } from '../../src/mobilenet/cost/madds.js';
-import { type CostModel, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, formatCostRange, pairCostGrad } from '../../src/mobilenet/cost/model.js';
+import {
+  type CostModel,
+  archCost,
+  costRange,
+  costUnderProbs,
+  describeCost,
+  expectedCost,
+  formatCost,
+  formatCostRange,
+  pairCostGrad,
+} from '../../src/mobilenet/cost/model.js';
 import { imagenetPositionsCost, tableCost } from '../../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT, IMAGENET_LAYOUT, layoutSpace, positionStages } from '../../src/mobilenet/layout.js';
 import { fixedMadds } from '../../src/mobilenet/madds.js';
@@ -20,15 +30,36 @@ import { Rng } from '../../src/util/rng.js';
 const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
 describe('expected cost', () => {
-  const m: Pick<CostModel, 'fixed' | 'perPosition'> = { fixed: 2, perPosition: [[1, 3], [0.5, 2, 0]] };
+  const m: Pick<CostModel, 'fixed' | 'perPosition'> = {
+    fixed: 2,
+    perPosition: [
+      [1, 3],
+      [0.5, 2, 0],
+    ],
+  };
 
   it('E[cost] = fixed + Σ p·cost; one-hot probabilities give the architecture cost', () => {
-    expect(costUnderProbs(m, [[0.25, 0.75], [0.2, 0.3, 0.5]])).toBeCloseTo(2 + 0.25 + 2.25 + 0.1 + 0.6, 12);
-    expect(costUnderProbs(m, [[0, 1], [0, 0, 1]])).toBe(5);
+    expect(
+      costUnderProbs(m, [
+        [0.25, 0.75],
+        [0.2, 0.3, 0.5],
+      ]),
+    ).toBeCloseTo(2 + 0.25 + 2.25 + 0.1 + 0.6, 12);
+    expect(
+      costUnderProbs(m, [
+        [0, 1],
+        [0, 0, 1],
+      ]),
+    ).toBe(5);
     expect(archCost(m, [1, 2])).toBe(5);
     expect(costRange(m)).toEqual({ min: 3, max: 7 });
     expect(() => costUnderProbs(m, [[1, 0]])).toThrow(/rows/);
-    expect(() => costUnderProbs(m, [[1, 0], [1, 0]])).toThrow(/position 1 has 2 entries for 3 candidates/);
+    expect(() =>
+      costUnderProbs(m, [
+        [1, 0],
+        [1, 0],
+      ]),
+    ).toThrow(/position 1 has 2 entries for 3 candidates/);
   });
 
   it('archCost rejects choices that do not fit the model', () => {
@@ -42,7 +73,13 @@ describe('expected cost', () => {
     const alphas = big.perPosition.map((row) => row.map(() => rng.normal()));
     const { value, gradAlphas, probs } = expectedCost(big, alphas);
     probs.forEach((p) => expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12));
-    expect(value).toBeCloseTo(costUnderProbs(big, alphas.map((a) => softmax(a))), 12);
+    expect(value).toBeCloseTo(
+      costUnderProbs(
+        big,
+        alphas.map((a) => softmax(a)),
+      ),
+      12,
+    );
     const h = 1e-6;
     alphas.forEach((row, b) =>
       row.forEach((_, j) => {
@@ -99,11 +136,15 @@ describe('cost from a latency table', () => {
     expect(m.unit).toBe('ms');
     expect(m.fixed).toBeCloseTo(full.fixed, 12);
     const ref = positionStages(IMAGENET_LAYOUT).map((p) => `${p.stage}/${p.depth}`);
-    positionStages(CIFAR_LAYOUT).forEach((p, b) => expect(m.perPosition[b]).toEqual(full.perPosition[ref.indexOf(`${p.stage}/${p.depth}`)]));
+    positionStages(CIFAR_LAYOUT).forEach((p, b) =>
+      expect(m.perPosition[b]).toEqual(full.perPosition[ref.indexOf(`${p.stage}/${p.depth}`)]),
+    );
     // 'zero' (last candidate where offered) costs nothing.
-    layoutSpace(CIFAR_LAYOUT).positions.slice(1).forEach((pos, b) => {
-      if (pos.candidates.at(-1) === 'zero') expect(m.perPosition[b].at(-1)).toBe(0);
-    });
+    layoutSpace(CIFAR_LAYOUT)
+      .positions.slice(1)
+      .forEach((pos, b) => {
+        if (pos.candidates.at(-1) === 'zero') expect(m.perPosition[b].at(-1)).toBe(0);
+      });
     const r = costRange(m);
     expect(r.min).toBeLessThan(r.max);
   });

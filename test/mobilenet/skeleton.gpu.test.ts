@@ -46,16 +46,22 @@ describe('Skeleton', () => {
     // Choice layers over the same candidates, sharing the fixed net's modules for the chosen ones.
     const store = new ParamStore(onGpu(gpu), new Rng(9));
     const layers = space.shapes.map((shape, b) => new ChoiceLayer(store, b, space.cells[b], shape, choices[b]));
-    layers.forEach((l, b) => (l.candidates[choices[b]] = net.skeleton.layers[b].cell.nodes.length ? net.skeleton.layers[b] : null));
+    layers.forEach(
+      (l, b) => (l.candidates[choices[b]] = net.skeleton.layers[b].cell.nodes.length ? net.skeleton.layers[b] : null),
+    );
     const phi = space.shapes.map((_, b) => new Param(gpu!.zeros([1]), `phi${b}`, 'bias'));
     const tapes = [0, 1, 2].map(() => new Tape(onGpu(gpu!), { noGrad: true }));
     try {
       const fixed = await net.forward(tapes[0], tapes[0].input(x)).logits.value.read();
       const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
       const t1 = tapes[1];
-      const chosen = await net.skeleton.forward(t1, t1.input(x), (_, b, h, block) => layers[b].forward(t1, h, gates[b], block).out).logits.value.read();
+      const chosen = await net.skeleton
+        .forward(t1, t1.input(x), (_, b, h, block) => layers[b].forward(t1, h, gates[b], block).out)
+        .logits.value.read();
       const t2 = tapes[2];
-      const mixed = await net.skeleton.forward(t2, t2.input(x), (m, b, h, block) => mixtureForward(t2, h, [m], phi[b], m.shape, block)).logits.value.read();
+      const mixed = await net.skeleton
+        .forward(t2, t2.input(x), (m, b, h, block) => mixtureForward(t2, h, [m], phi[b], m.shape, block))
+        .logits.value.read();
       expect(fixed.length).toBe(2 * SMALL.classes);
       expect(Array.from(chosen)).toEqual(Array.from(fixed));
       expectClose(mixed, fixed, { atol: 1e-5, rtol: 1e-5, label: 'mixture of one' });

@@ -13,8 +13,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'wgnas-space-file-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Writes `edit(good space)` to a file, reads it back; returns the error (or null). */
-function readBack(name: string, edit: (f: Record<string, unknown> & { layers: Array<Record<string, unknown>> }) => void): Error | null {
-  const f = structuredClone(handDesignedSpace(CIFAR_LAYOUT)) as unknown as Record<string, unknown> & { layers: Array<Record<string, unknown>> };
+function readBack(
+  name: string,
+  edit: (f: Record<string, unknown> & { layers: Array<Record<string, unknown>> }) => void,
+): Error | null {
+  const f = structuredClone(handDesignedSpace(CIFAR_LAYOUT)) as unknown as Record<string, unknown> & {
+    layers: Array<Record<string, unknown>>;
+  };
   edit(f);
   const path = join(tmp, `${name}.json`);
   writeFileSync(path, JSON.stringify(f));
@@ -28,19 +33,55 @@ function readBack(name: string, edit: (f: Record<string, unknown> & { layers: Ar
 
 describe('space file loader', () => {
   const cases: Array<[string, (f: Record<string, unknown> & { layers: Array<Record<string, unknown>> }) => void, RegExp]> = [
-    ['null-cell', (f) => ((f.layers[0].cells as unknown[])[1] = null), /layers\[0\]\.cells\[1\] must be an object with a 'cell' string, got null/],
-    ['numeric-cell', (f) => ((f.layers[2].cells as unknown[])[0] = 7), /layers\[2\]\.cells\[0\] must be an object with a 'cell' string, got 7/],
-    ['numeric-cell-text', (f) => ((f.layers[3].cells as Array<{ cell: unknown }>)[2].cell = 42), /layers\[3\]\.cells\[2\]\.cell must be a cell string .*got 42/],
+    [
+      'null-cell',
+      (f) => ((f.layers[0].cells as unknown[])[1] = null),
+      /layers\[0\]\.cells\[1\] must be an object with a 'cell' string, got null/,
+    ],
+    [
+      'numeric-cell',
+      (f) => ((f.layers[2].cells as unknown[])[0] = 7),
+      /layers\[2\]\.cells\[0\] must be an object with a 'cell' string, got 7/,
+    ],
+    [
+      'numeric-cell-text',
+      (f) => ((f.layers[3].cells as Array<{ cell: unknown }>)[2].cell = 42),
+      /layers\[3\]\.cells\[2\]\.cell must be a cell string .*got 42/,
+    ],
     ['null-cells', (f) => (f.layers[4].cells = null), /layer 4 has no cells \(layers\[4\]\.cells is null\)/],
-    ['null-layer', (f) => (f.layers[5] = null as unknown as Record<string, unknown>), /layers\[5\] must be an object with shape and cells, got null/],
+    [
+      'null-layer',
+      (f) => (f.layers[5] = null as unknown as Record<string, unknown>),
+      /layers\[5\] must be an object with shape and cells, got null/,
+    ],
     ['empty-layout', (f) => (f.layout = {}), /layout .*name must be a non-empty string/],
     ['numeric-layout', (f) => (f.layout = 3), /layout must be a layout name \(imagenet, cifar\) or an object, got 3/],
     ['null-layout', (f) => (f.layout = null), /layout must be a layout name .* got null/],
-    ['layout-missing-widths', (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', widths: undefined }), /layout x: widths must be a non-empty array of positive integers, got nothing/],
-    ['layout-string-depths', (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', depths: '2,2' }), /layout x: depths must be a non-empty array/],
-    ['layout-bad-entry', (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', strides: [2, 2, null, 1, 2, 1] }), /layout x: strides\[2\] must be a positive integer, got null/],
-    ['layout-bad-kernel', (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', kernels: [3, 9] }), /layout x: kernel 9 is not one of 3, 5, 7/],
-    ['layers-object', (f) => (f.layers = {} as unknown as Array<Record<string, unknown>>), /11 searchable layers, the file lists none/],
+    [
+      'layout-missing-widths',
+      (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', widths: undefined }),
+      /layout x: widths must be a non-empty array of positive integers, got nothing/,
+    ],
+    [
+      'layout-string-depths',
+      (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', depths: '2,2' }),
+      /layout x: depths must be a non-empty array/,
+    ],
+    [
+      'layout-bad-entry',
+      (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', strides: [2, 2, null, 1, 2, 1] }),
+      /layout x: strides\[2\] must be a positive integer, got null/,
+    ],
+    [
+      'layout-bad-kernel',
+      (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', kernels: [3, 9] }),
+      /layout x: kernel 9 is not one of 3, 5, 7/,
+    ],
+    [
+      'layers-object',
+      (f) => (f.layers = {} as unknown as Array<Record<string, unknown>>),
+      /11 searchable layers, the file lists none/,
+    ],
   ];
   for (const [name, edit, want] of cases) {
     it(`${name}: one line naming the file and the field`, () => {

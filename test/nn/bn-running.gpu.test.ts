@@ -14,7 +14,11 @@ import { expectClose } from '../helpers/gpu.js';
 const backends = await bothBackends();
 
 /** PyTorch: running = (1-m) running + m batch, variance unbiased (count / (count - 1)). */
-function torchReference(batches: Float64Array[], shape: readonly number[], momentum: number): { mean: Float64Array; var: Float64Array } {
+function torchReference(
+  batches: Float64Array[],
+  shape: readonly number[],
+  momentum: number,
+): { mean: Float64Array; var: Float64Array } {
   const [N, C] = shape;
   const HW = shape.length === 4 ? shape[2] * shape[3] : 1;
   const M = N * HW;
@@ -37,7 +41,12 @@ function torchReference(batches: Float64Array[], shape: readonly number[], momen
 function affine(be: Backend, C: number, rng: Rng): { gamma: Param; beta: Param; g: Float32Array; b: Float32Array } {
   const g = Float32Array.from(rng.normals(C), (v) => 1 + 0.2 * v);
   const b = Float32Array.from(rng.normals(C));
-  return { gamma: new Param(be.upload(g, [C]), 'blk.bn.gamma', 'bn_gamma'), beta: new Param(be.upload(b, [C]), 'blk.bn.beta', 'bn_beta'), g, b };
+  return {
+    gamma: new Param(be.upload(g, [C]), 'blk.bn.gamma', 'bn_gamma'),
+    beta: new Param(be.upload(b, [C]), 'blk.bn.beta', 'bn_beta'),
+    g,
+    b,
+  };
 }
 
 describe('foldBatch', () => {
@@ -57,7 +66,10 @@ describe.each(backends)('BN running statistics on $name', ({ backend }) => {
   it.skipIf(!backend)('train-mode forwards update them as PyTorch does; eval mode normalises with them', async () => {
     const be = backend!;
     const rng = new Rng(7);
-    for (const shape of [[4, 3, 5, 3], [6, 5]] as const) {
+    for (const shape of [
+      [4, 3, 5, 3],
+      [6, 5],
+    ] as const) {
       const C = shape[1];
       const size = shape.reduce((a, b) => a * b, 1);
       const { gamma, beta, g, b } = affine(be, C, rng);

@@ -62,7 +62,10 @@ describe('NAS-Bench-201 network on WGSL layers', () => {
       const norm = Math.hypot(...g);
       const h = 2e-3;
       const at = async (s: number) => {
-        onGpu(gpu!).write(p.value, w.map((v, i) => v + (s * h * g[i]) / norm));
+        onGpu(gpu!).write(
+          p.value,
+          w.map((v, i) => v + (s * h * g[i]) / norm),
+        );
         return loss();
       };
       const fd = ((await at(1)) - (await at(-1))) / (2 * h);

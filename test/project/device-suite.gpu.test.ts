@@ -49,7 +49,9 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(existsSync(join(out, 'roofline.svg'))).toBe(true);
       // lavapipe exposes shader-f16: the f16 kernels ran next to the f32 matmul.
       const f16 = JSON.parse(readFileSync(join(out, 'bench-f16.json'), 'utf8'));
-      expect(new Set(f16.results.map((r: { kernel: string }) => r.kernel))).toEqual(new Set(['matmul', 'matmul-f16', 'conv2d-f16']));
+      expect(new Set(f16.results.map((r: { kernel: string }) => r.kernel))).toEqual(
+        new Set(['matmul', 'matmul-f16', 'conv2d-f16']),
+      );
       expect(f16.results.filter((r: { error?: string }) => r.error)).toEqual([]);
       const summary = readFileSync(join(out, 'summary.md'), 'utf8');
       expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);

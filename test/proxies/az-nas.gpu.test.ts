@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { featureEntropy, pixelUnshuffleWeight, probeScore } from '../../src/proxies/az-nas.js';
-import { blockTrainability, covarianceEntropy, expressivityProgressivity, largestSingularValue, logRankSum, meanTrainability } from '../../src/proxies/az-nas-math.js';
+import {
+  blockTrainability,
+  covarianceEntropy,
+  expressivityProgressivity,
+  largestSingularValue,
+  logRankSum,
+  meanTrainability,
+} from '../../src/proxies/az-nas-math.js';
 import { ENSEMBLE_MEMBERS } from '../../src/proxies/ensemble.js';
 import { AGGREGATORS, PROXIES, resolveProxies } from '../../src/proxies/index.js';
 import { bootstrapInterval, kendallInterval, spearmanInterval } from '../../src/util/bootstrap.js';
@@ -56,7 +63,9 @@ describe('AZ-NAS components on hand-computed cases', () => {
     ]);
     expect(agg[0]).toBeCloseTo(Math.log(1 / 3) + Math.log(1), 12);
     expect(agg[1]).toBeCloseTo(2 * Math.log(2 / 3), 12);
-    expect(logRankSum([[-Infinity, 5, NaN]]).map((v) => v.toFixed(6))).toEqual([Math.log(1.5 / 3), 0, Math.log(1.5 / 3)].map((v) => v.toFixed(6)));
+    expect(logRankSum([[-Infinity, 5, NaN]]).map((v) => v.toFixed(6))).toEqual(
+      [Math.log(1.5 / 3), 0, Math.log(1.5 / 3)].map((v) => v.toFixed(6)),
+    );
     expect(() => logRankSum([[1], [1, 2]])).toThrow(/differ/);
   });
 });
@@ -71,7 +80,8 @@ function unshuffleHost(x: Float32Array, [n, c, h2, w2]: number[]): Float32Array 
       for (let dy = 0; dy < 2; dy++)
         for (let dx = 0; dx < 2; dx++)
           for (let y = 0; y < h; y++)
-            for (let xx = 0; xx < w; xx++) out[((b * 4 * c + ch * 4 + dy * 2 + dx) * h + y) * w + xx] = x[((b * c + ch) * h2 + 2 * y + dy) * w2 + 2 * xx + dx];
+            for (let xx = 0; xx < w; xx++)
+              out[((b * 4 * c + ch * 4 + dy * 2 + dx) * h + y) * w + xx] = x[((b * c + ch) * h2 + 2 * y + dy) * w2 + 2 * xx + dx];
   return out;
 }
 
@@ -114,8 +124,14 @@ describe('AZ-NAS device reductions against the host reference, on both backends'
       ft.dispose();
 
       const cases: Array<[number[], number[]]> = [
-        [[2, 3, 4, 4], [2, 3, 4, 4]],
-        [[2, 3, 8, 6], [2, 6, 4, 3]],
+        [
+          [2, 3, 4, 4],
+          [2, 3, 4, 4],
+        ],
+        [
+          [2, 3, 8, 6],
+          [2, 6, 4, 3],
+        ],
       ];
       for (const [inShape, outShape] of cases) {
         const gi = rng.normals(inShape.reduce((a, b) => a * b));
@@ -157,7 +173,13 @@ describe('bootstrap intervals of rank correlations', () => {
 
   it('a perfectly monotone sample gives [1, 1]; fewer than 3 finite pairs give NaN; bad options throw', () => {
     const x = [1, 2, 3, 4, 5, 6];
-    expect(kendallInterval(x, x.map((v) => v * v), { resamples: 50 })).toEqual({ lo: 1, hi: 1 });
+    expect(
+      kendallInterval(
+        x,
+        x.map((v) => v * v),
+        { resamples: 50 },
+      ),
+    ).toEqual({ lo: 1, hi: 1 });
     const nan = bootstrapInterval([1, NaN, 2], [1, 2, 3], () => 0);
     expect(nan.lo).toBeNaN();
     expect(() => kendallInterval(x, x, { resamples: 0 })).toThrow(/resamples/);
@@ -167,18 +189,46 @@ describe('bootstrap intervals of rank correlations', () => {
 
 describe('registry names and score --proxies ensemble', () => {
   it('registers the AZ-NAS components, az_nas and the ensemble', () => {
-    for (const n of ['az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity']) expect(PROXIES.has(n), n).toBe(true);
-    expect(AGGREGATORS.get('az_nas')!.members).toEqual(['az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity']);
+    for (const n of ['az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity'])
+      expect(PROXIES.has(n), n).toBe(true);
+    expect(AGGREGATORS.get('az_nas')!.members).toEqual([
+      'az_nas_expressivity',
+      'az_nas_progressivity',
+      'az_nas_trainability',
+      'az_nas_complexity',
+    ]);
     expect(AGGREGATORS.get('ensemble')!.members).toEqual([...ENSEMBLE_MEMBERS]);
     expect(resolveProxies(['ensemble']).map((p) => p.name)).toEqual([...ENSEMBLE_MEMBERS]);
     expect(PROXIES.has('vkdnw') && PROXIES.has('vkdnw_entropy')).toBe(true);
-    expect(AGGREGATORS.get('vkdnw_agg')!.members).toEqual(['vkdnw', 'jacob_cov', 'az_nas_expressivity', 'az_nas_trainability', 'az_nas_complexity']);
+    expect(AGGREGATORS.get('vkdnw_agg')!.members).toEqual([
+      'vkdnw',
+      'jacob_cov',
+      'az_nas_expressivity',
+      'az_nas_trainability',
+      'az_nas_complexity',
+    ]);
   });
 
   it('score --proxies ensemble scores a couple of cells end to end (CPU backend)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgnas-ens-'));
     const out = join(dir, 's.csv');
-    const r = await wgnasInProcess(['score', '--sample', '3', '--ground-truth', '--proxies', 'ensemble,az_nas', '--cells-per-stage', '1', '--batch', '8', '--device', 'cpu', '--quiet', '--out', out]);
+    const r = await wgnasInProcess([
+      'score',
+      '--sample',
+      '3',
+      '--ground-truth',
+      '--proxies',
+      'ensemble,az_nas',
+      '--cells-per-stage',
+      '1',
+      '--batch',
+      '8',
+      '--device',
+      'cpu',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.err).toBe(0);
     const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
     const cols = head.split(',');
@@ -195,7 +245,25 @@ describe('registry names and score --proxies ensemble', () => {
     expect(c.out).toMatch(/ensemble\s+3\s/);
     expect(c.out).toMatch(/tau_ci95/);
     // The same ranking online in a search: the log-rank sum over the cells seen so far.
-    const r2 = await wgnasInProcess(['search', '--proxy', 'ensemble', '--budget', '3', '--population', '2', '--sample-size', '1', '--cells-per-stage', '1', '--batch', '8', '--device', 'cpu', '--quiet', '--json']);
+    const r2 = await wgnasInProcess([
+      'search',
+      '--proxy',
+      'ensemble',
+      '--budget',
+      '3',
+      '--population',
+      '2',
+      '--sample-size',
+      '1',
+      '--cells-per-stage',
+      '1',
+      '--batch',
+      '8',
+      '--device',
+      'cpu',
+      '--quiet',
+      '--json',
+    ]);
     expect(r2.code, r2.err).toBe(0);
     expect(JSON.parse(r2.out).best).toMatch(/^\|.*\|$/);
   }, 180_000);

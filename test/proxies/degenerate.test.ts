@@ -49,7 +49,11 @@ function edgeRoles(c: Nb201Cell): Array<[string, Role]> {
 }
 
 function structuralClass(c: Nb201Cell): string {
-  const convRoles = new Set(edgeRoles(c).filter(([op]) => op.startsWith('nor_conv')).map(([, r]) => r));
+  const convRoles = new Set(
+    edgeRoles(c)
+      .filter(([op]) => op.startsWith('nor_conv'))
+      .map(([, r]) => r),
+  );
   return `${nodeStates(c).slice(1).join('')} conv:[${[...convRoles].sort().join(',')}]`;
 }
 
@@ -74,7 +78,12 @@ function representatives(): { reps: Nb201Cell[]; classes: Set<string>; pairs: Se
   const reps: Nb201Cell[] = [issue];
   for (const [k, cells] of byClass) {
     if (k === structuralClass(issue)) continue;
-    const gain = (c: Nb201Cell) => new Set(edgeRoles(c).map(([op, r]) => `${op}:${r}`).filter((p) => !covered.has(p))).size;
+    const gain = (c: Nb201Cell) =>
+      new Set(
+        edgeRoles(c)
+          .map(([op, r]) => `${op}:${r}`)
+          .filter((p) => !covered.has(p)),
+      ).size;
     const best = cells.reduce((a, b) => (gain(b) > gain(a) ? b : a));
     for (const [op, r] of edgeRoles(best)) covered.add(`${op}:${r}`);
     reps.push(best);
@@ -144,7 +153,8 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
       for (const p of names) {
         const v = scores[p];
         if (outputFedByNothing(cell) && p in NO_SIGNAL) expect(v, `${arch} ${p}`).toBe(NO_SIGNAL[p]);
-        else if (outputFedByNothing(cell) && NO_SIGNAL_OR_FINITE.has(p)) expect(v === -Infinity || Number.isFinite(v), `${arch} ${p} = ${v}`).toBe(true);
+        else if (outputFedByNothing(cell) && NO_SIGNAL_OR_FINITE.has(p))
+          expect(v === -Infinity || Number.isFinite(v), `${arch} ${p} = ${v}`).toBe(true);
         else if (p === IDENTITY_NEG_INF && v === -Infinity) continue;
         else expect(Number.isFinite(v), `${arch} ${p} = ${v}`).toBe(true);
       }
@@ -159,7 +169,13 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
   it('scored as one group, the groupable proxies give each cell its scores alone', async ({ skip }) => {
     if (!gpu || rows.length !== reps.length) return skip();
     const groupable = names.filter((p) => PROXIES.get(p)!.groupable);
-    const got = await scoreNetsGrouped(gpu, reps.map((c) => nb201Factory(gpu!, c, NET)), groupable, batch, SEED);
+    const got = await scoreNetsGrouped(
+      gpu,
+      reps.map((c) => nb201Factory(gpu!, c, NET)),
+      groupable,
+      batch,
+      SEED,
+    );
     got.forEach((g, i) => {
       expect(Object.keys(g.scores).sort()).toEqual([...groupable].sort());
       for (const p of groupable) {

@@ -28,7 +28,11 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     if (!gpu) return skip();
     const n = 5;
     const rng = new Rng(11);
-    const shapes = [[n, 2, 3, 3], [n, 4, 2, 2], [n, 3, 1, 1]];
+    const shapes = [
+      [n, 2, 3, 3],
+      [n, 4, 2, 2],
+      [n, 3, 1, 1],
+    ];
     const blocks = [0, 1, 2];
     const recs: ReluRecord[] = [];
     const host: Array<{ a: Float32Array; g: Float32Array; d: number; block: number }> = [];
@@ -92,7 +96,28 @@ describe('the registry and the pass runner', () => {
     expect([...GROUPABLE_PROXIES]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
     expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
     expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
-    expect([...PROXIES.keys()]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip', 'jacob_cov', 'zico', 'meco', 'zen', 'synflow', 'params', 'flops', 'az_nas_expressivity', 'az_nas_progressivity', 'az_nas_trainability', 'az_nas_complexity', 'vkdnw', 'vkdnw_entropy']);
+    expect([...PROXIES.keys()]).toEqual([
+      'wrcor',
+      'wrcor_act',
+      'wrcor_grad',
+      'wrcor_unweighted',
+      'naswot',
+      'grad_norm',
+      'snip',
+      'jacob_cov',
+      'zico',
+      'meco',
+      'zen',
+      'synflow',
+      'params',
+      'flops',
+      'az_nas_expressivity',
+      'az_nas_progressivity',
+      'az_nas_trainability',
+      'az_nas_complexity',
+      'vkdnw',
+      'vkdnw_entropy',
+    ]);
     for (const p of PROXIES.values()) expect(p.description.length, p.name).toBeGreaterThan(10);
     expect(() => defineProxy({ name: 'Bad-Name', description: 'x', pass: cePass, compute: () => 0 })).toThrow(/lower-case/);
   });
@@ -103,7 +128,11 @@ describe('the registry and the pass runner', () => {
     const rng = new Rng(4);
     const n = 4;
     const batch = { x: rng.normals(n * 3 * 32 * 32), y: Float32Array.from({ length: n }, () => rng.int(10)), n };
-    const inner = nb201Factory(onGpu(gpu), parseArch('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'), cfg);
+    const inner = nb201Factory(
+      onGpu(gpu),
+      parseArch('|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|'),
+      cfg,
+    );
     const counting = (): { factory: NetFactory; forwards: Record<string, number> } => {
       const forwards: Record<string, number> = {};
       const factory: NetFactory = {
@@ -123,7 +152,15 @@ describe('the registry and the pass runner', () => {
     const ce = counting();
     const r = await scoreNet(onGpu(gpu), ce.factory, ['wrcor', 'naswot', 'grad_norm', 'snip'], batch, 1);
     expect(ce.forwards).toEqual({ pytorch: 1 });
-    expect(Object.keys(r.scores)).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'grad_norm', 'snip']);
+    expect(Object.keys(r.scores)).toEqual([
+      'wrcor',
+      'wrcor_act',
+      'wrcor_grad',
+      'wrcor_unweighted',
+      'naswot',
+      'grad_norm',
+      'snip',
+    ]);
     expect(Object.keys(r.timeMs)).toEqual(['ce']);
     const all = counting();
     const ra = await scoreNet(onGpu(gpu), all.factory, ['all'], batch, 1);
@@ -148,10 +185,15 @@ describe('proxies vs the PyTorch reference scores (nb201_zc_proxies.csv)', () =>
     const batch = proxyBatch(64, 0);
     const ours: number[] = [];
     for (const r of picks) {
-      const { scores } = await scoreCell(onGpu(gpu), parseArch(r.arch), ['synflow', 'naswot', 'params', 'flops'], batch, { seed: 1 });
+      const { scores } = await scoreCell(onGpu(gpu), parseArch(r.arch), ['synflow', 'naswot', 'params', 'flops'], batch, {
+        seed: 1,
+      });
       // SynFlow depends on the random init only through sums over all weights: ln values agree to
       // well under the spread across cells (~0 to ~100).
-      expect(Math.abs(scores.synflow - r.scores.synflow), `${r.arch}: synflow ${scores.synflow} vs ${r.scores.synflow}`).toBeLessThan(0.2);
+      expect(
+        Math.abs(scores.synflow - r.scores.synflow),
+        `${r.arch}: synflow ${scores.synflow} vs ${r.scores.synflow}`,
+      ).toBeLessThan(0.2);
       expect(scores.params).toBeCloseTo(r.scores.params, 5);
       expect(scores.flops).toBeCloseTo(r.scores.flops, 5);
       expect(Math.abs(scores.naswot - r.scores.nwot) / r.scores.nwot, r.arch).toBeLessThan(0.03);

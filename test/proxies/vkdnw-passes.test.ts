@@ -26,7 +26,8 @@ describe('VKDNW: L J from C - 1 Jacobian rows', () => {
       const want = new Float64Array(c * n * p);
       for (let r = 0; r < c; r++)
         for (let i = 0; i < n; i++)
-          for (let j = 0; j < p; j++) for (let k = 0; k < c; k++) want[(r * n + i) * p + j] += factors[i * c * c + r * c + k] * jac[k][i * p + j];
+          for (let j = 0; j < p; j++)
+            for (let k = 0; k < c; k++) want[(r * n + i) * p + j] += factors[i * c * c + r * c + k] * jac[k][i * p + j];
       const got = factorRows(factors, jac.slice(0, c - 1), n, c, p);
       got.forEach((v, k) => expect(v).toBeCloseTo(want[k], 12));
     }
@@ -43,12 +44,16 @@ describe('VKDNW scores unchanged against the previous implementation (CPU backen
   const be = cpuTestBackend();
   const batch = proxyBatch(64, 0);
   for (const [arch, vkdnw] of STORED) {
-    it(arch, async ({ skip }) => {
-      if (!be) return skip();
-      const { scores } = await scoreCell(be, parseArch(arch), ['vkdnw'], batch);
-      expect(Math.floor(scores.vkdnw)).toBe(Math.floor(vkdnw));
-      // The entropy in f32 device sums: agreement to ~1e-8 seen, 1e-6 asked.
-      expect(Math.abs(scores.vkdnw_entropy - (vkdnw - Math.floor(vkdnw)) * 10)).toBeLessThan(1e-6);
-    }, 120_000);
+    it(
+      arch,
+      async ({ skip }) => {
+        if (!be) return skip();
+        const { scores } = await scoreCell(be, parseArch(arch), ['vkdnw'], batch);
+        expect(Math.floor(scores.vkdnw)).toBe(Math.floor(vkdnw));
+        // The entropy in f32 device sums: agreement to ~1e-8 seen, 1e-6 asked.
+        expect(Math.abs(scores.vkdnw_entropy - (vkdnw - Math.floor(vkdnw)) * 10)).toBeLessThan(1e-6);
+      },
+      120_000,
+    );
   }
 });

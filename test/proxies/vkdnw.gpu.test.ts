@@ -67,7 +67,13 @@ describe('VKDNW math on hand-computed cases', () => {
  * bnIdentity drops its parameters) has dgamma_0 = sum g[0] x[0] and dbeta_0 = sum g[0], taken on the
  * host from the BN input and its gradient.
  */
-async function referenceEigenvalues(be: Backend, arch: string, x: Float32Array, n: number, seed: number): Promise<{ dim: number; ev: Float64Array }> {
+async function referenceEigenvalues(
+  be: Backend,
+  arch: string,
+  x: Float32Array,
+  n: number,
+  seed: number,
+): Promise<{ dim: number; ev: Float64Array }> {
   const cfg = { channels: 3, cellsPerStage: 1, numClasses: 10 };
   const net = nb201Factory(be, parseArch(arch), cfg).build('kaiming', new Rng(seed));
   try {
@@ -81,7 +87,10 @@ async function referenceEigenvalues(be: Backend, arch: string, x: Float32Array, 
       for (let r = 0; r < 10; r++) {
         const tape = new Tape(be, { bnIdentity: true, recordParamUses: true });
         const { logits } = net.forward(tape, tape.input(xi, true));
-        const s = be.upload(Float32Array.from({ length: 10 }, (_, c) => l[r * 10 + c]), [1, 10]);
+        const s = be.upload(
+          Float32Array.from({ length: 10 }, (_, c) => l[r * 10 + c]),
+          [1, 10],
+        );
         tape.backward(logits, s);
         const row: number[] = [];
         for (const u of tape.paramUses) {
@@ -130,13 +139,18 @@ describe('the VKDNW pass against per-image weight gradients, on both backends', 
       const x = be.upload(xData, [n, 3, 32, 32]);
       const y = be.upload(new Float32Array(n), [n]);
       try {
-        const got = await vkdnwPass.run({ backend: be, factory, net, batch: { x: xData, y: new Float32Array(n), n }, x, y, seed: 4 }, {});
+        const got = await vkdnwPass.run(
+          { backend: be, factory, net, batch: { x: xData, y: new Float32Array(n), n }, x, y, seed: 4 },
+          {},
+        );
         const ref = await referenceEigenvalues(be, ARCH, xData, n, 4);
         expect(got.dim).toBe(ref.dim);
         expect(got.dim).toBe(net.params.length);
         expect(got.eigenvalues[got.eigenvalues.length - 1]).toBeGreaterThan(0);
         const top = ref.ev[ref.ev.length - 1];
-        got.eigenvalues.forEach((v, i) => expect(Math.abs(v - ref.ev[i]), `eigenvalue ${i}: ${v} vs ${ref.ev[i]}`).toBeLessThanOrEqual(1e-4 * top));
+        got.eigenvalues.forEach((v, i) =>
+          expect(Math.abs(v - ref.ev[i]), `eigenvalue ${i}: ${v} vs ${ref.ev[i]}`).toBeLessThanOrEqual(1e-4 * top),
+        );
       } finally {
         net.dispose();
         x.dispose();

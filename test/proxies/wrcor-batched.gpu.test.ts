@@ -47,7 +47,7 @@ function makeArch(g: Gpu, n: number, seed: number, count: number): { recs: ReluR
     const d = ds[(i * 7 + seed) % ds.length];
     const block = (i + seed) % 4;
     // Offsets per sample so centring matters; a few constant rows.
-    const a = rng.normals(n * d).map((v, j) => v + ((j / d) | 0) % 3);
+    const a = rng.normals(n * d).map((v, j) => v + (((j / d) | 0) % 3));
     if (i % 5 === 0 && d > 1) a.fill(2, 0, d);
     const grad = i % 4 !== 3;
     const gr = grad ? rng.normals(n * d, 0.01) : undefined;
@@ -122,7 +122,9 @@ describe('accumulate_abs_batched vs CPU reference', () => {
     { n: 17, slots: 6, layerSlots: [0, 1, 1, 2, 4, 5, 5, 5, 5, 5, 5], outs: 2, abs: true, unitDiagonal: false },
   ];
   for (const c of cases) {
-    it(`n=${c.n} slots=${c.slots} L=${c.layerSlots.length} outs=${c.outs} abs=${c.abs} unitDiag=${c.unitDiagonal}`, async ({ skip }) => {
+    it(`n=${c.n} slots=${c.slots} L=${c.layerSlots.length} outs=${c.outs} abs=${c.abs} unitDiag=${c.unitDiagonal}`, async ({
+      skip,
+    }) => {
       if (!gpu) return skip();
       const rng = new Rng(c.n * 31 + c.slots);
       const nn = c.n * c.n;
@@ -154,7 +156,11 @@ describe('accumulate_abs_batched vs CPU reference', () => {
 });
 
 describe('correlationOffDiagInPlace', () => {
-  for (const [B, N, D] of [[1, 3, 1], [3, 5, 2], [2, 9, 37]] as const) {
+  for (const [B, N, D] of [
+    [1, 3, 1],
+    [3, 5, 2],
+    [2, 9, 37],
+  ] as const) {
     it(`B=${B} N=${N} D=${D}: off-diagonal entries match correlationCpu`, async ({ skip }) => {
       if (!gpu) return skip();
       const x = new Rng(B + N + D).normals(B * N * D).map((v, i) => v + (i % 3));
@@ -166,7 +172,7 @@ describe('correlationOffDiagInPlace', () => {
       correlationOffDiagInPlace(gpu, win, c);
       const got = await c.read();
       const ref = correlationCpu(x, B, N, D);
-      for (let i = 0; i < got.length; i++) if (i % (N * N) % (N + 1) === 0) got[i] = ref[i]; // diagonal not written as 1
+      for (let i = 0; i < got.length; i++) if ((i % (N * N)) % (N + 1) === 0) got[i] = ref[i]; // diagonal not written as 1
       expectClose(got, ref, { atol: 2e-5, label: 'C' });
       for (const t of [big, win, c]) t.dispose();
     });
@@ -200,9 +206,18 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     it(`${A} architecture(s) at once, default and tiny arenas`, async ({ skip }) => {
       if (!gpu) return skip();
       const archs = [...Array(A).keys()].map((a) => makeArch(gpu!, n, 100 + a, 12 + 3 * a));
-      const many = await wrcorScoresMany(onGpu(gpu), archs.map((x) => x.recs), n);
+      const many = await wrcorScoresMany(
+        onGpu(gpu),
+        archs.map((x) => x.recs),
+        n,
+      );
       // 2 KiB: the D=32/64 groups need several chunks, D=64 one layer per chunk.
-      const chunked = await wrcorScoresMany(onGpu(gpu), archs.map((x) => x.recs), n, { arenaBytes: 2048 });
+      const chunked = await wrcorScoresMany(
+        onGpu(gpu),
+        archs.map((x) => x.recs),
+        n,
+        { arenaBytes: 2048 },
+      );
       expect(many).toHaveLength(A);
       for (let a = 0; a < A; a++) {
         const old = await wrcorScoresPerLayer(onGpu(gpu), archs[a].recs, n);
@@ -213,7 +228,12 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
         expectScores(many[a], ref, 1e-3, `arch ${a} batched vs f64`);
         expectScores(await wrcorScores(onGpu(gpu), archs[a].recs, n), many[a], 1e-5, `arch ${a} single vs many`);
       }
-      const nw = await naswotScoresMany(onGpu(gpu), archs.map((x) => x.recs), n, { arenaBytes: 2048 });
+      const nw = await naswotScoresMany(
+        onGpu(gpu),
+        archs.map((x) => x.recs),
+        n,
+        { arenaBytes: 2048 },
+      );
       for (let a = 0; a < A; a++) {
         const old = await naswotScorePerLayer(onGpu(gpu), archs[a].recs, n);
         expect(nw[a]).toBeCloseTo(old, 4);
@@ -225,7 +245,11 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
   it('records without any gradient give -Infinity for wrcor_grad, as before', async ({ skip }) => {
     if (!gpu) return skip();
     const rng = new Rng(5);
-    const recs: ReluRecord[] = [3, 5].map((d, i) => ({ name: `a${i}`, block: i, input: gpu!.upload(rng.normals(n * d), [n, d]) }));
+    const recs: ReluRecord[] = [3, 5].map((d, i) => ({
+      name: `a${i}`,
+      block: i,
+      input: gpu!.upload(rng.normals(n * d), [n, d]),
+    }));
     live.push(...recs);
     const [s] = await wrcorScoresMany(onGpu(gpu), [recs], n);
     const old = await wrcorScoresPerLayer(onGpu(gpu), recs, n);

@@ -4,7 +4,17 @@
  * in one line, leftovers of a killed save are cleaned, and version-1 checkpoints still resume.
  */
 import { methodBackend } from '../helpers/backend.js';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +33,16 @@ beforeAll(async () => {
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ckpt-'));
 
 const TOY = TOY_LAYOUT;
-const LAT: CostModel = { unit: 'ms', source: 'table', fixed: 2, perPosition: [[3, 1.5, 4, 2.5, 0], [2, 3, 1, 4, 0], [5, 4, 6, 2]] };
+const LAT: CostModel = {
+  unit: 'ms',
+  source: 'table',
+  fixed: 2,
+  perPosition: [
+    [3, 1.5, 4, 2.5, 0],
+    [2, 3, 1, 4, 0],
+    [5, 4, 6, 2],
+  ],
+};
 const data = () => cifarSearchSplit(200, 100);
 const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig => ({
   ...DEFAULT_SEARCH,
@@ -78,11 +97,17 @@ describe('resume refuses changed settings', () => {
     expect(await msg({ searchSteps: 3 })).toMatch(/--steps was 4, now 3 \(--steps may only grow/);
     expect(await msg({ batchSize: 4 })).toMatch(/--batch was 8, now 4/);
     expect(await msg({ mode: 'reinforce' })).toMatch(/--mode was gradient, now reinforce/);
-    expect(await msg({}, { ...LAT, fixed: 3 })).toMatch(/^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/);
+    expect(await msg({}, { ...LAT, fixed: 3 })).toMatch(
+      /^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/,
+    );
     // The same numbers in MAdds: the target's flag changes with the unit.
-    expect(await msg({ costLoss: { kind: 'add', target: 5e6, lambda: 50 } }, { ...LAT, unit: 'madds', source: 'madds' })).toMatch(/--latency-table was table prices [0-9a-f]+, now unset/);
+    expect(await msg({ costLoss: { kind: 'add', target: 5e6, lambda: 50 } }, { ...LAT, unit: 'madds', source: 'madds' })).toMatch(
+      /--latency-table was table prices [0-9a-f]+, now unset/,
+    );
     // The same check before any GPU work (what the CLI runs first).
-    expect(() => checkResumable(dir, cfgOf({ seed: 22 }), LAT, { train: 200, val: 100 })).toThrow(/^--resume: --seed was 21, now 22; /);
+    expect(() => checkResumable(dir, cfgOf({ seed: 22 }), LAT, { train: 200, val: 100 })).toThrow(
+      /^--resume: --seed was 21, now 22; /,
+    );
     expect(() => checkResumable(dir, cfgOf({ searchSteps: 9 }), LAT, { train: 200, val: 100 })).not.toThrow();
     expect(() => checkResumable(dir, cfgOf(), LAT, { train: 150, val: 100 })).toThrow(/--train was 200, now 150/);
     // Same settings, more steps: fine.
@@ -95,14 +120,20 @@ describe('measured prices', () => {
   it('a checkpoint keeps the measured cost model it searched with, for a --price-cells resume to reuse', async ({ skip }) => {
     if (!gpu) return skip();
     const dir = join(tmp, 'measured');
-    const measured: CostModel = { ...LAT, source: 'measured', meta: { library: 'oneDNN 3', threads: '1', 'cache-flush': 'no (warm caches)' } };
+    const measured: CostModel = {
+      ...LAT,
+      source: 'measured',
+      meta: { library: 'oneDNN 3', threads: '1', 'cache-flush': 'no (warm caches)' },
+    };
     await cut(dir, 2, {}, measured);
     expect(savedMeasuredCost(dir)).toEqual(measured);
     expect(savedMeasuredCost(join(tmp, 'settings'))).toBeNull(); // a table's prices are read again
     // Prices measured again (other numbers) are refused naming --price-cells.
     const r = await resumeWith(dir, {}, { ...measured, fixed: 2.1 });
     expect(r).toBeInstanceOf(ResumeMismatchError);
-    expect((r as Error).message).toMatch(/^--resume: --price-cells was oneDNN 3, 1 thread\(s\), flush no \(warm caches\), prices [0-9a-f]+, now /);
+    expect((r as Error).message).toMatch(
+      /^--resume: --price-cells was oneDNN 3, 1 thread\(s\), flush no \(warm caches\), prices [0-9a-f]+, now /,
+    );
     expect(Array.isArray(await resumeWith(dir, {}, measured))).toBe(true);
   });
 });
@@ -128,7 +159,9 @@ describe('corrupt checkpoints are refused in one line', () => {
     expect(r).toBeInstanceOf(CheckpointError);
     expect((r as Error).message).toMatch(/weights\.bin: content does not match the manifest's SHA-256/);
     truncateSync(w, 100);
-    expect(((await resumeWith(dir)) as Error).message).toMatch(/weights\.bin: 100 bytes, the manifest says \d+ \(corrupt or half-written/);
+    expect(((await resumeWith(dir)) as Error).message).toMatch(
+      /weights\.bin: 100 bytes, the manifest says \d+ \(corrupt or half-written/,
+    );
     restore();
 
     const statePath = join(dir, cur, 'state.json');
@@ -136,7 +169,9 @@ describe('corrupt checkpoints are refused in one line', () => {
     writeFileSync(statePath, JSON.stringify({ ...state, alpha: null }));
     r = await resumeWith(dir);
     expect(r).toBeInstanceOf(CheckpointError);
-    expect((r as Error).message).toMatch(/state\.json: 'alpha' must be rows of finite numbers, got null \(corrupt or hand-edited checkpoint\)$/);
+    expect((r as Error).message).toMatch(
+      /state\.json: 'alpha' must be rows of finite numbers, got null \(corrupt or hand-edited checkpoint\)$/,
+    );
     writeFileSync(statePath, JSON.stringify({ ...state, alpha: [[1, 2]] }));
     expect(((await resumeWith(dir)) as Error).message).toMatch(/'alpha' has rows of 2 choices, the supernet 5\/5\/4/);
     writeFileSync(statePath, JSON.stringify({ ...state, counters: { warmup: -1 } }));
@@ -199,7 +234,10 @@ describe('checkpoint directory housekeeping', () => {
     const old = join(tmp, 'v1-old');
     cpSync(v1, old, { recursive: true });
     const { costLoss: _c, ...oldConfig } = meta.config as Record<string, unknown>;
-    writeFileSync(join(old, 'state.json'), JSON.stringify({ ...meta, version: 1, config: { ...oldConfig, latencyLoss: { kind: 'add', targetMs: 5 } } }));
+    writeFileSync(
+      join(old, 'state.json'),
+      JSON.stringify({ ...meta, version: 1, config: { ...oldConfig, latencyLoss: { kind: 'add', targetMs: 5 } } }),
+    );
     const r = await resumeWith(old);
     expect(r).toBeInstanceOf(CheckpointError);
     expect((r as Error).message).toMatch(/state\.json: written by an older wgnas .*start a new --checkpoint directory$/);

@@ -66,7 +66,8 @@ function parseXml(xml: string): Array<{ name: string; attrs: Record<string, stri
 }
 
 const polylines = (svg: string) => parseXml(svg).filter((e) => e.name === 'polyline');
-const pointCount = (p: { attrs: Record<string, string> }) => (p.attrs.points.trim() ? p.attrs.points.trim().split(/\s+/).length : 0);
+const pointCount = (p: { attrs: Record<string, string> }) =>
+  p.attrs.points.trim() ? p.attrs.points.trim().split(/\s+/).length : 0;
 
 function synthetic(steps: number, warmup: number, blocks: number): SearchPlotData {
   const points: SearchPlotPoint[] = [];
@@ -86,7 +87,13 @@ function synthetic(steps: number, warmup: number, blocks: number): SearchPlotDat
       }),
     });
   }
-  return { points, choices: Array<number>(blocks).fill(0), names: Array.from({ length: blocks }, (_, b) => `${3 + 2 * (b % 3)}x${3 + 2 * (b % 3)}_MBConv6`), target: 60, warmupSteps: warmup };
+  return {
+    points,
+    choices: Array<number>(blocks).fill(0),
+    names: Array.from({ length: blocks }, (_, b) => `${3 + 2 * (b % 3)}x${3 + 2 * (b % 3)}_MBConv6`),
+    target: 60,
+    warmupSteps: warmup,
+  };
 }
 
 describe('searchPlotSvg', () => {
@@ -110,7 +117,18 @@ describe('searchPlotSvg', () => {
     const texts = elems.filter((e) => e.name === 'text').map((e) => e.text);
     expect(texts).toContain('search &lt;T &amp; &quot;60&quot;&gt; ms');
     expect(texts).toContain('it&apos;s');
-    for (const want of ['(a) cross-entropy loss', '(b) latency', 'CE (nats)', 'latency (ms)', 'probability', 'target 60 ms', 'warm-up (α frozen)', '0.25', '0.75', 'weight step (warm-up + search)']) {
+    for (const want of [
+      '(a) cross-entropy loss',
+      '(b) latency',
+      'CE (nats)',
+      'latency (ms)',
+      'probability',
+      'target 60 ms',
+      'warm-up (α frozen)',
+      '0.25',
+      '0.75',
+      'weight step (warm-up + search)',
+    ]) {
       expect(texts).toContain(want);
     }
     expect(texts.some((t) => t.startsWith('(c) α evolution'))).toBe(true);
@@ -134,7 +152,8 @@ describe('searchPlotSvg', () => {
     const texts = parseXml(svg)
       .filter((e) => e.name === 'text')
       .map((e) => e.text);
-    for (const want of ['(b) multiply-adds', 'MAdds (millions)', 'target 6 M MAdds', 'E[MAdds] under softmax(α)']) expect(texts).toContain(want);
+    for (const want of ['(b) multiply-adds', 'MAdds (millions)', 'target 6 M MAdds', 'E[MAdds] under softmax(α)'])
+      expect(texts).toContain(want);
     expect(texts.some((t) => /ms/.test(t) && t !== 'madds')).toBe(false);
     expect(svg).not.toMatch(/NaN|Infinity|undefined/);
   });
@@ -170,7 +189,9 @@ describe('searchPlotSvg', () => {
 
   it('grows the α panel with the block count (21 ImageNet blocks fit their legend)', () => {
     const h = (svg: string) => Number(parseXml(svg)[0].attrs.height);
-    expect(h(searchPlotSvg(synthetic(5, 1, 21), { title: 'x' }))).toBeGreaterThan(h(searchPlotSvg(synthetic(5, 1, 3), { title: 'x' })));
+    expect(h(searchPlotSvg(synthetic(5, 1, 21), { title: 'x' }))).toBeGreaterThan(
+      h(searchPlotSvg(synthetic(5, 1, 3), { title: 'x' })),
+    );
     const svg = searchPlotSvg(synthetic(5, 1, 21), { title: 'x' });
     const height = h(svg);
     for (const e of parseXml(svg)) if (e.attrs.y !== undefined) expect(Number(e.attrs.y)).toBeLessThan(height);
@@ -209,20 +230,44 @@ describe('helpers', () => {
       ev('search', 2, 4, { trainLoss: 3, trainAcc: 0.25, msPerStep: 30, expectedCost: 40, choices: [1, 1] }),
       ev('search', 3, 4, { trainLoss: 2, trainAcc: 0, archCe: 4, archObjective: 5, msPerStep: 20 }),
     ]);
-    expect(m).toMatchObject({ step: 3, trainLoss: 2, trainAcc: 0.25, archCe: 3, archObjective: 4, msPerStep: 20, expectedCost: 50, choices: [0, 1] });
+    expect(m).toMatchObject({
+      step: 3,
+      trainLoss: 2,
+      trainAcc: 0.25,
+      archCe: 3,
+      archObjective: 4,
+      msPerStep: 20,
+      expectedCost: 50,
+      choices: [0, 1],
+    });
     expect(mergeProgress([ev('warmup', 1, 2)]).archCe).toBeNull();
     expect(() => mergeProgress([])).toThrow(/no events/);
   });
 
   it('plotDataFromSearch: global steps after the warm-up, α where recorded', () => {
     const history = [ev('warmup', 2, 2), ev('search', 1, 3, { archCe: 2.1 }), ev('search', 3, 3, { archCe: 1.9 })];
-    const probs = new Map([[history[2], [[0.2, 0.8], [0.5, 0.5]]]]);
+    const probs = new Map([
+      [
+        history[2],
+        [
+          [0.2, 0.8],
+          [0.5, 0.5],
+        ],
+      ],
+    ]);
     const res = { choices: [1, 0], names: ['a', 'b'], unit: 'ms', history } as unknown as SearchResult;
     const d = plotDataFromSearch(res, { target: 45, probsOf: (e) => probs.get(e) });
     expect(d.warmupSteps).toBe(2);
     expect(d.points.map((p) => p.step)).toEqual([2, 3, 5]);
     expect(d.points.map((p) => p.valLoss)).toEqual([null, 2.1, 1.9]);
-    expect(d.points.map((p) => p.probs)).toEqual([null, null, [[0.2, 0.8], [0.5, 0.5]]]);
+    expect(d.points.map((p) => p.probs)).toEqual([
+      null,
+      null,
+      [
+        [0.2, 0.8],
+        [0.5, 0.5],
+      ],
+    ]);
     expect(d.target).toBe(45);
     expect(d.unit).toBe('ms');
   });
@@ -240,19 +285,45 @@ describe('wgnas proxyless --plot', () => {
     if (!gpu) return skip();
     const file = join(tmp, 'search.svg');
     const printed: string[] = [];
-    const spyErr = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
+    const spyErr = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((s: string | Uint8Array) => (printed.push(String(s)), true));
     const spyOut = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       await cli([
-        '--latency-table', TABLE, '--target-ms', '50', '--layout', 'cifar',
-        '--warmup', '2', '--steps', '4', '--batch', '8', '--val-batch', '8', '--train', '64', '--val', '32',
-        '--log-every', '2', '--plot', file, '--out', join(tmp, 'net.json'),
+        '--latency-table',
+        TABLE,
+        '--target-ms',
+        '50',
+        '--layout',
+        'cifar',
+        '--warmup',
+        '2',
+        '--steps',
+        '4',
+        '--batch',
+        '8',
+        '--val-batch',
+        '8',
+        '--train',
+        '64',
+        '--val',
+        '32',
+        '--log-every',
+        '2',
+        '--plot',
+        file,
+        '--out',
+        join(tmp, 'net.json'),
       ]);
     } finally {
       spyErr.mockRestore();
       spyOut.mockRestore();
     }
-    const progress = printed.join('').split('\n').filter((l) => /^(warmup|search) /.test(l));
+    const progress = printed
+      .join('')
+      .split('\n')
+      .filter((l) => /^(warmup|search) /.test(l));
     expect(progress.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['warmup 2/2', 'search 2/4', 'search 4/4']);
     const svg = readFileSync(file, 'utf8');
     const lines = polylines(svg);

@@ -94,16 +94,26 @@ describe('toy searches converge to the known optimum', () => {
     [2, 'sampled'],
     [1, 'all'],
   ] as const) {
-    it(`gradient, ${paths} path(s), gate grads ${gateGrads}: a latency-dominated objective picks the fastest candidate per block`, async ({ skip }) => {
+    it(`gradient, ${paths} path(s), gate grads ${gateGrads}: a latency-dominated objective picks the fastest candidate per block`, async ({
+      skip,
+    }) => {
       if (!gpu) return skip();
-      const s = new ProxylessSearch(gpu, toyConfig({ paths, gateGrads, seed: 10 + paths, searchSteps: gateGrads === 'all' ? 20 : 30 }), data(), TOY_LAT);
+      const s = new ProxylessSearch(
+        gpu,
+        toyConfig({ paths, gateGrads, seed: 10 + paths, searchSteps: gateGrads === 'all' ? 20 : 30 }),
+        data(),
+        TOY_LAT,
+      );
       try {
         const r = await s.run();
         expect(r.choices).toEqual([4, 4, 3]);
         expect(r.unit).toBe('ms');
         expect(r.cost).toBeCloseTo(4, 9);
         // The expectation moved towards the optimum from the uniform start.
-        const uniform = expectedCost(TOY_LAT, TOY_LAT.perPosition.map((row) => row.map(() => 0))).value;
+        const uniform = expectedCost(
+          TOY_LAT,
+          TOY_LAT.perPosition.map((row) => row.map(() => 0)),
+        ).value;
         expect(r.expectedCost!).toBeLessThan(uniform - 2);
       } finally {
         s.dispose();
@@ -128,7 +138,12 @@ describe('toy searches converge to the known optimum', () => {
 
   it('REINFORCE with reward acc·(T/lat)^w, w = 3, moves to low latency', async ({ skip }) => {
     if (!gpu) return skip();
-    const s = new ProxylessSearch(gpu, toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 25, seed: 5 }), data(), TOY_LAT);
+    const s = new ProxylessSearch(
+      gpu,
+      toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 25, seed: 5 }),
+      data(),
+      TOY_LAT,
+    );
     try {
       const r = await s.run();
       expect(r.choices.slice(0, 2)).toEqual([4, 4]);
@@ -143,16 +158,30 @@ describe('divergence', () => {
   it('a diverging learning rate ends the run naming the step and the flag to lower', async ({ skip }) => {
     if (!gpu) return skip();
     const data = () => cifarSearchSplit(200, 100);
-    const warm = new ProxylessSearch(gpu, toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }), data(), TOY_LAT);
+    const warm = new ProxylessSearch(
+      gpu,
+      toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }),
+      data(),
+      TOY_LAT,
+    );
     try {
-      await expect(warm.run()).rejects.toThrow(/^training diverged at warm-up step [2-4]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --warmup-lr$/);
+      await expect(warm.run()).rejects.toThrow(
+        /^training diverged at warm-up step [2-4]: the training loss is (NaN|-?Infinity) \(learning rate 1e\+30\); try a smaller --warmup-lr$/,
+      );
     } finally {
       warm.dispose();
     }
     // Adam moves α by about lr per step: at 3e38 the f32 range ends within a step or two.
-    const arch = new ProxylessSearch(gpu, toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }), data(), TOY_LAT);
+    const arch = new ProxylessSearch(
+      gpu,
+      toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }),
+      data(),
+      TOY_LAT,
+    );
     try {
-      await expect(arch.run()).rejects.toThrow(/training diverged at architecture step [1-4]: the architecture logits α are not finite \(learning rate 3e\+38\); try a smaller --arch-lr/);
+      await expect(arch.run()).rejects.toThrow(
+        /training diverged at architecture step [1-4]: the architecture logits α are not finite \(learning rate 3e\+38\); try a smaller --arch-lr/,
+      );
     } finally {
       arch.dispose();
     }
@@ -184,7 +213,12 @@ describe('checkpoint and resume', () => {
     expect(rb.archSteps).toBe(ra.archSteps);
     b2.dispose();
 
-    const other = new ProxylessSearch(gpu, toyConfig({ layout: { ...TOY, widths: [4, 12] } }), cifarSearchSplit(200, 100), TOY_LAT);
+    const other = new ProxylessSearch(
+      gpu,
+      toyConfig({ layout: { ...TOY, widths: [4, 12] } }),
+      cifarSearchSplit(200, 100),
+      TOY_LAT,
+    );
     expect(() => other.resume(dir)).toThrow(/is \[|layout/);
     other.dispose();
   });
@@ -195,7 +229,9 @@ describe('wgnas proxyless (CLI)', () => {
     await expect(cli(['--target-ms', '40'])).rejects.toThrow(UsageError);
     await expect(cli(['--latency-table', TABLE])).rejects.toThrow(/--target-ms/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--paths', '3'])).rejects.toThrow(/--paths/);
-    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--layout', 'mnist'])).rejects.toThrow(/--layout must be imagenet or cifar, got 'mnist'/);
+    await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--layout', 'mnist'])).rejects.toThrow(
+      /--layout must be imagenet or cifar, got 'mnist'/,
+    );
     await expect(cli(['--latency-table', TABLE, '--target-ms', '0.5', '--loss', 'mul'])).rejects.toThrow(/ln T/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--loss', 'square'])).rejects.toThrow(/--loss/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--resume'])).rejects.toThrow(/--checkpoint/);

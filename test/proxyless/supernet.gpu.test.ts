@@ -56,7 +56,15 @@ describe('MBConv candidate vs f64 CPU reference', () => {
   ]) {
     it(`k${kernel} e${expand} s${stride}: forward, input and weight gradients`, async ({ skip }) => {
       if (!gpu) return skip();
-      const layout: MobileNetLayout = { ...TINY, widths: [5], depths: [1], strides: [stride], kernels: [kernel], expands: [expand], inputSize: 7 };
+      const layout: MobileNetLayout = {
+        ...TINY,
+        widths: [5],
+        depths: [1],
+        strides: [stride],
+        kernels: [kernel],
+        expands: [expand],
+        inputSize: 7,
+      };
       const net = new ProxylessSupernet(onGpu(gpu), layout, new Rng(kernel * 10 + expand));
       const rng = new Rng(7);
       const xShape = [2, 4, 7, 7];
@@ -73,7 +81,8 @@ describe('MBConv candidate vs f64 CPU reference', () => {
       expect(o.shape).toEqual(ref.shape);
       expectClose(await o.value.read(), ref.data, { atol: 2e-4, rtol: 1e-3, label: 'forward' });
       // L = Σ o ⊙ r; central differences of the f64 reference.
-      const lossAt = (w: WeightMap, xx: Tensor64) => mbconvRef(xx, w, 'b0.c0', kernel, expand, stride, BN_EPS).data.reduce((s, v, i) => s + v * r[i], 0);
+      const lossAt = (w: WeightMap, xx: Tensor64) =>
+        mbconvRef(xx, w, 'b0.c0', kernel, expand, stride, BN_EPS).data.reduce((s, v, i) => s + v * r[i], 0);
       const dx = await x.grad!.read();
       for (const i of [0, 17, 101, 391]) {
         const g = fd((h) => {
@@ -191,7 +200,14 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
     expect(grads.has(mbconvParamNames('b1.c0', 3, 3).dw)).toBe(false);
     expect(grads.has(mbconvParamNames('b2.c1', 5, 3).project)).toBe(false);
     expect(grads.has(mbconvParamNames('b1.c2', 3, 6).dw)).toBe(true);
-    for (const name of ['stem.conv', mbconvParamNames('b0.c1', 5, 3).expand!, `${mbconvParamNames('b2.c3', 5, 6).dw}.bn.gamma`, 'mix.conv', 'classifier.w', 'classifier.b']) {
+    for (const name of [
+      'stem.conv',
+      mbconvParamNames('b0.c1', 5, 3).expand!,
+      `${mbconvParamNames('b2.c3', 5, 6).dw}.bn.gamma`,
+      'mix.conv',
+      'classifier.w',
+      'classifier.b',
+    ]) {
       const grad = grads.get(name)!;
       const e = wm.get(name)!;
       for (const i of [0, Math.floor(e.data.length / 3), e.data.length - 1]) {
@@ -253,7 +269,10 @@ describe('memory: a supernet step costs what one (two) paths cost', () => {
   it('CIFAR layout, batch 4: 1-path step ≈ stand-alone network step; 2-path adds only block outputs', async ({ skip }) => {
     if (!gpu) return skip();
     const layout = CIFAR_LAYOUT;
-    const choices = [5, 2, 1, 5, 0, 4, 3, 6, 2, 1, 5].slice(0, layout.depths.reduce((a, b) => a + b, 0));
+    const choices = [5, 2, 1, 5, 0, 4, 3, 6, 2, 1, 5].slice(
+      0,
+      layout.depths.reduce((a, b) => a + b, 0),
+    );
     const n = 4;
     const rng = new Rng(9);
     const xData = rng.normals(n * 3 * 32 * 32);
@@ -326,6 +345,11 @@ describe('derived network as net.config', () => {
     expect(arch.stem.stride).toBe(1);
     expect(choicesFromNetConfig(CIFAR_LAYOUT, cfg)).toEqual(choices);
     expect(() => toNetConfig(CIFAR_LAYOUT, [0])).toThrow(/choices/);
-    expect(() => toNetConfig(CIFAR_LAYOUT, choices.map(() => 9))).toThrow(/out of range/);
+    expect(() =>
+      toNetConfig(
+        CIFAR_LAYOUT,
+        choices.map(() => 9),
+      ),
+    ).toThrow(/out of range/);
   });
 });

@@ -82,6 +82,8 @@ describe('AsyncRegularizedEvolution', () => {
     expect(algo.propose()?.step).toBe(0);
     expect(algo.propose()?.step).toBe(1);
     expect(algo.propose()).toBeNull();
-    expect(() => new AsyncRegularizedEvolution(space, { budget: 0, rng: new Rng(0), populationSize: 4, sampleSize: 2 })).toThrow(/budget/);
+    expect(() => new AsyncRegularizedEvolution(space, { budget: 0, rng: new Rng(0), populationSize: 4, sampleSize: 2 })).toThrow(
+      /budget/,
+    );
   });
 });

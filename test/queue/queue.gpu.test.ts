@@ -29,7 +29,23 @@ describe.skipIf(!enabled)('a worker on the GPU (lavapipe)', () => {
   it('scores on the WGSL kernels what a local --device gpu run scores', { timeout: 600_000 }, async () => {
     if (!(await testGpu())) return;
     redis = await RedisServer.start();
-    const GPU = ['score', '--sample', '2', '--ground-truth', '--proxies', 'wrcor,params', '--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--device', 'gpu', '--quiet'];
+    const GPU = [
+      'score',
+      '--sample',
+      '2',
+      '--ground-truth',
+      '--proxies',
+      'wrcor,params',
+      '--cells-per-stage',
+      '1',
+      '--batch',
+      '8',
+      '--channels',
+      '4',
+      '--device',
+      'gpu',
+      '--quiet',
+    ];
     const local = join(tmp, 'gpu-local.csv');
     const remote = join(tmp, 'gpu-queue.csv');
     const r1 = await wgnasInProcess([...GPU, '--out', local]);

@@ -91,24 +91,28 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
     expect(totals.filter((t) => t.scored > 0).length).toBeGreaterThan(1);
   });
 
-  it('a worker SIGKILLed mid-job loses nothing and duplicates nothing: its job goes to another worker, which skips what was stored', SLOW, async () => {
-    const n = ns();
-    const a = worker(n, { env: { WGNAS_TEST_KILL_AT: 'worker.stored:2', WGNAS_TEST_JOB_DELAY_MS: '200' } });
-    await a.ready;
-    const out = join(tmp, 'killed.csv');
-    const run = wgnasInProcess([...SCORE, '--redis', redis.url, '--queue', n, '--shard-size', '3', '--out', out]);
-    expect((await a.exited).signal, a.stderr()).toBe('SIGKILL');
-    const b = worker(n);
-    const r = await run;
-    expect(r.code, r.err).toBe(0);
-    expect(withoutTime(out)).toEqual(withoutTime(ref));
-    // A stored 2 cells of its shard before dying; B scored the other 4 and skipped those 2 on the retry.
-    await until('b to report its jobs', () => jobTotals(b.stderr()).scored + jobTotals(b.stderr()).skipped >= 6);
-    expect(jobTotals(b.stderr())).toEqual({ scored: 4, skipped: 2 });
-    expect((await queueStatus(redis.url, n)).results).toBe(6);
-    b.kill('SIGTERM');
-    expect((await b.exited).code).toBe(0);
-  });
+  it(
+    'a worker SIGKILLed mid-job loses nothing and duplicates nothing: its job goes to another worker, which skips what was stored',
+    SLOW,
+    async () => {
+      const n = ns();
+      const a = worker(n, { env: { WGNAS_TEST_KILL_AT: 'worker.stored:2', WGNAS_TEST_JOB_DELAY_MS: '200' } });
+      await a.ready;
+      const out = join(tmp, 'killed.csv');
+      const run = wgnasInProcess([...SCORE, '--redis', redis.url, '--queue', n, '--shard-size', '3', '--out', out]);
+      expect((await a.exited).signal, a.stderr()).toBe('SIGKILL');
+      const b = worker(n);
+      const r = await run;
+      expect(r.code, r.err).toBe(0);
+      expect(withoutTime(out)).toEqual(withoutTime(ref));
+      // A stored 2 cells of its shard before dying; B scored the other 4 and skipped those 2 on the retry.
+      await until('b to report its jobs', () => jobTotals(b.stderr()).scored + jobTotals(b.stderr()).skipped >= 6);
+      expect(jobTotals(b.stderr())).toEqual({ scored: 4, skipped: 2 });
+      expect((await queueStatus(redis.url, n)).results).toBe(6);
+      b.kill('SIGTERM');
+      expect((await b.exited).code).toBe(0);
+    },
+  );
 
   it('Redis restarted mid-run (its data lost) and the run completes with the full output', SLOW, async () => {
     const n = ns();
@@ -128,32 +132,47 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
     expect((await w.exited).code, w.stderr()).toBe(0);
   });
 
-  it('a job that always fails ends failed after the configured tries, its error shown to the submitter and by queue status', SLOW, async () => {
-    const n = ns();
-    const w = worker(n);
-    await w.ready;
-    const client = new QueueClient({ url: redis.url, namespace: n, device: 'cpu', attempts: 2, pollMs: 100 });
-    const bad = '|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|';
-    const settings = { proxies: ['params'], batchSize: 8, seed: 0, group: 1, channels: 4, cellsPerStage: 1, dataset: 'cifar10', dataHash: 'x', codeVersion: codeVersion(), device: 'cpu' as const };
-    try {
-      await client.submit('score-shard', settings, [bad]);
-      const e = await client.next().then(
-        () => null,
-        (x: unknown) => x,
-      );
-      expect(e).toBeInstanceOf(QueueJobFailedError);
-      expect((e as Error).message).toMatch(/failed after 2 attempt\(s\): .*bogus/);
-    } finally {
-      await client.close();
-    }
-    const s = await wgnasInProcess(['queue', 'status', '--redis', redis.url, '--queue', n]);
-    expect(s.code, s.err).toBe(0);
-    expect(s.out).toMatch(/score-cpu\s+waiting 0 {2}active 0 {2}delayed 0 {2}failed 1/);
-    expect(s.out).toMatch(/workers alive: 1/);
-    expect(s.out).toMatch(/failed jobs:\n {2}score-shard\.\w+ \(score-shard, 1 arch, 2\/2 attempts\): .*bogus/);
-    w.kill('SIGTERM');
-    expect((await w.exited).code).toBe(0);
-  });
+  it(
+    'a job that always fails ends failed after the configured tries, its error shown to the submitter and by queue status',
+    SLOW,
+    async () => {
+      const n = ns();
+      const w = worker(n);
+      await w.ready;
+      const client = new QueueClient({ url: redis.url, namespace: n, device: 'cpu', attempts: 2, pollMs: 100 });
+      const bad = '|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|';
+      const settings = {
+        proxies: ['params'],
+        batchSize: 8,
+        seed: 0,
+        group: 1,
+        channels: 4,
+        cellsPerStage: 1,
+        dataset: 'cifar10',
+        dataHash: 'x',
+        codeVersion: codeVersion(),
+        device: 'cpu' as const,
+      };
+      try {
+        await client.submit('score-shard', settings, [bad]);
+        const e = await client.next().then(
+          () => null,
+          (x: unknown) => x,
+        );
+        expect(e).toBeInstanceOf(QueueJobFailedError);
+        expect((e as Error).message).toMatch(/failed after 2 attempt\(s\): .*bogus/);
+      } finally {
+        await client.close();
+      }
+      const s = await wgnasInProcess(['queue', 'status', '--redis', redis.url, '--queue', n]);
+      expect(s.code, s.err).toBe(0);
+      expect(s.out).toMatch(/score-cpu\s+waiting 0 {2}active 0 {2}delayed 0 {2}failed 1/);
+      expect(s.out).toMatch(/workers alive: 1/);
+      expect(s.out).toMatch(/failed jobs:\n {2}score-shard\.\w+ \(score-shard, 1 arch, 2\/2 attempts\): .*bogus/);
+      w.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+    },
+  );
 
   it('SIGTERM: the worker finishes the job in hand, then exits 0; nothing is handed to another', SLOW, async () => {
     const n = ns();
@@ -199,7 +218,23 @@ describe.skipIf(!enabled)('wgnas search --redis', () => {
     const n = ns();
     const w = worker(n);
     await w.ready;
-    const SEARCH = ['search', '--budget', '10', '--population', '4', '--sample-size', '2', ...SMALL, '--redis', redis.url, '--queue', n, '--in-flight', '2', '--json'];
+    const SEARCH = [
+      'search',
+      '--budget',
+      '10',
+      '--population',
+      '4',
+      '--sample-size',
+      '2',
+      ...SMALL,
+      '--redis',
+      redis.url,
+      '--queue',
+      n,
+      '--in-flight',
+      '2',
+      '--json',
+    ];
     const full = join(tmp, 'search-full.csv');
     const r1 = await wgnasInProcess([...SEARCH, '--evaluated', full]);
     expect(r1.code, r1.err).toBe(0);

@@ -11,7 +11,8 @@ export function haveRedisServer(): boolean {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
-    if (process.env.CI === 'true') throw new Error('redis-server is not installed: the queue tests need it (.ci/run installs it)');
+    if (process.env.CI === 'true')
+      throw new Error('redis-server is not installed: the queue tests need it (.ci/run installs it)');
     console.warn('queue tests skipped: no redis-server on PATH');
     return false;
   }
@@ -44,7 +45,9 @@ export class RedisServer {
 
   /** Starts the server (again, on the same port) and waits until it accepts connections. */
   async up(): Promise<void> {
-    const p = spawn('redis-server', ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('redis-server', ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = p;
     let log = '';
     await new Promise<void>((resolve, reject) => {

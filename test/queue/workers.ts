@@ -12,10 +12,29 @@ export interface WorkerChild {
   kill(sig?: NodeJS.Signals): void;
 }
 
-export function startWorkerChild(url: string, ns: string, o: { env?: Record<string, string>; device?: string; args?: string[] } = {}): WorkerChild {
+export function startWorkerChild(
+  url: string,
+  ns: string,
+  o: { env?: Record<string, string>; device?: string; args?: string[] } = {},
+): WorkerChild {
   const env: NodeJS.ProcessEnv = { ...process.env, WGNAS_QUEUE_LOCK_MS: '2000', WGNAS_QUEUE_HEARTBEAT_MS: '500', ...o.env };
   if (!o.env?.WGNAS_TEST_KILL_AT) delete env.WGNAS_TEST_KILL_AT;
-  const proc = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', ns, '--device', o.device ?? 'cpu', ...((o.device ?? 'cpu') === 'cpu' ? ['--cpu-threads', '1'] : []), ...(o.args ?? [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'worker',
+      '--redis',
+      url,
+      '--queue',
+      ns,
+      '--device',
+      o.device ?? 'cpu',
+      ...((o.device ?? 'cpu') === 'cpu' ? ['--cpu-threads', '1'] : []),
+      ...(o.args ?? []),
+    ],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   let onReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -23,10 +42,18 @@ export function startWorkerChild(url: string, ns: string, o: { env?: Record<stri
     err += String(d);
     if (err.includes('waiting for jobs')) onReady();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   // A worker that dies before it is ready must not leave the test waiting.
   void exited.then(() => onReady());
-  return { proc, stderr: () => err, exited, ready, kill: (sig = 'SIGKILL') => void (proc.exitCode === null && proc.signalCode === null && proc.kill(sig)) };
+  return {
+    proc,
+    stderr: () => err,
+    exited,
+    ready,
+    kill: (sig = 'SIGKILL') => void (proc.exitCode === null && proc.signalCode === null && proc.kill(sig)),
+  };
 }
 
 /** Sums the "N scored, M already stored" of a worker's job lines. */

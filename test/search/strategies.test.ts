@@ -63,20 +63,34 @@ describe('randomSearch', () => {
     const ok = async (as: number[][]) => as.map(() => 1);
     await expect(randomSearch(toy, ok, { budget: 0, rng: new Rng(0) })).rejects.toThrow(/budget must be a positive integer/);
     await expect(randomSearch(toy, ok, { budget: 3, rng: new Rng(0), batchSize: 0 })).rejects.toThrow(/batchSize/);
-    await expect(randomSearch(toy, async () => [1, 2, 3], { budget: 2, rng: new Rng(0), cache: false })).rejects.toThrow(/returned 3 scores for 1/);
+    await expect(randomSearch(toy, async () => [1, 2, 3], { budget: 2, rng: new Rng(0), cache: false })).rejects.toThrow(
+      /returned 3 scores for 1/,
+    );
   });
 });
 
 describe('regularizedEvolution', () => {
   it('finds the all-conv3x3 cell within 300 proposals for several seeds, reproducibly', async () => {
     for (const seed of [0, 1, 2, 3]) {
-      const r = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, { budget: 300, rng: new Rng(seed), batchSize: 4 });
+      const r = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, {
+        budget: 300,
+        rng: new Rng(seed),
+        batchSize: 4,
+      });
       expect(formatArch(r.best), `seed ${seed}`).toBe(ALL_CONV3);
       expect(r.bestScore).toBe(6);
       expect(r.history.length).toBe(300);
     }
-    const a = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, { budget: 120, rng: new Rng(9), batchSize: 3 });
-    const b = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, { budget: 120, rng: new Rng(9), batchSize: 3 });
+    const a = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, {
+      budget: 120,
+      rng: new Rng(9),
+      batchSize: 3,
+    });
+    const b = await regularizedEvolution(nb201Space, recording(conv3Count).scorer, {
+      budget: 120,
+      rng: new Rng(9),
+      batchSize: 3,
+    });
     expect(trace(a, formatArch)).toEqual(trace(b, formatArch));
   });
 
@@ -108,13 +122,19 @@ describe('regularizedEvolution', () => {
       batchSize: 5,
     });
     for (let t = 10; t < 40; t++) {
-      const pop = r.history.slice(0, t - ((t - 10) % 5)).slice(-10).map((h) => h.arch);
+      const pop = r.history
+        .slice(0, t - ((t - 10) % 5))
+        .slice(-10)
+        .map((h) => h.arch);
       const child = r.history[t].arch;
-      expect(pop.some((p) => p.edges.filter((e, k) => e !== child.edges[k]).length === 1), `step ${t}`).toBe(true);
+      expect(
+        pop.some((p) => p.edges.filter((e, k) => e !== child.edges[k]).length === 1),
+        `step ${t}`,
+      ).toBe(true);
     }
-    await expect(regularizedEvolution(nb201Space, recording(conv3Count).scorer, { budget: 5, rng: new Rng(0), populationSize: 0 })).rejects.toThrow(
-      /populationSize/,
-    );
+    await expect(
+      regularizedEvolution(nb201Space, recording(conv3Count).scorer, { budget: 5, rng: new Rng(0), populationSize: 0 }),
+    ).rejects.toThrow(/populationSize/);
   });
 });
 
@@ -133,7 +153,13 @@ describe('reinforce', () => {
   });
 
   it('works with SGD and an entropy bonus, and on a synthetic space', async () => {
-    const sgd = await reinforce(nb201Space, recording(conv3Count).scorer, { budget: 300, rng: new Rng(1), batchSize: 4, optimizer: 'sgd', learningRate: 0.2 });
+    const sgd = await reinforce(nb201Space, recording(conv3Count).scorer, {
+      budget: 300,
+      rng: new Rng(1),
+      batchSize: 4,
+      optimizer: 'sgd',
+      learningRate: 0.2,
+    });
     expect(sgd.bestScore).toBe(6);
     const toy = categoricalSpace('toy', [4, 4, 4, 4]);
     const target = [3, 0, 2, 1];
@@ -144,6 +170,8 @@ describe('reinforce', () => {
       entropyWeight: 0.01,
     });
     expect(ent.best).toEqual(target);
-    await expect(reinforce(toy, async (as) => as.map(() => 0), { budget: 5, rng: new Rng(0), baselineDecay: 1 })).rejects.toThrow(/baselineDecay/);
+    await expect(reinforce(toy, async (as) => as.map(() => 0), { budget: 5, rng: new Rng(0), baselineDecay: 1 })).rejects.toThrow(
+      /baselineDecay/,
+    );
   });
 });

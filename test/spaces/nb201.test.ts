@@ -50,14 +50,20 @@ describe('NB201 arch strings', () => {
   it('names the problem in parse errors', () => {
     expect(() => parseArch('|none~0|+|none~0|none~1|')).toThrow(/expected 3 nodes.*got 2/);
     expect(() => parseArch('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|+|none~0|')).toThrow(/got 4/);
-    expect(() => parseArch('|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(/node 1 token 1 'conv_5x5~0': unknown op 'conv_5x5'/);
-    expect(() => parseArch('|none~0|+|none~0|none~2|+|none~0|none~1|none~2|')).toThrow(/node 2 token 2 'none~2': bad input index '2'/);
+    expect(() => parseArch('|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(
+      /node 1 token 1 'conv_5x5~0': unknown op 'conv_5x5'/,
+    );
+    expect(() => parseArch('|none~0|+|none~0|none~2|+|none~0|none~1|none~2|')).toThrow(
+      /node 2 token 2 'none~2': bad input index '2'/,
+    );
     expect(() => parseArch('|none~0|+|none~0|none~0|+|none~0|none~1|none~2|')).toThrow(/input 0 given twice/);
     expect(() => parseArch('|none~0|+|none~0|+|none~0|none~1|none~2|')).toThrow(/node 2 needs 2 input\(s\), got 1/);
     expect(() => parseArch('|none~0|+|none~0|none~1|+|none~0|none-1|none~2|')).toThrow(/'none-1' is not op~input/);
     expect(() => parseArch('none~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toThrow(/wrapped in '\|'/);
     expect(() => formatArch({ edges: ['none', 'none'] as never })).toThrow(/6 edges/);
-    expect(() => formatArch({ edges: ['none', 'none', 'none', 'none', 'none', 'conv'] as never })).toThrow(/edge 5: unknown op 'conv'/);
+    expect(() => formatArch({ edges: ['none', 'none', 'none', 'none', 'none', 'conv'] as never })).toThrow(
+      /edge 5: unknown op 'conv'/,
+    );
   });
 });
 
@@ -76,7 +82,14 @@ describe('shared-data index tuples', () => {
 
   it('maps tuple edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) and op indices skip,none,3x3,1x1,pool', () => {
     // Tuple entry 2 is edge (1,4) = 3<-0, entry 3 is (2,3) = 2<-1.
-    expect(fromIndexTuple([0, 1, 2, 3, 4, 0]).edges).toEqual(['skip_connect', 'none', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3', 'skip_connect']);
+    expect(fromIndexTuple([0, 1, 2, 3, 4, 0]).edges).toEqual([
+      'skip_connect',
+      'none',
+      'nor_conv_1x1',
+      'nor_conv_3x3',
+      'avg_pool_3x3',
+      'skip_connect',
+    ]);
     expect(fromIndexTuple('(4, 0, 3, 1, 4, 3)')).toEqual(parseArch(FIRST));
     expect(fromIndexTuple('[4,0,3,1,4,3]')).toEqual(parseArch(FIRST));
     for (const c of allCells()) expect(fromIndexTuple(toIndexTuple(c))).toEqual(c);
@@ -148,8 +161,20 @@ describe('enumeration, sampling, mutation', () => {
   });
 
   it('samples uniformly-ish and reproducibly', () => {
-    const a = Array.from({ length: 5 }, ((r) => () => formatArch(sampleCell(r)))(new Rng(7)));
-    const b = Array.from({ length: 5 }, ((r) => () => formatArch(sampleCell(r)))(new Rng(7)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          formatArch(sampleCell(r))
+      )(new Rng(7)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          formatArch(sampleCell(r))
+      )(new Rng(7)),
+    );
     expect(a).toEqual(b);
     const rng = new Rng(1);
     const counts = new Map<string, number>();

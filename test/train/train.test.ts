@@ -85,69 +85,123 @@ describe('wgnas train', () => {
   /** The command line; `o` replaces or adds flags (true: a switch). */
   const args = (out: string, o: Record<string, string | true> = {}) => {
     const flags: Record<string, string | true> = {
-      nb201: ARCH, channels: '4', 'cells-per-stage': '1', dataset: `folder:${data}`, epochs: '4', batch: '8', lr: '0.05',
-      device: 'cpu', 'cpu-threads': '2', 'latency-runs': '2', out, ...o,
+      nb201: ARCH,
+      channels: '4',
+      'cells-per-stage': '1',
+      dataset: `folder:${data}`,
+      epochs: '4',
+      batch: '8',
+      lr: '0.05',
+      device: 'cpu',
+      'cpu-threads': '2',
+      'latency-runs': '2',
+      out,
+      ...o,
     };
     return ['train', ...Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, v]))];
   };
   const short = { epochs: '3', quiet: true, 'latency-runs': '0' } as const;
 
-  it.skipIf(!hasCpu)('trains a separable folder dataset far above chance and writes weights, curve and report', { timeout: 240_000 }, async () => {
-    const out = join(dir, 'run');
-    const r = await wgnasInProcess(args(out));
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/test accuracy [\d.]+ % after 4 epochs/);
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    expect(report.history).toHaveLength(4);
-    // 4 classes: chance is 25 %.
-    expect(report.testAccuracy).toBeGreaterThanOrEqual(0.8);
-    expect(report.params).toBeGreaterThan(0);
-    expect(report.madds).toBeGreaterThan(0);
-    expect(report.latencyMs).toBeGreaterThan(0);
-    const index = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
-    expect(index.format).toBe('wgnas-weights');
-    const names: string[] = index.tensors.map((t: { name: string }) => t.name);
-    expect(names).toContain('stem.bn.running_mean');
-    expect(names).toContain('last.bn.running_var');
-    expect(readFileSync(join(out, 'curve.svg'), 'utf8')).toMatch(/^<svg[^]*accuracy[^]*<\/svg>/);
-    // The weights file feeds wgnas export (every BN's running statistics present).
-    const ex = await wgnasInProcess(['export', '--nb201', ARCH, '--channels', '4', '--cells-per-stage', '1', '--classes', '4', '--weights', join(out, 'weights.json'), '--out', join(out, 'm.onnx')]);
-    expect(ex.code, ex.err).toBe(0);
-    expect(ex.out).toMatch(/running statistics from the weights file/);
-  });
+  it.skipIf(!hasCpu)(
+    'trains a separable folder dataset far above chance and writes weights, curve and report',
+    { timeout: 240_000 },
+    async () => {
+      const out = join(dir, 'run');
+      const r = await wgnasInProcess(args(out));
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/test accuracy [\d.]+ % after 4 epochs/);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.history).toHaveLength(4);
+      // 4 classes: chance is 25 %.
+      expect(report.testAccuracy).toBeGreaterThanOrEqual(0.8);
+      expect(report.params).toBeGreaterThan(0);
+      expect(report.madds).toBeGreaterThan(0);
+      expect(report.latencyMs).toBeGreaterThan(0);
+      const index = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+      expect(index.format).toBe('wgnas-weights');
+      const names: string[] = index.tensors.map((t: { name: string }) => t.name);
+      expect(names).toContain('stem.bn.running_mean');
+      expect(names).toContain('last.bn.running_var');
+      expect(readFileSync(join(out, 'curve.svg'), 'utf8')).toMatch(/^<svg[^]*accuracy[^]*<\/svg>/);
+      // The weights file feeds wgnas export (every BN's running statistics present).
+      const ex = await wgnasInProcess([
+        'export',
+        '--nb201',
+        ARCH,
+        '--channels',
+        '4',
+        '--cells-per-stage',
+        '1',
+        '--classes',
+        '4',
+        '--weights',
+        join(out, 'weights.json'),
+        '--out',
+        join(out, 'm.onnx'),
+      ]);
+      expect(ex.code, ex.err).toBe(0);
+      expect(ex.out).toMatch(/running statistics from the weights file/);
+    },
+  );
 
-  it.skipIf(!hasCpu)('a run killed mid-epoch and resumed ends with the same weights as an uninterrupted one; other settings are refused', { timeout: 300_000 }, async () => {
-    const whole = join(dir, 'whole');
-    const cut = join(dir, 'cut');
-    const a = await wgnasChild(args(whole, short));
-    expect(a.code, a.stderr).toBe(0);
-    // 48 images / batch 8 = 6 steps per epoch: step 9 is in the middle of epoch 2.
-    const killed = await wgnasChild(args(cut, short), { killAt: 'train.step:9' });
-    expect(killed.signal).toBe('SIGKILL');
-    expect(existsSync(join(cut, 'weights.json'))).toBe(false);
-    const again = await wgnasInProcess(args(cut, short));
-    expect(again.code).toBe(2);
-    expect(again.err).toMatch(/holds a checkpoint of an earlier run: --resume continues it, --force starts over/);
-    const other = await wgnasInProcess(args(cut, { ...short, lr: '0.2', resume: true }));
-    expect(other.code).toBe(2);
-    expect(other.err).toMatch(/--resume: lr was 0.05, now 0.2/);
-    const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resumed after epoch 1/);
-    expect(readFileSync(join(cut, 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
-    const h = (p: string) => JSON.parse(readFileSync(join(p, 'report.json'), 'utf8')).history.map((e: { testAcc: number; trainLoss: number }) => [e.testAcc, e.trainLoss]);
-    expect(h(cut)).toEqual(h(whole));
-  });
+  it.skipIf(!hasCpu)(
+    'a run killed mid-epoch and resumed ends with the same weights as an uninterrupted one; other settings are refused',
+    { timeout: 300_000 },
+    async () => {
+      const whole = join(dir, 'whole');
+      const cut = join(dir, 'cut');
+      const a = await wgnasChild(args(whole, short));
+      expect(a.code, a.stderr).toBe(0);
+      // 48 images / batch 8 = 6 steps per epoch: step 9 is in the middle of epoch 2.
+      const killed = await wgnasChild(args(cut, short), { killAt: 'train.step:9' });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(existsSync(join(cut, 'weights.json'))).toBe(false);
+      const again = await wgnasInProcess(args(cut, short));
+      expect(again.code).toBe(2);
+      expect(again.err).toMatch(/holds a checkpoint of an earlier run: --resume continues it, --force starts over/);
+      const other = await wgnasInProcess(args(cut, { ...short, lr: '0.2', resume: true }));
+      expect(other.code).toBe(2);
+      expect(other.err).toMatch(/--resume: lr was 0.05, now 0.2/);
+      const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toMatch(/resumed after epoch 1/);
+      expect(readFileSync(join(cut, 'weights.bin')).equals(readFileSync(join(whole, 'weights.bin')))).toBe(true);
+      const h = (p: string) =>
+        JSON.parse(readFileSync(join(p, 'report.json'), 'utf8')).history.map((e: { testAcc: number; trainLoss: number }) => [
+          e.testAcc,
+          e.trainLoss,
+        ]);
+      expect(h(cut)).toEqual(h(whole));
+    },
+  );
 
   it.skipIf(!hasCpu)('search --train-epochs hands the cell it found to wgnas train', { timeout: 240_000 }, async () => {
     const out = join(dir, 'found');
     const r = await wgnasInProcess([
-      'search', '--budget', '2', '--batch', '8', '--cells-per-stage', '1', '--dataset', `folder:${data}`, '--device', 'cpu', '--cpu-threads', '2', '--quiet',
-      '--train-epochs', '1', '--train-out', out,
+      'search',
+      '--budget',
+      '2',
+      '--batch',
+      '8',
+      '--cells-per-stage',
+      '1',
+      '--dataset',
+      `folder:${data}`,
+      '--device',
+      'cpu',
+      '--cpu-threads',
+      '2',
+      '--quiet',
+      '--train-epochs',
+      '1',
+      '--train-out',
+      out,
     ]);
     expect(r.code, r.err).toBe(0);
     const best = /best cell:\s+(\S+)/.exec(r.out)![1];
-    expect(r.err).toContain(`wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --nb201 ${best}`);
+    expect(r.err).toContain(
+      `wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --nb201 ${best}`,
+    );
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.network).toContain(best);
     expect(report.history).toHaveLength(1);

@@ -11,7 +11,15 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '../../src/data/row-stream.js';
 import { ResumeMismatchError } from '../../src/util/run-settings.js';
-import { acquireLock, cleanTempFiles, LockHeldError, lockOwner, tempPathFor, writeFileAtomic, appendDurable } from '../../src/util/durable.js';
+import {
+  acquireLock,
+  cleanTempFiles,
+  LockHeldError,
+  lockOwner,
+  tempPathFor,
+  writeFileAtomic,
+  appendDurable,
+} from '../../src/util/durable.js';
 import { REPO } from '../helpers/paths.js';
 
 const run = promisify(execFile);
@@ -39,7 +47,9 @@ function holdLock(mode: 'hold' | 'ckpt', path: string): Promise<ChildProcess> {
 
 async function tryLock(mode: 'try' | 'ckpt', path: string): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', HOLDER, mode === 'ckpt' ? 'ckpt' : 'try', path], { timeout: 60_000 });
+    const r = await run(process.execPath, ['--import', 'tsx', HOLDER, mode === 'ckpt' ? 'ckpt' : 'try', path], {
+      timeout: 60_000,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -127,7 +137,9 @@ describe('RowStream', () => {
     s.append([{ arch: 'b', wrcor: NaN, val_acc: 90 }]);
     s.close();
     appendFileSync(p, '"c",2.'); // killed mid-line
-    expect(() => new RowStream(p, { settings: { ...settings, '--seed': 2 }, resume: true })).toThrow(/^--resume: --seed was 1, now 2/);
+    expect(() => new RowStream(p, { settings: { ...settings, '--seed': 2 }, resume: true })).toThrow(
+      /^--resume: --seed was 1, now 2/,
+    );
     expect(() => new RowStream(p, { settings: { ...settings, '--seed': 2 }, resume: true })).toThrow(ResumeMismatchError);
     const r = new RowStream(p, { settings, resume: true });
     expect(r.done).toEqual([

@@ -49,7 +49,14 @@ describe('Kendall tau-b', () => {
 
   it('agrees with the O(n^2) definition on random data with many ties', () => {
     const rng = new Rng(42);
-    for (const [n, levels] of [[2, 2], [3, 2], [17, 3], [300, 5], [1001, 40], [2000, 1e9]]) {
+    for (const [n, levels] of [
+      [2, 2],
+      [3, 2],
+      [17, 3],
+      [300, 5],
+      [1001, 40],
+      [2000, 1e9],
+    ]) {
       const x = Array.from({ length: n }, () => rng.int(levels));
       const y = x.map((v) => (rng.next() < 0.7 ? v + rng.int(3) : rng.int(levels)));
       const fast = kendallTau(x, y).tau;
@@ -106,13 +113,20 @@ describe('normalised ranks, Borda count, share below', () => {
   });
 
   it('Borda = mean normalised rank over the columns, against a pairwise-counting reference', () => {
-    expect(borda([[1, 3, 2], [10, 30, 20], [-5, -1, -9]])).toEqual([(0 + 0 + 0.5) / 3, 1, (0.5 + 0.5 + 0) / 3]);
+    expect(
+      borda([
+        [1, 3, 2],
+        [10, 30, 20],
+        [-5, -1, -9],
+      ]),
+    ).toEqual([(0 + 0 + 0.5) / 3, 1, (0.5 + 0.5 + 0) / 3]);
     expect(borda([])).toEqual([]);
     expect(() => borda([[1, 2], [1]])).toThrow(/differ in length/);
     const rng = new Rng(3);
     const cols = [0, 1, 2].map(() => Array.from({ length: 40 }, () => rng.int(6)));
     // Normalised rank = (#below + #tied others / 2) / (n - 1).
-    const naive = (c: number[], i: number) => (c.filter((v) => v < c[i]).length + (c.filter((v) => v === c[i]).length - 1) / 2) / (c.length - 1);
+    const naive = (c: number[], i: number) =>
+      (c.filter((v) => v < c[i]).length + (c.filter((v) => v === c[i]).length - 1) / 2) / (c.length - 1);
     borda(cols).forEach((b, i) => expect(b).toBeCloseTo(cols.reduce((s, c) => s + naive(c, i), 0) / 3, 14));
   });
 
@@ -137,6 +151,14 @@ describe('summary statistics', () => {
     expect(mean([])).toBeNaN();
     expect(median([NaN])).toBeNaN();
     expect(() => percentile([1], 101)).toThrow(/\[0, 100\]/);
-    expect(describeStats([3, 1, NaN, 2])).toEqual({ n: 3, dropped: 1, mean: 2, std: Math.sqrt(2 / 3), min: 1, median: 2, max: 3 });
+    expect(describeStats([3, 1, NaN, 2])).toEqual({
+      n: 3,
+      dropped: 1,
+      mean: 2,
+      std: Math.sqrt(2 / 3),
+      min: 1,
+      median: 2,
+      max: 3,
+    });
   });
 });

@@ -36,7 +36,9 @@ describe('grouped zero-shot scoring', () => {
     });
   });
 
-  it("--group auto: 1 on software adapters and the CPU; on a hardware GPU, the first architecture's working set sizes the groups", async ({ skip }) => {
+  it("--group auto: 1 on software adapters and the CPU; on a hardware GPU, the first architecture's working set sizes the groups", async ({
+    skip,
+  }) => {
     if (!gpu) return skip();
     const cells = ARCHS.map(parseArch);
     const proxies = ['wrcor', 'naswot'];
@@ -82,8 +84,14 @@ describe('grouped zero-shot scoring', () => {
       expect(autoGroupSize(hw, 16 * 2 ** 30)).toBe(1);
       expect(autoGroupSize(hw, 1024)).toBe(MAX_AUTO_GROUP);
       expect(autoGroupSize({ ...hw, noGain: true }, 1024)).toBe(1);
-      expect(groupDevice({ device: 'cpu', isSoftware: false, limits: { maxTensorBytes: 0, maxBatchedLayers: 0, maxBufferBytes: 0 } }).noGain).toBe(true);
-      expect(groupDevice({ device: 'gpu', isSoftware: true, limits: { maxTensorBytes: 0, maxBatchedLayers: 0, maxBufferBytes: 0 } }).noGain).toBe(true);
+      expect(
+        groupDevice({ device: 'cpu', isSoftware: false, limits: { maxTensorBytes: 0, maxBatchedLayers: 0, maxBufferBytes: 0 } })
+          .noGain,
+      ).toBe(true);
+      expect(
+        groupDevice({ device: 'gpu', isSoftware: true, limits: { maxTensorBytes: 0, maxBatchedLayers: 0, maxBufferBytes: 0 } })
+          .noGain,
+      ).toBe(true);
       process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 30);
       expect(autoGroupSize(hw, 256 * 2 ** 20)).toBe(4);
     } finally {
@@ -94,7 +102,13 @@ describe('grouped zero-shot scoring', () => {
 
   it('refuses proxies that need their own passes', async ({ skip }) => {
     if (!gpu) return skip();
-    await expect(scoreNetsGrouped(gpu, [nb201Factory(gpu, parseArch(ARCHS[0]), NET)], ['synflow'], { x: new Float32Array(2 * 3072), y: new Float32Array(2), n: 2 })).rejects.toThrow(/synflow cannot be grouped/);
+    await expect(
+      scoreNetsGrouped(gpu, [nb201Factory(gpu, parseArch(ARCHS[0]), NET)], ['synflow'], {
+        x: new Float32Array(2 * 3072),
+        y: new Float32Array(2),
+        n: 2,
+      }),
+    ).rejects.toThrow(/synflow cannot be grouped/);
     expect(new ZeroShotScorer(gpu, ['wrcor', 'synflow'], { batchSize: 8, seed: 0, net: NET, group: 4 }).grouped).toBe(false);
   });
 });

@@ -22,7 +22,14 @@ export function batchNormForward(
   const mean = dev.empty([C]);
   const invStd = dev.empty([C]);
   const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormForward', [x, y, mean, invStd, ...affine], { N, C, HW, eps, hasGamma: gamma !== null, hasBeta: beta !== null });
+  dev.enqueue('batchNormForward', [x, y, mean, invStd, ...affine], {
+    N,
+    C,
+    HW,
+    eps,
+    hasGamma: gamma !== null,
+    hasBeta: beta !== null,
+  });
   return { y, mean, invStd };
 }
 
@@ -42,7 +49,12 @@ export function batchNormBackward(
   const dx = dev.empty(x.shape);
   const dgamma = dev.empty([C]);
   const dbeta = dev.empty([C]);
-  dev.enqueue('batchNormBackward', [dy, x, mean, invStd, dx, dgamma, dbeta, ...(gamma ? [gamma] : [])], { N, C, HW, hasGamma: gamma !== null });
+  dev.enqueue('batchNormBackward', [dy, x, mean, invStd, dx, dgamma, dbeta, ...(gamma ? [gamma] : [])], {
+    N,
+    C,
+    HW,
+    hasGamma: gamma !== null,
+  });
   return { dx, dgamma, dbeta };
 }
 
@@ -50,7 +62,14 @@ export function batchNormBackward(
  * [C] -> x's shape, v[c] in every element of channel c: rows [N, C] by addBiasRows, then the
  * planes by globalAvgPoolBackward at scale 1 (an exact copy, no divide by HW).
  */
-function broadcastChannels(dev: NativeDevice, v: NativeTensor, shape: readonly number[], N: number, C: number, HW: number): NativeTensor {
+function broadcastChannels(
+  dev: NativeDevice,
+  v: NativeTensor,
+  shape: readonly number[],
+  N: number,
+  C: number,
+  HW: number,
+): NativeTensor {
   const rows = dev.zeros([N, C]);
   dev.enqueue('addBiasRows', [rows, v], { n: N * C, cols: C });
   if (shape.length === 2) return rows;
@@ -119,7 +138,14 @@ export function batchNormRelu6Forward(
   const mean = dev.empty([C]);
   const invStd = dev.empty([C]);
   const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormRelu6Forward', [x, z, mean, invStd, ...affine], { N, C, HW, eps, hasGamma: gamma !== null, hasBeta: beta !== null });
+  dev.enqueue('batchNormRelu6Forward', [x, z, mean, invStd, ...affine], {
+    N,
+    C,
+    HW,
+    eps,
+    hasGamma: gamma !== null,
+    hasBeta: beta !== null,
+  });
   return { z, mean, invStd };
 }
 
@@ -143,6 +169,12 @@ export function batchNormRelu6Backward(
   const dgamma = dev.empty([C]);
   const dbeta = dev.empty([C]);
   const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormRelu6Backward', [dz, x, mean, invStd, dx, dgamma, dbeta, ...affine], { N, C, HW, hasGamma: gamma !== null, hasBeta: beta !== null });
+  dev.enqueue('batchNormRelu6Backward', [dz, x, mean, invStd, dx, dgamma, dbeta, ...affine], {
+    N,
+    C,
+    HW,
+    hasGamma: gamma !== null,
+    hasBeta: beta !== null,
+  });
   return { dx, dgamma, dbeta };
 }

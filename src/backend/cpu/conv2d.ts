@@ -18,7 +18,13 @@ function params(d: ConvDims): Record<string, number> {
   return { N, Cin, H, W, Cout, KH, KW, stride, pad, groups };
 }
 
-export function conv2d(dev: NativeDevice, x: NativeTensor, w: NativeTensor, p: Conv2dParams, _opts: Conv2dOptions = {}): NativeTensor {
+export function conv2d(
+  dev: NativeDevice,
+  x: NativeTensor,
+  w: NativeTensor,
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
   const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
   dev.enqueue('conv2d', [x, w, y], params(d));

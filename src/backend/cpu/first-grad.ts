@@ -3,7 +3,14 @@ import { checkFirstElementGrad, type FirstGradParams } from '../../kernels/refer
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 /** out[row * N + s] = the per-sample first-element gradient of sample s (double accumulation). */
-export function firstElementGrad(dev: NativeDevice, x: NativeTensor | null, dy: NativeTensor, p: FirstGradParams, out: NativeTensor, row: number): void {
+export function firstElementGrad(
+  dev: NativeDevice,
+  x: NativeTensor | null,
+  dy: NativeTensor,
+  p: FirstGradParams,
+  out: NativeTensor,
+  row: number,
+): void {
   const d = checkFirstElementGrad(x, dy, p, out, row, out.handle === dy.handle || (x !== null && out.handle === x.handle));
   if (d.N === 0) return;
   dev.enqueue('firstElementGrad', [x ?? dy, dy, out], {

@@ -44,16 +44,31 @@ export interface MixAccumulateOpts extends FitnessKernelOpts {
 }
 
 /** y += probs[k]·o in place (same shapes; probs is [K]). */
-export function mixAccumulate(dev: NativeDevice, y: NativeTensor, o: NativeTensor, probs: NativeTensor, k: number, opts: MixAccumulateOpts = {}): void {
+export function mixAccumulate(
+  dev: NativeDevice,
+  y: NativeTensor,
+  o: NativeTensor,
+  probs: NativeTensor,
+  k: number,
+  opts: MixAccumulateOpts = {},
+): void {
   checkMixAccumulate(y, o, probs, k);
   checkFitnessOpts('mixAccumulate', opts.wg ?? MIX_WG, 1);
-  assertDistinct('mixAccumulate', y, 'y', [['o', o], ['probs', probs]]);
+  assertDistinct('mixAccumulate', y, 'y', [
+    ['o', o],
+    ['probs', probs],
+  ]);
   if (y.size === 0) return;
   dev.enqueue('mixAccumulate', [y, o, probs], { n: y.size, k, overwrite: opts.overwrite ?? false });
 }
 
 /** y = Σ_k probs[k]·outs[k] as a new tensor. */
-export function mixForward(dev: NativeDevice, outs: readonly NativeTensor[], probs: NativeTensor, opts: FitnessKernelOpts = {}): NativeTensor {
+export function mixForward(
+  dev: NativeDevice,
+  outs: readonly NativeTensor[],
+  probs: NativeTensor,
+  opts: FitnessKernelOpts = {},
+): NativeTensor {
   assertMixture('mixForward', outs, probs);
   checkFitnessOpts('mixForward', opts.wg ?? MIX_WG, 1);
   const y = dev.empty(outs[0].shape);
@@ -78,7 +93,11 @@ export function mixBackward(
   const op = 'mixBackward';
   checkMixBackward(o, dy, probs, k, dOut, gDots);
   checkFitnessOpts(op, opts.wg ?? DOT_WG, opts.items ?? DOT_ITEMS);
-  const inputs: Array<[string, NativeTensor]> = [['o', o], ['dy', dy], ['probs', probs]];
+  const inputs: Array<[string, NativeTensor]> = [
+    ['o', o],
+    ['dy', dy],
+    ['probs', probs],
+  ];
   if (dOut) assertDistinct(op, dOut, 'dOut', gDots ? [...inputs, ['gDots', gDots]] : inputs);
   if (gDots) assertDistinct(op, gDots, 'gDots', inputs);
   if (!dOut && !gDots) return;

@@ -6,7 +6,11 @@ import type { NativeDevice, NativeTensor } from '../../native/device.js';
  * logits [N, K], labels [N] (f32 class indices) -> loss [1] = mean_n (logsumexp(l_n) - l_n[label_n])
  * and dlogits [N, K] = d loss / d logits. A label outside [0, K) or non-integer gives NaN.
  */
-export function softmaxCrossEntropy(dev: NativeDevice, logits: NativeTensor, labels: NativeTensor): { loss: NativeTensor; dlogits: NativeTensor } {
+export function softmaxCrossEntropy(
+  dev: NativeDevice,
+  logits: NativeTensor,
+  labels: NativeTensor,
+): { loss: NativeTensor; dlogits: NativeTensor } {
   const [N, K] = crossEntropyDims(logits.shape, labels.shape);
   const loss = dev.empty([1]);
   const dlogits = dev.empty([N, K]);

@@ -2,7 +2,6 @@
 import { matmulDims } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
-
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;

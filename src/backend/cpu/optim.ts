@@ -18,8 +18,23 @@ export function sgdStep(dev: NativeDevice, w: NativeTensor, grad: NativeTensor, 
 }
 
 /** In place: w, first and second moments m, v (zeros before step 1). */
-export function adamStep(dev: NativeDevice, w: NativeTensor, grad: NativeTensor, m: NativeTensor, v: NativeTensor, o: AdamOptions): void {
+export function adamStep(
+  dev: NativeDevice,
+  w: NativeTensor,
+  grad: NativeTensor,
+  m: NativeTensor,
+  v: NativeTensor,
+  o: AdamOptions,
+): void {
   const { beta1, beta2, eps, lrCorrected, sqrtBc2 } = adamStepParams(w, grad, m, v, o);
   // Bias corrections folded here, as src/kernels/optim.ts folds them into its uniforms.
-  dev.enqueue('adamStep', [w, grad, m, v], { n: w.size, lr: lrCorrected, weightDecay: o.weightDecay ?? 0, beta1, beta2, eps, sqrtBc2 });
+  dev.enqueue('adamStep', [w, grad, m, v], {
+    n: w.size,
+    lr: lrCorrected,
+    weightDecay: o.weightDecay ?? 0,
+    beta1,
+    beta2,
+    eps,
+    sqrtBc2,
+  });
 }

@@ -2,7 +2,13 @@
  * Average pooling and global average pooling, NCHW, on the native device (signatures and errors of
  * src/kernels/pool.ts; torch.nn.AvgPool2d semantics, ceil_mode=False).
  */
-import { avgPool2dOutShape, checkAvgPoolDy, globalAvgPoolBackwardDims, globalAvgPoolDims, type Pool2dParams } from '../../kernels/params.js';
+import {
+  avgPool2dOutShape,
+  checkAvgPoolDy,
+  globalAvgPoolBackwardDims,
+  globalAvgPoolDims,
+  type Pool2dParams,
+} from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 import { rowSums } from './reduce.js';
 

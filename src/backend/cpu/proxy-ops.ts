@@ -1,5 +1,10 @@
 /** Element-wise helpers for the proxies on the native device (signatures and errors of src/kernels/proxy-ops.ts). */
-import { type BatchedAccumulateOptions, batchedAccumulateDims, checkAccumulateAbs, checkBatchedLayers } from '../../kernels/params.js';
+import {
+  type BatchedAccumulateOptions,
+  batchedAccumulateDims,
+  checkAccumulateAbs,
+  checkBatchedLayers,
+} from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 export type { BatchedAccumulateOptions };

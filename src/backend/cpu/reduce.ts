@@ -33,10 +33,18 @@ export function sumAbsProduct(dev: NativeDevice, a: NativeTensor, b: NativeTenso
  * pass of the WGSL path's deterministic two-pass dot; the chunking is kept so both backends fill
  * the same entries).
  */
-export function dotPartials(dev: NativeDevice, a: NativeTensor, b: NativeTensor, partials: NativeTensor, wg = 64, items = 32): void {
+export function dotPartials(
+  dev: NativeDevice,
+  a: NativeTensor,
+  b: NativeTensor,
+  partials: NativeTensor,
+  wg = 64,
+  items = 32,
+): void {
   const n = a.size;
   const chunk = wg * items;
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
+  if (!Number.isInteger(chunk) || chunk < 1)
+    throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
   checkDotPartials(n, b.size, partials.size, Math.ceil(n / chunk));
   if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
 }
@@ -62,7 +70,13 @@ export function colSums(dev: NativeDevice, x: NativeTensor, cols: number, scale 
 }
 
 /** x holds `slices` stacked blocks of shape outShape; returns their element-wise sum times scale. */
-export function sumSlices(dev: NativeDevice, x: NativeTensor, slices: number, outShape: readonly number[], scale = 1): NativeTensor {
+export function sumSlices(
+  dev: NativeDevice,
+  x: NativeTensor,
+  slices: number,
+  outShape: readonly number[],
+  scale = 1,
+): NativeTensor {
   const out = dev.empty(outShape);
   if (x.size !== slices * out.size) {
     out.dispose();

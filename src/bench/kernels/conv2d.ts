@@ -28,7 +28,14 @@ const c = (N: number, Cin: number, HW: number, Cout: number, K: number, stride =
 const SHAPES: BenchKernel['shapes'] = {
   tiny: [c(2, 3, 9, 5, 3), c(2, 4, 7, 4, 3, 2, 4)],
   small: [c(8, 16, 32, 16, 3), c(8, 64, 8, 64, 3), c(8, 32, 16, 64, 1), c(8, 32, 16, 32, 3, 1, 32)],
-  default: [c(64, 16, 32, 16, 3), c(64, 64, 8, 64, 3), c(32, 64, 56, 64, 3), c(32, 256, 28, 128, 1), c(32, 64, 56, 128, 3, 2), c(32, 96, 56, 96, 3, 1, 96)],
+  default: [
+    c(64, 16, 32, 16, 3),
+    c(64, 64, 8, 64, 3),
+    c(32, 64, 56, 64, 3),
+    c(32, 256, 28, 128, 1),
+    c(32, 64, 56, 128, 3, 2),
+    c(32, 96, 56, 96, 3, 1, 96),
+  ],
   large: [
     c(128, 64, 56, 64, 3),
     c(128, 128, 28, 128, 3),
@@ -44,8 +51,18 @@ const SHAPES: BenchKernel['shapes'] = {
 const DW_SHAPES: BenchKernel['shapes'] = {
   tiny: [c(2, 4, 7, 4, 3, 1, 4), c(1, 5, 9, 5, 5, 2, 5)],
   small: [c(8, 32, 16, 32, 3, 1, 32), c(8, 96, 16, 96, 5, 1, 96), c(8, 144, 16, 144, 3, 2, 144)],
-  default: [c(32, 96, 56, 96, 3, 1, 96), c(32, 144, 28, 144, 5, 1, 144), c(32, 240, 28, 240, 7, 2, 240), c(32, 576, 14, 576, 3, 1, 576)],
-  large: [c(128, 144, 56, 144, 3, 1, 144), c(128, 240, 28, 240, 5, 1, 240), c(128, 480, 14, 480, 7, 1, 480), c(128, 960, 7, 960, 3, 1, 960)],
+  default: [
+    c(32, 96, 56, 96, 3, 1, 96),
+    c(32, 144, 28, 144, 5, 1, 144),
+    c(32, 240, 28, 240, 7, 2, 240),
+    c(32, 576, 14, 576, 3, 1, 576),
+  ],
+  large: [
+    c(128, 144, 56, 144, 3, 1, 144),
+    c(128, 240, 28, 240, 5, 1, 240),
+    c(128, 480, 14, 480, 7, 1, 480),
+    c(128, 960, 7, 960, 3, 1, 960),
+  ],
 };
 
 /**
@@ -125,15 +142,39 @@ function tfjsCase(pass: Pass, tf: Tf, s: Shape, inputs: HostTensor[]): TfCase {
     const dy = keep(tf.tidy(() => toNhwc(tf, get(0))));
     const w = keep(tf.tidy(() => tfFilter(get(1))));
     run = depthwise
-      ? () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { strides: stride, pad, dilations: 1, inputShape: xNhwc }) as TfTensor
-      : () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: stride, pad, dataFormat: 'NHWC', inputShape: xNhwc }) as TfTensor;
+      ? () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy, filter: w },
+              { strides: stride, pad, dilations: 1, inputShape: xNhwc },
+            ) as TfTensor
+      : () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy, filter: w },
+              { strides: stride, pad, dataFormat: 'NHWC', inputShape: xNhwc },
+            ) as TfTensor;
     forParity = (t) => fromNhwc(tf, t);
   } else {
     const x = keep(tf.tidy(() => toNhwc(tf, get(0))));
     const dy = keep(tf.tidy(() => toNhwc(tf, get(1))));
     run = depthwise
-      ? () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: stride, pad, dilations: 1, filterShape }) as TfTensor
-      : () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape }) as TfTensor;
+      ? () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x, dy },
+              { strides: stride, pad, dilations: 1, filterShape },
+            ) as TfTensor
+      : () =>
+          tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape }) as TfTensor;
     forParity = (t) => tf.transpose(t, depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]);
   }
   return { run, forParity, teardown: () => tf.dispose(held) };
@@ -227,7 +268,12 @@ function entry(pass: Pass, override: EntryOverride = {}): BenchKernel {
     cpu: (s, inputs) => cpuCase(pass, s, inputs),
     // Sums of Cin*K*K (forward), Cout*K*K (input grad) or N*OH*OW (weight grad) products of [-1, 1) values.
     tolerance: (s) => {
-      const terms = pass === 'fwd' ? (s.Cin / s.groups) * s.K * s.K : pass === 'bwd-input' ? (s.Cout / s.groups) * s.K * s.K : s.N * s.H * s.W;
+      const terms =
+        pass === 'fwd'
+          ? (s.Cin / s.groups) * s.K * s.K
+          : pass === 'bwd-input'
+            ? (s.Cout / s.groups) * s.K * s.K
+            : s.N * s.H * s.W;
       // f16 operands: each product off by up to ~2^-10 of |x w| (about 1/4 on average here).
       return override.f16 ? { atol: 5e-4 * terms + 1e-3, rtol: 1e-2 } : { atol: 2e-5 * terms + 1e-4, rtol: 1e-3 };
     },

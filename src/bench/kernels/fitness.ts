@@ -62,7 +62,10 @@ function cpuCase(pass: Pass, sh: Shape, inputs: HostTensor[]) {
       return;
     }
     const back = outs.map((o, k) => mixBackwardOp.reference(o, dy, p, k));
-    const dphi = fitnessGradOp.reference(p, back.map((b) => b.gDot));
+    const dphi = fitnessGradOp.reference(
+      p,
+      back.map((b) => b.gDot),
+    );
     const last = back[sh.K - 1].dOut;
     const o = new Float64Array(sh.K + last.length);
     o.set(dphi);

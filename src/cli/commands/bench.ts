@@ -30,7 +30,10 @@ export interface BenchIo {
 export async function benchCommand(argv: string[], io: BenchIo = {}): Promise<BenchReport | null> {
   const out = io.out ?? ((s: string) => void process.stdout.write(s));
   const err = io.err ?? ((s: string) => void process.stderr.write(s));
-  const r = await runCommand(BENCH, argv, async () => ({ bench: (v: BenchValues, ctx: RunContext) => bench(v, ctx, io.gpu) }), { out, err });
+  const r = await runCommand(BENCH, argv, async () => ({ bench: (v: BenchValues, ctx: RunContext) => bench(v, ctx, io.gpu) }), {
+    out,
+    err,
+  });
   return (r as BenchReport | null | undefined) ?? null;
 }
 
@@ -41,7 +44,8 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const registry = defaultRegistry();
   const names = positionals.includes('all') ? registry.names() : positionals;
   const kernels = names.length ? names.map((n) => registry.get(n)) : registry.all().filter((k) => k.inDefaultRun !== false);
-  if (values.baselines.includes('none') && values.baselines.length > 1) throw new UsageError(`--baselines none cannot be combined with other baselines`);
+  if (values.baselines.includes('none') && values.baselines.length > 1)
+    throw new UsageError(`--baselines none cannot be combined with other baselines`);
   const baselines = values.baselines.filter((b) => b !== 'none').map((b) => BASELINE_ALIASES[b] ?? b) as BaselineName[];
   const gpujsModes = values['gpujs-mode'] as GpuJsMode[];
   const nativeThreads = values['native-threads'];
@@ -70,7 +74,12 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
 
     // The one progress bar (count, rate, ETA) on a terminal, the per-case lines above it; in pipes the lines alone.
     const total = kernels.reduce((a, k) => a + k.shapes[shapes].length, 0);
-    const bar = new Progress(total, 'bench', { write: (s: string) => err(s), isTTY: process.stderr.isTTY, columns: process.stderr.columns }, { quiet: values.quiet });
+    const bar = new Progress(
+      total,
+      'bench',
+      { write: (s: string) => err(s), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
+      { quiet: values.quiet },
+    );
     const barLog = values.quiet ? log : (line: string) => bar.log(line);
     const report = await runBench(backend, {
       kernels,

@@ -5,7 +5,14 @@ import { AGGREGATORS } from '../../proxies/registry.js';
 import { type BootstrapOptions, kendallInterval, spearmanInterval } from '../../util/bootstrap.js';
 import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
-import { addAggregates, expandProxyNames, type ScoredCell, scoreAll, ZeroShotScorer, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
+import {
+  addAggregates,
+  expandProxyNames,
+  type ScoredCell,
+  scoreAll,
+  ZeroShotScorer,
+  ZERO_SHOT_DEFAULTS,
+} from '../../zeroshot/index.js';
 import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
@@ -13,7 +20,12 @@ import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
-import { CORRELATE, type CORRELATE_REFERENCE_OPTIONS, type CORRELATE_SAMPLE_OPTIONS, type CORRELATE_SCORES_OPTIONS } from '../specs/correlate.js';
+import {
+  CORRELATE,
+  type CORRELATE_REFERENCE_OPTIONS,
+  type CORRELATE_SAMPLE_OPTIONS,
+  type CORRELATE_SCORES_OPTIONS,
+} from '../specs/correlate.js';
 
 export const summary = CORRELATE.summary;
 
@@ -56,7 +68,12 @@ export function correlateColumns(
     const pairs = rows.filter((r) => Number.isFinite(r[p]) && Number.isFinite(r[truthKey]));
     const a = pairs.map((r) => r[p] as number);
     const b = pairs.map((r) => r[truthKey] as number);
-    const row: CorrelationRow = { proxy: p, n: pairs.length, kendallTau: kendallTau(a, b).tau, spearmanRho: spearmanRho(a, b).rho };
+    const row: CorrelationRow = {
+      proxy: p,
+      n: pairs.length,
+      kendallTau: kendallTau(a, b).tau,
+      spearmanRho: spearmanRho(a, b).rho,
+    };
     if (boot) {
       row.tauCi = kendallInterval(a, b, boot);
       row.rhoCi = spearmanInterval(a, b, boot);
@@ -67,7 +84,8 @@ export function correlateColumns(
 
 /** Ground truth by arch: CIFAR-10 validation accuracy, or NASLib's accuracies of another dataset (725 cells). */
 function accuracyOf(dataset: NaslibDataset = 'cifar10'): (arch: string) => number | undefined {
-  const accs = dataset === 'cifar10' ? loadNb201Accuracies() : new Map(loadNaslibZc(dataset).map((r) => [canonicalKey(r.cell), r.valAcc]));
+  const accs =
+    dataset === 'cifar10' ? loadNb201Accuracies() : new Map(loadNaslibZc(dataset).map((r) => [canonicalKey(r.cell), r.valAcc]));
   return (arch: string) => accs.get(canonicalKey(parseArch(arch)));
 }
 
@@ -82,7 +100,12 @@ async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io 
   // Best-ranking proxy first (by |tau|: a negatively correlated proxy ranks as well, reversed).
   const table = correlateColumns(rows, names, 'val_acc').sort((a, b) => Math.abs(b.kendallTau) - Math.abs(a.kendallTau));
   io.out(`PyTorch reference scores (nb201_zc_proxies.csv) vs CIFAR-10 val accuracy\n`);
-  io.out(textTable(['proxy', 'n', 'kendall_tau', 'spearman_rho'], table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho])));
+  io.out(
+    textTable(
+      ['proxy', 'n', 'kendall_tau', 'spearman_rho'],
+      table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho]),
+    ),
+  );
 }
 
 interface Scored {
@@ -95,7 +118,11 @@ interface Scored {
 }
 
 /** Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line. */
-function readScoreFiles(files: readonly string[], only: readonly string[] | undefined, accOf: (arch: string) => number | undefined): Scored {
+function readScoreFiles(
+  files: readonly string[],
+  only: readonly string[] | undefined,
+  accOf: (arch: string) => number | undefined,
+): Scored {
   const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
@@ -103,7 +130,8 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
     const cols = Object.keys(table[0].record);
     // The cell: wgnas's `arch`, NAS-Bench-Suite-Zero's `net_str` (or its index tuple `net`).
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
-    if (!archCol) throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
+    if (!archCol)
+      throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
     const proxies = cols.filter((k) => !NOT_PROXIES.includes(k));
     // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
     for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
@@ -113,7 +141,8 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
         const s = (r[p] ?? '').trim();
         // Empty: not scored; NaN: the proxy failed on this cell (both are left out of its correlation).
         const n = s === '' ? undefined : Number(s);
-        if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s)) throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
+        if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s))
+          throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
         o[p] = n;
       }
       let arch = r[archCol] ?? '';
@@ -135,7 +164,8 @@ function readScoreFiles(files: readonly string[], only: readonly string[] | unde
   const aggNames = [...AGGREGATORS.keys()];
   if (only) {
     const missing = only.filter((p) => !aggNames.includes(p) && !out.proxies.includes(p));
-    if (missing.length) throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
+    if (missing.length)
+      throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
   }
   // An aggregator (vote, az_nas, ensemble) ranks a whole population: only when every cell has every member's score.
   for (const a of AGGREGATORS.values()) {
@@ -180,8 +210,22 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   addAggregates(scored, names);
   const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
   const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
-  if (v.out) writeTable(v.out, scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })));
-  printCorrelations({ source: `${cells.length} sampled cells`, rows, proxies: Object.keys(scored[0].scores), archs: scored.map((s) => s.arch), timeMs: scored.map((s) => s.timeMs) }, ctx, bootOf(v));
+  if (v.out)
+    writeTable(
+      v.out,
+      scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })),
+    );
+  printCorrelations(
+    {
+      source: `${cells.length} sampled cells`,
+      rows,
+      proxies: Object.keys(scored[0].scores),
+      archs: scored.map((s) => s.arch),
+      timeMs: scored.map((s) => s.timeMs),
+    },
+    ctx,
+    bootOf(v),
+  );
 }
 
 const TRUTH: Record<NaslibDataset, string> = {
@@ -192,7 +236,12 @@ const TRUTH: Record<NaslibDataset, string> = {
 
 const ci = (c: { lo: number; hi: number } | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
 
-function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { io }: RunContext, boot?: BootstrapOptions, dataset: NaslibDataset = 'cifar10'): void {
+function printCorrelations(
+  { source, rows, proxies, archs, timeMs }: Scored,
+  { io }: RunContext,
+  boot?: BootstrapOptions,
+  dataset: NaslibDataset = 'cifar10',
+): void {
   const table = correlateColumns(rows, proxies, 'val_acc', boot);
   const thin = table.filter((r) => r.n < 2);
   const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
@@ -202,14 +251,23 @@ function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { i
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
   // (Not shipped with the package: without it the column stays empty.)
-  const refByArch = new Map(findDataFile('nb201', 'nb201_zc_proxies.csv') ? loadNb201ReferenceProxies().map((r) => [r.arch, r]) : []);
+  const refByArch = new Map(
+    findDataFile('nb201', 'nb201_zc_proxies.csv') ? loadNb201ReferenceProxies().map((r) => [r.arch, r]) : [],
+  );
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';
     // Only the cells this proxy has a row value for (files with different columns concatenate).
-    const pairs = archs.flatMap((a, i) => (rows[i][proxy] === undefined ? [] : [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const]));
+    const pairs = archs.flatMap((a, i) =>
+      rows[i][proxy] === undefined ? [] : [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const],
+    );
     const ok = pairs.filter(([s, acc]) => Number.isFinite(s) && Number.isFinite(acc));
-    return ok.length > 2 ? kendallTau(ok.map((p) => p[0]!), ok.map((p) => p[1]!)).tau.toFixed(4) : '';
+    return ok.length > 2
+      ? kendallTau(
+          ok.map((p) => p[0]!),
+          ok.map((p) => p[1]!),
+        ).tau.toFixed(4)
+      : '';
   };
   const msPerArch = timeMs.length ? timeMs.reduce((a, b) => a + b, 0) / timeMs.length : NaN;
   io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
@@ -218,7 +276,14 @@ function printCorrelations({ source, rows, proxies, archs, timeMs }: Scored, { i
   io.out(
     textTable(
       ['proxy', 'n', 'kendall_tau', 'spearman_rho', ...ciCols, 'pytorch_ref_tau_same_cells'],
-      table.map((r) => [r.proxy, r.n, r.kendallTau, r.spearmanRho, ...(boot ? [ci(r.tauCi), ci(r.rhoCi)] : []), dataset === 'cifar10' ? refTau(r.proxy) : '']),
+      table.map((r) => [
+        r.proxy,
+        r.n,
+        r.kendallTau,
+        r.spearmanRho,
+        ...(boot ? [ci(r.tauCi), ci(r.rhoCi)] : []),
+        dataset === 'cifar10' ? refTau(r.proxy) : '',
+      ]),
     ),
   );
 }

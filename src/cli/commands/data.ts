@@ -11,19 +11,28 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunContext): Promise<void> {
   const [action, ...names] = positionals;
-  if (action !== 'list' && action !== 'fetch') throw new UsageError(`give an action: 'wgnas data list' or 'wgnas data fetch NAME' (got ${action === undefined ? 'none' : `'${action}'`})`);
+  if (action !== 'list' && action !== 'fetch')
+    throw new UsageError(
+      `give an action: 'wgnas data list' or 'wgnas data fetch NAME' (got ${action === undefined ? 'none' : `'${action}'`})`,
+    );
   if (action === 'list') {
     if (names.length) throw new UsageError(`'data list' takes no names (got ${names.join(' ')})`);
-    for (const k of ['dir', 'mirror', 'force', 'keep-archive'] as const) if (v[k]) throw new UsageError(`--${k} only applies to 'data fetch'`);
+    for (const k of ['dir', 'mirror', 'force', 'keep-archive'] as const)
+      if (v[k]) throw new UsageError(`--${k} only applies to 'data fetch'`);
     const rows = listData();
     if (v.json) {
       io.out(JSON.stringify(rows, null, 2) + '\n');
       return;
     }
     for (const r of rows) {
-      const where = r.dir ? `${r.dir} [${r.origin}], ${mib(r.bytes)}` : `not found${DATASETS[r.name] ? ` (wgnas data fetch ${r.name})` : ''}`;
+      const where = r.dir
+        ? `${r.dir} [${r.origin}], ${mib(r.bytes)}`
+        : `not found${DATASETS[r.name] ? ` (wgnas data fetch ${r.name})` : ''}`;
       // A folder not made by 'data fetch' (the shared subset) is not the full release: say what it holds.
-      const what = DATASETS[r.name] && r.dir && !r.complete ? `not the full release; holds ${r.files.join(', ') || 'nothing'}` : r.description;
+      const what =
+        DATASETS[r.name] && r.dir && !r.complete
+          ? `not the full release; holds ${r.files.join(', ') || 'nothing'}`
+          : r.description;
       io.out(`${r.name.padEnd(9)} ${where}\n          ${what}\n`);
     }
     return;
@@ -32,7 +41,8 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   const bad = names.filter((n) => !DATASETS[n]);
   if (bad.length) throw new UsageError(`'data fetch' knows ${Object.keys(DATASETS).join(', ')}, not ${bad.join(', ')}`);
   if (v.json) throw new UsageError("--json only applies to 'data list'");
-  if (v.mirror !== undefined && !/^https?:\/\/\S+$/.test(v.mirror)) throw new UsageError(`--mirror must be an http(s) URL, got '${v.mirror}'`);
+  if (v.mirror !== undefined && !/^https?:\/\/\S+$/.test(v.mirror))
+    throw new UsageError(`--mirror must be an http(s) URL, got '${v.mirror}'`);
   for (const name of names) {
     const d = DATASETS[name];
     const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { quiet: v.quiet });

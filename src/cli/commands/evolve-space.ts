@@ -59,10 +59,15 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
   // Weights train on --train, fitness steps draw --batch images of --val.
-  if (v.batch > Math.min(v.train, v.val)) throw new UsageError(`--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`);
+  if (v.batch > Math.min(v.train, v.val))
+    throw new UsageError(
+      `--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`,
+    );
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {
-    throw new UsageError(`--budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M leaves nothing for the searchable layers: the ${layout.name} skeleton alone takes ${(fixed / 1e6).toFixed(2)}M`);
+    throw new UsageError(
+      `--budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M leaves nothing for the searchable layers: the ${layout.name} skeleton alone takes ${(fixed / 1e6).toFixed(2)}M`,
+    );
   }
   // The library's own checks, before the device starts.
   try {
@@ -99,17 +104,27 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     bar.done();
     err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);
     res.space.layers.forEach((l, b) =>
-      err.write(`  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`),
+      err.write(
+        `  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`,
+      ),
     );
     res.space.meta = { ...res.space.meta, ...deviceRecord(backend) };
-    if (v.history) writeFileAtomic(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
+    if (v.history)
+      writeFileAtomic(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
     if (v.out) {
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);
     } else io.out(JSON.stringify(res.space, null, 2) + '\n');
     // The network --train-epochs trains: the fittest cell of every layer.
     const learned = loadSpace(res.space);
-    found = JSON.stringify(archJson(learned, learned.cells.map(() => 0)), null, 2);
+    found = JSON.stringify(
+      archJson(
+        learned,
+        learned.cells.map(() => 0),
+      ),
+      null,
+      2,
+    );
   } finally {
     evo?.dispose();
     backend.dispose();

@@ -32,12 +32,19 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
     } catch (e) {
       native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
     }
-    const dev = { choice: v.device, device: backend.device, backend: backend.name, name: backend.deviceName, threads: backend.threads };
+    const dev = {
+      choice: v.device,
+      device: backend.device,
+      backend: backend.name,
+      name: backend.deviceName,
+      threads: backend.threads,
+    };
     if (v.json) {
       io.out(JSON.stringify({ device: dev, adapter: a, native }, null, 2) + '\n');
       return;
     }
-    const why = v.device === 'auto' ? ` (auto: ${backend.device === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
+    const why =
+      v.device === 'auto' ? ` (auto: ${backend.device === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
     io.out(
       `device:    ${backend.device}${why}: ${describeBackend(backend)}\n` +
         (typeof a === 'string'

@@ -40,14 +40,26 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
   }
   const pred = namingFile(values.table!, () => predictLatency(table, arch, { missing, field: values.field }));
 
-  let measured: { runtime: string; medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null = null;
+  let measured: { runtime: string; medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null =
+    null;
   if (values.measure && values.runtime === 'onnxruntime') {
     // The exported model's latency does not depend on its BN statistics: no calibration.
     const net = namingFile(values.net!, () => jsonNetwork(netJson, resolution, values.net));
     const model = toOnnx(exportGraph(net, { noCalibration: true }));
-    const r = await timeOnnx(model, [1, 3, arch.inputSize, arch.inputSize], { threads: values.threads, repeats: values.repeats, warmup: 3 });
+    const r = await timeOnnx(model, [1, 3, arch.inputSize, arch.inputSize], {
+      threads: values.threads,
+      repeats: values.repeats,
+      warmup: 3,
+    });
     const meanMs = r.samplesMs.reduce((a, v) => a + v, 0) / r.samplesMs.length;
-    measured = { runtime: `onnxruntime-node ${r.version} (CPU)`, medianMs: r.medianMs, meanMs, iqrMs: r.iqrMs, count: r.samplesMs.length, threads: values.threads };
+    measured = {
+      runtime: `onnxruntime-node ${r.version} (CPU)`,
+      medianMs: r.medianMs,
+      meanMs,
+      iqrMs: r.iqrMs,
+      count: r.samplesMs.length,
+      threads: values.threads,
+    };
   } else if (values.measure) {
     const native = loadNative();
     requireBackend(native, values.backend);
@@ -57,20 +69,43 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
       repeats: values.repeats,
       warmup: 3,
     });
-    measured = { runtime: describeBackend(requireBackend(native, values.backend)), medianMs: r.medianMs, meanMs: r.meanMs, iqrMs: r.iqrMs, count: r.count, threads: r.threads };
+    measured = {
+      runtime: describeBackend(requireBackend(native, values.backend)),
+      medianMs: r.medianMs,
+      meanMs: r.meanMs,
+      iqrMs: r.iqrMs,
+      count: r.count,
+      threads: r.threads,
+    };
   }
 
   const devices = measured ? compareDevices(table.meta) : null;
   if (values.json) {
-    io.out(JSON.stringify({ table: values.table, tableMeta: table.meta, net: values.net, ...pred, measured: measured && { ...measured, ...devices } }, null, 2) + '\n');
+    io.out(
+      JSON.stringify(
+        {
+          table: values.table,
+          tableMeta: table.meta,
+          net: values.net,
+          ...pred,
+          measured: measured && { ...measured, ...devices },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   const w = Math.max(...pred.parts.map((p) => p.name.length));
   for (const p of pred.parts) {
-    const note = p.approx ? `  (~ ${p.approx.method} from ${p.approx.from}${p.approx.method === 'scale' ? ` x${p.approx.factor.toFixed(3)}` : ''})` : '';
+    const note = p.approx
+      ? `  (~ ${p.approx.method} from ${p.approx.from}${p.approx.method === 'scale' ? ` x${p.approx.factor.toFixed(3)}` : ''})`
+      : '';
     io.out(`${p.name.padEnd(w)}  ${p.ms.toFixed(3).padStart(9)} ms  ${p.key}${note}\n`);
   }
-  io.out(`${'total'.padEnd(w)}  ${pred.totalMs.toFixed(3).padStart(9)} ms  predicted (${values.field}, ${pred.parts.length} parts)\n`);
+  io.out(
+    `${'total'.padEnd(w)}  ${pred.totalMs.toFixed(3).padStart(9)} ms  predicted (${values.field}, ${pred.parts.length} parts)\n`,
+  );
   if (pred.approximated.length > 0) {
     io.out(`note: ${pred.approximated.length} part(s) not in the table were approximated (--missing ${missing})\n`);
   }
@@ -105,7 +140,11 @@ function thisCpu(): string {
  * Whether a --measure run times the device the table was measured on: a wgnas table of this CPU
  * ('# cpu:' = this CPU, no target or GPU device). A published table has no stamp: another device.
  */
-function compareDevices(meta: Record<string, string>): { sameDevice: boolean; tableDevice: string | undefined; measuredOn: string } {
+function compareDevices(meta: Record<string, string>): {
+  sameDevice: boolean;
+  tableDevice: string | undefined;
+  measuredOn: string;
+} {
   const measuredOn = thisCpu();
   const other = meta.target ?? (meta.device && meta.device !== 'cpu' ? meta.device : undefined);
   const tableDevice = other ? `${other}${meta.cpu ? ` (${meta.cpu})` : ''}` : meta.cpu;

@@ -28,11 +28,18 @@ function spaceOf(values: Values): { keys: string[]; meta: Record<string, string>
   if (file) {
     const space = readSpaceFile(file);
     // Named by content, so a resume finds the same space wherever the file now lives.
-    const meta = { space: `cell space ${sha256Hex(readFileSync(file)).slice(0, 16)} (${space.file.source}, layout ${space.layout.name})`, resolution: String(space.layout.inputSize) };
+    const meta = {
+      space: `cell space ${sha256Hex(readFileSync(file)).slice(0, 16)} (${space.file.source}, layout ${space.layout.name})`,
+      resolution: String(space.layout.inputSize),
+    };
     return { keys: cellSpaceKeys(space), meta };
   }
-  if (values.space === 'cifar') return { keys: spaceKeys(layoutSpace(CIFAR_LAYOUT)), meta: { space: 'cifar', resolution: String(CIFAR_LAYOUT.inputSize) } };
-  return { keys: spaceKeys(proxylessSpace({ inputSize: values.resolution })), meta: { space: values.space, resolution: String(values.resolution) } };
+  if (values.space === 'cifar')
+    return { keys: spaceKeys(layoutSpace(CIFAR_LAYOUT)), meta: { space: 'cifar', resolution: String(CIFAR_LAYOUT.inputSize) } };
+  return {
+    keys: spaceKeys(proxylessSpace({ inputSize: values.resolution })),
+    meta: { space: values.space, resolution: String(values.resolution) },
+  };
 }
 
 async function profile(values: Values, { io }: RunContext): Promise<void> {

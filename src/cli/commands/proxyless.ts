@@ -4,7 +4,14 @@ import type { SearchData } from '../../data/search-split.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
-import { type CostModel, type CostUnit, costRange, describeCost, formatCost, formatCostRange } from '../../mobilenet/cost/model.js';
+import {
+  type CostModel,
+  type CostUnit,
+  costRange,
+  describeCost,
+  formatCost,
+  formatCostRange,
+} from '../../mobilenet/cost/model.js';
 import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
@@ -36,7 +43,8 @@ function fmtEvent(e: ProgressEvent, unit: CostUnit): string {
     `acc ${(100 * e.trainAcc).toFixed(1)}%`,
   ];
   if (e.archCe !== null) parts.push(`val ce ${e.archCe.toFixed(3)}`, `arch obj ${e.archObjective!.toFixed(3)}`);
-  if (e.expectedCost !== null) parts.push(`E[cost] ${formatCost(e.expectedCost, unit)}`, `argmax ${formatCost(e.argmaxCost!, unit)}`);
+  if (e.expectedCost !== null)
+    parts.push(`E[cost] ${formatCost(e.expectedCost, unit)}`, `argmax ${formatCost(e.argmaxCost!, unit)}`);
   parts.push(`H ${e.entropy.toFixed(3)}`, `${(e.msPerStep / 1000).toFixed(2)} s/step`);
   return parts.join('  ');
 }
@@ -61,12 +69,24 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   const threads = values.threads;
   const byMadds = space !== null && !values['latency-table'] && !priced;
   if (byMadds) {
-    if (values['target-madds'] === undefined) throw new UsageError('--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)');
-    if (given.has('target-ms')) throw new UsageError('--target-ms needs a latency source (--latency-table or --price-cells); with multiply-adds give --target-madds');
+    if (values['target-madds'] === undefined)
+      throw new UsageError(
+        '--space-file without --latency-table prices cells by multiply-adds: give --target-madds M (millions)',
+      );
+    if (given.has('target-ms'))
+      throw new UsageError(
+        '--target-ms needs a latency source (--latency-table or --price-cells); with multiply-adds give --target-madds',
+      );
   } else {
-    if (!values['latency-table'] && !priced) throw new UsageError('--latency-table is required (or --space-file with --target-madds or --price-cells); see wgnas proxyless --help');
+    if (!values['latency-table'] && !priced)
+      throw new UsageError(
+        '--latency-table is required (or --space-file with --target-madds or --price-cells); see wgnas proxyless --help',
+      );
     if (values['target-ms'] === undefined) throw new UsageError('--target-ms is required');
-    if (given.has('target-madds')) throw new UsageError('--target-madds is the target when the cost is multiply-adds (--space-file without a latency source); here give --target-ms');
+    if (given.has('target-madds'))
+      throw new UsageError(
+        '--target-madds is the target when the cost is multiply-adds (--space-file without a latency source); here give --target-ms',
+      );
   }
   // The target as given (ms, or millions of MAdds), and in the cost model's unit.
   const targetGiven = byMadds ? values['target-madds']! : values['target-ms']!;
@@ -75,8 +95,10 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   const layout = space ? space.layout : getLayout(values.layout);
   const { mode, paths, loss: lossKind, missing } = values;
   const gateGrads = values['gate-grads'];
-  if (mode === 'gradient' && gateGrads === 'all' && paths !== 1) throw new UsageError("--gate-grads all evaluates every candidate: use it with --paths 1");
-  if (lossKind === 'mul' && !(targetGiven > 1)) throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
+  if (mode === 'gradient' && gateGrads === 'all' && paths !== 1)
+    throw new UsageError('--gate-grads all evaluates every candidate: use it with --paths 1');
+  if (lossKind === 'mul' && !(targetGiven > 1))
+    throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
   const trainN = values.train;
   const valN = values.val;
@@ -91,26 +113,54 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
 
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
-    throw new UsageError(`the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`);
+    throw new UsageError(
+      `the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`,
+    );
   }
   // The checkpoint directory is locked before any work: a second run on it refuses at once.
   const ckDir = values.checkpoint;
-  const lock: LockHandle | null = ckDir ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`)) : null;
+  const lock: LockHandle | null = ckDir
+    ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`))
+    : null;
   try {
     if (ckDir && values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
     if (ckDir && !values.resume && !values.force && hasCheckpoint(ckDir)) {
-      throw new UsageError(`--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`);
+      throw new UsageError(
+        `--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`,
+      );
     }
     // A resumed --price-cells run continues with the prices the interrupted run measured.
     const reused = priced && values.resume ? savedMeasuredCost(ckDir!) : null;
-    if (reused) io.err(`reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`);
+    if (reused)
+      io.err(
+        `reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`,
+      );
     const cost: CostModel = byMadds
       ? maddsCost(space!)
       : priced
-        ? (reused ?? (await measuredCost(space!, { backend: library, threads, onProgress: (d, n) => d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`) })))
+        ? (reused ??
+          (await measuredCost(space!, {
+            backend: library,
+            threads,
+            onProgress: (d, n) =>
+              d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`),
+          })))
         : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
     const device = await deviceOf(values);
-    await searchWith(values, ctx, { layout, space, cost, unit, target, targetGiven, byMadds, batchSize, searchSteps, trainN, valN, device });
+    await searchWith(values, ctx, {
+      layout,
+      space,
+      cost,
+      unit,
+      target,
+      targetGiven,
+      byMadds,
+      batchSize,
+      searchSteps,
+      trainN,
+      valN,
+      device,
+    });
   } finally {
     lock?.release();
   }
@@ -194,7 +244,15 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   await trainFound({ json: found }, values, ds.count, ctx);
 }
 
-async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTIONS>, io: RunContext['io'], p: Prepared, cfg: ProxylessSearchConfig, data: SearchData, test: Cifar10 | null): Promise<string> {
+async function searchOn(
+  backend: Backend,
+  values: ValuesOf<typeof PROXYLESS_OPTIONS>,
+  io: RunContext['io'],
+  p: Prepared,
+  cfg: ProxylessSearchConfig,
+  data: SearchData,
+  test: Cifar10 | null,
+): Promise<string> {
   const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
@@ -205,7 +263,9 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
   const fmt = (v: number) => formatCost(v, unit);
   io.err(
     `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
-      (space ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n` : '') +
+      (space
+        ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n`
+        : '') +
       `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
@@ -219,7 +279,9 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
     if (values.resume) {
       search.resume(values.checkpoint!);
       const c = search.progress;
-      io.err(`resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`);
+      io.err(
+        `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,
+      );
     }
     const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
@@ -241,7 +303,9 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
     const valAcc = await search.evaluate(res.choices);
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
-      ...res.names.map((n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`),
+      ...res.names.map(
+        (n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`,
+      ),
       byMadds
         ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
         : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
@@ -253,7 +317,10 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
       const subtitle =
         `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${fmt(res.cost!)} ` +
         `(E[cost] ${fmt(res.expectedCost!)}), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
-      writeFileAtomic(values.plot, searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }));
+      writeFileAtomic(
+        values.plot,
+        searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }),
+      );
       lines.push(`wrote ${values.plot}`);
     }
     if (values['train-derived'] && test) {
@@ -271,7 +338,9 @@ async function searchOn(backend: Backend, values: ValuesOf<typeof PROXYLESS_OPTI
           if (s % logEvery === 0) io.err(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },
       });
-      lines.push(`trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`);
+      lines.push(
+        `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
+      );
     }
     // The device it was searched on travels with the result (the devices agree within tolerance).
     const json = JSON.stringify({ ...res.netConfig, wgnas: deviceRecord(backend) }, null, 2) + '\n';

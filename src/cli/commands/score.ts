@@ -6,7 +6,14 @@ import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
 import { requestedAggregators } from '../../proxies/registry.js';
-import { addAggregates, expandProxyNames, type ScoredCell, scoreAll, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
+import {
+  addAggregates,
+  expandProxyNames,
+  type ScoredCell,
+  scoreAll,
+  type ZeroShotOptions,
+  ZeroShotScorer,
+} from '../../zeroshot/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
@@ -21,13 +28,18 @@ export const summary = SCORE.summary;
 async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promise<void> {
   const { io } = ctx;
   const proxyNames = v.proxies;
-  if (v['ground-truth'] && v.sample === undefined && !v.all) throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
+  if (v['ground-truth'] && v.sample === undefined && !v.all)
+    throw new UsageError('--ground-truth restricts --sample K or --all; give one of them');
   const proxies = expandProxyNames(proxyNames);
   const ungroupable = proxies.filter((p) => !GROUPABLE_PROXIES.has(p));
   const group = v.group === 'auto' ? 'auto' : Number(v.group);
-  if (group !== 'auto' && group > 1 && ungroupable.length) throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
+  if (group !== 'auto' && group > 1 && ungroupable.length)
+    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
-  const cells = selectCells({ arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed }, accs);
+  const cells = selectCells(
+    { arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed },
+    accs,
+  );
   const opts: ZeroShotOptions = {
     batchSize: v.batch,
     seed: v.seed,
@@ -52,7 +64,15 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     opts.net = { ...opts.net, numClasses: ds.classes };
     if (v.redis) {
       const { scoreQueued } = await import('../score-queued.js');
-      await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, { cells, stream, opts, proxies, aggs, device, accs });
+      await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, {
+        cells,
+        stream,
+        opts,
+        proxies,
+        aggs,
+        device,
+        accs,
+      });
       return;
     }
     const backend = await openDevice(device, v);
@@ -60,7 +80,12 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
       io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
-      const toRow = (r: ScoredCell): Row => ({ arch: r.arch, ...r.scores, val_acc: accs.get(canonicalKey(parseArch(r.arch))), time_ms: Math.round(r.timeMs) });
+      const toRow = (r: ScoredCell): Row => ({
+        arch: r.arch,
+        ...r.scores,
+        val_acc: accs.get(canonicalKey(parseArch(r.arch))),
+        time_ms: Math.round(r.timeMs),
+      });
       const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
       const fresh = await scoreAll(
         scorer,
@@ -72,7 +97,10 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
       if (aggs.length) addAggregates(rows, aggs);
       // Rows read back keep their text as written; only the population-level scores are recomputed.
-      const out = [...keep.map((r, i) => withAggregates(r, aggs, rows[i].scores)), ...fresh.map((r) => withAggregates(toRow(r), aggs, r.scores))];
+      const out = [
+        ...keep.map((r, i) => withAggregates(r, aggs, rows[i].scores)),
+        ...fresh.map((r) => withAggregates(toRow(r), aggs, r.scores)),
+      ];
       if (stream) {
         stream.finish(aggs.length ? out : undefined);
         io.err(`wrote ${out.length} rows to ${v.out}\n`);
@@ -87,7 +115,16 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   }
 }
 
-function openScoreStream(path: string, proxies: readonly string[], o: ZeroShotOptions, aggs: readonly string[], device: DeviceKind, resume: boolean, io: RunContext['io'], dataset: string): RowStream {
+function openScoreStream(
+  path: string,
+  proxies: readonly string[],
+  o: ZeroShotOptions,
+  aggs: readonly string[],
+  device: DeviceKind,
+  resume: boolean,
+  io: RunContext['io'],
+  dataset: string,
+): RowStream {
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),

@@ -32,7 +32,10 @@ export const summary = SEARCH.summary;
 async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext): Promise<void> {
   const device = await deviceOf(v);
   if (v.redis) {
-    if (v.strategy === 'reinforce') throw new UsageError("--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis");
+    if (v.strategy === 'reinforce')
+      throw new UsageError(
+        "--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis",
+      );
     // The queue (bullmq, ioredis) loads only for --redis.
     await (await import('../redis.js')).checkRedis(v.redis);
     const { nb201Queued } = await import('../search-queued.js');
@@ -47,7 +50,12 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   }
 }
 
-async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext, device: DeviceKind, log: EvaluatedLog | null): Promise<void> {
+async function nb201Search(
+  v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
+  ctx: RunContext,
+  device: DeviceKind,
+  log: EvaluatedLog | null,
+): Promise<void> {
   const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   // The images are decoded before the device starts: a bad file is named before any work.
@@ -63,7 +71,13 @@ async function nb201Search(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunCon
   await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
 }
 
-async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext['io'], backend: Backend, log: EvaluatedLog | null, data: { batch: ProxyBatch; classes: number }): Promise<string> {
+async function nb201Run(
+  v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
+  io: RunContext['io'],
+  backend: Backend,
+  log: EvaluatedLog | null,
+  data: { batch: ProxyBatch; classes: number },
+): Promise<string> {
   const { strategy, proxy, seed, budget } = v;
   if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
   const scorer = new ZeroShotScorer(backend, [proxy], {
@@ -79,7 +93,11 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
     if (!log) return (await scorer.score(c)).scores;
     const arch = formatArch(c);
     const row = await log.row(arch, async () => ({ arch, ...(await scorer.score(c)).scores }));
-    return Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'arch').map(([k, x]) => [k, x === null || x === '' ? NaN : Number(x)]));
+    return Object.fromEntries(
+      Object.entries(row)
+        .filter(([k]) => k !== 'arch')
+        .map(([k, x]) => [k, x === null || x === '' ? NaN : Number(x)]),
+    );
   };
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
@@ -112,7 +130,10 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
     result = await reinforce(nb201Space, pct, { budget, rng, onBatch, learningRate: 0.1 });
   }
   bar.done();
-  if (log && log.replayed < log.recorded) throw new UsageError(`--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`);
+  if (log && log.replayed < log.recorded)
+    throw new UsageError(
+      `--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`,
+    );
   log?.finish();
   return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
 }
@@ -120,7 +141,12 @@ async function nb201Run(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, io: RunContext
 type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
 
 /** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
-function openEvaluatedLog(path: string, v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind, { io }: RunContext): EvaluatedLog {
+function openEvaluatedLog(
+  path: string,
+  v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
+  device: DeviceKind,
+  { io }: RunContext,
+): EvaluatedLog {
   const stream = new RowStream(path, {
     settings: {
       '--proxy': v.proxy,
@@ -163,14 +189,22 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = v['max-latency-ms'];
     const latency = await measuredCost(read, { backend: library });
-    io.err(`priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`);
+    io.err(
+      `priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`,
+    );
     latencyLimit = { latency, maxLatencyMs };
   }
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const batch = await runProxyBatch(ds, v.batch, seed);
   // The network's classifier follows the dataset.
   const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
-  const trainData = v['train-steps'] === undefined ? null : { split: await runSearchSplit(ds, 4000, 1000, 'the training split'), test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000) };
+  const trainData =
+    v['train-steps'] === undefined
+      ? null
+      : {
+          split: await runSearchSplit(ds, 4000, 1000, 'the training split'),
+          test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000),
+        };
   const backend = await openDevice(await deviceOf(v), v);
   let found: string;
   try {
@@ -192,11 +226,31 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
       onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
     });
     bar.done();
-    const out: Record<string, unknown> = { space: v['space-file'], source: space.file.source, strategy, proxy, budget, budgetMadds, minMadds, ...r.arch, score: r.score, evaluations: r.evaluations, seconds: (performance.now() - t0) / 1000, ...deviceRecord(backend) };
-    if (latencyLimit) Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
+    const out: Record<string, unknown> = {
+      space: v['space-file'],
+      source: space.file.source,
+      strategy,
+      proxy,
+      budget,
+      budgetMadds,
+      minMadds,
+      ...r.arch,
+      score: r.score,
+      evaluations: r.evaluations,
+      seconds: (performance.now() - t0) / 1000,
+      ...deviceRecord(backend),
+    };
+    if (latencyLimit)
+      Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
     if (v['train-steps'] !== undefined && trainData) {
       const steps = v['train-steps'];
-      const tr = await trainCellArch(backend, space, r.choices, trainData.split.train, trainData.test, { steps, batchSize: 32, lr: 0.05, seed, evalImages: 1000 });
+      const tr = await trainCellArch(backend, space, r.choices, trainData.split.train, trainData.test, {
+        steps,
+        batchSize: 32,
+        lr: 0.05,
+        seed,
+        evalImages: 1000,
+      });
       out.trainSteps = steps;
       out.testAcc = tr.testAcc;
     }
@@ -208,7 +262,9 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms on this CPU` : ''}):\n` +
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
           `${proxy} score: ${fmtSig(r.score)}\n` +
-          (out.testAcc !== undefined ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n` : '') +
+          (out.testAcc !== undefined
+            ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n`
+            : '') +
           `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
       );
     }

@@ -7,7 +7,16 @@ import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
 import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
-import { buildNetwork, learningCurveSvg, measureLatencyMs, networkInputSize, networkMadds, Trainer, type TrainSettings, withClasses } from '../../train/index.js';
+import {
+  buildNetwork,
+  learningCurveSvg,
+  measureLatencyMs,
+  networkInputSize,
+  networkMadds,
+  Trainer,
+  type TrainSettings,
+  withClasses,
+} from '../../train/index.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
@@ -28,7 +37,8 @@ async function openSplit(values: Values, split: 'train' | 'test', size: number, 
   const flag = split === 'train' ? 'train-images' : 'test-images';
   const want = values[flag];
   if (want === undefined) return ds;
-  if (want > ds.count) throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
+  if (want > ds.count)
+    throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
   return firstImages(ds, want);
 }
 
@@ -51,7 +61,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const train = await openSplit(values, 'train', size, ctx);
   const test = await openSplit(values, 'test', size, ctx);
   const net = trainNetwork(values, train.classes);
-  if (values.batch > train.count) throw new UsageError(`--batch ${values.batch} is more than the ${train.count} training images of ${train.name}`);
+  if (values.batch > train.count)
+    throw new UsageError(`--batch ${values.batch} is more than the ${train.count} training images of ${train.name}`);
   const s: TrainSettings = {
     epochs: values.epochs,
     batchSize: values.batch,
@@ -82,7 +93,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     seed: s.seed,
     device,
   };
-  const lock = lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`));
+  const lock = lockCheckpointDir(ckDir, (o) =>
+    io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
+  );
   try {
     if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
     const backend = await openDevice(device, values);
@@ -111,7 +124,14 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       const params = model.paramCount();
       const madds = networkMadds(net);
       const title = `wgnas train: ${describeNetwork(net)}`;
-      writeFileAtomic(join(out, 'curve.svg'), learningCurveSvg(res.history, title, `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`));
+      writeFileAtomic(
+        join(out, 'curve.svg'),
+        learningCurveSvg(
+          res.history,
+          title,
+          `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
+        ),
+      );
       let latency: { latencyMs: number; runs: number; deviceName: string } | null = null;
       if (values['latency-runs'] > 0) {
         try {

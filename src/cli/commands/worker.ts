@@ -37,7 +37,9 @@ async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): P
       if (!v.quiet || !line.startsWith('job ')) io.err(`${line}\n`);
     },
   });
-  io.err(`worker ${handle.id} on ${v.queue} (${device}, concurrency ${v.concurrency}): waiting for jobs; SIGTERM or Ctrl-C stops it\n`);
+  io.err(
+    `worker ${handle.id} on ${v.queue} (${device}, concurrency ${v.concurrency}): waiting for jobs; SIGTERM or Ctrl-C stops it\n`,
+  );
   const sig = await stopSignals(() => {
     if (forced) return;
     forced = true;

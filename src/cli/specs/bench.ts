@@ -6,9 +6,23 @@ import { defineCommand, defineMode, flag, int, list, oneOf, outFile } from '../s
 import { cpuThreads, device, quiet } from './common.js';
 
 export const BENCH_OPTIONS = {
-  shapes: oneOf(SHAPE_SETS, { help: 'shape sweep', metavar: 'SET', defaultText: 'small on software adapters and the CPU backend, else default' }),
-  repeats: int({ help: 'timed repeats per shape', defaultText: '10 on software adapters and the CPU backend, else 30', min: 1, max: 100_000 }),
-  warmup: int({ help: 'untimed runs before timing', defaultText: '2 on software adapters and the CPU backend, else 5', min: 0, max: 100_000 }),
+  shapes: oneOf(SHAPE_SETS, {
+    help: 'shape sweep',
+    metavar: 'SET',
+    defaultText: 'small on software adapters and the CPU backend, else default',
+  }),
+  repeats: int({
+    help: 'timed repeats per shape',
+    defaultText: '10 on software adapters and the CPU backend, else 30',
+    min: 1,
+    max: 100_000,
+  }),
+  warmup: int({
+    help: 'untimed runs before timing',
+    defaultText: '2 on software adapters and the CPU backend, else 5',
+    min: 0,
+    max: 100_000,
+  }),
   baselines: list({
     help: "implementations to compare against, or 'none'",
     default: DEFAULT_BASELINES,

@@ -16,7 +16,11 @@ export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGA
 export const NB201_DISTINCT_CELLS = 9445;
 
 /** At most the training images of --dataset (checked once it is opened). */
-export const proxyBatch = int({ help: 'minibatch size for the proxies (at most the training images of --dataset)', default: 64, min: 2 });
+export const proxyBatch = int({
+  help: 'minibatch size for the proxies (at most the training images of --dataset)',
+  default: 64,
+  min: 2,
+});
 export const proxySeed = seed(0, 'weight-init and batch seed');
 export const cellsPerStage = int({ help: 'network depth per stage (NAS-Bench-201: 5)', default: 5, min: 1, max: 32 });
 export const quiet = flag({ help: 'no progress bar on stderr (it is also off when stderr is not a terminal)' });

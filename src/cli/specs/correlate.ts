@@ -1,8 +1,23 @@
 import { defineCommand, defineMode, flag, inFiles, int, list, oneOf, outFile } from '../spec.js';
-import { cellsPerStage, cpuThreads, dataset, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import {
+  cellsPerStage,
+  cpuThreads,
+  dataset,
+  device,
+  NB201_DISTINCT_CELLS,
+  proxyBatch,
+  proxyListChoices,
+  proxySeed,
+  quiet,
+} from './common.js';
 
 /** Bootstrap confidence intervals of tau and rho (both modes that correlate fresh or stored scores). */
-const bootstrap = int({ help: 'bootstrap resamples for the 95% confidence intervals of tau and rho (0: none)', default: 1000, min: 0, max: 100000 });
+const bootstrap = int({
+  help: 'bootstrap resamples for the 95% confidence intervals of tau and rho (0: none)',
+  default: 1000,
+  min: 0,
+  max: 100000,
+});
 const bootstrapSeed = int({ help: 'seed of the bootstrap resampling', default: 0, min: 0, max: 2 ** 31 - 1 });
 
 export const CORRELATE_SAMPLE_OPTIONS = {
@@ -14,7 +29,13 @@ export const CORRELATE_SAMPLE_OPTIONS = {
     max: NB201_DISTINCT_CELLS,
     maxWhy: `${NB201_DISTINCT_CELLS} cells have ground-truth accuracy`,
   }),
-  proxies: list({ help: 'proxies to score', default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+  proxies: list({
+    help: 'proxies to score',
+    default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'],
+    choices: proxyListChoices,
+    noun: 'proxy',
+    ignoreCase: true,
+  }),
   batch: proxyBatch,
   seed: proxySeed,
   dataset,
@@ -32,7 +53,12 @@ export const CORRELATE_SCORES_OPTIONS = {
     help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds 'vote' when its members are present",
     noun: 'scores file',
   }),
-  proxies: list({ help: 'only these columns (default: every proxy column of the files)', choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+  proxies: list({
+    help: 'only these columns (default: every proxy column of the files)',
+    choices: proxyListChoices,
+    noun: 'proxy',
+    ignoreCase: true,
+  }),
   dataset: oneOf(['cifar10', 'cifar100', 'ImageNet16-120'] as const, {
     help: "ground truth: CIFAR-10 validation accuracy (9445 cells), or NASLib's CIFAR-100 / ImageNet16-120 accuracies (zc_nasbench201.json, 725 cells; others are left out)",
     default: 'cifar10',
@@ -51,8 +77,28 @@ export const CORRELATE = defineCommand({
   description:
     'Rank correlation (Kendall tau-b, Spearman rho) of proxy scores with NAS-Bench-201 CIFAR-10 validation accuracy (the shared nb201 tables): of cells scored now (--sample, the default), of score files (--scores), or of the PyTorch reference scores (--reference).',
   modes: [
-    defineMode({ id: 'sample', module: 'correlate', label: '--sample', usage: ['[--sample K] [--proxies LIST] [--batch N] [--seed N] [--out FILE]'], options: CORRELATE_SAMPLE_OPTIONS }),
-    defineMode({ id: 'scores', module: 'correlate', label: '--scores', select: { option: 'scores' }, usage: ['--scores FILE... [--proxies LIST] [--dataset D] [--bootstrap N]'], options: CORRELATE_SCORES_OPTIONS }),
-    defineMode({ id: 'reference', module: 'correlate', label: '--reference', select: { option: 'reference' }, usage: ['--reference'], options: CORRELATE_REFERENCE_OPTIONS }),
+    defineMode({
+      id: 'sample',
+      module: 'correlate',
+      label: '--sample',
+      usage: ['[--sample K] [--proxies LIST] [--batch N] [--seed N] [--out FILE]'],
+      options: CORRELATE_SAMPLE_OPTIONS,
+    }),
+    defineMode({
+      id: 'scores',
+      module: 'correlate',
+      label: '--scores',
+      select: { option: 'scores' },
+      usage: ['--scores FILE... [--proxies LIST] [--dataset D] [--bootstrap N]'],
+      options: CORRELATE_SCORES_OPTIONS,
+    }),
+    defineMode({
+      id: 'reference',
+      module: 'correlate',
+      label: '--reference',
+      select: { option: 'reference' },
+      usage: ['--reference'],
+      options: CORRELATE_REFERENCE_OPTIONS,
+    }),
   ],
 });

@@ -11,7 +11,7 @@ const cifarLayouts = Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].inputSize ===
 
 export const EVOLVE_OPTIONS = {
   'budget-madds': madds({ help: 'whole-network multiply-adds budget per image; accepts 12e6 or 12M', required: true }),
-  layout: oneOf(cifarLayouts, { help: "the ProxylessNAS layout whose skeleton and layer shapes are used", default: 'cifar' }),
+  layout: oneOf(cifarLayouts, { help: 'the ProxylessNAS layout whose skeleton and layer shapes are used', default: 'cifar' }),
   population: int({ help: 'cells per layer', metavar: 'P', default: D.populationSize, min: 1, max: 10_000 }),
   k: int({ help: 'cells mixed per layer and cells per layer in the output', metavar: 'K', default: D.k, min: 1, max: 10_000 }),
   tournament: int({ help: 'tournament size', metavar: 'T', default: D.tournamentSize, min: 1, max: 10_000 }),
@@ -23,25 +23,46 @@ export const EVOLVE_OPTIONS = {
     metavar: 'M',
     default: D.warmupMix,
   }),
-  'no-inherit': flag({ help: "mutated cells start from fresh weights (default: from the parent's weights on the nodes they share)" }),
+  'no-inherit': flag({
+    help: "mutated cells start from fresh weights (default: from the parent's weights on the nodes they share)",
+  }),
   'no-cell-lr-scale': flag({
     help: "cells train at the plain learning rate (default: times the number of cells mixed in their layer, which offsets the mixture's 1/n gradient)",
   }),
   'min-evals': int({ help: 'iterations a cell takes part in before it can be replaced', default: D.minEvaluations, min: 1 }),
-  'replace-every': int({ help: 'replacement rounds every N iterations (cells train between them)', default: D.replaceEvery, min: 1 }),
+  'replace-every': int({
+    help: 'replacement rounds every N iterations (cells train between them)',
+    default: D.replaceEvery,
+    min: 1,
+  }),
   guide: int({ help: 'iterations in which the reference cell is always mixed and kept', default: D.guideIterations, min: 0 }),
   init: oneOf(['reference', 'hand-designed'], {
     help: 'starting populations: reference (MBConv k3 e6 and its mutations) or hand-designed (the reference, the hand-designed MBConv k3/5/7 x e3/6 and zero cells that fit the budget, then mutations)',
     metavar: 'I',
     default: D.init,
   }),
-  'max-nodes': int({ help: 'largest cell a mutation may produce (MBConv has 3 nodes)', default: D.maxNodes, min: 1, max: MAX_NODES, maxWhy: 'the largest cell' }),
+  'max-nodes': int({
+    help: 'largest cell a mutation may produce (MBConv has 3 nodes)',
+    default: D.maxNodes,
+    min: 1,
+    max: MAX_NODES,
+    maxWhy: 'the largest cell',
+  }),
   batch: int({ help: 'training minibatch (at most --train)', default: D.batchSize, min: 2 }),
   lr: num({ help: 'weight SGD learning rate (cosine, Nesterov 0.9)', default: D.weightLr, min: 0 }),
   'fitness-lr': num({ help: 'Adam learning rate of the fitness logits', default: D.fitnessLr, min: 0 }),
-  penalty: num({ help: 'weight λ of the budget hinge λ·max(0, E[MAdds]/budget − 1)', metavar: 'L', default: D.budgetPenalty, min: 0 }),
+  penalty: num({
+    help: 'weight λ of the budget hinge λ·max(0, E[MAdds]/budget − 1)',
+    metavar: 'L',
+    default: D.budgetPenalty,
+    min: 0,
+  }),
   slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
-  train: int({ help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)', default: 4000, min: 1 }),
+  train: int({
+    help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)',
+    default: 4000,
+    min: 1,
+  }),
   val: int({ help: 'validation split size: the next N training images', default: 1000, min: 1 }),
   'no-augment': flag({ help: 'no crop/flip' }),
   dataset,
@@ -54,7 +75,9 @@ export const EVOLVE_OPTIONS = {
 };
 
 export const HAND_DESIGNED_OPTIONS = {
-  'hand-designed': flag({ help: 'write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in the same format and exit (no GPU needed)' }),
+  'hand-designed': flag({
+    help: 'write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in the same format and exit (no GPU needed)',
+  }),
   layout: oneOf(Object.keys(LAYOUTS), { help: 'the layout whose positions the space covers', default: 'cifar' }),
   out,
 };
@@ -65,7 +88,13 @@ export const EVOLVE_SPACE = defineCommand({
   description:
     "AutoSpace on --dataset (CIFAR-10 by default; its training split cut into --train and --val). Every searchable layer of the layout keeps a population of cells (small DAGs of 1x1 / depthwise / 3x3 / linear-1x1 primitives). Each iteration tournament-selects K cells per layer, trains the network whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference: populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.",
   modes: [
-    defineMode({ id: 'evolve', module: 'evolve-space', label: 'wgnas evolve-space --budget-madds', usage: ['--budget-madds N [options]'], options: EVOLVE_OPTIONS }),
+    defineMode({
+      id: 'evolve',
+      module: 'evolve-space',
+      label: 'wgnas evolve-space --budget-madds',
+      usage: ['--budget-madds N [options]'],
+      options: EVOLVE_OPTIONS,
+    }),
     defineMode({
       id: 'hand-designed',
       module: 'evolve-space',

@@ -1,6 +1,9 @@
 import { defineCommand, defineMode, inFile, int, oneOf, outFile, seed, text } from '../spec.js';
 
-const nb201Only = { requires: ['nb201'], requiresWhy: '--channels, --cells-per-stage and --classes size an --nb201 network; give --nb201' } as const;
+const nb201Only = {
+  requires: ['nb201'],
+  requiresWhy: '--channels, --cells-per-stage and --classes size an --nb201 network; give --nb201',
+} as const;
 
 export const EXPORT_OPTIONS = {
   format: oneOf(['onnx'], { help: 'file format (ONNX, opset 13)', default: 'onnx' }),
@@ -16,7 +19,10 @@ export const EXPORT_OPTIONS = {
   channels: int({ help: 'NAS-Bench-201 stem width C', default: 16, min: 1, max: 1024, ...nb201Only }),
   'cells-per-stage': int({ help: 'NAS-Bench-201 cells per stage N', default: 5, min: 1, max: 32, ...nb201Only }),
   classes: int({ help: 'NAS-Bench-201 classifier outputs', default: 10, min: 1, max: 100_000, ...nb201Only }),
-  weights: inFile({ help: "a weights file (NAME.json + NAME.bin, the networks' parameter names; see docs/cli.md) instead of seeded weights", noun: 'weights file' }),
+  weights: inFile({
+    help: "a weights file (NAME.json + NAME.bin, the networks' parameter names; see docs/cli.md) instead of seeded weights",
+    noun: 'weights file',
+  }),
   seed: seed(0, 'weight-initialisation and calibration seed'),
   'bn-batch': int({
     help: 'BN statistics = the batch statistics of this many seeded N(0,1) images (what the networks normalise with on that batch), unless --weights has running statistics',
@@ -36,7 +42,10 @@ export const EXPORT = defineCommand({
       id: 'export',
       module: 'export',
       label: 'wgnas export',
-      usage: ['--format onnx --out FILE --net CONFIG.json [--weights W.json] [options]', '--format onnx --out FILE --nb201 ARCH [options]'],
+      usage: [
+        '--format onnx --out FILE --net CONFIG.json [--weights W.json] [options]',
+        '--format onnx --out FILE --nb201 ARCH [options]',
+      ],
       options: EXPORT_OPTIONS,
     }),
   ],

@@ -3,7 +3,10 @@ import { cpuThreads, device } from './common.js';
 
 export const INFO_OPTIONS = {
   json: flag({ help: 'print the adapter and addon details as JSON' }),
-  device: { ...device, help: "the backend to report, as the commands that compute take it ('auto': a hardware GPU if there is one, else the native CPU backend)" },
+  device: {
+    ...device,
+    help: "the backend to report, as the commands that compute take it ('auto': a hardware GPU if there is one, else the native CPU backend)",
+  },
   'cpu-threads': cpuThreads,
 };
 

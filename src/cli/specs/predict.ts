@@ -1,12 +1,23 @@
 import { defineCommand, defineMode, flag, inFile, int, oneOf } from '../spec.js';
 import { backend, json, threads } from './common.js';
 
-const measureOnly = { requires: ['measure'], requiresWhy: '--runtime, --threads, --repeats and --backend set up --measure; give --measure' };
+const measureOnly = {
+  requires: ['measure'],
+  requiresWhy: '--runtime, --threads, --repeats and --backend set up --measure; give --measure',
+};
 
 export const PREDICT_OPTIONS = {
   table: inFile({ help: 'latency table (ProxylessNAS / OFA YAML)', noun: 'latency table', required: true }),
-  net: inFile({ help: 'network config JSON: a ProxylessNAS net.config or a compact {inputSize, stem, blocks, featureMix, classes}', noun: 'network config', required: true }),
-  resolution: int({ help: "input size for a net.config (default: the config's recorded resolution, else 224)", min: 8, max: 4096 }),
+  net: inFile({
+    help: 'network config JSON: a ProxylessNAS net.config or a compact {inputSize, stem, blocks, featureMix, classes}',
+    noun: 'network config',
+    required: true,
+  }),
+  resolution: int({
+    help: "input size for a net.config (default: the config's recorded resolution, else 224)",
+    min: 8,
+    max: 4096,
+  }),
   missing: oneOf(['error', 'nearest', 'scale'], {
     help: 'a key not in the table: error, nearest (closest channel counts with the same shape/op) or scale (that times the MAC ratio)',
     metavar: 'POLICY',
@@ -21,13 +32,27 @@ export const PREDICT_OPTIONS = {
   }),
   threads: { ...threads, help: 'library threads for --measure', ...measureOnly },
   repeats: int({ help: 'timed runs for --measure', metavar: 'R', default: 30, min: 1, max: 100_000, ...measureOnly }),
-  backend: { ...backend, help: 'library for --measure --runtime native', ...measureOnly, appliesWhen: { option: 'runtime', values: ['native'] } },
+  backend: {
+    ...backend,
+    help: 'library for --measure --runtime native',
+    ...measureOnly,
+    appliesWhen: { option: 'runtime', values: ['native'] },
+  },
   json: { ...json, help: 'machine-readable output' },
 };
 
 export const PREDICT = defineCommand({
   name: 'predict',
   summary: 'predict a network latency from a lookup table (optionally against a measured run)',
-  description: "Sums the lookup-table latencies of a network's parts (Conv, MBConv blocks, Conv_1, Logits), with a per-part breakdown.",
-  modes: [defineMode({ id: 'predict', module: 'predict', label: 'wgnas predict', usage: ['--table FILE --net CONFIG.json [options]'], options: PREDICT_OPTIONS })],
+  description:
+    "Sums the lookup-table latencies of a network's parts (Conv, MBConv blocks, Conv_1, Logits), with a per-part breakdown.",
+  modes: [
+    defineMode({
+      id: 'predict',
+      module: 'predict',
+      label: 'wgnas predict',
+      usage: ['--table FILE --net CONFIG.json [options]'],
+      options: PREDICT_OPTIONS,
+    }),
+  ],
 });

@@ -9,20 +9,25 @@ export function cacheFlushProblem(v: string): string | undefined {
 
 /** ssh://[user@]host[:port] (checked in full by latency/ssh.ts when the run starts). */
 export function targetProblem(v: string): string | undefined {
-  if (/^adb:\/\//i.test(v)) return 'adb:// targets are not supported (the profiler is built for glibc Linux; Android needs an NDK build): use ssh://[user@]host[:port]';
-  if (!/^ssh:\/\/([A-Za-z0-9._-]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?\/?$/.test(v)) return `must look like ssh://[user@]host[:port], got '${v.slice(0, 80)}'`;
+  if (/^adb:\/\//i.test(v))
+    return 'adb:// targets are not supported (the profiler is built for glibc Linux; Android needs an NDK build): use ssh://[user@]host[:port]';
+  if (!/^ssh:\/\/([A-Za-z0-9._-]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?\/?$/.test(v))
+    return `must look like ssh://[user@]host[:port], got '${v.slice(0, 80)}'`;
   return undefined;
 }
 
 const cpuOnly = { appliesWhen: { option: 'device', values: ['cpu'] } } as const;
-const targetOnly = { requires: ['target'], requiresWhy: '--identity, --known-hosts, --target-dir and --retries set up --target; give --target' } as const;
+const targetOnly = {
+  requires: ['target'],
+  requiresWhy: '--identity, --known-hosts, --target-dir and --retries set up --target; give --target',
+} as const;
 
 export const PROFILE_OPTIONS = {
   out: outFile({ help: 'output YAML', required: true }),
   // The commands that compute take --device auto|gpu|cpu (where the networks run); profile's names the
   // device timed, with the same meaning of cpu and gpu and no 'auto': a table is of one device, chosen.
   device: oneOf(['cpu', 'gpu'], {
-    help: 'the device profiled: cpu (this CPU, or --target\'s, with the native profiler) or gpu (the WGSL kernels on the WebGPU adapter, timed with timestamp queries, ops as the networks run them)',
+    help: "the device profiled: cpu (this CPU, or --target's, with the native profiler) or gpu (the WGSL kernels on the WebGPU adapter, timed with timestamp queries, ops as the networks run them)",
     metavar: 'DEVICE',
     default: 'cpu',
   }),
@@ -32,18 +37,48 @@ export const PROFILE_OPTIONS = {
     conflicts: ['space-file'],
     conflictsWhy: '--space and --space-file name two spaces: give one',
   }),
-  'space-file': inFile({ help: 'a cell space (wgnas evolve-space output): its skeleton ops and every node of its cells, at its layout\'s resolution', noun: 'space file', conflicts: ['resolution'], conflictsWhy: "--resolution is the space file's layout's: drop it" }),
-  resolution: int({ help: 'input size, e.g. 224 (ImageNet) or 32', default: 224, min: 8, max: 1024, appliesWhen: { option: 'space', values: ['proxyless'] } }),
+  'space-file': inFile({
+    help: "a cell space (wgnas evolve-space output): its skeleton ops and every node of its cells, at its layout's resolution",
+    noun: 'space file',
+    conflicts: ['resolution'],
+    conflictsWhy: "--resolution is the space file's layout's: drop it",
+  }),
+  resolution: int({
+    help: 'input size, e.g. 224 (ImageNet) or 32',
+    default: 224,
+    min: 8,
+    max: 1024,
+    appliesWhen: { option: 'space', values: ['proxyless'] },
+  }),
   target: text({
     help: 'profile a target CPU over ssh (system ssh/scp, key authentication): copies the profiler built for its `uname -m` (scripts/build-target.sh), streams the results back; a dropped connection is re-opened',
     metavar: 'URL',
     check: targetProblem,
     ...cpuOnly,
   }),
-  identity: inFile({ help: 'ssh private key for --target (default: the ssh configuration\'s)', noun: 'identity file', ...targetOnly }),
-  'known-hosts': inFile({ help: "known_hosts file holding --target's host key (checked strictly); default: the user's, new hosts accepted on first use", noun: 'known_hosts file', ...targetOnly }),
-  'target-dir': text({ help: "where the profiler is kept on the target, relative to the login directory (or absolute)", metavar: 'DIR', default: '.cache/wgnas', ...targetOnly }),
-  retries: int({ help: 'reconnections in a row without progress before --target gives up', default: 3, min: 0, max: 100, ...targetOnly }),
+  identity: inFile({
+    help: "ssh private key for --target (default: the ssh configuration's)",
+    noun: 'identity file',
+    ...targetOnly,
+  }),
+  'known-hosts': inFile({
+    help: "known_hosts file holding --target's host key (checked strictly); default: the user's, new hosts accepted on first use",
+    noun: 'known_hosts file',
+    ...targetOnly,
+  }),
+  'target-dir': text({
+    help: 'where the profiler is kept on the target, relative to the login directory (or absolute)',
+    metavar: 'DIR',
+    default: '.cache/wgnas',
+    ...targetOnly,
+  }),
+  retries: int({
+    help: 'reconnections in a row without progress before --target gives up',
+    default: 3,
+    min: 0,
+    max: 100,
+    ...targetOnly,
+  }),
   threads: { ...threads, ...cpuOnly },
   backend: { ...backend, ...cpuOnly },
   repeats: int({ help: 'timed runs per op', metavar: 'R', default: 30, min: 1, max: 100_000 }),
@@ -58,7 +93,11 @@ export const PROFILE_OPTIONS = {
   }),
   'no-pin': flag({ help: 'do not pin threads to CPUs', ...cpuOnly }),
   limit: int({ help: 'only the first N ops (quick checks)', min: 1 }),
-  resume: flag({ help: 'keep the entries already in FILE and measure the rest', conflicts: ['force'], conflictsWhy: '--resume and --force contradict each other' }),
+  resume: flag({
+    help: 'keep the entries already in FILE and measure the rest',
+    conflicts: ['force'],
+    conflictsWhy: '--resume and --force contradict each other',
+  }),
   force: flag({ help: 'overwrite FILE' }),
   quiet,
 };
@@ -68,5 +107,17 @@ export const PROFILE = defineCommand({
   summary: 'measure a per-op latency lookup table (this CPU, a target CPU over ssh, or the GPU)',
   description:
     'Times every (op, shape) of a search space (batch 1) and writes a latency table in the ProxylessNAS / Once-for-All YAML format, stamped with the device, library, settings and date: on this CPU with the native addon, on a target CPU over ssh (--target) with the standalone profiler, or on the WebGPU adapter (--device gpu). Each entry is appended as soon as it is measured; --resume continues an interrupted run, and refuses a table measured on another device or another way.',
-  modes: [defineMode({ id: 'profile', module: 'profile', label: 'wgnas profile', usage: ['--out FILE [options]', '--out FILE --target ssh://user@host[:port] [--identity KEY] [options]', '--out FILE --device gpu [options]'], options: PROFILE_OPTIONS })],
+  modes: [
+    defineMode({
+      id: 'profile',
+      module: 'profile',
+      label: 'wgnas profile',
+      usage: [
+        '--out FILE [options]',
+        '--out FILE --target ssh://user@host[:port] [--identity KEY] [options]',
+        '--out FILE --device gpu [options]',
+      ],
+      options: PROFILE_OPTIONS,
+    }),
+  ],
 });

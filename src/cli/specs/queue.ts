@@ -24,9 +24,19 @@ const withRedis = { requires: ['redis'], requiresWhy: 'needs --redis URL' } as c
 
 /** --redis and what goes with it, on the commands that submit work (score, search). */
 export const submitOptions = {
-  redis: { ...redis, help: `${redis.help}: the work is spread as jobs over the workers there (wgnas worker) instead of computed here` },
+  redis: {
+    ...redis,
+    help: `${redis.help}: the work is spread as jobs over the workers there (wgnas worker) instead of computed here`,
+  },
   queue: { ...queueNamespace, ...withRedis, requiresWhy: '--queue names a namespace on --redis URL; give --redis' },
-  attempts: int({ help: 'tries per job before it is failed (a failure is retried with exponential backoff from 1 s)', default: 3, min: 1, max: 100, ...withRedis, requiresWhy: '--attempts is for jobs on --redis URL' }),
+  attempts: int({
+    help: 'tries per job before it is failed (a failure is retried with exponential backoff from 1 s)',
+    default: 3,
+    min: 1,
+    max: 100,
+    ...withRedis,
+    requiresWhy: '--attempts is for jobs on --redis URL',
+  }),
 };
 
 export const WORKER_OPTIONS = {
@@ -34,7 +44,12 @@ export const WORKER_OPTIONS = {
   queue: queueNamespace,
   device,
   'cpu-threads': cpuThreads,
-  concurrency: int({ help: 'jobs run at once in this process, each on its own backend (CPU: prefer 1 and --cpu-threads)', default: 1, min: 1, max: 64 }),
+  concurrency: int({
+    help: 'jobs run at once in this process, each on its own backend (CPU: prefer 1 and --cpu-threads)',
+    default: 1,
+    min: 1,
+    max: 64,
+  }),
   quiet: flag({ help: 'no line per finished job on stderr' }),
 };
 
@@ -45,7 +60,15 @@ export const WORKER = defineCommand({
     'A long-lived worker: takes the jobs that wgnas score --redis and wgnas search --redis put on the queue for its --device, stores each result in Redis as soon as it is computed (keyed by architecture, proxies, seed, batch, data and code version, so nothing is scored twice), and beats a heartbeat. ' +
     'SIGTERM or Ctrl-C stops it gracefully (it finishes the jobs in hand; a second signal leaves at once and the jobs go to other workers); a worker that is killed or loses its machine has its job handed to another after the lock expires (30 s; WGNAS_QUEUE_LOCK_MS). ' +
     'Every machine must run the same wgnas code and see the same --dataset; a worker refuses jobs from other code or data.',
-  modes: [defineMode({ id: 'worker', module: 'worker', label: 'wgnas worker', usage: ['--redis URL [--device DEVICE] [--concurrency N] [--queue NAME]'], options: WORKER_OPTIONS })],
+  modes: [
+    defineMode({
+      id: 'worker',
+      module: 'worker',
+      label: 'wgnas worker',
+      usage: ['--redis URL [--device DEVICE] [--concurrency N] [--queue NAME]'],
+      options: WORKER_OPTIONS,
+    }),
+  ],
 });
 
 export const QUEUE_OPTIONS = {
@@ -57,7 +80,8 @@ export const QUEUE_OPTIONS = {
 export const QUEUE = defineCommand({
   name: 'queue',
   summary: 'show the Redis job queue: jobs waiting/active/failed, workers alive, failed jobs and their errors',
-  description: 'wgnas queue status lists, for the namespace on --redis, the jobs waiting, active, delayed and failed on each device queue, the workers alive (by heartbeat), the results stored, and each failed job with its error.',
+  description:
+    'wgnas queue status lists, for the namespace on --redis, the jobs waiting, active, delayed and failed on each device queue, the workers alive (by heartbeat), the results stored, and each failed job with its error.',
   modes: [
     defineMode({
       id: 'queue',

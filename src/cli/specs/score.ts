@@ -1,7 +1,17 @@
 import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
 import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
-import { cellsPerStage, cpuThreads, dataset, device, NB201_DISTINCT_CELLS, proxyBatch, proxyListChoices, proxySeed, quiet } from './common.js';
+import {
+  cellsPerStage,
+  cpuThreads,
+  dataset,
+  device,
+  NB201_DISTINCT_CELLS,
+  proxyBatch,
+  proxyListChoices,
+  proxySeed,
+  quiet,
+} from './common.js';
 import { submitOptions } from './queue.js';
 
 /** A problem with an arch string, or undefined. */
@@ -24,7 +34,10 @@ export function groupProblem(v: string): string | undefined {
 
 export const SCORE_OPTIONS = {
   arch: texts({ help: 'an arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|', check: archProblem }),
-  archs: inFile({ help: "a file with one arch string per line (the first comma field; '#' starts a comment line)", noun: 'arch list' }),
+  archs: inFile({
+    help: "a file with one arch string per line (the first comma field; '#' starts a comment line)",
+    noun: 'arch list',
+  }),
   sample: int({
     help: 'K random cells, distinct as networks (seeded)',
     metavar: 'K',
@@ -38,13 +51,18 @@ export const SCORE_OPTIONS = {
   'ground-truth': flag({
     help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
   }),
-  proxies: list({ help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy", default: ['wrcor'], choices: proxyListChoices, noun: 'proxy', ignoreCase: true }),
+  proxies: list({
+    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy",
+    default: ['wrcor'],
+    choices: proxyListChoices,
+    noun: 'proxy',
+    ignoreCase: true,
+  }),
   batch: proxyBatch,
   seed: proxySeed,
   dataset,
   group: text({
-    help:
-      "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",
+    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,
@@ -76,7 +94,8 @@ export const SCORE_OPTIONS = {
 export const SCORE = defineCommand({
   name: 'score',
   summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10',
-  description: 'Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell\'s NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).',
+  description:
+    "Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell's NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).",
   modes: [
     defineMode({
       id: 'score',

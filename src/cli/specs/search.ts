@@ -1,7 +1,18 @@
 import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
 import { trainFoundOptions } from './train.js';
-import { backend, cellsPerStage, cpuThreads, dataset, device, json, proxyBatch, proxySeed, quiet, searchProxyChoices } from './common.js';
+import {
+  backend,
+  cellsPerStage,
+  cpuThreads,
+  dataset,
+  device,
+  json,
+  proxyBatch,
+  proxySeed,
+  quiet,
+  searchProxyChoices,
+} from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 import { submitOptions } from './queue.js';
 
@@ -17,8 +28,22 @@ const proxy = oneOfLazy(searchProxyChoices, {
 const budget = int({ help: 'architectures proposed', default: 20, min: 1, max: 1_000_000 });
 const searchSeed = { ...proxySeed, help: 'seed for the search, the batch and the weights' };
 const evolutionOnly = { option: 'strategy', values: ['evolution'] } as const;
-const population = int({ help: 'evolution population', metavar: 'P', default: 10, min: 1, max: 100_000, appliesWhen: evolutionOnly });
-const sampleSize = int({ help: 'evolution tournament size', metavar: 'S', default: 3, min: 1, max: 100_000, appliesWhen: evolutionOnly });
+const population = int({
+  help: 'evolution population',
+  metavar: 'P',
+  default: 10,
+  min: 1,
+  max: 100_000,
+  appliesWhen: evolutionOnly,
+});
+const sampleSize = int({
+  help: 'evolution tournament size',
+  metavar: 'S',
+  default: 3,
+  min: 1,
+  max: 100_000,
+  appliesWhen: evolutionOnly,
+});
 
 export const SEARCH_NB201_OPTIONS = {
   space,
@@ -103,7 +128,9 @@ export const SEARCH = defineCommand({
       id: 'nb201',
       module: 'search',
       label: '--space nb201',
-      usage: ['[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [--redis URL [--in-flight N]] [options]'],
+      usage: [
+        '[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [--redis URL [--in-flight N]] [options]',
+      ],
       options: SEARCH_NB201_OPTIONS,
     }),
     // --space proxyless before --space-file: a proxyless search may itself take a --space-file.

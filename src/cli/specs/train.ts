@@ -3,26 +3,68 @@ import { defineCommand, defineMode, flag, int, num, outDir, seed } from '../spec
 import { cpuThreads, dataset, device, quiet } from './common.js';
 import { EXPORT_OPTIONS } from './export.js';
 
-const nb201Only = { requires: ['nb201'], requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201' } as const;
+const nb201Only = {
+  requires: ['nb201'],
+  requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201',
+} as const;
 
 export const TRAIN_OPTIONS = {
   net: { ...EXPORT_OPTIONS.net, group: 'network' },
   nb201: { ...EXPORT_OPTIONS.nb201, group: 'network' },
-  resolution: int({ group: 'network', help: 'input size of a net.config or compact architecture', defaultText: "the net.config's resolution, else 224", min: 8, max: 4096 }),
+  resolution: int({
+    group: 'network',
+    help: 'input size of a net.config or compact architecture',
+    defaultText: "the net.config's resolution, else 224",
+    min: 8,
+    max: 4096,
+  }),
   channels: { ...EXPORT_OPTIONS.channels, group: 'network', ...nb201Only },
   'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network', ...nb201Only },
   dataset: { ...dataset, group: 'data' },
-  'train-images': int({ group: 'data', help: 'train on the first N images of the training split (class-interleaved for folders)', defaultText: 'all', min: 2 }),
+  'train-images': int({
+    group: 'data',
+    help: 'train on the first N images of the training split (class-interleaved for folders)',
+    defaultText: 'all',
+    min: 2,
+  }),
   'test-images': int({ group: 'data', help: 'evaluate on the first N images of the test split', defaultText: 'all', min: 1 }),
   'no-augment': flag({ group: 'data', help: 'no random crop (pad 1/8 of the side) and horizontal flip' }),
   epochs: int({ group: 'schedule', help: 'epochs over the training images', default: D.epochs, min: 1, max: 100_000 }),
-  batch: int({ group: 'schedule', help: 'training minibatch (the last partial batch of an epoch is dropped)', default: D.batchSize, min: 2, max: 65_536 }),
-  lr: num({ group: 'schedule', help: 'peak learning rate: SGD with Nesterov momentum, linear warm-up, then cosine to 0', default: D.lr, gt: 0 }),
+  batch: int({
+    group: 'schedule',
+    help: 'training minibatch (the last partial batch of an epoch is dropped)',
+    default: D.batchSize,
+    min: 2,
+    max: 65_536,
+  }),
+  lr: num({
+    group: 'schedule',
+    help: 'peak learning rate: SGD with Nesterov momentum, linear warm-up, then cosine to 0',
+    default: D.lr,
+    gt: 0,
+  }),
   'warmup-epochs': num({ group: 'schedule', help: 'linear warm-up length in epochs', default: D.warmupEpochs, min: 0 }),
   momentum: num({ group: 'schedule', help: 'Nesterov momentum', default: D.momentum, min: 0, max: 0.999 }),
-  'weight-decay': num({ group: 'schedule', help: 'L2 weight decay (not on BN parameters and biases)', default: D.weightDecay, min: 0 }),
-  'label-smoothing': num({ group: 'schedule', help: 'label smoothing ε (target (1-ε) one-hot + ε/classes)', default: D.labelSmoothing, min: 0, max: 0.99 }),
-  'bn-momentum': num({ group: 'schedule', help: "BN running-statistics momentum (PyTorch's: weight of the new batch)", default: D.bnMomentum, gt: 0, max: 1 }),
+  'weight-decay': num({
+    group: 'schedule',
+    help: 'L2 weight decay (not on BN parameters and biases)',
+    default: D.weightDecay,
+    min: 0,
+  }),
+  'label-smoothing': num({
+    group: 'schedule',
+    help: 'label smoothing ε (target (1-ε) one-hot + ε/classes)',
+    default: D.labelSmoothing,
+    min: 0,
+    max: 0.99,
+  }),
+  'bn-momentum': num({
+    group: 'schedule',
+    help: "BN running-statistics momentum (PyTorch's: weight of the new batch)",
+    default: D.bnMomentum,
+    gt: 0,
+    max: 1,
+  }),
   seed: { ...seed(D.seed, 'weight-initialisation, batch-order and augmentation seed'), group: 'schedule' },
   device: { ...device, group: 'schedule' },
   'cpu-threads': { ...cpuThreads, group: 'schedule' },
@@ -31,9 +73,23 @@ export const TRAIN_OPTIONS = {
     help: 'write here: weights.json + weights.bin (the trained weights and BN running statistics), curve.svg (learning curve), report.json; checkpoints in DIR/checkpoint after every epoch',
     required: true,
   }),
-  resume: flag({ group: 'output', help: 'continue from DIR/checkpoint (the same settings, refused naming the flag that differs)' }),
-  force: flag({ group: 'output', help: 'start over when DIR/checkpoint already holds a checkpoint (it is discarded)', conflicts: ['resume'], conflictsWhy: '--resume and --force contradict each other' }),
-  'latency-runs': int({ group: 'output', help: 'timed batch-1 forward passes through the native addon for the reported latency (0: skip)', default: 10, min: 0, max: 10_000 }),
+  resume: flag({
+    group: 'output',
+    help: 'continue from DIR/checkpoint (the same settings, refused naming the flag that differs)',
+  }),
+  force: flag({
+    group: 'output',
+    help: 'start over when DIR/checkpoint already holds a checkpoint (it is discarded)',
+    conflicts: ['resume'],
+    conflictsWhy: '--resume and --force contradict each other',
+  }),
+  'latency-runs': int({
+    group: 'output',
+    help: 'timed batch-1 forward passes through the native addon for the reported latency (0: skip)',
+    default: 10,
+    min: 0,
+    max: 10_000,
+  }),
   quiet: { ...quiet, group: 'output' },
 };
 
@@ -41,7 +97,10 @@ export const TRAIN_MODE = defineMode({
   id: 'train',
   module: 'train',
   label: 'wgnas train',
-  usage: ['--nb201 ARCH --out DIR [--dataset NAME] [--epochs N] [options]', '--net CONFIG.json --out DIR [--dataset NAME] [--epochs N] [options]'],
+  usage: [
+    '--nb201 ARCH --out DIR [--dataset NAME] [--epochs N] [options]',
+    '--net CONFIG.json --out DIR [--dataset NAME] [--epochs N] [options]',
+  ],
   options: TRAIN_OPTIONS,
 });
 

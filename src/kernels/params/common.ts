@@ -37,7 +37,9 @@ export function checkFillValue(value: number): void {
 export function biasRowsCols(yShape: readonly number[], bShape: readonly number[]): number {
   const cols = yShape[yShape.length - 1];
   if (bShape.length !== 1 || bShape[0] !== cols) {
-    throw new ShapeError(`addBiasRows: bias [${bShape.join(', ')}] does not match the last dimension ${cols} of [${yShape.join(', ')}]`);
+    throw new ShapeError(
+      `addBiasRows: bias [${bShape.join(', ')}] does not match the last dimension ${cols} of [${yShape.join(', ')}]`,
+    );
   }
   return cols;
 }

@@ -31,7 +31,8 @@ export function convDims(op: string, xShape: readonly number[], wShape: readonly
   if (xShape.length !== 4) throw new ShapeError(`${op}: x must be [N, Cin, H, W], got ${shapeStr(xShape)}`);
   if (wShape.length !== 4) throw new ShapeError(`${op}: w must be [Cout, Cin/groups, KH, KW], got ${shapeStr(wShape)}`);
   const groups = p.groups ?? 1;
-  if (!Number.isInteger(p.stride) || p.stride < 1) throw new RangeError(`${op}: stride must be a positive integer, got ${p.stride}`);
+  if (!Number.isInteger(p.stride) || p.stride < 1)
+    throw new RangeError(`${op}: stride must be a positive integer, got ${p.stride}`);
   if (!Number.isInteger(p.pad) || p.pad < 0) throw new RangeError(`${op}: pad must be a non-negative integer, got ${p.pad}`);
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
   const [N, Cin, H, W] = xShape;
@@ -91,7 +92,8 @@ export function avgPool2dOutShape(xShape: readonly number[], p: Pool2dParams): n
     if (!Number.isInteger(p[k]) || p[k] < 1) throw new RangeError(`avgPool2d: ${k} must be a positive integer, got ${p[k]}`);
   }
   if (!Number.isInteger(p.pad) || p.pad < 0) throw new RangeError(`avgPool2d: pad must be a non-negative integer, got ${p.pad}`);
-  if (2 * p.pad > p.kernel) throw new RangeError(`avgPool2d: pad ${p.pad} exceeds half the kernel ${p.kernel} (PyTorch rejects this too)`);
+  if (2 * p.pad > p.kernel)
+    throw new RangeError(`avgPool2d: pad ${p.pad} exceeds half the kernel ${p.kernel} (PyTorch rejects this too)`);
   const OH = Math.floor((H + 2 * p.pad - p.kernel) / p.stride) + 1;
   const OW = Math.floor((W + 2 * p.pad - p.kernel) / p.stride) + 1;
   if (OH < 1 || OW < 1) {
@@ -117,7 +119,10 @@ export function globalAvgPoolDims(xShape: readonly number[]): [number, number, n
 }
 
 /** globalAvgPoolBackward: dy must be [N, C] of the NCHW input shape. */
-export function globalAvgPoolBackwardDims(dyShape: readonly number[], xShape: readonly number[]): [number, number, number, number] {
+export function globalAvgPoolBackwardDims(
+  dyShape: readonly number[],
+  xShape: readonly number[],
+): [number, number, number, number] {
   const d = nchw('globalAvgPoolBackward', xShape);
   if (dyShape.length !== 2 || dyShape[0] !== d[0] || dyShape[1] !== d[1]) {
     throw new ShapeError(`globalAvgPoolBackward: dy is [${dyShape.join(', ')}], expected [${d[0]}, ${d[1]}]`);
@@ -184,7 +189,8 @@ export function checkLinearDy(dyShape: readonly number[], N: number, Out: number
 
 /** logits [N, K] and labels [N], not empty; returns [N, K]. */
 export function crossEntropyDims(logitsShape: readonly number[], labelsShape: readonly number[]): [number, number] {
-  if (logitsShape.length !== 2) throw new ShapeError(`softmaxCrossEntropy: logits must be [N, K], got [${logitsShape.join(', ')}]`);
+  if (logitsShape.length !== 2)
+    throw new ShapeError(`softmaxCrossEntropy: logits must be [N, K], got [${logitsShape.join(', ')}]`);
   const [N, K] = logitsShape;
   if (labelsShape.length !== 1 || labelsShape[0] !== N) {
     throw new ShapeError(`softmaxCrossEntropy: labels must be [${N}], got [${labelsShape.join(', ')}]`);

@@ -38,7 +38,9 @@ export function matmulDims(
   const Kb = opts.transB ? cb : rb;
   const N = opts.transB ? rb : cb;
   if (K !== Kb) {
-    throw new ShapeError(`matmul: inner dimensions differ: op(A) is ${M}x${K}, op(B) is ${Kb}x${N} (A [${aShape}], B [${bShape}])`);
+    throw new ShapeError(
+      `matmul: inner dimensions differ: op(A) is ${M}x${K}, op(B) is ${Kb}x${N} (A [${aShape}], B [${bShape}])`,
+    );
   }
   if (ba !== bb && ba !== 1 && bb !== 1) throw new ShapeError(`matmul: batch sizes ${ba} and ${bb} differ`);
   const batch = Math.max(ba, bb);
@@ -96,7 +98,8 @@ export function correlationDims(shape: readonly number[], allowSingleFeature = f
 export function offDiagCorrelationDims(xShape: readonly number[], outSize: number): [number, number, number] {
   if (xShape.length !== 3) throw new ShapeError(`correlationOffDiagInPlace: x must be [B, N, D], got [${xShape.join(', ')}]`);
   const [B, N, D] = xShape;
-  if (outSize !== B * N * N) throw new ShapeError(`correlationOffDiagInPlace: out has ${outSize} elements, expected ${B}x${N}x${N}`);
+  if (outSize !== B * N * N)
+    throw new ShapeError(`correlationOffDiagInPlace: out has ${outSize} elements, expected ${B}x${N}x${N}`);
   return [B, N, D];
 }
 

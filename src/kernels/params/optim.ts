@@ -38,7 +38,6 @@ function checkFinite(op: string, o: Record<string, number | undefined>): void {
   }
 }
 
-
 /** sgdStep's operands and options; returns momentum and dampening with their defaults. */
 export function sgdStepParams(w: Sized, grad: Sized, buf: Sized, o: SgdOptions): { momentum: number; dampening: number } {
   sameSize('sgdStep', { w, grad, buf });

@@ -33,7 +33,8 @@ export function batchedAccumulateDims(dstSize: number, srcSize: number, o: Batch
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(slots) || slots < 1) {
     throw new ShapeError(`accumulateAbsBatched: bad n=${n} or slots=${slots}`);
   }
-  if (dstSize < slots * outs * n * n) throw new ShapeError(`accumulateAbsBatched: dst has ${dstSize} elements, needs ${slots}x${outs}x${n}x${n}`);
+  if (dstSize < slots * outs * n * n)
+    throw new ShapeError(`accumulateAbsBatched: dst has ${dstSize} elements, needs ${slots}x${outs}x${n}x${n}`);
   if (srcSize < L * n * n) throw new ShapeError(`accumulateAbsBatched: src has ${srcSize} elements, needs ${L}x${n}x${n}`);
   return { outs, L };
 }
@@ -44,7 +45,8 @@ export function checkBatchedLayers(slots: number, layerSlots: readonly number[],
   if (weights.length !== L) throw new ShapeError(`accumulateAbsBatched: ${L} layer slots but ${weights.length} weights`);
   for (let l = 0; l < L; l++) {
     const s = layerSlots[l];
-    if (!Number.isInteger(s) || s < 0 || s >= slots) throw new RangeError(`accumulateAbsBatched: layer ${l} has slot ${s}, not in [0, ${slots})`);
+    if (!Number.isInteger(s) || s < 0 || s >= slots)
+      throw new RangeError(`accumulateAbsBatched: layer ${l} has slot ${s}, not in [0, ${slots})`);
     if (l > 0 && s < layerSlots[l - 1]) throw new RangeError('accumulateAbsBatched: layers must be sorted by slot');
   }
 }
@@ -85,7 +87,9 @@ export function assertMixture(op: string, outs: ReadonlyArray<Shaped>, weights: 
   if (outs.length < 1) throw new ShapeError(`${op}: needs at least one candidate output`);
   for (let k = 1; k < outs.length; k++) {
     if (!sameShape(outs[k].shape, outs[0].shape)) {
-      throw new ShapeError(`${op}: candidate ${k} has shape ${shapeStr(outs[k].shape)}, candidate 0 has ${shapeStr(outs[0].shape)}`);
+      throw new ShapeError(
+        `${op}: candidate ${k} has shape ${shapeStr(outs[k].shape)}, candidate 0 has ${shapeStr(outs[0].shape)}`,
+      );
     }
   }
   assertVector(op, 'logits', weights, outs.length);
@@ -100,17 +104,31 @@ export function checkMixAccumulate(y: Shaped, o: Shaped, probs: Shaped & Sized, 
 }
 
 /** mixBackward: o, dy (and dOut) of one shape, [K] probs (and gDots), k in range. */
-export function checkMixBackward(o: Shaped, dy: Shaped, probs: Shaped & Sized, k: number, dOut: Shaped | null, gDots: Shaped | null): void {
+export function checkMixBackward(
+  o: Shaped,
+  dy: Shaped,
+  probs: Shaped & Sized,
+  k: number,
+  dOut: Shaped | null,
+  gDots: Shaped | null,
+): void {
   const op = 'mixBackward';
   if (!sameShape(o.shape, dy.shape)) throw new ShapeError(`${op}: o ${shapeStr(o.shape)} and dy ${shapeStr(dy.shape)} differ`);
-  if (dOut && !sameShape(dOut.shape, o.shape)) throw new ShapeError(`${op}: dOut ${shapeStr(dOut.shape)} does not match o ${shapeStr(o.shape)}`);
+  if (dOut && !sameShape(dOut.shape, o.shape))
+    throw new ShapeError(`${op}: dOut ${shapeStr(dOut.shape)} does not match o ${shapeStr(o.shape)}`);
   assertVector(op, 'probs', probs);
   if (gDots) assertVector(op, 'gDots', gDots, probs.size);
   assertCandidateIndex(op, k, probs.size);
 }
 
 /** One storage cannot be written and also read by the same op (WGSL cannot bind it twice); same rule everywhere. */
-export function assertDistinct<T>(op: string, written: T, name: string, others: Array<[string, T]>, same: (a: T, b: T) => boolean): void {
+export function assertDistinct<T>(
+  op: string,
+  written: T,
+  name: string,
+  others: Array<[string, T]>,
+  same: (a: T, b: T) => boolean,
+): void {
   for (const [n, t] of others) {
     if (same(t, written)) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
   }

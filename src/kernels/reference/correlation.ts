@@ -4,7 +4,13 @@
  * z[zOff..zOff+D) = the row x[base..base+D) centred and scaled to unit norm (0 for a constant row:
  * its sum of squares is below 1e-10 of its raw energy), accumulated in f64.
  */
-export function centerAndNormalizeRow(x: ArrayLike<number>, base: number, D: number, z: Float32Array | Float64Array, zOff: number): void {
+export function centerAndNormalizeRow(
+  x: ArrayLike<number>,
+  base: number,
+  D: number,
+  z: Float32Array | Float64Array,
+  zOff: number,
+): void {
   let mean = 0;
   let raw = 0;
   for (let i = 0; i < D; i++) mean += x[base + i];

@@ -26,14 +26,23 @@ interface Shaped {
  * Validates firstElementGrad's operands (x [N, Cin, H, W] or null, dy [N, Cout, OH, OW], out of at
  * least (row + 1) * N elements and not aliasing x or dy) and returns the dims.
  */
-export function checkFirstElementGrad(x: Shaped | null, dy: Shaped, p: FirstGradParams, out: Shaped, row: number, aliased: boolean): FirstGradDims {
+export function checkFirstElementGrad(
+  x: Shaped | null,
+  dy: Shaped,
+  p: FirstGradParams,
+  out: Shaped,
+  row: number,
+  aliased: boolean,
+): FirstGradDims {
   if (dy.shape.length !== 4) throw new ShapeError(`firstElementGrad: dy must be [N, C, OH, OW], got [${dy.shape.join(', ')}]`);
   const [N, Cout, OH, OW] = dy.shape;
   if (x && (x.shape.length !== 4 || x.shape[0] !== N)) {
     throw new ShapeError(`firstElementGrad: x must be [${N}, C, H, W] like dy's batch, got [${x.shape.join(', ')}]`);
   }
   if (!Number.isInteger(p.stride) || p.stride < 1 || !Number.isInteger(p.pad) || p.pad < 0) {
-    throw new RangeError(`firstElementGrad: stride must be a positive integer and pad a non-negative one, got ${p.stride} / ${p.pad}`);
+    throw new RangeError(
+      `firstElementGrad: stride must be a positive integer and pad a non-negative one, got ${p.stride} / ${p.pad}`,
+    );
   }
   if (!Number.isInteger(row) || row < 0 || (row + 1) * N > out.size) {
     throw new RangeError(`firstElementGrad: row ${row} of ${N} values is outside out (${out.size} elements)`);
@@ -48,7 +57,12 @@ export function checkFirstElementGrad(x: Shaped | null, dy: Shaped, p: FirstGrad
  * (0 outside x's plane; x null: 1): per sample, the summand of the weight gradient of element
  * [0, 0, 0, 0] of a conv x -> dy (or of a BN scale with stride 1, pad 0; of a shift with no x).
  */
-export function firstElementGradCpu(x: ArrayLike<number> | null, dy: ArrayLike<number>, d: FirstGradDims, p: FirstGradParams): Float32Array {
+export function firstElementGradCpu(
+  x: ArrayLike<number> | null,
+  dy: ArrayLike<number>,
+  d: FirstGradDims,
+  p: FirstGradParams,
+): Float32Array {
   const out = new Float32Array(d.N);
   const xs = d.Cin * d.H * d.W;
   const ys = d.Cout * d.OH * d.OW;

@@ -6,7 +6,12 @@ export function fitnessSoftmaxCpu(logits: ArrayLike<number>): Float64Array {
 }
 
 /** y + probs[k]·o (a new array; y may be null for 0). */
-export function mixAccumulateCpu(y: ArrayLike<number> | null, o: ArrayLike<number>, probs: ArrayLike<number>, k: number): Float64Array {
+export function mixAccumulateCpu(
+  y: ArrayLike<number> | null,
+  o: ArrayLike<number>,
+  probs: ArrayLike<number>,
+  k: number,
+): Float64Array {
   return Float64Array.from(o, (v, i) => (y ? y[i] : 0) + probs[k] * v);
 }
 
@@ -18,7 +23,12 @@ export function mixForwardCpu(outs: ReadonlyArray<ArrayLike<number>>, probs: Arr
   return y;
 }
 
-export function mixBackwardCpu(o: ArrayLike<number>, dy: ArrayLike<number>, probs: ArrayLike<number>, k: number): { dOut: Float64Array; gDot: number } {
+export function mixBackwardCpu(
+  o: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  probs: ArrayLike<number>,
+  k: number,
+): { dOut: Float64Array; gDot: number } {
   let g = 0;
   for (let i = 0; i < o.length; i++) g += o[i] * dy[i];
   return { dOut: Float64Array.from(dy, (v) => probs[k] * v), gDot: g };
@@ -40,5 +50,13 @@ export function mixtureCpu(
   const y = mixForwardCpu(outs, probs);
   if (!dy) return { probs, y };
   const back = outs.map((o, k) => mixBackwardCpu(o, dy, probs, k));
-  return { probs, y, dOuts: back.map((b) => b.dOut), dLogits: fitnessGradCpu(probs, back.map((b) => b.gDot)) };
+  return {
+    probs,
+    y,
+    dOuts: back.map((b) => b.dOut),
+    dLogits: fitnessGradCpu(
+      probs,
+      back.map((b) => b.gDot),
+    ),
+  };
 }

@@ -1,6 +1,13 @@
 /** References of the fully connected layer y = x W^T + b (x [N, In], w [Out, In]), f64 accumulation. */
 
-export function linearF64(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, N: number, In: number, Out: number): Float64Array {
+export function linearF64(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null,
+  N: number,
+  In: number,
+  Out: number,
+): Float64Array {
   const y = new Float64Array(N * Out);
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < Out; o++) {
@@ -36,7 +43,14 @@ export function linearBackwardF64(
   return { dx, dw, db };
 }
 
-export function linearCpu(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, N: number, In: number, Out: number): Float32Array {
+export function linearCpu(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number> | null,
+  N: number,
+  In: number,
+  Out: number,
+): Float32Array {
   return Float32Array.from(linearF64(x, w, b, N, In, Out));
 }
 

@@ -2,7 +2,12 @@
 import type { AdamOptions, SgdOptions } from '../params.js';
 
 /** CPU reference of sgdStep (f64 math, results stored in the given arrays). */
-export function sgdStepCpu(w: Float32Array | Float64Array, grad: ArrayLike<number>, buf: Float32Array | Float64Array, o: SgdOptions): void {
+export function sgdStepCpu(
+  w: Float32Array | Float64Array,
+  grad: ArrayLike<number>,
+  buf: Float32Array | Float64Array,
+  o: SgdOptions,
+): void {
   const momentum = o.momentum ?? 0;
   const dampening = o.dampening ?? 0;
   const wd = o.weightDecay ?? 0;

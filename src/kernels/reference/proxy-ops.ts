@@ -2,7 +2,11 @@
 import type { BatchedAccumulateOptions } from '../params.js';
 
 /** CPU reference of accumulateAbsBatched (same layout). */
-export function accumulateAbsBatchedCpu(dst: Float64Array | Float32Array, src: ArrayLike<number>, o: BatchedAccumulateOptions): void {
+export function accumulateAbsBatchedCpu(
+  dst: Float64Array | Float32Array,
+  src: ArrayLike<number>,
+  o: BatchedAccumulateOptions,
+): void {
   const { n } = o;
   const outs = o.outs ?? 1;
   const nn = n * n;

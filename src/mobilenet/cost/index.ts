@@ -1,5 +1,17 @@
 /** Cost models with units (ms or MAdds) and their three builders. */
-export { type CostModel, type CostSource, type CostUnit, archCost, costRange, costUnderProbs, describeCost, expectedCost, formatCost, formatCostRange, pairCostGrad } from './model.js';
+export {
+  type CostModel,
+  type CostSource,
+  type CostUnit,
+  archCost,
+  costRange,
+  costUnderProbs,
+  describeCost,
+  expectedCost,
+  formatCost,
+  formatCostRange,
+  pairCostGrad,
+} from './model.js';
 export { type TableCostOptions, type TableCostResult, imagenetPositionsCost, tableCost } from './table.js';
 export { maddsCost } from './madds.js';
 export { type PriceOptions, cellNativeOps, measuredCost, skeletonNativeOps } from './measured.js';

@@ -9,7 +9,16 @@
  * on this VM (README, latency predictor).
  */
 import { outSize } from '../../latency/keys.js';
-import { autoFlushBytes, type BackendName, describeBackend, flushStamp, loadNative, type NativeBinding, type NativeOp, requireBackend } from '../../latency/profiler.js';
+import {
+  autoFlushBytes,
+  type BackendName,
+  describeBackend,
+  flushStamp,
+  loadNative,
+  type NativeBinding,
+  type NativeOp,
+  requireBackend,
+} from '../../latency/profiler.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from '../cell.js';
 import { type MobileNetLayout, layoutSpace } from '../layout.js';
 import type { CellSpace } from '../space.js';
@@ -22,8 +31,17 @@ export function cellNativeOps(cell: Cell, shape: LayerShape): NativeOp[] {
   return cell.nodes.map((n, i) => {
     const spec = primitiveSpec(n.op);
     const f = infos[i];
-    if (spec.kind === 'dw') return { type: 'dwconv', inH: f.inH, inC: f.inChannels, kernel: spec.kernel, stride: f.stride, relu6: spec.act };
-    return { type: 'conv', inH: f.inH, inC: f.inChannels, outC: f.channels, kernel: spec.kernel, stride: f.stride, relu6: spec.act };
+    if (spec.kind === 'dw')
+      return { type: 'dwconv', inH: f.inH, inC: f.inChannels, kernel: spec.kernel, stride: f.stride, relu6: spec.act };
+    return {
+      type: 'conv',
+      inH: f.inH,
+      inC: f.inChannels,
+      outC: f.channels,
+      kernel: spec.kernel,
+      stride: f.stride,
+      relu6: spec.act,
+    };
   });
 }
 
@@ -64,7 +82,10 @@ const opKey = (op: NativeOp) => JSON.stringify(op);
  * Times every distinct op of the space's cells and skeleton once (median of `repeats` runs) and
  * sums them per cell. A space of 11 layers x 4 cells has ~100 distinct ops: seconds at 32×32.
  */
-export async function measuredCost(space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>, o: PriceOptions = {}): Promise<CostModel> {
+export async function measuredCost(
+  space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>,
+  o: PriceOptions = {},
+): Promise<CostModel> {
   const native = o.native ?? loadNative();
   const backend = o.backend ?? 'onednn';
   const info = requireBackend(native, backend);

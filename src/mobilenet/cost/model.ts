@@ -28,10 +28,12 @@ export interface CostModel {
 
 /** Cost of one architecture: the skeleton plus the chosen candidate of every layer. */
 export function archCost(cost: Pick<CostModel, 'fixed' | 'perPosition'>, choices: readonly number[]): number {
-  if (choices.length !== cost.perPosition.length) throw new RangeError(`archCost: ${choices.length} choices for ${cost.perPosition.length} positions`);
+  if (choices.length !== cost.perPosition.length)
+    throw new RangeError(`archCost: ${choices.length} choices for ${cost.perPosition.length} positions`);
   return choices.reduce((s, j, b) => {
     const v = cost.perPosition[b][j];
-    if (v === undefined) throw new RangeError(`archCost: position ${b} has ${cost.perPosition[b].length} candidates, choice ${j}`);
+    if (v === undefined)
+      throw new RangeError(`archCost: position ${b} has ${cost.perPosition[b].length} candidates, choice ${j}`);
     return s + v;
   }, cost.fixed);
 }
@@ -45,7 +47,8 @@ export function costRange(cost: Pick<CostModel, 'fixed' | 'perPosition'>): { min
 }
 
 function checkRows(cost: Pick<CostModel, 'perPosition'>, x: ArrayLike<number>[], what: string): void {
-  if (x.length !== cost.perPosition.length) throw new RangeError(`${what}: ${x.length} rows for ${cost.perPosition.length} block positions`);
+  if (x.length !== cost.perPosition.length)
+    throw new RangeError(`${what}: ${x.length} rows for ${cost.perPosition.length} block positions`);
   x.forEach((row, b) => {
     if (row.length !== cost.perPosition[b].length) {
       throw new RangeError(`${what}: position ${b} has ${row.length} entries for ${cost.perPosition[b].length} candidates`);

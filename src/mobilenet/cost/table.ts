@@ -45,16 +45,23 @@ export function tableCost(table: LatencyTable, layout: MobileNetLayout, o: Table
  * Prices `layout`'s positions as the same (stage, block) positions of the ImageNet space. Throws
  * when the layout cannot be mapped onto the ImageNet stages (a usage error, not a table miss).
  */
-export function imagenetPositionsCost(table: LatencyTable, layout: MobileNetLayout, missing: MissingPolicy = 'error'): TableCostResult {
+export function imagenetPositionsCost(
+  table: LatencyTable,
+  layout: MobileNetLayout,
+  missing: MissingPolicy = 'error',
+): TableCostResult {
   const ref = IMAGENET_LAYOUT;
   if (layout.widths.length !== ref.widths.length) {
-    throw new Error(`layout ${layout.name}: ${layout.widths.length} stages cannot be priced as the ${ref.widths.length} ImageNet stages`);
+    throw new Error(
+      `layout ${layout.name}: ${layout.widths.length} stages cannot be priced as the ${ref.widths.length} ImageNet stages`,
+    );
   }
   if (layout.kernels.join() !== ref.kernels.join() || layout.expands.join() !== ref.expands.join()) {
     throw new Error(`layout ${layout.name}: candidate set differs from the ImageNet space's, cannot price it with its table`);
   }
   layout.depths.forEach((d, s) => {
-    if (d > ref.depths[s]) throw new Error(`layout ${layout.name}: stage ${s} has ${d} blocks, more than ImageNet's ${ref.depths[s]}`);
+    if (d > ref.depths[s])
+      throw new Error(`layout ${layout.name}: stage ${s} has ${d} blocks, more than ImageNet's ${ref.depths[s]}`);
   });
   const priced = supernetLatencies(table, layoutSpace(ref), { missing });
   if (priced.missing.length > 0) return { cost: null, missing: priced.missing };
@@ -64,7 +71,9 @@ export function imagenetPositionsCost(table: LatencyTable, layout: MobileNetLayo
   const perPosition = positionStages(layout).map((p, b) => {
     const row = full.perPosition[refIndex.get(`${p.stage}/${p.depth}`)!];
     if (row.length !== ours[b].candidates.length) {
-      throw new Error(`layout ${layout.name}: position ${b} has ${ours[b].candidates.length} candidates, its ImageNet counterpart ${row.length}`);
+      throw new Error(
+        `layout ${layout.name}: position ${b} has ${ours[b].candidates.length} candidates, its ImageNet counterpart ${row.length}`,
+      );
     }
     return row.slice();
   });

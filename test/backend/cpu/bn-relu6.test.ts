@@ -77,7 +77,26 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
         expectClose(await b.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, label: 'dgamma vs f64' });
         expectClose(await b.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, label: 'dbeta vs f64' });
         expect(f.z.shape).toEqual(shape);
-        disposeAll([tx, tg, tb, tdz, f.z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta, bn.y, bn.mean, bn.invStd, z, dy, bb.dx, bb.dgamma, bb.dbeta]);
+        disposeAll([
+          tx,
+          tg,
+          tb,
+          tdz,
+          f.z,
+          f.mean,
+          f.invStd,
+          b.dx,
+          b.dgamma,
+          b.dbeta,
+          bn.y,
+          bn.mean,
+          bn.invStd,
+          z,
+          dy,
+          bb.dx,
+          bb.dgamma,
+          bb.dbeta,
+        ]);
         expect(dev.stats().bytesInUse).toBe(0);
       });
     }
@@ -91,7 +110,9 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
     expect(() => be.fused!.batchNormRelu6Forward(x, g, null)).toThrow(/gamma must be \[3\]/);
     const dz = dev.zeros([2, 3, 4, 5]);
     expect(() => be.fused!.batchNormRelu6Backward(dz, x, g, g, null, null)).toThrow(/batchNormRelu6Backward/);
-    expect(() => be.fused!.batchNormRelu6Forward({ shape: [2, 3, 4, 4], size: 96 } as never, null, null)).toThrow(/does not belong/);
+    expect(() => be.fused!.batchNormRelu6Forward({ shape: [2, 3, 4, 4], size: 96 } as never, null, null)).toThrow(
+      /does not belong/,
+    );
     disposeAll([x, g, dz]);
   });
 });

@@ -15,7 +15,13 @@ import {
   type Conv2dParams,
 } from '../../../src/kernels/conv2d.js';
 import type { NativeDevice } from '../../../src/native/device.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dMacs, conv2dOutShape } from '../../../src/backend/cpu/conv2d.js';
+import {
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dMacs,
+  conv2dOutShape,
+} from '../../../src/backend/cpu/conv2d.js';
 import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
@@ -101,11 +107,23 @@ describe('native conv2d vs the f64 reference', () => {
       expect(dw.shape).toEqual(wShape);
       // f32 products summed over the reduction: tolerance grows with its length.
       const fan = (c.x[1] / (c.p.groups ?? 1)) * c.k * c.k;
-      expectClose(await y.read(), conv2dF64(x, c.x, w, wShape, c.p), { atol: 2e-5 * Math.sqrt(fan) + 1e-5, rtol: 1e-4, label: 'y' });
+      expectClose(await y.read(), conv2dF64(x, c.x, w, wShape, c.p), {
+        atol: 2e-5 * Math.sqrt(fan) + 1e-5,
+        rtol: 1e-4,
+        label: 'y',
+      });
       const fanIn = (c.cout / (c.p.groups ?? 1)) * c.k * c.k;
-      expectClose(await dx.read(), conv2dBackwardInputF64(dy, w, wShape, c.x, c.p), { atol: 2e-5 * Math.sqrt(fanIn) + 1e-5, rtol: 1e-4, label: 'dx' });
+      expectClose(await dx.read(), conv2dBackwardInputF64(dy, w, wShape, c.x, c.p), {
+        atol: 2e-5 * Math.sqrt(fanIn) + 1e-5,
+        rtol: 1e-4,
+        label: 'dx',
+      });
       const fanW = yShape[0] * yShape[2] * yShape[3];
-      expectClose(await dw.read(), conv2dBackwardWeightF64(x, c.x, dy, wShape, c.p), { atol: 4e-5 * Math.sqrt(fanW) + 1e-5, rtol: 1e-4, label: 'dw' });
+      expectClose(await dw.read(), conv2dBackwardWeightF64(x, c.x, dy, wShape, c.p), {
+        atol: 4e-5 * Math.sqrt(fanW) + 1e-5,
+        rtol: 1e-4,
+        label: 'dw',
+      });
       for (const t of [tx, tw, tdy, y, dx, dw]) t.dispose();
     });
   }
@@ -158,7 +176,11 @@ describe("native conv2d, convAlgorithm 'auto' (Winograd where oneDNN expects a g
       const p = { stride: 1, pad: 1 };
       const run = async (d: NativeDevice) => {
         const [tx, tw, tdy] = [d.upload(x, xs), d.upload(w, wShape), d.upload(dy, xs)];
-        const out = await Promise.all([conv2d(d, tx, tw, p).read(), conv2dBackwardInput(d, tdy, tw, xs, p).read(), conv2dBackwardWeight(d, tx, tdy, wShape, p).read()]);
+        const out = await Promise.all([
+          conv2d(d, tx, tw, p).read(),
+          conv2dBackwardInput(d, tdy, tw, xs, p).read(),
+          conv2dBackwardWeight(d, tx, tdy, wShape, p).read(),
+        ]);
         for (const t of [tx, tw, tdy]) t.dispose();
         return out;
       };
@@ -208,7 +230,9 @@ describe('native conv2d errors (as the GPU op)', () => {
     expect(() => conv2d(dev!, x, dev!.zeros([3, 2, 3, 3]), { stride: 1, pad: 1, groups: 2 })).toThrow(/groups 2 must divide/);
     expect(() => conv2d(dev!, x, w, { stride: 0, pad: 1 })).toThrow(RangeError);
     const w4 = dev.zeros([2, 4, 3, 3]);
-    expect(() => conv2dBackwardInput(dev!, dev!.zeros([1, 2, 4, 4]), w4, [1, 4, 5, 5], { stride: 1, pad: 1 })).toThrow(/dy is \[1, 2, 4, 4\], expected \[1, 2, 5, 5\]/);
+    expect(() => conv2dBackwardInput(dev!, dev!.zeros([1, 2, 4, 4]), w4, [1, 4, 5, 5], { stride: 1, pad: 1 })).toThrow(
+      /dy is \[1, 2, 4, 4\], expected \[1, 2, 5, 5\]/,
+    );
     expect(conv2dMacs([1, 4, 5, 5], [2, 4, 3, 3], { stride: 1, pad: 1 })).toBe(2 * 25 * 36);
     for (const t of [x, w, w4]) t.dispose();
   });

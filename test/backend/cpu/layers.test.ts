@@ -6,12 +6,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../../src/gpu/errors.js';
 import { relu6BackwardCpu, relu6Cpu, reluBackwardCpu, reluCpu } from '../../../src/kernels/activation.js';
-import { batchNormBackwardCpu, batchNormBackwardF64, batchNormForwardCpu, batchNormForwardF64 } from '../../../src/kernels/batchnorm.js';
+import {
+  batchNormBackwardCpu,
+  batchNormBackwardF64,
+  batchNormForwardCpu,
+  batchNormForwardF64,
+} from '../../../src/kernels/batchnorm.js';
 import { absCpu, addCpu, axpyCpu, mulCpu, scaleCpu } from '../../../src/kernels/elementwise.js';
 import { linearBackwardCpu, linearCpu } from '../../../src/kernels/linear.js';
 import { softmaxCrossEntropyCpu } from '../../../src/kernels/loss.js';
 import { matmulCpu } from '../../../src/kernels/matmul.js';
-import { avgPool2dBackwardCpu, avgPool2dCpu, globalAvgPoolBackwardCpu, globalAvgPoolCpu, type Pool2dParams } from '../../../src/kernels/pool.js';
+import {
+  avgPool2dBackwardCpu,
+  avgPool2dCpu,
+  globalAvgPoolBackwardCpu,
+  globalAvgPoolCpu,
+  type Pool2dParams,
+} from '../../../src/kernels/pool.js';
 import { colSumsCpu, rowSumsCpu, sumAbsProductCpu, sumCpu, sumSquaresCpu } from '../../../src/kernels/reduce.js';
 import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
 import * as nat from '../../../src/backend/cpu/index.js';
@@ -90,7 +101,8 @@ describe('native batch norm vs the f64 reference', () => {
     const tdy = dev.upload(dy, shape);
     const f = nat.batchNormForward(dev, tx, tg, tb);
     const b = nat.batchNormBackward(dev, tdy, tx, f.mean, f.invStd, tg);
-    const loss = (xv: ArrayLike<number>, g: ArrayLike<number>, bt: ArrayLike<number>) => dot(dy, batchNormForwardF64(xv, shape, g, bt).y);
+    const loss = (xv: ArrayLike<number>, g: ArrayLike<number>, bt: ArrayLike<number>) =>
+      dot(dy, batchNormForwardF64(xv, shape, g, bt).y);
     expectGradMatchesFd((v) => loss(v, gamma, beta), x, await b.dx.read(), { atol: 2e-4, rtol: 1e-3, label: 'dx' });
     expectGradMatchesFd((v) => loss(x, v, beta), gamma, await b.dgamma.read(), { atol: 2e-4, rtol: 1e-3, label: 'dgamma' });
     expectGradMatchesFd((v) => loss(x, gamma, v), beta, await b.dbeta.read(), { atol: 2e-4, rtol: 1e-3, label: 'dbeta' });
@@ -168,7 +180,11 @@ describe('native pooling vs the f64 reference', () => {
 
   it('global average pool and its backward; errors as the GPU op', async ({ skip }) => {
     if (!dev) return skip();
-    for (const shape of [[2, 3, 4, 5], [1, 1, 1, 1], [64, 64, 8, 8]]) {
+    for (const shape of [
+      [2, 3, 4, 5],
+      [1, 1, 1, 1],
+      [64, 64, 8, 8],
+    ]) {
       const rng = new Rng(prod(shape));
       const x = rng.normals(prod(shape));
       const tx = dev.upload(x, shape);
@@ -207,7 +223,10 @@ describe('native matmul vs the reference', () => {
       const tb = dev.upload(b, bShape);
       const c = nat.matmul(dev, ta, tb, { transA: tA, transB: tB });
       expect(c.shape).toEqual(batch === 1 ? [M, N] : [batch, M, N]);
-      expectClose(await c.read(), matmulCpu(a, aShape, b, bShape, { transA: tA, transB: tB }), { atol: 1e-5 * Math.sqrt(K) * 4, label: 'C' });
+      expectClose(await c.read(), matmulCpu(a, aShape, b, bShape, { transA: tA, transB: tB }), {
+        atol: 1e-5 * Math.sqrt(K) * 4,
+        label: 'C',
+      });
       disposeAll([ta, tb, c]);
     });
   }
@@ -221,7 +240,11 @@ describe('native matmul vs the reference', () => {
     const tw = dev.upload(w, [4, 6]);
     const out = dev.upload(new Float32Array(3 * 5 * 6).fill(1), [3, 5, 6]);
     nat.matmul(dev, ta, tw, { out, alpha: 2, beta: 0.5 });
-    expectClose(await out.read(), matmulCpu(a, [3, 5, 4], w, [4, 6], { alpha: 2 }).map((v) => v + 0.5), { atol: 1e-4 });
+    expectClose(
+      await out.read(),
+      matmulCpu(a, [3, 5, 4], w, [4, 6], { alpha: 2 }).map((v) => v + 0.5),
+      { atol: 1e-4 },
+    );
     // A batch of one broadcasts too, and K = 0 is an empty sum.
     const t1 = dev.upload(w, [1, 4, 6]);
     const c = nat.matmul(dev, ta, t1);
@@ -243,7 +266,12 @@ describe('native matmul vs the reference', () => {
 });
 
 describe('native linear and loss vs the references', () => {
-  for (const [N, In, Out] of [[3, 4, 2], [64, 64, 10], [1, 1, 1], [17, 33, 5]]) {
+  for (const [N, In, Out] of [
+    [3, 4, 2],
+    [64, 64, 10],
+    [1, 1, 1],
+    [17, 33, 5],
+  ]) {
     it(`linear forward and backward N=${N} In=${In} Out=${Out}`, async ({ skip }) => {
       if (!dev) return skip();
       const rng = new Rng(N * In * Out);
@@ -251,7 +279,12 @@ describe('native linear and loss vs the references', () => {
       const w = rng.normals(Out * In);
       const b = rng.normals(Out);
       const dy = rng.normals(N * Out);
-      const [tx, tw, tb, tdy] = [dev.upload(x, [N, In]), dev.upload(w, [Out, In]), dev.upload(b, [Out]), dev.upload(dy, [N, Out])];
+      const [tx, tw, tb, tdy] = [
+        dev.upload(x, [N, In]),
+        dev.upload(w, [Out, In]),
+        dev.upload(b, [Out]),
+        dev.upload(dy, [N, Out]),
+      ];
       const y = nat.linear(dev, tx, tw, tb);
       expectClose(await y.read(), linearCpu(x, w, b, N, In, Out), { atol: 1e-4 });
       const g = nat.linearBackward(dev, tdy, tx, tw, true);
@@ -266,7 +299,12 @@ describe('native linear and loss vs the references', () => {
 
   it('softmax cross-entropy, with NaN for bad labels', async ({ skip }) => {
     if (!dev) return skip();
-    for (const [N, K] of [[3, 4], [64, 10], [5, 1000], [1, 1]]) {
+    for (const [N, K] of [
+      [3, 4],
+      [64, 10],
+      [5, 1000],
+      [1, 1],
+    ]) {
       const rng = new Rng(N + K);
       const logits = rng.normals(N * K, 3);
       const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
@@ -301,12 +339,20 @@ describe('native element-wise ops and reductions vs the references', () => {
       axpyCpu(ya, b, 0.75);
       expectClose(await ta.read(), ya, { atol: 1e-6 });
       nat.axpy(dev, tb, tb, 2); // aliased: b += 2 b
-      expectClose(await tb.read(), b.map((v) => 3 * v), { atol: 1e-6 });
+      expectClose(
+        await tb.read(),
+        b.map((v) => 3 * v),
+        { atol: 1e-6 },
+      );
       const cols = shape[shape.length - 1];
       const bias = rng.normals(cols);
       const tbias = dev.upload(bias, [cols]);
       nat.addBiasRows(dev, outs[0], tbias);
-      expectClose(await outs[0].read(), addCpu(a, b).map((v, i) => v + bias[i % cols]), { atol: 1e-6 });
+      expectClose(
+        await outs[0].read(),
+        addCpu(a, b).map((v, i) => v + bias[i % cols]),
+        { atol: 1e-6 },
+      );
       nat.fill(dev, outs[1], -3);
       expect((await outs[1].read()).every((v) => v === -3)).toBe(true);
       disposeAll([ta, tb, tbias, ...outs]);
@@ -336,7 +382,12 @@ describe('native element-wise ops and reductions vs the references', () => {
 
   it('dotPartials: one partial dot product per chunk of wg * items elements', async ({ skip }) => {
     if (!dev) return skip();
-    for (const [n, wg, items] of [[1, 64, 32], [5000, 64, 32], [70001, 16, 4], [300_000, 64, 32]]) {
+    for (const [n, wg, items] of [
+      [1, 64, 32],
+      [5000, 64, 32],
+      [70001, 16, 4],
+      [300_000, 64, 32],
+    ]) {
       const rng = new Rng(n);
       const a = rng.normals(n);
       const b = rng.normals(n);

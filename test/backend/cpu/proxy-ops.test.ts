@@ -11,7 +11,12 @@ import { correlationCpu } from '../../../src/kernels/correlation.js';
 import { fitnessGradCpu, fitnessSoftmaxCpu, mixtureCpu } from '../../../src/kernels/fitness.js';
 import { matmulCpu } from '../../../src/kernels/matmul.js';
 import { adamStepCpu, sgdStepCpu } from '../../../src/kernels/optim.js';
-import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, type BatchedAccumulateOptions } from '../../../src/kernels/proxy-ops.js';
+import {
+  accumulateAbsBatchedCpu,
+  accumulateAbsCpu,
+  signCodesCpu,
+  type BatchedAccumulateOptions,
+} from '../../../src/kernels/proxy-ops.js';
 import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
 import * as nat from '../../../src/backend/cpu/index.js';
 import { Rng } from '../../../src/util/rng.js';
@@ -51,7 +56,7 @@ describe('native correlation vs the f64 reference', () => {
       const out = dev.empty([B, N, N]);
       nat.correlationOffDiagInPlace(dev, tx, out);
       const got = await out.read();
-      for (let i = 0; i < got.length; i++) if (i % (N * N) % (N + 1) === 0) got[i] = 1;
+      for (let i = 0; i < got.length; i++) if ((i % (N * N)) % (N + 1) === 0) got[i] = 1;
       expectClose(got, ref, { atol: 2e-6 * Math.sqrt(D) + 1e-6, label: 'offdiag' });
       disposeAll([tx, c, out]);
     });
@@ -137,10 +142,18 @@ describe('native proxy ops vs the references', () => {
     if (!dev) return skip();
     const d = dev.zeros([2 * 4]);
     const s = dev.zeros([2 * 4]);
-    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] })).toThrow(/sorted by slot/);
-    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [0, 2], weights: [1, 1] })).toThrow(/not in \[0, 2\)/);
-    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [0], weights: [1, 1] })).toThrow(/1 layer slots but 2 weights/);
-    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 3, layerSlots: [0], weights: [1] })).toThrow(/dst has 8 elements/);
+    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] })).toThrow(
+      /sorted by slot/,
+    );
+    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [0, 2], weights: [1, 1] })).toThrow(
+      /not in \[0, 2\)/,
+    );
+    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 2, layerSlots: [0], weights: [1, 1] })).toThrow(
+      /1 layer slots but 2 weights/,
+    );
+    expect(() => nat.accumulateAbsBatched(dev!, d, s, { n: 2, slots: 3, layerSlots: [0], weights: [1] })).toThrow(
+      /dst has 8 elements/,
+    );
     disposeAll([d, s]);
   });
 
@@ -161,7 +174,15 @@ describe('native proxy ops vs the references', () => {
     const x = arena.window([L, n, d]);
     expect(() => arena.window([L + 1, n, d])).toThrow(/exceeds its tensor/);
     nat.correlationOffDiagInPlace(dev, x, mats);
-    nat.accumulateAbsBatched(dev, k, mats, { n, slots: 1, outs: 2, layerSlots: [0, 0, 0], weights: [1, 2, 4], abs: true, unitDiagonal: true });
+    nat.accumulateAbsBatched(dev, k, mats, {
+      n,
+      slots: 1,
+      outs: 2,
+      layerSlots: [0, 0, 0],
+      weights: [1, 2, 4],
+      abs: true,
+      unitDiagonal: true,
+    });
     const ref = new Float64Array(2 * n * n);
     acts.forEach((a, l) => {
       const c = correlationCpu(a, 1, n, d);
@@ -327,6 +348,10 @@ describe('native fitness mixture vs the f64 reference', () => {
     const y = await nat.mixForward(dev, [ta, tb], p).read();
     const ga = matmulCpu(a, [4, 6], a, [4, 6], { transB: true });
     const gb = matmulCpu(b, [4, 6], b, [4, 6], { transB: true });
-    expectClose(y, ga.map((v, i) => 0.5 * (v + gb[i])), { atol: 1e-5 });
+    expectClose(
+      y,
+      ga.map((v, i) => 0.5 * (v + gb[i])),
+      { atol: 1e-5 },
+    );
   });
 });
