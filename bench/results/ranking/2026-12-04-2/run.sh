@@ -28,3 +28,7 @@ P="nice -n 10 npx tsx src/cli/main.ts score --proxies params --batch 64 --seed 0
 $P --archs $D/select.txt --out $OUT/select-params.csv
 $P --archs $D/../2026-12-04/eval.txt --out $OUT/eval-params.csv
 wait
+# After the selection (21:29-21:51, load ~4): the 325 evaluation cells not yet scored, in two lists.
+$S --archs $D/eval-rest-g.txt --out $OUT/eval-rest-g-vkdnw-scores.csv &
+$S --archs $D/eval-rest-h.txt --out $OUT/eval-rest-h-vkdnw-scores.csv &
+wait
