@@ -194,6 +194,21 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   // nothing can observe queued work except through a read or sync.
   static constexpr size_t kWakeBatch = 8;
 
+  // Both enqueue paths end here: the op's own shape checks (a RangeError naming the op), then the queue.
+  void checkAndPush(Napi::Env env, const OpDef* op, std::vector<Buf> bufs, const std::shared_ptr<Params>& params,
+                    const std::vector<size_t>& numels) {
+    try {
+      if (op->check) op->check(*params, numels);
+    } catch (const OpError& e) {
+      throw Napi::RangeError::New(env, std::string("native op ") + op->name + ": " + e.what());
+    }
+    enqueued_++;
+    push({op->name, [op, bufs = std::move(bufs), params](Runtime& rt) {
+            Ctx c{*params, bufs, rt};
+            op->run(c);
+          }});
+  }
+
   void push(Command c) {
     bool wake;
     {
@@ -361,16 +376,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
                                           std::to_string(bufs.size()));
     auto params = std::make_shared<Params>();
     if (info.Length() > 2 && info[2].IsObject()) parseParams(env, info[2].As<Napi::Object>(), *params, name);
-    try {
-      if (op->check) op->check(*params, numels);
-    } catch (const OpError& e) {
-      throw Napi::RangeError::New(env, "native op " + name + ": " + e.what());
-    }
-    enqueued_++;
-    push({op->name, [op, bufs = std::move(bufs), params](Runtime& rt) {
-            Ctx c{*params, bufs, rt};
-            op->run(c);
-          }});
+    checkAndPush(env, op, std::move(bufs), params, numels);
   }
 
   // The ops in ops() order: enqueuePacked names an op by its index here.
@@ -437,16 +443,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
       }
       b = e + 1;
     }
-    try {
-      if (op->check) op->check(*params, numels);
-    } catch (const OpError& e) {
-      throw Napi::RangeError::New(env, "native op " + name + ": " + e.what());
-    }
-    enqueued_++;
-    push({op->name, [op, bufs = std::move(bufs), params](Runtime& rt) {
-            Ctx c{*params, bufs, rt};
-            op->run(c);
-          }});
+    checkAndPush(env, op, std::move(bufs), params, numels);
   }
 
   static void parseParams(Napi::Env env, const Napi::Object& o, Params& p, const std::string& op) {

@@ -32,9 +32,13 @@ struct ChannelView {
   size_t N, HW, planeStride;
 };
 
-// Batch statistics of one channel and y = x a + b with a = γ / σ, b = β - μ a.
-WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
-                                   float* mean, float* invStd) {
+// Batch mean and 1/sqrt(var + eps) of one channel: one definition for every forward that needs them,
+// so the plain and the fused (ReLU6) forward produce the same statistics bit for bit. Always inlined,
+// so each ISA clone of its callers keeps its own vectorised copy (as blockedSum is).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void bnChannelStats(const ChannelView& v, const float* x, float eps, float* mean, float* invStd) {
   const double M = static_cast<double>(v.N * v.HW);
   double sum = 0;
   for (size_t n = 0; n < v.N; n++) {
@@ -47,7 +51,15 @@ WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* 
     const float* p = x + n * v.planeStride;
     ss += blockedSum(v.HW, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
   }
-  float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+  *mean = m;
+  *invStd = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+}
+
+// Batch statistics of one channel and y = x a + b with a = γ / σ, b = β - μ a.
+WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
+                                   float* mean, float* invStd) {
+  float m, is;
+  bnChannelStats(v, x, eps, &m, &is);
   *mean = m;
   *invStd = is;
   float a = is * gamma, b = beta - m * a;
@@ -87,22 +99,11 @@ WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const
 }
 
 // relu6(batch norm) of one channel without the batch norm's output: z = min(max(x a + b, 0), 6).
-// The statistics as bnForwardChannel's (the same sums in the same order).
+// The statistics from bnChannelStats, as bnForwardChannel's.
 WGNAS_CLONES void bnRelu6ForwardChannel(const ChannelView& v, const float* x, float* z, float eps, float gamma, float beta,
                                         float* mean, float* invStd) {
-  const double M = static_cast<double>(v.N * v.HW);
-  double sum = 0;
-  for (size_t n = 0; n < v.N; n++) {
-    const float* p = x + n * v.planeStride;
-    sum += blockedSum(v.HW, [p](size_t i) { return p[i]; });
-  }
-  float m = static_cast<float>(sum / M);
-  double ss = 0;
-  for (size_t n = 0; n < v.N; n++) {
-    const float* p = x + n * v.planeStride;
-    ss += blockedSum(v.HW, [p, m](size_t i) { return (p[i] - m) * (p[i] - m); });
-  }
-  float is = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
+  float m, is;
+  bnChannelStats(v, x, eps, &m, &is);
   *mean = m;
   *invStd = is;
   float a = is * gamma, b = beta - m * a;
