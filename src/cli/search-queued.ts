@@ -16,7 +16,7 @@ import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
-import { printNb201Result } from './search-report.js';
+import { evaluatedLogSettings, printNb201Result } from './search-report.js';
 import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
@@ -26,18 +26,7 @@ type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
 function openLog(path: string, v: Values, device: DeviceKind, { io }: RunContext): RowStream {
   const stream = new RowStream(path, {
-    settings: {
-      '--proxy': v.proxy,
-      '--strategy': v.strategy,
-      '--seed': v.seed,
-      '--population': v.population,
-      '--sample-size': v['sample-size'],
-      '--batch': v.batch,
-      '--cells-per-stage': v['cells-per-stage'],
-      '--device': device,
-      '--dataset': v.dataset,
-      '--in-flight': v['in-flight'],
-    },
+    settings: { ...evaluatedLogSettings(v, device), '--in-flight': v['in-flight'] },
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -1,8 +1,26 @@
-/** The NAS-Bench-201 search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
+/** What the local and the queued NAS-Bench-201 search share: the --evaluated log's settings and the printed result. */
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
 import { canonicalKey, formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import type { Io } from './run.js';
 import { fmtSig } from '../util/format.js';
+import type { DeviceKind } from '../backend/index.js';
+import type { ValuesOf } from './spec.js';
+import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
+
+/** The settings an --evaluated log records (a resume with others is refused naming the flag). */
+export function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {
+  return {
+    '--proxy': v.proxy,
+    '--strategy': v.strategy,
+    '--seed': v.seed,
+    '--population': v.population,
+    '--sample-size': v['sample-size'],
+    '--batch': v.batch,
+    '--cells-per-stage': v['cells-per-stage'],
+    '--device': device,
+    '--dataset': v.dataset,
+  };
+}
 
 export interface Nb201SearchValues {
   strategy: string;
@@ -11,6 +29,7 @@ export interface Nb201SearchValues {
   json: boolean;
 }
 
+/** The search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
 export function printNb201Result(
   v: Nb201SearchValues,
   io: Io,

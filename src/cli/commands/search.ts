@@ -21,7 +21,7 @@ import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../da
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
-import { printNb201Result } from '../search-report.js';
+import { evaluatedLogSettings, printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
@@ -148,17 +148,7 @@ function openEvaluatedLog(
   { io }: RunContext,
 ): EvaluatedLog {
   const stream = new RowStream(path, {
-    settings: {
-      '--proxy': v.proxy,
-      '--strategy': v.strategy,
-      '--seed': v.seed,
-      '--population': v.population,
-      '--sample-size': v['sample-size'],
-      '--batch': v.batch,
-      '--cells-per-stage': v['cells-per-stage'],
-      '--device': device,
-      '--dataset': v.dataset,
-    },
+    settings: evaluatedLogSettings(v, device),
     unrecorded: { '--device': 'gpu', '--dataset': 'cifar10' },
     resume: v.resume,
     killTag: 'search.rows',
