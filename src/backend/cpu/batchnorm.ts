@@ -7,22 +7,24 @@
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
-export function batchNormForward(
+/** The two forward ops (plain and fused ReLU6) take the same tensors and parameters; `out` is y or z. */
+function enqueueBnForward(
+  op: 'batchNormForward' | 'batchNormRelu6Forward',
   dev: NativeDevice,
   x: NativeTensor,
   gamma: NativeTensor | null,
   beta: NativeTensor | null,
-  eps = 1e-5,
-): { y: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
-  const { N, C, HW } = batchNormDims('batchNormForward', x.shape);
-  checkChannelParam('batchNormForward', 'gamma', gamma, C);
-  checkChannelParam('batchNormForward', 'beta', beta, C);
+  eps: number,
+): { out: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
+  const { N, C, HW } = batchNormDims(op, x.shape);
+  checkChannelParam(op, 'gamma', gamma, C);
+  checkChannelParam(op, 'beta', beta, C);
   checkBatchNormEps(eps);
-  const y = dev.empty(x.shape);
+  const out = dev.empty(x.shape);
   const mean = dev.empty([C]);
   const invStd = dev.empty([C]);
   const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormForward', [x, y, mean, invStd, ...affine], {
+  dev.enqueue(op, [x, out, mean, invStd, ...affine], {
     N,
     C,
     HW,
@@ -30,6 +32,17 @@ export function batchNormForward(
     hasGamma: gamma !== null,
     hasBeta: beta !== null,
   });
+  return { out, mean, invStd };
+}
+
+export function batchNormForward(
+  dev: NativeDevice,
+  x: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+  eps = 1e-5,
+): { y: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
+  const { out: y, mean, invStd } = enqueueBnForward('batchNormForward', dev, x, gamma, beta, eps);
   return { y, mean, invStd };
 }
 
@@ -130,22 +143,7 @@ export function batchNormRelu6Forward(
   beta: NativeTensor | null,
   eps = 1e-5,
 ): { z: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
-  const { N, C, HW } = batchNormDims('batchNormRelu6Forward', x.shape);
-  checkChannelParam('batchNormRelu6Forward', 'gamma', gamma, C);
-  checkChannelParam('batchNormRelu6Forward', 'beta', beta, C);
-  checkBatchNormEps(eps);
-  const z = dev.empty(x.shape);
-  const mean = dev.empty([C]);
-  const invStd = dev.empty([C]);
-  const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormRelu6Forward', [x, z, mean, invStd, ...affine], {
-    N,
-    C,
-    HW,
-    eps,
-    hasGamma: gamma !== null,
-    hasBeta: beta !== null,
-  });
+  const { out: z, mean, invStd } = enqueueBnForward('batchNormRelu6Forward', dev, x, gamma, beta, eps);
   return { z, mean, invStd };
 }
 
