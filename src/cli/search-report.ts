@@ -1,11 +1,37 @@
 /** What the local and the queued NAS-Bench-201 search share: the --evaluated log's settings and the printed result. */
+import { existsSync, readFileSync } from 'node:fs';
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
 import { canonicalKey, formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import type { Io } from './run.js';
 import { fmtSig } from '../util/format.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
+
+/**
+ * A --resume of an --evaluated log written the other way (by a queued search, whose settings record
+ * --in-flight, or by one on this machine) would replay into a search that proposes other children
+ * and stop at the first with "run diverged": say what to add or drop instead, before any work.
+ */
+export function checkEvaluatedOrigin(path: string, resume: boolean, queued: boolean): void {
+  const side = `${path}.settings.json`;
+  if (!resume || !existsSync(side)) return;
+  let settings: unknown;
+  try {
+    settings = (JSON.parse(readFileSync(side, 'utf8')) as { settings?: unknown }).settings;
+  } catch {
+    return; // the row stream names an unreadable settings file itself
+  }
+  if (typeof settings !== 'object' || settings === null) return;
+  const inFlight = (settings as Record<string, unknown>)['--in-flight'];
+  if (inFlight !== undefined && !queued)
+    throw new ResumeMismatchError(
+      `--resume: ${path} was written by a queued search (search --redis, --in-flight ${String(inFlight)}): resume it with --redis URL and the same --in-flight`,
+    );
+  if (inFlight === undefined && queued)
+    throw new ResumeMismatchError(`--resume: ${path} was written by a search on this machine: resume it without --redis`);
+}
 
 /** The settings an --evaluated log records (a resume with others is refused naming the flag). */
 export function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {

@@ -47,6 +47,11 @@ export interface TableRunOptions {
   onProgress?: (done: number, total: number, key: string, entry: LatencyEntry | null) => void;
   /** Told when `out`'s lock was left by a dead run and is taken over. */
   onStaleLock?: (owner: LockOwner) => void;
+  /**
+   * Rewrite the finished table with its entries in `keys` order (atomically, under the lock): for
+   * sources whose entries arrive in any order (workers on a queue), so the table reads as a local one.
+   */
+  rewriteInKeyOrder?: boolean;
 }
 
 export interface BuildTableResult {
@@ -153,6 +158,12 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
       const missing = todo.filter((k) => !table.entries.has(k));
       if (missing.length > 0)
         throw new Error(`the profiler ended without measuring ${missing.length} key(s), the first ${missing[0]}`);
+      if (o.out && o.rewriteInKeyOrder) {
+        const ordered = new Map(o.keys.map((k) => [k, table.entries.get(k)!]));
+        for (const [k, e] of table.entries) if (!ordered.has(k)) ordered.set(k, e);
+        table = { meta: table.meta, entries: ordered };
+        writeLatencyTable(o.out, table, { sort: false });
+      }
       return { table, measured: todo.length, reused };
     } finally {
       lock?.release();

@@ -219,6 +219,9 @@ export function gpuStamp(backend: Backend, o: GpuTimingOptions = {}): Record<str
   };
 }
 
+/** The stamp fields a GPU table must share with a run that extends it. */
+export const GPU_RESUME_FIELDS = ['gpu', 'adapter', 'library', 'timing', 'bn'] as const;
+
 /** A table source timing each key on the webgpu `backend` (validates the keys first; the caller owns it). */
 export function gpuTableSource(keys: readonly string[], backend: Backend, o: GpuTimingOptions = {}): TableSource {
   for (const k of keys) {
@@ -231,7 +234,7 @@ export function gpuTableSource(keys: readonly string[], backend: Backend, o: Gpu
     }
   }
   return {
-    resumeFields: ['gpu', 'adapter', 'library', 'timing', 'bn'],
+    resumeFields: GPU_RESUME_FIELDS,
     async stamp() {
       return gpuStamp(backend, o);
     },

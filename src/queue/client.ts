@@ -9,9 +9,19 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeviceKind } from '../backend/index.js';
 import { openRedis, redactUrl } from './connection.js';
-import { jobIdOf, type JobKind, resultKey, type ScoreJobData, scoreQueueName, type ScoreSettings } from './jobs.js';
+import {
+  jobCodeVersion,
+  jobIdOf,
+  jobItems,
+  type JobKind,
+  type QueueJobData,
+  resultKey,
+  type ScoreJobData,
+  scoreQueueName,
+  type ScoreSettings,
+} from './jobs.js';
 import { ResultStore, type StoredResult } from './result-store.js';
-import { outageMs, workersKeyPrefix } from './settings.js';
+import { outageMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
 
 /** A job that failed for good (after its retries): its error, for the one line the CLI prints. */
 export class QueueJobFailedError extends Error {
@@ -35,19 +45,27 @@ export interface ClientOptions {
   onNote?: (line: string) => void;
 }
 
+/** Where a client reads its results (ResultStore for scores; a JsonStore for other kinds). */
+export interface ResultSource<R> {
+  getMany(keys: readonly string[]): Promise<Map<string, R>>;
+}
+
+/** How long a worker's refusal counts as current (it refuses a job again each time it meets it). */
+const REFUSAL_FRESH_MS = 15_000;
+
 interface Shard {
   kind: JobKind;
-  data: ScoreJobData;
+  data: QueueJobData;
   /** Keys of this shard still without a result. */
   pending: Set<string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class QueueClient {
+export class QueueClient<R = StoredResult> {
   private readonly redis: Redis;
-  private readonly queue: Queue<ScoreJobData>;
-  readonly store: ResultStore;
+  private readonly queue: Queue<QueueJobData>;
+  readonly store: ResultSource<R>;
   private readonly shards = new Map<string, Shard>();
   /** Keys waited for -> the shard ids that carry them. */
   private readonly waiting = new Map<string, Set<string>>();
@@ -57,12 +75,21 @@ export class QueueClient {
   private lastOk = performance.now();
   private down = false;
   private closing = false;
+  private lastRefusalCheck = 0;
+  /** The refusal note last given (said again only when the situation changes). */
+  private refusalNote = '';
 
-  constructor(private readonly o: ClientOptions) {
+  /** `openStore` reads the results of jobs other than scores (default: the score ResultStore). */
+  constructor(
+    private readonly o: ClientOptions,
+    openStore?: (redis: Redis, ns: string) => ResultSource<R>,
+  ) {
     this.redis = openRedis(o.url);
-    this.queue = new Queue<ScoreJobData>(scoreQueueName(o.device), { connection: openRedis(o.url), prefix: o.namespace });
+    this.queue = new Queue<QueueJobData>(scoreQueueName(o.device), { connection: openRedis(o.url), prefix: o.namespace });
     this.queue.on('error', () => {}); // outages are noticed by the polls
-    this.store = new ResultStore(this.redis, o.namespace);
+    this.store = openStore
+      ? openStore(this.redis, o.namespace)
+      : (new ResultStore(this.redis, o.namespace) as unknown as ResultSource<R>);
     // Reconnects are quick (<= 1 s apart) and invisible to the calls: the events tell the user.
     this.redis.on('close', () => this.lost('connection closed'));
     this.redis.on('ready', () => this.back());
@@ -86,15 +113,21 @@ export class QueueClient {
   }
 
   /** Results already stored for `keys` (a re-run, another run's work). */
-  stored(keys: readonly string[]): Promise<Map<string, StoredResult>> {
+  stored(keys: readonly string[]): Promise<Map<string, R>> {
     return this.guard(() => this.store.getMany(keys));
   }
 
   /** Submits archs as one job (unless a job with the same content is already queued). */
   async submit(kind: JobKind, settings: ScoreSettings, archs: readonly string[], step?: number): Promise<string> {
     const keys = archs.map((a) => resultKey(settings, a));
-    const id = jobIdOf(kind, keys);
     const data: ScoreJobData = { settings, archs: [...archs], keys, ...(step === undefined ? {} : { step }) };
+    return this.submitJob(kind, data);
+  }
+
+  /** Submits one job whose results are stored under `data.keys` (unless one with the same content is queued). */
+  async submitJob(kind: JobKind, data: QueueJobData): Promise<string> {
+    const keys = data.keys;
+    const id = jobIdOf(kind, keys);
     this.shards.set(id, { kind, data, pending: new Set(keys) });
     for (const k of keys) {
       if (!this.waiting.has(k)) this.waiting.set(k, new Set());
@@ -137,7 +170,7 @@ export class QueueClient {
    * Waits until at least one waited-for result is stored and returns the new ones (key -> result).
    * Throws QueueJobFailedError when a job failed for good, QueueOutageError after a long outage.
    */
-  async next(): Promise<Map<string, StoredResult>> {
+  async next(): Promise<Map<string, R>> {
     for (;;) {
       const keys = [...this.waiting.keys()];
       if (!keys.length) return new Map();
@@ -155,6 +188,10 @@ export class QueueClient {
         this.lastStateCheck = performance.now();
         await this.guard(() => this.checkJobs());
       }
+      if (performance.now() - this.lastRefusalCheck > 2000) {
+        this.lastRefusalCheck = performance.now();
+        await this.guard(() => this.checkRefusals());
+      }
       await sleep(this.o.pollMs ?? 200);
     }
   }
@@ -165,13 +202,50 @@ export class QueueClient {
       const state = await this.queue.getJobState(id);
       if (state === 'failed') {
         const job = await this.queue.getJob(id);
+        const { noun, items } = jobItems(s.data);
         throw new QueueJobFailedError(
-          `job ${id} (${s.data.archs.length} arch${s.data.archs.length > 1 ? 's' : ''}, first ${s.data.archs[0]}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${job?.failedReason ?? 'no reason recorded'} (wgnas queue status lists failed jobs)`,
+          `job ${id} (${items.length} ${noun}${items.length > 1 ? 's' : ''}, first ${items[0]}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${job?.failedReason ?? 'no reason recorded'} (wgnas queue status lists failed jobs)`,
         );
       }
       // Results are stored before a job completes, so a job gone without them was lost with Redis's data.
       if (state === 'unknown') await this.enqueue(id);
     }
+  }
+
+  /**
+   * Says so (once per situation) when every worker alive refuses this run's jobs (other code or
+   * data): they would sit unclaimed for ever, and nothing else would tell the user why.
+   */
+  private async checkRefusals(): Promise<void> {
+    const first = this.shards.values().next().value;
+    if (!first) return;
+    const ours = jobCodeVersion(first.data);
+    const beats = await scanKeys(this.redis, `${workersKeyPrefix(this.o.namespace)}*`);
+    const workers = (beats.length ? await this.redis.mget(...beats) : [])
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as WorkerBeat);
+    const now = Date.now();
+    const refusing = workers.filter(
+      (w) => w.refused && w.refused.jobCode === ours && now - Date.parse(w.refused.at) < REFUSAL_FRESH_MS,
+    );
+    const note =
+      workers.length > 0 && refusing.length === workers.length
+        ? `no worker takes this run's jobs: every worker alive on ${this.o.namespace} refuses them (${refusing
+            .map((w) => `${w.id}: ${w.refused!.why}`)
+            .join('; ')}); waiting for a worker that runs this code and data`
+        : '';
+    if (note && note !== this.refusalNote) this.o.onNote?.(note);
+    this.refusalNote = note;
+  }
+
+  /** Takes this run's jobs that no worker has started off the queue (a refused profile). */
+  async cancelWaiting(): Promise<void> {
+    for (const id of this.shards.keys()) {
+      const job = await this.queue.getJob(id).catch(() => undefined);
+      if (job && !(await job.isActive().catch(() => true))) await job.remove().catch(() => {});
+    }
+    this.shards.clear();
+    this.waiting.clear();
   }
 
   /** Runs a Redis call; while Redis is away it waits (ioredis queues the call), up to the outage limit. */

@@ -4,14 +4,15 @@
  * version), and the content key of each result, so any worker can skip what is already stored.
  */
 import { createHash } from 'node:crypto';
+import type { EvolveConfig } from '../autospace/evolve.js';
 import type { DeviceKind } from '../backend/index.js';
 
 /**
  * Job kinds: a shard of architectures to score (`wgnas score --redis`) and one search child
- * (`wgnas search --redis`); both are computed the same way, the kind tells them apart in
- * `wgnas queue status`.
+ * (`wgnas search --redis`), both computed the same way; a shard of latency-table ops
+ * (`wgnas profile --redis`); one whole AutoSpace evolution (`wgnas evolve-space --redis`).
  */
-export const JOB_KINDS = ['score-shard', 'search-child'] as const;
+export const JOB_KINDS = ['score-shard', 'search-child', 'profile-ops', 'evolve-run'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** The settings that decide an NB201 cell's proxy scores (the same for every architecture of a run). */
@@ -41,10 +42,72 @@ export interface ScoreJobData {
   step?: number;
 }
 
-/** What a finished job reports back (the scores themselves are in the result store). */
+/** How `wgnas profile --redis` times its ops (what a local profile takes from its flags). */
+export interface ProfileSettings {
+  device: 'cpu' | 'gpu';
+  /** CPU only (ignored on the GPU): the native backend, threads, pinning and cache flush as given. */
+  backend: string;
+  threads: number;
+  pin: boolean;
+  /** auto | off | bytes, as --cache-flush takes it (auto is resolved by each worker's L2). */
+  cacheFlush: string;
+  repeats: number;
+  warmup: number;
+  maxTimeMs: number;
+  codeVersion: string;
+}
+
+export interface ProfileJobData {
+  profile: ProfileSettings;
+  /** Latency-table keys to time, in order. */
+  ops: string[];
+  /** profileKey(profile, op) of each op. */
+  keys: string[];
+}
+
+/** One `wgnas evolve-space` run, as a worker repeats it. */
+export interface EvolveSettings {
+  /** The run's configuration; its layout by name (the worker resolves it and sets the class count). */
+  config: Omit<EvolveConfig, 'layout'>;
+  layout: string;
+  dataset: string;
+  train: number;
+  val: number;
+  /** sha256 of the search split (train then val images and labels). */
+  dataHash: string;
+  /** Keep the per-iteration history (--history) with the result. */
+  history: boolean;
+  codeVersion: string;
+  device: DeviceKind;
+}
+
+export interface EvolveJobData {
+  evolve: EvolveSettings;
+  /** [evolveKey(evolve)] */
+  keys: string[];
+}
+
+export type QueueJobData = ScoreJobData | ProfileJobData | EvolveJobData;
+
+export const isProfileJob = (d: QueueJobData): d is ProfileJobData => 'profile' in d;
+export const isEvolveJob = (d: QueueJobData): d is EvolveJobData => 'evolve' in d;
+
+/** What a job is about, for status lines: its archs, ops or seed. */
+export function jobItems(d: QueueJobData): { noun: string; items: string[] } {
+  if (isProfileJob(d)) return { noun: 'op', items: d.ops ?? [] };
+  if (isEvolveJob(d)) return { noun: 'evolution', items: [`seed ${d.evolve?.config?.seed}`] };
+  return { noun: 'arch', items: d.archs ?? [] };
+}
+
+/** The code version and dataset a job asks a worker for (what a worker refuses a job over). */
+export function jobCodeVersion(d: QueueJobData): string {
+  return isProfileJob(d) ? d.profile.codeVersion : isEvolveJob(d) ? d.evolve.codeVersion : d.settings.codeVersion;
+}
+
+/** What a finished job reports back (the results themselves are in the result store). */
 export interface ScoreJobResult {
   scored: number;
-  /** Archs found in the store already (a duplicate delivery, a retry after a kill). */
+  /** Items found in the store already (a duplicate delivery, a retry after a kill). */
   skipped: number;
 }
 
@@ -81,6 +144,21 @@ export function resultKey(s: ScoreSettings, arch: string): string {
   return sha256(`${settingsText(s)}\0${arch}`);
 }
 
+/** The content key of one timed op: the op and how it is timed (not the device: the submitter checks that). */
+export function profileKey(p: ProfileSettings, op: string): string {
+  return sha256(
+    `${JSON.stringify(['profile', p.device, p.backend, p.threads, p.pin, p.cacheFlush, p.repeats, p.warmup, p.maxTimeMs, p.codeVersion])}\0${op}`,
+  );
+}
+
+/** The content key of one evolution: everything that decides its result. */
+export function evolveKey(e: EvolveSettings): string {
+  const c = Object.fromEntries(Object.entries(e.config).sort(([a], [b]) => a.localeCompare(b)));
+  return sha256(
+    JSON.stringify(['evolve', c, e.layout, e.dataset, e.train, e.val, e.dataHash, e.history, e.codeVersion, e.device]),
+  );
+}
+
 /** A job id from its content: the same work submitted twice is one job (BullMQ ignores a known id). */
 export function jobIdOf(kind: JobKind, keys: readonly string[]): string {
   return `${kind}.${sha256(keys.join(',')).slice(0, 32)}`;
@@ -93,4 +171,32 @@ export function batchHash(b: { x: Float32Array; y: Float32Array; n: number }): s
   h.update(new Uint8Array(b.x.buffer, b.x.byteOffset, b.x.byteLength));
   h.update(new Uint8Array(b.y.buffer, b.y.byteOffset, b.y.byteLength));
   return h.digest('hex');
+}
+
+/** The hash of a search split (train then val: images, labels, counts), as an evolution reads it. */
+export function splitHash(d: {
+  train: { images: Float32Array; labels: Uint8Array; count: number };
+  val: { images: Float32Array; labels: Uint8Array; count: number };
+}): string {
+  const h = createHash('sha256');
+  for (const part of [d.train, d.val]) {
+    h.update(`${part.count}\0`);
+    h.update(new Uint8Array(part.images.buffer, part.images.byteOffset, part.images.byteLength));
+    h.update(new Uint8Array(part.labels.buffer, part.labels.byteOffset, part.labels.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * A job this worker must not compute (other code, other data) but another worker may: it goes back
+ * to the queue untouched (no try spent) and the refusal shows in the worker's heartbeat.
+ */
+export class JobRefusedError extends Error {
+  override readonly name = 'JobRefusedError';
+  constructor(
+    readonly reason: 'code' | 'data',
+    message: string,
+  ) {
+    super(message);
+  }
 }

@@ -56,3 +56,33 @@ export class ResultStore {
     return this.redis.hlen(resultsKey(this.ns));
   }
 }
+
+/** Where results of `kind` live: one Redis hash per namespace and kind (scores: resultsKey). */
+export const kindResultsKey = (ns: string, kind: 'profile' | 'evolve'): string => `${ns}:results:${kind}`;
+
+/** First-wins JSON results in one Redis hash (latency entries, evolved spaces): as ResultStore, any value type. */
+export class JsonStore<T> {
+  constructor(
+    private readonly redis: Redis,
+    readonly hash: string,
+  ) {}
+
+  async getMany(keys: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    for (let i = 0; i < keys.length; i += 1000) {
+      const part = keys.slice(i, i + 1000);
+      const vals = await this.redis.hmget(this.hash, ...part);
+      vals.forEach((v, j) => v !== null && out.set(part[j], JSON.parse(v) as T));
+    }
+    return out;
+  }
+
+  async put(key: string, value: T): Promise<boolean> {
+    return (await this.redis.hsetnx(this.hash, key, JSON.stringify(value))) === 1;
+  }
+
+  /** Drops results (a refused profile's entries from another device, so a re-run measures them again). */
+  async remove(keys: readonly string[]): Promise<void> {
+    if (keys.length) await this.redis.hdel(this.hash, ...keys);
+  }
+}

@@ -35,6 +35,22 @@ export interface WorkerBeat {
   archsScored: number;
   /** Jobs it is running now. */
   active: number;
+  /** codeVersion() of its checkout. */
+  code?: string;
+  /** Jobs it refused (other code or data) and the last refusal: they go back to the queue for another worker. */
+  refused?: WorkerRefusal;
+}
+
+export interface WorkerRefusal {
+  /** Refusals so far (each time it met such a job). */
+  count: number;
+  job: string;
+  reason: 'code' | 'data';
+  /** One line: what differs and what to do. */
+  why: string;
+  /** The code version the refused job asked for. */
+  jobCode: string;
+  at: string;
 }
 
 /** What is wrong with a Redis URL, or undefined: redis://[user:pass@]host[:port][/db] (rediss:// for TLS). */

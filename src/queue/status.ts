@@ -3,8 +3,8 @@ import { Queue } from 'bullmq';
 import { DEVICE_CHOICES } from '../backend/select.js';
 import { scanKeys } from './client.js';
 import { openRedis } from './connection.js';
-import type { ScoreJobData } from './jobs.js';
-import { resultsKey } from './result-store.js';
+import { jobItems, type QueueJobData } from './jobs.js';
+import { kindResultsKey, resultsKey } from './result-store.js';
 import { type WorkerBeat, workersKeyPrefix } from './settings.js';
 
 export interface QueueCounts {
@@ -20,8 +20,10 @@ export interface FailedJob {
   queue: string;
   id: string;
   kind: string;
+  /** Items of the job (archs, ops or the evolution) and the first one; `noun` names them. */
   archs: number;
   firstArch: string;
+  noun: string;
   attemptsMade: number;
   attempts: number;
   error: string;
@@ -44,7 +46,7 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
     const failed: FailedJob[] = [];
     for (const d of DEVICE_CHOICES.filter((x) => x !== 'auto')) {
       const name = `score-${d}`;
-      const q = new Queue<ScoreJobData>(name, { connection: redis, prefix: ns });
+      const q = new Queue<QueueJobData>(name, { connection: redis, prefix: ns });
       try {
         const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
         queues.push({
@@ -56,12 +58,14 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
           completed: c.completed ?? 0,
         });
         for (const j of await q.getFailed(0, maxFailed - 1)) {
+          const { noun, items } = j.data ? jobItems(j.data) : { noun: 'item', items: [] };
           failed.push({
             queue: name,
             id: String(j.id),
             kind: j.name,
-            archs: j.data?.archs?.length ?? 0,
-            firstArch: j.data?.archs?.[0] ?? '',
+            archs: items.length,
+            firstArch: items[0] ?? '',
+            noun,
             attemptsMade: j.attemptsMade,
             attempts: j.opts.attempts ?? 1,
             error: j.failedReason ?? '',
@@ -77,7 +81,11 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
       .filter((v): v is string => v !== null)
       .map((v) => JSON.parse(v) as WorkerBeat);
     workers.sort((a, b) => a.id.localeCompare(b.id));
-    return { namespace: ns, queues, workers, failed, results: await redis.hlen(resultsKey(ns)) };
+    const results =
+      (await redis.hlen(resultsKey(ns))) +
+      (await redis.hlen(kindResultsKey(ns, 'profile'))) +
+      (await redis.hlen(kindResultsKey(ns, 'evolve')));
+    return { namespace: ns, queues, workers, failed, results };
   } finally {
     redis.disconnect();
   }
@@ -93,11 +101,24 @@ export function formatStatus(s: QueueStatus): string {
     lines.push(
       `  ${w.id}  ${w.device} (${w.deviceName})  concurrency ${w.concurrency}  active ${w.active}  jobs done ${w.jobsDone}  archs scored ${w.archsScored}  since ${w.startedAt}`,
     );
+  // A worker refusing jobs is alive but useless to them: say which, why, and what to do.
+  const refusing = s.workers.filter((w) => w.refused);
+  if (refusing.length) {
+    lines.push('workers refusing jobs (the jobs stay queued for a worker that takes them):');
+    for (const w of refusing) {
+      const r = w.refused!;
+      lines.push(
+        r.reason === 'code'
+          ? `  ${w.id} refused ${r.count} job(s) (last ${r.job} at ${r.at}): its code is ${w.code ?? '?'}, the job's ${r.jobCode}: update the worker's checkout`
+          : `  ${w.id} refused ${r.count} job(s) (last ${r.job} at ${r.at}): ${r.why}`,
+      );
+    }
+  }
   if (s.failed.length) {
     lines.push('failed jobs:');
     for (const f of s.failed)
       lines.push(
-        `  ${f.id} (${f.kind}, ${f.archs} arch${f.archs === 1 ? '' : 's'}, ${f.attemptsMade}/${f.attempts} attempts): ${f.error}`,
+        `  ${f.id} (${f.kind}, ${f.archs} ${f.noun}${f.archs === 1 ? '' : 's'}, ${f.attemptsMade}/${f.attempts} attempts): ${f.error}`,
       );
   }
   return lines.join('\n') + '\n';

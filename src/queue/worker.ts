@@ -1,12 +1,14 @@
 /**
- * The long-lived worker: takes score jobs for its device from the queue, scores each architecture
- * not yet in the result store and stores it at once (so a kill loses at most the architecture in
- * hand), and beats a heartbeat. BullMQ renews the job lock while the job runs; a worker that dies
+ * The long-lived worker: takes the jobs for its device from the queue (score shards and search
+ * children; latency-table ops, profile-job.ts; whole evolutions, evolve-job.ts), computes each result
+ * not yet in the result store and stores it at once (so a kill loses at most the item in hand), and
+ * beats a heartbeat. A job from other code or for other data is refused, not failed: it goes back
+ * to the queue for another worker and the refusal shows in the heartbeat (wgnas queue status). BullMQ renews the job lock while the job runs; a worker that dies
  * stops renewing and its job is handed to another after the lock expires (stalled-job recovery).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Backend, DeviceKind } from '../backend/index.js';
 import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
@@ -17,9 +19,26 @@ import { killPoint } from '../util/durable.js';
 import { ZeroShotScorer } from '../zeroshot/index.js';
 import { codeVersion } from './code-version.js';
 import { openRedis } from './connection.js';
-import { batchHash, type ScoreJobData, type ScoreJobResult, scoreQueueName, settingsKey, type ScoreSettings } from './jobs.js';
-import { ResultStore } from './result-store.js';
+import { type EvolveRunResult, runEvolveJob } from './evolve-job.js';
+import {
+  batchHash,
+  isEvolveJob,
+  isProfileJob,
+  jobCodeVersion,
+  JobRefusedError,
+  type QueueJobData,
+  type ScoreJobData,
+  type ScoreJobResult,
+  scoreQueueName,
+  settingsKey,
+  type ScoreSettings,
+} from './jobs.js';
+import { type ProfileResult, runProfileJob } from './profile-job.js';
+import { JsonStore, kindResultsKey, ResultStore } from './result-store.js';
 import { heartbeatMs, lockMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
+
+/** How long a refused job waits before a worker may take it again (another worker usually does first). */
+const REFUSED_DELAY_MS = 1000;
 
 /** The image side the proxies read (as `wgnas score`). */
 const RESOLUTION = 32;
@@ -50,9 +69,13 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const redis: Redis = openRedis(o.url);
   const store = new ResultStore(redis, o.namespace);
-  const mine = codeVersion();
+  const profiles = new JsonStore<ProfileResult>(redis, kindResultsKey(o.namespace, 'profile'));
+  const evolutions = new JsonStore<EvolveRunResult>(redis, kindResultsKey(o.namespace, 'evolve'));
+  // Test hook: a worker that runs "other code" without another checkout.
+  const mine = process.env.WGNAS_TEST_CODE_VERSION || codeVersion();
   const testDelayMs = Number(process.env.WGNAS_TEST_JOB_DELAY_MS ?? 0) || 0;
   const free: Slot[] = [];
+  const beatKey = `${workersKeyPrefix(o.namespace)}${id}`;
   const slots: Slot[] = [];
   const beat: WorkerBeat = {
     id,
@@ -65,7 +88,9 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     jobsDone: 0,
     archsScored: 0,
     active: 0,
+    code: mine,
   };
+  const sendBeat = () => void redis.set(beatKey, JSON.stringify(beat), 'PX', 3 * heartbeatMs()).catch(() => {});
 
   // One backend per concurrent job: a job's tensors never meet another's.
   const takeSlot = async (): Promise<Slot> => {
@@ -84,16 +109,13 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     const k = settingsKey(s);
     const have = slot.scorers.get(k);
     if (have) return have;
-    if (s.codeVersion !== mine)
-      throw new Error(
-        `this worker runs wgnas ${mine}, the job was submitted by ${s.codeVersion}: run the same code on both sides`,
-      );
     if (s.device !== o.device) throw new Error(`the job is for --device ${s.device}, this worker runs ${o.device}`);
     const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
     const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);
     const batch = { x: b.x, y: b.y, n: b.n };
     if (batchHash(batch) !== s.dataHash)
-      throw new Error(
+      throw new JobRefusedError(
+        'data',
         `--dataset ${s.dataset} holds other images on this worker than on the submitting machine (minibatch hash differs)`,
       );
     const scorer = new ZeroShotScorer(slot.backend, s.proxies, {
@@ -107,12 +129,10 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     return scorer;
   };
 
-  const process_ = async (job: Job<ScoreJobData, ScoreJobResult>): Promise<ScoreJobResult> => {
-    const { settings, archs, keys } = job.data;
+  const scoreJob = async (job: Job<QueueJobData, ScoreJobResult>, slot: Slot): Promise<ScoreJobResult> => {
+    const { settings, archs, keys } = job.data as ScoreJobData;
     const cells = archs.map((a) => parseArch(a));
-    beat.active++;
-    const slot = await takeSlot();
-    try {
+    {
       const scorer = await scorerFor(slot, settings);
       const have = await store.getMany(keys);
       const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));
@@ -136,15 +156,60 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
         for (let j = 0; j < part.length; j++) await put(part[j].i, rs[j].scores, rs[j].timeMs);
         await job.updateProgress(Math.round((100 * Math.min(todo.length, next + g)) / todo.length));
       }
-      beat.jobsDone++;
       return { scored: todo.length, skipped: archs.length - todo.length };
-    } finally {
-      beat.active--;
-      free.push(slot);
     }
   };
 
-  const worker = new Worker<ScoreJobData, ScoreJobResult>(scoreQueueName(o.device), process_, {
+  const refuse = async (job: Job<QueueJobData, ScoreJobResult>, token: string | undefined, e: JobRefusedError) => {
+    beat.refused = {
+      count: (beat.refused?.count ?? 0) + 1,
+      job: String(job.id),
+      reason: e.reason,
+      why: e.message,
+      jobCode: jobCodeVersion(job.data),
+      at: new Date().toISOString(),
+    };
+    sendBeat();
+    o.onEvent?.(`job ${job.id} refused: ${e.message}`);
+    // Back to the queue as it was (no try spent): DelayedError tells BullMQ the job was moved, not failed.
+    await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
+    throw new DelayedError();
+  };
+
+  const process_ = async (job: Job<QueueJobData, ScoreJobResult>, token?: string): Promise<ScoreJobResult> => {
+    beat.active++;
+    let slot: Slot | undefined;
+    try {
+      const theirs = jobCodeVersion(job.data);
+      if (theirs !== mine)
+        throw new JobRefusedError(
+          'code',
+          `this worker runs wgnas ${mine}, the job's code is ${theirs}: update the worker's checkout (or the submitter's) so both run the same code`,
+        );
+      slot = await takeSlot();
+      const progress = (f: number) => void job.updateProgress(Math.round(100 * f)).catch(() => {});
+      const r = isProfileJob(job.data)
+        ? await runProfileJob(job.data, {
+            backend: slot.backend,
+            store: profiles,
+            worker: id,
+            onStored: (d, n) => (killPoint('worker.stored'), progress(d / n)),
+          })
+        : isEvolveJob(job.data)
+          ? await runEvolveJob(job.data, { backend: slot.backend, store: evolutions, worker: id, onProgress: progress })
+          : await scoreJob(job, slot);
+      beat.jobsDone++;
+      return r;
+    } catch (e) {
+      if (e instanceof JobRefusedError) return refuse(job, token, e);
+      throw e;
+    } finally {
+      beat.active--;
+      if (slot) free.push(slot);
+    }
+  };
+
+  const worker = new Worker<QueueJobData, ScoreJobResult>(scoreQueueName(o.device), process_, {
     connection: openRedis(o.url),
     prefix: o.namespace,
     concurrency: o.concurrency,
@@ -167,8 +232,6 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     o.onEvent?.(`job ${job.id} done: ${r.scored} scored, ${r.skipped} already stored`);
   });
 
-  const beatKey = `${workersKeyPrefix(o.namespace)}${id}`;
-  const sendBeat = () => void redis.set(beatKey, JSON.stringify(beat), 'PX', 3 * heartbeatMs()).catch(() => {});
   sendBeat();
   const timer = setInterval(sendBeat, heartbeatMs());
 

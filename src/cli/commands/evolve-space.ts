@@ -75,10 +75,18 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // --redis: the flags and the server checked before any work (the queue loads only for --redis).
+  const queued = v.redis ? await import('../evolve-queued.js') : undefined;
+  if (queued) {
+    queued.queuedSeeds({ ...v, redis: v.redis! });
+    await (await import('../redis.js')).checkRedis(v.redis!);
+  }
   // Decoded before the device starts: a bad image is named before any work.
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const data = await runSearchSplit(ds, v.train, v.val);
   cfg.layout = { ...layout, classes: ds.classes };
+  // One evolution per seed, on the workers of the queue (evolve-queued.ts).
+  if (queued) return queued.evolveQueued({ ...v, redis: v.redis! }, cfg, data, await deviceOf(v), ctx);
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);
   let evo: AutoSpace | null = null;

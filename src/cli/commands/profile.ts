@@ -17,6 +17,7 @@ import { UsageError } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
+import { queuedProfileSource } from '../profile-queued.js';
 
 export const summary = PROFILE.summary;
 
@@ -42,7 +43,8 @@ function spaceOf(values: Values): { keys: string[]; meta: Record<string, string>
   };
 }
 
-async function profile(values: Values, { io }: RunContext): Promise<void> {
+async function profile(values: Values, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
   if (!values.resume && !values.force && existsSync(values.out!)) {
     throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
   }
@@ -57,7 +59,10 @@ async function profile(values: Values, { io }: RunContext): Promise<void> {
   let bar: Progress | undefined;
   const note = (m: string) => (bar ? bar.log(`note: ${m}`) : io.err(`note: ${m}\n`));
   let source: TableSource;
-  if (values.device === 'gpu') {
+  if (values.redis) {
+    // Timed by the workers of the queue (identical machines only; see profile-queued.ts).
+    source = await queuedProfileSource({ ...values, redis: values.redis }, keys, ctx);
+  } else if (values.device === 'gpu') {
     const gpu = await acquireGpu();
     try {
       source = { ...gpuTableSource(keys, webgpuBackend(gpu), timing), close: () => gpu.destroy() };
@@ -86,6 +91,7 @@ async function profile(values: Values, { io }: RunContext): Promise<void> {
       resume: values.resume,
       force: values.force,
       meta: space.meta,
+      rewriteInKeyOrder: values.redis !== undefined,
       onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
       // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
       onProgress: (done, total, key, entry) => {

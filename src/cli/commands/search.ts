@@ -21,7 +21,7 @@ import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../da
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
-import { evaluatedLogSettings, printNb201Result } from '../search-report.js';
+import { checkEvaluatedOrigin, evaluatedLogSettings, printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
@@ -36,11 +36,13 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
       throw new UsageError(
         "--redis runs 'evolution' or 'random' (asynchronous); REINFORCE learns from each batch in turn: run it without --redis",
       );
+    if (v.evaluated) checkEvaluatedOrigin(v.evaluated, v.resume, true);
     // The queue (bullmq, ioredis) loads only for --redis.
     await (await import('../redis.js')).checkRedis(v.redis);
     const { nb201Queued } = await import('../search-queued.js');
     return nb201Queued(v as typeof v & { redis: string }, ctx, device);
   }
+  if (v.evaluated) checkEvaluatedOrigin(v.evaluated, v.resume, false);
   // Opened before any device work, so a resume with other settings is refused at once.
   const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, ctx) : null;
   try {

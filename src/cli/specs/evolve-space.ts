@@ -2,8 +2,23 @@ import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { trainFoundOptions } from './train.js';
-import { defineCommand, defineMode, flag, int, madds, num, oneOf, outFile, seed } from '../spec.js';
+import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outFile, seed, text } from '../spec.js';
 import { cpuThreads, dataset, device } from './common.js';
+import { submitOptions } from './queue.js';
+
+/** Comma-separated distinct seeds, 1 to 1000 of them. */
+export function seedsProblem(v: string): string | undefined {
+  const parts = v.split(',').map((x) => x.trim());
+  if (parts.length > 1000) return `at most 1000 seeds, got ${parts.length}`;
+  for (const p of parts)
+    if (!/^\d+$/.test(p) || Number(p) > MAX_SEED)
+      return `expected seeds 0..${MAX_SEED} separated by commas, got '${p.slice(0, 40)}'`;
+  if (new Set(parts.map(Number)).size !== parts.length) return 'a seed is given twice';
+  return undefined;
+}
+
+/** --seeds as numbers (checked by seedsProblem). */
+export const parseSeeds = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
 
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
 /** AutoSpace trains on CIFAR-10 images as they are: only 32x32 layouts. */
@@ -66,12 +81,20 @@ export const EVOLVE_OPTIONS = {
   val: int({ help: 'validation split size: the next N training images', default: 1000, min: 1 }),
   'no-augment': flag({ help: 'no crop/flip' }),
   dataset,
-  seed: seed(D.seed),
+  seed: { ...seed(D.seed), conflicts: ['seeds'], conflictsWhy: '--seeds lists every seed to run: drop --seed' },
+  seeds: text({
+    help: "with --redis: one independent evolution per seed, each a job for a worker; --out (and --history) must contain '{seed}' when there are several",
+    metavar: 'A,B,C',
+    check: seedsProblem,
+    requires: ['redis'],
+    requiresWhy: '--seeds spreads evolutions over the workers of --redis URL; run one --seed at a time here',
+  }),
   device,
   'cpu-threads': cpuThreads,
   out,
   history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
   ...trainFoundOptions(),
+  ...submitOptions,
 };
 
 export const HAND_DESIGNED_OPTIONS = {
@@ -92,7 +115,7 @@ export const EVOLVE_SPACE = defineCommand({
       id: 'evolve',
       module: 'evolve-space',
       label: 'wgnas evolve-space --budget-madds',
-      usage: ['--budget-madds N [options]'],
+      usage: ['--budget-madds N [options]', "--budget-madds N --redis URL --seeds 1,2,3 --out 'space-{seed}.json' [options]"],
       options: EVOLVE_OPTIONS,
     }),
     defineMode({

@@ -1,5 +1,6 @@
 import { defineCommand, defineMode, flag, inFile, int, oneOf, outFile, text } from '../spec.js';
 import { backend, quiet, threads } from './common.js';
+import { submitOptions } from './queue.js';
 
 /** auto | off | a byte count. */
 export function cacheFlushProblem(v: string): string | undefined {
@@ -100,6 +101,21 @@ export const PROFILE_OPTIONS = {
   }),
   force: flag({ help: 'overwrite FILE' }),
   quiet,
+  ...submitOptions,
+  redis: {
+    ...submitOptions.redis,
+    help: `${submitOptions.redis.help}. Only for identical machines: every entry carries the stamp of the worker that timed it (CPU model, cores, ISA and oneDNN version, threads; or adapter and driver) and an entry from another device ends the run; the table is written here as a local profile writes it`,
+    conflicts: ['target'],
+    conflictsWhy: '--target profiles one machine over ssh, --redis the workers of a queue: give one',
+  },
+  'shard-size': int({
+    help: 'ops per job on --redis',
+    default: 8,
+    min: 1,
+    max: 100_000,
+    requires: ['redis'],
+    requiresWhy: '--shard-size is for jobs on --redis URL',
+  }),
 };
 
 export const PROFILE = defineCommand({
@@ -116,6 +132,7 @@ export const PROFILE = defineCommand({
         '--out FILE [options]',
         '--out FILE --target ssh://user@host[:port] [--identity KEY] [options]',
         '--out FILE --device gpu [options]',
+        '--out FILE --redis URL [--queue NAME] [options]',
       ],
       options: PROFILE_OPTIONS,
     }),

@@ -1,0 +1,71 @@
+/**
+ * `wgnas profile --redis`: the table's ops go to the queue as jobs, the workers time them, and the
+ * table is written here exactly as a local profile writes it (locked, each entry appended as it
+ * arrives, --resume, rewritten in key order at the end). A table is of one device: an entry timed
+ * on a worker whose stamp differs ends the run (queue/profile.ts).
+ */
+import { existsSync } from 'node:fs';
+import { readLatencyTable } from '../latency/lut.js';
+import type { TableSource } from '../latency/table-writer.js';
+import { codeVersion } from '../queue/code-version.js';
+import type { ProfileSettings } from '../queue/jobs.js';
+import { openProfileClient, queuedTableSource } from '../queue/profile.js';
+import { checkRedis } from './redis.js';
+import type { RunContext } from './run.js';
+import type { ValuesOf } from './spec.js';
+import type { PROFILE_OPTIONS } from './specs/profile.js';
+
+type Values = ValuesOf<typeof PROFILE_OPTIONS>;
+
+/** The queued table source for `keys`; `note` prints a line (above the progress bar). */
+export async function queuedProfileSource(
+  v: Values & { redis: string },
+  keys: readonly string[],
+  { io }: RunContext,
+): Promise<TableSource> {
+  await checkRedis(v.redis);
+  const settings: ProfileSettings = {
+    device: v.device,
+    backend: v.backend,
+    threads: v.threads,
+    pin: !v['no-pin'],
+    cacheFlush: v['cache-flush'],
+    repeats: v.repeats,
+    warmup: v.warmup,
+    maxTimeMs: v['max-time-ms'],
+    codeVersion: codeVersion(),
+  };
+  // A resume queues only what the table lacks (and takes the table's stamp when it lacks nothing).
+  let todo = keys;
+  let resumeStamp: Record<string, string> | undefined;
+  if (v.resume && v.out && existsSync(v.out)) {
+    const prev = readLatencyTable(v.out, { allowTruncatedTail: true });
+    todo = keys.filter((k) => !prev.entries.has(k));
+    resumeStamp = prev.meta;
+  }
+  const client = openProfileClient({
+    url: v.redis,
+    namespace: v.queue,
+    device: v.device,
+    attempts: v.attempts,
+    onNote: (l) => io.err(`${l}\n`),
+  });
+  const source = queuedTableSource(todo, {
+    client,
+    settings,
+    shardSize: v['shard-size'],
+    resumeStamp,
+    onSubmitted: async (jobs, stored, dropped) => {
+      const found = [
+        stored ? `${stored} found in the result store` : '',
+        dropped ? `${dropped} stored from another device dropped` : '',
+      ].filter(Boolean);
+      io.err(
+        `profiling ${todo.length} ops as ${jobs} job(s) on the ${v.device} workers of ${v.queue}${found.length ? ` (${found.join(', ')})` : ''}\n`,
+      );
+      if (jobs && (await client.workersAlive()) === 0)
+        io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${v.device}' on each machine\n`);
+    },
+  });
+  return { ...source, close: () => client.close() };
+}
