@@ -55,11 +55,12 @@ export const WORKER_OPTIONS = {
 
 export const WORKER = defineCommand({
   name: 'worker',
-  summary: 'take jobs (score shards, search children) from a Redis queue until stopped: run one per machine',
+  summary:
+    'take jobs (score shards, search children, profile ops, evolutions) from a Redis queue until stopped: run one per machine',
   description:
-    'A long-lived worker: takes the jobs that wgnas score --redis and wgnas search --redis put on the queue for its --device, stores each result in Redis as soon as it is computed (keyed by architecture, proxies, seed, batch, data and code version, so nothing is scored twice), and beats a heartbeat. ' +
+    'A long-lived worker: takes the jobs that wgnas score, search, profile and evolve-space put on the queue for its --device with --redis, stores each result in Redis as soon as it is computed (keyed by its content: architecture, proxies, seed, batch, data and code version; the op and its timing; the evolution, so nothing is computed twice), and beats a heartbeat. ' +
     'SIGTERM or Ctrl-C stops it gracefully (it finishes the jobs in hand; a second signal leaves at once and the jobs go to other workers); a worker that is killed or loses its machine has its job handed to another after the lock expires (30 s; WGNAS_QUEUE_LOCK_MS). ' +
-    'Every machine must run the same wgnas code and see the same --dataset; a worker refuses jobs from other code or data.',
+    'Every machine must run the same wgnas code and see the same --dataset: a worker refuses jobs from other code or data (they go back to the queue for another worker; wgnas queue status shows the refusals). See docs/scale-out.md.',
   modes: [
     defineMode({
       id: 'worker',
@@ -81,7 +82,7 @@ export const QUEUE = defineCommand({
   name: 'queue',
   summary: 'show the Redis job queue: jobs waiting/active/failed, workers alive, failed jobs and their errors',
   description:
-    'wgnas queue status lists, for the namespace on --redis, the jobs waiting, active, delayed and failed on each device queue, the workers alive (by heartbeat), the results stored, and each failed job with its error.',
+    "wgnas queue status lists, for the namespace on --redis, the jobs waiting, active, delayed and failed on each device queue, the workers alive (by heartbeat), the results stored, each failed job with its error, and the workers refusing jobs (other code: its code version and the job's; other data).",
   modes: [
     defineMode({
       id: 'queue',
