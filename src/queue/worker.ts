@@ -132,34 +132,33 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const scoreJob = async (job: Job<QueueJobData, ScoreJobResult>, slot: Slot): Promise<ScoreJobResult> => {
     const { settings, archs, keys } = job.data as ScoreJobData;
     const cells = archs.map((a) => parseArch(a));
-    {
-      const scorer = await scorerFor(slot, settings);
-      const have = await store.getMany(keys);
-      const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));
-      const put = async (i: number, scores: Record<string, number>, timeMs: number) => {
-        await store.put(keys[i], { arch: archs[i], scores, timeMs, worker: id });
-        beat.archsScored++;
-        killPoint('worker.stored');
-        // Fault-injection tests stretch a job so a kill, a signal or a Redis restart lands inside it.
-        if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
-      };
-      let next = 0;
-      if (todo.length && scorer.needsProbe) {
-        const r = await scorer.probe(todo[0].c);
-        await put(todo[0].i, r.scores, r.timeMs);
-        next = 1;
-      }
-      const g = scorer.grouped ? scorer.groupSize : 1;
-      for (; next < todo.length; next += g) {
-        const part = todo.slice(next, next + g);
-        const rs = await scorer.scoreMany(part.map((t) => t.c));
-        for (let j = 0; j < part.length; j++) await put(part[j].i, rs[j].scores, rs[j].timeMs);
-        await job.updateProgress(Math.round((100 * Math.min(todo.length, next + g)) / todo.length));
-      }
-      return { scored: todo.length, skipped: archs.length - todo.length };
+    const scorer = await scorerFor(slot, settings);
+    const have = await store.getMany(keys);
+    const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));
+    const put = async (i: number, scores: Record<string, number>, timeMs: number) => {
+      await store.put(keys[i], { arch: archs[i], scores, timeMs, worker: id });
+      beat.archsScored++;
+      killPoint('worker.stored');
+      // Fault-injection tests stretch a job so a kill, a signal or a Redis restart lands inside it.
+      if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
+    };
+    let next = 0;
+    if (todo.length && scorer.needsProbe) {
+      const r = await scorer.probe(todo[0].c);
+      await put(todo[0].i, r.scores, r.timeMs);
+      next = 1;
     }
+    const g = scorer.grouped ? scorer.groupSize : 1;
+    for (; next < todo.length; next += g) {
+      const part = todo.slice(next, next + g);
+      const rs = await scorer.scoreMany(part.map((t) => t.c));
+      for (let j = 0; j < part.length; j++) await put(part[j].i, rs[j].scores, rs[j].timeMs);
+      await job.updateProgress(Math.round((100 * Math.min(todo.length, next + g)) / todo.length));
+    }
+    return { scored: todo.length, skipped: archs.length - todo.length };
   };
 
+  const refusedSaid = new Set<string>();
   const refuse = async (job: Job<QueueJobData, ScoreJobResult>, token: string | undefined, e: JobRefusedError) => {
     beat.refused = {
       count: (beat.refused?.count ?? 0) + 1,
@@ -170,7 +169,9 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       at: new Date().toISOString(),
     };
     sendBeat();
-    o.onEvent?.(`job ${job.id} refused: ${e.message}`);
+    // A refused job comes back every second or so: say it once per job.
+    if (!refusedSaid.has(String(job.id))) o.onEvent?.(`job ${job.id} refused (it stays queued for another worker): ${e.message}`);
+    refusedSaid.add(String(job.id));
     // Back to the queue as it was (no try spent): DelayedError tells BullMQ the job was moved, not failed.
     await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
     throw new DelayedError();
@@ -193,7 +194,10 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
             backend: slot.backend,
             store: profiles,
             worker: id,
-            onStored: (d, n) => (killPoint('worker.stored'), progress(d / n)),
+            onStored: (d, n) => {
+              killPoint('worker.stored');
+              progress(d / n);
+            },
           })
         : isEvolveJob(job.data)
           ? await runEvolveJob(job.data, { backend: slot.backend, store: evolutions, worker: id, onProgress: progress })
