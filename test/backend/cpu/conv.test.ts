@@ -86,6 +86,8 @@ const cpuCases: Case[] = [
   { x: [1, 5, 1, 1], cout: 5, k: 3, p: { stride: 1, pad: 1, groups: 5 } }, // 1x1 plane, batch 1
   { x: [2, 6, 2, 3], cout: 6, k: 5, p: { stride: 2, pad: 2, groups: 6 } }, // 5x5, odd plane, stride 2
   { x: [1, 17, 3, 4], cout: 17, k: 5, p: { stride: 1, pad: 1, groups: 17 } }, // padding under K / 2
+  { x: [19, 6, 2, 2], cout: 6, k: 7, p: { stride: 1, pad: 3, groups: 6 } }, // 16 images per vector + 3
+  { x: [33, 4, 4, 4], cout: 4, k: 5, p: { stride: 2, pad: 2, groups: 4 } }, // two full blocks + 1, stride 2
 ];
 
 const label = (c: Case) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
