@@ -6,20 +6,14 @@
 #include <napi.h>
 #include <omp.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <map>
 #include <cstring>
-#include <ctime>
-#include <deque>
-#include <mutex>
-#include <thread>
+#include <string_view>
 
+#include "js_params.hpp"
 #include "op.hpp"
+#include "worker.hpp"
 
 namespace wgnas::compute {
-namespace {
 
 // A read() or sync() waiting for the worker; resolved on the JS thread.
 struct Completion {
@@ -28,11 +22,7 @@ struct Completion {
   std::string error;
 };
 
-struct Command {
-  const char* name = "";
-  std::function<void(Runtime&)> fn;  // may be empty (sync)
-  Completion* done = nullptr;
-};
+namespace {
 
 class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
  public:
@@ -83,7 +73,11 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
                                           "wgnas:compute", 0, 1);
     tsfn_.Unref(env);  // only pending reads keep the event loop alive
     napi_add_env_cleanup_hook(env, &ComputeDevice::onCleanup, this);
-    worker_ = std::thread([this] { loop(); });
+    worker_ = std::make_unique<Worker>(*rt_, [this](Completion* d, std::string error) {
+      d->error = std::move(error);
+      napi_status s = tsfn_.BlockingCall(d, [this](Napi::Env env, Napi::Function, Completion* c) { finish(env, c); });
+      if (s != napi_ok) delete d;  // the environment is shutting down
+    });
   }
 
   ~ComputeDevice() override {
@@ -108,91 +102,10 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   int pending_ = 0;  // unresolved read/sync promises (JS thread)
   bool stopped_ = false;
 
-  std::thread worker_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Command> queue_;
-  bool stopping_ = false;
-  bool sleeping_ = false;  // the worker waits on cv_ (guarded by mu_)
-  std::atomic<size_t> queued_{0};
+  std::unique_ptr<Worker> worker_;  // last: its thread runs while the members above exist
   double enqueued_ = 0;  // ops enqueued over the device's life (JS thread)
-  std::string error_;  // first failure since the last read/sync (worker thread)
-  std::atomic<size_t> cachedPrimitives_{0};  // the worker's primitive cache size, for stats
-  // Worker time per command name and waiting for work (profile()): where a workload's time goes.
-  struct OpTime {
-    double count = 0, ns = 0, cpuNs = 0;  // cpuNs: the worker thread's CPU time (its OpenMP team's not included)
-  };
-  std::mutex profMu_;
-  // Keyed by the command's static name (no string built per command); merged by text in profile().
-  std::unordered_map<const char*, OpTime> profile_;
-  double idleNs_ = 0;
-  // The worker thread's CPU time per command costs two clock_gettime system calls (~1 us in a VM,
-  // as much as a small op): measured only once profile() has been called.
-  std::atomic<bool> cpuTiming_{false};
 
-  // ---- worker ----
-
-  static double threadCpuNs() {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-  }
-
-  void loop() {
-    using Clock = std::chrono::steady_clock;
-    omp_set_num_threads(rt_->threads);  // per-thread ICV: this thread's team, and oneDNN's
-    // Commands are taken from the shared queue in batches (one lock per batch, not per command:
-    // the JS thread enqueueing and the worker then rarely meet on the mutex).
-    std::deque<Command> batch;
-    for (;;) {
-      Command c;
-      auto t0 = Clock::now();
-      if (batch.empty()) {
-        std::unique_lock<std::mutex> lock(mu_);
-        sleeping_ = true;
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        sleeping_ = false;
-        if (queue_.empty()) return;
-        batch.swap(queue_);
-      }
-      c = std::move(batch.front());
-      batch.pop_front();
-      auto t1 = Clock::now();
-      bool cpuTiming = cpuTiming_.load(std::memory_order_relaxed);
-      double cpu0 = cpuTiming ? threadCpuNs() : 0;
-      if (c.fn) {
-        try {
-          c.fn(*rt_);
-        } catch (const std::exception& e) {
-          if (error_.empty()) error_ = std::string("native op '") + c.name + "' failed: " + e.what();
-        } catch (...) {
-          if (error_.empty()) error_ = std::string("native op '") + c.name + "' failed";
-        }
-      }
-      {
-        std::lock_guard<std::mutex> lock(profMu_);
-        OpTime& o = profile_[c.name];
-        o.count++;
-        o.ns += std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
-        if (cpuTiming) o.cpuNs += threadCpuNs() - cpu0;
-        idleNs_ += std::chrono::duration<double, std::nano>(t1 - t0).count();
-      }
-      c.fn = nullptr;  // drop the command's buffer references before reporting completion
-      cachedPrimitives_ = rt_->cache.size();
-      queued_--;
-      if (c.done) {
-        c.done->error = std::move(error_);
-        error_.clear();
-        napi_status s = tsfn_.BlockingCall(c.done, [this](Napi::Env env, Napi::Function, Completion* d) { finish(env, d); });
-        if (s != napi_ok) delete c.done;  // the environment is shutting down
-      }
-    }
-  }
-
-  // A sleeping worker is woken for every kWakeBatch commands, or at once for a read or sync: waking
-  // it per op costs two futex calls and a context switch (~10 us), more than small ops take, and
-  // nothing can observe queued work except through a read or sync.
-  static constexpr size_t kWakeBatch = 8;
+  // ---- queue ----
 
   // Both enqueue paths end here: the op's own shape checks (a RangeError naming the op), then the queue.
   void checkAndPush(Napi::Env env, const OpDef* op, std::vector<Buf> bufs, const std::shared_ptr<Params>& params,
@@ -209,28 +122,12 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
           }});
   }
 
-  void push(Command c) {
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      bool urgent = c.done != nullptr;
-      queue_.push_back(std::move(c));
-      queued_++;
-      // A busy worker finds the command on its own; skip the futex call.
-      wake = sleeping_ && (urgent || queue_.size() >= kWakeBatch);
-    }
-    if (wake) cv_.notify_one();
-  }
+  void push(Command c) { worker_->push(std::move(c)); }
 
   void stop() {
     if (stopped_) return;
     stopped_ = true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    if (worker_.joinable()) worker_.join();
+    if (worker_) worker_->stop();  // null only when the constructor threw before starting it
     tsfn_.Release();
     handles_.clear();
   }
@@ -375,7 +272,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
       throw Napi::TypeError::New(env, "native op " + name + ": expected " + std::to_string(op->tensors) + " tensors, got " +
                                           std::to_string(bufs.size()));
     auto params = std::make_shared<Params>();
-    if (info.Length() > 2 && info[2].IsObject()) parseParams(env, info[2].As<Napi::Object>(), *params, name);
+    if (info.Length() > 2 && info[2].IsObject()) parseParamsObject(env, info[2].As<Napi::Object>(), *params, name);
     checkAndPush(env, op, std::move(bufs), params, numels);
   }
 
@@ -407,14 +304,15 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     size_t len = count(env, info[2], "enqueuePacked: length");
     if (len > arr.ElementLength() || len < 1) throw Napi::RangeError::New(env, "enqueuePacked: length exceeds the packed array");
     const double* d = arr.Data();
-    std::string name = op->name;
+    const std::string_view name = op->name;  // a std::string only on the error paths (no allocation per op)
     size_t pos = 0;
     auto next = [&]() {
-      if (pos >= len) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": packed values end early");
+      if (pos >= len) throw Napi::RangeError::New(env, "enqueuePacked " + std::string(name) + ": packed values end early");
       return d[pos++];
     };
     double ntd = next();
-    if (!(ntd >= 0 && ntd <= static_cast<double>(len - pos))) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": bad tensor count");
+    if (!(ntd >= 0 && ntd <= static_cast<double>(len - pos)))
+      throw Napi::RangeError::New(env, "enqueuePacked " + std::string(name) + ": bad tensor count");
     size_t nt = static_cast<size_t>(ntd);
     std::vector<Buf> bufs;
     bufs.reserve(nt);
@@ -425,48 +323,11 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
       numels.push_back(bufs.back()->numel);
     }
     if (op->tensors >= 0 && static_cast<int>(bufs.size()) != op->tensors)
-      throw Napi::TypeError::New(env, "native op " + name + ": expected " + std::to_string(op->tensors) + " tensors, got " +
-                                          std::to_string(bufs.size()));
+      throw Napi::TypeError::New(env, "native op " + std::string(name) + ": expected " + std::to_string(op->tensors) +
+                                          " tensors, got " + std::to_string(bufs.size()));
     auto params = std::make_shared<Params>();
-    std::string keys = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-    for (size_t b = 0; b < keys.size();) {
-      size_t e = keys.find(',', b);
-      if (e == std::string::npos) e = keys.size();
-      if (keys[b] == '[') {
-        double nd = next();
-        if (!(nd >= 0 && nd <= static_cast<double>(len - pos))) throw Napi::RangeError::New(env, "enqueuePacked " + name + ": packed values end early");
-        size_t n = static_cast<size_t>(nd);
-        params->setArray(keys.substr(b + 1, e - b - 1), std::vector<double>(d + pos, d + pos + n));
-        pos += n;
-      } else {
-        params->set(keys.substr(b, e - b), next());
-      }
-      b = e + 1;
-    }
+    parsePackedParams(env, info[3], d, pos, len, *params, name);
     checkAndPush(env, op, std::move(bufs), params, numels);
-  }
-
-  static void parseParams(Napi::Env env, const Napi::Object& o, Params& p, const std::string& op) {
-    Napi::Array keys = o.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string k = keys.Get(i).ToString().Utf8Value();
-      Napi::Value v = o.Get(k);
-      if (v.IsNumber()) p.set(k, v.As<Napi::Number>().DoubleValue());
-      else if (v.IsBoolean()) p.set(k, v.As<Napi::Boolean>().Value() ? 1 : 0);
-      else if (v.IsArray() || v.IsTypedArray()) {
-        Napi::Object a = v.As<Napi::Object>();
-        uint32_t n = a.Get("length").As<Napi::Number>().Uint32Value();
-        std::vector<double> vals(n);
-        for (uint32_t j = 0; j < n; j++) {
-          Napi::Value e = a.Get(j);
-          if (!e.IsNumber()) throw Napi::TypeError::New(env, "native op " + op + ": parameter " + k + " must hold numbers");
-          vals[j] = e.As<Napi::Number>().DoubleValue();
-        }
-        p.setArray(k, std::move(vals));
-      } else if (!v.IsUndefined() && !v.IsNull()) {
-        throw Napi::TypeError::New(env, "native op " + op + ": parameter " + k + " must be a number, boolean or number array");
-      }
-    }
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -479,9 +340,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     o.Set("buffersInUse", static_cast<double>(s.buffersInUse));
     o.Set("buffersFree", static_cast<double>(s.buffersFree));
     o.Set("tensors", static_cast<double>(handles_.size()));
-    o.Set("queued", static_cast<double>(queued_.load()));
+    o.Set("queued", static_cast<double>(worker_->queued()));
     o.Set("enqueued", enqueued_);
-    o.Set("cachedPrimitives", static_cast<double>(cachedPrimitives_.load()));
+    o.Set("cachedPrimitives", static_cast<double>(worker_->cachedPrimitives()));
     return o;
   }
 
@@ -512,17 +373,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   Napi::Value Profile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool reset = info.Length() > 0 && info[0].ToBoolean().Value();
-    cpuTiming_ = true;
-    std::lock_guard<std::mutex> lock(profMu_);
-    std::map<std::string, OpTime> byName;
-    for (auto& [name, t] : profile_) {
-      OpTime& m = byName[name];
-      m.count += t.count;
-      m.ns += t.ns;
-      m.cpuNs += t.cpuNs;
-    }
+    WorkerProfile prof = worker_->profile(reset);
     Napi::Object ops = Napi::Object::New(env);
-    for (auto& [name, t] : byName) {
+    for (auto& [name, t] : prof.ops) {
       Napi::Object o = Napi::Object::New(env);
       o.Set("count", t.count);
       o.Set("ms", t.ns / 1e6);
@@ -531,11 +384,7 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     }
     Napi::Object out = Napi::Object::New(env);
     out.Set("ops", ops);
-    out.Set("idleMs", idleNs_ / 1e6);
-    if (reset) {
-      profile_.clear();
-      idleNs_ = 0;
-    }
+    out.Set("idleMs", prof.idleNs / 1e6);
     return out;
   }
 };

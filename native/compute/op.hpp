@@ -79,6 +79,7 @@ void registerElementwiseOps(Registry& r);
 void registerReduceOps(Registry& r);
 void registerTrainOps(Registry& r);
 void registerVkdnwOps(Registry& r);
+void registerRandomOps(Registry& r);
 
 const Registry& registry();
 

@@ -8,6 +8,7 @@
 
 #include <optional>
 
+#include "depthwise_small.hpp"
 #include "op.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
@@ -327,6 +328,14 @@ void execute(Runtime& rt, ConvExec& e, float* a, float* b, float* c) {
 
 void zero(float* p, size_t n) { std::fill(p, p + n, 0.0f); }
 
+// Depthwise with a kernel larger than the plane: direct loops (depthwise_small.hpp) for the forward
+// pass and the weight gradient, where oneDNN runs per-group GEMMs (forward) or our phase-plane loops
+// would pad a 2x2 plane to 8x8; oneDNN's depthwise data gradient handles these shapes (and is faster).
+std::optional<DepthwiseShape> smallPlaneDepthwise(const ConvShape& s) {
+  if (s.groups != s.Cin || s.Cout != s.Cin || s.KH != s.KW || !depthwiseSmallPlane(s.H, s.W, s.KH, s.KW)) return std::nullopt;
+  return DepthwiseShape{s.N, s.Cin, s.H, s.W, s.KH, s.OH, s.OW, s.stride, s.pad};
+}
+
 }  // namespace
 
 void registerConvOps(Registry& r) {
@@ -341,6 +350,7 @@ void registerConvOps(Registry& r) {
                  [](Ctx& c) {
                    ConvShape s = readShape(c.p);
                    if (s.N == 0) return;
+                   if (auto d = smallPlaneDepthwise(s)) return depthwiseSmallForward(c.threads(), *d, c.ptr(0), c.ptr(1), c.ptr(2));
                    auto& e = c.rt.cached<ConvExec>(s.key(c.rt.convAuto ? "fwd-auto" : "fwd"), [&] { return makeForward(c.rt, s); });
                    execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2));
                  }};
@@ -370,6 +380,8 @@ void registerConvOps(Registry& r) {
                                [](Ctx& c) {
                                  ConvShape s = readShape(c.p);
                                  if (s.N == 0) return zero(c.ptr(2), s.wNumel());  // an empty batch: an empty sum
+                                 if (auto d = smallPlaneDepthwise(s))
+                                   return depthwiseSmallBackwardWeights(c.threads(), *d, c.ptr(0), c.ptr(1), c.ptr(2));
                                  auto& e = c.rt.cached<ConvExec>(s.key("bwd_weights"), [&] { return makeBackwardWeights(c.rt, s); });
                                  if (e.handDepthwise) {
                                    const float* x = c.ptr(0);

@@ -4,6 +4,7 @@
 // references to f32 rounding. Element loops use runtime ISA dispatch.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "op.hpp"
 #include "parallel.hpp"
@@ -150,6 +151,139 @@ WGNAS_CLONES void bnRelu6BackwardChannel(const ChannelView& v, const float* dz, 
   }
 }
 
+// Planes of at most kSmallPlane pixels (MBConv's last stages: 4x4, 2x2) take the loops below: the
+// per-channel functions above pay a vector loop's setup and reduction per plane, more than a plane
+// of 4-16 elements costs (measured at batch 32, 288 channels of 2x2: 2 GB/s against ~60 GB/s at
+// 16x16). These walk memory in order (image, channel, pixel) over a range of channels with
+// per-channel accumulators; the same sums (an f32 partial per plane, added in double) in another
+// order of additions within a plane.
+constexpr size_t kSmallPlane = 64;
+
+struct SmallBn {
+  size_t N, C, HW, c0, c1;  // the tensor's shape and the channel range [c0, c1) to process
+  const float* plane(const float* t, size_t n, size_t c) const { return t + (n * C + c) * HW; }
+  float* plane(float* t, size_t n, size_t c) const { return t + (n * C + c) * HW; }
+};
+
+WGNAS_CLONES void bnForwardSmall(const SmallBn& v, const float* x, float* y, float eps, const float* gamma, const float* beta,
+                                 float* mean, float* invStd, bool relu6) {
+  const size_t K = v.c1 - v.c0;
+  const double M = static_cast<double>(v.N * v.HW);
+  std::vector<double> acc(K, 0.0);
+  std::vector<float> m(K);
+  for (size_t n = 0; n < v.N; n++) {
+    for (size_t k = 0; k < K; k++) {
+      const float* p = v.plane(x, n, v.c0 + k);
+      float s = 0;
+      for (size_t i = 0; i < v.HW; i++) s += p[i];
+      acc[k] += s;
+    }
+  }
+  for (size_t k = 0; k < K; k++) {
+    m[k] = static_cast<float>(acc[k] / M);
+    acc[k] = 0;
+  }
+  for (size_t n = 0; n < v.N; n++) {
+    for (size_t k = 0; k < K; k++) {
+      const float* p = v.plane(x, n, v.c0 + k);
+      const float mk = m[k];
+      float s = 0;
+      for (size_t i = 0; i < v.HW; i++) s += (p[i] - mk) * (p[i] - mk);
+      acc[k] += s;
+    }
+  }
+  // Per-element coefficients: for one image the channel range is one contiguous run of K HW
+  // floats, so the output pass is one branch-free vector loop per image (a scalar clamp per pixel
+  // mispredicted its branches: ~20 cycles an element).
+  std::vector<float> a(K * v.HW), b(K * v.HW);
+  for (size_t k = 0; k < K; k++) {
+    size_t ch = v.c0 + k;
+    float is = static_cast<float>(1.0 / std::sqrt(acc[k] / M + eps));
+    mean[ch] = m[k];
+    invStd[ch] = is;
+    float ak = is * (gamma ? gamma[ch] : 1.0f);
+    float bk = (beta ? beta[ch] : 0.0f) - m[k] * ak;
+    std::fill(a.begin() + k * v.HW, a.begin() + (k + 1) * v.HW, ak);
+    std::fill(b.begin() + k * v.HW, b.begin() + (k + 1) * v.HW, bk);
+  }
+  const size_t run = K * v.HW;
+  const float* pa = a.data();
+  const float* pb = b.data();
+  for (size_t n = 0; n < v.N; n++) {
+    const float* p = v.plane(x, n, v.c0);
+    float* q = v.plane(y, n, v.c0);
+    if (relu6) {
+      for (size_t j = 0; j < run; j++) {
+        float t = p[j] * pa[j] + pb[j];
+        t = t > 0.0f ? t : 0.0f;
+        q[j] = t < 6.0f ? t : 6.0f;
+      }
+    } else {
+      for (size_t j = 0; j < run; j++) q[j] = p[j] * pa[j] + pb[j];
+    }
+  }
+}
+
+// bnBackwardChannel / bnRelu6BackwardChannel over small planes (the ReLU6-masked dy staged in dx).
+WGNAS_CLONES void bnBackwardSmall(const SmallBn& v, const float* dy, const float* x, float* dx, const float* mean,
+                                  const float* invStd, const float* gamma, const float* beta, float* dgamma, float* dbeta,
+                                  bool relu6) {
+  const size_t K = v.c1 - v.c0, HW = v.HW, run = K * HW;
+  const double M = static_cast<double>(v.N * HW);
+  std::vector<double> sdy(K, 0.0), sdyxm(K, 0.0);
+  // Per-element coefficients over one image's contiguous run of K HW floats (as bnForwardSmall).
+  std::vector<float> mE(run), fa(run), fb(run), ca(run), cb(run), ck(run);
+  for (size_t k = 0; k < K; k++) {
+    size_t ch = v.c0 + k;
+    float a = invStd[ch] * (gamma ? gamma[ch] : 1.0f);
+    std::fill(mE.begin() + k * HW, mE.begin() + (k + 1) * HW, mean[ch]);
+    std::fill(fa.begin() + k * HW, fa.begin() + (k + 1) * HW, a);
+    std::fill(fb.begin() + k * HW, fb.begin() + (k + 1) * HW, (beta ? beta[ch] : 0.0f) - mean[ch] * a);
+  }
+  for (size_t n = 0; n < v.N; n++) {
+    const float* d = v.plane(dy, n, v.c0);
+    const float* p = v.plane(x, n, v.c0);
+    const float* g = d;
+    if (relu6) {
+      float* gm = v.plane(dx, n, v.c0);
+      for (size_t j = 0; j < run; j++) {
+        float yv = p[j] * fa[j] + fb[j];
+        gm[j] = (yv > 0.0f) & (yv < 6.0f) ? d[j] : 0.0f;
+      }
+      g = gm;
+    }
+    for (size_t k = 0; k < K; k++) {
+      const float* gk = g + k * HW;
+      const float* pk = p + k * HW;
+      const float m = mE[k * HW];
+      float s1 = 0, s2 = 0;
+      for (size_t i = 0; i < HW; i++) {
+        s1 += gk[i];
+        s2 += gk[i] * (pk[i] - m);
+      }
+      sdy[k] += s1;
+      sdyxm[k] += s2;
+    }
+  }
+  for (size_t k = 0; k < K; k++) {
+    size_t ch = v.c0 + k;
+    double is = invStd[ch];
+    double sdyx = sdyxm[k] * is;
+    dbeta[ch] = static_cast<float>(sdy[k]);
+    dgamma[ch] = static_cast<float>(sdyx);
+    double gi = (gamma ? gamma[ch] : 1.0f) * is;
+    std::fill(ca.begin() + k * HW, ca.begin() + (k + 1) * HW, static_cast<float>(gi));
+    std::fill(cb.begin() + k * HW, cb.begin() + (k + 1) * HW, static_cast<float>(-gi * is * sdyx / M));
+    std::fill(ck.begin() + k * HW, ck.begin() + (k + 1) * HW, static_cast<float>(-gi * sdy[k] / M));
+  }
+  for (size_t n = 0; n < v.N; n++) {
+    const float* g = relu6 ? v.plane(dx, n, v.c0) : v.plane(dy, n, v.c0);
+    const float* p = v.plane(x, n, v.c0);
+    float* q = v.plane(dx, n, v.c0);
+    for (size_t j = 0; j < run; j++) q[j] = ca[j] * g[j] + cb[j] * (p[j] - mE[j]) + ck[j];
+  }
+}
+
 void bnForward(Ctx& c, bool relu6) {
   BnShape s = readBn(c.p);
   float eps = static_cast<float>(c.p.f("eps"));
@@ -160,6 +294,12 @@ void bnForward(Ctx& c, bool relu6) {
   const float* g = s.gamma ? c.ptr(4) : nullptr;
   const float* bt = s.beta ? c.ptr(4 + (s.gamma ? 1 : 0)) : nullptr;
   const size_t HW = s.HW, C = s.C;
+  if (HW <= kSmallPlane) {
+    parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
+      bnForwardSmall({static_cast<size_t>(s.N), C, HW, lo, hi}, x, y, eps, g, bt, mean, invStd, relu6);
+    });
+    return;
+  }
   const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
     for (size_t ch = lo; ch < hi; ch++) {
@@ -181,6 +321,12 @@ void bnBackward(Ctx& c, bool relu6) {
   const float* g = s.gamma ? c.ptr(7) : nullptr;
   const float* bt = relu6 && s.beta ? c.ptr(7 + (s.gamma ? 1 : 0)) : nullptr;
   const size_t HW = s.HW, C = s.C;
+  if (HW <= kSmallPlane) {
+    parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
+      bnBackwardSmall({static_cast<size_t>(s.N), C, HW, lo, hi}, dy, x, dx, mean, invStd, g, bt, dgamma, dbeta, relu6);
+    });
+    return;
+  }
   const ChannelView v{static_cast<size_t>(s.N), HW, C * HW};
   parallelRange(c.threads(), C, channelGrain(s), [&](size_t lo, size_t hi) {
     for (size_t ch = lo; ch < hi; ch++) {

@@ -18,6 +18,7 @@ struct OpError : std::runtime_error {
 
 class Params {
  public:
+  void reserve(size_t scalars) { scalars_.reserve(scalars); }
   void set(std::string key, double v) { scalars_.emplace_back(std::move(key), v); }
   void setArray(std::string key, std::vector<double> v) { arrays_.emplace_back(std::move(key), std::move(v)); }
 

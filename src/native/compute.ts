@@ -55,6 +55,7 @@ export const NATIVE_OP_NAMES = [
   'mixBackward',
   'fitnessGrad',
   'firstElementGrad',
+  'uniformFill',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];

@@ -1,14 +1,16 @@
 /** Parameter initialisers (PyTorch defaults, so untrained networks match the reference proxies). */
 import type { Backend } from '../backend/index.js';
-import { numel } from '../backend/tensor.js';
+import { numel, type Tensor } from '../backend/tensor.js';
 import type { Rng } from '../util/rng.js';
 import { Param, type ParamKind } from './tape.js';
 
 /** PyTorch's default for Conv2d/Linear weights: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
 export function kaimingUniform(shape: readonly number[], rng: Rng): Float32Array {
-  const fanIn = numel(shape.slice(1));
-  const bound = 1 / Math.sqrt(Math.max(1, fanIn));
-  return rng.uniforms(numel(shape), bound);
+  return rng.uniforms(numel(shape), kaimingBound(shape));
+}
+
+function kaimingBound(shape: readonly number[]): number {
+  return 1 / Math.sqrt(Math.max(1, numel(shape.slice(1))));
 }
 
 /** Kaiming-normal fan-in for ReLU: N(0, 2 / fan_in), what AZ-NAS's and VKDNW's code initialise with. */
@@ -29,6 +31,12 @@ export class ParamStore {
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
   weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
+    if (this.mode === 'pytorch' && this.backend.uniforms) {
+      // The same values as kaimingUniform's, drawn where the tensor lives (a JS loop and an upload
+      // per weight were ~20% of a batch-1 SynFlow cell on the CPU backend).
+      const t = this.backend.uniforms(shape, this.rng.skip(numel(shape)), kaimingBound(shape));
+      return this.addTensor(name, kind, t);
+    }
     const data =
       this.mode === 'gaussian'
         ? this.rng.normals(numel(shape))
@@ -51,7 +59,11 @@ export class ParamStore {
   }
 
   private add(name: string, kind: ParamKind, data: Float32Array, shape: readonly number[]): Param {
-    const p = new Param(this.backend.upload(data, shape), name, kind);
+    return this.addTensor(name, kind, this.backend.upload(data, shape));
+  }
+
+  private addTensor(name: string, kind: ParamKind, value: Tensor): Param {
+    const p = new Param(value, name, kind);
     this.params.push(p);
     return p;
   }

@@ -71,6 +71,18 @@ export class Rng {
     return out;
   }
 
+  /**
+   * Skips the n next() calls that uniforms(n, ...) makes and returns the state before them: what a
+   * generator elsewhere (Backend.uniforms) continues from to draw the same n values.
+   */
+  skip(n: number): number {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Rng.skip: n must be a non-negative integer, got ${n}`);
+    const before = this.s;
+    // n steps of s += 0x6d2b79f5 (mod 2^32): Math.imul gives n C mod 2^32 exactly.
+    this.s = (before + Math.imul(n, 0x6d2b79f5)) >>> 0;
+    return before;
+  }
+
   /** A child generator with an independent stream (for reproducible sub-tasks). */
   fork(): Rng {
     return new Rng(Math.floor(this.next() * 4294967296));

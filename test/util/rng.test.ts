@@ -1,4 +1,4 @@
-/** Rng.uniforms: the same values and the same state afterwards as n calls of next(). */
+/** Rng.uniforms: the same values and the same state afterwards as n calls of next(); Rng.skip: that state. */
 import { describe, expect, it } from 'vitest';
 import { kaimingUniform } from '../../src/nn/init.js';
 import { Rng } from '../../src/util/rng.js';
@@ -24,5 +24,30 @@ describe('Rng.uniforms', () => {
     const bound = 1 / Math.sqrt(3 * 3 * 3);
     const want = Float32Array.from({ length: 16 * 27 }, () => (b.next() * 2 - 1) * bound);
     expect(kaimingUniform([16, 3, 3, 3], new Rng(5))).toEqual(want);
+  });
+});
+
+describe('Rng.skip', () => {
+  for (const [seed, n] of [
+    [0, 0],
+    [1, 1],
+    [7, 1000],
+    [0xffffffff, 4097],
+  ] as const) {
+    it(`seed ${seed}: skip(${n}) returns the state before and leaves the state uniforms(${n}) leaves`, () => {
+      const a = new Rng(seed);
+      const b = new Rng(seed);
+      const c = new Rng(seed);
+      const before = a.skip(n);
+      b.uniforms(n, 1);
+      expect(a.next()).toBe(b.next());
+      // The state returned is the one uniforms starts from: a generator seeded with it draws the same values.
+      expect(new Rng(before).uniforms(3, 1)).toEqual(c.uniforms(3, 1));
+    });
+  }
+
+  it('refuses a negative or fractional count', () => {
+    expect(() => new Rng(1).skip(-1)).toThrow(/non-negative integer/);
+    expect(() => new Rng(1).skip(1.5)).toThrow(/non-negative integer/);
   });
 });

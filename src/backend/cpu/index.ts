@@ -17,4 +17,5 @@ export * from './matmul.js';
 export * from './optim.js';
 export * from './pool.js';
 export * from './proxy-ops.js';
+export * from './random.js';
 export * from './reduce.js';

@@ -35,6 +35,12 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
     [4, 24, 8, 8],
     [6, 4],
     [32, 20, 16, 16],
+    // Planes of <= 64 pixels take bnForwardSmall / bnBackwardSmall (ops_norm.cpp): MBConv's 2x2 and
+    // 4x4 stages, odd channel counts, and a channel range split over the device's 2 threads.
+    [32, 36, 2, 2],
+    [3, 19, 4, 4],
+    [2, 7, 1, 3],
+    [16, 300, 4, 4],
   ];
   for (const shape of shapes) {
     for (const affine of [true, false]) {

@@ -80,6 +80,14 @@ const cpuCases: Case[] = [
   { x: [4, 32, 16, 16], cout: 64, k: 3, p: { stride: 2, pad: 1 } }, // NB201 reduction, stride 2
   { x: [3, 3, 33, 31], cout: 16, k: 3, p: { stride: 1, pad: 1 } }, // RGB stem, odd sizes
   { x: [1, 17, 9, 11], cout: 35, k: 3, p: { stride: 2, pad: 1 } }, // channels off every SIMD width
+  // Depthwise with the kernel larger than the plane (direct loops, depthwise_small.cpp):
+  { x: [2, 20, 2, 2], cout: 20, k: 7, p: { stride: 1, pad: 3, groups: 20 } }, // MBConv 7x7 on 2x2
+  { x: [3, 9, 4, 4], cout: 9, k: 7, p: { stride: 2, pad: 3, groups: 9 } }, // 7x7 stride 2 on 4x4
+  { x: [1, 5, 1, 1], cout: 5, k: 3, p: { stride: 1, pad: 1, groups: 5 } }, // 1x1 plane, batch 1
+  { x: [2, 6, 2, 3], cout: 6, k: 5, p: { stride: 2, pad: 2, groups: 6 } }, // 5x5, odd plane, stride 2
+  { x: [1, 17, 3, 4], cout: 17, k: 5, p: { stride: 1, pad: 1, groups: 17 } }, // padding under K / 2
+  { x: [19, 6, 2, 2], cout: 6, k: 7, p: { stride: 1, pad: 3, groups: 6 } }, // 16 images per vector + 3
+  { x: [33, 4, 4, 4], cout: 4, k: 5, p: { stride: 2, pad: 2, groups: 4 } }, // two full blocks + 1, stride 2
 ];
 
 const label = (c: Case) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;

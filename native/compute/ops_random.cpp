@@ -1,0 +1,43 @@
+// Parameter initialisation on the worker: uniformFill writes the values of src/util/rng.ts's
+// Rng.uniforms (mulberry32) from a given generator state, bit for bit, straight into native memory.
+// Network construction drew ~1M of these per NAS-Bench-201 network in JS (~3 ms of a 16 ms SynFlow
+// cell); here draw i depends only on state + (i + 1) 0x6d2b79f5, so the loop vectorises.
+#include <cstdint>
+
+#include "op.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
+
+namespace wgnas::compute {
+
+// y[i] = (mulberry32(state + (i0 + i + 1) C) / 2^32 2 - 1) scale, computed in double and rounded
+// to f32 as the JS Float32Array store rounds it.
+WGNAS_CLONES void uniformsK(float* y, size_t n, uint32_t state, size_t i0, double scale) {
+  const uint32_t base = state + static_cast<uint32_t>(i0) * 0x6d2b79f5u;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t s = base + static_cast<uint32_t>(i + 1) * 0x6d2b79f5u;
+    uint32_t t = (s ^ (s >> 15)) * (s | 1u);
+    t ^= t + (t ^ (t >> 7)) * (t | 61u);
+    double u = static_cast<double>(t ^ (t >> 14)) / 4294967296.0;
+    y[i] = static_cast<float>((u * 2 - 1) * scale);
+  }
+}
+
+void registerRandomOps(Registry& r) {
+  // uniformFill: [y], n draws from generator state `state` (a uint32), times `scale`.
+  r["uniformFill"] = {"uniformFill", 1,
+                      [](const Params& p, const std::vector<size_t>& n) {
+                        expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "n")), "y");
+                        int64_t s = nonNegative(p, "state");
+                        if (s > 0xffffffffLL) throw OpError("parameter 'state' must be a uint32, got " + std::to_string(s));
+                      },
+                      [](Ctx& c) {
+                        size_t n = static_cast<size_t>(c.p.i("n"));
+                        uint32_t state = static_cast<uint32_t>(c.p.i("state"));
+                        double scale = c.p.f("scale");
+                        float* y = c.ptr(0);
+                        parallelElems(c.threads(), n, [&](size_t b, size_t e) { uniformsK(y + b, e - b, state, b, scale); });
+                      }};
+}
+
+}  // namespace wgnas::compute
