@@ -75,9 +75,11 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  // Decoded before the device starts: a bad image is named before any work.
-  const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const data = await runSearchSplit(ds, v.train, v.val);
+  // Decoded before the device starts (a bad image is named before any work); an image folder at
+  // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
+  const size = layout.inputSize;
+  const ds = await openRunDataset(v.dataset, 'train', ctx, size);
+  const data = await runSearchSplit(ds, v.train, v.val, undefined, size);
   cfg.layout = { ...layout, classes: ds.classes };
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);

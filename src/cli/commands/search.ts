@@ -184,16 +184,18 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
     );
     latencyLimit = { latency, maxLatencyMs };
   }
-  const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const batch = await runProxyBatch(ds, v.batch, seed);
+  // The proxies score at the space's resolution: 224 for an ImageNet-layout space (a folder decoded at 224).
+  const size = read.layout.inputSize;
+  const ds = await openRunDataset(v.dataset, 'train', ctx, size);
+  const batch = await runProxyBatch(ds, v.batch, seed, size);
   // The network's classifier follows the dataset.
   const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
   const trainData =
     v['train-steps'] === undefined
       ? null
       : {
-          split: await runSearchSplit(ds, 4000, 1000, 'the training split'),
-          test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000),
+          split: await runSearchSplit(ds, 4000, 1000, 'the training split', size),
+          test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
         };
   const backend = await openDevice(await deviceOf(v), v);
   let found: string;
