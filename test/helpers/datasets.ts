@@ -89,3 +89,9 @@ export async function writeNoiseImageFolder(
   }
   return dir;
 }
+
+/** Bit-identical float arrays (toEqual walks a 150 000-float 224x224 image element by element: slow). */
+export function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return a.length === b.length && bytes(a).equals(bytes(b));
+}
