@@ -14,6 +14,9 @@ import { run as searchCli } from '../../src/cli/commands/search.js';
 import { openRunDataset, runProxyBatch } from '../../src/cli/dataset.js';
 import { resizeNearest } from '../../src/data/batch-stream.js';
 import { proxyMinibatch } from '../../src/data/image-dataset.js';
+import { readLatencyTable } from '../../src/latency/lut.js';
+import { archCost } from '../../src/mobilenet/cost/model.js';
+import { tableCost } from '../../src/mobilenet/cost/table.js';
 import { IMAGENET_LAYOUT } from '../../src/mobilenet/layout.js';
 import { archMadds } from '../../src/mobilenet/madds.js';
 import { handDesignedSpace, loadSpace } from '../../src/mobilenet/space-file.js';
@@ -95,5 +98,46 @@ describe('zero-shot search at 224 on an image folder', () => {
     expect(best.madds).toBe(archMadds(space, best.choices));
     expect(best.madds).toBeLessThanOrEqual(400e6);
     expect(best.evaluations).toBe(2);
+  });
+
+  it('--max-latency-ms with --latency-table: the 224 table prices the architectures, the best is under the ceiling', async ({
+    skip,
+  }) => {
+    if (!backend) return skip();
+    const table = 'data/latency/proxylessnas_mobile_trim.yaml';
+    const cost = tableCost(readLatencyTable(table), IMAGENET_LAYOUT).cost!;
+    const space = loadSpace(handDesignedSpace(IMAGENET_LAYOUT));
+    const fastest = archCost(
+      cost,
+      cost.perPosition.map((row) => row.indexOf(Math.min(...row))),
+    );
+    const slowest = archCost(
+      cost,
+      cost.perPosition.map((row) => row.indexOf(Math.max(...row))),
+    );
+    const ceiling = (fastest + slowest) / 2;
+    const out = join(tmp, 'best-lut.json');
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const std = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await searchCli([
+        '--space-file',
+        spaceFile,
+        '--dataset',
+        `folder:${folder}`,
+        ...['--proxy', 'synflow', '--strategy', 'random', '--budget', '2', '--batch', '2'],
+        ...['--max-latency-ms', String(ceiling), '--latency-table', table, '--device', 'cpu', '--out', out],
+      ]);
+    } finally {
+      err.mockRestore();
+      std.mockRestore();
+    }
+    const best = JSON.parse(readFileSync(out, 'utf8'));
+    expect(best.latencyMs).toBeCloseTo(archCost(cost, best.choices), 9);
+    expect(best.latencyMs).toBeLessThanOrEqual(ceiling);
+    expect(best.madds).toBe(archMadds({ ...space, layout: { ...space.layout, classes: 4 } }, best.choices));
+    await expect(searchCli(['--space-file', spaceFile, '--latency-table', table])).rejects.toThrow(
+      /--latency-table prices the --max-latency-ms ceiling/,
+    );
   });
 });
