@@ -3,9 +3,10 @@
  * process's peak RSS of a ProxylessNAS search step (weight step + α step, one path), an AutoSpace
  * round (weight step + fitness step on a K-cell mixture) and a zero-shot score, at batch 2, 4, 8.
  * Each configuration runs in its own process (so its peak RSS is its own) on a folder of random
- * JPEGs the bench writes (8 classes x 6 images, sizes 160..300 px).
+ * JPEGs the bench writes (8 classes x --per-class images, sizes 160..300 px; half train, half validation).
  *
- *   npx tsx bench/imagenet-folder.ts [--device cpu|gpu] [--batches 2,4,8] [--steps 3]
+ *   npx tsx bench/imagenet-folder.ts [--device cpu|gpu] [--batches 2,4,8] [--steps 3] [--per-class 6]
+ *   (the device: --device gpu --batches 64,128,256 --per-class 64)
  *   (one configuration: --one proxyless|evolve|zeroshot --batch N --folder DIR)
  */
 import { execFileSync } from 'node:child_process';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     device: { type: 'string', default: 'cpu' },
     batches: { type: 'string', default: '2,4,8' },
     steps: { type: 'string', default: '3' },
+    'per-class': { type: 'string', default: '6' },
     one: { type: 'string' },
     batch: { type: 'string' },
     folder: { type: 'string' },
@@ -39,7 +41,7 @@ const { values } = parseArgs({
 });
 const S = 224;
 const CLASSES = 8;
-const PER_CLASS = 6;
+const PER_CLASS = Number(values['per-class']);
 
 interface Row {
   method: string;
@@ -50,6 +52,8 @@ interface Row {
   /** Images through the network per second (a search step reads a train and a validation batch). */
   imagesPerSecond: number;
   peakRssBytes: number;
+  /** Peak bytes of live tensors on the backend (device memory on the GPU). */
+  peakTensorBytes: number;
 }
 
 async function one(method: string, batch: number, folder: string, steps: number): Promise<Row> {
@@ -60,6 +64,7 @@ async function one(method: string, batch: number, folder: string, steps: number)
   const data: SearchImages = { train: streamedImages(ds, 0, half, S), val: streamedImages(ds, half, ds.count, S) };
   let seconds = 0;
   let perStep = 0;
+  let peakTensorBytes = 0;
   try {
     if (method === 'proxyless') {
       const cost = tableCost(readLatencyTable('data/latency/proxylessnas_mobile_trim.yaml'), IMAGENET_LAYOUT).cost!;
@@ -119,6 +124,7 @@ async function one(method: string, batch: number, folder: string, steps: number)
       seconds = (performance.now() - t0) / 1000;
       perStep = batch;
     }
+    peakTensorBytes = backend.stats().peakBytesInUse;
   } finally {
     backend.dispose();
   }
@@ -129,6 +135,7 @@ async function one(method: string, batch: number, folder: string, steps: number)
     secondsPerStep: seconds / steps,
     imagesPerSecond: (perStep * steps) / seconds,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakTensorBytes,
   };
 }
 
@@ -152,7 +159,7 @@ if (values.one) {
         const row = JSON.parse(out.trim().split('\n').pop()!) as Row;
         rows.push(row);
         process.stderr.write(
-          `${method.padEnd(10)} batch ${String(batch).padStart(3)}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB\n`,
+          `${method.padEnd(10)} batch ${String(batch).padStart(3)}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB, tensors ${(row.peakTensorBytes / 2 ** 20).toFixed(0)} MiB\n`,
         );
       }
     }
