@@ -10,10 +10,6 @@ import { type NetFactory, type ProxyBatch, scoreNet } from '../proxies/index.js'
 import { checkChoices } from '../spaces/space.js';
 
 export function cellArchFactory(backend: Backend, space: CellSpace, choices: readonly number[]): NetFactory {
-  if (space.layout.inputSize !== 32)
-    throw new RangeError(
-      `zero-shot scoring needs a 32×32 layout (CIFAR-10), ${space.layout.name} takes ${space.layout.inputSize}`,
-    );
   checkChoices({ name: `space ${space.file.source}`, choiceSizes: space.cells.map((c) => c.length) }, choices);
   return {
     build: (init, rng) => FixedNet.fromChoices(backend, space.layout, space.cells, choices, rng, init),
@@ -29,5 +25,10 @@ export async function scoreArch(
   batch: ProxyBatch,
   seed = 0,
 ) {
+  const side = batch.size ?? 32;
+  if (side !== space.layout.inputSize)
+    throw new RangeError(
+      `${space.layout.name} layout takes ${space.layout.inputSize}x${space.layout.inputSize} images, the proxy batch is ${side}x${side}`,
+    );
   return scoreNet(backend, cellArchFactory(backend, space, choices), proxies, batch, seed);
 }

@@ -18,9 +18,8 @@
  * mutation: population.ts; the fitness logits' optimizer: fitness.ts.
  */
 import type { Backend } from '../backend/index.js';
-import { BatchStream } from '../data/batch-stream.js';
+import { type BatchSource, batchSource, isStreamed, resizeNearest, type SearchImages } from '../data/batch-stream.js';
 import { augment } from '../data/cifar10.js';
-import type { SearchData } from '../data/search-split.js';
 import { cosineLr } from '../kernels/optim.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { fixedMadds } from '../mobilenet/madds.js';
@@ -50,8 +49,8 @@ export class AutoSpace {
   private readonly store: ParamStore;
   private readonly skeleton: Skeleton<never>;
   private readonly skeletonSgd: WeightSgd;
-  private readonly trainStream: BatchStream;
-  private readonly valStream: BatchStream;
+  private readonly trainStream: BatchSource;
+  private readonly valStream: BatchSource;
   private readonly rng: Rng;
   private iteration = 0;
   private warmedUp = false;
@@ -59,12 +58,10 @@ export class AutoSpace {
   constructor(
     readonly backend: Backend,
     readonly cfg: EvolveConfig,
-    readonly data: SearchData,
+    readonly data: SearchImages,
   ) {
     checkEvolveConfig(cfg);
     const L = cfg.layout;
-    if (L.inputSize !== 32)
-      throw new RangeError(`evolve-space trains on CIFAR-10 (32×32): layout ${L.name} takes ${L.inputSize}`);
     this.rng = new Rng(mixSeed(cfg.seed, 0xa5));
     // The skeleton's own weights; the cells live in their members' stores (built per step into mixtures).
     this.store = new ParamStore(backend, new Rng(mixSeed(cfg.seed, 0x5e)));
@@ -72,8 +69,8 @@ export class AutoSpace {
     this.shapes = this.skeleton.shapes;
     this.skeletonSgd = new WeightSgd(backend, this.store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
     this.pops = new Populations(backend, cfg, this.shapes, this.rng);
-    this.trainStream = new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1));
-    this.valStream = new BatchStream(data.val, cfg.batchSize, mixSeed(cfg.seed, 2));
+    this.trainStream = batchSource(data.train, cfg.batchSize, mixSeed(cfg.seed, 1));
+    this.valStream = batchSource(data.val, cfg.batchSize, mixSeed(cfg.seed, 2));
   }
 
   /** Every layer's population (members keep their weights across iterations). */
@@ -116,13 +113,14 @@ export class AutoSpace {
     ).logits;
   }
 
-  private batch(stream: BatchStream, key: number, aug: boolean): Batch {
-    const b = stream.batchAt(key);
-    return {
-      x: aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key)), stream.ds) : b.x,
-      y: b.y,
-      n: b.n,
-    };
+  /**
+   * Batch `key` of a split as the layout's input: an image folder comes decoded at the layout's size;
+   * in-memory CIFAR images are upscaled (nearest) when the layout is larger than 32.
+   */
+  private async batch(stream: BatchSource, key: number, aug: boolean): Promise<Batch> {
+    const b = await stream.batchAt(key);
+    const x = aug && this.cfg.augment ? augment(b.x, b.n, new Rng(mixSeed(this.cfg.seed, 9, key)), stream.geometry) : b.x;
+    return { x: resizeNearest(x, b.n, 3, stream.geometry.size, this.cfg.layout.inputSize), y: b.y, n: b.n };
   }
 
   /** The weights diverged: the loss of a weight (or, right after one, a fitness) step is not finite. */
@@ -146,7 +144,7 @@ export class AutoSpace {
       const phi = selected.map((sel, b) => new Param(this.backend.zeros([sel.length]), `fitness.l${b}`, 'bias'));
       try {
         const lr = cfg.weightLr;
-        const r = await this.pass(this.batch(this.trainStream, s, true), selected, phi, 'all', async () =>
+        const r = await this.pass(await this.batch(this.trainStream, s, true), selected, phi, 'all', async () =>
           this.stepWeights(selected, lr),
         );
         this.checkLoss(r.loss, `warm-up step ${s + 1}`, 'training');
@@ -184,7 +182,7 @@ export class AutoSpace {
         // Weight step (train split): every selected cell and the skeleton move.
         {
           const lr = cosineLr(cfg.weightLr, key, cfg.iterations * cfg.steps);
-          const b = this.batch(this.trainStream, cfg.warmupSteps + key, true);
+          const b = await this.batch(this.trainStream, cfg.warmupSteps + key, true);
           const r = await this.pass(b, selected, phi, 'all', async () => this.stepWeights(selected, lr));
           this.checkLoss(r.loss, at('weight'), 'training');
           trainLoss += r.loss / cfg.steps;
@@ -192,7 +190,7 @@ export class AutoSpace {
         }
         // Fitness step (validation split): φ follows dCE/dφ plus the budget hinge (fitness.ts).
         {
-          const b = this.batch(this.valStream, key, false);
+          const b = await this.batch(this.valStream, key, false);
           const r = await this.pass(b, selected, phi, new Set(phi), async () => {
             const grads = await Promise.all(
               phi.map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))),
@@ -257,7 +255,8 @@ export class AutoSpace {
     const backend = this.backend;
     // Fitness steps differentiate φ only: no weight-gradient convolutions.
     const t = new Tape(backend, { paramGrads });
-    const x = backend.upload(b.x, [b.n, 3, 32, 32]);
+    const S = this.cfg.layout.inputSize;
+    const x = backend.upload(b.x, [b.n, 3, S, S]);
     const y = backend.upload(b.y);
     try {
       const logits = this.forward(t, t.input(x), selected, phi);
@@ -303,7 +302,7 @@ export class AutoSpace {
         k: cfg.k,
         steps: cfg.steps,
         batchSize: cfg.batchSize,
-        data: `CIFAR-10 train ${this.data.train.count} / val ${this.data.val.count}`,
+        data: describeSplits(this.data),
       },
       layers: this.shapes.map((shape, b) => ({
         shape,
@@ -327,4 +326,11 @@ export class AutoSpace {
     this.skeletonSgd.dispose();
     this.store.dispose();
   }
+}
+
+/** The data a space was learned on, for its meta (in-memory splits are CIFAR-10's, as before). */
+function describeSplits(d: SearchImages): string {
+  const { train, val } = d;
+  if (!isStreamed(train) || !isStreamed(val)) return `CIFAR-10 train ${train.count} / val ${val.count}`;
+  return `${train.ds.name} train ${train.count} / val ${val.count} at ${train.size}x${train.size}`;
 }

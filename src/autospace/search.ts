@@ -5,7 +5,7 @@
  * evidence compares.
  */
 import type { Backend } from '../backend/index.js';
-import type { Cifar10 } from '../data/cifar10.js';
+import type { SplitImages } from '../data/batch-stream.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { archJson } from '../mobilenet/space-file.js';
@@ -101,8 +101,8 @@ export function trainCellArch(
   backend: Backend,
   space: CellSpace,
   choices: readonly number[],
-  train: Cifar10,
-  test: Cifar10,
+  train: SplitImages,
+  test: SplitImages,
   o: ShortTrainOptions,
 ): Promise<TrainResult> {
   return trainFixed(backend, space.layout, choices, train, test, {

@@ -1,14 +1,21 @@
 /** --dataset for the commands: opens the split, prints the fallback note, draws the proxy batch or search split. */
-import type { Cifar10 } from '../data/cifar10.js';
+import { type SearchImages, type SplitImages, streamedImages } from '../data/batch-stream.js';
 import { datasetClassCount, openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { type ImageDataset, materialize, proxyMinibatch } from '../data/image-dataset.js';
-import type { SearchData } from '../data/search-split.js';
 import type { ProxyBatch } from '../proxies/index.js';
 import { UsageError } from './errors.js';
 import type { RunContext } from './run.js';
 
-/** The image side every current path reads (NB201 and the CIFAR layouts; the ImageNet layout upscales). */
+/** The image side of NB201 and the CIFAR layouts; the ImageNet layout asks for 224. */
 export const RUN_RESOLUTION = 32;
+
+/**
+ * Whether a split is streamed from disk at `size` rather than held in memory: an image folder at a
+ * size above 32 (the ImageNet layout). CIFAR stays in memory at 32 (the 224 layout upscales it).
+ */
+function streams(ds: ImageDataset, size: number): boolean {
+  return ds.nativeSize === null && size > RUN_RESOLUTION;
+}
 
 /**
  * One split of --dataset. The fallback to the bundled subset is said in one line when --dataset
@@ -18,8 +25,10 @@ export async function openRunDataset(
   value: string,
   split: 'train' | 'test',
   ctx: Pick<RunContext, 'io' | 'given'>,
+  /** The run's resolution (a folder's normalisation is measured at it). */
+  size = RUN_RESOLUTION,
 ): Promise<ImageDataset> {
-  const { ds, note } = await openDataset(parseDatasetSpec(value), split, { size: RUN_RESOLUTION });
+  const { ds, note } = await openDataset(parseDatasetSpec(value), split, { size });
   if (note && ctx.given.has('dataset')) ctx.io.err(`${note}\n`);
   return ds;
 }
@@ -29,30 +38,47 @@ export function runDatasetClasses(value: string): number {
   return datasetClassCount(parseDatasetSpec(value));
 }
 
-/** The proxies' minibatch from the training split (decoded before any device work). */
-export async function runProxyBatch(ds: ImageDataset, batchSize: number, seed: number): Promise<ProxyBatch> {
+/** The proxies' minibatch from the training split at `size` (decoded before any device work). */
+export async function runProxyBatch(
+  ds: ImageDataset,
+  batchSize: number,
+  seed: number,
+  size = RUN_RESOLUTION,
+): Promise<ProxyBatch> {
   if (batchSize > ds.count)
     throw new UsageError(`--batch ${batchSize} is more than the ${ds.count} training images of ${ds.name}`);
-  const b = await proxyMinibatch(ds, batchSize, seed, RUN_RESOLUTION);
-  return { x: b.x, y: b.y, n: b.n };
+  const b = await proxyMinibatch(ds, batchSize, seed, size);
+  return size === RUN_RESOLUTION ? { x: b.x, y: b.y, n: b.n } : { x: b.x, y: b.y, n: b.n, size };
 }
 
-/** Weights train on the first `trainN` images, α / fitness on the next `valN` (folders interleave classes, so both are balanced). */
+/**
+ * Weights train on the first `trainN` images, α / fitness on the next `valN` (folders interleave
+ * classes, so both are balanced). An image folder at a size above 32 is streamed (decoded a batch
+ * ahead of each step); everything else is decoded into memory at 32 here.
+ */
 export async function runSearchSplit(
   ds: ImageDataset,
   trainN: number,
   valN: number,
   flags = '--train + --val',
-): Promise<SearchData> {
+  size = RUN_RESOLUTION,
+): Promise<SearchImages> {
   if (trainN + valN > ds.count)
     throw new UsageError(`${flags}: ${trainN} + ${valN} images requested, ${ds.name} has ${ds.count} training images`);
+  if (streams(ds, size)) {
+    // One image decoded now: a folder that cannot be read at this size fails before the device starts.
+    await ds.images([0], size);
+    return { train: streamedImages(ds, 0, trainN, size), val: streamedImages(ds, trainN, trainN + valN, size) };
+  }
   return {
     train: await materialize(ds, 0, trainN, RUN_RESOLUTION),
     val: await materialize(ds, trainN, trainN + valN, RUN_RESOLUTION),
   };
 }
 
-/** The first `n` test images (all when fewer), in memory. */
-export async function runTestSet(ds: ImageDataset, n: number): Promise<Cifar10> {
-  return materialize(ds, 0, Math.min(n, ds.count), RUN_RESOLUTION);
+/** The first `n` test images (all when fewer): in memory, or streamed like runSearchSplit's. */
+export async function runTestSet(ds: ImageDataset, n: number, size = RUN_RESOLUTION): Promise<SplitImages> {
+  const count = Math.min(n, ds.count);
+  if (streams(ds, size)) return streamedImages(ds, 0, count, size);
+  return materialize(ds, 0, count, RUN_RESOLUTION);
 }

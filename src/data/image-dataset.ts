@@ -112,11 +112,11 @@ export class Prefetcher<T> {
     return p;
   }
 
-  /** Item k; item k+1 starts loading now. Items before k are forgotten. */
+  /** Item k; item k+1 starts loading now. Every other item is forgotten: at most two are held. */
   get(k: number): Promise<T> {
     const p = this.start(k);
     if (k + 1 < this.length) this.start(k + 1);
-    for (const key of this.pending.keys()) if (key < k) this.pending.delete(key);
+    for (const key of this.pending.keys()) if (key !== k && key !== k + 1) this.pending.delete(key);
     return p;
   }
 

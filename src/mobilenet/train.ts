@@ -3,8 +3,9 @@
  * measures accuracy on held-out images: the "does the searched net train" check.
  */
 import type { Backend } from '../backend/index.js';
-import { BatchStream, resizeNearest } from '../data/batch-stream.js';
-import { augment, batchOf, type Cifar10 } from '../data/cifar10.js';
+import { batchSource, isStreamed, resizeNearest, type SplitImages } from '../data/batch-stream.js';
+import { augment, batchOf } from '../data/cifar10.js';
+import { Prefetcher } from '../data/image-dataset.js';
 import { cosineLr } from '../kernels/optim.js';
 import { WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
@@ -39,8 +40,8 @@ export async function trainFixed(
   backend: Backend,
   layout: MobileNetLayout,
   choices: readonly number[],
-  train: Cifar10,
-  test: Cifar10,
+  train: SplitImages,
+  test: SplitImages,
   o: TrainOptions,
 ): Promise<TrainResult> {
   const net = FixedNet.fromChoices(
@@ -51,17 +52,18 @@ export async function trainFixed(
     new Rng(mixSeed(o.seed, 77)),
   );
   const sgd = new WeightSgd(backend, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
-  const stream = new BatchStream(train, o.batchSize, mixSeed(o.seed, 78));
+  const stream = batchSource(train, o.batchSize, mixSeed(o.seed, 78));
+  const from = stream.geometry.size;
   const S = layout.inputSize;
   const losses: number[] = [];
   const t0 = performance.now();
   try {
     for (let s = 0; s < o.steps; s++) {
       const rng = new Rng(mixSeed(o.seed, 79, s));
-      const b = stream.batchAt(s);
-      const xs = o.augment ? augment(b.x, b.n, rng, train) : b.x;
+      const b = await stream.batchAt(s);
+      const xs = o.augment ? augment(b.x, b.n, rng, stream.geometry) : b.x;
       const t = new Tape(backend);
-      const x = backend.upload(resizeNearest(xs, b.n, 3, 32, S), [b.n, 3, S, S]);
+      const x = backend.upload(resizeNearest(xs, b.n, 3, from, S), [b.n, 3, S, S]);
       const y = backend.upload(b.y);
       try {
         const { logits } = net.forward(t, t.input(x));
@@ -80,14 +82,30 @@ export async function trainFixed(
     }
     const msPerStep = (performance.now() - t0) / Math.max(1, o.steps);
     // Batch-statistics BN at evaluation too (the tape has no running averages); batches of o.batchSize.
-    const evalStream = new BatchStream(test, Math.min(o.batchSize, test.count), 0);
-    const batches = Math.max(1, Math.floor(Math.min(o.evalImages, test.count) / evalStream.batch));
+    const evalBatch = Math.min(o.batchSize, test.count);
+    const batches = Math.max(1, Math.floor(Math.min(o.evalImages, test.count) / evalBatch));
+    const indices = (k: number) => [...Array(evalBatch).keys()].map((i) => (k * evalBatch + i) % test.count);
+    const testSize = isStreamed(test) ? test.size : (test.size ?? 32);
+    // A streamed test split decodes batch k+1 while k is evaluated.
+    const pre = new Prefetcher(
+      (k) =>
+        isStreamed(test)
+          ? test.ds.images(
+              indices(k).map((i) => test.from + i),
+              test.size,
+            )
+          : Promise.resolve(batchOf(test, indices(k)).x),
+      batches,
+    );
     let acc = 0;
     for (let k = 0; k < batches; k++) {
-      const idx = [...Array(evalStream.batch).keys()].map((i) => (k * evalStream.batch + i) % test.count);
-      const b = batchOf(test, idx);
+      const idx = indices(k);
+      const labels = isStreamed(test)
+        ? Float32Array.from(idx, (i) => test.ds.labels[test.from + i])
+        : Float32Array.from(idx, (i) => test.labels[i]);
+      const b = { x: await pre.get(k), y: labels };
       const t = new Tape(backend, { noGrad: true });
-      const x = backend.upload(resizeNearest(b.x, idx.length, 3, 32, S), [idx.length, 3, S, S]);
+      const x = backend.upload(resizeNearest(b.x, idx.length, 3, testSize, S), [idx.length, 3, S, S]);
       try {
         const { logits } = net.forward(t, t.input(x));
         acc += accuracy(await logits.value.read(), b.y);

@@ -17,11 +17,24 @@ import type { Backend, Tensor } from '../backend/index.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 
 export interface ProxyBatch {
-  /** Normalised images, NCHW [n, 3, 32, 32]. */
+  /** Normalised images, NCHW [n, 3, size, size]. */
   x: Float32Array;
   /** Labels as f32 class indices [n]. */
   y: Float32Array;
   n: number;
+  /** Image side (default 32; 224 for the ImageNet layout). */
+  size?: number;
+}
+
+/** The batch's images as a tensor shape, for `n` of them. */
+export function imageShape(batch: ProxyBatch, n = batch.n): [number, number, number, number] {
+  const s = batch.size ?? 32;
+  return [n, 3, s, s];
+}
+
+/** Floats per image of the batch. */
+export function imageFloats(batch: ProxyBatch): number {
+  return 3 * (batch.size ?? 32) ** 2;
 }
 
 /** One network being scored: what every pass may read. */
@@ -31,7 +44,7 @@ export interface NetContext {
   /** PyTorch-initialised from `seed`, built once per network (a pass that changes it runs last). */
   readonly net: ScorableNet;
   readonly batch: ProxyBatch;
-  /** batch.x on the backend, [n, 3, 32, 32]. */
+  /** batch.x on the backend, [n, 3, size, size]. */
   readonly x: Tensor;
   /** batch.y on the backend, [n]. */
   readonly y: Tensor;

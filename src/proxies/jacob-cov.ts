@@ -5,12 +5,12 @@
  */
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
-import { definePass, defineProxy } from './define.js';
+import { definePass, defineProxy, imageFloats } from './define.js';
 import { symmetricEigenvalues } from './linalg.js';
 
 interface JacobianResult {
   tape: Tape;
-  /** dy/dx summed over the logits, [n, 3, 32, 32]; null when the logits do not depend on the input. */
+  /** dy/dx summed over the logits, [n, 3, size, size]; null when the logits do not depend on the input. */
   jac: Tensor | null;
 }
 
@@ -49,7 +49,7 @@ export const jacobCov = defineProxy({
     // identity, i.e. the best possible score, to a network that ignores its input.)
     if (!r.jac) return -Infinity;
     const n = ctx.batch.n;
-    const c = ctx.backend.ops.correlation(r.jac.view([n, 3 * 32 * 32]));
+    const c = ctx.backend.ops.correlation(r.jac.view([n, imageFloats(ctx.batch)]));
     const ev = symmetricEigenvalues(await c.read(), n);
     c.dispose();
     const k = 1e-5;

@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
-import { definePass, defineProxy } from './define.js';
+import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
 import { symmetricEigenvalues } from './linalg.js';
 
 interface MecoResult {
@@ -18,7 +18,7 @@ const mecoPass = definePass<MecoResult>({
   order: 40,
   async run(ctx) {
     const tape = new Tape(ctx.backend, { recordRelus: true, noGrad: true });
-    const one = ctx.backend.upload(ctx.batch.x.subarray(0, 3 * 32 * 32), [1, 3, 32, 32]);
+    const one = ctx.backend.upload(ctx.batch.x.subarray(0, imageFloats(ctx.batch)), imageShape(ctx.batch, 1));
     try {
       ctx.net.forward(tape, tape.input(one));
     } catch (e) {

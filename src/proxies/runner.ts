@@ -7,7 +7,15 @@
 import type { Backend } from '../backend/index.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 import { Rng } from '../util/rng.js';
-import type { NetContext, PassDef, PassNeeds, ProxyBatch, ProxyUnit } from './define.js';
+import {
+  imageFloats,
+  imageShape,
+  type NetContext,
+  type PassDef,
+  type PassNeeds,
+  type ProxyBatch,
+  type ProxyUnit,
+} from './define.js';
 import { GROUPABLE_PROXIES, proxyOrder, resolveProxies } from './registry.js';
 
 export interface CellScores {
@@ -42,8 +50,9 @@ function plan(names: readonly string[]): PassPlan[] {
 
 function checkBatch(batch: ProxyBatch, fn: string): void {
   const n = batch.n;
-  if (batch.x.length !== n * 3 * 32 * 32 || batch.y.length !== n) {
-    throw new RangeError(`${fn}: batch of ${n} needs x of ${n * 3 * 32 * 32} and y of ${n} values`);
+  const per = imageFloats(batch);
+  if (batch.x.length !== n * per || batch.y.length !== n) {
+    throw new RangeError(`${fn}: batch of ${n} needs x of ${n * per} and y of ${n} values`);
   }
 }
 
@@ -57,7 +66,7 @@ async function runPass(p: PassPlan, ctx: NetContext, scores: Record<string, numb
   }
 }
 
-/** Scores any network on a 32×32 batch; the factory is called once (again for Zen-score's copy). */
+/** Scores any network on a batch (32×32 unless batch.size says otherwise); the factory is called once (again for Zen-score's copy). */
 export async function scoreNet(
   backend: Backend,
   factory: NetFactory,
@@ -70,7 +79,7 @@ export async function scoreNet(
   const n = batch.n;
   const scores: Record<string, number> = {};
   const timeMs: Record<string, number> = {};
-  const x = backend.upload(batch.x, [n, 3, 32, 32]);
+  const x = backend.upload(batch.x, imageShape(batch));
   const y = backend.upload(batch.y, [n]);
   let net: ScorableNet | null = null;
   try {
@@ -126,7 +135,7 @@ export async function scoreNetsGrouped(
   checkBatch(batch, 'scoreNetsGrouped');
   const n = batch.n;
   const t0 = performance.now();
-  const x = backend.upload(batch.x, [n, 3, 32, 32]);
+  const x = backend.upload(batch.x, imageShape(batch));
   const y = backend.upload(batch.y, [n]);
   const nets: ScorableNet[] = [];
   const out: CellScores[] = factories.map(() => ({ scores: {}, timeMs: {} }));

@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
-import { definePass, defineProxy } from './define.js';
+import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
 import { gatherScalars, weightParams } from './passes.js';
 
 const SYNFLOW_SHIFT = 64;
@@ -32,7 +32,7 @@ const synflowPass = definePass<SynflowResult>({
     // With |W| and BN removed every ReLU sees non-negative input, so R is linear in the input:
     // scaling the all-ones input by 2^-SYNFLOW_SHIFT scales the score exactly by the same factor
     // and keeps f32 activations of deep cells far from overflow (PyTorch uses f64 instead).
-    const ones = backend.upload(new Float32Array(3 * 32 * 32).fill(2 ** -SYNFLOW_SHIFT), [1, 3, 32, 32]);
+    const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -SYNFLOW_SHIFT), imageShape(ctx.batch, 1));
     try {
       const { logits } = net.forward(tape, tape.input(ones));
       tape.backward(logits);

@@ -5,7 +5,7 @@
  */
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
-import { definePass, defineProxy } from './define.js';
+import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
 
 interface ZenResult {
   /** Features of x and of x + 0.01 e. */
@@ -21,7 +21,7 @@ const zenPass = definePass<ZenResult>({
     const n = batch.n;
     const rng = new Rng(ctx.seed ^ 0x5eed);
     const net = ctx.factory.build('gaussian', rng);
-    const per = 3 * 32 * 32;
+    const per = imageFloats(batch);
     const x = rng.normals(n * per);
     const eps = rng.normals(n * per);
     const xm = x.map((v, i) => v + 0.01 * eps[i]);
@@ -30,7 +30,7 @@ const zenPass = definePass<ZenResult>({
     try {
       for (const [k, data] of [x, xm].entries()) {
         const tape = new Tape(backend, { noGrad: true, recordBn: k === 0 });
-        const t = backend.upload(data, [n, 3, 32, 32]);
+        const t = backend.upload(data, imageShape(batch));
         try {
           const { features } = net.forward(tape, tape.input(t));
           feats.push(await features.value.read());

@@ -3,7 +3,7 @@
  * gradients g taken on two half-batches; summed over layers.
  */
 import { Tape } from '../nn/tape.js';
-import { definePass, defineProxy } from './define.js';
+import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
 import { weightParams } from './passes.js';
 
 /** Per half-batch, per conv/linear weight: its gradient, or null where the loss never reached it. */
@@ -16,10 +16,10 @@ const zicoPass = definePass<HalfGrads[]>({
     const { backend, net, batch } = ctx;
     const half = Math.floor(batch.n / 2);
     if (half < 1) throw new RangeError('zico needs a batch of at least 2');
-    const per = 3 * 32 * 32;
+    const per = imageFloats(batch);
     const grads: HalfGrads[] = [];
     for (let h = 0; h < 2; h++) {
-      const xs = backend.upload(batch.x.subarray(h * half * per, (h + 1) * half * per), [half, 3, 32, 32]);
+      const xs = backend.upload(batch.x.subarray(h * half * per, (h + 1) * half * per), imageShape(batch, half));
       const ys = backend.upload(batch.y.subarray(h * half, (h + 1) * half), [half]);
       const tape = new Tape(backend);
       try {

@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
-import { type BatchStream, resizeNearest } from '../data/batch-stream.js';
+import { type BatchSource, resizeNearest } from '../data/batch-stream.js';
 import { binarizeAlphaGrad, rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { softmax } from '../util/softmax.js';
 import { type CostModel, archCost, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
@@ -27,8 +27,8 @@ export interface SearchParts {
   cost: CostModel | null;
   sgd: WeightSgd;
   adam: AlphaAdam;
-  trainStream: BatchStream;
-  valStream: BatchStream;
+  trainStream: BatchSource;
+  valStream: BatchSource;
 }
 
 export interface ArchStepResult {
@@ -38,10 +38,13 @@ export interface ArchStepResult {
   ce: number;
 }
 
-/** A batch as the layout's input: CIFAR-10's 32×32 images resized to the layout's input size. */
-function upload(p: SearchParts, x: Float32Array, n: number) {
+/**
+ * A batch as the layout's input. An image folder is decoded at the layout's size already; CIFAR's
+ * in-memory 32×32 images are upscaled (nearest) for the 224 layout, a smoke run without ImageNet data.
+ */
+function upload(p: SearchParts, stream: BatchSource, x: Float32Array, n: number) {
   const s = p.cfg.layout.inputSize;
-  return p.backend.upload(resizeNearest(x, n, 3, 32, s), [n, 3, s, s]);
+  return p.backend.upload(resizeNearest(x, n, 3, stream.geometry.size, s), [n, 3, s, s]);
 }
 
 /** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
@@ -62,12 +65,12 @@ export async function weightStep(
   key: number,
 ): Promise<{ loss: number; acc: number }> {
   const rng = new Rng(mixSeed(p.cfg.seed, 3, key));
-  const b = p.trainStream.batchAt(key);
-  const xs = p.cfg.augment ? augment(b.x, b.n, rng, p.trainStream.ds) : b.x;
+  const b = await p.trainStream.batchAt(key);
+  const xs = p.cfg.augment ? augment(b.x, b.n, rng, p.trainStream.geometry) : b.x;
   const gates = alpha.map((a) => sampleGates(a, rng, 1));
   const backend = p.backend;
   const t = new Tape(backend);
-  const x = upload(p, xs, b.n);
+  const x = upload(p, p.trainStream, xs, b.n);
   const y = backend.upload(b.y);
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
@@ -88,13 +91,13 @@ export async function weightStep(
 export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], key: number): Promise<ArchStepResult> {
   const cfg = p.cfg;
   const rng = new Rng(mixSeed(cfg.seed, 4, key));
-  const b = p.valStream.batchAt(key);
+  const b = await p.valStream.batchAt(key);
   const gates = alpha.map((a) => sampleGates(a, rng, cfg.paths));
   const backend = p.backend;
   // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
   // carries requiresGrad so the activation gradients still flow).
   const t = new Tape(backend, { paramGrads: 'none' });
-  const x = upload(p, b.x, b.n);
+  const x = upload(p, p.valStream, b.x, b.n);
   const y = backend.upload(b.y);
   let ce: number;
   let gateGrads: Array<number[] | null>;
@@ -159,10 +162,10 @@ export async function reinforceArchStep(
   const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
   for (let k = 0; k < K; k++) {
     const gates = alpha.map((a) => sampleGates(a, rng, 1));
-    const b = p.valStream.batchAt(key * K + k);
+    const b = await p.valStream.batchAt(key * K + k);
     const backend = p.backend;
     const t = new Tape(backend, { noGrad: true });
-    const x = upload(p, b.x, b.n);
+    const x = upload(p, p.valStream, b.x, b.n);
     const y = backend.upload(b.y);
     try {
       const { logits } = p.net.forward(t, t.input(x), gates);
@@ -202,9 +205,9 @@ export async function evaluateChoices(p: SearchParts, choices: readonly number[]
   const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
   let acc = 0;
   for (let k = 0; k < batches; k++) {
-    const b = p.valStream.batchAt(1_000_000 + k);
+    const b = await p.valStream.batchAt(1_000_000 + k);
     const t = new Tape(p.backend, { noGrad: true });
-    const x = upload(p, b.x, b.n);
+    const x = upload(p, p.valStream, b.x, b.n);
     try {
       const { logits } = p.net.forward(t, t.input(x), gates);
       acc += accuracy(await logits.value.read(), b.y);

@@ -7,8 +7,7 @@
  * run continues exactly where the checkpoint left off.
  */
 import type { Backend } from '../backend/index.js';
-import { BatchStream } from '../data/batch-stream.js';
-import type { SearchData } from '../data/search-split.js';
+import { batchSource, type SearchImages } from '../data/batch-stream.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
@@ -70,7 +69,7 @@ export class ProxylessSearch {
   constructor(
     readonly backend: Backend,
     readonly cfg: ProxylessSearchConfig,
-    readonly data: SearchData,
+    readonly data: SearchImages,
     /** The hardware cost of every candidate (ms or MAdds); null for an accuracy-only search. */
     readonly cost: CostModel | null,
   ) {
@@ -108,8 +107,8 @@ export class ProxylessSearch {
       cost,
       sgd: this.sgd,
       adam: this.adam,
-      trainStream: new BatchStream(data.train, cfg.batchSize, mixSeed(cfg.seed, 1)),
-      valStream: new BatchStream(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2)),
+      trainStream: batchSource(data.train, cfg.batchSize, mixSeed(cfg.seed, 1)),
+      valStream: batchSource(data.val, cfg.valBatchSize, mixSeed(cfg.seed, 2)),
     };
     // A caller that locked the directory already (the CLI, before any GPU work) keeps its lock.
     if (cfg.checkpointDir && !holdsLock(checkpointLockPath(cfg.checkpointDir))) {

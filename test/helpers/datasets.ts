@@ -48,3 +48,50 @@ export function writeFile(path: string, bytes: Buffer | string): string {
   writeFileSync(path, bytes);
   return path;
 }
+
+/**
+ * A folder of `perClass` JPEGs per class with seeded random pixels, each image its own size
+ * (`sizes`, cycled): what a resize/crop to the run's resolution has to handle. Deterministic in seed.
+ */
+export async function writeNoiseImageFolder(
+  dir: string,
+  classes: number,
+  perClass: number,
+  o: { sizes?: ReadonlyArray<readonly [number, number]>; seed?: number } = {},
+): Promise<string> {
+  const sizes = o.sizes ?? [
+    [300, 240],
+    [224, 224],
+    [160, 250],
+  ];
+  let state = (o.seed ?? 1) >>> 0 || 1;
+  const next = () => {
+    // xorshift32: enough randomness for pixels, no dependency.
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state & 255;
+  };
+  let i = 0;
+  for (let c = 0; c < classes; c++) {
+    const cdir = join(dir, `class${c}`);
+    mkdirSync(cdir, { recursive: true });
+    for (let k = 0; k < perClass; k++, i++) {
+      const [width, height] = sizes[i % sizes.length];
+      const px = Buffer.alloc(width * height * 3);
+      for (let p = 0; p < px.length; p++) px[p] = next();
+      await sharp(px, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toFile(join(cdir, `img${k}.jpg`));
+    }
+  }
+  return dir;
+}
+
+/** Bit-identical float arrays (toEqual walks a 150 000-float 224x224 image element by element: slow). */
+export function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return a.length === b.length && bytes(a).equals(bytes(b));
+}

@@ -1,4 +1,5 @@
 import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
+import { isStreamed } from '../../data/batch-stream.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
@@ -81,12 +82,21 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     queued.queuedSeeds({ ...v, redis: v.redis! });
     await (await import('../redis.js')).checkRedis(v.redis!);
   }
-  // Decoded before the device starts: a bad image is named before any work.
-  const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const data = await runSearchSplit(ds, v.train, v.val);
+  // Decoded before the device starts (a bad image is named before any work); an image folder at
+  // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
+  const size = layout.inputSize;
+  const ds = await openRunDataset(v.dataset, 'train', ctx, size);
+  const data = await runSearchSplit(ds, v.train, v.val, undefined, size);
   cfg.layout = { ...layout, classes: ds.classes };
   // One evolution per seed, on the workers of the queue (evolve-queued.ts).
-  if (queued) return queued.evolveQueued({ ...v, redis: v.redis! }, cfg, data, await deviceOf(v), ctx);
+  if (queued) {
+    // Workers rebuild the split in memory at 32 px; a folder streamed at 224 stays a local run for now.
+    if (isStreamed(data.train) || isStreamed(data.val))
+      throw new UsageError(
+        `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
+      );
+    return queued.evolveQueued({ ...v, redis: v.redis! }, cfg, { train: data.train, val: data.val }, await deviceOf(v), ctx);
+  }
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);
   let evo: AutoSpace | null = null;

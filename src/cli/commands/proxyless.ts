@@ -1,6 +1,6 @@
-/** wgnas proxyless: ProxylessNAS supernet search on CIFAR-10 with a latency lookup table. */
+/** wgnas proxyless: ProxylessNAS supernet search on --dataset with a latency lookup table (or MAdds, or measured cells). */
 import { readLatencyTable } from '../../latency/lut.js';
-import type { SearchData } from '../../data/search-split.js';
+import { isStreamed, type SearchImages, type SplitImages } from '../../data/batch-stream.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
@@ -23,7 +23,6 @@ import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import type { Cifar10 } from '../../data/cifar10.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
@@ -230,10 +229,14 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     discardCheckpoint(values.checkpoint!);
     io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
   }
-  // Decoded before the device starts: a bad image is named before any work.
-  const ds = await openRunDataset(values.dataset, 'train', ctx);
-  const data = await runSearchSplit(ds, trainN, valN);
-  const test = values['train-derived'] ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx), 1000) : null;
+  // Decoded before the device starts (a bad image is named before any work); an image folder at
+  // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
+  const size = layout.inputSize;
+  const ds = await openRunDataset(values.dataset, 'train', ctx, size);
+  const data = await runSearchSplit(ds, trainN, valN, undefined, size);
+  const test = values['train-derived']
+    ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
+    : null;
   const backend = await openDevice(device, values);
   let found: string;
   try {
@@ -250,8 +253,8 @@ async function searchOn(
   io: RunContext['io'],
   p: Prepared,
   cfg: ProxylessSearchConfig,
-  data: SearchData,
-  test: Cifar10 | null,
+  data: SearchImages,
+  test: SplitImages | null,
 ): Promise<string> {
   const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
@@ -270,7 +273,12 @@ async function searchOn(
       `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
       `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
   );
-  if (big) io.err('note: the ImageNet layout runs on CIFAR-10 images upscaled to 224 (no ImageNet data here)\n');
+  if (isStreamed(data.train))
+    io.err(`images: ${data.train.ds.name} decoded at ${data.train.size}x${data.train.size} a batch ahead of each step\n`);
+  else if (big)
+    io.err(
+      `note: the ${layout.name} layout runs on 32x32 images upscaled to ${layout.inputSize} (an image folder is decoded at ${layout.inputSize})\n`,
+    );
   if (target < range.min || target > range.max) {
     io.err(`note: the target lies outside the space's range ${formatCostRange(range.min, range.max, unit)}\n`);
   }

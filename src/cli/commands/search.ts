@@ -1,6 +1,8 @@
 import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
-import { archCost } from '../../mobilenet/cost/model.js';
+import { archCost, type CostModel } from '../../mobilenet/cost/model.js';
+import { tableCost } from '../../mobilenet/cost/table.js';
+import { readLatencyTable } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
@@ -19,6 +21,7 @@ import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
+import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
 import { checkEvaluatedOrigin, evaluatedLogSettings, printNb201Result } from '../search-report.js';
@@ -163,6 +166,25 @@ function openEvaluatedLog(
   return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
 }
 
+/**
+ * The latency of a hand-designed space's architectures from a lookup table: its cells are the
+ * layout's MBConv candidates in the table's order (expand, kernel, then 'zero').
+ */
+function spaceTableCost(path: string, space: CellSpace): CostModel {
+  const r = tableCost(readLatencyTable(path), space.layout);
+  if (!r.cost) {
+    const shown = r.missing.slice(0, 8);
+    throw new Error(
+      `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space.layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}; profile them (wgnas profile) or drop --latency-table to time the cells on this CPU`,
+    );
+  }
+  if (r.cost.perPosition.some((row, b) => row.length !== space.cells[b]?.length))
+    throw new Error(
+      `latency table ${path} prices ${r.cost.perPosition.map((x) => x.length).join('/')} blocks per layer, the space has ${space.cells.map((c) => c.length).join('/')} cells`,
+    );
+  return r.cost;
+}
+
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
 async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext): Promise<void> {
   const { io } = ctx;
@@ -178,24 +200,37 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
     throw new UsageError((e as Error).message);
   }
   let latencyLimit: LatencyLimit | undefined;
+  const table = v['latency-table'];
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = v['max-latency-ms'];
-    const latency = await measuredCost(read, { backend: library });
-    io.err(
-      `priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`,
-    );
-    latencyLimit = { latency, maxLatencyMs };
+    if (table) {
+      if (read.file.source !== 'hand-designed')
+        throw new UsageError(
+          `--latency-table: the cells of the ${read.file.source} space are not in latency tables (only MBConv blocks are); drop it to time them on this CPU`,
+        );
+      const latency = namingFile(table, () => spaceTableCost(table, read));
+      io.err(`priced the space's blocks from ${table}: skeleton ${latency.fixed.toFixed(3)} ms\n`);
+      latencyLimit = { latency, maxLatencyMs };
+    } else {
+      const latency = await measuredCost(read, { backend: library });
+      io.err(
+        `priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`,
+      );
+      latencyLimit = { latency, maxLatencyMs };
+    }
   }
-  const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const batch = await runProxyBatch(ds, v.batch, seed);
+  // The proxies score at the space's resolution: 224 for an ImageNet-layout space (a folder decoded at 224).
+  const size = read.layout.inputSize;
+  const ds = await openRunDataset(v.dataset, 'train', ctx, size);
+  const batch = await runProxyBatch(ds, v.batch, seed, size);
   // The network's classifier follows the dataset.
   const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
   const trainData =
     v['train-steps'] === undefined
       ? null
       : {
-          split: await runSearchSplit(ds, 4000, 1000, 'the training split'),
-          test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000),
+          split: await runSearchSplit(ds, 4000, 1000, 'the training split', size),
+          test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
         };
   const backend = await openDevice(await deviceOf(v), v);
   let found: string;
@@ -251,7 +286,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
     else {
       io.out(
         `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
-          `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms on this CPU` : ''}):\n` +
+          `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms ${table ? `from ${table}` : 'on this CPU'}` : ''}):\n` +
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
           `${proxy} score: ${fmtSig(r.score)}\n` +
           (out.testAcc !== undefined

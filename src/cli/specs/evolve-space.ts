@@ -21,12 +21,13 @@ export function seedsProblem(v: string): string | undefined {
 export const parseSeeds = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
 
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
-/** AutoSpace trains on CIFAR-10 images as they are: only 32x32 layouts. */
-const cifarLayouts = Object.keys(LAYOUTS).filter((k) => LAYOUTS[k].inputSize === 32);
 
 export const EVOLVE_OPTIONS = {
   'budget-madds': madds({ help: 'whole-network multiply-adds budget per image; accepts 12e6 or 12M', required: true }),
-  layout: oneOf(cifarLayouts, { help: 'the ProxylessNAS layout whose skeleton and layer shapes are used', default: 'cifar' }),
+  layout: oneOf(Object.keys(LAYOUTS), {
+    help: 'the ProxylessNAS layout whose skeleton and layer shapes are used; imagenet: 224 input, an image folder decoded at 224 a batch ahead of each step (CIFAR is upscaled)',
+    default: 'cifar',
+  }),
   population: int({ help: 'cells per layer', metavar: 'P', default: D.populationSize, min: 1, max: 10_000 }),
   k: int({ help: 'cells mixed per layer and cells per layer in the output', metavar: 'K', default: D.k, min: 1, max: 10_000 }),
   tournament: int({ help: 'tournament size', metavar: 'T', default: D.tournamentSize, min: 1, max: 10_000 }),

@@ -49,7 +49,7 @@ export const PROXYLESS_OPTIONS = {
   },
   layout: oneOf(Object.keys(LAYOUTS) as Array<keyof typeof LAYOUTS & string>, {
     group: 'search',
-    help: 'supernet layout; imagenet: 224 input with 1000-way logits on CIFAR-10 images upscaled to 224 (no ImageNet here: a smoke run of the full-size supernet; batch 2)',
+    help: 'supernet layout; imagenet: 224 input, the ProxylessNAS mobile space; a --dataset folder:PATH is decoded at 224 a batch ahead of each step (CIFAR is upscaled from 32: a smoke run); batch 2 by default',
     default: 'cifar',
     conflicts: ['space-file'],
     conflictsWhy: '--layout comes from the --space-file; drop --layout',

@@ -91,6 +91,14 @@ export const SEARCH_CELLS_OPTIONS = {
     help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches flushed)",
     gt: 0,
   }),
+  'latency-table': inFile({
+    help: 'with --max-latency-ms: latency from this lookup table (ProxylessNAS YAML; the ImageNet layout: data/latency/proxylessnas_mobile_trim.yaml, Pixel 1) instead of timing the cells on this CPU; hand-designed spaces (the table knows MBConv blocks, not learned cells)',
+    noun: 'latency table',
+    requires: ['max-latency-ms'],
+    requiresWhy: '--latency-table prices the --max-latency-ms ceiling; give --max-latency-ms X',
+    conflicts: ['backend'],
+    conflictsWhy: '--backend times the cells on this CPU, --latency-table reads their latency: give one',
+  }),
   backend: {
     ...backend,
     help: 'library that prices the cells for --max-latency-ms',
@@ -148,7 +156,9 @@ export const SEARCH = defineCommand({
       module: 'search',
       label: '--space-file',
       select: { option: 'space-file' },
-      usage: ['--space-file SPACE.json [--budget-madds N] [--min-madds N] [--max-latency-ms X] [--train-steps N] [options]'],
+      usage: [
+        '--space-file SPACE.json [--budget-madds N] [--min-madds N] [--max-latency-ms X [--latency-table FILE]] [--train-steps N] [options]',
+      ],
       options: SEARCH_CELLS_OPTIONS,
     }),
   ],
