@@ -2,7 +2,7 @@
 import type { Cifar10 } from '../data/cifar10.js';
 import { datasetClassCount, openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { type ImageDataset, materialize, proxyMinibatch } from '../data/image-dataset.js';
-import type { SearchData } from '../data/search-split.js';
+import { defaultSplitSizes, type SearchData, type SplitSizes } from '../data/search-split.js';
 import type { ProxyBatch } from '../proxies/index.js';
 import { UsageError } from './errors.js';
 import type { RunContext } from './run.js';
@@ -37,18 +37,36 @@ export async function runProxyBatch(ds: ImageDataset, batchSize: number, seed: n
   return { x: b.x, y: b.y, n: b.n };
 }
 
-/** Weights train on the first `trainN` images, α / fitness on the next `valN` (folders interleave classes, so both are balanced). */
-export async function runSearchSplit(
-  ds: ImageDataset,
-  trainN: number,
-  valN: number,
-  flags = '--train + --val',
-): Promise<SearchData> {
-  if (trainN + valN > ds.count)
-    throw new UsageError(`${flags}: ${trainN} + ${valN} images requested, ${ds.name} has ${ds.count} training images`);
+/**
+ * --train / --val against the training images of --dataset: a flag not given follows the dataset
+ * (defaultSplitSizes: 4000 + 1000, or 4/5 + 1/5 of a smaller set); a split that asks for more
+ * images than there are is refused in one line naming the flags, their values and the count.
+ */
+export function runSplitSizes(ds: Pick<ImageDataset, 'name' | 'count'>, given: Partial<SplitSizes> = {}): SplitSizes {
+  const d = defaultSplitSizes(ds.count);
+  const train = given.train ?? d.train;
+  const val = given.val ?? d.val;
+  if (ds.count < 2)
+    throw new UsageError(
+      `${ds.name} has ${ds.count} training image${ds.count === 1 ? '' : 's'}: a search needs at least 2 (one for --train, one for --val)`,
+    );
+  if (train + val > ds.count) {
+    const part = (flag: 'train' | 'val', n: number) => `--${flag} ${n}${given[flag] === undefined ? ' (default)' : ''}`;
+    throw new UsageError(
+      `${part('train', train)} + ${part('val', val)} = ${train + val} images, more than the ${ds.count} training images of ${ds.name}`,
+    );
+  }
+  return { train, val };
+}
+
+/** Weights train on the first `sizes.train` images, α / fitness on the next `sizes.val` (folders interleave classes, so both are balanced). */
+export async function runSearchSplit(ds: ImageDataset, sizes: SplitSizes): Promise<SearchData> {
+  const { train, val } = sizes;
+  if (train + val > ds.count)
+    throw new RangeError(`search split ${train} + ${val} is more than the ${ds.count} images of ${ds.name}`);
   return {
-    train: await materialize(ds, 0, trainN, RUN_RESOLUTION),
-    val: await materialize(ds, trainN, trainN + valN, RUN_RESOLUTION),
+    train: await materialize(ds, 0, train, RUN_RESOLUTION),
+    val: await materialize(ds, train, train + val, RUN_RESOLUTION),
   };
 }
 

@@ -1,11 +1,11 @@
-import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
+import { AutoSpace, checkEvolveConfig, DEFAULT_EVOLVE, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
-import { openRunDataset, runSearchSplit } from '../dataset.js';
+import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -49,7 +49,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     replaceEvery: v['replace-every'],
     init: v.init,
     maxNodes: v['max-nodes'],
-    batchSize: v.batch,
+    batchSize: v.batch ?? DEFAULT_EVOLVE.batchSize, // a default follows the split (below)
     weightLr: v.lr,
     fitnessLr: v['fitness-lr'],
     budgetPenalty: v.penalty,
@@ -58,11 +58,6 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     seed: v.seed,
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
-  // Weights train on --train, fitness steps draw --batch images of --val.
-  if (v.batch > Math.min(v.train, v.val))
-    throw new UsageError(
-      `--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`,
-    );
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {
     throw new UsageError(
@@ -75,9 +70,18 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  // Decoded before the device starts: a bad image is named before any work.
+  // The split's defaults follow the training images of --dataset.
   const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const data = await runSearchSplit(ds, v.train, v.val);
+  const split = runSplitSizes(ds, { train: v.train, val: v.val });
+  // Weights train on --train, fitness steps draw --batch images of --val; a default batch is at most either.
+  const smaller = Math.min(split.train, split.val);
+  if (v.batch === undefined) cfg.batchSize = Math.max(2, Math.min(cfg.batchSize, smaller));
+  if (cfg.batchSize > smaller)
+    throw new UsageError(
+      `--batch ${cfg.batchSize}${v.batch === undefined ? ' (default)' : ''} is more than the --${split.train <= split.val ? 'train' : 'val'} split of ${smaller} images`,
+    );
+  // Decoded before the device starts: a bad image is named before any work.
+  const data = await runSearchSplit(ds, split);
   cfg.layout = { ...layout, classes: ds.classes };
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);

@@ -17,7 +17,7 @@ import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../dataset.js';
+import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
@@ -192,7 +192,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
     v['train-steps'] === undefined
       ? null
       : {
-          split: await runSearchSplit(ds, 4000, 1000, 'the training split'),
+          split: await runSearchSplit(ds, runSplitSizes(ds)),
           test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx), 1000),
         };
   const backend = await openDevice(await deviceOf(v), v);
@@ -253,7 +253,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
           `${proxy} score: ${fmtSig(r.score)}\n` +
           (out.testAcc !== undefined
-            ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n`
+            ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${ds.name} test images)\n`
             : '') +
           `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
       );
