@@ -3,6 +3,7 @@
  * line on stderr and an exit code (2: the command line is wrong; 1: a file's content or the run).
  * Commands and their specs load lazily, so `wgnas predict` does not load the GPU stack.
  */
+import { DataNotFoundError } from '../data/paths.js';
 import { LockHeldError } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
@@ -48,8 +49,8 @@ async function usage(): Promise<string> {
   return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n`;
 }
 
-/** Errors whose message says it all: printed without their class name. */
-const PLAIN_ERRORS = [UsageError, ResumeMismatchError, LockHeldError];
+/** Errors whose message says it all: printed without their class name (missing data names the fetch command). */
+const PLAIN_ERRORS = [UsageError, ResumeMismatchError, LockHeldError, DataNotFoundError];
 
 /** The one line a failure prints (without the trailing newline). */
 export function errorLine(command: string | undefined, e: unknown): string {

@@ -2,6 +2,7 @@
 import { type SearchImages, type SplitImages, streamedImages } from '../data/batch-stream.js';
 import { datasetClassCount, openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { type ImageDataset, materialize, proxyMinibatch } from '../data/image-dataset.js';
+import { defaultSplitSizes, type SplitSizes } from '../data/search-split.js';
 import type { ProxyBatch } from '../proxies/index.js';
 import { UsageError } from './errors.js';
 import type { RunContext } from './run.js';
@@ -52,27 +53,44 @@ export async function runProxyBatch(
 }
 
 /**
- * Weights train on the first `trainN` images, α / fitness on the next `valN` (folders interleave
- * classes, so both are balanced). An image folder at a size above 32 is streamed (decoded a batch
- * ahead of each step); everything else is decoded into memory at 32 here.
+ * --train / --val against the training images of --dataset: a flag not given follows the dataset
+ * (defaultSplitSizes: 4000 + 1000, or 4/5 + 1/5 of a smaller set); a split that asks for more
+ * images than there are is refused in one line naming the flags, their values and the count.
  */
-export async function runSearchSplit(
-  ds: ImageDataset,
-  trainN: number,
-  valN: number,
-  flags = '--train + --val',
-  size = RUN_RESOLUTION,
-): Promise<SearchImages> {
-  if (trainN + valN > ds.count)
-    throw new UsageError(`${flags}: ${trainN} + ${valN} images requested, ${ds.name} has ${ds.count} training images`);
+export function runSplitSizes(ds: Pick<ImageDataset, 'name' | 'count'>, given: Partial<SplitSizes> = {}): SplitSizes {
+  const d = defaultSplitSizes(ds.count);
+  const train = given.train ?? d.train;
+  const val = given.val ?? d.val;
+  if (ds.count < 2)
+    throw new UsageError(
+      `${ds.name} has ${ds.count} training image${ds.count === 1 ? '' : 's'}: a search needs at least 2 (one for --train, one for --val)`,
+    );
+  if (train + val > ds.count) {
+    const part = (flag: 'train' | 'val', n: number) => `--${flag} ${n}${given[flag] === undefined ? ' (default)' : ''}`;
+    throw new UsageError(
+      `${part('train', train)} + ${part('val', val)} = ${train + val} images, more than the ${ds.count} training images of ${ds.name}`,
+    );
+  }
+  return { train, val };
+}
+
+/**
+ * Weights train on the first `sizes.train` images, α / fitness on the next `sizes.val` (folders
+ * interleave classes, so both are balanced). An image folder at a size above 32 is streamed (decoded
+ * a batch ahead of each step); everything else is decoded into memory at 32 here.
+ */
+export async function runSearchSplit(ds: ImageDataset, sizes: SplitSizes, size = RUN_RESOLUTION): Promise<SearchImages> {
+  const { train, val } = sizes;
+  if (train + val > ds.count)
+    throw new RangeError(`search split ${train} + ${val} is more than the ${ds.count} images of ${ds.name}`);
   if (streams(ds, size)) {
     // One image decoded now: a folder that cannot be read at this size fails before the device starts.
     await ds.images([0], size);
-    return { train: streamedImages(ds, 0, trainN, size), val: streamedImages(ds, trainN, trainN + valN, size) };
+    return { train: streamedImages(ds, 0, train, size), val: streamedImages(ds, train, train + val, size) };
   }
   return {
-    train: await materialize(ds, 0, trainN, RUN_RESOLUTION),
-    val: await materialize(ds, trainN, trainN + valN, RUN_RESOLUTION),
+    train: await materialize(ds, 0, train, RUN_RESOLUTION),
+    val: await materialize(ds, train, train + val, RUN_RESOLUTION),
   };
 }
 

@@ -52,7 +52,7 @@ export function queuedSeeds(v: Values): {
 }
 
 export async function evolveQueued(
-  v: Values,
+  v: Values & { train: number; val: number },
   cfg: EvolveConfig,
   data: SearchData,
   device: DeviceKind,

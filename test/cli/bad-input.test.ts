@@ -8,7 +8,18 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ARCH, type Fixtures, GPU_REACHED, makeFixtures, NATIVE_REACHED, NET, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import {
+  ARCH,
+  DEFAULT_SPLIT,
+  type Fixtures,
+  GPU_REACHED,
+  makeFixtures,
+  NATIVE_REACHED,
+  NET,
+  TABLE,
+  TRAIN_IMAGES,
+  wgnasInProcess,
+} from '../helpers/cli.js';
 
 vi.mock('../../src/gpu/index.js', async (orig) => ({
   ...(await orig<typeof import('../../src/gpu/index.js')>()),
@@ -64,6 +75,9 @@ function common(cmd: string, base: string[] = []): Case[] {
 }
 
 const T = ['--latency-table', TABLE, '--target-ms', '40'];
+// Counts in the messages follow the images found (N) and the default split they give (train + val = N below 5000).
+const N = TRAIN_IMAGES;
+const { train: TRAIN, val: VAL } = DEFAULT_SPLIT;
 
 const CASES: Record<string, Case[]> = {
   top: [
@@ -87,7 +101,14 @@ const CASES: Record<string, Case[]> = {
     c2(/--batch must be an integer.*got '1e3'/, 'score', '--sample', '2', '--batch', '1e3'),
     c2(/--batch must be an integer >= 2, got '-4'/, 'score', '--sample', '2', '--batch', '-4'),
     c2(/--batch must be an integer >= 2, got '1'/, 'score', '--sample', '2', '--batch', '1'),
-    c2(/--batch 5001 is more than the 5000 training images of cifar10/, 'score', '--sample', '2', '--batch', '5001'),
+    c2(
+      new RegExp(`--batch ${N + 1} is more than the ${N} training images of cifar10`),
+      'score',
+      '--sample',
+      '2',
+      '--batch',
+      `${N + 1}`,
+    ),
     c2(/--batch must be an integer.*got '3\.5'/, 'score', '--sample', '2', '--batch', '3.5'),
     c2(/--batch must be an integer.*got 'abc'/, 'score', '--sample', '2', '--batch', 'abc'),
     c2(/--batch must be an integer.*got '99999999999999999999'/, 'score', '--sample', '2', '--batch', '99999999999999999999'),
@@ -366,16 +387,32 @@ const CASES: Record<string, Case[]> = {
     c2(/--epochs must be > 0, got '-1'/, 'proxyless', ...T, '--epochs', '-1'),
     c2(/--arch-every must be an integer >= 1/, 'proxyless', ...T, '--arch-every', '0'),
     c2(/--batch must be an integer >= 1, got '0'/, 'proxyless', ...T, '--batch', '0'),
-    c2(/--batch 5001 is more than the --train split of 4000 images/, 'proxyless', ...T, '--batch', '5001'),
+    c2(
+      new RegExp(`--batch ${N + 1} is more than the --train split of ${TRAIN} images`),
+      'proxyless',
+      ...T,
+      '--batch',
+      `${N + 1}`,
+    ),
     c2(/--val-batch must be an integer >= 1/, 'proxyless', ...T, '--val-batch', '0'),
-    c2(/--train \+ --val: 4000 \+ 1001 images requested, cifar10 has 5000 training images/, 'proxyless', ...T, '--val', '1001'),
+    c2(
+      new RegExp(
+        `--train ${TRAIN} \\(default\\) \\+ --val ${N - TRAIN + 1} = ${N + 1} images, more than the ${N} training images of cifar10`,
+      ),
+      'proxyless',
+      ...T,
+      '--val',
+      `${N - TRAIN + 1}`,
+    ),
     c2(/--train must be an integer >= 1/, 'proxyless', ...T, '--train', '0'),
     c2(
-      /--train \+ --val: 6000 \+ 1000 images requested, cifar10 has 5000 training images/,
+      new RegExp(
+        `--train ${N + 1000} \\+ --val ${VAL} \\(default\\) = ${N + 1000 + VAL} images, more than the ${N} training images of cifar10`,
+      ),
       'proxyless',
       ...T,
       '--train',
-      '6000',
+      `${N + 1000}`,
       '--batch',
       '8',
     ),
@@ -503,12 +540,14 @@ const CASES: Record<string, Case[]> = {
     c2(/--penalty must be a number >= 0/, 'evolve-space', '--budget-madds', '3M', '--penalty', '-1'),
     c2(/--slack must be > 0, got '0'/, 'evolve-space', '--budget-madds', '3M', '--slack', '0'),
     c2(
-      /--train \+ --val: 4500 \+ 1000 images requested, cifar10 has 5000 training images/,
+      new RegExp(
+        `--train ${N - VAL + 1} \\+ --val ${VAL} \\(default\\) = ${N + 1} images, more than the ${N} training images of cifar10`,
+      ),
       'evolve-space',
       '--budget-madds',
       '3M',
       '--train',
-      '4500',
+      `${N - VAL + 1}`,
     ),
     c2(
       /--batch 64 is more than the --val split of 32 images/,

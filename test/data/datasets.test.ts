@@ -189,9 +189,15 @@ describe('CIFAR binaries', () => {
 
   it('falls back to the bundled CIFAR-10 subset with a note; a missing CIFAR-100 names the fetch command', async () => {
     dataDir('empty', {});
+    // The subset where a development checkout has it (../shared/data), here one the test writes.
+    const shared = sub('roots/shared');
+    mkdirSync(join(shared, 'cifar10'), { recursive: true });
+    writeFileSync(join(shared, 'cifar10', 'train_5000.bin'), cifarBytes([0, 1, 2, 3, 4, 5, 6]));
+    process.env.WGNAS_SHARED_DATA_DIR = shared;
     const { ds, note } = await openDataset(parseDatasetSpec('cifar10'), 'train');
-    expect(ds.count).toBe(5000);
-    expect(note).toMatch(/full CIFAR-10 not found .*wgnas data fetch cifar10.*bundled 5000-image/);
+    expect(ds.count).toBe(7);
+    expect(Array.from(ds.labels)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(note).toMatch(/full CIFAR-10 not found .*wgnas data fetch cifar10.*bundled 7-image train subset/);
     await expect(openDataset(parseDatasetSpec('cifar100'), 'train')).rejects.toThrow(/dataset cifar100 not found .*get it with: wgnas data fetch cifar100/);
   });
 

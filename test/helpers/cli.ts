@@ -6,6 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/cli.js';
+import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
+import { defaultSplitSizes } from '../../src/data/search-split.js';
 
 export const GPU_REACHED = 'GPU_REACHED: the command got past its checks';
 export const NATIVE_REACHED = 'NATIVE_REACHED: the command got past its checks';
@@ -28,6 +30,14 @@ const PACKAGED = new URL('../../data/', import.meta.url).pathname;
 export const TABLE = join(PACKAGED, 'latency', 'proxylessnas_mobile_trim.yaml');
 export const NET = join(PACKAGED, 'latency', 'proxylessnas_proxyless_mobile.config');
 export const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
+
+/**
+ * The training images of the default --dataset (cifar10) where the tests run: the 5000-image subset of
+ * ../shared/data, the committed 1000-image fixture of a clone without it, or a fetched release. The
+ * messages that quote a count, and the searches' default split, follow it.
+ */
+export const TRAIN_IMAGES = (await openDataset(parseDatasetSpec('cifar10'), 'train')).ds.count;
+export const DEFAULT_SPLIT = defaultSplitSizes(TRAIN_IMAGES);
 
 /** Corrupt and valid input files under `dir`; the keys name what each one is. */
 export function makeFixtures(dir: string) {

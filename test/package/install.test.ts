@@ -25,7 +25,9 @@ const env = {
   npm_config_audit: 'false',
   npm_config_fund: 'false',
 };
+// Nor the tests' root overrides ($WGNAS_SHARED_DATA_DIR hides ../shared when the suite simulates a fresh clone).
 delete (env as Record<string, string | undefined>).WGNAS_DATA_DIR;
+delete (env as Record<string, string | undefined>).WGNAS_SHARED_DATA_DIR;
 const run = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 

@@ -1,4 +1,4 @@
-import { AutoSpace, checkEvolveConfig, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
+import { AutoSpace, checkEvolveConfig, DEFAULT_EVOLVE, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
 import { isStreamed } from '../../data/batch-stream.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
@@ -6,7 +6,7 @@ import { getLayout } from '../../mobilenet/layout.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
-import { openRunDataset, runSearchSplit } from '../dataset.js';
+import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -50,7 +50,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     replaceEvery: v['replace-every'],
     init: v.init,
     maxNodes: v['max-nodes'],
-    batchSize: v.batch,
+    batchSize: v.batch ?? DEFAULT_EVOLVE.batchSize, // a default follows the split (below)
     weightLr: v.lr,
     fitnessLr: v['fitness-lr'],
     budgetPenalty: v.penalty,
@@ -59,11 +59,6 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     seed: v.seed,
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
-  // Weights train on --train, fitness steps draw --batch images of --val.
-  if (v.batch > Math.min(v.train, v.val))
-    throw new UsageError(
-      `--batch ${v.batch} is more than the --${v.train <= v.val ? 'train' : 'val'} split of ${Math.min(v.train, v.val)} images`,
-    );
   const fixed = fixedMadds(layout);
   if (cfg.budgetMadds <= fixed) {
     throw new UsageError(
@@ -82,11 +77,20 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     queued.queuedSeeds({ ...v, redis: v.redis! });
     await (await import('../redis.js')).checkRedis(v.redis!);
   }
-  // Decoded before the device starts (a bad image is named before any work); an image folder at
-  // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
+  // The split's defaults follow the training images of --dataset.
   const size = layout.inputSize;
   const ds = await openRunDataset(v.dataset, 'train', ctx, size);
-  const data = await runSearchSplit(ds, v.train, v.val, undefined, size);
+  const split = runSplitSizes(ds, { train: v.train, val: v.val });
+  // Weights train on --train, fitness steps draw --batch images of --val; a default batch is at most either.
+  const smaller = Math.min(split.train, split.val);
+  if (v.batch === undefined) cfg.batchSize = Math.max(2, Math.min(cfg.batchSize, smaller));
+  if (cfg.batchSize > smaller)
+    throw new UsageError(
+      `--batch ${cfg.batchSize}${v.batch === undefined ? ' (default)' : ''} is more than the --${split.train <= split.val ? 'train' : 'val'} split of ${smaller} images`,
+    );
+  // Decoded before the device starts (a bad image is named before any work); an image folder at
+  // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
+  const data = await runSearchSplit(ds, split, size);
   cfg.layout = { ...layout, classes: ds.classes };
   // One evolution per seed, on the workers of the queue (evolve-queued.ts).
   if (queued) {
@@ -95,7 +99,13 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
       throw new UsageError(
         `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
       );
-    return queued.evolveQueued({ ...v, redis: v.redis! }, cfg, { train: data.train, val: data.val }, await deviceOf(v), ctx);
+    return queued.evolveQueued(
+      { ...v, ...split, redis: v.redis! },
+      cfg,
+      { train: data.train, val: data.val },
+      await deviceOf(v),
+      ctx,
+    );
   }
   const err = process.stderr;
   const backend = await openDevice(await deviceOf(v), v);

@@ -23,7 +23,9 @@ import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import { openRunDataset, runDatasetClasses, runSearchSplit, runTestSet } from '../dataset.js';
+import type { Cifar10 } from '../../data/cifar10.js';
+import type { ImageDataset } from '../../data/image-dataset.js';
+import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -99,23 +101,24 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   if (lossKind === 'mul' && !(targetGiven > 1))
     throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
-  const trainN = values.train;
-  const valN = values.val;
-  // 224×224 steps are heavy on a software GPU: small default batches for the ImageNet layout.
-  const big = layout.inputSize > 64;
-  const batchSize = values.batch ?? (big ? 2 : D.batchSize);
-  if (batchSize > trainN) throw new UsageError(`--batch ${batchSize} is more than the --train split of ${trainN} images`);
-  const valBatch = values['val-batch'] ?? (big ? 2 : D.valBatchSize);
-  if (valBatch > valN) throw new UsageError(`--val-batch ${valBatch} is more than the --val split of ${valN} images`);
-  let searchSteps = values.steps;
-  if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
-  if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
-
   if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
     throw new UsageError(
       `the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`,
     );
   }
+  // The split's defaults follow the training images of --dataset (opened here, decoded later).
+  const ds = await openRunDataset(values.dataset, 'train', ctx, layout.inputSize);
+  const { train: trainN, val: valN } = runSplitSizes(ds, { train: values.train, val: values.val });
+  // 224×224 steps are heavy on a software GPU: small default batches for the ImageNet layout; a
+  // default batch is at most its split.
+  const big = layout.inputSize > 64;
+  const batchSize = values.batch ?? Math.min(big ? 2 : D.batchSize, trainN);
+  if (batchSize > trainN) throw new UsageError(`--batch ${batchSize} is more than the --train split of ${trainN} images`);
+  const valBatch = values['val-batch'] ?? Math.min(big ? 2 : D.valBatchSize, valN);
+  if (valBatch > valN) throw new UsageError(`--val-batch ${valBatch} is more than the --val split of ${valN} images`);
+  let searchSteps = values.steps;
+  if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
+  if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
   // The checkpoint directory is locked before any work: a second run on it refuses at once.
   const ckDir = values.checkpoint;
   const lock: LockHandle | null = ckDir
@@ -155,7 +158,9 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       targetGiven,
       byMadds,
       batchSize,
+      valBatch,
       searchSteps,
+      ds,
       trainN,
       valN,
       device,
@@ -174,7 +179,10 @@ interface Prepared {
   targetGiven: number;
   byMadds: boolean;
   batchSize: number;
+  valBatch: number;
   searchSteps: number;
+  /** The training split of --dataset, opened while the flags were checked. */
+  ds: ImageDataset;
   trainN: number;
   valN: number;
   device: DeviceKind;
@@ -186,11 +194,10 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const D = DEFAULT_SEARCH;
   // The network's classifier follows the dataset (a checkpoint of another class count is refused as another layout).
   const layout = { ...p.layout, classes: runDatasetClasses(values.dataset) };
-  const { space, cost, target, batchSize, searchSteps, trainN, valN, device } = p;
+  const { space, cost, target, batchSize, searchSteps, ds, trainN, valN, device } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
   const logEvery = values['log-every'];
-  const big = layout.inputSize > 64;
 
   const cfg: ProxylessSearchConfig = {
     ...D,
@@ -210,7 +217,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     searchSteps,
     archEvery: values['arch-every'],
     batchSize,
-    valBatchSize: values['val-batch'] ?? (big ? 2 : D.valBatchSize),
+    valBatchSize: p.valBatch,
     weightLr: values.lr,
     warmupLr: values['warmup-lr'],
     arch: { ...D.arch, lr: values['arch-lr'] },
@@ -232,8 +239,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
-  const ds = await openRunDataset(values.dataset, 'train', ctx, size);
-  const data = await runSearchSplit(ds, trainN, valN, undefined, size);
+  const data = await runSearchSplit(ds, { train: trainN, val: valN }, size);
   const test = values['train-derived']
     ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
     : null;
@@ -347,7 +353,7 @@ async function searchOn(
         },
       });
       lines.push(
-        `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (1000 test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
+        `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (${test.count} test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
       );
     }
     // The device it was searched on travels with the result (the devices agree within tolerance).

@@ -19,7 +19,7 @@ import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import { openRunDataset, runProxyBatch, runSearchSplit, runTestSet } from '../dataset.js';
+import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -229,7 +229,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
     v['train-steps'] === undefined
       ? null
       : {
-          split: await runSearchSplit(ds, 4000, 1000, 'the training split', size),
+          split: await runSearchSplit(ds, runSplitSizes(ds), size),
           test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
         };
   const backend = await openDevice(await deviceOf(v), v);
@@ -290,7 +290,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
           `${proxy} score: ${fmtSig(r.score)}\n` +
           (out.testAcc !== undefined
-            ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (1000 CIFAR-10 test images)\n`
+            ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${ds.name} test images)\n`
             : '') +
           `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
       );

@@ -61,11 +61,13 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const train = await openSplit(values, 'train', size, ctx);
   const test = await openSplit(values, 'test', size, ctx);
   const net = trainNetwork(values, train.classes);
-  if (values.batch > train.count)
-    throw new UsageError(`--batch ${values.batch} is more than the ${train.count} training images of ${train.name}`);
+  // The default batch is at most the training images (a small folder trains in batches of all of them).
+  const batchSize = ctx.given.has('batch') ? values.batch : Math.max(2, Math.min(values.batch, train.count));
+  if (batchSize > train.count)
+    throw new UsageError(`--batch ${batchSize} is more than the ${train.count} training images of ${train.name}`);
   const s: TrainSettings = {
     epochs: values.epochs,
-    batchSize: values.batch,
+    batchSize,
     lr: values.lr,
     momentum: values.momentum,
     weightDecay: values['weight-decay'],

@@ -1,6 +1,7 @@
 /** Options several commands share (one declaration each, so help and docs agree everywhere). */
 import { DEVICE_CHOICES } from '../../backend/select.js';
 import { datasetSpecProblem } from '../../data/dataset-spec.js';
+import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, seed, text } from '../spec.js';
 
@@ -28,6 +29,19 @@ export const backend = oneOf(['onednn', 'xnnpack'], { help: 'native profiler lib
 export const threads = int({ help: 'library threads', default: 1, min: 1, max: 1024 });
 export const json = flag({ help: 'print the result as JSON' });
 
+/** The supernet searches' split of the training images; the defaults follow --dataset (cli/dataset.ts runSplitSizes). */
+const SPLIT_TOTAL = SEARCH_SPLIT_DEFAULT.train + SEARCH_SPLIT_DEFAULT.val;
+export const trainSplit = int({
+  help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)',
+  defaultText: `${SEARCH_SPLIT_DEFAULT.train}, or 4/5 of the training images of a --dataset with fewer than ${SPLIT_TOTAL}`,
+  min: 1,
+});
+export const valSplit = int({
+  help: 'validation split size: the next N training images',
+  defaultText: `${SEARCH_SPLIT_DEFAULT.val}, or the other 1/5 of a --dataset with fewer than ${SPLIT_TOTAL}`,
+  min: 1,
+});
+
 /** Where the networks run; every command that computes takes it (with cpuThreads). */
 export const device = oneOf(DEVICE_CHOICES, {
   help: "where the networks run: 'cpu' the native backend (oneDNN), 'gpu' the WGSL kernels on the WebGPU adapter (a software one, lavapipe, too: slow, for testing the WGSL), 'auto' a hardware GPU if there is one, else the CPU",
@@ -46,7 +60,7 @@ export const cpuThreads = int({
 /** The images a command reads; the network's classifier follows its class count. */
 export const dataset = text({
   help:
-    "images to read: 'cifar10' (the full official set once fetched with wgnas data fetch cifar10, else the bundled 5000-image subset, said in one line), " +
+    "images to read: 'cifar10' (the full official set once fetched with wgnas data fetch cifar10, else the 5000-image subset cifar10/train_5000.bin of a data root such as a development checkout's ../shared/data, said in one line), " +
     "'cifar100' (fetched with wgnas data fetch cifar100; fine labels), or 'folder:PATH' (one sub-folder of JPEG/PNG images per class, resized and centre-cropped; " +
     'PATH/train and PATH/test (or val) give the test split). The network has as many outputs as the dataset has classes',
   metavar: 'NAME',

@@ -3,7 +3,7 @@ import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { trainFoundOptions } from './train.js';
 import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outFile, seed, text } from '../spec.js';
-import { cpuThreads, dataset, device } from './common.js';
+import { cpuThreads, dataset, device, trainSplit, valSplit } from './common.js';
 import { submitOptions } from './queue.js';
 
 /** Comma-separated distinct seeds, 1 to 1000 of them. */
@@ -64,7 +64,11 @@ export const EVOLVE_OPTIONS = {
     max: MAX_NODES,
     maxWhy: 'the largest cell',
   }),
-  batch: int({ help: 'training minibatch (at most --train)', default: D.batchSize, min: 2 }),
+  batch: int({
+    help: 'training and fitness minibatch (at most --train and --val)',
+    defaultText: `${D.batchSize}, or the smaller split when it has fewer images`,
+    min: 2,
+  }),
   lr: num({ help: 'weight SGD learning rate (cosine, Nesterov 0.9)', default: D.weightLr, min: 0 }),
   'fitness-lr': num({ help: 'Adam learning rate of the fitness logits', default: D.fitnessLr, min: 0 }),
   penalty: num({
@@ -74,12 +78,8 @@ export const EVOLVE_OPTIONS = {
     min: 0,
   }),
   slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
-  train: int({
-    help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)',
-    default: 4000,
-    min: 1,
-  }),
-  val: int({ help: 'validation split size: the next N training images', default: 1000, min: 1 }),
+  train: trainSplit,
+  val: valSplit,
   'no-augment': flag({ help: 'no crop/flip' }),
   dataset,
   seed: { ...seed(D.seed), conflicts: ['seeds'], conflictsWhy: '--seeds lists every seed to run: drop --seed' },

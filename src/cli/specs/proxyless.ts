@@ -1,7 +1,7 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
-import { backend, cpuThreads, dataset, device, threads } from './common.js';
+import { backend, cpuThreads, dataset, device, threads, trainSplit, valSplit } from './common.js';
 import { trainFoundOptions } from './train.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
@@ -126,13 +126,13 @@ export const PROXYLESS_OPTIONS = {
   batch: int({
     group: 'schedule',
     help: 'training minibatch (at most --train)',
-    defaultText: `${D.batchSize} (2 for --layout imagenet)`,
+    defaultText: `${D.batchSize} (2 for --layout imagenet), or --train when smaller`,
     min: 1,
   }),
   'val-batch': int({
     group: 'schedule',
     help: 'validation minibatch (α steps; at most --val)',
-    defaultText: `${D.valBatchSize} (2 for --layout imagenet)`,
+    defaultText: `${D.valBatchSize} (2 for --layout imagenet), or --val when smaller`,
     min: 1,
   }),
   lr: num({ group: 'schedule', help: 'weight SGD learning rate (cosine, Nesterov 0.9, wd 4e-5)', default: D.weightLr, min: 0 }),
@@ -143,13 +143,8 @@ export const PROXYLESS_OPTIONS = {
     default: 0.1,
     min: 0,
   }),
-  train: int({
-    group: 'schedule',
-    help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)',
-    default: 4000,
-    min: 1,
-  }),
-  val: int({ group: 'schedule', help: 'validation split size: the next N training images', default: 1000, min: 1 }),
+  train: { ...trainSplit, group: 'schedule' },
+  val: { ...valSplit, group: 'schedule' },
   'no-augment': flag({ group: 'schedule', help: 'no crop/flip' }),
   dataset: { ...dataset, group: 'schedule' },
   seed: { ...seed(D.seed), group: 'schedule' },

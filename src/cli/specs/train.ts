@@ -32,7 +32,7 @@ export const TRAIN_OPTIONS = {
   epochs: int({ group: 'schedule', help: 'epochs over the training images', default: D.epochs, min: 1, max: 100_000 }),
   batch: int({
     group: 'schedule',
-    help: 'training minibatch (the last partial batch of an epoch is dropped)',
+    help: 'training minibatch (the last partial batch of an epoch is dropped; a default one is at most the training images)',
     default: D.batchSize,
     min: 2,
     max: 65_536,
