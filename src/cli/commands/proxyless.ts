@@ -23,7 +23,6 @@ import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import type { Cifar10 } from '../../data/cifar10.js';
 import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
