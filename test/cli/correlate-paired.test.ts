@@ -56,6 +56,26 @@ describe('correlate --versus / --paired', () => {
     expect(pairs).toEqual(['wrcor naswot', 'wrcor params', 'naswot params']);
   });
 
+  it('--proxies names the As: only those are compared', async () => {
+    const r = await wgnasInProcess([
+      'correlate',
+      '--scores',
+      file,
+      '--proxies',
+      'params',
+      '--versus',
+      'wrcor,naswot',
+      '--bootstrap',
+      '50',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out
+      .slice(r.out.indexOf('\npaired:'))
+      .split('\n')
+      .filter((l) => /^\w+\s+\w+\s+\d+\s/.test(l));
+    expect(rows.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['params wrcor', 'params naswot']);
+  });
+
   it('bad input: one line, before any work', async () => {
     const zero = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcor', '--bootstrap', '0']);
     expect(zero.code).toBe(2);

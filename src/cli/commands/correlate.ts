@@ -111,10 +111,15 @@ function checkPaired(v: PairedFlags): void {
     throw new UsageError(`${v.versus ? '--versus' : '--paired'} is a bootstrap of the difference: it needs --bootstrap >= 1`);
 }
 
-/** The (A, B) pairs to compare: each reported proxy vs each --versus name, or every pair (--paired). */
-function pairsOf(proxies: readonly string[], v: PairedFlags): Array<[string, string]> {
-  if (v.versus) return v.versus.flatMap((b) => proxies.filter((a) => a !== b).map((a): [string, string] => [a, b]));
-  if (v.paired) return proxies.flatMap((a, i) => proxies.slice(i + 1).map((b): [string, string] => [a, b]));
+/**
+ * The (A, B) pairs to compare: each A vs each --versus name, or every pair of the As (--paired).
+ * The As: the --proxies names as given (an aggregate without the members it brought), else every column.
+ */
+function pairsOf(columns: readonly string[], v: PairedFlags & { proxies?: string[] }): Array<[string, string]> {
+  const named = v.proxies && !v.proxies.includes('all') ? v.proxies.filter((p) => columns.includes(p)) : undefined;
+  const as = named?.length ? named : columns;
+  if (v.versus) return v.versus.flatMap((b) => as.filter((a) => a !== b).map((a): [string, string] => [a, b]));
+  if (v.paired) return as.flatMap((a, i) => as.slice(i + 1).map((b): [string, string] => [a, b]));
   return [];
 }
 

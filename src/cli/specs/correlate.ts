@@ -23,14 +23,14 @@ const bootstrapSeed = int({ help: 'seed of the bootstrap resampling', default: 0
 
 /** Paired comparisons: the bootstrap of a DIFFERENCE of correlations over the same resampled cells. */
 const versus = list({
-  help: 'paired bootstrap of each reported proxy against each of these: the difference of tau (and rho) over the same resampled cells (only cells all have), its 95% interval and the fraction of resamples with the proxy ahead',
+  help: 'paired bootstrap of each --proxies name (default: each column) against each of these: the difference of tau (and rho) over the same resampled cells (only cells all have), its 95% interval and the fraction of resamples with the proxy ahead',
   choices: searchProxyChoices,
   noun: 'proxy',
   ignoreCase: true,
   conflicts: ['paired'],
   conflictsWhy: '--versus compares against named proxies, --paired every pair: give one',
 });
-const paired = flag({ help: 'paired bootstrap (as --versus) of every pair of the reported proxies' });
+const paired = flag({ help: 'paired bootstrap (as --versus) of every pair of the --proxies names (default: of the columns)' });
 
 export const CORRELATE_SAMPLE_OPTIONS = {
   sample: int({
