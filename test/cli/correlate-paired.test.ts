@@ -88,6 +88,10 @@ describe('correlate --versus / --paired', () => {
     expect(absent.err).toContain('vkdnw_agg');
     const unknown = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcorr']);
     expect(unknown.code).toBe(2);
-    for (const r of [zero, both, absent, unknown]) expect(r.err.trim().split('\n')).toHaveLength(1);
+    // --sample scores first: the check comes before it.
+    const sampled = await wgnasInProcess(['correlate', '--sample', '5', '--paired', '--bootstrap', '0']);
+    expect(sampled.code).toBe(2);
+    expect(sampled.err).toMatch(/--paired .*--bootstrap >= 1/);
+    for (const r of [zero, both, absent, unknown, sampled]) expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 });
