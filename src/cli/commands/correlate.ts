@@ -2,7 +2,14 @@ import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type Nasl
 import { findDataFile } from '../../data/paths.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
 import { AGGREGATORS } from '../../proxies/registry.js';
-import { type BootstrapOptions, kendallInterval, spearmanInterval } from '../../util/bootstrap.js';
+import {
+  type BootstrapOptions,
+  kendallDifference,
+  kendallInterval,
+  type PairedDifference,
+  spearmanDifference,
+  spearmanInterval,
+} from '../../util/bootstrap.js';
 import { Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
 import {
@@ -13,7 +20,7 @@ import {
   ZeroShotScorer,
   ZERO_SHOT_DEFAULTS,
 } from '../../zeroshot/index.js';
-import { fmt, readTable, readText, textTable, writeTable } from '../args.js';
+import { fmt, readTable, readText, textTable, UsageError, writeTable } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
@@ -91,6 +98,54 @@ function accuracyOf(dataset: NaslibDataset = 'cifar10'): (arch: string) => numbe
 
 const bootOf = (v: { bootstrap: number; 'bootstrap-seed': number }): BootstrapOptions | undefined =>
   v.bootstrap > 0 ? { resamples: v.bootstrap, seed: v['bootstrap-seed'] } : undefined;
+
+interface PairedFlags {
+  versus?: string[];
+  paired: boolean;
+  bootstrap: number;
+}
+
+/** A paired comparison is a bootstrap: refused (before any work) with --bootstrap 0. */
+function checkPaired(v: PairedFlags): void {
+  if ((v.versus || v.paired) && v.bootstrap < 1)
+    throw new UsageError(`${v.versus ? '--versus' : '--paired'} is a bootstrap of the difference: it needs --bootstrap >= 1`);
+}
+
+/**
+ * The (A, B) pairs to compare: each A vs each --versus name, or every pair of the As (--paired).
+ * The As: the --proxies names as given (an aggregate without the members it brought), else every column.
+ */
+function pairsOf(columns: readonly string[], v: PairedFlags & { proxies?: string[] }): Array<[string, string]> {
+  const named = v.proxies && !v.proxies.includes('all') ? v.proxies.filter((p) => columns.includes(p)) : undefined;
+  const as = named?.length ? named : columns;
+  if (v.versus) return v.versus.flatMap((b) => as.filter((a) => a !== b).map((a): [string, string] => [a, b]));
+  if (v.paired) return as.flatMap((a, i) => as.slice(i + 1).map((b): [string, string] => [a, b]));
+  return [];
+}
+
+export interface PairedRow {
+  a: string;
+  b: string;
+  tau: PairedDifference;
+  rho: PairedDifference;
+}
+
+/** Paired bootstrap of A - B (tau-b and rho) against the truth, on the cells where both have a score. */
+export function comparePaired(
+  rows: Array<Record<string, number | undefined>>,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  truthKey: string,
+  boot: BootstrapOptions,
+): PairedRow[] {
+  const col = (k: string) => rows.map((r) => r[k] ?? NaN);
+  const truth = col(truthKey);
+  return pairs.map(([a, b]) => ({
+    a,
+    b,
+    tau: kendallDifference(col(a), col(b), truth, boot),
+    rho: spearmanDifference(col(a), col(b), truth, boot),
+  }));
+}
 
 async function reference(_v: ValuesOf<typeof CORRELATE_REFERENCE_OPTIONS>, { io }: RunContext): Promise<void> {
   const accOf = accuracyOf();
@@ -180,14 +235,25 @@ function readScoreFiles(
 }
 
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
-  const aggs = [...AGGREGATORS.keys()].filter((a) => v.proxies?.some((p) => p === a || p === 'all'));
-  const only = v.proxies ? expandProxyNames(v.proxies).concat(aggs) : undefined;
-  printCorrelations(readScoreFiles(v.scores, only, accuracyOf(v.dataset)), ctx, bootOf(v), v.dataset);
+  checkPaired(v);
+  // --versus names are columns too (an aggregate by its own name, not its members').
+  const asked = v.proxies ? [...v.proxies, ...(v.versus ?? [])] : undefined;
+  const aggs = [...AGGREGATORS.keys()].filter((a) => asked?.some((p) => p === a || p === 'all'));
+  const only = asked ? expandProxyNames(asked).concat(aggs) : undefined;
+  const scored = readScoreFiles(v.scores, only, accuracyOf(v.dataset));
+  const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));
+  if (absent.length)
+    throw new Error(
+      `--versus: ${absent.join(', ')} has no column in ${scored.source} (an aggregate needs every member's score on every cell; columns: ${scored.proxies.join(', ')})`,
+    );
+  printCorrelations(scored, ctx, bootOf(v), v.dataset, pairsOf(scored.proxies, v));
 }
 
 async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunContext): Promise<void> {
+  checkPaired(v);
   const accs = loadNb201Accuracies();
-  const names = v.proxies;
+  // --versus names are scored too.
+  const names = [...v.proxies, ...(v.versus ?? []).filter((p) => !v.proxies.includes(p))];
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const batch = await runProxyBatch(ds, v.batch, v.seed);
@@ -215,16 +281,19 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
       v.out,
       scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })),
     );
+  const proxies = Object.keys(scored[0].scores);
   printCorrelations(
     {
       source: `${cells.length} sampled cells`,
       rows,
-      proxies: Object.keys(scored[0].scores),
+      proxies,
       archs: scored.map((s) => s.arch),
       timeMs: scored.map((s) => s.timeMs),
     },
     ctx,
     bootOf(v),
+    'cifar10',
+    pairsOf(proxies, v),
   );
 }
 
@@ -241,6 +310,7 @@ function printCorrelations(
   { io }: RunContext,
   boot?: BootstrapOptions,
   dataset: NaslibDataset = 'cifar10',
+  pairs: ReadonlyArray<readonly [string, string]> = [],
 ): void {
   const table = correlateColumns(rows, proxies, 'val_acc', boot);
   const thin = table.filter((r) => r.n < 2);
@@ -283,6 +353,35 @@ function printCorrelations(
         r.spearmanRho,
         ...(boot ? [ci(r.tauCi), ci(r.rhoCi)] : []),
         dataset === 'cifar10' ? refTau(r.proxy) : '',
+      ]),
+    ),
+  );
+  if (boot && pairs.length) printPaired(comparePaired(rows, pairs, 'val_acc', boot), io, boot);
+}
+
+const diffCi = (d: PairedDifference): string => (Number.isNaN(d.lo) ? '' : `[${d.lo.toFixed(4)}, ${d.hi.toFixed(4)}]`);
+const share = (d: PairedDifference): string => (Number.isNaN(d.aheadFraction) ? '' : d.aheadFraction.toFixed(3));
+
+function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOptions): void {
+  io.out(
+    `\npaired: A - B over the same ${boot.resamples} resamples of the cells both have (seed ${boot.seed}); ` +
+      `ci95 excluding 0 tells A and B apart; a_ahead: fraction of resamples with A's correlation above B's\n`,
+  );
+  io.out(
+    textTable(
+      ['a', 'b', 'n', 'tau_a', 'tau_b', 'tau_diff', 'tau_diff_ci95', 'tau_a_ahead', 'rho_diff', 'rho_diff_ci95', 'rho_a_ahead'],
+      table.map(({ a, b, tau, rho }) => [
+        a,
+        b,
+        tau.n,
+        tau.a,
+        tau.b,
+        tau.diff,
+        diffCi(tau),
+        share(tau),
+        rho.diff,
+        diffCi(rho),
+        share(rho),
       ]),
     ),
   );

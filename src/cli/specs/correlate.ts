@@ -9,6 +9,7 @@ import {
   proxyListChoices,
   proxySeed,
   quiet,
+  searchProxyChoices,
 } from './common.js';
 
 /** Bootstrap confidence intervals of tau and rho (both modes that correlate fresh or stored scores). */
@@ -19,6 +20,17 @@ const bootstrap = int({
   max: 100000,
 });
 const bootstrapSeed = int({ help: 'seed of the bootstrap resampling', default: 0, min: 0, max: 2 ** 31 - 1 });
+
+/** Paired comparisons: the bootstrap of a DIFFERENCE of correlations over the same resampled cells. */
+const versus = list({
+  help: 'paired bootstrap of each --proxies name (default: each column) against each of these: the difference of tau (and rho) over the same resampled cells (only cells all have), its 95% interval and the fraction of resamples with the proxy ahead',
+  choices: searchProxyChoices,
+  noun: 'proxy',
+  ignoreCase: true,
+  conflicts: ['paired'],
+  conflictsWhy: '--versus compares against named proxies, --paired every pair: give one',
+});
+const paired = flag({ help: 'paired bootstrap (as --versus) of every pair of the --proxies names (default: of the columns)' });
 
 export const CORRELATE_SAMPLE_OPTIONS = {
   sample: int({
@@ -43,6 +55,8 @@ export const CORRELATE_SAMPLE_OPTIONS = {
   out: outFile({ help: 'also write the per-cell scores (.csv or .json)' }),
   bootstrap,
   'bootstrap-seed': bootstrapSeed,
+  versus,
+  paired,
   device,
   'cpu-threads': cpuThreads,
   quiet,
@@ -65,6 +79,8 @@ export const CORRELATE_SCORES_OPTIONS = {
   }),
   bootstrap,
   'bootstrap-seed': bootstrapSeed,
+  versus,
+  paired,
 };
 
 export const CORRELATE_REFERENCE_OPTIONS = {
@@ -89,7 +105,7 @@ export const CORRELATE = defineCommand({
       module: 'correlate',
       label: '--scores',
       select: { option: 'scores' },
-      usage: ['--scores FILE... [--proxies LIST] [--dataset D] [--bootstrap N]'],
+      usage: ['--scores FILE... [--proxies LIST] [--dataset D] [--bootstrap N] [--versus LIST | --paired]'],
       options: CORRELATE_SCORES_OPTIONS,
     }),
     defineMode({

@@ -1,0 +1,97 @@
+/** `wgnas correlate --versus / --paired`: the paired bootstrap table, and its bad input in one line. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadNb201Table } from '../../src/data/nb201-bench.js';
+import { Rng } from '../../src/util/rng.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-correlate-paired-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// 60 real cells; wrcor = accuracy + noise, naswot = the same column, params = its negation.
+const rng = new Rng(5);
+const cells = loadNb201Table().slice(0, 60);
+const wrcor = cells.map((c) => c.valAcc + 3 * rng.normal());
+const file = join(tmp, 'scores.csv');
+writeFileSync(
+  file,
+  'arch,wrcor,naswot,params\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},${wrcor[i]},${-wrcor[i]}`).join('\n') + '\n',
+);
+
+/** The paired table's row for A vs B, split into its columns. */
+function pairedRow(out: string, a: string, b: string): string[] {
+  const table = out.slice(out.indexOf('\npaired:'));
+  const line = table.split('\n').find((l) => l.startsWith(`${a} `) && l.split(/\s+/)[1] === b);
+  expect(line, `${a} vs ${b} in\n${out}`).toBeDefined();
+  return line!.replace(/\[(\S+), (\S+)\]/g, '[$1,$2]').split(/\s+/);
+}
+
+describe('correlate --versus / --paired', () => {
+  it('--versus: a copy differs by 0 [0, 0]; the negation by twice tau; seeded output repeats', async () => {
+    const argv = ['correlate', '--scores', file, '--versus', 'wrcor', '--bootstrap', '200', '--bootstrap-seed', '3'];
+    const r = await wgnasInProcess(argv);
+    expect(r.code, r.err).toBe(0);
+    const same = pairedRow(r.out, 'naswot', 'wrcor');
+    // a b n tau_a tau_b tau_diff tau_diff_ci95 tau_a_ahead rho_diff rho_diff_ci95 rho_a_ahead
+    expect(same.slice(2)).toEqual(['60', same[3], same[3], '0', '[0.0000,0.0000]', '0.000', '0', '[0.0000,0.0000]', '0.000']);
+    const neg = pairedRow(r.out, 'params', 'wrcor');
+    const tau = Number(same[3]);
+    expect(tau).toBeGreaterThan(0.3);
+    expect(Number(neg[5])).toBeCloseTo(-2 * tau, 3);
+    expect(neg[7]).toBe('0.000');
+    expect(r.out).not.toMatch(/^wrcor\s+wrcor/m);
+    expect((await wgnasInProcess(argv)).out).toBe(r.out);
+  });
+
+  it('--paired: every pair once, in column order', async () => {
+    const r = await wgnasInProcess(['correlate', '--scores', file, '--paired', '--bootstrap', '50']);
+    expect(r.code, r.err).toBe(0);
+    const pairs = r.out
+      .slice(r.out.indexOf('\npaired:'))
+      .split('\n')
+      .filter((l) => /^\w+\s+\w+\s+\d+\s/.test(l))
+      .map((l) => l.split(/\s+/).slice(0, 2).join(' '));
+    expect(pairs).toEqual(['wrcor naswot', 'wrcor params', 'naswot params']);
+  });
+
+  it('--proxies names the As: only those are compared', async () => {
+    const r = await wgnasInProcess([
+      'correlate',
+      '--scores',
+      file,
+      '--proxies',
+      'params',
+      '--versus',
+      'wrcor,naswot',
+      '--bootstrap',
+      '50',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out
+      .slice(r.out.indexOf('\npaired:'))
+      .split('\n')
+      .filter((l) => /^\w+\s+\w+\s+\d+\s/.test(l));
+    expect(rows.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['params wrcor', 'params naswot']);
+  });
+
+  it('bad input: one line, before any work', async () => {
+    const zero = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcor', '--bootstrap', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.err).toMatch(/--versus .*--bootstrap >= 1/);
+    const both = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcor', '--paired']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('--paired');
+    const absent = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'vkdnw_agg']);
+    expect(absent.code).toBe(1);
+    expect(absent.err).toContain('vkdnw_agg');
+    const unknown = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcorr']);
+    expect(unknown.code).toBe(2);
+    // --sample scores first: the check comes before it.
+    const sampled = await wgnasInProcess(['correlate', '--sample', '5', '--paired', '--bootstrap', '0']);
+    expect(sampled.code).toBe(2);
+    expect(sampled.err).toMatch(/--paired .*--bootstrap >= 1/);
+    for (const r of [zero, both, absent, unknown, sampled]) expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+});
