@@ -8,11 +8,12 @@
  *   npx tsx bench/imagenet-folder.ts [--device cpu|gpu] [--batches 2,4,8] [--steps 3] [--per-class 6]
  *   (the device: --device gpu --batches 64,128,256 --per-class 64)
  *   (one configuration: --one proxyless|evolve|zeroshot --batch N --folder DIR)
+ *   --out FILE writes the result there instead of bench/results/imagenet-folder/ (the device suite)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scoreArch } from '../src/autospace/cell-arch-net.js';
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     one: { type: 'string' },
     batch: { type: 'string' },
     folder: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const S = 224;
@@ -144,7 +146,8 @@ if (values.one) {
   const row = await one(values.one, Number(values.batch), values.folder!, steps);
   process.stdout.write(JSON.stringify(row) + '\n');
 } else {
-  const dir = resultsDir('imagenet-folder', { tag: values.device });
+  const file = values.out ?? join(resultsDir('imagenet-folder', { tag: values.device }), 'result.json');
+  if (values.out) mkdirSync(dirname(resolve(values.out)), { recursive: true }); // a bad path fails before the work
   const tmp = mkdtempSync(join(tmpdir(), 'wgnas-bench-imagenet-'));
   try {
     const folder = await writeNoiseImageFolder(join(tmp, 'images'), CLASSES, PER_CLASS);
@@ -163,11 +166,8 @@ if (values.one) {
         );
       }
     }
-    writeResult(
-      join(dir, 'result.json'),
-      JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n',
-    );
-    process.stderr.write(`wrote ${join(dir, 'result.json')}\n`);
+    writeResult(file, JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n');
+    process.stderr.write(`wrote ${file}\n`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

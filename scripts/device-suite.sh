@@ -6,10 +6,12 @@
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
 # Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv,
 # bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
-# gpu-32/gpu-224 latency tables (.md/.json), suite.log, summary.md
+# gpu-32/gpu-224 latency tables (.md/.json), imagenet-folder.json/.log (the 224 methods' images/s and memory),
+# suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to under 9 minutes (495 s; the call limit is 600 s, device time 900 s a session). The all-cells
+# large size add up to under 9 minutes (495 s with imagenet's 45 s: info 20 -> 15 s each, score-all 80 -> 60 s, bench 100 -> 95 s,
+# proxyless-step 40 -> 30 s; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
 set -uo pipefail
@@ -17,18 +19,21 @@ out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
-  t_tune=0; t_lat=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300
+  t_tune=0; t_lat=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
+  img_args="--batches 1 --steps 1 --per-class 2"
   steps_args="--layout cifar --batch 4 --steps 1"
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
-  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-80}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-100}"
-  t_f16="${SUITE_F16_S:-20}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-40}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-95}"
+  t_f16="${SUITE_F16_S:-20}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
 fi
 W="${WGNAS_CLI:-npx tsx src/cli/main.ts}"                            # .devrun/env.sh points these at the bundles
 S="${WGNAS_PROXYLESS_STEP:-npx tsx bench/proxyless-step.ts}"
+I="${WGNAS_IMAGENET_BENCH:-npx tsx bench/imagenet-folder.ts}"
 unsafe='enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'
 log() { echo "[suite $(date +%T)] $*" | tee -a "$out/suite.log" >&2; }
 # step name seconds [partial] cmd...: 'partial' accepts a run cut by its time limit (rc 124).
@@ -50,8 +55,8 @@ if command -v nvidia-smi >/dev/null; then
   [ -n "${WGNAS_GPU_MEMORY_BYTES:-}" ] || [ -z "$mib" ] || export WGNAS_GPU_MEMORY_BYTES=$((mib * 1048576 / 2))
 fi
 log "memory budget of --group auto: ${WGNAS_GPU_MEMORY_BYTES:-twice maxBufferSize, at most 16 GiB}"
-step info 20 bash -c "$W info --json > '$out/info.json'"
-step info-unsafe 20 bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W info --json > '$out/info-unsafe.json'"
+step info 15 bash -c "$W info --json > '$out/info.json'"
+step info-unsafe 15 bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W info --json > '$out/info-unsafe.json'"
 # Tile tuning first (cached per adapter in WGNAS_CACHE_DIR), so every later step runs the tuned tile.
 if [ "$t_tune" != 0 ]; then step autotune "$t_tune" bash -c "$W bench --autotune > '$out/autotune.log' 2>&1"; else log "autotune skipped at size $size"; fi
 # WRCor over the cells (all of NAS-Bench-201 on a GPU), groups sized from the adapter's memory.
@@ -73,6 +78,8 @@ done
 step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md' 2> '$out/bench-f16.log'"
 step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-step.txt'"
 step autospace-step "$t_auto" $W evolve-space --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
+# The ImageNet-layout methods at 224 (proxyless, evolve-space, zero-shot): images/s and memory per batch.
+step imagenet "$t_img" bash -c "$I --device gpu $img_args --out '$out/imagenet-folder.json' 2> '$out/imagenet-folder.log'"
 if [ "$t_lat" != 0 ] && [ -f .devrun/lpt.mjs.xz ]; then step latency-gpu "$t_lat" bash -c "OUT='$out' LPT_TIMEOUT_S=$((t_lat / 2 - 2)) bash scripts/device-latency-gpu.sh run"; fi
 step summary 10 node scripts/device-summary.mjs "$out"
 log "done, $fails failed step(s)"

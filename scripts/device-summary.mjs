@@ -220,6 +220,18 @@ if (steps) {
   if (ev) lines.push(`| AutoSpace step (weight + fitness, mean) | ${fmt(ev.msPerStep, 1)} | | |`);
   lines.push('', (steps.match(/^adapter: .*$/m) ?? [''])[0], '');
 }
+// ---- ImageNet layout at 224 (bench/imagenet-folder.ts) ------------------------------------------
+const img = json('imagenet-folder.json');
+if (img?.rows?.length) {
+  const mib = (b) => fmt(b / 2 ** 20, 0);
+  lines.push(`## ImageNet layout at ${img.size} (${img.folder})`, '');
+  lines.push('| method | batch | s/step | images/s | peak tensors MiB | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|');
+  for (const r of img.rows)
+    lines.push(
+      `| ${r.method} | ${r.batch} | ${fmt(r.secondsPerStep, 3)} | ${fmt(r.imagesPerSecond, 1)} | ${mib(r.peakTensorBytes)} | ${mib(r.peakRssBytes)} |`,
+    );
+  lines.push('');
+}
 lines.push('## Steps', '', '```', log.trim(), '```', '');
 writeFileSync(join(dir, 'summary.md'), lines.join('\n'));
 process.stdout.write(`wrote ${join(dir, 'summary.md')}\n`);

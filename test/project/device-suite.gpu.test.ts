@@ -1,6 +1,7 @@
 /**
  * The device suite end to end at CI size on lavapipe: the esbuild bundles the GPU machine runs (the
- * CLI and the ProxylessNAS step benchmark), every step of scripts/device-suite.sh, and the summary.
+ * CLI, the ProxylessNAS step benchmark and the ImageNet-folder benchmark), every step of
+ * scripts/device-suite.sh, and the summary.
  * Grouped and ungrouped scoring must agree.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,13 +14,14 @@ const root = resolve(__dirname, '..', '..');
 const work = join(root, '.scratch', `device-suite-${process.pid}`);
 
 describe('device suite (SUITE_SIZE=tiny)', () => {
-  it('bundles the CLI and the step benchmark, runs every step and writes a summary', () => {
+  it('bundles the CLI and the two benchmarks, runs every step and writes a summary', () => {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     try {
       const bundle = join(work, 'wgnas.mjs');
       const stepBundle = join(work, 'proxyless-step.mjs');
-      execFileSync('bash', ['scripts/device-bundle.sh', bundle, stepBundle], { cwd: root, stdio: 'pipe' });
+      const imagenetBundle = join(work, 'imagenet-folder.mjs');
+      execFileSync('bash', ['scripts/device-bundle.sh', bundle, stepBundle, imagenetBundle], { cwd: root, stdio: 'pipe' });
       const out = join(work, 'out');
       execFileSync('bash', ['scripts/device-suite.sh'], {
         cwd: root,
@@ -30,6 +32,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
           OUT: out,
           WGNAS_CLI: `node ${bundle}`,
           WGNAS_PROXYLESS_STEP: `node ${stepBundle}`,
+          WGNAS_IMAGENET_BENCH: `node ${imagenetBundle}`,
           WGNAS_SHADER_DIR: join(root, 'shaders'),
           WGNAS_CACHE_DIR: join(work, 'cache'),
         },
@@ -59,6 +62,19 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);
+      // The ImageNet-layout methods at 224, one row each at batch 1, tabled in the summary.
+      const img = JSON.parse(readFileSync(join(out, 'imagenet-folder.json'), 'utf8'));
+      expect(img.size).toBe(224);
+      expect(img.rows.map((r: { method: string; batch: number }) => `${r.method} ${r.batch}`)).toEqual([
+        'proxyless 1',
+        'evolve 1',
+        'zeroshot 1',
+      ]);
+      for (const r of img.rows) {
+        expect(r.imagesPerSecond).toBeGreaterThan(0);
+        expect(r.peakTensorBytes).toBeGreaterThan(0);
+      }
+      expect(summary).toMatch(/\| evolve \| 1 \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \|/);
       // The ungrouped run scored the first cells of the grouped one: the same scores.
       const m = summary.match(/on the (\d+) common cells: largest relative difference (\d\.\d+e[+-]\d+)/)!;
       expect(Number(m[1])).toBe(3);
