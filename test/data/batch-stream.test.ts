@@ -88,8 +88,10 @@ describe('batch sources', () => {
       await src.batchAt(k);
       expect((src as unknown as { held: number }).held).toBeLessThanOrEqual(2);
     }
-    // A prefetch forgotten by a jump still finishes (and is then dropped): at most three decode at once.
-    expect(most()).toBeLessThanOrEqual(3);
+    // A prefetch forgotten by a jump still finishes (and is then dropped). How many of those overlap
+    // depends on the machine's load, so the bound is the deterministic one: the two live batches
+    // plus one forgotten prefetch per jump (3 jumps above), never the whole split.
+    expect(most()).toBeLessThanOrEqual(2 + 3);
     const pre = new Prefetcher<number>(async (k) => {
       if (k === 1) throw new Error('bad image 1');
       return k;
