@@ -20,6 +20,7 @@ import { UsageError } from './errors.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
 import { type EVOLVE_OPTIONS, parseSeeds } from './specs/evolve-space.js';
+import { noWorkerNote } from './redis.js';
 
 type Values = ValuesOf<typeof EVOLVE_OPTIONS> & { redis: string };
 
@@ -97,8 +98,7 @@ export async function evolveQueued(
       `evolve-space: ${todo.length} evolution(s) (seeds ${todo.map((r) => r.seed).join(',') || 'none'}) on the ${device} workers of ${v.queue}${stored.size ? `, ${stored.size} found in the result store` : ''}\n`,
     );
     for (const r of todo) await client.submitJob('evolve-run', { evolve: r.evolve, keys: [r.key] });
-    if (todo.length && (await client.workersAlive()) === 0)
-      io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${device}' on each machine\n`);
+    if (todo.length && (await client.workersAlive()) === 0) io.err(noWorkerNote(v.queue, device));
     bar.update(bySeed.size);
     while (client.pendingCount) {
       for (const [k, r] of await client.next()) write(seedOf.get(k)!, r);

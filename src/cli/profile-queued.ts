@@ -10,7 +10,7 @@ import type { TableSource } from '../latency/table-writer.js';
 import { codeVersion } from '../queue/code-version.js';
 import type { ProfileSettings } from '../queue/jobs.js';
 import { openProfileClient, queuedTableSource } from '../queue/profile.js';
-import { checkRedis } from './redis.js';
+import { checkRedis, noWorkerNote } from './redis.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
 import type { PROFILE_OPTIONS } from './specs/profile.js';
@@ -63,8 +63,7 @@ export async function queuedProfileSource(
       io.err(
         `profiling ${todo.length} ops as ${jobs} job(s) on the ${v.device} workers of ${v.queue}${found.length ? ` (${found.join(', ')})` : ''}\n`,
       );
-      if (jobs && (await client.workersAlive()) === 0)
-        io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${v.device}' on each machine\n`);
+      if (jobs && (await client.workersAlive()) === 0) io.err(noWorkerNote(v.queue, v.device));
     },
   });
   return { ...source, close: () => client.close() };

@@ -10,3 +10,7 @@ export async function checkRedis(url: string): Promise<void> {
     throw e;
   }
 }
+
+/** The submitter's note when jobs wait and no worker is alive on the queue (score, profile, evolve-space). */
+export const noWorkerNote = (queue: string, device: string): string =>
+  `no worker is alive on ${queue} yet: start 'wgnas worker --redis URL --device ${device}' on each machine\n`;

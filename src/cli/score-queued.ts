@@ -17,6 +17,7 @@ import type { RunContext } from './run.js';
 import { scoredOf, withAggregates } from './score-rows.js';
 import type { ValuesOf } from './spec.js';
 import type { SCORE_OPTIONS } from './specs/score.js';
+import { noWorkerNote } from './redis.js';
 
 export interface QueuedScoreRun {
   cells: readonly Nb201Cell[];
@@ -112,8 +113,7 @@ export async function scoreQueued(
       );
     }
     const workers = await client.workersAlive();
-    if (workers === 0 && missing.length)
-      io.err(`no worker is alive on ${v.queue} yet: start 'wgnas worker --redis URL --device ${r.device}' on each machine\n`);
+    if (workers === 0 && missing.length) io.err(noWorkerNote(v.queue, r.device));
     bar.update(kept.size + fresh.size, `${workers} workers`);
     while (client.pendingCount) {
       take(await client.next());
