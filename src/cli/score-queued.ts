@@ -43,6 +43,8 @@ export function scoreSettingsOf(o: ZeroShotOptions, proxies: string[], dataset: 
     dataHash: batchHash(o.batch!),
     codeVersion: codeVersion(),
     device,
+    init: o.init ?? 'pytorch',
+    inputs: o.inputs ?? 'data',
   };
 }
 

@@ -45,8 +45,13 @@ export function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, d
     '--cells-per-stage': v['cells-per-stage'],
     '--device': device,
     '--dataset': v.dataset,
+    '--init': v.init,
+    '--inputs': v.inputs,
   };
 }
+
+/** Settings an --evaluated file written before they existed was written with. */
+export const EVALUATED_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
 
 export interface Nb201SearchValues {
   strategy: string;

@@ -41,7 +41,7 @@ export function imageFloats(batch: ProxyBatch): number {
 export interface NetContext {
   readonly backend: Backend;
   readonly factory: NetFactory;
-  /** PyTorch-initialised from `seed`, built once per network (a pass that changes it runs last). */
+  /** Initialised from `seed` (PyTorch's defaults unless the run asks otherwise), built once per network (a pass that changes it runs last). */
   readonly net: ScorableNet;
   readonly batch: ProxyBatch;
   /** batch.x on the backend, [n, 3, size, size]. */

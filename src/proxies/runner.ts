@@ -5,6 +5,7 @@
  * released before the next.
  */
 import type { Backend } from '../backend/index.js';
+import type { InitMode } from '../nn/init.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 import { Rng } from '../util/rng.js';
 import {
@@ -66,13 +67,18 @@ async function runPass(p: PassPlan, ctx: NetContext, scores: Record<string, numb
   }
 }
 
-/** Scores any network on a batch (32×32 unless batch.size says otherwise); the factory is called once (again for Zen-score's copy). */
+/**
+ * Scores any network on a batch (32×32 unless batch.size says otherwise); the factory is called
+ * once (again for Zen-score's copy). `init` initialises the network the passes share (proxies whose
+ * definition fixes an init, VKDNW's and Zen's, build their own).
+ */
 export async function scoreNet(
   backend: Backend,
   factory: NetFactory,
   proxyNames: readonly string[],
   batch: ProxyBatch,
   seed = 0,
+  init: InitMode = 'pytorch',
 ): Promise<CellScores> {
   const plans = plan(proxyNames);
   checkBatch(batch, 'scoreNet');
@@ -83,14 +89,14 @@ export async function scoreNet(
   const y = backend.upload(batch.y, [n]);
   let net: ScorableNet | null = null;
   try {
-    net = factory.build('pytorch', new Rng(seed));
+    net = factory.build(init, new Rng(seed));
     let mutated = false;
     for (const p of plans) {
       if (p.pass.mutatesNet && mutated) {
         // A second pass that changes the network gets an identical fresh copy.
         net.dispose();
         net = null;
-        net = factory.build('pytorch', new Rng(seed));
+        net = factory.build(init, new Rng(seed));
       }
       mutated ||= p.pass.mutatesNet ?? false;
       const ctx: NetContext = { backend, factory, net, batch, x, y, seed };
@@ -125,6 +131,7 @@ export async function scoreNetsGrouped(
   proxyNames: readonly string[],
   batch: ProxyBatch,
   seed = 0,
+  init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
   const bad = resolveProxies(proxyNames).filter((p) => !p.groupable);
   if (bad.length)
@@ -140,7 +147,7 @@ export async function scoreNetsGrouped(
   const nets: ScorableNet[] = [];
   const out: CellScores[] = factories.map(() => ({ scores: {}, timeMs: {} }));
   try {
-    for (const f of factories) nets.push(f.build('pytorch', new Rng(seed)));
+    for (const f of factories) nets.push(f.build(init, new Rng(seed)));
     const ctxs: NetContext[] = nets.map((net, i) => ({ backend, factory: factories[i], net, batch, x, y, seed }));
     for (const p of plans) {
       if (!ctxs.length) break;

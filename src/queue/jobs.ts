@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { EvolveConfig } from '../autospace/evolve.js';
 import type { DeviceKind } from '../backend/index.js';
+import type { InitMode } from '../nn/init.js';
+import type { ProxyInputs } from '../proxies/batch.js';
 
 /**
  * Job kinds: a shard of architectures to score (`wgnas score --redis`) and one search child
@@ -31,6 +33,9 @@ export interface ScoreSettings {
   /** codeVersion() of the submitter: a worker running other code refuses the job. */
   codeVersion: string;
   device: DeviceKind;
+  /** The networks' init and what they see (absent: 'pytorch' and 'data'). */
+  init?: InitMode;
+  inputs?: ProxyInputs;
 }
 
 export interface ScoreJobData {
@@ -131,6 +136,8 @@ function settingsText(s: ScoreSettings): string {
     s.dataHash,
     s.codeVersion,
     s.device,
+    // Only when not the defaults, so the keys of results stored before these settings stay valid.
+    ...((s.init ?? 'pytorch') !== 'pytorch' || (s.inputs ?? 'data') !== 'data' ? [s.init ?? 'pytorch', s.inputs ?? 'data'] : []),
   ]);
 }
 

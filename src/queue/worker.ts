@@ -124,6 +124,8 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       group: s.group,
       net: { ...NB201_DEFAULT, channels: s.channels, cellsPerStage: s.cellsPerStage, numClasses: ds.classes },
       batch,
+      init: s.init,
+      inputs: s.inputs,
     });
     slot.scorers.set(k, scorer);
     return scorer;

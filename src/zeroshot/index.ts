@@ -1,5 +1,5 @@
 /** The zero-shot method on NAS-Bench-201: a fixed minibatch, a cell scorer, aggregators on top. */
-export { proxyBatch } from './batch.js';
+export { PROXY_INPUTS, type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 export {
   addAggregates,
   addVote,

@@ -4,6 +4,7 @@
  * aggregators (the vote) on top.
  */
 import type { Backend } from '../backend/index.js';
+import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import {
   type CellScores,
@@ -15,13 +16,15 @@ import {
   scoreNetsGrouped,
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
-import { proxyBatch } from './batch.js';
+import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 import { autoGroupSize, groupDevice } from './group-size.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
   /** Seeds the weight initialisation (and Zen's Gaussian input). */
   seed?: number;
+  /** The shared networks' initialisation (default PyTorch's). */
+  init?: InitMode;
 }
 
 /** Scores one NAS-Bench-201 cell (its network built as `opts.net`, NB201's by default). */
@@ -32,7 +35,7 @@ export function scoreCell(
   batch: ProxyBatch,
   opts: ScoreOptions = {},
 ): Promise<CellScores> {
-  return scoreNet(backend, nb201Factory(backend, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0);
+  return scoreNet(backend, nb201Factory(backend, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0, opts.init);
 }
 
 export interface ZeroShotOptions {
@@ -46,6 +49,13 @@ export interface ZeroShotOptions {
   group?: number | 'auto';
   /** The minibatch to score on (a --dataset's); default: the bundled CIFAR-10 subset's, drawn by `seed`. */
   batch?: ProxyBatch;
+  /**
+   * Initialisation of the networks ('pytorch', the default: the PyTorch reference scores'; 'kaiming':
+   * kaiming-normal, AZ-NAS's and VKDNW's code). VKDNW and Zen keep the init their definitions fix.
+   */
+  init?: InitMode;
+  /** 'gaussian': N(0, 1) images instead of the batch's (drawn from `seed`); default 'data'. */
+  inputs?: ProxyInputs;
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
@@ -75,7 +85,7 @@ export class ZeroShotScorer {
     readonly opts: ZeroShotOptions = ZERO_SHOT_DEFAULTS,
   ) {
     this.proxies = expandProxyNames(proxyNames);
-    this.batch = opts.batch ?? proxyBatch(opts.batchSize, opts.seed);
+    this.batch = withInputs(opts.batch ?? proxyBatch(opts.batchSize, opts.seed), opts.inputs ?? 'data', opts.seed);
   }
 
   /** The group size 'auto' settled on (after the first architecture), if asked for 'auto'. */
@@ -127,6 +137,7 @@ export class ZeroShotScorer {
       this.proxies,
       this.batch,
       this.opts.seed,
+      this.opts.init,
     );
     const each = (performance.now() - t0) / Math.max(1, cells.length);
     return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
@@ -134,7 +145,8 @@ export class ZeroShotScorer {
 
   async score(cell: Nb201Cell): Promise<ScoredCell> {
     const t0 = performance.now();
-    const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net: this.opts.net, seed: this.opts.seed });
+    const { net, seed, init } = this.opts;
+    const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net, seed, init });
     return { arch: formatArch(cell), scores: r.scores, timeMs: performance.now() - t0 };
   }
 }

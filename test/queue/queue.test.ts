@@ -4,7 +4,7 @@
  * machine; a worker SIGKILLed mid-job loses nothing and duplicates nothing; a Redis restarted
  * mid-run (its data gone) still ends in the full output; a job that always fails ends failed with
  * its error after the configured tries; SIGTERM lets a worker finish its job; an unreachable
- * --redis is one line naming the flag, at once.
+ * --redis is one line naming the flag, at once; --init and --inputs reach the workers.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,23 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
     const totals = ws.map((w) => jobTotals(w.stderr()));
     expect(totals.reduce((s, t) => s + t.scored, 0)).toBe(6);
     expect(totals.filter((t) => t.scored > 0).length).toBeGreaterThan(1);
+  });
+
+  it('--init kaiming --inputs gaussian travel with the jobs: the workers compute what a local run does', SLOW, async () => {
+    const n = ns();
+    const w = worker(n);
+    await w.ready;
+    const setup = ['--init', 'kaiming', '--inputs', 'gaussian'];
+    const local = join(tmp, 'kaiming-local.csv');
+    const queued = join(tmp, 'kaiming-queued.csv');
+    const r1 = await wgnasInProcess([...SCORE, ...setup, '--out', local]);
+    expect(r1.code, r1.err).toBe(0);
+    const r2 = await wgnasInProcess([...SCORE, ...setup, '--redis', redis.url, '--queue', n, '--out', queued]);
+    expect(r2.code, r2.err).toBe(0);
+    expect(withoutTime(queued)).toEqual(withoutTime(local));
+    expect(withoutTime(local)[0].wrcor).not.toBe(withoutTime(ref)[0].wrcor);
+    w.kill('SIGTERM');
+    expect((await w.exited).code, w.stderr()).toBe(0);
   });
 
   it(

@@ -266,6 +266,8 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
       seed: v.seed,
       net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
       batch,
+      init: v.init,
+      inputs: v.inputs,
     });
     const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
     scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));

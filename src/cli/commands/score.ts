@@ -45,6 +45,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     seed: v.seed,
     group,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
+    init: v.init,
+    inputs: v.inputs,
   };
   // Population-level scores (vote, az_nas, ensemble): recomputed over every row at the end.
   const aggs = requestedAggregators(proxyNames).map((a) => a.name);
@@ -134,8 +136,11 @@ function openScoreStream(
       '--cells-per-stage': o.net.cellsPerStage,
       '--device': device,
       '--dataset': dataset,
+      '--init': o.init ?? 'pytorch',
+      '--inputs': o.inputs ?? 'data',
     },
-    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10' },
+    // Files written before a setting existed were written with its default.
+    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -24,7 +24,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
-import { checkEvaluatedOrigin, evaluatedLogSettings, printNb201Result } from '../search-report.js';
+import { checkEvaluatedOrigin, EVALUATED_UNRECORDED, evaluatedLogSettings, printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
@@ -90,6 +90,8 @@ async function nb201Run(
     seed,
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: data.classes },
     batch: data.batch,
+    init: v.init,
+    inputs: v.inputs,
   });
   const pop = new PopulationScorer(proxy);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
@@ -154,7 +156,7 @@ function openEvaluatedLog(
 ): EvaluatedLog {
   const stream = new RowStream(path, {
     settings: evaluatedLogSettings(v, device),
-    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10' },
+    unrecorded: EVALUATED_UNRECORDED,
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -4,6 +4,7 @@ import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, seed, text } from '../spec.js';
+import { PROXY_INPUTS } from '../../proxies/batch.js';
 
 /** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
@@ -23,6 +24,14 @@ export const proxyBatch = int({
   min: 2,
 });
 export const proxySeed = seed(0, 'weight-init and batch seed');
+export const proxyInit = oneOf(['pytorch', 'kaiming'], {
+  help: "initialisation of the scored networks: 'pytorch' PyTorch's defaults (what the PyTorch reference scores use), 'kaiming' kaiming-normal weights and zero biases (AZ-NAS's and VKDNW's code); vkdnw and zen keep the init their definitions fix",
+  default: 'pytorch',
+});
+export const proxyInputs = oneOf(PROXY_INPUTS, {
+  help: "what the networks see: 'data' the --dataset minibatch, 'gaussian' N(0, 1) images drawn from --seed (AZ-NAS's published NAS-Bench-201 setup; the labels stay the minibatch's)",
+  default: 'data',
+});
 export const cellsPerStage = int({ help: 'network depth per stage (NAS-Bench-201: 5)', default: 5, min: 1, max: 32 });
 export const quiet = flag({ help: 'no progress bar on stderr (it is also off when stderr is not a terminal)' });
 export const backend = oneOf(['onednn', 'xnnpack'], { help: 'native profiler library', default: 'onednn' });

@@ -9,6 +9,8 @@ import {
   NB201_DISTINCT_CELLS,
   proxyBatch,
   proxyListChoices,
+  proxyInit,
+  proxyInputs,
   proxySeed,
   quiet,
 } from './common.js';
@@ -60,6 +62,8 @@ export const SCORE_OPTIONS = {
   }),
   batch: proxyBatch,
   seed: proxySeed,
+  init: proxyInit,
+  inputs: proxyInputs,
   dataset,
   group: text({
     help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",
