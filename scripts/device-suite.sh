@@ -56,15 +56,19 @@ if command -v nvidia-smi >/dev/null; then
 fi
 log "memory budget of --group auto: ${WGNAS_GPU_MEMORY_BYTES:-twice maxBufferSize, at most 16 GiB}"
 step info 15 bash -c "$W info --json > '$out/info.json'"
+# The compute steps name --device gpu: without an adapter they fail instead of running on the CPU backend.
+if [ "$size" = large ] && grep -qiE 'llvmpipe|lavapipe|swiftshader' "$out/info.json" 2>/dev/null; then
+  log "WARNING: the WebGPU adapter is a software one (info.json): these are not hardware GPU figures"
+fi
 step info-unsafe 15 bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W info --json > '$out/info-unsafe.json'"
 # Tile tuning first (cached per adapter in WGNAS_CACHE_DIR), so every later step runs the tuned tile.
 if [ "$t_tune" != 0 ]; then step autotune "$t_tune" bash -c "$W bench --autotune > '$out/autotune.log' 2>&1"; else log "autotune skipped at size $size"; fi
 # WRCor over the cells (all of NAS-Bench-201 on a GPU), groups sized from the adapter's memory.
-step score-all "$t_all" partial $W score $allsel --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --out "$out/score-all.csv"
+step score-all "$t_all" partial $W score --device gpu $allsel --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --out "$out/score-all.csv"
 # The first scored cells again, one at a time: grouped and ungrouped scores must agree.
 if [ -s "$out/score-all.csv" ]; then
   tail -n +2 "$out/score-all.csv" | head -n "$parity" | cut -d, -f1 | tr -d '"' > "$out/parity-archs.txt"
-  step score-1 "$t_one" $W score --archs "$out/parity-archs.txt" --batch "$batch" --seed 0 $net --group 1 --quiet --out "$out/score-group1.csv"
+  step score-1 "$t_one" $W score --device gpu --archs "$out/parity-archs.txt" --batch "$batch" --seed 0 $net --group 1 --quiet --out "$out/score-group1.csv"
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
@@ -77,7 +81,7 @@ done
 # f16 operands (and what the unsafe Dawn features expose) against our f32 matmul on the same shapes.
 step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md' 2> '$out/bench-f16.log'"
 step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-step.txt'"
-step autospace-step "$t_auto" $W evolve-space --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
+step autospace-step "$t_auto" $W evolve-space --device gpu --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
 # The ImageNet-layout methods at 224 (proxyless, evolve-space, zero-shot): images/s and memory per batch.
 step imagenet "$t_img" bash -c "$I --device gpu $img_args --out '$out/imagenet-folder.json' 2> '$out/imagenet-folder.log'"
 if [ "$t_lat" != 0 ] && [ -f .devrun/lpt.mjs.xz ]; then step latency-gpu "$t_lat" bash -c "OUT='$out' LPT_TIMEOUT_S=$((t_lat / 2 - 2)) bash scripts/device-latency-gpu.sh run"; fi
