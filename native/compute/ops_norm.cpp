@@ -71,10 +71,33 @@ WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* 
   }
 }
 
+// The tail both backwards share: dβ = Σ dy, dγ = Σ dy x̂ from the sums, then
+// dx = a dy + b (x - m) + k, with dy read from g (the masked dy staged in dx itself for ReLU6).
+// Always inlined, as bnChannelStats, so each ISA clone of the callers vectorises its own copy.
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void bnBackwardApply(const ChannelView& v, const float* g, const float* x, float* dx, float m, float is, float gamma,
+                            double sdy, double sdyxm, float* dgamma, float* dbeta) {
+  const double M = static_cast<double>(v.N * v.HW);
+  double sdyx = sdyxm * is;
+  *dbeta = static_cast<float>(sdy);
+  *dgamma = static_cast<float>(sdyx);
+  double gi = gamma * static_cast<double>(is);
+  float a = static_cast<float>(gi);
+  float b = static_cast<float>(-gi * is * sdyx / M);
+  float k = static_cast<float>(-gi * sdy / M);
+  for (size_t n = 0; n < v.N; n++) {
+    const float* d = g + n * v.planeStride;
+    const float* p = x + n * v.planeStride;
+    float* q = dx + n * v.planeStride;
+    for (size_t i = 0; i < v.HW; i++) q[i] = a * d[i] + b * (p[i] - m) + k;
+  }
+}
+
 // dβ = Σ dy, dγ = Σ dy x̂, dx = γ σ⁻¹ (dy - dβ / M - x̂ dγ / M) for one channel.
 WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const float* x, float* dx, float m, float is,
                                     float gamma, float* dgamma, float* dbeta) {
-  const double M = static_cast<double>(v.N * v.HW);
   double sdy = 0, sdyxm = 0;  // Σ dy, Σ dy (x - m)
   for (size_t n = 0; n < v.N; n++) {
     const float* g = dy + n * v.planeStride;
@@ -84,19 +107,7 @@ WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const
     sdy += a;
     sdyxm += b;
   }
-  double sdyx = sdyxm * is;
-  *dbeta = static_cast<float>(sdy);
-  *dgamma = static_cast<float>(sdyx);
-  double gi = gamma * static_cast<double>(is);
-  float a = static_cast<float>(gi);
-  float b = static_cast<float>(-gi * is * sdyx / M);
-  float k = static_cast<float>(-gi * sdy / M);
-  for (size_t n = 0; n < v.N; n++) {
-    const float* g = dy + n * v.planeStride;
-    const float* p = x + n * v.planeStride;
-    float* q = dx + n * v.planeStride;
-    for (size_t i = 0; i < v.HW; i++) q[i] = a * g[i] + b * (p[i] - m) + k;
-  }
+  bnBackwardApply(v, dy, x, dx, m, is, gamma, sdy, sdyxm, dgamma, dbeta);
 }
 
 // relu6(batch norm) of one channel without the batch norm's output: z = min(max(x a + b, 0), 6).
@@ -121,7 +132,6 @@ WGNAS_CLONES void bnRelu6ForwardChannel(const ChannelView& v, const float* x, fl
 // staged in dx, plane by plane (L1-resident), so that every loop is a plain vector loop.
 WGNAS_CLONES void bnRelu6BackwardChannel(const ChannelView& v, const float* dz, const float* x, float* dx, float m, float is,
                                          float gamma, float beta, float* dgamma, float* dbeta) {
-  const double M = static_cast<double>(v.N * v.HW);
   const float fa = is * gamma, fb = beta - m * fa;
   double sdy = 0, sdyxm = 0;
   for (size_t n = 0; n < v.N; n++) {
@@ -137,18 +147,7 @@ WGNAS_CLONES void bnRelu6BackwardChannel(const ChannelView& v, const float* dz, 
     sdy += a;
     sdyxm += b;
   }
-  double sdyx = sdyxm * is;
-  *dbeta = static_cast<float>(sdy);
-  *dgamma = static_cast<float>(sdyx);
-  double gi = gamma * static_cast<double>(is);
-  float a = static_cast<float>(gi);
-  float b = static_cast<float>(-gi * is * sdyx / M);
-  float k = static_cast<float>(-gi * sdy / M);
-  for (size_t n = 0; n < v.N; n++) {
-    const float* p = x + n * v.planeStride;
-    float* q = dx + n * v.planeStride;
-    for (size_t i = 0; i < v.HW; i++) q[i] = a * q[i] + b * (p[i] - m) + k;
-  }
+  bnBackwardApply(v, dx, x, dx, m, is, gamma, sdy, sdyxm, dgamma, dbeta);
 }
 
 // Planes of at most kSmallPlane pixels (MBConv's last stages: 4x4, 2x2) take the loops below: the
