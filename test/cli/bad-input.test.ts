@@ -210,7 +210,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--reference is not used with --scores/, 'correlate', '--reference', '--scores', fx.scoresCsv),
     c2(/--batch is not used with --scores/, 'correlate', '--scores', fx.scoresCsv, '--batch', '8'),
     c2(/--out is not used with --scores/, 'correlate', '--scores', fx.scoresCsv, '--out', OUT),
-    c2(/unknown proxy 'foo' in --proxies/, 'correlate', '--scores', fx.scoresCsv, '--proxies', 'foo'),
+    c1(/--proxies: foo not in .*scores\.csv \(columns: /, 'correlate', '--scores', fx.scoresCsv, '--proxies', 'foo'),
     c1(/--proxies: synflow not in .*scores\.csv/, 'correlate', '--scores', fx.scoresCsv, '--proxies', 'synflow'),
     c2(/cannot read scores file .*nope\.csv \(--scores\): no such file/, 'correlate', '--scores', join(root, 'nope.csv')),
     c2(/--scores .* is a directory/, 'correlate', '--scores', root),

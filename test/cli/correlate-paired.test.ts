@@ -76,6 +76,42 @@ describe('correlate --versus / --paired', () => {
     expect(rows.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['params wrcor', 'params naswot']);
   });
 
+  it("compares columns that are not proxy names (another tool's scores, an ensemble under study)", async () => {
+    const own = join(tmp, 'own.csv');
+    writeFileSync(own, 'arch,mine,theirs\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},${-wrcor[i]}`).join('\n') + '\n');
+    const r = await wgnasInProcess([
+      'correlate',
+      '--scores',
+      own,
+      '--proxies',
+      'mine',
+      '--versus',
+      'theirs',
+      '--bootstrap',
+      '50',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const row = pairedRow(r.out, 'mine', 'theirs');
+    expect(Number(row[5])).toBeCloseTo(2 * Number(row[3]), 3);
+    // Registry names keep matching in any case.
+    const upper = await wgnasInProcess([
+      'correlate',
+      '--scores',
+      file,
+      '--proxies',
+      'PARAMS',
+      '--versus',
+      'WRCor',
+      '--bootstrap',
+      '50',
+    ]);
+    expect(upper.code, upper.err).toBe(0);
+    pairedRow(upper.out, 'params', 'wrcor');
+    const missing = await wgnasInProcess(['correlate', '--scores', own, '--proxies', 'yours']);
+    expect(missing.code).toBe(1);
+    expect(missing.err.trim()).toMatch(/^wgnas correlate: --proxies: yours not in .*own\.csv \(columns: mine, theirs\)$/);
+  });
+
   it('bad input: one line, before any work', async () => {
     const zero = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcor', '--bootstrap', '0']);
     expect(zero.code).toBe(2);
@@ -86,8 +122,10 @@ describe('correlate --versus / --paired', () => {
     const absent = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'vkdnw_agg']);
     expect(absent.code).toBe(1);
     expect(absent.err).toContain('vkdnw_agg');
+    // Any column may be named; one the files lack is named back with the columns they have.
     const unknown = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcorr']);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/--versus: wrcorr has no column in .*columns: wrcor, naswot, params/);
     // --sample scores first: the check comes before it.
     const sampled = await wgnasInProcess(['correlate', '--sample', '5', '--paired', '--bootstrap', '0']);
     expect(sampled.code).toBe(2);

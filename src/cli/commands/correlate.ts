@@ -1,7 +1,7 @@
 import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type NaslibDataset } from '../../data/nb201-bench.js';
 import { findDataFile } from '../../data/paths.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
-import { AGGREGATORS } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import {
   type BootstrapOptions,
   kendallDifference,
@@ -234,12 +234,23 @@ function readScoreFiles(
   return out;
 }
 
+/** A registry name in any case ('WRCor' -> 'wrcor'); any other column name as given. */
+function columnName(p: string): string {
+  const lower = p.toLowerCase();
+  return lower === 'all' || PROXIES.has(lower) || AGGREGATORS.has(lower) ? lower : p;
+}
+
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
   checkPaired(v);
+  v = { ...v, proxies: v.proxies?.map(columnName), versus: v.versus?.map(columnName) };
   // --versus names are columns too (an aggregate by its own name, not its members').
   const asked = v.proxies ? [...v.proxies, ...(v.versus ?? [])] : undefined;
   const aggs = [...AGGREGATORS.keys()].filter((a) => asked?.some((p) => p === a || p === 'all'));
-  const only = asked ? expandProxyNames(asked).concat(aggs) : undefined;
+  // Registry names expand to their members; other names are columns of the files (checked when read).
+  const registered = (p: string) => p === 'all' || PROXIES.has(p) || AGGREGATORS.has(p);
+  const only = asked
+    ? [...expandProxyNames(asked.filter(registered)), ...asked.filter((p) => !registered(p)), ...aggs]
+    : undefined;
   const scored = readScoreFiles(v.scores, only, accuracyOf(v.dataset));
   const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));
   if (absent.length)

@@ -72,10 +72,8 @@ export const CORRELATE_SCORES_OPTIONS = {
     noun: 'scores file',
   }),
   proxies: list({
-    help: 'only these columns (default: every proxy column of the files)',
-    choices: proxyListChoices,
+    help: "only these columns (default: every proxy column of the files): proxy names (an aggregate is computed from its members' columns) or any other column of the files",
     noun: 'proxy',
-    ignoreCase: true,
   }),
   dataset: oneOf(['cifar10', 'cifar100', 'ImageNet16-120'] as const, {
     help: "ground truth: CIFAR-10 validation accuracy (9445 cells), or NASLib's CIFAR-100 / ImageNet16-120 accuracies (zc_nasbench201.json, 725 cells; others are left out)",
@@ -83,7 +81,8 @@ export const CORRELATE_SCORES_OPTIONS = {
   }),
   bootstrap,
   'bootstrap-seed': bootstrapSeed,
-  versus,
+  // Any column of the files, not only registry names (checked against the files' columns).
+  versus: { ...versus, choices: undefined, help: `${versus.help}; proxy names or any other column of the files` },
   paired,
 };
 

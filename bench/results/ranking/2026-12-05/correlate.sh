@@ -14,13 +14,5 @@ echo "fresh cells: lines 1-$((ka + kb)) of fresh.txt ($ka from fresh-a, $kb from
 npx tsx scripts/ranking-join.ts --add ensemble_r2=$R2 $D/fresh-joined.csv $D/fresh-scores.csv
 C="npx tsx src/cli/main.ts correlate --bootstrap 1000 --bootstrap-seed 0"
 $C --scores $D/fresh-joined.csv > $D/correlate-fresh-cifar10.txt
-$C --scores $D/fresh-scores.csv --proxies ensemble --versus vkdnw_agg,az_nas > $D/paired-fresh-cifar10.txt
-# Round four's ensemble against round two's on the same cells (two columns, --paired).
-npx tsx scripts/ranking-join.ts --add ensemble_r4=$R2+az_nas_progressivity --add ensemble_r2=$R2 $D/fresh-r4r2-full.csv $D/fresh-scores.csv > /dev/null
-node -e '
-const fs=require("fs");const [h,...ls]=fs.readFileSync(process.argv[1],"utf8").trim().split("\n");const c=h.split(",");
-const k=["arch","ensemble_r4","ensemble_r2","val_acc"].map(n=>c.indexOf(n));
-fs.writeFileSync(process.argv[2],[k.map(i=>c[i]).join(","),...ls.map(l=>{const v=l.split(",");return k.map(i=>v[i]).join(",")})].join("\n")+"\n");
-' $D/fresh-r4r2-full.csv $D/fresh-r4r2.csv
-rm $D/fresh-r4r2-full.csv
-$C --scores $D/fresh-r4r2.csv --paired > $D/paired-r4-r2-fresh-cifar10.txt
+# Paired: round four's ensemble (the registry's, from its members) against round two's, VKDNW_agg and AZ-NAS.
+$C --scores $D/fresh-joined.csv --proxies ensemble --versus ensemble_r2,vkdnw_agg,az_nas > $D/paired-fresh-cifar10.txt
