@@ -10,8 +10,8 @@
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to under 9 minutes (495 s with imagenet's 45 s: info 20 -> 15 s each, score-all 80 -> 60 s, bench 100 -> 95 s,
-# proxyless-step 40 -> 30 s; the call limit is 600 s, device time 900 s a session). The all-cells
+# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 60, bench 80, bench-f16 45 (f32, f16 and
+# tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
 set -uo pipefail
@@ -25,8 +25,8 @@ if [ "$size" = tiny ]; then
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
-  t_tune="${SUITE_TUNE_S:-45}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-95}"
-  t_f16="${SUITE_F16_S:-20}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-80}"
+  t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
@@ -79,7 +79,9 @@ for core in program legacy; do
   step "conv-$core" "$t_conv" bash -c "WGNAS_CONV_CORE=$core $W bench conv2d conv2d-bwd-input conv2d-bwd-weight --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-conv-$core.json' --markdown > '$out/bench-conv-$core.md' 2> '$out/bench-conv-$core.log'"
 done
 # f16 operands (and what the unsafe Dawn features expose) against our f32 matmul on the same shapes.
-step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 conv2d-f16 --shapes $shapes --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md' 2> '$out/bench-f16.log'"
+# With the tensor-core (subgroup-matrix) matmuls where the unsafe features expose them, side by side in one run.
+[ "$size" = tiny ] && only="" || only="--only 4096x4096x4096,8192x8192x8192"
+step bench-f16 "$t_f16" bash -c "WGNAS_DAWN_FLAGS='$unsafe' $W bench matmul matmul-f16 matmul-sgmat matmul-sgmat-staged --shapes $shapes $only --baselines tfjs-webgpu --repeats 5 --json '$out/bench-f16.json' --markdown > '$out/bench-f16.md' 2> '$out/bench-f16.log'"
 step proxyless-step "$t_steps" bash -c "$S $steps_args --tfjs > '$out/proxyless-step.txt'"
 step autospace-step "$t_auto" $W evolve-space --device gpu --budget-madds 12M $auto_args --history "$out/autospace-history.json" --out "$out/autospace-space.json"
 # The ImageNet-layout methods at 224 (proxyless, evolve-space, zero-shot): images/s and memory per batch.

@@ -167,14 +167,14 @@ if (bench) {
 const f16 = json('bench-f16.json');
 if (f16) {
   const f32 = new Map(f16.results.filter((r) => r.kernel === 'matmul').map((r) => [r.label, r]));
-  const rows = f16.results.filter((r) => r.kernel === 'matmul-f16' || r.kernel === 'conv2d-f16');
+  const rows = f16.results.filter((r) => r.kernel !== 'matmul');
   if (rows.length) {
     lines.push(
-      '| f16 operands, f32 accumulation | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |',
+      '| f16 operands, f32 accumulation (sgmat: tensor cores) | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |',
       '|---|---|---:|---:|---:|',
     );
     for (const r of rows) {
-      const base = r.kernel === 'matmul-f16' ? f32.get(r.label) : null;
+      const base = r.kernel.startsWith('matmul') ? f32.get(r.label) : null;
       const tf = r.baselines?.['tfjs-webgpu']?.speedup;
       lines.push(
         `| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`,

@@ -21,7 +21,7 @@ import {
 import { calibratePeak } from './calibrate.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
-import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel } from './registry.js';
+import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel, sweepShapes } from './registry.js';
 
 export {
   BASELINE_ALIASES,
@@ -36,6 +36,8 @@ export {
 export interface BenchOptions extends BaselineConfig {
   kernels: BenchKernel[];
   shapes: ShapeSet;
+  /** Only the shapes with these labels (e.g. '4096x4096x4096'); default every shape of the set. */
+  only?: readonly string[];
   warmup: number;
   repeats: number;
   baselines: BaselineName[];
@@ -153,11 +155,11 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const runners: Runner[] = await createRunners(gpu, opts.baselines, opts, log);
 
   const results: BenchResult[] = [];
-  const totalCases = opts.kernels.reduce((a, k) => a + k.shapes[opts.shapes].length, 0);
+  const totalCases = opts.kernels.reduce((a, k) => a + sweepShapes(k, opts.shapes, opts.only).length, 0);
   try {
     for (const k of opts.kernels) {
       const wantsOutput = runners.some((b) => b.covers(k));
-      for (const shape of k.shapes[opts.shapes]) {
+      for (const shape of sweepShapes(k, opts.shapes, opts.only)) {
         const label = shapeLabel(k, shape);
         log(`${k.name} ${label}`);
         const r: BenchResult = { kernel: k.name, shape, label, flops: NaN, bytes: NaN, intensity: NaN, baselines: {} };
@@ -166,7 +168,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         let cost: OpCost;
         try {
           cost = k.cost(shape);
-          kc = k.setup(backend, shape);
+          kc = await k.setup(backend, shape);
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];
           log(`  skipped: ${r.error}`);

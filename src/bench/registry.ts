@@ -71,8 +71,8 @@ export interface BenchKernel {
    * one run() at this shape: the op descriptors' cost() (summed where a run is several ops).
    */
   cost(shape: Shape): OpCost;
-  /** Uploads inputs on the backend that runs ours (GPU-only entries throw on the CPU backend). */
-  setup(backend: Backend, shape: Shape): KernelCase;
+  /** Uploads inputs on the backend that runs ours (GPU-only entries throw on the CPU backend); may compile first. */
+  setup(backend: Backend, shape: Shape): KernelCase | Promise<KernelCase>;
   /** The same op written with tfjs ops (runs on the tfjs webgpu backend, same device). */
   tfjs?(tf: Tf, shape: Shape, inputs: HostTensor[]): TfCase;
   /** The same op as gpu.js kernels (whatever mode the gpu.js baseline runs in). */
@@ -83,6 +83,12 @@ export interface BenchKernel {
   cpu?(shape: Shape, inputs: HostTensor[]): CpuCase;
   /** Parity-guard tolerance against the baselines (default atol 1e-4, rtol 1e-3). */
   tolerance?(shape: Shape): Tolerance;
+}
+
+/** The shapes of a sweep to run: all, or those whose label is in `only`. */
+export function sweepShapes(k: BenchKernel, set: ShapeSet, only?: readonly string[]): Shape[] {
+  const all = k.shapes[set];
+  return only?.length ? all.filter((s) => only.includes(shapeLabel(k, s))) : all;
 }
 
 export function shapeLabel(k: Pick<BenchKernel, 'label'>, shape: Shape): string {

@@ -48,9 +48,17 @@ export interface AdapterReport {
   limits: Record<string, number>;
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** Subgroup-matrix (cooperative-matrix) shapes and types, where the adapter has the feature. */
+  subgroupMatrixConfigs?: Array<{ componentType: string; resultComponentType: string; M: number; N: number; K: number }>;
 }
 
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
+// Requested only where offered; subgroup matrices only appear with WGNAS_DAWN_FLAGS=allow_unsafe_apis,...
+const OPTIONAL_FEATURES: GPUFeatureName[] = [
+  'timestamp-query',
+  'shader-f16',
+  'subgroups' as GPUFeatureName,
+  'chromium-experimental-subgroup-matrix' as GPUFeatureName,
+];
 
 export interface AcquireOptions {
   /** Refuse software adapters (lavapipe) — for benchmarks that must run on real hardware. */
@@ -83,6 +91,19 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
     description: adapter.info.description || adapter.info.device || adapter.info.vendor,
     isSoftware: isSoftwareAdapter(adapter.info),
   };
+}
+
+/** The adapter's subgroup-matrix configurations as plain objects (Dawn's are GPU objects), if any. */
+function subgroupMatrixConfigsOf(info: GPUAdapterInfo): AdapterReport['subgroupMatrixConfigs'] {
+  const cs = (info as unknown as { subgroupMatrixConfigs?: ArrayLike<Record<string, unknown>> }).subgroupMatrixConfigs;
+  if (!cs || !cs.length) return undefined;
+  return Array.from(cs, (c) => ({
+    componentType: String(c.componentType),
+    resultComponentType: String(c.resultComponentType),
+    M: Number(c.M),
+    N: Number(c.N),
+    K: Number(c.K),
+  }));
 }
 
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
@@ -126,6 +147,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     limits,
     subgroupMinSize: (info as unknown as { subgroupMinSize?: number }).subgroupMinSize,
     subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
+    subgroupMatrixConfigs: subgroupMatrixConfigsOf(info),
   };
   const gpu = new Gpu(device, report);
   // Opt-in f16 operands for the matmul / convolution kernels that have an f16 variant.

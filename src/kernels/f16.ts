@@ -4,11 +4,10 @@
  * (`precision: 'f16'`) or for a whole Gpu (Gpu.f16Compute, set by WGNAS_F16=1). Proxies whose
  * ranking needs f32 never ask.
  *
- * Without tensor cores this path saves memory traffic and shared memory, not FMAs. A
- * subgroup-matrix (cooperative-matrix, `chromium-experimental-subgroup-matrix`) variant is not
- * written: the Dawn in webgpu 0.6.2 knows the feature, but no adapter here exposes it (lavapipe has
- * no cooperative matrices, with or without allow_unsafe_apis), so it could not be tested. The
- * device suite's info-unsafe step records whether a GPU exposes it.
+ * Without tensor cores this path saves memory traffic and shared memory, not FMAs. The tensor-core
+ * matmul (subgroup matrices, `chromium-experimental-subgroup-matrix`) is matmul-subgroup-matrix.ts:
+ * opt-in and benchmarked only, as no adapter here exposes the feature (lavapipe reports no
+ * configurations, with or without allow_unsafe_apis).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';

@@ -6,6 +6,7 @@ import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, conv2dF16Bench,
 import { correlationBench } from './correlation.js';
 import { fitnessMixBench, fitnessMixBwdBench } from './fitness.js';
 import { matmulBench, matmulF16Bench } from './matmul.js';
+import { matmulSgmatBench, matmulSgmatStagedBench } from './matmul-sgmat.js';
 
 export function defaultRegistry(): KernelRegistry {
   return new KernelRegistry([
@@ -22,5 +23,7 @@ export function defaultRegistry(): KernelRegistry {
     copyBench,
     matmulF16Bench,
     conv2dF16Bench,
+    matmulSgmatBench,
+    matmulSgmatStagedBench,
   ]);
 }

@@ -9,7 +9,7 @@ import type { GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
-import type { ShapeSet } from '../../bench/registry.js';
+import { type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
 import { autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { UsageError } from '../args.js';
 import { deviceOf, openDevice } from '../device.js';
@@ -61,6 +61,13 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
+    // Checked before any timing or tuning: a label that no shape has is a typo.
+    if (values.only && !kernels.some((k) => sweepShapes(k, shapes, values.only).length)) {
+      const labels = [...new Set(kernels.flatMap((k) => k.shapes[shapes].map((s) => shapeLabel(k, s))))];
+      throw new UsageError(
+        `--only ${values.only.join(',')}: no shape of --shapes ${shapes} has that label (${labels.join(', ')})`,
+      );
+    }
 
     if (values.autotune && gpu) {
       log(`autotuning the matmul tile on ${gpu.name}...`);
@@ -73,7 +80,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     }
 
     // The one progress bar (count, rate, ETA) on a terminal, the per-case lines above it; in pipes the lines alone.
-    const total = kernels.reduce((a, k) => a + k.shapes[shapes].length, 0);
+    const total = kernels.reduce((a, k) => a + sweepShapes(k, shapes, values.only).length, 0);
     const bar = new Progress(
       total,
       'bench',
@@ -84,6 +91,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const report = await runBench(backend, {
       kernels,
       shapes,
+      only: values.only,
       warmup,
       repeats,
       baselines: [...new Set(baselines)],

@@ -11,6 +11,10 @@ export const BENCH_OPTIONS = {
     metavar: 'SET',
     defaultText: 'small on software adapters and the CPU backend, else default',
   }),
+  only: list({
+    help: 'only the shapes with these labels, as the tables print them (e.g. 4096x4096x4096): one or two shapes of a sweep',
+    metavar: 'LABELS',
+  }),
   repeats: int({
     help: 'timed repeats per shape',
     defaultText: '10 on software adapters and the CPU backend, else 30',

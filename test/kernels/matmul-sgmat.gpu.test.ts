@@ -1,0 +1,156 @@
+/**
+ * The subgroup-matrix matmul (src/kernels/matmul-subgroup-matrix.ts). No adapter here offers
+ * subgroup matrices, so the index math is checked through the programs' emulated form (the same
+ * generated program, each fragment a private array and the builtins plain loops) on lavapipe,
+ * for both program shapes, square and non-square fragments; the real forms are checked for the
+ * builtins they call; without the feature the op refuses in one line naming what to set. Where an
+ * adapter has the feature, the real program is compared with the reference too.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  matmulSubgroupMatrix,
+  pickSubgroupMatrixConfig,
+  prepareSubgroupMatrixMatmul,
+  type SgmatProgramKey,
+  sgmatBlock,
+  sgmatProgram,
+  sgmatProgramName,
+  subgroupMatrixProblem,
+} from '../../src/kernels/matmul-subgroup-matrix.js';
+import { Rng } from '../../src/util/rng.js';
+import { testGpu } from '../helpers/gpu.js';
+
+/** Values exact in f16 (multiples of 1/8 in [-2, 2]), so f16 operands and f32 sums are exact at these sizes. */
+function exactF16(rng: Rng, n: number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (rng.int(33) - 16) / 8;
+  return x;
+}
+
+function reference(a: Float32Array, b: Float32Array, M: number, N: number, K: number): Float32Array {
+  const c = new Float32Array(M * N);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[m * K + k] * b[k * N + n];
+      c[m * N + n] = s;
+    }
+  return c;
+}
+
+const key = (o: Partial<SgmatProgramKey>): SgmatProgramKey => ({
+  variant: 'direct',
+  frag: { M: 16, N: 16, K: 16 },
+  TM: 2,
+  TN: 2,
+  KS: 1,
+  subgroupSize: 32,
+  syntax: 'emulated',
+  ...o,
+});
+
+describe('subgroup-matrix matmul: generated programs', () => {
+  it('writes the builtins in the syntax asked, one program name per key', () => {
+    const t = sgmatProgram(key({ syntax: 'template' }));
+    expect(t).toContain('enable chromium_experimental_subgroup_matrix;');
+    expect(t).toContain('subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&A, ');
+    expect(t).toContain('subgroupMatrixStore<row_major>(&C, ');
+    expect(t).toMatch(/subgroupMatrixMultiplyAccumulate\(a1, b1, c1_1\)/);
+    const b = sgmatProgram(key({ syntax: 'bool', variant: 'staged', KS: 2 }));
+    expect(b).toContain('subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&Bs, ');
+    expect(b).toContain(', false, p.N);');
+    expect(b).toContain('subgroupBroadcastFirst(li / 32u)');
+    const e = sgmatProgram(key({}));
+    expect(e).not.toContain('subgroup_matrix');
+    const names = new Set(
+      (['template', 'bool', 'emulated'] as const).flatMap((syntax) =>
+        (['direct', 'staged'] as const).map((variant) => sgmatProgramName(key({ syntax, variant }))),
+      ),
+    );
+    expect(names.size).toBe(6);
+  });
+
+  it('picks a square f16 x f16 -> f32 configuration first', () => {
+    const f16 = (M: number, N: number, K: number) => ({ componentType: 'f16', resultComponentType: 'f32', M, N, K });
+    expect(pickSubgroupMatrixConfig(undefined)).toBeNull();
+    expect(pickSubgroupMatrixConfig([{ ...f16(8, 8, 8), resultComponentType: 'f16' }])).toBeNull();
+    expect(pickSubgroupMatrixConfig([f16(16, 8, 16), f16(16, 16, 16)])).toEqual(f16(16, 16, 16));
+    expect(pickSubgroupMatrixConfig([f16(16, 8, 16)])).toEqual(f16(16, 8, 16));
+  });
+});
+
+describe('subgroup-matrix matmul on the GPU', () => {
+  // Small fragments and few of them: lavapipe compiles the emulation's unrolled loops slowly; the
+  // index math is the same at 16x16x16 (odd tile counts and non-square fragments included).
+  const cases: Array<[string, SgmatProgramKey, number, number, number]> = [
+    ['direct 4x4x4, 2x3 fragments', key({ frag: { M: 4, N: 4, K: 4 }, TN: 3 }), 16, 24, 12],
+    ['direct 8x4x8 (non-square), 2x2', key({ frag: { M: 8, N: 4, K: 8 } }), 32, 16, 16],
+    ['staged 4x4x4, 2x1 per subgroup, 2 deep', key({ variant: 'staged', frag: { M: 4, N: 4, K: 4 }, TN: 1, KS: 2 }), 32, 16, 24],
+    [
+      'staged 4x8x4 (non-square), 1x2 per subgroup',
+      key({ variant: 'staged', frag: { M: 4, N: 8, K: 4 }, TM: 1, TN: 2 }),
+      16,
+      64,
+      12,
+    ],
+  ];
+  for (const [name, k, M, N, K] of cases) {
+    it(`emulated: ${name}, ${M}x${N}x${K}, equals the reference`, async ({ skip }) => {
+      const gpu = await testGpu();
+      if (!gpu) return skip();
+      const { BM, BN } = sgmatBlock(k);
+      expect(M % BM).toBe(0);
+      expect(N % BN).toBe(0);
+      const rng = new Rng(M * 7 + N + K);
+      const a = exactF16(rng, M * K);
+      const b = exactF16(rng, K * N);
+      const ga = gpu.upload(a, [M, K]);
+      const gb = gpu.upload(b, [K, N]);
+      const c = matmulSubgroupMatrix(gpu, k, ga, gb);
+      try {
+        expect(Array.from(await c.read())).toEqual(Array.from(reference(a, b, M, N, K)));
+      } finally {
+        for (const t of [ga, gb, c]) t.dispose();
+      }
+    });
+  }
+
+  it('refuses sizes that are not multiples of the block, and runs where the adapter has the feature', async ({ skip }) => {
+    const gpu = await testGpu();
+    if (!gpu) return skip();
+    const ga = gpu.upload(new Float32Array(40 * 16), [40, 16]);
+    const gb = gpu.upload(new Float32Array(16 * 64), [16, 64]);
+    try {
+      expect(() => matmulSubgroupMatrix(gpu, key({ TN: 4 }), ga, gb)).toThrow(
+        /M, N, K = 40, 64, 16 must be multiples of 32, 64, 16 \(the direct program's block\)/,
+      );
+    } finally {
+      ga.dispose();
+      gb.dispose();
+    }
+    const problem = subgroupMatrixProblem(gpu);
+    if (problem) {
+      await expect(prepareSubgroupMatrixMatmul(gpu)).rejects.toThrow(
+        /^matmul \(subgroup matrix\): .*(WGNAS_DAWN_FLAGS|shader-f16|configuration)/,
+      );
+      return;
+    }
+    // A GPU with subgroup matrices: the real program against the reference.
+    for (const variant of ['direct', 'staged'] as const) {
+      const k = await prepareSubgroupMatrixMatmul(gpu, { variant });
+      const { BM, BN } = sgmatBlock(k);
+      const [M, N, K] = [2 * BM, 2 * BN, 4 * k.KS * k.frag.K];
+      const rng = new Rng(1);
+      const a = exactF16(rng, M * K);
+      const b = exactF16(rng, K * N);
+      const ga2 = gpu.upload(a, [M, K]);
+      const gb2 = gpu.upload(b, [K, N]);
+      const c = matmulSubgroupMatrix(gpu, k, ga2, gb2);
+      try {
+        expect(Array.from(await c.read())).toEqual(Array.from(reference(a, b, M, N, K)));
+      } finally {
+        for (const t of [ga2, gb2, c]) t.dispose();
+      }
+    }
+  });
+});
