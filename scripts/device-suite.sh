@@ -34,7 +34,8 @@ fi
 W="${WGNAS_CLI:-npx tsx src/cli/main.ts}"                            # .devrun/env.sh points these at the bundles
 S="${WGNAS_PROXYLESS_STEP:-npx tsx bench/proxyless-step.ts}"
 I="${WGNAS_IMAGENET_BENCH:-npx tsx bench/imagenet-folder.ts}"
-unsafe='enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'
+# Exposes shader-f16 and subgroup matrices on NVIDIA (the last toggle: subgroup matrices need Vulkan's memory model).
+unsafe='enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model'
 log() { echo "[suite $(date +%T)] $*" | tee -a "$out/suite.log" >&2; }
 # step name seconds [partial] cmd...: 'partial' accepts a run cut by its time limit (rc 124).
 step() {

@@ -84,7 +84,7 @@ if (info) {
   if (unsafe?.adapter?.adapterFeatures) {
     const extra = unsafe.adapter.adapterFeatures.filter((f) => !(info.adapter.adapterFeatures ?? []).includes(f));
     lines.push(
-      `- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`,
+      `- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`,
     );
   }
   const l = info.adapter.limits ?? {};

@@ -52,7 +52,7 @@ export interface AdapterReport {
   subgroupMatrixConfigs?: Array<{ componentType: string; resultComponentType: string; M: number; N: number; K: number }>;
 }
 
-// Requested only where offered; subgroup matrices only appear with WGNAS_DAWN_FLAGS=allow_unsafe_apis,...
+// Requested only where offered; subgroup matrices appear only with the unsafe Dawn toggles (SUBGROUP_MATRIX_DAWN_FLAGS).
 const OPTIONAL_FEATURES: GPUFeatureName[] = [
   'timestamp-query',
   'shader-f16',

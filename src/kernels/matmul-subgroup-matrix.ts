@@ -25,6 +25,9 @@ import { defineUniforms } from '../gpu/uniforms.js';
 import { castF16, hasF16 } from './f16.js';
 
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+/** The Dawn toggles that expose it on NVIDIA's Vulkan driver (f16 and the Vulkan memory model are prerequisites). */
+export const SUBGROUP_MATRIX_DAWN_FLAGS =
+  'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model';
 
 /** One subgroup-matrix configuration an adapter reports (GPUAdapterInfo.subgroupMatrixConfigs). */
 export interface SubgroupMatrixConfig {
@@ -74,8 +77,10 @@ export function sgmatProgramName(k: SgmatProgramKey): string {
   return `matmul_sgmat_${k.variant}_${f.M}x${f.N}x${f.K}_${k.TM}x${k.TN}_ks${k.KS}_sg${k.subgroupSize}_${k.syntax}.wgsl`;
 }
 
+// Tint checks that fragment offsets are workgroup-uniform; the staged program's depend on the
+// subgroup's index, uniform within its subgroup only (which is what the builtins need).
 const header = (emulated: boolean) => `enable f16;
-${emulated ? '' : 'enable subgroups;\nenable chromium_experimental_subgroup_matrix;\n'}
+${emulated ? '' : 'enable subgroups;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n'}
 struct Params { M: u32, N: u32, K: u32, _a: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -245,7 +250,7 @@ export const SGMAT_PARAMS = defineUniforms(REFERENCE_PROGRAM, 'Params', { M: 'u3
 /** Why this Gpu cannot run the subgroup-matrix matmul (one line naming the fix), or null. */
 export function subgroupMatrixProblem(gpu: Gpu): string | null {
   if (!gpu.device.features.has(SUBGROUP_MATRIX_FEATURE as GPUFeatureName))
-    return `${gpu.name} does not offer ${SUBGROUP_MATRIX_FEATURE} (on NVIDIA, set WGNAS_DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia)`;
+    return `${gpu.name} does not offer ${SUBGROUP_MATRIX_FEATURE} (on NVIDIA, set WGNAS_DAWN_FLAGS=${SUBGROUP_MATRIX_DAWN_FLAGS})`;
   if (!hasF16(gpu)) return `${gpu.name} does not offer shader-f16, which the subgroup-matrix operands need`;
   if (!pickSubgroupMatrixConfig(gpu.adapter.subgroupMatrixConfigs))
     return `${gpu.name} reports no f16 x f16 -> f32 subgroup-matrix configuration (configs: ${JSON.stringify(gpu.adapter.subgroupMatrixConfigs ?? [])})`;
