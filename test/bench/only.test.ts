@@ -12,7 +12,8 @@ describe('bench --only', () => {
     const rows = r.out.split('\n').filter((l) => l.startsWith('matmul '));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/^matmul\s+64x64x64\s/);
-    const bad = await wgnasInProcess([...args, '--only', '65x65x65']);
+    // Each label is checked: one typo among good labels is refused too.
+    const bad = await wgnasInProcess([...args, '--only', '64x64x64,65x65x65']);
     expect(bad.code).toBe(2);
     expect(bad.err.trim()).toBe('wgnas bench: --only 65x65x65: no shape of --shapes tiny has that label (64x64x64, b2 33x47x29)');
   });

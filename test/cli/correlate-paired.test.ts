@@ -107,6 +107,12 @@ describe('correlate --versus / --paired', () => {
     ]);
     expect(upper.code, upper.err).toBe(0);
     pairedRow(upper.out, 'params', 'wrcor');
+    // A file's own column wins over a registry name in another case ('FLOPs' here is not 'flops').
+    const flops = join(tmp, 'flops.csv');
+    writeFileSync(flops, 'arch,FLOPs\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]}`).join('\n') + '\n');
+    const own2 = await wgnasInProcess(['correlate', '--scores', flops, '--proxies', 'FLOPs', '--bootstrap', '0']);
+    expect(own2.code, own2.err).toBe(0);
+    expect(own2.out).toMatch(/^FLOPs\s+60\s/m);
     const missing = await wgnasInProcess(['correlate', '--scores', own, '--proxies', 'yours']);
     expect(missing.code).toBe(1);
     expect(missing.err.trim()).toMatch(/^wgnas correlate: --proxies: yours not in .*own\.csv \(columns: mine, theirs\)$/);

@@ -46,12 +46,12 @@ describe('--inputs gaussian', () => {
 });
 
 describe('--init kaiming', () => {
-  it('initialises the networks the shared passes score, not the ones VKDNW builds for itself', async ({ skip }) => {
+  it('initialises the networks the shared passes score, not the ones VKDNW and Zen build for themselves', async ({ skip }) => {
     const backend = cpuTestBackend();
     if (!backend) return skip();
     const batch = proxyBatch(8, 0);
     const cell = parseArch(ARCH);
-    const names = ['az_nas_expressivity', 'wrcor', 'params', 'vkdnw'];
+    const names = ['az_nas_expressivity', 'wrcor', 'params', 'vkdnw', 'zen'];
     const score = (init: 'pytorch' | 'kaiming') =>
       new ZeroShotScorer(backend, names, { batchSize: 8, seed: 0, net: TINY, batch, init }).score(cell);
     const [py, ka] = [await score('pytorch'), await score('kaiming')];
@@ -59,6 +59,7 @@ describe('--init kaiming', () => {
     expect(ka.scores.wrcor).not.toBeCloseTo(py.scores.wrcor, 3);
     expect(ka.scores.params).toBe(py.scores.params);
     expect(ka.scores.vkdnw).toBe(py.scores.vkdnw);
+    expect(ka.scores.zen).toBe(py.scores.zen);
     // The scorer's value is scoreNet's on a kaiming-built network.
     const direct = await scoreNet(backend, nb201Factory(backend, cell, TINY), ['az_nas_expressivity'], batch, 0, 'kaiming');
     expect(direct.scores.az_nas_expressivity).toBe(ka.scores.az_nas_expressivity);

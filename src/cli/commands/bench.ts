@@ -61,13 +61,11 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
-    // Checked before any timing or tuning: a label that no shape has is a typo.
-    if (values.only && !kernels.some((k) => sweepShapes(k, shapes, values.only).length)) {
-      const labels = [...new Set(kernels.flatMap((k) => k.shapes[shapes].map((s) => shapeLabel(k, s))))];
-      throw new UsageError(
-        `--only ${values.only.join(',')}: no shape of --shapes ${shapes} has that label (${labels.join(', ')})`,
-      );
-    }
+    // Checked before any timing or tuning: a label that no shape of the named kernels has is a typo.
+    const labels = [...new Set(kernels.flatMap((k) => k.shapes[shapes].map((s) => shapeLabel(k, s))))];
+    const unknown = (values.only ?? []).filter((l) => !labels.includes(l));
+    if (unknown.length)
+      throw new UsageError(`--only ${unknown.join(',')}: no shape of --shapes ${shapes} has that label (${labels.join(', ')})`);
 
     if (values.autotune && gpu) {
       log(`autotuning the matmul tile on ${gpu.name}...`);

@@ -173,11 +173,7 @@ interface Scored {
 }
 
 /** Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line. */
-function readScoreFiles(
-  files: readonly string[],
-  only: readonly string[] | undefined,
-  accOf: (arch: string) => number | undefined,
-): Scored {
+function readScoreFiles(files: readonly string[], accOf: (arch: string) => number | undefined): Scored {
   const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
@@ -216,11 +212,19 @@ function readScoreFiles(
       out.rows.push(o);
     });
   }
+  return out;
+}
+
+/**
+ * The columns to correlate: `only` (default all), after adding each aggregate whose members every
+ * cell has (a file's own column of that name is kept as it is).
+ */
+function selectColumns(out: Scored, only: readonly string[] | undefined): Scored {
   const aggNames = [...AGGREGATORS.keys()];
   if (only) {
     const missing = only.filter((p) => !aggNames.includes(p) && !out.proxies.includes(p));
     if (missing.length)
-      throw new Error(`--proxies: ${missing.join(', ')} not in ${files.join(', ')} (columns: ${out.proxies.join(', ')})`);
+      throw new Error(`--proxies: ${missing.join(', ')} not in ${out.source} (columns: ${out.proxies.join(', ')})`);
   }
   // An aggregator (vote, az_nas, ensemble) ranks a whole population: only when every cell has every member's score.
   for (const a of AGGREGATORS.values()) {
@@ -234,15 +238,18 @@ function readScoreFiles(
   return out;
 }
 
-/** A registry name in any case ('WRCor' -> 'wrcor'); any other column name as given. */
-function columnName(p: string): string {
+/** A column of the files as named; else a registry name in any case ('WRCor' -> 'wrcor'); else as given. */
+function columnName(p: string, columns: readonly string[]): string {
+  if (columns.includes(p)) return p;
   const lower = p.toLowerCase();
   return lower === 'all' || PROXIES.has(lower) || AGGREGATORS.has(lower) ? lower : p;
 }
 
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
   checkPaired(v);
-  v = { ...v, proxies: v.proxies?.map(columnName), versus: v.versus?.map(columnName) };
+  const raw = readScoreFiles(v.scores, accuracyOf(v.dataset));
+  const named = (p: string) => columnName(p, raw.proxies);
+  v = { ...v, proxies: v.proxies?.map(named), versus: v.versus?.map(named) };
   // --versus names are columns too (an aggregate by its own name, not its members').
   const asked = v.proxies ? [...v.proxies, ...(v.versus ?? [])] : undefined;
   const aggs = [...AGGREGATORS.keys()].filter((a) => asked?.some((p) => p === a || p === 'all'));
@@ -251,7 +258,7 @@ async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunCont
   const only = asked
     ? [...expandProxyNames(asked.filter(registered)), ...asked.filter((p) => !registered(p)), ...aggs]
     : undefined;
-  const scored = readScoreFiles(v.scores, only, accuracyOf(v.dataset));
+  const scored = selectColumns(raw, only);
   const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));
   if (absent.length)
     throw new Error(

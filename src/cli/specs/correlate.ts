@@ -68,11 +68,11 @@ export const CORRELATE_SAMPLE_OPTIONS = {
 
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds 'vote' when its members are present",
+    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds each aggregate (vote, az_nas, vkdnw_agg, ensemble) whose members every cell has, unless a file has a column of that name",
     noun: 'scores file',
   }),
   proxies: list({
-    help: "only these columns (default: every proxy column of the files): proxy names (an aggregate is computed from its members' columns) or any other column of the files",
+    help: "only these columns (default: every proxy column of the files): proxy names (an aggregate is computed from its members' columns unless a file has it as a column), 'all', or any other column of the files (matched exactly first, then registry names in any case)",
     noun: 'proxy',
   }),
   dataset: oneOf(['cifar10', 'cifar100', 'ImageNet16-120'] as const, {
