@@ -16,3 +16,5 @@ C="npx tsx src/cli/main.ts correlate --bootstrap 1000 --bootstrap-seed 0"
 $C --scores $D/fresh-joined.csv > $D/correlate-fresh-cifar10.txt
 # Paired: round four's ensemble (the registry's, from its members) against round two's, VKDNW_agg and AZ-NAS.
 $C --scores $D/fresh-joined.csv --proxies ensemble --versus ensemble_r2,vkdnw_agg,az_nas > $D/paired-fresh-cifar10.txt
+# The derived CSVs are not kept (this script writes them again from the raw rows).
+rm -f $D/fresh-scores.csv $D/fresh-joined.csv
