@@ -16,7 +16,7 @@ import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
-import { EVALUATED_UNRECORDED, evaluatedLogSettings, printNb201Result } from './search-report.js';
+import { ZERO_SHOT_UNRECORDED, evaluatedLogSettings, printNb201Result } from './search-report.js';
 import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
@@ -27,7 +27,7 @@ type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 function openLog(path: string, v: Values, device: DeviceKind, { io }: RunContext): RowStream {
   const stream = new RowStream(path, {
     settings: { ...evaluatedLogSettings(v, device), '--in-flight': v['in-flight'] },
-    unrecorded: EVALUATED_UNRECORDED,
+    unrecorded: ZERO_SHOT_UNRECORDED,
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -50,8 +50,11 @@ export function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, d
   };
 }
 
-/** Settings an --evaluated file written before they existed was written with. */
-export const EVALUATED_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
+/**
+ * Settings a zero-shot output (score --out, search --evaluated) written before they were recorded
+ * was written with: a resume takes a missing one as this value.
+ */
+export const ZERO_SHOT_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
 
 export interface Nb201SearchValues {
   strategy: string;

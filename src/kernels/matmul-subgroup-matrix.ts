@@ -183,19 +183,18 @@ ${stores.join('\n')}
     `let vb = B4[((k0 + br) * p.N + wg.x * ${BN}u + bc) / 4u];`,
     ...put('Bs', `br * ${BN}u + bc`, 'vb'),
   ]);
-  const inner = [...Array(k.KS).keys()].flatMap((kk) => [
+  // One block per fragment step of the tile, so each step's fragment names can repeat.
+  const steps = [...Array(k.KS).keys()].flatMap((kk) => [
+    '    {',
     ...rows.map(
-      (i) => `    let a${i} = ${load(left, '&As', `(sr * ${k.TM * FM}u + ${i * FM}u) * ${BK}u + ${kk * FK}u`, `${BK}u`)};`,
+      (i) => `      let a${i} = ${load(left, '&As', `(sr * ${k.TM * FM}u + ${i * FM}u) * ${BK}u + ${kk * FK}u`, `${BK}u`)};`,
     ),
     ...cols.map(
-      (j) => `    let b${j} = ${load(right, '&Bs', `${kk * FK}u * ${BN}u + sc * ${k.TN * FN}u + ${j * FN}u`, `${BN}u`)};`,
+      (j) => `      let b${j} = ${load(right, '&Bs', `${kk * FK}u * ${BN}u + sc * ${k.TN * FN}u + ${j * FN}u`, `${BN}u`)};`,
     ),
-    ...mma.map((l) => `    ${l}`),
+    ...mma.map((l) => `      ${l}`),
+    '    }',
   ]);
-  // Each k-step's fragments are fresh lets: scope them per step so the names can repeat.
-  const steps: string[] = [];
-  const per = k.TM + k.TN + k.TM * k.TN;
-  for (let s = 0; s < k.KS; s++) steps.push('    {', ...inner.slice(s * per, (s + 1) * per).map((l) => `  ${l}`), '    }');
   return `${header(emulated)}
 @group(0) @binding(2) var<storage, read> A4: array<vec4<f16>>;
 @group(0) @binding(3) var<storage, read> B4: array<vec4<f16>>;

@@ -238,11 +238,13 @@ function selectColumns(out: Scored, only: readonly string[] | undefined): Scored
   return out;
 }
 
+/** A proxy, an aggregate or 'all'. */
+const isRegistryName = (p: string): boolean => p === 'all' || PROXIES.has(p) || AGGREGATORS.has(p);
+
 /** A column of the files as named; else a registry name in any case ('WRCor' -> 'wrcor'); else as given. */
 function columnName(p: string, columns: readonly string[]): string {
   if (columns.includes(p)) return p;
-  const lower = p.toLowerCase();
-  return lower === 'all' || PROXIES.has(lower) || AGGREGATORS.has(lower) ? lower : p;
+  return isRegistryName(p.toLowerCase()) ? p.toLowerCase() : p;
 }
 
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
@@ -254,9 +256,8 @@ async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunCont
   const asked = v.proxies ? [...v.proxies, ...(v.versus ?? [])] : undefined;
   const aggs = [...AGGREGATORS.keys()].filter((a) => asked?.some((p) => p === a || p === 'all'));
   // Registry names expand to their members; other names are columns of the files (checked when read).
-  const registered = (p: string) => p === 'all' || PROXIES.has(p) || AGGREGATORS.has(p);
   const only = asked
-    ? [...expandProxyNames(asked.filter(registered)), ...asked.filter((p) => !registered(p)), ...aggs]
+    ? [...expandProxyNames(asked.filter(isRegistryName)), ...asked.filter((p) => !isRegistryName(p)), ...aggs]
     : undefined;
   const scored = selectColumns(raw, only);
   const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));

@@ -19,6 +19,7 @@ import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { scoredOf, withAggregates } from '../score-rows.js';
+import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
@@ -139,8 +140,7 @@ function openScoreStream(
       '--init': o.init ?? 'pytorch',
       '--inputs': o.inputs ?? 'data',
     },
-    // Files written before a setting existed were written with its default.
-    unrecorded: { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' },
+    unrecorded: ZERO_SHOT_UNRECORDED,
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -24,7 +24,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
-import { checkEvaluatedOrigin, EVALUATED_UNRECORDED, evaluatedLogSettings, printNb201Result } from '../search-report.js';
+import { checkEvaluatedOrigin, ZERO_SHOT_UNRECORDED, evaluatedLogSettings, printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
@@ -156,7 +156,7 @@ function openEvaluatedLog(
 ): EvaluatedLog {
   const stream = new RowStream(path, {
     settings: evaluatedLogSettings(v, device),
-    unrecorded: EVALUATED_UNRECORDED,
+    unrecorded: ZERO_SHOT_UNRECORDED,
     resume: v.resume,
     killTag: 'search.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
