@@ -37,9 +37,22 @@ interface CachedPipeline {
   check: Promise<KernelCompileError | null>;
 }
 
+/**
+ * A spec's constants as written by the caller (key order as given, no sorting): the per-dispatch
+ * lookup key. Two orders of the same constants get two aliases of one pipeline (see Gpu.pipeline).
+ */
+function callKey(file: string, entry: string, consts: Record<string, number> | undefined): string {
+  let key = `${file}:${entry}:`;
+  for (const k in consts) key += `${k}=${consts[k]},`;
+  return key;
+}
+
 export class Gpu {
   readonly pool: BufferPool;
+  /** Compiled pipelines by canonical key (file, entry, constants sorted by name). */
   private readonly pipelines = new Map<string, CachedPipeline>();
+  /** The same pipelines by callKey, so the hot path neither sorts nor joins (cleared with pipelines). */
+  private readonly pipelinesByCall = new Map<string, CachedPipeline>();
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
@@ -73,12 +86,17 @@ export class Gpu {
    * accumulate in f32 unless a call asks otherwise. Only on devices with shader-f16; off by default.
    */
   f16Compute = false;
+  /** Adapter limits read on every dispatch, looked up once. */
+  private readonly maxWorkgroups: number;
+  private readonly uniformAlignBytes: number;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterReport,
   ) {
     this.pool = new BufferPool(device, adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024);
+    this.maxWorkgroups = adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    this.uniformAlignBytes = adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     void device.lost.then((l) => {
       if (!this.destroyed) this.lostReason = `${l.reason}: ${l.message}`;
     });
@@ -166,13 +184,20 @@ export class Gpu {
 
   pipeline(spec: KernelSpec): GPUComputePipeline {
     const entry = spec.entry ?? 'main';
+    // Every dispatch comes through here: look up by the constants as written first (no sort).
+    const fastKey = callKey(spec.file, entry, spec.constants);
+    const fast = this.pipelinesByCall.get(fastKey);
+    if (fast) return fast.pipeline;
     const consts = spec.constants ?? {};
     const key = `${spec.file}:${entry}:${Object.keys(consts)
       .sort()
       .map((k) => `${k}=${consts[k]}`)
       .join(',')}`;
     const hit = this.pipelines.get(key);
-    if (hit) return hit.pipeline;
+    if (hit) {
+      this.pipelinesByCall.set(fastKey, hit);
+      return hit.pipeline;
+    }
     this.live();
     const special = process.env.WGNAS_OVERRIDES !== 'pipeline';
     const code = special ? specializeOverrides(loadShaderSource(spec.file), consts) : loadShaderSource(spec.file);
@@ -194,7 +219,9 @@ export class Gpu {
       }
       return null;
     })();
-    this.pipelines.set(key, { pipeline, check });
+    const cached = { pipeline, check };
+    this.pipelines.set(key, cached);
+    this.pipelinesByCall.set(fastKey, cached);
     return pipeline;
   }
 
@@ -210,6 +237,7 @@ export class Gpu {
       const err = await c.check;
       if (err) {
         this.pipelines.delete(key);
+        this.pipelinesByCall.clear(); // rare (a compile error): drop every alias, valid ones re-alias
         throw err;
       }
     }
@@ -278,7 +306,7 @@ export class Gpu {
    */
   private uniformSlot(data: Uint8Array): { buffer: GPUBuffer; offset: number; size: number } {
     const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
-    const align = this.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    const align = this.uniformAlignBytes;
     if (this.uniformBlock && this.uniformBlock.used + size > UNIFORM_BLOCK_BYTES) this.sealUniformBlock();
     if (!this.uniformBlock) {
       const buf =
@@ -307,7 +335,7 @@ export class Gpu {
     const pipeline = this.pipeline(args.kernel);
     const [x, y = 1, z = 1] = args.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const maxWg = this.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    const maxWg = this.maxWorkgroups;
     if (x > maxWg || y > maxWg || z > maxWg) {
       throw new RangeError(`${args.kernel.file}: dispatch [${x}, ${y}, ${z}] exceeds ${maxWg} workgroups per dimension`);
     }
@@ -318,11 +346,14 @@ export class Gpu {
       // Each pending dispatch owns its slot, so no write can clobber queued work.
       entries.push({ binding: 0, resource: this.uniformSlot(view) });
     }
-    args.buffers.forEach((b, i) => {
+    const buffers = args.buffers;
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
       const buffer = b instanceof GpuTensor ? b.buffer : b;
       this.pendingBuffers.add(buffer);
-      entries.push({ binding: i + 1, resource: { buffer } });
-    });
+      // A bare buffer binds it whole, as { buffer } does, and Dawn converts it with fewer lookups.
+      entries.push({ binding: i + 1, resource: buffer });
+    }
     const bindGroup = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries });
     const pass = this.computePass();
     if (pipeline !== this.passPipeline) {
@@ -338,7 +369,7 @@ export class Gpu {
   /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */
   grid1d(items: number, workgroupSize: number): [number, number] {
     const groups = Math.ceil(items / workgroupSize);
-    const maxWg = this.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    const maxWg = this.maxWorkgroups;
     if (groups <= maxWg) return [groups, 1];
     const y = Math.ceil(groups / maxWg);
     return [Math.ceil(groups / y), y];
@@ -427,6 +458,7 @@ export class Gpu {
     this.freeUniforms = [];
     this.querySet?.destroy();
     this.pipelines.clear();
+    this.pipelinesByCall.clear();
     this.device.destroy();
   }
 }

@@ -25,7 +25,8 @@ export interface PoolStats {
 
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly inUse = new Set<GPUBuffer>();
+  /** Buffers handed out, with their bucket size (GPUBuffer.size is a native getter, slower to ask). */
+  private readonly inUse = new Map<GPUBuffer, number>();
   private bytesInUse = 0;
   private bytesAllocated = 0;
   private peakBytesInUse = 0;
@@ -48,18 +49,20 @@ export class BufferPool {
       buf = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
       this.bytesAllocated += size;
     }
-    this.inUse.add(buf);
+    this.inUse.set(buf, size);
     this.bytesInUse += size;
     this.peakBytesInUse = Math.max(this.peakBytesInUse, this.bytesInUse);
     return buf;
   }
 
   release(buf: GPUBuffer): void {
-    if (!this.inUse.delete(buf)) throw new Error('buffer released twice or not from this pool');
-    this.bytesInUse -= buf.size;
-    const list = this.free.get(buf.size) ?? [];
-    list.push(buf);
-    this.free.set(buf.size, list);
+    const size = this.inUse.get(buf);
+    if (size === undefined) throw new Error('buffer released twice or not from this pool');
+    this.inUse.delete(buf);
+    this.bytesInUse -= size;
+    const list = this.free.get(size);
+    if (list) list.push(buf);
+    else this.free.set(size, [buf]);
   }
 
   /** Destroys the free buffers (returns their memory to the driver); in-use buffers are untouched. */
@@ -91,7 +94,7 @@ export class BufferPool {
 
   destroyAll(): void {
     this.trim();
-    for (const b of this.inUse) b.destroy();
+    for (const b of this.inUse.keys()) b.destroy();
     this.inUse.clear();
     this.bytesInUse = 0;
     this.bytesAllocated = 0;

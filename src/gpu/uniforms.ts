@@ -81,16 +81,20 @@ export interface UniformBlock<F extends UniformFields = UniformFields> extends U
   pack(values: UniformValues<F>): ArrayBuffer;
 }
 
-function writeScalar(dv: DataView, offset: number, scalar: ScalarType, v: unknown, what: string): void {
-  if (typeof v !== 'number') throw new RangeError(`${what}: ${String(v)} is not a number`);
+const laneName = (field: string, lane: number | undefined) => (lane === undefined ? field : `${field}[${lane}]`);
+
+/** `lane` names a vector's element in the message (built only on error: this runs per dispatch). */
+function writeScalar(dv: DataView, offset: number, scalar: ScalarType, v: unknown, field: string, lane?: number): void {
+  if (typeof v !== 'number') throw new RangeError(`${laneName(field, lane)}: ${String(v)} is not a number`);
   if (scalar === 'f32') {
     // NaN and infinities are legal f32 values (loss.wgsl takes NaN on purpose).
     dv.setFloat32(offset, v, true);
   } else if (scalar === 'u32') {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what}: ${v} is not a u32`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${laneName(field, lane)}: ${v} is not a u32`);
     dv.setUint32(offset, v, true);
   } else {
-    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`${what}: ${v} is not an i32`);
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff)
+      throw new RangeError(`${laneName(field, lane)}: ${v} is not an i32`);
     dv.setInt32(offset, v, true);
   }
 }
@@ -108,6 +112,14 @@ export function defineUniforms<const F extends UniformFields>(file: string, stru
   const layout = structLayout(entries);
   const bufferBytes = Math.max(16, roundUp(16, layout.size));
   const known = new Set(entries.map(([n]) => n));
+  // Resolved once, not per pack(): kernels pack a struct on every dispatch.
+  const plan = layout.fields.map((f) => ({
+    name: f.name,
+    offset: f.offset,
+    pad: f.name.startsWith('_'),
+    what: `${file} ${struct}.${f.name}`,
+    ...typeLayout(f.type),
+  }));
   return {
     file,
     struct,
@@ -121,21 +133,19 @@ export function defineUniforms<const F extends UniformFields>(file: string, stru
       for (const k in vals) {
         if (!known.has(k)) throw new RangeError(`${file} ${struct}: no field '${k}' (fields: ${[...known].join(', ')})`);
       }
-      for (const f of layout.fields) {
-        const what = `${file} ${struct}.${f.name}`;
+      for (const f of plan) {
         let v = vals[f.name];
         if (v === undefined) {
-          if (!f.name.startsWith('_')) throw new RangeError(`${what}: missing`);
+          if (!f.pad) throw new RangeError(`${f.what}: missing`);
           v = 0;
         }
-        const t = typeLayout(f.type);
-        if (t.lanes === 1) {
-          writeScalar(dv, f.offset, t.scalar, v, what);
+        if (f.lanes === 1) {
+          writeScalar(dv, f.offset, f.scalar, v, f.what);
           continue;
         }
-        const lanes = v === 0 ? new Array<number>(t.lanes).fill(0) : (v as readonly number[]);
-        if (!Array.isArray(lanes) || lanes.length !== t.lanes) throw new RangeError(`${what}: expected ${t.lanes} values`);
-        lanes.forEach((x, i) => writeScalar(dv, f.offset + 4 * i, t.scalar, x, `${what}[${i}]`));
+        const lanes = v === 0 ? new Array<number>(f.lanes).fill(0) : (v as readonly number[]);
+        if (!Array.isArray(lanes) || lanes.length !== f.lanes) throw new RangeError(`${f.what}: expected ${f.lanes} values`);
+        for (let i = 0; i < f.lanes; i++) writeScalar(dv, f.offset + 4 * i, f.scalar, lanes[i], f.what, i);
       }
       return buf;
     },

@@ -47,6 +47,28 @@ describe('GPU runtime', () => {
     expect(() => a.buffer).toThrow(GpuDisposedError);
   });
 
+  it('refuses a buffer released twice or from elsewhere', ({ skip }) => {
+    if (!gpu) return skip();
+    const buf = gpu.pool.acquire(64);
+    gpu.pool.release(buf);
+    expect(() => gpu!.pool.release(buf)).toThrow(/released twice or not from this pool/);
+  });
+
+  it('finds one pipeline for the same constants in any key order', async ({ skip }) => {
+    if (!gpu) return skip();
+    const file = 'conv2d_depthwise.wgsl';
+    const entry = 'fwd';
+    const a = gpu.pipeline({ file, entry, constants: { KS: 5, ST: 2, PD: 2 } });
+    const count = gpu.pipelineCount;
+    // Another key order first meets the canonical (sorted) key, then its own alias.
+    expect(gpu.pipeline({ file, entry, constants: { PD: 2, KS: 5, ST: 2 } })).toBe(a);
+    expect(gpu.pipeline({ file, entry, constants: { PD: 2, KS: 5, ST: 2 } })).toBe(a);
+    expect(gpu.pipelineCount).toBe(count);
+    const b = await gpu.compile({ file, entry, constants: { KS: 5, ST: 2, PD: 1 } });
+    expect(b).not.toBe(a);
+    expect(gpu.pipelineCount).toBe(count + 1);
+  });
+
   it('bucketBytes rounds to powers of two, then 64 KiB steps', () => {
     expect(bucketBytes(1)).toBe(16);
     expect(bucketBytes(100)).toBe(128);

@@ -165,6 +165,7 @@ describe('uniform packing by name', () => {
     expect(() => P.pack({ ...ok, n: -1 })).toThrow(/not a u32/);
     expect(() => P.pack({ ...ok, k: 2 ** 31 })).toThrow(/Params\.k: .* is not an i32/);
     expect(() => P.pack({ ...ok, v: [1] })).toThrow(/Params\.v: expected 2 values/);
+    expect(() => P.pack({ ...ok, v: [1, 'x' as never] })).toThrow(/t\.wgsl Params\.v\[1\]: x is not a number/);
     expect(() => P.pack({ s: 0, k: 0, v: [0, 0] } as never)).toThrow(/Params\.n: missing/);
     expect(() => P.pack({ ...ok, m: 3 } as never)).toThrow(/no field 'm'/);
     expect(() => defineUniforms('t.wgsl', 'P', { '0': 'u32' })).toThrow(/not a WGSL identifier/);

@@ -1,0 +1,290 @@
+/**
+ * Host cost per GPU dispatch: how long the host takes to record grouped WRCor scoring (NAS-Bench-201,
+ * full network), with submits deferred so the GPU does not compete for the CPU, plus microbenchmarks of
+ * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
+ *
+ *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--reps 3] [--micro 20000] [--save] [--tag T]
+ *
+ * `record` is the time from the start of a group until its first read or sync (all dispatches
+ * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
+ * the printed report under bench/results/gpu-host-cost/<date>[-tag]/.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
+import { gpuOf, openBackend } from '../src/backend/index.js';
+import { Gpu } from '../src/gpu/gpu.js';
+import { STORAGE_USAGE } from '../src/gpu/pool.js';
+import { registerShaderSource } from '../src/gpu/shaders.js';
+import { defineUniforms } from '../src/gpu/uniforms.js';
+import { sampleCell } from '../src/spaces/nb201.js';
+import { Rng } from '../src/util/rng.js';
+import { ZeroShotScorer } from '../src/zeroshot/index.js';
+import { resultsDir, writeResult } from './results-dir.js';
+
+const { values } = parseArgs({
+  options: {
+    group: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '8' },
+    reps: { type: 'string', default: '3' },
+    micro: { type: 'string', default: '20000' },
+    save: { type: 'boolean', default: false },
+    tag: { type: 'string' },
+  },
+});
+const posInt = (flag: string, v: string | undefined): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${flag}: expected a positive integer, got '${v}'`);
+    process.exit(2);
+  }
+  return n;
+};
+const G = posInt('group', values.group);
+const B = posInt('batch', values.batch);
+const reps = posInt('reps', values.reps);
+const microIters = posInt('micro', values.micro);
+const outDir = values.save ? resultsDir('gpu-host-cost', { tag: values.tag }) : null;
+
+const lines: string[] = [];
+const say = (s: string) => {
+  lines.push(s);
+  console.log(s);
+};
+
+const backend = await openBackend('gpu');
+const gpu = gpuOf(backend)!;
+// Record a whole group before anything is submitted, so the measured host time is recording alone.
+gpu.maxDispatchesPerSubmit = 1e9;
+const load0 = loadavg();
+say(`adapter: ${gpu.name}${gpu.adapter.isSoftware ? ' (software)' : ''}; host ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+say(`load average at start: ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+if (process.env.WGNAS_BACKEND === 'null') {
+  // Dawn's null backend runs no kernels: the recording figures are Dawn's front end and ours alone.
+  say('backend=null: no kernel runs, the scores below are meaningless; recording costs exclude the driver');
+}
+
+// ---- grouped WRCor ------------------------------------------------------------------------------
+
+const rng = new Rng(1);
+const cells = Array.from({ length: G }, () => sampleCell(rng));
+const scorer = new ZeroShotScorer(backend, ['wrcor'], {
+  batchSize: B,
+  seed: 0,
+  net: { channels: 16, cellsPerStage: 5, numClasses: 10 },
+  group: G,
+});
+
+// The first read or sync of a group marks the end of its recording. Wall time and this process's CPU
+// time are both taken: on a shared machine the CPU time is the steadier figure (submits are deferred,
+// so no GPU thread runs while a group records).
+let firstWaitMs = 0;
+let cpu0 = process.cpuUsage();
+let firstWaitCpuUs = 0;
+const markFirstWait = () => {
+  if (firstWaitMs) return;
+  firstWaitMs = performance.now();
+  const c = process.cpuUsage(cpu0);
+  firstWaitCpuUs = c.user + c.system;
+};
+const read0 = Gpu.prototype.read;
+const sync0 = Gpu.prototype.sync;
+Gpu.prototype.read = function (this: Gpu, t) {
+  markFirstWait();
+  return read0.call(this, t);
+};
+Gpu.prototype.sync = function (this: Gpu) {
+  markFirstWait();
+  return sync0.call(this);
+};
+
+interface GroupRun {
+  recordMsPerCell: number;
+  recordCpuMsPerCell: number;
+  usPerDispatch: number;
+  dispatchesPerCell: number;
+  totalMsPerCell: number;
+  wrcor: number[];
+}
+
+async function runGroup(): Promise<GroupRun> {
+  firstWaitMs = 0;
+  const d0 = gpu.dispatchCount;
+  cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await scorer.scoreMany(cells);
+  const t1 = performance.now();
+  const dispatches = gpu.dispatchCount - d0;
+  const recordMs = firstWaitMs - t0;
+  return {
+    recordMsPerCell: recordMs / G,
+    recordCpuMsPerCell: firstWaitCpuUs / 1000 / G,
+    usPerDispatch: (1000 * recordMs) / dispatches,
+    dispatchesPerCell: dispatches / G,
+    totalMsPerCell: (t1 - t0) / G,
+    wrcor: r.map((c) => c.scores.wrcor),
+  };
+}
+
+say(`grouped WRCor: ${G} NB201 cells per group, batch ${B}, full network (C=16, N=5), seed 0`);
+const warm = await runGroup(); // compiles pipelines, fills the buffer pool
+say(`warm-up group: record ${warm.recordMsPerCell.toFixed(1)} ms/cell, total ${warm.totalMsPerCell.toFixed(0)} ms/cell`);
+const runs: GroupRun[] = [];
+for (let i = 0; i < reps; i++) {
+  const r = await runGroup();
+  runs.push(r);
+  say(
+    `group ${i + 1}: record ${r.recordMsPerCell.toFixed(1)} ms/cell (cpu ${r.recordCpuMsPerCell.toFixed(1)})  ${r.usPerDispatch.toFixed(1)} us/dispatch  ` +
+      `${r.dispatchesPerCell} dispatches/cell  total ${r.totalMsPerCell.toFixed(0)} ms/cell`,
+  );
+}
+Gpu.prototype.read = read0;
+Gpu.prototype.sync = sync0;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// The machine may be shared: the minimum is the least disturbed figure, the median the typical one.
+const summary = {
+  minRecordMsPerCell: Math.min(...runs.map((r) => r.recordMsPerCell)),
+  minUsPerDispatch: Math.min(...runs.map((r) => r.usPerDispatch)),
+  recordMsPerCell: median(runs.map((r) => r.recordMsPerCell)),
+  recordCpuMsPerCell: median(runs.map((r) => r.recordCpuMsPerCell)),
+  minRecordCpuMsPerCell: Math.min(...runs.map((r) => r.recordCpuMsPerCell)),
+  usPerDispatch: median(runs.map((r) => r.usPerDispatch)),
+  dispatchesPerCell: runs[0].dispatchesPerCell,
+  totalMsPerCell: median(runs.map((r) => r.totalMsPerCell)),
+};
+say(
+  `median: record ${summary.recordMsPerCell.toFixed(1)} ms/cell (cpu ${summary.recordCpuMsPerCell.toFixed(1)}), ` +
+    `${summary.usPerDispatch.toFixed(1)} us/dispatch, total ${summary.totalMsPerCell.toFixed(0)} ms/cell; ` +
+    `min: record ${summary.minRecordMsPerCell.toFixed(1)} ms/cell (cpu ${summary.minRecordCpuMsPerCell.toFixed(1)}), ` +
+    `${summary.minUsPerDispatch.toFixed(1)} us/dispatch`,
+);
+// The scores must not move with host-side changes: print them in full to compare runs.
+say(`wrcor: ${runs[0].wrcor.map((s) => String(s)).join(' ')}`);
+
+// ---- microbenchmarks ----------------------------------------------------------------------------
+
+const device = gpu.device;
+// A tiny scale kernel (uniform at 0, two storage buffers), registered so Gpu.dispatch can use it too.
+const SCALE_FILE = 'bench-host-cost-scale.wgsl';
+registerShaderSource(
+  SCALE_FILE,
+  `struct P { n: u32, a: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64u;
+@compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x < p.n) { y[g.x] = p.a * x[g.x]; }
+}`,
+);
+const pipeline = await gpu.compile({ file: SCALE_FILE, constants: { WG: 64 } });
+const layout = pipeline.getBindGroupLayout(0);
+const ubuf = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+const xs = device.createBuffer({ size: 1024, usage: STORAGE_USAGE });
+const ys = device.createBuffer({ size: 1024, usage: STORAGE_USAGE });
+
+/**
+ * Wall microseconds per call: the best of 5 rounds of iters/5 calls, after a warm-up round. The best
+ * round, because the machine may be shared; wall, not process CPU time, because V8's GC threads would
+ * count in the latter although they run beside the recording thread.
+ */
+function perCallUs(iters: number, fn: (i: number) => void): number {
+  const n = Math.max(1, Math.floor(iters / 5));
+  for (let i = 0; i < Math.min(1000, n); i++) fn(i); // warm the JIT
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn(i);
+    best = Math.min(best, (1000 * (performance.now() - t0)) / n);
+  }
+  return best;
+}
+
+const micro: Record<string, number> = {};
+micro.createBindGroupUs = perCallUs(microIters, () => {
+  device.createBindGroup({
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: ubuf, offset: 0, size: 16 } },
+      { binding: 1, resource: { buffer: xs } },
+      { binding: 2, resource: { buffer: ys } },
+    ],
+  });
+});
+micro.createBindGroupBareBufferUs = perCallUs(microIters, () => {
+  device.createBindGroup({
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: ubuf, offset: 0, size: 16 } },
+      { binding: 1, resource: xs },
+      { binding: 2, resource: ys },
+    ],
+  });
+});
+{
+  const bg = device.createBindGroup({
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: ubuf, offset: 0, size: 16 } },
+      { binding: 1, resource: { buffer: xs } },
+      { binding: 2, resource: { buffer: ys } },
+    ],
+  });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  micro.setBindGroupDispatchUs = perCallUs(microIters, () => {
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(1);
+  });
+  pass.end();
+  enc.finish(); // recorded, never submitted
+}
+{
+  // A fresh spec object per call with override constants, as kernels build them.
+  micro.pipelineLookupUs = perCallUs(microIters, () => gpu.pipeline({ file: SCALE_FILE, entry: 'main', constants: { WG: 64 } }));
+}
+micro.poolAcquireReleaseUs = perCallUs(microIters, () => gpu.pool.release(gpu.pool.acquire(4096)));
+{
+  // A conv-sized uniform struct, packed as kernels pack theirs on every dispatch.
+  const P = defineUniforms('bench', 'Params', { N: 'u32', C: 'u32', H: 'u32', W: 'u32', K: 'u32', alpha: 'f32', s: 'vec2<u32>' });
+  micro.packUniformsUs = perCallUs(microIters, (i) => P.pack({ N: 8, C: 16, H: 32, W: 32, K: i & 7, alpha: 0.5, s: [1, 1] }));
+}
+{
+  // One whole Gpu.dispatch (uniform slot, bind group, set + dispatch) of a no-op (n = 0), submitted after.
+  const x = gpu.empty([256]);
+  const y = gpu.empty([256]);
+  const u = new Uint32Array([0, 0, 0, 0]);
+  micro.gpuDispatchUs = perCallUs(Math.min(microIters, 5000), () =>
+    gpu.dispatch({
+      kernel: { file: SCALE_FILE, entry: 'main', constants: { WG: 64 } },
+      buffers: [x, y],
+      uniforms: u,
+      workgroups: [1],
+    }),
+  );
+  await gpu.sync();
+  x.dispose();
+  y.dispose();
+}
+for (const [k, v] of Object.entries(micro)) say(`micro ${k.padEnd(28)} ${v.toFixed(2)} us`);
+const load1 = loadavg();
+say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+
+if (outDir) {
+  const result = {
+    adapter: gpu.name,
+    software: gpu.adapter.isSoftware,
+    date: new Date().toISOString(),
+    settings: { group: G, batch: B, reps, microIters, net: 'NB201 C=16 N=5', proxy: 'wrcor', seed: 0 },
+    loadAverage: { start: load0, end: load1 },
+    warmup: warm,
+    runs,
+    summary,
+    micro,
+  };
+  writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
+  say(`wrote ${outDir}`);
+}
+process.exit(0);
