@@ -173,11 +173,19 @@ registerShaderSource(
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64u;
+// Unused, as many override constants as a GEMM tile has: they only make the pipeline key realistic.
+override BM: u32 = 1u;
+override BN: u32 = 1u;
+override BK: u32 = 1u;
+override TM: u32 = 1u;
+override TN: u32 = 1u;
 @compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) g: vec3u) {
   if (g.x < p.n) { y[g.x] = p.a * x[g.x]; }
 }`,
 );
-const pipeline = await gpu.compile({ file: SCALE_FILE, constants: { WG: 64 } });
+/** A fresh spec per call, as kernels build theirs. */
+const scaleSpec = () => ({ file: SCALE_FILE, entry: 'main', constants: { WG: 64, BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } });
+const pipeline = await gpu.compile(scaleSpec());
 const layout = pipeline.getBindGroupLayout(0);
 const ubuf = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
 const xs = device.createBuffer({ size: 1024, usage: STORAGE_USAGE });
@@ -241,8 +249,7 @@ micro.createBindGroupBareBufferUs = perCallUs(microIters, () => {
   enc.finish(); // recorded, never submitted
 }
 {
-  // A fresh spec object per call with override constants, as kernels build them.
-  micro.pipelineLookupUs = perCallUs(microIters, () => gpu.pipeline({ file: SCALE_FILE, entry: 'main', constants: { WG: 64 } }));
+  micro.pipelineLookupUs = perCallUs(microIters, () => gpu.pipeline(scaleSpec()));
 }
 micro.poolAcquireReleaseUs = perCallUs(microIters, () => gpu.pool.release(gpu.pool.acquire(4096)));
 {
@@ -257,7 +264,7 @@ micro.poolAcquireReleaseUs = perCallUs(microIters, () => gpu.pool.release(gpu.po
   const u = new Uint32Array([0, 0, 0, 0]);
   micro.gpuDispatchUs = perCallUs(Math.min(microIters, 5000), () =>
     gpu.dispatch({
-      kernel: { file: SCALE_FILE, entry: 'main', constants: { WG: 64 } },
+      kernel: scaleSpec(),
       buffers: [x, y],
       uniforms: u,
       workgroups: [1],
