@@ -7,7 +7,9 @@
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
- * the printed report under bench/results/gpu-host-cost/<date>[-tag]/.
+ * the printed report under bench/results/gpu-host-cost/<date>[-tag]/. With WGNAS_BACKEND=null Dawn runs
+ * no driver: what remains is Dawn's front end and our code, the host cost a fast GPU's host pays too
+ * (the scores are then meaningless).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
