@@ -4,8 +4,9 @@
  * changes that are meant to keep the f32 arithmetic (fewer dispatches, fused passes) must keep
  * them. On the machine they were recorded on they are kept bit for bit; the test allows 1e-9
  * relative so that another CPU's lavapipe (its JIT picks the host's vector width) cannot fail it,
- * while a change in the order of the f32 arithmetic usually shows above that. Batch 20 gives the first stage 20480 elements per channel (batch norm's partials
- * and per-plane merge) and the later stages fewer than 16384 (one batch-norm kernel per channel).
+ * while a change in the order of the f32 arithmetic usually shows above that. Batch 20 gives the
+ * first stage 20480 elements per channel (batch norm's partials and per-plane merge) and the later
+ * stages fewer than 16384 (one batch-norm kernel per channel).
  * A change that alters the arithmetic on purpose records new values and says why.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
