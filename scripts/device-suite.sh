@@ -4,13 +4,13 @@
 #   source .devcarry/env.sh && source .devrun/env.sh && SUITE_OUT=/tmp/suite SUITE_TAR=$OUT/suite.tgz \
 #     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
-# Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv,
+# Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv, kernel-profile.json,
 # bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
 # gpu-32/gpu-224 latency tables (.md/.json), imagenet-folder.json/.log (the 224 methods' images/s and memory),
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 60, bench 80, bench-f16 45 (f32, f16 and
+# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 60, score-1 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
 # tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
@@ -19,13 +19,14 @@ out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
-  t_tune=0; t_lat=0; t_all=300; t_one=300; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
+  t_tune=0; t_lat=0; t_all=300; t_one=300; t_prof=300; prof_cells=3; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
   img_args="--batches 1 --steps 1 --per-class 2"
   steps_args="--layout cifar --batch 4 --steps 1"
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
-  t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-30}"; t_bench="${SUITE_BENCH_S:-80}"
+  t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-15}";
+  t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-80}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
@@ -73,6 +74,8 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
+# Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after one warm-up cell).
+step score-profile "$t_prof" $W score --device gpu --sample "$prof_cells" --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --kernel-profile "$out/kernel-profile.json" --out "$out/score-profile.csv"
 step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"
 # The convolution cores side by side (issue 17): the generated programs (default) and the legacy
 # hand-written core (WGNAS_CONV_CORE=legacy), ours only, on the same shapes; summary.md puts them in one table.

@@ -146,6 +146,29 @@ if (scoreFiles.length) {
   lines.push('');
 }
 
+// ---- where a grouped WRCor cell's time goes (score --kernel-profile) -----------------------------
+const kp = json('kernel-profile.json');
+if (kp?.profile) {
+  const p = kp.profile;
+  const a = kp.perArch;
+  const busy = p.wallMs > 0 ? (100 * p.deviceMs) / p.wallMs : NaN;
+  lines.push(
+    `## Where a WRCor cell's time goes (${kp.archs} cell${kp.archs === 1 ? '' : 's'} after ${kp.settings?.warmupArchs ?? 0} warm-up, group ${kp.settings?.group}, batch ${kp.settings?.batch}; ${p.clock})`,
+    '',
+    `Per cell: wall ${fmt(a.wallMs)} ms, GPU busy ${fmt(a.deviceMs)} ms (${fmt(busy, 0)}% of wall), host recording ${fmt(a.hostMs)} ms, ${fmt(a.ops, 1)} dispatches (${fmt((1000 * a.wallMs) / a.ops, 1)} us of wall each); ${p.submits} submits, ${p.hostWaits} host waits in all. Each dispatch ran in its own timestamped pass, so the wall time is somewhat above an unprofiled run's.`,
+    '',
+    '| kernel | dispatches per cell | GPU ms per cell | share of GPU time | GPU us per dispatch | host us per dispatch |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
+  for (const k of p.kernels.slice(0, 15)) {
+    const n = Math.max(1, kp.archs);
+    lines.push(
+      `| ${k.kernel} | ${fmt(k.count / n, 1)} | ${fmt(k.deviceMs / n, 3)} | ${fmt((100 * k.deviceMs) / Math.max(1e-9, p.deviceMs), 1)}% | ${fmt((1000 * k.deviceMs) / k.count, 1)} | ${fmt((1000 * (k.hostMs ?? NaN)) / k.count, 1)} |`,
+    );
+  }
+  lines.push('');
+}
+
 // ---- kernels -----------------------------------------------------------------------------------
 const bench = json('bench.json');
 const gf = (r) => r?.ours?.gflops ?? NaN;

@@ -2,11 +2,19 @@
 // Statistics are numerically careful in f32: each workgroup takes one chunk of one channel and
 // does two passes over it (chunk mean, then sum of squared deviations), and the chunks are merged
 // with Chan's parallel formula. The backward reduces sum(dy) and sum(dy * xhat) the same way.
-//   forward:  stats_partial (grid S x C) -> stats_merge (per channel) -> apply (per plane)
-//   backward: bwd_partial (grid S x C)   -> bwd_merge (per channel)   -> bwd_apply (per plane)
+//   forward:  stats_partial (grid S x C) -> merge_apply (per plane)
+//             or, when one workgroup holds a channel's work (S = 1), channel_forward (grid 1 x C)
+//   backward: bwd_partial (grid S x C)   -> bwd_merge_apply (per plane)
+//             or, for S = 1, channel_backward (grid 1 x C)
+//   eval:     apply (per plane) with given statistics
+// Dispatches, not arithmetic, bound small layers on a big GPU, so there is no separate merge pass:
+// every per-plane workgroup merges its channel's S partials itself (S <= 256, a uniform loop), and
+// the plane of image 0 stores what later ops read (saved mean/invStd; dgamma/dbeta). The merge and the
+// per-element math are shared functions, so the f32 operations and their order are the same on
+// every path (S = 1 or not): results are bit-identical to a separate merge kernel.
 // No integer division per element (CPU backends scalarise it): chunk walkers step their (n, hw)
-// position incrementally, and apply/bwd_apply give each workgroup one (n, c) plane, so the
-// per-channel values are uniform loads. Plane grids fold over x and y (gpu.grid1d).
+// position incrementally, and per-plane workgroups take one (n, c) plane, so the per-channel
+// values are uniform. Plane grids fold over x and y (gpu.grid1d).
 
 struct Params {
   C: u32, HW: u32, S: u32, count: u32,   // count = N * HW
@@ -41,21 +49,27 @@ fn step(w: Walker) -> Walker {
   return r;
 }
 
-// ---- forward ---------------------------------------------------------------------------------
-@group(0) @binding(1) var<storage, read_write> sp_part: array<f32>;  // [C][S][mean, M2]
-@group(0) @binding(2) var<storage, read> sp_x: array<f32>;
+// The plane index of a per-plane workgroup (grid folded over x and y).
+fn planeOf(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return wg.x + wg.y * nwg.x;
+}
 
-@compute @workgroup_size(WG)
-fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let s = wg.x;
-  let c = wg.y;
-  let j0 = min(s * p.chunk, p.count);
-  let j1 = min(j0 + p.chunk, p.count);
+// ---- forward ---------------------------------------------------------------------------------
+// Bindings shared across the forward entries (an entry binds only what it uses):
+//   1 y | part (stats_partial), 2 x, 3 mean, 4 invStd, 5 gamma, 6 beta, 7 part (merge_apply).
+@group(0) @binding(1) var<storage, read_write> fw_y: array<f32>;
+@group(0) @binding(2) var<storage, read> fw_x: array<f32>;
+@group(0) @binding(5) var<storage, read> fw_gamma: array<f32>;
+@group(0) @binding(6) var<storage, read> fw_beta: array<f32>;
+
+// Mean and M2 (sum of squared deviations) of elements [j0, j1) of channel c; every thread of
+// the workgroup calls it and gets the result.
+fn chunkMoments(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
   let start = walker(c, j0 + lid);
   var acc = 0.0;
   var w = start;
   for (var j = j0 + lid; j < j1; j += WG) {
-    acc += sp_x[w.idx];
+    acc += fw_x[w.idx];
     w = step(w);
   }
   let cnt = f32(j1 - j0);
@@ -63,73 +77,169 @@ fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
   var sq = 0.0;
   w = start;
   for (var j = j0 + lid; j < j1; j += WG) {
-    let d = sp_x[w.idx] - mean;
+    let d = fw_x[w.idx] - mean;
     sq = fma(d, d, sq);
     w = step(w);
   }
-  let m2 = wgSum(lid, sq);
+  return vec2(mean, wgSum(lid, sq));
+}
+
+// Chan's merge of running (n, mean, M2) with a chunk of nb elements, mean mb and M2 m2b.
+struct Moments { n: f32, mean: f32, m2: f32 }
+
+fn chanMerge(a: Moments, mb: f32, m2b: f32, nb: f32) -> Moments {
+  let tot = a.n + nb;
+  let delta = mb - a.mean;
+  var r = a;
+  r.mean += delta * (nb / tot);
+  r.m2 += m2b + delta * delta * (a.n * nb / tot);
+  r.n = tot;
+  return r;
+}
+
+// (mean, invStd) of merged moments.
+fn meanInvStd(a: Moments) -> vec2<f32> {
+  return vec2(a.mean, inverseSqrt(a.m2 / max(a.n, 1.0) + p.eps));
+}
+
+// (scale, offset) of channel c: y = (x - mean) * scale + offset.
+fn affineOf(c: u32, invStd: f32) -> vec2<f32> {
+  var k = invStd;
+  var b = 0.0;
+  if ((p.affine & 1u) != 0u) { k *= fw_gamma[c]; }
+  if ((p.affine & 2u) != 0u) { b = fw_beta[c]; }
+  return vec2(k, b);
+}
+
+// Normalises one (n, c) plane; called with uniform per-channel values.
+fn applyPlane(plane: u32, mean: f32, kb: vec2<f32>, lid: u32) {
+  let base = plane * p.HW;
+  // (x - mean) first: folding mean into the offset would cancel badly for large means.
+  for (var i = lid; i < p.HW; i += WG) { fw_y[base + i] = fma(fw_x[base + i] - mean, kb.x, kb.y); }
+}
+
+@group(0) @binding(1) var<storage, read_write> sp_part: array<f32>;  // [C][S][mean, M2]
+
+@compute @workgroup_size(WG)
+fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let s = wg.x;
+  let c = wg.y;
+  let j0 = min(s * p.chunk, p.count);
+  let j1 = min(j0 + p.chunk, p.count);
+  let mv = chunkMoments(c, j0, j1, lid);
   if (lid == 0u) {
-    sp_part[(c * p.S + s) * 2u] = mean;
-    sp_part[(c * p.S + s) * 2u + 1u] = m2;
+    sp_part[(c * p.S + s) * 2u] = mv.x;
+    sp_part[(c * p.S + s) * 2u + 1u] = mv.y;
   }
 }
 
-@group(0) @binding(1) var<storage, read_write> sm_mean: array<f32>;
-@group(0) @binding(2) var<storage, read_write> sm_invstd: array<f32>;
-@group(0) @binding(3) var<storage, read> sm_part: array<f32>;
+@group(0) @binding(3) var<storage, read_write> st_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> st_invstd: array<f32>;
+@group(0) @binding(7) var<storage, read> ma_part: array<f32>;
 
-@compute @workgroup_size(64)
-fn stats_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  if (c >= p.C) { return; }
-  var n = 0.0;
-  var mean = 0.0;
-  var m2 = 0.0;
+// stats_partial's partials of channel c merged in chunk order (empty chunks skipped).
+fn mergedStats(c: u32) -> vec2<f32> {
+  var a = Moments(0.0, 0.0, 0.0);
   for (var s = 0u; s < p.S; s++) {
     let j0 = min(s * p.chunk, p.count);
     let nb = f32(min(j0 + p.chunk, p.count) - j0);
     if (nb == 0.0) { continue; }
-    let mb = sm_part[(c * p.S + s) * 2u];
-    let m2b = sm_part[(c * p.S + s) * 2u + 1u];
-    let tot = n + nb;
-    let delta = mb - mean;
-    mean += delta * (nb / tot);
-    m2 += m2b + delta * delta * (n * nb / tot);
-    n = tot;
+    a = chanMerge(a, ma_part[(c * p.S + s) * 2u], ma_part[(c * p.S + s) * 2u + 1u], nb);
   }
-  sm_mean[c] = mean;
-  sm_invstd[c] = inverseSqrt(m2 / max(n, 1.0) + p.eps);
+  return meanInvStd(a);
 }
 
-@group(0) @binding(1) var<storage, read_write> ap_y: array<f32>;
-@group(0) @binding(2) var<storage, read> ap_x: array<f32>;
-@group(0) @binding(3) var<storage, read> ap_mean: array<f32>;
-@group(0) @binding(4) var<storage, read> ap_invstd: array<f32>;
-@group(0) @binding(5) var<storage, read> ap_gamma: array<f32>;
-@group(0) @binding(6) var<storage, read> ap_beta: array<f32>;
-
-@compute @workgroup_size(64)
-fn apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) lid: u32) {
-  let plane = wg.x + wg.y * nwg.x;
+// One workgroup per plane. Every thread merges the channel's partials itself (the same loads and
+// arithmetic in every lane: no workgroup memory, no barrier); image 0's plane saves the result.
+@compute @workgroup_size(WG)
+fn merge_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let plane = planeOf(wg, nwg);
   if (plane >= p.total / p.HW) { return; }
   let c = plane % p.C;
-  let mean = ap_mean[c];
-  var k = ap_invstd[c];
-  var b = 0.0;
-  if ((p.affine & 1u) != 0u) { k *= ap_gamma[c]; }
-  if ((p.affine & 2u) != 0u) { b = ap_beta[c]; }
-  let base = plane * p.HW;
-  // (x - mean) first: folding mean into the offset would cancel badly for large means.
-  for (var i = lid; i < p.HW; i += 64u) { ap_y[base + i] = fma(ap_x[base + i] - mean, k, b); }
+  let st = mergedStats(c);
+  if (plane < p.C && lid == 0u) {
+    st_mean[c] = st.x;
+    st_invstd[c] = st.y;
+  }
+  applyPlane(plane, st.x, affineOf(c, st.y), lid);
+}
+
+// S = 1: one workgroup per channel computes its moments, the (one-chunk) merge and the output.
+@compute @workgroup_size(WG)
+fn channel_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.y;
+  let mv = chunkMoments(c, 0u, p.count, lid);
+  let st = meanInvStd(chanMerge(Moments(0.0, 0.0, 0.0), mv.x, mv.y, f32(p.count)));
+  if (lid == 0u) {
+    st_mean[c] = st.x;
+    st_invstd[c] = st.y;
+  }
+  let kb = affineOf(c, st.y);
+  var w = walker(c, lid);
+  for (var j = lid; j < p.count; j += WG) {
+    fw_y[w.idx] = fma(fw_x[w.idx] - st.x, kb.x, kb.y);
+    w = step(w);
+  }
+}
+
+@group(0) @binding(3) var<storage, read> ap_mean: array<f32>;
+@group(0) @binding(4) var<storage, read> ap_invstd: array<f32>;
+
+// Eval mode: the given statistics (running averages), one workgroup per plane.
+@compute @workgroup_size(WG)
+fn apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+  let plane = planeOf(wg, nwg);
+  if (plane >= p.total / p.HW) { return; }
+  let c = plane % p.C;
+  applyPlane(plane, ap_mean[c], affineOf(c, ap_invstd[c]), lid);
 }
 
 // ---- backward --------------------------------------------------------------------------------
-@group(0) @binding(1) var<storage, read_write> bp_part: array<f32>;  // [C][S][sum dy, sum dy*xhat]
-@group(0) @binding(2) var<storage, read> bp_dy: array<f32>;
-@group(0) @binding(3) var<storage, read> bp_x: array<f32>;
-@group(0) @binding(4) var<storage, read> bp_mean: array<f32>;
-@group(0) @binding(5) var<storage, read> bp_invstd: array<f32>;
+// Bindings shared across the backward entries: 1 part | dx, 2 dy, 3 x, then per entry.
+@group(0) @binding(1) var<storage, read_write> bw_dx: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_dy: array<f32>;
+@group(0) @binding(3) var<storage, read> bw_x: array<f32>;
+@group(0) @binding(4) var<storage, read> bw_mean: array<f32>;    // bwd_partial, channel_backward
+@group(0) @binding(5) var<storage, read> bw_invstd: array<f32>;  // bwd_partial, channel_backward
+@group(0) @binding(6) var<storage, read> bw_gamma: array<f32>;   // bwd_partial, channel_backward
+
+// sum(dy) and sum(dy * xhat) over elements [j0, j1) of channel c, for every thread.
+fn chunkSums(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
+  let mean = bw_mean[c];
+  let inv = bw_invstd[c];
+  var sdy = 0.0;
+  var sdyx = 0.0;
+  var w = walker(c, j0 + lid);
+  for (var j = j0 + lid; j < j1; j += WG) {
+    let g = bw_dy[w.idx];
+    sdy += g;
+    sdyx = fma(g, (bw_x[w.idx] - mean) * inv, sdyx);
+    w = step(w);
+  }
+  let a = wgSum(lid, sdy);
+  let b = wgSum(lid, sdyx);
+  return vec2(a, b);
+}
+
+fn gammaOf(c: u32) -> f32 {
+  return select(1.0, bw_gamma[c], (p.affine & 1u) != 0u);
+}
+
+// dx = k (dy - mdy - (x - mean) q) per channel: (k, mdy, q, mean) from the merged sums.
+fn bwdCoef(sdy: f32, sdyx: f32, mean: f32, inv: f32, g: f32) -> vec4<f32> {
+  let m = f32(p.count);
+  return vec4(g * inv, sdy / m, inv * sdyx / m, mean);
+}
+
+fn bwdElem(i: u32, coef: vec4<f32>) {
+  bw_dx[i] = coef.x * (bw_dy[i] - coef.y - (bw_x[i] - coef.w) * coef.z);
+}
+
+// part: [C][S][sum dy, sum dy*xhat], then [C][mean, invStd, gamma or 1] for bwd_merge_apply,
+// which has no binding left for them (8 storage buffers at most).
+@group(0) @binding(1) var<storage, read_write> bp_part: array<f32>;
 
 @compute @workgroup_size(WG)
 fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -137,72 +247,68 @@ fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   let c = wg.y;
   let j0 = min(s * p.chunk, p.count);
   let j1 = min(j0 + p.chunk, p.count);
-  let mean = bp_mean[c];
-  let inv = bp_invstd[c];
-  var sdy = 0.0;
-  var sdyx = 0.0;
-  var w = walker(c, j0 + lid);
-  for (var j = j0 + lid; j < j1; j += WG) {
-    let g = bp_dy[w.idx];
-    sdy += g;
-    sdyx = fma(g, (bp_x[w.idx] - mean) * inv, sdyx);
-    w = step(w);
-  }
-  let a = wgSum(lid, sdy);
-  let b = wgSum(lid, sdyx);
+  let ab = chunkSums(c, j0, j1, lid);
   if (lid == 0u) {
-    bp_part[(c * p.S + s) * 2u] = a;
-    bp_part[(c * p.S + s) * 2u + 1u] = b;
+    bp_part[(c * p.S + s) * 2u] = ab.x;
+    bp_part[(c * p.S + s) * 2u + 1u] = ab.y;
+    if (s == 0u) {
+      let h = 2u * p.C * p.S + 3u * c;
+      bp_part[h] = bw_mean[c];
+      bp_part[h + 1u] = bw_invstd[c];
+      bp_part[h + 2u] = gammaOf(c);
+    }
   }
 }
 
-@group(0) @binding(1) var<storage, read_write> bm_dgamma: array<f32>;
-@group(0) @binding(2) var<storage, read_write> bm_dbeta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> bm_coef: array<f32>;  // [C][a, dbeta/M, invStd*dgamma/M, mean]
-@group(0) @binding(4) var<storage, read> bm_part: array<f32>;
-@group(0) @binding(5) var<storage, read> bm_mean: array<f32>;
-@group(0) @binding(6) var<storage, read> bm_invstd: array<f32>;
-@group(0) @binding(7) var<storage, read> bm_gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> ba_part: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ba_dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> ba_dbeta: array<f32>;
 
-@compute @workgroup_size(64)
-fn bwd_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  if (c >= p.C) { return; }
+// One workgroup per plane; every thread sums the channel's partials itself (as merge_apply
+// does); image 0's plane saves dgamma/dbeta.
+@compute @workgroup_size(WG)
+fn bwd_merge_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let plane = planeOf(wg, nwg);
+  if (plane >= p.total / p.HW) { return; }
+  let c = plane % p.C;
   var sdy = 0.0;
   var sdyx = 0.0;
   for (var s = 0u; s < p.S; s++) {
-    sdy += bm_part[(c * p.S + s) * 2u];
-    sdyx += bm_part[(c * p.S + s) * 2u + 1u];
+    sdy += ba_part[(c * p.S + s) * 2u];
+    sdyx += ba_part[(c * p.S + s) * 2u + 1u];
   }
-  bm_dbeta[c] = sdy;
-  bm_dgamma[c] = sdyx;
-  let inv = bm_invstd[c];
-  let g = select(1.0, bm_gamma[c], (p.affine & 1u) != 0u);
-  let m = f32(p.count);
-  bm_coef[c * 4u] = g * inv;
-  bm_coef[c * 4u + 1u] = sdy / m;
-  bm_coef[c * 4u + 2u] = inv * sdyx / m;
-  bm_coef[c * 4u + 3u] = bm_mean[c];
+  if (plane < p.C && lid == 0u) {
+    ba_dbeta[c] = sdy;
+    ba_dgamma[c] = sdyx;
+  }
+  let h = 2u * p.C * p.S + 3u * c;
+  let coef = bwdCoef(sdy, sdyx, ba_part[h], ba_part[h + 1u], ba_part[h + 2u]);
+  let base = plane * p.HW;
+  for (var i = lid; i < p.HW; i += WG) { bwdElem(base + i, coef); }
 }
 
-@group(0) @binding(1) var<storage, read_write> ba_dx: array<f32>;
-@group(0) @binding(2) var<storage, read> ba_dy: array<f32>;
-@group(0) @binding(3) var<storage, read> ba_x: array<f32>;
-@group(0) @binding(4) var<storage, read> ba_coef: array<f32>;
+@group(0) @binding(7) var<storage, read_write> cb_dgamma: array<f32>;
+@group(0) @binding(8) var<storage, read_write> cb_dbeta: array<f32>;
 
-// dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)), one workgroup per plane.
-@compute @workgroup_size(64)
-fn bwd_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
-  let plane = wg.x + wg.y * nwg.x;
-  if (plane >= p.total / p.HW) { return; }
-  let c = plane % p.C;
-  let k = ba_coef[c * 4u];
-  let mdy = ba_coef[c * 4u + 1u];
-  let q = ba_coef[c * 4u + 2u];
-  let mean = ba_coef[c * 4u + 3u];
-  let base = plane * p.HW;
-  for (var i = lid; i < p.HW; i += 64u) {
-    ba_dx[base + i] = k * (ba_dy[base + i] - mdy - (ba_x[base + i] - mean) * q);
+// S = 1: one workgroup per channel sums dy and dy * xhat, then writes dx, dgamma and dbeta.
+@compute @workgroup_size(WG)
+fn channel_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.y;
+  let ab = chunkSums(c, 0u, p.count, lid);
+  // The one-chunk merge, as bwd_merge_apply sums it.
+  var sdy = 0.0;
+  var sdyx = 0.0;
+  sdy += ab.x;
+  sdyx += ab.y;
+  if (lid == 0u) {
+    cb_dbeta[c] = sdy;
+    cb_dgamma[c] = sdyx;
+  }
+  let coef = bwdCoef(sdy, sdyx, bw_mean[c], bw_invstd[c], gammaOf(c));
+  var w = walker(c, lid);
+  for (var j = lid; j < p.count; j += WG) {
+    bwdElem(w.idx, coef);
+    w = step(w);
   }
 }

@@ -23,6 +23,8 @@ export {
   type BackendOps,
   type BackendStats,
   type DeviceKind,
+  type KernelProfile,
+  type KernelProfileRow,
   type Tensor,
 } from './backend/index.js';
 export { describeBackend as describeDevice } from './backend/index.js';

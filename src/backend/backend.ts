@@ -61,6 +61,41 @@ export interface BackendStats {
   opsEnqueued: number;
 }
 
+/** One kernel's (or native op's) share of a profiled stretch of work. */
+export interface KernelProfileRow {
+  kernel: string;
+  /** Dispatches (GPU) or ops run (CPU). */
+  count: number;
+  /** Device time: summed GPU timestamps, or the CPU worker's wall time on the op. */
+  deviceMs: number;
+  /** Host time spent recording the dispatches (GPU only). */
+  hostMs?: number;
+}
+
+/** What Backend.stopProfile returns: where a stretch of work spent its time, by kernel. */
+export interface KernelProfile {
+  device: DeviceKind;
+  deviceName: string;
+  /**
+   * 'gpu-timestamps': each dispatch timed on the GPU in its own pass; 'gpu-host-only': the adapter has
+   * no timestamp-query (counts and host time only); 'cpu-worker': the native worker's time per op.
+   */
+  clock: 'gpu-timestamps' | 'gpu-host-only' | 'cpu-worker';
+  wallMs: number;
+  /** Sum of deviceMs: the device's busy time (its share of wallMs says device- or host-bound). */
+  deviceMs: number;
+  /** GPU: host time spent recording the dispatches. */
+  hostMs?: number;
+  /** CPU: the worker's time waiting for ops (the JS side is the bound when it is large). */
+  idleMs?: number;
+  ops: number;
+  /** GPU: command buffers submitted and host waits for the GPU. */
+  submits?: number;
+  hostWaits?: number;
+  /** By deviceMs, largest first. */
+  kernels: KernelProfileRow[];
+}
+
 /**
  * Fused ops a backend may offer beyond OPS (no WGSL counterpart, so no descriptor); the tape
  * composes the OPS where a backend has none. Each equals its composition within f32 rounding.
@@ -109,6 +144,13 @@ export interface Backend {
   stats(): BackendStats;
   /** Restarts peakBytesInUse from the bytes in use now. */
   resetPeak(): void;
+  /**
+   * Starts timing each kernel: on the GPU every dispatch then runs in its own timestamped pass (a
+   * profiled run is somewhat slower), on the CPU the worker's time per op is counted. One at a time.
+   */
+  startProfile(): void;
+  /** Waits for the queued work and returns the time per kernel since startProfile(). */
+  stopProfile(): Promise<KernelProfile>;
   /** Waits for queued work and releases the device and every tensor. Idempotent. */
   dispose(): void;
 

@@ -6,7 +6,7 @@
  */
 import { OP_NAMES, type OpName, OpRegistry, type Ops } from '../kernels/ops.js';
 import { type NativeDevice, NativeTensor } from '../native/device.js';
-import type { Backend, WithContext } from './backend.js';
+import type { Backend, KernelProfile, WithContext } from './backend.js';
 import { bindOps } from './bind.js';
 import * as cpuOps from './cpu/index.js';
 import { ForeignTensorError, type Tensor } from './tensor.js';
@@ -36,6 +36,7 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
   const reg = cpuOpRegistry();
   const impls = Object.fromEntries(OP_NAMES.map((n) => [n, reg.get(n, 'cpu')])) as Parameters<typeof bindOps>[1];
   let disposed = false;
+  let profileStart: { ms: number; ops: number } | null = null;
   return {
     name: 'cpu',
     device: 'cpu',
@@ -57,6 +58,34 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
     },
     resetPeak: () => dev.resetPeak(),
+    startProfile: () => {
+      if (profileStart !== null) throw new Error('startProfile: a profile is already running');
+      dev.profile(true);
+      profileStart = { ms: performance.now(), ops: dev.stats().enqueued };
+    },
+    stopProfile: async (): Promise<KernelProfile> => {
+      if (profileStart === null) throw new Error('stopProfile: no profile is running (call startProfile first)');
+      const start = profileStart;
+      try {
+        await dev.sync();
+        const p = dev.profile();
+        const kernels = Object.entries(p.ops)
+          .map(([kernel, o]) => ({ kernel, count: o.count, deviceMs: o.ms }))
+          .sort((a, b) => b.deviceMs - a.deviceMs);
+        return {
+          device: 'cpu',
+          deviceName: dev.name,
+          clock: 'cpu-worker',
+          wallMs: performance.now() - start.ms,
+          deviceMs: kernels.reduce((a, k) => a + k.deviceMs, 0),
+          idleMs: p.idleMs,
+          ops: dev.stats().enqueued - start.ops,
+          kernels,
+        };
+      } finally {
+        profileStart = null;
+      }
+    },
     dispose: () => {
       if (disposed) return;
       disposed = true;

@@ -2,7 +2,16 @@
  * The backend seam: the only way from nn/ and above to tensors and ops (docs/architecture-backend.md).
  * ShapeError is re-exported so callers name shape problems without reaching into src/gpu.
  */
-export type { Backend, BackendLimits, BackendOps, BackendStats, DeviceKind, FusedOps } from './backend.js';
+export type {
+  Backend,
+  BackendLimits,
+  BackendOps,
+  BackendStats,
+  DeviceKind,
+  FusedOps,
+  KernelProfile,
+  KernelProfileRow,
+} from './backend.js';
 export { ForeignTensorError, numel, type Tensor } from './tensor.js';
 export { cpuBackend, cpuOpRegistry } from './cpu.js';
 export { gpuOf, webgpuBackend } from './webgpu.js';

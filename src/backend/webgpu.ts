@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { GpuTensor } from '../gpu/tensor.js';
 import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
-import type { Backend, BackendStats } from './backend.js';
+import type { Backend, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
 import { ForeignTensorError, numel, type Tensor } from './tensor.js';
 
@@ -69,6 +69,23 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
     },
     resetPeak: () => gpu.pool.resetPeak(),
+    startProfile: () => gpu.startProfile(),
+    stopProfile: async (): Promise<KernelProfile> => {
+      const p = await gpu.stopProfile();
+      const kernels = p.kernels.map((k) => ({ kernel: k.kernel, count: k.dispatches, deviceMs: k.gpuMs, hostMs: k.hostMs }));
+      return {
+        device: 'gpu',
+        deviceName: gpu.name,
+        clock: p.source === 'timestamp-query' ? 'gpu-timestamps' : 'gpu-host-only',
+        wallMs: p.wallMs,
+        deviceMs: kernels.reduce((a, k) => a + k.deviceMs, 0),
+        hostMs: kernels.reduce((a, k) => a + (k.hostMs ?? 0), 0),
+        ops: p.dispatches,
+        submits: p.submits,
+        hostWaits: p.hostWaits,
+        kernels,
+      };
+    },
     dispose: () => {
       if (disposed) return;
       disposed = true;

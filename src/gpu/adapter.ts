@@ -20,9 +20,23 @@ function dawn(): GPU {
     // Extra Dawn flags, ';'-separated (a flag's own value may hold commas), e.g.
     // 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia' to expose shader-f16 on NVIDIA.
     for (const f of (process.env.WGNAS_DAWN_FLAGS ?? '').split(';')) if (f.trim()) flags.push(f.trim());
-    dawnHolder.gpu = create(flags);
+    dawnHolder.gpu = create(withFullTimestamps(flags));
   }
   return dawnHolder.gpu;
+}
+
+/**
+ * Dawn rounds timestamp queries down to 2^16 ns by default (a browser's timing-attack guard), which
+ * hides every kernel shorter than ~65 us; a native tool has no reason to, so the toggle is turned
+ * off (added to a user's own disable-dawn-features list where one is given).
+ */
+export function withFullTimestamps(flags: readonly string[]): string[] {
+  const key = 'disable-dawn-features=';
+  const i = flags.findIndex((f) => f.startsWith(key));
+  if (i < 0) return [...flags, `${key}timestamp_quantization`];
+  const own = flags[i].slice(key.length).split(',').filter(Boolean);
+  if (own.includes('timestamp_quantization')) return [...flags];
+  return flags.map((f, j) => (j === i ? `${key}${[...own, 'timestamp_quantization'].join(',')}` : f));
 }
 
 /** Dawn prints its start-up warnings synchronously inside the first requestAdapter call (src/gpu/dawn-log.ts). */

@@ -9,6 +9,7 @@
 import type { AdapterReport } from './adapter.js';
 import { GpuDisposedError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
+import { DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
 import { GpuTensor, numel } from './tensor.js';
 
@@ -89,6 +90,11 @@ export class Gpu {
   /** Adapter limits read on every dispatch, looked up once. */
   private readonly maxWorkgroups: number;
   private readonly uniformAlignBytes: number;
+  /** Set between startProfile() and stopProfile(): every dispatch then runs in its own timed pass. */
+  private profiler: DispatchProfiler | null = null;
+  private profileStart = { ms: 0, dispatches: 0, submits: 0, hostWaits: 0 };
+  /** Timestamp chunks resolved in the open encoder, read back once it is submitted. */
+  private profileChunks: TimestampChunk[] = [];
 
   constructor(
     readonly device: GPUDevice,
@@ -332,6 +338,7 @@ export class Gpu {
   }
 
   dispatch(args: DispatchArgs): void {
+    const t0 = this.profiler ? performance.now() : 0;
     const pipeline = this.pipeline(args.kernel);
     const [x, y = 1, z = 1] = args.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -355,15 +362,83 @@ export class Gpu {
       entries.push({ binding: i + 1, resource: buffer });
     }
     const bindGroup = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries });
-    const pass = this.computePass();
-    if (pipeline !== this.passPipeline) {
-      pass.setPipeline(pipeline);
-      this.passPipeline = pipeline;
+    if (this.profiler) {
+      this.profiledDispatch(this.profiler, args.kernel, pipeline, bindGroup, x, y, z, t0);
+    } else {
+      const pass = this.computePass();
+      if (pipeline !== this.passPipeline) {
+        pass.setPipeline(pipeline);
+        this.passPipeline = pipeline;
+      }
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
     }
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
     if (++this.encoderDispatches >= this.maxDispatchesPerSubmit) this.flush();
+  }
+
+  /** A dispatch in its own pass between two timestamps (profiling only). */
+  private profiledDispatch(
+    prof: DispatchProfiler,
+    kernel: KernelSpec,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    x: number,
+    y: number,
+    z: number,
+    t0: number,
+  ): void {
+    const name = `${kernel.file}:${kernel.entry ?? 'main'}`;
+    if (prof.full) {
+      const chunk = prof.resolveInto(this.encoderCommands());
+      // The chunk's readback is collected once the encoder that resolves it is submitted.
+      if (chunk) this.profileChunks.push(chunk);
+    }
+    this.endPass();
+    const pass = this.enc().beginComputePass(prof.passFor(name));
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    prof.addHostMs(name, performance.now() - t0);
+  }
+
+  /**
+   * Starts a profile: until stopProfile(), each dispatch runs in its own pass with timestamps
+   * (where the device has timestamp-query) and its host time is counted per kernel.
+   */
+  startProfile(opts: { dispatchesPerSet?: number } = {}): void {
+    this.live();
+    if (this.profiler) throw new Error('startProfile: a profile is already running');
+    this.flush();
+    this.profiler = new DispatchProfiler(this.device, this.hasTimestamps, opts.dispatchesPerSet);
+    this.profileStart = {
+      ms: performance.now(),
+      dispatches: this.dispatchCount,
+      submits: this.submitCount,
+      hostWaits: this.hostWaitCount,
+    };
+  }
+
+  get profiling(): boolean {
+    return this.profiler !== null;
+  }
+
+  /** Ends the profile: submits what is queued, waits for the timestamps, returns the totals per kernel. */
+  async stopProfile(): Promise<GpuProfile> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('stopProfile: no profile is running (call startProfile first)');
+    const s = this.profileStart;
+    const counts = { dispatches: this.dispatchCount - s.dispatches, submits: 0, hostWaits: 0 };
+    try {
+      await this.sync();
+      counts.submits = this.submitCount - s.submits;
+      counts.hostWaits = this.hostWaitCount - s.hostWaits;
+      const r = await prof.finish();
+      return { ...r, wallMs: performance.now() - s.ms, ...counts };
+    } finally {
+      this.profiler = null;
+    }
   }
 
   /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */
@@ -387,7 +462,11 @@ export class Gpu {
     if (!this.encoder) return;
     this.endPass();
     this.sealUniformBlock();
+    const tail = this.profiler?.resolveInto(this.encoder);
+    if (tail) this.profileChunks.push(tail);
     this.device.queue.submit([this.encoder.finish()]);
+    for (const c of this.profileChunks) this.profiler?.collect(c);
+    this.profileChunks = [];
     this.encoderDispatches = 0;
     this.submitCount++;
     this.encoder = null;

@@ -42,6 +42,13 @@ export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
 /** Elements per statistics workgroup: enough work per workgroup, enough workgroups per channel. */
 const CHUNK_TARGET = 16384;
 const MAX_SPLITS = 256;
+/**
+ * Channels of at most this many elements run forward and backward as one kernel each (one
+ * workgroup per channel, x read once more than by the two-kernel plan), saving a dispatch per
+ * pass. At most CHUNK_TARGET: a channel must be one statistics chunk for the results to be the
+ * two-kernel plan's bits.
+ */
+const SINGLE_PASS_MAX_COUNT = CHUNK_TARGET;
 
 interface BnDims {
   N: number;
@@ -74,6 +81,17 @@ function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean): ArrayB
   });
 }
 
+/**
+ * How a training-mode forward or backward is dispatched. 'auto': one kernel per channel when a
+ * channel is one statistics chunk (SINGLE_PASS_MAX_COUNT), else 'split': per-chunk partials, then
+ * a per-plane pass that merges them itself. Both give the same bits; tests force 'split' to compare.
+ */
+export type BnPlan = 'auto' | 'split';
+
+function singlePass(d: BnDims, plan: BnPlan): boolean {
+  return plan === 'auto' && d.S === 1 && d.count <= SINGLE_PASS_MAX_COUNT;
+}
+
 export function batchNormForward(
   gpu: Gpu,
   x: GpuTensor,
@@ -81,36 +99,52 @@ export function batchNormForward(
   beta: GpuTensor | null,
   eps = 1e-5,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
+  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto');
+}
+
+/** batchNormForward with the dispatch plan chosen (tests; callers use batchNormForward). */
+export function batchNormForwardPlanned(
+  gpu: Gpu,
+  x: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+  eps: number,
+  plan: BnPlan,
+): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
   const d = bnDims('batchNormForward', x.shape);
   checkParam('batchNormForward', 'gamma', gamma, d.C);
   checkParam('batchNormForward', 'beta', beta, d.C);
   checkBatchNormEps(eps);
   const u = uniforms(d, eps, gamma !== null, beta !== null);
-  const part = gpu.empty([d.C, d.S, 2]);
-  gpu.dispatch({ kernel: { file: FILE, entry: 'stats_partial' }, buffers: [part, x], uniforms: u, workgroups: [d.S, d.C] });
+  const y = gpu.empty(x.shape);
   const mean = gpu.empty([d.C]);
   const invStd = gpu.empty([d.C]);
+  // mean/invStd are written here, so a missing gamma/beta is bound as x (read-only, never read).
+  const affine = [gamma ?? x, beta ?? x];
+  if (singlePass(d, plan)) {
+    gpu.dispatch({
+      kernel: { file: FILE, entry: 'channel_forward' },
+      buffers: [y, x, mean, invStd, ...affine],
+      uniforms: u,
+      workgroups: [1, d.C],
+    });
+    return { y, mean, invStd };
+  }
+  const part = gpu.empty([d.C, d.S, 2]);
+  gpu.dispatch({ kernel: { file: FILE, entry: 'stats_partial' }, buffers: [part, x], uniforms: u, workgroups: [d.S, d.C] });
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'stats_merge' },
-    buffers: [mean, invStd, part],
-    uniforms: u,
-    workgroups: [Math.ceil(d.C / 64)],
-  });
-  part.dispose();
-  const y = gpu.empty(x.shape);
-  gpu.dispatch({
-    kernel: { file: FILE, entry: 'apply' },
-    // A missing gamma/beta is bound as a stand-in buffer that the kernel does not read.
-    buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean],
+    kernel: { file: FILE, entry: 'merge_apply' },
+    buffers: [y, x, mean, invStd, ...affine, part],
     uniforms: u,
     workgroups: gpu.grid1d(d.N * d.C, 1),
   });
+  part.dispose();
   return { y, mean, invStd };
 }
 
 /**
  * Eval-mode batch norm: y = (x - mean[c]) invStd[c] gamma[c] + beta[c] with the given per-channel
- * statistics (running averages), no batch statistics. The training forward's `apply` pass alone.
+ * statistics (running averages), no batch statistics: one per-plane pass (`apply`).
  */
 export function batchNormEval(
   gpu: Gpu,
@@ -143,37 +177,53 @@ export function batchNormBackward(
   invStd: GpuTensor,
   gamma: GpuTensor | null,
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
+  return batchNormBackwardPlanned(gpu, dy, x, mean, invStd, gamma, 'auto');
+}
+
+/** batchNormBackward with the dispatch plan chosen (tests; callers use batchNormBackward). */
+export function batchNormBackwardPlanned(
+  gpu: Gpu,
+  dy: GpuTensor,
+  x: GpuTensor,
+  mean: GpuTensor,
+  invStd: GpuTensor,
+  gamma: GpuTensor | null,
+  plan: BnPlan,
+): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
   const d = bnDims('batchNormBackward', x.shape);
   assertSameShape('batchNormBackward', dy, x);
   checkParam('batchNormBackward', 'mean', mean, d.C);
   checkParam('batchNormBackward', 'invStd', invStd, d.C);
   checkParam('batchNormBackward', 'gamma', gamma, d.C);
   const u = uniforms(d, 1e-5, gamma !== null, false);
-  const part = gpu.empty([d.C, d.S, 2]);
+  const dx = gpu.empty(x.shape);
+  const dgamma = gpu.empty([d.C]);
+  const dbeta = gpu.empty([d.C]);
+  // A missing gamma is bound as a stand-in buffer whose values the kernels ignore.
+  if (singlePass(d, plan)) {
+    gpu.dispatch({
+      kernel: { file: FILE, entry: 'channel_backward' },
+      buffers: [dx, dy, x, mean, invStd, gamma ?? invStd, dgamma, dbeta],
+      uniforms: u,
+      workgroups: [1, d.C],
+    });
+    return { dx, dgamma, dbeta };
+  }
+  // [C][S][2] partial sums, then [C][3] (mean, invStd, gamma) for bwd_merge_apply (see the WGSL).
+  const part = gpu.empty([d.C * (2 * d.S + 3)]);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'bwd_partial' },
-    buffers: [part, dy, x, mean, invStd],
+    buffers: [part, dy, x, mean, invStd, gamma ?? invStd],
     uniforms: u,
     workgroups: [d.S, d.C],
   });
-  const dgamma = gpu.empty([d.C]);
-  const dbeta = gpu.empty([d.C]);
-  const coef = gpu.empty([d.C, 4]);
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'bwd_merge' },
-    buffers: [dgamma, dbeta, coef, part, mean, invStd, gamma ?? invStd],
-    uniforms: u,
-    workgroups: [Math.ceil(d.C / 64)],
-  });
-  part.dispose();
-  const dx = gpu.empty(x.shape);
-  gpu.dispatch({
-    kernel: { file: FILE, entry: 'bwd_apply' },
-    buffers: [dx, dy, x, coef],
+    kernel: { file: FILE, entry: 'bwd_merge_apply' },
+    buffers: [dx, dy, x, part, dgamma, dbeta],
     uniforms: u,
     workgroups: gpu.grid1d(d.N * d.C, 1),
   });
-  coef.dispose();
+  part.dispose();
   return { dx, dgamma, dbeta };
 }
 
@@ -184,7 +234,7 @@ type BnProblem = { N: number; C: number; HW: number };
 export const batchNormForwardOp = defineOp({
   name: 'batchNormForward',
   summary: 'training-mode batch norm: per-channel batch statistics, then (x - mean) invStd gamma + beta',
-  kernels: [{ file: FILE, entries: ['stats_partial', 'stats_merge', 'apply'], uniforms: BATCHNORM_PARAMS }],
+  kernels: [{ file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS }],
   // Statistics (sum, sum of squares) and the affine normalisation: ~6 FLOPs per element; x read, y written.
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
   reference: batchNormForwardCpu,
@@ -204,7 +254,7 @@ export const batchNormEvalOp = defineOp({
 export const batchNormBackwardOp = defineOp({
   name: 'batchNormBackward',
   summary: 'batch norm backward: dx, dgamma, dbeta from dy, x and the saved statistics',
-  kernels: [{ file: FILE, entries: ['bwd_partial', 'bwd_merge', 'bwd_apply'], uniforms: BATCHNORM_PARAMS }],
+  kernels: [{ file: FILE, entries: ['bwd_partial', 'bwd_merge_apply', 'channel_backward'], uniforms: BATCHNORM_PARAMS }],
   // Two per-channel sums over dy and dy x_hat, then dx: ~9 FLOPs per element; dy, x read, dx written.
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 9 * N * C * HW, bytes: 4 * (3 * N * C * HW + 5 * C) }),
   reference: batchNormBackwardCpu,

@@ -164,8 +164,11 @@ export async function scoreAll(
   const rows: ScoredCell[] = [];
   let start = 0;
   if (scorer.needsProbe && cells.length > 0) {
-    rows.push(await scorer.probe(cells[0]));
-    onProgress?.(rows.length, cells.length, rows[0].timeMs);
+    const probed = await scorer.probe(cells[0]);
+    rows.push(probed);
+    // Streamed like every group's rows: a file written from onRows must start with this one.
+    onRows?.([probed]);
+    onProgress?.(rows.length, cells.length, probed.timeMs);
     start = 1;
   }
   const g = scorer.grouped ? scorer.groupSize : 1;

@@ -4,9 +4,12 @@ import {
   batchNormBackward,
   batchNormBackwardCpu,
   batchNormBackwardF64,
+  batchNormBackwardPlanned,
   batchNormForward,
   batchNormForwardCpu,
   batchNormForwardF64,
+  batchNormForwardPlanned,
+  type BnPlan,
 } from '../../src/kernels/batchnorm.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
@@ -24,7 +27,13 @@ const shapes: number[][] = [
   [4, 16, 8, 8],
   [3, 5, 1, 1],
   [6, 4], // [N, C] (BatchNorm1d-style)
-  [2, 2, 64, 41], // 5248 elements per channel: several statistics workgroups per channel
+  [2, 2, 64, 41], // 5248 elements per channel: one statistics workgroup per channel
+  // More than 16384 elements per channel: several statistics workgroups (S > 1), then the
+  // per-plane merge; N * H * W not a multiple of the workgroup size.
+  [3, 2, 77, 75], // S = 2
+  [5, 1, 61, 59], // C = 1, S = 2
+  [16500, 2], // H * W = 1, S = 2
+  [1, 1, 300, 300], // S = 6, one plane per channel
 ];
 
 describe('batch norm vs CPU reference', () => {
@@ -60,19 +69,24 @@ describe('batch norm vs CPU reference', () => {
     }
   }
 
-  it('variance stays accurate for a large mean (two-pass / Chan merge, no E[x^2] - E[x]^2)', async ({ skip }) => {
-    if (!gpu) return skip();
-    const rng = new Rng(3);
-    const shape = [4, 2, 48, 48]; // 9216 per channel -> 3 statistics workgroups
-    const x = rng.normals(prod(shape), 0.01).map((v) => v + 1000);
-    const gx = gpu.upload(x, shape);
-    const f = batchNormForward(gpu, gx, null, null);
-    const ref = batchNormForwardF64(x, shape, null, null);
-    // Naive E[x^2] - E[x]^2 in f32 loses all digits here (1e6 vs 1e-4).
-    expectClose(await f.invStd.read(), ref.invStd, { rtol: 1e-3, atol: 0, label: 'invStd' });
-    expectClose(await f.y.read(), ref.y, { atol: 2e-2, label: 'y' });
-    for (const t of [gx, f.y, f.mean, f.invStd]) t.dispose();
-  });
+  // [4, 2, 48, 48]: 9216 per channel, one statistics workgroup; [8, 2, 48, 48]: 18432, two, Chan-merged.
+  for (const shape of [
+    [4, 2, 48, 48],
+    [8, 2, 48, 48],
+  ]) {
+    it(`variance stays accurate for a large mean (two-pass / Chan merge, no E[x^2] - E[x]^2) [${shape}]`, async ({ skip }) => {
+      if (!gpu) return skip();
+      const rng = new Rng(3);
+      const x = rng.normals(prod(shape), 0.01).map((v) => v + 1000);
+      const gx = gpu.upload(x, shape);
+      const f = batchNormForward(gpu, gx, null, null);
+      const ref = batchNormForwardF64(x, shape, null, null);
+      // Naive E[x^2] - E[x]^2 in f32 loses all digits here (1e6 vs 1e-4).
+      expectClose(await f.invStd.read(), ref.invStd, { rtol: 1e-3, atol: 0, label: 'invStd' });
+      expectClose(await f.y.read(), ref.y, { atol: 2e-2, label: 'y' });
+      for (const t of [gx, f.y, f.mean, f.invStd]) t.dispose();
+    });
+  }
 
   it('honours eps', async ({ skip }) => {
     if (!gpu) return skip();
@@ -93,6 +107,62 @@ describe('batch norm vs CPU reference', () => {
     expect(() => batchNormBackward(gpu!, gpu!.zeros([2, 3, 4, 5]), x, g4, g4, null)).toThrow(ShapeError);
     for (const t of [x, g4]) t.dispose();
   });
+});
+
+describe('batch norm dispatch plans', () => {
+  const bits = async (t: { read(): Promise<Float32Array> }) => new Uint32Array((await t.read()).buffer);
+  // [shape, dispatches per pass under 'auto']: one kernel per channel while a channel fits one
+  // statistics workgroup (<= 16384 elements), else partials and the per-plane merge (two).
+  const cases: Array<[number[], number]> = [
+    [[1, 3, 1, 1], 1], // one element per channel: zero variance
+    [[2, 70], 1], // more channels than a workgroup has threads
+    [[2, 3, 7, 5], 1],
+    [[2, 2, 64, 41], 1],
+    [[1, 1, 128, 128], 1], // 16384: the largest single-kernel channel
+    [[5, 1, 29, 113], 2], // 16385: two statistics workgroups
+    [[3, 2, 77, 75], 2],
+  ];
+  for (const [shape, dispatches] of cases) {
+    for (const affine of [true, false]) {
+      it(`[${shape}] affine=${affine}: ${dispatches} dispatch(es) per pass, the bits of the two-kernel plan`, async ({
+        skip,
+      }) => {
+        if (!gpu) return skip();
+        const g = gpu;
+        const rng = new Rng(7 * prod(shape) + (affine ? 1 : 0));
+        const C = shape[1];
+        const gx = g.upload(
+          rng.normals(prod(shape), 3).map((v, i) => v + (i % 5)),
+          shape,
+        );
+        const gdy = g.upload(rng.normals(prod(shape)), shape);
+        const gg = affine
+          ? g.upload(
+              rng.normals(C).map((v) => 1 + 0.3 * v),
+              [C],
+            )
+          : null;
+        const gb = affine ? g.upload(rng.normals(C, 0.5), [C]) : null;
+        const run = async (plan: BnPlan) => {
+          const d0 = g.dispatchCount;
+          const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan);
+          const d1 = g.dispatchCount;
+          const b = batchNormBackwardPlanned(g, gdy, gx, f.mean, f.invStd, gg, plan);
+          const counts = [d1 - d0, g.dispatchCount - d1];
+          const outs = [f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+          const read = await Promise.all(outs.map(bits));
+          for (const t of outs) t.dispose();
+          return { counts, read };
+        };
+        const auto = await run('auto');
+        const split = await run('split');
+        expect(auto.counts).toEqual([dispatches, dispatches]);
+        expect(split.counts).toEqual([2, 2]);
+        ['y', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(auto.read[i], name).toEqual(split.read[i]));
+        for (const t of [gx, gdy, gg, gb]) t?.dispose();
+      });
+    }
+  }
 });
 
 describe('batch norm CPU backward vs finite differences (f64)', () => {

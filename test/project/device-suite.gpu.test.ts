@@ -45,6 +45,13 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const rows = (f: string) => readFileSync(join(out, f), 'utf8').trim().split('\n').slice(1);
       expect(rows('score-all.csv')).toHaveLength(5);
       expect(rows('score-group1.csv')).toHaveLength(3);
+      // The profiled run: 3 cells in groups of 2, the first group a warm-up, the last cell timed by kernel.
+      expect(rows('score-profile.csv')).toHaveLength(3);
+      const kp = JSON.parse(readFileSync(join(out, 'kernel-profile.json'), 'utf8'));
+      expect(kp.archs).toBe(1);
+      expect(kp.settings.warmupArchs).toBe(2);
+      expect(kp.profile.clock).toBe('gpu-timestamps');
+      expect(kp.profile.kernels.map((k: { kernel: string }) => k.kernel)).toContain('correlation.wgsl:normalize_rows');
       const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8'));
       const kernels = new Set(bench.results.map((r: { kernel: string }) => r.kernel));
       for (const k of ['matmul', 'correlation', 'conv2d', 'fma', 'copy']) expect(kernels).toContain(k);
@@ -79,6 +86,8 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
         expect(r.peakTensorBytes).toBeGreaterThan(0);
       }
       expect(summary).toMatch(/\| evolve \| 1 \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \|/);
+      expect(summary).toMatch(/## Where a WRCor cell's time goes \(1 cell after 2 warm-up, group 2, batch 8; gpu-timestamps\)/);
+      expect(summary).toMatch(/\| correlation\.wgsl:normalize_rows \| [\d.]+ \| [\d.]+ \|/);
       // The ungrouped run scored the first cells of the grouped one: the same scores.
       const m = summary.match(/on the (\d+) common cells: largest relative difference (\d\.\d+e[+-]\d+)/)!;
       expect(Number(m[1])).toBe(3);

@@ -57,8 +57,16 @@ describe('grouped zero-shot scoring', () => {
       const auto = new ZeroShotScorer(g, proxies, { ...opts, group: 'auto' });
       expect(auto.needsProbe).toBe(true);
       const progress: number[] = [];
-      const rows = await scoreAll(auto, cells, (done) => progress.push(done));
+      const streamed: string[][] = [];
+      const rows = await scoreAll(
+        auto,
+        cells,
+        (done) => progress.push(done),
+        (rs) => streamed.push(rs.map((r) => r.arch)),
+      );
       expect(auto.needsProbe).toBe(false);
+      // Every row reaches onRows (what `score --out` streams), the probed one first.
+      expect(streamed).toEqual([[ARCHS[0]], [ARCHS[1], ARCHS[2]]]);
       expect(auto.groupSize).toBe(MAX_AUTO_GROUP); // a huge budget: capped
       expect(progress).toEqual([1, 3]); // the probe alone, then one group of the other two
       rows.forEach((r, i) => {

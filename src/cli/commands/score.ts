@@ -16,6 +16,7 @@ import {
 } from '../../zeroshot/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
+import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { scoredOf, withAggregates } from '../score-rows.js';
@@ -90,13 +91,41 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         time_ms: Math.round(r.timeMs),
       });
       const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
+      const todo = cells.slice(keep.length);
+      // The profile starts after the first architecture (or group) when more follow: that one pays
+      // for compiling the pipelines, which a long run does not.
+      const profile = v['kernel-profile'] ? { path: v['kernel-profile'], on: false, warmup: 0, archs: 0 } : null;
+      const startProfile = () => {
+        backend.startProfile();
+        profile!.on = true;
+      };
+      if (profile && todo.length <= 1) startProfile();
       const fresh = await scoreAll(
         scorer,
-        cells.slice(keep.length),
+        todo,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
-        (rs) => stream?.append(rs.map(toRow)),
+        (rs) => {
+          stream?.append(rs.map(toRow));
+          if (profile?.on) profile.archs += rs.length;
+          else if (profile) {
+            profile.warmup += rs.length;
+            startProfile();
+          }
+        },
       );
       bar.done();
+      if (profile?.on) {
+        const settings = {
+          batch: v.batch,
+          group: scorer.grouped ? scorer.groupSize : 1,
+          proxies: scorer.proxies,
+          net: opts.net,
+          warmupArchs: profile.warmup,
+        };
+        const report = kernelProfileReport('score', settings, profile.archs, await backend.stopProfile());
+        writeKernelProfile(profile.path, report);
+        io.err(kernelProfileLine(report, profile.path));
+      }
       const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
       if (aggs.length) addAggregates(rows, aggs);
       // Rows read back keep their text as written; only the population-level scores are recomputed.

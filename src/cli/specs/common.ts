@@ -3,7 +3,7 @@ import { DEVICE_CHOICES } from '../../backend/select.js';
 import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
-import { flag, int, oneOf, seed, text } from '../spec.js';
+import { flag, int, oneOf, outFile, seed, text } from '../spec.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
 
 /** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
@@ -56,6 +56,12 @@ export const device = oneOf(DEVICE_CHOICES, {
   help: "where the networks run: 'cpu' the native backend (oneDNN), 'gpu' the WGSL kernels on the WebGPU adapter (a software one, lavapipe, too: slow, for testing the WGSL), 'auto' a hardware GPU if there is one, else the CPU",
   default: 'auto',
   metavar: 'DEVICE',
+});
+/** Per-kernel timing of a run (src/cli/kernel-profile.ts); local runs only. */
+export const kernelProfile = outFile({
+  help: "write where the device's time went, by kernel, as JSON, and print a summary line: on the GPU each dispatch runs in its own timestamped pass (so a profiled run is somewhat slower) with its host recording time; on the CPU the native worker's time per op",
+  conflicts: ['redis'],
+  conflictsWhy: '--kernel-profile times the kernels of this process; jobs on --redis run on the workers',
 });
 /** CPU backend threads: its own name, as --threads sets the latency profiler's library threads. */
 export const cpuThreads = int({

@@ -6,6 +6,7 @@ import {
   cpuThreads,
   dataset,
   device,
+  kernelProfile,
   NB201_DISTINCT_CELLS,
   proxyBatch,
   proxyListChoices,
@@ -83,6 +84,7 @@ export const SCORE_OPTIONS = {
   }),
   device,
   'cpu-threads': cpuThreads,
+  'kernel-profile': kernelProfile,
   quiet,
   ...submitOptions,
   'shard-size': int({

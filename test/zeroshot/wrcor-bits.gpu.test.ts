@@ -1,0 +1,52 @@
+/**
+ * WRCor of two small NAS-Bench-201 networks on the WGSL kernels, pinned to the scores main gave
+ * (c0d9870, lavapipe) before batch norm's merge passes were folded into other kernels: kernel
+ * changes that are meant to keep the f32 arithmetic (fewer dispatches, fused passes) must keep
+ * them. On the machine they were recorded on they are kept bit for bit; the test allows 1e-9
+ * relative so that another CPU's lavapipe (its JIT picks the host's vector width) cannot fail it,
+ * while a change in the order of the f32 arithmetic usually shows above that. Batch 20 gives the
+ * first stage 20480 elements per channel (batch norm's partials and per-plane merge) and the later
+ * stages fewer than 16384 (one batch-norm kernel per channel).
+ * A change that alters the arithmetic on purpose records new values and says why.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backend/index.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
+import { gpuBackend } from '../helpers/backend.js';
+
+let gpu: Backend | null;
+beforeAll(async () => {
+  gpu = await gpuBackend();
+});
+
+const ARCHS = [
+  '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|',
+  '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|skip_connect~2|',
+];
+const PINNED = [
+  { wrcor: 88.55886862116945, wrcor_act: 73.94932006760216, wrcor_grad: 75.00513088947778, wrcor_unweighted: 69.64713016677933 },
+  { wrcor: 74.7290262036843, wrcor_act: 59.12329547751306, wrcor_grad: 61.23141218132979, wrcor_unweighted: 53.79534453582363 },
+];
+
+describe('WRCor bits on the WGSL kernels', () => {
+  for (const group of [1, 2]) {
+    it(`two NB201 networks at batch 20, group ${group}: the pinned scores exactly`, async ({ skip }) => {
+      if (!gpu) return skip();
+      const scorer = new ZeroShotScorer(gpu, ['wrcor', 'wrcor_act', 'wrcor_grad'], {
+        batchSize: 20,
+        seed: 0,
+        net: { channels: 4, cellsPerStage: 1, numClasses: 10 },
+        group,
+      });
+      const rows = await scoreAll(scorer, ARCHS.map(parseArch));
+      rows.forEach((r, i) => {
+        expect(Object.keys(r.scores).sort()).toEqual(Object.keys(PINNED[i]).sort());
+        for (const [k, want] of Object.entries(PINNED[i])) {
+          const got = r.scores[k];
+          expect(Math.abs(got - want) / Math.abs(want), `${k} of ${ARCHS[i]}: ${got} vs ${want}`).toBeLessThan(1e-9);
+        }
+      });
+    });
+  }
+});
