@@ -210,11 +210,17 @@ export class Tape {
         if (this.opts.retainGraph) this.gradded.push(v);
       }
     } else if (this.holders.has(v.grad)) {
-      // Shared (v.grad === g is too): the sum goes to a new tensor, the other holders keep theirs.
-      const sum = this.ops.add(v.grad, g);
-      this.release(v.grad);
-      this.release(g);
-      v.grad = this.track(sum);
+      // Shared (v.grad === g is too): the sum goes to a tensor v alone holds, the other holders keep
+      // theirs: g itself when fresh (g + v.grad is v.grad + g bit for bit), else a new one.
+      const old = v.grad;
+      if (!this.holders.has(g) && !this.owned.has(g)) {
+        this.ops.axpy(g, old, 1);
+        v.grad = this.track(g);
+      } else {
+        v.grad = this.track(this.ops.add(old, g));
+        this.release(g);
+      }
+      this.release(old);
     } else {
       this.ops.axpy(v.grad, g, 1);
       this.release(g);
