@@ -10,8 +10,10 @@
  * its dx to its record and to its input, crossEntropy its dlogits to the logits (a copy each cost a
  * device copy, ending the GPU's compute pass). A tape-owned gradient counts its holders (vars,
  * ReLU records, crossEntropy); one with several is never updated in place: the next accumulate into
- * it writes the sum to a new tensor (add(a, b) equals axpy(a, b, 1) bit for bit on both backends), and
- * the last holder to let go frees it. Params never share: they get their own copy.
+ * it writes the sum to a tensor the var alone holds (the incoming gradient when fresh, else a new one;
+ * add(a, b) equals axpy(a, b, 1) bit for bit on both backends), and the last holder to let go frees
+ * it. Params never share: they get their own copy. So callers must not update an activation's or a
+ * record's gradient in place: another var or record may hold the same tensor.
  */
 import type { Backend, BackendOps, Tensor } from '../backend/index.js';
 import { assertMixture, type Conv2dParams, type Pool2dParams } from '../kernels/params.js';
