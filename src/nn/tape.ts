@@ -5,6 +5,15 @@
  *
  * ReLUs are observable: proxies (WRCor, NASWOT, MeCo) read each ReLU's pre-activation and the
  * gradient that flows back through that ReLU alone, tagged with the block it sits in.
+ *
+ * Gradients are copy-on-write: an add hands its output gradient itself to both inputs, a ReLU gives
+ * its dx to its record and to its input, crossEntropy its dlogits to the logits (a copy each cost a
+ * device copy, ending the GPU's compute pass). A tape-owned gradient counts its holders (vars,
+ * ReLU records, crossEntropy); one with several is never updated in place: the next accumulate into
+ * it writes the sum to a tensor the var alone holds (the incoming gradient when fresh, else a new one;
+ * add(a, b) equals axpy(a, b, 1) bit for bit on both backends), and the last holder to let go frees
+ * it. Params never share: they get their own copy. So callers must not update an activation's or a
+ * record's gradient in place: another var or record may hold the same tensor.
  */
 import type { Backend, BackendOps, Tensor } from '../backend/index.js';
 import { assertMixture, type Conv2dParams, type Pool2dParams } from '../kernels/params.js';
@@ -118,6 +127,8 @@ export class Tape {
   readonly paramUses: ParamUse[] = [];
   /** Activations that got a gradient (retainGraph: resetGrads clears them). */
   private readonly gradded: Var[] = [];
+  /** Holders of the tape-owned gradients with more than one (absent: one). */
+  private readonly holders = new Map<Tensor, number>();
 
   private readonly ops: BackendOps;
 
@@ -158,21 +169,63 @@ export class Tape {
     return pg === 'all' ? true : pg === 'none' ? false : pg.has(v);
   }
 
-  /** Adds g into v.grad (taking ownership of g). */
+  /** One more holder of the tape-owned gradient t (which from now on is not updated in place). */
+  private share(t: Tensor): Tensor {
+    this.holders.set(t, (this.holders.get(t) ?? 1) + 1);
+    return t;
+  }
+
+  /** Drops one holder of g (a tape-owned gradient or a fresh one); the last frees it. */
+  private release(g: Tensor): void {
+    const n = this.holders.get(g);
+    if (n === undefined) {
+      this.owned.delete(g);
+      g.dispose();
+    } else if (n === 2) this.holders.delete(g);
+    else this.holders.set(g, n - 1);
+  }
+
+  /** t for one more consumer: t itself, shared, when the tape owns it; else (a caller's seed) a copy. */
+  private handOn(t: Tensor): Tensor {
+    if (this.owned.has(t)) return this.share(t);
+    const c = this.backend.empty(t.shape);
+    this.backend.copy(t, c);
+    return c;
+  }
+
+  /** Adds g into v.grad, taking over one holding of g (a fresh tensor or one passed through share()). */
   private accumulate(v: Var, g: Tensor): void {
     if (!this.needs(v)) {
-      g.dispose();
+      this.release(g);
       return;
     }
-    if (v.grad === null) {
+    if (v instanceof Param && v.grad === null && (this.holders.has(g) || this.owned.has(g))) {
+      // A Param's gradient outlives the tape and optimizers update it in place: it gets its own.
+      const own = this.backend.empty(g.shape);
+      this.backend.copy(g, own);
+      this.release(g);
+      v.grad = own;
+    } else if (v.grad === null) {
       v.grad = g;
       if (!(v instanceof Param)) {
         this.owned.add(g);
         if (this.opts.retainGraph) this.gradded.push(v);
       }
+    } else if (this.holders.has(v.grad)) {
+      // Shared (v.grad === g is too): the sum goes to a tensor v alone holds, the other holders keep
+      // theirs: g itself when fresh (g + v.grad is v.grad + g bit for bit), else a new one.
+      const old = v.grad;
+      if (!this.holders.has(g) && !this.owned.has(g)) {
+        this.ops.axpy(g, old, 1);
+        v.grad = this.track(g);
+      } else {
+        v.grad = this.track(this.ops.add(old, g));
+        this.release(g);
+      }
+      this.release(old);
     } else {
       this.ops.axpy(v.grad, g, 1);
-      g.dispose();
+      this.release(g);
     }
   }
 
@@ -254,12 +307,8 @@ export class Tape {
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       const dx = (six ? this.ops.relu6Backward : this.ops.reluBackward)(y.grad, x.value);
-      if (rec) {
-        // Keep this ReLU's own gradient: accumulate() may fold dx into a shared grad.
-        const kept = this.backend.empty(dx.shape);
-        this.backend.copy(dx, kept);
-        rec.gradInput = this.track(kept);
-      }
+      // The record holds this ReLU's own gradient until dispose(); x.grad shares it (copy-on-write).
+      if (rec) rec.gradInput = this.share(this.track(dx));
       this.accumulate(x, dx);
     });
     return y;
@@ -277,12 +326,7 @@ export class Tape {
     const y = this.out(this.ops.add(a.value, b.value), a.requiresGrad || b.requiresGrad);
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      for (const v of [a, b]) {
-        if (!v.requiresGrad) continue;
-        const g = this.backend.empty(y.grad.shape);
-        this.backend.copy(y.grad, g);
-        this.accumulate(v, g);
-      }
+      for (const v of [a, b]) if (this.needs(v)) this.accumulate(v, this.handOn(y.grad));
     });
     return y;
   }
@@ -344,10 +388,9 @@ export class Tape {
     this.track(dlogits);
     const out = this.out(loss, logits.requiresGrad);
     this.push(out.requiresGrad, () => {
-      // d(loss)/d(logits) is already computed; the seed gradient of the loss is 1.
-      const g = this.backend.empty(dlogits.shape);
-      this.backend.copy(dlogits, g);
-      this.accumulate(logits, g);
+      // d(loss)/d(logits) is already computed; the seed gradient of the loss is 1. The closure holds
+      // dlogits (a retainGraph tape runs it again) and shares it with the logits.
+      this.accumulate(logits, this.share(dlogits));
     });
     return out;
   }
@@ -367,10 +410,7 @@ export class Tape {
   /** retainGraph: frees the activation gradients of the last backward (parameters keep theirs). */
   resetGrads(): void {
     for (const v of this.gradded) {
-      if (v.grad) {
-        this.owned.delete(v.grad);
-        v.grad.dispose();
-      }
+      if (v.grad) this.release(v.grad);
       v.grad = null;
     }
     this.gradded.length = 0;
@@ -380,6 +420,7 @@ export class Tape {
   dispose(): void {
     for (const t of this.owned) t.dispose();
     this.owned.clear();
+    this.holders.clear();
     this.backs.length = 0;
     this.relus.length = 0;
     this.bns.length = 0;
