@@ -9,7 +9,7 @@
 import type { AdapterReport } from './adapter.js';
 import { GpuDisposedError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
-import { DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
+import { COPY_COMMAND, DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
 import { GpuTensor, numel } from './tensor.js';
 
@@ -452,9 +452,11 @@ export class Gpu {
 
   copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
     if (elems === 0) return;
+    const t0 = this.profiler ? performance.now() : 0;
     this.encoderCommands().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
     this.pendingBuffers.add(src.buffer);
     this.pendingBuffers.add(dst.buffer);
+    this.profiler?.countCommand(COPY_COMMAND, performance.now() - t0);
   }
 
   /** Submits queued work. Uniform buffers of submitted work become reusable (queue order protects them). */

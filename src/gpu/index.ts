@@ -1,6 +1,6 @@
 export { acquireGpu, dawnGpu, isSoftwareAdapter, probeAdapter, type AcquireOptions, type AdapterReport } from './adapter.js';
 export { Gpu, type DispatchArgs, type KernelSpec } from './gpu.js';
-export { DispatchProfiler, type DispatchProfile, type GpuProfile, type KernelTime } from './profiler.js';
+export { COPY_COMMAND, DispatchProfiler, type DispatchProfile, type GpuProfile, type KernelTime } from './profiler.js';
 export { defineUniforms, structLayout, type UniformBlock, type UniformDecl, type UniformValues } from './uniforms.js';
 export { GpuTensor, assertShape, numel } from './tensor.js';
 export { BufferPool, type PoolStats } from './pool.js';

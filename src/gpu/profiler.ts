@@ -10,6 +10,7 @@
 export interface KernelTime {
   /** 'file:entry' (generated programs by their registered name). */
   kernel: string;
+  /** Dispatches; for COPY_COMMAND, buffer copies (encoder commands: they also end the open pass). */
   dispatches: number;
   /** Sum of the dispatches' GPU time (timestamps), 0 without timestamp-query. */
   gpuMs: number;
@@ -32,6 +33,9 @@ export interface GpuProfile extends DispatchProfile {
   submits: number;
   hostWaits: number;
 }
+
+/** The row buffer-to-buffer copies are counted under (no GPU time: they run outside compute passes). */
+export const COPY_COMMAND = 'copyBufferToBuffer';
 
 /** Queries per query set: the WebGPU limit on a set's count (two per dispatch). */
 export const MAX_QUERIES = 4096;
@@ -84,6 +88,13 @@ export class DispatchProfiler {
 
   addHostMs(kernel: string, ms: number): void {
     this.total(kernel).hostMs += ms;
+  }
+
+  /** An encoder command outside any pass (a buffer copy): counted with its host time, not timed on the GPU. */
+  countCommand(name: string, hostMs: number): void {
+    const t = this.total(name);
+    t.dispatches++;
+    t.hostMs += hostMs;
   }
 
   /** Records the open set's resolve and readback copy into `enc` (an encoder with no open pass). */

@@ -22,6 +22,7 @@ async function work(g: Gpu): Promise<Float32Array> {
   const t3 = scale(g, t2, 0.5);
   const t4 = scale(g, t3, -3);
   axpy(g, t4, b, 2);
+  g.copy(t3, t2); // a buffer copy: counted, not timed (outside any pass)
   const t5 = add(g, t4, t1);
   const out = await t5.read();
   for (const t of [a, b, t1, t2, t3, t4, t5]) t.dispose();
@@ -40,7 +41,14 @@ describe('GPU dispatch profiler', () => {
     expect(gpu.profiling).toBe(false);
     expect(Array.from(profiled)).toEqual(Array.from(plain));
     const byKernel = Object.fromEntries(p.kernels.map((k) => [k.kernel, k]));
-    expect(Object.keys(byKernel).sort()).toEqual(['elementwise.wgsl:add', 'elementwise.wgsl:axpy', 'elementwise.wgsl:scale']);
+    expect(Object.keys(byKernel).sort()).toEqual([
+      'copyBufferToBuffer',
+      'elementwise.wgsl:add',
+      'elementwise.wgsl:axpy',
+      'elementwise.wgsl:scale',
+    ]);
+    expect(byKernel.copyBufferToBuffer.dispatches).toBe(1);
+    expect(byKernel.copyBufferToBuffer.gpuMs).toBe(0);
     expect(byKernel['elementwise.wgsl:add'].dispatches).toBe(3);
     expect(byKernel['elementwise.wgsl:scale'].dispatches).toBe(2);
     expect(byKernel['elementwise.wgsl:axpy'].dispatches).toBe(1);
@@ -50,7 +58,7 @@ describe('GPU dispatch profiler', () => {
     for (const k of p.kernels) expect(k.hostMs).toBeGreaterThan(0);
     if (gpu.hasTimestamps) {
       expect(p.source).toBe('timestamp-query');
-      for (const k of p.kernels) expect(k.gpuMs).toBeGreaterThan(0);
+      for (const k of p.kernels) if (k.kernel !== 'copyBufferToBuffer') expect(k.gpuMs).toBeGreaterThan(0);
       // Sorted by GPU time, largest first.
       for (let i = 1; i < p.kernels.length; i++) expect(p.kernels[i - 1].gpuMs).toBeGreaterThanOrEqual(p.kernels[i].gpuMs);
       expect(p.kernels.reduce((s, k) => s + k.gpuMs, 0)).toBeLessThanOrEqual(p.wallMs);
