@@ -74,7 +74,7 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
-# Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after one warm-up cell).
+# Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after the probe and the first group).
 step score-profile "$t_prof" $W score --device gpu --sample "$prof_cells" --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --kernel-profile "$out/kernel-profile.json" --out "$out/score-profile.csv"
 step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"
 # The convolution cores side by side (issue 17): the generated programs (default) and the legacy

@@ -429,16 +429,18 @@ export class Gpu {
     const prof = this.profiler;
     if (!prof) throw new Error('stopProfile: no profile is running (call startProfile first)');
     const s = this.profileStart;
-    const counts = { dispatches: this.dispatchCount - s.dispatches, submits: 0, hostWaits: 0 };
-    try {
-      await this.sync();
-      counts.submits = this.submitCount - s.submits;
-      counts.hostWaits = this.hostWaitCount - s.hostWaits;
-      const r = await prof.finish();
-      return { ...r, wallMs: performance.now() - s.ms, ...counts };
-    } finally {
-      this.profiler = null;
-    }
+    // Detached at once: the open chunk is resolved and submitted here, and work recorded while the
+    // readbacks are awaited runs unprofiled (it never meets a query set finish() destroys).
+    this.flush();
+    this.profiler = null;
+    const counts = {
+      dispatches: this.dispatchCount - s.dispatches,
+      submits: this.submitCount - s.submits,
+      hostWaits: this.hostWaitCount - s.hostWaits + 1,
+    };
+    await this.sync();
+    const r = await prof.finish();
+    return { ...r, wallMs: performance.now() - s.ms, ...counts };
   }
 
   /** Splits a 1-D grid over x and y so it fits the per-dimension limit; kernels fold gid.y back in. */

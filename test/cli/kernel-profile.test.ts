@@ -57,6 +57,28 @@ describe('score --kernel-profile', () => {
     },
   );
 
+  it(
+    'profiles a run of one pass whole; says so in one line when nothing is left to profile',
+    { timeout: 120_000 },
+    async ({ skip }) => {
+      if (!cpuTestBackend()) return skip();
+      const dir = mkdtempSync(join(tmpdir(), 'wgnas-kprof-'));
+      const path = join(dir, 'one.json');
+      const one = await wgnasInProcess(['score', '--arch', ARCH, ...SMALL, '--kernel-profile', path]);
+      expect(one.code, one.err).toBe(0);
+      const rep = JSON.parse(readFileSync(path, 'utf8'));
+      expect([rep.archs, rep.settings.warmupArchs]).toEqual([1, 0]);
+      // A resumed run with every row already written scores nothing: no file, one line.
+      const out = join(dir, 'rows.csv');
+      expect((await wgnasInProcess(['score', '--arch', ARCH, ...SMALL, '--out', out])).code).toBe(0);
+      const none = join(dir, 'none.json');
+      const r = await wgnasInProcess(['score', '--arch', ARCH, ...SMALL, '--out', out, '--resume', '--kernel-profile', none]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/^kernel profile: not written, no architecture was left to score$/m);
+      expect(existsSync(none)).toBe(false);
+    },
+  );
+
   it('is refused with --redis, and an output path in a missing folder is refused before any work', async () => {
     const a = await wgnasInProcess([
       'score',

@@ -67,6 +67,20 @@ describe('GPU dispatch profiler', () => {
     }
   });
 
+  it('work recorded while stopProfile is awaited runs unprofiled and right', { timeout: 60_000 }, async ({ skip }) => {
+    if (!gpu) return skip();
+    const a = gpu.upload(Float32Array.from({ length: 257 }, (_, i) => i));
+    gpu.startProfile({ dispatchesPerSet: 2 });
+    const b = add(gpu, a, a);
+    const stopping = gpu.stopProfile();
+    const c = add(gpu, b, a); // recorded after stop began
+    const p = await stopping;
+    expect(p.dispatches).toBe(1);
+    expect(p.kernels.map((k) => [k.kernel, k.dispatches])).toEqual([['elementwise.wgsl:add', 1]]);
+    expect(Array.from(await c.read())).toEqual(Array.from({ length: 257 }, (_, i) => 3 * i));
+    for (const t of [a, b, c]) t.dispose();
+  });
+
   it('refuses a second start and a stop without a start; plain dispatching resumes after stop', async ({ skip }) => {
     if (!gpu) return skip();
     await expect(gpu.stopProfile()).rejects.toThrow(/no profile is running/);

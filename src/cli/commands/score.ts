@@ -92,29 +92,40 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       });
       const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
       const todo = cells.slice(keep.length);
-      // The profile starts after the first architecture (or group) when more follow: that one pays
-      // for compiling the pipelines, which a long run does not.
-      const profile = v['kernel-profile'] ? { path: v['kernel-profile'], on: false, warmup: 0, archs: 0 } : null;
+      // The profile leaves out the first pass (or, where --group auto probes one architecture
+      // alone, the probe and the first group): those compile the pipelines, which a long run does
+      // not. When no pass would follow them, everything is profiled.
+      const profile = v['kernel-profile'] ? { path: v['kernel-profile'], on: false, warmup: 0, archs: 0, calls: 0 } : null;
+      const warmupCalls = scorer.needsProbe ? 2 : 1;
+      const perCall = scorer.grouped ? scorer.groupSize : 1;
       const startProfile = () => {
         backend.startProfile();
         profile!.on = true;
       };
-      if (profile && todo.length <= 1) startProfile();
+      if (profile && todo.length && !scorer.needsProbe && Math.ceil(todo.length / perCall) <= warmupCalls) startProfile();
       const fresh = await scoreAll(
         scorer,
         todo,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
           stream?.append(rs.map(toRow));
-          if (profile?.on) profile.archs += rs.length;
-          else if (profile) {
+          if (!profile) return;
+          if (profile.on) profile.archs += rs.length;
+          else {
             profile.warmup += rs.length;
-            startProfile();
+            if (++profile.calls >= warmupCalls && profile.warmup < todo.length) startProfile();
           }
         },
       );
       bar.done();
-      if (profile?.on) {
+      if (profile && (!profile.on || profile.archs === 0)) {
+        if (profile.on) await backend.stopProfile();
+        io.err(
+          profile.warmup
+            ? `kernel profile: not written, all ${profile.warmup} architectures were warm-up (the probe and the first group compile the pipelines); score more cells\n`
+            : 'kernel profile: not written, no architecture was left to score\n',
+        );
+      } else if (profile) {
         const settings = {
           batch: v.batch,
           group: scorer.grouped ? scorer.groupSize : 1,
