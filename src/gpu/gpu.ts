@@ -436,7 +436,7 @@ export class Gpu {
     const counts = {
       dispatches: this.dispatchCount - s.dispatches,
       submits: this.submitCount - s.submits,
-      hostWaits: this.hostWaitCount - s.hostWaits + 1,
+      hostWaits: this.hostWaitCount - s.hostWaits + 1, // + the wait for the last work, below
     };
     await this.sync();
     const r = await prof.finish();

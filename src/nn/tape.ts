@@ -187,7 +187,10 @@ export class Tape {
 
   /** t for one more consumer: t itself, shared, when the tape owns it; else (a caller's seed) a copy. */
   private handOn(t: Tensor): Tensor {
-    if (this.owned.has(t)) return this.share(t);
+    return this.owned.has(t) ? this.share(t) : this.copyOf(t);
+  }
+
+  private copyOf(t: Tensor): Tensor {
     const c = this.backend.empty(t.shape);
     this.backend.copy(t, c);
     return c;
@@ -199,12 +202,12 @@ export class Tape {
       this.release(g);
       return;
     }
-    if (v instanceof Param && v.grad === null && (this.holders.has(g) || this.owned.has(g))) {
+    // Every shared gradient is tape-owned (share() is only given owned tensors), so owned.has()
+    // tells a tape-held g from a fresh one.
+    if (v instanceof Param && v.grad === null && this.owned.has(g)) {
       // A Param's gradient outlives the tape and optimizers update it in place: it gets its own.
-      const own = this.backend.empty(g.shape);
-      this.backend.copy(g, own);
+      v.grad = this.copyOf(g);
       this.release(g);
-      v.grad = own;
     } else if (v.grad === null) {
       v.grad = g;
       if (!(v instanceof Param)) {
@@ -215,7 +218,7 @@ export class Tape {
       // Shared (v.grad === g is too): the sum goes to a tensor v alone holds, the other holders keep
       // theirs: g itself when fresh (g + v.grad is v.grad + g bit for bit), else a new one.
       const old = v.grad;
-      if (!this.holders.has(g) && !this.owned.has(g)) {
+      if (!this.owned.has(g)) {
         this.ops.axpy(g, old, 1);
         v.grad = this.track(g);
       } else {
