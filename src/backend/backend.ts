@@ -154,13 +154,6 @@ export interface Backend {
   /** Waits for queued work and releases the device and every tensor. Idempotent. */
   dispose(): void;
 
-  /**
-   * A tensor of the values Rng.uniforms(numel(shape), scale) draws from generator state `rngState`
-   * (Rng.skip's return), bit for bit, made where the tensor lives (the CPU backend: no JS loop, no
-   * upload). Undefined: the caller draws the values and uploads them.
-   */
-  uniforms?(shape: readonly number[], rngState: number, scale: number): Tensor;
-
   readonly ops: BackendOps;
   /** Fused ops where this backend has them (the CPU backend); undefined: the tape composes OPS. */
   readonly fused?: FusedOps;

@@ -91,7 +91,6 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       disposed = true;
       if (opts.ownsDevice) dev.destroy();
     },
-    uniforms: (shape, rngState, scale) => cpuOps.uniformTensor(dev, shape, rngState, scale),
     ops: bindOps('cpu', impls, dev, owns),
     fused: {
       batchNormRelu6Forward: (x, gamma, beta) => {

@@ -60,11 +60,14 @@ export function parseConvCore(v: string | undefined): ConvCore {
 }
 
 /** The generated program of each legacy kernel file (its pass and operand type). */
-const PROGRAM_OF_FILE: Record<string, { pass: ConvPass; elem: 'f32' | 'f16' }> = {
+const PROGRAM_OF_FILE: Record<string, { pass: ConvPass; elem: 'f32' | 'f16'; relu?: boolean }> = {
   'conv2d.wgsl': { pass: 'fwd', elem: 'f32' },
   'conv2d_f16.wgsl': { pass: 'fwd', elem: 'f16' },
   'conv2d_bwd_input.wgsl': { pass: 'bwd_input', elem: 'f32' },
   'conv2d_bwd_weight.wgsl': { pass: 'bwd_weight', elem: 'f32' },
+  'conv2d_relu.wgsl': { pass: 'fwd', elem: 'f32', relu: true },
+  'conv2d_bwd_input_relu.wgsl': { pass: 'bwd_input', elem: 'f32', relu: true },
+  'conv2d_bwd_weight_relu.wgsl': { pass: 'bwd_weight', elem: 'f32', relu: true },
 };
 
 const registered = new Set<string>();
@@ -245,6 +248,7 @@ function gemmUniforms(M: number, N: number, K: number, plan: GemmPlan, c: number
 /**
  * Runs one convolution GEMM: out = A * B where aSrc/bSrc are the tensors the hooks read A and B
  * from. The broadcast core first packs A as [K][Mpad] (pack_a), then reads it as uniform vec4s.
+ * `mask`: the ReLU's input x of the input gradient after a ReLU (conv2d_bwd_input_relu.wgsl).
  */
 export function runGemm(
   gpu: Gpu,
@@ -256,6 +260,7 @@ export function runGemm(
   c: number,
   d: ConvDims,
   groups?: GemmGroups,
+  mask?: GpuTensor,
 ): void {
   const [M, N, K] = dims;
   const g = groups ?? { groups: 1, Mtot: M, grpA: 0, grpB: 0, grpC: 0 };
@@ -265,10 +270,11 @@ export function runGemm(
     fill(gpu, out, 0); // an empty sum (e.g. an empty batch for the weight gradient)
     return;
   }
+  const extra = mask ? [mask] : [];
   const file = plan.kernel.file;
   const uniforms = gemmUniforms(M, N, K, plan, c, d, g);
   if (plan.algo === 'tiled') {
-    gpu.dispatch({ kernel: plan.kernel, buffers: [out, aSrc, bSrc], uniforms, workgroups: plan.workgroups });
+    gpu.dispatch({ kernel: plan.kernel, buffers: [out, aSrc, bSrc, ...extra], uniforms, workgroups: plan.workgroups });
     return;
   }
   const packed = gpu.empty([K, plan.Mpad]);
@@ -278,6 +284,6 @@ export function runGemm(
     uniforms,
     workgroups: gpu.grid1d(packed.size, 256),
   });
-  gpu.dispatch({ kernel: plan.kernel, buffers: [out, packed, bSrc], uniforms, workgroups: plan.workgroups });
+  gpu.dispatch({ kernel: plan.kernel, buffers: [out, packed, bSrc, ...extra], uniforms, workgroups: plan.workgroups });
   packed.dispose(); // the pool hands it out again only to later work on the same queue
 }

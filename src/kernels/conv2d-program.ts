@@ -32,6 +32,12 @@ export interface ConvProgramKey {
   tile: GemmTile;
   /** Operand element type (f16: forward only; products and sums stay f32). */
   elem: 'f32' | 'f16';
+  /**
+   * The convolution follows a ReLU whose output is never stored (f32 only): fwd and bwd_weight load
+   * relu(x) for x; bwd_input stores dx * (x > 0), the gradient at the ReLU's input, reading x from a
+   * fifth binding.
+   */
+  relu?: boolean;
 }
 
 /** The uniform fields (ConvGemmParams of conv2d_common.wgsl; the legacy kernels share them). */
@@ -64,7 +70,7 @@ export const CONV_GEMM_FIELDS = {
 
 export function convProgramName(k: ConvProgramKey): string {
   const t = k.tile;
-  return `conv2d_${k.pass}_${k.elem}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}.wgsl`;
+  return `conv2d_${k.pass}${k.relu ? '_relu' : ''}_${k.elem}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}.wgsl`;
 }
 
 const XYZW = 'xyzw';
@@ -142,6 +148,10 @@ export function convProgram(k: ConvProgramKey): string {
   const e = k.elem;
   const vt = `vec4<${e}>`;
   const pass = k.pass;
+  const relu = k.relu === true;
+  if (relu && e !== 'f32') throw new Error('convProgram: the ReLU variants are f32 only');
+  // relu(x) as x is loaded (fwd, bwd_weight): padding stays 0.
+  const ldX = (v: string) => (relu ? `max(${v}, 0.0)` : v);
   // A is always stored component-wise (k-fast); B row-wise when n-fast (fwd, bwd_input).
   const bNFast = pass !== 'bwd_weight';
   const SA = BM / 4 + 1;
@@ -161,7 +171,7 @@ export function convProgram(k: ConvProgramKey): string {
   L.push(`@group(0) @binding(0) var<uniform> p: ConvGemmParams;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 @group(0) @binding(2) var<storage, read> A: array<${e}>;
-@group(0) @binding(3) var<storage, read> B: array<${e}>;
+@group(0) @binding(3) var<storage, read> B: array<${e}>;${relu && pass === 'bwd_input' ? "\n@group(0) @binding(4) var<storage, read> R: array<f32>;  // the ReLU's input x" : ''}
 var<workgroup> As: array<${vt}, ${BK * SA}>;
 var<workgroup> Bs: array<${vt}, ${BK * SB}>;
 
@@ -228,7 +238,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         tileLines.push(
           `      let ih = u32(ih0 + i32(${w}y));`,
           `      let iw = u32(iw0 + i32(${w}x));`,
-          `      if (bValid && kb < kEnd && ih < p.H && iw < p.W) { v = B[bBase + ${w}q * hw + ih * p.W + iw]; }`,
+          `      if (bValid && kb < kEnd && ih < p.H && iw < p.W) { v = ${ldX(`B[bBase + ${w}q * hw + ih * p.W + iw]`)}; }`,
         );
       } else {
         // dy row oh contributes to input row ih through tap kh when oh * stride = ih + pad - kh.
@@ -300,7 +310,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         `      let ih = u32(ihs + bdh${l});`,
         `      let iw = u32(iws + bdw${l});`,
         `      var v = ${e}(0);`,
-        `      if (kIn && bValid${l} && ih < p.H && iw < p.W) { v = B[xOff + bCh${l} + ih * p.W + iw]; }`,
+        `      if (kIn && bValid${l} && ih < p.H && iw < p.W) { v = ${ldX(`B[xOff + bCh${l} + ih * p.W + iw]`)}; }`,
         `      ${(l + 1) * bStepN > BN ? `if (bo${l} < ${BN}u) ` : ''}{ Bs[kr * ${SB}u + bo${l} / 4u][bo${l} % 4u] = v; }`,
         '    }',
       );
@@ -333,7 +343,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         L.push(`      let n = c / ${plane};`, `      let o = grp * p.grpC + n * p.Mtot * ${plane} + (c - n * ${plane});`);
         at = (r) => `o + ${r} * ${plane}`;
       }
-      for (let r = 0; r < TM; r++) L.push(`      if (r${r} < p.M) { C[${at(`r${r}`)}] = acc${r}_${cv}.${XYZW[j]}; }`);
+      for (let r = 0; r < TM; r++) {
+        const v = `acc${r}_${cv}.${XYZW[j]}`;
+        // bwd_input after a ReLU: the gradient at its input, dx * (x > 0) (zero at x == 0, as PyTorch).
+        const store =
+          relu && pass === 'bwd_input'
+            ? `let i = ${at(`r${r}`)}; C[i] = select(0.0, ${v}, R[i] > 0.0);`
+            : `C[${at(`r${r}`)}] = ${v};`;
+        L.push(`      if (r${r} < p.M) { ${store} }`);
+      }
       L.push('    }', '  }');
     }
   }

@@ -42,8 +42,12 @@ import {
   conv2dBackwardWeightF64,
   conv2dCpu,
   conv2dF64,
+  reluConv2dBackwardInputCpu,
+  reluConv2dBackwardWeightCpu,
+  reluConv2dCpu,
 } from './reference/conv2d.js';
 import { sumSlices } from './reduce.js';
+import { ACTIVATION_PARAMS, relu, reluBackward } from './activation.js';
 
 export {
   CONV_GEMM_PARAMS,
@@ -197,7 +201,7 @@ export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, op
   if (!isDepthwise(d)) {
     const { dims, g } = groupedGemm(d, 'fwd');
     const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
-    if (resolvePrecision(gpu, 'conv2d', opts.precision) === 'f16' && dims[0] * dims[1] * dims[2] > 0) {
+    if (isF16(gpu, opts, dims)) {
       // f16 operands: the tiled core only (conv2d_f16.wgsl has no broadcast entry).
       const plan = planGemm(gpu, 'conv2d_f16.wgsl', ...dims, false, { ...opts, algo: 'tiled' }, g.groups);
       const [x16, w16] = [castF16(gpu, x), castF16(gpu, w)];
@@ -293,9 +297,21 @@ export function conv2dBackwardWeight(
     });
     return dw;
   }
+  return gemmBackwardWeight(gpu, 'conv2d_bwd_weight.wgsl', x, dy, wShape, d, opts);
+}
+
+function gemmBackwardWeight(
+  gpu: Gpu,
+  file: string,
+  x: GpuTensor,
+  dy: GpuTensor,
+  wShape: readonly number[],
+  d: ConvDims,
+  opts: Conv2dOptions,
+): GpuTensor {
   const { dims, g } = groupedGemm(d, 'bwd_weight');
   const [M, N, K] = dims;
-  const plan = planGemm(gpu, 'conv2d_bwd_weight.wgsl', M, N, K, true, opts, g.groups);
+  const plan = planGemm(gpu, file, M, N, K, true, opts, g.groups);
   // Splits write [splits, Cout, N] partials that sum_slices adds; one split writes dw directly.
   const part = plan.splits === 1 ? gpu.empty(wShape) : gpu.empty([plan.splits, d.Cout, N]);
   runGemm(gpu, plan, part, dy, x, dims, d.Cin, d, g);
@@ -303,6 +319,77 @@ export function conv2dBackwardWeight(
   const dw = sumSlices(gpu, part, plan.splits, wShape);
   part.dispose();
   return dw;
+}
+
+function isF16(gpu: Gpu, opts: Conv2dOptions, dims: [number, number, number]): boolean {
+  return resolvePrecision(gpu, 'conv2d', opts.precision) === 'f16' && dims[0] * dims[1] * dims[2] > 0;
+}
+
+// ---- after a ReLU ---------------------------------------------------------------------------------
+//
+// conv(relu(x), w) as one pass and its gradients, for ReLU-Conv-BN blocks (NAS-Bench-201): the
+// GEMM convolutions read relu(x) as they load x (conv2d_relu.wgsl, conv2d_bwd_weight_relu.wgsl) and
+// the input gradient stores dx * (x > 0) (conv2d_bwd_input_relu.wgsl), so neither the ReLU's output
+// nor its two elementwise passes exist. Depthwise convolutions and f16 operands compose the ReLU
+// kernels with the plain convolution instead. Bit for bit the composition's results: max and
+// select are exact and the GEMM sums in the same order.
+
+/** conv2d(relu(x), w, p). */
+export function reluConv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, opts: Conv2dOptions = {}): GpuTensor {
+  const d = convDims('reluConv2d', x.shape, w.shape, p);
+  const { dims, g } = groupedGemm(d, 'fwd');
+  if (isDepthwise(d) || isF16(gpu, opts, dims)) {
+    const r = relu(gpu, x);
+    const y = conv2d(gpu, r, w, p, opts);
+    r.dispose();
+    return y;
+  }
+  const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
+  runGemm(gpu, planGemm(gpu, 'conv2d_relu.wgsl', ...dims, false, opts, g.groups), y, w, x, dims, d.Cin, d, g);
+  return y;
+}
+
+/** The gradient at the ReLU's input x of conv2d(relu(x), w, p): conv2dBackwardInput(dy, w) * (x > 0). */
+export function reluConv2dBackwardInput(
+  gpu: Gpu,
+  dy: GpuTensor,
+  w: GpuTensor,
+  x: GpuTensor,
+  p: Conv2dParams,
+  opts: Conv2dOptions = {},
+): GpuTensor {
+  const d = convDims('reluConv2dBackwardInput', x.shape, w.shape, p);
+  checkConvDy('reluConv2dBackwardInput', dy.shape, d);
+  if (isDepthwise(d)) {
+    const dr = conv2dBackwardInput(gpu, dy, w, x.shape, p, opts);
+    const dx = reluBackward(gpu, dr, x);
+    dr.dispose();
+    return dx;
+  }
+  const { dims, g } = groupedGemm(d, 'bwd_input');
+  const dx = gpu.empty(x.shape);
+  runGemm(gpu, planGemm(gpu, 'conv2d_bwd_input_relu.wgsl', ...dims, false, opts, g.groups), dx, w, dy, dims, d.Cout, d, g, x);
+  return dx;
+}
+
+/** The weight gradient of conv2d(relu(x), w, p): conv2dBackwardWeight(relu(x), dy). */
+export function reluConv2dBackwardWeight(
+  gpu: Gpu,
+  x: GpuTensor,
+  dy: GpuTensor,
+  wShape: readonly number[],
+  p: Conv2dParams,
+  opts: Conv2dOptions = {},
+): GpuTensor {
+  const d = convDims('reluConv2dBackwardWeight', x.shape, wShape, p);
+  checkConvDy('reluConv2dBackwardWeight', dy.shape, d);
+  if (isDepthwise(d)) {
+    const r = relu(gpu, x);
+    const dw = conv2dBackwardWeight(gpu, r, dy, wShape, p, opts);
+    r.dispose();
+    return dw;
+  }
+  return gemmBackwardWeight(gpu, 'conv2d_bwd_weight_relu.wgsl', x, dy, wShape, d, opts);
 }
 
 // ---- descriptors ----------------------------------------------------------------------------------
@@ -324,17 +411,20 @@ function convCost({ xShape, wShape, ...p }: ConvProblem): OpCost {
 
 const GEMM_TILE = { ...GEMM_TILE_DEFAULTS };
 /** The generated program of a pass at the default tile (the others differ in tile only). */
-const programKernel = (pass: ConvPass, elem: 'f32' | 'f16' = 'f32'): KernelRef => ({
-  file: convProgramFile({ pass, tile: { ...GEMM_TILE_DEFAULTS }, elem }),
+const programKernel = (pass: ConvPass, elem: 'f32' | 'f16' = 'f32', relu = false): KernelRef => ({
+  file: convProgramFile({ pass, tile: { ...GEMM_TILE_DEFAULTS }, elem, relu }),
   entries: ['main'],
   uniforms: CONV_GEMM_PARAMS,
 });
-const convKernels = (pass: ConvPass, gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
-  programKernel(pass),
-  // The legacy tiled core (WGNAS_CONV_CORE=legacy) and the broadcast core.
+/** The GEMM kernels of a pass: generated program, legacy tiled core (WGNAS_CONV_CORE=legacy), broadcast core. */
+const gemmKernels = (pass: ConvPass, gemmFile: string, relu = false): KernelRef[] => [
+  programKernel(pass, 'f32', relu),
   { file: gemmFile, entries: ['main'], uniforms: CONV_GEMM_PARAMS, overrides: GEMM_TILE },
   { file: gemmFile, entries: ['pack_a'], uniforms: CONV_GEMM_PARAMS },
   { file: gemmFile, entries: ['bcast'], uniforms: CONV_GEMM_PARAMS, overrides: { BW: 64 } },
+];
+const convKernels = (pass: ConvPass, gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
+  ...gemmKernels(pass, gemmFile),
   { file: 'conv2d_depthwise.wgsl', entries: [depthwise], uniforms: DEPTHWISE_PARAMS, overrides: { KS: 3, ST: 1, PD: 1 } },
   { file: 'conv2d_grouped.wgsl', entries: [grouped], uniforms: GROUPED_PARAMS },
 ];
@@ -369,4 +459,39 @@ export const conv2dBackwardWeightOp = defineOp({
   cost: convCost,
   reference: conv2dBackwardWeightCpu,
   webgpu: conv2dBackwardWeight,
+});
+
+/** The ReLU kernels a depthwise ReLU-Conv composes with the plain convolution. */
+const ACTIVATION_KERNELS = (entry: string): KernelRef => ({
+  file: 'activation.wgsl',
+  entries: [entry],
+  uniforms: ACTIVATION_PARAMS,
+});
+
+/** Costs as the plain pass's (the ReLU rides along with the loads or the store). */
+export const reluConv2dOp = defineOp({
+  name: 'reluConv2d',
+  summary: 'conv2d(relu(x), w), NCHW f32: the ReLU applied as x is loaded (depthwise: composed)',
+  kernels: [...gemmKernels('fwd', 'conv2d_relu.wgsl', true), ACTIVATION_KERNELS('relu')],
+  cost: convCost,
+  reference: reluConv2dCpu,
+  webgpu: reluConv2d,
+});
+
+export const reluConv2dBackwardInputOp = defineOp({
+  name: 'reluConv2dBackwardInput',
+  summary: "gradient at the ReLU's input of conv2d(relu(x), w): dx * (x > 0) in the GEMM's store",
+  kernels: [...gemmKernels('bwd_input', 'conv2d_bwd_input_relu.wgsl', true), ACTIVATION_KERNELS('relu_bwd')],
+  cost: convCost,
+  reference: reluConv2dBackwardInputCpu,
+  webgpu: reluConv2dBackwardInput,
+});
+
+export const reluConv2dBackwardWeightOp = defineOp({
+  name: 'reluConv2dBackwardWeight',
+  summary: 'conv2d weight gradient on relu(x), NCHW f32: the ReLU applied as x is loaded',
+  kernels: [...gemmKernels('bwd_weight', 'conv2d_bwd_weight_relu.wgsl', true), ACTIVATION_KERNELS('relu')],
+  cost: convCost,
+  reference: reluConv2dBackwardWeightCpu,
+  webgpu: reluConv2dBackwardWeight,
 });

@@ -9,7 +9,14 @@
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
 import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardOp } from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
-import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from './conv2d.js';
+import {
+  conv2dBackwardInputOp,
+  conv2dBackwardWeightOp,
+  conv2dOp,
+  reluConv2dBackwardInputOp,
+  reluConv2dBackwardWeightOp,
+  reluConv2dOp,
+} from './conv2d.js';
 import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
 import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, mulOp, scaleOp } from './elementwise.js';
@@ -20,6 +27,7 @@ import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
 import { adamStepOp, sgdStepOp } from './optim.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
+import { uniformFillOp } from './random.js';
 import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp } from './proxy-ops.js';
 import { colSumsOp, dotPartialsOp, rowSumsOp, sumAbsProductOp, sumOp, sumSlicesOp, sumSquaresOp } from './reduce.js';
 
@@ -42,6 +50,9 @@ export const OPS = catalog([
   conv2dOp,
   conv2dBackwardInputOp,
   conv2dBackwardWeightOp,
+  reluConv2dOp,
+  reluConv2dBackwardInputOp,
+  reluConv2dBackwardWeightOp,
   batchNormForwardOp,
   batchNormBackwardOp,
   batchNormEvalOp,
@@ -85,6 +96,7 @@ export const OPS = catalog([
   mixBackwardOp,
   fitnessGradOp,
   firstElementGradOp,
+  uniformFillOp,
 ]);
 
 export type Ops = typeof OPS;

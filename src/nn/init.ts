@@ -31,10 +31,11 @@ export class ParamStore {
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
   weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
-    if (this.mode === 'pytorch' && this.backend.uniforms) {
+    if (this.mode === 'pytorch') {
       // The same values as kaimingUniform's, drawn where the tensor lives (a JS loop and an upload
-      // per weight were ~20% of a batch-1 SynFlow cell on the CPU backend).
-      const t = this.backend.uniforms(shape, this.rng.skip(numel(shape)), kaimingBound(shape));
+      // per weight were ~20% of a batch-1 SynFlow cell on the CPU backend, of a grouped WRCor cell's
+      // host time on the GPU).
+      const t = this.backend.ops.uniformFill(shape, this.rng.skip(numel(shape)), kaimingBound(shape));
       return this.addTensor(name, kind, t);
     }
     const data =

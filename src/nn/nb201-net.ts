@@ -175,8 +175,7 @@ export class Nb201Net {
   }
 
   private reluConvBn(t: Tape, x: Var, m: ReluConvBn, block: number, name: string): Var {
-    const r = t.relu(x, block, `${name}.relu`);
-    const c = t.conv(r, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 });
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 }, block, `${name}.relu`);
     return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`);
   }
 

@@ -247,6 +247,28 @@ export class Tape {
     return y;
   }
 
+  /**
+   * conv(relu(x), w): the ReLU-Conv pair as one op (the backend's reluConv2d*), so relu(x) is never
+   * stored and the input gradient arrives at the ReLU's input directly. The ReLU is recorded as
+   * relu() records it. With recordParamUses (which needs the conv's input as a Var) the pair is
+   * composed instead. The same values as relu() then conv(), bit for bit.
+   */
+  reluConv(x: Var, w: Param, p: Conv2dParams, block: number, reluName = 'relu'): Var {
+    if (this.opts.recordParamUses) return this.conv(this.relu(x, block, reluName), w, p);
+    const y = this.out(this.ops.reluConv2d(x.value, w.value, p), this.needs(x) || this.needs(w));
+    const rec: ReluRecord | null = this.opts.recordRelus ? { name: reluName, block, input: x.value } : null;
+    if (rec) this.relus.push(rec);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      if (this.needs(w)) this.accumulate(w, this.ops.reluConv2dBackwardWeight(x.value, y.grad, w.shape, p));
+      if (!this.needs(x)) return;
+      const dx = this.ops.reluConv2dBackwardInput(y.grad, w.value, x.value, p);
+      if (rec) rec.gradInput = this.share(this.track(dx));
+      this.accumulate(x, dx);
+    });
+    return y;
+  }
+
   batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;

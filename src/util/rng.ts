@@ -7,6 +7,16 @@ export class Rng {
     this.s = seed >>> 0 || 0x9e3779b9;
   }
 
+  /** A generator continuing from a raw state (Rng.skip's return; a seed of 0 is not state 0). */
+  static fromState(state: number): Rng {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) {
+      throw new RangeError(`Rng.fromState: generator state must be a uint32, got ${state}`);
+    }
+    const r = new Rng(1);
+    r.s = state;
+    return r;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
@@ -73,7 +83,7 @@ export class Rng {
 
   /**
    * Skips the n next() calls that uniforms(n, ...) makes and returns the state before them: what a
-   * generator elsewhere (Backend.uniforms) continues from to draw the same n values.
+   * generator elsewhere (the uniformFill op) continues from to draw the same n values.
    */
   skip(n: number): number {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`Rng.skip: n must be a non-negative integer, got ${n}`);

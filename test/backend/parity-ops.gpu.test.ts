@@ -173,6 +173,51 @@ for (const { x: xs, w: ws, p } of CONVS) {
       ),
     ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
   });
+  // After a ReLU: x with exact zeros too (relu(0) = 0, and its gradient is 0 there).
+  const xr = F(x).map((v, i) => (i % 7 === 0 ? 0 : v));
+  add('reluConv2d', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [xr, xs],
+          [w, ws],
+        ],
+        ([tx, tw]) => be.ops.reluConv2d(tx, tw, p),
+      ),
+    ref: () => [OPS.reluConv2d.reference(xr, xs, w, ws, p)],
+  });
+  add('reluConv2dBackwardInput', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, yShape],
+          [w, ws],
+          [xr, xs],
+        ],
+        ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p),
+      ),
+    ref: () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, xr, xs, p)],
+  });
+  add('reluConv2dBackwardWeight', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [xr, xs],
+          [dy, yShape],
+        ],
+        ([tx, tdy]) => be.ops.reluConv2dBackwardWeight(tx, tdy, ws, p),
+      ),
+    ref: () => [OPS.reluConv2dBackwardWeight.reference(xr, xs, dy, ws, p)],
+  });
 }
 bad('conv2d', 'channels', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 4, 3, 3]), { stride: 1, pad: 0 }));
 bad('conv2d', 'too large a kernel', (be) => be.ops.conv2d(be.empty([1, 3, 2, 2]), be.empty([2, 3, 3, 3]), { stride: 1, pad: 0 }));
@@ -183,6 +228,13 @@ bad('conv2dBackwardInput', 'dy shape', (be) =>
 );
 bad('conv2dBackwardWeight', 'dy shape', (be) =>
   be.ops.conv2dBackwardWeight(be.empty([1, 3, 5, 5]), be.empty([1, 2, 4, 4]), [2, 3, 3, 3], { stride: 1, pad: 0 }),
+);
+bad('reluConv2d', 'channels', (be) => be.ops.reluConv2d(be.empty([1, 3, 5, 5]), be.empty([2, 4, 3, 3]), { stride: 1, pad: 0 }));
+bad('reluConv2dBackwardInput', 'dy shape', (be) =>
+  be.ops.reluConv2dBackwardInput(be.empty([1, 2, 4, 4]), be.empty([2, 3, 3, 3]), be.empty([1, 3, 5, 5]), { stride: 1, pad: 0 }),
+);
+bad('reluConv2dBackwardWeight', 'dy shape', (be) =>
+  be.ops.reluConv2dBackwardWeight(be.empty([1, 3, 5, 5]), be.empty([1, 2, 4, 4]), [2, 3, 3, 3], { stride: 1, pad: 0 }),
 );
 
 // ---- batch norm ----------------------------------------------------------------------------------------
@@ -939,6 +991,26 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     return be.ops.firstElementGrad(null, dy, { stride: 1, pad: 0 }, dy, 0);
   });
 }
+
+// ---- uniformFill (parameter initialisation; bit for bit: test/backend/uniform-fill.gpu.test.ts) ----------------
+for (const [shape, state, scale] of [
+  [[3, 5, 7], 12345, 1 / Math.sqrt(35)],
+  [[70_001], 0xffffff00, 0.75],
+  [[0], 1, 1],
+] as const) {
+  add('uniformFill', {
+    label: `[${shape}] state ${state} scale ${scale.toPrecision(3)}`,
+    tol: { atol: 0, rtol: 0 },
+    run: async (be) => {
+      const t = be.ops.uniformFill(shape, state, scale);
+      const v = await t.read();
+      t.dispose();
+      return [v];
+    },
+    ref: () => [OPS.uniformFill.reference(shape, state, scale)],
+  });
+}
+bad('uniformFill', 'state', (be) => be.ops.uniformFill([2], -1, 1));
 
 // ---- the suite ------------------------------------------------------------------------------------------------
 

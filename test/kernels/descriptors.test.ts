@@ -259,6 +259,9 @@ describe('op catalog and backend registry', () => {
     conv2d: conv,
     conv2dBackwardInput: conv,
     conv2dBackwardWeight: conv,
+    reluConv2d: conv,
+    reluConv2dBackwardInput: conv,
+    reluConv2dBackwardWeight: conv,
     batchNormForward: { N: 2, C: 3, HW: 16 },
     batchNormBackward: { N: 2, C: 3, HW: 16 },
     batchNormEval: { N: 2, C: 3, HW: 16 },
@@ -302,6 +305,7 @@ describe('op catalog and backend registry', () => {
     mixBackward: { n: 10 },
     fitnessGrad: { K: 4 },
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
+    uniformFill: { n: 10 },
   };
 
   it('gives every op a cost with positive, finite FLOPs (where it computes) and bytes', () => {

@@ -6,6 +6,7 @@
  */
 import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { relu, reluBackward } from './activation.js';
 
 export { type Conv2dParams, conv2dMacs, conv2dOutShape };
 
@@ -58,5 +59,52 @@ export function conv2dBackwardWeight(
   checkConvDy('conv2dBackwardWeight', dy.shape, d);
   const dw = dev.empty(wShape);
   dev.enqueue('conv2dBackwardWeight', [x, dy, dw], params(d));
+  return dw;
+}
+
+// conv2d(relu(x), w) and its gradients (src/kernels/conv2d.ts): composed here from the ReLU and
+// convolution primitives, the ReLU's output freed as soon as its convolution is queued.
+
+export function reluConv2d(
+  dev: NativeDevice,
+  x: NativeTensor,
+  w: NativeTensor,
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
+  convDims('reluConv2d', x.shape, w.shape, p);
+  const r = relu(dev, x);
+  const y = conv2d(dev, r, w, p);
+  r.dispose();
+  return y;
+}
+
+export function reluConv2dBackwardInput(
+  dev: NativeDevice,
+  dy: NativeTensor,
+  w: NativeTensor,
+  x: NativeTensor,
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
+  checkConvDy('reluConv2dBackwardInput', dy.shape, convDims('reluConv2dBackwardInput', x.shape, w.shape, p));
+  const dr = conv2dBackwardInput(dev, dy, w, x.shape, p);
+  const dx = reluBackward(dev, dr, x);
+  dr.dispose();
+  return dx;
+}
+
+export function reluConv2dBackwardWeight(
+  dev: NativeDevice,
+  x: NativeTensor,
+  dy: NativeTensor,
+  wShape: readonly number[],
+  p: Conv2dParams,
+  _opts: Conv2dOptions = {},
+): NativeTensor {
+  checkConvDy('reluConv2dBackwardWeight', dy.shape, convDims('reluConv2dBackwardWeight', x.shape, wShape, p));
+  const r = relu(dev, x);
+  const dw = conv2dBackwardWeight(dev, r, dy, wShape, p);
+  r.dispose();
   return dw;
 }

@@ -1,5 +1,6 @@
 /** References of the conv2d kernels (forward, input and weight gradients, any grouping), f64 accumulation. */
 import { type Conv2dParams, type ConvDims, convDims } from '../params.js';
+import { reluBackwardCpu, reluCpu } from './activation.js';
 
 /** Visits every (output, input, weight) index triple of the convolution. */
 function forEachTap(d: ConvDims, f: (yi: number, xi: number, wi: number) => void): void {
@@ -102,4 +103,38 @@ export function conv2dBackwardWeightCpu(
   p: Conv2dParams,
 ): Float32Array {
   return Float32Array.from(conv2dBackwardWeightF64(x, xShape, dy, wShape, p));
+}
+
+/** conv2d(relu(x), w): a ReLU-Conv block's forward as one op. */
+export function reluConv2dCpu(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return conv2dCpu(reluCpu(x), xShape, w, wShape, p);
+}
+
+/** The gradient at the ReLU's input x of conv2d(relu(x), w): the input gradient times (x > 0). */
+export function reluConv2dBackwardInputCpu(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return reluBackwardCpu(conv2dBackwardInputCpu(dy, w, wShape, xShape, p), x);
+}
+
+/** The weight gradient of conv2d(relu(x), w). */
+export function reluConv2dBackwardWeightCpu(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  dy: ArrayLike<number>,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): Float32Array {
+  return conv2dBackwardWeightCpu(reluCpu(x), xShape, dy, wShape, p);
 }
