@@ -18,7 +18,7 @@
 
 struct Params {
   C: u32, HW: u32, S: u32, count: u32,   // count = N * HW
-  chunk: u32, eps: f32, affine: u32, total: u32,  // affine: bit 0 gamma, bit 1 beta; total = N*C*HW
+  chunk: u32, eps: f32, affine: u32, total: u32,  // affine: bit 0 gamma, bit 1 beta, bit 2 residual; total = N*C*HW
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,11 +56,20 @@ fn planeOf(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 // ---- forward ---------------------------------------------------------------------------------
 // Bindings shared across the forward entries (an entry binds only what it uses):
-//   1 y | part (stats_partial), 2 x, 3 mean, 4 invStd, 5 gamma, 6 beta, 7 part (merge_apply).
+//   1 y | part (stats_partial), 2 x, 3 mean, 4 invStd, 5 gamma, 6 beta, 7 residual (x when there
+//   is none: read-only, never read), 8 part (merge_apply).
 @group(0) @binding(1) var<storage, read_write> fw_y: array<f32>;
 @group(0) @binding(2) var<storage, read> fw_x: array<f32>;
 @group(0) @binding(5) var<storage, read> fw_gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> fw_beta: array<f32>;
+@group(0) @binding(7) var<storage, read> fw_res: array<f32>;
+
+// y[i] = (x[i] - mean) k + b, plus residual[i] when affine bit 2 is set: a node sum's add folded
+// into the batch norm that feeds it (the same two roundings as the add after it).
+fn storeY(i: u32, mean: f32, kb: vec2<f32>) {
+  let v = fma(fw_x[i] - mean, kb.x, kb.y);
+  if ((p.affine & 4u) != 0u) { fw_y[i] = v + fw_res[i]; } else { fw_y[i] = v; }
+}
 
 // Mean and M2 (sum of squared deviations) of elements [j0, j1) of channel c; every thread of
 // the workgroup calls it and gets the result.
@@ -115,7 +124,7 @@ fn affineOf(c: u32, invStd: f32) -> vec2<f32> {
 fn applyPlane(plane: u32, mean: f32, kb: vec2<f32>, lid: u32) {
   let base = plane * p.HW;
   // (x - mean) first: folding mean into the offset would cancel badly for large means.
-  for (var i = lid; i < p.HW; i += WG) { fw_y[base + i] = fma(fw_x[base + i] - mean, kb.x, kb.y); }
+  for (var i = lid; i < p.HW; i += WG) { storeY(base + i, mean, kb); }
 }
 
 @group(0) @binding(1) var<storage, read_write> sp_part: array<f32>;  // [C][S][mean, M2]
@@ -135,7 +144,7 @@ fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
 
 @group(0) @binding(3) var<storage, read_write> st_mean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> st_invstd: array<f32>;
-@group(0) @binding(7) var<storage, read> ma_part: array<f32>;
+@group(0) @binding(8) var<storage, read> ma_part: array<f32>;
 
 // stats_partial's partials of channel c merged in chunk order (empty chunks skipped).
 fn mergedStats(c: u32) -> vec2<f32> {
@@ -178,7 +187,7 @@ fn channel_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
   let kb = affineOf(c, st.y);
   var w = walker(c, lid);
   for (var j = lid; j < p.count; j += WG) {
-    fw_y[w.idx] = fma(fw_x[w.idx] - st.x, kb.x, kb.y);
+    storeY(w.idx, st.x, kb);
     w = step(w);
   }
 }

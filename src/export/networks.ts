@@ -18,6 +18,7 @@ import {
   primitiveSpec,
   validateCell,
 } from '../mobilenet/cell.js';
+import { uniformFillCpu } from '../kernels/reference/random.js';
 import { FixedNet } from '../mobilenet/fixed-net.js';
 import { type MobileNetLayout, layerShapes, layoutSpace } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js';
@@ -48,7 +49,10 @@ function hostDevice(): Backend {
     data: Float32Array.from(data),
     dispose() {},
   });
-  return { upload } as unknown as Backend;
+  // Weights: the values the uniformFill op draws, drawn here.
+  const uniformFill = (shape: readonly number[], rngState: number, scale: number) =>
+    upload(uniformFillCpu(shape, rngState, scale), shape);
+  return { upload, ops: { uniformFill } } as unknown as Backend;
 }
 
 /** The network's parameters as its constructor initialises them with `seed` (PyTorch-default init). */

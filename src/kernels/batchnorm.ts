@@ -14,6 +14,7 @@ import {
   batchNormBackwardF64,
   batchNormEvalCpu,
   batchNormEvalF64,
+  batchNormForwardAddCpu,
   batchNormForwardCpu,
   batchNormForwardF64,
 } from './reference/batchnorm.js';
@@ -23,6 +24,7 @@ export {
   batchNormBackwardF64,
   batchNormEvalCpu,
   batchNormEvalF64,
+  batchNormForwardAddCpu,
   batchNormForwardCpu,
   batchNormForwardF64,
 };
@@ -67,8 +69,8 @@ function bnDims(op: string, shape: readonly number[]): BnDims {
   return { N, C, HW, count, S, chunk };
 }
 
-function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean): ArrayBuffer {
-  const affine = (gamma ? 1 : 0) | (beta ? 2 : 0);
+function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residual = false): ArrayBuffer {
+  const affine = (gamma ? 1 : 0) | (beta ? 2 : 0) | (residual ? 4 : 0);
   return BATCHNORM_PARAMS.pack({
     C: d.C,
     HW: d.HW,
@@ -102,7 +104,23 @@ export function batchNormForward(
   return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto');
 }
 
-/** batchNormForward with the dispatch plan chosen (tests; callers use batchNormForward). */
+/**
+ * batchNormForward(x) + residual in the same pass: y = bn(x) + residual, bit for bit the batch norm
+ * then add(residual, y) (a sum of two is commutative), one dispatch and one tensor less (the node
+ * sums of NAS-Bench-201's cells). mean/invStd are batchNormForward's.
+ */
+export function batchNormForwardAdd(
+  gpu: Gpu,
+  x: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+  residual: GpuTensor,
+  eps = 1e-5,
+): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
+  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', residual);
+}
+
+/** batchNormForward (with a residual: batchNormForwardAdd) with the dispatch plan chosen (tests). */
 export function batchNormForwardPlanned(
   gpu: Gpu,
   x: GpuTensor,
@@ -110,17 +128,20 @@ export function batchNormForwardPlanned(
   beta: GpuTensor | null,
   eps: number,
   plan: BnPlan,
+  residual: GpuTensor | null = null,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
-  const d = bnDims('batchNormForward', x.shape);
-  checkParam('batchNormForward', 'gamma', gamma, d.C);
-  checkParam('batchNormForward', 'beta', beta, d.C);
+  const op = residual ? 'batchNormForwardAdd' : 'batchNormForward';
+  const d = bnDims(op, x.shape);
+  checkParam(op, 'gamma', gamma, d.C);
+  checkParam(op, 'beta', beta, d.C);
+  if (residual) assertSameShape(op, residual, x);
   checkBatchNormEps(eps);
-  const u = uniforms(d, eps, gamma !== null, beta !== null);
+  const u = uniforms(d, eps, gamma !== null, beta !== null, residual !== null);
   const y = gpu.empty(x.shape);
   const mean = gpu.empty([d.C]);
   const invStd = gpu.empty([d.C]);
-  // mean/invStd are written here, so a missing gamma/beta is bound as x (read-only, never read).
-  const affine = [gamma ?? x, beta ?? x];
+  // mean/invStd are written here, so a missing gamma/beta/residual is bound as x (read-only, never read).
+  const affine = [gamma ?? x, beta ?? x, residual ?? x];
   if (singlePass(d, plan)) {
     gpu.dispatch({
       kernel: { file: FILE, entry: 'channel_forward' },
@@ -162,7 +183,7 @@ export function batchNormEval(
   const y = gpu.empty(x.shape);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'apply' },
-    buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean],
+    buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean, x],
     uniforms: uniforms(d, 1e-5, gamma !== null, beta !== null),
     workgroups: gpu.grid1d(d.N * d.C, 1),
   });
@@ -239,6 +260,15 @@ export const batchNormForwardOp = defineOp({
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
   reference: batchNormForwardCpu,
   webgpu: batchNormForward,
+});
+
+export const batchNormForwardAddOp = defineOp({
+  name: 'batchNormForwardAdd',
+  summary: 'training-mode batch norm plus a residual in the same pass: bn(x) + residual (a node sum)',
+  kernels: [{ file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS }],
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 7 * N * C * HW, bytes: 4 * (3 * N * C * HW + 4 * C) }),
+  reference: batchNormForwardAddCpu,
+  webgpu: batchNormForwardAdd,
 });
 
 export const batchNormEvalOp = defineOp({

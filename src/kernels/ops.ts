@@ -7,7 +7,7 @@
  * Backend (src/backend), never these functions directly.
  */
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
-import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardOp } from './batchnorm.js';
+import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardAddOp, batchNormForwardOp } from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
 import {
   conv2dBackwardInputOp,
@@ -54,6 +54,7 @@ export const OPS = catalog([
   reluConv2dBackwardInputOp,
   reluConv2dBackwardWeightOp,
   batchNormForwardOp,
+  batchNormForwardAddOp,
   batchNormBackwardOp,
   batchNormEvalOp,
   reluOp,

@@ -174,9 +174,10 @@ export class Nb201Net {
     this.store.zeroGrad();
   }
 
-  private reluConvBn(t: Tape, x: Var, m: ReluConvBn, block: number, name: string): Var {
+  /** ReLU, conv, BN; with `sumInto`, sumInto + that in the BN's pass (a node's running sum). */
+  private reluConvBn(t: Tape, x: Var, m: ReluConvBn, block: number, name: string, sumInto?: Var): Var {
     const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 }, block, `${name}.relu`);
-    return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`);
+    return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
   }
 
   private cellForward(t: Tape, x: Var, m: CellModule, name: string): Var | null {
@@ -188,10 +189,11 @@ export class Nb201Net {
         const src = nodes[EDGE_FROM[e]];
         const op = m.ops[e];
         if (!src || op === 'none') continue;
-        let y: Var;
-        if (op === 'skip_connect') y = src;
-        else if (op === 'avg_pool_3x3') y = t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
-        else y = this.reluConvBn(t, src, m.convs[e]!, m.stage, `${name}.e${e}`);
+        if (op !== 'skip_connect' && op !== 'avg_pool_3x3') {
+          acc = this.reluConvBn(t, src, m.convs[e]!, m.stage, `${name}.e${e}`, acc ?? undefined);
+          continue;
+        }
+        const y = op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
         acc = acc ? t.add(acc, y) : y;
       }
       nodes[j] = acc;

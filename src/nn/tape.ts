@@ -269,7 +269,14 @@ export class Tape {
     return y;
   }
 
-  batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn'): Var {
+  /**
+   * Training-mode batch norm (eval mode with opts.bnEval). With `residual`: add(residual, bn(x)) as
+   * one op (the backend's batchNormForwardAdd: a node sum folded into the batch norm that feeds it,
+   * one dispatch and one tensor less), the same values and gradients bit for bit; composed under
+   * bnIdentity and bnEval.
+   */
+  batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn', residual?: Var): Var {
+    if (residual && (this.opts.bnIdentity || this.opts.bnEval)) return this.add(residual, this.batchNorm(x, gamma, beta, name));
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;
     // Running statistics are keyed by the BN's parameter name ('stem.bn' of 'stem.bn.gamma'), the name weights files use.
@@ -278,14 +285,21 @@ export class Tape {
       const s = this.opts.bnEval.statsFor(key, x.shape[1]);
       return this.out(this.ops.batchNormEval(x.value, s.mean, s.invStd, gamma?.value ?? null, beta?.value ?? null), false);
     }
-    const { y, mean, invStd } = this.ops.batchNormForward(x.value, gamma?.value ?? null, beta?.value ?? null);
+    const [gv, bv] = [gamma?.value ?? null, beta?.value ?? null];
+    const { y, mean, invStd } = residual
+      ? this.ops.batchNormForwardAdd(x.value, gv, bv, residual.value)
+      : this.ops.batchNormForward(x.value, gv, bv);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
     if (this.opts.bnBatchStats) this.bnBatches.push({ name: key, mean, invStd, count: x.value.size / x.shape[1] });
-    const out = this.out(y, this.needs(x) || this.needs(gamma) || this.needs(beta));
+    const bnNeeds = this.needs(x) || this.needs(gamma) || this.needs(beta);
+    const out = this.out(y, bnNeeds || (residual?.requiresGrad ?? false));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
+      // As add(residual, bn) hands its gradient on: the residual first, then the batch norm's.
+      if (residual && this.needs(residual)) this.accumulate(residual, this.handOn(out.grad));
+      if (!bnNeeds) return;
       const g = this.ops.batchNormBackward(out.grad, x.value, mean, invStd, gamma?.value ?? null);
       if (gamma) this.accumulate(gamma, g.dgamma);
       else g.dgamma.dispose();

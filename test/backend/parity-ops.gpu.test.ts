@@ -273,6 +273,20 @@ for (const [shape, affine] of [
       return [r.y, r.mean, r.invStd];
     },
   });
+  const res = rnd(numel(shape));
+  add('batchNormForwardAdd', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, [[res, shape], ...inputs()], ([tr, tx, tg, tb]) => {
+        const r = be.ops.batchNormForwardAdd(tx, tg ?? null, tb ?? null, tr);
+        return [r.y, r.mean, r.invStd];
+      }),
+    ref: () => {
+      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res);
+      return [r.y, r.mean, r.invStd];
+    },
+  });
   add('batchNormBackward', {
     label,
     tol,
@@ -326,6 +340,12 @@ bad('batchNormEval', '3-D input', (be) => be.ops.batchNormEval(be.empty([2, 3, 4
 bad('batchNormForward', '3-D input', (be) => be.ops.batchNormForward(be.empty([2, 3, 4]), null, null));
 bad('batchNormForward', 'gamma shape', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), be.empty([4]), null));
 bad('batchNormForward', 'eps', (be) => be.ops.batchNormForward(be.empty([2, 3, 4, 4]), null, null, 0));
+bad('batchNormForwardAdd', 'residual shape', (be) =>
+  be.ops.batchNormForwardAdd(be.empty([2, 3, 4, 4]), null, null, be.empty([2, 3, 4, 5])),
+);
+bad('batchNormForwardAdd', 'gamma shape', (be) =>
+  be.ops.batchNormForwardAdd(be.empty([2, 3, 4, 4]), be.empty([4]), null, be.empty([2, 3, 4, 4])),
+);
 bad('batchNormBackward', 'dy shape', (be) =>
   be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null),
 );

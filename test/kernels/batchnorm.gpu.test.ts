@@ -11,6 +11,7 @@ import {
   batchNormForwardPlanned,
   type BnPlan,
 } from '../../src/kernels/batchnorm.js';
+import { add } from '../../src/kernels/elementwise.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../helpers/layers.js';
@@ -143,23 +144,30 @@ describe('batch norm dispatch plans', () => {
             )
           : null;
         const gb = affine ? g.upload(rng.normals(C, 0.5), [C]) : null;
+        const gres = g.upload(rng.normals(prod(shape)), shape);
         const run = async (plan: BnPlan) => {
           const d0 = g.dispatchCount;
           const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan);
           const d1 = g.dispatchCount;
           const b = batchNormBackwardPlanned(g, gdy, gx, f.mean, f.invStd, gg, plan);
-          const counts = [d1 - d0, g.dispatchCount - d1];
-          const outs = [f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+          const d2 = g.dispatchCount;
+          // With a residual: the same dispatches, and the bits of the batch norm then add(residual, y).
+          const fr = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan, gres);
+          const counts = [d1 - d0, d2 - d1, g.dispatchCount - d2];
+          const sum = add(g, gres, f.y);
+          const outs = [f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta, fr.y, fr.mean, fr.invStd, sum];
           const read = await Promise.all(outs.map(bits));
           for (const t of outs) t.dispose();
+          expect(read[6], 'y + residual').toEqual(read[9]);
+          expect([read[7], read[8]], 'statistics with a residual').toEqual([read[1], read[2]]);
           return { counts, read };
         };
         const auto = await run('auto');
         const split = await run('split');
-        expect(auto.counts).toEqual([dispatches, dispatches]);
-        expect(split.counts).toEqual([2, 2]);
+        expect(auto.counts).toEqual([dispatches, dispatches, dispatches]);
+        expect(split.counts).toEqual([2, 2, 2]);
         ['y', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(auto.read[i], name).toEqual(split.read[i]));
-        for (const t of [gx, gdy, gg, gb]) t?.dispose();
+        for (const t of [gx, gdy, gg, gb, gres]) t?.dispose();
       });
     }
   }

@@ -263,6 +263,7 @@ describe('op catalog and backend registry', () => {
     reluConv2dBackwardInput: conv,
     reluConv2dBackwardWeight: conv,
     batchNormForward: { N: 2, C: 3, HW: 16 },
+    batchNormForwardAdd: { N: 2, C: 3, HW: 16 },
     batchNormBackward: { N: 2, C: 3, HW: 16 },
     batchNormEval: { N: 2, C: 3, HW: 16 },
     relu: { n: 10 },

@@ -46,6 +46,24 @@ export function batchNormForward(
   return { y, mean, invStd };
 }
 
+/** batchNormForward(x) + residual (src/kernels/batchnorm.ts): the batch norm, then y += residual in place. */
+export function batchNormForwardAdd(
+  dev: NativeDevice,
+  x: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+  residual: NativeTensor,
+  eps = 1e-5,
+): { y: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
+  const { C } = batchNormDims('batchNormForwardAdd', x.shape);
+  checkChannelParam('batchNormForwardAdd', 'gamma', gamma, C);
+  checkChannelParam('batchNormForwardAdd', 'beta', beta, C);
+  assertSameShape('batchNormForwardAdd', residual, x);
+  const { out: y, mean, invStd } = enqueueBnForward('batchNormForward', dev, x, gamma, beta, eps);
+  dev.enqueue('axpy', [y, residual], { n: y.size, alpha: 1 });
+  return { y, mean, invStd };
+}
+
 export function batchNormBackward(
   dev: NativeDevice,
   dy: NativeTensor,

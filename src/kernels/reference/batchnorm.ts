@@ -85,6 +85,19 @@ export function batchNormForwardCpu(
   return { y: Float32Array.from(r.y), mean: Float32Array.from(r.mean), invStd: Float32Array.from(r.invStd) };
 }
 
+/** batchNormForwardCpu's y plus a residual, each sum rounded to f32 once. */
+export function batchNormForwardAddCpu(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  residual: ArrayLike<number>,
+  eps = 1e-5,
+): { y: Float32Array; mean: Float32Array; invStd: Float32Array } {
+  const r = batchNormForwardCpu(x, shape, gamma, beta, eps);
+  return { ...r, y: r.y.map((v, i) => v + residual[i]) };
+}
+
 export function batchNormBackwardCpu(
   dy: ArrayLike<number>,
   x: ArrayLike<number>,

@@ -1,0 +1,124 @@
+/**
+ * The tape's fused pairs on both backends, bit for bit against their compositions:
+ * - Tape.reluConv, the ReLU-Conv pair as one op (NAS-Bench-201's edges): outputs, every gradient
+ *   (the input's, the weights', each ReLU record's) and the records themselves equal those of relu()
+ *   then conv(), with weight gradients on and off, and with the input feeding two pairs (its
+ *   gradient a sum). recordParamUses composes the pair (it needs the conv's input as a Var).
+ * - Tape.batchNorm with a residual (a node sum folded into the batch norm) against
+ *   add(residual, batchNorm(x)): output and the gradients of x, gamma, beta and the residual, with
+ *   the residual needing no gradient, and under bnIdentity.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backend/index.js';
+import { ParamStore } from '../../src/nn/init.js';
+import { Param, Tape, type TapeOptions, type Var } from '../../src/nn/tape.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
+
+const backends = await bothBackends();
+
+async function run(be: Backend, fused: boolean, opts: TapeOptions) {
+  const store = new ParamStore(be, new Rng(5));
+  const w1 = store.weight('w1', [4, 3, 3, 3]);
+  const w2 = store.weight('w2', [4, 3, 1, 1]);
+  const x = be.upload(new Rng(6).normals(2 * 3 * 6 * 6), [2, 3, 6, 6]);
+  const seed = be.upload(new Rng(7).normals(2 * 4 * 6 * 6), [2, 4, 6, 6]);
+  const t = new Tape(be, { recordRelus: true, ...opts });
+  try {
+    const xin = t.input(x, true);
+    const pair = (v: Var, w: typeof w1, pad: number, name: string) =>
+      fused ? t.reluConv(v, w, { stride: 1, pad }, 1, name) : t.conv(t.relu(v, 1, name), w, { stride: 1, pad });
+    const y = t.add(pair(xin, w1, 1, 'e0.relu'), pair(xin, w2, 0, 'e1.relu'));
+    t.backward(y, seed);
+    const read = async (v: { read(): Promise<Float32Array> } | null | undefined) => (v ? Array.from(await v.read()) : null);
+    return {
+      y: await read(y.value),
+      dx: await read(xin.grad),
+      dw: [await read(w1.grad), await read(w2.grad)],
+      relus: await Promise.all(
+        t.relus.map(async (r) => ({ name: r.name, block: r.block, input: await read(r.input), grad: await read(r.gradInput) })),
+      ),
+      paramUses: t.paramUses.length,
+    };
+  } finally {
+    t.dispose();
+    store.dispose();
+    x.dispose();
+    seed.dispose();
+  }
+}
+
+describe('Tape.reluConv', () => {
+  for (const { name, backend } of backends) {
+    it(`equals relu then conv bit for bit (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      for (const opts of [{}, { paramGrads: 'none' as const }]) {
+        const [fused, composed] = [await run(backend, true, opts), await run(backend, false, opts)];
+        expect(fused).toEqual(composed);
+        expect(fused.relus.map((r) => r.name)).toEqual(['e0.relu', 'e1.relu']);
+        expect(fused.relus.every((r) => r.grad !== null)).toBe(true);
+        expect(fused.dw.every((g) => g !== null)).toBe(opts.paramGrads === undefined);
+      }
+      const uses = await run(backend, true, { recordParamUses: true });
+      expect(uses).toEqual(await run(backend, false, { recordParamUses: true }));
+      expect(uses.paramUses).toBe(2);
+    });
+  }
+});
+
+async function runBn(be: Backend, fused: boolean, opts: TapeOptions, residualGrad: boolean) {
+  const rng = new Rng(11);
+  const shape = [3, 4, 5, 5];
+  const gamma = new Param(
+    be.upload(
+      rng.normals(4).map((v) => 1 + 0.2 * v),
+      [4],
+    ),
+    'bn.gamma',
+    'bn_gamma',
+  );
+  const beta = new Param(be.upload(rng.normals(4), [4]), 'bn.beta', 'bn_beta');
+  const x = be.upload(rng.normals(300, 2), shape);
+  const r = be.upload(rng.normals(300), shape);
+  const seed = be.upload(rng.normals(300), shape);
+  const t = new Tape(be, opts);
+  try {
+    const [xin, rin] = [t.input(x, true), t.input(r, residualGrad)];
+    const y = fused ? t.batchNorm(xin, gamma, beta, 'bn', rin) : t.add(rin, t.batchNorm(xin, gamma, beta, 'bn'));
+    t.backward(y, seed);
+    const read = async (v: { read(): Promise<Float32Array> } | null | undefined) => (v ? Array.from(await v.read()) : null);
+    return {
+      y: await read(y.value),
+      grads: await Promise.all([xin.grad, rin.grad, gamma.grad, beta.grad].map(read)),
+    };
+  } finally {
+    t.dispose();
+    for (const v of [gamma.value, beta.value, gamma.grad, beta.grad, x, r, seed]) v?.dispose();
+  }
+}
+
+describe('Tape.batchNorm with a residual', () => {
+  for (const { name, backend } of backends) {
+    it(`equals add(residual, batchNorm(x)) bit for bit (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      for (const [opts, residualGrad] of [
+        [{}, true],
+        [{}, false],
+        [{ paramGrads: 'none' as const }, true],
+        [{ bnIdentity: true }, true],
+      ] as const) {
+        const [fused, composed] = [
+          await runBn(backend, true, opts, residualGrad),
+          await runBn(backend, false, opts, residualGrad),
+        ];
+        expect(fused).toEqual(composed);
+        expect(fused.grads.map((g) => g !== null)).toEqual([
+          true,
+          residualGrad,
+          !opts.paramGrads && !opts.bnIdentity,
+          !opts.paramGrads && !opts.bnIdentity,
+        ]);
+      }
+    });
+  }
+});
