@@ -49,10 +49,13 @@ function hostDevice(): Backend {
     data: Float32Array.from(data),
     dispose() {},
   });
-  // Weights: the values the uniformFill op draws, drawn here.
+  // Weights: the values the uniformFill ops draw, drawn here.
   const uniformFill = (shape: readonly number[], rngState: number, scale: number) =>
     upload(uniformFillCpu(shape, rngState, scale), shape);
-  return { upload, ops: { uniformFill } } as unknown as Backend;
+  const empty = (shape: readonly number[]) => upload(new Float32Array(shape.reduce((x, y) => x * y, 1)), shape);
+  const uniformFillMany = (ts: Array<{ data: Float32Array; shape: number[] }>, states: number[], scales: number[]) =>
+    ts.forEach((t, i) => t.data.set(uniformFillCpu(t.shape, states[i], scales[i])));
+  return { upload, empty, ops: { uniformFill, uniformFillMany } } as unknown as Backend;
 }
 
 /** The network's parameters as its constructor initialises them with `seed` (PyTorch-default init). */

@@ -20,6 +20,8 @@ function findShaderDir(): string {
 
 let shaderDir: string | undefined;
 const sourceCache = new Map<string, string>();
+/** Generated programs by name (registerShaderSource); their includes expand like a file's. */
+const generated = new Map<string, string>();
 
 export function shaderPath(file: string): string {
   shaderDir ??= findShaderDir();
@@ -35,9 +37,13 @@ export function loadShaderSource(file: string): string {
   const expand = (name: string): string => {
     if (seen.has(name)) return '';
     seen.add(name);
-    const path = shaderPath(name);
-    if (!existsSync(path)) throw new Error(`wgnas: shader file not found: ${path}`);
-    return readFileSync(path, 'utf8').replace(INCLUDE_RE, (_m, inc: string) => expand(inc));
+    let code = generated.get(name);
+    if (code === undefined) {
+      const path = shaderPath(name);
+      if (!existsSync(path)) throw new Error(`wgnas: shader file not found: ${path}`);
+      code = readFileSync(path, 'utf8');
+    }
+    return code.replace(INCLUDE_RE, (_m, inc: string) => expand(inc));
   };
   const src = expand(file);
   sourceCache.set(file, src);
@@ -46,10 +52,12 @@ export function loadShaderSource(file: string): string {
 
 /**
  * Registers a generated WGSL program under a file name, so kernels generated per tile (and device
- * experiments) go through the same pipeline cache as the files in shaders/.
+ * experiments) go through the same pipeline cache as the files in shaders/. Its `//#include`
+ * lines name files of shaders/, read when the program is first loaded.
  */
 export function registerShaderSource(file: string, code: string): void {
-  sourceCache.set(file, code);
+  generated.set(file, code);
+  sourceCache.delete(file);
 }
 
 const OVERRIDE_RE = /^(\s*)override\s+([A-Za-z_]\w*)\s*:\s*(u32|i32|f32)\s*(?:=\s*([^;]+))?;/gm;

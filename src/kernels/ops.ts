@@ -27,7 +27,7 @@ import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
 import { adamStepOp, sgdStepOp } from './optim.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
-import { uniformFillOp } from './random.js';
+import { uniformFillManyOp, uniformFillOp } from './random.js';
 import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp } from './proxy-ops.js';
 import { colSumsOp, dotPartialsOp, rowSumsOp, sumAbsProductOp, sumOp, sumSlicesOp, sumSquaresOp } from './reduce.js';
 
@@ -98,6 +98,7 @@ export const OPS = catalog([
   fitnessGradOp,
   firstElementGradOp,
   uniformFillOp,
+  uniformFillManyOp,
 ]);
 
 export type Ops = typeof OPS;

@@ -21,13 +21,39 @@ export function kaimingNormal(shape: readonly number[], rng: Rng): Float32Array 
 /** 'pytorch': the framework defaults; 'gaussian': Zen-NAS's N(0, 1); 'kaiming': kaiming-normal fan-in weights, zero biases. */
 export type InitMode = 'pytorch' | 'gaussian' | 'kaiming';
 
+export interface ParamStoreOptions {
+  /**
+   * Draw the 'pytorch' weights in batches (uniformFillMany, up to 8 per dispatch) when drawPending()
+   * is called, not one dispatch per weight; until then their tensors hold garbage. For constructors
+   * that create every weight, then call drawPending() before anything reads them.
+   */
+  batchWeights?: boolean;
+}
+
 export class ParamStore {
   readonly params: Param[] = [];
+  /** Weights created but not yet drawn (batchWeights). */
+  private pending: Array<{ t: Tensor; state: number; scale: number }> | null;
   constructor(
     private readonly backend: Backend,
     private readonly rng: Rng,
     private readonly mode: InitMode = 'pytorch',
-  ) {}
+    opts: ParamStoreOptions = {},
+  ) {
+    this.pending = opts.batchWeights ? [] : null;
+  }
+
+  /** Draws the weights batchWeights deferred (a no-op without them). */
+  drawPending(): void {
+    const p = this.pending;
+    if (!p?.length) return;
+    this.backend.ops.uniformFillMany(
+      p.map((e) => e.t),
+      p.map((e) => e.state),
+      p.map((e) => e.scale),
+    );
+    p.length = 0;
+  }
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */
   weight(name: string, shape: readonly number[], kind: ParamKind = 'conv'): Param {
@@ -35,7 +61,10 @@ export class ParamStore {
       // The same values as kaimingUniform's, drawn where the tensor lives (a JS loop and an upload
       // per weight were ~20% of a batch-1 SynFlow cell on the CPU backend, of a grouped WRCor cell's
       // host time on the GPU).
-      const t = this.backend.ops.uniformFill(shape, this.rng.skip(numel(shape)), kaimingBound(shape));
+      const [state, scale] = [this.rng.skip(numel(shape)), kaimingBound(shape)];
+      if (!this.pending) return this.addTensor(name, kind, this.backend.ops.uniformFill(shape, state, scale));
+      const t = this.backend.empty(shape);
+      this.pending.push({ t, state, scale });
       return this.addTensor(name, kind, t);
     }
     const data =

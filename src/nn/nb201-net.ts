@@ -115,7 +115,8 @@ export class Nb201Net {
     readonly inputHW = 32,
   ) {
     if (cell.edges.length !== 6) throw new ShapeError(`NB201 cell needs 6 edges, got ${cell.edges.length}`);
-    this.store = new ParamStore(backend, rng, cfg.init ?? 'pytorch');
+    // Weights drawn in batches at the end (a network's ~40-50 weights in ~6 dispatches).
+    this.store = new ParamStore(backend, rng, cfg.init ?? 'pytorch', { batchWeights: true });
     const s = this.store;
     const C = cfg.channels;
     ({ macs: this.macs, flopsNb201: this.flopsNb201 } = nb201Complexity(cell, cfg, inputHW));
@@ -160,6 +161,7 @@ export class Nb201Net {
     this.lastBeta = s.constant('last.bn.beta', 'bn_beta', cin, 0);
     this.fcW = s.weight('classifier.w', [cfg.numClasses, cin], 'linear');
     this.fcB = s.bias('classifier.b', cfg.numClasses, cin);
+    s.drawPending();
   }
 
   get params(): readonly Param[] {

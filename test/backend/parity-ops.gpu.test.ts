@@ -1031,6 +1031,24 @@ for (const [shape, state, scale] of [
   });
 }
 bad('uniformFill', 'state', (be) => be.ops.uniformFill([2], -1, 1));
+{
+  const shapes = [[3, 5], [0], [9_001], [2, 2, 2], [1], [7], [4, 4], [6], [5, 5]];
+  const states = shapes.map((_, i) => 1000 * i + 17);
+  const scales = shapes.map((_, i) => 0.1 * (i + 1));
+  add('uniformFillMany', {
+    label: `${shapes.length} targets (two dispatches' worth)`,
+    tol: { atol: 0, rtol: 0 },
+    run: async (be) => {
+      const ts = shapes.map((s) => be.empty(s));
+      be.ops.uniformFillMany(ts, states, scales);
+      const v = await Promise.all(ts.map((t) => t.read()));
+      ts.forEach((t) => t.dispose());
+      return v;
+    },
+    ref: () => OPS.uniformFillMany.reference(shapes, states, scales),
+  });
+  bad('uniformFillMany', 'lengths', (be) => be.ops.uniformFillMany([be.empty([2])], [1, 2], [1]));
+}
 
 // ---- the suite ------------------------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
  * Parameter initialisation where the tensor lives (the uniformFill op) against Rng.uniforms, bit for
  * bit, on both backends: sizes that span several threads' chunks and workgroup rows, generator states
  * that wrap around 2^32, scales from every exponent a network uses (each value's f64 product rounded
- * to f32, ties included), the scales outside the GPU kernel's range (drawn on the host), and
- * ParamStore's weights against the values kaimingUniform draws in JS.
+ * to f32, ties included), the scales outside the GPU kernel's range (drawn on the host), several
+ * tensors per dispatch (uniformFillMany), and ParamStore's weights, one by one or batched, against
+ * the values kaimingUniform draws in JS.
  */
 import { describe, expect, it } from 'vitest';
 import { kaimingUniform, ParamStore } from '../../src/nn/init.js';
@@ -66,21 +67,52 @@ describe('uniformFill vs Rng.uniforms', () => {
         expect(() => backend.ops.uniformFill([2], s, 1)).toThrow(/generator state must be a uint32/);
     });
 
+    it(`fills several tensors at once with each one's values (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      const rng = new Rng(77);
+      // 19 targets: more than two dispatches' worth, an empty one, single elements, and a scale the
+      // GPU kernel leaves to the host in the middle.
+      const shapes = [[16, 3, 3, 3], [0], [1], [70_001], [5, 7], ...Array.from({ length: 14 }, (_, i) => [i + 2, 3])];
+      const states = shapes.map(() => rng.int(2 ** 32));
+      const scales = shapes.map((_, i) => (i === 4 ? 2 ** 100 : 1 / Math.sqrt(3 + i)));
+      const targets = shapes.map((sh) => backend.empty(sh));
+      backend.ops.uniformFillMany(targets, states, scales);
+      const got = await Promise.all(targets.map((t) => t.read()));
+      targets.forEach((t) => t.dispose());
+      shapes.forEach((sh, i) => {
+        const want = Rng.fromState(states[i]).uniforms(numel(sh), scales[i]);
+        expect(
+          got[i].findIndex((v, j) => !Object.is(v, want[j])),
+          `target ${i} [${sh}]`,
+        ).toBe(-1);
+      });
+      const t = backend.empty([4]);
+      expect(() => backend.ops.uniformFillMany([t, t], [1, 2], [1, 1])).toThrow(/a tensor appears twice/);
+      expect(() => backend.ops.uniformFillMany([t], [1, 2], [1])).toThrow(/1 targets, 2 states and 1 scales/);
+      expect(() => backend.ops.uniformFillMany([t], [-1], [1])).toThrow(/generator state must be a uint32/);
+      t.dispose();
+    });
+
     it(`gives ParamStore the weights kaimingUniform draws, with later draws in step (${name})`, async ({ skip }) => {
       if (!backend) return skip();
-      const rng = new Rng(42);
-      const store = new ParamStore(backend, rng);
-      store.weight('conv', [24, 8, 3, 3]);
-      store.bias('fc.b', 10, 64);
-      store.weight('fc', [10, 64], 'linear');
-      const got = await Promise.all(store.params.map((p) => p.value.read()));
-      store.dispose();
       const host = new Rng(42);
       const w1 = kaimingUniform([24, 8, 3, 3], host);
       const b = Float32Array.from({ length: 10 }, () => (host.next() * 2 - 1) / 8);
       const w2 = kaimingUniform([10, 64], host);
-      expect(got).toEqual([w1, b, w2]);
-      expect(rng.next()).toBe(host.next());
+      const next = host.next();
+      // One dispatch per weight, or batched (batchWeights: drawn by drawPending()).
+      for (const batchWeights of [false, true]) {
+        const rng = new Rng(42);
+        const store = new ParamStore(backend, rng, 'pytorch', { batchWeights });
+        store.weight('conv', [24, 8, 3, 3]);
+        store.bias('fc.b', 10, 64);
+        store.weight('fc', [10, 64], 'linear');
+        store.drawPending();
+        const got = await Promise.all(store.params.map((p) => p.value.read()));
+        store.dispose();
+        expect(got).toEqual([w1, b, w2]);
+        expect(rng.next()).toBe(next);
+      }
     });
   }
 });

@@ -307,6 +307,7 @@ describe('op catalog and backend registry', () => {
     fitnessGrad: { K: 4 },
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
     uniformFill: { n: 10 },
+    uniformFillMany: { n: 10 },
   };
 
   it('gives every op a cost with positive, finite FLOPs (where it computes) and bytes', () => {

@@ -12,3 +12,20 @@ export function uniformFill(dev: NativeDevice, shape: readonly number[], rngStat
   if (t.size > 0) dev.enqueue('uniformFill', [t], { n: t.size, state: rngState, scale });
   return t;
 }
+
+/** uniformFill's values written into existing tensors (src/kernels/random.ts: uniformFillMany). */
+export function uniformFillMany(
+  dev: NativeDevice,
+  targets: readonly NativeTensor[],
+  states: readonly number[],
+  scales: readonly number[],
+): void {
+  if (states.length !== targets.length || scales.length !== targets.length) {
+    throw new RangeError(`uniformFillMany: ${targets.length} targets, ${states.length} states and ${scales.length} scales`);
+  }
+  if (new Set(targets).size !== targets.length) throw new RangeError('uniformFillMany: a tensor appears twice among the targets');
+  states.forEach((s) => checkRngState('uniformFillMany', s));
+  targets.forEach((t, i) => {
+    if (t.size > 0) dev.enqueue('uniformFill', [t], { n: t.size, state: states[i], scale: scales[i] });
+  });
+}
