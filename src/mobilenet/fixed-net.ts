@@ -31,10 +31,12 @@ export class FixedNet {
     if (cells.length !== choices.length) throw new RangeError(`FixedNet: ${cells.length} cells for ${choices.length} choices`);
     const n = layerShapes(layout).length;
     if (cells.length !== n) throw new RangeError(`FixedNet: ${cells.length} cells for the ${n} layers of layout ${layout.name}`);
-    const store = (this.store = new ParamStore(backend, rng, init));
+    // Weights drawn in batches once every module exists (up to 8 per dispatch).
+    const store = (this.store = new ParamStore(backend, rng, init, { batchWeights: true }));
     this.skeleton = new Skeleton(store, layout, (shapes) =>
       shapes.map((shape, b) => new CellModule(store, `b${b}.c${choices[b]}`, cells[b], shape)),
     );
+    store.drawPending();
   }
 
   /** Architecture `choices` of a space given as candidate cells per layer. */
