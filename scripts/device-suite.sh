@@ -10,7 +10,7 @@
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 60, score-1 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
+# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 45, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
 # tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
@@ -19,13 +19,14 @@ out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
-  t_tune=0; t_lat=0; t_all=300; t_one=300; t_prof=300; prof_cells=3; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
+  t_tune=0; t_lat=0; t_all=300; t_one=300; t_procs=300; procs_sel="--sample 4"; procs=2; t_prof=300; prof_cells=3; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
   img_args="--batches 1 --steps 1 --per-class 2"
   steps_args="--layout cifar --batch 4 --steps 1"
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
-  t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-60}"; t_one="${SUITE_PARITY_S:-15}";
+  t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-45}"; t_one="${SUITE_PARITY_S:-15}";
+  t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:---sample 2000}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-80}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
@@ -49,7 +50,7 @@ step() {
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
 fails=0
-log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup parity=$parity batch=$batch"
+log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup parity=$parity procs=$procs batch=$batch"
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
   # WebGPU does not report device memory: --group auto sizes its groups from half of it.
@@ -74,6 +75,9 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
+# The same scoring from several processes sharing the GPU (each records its own groups): whether one
+# process's host recording is the bound. Rows stream, so a run cut by its limit still counts.
+step score-procs "$t_procs" partial $W score --device gpu $procs_sel --batch "$batch" --seed 0 $net --group "$allgroup" --procs "$procs" --quiet --out "$out/score-procs.csv"
 # Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after the probe and the first group).
 step score-profile "$t_prof" $W score --device gpu --sample "$prof_cells" --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --kernel-profile "$out/kernel-profile.json" --out "$out/score-profile.csv"
 step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"

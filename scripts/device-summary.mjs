@@ -103,6 +103,7 @@ if (tuned) {
 const scoreFiles = [
   ['score-all.csv', 'score-all'],
   ['score-group1.csv', 'score-1'],
+  ['score-procs.csv', 'score-procs'],
 ].filter(([f]) => read(f));
 const byFile = {};
 if (scoreFiles.length) {
@@ -124,10 +125,13 @@ if (scoreFiles.length) {
             withAcc.map((r) => Number(r.val_acc)),
           )
         : NaN;
+    const cut = stepRc(stepName) === 124 ? ' (cut by the time limit)' : '';
     const what =
       stepName === 'score-all'
-        ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${stepRc(stepName) === 124 ? ' (cut by the time limit)' : ''}`
-        : '--group 1 (parity)';
+        ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
+        : stepName === 'score-procs'
+          ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
+          : '--group 1 (parity)';
     lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
   }
   const a = byFile['score-group1.csv'];

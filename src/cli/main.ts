@@ -10,5 +10,10 @@ const die = (e: unknown) => {
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
 
-// Dawn keeps handles alive: exit explicitly once the command is done.
-runCli(process.argv.slice(2)).then((code) => process.exit(code), die);
+// A child of `wgnas score --procs N` (score-procs.ts) scores what its parent sends instead.
+if (process.env.WGNAS_SCORE_WORKER === '1') {
+  import('./score-proc-worker.js').then((m) => m.runScoreWorker(), die);
+} else {
+  // Dawn keeps handles alive: exit explicitly once the command is done.
+  runCli(process.argv.slice(2)).then((code) => process.exit(code), die);
+}

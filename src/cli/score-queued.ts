@@ -5,16 +5,15 @@
  */
 import type { DeviceKind } from '../backend/index.js';
 import type { Row, RowStream } from '../data/row-stream.js';
-import { ResumeMismatchError } from '../util/run-settings.js';
 import { QueueClient } from '../queue/client.js';
 import { codeVersion } from '../queue/code-version.js';
 import { batchHash, type ScoreSettings } from '../queue/jobs.js';
 import type { StoredResult } from '../queue/result-store.js';
 import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
 import { Progress } from '../util/progress.js';
-import { addAggregates, type ScoredCell, type ZeroShotOptions } from '../zeroshot/index.js';
+import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
-import { scoredOf, withAggregates } from './score-rows.js';
+import { keptByArch, rowsInOrder } from './score-rows.js';
 import type { ValuesOf } from './spec.js';
 import type { SCORE_OPTIONS } from './specs/score.js';
 import { noWorkerNote } from './redis.js';
@@ -55,19 +54,7 @@ export async function scoreQueued(
 ): Promise<void> {
   const { stream, proxies, aggs, accs } = r;
   const archs = r.cells.map(formatArch);
-  const keep = stream?.done ?? [];
-  const kept = new Map<string, Row>();
-  for (const row of keep) {
-    const a = String(row.arch);
-    if (kept.has(a)) throw new ResumeMismatchError(`--resume: ${v.out} holds ${a} twice (not written by this command?)`);
-    kept.set(a, row);
-  }
-  const selected = new Set(archs);
-  const stray = [...kept.keys()].find((a) => !selected.has(a));
-  if (stray !== undefined)
-    throw new ResumeMismatchError(
-      `--resume: ${v.out} has a row for ${stray}, which this run does not score (another selection?)`,
-    );
+  const kept = keptByArch(stream?.done ?? [], archs, v.out);
 
   const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device);
   const client = new QueueClient({
@@ -126,10 +113,7 @@ export async function scoreQueued(
     await client.close();
   }
   // In selection order, as a run on one machine writes them; population-level scores over all rows.
-  const cells = archs.map((a, i) => (kept.has(a) ? scoredOf(kept.get(a)!, proxies) : fresh.get(i)!));
-  if (aggs.length) addAggregates(cells, aggs);
-  // Rows read back keep their text as written; only the population-level scores are recomputed.
-  const out = archs.map((a, i) => withAggregates(kept.get(a) ?? toRow(fresh.get(i)!), aggs, cells[i].scores));
+  const out = rowsInOrder(archs, kept, fresh, proxies, aggs, toRow);
   if (stream) {
     stream.finish(out);
     io.err(`wrote ${out.length} rows to ${v.out}\n`);

@@ -31,9 +31,12 @@ export function memoryBudgetBytes(d: GroupDevice): number {
   return Math.min(16 * GiB, 2 * d.maxBufferBytes);
 }
 
-/** Group size for architectures of `perArchBytes` working set each (1 where grouping gains nothing). */
-export function autoGroupSize(d: GroupDevice, perArchBytes: number): number {
+/**
+ * Group size for architectures of `perArchBytes` working set each (1 where grouping gains nothing),
+ * in `share` of the budget (score --procs N: each of N processes on the device gets 1/N).
+ */
+export function autoGroupSize(d: GroupDevice, perArchBytes: number, share = 1): number {
   if (d.noGain) return 1;
   if (!(perArchBytes > 0)) return MAX_AUTO_GROUP;
-  return Math.max(1, Math.min(MAX_AUTO_GROUP, Math.floor(memoryBudgetBytes(d) / perArchBytes)));
+  return Math.max(1, Math.min(MAX_AUTO_GROUP, Math.floor((share * memoryBudgetBytes(d)) / perArchBytes)));
 }

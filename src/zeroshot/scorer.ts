@@ -56,6 +56,8 @@ export interface ZeroShotOptions {
   init?: InitMode;
   /** 'gaussian': N(0, 1) images instead of the batch's (drawn from `seed`); default 'data'. */
   inputs?: ProxyInputs;
+  /** The share of the device's memory 'auto' sizes groups for (default 1; 1/N for N processes). */
+  memoryShare?: number;
 }
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
@@ -119,7 +121,8 @@ export class ZeroShotScorer {
     const base = this.backend.stats().bytesInUse;
     this.backend.resetPeak();
     const r = await this.score(cell);
-    this.autoGroup = autoGroupSize(groupDevice(this.backend), this.backend.stats().peakBytesInUse - base);
+    const perArch = this.backend.stats().peakBytesInUse - base;
+    this.autoGroup = autoGroupSize(groupDevice(this.backend), perArch, this.opts.memoryShare ?? 1);
     return r;
   }
 

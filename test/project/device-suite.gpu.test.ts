@@ -45,6 +45,13 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const rows = (f: string) => readFileSync(join(out, f), 'utf8').trim().split('\n').slice(1);
       expect(rows('score-all.csv')).toHaveLength(5);
       expect(rows('score-group1.csv')).toHaveLength(3);
+      // --procs 2: four cells from two processes, each architecture's WRCor the one-process run's.
+      expect(rows('score-procs.csv')).toHaveLength(4);
+      const wrcorOf = (f: string) => new Map(rows(f).map((l) => [l.split(',')[0], l.split(',')[1]]));
+      const one = wrcorOf('score-all.csv');
+      const common = [...wrcorOf('score-procs.csv')].filter(([a]) => one.has(a));
+      expect(common.length).toBeGreaterThan(0);
+      for (const [a, w] of common) expect(w, a).toBe(one.get(a));
       // The profiled run: 3 cells in groups of 2, the first group a warm-up, the last cell timed by kernel.
       expect(rows('score-profile.csv')).toHaveLength(3);
       const kp = JSON.parse(readFileSync(join(out, 'kernel-profile.json'), 'utf8'));
@@ -70,6 +77,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const summary = readFileSync(join(out, 'summary.md'), 'utf8');
       expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
+      expect(summary).toMatch(/\| --procs 2, the same groups \| 4 \|/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);

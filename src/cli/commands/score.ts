@@ -60,8 +60,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
   try {
     const keep = stream?.done ?? [];
-    // Rows from a queue come in as they finish: a resumed file holds any of the cells, in any order.
-    if (stream && !v.redis) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+    // Rows from a queue or from --procs come in as they finish: a resumed file holds any of the cells, in any order.
+    if (stream && !v.redis && v.procs === 1) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
     // Decoded before the device starts: a bad image is named before any work.
     const ds = await openRunDataset(v.dataset, 'train', ctx);
     opts.batch = await runProxyBatch(ds, v.batch, v.seed);
@@ -77,6 +77,28 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         device,
         accs,
       });
+      return;
+    }
+    if (v.procs > 1) {
+      const { scoreInProcs } = await import('../score-procs.js');
+      const out = await scoreInProcs(ctx, {
+        procs: v.procs,
+        cells,
+        stream,
+        out: v.out,
+        quiet: v.quiet,
+        proxyNames,
+        proxies,
+        aggs,
+        opts,
+        device,
+        cpuThreads: v['cpu-threads'],
+        accs,
+      });
+      if (stream) {
+        stream.finish(out);
+        io.err(`wrote ${out.length} rows to ${v.out}\n`);
+      } else for (const r of out) io.out(JSON.stringify(r) + '\n');
       return;
     }
     const backend = await openDevice(device, v);

@@ -1,0 +1,46 @@
+/**
+ * A child of `wgnas score --procs N` (score-procs.ts): opens its own backend on the device, scores
+ * the shards of architectures its parent sends and streams each group's rows back; exits when told
+ * it is done. Errors go to the parent as one line.
+ */
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../backend/index.js';
+import { parseArch } from '../spaces/nb201.js';
+import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
+import { errorLine } from './cli.js';
+import { openDevice } from './device.js';
+import type { FromWorker, ScoreWorkerInit, ToWorker } from './score-procs.js';
+
+export function runScoreWorker(): void {
+  const send = (m: FromWorker) => process.send!(m);
+  let backend: Backend | null = null;
+  let scorer: ZeroShotScorer | null = null;
+  // Messages are handled one at a time: a shard is scored before the next message is looked at.
+  let chain = Promise.resolve();
+  const handle = async (m: ToWorker) => {
+    if (m.type === 'init') {
+      const i: ScoreWorkerInit = m.init;
+      const share = i.opts.memoryShare ?? 1;
+      const threads = i.cpuThreads ?? Math.max(1, Math.floor(availableParallelism() * share));
+      backend = await openDevice(i.device, { device: i.device, 'cpu-threads': threads });
+      scorer = new ZeroShotScorer(backend, i.proxyNames, i.opts);
+      send({ type: 'ready' });
+    } else if (m.type === 'shard') {
+      await scoreAll(scorer!, m.archs.map(parseArch), undefined, (rows) => send({ type: 'rows', rows }));
+      send({ type: 'idle' });
+    } else {
+      backend?.dispose();
+      process.exit(0);
+    }
+  };
+  process.on('message', (m: ToWorker) => {
+    chain = chain
+      .then(() => handle(m))
+      .catch((e: unknown) => {
+        send({ type: 'error', message: errorLine(undefined, e) });
+        process.exit(1);
+      });
+  });
+  // The parent gone (killed): nothing left to score for.
+  process.on('disconnect', () => process.exit(1));
+}
