@@ -83,7 +83,9 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   });
   if (kept.size) io.err(`resuming ${r.out}: ${kept.size} of ${archs.length} cells already scored\n`);
   const procs = Math.max(1, Math.min(r.procs, todo.length));
-  io.err(`scoring ${todo.length} cells with ${r.proxies.join(', ')} in ${procs} processes on the ${r.device}\n`);
+  io.err(
+    `scoring ${todo.length} cells with ${r.proxies.join(', ')} in ${procs} process${procs === 1 ? '' : 'es'} on the ${r.device}\n`,
+  );
   const bar = new Progress(archs.length, 'score', process.stderr, { quiet: r.quiet, initial: kept.size });
   const size = shardSize(todo.length, procs);
   const shards: string[][] = [];
@@ -98,6 +100,10 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   };
   const children: ChildProcess[] = [];
   const entry = workerEntry();
+  if (todo.length === 0) {
+    bar.done();
+    return rowsInOrder(archs, kept, fresh, r.proxies, r.aggs, toRow);
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       let live = procs;

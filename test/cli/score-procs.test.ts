@@ -45,6 +45,11 @@ describe('score --procs', () => {
     expect(c.err).toMatch(/resuming .*: 3 of 7 cells already scored/);
     expect(c.err).toMatch(/scoring 4 cells/);
     expect(rowsOf(resumed)).toEqual(want);
+    // Nothing left: no process starts, the file stays the same.
+    const d = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '2', '--out', resumed, '--resume']);
+    expect(d.code, d.err).toBe(0);
+    expect(d.err).toMatch(/scoring 0 cells/);
+    expect(rowsOf(resumed)).toEqual(want);
   });
 
   it('is refused with --redis or --kernel-profile, in one line', async () => {
