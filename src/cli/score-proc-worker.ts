@@ -37,8 +37,10 @@ export function runScoreWorker(): void {
     chain = chain
       .then(() => handle(m))
       .catch((e: unknown) => {
-        send({ type: 'error', message: errorLine(undefined, e) });
-        process.exit(1);
+        // The parent says which process; its own line carries the command's name.
+        const message = errorLine(undefined, e).replace(/^wgnas: /, '');
+        process.stderr.write(`${message}\n`);
+        process.send!({ type: 'error', message } satisfies FromWorker, () => process.exit(1));
       });
   });
   // The parent gone (killed): nothing left to score for.

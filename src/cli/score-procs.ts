@@ -125,7 +125,11 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
         child.stderr?.on('data', (d: Buffer) => {
           stderr = (stderr + d.toString()).slice(-2000);
         });
-        const send = (m: ToWorker) => child.send(m);
+        // A child gone between its message and this reply: the 'close' below says why.
+        const send = (m: ToWorker) => {
+          if (child.connected) child.send(m, () => {});
+        };
+        child.on('error', (e) => fail(`--procs: process ${p + 1}: ${e.message}`));
         child.on('message', (m: FromWorker) => {
           if (m.type === 'error') fail(`--procs: process ${p + 1}: ${m.message}`);
           else if (m.type === 'rows') {
@@ -143,7 +147,8 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
             send(next ? { type: 'shard', archs: next } : { type: 'done' });
           }
         });
-        child.on('exit', (code, signal) => {
+        // 'close' (not 'exit'): its messages and stderr have all arrived by then.
+        child.on('close', (code, signal) => {
           live--;
           if (code !== 0) {
             const last = stderr.trim().split('\n').at(-1) ?? '';

@@ -25,7 +25,8 @@ export interface ParamStoreOptions {
   /**
    * Draw the 'pytorch' weights in batches (uniformFillMany, up to 8 per dispatch) when drawPending()
    * is called, not one dispatch per weight; until then their tensors hold garbage. For constructors
-   * that create every weight, then call drawPending() before anything reads them.
+   * that create every weight, then call drawPending() before anything reads them; weights created
+   * after it are drawn at once.
    */
   batchWeights?: boolean;
 }
@@ -43,16 +44,16 @@ export class ParamStore {
     this.pending = opts.batchWeights ? [] : null;
   }
 
-  /** Draws the weights batchWeights deferred (a no-op without them). */
+  /** Draws the weights batchWeights deferred (a no-op without them); later weights are drawn at once. */
   drawPending(): void {
     const p = this.pending;
+    this.pending = null;
     if (!p?.length) return;
     this.backend.ops.uniformFillMany(
       p.map((e) => e.t),
       p.map((e) => e.state),
       p.map((e) => e.scale),
     );
-    p.length = 0;
   }
 
   /** Conv or linear weight: [out, in, (kh, kw)]. `gaussian` is Zen-NAS's N(0, 1) init. */

@@ -45,6 +45,14 @@ describe('score --procs', () => {
     expect(c.err).toMatch(/resuming .*: 3 of 7 cells already scored/);
     expect(c.err).toMatch(/scoring 4 cells/);
     expect(rowsOf(resumed)).toEqual(want);
+    // Rows in arrival order cannot resume in one process (it scores the selection's tail): said so.
+    writeFileSync(resumed, [lines[5], lines[1]].join('\n') + '\n');
+    const e = await wgnasInProcess(['score', ...SEL, ...SMALL, '--out', resumed, '--resume']);
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(/holds this selection's rows in another order .*: resume it with --procs 2 or more/);
+    const f = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '2', '--out', resumed, '--resume']);
+    expect(f.code, f.err).toBe(0);
+    expect(rowsOf(resumed)).toEqual(want);
     // Nothing left: no process starts, the file stays the same.
     const d = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '2', '--out', resumed, '--resume']);
     expect(d.code, d.err).toBe(0);
@@ -70,5 +78,8 @@ describe('score --procs', () => {
     expect(k.err).toMatch(/--procs runs local processes/);
     const z = await wgnasInProcess(['score', '--sample', '2', '--procs', '0', ...SMALL]);
     expect(z.err).toMatch(/--procs/);
+    const arch = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
+    const d = await wgnasInProcess(['score', '--arch', arch, '--arch', arch, '--procs', '2', ...SMALL]);
+    expect(d.err.trim()).toMatch(/^wgnas score: --procs scores each architecture once: the selection names .* twice$/);
   });
 });

@@ -14,6 +14,7 @@ import {
   type ZeroShotOptions,
   ZeroShotScorer,
 } from '../../zeroshot/index.js';
+import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
@@ -42,6 +43,15 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     { arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed },
     accs,
   );
+  if (v.procs > 1 || v.redis) {
+    // Their rows are matched to the selection by architecture: each must be there once.
+    const seen = new Set<string>();
+    for (const a of cells.map(formatArch)) {
+      if (seen.has(a))
+        throw new UsageError(`${v.redis ? '--redis' : '--procs'} scores each architecture once: the selection names ${a} twice`);
+      seen.add(a);
+    }
+  }
   const opts: ZeroShotOptions = {
     batchSize: v.batch,
     seed: v.seed,
@@ -61,7 +71,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   try {
     const keep = stream?.done ?? [];
     // Rows from a queue or from --procs come in as they finish: a resumed file holds any of the cells, in any order.
-    if (stream && !v.redis && v.procs === 1) checkResumedKeys(v.out!, keep, cells.map(formatArch), 'arch', 'architecture');
+    if (stream && !v.redis && v.procs === 1) checkInOrder(v.out!, keep, cells.map(formatArch));
     // Decoded before the device starts: a bad image is named before any work.
     const ds = await openRunDataset(v.dataset, 'train', ctx);
     opts.batch = await runProxyBatch(ds, v.batch, v.seed);
@@ -178,6 +188,18 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   } finally {
     stream?.close();
   }
+}
+
+/** A resumed file of one process's run holds the selection's first rows, in order. */
+function checkInOrder(out: string, keep: readonly Row[], archs: readonly string[]): void {
+  const selected = new Set(archs);
+  const mine = keep.every((r) => selected.has(String(r.arch)));
+  if (mine && keep.length <= archs.length && keep.some((r, i) => String(r.arch) !== archs[i])) {
+    throw new ResumeMismatchError(
+      `--resume: ${out} holds this selection's rows in another order (a killed --procs or --redis run's): resume it with --procs 2 or more`,
+    );
+  }
+  checkResumedKeys(out, keep, archs, 'arch', 'architecture');
 }
 
 function openScoreStream(

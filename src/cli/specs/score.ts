@@ -85,7 +85,7 @@ export const SCORE_OPTIONS = {
   device,
   'cpu-threads': cpuThreads,
   procs: int({
-    help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (and of the cores on the CPU, unless --cpu-threads); the rows are the same as one process's",
+    help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and of the cores on the CPU unless --cpu-threads; the rows are the same as one process's",
     metavar: 'N',
     default: 1,
     min: 1,
