@@ -33,6 +33,15 @@ function splitScale(scale: number): { mLo: number; mHi: number; exp: number } | 
   return { mLo: w[0], mHi: (w[1] & 0xfffff) | 0x100000, exp: biased - 1075 };
 }
 
+/** uniformFillMany's arguments (both backends): one state and scale per target, no target twice (by `ids`). */
+export function checkFillMany(ids: readonly unknown[], states: readonly number[], scales: readonly number[]): void {
+  if (states.length !== ids.length || scales.length !== ids.length) {
+    throw new RangeError(`uniformFillMany: ${ids.length} targets, ${states.length} states and ${scales.length} scales`);
+  }
+  if (new Set(ids).size !== ids.length) throw new RangeError('uniformFillMany: a tensor appears twice among the targets');
+  states.forEach((s) => checkRngState('uniformFillMany', s));
+}
+
 export function checkRngState(fn: string, rngState: number): void {
   if (!Number.isInteger(rngState) || rngState < 0 || rngState > 0xffffffff) {
     throw new RangeError(`${fn}: generator state must be a uint32, got ${rngState}`);
@@ -122,13 +131,11 @@ export function uniformFillMany(
   states: readonly number[],
   scales: readonly number[],
 ): void {
-  if (states.length !== targets.length || scales.length !== targets.length) {
-    throw new RangeError(`uniformFillMany: ${targets.length} targets, ${states.length} states and ${scales.length} scales`);
-  }
-  if (new Set(targets.map((t) => t.buffer)).size !== targets.length) {
-    throw new RangeError('uniformFillMany: a tensor appears twice among the targets');
-  }
-  states.forEach((s) => checkRngState('uniformFillMany', s));
+  checkFillMany(
+    targets.map((t) => t.buffer),
+    states,
+    scales,
+  );
   const batch: Array<{ t: GpuTensor; state: number; m: NonNullable<ReturnType<typeof splitScale>> }> = [];
   targets.forEach((t, i) => {
     const m = splitScale(scales[i]);

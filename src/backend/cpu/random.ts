@@ -1,5 +1,5 @@
 /** Parameter initialisation in native memory (native/compute/ops_random.cpp). */
-import { checkRngState } from '../../kernels/random.js';
+import { checkFillMany, checkRngState } from '../../kernels/random.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 /**
@@ -20,11 +20,7 @@ export function uniformFillMany(
   states: readonly number[],
   scales: readonly number[],
 ): void {
-  if (states.length !== targets.length || scales.length !== targets.length) {
-    throw new RangeError(`uniformFillMany: ${targets.length} targets, ${states.length} states and ${scales.length} scales`);
-  }
-  if (new Set(targets).size !== targets.length) throw new RangeError('uniformFillMany: a tensor appears twice among the targets');
-  states.forEach((s) => checkRngState('uniformFillMany', s));
+  checkFillMany(targets, states, scales);
   targets.forEach((t, i) => {
     if (t.size > 0) dev.enqueue('uniformFill', [t], { n: t.size, state: states[i], scale: scales[i] });
   });
