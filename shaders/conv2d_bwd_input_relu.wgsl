@@ -1,6 +1,7 @@
-// Convolution backward w.r.t. the input of relu(x), groups = 1: conv2d_bwd_input.wgsl with the
-// ReLU's backward in the store, dx = C * (x > 0) (PyTorch's zero gradient at x == 0), so the
-// gradient reaches the ReLU's input in one pass. x is the ReLU's input (MASK, binding 4).
+// Convolution backward w.r.t. the input of relu(x) (the GEMM convolutions, grouped too):
+// conv2d_bwd_input.wgsl with the ReLU's backward in the store, dx = C * (x > 0) (PyTorch's zero
+// gradient at x == 0), so the gradient reaches the ReLU's input in one pass. x is the ReLU's input
+// (MASK, binding 4).
 
 //#include "conv2d_common.wgsl"
 

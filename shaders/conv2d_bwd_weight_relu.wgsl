@@ -1,5 +1,6 @@
-// Convolution backward w.r.t. the weight on relu(x), groups = 1: conv2d_bwd_weight.wgsl with the
-// ReLU applied as x is loaded (the forward of conv2d_relu.wgsl never stored relu(x)).
+// Convolution backward w.r.t. the weight on relu(x) (the GEMM convolutions, grouped too):
+// conv2d_bwd_weight.wgsl with the ReLU applied as x is loaded (the forward of conv2d_relu.wgsl never
+// stored relu(x)).
 
 //#include "conv2d_common.wgsl"
 

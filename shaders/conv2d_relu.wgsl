@@ -1,6 +1,6 @@
-// Convolution forward on relu(x), groups = 1: conv2d.wgsl with the ReLU applied as x is loaded, so
-// an NAS-Bench-201 ReLU-Conv-BN edge needs neither a ReLU pass nor its output tensor. Padding
-// stays 0 (relu(0) = 0).
+// Convolution forward on relu(x) (the GEMM convolutions, grouped too): conv2d.wgsl with the ReLU
+// applied as x is loaded, so an NAS-Bench-201 ReLU-Conv-BN edge needs neither a ReLU pass nor its
+// output tensor. Padding stays 0 (relu(0) = 0).
 
 //#include "conv2d_common.wgsl"
 

@@ -461,18 +461,21 @@ export const conv2dBackwardWeightOp = defineOp({
   webgpu: conv2dBackwardWeight,
 });
 
-/** The ReLU kernels a depthwise ReLU-Conv composes with the plain convolution. */
-const ACTIVATION_KERNELS = (entry: string): KernelRef => ({
-  file: 'activation.wgsl',
-  entries: [entry],
-  uniforms: ACTIVATION_PARAMS,
-});
+/**
+ * A ReLU-Conv pass's kernels: its GEMMs with the ReLU folded in, and the plain pass's kernels plus
+ * the ReLU kernel that depthwise convolutions and f16 operands compose instead.
+ */
+const reluConvKernels = (pass: ConvPass, reluFile: string, plainFile: string, entry: string, relu: string): KernelRef[] => [
+  ...gemmKernels(pass, reluFile, true),
+  ...convKernels(pass, plainFile, entry, entry),
+  { file: 'activation.wgsl', entries: [relu], uniforms: ACTIVATION_PARAMS },
+];
 
 /** Costs as the plain pass's (the ReLU rides along with the loads or the store). */
 export const reluConv2dOp = defineOp({
   name: 'reluConv2d',
   summary: 'conv2d(relu(x), w), NCHW f32: the ReLU applied as x is loaded (depthwise: composed)',
-  kernels: [...gemmKernels('fwd', 'conv2d_relu.wgsl', true), ACTIVATION_KERNELS('relu')],
+  kernels: reluConvKernels('fwd', 'conv2d_relu.wgsl', 'conv2d.wgsl', 'fwd', 'relu'),
   cost: convCost,
   reference: reluConv2dCpu,
   webgpu: reluConv2d,
@@ -481,7 +484,7 @@ export const reluConv2dOp = defineOp({
 export const reluConv2dBackwardInputOp = defineOp({
   name: 'reluConv2dBackwardInput',
   summary: "gradient at the ReLU's input of conv2d(relu(x), w): dx * (x > 0) in the GEMM's store",
-  kernels: [...gemmKernels('bwd_input', 'conv2d_bwd_input_relu.wgsl', true), ACTIVATION_KERNELS('relu_bwd')],
+  kernels: reluConvKernels('bwd_input', 'conv2d_bwd_input_relu.wgsl', 'conv2d_bwd_input.wgsl', 'bwd_input', 'relu_bwd'),
   cost: convCost,
   reference: reluConv2dBackwardInputCpu,
   webgpu: reluConv2dBackwardInput,
@@ -490,7 +493,7 @@ export const reluConv2dBackwardInputOp = defineOp({
 export const reluConv2dBackwardWeightOp = defineOp({
   name: 'reluConv2dBackwardWeight',
   summary: 'conv2d weight gradient on relu(x), NCHW f32: the ReLU applied as x is loaded',
-  kernels: [...gemmKernels('bwd_weight', 'conv2d_bwd_weight_relu.wgsl', true), ACTIVATION_KERNELS('relu')],
+  kernels: reluConvKernels('bwd_weight', 'conv2d_bwd_weight_relu.wgsl', 'conv2d_bwd_weight.wgsl', 'bwd_weight', 'relu'),
   cost: convCost,
   reference: reluConv2dBackwardWeightCpu,
   webgpu: reluConv2dBackwardWeight,
