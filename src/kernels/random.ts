@@ -25,10 +25,14 @@ export const RANDOM_PARAMS = defineUniforms('random.wgsl', 'Params', {
 });
 
 /** scale as M 2^exp (M its 53-bit significand), where every value stays a normal f32; else null. */
+const SCALE_F64 = new Float64Array(1);
+const SCALE_WORDS = new Uint32Array(SCALE_F64.buffer);
+
 function splitScale(scale: number): { mLo: number; mHi: number; exp: number } | null {
   // |values| lie in [2^-31 scale, scale]: normal f32 from 2^-126 up to below 2^127 (rounding included).
   if (!(scale >= 2 ** -94 && scale <= 2 ** 126)) return null;
-  const w = new Uint32Array(new Float64Array([scale]).buffer);
+  SCALE_F64[0] = scale;
+  const w = SCALE_WORDS;
   const biased = (w[1] >>> 20) & 0x7ff;
   return { mLo: w[0], mHi: (w[1] & 0xfffff) | 0x100000, exp: biased - 1075 };
 }
@@ -93,6 +97,8 @@ for (let k = 0; k < MANY_MAX; k++) {
   });
 }
 const manyFile = (k: number) => `random_many_${k}.wgsl`;
+/** Segment k's uniform field names, built once (the fill runs per network). */
+const MANY_KEYS = Array.from({ length: MANY_MAX }, (_, k) => [`end${k}`, `state${k}`, `mLo${k}`, `mHi${k}`, `exp${k}`] as const);
 
 /** The program filling k tensors: element i of the concatenation goes to the tensor whose range holds it. */
 function manyProgram(k: number): string {
@@ -150,13 +156,12 @@ export function uniformFillMany(
     for (let k = 0; k < MANY_MAX; k++) {
       const e = part[k];
       if (e) end += e.t.size;
-      Object.assign(u, {
-        [`end${k}`]: end,
-        [`state${k}`]: e?.state ?? 0,
-        [`mLo${k}`]: e?.m.mLo ?? 0,
-        [`mHi${k}`]: e?.m.mHi ?? 0,
-        [`exp${k}`]: e?.m.exp ?? 0,
-      });
+      const [fEnd, fState, fLo, fHi, fExp] = MANY_KEYS[k];
+      u[fEnd] = end;
+      u[fState] = e?.state ?? 0;
+      u[fLo] = e?.m.mLo ?? 0;
+      u[fHi] = e?.m.mHi ?? 0;
+      u[fExp] = e?.m.exp ?? 0;
     }
     gpu.dispatch({
       kernel: { file: manyFile(part.length), entry: 'main' },
