@@ -17,11 +17,11 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeviceKind } from '../backend/index.js';
 import type { Row, RowStream } from '../data/row-stream.js';
-import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
+import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
-import { keptByArch, rowsInOrder } from './score-rows.js';
+import { keptByArch, rowOf, rowsInOrder } from './score-rows.js';
 
 /** What a child needs to score: everything but the architectures, which come in shards. */
 export interface ScoreWorkerInit {
@@ -75,12 +75,6 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   const todo = archs.map((a, i) => ({ a, i })).filter(({ a }) => !kept.has(a));
   const indexOf = new Map(todo.map(({ a, i }) => [a, i]));
   const fresh = new Map<number, ScoredCell>();
-  const toRow = (c: ScoredCell): Row => ({
-    arch: c.arch,
-    ...c.scores,
-    val_acc: r.accs.get(canonicalKey(parseArch(c.arch))),
-    time_ms: Math.round(c.timeMs),
-  });
   if (kept.size) io.err(`resuming ${r.out}: ${kept.size} of ${archs.length} cells already scored\n`);
   const procs = Math.max(1, Math.min(r.procs, todo.length));
   io.err(
@@ -102,7 +96,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   const entry = workerEntry();
   if (todo.length === 0) {
     bar.done();
-    return rowsInOrder(archs, kept, fresh, r.proxies, r.aggs, toRow);
+    return rowsInOrder(archs, kept, fresh, r.proxies, r.aggs, r.accs);
   }
   try {
     await new Promise<void>((resolve, reject) => {
@@ -138,7 +132,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
               const i = indexOf.get(c.arch);
               if (i === undefined || fresh.has(i)) continue;
               fresh.set(i, c);
-              rows.push(toRow(c));
+              rows.push(rowOf(c, r.accs));
             }
             r.stream?.append(rows);
             bar.update(kept.size + fresh.size, `${procs} processes`);
@@ -165,5 +159,5 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();
   }
-  return rowsInOrder(archs, kept, fresh, r.proxies, r.aggs, toRow);
+  return rowsInOrder(archs, kept, fresh, r.proxies, r.aggs, r.accs);
 }

@@ -9,11 +9,11 @@ import { QueueClient } from '../queue/client.js';
 import { codeVersion } from '../queue/code-version.js';
 import { batchHash, type ScoreSettings } from '../queue/jobs.js';
 import type { StoredResult } from '../queue/result-store.js';
-import { canonicalKey, formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
+import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
-import { keptByArch, rowsInOrder } from './score-rows.js';
+import { finishRows, keptByArch, rowOf, rowsInOrder } from './score-rows.js';
 import type { ValuesOf } from './spec.js';
 import type { SCORE_OPTIONS } from './specs/score.js';
 import { noWorkerNote } from './redis.js';
@@ -66,12 +66,6 @@ export async function scoreQueued(
   });
   const bar = new Progress(archs.length, 'score', process.stderr, { quiet: v.quiet, initial: kept.size });
   const fresh = new Map<number, ScoredCell>();
-  const toRow = (c: ScoredCell): Row => ({
-    arch: c.arch,
-    ...c.scores,
-    val_acc: accs.get(canonicalKey(parseArch(c.arch))),
-    time_ms: Math.round(c.timeMs),
-  });
   try {
     const todo = archs.map((a, i) => ({ a, i })).filter(({ a }) => !kept.has(a));
     const keyOf = new Map(todo.map(({ a, i }) => [client.keyOf(settings, a), i]));
@@ -83,7 +77,7 @@ export async function scoreQueued(
         if (i === undefined || fresh.has(i)) continue;
         const c: ScoredCell = { arch: archs[i], scores: res.scores, timeMs: res.timeMs };
         fresh.set(i, c);
-        rows.push(toRow(c));
+        rows.push(rowOf(c, accs));
       }
       stream?.append(rows);
     };
@@ -113,11 +107,5 @@ export async function scoreQueued(
     await client.close();
   }
   // In selection order, as a run on one machine writes them; population-level scores over all rows.
-  const out = rowsInOrder(archs, kept, fresh, proxies, aggs, toRow);
-  if (stream) {
-    stream.finish(out);
-    io.err(`wrote ${out.length} rows to ${v.out}\n`);
-  } else {
-    for (const row of out) io.out(JSON.stringify(row) + '\n');
-  }
+  finishRows(stream, rowsInOrder(archs, kept, fresh, proxies, aggs, accs), true, v.out, io);
 }

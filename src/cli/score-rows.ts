@@ -1,7 +1,33 @@
 /** Rows of `wgnas score`: read back from a resumed output, and with their population-level scores. */
-import type { Row } from '../data/row-stream.js';
+import type { Row, RowStream } from '../data/row-stream.js';
+import { canonicalKey, parseArch } from '../spaces/nb201.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { addAggregates, type ScoredCell } from '../zeroshot/index.js';
+import type { RunContext } from './run.js';
+
+/** A freshly scored cell as an output row, with its NAS-Bench-201 accuracy where `accs` has it. */
+export function rowOf(c: ScoredCell, accs: ReadonlyMap<string, number>): Row {
+  return { arch: c.arch, ...c.scores, val_acc: accs.get(canonicalKey(parseArch(c.arch))), time_ms: Math.round(c.timeMs) };
+}
+
+/**
+ * The finished rows: --out rewritten with them (`rewrite`; else the streamed file stays as it is) and
+ * one line saying so, or JSON lines on stdout without --out.
+ */
+export function finishRows(
+  stream: RowStream | null,
+  rows: readonly Row[],
+  rewrite: boolean,
+  out: string | undefined,
+  io: RunContext['io'],
+): void {
+  if (stream) {
+    stream.finish(rewrite ? rows : undefined);
+    io.err(`wrote ${rows.length} rows to ${out}\n`);
+  } else {
+    for (const r of rows) io.out(JSON.stringify(r) + '\n');
+  }
+}
 
 /** A row read back from --out as a scored cell (CSV values are text; NaN was written as null in JSON). */
 export function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
@@ -38,7 +64,7 @@ export function keptByArch(keep: readonly Row[], archs: readonly string[], out: 
 
 /**
  * Every row in selection order, as a run in one process writes them: kept rows as read back, fresh
- * ones (by selection index) through toRow; the population-level scores recomputed over all.
+ * ones (by selection index) as rowOf makes them; the population-level scores recomputed over all.
  */
 export function rowsInOrder(
   archs: readonly string[],
@@ -46,10 +72,10 @@ export function rowsInOrder(
   fresh: ReadonlyMap<number, ScoredCell>,
   proxies: readonly string[],
   aggs: readonly string[],
-  toRow: (c: ScoredCell) => Row,
+  accs: ReadonlyMap<string, number>,
 ): Row[] {
   const cells = archs.map((a, i) => (kept.has(a) ? scoredOf(kept.get(a)!, proxies) : fresh.get(i)!));
   if (aggs.length) addAggregates(cells, aggs);
   // Rows read back keep their text as written; only the population-level scores are recomputed.
-  return archs.map((a, i) => withAggregates(kept.get(a) ?? toRow(fresh.get(i)!), aggs, cells[i].scores));
+  return archs.map((a, i) => withAggregates(kept.get(a) ?? rowOf(fresh.get(i)!, accs), aggs, cells[i].scores));
 }

@@ -3,24 +3,17 @@ import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
-import { canonicalKey, formatArch, parseArch } from '../../spaces/nb201.js';
+import { formatArch } from '../../spaces/nb201.js';
 import { Progress } from '../../util/progress.js';
 import { requestedAggregators } from '../../proxies/registry.js';
-import {
-  addAggregates,
-  expandProxyNames,
-  type ScoredCell,
-  scoreAll,
-  type ZeroShotOptions,
-  ZeroShotScorer,
-} from '../../zeroshot/index.js';
+import { addAggregates, expandProxyNames, scoreAll, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { scoredOf, withAggregates } from '../score-rows.js';
+import { finishRows, rowOf, scoredOf, withAggregates } from '../score-rows.js';
 import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -105,10 +98,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         cpuThreads: v['cpu-threads'],
         accs,
       });
-      if (stream) {
-        stream.finish(out);
-        io.err(`wrote ${out.length} rows to ${v.out}\n`);
-      } else for (const r of out) io.out(JSON.stringify(r) + '\n');
+      finishRows(stream, out, true, v.out, io);
       return;
     }
     const backend = await openDevice(device, v);
@@ -116,12 +106,6 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
       io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
-      const toRow = (r: ScoredCell): Row => ({
-        arch: r.arch,
-        ...r.scores,
-        val_acc: accs.get(canonicalKey(parseArch(r.arch))),
-        time_ms: Math.round(r.timeMs),
-      });
       const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
       const todo = cells.slice(keep.length);
       // The profile leaves out the first pass (or, where --group auto probes one architecture
@@ -140,7 +124,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         todo,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
-          stream?.append(rs.map(toRow));
+          stream?.append(rs.map((r) => rowOf(r, accs)));
           if (!profile) return;
           if (profile.on) profile.archs += rs.length;
           else {
@@ -174,14 +158,10 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       // Rows read back keep their text as written; only the population-level scores are recomputed.
       const out = [
         ...keep.map((r, i) => withAggregates(r, aggs, rows[i].scores)),
-        ...fresh.map((r) => withAggregates(toRow(r), aggs, r.scores)),
+        ...fresh.map((r) => withAggregates(rowOf(r, accs), aggs, r.scores)),
       ];
-      if (stream) {
-        stream.finish(aggs.length ? out : undefined);
-        io.err(`wrote ${out.length} rows to ${v.out}\n`);
-      } else {
-        for (const r of out) io.out(JSON.stringify(r) + '\n');
-      }
+      // Without population-level scores the streamed rows are the output as they stand.
+      finishRows(stream, out, aggs.length > 0, v.out, io);
     } finally {
       backend.dispose();
     }
