@@ -1,5 +1,14 @@
-// Rng.uniforms' values in WGSL (included by random.wgsl and the generated multi-tensor fills of
-// src/kernels/random.ts); see random.wgsl for the arithmetic.
+// Parameter initialisation on the GPU (included by the fills src/kernels/random.ts generates):
+// uniformValue gives the i-th value of src/util/rng.ts's Rng.uniforms (mulberry32 from generator
+// state `state`), bit for bit, so a network's weights are drawn where they live instead of in a JS
+// loop plus an upload.
+//
+// Rng.uniforms computes ((u / 2^32) * 2 - 1) * scale in f64 (scale an f64) and stores it as f32:
+// two roundings, which f32 arithmetic cannot reproduce. Here the same value is formed exactly in
+// integers: (u / 2^32) * 2 - 1 = +-h / 2^31 with h = |u - 2^31| (exact), and scale = M 2^E with
+// M its 53-bit significand (sent as two u32s), so the f64 product is h M 2^(E - 31) rounded to 53
+// significant bits (ties to even), then to 24 bits for f32. The host sends only scales whose
+// results are normal f32s (src/kernels/random.ts), so the exponent is built directly.
 
 // a * b as (low, high) 32-bit words, from 16-bit limbs (u32 products wrap, these never do).
 fn mulWide(a: u32, b: u32) -> vec2<u32> {

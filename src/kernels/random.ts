@@ -1,7 +1,8 @@
 /**
- * Parameter initialisation where the tensor lives (random.wgsl): Rng.uniforms' values from a
- * generator state, bit for bit, with no JS loop and no upload. Scales whose values could leave the
- * normal f32 range (none a network's init uses) are drawn on the host and uploaded instead.
+ * Parameter initialisation where the tensor lives (random_common.wgsl, in programs generated per
+ * tensor count): Rng.uniforms' values from a generator state, bit for bit, with no JS loop and no
+ * upload. Scales whose values could leave the normal f32 range (none a network's init uses) are
+ * drawn on the host and uploaded instead.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { registerShaderSource } from '../gpu/shaders.js';
@@ -13,16 +14,6 @@ import { uniformFillCpu } from './reference/random.js';
 export { uniformFillCpu };
 
 const WG = 256;
-export const RANDOM_PARAMS = defineUniforms('random.wgsl', 'Params', {
-  n: 'u32',
-  state: 'u32',
-  mLo: 'u32',
-  mHi: 'u32',
-  exp: 'i32',
-  _a: 'u32',
-  _b: 'u32',
-  _c: 'u32',
-});
 
 /** scale as M 2^exp (M its 53-bit significand), where every value stays a normal f32; else null. */
 const SCALE_F64 = new Float64Array(1);
@@ -55,27 +46,10 @@ export function checkRngState(fn: string, rngState: number): void {
 /** A tensor of Rng.uniforms(numel(shape), scale) as drawn from generator state `rngState` (Rng.skip's return). */
 export function uniformFill(gpu: Gpu, shape: readonly number[], rngState: number, scale: number): GpuTensor {
   checkRngState('uniformFill', rngState);
-  const m = splitScale(scale);
-  if (!m) return gpu.upload(uniformFillCpu(shape, rngState, scale), shape);
   const y = gpu.empty(shape);
-  if (y.size === 0) return y;
-  gpu.dispatch({
-    kernel: { file: 'random.wgsl', entry: 'uniform_fill' },
-    buffers: [y],
-    uniforms: RANDOM_PARAMS.pack({ n: y.size, state: rngState, ...m }),
-    workgroups: gpu.grid1d(y.size, WG),
-  });
+  uniformFillMany(gpu, [y], [rngState], [scale]);
   return y;
 }
-
-export const uniformFillOp = defineOp({
-  name: 'uniformFill',
-  summary: "Rng.uniforms' values from a generator state, bit for bit (parameter initialisation)",
-  kernels: [{ file: 'random.wgsl', entries: ['uniform_fill'], uniforms: RANDOM_PARAMS }],
-  cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
-  reference: uniformFillCpu,
-  webgpu: uniformFill,
-});
 
 // ---- several tensors per dispatch ---------------------------------------------------------------
 //
@@ -180,6 +154,15 @@ export function uniformFillManyCpu(
 ): Float32Array[] {
   return shapes.map((s, i) => uniformFillCpu(s, states[i], scales[i]));
 }
+
+export const uniformFillOp = defineOp({
+  name: 'uniformFill',
+  summary: "Rng.uniforms' values from a generator state, bit for bit (parameter initialisation)",
+  kernels: [{ file: manyFile(1), entries: ['main'], uniforms: RANDOM_MANY_PARAMS }],
+  cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
+  reference: uniformFillCpu,
+  webgpu: uniformFill,
+});
 
 export const uniformFillManyOp = defineOp({
   name: 'uniformFillMany',

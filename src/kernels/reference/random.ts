@@ -1,4 +1,4 @@
-/** Reference of random.wgsl: Rng.uniforms' values from a given generator state. */
+/** Reference of random_common.wgsl's fills: Rng.uniforms' values from a given generator state. */
 import { Rng } from '../../util/rng.js';
 
 /** The n = numel(shape) values Rng.uniforms(n, scale) draws from generator state `rngState`. */
