@@ -1,17 +1,132 @@
 /**
  * SynFlow (Tanaka et al. 2020): R = sum of the logits of the network with |W| and BN removed on
  * an all-ones input; score ln sum over conv/linear weights of |W * dR/dW|.
+ *
+ * The reference (PyTorch, f64) reaches raw sums of ~2^166 on the deepest NAS-Bench-201 cells, far
+ * beyond f32. With |W|, BN removed and an all-positive input every ReLU sees non-negative input, so
+ * R is linear in the input and each |W * dR/dW| is a product of a forward activation and a backward
+ * gradient: the input is scaled by 2^-a and the backward seed dR/dlogits by 2^-b, which scales every
+ * activation by 2^-a, every gradient by 2^-b and the sum by 2^-(a+b). Powers of two are exact in
+ * floating point, so every f32 intermediate keeps its mantissa (the score is the unscaled one bit
+ * for bit) as long as nothing overflows or leaves the normal range. a is SYNFLOW_SHIFT unless the
+ * forward leaves f32 range; b is read from the forward's R' = 2^-a R (one read of a batch-1
+ * forward), so that the backward's gradients and each weight tensor's sum stay in range too.
  */
 import type { Tensor } from '../backend/index.js';
-import { Tape } from '../nn/tape.js';
-import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
+import { Tape, type Var } from '../nn/tape.js';
+import { definePass, defineProxy, imageFloats, imageShape, type NetContext } from './define.js';
 import { gatherScalars, weightParams } from './passes.js';
 
+/** a of the first forward: the input 2^-64 keeps every NAS-Bench-201 cell's forward in f32 range. */
 const SYNFLOW_SHIFT = 64;
+/**
+ * Largest a or b (smallest input 2^-a, seed 2^-b): 26 binades above f32's smallest normal (2^-126),
+ * so that products with weights and sums over a few layers stay normal (a subnormal, or a GPU's
+ * flush to zero, would lose the mantissas that make the scaling exact). Together with f32's
+ * largest 2^128 this covers networks of gain up to ~2^200 (the deepest NB201 cells: ~2^160).
+ */
+const MAX_SHIFT = 100;
+
+/** Forced scales, for tests: the input is 2^-input (no retry at another), the backward seed 2^-seed. */
+export interface SynflowScales {
+  input?: number;
+  seed?: number;
+}
 
 interface SynflowResult {
   tape: Tape;
   ones: Tensor;
+  seed: Tensor;
+  /** a + b: the score's sum is 2^-shift times the unscaled one. */
+  shift: number;
+}
+
+interface Forward {
+  tape: Tape;
+  ones: Tensor;
+  logits: Var;
+  /** R' = the sum of the logits (f64 on the host): 2^-a R plus the classifier's |bias|. */
+  r: number;
+  /** The sum of the last feature map: 0 where nothing reaches it, or where it underflowed. */
+  features: number;
+}
+
+/** |W| for every parameter of the network, in place. */
+function linearise(ctx: NetContext): void {
+  for (const p of ctx.net.params) {
+    // Batch norm is the identity on this tape: its parameters are never read.
+    if (p.kind === 'bn_gamma' || p.kind === 'bn_beta') continue;
+    const a = ctx.backend.ops.abs(p.value);
+    p.value.dispose();
+    p.value = a;
+  }
+}
+
+/** The linearised network's forward on one all-2^-a image. */
+async function forwardAt(ctx: NetContext, a: number): Promise<Forward> {
+  const { backend, net } = ctx;
+  const tape = new Tape(backend, { bnIdentity: true });
+  const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -a), imageShape(ctx.batch, 1));
+  try {
+    const { logits, features } = net.forward(tape, tape.input(ones));
+    const [r, fs] = (await Promise.all([logits.value.read(), features.value.read()])).map((v) => v.reduce((s, x) => s + x, 0));
+    return { tape, ones, logits, r, features: fs };
+  } catch (e) {
+    tape.dispose();
+    ones.dispose();
+    throw e;
+  }
+}
+
+const log2Floor = (r: number) => Math.floor(Math.log2(r));
+
+function outOfRange(f: Forward, a: number): Error {
+  const gain = Number.isFinite(f.r) ? `about 2^${log2Floor(f.r) + a}` : `over 2^${128 + a}`;
+  return new Error(
+    `synflow: the linearised network's gain (${gain}) is beyond f32 range even with the input and the gradients scaled by down to 2^-${MAX_SHIFT}`,
+  );
+}
+
+/**
+ * The forward at a = SYNFLOW_SHIFT, redone once at another a where that leaves the range: at
+ * MAX_SHIFT where R' or the last feature map overflowed; at 0 where the feature map is all 0 (an
+ * underflow; or nothing reaches it, and then it is 0 again and the score -Infinity: R' is not 0
+ * then, it holds the classifier's |bias|); at a and b balanced where b would pass MAX_SHIFT. Then
+ * the backward from the seed 2^-b, b = floor(log2 R') (0 where R' = 0). A unit h's dR/dh * h is
+ * the part of R that flows through h, at most R, so scaled it is at most 2^-b R' < 2 (the bias
+ * only makes R' larger than 2^-a R: b errs on the small side).
+ */
+async function runScaled(ctx: NetContext, scales: SynflowScales = {}): Promise<SynflowResult> {
+  let a = scales.input ?? SYNFLOW_SHIFT;
+  let f = await forwardAt(ctx, a);
+  let seed: Tensor | null = null;
+  try {
+    if (scales.input === undefined) {
+      let next: number | null = null;
+      if (!Number.isFinite(f.r) || !Number.isFinite(f.features)) next = MAX_SHIFT;
+      else if (f.features === 0) next = 0;
+      else if (log2Floor(f.r) > MAX_SHIFT) next = Math.min(MAX_SHIFT, Math.ceil((a + log2Floor(f.r)) / 2));
+      if (next !== null) {
+        const old = f;
+        f = await forwardAt(ctx, next);
+        a = next;
+        old.tape.dispose();
+        old.ones.dispose();
+      }
+    }
+    if (!Number.isFinite(f.r) || !Number.isFinite(f.features)) throw outOfRange(f, a);
+    const b = scales.seed ?? (f.r > 0 ? Math.max(-MAX_SHIFT, log2Floor(f.r)) : 0);
+    if (b > MAX_SHIFT && scales.seed === undefined) throw outOfRange(f, a);
+    seed = ctx.backend.upload(new Float32Array(f.logits.value.size).fill(2 ** -b), f.logits.shape);
+    f.tape.backward(f.logits, seed);
+    return { tape: f.tape, ones: f.ones, seed, shift: a + b };
+  } catch (e) {
+    f.tape.dispose();
+    f.ones.dispose();
+    seed?.dispose();
+    ctx.net.zeroGrad();
+    throw e;
+  }
 }
 
 /** Linearises the network in place (|W| for every parameter) and runs R's forward/backward. */
@@ -20,51 +135,51 @@ const synflowPass = definePass<SynflowResult>({
   order: 100,
   mutatesNet: true,
   async run(ctx) {
-    const { backend, net } = ctx;
-    for (const p of net.params) {
-      // Batch norm is the identity on this tape: its parameters are never read.
-      if (p.kind === 'bn_gamma' || p.kind === 'bn_beta') continue;
-      const a = backend.ops.abs(p.value);
-      p.value.dispose();
-      p.value = a;
-    }
-    const tape = new Tape(backend, { bnIdentity: true });
-    // With |W| and BN removed every ReLU sees non-negative input, so R is linear in the input:
-    // scaling the all-ones input by 2^-SYNFLOW_SHIFT scales the score exactly by the same factor
-    // and keeps f32 activations of deep cells far from overflow (PyTorch uses f64 instead).
-    const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -SYNFLOW_SHIFT), imageShape(ctx.batch, 1));
-    try {
-      const { logits } = net.forward(tape, tape.input(ones));
-      tape.backward(logits);
-    } catch (e) {
-      tape.dispose();
-      ones.dispose();
-      net.zeroGrad();
-      throw e;
-    }
-    return { tape, ones };
+    linearise(ctx);
+    return runScaled(ctx);
   },
   release(r, ctx) {
     r.tape.dispose();
     r.ones.dispose();
+    r.seed.dispose();
     ctx.net.zeroGrad();
   },
 });
+
+async function synflowOf(r: SynflowResult, ctx: NetContext): Promise<number> {
+  // A weight without a gradient (R never reaches it) has dR/dW = 0 and adds 0. When nothing
+  // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
+  // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
+  const ws = weightParams(ctx.net).filter((p) => p.grad);
+  const v = await gatherScalars(
+    ctx.backend,
+    ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)),
+  );
+  const sum = v.reduce((s, x) => s + x, 0);
+  if (!Number.isFinite(sum)) throw new Error(`synflow: the scaled sum of |W * dR/dW| is ${sum} (scaled by 2^-${r.shift})`);
+  // Reported as a natural log (the raw sum exceeds f32 range for deep NB201 cells), in the form it
+  // had when the scale was always 2^-SYNFLOW_SHIFT: the f64 product is exact, so scores that fit
+  // that scale are the same bit for bit whatever a and b are.
+  return Math.log(sum * 2 ** (r.shift - SYNFLOW_SHIFT)) + SYNFLOW_SHIFT * Math.LN2;
+}
+
+/**
+ * SynFlow of ctx.net (linearised in place: build a fresh network for anything else) with the given
+ * input and seed scales; the proxy's own choice where they are left out.
+ */
+export async function synflowScore(ctx: NetContext, scales?: SynflowScales): Promise<number> {
+  linearise(ctx);
+  const r = await runScaled(ctx, scales);
+  try {
+    return await synflowOf(r, ctx);
+  } finally {
+    synflowPass.release!(r, ctx);
+  }
+}
 
 export const synflow = defineProxy({
   name: 'synflow',
   description: 'SynFlow: ln sum |W * dR/dW| with |W|, BN removed, all-ones input',
   pass: synflowPass,
-  async compute(_r, ctx) {
-    // A weight without a gradient (R never reaches it) has dR/dW = 0 and adds 0. When nothing
-    // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
-    // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
-    const ws = weightParams(ctx.net).filter((p) => p.grad);
-    const v = await gatherScalars(
-      ctx.backend,
-      ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)),
-    );
-    // Reported as a natural log: the raw sum exceeds f32 range for deep NB201 cells.
-    return Math.log(v.reduce((s, a) => s + a, 0)) + SYNFLOW_SHIFT * Math.LN2;
-  },
+  compute: synflowOf,
 });
