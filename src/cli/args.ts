@@ -3,16 +3,19 @@ import { readFileSync } from 'node:fs';
 import { readCsvRecords } from '../data/csv.js';
 import { parsePythonJson } from '../data/nb201-bench.js';
 import { formatArch, fromIndexTuple, parseArch } from '../spaces/nb201.js';
-import { formatRows } from '../data/row-stream.js';
+import { formatRows, rowFormatOf, type RowValue } from '../data/row-stream.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { quote } from './errors.js';
 
 export { UsageError } from './errors.js';
 export { parseMadds } from './parse.js';
 
-/** Writes rows as CSV or JSON by the file extension, atomically (a kill leaves the old file or the new). */
+/**
+ * Writes rows as `score --out` does, by the file extension in any case (.json, .jsonl / .ndjson,
+ * else CSV), atomically (a kill leaves the old file or the new).
+ */
 export function writeTable(path: string, rows: Array<Record<string, string | number | undefined>>): void {
-  writeFileAtomic(path, formatRows(path.endsWith('.json') ? 'json' : 'csv', rows));
+  writeFileAtomic(path, formatRows(rowFormatOf(path), rows));
 }
 
 /** Renders a fixed-width text table. */
@@ -45,7 +48,8 @@ export function readText(path: string, what = 'file'): string {
 
 /** A row of a table file and where it is (file:line, or file: row N for JSON), for errors about its values. */
 export interface TableRow {
-  record: Record<string, string>;
+  /** Values as written: CSV text, or JSON's plain values (a number, a string, null, a boolean). */
+  record: Record<string, RowValue | boolean>;
   at: string;
 }
 
@@ -79,21 +83,47 @@ export function naslibRows(path: string, json: Record<string, unknown>): TableRo
     } catch (e) {
       throw new Error(`${at}: ${(e as Error).message}`);
     }
-    const record: Record<string, string> = { arch };
+    const record: TableRow['record'] = { arch };
     for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
-      if (v && typeof v === 'object' && 'score' in v) record[k] = String((v as { score: unknown }).score);
+      if (!v || typeof v !== 'object' || !('score' in v)) continue;
+      const score = (v as { score: unknown }).score;
+      record[k] = score !== null && typeof score === 'object' ? String(score) : (score as RowValue | boolean);
     }
     return { record, at };
   });
 }
 
+/** A JSON row's fields as they are: refused naming `at` when one is not a plain value. */
+function plainRecord(r: unknown, at: string): Record<string, RowValue | boolean> {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error(`${at} is not an object`);
+  for (const [k, val] of Object.entries(r as object))
+    if (val !== null && typeof val === 'object') throw new Error(`${at}: field ${quote(k)} is not a plain value`);
+  return r as Record<string, RowValue | boolean>;
+}
+
 /**
- * Reads a CSV with a header row (quoted fields allowed), a JSON array of flat objects, or NASLib's
- * zero-cost JSON (naslibRows). JSON may hold Python's bare NaN / Infinity. Errors name the file (and
- * the line or row); they are content errors (exit 1), not usage errors.
+ * Reads, by the file extension in any case (as `score --out` writes them): a JSON array of flat
+ * objects or NASLib's zero-cost JSON (naslibRows) for .json; one flat object a line for .jsonl /
+ * .ndjson; else a CSV with a header row (quoted fields allowed). JSON may hold Python's bare NaN /
+ * Infinity. Errors name the file (and the line or row); they are content errors (exit 1), not usage
+ * errors.
  */
 export function readTable(path: string, text: string): TableRow[] {
-  if (path.endsWith('.json')) {
+  const format = rowFormatOf(path);
+  if (format === 'jsonl') {
+    return text.split('\n').flatMap((l, i) => {
+      if (l.trim() === '') return [];
+      const at = `${path}:${i + 1}`;
+      let r: unknown;
+      try {
+        r = parsePythonJson(l);
+      } catch (e) {
+        throw new Error(`${at}: not a JSON row (${(e as Error).message})`);
+      }
+      return [{ record: plainRecord(r, at), at }];
+    });
+  }
+  if (format === 'json') {
     let rows: unknown;
     try {
       rows = parsePythonJson(text);
@@ -106,14 +136,7 @@ export function readTable(path: string, text: string): TableRow[] {
       throw new Error(`${path}: expected a JSON array of rows, got ${rows === null ? 'null' : typeof rows}`);
     return rows.map((r, i) => {
       const at = `${path}: row ${i + 1}`;
-      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error(`${at} is not an object`);
-      const record = Object.fromEntries(
-        Object.entries(r as object).map(([k, val]) => {
-          if (val !== null && typeof val === 'object') throw new Error(`${at}: field ${quote(k)} is not a plain value`);
-          return [k, val === null ? '' : String(val)];
-        }),
-      );
-      return { record, at };
+      return { record: plainRecord(r, at), at };
     });
   }
   return readCsvRecords(text, path).map(({ record, line }) => ({ record, at: `${path}:${line}` }));

@@ -1,8 +1,9 @@
 /** Rows of `wgnas score`: read back from a resumed output, and with their population-level scores. */
-import type { Row, RowStream } from '../data/row-stream.js';
+import { cellNumber, emptyCell, jsonRow, type Row, type RowStream } from '../data/row-stream.js';
 import { canonicalKey, parseArch } from '../spaces/nb201.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { addAggregates, type ScoredCell } from '../zeroshot/index.js';
+import { quote } from './errors.js';
 import type { RunContext } from './run.js';
 
 /** A freshly scored cell as an output row, with its NAS-Bench-201 accuracy where `accs` has it. */
@@ -25,14 +26,44 @@ export function finishRows(
     stream.finish(rewrite ? rows : undefined);
     io.err(`wrote ${rows.length} rows to ${out}\n`);
   } else {
-    for (const r of rows) io.out(JSON.stringify(r) + '\n');
+    for (const r of rows) io.out(jsonRow(r) + '\n');
   }
 }
 
-/** A row read back from --out as a scored cell (CSV values are text; NaN was written as null in JSON). */
+/** A cell's number as read back (see cellNumber); an empty cell, or one checkRowNumbers would refuse, is NaN. */
+export const rowNumber = (x: unknown): number => cellNumber(x) ?? NaN;
+
+/**
+ * Refuses (one line naming the file, row and column) a resumed row whose `columns` hold something
+ * other than a number: an empty cell, a number, or 'Infinity' / '-Infinity' / 'NaN' (or the null
+ * older JSON rows hold for them) are kept; 'abc' would silently become NaN and change every row's
+ * population-level scores. `columns` of a row: the names to check in it.
+ */
+export function checkRowNumbers(path: string, rows: readonly Row[], columns: (row: Row) => readonly string[]): void {
+  rows.forEach((r, i) => {
+    for (const c of columns(r)) {
+      const x = r[c];
+      if (emptyCell(x) || cellNumber(x) !== undefined) continue;
+      throw new Error(
+        `--resume: ${path} row ${i + 1}: ${c} ${c === 'time_ms' ? '' : 'score '}${quote(String(x))} is not a number`,
+      );
+    }
+  });
+}
+
+/** The columns of a resumed `score --out` row that hold numbers: the proxies' and time_ms. */
+export const scoreColumns =
+  (proxies: readonly string[]) =>
+  (r: Row): string[] =>
+    [...proxies, 'time_ms'].filter((c) => c in r);
+
+/** A row read back from --out as a scored cell (CSV values are text; see cellNumber). */
 export function scoredOf(r: Row, proxies: readonly string[]): ScoredCell {
-  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
-  return { arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])), timeMs: num(r.time_ms) };
+  return {
+    arch: String(r.arch),
+    scores: Object.fromEntries(proxies.map((p) => [p, rowNumber(r[p])])),
+    timeMs: rowNumber(r.time_ms),
+  };
 }
 
 /** The row with its population-level scores replaced, in the column order a fresh row has (before val_acc). */

@@ -21,6 +21,7 @@ import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { scoreSettingsOf } from './score-queued.js';
+import { checkRowNumbers, rowNumber } from './score-rows.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
@@ -30,19 +31,24 @@ function openLog(path: string, v: Values, device: DeviceKind, { io }: RunContext
     unrecorded: ZERO_SHOT_UNRECORDED,
     resume: v.resume,
     killTag: 'search.rows',
+    flag: '--evaluated',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
   });
-  if (stream.done.length > v.budget) {
+  try {
+    if (stream.done.length > v.budget)
+      throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+    // A corrupt score would steer the replayed search elsewhere: refused before any work.
+    checkRowNumbers(path, stream.done, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'));
+  } catch (e) {
     stream.close();
-    throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+    throw e;
   }
   return stream;
 }
 
-/** A recorded row back as a completion (CSV values are text). */
+/** A recorded row back as a completion (CSV values are text; see cellNumber). */
 function completionOf(r: Row, proxies: readonly string[]): Completion {
-  const num = (x: unknown) => (x === null || x === undefined || x === '' ? NaN : Number(x));
-  return { step: Number(r.step), arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, num(r[p])])) };
+  return { step: Number(r.step), arch: String(r.arch), scores: Object.fromEntries(proxies.map((p) => [p, rowNumber(r[p])])) };
 }
 
 export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind): Promise<void> {

@@ -6,6 +6,9 @@
  * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
  * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
  * FILE.lock keeps two runs off one file.
+ * JSON has no Infinity or NaN: JSON and JSON-lines rows hold a non-finite number as the string
+ * "Infinity", "-Infinity" or "NaN" (jsonRow), CSV as that text; cellNumber reads both back exactly
+ * (and the null that older versions wrote for any non-finite number, as NaN).
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
@@ -27,6 +30,49 @@ export function rowFormatOf(path: string): RowFormat {
   if (/\.json$/i.test(path)) return 'json';
   if (/\.(jsonl|ndjson)$/i.test(path)) return 'jsonl';
   return 'csv';
+}
+
+/** A number JSON cannot hold (Infinity, -Infinity, NaN) as the string CSV writes for it; other values as they are. */
+function jsonValue(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
+
+/** A row (or rows, or any value) as JSON text, non-finite numbers as the strings "Infinity", "-Infinity", "NaN". */
+export function jsonRow(row: unknown, indent?: number): string {
+  return JSON.stringify(row, jsonValue, indent);
+}
+
+/** Non-finite numbers in text, in any case: JavaScript's spelling and Python's (inf, -inf, nan). */
+const NON_FINITE = new Map<string, number>([
+  ['infinity', Infinity],
+  ['+infinity', Infinity],
+  ['-infinity', -Infinity],
+  ['inf', Infinity],
+  ['+inf', Infinity],
+  ['-inf', -Infinity],
+  ['nan', NaN],
+]);
+
+/** An empty cell: absent, or empty text (CSV's empty field). */
+export function emptyCell(v: unknown): boolean {
+  return v === undefined || (typeof v === 'string' && v.trim() === '');
+}
+
+/**
+ * The number in a cell of a row read back, or undefined when it holds none (text such as 'abc', an
+ * empty cell, a boolean, an object): a JSON number; the text of a number as CSV and JSON rows write
+ * it, 'Infinity', '-Infinity' and 'NaN' included (in any case, and Python's inf / nan); null, which
+ * JSON rows held for a non-finite number before they kept it as a string, is NaN.
+ */
+export function cellNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v === null) return NaN;
+  if (typeof v !== 'string' || emptyCell(v)) return undefined;
+  const s = v.trim();
+  const special = NON_FINITE.get(s.toLowerCase());
+  if (special !== undefined) return special;
+  const n = Number(s);
+  return Number.isNaN(n) ? undefined : n;
 }
 
 /**
@@ -52,8 +98,8 @@ export function columnsOf(rows: readonly Row[]): string[] {
 
 /** A whole table as text in `format` (CSV with a header row, JSON lines, or a JSON array). */
 export function formatRows(format: RowFormat, rows: readonly Row[], columns = columnsOf(rows)): string {
-  if (format === 'json') return JSON.stringify(rows, null, 2) + '\n';
-  if (format === 'jsonl') return rows.map((r) => JSON.stringify(r) + '\n').join('');
+  if (format === 'json') return jsonRow(rows, 2) + '\n';
+  if (format === 'jsonl') return rows.map((r) => jsonRow(r) + '\n').join('');
   return csvText([columns, ...rows.map((r) => columns.map((c) => r[c]))]);
 }
 
@@ -137,6 +183,8 @@ export interface RowStreamOptions {
   killTag?: string;
   /** What a setting the saved run did not record meant then (e.g. '--device': 'gpu' before there was a CPU backend). */
   unrecorded?: StreamSettings;
+  /** The flag that names the file, for the advice of a refused resume (default '--out'; search's is '--evaluated'). */
+  flag?: string;
 }
 
 /** An output file that rows are streamed into (see the file comment). */
@@ -197,7 +245,7 @@ export class RowStream {
   private openResume(): void {
     const haveRows = existsSync(this.streamPath) || existsSync(this.path);
     if (!existsSync(this.sidecarPath)) {
-      if (haveRows) throw new ResumeMismatchError(`--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another --out`);
+      if (haveRows) throw new ResumeMismatchError(`--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another ${this.o.flag ?? '--out'}`);
       this.writeSidecar(false);
       this.started = true;
       return;
@@ -211,7 +259,7 @@ export class RowStream {
     if (side?.format !== 'wgnas-row-stream' || typeof side.settings !== 'object' || side.settings === null) {
       throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
     }
-    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, { where: ` in ${this.path}`, advice: 'resume with its settings or write another --out' });
+    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, { where: ` in ${this.path}`, advice: `resume with its settings or write another ${this.o.flag ?? '--out'}` });
     this.started = true;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;
@@ -242,7 +290,7 @@ export class RowStream {
       const extra = columnsOf(rows).filter((c) => !this.columns!.includes(c));
       if (extra.length) throw new RowStreamError(`${this.path}: row has column(s) ${extra.join(', ')} not in the file's header`);
       text += rows.map((r) => csvLine(this.columns!, r)).join('');
-    } else text = rows.map((r) => JSON.stringify(r) + '\n').join('');
+    } else text = rows.map((r) => jsonRow(r) + '\n').join('');
     this.appender ??= new DurableAppender(this.streamPath);
     this.appender.append(text);
     if (this.o.killTag) killPoint(this.o.killTag);

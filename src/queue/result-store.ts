@@ -3,10 +3,11 @@
  * duplicate delivery or a re-run finds the result and neither scores again nor replaces it.
  */
 import type { Redis } from 'ioredis';
+import { cellNumber, jsonRow } from '../data/row-stream.js';
 
 export interface StoredResult {
   arch: string;
-  /** Proxy scores; NaN is stored as null (JSON has no NaN). */
+  /** Proxy scores; Infinity, -Infinity and NaN are stored as those strings (JSON has no such numbers). */
   scores: Record<string, number>;
   timeMs: number;
   /** The worker that computed it. */
@@ -15,15 +16,18 @@ export interface StoredResult {
 
 export const resultsKey = (ns: string): string => `${ns}:results`;
 
-const encode = (r: StoredResult): string =>
-  JSON.stringify({
-    ...r,
-    scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Number.isFinite(v) ? v : null])),
-  });
+/** A result as stored: as a result row, with its non-finite scores as strings (a -Infinity stays -Infinity). */
+export const encodeResult = (r: StoredResult): string => jsonRow(r);
 
-function decode(s: string): StoredResult {
-  const r = JSON.parse(s) as StoredResult & { scores: Record<string, number | null> };
-  return { ...r, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, v === null ? NaN : v])) };
+/** A stored result back; null, which results stored before held for any non-finite score, is NaN. */
+export function decodeResult(s: string): StoredResult {
+  const r = JSON.parse(s) as Omit<StoredResult, 'scores' | 'timeMs'> & { scores: Record<string, unknown>; timeMs: unknown };
+  const num = (v: unknown) => cellNumber(v) ?? NaN;
+  return {
+    ...r,
+    scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, num(v)])),
+    timeMs: num(r.timeMs),
+  };
 }
 
 export class ResultStore {
@@ -42,14 +46,14 @@ export class ResultStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const part = keys.slice(i, i + 1000);
       const vals = await this.redis.hmget(resultsKey(this.ns), ...part);
-      vals.forEach((v, j) => v !== null && out.set(part[j], decode(v)));
+      vals.forEach((v, j) => v !== null && out.set(part[j], decodeResult(v)));
     }
     return out;
   }
 
   /** Stores a result unless one is there already; true when this call wrote it. */
   async put(key: string, r: StoredResult): Promise<boolean> {
-    return (await this.redis.hsetnx(resultsKey(this.ns), key, encode(r))) === 1;
+    return (await this.redis.hsetnx(resultsKey(this.ns), key, encodeResult(r))) === 1;
   }
 
   async count(): Promise<number> {

@@ -1,5 +1,6 @@
 import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type NaslibDataset } from '../../data/nb201-bench.js';
 import { findDataFile } from '../../data/paths.js';
+import { cellNumber, emptyCell } from '../../data/row-stream.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import {
@@ -172,8 +173,17 @@ interface Scored {
   timeMs: number[];
 }
 
-/** Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line. */
-function readScoreFiles(files: readonly string[], accOf: (arch: string) => number | undefined): Scored {
+/**
+ * Score files: each cell a number (or empty), each arch a valid arch string; errors name file and line.
+ * A score's value: empty (or absent) is not scored; a number, or 'Infinity' / '-Infinity' / 'NaN' (as
+ * CSV and JSON rows write them; JSON's null, which older JSON rows held for any of them, is NaN).
+ * `extra`: columns other than the proxies' (time_ms, idx) read as scores too, when named.
+ */
+function readScoreFiles(
+  files: readonly string[],
+  accOf: (arch: string) => number | undefined,
+  extra: readonly string[] = [],
+): Scored {
   const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
@@ -183,30 +193,32 @@ function readScoreFiles(files: readonly string[], accOf: (arch: string) => numbe
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
     if (!archCol)
       throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
-    const proxies = cols.filter((k) => !NOT_PROXIES.includes(k));
+    const proxies = cols.filter((k) => !NOT_PROXIES.includes(k) || extra.includes(k));
     // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
     for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
     table.forEach(({ record: r, at }) => {
       const o: Record<string, number | undefined> = {};
       for (const p of proxies) {
-        const s = (r[p] ?? '').trim();
-        // Empty: not scored; NaN: the proxy failed on this cell (both are left out of its correlation).
-        const n = s === '' ? undefined : Number(s);
-        if (n !== undefined && Number.isNaN(n) && !/^nan$/i.test(s))
-          throw new Error(`${at}: ${p} score ${quote(s)} is not a number`);
+        // Empty: not scored; NaN or +-Infinity: the proxy gave no finite score on this cell. Both are
+        // left out of its correlation; an aggregate ranks the second kind last.
+        const x = r[p];
+        if (emptyCell(x)) continue;
+        const n = cellNumber(x);
+        if (n === undefined) throw new Error(`${at}: ${p} score ${quote(String(x))} is not a number`);
         o[p] = n;
       }
-      let arch = r[archCol] ?? '';
+      let arch = String(r[archCol] ?? '');
       try {
         if (archCol === 'net') arch = formatArch(fromIndexTuple(arch));
         o.val_acc = accOf(arch);
       } catch (e) {
         throw new Error(`${at}: ${cutValue((e as Error).message, arch)}`);
       }
-      const t = (r.time_ms ?? '').trim();
-      if (t !== '') {
-        if (!Number.isFinite(Number(t))) throw new Error(`${at}: time_ms ${quote(t)} is not a number`);
-        out.timeMs.push(Number(t));
+      const t = r.time_ms;
+      if (!emptyCell(t) && t !== null) {
+        const ms = cellNumber(t);
+        if (ms === undefined || !Number.isFinite(ms)) throw new Error(`${at}: time_ms ${quote(String(t))} is not a number`);
+        out.timeMs.push(ms);
       }
       out.archs.push(arch);
       out.rows.push(o);
@@ -247,17 +259,38 @@ function columnName(p: string, columns: readonly string[]): string {
   return isRegistryName(p.toLowerCase()) ? p.toLowerCase() : p;
 }
 
+/** Columns that name the cell or carry an accuracy: never correlated (the truth is NAS-Bench-201's, --dataset). */
+const NOT_SCORES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy'];
+
 async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunContext): Promise<void> {
   checkPaired(v);
-  const raw = readScoreFiles(v.scores, accuracyOf(v.dataset));
+  const given = [...(v.proxies ?? []), ...(v.versus ?? [])];
+  const notScores = NOT_SCORES.filter((c) => given.includes(c));
+  if (notScores.length)
+    throw new UsageError(
+      `--${v.proxies?.includes(notScores[0]) ? 'proxies' : 'versus'}: ${notScores.join(', ')} ${notScores.length === 1 ? 'is not a score column' : 'are not score columns'} (the cell, or an accuracy: the ground truth is NAS-Bench-201's, --dataset)`,
+    );
+  // Other non-proxy columns (time_ms, idx) are read as scores when named.
+  const raw = readScoreFiles(
+    v.scores,
+    accuracyOf(v.dataset),
+    NOT_PROXIES.filter((c) => given.includes(c)),
+  );
   const named = (p: string) => columnName(p, raw.proxies);
   v = { ...v, proxies: v.proxies?.map(named), versus: v.versus?.map(named) };
   // --versus names are columns too (an aggregate by its own name, not its members').
   const asked = v.proxies ? [...v.proxies, ...(v.versus ?? [])] : undefined;
-  const aggs = [...AGGREGATORS.keys()].filter((a) => asked?.some((p) => p === a || p === 'all'));
-  // Registry names expand to their members; other names are columns of the files (checked when read).
+  const all = asked?.includes('all') ?? false;
+  const aggs = [...AGGREGATORS.keys()].filter((a) => all || asked?.includes(a));
+  // 'all': every proxy column the files have (and each aggregate whose members they have). Other
+  // registry names expand to their members; other names are columns of the files (checked when read).
   const only = asked
-    ? [...expandProxyNames(asked.filter(isRegistryName)), ...asked.filter((p) => !isRegistryName(p)), ...aggs]
+    ? [
+        ...(all ? raw.proxies : []),
+        ...expandProxyNames(asked.filter((p) => p !== 'all' && isRegistryName(p))),
+        ...asked.filter((p) => !isRegistryName(p)),
+        ...aggs,
+      ]
     : undefined;
   const scored = selectColumns(raw, only);
   const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));
@@ -348,9 +381,11 @@ function printCorrelations(
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';
-    // Only the cells this proxy has a row value for (files with different columns concatenate).
+    // Exactly the cells of the proxy's own tau (correlateColumns): a finite score and a known accuracy.
     const pairs = archs.flatMap((a, i) =>
-      rows[i][proxy] === undefined ? [] : [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const],
+      Number.isFinite(rows[i][proxy]) && Number.isFinite(rows[i].val_acc)
+        ? [[refByArch.get(canonicalKey(parseArch(a)))?.scores[col], rows[i].val_acc] as const]
+        : [],
     );
     const ok = pairs.filter(([s, acc]) => Number.isFinite(s) && Number.isFinite(acc));
     return ok.length > 2
@@ -360,8 +395,9 @@ function printCorrelations(
         ).tau.toFixed(4)
       : '';
   };
-  const msPerArch = timeMs.length ? timeMs.reduce((a, b) => a + b, 0) / timeMs.length : NaN;
-  io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells, ${fmt(msPerArch)} ms/arch for all proxies)\n`);
+  // Score files without time_ms: no timing to give.
+  const timing = timeMs.length ? `, ${fmt(timeMs.reduce((a, b) => a + b, 0) / timeMs.length)} ms/arch for all proxies` : '';
+  io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells${timing})\n`);
   if (boot) io.out(`95% intervals: percentile bootstrap over cells, ${boot.resamples} resamples, seed ${boot.seed}\n`);
   const ciCols = boot ? ['tau_ci95', 'rho_ci95'] : [];
   io.out(

@@ -13,7 +13,7 @@ import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { finishRows, rowOf, scoredOf, withAggregates } from '../score-rows.js';
+import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
 import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -63,6 +63,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
   try {
     const keep = stream?.done ?? [];
+    // A corrupt score would change every row's population-level scores: refused before any work.
+    if (stream) checkRowNumbers(v.out!, keep, scoreColumns(proxies));
     // Rows from a queue or from --procs come in as they finish: a resumed file holds any of the cells, in any order.
     if (stream && !v.redis && v.procs === 1) checkInOrder(v.out!, keep, cells.map(formatArch));
     // Decoded before the device starts: a bad image is named before any work.

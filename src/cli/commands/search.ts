@@ -6,7 +6,7 @@ import { readLatencyTable } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
-import { ReplayLog, RowStream } from '../../data/row-stream.js';
+import { ReplayLog, type Row, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
@@ -24,6 +24,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
+import { checkRowNumbers, rowNumber } from '../score-rows.js';
 import { checkEvaluatedOrigin, ZERO_SHOT_UNRECORDED, evaluatedLogSettings, printNb201Result } from '../search-report.js';
 import { readSpace } from '../space.js';
 import { trainFound } from '../train-found.js';
@@ -100,11 +101,8 @@ async function nb201Run(
     if (!log) return (await scorer.score(c)).scores;
     const arch = formatArch(c);
     const row = await log.row(arch, async () => ({ arch, ...(await scorer.score(c)).scores }));
-    return Object.fromEntries(
-      Object.entries(row)
-        .filter(([k]) => k !== 'arch')
-        .map(([k, x]) => [k, x === null || x === '' ? NaN : Number(x)]),
-    );
+    // Replayed rows were checked when the log was opened (evaluatedColumns); CSV values are text.
+    return Object.fromEntries(evaluatedColumns(row).map((k) => [k, rowNumber(row[k])]));
   };
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
@@ -145,6 +143,9 @@ async function nb201Run(
   return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
 }
 
+/** The score columns of an --evaluated row: all but the cell. */
+const evaluatedColumns = (r: Row): string[] => Object.keys(r).filter((k) => k !== 'arch');
+
 type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
 
 /** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
@@ -159,11 +160,17 @@ function openEvaluatedLog(
     unrecorded: ZERO_SHOT_UNRECORDED,
     resume: v.resume,
     killTag: 'search.rows',
+    flag: '--evaluated',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
   });
-  if (stream.done.length > v.budget) {
+  try {
+    if (stream.done.length > v.budget)
+      throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+    // A corrupt score would steer the replayed search elsewhere: refused before any work.
+    checkRowNumbers(path, stream.done, evaluatedColumns);
+  } catch (e) {
     stream.close();
-    throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+    throw e;
   }
   return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
 }

@@ -56,7 +56,9 @@ export const CORRELATE_SAMPLE_OPTIONS = {
   inputs: proxyInputs,
   dataset,
   'cells-per-stage': cellsPerStage,
-  out: outFile({ help: 'also write the per-cell scores (.csv or .json)' }),
+  out: outFile({
+    help: 'also write the per-cell scores, as score --out does (.csv, .jsonl or .json by the extension in any case; another is CSV)',
+  }),
   bootstrap,
   'bootstrap-seed': bootstrapSeed,
   versus,
@@ -68,11 +70,11 @@ export const CORRELATE_SAMPLE_OPTIONS = {
 
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: "a .csv/.json written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds each aggregate (vote, az_nas, vkdnw_agg, ensemble) whose members every cell has, unless a file has a column of that name",
+    help: "a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds each aggregate (vote, az_nas, vkdnw_agg, ensemble) whose members every cell has, unless a file has a column of that name. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's",
     noun: 'scores file',
   }),
   proxies: list({
-    help: "only these columns (default: every proxy column of the files): proxy names (an aggregate is computed from its members' columns unless a file has it as a column), 'all', or any other column of the files (matched exactly first, then registry names in any case)",
+    help: "only these columns (default: every proxy column of the files): proxy names (an aggregate is computed from its members' columns unless a file has it as a column), 'all' (every proxy column of the files, and each aggregate whose members they have), or any other numeric column of the files such as time_ms (matched exactly first, then registry names in any case; not the arch or accuracy columns)",
     noun: 'proxy',
   }),
   dataset: oneOf(['cifar10', 'cifar100', 'ImageNet16-120'] as const, {

@@ -65,7 +65,7 @@ export const SEARCH_NB201_OPTIONS = {
   json,
   quiet,
   evaluated: outFile({
-    help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
+    help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv, as score --out writes them: Infinity, -Infinity and NaN as text) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
   }),
   resume: flag({
     help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network and device; --budget may grow)',
