@@ -3,7 +3,6 @@
  * the shards of architectures its parent sends and streams each group's rows back; exits when told
  * it is done. Errors go to the parent as one line.
  */
-import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend/index.js';
 import { parseArch } from '../spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
@@ -20,9 +19,8 @@ export function runScoreWorker(): void {
   const handle = async (m: ToWorker) => {
     if (m.type === 'init') {
       const i: ScoreWorkerInit = m.init;
-      const share = i.opts.memoryShare ?? 1;
-      const threads = i.cpuThreads ?? Math.max(1, Math.floor(availableParallelism() * share));
-      backend = await openDevice(i.device, { device: i.device, 'cpu-threads': threads });
+      // On the CPU the parent resolved the threads (and recorded them with the rows).
+      backend = await openDevice(i.device, { device: i.device, 'cpu-threads': i.cpuThreads });
       scorer = new ZeroShotScorer(backend, i.proxyNames, i.opts);
       send({ type: 'ready' });
     } else if (m.type === 'shard') {

@@ -4,7 +4,9 @@
  * processes record in parallel on separate cores. The parent hands out shards of architectures as
  * children go idle, appends rows to --out as they arrive (any order; a kill keeps them, --resume
  * scores only the rest) and rewrites the finished output in selection order, so it equals a run in
- * one process (each architecture's scores do not depend on which group it ran in).
+ * one process (each architecture's scores do not depend on which group it ran in). On the CPU
+ * backend each child runs with its share of the cores (or --cpu-threads): the rows equal one
+ * process's with that --cpu-threads, which the output's settings record.
  *
  * The children run the CLI's main module with WGNAS_SCORE_WORKER=1 (score-proc-worker.ts): the
  * main beside this module (sources under tsx, or the package's dist/), else, in a single-file
@@ -28,6 +30,7 @@ export interface ScoreWorkerInit {
   proxyNames: string[];
   opts: ZeroShotOptions;
   device: DeviceKind;
+  /** CPU backend threads of each child (the rows equal one process's with this --cpu-threads). */
   cpuThreads?: number;
 }
 
@@ -85,7 +88,8 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   const shards: string[][] = [];
   for (let s = 0; s < todo.length; s += size) shards.push(todo.slice(s, s + size).map((t) => t.a));
   // The device's memory is shared: --group auto sizes each child's groups for its part of it.
-  // CPU threads are shared too: each child gets its part of the cores unless --cpu-threads says.
+  // CPU threads: each child runs with the count the parent resolved and recorded (its part of
+  // the cores unless --cpu-threads, from --procs as given, so a resume gives the children the same).
   const init: ScoreWorkerInit = {
     proxyNames: r.proxyNames,
     opts: { ...r.opts, memoryShare: 1 / procs },

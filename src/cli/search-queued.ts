@@ -16,7 +16,8 @@ import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
-import { ZERO_SHOT_UNRECORDED, evaluatedLogSettings, printNb201Result } from './search-report.js';
+import { evaluatedLogOptions, printNb201Result } from './search-report.js';
+import { batchData } from './resume-settings.js';
 import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
@@ -25,10 +26,12 @@ import { checkRowNumbers, rowNumber } from './score-rows.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
-function openLog(path: string, v: Values, device: DeviceKind, { io }: RunContext): RowStream {
+function openLog(path: string, v: Values, device: DeviceKind, data: string, { io }: RunContext): RowStream {
+  // The workers choose their CPU threads: none recorded.
+  const o = evaluatedLogOptions(path, v, device, data, null);
   const stream = new RowStream(path, {
-    settings: { ...evaluatedLogSettings(v, device), '--in-flight': v['in-flight'] },
-    unrecorded: ZERO_SHOT_UNRECORDED,
+    settings: { ...o.settings, '--in-flight': v['in-flight'] },
+    unrecorded: o.unrecorded,
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',
@@ -53,18 +56,19 @@ function completionOf(r: Row, proxies: readonly string[]): Completion {
 
 export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind): Promise<void> {
   const { io } = ctx;
-  const log = v.evaluated ? openLog(v.evaluated, v, device, ctx) : null;
+  // The minibatch is drawn first: the log records its fingerprint.
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const proxies = expandProxyNames([v.proxy]);
+  const opts = {
+    batchSize: v.batch,
+    seed: v.seed,
+    net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
+    batch: await runProxyBatch(ds, v.batch, v.seed),
+    init: v.init,
+    inputs: v.inputs,
+  };
+  const log = v.evaluated ? openLog(v.evaluated, v, device, batchData(ds, opts.batch), ctx) : null;
   try {
-    const ds = await openRunDataset(v.dataset, 'train', ctx);
-    const proxies = expandProxyNames([v.proxy]);
-    const opts = {
-      batchSize: v.batch,
-      seed: v.seed,
-      net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
-      batch: await runProxyBatch(ds, v.batch, v.seed),
-      init: v.init,
-      inputs: v.inputs,
-    };
     const settings = scoreSettingsOf(opts, proxies, v.dataset, device);
     const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);

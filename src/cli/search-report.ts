@@ -8,6 +8,8 @@ import { fmtSig } from '../util/format.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
+import { streamRecord } from './resume-settings.js';
+import type { RunSettings } from '../util/run-settings.js';
 
 /**
  * A --resume of an --evaluated log written the other way (by a queued search, whose settings record
@@ -33,8 +35,26 @@ export function checkEvaluatedOrigin(path: string, resume: boolean, queued: bool
     throw new ResumeMismatchError(`--resume: ${path} was written by a search on this machine: resume it without --redis`);
 }
 
-/** The settings an --evaluated log records (a resume with others is refused naming the flag). */
-export function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {
+/**
+ * The settings an --evaluated log records (a resume with others is refused naming the flag), and
+ * what a log written before some were recorded is taken to have used. `data`: the minibatch's
+ * fingerprint; `threads`: the CPU backend's (null on the GPU and for a queue's workers).
+ */
+export function evaluatedLogOptions(
+  path: string,
+  v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
+  device: DeviceKind,
+  data: string,
+  threads: number | null,
+): { settings: RunSettings; unrecorded: RunSettings } {
+  const rec = streamRecord(path, v.resume, data, threads, { given: v['cpu-threads'] !== undefined, flag: '--evaluated' });
+  return {
+    settings: { ...evaluatedLogSettings(v, device), ...rec.settings },
+    unrecorded: { ...ZERO_SHOT_UNRECORDED, ...rec.unrecorded },
+  };
+}
+
+function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {
   return {
     '--proxy': v.proxy,
     '--strategy': v.strategy,

@@ -7,8 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { hasCheckpoint } from '../proxyless/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
+import { UsageError } from './errors.js';
 import { runCommand, type RunContext } from './run.js';
 import { TRAIN } from './specs/train.js';
 
@@ -23,6 +25,20 @@ export interface TrainFoundValues {
 
 /** The network found: an NB201 cell string (with its depth), or a network file's JSON text. */
 export type FoundNetwork = { nb201: string; cellsPerStage: number } | { json: string };
+
+/**
+ * The hand-over's directory, checked before the search starts (a refusal after a long search loses
+ * it): a --train-out that holds a training checkpoint of an earlier run would be refused by `wgnas
+ * train` at the end, with advice about flags this command does not have.
+ */
+export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-out'>): void {
+  const out = v['train-out'];
+  if (v['train-epochs'] === undefined || out === undefined) return;
+  if (hasCheckpoint(join(out, 'checkpoint')))
+    throw new UsageError(
+      `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
+    );
+}
 
 /**
  * Trains the network found when --train-epochs was given (a no-op otherwise). `trainImages`: the

@@ -44,6 +44,8 @@ export function proxylessRunSettings(
   cost: CostModel | null,
   split?: SplitSizes,
   device?: DeviceKind,
+  /** The CPU backend's threads (its results depend on them slightly); null or absent on the GPU. */
+  cpuThreads?: number | null,
 ): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
@@ -87,8 +89,14 @@ export function proxylessRunSettings(
     s['--train'] = split.train;
     s['--val'] = split.val;
   }
-  // The devices agree within tolerance, not bit for bit: a run continues on the device it started on.
+  if (cfg.dataset) {
+    s['--dataset'] = cfg.dataset.flag;
+    s['--dataset images'] = cfg.dataset.images;
+  }
+  // The devices agree within tolerance, not bit for bit: a run continues on the device it started on
+  // (and on the CPU with the threads it started with: oneDNN splits its reductions by thread).
   if (device) s['--device'] = device;
+  if (device === 'cpu' && typeof cpuThreads === 'number') s['--cpu-threads'] = cpuThreads;
   return s;
 }
 
@@ -141,11 +149,26 @@ export function checkResumable(
   cost: CostModel | null,
   split: SplitSizes,
   device?: DeviceKind,
+  cpuThreads?: number | null,
 ): CheckpointState {
   const ck = readCheckpointState(dir);
-  checkLayout(ck, cfg);
-  checkResumeSettings(savedSettings(ck), proxylessRunSettings(cfg, cost, split, device));
+  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads));
   return ck;
+}
+
+/** The settings that name the data: checked before the layout, whose classes follow the dataset. */
+const DATA_SETTINGS = ['--dataset', '--dataset images'];
+
+/**
+ * The checkpoint's layout and settings against this run's: the dataset first (another one changes
+ * the layout's class count too, and --dataset is the flag to name), then the layout, then the rest.
+ */
+export function checkSettingsAndLayout(ck: CheckpointState, cfg: ProxylessSearchConfig, now: RunSettings): void {
+  const saved = savedSettings(ck);
+  const data = Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k)));
+  checkResumeSettings(saved, data);
+  checkLayout(ck, cfg);
+  checkResumeSettings(saved, now);
 }
 
 /** The layout the checkpoint was written for must be this run's (the network's shapes follow from it). */

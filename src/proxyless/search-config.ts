@@ -39,6 +39,12 @@ export interface ProxylessSearchConfig {
   checkpointEvery: number;
   /** Search a cell space (learned by AutoSpace, or hand-written) instead of the layout's MBConv candidates. */
   space?: CellSpace | null;
+  /**
+   * The images searched on, recorded in the checkpoint (a resume on others is refused naming
+   * --dataset): the --dataset value and a fingerprint of the images with where they came from
+   * (the hash first: only it is compared by the CLI, see cli/resume-settings.ts).
+   */
+  dataset?: { flag: string; images: string } | null;
   /** Told when checkpointDir's lock was left by a dead run and is taken over. */
   onStaleLock?: (owner: LockOwner) => void;
 }

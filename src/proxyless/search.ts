@@ -26,14 +26,7 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
-import {
-  checkLayout,
-  checkResumeSettings,
-  proxylessRunSettings,
-  type RunSettings,
-  savedSettings,
-  validateSearchState,
-} from './resume-state.js';
+import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import { type SearchParts, evaluateChoices, gradientArchStep, reinforceArchStep, weightStep } from './search-steps.js';
@@ -269,6 +262,7 @@ export class ProxylessSearch {
       this.cost,
       { train: this.data.train.count, val: this.data.val.count },
       this.backend.device,
+      this.backend.threads,
     );
   }
 
@@ -296,8 +290,7 @@ export class ProxylessSearch {
   resume(dir: string): void {
     if (!hasCheckpoint(dir)) throw new CheckpointError(`--resume: no checkpoint in ${dir}`);
     const ck = readCheckpoint(dir);
-    checkLayout(ck, this.cfg);
-    checkResumeSettings(savedSettings(ck), this.settings());
+    checkSettingsAndLayout(ck, this.cfg, this.settings());
     const match = matchCheckpoint(ck, this.net.params);
     const st = validateSearchState(ck.meta, this.net.choiceSizes, `${ck.path}/state.json`);
     applyCheckpoint(this.backend, ck, this.net.params, this.sgd.buffers, match);

@@ -241,7 +241,9 @@ export class Trainer {
     const meta = ck.meta as Record<string, unknown>;
     if (meta.kind !== CHECKPOINT_KIND)
       throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
+    // A setting the checkpoint does not record (written before it was) is not compared.
     checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
+      skipUnrecorded: true,
       where: ` in ${dir}`,
       advice: 'give the saved settings, or --force to start over',
     });

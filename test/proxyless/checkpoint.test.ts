@@ -114,6 +114,31 @@ describe('resume refuses changed settings', () => {
     const longer = await resumeWith(dir, { searchSteps: 6 });
     expect(Array.isArray(longer)).toBe(true);
   });
+
+  it('names --dataset (before the layout its classes change) and, on the CPU, --cpu-threads', async ({ skip }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'dataset');
+    const dataset = { flag: 'cifar10', images: '0123456789ab from /a/train_5000.bin (5000 images)' };
+    await cut(dir, 1, { dataset });
+    const split = { train: 200, val: 100 };
+    const other = { ...dataset, images: 'ba9876543210 from /b/train_5000.bin (1000 images)' };
+    expect(() => checkResumable(dir, cfgOf({ dataset: other }), LAT, split)).toThrow(
+      /^--resume: --dataset images was 0123456789ab from \/a\/train_5000\.bin \(5000 images\), now ba9876543210 from \/b\/train_5000\.bin \(1000 images\); /,
+    );
+    const r = await resumeWith(dir, { dataset: { ...dataset, flag: 'cifar100' }, layout: { ...TOY, classes: 100 } });
+    expect((r as Error).message).toMatch(/^--resume: --dataset was cifar10, now cifar100; /);
+    expect(Array.isArray(await resumeWith(dir, { dataset }))).toBe(true);
+    // A checkpoint written before the dataset was recorded resumes.
+    const old = join(tmp, 'no-dataset');
+    await cut(old, 1);
+    expect(() => checkResumable(old, cfgOf({ dataset }), LAT, split)).not.toThrow();
+    if (gpu.device !== 'cpu') return;
+    const threads = gpu.threads!;
+    expect(() => checkResumable(dir, cfgOf({ dataset }), LAT, split, 'cpu', threads)).not.toThrow();
+    expect(() => checkResumable(dir, cfgOf({ dataset }), LAT, split, 'cpu', threads + 1)).toThrow(
+      new RegExp(`^--resume: --cpu-threads was ${threads}, now ${threads + 1}; `),
+    );
+  });
 });
 
 describe('measured prices', () => {

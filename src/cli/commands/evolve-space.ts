@@ -10,7 +10,7 @@ import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
-import { trainFound } from '../train-found.js';
+import { checkTrainOut, trainFound } from '../train-found.js';
 import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
 
 export const summary = EVOLVE_SPACE.summary;
@@ -77,6 +77,8 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     queued.queuedSeeds({ ...v, redis: v.redis! });
     await (await import('../redis.js')).checkRedis(v.redis!);
   }
+  // The hand-over's directory before the evolution (a refusal at its end would lose it).
+  checkTrainOut(v);
   // The split's defaults follow the training images of --dataset.
   const size = layout.inputSize;
   const ds = await openRunDataset(v.dataset, 'train', ctx, size);

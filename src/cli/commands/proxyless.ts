@@ -16,20 +16,21 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
-import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
+import { checkResumable, savedMeasuredCost, savedSettings } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
-import type { ImageDataset } from '../../data/image-dataset.js';
+import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
+import { cpuThreadsOf, recordedData, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
-import { trainFound } from '../train-found.js';
+import { checkTrainOut, trainFound } from '../train-found.js';
 import { readSpace } from '../space.js';
 import { PROXYLESS, type PROXYLESS_OPTIONS } from '../specs/proxyless.js';
 
@@ -105,6 +106,8 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       `the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`,
     );
   }
+  // The hand-over's directory before the search (a refusal at its end would lose the search).
+  checkTrainOut(values);
   // The split's defaults follow the training images of --dataset (opened here, decoded later).
   const ds = await openRunDataset(values.dataset, 'train', ctx, layout.inputSize);
   const { train: trainN, val: valN } = runSplitSizes(ds, { train: values.train, val: values.val });
@@ -227,10 +230,16 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     checkpointDir: values.checkpoint ?? null,
     checkpointEvery: values['checkpoint-every'],
     space,
+    dataset: { flag: values.dataset, images: await splitsData([firstImages(ds, trainN + valN)], layout.inputSize) },
   };
+  const threads = cpuThreadsOf(device, values);
 
   // Settings checked against the checkpoint before the device starts: a changed flag is named at once.
-  if (values.resume) checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN }, device);
+  if (values.resume) {
+    // The same images found in another place resume: only their fingerprint is compared.
+    cfg.dataset!.images = recordedData(savedImages(values.checkpoint!), cfg.dataset!.images);
+    checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN }, device, threads);
+  }
   if (values.force && hasCheckpoint(values.checkpoint!)) {
     discardCheckpoint(values.checkpoint!);
     io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
@@ -242,7 +251,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const test = values['train-derived']
     ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
     : null;
-  const backend = await openDevice(device, values);
+  const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
   let found: string;
   try {
     found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
@@ -250,6 +259,15 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     backend.dispose();
   }
   await trainFound({ json: found }, values, ds.count, ctx);
+}
+
+/** The images fingerprint DIR's checkpoint recorded (undefined when none or unreadable: the resume says). */
+function savedImages(dir: string): unknown {
+  try {
+    return savedSettings(readCheckpointState(dir))['--dataset images'];
+  } catch {
+    return undefined;
+  }
 }
 
 async function searchOn(

@@ -14,6 +14,7 @@ import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../k
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
+import { batchData, checkInterrupted, cpuThreadsOf, streamRecord, type ThreadsOrigin } from '../resume-settings.js';
 import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -59,18 +60,28 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const device = await deviceOf(v);
   // The queue (bullmq, ioredis) loads only for --redis: a local run starts as fast as before.
   if (v.redis) await (await import('../redis.js')).checkRedis(v.redis);
+  if (v.out) checkInterrupted('--out', v.out, v.resume, v.force);
+  // Decoded before the device starts: a bad image is named before any work, and the minibatch's
+  // fingerprint is recorded (the same --dataset may read other files on a resume).
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  opts.batch = await runProxyBatch(ds, v.batch, v.seed);
+  opts.net = { ...opts.net, numClasses: ds.classes };
+  // The CPU backend's threads change the scores (slightly): recorded, and --procs children get
+  // their share of the cores. A queue's workers choose their own.
+  const threads = v.redis ? null : cpuThreadsOf(device, v, v.procs);
+  const recorded = {
+    data: batchData(ds, opts.batch),
+    threads,
+    origin: { given: v['cpu-threads'] !== undefined, procs: v.procs, flag: '--out' },
+  };
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
-  const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset) : null;
+  const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset, recorded) : null;
   try {
     const keep = stream?.done ?? [];
     // A corrupt score would change every row's population-level scores: refused before any work.
     if (stream) checkRowNumbers(v.out!, keep, scoreColumns(proxies));
     // Rows from a queue or from --procs come in as they finish: a resumed file holds any of the cells, in any order.
     if (stream && !v.redis && v.procs === 1) checkInOrder(v.out!, keep, cells.map(formatArch));
-    // Decoded before the device starts: a bad image is named before any work.
-    const ds = await openRunDataset(v.dataset, 'train', ctx);
-    opts.batch = await runProxyBatch(ds, v.batch, v.seed);
-    opts.net = { ...opts.net, numClasses: ds.classes };
     if (v.redis) {
       const { scoreQueued } = await import('../score-queued.js');
       await scoreQueued(v as ValuesOf<typeof SCORE_OPTIONS> & { redis: string }, ctx, {
@@ -97,13 +108,13 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         aggs,
         opts,
         device,
-        cpuThreads: v['cpu-threads'],
+        cpuThreads: threads ?? undefined,
         accs,
       });
       finishRows(stream, out, true, v.out, io);
       return;
     }
-    const backend = await openDevice(device, v);
+    const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined });
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
@@ -193,7 +204,9 @@ function openScoreStream(
   resume: boolean,
   io: RunContext['io'],
   dataset: string,
+  recorded: { data: string; threads: number | null; origin: ThreadsOrigin },
 ): RowStream {
+  const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
@@ -205,8 +218,9 @@ function openScoreStream(
       '--dataset': dataset,
       '--init': o.init ?? 'pytorch',
       '--inputs': o.inputs ?? 'data',
+      ...rec.settings,
     },
-    unrecorded: ZERO_SHOT_UNRECORDED,
+    unrecorded: { ...ZERO_SHOT_UNRECORDED, ...rec.unrecorded },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -25,15 +25,19 @@ import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
 import { checkRowNumbers, rowNumber } from '../score-rows.js';
-import { checkEvaluatedOrigin, ZERO_SHOT_UNRECORDED, evaluatedLogSettings, printNb201Result } from '../search-report.js';
+import { checkEvaluatedOrigin, evaluatedLogOptions, printNb201Result } from '../search-report.js';
+import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
 import { readSpace } from '../space.js';
-import { trainFound } from '../train-found.js';
+import { checkTrainOut, trainFound } from '../train-found.js';
 import type { ValuesOf } from '../spec.js';
 import { SEARCH, type SEARCH_CELLS_OPTIONS, type SEARCH_NB201_OPTIONS } from '../specs/search.js';
 
 export const summary = SEARCH.summary;
 
 async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext): Promise<void> {
+  // The outputs before the search: an interrupted --evaluated log, a --train-out in use.
+  if (v.evaluated) checkInterrupted('--evaluated', v.evaluated, v.resume, v.force);
+  checkTrainOut(v);
   const device = await deviceOf(v);
   if (v.redis) {
     if (v.strategy === 'reinforce')
@@ -47,10 +51,15 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
     return nb201Queued(v as typeof v & { redis: string }, ctx, device);
   }
   if (v.evaluated) checkEvaluatedOrigin(v.evaluated, v.resume, false);
+  // The images are decoded before the device starts: a bad file is named before any work, and
+  // the minibatch's fingerprint is recorded (the same --dataset may read other files on a resume).
+  const ds = await openRunDataset(v.dataset, 'train', ctx);
+  const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
+  const threads = cpuThreadsOf(device, v);
   // Opened before any device work, so a resume with other settings is refused at once.
-  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, ctx) : null;
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, batchData(ds, data.batch), threads, ctx) : null;
   try {
-    await nb201Search(v, ctx, device, log);
+    await nb201Search(v, ctx, device, log, { ...data, trainImages: ds.count, threads });
   } finally {
     log?.close();
   }
@@ -61,20 +70,18 @@ async function nb201Search(
   ctx: RunContext,
   device: DeviceKind,
   log: EvaluatedLog | null,
+  data: { batch: ProxyBatch; classes: number; trainImages: number; threads: number | null },
 ): Promise<void> {
   const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
-  // The images are decoded before the device starts: a bad file is named before any work.
-  const ds = await openRunDataset(v.dataset, 'train', ctx);
-  const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
-  const backend = await openDevice(device, v);
+  const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined });
   let best: string;
   try {
     best = await nb201Run(v, io, backend, log, data);
   } finally {
     backend.dispose();
   }
-  await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
+  await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, data.trainImages, ctx);
 }
 
 async function nb201Run(
@@ -153,11 +160,12 @@ function openEvaluatedLog(
   path: string,
   v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
   device: DeviceKind,
+  data: string,
+  threads: number | null,
   { io }: RunContext,
 ): EvaluatedLog {
   const stream = new RowStream(path, {
-    settings: evaluatedLogSettings(v, device),
-    unrecorded: ZERO_SHOT_UNRECORDED,
+    ...evaluatedLogOptions(path, v, device, data, threads),
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',
@@ -201,6 +209,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   const budgetMadds = v['budget-madds'] ?? Infinity;
   const minMadds = v['min-madds'] ?? 0;
   if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
+  checkTrainOut(v);
   const read: CellSpace = readSpace(v['space-file']!);
   // The MAdds band against the space, before the cells are priced or the GPU starts.
   try {

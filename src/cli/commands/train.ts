@@ -6,7 +6,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
 import {
   buildNetwork,
   learningCurveSvg,
@@ -22,6 +22,7 @@ import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
+import { cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -45,6 +46,15 @@ async function openSplit(values: Values, split: 'train' | 'test', size: number, 
 /** The network of --net / --nb201 with the dataset's classes. */
 function trainNetwork(values: Values, classes: number): ExportNetwork {
   return withClasses(networkOf({ ...values, classes }), classes);
+}
+
+/** The images fingerprint DIR's checkpoint recorded (undefined when none or unreadable: the resume says). */
+function savedImages(dir: string): unknown {
+  try {
+    return (readCheckpointState(dir).meta.settings as Record<string, unknown> | undefined)?.['dataset images'];
+  } catch {
+    return undefined;
+  }
 }
 
 async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
@@ -78,9 +88,14 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     bnMomentum: values['bn-momentum'],
   };
   const device = await deviceOf(values);
+  const threads = cpuThreadsOf(device, values);
+  // The same --dataset may read other files on a resume (another data root, a release fetched
+  // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
+  const images = recordedData(values.resume ? savedImages(ckDir) : undefined, await splitsData([train, test], size));
   const settings: RunSettings = {
     network: describeNetwork(net),
     dataset: train.name,
+    'dataset images': images,
     'train-images': train.count,
     'test-images': test.count,
     epochs: s.epochs,
@@ -94,13 +109,15 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     augment: s.augment,
     seed: s.seed,
     device,
+    // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
+    ...threadsSetting(threads, 'cpu-threads'),
   };
   const lock = lockCheckpointDir(ckDir, (o) =>
     io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
   try {
     if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
-    const backend = await openDevice(device, values);
+    const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
     try {

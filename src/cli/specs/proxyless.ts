@@ -163,7 +163,7 @@ export const PROXYLESS_OPTIONS = {
   'checkpoint-every': int({ group: 'output', help: 'steps between checkpoints', default: D.checkpointEvery, min: 0 }),
   resume: flag({
     group: 'output',
-    help: 'continue from --checkpoint DIR (same settings and device, refused naming the flag that differs; --steps may grow)',
+    help: 'continue from --checkpoint DIR (same settings, device, CPU threads and images, refused naming the flag that differs; --steps may grow)',
     requires: ['checkpoint'],
     requiresWhy: '--resume needs --checkpoint DIR',
   }),

@@ -78,14 +78,21 @@ export const SCORE_OPTIONS = {
     help: 'write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout',
   }),
   resume: flag({
-    help: 'keep the rows already in --out (same proxies, batch, seed, network and device, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',
+    help: 'keep the rows already in --out (same proxies, batch, seed, network, device, CPU threads and minibatch images, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',
     requires: ['out'],
     requiresWhy: '--resume needs --out FILE',
+  }),
+  force: flag({
+    help: "start over when --out holds an interrupted run (its rows are discarded); a finished run's --out is replaced without it",
+    requires: ['out'],
+    requiresWhy: '--force starts --out FILE over; give --out FILE',
+    conflicts: ['resume'],
+    conflictsWhy: '--resume and --force contradict each other',
   }),
   device,
   'cpu-threads': cpuThreads,
   procs: int({
-    help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and of the cores on the CPU unless --cpu-threads; the rows are the same as one process's",
+    help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it)",
     metavar: 'N',
     default: 1,
     min: 1,

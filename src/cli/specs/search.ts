@@ -68,9 +68,16 @@ export const SEARCH_NB201_OPTIONS = {
     help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv, as score --out writes them: Infinity, -Infinity and NaN as text) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
   }),
   resume: flag({
-    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network and device; --budget may grow)',
+    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow)',
     requires: ['evaluated'],
     requiresWhy: '--resume needs --evaluated FILE',
+  }),
+  force: flag({
+    help: "start over when --evaluated FILE holds an interrupted search (its evaluations are discarded); a finished search's FILE is replaced without it",
+    requires: ['evaluated'],
+    requiresWhy: '--force starts --evaluated FILE over; give --evaluated FILE',
+    conflicts: ['resume'],
+    conflictsWhy: '--resume and --force contradict each other',
   }),
   ...submitOptions,
   'in-flight': int({
@@ -141,7 +148,7 @@ export const SEARCH = defineCommand({
       module: 'search',
       label: '--space nb201',
       usage: [
-        '[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume]] [--redis URL [--in-flight N]] [options]',
+        '[--space nb201] [--proxy NAME] [--strategy S] [--budget N] [--evaluated FILE [--resume | --force]] [--redis URL [--in-flight N]] [options]',
       ],
       options: SEARCH_NB201_OPTIONS,
     }),

@@ -75,7 +75,7 @@ export const TRAIN_OPTIONS = {
   }),
   resume: flag({
     group: 'output',
-    help: 'continue from DIR/checkpoint (the same settings, refused naming the flag that differs)',
+    help: 'continue from DIR/checkpoint (the same settings, device, CPU threads and images, refused naming the flag that differs)',
   }),
   force: flag({
     group: 'output',

@@ -1,0 +1,170 @@
+/**
+ * What the long runs record beside their settings so that a resume which would mix two runs is
+ * refused naming the flag (see util/run-settings.ts), where the flags alone say too little:
+ * - `--dataset images`: a fingerprint of the images the run reads and where they came from. The
+ *   same `--dataset cifar10` reads other files after `wgnas data fetch`, under another
+ *   $WGNAS_DATA_DIR or $WGNAS_SHARED_DATA_DIR; only the content is compared (the same images found
+ *   elsewhere resume), the place is there for the message.
+ * - `--cpu-threads`: the CPU backend's thread count, resolved (the default is every core this
+ *   process may use): oneDNN splits its reductions by thread, so the results differ at the
+ *   1e-5..1e-8 level. A GPU run records none (its results do not depend on it).
+ * And the check that a fresh score/search run does not overwrite an interrupted output silently.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, sep } from 'node:path';
+import type { DeviceKind } from '../backend/index.js';
+import type { ImageDataset } from '../data/image-dataset.js';
+import { loadNative } from '../native/binding.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
+import { UsageError } from './errors.js';
+
+/** The key of the data fingerprint in a run's settings ('dataset images' in train's unprefixed keys). */
+export const DATA_KEY = '--dataset images';
+export const THREADS_KEY = '--cpu-threads';
+
+const short = (h: string) => h.slice(0, 12);
+
+/** Where a dataset's images are read from: its file, or the folder its files share. */
+export function dataOrigin(ds: Pick<ImageDataset, 'count' | 'source'>): string {
+  const file = (i: number) => ds.source(i).replace(/ record \d+$/, '');
+  const first = file(0);
+  const last = file(ds.count - 1);
+  let where: string;
+  if (first === last) where = first;
+  else {
+    // The longest folder both lie in (the CIFAR release's batches, an image folder's split).
+    let dir = dirname(first);
+    while (!(last.startsWith(dir + sep) || dir === dirname(dir))) dir = dirname(dir);
+    where = dir.endsWith(sep) ? dir : dir + sep;
+  }
+  return `${where} (${ds.count} images)`;
+}
+
+/** The fingerprint of the proxies' minibatch (its images and labels, as the proxies read them) and its origin. */
+export function batchData(
+  ds: Pick<ImageDataset, 'count' | 'source'>,
+  b: { x: Float32Array; y: Float32Array; n: number },
+): string {
+  const h = createHash('sha256');
+  h.update(`${b.n}\0`);
+  h.update(new Uint8Array(b.x.buffer, b.x.byteOffset, b.x.byteLength));
+  h.update(new Uint8Array(b.y.buffer, b.y.byteOffset, b.y.byteLength));
+  return `${short(h.digest('hex'))} from ${dataOrigin(ds)}`;
+}
+
+/**
+ * The fingerprint of the splits a training run reads (every label and 64 images spread over each
+ * split, decoded at `size`: any other file or folder shows up) and the first split's origin.
+ */
+export async function splitsData(splits: readonly ImageDataset[], size: number): Promise<string> {
+  const h = createHash('sha256');
+  for (const ds of splits) {
+    const n = Math.min(64, ds.count);
+    const idx = Array.from({ length: n }, (_, k) => Math.floor((k * ds.count) / n));
+    const x = await ds.images(idx, size);
+    h.update(`${ds.split} ${ds.count} ${ds.classes}\0`);
+    h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
+    h.update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  }
+  return `${short(h.digest('hex'))} from ${dataOrigin(splits[0])}`;
+}
+
+/**
+ * The data entry to record: `now`, or the saved run's text when only the place differs (the same
+ * images found elsewhere), so the settings check compares the content alone.
+ */
+export function recordedData(saved: unknown, now: string): string {
+  const hash = (s: string) => s.split(' ')[0];
+  return typeof saved === 'string' && hash(saved) === hash(now) ? saved : now;
+}
+
+let cores: number | undefined;
+
+/** The CPU backend's default thread count: every core this process may use (the addon's count). */
+function defaultCpuThreads(): number {
+  if (cores === undefined) {
+    try {
+      cores = Math.max(1, loadNative().cpuInfo().availableCores);
+    } catch {
+      // No addon: opening the backend names that; the count only has to be a number until then.
+      cores = Math.max(1, availableParallelism());
+    }
+  }
+  return cores;
+}
+
+/**
+ * The threads the CPU backend runs with (null on the GPU): --cpu-threads, else every core, shared
+ * among `procs` processes (score --procs: each gets its part).
+ */
+export function cpuThreadsOf(device: DeviceKind, v: { 'cpu-threads'?: number }, procs = 1): number | null {
+  if (device !== 'cpu') return null;
+  return v['cpu-threads'] ?? Math.max(1, Math.floor(defaultCpuThreads() / procs));
+}
+
+/** `{ '--cpu-threads': n }` on the CPU backend, nothing on the GPU. */
+export function threadsSetting(threads: number | null, key = THREADS_KEY): Record<string, number> {
+  return threads === null ? {} : { [key]: threads };
+}
+
+/** The settings a row stream's sidecar (OUT.settings.json) recorded, or null (none, or unreadable: the stream says). */
+export function sidecarSettings(path: string): { settings: Record<string, unknown>; complete: boolean } | null {
+  try {
+    const side = JSON.parse(readFileSync(`${path}.settings.json`, 'utf8')) as { settings?: unknown; complete?: unknown };
+    if (typeof side?.settings !== 'object' || side.settings === null) return null;
+    return { settings: side.settings as Record<string, unknown>, complete: side.complete === true };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A fresh run (no --resume) over an output whose run was interrupted would delete its rows: refused
+ * unless --force. A finished output is overwritten as before.
+ */
+export function checkInterrupted(flag: string, path: string, resume: boolean, force: boolean): void {
+  if (resume || force) return;
+  const side = sidecarSettings(path);
+  if (!side || side.complete) return;
+  const rows = [path, `${path}.rows.jsonl`].some((p) => existsSync(p) && statSync(p).size > 0);
+  if (!rows) return;
+  throw new UsageError(`${flag} ${path} holds an interrupted run: --resume continues it, --force starts over`);
+}
+
+/** How a run's CPU threads came about, for the advice when they differ from the saved run's. */
+export interface ThreadsOrigin {
+  /** --cpu-threads was given (else the default: the cores, shared by `procs` processes). */
+  given: boolean;
+  procs?: number;
+  /** The output's flag, for the advice (--out, --evaluated). */
+  flag: string;
+}
+
+/**
+ * The entries a row stream at `path` (score --out, search --evaluated) records about its data and
+ * threads, and what an output written before they were recorded is taken to have used (this run's:
+ * it resumes, as before). A default thread count that differs from the saved run's is refused here,
+ * saying which --cpu-threads resumes it.
+ */
+export function streamRecord(
+  path: string,
+  resume: boolean,
+  data: string,
+  threads: number | null,
+  origin: ThreadsOrigin,
+): { settings: Record<string, string | number>; unrecorded: Record<string, string | number> } {
+  const saved = resume ? sidecarSettings(path)?.settings : undefined;
+  const was = saved?.[THREADS_KEY];
+  if (threads !== null && !origin.given && typeof was === 'number' && was !== threads && saved?.['--device'] === 'cpu') {
+    const why =
+      origin.procs && origin.procs > 1 ? `this machine's cores shared by --procs ${origin.procs}` : "this machine's cores";
+    throw new ResumeMismatchError(
+      `--resume: --cpu-threads was ${was}, now ${threads} (the default: ${why}) in ${path}; give --cpu-threads ${was} to resume it, or write another ${origin.flag}`,
+    );
+  }
+  // The same images found in another place resume: only their fingerprint is compared.
+  const settings = { [DATA_KEY]: recordedData(saved?.[DATA_KEY], data), ...threadsSetting(threads) };
+  return { settings, unrecorded: settings };
+}
