@@ -585,6 +585,14 @@ const CASES: Record<string, Case[]> = {
     c2(/--cache-flush must be auto, off or a byte count, got 'lots'/, 'profile', '--out', OUT, '--cache-flush', 'lots'),
     c2(/--cache-flush must be auto, off or a byte count, got '-1'/, 'profile', '--out', OUT, '--cache-flush', '-1'),
     c2(/--cache-flush must be auto, off or a byte count, got '1e6'/, 'profile', '--out', OUT, '--cache-flush', '1e6'),
+    c2(
+      /^wgnas profile: --cache-flush must be at most 10000000000 bytes/,
+      'profile',
+      '--out',
+      OUT,
+      '--cache-flush',
+      '20000000000',
+    ),
     c2(/--limit must be an integer >= 1/, 'profile', '--out', OUT, '--limit', '0'),
     c2(/--resume and --force contradict each other/, 'profile', '--out', OUT, '--resume', '--force'),
     c2(/unknown option --repeat for 'wgnas profile'; did you mean --repeats\?/, 'profile', '--out', OUT, '--repeat', '3'),
@@ -631,6 +639,11 @@ const CASES: Record<string, Case[]> = {
       'guess',
     ),
     c2(/--field must be mean or median, got 'max'/, 'predict', '--table', TABLE, '--net', NET, '--field', 'max'),
+    // A published table has means only: summing them as 'median' would be a silently wrong number.
+    c2(
+      /^wgnas predict: --field median: .*proxylessnas_mobile_trim\.yaml has no 'median' field/,
+      ...['predict', '--table', TABLE, '--net', NET, '--missing', 'nearest', '--field', 'median'],
+    ),
     c2(/--resolution must be an integer >= 8/, 'predict', '--table', TABLE, '--net', NET, '--resolution', '4'),
     c2(/--resolution must be an integer/, 'predict', '--table', TABLE, '--net', NET, '--resolution', 'x'),
     c2(/--threads, --repeats and --backend set up --measure/, 'predict', '--table', TABLE, '--net', NET, '--threads', '2'),
