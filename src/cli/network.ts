@@ -2,11 +2,18 @@
 import { readFileSync } from 'node:fs';
 
 import { ExportError, jsonNetwork, nb201Network, type ExportNetwork } from '../export/index.js';
+import { withClasses } from '../train/network.js';
 import { UsageError } from './errors.js';
 import type { ValuesOf } from './spec.js';
 import type { EXPORT_OPTIONS } from './specs/export.js';
 
-/** The network named by --net or --nb201 (errors name the flag or the file). */
+/** An --nb201 network's classifier outputs when --classes is not given (CIFAR-10's). */
+export const NB201_CLASSES = 10;
+
+/**
+ * The network named by --net or --nb201 (errors name the flag or the file). `classes`: the
+ * classifier's outputs (default: --nb201's 10, a network file's own).
+ */
 export function networkOf(
   values: Pick<ValuesOf<typeof EXPORT_OPTIONS>, 'net' | 'nb201' | 'channels' | 'cells-per-stage' | 'classes'> & {
     resolution?: number;
@@ -17,7 +24,7 @@ export function networkOf(
       return nb201Network(values.nb201, {
         channels: values.channels,
         cellsPerStage: values['cells-per-stage'],
-        numClasses: values.classes,
+        numClasses: values.classes ?? NB201_CLASSES,
       });
     } catch (e) {
       throw new UsageError(`--nb201: ${(e as Error).message}`);
@@ -30,11 +37,23 @@ export function networkOf(
   } catch (e) {
     throw new Error(`${values.net} is not valid JSON: ${(e as Error).message}`);
   }
+  const format = (json as { format?: unknown } | null)?.format;
   try {
-    return jsonNetwork(json, values.resolution, values.net);
+    const net = jsonNetwork(json, values.resolution, values.net);
+    // A cell network's resolution is its layout's: a --resolution that differs would be ignored.
+    if (
+      format === 'wgnas-arch' &&
+      net.kind === 'mobilenet' &&
+      values.resolution !== undefined &&
+      values.resolution !== net.layout.inputSize
+    )
+      throw new UsageError(
+        `--resolution ${values.resolution}: ${values.net} is a wgnas-arch network of layout ${net.layout.name}, ${net.layout.inputSize}x${net.layout.inputSize}; drop --resolution`,
+      );
+    return values.classes === undefined ? net : withClasses(net, values.classes);
   } catch (e) {
     const err = e as Error;
-    if (err instanceof ExportError || err.message.includes(values.net)) throw err;
+    if (err instanceof ExportError || err instanceof UsageError || err.message.includes(values.net)) throw err;
     throw new Error(`network file ${values.net}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }

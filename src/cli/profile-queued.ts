@@ -5,7 +5,7 @@
  * on a worker whose stamp differs ends the run (queue/profile.ts).
  */
 import { existsSync } from 'node:fs';
-import { readLatencyTable } from '../latency/lut.js';
+import { readResumedTable } from '../latency/lut.js';
 import type { TableSource } from '../latency/table-writer.js';
 import { codeVersion } from '../queue/code-version.js';
 import type { ProfileSettings } from '../queue/jobs.js';
@@ -39,7 +39,7 @@ export async function queuedProfileSource(
   let todo = keys;
   let resumeStamp: Record<string, string> | undefined;
   if (v.resume && v.out && existsSync(v.out)) {
-    const prev = readLatencyTable(v.out, { allowTruncatedTail: true });
+    const prev = readResumedTable(v.out);
     todo = keys.filter((k) => !prev.entries.has(k));
     resumeStamp = prev.meta;
   }

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { extract } from 'tar';
-import { download, DownloadError, type DownloadOptions } from './download.js';
+import { download, DownloadError, type DownloadOptions, md5File } from './download.js';
 import { dataRoots, userDataDir } from './paths.js';
 
 export interface RemoteDataset {
@@ -60,7 +60,15 @@ export function remoteDataset(name: string): RemoteDataset {
   return d;
 }
 
-export interface FetchOptions extends Pick<DownloadOptions, 'onProgress' | 'onNote' | 'retries' | 'signal'> {
+/** Why a kept archive is not the release (size, then MD5), or null when it is. */
+async function archiveProblem(archive: string, d: RemoteDataset): Promise<string | null> {
+  const size = statSync(archive).size;
+  if (size !== d.bytes) return `${size} bytes, the release has ${d.bytes}`;
+  const sum = await md5File(archive);
+  return sum === d.md5.toLowerCase() ? null : `MD5 ${sum} is not the release's ${d.md5}`;
+}
+
+export interface FetchOptions extends Pick<DownloadOptions, 'onProgress' | 'onNote' | 'retries' | 'idleTimeoutMs' | 'signal'> {
   /** Where to put it (default: the user data cache). */
   root?: string;
   /** Fetch from this base URL instead of the official host (a mirror; tests use 127.0.0.1). */
@@ -90,7 +98,25 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   const file = basename(new URL(d.url).pathname);
   const archive = join(downloads, file);
   const url = o.mirror ? new URL(file, o.mirror.endsWith('/') ? o.mirror : `${o.mirror}/`).href : d.url;
-  if (!existsSync(archive)) await download(url, archive, { bytes: d.bytes, md5: d.md5, onProgress: o.onProgress, onNote: o.onNote, retries: o.retries, signal: o.signal });
+  // An archive kept from an earlier run (--keep-archive, or a run killed while unpacking) is used only
+  // if it verifies as a fresh download does; --force always downloads again.
+  if (existsSync(archive)) {
+    const problem = o.force ? null : await archiveProblem(archive, d);
+    if (o.force) o.onNote?.(`--force: downloading ${file} again (removing the one in ${downloads})`);
+    else if (problem) o.onNote?.(`${archive}: ${problem}; removed, downloading again`);
+    if (o.force || problem) rmSync(archive, { force: true });
+  }
+  if (o.force) rmSync(`${archive}.partial`, { force: true });
+  if (!existsSync(archive))
+    await download(url, archive, {
+      bytes: d.bytes,
+      md5: d.md5,
+      onProgress: o.onProgress,
+      onNote: o.onNote,
+      retries: o.retries,
+      idleTimeoutMs: o.idleTimeoutMs,
+      signal: o.signal,
+    });
 
   // Unpack into a fresh folder beside the target, then switch it in with one rename.
   const tmp = join(root, `.${d.name}.tmp-${process.pid}`);

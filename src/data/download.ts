@@ -17,7 +17,31 @@ export interface DownloadOptions {
   onNote?: (message: string) => void;
   /** Attempts after a connection error (each resumes where the last stopped). Default 5. */
   retries?: number;
+  /**
+   * An attempt that receives nothing for this long (no answer to the request, or a body that
+   * stalls) is dropped and retried. Default: $WGNAS_FETCH_IDLE_TIMEOUT_MS, else 30000.
+   */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** The default idle timeout of an attempt (ms); $WGNAS_FETCH_IDLE_TIMEOUT_MS overrides it (tests). */
+export function defaultIdleTimeoutMs(): number {
+  const v = Number(process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 30_000;
+}
+
+/** An attempt that heard nothing for too long (retried, like a dropped connection). */
+class IdleTimeout extends Error {
+  override readonly name = 'IdleTimeout';
+}
+
+/** Why a fetch failed, from undici's 'fetch failed' and its cause (ECONNREFUSED, a reset...). */
+function reason(e: unknown): string {
+  const err = e as Error & { cause?: Error & { code?: string } };
+  const cause = err?.cause;
+  const why = cause ? cause.code && !cause.message?.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message : '';
+  return why && why !== err.message ? `${err.message} (${why})` : String(err?.message ?? e);
 }
 
 export class DownloadError extends Error {
@@ -43,7 +67,40 @@ async function attempt(url: string, partial: string, o: DownloadOptions): Promis
     have = 0;
   }
   const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
-  const res = await fetch(url, { headers, signal: o.signal, redirect: 'follow' });
+  // Silence (no answer, or a body that stops) ends the attempt: armed now, re-armed on every chunk.
+  const idleMs = o.idleTimeoutMs ?? defaultIdleTimeoutMs();
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), idleMs);
+  };
+  const timedOut = (e: unknown) =>
+    idle.signal.aborted && !o.signal?.aborted
+      ? new IdleTimeout(`no data for ${idleMs / 1000} s (the server does not answer or stalled)`)
+      : e;
+  const signal = o.signal ? AbortSignal.any([o.signal, idle.signal]) : idle.signal;
+  arm();
+  try {
+    await receive(url, partial, o, have, headers, signal, arm);
+  } catch (e) {
+    throw timedOut(e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function receive(
+  url: string,
+  partial: string,
+  o: DownloadOptions,
+  have: number,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  arm: () => void,
+): Promise<void> {
+  const res = await fetch(url, { headers, signal, redirect: 'follow' });
+  arm();
   if (res.status === 416 && have > 0) return; // the server has nothing past what we hold
   if (!res.ok) throw new DownloadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
   if (have > 0 && res.status !== 206) {
@@ -59,6 +116,7 @@ async function attempt(url: string, partial: string, o: DownloadOptions): Promis
     let done = have;
     if (!res.body) throw new DownloadError(`${url}: empty response`);
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      arm();
       writeSync(fd, chunk);
       done += chunk.byteLength;
       o.onProgress?.(done, total);
@@ -89,9 +147,9 @@ export async function download(url: string, dest: string, o: DownloadOptions = {
     } catch (e) {
       if (!isRetryable(e) || tries >= retries) {
         if (e instanceof DownloadError) throw e;
-        throw new DownloadError(`${url}: ${(e as Error).message} (after ${tries + 1} attempts; run again to resume)`);
+        throw new DownloadError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
       }
-      o.onNote?.(`${url}: ${(e as Error).message}; resuming from ${sizeOf(partial)} bytes`);
+      o.onNote?.(`${url}: ${reason(e)}; attempt ${tries + 2} of ${retries + 1}, resuming from ${sizeOf(partial)} bytes`);
     }
   }
   const got = sizeOf(partial);

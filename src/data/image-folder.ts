@@ -53,12 +53,37 @@ function formatOf(path: string): 'jpeg' | 'png' | null {
   return null;
 }
 
+/** The class folder names of a split folder, sorted (the class index order). */
+function classFolders(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.') && e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * The test split's classes must be the training split's, by name: label i is class folder i of the
+ * sorted names on both sides, so another name (a, b, z against a, b, c) would score one class
+ * against another. Names the folder that does not match.
+ */
+function checkSameClasses(testDir: string, test: readonly string[], trainDir: string): void {
+  const train = classFolders(trainDir);
+  const extra = test.find((c) => !train.includes(c));
+  const list = train.length > 12 ? `${train.slice(0, 12).join(', ')}, ...` : train.join(', ');
+  if (extra !== undefined)
+    throw new DataError(
+      `${join(testDir, extra)}: class folder '${extra}' is not a class of the training split ${trainDir} (${list}); the test split needs the same class folders`,
+    );
+  const missing = train.find((c) => !test.includes(c));
+  if (missing !== undefined)
+    throw new DataError(`${testDir}: has no class folder '${missing}' (a class of the training split ${trainDir}); the test split needs the same class folders`);
+}
+
 /** Lists the class folders and their images, refusing (naming the path) what cannot be a class dataset. */
 export function scanImageFolder(dir: string): FolderScan {
   if (!existsSync(dir)) throw new DataError(`${dir}: no such folder`);
   if (!isDir(dir)) throw new DataError(`${dir}: not a folder (an image dataset is a folder with one sub-folder per class)`);
-  const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
-  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const classNames = classFolders(dir);
   if (classNames.length === 0) throw new DataError(`${dir}: no class sub-folders (an image dataset is a folder with one sub-folder of JPEG/PNG images per class)`);
   if (classNames.length > 65535) throw new DataError(`${dir}: ${classNames.length} class folders, at most 65535`);
   let checked = 0;
@@ -75,6 +100,9 @@ export function scanImageFolder(dir: string): FolderScan {
     if (files.length === 0) throw new DataError(`${cdir}: class folder ${c} has no JPEG/PNG images`);
     return files.sort();
   });
+  // One class: every image has the same label, so any classifier scores 100 %: not a dataset to learn.
+  if (classNames.length === 1)
+    throw new DataError(`${dir}: one class folder (${classNames[0]}); a classifier needs at least 2 classes (one sub-folder per class)`);
   const files: string[] = [];
   const labels: number[] = [];
   const most = Math.max(...perClass.map((l) => l.length));
@@ -148,6 +176,7 @@ export async function openImageFolder(root: string, split: 'train' | 'test', o: 
   const dir = splitFolder(root, split);
   if (dir === null) throw new DataError(`${resolve(root)}: no test split (put the class folders under ${join(resolve(root), 'train')} and ${join(resolve(root), 'test')})`);
   const scan = scanImageFolder(dir);
+  if (split === 'test') checkSameClasses(dir, scan.classNames, splitFolder(root, 'train')!);
   const size = o.size ?? 32;
   let norm = o.normalisation;
   if (!norm) {
@@ -156,9 +185,6 @@ export async function openImageFolder(root: string, split: 'train' | 'test', o: 
     norm = statsCache.get(key);
     if (!norm) {
       const train = trainDir === dir ? scan : scanImageFolder(trainDir);
-      if (train.classNames.join('/') !== scan.classNames.join('/')) {
-        throw new DataError(`${dir}: its class folders (${scan.classNames.length}) differ from ${trainDir}'s (${train.classNames.length})`);
-      }
       norm = await channelStats(statsSample(train.files, o.statsImages ?? 256), size);
       statsCache.set(key, norm);
     }

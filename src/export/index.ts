@@ -66,6 +66,11 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
       description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})`,
     };
   }
+  if (!(v && typeof v === 'object' && ('first_conv' in v || ('stem' in v && 'blocks' in v))))
+    throw new ExportError(
+      `${where}: unrecognised network: expected a ProxylessNAS net.config (first_conv, blocks, feature_mix_layer, classifier), ` +
+        "a compact {inputSize, stem, blocks, featureMix, classes} object, or a wgnas-arch JSON ({format: 'wgnas-arch', layout, cells, choices}, as search/proxyless --space-file --out write it)",
+    );
   const arch = parseProxylessArch(json, resolution);
   const net = archToCellNet(arch);
   return {
@@ -73,6 +78,23 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
     ...net,
     description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks`,
   };
+}
+
+/**
+ * Weights trained for another network are refused before their tensors are matched: another class
+ * count (naming it), or another network than the one their file records (e.g. another resolution,
+ * where every tensor would still fit).
+ */
+function checkWeightsFit(net: ExportNetwork, w: { tensors: Map<string, Tensor>; network?: string }, path: string): void {
+  const classes = net.kind === 'nb201' ? net.cfg.numClasses : net.layout.classes;
+  const cw = w.tensors.get('classifier.w');
+  if (cw && cw.shape.length === 2 && cw.shape[0] !== classes)
+    throw new ExportError(
+      `${path}: its classifier has ${cw.shape[0]} outputs, the network exported ${classes} (trained on a ${cw.shape[0]}-class dataset? export with --classes ${cw.shape[0]})`,
+    );
+  const want = describeNetwork(net);
+  if (w.network !== undefined && w.network !== want)
+    throw new ExportError(`${path} holds the weights of ${w.network}, not of the network exported: ${want}`);
 }
 
 /** The calibration batch: `batch` N(0, 1) images, seeded. */
@@ -99,6 +121,7 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
   let init: string;
   if (o.weights) {
     const w = readWeights(o.weights);
+    checkWeightsFit(net, w, o.weights);
     params = w.tensors;
     init = `weights file ${o.weights} (sha256 ${w.sha256.slice(0, 16)})`;
   } else {

@@ -34,18 +34,38 @@ export interface LatencyTable {
 export interface ParseOptions {
   /** Name used in error messages. */
   file?: string;
-  /** Drop an incomplete last entry (a profile run killed mid-write) instead of failing. */
+  /**
+   * Drop an incomplete last entry (a profile run killed mid-write) instead of failing. The last entry
+   * is kept only when the file ends as the writer ends an entry (a newline after its last field): a
+   * cut inside a number (`0.6457636`) still parses as one.
+   */
   allowTruncatedTail?: boolean;
+  /**
+   * Fields every entry must have to be kept (PROFILE_ENTRY_FIELDS on --resume): an entry without
+   * one is dropped (measured again), not read as a measurement. Omitted: only `mean` is required.
+   */
+  completeFields?: readonly string[];
 }
+
+/** The fields of every entry `wgnas profile` writes (CPU, target, GPU and queued tables alike). */
+export const PROFILE_ENTRY_FIELDS = ['count', 'mean', 'var', 'median', 'iqr'] as const;
 
 export function parseLatencyTable(
   text: string,
-  { file = '<table>', allowTruncatedTail = false }: ParseOptions = {},
+  { file = '<table>', allowTruncatedTail = false, completeFields }: ParseOptions = {},
 ): LatencyTable {
+  const table = parseTable(text, file, allowTruncatedTail);
+  if (completeFields) {
+    for (const [k, e] of table.entries) if (completeFields.some((f) => e[f] === undefined)) table.entries.delete(k);
+  }
+  return table;
+}
+
+function parseTable(text: string, file: string, allowTruncatedTail: boolean): LatencyTable {
   const fail = (line: number, msg: string): never => {
     throw new LatencyTableError(`${file}:${line}: ${msg}`);
   };
-  const lines = text.split(/\r?\n/);
+  let lines = text.split(/\r?\n/);
   lines.forEach((l, i) => /^[ ]*\t/.test(l) && fail(i + 1, 'tab character (use spaces)'));
   // The stamp: `# name: value` comments before the first entry (YAML drops comments, so read them here).
   const meta: Record<string, string> = {};
@@ -55,13 +75,27 @@ export function parseLatencyTable(
     if (!l.trimStart().startsWith('#')) break;
     if (m) meta[m[1]] = m[2].trim();
   }
+  /** The line of the last entry's key (-1: none). */
+  const lastKeyLine = () => {
+    let i = lines.length - 1;
+    while (i >= 0 && !/^[^\s#]/.test(lines[i])) i--;
+    return i;
+  };
+  if (allowTruncatedTail && text !== '' && !/\n$/.test(text)) {
+    // The writer ends every entry with a newline: without one the last entry was cut (perhaps inside
+    // a number, which still parses) and is not a measurement.
+    const last = lastKeyLine();
+    if (last >= 0) {
+      lines = lines.slice(0, last);
+      text = lines.join('\n');
+    }
+  }
   try {
     return { meta, entries: parseEntries(text, fail) };
   } catch (e) {
     if (!allowTruncatedTail) throw e;
     // A run killed mid-append leaves at most its last entry partial: drop it (from its key line on).
-    let lastKey = lines.length - 1;
-    while (lastKey >= 0 && !/^[^\s#]/.test(lines[lastKey])) lastKey--;
+    const lastKey = lastKeyLine();
     if (lastKey < 0) throw e;
     return { meta, entries: parseEntries(lines.slice(0, lastKey).join('\n'), fail) };
   }
@@ -126,6 +160,14 @@ export function readLatencyTable(path: string, options: Omit<ParseOptions, 'file
   return table;
 }
 
+/**
+ * A profile table as --resume keeps it: a torn last entry and any entry without every field a
+ * profile writes are dropped (to be measured again), never kept as measurements.
+ */
+export function readResumedTable(path: string): LatencyTable {
+  return readLatencyTable(path, { allowTruncatedTail: true, completeFields: PROFILE_ENTRY_FIELDS });
+}
+
 export function formatHeader(meta: Record<string, string>): string {
   return Object.entries(meta)
     .map(([k, v]) => `# ${k}: ${v.replace(/\n/g, ' ')}\n`)
@@ -171,7 +213,15 @@ export function appendLatencyEntry(path: string, key: string, entry: LatencyEntr
   appendDurable(path, formatEntry(key, entry));
 }
 
-/** The latency (ms) an entry stands for: `mean`, or `median` when asked for and present. */
-export function entryMs(e: LatencyEntry, field: 'mean' | 'median' = 'mean'): number {
-  return field === 'median' && e.median !== undefined ? e.median : e.mean;
+/** The latency (ms) an entry stands for: its `mean`, or its `median` (an entry without one throws). */
+export function entryMs(e: LatencyEntry, field: 'mean' | 'median' = 'mean', key = 'an entry'): number {
+  if (field === 'median' && e.median === undefined)
+    throw new LatencyTableError(`${key} has no 'median' field (sum means instead)`);
+  return field === 'median' ? e.median! : e.mean;
+}
+
+/** The first entry of `table` without a `field` value (undefined: every entry has one). */
+export function entryWithout(table: LatencyTable, field: string): string | undefined {
+  for (const [k, e] of table.entries) if (e[field] === undefined) return k;
+  return undefined;
 }

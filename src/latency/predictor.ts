@@ -20,7 +20,7 @@ export type MissingPolicy = 'error' | 'nearest' | 'scale';
 
 export interface PredictOptions {
   missing?: MissingPolicy;
-  /** Entry statistic to use; 'median' falls back to 'mean' when the table has no medians. */
+  /** Entry statistic to use; 'median' throws on an entry without one (never a mean labelled median). */
   field?: 'mean' | 'median';
 }
 
@@ -90,7 +90,7 @@ export function findLatency(
   { missing = 'error', field = 'mean' }: PredictOptions = {},
 ): Lookup | null {
   const e = table.entries.get(key);
-  if (e) return { ms: entryMs(e, field) };
+  if (e) return { ms: entryMs(e, field, `latency entry '${key}'`) };
   if (missing === 'error') return null;
   const want = parseLatencyKey(key);
   let best: { key: string; parsed: ParsedKey; d: number } | null = null;
@@ -107,7 +107,10 @@ export function findLatency(
   }
   if (!best) return null;
   const factor = missing === 'scale' ? keyMacs(want) / keyMacs(best.parsed) : 1;
-  return { ms: entryMs(table.entries.get(best.key)!, field) * factor, approx: { from: best.key, method: missing, factor } };
+  return {
+    ms: entryMs(table.entries.get(best.key)!, field, `latency entry '${best.key}'`) * factor,
+    approx: { from: best.key, method: missing, factor },
+  };
 }
 
 /** findLatency for one key the caller needs: throws MissingLatencyError when it is missing. */

@@ -81,6 +81,7 @@ export function nativeTableSource(keys: readonly string[], o: Omit<BuildTableOpt
         pinned: probe.pinned ? 'yes' : `no (${probe.pinError ?? 'disabled'})`,
         repeats: String(opts.repeats),
         warmup: String(opts.warmup),
+        'max-time-ms': String(opts.maxTimeMs),
         'cache-flush': flushStamp(flushBytes),
       };
     },

@@ -328,7 +328,7 @@ function parseStamp(line: string): RemoteStamp {
 }
 
 /** The table stamp of a remote run: the CPU fields of a local table, plus the target and its architecture. */
-export function remoteTableStamp(s: RemoteStamp, device: string): Record<string, string> {
+export function remoteTableStamp(s: RemoteStamp, device: string, maxTimeMs = 0): Record<string, string> {
   return {
     target: device,
     arch: s.arch,
@@ -340,6 +340,7 @@ export function remoteTableStamp(s: RemoteStamp, device: string): Record<string,
     pinned: s.pinned ? 'yes' : `no (${s.pinError ?? 'disabled'})`,
     repeats: String(s.repeats),
     warmup: String(s.warmup),
+    'max-time-ms': String(maxTimeMs),
     'cache-flush': flushStamp(s.flushBytes),
   };
 }
@@ -351,7 +352,7 @@ export function remoteTableSource(keys: readonly string[], o: RemoteProfileOptio
   return {
     resumeFields: [...CPU_RESUME_FIELDS, 'arch'],
     async stamp() {
-      return remoteTableStamp(await remote.stamp(), remote.device);
+      return remoteTableStamp(await remote.stamp(), remote.device, o.maxTimeMs ?? 0);
     },
     async measure(todo, put) {
       await remote.measure(

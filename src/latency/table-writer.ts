@@ -13,7 +13,7 @@ import { ResumeMismatchError } from '../util/run-settings.js';
 import {
   appendLatencyEntry,
   formatHeader,
-  readLatencyTable,
+  readResumedTable,
   writeLatencyTable,
   type LatencyEntry,
   type LatencyTable,
@@ -60,8 +60,45 @@ export interface BuildTableResult {
   reused: number;
 }
 
-/** The stamp fields of every wgnas CPU profile table (this machine's or a target's). */
-export const CPU_RESUME_FIELDS = ['cpu', 'library', 'backend', 'threads', 'cache-flush'] as const;
+/**
+ * The stamp fields of every wgnas CPU profile table (this machine's or a target's): the device, and
+ * how its entries were timed (a table timed with other repeats, warm-up, pinning or time limit is
+ * another table).
+ */
+export const CPU_RESUME_FIELDS = [
+  'cpu',
+  'library',
+  'backend',
+  'threads',
+  'cache-flush',
+  'pinned',
+  'repeats',
+  'warmup',
+  'max-time-ms',
+] as const;
+
+/** The command-line flag behind a stamp field, for the messages of a refused resume. */
+export const STAMP_FLAGS: Readonly<Record<string, string>> = {
+  backend: '--backend',
+  threads: '--threads',
+  'cache-flush': '--cache-flush',
+  pinned: '--no-pin',
+  repeats: '--repeats',
+  warmup: '--warmup',
+  'max-time-ms': '--max-time-ms',
+  space: '--space',
+  resolution: '--resolution',
+  device: '--device',
+  target: '--target',
+};
+
+/**
+ * A stamp value as compared on resume: 'pinned' by whether the threads were pinned ('yes', or
+ * 'no (why)' where the reason may differ between two runs that both did not pin).
+ */
+function comparable(field: string, v: string | undefined): string | undefined {
+  return field === 'pinned' && v !== undefined ? (v.startsWith('yes') ? 'yes' : 'no') : v;
+}
 
 /**
  * Fields naming the device itself, compared both ways (absent = this machine's CPU): a table
@@ -74,9 +111,19 @@ export function tableLockPath(out: string): string {
   return `${out}.lock`;
 }
 
+const RESUME_HINT = '(use another --out, or --force to start over)';
+
+/** "cannot resume OUT: it was measured with F 'a', this run has 'b' (--flag)". */
+function mismatch(out: string, f: string, prev: string, now: string): ResumeMismatchError {
+  const flag = STAMP_FLAGS[f] ? ` (${STAMP_FLAGS[f]})` : '';
+  return new ResumeMismatchError(
+    `cannot resume ${out}: it was measured with ${f} ${prev}, this run has ${now}${flag} ${RESUME_HINT}`,
+  );
+}
+
 /**
  * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
- * (naming the field): extending a table with entries timed another way would mix two tables.
+ * (naming the field and its flag): extending a table with entries timed another way would mix two tables.
  */
 export function checkResumeStamp(
   out: string,
@@ -85,29 +132,38 @@ export function checkResumeStamp(
   extra: readonly string[] = [],
   fields: readonly string[] = CPU_RESUME_FIELDS,
 ): void {
-  const hint = '(use another --out, or --force to start over)';
   if (Object.keys(prev).length === 0)
-    throw new ResumeMismatchError(`cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${hint}`);
+    throw new ResumeMismatchError(
+      `cannot resume ${out}: it has no stamp header (empty, or not a wgnas profile table) ${RESUME_HINT}`,
+    );
   for (const f of DEVICE_FIELDS) {
     if ((prev[f] ?? '') !== (now[f] ?? '')) {
       const show = (v: string | undefined) => (v === undefined ? (f === 'device' ? "'cpu'" : 'none (this machine)') : `'${v}'`);
-      throw new ResumeMismatchError(
-        `cannot resume ${out}: it was measured with ${f} ${show(prev[f])}, this run has ${show(now[f])} ${hint}`,
-      );
+      throw mismatch(out, f, show(prev[f]), show(now[f]));
     }
   }
   for (const f of fields) {
     if (prev[f] === undefined)
       throw new ResumeMismatchError(
-        `cannot resume ${out}: its stamp has no '${f}' (not measured by wgnas profile this way?) ${hint}`,
+        `cannot resume ${out}: its stamp has no '${f}' (not measured by this version of wgnas profile?) ${RESUME_HINT}`,
       );
   }
   for (const f of [...fields, ...extra]) {
-    if (prev[f] !== undefined && prev[f] !== now[f]) {
-      throw new ResumeMismatchError(
-        `cannot resume ${out}: it was measured with ${f} '${prev[f]}', this run has '${now[f]}' ${hint}`,
-      );
+    if (prev[f] !== undefined && comparable(f, prev[f]) !== comparable(f, now[f])) {
+      throw mismatch(out, f, `'${prev[f]}'`, now[f] === undefined ? 'none' : `'${now[f]}'`);
     }
+  }
+}
+
+/**
+ * The settings of a resumed table that a run knows before it starts (its flags), checked before
+ * any work (ssh, the queue): `settings` holds stamp fields as this run would write them; fields the
+ * table has and that differ are refused naming the flag. Device fields are left to checkResumeStamp.
+ */
+export function checkResumeSettings(out: string, prev: Record<string, string>, settings: Record<string, string>): void {
+  if (Object.keys(prev).length === 0) return; // refused with its reason by checkResumeStamp
+  for (const [f, v] of Object.entries(settings)) {
+    if (prev[f] !== undefined && comparable(f, prev[f]) !== comparable(f, v)) throw mismatch(out, f, `'${prev[f]}'`, `'${v}'`);
   }
 }
 
@@ -130,7 +186,7 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
       let fresh = true;
       if (o.out && existsSync(o.out)) {
         if (o.resume) {
-          const prev = readLatencyTable(o.out, { allowTruncatedTail: true });
+          const prev = readResumedTable(o.out);
           checkResumeStamp(o.out, prev.meta, meta, Object.keys(o.meta ?? {}), source.resumeFields);
           table = { meta: prev.meta, entries: prev.entries };
           fresh = false;

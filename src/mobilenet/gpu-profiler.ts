@@ -216,11 +216,12 @@ export function gpuStamp(backend: Backend, o: GpuTimingOptions = {}): Record<str
     bn: 'batch statistics (as the networks run)',
     repeats: String(o.repeats ?? 30),
     warmup: String(o.warmup ?? 5),
+    'max-time-ms': String(o.maxTimeMs ?? 0),
   };
 }
 
 /** The stamp fields a GPU table must share with a run that extends it. */
-export const GPU_RESUME_FIELDS = ['gpu', 'adapter', 'library', 'timing', 'bn'] as const;
+export const GPU_RESUME_FIELDS = ['gpu', 'adapter', 'library', 'timing', 'bn', 'repeats', 'warmup', 'max-time-ms'] as const;
 
 /** A table source timing each key on the webgpu `backend` (validates the keys first; the caller owns it). */
 export function gpuTableSource(keys: readonly string[], backend: Backend, o: GpuTimingOptions = {}): TableSource {

@@ -200,12 +200,25 @@ export async function reinforceArchStep(
   };
 }
 
+/** The validation batches evaluateChoices draws: batchAt(EVAL_BATCH_BASE + k), k < batches. */
+const EVAL_BATCH_BASE = 1_000_000;
+
+/**
+ * The distinct validation images evaluateChoices(p, _, batches) sees: fewer than batches x the
+ * batch size when the validation split is smaller (its batches then repeat images).
+ */
+export function evaluatedImages(p: SearchParts, batches: number): number {
+  const seen = new Set<number>();
+  for (let k = 0; k < batches; k++) for (const i of p.valStream.indicesAt(EVAL_BATCH_BASE + k)) seen.add(i);
+  return seen.size;
+}
+
 /** Validation accuracy of fixed choices, batch-statistics BN (batches past any the search draws). */
 export async function evaluateChoices(p: SearchParts, choices: readonly number[], batches: number): Promise<number> {
   const gates = choices.map((a) => ({ active: a, inactive: [], involved: [a] }));
   let acc = 0;
   for (let k = 0; k < batches; k++) {
-    const b = await p.valStream.batchAt(1_000_000 + k);
+    const b = await p.valStream.batchAt(EVAL_BATCH_BASE + k);
     const t = new Tape(p.backend, { noGrad: true });
     const x = upload(p, p.valStream, b.x, b.n);
     try {

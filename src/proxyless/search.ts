@@ -29,7 +29,14 @@ import {
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
-import { type SearchParts, evaluateChoices, gradientArchStep, reinforceArchStep, weightStep } from './search-steps.js';
+import {
+  type SearchParts,
+  evaluateChoices,
+  evaluatedImages,
+  gradientArchStep,
+  reinforceArchStep,
+  weightStep,
+} from './search-steps.js';
 import { ProxylessSupernet } from './supernet.js';
 
 export { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, type SearchResult } from './search-config.js';
@@ -253,6 +260,11 @@ export class ProxylessSearch {
   /** Validation accuracy of fixed choices (default: the argmax architecture), batch-statistics BN. */
   evaluate(choices = this.derive(), batches = 4): Promise<number> {
     return evaluateChoices(this.parts, choices, batches);
+  }
+
+  /** The distinct validation images evaluate(_, batches) sees (at most batches x --val-batch, at most the split). */
+  evaluatedImages(batches = 4): number {
+    return evaluatedImages(this.parts, batches);
   }
 
   /** The settings a checkpoint records and a resume must match (see resume-state.ts). */

@@ -4,7 +4,7 @@
  * binaries (values, fine labels, the full set vs the bundled subset) and their bad-content errors,
  * the prefetcher, seeded augmentation, and the network's class count end to end on the CPU.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -51,6 +51,8 @@ describe('image folder', () => {
     const px = Buffer.alloc(48 * 32 * 3);
     for (let r = 0; r < 32; r++) for (let q = 0; q < 48; q++) px.set(q >= 8 && q < 40 ? [0, 0, 255] : [255, 0, 0], (r * 48 + q) * 3);
     await sharp(px, { raw: { width: 48, height: 32, channels: 3 } }).png().toFile(join(dir, 'wide.png'));
+    // A second class (a one-class folder is refused): image 0 is still class a's.
+    await sharp(px, { raw: { width: 48, height: 32, channels: 3 } }).png().toFile(join(sub('crop/b'), 'wide.png'));
     const ds = await openImageFolder(join(root, 'crop'), 'train', { normalisation: ID });
     const x = await ds.images([0], 32);
     expect(Math.max(...x.subarray(0, 1024))).toBe(0);
@@ -84,6 +86,38 @@ describe('image folder', () => {
     const test = await openImageFolder(dir, 'test', { size: 8 });
     expect(test.count).toBe(2);
     await expect(openImageFolder(join(root, 'colours'), 'test')).rejects.toThrow(/no test split/);
+  });
+
+  it('a test split with other class names, or a class fewer, is refused naming the folder, with the stats cached or not', async () => {
+    const dir = sub('names');
+    await writeImageFolder(join(dir, 'train'), [2, 2, 2], { format: 'png' });
+    await writeImageFolder(join(dir, 'test'), [1, 1, 1], { format: 'png' });
+    renameSync(join(dir, 'test', 'class2'), join(dir, 'test', 'z'));
+    const want = new RegExp(
+      `^${join(dir, 'test', 'z')}: class folder 'z' is not a class of the training split ${join(dir, 'train')} \\(class0, class1, class2\\)`,
+    );
+    // Fresh (the statistics not computed yet), then after the training split was opened (cached).
+    await expect(openImageFolder(dir, 'test', { size: 8 })).rejects.toThrow(want);
+    await openImageFolder(dir, 'train', { size: 8 });
+    await expect(openImageFolder(dir, 'test', { size: 8 })).rejects.toThrow(want);
+    await expect(openImageFolder(dir, 'test', { size: 8, normalisation: ID })).rejects.toThrow(want);
+    // The same count is not enough; a class fewer names the class missing.
+    rmSync(join(dir, 'test', 'z'), { recursive: true });
+    await expect(openImageFolder(dir, 'test', { size: 8 })).rejects.toThrow(
+      new RegExp(`^${join(dir, 'test')}: has no class folder 'class2' \\(a class of the training split`),
+    );
+  });
+
+  it('one class folder is refused: a classifier needs at least 2 classes (not 100 % accuracy)', async () => {
+    const one = await writeImageFolder(sub('one'), [3], { format: 'png' });
+    expect(() => scanImageFolder(one)).toThrow(new RegExp(`^${one}: one class folder \\(class0\\); a classifier needs at least 2 classes`));
+    await expect(openDataset(parseDatasetSpec(`folder:${one}`), 'train')).rejects.toThrow(/needs at least 2 classes/);
+    const split = sub('one-split');
+    await writeImageFolder(join(split, 'train'), [3], { format: 'png' });
+    await writeImageFolder(join(split, 'test'), [1], { format: 'png' });
+    expect(() => datasetClassCount(parseDatasetSpec(`folder:${split}`))).toThrow(
+      new RegExp(`^${join(split, 'train')}: one class folder`),
+    );
   });
 });
 
@@ -237,7 +271,7 @@ describe('bad image folders', () => {
     writeFileSync(join(fake, 'class0', 'fake.jpg'), 'GIF89a not a jpeg');
     expect(() => scanImageFolder(fake)).toThrow(new RegExp(`${join(fake, 'class0', 'fake.jpg')}: not a JPEG or PNG file`));
     const corrupt = sub('bad/corrupt');
-    await writeImageFolder(corrupt, [2], { format: 'jpeg' });
+    await writeImageFolder(corrupt, [2, 2], { format: 'jpeg' });
     const jpg = join(corrupt, 'class0', 'img1.jpg');
     const bytes = readFileSync(jpg);
     writeFileSync(jpg, bytes.subarray(0, bytes.length - 40));

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
-import { download, DownloadError } from '../../src/data/download.js';
+import { defaultIdleTimeoutMs, download, DownloadError } from '../../src/data/download.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
@@ -32,7 +32,9 @@ let archive: Buffer;
 let server: Server;
 let base: string;
 /** Per-request behaviour, set by each test. */
-let mode: 'ok' | 'drop-once' | 'ignore-range' | '404' = 'ok';
+let mode: 'ok' | 'drop-once' | 'ignore-range' | '404' | 'silent' | 'stall' = 'ok';
+/** Responses held open by 'silent' and 'stall' (ended after each test). */
+let held: ServerResponse[] = [];
 let requests: Array<{ range?: string }> = [];
 
 beforeAll(async () => {
@@ -51,6 +53,10 @@ beforeAll(async () => {
       res.writeHead(404).end();
       return;
     }
+    if (mode === 'silent') {
+      held.push(res); // accepts the connection, never answers
+      return;
+    }
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m && mode !== 'ignore-range' ? Number(m[1]) : 0;
     const body = archive.subarray(start);
@@ -58,6 +64,11 @@ beforeAll(async () => {
       'content-length': String(body.length),
       ...(start > 0 ? { 'content-range': `bytes ${start}-${archive.length - 1}/${archive.length}` } : {}),
     });
+    if (mode === 'stall') {
+      held.push(res);
+      res.write(body.subarray(0, 100)); // then nothing, connection open
+      return;
+    }
     if (mode === 'drop-once' && !dropped) {
       dropped = true;
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
@@ -75,6 +86,8 @@ afterAll(() => {
 afterEach(() => {
   mode = 'ok';
   requests = [];
+  for (const r of held) r.destroy();
+  held = [];
 });
 
 const spec = (): RemoteDataset => ({
@@ -123,6 +136,58 @@ describe('download', () => {
     expect(existsSync(dest) || existsSync(`${dest}.partial`)).toBe(false);
   });
 
+  it('a server that never answers, or stalls mid-body: each attempt ends after the idle timeout, naming the URL and why', async () => {
+    expect(archive.length).toBeGreaterThan(300);
+    for (const m of ['silent', 'stall'] as const) {
+      mode = m;
+      const dest = join(work, `${m}.tgz`);
+      const notes: string[] = [];
+      const t0 = Date.now();
+      const err = await download(`${base}${m}.tgz`, dest, {
+        bytes: archive.length,
+        retries: 2,
+        idleTimeoutMs: 200,
+        onNote: (n) => notes.push(n),
+      }).catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(DownloadError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`^${base}${m}\\.tgz: no data for 0\\.2 s \\(the server does not answer or stalled\\) \\(after 3 attempts; run again to resume\\)$`),
+      );
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(requests.length).toBe(3);
+      expect(notes).toHaveLength(2);
+      expect(notes[0]).toMatch(new RegExp(`^${base}${m}\\.tgz: no data for 0\\.2 s .*; attempt 2 of 3, resuming from \\d+ bytes$`));
+      // A stalled body keeps what arrived: the next attempt asks for the rest.
+      if (m === 'stall') expect(requests.map((q) => q.range)).toEqual([undefined, 'bytes=100-', 'bytes=200-']);
+      requests = [];
+      for (const r of held) r.destroy();
+      held = [];
+    }
+  });
+
+  it('the idle timeout defaults to $WGNAS_FETCH_IDLE_TIMEOUT_MS, else 30 s; a refused connection names its reason', async () => {
+    const saved = process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS;
+    try {
+      delete process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS;
+      expect(defaultIdleTimeoutMs()).toBe(30_000);
+      process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS = '150';
+      expect(defaultIdleTimeoutMs()).toBe(150);
+      mode = 'silent';
+      await expect(download(`${base}env.tgz`, join(work, 'env.tgz'), { retries: 0 })).rejects.toThrow(/env\.tgz: no data for 0\.15 s/);
+    } finally {
+      if (saved === undefined) delete process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS;
+      else process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS = saved;
+    }
+    // A port nobody listens on: undici's 'fetch failed' with its cause.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expect(download(`http://127.0.0.1:${port}/x.tgz`, join(work, 'refused.tgz'), { retries: 0 })).rejects.toThrow(
+      new RegExp(`^http://127\\.0\\.0\\.1:${port}/x\\.tgz: fetch failed \\(.*ECONNREFUSED.*\\)`),
+    );
+  });
+
   it('names the URL and status of an HTTP error, without retrying', async () => {
     mode = '404';
     await expect(download(`${base}missing.tgz`, join(work, 'e.tgz'))).rejects.toThrow(DownloadError);
@@ -148,6 +213,39 @@ describe('fetchDataset', () => {
     // Present now: no second download.
     expect(await fetchDataset(spec(), { root })).toMatchObject({ downloaded: false });
     expect(requests.length).toBe(1);
+  });
+
+  it('a kept archive is used only if its size and MD5 verify; --force downloads again', async () => {
+    const root = join(work, 'root-kept');
+    const kept = join(root, 'downloads', 'cifar-10-binary.tar.gz');
+    mkdirSync(join(root, 'downloads'), { recursive: true });
+    const notes: string[] = [];
+    // The right size, one byte changed: an MD5 mismatch.
+    const wrong = Buffer.from(archive);
+    wrong[100] ^= 0xff;
+    writeFileSync(kept, wrong);
+    let r = await fetchDataset(spec(), { root, keepArchive: true, onNote: (n) => notes.push(n) });
+    expect(r.downloaded).toBe(true);
+    expect(requests.length).toBe(1);
+    expect(notes.join('\n')).toMatch(/cifar-10-binary\.tar\.gz: MD5 [0-9a-f]{32} is not the release's [0-9a-f]{32}; removed, downloading again/);
+    expect(readFileSync(kept).equals(archive)).toBe(true);
+    // A short one (a copy cut off).
+    rmSync(join(root, 'cifar10'), { recursive: true });
+    writeFileSync(kept, archive.subarray(0, 100));
+    notes.length = 0;
+    r = await fetchDataset(spec(), { root, keepArchive: true, onNote: (n) => notes.push(n) });
+    expect(notes.join('\n')).toMatch(new RegExp(`100 bytes, the release has ${archive.length}; removed, downloading again`));
+    expect(requests.length).toBe(2);
+    // A good kept archive is used without a request...
+    rmSync(join(root, 'cifar10'), { recursive: true });
+    expect(await fetchDataset(spec(), { root, keepArchive: true })).toMatchObject({ downloaded: true });
+    expect(requests.length).toBe(2);
+    // ...and --force downloads again even so.
+    r = await fetchDataset(spec(), { root, keepArchive: true, force: true });
+    expect(r.downloaded).toBe(true);
+    expect(requests.length).toBe(3);
+    expect(requests[2].range).toBeUndefined();
+    expect(existsSync(join(root, 'cifar10', 'test_batch.bin'))).toBe(true);
   });
 
   it('takes a mirror base URL', async () => {
@@ -199,6 +297,20 @@ describe('wgnas data', () => {
     expect(r.err).toMatch(/cifar-10-binary\.tar\.gz: got \d+ bytes, expected 170052171/);
     expect(existsSync(join(dir, 'cifar10'))).toBe(false);
     expect(existsSync(join(dir, 'downloads', 'cifar-10-binary.tar.gz.partial'))).toBe(false);
+  });
+
+  it('--mirror that is not a URL: one line naming --mirror, before any work', async () => {
+    const dir = join(work, 'cli-mirror');
+    mkdirSync(dir);
+    for (const m of ['http://[::1', 'not a url', 'ftp://x/']) {
+      const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', m, '--quiet']);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^wgnas data: --mirror must be an http\(s\) URL, got '/);
+      expect(r.err).not.toMatch(/TypeError/);
+    }
+    expect(requests.length).toBe(0);
+    expect(existsSync(join(dir, 'downloads'))).toBe(false);
   });
 
   it('fetch from a mirror that has no such file names the URL and the status', async () => {

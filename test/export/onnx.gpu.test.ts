@@ -14,7 +14,14 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { calibrationInput, exportGraph, jsonNetwork, nb201Network, type ExportNetwork } from '../../src/export/index.js';
+import {
+  calibrationInput,
+  describeNetwork,
+  exportGraph,
+  jsonNetwork,
+  nb201Network,
+  type ExportNetwork,
+} from '../../src/export/index.js';
 import { seededParams } from '../../src/export/networks.js';
 import { toOnnx } from '../../src/export/onnx.js';
 import { runOnnx } from '../../src/export/onnxruntime.js';
@@ -133,7 +140,7 @@ describe('weights files', () => {
       if (name.endsWith('.running_mean') || name.endsWith('.running_var'))
         params.set(name, { shape: t.shape, data: t.data.map((v, i) => v * 1.5 + (i % 3) * 0.01) });
     const path = join(tmp, 'w.json');
-    writeWeights(path, params, 'test');
+    writeWeights(path, params, describeNetwork(net));
     expect(readWeights(path).tensors.size).toBe(params.size);
     const graph = exportGraph(net, { weights: path });
     expect(graph.meta['bn-statistics']).toBe('running statistics from the weights file');

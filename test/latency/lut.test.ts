@@ -16,8 +16,12 @@ import {
 import {
   formatLatencyTable,
   LatencyTableError,
+  entryMs,
+  formatEntry,
   parseLatencyTable,
+  PROFILE_ENTRY_FIELDS,
   readLatencyTable,
+  readResumedTable,
   writeLatencyTable,
 } from '../../src/latency/lut.js';
 
@@ -103,6 +107,39 @@ describe('latency table YAML', () => {
     expect([...t2.entries.keys()]).toEqual(['A']);
     const t3 = parseLatencyTable('A:\n  mean: 1\nexpanded_conv-inp', { allowTruncatedTail: true });
     expect([...t3.entries.keys()]).toEqual(['A']);
+  });
+
+  it('resume keeps no torn entry: a cut after a field, inside a number, or a field short', () => {
+    const e = { count: 3, mean: 0.645763666667, var: 0.0117, median: 0.64, iqr: 0.09 };
+    const whole = '# cpu: x\n' + formatEntry('A', e) + formatEntry('B', e) + formatEntry('C', e);
+    const cutAt = (marker: string, extra: number) => whole.slice(0, whole.lastIndexOf(marker) + marker.length + extra);
+    const keysOf = (text: string) => {
+      const path = join(tmp, 'torn.yaml');
+      writeFileSync(path, text);
+      return [...readResumedTable(path).entries.keys()];
+    };
+    expect(keysOf(whole)).toEqual(['A', 'B', 'C']);
+    // Cut right after 'mean: 0' (parses as a mean of 0, without var, median, iqr).
+    expect(keysOf(cutAt('  mean: ', 1))).toEqual(['A', 'B']);
+    // Cut inside the number: 0.645763666667 -> 0.6457636, every field present but the last.
+    expect(keysOf(cutAt('  mean: ', 9))).toEqual(['A', 'B']);
+    // Cut inside the last field's number: all fields there, the file does not end as the writer ends it.
+    expect(keysOf(cutAt('  iqr: ', 3))).toEqual(['A', 'B']);
+    // Cut after a whole line: the newline is there, fields are missing.
+    expect(keysOf(cutAt('  median: 0.64\n', 0))).toEqual(['A', 'B']);
+    // An entry short of a field anywhere (not written by profile) is measured again, not kept.
+    const short = whole.replace(/(B:\n(?: {2}\w+: .*\n){2}) {2}var: .*\n/, '$1');
+    expect(short).not.toBe(whole);
+    expect(keysOf(short)).toEqual(['A', 'C']);
+    expect(PROFILE_ENTRY_FIELDS).toEqual(['count', 'mean', 'var', 'median', 'iqr']);
+    // Without the resume options the table reads as it is (a published table has no median).
+    expect([...parseLatencyTable(whole.slice(0, -1)).entries.keys()]).toEqual(['A', 'B', 'C']);
+  });
+
+  it('median is summed only where there is one', () => {
+    expect(entryMs({ count: 1, mean: 2, median: 1 }, 'median')).toBe(1);
+    expect(entryMs({ count: 1, mean: 2 })).toBe(2);
+    expect(() => entryMs({ count: 1, mean: 2 }, 'median', "latency entry 'K'")).toThrow(/latency entry 'K' has no 'median'/);
   });
 });
 

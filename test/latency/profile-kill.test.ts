@@ -162,4 +162,57 @@ describe('profile --resume refuses a table measured elsewhere', () => {
     expect(r.err).toMatch(/measured with cpu 'Qualcomm Snapdragon 821'/);
     noLeftovers(tmp);
   });
+
+  it('other timing settings: --repeats, --warmup, --max-time-ms, --no-pin refused naming the flag, file untouched', async ({
+    skip,
+  }) => {
+    if (!native) return skip();
+    const out = join(tmp, 'timing.yaml');
+    const two = base(out).map((a) => (a === String(N) ? '2' : a));
+    expect((await wgnasInProcess(two)).code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toMatch(/^# max-time-ms: 50$/m);
+    const changed = (flag: string, value?: string) => {
+      const i = two.indexOf(flag);
+      if (value === undefined) return [...two, flag];
+      return i < 0 ? [...two, flag, value] : two.map((a, j) => (j === i + 1 ? value : a));
+    };
+    for (const [argv, re] of [
+      [changed('--repeats', '5'), /measured with repeats '3', this run has '5' \(--repeats\)/],
+      [changed('--warmup', '1'), /measured with warmup '0', this run has '1' \(--warmup\)/],
+      [changed('--max-time-ms', '40'), /measured with max-time-ms '50', this run has '40' \(--max-time-ms\)/],
+      [changed('--no-pin'), /measured with pinned '.*', this run has 'no \(disabled\)' \(--no-pin\)/],
+    ] as const) {
+      const r = await wgnasInProcess([...argv, '--resume']);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(re);
+      expect(readFileSync(out, 'utf8')).toBe(text);
+    }
+    // The same settings resume.
+    const same = await wgnasInProcess([...two, '--resume']);
+    expect(same.code, same.err).toBe(0);
+    expect(same.out).toMatch(/2 entries \(0 measured, 2 reused\)/);
+    noLeftovers(tmp);
+  });
+
+  it('a torn last entry is measured again: cut after "mean: 0" and inside a number', async ({ skip }) => {
+    if (!native) return skip();
+    const out = join(tmp, 'torn.yaml');
+    expect((await wgnasInProcess(base(out))).code).toBe(0);
+    const whole = readFileSync(out, 'utf8');
+    const at = whole.lastIndexOf('  mean: ') + '  mean: '.length;
+    const lastKey = [...readTable(out).entries.keys()].at(-1)!;
+    for (const cut of [whole.slice(0, at + 1), whole.slice(0, at + 9)]) {
+      writeFileSync(out, cut);
+      const r = await wgnasInProcess([...base(out), '--resume']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(new RegExp(`${N} entries \\(1 measured, ${N - 1} reused\\)`));
+      const t = readTable(out);
+      expect(t.entries.size).toBe(N);
+      expect(Object.keys(t.entries.get(lastKey)!).sort()).toEqual(['count', 'iqr', 'mean', 'median', 'var']);
+      expect(readFileSync(out, 'utf8').endsWith('\n')).toBe(true);
+    }
+    noLeftovers(tmp);
+  });
 });

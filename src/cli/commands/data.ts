@@ -41,8 +41,6 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   const bad = names.filter((n) => !DATASETS[n]);
   if (bad.length) throw new UsageError(`'data fetch' knows ${Object.keys(DATASETS).join(', ')}, not ${bad.join(', ')}`);
   if (v.json) throw new UsageError("--json only applies to 'data list'");
-  if (v.mirror !== undefined && !/^https?:\/\/\S+$/.test(v.mirror))
-    throw new UsageError(`--mirror must be an http(s) URL, got '${v.mirror}'`);
   for (const name of names) {
     const d = DATASETS[name];
     const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { quiet: v.quiet });

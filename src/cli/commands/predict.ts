@@ -7,9 +7,9 @@ import { toOnnx } from '../../export/onnx.js';
 import { timeOnnx } from '../../export/onnxruntime.js';
 import { describeBackend, loadNative, requireBackend } from '../../native/binding.js';
 import { archToNativeOps, parseArch } from '../../latency/arch.js';
-import { readLatencyTable } from '../../latency/lut.js';
+import { entryWithout, readLatencyTable } from '../../latency/lut.js';
 import { predictLatency } from '../../latency/predictor.js';
-import { namingFile } from '../errors.js';
+import { namingFile, UsageError } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
@@ -19,6 +19,13 @@ export const summary = PREDICT.summary;
 async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunContext): Promise<void> {
   const { missing, resolution } = values;
   const table = readLatencyTable(values.table!);
+  const noMedian = values.field === 'median' ? entryWithout(table, 'median') : undefined;
+  if (noMedian !== undefined) {
+    // Summing means under the label 'median' would be a silently wrong number.
+    throw new UsageError(
+      `--field median: ${values.table} has no 'median' field (entry '${noMedian}'; tables profiled by wgnas have one, the published ones only mean and var/std): use --field mean`,
+    );
+  }
   let netText: string;
   try {
     netText = readFileSync(values.net!, 'utf8');

@@ -8,7 +8,9 @@ import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
-import { buildTable, type TableSource } from '../../latency/table-writer.js';
+import { readResumedTable } from '../../latency/lut.js';
+import { flushStamp } from '../../latency/profiler.js';
+import { buildTable, checkResumeSettings, type TableSource } from '../../latency/table-writer.js';
 import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { sha256Hex } from '../../util/durable.js';
@@ -43,11 +45,41 @@ function spaceOf(values: Values): { keys: string[]; meta: Record<string, string>
   };
 }
 
+/**
+ * --resume: the settings of this run that its flags fix, as the table's stamp writes them, against
+ * the table's, before any work (an ssh session, jobs on a queue). The device itself, and what only
+ * the run knows (auto cache flush, whether pinning works), are checked when the run has its stamp.
+ */
+function checkResumeFlags(values: Values): void {
+  const out = values.out!;
+  if (!values.resume || !existsSync(out)) return;
+  const prev = readResumedTable(out).meta;
+  const sameKind = (prev.device ?? 'cpu') === values.device && (prev.target === undefined) === (values.target === undefined);
+  if (!sameKind) return;
+  const settings: Record<string, string> = {
+    repeats: String(values.repeats),
+    warmup: String(values.warmup),
+    'max-time-ms': String(values['max-time-ms']),
+  };
+  if (values.device === 'cpu') {
+    settings.backend = values.backend;
+    settings.threads = String(values.threads);
+    const flush = values['cache-flush']!;
+    if (flush !== 'auto') settings['cache-flush'] = flushStamp(flush === 'off' ? 0 : Number(flush));
+    // Pinning asked for may still fail (the stamp then says 'no (why)'): only a table timed with
+    // --no-pin, or pinned, against the flag here is a sure difference.
+    if (values['no-pin']) settings.pinned = 'no (disabled)';
+    else if (prev.pinned === 'no (disabled)') settings.pinned = 'yes';
+  }
+  checkResumeSettings(out, prev, settings);
+}
+
 async function profile(values: Values, ctx: RunContext): Promise<void> {
   const { io } = ctx;
   if (!values.resume && !values.force && existsSync(values.out!)) {
     throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
   }
+  checkResumeFlags(values);
   const flush = values['cache-flush'];
   const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   const space = spaceOf(values);

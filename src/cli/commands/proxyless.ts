@@ -340,7 +340,7 @@ async function searchOn(
       byMadds
         ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
         : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
-      `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${4 * cfg.valBatchSize} images)`,
+      `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${search.evaluatedImages()} images)`,
     ];
     if (values.plot) {
       const data = plotDataFromSearch(res, { target, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });

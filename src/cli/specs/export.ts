@@ -2,7 +2,7 @@ import { defineCommand, defineMode, inFile, int, oneOf, outFile, seed, text } fr
 
 const nb201Only = {
   requires: ['nb201'],
-  requiresWhy: '--channels, --cells-per-stage and --classes size an --nb201 network; give --nb201',
+  requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201',
 } as const;
 
 export const EXPORT_OPTIONS = {
@@ -15,10 +15,22 @@ export const EXPORT_OPTIONS = {
     conflictsWhy: '--net and --nb201 name two networks: give one',
   }),
   nb201: text({ help: 'the network: a NAS-Bench-201 cell, |op~0|+|op~0|op~1|+|op~0|op~1|op~2|', metavar: 'ARCH' }),
-  resolution: int({ help: 'input size of a net.config or compact architecture', default: 224, min: 8, max: 4096 }),
+  resolution: int({
+    help: 'input size of a net.config or compact architecture',
+    defaultText: "the net.config's resolution, else 224",
+    min: 8,
+    max: 4096,
+    conflicts: ['nb201'],
+    conflictsWhy: '--resolution sizes a --net network; an --nb201 network is 32x32: drop --resolution',
+  }),
   channels: int({ help: 'NAS-Bench-201 stem width C', default: 16, min: 1, max: 1024, ...nb201Only }),
   'cells-per-stage': int({ help: 'NAS-Bench-201 cells per stage N', default: 5, min: 1, max: 32, ...nb201Only }),
-  classes: int({ help: 'NAS-Bench-201 classifier outputs', default: 10, min: 1, max: 100_000, ...nb201Only }),
+  classes: int({
+    help: 'classifier outputs: the class count of the dataset the weights were trained on (wgnas train --dataset)',
+    defaultText: "10 for --nb201; the --net file's own",
+    min: 1,
+    max: 100_000,
+  }),
   weights: inFile({
     help: "a weights file (NAME.json + NAME.bin, the networks' parameter names; see docs/cli.md) instead of seeded weights",
     noun: 'weights file',

@@ -23,7 +23,10 @@ export const PREDICT_OPTIONS = {
     metavar: 'POLICY',
     default: 'error',
   }),
-  field: oneOf(['mean', 'median'], { help: 'table statistic to sum', default: 'mean' }),
+  field: oneOf(['mean', 'median'], {
+    help: 'table statistic to sum (median: every entry needs one, as wgnas profile tables have; the published tables have means only)',
+    default: 'mean',
+  }),
   measure: flag({ help: 'also time the whole network end to end (--runtime)' }),
   runtime: oneOf(['native', 'onnxruntime'], {
     help: "what --measure runs: native (the network as one op chain in the addon's library) or onnxruntime (the network exported to ONNX, seeded weights, in onnxruntime-node on the CPU)",

@@ -2,10 +2,15 @@ import { defineCommand, defineMode, flag, inFile, int, oneOf, outFile, text } fr
 import { backend, quiet, threads } from './common.js';
 import { submitOptions } from './queue.js';
 
-/** auto | off | a byte count. */
+/** The most scratch memory the profiler touches per thread (its own limit, native/profile_run.cpp). */
+export const MAX_FLUSH_BYTES = 1e10;
+
+/** auto | off | a byte count up to MAX_FLUSH_BYTES. */
 export function cacheFlushProblem(v: string): string | undefined {
-  if (v === 'auto' || v === 'off' || /^\d+$/.test(v)) return undefined;
-  return `must be auto, off or a byte count, got '${v.slice(0, 80)}'`;
+  if (v === 'auto' || v === 'off') return undefined;
+  if (!/^\d+$/.test(v)) return `must be auto, off or a byte count, got '${v.slice(0, 80)}'`;
+  if (Number(v) > MAX_FLUSH_BYTES) return `must be at most ${MAX_FLUSH_BYTES} bytes (10 GB per thread), got ${v.slice(0, 80)}`;
+  return undefined;
 }
 
 /** ssh://[user@]host[:port] (checked in full by latency/ssh.ts when the run starts). */
@@ -86,7 +91,7 @@ export const PROFILE_OPTIONS = {
   warmup: int({ help: 'untimed runs per op', metavar: 'W', default: 5, min: 0, max: 100_000 }),
   'max-time-ms': int({ help: "stop an op's repeats after T ms (min 3 samples), 0 = off", metavar: 'T', default: 2000, min: 0 }),
   'cache-flush': text({
-    help: 'auto | off | BYTES: before each run, touch this much scratch memory per thread so the op starts with cold private caches, as inside a network (auto = 2 x L2)',
+    help: 'auto | off | BYTES (at most 1e10): before each run, touch this much scratch memory per thread so the op starts with cold private caches, as inside a network (auto = 2 x L2)',
     metavar: 'WHAT',
     default: 'auto',
     check: cacheFlushProblem,

@@ -17,6 +17,8 @@ export const TRAIN_OPTIONS = {
     defaultText: "the net.config's resolution, else 224",
     min: 8,
     max: 4096,
+    conflicts: ['nb201'],
+    conflictsWhy: '--resolution sizes a --net network; an --nb201 network is 32x32: drop --resolution',
   }),
   channels: { ...EXPORT_OPTIONS.channels, group: 'network', ...nb201Only },
   'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network', ...nb201Only },

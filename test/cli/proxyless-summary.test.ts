@@ -1,0 +1,35 @@
+/**
+ * `wgnas proxyless` on the CPU, tiny: the summary's "supernet val accuracy of the derived path" names
+ * the validation images evaluated, which a validation split smaller than 4 x --val-batch caps (its
+ * batches then repeat the same images).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-summary-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('proxyless summary', () => {
+  it.skipIf(cpuTestBackend() === null)(
+    'counts the validation images evaluated: the split when it is smaller than 4 batches, else 4 x --val-batch',
+    { timeout: 120_000 },
+    async () => {
+      const run = (val: number) =>
+        wgnasInProcess([
+          ...['proxyless', '--latency-table', TABLE, '--target-ms', '40', '--warmup', '0', '--steps', '1'],
+          ...['--batch', '4', '--val-batch', '8', '--train', '16', '--val', String(val)],
+          ...['--device', 'cpu', '--cpu-threads', '1', '--out', join(tmp, `net-${val}.config`)],
+        ]);
+      const small = await run(8);
+      expect(small.code, small.err).toBe(0);
+      expect(small.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(8 images\)/);
+      const big = await run(40);
+      expect(big.code, big.err).toBe(0);
+      expect(big.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(32 images\)/);
+    },
+  );
+});

@@ -1,0 +1,157 @@
+/**
+ * `wgnas export` on the CPU (no adapter, no onnxruntime): a net.config is exported at the resolution
+ * it records (as train and predict read it), weights trained for another network or class count are
+ * refused in one line (the class count naming --classes, which --net takes too), --resolution with
+ * --nb201 is refused by export and train, and an unrecognised --net file lists every form --net takes.
+ * The train -> export hand-over of a MobileNet on a 3-class folder runs end to end.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describeNetwork, jsonNetwork, nb201Network } from '../../src/export/index.js';
+import { seededParams } from '../../src/export/networks.js';
+import { writeWeights } from '../../src/export/weights.js';
+import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
+import { archJson, spaceFromLayout } from '../../src/mobilenet/space-file.js';
+import { toNetConfig } from '../../src/proxyless/net-config.js';
+import { withClasses } from '../../src/train/network.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { writeImageFolder } from '../helpers/datasets.js';
+
+const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-export-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The CIFAR layout's net.config (32x32, recorded as its resolution), every block its first candidate. */
+const config = join(tmp, 'cifar.config');
+beforeAll(() => {
+  writeFileSync(
+    config,
+    JSON.stringify(
+      toNetConfig(
+        CIFAR_LAYOUT,
+        layerShapes(CIFAR_LAYOUT).map(() => 0),
+      ),
+    ),
+  );
+});
+
+const exportArgs = (...args: string[]) => wgnasInProcess(['export', '--out', join(tmp, 'm.onnx'), '--bn-batch', '2', ...args]);
+
+/** One line on stderr, the exit code, nothing written. */
+function refused(r: { code: number; err: string }, code: number, pattern: RegExp): void {
+  expect(r.err.trim().split('\n'), r.err).toHaveLength(1);
+  expect(r.err).toMatch(pattern);
+  expect(r.code).toBe(code);
+}
+
+describe('wgnas export --net', () => {
+  it('exports a net.config at its recorded resolution (not 224), as train and predict read it', async () => {
+    expect(JSON.parse(readFileSync(config, 'utf8')).resolution).toBe(32);
+    const r = await exportArgs('--net', config);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/ProxylessNAS MobileNet, layout cifar, 32x32, /);
+    expect(r.out).toMatch(/images of 3x32x32/);
+    // --resolution still sizes it when given.
+    const big = await exportArgs('--net', config, '--resolution', '64');
+    expect(big.code, big.err).toBe(0);
+    expect(big.out).toMatch(/, 64x64, /);
+  });
+
+  it('refuses weights of another network (another resolution) or another class count, naming --classes', async () => {
+    const net = jsonNetwork(JSON.parse(readFileSync(config, 'utf8')));
+    const three = withClasses(net, 3);
+    const w3 = join(tmp, 'w3.json');
+    writeWeights(w3, seededParams(three, 1), describeNetwork(three));
+    refused(
+      await exportArgs('--net', config, '--weights', w3),
+      1,
+      /w3\.json: its classifier has 3 outputs, the network exported 10 \(trained on a 3-class dataset\? export with --classes 3\)/,
+    );
+    const ok = await exportArgs('--net', config, '--weights', w3, '--classes', '3');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/weights: weights file .*w3\.json/);
+    // Every tensor fits at 64x64 too: the network the file records tells them apart.
+    refused(
+      await exportArgs('--net', config, '--weights', w3, '--classes', '3', '--resolution', '64'),
+      1,
+      /w3\.json holds the weights of ProxylessNAS MobileNet, layout cifar, 32x32, 12 blocks, not of the network exported: .*64x64/,
+    );
+    // NB201: the class count in the recorded network too; --classes fixes it.
+    const nb = nb201Network(ARCH, { cellsPerStage: 1, numClasses: 4 });
+    const w4 = join(tmp, 'w4.json');
+    writeWeights(w4, seededParams(nb, 1), describeNetwork(nb));
+    refused(
+      await exportArgs('--nb201', ARCH, '--cells-per-stage', '1', '--weights', w4),
+      1,
+      /w4\.json: its classifier has 4 outputs, the network exported 10 .*--classes 4/,
+    );
+    refused(
+      await exportArgs('--nb201', ARCH, '--cells-per-stage', '2', '--classes', '4', '--weights', w4),
+      1,
+      /w4\.json holds the weights of NAS-Bench-201 .*N=1, 4 classes.*, not of the network exported: .*N=2, 4 classes/,
+    );
+    const nbOk = await exportArgs('--nb201', ARCH, '--cells-per-stage', '1', '--classes', '4', '--weights', w4);
+    expect(nbOk.code, nbOk.err).toBe(0);
+  });
+
+  it('--resolution with --nb201 is refused by export and train; a cell network keeps its layout size', async () => {
+    refused(await exportArgs('--nb201', ARCH, '--resolution', '64'), 2, /^wgnas export: --resolution .*--nb201 network is 32x32/);
+    refused(
+      await wgnasInProcess(['train', '--nb201', ARCH, '--resolution', '64', '--out', join(tmp, 'tr-bad')]),
+      2,
+      /^wgnas train: --resolution .*--nb201 network is 32x32/,
+    );
+    const arch = join(tmp, 'arch.json');
+    writeFileSync(
+      arch,
+      JSON.stringify(
+        archJson(
+          spaceFromLayout(CIFAR_LAYOUT),
+          layerShapes(CIFAR_LAYOUT).map(() => 0),
+        ),
+      ),
+    );
+    const same = await exportArgs('--net', arch, '--resolution', '32');
+    expect(same.code, same.err).toBe(0);
+    refused(
+      await exportArgs('--net', arch, '--resolution', '64'),
+      2,
+      /^wgnas export: --resolution 64: .*arch\.json is a wgnas-arch network of layout cifar, 32x32; drop --resolution/,
+    );
+  });
+
+  it('an unrecognised --net file: the message lists all three forms --net takes', async () => {
+    const odd = join(tmp, 'odd.json');
+    writeFileSync(odd, '{"foo": 1}');
+    refused(
+      await exportArgs('--net', odd),
+      1,
+      /odd\.json: unrecognised network: expected a ProxylessNAS net\.config .*, a compact \{inputSize, stem, blocks, featureMix, classes\} object, or a wgnas-arch JSON/,
+    );
+  });
+
+  it.skipIf(cpuTestBackend() === null)(
+    'train --net on a 3-class folder, then export --net --weights --classes 3 (refused without --classes)',
+    { timeout: 120_000 },
+    async () => {
+      const data = join(tmp, 'three');
+      await writeImageFolder(join(data, 'train'), [4, 4, 4], { format: 'png' });
+      await writeImageFolder(join(data, 'test'), [2, 2, 2], { format: 'png' });
+      const out = join(tmp, 'trained');
+      const t = await wgnasInProcess([
+        ...['train', '--net', config, '--dataset', `folder:${data}`, '--epochs', '1', '--batch', '4'],
+        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--quiet', '--out', out],
+      ]);
+      expect(t.code, t.err).toBe(0);
+      const weights = join(out, 'weights.json');
+      refused(await exportArgs('--net', config, '--weights', weights), 1, /export with --classes 3/);
+      const r = await exportArgs('--net', config, '--weights', weights, '--classes', '3');
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/32x32.*\n.*weights file .*trained\/weights\.json[^]*running statistics from the weights file/);
+    },
+  );
+});
