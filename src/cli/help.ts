@@ -130,7 +130,7 @@ export function formatHelp(spec: CommandSpec): string {
     'general:',
     `${'  -h, --help'.padEnd(COL)}this help`,
     `${'  --version'.padEnd(COL)}print the wgnas version`,
-    `${'  --verbose'.padEnd(COL)}also print the GPU runtime's start-up warnings (held back otherwise)`,
+    `${'  --verbose'.padEnd(COL)}also print the GPU's start-up warnings and an internal error's stack`,
   );
   if (spec.epilog) out.push('', spec.epilog().trimEnd());
   return out.join('\n') + '\n';

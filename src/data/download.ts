@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { UserFacingError } from '../util/errors.js';
 
 export interface DownloadOptions {
   /** Expected size in bytes (checked, and used for progress when the server sends no length). */
@@ -20,7 +21,7 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export class DownloadError extends Error {
+export class DownloadError extends UserFacingError {
   override readonly name = 'DownloadError';
 }
 

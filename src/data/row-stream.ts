@@ -12,6 +12,7 @@ import { stringify } from 'csv-stringify/sync';
 import { parseCsvLines } from './csv.js';
 import { acquireLock, cleanTempFiles, DurableAppender, killPoint, type LockHandle, type LockOwner, writeFileAtomic } from '../util/durable.js';
 import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
+import { UserFacingError } from '../util/errors.js';
 
 export type RowValue = string | number | null | undefined;
 export type Row = Record<string, RowValue>;
@@ -19,7 +20,7 @@ export type StreamSettings = RunSettings;
 export type RowFormat = 'csv' | 'jsonl' | 'json';
 
 /** A streamed file that cannot be read back (corrupt rows, an unreadable settings file). */
-export class RowStreamError extends Error {
+export class RowStreamError extends UserFacingError {
   override readonly name = 'RowStreamError';
 }
 

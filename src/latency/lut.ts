@@ -9,8 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, stringify, type YAMLMap } from 'yaml';
 import { appendDurable, writeFileAtomic } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 
-export class LatencyTableError extends Error {
+export class LatencyTableError extends UserFacingError {
   override readonly name = 'LatencyTableError';
 }
 

@@ -26,11 +26,12 @@ import {
   writeFileAtomic,
   writeFileSynced,
 } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 
 export const CHECKPOINT_VERSION = 2;
 
 /** A checkpoint that is missing, corrupt, half-written or of an unknown format. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserFacingError {
   override readonly name = 'CheckpointError';
 }
 

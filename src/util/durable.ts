@@ -31,6 +31,7 @@ import {
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { UserFacingError } from './errors.js';
 
 // ---------------------------------------------------------------- fault injection (tests only)
 
@@ -190,7 +191,7 @@ export interface LockOwner {
 }
 
 /** The lock is held by a live process (or one on another host, which cannot be checked). */
-export class LockHeldError extends Error {
+export class LockHeldError extends UserFacingError {
   override readonly name = 'LockHeldError';
   constructor(
     message: string,

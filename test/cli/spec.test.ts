@@ -1,11 +1,20 @@
-/** The declarative CLI: parsing from the specs, generated help and docs, path checks, layering. */
+/** The declarative CLI: parsing from the specs, generated help and docs, path checks, error lines, layering. */
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { allSpecs, COMMANDS } from '../../src/cli/cli.js';
 import { CLI_DOCS_PATH, renderCliDocs } from '../../src/cli/docs.js';
-import { closest, editDistance, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { allSpecs, COMMANDS, errorLine, exitCodeOf, isInternal } from '../../src/cli/cli.js';
+import { closest, editDistance, namingFile, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { SpaceConstraintError } from '../../src/autospace/search-space.js';
+import { CsvError } from '../../src/data/csv.js';
+import { DataError } from '../../src/data/data-error.js';
+import { RowStreamError } from '../../src/data/row-stream.js';
+import { ShapeError } from '../../src/gpu/errors.js';
+import { LatencyTableError } from '../../src/latency/lut.js';
+import { SpaceFileError } from '../../src/mobilenet/space-file.js';
+import { CheckpointError } from '../../src/proxyless/checkpoint.js';
+import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import { formatHelp } from '../../src/cli/help.js';
 import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
 import { checkPath, realFs } from '../../src/cli/paths.js';
@@ -222,6 +231,45 @@ describe('output paths', () => {
       );
       expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file', undefined, failing)).toThrow(/is not writable/);
     }
+  });
+});
+
+describe('error lines', () => {
+  it('a user-facing error prints its message alone; a bug keeps its class name; bad input exits 2', () => {
+    const plain = [
+      new DataError('d'),
+      new CsvError('c'),
+      new RowStreamError('r'),
+      new SpaceFileError('s'),
+      new LatencyTableError('l'),
+      new CheckpointError('k'),
+      new SpaceConstraintError('b', 'maxLatencyMs'),
+      new ResumeMismatchError('m'),
+      new UsageError('u'),
+    ];
+    for (const e of plain) {
+      expect(errorLine('search', e)).toBe(`wgnas search: ${e.message}`);
+      expect(isInternal(e)).toBe(false);
+    }
+    for (const e of [new RangeError('bug'), new TypeError('bug'), new ShapeError('bug')]) {
+      expect(errorLine('search', e)).toBe(`wgnas search: ${e.name}: bug`);
+      expect(isInternal(e)).toBe(true);
+      expect(exitCodeOf(e)).toBe(1);
+    }
+    expect(exitCodeOf(new UsageError('u'))).toBe(2);
+    expect(exitCodeOf(new ResumeMismatchError('m'))).toBe(2);
+    expect(exitCodeOf(new DataError('d'))).toBe(1);
+    // namingFile adds the file to a user-facing error without turning it into a bug's line.
+    let named: unknown;
+    try {
+      namingFile('t.yaml', () => {
+        throw new LatencyTableError('no entry for x');
+      });
+    } catch (e) {
+      named = e;
+    }
+    expect(named).toBeInstanceOf(LatencyTableError);
+    expect(errorLine('predict', named)).toBe('wgnas predict: t.yaml: no entry for x');
   });
 });
 
