@@ -139,6 +139,7 @@ export { cellSearchSpace, SpaceConstraintError } from './autospace/search-space.
 // Utilities.
 export { Rng } from './util/rng.js';
 export { UserFacingError } from './util/errors.js';
+export { WriteError } from './util/durable.js';
 export { kendallTau, spearmanRho, ranks } from './util/ranks.js';
 
 // Whole modules, for everything else.

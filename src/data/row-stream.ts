@@ -5,14 +5,24 @@
  * - `.json`: rows stream to FILE.rows.jsonl and FILE is written atomically by finish().
  * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
  * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
- * FILE.lock keeps two runs off one file.
+ * FILE.lock keeps two runs off one file. A symbolic link FILE is followed once: all of these sit
+ * beside its target, and the link stays a link.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsvLines } from './csv.js';
-import { acquireLock, cleanTempFiles, DurableAppender, killPoint, type LockHandle, type LockOwner, writeFileAtomic } from '../util/durable.js';
-import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
+import {
+  acquireLock,
+  cleanTempFiles,
+  DurableAppender,
+  killPoint,
+  type LockHandle,
+  type LockOwner,
+  writeFileAtomic,
+  writeTarget,
+} from '../util/durable.js';
 import { UserFacingError } from '../util/errors.js';
+import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
 
 export type RowValue = string | number | null | undefined;
 export type Row = Record<string, RowValue>;
@@ -152,11 +162,17 @@ export class RowStream {
   /** Where rows are appended: the file itself, or FILE.rows.jsonl for .json. */
   private readonly streamPath: string;
 
+  /** The file the rows go to: the path given, or the target of a symbolic link there (the link stays). */
+  readonly path: string;
+
   constructor(
-    readonly path: string,
+    path: string,
     private readonly o: RowStreamOptions,
   ) {
+    // The format is the one the name given asks for; the link (if it is one) is resolved once, so
+    // the lock, the settings record and the temporaries sit beside the rows.
     this.format = rowFormatOf(path);
+    this.path = path = writeTarget(path);
     this.sidecarPath = `${path}.settings.json`;
     this.streamPath = this.format === 'json' ? `${path}.rows.jsonl` : path;
     this.lock = acquireLock(`${path}.lock`, { what: `output ${path}`, onStale: (w) => o.onStaleLock?.(w) });
@@ -244,7 +260,7 @@ export class RowStream {
       if (extra.length) throw new RowStreamError(`${this.path}: row has column(s) ${extra.join(', ')} not in the file's header`);
       text += rows.map((r) => csvLine(this.columns!, r)).join('');
     } else text = rows.map((r) => JSON.stringify(r) + '\n').join('');
-    this.appender ??= new DurableAppender(this.streamPath);
+    this.appender ??= new DurableAppender(this.streamPath, 'the rows written before are kept (--resume continues after them)');
     this.appender.append(text);
     if (this.o.killTag) killPoint(this.o.killTag);
   }

@@ -169,7 +169,7 @@ export function writeLatencyTable(path: string, table: LatencyTable, { sort = tr
  * killed run leaves at most one partial entry (dropped on --resume).
  */
 export function appendLatencyEntry(path: string, key: string, entry: LatencyEntry): void {
-  appendDurable(path, formatEntry(key, entry));
+  appendDurable(path, formatEntry(key, entry), 'the entries measured before are kept (--resume continues after them)');
 }
 
 /** The latency (ms) an entry stands for: `mean`, or `median` when asked for and present. */
