@@ -134,10 +134,12 @@ export {
 } from './proxyless/index.js';
 export { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type EvolveResult } from './autospace/evolve.js';
 export { searchCellSpace, trainCellArch } from './autospace/search.js';
-export { cellSearchSpace } from './autospace/search-space.js';
+export { cellSearchSpace, SpaceConstraintError } from './autospace/search-space.js';
 
 // Utilities.
 export { Rng } from './util/rng.js';
+export { UserFacingError } from './util/errors.js';
+export { WriteError } from './util/durable.js';
 export { kendallTau, spearmanRho, ranks } from './util/ranks.js';
 
 // Whole modules, for everything else.

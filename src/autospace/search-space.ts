@@ -8,6 +8,21 @@ import { cellMadds } from '../mobilenet/cell.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { type SearchSpace, checkChoices } from '../spaces/space.js';
+import { UserFacingError } from '../util/errors.js';
+
+/**
+ * A MAdds band or latency ceiling no architecture of the space meets (or, for a narrow band, none
+ * found): `bound` names the setting at fault when one is, for the command line to name its flag.
+ */
+export class SpaceConstraintError extends UserFacingError {
+  override readonly name = 'SpaceConstraintError';
+  constructor(
+    message: string,
+    readonly bound?: 'budgetMadds' | 'minMadds' | 'maxLatencyMs',
+  ) {
+    super(message);
+  }
+}
 
 /** A latency ceiling for cellSearchSpace: the space's cells priced in ms (a measured cost model) and the limit. */
 export interface LatencyLimit {
@@ -39,17 +54,19 @@ export function cellSearchSpace(
   const priciest = space.cells.map((cells, b) => cells.reduce((best, _c, j) => (madds(b, j) > madds(b, best) ? j : best), 0));
   const M = (x: number) => (x / 1e6).toFixed(2);
   if (archMadds(space, cheapest) > budgetMadds) {
-    throw new RangeError(
+    throw new SpaceConstraintError(
       `${name}: budget ${M(budgetMadds)} M MAdds is below the cheapest architecture (${M(archMadds(space, cheapest))} M)`,
+      'budgetMadds',
     );
   }
   if (archMadds(space, priciest) < minMadds) {
-    throw new RangeError(
+    throw new SpaceConstraintError(
       `${name}: minimum ${M(minMadds)} M MAdds is above the most expensive architecture (${M(archMadds(space, priciest))} M)`,
+      'minMadds',
     );
   }
   if (minMadds > budgetMadds)
-    throw new RangeError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`);
+    throw new SpaceConstraintError(`${name}: minimum ${M(minMadds)} M MAdds exceeds the budget ${M(budgetMadds)} M`, 'minMadds');
   if (limit) {
     if (limit.latency.unit !== 'ms')
       throw new RangeError(`${name}: a latency ceiling needs a cost model in ms, got one in ${limit.latency.unit}`);
@@ -61,8 +78,9 @@ export function cellSearchSpace(
     const fastest = limit.latency.perPosition.map((p) => p.indexOf(Math.min(...p)));
     const lo = archCost(limit.latency, fastest);
     if (lo > limit.maxLatencyMs)
-      throw new RangeError(
+      throw new SpaceConstraintError(
         `${name}: latency ceiling ${limit.maxLatencyMs.toFixed(3)} ms is below the fastest architecture (${lo.toFixed(3)} ms)`,
+        'maxLatencyMs',
       );
   }
   const band = `${M(minMadds)}..${M(budgetMadds)} M MAdds${limit ? ` and ${limit.maxLatencyMs.toFixed(3)} ms` : ''}`;
@@ -103,18 +121,18 @@ export function cellSearchSpace(
         }
         if (d === 0) return a;
       }
-      throw new RangeError(`${name}: could not sample an architecture within ${band}`);
+      throw new SpaceConstraintError(`${name}: could not sample an architecture within ${band}`);
     },
     mutate(a, rng) {
       const mutable = sizes.map((k, i) => (k > 1 ? i : -1)).filter((i) => i >= 0);
-      if (!mutable.length) throw new RangeError(`${name}: every layer has one cell, nothing to mutate`);
+      if (!mutable.length) throw new SpaceConstraintError(`${name}: every layer has one cell, nothing to mutate`);
       for (let i = 0; i < TRIES; i++) {
         const b = rng.pick(mutable);
         const c = [...a];
         c[b] = (a[b] + 1 + rng.int(sizes[b] - 1)) % sizes[b];
         if (within(c)) return c;
       }
-      throw new RangeError(`${name}: no neighbour of [${a.join(',')}] fits ${band}`);
+      throw new SpaceConstraintError(`${name}: no neighbour of [${a.join(',')}] fits ${band}`);
     },
     key: (a) => a.join(','),
     encode: check,

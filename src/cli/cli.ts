@@ -3,8 +3,7 @@
  * line on stderr and an exit code (2: the command line is wrong; 1: a file's content or the run).
  * Commands and their specs load lazily, so `wgnas predict` does not load the GPU stack.
  */
-import { DataNotFoundError } from '../data/paths.js';
-import { LockHeldError } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
 import { packageVersion, runCommand, stdio, type Handlers, type Io } from './run.js';
@@ -49,14 +48,20 @@ async function usage(): Promise<string> {
   return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n`;
 }
 
-/** Errors whose message says it all: printed without their class name (missing data names the fetch command). */
-const PLAIN_ERRORS = [UsageError, ResumeMismatchError, LockHeldError, DataNotFoundError];
+/**
+ * A bug rather than a message for the user: an error of another class than UsageError and
+ * UserFacingError (bad content, a failed write, a service down), and not a plain Error (a system
+ * error, a library's message). It keeps its class name on the line, and its stack under --verbose.
+ */
+export function isInternal(e: unknown): boolean {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return !(err.name === 'Error' || err instanceof UsageError || err instanceof UserFacingError);
+}
 
 /** The one line a failure prints (without the trailing newline). */
 export function errorLine(command: string | undefined, e: unknown): string {
   const err = e instanceof Error ? e : new Error(String(e));
-  const plain = err.name === 'Error' || PLAIN_ERRORS.some((c) => err instanceof c);
-  const prefix = err.name && !plain ? `${err.name}: ` : '';
+  const prefix = err.name && isInternal(err) ? `${err.name}: ` : '';
   return oneLine(`wgnas${command ? ` ${command}` : ''}: ${prefix}${err.message}`);
 }
 
@@ -92,7 +97,8 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
     return 0;
   } catch (e) {
     io.err(`${errorLine(cmd ? name : undefined, e)}\n`);
-    if (process.env.WGNAS_DEBUG) io.err(`${(e as Error).stack}\n`);
+    // The stack of a bug under --verbose (of any error under WGNAS_DEBUG); never for bad input.
+    if (process.env.WGNAS_DEBUG || (isInternal(e) && rest.includes('--verbose'))) io.err(`${(e as Error).stack}\n`);
     return exitCodeOf(e);
   }
 }

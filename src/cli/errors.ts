@@ -1,5 +1,7 @@
 /** Errors of the command line and how they are shown: one line, values cut short, suggestions. */
 
+import { UserFacingError } from '../util/errors.js';
+
 /** The command line itself is wrong (a flag, a value, a path): exit code 2, before any work. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -87,6 +89,11 @@ export function namingFile<T>(path: string, fn: () => T): T {
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     if (err instanceof UsageError || err.message.includes(path)) throw err;
+    if (err instanceof UserFacingError) {
+      // Keeps its class (and so its exit code and plain line).
+      err.message = `${path}: ${err.message}`;
+      throw err;
+    }
     throw new Error(`${path}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }

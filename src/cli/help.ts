@@ -130,7 +130,7 @@ export function formatHelp(spec: CommandSpec): string {
     'general:',
     `${'  -h, --help'.padEnd(COL)}this help`,
     `${'  --version'.padEnd(COL)}print the wgnas version`,
-    `${'  --verbose'.padEnd(COL)}also print the GPU runtime's start-up warnings (held back otherwise)`,
+    `${'  --verbose'.padEnd(COL)}also print the GPU's start-up warnings and an internal error's stack`,
   );
   if (spec.epilog) out.push('', spec.epilog().trimEnd());
   return out.join('\n') + '\n';
@@ -162,6 +162,14 @@ export function formatDocs(specs: readonly CommandSpec[]): string {
     "Every command takes `--help`, `--version` and `--verbose` (which also prints the GPU runtime's start-up warnings). Bad input ends in one line naming the flag or file, before any",
     'work starts: exit code 2 when the command line is wrong (an unknown option, a value out of range, an output',
     "path that cannot be written), 1 when a file's content is bad or the run itself fails.",
+    '',
+    'An output must be a regular file (a directory for a DIR option) or a new name in a writable directory: a device, a',
+    'fifo or a socket is refused (an atomic write would replace it with a plain file). A symbolic link is followed: its target',
+    'is written (atomically, in its own directory) and the link stays; a link for a DIR option must lead to an existing',
+    "directory. A write that fails (a full disk) names the file and what is left, e.g. `wgnas score: cannot write 's.csv':",
+    'no space left on device (ENOSPC); its earlier contents are kept`, and leaves no temporary file. An error line is',
+    '`wgnas <command>: <message>`; one that starts with a class name (`TypeError: ...`) is a bug in wgnas (`--verbose`',
+    'prints its stack).',
     '',
     '| command | what it does |',
     '|---|---|',

@@ -1,10 +1,12 @@
 /** wgnas command line (see cli.ts; docs/cli.md lists every command and option). */
-import { errorLine, runCli } from './cli.js';
+import { errorLine, isInternal, runCli } from './cli.js';
 
-// Errors outside the command's promise (a stray callback) still end in one line, never a stack.
+// Errors outside the command's promise (a stray callback) still end in one line; a stack only for
+// a bug under --verbose (or any error under WGNAS_DEBUG).
 const die = (e: unknown) => {
   process.stderr.write(`${errorLine(undefined, e)}\n`);
-  if (process.env.WGNAS_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  if (process.env.WGNAS_DEBUG || (isInternal(e) && process.argv.includes('--verbose')))
+    process.stderr.write(`${(e as Error).stack}\n`);
   process.exit(1);
 };
 process.on('uncaughtException', die);

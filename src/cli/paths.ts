@@ -1,9 +1,10 @@
 /**
  * Checks of the paths on a command line, before any work: an input must be a readable file, an
- * output must land in an existing, writable directory. Nothing is created here, and /proc and /sys
- * are refused without being touched (a checkpoint written there would hang or fail after the run).
+ * output a regular file (or directory) or a new name in an existing, writable directory. Nothing is
+ * created here, and /proc and /sys are refused without being touched (a checkpoint written there
+ * would hang or fail after the run), as are devices, fifos and sockets.
  */
-import { accessSync, constants, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
@@ -11,12 +12,16 @@ import { quote, UsageError } from './errors.js';
 /** The file-system calls the checks make (tests substitute failures a root user cannot provoke). */
 export interface PathFs {
   stat(p: string): Stats | undefined;
+  lstat(p: string): Stats | undefined;
+  readlink(p: string): string;
   access(p: string, mode: number): void;
   realpath(p: string): string;
 }
 
 export const realFs: PathFs = {
   stat: (p) => statSync(p, { throwIfNoEntry: false }),
+  lstat: (p) => lstatSync(p, { throwIfNoEntry: false }),
+  readlink: (p) => readlinkSync(p),
   access: (p, mode) => accessSync(p, mode),
   realpath: (p) => realpathSync(p),
 };
@@ -27,7 +32,41 @@ function code(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/** Throws a one-line UsageError when `value` (given to --flag) cannot be used as `kind`. */
+/** What an entry is, for messages: 'a character device', 'a fifo (named pipe)'. */
+function kindOf(st: Stats): string {
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a fifo (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * The end of `abs`'s chain of symbolic links (abs itself when it is not a link): the entry a write
+ * through it lands in, which need not exist. Writers follow the same chain (src/util/durable.ts).
+ */
+function linkTarget(what: string, abs: string, fs: PathFs): string {
+  let p = abs;
+  for (let i = 0; i < 40; i++) {
+    let st: Stats | undefined;
+    try {
+      st = fs.lstat(p);
+    } catch {
+      return p; // unreachable: the checks below name why
+    }
+    if (!st?.isSymbolicLink()) return p;
+    p = resolve(dirname(p), fs.readlink(p));
+  }
+  throw new UsageError(`${what}: too many levels of symbolic links`);
+}
+
+/**
+ * Throws a one-line UsageError when `value` (given to --flag) cannot be used as `kind`.
+ * An output must be a regular file (out-file) or a directory (out-dir), or not exist yet in a
+ * writable directory: a device, a fifo or a socket is refused (an atomic write would replace
+ * /dev/null with a plain file). A symbolic link is followed: the write goes to its target, which
+ * for out-file may not exist yet; an out-dir link must lead to an existing directory.
+ */
 export function checkPath(flag: string, value: string, kind: PathKind, noun?: string, fs: PathFs = realFs): void {
   const what = `--${flag} ${quote(value)}`;
   if (value.trim() === '') throw new UsageError(`--${flag} is empty`);
@@ -36,39 +75,57 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   if (KERNEL_FS.test(abs) || KERNEL_FS.test(realAncestor(abs, fs))) {
     throw new UsageError(`${what}: cannot write under /proc or /sys`);
   }
+  const target = linkTarget(what, abs, fs);
+  const via = target === abs ? '' : ` (a link to ${quote(target)})`;
+  if (target !== abs && (KERNEL_FS.test(target) || KERNEL_FS.test(realAncestor(target, fs)))) {
+    throw new UsageError(`${what}${via}: cannot write under /proc or /sys`);
+  }
   let st: Stats | undefined;
   try {
-    st = fs.stat(abs);
+    st = fs.stat(target);
   } catch (e) {
     throw new UsageError(
-      `${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use it (${code(e)})`}`,
+      `${what}${via}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use it (${code(e)})`}`,
     );
   }
   if (st) {
-    if (kind === 'out-file' && st.isDirectory()) throw new UsageError(`${what} is a directory; give a file name`);
-    if (kind === 'out-dir' && !st.isDirectory()) throw new UsageError(`${what} is a file; give a directory`);
-    try {
-      fs.access(abs, constants.W_OK);
-    } catch (e) {
-      throw new UsageError(`${what} is not writable (${code(e)})`);
+    if (kind === 'out-file') {
+      if (st.isDirectory()) throw new UsageError(`${what}${via} is a directory; give a file name`);
+      if (!st.isFile()) throw new UsageError(`${what}${via} is ${kindOf(st)}, not a file; name a regular file`);
+    } else if (!st.isDirectory()) {
+      throw new UsageError(`${what}${via} is ${st.isFile() ? 'a file' : kindOf(st)}; give a directory`);
     }
+    try {
+      fs.access(target, constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`${what}${via} is not writable (${code(e)})`);
+    }
+    // A file is replaced by a temporary renamed over it: its directory must be writable too.
+    if (kind === 'out-file') checkWritableDir(what, dirname(target), fs);
     return;
   }
-  const parent = dirname(abs);
+  if (kind === 'out-dir' && target !== abs) {
+    throw new UsageError(`${what} is a link to ${quote(target)}, which does not exist; create that directory or name another`);
+  }
+  const parent = dirname(target);
   let pst: Stats | undefined;
   try {
     pst = fs.stat(parent);
   } catch (e) {
     throw new UsageError(
-      `${what}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use ${parent} (${code(e)})`}`,
+      `${what}${via}: ${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : `cannot use ${parent} (${code(e)})`}`,
     );
   }
-  if (!pst) throw new UsageError(`${what}: directory ${parent} does not exist`);
-  if (!pst.isDirectory()) throw new UsageError(`${what}: ${parent} is not a directory`);
+  if (!pst) throw new UsageError(`${what}${via}: directory ${parent} does not exist`);
+  if (!pst.isDirectory()) throw new UsageError(`${what}${via}: ${parent} is not a directory`);
+  checkWritableDir(`${what}${via}`, parent, fs);
+}
+
+function checkWritableDir(what: string, dir: string, fs: PathFs): void {
   try {
-    fs.access(parent, constants.W_OK);
+    fs.access(dir, constants.W_OK);
   } catch (e) {
-    throw new UsageError(`${what}: cannot write in ${parent} (${code(e) === 'EROFS' ? 'read-only file system' : code(e)})`);
+    throw new UsageError(`${what}: cannot write in ${dir} (${code(e) === 'EROFS' ? 'read-only file system' : code(e)})`);
   }
 }
 

@@ -4,9 +4,10 @@
  * truncated or garbled file is found.
  */
 import { CsvError as CsvParseError, parse } from 'csv-parse/sync';
+import { UserFacingError } from '../util/errors.js';
 
 /** A CSV that cannot be read; the message names the source and line. */
-export class CsvError extends Error {
+export class CsvError extends UserFacingError {
   override readonly name = 'CsvError';
 }
 

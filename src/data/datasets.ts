@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { extract } from 'tar';
 import { download, DownloadError, type DownloadOptions, md5File } from './download.js';
 import { dataRoots, userDataDir } from './paths.js';
+import { writeFailure } from '../util/durable.js';
 
 export interface RemoteDataset {
   name: string;
@@ -121,19 +122,22 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   // Unpack into a fresh folder beside the target, then switch it in with one rename.
   const tmp = join(root, `.${d.name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const wanted = new Set(Object.keys(d.members));
-  await extract({ file: archive, cwd: tmp, filter: (p) => wanted.has(p.replace(/^\.\//, '')), strict: true });
-  for (const [member, target] of Object.entries(d.members)) {
-    const src = join(tmp, member);
-    if (!existsSync(src)) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
+  try {
+    mkdirSync(tmp, { recursive: true });
+    const wanted = new Set(Object.keys(d.members));
+    await extract({ file: archive, cwd: tmp, filter: (p) => wanted.has(p.replace(/^\.\//, '')), strict: true });
+    for (const [member, target] of Object.entries(d.members)) {
+      const src = join(tmp, member);
+      if (!existsSync(src)) throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
+      renameSync(src, join(tmp, target));
     }
-    renameSync(src, join(tmp, target));
+    for (const e of readdirSync(tmp)) if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
+    writeFileSync(join(tmp, COMPLETE_MARKER), JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n');
+  } catch (e) {
+    // A failed unpack (a full disk) leaves no half folder; the archive stays for the next run.
+    rmSync(tmp, { recursive: true, force: true });
+    throw writeFailure(e, dir, { what: `${d.name} into ${dir}`, outcome: `the archive ${archive} is kept; make room and run again` });
   }
-  for (const e of readdirSync(tmp)) if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
-  writeFileSync(join(tmp, COMPLETE_MARKER), JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n');
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);

@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { writeFailure, WriteError } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 
 export interface DownloadOptions {
   /** Expected size in bytes (checked, and used for progress when the server sends no length). */
@@ -44,7 +46,7 @@ function reason(e: unknown): string {
   return why && why !== err.message ? `${err.message} (${why})` : String(err?.message ?? e);
 }
 
-export class DownloadError extends Error {
+export class DownloadError extends UserFacingError {
   override readonly name = 'DownloadError';
 }
 
@@ -111,24 +113,39 @@ async function receive(
   }
   const length = Number(res.headers.get('content-length'));
   const total = o.bytes ?? (Number.isFinite(length) && length > 0 ? have + length : NaN);
-  const fd = openSync(partial, 'a');
+  // A local write that fails (a full disk) is not retried: it names the file, which stays to resume from.
+  const kept = { outcome: 'what was downloaded so far is kept; make room and run again to resume' };
+  let fd: number;
+  try {
+    fd = openSync(partial, 'a');
+  } catch (e) {
+    throw writeFailure(e, partial, kept);
+  }
   try {
     let done = have;
     if (!res.body) throw new DownloadError(`${url}: empty response`);
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       arm();
-      writeSync(fd, chunk);
+      try {
+        writeSync(fd, chunk);
+      } catch (e) {
+        throw writeFailure(e, partial, kept);
+      }
       done += chunk.byteLength;
       o.onProgress?.(done, total);
     }
-    fsyncSync(fd);
+    try {
+      fsyncSync(fd);
+    } catch (e) {
+      throw writeFailure(e, partial, kept);
+    }
   } finally {
     closeSync(fd);
   }
 }
 
 function isRetryable(e: unknown): boolean {
-  if (e instanceof DownloadError) return false;
+  if (e instanceof DownloadError || e instanceof WriteError) return false;
   const name = (e as Error)?.name;
   return name !== 'AbortError';
 }
@@ -146,7 +163,7 @@ export async function download(url: string, dest: string, o: DownloadOptions = {
       break;
     } catch (e) {
       if (!isRetryable(e) || tries >= retries) {
-        if (e instanceof DownloadError) throw e;
+        if (e instanceof DownloadError || e instanceof WriteError) throw e;
         throw new DownloadError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
       }
       o.onNote?.(`${url}: ${reason(e)}; attempt ${tries + 2} of ${retries + 1}, resuming from ${sizeOf(partial)} bytes`);

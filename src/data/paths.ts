@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserFacingError } from '../util/errors.js';
 
 /** The repo root: the nearest ancestor of this module holding package.json (works from src/ and dist/src/). */
 export function repoRoot(): string {
@@ -71,7 +72,7 @@ export function dataRoots(): DataRoot[] {
   return roots;
 }
 
-export class DataNotFoundError extends Error {
+export class DataNotFoundError extends UserFacingError {
   override readonly name = 'DataNotFoundError';
 }
 

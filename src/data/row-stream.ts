@@ -5,7 +5,8 @@
  * - `.json`: rows stream to FILE.rows.jsonl and FILE is written atomically by finish().
  * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
  * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
- * FILE.lock keeps two runs off one file.
+ * FILE.lock keeps two runs off one file. A symbolic link FILE is followed once: all of these sit
+ * beside its target, and the link stays a link.
  * JSON has no Infinity or NaN: JSON and JSON-lines rows hold a non-finite number as the string
  * "Infinity", "-Infinity" or "NaN" (jsonRow), CSV as that text; cellNumber reads both back exactly
  * (and the null that older versions wrote for any non-finite number, as NaN).
@@ -13,7 +14,17 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsvLines } from './csv.js';
-import { acquireLock, cleanTempFiles, DurableAppender, killPoint, type LockHandle, type LockOwner, writeFileAtomic } from '../util/durable.js';
+import {
+  acquireLock,
+  cleanTempFiles,
+  DurableAppender,
+  killPoint,
+  type LockHandle,
+  type LockOwner,
+  writeFileAtomic,
+  writeTarget,
+} from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 import { checkRunSettings, ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
 
 export type RowValue = string | number | null | undefined;
@@ -22,7 +33,7 @@ export type StreamSettings = RunSettings;
 export type RowFormat = 'csv' | 'jsonl' | 'json';
 
 /** A streamed file that cannot be read back (corrupt rows, an unreadable settings file). */
-export class RowStreamError extends Error {
+export class RowStreamError extends UserFacingError {
   override readonly name = 'RowStreamError';
 }
 
@@ -199,11 +210,17 @@ export class RowStream {
   /** Where rows are appended: the file itself, or FILE.rows.jsonl for .json. */
   private readonly streamPath: string;
 
+  /** The file the rows go to: the path given, or the target of a symbolic link there (the link stays). */
+  readonly path: string;
+
   constructor(
-    readonly path: string,
+    path: string,
     private readonly o: RowStreamOptions,
   ) {
+    // The format is the one the name given asks for; the link (if it is one) is resolved once, so
+    // the lock, the settings record and the temporaries sit beside the rows.
     this.format = rowFormatOf(path);
+    this.path = path = writeTarget(path);
     this.sidecarPath = `${path}.settings.json`;
     this.streamPath = this.format === 'json' ? `${path}.rows.jsonl` : path;
     this.lock = acquireLock(`${path}.lock`, { what: `output ${path}`, onStale: (w) => o.onStaleLock?.(w) });
@@ -291,7 +308,7 @@ export class RowStream {
       if (extra.length) throw new RowStreamError(`${this.path}: row has column(s) ${extra.join(', ')} not in the file's header`);
       text += rows.map((r) => csvLine(this.columns!, r)).join('');
     } else text = rows.map((r) => jsonRow(r) + '\n').join('');
-    this.appender ??= new DurableAppender(this.streamPath);
+    this.appender ??= new DurableAppender(this.streamPath, 'the rows written before are kept (--resume continues after them)');
     this.appender.append(text);
     if (this.o.killTag) killPoint(this.o.killTag);
   }

@@ -22,11 +22,12 @@ import type { Graph, Tensor } from './graph.js';
 import { buildGraph, describeNetwork, type ExportNetwork, inputSize, paramLookup, seededParams } from './networks.js';
 import { referenceForward } from './reference.js';
 import { readWeights } from './weights.js';
+import { UserFacingError } from '../util/errors.js';
 
 export { type ExportNetwork, describeNetwork } from './networks.js';
 export type { Graph } from './graph.js';
 
-export class ExportError extends Error {
+export class ExportError extends UserFacingError {
   override readonly name = 'ExportError';
 }
 

@@ -2,7 +2,9 @@
  * Running an exported model in onnxruntime-node (a development dependency of wgnas, loaded only when
  * asked for): outputs for the export tests, latency for `wgnas predict --runtime onnxruntime`.
  */
-export class OnnxRuntimeUnavailableError extends Error {
+import { UserFacingError } from '../util/errors.js';
+
+export class OnnxRuntimeUnavailableError extends UserFacingError {
   override readonly name = 'OnnxRuntimeUnavailableError';
 }
 

@@ -13,11 +13,12 @@ import { basename, dirname, join } from 'node:path';
 
 import { sha256Hex, writeFileAtomic } from '../util/durable.js';
 import type { Tensor } from './graph.js';
+import { UserFacingError } from '../util/errors.js';
 
 export const WEIGHTS_FORMAT = 'wgnas-weights';
 export const WEIGHTS_VERSION = 1;
 
-export class WeightsFileError extends Error {
+export class WeightsFileError extends UserFacingError {
   override readonly name = 'WeightsFileError';
 }
 

@@ -1,6 +1,7 @@
 /** Errors the GPU layer raises. Each message says what went wrong and how to fix it. */
+import { UserFacingError } from '../util/errors.js';
 
-export class NoAdapterError extends Error {
+export class NoAdapterError extends UserFacingError {
   override readonly name = 'NoAdapterError';
   constructor(detail: string) {
     super(

@@ -5,8 +5,9 @@
  */
 import type { NativeOp } from '../native/binding.js';
 import { expandedConvKey, featureMixKey, logitsKey, outSize, stemKey } from './keys.js';
+import { UserFacingError } from '../util/errors.js';
 
-export class ArchError extends Error {
+export class ArchError extends UserFacingError {
   override readonly name = 'ArchError';
 }
 

@@ -10,8 +10,9 @@
  *   dwconv-input:HxWxC-output:HxWxC-kernel:K-stride:S-relu6:0|1
  */
 import type { NativeOp } from '../native/binding.js';
+import { UserFacingError } from '../util/errors.js';
 
-export class LatencyKeyError extends Error {
+export class LatencyKeyError extends UserFacingError {
   override readonly name = 'LatencyKeyError';
 }
 

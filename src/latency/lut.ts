@@ -9,8 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, stringify, type YAMLMap } from 'yaml';
 import { appendDurable, writeFileAtomic } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 
-export class LatencyTableError extends Error {
+export class LatencyTableError extends UserFacingError {
   override readonly name = 'LatencyTableError';
 }
 
@@ -210,7 +211,7 @@ export function writeLatencyTable(path: string, table: LatencyTable, { sort = tr
  * killed run leaves at most one partial entry (dropped on --resume).
  */
 export function appendLatencyEntry(path: string, key: string, entry: LatencyEntry): void {
-  appendDurable(path, formatEntry(key, entry));
+  appendDurable(path, formatEntry(key, entry), 'the entries measured before are kept (--resume continues after them)');
 }
 
 /** The latency (ms) an entry stands for: its `mean`, or its `median` (an entry without one throws). */

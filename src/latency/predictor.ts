@@ -10,6 +10,7 @@ import { archParts } from './arch.js';
 import { expandedConvKey, parseLatencyKey, type ParsedKey } from './keys.js';
 import { entryMs, type LatencyTable } from './lut.js';
 import type { Supernet } from './space.js';
+import { UserFacingError } from '../util/errors.js';
 
 /**
  * What to do with a key the table lacks: 'error' (default for library calls), 'nearest' (use the
@@ -42,7 +43,7 @@ export interface Prediction {
   approximated: string[];
 }
 
-export class MissingLatencyError extends Error {
+export class MissingLatencyError extends UserFacingError {
   override readonly name = 'MissingLatencyError';
   constructor(readonly keys: string[]) {
     super(

@@ -6,9 +6,10 @@
  * run one.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { UserFacingError } from '../util/errors.js';
 
 /** A bad target or a target that cannot be used; the message is the one line the CLI prints. */
-export class TargetError extends Error {
+export class TargetError extends UserFacingError {
   override readonly name = 'TargetError';
 }
 

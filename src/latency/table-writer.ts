@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 
-import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic } from '../util/durable.js';
+import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic, writeTarget } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 
 import {
@@ -170,6 +170,8 @@ export function checkResumeSettings(out: string, prev: Record<string, string>, s
 /** Measures `o.keys` with `source` into `o.out` (locked, appended, resumable); closes the source. */
 export async function buildTable(o: TableRunOptions, source: TableSource): Promise<BuildTableResult> {
   try {
+    // A symbolic link is followed once: the lock and the temporaries sit beside the table it names.
+    if (o.out) o = { ...o, out: writeTarget(o.out) };
     const meta: Record<string, string> = {
       generator: 'wgnas profile (ProxylessNAS/Once-for-All latency table format, values in ms)',
       ...(await source.stamp()),

@@ -14,6 +14,7 @@
  * mutation: cell-mutation.ts.
  */
 import { outSize } from '../latency/keys.js';
+import { UserFacingError } from '../util/errors.js';
 
 export const PRIMITIVES = ['pw1', 'pw3', 'pw6', 'pwl', 'dw3', 'dw5', 'dw7', 'c3e1', 'c3e3'] as const;
 export type PrimitiveName = (typeof PRIMITIVES)[number];
@@ -67,7 +68,7 @@ export interface PrimitiveSpec {
 
 export const MAX_NODES = 6;
 
-export class CellError extends Error {
+export class CellError extends UserFacingError {
   override readonly name = 'CellError';
 }
 

@@ -9,8 +9,9 @@ import { formatCell, parseCell } from './cell-text.js';
 import { LAYOUTS, type MobileNetLayout, getLayout, layerShapes, validateLayout } from './layout.js';
 import { archMadds, choicesMadds } from './madds.js';
 import { type CellSpace, SPACE_FORMAT, SPACE_VERSION, type SpaceCellEntry, type SpaceFile } from './space.js';
+import { UserFacingError } from '../util/errors.js';
 
-export class SpaceFileError extends Error {
+export class SpaceFileError extends UserFacingError {
   constructor(message: string) {
     super(message);
     this.name = 'SpaceFileError';

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserFacingError } from '../util/errors.js';
 
 export type BackendName = 'onednn' | 'xnnpack';
 
@@ -150,7 +151,7 @@ export interface NativeBinding {
   stderrFilter?: { begin(patterns: readonly string[]): boolean; end(): string[] };
 }
 
-export class NativeUnavailableError extends Error {
+export class NativeUnavailableError extends UserFacingError {
   override readonly name = 'NativeUnavailableError';
   constructor(detail: string) {
     super(

@@ -6,6 +6,7 @@
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import type { Param, ParamKind } from './tape.js';
+import { UserFacingError } from '../util/errors.js';
 
 export interface SgdConfig {
   momentum: number;
@@ -130,7 +131,7 @@ export class AlphaAdam {
  * A training run whose loss (or whose learned logits) stopped being finite. Says where, and which
  * learning rate to lower: a diverged run otherwise ends far later in an unrelated error.
  */
-export class TrainingDivergedError extends Error {
+export class TrainingDivergedError extends UserFacingError {
   override readonly name = 'TrainingDivergedError';
   constructor(
     /** Where it happened, e.g. 'warm-up step 3' or 'iteration 2, fitness step 1'. */

@@ -23,14 +23,16 @@ import {
   type LockHandle,
   type LockOwner,
   sha256Hex,
+  writeFailure,
   writeFileAtomic,
   writeFileSynced,
 } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 
 export const CHECKPOINT_VERSION = 2;
 
 /** A checkpoint that is missing, corrupt, half-written or of an unknown format. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserFacingError {
   override readonly name = 'CheckpointError';
 }
 
@@ -141,27 +143,38 @@ export async function saveCheckpoint(
       .map((x) => Number(x[1]));
     const name = `ckpt-${String(Math.max(0, ...gens) + 1).padStart(6, '0')}`;
     const tmp = join(dir, `${name}.tmp`);
-    mkdirSync(tmp);
-    const bins: Record<string, Uint8Array> = { 'weights.bin': w.bytes, 'momentum.bin': m.bytes };
-    const files: Record<string, FileManifestEntry> = {};
-    for (const f of BINARIES) {
-      writeFileSynced(join(tmp, f), bins[f]);
-      files[f] = { bytes: bins[f].byteLength, sha256: sha256Hex(bins[f]) };
+    // A failed write (a full disk) removes the part-written checkpoint and names it: the previous
+    // checkpoint, which `current` still names, is kept.
+    let writing = tmp;
+    try {
+      mkdirSync(tmp);
+      const bins: Record<string, Uint8Array> = { 'weights.bin': w.bytes, 'momentum.bin': m.bytes };
+      const files: Record<string, FileManifestEntry> = {};
+      for (const f of BINARIES) {
+        writing = join(tmp, f);
+        writeFileSynced(writing, bins[f]);
+        files[f] = { bytes: bins[f].byteLength, sha256: sha256Hex(bins[f]) };
+        killPoint('checkpoint.file');
+      }
+      const meta: CheckpointMeta = {
+        ...state,
+        version: CHECKPOINT_VERSION,
+        savedAt: new Date().toISOString(),
+        weights: w.index,
+        momentum: m.index,
+        files,
+      };
+      writing = join(tmp, 'state.json');
+      writeFileSynced(writing, JSON.stringify(meta, null, 1) + '\n');
       killPoint('checkpoint.file');
+      writing = tmp;
+      fsyncDir(tmp);
+      renameSync(tmp, join(dir, name));
+      fsyncDir(dir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw writeFailure(e, writing, { outcome: 'the previous checkpoint is kept' });
     }
-    const meta: CheckpointMeta = {
-      ...state,
-      version: CHECKPOINT_VERSION,
-      savedAt: new Date().toISOString(),
-      weights: w.index,
-      momentum: m.index,
-      files,
-    };
-    writeFileSynced(join(tmp, 'state.json'), JSON.stringify(meta, null, 1) + '\n');
-    killPoint('checkpoint.file');
-    fsyncDir(tmp);
-    renameSync(tmp, join(dir, name));
-    fsyncDir(dir);
     killPoint('checkpoint.dir-renamed');
     // The switch: one rename replaces DIR/current.
     writeFileAtomic(join(dir, 'current'), `${name}\n`, { killTag: 'checkpoint.current' });

@@ -22,14 +22,15 @@ import {
 } from './jobs.js';
 import { ResultStore, type StoredResult } from './result-store.js';
 import { outageMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
+import { UserFacingError } from '../util/errors.js';
 
 /** A job that failed for good (after its retries): its error, for the one line the CLI prints. */
-export class QueueJobFailedError extends Error {
+export class QueueJobFailedError extends UserFacingError {
   override readonly name = 'QueueJobFailedError';
 }
 
 /** Redis went away for longer than the submitting side waits. */
-export class QueueOutageError extends Error {
+export class QueueOutageError extends UserFacingError {
   override readonly name = 'QueueOutageError';
 }
 

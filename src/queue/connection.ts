@@ -5,9 +5,10 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisUrlProblem } from './settings.js';
+import { UserFacingError } from '../util/errors.js';
 
 /** A --redis URL that cannot be used (malformed, or nothing answers there). */
-export class RedisUnreachableError extends Error {
+export class RedisUnreachableError extends UserFacingError {
   override readonly name = 'RedisUnreachableError';
 }
 

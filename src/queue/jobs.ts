@@ -8,6 +8,7 @@ import type { EvolveConfig } from '../autospace/evolve.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import type { ProxyInputs } from '../proxies/batch.js';
+import { UserFacingError } from '../util/errors.js';
 
 /**
  * Job kinds: a shard of architectures to score (`wgnas score --redis`) and one search child
@@ -198,7 +199,7 @@ export function splitHash(d: {
  * A job this worker must not compute (other code, other data) but another worker may: it goes back
  * to the queue untouched (no try spent) and the refusal shows in the worker's heartbeat.
  */
-export class JobRefusedError extends Error {
+export class JobRefusedError extends UserFacingError {
   override readonly name = 'JobRefusedError';
   constructor(
     readonly reason: 'code' | 'data',

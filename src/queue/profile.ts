@@ -12,9 +12,10 @@ import { type ClientOptions, QueueClient } from './client.js';
 import { profileKey, type ProfileSettings } from './jobs.js';
 import type { ProfileResult } from './profile-job.js';
 import { JsonStore, kindResultsKey } from './result-store.js';
+import { UserFacingError } from '../util/errors.js';
 
 /** An entry timed on another device than the table's. */
-export class DeviceMixError extends Error {
+export class DeviceMixError extends UserFacingError {
   override readonly name = 'DeviceMixError';
 }
 

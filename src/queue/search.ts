@@ -8,6 +8,7 @@ import { AsyncRegularizedEvolution, type AsyncEvolutionOptions, type HistoryEntr
 import type { SearchSpace } from '../spaces/space.js';
 import type { QueueClient } from './client.js';
 import type { ScoreSettings } from './jobs.js';
+import { UserFacingError } from '../util/errors.js';
 
 export interface Completion {
   step: number;
@@ -39,7 +40,7 @@ export interface QueueSearchResult<A> {
   evaluations: number;
 }
 
-export class SearchDivergedError extends Error {
+export class SearchDivergedError extends UserFacingError {
   override readonly name = 'SearchDivergedError';
 }
 

@@ -19,18 +19,23 @@ import {
   existsSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
+  type Stats,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { errnoCode, errnoReason, UserFacingError } from './errors.js';
 
 // ---------------------------------------------------------------- fault injection (tests only)
 
@@ -57,6 +62,108 @@ export function killPoint(name: string): void {
   if (seen === at) process.kill(process.pid, 'SIGKILL');
 }
 
+// ---------------------------------------------------------------- failures and targets
+
+/**
+ * A write that failed (disk full, read-only, a device where a file was expected): the message names
+ * the file, the reason and what is left of it, e.g. `cannot write 's.csv': no space left on device
+ * (ENOSPC); its earlier contents are kept`.
+ */
+export class WriteError extends UserFacingError {
+  override readonly name = 'WriteError';
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FailureWords {
+  /** How the file is named (default: the path, quoted). */
+  what?: string;
+  /** What is left, after '; ' (e.g. 'its earlier contents are kept'). */
+  outcome?: string;
+}
+
+/**
+ * The error to throw for a failed write of `path`: a system error (ENOSPC, EROFS, ...) becomes a
+ * WriteError naming the file; anything else (a WriteError already, a bug) passes unchanged.
+ */
+export function writeFailure(e: unknown, path: string, w: FailureWords = {}): unknown {
+  const code = errnoCode(e);
+  if (code === undefined || e instanceof WriteError) return e;
+  return new WriteError(
+    `cannot write ${w.what ?? `'${path}'`}: ${errnoReason(e)}${w.outcome ? `; ${w.outcome}` : ''}`,
+    path,
+    code,
+  );
+}
+
+/** Runs `fn` (a clean-up after a failure); an error of its own is dropped, so it cannot hide the first. */
+function quietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* the first failure is the one to report */
+  }
+}
+
+const MAX_LINKS = 40;
+
+/**
+ * Where a write to `path` lands: `path` itself, or the end of its chain of symbolic links (which
+ * need not exist yet). Writers replace that file and leave the links alone.
+ */
+export function followLinks(path: string): string {
+  let p = path;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(p, { throwIfNoEntry: false });
+    } catch {
+      return p; // not reachable (ENOTDIR, EACCES): the write itself reports it
+    }
+    if (!st?.isSymbolicLink()) return p;
+    p = resolve(dirname(resolve(p)), readlinkSync(p));
+  }
+  throw new WriteError(`cannot write '${path}': too many levels of symbolic links (ELOOP)`, path, 'ELOOP');
+}
+
+/** What a file-system entry is, in words ('a character device'), for messages. */
+export function entryKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a fifo (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+/**
+ * The regular file a write to `path` replaces or creates (links followed, see followLinks). An
+ * existing entry that is not a regular file (a device, a fifo, a socket, a directory) is refused
+ * with a WriteError: replacing /dev/null with a file, or renaming over a fifo a reader waits on,
+ * would be a disaster the command line also checks for before any work.
+ */
+export function writeTarget(path: string): string {
+  const file = followLinks(path);
+  let st: Stats | undefined;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return file; // not reachable (ENOTDIR, EACCES): the write itself reports it, naming the file
+  }
+  if (st && !st.isFile()) {
+    const via = file === path ? '' : ` (a link to '${file}')`;
+    throw new WriteError(`cannot write '${path}'${via}: it is ${entryKind(st)}, not a regular file`, path);
+  }
+  return file;
+}
+
 // ---------------------------------------------------------------- fsync helpers
 
 /** fsync a directory so a rename or create inside it is on disk (no-op where unsupported). */
@@ -80,14 +187,23 @@ function writeAll(fd: number, data: string | Uint8Array): void {
   while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
 }
 
-/** Writes and fsyncs a new file (fails if it exists: temp names are unique per process). */
+/**
+ * Writes and fsyncs a new file (fails if it exists: temp names are unique per process). A failed
+ * write (ENOSPC) removes the part-written file; the system error is thrown as it is, for the caller
+ * to name the file it was writing (writeFailure).
+ */
 export function writeFileSynced(path: string, data: string | Uint8Array): void {
   const fd = openSync(path, 'wx');
+  let closed = false;
   try {
     writeAll(fd, data);
     fsyncSync(fd);
-  } finally {
+    closed = true;
     closeSync(fd);
+  } catch (e) {
+    if (!closed) quietly(() => closeSync(fd));
+    quietly(() => rmSync(path, { force: true }));
+    throw e;
   }
 }
 
@@ -105,36 +221,62 @@ export interface AtomicWriteOptions {
 
 /**
  * Replaces `path` with `data` atomically: readers and a run after a crash see either the old
- * content or the new, complete one.
+ * content or the new, complete one. A symbolic link is followed (its target is replaced, in the
+ * target's directory, and the link stays); an existing entry that is not a regular file is refused.
+ * A failure (ENOSPC) removes the temporary and throws a WriteError naming `path`.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
-  const tmp = tempPathFor(path);
-  rmSync(tmp, { force: true }); // a leftover of this pid from an earlier crash
+  const file = writeTarget(path);
+  const tmp = tempPathFor(file);
   try {
+    rmSync(tmp, { force: true }); // a leftover of this pid from an earlier crash
     writeFileSynced(tmp, data);
     if (o.killTag) killPoint(`${o.killTag}.tmp-written`);
-    renameSync(tmp, path);
+    renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    quietly(() => rmSync(tmp, { force: true }));
+    throw writeFailure(e, path, { outcome: existsSync(file) ? 'its earlier contents are kept' : 'nothing was written' });
   }
   if (o.killTag) killPoint(`${o.killTag}.renamed`);
-  fsyncDir(dirname(path));
+  try {
+    fsyncDir(dirname(file));
+  } catch (e) {
+    throw writeFailure(e, path, { outcome: 'the new contents are in place but may not be on disk yet' });
+  }
 }
 
-/** Appends to a file and fsyncs after every append; one write call per append. */
+/**
+ * Appends to a file and fsyncs after every append; one write call per append. A symbolic link is
+ * followed; an existing entry that is not a regular file is refused (WriteError). A failed append
+ * throws a WriteError naming the file (what was appended before stays; a partial last line is
+ * what the readers of these files drop).
+ */
 export class DurableAppender {
   private fd: number | null;
-  constructor(readonly path: string) {
-    const existed = existsSync(path);
-    this.fd = openSync(path, 'a');
-    if (!existed) fsyncDir(dirname(path));
+  private readonly file: string;
+  /** `outcome`: what a failed append leaves, for its message (default: the earlier contents are kept). */
+  constructor(
+    readonly path: string,
+    private readonly outcome = 'the earlier contents are kept',
+  ) {
+    this.file = writeTarget(path);
+    try {
+      const existed = existsSync(this.file);
+      this.fd = openSync(this.file, 'a');
+      if (!existed) fsyncDir(dirname(this.file));
+    } catch (e) {
+      throw writeFailure(e, path, { outcome: 'nothing was written' });
+    }
   }
 
   append(text: string): void {
     if (this.fd === null) throw new Error(`${this.path}: appender is closed`);
-    writeAll(this.fd, text);
-    fsyncSync(this.fd);
+    try {
+      writeAll(this.fd, text);
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw writeFailure(e, this.path, { outcome: this.outcome });
+    }
   }
 
   close(): void {
@@ -143,9 +285,9 @@ export class DurableAppender {
   }
 }
 
-/** One durable append (open, write, fsync, close). */
-export function appendDurable(path: string, text: string): void {
-  const a = new DurableAppender(path);
+/** One durable append (open, write, fsync, close); `outcome` as for DurableAppender. */
+export function appendDurable(path: string, text: string, outcome?: string): void {
+  const a = new DurableAppender(path, outcome);
   try {
     a.append(text);
   } finally {
@@ -158,8 +300,9 @@ export function appendDurable(path: string, text: string): void {
  * those of a live process other than this one. Returns the names removed.
  */
 export function cleanTempFiles(path: string): string[] {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
+  const file = followLinks(path);
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
   const removed: string[] = [];
   let names: string[];
   try {
@@ -190,7 +333,7 @@ export interface LockOwner {
 }
 
 /** The lock is held by a live process (or one on another host, which cannot be checked). */
-export class LockHeldError extends Error {
+export class LockHeldError extends UserFacingError {
   override readonly name = 'LockHeldError';
   constructor(
     message: string,
@@ -259,7 +402,12 @@ let exitHookInstalled = false;
  */
 export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
   const what = o.what ?? lockPath;
-  mkdirSync(dirname(lockPath), { recursive: true });
+  const failed = (e: unknown) => writeFailure(e, lockPath, { what: `'${lockPath}' (the lock of ${what})` });
+  try {
+    mkdirSync(dirname(lockPath), { recursive: true });
+  } catch (e) {
+    throw failed(e);
+  }
   const me: LockOwner = {
     pid: process.pid,
     host: hostname(),
@@ -270,8 +418,13 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
   const body = JSON.stringify(me) + '\n';
   const tmp = `${lockPath}.${process.pid}${TMP_SUFFIX}`;
   for (let attempt = 0; attempt < 5; attempt++) {
-    rmSync(tmp, { force: true });
-    writeFileSynced(tmp, body);
+    try {
+      rmSync(tmp, { force: true });
+      writeFileSynced(tmp, body);
+    } catch (e) {
+      throw failed(e);
+    }
+    let linked = false;
     try {
       try {
         linkSync(tmp, lockPath);
@@ -281,14 +434,18 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
         // No hard links on this filesystem: exclusive create (content follows a moment later).
         writeFileSynced(lockPath, body);
       }
+      linked = true;
       fsyncDir(dirname(lockPath));
       rmSync(tmp, { force: true });
       heldLocks.add(lockPath);
       installExitHook();
       return { path: lockPath, release: () => releaseLock(lockPath) };
     } catch (e) {
-      rmSync(tmp, { force: true });
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      quietly(() => rmSync(tmp, { force: true }));
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        if (linked) quietly(() => unlinkSync(lockPath));
+        throw failed(e);
+      }
     }
     const owner = readOwner(lockPath);
     if (owner === null) {

@@ -3,12 +3,13 @@
  * keyed by the CLI flag that sets each one, and the check a resume makes against them: a resume
  * with other settings would mix two runs, so it is refused naming the flag (`--seed was 1, now 2`).
  */
+import { UserFacingError } from './errors.js';
 
 export type SettingValue = string | number | boolean | null;
 export type RunSettings = Record<string, SettingValue>;
 
 /** A resume whose settings differ from the saved run's: the command line is wrong (exit code 2). */
-export class ResumeMismatchError extends Error {
+export class ResumeMismatchError extends UserFacingError {
   override readonly name = 'ResumeMismatchError';
 }
 

@@ -148,6 +148,7 @@ describe('bad data', () => {
           /\n\s+at /.test(r.err) && 'a stack trace',
           /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
           !k.match.test(r.err) && `message does not match ${k.match}`,
+          /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
           r.out !== '' && 'wrote to stdout',
           existsSync(OUT) && readFileSync(OUT, 'utf8').split('\n').filter(Boolean).length > 1 && 'wrote rows',
         ].filter(Boolean);

@@ -4,7 +4,8 @@
  * work: the GPU and the native addon are mocked to fail loudly, so a case that got through to the
  * work would show GPU_REACHED / NATIVE_REACHED. No output file may appear.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -50,6 +51,21 @@ const OUT = join(outDir, 'result.csv');
 const OUTJ = join(outDir, 'result.json');
 const MISSING = join(root, 'no-such-dir', 'x.csv');
 const UNDER_FILE = join(fx.aFile, 'x.csv');
+// Outputs that are not regular files: a fifo, a character device (a fake /dev/null: mknod needs root,
+// elsewhere a second fifo stands in; never the real /dev/null, which a broken check would replace),
+// and a link to the device.
+const FIFO = join(root, 'fifo');
+execFileSync('mkfifo', [FIFO]);
+const FAKE_DEV = join(root, 'fake-dev');
+let DEV_KIND = 'a character device';
+try {
+  execFileSync('mknod', ['-m', '666', FAKE_DEV, 'c', '1', '3'], { stdio: 'ignore' });
+} catch {
+  execFileSync('mkfifo', [FAKE_DEV]);
+  DEV_KIND = 'a fifo \\(named pipe\\)';
+}
+const TO_DEV = join(root, 'to-dev.csv');
+symlinkSync(FAKE_DEV, TO_DEV);
 
 const c = (code: 1 | 2, match: RegExp, ...argv: string[]): Case => ({ argv, code, match });
 const c2 = (match: RegExp, ...argv: string[]) => c(2, match, ...argv);
@@ -63,6 +79,21 @@ function badOutputs(cmd: string, flag: string, base: string[]): Case[] {
     c2(new RegExp(`--${flag} .*directory .*no-such-dir does not exist`), cmd, ...base, `--${flag}`, MISSING),
     c2(new RegExp(`--${flag} .*(not a directory|is a file)`), cmd, ...base, `--${flag}`, UNDER_FILE),
     c2(new RegExp(`--${flag} is empty`), cmd, ...base, `--${flag}`, ''),
+    c2(
+      new RegExp(`--${flag} '.*fifo' is a fifo \\(named pipe\\), not a file; name a regular file`),
+      cmd,
+      ...base,
+      `--${flag}`,
+      FIFO,
+    ),
+    c2(new RegExp(`--${flag} '.*fake-dev' is ${DEV_KIND}, not a file; name a regular file`), cmd, ...base, `--${flag}`, FAKE_DEV),
+    c2(
+      new RegExp(`--${flag} '.*to-dev\\.csv' \\(a link to '.*fake-dev'\\) is ${DEV_KIND}, not a file`),
+      cmd,
+      ...base,
+      `--${flag}`,
+      TO_DEV,
+    ),
   ];
 }
 
@@ -297,8 +328,26 @@ const CASES: Record<string, Case[]> = {
       '--budget-madds',
       '3M',
     ),
-    c2(/budget 0\.00 M MAdds is below the cheapest architecture/, 'search', '--space-file', hand, '--budget-madds', '1K'),
-    c2(/minimum .* is above the most expensive architecture/, 'search', '--space-file', hand, '--min-madds', '1G'),
+    c2(
+      /--budget-madds: .*budget 0\.00 M MAdds is below the cheapest architecture/,
+      'search',
+      '--space-file',
+      hand,
+      '--budget-madds',
+      '1K',
+    ),
+    c2(/--min-madds: .*minimum .* is above the most expensive architecture/, 'search', '--space-file', hand, '--min-madds', '1G'),
+    // The latency ceiling's twin of the MAdds budget: a usage error too, before the data or the GPU.
+    c2(
+      /^wgnas search: --max-latency-ms: .*latency ceiling 0\.001 ms is below the fastest architecture \(\d+\.\d+ ms\)$/m,
+      'search',
+      '--space-file',
+      hand,
+      '--max-latency-ms',
+      '0.001',
+      '--latency-table',
+      TABLE,
+    ),
     c2(/--max-latency-ms must be > 0, got '0'/, 'search', '--space-file', hand, '--max-latency-ms', '0'),
     c2(/--max-latency-ms must be > 0, got '-1'/, 'search', '--space-file', hand, '--max-latency-ms', '-1'),
     c2(/--max-latency-ms must be a finite number > 0, got 'NaN'/, 'search', '--space-file', hand, '--max-latency-ms', 'NaN'),
@@ -440,7 +489,7 @@ const CASES: Record<string, Case[]> = {
       join(root, 'ck-held'),
     ),
     c1(
-      /CheckpointError: .*ck-held\/ckpt-000001: state\.json missing/,
+      /^wgnas proxyless: \S*ck-held\/ckpt-000001: state\.json missing/,
       'proxyless',
       ...T,
       '--checkpoint',
@@ -450,6 +499,14 @@ const CASES: Record<string, Case[]> = {
     c2(/--checkpoint .*cannot write under \/proc or \/sys/, 'proxyless', ...T, '--checkpoint', '/proc/self/ckpt'),
     c2(/--checkpoint .*cannot write under \/proc or \/sys/, 'proxyless', ...T, '--checkpoint', '/sys/kernel/ckpt'),
     c2(/--checkpoint .* is a file; give a directory/, 'proxyless', ...T, '--checkpoint', fx.aFile),
+    c2(/--checkpoint '.*fifo' is a fifo \(named pipe\); give a directory/, 'proxyless', ...T, '--checkpoint', FIFO),
+    c2(
+      /--checkpoint '.*dangling' is a link to '.*no-such-ck', which does not exist; create that directory or name another/,
+      'proxyless',
+      ...T,
+      '--checkpoint',
+      join(root, 'dangling'),
+    ),
     c2(
       /--checkpoint .*directory .*no-such-dir does not exist/,
       'proxyless',
@@ -707,6 +764,7 @@ beforeAll(async () => {
   // A checkpoint directory whose pointer names a checkpoint that is not there.
   mkdirSync(join(root, 'ck-held'));
   writeFileSync(join(root, 'ck-held', 'current'), 'ckpt-000001\n');
+  symlinkSync(join(root, 'no-such-ck'), join(root, 'dangling'));
   const r = await wgnasInProcess(['evolve-space', '--hand-designed', '--out', hand]);
   expect(r.code, r.err).toBe(0);
 });
@@ -746,6 +804,7 @@ describe(`bad input (${total} cases)`, () => {
           /\n\s+at /.test(r.err) && 'a stack trace',
           /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
           !k.match.test(r.err) && `message does not match ${k.match}`,
+          /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
           r.out !== '' && 'wrote to stdout',
           readdirSync(outDir).length > 0 && `created ${readdirSync(outDir).join(', ')}`,
           existsSync(MISSING) && 'created the missing directory',
@@ -756,4 +815,11 @@ describe(`bad input (${total} cases)`, () => {
       expect(failures, failures.join('\n')).toEqual([]);
     });
   }
+
+  it('left the fifo, the device and the link as they were', () => {
+    expect(lstatSync(FIFO).isFIFO()).toBe(true);
+    expect(lstatSync(FAKE_DEV).isFIFO() || lstatSync(FAKE_DEV).isCharacterDevice()).toBe(true);
+    expect(lstatSync(TO_DEV).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(root, 'no-such-ck'))).toBe(false);
+  });
 });

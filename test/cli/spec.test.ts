@@ -1,11 +1,23 @@
-/** The declarative CLI: parsing from the specs, generated help and docs, path checks, layering. */
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+/** The declarative CLI: parsing from the specs, generated help and docs, path checks (devices, fifos, links), layering. */
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { allSpecs, COMMANDS } from '../../src/cli/cli.js';
 import { CLI_DOCS_PATH, renderCliDocs } from '../../src/cli/docs.js';
-import { closest, editDistance, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { allSpecs, COMMANDS, errorLine, exitCodeOf, isInternal } from '../../src/cli/cli.js';
+import { closest, editDistance, namingFile, oneLine, quote, UsageError } from '../../src/cli/errors.js';
+import { SpaceConstraintError } from '../../src/autospace/search-space.js';
+import { CsvError } from '../../src/data/csv.js';
+import { DataError } from '../../src/data/data-error.js';
+import { RowStreamError } from '../../src/data/row-stream.js';
+import { ShapeError } from '../../src/gpu/errors.js';
+import { LatencyTableError } from '../../src/latency/lut.js';
+import { SpaceFileError } from '../../src/mobilenet/space-file.js';
+import { CheckpointError } from '../../src/proxyless/checkpoint.js';
+import { WriteError } from '../../src/util/durable.js';
+import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import { formatHelp } from '../../src/cli/help.js';
 import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
 import { checkPath, realFs } from '../../src/cli/paths.js';
@@ -13,6 +25,7 @@ import { packageVersion } from '../../src/cli/run.js';
 import { int, list, num, oneOf } from '../../src/cli/spec.js';
 import { SCORE } from '../../src/cli/specs/score.js';
 import { SEARCH } from '../../src/cli/specs/search.js';
+import { cpuTestBackend } from '../helpers/backend.js';
 import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
 
 vi.mock('../../src/gpu/index.js', async (orig) => ({
@@ -222,6 +235,158 @@ describe('output paths', () => {
       );
       expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file', undefined, failing)).toThrow(/is not writable/);
     }
+    // A writable file in a directory that is not: the temporary renamed over it cannot be made there.
+    const dirOnly = {
+      ...realFs,
+      access: (p: string) => {
+        if (p === dir) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      },
+    };
+    expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file', undefined, dirOnly)).toThrow(
+      `--out '${join(dir, 'old.csv')}': cannot write in ${dir} (EACCES)`,
+    );
+  });
+
+  it('refuses a device, a fifo and a socket, also through a link, naming the flag, without touching them', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'wgnas-paths-special-'));
+    const fifo = join(d, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const sock = join(d, 'sock');
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(sock, done));
+    try {
+      expect(() => checkPath('out', fifo, 'out-file')).toThrow(
+        `--out '${fifo}' is a fifo (named pipe), not a file; name a regular file`,
+      );
+      expect(() => checkPath('evaluated', sock, 'out-file')).toThrow(/^--evaluated '.*sock' is a socket, not a file/);
+      expect(() => checkPath('checkpoint', fifo, 'out-dir')).toThrow(
+        /^--checkpoint '.*fifo' is a fifo \(named pipe\); give a directory$/,
+      );
+      symlinkSync(fifo, join(d, 'to-fifo.csv'));
+      expect(() => checkPath('out', join(d, 'to-fifo.csv'), 'out-file')).toThrow(
+        `--out '${join(d, 'to-fifo.csv')}' (a link to '${fifo}') is a fifo (named pipe), not a file; name a regular file`,
+      );
+      // A character device (mknod needs root: elsewhere /dev/null itself, which the check only stats).
+      let dev = '/dev/null';
+      try {
+        execFileSync('mknod', ['-m', '666', join(d, 'fake'), 'c', '1', '3'], { stdio: 'ignore' });
+        dev = join(d, 'fake');
+      } catch {
+        /* not root */
+      }
+      expect(() => checkPath('out', dev, 'out-file')).toThrow(
+        `--out '${dev}' is a character device, not a file; name a regular file`,
+      );
+      expect(() => checkPath('kernel-profile', dev, 'out-file')).toThrow(/^--kernel-profile .* is a character device/);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      if (dev !== '/dev/null') expect(lstatSync(dev).isCharacterDevice()).toBe(true);
+    } finally {
+      server.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('follows a link to a file (or to a new name in a writable directory) and a link to a directory', () => {
+    const d = mkdtempSync(join(tmpdir(), 'wgnas-paths-links-'));
+    mkdirSync(join(d, 'real'));
+    writeFileSync(join(d, 'real', 'a.csv'), 'x');
+    symlinkSync(join(d, 'real', 'a.csv'), join(d, 'to-file.csv'));
+    symlinkSync('real/new.csv', join(d, 'to-new.csv'));
+    symlinkSync(join(d, 'nowhere', 'x.csv'), join(d, 'to-missing-dir.csv'));
+    symlinkSync(join(d, 'real'), join(d, 'to-dir'));
+    symlinkSync(join(d, 'no-such-ck'), join(d, 'to-no-dir'));
+    symlinkSync(join(d, 'loop-b'), join(d, 'loop-a'));
+    symlinkSync(join(d, 'loop-a'), join(d, 'loop-b'));
+    expect(() => checkPath('out', join(d, 'to-file.csv'), 'out-file')).not.toThrow();
+    expect(() => checkPath('out', join(d, 'to-new.csv'), 'out-file')).not.toThrow();
+    expect(() => checkPath('out', join(d, 'to-missing-dir.csv'), 'out-file')).toThrow(
+      /^--out '.*to-missing-dir\.csv' \(a link to '.*nowhere\/x\.csv'\): directory .*nowhere does not exist$/,
+    );
+    expect(() => checkPath('checkpoint', join(d, 'to-dir'), 'out-dir')).not.toThrow();
+    expect(() => checkPath('out', join(d, 'to-dir'), 'out-file')).toThrow(
+      /\(a link to '.*real'\) is a directory; give a file name/,
+    );
+    expect(() => checkPath('checkpoint', join(d, 'to-no-dir'), 'out-dir')).toThrow(
+      /^--checkpoint '.*to-no-dir' is a link to '.*no-such-ck', which does not exist; create that directory or name another$/,
+    );
+    expect(() => checkPath('out', join(d, 'loop-a'), 'out-file')).toThrow(/too many levels of symbolic links/);
+    expect(readdirSync(join(d, 'real'))).toEqual(['a.csv']);
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it(
+    'score --out and --kernel-profile through links: the targets are written, the links stay links',
+    { timeout: 120_000 },
+    async ({ skip }) => {
+      if (!cpuTestBackend()) return skip();
+      const d = mkdtempSync(join(tmpdir(), 'wgnas-paths-score-'));
+      mkdirSync(join(d, 'real'));
+      symlinkSync('real/s.csv', join(d, 'link.csv'));
+      writeFileSync(join(d, 'real', 'k.json'), 'old');
+      symlinkSync(join(d, 'real', 'k.json'), join(d, 'k.json'));
+      const tiny = ['--sample', '2', '--batch', '8', '--cells-per-stage', '1', '--channels', '4', '--device', 'cpu', '--quiet'];
+      const r = await wgnasInProcess(['score', ...tiny, '--out', join(d, 'link.csv'), '--kernel-profile', join(d, 'k.json')]);
+      expect(r.code, r.err).toBe(0);
+      expect(lstatSync(join(d, 'link.csv')).isSymbolicLink()).toBe(true);
+      expect(lstatSync(join(d, 'k.json')).isSymbolicLink()).toBe(true);
+      expect(
+        readFileSync(join(d, 'real', 's.csv'), 'utf8')
+          .trim()
+          .split('\n'),
+      ).toHaveLength(3);
+      expect(JSON.parse(readFileSync(join(d, 'real', 'k.json'), 'utf8'))).toBeTypeOf('object');
+      // The settings record and the lock's place sit beside the target; nothing else is left.
+      expect(readdirSync(d).sort()).toEqual(['k.json', 'link.csv', 'real']);
+      expect(readdirSync(join(d, 'real')).sort()).toEqual(['k.json', 's.csv', 's.csv.settings.json']);
+      // A resume through the link finds the rows.
+      const again = await wgnasInProcess(['score', ...tiny, '--out', join(d, 'link.csv'), '--resume']);
+      expect(again.code, again.err).toBe(0);
+      expect(again.err).toMatch(/2 of 2 cells already scored/);
+      rmSync(d, { recursive: true, force: true });
+    },
+  );
+});
+
+describe('error lines', () => {
+  it('a user-facing error prints its message alone; a bug keeps its class name; bad input exits 2', () => {
+    const full = new WriteError("cannot write 's.csv': no space left on device (ENOSPC); its earlier contents are kept", 's.csv');
+    expect(errorLine('score', full)).toBe(
+      "wgnas score: cannot write 's.csv': no space left on device (ENOSPC); its earlier contents are kept",
+    );
+    const plain = [
+      new DataError('d'),
+      new CsvError('c'),
+      new RowStreamError('r'),
+      new SpaceFileError('s'),
+      new LatencyTableError('l'),
+      new CheckpointError('k'),
+      new SpaceConstraintError('b', 'maxLatencyMs'),
+      new ResumeMismatchError('m'),
+      new UsageError('u'),
+    ];
+    for (const e of plain) {
+      expect(errorLine('search', e)).toBe(`wgnas search: ${e.message}`);
+      expect(isInternal(e)).toBe(false);
+    }
+    for (const e of [new RangeError('bug'), new TypeError('bug'), new ShapeError('bug')]) {
+      expect(errorLine('search', e)).toBe(`wgnas search: ${e.name}: bug`);
+      expect(isInternal(e)).toBe(true);
+      expect(exitCodeOf(e)).toBe(1);
+    }
+    expect(exitCodeOf(new UsageError('u'))).toBe(2);
+    expect(exitCodeOf(new ResumeMismatchError('m'))).toBe(2);
+    expect(exitCodeOf(new DataError('d'))).toBe(1);
+    // namingFile adds the file to a user-facing error without turning it into a bug's line.
+    let named: unknown;
+    try {
+      namingFile('t.yaml', () => {
+        throw new LatencyTableError('no entry for x');
+      });
+    } catch (e) {
+      named = e;
+    }
+    expect(named).toBeInstanceOf(LatencyTableError);
+    expect(errorLine('predict', named)).toBe('wgnas predict: t.yaml: no entry for x');
   });
 });
 

@@ -1,14 +1,26 @@
 /**
  * The fs-safety primitives (src/util/durable.ts) and the row stream (src/data/row-stream.ts):
  * atomic writes, durable appends, temp cleanup, and lock files held by real child processes
- * (a live holder refuses naming its pid; a SIGKILLed holder's lock is stale and taken over).
+ * (a live holder refuses naming its pid; a SIGKILLed holder's lock is stale and taken over); a full
+ * disk (ENOSPC, injected) named in one message with no temporaries left; links followed; fifos refused.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '../../src/data/row-stream.js';
 import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import {
@@ -19,8 +31,30 @@ import {
   tempPathFor,
   writeFileAtomic,
   appendDurable,
+  WriteError,
 } from '../../src/util/durable.js';
+import { buildTable, type TableSource } from '../../src/latency/table-writer.js';
+import type { Param } from '../../src/nn/tape.js';
+import { lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/proxyless/checkpoint.js';
 import { REPO } from '../helpers/paths.js';
+
+/**
+ * A disk that fills up: while `disk.left` is finite, writes (writeSync, the one call durable.ts
+ * writes with) take that many more bytes, then fail with ENOSPC as a full file system does.
+ */
+const disk = vi.hoisted(() => ({ left: Infinity }));
+vi.mock('node:fs', async (orig) => {
+  const fs = await orig<typeof import('node:fs')>();
+  const writeSync = (fd: number, buf: Uint8Array, off = 0, len = buf.byteLength - off, ...rest: unknown[]): number => {
+    if (disk.left === Infinity) return (fs.writeSync as (...a: unknown[]) => number)(fd, buf, off, len, ...rest);
+    if (disk.left <= 0)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const n = fs.writeSync(fd, buf, off, Math.min(len, disk.left));
+    disk.left -= n;
+    return n;
+  };
+  return { ...fs, writeSync, default: { ...fs, writeSync } };
+});
 
 const run = promisify(execFile);
 const HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
@@ -184,5 +218,168 @@ describe('RowStream', () => {
     new RowStream(bad, { settings }).finish();
     writeFileSync(bad, '{"arch": "a"}\nnot json\n');
     expect(() => new RowStream(bad, { settings, resume: true })).toThrow(RowStreamError);
+  });
+});
+
+describe('a full disk (ENOSPC)', () => {
+  afterEach(() => {
+    disk.left = Infinity;
+  });
+  const temps = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.tmp'));
+
+  it('writeFileAtomic names the file, keeps the old contents and leaves no temporary', () => {
+    const dir = mkdtempSync(join(tmp, 'full-'));
+    const p = join(dir, 's.csv');
+    writeFileSync(p, 'old\n');
+    disk.left = 3; // a part of the new contents fits, then the disk is full
+    expect(() => writeFileAtomic(p, 'new contents\n')).toThrow(
+      new WriteError(`cannot write '${p}': no space left on device (ENOSPC); its earlier contents are kept`, p, 'ENOSPC'),
+    );
+    expect(readFileSync(p, 'utf8')).toBe('old\n');
+    const fresh = join(dir, 'new.json');
+    disk.left = 0;
+    expect(() => writeFileAtomic(fresh, '{}')).toThrow(
+      `cannot write '${fresh}': no space left on device (ENOSPC); nothing was written`,
+    );
+    expect(readdirSync(dir)).toEqual(['s.csv']);
+  });
+
+  it('a lock names its file and leaves no temporary; a row stream names its file, keeps its rows and releases its lock', () => {
+    const dir = mkdtempSync(join(tmp, 'full-'));
+    const p = join(dir, 's.csv');
+    disk.left = 0;
+    expect(() => acquireLock(`${p}.lock`, { what: `output ${p}` })).toThrow(
+      `cannot write '${p}.lock' (the lock of output ${p}): no space left on device (ENOSPC)`,
+    );
+    expect(() => new RowStream(p, { settings: { '--seed': 1 } })).toThrow(WriteError);
+    expect(readdirSync(dir)).toEqual([]);
+    disk.left = Infinity;
+    const s = new RowStream(p, { settings: { '--seed': 1 } });
+    s.append([{ arch: 'a', wrcor: 1 }]);
+    disk.left = 2; // half a row
+    let err: unknown;
+    try {
+      s.append([{ arch: 'b', wrcor: 2 }]);
+    } catch (e) {
+      err = e;
+    }
+    s.close();
+    expect(err).toBeInstanceOf(WriteError);
+    expect((err as Error).message).toBe(
+      `cannot write '${p}': no space left on device (ENOSPC); the rows written before are kept (--resume continues after them)`,
+    );
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(`${p}.lock`)).toBe(false);
+    disk.left = Infinity;
+    // The part-written row is dropped on resume.
+    const r = new RowStream(p, { settings: { '--seed': 1 }, resume: true });
+    expect(r.done).toEqual([{ arch: 'a', wrcor: '1' }]);
+    r.close();
+  });
+});
+
+describe('a full disk during a checkpoint save', () => {
+  it('names the file, removes the part-written checkpoint and keeps the previous one', async () => {
+    const dir = mkdtempSync(join(tmp, 'ck-full-'));
+    const tensor = (xs: number[]) => ({ size: xs.length, shape: [xs.length], read: async () => new Float32Array(xs) });
+    const params = [{ name: 'w', value: tensor([1, 2, 3, 4]) }] as unknown as Param[];
+    await saveCheckpoint(dir, params, new Map(), { step: 1 });
+    expect(readFileSync(join(dir, 'current'), 'utf8')).toBe('ckpt-000001\n');
+    const lock = lockCheckpointDir(dir); // held, as a run holds it, so the save writes only the checkpoint
+    disk.left = 6; // part of weights.bin
+    try {
+      await expect(saveCheckpoint(dir, params, new Map(), { step: 2 })).rejects.toThrow(
+        `cannot write '${join(dir, 'ckpt-000002.tmp', 'weights.bin')}': no space left on device (ENOSPC); the previous checkpoint is kept`,
+      );
+    } finally {
+      disk.left = Infinity;
+      lock.release();
+    }
+    expect(readdirSync(dir).sort()).toEqual(['ckpt-000001', 'current']);
+    expect(readCheckpoint(dir).meta.step).toBe(1);
+  });
+});
+
+describe('links and special files', () => {
+  it('writeFileAtomic and appendDurable follow a link (to a file, or to a new name): the target is written, the link stays', () => {
+    const dir = mkdtempSync(join(tmp, 'links-'));
+    mkdirSync(join(dir, 'real'));
+    writeFileSync(join(dir, 'real', 'a.txt'), 'old\n');
+    symlinkSync(join(dir, 'real', 'a.txt'), join(dir, 'a.txt'));
+    symlinkSync('real/b.txt', join(dir, 'b.txt')); // relative, and dangling until written
+    writeFileAtomic(join(dir, 'a.txt'), 'new\n');
+    writeFileAtomic(join(dir, 'b.txt'), 'b\n');
+    appendDurable(join(dir, 'b.txt'), 'more\n');
+    expect(readFileSync(join(dir, 'real', 'a.txt'), 'utf8')).toBe('new\n');
+    expect(readFileSync(join(dir, 'real', 'b.txt'), 'utf8')).toBe('b\nmore\n');
+    expect(readlinkSync(join(dir, 'a.txt'))).toBe(join(dir, 'real', 'a.txt'));
+    expect(readlinkSync(join(dir, 'b.txt'))).toBe('real/b.txt');
+    expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.txt', 'real']);
+    expect(readdirSync(join(dir, 'real')).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('a RowStream through a link keeps its rows, lock and settings beside the target', () => {
+    const dir = mkdtempSync(join(tmp, 'links-'));
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real', 'rows.csv'), join(dir, 'rows.csv'));
+    const s = new RowStream(join(dir, 'rows.csv'), { settings: { '--seed': 1 } });
+    expect(existsSync(join(dir, 'real', 'rows.csv.lock'))).toBe(true);
+    s.append([{ arch: 'a', wrcor: 1 }]);
+    s.finish([{ arch: 'a', wrcor: 1 }]);
+    expect(lstatSync(join(dir, 'rows.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'rows.csv'), 'utf8')).toBe('arch,wrcor\na,1\n');
+    expect(readdirSync(dir).sort()).toEqual(['real', 'rows.csv']);
+    expect(readdirSync(join(dir, 'real')).sort()).toEqual(['rows.csv', 'rows.csv.settings.json']);
+    const r = new RowStream(join(dir, 'rows.csv'), { settings: { '--seed': 1 }, resume: true });
+    expect(r.done).toEqual([{ arch: 'a', wrcor: '1' }]);
+    r.close();
+  });
+
+  it('a profile table through a link: the entries land in the target, the lock beside it; a full disk names the table', async () => {
+    const dir = mkdtempSync(join(tmp, 'table-'));
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real', 't.yaml'), join(dir, 't.yaml'));
+    const locks: boolean[] = [];
+    const source = (fullAfter?: number): TableSource => ({
+      stamp: async () => ({ cpu: 'test' }),
+      resumeFields: ['cpu'],
+      measure: async (keys, put) => {
+        for (const [i, k] of keys.entries()) {
+          locks.push(existsSync(join(dir, 'real', 't.yaml.lock')));
+          if (i === fullAfter) disk.left = 5;
+          put(k, { count: 1, mean: i + 1 });
+        }
+      },
+    });
+    const out = join(dir, 't.yaml');
+    const r = await buildTable({ keys: ['a', 'b'], out }, source());
+    expect(r.measured).toBe(2);
+    expect(locks).toEqual([true, true]);
+    expect(lstatSync(out).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'real', 't.yaml'), 'utf8')).toMatch(/^a:\n[\s\S]*^b:\n/m);
+    expect(readdirSync(dir).sort()).toEqual(['real', 't.yaml']);
+    try {
+      await expect(buildTable({ keys: ['a', 'b', 'c'], out, resume: true }, source(0))).rejects.toThrow(
+        `cannot write '${join(dir, 'real', 't.yaml')}': no space left on device (ENOSPC); the entries measured before are kept (--resume continues after them)`,
+      );
+    } finally {
+      disk.left = Infinity;
+    }
+    expect(readdirSync(join(dir, 'real')).sort()).toEqual(['t.yaml']);
+  });
+
+  it('a fifo (also behind a link) is refused, not replaced', () => {
+    const dir = mkdtempSync(join(tmp, 'special-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync(fifo, join(dir, 'link'));
+    expect(() => writeFileAtomic(fifo, 'x')).toThrow(`cannot write '${fifo}': it is a fifo (named pipe), not a regular file`);
+    expect(() => writeFileAtomic(join(dir, 'link'), 'x')).toThrow(
+      `cannot write '${join(dir, 'link')}' (a link to '${fifo}'): it is a fifo (named pipe), not a regular file`,
+    );
+    expect(() => appendDurable(fifo, 'x')).toThrow(WriteError);
+    expect(() => new RowStream(join(dir, 'link'), { settings: {} })).toThrow(/is a fifo/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['fifo', 'link']);
   });
 });

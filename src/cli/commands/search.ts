@@ -3,7 +3,7 @@ import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost, type CostModel } from '../../mobilenet/cost/model.js';
 import { tableCost } from '../../mobilenet/cost/table.js';
 import { readLatencyTable } from '../../latency/lut.js';
-import { cellSearchSpace, type LatencyLimit } from '../../autospace/search-space.js';
+import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
 import { ReplayLog, type Row, RowStream } from '../../data/row-stream.js';
@@ -202,6 +202,21 @@ function spaceTableCost(path: string, space: CellSpace): CostModel {
   return r.cost;
 }
 
+const BOUND_FLAGS = { budgetMadds: 'budget-madds', minMadds: 'min-madds', maxLatencyMs: 'max-latency-ms' } as const;
+
+/**
+ * A MAdds band or latency ceiling that no architecture of the space meets is a usage error naming
+ * its flag (exit 2), found before any work: cellSearchSpace checks them without sampling.
+ */
+function checkBounds(read: CellSpace, budgetMadds: number, minMadds: number, limit?: LatencyLimit): void {
+  try {
+    cellSearchSpace(read, budgetMadds, minMadds, limit);
+  } catch (e) {
+    if (!(e instanceof SpaceConstraintError) || !e.bound) throw e;
+    throw new UsageError(`--${BOUND_FLAGS[e.bound]}: ${e.message}`);
+  }
+}
+
 /** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
 async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext): Promise<void> {
   const { io } = ctx;
@@ -212,12 +227,9 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   checkTrainOut(v);
   const read: CellSpace = readSpace(v['space-file']!);
   // The MAdds band against the space, before the cells are priced or the GPU starts.
-  try {
-    cellSearchSpace(read, budgetMadds, minMadds);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  checkBounds(read, budgetMadds, minMadds);
   let latencyLimit: LatencyLimit | undefined;
+  let priced = '';
   const table = v['latency-table'];
   if (v['max-latency-ms'] !== undefined) {
     const maxLatencyMs = v['max-latency-ms'];
@@ -227,15 +239,17 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           `--latency-table: the cells of the ${read.file.source} space are not in latency tables (only MBConv blocks are); drop it to time them on this CPU`,
         );
       const latency = namingFile(table, () => spaceTableCost(table, read));
-      io.err(`priced the space's blocks from ${table}: skeleton ${latency.fixed.toFixed(3)} ms\n`);
       latencyLimit = { latency, maxLatencyMs };
+      priced = `priced the space's blocks from ${table}: skeleton ${latency.fixed.toFixed(3)} ms\n`;
     } else {
       const latency = await measuredCost(read, { backend: library });
-      io.err(
-        `priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`,
-      );
       latencyLimit = { latency, maxLatencyMs };
+      priced = `priced the space's cells on this CPU (${latency.meta!.library}, ${latency.meta!.ops} ops): skeleton ${latency.fixed.toFixed(3)} ms\n`;
     }
+    // The ceiling against the priced space, like the MAdds band: before the data or the GPU (and
+    // before the note, so a refusal is one line).
+    checkBounds(read, budgetMadds, minMadds, latencyLimit);
+    io.err(priced);
   }
   // The proxies score at the space's resolution: 224 for an ImageNet-layout space (a folder decoded at 224).
   const size = read.layout.inputSize;
