@@ -22,7 +22,12 @@ export interface CifarDatasetOptions {
 }
 
 /** Reads the split's files (all of them, in order), checking sizes and labels, naming the bad file. */
-export function openCifarFiles(format: CifarFormat, split: 'train' | 'test', paths: readonly string[], o: CifarDatasetOptions = {}): ImageDataset {
+export function openCifarFiles(
+  format: CifarFormat,
+  split: 'train' | 'test',
+  paths: readonly string[],
+  o: CifarDatasetOptions = {},
+): ImageDataset {
   const rec = format.labelBytes + PIXELS;
   const parts = paths.map((path) => {
     const bytes = readFileSync(path);
@@ -41,13 +46,15 @@ export function openCifarFiles(format: CifarFormat, split: 'train' | 'test', pat
   for (const part of parts) {
     for (let r = 0; r < part.count; r++, i++) {
       const label = part.bytes[r * rec + format.labelIndex];
-      if (label >= format.classes) throw new DataError(`${part.path}: record ${r} has label ${label}, expected 0..${format.classes - 1} for ${format.name}`);
+      if (label >= format.classes)
+        throw new DataError(`${part.path}: record ${r} has label ${label}, expected 0..${format.classes - 1} for ${format.name}`);
       labels[i] = label;
     }
     where.push({ part, at: i - part.count });
   }
   const locate = (idx: number) => {
-    if (!Number.isInteger(idx) || idx < 0 || idx >= count) throw new RangeError(`${o.name ?? format.name}: image ${idx} is outside [0, ${count})`);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= count)
+      throw new RangeError(`${o.name ?? format.name}: image ${idx} is outside [0, ${count})`);
     let k = where.length - 1;
     while (where[k].at > idx) k--;
     return { part: where[k].part, r: idx - where[k].at };
@@ -97,7 +104,9 @@ export function openOfficialCifar(name: CifarName, split: 'train' | 'test'): Ima
   const missing = f.files[split].filter((_, i) => found[i] === null);
   if (missing.length) {
     const dir = found.find((p) => p !== null)!.replace(/[\\/][^\\/]+$/, '');
-    throw new DataNotFoundError(`${dir}: ${name} ${split} split is incomplete (missing ${missing.join(', ')}); get it again with: wgnas data fetch ${name} --force`);
+    throw new DataNotFoundError(
+      `${dir}: ${name} ${split} split is incomplete (missing ${missing.join(', ')}); get it again with: wgnas data fetch ${name} --force`,
+    );
   }
   const ds = openCifarFiles(f, split, found as string[]);
   cache.set(key, ds);

@@ -60,7 +60,9 @@ const PIXELS = 3 * 32 * 32;
 function decodeInto(bytes: Uint8Array, f: CifarFormat, where: string, into: CifarSet, at: number): number {
   const rec = f.labelBytes + PIXELS;
   if (bytes.length === 0 || bytes.length % rec !== 0) {
-    throw new Error(`${where}: size ${bytes.length} bytes is not a positive multiple of ${rec} (${f.labelBytes} label + 3072 pixel bytes per image); the file is truncated or not ${f.name}`);
+    throw new Error(
+      `${where}: size ${bytes.length} bytes is not a positive multiple of ${rec} (${f.labelBytes} label + 3072 pixel bytes per image); the file is truncated or not ${f.name}`,
+    );
   }
   const n = bytes.length / rec;
   const lut = f.mean.map((m, c) => Float32Array.from({ length: 256 }, (_, b) => (b / 255 - m) / f.std[c]));
@@ -98,7 +100,10 @@ export function loadCifar(name: CifarName, split: 'train' | 'test'): CifarSet {
   let set = cache.get(key);
   if (!set) {
     const f = CIFAR_FORMATS[name];
-    set = readCifarFiles(f, f.files[split].map((file) => dataFile(name, file)));
+    set = readCifarFiles(
+      f,
+      f.files[split].map((file) => dataFile(name, file)),
+    );
     cache.set(key, set);
   }
   return set;

@@ -7,7 +7,18 @@ import type { Rng } from '../util/rng.js';
 import { balancedIndices } from './balanced-sample.js';
 import { dataFile } from './paths.js';
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 export const CIFAR10_MEAN = [0.4914, 0.4822, 0.4465] as const;
 export const CIFAR10_STD = [0.247, 0.2435, 0.2616] as const;
 export const CIFAR10_IMAGE_FLOATS = 3 * 32 * 32;
@@ -81,7 +92,8 @@ export function loadCifar10(split: 'train' | 'test', opts: { limit?: number } = 
     cache.set(split, ds);
   }
   if (opts.limit === undefined || opts.limit >= ds.count) return ds;
-  if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new RangeError(`loadCifar10: limit must be a positive integer, got ${opts.limit}`);
+  if (!Number.isInteger(opts.limit) || opts.limit < 1)
+    throw new RangeError(`loadCifar10: limit must be a positive integer, got ${opts.limit}`);
   const n = opts.limit;
   return { images: ds.images.subarray(0, n * CIFAR10_IMAGE_FLOATS), labels: ds.labels.subarray(0, n), count: n };
 }
@@ -114,7 +126,8 @@ export function batchOf(ds: Cifar10, indices: readonly number[]): Batch {
  * Order is shuffled so classes are mixed.
  */
 export function sampleBatch(ds: Cifar10, n: number, rng: Rng): Batch & { indices: number[] } {
-  if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`sampleBatch: n must be an integer in [1, ${ds.count}], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > ds.count)
+    throw new RangeError(`sampleBatch: n must be an integer in [1, ${ds.count}], got ${n}`);
   const indices = balancedIndices(ds.labels, ds.count, ds.classes ?? 10, n, rng);
   return { ...batchOf(ds, indices), indices };
 }

@@ -36,7 +36,13 @@ export function parseCsvLines(text: string, where = 'CSV'): CsvLine[] {
   if (/\x00/.test(text.slice(0, 4096))) throw new CsvError(`${where}: not a CSV file (binary data)`);
   let records: Array<{ record: string[]; info: { lines: number }; raw: string }>;
   try {
-    records = parse(text, { info: true, raw: true, skip_empty_lines: true, relax_column_count: true, record_delimiter: ['\r\n', '\n'] }) as unknown as typeof records;
+    records = parse(text, {
+      info: true,
+      raw: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      record_delimiter: ['\r\n', '\n'],
+    }) as unknown as typeof records;
   } catch (e) {
     if (e instanceof CsvParseError) throw new CsvError(`${where}:${e.lines}: ${csvProblem(e)}`);
     throw e;
@@ -60,12 +66,17 @@ export function readCsvObjects(text: string, where: string, opts: CsvObjectOptio
 }
 
 /** readCsvObjects, each record with the line it is on (for errors about its values). */
-export function readCsvRecords(text: string, where: string, opts: CsvObjectOptions = {}): Array<{ record: Record<string, string>; line: number }> {
+export function readCsvRecords(
+  text: string,
+  where: string,
+  opts: CsvObjectOptions = {},
+): Array<{ record: Record<string, string>; line: number }> {
   const [head, ...body] = parseCsvLines(text, where);
   if (!head) throw new CsvError(`${where}: empty CSV (no header row)`);
   const header = head.fields;
   const missing = (opts.required ?? []).filter((c) => !header.includes(c));
-  if (missing.length) throw new CsvError(`${where}:${head.line}: missing column ${missing.join(', ')} (header: ${cut(header.join(','))})`);
+  if (missing.length)
+    throw new CsvError(`${where}:${head.line}: missing column ${missing.join(', ')} (header: ${cut(header.join(','))})`);
   return body.map(({ fields, line }) => {
     if (fields.length !== header.length) {
       throw new CsvError(`${where}:${line}: expected ${header.length} fields (${cut(header.join(','))}), got ${fields.length}`);

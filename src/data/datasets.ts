@@ -128,15 +128,23 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
     await extract({ file: archive, cwd: tmp, filter: (p) => wanted.has(p.replace(/^\.\//, '')), strict: true });
     for (const [member, target] of Object.entries(d.members)) {
       const src = join(tmp, member);
-      if (!existsSync(src)) throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
+      if (!existsSync(src))
+        throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
       renameSync(src, join(tmp, target));
     }
-    for (const e of readdirSync(tmp)) if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
-    writeFileSync(join(tmp, COMPLETE_MARKER), JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n');
+    for (const e of readdirSync(tmp))
+      if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
+    writeFileSync(
+      join(tmp, COMPLETE_MARKER),
+      JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n',
+    );
   } catch (e) {
     // A failed unpack (a full disk) leaves no half folder; the archive stays for the next run.
     rmSync(tmp, { recursive: true, force: true });
-    throw writeFailure(e, dir, { what: `${d.name} into ${dir}`, outcome: `the archive ${archive} is kept; make room and run again` });
+    throw writeFailure(e, dir, {
+      what: `${d.name} into ${dir}`,
+      outcome: `the archive ${archive} is kept; make room and run again`,
+    });
   }
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
@@ -160,7 +168,10 @@ export interface DataListing {
 }
 
 function folderFiles(dir: string): { files: string[]; bytes: number } {
-  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const files = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
   return { files, bytes: files.reduce((n, f) => n + statSync(join(dir, f)).size, 0) };
 }
 

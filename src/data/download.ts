@@ -42,7 +42,11 @@ class IdleTimeout extends Error {
 function reason(e: unknown): string {
   const err = e as Error & { cause?: Error & { code?: string } };
   const cause = err?.cause;
-  const why = cause ? cause.code && !cause.message?.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message : '';
+  const why = cause
+    ? cause.code && !cause.message?.includes(cause.code)
+      ? `${cause.code} ${cause.message}`
+      : cause.message
+    : '';
   return why && why !== err.message ? `${err.message} (${why})` : String(err?.message ?? e);
 }
 

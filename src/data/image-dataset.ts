@@ -53,13 +53,15 @@ export function indicesByClass(labels: ArrayLike<number>, classes: number): numb
  * distinct classes; a class that runs short is topped up from the others. Shuffled; pure in (seed).
  */
 export function sampleBalanced(labels: ArrayLike<number>, classes: number, n: number, seed: number): number[] {
-  if (!Number.isInteger(n) || n < 1 || n > labels.length) throw new RangeError(`batch size must be an integer in [1, ${labels.length}], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > labels.length)
+    throw new RangeError(`batch size must be an integer in [1, ${labels.length}], got ${n}`);
   return balancedIndices(labels, labels.length, classes, n, new Rng(seed));
 }
 
 /** The historical proxy draw: the first n of a seeded permutation (kept for the bundled subset). */
 export function sampleShuffled(count: number, n: number, seed: number): number[] {
-  if (!Number.isInteger(n) || n < 1 || n > count) throw new RangeError(`batch size must be an integer in [1, ${count}], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > count)
+    throw new RangeError(`batch size must be an integer in [1, ${count}], got ${n}`);
   return new Rng(seed).shuffle([...Array(count).keys()]).slice(0, n);
 }
 
@@ -128,7 +130,8 @@ export class Prefetcher<T> {
 
 /** The first `n` images of `ds` as a dataset (folders interleave classes, so a prefix stays balanced). */
 export function firstImages(ds: ImageDataset, n: number): ImageDataset {
-  if (!Number.isInteger(n) || n < 1 || n > ds.count) throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
+  if (!Number.isInteger(n) || n < 1 || n > ds.count)
+    throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
   if (n === ds.count) return ds;
   const labels = ds.labels.subarray(0, n);
   return Object.freeze({
@@ -144,7 +147,8 @@ export function firstImages(ds: ImageDataset, n: number): ImageDataset {
     std: ds.std,
     images: (indices: readonly number[], size: number) => {
       const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < n));
-      if (bad !== undefined) return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside the first ${n}`));
+      if (bad !== undefined)
+        return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside the first ${n}`));
       return ds.images(indices, size);
     },
     source: (i: number) => ds.source(i),

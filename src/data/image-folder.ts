@@ -76,7 +76,9 @@ function checkSameClasses(testDir: string, test: readonly string[], trainDir: st
     );
   const missing = train.find((c) => !test.includes(c));
   if (missing !== undefined)
-    throw new DataError(`${testDir}: has no class folder '${missing}' (a class of the training split ${trainDir}); the test split needs the same class folders`);
+    throw new DataError(
+      `${testDir}: has no class folder '${missing}' (a class of the training split ${trainDir}); the test split needs the same class folders`,
+    );
 }
 
 /** Lists the class folders and their images, refusing (naming the path) what cannot be a class dataset. */
@@ -84,7 +86,10 @@ export function scanImageFolder(dir: string): FolderScan {
   if (!existsSync(dir)) throw new DataError(`${dir}: no such folder`);
   if (!isDir(dir)) throw new DataError(`${dir}: not a folder (an image dataset is a folder with one sub-folder per class)`);
   const classNames = classFolders(dir);
-  if (classNames.length === 0) throw new DataError(`${dir}: no class sub-folders (an image dataset is a folder with one sub-folder of JPEG/PNG images per class)`);
+  if (classNames.length === 0)
+    throw new DataError(
+      `${dir}: no class sub-folders (an image dataset is a folder with one sub-folder of JPEG/PNG images per class)`,
+    );
   if (classNames.length > 65535) throw new DataError(`${dir}: ${classNames.length} class folders, at most 65535`);
   let checked = 0;
   const perClass = classNames.map((c) => {
@@ -92,9 +97,11 @@ export function scanImageFolder(dir: string): FolderScan {
     const files: string[] = [];
     for (const e of readdirSync(cdir, { withFileTypes: true }).filter((x) => !x.name.startsWith('.'))) {
       const p = join(cdir, e.name);
-      if (e.isDirectory()) throw new DataError(`${p}: a folder inside class folder ${c} (a class folder holds only JPEG/PNG images)`);
+      if (e.isDirectory())
+        throw new DataError(`${p}: a folder inside class folder ${c} (a class folder holds only JPEG/PNG images)`);
       if (!IMAGE_EXT.test(e.name)) throw new DataError(`${p}: not a JPEG or PNG image (expected .jpg, .jpeg or .png)`);
-      if (checked++ < HEADER_CHECK_LIMIT && formatOf(p) === null) throw new DataError(`${p}: not a JPEG or PNG file (its first bytes are neither format's signature)`);
+      if (checked++ < HEADER_CHECK_LIMIT && formatOf(p) === null)
+        throw new DataError(`${p}: not a JPEG or PNG file (its first bytes are neither format's signature)`);
       files.push(p);
     }
     if (files.length === 0) throw new DataError(`${cdir}: class folder ${c} has no JPEG/PNG images`);
@@ -102,7 +109,9 @@ export function scanImageFolder(dir: string): FolderScan {
   });
   // One class: every image has the same label, so any classifier scores 100 %: not a dataset to learn.
   if (classNames.length === 1)
-    throw new DataError(`${dir}: one class folder (${classNames[0]}); a classifier needs at least 2 classes (one sub-folder per class)`);
+    throw new DataError(
+      `${dir}: one class folder (${classNames[0]}); a classifier needs at least 2 classes (one sub-folder per class)`,
+    );
   const files: string[] = [];
   const labels: number[] = [];
   const most = Math.max(...perClass.map((l) => l.length));
@@ -131,7 +140,9 @@ export async function decodeImage(path: string, size: number): Promise<Uint8Arra
     }
     return data;
   } catch (e) {
-    throw new DataError(`${path}: cannot decode the image (${(e as Error).message.split('\n')[0]}); the file is corrupt or truncated`);
+    throw new DataError(
+      `${path}: cannot decode the image (${(e as Error).message.split('\n')[0]}); the file is corrupt or truncated`,
+    );
   }
 }
 
@@ -174,7 +185,10 @@ const statsCache = new Map<string, Normalisation>();
 export async function openImageFolder(root: string, split: 'train' | 'test', o: ImageFolderOptions = {}): Promise<ImageDataset> {
   const name = `folder:${root}`;
   const dir = splitFolder(root, split);
-  if (dir === null) throw new DataError(`${resolve(root)}: no test split (put the class folders under ${join(resolve(root), 'train')} and ${join(resolve(root), 'test')})`);
+  if (dir === null)
+    throw new DataError(
+      `${resolve(root)}: no test split (put the class folders under ${join(resolve(root), 'train')} and ${join(resolve(root), 'test')})`,
+    );
   const scan = scanImageFolder(dir);
   if (split === 'test') checkSameClasses(dir, scan.classNames, splitFolder(root, 'train')!);
   const size = o.size ?? 32;
@@ -207,7 +221,8 @@ export async function openImageFolder(root: string, split: 'train' | 'test', o: 
       const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, b) => (b / 255 - mean[c]) / std[c]));
       await Promise.all(
         indices.map(async (idx, n) => {
-          if (!Number.isInteger(idx) || idx < 0 || idx >= scan.files.length) throw new RangeError(`${name}: image ${idx} is outside [0, ${scan.files.length})`);
+          if (!Number.isInteger(idx) || idx < 0 || idx >= scan.files.length)
+            throw new RangeError(`${name}: image ${idx} is outside [0, ${scan.files.length})`);
           const px = await decodeImage(scan.files[idx], s);
           // HWC bytes -> normalised CHW floats.
           for (let p = 0; p < s * s; p++) for (let c = 0; c < 3; c++) x[n * per + c * s * s + p] = lut[c][px[p * 3 + c]];

@@ -73,9 +73,12 @@ export function loadNb201Table(): Nb201BenchRow[] {
   const nets = readCsvRecords(readFileSync(netsPath, 'utf8'), netsPath, { required: ['net', 'net_str', 'val_accs'] });
   // Both files list the same cells: a short or emptied file must not silently drop accuracies.
   if (accs.length === 0) throw new Error(`${accPath}: no rows`);
-  if (accs.length !== nets.length) throw new Error(`${accPath} has ${accs.length} rows but ${netsPath} has ${nets.length}; they list the same cells`);
+  if (accs.length !== nets.length)
+    throw new Error(`${accPath} has ${accs.length} rows but ${netsPath} has ${nets.length}; they list the same cells`);
   const strOf = new Map<string, { netStr: string; acc: number }>();
-  nets.forEach(({ record: r, line }) => strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${line}`) }));
+  nets.forEach(({ record: r, line }) =>
+    strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${line}`) }),
+  );
   benchRows = accs.map(({ record: r, line }) => {
     const where = `${accPath}:${line}`;
     const cell = cellAt(r.net, where);
@@ -83,7 +86,8 @@ export function loadNb201Table(): Nb201BenchRow[] {
     const joined = strOf.get(normTuple(r.net));
     if (!joined) throw new Error(`${where}: net ${r.net} is missing from ${netsPath}`);
     const arch = formatArch(cell);
-    if (joined.netStr !== arch) throw new Error(`${where}: net ${r.net} decodes to ${arch} but ${netsPath} says ${joined.netStr}`);
+    if (joined.netStr !== arch)
+      throw new Error(`${where}: net ${r.net} decodes to ${arch} but ${netsPath} says ${joined.netStr}`);
     if (joined.acc !== valAcc) throw new Error(`${where}: accuracy ${valAcc} != ${joined.acc} in ${netsPath}`);
     return { arch, net: r.net, cell, valAcc };
   });

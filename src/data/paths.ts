@@ -62,7 +62,8 @@ export function dataRoots(): DataRoot[] {
   const env = process.env.WGNAS_DATA_DIR;
   if (env) {
     // A set but missing $WGNAS_DATA_DIR is a typo to report, not a root to skip silently.
-    if (!existsSync(resolve(env))) throw new DataNotFoundError(`data directory ${resolve(env)} (from $WGNAS_DATA_DIR) does not exist`);
+    if (!existsSync(resolve(env)))
+      throw new DataNotFoundError(`data directory ${resolve(env)} (from $WGNAS_DATA_DIR) does not exist`);
     roots.push({ dir: resolve(env), origin: '$WGNAS_DATA_DIR' });
   }
   roots.push({ dir: userDataDir(), origin: 'user cache' });

@@ -157,7 +157,8 @@ export function readStreamedRows(path: string, format: RowFormat): ReadRows {
     if (!head) return { columns: [], rows: [], truncated: dropped };
     const header = head.fields;
     const rows = body.map(({ fields: r, line }) => {
-      if (r.length !== header.length) throw new RowStreamError(`${path}:${line}: expected ${header.length} fields, got ${r.length}; the file is corrupt`);
+      if (r.length !== header.length)
+        throw new RowStreamError(`${path}:${line}: expected ${header.length} fields, got ${r.length}; the file is corrupt`);
       return Object.fromEntries(header.map((h, j) => [h, r[j]])) as Row;
     });
     return { columns: header, rows, truncated: dropped };
@@ -262,7 +263,10 @@ export class RowStream {
   private openResume(): void {
     const haveRows = existsSync(this.streamPath) || existsSync(this.path);
     if (!existsSync(this.sidecarPath)) {
-      if (haveRows) throw new ResumeMismatchError(`--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another ${this.o.flag ?? '--out'}`);
+      if (haveRows)
+        throw new ResumeMismatchError(
+          `--resume: ${this.path} has no ${this.sidecarPath} (not written by a streaming run): cannot tell its settings; use another ${this.o.flag ?? '--out'}`,
+        );
       this.writeSidecar(false);
       this.started = true;
       return;
@@ -276,7 +280,10 @@ export class RowStream {
     if (side?.format !== 'wgnas-row-stream' || typeof side.settings !== 'object' || side.settings === null) {
       throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
     }
-    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, { where: ` in ${this.path}`, advice: `resume with its settings or write another ${this.o.flag ?? '--out'}` });
+    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, {
+      where: ` in ${this.path}`,
+      advice: `resume with its settings or write another ${this.o.flag ?? '--out'}`,
+    });
     this.started = true;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;
@@ -344,10 +351,15 @@ export class RowStream {
  * keys, in order); throws naming the first row that does not belong.
  */
 export function checkResumedKeys(path: string, done: readonly Row[], keys: readonly string[], key: string, what = 'item'): void {
-  if (done.length > keys.length) throw new ResumeMismatchError(`--resume: ${path} has ${done.length} rows, this run has only ${keys.length} ${what}s (another selection?)`);
+  if (done.length > keys.length)
+    throw new ResumeMismatchError(
+      `--resume: ${path} has ${done.length} rows, this run has only ${keys.length} ${what}s (another selection?)`,
+    );
   done.forEach((r, i) => {
     if (String(r[key]) !== keys[i]) {
-      throw new ResumeMismatchError(`--resume: ${path} row ${i + 1} is ${key} ${String(r[key])}, this run's ${what} ${i + 1} is ${keys[i]} (another selection?)`);
+      throw new ResumeMismatchError(
+        `--resume: ${path} row ${i + 1} is ${key} ${String(r[key])}, this run's ${what} ${i + 1} is ${keys[i]} (another selection?)`,
+      );
     }
   });
 }

@@ -18,7 +18,8 @@ import { Rng } from '../../src/util/rng.js';
 import { CIFAR10_MINI_ROOT } from '../setup/data-roots.js';
 
 // The shared subset (5000 / 2000 images), or without ../shared the committed first 1000 / 200 of it.
-const MINI = statSync(dataFile('cifar10', 'train_5000.bin')).size === statSync(join(CIFAR10_MINI_ROOT, 'cifar10', 'train_5000.bin')).size;
+const MINI =
+  statSync(dataFile('cifar10', 'train_5000.bin')).size === statSync(join(CIFAR10_MINI_ROOT, 'cifar10', 'train_5000.bin')).size;
 const [TRAIN_N, TEST_N] = MINI ? [1000, 200] : [5000, 2000];
 
 const classCounts = (labels: ArrayLike<number>) => {
@@ -39,7 +40,12 @@ describe('CIFAR-10 loader', () => {
 
     // Against the raw bytes: record i = label, then R, G, B planes of 1024 bytes.
     const raw = readFileSync(dataFile('cifar10', 'train_5000.bin'));
-    for (const [i, c, p] of [[0, 0, 0], [1, 2, 1023], [TRAIN_N - 1, 1, 517], [123, 0, 31]]) {
+    for (const [i, c, p] of [
+      [0, 0, 0],
+      [1, 2, 1023],
+      [TRAIN_N - 1, 1, 517],
+      [123, 0, 31],
+    ]) {
       const off = i * 3073;
       expect(test.labels.length).toBe(TEST_N);
       expect(train.labels[i]).toBe(raw[off]);
@@ -102,7 +108,9 @@ describe('shared data directory', () => {
     process.env.WGNAS_DATA_DIR = '/nonexistent/wgnas-data';
     expect(() => dataDir()).toThrow(/\/nonexistent\/wgnas-data.*WGNAS_DATA_DIR/);
     process.env.WGNAS_DATA_DIR = real;
-    expect(() => dataFile('cifar10', 'nope.bin')).toThrow(/cifar10\/nope\.bin not found \(looked in .*\); get it with: wgnas data fetch cifar10/);
+    expect(() => dataFile('cifar10', 'nope.bin')).toThrow(
+      /cifar10\/nope\.bin not found \(looked in .*\); get it with: wgnas data fetch cifar10/,
+    );
   });
 });
 
@@ -141,7 +149,8 @@ describe('augment', () => {
       const [oy, ox, flip] = draws[i];
       for (let c = 0; c < 3; c++) {
         const padded = new Float32Array(40 * 40).fill(-CIFAR10_MEAN[c] / CIFAR10_STD[c]);
-        for (let r = 0; r < 32; r++) for (let q = 0; q < 32; q++) padded[(r + 4) * 40 + q + 4] = x[i * 3072 + c * 1024 + r * 32 + q];
+        for (let r = 0; r < 32; r++)
+          for (let q = 0; q < 32; q++) padded[(r + 4) * 40 + q + 4] = x[i * 3072 + c * 1024 + r * 32 + q];
         for (let r = 0; r < 32; r++) {
           for (let q = 0; q < 32; q++) {
             const v = padded[(r + oy) * 40 + q + ox];

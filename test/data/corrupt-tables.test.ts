@@ -9,7 +9,12 @@ import { dataFile, findDataFile } from '../../src/data/paths.js';
 
 // Wherever the data roots have them (../shared/data, the test data root, the package's data/).
 const cifarDir = dirname(dataFile('cifar10', 'train_5000.bin'));
-const nb201Files = Object.fromEntries(['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json', 'nb201_val_accs.csv'].map((f) => [f, findDataFile('nb201', f)]));
+const nb201Files = Object.fromEntries(
+  ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json', 'nb201_val_accs.csv'].map((f) => [
+    f,
+    findDataFile('nb201', f),
+  ]),
+);
 const savedDataDir = process.env.WGNAS_DATA_DIR;
 
 /** A data dir like the shared one with nb201_val_accs.csv replaced by `accs`. */
@@ -17,7 +22,8 @@ function dataDirWith(accs: string | Buffer): string {
   const d = mkdtempSync(join(tmpdir(), 'wgnas-data-'));
   mkdirSync(join(d, 'nb201'));
   symlinkSync(cifarDir, join(d, 'cifar10'));
-  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json']) if (nb201Files[f]) symlinkSync(nb201Files[f]!, join(d, 'nb201', f));
+  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json'])
+    if (nb201Files[f]) symlinkSync(nb201Files[f]!, join(d, 'nb201', f));
   writeFileSync(join(d, 'nb201', 'nb201_val_accs.csv'), accs);
   return d;
 }
@@ -40,11 +46,15 @@ describe('csv reader', () => {
   });
 
   it('names the file and line of a truncated, ragged, binary or headless table', () => {
-    expect(() => readCsvObjects('a,b\n1,2\n\n"3', 'f.csv')).toThrow('f.csv:4: unterminated quoted field (is the file truncated?)');
+    expect(() => readCsvObjects('a,b\n1,2\n\n"3', 'f.csv')).toThrow(
+      'f.csv:4: unterminated quoted field (is the file truncated?)',
+    );
     expect(() => readCsvObjects('a,b\n1,2\n\n3', 'f.csv')).toThrow('f.csv:4: expected 2 fields (a,b), got 1');
     expect(() => readCsvObjects('a\u0000b', 'f.csv')).toThrow('f.csv: not a CSV file (binary data)');
     expect(() => readCsvObjects('', 'f.csv')).toThrow(CsvError);
-    expect(() => readCsvObjects('x,y\n1,2', 'f.csv', { required: ['net', 'val_accs'] })).toThrow('f.csv:1: missing column net, val_accs (header: x,y)');
+    expect(() => readCsvObjects('x,y\n1,2', 'f.csv', { required: ['net', 'val_accs'] })).toThrow(
+      'f.csv:1: missing column net, val_accs (header: x,y)',
+    );
   });
 });
 
@@ -54,13 +64,21 @@ describe('NAS-Bench-201 tables', () => {
     await expect(loadWith('hello world\nfoo\n')).rejects.toThrow(/nb201_val_accs\.csv:1: missing column net, val_accs/);
     await expect(loadWith('net,val_accs\n')).rejects.toThrow(/nb201_val_accs\.csv: no rows/);
     await expect(loadWith(Buffer.from([0, 1, 2, 255, 0]))).rejects.toThrow(/nb201_val_accs\.csv: not a CSV file/);
-    await expect(loadWith(accs().split('\n').slice(0, 100).join('\n'))).rejects.toThrow(/nb201_val_accs\.csv has 99 rows but .*nb201_valid_nets\.csv has 9445/);
+    await expect(loadWith(accs().split('\n').slice(0, 100).join('\n'))).rejects.toThrow(
+      /nb201_val_accs\.csv has 99 rows but .*nb201_valid_nets\.csv has 9445/,
+    );
   });
 
   it('names the line of a bad tuple or accuracy', async () => {
     const lines = accs().split('\n');
-    await expect(loadWith([...lines.slice(0, 3), '"(9, 0, 3, 1, 4, 3)",84.99', ...lines.slice(4)].join('\n'))).rejects.toThrow(/nb201_val_accs\.csv:4: NB201 index tuple entry/);
-    await expect(loadWith([...lines.slice(0, 2), lines[2].replace(/,[\d.]+$/, ',abc'), ...lines.slice(3)].join('\n'))).rejects.toThrow(/nb201_val_accs\.csv:3: 'abc' is not a number/);
-    await expect(loadWith(`${lines.slice(0, 5).join('\n')}\n"(4, 0, 3`)).rejects.toThrow(/nb201_val_accs\.csv:6: unterminated quoted field/);
+    await expect(loadWith([...lines.slice(0, 3), '"(9, 0, 3, 1, 4, 3)",84.99', ...lines.slice(4)].join('\n'))).rejects.toThrow(
+      /nb201_val_accs\.csv:4: NB201 index tuple entry/,
+    );
+    await expect(
+      loadWith([...lines.slice(0, 2), lines[2].replace(/,[\d.]+$/, ',abc'), ...lines.slice(3)].join('\n')),
+    ).rejects.toThrow(/nb201_val_accs\.csv:3: 'abc' is not a number/);
+    await expect(loadWith(`${lines.slice(0, 5).join('\n')}\n"(4, 0, 3`)).rejects.toThrow(
+      /nb201_val_accs\.csv:6: unterminated quoted field/,
+    );
   });
 });

@@ -41,7 +41,8 @@ describe('image folder', () => {
       const k = Number(/img(\d+)/.exec(file)![1]);
       const want = colourOf(ds.labels[i], k);
       const tol = file.endsWith('.png') ? 1e-6 : 3 / 255 + 1e-6;
-      for (let c = 0; c < 3; c++) for (const p of [0, 27, 63]) expect(Math.abs(x[i * 192 + c * 64 + p] - want[c] / 255)).toBeLessThanOrEqual(tol);
+      for (let c = 0; c < 3; c++)
+        for (const p of [0, 27, 63]) expect(Math.abs(x[i * 192 + c * 64 + p] - want[c] / 255)).toBeLessThanOrEqual(tol);
     }
   });
 
@@ -49,10 +50,15 @@ describe('image folder', () => {
     const dir = sub('crop/a');
     // 48x32: 8 red columns, 32 blue, 8 red; the 32x32 centre crop is all blue.
     const px = Buffer.alloc(48 * 32 * 3);
-    for (let r = 0; r < 32; r++) for (let q = 0; q < 48; q++) px.set(q >= 8 && q < 40 ? [0, 0, 255] : [255, 0, 0], (r * 48 + q) * 3);
-    await sharp(px, { raw: { width: 48, height: 32, channels: 3 } }).png().toFile(join(dir, 'wide.png'));
+    for (let r = 0; r < 32; r++)
+      for (let q = 0; q < 48; q++) px.set(q >= 8 && q < 40 ? [0, 0, 255] : [255, 0, 0], (r * 48 + q) * 3);
+    await sharp(px, { raw: { width: 48, height: 32, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'wide.png'));
     // A second class (a one-class folder is refused): image 0 is still class a's.
-    await sharp(px, { raw: { width: 48, height: 32, channels: 3 } }).png().toFile(join(sub('crop/b'), 'wide.png'));
+    await sharp(px, { raw: { width: 48, height: 32, channels: 3 } })
+      .png()
+      .toFile(join(sub('crop/b'), 'wide.png'));
     const ds = await openImageFolder(join(root, 'crop'), 'train', { normalisation: ID });
     const x = await ds.images([0], 32);
     expect(Math.max(...x.subarray(0, 1024))).toBe(0);
@@ -110,7 +116,9 @@ describe('image folder', () => {
 
   it('one class folder is refused: a classifier needs at least 2 classes (not 100 % accuracy)', async () => {
     const one = await writeImageFolder(sub('one'), [3], { format: 'png' });
-    expect(() => scanImageFolder(one)).toThrow(new RegExp(`^${one}: one class folder \\(class0\\); a classifier needs at least 2 classes`));
+    expect(() => scanImageFolder(one)).toThrow(
+      new RegExp(`^${one}: one class folder \\(class0\\); a classifier needs at least 2 classes`),
+    );
     await expect(openDataset(parseDatasetSpec(`folder:${one}`), 'train')).rejects.toThrow(/needs at least 2 classes/);
     const split = sub('one-split');
     await writeImageFolder(join(split, 'train'), [3], { format: 'png' });
@@ -199,7 +207,9 @@ describe('CIFAR binaries', () => {
   }
 
   it('reads the full CIFAR-10 release: every file in order, values (b/255 - mean)/std', async () => {
-    const files = Object.fromEntries(CIFAR_FORMATS.cifar10.files.train.map((f, j) => [`cifar10/${f}`, cifarBytes([j, (j + 1) % 10])]));
+    const files = Object.fromEntries(
+      CIFAR_FORMATS.cifar10.files.train.map((f, j) => [`cifar10/${f}`, cifarBytes([j, (j + 1) % 10])]),
+    );
     dataDir('c10', { ...files, 'cifar10/test_batch.bin': cifarBytes([9]) });
     const { ds, note } = await openDataset(parseDatasetSpec('cifar10'), 'train');
     expect(note).toBeUndefined();
@@ -208,12 +218,23 @@ describe('CIFAR binaries', () => {
     const x = await ds.images([3], 32);
     const { mean, std } = CIFAR_FORMATS.cifar10;
     // Record 3 is record 1 of data_batch_2.bin: pixel p of channel c is (31 + 7c + p) % 256.
-    for (const [c, p] of [[0, 0], [1, 500], [2, 1023]]) expect(x[c * 1024 + p]).toBeCloseTo(((31 + 7 * c + p) % 256 / 255 - mean[c]) / std[c], 5);
+    for (const [c, p] of [
+      [0, 0],
+      [1, 500],
+      [2, 1023],
+    ])
+      expect(x[c * 1024 + p]).toBeCloseTo((((31 + 7 * c + p) % 256) / 255 - mean[c]) / std[c], 5);
     expect((await openDataset(parseDatasetSpec('cifar10'), 'test')).ds.count).toBe(1);
   });
 
   it('reads CIFAR-100 fine labels and gives the network 100 outputs', async () => {
-    dataDir('c100', { 'cifar100/train.bin': cifarBytes([[3, 77], [19, 99]]), 'cifar100/test.bin': cifarBytes([[0, 5]]) });
+    dataDir('c100', {
+      'cifar100/train.bin': cifarBytes([
+        [3, 77],
+        [19, 99],
+      ]),
+      'cifar100/test.bin': cifarBytes([[0, 5]]),
+    });
     const { ds } = await openDataset(parseDatasetSpec('cifar100'), 'train');
     expect(Array.from(ds.labels)).toEqual([77, 99]);
     expect(ds.classes).toBe(100);
@@ -232,7 +253,9 @@ describe('CIFAR binaries', () => {
     expect(ds.count).toBe(7);
     expect(Array.from(ds.labels)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(note).toMatch(/full CIFAR-10 not found .*wgnas data fetch cifar10.*bundled 7-image train subset/);
-    await expect(openDataset(parseDatasetSpec('cifar100'), 'train')).rejects.toThrow(/dataset cifar100 not found .*get it with: wgnas data fetch cifar100/);
+    await expect(openDataset(parseDatasetSpec('cifar100'), 'train')).rejects.toThrow(
+      /dataset cifar100 not found .*get it with: wgnas data fetch cifar100/,
+    );
   });
 
   it('names the file of a truncated binary, a wrong label count, a label out of range and a missing member', async () => {
@@ -243,13 +266,21 @@ describe('CIFAR binaries', () => {
     };
     const good = cifarBytes([1, 2]);
     const trunc = f('trunc.bin', good.subarray(0, good.length - 100));
-    expect(() => openCifarFiles(CIFAR_FORMATS.cifar10, 'train', [trunc])).toThrow(new RegExp(`${trunc}: size 6046 bytes is not a positive multiple of 3073 .*truncated`));
+    expect(() => openCifarFiles(CIFAR_FORMATS.cifar10, 'train', [trunc])).toThrow(
+      new RegExp(`${trunc}: size 6046 bytes is not a positive multiple of 3073 .*truncated`),
+    );
     const c10 = f('c10.bin', cifarBytes([1, 2, 3]));
-    expect(() => openCifarFiles(CIFAR_FORMATS.cifar100, 'train', [c10])).toThrow(new RegExp(`${c10}: .*multiple of 3074 \\(2 label`));
+    expect(() => openCifarFiles(CIFAR_FORMATS.cifar100, 'train', [c10])).toThrow(
+      new RegExp(`${c10}: .*multiple of 3074 \\(2 label`),
+    );
     const high = f('high.bin', cifarBytes([4, 12]));
-    expect(() => openCifarFiles(CIFAR_FORMATS.cifar10, 'train', [high])).toThrow(new RegExp(`${high}: record 1 has label 12, expected 0..9`));
+    expect(() => openCifarFiles(CIFAR_FORMATS.cifar10, 'train', [high])).toThrow(
+      new RegExp(`${high}: record 1 has label 12, expected 0..9`),
+    );
     const part = dataDir('partial', { 'cifar10/data_batch_1.bin': good });
-    await expect(openDataset(parseDatasetSpec('cifar10'), 'train')).rejects.toThrow(new RegExp(`${join(part, 'cifar10')}: cifar10 train split is incomplete \\(missing data_batch_2.bin`));
+    await expect(openDataset(parseDatasetSpec('cifar10'), 'train')).rejects.toThrow(
+      new RegExp(`${join(part, 'cifar10')}: cifar10 train split is incomplete \\(missing data_batch_2.bin`),
+    );
   });
 });
 
@@ -261,7 +292,9 @@ describe('bad image folders', () => {
     const empty = sub('bad/empty');
     await writeImageFolder(empty, [1]);
     mkdirSync(join(empty, 'class9'));
-    expect(() => scanImageFolder(empty)).toThrow(new RegExp(`${join(empty, 'class9')}: class folder class9 has no JPEG/PNG images`));
+    expect(() => scanImageFolder(empty)).toThrow(
+      new RegExp(`${join(empty, 'class9')}: class folder class9 has no JPEG/PNG images`),
+    );
     const txt = sub('bad/txt');
     await writeImageFolder(txt, [1]);
     writeFileSync(join(txt, 'class0', 'notes.txt'), 'x');

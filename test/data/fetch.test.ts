@@ -40,7 +40,8 @@ let requests: Array<{ range?: string }> = [];
 beforeAll(async () => {
   const src = join(work, 'src');
   mkdirSync(join(src, 'cifar-10-batches-bin'), { recursive: true });
-  for (let i = 1; i <= 5; i++) writeFileSync(join(src, 'cifar-10-batches-bin', `data_batch_${i}.bin`), cifarRecords(3, (i - 1) * 3));
+  for (let i = 1; i <= 5; i++)
+    writeFileSync(join(src, 'cifar-10-batches-bin', `data_batch_${i}.bin`), cifarRecords(3, (i - 1) * 3));
   writeFileSync(join(src, 'cifar-10-batches-bin', 'test_batch.bin'), cifarRecords(2, 100));
   writeFileSync(join(src, 'cifar-10-batches-bin', 'batches.meta.txt'), 'airplane\n');
   writeFileSync(join(src, 'cifar-10-batches-bin', 'readme.html'), 'not wanted');
@@ -151,12 +152,16 @@ describe('download', () => {
       }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(DownloadError);
       expect((err as Error).message).toMatch(
-        new RegExp(`^${base}${m}\\.tgz: no data for 0\\.2 s \\(the server does not answer or stalled\\) \\(after 3 attempts; run again to resume\\)$`),
+        new RegExp(
+          `^${base}${m}\\.tgz: no data for 0\\.2 s \\(the server does not answer or stalled\\) \\(after 3 attempts; run again to resume\\)$`,
+        ),
       );
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(requests.length).toBe(3);
       expect(notes).toHaveLength(2);
-      expect(notes[0]).toMatch(new RegExp(`^${base}${m}\\.tgz: no data for 0\\.2 s .*; attempt 2 of 3, resuming from \\d+ bytes$`));
+      expect(notes[0]).toMatch(
+        new RegExp(`^${base}${m}\\.tgz: no data for 0\\.2 s .*; attempt 2 of 3, resuming from \\d+ bytes$`),
+      );
       // A stalled body keeps what arrived: the next attempt asks for the rest.
       if (m === 'stall') expect(requests.map((q) => q.range)).toEqual([undefined, 'bytes=100-', 'bytes=200-']);
       requests = [];
@@ -173,7 +178,9 @@ describe('download', () => {
       process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS = '150';
       expect(defaultIdleTimeoutMs()).toBe(150);
       mode = 'silent';
-      await expect(download(`${base}env.tgz`, join(work, 'env.tgz'), { retries: 0 })).rejects.toThrow(/env\.tgz: no data for 0\.15 s/);
+      await expect(download(`${base}env.tgz`, join(work, 'env.tgz'), { retries: 0 })).rejects.toThrow(
+        /env\.tgz: no data for 0\.15 s/,
+      );
     } finally {
       if (saved === undefined) delete process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS;
       else process.env.WGNAS_FETCH_IDLE_TIMEOUT_MS = saved;
@@ -205,7 +212,10 @@ describe('fetchDataset', () => {
     expect(existsSync(join(root, 'cifar10', COMPLETE_MARKER))).toBe(true);
     expect(existsSync(join(root, 'downloads', 'cifar-10-binary.tar.gz'))).toBe(false);
     const f = CIFAR_FORMATS.cifar10;
-    const train = readCifarFiles(f, f.files.train.map((n) => join(root, 'cifar10', n)));
+    const train = readCifarFiles(
+      f,
+      f.files.train.map((n) => join(root, 'cifar10', n)),
+    );
     expect(train.count).toBe(15);
     expect([...train.labels]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4]);
     // Pixel (record 4, channel 1, p 7) = (4 + 1024 + 7) & 255, normalised with channel 1's mean/std.
@@ -227,7 +237,9 @@ describe('fetchDataset', () => {
     let r = await fetchDataset(spec(), { root, keepArchive: true, onNote: (n) => notes.push(n) });
     expect(r.downloaded).toBe(true);
     expect(requests.length).toBe(1);
-    expect(notes.join('\n')).toMatch(/cifar-10-binary\.tar\.gz: MD5 [0-9a-f]{32} is not the release's [0-9a-f]{32}; removed, downloading again/);
+    expect(notes.join('\n')).toMatch(
+      /cifar-10-binary\.tar\.gz: MD5 [0-9a-f]{32} is not the release's [0-9a-f]{32}; removed, downloading again/,
+    );
     expect(readFileSync(kept).equals(archive)).toBe(true);
     // A short one (a copy cut off).
     rmSync(join(root, 'cifar10'), { recursive: true });
@@ -279,7 +291,9 @@ describe('fetchDataset', () => {
   it('names a truncated file in the reader error', () => {
     const p = join(work, 'trunc.bin');
     writeFileSync(p, cifarRecords(2, 0).subarray(0, 4000));
-    expect(() => readCifarFiles(CIFAR_FORMATS.cifar10, [p])).toThrow(/trunc\.bin: size 4000 bytes is not a positive multiple of 3073/);
+    expect(() => readCifarFiles(CIFAR_FORMATS.cifar10, [p])).toThrow(
+      /trunc\.bin: size 4000 bytes is not a positive multiple of 3073/,
+    );
   });
 
   it('rejects an unknown dataset name', async () => {

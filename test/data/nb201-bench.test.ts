@@ -21,7 +21,9 @@ describe('NB201 ground truth', () => {
     const acc = loadNb201Accuracies();
     expect(acc.size).toBe(9445);
     expect(acc.get(FIRST)).toBe(84.99);
-    expect(acc.get('|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|')).toBe(90.52);
+    expect(acc.get('|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|')).toBe(
+      90.52,
+    );
     expect(acc.get(EMPTY)).toBe(10);
     expect(Math.max(...acc.values())).toBe(91.57);
     expect(acc.get(BEST)).toBe(91.57);
@@ -44,7 +46,21 @@ describe('reference proxy table', () => {
     const ref = loadNb201ReferenceProxies();
     expect(ref.length).toBe(9445);
     const names = Object.keys(ref[0].scores).sort();
-    expect(names).toEqual(['epe_nas', 'fisher', 'flops', 'grad_norm', 'grasp', 'jacov', 'l2_norm', 'nwot', 'params', 'plain', 'snip', 'synflow', 'zen']);
+    expect(names).toEqual([
+      'epe_nas',
+      'fisher',
+      'flops',
+      'grad_norm',
+      'grasp',
+      'jacov',
+      'l2_norm',
+      'nwot',
+      'params',
+      'plain',
+      'snip',
+      'synflow',
+      'zen',
+    ]);
     expect(Object.keys(REFERENCE_PROXY_DOCS).sort()).toEqual(names);
     expect(ref[0].arch).toBe(FIRST);
     expect(ref[0].valAcc).toBe(84.99);
@@ -100,7 +116,11 @@ describe('file format helpers', () => {
     const v = parsePythonJson('{"a": -Infinity, "b": [NaN, Infinity, 1], "s": "NaN, Infinity"}') as Record<string, unknown>;
     expect(v).toEqual({ a: -Infinity, b: [NaN, Infinity, 1], s: 'NaN, Infinity' });
     expect(loadNaslibZc().some((r) => r.scores.nwot === -Infinity)).toBe(true);
-    expect(parseCsv('net,x\r\n"(1, 2)",3\n"a ""q"" b",\n\n')).toEqual([['net', 'x'], ['(1, 2)', '3'], ['a "q" b', '']]);
+    expect(parseCsv('net,x\r\n"(1, 2)",3\n"a ""q"" b",\n\n')).toEqual([
+      ['net', 'x'],
+      ['(1, 2)', '3'],
+      ['a "q" b', ''],
+    ]);
     expect(() => parseCsv('a,"b')).toThrow(/unterminated/);
   });
 });

@@ -20,7 +20,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'wgnas-noshared-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function wgnas(args: string[], images: boolean) {
-  const env: Record<string, string | undefined> = { ...process.env, WGNAS_SHARED_DATA_DIR: 'none', WGNAS_CACHE_DIR: join(tmp, 'cache') };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    WGNAS_SHARED_DATA_DIR: 'none',
+    WGNAS_CACHE_DIR: join(tmp, 'cache'),
+  };
   if (images) env.WGNAS_DATA_DIR = CIFAR10_MINI_ROOT;
   else delete env.WGNAS_DATA_DIR;
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 240_000 });
@@ -51,16 +55,31 @@ describe('no ../shared/data', () => {
     expect(rows.find((x) => x.name === 'nb201')?.origin).toBe('package');
   });
 
-  it('search scores cells on the committed images and looks their accuracy up in the packaged table', { timeout: 300_000 }, () => {
-    if (!nativeOrNull()) return;
-    const r = wgnas(['search', '--budget', '2', '--batch', '8', '--device', 'cpu', '--quiet'], true);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^best cell: +\|/m);
-    expect(r.out).toMatch(/CIFAR-10 val accuracy \(NAS-Bench-201\): \d+\.\d+ %/);
-  });
+  it(
+    'search scores cells on the committed images and looks their accuracy up in the packaged table',
+    { timeout: 300_000 },
+    () => {
+      if (!nativeOrNull()) return;
+      const r = wgnas(['search', '--budget', '2', '--batch', '8', '--device', 'cpu', '--quiet'], true);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^best cell: +\|/m);
+      expect(r.out).toMatch(/CIFAR-10 val accuracy \(NAS-Bench-201\): \d+\.\d+ %/);
+    },
+  );
 
   it('predict and correlate run on the packaged tables', () => {
-    const p = wgnas(['predict', '--table', 'data/latency/proxylessnas_mobile_trim.yaml', '--net', 'data/latency/proxylessnas_proxyless_mobile.config', '--missing', 'nearest'], false);
+    const p = wgnas(
+      [
+        'predict',
+        '--table',
+        'data/latency/proxylessnas_mobile_trim.yaml',
+        '--net',
+        'data/latency/proxylessnas_proxyless_mobile.config',
+        '--missing',
+        'nearest',
+      ],
+      false,
+    );
     expect(p.code, p.err).toBe(0);
     expect(p.out).toMatch(/\d+\.\d+ ms/);
     const scores = join(tmp, 'scores.csv');
@@ -87,7 +106,9 @@ describe('no ../shared/data', () => {
     const r = wgnas(['search'], false);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err.trim().split('\n')).toEqual([expect.stringMatching(/^wgnas search: dataset cifar10 not found .*get it with: wgnas data fetch cifar10$/)]);
+    expect(r.err.trim().split('\n')).toEqual([
+      expect.stringMatching(/^wgnas search: dataset cifar10 not found .*get it with: wgnas data fetch cifar10$/),
+    ]);
   });
 });
 
@@ -100,7 +121,10 @@ describe('no ../shared/data: the key commands on the committed CIFAR-10 images',
     const r = wgnas(['data', 'list', '--json'], true);
     expect(r.code, r.err).toBe(0);
     const rows = JSON.parse(r.out) as Array<{ name: string; origin: string | null; files: string[] }>;
-    expect(rows.find((x) => x.name === 'cifar10')).toMatchObject({ origin: '$WGNAS_DATA_DIR', files: ['test_2000.bin', 'train_5000.bin'] });
+    expect(rows.find((x) => x.name === 'cifar10')).toMatchObject({
+      origin: '$WGNAS_DATA_DIR',
+      files: ['test_2000.bin', 'train_5000.bin'],
+    });
     expect(rows.find((x) => x.name === 'nb201')?.origin).toBe('package');
     expect(rows.find((x) => x.name === 'latency')?.origin).toBe('package');
   });
@@ -117,7 +141,10 @@ describe('no ../shared/data: the key commands on the committed CIFAR-10 images',
     if (!native) return;
     const r = wgnas(['score', '--sample', '2', '--channels', '4', '--device', 'cpu', '--quiet'], true);
     expect(r.code, r.err).toBe(0);
-    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { arch: string; wrcor: number; val_acc: number });
+    const rows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { arch: string; wrcor: number; val_acc: number });
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(Number.isFinite(row.wrcor)).toBe(true);
@@ -137,7 +164,10 @@ describe('no ../shared/data: the key commands on the committed CIFAR-10 images',
   it('evolve-space: one tiny iteration on the default split and batch', () => {
     if (!native) return;
     const args = ['--population', '2', '--k', '1', '--tournament', '1', '--iterations', '1', '--steps', '1', '--warmup', '0'];
-    const r = wgnas(['evolve-space', '--budget-madds', '3M', ...args, '--guide', '0', '--min-evals', '1', '--device', 'cpu'], true);
+    const r = wgnas(
+      ['evolve-space', '--budget-madds', '3M', ...args, '--guide', '0', '--min-evals', '1', '--device', 'cpu'],
+      true,
+    );
     expect(r.code, r.err).toBe(0);
     const space = JSON.parse(r.out) as { format: string; layers: Array<{ cells: unknown[] }> };
     expect(space.format).toBe('wgnas-space');
@@ -149,7 +179,24 @@ describe('no ../shared/data: the key commands on the committed CIFAR-10 images',
     if (!native) return;
     const out = join(tmp, 'train');
     const net = ['--nb201', ARCH, '--channels', '4', '--cells-per-stage', '1'];
-    const r = wgnas(['train', ...net, '--epochs', '1', '--train-images', '256', '--latency-runs', '0', '--device', 'cpu', '--quiet', '--out', out], true);
+    const r = wgnas(
+      [
+        'train',
+        ...net,
+        '--epochs',
+        '1',
+        '--train-images',
+        '256',
+        '--latency-runs',
+        '0',
+        '--device',
+        'cpu',
+        '--quiet',
+        '--out',
+        out,
+      ],
+      true,
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/test accuracy [\d.]+ % after 1 epochs on cifar10/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
