@@ -19,7 +19,7 @@ export function datasetSpecProblem(v: string): string | undefined {
   if (v === 'cifar10' || v === 'cifar100') return undefined;
   if (v.startsWith('folder:')) {
     const p = v.slice('folder:'.length);
-    if (p === '') return "folder: needs a path, as in folder:/data/pets";
+    if (p === '') return 'folder: needs a path, as in folder:/data/pets';
     if (!existsSync(p)) return `folder ${resolve(p)} does not exist`;
     if (!statSync(p).isDirectory()) return `${resolve(p)} is a file, not a folder of class sub-folders`;
     return undefined;
@@ -48,14 +48,29 @@ function notFound(name: 'cifar10' | 'cifar100'): DataNotFoundError {
 }
 
 /** Opens one split; throws naming the file or folder (or the fetch command) when it cannot. */
-export async function openDataset(spec: DatasetSpec, split: 'train' | 'test', o: ImageFolderOptions = {}): Promise<OpenedDataset> {
+export async function openDataset(
+  spec: DatasetSpec,
+  split: 'train' | 'test',
+  o: ImageFolderOptions = {},
+): Promise<OpenedDataset> {
+  // Library callers pass these unchecked by a parser: a wrong one is named, not a TypeError deep inside.
+  if (split !== 'train' && split !== 'test')
+    throw new RangeError(`openDataset: split must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  const kind = (spec as { kind?: unknown } | undefined)?.kind;
+  if (kind !== 'cifar10' && kind !== 'cifar100' && !(kind === 'folder' && typeof (spec as { path?: unknown }).path === 'string'))
+    throw new RangeError(
+      `openDataset: spec must be {kind: 'cifar10'}, {kind: 'cifar100'} or {kind: 'folder', path} (parseDatasetSpec makes one), got ${JSON.stringify(spec)}`,
+    );
   if (spec.kind === 'folder') return { ds: await openImageFolder(spec.path, split, o) };
   const full = openOfficialCifar(spec.kind, split);
   if (full) return { ds: full };
   if (spec.kind === 'cifar10') {
     const subset = openCifar10Subset(split);
     if (subset) {
-      return { ds: subset, note: `note: full CIFAR-10 not found (wgnas data fetch cifar10 gets it); using the bundled ${subset.count}-image ${split} subset` };
+      return {
+        ds: subset,
+        note: `note: full CIFAR-10 not found (wgnas data fetch cifar10 gets it); using the bundled ${subset.count}-image ${split} subset`,
+      };
     }
   }
   throw notFound(spec.kind);
