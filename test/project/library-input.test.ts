@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openBackend, resolveDevice, type DeviceChoice } from '../../src/backend/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDataset, type DatasetSpec } from '../../src/data/dataset-spec.js';
+import { dataFile } from '../../src/data/paths.js';
 import { proxyBatch } from '../../src/zeroshot/index.js';
 import { regularizedEvolution, randomSearch } from '../../src/search/index.js';
 import { nb201Space } from '../../src/spaces/nb201.js';
@@ -49,5 +53,22 @@ describe('library input', () => {
     ).rejects.toThrow(TypeError);
     const nan = await randomSearch(nb201Space, async (c) => c.map(() => NaN), { budget: 2, rng: rng() });
     expect(nan.bestScore).toBeNaN();
+  });
+
+  it("the CIFAR-10 subset missing (an installed package): the hint is not 'wgnas data fetch', which never writes it", () => {
+    const keys = ['WGNAS_SHARED_DATA_DIR', 'WGNAS_CACHE_DIR', 'WGNAS_DATA_DIR'] as const;
+    const saved = keys.map((k) => process.env[k]);
+    try {
+      process.env.WGNAS_SHARED_DATA_DIR = 'none';
+      process.env.WGNAS_CACHE_DIR = mkdtempSync(join(tmpdir(), 'wgnas-nocache-'));
+      delete process.env.WGNAS_DATA_DIR;
+      expect(() => dataFile('cifar10', 'train_5000.bin')).toThrow(
+        /cifar10\/train_5000\.bin not found .*; the bundled CIFAR-10 subset comes with a development checkout's \.\.\/shared\/data .*openDataset\(parseDatasetSpec\('cifar10'\), split\) and proxyMinibatch$/,
+      );
+      // The official files keep the fetch hint.
+      expect(() => dataFile('cifar10', 'data_batch_1.bin')).toThrow(/; get it with: wgnas data fetch cifar10$/);
+    } finally {
+      keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+    }
   });
 });
