@@ -40,6 +40,14 @@ export {
   type ProfileOptions,
   type ProfileResult,
 } from './native/binding.js';
+// The CPU backend's device (cpuBackend(NativeDevice.create({threads}))).
+export {
+  NativeDevice,
+  NativeComputeError,
+  NativeDisposedError,
+  type NativeDeviceOptions,
+  type NativeTensor,
+} from './native/device.js';
 
 // Data: where files are found, CIFAR-10, NAS-Bench-201 ground truth, fetching.
 export {
@@ -95,8 +103,12 @@ export { loadCifar, readCifarFiles, CIFAR_FORMATS, type CifarName, type CifarSet
 export { openCifar10Subset, openOfficialCifar } from './data/cifar-dataset.js';
 export { DownloadError } from './data/download.js';
 
-// Networks on the tape.
+// Networks on the tape, and their optimisers.
 export { Tape } from './nn/tape.js';
+export { AlphaAdam, TrainingDivergedError, WeightSgd, type AdamConfig, type SgdConfig } from './nn/optim.js';
+// The WGSL wrappers of ProxylessNAS's binarized gates and AutoSpace's fitness mixture (on a Gpu).
+export { binarizeAlphaGrad, gateDot, rescaleTwoPath, sampleGates, type GateSample, type PathMode } from './kernels/binarize.js';
+export { fitnessGrad, fitnessSoftmax, mixBackward, mixForward } from './kernels/fitness.js';
 export { Nb201Net, nb201Complexity, nb201Factory, NB201_DEFAULT, type Nb201NetConfig } from './nn/nb201-net.js';
 
 // Search spaces and strategies.
@@ -104,7 +116,17 @@ export { formatArch, nb201Space, parseArch, sampleCell, type Nb201Cell } from '.
 export * from './search/index.js';
 
 // Zero-cost proxies and the zero-shot method.
-export { PROXIES, resolveProxies, scoreNet, scoreNetsGrouped, voteScores, type CellScores } from './proxies/index.js';
+export {
+  PROXIES,
+  resolveProxies,
+  scoreNet,
+  scoreNetsGrouped,
+  voteScores,
+  type CellScores,
+  type NetFactory,
+  type ScorableNet,
+} from './proxies/index.js';
+export { defineProxy, type ProxyBatch, type ProxyDef } from './proxies/define.js';
 export * from './zeroshot/index.js';
 
 // Latency tables and the predictor.
@@ -134,12 +156,17 @@ export {
 } from './proxyless/index.js';
 export { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig, type EvolveResult } from './autospace/evolve.js';
 export { searchCellSpace, trainCellArch } from './autospace/search.js';
+export { scoreArch } from './autospace/cell-arch-net.js';
 export { cellSearchSpace, SpaceConstraintError } from './autospace/search-space.js';
 
 // Utilities.
 export { Rng } from './util/rng.js';
 export { UserFacingError } from './util/errors.js';
-export { WriteError } from './util/durable.js';
+// Crash-safe files, streamed result rows and the resume settings check (docs/api.md).
+export { acquireLock, appendDurable, DurableAppender, LockHeldError, WriteError, writeFileAtomic } from './util/durable.js';
+export { cellNumber, jsonRow, ReplayLog, RowStream, RowStreamError } from './data/row-stream.js';
+export { checkRunSettings, ResumeMismatchError, type RunSettings } from './util/run-settings.js';
+export { CheckpointError } from './proxyless/checkpoint.js';
 export { kendallTau, spearmanRho, ranks } from './util/ranks.js';
 
 // Whole modules, for everything else.

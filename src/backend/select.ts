@@ -18,6 +18,9 @@ let probed: Promise<DeviceKind> | undefined;
 
 /** The device `choice` means on this machine ('auto' probes the adapter once per process). */
 export function resolveDevice(choice: DeviceChoice): Promise<DeviceKind> {
+  // A library caller's typo ('CPU', 'cuda') must not quietly mean 'auto'.
+  if (!(DEVICE_CHOICES as readonly unknown[]).includes(choice))
+    return Promise.reject(new RangeError(`device must be one of ${DEVICE_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`));
   if (choice === 'gpu' || choice === 'cpu') return Promise.resolve(choice);
   probed ??= probeAdapter().then((a) => (a && !a.isSoftware ? 'gpu' : 'cpu'));
   return probed;

@@ -128,7 +128,7 @@ export async function createGpuJsBaseline(prefer: readonly GpuJsMode[] = GPUJS_M
     version = (require('gpu.js/package.json') as { version: string }).version;
   } catch (e) {
     throw new Error(
-      `the gpu.js baseline needs gpu.js (a dev dependency; run npm install): ${(e as Error).message.split('\n')[0]}`,
+      `the gpu.js baseline needs gpu.js (a dev dependency of wgnas, not installed with the package: npm install gpu.js@2): ${(e as Error).message.split('\n')[0]}`,
     );
   }
   const rejected: string[] = [];

@@ -64,6 +64,8 @@ export interface BenchKernel {
   description: string;
   /** False for entries only run when named (e.g. the calibration kernels). Default true. */
   inDefaultRun?: boolean;
+  /** A WGSL-only path (calibration, f16, subgroup matrices): no CPU-backend op to time. Default false. */
+  gpuOnly?: boolean;
   shapes: Record<ShapeSet, Shape[]>;
   label?(shape: Shape): string;
   /**

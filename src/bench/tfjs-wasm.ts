@@ -38,7 +38,7 @@ export async function createTfjsWasmBaseline(): Promise<TfjsWasmBaseline> {
     wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as typeof wasm;
   } catch (e) {
     throw new Error(
-      `the tfjs-wasm baseline needs @tensorflow/tfjs-backend-wasm (a dev dependency; run npm install): ${(e as Error).message}`,
+      `the tfjs-wasm baseline needs @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm (dev dependencies of wgnas, not installed with the package: npm install @tensorflow/tfjs@4 @tensorflow/tfjs-backend-wasm@4): ${(e as Error).message}`,
     );
   }
   const prev = tf.getBackend();

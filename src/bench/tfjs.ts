@@ -45,7 +45,7 @@ export async function createTfjsBaseline(gpu: Gpu): Promise<TfjsBaseline> {
     });
   } catch (e) {
     throw new Error(
-      `the tfjs baseline needs @tensorflow/tfjs and @tensorflow/tfjs-backend-webgpu (dev dependencies; run npm install): ${(e as Error).message}`,
+      `the tfjs baseline needs @tensorflow/tfjs and @tensorflow/tfjs-backend-webgpu (dev dependencies of wgnas, not installed with the package: npm install @tensorflow/tfjs@4 @tensorflow/tfjs-backend-webgpu@4): ${(e as Error).message}`,
     );
   }
   const backend = new WebGPUBackend(gpu.device) as WebGpuBackendInternals;

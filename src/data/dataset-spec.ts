@@ -53,6 +53,14 @@ export async function openDataset(
   split: 'train' | 'test',
   o: ImageFolderOptions = {},
 ): Promise<OpenedDataset> {
+  // Library callers pass these unchecked by a parser: a wrong one is named, not a TypeError deep inside.
+  if (split !== 'train' && split !== 'test')
+    throw new RangeError(`openDataset: split must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  const kind = (spec as { kind?: unknown } | undefined)?.kind;
+  if (kind !== 'cifar10' && kind !== 'cifar100' && !(kind === 'folder' && typeof (spec as { path?: unknown }).path === 'string'))
+    throw new RangeError(
+      `openDataset: spec must be {kind: 'cifar10'}, {kind: 'cifar100'} or {kind: 'folder', path} (parseDatasetSpec makes one), got ${JSON.stringify(spec)}`,
+    );
   if (spec.kind === 'folder') return { ds: await openImageFolder(spec.path, split, o) };
   const full = openOfficialCifar(spec.kind, split);
   if (full) return { ds: full };

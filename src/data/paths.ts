@@ -78,7 +78,14 @@ export class DataNotFoundError extends UserFacingError {
 }
 
 /** What to suggest when a file under `sub` is missing everywhere. */
-function fetchHint(sub: string): string {
+function fetchHint(sub: string, file?: string): string {
+  // The 5000/2000-image subset (proxyBatch, loadCifar10) is no download: data fetch gets the full set,
+  // which openDataset / --dataset cifar10 read instead.
+  if (sub === 'cifar10' && (file === 'train_5000.bin' || file === 'test_2000.bin'))
+    return (
+      "; the bundled CIFAR-10 subset comes with a development checkout's ../shared/data ($WGNAS_DATA_DIR may point at a copy); " +
+      "elsewhere fetch the full set (wgnas data fetch cifar10) and read it with openDataset(parseDatasetSpec('cifar10'), split) and proxyMinibatch"
+    );
   if (sub === 'cifar10' || sub === 'cifar100') return `; get it with: wgnas data fetch ${sub}`;
   return '; set $WGNAS_DATA_DIR to a folder that has it';
 }
@@ -116,6 +123,6 @@ export function dataFile(...parts: string[]): string {
   throw new DataNotFoundError(
     `data file ${rel} not found (looked in ${dataRoots()
       .map((r) => r.dir)
-      .join(', ')})${fetchHint(parts[0])}`,
+      .join(', ')})${fetchHint(parts[0], parts[1])}`,
   );
 }

@@ -152,7 +152,9 @@ export function readLatencyTable(path: string, options: Omit<ParseOptions, 'file
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new LatencyTableError(`cannot read latency table ${path}: ${err.code ?? ''} ${err.message}`.trim());
+    // Node's message already starts with the code ('ENOENT: no such file ...'): said once.
+    const why = err.code && !err.message.startsWith(err.code) ? `${err.code} ${err.message}` : err.message;
+    throw new LatencyTableError(`cannot read latency table ${path}: ${why}`);
   }
   const table = parseLatencyTable(text, { ...options, file: path });
   if (table.entries.size === 0 && !options.allowTruncatedTail) {

@@ -190,6 +190,9 @@ let cached: NativeBinding | undefined;
 export function loadNative(): NativeBinding {
   if (cached) return cached;
   const candidates = nativeCandidates();
+  // An explicit path is the one wanted: a typo there must not quietly load the checkout's build.
+  const env = process.env.WGNAS_NATIVE_PATH;
+  if (env && !existsSync(resolve(env))) throw new NativeUnavailableError(`WGNAS_NATIVE_PATH=${env}: no such file`);
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new NativeUnavailableError(`not built: none of ${candidates.join(', ')} exists`);
   let raw: NativeBinding & { stderrFilterBegin?: (patterns: string[]) => boolean; stderrFilterEnd?: () => string[] };

@@ -21,7 +21,8 @@ export function withInputs(batch: ProxyBatch, inputs: ProxyInputs, seed: number)
 /** One minibatch of the shared CIFAR-10 training images, chosen by the seed. */
 export function proxyBatch(batchSize: number, seed: number): ProxyBatch {
   const ds = loadCifar10('train');
-  if (batchSize < 2 || batchSize > ds.count) throw new RangeError(`batch size must be in [2, ${ds.count}], got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 2 || batchSize > ds.count)
+    throw new RangeError(`batch size must be an integer in [2, ${ds.count}], got ${batchSize}`);
   const rng = new Rng(seed);
   const idx = rng.shuffle([...Array(ds.count).keys()]).slice(0, batchSize);
   const { x, y } = batchOf(ds, idx);

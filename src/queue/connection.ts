@@ -29,12 +29,27 @@ export async function probeRedis(url: string, timeoutMs = CONNECT_TIMEOUT_MS): P
   r.on('error', () => {}); // reported through connect()'s rejection
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ping = r.connect().then(() => r.ping());
+    // ioredis selects the URL's database on connect but carries on in database 0 when the server
+    // refuses it (an index past its 'databases' setting): selected again here, so a refusal is said.
+    const db = Number(new URL(url).pathname.slice(1) || 0);
+    const ping = r.connect().then(async () => {
+      if (db !== 0) {
+        try {
+          await r.select(db);
+        } catch (e) {
+          throw new RedisUnreachableError(
+            `${redactUrl(url)}: the server refuses database ${db} (${(e as Error).message}): its databases are /0 up to its 'databases' setting - 1`,
+          );
+        }
+      }
+      return r.ping();
+    });
     const late = new Promise<never>(
       (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)),
     );
     await Promise.race([ping, late]);
   } catch (e) {
+    if (e instanceof RedisUnreachableError) throw e;
     throw new RedisUnreachableError(`cannot reach ${redactUrl(url)}: ${(e as Error).message || String(e)}`);
   } finally {
     clearTimeout(timer);

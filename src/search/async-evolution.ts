@@ -74,6 +74,10 @@ export class AsyncRegularizedEvolution<A> {
   /** A result arrived: it joins the population (the oldest leaves once there are P). */
   report(step: number, arch: A, score: number): void {
     if (step >= this.proposed) throw new RangeError(`AsyncRegularizedEvolution: step ${step} was never proposed`);
+    if (typeof score !== 'number')
+      throw new TypeError(
+        `AsyncRegularizedEvolution: score of step ${step} must be a number (NaN for a failure), got ${String(score)}`,
+      );
     this.population.push({ arch, score });
     if (this.population.length > this.o.populationSize) this.population.shift();
     this.history.push({ arch, score, step });

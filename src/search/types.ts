@@ -86,6 +86,12 @@ export class Evaluator<A> {
         `search: scorer returned ${Array.isArray(fresh) ? fresh.length : typeof fresh} scores for ${todo.length} architectures`,
       );
     }
+    // NaN is a score (worse than every number); undefined or a string would silently win or lose.
+    const bad = fresh.findIndex((v) => typeof v !== 'number');
+    if (bad >= 0)
+      throw new TypeError(
+        `search: scorer returned ${String(fresh[bad])} (${typeof fresh[bad]}) for architecture ${bad}: scores must be numbers (NaN for a failure)`,
+      );
     this.evaluations += todo.length;
     const scoreOf = new Map<number, number>();
     todo.forEach((i, j) => {

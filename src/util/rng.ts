@@ -4,6 +4,9 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed: number) {
+    // NaN, 1.5 or '7' would quietly become another seed (NaN and 'x' the same one as 0).
+    if (typeof seed !== 'number' || !Number.isInteger(seed))
+      throw new TypeError(`Rng: seed must be an integer, got ${String(seed)} (${typeof seed})`);
     this.s = seed >>> 0 || 0x9e3779b9;
   }
 

@@ -4,7 +4,7 @@
  * on another device is refused naming --device, before any work. (test/backend/parity-*.gpu.test.ts
  * check that the numbers agree with the WGSL path.)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,7 +155,7 @@ describe('--device cpu', () => {
       'bench',
       'matmul',
       'conv2d',
-      'copy',
+      'matmul',
       '--shapes',
       'tiny',
       '--repeats',
@@ -175,7 +175,14 @@ describe('--device cpu', () => {
     expect(rep.where.ours).toMatch(/native CPU backend/);
     const byKernel = (k: string) => rep.results.filter((x: { kernel: string }) => x.kernel === k);
     for (const k of ['matmul', 'conv2d']) for (const x of byKernel(k)) expect(x.ours.medianMs).toBeGreaterThan(0);
-    expect(byKernel('copy')[0].error).toMatch(/--device gpu/);
+    // A kernel named twice is timed once.
+    expect(byKernel('matmul')).toHaveLength(2);
+    // A WGSL-only kernel named on the CPU: one line before any timing (not a 'failed' row per shape).
+    const gpuOnly = await wgnasInProcess(['bench', 'matmul', 'copy', 'matmul-f16', ...CPU, '--json', join(tmp, 'none.json')]);
+    expect(gpuOnly.code).toBe(2);
+    expect(gpuOnly.err.trim()).toBe('wgnas bench: copy, matmul-f16: WGSL-only (no CPU backend op): run with --device gpu');
+    expect(gpuOnly.out).toBe('');
+    expect(existsSync(join(tmp, 'none.json'))).toBe(false);
     const tune = await wgnasInProcess(['bench', '--autotune', ...CPU]);
     expect(tune.code).toBe(2);
     expect(tune.err.trim()).toBe('wgnas bench: --autotune tunes the WGSL matmul tile: it needs --device gpu');

@@ -82,6 +82,11 @@ describe('AsyncRegularizedEvolution', () => {
     expect(algo.propose()?.step).toBe(0);
     expect(algo.propose()?.step).toBe(1);
     expect(algo.propose()).toBeNull();
+    // A score that is not a number (a worker's undefined) is refused, not made the best.
+    expect(() => algo.report(0, [0, 0, 0, 0, 0, 0], undefined as unknown as number)).toThrow(
+      'AsyncRegularizedEvolution: score of step 0 must be a number (NaN for a failure), got undefined',
+    );
+    algo.report(1, [0, 0, 0, 0, 0, 0], NaN);
     expect(() => new AsyncRegularizedEvolution(space, { budget: 0, rng: new Rng(0), populationSize: 4, sampleSize: 2 })).toThrow(
       /budget/,
     );

@@ -49,5 +49,9 @@ describe('Rng.skip', () => {
   it('refuses a negative or fractional count', () => {
     expect(() => new Rng(1).skip(-1)).toThrow(/non-negative integer/);
     expect(() => new Rng(1).skip(1.5)).toThrow(/non-negative integer/);
+    // A seed that is not an integer is refused, not mapped onto another seed.
+    for (const bad of [NaN, 1.5, Infinity, '7', undefined])
+      expect(() => new Rng(bad as number)).toThrow(/^Rng: seed must be an integer, got /);
+    expect(new Rng(-1).next()).toBe(new Rng(0xffffffff).next());
   });
 });

@@ -16,6 +16,7 @@ export const fmaBench: BenchKernel = {
   name: 'fma',
   description: 'calibration: 16 independent f32 FMA chains per thread (calibrate_flops.wgsl), compute-bound',
   inDefaultRun: false,
+  gpuOnly: true,
   shapes: {
     tiny: [{ threads: 4096, iters: 64 }],
     small: [{ threads: 65536, iters: 256 }],
@@ -43,6 +44,7 @@ export const copyBench: BenchKernel = {
   name: 'copy',
   description: 'calibration: STREAM scale y = 1.5 x over vec4 (calibrate_bandwidth.wgsl), bandwidth-bound',
   inDefaultRun: false,
+  gpuOnly: true,
   shapes: {
     tiny: [{ MiB: 1 }],
     small: [{ MiB: 16 }],

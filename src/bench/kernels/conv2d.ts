@@ -225,7 +225,7 @@ function entry(pass: Pass, override: EntryOverride = {}): BenchKernel {
     name,
     description: override.description ?? `conv2d ${what}, NCHW f32 (implicit GEMM; depthwise runs the direct kernel)`,
     shapes: override.shapes ?? SHAPES,
-    ...(override.f16 ? { inDefaultRun: false } : {}),
+    ...(override.f16 ? { inDefaultRun: false, gpuOnly: true } : {}),
     label,
     cost: (s) => {
       const sh = shapes(s);

@@ -29,6 +29,7 @@ function sgmatEntry(variant: SgmatVariant): BenchKernel {
     name,
     description: `C = A B on tensor cores (subgroup matrices, ${variant} program): f16 operands, f32 sums; needs chromium-experimental-subgroup-matrix`,
     inDefaultRun: false,
+    gpuOnly: true,
     cost: (s) => matmulOp.cost({ batch: 1, M: s.M, N: s.N, K: s.K }),
     shapes: {
       tiny: [sq(128)],

@@ -15,7 +15,7 @@ function matmulEntry(f16: boolean): BenchKernel {
     description: f16
       ? 'C = A B with f16 operands, f32 accumulation (the f16 program; needs shader-f16)'
       : 'C = A B, f32, register-tiled (generated program); square, skinny (tall x thin) and batched shapes',
-    ...(f16 ? { inDefaultRun: false } : {}),
+    ...(f16 ? { inDefaultRun: false, gpuOnly: true } : {}),
     cost: ({ batch, M, N, K }) => matmulOp.cost({ batch, M, N, K }),
     shapes: {
       tiny: [sq(64), { batch: 2, M: 33, N: 47, K: 29 }],

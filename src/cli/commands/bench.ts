@@ -42,8 +42,10 @@ type BenchValues = ValuesOf<typeof BENCH_OPTIONS>;
 async function bench(values: BenchValues, { positionals, io }: RunContext, ownGpu?: Gpu): Promise<BenchReport | null> {
   const { out, err } = io;
   const registry = defaultRegistry();
-  const names = positionals.includes('all') ? registry.names() : positionals;
-  const kernels = names.length ? names.map((n) => registry.get(n)) : registry.all().filter((k) => k.inDefaultRun !== false);
+  const all = positionals.includes('all');
+  // A kernel named twice is timed once.
+  const names = all ? registry.names() : [...new Set(positionals)];
+  let kernels = names.length ? names.map((n) => registry.get(n)) : registry.all().filter((k) => k.inDefaultRun !== false);
   if (values.baselines.includes('none') && values.baselines.length > 1)
     throw new UsageError(`--baselines none cannot be combined with other baselines`);
   const baselines = values.baselines.filter((b) => b !== 'none').map((b) => BASELINE_ALIASES[b] ?? b) as BaselineName[];
@@ -52,6 +54,17 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
   const device = await deviceOf(values);
   if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
+  if (device === 'cpu') {
+    // The WGSL-only kernels have no CPU op: named, refused before any timing; under 'all', left out.
+    const gpuOnly = kernels.filter((k) => k.gpuOnly);
+    if (gpuOnly.length && !all)
+      throw new UsageError(`${gpuOnly.map((k) => k.name).join(', ')}: WGSL-only (no CPU backend op): run with --device gpu`);
+    if (gpuOnly.length)
+      log(
+        `note: leaving out the WGSL-only ${gpuOnly.map((k) => k.name).join(', ')} on the CPU backend (--device gpu times them)`,
+      );
+    kernels = kernels.filter((k) => !k.gpuOnly);
+  }
 
   const backend: Backend = ownGpu && device === 'gpu' ? webgpuBackend(ownGpu) : await openDevice(device, values);
   try {

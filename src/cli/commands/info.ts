@@ -1,5 +1,6 @@
 import { type Backend, gpuOf } from '../../backend/index.js';
 import { acquireGpu, type AdapterReport } from '../../gpu/index.js';
+import { NativeUnavailableError } from '../../native/binding.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import type { ValuesOf } from '../spec.js';
@@ -8,8 +9,8 @@ import { INFO, type INFO_OPTIONS } from '../specs/info.js';
 export const summary = INFO.summary;
 
 /** The adapter Dawn picks: the GPU backend's own, else a probe (the CPU backend needs none: its absence is no error). */
-async function adapterOf(backend: Backend): Promise<AdapterReport | string> {
-  const own = gpuOf(backend);
+async function adapterOf(backend: Backend | undefined): Promise<AdapterReport | string> {
+  const own = backend && gpuOf(backend);
   if (own) return own.adapter;
   try {
     const gpu = await acquireGpu();
@@ -22,7 +23,14 @@ async function adapterOf(backend: Backend): Promise<AdapterReport | string> {
 }
 
 async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promise<void> {
-  const backend = await openDevice(await deviceOf(v), v);
+  const kind = await deviceOf(v);
+  // The CPU backend without its addon is a status to show (the native line says why), not a failure of info.
+  let backend: Backend | undefined;
+  try {
+    backend = await openDevice(kind, v);
+  } catch (e) {
+    if (!(e instanceof NativeUnavailableError)) throw e;
+  }
   try {
     const a = await adapterOf(backend);
     let native: unknown = 'not loaded';
@@ -32,21 +40,16 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
     } catch (e) {
       native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
     }
-    const dev = {
-      choice: v.device,
-      device: backend.device,
-      backend: backend.name,
-      name: backend.deviceName,
-      threads: backend.threads,
-    };
+    const dev = backend
+      ? { choice: v.device, device: backend.device, backend: backend.name, name: backend.deviceName, threads: backend.threads }
+      : { choice: v.device, device: kind, backend: 'cpu', unavailable: 'the native addon (see native)' };
     if (v.json) {
       io.out(JSON.stringify({ device: dev, adapter: a, native }, null, 2) + '\n');
       return;
     }
-    const why =
-      v.device === 'auto' ? ` (auto: ${backend.device === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
+    const why = v.device === 'auto' ? ` (auto: ${kind === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
     io.out(
-      `device:    ${backend.device}${why}: ${describeBackend(backend)}\n` +
+      `device:    ${kind}${why}: ${backend ? describeBackend(backend) : 'unavailable: the native addon (see native below)'}\n` +
         (typeof a === 'string'
           ? `adapter:   ${a}\n`
           : `adapter:   ${a.description} (${a.vendor}, ${a.architecture}${a.isSoftware ? ', software' : ''})\n` +
@@ -57,7 +60,7 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
         `native:    ${typeof native === 'string' ? native : JSON.stringify(native)}\n`,
     );
   } finally {
-    backend.dispose();
+    backend?.dispose();
   }
 }
 

@@ -46,7 +46,7 @@ export const BENCH_OPTIONS = {
   }),
   device: {
     ...device,
-    help: "where 'ours' runs: 'gpu' the WGSL kernels (default; on a software adapter too), 'cpu' the native CPU backend's ops (wall-clock timing; the GPU-only baselines and --autotune need gpu), 'auto' a hardware GPU if there is one, else the CPU",
+    help: "where 'ours' runs: 'gpu' the WGSL kernels (default; on a software adapter too), 'cpu' the native CPU backend's ops (wall-clock timing; the GPU-only baselines, the WGSL-only kernels and --autotune need gpu), 'auto' a hardware GPU if there is one, else the CPU",
     default: 'gpu',
   },
   'cpu-threads': cpuThreads,
@@ -67,7 +67,7 @@ export const BENCH = defineCommand({
       options: BENCH_OPTIONS,
       positionals: {
         metavar: 'KERNEL...',
-        help: "kernels to time (default: all but the calibration ones; 'all' for every one)",
+        help: "kernels to time (default: all but the calibration ones; 'all' for every one, less the WGSL-only ones on --device cpu)",
         noun: 'benchmark kernel',
         choices: () => [...defaultRegistry().names(), 'all'],
       },
@@ -77,6 +77,9 @@ export const BENCH = defineCommand({
     'kernels:\n' +
     defaultRegistry()
       .all()
-      .map((k) => `  ${k.name.padEnd(18)} ${k.description}${k.inDefaultRun === false ? ' [only when named]' : ''}`)
+      .map(
+        (k) =>
+          `  ${k.name.padEnd(18)} ${k.description}${k.inDefaultRun === false ? ' [only when named]' : ''}${k.gpuOnly ? ' [--device gpu]' : ''}`,
+      )
       .join('\n'),
 });

@@ -14,6 +14,14 @@ export const INFO = defineCommand({
   name: 'info',
   summary: 'show the backend --device picks, the GPU adapter, its limits and features, and the native addon status',
   description:
-    'Prints the backend a command would run on with --device (auto: a hardware GPU if there is one, else the native CPU backend), the WebGPU adapter Dawn picks (name, vendor, software or not), its features and limits, and the native addon (oneDNN / XNNPACK) CPU info.',
-  modes: [defineMode({ id: 'info', module: 'info', label: 'wgnas info', usage: ['[--json]'], options: INFO_OPTIONS })],
+    'Prints the backend a command would run on with --device (auto: a hardware GPU if there is one, else the native CPU backend), the WebGPU adapter Dawn picks (name, vendor, software or not), its features and limits, and the native addon (oneDNN / XNNPACK) CPU info, or why it is unavailable (then the CPU backend shows as unavailable, and info still exits 0).',
+  modes: [
+    defineMode({
+      id: 'info',
+      module: 'info',
+      label: 'wgnas info',
+      usage: ['[--device DEVICE] [--cpu-threads N] [--json]'],
+      options: INFO_OPTIONS,
+    }),
+  ],
 });
