@@ -7,10 +7,10 @@ import {
   conv2dCpuFast,
   type ConvGeom,
 } from '../../src/bench/cpu-conv.js';
-import { compareOutputs, type BenchReport } from '../../src/bench/harness.js';
+import { type BenchReport, type BenchResult, compareOutputs, raiseMeasuredRoofline } from '../../src/bench/harness.js';
 import { defaultRegistry } from '../../src/bench/kernels/index.js';
 import { type GpuTimer, measure, type TimedSample, timerSampler } from '../../src/bench/measure.js';
-import { lookupPeak, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
+import { lookupPeak, type Peak, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
 import { KernelRegistry, SHAPE_SETS } from '../../src/bench/registry.js';
 import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../src/bench/report.js';
 import { geomean, quantileSorted, summarize } from '../../src/bench/stats.js';
@@ -345,5 +345,39 @@ describe('report formatting', () => {
     expect(fmtNum(1.5e-5)).toBe('1.50e-5');
     expect(fmtNum(undefined)).toBe('-');
     expect(fmtNum(NaN)).toBe('-');
+  });
+});
+
+describe('a measured roofline is raised to what the kernels reached', () => {
+  const result = (flops: number, bytes: number, medianMs: number): BenchResult =>
+    ({
+      kernel: 'k',
+      shape: {},
+      label: 'l',
+      flops,
+      bytes,
+      intensity: flops / bytes,
+      baselines: {},
+      ours: { medianMs, gflops: flops / medianMs / 1e6, gbps: bytes / medianMs / 1e6, pctPeak: NaN, timing: 'wall-clock' },
+    }) as BenchResult;
+
+  it('raises FLOP/s for a compute-bound kernel above it and bandwidth for a memory-bound one, then no % exceeds 100', () => {
+    const peak: Peak = { flopsPerS: 100e9, bytesPerS: 10e9, source: 'calibrated', name: 'cpu' };
+    // 150 GFLOP/s at intensity 1000 (compute-bound); 20 GB/s at intensity 0.25 (memory-bound); one below both.
+    const rs = [result(150e9, 0.15e9, 1000), result(5e9, 20e9, 1000), result(50e9, 0.05e9, 1000)];
+    const note = raiseMeasuredRoofline(peak, rs);
+    expect(note).toMatch(/raised to the best rates/);
+    expect(peak.flopsPerS).toBeCloseTo(150e9, -3);
+    expect(peak.bytesPerS).toBeCloseTo(20e9, -3);
+    expect(rs.map((r) => r.ours!.pctPeak)).toEqual([expect.closeTo(100, 9), expect.closeTo(100, 9), expect.closeTo(100 / 3, 9)]);
+  });
+
+  it('leaves a datasheet peak and a roofline nothing beat alone', () => {
+    const table: Peak = { flopsPerS: 100e9, bytesPerS: 10e9, source: 'table', name: 'NVIDIA H200' };
+    expect(raiseMeasuredRoofline(table, [result(150e9, 0.15e9, 1000)])).toBeNull();
+    expect(table.flopsPerS).toBe(100e9);
+    const measured: Peak = { flopsPerS: 100e9, bytesPerS: 10e9, source: 'calibrated', name: 'cpu' };
+    expect(raiseMeasuredRoofline(measured, [result(50e9, 0.05e9, 1000)])).toBeNull();
+    expect(measured).toEqual({ flopsPerS: 100e9, bytesPerS: 10e9, source: 'calibrated', name: 'cpu' });
   });
 });
