@@ -16,6 +16,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, sep } from 'node:path';
 import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
+import { rowStreamFiles } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
@@ -112,7 +113,7 @@ export function threadsSetting(threads: number | null, key = THREADS_KEY): Recor
 /** The settings a row stream's sidecar (OUT.settings.json) recorded, or null (none, or unreadable: the stream says). */
 export function sidecarSettings(path: string): { settings: Record<string, unknown>; complete: boolean } | null {
   try {
-    const side = JSON.parse(readFileSync(`${path}.settings.json`, 'utf8')) as { settings?: unknown; complete?: unknown };
+    const side = JSON.parse(readFileSync(rowStreamFiles(path).sidecar, 'utf8')) as { settings?: unknown; complete?: unknown };
     if (typeof side?.settings !== 'object' || side.settings === null) return null;
     return { settings: side.settings as Record<string, unknown>, complete: side.complete === true };
   } catch {
@@ -128,7 +129,8 @@ export function checkInterrupted(flag: string, path: string, resume: boolean, fo
   if (resume || force) return;
   const side = sidecarSettings(path);
   if (!side || side.complete) return;
-  const rows = [path, `${path}.rows.jsonl`].some((p) => existsSync(p) && statSync(p).size > 0);
+  const f = rowStreamFiles(path);
+  const rows = [f.target, f.rows].some((p) => existsSync(p) && statSync(p).size > 0);
   if (!rows) return;
   throw new UsageError(`${flag} ${path} holds an interrupted run: --resume continues it, --force starts over`);
 }

@@ -1,6 +1,7 @@
 /** What the local and the queued NAS-Bench-201 search share: the --evaluated log's settings and the printed result. */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
+import { rowStreamFiles } from '../data/row-stream.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { canonicalKey, formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import type { Io } from './run.js';
@@ -17,7 +18,7 @@ import type { RunSettings } from '../util/run-settings.js';
  * and stop at the first with "run diverged": say what to add or drop instead, before any work.
  */
 export function checkEvaluatedOrigin(path: string, resume: boolean, queued: boolean): void {
-  const side = `${path}.settings.json`;
+  const side = rowStreamFiles(path).sidecar;
   if (!resume || !existsSync(side)) return;
   let settings: unknown;
   try {

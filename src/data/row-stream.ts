@@ -22,6 +22,7 @@ import {
   type LockHandle,
   type LockOwner,
   writeFileAtomic,
+  followLinks,
   writeTarget,
 } from '../util/durable.js';
 import { UserFacingError } from '../util/errors.js';
@@ -31,6 +32,17 @@ export type RowValue = string | number | null | undefined;
 export type Row = Record<string, RowValue>;
 export type StreamSettings = RunSettings;
 export type RowFormat = 'csv' | 'jsonl' | 'json';
+
+/**
+ * The files of a row stream at `path` as the stream itself places them: a link is followed, so the
+ * settings record and the streamed rows sit beside its target. Readers of an output's state before
+ * the stream opens (the resume and interrupted-run checks) use this, so they never look beside the
+ * link instead.
+ */
+export function rowStreamFiles(path: string): { target: string; sidecar: string; rows: string } {
+  const target = followLinks(path);
+  return { target, sidecar: `${target}.settings.json`, rows: `${target}.rows.jsonl` };
+}
 
 /** A streamed file that cannot be read back (corrupt rows, an unreadable settings file). */
 export class RowStreamError extends UserFacingError {
