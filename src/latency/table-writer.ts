@@ -125,6 +125,13 @@ function mismatch(out: string, f: string, prev: string, now: string): ResumeMism
  * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
  * (naming the field and its flag): extending a table with entries timed another way would mix two tables.
  */
+/**
+ * Fields that tables measured before they were stamped (2026-12-05) lack: such a table resumes (with
+ * this run's value) instead of being refused, as the score and search outputs treat settings they
+ * did not record.
+ */
+const UNSTAMPED_BEFORE: ReadonlySet<string> = new Set(['max-time-ms']);
+
 export function checkResumeStamp(
   out: string,
   prev: Record<string, string>,
@@ -143,7 +150,7 @@ export function checkResumeStamp(
     }
   }
   for (const f of fields) {
-    if (prev[f] === undefined)
+    if (prev[f] === undefined && !UNSTAMPED_BEFORE.has(f))
       throw new ResumeMismatchError(
         `cannot resume ${out}: its stamp has no '${f}' (not measured by this version of wgnas profile?) ${RESUME_HINT}`,
       );

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkResumeStamp } from '../../src/latency/table-writer.js';
 
 import {
   expandedConvKey,
@@ -245,5 +246,29 @@ describe('latency keys', () => {
       expect(() => keyToNativeOp(key), key).toThrow(LatencyKeyError);
       expect(() => keyToNativeOp(key), key).toThrow(re);
     }
+  });
+});
+
+describe('profile --resume stamps', () => {
+  const stamp = {
+    cpu: 'AMD EPYC',
+    library: 'oneDNN 2.6.3',
+    backend: 'onednn',
+    threads: '1',
+    'cache-flush': '0',
+    pinned: 'yes',
+    repeats: '3',
+    warmup: '1',
+    'max-time-ms': '2000',
+  };
+
+  it('a table stamped before max-time-ms was recorded resumes; one stamped with it is checked', () => {
+    const old: Record<string, string> = { ...stamp };
+    delete old['max-time-ms'];
+    expect(() => checkResumeStamp('t.yaml', old, stamp)).not.toThrow();
+    expect(() => checkResumeStamp('t.yaml', stamp, { ...stamp, 'max-time-ms': '40' })).toThrow(/max-time-ms/);
+    const noRepeats: Record<string, string> = { ...stamp };
+    delete noRepeats.repeats;
+    expect(() => checkResumeStamp('t.yaml', noRepeats, stamp)).toThrow(/its stamp has no 'repeats'/);
   });
 });
