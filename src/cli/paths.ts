@@ -8,12 +8,11 @@ import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSy
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
+import { entryKind, followLinks, type LinkFs, WriteError } from '../util/durable.js';
 
 /** The file-system calls the checks make (tests substitute failures a root user cannot provoke). */
-export interface PathFs {
+export interface PathFs extends LinkFs {
   stat(p: string): Stats | undefined;
-  lstat(p: string): Stats | undefined;
-  readlink(p: string): string;
   access(p: string, mode: number): void;
   realpath(p: string): string;
 }
@@ -32,32 +31,17 @@ function code(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/** What an entry is, for messages: 'a character device', 'a fifo (named pipe)'. */
-function kindOf(st: Stats): string {
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isFIFO()) return 'a fifo (named pipe)';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /**
  * The end of `abs`'s chain of symbolic links (abs itself when it is not a link): the entry a write
- * through it lands in, which need not exist. Writers follow the same chain (src/util/durable.ts).
+ * through it lands in, which need not exist; found as the writers find it (followLinks).
  */
 function linkTarget(what: string, abs: string, fs: PathFs): string {
-  let p = abs;
-  for (let i = 0; i < 40; i++) {
-    let st: Stats | undefined;
-    try {
-      st = fs.lstat(p);
-    } catch {
-      return p; // unreachable: the checks below name why
-    }
-    if (!st?.isSymbolicLink()) return p;
-    p = resolve(dirname(p), fs.readlink(p));
+  try {
+    return followLinks(abs, fs);
+  } catch (e) {
+    if (e instanceof WriteError) throw new UsageError(`${what}: too many levels of symbolic links`);
+    throw e;
   }
-  throw new UsageError(`${what}: too many levels of symbolic links`);
 }
 
 /**
@@ -91,9 +75,9 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   if (st) {
     if (kind === 'out-file') {
       if (st.isDirectory()) throw new UsageError(`${what}${via} is a directory; give a file name`);
-      if (!st.isFile()) throw new UsageError(`${what}${via} is ${kindOf(st)}, not a file; name a regular file`);
+      if (!st.isFile()) throw new UsageError(`${what}${via} is ${entryKind(st)}, not a file; name a regular file`);
     } else if (!st.isDirectory()) {
-      throw new UsageError(`${what}${via} is ${st.isFile() ? 'a file' : kindOf(st)}; give a directory`);
+      throw new UsageError(`${what}${via} is ${st.isFile() ? 'a file' : entryKind(st)}; give a directory`);
     }
     try {
       fs.access(target, constants.W_OK);

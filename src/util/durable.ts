@@ -112,21 +112,32 @@ function quietly(fn: () => void): void {
 
 const MAX_LINKS = 40;
 
+/** The calls followLinks makes (the command line's path checks pass their own, for tests). */
+export interface LinkFs {
+  lstat(p: string): Stats | undefined;
+  readlink(p: string): string;
+}
+
+const realLinkFs: LinkFs = {
+  lstat: (p) => lstatSync(p, { throwIfNoEntry: false }),
+  readlink: (p) => readlinkSync(p),
+};
+
 /**
  * Where a write to `path` lands: `path` itself, or the end of its chain of symbolic links (which
  * need not exist yet). Writers replace that file and leave the links alone.
  */
-export function followLinks(path: string): string {
+export function followLinks(path: string, fs: LinkFs = realLinkFs): string {
   let p = path;
   for (let i = 0; i < MAX_LINKS; i++) {
     let st: Stats | undefined;
     try {
-      st = lstatSync(p, { throwIfNoEntry: false });
+      st = fs.lstat(p);
     } catch {
       return p; // not reachable (ENOTDIR, EACCES): the write itself reports it
     }
     if (!st?.isSymbolicLink()) return p;
-    p = resolve(dirname(resolve(p)), readlinkSync(p));
+    p = resolve(dirname(resolve(p)), fs.readlink(p));
   }
   throw new WriteError(`cannot write '${path}': too many levels of symbolic links (ELOOP)`, path, 'ELOOP');
 }
