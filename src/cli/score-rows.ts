@@ -1,5 +1,5 @@
 /** Rows of `wgnas score`: read back from a resumed output, and with their population-level scores. */
-import { cellNumber, emptyCell, jsonRow, type Row, type RowStream } from '../data/row-stream.js';
+import { cellNumber, emptyCell, jsonRow, type Row, rowNumber, type RowStream } from '../data/row-stream.js';
 import { canonicalKey, parseArch } from '../spaces/nb201.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { addAggregates, type ScoredCell } from '../zeroshot/index.js';
@@ -29,9 +29,6 @@ export function finishRows(
     for (const r of rows) io.out(jsonRow(r) + '\n');
   }
 }
-
-/** A cell's number as read back (see cellNumber); an empty cell, or one checkRowNumbers would refuse, is NaN. */
-export const rowNumber = (x: unknown): number => cellNumber(x) ?? NaN;
 
 /**
  * Refuses (one line naming the file, row and column) a resumed row whose `columns` hold something

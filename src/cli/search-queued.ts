@@ -4,7 +4,7 @@
  * replays that order, so the search proposes the same children and continues where it stopped.
  */
 import type { DeviceKind } from '../backend/index.js';
-import { type Row, RowStream } from '../data/row-stream.js';
+import { type Row, rowNumber, RowStream } from '../data/row-stream.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { QueueClient } from '../queue/client.js';
 import { type Completion, queueEvolution } from '../queue/search.js';
@@ -22,7 +22,7 @@ import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { scoreSettingsOf } from './score-queued.js';
-import { checkRowNumbers, rowNumber } from './score-rows.js';
+import { checkRowNumbers } from './score-rows.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 

@@ -98,6 +98,9 @@ export function cellNumber(v: unknown): number | undefined {
   return Number.isNaN(n) ? undefined : n;
 }
 
+/** A cell's number as read back (see cellNumber); an empty cell, or one with no number in it, is NaN. */
+export const rowNumber = (x: unknown): number => cellNumber(x) ?? NaN;
+
 /**
  * CSV text of rows (csv-stringify: fields with a comma, quote or newline are quoted, "" escapes).
  * A field with '|' is quoted too: NAS-Bench-201 arch strings have it, and spreadsheets that guess

@@ -3,7 +3,7 @@
  * duplicate delivery or a re-run finds the result and neither scores again nor replaces it.
  */
 import type { Redis } from 'ioredis';
-import { cellNumber, jsonRow } from '../data/row-stream.js';
+import { jsonRow, rowNumber } from '../data/row-stream.js';
 
 export interface StoredResult {
   arch: string;
@@ -22,11 +22,10 @@ export const encodeResult = (r: StoredResult): string => jsonRow(r);
 /** A stored result back; null, which results stored before held for any non-finite score, is NaN. */
 export function decodeResult(s: string): StoredResult {
   const r = JSON.parse(s) as Omit<StoredResult, 'scores' | 'timeMs'> & { scores: Record<string, unknown>; timeMs: unknown };
-  const num = (v: unknown) => cellNumber(v) ?? NaN;
   return {
     ...r,
-    scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, num(v)])),
-    timeMs: num(r.timeMs),
+    scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, rowNumber(v)])),
+    timeMs: rowNumber(r.timeMs),
   };
 }
 

@@ -6,7 +6,7 @@ import { readLatencyTable } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
-import { ReplayLog, type Row, RowStream } from '../../data/row-stream.js';
+import { ReplayLog, type Row, rowNumber, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
@@ -24,7 +24,7 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { PopulationScorer } from '../population-scorer.js';
-import { checkRowNumbers, rowNumber } from '../score-rows.js';
+import { checkRowNumbers } from '../score-rows.js';
 import { checkEvaluatedOrigin, evaluatedLogOptions, printNb201Result } from '../search-report.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
 import { readSpace } from '../space.js';
