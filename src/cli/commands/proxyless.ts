@@ -16,8 +16,8 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
-import { checkResumable, savedMeasuredCost, savedSettings } from '../../proxyless/resume-state.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -27,7 +27,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
-import { cpuThreadsOf, recordedData, splitsData } from '../resume-settings.js';
+import { checkpointSetting, cpuThreadsOf, recordedData, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -237,7 +237,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   // Settings checked against the checkpoint before the device starts: a changed flag is named at once.
   if (values.resume) {
     // The same images found in another place resume: only their fingerprint is compared.
-    cfg.dataset!.images = recordedData(savedImages(values.checkpoint!), cfg.dataset!.images);
+    cfg.dataset!.images = recordedData(checkpointSetting(values.checkpoint!, '--dataset images'), cfg.dataset!.images);
     checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN }, device, threads);
   }
   if (values.force && hasCheckpoint(values.checkpoint!)) {
@@ -259,15 +259,6 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     backend.dispose();
   }
   await trainFound({ json: found }, values, ds.count, ctx);
-}
-
-/** The images fingerprint DIR's checkpoint recorded (undefined when none or unreadable: the resume says). */
-function savedImages(dir: string): unknown {
-  try {
-    return savedSettings(readCheckpointState(dir))['--dataset images'];
-  } catch {
-    return undefined;
-  }
 }
 
 async function searchOn(

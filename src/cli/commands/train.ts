@@ -6,7 +6,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
 import {
   buildNetwork,
   learningCurveSvg,
@@ -22,7 +22,7 @@ import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
-import { cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
+import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -46,15 +46,6 @@ async function openSplit(values: Values, split: 'train' | 'test', size: number, 
 /** The network of --net / --nb201 with the dataset's classes. */
 function trainNetwork(values: Values, classes: number): ExportNetwork {
   return withClasses(networkOf({ ...values, classes }), classes);
-}
-
-/** The images fingerprint DIR's checkpoint recorded (undefined when none or unreadable: the resume says). */
-function savedImages(dir: string): unknown {
-  try {
-    return (readCheckpointState(dir).meta.settings as Record<string, unknown> | undefined)?.['dataset images'];
-  } catch {
-    return undefined;
-  }
 }
 
 async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
@@ -91,7 +82,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
-  const images = recordedData(values.resume ? savedImages(ckDir) : undefined, await splitsData([train, test], size));
+  const images = recordedData(
+    values.resume ? checkpointSetting(ckDir, 'dataset images') : undefined,
+    await splitsData([train, test], size),
+  );
   const settings: RunSettings = {
     network: describeNetwork(net),
     dataset: train.name,
