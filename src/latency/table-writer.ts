@@ -122,16 +122,16 @@ function mismatch(out: string, f: string, prev: string, now: string): ResumeMism
 }
 
 /**
- * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
- * (naming the field and its flag): extending a table with entries timed another way would mix two tables.
- */
-/**
  * Fields that tables measured before they were stamped (2026-12-05) lack: such a table resumes (with
  * this run's value) instead of being refused, as the score and search outputs treat settings they
  * did not record.
  */
 const UNSTAMPED_BEFORE: ReadonlySet<string> = new Set(['max-time-ms']);
 
+/**
+ * Throws ResumeMismatchError unless `prev`'s stamp says it was measured the way this run measures
+ * (naming the field and its flag): extending a table with entries timed another way would mix two tables.
+ */
 export function checkResumeStamp(
   out: string,
   prev: Record<string, string>,
