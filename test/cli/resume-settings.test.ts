@@ -16,7 +16,7 @@ import { clearCifarCache } from '../../src/data/cifar-dataset.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
-import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { jsonlRowsWithoutTime, TABLE, wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
 
 const hasCpu = cpuTestBackend() !== null;
@@ -65,15 +65,6 @@ async function inRoot(root: string, argv: string[]) {
 
 const settingsOf = (out: string) => JSON.parse(readFileSync(`${out}.settings.json`, 'utf8'));
 const oneLine = (r: { err: string }) => expect(r.err.trim().split('\n'), r.err).toHaveLength(1);
-/** JSON rows without time_ms (the one column that differs between runs). */
-const rowsOf = (path: string) =>
-  readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const { time_ms: _t, ...rest } = JSON.parse(l) as Record<string, unknown>;
-      return rest;
-    });
 
 const SCORE = ['score', '--sample', '3', '--seed', '1', '--cells-per-stage', '1', '--batch', '8', '--channels', '4'];
 const CPU = ['--device', 'cpu', '--quiet'];
@@ -189,7 +180,7 @@ describe('CPU threads', () => {
       const one = join(tmp, 'procs-one.jsonl');
       const o = await inRoot(ROOT.A, [...SCORE, ...CPU, '--cpu-threads', String(each), '--out', one]);
       expect(o.code, o.err).toBe(0);
-      expect(rowsOf(procs)).toEqual(rowsOf(one));
+      expect(jsonlRowsWithoutTime(procs)).toEqual(jsonlRowsWithoutTime(one));
       // The same settings: the one-process output resumes with --procs 2, and the other way round.
       expect((await inRoot(ROOT.A, [...SCORE, ...CPU, '--procs', '2', '--out', one, '--resume'])).code).toBe(0);
       const back = await inRoot(ROOT.A, [...SCORE, ...CPU, '--out', procs, '--resume']);
@@ -323,7 +314,7 @@ describe('outputs checked before the work', () => {
       const forced = await wgnasInProcess([...SCORE, ...CPU, '--out', out, '--force']);
       expect(forced.code, forced.err).toBe(0);
       expect(settingsOf(out).complete).toBe(true);
-      expect(rowsOf(out)).toHaveLength(3);
+      expect(jsonlRowsWithoutTime(out)).toHaveLength(3);
       // A finished output is replaced as before.
       const over = await wgnasInProcess([...SCORE, ...CPU, '--out', out]);
       expect(over.code, over.err).toBe(0);

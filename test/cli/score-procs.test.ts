@@ -8,20 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { jsonlRowsWithoutTime, wgnasInProcess } from '../helpers/cli.js';
 
 const SMALL = ['--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--device', 'cpu', '--cpu-threads', '1', '--quiet'];
 const SEL = ['--sample', '7', '--seed', '3', '--proxies', 'wrcor,vote'];
-
-/** The rows without time_ms (the one column that differs between runs). */
-const rowsOf = (path: string) =>
-  readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const { time_ms: _t, ...rest } = JSON.parse(l) as Record<string, unknown>;
-      return rest;
-    });
 
 describe('score --procs', () => {
   it('gives the rows of one process, in selection order, and resumes from any subset', { timeout: 180_000 }, async ({ skip }) => {
@@ -33,9 +23,9 @@ describe('score --procs', () => {
     const b = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '3', '--out', three]);
     expect(b.code, b.err).toBe(0);
     expect(b.err).toMatch(/scoring 7 cells with .* in 3 processes on the cpu/);
-    const want = rowsOf(one);
+    const want = jsonlRowsWithoutTime(one);
     expect(want).toHaveLength(7);
-    expect(rowsOf(three)).toEqual(want);
+    expect(jsonlRowsWithoutTime(three)).toEqual(want);
     // A killed run's file: rows in arrival order, some missing (the vote is recomputed at the end).
     const lines = readFileSync(three, 'utf8').trim().split('\n');
     writeFileSync(resumed, [lines[5], lines[1], lines[3]].join('\n') + '\n');
@@ -44,7 +34,7 @@ describe('score --procs', () => {
     expect(c.code, c.err).toBe(0);
     expect(c.err).toMatch(/resuming .*: 3 of 7 cells already scored/);
     expect(c.err).toMatch(/scoring 4 cells/);
-    expect(rowsOf(resumed)).toEqual(want);
+    expect(jsonlRowsWithoutTime(resumed)).toEqual(want);
     // Rows in arrival order cannot resume in one process (it scores the selection's tail): said so.
     writeFileSync(resumed, [lines[5], lines[1]].join('\n') + '\n');
     const e = await wgnasInProcess(['score', ...SEL, ...SMALL, '--out', resumed, '--resume']);
@@ -52,12 +42,12 @@ describe('score --procs', () => {
     expect(e.err).toMatch(/holds this selection's rows in another order .*: resume it with --procs 2 or more/);
     const f = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '2', '--out', resumed, '--resume']);
     expect(f.code, f.err).toBe(0);
-    expect(rowsOf(resumed)).toEqual(want);
+    expect(jsonlRowsWithoutTime(resumed)).toEqual(want);
     // Nothing left: no process starts, the file stays the same.
     const d = await wgnasInProcess(['score', ...SEL, ...SMALL, '--procs', '2', '--out', resumed, '--resume']);
     expect(d.code, d.err).toBe(0);
     expect(d.err).toMatch(/scoring 0 cells/);
-    expect(rowsOf(resumed)).toEqual(want);
+    expect(jsonlRowsWithoutTime(resumed)).toEqual(want);
   });
 
   it('is refused with --redis or --kernel-profile, in one line', async () => {

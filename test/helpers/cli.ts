@@ -93,3 +93,14 @@ export function makeFixtures(dir: string) {
 }
 
 export type Fixtures = ReturnType<typeof makeFixtures>;
+
+/** The rows of a JSON-lines output without time_ms (the one column that differs between runs). */
+export function jsonlRowsWithoutTime(path: string): Array<Record<string, unknown>> {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { time_ms: _t, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+}
