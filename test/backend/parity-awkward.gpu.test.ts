@@ -707,3 +707,23 @@ describe.each(backends)('$name backend', ({ backend }) => {
     });
   }
 });
+
+describe('Backend.copy within one storage', () => {
+  it('is refused with one message on both backends (WebGPU copies between two buffers only; it dropped the copy)', ({ skip }) => {
+    const [gpu, cpu] = backends.map((b) => b.backend);
+    if (!gpu || !cpu) return skip();
+    const messages = [gpu, cpu].map((be) => {
+      const t = be.upload([1, 2, 3, 4]);
+      try {
+        be.copy(t, be.window(t, [2]), 2, 2, 0);
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        t.dispose();
+      }
+    });
+    expect(messages[0]).toBe('copy: dst must not share its buffer with src');
+    expect(messages[1]).toBe(messages[0]);
+  });
+});
