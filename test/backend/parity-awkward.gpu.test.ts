@@ -727,3 +727,53 @@ describe('Backend.copy within one storage', () => {
     expect(messages[1]).toBe(messages[0]);
   });
 });
+
+describe('NaN through the ReLUs (a diverged value stays visible, as in the references and PyTorch)', () => {
+  /** Element-wise: NaN where the reference has NaN, else within tolerance. */
+  const expectSameNaN = (got: Arr, want: Arr, label: string) => {
+    const nanGot = Array.from(got, Number.isNaN);
+    expect(nanGot, `${label}: NaN positions`).toEqual(Array.from(want, Number.isNaN));
+    const keep = (a: Arr) => Array.from(a).filter((v) => !Number.isNaN(v));
+    expectClose(keep(got), keep(want), { atol: 1e-4, rtol: 1e-4, label });
+  };
+  const x = F([NaN, -1, 2, 7, -Infinity, 0.5, 3, -2, NaN, 1, 6.5, -0.25]);
+  const xs = [1, 3, 2, 2];
+  const ws = [2, 3, 1, 1];
+  const w = F([0.5, -1, 2, 1, 0.25, -0.5]);
+  const p = { stride: 1, pad: 0 };
+  const dy = F(rnd(8));
+  // broadcast: conv2d_relu.wgsl's and conv2d_bwd_weight_relu.wgsl's ldX (the legacy core's too); tiled: the programs.
+  const cores = [{ algo: 'broadcast' }, { algo: 'tiled' }] as const;
+  describe.each(backends)('$name backend', ({ name, backend }) => {
+    it('relu and relu6 forward', async ({ skip }) => {
+      if (!backend) return skip();
+      for (const op of ['relu', 'relu6'] as const) {
+        const [got] = await withTensors(backend, [[x, [x.length]]], ([t]) => backend.ops[op](t));
+        expectSameNaN(got, OPS[op].reference(x), `${name} ${op}`);
+      }
+    });
+    it('reluConv2d and its weight gradient, on every GEMM core', async ({ skip }) => {
+      if (!backend) return skip();
+      for (const opts of cores) {
+        const [y] = await withTensors(
+          backend,
+          [
+            [x, xs],
+            [w, ws],
+          ],
+          ([tx, tw]) => backend.ops.reluConv2d(tx, tw, p, opts),
+        );
+        expectSameNaN(y, OPS.reluConv2d.reference(x, xs, w, ws, p), `${name} reluConv2d ${JSON.stringify(opts)}`);
+        const [dw] = await withTensors(
+          backend,
+          [
+            [x, xs],
+            [dy, [1, 2, 2, 2]],
+          ],
+          ([tx, tdy]) => backend.ops.reluConv2dBackwardWeight(tx, tdy, ws, p, opts),
+        );
+        expectSameNaN(dw, OPS.reluConv2dBackwardWeight.reference(x, xs, dy, ws, p), `${name} dw ${JSON.stringify(opts)}`);
+      }
+    });
+  });
+});
