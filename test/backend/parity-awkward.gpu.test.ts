@@ -77,6 +77,12 @@ convCases.push(
   // The stem, stride 2 on an odd plane; NB201's 3x3 at batch 1 with 1x1 planes.
   { x: [2, 3, 9, 9], cout: 8, k: 3, p: { stride: 2, pad: 1 }, why: 'stem' },
   { x: [1, 5, 1, 1], cout: 3, k: 3, p: { stride: 1, pad: 1 }, why: '3x3 on 1x1' },
+  // Even kernels, a 1x1 depthwise, strides past the kernel (input rows no window reaches: dx 0 there).
+  { x: [2, 3, 7, 8], cout: 4, k: 2, p: { stride: 1, pad: 1 }, why: 'even kernel' },
+  { x: [2, 3, 7, 8], cout: 3, k: 4, p: { stride: 2, pad: 1, groups: 3 }, why: 'depthwise, even kernel' },
+  { x: [2, 3, 7, 8], cout: 3, k: 1, p: { stride: 2, pad: 0, groups: 3 }, why: 'depthwise 1x1, stride 2' },
+  { x: [2, 3, 7, 8], cout: 2, k: 3, p: { stride: 3, pad: 0 }, why: 'stride 3, rows unreached' },
+  { x: [2, 3, 7, 8], cout: 3, k: 3, p: { stride: 2, pad: 0, groups: 3 }, why: 'depthwise, last row unreached' },
   // Dense 3x3 stride 1 with >= 32 channels and batch >= 16: the CPU's Winograd-eligible shape.
   { x: [16, 32, 4, 4], cout: 32, k: 3, p: { stride: 1, pad: 1 }, why: 'Winograd-eligible' },
 );
@@ -323,6 +329,9 @@ for (const [xs, p] of [
   [[1, 1, 1, 1], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
   [[2, 3, 2, 2], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
   [[1, 2, 7, 5], { kernel: 3, stride: 2, pad: 1, countIncludePad: false }],
+  [[2, 3, 7, 8], { kernel: 2, stride: 3, pad: 1, countIncludePad: false }],
+  [[2, 3, 7, 8], { kernel: 4, stride: 2, pad: 2, countIncludePad: true }],
+  [[1, 3, 2, 2], { kernel: 5, stride: 1, pad: 2, countIncludePad: false }],
   [[8, 131, 9, 7], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
   [[8, 131, 9, 7], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
 ] as Array<[number[], Pool2dParams]>) {
