@@ -249,8 +249,7 @@ export class Gpu {
     if (this.submitChecks.length === 0) return;
     const checks = this.submitChecks;
     this.submitChecks = [];
-    // A lost device rejects its scopes; lostReason reports that, so only validation errors count here.
-    const err = (await Promise.all(checks.map((c) => c.catch(() => null)))).find((e) => e !== null);
+    const err = (await Promise.all(checks)).find((e) => e !== null);
     if (err) throw new GpuValidationError(`GPU work failed validation and was dropped: ${err.message}`);
   }
 
@@ -488,7 +487,9 @@ export class Gpu {
     // Dawn only logs it: catch it here, so that read() and sync() reject instead of giving zeros.
     this.device.pushErrorScope('validation');
     this.device.queue.submit([this.encoder.finish()]);
-    this.submitChecks.push(this.device.popErrorScope());
+    // Caught now: a lost device rejects its scopes, and a rejection left unhandled until the next
+    // read() would end the process (lostReason reports the loss).
+    this.submitChecks.push(this.device.popErrorScope().catch(() => null));
     for (const c of this.profileChunks) this.profiler?.collect(c);
     this.profileChunks = [];
     this.encoderDispatches = 0;
