@@ -7,6 +7,10 @@ struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
 
 const WG: u32 = 256u;
 
+// WGSL's max and clamp return the other operand of a NaN; the ReLUs keep it (as PyTorch and the
+// CPU backend do), so a diverged value stays visible. A bit test: no compiler folds it away.
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+
 @group(0) @binding(1) var<storage, read_write> f_out: array<f32>;
 @group(0) @binding(2) var<storage, read> f_x: array<f32>;
 
@@ -14,14 +18,16 @@ const WG: u32 = 256u;
 fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  f_out[i] = max(f_x[i], 0.0);
+  let x = f_x[i];
+  f_out[i] = select(max(x, 0.0), x, isNan(x));
 }
 
 @compute @workgroup_size(WG)
 fn relu6(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  f_out[i] = clamp(f_x[i], 0.0, 6.0);
+  let x = f_x[i];
+  f_out[i] = select(clamp(x, 0.0, 6.0), x, isNan(x));
 }
 
 @group(0) @binding(1) var<storage, read_write> b_dx: array<f32>;

@@ -9,7 +9,11 @@
 @group(0) @binding(2) var<storage, read> DY: array<f32>;  // A operand source
 @group(0) @binding(3) var<storage, read> X: array<f32>;  // B operand source: the ReLU's input
 
-fn ldX(i: u32) -> f32 { return max(X[i], 0.0); }
+// relu(x), keeping NaN (max alone would return 0 for it; see activation.wgsl).
+fn ldX(i: u32) -> f32 {
+  let x = X[i];
+  return select(max(x, 0.0), x, (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u);
+}
 
 //#include "conv2d_bwd_weight_hooks.wgsl"
 //#include "conv2d_gemm.wgsl"

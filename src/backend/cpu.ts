@@ -5,7 +5,8 @@
  * read() / sync() wait.
  */
 import { OP_NAMES, type OpName, OpRegistry, type Ops } from '../kernels/ops.js';
-import { type NativeDevice, NativeTensor } from '../native/device.js';
+import { assertUnaliased } from '../kernels/params.js';
+import { type NativeDevice, NativeTensor, sameStorage } from '../native/device.js';
 import type { Backend, KernelProfile, WithContext } from './backend.js';
 import { bindOps } from './bind.js';
 import * as cpuOps from './cpu/index.js';
@@ -49,7 +50,11 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     zeros: (shape) => dev.zeros(shape),
     upload: (data, shape) => dev.upload(data, shape),
     write: (t, data, offsetElems) => dev.write(own(t, 'write'), data, offsetElems),
-    copy: (src, dst, elems, srcOff, dstOff) => dev.copy(own(src, 'copy'), own(dst, 'copy'), elems, srcOff, dstOff),
+    copy: (src, dst, elems, srcOff, dstOff) => {
+      const [s, d] = [own(src, 'copy'), own(dst, 'copy')];
+      assertUnaliased('copy', [['dst', d]], [['src', s]], sameStorage); // as the webgpu backend
+      dev.copy(s, d, elems, srcOff, dstOff);
+    },
     window: (base, shape) => own(base, 'window').window(shape),
     flush: () => dev.flush(),
     sync: () => dev.sync(),

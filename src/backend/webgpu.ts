@@ -3,7 +3,8 @@
  * descriptors' `webgpu` functions (webgpuOpRegistry); storage is the Gpu's buffer pool.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { GpuTensor } from '../gpu/tensor.js';
+import { GpuTensor, sameBuffer } from '../gpu/tensor.js';
+import { assertUnaliased } from '../kernels/params.js';
 import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
 import type { Backend, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
@@ -56,7 +57,11 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
     zeros: (shape) => gpu.zeros(shape),
     upload: (data, shape) => gpu.upload(data, shape),
     write: (t, data, offsetElems) => gpu.write(own(t, 'write'), data, offsetElems),
-    copy: (src, dst, elems, srcOff, dstOff) => gpu.copy(own(src, 'copy'), own(dst, 'copy'), elems, srcOff, dstOff),
+    copy: (src, dst, elems, srcOff, dstOff) => {
+      const [s, d] = [own(src, 'copy'), own(dst, 'copy')];
+      assertUnaliased('copy', [['dst', d]], [['src', s]], sameBuffer); // WebGPU copies between two buffers only
+      gpu.copy(s, d, elems, srcOff, dstOff);
+    },
     window: (base, shape) => {
       const b = own(base, 'window');
       if (numel(shape) > b.size) throw new RangeError(`window [${shape.join('x')}] exceeds its tensor of ${b.size} elements`);

@@ -32,3 +32,8 @@ export class ShapeError extends Error {
 export class GpuDisposedError extends Error {
   override readonly name = 'GpuDisposedError';
 }
+
+/** Queued GPU work that failed WebGPU validation (a programming error): its submission was dropped. */
+export class GpuValidationError extends Error {
+  override readonly name = 'GpuValidationError';
+}

@@ -7,7 +7,7 @@
  * one), bindings 1..n = the storage buffers in the order given to dispatch().
  */
 import type { AdapterReport } from './adapter.js';
-import { GpuDisposedError, KernelCompileError } from './errors.js';
+import { GpuDisposedError, GpuValidationError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
 import { COPY_COMMAND, DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
@@ -71,6 +71,8 @@ export class Gpu {
   private pendingBuffers = new Set<GPUBuffer>();
   /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
   private pendingStaging: GPUBuffer[] = [];
+  /** Validation outcomes of submitted command buffers, not yet reported (read() and sync() report them). */
+  private submitChecks: Array<Promise<GPUError | null>> = [];
   dispatchCount = 0;
   /**
    * Submit the open encoder (without waiting) once it holds this many dispatches, so the GPU
@@ -175,6 +177,10 @@ export class Gpu {
     this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.checkCompiles();
+    await this.checkSubmits().catch((e: unknown) => {
+      staging.destroy();
+      throw e;
+    });
     this.hostWaitCount++;
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -236,6 +242,15 @@ export class Gpu {
     const p = this.pipeline(spec);
     await this.checkCompiles();
     return p;
+  }
+
+  /** Throws the first validation error of the submissions since the last check (each reported once). */
+  private async checkSubmits(): Promise<void> {
+    if (this.submitChecks.length === 0) return;
+    const checks = this.submitChecks;
+    this.submitChecks = [];
+    const err = (await Promise.all(checks)).find((e) => e !== null);
+    if (err) throw new GpuValidationError(`GPU work failed validation and was dropped: ${err.message}`);
   }
 
   private async checkCompiles(): Promise<void> {
@@ -468,7 +483,13 @@ export class Gpu {
     this.sealUniformBlock();
     const tail = this.profiler?.resolveInto(this.encoder);
     if (tail) this.profileChunks.push(tail);
+    // An invalid command buffer (e.g. one buffer bound twice with a write) is dropped whole and
+    // Dawn only logs it: catch it here, so that read() and sync() reject instead of giving zeros.
+    this.device.pushErrorScope('validation');
     this.device.queue.submit([this.encoder.finish()]);
+    // Caught now: a lost device rejects its scopes, and a rejection left unhandled until the next
+    // read() would end the process (lostReason reports the loss).
+    this.submitChecks.push(this.device.popErrorScope().catch(() => null));
     for (const c of this.profileChunks) this.profiler?.collect(c);
     this.profileChunks = [];
     this.encoderDispatches = 0;
@@ -487,6 +508,7 @@ export class Gpu {
   async sync(): Promise<void> {
     this.flush();
     await this.checkCompiles();
+    await this.checkSubmits();
     this.hostWaitCount++;
     await this.device.queue.onSubmittedWorkDone();
   }

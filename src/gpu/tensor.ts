@@ -11,6 +11,11 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** True where two tensors share one buffer (a tensor and its windows): WGSL cannot bind it twice with a write. */
+export function sameBuffer(a: GpuTensor, b: GpuTensor): boolean {
+  return a.buffer === b.buffer;
+}
+
 export class GpuTensor {
   private disposed = false;
   readonly size: number;

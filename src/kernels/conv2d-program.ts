@@ -151,7 +151,8 @@ export function convProgram(k: ConvProgramKey): string {
   const relu = k.relu === true;
   if (relu && e !== 'f32') throw new Error('convProgram: the ReLU variants are f32 only');
   // relu(x) as x is loaded (fwd, bwd_weight): padding stays 0.
-  const ldX = (v: string) => (relu ? `max(${v}, 0.0)` : v);
+  // NaN kept (WGSL's max drops it; activation.wgsl's ReLU keeps it): reluNaN below.
+  const ldX = (v: string) => (relu ? `reluNaN(${v})` : v);
   // A is always stored component-wise (k-fast); B row-wise when n-fast (fwd, bwd_input).
   const bNFast = pass !== 'bwd_weight';
   const SA = BM / 4 + 1;
@@ -168,6 +169,9 @@ export function convProgram(k: ConvProgramKey): string {
       .map(([n, t]) => `  ${n}: ${t},`)
       .join('\n')}\n}`,
   );
+  if (relu && pass !== 'bwd_input') {
+    L.push('fn reluNaN(x: f32) -> f32 { return select(max(x, 0.0), x, (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u); }');
+  }
   L.push(`@group(0) @binding(0) var<uniform> p: ConvGemmParams;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 @group(0) @binding(2) var<storage, read> A: array<${e}>;

@@ -5,7 +5,7 @@
  * still spread over a whole GPU instead of one workgroup per matrix.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { MATMUL_KERNEL, matmul } from './matmul.js';
@@ -17,7 +17,7 @@ import {
   SOFTWARE_MATMUL_TILE,
   matmulTileMisfit,
 } from './matmul-tiles.js';
-import { checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
+import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
 import { correlationCpu } from './reference/correlation.js';
 
 export { correlationCpu };
@@ -77,6 +77,7 @@ export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: nu
  */
 export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor): void {
   const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
+  assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameBuffer);
   normalizeRowsInPlace(gpu, x, B * N, D);
   gram(gpu, x, out);
 }

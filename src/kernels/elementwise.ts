@@ -1,9 +1,9 @@
 /** Element-wise ops on same-shape tensors (elementwise.wgsl). */
 import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost, type KernelRef } from './descriptor.js';
-import { assertFiniteNumber, assertSameShape, biasRowsCols, checkFillValue, sameShape } from './params.js';
+import { assertFiniteNumber, assertSameShape, assertUnaliased, biasRowsCols, checkFillValue, sameShape } from './params.js';
 import { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu } from './reference/elementwise.js';
 
 export { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu };
@@ -69,6 +69,7 @@ export function fill(gpu: Gpu, t: GpuTensor, value: number): void {
 /** y[r, c] += b[c] in place; y is [rows, cols] (or any shape whose last dimension is cols). */
 export function addBiasRows(gpu: Gpu, y: GpuTensor, b: GpuTensor): void {
   const cols = biasRowsCols(y.shape, b.shape);
+  assertUnaliased('addBiasRows', [['y', y]], [['b', b]], sameBuffer);
   if (y.size === 0) return;
   run(gpu, 'add_bias', [y, b], y.size, 0, cols);
 }

@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import { registerShaderSource } from '../gpu/shaders.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, type Precision, resolvePrecision } from './f16.js';
@@ -18,7 +18,7 @@ import {
   matmulWorkgroups,
 } from './matmul-tiles.js';
 import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
-import { matmulOperandDims } from './params.js';
+import { assertUnaliased, matmulOperandDims } from './params.js';
 import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
@@ -127,6 +127,16 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   if (opts.out && opts.out.size !== batch * M * N) {
     throw new ShapeError(`matmul: out has ${opts.out.size} elements, expected ${batch}x${M}x${N}`);
   }
+  if (opts.out)
+    assertUnaliased(
+      'matmul',
+      [['out', opts.out]],
+      [
+        ['A', a],
+        ['B', b],
+      ],
+      sameBuffer,
+    );
   const precision = resolvePrecision(gpu, 'matmul', opts.precision);
   const elemBytes = precision === 'f16' ? 2 : 4;
   const tile = opts.tile ?? matmulTileFor(gpu, M, N, batch, elemBytes);

@@ -1,9 +1,15 @@
 /** Element-wise helpers for the proxies (proxy_ops.wgsl). */
 import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { type BatchedAccumulateOptions, batchedAccumulateDims, checkAccumulateAbs, checkBatchedLayers } from './params.js';
+import {
+  assertUnaliased,
+  type BatchedAccumulateOptions,
+  batchedAccumulateDims,
+  checkAccumulateAbs,
+  checkBatchedLayers,
+} from './params.js';
 import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu } from './reference/proxy-ops.js';
 
 export { type BatchedAccumulateOptions, accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu };
@@ -22,6 +28,7 @@ export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(gpu: Gpu, dst: GpuTensor, src: GpuTensor, weight: number): void {
   checkAccumulateAbs(dst.size, src.size);
+  assertUnaliased('accumulateAbs', [['dst', dst]], [['src', src]], sameBuffer);
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs' },
     buffers: [dst, src],
@@ -73,6 +80,7 @@ export function batchedLayerMeta(slots: number, layerSlots: readonly number[], w
 export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o: BatchedAccumulateOptions): void {
   const { n, slots } = o;
   const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
+  assertUnaliased('accumulateAbsBatched', [['dst', dst]], [['src', src]], sameBuffer);
   if (L === 0) return;
   const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights));
   gpu.dispatch({

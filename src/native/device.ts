@@ -51,6 +51,11 @@ export function numel(shape: readonly number[]): number {
 }
 
 /** A dense f32 array in native memory (NCHW / row-major, as GpuTensor). Call dispose() when done. */
+/** True where two tensors share one native buffer (a tensor and its windows). */
+export function sameStorage(a: NativeTensor, b: NativeTensor): boolean {
+  return a.handle === b.handle;
+}
+
 export class NativeTensor {
   private disposed = false;
   readonly size: number;

@@ -109,6 +109,15 @@ bad('matmul', 'inner dimensions', (be) => be.ops.matmul(be.empty([3, 4]), be.emp
 bad('matmul', 'batch sizes', (be) => be.ops.matmul(be.empty([2, 3, 4]), be.empty([3, 4, 2])));
 bad('matmul', 'beta without out', (be) => be.ops.matmul(be.empty([3, 4]), be.empty([4, 2]), { beta: 1 }));
 bad('matmul', '1-D operand', (be) => be.ops.matmul(be.empty([3]), be.empty([3, 2])));
+// A tensor written and read by one op: the GPU cannot bind its buffer twice (it dropped the work, silently).
+bad('matmul', 'out is A', (be) => {
+  const a = be.empty([2, 2]);
+  return be.ops.matmul(a, be.empty([2, 2]), { beta: 1, out: a });
+});
+bad('matmul', 'out is a window on B', (be) => {
+  const b = be.empty([4, 2]);
+  return be.ops.matmul(be.empty([2, 4]), b, { out: be.window(b, [2, 2]) });
+});
 
 // ---- conv2d and its gradients ------------------------------------------------------------------------
 const CONVS: Array<{ x: number[]; w: number[]; p: Conv2dParams }> = [
@@ -596,6 +605,10 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   bad('scale', 'NaN', (be) => be.ops.scale(be.empty([2]), NaN));
   bad('axpy', 'alpha Infinity', (be) => be.ops.axpy(be.empty([2]), be.empty([2]), Infinity));
   bad('fill', 'NaN', (be) => be.ops.fill(be.empty([2]), NaN));
+  bad('addBiasRows', 'bias is a window on y', (be) => {
+    const y = be.empty([2, 3]);
+    return be.ops.addBiasRows(y, be.window(y, [3]));
+  });
   bad('addBiasRows', 'bias shape', (be) => be.ops.addBiasRows(be.empty([2, 3]), be.empty([2])));
 }
 
@@ -665,6 +678,10 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
     ref: () => [OPS.sumSlices.reference(x, 13, 0.5)],
   });
   bad('sumAbsProduct', 'shapes differ', (be) => be.ops.sumAbsProduct(be.empty([2, 3]), be.empty([6])));
+  bad('dotPartials', 'partials is a', (be) => {
+    const t = be.empty([2]);
+    return be.ops.dotPartials(t, be.empty([2]), t, 64, 32);
+  });
   bad('dotPartials', 'sizes differ', (be) => be.ops.dotPartials(be.empty([5]), be.empty([6]), be.empty([1]), 4, 2));
   bad('rowSums', 'cols do not divide', (be) => be.ops.rowSums(be.empty([5, 3]), 4));
   bad('colSums', 'cols do not divide', (be) => be.ops.colSums(be.empty([5, 3]), 4));
@@ -723,6 +740,18 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
     be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
   );
   bad('sgdStep', 'sizes differ', (be) => be.ops.sgdStep(be.empty([3]), be.empty([4]), be.empty([3]), { lr: 1 }));
+  bad('sgdStep', 'grad is w', (be) => {
+    const t = be.empty([3]);
+    return be.ops.sgdStep(t, t, be.empty([3]), { lr: 1 });
+  });
+  bad('sgdStep', 'buf is w', (be) => {
+    const t = be.empty([3]);
+    return be.ops.sgdStep(t, be.empty([3]), t, { lr: 1, momentum: 0.9 });
+  });
+  bad('adamStep', 'm is v', (be) => {
+    const t = be.empty([3]);
+    return be.ops.adamStep(be.empty([3]), be.empty([3]), t, t, { lr: 1, step: 1 });
+  });
   bad('adamStep', 'step 0', (be) =>
     be.ops.adamStep(be.empty([3]), be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, step: 0 }),
   );
@@ -765,6 +794,10 @@ for (const [B, N, D] of [
 }
 bad('correlation', 'one feature', (be) => be.ops.correlation(be.empty([3, 1])));
 bad('correlation', '1-D', (be) => be.ops.correlation(be.empty([3])));
+bad('correlationOffDiagInPlace', 'out is a window on x', (be) => {
+  const x = be.empty([1, 3, 4]);
+  return be.ops.correlationOffDiagInPlace(x, be.window(x, [1, 3, 3]));
+});
 bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagInPlace(be.empty([2, 3, 4]), be.empty([2, 3, 2])));
 
 // ---- proxy accumulations -------------------------------------------------------------------------------------
@@ -825,6 +858,14 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     ref: () => [Float32Array.from(x, (v, i) => (i < 20 ? (v > 0 ? 1 : -1) : v))],
   });
   bad('accumulateAbs', 'sizes differ', (be) => be.ops.accumulateAbs(be.empty([3]), be.empty([4]), 1));
+  bad('accumulateAbs', 'dst is src', (be) => {
+    const t = be.empty([3]);
+    return be.ops.accumulateAbs(t, t, 1);
+  });
+  bad('accumulateAbsBatched', 'dst is src', (be) => {
+    const t = be.empty([4]);
+    return be.ops.accumulateAbsBatched(t, t, { n: 1, slots: 1, layerSlots: [0], weights: [1] });
+  });
   bad('accumulateAbsBatched', 'unsorted slots', (be) =>
     be.ops.accumulateAbsBatched(be.empty([2 * 4]), be.empty([2 * 4]), { n: 2, slots: 2, layerSlots: [1, 0], weights: [1, 1] }),
   );

@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GpuDisposedError, KernelCompileError, NoAdapterError, ShapeError, type Gpu } from '../../src/gpu/index.js';
+import {
+  GpuDisposedError,
+  GpuValidationError,
+  KernelCompileError,
+  NoAdapterError,
+  ShapeError,
+  type Gpu,
+} from '../../src/gpu/index.js';
 import { bucketBytes } from '../../src/gpu/pool.js';
 import { defineUniforms } from '../../src/gpu/uniforms.js';
 import { add, axpy, scale } from '../../src/kernels/elementwise.js';
@@ -84,6 +91,23 @@ describe('GPU runtime', () => {
     expect(err).toBeInstanceOf(KernelCompileError);
     expect((err as Error).message).toMatch(/broken\.wgsl:5:/);
     expect((err as Error).message).toMatch(/undefined_symbol/);
+  });
+
+  it('a submission that fails validation rejects read() and sync() (WebGPU drops it: zeros, silently)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const t = gpu.upload([1, 2, 3, 4]);
+    gpu.copy(t, t, 2, 0, 2); // one buffer as both ends: a validation error at submit
+    const err = await t.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuValidationError);
+    expect((err as Error).message).toMatch(/GPU work failed validation.*same/is);
+    // Reported once; the device goes on with later work.
+    await gpu.sync();
+    const u = gpu.upload([5, 6]);
+    gpu.copy(u, t, 2);
+    expect(Array.from((await t.read()).subarray(0, 2))).toEqual([5, 6]);
+    gpu.copy(u, u);
+    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
+    for (const x of [t, u]) x.dispose();
   });
 
   it('times GPU work with timestamp queries or the wall clock', async ({ skip }) => {

@@ -19,6 +19,15 @@ function params(d: ConvDims): Record<string, number> {
   return { N, Cin, H, W, Cout, KH, KW, stride, pad, groups };
 }
 
+/**
+ * Zero channels (Cin or Cout 0) are legal, as on the GPU, but the addon takes positive channel
+ * counts only: an output with no elements needs no op, and one summing over no channels is zeros.
+ */
+function withoutChannels(dev: NativeDevice, d: ConvDims, shape: readonly number[]): NativeTensor | null {
+  if (d.Cin > 0 && d.Cout > 0) return null;
+  return dev.zeros(shape);
+}
+
 export function conv2d(
   dev: NativeDevice,
   x: NativeTensor,
@@ -27,6 +36,8 @@ export function conv2d(
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
+  const empty = withoutChannels(dev, d, [d.N, d.Cout, d.OH, d.OW]);
+  if (empty) return empty;
   const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
   dev.enqueue('conv2d', [x, w, y], params(d));
   return y;
@@ -42,6 +53,8 @@ export function conv2dBackwardInput(
 ): NativeTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
   checkConvDy('conv2dBackwardInput', dy.shape, d);
+  const empty = withoutChannels(dev, d, xShape);
+  if (empty) return empty;
   const dx = dev.empty(xShape);
   dev.enqueue('conv2dBackwardInput', [dy, w, dx], params(d));
   return dx;
@@ -57,6 +70,8 @@ export function conv2dBackwardWeight(
 ): NativeTensor {
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
   checkConvDy('conv2dBackwardWeight', dy.shape, d);
+  const empty = withoutChannels(dev, d, wShape);
+  if (empty) return empty;
   const dw = dev.empty(wShape);
   dev.enqueue('conv2dBackwardWeight', [x, dy, dw], params(d));
   return dw;

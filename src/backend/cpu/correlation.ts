@@ -1,6 +1,6 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N) on the native device (signatures of src/kernels/correlation.ts). */
-import { checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
-import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
+import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 import { matmul } from './matmul.js';
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
@@ -30,6 +30,7 @@ export function normalizeRowsInPlace(dev: NativeDevice, x: NativeTensor, rows: n
  */
 export function correlationOffDiagInPlace(dev: NativeDevice, x: NativeTensor, out: NativeTensor): void {
   const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
+  assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameStorage);
   normalizeRowsInPlace(dev, x, B * N, D);
   matmul(dev, x, x, { transB: true, out });
 }

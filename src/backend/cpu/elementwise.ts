@@ -1,6 +1,6 @@
 /** Element-wise ops on same-shape tensors, on the native device (signatures and errors of src/kernels/elementwise.ts). */
-import { assertFiniteNumber, assertSameShape, biasRowsCols, checkFillValue } from '../../kernels/params.js';
-import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { assertFiniteNumber, assertSameShape, assertUnaliased, biasRowsCols, checkFillValue } from '../../kernels/params.js';
+import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 export function add(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
   assertSameShape('add', a, b);
@@ -45,6 +45,7 @@ export function fill(dev: NativeDevice, t: NativeTensor, value: number): void {
 /** y[r, c] += b[c] in place; y is [rows, cols] (or any shape whose last dimension is cols). */
 export function addBiasRows(dev: NativeDevice, y: NativeTensor, b: NativeTensor): void {
   const cols = biasRowsCols(y.shape, b.shape);
+  assertUnaliased('addBiasRows', [['y', y]], [['b', b]], sameStorage);
   if (y.size === 0) return;
   dev.enqueue('addBiasRows', [y, b], { n: y.size, cols });
 }

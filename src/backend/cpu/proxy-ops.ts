@@ -1,17 +1,19 @@
 /** Element-wise helpers for the proxies on the native device (signatures and errors of src/kernels/proxy-ops.ts). */
 import {
+  assertUnaliased,
   type BatchedAccumulateOptions,
   batchedAccumulateDims,
   checkAccumulateAbs,
   checkBatchedLayers,
 } from '../../kernels/params.js';
-import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 export type { BatchedAccumulateOptions };
 
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, weight: number): void {
   checkAccumulateAbs(dst.size, src.size);
+  assertUnaliased('accumulateAbs', [['dst', dst]], [['src', src]], sameStorage);
   dev.enqueue('accumulateAbs', [dst, src], { n: dst.size, weight });
 }
 
@@ -33,6 +35,7 @@ export function signCodesInPlace(dev: NativeDevice, x: NativeTensor, elems = x.s
  */
 export function accumulateAbsBatched(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, o: BatchedAccumulateOptions): void {
   const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
+  assertUnaliased('accumulateAbsBatched', [['dst', dst]], [['src', src]], sameStorage);
   if (L === 0) return;
   checkBatchedLayers(o.slots, o.layerSlots, o.weights);
   dev.enqueue('accumulateAbsBatched', [dst, src], {

@@ -2,9 +2,16 @@
  * Reductions on the native device (signatures and errors of src/kernels/reduce.ts): full sums to a
  * [1] tensor and per-row / per-column / per-slice sums, accumulated in double.
  */
-import { assertSameShape, checkDotPartials, checkRowSumsOut, checkSumSlices, reduceRows } from '../../kernels/params.js';
+import {
+  assertSameShape,
+  assertUnaliased,
+  checkDotPartials,
+  checkRowSumsOut,
+  checkSumSlices,
+  reduceRows,
+} from '../../kernels/params.js';
 import type { NativeOpName } from '../../native/compute.js';
-import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 function reduceFull(dev: NativeDevice, op: NativeOpName, inputs: NativeTensor[], scale: number): NativeTensor {
   const out = dev.empty([1]);
@@ -46,6 +53,15 @@ export function dotPartials(
   if (!Number.isInteger(chunk) || chunk < 1)
     throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
   checkDotPartials(n, b.size, partials.size, Math.ceil(n / chunk));
+  assertUnaliased(
+    'dotPartials',
+    [['partials', partials]],
+    [
+      ['a', a],
+      ['b', b],
+    ],
+    sameStorage,
+  );
   if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
 }
 

@@ -133,3 +133,13 @@ export function assertDistinct<T>(
     if (same(t, written)) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
   }
 }
+
+/** assertDistinct for an op that writes several operands: each written one against every later one. */
+export function assertUnaliased<T>(
+  op: string,
+  written: Array<[string, T]>,
+  read: Array<[string, T]>,
+  same: (a: T, b: T) => boolean,
+): void {
+  written.forEach(([name, t], i) => assertDistinct(op, t, name, [...written.slice(i + 1), ...read], same));
+}

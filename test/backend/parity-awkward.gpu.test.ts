@@ -1,0 +1,788 @@
+/**
+ * The ops WRCor, ProxylessNAS and AutoSpace run, on both backends against the descriptors'
+ * TypeScript references, on the shapes test/backend/parity-ops.gpu.test.ts leaves out: every
+ * depthwise kernel / stride pair of an MBConv (3, 5, 7 x 1, 2; each a separately specialised WGSL
+ * pipeline) on odd planes and on planes smaller than the kernel, batch 1, prime channel counts, one
+ * value per BN channel, class counts past the CPU backend's threading grain, candidate counts past
+ * the fitness kernels' workgroup, and sizes past kSerialElems (native/compute/parallel.hpp), where
+ * the native loops split over threads. Kept small: lavapipe compiles each pipeline in seconds.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '../../src/backend/index.js';
+import { OPS } from '../../src/kernels/ops.js';
+import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
+import { Rng } from '../../src/util/rng.js';
+import { bothBackends } from '../helpers/backend.js';
+import { expectClose } from '../helpers/gpu.js';
+
+type Arr = ArrayLike<number>;
+interface Tol {
+  atol: number;
+  rtol: number;
+}
+interface Case {
+  label: string;
+  run(be: Backend): Promise<Arr[]>;
+  ref(): Arr[];
+  tol?: Tol;
+}
+
+const rng = new Rng(4242);
+const rnd = (n: number, scale = 1) => rng.normals(n, scale);
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const F = (a: Arr) => Float32Array.from(a);
+/** Past native/compute/parallel.hpp's kSerialElems (2^15) twice: two chunks on the test's 2 threads. */
+const THREADED = 2 * 32768 + 7;
+
+/** Uploads, runs, reads every output, disposes everything it made. */
+async function withTensors(
+  be: Backend,
+  inputs: Array<[Arr, readonly number[]]>,
+  body: (ts: Tensor[]) => Array<Tensor | null> | Tensor,
+): Promise<Arr[]> {
+  const ts = inputs.map(([d, s]) => be.upload(F(d), s));
+  try {
+    const out = body(ts);
+    const outs = (Array.isArray(out) ? out : [out]).filter((t): t is Tensor => t !== null);
+    const vals = await Promise.all(outs.map((t) => t.read()));
+    for (const t of outs) if (!ts.includes(t)) t.dispose();
+    return vals;
+  } finally {
+    for (const t of ts) t.dispose();
+  }
+}
+
+const CASES: Array<{ op: string; c: Case }> = [];
+const add = (op: string, c: Case) => CASES.push({ op, c });
+
+// ---- convolutions of an MBConv (ProxylessNAS) and a ReLU-Conv-BN (WRCor) ---------------------------------
+const convCases: Array<{ x: number[]; cout: number; k: number; p: Conv2dParams; why: string }> = [];
+for (const k of [3, 5, 7]) {
+  for (const stride of [1, 2]) {
+    const p = { stride, pad: k >> 1 };
+    // Odd planes, a prime channel count; then batch 1 on a plane barely larger than the kernel.
+    convCases.push({ x: [3, 5, 9, 7], cout: 5, k, p: { ...p, groups: 5 }, why: 'depthwise' });
+    convCases.push({ x: [1, 2, k + 1, k], cout: 2, k, p: { ...p, groups: 2 }, why: 'depthwise, batch 1' });
+  }
+}
+convCases.push(
+  // The kernel larger than the plane (native/compute/depthwise_small.cpp), more than 16 images (its lanes).
+  { x: [17, 3, 2, 3], cout: 3, k: 5, p: { stride: 1, pad: 2, groups: 3 }, why: 'depthwise, plane < kernel' },
+  { x: [2, 4, 3, 3], cout: 4, k: 7, p: { stride: 2, pad: 3, groups: 4 }, why: 'depthwise, plane < kernel' },
+  { x: [1, 7, 1, 1], cout: 7, k: 3, p: { stride: 2, pad: 1, groups: 7 }, why: 'depthwise, 1x1 plane' },
+  // 1x1 expand / project at batch 1 (the CPU's plain-GEMM path), odd channel counts.
+  { x: [1, 13, 3, 5], cout: 7, k: 1, p: { stride: 1, pad: 0 }, why: 'pointwise' },
+  { x: [2, 24, 7, 7], cout: 40, k: 1, p: { stride: 1, pad: 0 }, why: 'pointwise' },
+  { x: [1, 40, 1, 1], cout: 11, k: 1, p: { stride: 1, pad: 0 }, why: 'pointwise, 1x1 plane' },
+  // The stem, stride 2 on an odd plane; NB201's 3x3 at batch 1 with 1x1 planes.
+  { x: [2, 3, 9, 9], cout: 8, k: 3, p: { stride: 2, pad: 1 }, why: 'stem' },
+  { x: [1, 5, 1, 1], cout: 3, k: 3, p: { stride: 1, pad: 1 }, why: '3x3 on 1x1' },
+  // Even kernels, a 1x1 depthwise, strides past the kernel (input rows no window reaches: dx 0 there).
+  { x: [2, 3, 7, 8], cout: 4, k: 2, p: { stride: 1, pad: 1 }, why: 'even kernel' },
+  { x: [2, 3, 7, 8], cout: 3, k: 4, p: { stride: 2, pad: 1, groups: 3 }, why: 'depthwise, even kernel' },
+  { x: [2, 3, 7, 8], cout: 3, k: 1, p: { stride: 2, pad: 0, groups: 3 }, why: 'depthwise 1x1, stride 2' },
+  { x: [2, 3, 7, 8], cout: 2, k: 3, p: { stride: 3, pad: 0 }, why: 'stride 3, rows unreached' },
+  { x: [2, 3, 7, 8], cout: 3, k: 3, p: { stride: 2, pad: 0, groups: 3 }, why: 'depthwise, last row unreached' },
+  // Dense 3x3 stride 1 with >= 32 channels and batch >= 16: the CPU's Winograd-eligible shape.
+  { x: [16, 32, 4, 4], cout: 32, k: 3, p: { stride: 1, pad: 1 }, why: 'Winograd-eligible' },
+);
+for (const { x: xs, cout, k, p, why } of convCases) {
+  const ws = [cout, xs[1] / (p.groups ?? 1), k, k];
+  const x = rnd(numel(xs));
+  const w = rnd(numel(ws), 0.3);
+  const y = OPS.conv2d.reference(x, xs, w, ws, p);
+  const OH = Math.floor((xs[2] + 2 * p.pad - k) / p.stride) + 1;
+  const OW = Math.floor((xs[3] + 2 * p.pad - k) / p.stride) + 1;
+  const yShape = [xs[0], cout, OH, OW];
+  const dy = rnd(y.length);
+  const label = `${why}: x[${xs}] w[${ws}] s${p.stride} p${p.pad}`;
+  const fan = Math.max(ws[1] * k * k, xs[0] * OH * OW);
+  const tol = { atol: 2e-5 * Math.sqrt(fan) + 1e-5, rtol: 1e-4 };
+  add('conv2d', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, xs],
+          [w, ws],
+        ],
+        ([tx, tw]) => be.ops.conv2d(tx, tw, p),
+      ),
+    ref: () => [y],
+  });
+  add('conv2dBackwardInput', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, yShape],
+          [w, ws],
+        ],
+        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
+      ),
+    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
+  });
+  add('conv2dBackwardWeight', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, xs],
+          [dy, yShape],
+        ],
+        ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p),
+      ),
+    ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
+  });
+}
+
+// ---- empty where legal: no images, no input or no output channels (a sum over nothing is 0) ---------------------
+for (const [xs, ws, groups] of [
+  [[0, 3, 4, 4], [2, 3, 3, 3], 1],
+  [[1, 0, 4, 4], [2, 0, 3, 3], 1],
+  [[2, 3, 4, 5], [0, 3, 3, 3], 1],
+  [[1, 0, 4, 4], [2, 0, 3, 3], 2],
+] as Array<[number[], number[], number]>) {
+  const p = { stride: 1, pad: 1, groups };
+  const x = rnd(numel(xs));
+  const w = rnd(numel(ws));
+  const yShape = [xs[0], ws[0], xs[2], xs[3]];
+  const dy = rnd(numel(yShape));
+  const label = `empty: x[${xs}] w[${ws}] g${groups}`;
+  const xw = (): Array<[Arr, readonly number[]]> => [
+    [x, xs],
+    [w, ws],
+  ];
+  add('conv2d', {
+    label,
+    run: (be) => withTensors(be, xw(), ([tx, tw]) => be.ops.conv2d(tx, tw, p)),
+    ref: () => [OPS.conv2d.reference(x, xs, w, ws, p)],
+  });
+  add('reluConv2d', {
+    label,
+    run: (be) => withTensors(be, xw(), ([tx, tw]) => be.ops.reluConv2d(tx, tw, p)),
+    ref: () => [OPS.reluConv2d.reference(x, xs, w, ws, p)],
+  });
+  add('conv2dBackwardInput', {
+    label,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, yShape],
+          [w, ws],
+        ],
+        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
+      ),
+    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
+  });
+  add('reluConv2dBackwardInput', {
+    label,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, yShape],
+          [w, ws],
+          [x, xs],
+        ],
+        ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p),
+      ),
+    ref: () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, x, xs, p)],
+  });
+  for (const op of ['conv2dBackwardWeight', 'reluConv2dBackwardWeight'] as const) {
+    add(op, {
+      label,
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [x, xs],
+            [dy, yShape],
+          ],
+          ([tx, tdy]) => be.ops[op](tx, tdy, ws, p),
+        ),
+      ref: () => [OPS[op].reference(x, xs, dy, ws, p)],
+    });
+  }
+}
+
+// ---- batch norm: one value per channel (variance 0), batch 1, the CPU's channel split ---------------------
+for (const shape of [
+  [1, 3, 1, 1],
+  [1, 7, 2, 3],
+  [3, 5],
+  [2, 9, 61, 63],
+]) {
+  const C = shape[1];
+  const x = rnd(numel(shape), 2).map((v) => v - 3);
+  const gamma = rnd(C).map((v) => 1 + 0.3 * v);
+  const beta = rnd(C);
+  const dy = rnd(numel(shape));
+  const res = rnd(numel(shape));
+  const f = OPS.batchNormForward.reference(x, shape, gamma, beta);
+  const tol = { atol: 2e-4, rtol: 2e-4 };
+  const label = `[${shape}]`;
+  const xgb = (): Array<[Arr, readonly number[]]> => [
+    [x, shape],
+    [gamma, [C]],
+    [beta, [C]],
+  ];
+  add('batchNormForward', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, xgb(), ([tx, tg, tb]) => {
+        const r = be.ops.batchNormForward(tx, tg, tb);
+        return [r.y, r.mean, r.invStd];
+      }),
+    ref: () => [f.y, f.mean, f.invStd],
+  });
+  add('batchNormForwardAdd', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, [...xgb(), [res, shape]], ([tx, tg, tb, tr]) => {
+        const r = be.ops.batchNormForwardAdd(tx, tg, tb, tr);
+        return [r.y, r.mean, r.invStd];
+      }),
+    ref: () => {
+      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res);
+      return [r.y, r.mean, r.invStd];
+    },
+  });
+  add('batchNormBackward', {
+    label,
+    tol: { atol: 1e-3, rtol: 1e-3 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, shape],
+          [x, shape],
+          [f.mean, [C]],
+          [f.invStd, [C]],
+          [gamma, [C]],
+        ],
+        ([tdy, tx, tm, ti, tg]) => {
+          const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg);
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      ),
+    ref: () => {
+      const r = OPS.batchNormBackward.reference(dy, x, shape, f.mean, f.invStd, gamma);
+      return [r.dx, r.dgamma, r.dbeta];
+    },
+  });
+  add('batchNormEval', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(be, [...xgb(), [f.mean, [C]], [f.invStd, [C]]], ([tx, tg, tb, tm, ti]) =>
+        be.ops.batchNormEval(tx, tm, ti, tg, tb),
+      ),
+    ref: () => [OPS.batchNormEval.reference(x, shape, f.mean, f.invStd, gamma, beta)],
+  });
+}
+
+// ---- activations past the threading grain -----------------------------------------------------------------
+{
+  const x = F(rnd(THREADED, 4));
+  x[0] = 0;
+  x[1] = 6;
+  x[THREADED - 1] = 6;
+  const dy = rnd(THREADED);
+  for (const six of [false, true]) {
+    const fwd = six ? 'relu6' : 'relu';
+    const bwd = six ? 'relu6Backward' : 'reluBackward';
+    add(fwd, {
+      label: `n${THREADED}`,
+      tol: { atol: 0, rtol: 0 },
+      run: (be) => withTensors(be, [[x, [THREADED]]], ([t]) => be.ops[fwd](t)),
+      ref: () => [OPS[fwd].reference(x)],
+    });
+    add(bwd, {
+      label: `n${THREADED}`,
+      tol: { atol: 0, rtol: 0 },
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [dy, [THREADED]],
+            [x, [THREADED]],
+          ],
+          ([tdy, tx]) => be.ops[bwd](tdy, tx),
+        ),
+      ref: () => [OPS[bwd].reference(dy, x)],
+    });
+  }
+}
+
+// ---- pooling: NB201's 3x3 (stride 1, exclude pad) on 1x1 and 2x2 planes and past the CPU's plane grain ------
+for (const [xs, p] of [
+  [[1, 1, 1, 1], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
+  [[2, 3, 2, 2], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
+  [[1, 2, 7, 5], { kernel: 3, stride: 2, pad: 1, countIncludePad: false }],
+  [[2, 3, 7, 8], { kernel: 2, stride: 3, pad: 1, countIncludePad: false }],
+  [[2, 3, 7, 8], { kernel: 4, stride: 2, pad: 2, countIncludePad: true }],
+  [[1, 3, 2, 2], { kernel: 5, stride: 1, pad: 2, countIncludePad: false }],
+  [[8, 131, 9, 7], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
+  [[8, 131, 9, 7], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
+] as Array<[number[], Pool2dParams]>) {
+  const x = rnd(numel(xs));
+  const y = OPS.avgPool2d.reference(x, xs, p);
+  const OH = Math.floor((xs[2] + 2 * p.pad - p.kernel) / p.stride) + 1;
+  const OW = Math.floor((xs[3] + 2 * p.pad - p.kernel) / p.stride) + 1;
+  const dy = rnd(y.length);
+  const label = `[${xs}] k${p.kernel} s${p.stride} p${p.pad}${p.countIncludePad === false ? ' exclude pad' : ''}`;
+  add('avgPool2d', { label, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.avgPool2d(t, p)), ref: () => [y] });
+  add('avgPool2dBackward', {
+    label,
+    run: (be) => withTensors(be, [[dy, [xs[0], xs[1], OH, OW]]], ([t]) => be.ops.avgPool2dBackward(t, xs, p)),
+    ref: () => [OPS.avgPool2dBackward.reference(dy, xs, p)],
+  });
+}
+for (const xs of [
+  [1, 1, 1, 1],
+  [1, 1280, 1, 1],
+  [3, 7, 13, 11],
+  [2, 3, 181, 181],
+]) {
+  const x = rnd(numel(xs));
+  const dy = rnd(xs[0] * xs[1]);
+  add('globalAvgPool', {
+    label: `[${xs}]`,
+    tol: { atol: 1e-5, rtol: 1e-4 },
+    run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)),
+    ref: () => [OPS.globalAvgPool.reference(x, xs)],
+  });
+  add('globalAvgPoolBackward', {
+    label: `[${xs}]`,
+    run: (be) => withTensors(be, [[dy, [xs[0], xs[1]]]], ([t]) => be.ops.globalAvgPoolBackward(t, xs)),
+    ref: () => [OPS.globalAvgPoolBackward.reference(dy, xs)],
+  });
+}
+
+// ---- the classifier head: batch 1, a prime input width, ImageNet's 1000 classes -------------------------------
+for (const [N, In, Out] of [
+  [1, 37, 1000],
+  [3, 1, 1],
+  [9, 97, 10],
+]) {
+  const x = rnd(N * In);
+  const w = rnd(Out * In, 0.2);
+  const b = rnd(Out);
+  const dy = rnd(N * Out);
+  const label = `N${N} In${In} Out${Out}`;
+  const tol = { atol: 1e-4, rtol: 1e-4 };
+  add('linear', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, [N, In]],
+          [w, [Out, In]],
+          [b, [Out]],
+        ],
+        ([tx, tw, tb]) => be.ops.linear(tx, tw, tb),
+      ),
+    ref: () => [OPS.linear.reference(x, w, b, N, In, Out)],
+  });
+  add('linearBackward', {
+    label,
+    tol,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dy, [N, Out]],
+          [x, [N, In]],
+          [w, [Out, In]],
+        ],
+        ([tdy, tx, tw]) => {
+          const r = be.ops.linearBackward(tdy, tx, tw, true);
+          return [r.dx, r.dw, r.db];
+        },
+      ),
+    ref: () => {
+      const r = OPS.linearBackward.reference(dy, x, w, N, In, Out);
+      return [r.dx, r.dw, r.db];
+    },
+  });
+}
+// K 1000: the CPU's rows-per-chunk grain (kSerialElems / 8 / K) is 4, so 9 rows split over threads.
+for (const [N, K] of [
+  [9, 1000],
+  [1, 1],
+  [33, 10],
+]) {
+  const logits = rnd(N * K, 3);
+  const labels = Float32Array.from({ length: N }, (_, i) => (i * 7 + 3) % K);
+  add('softmaxCrossEntropy', {
+    label: `N${N} K${K}`,
+    tol: { atol: 1e-5, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [logits, [N, K]],
+          [labels, [N]],
+        ],
+        ([tl, ty]) => {
+          const r = be.ops.softmaxCrossEntropy(tl, ty);
+          return [r.loss, r.dlogits];
+        },
+      ),
+    ref: () => {
+      const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
+      return [[r.loss], r.dlogits];
+    },
+  });
+}
+
+// ---- WRCor: correlation of an odd batch over wide features, the batched |C| accumulation past the grain ---------
+for (const [B, N, D] of [
+  [2, 33, 1100],
+  [1, 2, 3],
+]) {
+  const x = F(rnd(B * N * D));
+  const shape = [B, N, D];
+  const ref = OPS.correlation.reference(x, B, N, D);
+  const tol = { atol: 1e-4, rtol: 1e-4 };
+  add('correlation', {
+    label: `[${shape}]`,
+    tol,
+    run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t)),
+    ref: () => [ref],
+  });
+  add('correlationOffDiagInPlace', {
+    label: `[${shape}] (diagonal set to 1 here)`,
+    tol,
+    run: async (be) => {
+      const [c] = await withTensors(
+        be,
+        [
+          [x, shape],
+          [new Float32Array(B * N * N), [B, N, N]],
+        ],
+        ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]),
+      );
+      return [Float32Array.from(c, (v, i) => ((i % (N * N)) % (N + 1) === 0 ? 1 : v))];
+    },
+    ref: () => [ref],
+  });
+}
+for (const o of [
+  // 5 slots of 64 x 64: 20480 entries, past the CPU's grain (kSerialElems / 4) twice.
+  { n: 64, slots: 5, outs: 2, layerSlots: [0, 1, 1, 2, 3, 4, 4], weights: [1, 2, 3, 4, 5, 6, 7], abs: true, unitDiagonal: true },
+  { n: 1, slots: 2, outs: 1, layerSlots: [1, 1], weights: [0.5, -2], abs: false },
+] as BatchedAccumulateOptions[]) {
+  const L = o.layerSlots.length;
+  const nn = o.n * o.n;
+  const size = o.slots * (o.outs ?? 1) * nn;
+  const src = rnd(L * nn);
+  const dst = rnd(size);
+  add('accumulateAbsBatched', {
+    label: `n${o.n} slots ${o.slots} outs ${o.outs}`,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [dst, [size]],
+          [src, [L, o.n, o.n]],
+        ],
+        ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d]),
+      ),
+    ref: () => {
+      const d = Float64Array.from(dst);
+      OPS.accumulateAbsBatched.reference(d, src, o);
+      return [d];
+    },
+  });
+}
+{
+  const x = F(rnd(THREADED));
+  x[5] = 0;
+  add('signCodes', {
+    label: `n${THREADED} with a zero`,
+    tol: { atol: 0, rtol: 0 },
+    run: (be) => withTensors(be, [[x, [THREADED]]], ([t]) => be.ops.signCodes(t)),
+    ref: () => [OPS.signCodes.reference(x)],
+  });
+  const src = rnd(THREADED);
+  add('accumulateAbs', {
+    label: `n${THREADED}`,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, [THREADED]],
+          [src, [THREADED]],
+        ],
+        ([d, s]) => (be.ops.accumulateAbs(d, s, 0.25), [d]),
+      ),
+    ref: () => {
+      const d = F(x);
+      OPS.accumulateAbs.reference(d, src, 0.25);
+      return [d];
+    },
+  });
+}
+
+// ---- VKDNW's per-sample gradient over a plane past the CPU's sample grain --------------------------------------
+for (const [N, Cin, H, W, Cout, stride, pad] of [
+  [2, 1, 129, 129, 2, 1, 0],
+  [1, 3, 5, 4, 1, 2, 1],
+]) {
+  const OH = Math.floor((H + 2 * pad - 3) / stride) + 1;
+  const OW = Math.floor((W + 2 * pad - 3) / stride) + 1;
+  const x = rnd(N * Cin * H * W);
+  const dy = rnd(N * Cout * OH * OW);
+  const p = { stride, pad };
+  add('firstElementGrad', {
+    label: `x[${N},${Cin},${H},${W}] dy[${N},${Cout},${OH},${OW}] s${stride} p${pad}`,
+    tol: { atol: 1e-4, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [x, [N, Cin, H, W]],
+          [dy, [N, Cout, OH, OW]],
+          [new Float32Array(N), [N]],
+        ],
+        ([tx, td, out]) => (be.ops.firstElementGrad(tx, td, p, out, 0), [out]),
+      ),
+    ref: () => [OPS.firstElementGrad.reference(x, dy, { N, Cin, H, W, Cout, OH, OW }, p)],
+  });
+}
+
+// ---- ProxylessNAS: gates and optimiser steps past the grain, and on one element -------------------------------
+for (const n of [1, THREADED]) {
+  const a = rnd(n);
+  const b = rnd(n);
+  add('gateDot', {
+    label: `n${n}`,
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [a, [n]],
+          [b, [n]],
+          [new Float32Array(2), [2]],
+        ],
+        ([x, y, out]) => (be.ops.gateDot(x, y, out, 1, 2), [out]),
+      ),
+    ref: () => [[0, OPS.gateDot.reference(a, b, 2)]],
+  });
+  const w = rnd(n);
+  const g = rnd(n);
+  const buf = rnd(n, 0.1);
+  const m = rnd(n, 0.1);
+  const v = rnd(n, 0.1).map((z) => z * z);
+  const sgd = { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-4 };
+  add('sgdStep', {
+    label: `n${n}, momentum with dampening`,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [w, [n]],
+          [g, [n]],
+          [buf, [n]],
+        ],
+        ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb]),
+      ),
+    ref: () => {
+      const rw = Float64Array.from(w);
+      const rb = Float64Array.from(buf);
+      OPS.sgdStep.reference(rw, g, rb, sgd);
+      return [rw, rb];
+    },
+  });
+  const adam = { lr: 0.006, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
+  add('adamStep', {
+    label: `n${n}, step 1`,
+    tol: { atol: 1e-5, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [w, [n]],
+          [g, [n]],
+          [m, [n]],
+          [v, [n]],
+        ],
+        ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv]),
+      ),
+    ref: () => {
+      const [rw, rm, rv] = [w, m, v].map((z) => Float64Array.from(z));
+      OPS.adamStep.reference(rw, g, rm, rv, adam);
+      return [rw, rm, rv];
+    },
+  });
+}
+
+// ---- AutoSpace: one candidate, candidates past the fitness kernels' 64-wide workgroup, mixing past the grain ----
+for (const [K, n] of [
+  [1, 5],
+  [100, 3],
+  [2, THREADED],
+]) {
+  const logits = rnd(K, 2);
+  const probs = OPS.fitnessSoftmax.reference(logits);
+  const outs = Array.from({ length: K }, () => rnd(n));
+  const dy = rnd(n);
+  const gDots = rnd(K);
+  const label = `K${K} n${n}`;
+  add('fitnessSoftmax', {
+    label,
+    tol: { atol: 1e-6, rtol: 1e-4 },
+    run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)),
+    ref: () => [probs],
+  });
+  add('fitnessGrad', {
+    label,
+    tol: { atol: 1e-6, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [probs, [K]],
+          [gDots, [K]],
+        ],
+        ([p, gd]) => be.ops.fitnessGrad(p, gd),
+      ),
+    ref: () => [OPS.fitnessGrad.reference(probs, gDots)],
+  });
+  add('mixForward', {
+    label,
+    run: (be) =>
+      withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) =>
+        be.ops.mixForward(ts.slice(0, K), ts[K]),
+      ),
+    ref: () => [OPS.mixForward.reference(outs, probs)],
+  });
+  const k = K - 1;
+  add('mixBackward', {
+    label: `${label}, candidate ${k}`,
+    tol: { atol: 1e-3, rtol: 1e-4 },
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [outs[k], [n]],
+          [dy, [n]],
+          [probs, [K]],
+          [new Float32Array(n), [n]],
+          [new Float32Array(K), [K]],
+        ],
+        ([o, d, p, dOut, g]) => (be.ops.mixBackward(o, d, p, k, dOut, g), [dOut, g]),
+      ),
+    ref: () => {
+      const r = OPS.mixBackward.reference(outs[k], dy, probs, k);
+      const g = new Float32Array(K);
+      g[k] = r.gDot;
+      return [r.dOut, g];
+    },
+  });
+}
+
+// ---- the suite ------------------------------------------------------------------------------------------------
+
+const backends = await bothBackends();
+
+describe.each(backends)('$name backend', ({ backend }) => {
+  afterAll(async () => {
+    await backend?.sync();
+  });
+  for (const { op, c } of CASES) {
+    it(`${op}: ${c.label}`, async ({ skip }) => {
+      if (!backend) return skip();
+      const got = await c.run(backend);
+      const want = c.ref();
+      expect(got.length).toBe(want.length);
+      got.forEach((g, i) =>
+        expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }),
+      );
+    });
+  }
+});
+
+describe('Backend.copy within one storage', () => {
+  it('is refused with one message on both backends (WebGPU copies between two buffers only; it dropped the copy)', ({ skip }) => {
+    const [gpu, cpu] = backends.map((b) => b.backend);
+    if (!gpu || !cpu) return skip();
+    const messages = [gpu, cpu].map((be) => {
+      const t = be.upload([1, 2, 3, 4]);
+      try {
+        be.copy(t, be.window(t, [2]), 2, 2, 0);
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        t.dispose();
+      }
+    });
+    expect(messages[0]).toBe('copy: dst must not share its buffer with src');
+    expect(messages[1]).toBe(messages[0]);
+  });
+});
+
+describe('NaN through the ReLUs (a diverged value stays visible, as in the references and PyTorch)', () => {
+  /** Element-wise: NaN where the reference has NaN, else within tolerance. */
+  const expectSameNaN = (got: Arr, want: Arr, label: string) => {
+    const nanGot = Array.from(got, Number.isNaN);
+    expect(nanGot, `${label}: NaN positions`).toEqual(Array.from(want, Number.isNaN));
+    const keep = (a: Arr) => Array.from(a).filter((v) => !Number.isNaN(v));
+    expectClose(keep(got), keep(want), { atol: 1e-4, rtol: 1e-4, label });
+  };
+  const x = F([NaN, -1, 2, 7, -Infinity, 0.5, 3, -2, NaN, 1, 6.5, -0.25]);
+  const xs = [1, 3, 2, 2];
+  const ws = [2, 3, 1, 1];
+  const w = F([0.5, -1, 2, 1, 0.25, -0.5]);
+  const p = { stride: 1, pad: 0 };
+  const dy = F(rnd(8));
+  // broadcast: conv2d_relu.wgsl's and conv2d_bwd_weight_relu.wgsl's ldX (the legacy core's too); tiled: the programs.
+  const cores = [{ algo: 'broadcast' }, { algo: 'tiled' }] as const;
+  describe.each(backends)('$name backend', ({ name, backend }) => {
+    it('relu and relu6 forward', async ({ skip }) => {
+      if (!backend) return skip();
+      for (const op of ['relu', 'relu6'] as const) {
+        const [got] = await withTensors(backend, [[x, [x.length]]], ([t]) => backend.ops[op](t));
+        expectSameNaN(got, OPS[op].reference(x), `${name} ${op}`);
+      }
+    });
+    it('reluConv2d and its weight gradient, on every GEMM core', async ({ skip }) => {
+      if (!backend) return skip();
+      for (const opts of cores) {
+        const [y] = await withTensors(
+          backend,
+          [
+            [x, xs],
+            [w, ws],
+          ],
+          ([tx, tw]) => backend.ops.reluConv2d(tx, tw, p, opts),
+        );
+        expectSameNaN(y, OPS.reluConv2d.reference(x, xs, w, ws, p), `${name} reluConv2d ${JSON.stringify(opts)}`);
+        const [dw] = await withTensors(
+          backend,
+          [
+            [x, xs],
+            [dy, [1, 2, 2, 2]],
+          ],
+          ([tx, tdy]) => backend.ops.reluConv2dBackwardWeight(tx, tdy, ws, p, opts),
+        );
+        expectSameNaN(dw, OPS.reluConv2dBackwardWeight.reference(x, xs, dy, ws, p), `${name} dw ${JSON.stringify(opts)}`);
+      }
+    });
+  });
+});
