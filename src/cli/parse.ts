@@ -137,6 +137,7 @@ function checkPositionals(spec: CommandSpec, mode: ModeSpec, positionals: string
     }
     return;
   }
+  if (!positionals.length && p.missing) throw new UsageError(p.missing);
   const known = p.choices();
   for (const v of positionals) {
     if (!known.includes(v))

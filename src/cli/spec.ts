@@ -154,6 +154,8 @@ export interface PositionalSpec {
   readonly help: string;
   readonly noun: string;
   readonly choices: () => readonly string[];
+  /** The message when none is given (an action the command needs): named before any option's problem. */
+  readonly missing?: string;
 }
 
 export interface ModeSpec<O extends Options = Options> {

@@ -736,6 +736,21 @@ const CASES: Record<string, Case[]> = {
     ...badOutputs('bench', 'svg', []),
     c2(/--quiet takes no value/, 'bench', '--quiet=1'),
   ],
+  queue: [
+    ...common('queue', ['status']),
+    // The action first: a missing or unknown one is named before the missing --redis.
+    c2(/^wgnas queue: give an action: 'wgnas queue status --redis URL' \(got none\)\n$/, 'queue'),
+    c2(/^wgnas queue: give an action/, 'queue', '--json'),
+    c2(/^wgnas queue: unknown queue action 'bogus' \(known: status\)\n$/, 'queue', 'bogus'),
+    c2(/^wgnas queue: unknown queue action 'stats'; did you mean status\? /, 'queue', 'stats'),
+    c2(/^wgnas queue: --redis URL is required\n$/, 'queue', 'status'),
+    c2(
+      /^wgnas queue: 'queue status' takes no more arguments \(got status\)\n$/,
+      ...['queue', 'status', 'status', '--redis', 'redis://127.0.0.1:1'],
+    ),
+    c2(/^wgnas queue: --redis.*redis:\/\//, 'queue', 'status', '--redis', 'http://x'),
+    c2(/^wgnas queue: --queue must be 1-64 letters/, 'queue', 'status', '--redis', 'redis://127.0.0.1:1', '--queue', 'a b'),
+  ],
   data: [
     ...common('data', ['list']),
     c2(/give an action: 'wgnas data list' or 'wgnas data fetch NAME' \(got none\)/, 'data'),

@@ -90,7 +90,13 @@ export const QUEUE = defineCommand({
       label: 'wgnas queue',
       usage: ['status --redis URL [--queue NAME] [--json]'],
       options: QUEUE_OPTIONS,
-      positionals: { metavar: 'ACTION', help: "'status'", noun: 'queue action', choices: () => ['status'] },
+      positionals: {
+        metavar: 'ACTION',
+        help: "'status'",
+        noun: 'queue action',
+        choices: () => ['status'],
+        missing: "give an action: 'wgnas queue status --redis URL' (got none)",
+      },
     }),
   ],
 });
