@@ -39,6 +39,12 @@ export const submitOptions = {
   }),
 };
 
+/** --cpu-threads on a command that may submit (score, search): with --redis it binds the workers. */
+export const submitCpuThreads = {
+  ...cpuThreads,
+  help: `${cpuThreads.help}; with --redis, the threads every CPU worker computes with (one running others refuses the jobs; default: each worker's own, recorded as such)`,
+};
+
 export const WORKER_OPTIONS = {
   redis: { ...redis, required: true },
   queue: queueNamespace,
