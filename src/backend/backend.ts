@@ -114,6 +114,16 @@ export interface FusedOps {
   ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
 }
 
+/**
+ * Ops only the webgpu backend has, each replacing a read back in the middle of a pass (a round trip
+ * to the GPU); where a backend has none (the CPU backend, whose reads wait for no device) the caller
+ * reads instead.
+ */
+export interface DeviceOnlyOps {
+  /** SynFlow's backward seed from its forward, or a code for the host (src/kernels/synflow-seed.ts). */
+  synflowSeed(logits: Tensor, features: Tensor, seed: Tensor, status: Tensor, maxShift: number): void;
+}
+
 export interface Backend {
   readonly name: BackendName;
   readonly device: DeviceKind;
@@ -157,4 +167,6 @@ export interface Backend {
   readonly ops: BackendOps;
   /** Fused ops where this backend has them (the CPU backend); undefined: the tape composes OPS. */
   readonly fused?: FusedOps;
+  /** Where this backend has them (the webgpu backend); undefined: the caller reads instead. */
+  readonly deviceOnly?: DeviceOnlyOps;
 }

@@ -8,6 +8,7 @@ export type {
   BackendOps,
   BackendStats,
   DeviceKind,
+  DeviceOnlyOps,
   FusedOps,
   KernelProfile,
   KernelProfileRow,

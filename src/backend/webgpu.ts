@@ -6,6 +6,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import { GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { assertUnaliased } from '../kernels/params.js';
 import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
+import { synflowSeed } from '../kernels/synflow-seed.js';
 import type { Backend, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
 import { ForeignTensorError, numel, type Tensor } from './tensor.js';
@@ -97,6 +98,12 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       if (opts.ownsDevice) gpu.destroy();
     },
     ops: bindOps('webgpu', impls, gpu, owns),
+    deviceOnly: {
+      synflowSeed: (logits, features, seed, status, maxShift) => {
+        const w = 'synflowSeed';
+        synflowSeed(gpu, own(logits, w), own(features, w), own(seed, w), own(status, w), maxShift);
+      },
+    },
   };
   gpus.set(backend, gpu);
   return backend;

@@ -137,6 +137,7 @@ function checkPositionals(spec: CommandSpec, mode: ModeSpec, positionals: string
     }
     return;
   }
+  if (!positionals.length && p.missing) throw new UsageError(p.missing);
   const known = p.choices();
   for (const v of positionals) {
     if (!known.includes(v))
@@ -263,10 +264,10 @@ function checkRules(opts: Options, values: Record<string, unknown>, given: Reado
       if (!given.has(r)) throw new UsageError(o.requiresWhy ?? `--${name} needs --${r}`);
     }
     const w = o.appliesWhen;
-    if (w && !w.values.includes(String(values[w.option]))) {
-      throw new UsageError(
-        `--${name} applies only with --${w.option} ${orList(w.values)} (here --${w.option} is ${String(values[w.option])})`,
-      );
+    const v = w && values[w.option];
+    if (w && !(Array.isArray(v) ? v : [v]).some((x) => w.values.includes(String(x)))) {
+      const here = `here --${w.option} is ${Array.isArray(v) ? v.join(',') || "''" : String(v)}`;
+      throw new UsageError(`${w.why ?? `--${name} applies only with --${w.option} ${orList(w.values)}`} (${here})`);
     }
   }
 }

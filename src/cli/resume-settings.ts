@@ -119,8 +119,22 @@ export function cpuThreadsOf(device: DeviceKind, v: { 'cpu-threads'?: number }, 
   return v['cpu-threads'] ?? Math.max(1, Math.floor(defaultCpuThreads() / procs));
 }
 
+/** What a queued run on the CPU records without --cpu-threads: its workers compute with their own. */
+export const WORKERS_OWN_THREADS = "each worker's own";
+export type QueuedThreads = number | typeof WORKERS_OWN_THREADS | null;
+
+/**
+ * The threads the CPU jobs of score/search --redis are computed with (null on the GPU):
+ * --cpu-threads, which each worker must run (one with others refuses the jobs), else each
+ * worker's own, recorded as such.
+ */
+export function queuedThreadsOf(device: DeviceKind, v: { 'cpu-threads'?: number }): QueuedThreads {
+  if (device !== 'cpu') return null;
+  return v['cpu-threads'] ?? WORKERS_OWN_THREADS;
+}
+
 /** `{ '--cpu-threads': n }` on the CPU backend, nothing on the GPU. */
-export function threadsSetting(threads: number | null, key = THREADS_KEY): Record<string, number> {
+export function threadsSetting(threads: number | string | null, key = THREADS_KEY): Record<string, number | string> {
   return threads === null ? {} : { [key]: threads };
 }
 
@@ -168,12 +182,18 @@ export function streamRecord(
   path: string,
   resume: boolean,
   data: string,
-  threads: number | null,
+  threads: QueuedThreads,
   origin: ThreadsOrigin,
 ): { settings: Record<string, string | number>; unrecorded: Record<string, string | number> } {
   const saved = resume ? sidecarSettings(path)?.settings : undefined;
   const was = saved?.[THREADS_KEY];
-  if (threads !== null && !origin.given && typeof was === 'number' && was !== threads && saved?.['--device'] === 'cpu') {
+  if (
+    typeof threads === 'number' &&
+    !origin.given &&
+    typeof was === 'number' &&
+    was !== threads &&
+    saved?.['--device'] === 'cpu'
+  ) {
     const why =
       origin.procs && origin.procs > 1 ? `this machine's cores shared by --procs ${origin.procs}` : "this machine's cores";
     throw new ResumeMismatchError(

@@ -17,6 +17,7 @@ import { finishRows, keptByArch, rowOf, rowsInOrder } from './score-rows.js';
 import type { ValuesOf } from './spec.js';
 import type { SCORE_OPTIONS } from './specs/score.js';
 import { noWorkerNote } from './redis.js';
+import type { QueuedThreads } from './resume-settings.js';
 
 export interface QueuedScoreRun {
   cells: readonly Nb201Cell[];
@@ -27,10 +28,18 @@ export interface QueuedScoreRun {
   proxies: string[];
   aggs: string[];
   device: DeviceKind;
+  threads: QueuedThreads;
   accs: Map<string, number>;
 }
 
-export function scoreSettingsOf(o: ZeroShotOptions, proxies: string[], dataset: string, device: DeviceKind): ScoreSettings {
+/** What the jobs carry; `threads`: the --cpu-threads every CPU worker must compute with (see queuedThreadsOf). */
+export function scoreSettingsOf(
+  o: ZeroShotOptions,
+  proxies: string[],
+  dataset: string,
+  device: DeviceKind,
+  threads: QueuedThreads,
+): ScoreSettings {
   return {
     proxies,
     batchSize: o.batchSize,
@@ -44,6 +53,7 @@ export function scoreSettingsOf(o: ZeroShotOptions, proxies: string[], dataset: 
     device,
     init: o.init ?? 'pytorch',
     inputs: o.inputs ?? 'data',
+    ...(typeof threads === 'number' ? { threads } : {}),
   };
 }
 
@@ -56,7 +66,7 @@ export async function scoreQueued(
   const archs = r.cells.map(formatArch);
   const kept = keptByArch(stream?.done ?? [], archs, v.out);
 
-  const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device);
+  const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device, r.threads);
   const client = new QueueClient({
     url: v.redis,
     namespace: v.queue,

@@ -17,7 +17,7 @@ import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, printNb201Result } from './search-report.js';
-import { batchData } from './resume-settings.js';
+import { batchData, queuedThreadsOf } from './resume-settings.js';
 import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
@@ -27,8 +27,7 @@ import { checkRowNumbers } from './score-rows.js';
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
 function openLog(path: string, v: Values, device: DeviceKind, data: string, { io }: RunContext): RowStream {
-  // The workers choose their CPU threads: none recorded.
-  const o = evaluatedLogOptions(path, v, device, data, null);
+  const o = evaluatedLogOptions(path, v, device, data, queuedThreadsOf(device, v));
   const stream = new RowStream(path, {
     settings: { ...o.settings, '--in-flight': v['in-flight'] },
     unrecorded: o.unrecorded,
@@ -69,7 +68,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
   };
   const log = v.evaluated ? openLog(v.evaluated, v, device, batchData(ds, opts.batch), ctx) : null;
   try {
-    const settings = scoreSettingsOf(opts, proxies, v.dataset, device);
+    const settings = scoreSettingsOf(opts, proxies, v.dataset, device, queuedThreadsOf(device, v));
     const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
     if (!v.quiet)

@@ -9,7 +9,7 @@ import { fmtSig } from '../util/format.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
-import { streamRecord } from './resume-settings.js';
+import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import type { RunSettings } from '../util/run-settings.js';
 
 /**
@@ -46,7 +46,7 @@ export function evaluatedLogOptions(
   v: ValuesOf<typeof SEARCH_NB201_OPTIONS>,
   device: DeviceKind,
   data: string,
-  threads: number | null,
+  threads: QueuedThreads,
 ): { settings: RunSettings; unrecorded: RunSettings } {
   const rec = streamRecord(path, v.resume, data, threads, { given: v['cpu-threads'] !== undefined, flag: '--evaluated' });
   return {

@@ -53,8 +53,11 @@ export interface OptDef {
   /** Options that must be given when this one is. */
   readonly requires?: readonly string[];
   readonly requiresWhy?: string;
-  /** The option only makes sense when another option (given or defaulted) has one of these values. */
-  readonly appliesWhen?: { readonly option: string; readonly values: readonly string[] };
+  /**
+   * The option only makes sense when another option (given or defaulted) has one of these values
+   * (a list option: holds one of them); `why` replaces the generic message.
+   */
+  readonly appliesWhen?: { readonly option: string; readonly values: readonly string[]; readonly why?: string };
 }
 
 /** An option whose parsed value has type T (T is a phantom: it exists only for the compiler). */
@@ -154,6 +157,8 @@ export interface PositionalSpec {
   readonly help: string;
   readonly noun: string;
   readonly choices: () => readonly string[];
+  /** The message when none is given (an action the command needs): named before any option's problem. */
+  readonly missing?: string;
 }
 
 export interface ModeSpec<O extends Options = Options> {

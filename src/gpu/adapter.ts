@@ -20,7 +20,12 @@ function dawn(): GPU {
     // Extra Dawn flags, ';'-separated (a flag's own value may hold commas), e.g.
     // 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia' to expose shader-f16 on NVIDIA.
     for (const f of (process.env.WGNAS_DAWN_FLAGS ?? '').split(';')) if (f.trim()) flags.push(f.trim());
-    dawnHolder.gpu = create(withFullTimestamps(flags));
+    const gpu = create(withFullTimestamps(flags));
+    // Every adapter request goes through the filter, also those of the baselines (tfjs, gpu.js) on
+    // navigator.gpu: whichever comes first makes Dawn print its start-up lines.
+    const request = gpu.requestAdapter.bind(gpu);
+    gpu.requestAdapter = (o) => withDawnStderrFiltered(() => request(o));
+    dawnHolder.gpu = gpu;
   }
   return dawnHolder.gpu;
 }
@@ -41,7 +46,7 @@ export function withFullTimestamps(flags: readonly string[]): string[] {
 
 /** Dawn prints its start-up warnings synchronously inside the first requestAdapter call (src/gpu/dawn-log.ts). */
 function requestAdapter(): Promise<GPUAdapter | null> {
-  return withDawnStderrFiltered(() => dawn().requestAdapter({ powerPreference: 'high-performance' }));
+  return dawn().requestAdapter({ powerPreference: 'high-performance' });
 }
 
 /** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */

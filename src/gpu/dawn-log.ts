@@ -3,7 +3,8 @@
  * it enumerates adapters, so no JS console filter reaches them: the native addon points fd 2 at a
  * pipe for the duration of that call and forwards every other line at once (a real error is never
  * held back). The held lines go to a sink when one is set (the CLI's --verbose), else are kept for
- * heldDawnLines(). Without the addon, or with WGNAS_DAWN_STDERR=raw, stderr is left alone.
+ * heldDawnLines(). Without the addon, or with WGNAS_DAWN_STDERR=raw, stderr is left alone (Node has no
+ * dup2, and Dawn no switch for these lines: they pass).
  * This module does not load Dawn, so the CLI can set the sink without loading the GPU stack.
  */
 import { loadNative } from '../native/binding.js';

@@ -9,10 +9,17 @@
  * activation by 2^-a, every gradient by 2^-b and the sum by 2^-(a+b). Powers of two are exact in
  * floating point, so every f32 intermediate keeps its mantissa (the score is the unscaled one bit
  * for bit) as long as nothing overflows or leaves the normal range. a is SYNFLOW_SHIFT unless the
- * forward leaves f32 range; b is read from the forward's R' = 2^-a R (one read of a batch-1
- * forward), so that the backward's gradients and each weight tensor's sum stay in range too.
+ * forward leaves f32 range; b = floor(log2 R'), R' = 2^-a R the forward's logits summed, so that
+ * the backward's gradients and each weight tensor's sum stay in range too.
+ *
+ * On the GPU b is derived on the device (synflowSeed), so the pass reads nothing between its
+ * forward and backward; the one read at the end, with the sums, says whether the forward stayed in
+ * range, and only where it did not (or where the device cannot tell b for certain) is the pass
+ * redone as on the CPU backend: the forward read back (its R' in f64) and decided on the host.
+ * Both paths give the same seed, so the same score, bit for bit.
  */
-import type { Tensor } from '../backend/index.js';
+import type { DeviceOnlyOps, Tensor } from '../backend/index.js';
+import { SYNFLOW_SEED_CODES } from '../kernels/reference/synflow-seed.js';
 import { Tape, type Var } from '../nn/tape.js';
 import { definePass, defineProxy, imageFloats, imageShape, type NetContext } from './define.js';
 import { gatherScalars, weightParams } from './passes.js';
@@ -27,18 +34,25 @@ const SYNFLOW_SHIFT = 64;
  */
 const MAX_SHIFT = 100;
 
-/** Forced scales, for tests: the input is 2^-input (no retry at another), the backward seed 2^-seed. */
+/**
+ * Forced scales, for tests: the input is 2^-input (no retry at another), the backward seed 2^-seed;
+ * `host`: the forward read back and the scales chosen on the host, as on the CPU backend (what the
+ * device path must equal). Any of them takes the host path.
+ */
 export interface SynflowScales {
   input?: number;
   seed?: number;
+  host?: boolean;
 }
 
 interface SynflowResult {
   tape: Tape;
   ones: Tensor;
   seed: Tensor;
-  /** a + b: the score's sum is 2^-shift times the unscaled one. */
+  /** a + b: the score's sum is 2^-shift times the unscaled one (the device path: a, until status is read). */
   shift: number;
+  /** The device path's synflowSeed status (b, or a code for the host), read with the sums; else null. */
+  status: Tensor | null;
 }
 
 interface Forward {
@@ -94,14 +108,15 @@ function outOfRange(f: Forward, a: number): Error {
  * then, it holds the classifier's |bias|); at a and b balanced where b would pass MAX_SHIFT. Then
  * the backward from the seed 2^-b, b = floor(log2 R') (0 where R' = 0). A unit h's dR/dh * h is
  * the part of R that flows through h, at most R, so scaled it is at most 2^-b R' < 2 (the bias
- * only makes R' larger than 2^-a R: b errs on the small side).
+ * only makes R' larger than 2^-a R: b errs on the small side). With `redoAt`, the forward is
+ * that redo (the device path found the first one out of range).
  */
-async function runScaled(ctx: NetContext, scales: SynflowScales = {}): Promise<SynflowResult> {
-  let a = scales.input ?? SYNFLOW_SHIFT;
+async function runScaled(ctx: NetContext, scales: SynflowScales = {}, redoAt?: number): Promise<SynflowResult> {
+  let a = redoAt ?? scales.input ?? SYNFLOW_SHIFT;
   let f = await forwardAt(ctx, a);
   let seed: Tensor | null = null;
   try {
-    if (scales.input === undefined) {
+    if (scales.input === undefined && redoAt === undefined) {
       let next: number | null = null;
       if (!Number.isFinite(f.r) || !Number.isFinite(f.features)) next = MAX_SHIFT;
       else if (f.features === 0) next = 0;
@@ -119,7 +134,7 @@ async function runScaled(ctx: NetContext, scales: SynflowScales = {}): Promise<S
     if (b > MAX_SHIFT && scales.seed === undefined) throw outOfRange(f, a);
     seed = ctx.backend.upload(new Float32Array(f.logits.value.size).fill(2 ** -b), f.logits.shape);
     f.tape.backward(f.logits, seed);
-    return { tape: f.tape, ones: f.ones, seed, shift: a + b };
+    return { tape: f.tape, ones: f.ones, seed, shift: a + b, status: null };
   } catch (e) {
     f.tape.dispose();
     f.ones.dispose();
@@ -129,6 +144,50 @@ async function runScaled(ctx: NetContext, scales: SynflowScales = {}): Promise<S
   }
 }
 
+/**
+ * The device path: the forward at a = SYNFLOW_SHIFT and the backward from the seed the device
+ * derives from it, with no read in between. Whether the forward stayed in range is read at the end
+ * (synflowOf), with the sums.
+ */
+function runOnDevice(ctx: NetContext, ops: DeviceOnlyOps): SynflowResult {
+  const { backend, net } = ctx;
+  const tape = new Tape(backend, { bnIdentity: true });
+  const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -SYNFLOW_SHIFT), imageShape(ctx.batch, 1));
+  let seed: Tensor | null = null;
+  let status: Tensor | null = null;
+  try {
+    const { logits, features } = net.forward(tape, tape.input(ones));
+    seed = backend.empty(logits.shape);
+    status = backend.empty([1]);
+    ops.synflowSeed(logits.value, features.value, seed, status, MAX_SHIFT);
+    tape.backward(logits, seed);
+    return { tape, ones, seed, shift: SYNFLOW_SHIFT, status };
+  } catch (e) {
+    tape.dispose();
+    ones.dispose();
+    seed?.dispose();
+    status?.dispose();
+    net.zeroGrad();
+    throw e;
+  }
+}
+
+/** R's forward/backward on the linearised network: on the device where the backend can, else with the host's reads. */
+function runSynflow(ctx: NetContext, scales: SynflowScales = {}): Promise<SynflowResult> | SynflowResult {
+  const ops = ctx.backend.deviceOnly;
+  const forced = scales.input !== undefined || scales.seed !== undefined || scales.host;
+  return ops && !forced ? runOnDevice(ctx, ops) : runScaled(ctx, scales);
+}
+
+function release(r: SynflowResult, ctx: NetContext): void {
+  r.tape.dispose();
+  r.ones.dispose();
+  r.seed.dispose();
+  r.status?.dispose();
+  r.status = null;
+  ctx.net.zeroGrad();
+}
+
 /** Linearises the network in place (|W| for every parameter) and runs R's forward/backward. */
 const synflowPass = definePass<SynflowResult>({
   name: 'synflow',
@@ -136,14 +195,9 @@ const synflowPass = definePass<SynflowResult>({
   mutatesNet: true,
   async run(ctx) {
     linearise(ctx);
-    return runScaled(ctx);
+    return runSynflow(ctx);
   },
-  release(r, ctx) {
-    r.tape.dispose();
-    r.ones.dispose();
-    r.seed.dispose();
-    ctx.net.zeroGrad();
-  },
+  release,
 });
 
 async function synflowOf(r: SynflowResult, ctx: NetContext): Promise<number> {
@@ -151,10 +205,22 @@ async function synflowOf(r: SynflowResult, ctx: NetContext): Promise<number> {
   // reaches the input side (the cell's output node receives nothing) the sum is 0 and the score
   // ln 0 = -Infinity; the reference (NASLib) stores the raw sum, 0, there.
   const ws = weightParams(ctx.net).filter((p) => p.grad);
-  const v = await gatherScalars(
-    ctx.backend,
-    ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!)),
-  );
+  const sums = ws.map((p) => ctx.backend.ops.sumAbsProduct(p.value, p.grad!));
+  // The device path's status comes in the same read (gatherScalars disposes it).
+  const status = r.status;
+  r.status = null;
+  const v = await gatherScalars(ctx.backend, status ? [...sums, status] : sums);
+  if (status) {
+    const code = v.pop()!;
+    if (code >= SYNFLOW_SEED_CODES.redoAtMax) {
+      // Out of range, or b not certain from the f32 sum: redone with the host's reads, as on the CPU.
+      const redoAt = code === SYNFLOW_SEED_CODES.redoAtMax ? MAX_SHIFT : code === SYNFLOW_SEED_CODES.redoAtZero ? 0 : undefined;
+      release(r, ctx);
+      Object.assign(r, await runScaled(ctx, {}, redoAt));
+      return synflowOf(r, ctx);
+    }
+    r.shift += code;
+  }
   const sum = v.reduce((s, x) => s + x, 0);
   if (!Number.isFinite(sum)) throw new Error(`synflow: the scaled sum of |W * dR/dW| is ${sum} (scaled by 2^-${r.shift})`);
   // Reported as a natural log (the raw sum exceeds f32 range for deep NB201 cells), in the form it
@@ -165,15 +231,16 @@ async function synflowOf(r: SynflowResult, ctx: NetContext): Promise<number> {
 
 /**
  * SynFlow of ctx.net (linearised in place: build a fresh network for anything else) with the given
- * input and seed scales; the proxy's own choice where they are left out.
+ * input and seed scales; the proxy's own choice where they are left out (the seed derived on the
+ * device where the backend can, unless any of `scales` is given).
  */
 export async function synflowScore(ctx: NetContext, scales?: SynflowScales): Promise<number> {
   linearise(ctx);
-  const r = await runScaled(ctx, scales);
+  const r = await runSynflow(ctx, scales);
   try {
     return await synflowOf(r, ctx);
   } finally {
-    synflowPass.release!(r, ctx);
+    release(r, ctx);
   }
 }
 

@@ -37,6 +37,11 @@ export interface ScoreSettings {
   /** The networks' init and what they see (absent: 'pytorch' and 'data'). */
   init?: InitMode;
   inputs?: ProxyInputs;
+  /**
+   * CPU: the backend threads the results are computed with (the submitter's --cpu-threads; they
+   * change the scores slightly), which a worker running others refuses; absent: each worker's own.
+   */
+  threads?: number;
 }
 
 export interface ScoreJobData {
@@ -139,6 +144,7 @@ function settingsText(s: ScoreSettings): string {
     s.device,
     // Only when not the defaults, so the keys of results stored before these settings stay valid.
     ...((s.init ?? 'pytorch') !== 'pytorch' || (s.inputs ?? 'data') !== 'data' ? [s.init ?? 'pytorch', s.inputs ?? 'data'] : []),
+    ...(s.threads !== undefined ? [{ threads: s.threads }] : []),
   ]);
 }
 
@@ -196,13 +202,13 @@ export function splitHash(d: {
 }
 
 /**
- * A job this worker must not compute (other code, other data) but another worker may: it goes back
+ * A job this worker must not compute (other code, other data, other CPU threads) but another worker may: it goes back
  * to the queue untouched (no try spent) and the refusal shows in the worker's heartbeat.
  */
 export class JobRefusedError extends UserFacingError {
   override readonly name = 'JobRefusedError';
   constructor(
-    readonly reason: 'code' | 'data',
+    readonly reason: 'code' | 'data' | 'threads',
     message: string,
   ) {
     super(message);

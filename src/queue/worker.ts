@@ -110,6 +110,11 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     const have = slot.scorers.get(k);
     if (have) return have;
     if (s.device !== o.device) throw new Error(`the job is for --device ${s.device}, this worker runs ${o.device}`);
+    if (s.threads !== undefined && slot.backend.threads !== s.threads)
+      throw new JobRefusedError(
+        'threads',
+        `the job is computed with --cpu-threads ${s.threads}, this worker's backend runs ${slot.backend.threads} threads: start a worker with --cpu-threads ${s.threads}`,
+      );
     const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
     const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);
     const batch = { x: b.x, y: b.y, n: b.n };

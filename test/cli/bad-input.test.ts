@@ -732,9 +732,53 @@ const CASES: Record<string, Case[]> = {
     c2(/unknown gpu\.js mode 'foo' in --gpujs-mode/, 'bench', '--gpujs-mode', 'foo'),
     c2(/--gpujs-mode is empty/, 'bench', '--gpujs-mode', ''),
     c2(/--native-threads must be an integer >= 1/, 'bench', '--native-threads', '0'),
+    // An option of a baseline that is not run would be ignored silently.
+    c2(
+      /^wgnas bench: --native-threads sets the threads of the onednn and xnnpack baselines: add one of them to --baselines \(here --baselines is tfjs,cpu\)\n$/,
+      ...['bench', '--baselines', 'tfjs,cpu', '--native-threads', '4'],
+    ),
+    c2(
+      /--native-threads sets the threads .* \(here --baselines is none\)\n$/,
+      'bench',
+      '--baselines',
+      'none',
+      '--native-threads',
+      '4',
+    ),
+    c2(
+      /--gpujs-mode picks the modes of the gpujs baseline: add gpujs to --baselines \(here --baselines is onednn\)\n$/,
+      ...['bench', '--baselines', 'onednn', '--gpujs-mode', 'cpu'],
+    ),
+    // --only before the device opens (the GPU is mocked to fail): with --shapes, and with the sweep the adapter would pick.
+    c2(
+      /^wgnas bench: --only 65x65x65: no shape of --shapes tiny has that label \(64x64x64, b2 33x47x29\)\n$/,
+      ...['bench', 'matmul', '--shapes', 'tiny', '--only', '65x65x65'],
+    ),
+    c2(
+      /^wgnas bench: --only 65x65x65: no shape of --shapes small or default has that label \(256x256x256, /,
+      'bench',
+      'matmul',
+      '--only',
+      '65x65x65',
+    ),
     ...badOutputs('bench', 'json', []),
     ...badOutputs('bench', 'svg', []),
     c2(/--quiet takes no value/, 'bench', '--quiet=1'),
+  ],
+  queue: [
+    ...common('queue', ['status']),
+    // The action first: a missing or unknown one is named before the missing --redis.
+    c2(/^wgnas queue: give an action: 'wgnas queue status --redis URL' \(got none\)\n$/, 'queue'),
+    c2(/^wgnas queue: give an action/, 'queue', '--json'),
+    c2(/^wgnas queue: unknown queue action 'bogus' \(known: status\)\n$/, 'queue', 'bogus'),
+    c2(/^wgnas queue: unknown queue action 'stats'; did you mean status\? /, 'queue', 'stats'),
+    c2(/^wgnas queue: --redis URL is required\n$/, 'queue', 'status'),
+    c2(
+      /^wgnas queue: 'queue status' takes no more arguments \(got status\)\n$/,
+      ...['queue', 'status', 'status', '--redis', 'redis://127.0.0.1:1'],
+    ),
+    c2(/^wgnas queue: --redis.*redis:\/\//, 'queue', 'status', '--redis', 'http://x'),
+    c2(/^wgnas queue: --queue must be 1-64 letters/, 'queue', 'status', '--redis', 'redis://127.0.0.1:1', '--queue', 'a b'),
   ],
   data: [
     ...common('data', ['list']),

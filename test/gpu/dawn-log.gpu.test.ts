@@ -36,6 +36,26 @@ describe('Dawn start-up warnings', () => {
     expect(verbose.stderr.split('\n').filter((l) => DAWN_LINE.test(l))).toEqual(dawnLines);
   });
 
+  it(
+    'a baseline that asks Dawn for the adapter first (gpu.js beside the CPU backend) is filtered too',
+    { timeout: 240_000 },
+    () => {
+      if (!nativeOrNull()) return;
+      const args = ['bench', 'matmul', '--device', 'cpu', '--cpu-threads', '1', '--baselines', 'gpujs', '--gpujs-mode', 'webgpu'];
+      const run = [...args, '--shapes', 'tiny', '--only', '64x64x64', '--repeats', '1', '--warmup', '0', '--quiet'];
+      const raw = wgnas(run, { WGNAS_DAWN_STDERR: 'raw' });
+      expect(raw.code, raw.stderr).toBe(0);
+      // The first adapter request was gpu.js's (on navigator.gpu): on lavapipe Dawn's two lines came with it.
+      const dawnLines = raw.stderr.split('\n').filter((l) => DAWN_LINE.test(l));
+      if (/gpu\.js\(webgpu\)/.test(raw.stdout) && /llvmpipe|lavapipe/i.test(wgnas(['info', '--device', 'gpu']).stdout))
+        expect(dawnLines).toHaveLength(2);
+      const quiet = wgnas(run);
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(quiet.stderr).not.toMatch(DAWN_LINE);
+      expect(quiet.stdout).toMatch(/^matmul\s+64x64x64\s/m);
+    },
+  );
+
   it('the filter passes every other line through at once, in order, and returns the held ones', { timeout: 60_000 }, () => {
     if (!nativeOrNull()) return;
     const addon = nativeCandidates().find((p) => existsSync(p))!;

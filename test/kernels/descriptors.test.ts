@@ -12,10 +12,12 @@ import { loadShaderSource, shaderPath } from '../../src/gpu/shaders.js';
 import { defineUniforms, structLayout, typeLayout, type UniformDecl } from '../../src/gpu/uniforms.js';
 import { type OpDescriptor, sumCosts } from '../../src/kernels/descriptor.js';
 import { OP_NAMES, type OpName, OPS, OpRegistry, webgpuOpRegistry } from '../../src/kernels/ops.js';
+import { synflowSeedOp } from '../../src/kernels/synflow-seed.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOp = OpDescriptor<any, unknown, unknown, string>;
-const ALL_OPS: AnyOp[] = [...Object.values(OPS), fmaBurnOp, scaleCopyOp];
+// Besides OPS: the bench's calibration kernels and the webgpu backend's device-only op.
+const ALL_OPS: AnyOp[] = [...Object.values(OPS), fmaBurnOp, scaleCopyOp, synflowSeedOp];
 
 // ---- a small WGSL reader (declarations only; comments stripped first) ------------------------------
 

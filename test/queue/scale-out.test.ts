@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
+import { readCsvObjects } from '../../src/data/csv.js';
 import { readLatencyTable } from '../../src/latency/lut.js';
 import { formatStatus, queueStatus } from '../../src/queue/status.js';
 import { wgnasInProcess } from '../helpers/cli.js';
@@ -44,6 +45,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
     await sleep(200);
   }
 }
+
+const withoutTime = (path: string) => readCsvObjects(readFileSync(path, 'utf8'), path).map(({ time_ms: _t, ...r }) => r);
 
 /** The worker's id from its first line. */
 const idOf = (w: WorkerChild): string => /worker (\S+) on /.exec(w.stderr())![1];
@@ -229,6 +232,55 @@ describe.skipIf(!enabled)('refusals', () => {
       const good = worker(n);
       expect(await run, err).toBe(0);
       await stop(stale, good);
+    },
+  );
+
+  it(
+    "--cpu-threads travels with a CPU run's jobs: --out records it, a worker with other threads refuses them, a resume with other threads is refused",
+    SLOW,
+    async () => {
+      const n = ns();
+      const settingsOf = (p: string) => JSON.parse(readFileSync(`${p}.settings.json`, 'utf8')).settings;
+      const two = worker(n, { args: ['--cpu-threads', '2'] });
+      await two.ready;
+      const out = join(tmp, 'threads.csv');
+      let err = '';
+      const run = runCli([...SCORE, '--redis', redis.url, '--queue', n, '--out', out], {
+        out: () => {},
+        err: (s) => void (err += s),
+      });
+      await until('the submitter to say no worker takes its jobs', () => err.includes("no worker takes this run's jobs"));
+      expect(err).toMatch(
+        /the job is computed with --cpu-threads 1, this worker's backend runs 2 threads: start a worker with --cpu-threads 1/,
+      );
+      const one = worker(n);
+      expect(await run, err).toBe(0);
+      expect(settingsOf(out)['--cpu-threads']).toBe(1);
+      // The rows are those of a run on one machine with --cpu-threads 1 (which records the same).
+      const local = join(tmp, 'threads-local.csv');
+      expect((await wgnasInProcess([...SCORE, '--out', local])).code).toBe(0);
+      expect(withoutTime(out)).toEqual(withoutTime(local));
+      expect(settingsOf(local)['--cpu-threads']).toBe(1);
+      const withThreads = (t: string[]) => [...SCORE.slice(0, SCORE.indexOf('--cpu-threads')), ...t, '--quiet'];
+      const resumed = await wgnasInProcess([
+        ...withThreads(['--cpu-threads', '2']),
+        '--redis',
+        redis.url,
+        '--queue',
+        n,
+        '--out',
+        out,
+        '--resume',
+      ]);
+      expect(resumed.code).toBe(2);
+      expect(resumed.err).toMatch(/^wgnas score: --resume: --cpu-threads was 1, now 2 in .*threads\.csv/);
+      // Without --cpu-threads each worker computes with its own: recorded as such.
+      const own = join(tmp, 'threads-own.csv');
+      const r = await wgnasInProcess([...withThreads([]), '--redis', redis.url, '--queue', n, '--out', own]);
+      expect(r.code, r.err).toBe(0);
+      expect(settingsOf(own)['--cpu-threads']).toBe("each worker's own");
+      expect(withoutTime(own)).toEqual(withoutTime(local));
+      await stop(two, one);
     },
   );
 

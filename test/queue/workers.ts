@@ -30,7 +30,7 @@ export function startWorkerChild(
       ns,
       '--device',
       o.device ?? 'cpu',
-      ...((o.device ?? 'cpu') === 'cpu' ? ['--cpu-threads', '1'] : []),
+      ...((o.device ?? 'cpu') === 'cpu' && !o.args?.includes('--cpu-threads') ? ['--cpu-threads', '1'] : []),
       ...(o.args ?? []),
     ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },

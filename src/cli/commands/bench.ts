@@ -9,7 +9,7 @@ import type { GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
-import { type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
+import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
 import { autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { UsageError } from '../args.js';
 import { deviceOf, openDevice } from '../device.js';
@@ -52,6 +52,9 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const gpujsModes = values['gpujs-mode'] as GpuJsMode[];
   const nativeThreads = values['native-threads'];
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
+  // A label no sweep the run may take has is a typo: refused before the device opens. Without
+  // --shapes the sweep follows the adapter (small on software ones), checked again once it is known.
+  checkOnly(kernels, values.only, values.shapes ? [values.shapes] : ['small', 'default']);
   const device = await deviceOf(values);
   if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
   if (device === 'cpu') {
@@ -74,11 +77,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
-    // Checked before any timing or tuning: a label that no shape of the named kernels has is a typo.
-    const labels = [...new Set(kernels.flatMap((k) => k.shapes[shapes].map((s) => shapeLabel(k, s))))];
-    const unknown = (values.only ?? []).filter((l) => !labels.includes(l));
-    if (unknown.length)
-      throw new UsageError(`--only ${unknown.join(',')}: no shape of --shapes ${shapes} has that label (${labels.join(', ')})`);
+    checkOnly(kernels, values.only, [shapes]);
 
     if (values.autotune && gpu) {
       log(`autotuning the matmul tile on ${gpu.name}...`);
@@ -135,6 +134,16 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   } finally {
     backend.dispose();
   }
+}
+
+/** --only: every label must be a shape of the named kernels in one of `sets`, else a typo, named with the labels there are. */
+function checkOnly(kernels: readonly BenchKernel[], only: readonly string[] | undefined, sets: readonly ShapeSet[]): void {
+  const labels = [...new Set(kernels.flatMap((k) => sets.flatMap((set) => k.shapes[set].map((s) => shapeLabel(k, s)))))];
+  const unknown = (only ?? []).filter((l) => !labels.includes(l));
+  if (unknown.length)
+    throw new UsageError(
+      `--only ${unknown.join(',')}: no shape of --shapes ${sets.join(' or ')} has that label (${labels.join(', ')})`,
+    );
 }
 
 export const handlers = { bench: (v: BenchValues, ctx: RunContext) => bench(v, ctx) };

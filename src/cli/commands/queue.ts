@@ -8,11 +8,8 @@ import { QUEUE, type QUEUE_OPTIONS } from '../specs/queue.js';
 export const summary = QUEUE.summary;
 
 async function queue(v: ValuesOf<typeof QUEUE_OPTIONS>, { io, positionals }: RunContext): Promise<void> {
-  const [action, ...rest] = positionals;
-  if (action !== 'status')
-    throw new UsageError(
-      `give an action: 'wgnas queue status --redis URL' (got ${action === undefined ? 'none' : `'${action}'`})`,
-    );
+  // The action is checked with the command line (specs/queue.ts): 'status', the only one.
+  const rest = positionals.slice(1);
   if (rest.length) throw new UsageError(`'queue status' takes no more arguments (got ${rest.join(' ').slice(0, 80)})`);
   await checkRedis(v.redis);
   const s = await queueStatus(v.redis, v.queue);

@@ -14,7 +14,15 @@ import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../k
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
-import { batchData, checkInterrupted, cpuThreadsOf, streamRecord, type ThreadsOrigin } from '../resume-settings.js';
+import {
+  batchData,
+  checkInterrupted,
+  cpuThreadsOf,
+  type QueuedThreads,
+  queuedThreadsOf,
+  streamRecord,
+  type ThreadsOrigin,
+} from '../resume-settings.js';
 import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -67,8 +75,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   opts.batch = await runProxyBatch(ds, v.batch, v.seed);
   opts.net = { ...opts.net, numClasses: ds.classes };
   // The CPU backend's threads change the scores (slightly): recorded, and --procs children get
-  // their share of the cores. A queue's workers choose their own.
-  const threads = v.redis ? null : cpuThreadsOf(device, v, v.procs);
+  // their share of the cores. A queue's workers compute with --cpu-threads, else each with its own.
+  const threads = v.redis ? queuedThreadsOf(device, v) : cpuThreadsOf(device, v, v.procs);
   const recorded = {
     data: batchData(ds, opts.batch),
     threads,
@@ -91,6 +99,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         proxies,
         aggs,
         device,
+        threads,
         accs,
       });
       return;
@@ -108,13 +117,13 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         aggs,
         opts,
         device,
-        cpuThreads: threads ?? undefined,
+        cpuThreads: typeof threads === 'number' ? threads : undefined,
         accs,
       });
       finishRows(stream, out, true, v.out, io);
       return;
     }
-    const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined });
+    const backend = await openDevice(device, { ...v, 'cpu-threads': typeof threads === 'number' ? threads : undefined });
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
@@ -204,7 +213,7 @@ function openScoreStream(
   resume: boolean,
   io: RunContext['io'],
   dataset: string,
-  recorded: { data: string; threads: number | null; origin: ThreadsOrigin },
+  recorded: { data: string; threads: QueuedThreads; origin: ThreadsOrigin },
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   return new RowStream(path, {

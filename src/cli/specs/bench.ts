@@ -5,6 +5,12 @@ import { SHAPE_SETS } from '../../bench/registry.js';
 import { defineCommand, defineMode, flag, int, list, oneOf, outFile } from '../spec.js';
 import { cpuThreads, device, quiet } from './common.js';
 
+/** appliesWhen for an option of these baselines (aliases included: --baselines keeps the spelling given). */
+function baselineIn(...names: string[]) {
+  const aliases = Object.keys(BASELINE_ALIASES).filter((a) => names.includes(BASELINE_ALIASES[a]));
+  return { option: 'baselines', values: [...names, ...aliases] };
+}
+
 export const BENCH_OPTIONS = {
   shapes: oneOf(SHAPE_SETS, {
     help: 'shape sweep',
@@ -34,8 +40,23 @@ export const BENCH_OPTIONS = {
     noun: 'baseline',
     allowEmpty: true,
   }),
-  'gpujs-mode': list({ help: 'gpu.js modes to try in order', default: GPUJS_MODES, choices: GPUJS_MODES, noun: 'gpu.js mode' }),
-  'native-threads': int({ help: 'oneDNN / XNNPACK threads', default: 1, min: 1, max: 1024 }),
+  'gpujs-mode': list({
+    help: 'gpu.js modes to try in order',
+    default: GPUJS_MODES,
+    choices: GPUJS_MODES,
+    noun: 'gpu.js mode',
+    appliesWhen: { ...baselineIn('gpujs'), why: '--gpujs-mode picks the modes of the gpujs baseline: add gpujs to --baselines' },
+  }),
+  'native-threads': int({
+    help: 'threads of the onednn / xnnpack baselines (ours on --device cpu takes --cpu-threads)',
+    default: 1,
+    min: 1,
+    max: 1024,
+    appliesWhen: {
+      ...baselineIn('onednn', 'xnnpack'),
+      why: '--native-threads sets the threads of the onednn and xnnpack baselines: add one of them to --baselines',
+    },
+  }),
   json: outFile({ help: 'write the full report (all statistics) as JSON' }),
   svg: outFile({ help: 'write a roofline plot (log-log, one point per kernel/shape)' }),
   markdown: flag({ help: 'print the tables as markdown' }),

@@ -47,6 +47,7 @@ export const DATA = defineCommand({
         help: `'list', or 'fetch' and the datasets to fetch (${Object.keys(DATASETS).join(', ')})`,
         noun: 'data action or dataset',
         choices: () => ['list', 'fetch', ...Object.keys(DATASETS)],
+        missing: "give an action: 'wgnas data list' or 'wgnas data fetch NAME' (got none)",
       },
     }),
   ],

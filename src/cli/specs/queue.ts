@@ -39,6 +39,12 @@ export const submitOptions = {
   }),
 };
 
+/** --cpu-threads on a command that may submit (score, search): with --redis it binds the workers. */
+export const submitCpuThreads = {
+  ...cpuThreads,
+  help: `${cpuThreads.help}; with --redis, the threads every CPU worker computes with (one running others refuses the jobs; default: each worker's own, recorded as such)`,
+};
+
 export const WORKER_OPTIONS = {
   redis: { ...redis, required: true },
   queue: queueNamespace,
@@ -90,7 +96,13 @@ export const QUEUE = defineCommand({
       label: 'wgnas queue',
       usage: ['status --redis URL [--queue NAME] [--json]'],
       options: QUEUE_OPTIONS,
-      positionals: { metavar: 'ACTION', help: "'status'", noun: 'queue action', choices: () => ['status'] },
+      positionals: {
+        metavar: 'ACTION',
+        help: "'status'",
+        noun: 'queue action',
+        choices: () => ['status'],
+        missing: "give an action: 'wgnas queue status --redis URL' (got none)",
+      },
     }),
   ],
 });

@@ -3,7 +3,6 @@ import { cutValue } from '../errors.js';
 import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
 import {
   cellsPerStage,
-  cpuThreads,
   dataset,
   device,
   kernelProfile,
@@ -15,7 +14,7 @@ import {
   proxySeed,
   quiet,
 } from './common.js';
-import { submitOptions } from './queue.js';
+import { submitCpuThreads, submitOptions } from './queue.js';
 
 /** A problem with an arch string, or undefined. */
 export function archProblem(v: string): string | undefined {
@@ -90,7 +89,7 @@ export const SCORE_OPTIONS = {
     conflictsWhy: '--resume and --force contradict each other',
   }),
   device,
-  'cpu-threads': cpuThreads,
+  'cpu-threads': submitCpuThreads,
   procs: int({
     help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it)",
     metavar: 'N',

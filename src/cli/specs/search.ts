@@ -16,7 +16,7 @@ import {
   searchProxyChoices,
 } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
-import { submitOptions } from './queue.js';
+import { submitCpuThreads, submitOptions } from './queue.js';
 
 const space = oneOf(['nb201', 'proxyless'], {
   help: "search space; 'proxyless' runs the ProxylessNAS supernet search (the options of 'wgnas proxyless')",
@@ -61,7 +61,7 @@ export const SEARCH_NB201_OPTIONS = {
   inputs: proxyInputs,
   dataset,
   device,
-  'cpu-threads': cpuThreads,
+  'cpu-threads': submitCpuThreads,
   json,
   quiet,
   evaluated: outFile({
