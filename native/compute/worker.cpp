@@ -35,6 +35,7 @@ void Worker::loop() {
   // the JS thread enqueueing and the worker then rarely meet on the mutex).
   std::deque<Command> batch;
   for (;;) {
+    if (abandon_.load(std::memory_order_relaxed)) return;  // the dropped commands' buffers go with `batch`
     Command c;
     auto t0 = Clock::now();
     if (batch.empty()) {
@@ -91,10 +92,11 @@ void Worker::push(Command c) {
   if (wake) cv_.notify_one();
 }
 
-void Worker::stop() {
+void Worker::stop(bool drain) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    if (!drain) abandon_ = true;
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
