@@ -156,6 +156,9 @@ class ProfileWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       r_ = runProfile(ops_, opt_);
+    } catch (const std::bad_alloc&) {
+      SetError("profile: out of memory (the ops' buffers, or flushBytes " + numberText(opt_.flushBytes) + " per thread x " +
+               std::to_string(opt_.threads) + " threads of cache-flush scratch): use a smaller batch or input, fewer threads or less flushBytes");
     } catch (const std::exception& e) {
       SetError(e.what());
     }

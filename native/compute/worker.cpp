@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "../backend.hpp"  // onednnErrorText
+
 namespace wgnas::compute {
 
 namespace {
@@ -54,6 +56,12 @@ void Worker::loop() {
     if (c.fn) {
       try {
         c.fn(rt_);
+      } catch (const dnnl::error& e) {
+        if (error_.empty())
+          error_ = std::string("native op '") + c.name + "' failed: " + onednnErrorText(e.what(), static_cast<int>(e.status));
+      } catch (const std::bad_alloc&) {
+        if (error_.empty())
+          error_ = std::string("native op '") + c.name + "' failed: out of memory for its buffers: use a smaller batch, or free memory";
       } catch (const std::exception& e) {
         if (error_.empty()) error_ = std::string("native op '") + c.name + "' failed: " + e.what();
       } catch (...) {
