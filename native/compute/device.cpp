@@ -201,9 +201,12 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   }
 
   static size_t count(Napi::Env env, const Napi::Value& v, const char* what) {
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 0 && d <= 4.0e12 && d == static_cast<double>(static_cast<int64_t>(d))))
-      throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && std::floor(d) == d))
+      throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer (got " + numberText(d) + ")");
+    // A shape like [65536, 65536, 65536] was reported as "must be a non-negative integer".
+    if (d > 4.0e12) throw Napi::RangeError::New(env, std::string(what) + " " + numberText(d) + " exceeds 4e12 elements");
     return static_cast<size_t>(d);
   }
 
@@ -304,7 +307,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     float* dst = out.Data();  // stable: JS cannot see the array before the promise resolves
     Completion* d = newCompletion(env);
     d->result = Napi::Persistent(static_cast<Napi::Value>(out));
-    push({"read", [b, dst, off, n](Runtime&) { std::memcpy(dst, b->data + off, n * sizeof(float)); }, d});
+    // n == 0: dst is null (an empty Float32Array has no data), and memcpy from or to null is undefined
+    // even for no bytes (UBSan).
+    push({"read", [b, dst, off, n](Runtime&) { if (n) std::memcpy(dst, b->data + off, n * sizeof(float)); }, d});
     return d->deferred.Promise();
   }
 
