@@ -71,9 +71,12 @@ int intField(Napi::Env env, const Napi::Object& o, const char* name, const std::
   }
   if (!v.IsNumber()) throw Napi::TypeError::New(env, where + ": field '" + name + "' must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int>(d)))
-    throw Napi::TypeError::New(env, where + ": field '" + name + "' must be an integer (got " + std::to_string(d) + ")");
-  return static_cast<int>(d);
+  int out = 0;
+  std::string err = toInt(d, out);
+  if (err.empty()) return out;
+  std::string msg = where + ": field '" + name + "' " + err + " (got " + numberText(d) + ")";
+  if (err == "is out of range") throw Napi::RangeError::New(env, msg);
+  throw Napi::TypeError::New(env, msg);
 }
 
 bool boolField(const Napi::Object& o, const char* name, bool dflt) {
@@ -111,6 +114,8 @@ OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
     return opFromFields(f, where);
   } catch (const std::invalid_argument& e) {
     throw Napi::TypeError::New(env, e.what());
+  } catch (const std::out_of_range& e) {
+    throw Napi::RangeError::New(env, e.what());
   }
 }
 
@@ -151,6 +156,9 @@ class ProfileWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       r_ = runProfile(ops_, opt_);
+    } catch (const std::bad_alloc&) {
+      SetError("profile: out of memory (the ops' buffers, or flushBytes " + numberText(opt_.flushBytes) + " per thread x " +
+               std::to_string(opt_.threads) + " threads of cache-flush scratch): use a smaller batch or input, fewer threads or less flushBytes");
     } catch (const std::exception& e) {
       SetError(e.what());
     }

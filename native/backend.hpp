@@ -55,6 +55,10 @@ std::string checkGiven(const std::vector<OpSpec>& ops, const GivenData& given);
 BackendInfo onednnInfo();
 BackendInfo xnnpackInfo();
 
+// A oneDNN error (dnnl::error's what() and status) in words, with what to do about it: "could not
+// create a memory object (status 1)" alone named neither the cause nor a fix.
+std::string onednnErrorText(const std::string& what, int status);
+
 // Deterministic fill in [-scale, scale] (values stay far from denormals).
 void fillRandom(float* data, size_t n, unsigned seed, float scale);
 

@@ -254,8 +254,22 @@ std::unique_ptr<Runner> makeOnednn(const std::vector<OpSpec>& ops, int threads, 
   try {
     return std::make_unique<OnednnRunner>(ops, threads, given);
   } catch (const dnnl::error& e) {
-    throw std::runtime_error(std::string("oneDNN could not build the ops: ") + e.what() + " (status " +
-                             std::to_string(static_cast<int>(e.status)) + ")");
+    throw std::runtime_error("oneDNN could not build the ops: " + onednnErrorText(e.what(), static_cast<int>(e.status)));
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("oneDNN could not build the ops: out of memory for their buffers: use a smaller batch or input");
+  }
+}
+
+std::string onednnErrorText(const std::string& what, int status) {
+  switch (status) {
+    case dnnl_out_of_memory:
+      return what + " (out of memory: use a smaller batch or input, or free memory)";
+    case dnnl_invalid_arguments:
+      return what + " (oneDNN rejected the sizes: check the op's parameters)";
+    case dnnl_unimplemented:
+      return what + " (oneDNN " + onednnInfo().version + " has no kernel for these sizes on this CPU)";
+    default:
+      return what + " (oneDNN status " + std::to_string(status) + ")";
   }
 }
 

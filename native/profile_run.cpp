@@ -1,6 +1,10 @@
 #include "profile_run.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -85,12 +89,38 @@ int intField(const FieldSource& f, const char* name, const std::string& where, i
     return dflt;
   }
   if (v.kind == FieldValue::NotNumber) throw std::invalid_argument(where + ": field '" + name + "' must be a number");
-  if (v.value != static_cast<double>(static_cast<int>(v.value)))
-    throw std::invalid_argument(where + ": field '" + name + "' must be an integer (got " + std::to_string(v.value) + ")");
-  return static_cast<int>(v.value);
+  int out = 0;
+  std::string err = toInt(v.value, out);
+  if (err.empty()) return out;
+  std::string msg = where + ": field '" + name + "' " + err + " (got " + numberText(v.value) + ")";
+  if (err == "is out of range") throw std::out_of_range(msg);
+  throw std::invalid_argument(msg);
 }
 
 }  // namespace
+
+std::string numberText(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  if (std::floor(d) == d && std::fabs(d) < 1e21) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; precision++) {  // the shortest text that reads back as d
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+std::string toInt(double d, int& out) {
+  if (!std::isfinite(d) || std::floor(d) != d) return "must be an integer";
+  if (d < static_cast<double>(std::numeric_limits<int>::min()) || d > static_cast<double>(std::numeric_limits<int>::max()))
+    return "is out of range";
+  out = static_cast<int>(d);
+  return "";
+}
 
 OpSpec opFromFields(const FieldSource& f, const std::string& where) {
   std::string type = f.type();

@@ -54,7 +54,16 @@ struct FieldSource {
 };
 
 // Builds an op with the defaults and required fields of the addon's profile(); throws
-// std::invalid_argument naming `where` and the field (an unknown type, a missing or non-integer field).
+// std::invalid_argument naming `where` and the field (an unknown type, a missing or non-integer
+// field), std::out_of_range for an integer beyond int's range.
 OpSpec opFromFields(const FieldSource& f, const std::string& where);
+
+// A number as JavaScript prints it (3, 2.5, 10000000000, NaN, Infinity), for error messages.
+std::string numberText(double d);
+
+// "" and `out` set when `d` is an integer in int's range; else what is wrong with it ("must be an
+// integer" / "is out of range"). Checked before any cast: a double outside int's range (NaN, 1e10)
+// cast to int is undefined behaviour.
+std::string toInt(double d, int& out);
 
 }  // namespace wgnas

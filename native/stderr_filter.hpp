@@ -19,6 +19,10 @@ namespace wgnas {
 
 class StderrFilter {
  public:
+  // A filter still active at exit (begin() without end(), then process.exit()): the joinable reader
+  // thread's destructor called std::terminate, so the process aborted. Restore fd 2 and join it.
+  ~StderrFilter() { end(); }
+
   // False (and nothing changed) when a filter is already active or a pipe cannot be made.
   bool begin(std::vector<std::string> patterns) {
     if (active_) return false;

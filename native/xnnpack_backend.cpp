@@ -28,9 +28,20 @@ xnn_status ensureInit() {
   return initStatus;
 }
 
+// The status by name, with what to do: "xnn_status 6" alone named neither the cause nor a fix.
+std::string statusText(xnn_status s) {
+  switch (s) {
+    case xnn_status_out_of_memory: return "out of memory: use a smaller batch or input, or free memory";
+    case xnn_status_invalid_parameter: return "invalid parameter: check the op's sizes";
+    case xnn_status_unsupported_parameter: return "XNNPACK does not support these sizes: try --backend onednn";
+    case xnn_status_unsupported_hardware: return "this CPU is unsupported by the installed XNNPACK: use --backend onednn";
+    case xnn_status_uninitialized: return "XNNPACK is not initialized";
+    default: return "xnn_status " + std::to_string(static_cast<int>(s));
+  }
+}
+
 void check(xnn_status s, const char* what) {
-  if (s != xnn_status_success)
-    throw std::runtime_error(std::string("XNNPACK ") + what + " failed (xnn_status " + std::to_string(s) + ")");
+  if (s != xnn_status_success) throw std::runtime_error(std::string("XNNPACK ") + what + " failed (" + statusText(s) + ")");
 }
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -53,7 +64,7 @@ class XnnpackRunner : public Runner {
                                "): this CPU may be unsupported by the installed XNNPACK snapshot");
     if (threads_ > 1) {
       pool_ = pthreadpool_create(static_cast<size_t>(threads_));
-      if (!pool_) throw std::runtime_error("pthreadpool_create failed");
+      if (!pool_) throw std::runtime_error("pthreadpool_create(" + std::to_string(threads_) + ") failed: use fewer threads");
     }
     try {
       const OpSpec& first = ops.front();
@@ -241,7 +252,11 @@ std::unique_ptr<Runner> makeXnnpack(const std::vector<OpSpec>& ops, int threads,
     std::string err = checkGiven(ops, *given);
     if (!err.empty()) throw std::runtime_error("XNNPACK run: " + err);
   }
-  return std::make_unique<XnnpackRunner>(ops, threads, given);
+  try {
+    return std::make_unique<XnnpackRunner>(ops, threads, given);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("XNNPACK could not build the ops: out of memory for their buffers: use a smaller batch or input");
+  }
 }
 
 BackendInfo xnnpackInfo() {

@@ -6,8 +6,13 @@
 #include <napi.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstring>
+#include <mutex>
 #include <string_view>
+#include <unordered_set>
+
+#include "../profile_run.hpp"  // numberText
 
 #include "js_params.hpp"
 #include "op.hpp"
@@ -72,12 +77,15 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                           "wgnas:compute", 0, 1);
     tsfn_.Unref(env);  // only pending reads keep the event loop alive
-    napi_add_env_cleanup_hook(env, &ComputeDevice::onCleanup, this);
     worker_ = std::make_unique<Worker>(*rt_, [this](Completion* d, std::string error) {
       d->error = std::move(error);
       napi_status s = tsfn_.BlockingCall(d, [this](Napi::Env env, Napi::Function, Completion* c) { finish(env, c); });
       if (s != napi_ok) delete d;  // the environment is shutting down
     });
+    // Last: a constructor that threw above must leave no hook or registration pointing at it.
+    napi_add_env_cleanup_hook(env, &ComputeDevice::onCleanup, this);
+    std::lock_guard<std::mutex> lock(liveMu());
+    liveDevices().insert(this);
   }
 
   ~ComputeDevice() override {
@@ -85,11 +93,26 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     if (hookSet_) napi_remove_env_cleanup_hook(Env(), &ComputeDevice::onCleanup, this);
   }
 
-  // Process exit with the device alive: stop the worker before the runtime goes away.
+  // Environment teardown with the device alive: stop the worker before the runtime goes away. Nothing
+  // can read a result any more, so only the command in flight finishes.
   static void onCleanup(void* self) {
     auto* d = static_cast<ComputeDevice*>(self);
     d->hookSet_ = false;
-    d->stop();
+    d->stop(false);
+  }
+
+  // process.exit() (and any exit: the 'exit' event, wired in defineComputeDevice) with devices alive.
+  // Node then calls exit() without tearing the environment down, so the cleanup hook never runs and a
+  // worker still running ops met the static destructors of the op registry and oneDNN (a
+  // heap-use-after-free under ASan): stop every worker of this environment first.
+  static void onProcessExit(napi_env env) {
+    std::vector<ComputeDevice*> mine;
+    {
+      std::lock_guard<std::mutex> lock(liveMu());
+      for (ComputeDevice* d : liveDevices())
+        if (static_cast<napi_env>(d->Env()) == env) mine.push_back(d);
+    }
+    for (ComputeDevice* d : mine) d->stop(false);
   }
 
  private:
@@ -124,10 +147,26 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
 
   void push(Command c) { worker_->push(std::move(c)); }
 
-  void stop() {
+  // Devices not yet stopped, of every environment (worker_threads each have their own).
+  static std::mutex& liveMu() {
+    static std::mutex* m = new std::mutex;  // never destroyed: used up to the end of exit()
+    return *m;
+  }
+  static std::unordered_set<ComputeDevice*>& liveDevices() {
+    static auto* s = new std::unordered_set<ComputeDevice*>;
+    return *s;
+  }
+
+  // drain: run what is queued first (destroy()); else only the command in flight finishes, and the
+  // dropped commands' read()/sync() promises never settle (at exit nothing could await them).
+  void stop(bool drain = true) {
     if (stopped_) return;
     stopped_ = true;
-    if (worker_) worker_->stop();  // null only when the constructor threw before starting it
+    {
+      std::lock_guard<std::mutex> lock(liveMu());
+      liveDevices().erase(this);
+    }
+    if (worker_) worker_->stop(drain);  // null only when the constructor threw before starting it
     tsfn_.Release();
     handles_.clear();
   }
@@ -137,12 +176,21 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     if (d->error.empty()) d->deferred.Resolve(d->result.IsEmpty() ? env.Undefined() : d->result.Value());
     else d->deferred.Reject(Napi::Error::New(env, d->error).Value());
     delete d;
-    if (--pending_ == 0 && !stopped_) tsfn_.Unref(env);
+    if (--pending_ == 0) {
+      if (!stopped_) tsfn_.Unref(env);
+      Unref();
+    }
   }
 
+  // While a read() / sync() is pending, the JS object is held strongly (ObjectWrap::Ref): a device
+  // the caller dropped with a read in flight was otherwise collected and deleted before the worker's
+  // completion reached finish(), which then used the freed device (heap-use-after-free under ASan).
   Completion* newCompletion(Napi::Env env) {
     auto* d = new Completion{Napi::Promise::Deferred::New(env), {}, {}};
-    if (pending_++ == 0) tsfn_.Ref(env);
+    if (pending_++ == 0) {
+      tsfn_.Ref(env);
+      Ref();
+    }
     return d;
   }
 
@@ -153,17 +201,25 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
   }
 
   static size_t count(Napi::Env env, const Napi::Value& v, const char* what) {
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 0 && d <= 4.0e12 && d == static_cast<double>(static_cast<int64_t>(d))))
-      throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && std::floor(d) == d))
+      throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer (got " + numberText(d) + ")");
+    // A shape like [65536, 65536, 65536] was reported as "must be a non-negative integer".
+    if (d > 4.0e12) throw Napi::RangeError::New(env, std::string(what) + " " + numberText(d) + " exceeds 4e12 elements");
     return static_cast<size_t>(d);
   }
 
   Buf& handle(Napi::Env env, const Napi::Value& v) { return handleById(env, v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1); }
 
+  // Handles are integers in 1..2^32-1. Checked before the cast: 2^32 + h (or h + 0.5) cast to
+  // uint32 named tensor h, and a NaN or negative one is undefined behaviour.
+  static bool isHandle(double d) { return d >= 1 && d <= 4294967295.0 && std::floor(d) == d; }
+
   Buf& handleById(Napi::Env env, double d) {
+    if (!isHandle(d)) throw Napi::TypeError::New(env, "invalid native tensor handle " + numberText(d) + " (not from this device)");
     auto it = handles_.find(static_cast<uint32_t>(d));
-    if (d < 1 || it == handles_.end()) throw Napi::Error::New(env, "native tensor used after dispose() (or not from this device)");
+    if (it == handles_.end()) throw Napi::Error::New(env, "native tensor used after dispose() (or not from this device)");
     return it->second;
   }
 
@@ -200,7 +256,12 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     Napi::Env env = info.Env();
     live(env);
     Napi::Float32Array a = floats(env, info[0], "upload: data");
-    Buf b = makeBuf(pool_, a.ElementLength());
+    Buf b;
+    try {
+      b = makeBuf(pool_, a.ElementLength());
+    } catch (const std::bad_alloc&) {  // escaping N-API, it aborted the process
+      throw Napi::RangeError::New(env, "upload: out of memory for " + std::to_string(a.ElementLength()) + " floats");
+    }
     if (a.ElementLength()) std::memcpy(b->data, a.Data(), a.ElementLength() * sizeof(float));
     return newHandle(env, std::move(b));
   }
@@ -215,12 +276,20 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     if (off + a.ElementLength() > b->numel)
       throw Napi::RangeError::New(env, "write: " + std::to_string(a.ElementLength()) + " values at offset " +
                                            std::to_string(off) + " exceed the tensor's " + std::to_string(b->numel));
-    auto data = std::make_shared<std::vector<float>>(a.Data(), a.Data() + a.ElementLength());
+    std::shared_ptr<std::vector<float>> data;
+    try {
+      data = std::make_shared<std::vector<float>>(a.Data(), a.Data() + a.ElementLength());
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(env, "write: out of memory copying " + std::to_string(a.ElementLength()) + " floats");
+    }
     push({"write", [b, data, off](Runtime&) { std::copy(data->begin(), data->end(), b->data + off); }});
   }
 
+  // release(handle): idempotent for a handle of this device; anything that is no handle is an error
+  // (release(h + 0.5) used to free tensor h).
   void Release(const Napi::CallbackInfo& info) {
-    double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!isHandle(d)) throw Napi::TypeError::New(info.Env(), "release: invalid native tensor handle " + numberText(d));
     handles_.erase(static_cast<uint32_t>(d));  // queued commands keep their own references
   }
 
@@ -238,7 +307,9 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
     float* dst = out.Data();  // stable: JS cannot see the array before the promise resolves
     Completion* d = newCompletion(env);
     d->result = Napi::Persistent(static_cast<Napi::Value>(out));
-    push({"read", [b, dst, off, n](Runtime&) { std::memcpy(dst, b->data + off, n * sizeof(float)); }, d});
+    // n == 0: dst is null (an empty Float32Array has no data), and memcpy from or to null is undefined
+    // even for no bytes (UBSan).
+    push({"read", [b, dst, off, n](Runtime&) { if (n) std::memcpy(dst, b->data + off, n * sizeof(float)); }, d});
     return d->deferred.Promise();
   }
 
@@ -391,6 +462,18 @@ class ComputeDevice : public Napi::ObjectWrap<ComputeDevice> {
 
 }  // namespace
 
-Napi::Function defineComputeDevice(Napi::Env env) { return ComputeDevice::Define(env); }
+Napi::Function defineComputeDevice(Napi::Env env) {
+  // process.on('exit', ...): runs inside process.exit() too, before Node's exit() (see onProcessExit).
+  Napi::Value process = env.Global().Get("process");
+  if (process.IsObject()) {
+    Napi::Value on = process.As<Napi::Object>().Get("on");
+    if (on.IsFunction()) {
+      auto onExit = Napi::Function::New(env, [](const Napi::CallbackInfo& info) { ComputeDevice::onProcessExit(info.Env()); },
+                                        "wgnasStopNativeDevices");
+      on.As<Napi::Function>().Call(process, {Napi::String::New(env, "exit"), onExit});
+    }
+  }
+  return ComputeDevice::Define(env);
+}
 
 }  // namespace wgnas::compute

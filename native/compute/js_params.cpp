@@ -15,11 +15,13 @@ void parseParamsObject(Napi::Env env, const Napi::Object& o, Params& p, const st
     else if (v.IsArray() || v.IsTypedArray()) {
       Napi::Object a = v.As<Napi::Object>();
       uint32_t n = a.Get("length").As<Napi::Number>().Uint32Value();
-      std::vector<double> vals(n);
+      // Grown element by element, not sized from `length` up front: a sparse array's length (up to
+      // 2^32 - 1) asked for 32 GiB, and the std::bad_alloc escaping N-API aborted the process.
+      std::vector<double> vals;
       for (uint32_t j = 0; j < n; j++) {
         Napi::Value e = a.Get(j);
         if (!e.IsNumber()) throw Napi::TypeError::New(env, "native op " + op + ": parameter " + k + " must hold numbers");
-        vals[j] = e.As<Napi::Number>().DoubleValue();
+        vals.push_back(e.As<Napi::Number>().DoubleValue());
       }
       p.setArray(k, std::move(vals));
     } else if (!v.IsUndefined() && !v.IsNull()) {

@@ -23,6 +23,25 @@ const Registry& registry() {
   return r;
 }
 
+size_t elems(std::initializer_list<int64_t> factors) {
+  size_t nonzero = 1;
+  bool zero = false;
+  for (int64_t f : factors) {
+    if (f < 0) throw OpError("negative size " + std::to_string(f));
+    if (f == 0) {
+      zero = true;
+      continue;
+    }
+    if (static_cast<size_t>(f) > kMaxElems / nonzero) {
+      std::string text;
+      for (int64_t g : factors) text += (text.empty() ? "" : " x ") + std::to_string(g);
+      throw OpError("sizes " + text + " multiply past 2^50 elements (no tensor is that large)");
+    }
+    nonzero *= static_cast<size_t>(f);
+  }
+  return zero ? 0 : nonzero;
+}
+
 void expectAtLeast(const std::vector<size_t>& numels, size_t i, size_t want, const char* what) {
   if (i >= numels.size()) throw OpError(std::string("missing tensor ") + what);
   if (numels[i] < want)

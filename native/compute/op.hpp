@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <list>
 #include <memory>
 #include <string>
@@ -84,6 +85,12 @@ void registerRandomOps(Registry& r);
 const Registry& registry();
 
 // check() helpers.
+// No tensor comes near this many elements (alloc() stops at 4e12): a size past it is a binding mistake.
+constexpr size_t kMaxElems = size_t{1} << 50;
+// The product of sizes (each >= 0) for a check(). Throws OpError when the product of the nonzero
+// factors exceeds kMaxElems, so that a product which would wrap around can never pass a size check
+// (and a zero factor cannot hide a huge one from the run's own arithmetic).
+size_t elems(std::initializer_list<int64_t> factors);
 void expectAtLeast(const std::vector<size_t>& numels, size_t i, size_t want, const char* what);
 int64_t positive(const Params& p, const char* k);
 int64_t nonNegative(const Params& p, const char* k);

@@ -113,9 +113,9 @@ struct ConvShape {
     for (int64_t v : {N, Cin, H, W, Cout, KH, KW, stride, pad, groups}) k += ":" + std::to_string(v);
     return k;
   }
-  size_t xNumel() const { return static_cast<size_t>(N * Cin * H * W); }
-  size_t wNumel() const { return static_cast<size_t>(Cout * (Cin / groups) * KH * KW); }
-  size_t yNumel() const { return static_cast<size_t>(N * Cout * OH * OW); }
+  size_t xNumel() const { return elems({N, Cin, H, W}); }
+  size_t wNumel() const { return elems({Cout, Cin / groups, KH, KW}); }
+  size_t yNumel() const { return elems({N, Cout, OH, OW}); }
 };
 
 ConvShape readShape(const Params& p) {
@@ -391,7 +391,7 @@ void registerConvOps(Registry& r) {
                                    size_t grain = std::max<size_t>(1, kSerialElems / std::max<size_t>(work, 1));
                                    parallelRange(c.threads(), static_cast<size_t>(s.Cin), grain, [&](size_t lo, size_t hi) {
                                      int64_t Hq = (s.H + 2 * s.pad + s.stride - 1) / s.stride, Wq = (s.W + 2 * s.pad + s.stride - 1) / s.stride;
-                                     std::vector<float> acc(static_cast<size_t>(s.stride * s.stride * Hq * Wq + s.OH * Wq));
+                                     std::vector<float> acc(elems({s.stride, s.stride, Hq, Wq}) + elems({s.OH, Wq}));
                                      for (size_t ch = lo; ch < hi; ch++) {
                                        depthwiseBwdWeightsChannel(x + ch * s.H * s.W, dy + ch * s.OH * s.OW, dw + ch * s.KH * s.KW, acc.data(), s.N,
                                                                   s.Cin * s.H * s.W, s.Cout * s.OH * s.OW, s.H, s.W, s.OH, s.OW, s.KH,

@@ -199,7 +199,7 @@ void registerElementwiseOps(Registry& r) {
   // setDiag: [c], the diagonal of each of B N x N matrices = 1.
   r["setDiag"] = {"setDiag", 1,
                   [](const Params& p, const std::vector<size_t>& n) {
-                    expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "B") * nonNegative(p, "N") * nonNegative(p, "N")), "c");
+                    expectAtLeast(n, 0, elems({nonNegative(p, "B"), nonNegative(p, "N"), nonNegative(p, "N")}), "c");
                   },
                   [](Ctx& c) {
                     int64_t B = c.p.i("B"), N = c.p.i("N");
@@ -224,7 +224,7 @@ void registerElementwiseOps(Registry& r) {
   // accumulateAbsBatched: [dst, src].
   r["accumulateAbsBatched"] = {"accumulateAbsBatched", 2,
                                [](const Params& p, const std::vector<size_t>& n) {
-                                 size_t nn = static_cast<size_t>(positive(p, "n") * positive(p, "n"));
+                                 size_t nn = elems({positive(p, "n"), positive(p, "n")});
                                  size_t slots = static_cast<size_t>(positive(p, "slots"));
                                  int64_t outs = p.i("outs", 1);
                                  if (outs != 1 && outs != 2) throw OpError("outs must be 1 or 2");
@@ -235,8 +235,8 @@ void registerElementwiseOps(Registry& r) {
                                      throw OpError("layer " + std::to_string(l) + " has a slot outside [0, slots)");
                                    if (l && ls[l] < ls[l - 1]) throw OpError("layers must be sorted by slot");
                                  }
-                                 expectAtLeast(n, 0, slots * static_cast<size_t>(outs) * nn, "dst");
-                                 expectAtLeast(n, 1, ls.size() * nn, "src");
+                                 expectAtLeast(n, 0, elems({static_cast<int64_t>(slots), outs, static_cast<int64_t>(nn)}), "dst");
+                                 expectAtLeast(n, 1, elems({static_cast<int64_t>(ls.size()), static_cast<int64_t>(nn)}), "src");
                                },
                                accumulateAbsBatched};
 }

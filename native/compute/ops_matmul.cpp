@@ -102,9 +102,9 @@ void registerMatmulOps(Registry& r) {
   r["matmul"] = {"matmul", 3,
                  [](const Params& p, const std::vector<size_t>& n) {
                    MatmulShape s = readShape(p);
-                   expectAtLeast(n, 0, static_cast<size_t>((s.batchA ? s.batch : 1) * s.M * s.K), "a");
-                   expectAtLeast(n, 1, static_cast<size_t>((s.batchB ? s.batch : 1) * s.K * s.N), "b");
-                   expectAtLeast(n, 2, static_cast<size_t>(s.batch * s.M * s.N), "c");
+                   expectAtLeast(n, 0, elems({s.batchA ? s.batch : 1, s.M, s.K}), "a");
+                   expectAtLeast(n, 1, elems({s.batchB ? s.batch : 1, s.K, s.N}), "b");
+                   expectAtLeast(n, 2, elems({s.batch, s.M, s.N}), "c");
                  },
                  run};
 }

@@ -16,8 +16,8 @@ namespace {
 struct BnShape {
   int64_t N, C, HW;
   bool gamma, beta;
-  size_t numel() const { return static_cast<size_t>(N * C * HW); }
-  size_t perChannel() const { return static_cast<size_t>(N * HW); }
+  size_t numel() const { return elems({N, C, HW}); }
+  size_t perChannel() const { return elems({N, HW}); }
 };
 
 BnShape readBn(const Params& p) {
@@ -394,7 +394,7 @@ void registerNormOps(Registry& r) {
   // normalizeRows: [x] in place.
   r["normalizeRows"] = {"normalizeRows", 1,
                         [](const Params& p, const std::vector<size_t>& n) {
-                          expectAtLeast(n, 0, static_cast<size_t>(nonNegative(p, "rows") * positive(p, "D")), "x");
+                          expectAtLeast(n, 0, elems({nonNegative(p, "rows"), positive(p, "D")}), "x");
                         },
                         normalizeRows};
 }

@@ -241,7 +241,7 @@ void registerReduceOps(Registry& r) {
   // rowSums: [x, out], out[r] = scale Σ_c x[r, c].
   r["rowSums"] = {"rowSums", 2,
                   [](const Params& p, const std::vector<size_t>& n) {
-                    expectAtLeast(n, 0, count(p, "rows") * static_cast<size_t>(positive(p, "cols")), "x");
+                    expectAtLeast(n, 0, elems({nonNegative(p, "rows"), positive(p, "cols")}), "x");
                     expectAtLeast(n, 1, count(p, "rows"), "out");
                   },
                   [](Ctx& c) {
@@ -256,7 +256,7 @@ void registerReduceOps(Registry& r) {
   // colSums: [x, out], out[c] = scale Σ_r x[r, c].
   r["colSums"] = {"colSums", 2,
                   [](const Params& p, const std::vector<size_t>& n) {
-                    expectAtLeast(n, 0, count(p, "rows") * static_cast<size_t>(positive(p, "cols")), "x");
+                    expectAtLeast(n, 0, elems({nonNegative(p, "rows"), positive(p, "cols")}), "x");
                     expectAtLeast(n, 1, static_cast<size_t>(positive(p, "cols")), "out");
                   },
                   [](Ctx& c) {
@@ -274,7 +274,7 @@ void registerReduceOps(Registry& r) {
   // sumSlices: [x, out], out[i] = scale Σ_s x[s n + i].
   r["sumSlices"] = {"sumSlices", 2,
                     [](const Params& p, const std::vector<size_t>& n) {
-                      expectAtLeast(n, 0, count(p) * count(p, "slices"), "x");
+                      expectAtLeast(n, 0, elems({nonNegative(p, "n"), nonNegative(p, "slices")}), "x");
                       expectAtLeast(n, 1, count(p), "out");
                     },
                     [](Ctx& c) {
@@ -294,11 +294,12 @@ void registerReduceOps(Registry& r) {
   r["avgPool2d"] = {"avgPool2d", 2,
                     [](const Params& p, const std::vector<size_t>& n) {
                       PoolShape s = readPool(p);
-                      expectAtLeast(n, 0, static_cast<size_t>(s.planes * s.H * s.W), "x");
-                      expectAtLeast(n, 1, static_cast<size_t>(s.planes * s.OH * s.OW), "y");
+                      expectAtLeast(n, 0, elems({s.planes, s.H, s.W}), "x");
+                      expectAtLeast(n, 1, elems({s.planes, s.OH, s.OW}), "y");
                     },
                     [](Ctx& c) {
                       PoolShape s = readPool(c.p);
+                      if (s.planes == 0) return;
                       const float* x = c.ptr(0);
                       float* y = c.ptr(1);
                       size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
@@ -317,11 +318,12 @@ void registerReduceOps(Registry& r) {
   r["avgPool2dBackward"] = {"avgPool2dBackward", 2,
                             [](const Params& p, const std::vector<size_t>& n) {
                               PoolShape s = readPool(p);
-                              expectAtLeast(n, 0, static_cast<size_t>(s.planes * s.OH * s.OW), "dy");
-                              expectAtLeast(n, 1, static_cast<size_t>(s.planes * s.H * s.W), "dx");
+                              expectAtLeast(n, 0, elems({s.planes, s.OH, s.OW}), "dy");
+                              expectAtLeast(n, 1, elems({s.planes, s.H, s.W}), "dx");
                             },
                             [](Ctx& c) {
                               PoolShape s = readPool(c.p);
+                              if (s.planes == 0) return;
                               const float* dy = c.ptr(0);
                               float* dx = c.ptr(1);
                               size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
@@ -340,7 +342,7 @@ void registerReduceOps(Registry& r) {
   r["globalAvgPoolBackward"] = {"globalAvgPoolBackward", 2,
                                 [](const Params& p, const std::vector<size_t>& n) {
                                   expectAtLeast(n, 0, count(p, "planes"), "dy");
-                                  expectAtLeast(n, 1, count(p, "planes") * static_cast<size_t>(positive(p, "HW")), "dx");
+                                  expectAtLeast(n, 1, elems({nonNegative(p, "planes"), positive(p, "HW")}), "dx");
                                 },
                                 [](Ctx& c) {
                                   size_t planes = count(c.p, "planes"), hw = static_cast<size_t>(c.p.i("HW"));
@@ -354,11 +356,11 @@ void registerReduceOps(Registry& r) {
   // softmaxCrossEntropy: [logits, labels, loss, dlogits].
   r["softmaxCrossEntropy"] = {"softmaxCrossEntropy", 4,
                               [](const Params& p, const std::vector<size_t>& n) {
-                                size_t N = static_cast<size_t>(positive(p, "N")), K = static_cast<size_t>(positive(p, "K"));
-                                expectAtLeast(n, 0, N * K, "logits");
-                                expectAtLeast(n, 1, N, "labels");
+                                size_t NK = elems({positive(p, "N"), positive(p, "K")});
+                                expectAtLeast(n, 0, NK, "logits");
+                                expectAtLeast(n, 1, static_cast<size_t>(positive(p, "N")), "labels");
                                 expectAtLeast(n, 2, 1, "loss");
-                                expectAtLeast(n, 3, N * K, "dlogits");
+                                expectAtLeast(n, 3, NK, "dlogits");
                               },
                               softmaxCrossEntropy};
 }

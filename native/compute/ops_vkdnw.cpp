@@ -14,19 +14,21 @@ void registerVkdnwOps(Registry& r) {
       "firstElementGrad", 3,
       [](const Params& p, const std::vector<size_t>& n) {
         size_t N = static_cast<size_t>(nonNegative(p, "N"));
-        size_t OH = static_cast<size_t>(positive(p, "OH")), OW = static_cast<size_t>(positive(p, "OW"));
+        size_t plane = elems({positive(p, "OH"), positive(p, "OW")});
         size_t ys = static_cast<size_t>(positive(p, "ys"));
-        if (ys < OH * OW) throw OpError("ys is smaller than a channel plane");
-        positive(p, "stride");
+        if (ys < plane) throw OpError("ys is smaller than a channel plane");
+        // The run's input positions, o stride - pad, must not overflow either.
+        elems({positive(p, "OH"), positive(p, "stride")});
+        elems({positive(p, "OW"), positive(p, "stride")});
         nonNegative(p, "pad");
         if (N == 0) return;
-        expectAtLeast(n, 1, (N - 1) * ys + OH * OW, "dy");
-        expectAtLeast(n, 2, (static_cast<size_t>(nonNegative(p, "row")) + 1) * N, "out");
+        expectAtLeast(n, 1, elems({static_cast<int64_t>(N - 1), static_cast<int64_t>(ys)}) + plane, "dy");
+        expectAtLeast(n, 2, elems({nonNegative(p, "row") + 1, static_cast<int64_t>(N)}), "out");
         if (p.b("hasX")) {
-          size_t H = static_cast<size_t>(positive(p, "H")), W = static_cast<size_t>(positive(p, "W"));
+          size_t xPlane = elems({positive(p, "H"), positive(p, "W")});
           size_t xs = static_cast<size_t>(positive(p, "xs"));
-          if (xs < H * W) throw OpError("xs is smaller than a channel plane");
-          expectAtLeast(n, 0, (N - 1) * xs + H * W, "x");
+          if (xs < xPlane) throw OpError("xs is smaller than a channel plane");
+          expectAtLeast(n, 0, elems({static_cast<int64_t>(N - 1), static_cast<int64_t>(xs)}) + xPlane, "x");
         }
       },
       [](Ctx& c) {

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "../backend.hpp"  // onednnErrorText
+
 namespace wgnas::compute {
 
 namespace {
@@ -35,6 +37,7 @@ void Worker::loop() {
   // the JS thread enqueueing and the worker then rarely meet on the mutex).
   std::deque<Command> batch;
   for (;;) {
+    if (abandon_.load(std::memory_order_relaxed)) return;  // the dropped commands' buffers go with `batch`
     Command c;
     auto t0 = Clock::now();
     if (batch.empty()) {
@@ -53,6 +56,12 @@ void Worker::loop() {
     if (c.fn) {
       try {
         c.fn(rt_);
+      } catch (const dnnl::error& e) {
+        if (error_.empty())
+          error_ = std::string("native op '") + c.name + "' failed: " + onednnErrorText(e.what(), static_cast<int>(e.status));
+      } catch (const std::bad_alloc&) {
+        if (error_.empty())
+          error_ = std::string("native op '") + c.name + "' failed: out of memory for its buffers: use a smaller batch, or free memory";
       } catch (const std::exception& e) {
         if (error_.empty()) error_ = std::string("native op '") + c.name + "' failed: " + e.what();
       } catch (...) {
@@ -91,10 +100,11 @@ void Worker::push(Command c) {
   if (wake) cv_.notify_one();
 }
 
-void Worker::stop() {
+void Worker::stop(bool drain) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    if (!drain) abandon_ = true;
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();

@@ -45,8 +45,9 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void push(Command c);
-  // Runs what is queued, then joins the thread. Idempotent.
-  void stop();
+  // Runs what is queued (drain) or only the command in flight (at process exit: nothing can observe
+  // the rest), then joins the thread. Idempotent.
+  void stop(bool drain = true);
   size_t queued() const { return queued_.load(); }
   size_t cachedPrimitives() const { return cachedPrimitives_.load(); }
   // Per-command times since the last reset; from the first call on, also the worker's CPU time.
@@ -61,6 +62,7 @@ class Worker {
   std::condition_variable cv_;
   std::deque<Command> queue_;
   bool stopping_ = false;
+  std::atomic<bool> abandon_{false};  // stop(false): drop the commands not yet started
   bool sleeping_ = false;  // the worker waits on cv_ (guarded by mu_)
   std::atomic<size_t> queued_{0};
   std::string error_;                         // worker thread

@@ -12,11 +12,13 @@
 // Output lines: {"event":"stamp",...}, then {"event":"result","id":...,"count":...,"mean":...,...}
 // per chain, {"event":"error",...} on a bad line (exit 2) or a failed measurement (exit 1), and
 // {"event":"done","count":N} at the end.
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -141,8 +143,12 @@ struct Args {
 
 int intArg(const std::string& flag, const char* v) {
   char* end = nullptr;
+  errno = 0;
   long x = std::strtol(v, &end, 10);
   if (*v == '\0' || *end != '\0') usage(flag + " needs an integer, got '" + v + "'");
+  // Beyond int, the cast would wrap (--threads 4294967297 ran on 1 thread): refuse instead.
+  if (errno == ERANGE || x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max())
+    usage(flag + " is out of range, got '" + std::string(v) + "'");
   return static_cast<int>(x);
 }
 
