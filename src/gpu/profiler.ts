@@ -51,8 +51,13 @@ export interface TimestampChunk {
 export class DispatchProfiler {
   private readonly totals = new Map<string, KernelTime>();
   private open: TimestampChunk | null = null;
-  /** Readbacks in flight: each adds its chunk's times when mapped. */
-  private pending: Promise<void>[] = [];
+  /** Readbacks in flight: each adds its chunk's times when mapped, then leaves (a run of any length holds a few). */
+  private readonly pending = new Set<Promise<void>>();
+
+  /** Readbacks not yet read (for tests). */
+  get readbacksInFlight(): number {
+    return this.pending.size;
+  }
   private failure: Error | null = null;
 
   /** dispatchesPerSet: at most MAX_QUERIES / 2 (smaller in tests, to cross set boundaries). */
@@ -112,29 +117,27 @@ export class DispatchProfiler {
 
   /** After the encoder holding `c`'s resolve is submitted: read its times back in the background. */
   collect(c: TimestampChunk): void {
-    this.pending.push(
-      c.readback!.mapAsync(GPUMapMode.READ).then(
-        () => {
-          const t = new BigInt64Array(c.readback!.getMappedRange());
-          c.kernels.forEach((k, i) => {
-            const ns = Number(t[2 * i + 1] - t[2 * i]);
-            // A driver may report 0 or a reversed pair for a pass too short to resolve; count it as 0.
-            if (ns > 0) this.total(k).gpuMs += ns / 1e6;
-          });
-          this.release(c);
-        },
-        (e: unknown) => {
-          this.failure ??= e instanceof Error ? e : new Error(String(e));
-          this.release(c);
-        },
-      ),
+    const done: Promise<void> = c.readback!.mapAsync(GPUMapMode.READ).then(
+      () => {
+        const t = new BigInt64Array(c.readback!.getMappedRange());
+        c.kernels.forEach((k, i) => {
+          const ns = Number(t[2 * i + 1] - t[2 * i]);
+          // A driver may report 0 or a reversed pair for a pass too short to resolve; count it as 0.
+          if (ns > 0) this.total(k).gpuMs += ns / 1e6;
+        });
+        this.release(c, done);
+      },
+      (e: unknown) => {
+        this.failure ??= e instanceof Error ? e : new Error(String(e));
+        this.release(c, done);
+      },
     );
+    this.pending.add(done);
   }
 
   /** Waits for every readback (the caller has submitted everything) and returns the totals by GPU time. */
   async finish(): Promise<DispatchProfile> {
     await Promise.all(this.pending);
-    this.pending = [];
     this.open?.querySet.destroy();
     this.open = null;
     if (this.failure) throw this.failure;
@@ -142,7 +145,8 @@ export class DispatchProfiler {
     return { source: this.timestamps ? 'timestamp-query' : 'none', kernels };
   }
 
-  private release(c: TimestampChunk): void {
+  private release(c: TimestampChunk, done: Promise<void>): void {
+    this.pending.delete(done);
     c.readback?.destroy();
     c.resolve?.destroy();
     c.querySet.destroy();

@@ -88,16 +88,25 @@ export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor
  */
 export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?: boolean } = {}): GpuTensor {
   const [B, N, D] = correlationDims(x.shape, opts.allowSingleFeature);
+  // The result owns its buffer in the caller's shape: a view of a [1, N, N] product would make the
+  // caller's dispose() a no-op, and every 2-D call (jacob_cov, MeCo's per-ReLU matrices) leak one.
+  const c = gpu.empty(x.shape.length === 2 ? [N, N] : [B, N, N]);
   const z = normalizeRows(gpu, x, B * N, D);
-  const c = gram(gpu, z.view([B, N, D]));
-  z.dispose();
-  gpu.dispatch({
-    kernel: { file: 'correlation.wgsl', entry: 'set_diag' },
-    buffers: [c],
-    uniforms: CORRELATION_PARAMS.pack({ rows: 0, D: 0, N, B }),
-    workgroups: [Math.ceil((B * N) / 64)],
-  });
-  return x.shape.length === 2 ? c.view([N, N]) : c;
+  try {
+    gram(gpu, z.view([B, N, D]), c);
+    gpu.dispatch({
+      kernel: { file: 'correlation.wgsl', entry: 'set_diag' },
+      buffers: [c],
+      uniforms: CORRELATION_PARAMS.pack({ rows: 0, D: 0, N, B }),
+      workgroups: [Math.ceil((B * N) / 64)],
+    });
+  } catch (e) {
+    c.dispose();
+    throw e;
+  } finally {
+    z.dispose();
+  }
+  return c;
 }
 
 export const correlationOp = defineOp({

@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
+import type { DispatchProfiler } from '../../src/gpu/profiler.js';
 import { add, axpy, scale } from '../../src/kernels/elementwise.js';
 import { onGpu } from '../helpers/backend.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -80,6 +81,27 @@ describe('GPU dispatch profiler', () => {
     expect(Array.from(await c.read())).toEqual(Array.from({ length: 257 }, (_, i) => 3 * i));
     for (const t of [a, b, c]) t.dispose();
   });
+
+  it(
+    'a long profiled run holds no finished readback: one per submission, each dropped once read',
+    { timeout: 120_000 },
+    async ({ skip }) => {
+      if (!gpu) return skip();
+      gpu.startProfile();
+      const inFlight = () => (gpu as unknown as { profiler: DispatchProfiler }).profiler.readbacksInFlight;
+      const counts: number[] = [];
+      // Each round reads back (one submission, one timestamp chunk): a score --kernel-profile over
+      // 15625 cells makes tens of thousands of them.
+      for (let i = 0; i < 20; i++) {
+        await work(gpu);
+        counts.push(inFlight());
+      }
+      const p = await gpu.stopProfile();
+      expect(p.dispatches).toBe(20 * 6);
+      // The last submission's readback may still be on its way; every earlier one is gone.
+      expect(Math.max(...counts.slice(10))).toBeLessThanOrEqual(1);
+    },
+  );
 
   it('refuses a second start and a stop without a start; plain dispatching resumes after stop', async ({ skip }) => {
     if (!gpu) return skip();

@@ -41,9 +41,17 @@ export function correlationOffDiagInPlace(dev: NativeDevice, x: NativeTensor, ou
  */
 export function correlation(dev: NativeDevice, x: NativeTensor, opts: { allowSingleFeature?: boolean } = {}): NativeTensor {
   const [B, N, D] = correlationDims(x.shape, opts.allowSingleFeature);
+  // An owning result in the caller's shape (a view's dispose() frees nothing: see the WGSL op).
+  const c = dev.empty(x.shape.length === 2 ? [N, N] : [B, N, N]);
   const z = normalizeRows(dev, x, B * N, D);
-  const c = matmul(dev, z.view([B, N, D]), z.view([B, N, D]), { transB: true });
-  z.dispose(); // freed once the queued product has read it
-  dev.enqueue('setDiag', [c], { B, N });
-  return x.shape.length === 2 ? c.view([N, N]) : c;
+  try {
+    matmul(dev, z.view([B, N, D]), z.view([B, N, D]), { transB: true, out: c });
+    dev.enqueue('setDiag', [c], { B, N });
+  } catch (e) {
+    c.dispose();
+    throw e;
+  } finally {
+    z.dispose(); // freed once the queued product has read it
+  }
+  return c;
 }
