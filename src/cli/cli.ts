@@ -45,7 +45,7 @@ export async function allSpecs(): Promise<CommandSpec[]> {
 async function usage(): Promise<string> {
   const specs = await allSpecs();
   const lines = specs.map((s) => `  ${s.name.padEnd(13)} ${s.summary}`);
-  return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n`;
+  return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n\nevery option, and the environment variables wgnas reads: docs/cli.md\n`;
 }
 
 /**

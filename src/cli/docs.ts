@@ -2,10 +2,11 @@
 import { join } from 'node:path';
 import { repoRoot } from '../data/paths.js';
 import { allSpecs } from './cli.js';
+import { formatEnvironmentDocs } from './environment.js';
 import { formatDocs } from './help.js';
 
 export const CLI_DOCS_PATH = join(repoRoot(), 'docs', 'cli.md');
 
 export async function renderCliDocs(): Promise<string> {
-  return formatDocs(await allSpecs());
+  return `${formatDocs(await allSpecs())}\n${formatEnvironmentDocs()}`;
 }

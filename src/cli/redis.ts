@@ -11,6 +11,9 @@ export async function checkRedis(url: string): Promise<void> {
   }
 }
 
-/** The submitter's note when jobs wait and no worker is alive on the queue (score, profile, evolve-space). */
+/**
+ * The submitter's note when jobs wait and no worker of the run's device is alive on the queue (score,
+ * profile, evolve-space): workers of another device never take them.
+ */
 export const noWorkerNote = (queue: string, device: string): string =>
-  `no worker is alive on ${queue} yet: start 'wgnas worker --redis URL --device ${device}' on each machine\n`;
+  `no --device ${device} worker is alive on ${queue} yet: start 'wgnas worker --redis URL --device ${device}' on each machine\n`;

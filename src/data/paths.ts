@@ -9,9 +9,9 @@
  *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { userCacheDir } from '../util/cache-dir.js';
 import { UserFacingError } from '../util/errors.js';
 
 /** The repo root: the nearest ancestor of this module holding package.json (works from src/ and dist/src/). */
@@ -27,9 +27,7 @@ export function repoRoot(): string {
 
 /** The per-user data cache (where `wgnas data fetch` writes); it need not exist yet. */
 export function userDataDir(): string {
-  if (process.env.WGNAS_CACHE_DIR) return join(resolve(process.env.WGNAS_CACHE_DIR), 'data');
-  const xdg = process.env.XDG_CACHE_HOME;
-  return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'wgnas', 'data');
+  return join(userCacheDir(), 'data');
 }
 
 /** The data folder shipped inside the package (package.json "files" carries it). */

@@ -3,12 +3,13 @@
  * device, the tile tuned for this adapter, and the tile one product runs with. The tuning loop
  * lives in src/bench/autotune.ts and writes the cache through recordMatmulTuning(); kernels only
  * read it (tunedMatmulTile), once per Gpu.
- * Cache: $WGNAS_CACHE_DIR/autotune.json (default ~/.cache/wgnas/autotune.json), keyed by adapter.
+ * Cache: autotune.json in the user cache folder (userCacheDir: $WGNAS_CACHE_DIR, $XDG_CACHE_HOME/wgnas or
+ * ~/.cache/wgnas), keyed by adapter.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
+import { userCacheDir } from '../util/cache-dir.js';
 import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
 
 export type MatmulTile = GemmTile;
@@ -91,8 +92,7 @@ export interface AutotuneCacheFile {
 }
 
 export function autotuneCachePath(): string {
-  const dir = process.env.WGNAS_CACHE_DIR || join(homedir(), '.cache', 'wgnas');
-  return join(dir, 'autotune.json');
+  return join(userCacheDir(), 'autotune.json');
 }
 
 /** Cache key: the adapter's identity as Dawn describes it (driver version included when reported). */

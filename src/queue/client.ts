@@ -159,12 +159,24 @@ export class QueueClient<R = StoredResult> {
     return this.waiting.size;
   }
 
-  /** Workers whose heartbeat is fresh (checked at most every 2 s). */
+  /**
+   * Workers of this run's device whose heartbeat is fresh (checked at most every 2 s). A worker of
+   * another device never takes these jobs (queues are per device), so it does not count.
+   */
   async workersAlive(): Promise<number> {
     if (performance.now() - this.workersCheckedAt < 2000) return this.lastWorkerCount;
     this.workersCheckedAt = performance.now();
-    this.lastWorkerCount = (await this.guard(() => scanKeys(this.redis, `${workersKeyPrefix(this.o.namespace)}*`))).length;
+    this.lastWorkerCount = (await this.guard(() => this.beatsOfDevice())).length;
     return this.lastWorkerCount;
+  }
+
+  /** The heartbeats of the workers alive on this run's device queue. */
+  private async beatsOfDevice(): Promise<WorkerBeat[]> {
+    const keys = await scanKeys(this.redis, `${workersKeyPrefix(this.o.namespace)}*`);
+    return (keys.length ? await this.redis.mget(...keys) : [])
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as WorkerBeat)
+      .filter((w) => w.device === this.o.device);
   }
 
   /**
@@ -221,10 +233,7 @@ export class QueueClient<R = StoredResult> {
     const first = this.shards.values().next().value;
     if (!first) return;
     const ours = jobCodeVersion(first.data);
-    const beats = await scanKeys(this.redis, `${workersKeyPrefix(this.o.namespace)}*`);
-    const workers = (beats.length ? await this.redis.mget(...beats) : [])
-      .filter((v): v is string => v !== null)
-      .map((v) => JSON.parse(v) as WorkerBeat);
+    const workers = await this.beatsOfDevice();
     const now = Date.now();
     const refusing = workers.filter(
       (w) => w.refused && w.refused.jobCode === ours && now - Date.parse(w.refused.at) < REFUSAL_FRESH_MS,

@@ -18,6 +18,7 @@ import { SpaceFileError } from '../../src/mobilenet/space-file.js';
 import { CheckpointError } from '../../src/proxyless/checkpoint.js';
 import { WriteError } from '../../src/util/durable.js';
 import { ResumeMismatchError } from '../../src/util/run-settings.js';
+import { ENVIRONMENT, envNames, INTERNAL_ENVIRONMENT } from '../../src/cli/environment.js';
 import { formatHelp } from '../../src/cli/help.js';
 import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
 import { checkPath, realFs } from '../../src/cli/paths.js';
@@ -27,6 +28,7 @@ import { SCORE } from '../../src/cli/specs/score.js';
 import { SEARCH } from '../../src/cli/specs/search.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { BIN, REPO, SRC } from '../helpers/paths.js';
 
 vi.mock('../../src/gpu/index.js', async (orig) => ({
   ...(await orig<typeof import('../../src/gpu/index.js')>()),
@@ -393,6 +395,27 @@ describe('error lines', () => {
 describe('generated help and docs', () => {
   it('docs/cli.md is current (npm run docs:cli regenerates it)', async () => {
     expect(readFileSync(CLI_DOCS_PATH, 'utf8'), 'docs/cli.md is stale: run npm run docs:cli').toBe(await renderCliDocs());
+  });
+
+  it('every environment variable the code reads is in the docs (Environment), and each one there is still read', () => {
+    const sources = [
+      ...readdirSync(SRC, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join(SRC, f)),
+      BIN,
+      join(REPO, 'scripts', 'install-native.mjs'),
+    ];
+    const read = new Set<string>();
+    for (const f of sources) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/\bWGNAS_[A-Z0-9_]*[A-Z0-9]\b/g)) read.add(m[0]);
+      for (const m of text.matchAll(/process\.env\.([A-Z_][A-Z0-9_]*)/g)) read.add(m[1]);
+    }
+    const documented = ENVIRONMENT.flatMap(envNames);
+    expect([...read].filter((n) => !documented.includes(n) && !INTERNAL_ENVIRONMENT.includes(n)).sort()).toEqual([]);
+    expect(documented.filter((n) => !read.has(n))).toEqual([]);
+    const docs = readFileSync(CLI_DOCS_PATH, 'utf8');
+    for (const n of documented) expect(docs.slice(docs.indexOf('## Environment')), n).toContain(`\`${n}\``);
   });
 
   it('every option of every command is in its --help and in the docs', async () => {

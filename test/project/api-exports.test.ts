@@ -1,10 +1,17 @@
 /**
  * docs/api.md says its names come from the package root (the MobileNet layer under `mobilenet.`):
  * the ones a reader would import for the crash-safe files, the optimisers, the CPU device, the
- * proxy registry and the gate/fitness kernels are there, not only by path from a checkout.
+ * proxy registry and the gate/fitness kernels are there, not only by path from a checkout. The
+ * code examples of docs/api.md and docs/data.md type-check against the sources, and api.md's runs.
  */
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as wgnas from '../../src/index.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { REPO } from '../helpers/paths.js';
 
 const ROOT = [
   'NativeDevice',
@@ -46,4 +53,62 @@ describe('package root (docs/api.md)', () => {
     // The same ResumeMismatchError class whichever way it is reached.
     expect(wgnas.ResumeMismatchError).toBe(wgnas.proxyless.ResumeMismatchError);
   });
+});
+
+/** The ```ts blocks of docs/DOC, their './src/' imports pointing at this checkout. */
+function snippets(doc: string): string[] {
+  const text = readFileSync(join(REPO, 'docs', doc), 'utf8');
+  return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1].replaceAll("'./src/", `'${REPO}/src/`));
+}
+
+describe('code examples of docs/api.md and docs/data.md', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgnas-doc-snippets-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const files = ['api.md', 'data.md'].flatMap((doc) =>
+    snippets(doc).map((code, i) => {
+      const f = join(dir, `${doc.replace('.md', '')}-${i}.mts`);
+      writeFileSync(f, code);
+      return f;
+    }),
+  );
+
+  it('type-check against the sources', { timeout: 240_000 }, () => {
+    expect(files.length).toBe(2);
+    const modules = join(REPO, 'node_modules');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(REPO, 'tsconfig.json'),
+        compilerOptions: { noEmit: true, rootDir: '/', typeRoots: [join(modules, '@types'), modules] },
+        files,
+        include: [],
+      }),
+    );
+    try {
+      execFileSync(process.execPath, [join(modules, 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      expect.fail(`a docs example does not compile:\n${(e as { stdout: string }).stdout}`);
+    }
+  });
+
+  it(
+    "api.md's example runs: a [4, 64, 64] correlation, then the best cell of a 20-proposal search and its WRCor",
+    { timeout: 240_000 },
+    () => {
+      const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), files[0]], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 230_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Float32Array(16384)');
+      const [arch, score] = r.stdout.trim().split('\n').at(-1)!.split(' ');
+      expect(() => parseArch(arch)).not.toThrow();
+      // WRCor of an NB201 cell on a batch of 64: a log-determinant in the hundreds (docs/results.md).
+      expect(Number(score)).toBeGreaterThan(100);
+    },
+  );
 });

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { readCsvObjects } from '../../src/data/csv.js';
 import { readLatencyTable } from '../../src/latency/lut.js';
+import { openRedis } from '../../src/queue/connection.js';
+import { type WorkerBeat, workersKeyPrefix } from '../../src/queue/settings.js';
 import { formatStatus, queueStatus } from '../../src/queue/status.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { haveRedisServer, RedisServer } from './redis-server.js';
@@ -232,6 +234,40 @@ describe.skipIf(!enabled)('refusals', () => {
       const good = worker(n);
       expect(await run, err).toBe(0);
       await stop(stale, good);
+    },
+  );
+
+  it(
+    'a worker of another device does not count: the submitter says no worker of its --device is alive, then one takes the jobs',
+    SLOW,
+    async () => {
+      const n = ns();
+      // A GPU worker's heartbeat (the CPU project starts no GPU worker): it never takes score-cpu jobs.
+      const r = openRedis(redis.url);
+      const gpu: WorkerBeat = {
+        id: 'gpu-box:1:abcdef',
+        host: 'gpu-box',
+        pid: 1,
+        device: 'gpu',
+        deviceName: 'a GPU',
+        concurrency: 1,
+        startedAt: new Date().toISOString(),
+        jobsDone: 0,
+        archsScored: 0,
+        active: 0,
+      };
+      await r.set(`${workersKeyPrefix(n)}${gpu.id}`, JSON.stringify(gpu), 'PX', 120_000);
+      let err = '';
+      const run = runCli([...SCORE, '--redis', redis.url, '--queue', n, '--out', join(tmp, 'other-device.csv')], {
+        out: () => {},
+        err: (s) => void (err += s),
+      });
+      await until('the note that no CPU worker is alive', () => err.includes(`no --device cpu worker is alive on ${n} yet`));
+      const cpu = worker(n);
+      expect(await run, err).toBe(0);
+      expect(readCsvObjects(readFileSync(join(tmp, 'other-device.csv'), 'utf8'), 'x').length).toBe(3);
+      await stop(cpu);
+      r.disconnect();
     },
   );
 

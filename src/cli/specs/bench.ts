@@ -63,7 +63,7 @@ export const BENCH_OPTIONS = {
   'side-by-side': flag({ help: 'also print GFLOP/s and GB/s of every implementation side by side' }),
   calibrate: flag({ help: 'measure peak FLOP/s and bandwidth even if the adapter is in the datasheet table' }),
   autotune: flag({
-    help: 'tune the matmul tile for this adapter first and cache it (~/.cache/wgnas/autotune.json, or $WGNAS_CACHE_DIR/autotune.json); with no kernels named, only tunes',
+    help: 'tune the matmul tile for this adapter first and cache it (autotune.json in the user cache: $WGNAS_CACHE_DIR, else $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas); with no kernels named, only tunes',
   }),
   device: {
     ...device,

@@ -44,7 +44,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
     maxWhy: `${NB201_DISTINCT_CELLS} cells have ground-truth accuracy`,
   }),
   proxies: list({
-    help: 'proxies to score',
+    help: 'proxies to score (a family scored in one pass brings its columns, as in score --proxies)',
     default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'],
     choices: proxyListChoices,
     noun: 'proxy',

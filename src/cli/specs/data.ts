@@ -15,7 +15,9 @@ export function mirrorProblem(v: string): string | undefined {
 }
 
 export const DATA_OPTIONS = {
-  dir: outDir({ help: 'fetch into this data root instead of the user cache ($WGNAS_CACHE_DIR/data or ~/.cache/wgnas/data)' }),
+  dir: outDir({
+    help: 'fetch into this data root instead of the user cache ($WGNAS_CACHE_DIR/data, else $XDG_CACHE_HOME/wgnas/data, else ~/.cache/wgnas/data)',
+  }),
   mirror: text({
     help: 'download from this base URL instead of the official host (a local mirror)',
     metavar: 'URL',

@@ -1,6 +1,6 @@
 import { defineCommand, defineMode, flag, inFile, int, oneOf, outFile, text } from '../spec.js';
 import { backend, quiet, threads } from './common.js';
-import { submitOptions } from './queue.js';
+import { submitOptions, submitRedisHelp } from './queue.js';
 
 /** The most scratch memory the profiler touches per thread (its own limit, native/profile_run.cpp). */
 export const MAX_FLUSH_BYTES = 1e10;
@@ -91,7 +91,7 @@ export const PROFILE_OPTIONS = {
   warmup: int({ help: 'untimed runs per op', metavar: 'W', default: 5, min: 0, max: 100_000 }),
   'max-time-ms': int({ help: "stop an op's repeats after T ms (min 3 samples), 0 = off", metavar: 'T', default: 2000, min: 0 }),
   'cache-flush': text({
-    help: 'auto | off | BYTES (at most 1e10): before each run, touch this much scratch memory per thread so the op starts with cold private caches, as inside a network (auto = 2 x L2)',
+    help: 'auto | off | BYTES (at most 1e10): before each run, touch this much scratch memory per thread so the op starts with cold private caches, as inside a network (auto = 2 x L2, or 4 MiB where the L2 size is unknown)',
     metavar: 'WHAT',
     default: 'auto',
     check: cacheFlushProblem,
@@ -109,7 +109,7 @@ export const PROFILE_OPTIONS = {
   ...submitOptions,
   redis: {
     ...submitOptions.redis,
-    help: `${submitOptions.redis.help}. Only for identical machines: every entry carries the stamp of the worker that timed it (CPU model, cores, ISA and oneDNN version, threads; or adapter and driver) and an entry from another device ends the run; the table is written here as a local profile writes it`,
+    help: `${submitRedisHelp}. Only for identical machines: every entry carries the stamp of the worker that timed it (CPU model, cores, ISA and oneDNN version, threads; or adapter and driver) and an entry from another device ends the run; the table is written here as a local profile writes it`,
     conflicts: ['target'],
     conflictsWhy: '--target profiles one machine over ssh, --redis the workers of a queue: give one',
   },

@@ -22,11 +22,15 @@ export const queueNamespace = text({
 
 const withRedis = { requires: ['redis'], requiresWhy: 'needs --redis URL' } as const;
 
+/** What --redis does on a command that submits work. */
+export const submitRedisHelp = `${redis.help}: the work is spread as jobs over the workers of --device there (wgnas worker) instead of computed here`;
+
 /** --redis and what goes with it, on the commands that submit work (score, search). */
 export const submitOptions = {
   redis: {
     ...redis,
-    help: `${redis.help}: the work is spread as jobs over the workers there (wgnas worker) instead of computed here`,
+    // 'auto' resolves on the submitting machine, which need not have the workers' device.
+    help: `${submitRedisHelp} (auto is resolved on this machine: from one without a GPU, give --device gpu for GPU workers)`,
   },
   queue: { ...queueNamespace, ...withRedis, requiresWhy: '--queue names a namespace on --redis URL; give --redis' },
   attempts: int({

@@ -54,7 +54,7 @@ export const SCORE_OPTIONS = {
     help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
   }),
   proxies: list({
-    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy",
+    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: wrcor and its ablations (wrcor_act, wrcor_grad, wrcor_unweighted), the four az_nas_* components, vkdnw and vkdnw_entropy",
     default: ['wrcor'],
     choices: proxyListChoices,
     noun: 'proxy',
@@ -66,7 +66,7 @@ export const SCORE_OPTIONS = {
   inputs: proxyInputs,
   dataset,
   group: text({
-    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters and for other proxies)",
+    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters, on the CPU backend and for other proxies)",
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,
@@ -116,7 +116,7 @@ export const SCORE = defineCommand({
   name: 'score',
   summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10',
   description:
-    "Scores NAS-Bench-201 cells with zero-cost proxies on one CIFAR-10 minibatch (the shared data), untrained, with a progress bar; each row carries the cell's NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).",
+    "Scores NAS-Bench-201 cells with zero-cost proxies on one minibatch of --dataset (CIFAR-10 by default), untrained, with a progress bar; each row carries the cell's NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).",
   modes: [
     defineMode({
       id: 'score',

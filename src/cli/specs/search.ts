@@ -65,7 +65,7 @@ export const SEARCH_NB201_OPTIONS = {
   json,
   quiet,
   evaluated: outFile({
-    help: 'append each evaluated cell and its scores to FILE (.jsonl or .csv, as score --out writes them: Infinity, -Infinity and NaN as text) as it finishes; with --resume, FILE is replayed and the search continues where it stopped',
+    help: 'append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end; as score --out writes them: Infinity, -Infinity and NaN as text); with --resume, FILE is replayed and the search continues where it stopped',
   }),
   resume: flag({
     help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow)',

@@ -1,0 +1,116 @@
+/**
+ * The environment variables wgnas reads, for the Environment section of docs/cli.md (a test checks
+ * that src/ reads no other, and that each one listed is still read).
+ */
+
+export interface EnvVar {
+  name: string;
+  help: string;
+}
+
+export const ENVIRONMENT: readonly EnvVar[] = [
+  {
+    name: 'WGNAS_DATA_DIR',
+    help: 'a data root searched first, before the user cache (it must exist); `wgnas data list` shows what it holds',
+  },
+  {
+    name: 'WGNAS_CACHE_DIR',
+    help: 'the user cache: `wgnas data fetch` writes DIR/data, `wgnas bench --autotune` DIR/autotune.json (default: $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas)',
+  },
+  { name: 'XDG_CACHE_HOME', help: 'the user cache is $XDG_CACHE_HOME/wgnas when WGNAS_CACHE_DIR is not set' },
+  {
+    name: 'WGNAS_SHARED_DATA_DIR',
+    help: "replaces ../shared/data, the data root beside a development checkout: a folder, or 'none' for no such root (a clone without it)",
+  },
+  {
+    name: 'WGNAS_FETCH_IDLE_TIMEOUT_MS',
+    help: '`wgnas data fetch`: how long an attempt may receive nothing before it is retried (30000)',
+  },
+  { name: 'WGNAS_NATIVE_PATH', help: "the native addon (wgnas_native.node) to load instead of the package's build/Release one" },
+  {
+    name: 'WGNAS_SKIP_NATIVE',
+    help: '`npm install wgnas` does not build the addon (the CPU backend and the latency profiler are then unavailable)',
+  },
+  {
+    name: 'CXX, CPATH',
+    help: "`npm install wgnas` builds the addon only when it finds a C++ compiler ($CXX, else c++) and oneDNN's headers (/usr/include, /usr/local/include, $CPATH)",
+  },
+  { name: 'WGNAS_SHADER_DIR', help: "the WGSL shaders' folder (default: the package's shaders/)" },
+  {
+    name: 'WGNAS_ADAPTER',
+    help: "Dawn's adapter=NAME: the GPU adapter to use (a name that matches none makes Dawn list the adapters)",
+  },
+  { name: 'WGNAS_BACKEND', help: "Dawn's backend=NAME: vulkan, opengl, null, ..." },
+  {
+    name: 'WGNAS_DAWN_FLAGS',
+    help: "more Dawn flags, ';'-separated, e.g. enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia (shader-f16 on NVIDIA)",
+  },
+  {
+    name: 'WGNAS_DAWN_STDERR',
+    help: "'raw': leave stderr alone (Dawn's start-up warnings are otherwise held back, shown by --verbose)",
+  },
+  {
+    name: 'WGNAS_F16',
+    help: "'1': every GPU matmul and forward convolution (the proxies' too) reads f16-rounded operands, with f32 sums, where the adapter has shader-f16 (for benchmarks)",
+  },
+  {
+    name: 'WGNAS_CONV_CORE',
+    help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs",
+  },
+  {
+    name: 'WGNAS_OVERRIDES',
+    help: "'pipeline': pass tile constants as pipeline overrides instead of compiling them into each kernel (A/B runs)",
+  },
+  {
+    name: 'WGNAS_GPU_MEMORY_BYTES',
+    help: "`--group auto`: the GPU memory the groups may use (default twice the adapter's largest buffer, at most 16 GiB; WebGPU does not report memory)",
+  },
+  { name: 'WGNAS_SGMAT_TILE', help: '`wgnas bench matmul-sgmat`: the tile, TMxTN result fragments per subgroup (e.g. 2x2)' },
+  { name: 'WGNAS_TARGET_BUNDLES', help: '`wgnas profile --target`: where the target profilers are built (default build/target)' },
+  {
+    name: 'WGNAS_TARGET_ARCH, WGNAS_TARGET_EMULATOR',
+    help: "in the target's login environment (`profile --target`): the architecture to report instead of uname -m, and a command to run the profiler under (e.g. qemu-aarch64-static)",
+  },
+  {
+    name: 'WGNAS_QUEUE_LOCK_MS',
+    help: "a worker's job lock (30000): a killed worker's job goes to another after it expires",
+  },
+  { name: 'WGNAS_QUEUE_HEARTBEAT_MS', help: "a worker's heartbeat period (2000); it counts as alive for 3 periods after a beat" },
+  { name: 'WGNAS_QUEUE_OUTAGE_MS', help: 'how long a submitter rides out a Redis that went away before it stops (300000)' },
+  { name: 'WGNAS_DEBUG', help: 'any value: print the stack of every error, not only of a bug under --verbose' },
+  {
+    name: 'GOMP_SPINCOUNT, OMP_WAIT_POLICY',
+    help: "OpenMP's (the CPU backend's threads): unless either is set, wgnas sets GOMP_SPINCOUNT=1000, as long spins stall a busy machine",
+  },
+];
+
+/** Test hooks and what wgnas passes its own child processes: not for users (docs/reliability.md names the kill hook). */
+export const INTERNAL_ENVIRONMENT: readonly string[] = [
+  'WGNAS_TEST_KILL_AT',
+  'WGNAS_TEST_CODE_VERSION',
+  'WGNAS_TEST_DEVICE_IDENTITY',
+  'WGNAS_TEST_JOB_DELAY_MS',
+  'WGNAS_SCORE_WORKER',
+];
+
+/** Each name a row lists (a row may list several, comma-separated). */
+export const envNames = (v: EnvVar): string[] => v.name.split(',').map((s) => s.trim());
+
+/** The Environment section of docs/cli.md. */
+export function formatEnvironmentDocs(): string {
+  return [
+    '## Environment',
+    '',
+    'Variables wgnas reads; none is needed. (The test suite has its own hooks, `WGNAS_TEST_*`.)',
+    '',
+    '| variable | what it does |',
+    '|---|---|',
+    ...ENVIRONMENT.map(
+      (v) =>
+        `| ${envNames(v)
+          .map((n) => `\`${n}\``)
+          .join(', ')} | ${v.help.replace(/\|/g, '\\|')} |`,
+    ),
+    '',
+  ].join('\n');
+}
