@@ -10,10 +10,40 @@ import { combineLoss } from './objective.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
 export interface ArchGradients {
-  /** dL/dα per block (what Adam minimises). */
+  /** dL/dα per block (what Adam minimises); 0 in frozen blocks. */
   grads: number[][];
+  /**
+   * Blocks whose active candidate is 'zero': as in ProxylessNAS (set_arch_param_grad) their α takes
+   * no step at all, neither from CE nor from the cost term, and gets no 2-path rescale.
+   */
+  frozen: boolean[];
   /** CE with the cost term. */
   objective: number;
+}
+
+/**
+ * The CE part of dL/dα of one block from its gate gradients (the paper's
+ * dL/dα_i = Σ_j dL/dg_j·p_j(δ_ij − p_i)):
+ *  - every gate gradient known (1 path with 'all', the paper's full mode): the formula over all
+ *    candidates;
+ *  - 2 paths: the formula over the sampled pair, with the pair's softmax (the paper's two-path mode);
+ *  - 1 path with only the active path's dL/dg_a (all others unknown, not 0): the one-sample
+ *    estimate of the sum over j, dL/dg_a·p_a(δ_ia − p_i) / p_a = dL/dg_a·(δ_ia − p_i). Reading the
+ *    unknown terms as 0 instead leaves an extra factor p_a, whose average over a ~ p weights each
+ *    candidate by p_a² instead of p_a: not the gradient, and not even invariant to a constant offset
+ *    of the loss.
+ */
+function ceAlphaGrad(
+  cfg: Pick<ProxylessSearchConfig, 'paths' | 'gateGrads'>,
+  alpha: ArrayLike<number>,
+  gate: GateSample,
+  gateGrads: number[],
+): number[] {
+  if (cfg.paths === 2 && cfg.gateGrads !== 'all') return binarizeAlphaGrad(alpha, gateGrads, gate.involved);
+  if (cfg.gateGrads === 'all') return binarizeAlphaGrad(alpha, gateGrads, [...Array(alpha.length).keys()]);
+  const p = softmax(alpha);
+  const a = gate.active;
+  return p.map((pi, i) => gateGrads[a] * ((i === a ? 1 : 0) - pi));
 }
 
 /**
@@ -28,13 +58,12 @@ export function archGradients(
   gateGrads: ReadonlyArray<number[] | null>,
   ce: number,
 ): ArchGradients {
-  const involvedOf = (bIdx: number): number[] =>
-    cfg.gateGrads === 'all' || cfg.paths === 1 ? [...Array(alpha[bIdx].length).keys()] : gates[bIdx].involved;
+  const frozen = gateGrads.map((g) => g === null);
   const ceGrad = alpha.map((a, bIdx) => {
     const g = gateGrads[bIdx];
-    return g ? binarizeAlphaGrad(a, g, involvedOf(bIdx)) : new Array<number>(a.length).fill(0);
+    return g ? ceAlphaGrad(cfg, a, gates[bIdx], g) : new Array<number>(a.length).fill(0);
   });
-  if (!cfg.costLoss || !cost) return { grads: ceGrad, objective: ce };
+  if (!cfg.costLoss || !cost) return { grads: ceGrad, frozen, objective: ce };
   const e = expectedCost(
     cost,
     alpha.map((a) => Array.from(a)),
@@ -45,7 +74,8 @@ export function archGradients(
   const costGrad =
     cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
   return {
-    grads: ceGrad.map((row, bIdx) => row.map((v, i) => c.dCe * v + c.dE * costGrad[bIdx][i])),
+    grads: ceGrad.map((row, bIdx) => row.map((v, i) => (frozen[bIdx] ? 0 : c.dCe * v + c.dE * costGrad[bIdx][i]))),
+    frozen,
     objective: c.loss,
   };
 }

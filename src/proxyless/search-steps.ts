@@ -113,10 +113,14 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
     x.dispose();
     y.dispose();
   }
-  const { grads, objective } = archGradients(cfg, p.cost, alpha, gates, gateGrads, ce);
+  const { grads, frozen, objective } = archGradients(cfg, p.cost, alpha, gates, gateGrads, ce);
   const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => alpha[bIdx][i])) : null;
   const next = await p.adam.update(alpha, grads);
-  if (old) gates.forEach((g, bIdx) => rescaleTwoPath(next[bIdx], g.involved, old[bIdx]));
+  gates.forEach((g, bIdx) => {
+    // A frozen block keeps its α exactly (Adam with β1 > 0 would still move it by momentum).
+    if (frozen[bIdx]) next[bIdx].set(alpha[bIdx]);
+    else if (old) rescaleTwoPath(next[bIdx], g.involved, old[bIdx]);
+  });
   checkAlpha(next, key, p);
   return { alpha: next, objective, ce };
 }
