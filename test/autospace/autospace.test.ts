@@ -489,6 +489,7 @@ describe('AutoSpace evolution', () => {
     skip,
   }) => {
     if (!gpu) return skip();
+    let replacements = 0;
     for (const seed of [1, 2, 3]) {
       const cfg = tinyEvolve({ seed, iterations: 4, steps: 1, guideIterations: 2 });
       const evo = new AutoSpace(gpu, cfg, data());
@@ -551,11 +552,13 @@ describe('AutoSpace evolution', () => {
           expect(ev.replaced).toBe(
             evo.populations.filter((pop, b) => pop.some((m) => !before[b].some((x) => x.id === m.id))).length,
           );
+          replacements += ev.replaced;
         }
       } finally {
         evo.dispose();
       }
     }
+    expect(replacements).toBeGreaterThan(10);
   });
 
   it('replaceEvery N: replacement rounds only every N-th iteration', async ({ skip }) => {
