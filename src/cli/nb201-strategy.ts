@@ -1,14 +1,15 @@
 /**
  * `wgnas search` on NAS-Bench-201: the strategy run over the proxy's raw scores. The search steers by
  * online values (PopulationScorer: a single proxy's raw score, or a vote / log-rank sum against the
- * architectures seen so far; REINFORCE learns from percentile rewards).
+ * architectures seen so far; REINFORCE learns from percentile rewards); the answer is the best
+ * evaluated cell by the final ranking of all of them (finalBest).
  */
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../search/index.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { fractionBelow } from '../util/ranks.js';
 import type { Rng } from '../util/rng.js';
-import { PopulationScorer } from './population-scorer.js';
+import { finalBest, PopulationScorer, type ScoredArch } from './population-scorer.js';
 
 export interface Nb201StrategyOptions {
   strategy: 'random' | 'evolution' | 'reinforce';
@@ -20,8 +21,26 @@ export interface Nb201StrategyOptions {
   onBatch?: (s: { batch: unknown[] }) => void;
 }
 
-/** Runs the strategy; `rawScores` gives a cell's raw proxy scores (the aggregate's members for an aggregate). */
+/**
+ * Runs the strategy; `rawScores` gives a cell's raw proxy scores (the aggregate's members for an
+ * aggregate). `best` and `bestScore` of the result are finalBest's; the history keeps the values
+ * the search steered by.
+ */
 export async function runNb201Strategy(
+  rawScores: (c: Nb201Cell) => Promise<Record<string, number>>,
+  o: Nb201StrategyOptions,
+): Promise<SearchResult<Nb201Cell>> {
+  const evaluated: ScoredArch<Nb201Cell>[] = [];
+  const r = await runOnline(async (c) => {
+    const scores = await rawScores(c);
+    evaluated.push({ arch: c, scores });
+    return scores;
+  }, o);
+  const { arch, score } = finalBest(o.proxy, evaluated);
+  return { ...r, best: arch, bestScore: score };
+}
+
+async function runOnline(
   rawScores: (c: Nb201Cell) => Promise<Record<string, number>>,
   o: Nb201StrategyOptions,
 ): Promise<SearchResult<Nb201Cell>> {
