@@ -36,13 +36,12 @@ export class FitnessLogits {
     return this.fixedMadds + this.probs().reduce((acc, p, b) => acc + p.reduce((a, pk, k) => a + pk * this.madds[b][k], 0), 0);
   }
 
-  /** One Adam step from dCE/dφ per layer (the budget hinge's gradient is added here). Returns E[MAdds] before the step. */
-  step(ceGrads: readonly ArrayLike<number>[]): number {
-    const { budgetMadds, budgetPenalty, lr } = this.o;
+  /** d/dφ of CE + λ·max(0, E[MAdds]/B − 1), from dCE/dφ per layer. */
+  gradient(ceGrads: readonly ArrayLike<number>[]): number[][] {
+    const { budgetMadds, budgetPenalty } = this.o;
     const probs = this.probs();
-    const expected = this.fixedMadds + probs.reduce((acc, p, b) => acc + p.reduce((a, pk, k) => a + pk * this.madds[b][k], 0), 0);
-    const over = expected / budgetMadds - 1;
-    const g = this.phi.map((z, b) => {
+    const over = this.expectedMadds() / budgetMadds - 1;
+    return this.phi.map((z, b) => {
       const p = probs[b];
       const mean = p.reduce((a, pk, k) => a + pk * this.madds[b][k], 0);
       // ∂/∂φ_k of λ·max(0, E/B − 1) = λ/B · p_k (m_k − Σ_j p_j m_j)
@@ -51,6 +50,13 @@ export class FitnessLogits {
         (_, k) => ceGrads[b][k] + (over > 0 ? (budgetPenalty / budgetMadds) * p[k] * (this.madds[b][k] - mean) : 0),
       );
     });
+  }
+
+  /** One Adam step from dCE/dφ per layer (the budget hinge's gradient is added here). Returns E[MAdds] before the step. */
+  step(ceGrads: readonly ArrayLike<number>[]): number {
+    const expected = this.expectedMadds();
+    const g = this.gradient(ceGrads);
+    const lr = this.o.lr;
     const flat = g.flat();
     this.v = 0.999 * this.v + (0.001 * flat.reduce((a, x) => a + x * x, 0)) / flat.length;
     this.steps++;

@@ -1,4 +1,5 @@
 import { AGGREGATORS, VOTE_MEMBERS } from '../proxies/registry.js';
+import { isBetter } from '../search/types.js';
 import { fractionBelow } from '../util/ranks.js';
 
 /**
@@ -35,4 +36,29 @@ export class PopulationScorer {
     }
     return v;
   }
+}
+
+/** An evaluated architecture and its raw proxy scores (an aggregate's members for an aggregate). */
+export interface ScoredArch<A> {
+  arch: A;
+  scores: Record<string, number>;
+}
+
+/**
+ * The search's answer: the best of the evaluated architectures by the proxy's own ranking of all
+ * of them: the raw score of a single proxy, an aggregate's value over the whole evaluated
+ * population. The values a search steers by cannot decide it: an online vote or log-rank sum (and
+ * REINFORCE's percentile reward) gives the best-so-far the top value when it arrives, so a later,
+ * better architecture only ties it and never replaces it (a log-rank sum gives the very first
+ * architecture its maximum, 0). NaN ranks last; ties keep the one evaluated first.
+ */
+export function finalBest<A>(proxy: string, evaluated: readonly ScoredArch<A>[]): { arch: A; score: number } {
+  if (!evaluated.length) throw new Error('search: nothing was evaluated');
+  const agg = AGGREGATORS.get(proxy);
+  const values = agg ? agg.aggregate(evaluated.map((e) => e.scores)) : evaluated.map((e) => e.scores[proxy]);
+  let best = 0;
+  values.forEach((v, i) => {
+    if (isBetter(v, values[best])) best = i;
+  });
+  return { arch: evaluated[best].arch, score: values[best] };
 }

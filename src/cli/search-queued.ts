@@ -8,13 +8,13 @@ import { type Row, rowNumber, RowStream } from '../data/row-stream.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { QueueClient } from '../queue/client.js';
 import { type Completion, queueEvolution } from '../queue/search.js';
-import { nb201Space } from '../spaces/nb201.js';
+import { nb201Space, type Nb201Cell } from '../spaces/nb201.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
-import { PopulationScorer } from './population-scorer.js';
+import { finalBest, PopulationScorer, type ScoredArch } from './population-scorer.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
@@ -84,6 +84,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       onNote: (l) => io.err(`${l}\n`),
     });
     const pop = new PopulationScorer(v.proxy);
+    const evaluated: ScoredArch<Nb201Cell>[] = [];
     const t0 = performance.now();
     try {
       const result = await queueEvolution({
@@ -96,17 +97,28 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
         sampleSize: v['sample-size'],
         strategy: v.strategy === 'random' ? 'random' : 'evolution',
         inFlight: v['in-flight'],
-        value: (s) => pop.value(s),
+        value: (s, arch) => {
+          evaluated.push({ arch, scores: s });
+          return pop.value(s);
+        },
         replay,
         onCompletion: (c) => log?.append([{ step: c.step, arch: c.arch, ...c.scores }]),
         onProgress: (done) => bar.update(done),
       });
       bar.done();
       log?.finish();
-      const best = printNb201Result(v, io, result, (performance.now() - t0) / 1000, {
-        device,
-        deviceName: `workers of ${v.queue}`,
-      });
+      // The answer by the final ranking of every evaluated cell, not by the online values (finalBest).
+      const final = finalBest(v.proxy, evaluated);
+      const best = printNb201Result(
+        v,
+        io,
+        { ...result, best: final.arch, bestScore: final.score },
+        (performance.now() - t0) / 1000,
+        {
+          device,
+          deviceName: `workers of ${v.queue}`,
+        },
+      );
       // --train-epochs: the cell found trains here, as after a search on this machine.
       await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);
     } finally {

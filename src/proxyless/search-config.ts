@@ -12,7 +12,11 @@ export interface ProxylessSearchConfig {
   mode: 'gradient' | 'reinforce';
   /** Binarized paths per block in gradient mode. */
   paths: PathMode;
-  /** 'sampled': gate gradients of the sampled path(s) only; 'all': every candidate, re-run one at a time (full_v2). */
+  /**
+   * 'sampled': gate gradients of the sampled path(s) only (2 paths: the paper's two-path mode; 1 path:
+   * a one-sample estimate from the active path, arch-grad.ts); 'all': every candidate, re-run one at a
+   * time (full_v2).
+   */
   gateGrads: 'sampled' | 'all';
   /** Hardware term of the objective, in the cost model's unit; null = accuracy only. */
   costLoss: CostLossConfig | null;

@@ -7,15 +7,15 @@
 import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type BatchSource, resizeNearest } from '../data/batch-stream.js';
-import { binarizeAlphaGrad, rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
-import { softmax } from '../util/softmax.js';
-import { type CostModel, archCost, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
+import { rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
+import { type CostModel, archCost } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
-import { combineLoss, reinforceReward } from './objective.js';
+import { archGradients, policyGradient } from './arch-grad.js';
+import { reinforceReward } from './objective.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 import type { ProxylessSupernet } from './supernet.js';
 
@@ -113,31 +113,14 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
     x.dispose();
     y.dispose();
   }
-  const involvedOf = (bIdx: number): number[] =>
-    cfg.gateGrads === 'all' || cfg.paths === 1 ? [...Array(alpha[bIdx].length).keys()] : gates[bIdx].involved;
-  const ceGrad = alpha.map((a, bIdx) => {
-    const g = gateGrads[bIdx];
-    return g ? binarizeAlphaGrad(a, g, involvedOf(bIdx)) : new Array<number>(a.length).fill(0);
-  });
-  let objective = ce;
-  let grads = ceGrad;
-  if (cfg.costLoss && p.cost) {
-    const cost = p.cost;
-    const e = expectedCost(
-      cost,
-      alpha.map((a) => Array.from(a)),
-    );
-    const c = combineLoss(cfg.costLoss, ce, e.value, cost.unit);
-    objective = c.loss;
-    // 2-path mode: as in ProxylessNAS the cost gradient reaches only the sampled pair, through
-    // the pair's softmax, so the rescale below keeps every other candidate's probability.
-    const costGrad =
-      cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
-    grads = ceGrad.map((row, bIdx) => row.map((v, i) => c.dCe * v + c.dE * costGrad[bIdx][i]));
-  }
+  const { grads, frozen, objective } = archGradients(cfg, p.cost, alpha, gates, gateGrads, ce);
   const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => alpha[bIdx][i])) : null;
   const next = await p.adam.update(alpha, grads);
-  if (old) gates.forEach((g, bIdx) => rescaleTwoPath(next[bIdx], g.involved, old[bIdx]));
+  gates.forEach((g, bIdx) => {
+    // A frozen block keeps its α exactly (Adam with β1 > 0 would still move it by momentum).
+    if (frozen[bIdx]) next[bIdx].set(alpha[bIdx]);
+    else if (old) rescaleTwoPath(next[bIdx], g.involved, old[bIdx]);
+  });
   checkAlpha(next, key, p);
   return { alpha: next, objective, ce };
 }
@@ -157,8 +140,6 @@ export async function reinforceArchStep(
   const rng = new Rng(mixSeed(cfg.seed, 5, key));
   const K = cfg.reinforceSamples;
   const target = cfg.costLoss?.target ?? cost.fixed * 2;
-  const probs = alpha.map((a) => softmax(a));
-  const grads = alpha.map((a) => new Array<number>(a.length).fill(0));
   const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
   for (let k = 0; k < K; k++) {
     const gates = alpha.map((a) => sampleGates(a, rng, 1));
@@ -185,11 +166,7 @@ export async function reinforceArchStep(
   }
   const mean = samples.reduce((s, x) => s + x.reward, 0) / K;
   const base = baseline ?? mean;
-  // loss = −Σ_k (R_k − b) log π(a_k) / K; ∂ log p_a / ∂α_i = δ_ia − p_i.
-  for (const s of samples) {
-    const adv = s.reward - base;
-    s.choices.forEach((a, bIdx) => probs[bIdx].forEach((pi, i) => (grads[bIdx][i] -= (adv * ((i === a ? 1 : 0) - pi)) / K)));
-  }
+  const grads = policyGradient(alpha, samples, base);
   const next = await p.adam.update(alpha, grads);
   checkAlpha(next, key, p);
   return {

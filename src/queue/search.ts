@@ -22,8 +22,8 @@ export interface QueueSearchOptions<A> extends AsyncEvolutionOptions {
   space: SearchSpace<A>;
   /** Children out at once (part of the run's identity: another value proposes other children). */
   inFlight: number;
-  /** Raw scores -> the search's score; called once per result, in completion order (online vote). */
-  value: (scores: Record<string, number>) => number;
+  /** Raw scores -> the search's score; called once per result, in completion order (online vote), with its architecture. */
+  value: (scores: Record<string, number>, arch: A) => number;
   /** Completions of an earlier run, in its order: replayed instead of computed. */
   replay?: readonly Completion[];
   /** After each new (not replayed) completion: to record it. */
@@ -70,7 +70,7 @@ export async function queueEvolution<A>(o: QueueSearchOptions<A>): Promise<Queue
   const complete = (step: number, scores: Record<string, number>, replayed: boolean) => {
     const e = inflight.get(step)!;
     inflight.delete(step);
-    const v = o.value(scores);
+    const v = o.value(scores, e.arch);
     cache.set(space.key(e.arch), v);
     algo.report(step, e.arch, v);
     evaluations++;

@@ -485,6 +485,82 @@ describe('AutoSpace evolution', () => {
     }
   });
 
+  it('population updates, every iteration and seed: fitness folds K·p in, the least fit evaluated member gives way to a new in-budget mutation', async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    let replacements = 0;
+    for (const seed of [1, 2, 3]) {
+      const cfg = tinyEvolve({ seed, iterations: 4, steps: 1, guideIterations: 2 });
+      const evo = new AutoSpace(gpu, cfg, data());
+      try {
+        await evo.warmup();
+        for (let it = 0; it < cfg.iterations; it++) {
+          const before = evo.populations.map((pop) =>
+            pop.map((m) => ({ id: m.id, key: m.key, fitness: m.fitness, evaluated: m.evaluated, reference: m.reference })),
+          );
+          const ev = await evo.step();
+          evo.populations.forEach((pop, b) => {
+            const where = `seed ${seed}, iteration ${it + 1}, layer ${b}`;
+            // The fold: a mixed member's fitness is the running mean of K·p over the iterations it was mixed in.
+            const mixed = ev.mixed[b];
+            expect(new Set(mixed.map((c) => c.cell)).size, where).toBe(cfg.k);
+            if (it < cfg.guideIterations)
+              expect(
+                mixed.map((c) => c.cell),
+                where,
+              ).toContain('pw6<0;dw3<1;pwl<2;=>3');
+            const folded = before[b].map((m) => {
+              const c = mixed.find((x) => x.cell === m.key);
+              if (!c) return m;
+              return { ...m, fitness: (m.fitness * m.evaluated + cfg.k * c.p) / (m.evaluated + 1), evaluated: m.evaluated + 1 };
+            });
+            for (const m of pop) {
+              const f = folded.find((x) => x.id === m.id);
+              if (f) {
+                expect(m.fitness, where).toBeCloseTo(f.fitness, 12);
+                expect(m.evaluated, where).toBe(f.evaluated);
+              }
+              // Every member fits its layer's share of the budget (the reference cell is the exception by design).
+              if (!m.reference) expect(m.madds, where).toBeLessThanOrEqual(evo.layerBudget[b]);
+            }
+            // The replacement: at most one member, the least fit evaluated one (the reference kept while guided),
+            // for a cell new to the layer that starts at its parent's fitness, unmeasured.
+            const gone = folded.filter((m) => !pop.some((x) => x.id === m.id));
+            const added = pop.filter((m) => !folded.some((x) => x.id === m.id));
+            expect(gone.length, where).toBe(added.length);
+            expect(gone.length, where).toBeLessThanOrEqual(1);
+            expect(pop.length, where).toBe(cfg.populationSize);
+            if (gone.length) {
+              const candidates = folded.filter(
+                (m) => m.evaluated >= cfg.minEvaluations && !(m.reference && it < cfg.guideIterations),
+              );
+              const worst = candidates.reduce((w, m) => (m.fitness < w.fitness ? m : w));
+              expect(gone[0].id, where).toBe(worst.id);
+              expect(pop.indexOf(added[0]), where).toBe(folded.indexOf(gone[0]));
+              expect(
+                folded.map((m) => m.key),
+                where,
+              ).not.toContain(added[0].key);
+              expect(added[0].evaluated, where).toBe(0);
+              expect(
+                folded.filter((m) => m.id !== worst.id).map((m) => m.fitness),
+                where,
+              ).toContain(added[0].fitness);
+            }
+          });
+          expect(ev.replaced).toBe(
+            evo.populations.filter((pop, b) => pop.some((m) => !before[b].some((x) => x.id === m.id))).length,
+          );
+          replacements += ev.replaced;
+        }
+      } finally {
+        evo.dispose();
+      }
+    }
+    expect(replacements).toBeGreaterThan(10);
+  });
+
   it('replaceEvery N: replacement rounds only every N-th iteration', async ({ skip }) => {
     if (!gpu) return skip();
     const evo = new AutoSpace(gpu, tinyEvolve({ replaceEvery: 2, iterations: 4, steps: 1 }), data());

@@ -120,10 +120,11 @@ describe('ProxylessNAS', () => {
         }
       });
       expect(c.history.length).toBe(g.history.length);
+      // The same losses at every step mean the same paths were sampled. The argmax choices are not
+      // compared: Adam's first step moves every logit by ±lr, so ties are common and f32 rounding breaks them.
       g.history.forEach((e, i) => {
         expectNear(e.trainLoss, c.history[i].trainLoss, 1e-4, `step ${i} train loss`);
         if (e.archCe !== null) expectNear(e.archCe, c.history[i].archCe!, 1e-4, `step ${i} arch CE`);
-        expect(c.history[i].choices).toEqual(e.choices);
       });
       g.alpha.forEach((row, b) => row.forEach((a, j) => expectNear(a, c.alpha[b][j], 1e-4, `α[${b}][${j}]`, 1e-5)));
     }, 120_000);

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsvObjects } from '../../src/data/csv.js';
+import { logRankSum } from '../../src/proxies/az-nas-math.js';
+import { AGGREGATORS } from '../../src/proxies/registry.js';
 import { QueueClient, QueueJobFailedError } from '../../src/queue/client.js';
 import { codeVersion } from '../../src/queue/code-version.js';
 import { queueStatus } from '../../src/queue/status.js';
@@ -271,8 +273,32 @@ describe.skipIf(!enabled)('wgnas search --redis', () => {
     expect(resumed.slice(0, 5)).toEqual(rows.slice(0, 5));
     expect(resumed.map((x) => x.arch)).toEqual(rows.map((x) => x.arch));
     const [a, b] = [JSON.parse(r1.out), JSON.parse(r2.out)];
+    // The answer is the best recorded cell by the proxy's raw score.
+    const top = rows.reduce((x, y) => (Number(y[a.proxy]) > Number(x[a.proxy]) ? y : x));
+    expect(a.best).toBe(top.arch);
     expect(b.best).toBe(a.best);
     expect(b.bestScore).toBe(a.bestScore);
+    w.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+  });
+
+  it('--proxy az_nas: the answer is the best cell by the log-rank sum over every evaluated cell', SLOW, async () => {
+    const n = ns();
+    const w = worker(n);
+    await w.ready;
+    const log = join(tmp, 'search-az.csv');
+    const r = await wgnasInProcess([
+      ...['search', '--proxy', 'az_nas', '--budget', '8', '--population', '3', '--sample-size', '2', ...SMALL],
+      ...['--redis', redis.url, '--queue', n, '--in-flight', '2', '--json', '--evaluated', log],
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const rows = readCsvObjects(readFileSync(log, 'utf8'), log);
+    const members = AGGREGATORS.get('az_nas')!.members;
+    const sums = logRankSum(members.map((m) => rows.map((x) => Number(x[m]))));
+    const top = sums.reduce((best, v, i) => (v > sums[best] ? i : best), 0);
+    const j = JSON.parse(r.out);
+    expect(j.best).toBe(rows[top].arch);
+    expect(j.bestScore).toBeCloseTo(sums[top], 12);
     w.kill('SIGTERM');
     expect((await w.exited).code).toBe(0);
   });

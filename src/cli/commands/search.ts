@@ -9,12 +9,10 @@ import { archJson } from '../../mobilenet/space-file.js';
 import { ReplayLog, type Row, rowNumber, RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
-import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../../search/index.js';
-import { formatArch, nb201Space, type Nb201Cell } from '../../spaces/nb201.js';
+import { formatArch, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { fmtSig } from '../../util/format.js';
 import { Progress } from '../../util/progress.js';
-import { fractionBelow } from '../../util/ranks.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
@@ -23,7 +21,7 @@ import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSe
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { PopulationScorer } from '../population-scorer.js';
+import { runNb201Strategy } from '../nb201-strategy.js';
 import { checkRowNumbers } from '../score-rows.js';
 import { checkEvaluatedOrigin, evaluatedLogOptions, printNb201Result } from '../search-report.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
@@ -101,7 +99,6 @@ async function nb201Run(
     init: v.init,
     inputs: v.inputs,
   });
-  const pop = new PopulationScorer(proxy);
   const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
   // With --evaluated, a cell's scores come from the file while it replays, then are computed and appended.
   const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
@@ -111,36 +108,16 @@ async function nb201Run(
     // Replayed rows were checked when the log was opened (evaluatedColumns); CSV values are text.
     return Object.fromEntries(evaluatedColumns(row).map((k) => [k, rowNumber(row[k])]));
   };
-  const score: Scorer<Nb201Cell> = async (cells) => {
-    const out: number[] = [];
-    for (const c of cells) out.push(pop.value(await rawScores(c)));
-    return out;
-  };
-  const rng = new Rng(seed);
-  const onBatch = (s: { batch: unknown[] }) => bar.tick(s.batch.length);
   const t0 = performance.now();
-  let result: SearchResult<Nb201Cell>;
-  if (strategy === 'random') result = await randomSearch(nb201Space, score, { budget, rng, onBatch });
-  else if (strategy === 'evolution') {
-    result = await regularizedEvolution(nb201Space, score, {
-      budget,
-      rng,
-      onBatch,
-      populationSize: v.population,
-      sampleSize: v['sample-size'],
-    });
-  } else {
-    // REINFORCE needs rewards on a stable scale: use the score's percentile among those seen so far.
-    const seenScores: number[] = [];
-    const pct: Scorer<Nb201Cell> = async (cells) => {
-      const raw = await score(cells);
-      return raw.map((r) => {
-        seenScores.push(r);
-        return fractionBelow(seenScores, r);
-      });
-    };
-    result = await reinforce(nb201Space, pct, { budget, rng, onBatch, learningRate: 0.1 });
-  }
+  const result = await runNb201Strategy(rawScores, {
+    strategy,
+    proxy,
+    budget,
+    rng: new Rng(seed),
+    population: v.population,
+    sampleSize: v['sample-size'],
+    onBatch: (s) => bar.tick(s.batch.length),
+  });
   bar.done();
   if (log && log.replayed < log.recorded)
     throw new UsageError(

@@ -65,7 +65,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'gate-grads': oneOf(['sampled', 'all'], {
     group: 'search',
-    help: 'all = every candidate re-run for its gate gradient (needs --paths 1)',
+    help: "all = every candidate re-run for its gate gradient (the paper's full mode; needs --paths 1); sampled = the sampled paths' only (with --paths 1 a one-sample estimate, noisier)",
     default: D.gateGrads,
     appliesWhen: gradientOnly,
   }),

@@ -23,7 +23,7 @@ const space = oneOf(['nb201', 'proxyless'], {
   default: 'nb201',
 });
 const proxy = oneOfLazy(searchProxyChoices, {
-  help: "any proxy of 'wgnas score', or an aggregate: 'vote' (WRCor+SynFlow+jacob_cov, online Borda), 'az_nas', 'vkdnw_agg', 'ensemble' (online log-rank sums)",
+  help: "any proxy of 'wgnas score', or an aggregate: 'vote' (WRCor+SynFlow+jacob_cov, online Borda), 'az_nas', 'vkdnw_agg', 'ensemble' (online log-rank sums); the answer is the best by the aggregate over every evaluated cell",
   default: 'wrcor',
   ignoreCase: true,
 });
