@@ -761,6 +761,41 @@ describe('NaN through the ReLUs (a diverged value stays visible, as in the refer
         expectSameNaN(got, OPS[op].reference(x), `${name} ${op}`);
       }
     });
+    it('relu and relu6 keep every NaN payload (either sign, quiet or signalling) and map the infinities as numbers', async ({
+      skip,
+    }) => {
+      if (!backend) return skip();
+      // Built from bits and uploaded as is (a trip through JS numbers may make a NaN canonical).
+      const nans = [0x7f800001, 0x7fbfffff, 0x7fc00000, 0x7fffffff, 0xff800001, 0xffc00000, 0xffffffff];
+      const others = [0x7f800000, 0xff800000, 0x7f7fffff, 0xff7fffff, 0x00000001, 0x80000000, 0x40e00000 /* 7 */];
+      const bits = Uint32Array.from([...nans, ...others]);
+      const t = backend.upload(new Float32Array(bits.buffer), [bits.length]);
+      try {
+        for (const [op, hi] of [
+          ['relu', Infinity],
+          ['relu6', 6],
+        ] as const) {
+          const y = backend.ops[op](t);
+          const got = await y.read();
+          y.dispose();
+          const gotBits = new Uint32Array(got.buffer, got.byteOffset, got.length);
+          for (let i = 0; i < nans.length; i++)
+            expect(Number.isNaN(got[i]), `${name} ${op}(0x${nans[i].toString(16)})`).toBe(true);
+          const v = Array.from(got.subarray(nans.length));
+          const max = new Float32Array(new Uint32Array([0x7f7fffff]).buffer)[0];
+          // Subnormals may flush to 0 on the GPU; -0 may come back as -0 (both compare equal to 0).
+          expect(v[0], `${name} ${op}(+Inf)`).toBe(hi);
+          expect(v[1], `${name} ${op}(-Inf)`).toBe(0);
+          expect(v[2], `${name} ${op}(max)`).toBe(Math.min(max, hi));
+          expect(v[3], `${name} ${op}(-max)`).toBe(0);
+          expect(v[4] === 0 || gotBits[nans.length + 4] === 1, `${name} ${op}(min subnormal)`).toBe(true);
+          expect(v[5] === 0, `${name} ${op}(-0)`).toBe(true);
+          expect(v[6], `${name} ${op}(7)`).toBe(Math.min(7, hi));
+        }
+      } finally {
+        t.dispose();
+      }
+    });
     it('reluConv2d and its weight gradient, on every GEMM core', async ({ skip }) => {
       if (!backend) return skip();
       for (const opts of cores) {
