@@ -737,6 +737,49 @@ describe('Backend.copy within one storage', () => {
   });
 });
 
+describe('in-place ops given one storage twice', () => {
+  it('are refused before any work, with one message on both backends (the checks of src/kernels/params)', ({ skip }) => {
+    const [gpu, cpu] = backends.map((b) => b.backend);
+    if (!gpu || !cpu) return skip();
+    const cases: Array<[string, (be: Backend, t: Tensor, u: Tensor) => unknown]> = [
+      ['sgdStep: w must not share its buffer with buf', (be, t, u) => be.ops.sgdStep(t, u, be.window(t, [4]), { lr: 1 })],
+      ['sgdStep: buf must not share its buffer with grad', (be, t, u) => be.ops.sgdStep(u, t, be.window(t, [4]), { lr: 1 })],
+      [
+        'adamStep: m must not share its buffer with v',
+        (be, t, u) => {
+          const g = be.zeros([4]);
+          try {
+            be.ops.adamStep(u, g, t, be.window(t, [4]), { lr: 1, step: 1 });
+          } finally {
+            g.dispose();
+          }
+        },
+      ],
+      [
+        'matmul: out must not share its buffer with B',
+        (be, t, u) => be.ops.matmul(be.window(u, [2, 2]), be.window(t, [2, 2]), { out: t }),
+      ],
+      ['dotPartials: partials must not share its buffer with a', (be, t, u) => be.ops.dotPartials(t, u, be.window(t, [1]))],
+    ];
+    for (const [want, run] of cases) {
+      const messages = [gpu, cpu].map((be) => {
+        const t = be.upload([1, 2, 3, 4]);
+        const u = be.upload([5, 6, 7, 8]);
+        try {
+          run(be, t, u);
+          return 'no error';
+        } catch (e) {
+          return (e as Error).message;
+        } finally {
+          t.dispose();
+          u.dispose();
+        }
+      });
+      expect(messages).toEqual([want, want]);
+    }
+  });
+});
+
 describe('NaN through the ReLUs (a diverged value stays visible, as in the references and PyTorch)', () => {
   /** Element-wise: NaN where the reference has NaN, else within tolerance. */
   const expectSameNaN = (got: Arr, want: Arr, label: string) => {
