@@ -7,9 +7,7 @@ struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
 
 const WG: u32 = 256u;
 
-// WGSL's max and clamp return the other operand of a NaN; the ReLUs keep it (as PyTorch and the
-// CPU backend do), so a diverged value stays visible. A bit test: no compiler folds it away.
-fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+//#include "relu_nan.wgsl"
 
 @group(0) @binding(1) var<storage, read_write> f_out: array<f32>;
 @group(0) @binding(2) var<storage, read> f_x: array<f32>;
@@ -18,8 +16,7 @@ fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  let x = f_x[i];
-  f_out[i] = select(max(x, 0.0), x, isNan(x));
+  f_out[i] = reluNaN(f_x[i]);
 }
 
 @compute @workgroup_size(WG)

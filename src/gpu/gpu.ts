@@ -176,8 +176,7 @@ export class Gpu {
     });
     this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     this.flush();
-    await this.checkCompiles();
-    await this.checkSubmits().catch((e: unknown) => {
+    await this.checkWork().catch((e: unknown) => {
       staging.destroy();
       throw e;
     });
@@ -242,6 +241,15 @@ export class Gpu {
     const p = this.pipeline(spec);
     await this.checkCompiles();
     return p;
+  }
+
+  /**
+   * Before any wait on submitted work (read, sync, a timer's end): throws its compile or validation
+   * error, so that no path reads the zeros of dropped work or leaves the error to a later read.
+   */
+  private async checkWork(): Promise<void> {
+    await this.checkCompiles();
+    await this.checkSubmits();
   }
 
   /** Throws the first validation error of the submissions since the last check (each reported once). */
@@ -481,20 +489,26 @@ export class Gpu {
     if (!this.encoder) return;
     this.endPass();
     this.sealUniformBlock();
-    const tail = this.profiler?.resolveInto(this.encoder);
+    const encoder = this.encoder;
+    // Dropped first: where submit throws, the next work records into a new encoder, not a finished one.
+    this.encoder = null;
+    const tail = this.profiler?.resolveInto(encoder);
     if (tail) this.profileChunks.push(tail);
     // An invalid command buffer (e.g. one buffer bound twice with a write) is dropped whole and
     // Dawn only logs it: catch it here, so that read() and sync() reject instead of giving zeros.
     this.device.pushErrorScope('validation');
-    this.device.queue.submit([this.encoder.finish()]);
-    // Caught now: a lost device rejects its scopes, and a rejection left unhandled until the next
-    // read() would end the process (lostReason reports the loss).
-    this.submitChecks.push(this.device.popErrorScope().catch(() => null));
+    try {
+      this.device.queue.submit([encoder.finish()]);
+    } finally {
+      // Popped even where submit throws: a scope left pushed would swallow every later error.
+      // Caught now: a lost device rejects its scopes, and a rejection left unhandled until the next
+      // read() would end the process (lostReason reports the loss).
+      this.submitChecks.push(this.device.popErrorScope().catch(() => null));
+    }
     for (const c of this.profileChunks) this.profiler?.collect(c);
     this.profileChunks = [];
     this.encoderDispatches = 0;
     this.submitCount++;
-    this.encoder = null;
     this.pendingBuffers.clear();
     // Destroying after submit is safe: the implementation frees them once the work is done.
     for (const b of this.pendingStaging) b.destroy();
@@ -507,8 +521,7 @@ export class Gpu {
   /** Flushes and waits until the GPU has finished everything submitted. */
   async sync(): Promise<void> {
     this.flush();
-    await this.checkCompiles();
-    await this.checkSubmits();
+    await this.checkWork();
     this.hostWaitCount++;
     await this.device.queue.onSubmittedWorkDone();
   }
@@ -540,12 +553,18 @@ export class Gpu {
     enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
     this.flush();
-    this.hostWaitCount++;
-    await readback.mapAsync(GPUMapMode.READ);
-    const [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    readback.destroy();
-    resolve.destroy();
+    let t0: bigint, t1: bigint;
+    try {
+      // Dropped work would read as 0 ns (a wall-clock time for nothing) and its error go to a later read.
+      await this.checkWork();
+      this.hostWaitCount++;
+      await readback.mapAsync(GPUMapMode.READ);
+      [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+    } finally {
+      readback.destroy();
+      resolve.destroy();
+    }
     const ns = Number(t1 - t0);
     // Some drivers report 0 or garbage when timestamps are quantized away; fall back to wall clock.
     if (!(ns > 0)) return { ms: performance.now() - this.timerStartMs, source: 'wall-clock' };

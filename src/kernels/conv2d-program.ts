@@ -151,7 +151,7 @@ export function convProgram(k: ConvProgramKey): string {
   const relu = k.relu === true;
   if (relu && e !== 'f32') throw new Error('convProgram: the ReLU variants are f32 only');
   // relu(x) as x is loaded (fwd, bwd_weight): padding stays 0.
-  // NaN kept (WGSL's max drops it; activation.wgsl's ReLU keeps it): reluNaN below.
+  // NaN kept (WGSL's max drops it): reluNaN of relu_nan.wgsl, included below.
   const ldX = (v: string) => (relu ? `reluNaN(${v})` : v);
   // A is always stored component-wise (k-fast); B row-wise when n-fast (fwd, bwd_input).
   const bNFast = pass !== 'bwd_weight';
@@ -170,7 +170,7 @@ export function convProgram(k: ConvProgramKey): string {
       .join('\n')}\n}`,
   );
   if (relu && pass !== 'bwd_input') {
-    L.push('fn reluNaN(x: f32) -> f32 { return select(max(x, 0.0), x, (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u); }');
+    L.push('//#include "relu_nan.wgsl"');
   }
   L.push(`@group(0) @binding(0) var<uniform> p: ConvGemmParams;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;

@@ -18,7 +18,7 @@ import {
   matmulWorkgroups,
 } from './matmul-tiles.js';
 import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
-import { assertUnaliased, matmulOperandDims } from './params.js';
+import { assertMatmulOutUnaliased, matmulOperandDims } from './params.js';
 import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
@@ -127,16 +127,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   if (opts.out && opts.out.size !== batch * M * N) {
     throw new ShapeError(`matmul: out has ${opts.out.size} elements, expected ${batch}x${M}x${N}`);
   }
-  if (opts.out)
-    assertUnaliased(
-      'matmul',
-      [['out', opts.out]],
-      [
-        ['A', a],
-        ['B', b],
-      ],
-      sameBuffer,
-    );
+  assertMatmulOutUnaliased(opts.out, a, b, sameBuffer);
   const precision = resolvePrecision(gpu, 'matmul', opts.precision);
   const elemBytes = precision === 'f16' ? 2 : 4;
   const tile = opts.tile ?? matmulTileFor(gpu, M, N, batch, elemBytes);

@@ -3,7 +3,14 @@ import type { Gpu } from '../gpu/gpu.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { type AdamOptions, adamStepParams, assertUnaliased, type SgdOptions, sgdStepParams } from './params.js';
+import {
+  type AdamOptions,
+  adamStepParams,
+  assertAdamUnaliased,
+  assertSgdUnaliased,
+  type SgdOptions,
+  sgdStepParams,
+} from './params.js';
 import { adamStepCpu, sgdStepCpu } from './reference/optim.js';
 
 export { type AdamOptions, type SgdOptions, adamStepCpu, sgdStepCpu };
@@ -27,15 +34,7 @@ export const OPTIM_PARAMS = defineUniforms('optim.wgsl', 'Params', {
 /** In place: w, momentum buffer `buf` (zeros before the first step). */
 export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor, o: SgdOptions): void {
   const { momentum, dampening } = sgdStepParams(w, grad, buf, o);
-  assertUnaliased(
-    'sgdStep',
-    [
-      ['w', w],
-      ['buf', buf],
-    ],
-    [['grad', grad]],
-    sameBuffer,
-  );
+  assertSgdUnaliased(w, grad, buf, sameBuffer);
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'sgd', constants: { WG } },
     buffers: [w, grad, buf],
@@ -56,16 +55,7 @@ export function sgdStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, buf: GpuTensor,
 /** In place: w, first and second moments m, v (zeros before step 1). */
 export function adamStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, m: GpuTensor, v: GpuTensor, o: AdamOptions): void {
   const { beta1, beta2, eps, lrCorrected, sqrtBc2 } = adamStepParams(w, grad, m, v, o);
-  assertUnaliased(
-    'adamStep',
-    [
-      ['w', w],
-      ['m', m],
-      ['v', v],
-    ],
-    [['grad', grad]],
-    sameBuffer,
-  );
+  assertAdamUnaliased(w, grad, m, v, sameBuffer);
   gpu.dispatch({
     kernel: { file: 'optim.wgsl', entry: 'adam', constants: { WG } },
     buffers: [w, grad, m, v],

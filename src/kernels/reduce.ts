@@ -9,7 +9,14 @@ import { ShapeError } from '../gpu/errors.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
-import { assertSameShape, assertUnaliased, checkDotPartials, checkRowSumsOut, checkSumSlices, reduceRows } from './params.js';
+import {
+  assertDotPartialsUnaliased,
+  assertSameShape,
+  checkDotPartials,
+  checkRowSumsOut,
+  checkSumSlices,
+  reduceRows,
+} from './params.js';
 import {
   colSumsCpu,
   dotPartialsCpu,
@@ -88,15 +95,7 @@ export function dotPartials(
   const n = a.size;
   const [gx, gy] = gpu.grid1d(n, wg * items);
   checkDotPartials(n, b.size, partials.size, gx * gy);
-  assertUnaliased(
-    'dotPartials',
-    [['partials', partials]],
-    [
-      ['a', a],
-      ['b', b],
-    ],
-    sameBuffer,
-  );
+  assertDotPartialsUnaliased(partials, a, b, sameBuffer);
   gpu.dispatch({
     kernel: { file: FILE, entry: 'reduce_dot', constants: { WG: wg, ITEMS: items } },
     buffers: [partials, a, b],

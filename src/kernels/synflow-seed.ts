@@ -6,9 +6,10 @@
  * proxy reads instead.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
+import { assertUnaliased } from './params.js';
 import { checkSynflowSeed, SYNFLOW_SEED_CODES, synflowSeedCpu } from './reference/synflow-seed.js';
 
 export { checkSynflowSeed, SYNFLOW_SEED_CODES, synflowSeedCpu };
@@ -27,6 +28,18 @@ export function synflowSeed(
   maxShift: number,
 ): void {
   checkSynflowSeed(logits, features, seed, status, maxShift);
+  assertUnaliased(
+    'synflowSeed',
+    [
+      ['seed', seed],
+      ['status', status],
+    ],
+    [
+      ['logits', logits],
+      ['features', features],
+    ],
+    sameBuffer,
+  );
   gpu.dispatch({
     kernel: { file: FILE, entry: 'synflow_seed', constants: { WG } },
     buffers: [logits, features, seed, status],

@@ -50,12 +50,12 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** A dense f32 array in native memory (NCHW / row-major, as GpuTensor). Call dispose() when done. */
 /** True where two tensors share one native buffer (a tensor and its windows). */
 export function sameStorage(a: NativeTensor, b: NativeTensor): boolean {
   return a.handle === b.handle;
 }
 
+/** A dense f32 array in native memory (NCHW / row-major, as GpuTensor). Call dispose() when done. */
 export class NativeTensor {
   private disposed = false;
   readonly size: number;

@@ -71,14 +71,14 @@ export function planChunks<T extends { slot: number; d: number }>(
 }
 
 /**
- * Elements to allocate for `elems` of scratch: the next power of two, within the arena bound. Every
+ * Elements to allocate for `elems` of scratch: the next power of two, within `boundElems`. Every
  * group of networks brings its own count of ReLUs; sized exactly, each count left a buffer of its
  * own size in the device's pool (64 KiB buckets), which grew for the whole of a long run. In
  * power-of-two classes a run meets a handful of sizes. The kernels see windows of `elems`.
  */
-export function scratchElems(elems: number, arenaBytes: number): number {
+export function scratchElems(elems: number, boundElems: number): number {
   const pow2 = 2 ** Math.ceil(Math.log2(Math.max(1, elems)));
-  return Math.max(elems, Math.min(pow2, Math.floor(arenaBytes / 4)));
+  return Math.max(elems, Math.min(pow2, boundElems));
 }
 
 /**
@@ -103,8 +103,12 @@ function accumulateGrams(
   let ok = false;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
-  const arena = backend.empty([scratchElems(Math.max(...chunks.map((c) => c.items.length * n * c.d)), arenaBytes)]);
-  const mats = backend.empty([scratchElems(Math.max(...chunks.map((c) => c.items.length * n * n)), arenaBytes)]);
+  // Each rounded up to its size class, the two together within arenaBytes (as planChunks sized them).
+  const arenaNeed = Math.max(...chunks.map((c) => c.items.length * n * c.d));
+  const matsNeed = Math.max(...chunks.map((c) => c.items.length * n * n));
+  const arenaElems = scratchElems(arenaNeed, Math.floor(arenaBytes / 4) - matsNeed);
+  const arena = backend.empty([arenaElems]);
+  const mats = backend.empty([scratchElems(matsNeed, Math.floor(arenaBytes / 4) - arenaElems)]);
   try {
     for (const { d, items: its } of chunks) {
       const L = its.length;

@@ -737,6 +737,49 @@ describe('Backend.copy within one storage', () => {
   });
 });
 
+describe('in-place ops given one storage twice', () => {
+  it('are refused before any work, with one message on both backends (the checks of src/kernels/params)', ({ skip }) => {
+    const [gpu, cpu] = backends.map((b) => b.backend);
+    if (!gpu || !cpu) return skip();
+    const cases: Array<[string, (be: Backend, t: Tensor, u: Tensor) => unknown]> = [
+      ['sgdStep: w must not share its buffer with buf', (be, t, u) => be.ops.sgdStep(t, u, be.window(t, [4]), { lr: 1 })],
+      ['sgdStep: buf must not share its buffer with grad', (be, t, u) => be.ops.sgdStep(u, t, be.window(t, [4]), { lr: 1 })],
+      [
+        'adamStep: m must not share its buffer with v',
+        (be, t, u) => {
+          const g = be.zeros([4]);
+          try {
+            be.ops.adamStep(u, g, t, be.window(t, [4]), { lr: 1, step: 1 });
+          } finally {
+            g.dispose();
+          }
+        },
+      ],
+      [
+        'matmul: out must not share its buffer with B',
+        (be, t, u) => be.ops.matmul(be.window(u, [2, 2]), be.window(t, [2, 2]), { out: t }),
+      ],
+      ['dotPartials: partials must not share its buffer with a', (be, t, u) => be.ops.dotPartials(t, u, be.window(t, [1]))],
+    ];
+    for (const [want, run] of cases) {
+      const messages = [gpu, cpu].map((be) => {
+        const t = be.upload([1, 2, 3, 4]);
+        const u = be.upload([5, 6, 7, 8]);
+        try {
+          run(be, t, u);
+          return 'no error';
+        } catch (e) {
+          return (e as Error).message;
+        } finally {
+          t.dispose();
+          u.dispose();
+        }
+      });
+      expect(messages).toEqual([want, want]);
+    }
+  });
+});
+
 describe('NaN through the ReLUs (a diverged value stays visible, as in the references and PyTorch)', () => {
   /** Element-wise: NaN where the reference has NaN, else within tolerance. */
   const expectSameNaN = (got: Arr, want: Arr, label: string) => {
@@ -759,6 +802,41 @@ describe('NaN through the ReLUs (a diverged value stays visible, as in the refer
       for (const op of ['relu', 'relu6'] as const) {
         const [got] = await withTensors(backend, [[x, [x.length]]], ([t]) => backend.ops[op](t));
         expectSameNaN(got, OPS[op].reference(x), `${name} ${op}`);
+      }
+    });
+    it('relu and relu6 keep every NaN payload (either sign, quiet or signalling) and map the infinities as numbers', async ({
+      skip,
+    }) => {
+      if (!backend) return skip();
+      // Built from bits and uploaded as is (a trip through JS numbers may make a NaN canonical).
+      const nans = [0x7f800001, 0x7fbfffff, 0x7fc00000, 0x7fffffff, 0xff800001, 0xffc00000, 0xffffffff];
+      const others = [0x7f800000, 0xff800000, 0x7f7fffff, 0xff7fffff, 0x00000001, 0x80000000, 0x40e00000 /* 7 */];
+      const bits = Uint32Array.from([...nans, ...others]);
+      const t = backend.upload(new Float32Array(bits.buffer), [bits.length]);
+      try {
+        for (const [op, hi] of [
+          ['relu', Infinity],
+          ['relu6', 6],
+        ] as const) {
+          const y = backend.ops[op](t);
+          const got = await y.read();
+          y.dispose();
+          const gotBits = new Uint32Array(got.buffer, got.byteOffset, got.length);
+          for (let i = 0; i < nans.length; i++)
+            expect(Number.isNaN(got[i]), `${name} ${op}(0x${nans[i].toString(16)})`).toBe(true);
+          const v = Array.from(got.subarray(nans.length));
+          const max = new Float32Array(new Uint32Array([0x7f7fffff]).buffer)[0];
+          // Subnormals may flush to 0 on the GPU; -0 may come back as -0 (both compare equal to 0).
+          expect(v[0], `${name} ${op}(+Inf)`).toBe(hi);
+          expect(v[1], `${name} ${op}(-Inf)`).toBe(0);
+          expect(v[2], `${name} ${op}(max)`).toBe(Math.min(max, hi));
+          expect(v[3], `${name} ${op}(-max)`).toBe(0);
+          expect(v[4] === 0 || gotBits[nans.length + 4] === 1, `${name} ${op}(min subnormal)`).toBe(true);
+          expect(v[5] === 0, `${name} ${op}(-0)`).toBe(true);
+          expect(v[6], `${name} ${op}(7)`).toBe(Math.min(7, hi));
+        }
+      } finally {
+        t.dispose();
       }
     });
     it('reluConv2d and its weight gradient, on every GEMM core', async ({ skip }) => {

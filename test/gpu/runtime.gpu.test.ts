@@ -110,6 +110,46 @@ describe('GPU runtime', () => {
     for (const x of [t, u]) x.dispose();
   });
 
+  it('endTimer() rejects a timed submission that failed validation (not a time for dropped work, nor a later read blamed)', async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    const t = gpu.upload([1, 2, 3, 4]);
+    await gpu.beginTimer();
+    gpu.copy(t, t, 2, 0, 2); // invalid: dropped at submit
+    await expect(gpu.endTimer()).rejects.toThrow(GpuValidationError);
+    // Reported there, once: the next read is not blamed for it.
+    expect(Array.from(await t.read())).toEqual([1, 2, 3, 4]);
+    t.dispose();
+  });
+
+  it('leaves no error scope pushed when a submit throws', async ({ skip }) => {
+    if (!gpu) return skip();
+    const g = gpu;
+    const t = g.upload([1, 2]);
+    await g.sync();
+    const queue = g.device.queue;
+    const submit = queue.submit.bind(queue);
+    // A submit that throws (Dawn reports its errors through scopes; a binding may still throw).
+    queue.submit = () => {
+      throw new Error('submit failed');
+    };
+    const dst = g.empty([2]);
+    try {
+      g.copy(t, dst);
+      expect(() => g.flush()).toThrow('submit failed');
+    } finally {
+      queue.submit = submit;
+    }
+    // The scope flush() pushed was popped: the stack is empty again (popping it rejects).
+    await expect(g.device.popErrorScope()).rejects.toThrow();
+    // And the runtime goes on (a new encoder, not the finished one).
+    const u = g.upload([3, 4]);
+    g.copy(u, t);
+    expect(Array.from(await t.read())).toEqual([3, 4]);
+    for (const x of [t, u, dst]) x.dispose();
+  });
+
   it('times GPU work with timestamp queries or the wall clock', async ({ skip }) => {
     if (!gpu) return skip();
     const a = gpu.zeros([128, 128]);

@@ -166,4 +166,25 @@ describe('synflowSeed', () => {
     expect(() => b.deviceOnly!.synflowSeed(l, f, l, st, 127)).toThrow(/maxShift must be an integer in 1\.\.126/);
     [l, f, s, st].forEach((t) => t.dispose());
   });
+
+  it('refuses a written operand sharing its buffer with another (WebGPU would drop the dispatch), as the other ops', async ({
+    skip,
+  }) => {
+    if (!backend) return skip();
+    const b = backend;
+    const [l, f, s] = [b.upload([1, 2, 3]), b.upload([1, 1]), b.zeros([4])];
+    const seed = b.window(s, [3]);
+    try {
+      expect(() => b.deviceOnly!.synflowSeed(l, f, seed, s, MAX_SHIFT)).toThrow(
+        'synflowSeed: seed must not share its buffer with status',
+      );
+      expect(() => b.deviceOnly!.synflowSeed(l, f, seed, l, MAX_SHIFT)).toThrow(
+        'synflowSeed: status must not share its buffer with logits',
+      );
+      // Nothing was queued: the device goes on.
+      await b.sync();
+    } finally {
+      [l, f, s].forEach((t) => t.dispose());
+    }
+  });
 });

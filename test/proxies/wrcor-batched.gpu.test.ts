@@ -242,6 +242,31 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     });
   }
 
+  it('its scratch (arena plus matrices, rounded up to size classes) stays within arenaBytes', async ({ skip }) => {
+    if (!gpu) return skip();
+    const be = onGpu(gpu);
+    const elems: number[] = [];
+    const counting = {
+      ...be,
+      empty: (shape: readonly number[]) => (elems.push(shape.reduce((x, y) => x * y, 1)), be.empty(shape)),
+    };
+    // n = 8, D = 9: (9 + 8) 8 4 = 544 bytes a layer, so 100 layers fill one chunk of 54400 bytes
+    // exactly: 7200 arena and 6400 matrix elements, each below a power of two (8192).
+    const rng = new Rng(9);
+    const recs: ReluRecord[] = Array.from({ length: 100 }, (_, i) => ({
+      name: `b${i}`,
+      block: i % 3,
+      input: gpu!.upload(rng.normals(8 * 9), [8, 9]),
+    }));
+    live.push(...recs);
+    const arenaBytes = 544 * 100;
+    const [s] = await wrcorScoresMany(counting, [recs], 8, { arenaBytes });
+    expect(elems).toHaveLength(2);
+    expect(4 * (elems[0] + elems[1])).toBeLessThanOrEqual(arenaBytes);
+    const [exact] = await wrcorScoresMany(be, [recs], 8, { arenaBytes: 1 << 30 });
+    expect(s).toEqual(exact);
+  });
+
   it('records without any gradient give -Infinity for wrcor_grad, as before', async ({ skip }) => {
     if (!gpu) return skip();
     const rng = new Rng(5);

@@ -1,5 +1,5 @@
 /** Batched f32 matmul on the native device (oneDNN sgemm); signatures and errors of src/kernels/matmul.ts. */
-import { assertUnaliased, matmulDims } from '../../kernels/params.js';
+import { assertMatmulOutUnaliased, matmulDims } from '../../kernels/params.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 export interface MatmulOptions {
@@ -18,16 +18,7 @@ export interface MatmulOptions {
  */
 export function matmul(dev: NativeDevice, a: NativeTensor, b: NativeTensor, opts: MatmulOptions = {}): NativeTensor {
   const d = matmulDims(a.shape, b.shape, opts);
-  if (opts.out)
-    assertUnaliased(
-      'matmul',
-      [['out', opts.out]],
-      [
-        ['A', a],
-        ['B', b],
-      ],
-      sameStorage,
-    );
+  assertMatmulOutUnaliased(opts.out, a, b, sameStorage);
   const out = opts.out ?? dev.empty(d.outShape);
   if (d.batch === 0) return out;
   dev.enqueue('matmul', [a, b, out], {

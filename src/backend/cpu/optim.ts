@@ -1,5 +1,12 @@
 /** Element-wise optimizer steps (SGD with Nesterov momentum, Adam) on the native device (signatures and errors of src/kernels/optim.ts). */
-import { type AdamOptions, adamStepParams, assertUnaliased, type SgdOptions, sgdStepParams } from '../../kernels/params.js';
+import {
+  type AdamOptions,
+  adamStepParams,
+  assertAdamUnaliased,
+  assertSgdUnaliased,
+  type SgdOptions,
+  sgdStepParams,
+} from '../../kernels/params.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 export type { AdamOptions, SgdOptions };
@@ -7,15 +14,7 @@ export type { AdamOptions, SgdOptions };
 /** In place: w, momentum buffer `buf` (zeros before the first step). */
 export function sgdStep(dev: NativeDevice, w: NativeTensor, grad: NativeTensor, buf: NativeTensor, o: SgdOptions): void {
   const { momentum, dampening } = sgdStepParams(w, grad, buf, o);
-  assertUnaliased(
-    'sgdStep',
-    [
-      ['w', w],
-      ['buf', buf],
-    ],
-    [['grad', grad]],
-    sameStorage,
-  );
+  assertSgdUnaliased(w, grad, buf, sameStorage);
   dev.enqueue('sgdStep', [w, grad, buf], {
     n: w.size,
     lr: o.lr,
@@ -36,16 +35,7 @@ export function adamStep(
   o: AdamOptions,
 ): void {
   const { beta1, beta2, eps, lrCorrected, sqrtBc2 } = adamStepParams(w, grad, m, v, o);
-  assertUnaliased(
-    'adamStep',
-    [
-      ['w', w],
-      ['m', m],
-      ['v', v],
-    ],
-    [['grad', grad]],
-    sameStorage,
-  );
+  assertAdamUnaliased(w, grad, m, v, sameStorage);
   // Bias corrections folded here, as src/kernels/optim.ts folds them into its uniforms.
   dev.enqueue('adamStep', [w, grad, m, v], {
     n: w.size,

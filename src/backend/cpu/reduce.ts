@@ -3,8 +3,8 @@
  * [1] tensor and per-row / per-column / per-slice sums, accumulated in double.
  */
 import {
+  assertDotPartialsUnaliased,
   assertSameShape,
-  assertUnaliased,
   checkDotPartials,
   checkRowSumsOut,
   checkSumSlices,
@@ -53,15 +53,7 @@ export function dotPartials(
   if (!Number.isInteger(chunk) || chunk < 1)
     throw new RangeError(`dotPartials: wg * items must be a positive integer, got ${wg} * ${items}`);
   checkDotPartials(n, b.size, partials.size, Math.ceil(n / chunk));
-  assertUnaliased(
-    'dotPartials',
-    [['partials', partials]],
-    [
-      ['a', a],
-      ['b', b],
-    ],
-    sameStorage,
-  );
+  assertDotPartialsUnaliased(partials, a, b, sameStorage);
   if (n > 0) dev.enqueue('dotPartials', [a, b, partials], { n, chunk });
 }
 

@@ -1,6 +1,6 @@
 /** Matmul, reductions and the correlation matrices. (Part of src/kernels/params.ts, which re-exports every file here.) */
 import { ShapeError } from '../../gpu/errors.js';
-import { shapeStr, type Shaped } from './common.js';
+import { assertUnaliased, type SameStorage, shapeStr, type Shaped } from './common.js';
 
 // ---- matmul ---------------------------------------------------------------------------------------
 
@@ -71,6 +71,33 @@ export function checkSumSlices(xSize: number, slices: number, outShape: readonly
   if (xSize !== slices * outSize) {
     throw new ShapeError(`sumSlices: ${xSize} elements are not ${slices} slices of [${outShape.join(', ')}]`);
   }
+}
+
+/** matmul into a given `out`: it must not share storage with A or B (none given: a fresh one). */
+export function assertMatmulOutUnaliased<T>(out: T | undefined, a: T, b: T, same: SameStorage<T>): void {
+  if (out === undefined) return;
+  assertUnaliased(
+    'matmul',
+    [['out', out]],
+    [
+      ['A', a],
+      ['B', b],
+    ],
+    same,
+  );
+}
+
+/** dotPartials writes partials and reads a and b: partials must not share storage with either. */
+export function assertDotPartialsUnaliased<T>(partials: T, a: T, b: T, same: SameStorage<T>): void {
+  assertUnaliased(
+    'dotPartials',
+    [['partials', partials]],
+    [
+      ['a', a],
+      ['b', b],
+    ],
+    same,
+  );
 }
 
 /** dotPartials: equal operand sizes and room for one partial per group. */

@@ -1,6 +1,6 @@
 /** Optimiser steps: SGD and Adam options and their checks. (Part of src/kernels/params.ts, which re-exports every file here.) */
 import { ShapeError } from '../../gpu/errors.js';
-import { type Sized } from './common.js';
+import { assertUnaliased, type SameStorage, type Sized } from './common.js';
 
 // ---- optimiser steps ------------------------------------------------------------------------------
 
@@ -66,4 +66,31 @@ export function adamStepParams(
   const bc1 = 1 - beta1 ** o.step;
   const bc2 = 1 - beta2 ** o.step;
   return { beta1, beta2, eps, lrCorrected: o.lr / bc1, sqrtBc2: Math.sqrt(bc2) };
+}
+
+/** sgdStep writes w and buf and reads grad: none may share storage with another. */
+export function assertSgdUnaliased<T>(w: T, grad: T, buf: T, same: SameStorage<T>): void {
+  assertUnaliased(
+    'sgdStep',
+    [
+      ['w', w],
+      ['buf', buf],
+    ],
+    [['grad', grad]],
+    same,
+  );
+}
+
+/** adamStep writes w, m and v and reads grad: none may share storage with another. */
+export function assertAdamUnaliased<T>(w: T, grad: T, m: T, v: T, same: SameStorage<T>): void {
+  assertUnaliased(
+    'adamStep',
+    [
+      ['w', w],
+      ['m', m],
+      ['v', v],
+    ],
+    [['grad', grad]],
+    same,
+  );
 }

@@ -120,26 +120,3 @@ export function checkMixBackward(
   if (gDots) assertVector(op, 'gDots', gDots, probs.size);
   assertCandidateIndex(op, k, probs.size);
 }
-
-/** One storage cannot be written and also read by the same op (WGSL cannot bind it twice); same rule everywhere. */
-export function assertDistinct<T>(
-  op: string,
-  written: T,
-  name: string,
-  others: Array<[string, T]>,
-  same: (a: T, b: T) => boolean,
-): void {
-  for (const [n, t] of others) {
-    if (same(t, written)) throw new Error(`${op}: ${name} must not share its buffer with ${n}`);
-  }
-}
-
-/** assertDistinct for an op that writes several operands: each written one against every later one. */
-export function assertUnaliased<T>(
-  op: string,
-  written: Array<[string, T]>,
-  read: Array<[string, T]>,
-  same: (a: T, b: T) => boolean,
-): void {
-  written.forEach(([name, t], i) => assertDistinct(op, t, name, [...written.slice(i + 1), ...read], same));
-}
