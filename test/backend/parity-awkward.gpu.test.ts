@@ -14,58 +14,27 @@ import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../..
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
-
-type Arr = ArrayLike<number>;
-interface Tol {
-  atol: number;
-  rtol: number;
-}
-interface Case {
-  label: string;
-  run(be: Backend): Promise<Arr[]>;
-  ref(): Arr[];
-  tol?: Tol;
-}
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, withTensors } from '../helpers/parity.js';
 
 const rng = new Rng(4242);
 const rnd = (n: number, scale = 1) => rng.normals(n, scale);
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const F = (a: Arr) => Float32Array.from(a);
 /** Past native/compute/parallel.hpp's kSerialElems (2^15) twice: two chunks on the test's 2 threads. */
 const THREADED = 2 * 32768 + 7;
-
-/** Uploads, runs, reads every output, disposes everything it made. */
-async function withTensors(
-  be: Backend,
-  inputs: Array<[Arr, readonly number[]]>,
-  body: (ts: Tensor[]) => Array<Tensor | null> | Tensor,
-): Promise<Arr[]> {
-  const ts = inputs.map(([d, s]) => be.upload(F(d), s));
-  try {
-    const out = body(ts);
-    const outs = (Array.isArray(out) ? out : [out]).filter((t): t is Tensor => t !== null);
-    const vals = await Promise.all(outs.map((t) => t.read()));
-    for (const t of outs) if (!ts.includes(t)) t.dispose();
-    return vals;
-  } finally {
-    for (const t of ts) t.dispose();
-  }
-}
 
 const CASES: Array<{ op: string; c: Case }> = [];
 const add = (op: string, c: Case) => CASES.push({ op, c });
 
 // ---- convolutions of an MBConv (ProxylessNAS) and a ReLU-Conv-BN (WRCor) ---------------------------------
-const convCases: Array<{ x: number[]; cout: number; k: number; p: Conv2dParams; why: string }> = [];
+const convShapes: Array<{ x: number[]; cout: number; k: number; p: Conv2dParams; why: string }> = [];
 for (const k of [3, 5, 7]) {
   for (const stride of [1, 2]) {
     const p = { stride, pad: k >> 1 };
     // Odd planes, a prime channel count; then batch 1 on a plane barely larger than the kernel.
-    convCases.push({ x: [3, 5, 9, 7], cout: 5, k, p: { ...p, groups: 5 }, why: 'depthwise' });
-    convCases.push({ x: [1, 2, k + 1, k], cout: 2, k, p: { ...p, groups: 2 }, why: 'depthwise, batch 1' });
+    convShapes.push({ x: [3, 5, 9, 7], cout: 5, k, p: { ...p, groups: 5 }, why: 'depthwise' });
+    convShapes.push({ x: [1, 2, k + 1, k], cout: 2, k, p: { ...p, groups: 2 }, why: 'depthwise, batch 1' });
   }
 }
-convCases.push(
+convShapes.push(
   // The kernel larger than the plane (native/compute/depthwise_small.cpp), more than 16 images (its lanes).
   { x: [17, 3, 2, 3], cout: 3, k: 5, p: { stride: 1, pad: 2, groups: 3 }, why: 'depthwise, plane < kernel' },
   { x: [2, 4, 3, 3], cout: 4, k: 7, p: { stride: 2, pad: 3, groups: 4 }, why: 'depthwise, plane < kernel' },
@@ -86,60 +55,17 @@ convCases.push(
   // Dense 3x3 stride 1 with >= 32 channels and batch >= 16: the CPU's Winograd-eligible shape.
   { x: [16, 32, 4, 4], cout: 32, k: 3, p: { stride: 1, pad: 1 }, why: 'Winograd-eligible' },
 );
-for (const { x: xs, cout, k, p, why } of convCases) {
+for (const { x: xs, cout, k, p, why } of convShapes) {
   const ws = [cout, xs[1] / (p.groups ?? 1), k, k];
   const x = rnd(numel(xs));
   const w = rnd(numel(ws), 0.3);
-  const y = OPS.conv2d.reference(x, xs, w, ws, p);
-  const OH = Math.floor((xs[2] + 2 * p.pad - k) / p.stride) + 1;
-  const OW = Math.floor((xs[3] + 2 * p.pad - k) / p.stride) + 1;
-  const yShape = [xs[0], cout, OH, OW];
-  const dy = rnd(y.length);
+  const [, , OH, OW] = convOutShape(xs, ws, p);
+  const dy = rnd(xs[0] * cout * OH * OW);
   const label = `${why}: x[${xs}] w[${ws}] s${p.stride} p${p.pad}`;
   const fan = Math.max(ws[1] * k * k, xs[0] * OH * OW);
   const tol = { atol: 2e-5 * Math.sqrt(fan) + 1e-5, rtol: 1e-4 };
-  add('conv2d', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [x, xs],
-          [w, ws],
-        ],
-        ([tx, tw]) => be.ops.conv2d(tx, tw, p),
-      ),
-    ref: () => [y],
-  });
-  add('conv2dBackwardInput', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, yShape],
-          [w, ws],
-        ],
-        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
-      ),
-    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
-  });
-  add('conv2dBackwardWeight', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [x, xs],
-          [dy, yShape],
-        ],
-        ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p),
-      ),
-    ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
-  });
+  const ops = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const;
+  for (const [op, c] of convCases(ops, { label, tol, x, xs, w, ws, dy, p })) add(op, c);
 }
 
 // ---- empty where legal: no images, no input or no output channels (a sum over nothing is 0) ---------------------
@@ -155,62 +81,7 @@ for (const [xs, ws, groups] of [
   const yShape = [xs[0], ws[0], xs[2], xs[3]];
   const dy = rnd(numel(yShape));
   const label = `empty: x[${xs}] w[${ws}] g${groups}`;
-  const xw = (): Array<[Arr, readonly number[]]> => [
-    [x, xs],
-    [w, ws],
-  ];
-  add('conv2d', {
-    label,
-    run: (be) => withTensors(be, xw(), ([tx, tw]) => be.ops.conv2d(tx, tw, p)),
-    ref: () => [OPS.conv2d.reference(x, xs, w, ws, p)],
-  });
-  add('reluConv2d', {
-    label,
-    run: (be) => withTensors(be, xw(), ([tx, tw]) => be.ops.reluConv2d(tx, tw, p)),
-    ref: () => [OPS.reluConv2d.reference(x, xs, w, ws, p)],
-  });
-  add('conv2dBackwardInput', {
-    label,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, yShape],
-          [w, ws],
-        ],
-        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
-      ),
-    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
-  });
-  add('reluConv2dBackwardInput', {
-    label,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, yShape],
-          [w, ws],
-          [x, xs],
-        ],
-        ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p),
-      ),
-    ref: () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, x, xs, p)],
-  });
-  for (const op of ['conv2dBackwardWeight', 'reluConv2dBackwardWeight'] as const) {
-    add(op, {
-      label,
-      run: (be) =>
-        withTensors(
-          be,
-          [
-            [x, xs],
-            [dy, yShape],
-          ],
-          ([tx, tdy]) => be.ops[op](tx, tdy, ws, p),
-        ),
-      ref: () => [OPS[op].reference(x, xs, dy, ws, p)],
-    });
-  }
+  for (const [op, c] of convCases(CONV_OPS, { label, x, xs, w, ws, dy, p })) add(op, c);
 }
 
 // ---- batch norm: one value per channel (variance 0), batch 1, the CPU's channel split ---------------------

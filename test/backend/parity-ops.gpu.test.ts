@@ -5,26 +5,15 @@
  * same message on both. A new op without a case here fails the coverage check.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend, Tensor } from '../../src/backend/index.js';
+import type { Backend } from '../../src/backend/index.js';
 import { cpuOpRegistry } from '../../src/backend/cpu.js';
 import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
 import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, withTensors } from '../helpers/parity.js';
 
-type Arr = ArrayLike<number>;
-interface Tol {
-  atol: number;
-  rtol: number;
-}
-interface Case {
-  label: string;
-  /** Runs the op on `be`; returns the values to compare (read back), in the order of ref(). */
-  run(be: Backend): Promise<Arr[]>;
-  ref(): Arr[];
-  tol?: Tol;
-}
 /** A call that both backends must refuse with the same error. */
 interface Bad {
   label: string;
@@ -33,26 +22,6 @@ interface Bad {
 
 const rng = new Rng(2024);
 const rnd = (n: number, scale = 1) => rng.normals(n, scale);
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const F = (a: Arr) => Float32Array.from(a);
-
-/** Uploads, runs, reads every output, disposes everything it made. */
-async function withTensors(
-  be: Backend,
-  inputs: Array<[Arr, readonly number[]]>,
-  body: (ts: Tensor[]) => Array<Tensor | null> | Tensor,
-): Promise<Arr[]> {
-  const ts = inputs.map(([d, s]) => be.upload(F(d), s));
-  try {
-    const out = body(ts);
-    const outs = (Array.isArray(out) ? out : [out]).filter((t): t is Tensor => t !== null);
-    const vals = await Promise.all(outs.map((t) => t.read()));
-    for (const t of outs) if (!ts.includes(t)) t.dispose();
-    return vals;
-  } finally {
-    for (const t of ts) t.dispose();
-  }
-}
 
 const CASES: Partial<Record<OpName, Case[]>> = {};
 const BAD: Partial<Record<OpName, Bad[]>> = {};
@@ -130,103 +99,12 @@ const CONVS: Array<{ x: number[]; w: number[]; p: Conv2dParams }> = [
 for (const { x: xs, w: ws, p } of CONVS) {
   const x = rnd(numel(xs));
   const w = rnd(numel(ws), 0.3);
-  const ys = OPS.conv2d.reference(x, xs, w, ws, p).length;
-  const yShape = [xs[0], ws[0], 0, 0];
-  const y = OPS.conv2d.reference(x, xs, w, ws, p);
-  const OH = Math.floor((xs[2] + 2 * p.pad - ws[2]) / p.stride) + 1;
-  const OW = Math.floor((xs[3] + 2 * p.pad - ws[3]) / p.stride) + 1;
-  yShape[2] = OH;
-  yShape[3] = OW;
-  const dy = rnd(ys);
+  const dy = rnd(numel(convOutShape(xs, ws, p)));
   const label = `x[${xs}] w[${ws}] s${p.stride} p${p.pad} g${p.groups ?? 1}`;
   const tol = { atol: 1e-4, rtol: 1e-4 };
-  add('conv2d', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [x, xs],
-          [w, ws],
-        ],
-        ([tx, tw]) => be.ops.conv2d(tx, tw, p),
-      ),
-    ref: () => [y],
-  });
-  add('conv2dBackwardInput', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, yShape],
-          [w, ws],
-        ],
-        ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
-      ),
-    ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
-  });
-  add('conv2dBackwardWeight', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [x, xs],
-          [dy, yShape],
-        ],
-        ([tx, tdy]) => be.ops.conv2dBackwardWeight(tx, tdy, ws, p),
-      ),
-    ref: () => [OPS.conv2dBackwardWeight.reference(x, xs, dy, ws, p)],
-  });
   // After a ReLU: x with exact zeros too (relu(0) = 0, and its gradient is 0 there).
-  const xr = F(x).map((v, i) => (i % 7 === 0 ? 0 : v));
-  add('reluConv2d', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [xr, xs],
-          [w, ws],
-        ],
-        ([tx, tw]) => be.ops.reluConv2d(tx, tw, p),
-      ),
-    ref: () => [OPS.reluConv2d.reference(xr, xs, w, ws, p)],
-  });
-  add('reluConv2dBackwardInput', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, yShape],
-          [w, ws],
-          [xr, xs],
-        ],
-        ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p),
-      ),
-    ref: () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, xr, xs, p)],
-  });
-  add('reluConv2dBackwardWeight', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [xr, xs],
-          [dy, yShape],
-        ],
-        ([tx, tdy]) => be.ops.reluConv2dBackwardWeight(tx, tdy, ws, p),
-      ),
-    ref: () => [OPS.reluConv2dBackwardWeight.reference(xr, xs, dy, ws, p)],
-  });
+  const reluX = F(x).map((v, i) => (i % 7 === 0 ? 0 : v));
+  for (const [op, c] of convCases(CONV_OPS, { label, tol, x, xs, w, ws, dy, p, reluX })) add(op, c);
 }
 bad('conv2d', 'channels', (be) => be.ops.conv2d(be.empty([1, 3, 5, 5]), be.empty([2, 4, 3, 3]), { stride: 1, pad: 0 }));
 bad('conv2d', 'too large a kernel', (be) => be.ops.conv2d(be.empty([1, 3, 2, 2]), be.empty([2, 3, 3, 3]), { stride: 1, pad: 0 }));
