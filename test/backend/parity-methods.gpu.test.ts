@@ -10,7 +10,6 @@ import { AutoSpace } from '../../src/autospace/evolve.js';
 import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
-import type { CostModel } from '../../src/mobilenet/cost/model.js';
 import { fixedMadds } from '../../src/mobilenet/madds.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
 import { PROXIES } from '../../src/proxies/index.js';
@@ -18,7 +17,7 @@ import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { proxyBatch, scoreCell } from '../../src/zeroshot/index.js';
 import { bothBackends } from '../helpers/backend.js';
-import { TOY_LAYOUT } from '../helpers/cases.js';
+import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 
 const [gpuBe, cpuBe] = (await bothBackends()).map((b) => b.backend);
 
@@ -84,17 +83,6 @@ describe('proxies on NAS-Bench-201 cells', () => {
 const TOY = TOY_LAYOUT;
 
 describe('ProxylessNAS', () => {
-  const LAT: CostModel = {
-    unit: 'ms',
-    source: 'table',
-    fixed: 2,
-    perPosition: [
-      [3, 1.5, 4, 2.5, 0],
-      [2, 3, 1, 4, 0],
-      [5, 4, 6, 2],
-    ],
-  };
-
   for (const paths of [1, 2] as const) {
     it(`warm-up and search steps (${paths} path${paths > 1 ? 's' : ''}): same losses, same α`, async ({ skip }) => {
       if (!gpuBe || !cpuBe) return skip();
@@ -112,7 +100,7 @@ describe('ProxylessNAS', () => {
         checkpointEvery: 0,
       };
       const [g, c] = await onBoth(async (be) => {
-        const s = new ProxylessSearch(be, cfg, cifarSearchSplit(64, 32), LAT);
+        const s = new ProxylessSearch(be, cfg, cifarSearchSplit(64, 32), TOY_COST);
         try {
           return await s.run();
         } finally {

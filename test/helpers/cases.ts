@@ -1,4 +1,5 @@
 /** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
+import type { CostModel } from '../../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 
 /** Matmul cases [batch, M, N, K, transA, transB]: 1x1x1, odd sizes, every transpose, K = 1 and tall/flat shapes. */
@@ -28,4 +29,16 @@ export const TOY_LAYOUT: MobileNetLayout = {
   expands: [3, 6],
   featureMixC: 16,
   classes: 10,
+};
+
+/** A synthetic latency table of TOY_LAYOUT: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate. */
+export const TOY_COST: CostModel = {
+  unit: 'ms',
+  source: 'table',
+  fixed: 2,
+  perPosition: [
+    [3, 1.5, 4, 2.5, 0],
+    [2, 3, 1, 4, 0],
+    [5, 4, 6, 2],
+  ],
 };

@@ -24,7 +24,7 @@ import { cifarSearchSplit } from '../../src/data/search-split.js';
 import type { CostModel } from '../../src/mobilenet/cost/model.js';
 import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../../src/proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
-import { TOY_LAYOUT } from '../helpers/cases.js';
+import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 beforeAll(async () => {
@@ -33,16 +33,6 @@ beforeAll(async () => {
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ckpt-'));
 
 const TOY = TOY_LAYOUT;
-const LAT: CostModel = {
-  unit: 'ms',
-  source: 'table',
-  fixed: 2,
-  perPosition: [
-    [3, 1.5, 4, 2.5, 0],
-    [2, 3, 1, 4, 0],
-    [5, 4, 6, 2],
-  ],
-};
 const data = () => cifarSearchSplit(200, 100);
 const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig => ({
   ...DEFAULT_SEARCH,
@@ -59,7 +49,7 @@ const cfgOf = (over: Partial<ProxylessSearchConfig> = {}): ProxylessSearchConfig
 });
 
 /** Runs `stopAfter` steps with checkpoints in `dir`. */
-async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearchConfig> = {}, cost = LAT): Promise<void> {
+async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearchConfig> = {}, cost = TOY_COST): Promise<void> {
   const s = new ProxylessSearch(gpu!, cfgOf({ checkpointDir: dir, ...over }), data(), cost);
   try {
     await s.run(undefined, stopAfter);
@@ -69,7 +59,7 @@ async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearch
 }
 
 /** Resumes a search from `dir` (no checkpoints written by it); returns the error or the search's result. */
-async function resumeWith(dir: string, over: Partial<ProxylessSearchConfig> = {}, lat = LAT): Promise<Error | number[][]> {
+async function resumeWith(dir: string, over: Partial<ProxylessSearchConfig> = {}, lat = TOY_COST): Promise<Error | number[][]> {
   const s = new ProxylessSearch(gpu!, cfgOf(over), data(), lat);
   try {
     s.resume(dir);
@@ -97,19 +87,19 @@ describe('resume refuses changed settings', () => {
     expect(await msg({ searchSteps: 3 })).toMatch(/--steps was 4, now 3 \(--steps may only grow/);
     expect(await msg({ batchSize: 4 })).toMatch(/--batch was 8, now 4/);
     expect(await msg({ mode: 'reinforce' })).toMatch(/--mode was gradient, now reinforce/);
-    expect(await msg({}, { ...LAT, fixed: 3 })).toMatch(
+    expect(await msg({}, { ...TOY_COST, fixed: 3 })).toMatch(
       /^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/,
     );
     // The same numbers in MAdds: the target's flag changes with the unit.
-    expect(await msg({ costLoss: { kind: 'add', target: 5e6, lambda: 50 } }, { ...LAT, unit: 'madds', source: 'madds' })).toMatch(
-      /--latency-table was table prices [0-9a-f]+, now unset/,
-    );
+    expect(
+      await msg({ costLoss: { kind: 'add', target: 5e6, lambda: 50 } }, { ...TOY_COST, unit: 'madds', source: 'madds' }),
+    ).toMatch(/--latency-table was table prices [0-9a-f]+, now unset/);
     // The same check before any GPU work (what the CLI runs first).
-    expect(() => checkResumable(dir, cfgOf({ seed: 22 }), LAT, { train: 200, val: 100 })).toThrow(
+    expect(() => checkResumable(dir, cfgOf({ seed: 22 }), TOY_COST, { train: 200, val: 100 })).toThrow(
       /^--resume: --seed was 21, now 22; /,
     );
-    expect(() => checkResumable(dir, cfgOf({ searchSteps: 9 }), LAT, { train: 200, val: 100 })).not.toThrow();
-    expect(() => checkResumable(dir, cfgOf(), LAT, { train: 150, val: 100 })).toThrow(/--train was 200, now 150/);
+    expect(() => checkResumable(dir, cfgOf({ searchSteps: 9 }), TOY_COST, { train: 200, val: 100 })).not.toThrow();
+    expect(() => checkResumable(dir, cfgOf(), TOY_COST, { train: 150, val: 100 })).toThrow(/--train was 200, now 150/);
     // Same settings, more steps: fine.
     const longer = await resumeWith(dir, { searchSteps: 6 });
     expect(Array.isArray(longer)).toBe(true);
@@ -122,7 +112,7 @@ describe('resume refuses changed settings', () => {
     await cut(dir, 1, { dataset });
     const split = { train: 200, val: 100 };
     const other = { ...dataset, images: 'ba9876543210 from /b/train_5000.bin (1000 images)' };
-    expect(() => checkResumable(dir, cfgOf({ dataset: other }), LAT, split)).toThrow(
+    expect(() => checkResumable(dir, cfgOf({ dataset: other }), TOY_COST, split)).toThrow(
       /^--resume: --dataset images was 0123456789ab from \/a\/train_5000\.bin \(5000 images\), now ba9876543210 from \/b\/train_5000\.bin \(1000 images\); /,
     );
     const r = await resumeWith(dir, { dataset: { ...dataset, flag: 'cifar100' }, layout: { ...TOY, classes: 100 } });
@@ -131,11 +121,11 @@ describe('resume refuses changed settings', () => {
     // A checkpoint written before the dataset was recorded resumes.
     const old = join(tmp, 'no-dataset');
     await cut(old, 1);
-    expect(() => checkResumable(old, cfgOf({ dataset }), LAT, split)).not.toThrow();
+    expect(() => checkResumable(old, cfgOf({ dataset }), TOY_COST, split)).not.toThrow();
     if (gpu.device !== 'cpu') return;
     const threads = gpu.threads!;
-    expect(() => checkResumable(dir, cfgOf({ dataset }), LAT, split, 'cpu', threads)).not.toThrow();
-    expect(() => checkResumable(dir, cfgOf({ dataset }), LAT, split, 'cpu', threads + 1)).toThrow(
+    expect(() => checkResumable(dir, cfgOf({ dataset }), TOY_COST, split, 'cpu', threads)).not.toThrow();
+    expect(() => checkResumable(dir, cfgOf({ dataset }), TOY_COST, split, 'cpu', threads + 1)).toThrow(
       new RegExp(`^--resume: --cpu-threads was ${threads}, now ${threads + 1}; `),
     );
   });
@@ -146,7 +136,7 @@ describe('measured prices', () => {
     if (!gpu) return skip();
     const dir = join(tmp, 'measured');
     const measured: CostModel = {
-      ...LAT,
+      ...TOY_COST,
       source: 'measured',
       meta: { library: 'oneDNN 3', threads: '1', 'cache-flush': 'no (warm caches)' },
     };
@@ -223,7 +213,7 @@ describe('checkpoint directory housekeeping', () => {
     cpSync(join(dir, cur), join(dir, 'ckpt-000098'), { recursive: true }); // renamed, never switched to
     writeFileSync(join(dir, '.current.999999.tmp'), 'ckpt-000098\n');
     writeFileSync(join(dir, 'lock.999999999.tmp'), '{}'); // a run killed while taking the lock
-    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: dir }), data(), LAT);
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: dir }), data(), TOY_COST);
     try {
       expect(readdirSync(dir).sort()).toEqual([cur, 'current', 'lock']);
       s.resume(dir);
@@ -241,7 +231,7 @@ describe('checkpoint directory housekeeping', () => {
 
   it('a version-1 checkpoint (files in DIR) resumes to the same result and is replaced by the new format', async ({ skip }) => {
     if (!gpu) return skip();
-    const ref = new ProxylessSearch(gpu, cfgOf(), data(), LAT);
+    const ref = new ProxylessSearch(gpu, cfgOf(), data(), TOY_COST);
     const want = (await ref.run()).alpha;
     ref.dispose();
 
@@ -266,7 +256,7 @@ describe('checkpoint directory housekeeping', () => {
     const r = await resumeWith(old);
     expect(r).toBeInstanceOf(CheckpointError);
     expect((r as Error).message).toMatch(/state\.json: written by an older wgnas .*start a new --checkpoint directory$/);
-    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: v1 }), data(), LAT);
+    const s = new ProxylessSearch(gpu, cfgOf({ checkpointDir: v1 }), data(), TOY_COST);
     try {
       s.resume(v1);
       expect((await s.run()).alpha).toEqual(want);

@@ -18,7 +18,7 @@ import { Rng } from '../../src/util/rng.js';
 import { mixSeed } from '../../src/util/seed.js';
 import { softmax } from '../../src/util/softmax.js';
 import { methodBackend } from '../helpers/backend.js';
-import { TOY_LAYOUT } from '../helpers/cases.js';
+import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 
 let backend: Backend | null;
 beforeAll(async () => {
@@ -213,16 +213,6 @@ describe('REINFORCE', () => {
 });
 
 describe("a block whose active candidate is 'zero' gets no α update (ProxylessNAS skips it)", () => {
-  const toyCost: CostModel = {
-    unit: 'ms',
-    source: 'table',
-    fixed: 2,
-    perPosition: [
-      [3, 1.5, 4, 2.5, 0],
-      [2, 3, 1, 4, 0],
-      [5, 4, 6, 2],
-    ],
-  };
   for (const paths of [1, 2] as const) {
     it(`${paths} path(s): the block's α is unchanged after an architecture step`, async ({ skip }) => {
       if (!backend) return skip();
@@ -248,7 +238,7 @@ describe("a block whose active candidate is 'zero' gets no α update (ProxylessN
         const g = start.map((a) => sampleGates(a, rng, paths));
         if (g[0].active === 4 && g[1].active !== 4) break;
       }
-      const s = new ProxylessSearch(backend, { ...cfg, seed }, cifarSearchSplit(64, 32), toyCost);
+      const s = new ProxylessSearch(backend, { ...cfg, seed }, cifarSearchSplit(64, 32), TOY_COST);
       try {
         s.alpha = start.map((a) => Float32Array.from(a));
         const r = await s.run();

@@ -7,10 +7,10 @@ import { run as cli } from '../../src/cli/commands/proxyless.js';
 import { UsageError } from '../../src/cli/args.js';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
-import { type CostModel, expectedCost } from '../../src/mobilenet/cost/model.js';
+import { expectedCost } from '../../src/mobilenet/cost/model.js';
 import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
-import { TOY_LAYOUT } from '../helpers/cases.js';
+import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 
 const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
@@ -58,18 +58,6 @@ describe('the cost terms of the objective', () => {
 
 const TOY = TOY_LAYOUT;
 
-// Synthetic table: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate.
-const TOY_LAT: CostModel = {
-  unit: 'ms',
-  source: 'table',
-  fixed: 2,
-  perPosition: [
-    [3, 1.5, 4, 2.5, 0],
-    [2, 3, 1, 4, 0],
-    [5, 4, 6, 2],
-  ],
-};
-
 function toyConfig(over: Partial<ProxylessSearchConfig>): ProxylessSearchConfig {
   return {
     ...DEFAULT_SEARCH,
@@ -103,7 +91,7 @@ describe('toy searches converge to the known optimum from several seeds', () => 
           gpu,
           toyConfig({ paths, gateGrads, seed, searchSteps: gateGrads === 'all' ? 20 : 30 }),
           data(),
-          TOY_LAT,
+          TOY_COST,
         );
         try {
           const r = await s.run();
@@ -112,8 +100,8 @@ describe('toy searches converge to the known optimum from several seeds', () => 
           expect(r.cost).toBeCloseTo(4, 9);
           // The expectation moved towards the optimum from the uniform start.
           const uniform = expectedCost(
-            TOY_LAT,
-            TOY_LAT.perPosition.map((row) => row.map(() => 0)),
+            TOY_COST,
+            TOY_COST.perPosition.map((row) => row.map(() => 0)),
           ).value;
           expect(r.expectedCost!, `seed ${seed}`).toBeLessThan(uniform - 2);
         } finally {
@@ -126,7 +114,7 @@ describe('toy searches converge to the known optimum from several seeds', () => 
   it('hinge loss: no latency pressure under the target (same α as an accuracy-only search)', async ({ skip }) => {
     if (!gpu) return skip();
     const runWith = async (costLoss: ProxylessSearchConfig['costLoss']) => {
-      const s = new ProxylessSearch(gpu!, toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_LAT);
+      const s = new ProxylessSearch(gpu!, toyConfig({ costLoss, searchSteps: 4, seed: 33 }), data(), TOY_COST);
       try {
         return (await s.run()).alpha;
       } finally {
@@ -147,7 +135,7 @@ describe('toy searches converge to the known optimum from several seeds', () => 
         // reward whatever the latency, and a seed may settle on a near-optimum first.
         toyConfig({ mode: 'reinforce', reinforceW: 3, reinforceSamples: 3, searchSteps: 40, valBatchSize: 32, seed }),
         data(),
-        TOY_LAT,
+        TOY_COST,
       );
       try {
         const r = await s.run();
@@ -168,7 +156,7 @@ describe('divergence', () => {
       gpu,
       toyConfig({ warmupLr: 1e30, warmupSteps: 4, searchSteps: 1, seed: 3 }),
       data(),
-      TOY_LAT,
+      TOY_COST,
     );
     try {
       await expect(warm.run()).rejects.toThrow(
@@ -182,7 +170,7 @@ describe('divergence', () => {
       gpu,
       toyConfig({ arch: { ...DEFAULT_SEARCH.arch, lr: 3e38 }, warmupSteps: 1, searchSteps: 4, seed: 3 }),
       data(),
-      TOY_LAT,
+      TOY_COST,
     );
     try {
       await expect(arch.run()).rejects.toThrow(
@@ -199,17 +187,17 @@ describe('checkpoint and resume', () => {
     if (!gpu) return skip();
     const dir = join(tmp, 'ck');
     const cfg = toyConfig({ searchSteps: 5, warmupSteps: 3, checkpointDir: null, seed: 21 });
-    const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_LAT);
+    const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_COST);
     const ra = await a.run();
     const wa = await a.net.paramMap().get('b2.c3.n1.dw5')!.value.read();
     const stemA = await a.net.paramMap().get('stem.conv')!.value.read();
     a.dispose();
 
-    const b1 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    const b1 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_COST);
     await b1.run(undefined, 5);
     expect(b1.progress.warmup + b1.progress.search).toBe(5);
     b1.dispose();
-    const b2 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_LAT);
+    const b2 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_COST);
     b2.resume(dir);
     expect(b2.progress).toMatchObject({ warmup: 3, search: 2, arch: 2 });
     const rb = await b2.run();
@@ -223,7 +211,7 @@ describe('checkpoint and resume', () => {
       gpu,
       toyConfig({ layout: { ...TOY, widths: [4, 12] } }),
       cifarSearchSplit(200, 100),
-      TOY_LAT,
+      TOY_COST,
     );
     expect(() => other.resume(dir)).toThrow(/is \[|layout/);
     other.dispose();
