@@ -11,12 +11,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, gpuOf } from '../../src/backend/index.js';
 import { SYNFLOW_SEED_CODES, synflowSeedCpu } from '../../src/kernels/synflow-seed.js';
 import { NB201_DEFAULT, nb201Factory } from '../../src/nn/nb201-net.js';
-import type { ScorableNet } from '../../src/nn/scorable.js';
 import { imageShape, type ProxyBatch } from '../../src/proxies/define.js';
 import { synflowScore, type SynflowScales } from '../../src/proxies/synflow.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { Rng } from '../../src/util/rng.js';
 import { gpuBackend } from '../helpers/backend.js';
+import { scaleParam } from '../helpers/synflow.js';
 
 const BATCH: ProxyBatch = { x: new Float32Array(2 * 3 * 32 * 32), y: new Float32Array(2), n: 2 };
 const SEED = 1;
@@ -31,17 +31,6 @@ let backend: Backend | null;
 beforeAll(async () => {
   backend = await gpuBackend();
 });
-
-/** Multiplies a parameter by 2^k (exact). */
-async function scaleParam(b: Backend, net: ScorableNet, name: string, k: number): Promise<void> {
-  const p = net.params.find((q) => q.name === name)!;
-  const t = b.upload(
-    (await p.value.read()).map((x) => x * 2 ** k),
-    p.shape,
-  );
-  p.value.dispose();
-  p.value = t;
-}
 
 /** SynFlow of a fresh network of `arch` (weights scaled by `scale` first) and the host waits it took. */
 async function score(arch: string, scales: SynflowScales | undefined, scale: Record<string, number> = {}) {

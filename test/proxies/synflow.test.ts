@@ -7,13 +7,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
 import { NB201_DEFAULT, nb201Factory } from '../../src/nn/nb201-net.js';
-import type { ScorableNet } from '../../src/nn/scorable.js';
 import { imageShape, type ProxyBatch } from '../../src/proxies/define.js';
 import { synflowScore, type SynflowScales } from '../../src/proxies/synflow.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { Rng } from '../../src/util/rng.js';
 import { scoreCell } from '../../src/zeroshot/index.js';
 import { methodBackend } from '../helpers/backend.js';
+import { scaleParam } from '../helpers/synflow.js';
 
 /** SynFlow reads only the batch's image shape (its input is all ones). */
 const BATCH: ProxyBatch = { x: new Float32Array(2 * 3 * 32 * 32), y: new Float32Array(2), n: 2 };
@@ -29,18 +29,6 @@ let backend: Backend | null;
 beforeAll(async () => {
   backend = await methodBackend();
 });
-
-/** Multiplies a parameter by 2^k on the host (exact). */
-async function scaleParam(b: Backend, net: ScorableNet, name: string, k: number): Promise<void> {
-  const p = net.params.find((q) => q.name === name)!;
-  const v = await p.value.read();
-  const t = b.upload(
-    v.map((x) => x * 2 ** k),
-    p.shape,
-  );
-  p.value.dispose();
-  p.value = t;
-}
 
 /** SynFlow of a fresh network of `arch` (seed SEED), with `scale` applied to its weights first. */
 async function score(arch: string, scales?: SynflowScales, scale: Record<string, number> = {}): Promise<number> {
