@@ -30,7 +30,7 @@ import { run as searchCli } from '../../src/cli/commands/search.js';
 import type { Backend } from '../../src/backend/index.js';
 import { Tape } from '../../src/nn/tape.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
-import { CIFAR_LAYOUT, type MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 import { ProxylessSupernet } from '../../src/proxyless/supernet.js';
 import { Rng } from '../../src/util/rng.js';
@@ -39,22 +39,7 @@ import { methodBackend } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
 import { nativeOrNull } from '../helpers/native.js';
 import type { NativeBinding } from '../../src/native/binding.js';
-
-/** 32×32 input (CIFAR-10), three searchable layers: two with a shortcut, one strided. */
-const TINY: MobileNetLayout = {
-  name: 'tiny-autospace',
-  inputSize: 32,
-  stemC: 4,
-  stemStride: 2,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5, 7],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 let native: NativeBinding | null;
@@ -75,19 +60,19 @@ describe('space files', () => {
       expect(formatCell(s.cells[b][0])).toBe('pw3<0;dw3<1;pwl<2;=>3');
     });
     // Inline layouts round-trip too.
-    const t = loadSpace(JSON.parse(JSON.stringify(handDesignedSpace(TINY))));
-    expect(t.layout).toEqual(TINY);
+    const t = loadSpace(JSON.parse(JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT))));
+    expect(t.layout).toEqual(TINY_CIFAR_LAYOUT);
   });
 
   it('MAdds of an architecture: skeleton + cells, by hand for the tiny layout', () => {
     // stem 16²·3·4·9, first block dw 16²·4·9 + pw 16²·4·4, feature mix 8²·8·16, classifier 16·10
-    expect(fixedMadds(TINY)).toBe(16 * 16 * 3 * 4 * 9 + 16 * 16 * 4 * 9 + 16 * 16 * 4 * 4 + 8 * 8 * 8 * 16 + 160);
-    const s = spaceFromLayout(TINY);
+    expect(fixedMadds(TINY_CIFAR_LAYOUT)).toBe(16 * 16 * 3 * 4 * 9 + 16 * 16 * 4 * 9 + 16 * 16 * 4 * 4 + 8 * 8 * 8 * 16 + 160);
+    const s = spaceFromLayout(TINY_CIFAR_LAYOUT);
     // k3 e3 everywhere: pw 4→12 @16, dw3 @16, pwl 12→4 @16 (x2 layers); then 4→8 s2: pw @16, dw @8, pwl @8.
     const l01 = 256 * 4 * 12 + 256 * 12 * 9 + 256 * 12 * 4;
     const l2 = 256 * 4 * 12 + 64 * 12 * 9 + 64 * 12 * 8;
     expect(choicesMadds(s, [0, 0, 0])).toBe(2 * l01 + l2);
-    expect(archMadds(s, [6, 6, 0])).toBe(fixedMadds(TINY) + l2); // zero cells cost nothing
+    expect(archMadds(s, [6, 6, 0])).toBe(fixedMadds(TINY_CIFAR_LAYOUT) + l2); // zero cells cost nothing
     const cost = maddsCost(s);
     expect(cost.source).toBe('madds');
     expect(cost.unit).toBe('madds');
@@ -117,7 +102,7 @@ describe('space files', () => {
   });
 
   it('archJson names the cells and rejects out-of-range choices', () => {
-    const s = spaceFromLayout(TINY);
+    const s = spaceFromLayout(TINY_CIFAR_LAYOUT);
     const a = archJson(s, [3, 6, 5]);
     expect(a.cells).toEqual(['pw6<0;dw3<1;pwl<2;=>3', 'zero', 'pw6<0;dw7<1;pwl<2;=>3']);
     expect(a.madds).toBe(archMadds(s, [3, 6, 5]));
@@ -194,10 +179,10 @@ describe('budget-constrained space for the search strategies', () => {
 describe('cell networks on the GPU', () => {
   it('a fixed network of the hand-designed space computes exactly what the supernet computes on that path', async ({ skip }) => {
     if (!gpu) return skip();
-    const s = spaceFromLayout(TINY);
+    const s = spaceFromLayout(TINY_CIFAR_LAYOUT);
     const choices = [4, 6, 2];
-    const a = FixedNet.fromChoices(gpu, TINY, s.cells, choices, new Rng(11));
-    const b = new ProxylessSupernet(gpu, TINY, new Rng(11), { only: choices });
+    const a = FixedNet.fromChoices(gpu, TINY_CIFAR_LAYOUT, s.cells, choices, new Rng(11));
+    const b = new ProxylessSupernet(gpu, TINY_CIFAR_LAYOUT, new Rng(11), { only: choices });
     const x = gpu.upload(new Rng(5).normals(2 * 3 * 32 * 32), [2, 3, 32, 32]);
     const ta = new Tape(gpu, { noGrad: true });
     const tb = new Tape(gpu, { noGrad: true });
@@ -225,7 +210,7 @@ describe('cell networks on the GPU', () => {
 
   it('proxies score architectures of a cell space (WRCor, NASWOT finite; flops = MAdds)', async ({ skip }) => {
     if (!gpu) return skip();
-    const s = spaceFromLayout(TINY);
+    const s = spaceFromLayout(TINY_CIFAR_LAYOUT);
     const r = await scoreArch(gpu, s, [0, 6, 3], ['wrcor', 'naswot', 'flops', 'params'], proxyBatch(8, 1), 1);
     expect(Number.isFinite(r.scores.wrcor)).toBe(true);
     expect(Number.isFinite(r.scores.naswot)).toBe(true);
@@ -237,8 +222,8 @@ describe('cell networks on the GPU', () => {
 function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
   return {
     ...DEFAULT_EVOLVE,
-    layout: TINY,
-    budgetMadds: fixedMadds(TINY) + 200_000,
+    layout: TINY_CIFAR_LAYOUT,
+    budgetMadds: fixedMadds(TINY_CIFAR_LAYOUT) + 200_000,
     populationSize: 5,
     k: 3,
     iterations: 3,
@@ -577,7 +562,7 @@ describe('AutoSpace evolution', () => {
     // Budget = the skeleton + 1 MAdd: any non-zero cell is over it, so the hinge's gradient pushes each layer's
     // softmax toward its cheapest selected cell, and that cell (zero where allowed) ends with the top fitness.
     const cfg = tinyEvolve({
-      budgetMadds: fixedMadds(TINY) + 1,
+      budgetMadds: fixedMadds(TINY_CIFAR_LAYOUT) + 1,
       budgetPenalty: 1e4,
       fitnessLr: 0.5,
       iterations: 2,
@@ -612,8 +597,8 @@ describe('CLI', () => {
   it('search --space-file: zero-shot search of a cell space under a MAdds budget', async ({ skip }) => {
     if (!gpu) return skip();
     const file = join(tmp, 'tiny-hand.json');
-    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
-    const budget = fixedMadds(TINY) + 150_000;
+    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
+    const budget = fixedMadds(TINY_CIFAR_LAYOUT) + 150_000;
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
     try {
@@ -644,8 +629,8 @@ describe('CLI', () => {
   it('search --space-file --max-latency-ms: cells priced on this CPU, the best is under the ceiling', async ({ skip }) => {
     if (!gpu || !native) return skip();
     const file = join(tmp, 'tiny-hand-lat.json');
-    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
-    const lat = await measuredCost(loadSpace(handDesignedSpace(TINY)), { native, repeats: 5, warmup: 1 });
+    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
+    const lat = await measuredCost(loadSpace(handDesignedSpace(TINY_CIFAR_LAYOUT)), { native, repeats: 5, warmup: 1 });
     // Ceiling halfway between the fastest and the slowest architecture.
     const lo = archCost(
       lat,
@@ -695,7 +680,7 @@ describe('CLI', () => {
   it('proxyless --space-file --price-cells: the search cost is the cells timed on this CPU', async ({ skip }) => {
     if (!gpu || !native) return skip();
     const file = join(tmp, 'tiny-hand-px.json');
-    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY)));
+    writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
     const errs: string[] = [];
     const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errs.push(String(c)), true));
     const outFile = join(tmp, 'px-arch.json');

@@ -31,6 +31,22 @@ export const TOY_LAYOUT: MobileNetLayout = {
   classes: 10,
 };
 
+/** A CIFAR-sized layout (32×32 input) with three searchable layers: two with a shortcut, one strided. */
+export const TINY_CIFAR_LAYOUT: MobileNetLayout = {
+  name: 'tiny-cifar',
+  inputSize: 32,
+  stemC: 4,
+  stemStride: 2,
+  firstBlockC: 4,
+  widths: [4, 8],
+  depths: [2, 1],
+  strides: [1, 2],
+  kernels: [3, 5, 7],
+  expands: [3, 6],
+  featureMixC: 16,
+  classes: 10,
+};
+
 /** A synthetic latency table of TOY_LAYOUT: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate. */
 export const TOY_COST: CostModel = {
   unit: 'ms',

@@ -9,29 +9,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cellSearchSpace } from '../../src/autospace/search-space.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { archMadds } from '../../src/mobilenet/madds.js';
 import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../../src/search/index.js';
 import { Rng } from '../../src/util/rng.js';
-
-const TINY: MobileNetLayout = {
-  name: 'tiny-budget',
-  inputSize: 32,
-  stemC: 4,
-  stemStride: 2,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5, 7],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 
 describe('budgeted zero-shot search finds the constrained optimum', () => {
-  const space = spaceFromLayout(TINY);
+  const space = spaceFromLayout(TINY_CIFAR_LAYOUT);
   const sizes = space.cells.map((c) => c.length);
   const all: number[][] = [];
   const walk = (prefix: number[]) => {
