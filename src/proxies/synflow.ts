@@ -76,13 +76,24 @@ function linearise(ctx: NetContext): void {
   }
 }
 
-/** The linearised network's forward on one all-2^-a image. */
-async function forwardAt(ctx: NetContext, a: number): Promise<Forward> {
+/** The linearised network's forward on one all-2^-a image, queued (nothing read); the caller owns tape and ones. */
+function queueForward(ctx: NetContext, a: number): { tape: Tape; ones: Tensor; logits: Var; features: Var } {
   const { backend, net } = ctx;
   const tape = new Tape(backend, { bnIdentity: true });
   const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -a), imageShape(ctx.batch, 1));
   try {
-    const { logits, features } = net.forward(tape, tape.input(ones));
+    return { tape, ones, ...net.forward(tape, tape.input(ones)) };
+  } catch (e) {
+    tape.dispose();
+    ones.dispose();
+    throw e;
+  }
+}
+
+/** The forward at a, with R' and the last feature map's sum read back. */
+async function forwardAt(ctx: NetContext, a: number): Promise<Forward> {
+  const { tape, ones, logits, features } = queueForward(ctx, a);
+  try {
     const [r, fs] = (await Promise.all([logits.value.read(), features.value.read()])).map((v) => v.reduce((s, x) => s + x, 0));
     return { tape, ones, logits, r, features: fs };
   } catch (e) {
@@ -151,12 +162,10 @@ async function runScaled(ctx: NetContext, scales: SynflowScales = {}, redoAt?: n
  */
 function runOnDevice(ctx: NetContext, ops: DeviceOnlyOps): SynflowResult {
   const { backend, net } = ctx;
-  const tape = new Tape(backend, { bnIdentity: true });
-  const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -SYNFLOW_SHIFT), imageShape(ctx.batch, 1));
+  const { tape, ones, logits, features } = queueForward(ctx, SYNFLOW_SHIFT);
   let seed: Tensor | null = null;
   let status: Tensor | null = null;
   try {
-    const { logits, features } = net.forward(tape, tape.input(ones));
     seed = backend.empty(logits.shape);
     status = backend.empty([1]);
     ops.synflowSeed(logits.value, features.value, seed, status, MAX_SHIFT);
