@@ -9,7 +9,7 @@ import type { Nb201Cell } from '../spaces/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { fractionBelow } from '../util/ranks.js';
 import type { Rng } from '../util/rng.js';
-import { finalBest, PopulationScorer, type ScoredArch } from './population-scorer.js';
+import { PopulationScorer } from './population-scorer.js';
 
 export interface Nb201StrategyOptions {
   strategy: 'random' | 'evolution' | 'reinforce';
@@ -30,27 +30,19 @@ export async function runNb201Strategy(
   rawScores: (c: Nb201Cell) => Promise<Record<string, number>>,
   o: Nb201StrategyOptions,
 ): Promise<SearchResult<Nb201Cell>> {
-  const evaluated: ScoredArch<Nb201Cell>[] = [];
-  const r = await runOnline(async (c) => {
-    const scores = await rawScores(c);
-    evaluated.push({ arch: c, scores });
-    return scores;
-  }, o);
-  const { arch, score } = finalBest(o.proxy, evaluated);
-  return { ...r, best: arch, bestScore: score };
-}
-
-async function runOnline(
-  rawScores: (c: Nb201Cell) => Promise<Record<string, number>>,
-  o: Nb201StrategyOptions,
-): Promise<SearchResult<Nb201Cell>> {
-  const { strategy, proxy, budget, rng, onBatch } = o;
-  const pop = new PopulationScorer(proxy);
+  const pop = new PopulationScorer<Nb201Cell>(o.proxy);
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
-    for (const c of cells) out.push(pop.value(await rawScores(c)));
+    for (const c of cells) out.push(pop.value(await rawScores(c), c));
     return out;
   };
+  const r = await runOnline(score, o);
+  const { arch, score: bestScore } = pop.best();
+  return { ...r, best: arch, bestScore };
+}
+
+async function runOnline(score: Scorer<Nb201Cell>, o: Nb201StrategyOptions): Promise<SearchResult<Nb201Cell>> {
+  const { strategy, budget, rng, onBatch } = o;
   if (strategy === 'random') return randomSearch(nb201Space, score, { budget, rng, onBatch });
   if (strategy === 'evolution') {
     return regularizedEvolution(nb201Space, score, {

@@ -14,7 +14,7 @@ import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
-import { finalBest, PopulationScorer, type ScoredArch } from './population-scorer.js';
+import { PopulationScorer } from './population-scorer.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
@@ -83,8 +83,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       attempts: v.attempts,
       onNote: (l) => io.err(`${l}\n`),
     });
-    const pop = new PopulationScorer(v.proxy);
-    const evaluated: ScoredArch<Nb201Cell>[] = [];
+    const pop = new PopulationScorer<Nb201Cell>(v.proxy);
     const t0 = performance.now();
     try {
       const result = await queueEvolution({
@@ -97,10 +96,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
         sampleSize: v['sample-size'],
         strategy: v.strategy === 'random' ? 'random' : 'evolution',
         inFlight: v['in-flight'],
-        value: (s, arch) => {
-          evaluated.push({ arch, scores: s });
-          return pop.value(s);
-        },
+        value: (s, arch) => pop.value(s, arch),
         replay,
         onCompletion: (c) => log?.append([{ step: c.step, arch: c.arch, ...c.scores }]),
         onProgress: (done) => bar.update(done),
@@ -108,7 +104,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       bar.done();
       log?.finish();
       // The answer by the final ranking of every evaluated cell, not by the online values (finalBest).
-      const final = finalBest(v.proxy, evaluated);
+      const final = pop.best();
       const best = printNb201Result(
         v,
         io,
