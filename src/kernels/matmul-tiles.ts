@@ -6,10 +6,11 @@
  * Cache: autotune.json in the user cache folder (userCacheDir: $WGNAS_CACHE_DIR, $XDG_CACHE_HOME/wgnas or
  * ~/.cache/wgnas), keyed by adapter.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
 import { userCacheDir } from '../util/cache-dir.js';
+import { writeFileAtomic } from '../util/durable.js';
 import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
 
 export type MatmulTile = GemmTile;
@@ -124,10 +125,8 @@ export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile
 
 function writeAutotuneCache(path: string, cache: AutotuneCacheFile): void {
   mkdirSync(dirname(path), { recursive: true });
-  // Write then rename, so a concurrent reader never sees half a file.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cache, null, 2) + '\n');
-  renameSync(tmp, path);
+  // Atomic, so a concurrent reader never sees half a file.
+  writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
 }
 
 const tunedTiles = new WeakMap<Gpu, MatmulTile>();
