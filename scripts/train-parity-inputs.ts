@@ -4,10 +4,13 @@
  * the Trainer's order. scripts/train-reference.py trains the same network on them in PyTorch and
  * writes the fixture. The whole regeneration:
  *
- *   npx tsx scripts/train-parity-inputs.ts /tmp/parity-in.json && \
- *     /usr/bin/python3 scripts/train-reference.py /tmp/parity-in.json test/fixtures/train-parity/nb201.json
+ *   for c in nb201 nb201-none-fed; do
+ *     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
+ *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
+ *   done
  *
- * Usage: npx tsx scripts/train-parity-inputs.ts OUT.json (OUT.bin is written beside it)
+ * Usage: npx tsx scripts/train-parity-inputs.ts CASE OUT.json (OUT.bin is written beside it; CASE:
+ * a key of PARITY_CASES)
  */
 import { writeFileSync } from 'node:fs';
 import { openBackend } from '../src/backend/index.js';
@@ -15,7 +18,7 @@ import { buildNetwork } from '../src/train/network.js';
 import { Trainer } from '../src/train/trainer.js';
 import {
   memoryDataset,
-  NB201_PARITY,
+  PARITY_CASES,
   PARITY_FORMAT,
   type ParityFixture,
   parityImages,
@@ -23,9 +26,10 @@ import {
   type TensorEntry,
 } from '../test/helpers/train-parity.js';
 
-const out = process.argv[2];
-if (!out?.endsWith('.json')) throw new Error('usage: train-parity-inputs.ts OUT.json');
-const c = NB201_PARITY;
+const [name, out] = process.argv.slice(2);
+const c = PARITY_CASES[name];
+if (!c || !out?.endsWith('.json'))
+  throw new Error(`usage: train-parity-inputs.ts CASE OUT.json (CASE: ${Object.keys(PARITY_CASES).join(', ')})`);
 const backend = await openBackend('cpu', { threads: 1 });
 const net = buildNetwork(backend, parityNetwork(c), 0);
 const train = parityImages(c, c.trainImages, 1);
@@ -57,8 +61,7 @@ for (const p of net.params) add(`init.${p.name}`, [...p.value.shape], await p.va
 const meta: ParityFixture = {
   format: PARITY_FORMAT,
   version: 1,
-  command:
-    'npx tsx scripts/train-parity-inputs.ts /tmp/parity-in.json && /usr/bin/python3 scripts/train-reference.py /tmp/parity-in.json test/fixtures/train-parity/nb201.json',
+  command: `npx tsx scripts/train-parity-inputs.ts ${name} /tmp/${name}-in.json && /usr/bin/python3 scripts/train-reference.py /tmp/${name}-in.json test/fixtures/train-parity/${name}.json`,
   case: c,
   trainLabels: train.labels,
   testLabels: test.labels,

@@ -4,8 +4,10 @@ Reads the inputs scripts/train-parity-inputs.ts wrote (initial weights, images, 
 trainer's order), trains the same NAS-Bench-201 network the plain PyTorch way and writes the fixture
 test/train/torch-parity*.test.ts compare `wgnas train` with:
 
-  npx tsx scripts/train-parity-inputs.ts /tmp/parity-in.json && \
-    /usr/bin/python3 scripts/train-reference.py /tmp/parity-in.json test/fixtures/train-parity/nb201.json
+  for c in nb201 nb201-none-fed; do
+    npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
+      /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
+  done
 
 The recipe, written from PyTorch's and the papers' definitions, not from wgnas's code:
   - torch.optim.SGD(nesterov=True, momentum, weight_decay) in two parameter groups: weight decay on
@@ -56,7 +58,8 @@ class ReLUConvBN(nn.Module):
 
 
 class Cell(nn.Module):
-    """NAS-Bench-201's InferCell: node j = sum over edges i->j of op(node i)."""
+    """NAS-Bench-201's InferCell: node j = sum over edges i->j of op(node i), 'none' giving x * 0
+    (its Zero op), so an edge out of a node that receives only 'none' still runs on zeros."""
 
     def __init__(self, ops, c, bn_momentum):
         super().__init__()
@@ -66,7 +69,7 @@ class Cell(nn.Module):
             if op in ('nor_conv_3x3', 'nor_conv_1x1'):
                 k = 3 if op == 'nor_conv_3x3' else 1
                 self.edges[f'e{e}'] = ReLUConvBN(c, c, k, 1, k // 2, bn_momentum)
-            elif op not in ('skip_connect', 'avg_pool_3x3'):
+            elif op not in ('skip_connect', 'avg_pool_3x3', 'none'):
                 raise ValueError(f'op {op} is not in this reference')
 
     def forward(self, x):
@@ -77,7 +80,9 @@ class Cell(nn.Module):
                 if EDGE_TO[e] != j:
                     continue
                 src, op = nodes[EDGE_FROM[e]], self.ops[e]
-                if op == 'skip_connect':
+                if op == 'none':
+                    y = src * 0.0
+                elif op == 'skip_connect':
                     y = src
                 elif op == 'avg_pool_3x3':
                     y = F.avg_pool2d(src, 3, 1, 1, count_include_pad=False)

@@ -65,6 +65,21 @@ export const NB201_PARITY: ParityCase = {
   },
 };
 
+/**
+ * A cell whose node 1 receives only 'none' (a zero tensor in NAS-Bench-201's PyTorch code), read by a
+ * 3x3 conv (2<-1) and a skip (3<-1): in PyTorch that conv's ReLU-conv-BN sees zeros and outputs its
+ * BN's beta, a learned per-channel constant. C=2 and 19 training images (2 steps per epoch) keep the
+ * fixture small.
+ */
+export const NB201_NONE_FED_PARITY: ParityCase = {
+  ...NB201_PARITY,
+  arch: '|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|',
+  channels: 2,
+  trainImages: 19,
+};
+
+export const PARITY_CASES: Record<string, ParityCase> = { nb201: NB201_PARITY, 'nb201-none-fed': NB201_NONE_FED_PARITY };
+
 export function parityNetwork(c: ParityCase): ExportNetwork {
   return {
     kind: 'nb201',

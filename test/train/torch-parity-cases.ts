@@ -3,19 +3,28 @@
  * backend; torch-parity.gpu.test.ts: WGSL). wgnas's own loop (Trainer.run, augmentation off) trains
  * the fixture's network from its initial weights on its batches; PyTorch's run of the same
  * (scripts/train-reference.py, float64, stored as f32) is what it must reproduce, step for step.
- * The fixture (test/fixtures/train-parity/nb201.*) is regenerated with
+ * The fixtures (test/fixtures/train-parity/{nb201,nb201-none-fed}.*; the cases: test/helpers/train-parity.ts)
+ * are regenerated with
  *
- *   npx tsx scripts/train-parity-inputs.ts /tmp/parity-in.json && \
- *     /usr/bin/python3 scripts/train-reference.py /tmp/parity-in.json test/fixtures/train-parity/nb201.json
+ *   for c in nb201 nb201-none-fed; do
+ *     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
+ *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
+ *   done
  *
  * Tensors are compared by max |wgnas - torch| / max(max |torch|, 1e-3) (scaledMaxError). The floor
  * is for s2.c0.e5.bn.beta: that BN's output reaches the loss only through last.bn, whose
  * training-mode backward leaves every channel's gradient summing to 0, so its beta's gradient is 0
  * in exact arithmetic and both sides hold roundoff (wgnas f32 ~1e-9, PyTorch f64 ~1e-18).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
-import { type ParityRun, readParityFixture, scaledMaxError, trainFromFixture } from '../helpers/train-parity.js';
+import { describeNetwork, exportGraph } from '../../src/export/index.js';
+import { referenceForward } from '../../src/export/reference.js';
+import { writeWeights } from '../../src/export/weights.js';
+import { type ParityRun, parityNetwork, readParityFixture, scaledMaxError, trainFromFixture } from '../helpers/train-parity.js';
 
 export interface ParityTolerance {
   /** Relative error of each step's loss. */
@@ -24,12 +33,17 @@ export interface ParityTolerance {
   tensor: number;
 }
 
-const FIXTURE = 'test/fixtures/train-parity/nb201.json';
-
-export function describeTorchParity(label: string, backendOf: () => Promise<Backend | null>, tol: ParityTolerance): void {
-  const fx = readParityFixture(FIXTURE);
+export function describeTorchParity(
+  fixture: string,
+  label: string,
+  backendOf: () => Promise<Backend | null>,
+  tol: ParityTolerance,
+): void {
+  const fx = readParityFixture(`test/fixtures/train-parity/${fixture}.json`);
   const torch = fx.meta.torch!;
-  describe(`wgnas train against PyTorch ${torch.version} (${label}): NB201 C=4 N=1, ${fx.meta.steps.length} steps`, () => {
+  const c = fx.meta.case;
+  const title = `${fixture} (${c.arch} C=${c.channels} N=${c.cellsPerStage}, ${fx.meta.steps.length} steps)`;
+  describe(`wgnas train against PyTorch ${torch.version} (${label}): ${title}`, () => {
     let run: ParityRun | null = null;
     beforeAll(async () => {
       const backend = await backendOf();
@@ -83,6 +97,19 @@ export function describeTorchParity(label: string, backendOf: () => Promise<Back
       expect([...ran().weights.keys()].filter((k) => k.includes('.running_')).sort()).toEqual([...names].sort());
       const w = worst(names);
       expect(w.err, w.name).toBeLessThan(tol.tensor);
+    });
+
+    it('writes weights that wgnas export turns into a model with the same eval logits', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wgnas-parity-'));
+      try {
+        const net = parityNetwork(c);
+        const path = join(dir, 'weights.json');
+        writeWeights(path, ran().weights, describeNetwork(net));
+        const logits = referenceForward(exportGraph(net, { weights: path }), fx.tensor('input.test'));
+        expect(scaledMaxError(logits, fx.tensor('torch.eval_logits'))).toBeLessThan(tol.tensor);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('gives the same eval-mode logits, test loss and accuracy', () => {
