@@ -109,9 +109,13 @@ function nb201Graph(n: Extract<ExportNetwork, { kind: 'nb201' }>, g: GraphBuilde
       for (let j = 1; j <= 3; j++) {
         let acc: string | null = null;
         NB201_EDGES.forEach(([to, from], e) => {
-          const src = nodes[from];
           const op = n.cell.edges[e];
-          if (to !== j || !src || op === 'none') return;
+          if (to !== j || op === 'none') return;
+          const conv = op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
+          // A conv out of a node only 'none' feeds runs on zeros and adds its BN's beta, as
+          // NAS-Bench-201's PyTorch code and `wgnas train` (Nb201Net unfedEdges 'zeros') compute it.
+          const src = nodes[from] ?? (conv ? g.zeros(cur) : null);
+          if (!src) return;
           const y =
             op === 'skip_connect'
               ? src

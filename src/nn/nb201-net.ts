@@ -4,6 +4,8 @@
  * Cell edge ops follow NAS-Bench-201: nor_conv_kxk = ReLU -> conv -> BN(affine), avg_pool_3x3 =
  * AvgPool(3, 1, 1, count_include_pad=False), skip_connect = identity, none = no contribution.
  * Like the PyTorch reference, every non-'none' edge is computed even if its node is a dead end.
+ * An edge out of a node that only 'none' edges feed ("unfed") is skipped unless cfg.unfedEdges is
+ * 'zeros' (NAS-Bench-201's PyTorch semantics, what `wgnas train` trains; see Nb201NetConfig).
  */
 import { type Backend, ShapeError } from '../backend/index.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
@@ -19,6 +21,14 @@ export interface Nb201NetConfig {
   cellsPerStage: number;
   numClasses: number;
   init?: InitMode;
+  /**
+   * An edge out of a node that only 'none' edges feed. 'skip' (the default; the proxies score cells
+   * this way): it adds nothing. 'zeros': NAS-Bench-201's PyTorch code, where 'none' is x * 0 and
+   * the edge runs on that zero map, so a conv edge's ReLU-conv-BN outputs its BN's beta (a learned
+   * per-channel constant, as in train and eval mode alike) and keeps running statistics; skips and
+   * pools of zeros add zeros either way.
+   */
+  unfedEdges?: 'skip' | 'zeros';
 }
 
 export const NB201_DEFAULT: Nb201NetConfig = { channels: 16, cellsPerStage: 5, numClasses: 10 };
@@ -184,14 +194,20 @@ export class Nb201Net {
 
   private cellForward(t: Tape, x: Var, m: CellModule, name: string): Var | null {
     const nodes: Array<Var | null> = [x, null, null, null];
+    let zeros: Var | null = null;
     for (let j = 1; j <= 3; j++) {
       let acc: Var | null = null;
       for (let e = 0; e < 6; e++) {
         if (EDGE_TO[e] !== j) continue;
-        const src = nodes[EDGE_FROM[e]];
+        let src = nodes[EDGE_FROM[e]];
         const op = m.ops[e];
-        if (!src || op === 'none') continue;
-        if (op !== 'skip_connect' && op !== 'avg_pool_3x3') {
+        if (op === 'none') continue;
+        const conv = op !== 'skip_connect' && op !== 'avg_pool_3x3';
+        if (!src) {
+          if (!conv || this.cfg.unfedEdges !== 'zeros') continue;
+          src = zeros ??= t.input(t.adopt(t.backend.zeros(x.shape)), false);
+        }
+        if (conv) {
           acc = this.reluConvBn(t, src, m.convs[e]!, m.stage, `${name}.e${e}`, acc ?? undefined);
           continue;
         }

@@ -29,10 +29,13 @@ export function networkMadds(n: ExportNetwork): number {
   return fixedMadds(n.layout) + n.cells.reduce((s, c, b) => s + cellMadds(c, shapes[b]), 0);
 }
 
-/** A fresh network on `backend`, initialised from `seed` (PyTorch-default init). */
+/**
+ * A fresh network on `backend`, initialised from `seed` (PyTorch-default init). NB201 cells compute
+ * the edges out of nodes only 'none' feeds, as NAS-Bench-201's PyTorch code trains them.
+ */
 export function buildNetwork(backend: Backend, n: ExportNetwork, seed: number): ScorableNet {
   const rng = new Rng(seed);
   return n.kind === 'nb201'
-    ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch' }, rng, n.inputHW)
+    ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch', unfedEdges: 'zeros' }, rng, n.inputHW)
     : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch');
 }

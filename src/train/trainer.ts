@@ -114,7 +114,8 @@ export class Trainer {
     return perm.slice(k * this.s.batchSize, (k + 1) * this.s.batchSize);
   }
 
-  private permutation(epoch: number): number[] {
+  /** The epoch's order of the training images (pure in (seed, epoch)). */
+  permutation(epoch: number): number[] {
     return new Rng(mixSeed(this.s.seed, 11, epoch)).shuffle([...Array(this.data.train.count).keys()]);
   }
 

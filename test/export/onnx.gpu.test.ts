@@ -96,6 +96,8 @@ describe('ONNX export vs our forward (GPU)', () => {
       '|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|',
       // Node 3 receives nothing: the cell outputs zeros.
       '|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|',
+      // Node 1 receives nothing: its 3x3 conv out runs on zeros (the trained network's BN beta; 0 here).
+      '|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|',
     ];
     for (const [i, c] of cells.entries()) await checkAgainstGpu(nb201Network(c, { cellsPerStage: i === 0 ? 5 : 1 }), 10 + i, c);
   });

@@ -1,0 +1,275 @@
+"""PyTorch's side of the `wgnas train` parity fixture (test/helpers/train-parity.ts describes the format).
+
+Reads the inputs scripts/train-parity-inputs.ts wrote (initial weights, images, the batches in the
+trainer's order), trains the same NAS-Bench-201 network the plain PyTorch way and writes the fixture
+test/train/torch-parity*.test.ts compare `wgnas train` with:
+
+  for c in nb201 nb201-none-fed; do
+    npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
+      /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
+  done
+
+The recipe, written from PyTorch's and the papers' definitions, not from wgnas's code:
+  - torch.optim.SGD(nesterov=True, momentum, weight_decay) in two parameter groups: weight decay on
+    conv and linear weights, none on BatchNorm weights/biases and on biases (OFA/ProxylessNAS's
+    no_decay_keys 'bn#bias'; NAS-Bench-201 itself decays every parameter);
+  - the learning rate set before every step as OFA's run manager does it: warm-up
+    lr * (t + 1) / T_warmup (t counted from 0), then 0.5 * lr * (1 + cos(pi * t' / T_cosine)) with t'
+    counted from 0 at the first step after the warm-up, T_cosine = total - warm-up steps;
+  - nn.CrossEntropyLoss(label_smoothing=eps), BatchNorm2d(momentum=0.1, eps=1e-5) in train mode
+    (running statistics updated in the forward), model.eval() for the test logits.
+Runs in float64 by default (--dtype float32 for PyTorch's own f32 numbers), one thread, no
+augmentation; the results are stored as f32. Needs torch (Debian's python3-torch 1.13 here); no
+test or CI runs it.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EDGE_FROM = [0, 0, 1, 0, 1, 2]
+EDGE_TO = [1, 2, 2, 3, 3, 3]
+
+
+def parse_arch(arch):
+    """'|op~0|+|op~0|op~1|+|...|' -> 6 op names in edge order (1<-0),(2<-0),(2<-1),(3<-0),(3<-1),(3<-2)."""
+    ops = []
+    for node in arch.split('+'):
+        ops += [tok.split('~')[0] for tok in node.strip('|').split('|')]
+    assert len(ops) == 6, arch
+    return ops
+
+
+class ReLUConvBN(nn.Module):
+    def __init__(self, cin, cout, k, stride, pad, bn_momentum):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, pad, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=bn_momentum)
+
+    def forward(self, x):
+        return self.bn(self.conv(F.relu(x)))
+
+
+class Cell(nn.Module):
+    """NAS-Bench-201's InferCell: node j = sum over edges i->j of op(node i), 'none' giving x * 0
+    (its Zero op), so an edge out of a node that receives only 'none' still runs on zeros."""
+
+    def __init__(self, ops, c, bn_momentum):
+        super().__init__()
+        self.ops = ops
+        self.edges = nn.ModuleDict()
+        for e, op in enumerate(ops):
+            if op in ('nor_conv_3x3', 'nor_conv_1x1'):
+                k = 3 if op == 'nor_conv_3x3' else 1
+                self.edges[f'e{e}'] = ReLUConvBN(c, c, k, 1, k // 2, bn_momentum)
+            elif op not in ('skip_connect', 'avg_pool_3x3', 'none'):
+                raise ValueError(f'op {op} is not in this reference')
+
+    def forward(self, x):
+        nodes = [x]
+        for j in (1, 2, 3):
+            acc = 0
+            for e in range(6):
+                if EDGE_TO[e] != j:
+                    continue
+                src, op = nodes[EDGE_FROM[e]], self.ops[e]
+                if op == 'none':
+                    y = src * 0.0
+                elif op == 'skip_connect':
+                    y = src
+                elif op == 'avg_pool_3x3':
+                    y = F.avg_pool2d(src, 3, 1, 1, count_include_pad=False)
+                else:
+                    y = self.edges[f'e{e}'](src)
+                acc = acc + y
+            nodes.append(acc)
+        return nodes[3]
+
+
+class Reduction(nn.Module):
+    """NAS-Bench-201's ResNetBasicblock at stride 2: b(a(x)) + conv1x1(avgpool2(x))."""
+
+    def __init__(self, cin, cout, bn_momentum):
+        super().__init__()
+        self.a = ReLUConvBN(cin, cout, 3, 2, 1, bn_momentum)
+        self.b = ReLUConvBN(cout, cout, 3, 1, 1, bn_momentum)
+        self.down = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
+
+    def forward(self, x):
+        return self.b(self.a(x)) + self.down(F.avg_pool2d(x, 2, 2, 0))
+
+
+class Nb201(nn.Module):
+    def __init__(self, ops, C, N, classes, bn_momentum):
+        super().__init__()
+        self.stem_conv = nn.Conv2d(3, C, 3, 1, 1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(C, eps=1e-5, momentum=bn_momentum)
+        self.blocks = nn.ModuleList()
+        self.names = []  # wgnas name prefix of each block
+        cin = C
+        for stage in range(3):
+            cout = C * 2**stage
+            if stage > 0:
+                self.blocks.append(Reduction(cin, cout, bn_momentum))
+                self.names.append(f'reduce{stage}')
+                cin = cout
+            for i in range(N):
+                self.blocks.append(Cell(ops, cout, bn_momentum))
+                self.names.append(f's{stage}.c{i}')
+        self.last_bn = nn.BatchNorm2d(cin, eps=1e-5, momentum=bn_momentum)
+        self.classifier = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.stem_bn(self.stem_conv(x))
+        for b in self.blocks:
+            x = b(x)
+        x = F.relu(self.last_bn(x))
+        return self.classifier(x.mean(dim=(2, 3)))
+
+    def by_wgnas_name(self):
+        """wgnas parameter name -> tensor, and BN name -> module (the weights-file names)."""
+        params, bns = {}, {}
+
+        def bn(prefix, m):
+            params[f'{prefix}.gamma'] = m.weight
+            params[f'{prefix}.beta'] = m.bias
+            bns[prefix] = m
+
+        params['stem.conv'] = self.stem_conv.weight
+        bn('stem.bn', self.stem_bn)
+        for name, b in zip(self.names, self.blocks):
+            if isinstance(b, Reduction):
+                for part in ('a', 'b'):
+                    params[f'{name}.{part}.conv'] = getattr(b, part).conv.weight
+                    bn(f'{name}.{part}.bn', getattr(b, part).bn)
+                params[f'{name}.down'] = b.down.weight
+            else:
+                for key, m in b.edges.items():
+                    params[f'{name}.{key}.conv'] = m.conv.weight
+                    bn(f'{name}.{key}.bn', m.bn)
+        bn('last.bn', self.last_bn)
+        params['classifier.w'] = self.classifier.weight
+        params['classifier.b'] = self.classifier.bias
+        return params, bns
+
+
+def lr_at(base, t, total, warmup):
+    if t < warmup:
+        return base * (t + 1) / warmup
+    return 0.5 * base * (1 + math.cos(math.pi * (t - warmup) / max(1, total - warmup)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('inputs', help='the JSON scripts/train-parity-inputs.ts wrote (its .bin beside it)')
+    ap.add_argument('out', help='fixture JSON to write (its .bin beside it)')
+    ap.add_argument('--dtype', choices=['float64', 'float32'], default='float64')
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    dtype = getattr(torch, a.dtype)
+
+    meta = json.load(open(a.inputs))
+    raw = np.fromfile(a.inputs[: -len('.json')] + '.bin', dtype='<f4')
+
+    def tensor(name):
+        t = next(t for t in meta['tensors'] if t['name'] == name)
+        n = int(np.prod(t['shape']))
+        return torch.from_numpy(raw[t['offset'] : t['offset'] + n].reshape(t['shape']).astype(np.float64)).to(dtype)
+
+    c, s = meta['case'], meta['case']['settings']
+    assert not s['augment']
+    model = Nb201(parse_arch(c['arch']), c['channels'], c['cellsPerStage'], c['classes'], s['bnMomentum']).to(dtype)
+    params, bns = model.by_wgnas_name()
+    names = [p['name'] for p in meta['params']]
+    if sorted(names) != sorted(params):
+        sys.exit(f'parameters differ: wgnas {sorted(names)} vs torch {sorted(params)}')
+    assert len(params) == len(list(model.parameters())), 'a torch parameter without a wgnas name'
+    with torch.no_grad():
+        for n in names:
+            params[n].copy_(tensor(f'init.{n}'))
+
+    # Decay by module, not by wgnas's labels: BN affine parameters and biases are exempt.
+    exempt = {id(m.weight) for m in bns.values()} | {id(m.bias) for m in bns.values()} | {id(model.classifier.bias)}
+    decay = [p for p in model.parameters() if id(p) not in exempt]
+    no_decay = [p for p in model.parameters() if id(p) in exempt]
+    opt = torch.optim.SGD(
+        [{'params': decay, 'weight_decay': s['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}],
+        lr=s['lr'],
+        momentum=s['momentum'],
+        nesterov=True,
+    )
+    criterion = nn.CrossEntropyLoss(label_smoothing=s['labelSmoothing'])
+
+    xs, ys = tensor('input.train'), torch.tensor(meta['trainLabels'], dtype=torch.long)
+    steps = meta['steps']
+    per_epoch = c['trainImages'] // s['batchSize']
+    total = s['epochs'] * per_epoch
+    assert len(steps) == total, f'{len(steps)} steps in the inputs, {total} in the settings'
+    warmup = round(s['warmupEpochs'] * per_epoch)
+    lrs, losses = [], []
+    model.train()
+    for t, idx in enumerate(steps):
+        lr = lr_at(s['lr'], t, total, warmup)
+        for g in opt.param_groups:
+            g['lr'] = lr
+        idx = torch.tensor(idx, dtype=torch.long)
+        loss = criterion(model(xs[idx]), ys[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lrs.append(lr)
+        losses.append(loss.item())
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(tensor('input.test'))
+        yt = torch.tensor(meta['testLabels'], dtype=torch.long)
+        eval_loss = F.cross_entropy(logits, yt).item()
+        eval_acc = (logits.argmax(1) == yt).double().mean().item()
+
+    out_tensors = []
+    chunks = []
+    offset = 0
+
+    def add(name, t):
+        nonlocal offset
+        arr = t.detach().to(torch.float64).numpy().astype('<f4').ravel()
+        out_tensors.append({'name': name, 'shape': list(t.shape), 'offset': offset})
+        chunks.append(arr)
+        offset += arr.size
+
+    for t in meta['tensors']:
+        add(t['name'], tensor(t['name']))
+    for n in names:
+        add(f'torch.{n}', params[n])
+    for n, m in bns.items():
+        add(f'torch.{n}.running_mean', m.running_mean)
+        add(f'torch.{n}.running_var', m.running_var)
+    add('torch.eval_logits', logits)
+
+    meta['tensors'] = out_tensors
+    meta['torch'] = {
+        'version': torch.__version__,
+        'dtype': a.dtype,
+        'lrs': lrs,
+        'losses': losses,
+        'evalLoss': eval_loss,
+        'evalAcc': eval_acc,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    np.concatenate(chunks).tofile(a.out[: -len('.json')] + '.bin')
+    with open(a.out, 'w') as f:
+        json.dump(meta, f)
+        f.write('\n')
+    print(f'{a.out}: losses {" ".join(f"{v:.5f}" for v in losses)}; eval loss {eval_loss:.5f} acc {eval_acc:.2f}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,261 @@
+/**
+ * The `wgnas train` parity fixture against PyTorch (test/fixtures/train-parity/): its format, the
+ * case it holds, and what both sides share. The inputs (initial weights, images, the batches in the
+ * trainer's order) are written by scripts/train-parity-inputs.ts, PyTorch's results by
+ * scripts/train-reference.py; test/train/torch-parity*.test.ts train from the same inputs and compare.
+ *
+ * A fixture is NAME.json (settings, labels, batches, scalars, tensor index) + NAME.bin (the tensors,
+ * little-endian f32; offsets in elements): 'input.train' / 'input.test' (normalised NCHW images),
+ * 'init.<param>' (the weights training starts from), and once PyTorch ran 'torch.<param>',
+ * 'torch.<bn>.running_mean' / '.running_var' and 'torch.eval_logits'.
+ */
+import { readFileSync } from 'node:fs';
+import type { Backend } from '../../src/backend/index.js';
+import type { ImageDataset } from '../../src/data/image-dataset.js';
+import type { ExportNetwork } from '../../src/export/index.js';
+import type { ScorableNet } from '../../src/nn/scorable.js';
+import { Tape } from '../../src/nn/tape.js';
+import { parseArch } from '../../src/spaces/nb201.js';
+import { buildNetwork } from '../../src/train/network.js';
+import type { TrainSettings } from '../../src/train/settings.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { Rng } from '../../src/util/rng.js';
+
+export const PARITY_FORMAT = 'wgnas-train-parity';
+
+/** What the fixture was made from. */
+export interface ParityCase {
+  /** NB201 cell string: conv 3x3 and 1x1, average pool and skip edges, no 'none'. */
+  arch: string;
+  channels: number;
+  cellsPerStage: number;
+  classes: number;
+  /** Image side. */
+  size: number;
+  trainImages: number;
+  testImages: number;
+  settings: TrainSettings;
+}
+
+/**
+ * C=4, N=1 on 8x8 images, 4 classes; 35 training images at batch 8 (4 steps per epoch, 3 images
+ * dropped), 2 epochs: 4 warm-up steps, then 4 on the cosine. Weight decay 1e-2 (not 5e-4) so that
+ * decaying a parameter it should not (or not decaying one it should) moves it by ~1e-3 relative,
+ * far above the tolerance.
+ */
+export const NB201_PARITY: ParityCase = {
+  arch: '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|',
+  channels: 4,
+  cellsPerStage: 1,
+  classes: 4,
+  size: 8,
+  trainImages: 35,
+  testImages: 10,
+  settings: {
+    epochs: 2,
+    batchSize: 8,
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 1e-2,
+    labelSmoothing: 0.1,
+    warmupEpochs: 1,
+    augment: false,
+    seed: 5,
+    bnMomentum: 0.1,
+  },
+};
+
+/**
+ * A cell whose node 1 receives only 'none' (a zero tensor in NAS-Bench-201's PyTorch code), read by a
+ * 3x3 conv (2<-1) and a skip (3<-1): in PyTorch that conv's ReLU-conv-BN sees zeros and outputs its
+ * BN's beta, a learned per-channel constant. C=2 and 19 training images (2 steps per epoch) keep the
+ * fixture small.
+ */
+export const NB201_NONE_FED_PARITY: ParityCase = {
+  ...NB201_PARITY,
+  arch: '|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|',
+  channels: 2,
+  trainImages: 19,
+};
+
+export const PARITY_CASES: Record<string, ParityCase> = { nb201: NB201_PARITY, 'nb201-none-fed': NB201_NONE_FED_PARITY };
+
+export function parityNetwork(c: ParityCase): ExportNetwork {
+  return {
+    kind: 'nb201',
+    cell: parseArch(c.arch),
+    cfg: { channels: c.channels, cellsPerStage: c.cellsPerStage, numClasses: c.classes },
+    inputHW: c.size,
+  };
+}
+
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+export interface ParityFixture {
+  format: typeof PARITY_FORMAT;
+  version: 1;
+  /** How the fixture was made. */
+  command: string;
+  case: ParityCase;
+  trainLabels: number[];
+  testLabels: number[];
+  /** Training image indices of every step, in the trainer's order. */
+  steps: number[][];
+  /** Parameter names in the network's order, each with its wgnas kind (informative: PyTorch decides decay by module). */
+  params: Array<{ name: string; kind: string }>;
+  tensors: TensorEntry[];
+  /** PyTorch's results (absent in the inputs file). */
+  torch?: {
+    version: string;
+    dtype: string;
+    /** The learning rate of every step. */
+    lrs: number[];
+    /** The training loss (label-smoothed) of every step. */
+    losses: number[];
+    /** Cross-entropy without smoothing and top-1 accuracy on the test images, eval mode. */
+    evalLoss: number;
+    evalAcc: number;
+  };
+}
+
+export interface LoadedFixture {
+  meta: ParityFixture;
+  tensor(name: string): Float32Array;
+  has(name: string): boolean;
+}
+
+export function readParityFixture(jsonPath: string): LoadedFixture {
+  const meta = JSON.parse(readFileSync(jsonPath, 'utf8')) as ParityFixture;
+  if (meta.format !== PARITY_FORMAT || meta.version !== 1) throw new Error(`${jsonPath}: not a ${PARITY_FORMAT} v1 file`);
+  const bin = readFileSync(jsonPath.replace(/\.json$/, '.bin'));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  const byName = new Map(meta.tensors.map((t) => [t.name, t]));
+  return {
+    meta,
+    has: (name) => byName.has(name),
+    tensor(name) {
+      const t = byName.get(name);
+      if (!t) throw new Error(`${jsonPath}: no tensor '${name}'`);
+      return all.slice(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
+    },
+  };
+}
+
+/** Seeded images with a class-dependent per-channel offset (so training has something to learn), and labels. */
+export function parityImages(c: ParityCase, count: number, seed: number): { images: Float32Array; labels: number[] } {
+  const rng = new Rng(seed);
+  const labels = Array.from({ length: count }, (_, i) => (i * 3 + rng.int(c.classes)) % c.classes);
+  const hw = c.size * c.size;
+  const images = rng.normals(count * 3 * hw);
+  for (let i = 0; i < count; i++)
+    for (let ch = 0; ch < 3; ch++)
+      for (let p = 0; p < hw; p++) images[(i * 3 + ch) * hw + p] += 0.5 * Math.cos(labels[i] + 2 * ch);
+  return { images, labels };
+}
+
+/** An in-memory split of already-normalised images; `requested` records every images() call's indices. */
+export function memoryDataset(
+  split: 'train' | 'test',
+  images: Float32Array,
+  labels: readonly number[],
+  classes: number,
+  size: number,
+): ImageDataset & { requested: number[][] } {
+  const floats = 3 * size * size;
+  const requested: number[][] = [];
+  return {
+    name: `parity-${split}`,
+    split,
+    classes,
+    classNames: Array.from({ length: classes }, (_, k) => `c${k}`),
+    count: labels.length,
+    labels: Uint16Array.from(labels),
+    nativeSize: size,
+    balanced: false,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    requested,
+    async images(indices, s) {
+      if (s !== size) throw new Error(`parity dataset holds ${size}x${size} images, asked for ${s}`);
+      requested.push([...indices]);
+      const out = new Float32Array(indices.length * floats);
+      indices.forEach((i, k) => out.set(images.subarray(i * floats, (i + 1) * floats), k * floats));
+      return out;
+    },
+    source: (i) => `parity-${split}[${i}]`,
+  };
+}
+
+/** The case's network on `backend` with the fixture's initial weights (names and shapes must match). */
+export async function parityNet(backend: Backend, fx: LoadedFixture): Promise<ScorableNet> {
+  const net = buildNetwork(backend, parityNetwork(fx.meta.case), 0);
+  const want = fx.meta.params.map((p) => p.name);
+  const have = net.params.map((p) => p.name);
+  if (want.join() !== have.join()) throw new Error(`fixture parameters ${want.join()} differ from the network's ${have.join()}`);
+  for (const p of net.params) backend.write(p.value, fx.tensor(`init.${p.name}`));
+  return net;
+}
+
+export interface ParityRun {
+  lrs: number[];
+  losses: number[];
+  /** Parameters and '<bn>.running_mean' / '.running_var' after training (Trainer.weights()). */
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  evalLogits: Float32Array;
+  /** The last epoch's evaluation (Trainer.evaluate through Trainer.run). */
+  evalLoss: number;
+  evalAcc: number;
+  /** The training batches the trainer asked the dataset for, in order. */
+  batches: number[][];
+}
+
+/**
+ * `wgnas train`'s own loop (Trainer.run: schedule, forward, smoothed loss, backward, SGD, BN
+ * running statistics, evaluation after every epoch) from the fixture's weights and images.
+ */
+export async function trainFromFixture(backend: Backend, fx: LoadedFixture): Promise<ParityRun> {
+  const c = fx.meta.case;
+  const net = await parityNet(backend, fx);
+  const train = memoryDataset('train', fx.tensor('input.train'), fx.meta.trainLabels, c.classes, c.size);
+  const test = memoryDataset('test', fx.tensor('input.test'), fx.meta.testLabels, c.classes, c.size);
+  const trainer = new Trainer(backend, net, { train, test, size: c.size }, c.settings);
+  const losses: number[] = [];
+  try {
+    const { history } = await trainer.run({ onStep: (_step, _total, loss) => losses.push(loss) });
+    const lrs = Array.from({ length: trainer.totalSteps }, (_, t) => trainer.lrAt(t));
+    const weights = await trainer.weights();
+    const t = new Tape(backend, { noGrad: true, bnEval: trainer.bn });
+    const x = backend.upload(fx.tensor('input.test'), [c.testImages, 3, c.size, c.size]);
+    let evalLogits: Float32Array;
+    try {
+      evalLogits = await net.forward(t, t.input(x)).logits.value.read();
+    } finally {
+      t.dispose();
+      x.dispose();
+    }
+    const last = history[history.length - 1];
+    return { lrs, losses, weights, evalLogits, evalLoss: last.testLoss, evalAcc: last.testAcc, batches: train.requested };
+  } finally {
+    trainer.dispose();
+    net.dispose();
+  }
+}
+
+/**
+ * max |a - b| / max(max |b|, floor): the error relative to the tensor's scale (an element near 0
+ * does not blow it up; a tensor that is 0 up to roundoff is measured against `floor`).
+ */
+export function scaledMaxError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length}`);
+  let err = 0;
+  let scale = floor;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / scale;
+}
