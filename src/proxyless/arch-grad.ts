@@ -4,7 +4,7 @@
  * the gradient mode's dL/dα (binarized gates, cost loss) and REINFORCE's policy gradient.
  */
 import { type GateSample, binarizeAlphaGrad } from '../kernels/binarize.js';
-import { type CostModel, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
+import { type CostModel, expectedCost, pairExpectedCost } from '../mobilenet/cost/model.js';
 import { softmax } from '../util/softmax.js';
 import { combineLoss } from './objective.js';
 import type { ProxylessSearchConfig } from './search-config.js';
@@ -64,15 +64,21 @@ export function archGradients(
     return g ? ceAlphaGrad(cfg, a, gates[bIdx], g) : new Array<number>(a.length).fill(0);
   });
   if (!cfg.costLoss || !cost) return { grads: ceGrad, frozen, objective: ce };
-  const e = expectedCost(
-    cost,
-    alpha.map((a) => Array.from(a)),
-  );
+  // 2-path mode, as in ProxylessNAS (mix_op.py binarize, super_proxyless.py expected_latency): the
+  // loss takes the expected cost of the sampled pairs under their softmax, so its value and its
+  // factors (mul: CE·(ln E/ln T)^β; hinge: whether E is over T) use that E, and its gradient
+  // reaches only the pairs, which the rescale after the update keeps apart from the rest.
+  const rows = alpha.map((a) => Array.from(a));
+  const e =
+    cfg.paths === 2
+      ? pairExpectedCost(
+          cost,
+          rows,
+          gates.map((g) => g.involved),
+        )
+      : expectedCost(cost, rows);
   const c = combineLoss(cfg.costLoss, ce, e.value, cost.unit);
-  // 2-path mode: as in ProxylessNAS the cost gradient reaches only the sampled pair, through
-  // the pair's softmax, so the rescale after the update keeps every other candidate's probability.
-  const costGrad =
-    cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
+  const costGrad = e.gradAlphas;
   return {
     grads: ceGrad.map((row, bIdx) => row.map((v, i) => (frozen[bIdx] ? 0 : c.dCe * v + c.dE * costGrad[bIdx][i]))),
     frozen,

@@ -153,6 +153,55 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
     });
   }
 
+  // ProxylessNAS' 'two' mode (mix_op.py binarize: current_prob_over_ops is the pair's softmax, zero
+  // elsewhere; super_proxyless.py expected_latency sums over it): the loss takes the expected cost
+  // of the sampled pairs, E2 = fixed + Σ_b Σ_{i∈pair_b} q_i cost_i, in its value and its factors.
+  for (const costLoss of losses) {
+    it(`2 paths, ${costLoss.kind}: dL/dα = ∂/∂α of loss(CE(α), E over the sampled pairs(α)), pair entries only`, () => {
+      const gates = [
+        { active: 2, inactive: [0], involved: [2, 0] },
+        { active: 1, inactive: [0], involved: [1, 0] },
+      ];
+      // Gate gradients of the pair (dCE/dg); the others are not evaluated.
+      const dg = [
+        [0.4, 0, -0.9],
+        [0.25, -0.6],
+      ];
+      const ce0 = 1.7;
+      // CE as a function of α near α0, linear in the pair's gates relaxed to their softmax: its α
+      // gradient is the two-path formula Σ_j dg_j q_j (δ_ij − q_i).
+      const q0 = alpha.map((row, b) => softmax(gates[b].involved.map((i) => row[i])));
+      const ce = (a: number[][]) =>
+        a.reduce((acc, row, b) => {
+          const q = softmax(gates[b].involved.map((i) => row[i]));
+          return acc + gates[b].involved.reduce((s, i, k) => s + (q[k] - q0[b][k]) * dg[b][i], 0);
+        }, ce0);
+      const pairE = (a: number[][]) =>
+        a.reduce((acc, row, b) => {
+          const q = softmax(gates[b].involved.map((i) => row[i]));
+          return acc + gates[b].involved.reduce((s, i, k) => s + q[k] * cost.perPosition[b][i], 0);
+        }, cost.fixed);
+      // A hinge target the pairs' expectation exceeds while the full E[cost] does not: the term must be on.
+      const cfgLoss =
+        costLoss.kind === 'hinge' ? { ...costLoss, target: (pairE(alpha) + expectedCost(cost, alpha).value) / 2 } : costLoss;
+      expect(pairE(alpha)).not.toBeCloseTo(expectedCost(cost, alpha).value, 2);
+      const f = (a: number[][]) => combineLoss(cfgLoss, ce(a), pairE(a)).loss;
+      const r = archGradients({ paths: 2, gateGrads: 'sampled', costLoss: cfgLoss }, cost, alpha, gates, dg, ce0);
+      expect(r.objective).toBeCloseTo(f(alpha), 12);
+      expect(r.grads[0][1]).toBe(0);
+      const h = 1e-6;
+      alpha.forEach((row, b) =>
+        row.forEach((_, i) => {
+          const up = alpha.map((x) => [...x]);
+          const dn = alpha.map((x) => [...x]);
+          up[b][i] += h;
+          dn[b][i] -= h;
+          expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6);
+        }),
+      );
+    });
+  }
+
   it('2 paths, add: the gradient reaches only the sampled pair, through the pair softmax', () => {
     const costLoss: CostLossConfig = { kind: 'add', target: 5, lambda: 0.3 };
     const gates = [
