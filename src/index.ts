@@ -151,6 +151,7 @@ export {
   toNetConfig,
   checkResumable,
   readCheckpoint,
+  readCheckpointState,
   DEFAULT_SEARCH,
   type ProxylessSearchConfig,
 } from './proxyless/index.js';

@@ -4,9 +4,7 @@
  * arrives, --resume, rewritten in key order at the end). A table is of one device: an entry timed
  * on a worker whose stamp differs ends the run (queue/profile.ts).
  */
-import { existsSync } from 'node:fs';
-import { readResumedTable } from '../latency/lut.js';
-import type { TableSource } from '../latency/table-writer.js';
+import type { ResumedTable, TableSource } from '../latency/table-writer.js';
 import { codeVersion } from '../queue/code-version.js';
 import type { ProfileSettings } from '../queue/jobs.js';
 import { openProfileClient, queuedTableSource } from '../queue/profile.js';
@@ -17,11 +15,15 @@ import type { PROFILE_OPTIONS } from './specs/profile.js';
 
 type Values = ValuesOf<typeof PROFILE_OPTIONS>;
 
-/** The queued table source for `keys`; `note` prints a line (above the progress bar). */
+/**
+ * The queued table source for `keys`; `note` prints a line (above the progress bar). `resumed`: the
+ * --resume table as the command read it (once; the writer resumes the same copy).
+ */
 export async function queuedProfileSource(
   v: Values & { redis: string },
   keys: readonly string[],
   { io }: RunContext,
+  resumed: ResumedTable | null = null,
 ): Promise<TableSource> {
   await checkRedis(v.redis);
   const settings: ProfileSettings = {
@@ -38,8 +40,8 @@ export async function queuedProfileSource(
   // A resume queues only what the table lacks (and takes the table's stamp when it lacks nothing).
   let todo = keys;
   let resumeStamp: Record<string, string> | undefined;
-  if (v.resume && v.out && existsSync(v.out)) {
-    const prev = readResumedTable(v.out);
+  if (v.resume && resumed) {
+    const prev = resumed.table;
     todo = keys.filter((k) => !prev.entries.has(k));
     resumeStamp = prev.meta;
   }

@@ -18,7 +18,7 @@ import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
-import { readCheckpointState } from '../proxyless/checkpoint.js';
+import { type CheckpointState, readCheckpointState } from '../proxyless/checkpoint.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 
@@ -88,11 +88,19 @@ export function recordedData(saved: unknown, now: string): string {
  * recordedData.
  */
 export function checkpointSetting(dir: string, key: string): unknown {
+  let ck: CheckpointState;
   try {
-    return (readCheckpointState(dir).meta.settings as Record<string, unknown> | undefined)?.[key];
+    ck = readCheckpointState(dir);
   } catch {
     return undefined;
   }
+  return savedSetting(ck, key);
+}
+
+/** The entry `key` of the settings a checkpoint state already read recorded (undefined when none). */
+export function savedSetting(ck: CheckpointState, key: string): unknown {
+  const settings = ck.meta.settings;
+  return settings !== null && typeof settings === 'object' ? (settings as Record<string, unknown>)[key] : undefined;
 }
 
 let cores: number | undefined;

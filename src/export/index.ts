@@ -153,7 +153,7 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
     const batch = o.calibrationBatch ?? 8;
     const s = inputSize(net);
     referenceForward(graph, calibrationInput(net, batch, seed), { calibrate: true });
-    bn = `batch statistics of ${batch} N(0,1) images of 3x${s}x${s} (seed ${seed + 1}), the statistics wgnas' forward normalises with on that batch`;
+    bn = `batch statistics of ${batch} N(0,1) images of 3x${s}x${s} (seed ${seed + 1}, the weight seed ${seed} + 1), the statistics wgnas' forward normalises with on that batch`;
   }
   graph.meta = {
     ...graph.meta,

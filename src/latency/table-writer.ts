@@ -5,9 +5,10 @@
  * keeping the entries already there, after checking that the table's stamp says it was measured
  * the way (and on the device) this run measures.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 import { acquireLock, cleanTempFiles, killPoint, type LockOwner, writeFileAtomic, writeTarget } from '../util/durable.js';
+import { UserFacingError } from '../util/errors.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 
 import {
@@ -40,6 +41,11 @@ export interface TableRunOptions {
   out?: string;
   /** Keep the entries already in `out` and measure only the rest. */
   resume?: boolean;
+  /**
+   * `out` as the caller read it for --resume (readTableForResume, to check its flags before any
+   * work): resumed as read, not read again; refused if the file changed since.
+   */
+  resumed?: ResumedTable | null;
   /** Overwrite an existing `out` (without resume). */
   force?: boolean;
   /** Extra stamp fields, e.g. space and resolution (compared on resume when the table has them). */
@@ -105,6 +111,24 @@ function comparable(field: string, v: string | undefined): string | undefined {
  * measured on a target, or on the GPU, is never extended by a run elsewhere, nor the other way.
  */
 const DEVICE_FIELDS = ['device', 'target', 'arch'] as const;
+
+/** A table read for --resume and the version of the file it was read from. */
+export interface ResumedTable {
+  table: LatencyTable;
+  /** Device, inode, size and modification time of the file when it was read. */
+  version: string;
+}
+
+function fileVersion(path: string): string {
+  const st = statSync(path);
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Reads `out` for --resume once (readResumedTable), with its file version (see TableRunOptions.resumed). */
+export function readTableForResume(out: string): ResumedTable {
+  const version = fileVersion(out);
+  return { table: readResumedTable(out), version };
+}
 
 /** The lock file that keeps two profile runs off one table. */
 export function tableLockPath(out: string): string {
@@ -195,7 +219,7 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
       let fresh = true;
       if (o.out && existsSync(o.out)) {
         if (o.resume) {
-          const prev = readResumedTable(o.out);
+          const prev = o.resumed ? unchanged(o.out, o.resumed) : readResumedTable(o.out);
           checkResumeStamp(o.out, prev.meta, meta, Object.keys(o.meta ?? {}), source.resumeFields);
           table = { meta: prev.meta, entries: prev.entries };
           fresh = false;
@@ -206,6 +230,7 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
           throw new Error(`${o.out} already exists: pass --resume to continue it or --force to overwrite it`);
         }
       }
+      if (o.out && fresh && o.resume && o.resumed) unchanged(o.out, o.resumed);
       if (o.out && fresh) writeFileAtomic(o.out, formatHeader(meta), { killTag: 'table.header' });
 
       const todo = o.keys.filter((k) => !table.entries.has(k));
@@ -236,4 +261,14 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
   } finally {
     await source.close?.();
   }
+}
+
+/**
+ * The table read for --resume, if `out` is still the file it was read from (checked under the
+ * lock): a table another run extended or replaced since is not resumed from a stale copy.
+ */
+function unchanged(out: string, r: ResumedTable): LatencyTable {
+  if (!existsSync(out) || fileVersion(out) !== r.version)
+    throw new UserFacingError(`${out} changed since it was read for --resume (another run wrote it?): run again`);
+  return r.table;
 }

@@ -1,10 +1,11 @@
 /**
  * The architecture gradients of the ProxylessNAS search as plain functions of the sampled gates
  * and the measured gate gradients (search-steps.ts runs the network; these are the estimators):
- * the gradient mode's dL/dα (binarized gates, cost loss) and REINFORCE's policy gradient.
+ * the gradient mode's dL/dα (binarized gates, cost loss) and REINFORCE's policy gradient with its
+ * moving baseline.
  */
 import { type GateSample, binarizeAlphaGrad } from '../kernels/binarize.js';
-import { type CostModel, expectedCost, pairCostGrad } from '../mobilenet/cost/model.js';
+import { type CostModel, expectedCost, pairExpectedCost } from '../mobilenet/cost/model.js';
 import { softmax } from '../util/softmax.js';
 import { combineLoss } from './objective.js';
 import type { ProxylessSearchConfig } from './search-config.js';
@@ -64,15 +65,21 @@ export function archGradients(
     return g ? ceAlphaGrad(cfg, a, gates[bIdx], g) : new Array<number>(a.length).fill(0);
   });
   if (!cfg.costLoss || !cost) return { grads: ceGrad, frozen, objective: ce };
-  const e = expectedCost(
-    cost,
-    alpha.map((a) => Array.from(a)),
-  );
+  // 2-path mode, as in ProxylessNAS (mix_op.py binarize, super_proxyless.py expected_latency): the
+  // loss takes the expected cost of the sampled pairs under their softmax, so its value and its
+  // factors (mul: CE·(ln E/ln T)^β; hinge: whether E is over T) use that E, and its gradient
+  // reaches only the pairs, which the rescale after the update keeps apart from the rest.
+  const rows = alpha.map((a) => Array.from(a));
+  const e =
+    cfg.paths === 2
+      ? pairExpectedCost(
+          cost,
+          rows,
+          gates.map((g) => g.involved),
+        )
+      : expectedCost(cost, rows);
   const c = combineLoss(cfg.costLoss, ce, e.value, cost.unit);
-  // 2-path mode: as in ProxylessNAS the cost gradient reaches only the sampled pair, through
-  // the pair's softmax, so the rescale after the update keeps every other candidate's probability.
-  const costGrad =
-    cfg.paths === 2 ? alpha.map((a, bIdx) => pairCostGrad(a, cost.perPosition[bIdx], gates[bIdx].involved)) : e.gradAlphas;
+  const costGrad = e.gradAlphas;
   return {
     grads: ceGrad.map((row, bIdx) => row.map((v, i) => (frozen[bIdx] ? 0 : c.dCe * v + c.dE * costGrad[bIdx][i]))),
     frozen,
@@ -103,4 +110,24 @@ export function policyGradient(
     s.choices.forEach((a, bIdx) => probs[bIdx].forEach((pi, i) => (grads[bIdx][i] -= (adv * ((i === a ? 1 : 0) - pi)) / K)));
   }
   return grads;
+}
+
+/**
+ * One REINFORCE update as ProxylessNAS' rl_update_step makes it (nas_manager.py): the baseline
+ * moves first, b ← mean reward on the first step, else b ← b + decay·(mean − b), and the policy
+ * gradient takes the advantages R_k − b against the moved baseline. The authors' 'baseline decay
+ * weight' (0.99) is thus the weight of the new mean, not of the old baseline, so b is mostly this
+ * step's own mean: the expected update is −(1 − decay/K)·∇E[R] (−(1 − 1/K)·∇E[R] on the first
+ * step), the direction of the true gradient scaled down, a scale Adam's normalisation absorbs.
+ */
+export function reinforceUpdate(
+  alpha: readonly ArrayLike<number>[],
+  samples: readonly PolicySample[],
+  baseline: number | null,
+  decay: number,
+): { grads: number[][]; baseline: number; meanReward: number } {
+  if (!(decay >= 0 && decay <= 1)) throw new RangeError(`REINFORCE: the baseline decay must be in [0, 1], got ${decay}`);
+  const meanReward = samples.reduce((s, x) => s + x.reward, 0) / samples.length;
+  const next = baseline === null ? meanReward : baseline + decay * (meanReward - baseline);
+  return { grads: policyGradient(alpha, samples, next), baseline: next, meanReward };
 }

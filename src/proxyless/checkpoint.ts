@@ -270,7 +270,16 @@ export function readCheckpointState(dir: string): CheckpointState {
 
 /** Reads and verifies the current checkpoint of DIR (manifest sizes and hashes for version 2). */
 export function readCheckpoint(dir: string): CheckpointData {
-  const { path, meta } = readCheckpointState(dir);
+  return readCheckpointBinaries(readCheckpointState(dir));
+}
+
+/**
+ * The binaries of a state.json already read, verified against its manifest: a caller that checked
+ * the state's settings loads that same state (state.json is not read again), and a binary of
+ * another save fails the manifest instead of mixing two checkpoints.
+ */
+export function readCheckpointBinaries(state: CheckpointState): CheckpointData {
+  const { path, meta } = state;
   const metaPath = join(path, 'state.json');
   const data: Record<string, Float32Array> = {};
   for (const f of BINARIES) {

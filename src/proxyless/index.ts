@@ -4,6 +4,13 @@ export { type CombinedLoss, type CostLossConfig, type CostLossKind, combineLoss,
 export { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, type SearchResult } from './search-config.js';
 export { ProxylessSearch } from './search.js';
 export { choicesFromNetConfig, toNetConfig } from './net-config.js';
-export { CheckpointError, hasCheckpoint, loadCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+export {
+  CheckpointError,
+  hasCheckpoint,
+  loadCheckpoint,
+  readCheckpoint,
+  readCheckpointState,
+  saveCheckpoint,
+} from './checkpoint.js';
 export { checkResumable, ResumeMismatchError } from './resume-state.js';
 export * from './plot.js';

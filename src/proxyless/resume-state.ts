@@ -144,14 +144,15 @@ export function savedSettings(ck: CheckpointState): RunSettings {
  * its state.json parses, its layout is this run's, and every recorded setting matches.
  */
 export function checkResumable(
-  dir: string,
+  /** DIR, or its state.json already read (readCheckpointState), which is then checked as it is. */
+  from: string | CheckpointState,
   cfg: ProxylessSearchConfig,
   cost: CostModel | null,
   split: SplitSizes,
   device?: DeviceKind,
   cpuThreads?: number | null,
 ): CheckpointState {
-  const ck = readCheckpointState(dir);
+  const ck = typeof from === 'string' ? readCheckpointState(from) : from;
   checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads));
   return ck;
 }
@@ -242,10 +243,10 @@ export function validateSearchState(
  * --price-cells run reuses these prices instead of timing the cells again, so it continues with
  * the numbers the interrupted run used.
  */
-export function savedMeasuredCost(dir: string): CostModel | null {
+export function savedMeasuredCost(from: string | CheckpointState): CostModel | null {
   let ck: CheckpointState;
   try {
-    ck = readCheckpointState(dir);
+    ck = typeof from === 'string' ? readCheckpointState(from) : from;
   } catch {
     return null; // the resume itself reports what is wrong with the checkpoint
   }

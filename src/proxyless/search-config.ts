@@ -23,6 +23,10 @@ export interface ProxylessSearchConfig {
   /** REINFORCE: reward exponent w and architectures sampled per α update. */
   reinforceW: number;
   reinforceSamples: number;
+  /**
+   * REINFORCE's baseline moves b ← b + baselineDecay·(mean reward − b) before the advantages are
+   * taken (arch-grad.ts reinforceUpdate): the authors' rl_baseline_decay_weight, the weight of the new mean.
+   */
   baselineDecay: number;
   warmupSteps: number;
   searchSteps: number;
@@ -59,7 +63,7 @@ export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> 
   gateGrads: 'sampled',
   reinforceW: 0.1,
   reinforceSamples: 4,
-  baselineDecay: 0.9,
+  baselineDecay: 0.99,
   warmupSteps: 20,
   searchSteps: 40,
   archEvery: 1,

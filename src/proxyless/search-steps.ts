@@ -14,7 +14,7 @@ import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/opt
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
-import { archGradients, policyGradient } from './arch-grad.js';
+import { archGradients, reinforceUpdate } from './arch-grad.js';
 import { reinforceReward } from './objective.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 import type { ProxylessSupernet } from './supernet.js';
@@ -126,8 +126,10 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
 }
 
 /**
- * One REINFORCE architecture step: sample architectures, reward acc·(T/cost)^w, policy gradient on
- * α against the moving baseline. Returns the new baseline too.
+ * One REINFORCE architecture step, as ProxylessNAS' rl_update_step: one validation batch, every
+ * sampled architecture evaluated on it (common random numbers: the rewards differ by the
+ * architectures, not by the images), reward acc·(T/cost)^w, policy gradient on α against the
+ * moving baseline (reinforceUpdate). Returns the new baseline too.
  */
 export async function reinforceArchStep(
   p: SearchParts,
@@ -141,38 +143,39 @@ export async function reinforceArchStep(
   const K = cfg.reinforceSamples;
   const target = cfg.costLoss?.target ?? cost.fixed * 2;
   const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
-  for (let k = 0; k < K; k++) {
-    const gates = alpha.map((a) => sampleGates(a, rng, 1));
-    const b = await p.valStream.batchAt(key * K + k);
-    const backend = p.backend;
-    const t = new Tape(backend, { noGrad: true });
-    const x = upload(p, p.valStream, b.x, b.n);
-    const y = backend.upload(b.y);
-    try {
-      const { logits } = p.net.forward(t, t.input(x), gates);
-      const loss = t.crossEntropy(logits, y);
-      const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
-      const choices = gates.map((g) => g.active);
-      samples.push({
-        choices,
-        reward: reinforceReward(accuracy(lg, b.y), archCost(cost, choices), target, cfg.reinforceW),
-        ce: l[0],
-      });
-    } finally {
-      t.dispose();
-      x.dispose();
-      y.dispose();
+  const backend = p.backend;
+  const b = await p.valStream.batchAt(key);
+  const x = upload(p, p.valStream, b.x, b.n);
+  const y = backend.upload(b.y);
+  try {
+    for (let k = 0; k < K; k++) {
+      const gates = alpha.map((a) => sampleGates(a, rng, 1));
+      const t = new Tape(backend, { noGrad: true });
+      try {
+        const { logits } = p.net.forward(t, t.input(x), gates);
+        const loss = t.crossEntropy(logits, y);
+        const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
+        const choices = gates.map((g) => g.active);
+        samples.push({
+          choices,
+          reward: reinforceReward(accuracy(lg, b.y), archCost(cost, choices), target, cfg.reinforceW),
+          ce: l[0],
+        });
+      } finally {
+        t.dispose();
+      }
     }
+  } finally {
+    x.dispose();
+    y.dispose();
   }
-  const mean = samples.reduce((s, x) => s + x.reward, 0) / K;
-  const base = baseline ?? mean;
-  const grads = policyGradient(alpha, samples, base);
-  const next = await p.adam.update(alpha, grads);
+  const u = reinforceUpdate(alpha, samples, baseline, cfg.baselineDecay);
+  const next = await p.adam.update(alpha, u.grads);
   checkAlpha(next, key, p);
   return {
     alpha: next,
-    baseline: cfg.baselineDecay * base + (1 - cfg.baselineDecay) * mean,
-    objective: mean,
+    baseline: u.baseline,
+    objective: u.meanReward,
     ce: samples.reduce((s, x) => s + x.ce, 0) / K,
   };
 }

@@ -24,7 +24,9 @@ import {
   lockCheckpointDir,
   matchCheckpoint,
   readCheckpoint,
+  readCheckpointBinaries,
   saveCheckpoint,
+  type CheckpointState,
 } from './checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
 import { toNetConfig } from './net-config.js';
@@ -297,11 +299,13 @@ export class ProxylessSearch {
   /**
    * Restores weights, momentum, α, Adam state and counters from `dir`. Refuses a checkpoint whose
    * settings differ from this run's (ResumeMismatchError naming the flag; only --steps may grow)
-   * and a corrupt one (CheckpointError); nothing is changed unless everything checks out.
+   * and a corrupt one (CheckpointError); nothing is changed unless everything checks out. Given the
+   * state.json a caller read already (readCheckpointState, to check settings before the device
+   * started), it resumes that state: only the binaries are read, verified against its manifest.
    */
-  resume(dir: string): void {
-    if (!hasCheckpoint(dir)) throw new CheckpointError(`--resume: no checkpoint in ${dir}`);
-    const ck = readCheckpoint(dir);
+  resume(from: string | CheckpointState): void {
+    if (typeof from === 'string' && !hasCheckpoint(from)) throw new CheckpointError(`--resume: no checkpoint in ${from}`);
+    const ck = typeof from === 'string' ? readCheckpoint(from) : readCheckpointBinaries(from);
     checkSettingsAndLayout(ck, this.cfg, this.settings());
     const match = matchCheckpoint(ck, this.net.params);
     const st = validateSearchState(ck.meta, this.net.choiceSizes, `${ck.path}/state.json`);

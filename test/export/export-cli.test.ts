@@ -48,6 +48,17 @@ function refused(r: { code: number; err: string }, code: number, pattern: RegExp
   expect(r.code).toBe(code);
 }
 
+describe('wgnas export --seed', () => {
+  it('--seed 0 seeds the weights with 0 (a falsy seed is not replaced), the calibration images with 0 + 1', async () => {
+    for (const seed of [0, 5]) {
+      const r = await exportArgs('--nb201', ARCH, '--cells-per-stage', '1', '--seed', String(seed));
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(new RegExp(`weights: seeded: .*, seed ${seed}\\n`));
+      expect(r.out).toContain(`(seed ${seed + 1}, the weight seed ${seed} + 1)`);
+    }
+  });
+});
+
 describe('wgnas export --net', () => {
   it('exports a net.config at its recorded resolution (not 224), as train and predict read it', async () => {
     expect(JSON.parse(readFileSync(config, 'utf8')).resolution).toBe(32);

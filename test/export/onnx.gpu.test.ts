@@ -201,7 +201,9 @@ describe('CLI', () => {
     const bytes = new Uint8Array(readFileSync(out));
     const model = onnxProto.onnx.ModelProto.decode(bytes);
     const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
-    expect(meta['wgnas.bn-statistics']).toMatch(/^batch statistics of 2 N\(0,1\) images of 3x32x32 \(seed 1\)/);
+    expect(meta['wgnas.bn-statistics']).toMatch(
+      /^batch statistics of 2 N\(0,1\) images of 3x32x32 \(seed 1, the weight seed 0 \+ 1\)/,
+    );
     expect((model.graph?.initializer ?? []).find((t) => t.name === 'stem.conv')?.dims?.map(Number)).toEqual([16, 3, 3, 3]);
     const net = nb201Network(arch, { cellsPerStage: 1 });
     const x = calibrationInput(net, 2, 0);

@@ -11,9 +11,10 @@ import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { type GateSample, sampleGates } from '../../src/kernels/binarize.js';
 import { type CostModel, expectedCost } from '../../src/mobilenet/cost/model.js';
-import { archGradients, policyGradient } from '../../src/proxyless/arch-grad.js';
+import { archGradients, policyGradient, reinforceUpdate } from '../../src/proxyless/arch-grad.js';
 import { combineLoss, type CostLossConfig } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
+import { type SearchParts, reinforceArchStep } from '../../src/proxyless/search-steps.js';
 import { Rng } from '../../src/util/rng.js';
 import { mixSeed } from '../../src/util/seed.js';
 import { softmax } from '../../src/util/softmax.js';
@@ -153,6 +154,55 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
     });
   }
 
+  // ProxylessNAS' 'two' mode (mix_op.py binarize: current_prob_over_ops is the pair's softmax, zero
+  // elsewhere; super_proxyless.py expected_latency sums over it): the loss takes the expected cost
+  // of the sampled pairs, E2 = fixed + Σ_b Σ_{i∈pair_b} q_i cost_i, in its value and its factors.
+  for (const costLoss of losses) {
+    it(`2 paths, ${costLoss.kind}: dL/dα = ∂/∂α of loss(CE(α), E over the sampled pairs(α)), pair entries only`, () => {
+      const gates = [
+        { active: 2, inactive: [0], involved: [2, 0] },
+        { active: 1, inactive: [0], involved: [1, 0] },
+      ];
+      // Gate gradients of the pair (dCE/dg); the others are not evaluated.
+      const dg = [
+        [0.4, 0, -0.9],
+        [0.25, -0.6],
+      ];
+      const ce0 = 1.7;
+      // CE as a function of α near α0, linear in the pair's gates relaxed to their softmax: its α
+      // gradient is the two-path formula Σ_j dg_j q_j (δ_ij − q_i).
+      const q0 = alpha.map((row, b) => softmax(gates[b].involved.map((i) => row[i])));
+      const ce = (a: number[][]) =>
+        a.reduce((acc, row, b) => {
+          const q = softmax(gates[b].involved.map((i) => row[i]));
+          return acc + gates[b].involved.reduce((s, i, k) => s + (q[k] - q0[b][k]) * dg[b][i], 0);
+        }, ce0);
+      const pairE = (a: number[][]) =>
+        a.reduce((acc, row, b) => {
+          const q = softmax(gates[b].involved.map((i) => row[i]));
+          return acc + gates[b].involved.reduce((s, i, k) => s + q[k] * cost.perPosition[b][i], 0);
+        }, cost.fixed);
+      // A hinge target the pairs' expectation exceeds while the full E[cost] does not: the term must be on.
+      const cfgLoss =
+        costLoss.kind === 'hinge' ? { ...costLoss, target: (pairE(alpha) + expectedCost(cost, alpha).value) / 2 } : costLoss;
+      expect(pairE(alpha)).not.toBeCloseTo(expectedCost(cost, alpha).value, 2);
+      const f = (a: number[][]) => combineLoss(cfgLoss, ce(a), pairE(a)).loss;
+      const r = archGradients({ paths: 2, gateGrads: 'sampled', costLoss: cfgLoss }, cost, alpha, gates, dg, ce0);
+      expect(r.objective).toBeCloseTo(f(alpha), 12);
+      expect(r.grads[0][1]).toBe(0);
+      const h = 1e-6;
+      alpha.forEach((row, b) =>
+        row.forEach((_, i) => {
+          const up = alpha.map((x) => [...x]);
+          const dn = alpha.map((x) => [...x]);
+          up[b][i] += h;
+          dn[b][i] -= h;
+          expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6);
+        }),
+      );
+    });
+  }
+
   it('2 paths, add: the gradient reaches only the sampled pair, through the pair softmax', () => {
     const costLoss: CostLossConfig = { kind: 'add', target: 5, lambda: 0.3 };
     const gates = [
@@ -209,6 +259,117 @@ describe('REINFORCE', () => {
     const a0 = policyGradient(alpha, [{ choices: [0], reward: 1 }], 0.6)[0];
     const a1 = policyGradient(alpha, [{ choices: [1], reward: 0.2 }], 0.6)[0];
     two.forEach((v, i) => expect(v).toBeCloseTo((a0[i] + a1[i]) / 2, 12));
+  });
+});
+
+describe("REINFORCE's update as the authors' rl_update_step: the baseline moves first, then the advantages", () => {
+  const alpha = [[0.4, -0.3]];
+  const R = [1, 0.2];
+  const p = softmax(alpha[0]);
+  const dER = p.map((pi, i) => pi * (R[i] - (p[0] * R[0] + p[1] * R[1])));
+  /** The update averaged exactly over the K = 2 arms drawn (independent, each ~ p). */
+  const expectedUpdate = (baseline: number | null, decay: number) => {
+    const e = [0, 0];
+    let b = 0;
+    for (let a1 = 0; a1 < 2; a1++)
+      for (let a2 = 0; a2 < 2; a2++) {
+        const samples = [a1, a2].map((a) => ({ choices: [a], reward: R[a] }));
+        const u = reinforceUpdate(alpha, samples, baseline, decay);
+        u.grads[0].forEach((v, i) => (e[i] += p[a1] * p[a2] * v));
+        b += p[a1] * p[a2] * u.baseline;
+      }
+    return { e, b };
+  };
+
+  it('first step: b = the mean reward; the expected update is −(1 − 1/K)·∇E[R]', () => {
+    const u = reinforceUpdate(
+      alpha,
+      [
+        { choices: [0], reward: 1 },
+        { choices: [1], reward: 0.2 },
+      ],
+      null,
+      0.99,
+    );
+    expect(u.baseline).toBeCloseTo(0.6, 12);
+    expect(u.meanReward).toBeCloseTo(0.6, 12);
+    expect(u.grads[0]).toEqual(
+      policyGradient(
+        alpha,
+        [
+          { choices: [0], reward: 1 },
+          { choices: [1], reward: 0.2 },
+        ],
+        u.baseline,
+      )[0],
+    );
+    const { e } = expectedUpdate(null, 0.99);
+    e.forEach((v, i) => expect(v).toBeCloseTo(-(1 - 1 / 2) * dER[i], 12));
+  });
+
+  it('later steps: b ← b + decay·(mean − b) before the advantages; the expected update is −(1 − decay/K)·∇E[R]', () => {
+    const u = reinforceUpdate(
+      alpha,
+      [
+        { choices: [0], reward: 1 },
+        { choices: [0], reward: 0.6 },
+      ],
+      0.3,
+      0.99,
+    );
+    expect(u.baseline).toBeCloseTo(0.3 + 0.99 * (0.8 - 0.3), 12);
+    expect(u.grads[0]).toEqual(
+      policyGradient(
+        alpha,
+        [
+          { choices: [0], reward: 1 },
+          { choices: [0], reward: 0.6 },
+        ],
+        u.baseline,
+      )[0],
+    );
+    for (const decay of [0, 0.5, 0.99]) {
+      const { e } = expectedUpdate(-2, decay);
+      e.forEach((v, i) => expect(v).toBeCloseTo(-(1 - decay / 2) * dER[i], 12));
+    }
+    expect(() => reinforceUpdate(alpha, [{ choices: [0], reward: 1 }], 0, 1.5)).toThrow(/baseline decay must be in \[0, 1\]/);
+  });
+});
+
+describe('a REINFORCE step evaluates every sampled architecture on one validation batch (common random numbers)', () => {
+  it('one batchAt(step) for K architectures, each forward on the same input', async ({ skip }) => {
+    if (!backend) return skip();
+    const cfg: ProxylessSearchConfig = {
+      ...DEFAULT_SEARCH,
+      layout: TOY_LAYOUT,
+      mode: 'reinforce',
+      reinforceSamples: 3,
+      costLoss: { kind: 'add', target: 5 },
+      warmupSteps: 0,
+      searchSteps: 1,
+      batchSize: 8,
+      valBatchSize: 8,
+      logEvery: 1000,
+      checkpointEvery: 0,
+      seed: 4,
+    };
+    const s = new ProxylessSearch(backend, cfg, cifarSearchSplit(64, 32), TOY_COST);
+    try {
+      const parts = (s as unknown as { parts: SearchParts }).parts;
+      const keys: number[] = [];
+      const batchAt = parts.valStream.batchAt.bind(parts.valStream);
+      parts.valStream.batchAt = (k) => (keys.push(k), batchAt(k));
+      const inputs: unknown[] = [];
+      const forward = parts.net.forward.bind(parts.net);
+      parts.net.forward = (t, x, ...rest) => (inputs.push(x.value), forward(t, x, ...rest));
+      const r = await reinforceArchStep(parts, s.alpha, null, 6);
+      expect(keys).toEqual([6]);
+      expect(inputs).toHaveLength(3);
+      expect(new Set(inputs).size).toBe(1);
+      expect(r.baseline).toBeCloseTo(r.objective, 12);
+    } finally {
+      s.dispose();
+    }
   });
 });
 

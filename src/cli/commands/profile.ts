@@ -8,9 +8,14 @@ import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
-import { readResumedTable } from '../../latency/lut.js';
 import { flushStamp } from '../../latency/profiler.js';
-import { buildTable, checkResumeSettings, type TableSource } from '../../latency/table-writer.js';
+import {
+  buildTable,
+  checkResumeSettings,
+  readTableForResume,
+  type ResumedTable,
+  type TableSource,
+} from '../../latency/table-writer.js';
 import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { sha256Hex } from '../../util/durable.js';
@@ -50,12 +55,13 @@ function spaceOf(values: Values): { keys: string[]; meta: Record<string, string>
  * the table's, before any work (an ssh session, jobs on a queue). The device itself, and what only
  * the run knows (auto cache flush, whether pinning works), are checked when the run has its stamp.
  */
-function checkResumeFlags(values: Values): void {
+function checkResumeFlags(values: Values): ResumedTable | null {
   const out = values.out!;
-  if (!values.resume || !existsSync(out)) return;
-  const prev = readResumedTable(out).meta;
+  if (!values.resume || !existsSync(out)) return null;
+  const resumed = readTableForResume(out);
+  const prev = resumed.table.meta;
   const sameKind = (prev.device ?? 'cpu') === values.device && (prev.target === undefined) === (values.target === undefined);
-  if (!sameKind) return;
+  if (!sameKind) return resumed;
   const settings: Record<string, string> = {
     repeats: String(values.repeats),
     warmup: String(values.warmup),
@@ -72,6 +78,7 @@ function checkResumeFlags(values: Values): void {
     else if (prev.pinned === 'no (disabled)') settings.pinned = 'yes';
   }
   checkResumeSettings(out, prev, settings);
+  return resumed;
 }
 
 async function profile(values: Values, ctx: RunContext): Promise<void> {
@@ -79,7 +86,8 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   if (!values.resume && !values.force && existsSync(values.out!)) {
     throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
   }
-  checkResumeFlags(values);
+  // --resume reads the table once, here; the queue and the writer take this copy.
+  const resumed = checkResumeFlags(values);
   const flush = values['cache-flush'];
   const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   const space = spaceOf(values);
@@ -93,7 +101,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   let source: TableSource;
   if (values.redis) {
     // Timed by the workers of the queue (identical machines only; see profile-queued.ts).
-    source = await queuedProfileSource({ ...values, redis: values.redis }, keys, ctx);
+    source = await queuedProfileSource({ ...values, redis: values.redis }, keys, ctx, resumed);
   } else if (values.device === 'gpu') {
     const gpu = await acquireGpu();
     try {
@@ -121,6 +129,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
       keys,
       out: values.out,
       resume: values.resume,
+      resumed,
       force: values.force,
       meta: space.meta,
       rewriteInKeyOrder: values.redis !== undefined,

@@ -16,7 +16,13 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import {
+  type CheckpointState,
+  discardCheckpoint,
+  hasCheckpoint,
+  lockCheckpointDir,
+  readCheckpointState,
+} from '../../proxyless/checkpoint.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
@@ -27,7 +33,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { namingFile } from '../errors.js';
-import { checkpointSetting, cpuThreadsOf, recordedData, splitsData } from '../resume-settings.js';
+import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -133,8 +139,11 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
         `--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`,
       );
     }
+    // --resume reads the checkpoint's state.json once, here: its settings are checked and the search
+    // resumes this same state (only the binaries are read later, verified against its manifest).
+    const ck = ckDir && values.resume ? readCheckpointState(ckDir) : null;
     // A resumed --price-cells run continues with the prices the interrupted run measured.
-    const reused = priced && values.resume ? savedMeasuredCost(ckDir!) : null;
+    const reused = priced && ck ? savedMeasuredCost(ck) : null;
     if (reused)
       io.err(
         `reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`,
@@ -166,6 +175,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       trainN,
       valN,
       device,
+      ck,
     });
   } finally {
     lock?.release();
@@ -188,6 +198,8 @@ interface Prepared {
   trainN: number;
   valN: number;
   device: DeviceKind;
+  /** --resume: the checkpoint's state.json, read once before any work. */
+  ck: CheckpointState | null;
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
@@ -235,10 +247,10 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const threads = cpuThreadsOf(device, values);
 
   // Settings checked against the checkpoint before the device starts: a changed flag is named at once.
-  if (values.resume) {
+  if (p.ck) {
     // The same images found in another place resume: only their fingerprint is compared.
-    cfg.dataset!.images = recordedData(checkpointSetting(values.checkpoint!, '--dataset images'), cfg.dataset!.images);
-    checkResumable(values.checkpoint!, cfg, cost, { train: trainN, val: valN }, device, threads);
+    cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
+    checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads);
   }
   if (values.force && hasCheckpoint(values.checkpoint!)) {
     discardCheckpoint(values.checkpoint!);
@@ -298,8 +310,8 @@ async function searchOn(
   }
   const search = new ProxylessSearch(backend, cfg, data, cost);
   try {
-    if (values.resume) {
-      search.resume(values.checkpoint!);
+    if (p.ck) {
+      search.resume(p.ck);
       const c = search.progress;
       io.err(
         `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,

@@ -57,7 +57,7 @@ export const PROXYLESS_OPTIONS = {
   mode: oneOf(['gradient', 'reinforce'], { group: 'search', help: 'architecture update', default: D.mode }),
   paths: int({
     group: 'search',
-    help: "binarized paths per block in gradient mode (2 moves only the sampled pair's α per step, so it needs more steps than these short defaults)",
+    help: "binarized paths per block in gradient mode (2 moves only the sampled pair's α per step, so it needs more steps than these short defaults; its latency loss takes the pairs' expected latency, as the authors' two-path mode)",
     default: 1,
     min: 1,
     max: 2,
@@ -101,7 +101,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'rl-samples': int({
     group: 'search',
-    help: 'REINFORCE architectures per α update',
+    help: 'REINFORCE architectures per α update, all evaluated on one validation batch',
     metavar: 'K',
     default: D.reinforceSamples,
     min: 1,

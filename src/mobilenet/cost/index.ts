@@ -11,6 +11,7 @@ export {
   formatCost,
   formatCostRange,
   pairCostGrad,
+  pairExpectedCost,
 } from './model.js';
 export { type TableCostOptions, type TableCostResult, imagenetPositionsCost, tableCost } from './table.js';
 export { maddsCost } from './madds.js';

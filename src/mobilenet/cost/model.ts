@@ -97,6 +97,27 @@ export function pairCostGrad(alpha: ArrayLike<number>, cost: readonly number[], 
   return out;
 }
 
+/**
+ * The expected cost of ProxylessNAS' 2-path mode: every layer priced by its sampled pair under the
+ * pair's softmax, fixed + Σ_b Σ_{j∈pair_b} q_j cost_j (the authors' expected_latency over
+ * current_prob_over_ops, zero off the pair), and its gradient wrt α (pairCostGrad per layer).
+ */
+export function pairExpectedCost(
+  cost: Pick<CostModel, 'fixed' | 'perPosition'>,
+  alphas: ArrayLike<number>[],
+  pairs: ReadonlyArray<readonly number[]>,
+): { value: number; gradAlphas: number[][] } {
+  checkRows(cost, alphas, 'pairExpectedCost');
+  if (pairs.length !== alphas.length) throw new RangeError(`pairExpectedCost: ${pairs.length} pairs for ${alphas.length} rows`);
+  let value = cost.fixed;
+  pairs.forEach((pair, b) => {
+    const q = softmax(pair.map((i) => alphas[b][i]));
+    pair.forEach((i, k) => (value += q[k] * cost.perPosition[b][i]));
+  });
+  const gradAlphas = alphas.map((a, b) => pairCostGrad(a, cost.perPosition[b], pairs[b]));
+  return { value, gradAlphas };
+}
+
 /** A cost for people: '12.34 ms' or '2.50 M MAdds'. */
 export function formatCost(value: number, unit: CostUnit, digits = 2): string {
   return unit === 'ms' ? `${value.toFixed(digits)} ms` : `${(value / 1e6).toFixed(digits)} M MAdds`;
