@@ -20,6 +20,7 @@ export {
   webgpuBackend,
   type Backend,
   type BackendLimits,
+  type BackendMemory,
   type BackendOps,
   type BackendStats,
   type DeviceKind,

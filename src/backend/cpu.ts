@@ -62,6 +62,10 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       const s = dev.stats();
       return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
     },
+    memory: () => {
+      const s = dev.stats();
+      return { tensors: s.tensors, bytes: s.bytesInUse, leakedTensors: dev.leakedTensors };
+    },
     resetPeak: () => dev.resetPeak(),
     startProfile: () => {
       if (profileStart !== null) throw new Error('startProfile: a profile is already running');

@@ -5,6 +5,7 @@
 export type {
   Backend,
   BackendLimits,
+  BackendMemory,
   BackendOps,
   BackendStats,
   DeviceKind,

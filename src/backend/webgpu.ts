@@ -7,7 +7,7 @@ import { GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { assertUnaliased } from '../kernels/params.js';
 import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
 import { synflowSeed } from '../kernels/synflow-seed.js';
-import type { Backend, BackendStats, KernelProfile } from './backend.js';
+import type { Backend, BackendMemory, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
 import { ForeignTensorError, numel, type Tensor } from './tensor.js';
 
@@ -73,6 +73,10 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
     stats: (): BackendStats => {
       const p = gpu.pool.stats();
       return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
+    },
+    memory: (): BackendMemory => {
+      const p = gpu.pool.stats(); // only tensors take buffers from the pool: one each
+      return { tensors: p.buffersInUse, bytes: p.bytesInUse, leakedTensors: gpu.leakedTensors };
     },
     resetPeak: () => gpu.pool.resetPeak(),
     startProfile: () => gpu.startProfile(),
