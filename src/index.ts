@@ -13,6 +13,7 @@ export {
   cpuBackend,
   DEVICE_CHOICES,
   type DeviceChoice,
+  DisposedTensorError,
   ForeignTensorError,
   gpuOf,
   openBackend,

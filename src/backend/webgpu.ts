@@ -9,7 +9,7 @@ import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
 import { synflowSeed } from '../kernels/synflow-seed.js';
 import type { Backend, BackendMemory, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
-import { ForeignTensorError, numel, type Tensor } from './tensor.js';
+import { assertLive, ForeignTensorError, numel, type Tensor } from './tensor.js';
 
 /** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
 class GpuWindow extends GpuTensor {
@@ -37,6 +37,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
   const owns = (t: unknown): t is GpuTensor => t instanceof GpuTensor && t.gpu === gpu;
   const own = (t: Tensor, what: string): GpuTensor => {
     if (!owns(t)) throw new ForeignTensorError(`${what}: tensor [${t.shape.join(', ')}] does not belong to this webgpu backend`);
+    assertLive(t, what);
     return t;
   };
   const reg = webgpuOpRegistry();
