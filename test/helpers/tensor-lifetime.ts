@@ -11,6 +11,11 @@ import { gpuOf } from '../../src/backend/webgpu.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { expandProxyNames, scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
 import { NB201_DEFAULT } from '../../src/nn/nb201-net.js';
+import { AutoSpace, DEFAULT_EVOLVE } from '../../src/autospace/evolve.js';
+import { cifarSearchSplit } from '../../src/data/search-split.js';
+import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
+import { fixedMadds } from '../../src/mobilenet/madds.js';
+import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -150,6 +155,41 @@ export function tensorLifetimeCases(s: LifetimeSubject): void {
       const before = b.memory();
       await scoreAll(new ZeroShotScorer(b, expandProxyNames(['all']), { batchSize: 8, seed: 1, net: NET }), cells);
       await scoreAll(new ZeroShotScorer(b, ['wrcor', 'naswot'], { batchSize: 8, seed: 1, net: NET, group: 2 }), cells);
+      expect(await memoryDelta(b, before)).toEqual({ tensors: 0, bytes: 0, leakedTensors: 0 });
+    });
+
+    it('nothing the library does leaks: ProxylessNAS steps (warm-up and search) and AutoSpace iterations', async ({ skip }) => {
+      const b = await s.shared();
+      if (!b) return skip();
+      const before = b.memory();
+      const data = cifarSearchSplit(32, 16);
+      const search = new ProxylessSearch(
+        b,
+        {
+          ...DEFAULT_SEARCH,
+          layout: CIFAR_LAYOUT,
+          warmupSteps: 1,
+          searchSteps: 2,
+          batchSize: 4,
+          valBatchSize: 4,
+          checkpointEvery: 0,
+          costLoss: null,
+        },
+        data,
+        null,
+      );
+      try {
+        await search.run(() => {});
+      } finally {
+        search.dispose();
+      }
+      const cfg = { ...DEFAULT_EVOLVE, layout: CIFAR_LAYOUT, budgetMadds: 2 * fixedMadds(CIFAR_LAYOUT), iterations: 2, steps: 1 };
+      const evo = new AutoSpace(b, { ...cfg, warmupSteps: 1, replaceEvery: 1, batchSize: 4, seed: 3 }, data);
+      try {
+        await evo.run(() => {});
+      } finally {
+        evo.dispose();
+      }
       expect(await memoryDelta(b, before)).toEqual({ tensors: 0, bytes: 0, leakedTensors: 0 });
     });
 
