@@ -2,7 +2,8 @@
  * Resource growth of a long run: drives the product's own loops and samples, every EVERY cells or
  * steps, what a per-cell leak would grow: RSS, JS heap, open fds, active handles, the device pool's
  * live / free buffers and bytes (and its peak in use), the GPU's pipeline cache and uniform blocks,
- * the native device's live tensors and cached oneDNN primitives. A run that leaks dies hours in;
+ * the native device's live tensors and cached oneDNN primitives, and the tensors dropped without
+ * dispose() (Backend.memory().leakedTensors: the safety net reclaims them, so only this count shows them). A run that leaks dies hours in;
  * here a count that keeps rising after the first few samples shows it in minutes.
  *
  *   score:     ZeroShotScorer + scoreAll, as `wgnas score` runs it, over cells spread over the space
@@ -54,6 +55,8 @@ function sample(backend: Backend): Record<string, number> {
     heapMB: mb(m.heapUsed),
     fds: readdirSync('/proc/self/fd').length,
     handles: (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length,
+    // Tensors dropped without dispose() (reclaimed by the safety net, so not in the live counts).
+    leaked: backend.memory().leakedTensors,
   };
   const gpu = gpuOf(backend);
   if (gpu) {

@@ -61,6 +61,22 @@ export interface BackendStats {
   opsEnqueued: number;
 }
 
+/**
+ * What Backend.memory() reports: the tensors alive on the device, and the leaks the safety net
+ * caught (a tensor garbage-collected without dispose() has its memory returned and is counted).
+ */
+export interface BackendMemory {
+  /** Tensors that own memory, neither disposed nor reclaimed (views and windows own none). */
+  tensors: number;
+  /**
+   * The bytes they hold, rounded up to the pool's size classes. CPU: also a disposed tensor's
+   * memory until the work queued on it has run (exact after sync()).
+   */
+  bytes: number;
+  /** Tensors garbage-collected without dispose() since the backend opened: each a missing dispose(). */
+  leakedTensors: number;
+}
+
 /** One kernel's (or native op's) share of a profiled stretch of work. */
 export interface KernelProfileRow {
   kernel: string;
@@ -152,6 +168,8 @@ export interface Backend {
   /** Resolves once everything queued has run; rejects with the first failure of queued work. */
   sync(): Promise<void>;
   stats(): BackendStats;
+  /** Live tensors, their bytes and the leaked-and-reclaimed count (see BackendMemory). */
+  memory(): BackendMemory;
   /** Restarts peakBytesInUse from the bytes in use now. */
   resetPeak(): void;
   /**

@@ -2,11 +2,12 @@
  * Binding a backend's op implementations to its device under the OPS names, with one guard: every
  * tensor an op receives (directly, in an array, or in an options object such as matmul's `out`)
  * must belong to this backend's device, else a ForeignTensorError says whose it is instead of a
- * crash deep inside Dawn or the addon.
+ * crash deep inside Dawn or the addon, and must not be disposed (a DisposedTensorError, before
+ * the op allocates its output).
  */
 import { OP_NAMES, type OpName } from '../kernels/ops.js';
 import type { BackendOps } from './backend.js';
-import { ForeignTensorError } from './tensor.js';
+import { assertLive, ForeignTensorError, type Tensor } from './tensor.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an op's arguments differ per op
 type AnyImpl = (ctx: any, ...args: any[]) => unknown;
@@ -42,6 +43,7 @@ export function bindOps(
         `${op}: a ${what} [${(t as { shape: number[] }).shape.join(', ')}] does not belong to this ${backend} backend`,
       );
     }
+    assertLive(t as Tensor, op);
   };
   const ops: Record<string, (...args: unknown[]) => unknown> = {};
   for (const name of OP_NAMES) {

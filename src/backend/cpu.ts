@@ -10,7 +10,7 @@ import { type NativeDevice, NativeTensor, sameStorage } from '../native/device.j
 import type { Backend, KernelProfile, WithContext } from './backend.js';
 import { bindOps } from './bind.js';
 import * as cpuOps from './cpu/index.js';
-import { ForeignTensorError, type Tensor } from './tensor.js';
+import { assertLive, ForeignTensorError, type Tensor } from './tensor.js';
 
 /** Every op, with the WGSL wrapper's signature on a NativeDevice and NativeTensors (checked here at compile time). */
 type CpuImpls = { readonly [N in OpName]: WithContext<Ops[N]['webgpu'], NativeDevice, NativeTensor> };
@@ -32,6 +32,7 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
   const owns = (t: unknown): t is NativeTensor => t instanceof NativeTensor && t.device === dev;
   const own = (t: Tensor, what: string): NativeTensor => {
     if (!owns(t)) throw new ForeignTensorError(`${what}: tensor [${t.shape.join(', ')}] does not belong to this cpu backend`);
+    assertLive(t, what);
     return t;
   };
   const reg = cpuOpRegistry();
@@ -61,6 +62,10 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     stats: () => {
       const s = dev.stats();
       return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
+    },
+    memory: () => {
+      const s = dev.stats();
+      return { tensors: s.tensors, bytes: s.bytesInUse, leakedTensors: dev.leakedTensors };
     },
     resetPeak: () => dev.resetPeak(),
     startProfile: () => {

@@ -5,6 +5,7 @@
 export type {
   Backend,
   BackendLimits,
+  BackendMemory,
   BackendOps,
   BackendStats,
   DeviceKind,
@@ -13,7 +14,7 @@ export type {
   KernelProfile,
   KernelProfileRow,
 } from './backend.js';
-export { ForeignTensorError, numel, type Tensor } from './tensor.js';
+export { DisposedTensorError, ForeignTensorError, numel, type Tensor } from './tensor.js';
 export { cpuBackend, cpuOpRegistry } from './cpu.js';
 export { gpuOf, webgpuBackend } from './webgpu.js';
 export { DEVICE_CHOICES, type DeviceChoice, describeBackend, openBackend, resolveDevice } from './select.js';

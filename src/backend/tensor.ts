@@ -22,6 +22,19 @@ export class ForeignTensorError extends Error {
   override readonly name = 'ForeignTensorError';
 }
 
+/** A tensor handed to an op (or write, copy, window) after its dispose(). */
+export class DisposedTensorError extends Error {
+  override readonly name = 'DisposedTensorError';
+}
+
+/**
+ * Refuses a disposed tensor before an op runs: ops allocate their outputs first, and an output
+ * made before the input's own check threw was dropped undisposed (a leak, src/util/leaks.ts).
+ */
+export function assertLive(t: Tensor, what: string): void {
+  if (t.isDisposed) throw new DisposedTensorError(`${what}: tensor [${t.shape.join(', ')}] used after dispose()`);
+}
+
 /** Element count of a shape (the dimensions must be non-negative integers). */
 export function numel(shape: readonly number[]): number {
   let n = 1;

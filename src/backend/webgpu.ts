@@ -7,9 +7,9 @@ import { GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { assertUnaliased } from '../kernels/params.js';
 import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
 import { synflowSeed } from '../kernels/synflow-seed.js';
-import type { Backend, BackendStats, KernelProfile } from './backend.js';
+import type { Backend, BackendMemory, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
-import { ForeignTensorError, numel, type Tensor } from './tensor.js';
+import { assertLive, ForeignTensorError, numel, type Tensor } from './tensor.js';
 
 /** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
 class GpuWindow extends GpuTensor {
@@ -37,6 +37,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
   const owns = (t: unknown): t is GpuTensor => t instanceof GpuTensor && t.gpu === gpu;
   const own = (t: Tensor, what: string): GpuTensor => {
     if (!owns(t)) throw new ForeignTensorError(`${what}: tensor [${t.shape.join(', ')}] does not belong to this webgpu backend`);
+    assertLive(t, what);
     return t;
   };
   const reg = webgpuOpRegistry();
@@ -73,6 +74,10 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
     stats: (): BackendStats => {
       const p = gpu.pool.stats();
       return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
+    },
+    memory: (): BackendMemory => {
+      const p = gpu.pool.stats(); // only tensors take buffers from the pool: one each
+      return { tensors: p.buffersInUse, bytes: p.bytesInUse, leakedTensors: gpu.leakedTensors };
     },
     resetPeak: () => gpu.pool.resetPeak(),
     startProfile: () => gpu.startProfile(),

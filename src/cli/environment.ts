@@ -77,6 +77,10 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   { name: 'WGNAS_QUEUE_HEARTBEAT_MS', help: "a worker's heartbeat period (2000); it counts as alive for 3 periods after a beat" },
   { name: 'WGNAS_QUEUE_OUTAGE_MS', help: 'how long a submitter rides out a Redis that went away before it stops (300000)' },
+  {
+    name: 'WGNAS_WARN_LEAKS',
+    help: "'1': a process warning (TensorLeakWarning) each time tensors dropped without dispose() are garbage-collected, naming their shapes (read when a backend opens; `backend.memory().leakedTensors` counts them regardless)",
+  },
   { name: 'WGNAS_DEBUG', help: 'any value: print the stack of every error, not only of a bug under --verbose' },
   {
     name: 'GOMP_SPINCOUNT, OMP_WAIT_POLICY',

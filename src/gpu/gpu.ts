@@ -6,6 +6,7 @@
  * Binding convention for every kernel: group 0, binding 0 = the uniform struct (if the kernel has
  * one), bindings 1..n = the storage buffers in the order given to dispatch().
  */
+import { LeakTracker } from '../util/leaks.js';
 import type { AdapterReport } from './adapter.js';
 import { GpuDisposedError, GpuValidationError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
@@ -66,6 +67,12 @@ export class Gpu {
   private querySet: GPUQuerySet | null = null;
   private timerStartMs = 0;
   private destroyed = false;
+  /** Returns the buffer of a tensor garbage-collected without dispose() to the pool (src/util/leaks.ts). */
+  private readonly leaks = new LeakTracker<GPUBuffer>('webgpu', (buf) => {
+    if (this.destroyed) return false;
+    this.pool.release(buf);
+    return true;
+  });
   private lostReason: string | null = null;
   /** Buffers that work recorded in the open encoder uses (cleared when it is submitted). */
   private pendingBuffers = new Set<GPUBuffer>();
@@ -127,7 +134,25 @@ export class Gpu {
 
   empty(shape: readonly number[], label?: string): GpuTensor {
     this.live();
-    return new GpuTensor(this, this.pool.acquire(numel(shape) * 4, label), shape);
+    const buf = this.pool.acquire(numel(shape) * 4, label);
+    const t = new GpuTensor(this, buf, shape);
+    this.leaks.track(t, buf, shape);
+    return t;
+  }
+
+  /**
+   * @internal GpuTensor.dispose(): the buffer goes back to the pool at once, as queue order keeps
+   * its next use after the work queued on it (write() stages around the open encoder). After
+   * destroy() there is nothing to return.
+   */
+  releaseTensor(t: GpuTensor, buf: GPUBuffer): void {
+    this.leaks.untrack(t);
+    if (!this.destroyed) this.pool.release(buf);
+  }
+
+  /** Tensors garbage-collected without dispose() (their buffers went back to the pool). */
+  get leakedTensors(): number {
+    return this.leaks.leaked;
   }
 
   zeros(shape: readonly number[]): GpuTensor {

@@ -53,10 +53,11 @@ export class GpuTensor {
     return new GpuTensorView(this, shape);
   }
 
+  /** Returns the buffer to the pool (its reuse is ordered after the work queued on it). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.gpu.pool.release(this.buf);
+    this.gpu.releaseTensor(this, this.buf);
   }
 }
 

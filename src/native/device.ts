@@ -7,6 +7,7 @@
  * JS side; the addon sees element counts and named parameters only.
  */
 import { ShapeError } from '../gpu/errors.js';
+import { LeakTracker } from '../util/leaks.js';
 import { NativeUnavailableError } from './binding.js';
 import {
   loadComputeAddon,
@@ -133,9 +134,14 @@ class NativeTensorView extends NativeTensor {
 export class NativeDevice {
   readonly kind = 'cpu' as const;
   private destroyed = false;
-  /** Releases the handle of a tensor that was garbage-collected without dispose() (a safety net). */
-  private readonly finalizer = new FinalizationRegistry<number>((id) => {
-    if (!this.destroyed) this.raw.release(id);
+  /**
+   * Releases the handle of a tensor garbage-collected without dispose() (src/util/leaks.ts); queued
+   * commands hold their own references to its memory.
+   */
+  private readonly leaks = new LeakTracker<number>('cpu', (id) => {
+    if (this.destroyed) return false;
+    this.raw.release(id);
+    return true;
   });
 
   /** Op name -> index in the addon's ops() (enqueuePacked names ops by index). */
@@ -188,7 +194,7 @@ export class NativeDevice {
 
   private wrap(id: number, shape: readonly number[]): NativeTensor {
     const t = new NativeTensor(this, id, shape);
-    this.finalizer.register(t, id, t);
+    this.leaks.track(t, id, shape);
     return t;
   }
 
@@ -299,8 +305,13 @@ export class NativeDevice {
 
   /** @internal NativeTensor.dispose() */
   release(t: NativeTensor, id: number): void {
-    this.finalizer.unregister(t);
+    this.leaks.untrack(t);
     if (!this.destroyed) this.raw.release(id);
+  }
+
+  /** Tensors garbage-collected without dispose() (their handles were released). */
+  get leakedTensors(): number {
+    return this.leaks.leaked;
   }
 
   stats(): NativeDeviceStats {
