@@ -1,10 +1,11 @@
 """PyTorch's side of the `wgnas train` parity fixture (test/helpers/train-parity.ts describes the format).
 
 Reads the inputs scripts/train-parity-inputs.ts wrote (initial weights, images, the batches in the
-trainer's order), trains the same NAS-Bench-201 network the plain PyTorch way and writes the fixture
+trainer's order), trains the same network (a NAS-Bench-201 cell network, or a ProxylessNAS net.config
+built as mit-han-lab/proxylessnas builds it) the plain PyTorch way and writes the fixture
 test/train/torch-parity*.test.ts compare `wgnas train` with:
 
-  for c in nb201 nb201-none-fed; do
+  for c in nb201 nb201-none-fed nb201-recipe mbconv; do
     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
   done
@@ -12,10 +13,12 @@ test/train/torch-parity*.test.ts compare `wgnas train` with:
 The recipe, written from PyTorch's and the papers' definitions, not from wgnas's code:
   - torch.optim.SGD(nesterov=True, momentum, weight_decay) in two parameter groups: weight decay on
     conv and linear weights, none on BatchNorm weights/biases and on biases (OFA/ProxylessNAS's
-    no_decay_keys 'bn#bias'; NAS-Bench-201 itself decays every parameter);
+    no_decay_keys 'bn#bias'); under the settings' recipe 'nb201' one group, every parameter decayed,
+    as NAS-Bench-201 does;
   - the learning rate set before every step as OFA's run manager does it: warm-up
     lr * (t + 1) / T_warmup (t counted from 0), then 0.5 * lr * (1 + cos(pi * t' / T_cosine)) with t'
-    counted from 0 at the first step after the warm-up, T_cosine = total - warm-up steps;
+    counted from 0 at the first step after the warm-up, T_cosine = total - warm-up steps (recipe
+    'nb201': NAS-Bench-201's per-epoch CosineAnnealingLR, lr_nb201);
   - nn.CrossEntropyLoss(label_smoothing=eps), BatchNorm2d(momentum=0.1, eps=1e-5) in train mode
     (running statistics updated in the forward), model.eval() for the test logits.
 Runs in float64 by default (--dtype float32 for PyTorch's own f32 numbers), one thread, no
@@ -27,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -160,6 +164,126 @@ class Nb201(nn.Module):
         return params, bns
 
 
+class ConvLayer(nn.Module):
+    """ProxylessNAS's ConvLayer as its net.configs use it: conv (same padding, no bias), BN, ReLU6
+    (ops_order 'weight_bn_act')."""
+
+    def __init__(self, cfg, bn):
+        super().__init__()
+        assert cfg.get('ops_order', 'weight_bn_act') == 'weight_bn_act' and cfg.get('use_bn', True)
+        assert cfg.get('act_func') == 'relu6' and cfg.get('groups', 1) == 1 and not cfg.get('bias', False)
+        k = cfg['kernel_size']
+        self.conv = nn.Conv2d(cfg['in_channels'], cfg['out_channels'], k, cfg['stride'], k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cfg['out_channels'], **bn)
+
+    def forward(self, x):
+        return F.relu6(self.bn(self.conv(x)))
+
+
+class MBInvertedConv(nn.Module):
+    """ProxylessNAS's MBInvertedConvLayer: [1x1 expand conv + BN + ReLU6 unless expand_ratio is 1],
+    kxk depthwise conv (stride, padding k//2) + BN + ReLU6, 1x1 projection conv + BN; the middle
+    width round(in_channels * expand_ratio) unless mid_channels is given."""
+
+    def __init__(self, cfg, bn):
+        super().__init__()
+        cin, cout, k, e = cfg['in_channels'], cfg['out_channels'], cfg['kernel_size'], cfg['expand_ratio']
+        mid = cfg.get('mid_channels') or round(cin * e)
+        self.expand = e
+        if e != 1:
+            self.expand_conv = nn.Conv2d(cin, mid, 1, 1, 0, bias=False)
+            self.expand_bn = nn.BatchNorm2d(mid, **bn)
+        self.dw_conv = nn.Conv2d(mid, mid, k, cfg['stride'], k // 2, groups=mid, bias=False)
+        self.dw_bn = nn.BatchNorm2d(mid, **bn)
+        self.pw_conv = nn.Conv2d(mid, cout, 1, 1, 0, bias=False)
+        self.pw_bn = nn.BatchNorm2d(cout, **bn)
+
+    def forward(self, x):
+        if self.expand != 1:
+            x = F.relu6(self.expand_bn(self.expand_conv(x)))
+        x = F.relu6(self.dw_bn(self.dw_conv(x)))
+        return self.pw_bn(self.pw_conv(x))
+
+    def parts(self):
+        """(conv, bn, wgnas op suffix pattern) in order."""
+        out = [] if self.expand == 1 else [(self.expand_conv, self.expand_bn, rf'pw{self.expand}')]
+        k = self.dw_conv.kernel_size[0]
+        return out + [(self.dw_conv, self.dw_bn, rf'dw{k}'), (self.pw_conv, self.pw_bn, 'pwl')]
+
+
+class ProxylessNet(nn.Module):
+    """ProxylessNASNets built from a net.config as mit-han-lab/proxylessnas does: first_conv, blocks
+    (MobileInvertedResidualBlock: a ZeroLayer gives x, no shortcut gives conv(x), an IdentityLayer
+    shortcut x + conv(x)), feature_mix_layer, global average pool, classifier (LinearLayer, bias,
+    no dropout here); every BN with the config's 'bn' momentum and eps (theirs default 0.1, 1e-3)."""
+
+    def __init__(self, config):
+        super().__init__()
+        bn = dict(config.get('bn', {'momentum': 0.1, 'eps': 1e-3}))
+        self.bn_param = bn
+        self.first_conv = ConvLayer(config['first_conv'], bn)
+        self.blocks = nn.ModuleList()
+        self.shortcuts = []
+        for b in config['blocks']:
+            conv, sc = b['mobile_inverted_conv'], b['shortcut']
+            if conv['name'] == 'ZeroLayer':
+                assert sc and sc['name'] == 'IdentityLayer'
+                self.blocks.append(None)
+            else:
+                assert conv['name'] == 'MBInvertedConvLayer'
+                self.blocks.append(MBInvertedConv(conv, bn))
+            assert sc is None or sc['name'] == 'IdentityLayer'
+            self.shortcuts.append(sc is not None)
+        self.feature_mix_layer = ConvLayer(config['feature_mix_layer'], bn)
+        c = config['classifier']
+        assert c['name'] == 'LinearLayer' and c.get('bias', True) and not c.get('dropout_rate', 0)
+        self.classifier = nn.Linear(c['in_features'], c['out_features'])
+
+    def forward(self, x):
+        x = self.first_conv(x)
+        for m, sc in zip(self.blocks, self.shortcuts):
+            if m is None:
+                continue  # ZeroLayer: the block is its shortcut
+            x = m(x) + x if sc else m(x)
+        x = self.feature_mix_layer(x)
+        return self.classifier(x.mean(dim=(2, 3)))
+
+    def by_wgnas_name(self, wgnas_names):
+        """Pairs the parameters in network order with wgnas's names (FixedNet's order: stem, first
+        block, layers, feature mix, classifier), checking each name against the module it maps to."""
+        parts = [(self.first_conv.conv, self.first_conv.bn, r'stem\.conv')]
+        for i, m in enumerate(self.blocks):
+            if m is None:
+                continue
+            prefix = r'first' if i == 0 else rf'b{i - 1}\.c\d+'
+            parts += [(conv, bn, rf'{prefix}\.n{j}\.{op}') for j, (conv, bn, op) in enumerate(m.parts())]
+        parts.append((self.feature_mix_layer.conv, self.feature_mix_layer.bn, r'mix\.conv'))
+        expect = []
+        for conv, bn, pattern in parts:
+            expect += [(conv.weight, pattern, None), (bn.weight, pattern + r'\.bn\.gamma', bn), (bn.bias, pattern + r'\.bn\.beta', bn)]
+        expect += [(self.classifier.weight, r'classifier\.w', None), (self.classifier.bias, r'classifier\.b', None)]
+        if len(expect) != len(wgnas_names):
+            sys.exit(f'{len(wgnas_names)} wgnas parameters, {len(expect)} torch ones')
+        params, bns = {}, {}
+        for name, (t, pattern, bn) in zip(wgnas_names, expect):
+            if not re.fullmatch(pattern, name):
+                sys.exit(f"wgnas parameter '{name}' is where torch has /{pattern}/")
+            params[name] = t
+            if bn is not None:
+                bns[name.rsplit('.', 1)[0]] = bn
+        return params, bns
+
+
+def lr_nb201(base, t, per_epoch, epochs, warmup):
+    """NAS-Bench-201's CosineAnnealingLR (AutoDL-Projects lib/procedures/optimizers.py, eta_min 0,
+    T_max = its config's epochs, which exclude the warm-up) as funcs_nasbench.procedure updates it:
+    update(epoch, 0.0) before an epoch, update(None, i / len(loader)) before step i."""
+    e, i = divmod(t, per_epoch)
+    if e < warmup:
+        return (e / warmup + (i / per_epoch) / warmup) * base
+    return 0.5 * base * (1 + math.cos(math.pi * (e - warmup) / (epochs - warmup)))
+
+
 def lr_at(base, t, total, warmup):
     if t < warmup:
         return base * (t + 1) / warmup
@@ -185,9 +309,14 @@ def main():
 
     c, s = meta['case'], meta['case']['settings']
     assert not s['augment']
-    model = Nb201(parse_arch(c['arch']), c['channels'], c['cellsPerStage'], c['classes'], s['bnMomentum']).to(dtype)
-    params, bns = model.by_wgnas_name()
     names = [p['name'] for p in meta['params']]
+    if c.get('netConfig'):
+        model = ProxylessNet(c['netConfig']).to(dtype)
+        assert model.bn_param['momentum'] == s['bnMomentum'], 'the net.config and the settings give other BN momenta'
+        params, bns = model.by_wgnas_name(names)
+    else:
+        model = Nb201(parse_arch(c['arch']), c['channels'], c['cellsPerStage'], c['classes'], s['bnMomentum']).to(dtype)
+        params, bns = model.by_wgnas_name()
     if sorted(names) != sorted(params):
         sys.exit(f'parameters differ: wgnas {sorted(names)} vs torch {sorted(params)}')
     assert len(params) == len(list(model.parameters())), 'a torch parameter without a wgnas name'
@@ -195,8 +324,12 @@ def main():
         for n in names:
             params[n].copy_(tensor(f'init.{n}'))
 
-    # Decay by module, not by wgnas's labels: BN affine parameters and biases are exempt.
+    # Decay by module, not by wgnas's labels: BN affine parameters and biases are exempt, except
+    # under NAS-Bench-201's recipe, whose SGD takes net.parameters() with one weight decay.
+    recipe = s.get('recipe', 'default')
     exempt = {id(m.weight) for m in bns.values()} | {id(m.bias) for m in bns.values()} | {id(model.classifier.bias)}
+    if recipe == 'nb201':
+        exempt = set()
     decay = [p for p in model.parameters() if id(p) not in exempt]
     no_decay = [p for p in model.parameters() if id(p) in exempt]
     opt = torch.optim.SGD(
@@ -216,7 +349,10 @@ def main():
     lrs, losses = [], []
     model.train()
     for t, idx in enumerate(steps):
-        lr = lr_at(s['lr'], t, total, warmup)
+        if recipe == 'nb201':
+            lr = lr_nb201(s['lr'], t, per_epoch, s['epochs'], s['warmupEpochs'])
+        else:
+            lr = lr_at(s['lr'], t, total, warmup)
         for g in opt.param_groups:
             g['lr'] = lr
         idx = torch.tensor(idx, dtype=torch.long)

@@ -74,9 +74,12 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
     );
   const arch = parseProxylessArch(json, resolution);
   const net = archToCellNet(arch);
+  const bnEps = (v as { bn?: { eps?: unknown } }).bn?.eps;
   return {
     kind: 'mobilenet',
     ...net,
+    // ProxylessNASNets.build_from_config: set_bn_param(**config['bn']), else eps 1e-3.
+    ...('first_conv' in v ? { configBnEps: typeof bnEps === 'number' ? bnEps : 1e-3 } : {}),
     description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks`,
   };
 }

@@ -29,7 +29,18 @@ import { type Graph, GraphBuilder, type Tensor } from './graph.js';
 
 export type ExportNetwork =
   | { kind: 'nb201'; cell: Nb201Cell; cfg: Nb201NetConfig; inputHW: number }
-  | { kind: 'mobilenet'; layout: MobileNetLayout; cells: Cell[]; choices: number[]; description: string };
+  | {
+      kind: 'mobilenet';
+      layout: MobileNetLayout;
+      cells: Cell[];
+      choices: number[];
+      description: string;
+      /**
+       * The BN eps a ProxylessNAS net.config gives (its 'bn', else ProxylessNAS's default 1e-3);
+       * wgnas's batch norms use 1e-5 (BN_EPS) whatever it says. Absent for the other forms.
+       */
+      configBnEps?: number;
+    };
 
 export function describeNetwork(n: ExportNetwork): string {
   if (n.kind === 'nb201')

@@ -96,6 +96,12 @@ export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArc
       idskip: Boolean(shortcut),
     };
     if (blk.inC !== ch) throw new ArchError(`net config: ${p}.in_channels is ${blk.inC} but the previous layer outputs ${ch}`);
+    // ProxylessNAS's MBInvertedConvLayer: round(in_channels * expand_ratio) middle channels unless mid_channels says otherwise.
+    const mid = conv.mid_channels;
+    if (mid !== undefined && mid !== null && mid !== Math.round(blk.inC * blk.expand))
+      throw new ArchError(
+        `net config: ${p}.mid_channels is ${JSON.stringify(mid)}; wgnas builds in_channels x expand_ratio = ${Math.round(blk.inC * blk.expand)}`,
+      );
     h = outSize(h, blk.stride);
     ch = blk.outC;
     return blk;

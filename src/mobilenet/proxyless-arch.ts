@@ -91,6 +91,14 @@ export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
       throw new ArchError(`block ${b + 1} is not a candidate of its position (kernel and expand ratio must be 3/5/7 and 1/3/6)`);
     return j;
   });
+  // ProxylessNAS adds a block's shortcut only where its config has one; wgnas's layers add it wherever
+  // the shape allows (as ProxylessNAS's own search space does), so a config without it is another network.
+  blocks.forEach((blk, b) => {
+    if (blk !== 'zero' && !blk.idskip && blk.stride === 1 && blk.inC === blk.outC)
+      throw new ArchError(
+        `block ${b + 1} (stride 1, ${blk.inC} -> ${blk.outC} channels) has no identity shortcut: wgnas builds one wherever the shape allows it, as ProxylessNAS's search space does`,
+      );
+  });
   const cells = choices.map((j, b) => {
     const c = positions[b].candidates[j];
     return c === 'zero' ? zeroCell() : mbconvCell(c.kernel as 3 | 5 | 7, c.expand as 1 | 3 | 6);

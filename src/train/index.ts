@@ -3,7 +3,8 @@ export { measureLatencyMs, type LatencyResult } from './latency.js';
 export { smoothedCrossEntropy } from './loss.js';
 export { buildNetwork, networkInputSize, networkMadds, withClasses } from './network.js';
 export { learningCurveSvg } from './plot.js';
-export { warmupCosineLr } from './schedule.js';
+export { nb201CosineLr, warmupCosineLr } from './schedule.js';
+export { NB201_RECIPE, TRAIN_RECIPES, type TrainRecipe } from './settings.js';
 export {
   type EpochRecord,
   TRAIN_DEFAULTS,

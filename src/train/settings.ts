@@ -1,4 +1,14 @@
 /** The settings of a `wgnas train` run and their defaults (a module of its own: the CLI spec reads the defaults without loading the trainer). */
+
+/**
+ * 'default': OFA/ProxylessNAS's recipe (per-step warm-up + cosine, no weight decay on BN parameters
+ * and biases). 'nb201': NAS-Bench-201's (D-X-Y/AutoDL-Projects get_optim_scheduler and
+ * funcs_nasbench.procedure): weight decay on every parameter, the cosine per epoch (constant within
+ * one), a warm-up from 0.
+ */
+export type TrainRecipe = 'default' | 'nb201';
+export const TRAIN_RECIPES = ['default', 'nb201'] as const satisfies readonly TrainRecipe[];
+
 export interface TrainSettings {
   epochs: number;
   batchSize: number;
@@ -15,6 +25,8 @@ export interface TrainSettings {
   bnMomentum: number;
   /** Test images per evaluation batch (running statistics: the batch size does not change the result). */
   evalBatch?: number;
+  /** What the flags do not set: the schedule's form and which parameters decay. Default 'default'. */
+  recipe?: TrainRecipe;
 }
 
 export const TRAIN_DEFAULTS: TrainSettings = {
@@ -28,4 +40,22 @@ export const TRAIN_DEFAULTS: TrainSettings = {
   augment: true,
   seed: 0,
   bnMomentum: 0.1,
+};
+
+/**
+ * NAS-Bench-201's CIFAR recipe (configs/nas-benchmark/hyper-opts/200E.config: 200 epochs, batch
+ * 256, LR 0.1, momentum 0.9 Nesterov, decay 5e-4, cos with eta_min 0, warmup 0, criterion Softmax:
+ * no label smoothing); the flags a run gives override it.
+ */
+export const NB201_RECIPE: Pick<
+  TrainSettings,
+  'epochs' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'labelSmoothing' | 'warmupEpochs'
+> = {
+  epochs: 200,
+  batchSize: 256,
+  lr: 0.1,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  labelSmoothing: 0,
+  warmupEpochs: 0,
 };

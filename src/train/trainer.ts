@@ -1,6 +1,7 @@
 /**
  * Training a found network from scratch (`wgnas train`): epochs of SGD with Nesterov momentum under
- * a warm-up + cosine schedule, weight decay (not on BN parameters and biases), label smoothing,
+ * a warm-up + cosine schedule, weight decay (not on BN parameters and biases; recipe 'nb201': on all,
+ * with NAS-Bench-201's per-epoch cosine), label smoothing,
  * random crop + flip, BN running statistics (PyTorch's momentum update; evaluation normalises with
  * them), the test split evaluated after every epoch, and a checkpoint after every epoch that a
  * resumed run continues from bit for bit (batches and augmentation are pure in (seed, step)).
@@ -28,7 +29,7 @@ import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
 import { smoothedCrossEntropy } from './loss.js';
-import { warmupCosineLr } from './schedule.js';
+import { nb201CosineLr, warmupCosineLr } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 
 export { TRAIN_DEFAULTS, type TrainSettings } from './settings.js';
@@ -98,7 +99,13 @@ export class Trainer {
     this.classes = data.train.classes;
     this.stepsPerEpoch = Math.floor(data.train.count / s.batchSize);
     this.bn = new BnRunningStats(backend, { momentum: s.bnMomentum });
-    this.sgd = new WeightSgd(backend, net.params, { momentum: s.momentum, nesterov: true, weightDecay: s.weightDecay });
+    // NAS-Bench-201 decays every parameter (its SGD takes net.parameters()); the default recipe spares BN and biases.
+    this.sgd = new WeightSgd(backend, net.params, {
+      momentum: s.momentum,
+      nesterov: true,
+      weightDecay: s.weightDecay,
+      ...(s.recipe === 'nb201' ? { noDecay: [] } : {}),
+    });
   }
 
   get totalSteps(): number {
@@ -106,6 +113,7 @@ export class Trainer {
   }
 
   lrAt(step: number): number {
+    if (this.s.recipe === 'nb201') return nb201CosineLr(this.s.lr, step, this.stepsPerEpoch, this.s.epochs, this.s.warmupEpochs);
     return warmupCosineLr(this.s.lr, step, this.totalSteps, Math.round(this.s.warmupEpochs * this.stepsPerEpoch));
   }
 

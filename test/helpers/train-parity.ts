@@ -12,23 +12,25 @@
 import { readFileSync } from 'node:fs';
 import type { Backend } from '../../src/backend/index.js';
 import type { ImageDataset } from '../../src/data/image-dataset.js';
-import type { ExportNetwork } from '../../src/export/index.js';
+import { describeNetwork, type ExportNetwork, jsonNetwork } from '../../src/export/index.js';
 import type { ScorableNet } from '../../src/nn/scorable.js';
 import { Tape } from '../../src/nn/tape.js';
 import { parseArch } from '../../src/spaces/nb201.js';
-import { buildNetwork } from '../../src/train/network.js';
+import { buildNetwork, networkInputSize } from '../../src/train/network.js';
 import type { TrainSettings } from '../../src/train/settings.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 
 export const PARITY_FORMAT = 'wgnas-train-parity';
 
-/** What the fixture was made from. */
+/** What the fixture was made from: an NB201 network (arch, channels, cellsPerStage) or a ProxylessNAS net.config. */
 export interface ParityCase {
-  /** NB201 cell string: conv 3x3 and 1x1, average pool and skip edges, no 'none'. */
-  arch: string;
-  channels: number;
-  cellsPerStage: number;
+  /** NB201 cell string (conv 3x3 and 1x1, average pool, skip and none edges). */
+  arch?: string;
+  channels?: number;
+  cellsPerStage?: number;
+  /** A ProxylessNAS net.config (its classifier has `classes` outputs, its resolution is `size`). */
+  netConfig?: Record<string, unknown>;
   classes: number;
   /** Image side. */
   size: number;
@@ -78,15 +80,99 @@ export const NB201_NONE_FED_PARITY: ParityCase = {
   trainImages: 19,
 };
 
-export const PARITY_CASES: Record<string, ParityCase> = { nb201: NB201_PARITY, 'nb201-none-fed': NB201_NONE_FED_PARITY };
+/**
+ * NB201_PARITY under NAS-Bench-201's own recipe (weight decay on every parameter, the cosine per
+ * epoch, a warm-up from 0, no label smoothing): 3 epochs, one of warm-up, so the fixture pins the
+ * warm-up's lr·(e + k/S)/W, an epoch at the peak and one on the cosine.
+ */
+export const NB201_RECIPE_PARITY: ParityCase = {
+  ...NB201_PARITY,
+  settings: { ...NB201_PARITY.settings, recipe: 'nb201', epochs: 3, labelSmoothing: 0 },
+};
+
+const mb = (inC: number, outC: number, kernel: number, stride: number, expand: number, shortcut: boolean) => ({
+  name: 'MobileInvertedResidualBlock',
+  mobile_inverted_conv: {
+    name: 'MBInvertedConvLayer',
+    in_channels: inC,
+    out_channels: outC,
+    kernel_size: kernel,
+    stride,
+    expand_ratio: expand,
+  },
+  shortcut: shortcut ? { name: 'IdentityLayer', in_channels: outC, out_channels: outC } : null,
+});
+const convLayer = (inC: number, outC: number, kernel: number, stride: number) => ({
+  name: 'ConvLayer',
+  kernel_size: kernel,
+  stride,
+  in_channels: inC,
+  out_channels: outC,
+  use_bn: true,
+  act_func: 'relu6',
+  ops_order: 'weight_bn_act',
+});
+
+/**
+ * A small ProxylessNAS MobileNet as a net.config (the form `wgnas proxyless --out` writes, BN eps
+ * 1e-5 as wgnas writes it): stem 3x3 conv + BN + ReLU6, the first block (MBConv e1 k3: depthwise +
+ * project), MBConv e3 k5 stride 2, MBConv e6 k3 with its identity shortcut, a ZeroLayer (the block
+ * is its shortcut), MBConv e6 k5 widening, the 1x1 feature mix + BN + ReLU6, global average pool and
+ * the classifier; 8x8 images, the NB201 case's data and settings.
+ */
+export const MBCONV_PARITY: ParityCase = {
+  ...NB201_PARITY,
+  arch: undefined,
+  channels: undefined,
+  cellsPerStage: undefined,
+  netConfig: {
+    name: 'ProxylessNASNets',
+    resolution: 8,
+    bn: { momentum: 0.1, eps: 1e-5 },
+    first_conv: convLayer(3, 4, 3, 1),
+    blocks: [
+      mb(4, 3, 3, 1, 1, false),
+      mb(3, 6, 5, 2, 3, false),
+      mb(6, 6, 3, 1, 6, true),
+      {
+        name: 'MobileInvertedResidualBlock',
+        mobile_inverted_conv: { name: 'ZeroLayer', stride: 1 },
+        shortcut: { name: 'IdentityLayer', in_channels: 6, out_channels: 6 },
+      },
+      mb(6, 8, 5, 1, 6, false),
+    ],
+    feature_mix_layer: convLayer(8, 12, 1, 1),
+    classifier: { name: 'LinearLayer', in_features: 12, out_features: 4, bias: true, dropout_rate: 0 },
+  },
+};
+
+export const PARITY_CASES: Record<string, ParityCase> = {
+  nb201: NB201_PARITY,
+  'nb201-none-fed': NB201_NONE_FED_PARITY,
+  'nb201-recipe': NB201_RECIPE_PARITY,
+  mbconv: MBCONV_PARITY,
+};
 
 export function parityNetwork(c: ParityCase): ExportNetwork {
+  if (c.netConfig) {
+    const n = jsonNetwork(c.netConfig, undefined, 'parity case');
+    if (networkInputSize(n) !== c.size)
+      throw new Error(`parity case: the net.config is ${networkInputSize(n)}x, the images ${c.size}x`);
+    return n;
+  }
+  if (c.arch === undefined || c.channels === undefined || c.cellsPerStage === undefined)
+    throw new Error('parity case: give arch, channels and cellsPerStage, or netConfig');
   return {
     kind: 'nb201',
     cell: parseArch(c.arch),
     cfg: { channels: c.channels, cellsPerStage: c.cellsPerStage, numClasses: c.classes },
     inputHW: c.size,
   };
+}
+
+/** How the tests name the case's network. */
+export function parityTitle(c: ParityCase): string {
+  return c.netConfig ? describeNetwork(parityNetwork(c)) : `${c.arch} C=${c.channels} N=${c.cellsPerStage}`;
 }
 
 export interface TensorEntry {

@@ -109,5 +109,10 @@ describe('architectures as cell networks', () => {
     expect(() => archToCellNet({ ...arch, featureMix: null })).toThrow(/feature-mix/);
     expect(() => archToCellNet({ ...arch, stem: { ...arch.stem, kernel: 5 } })).toThrow(/stem conv must be 3x3/);
     expect(() => archToCellNet({ ...arch, blocks: arch.blocks.slice(1) })).toThrow();
+    // A stride-1 same-width block without a shortcut: ProxylessNAS computes conv(x) alone, wgnas's
+    // layer would add x (it did, silently, before this check).
+    const b = arch.blocks.findIndex((blk, i) => i > 0 && blk !== 'zero' && blk.idskip);
+    const noSkip = arch.blocks.map((blk, i) => (i === b && blk !== 'zero' ? { ...blk, idskip: false } : blk));
+    expect(() => archToCellNet({ ...arch, blocks: noSkip })).toThrow(new RegExp(`block ${b} .*has no identity shortcut`));
   });
 });

@@ -107,6 +107,13 @@ describe('architecture forms', () => {
     expect(() => fromNetConfig(cfg)).toThrow(/blocks\[3\]: unknown layer 'Transformer'/);
     expect(() => parseArch({ foo: 1 })).toThrow(ArchError);
     expect(() => fromNetConfig({ blocks: [] })).toThrow(/first_conv.in_channels/);
+    // ProxylessNAS's mid_channels: honoured when it is in_channels x expand_ratio, refused otherwise.
+    const mid = readJson('proxylessnas_proxyless_mobile.config') as typeof cfg;
+    const conv = mid.blocks[2].mobile_inverted_conv;
+    conv.mid_channels = (conv.in_channels as number) * (conv.expand_ratio as number);
+    expect(() => fromNetConfig(mid)).not.toThrow();
+    conv.mid_channels = (conv.mid_channels as number) + 1;
+    expect(() => fromNetConfig(mid)).toThrow(/blocks\[2\]\.mobile_inverted_conv\.mid_channels is \d+; wgnas builds/);
   });
 });
 

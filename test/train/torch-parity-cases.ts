@@ -3,10 +3,12 @@
  * backend; torch-parity.gpu.test.ts: WGSL). wgnas's own loop (Trainer.run, augmentation off) trains
  * the fixture's network from its initial weights on its batches; PyTorch's run of the same
  * (scripts/train-reference.py, float64, stored as f32) is what it must reproduce, step for step.
- * The fixtures (test/fixtures/train-parity/{nb201,nb201-none-fed}.*; the cases: test/helpers/train-parity.ts)
+ * The fixtures (test/fixtures/train-parity/{nb201,nb201-none-fed,nb201-recipe,mbconv}.*; the cases:
+ * test/helpers/train-parity.ts: NB201 cells, one under NAS-Bench-201's recipe, and a ProxylessNAS
+ * MBConv net.config)
  * are regenerated with
  *
- *   for c in nb201 nb201-none-fed; do
+ *   for c in nb201 nb201-none-fed nb201-recipe mbconv; do
  *     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
  *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
  *   done
@@ -24,7 +26,14 @@ import type { Backend } from '../../src/backend/index.js';
 import { describeNetwork, exportGraph } from '../../src/export/index.js';
 import { referenceForward } from '../../src/export/reference.js';
 import { writeWeights } from '../../src/export/weights.js';
-import { type ParityRun, parityNetwork, readParityFixture, scaledMaxError, trainFromFixture } from '../helpers/train-parity.js';
+import {
+  type ParityRun,
+  parityNetwork,
+  parityTitle,
+  readParityFixture,
+  scaledMaxError,
+  trainFromFixture,
+} from '../helpers/train-parity.js';
 
 export interface ParityTolerance {
   /** Relative error of each step's loss. */
@@ -42,7 +51,7 @@ export function describeTorchParity(
   const fx = readParityFixture(`test/fixtures/train-parity/${fixture}.json`);
   const torch = fx.meta.torch!;
   const c = fx.meta.case;
-  const title = `${fixture} (${c.arch} C=${c.channels} N=${c.cellsPerStage}, ${fx.meta.steps.length} steps)`;
+  const title = `${fixture} (${parityTitle(c)}, ${fx.meta.steps.length} steps${c.settings.recipe ? `, recipe ${c.settings.recipe}` : ''})`;
   describe(`wgnas train against PyTorch ${torch.version} (${label}): ${title}`, () => {
     let run: ParityRun | null = null;
     beforeAll(async () => {

@@ -3,18 +3,19 @@
  * whose test accuracy must rise far above chance (CPU backend), a run killed mid-epoch and resumed
  * that ends with the same weights as an uninterrupted one, and resumes with other settings refused.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
 import { smoothedCrossEntropy } from '../../src/train/loss.js';
-import { warmupCosineLr } from '../../src/train/schedule.js';
+import { nb201CosineLr, warmupCosineLr } from '../../src/train/schedule.js';
 import { Rng } from '../../src/util/rng.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
+import { MBCONV_PARITY } from '../helpers/train-parity.js';
 
 const ARCH = '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|';
 
@@ -70,6 +71,18 @@ describe('warmupCosineLr', () => {
   });
 });
 
+describe('nb201CosineLr', () => {
+  it("is NAS-Bench-201's: warm-up lr(e + k/S)/W from 0, then the cosine per epoch over the epochs after it", () => {
+    // 4 steps per epoch, 5 epochs, 1 of warm-up: T_max = 4.
+    [0, 0.1, 0.2, 0.3].forEach((lr, t) => expect(nb201CosineLr(0.4, t, 4, 5, 1)).toBeCloseTo(lr, 15));
+    for (let e = 1; e < 5; e++)
+      for (let k = 0; k < 4; k++)
+        expect(nb201CosineLr(0.4, 4 * e + k, 4, 5, 1)).toBeCloseTo(0.2 * (1 + Math.cos((Math.PI * (e - 1)) / 4)), 15);
+    // No warm-up (the benchmark's 200E config): epoch e at 0.5 lr (1 + cos(pi e / E)).
+    expect(nb201CosineLr(0.1, 199 * 195 + 7, 195, 200, 0)).toBeCloseTo(0.05 * (1 + Math.cos((Math.PI * 199) / 200)), 15);
+  });
+});
+
 describe('wgnas train', () => {
   const hasCpu = cpuTestBackend() !== null;
   let dir = '';
@@ -82,9 +95,9 @@ describe('wgnas train', () => {
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** The command line; `o` replaces or adds flags (true: a switch). */
-  const args = (out: string, o: Record<string, string | true> = {}) => {
-    const flags: Record<string, string | true> = {
+  /** The command line; `o` replaces or adds flags (true: a switch, undefined: left out). */
+  const args = (out: string, o: Record<string, string | true | undefined> = {}) => {
+    const flags: Record<string, string | true | undefined> = {
       nb201: ARCH,
       channels: '4',
       'cells-per-stage': '1',
@@ -98,7 +111,10 @@ describe('wgnas train', () => {
       out,
       ...o,
     };
-    return ['train', ...Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, v]))];
+    return [
+      'train',
+      ...Object.entries(flags).flatMap(([k, v]) => (v === undefined ? [] : v === true ? [`--${k}`] : [`--${k}`, v])),
+    ];
   };
   const short = { epochs: '3', quiet: true, 'latency-runs': '0' } as const;
 
@@ -208,6 +224,40 @@ describe('wgnas train', () => {
     const lone = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1']);
     expect(lone.code).toBe(2);
     expect(lone.err).toMatch(/--train-epochs writes the training into a directory; give --train-out DIR/);
+  });
+
+  it.skipIf(!hasCpu)(
+    "--recipe nb201 sets NAS-Bench-201's values for the flags not given, records the recipe and refuses a resume under another",
+    { timeout: 120_000 },
+    async () => {
+      const out = join(dir, 'recipe');
+      const r = await wgnasInProcess(args(out, { ...short, epochs: '1', recipe: 'nb201' }));
+      expect(r.code, r.err).toBe(0);
+      const { settings } = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      // --epochs, --batch and --lr were given; the others are the recipe's.
+      expect(settings).toMatchObject({
+        recipe: 'nb201',
+        epochs: 1,
+        batch: 8,
+        lr: 0.05,
+        momentum: 0.9,
+        'weight-decay': 5e-4,
+        'label-smoothing': 0,
+        'warmup-epochs': 0,
+      });
+      const other = await wgnasInProcess(args(out, { ...short, epochs: '2', resume: true }));
+      expect(other.code).toBe(2);
+      expect(other.err).toMatch(/--resume: recipe was nb201, now default/);
+    },
+  );
+
+  it.skipIf(!hasCpu)("notes a net.config's BN eps other than wgnas's 1e-5", { timeout: 120_000 }, async () => {
+    const cfg = join(dir, 'eps.config');
+    writeFileSync(cfg, JSON.stringify({ ...MBCONV_PARITY.netConfig, bn: { momentum: 0.1, eps: 1e-3 } }));
+    const noNb201 = { nb201: undefined, channels: undefined, 'cells-per-stage': undefined };
+    const r = await wgnasInProcess(args(join(dir, 'eps'), { ...short, ...noNb201, epochs: '1', net: cfg }));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/note: .*eps.config gives BN eps 0.001 .*wgnas trains and exports with 0.00001/);
   });
 
   it('refuses bad input with one line before any work', async () => {

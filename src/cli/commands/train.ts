@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
+import { BN_EPS } from '../../export/graph.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
 import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
@@ -11,6 +12,7 @@ import {
   buildNetwork,
   learningCurveSvg,
   measureLatencyMs,
+  NB201_RECIPE,
   networkInputSize,
   networkMadds,
   Trainer,
@@ -62,21 +64,32 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const train = await openSplit(values, 'train', size, ctx);
   const test = await openSplit(values, 'test', size, ctx);
   const net = trainNetwork(values, train.classes);
+  if (net.kind === 'mobilenet' && net.configBnEps !== undefined && net.configBnEps !== BN_EPS)
+    io.err(
+      `note: ${values.net} gives BN eps ${net.configBnEps} (ProxylessNAS's default is 1e-3); wgnas trains and exports with ${BN_EPS}, ` +
+        "so this is not the network ProxylessNAS's PyTorch code would train from it\n",
+    );
+  // --recipe nb201 sets NAS-Bench-201's values for the flags not given.
+  const recipe = values.recipe;
+  const pick = <K extends keyof typeof NB201_RECIPE>(flag: string, key: K, value: number): number =>
+    recipe === 'nb201' && !ctx.given.has(flag) ? NB201_RECIPE[key] : value;
   // The default batch is at most the training images (a small folder trains in batches of all of them).
-  const batchSize = ctx.given.has('batch') ? values.batch : Math.max(2, Math.min(values.batch, train.count));
+  const batch = pick('batch', 'batchSize', values.batch);
+  const batchSize = ctx.given.has('batch') ? batch : Math.max(2, Math.min(batch, train.count));
   if (batchSize > train.count)
     throw new UsageError(`--batch ${batchSize} is more than the ${train.count} training images of ${train.name}`);
   const s: TrainSettings = {
-    epochs: values.epochs,
+    epochs: pick('epochs', 'epochs', values.epochs),
     batchSize,
-    lr: values.lr,
-    momentum: values.momentum,
-    weightDecay: values['weight-decay'],
-    labelSmoothing: values['label-smoothing'],
-    warmupEpochs: values['warmup-epochs'],
+    lr: pick('lr', 'lr', values.lr),
+    momentum: pick('momentum', 'momentum', values.momentum),
+    weightDecay: pick('weight-decay', 'weightDecay', values['weight-decay']),
+    labelSmoothing: pick('label-smoothing', 'labelSmoothing', values['label-smoothing']),
+    warmupEpochs: pick('warmup-epochs', 'warmupEpochs', values['warmup-epochs']),
     augment: !values['no-augment'],
     seed: values.seed,
     bnMomentum: values['bn-momentum'],
+    recipe,
   };
   const device = await deviceOf(values);
   const threads = cpuThreadsOf(device, values);
@@ -92,6 +105,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     'dataset images': images,
     'train-images': train.count,
     'test-images': test.count,
+    recipe,
     epochs: s.epochs,
     batch: s.batchSize,
     lr: s.lr,
@@ -142,7 +156,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         learningCurveSvg(
           res.history,
           title,
-          `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
+          `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
         ),
       );
       let latency: { latencyMs: number; runs: number; deviceName: string } | null = null;

@@ -1,5 +1,5 @@
-import { TRAIN_DEFAULTS as D } from '../../train/settings.js';
-import { defineCommand, defineMode, flag, int, num, outDir, seed } from '../spec.js';
+import { TRAIN_DEFAULTS as D, NB201_RECIPE as R, TRAIN_RECIPES } from '../../train/settings.js';
+import { defineCommand, defineMode, flag, int, num, oneOf, outDir, seed } from '../spec.js';
 import { cpuThreads, dataset, device, quiet } from './common.js';
 import { EXPORT_OPTIONS } from './export.js';
 
@@ -31,31 +31,55 @@ export const TRAIN_OPTIONS = {
   }),
   'test-images': int({ group: 'data', help: 'evaluate on the first N images of the test split', defaultText: 'all', min: 1 }),
   'no-augment': flag({ group: 'data', help: 'no random crop (pad 1/8 of the side) and horizontal flip' }),
-  epochs: int({ group: 'schedule', help: 'epochs over the training images', default: D.epochs, min: 1, max: 100_000 }),
+  recipe: oneOf(TRAIN_RECIPES, {
+    group: 'schedule',
+    help:
+      "default: OFA/ProxylessNAS's (per-step warm-up + cosine, no weight decay on BN parameters and biases, label smoothing); " +
+      `nb201: NAS-Bench-201's, so that accuracies compare with its table (weight decay on every parameter, cosine per epoch, warm-up from 0, and --epochs ${R.epochs} --batch ${R.batchSize} --lr ${R.lr} --momentum ${R.momentum} --weight-decay ${R.weightDecay} --label-smoothing ${R.labelSmoothing} --warmup-epochs ${R.warmupEpochs}); flags given explicitly override the recipe's values`,
+    default: 'default',
+  }),
+  epochs: int({
+    group: 'schedule',
+    help: `epochs over the training images (--recipe nb201: ${R.epochs})`,
+    default: D.epochs,
+    min: 1,
+    max: 100_000,
+  }),
   batch: int({
     group: 'schedule',
-    help: 'training minibatch (the last partial batch of an epoch is dropped; a default one is at most the training images)',
+    help: `training minibatch (the last partial batch of an epoch is dropped; a default one is at most the training images; --recipe nb201: ${R.batchSize})`,
     default: D.batchSize,
     min: 2,
     max: 65_536,
   }),
   lr: num({
     group: 'schedule',
-    help: 'peak learning rate: SGD with Nesterov momentum, linear warm-up, then cosine to 0',
+    help: `peak learning rate: SGD with Nesterov momentum, linear warm-up, then cosine to 0 (--recipe nb201: ${R.lr})`,
     default: D.lr,
     gt: 0,
   }),
-  'warmup-epochs': num({ group: 'schedule', help: 'linear warm-up length in epochs', default: D.warmupEpochs, min: 0 }),
-  momentum: num({ group: 'schedule', help: 'Nesterov momentum', default: D.momentum, min: 0, max: 0.999 }),
+  'warmup-epochs': num({
+    group: 'schedule',
+    help: `linear warm-up length in epochs (--recipe nb201: ${R.warmupEpochs})`,
+    default: D.warmupEpochs,
+    min: 0,
+  }),
+  momentum: num({
+    group: 'schedule',
+    help: `Nesterov momentum (--recipe nb201: ${R.momentum})`,
+    default: D.momentum,
+    min: 0,
+    max: 0.999,
+  }),
   'weight-decay': num({
     group: 'schedule',
-    help: 'L2 weight decay (not on BN parameters and biases)',
+    help: `L2 weight decay (not on BN parameters and biases; --recipe nb201: ${R.weightDecay} on every parameter)`,
     default: D.weightDecay,
     min: 0,
   }),
   'label-smoothing': num({
     group: 'schedule',
-    help: 'label smoothing ε (target (1-ε) one-hot + ε/classes)',
+    help: `label smoothing ε (target (1-ε) one-hot + ε/classes; --recipe nb201: ${R.labelSmoothing})`,
     default: D.labelSmoothing,
     min: 0,
     max: 0.99,
@@ -111,6 +135,7 @@ export const TRAIN = defineCommand({
   summary: 'train a found network (NB201 cell, net.config, wgnas-arch) from scratch and report its test accuracy',
   description:
     'Trains the network from scratch on --dataset: SGD with Nesterov momentum, linear warm-up then cosine schedule, weight decay, label smoothing, random crop + flip, and batch-norm running statistics (updated every step as PyTorch does: momentum, unbiased variance), which the evaluation on the test split after every epoch normalises with. ' +
+    "--recipe nb201 trains with NAS-Bench-201's recipe instead, for accuracies comparable with its table (explicit flags still override its values). " +
     'Images are decoded per step, one batch ahead. A checkpoint is saved after every epoch (DIR/checkpoint, switched in with one rename); --resume continues it and gives the same weights as an uninterrupted run. ' +
     'At the end: DIR/weights.json + weights.bin (the wgnas-weights format of wgnas export --weights, with the running statistics as <bn>.running_mean / <bn>.running_var), DIR/curve.svg and DIR/report.json (test accuracy, parameters, multiply-adds, batch-1 latency measured through the native addon).',
   modes: [TRAIN_MODE],
