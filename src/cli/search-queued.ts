@@ -9,7 +9,7 @@ import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { QueueClient } from '../queue/client.js';
 import { type Completion, queueEvolution } from '../queue/search.js';
 import { nb201Space, type Nb201Cell } from '../spaces/nb201.js';
-import { Progress } from '../util/progress.js';
+import { LOG_LINES, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { UsageError } from './args.js';
@@ -75,7 +75,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       io.err(
         `search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`,
       );
-    const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { quiet: v.quiet });
+    const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
     const client = new QueueClient({
       url: v.redis,
       namespace: v.queue,

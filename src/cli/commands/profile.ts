@@ -14,7 +14,7 @@ import { buildTable, checkResumeSettings, type TableSource } from '../../latency
 import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { sha256Hex } from '../../util/durable.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -127,7 +127,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
       onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
       // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
       onProgress: (done, total, key, entry) => {
-        bar ??= new Progress(total, 'profile', process.stderr, { quiet: values.quiet, initial: done });
+        bar ??= new Progress(total, 'profile', process.stderr, { ...LOG_LINES, quiet: values.quiet, initial: done });
         bar.update(done, entry ? `${entry.mean.toFixed(3)} ms  ${key}` : undefined);
       },
     },
