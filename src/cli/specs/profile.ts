@@ -49,6 +49,12 @@ export const PROFILE_OPTIONS = {
     conflicts: ['resolution'],
     conflictsWhy: "--resolution is the space file's layout's: drop it",
   }),
+  net: inFile({
+    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network",
+    noun: 'network config',
+    conflicts: ['space', 'space-file'],
+    conflictsWhy: '--net, --space and --space-file each name the ops to time: give one',
+  }),
   resolution: int({
     help: 'input size, e.g. 224 (ImageNet) or 32',
     default: 224,
@@ -135,6 +141,7 @@ export const PROFILE = defineCommand({
       label: 'wgnas profile',
       usage: [
         '--out FILE [options]',
+        '--out FILE --net CONFIG.json [options]',
         '--out FILE --target ssh://user@host[:port] [--identity KEY] [options]',
         '--out FILE --device gpu [options]',
         '--out FILE --redis URL [--queue NAME] [options]',
