@@ -15,6 +15,7 @@ import { expandProxyNames } from '../zeroshot/index.js';
 import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
+import { noWorkerNote } from './redis.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
@@ -86,6 +87,8 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
     const pop = new PopulationScorer<Nb201Cell>(v.proxy);
     const t0 = performance.now();
     try {
+      // Said once, as score says it: children that no worker takes would otherwise wait in silence.
+      if (replay.length < v.budget && (await client.workersAlive()) === 0) io.err(noWorkerNote(v.queue, device));
       const result = await queueEvolution({
         client,
         settings,
