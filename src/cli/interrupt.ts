@@ -5,6 +5,8 @@
  * drops this process's lock files (durable.ts), so the resume finds no stale lock to take over.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasCheckpoint } from '../proxyless/checkpoint.js';
 import type { ModeSpec } from './spec.js';
 
 interface Running {
@@ -34,7 +36,10 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
   const path = values[state];
   const meta = mode.options[state].metavar ?? 'FILE';
   if (typeof path !== 'string') return `nothing was kept to resume from (--${state} ${meta} makes the run resumable)`;
-  if (!existsSync(path)) return `nothing was written to --${state} ${path} yet`;
+  // A folder (proxyless --checkpoint, train --out) is made at the start; what resumes is a checkpoint.
+  const kept =
+    mode.options[state].path === 'out-dir' ? hasCheckpoint(path) || hasCheckpoint(join(path, 'checkpoint')) : existsSync(path);
+  if (!kept) return `nothing was written to --${state} ${path} yet`;
   const instead = values.force === true ? ' in place of --force' : '';
   return `--${state} ${path} keeps the work done: repeat the command with --resume${instead} to continue`;
 }

@@ -3,7 +3,7 @@
  * lock file behind, and the `--resume` it names ends where an uninterrupted run ends. What the line
  * says for the other commands that resume (or cannot), from their specs.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,16 @@ describe('Ctrl-C', () => {
     expect(hint(SEARCH, [])).toBe('nothing was kept to resume from (--evaluated FILE makes the run resumable)');
     expect(hint(PROXYLESS, ['--latency-table', table, '--target-ms', '60'])).toBe(
       'nothing was kept to resume from (--checkpoint DIR makes the run resumable)',
+    );
+    // A checkpoint folder exists from the start (its lock): only a checkpoint in it is something to resume.
+    const ck = join(tmp, 'ck');
+    mkdirSync(ck);
+    writeFileSync(join(ck, 'lock'), '{}\n');
+    const proxyless = ['--latency-table', table, '--target-ms', '60', '--checkpoint', ck];
+    expect(hint(PROXYLESS, proxyless)).toBe(`nothing was written to --checkpoint ${ck} yet`);
+    writeFileSync(join(ck, 'current'), 'ckpt-000001\n');
+    expect(hint(PROXYLESS, proxyless)).toBe(
+      `--checkpoint ${ck} keeps the work done: repeat the command with --resume to continue`,
     );
     expect(hint(BENCH, ['matmul'])).toBeUndefined();
   });
