@@ -1,4 +1,5 @@
 /** Text/markdown tables, JSON and roofline points for a BenchReport. */
+import type { Comparison } from './compare.js';
 import type { BaselineName, BaselineResult, BenchReport } from './harness.js';
 import type { RooflinePoint } from './roofline.js';
 
@@ -111,6 +112,26 @@ export function formatSideBySide(r: BenchReport, opts: { markdown?: boolean } = 
     ...series.map((s) => fmtNum(get(x, s)?.gbps)),
   ]);
   return render(header, rows, opts.markdown ?? false, 2);
+}
+
+/** bench --compare: our median before (the earlier report) and now, per kernel and shape. */
+export function formatCompare(c: Comparison, before: BenchReport, file: string, opts: { markdown?: boolean } = {}): string {
+  const lines = [`compared with ${file} (${before.date ?? 'undated'}); change = before / now (>1: faster now)`];
+  if (c.differences.length) lines.push(`note: the runs differ in ${c.differences.join('; ')}`);
+  const header = ['kernel', 'shape', 'before ms', 'now ms', 'change', 'p10-p90 overlap'];
+  const rows = c.rows.map((r) => [
+    r.kernel,
+    r.label,
+    fmtNum(r.beforeMs),
+    fmtNum(r.nowMs),
+    `${fmtNum(r.speedup)}x`,
+    r.overlap ? 'yes' : 'no',
+  ]);
+  const table = rows.length
+    ? render(header, rows, opts.markdown ?? false, 2)
+    : `no kernel and shape of this run is timed in ${file}\n`;
+  const rest = c.unmatched.length && rows.length ? `note: not in ${file}: ${c.unmatched.join(', ')}\n` : '';
+  return `${lines.join('\n')}\n\n${table}${rest}`;
 }
 
 /** Notes for baselines that did not produce numbers (skips, parity failures, errors). */

@@ -1,5 +1,6 @@
 /** wgnas command line (see cli.ts; docs/cli.md lists every command and option). */
 import { errorLine, isInternal, runCli } from './cli.js';
+import { installInterruptHandlers } from './interrupt.js';
 
 // Errors outside the command's promise (a stray callback) still end in one line; a stack only for
 // a bug under --verbose (or any error under WGNAS_DEBUG).
@@ -16,6 +17,7 @@ process.on('unhandledRejection', die);
 if (process.env.WGNAS_SCORE_WORKER === '1') {
   import('./score-proc-worker.js').then((m) => m.runScoreWorker(), die);
 } else {
+  installInterruptHandlers();
   // Dawn keeps handles alive: exit explicitly once the command is done.
   runCli(process.argv.slice(2)).then((code) => process.exit(code), die);
 }

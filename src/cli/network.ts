@@ -1,7 +1,8 @@
-/** --net / --nb201: the network a command works on (wgnas export, wgnas train). */
+/** --net / --nb201: the network a command works on (wgnas export, wgnas train, wgnas predict, wgnas profile --net). */
 import { readFileSync } from 'node:fs';
 
 import { ExportError, jsonNetwork, nb201Network, type ExportNetwork } from '../export/index.js';
+import { parseArch, type ProxylessArch } from '../latency/arch.js';
 import { withClasses } from '../train/network.js';
 import { UsageError } from './errors.js';
 import type { ValuesOf } from './spec.js';
@@ -55,5 +56,27 @@ export function networkOf(
     const err = e as Error;
     if (err instanceof ExportError || err instanceof UsageError || err.message.includes(values.net)) throw err;
     throw new Error(`network file ${values.net}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
+  }
+}
+
+/** The network of a --net file (predict, profile --net): its JSON and its parts; errors name the file. */
+export function readNetArch(path: string, resolution: number | undefined): { json: unknown; arch: ProxylessArch } {
+  let netText: string;
+  try {
+    netText = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read network config ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(netText);
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  try {
+    return { json, arch: parseArch(json, resolution) };
+  } catch (e) {
+    const err = e as Error;
+    throw new Error(`network config ${path}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../data/paths.js';
 import { setDawnLogSink } from '../gpu/dawn-log.js';
 import { formatHelp } from './help.js';
+import { noteRunning } from './interrupt.js';
 import { parseCommand, type ParseOptions } from './parse.js';
 import type { CommandSpec } from './spec.js';
 
@@ -53,6 +54,7 @@ export async function runCommand(
   }
   // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
   if (p.verbose) setDawnLogSink((line) => io.err(line));
+  noteRunning(spec.name, p.mode, p.values);
   const handlers = await resolve(p.mode.module);
   const h = handlers[p.mode.id];
   if (!h) throw new Error(`wgnas ${spec.name}: no handler '${p.mode.id}' in module '${p.mode.module}'`);

@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeviceKind } from '../backend/index.js';
 import type { Row, RowStream } from '../data/row-stream.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
-import { Progress } from '../util/progress.js';
+import { LOG_LINES, Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
 import { keptByArch, rowOf, rowsInOrder } from './score-rows.js';
@@ -83,7 +83,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   io.err(
     `scoring ${todo.length} cells with ${r.proxies.join(', ')} in ${procs} process${procs === 1 ? '' : 'es'} on the ${r.device}\n`,
   );
-  const bar = new Progress(archs.length, 'score', process.stderr, { quiet: r.quiet, initial: kept.size });
+  const bar = new Progress(archs.length, 'score', process.stderr, { ...LOG_LINES, quiet: r.quiet, initial: kept.size });
   const size = shardSize(todo.length, procs);
   const shards: string[][] = [];
   for (let s = 0; s < todo.length; s += size) shards.push(todo.slice(s, s + size).map((t) => t.a));

@@ -10,7 +10,7 @@ import { codeVersion } from '../queue/code-version.js';
 import { batchHash, type ScoreSettings } from '../queue/jobs.js';
 import type { StoredResult } from '../queue/result-store.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
-import { Progress } from '../util/progress.js';
+import { LOG_LINES, Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
 import { finishRows, keptByArch, rowOf, rowsInOrder } from './score-rows.js';
@@ -74,7 +74,7 @@ export async function scoreQueued(
     attempts: v.attempts,
     onNote: (l) => io.err(`${l}\n`),
   });
-  const bar = new Progress(archs.length, 'score', process.stderr, { quiet: v.quiet, initial: kept.size });
+  const bar = new Progress(archs.length, 'score', process.stderr, { ...LOG_LINES, quiet: v.quiet, initial: kept.size });
   const fresh = new Map<number, ScoredCell>();
   try {
     const todo = archs.map((a, i) => ({ a, i })).filter(({ a }) => !kept.has(a));

@@ -9,12 +9,13 @@ import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { QueueClient } from '../queue/client.js';
 import { type Completion, queueEvolution } from '../queue/search.js';
 import { nb201Space, type Nb201Cell } from '../spaces/nb201.js';
-import { Progress } from '../util/progress.js';
+import { LOG_LINES, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
+import { noWorkerNote } from './redis.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
@@ -75,7 +76,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       io.err(
         `search ${v.strategy}/${v.proxy} (asynchronous, ${v['in-flight']} in flight) on the ${device} workers of ${v.queue}\n`,
       );
-    const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { quiet: v.quiet });
+    const bar = new Progress(v.budget, `search ${v.strategy}/${v.proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
     const client = new QueueClient({
       url: v.redis,
       namespace: v.queue,
@@ -86,6 +87,8 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
     const pop = new PopulationScorer<Nb201Cell>(v.proxy);
     const t0 = performance.now();
     try {
+      // Said once, as score says it: children that no worker takes would otherwise wait in silence.
+      if (replay.length < v.budget && (await client.workersAlive()) === 0) io.err(noWorkerNote(v.queue, device));
       const result = await queueEvolution({
         client,
         settings,

@@ -46,9 +46,12 @@ export interface Prediction {
 export class MissingLatencyError extends UserFacingError {
   override readonly name = 'MissingLatencyError';
   constructor(readonly keys: string[]) {
+    // What to do first, then a few keys: a CLI error is one line, cut at 400 characters, and a
+    // network's keys are ~90 each (all of them are in `keys`).
+    const shown = keys.slice(0, 2).join(', ') + (keys.length > 2 ? `, and ${keys.length - 2} more` : '');
     super(
-      `latency table has no entry for ${keys.length} key(s):\n  ${keys.join('\n  ')}\n` +
-        "Profile them (wgnas profile), or approximate from the closest entries with missing policy 'nearest' or 'scale' (--missing).",
+      `latency table has no entry for ${keys.length} key(s); profile them (wgnas profile --net NET times a network's), or approximate ` +
+        `them from the closest entries with missing policy 'nearest' or 'scale' (--missing): ${shown}`,
     );
   }
 }

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { repoRoot } from '../data/paths.js';
+import { isInstalledPackage, repoRoot } from '../data/paths.js';
 import type { BackendName, NativeOp } from '../native/binding.js';
 import { keyToNativeOp } from './keys.js';
 import type { LatencyEntry } from './lut.js';
@@ -105,7 +105,13 @@ export function bundlesRoot(o: Pick<RemoteProfileOptions, 'bundlesDir'> = {}): s
 export function findBundle(arch: string, o: Pick<RemoteProfileOptions, 'bundlesDir'> = {}): { dir: string; id: string } {
   const dir = join(bundlesRoot(o), arch, 'bundle');
   const idFile = join(dir, 'BUNDLE_ID');
-  if (!existsSync(idFile)) throw new TargetError(`no ${arch} profiler is built (${dir}): run scripts/build-target.sh ${arch}`);
+  if (!existsSync(idFile)) {
+    // An installed package ships no build scripts: the bundle is built in a checkout of the same version.
+    const how = isInstalledPackage()
+      ? `build it in a wgnas checkout (scripts/build-target.sh ${arch}) and set WGNAS_TARGET_BUNDLES to its build/target`
+      : `run scripts/build-target.sh ${arch}`;
+    throw new TargetError(`no ${arch} profiler is built (${dir}): ${how}`);
+  }
   return { dir, id: readFileSync(idFile, 'utf8').trim() };
 }
 

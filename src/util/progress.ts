@@ -22,7 +22,12 @@ export interface ProgressOptions {
   lines?: boolean;
   /** Items already done when the bar starts (a resumed run): counted, but not in the rate. */
   initial?: number;
+  /** With `lines`: at least this many ms between two lines (the summary is always printed). */
+  lineMs?: number;
 }
+
+/** What the commands show in a log file: a line per 5%, at most one per 30 s, so short runs stay short. */
+export const LOG_LINES = { lines: true, lineMs: 30_000 } as const;
 
 /** Terminal width to draw in; a 0-column or unknown terminal gets 80. */
 const widthOf = (s: ProgressStream) => (s.columns && s.columns > 0 ? s.columns : 80);
@@ -34,6 +39,8 @@ export class Progress {
   private readonly t0: number;
   private lastDraw = -Infinity;
   private lastStep = -1;
+  private lastLine = -Infinity;
+  private readonly lineMs: number;
   private drawn = false;
   private info = '';
   private finished = false;
@@ -50,6 +57,7 @@ export class Progress {
     if (!Number.isFinite(total) || total < 0) throw new RangeError(`Progress: total must be a finite number >= 0, got ${total}`);
     this.now = opts.now ?? (() => performance.now());
     this.redrawMs = opts.redrawMs ?? 100;
+    this.lineMs = opts.lineMs ?? 0;
     this.initial = this.count = opts.initial ?? 0;
     this.mode = opts.quiet ? 'off' : stream.isTTY ? 'tty' : opts.lines ? 'lines' : 'off';
     this.t0 = this.now();
@@ -76,10 +84,11 @@ export class Progress {
         this.draw(t);
       }
     } else if (this.mode === 'lines') {
-      // One line per 5% step (and the last one), never more than one per step.
+      // One line per 5% step (and the last one), never more than one per step (nor per lineMs).
       const step = this.total > 0 ? Math.floor((Math.min(this.count, this.total) / this.total) * 20) : 20;
-      if (step > this.lastStep && (step > 0 || this.count >= this.total)) {
+      if (step > this.lastStep && (step > 0 || this.count >= this.total) && t - this.lastLine >= this.lineMs) {
         this.lastStep = step;
+        this.lastLine = t;
         this.stream.write(this.line(t) + '\n');
       }
     }

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeCpu } from '../../src/cli/commands/info.js';
+import type { CpuInfo } from '../../src/native/binding.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TABLE, wgnasInProcess } from '../helpers/cli.js';
 
@@ -201,6 +203,24 @@ describe('--device cpu', () => {
     });
     const text = await wgnasInProcess(['info', ...CPU]);
     expect(text.out).toMatch(/^device: {4}cpu: native CPU \(2 threads\)$/m);
+    // The CPU in words (the JSON keeps the raw fields), and the libraries the addon has.
+    const cpu = JSON.parse(r.out).native as CpuInfo;
+    expect(text.out).toContain(`\nnative:    ${describeCpu(cpu)}\n`);
+    expect(text.out).toMatch(/^ {11}oneDNN \d+\.\d+/m);
+    expect(
+      describeCpu({
+        model: 'Xeon',
+        vendor: 'GenuineIntel',
+        logicalCores: 8,
+        availableCores: 4,
+        physicalCores: 4,
+        sockets: 1,
+        features: ['avx2', 'fma'],
+        cacheBytes: { l1d: 49152, l2: 2097152 },
+      }),
+    ).toBe(
+      'Xeon (GenuineIntel), 8 logical / 4 physical cores, 4 available, 1 socket(s); caches l1d 48 KiB, l2 2 MiB; SIMD avx2 fma',
+    );
   });
 
   it('--cpu-threads applies only where the CPU backend may run', async () => {

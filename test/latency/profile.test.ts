@@ -148,6 +148,39 @@ describe('CLI', () => {
     );
   });
 
+  it("profile --net times exactly a network's ops, and predict then needs no --missing", async ({ skip }) => {
+    if (!native) return skip();
+    const netFile = join(tmp, 'net-ops.json');
+    writeFileSync(netFile, JSON.stringify(arch));
+    const out = join(tmp, 'net-ops.yaml');
+    // A space table of the same resolution lacks this network's ops: the error says what to do first.
+    const spaceTable = join(tmp, 'space16.yaml');
+    let cap = captureStdout();
+    await profileCmd(['--resolution', '16', '--limit', '1', '--repeats', '3', '--warmup', '0', '--out', spaceTable]);
+    vi.restoreAllMocks();
+    await expect(predictCmd(['--table', spaceTable, '--net', netFile])).rejects.toThrow(
+      /no entry for \d+ key\(s\); profile them \(wgnas profile --net NET .*\(--missing\): .*, and \d+ more$/,
+    );
+    cap = captureStdout();
+    await profileCmd(['--net', netFile, '--repeats', '3', '--warmup', '0', '--out', out]);
+    expect(cap.text()).toMatch(
+      new RegExp(`wrote .*net-ops\\.yaml: ${keys.length} entries \\(${keys.length} measured, 0 reused\\)`),
+    );
+    vi.restoreAllMocks();
+    const t = readLatencyTable(out);
+    expect([...t.entries.keys()]).toEqual(keys);
+    expect(t.meta.space).toMatch(/^network [0-9a-f]{16}$/);
+    expect(t.meta.resolution).toBe('16');
+    cap = captureStdout();
+    await predictCmd(['--table', out, '--net', netFile, '--json']);
+    const sum = keys.reduce((a, k) => a + t.entries.get(k)!.mean, 0);
+    expect((JSON.parse(cap.text()) as { totalMs: number }).totalMs).toBeCloseTo(sum, 9);
+    vi.restoreAllMocks();
+    await expect(profileCmd(['--net', netFile, '--space', 'cifar', '--out', join(tmp, 'x.yaml')])).rejects.toThrow(
+      /--net, --space and --space-file each name the ops to time: give one/,
+    );
+  });
+
   it('predict prints the Pixel 1 breakdown of ProxylessNAS-Mobile', async () => {
     const shared = new URL('../../data/latency/', import.meta.url).pathname;
     const table = join(shared, 'proxylessnas_mobile_trim.yaml');

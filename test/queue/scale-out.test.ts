@@ -271,6 +271,20 @@ describe.skipIf(!enabled)('refusals', () => {
     },
   );
 
+  it('a search with no worker of its --device alive says so, then a worker takes its children', SLOW, async () => {
+    const n = ns();
+    let err = '';
+    const search = ['search', '--budget', '4', '--proxy', 'params', '--batch', '8', '--cells-per-stage', '1', '--device', 'cpu'];
+    const run = runCli([...search, '--cpu-threads', '1', '--quiet', '--redis', redis.url, '--queue', n], {
+      out: () => {},
+      err: (s) => void (err += s),
+    });
+    await until('the note that no CPU worker is alive', () => err.includes(`no --device cpu worker is alive on ${n} yet`));
+    const cpu = worker(n);
+    expect(await run, err).toBe(0);
+    await stop(cpu);
+  });
+
   it(
     "--cpu-threads travels with a CPU run's jobs: --out records it, a worker with other threads refuses them, a resume with other threads is refused",
     SLOW,

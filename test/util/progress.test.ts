@@ -23,6 +23,24 @@ describe('Progress', () => {
     expect(p.current).toBe(200);
   });
 
+  it('with lineMs, a log gets at most one line per lineMs (and always the summary)', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(100, 'search', stream, { now: () => t, lines: true, lineMs: 30_000 });
+    for (let i = 0; i < 100; i++) {
+      t += 1000; // 1 it/s: a 5% step every 5 s, a line every 30 s at most
+      p.tick();
+    }
+    p.done();
+    expect(out).toEqual([
+      'search: 5/100 (5%) 1.00 it/s eta 1m35s\n',
+      'search: 35/100 (35%) 1.00 it/s eta 1m05s\n',
+      'search: 65/100 (65%) 1.00 it/s eta 35s\n',
+      'search: 95/100 (95%) 1.00 it/s eta 5.0s\n',
+      'search: 100/100 done in 1m40s (1.00 it/s)\n',
+    ]);
+  });
+
   it('redraws one line on a TTY, throttled', () => {
     const { out, stream } = sink(true);
     let t = 0;

@@ -1,4 +1,5 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 
@@ -7,7 +8,8 @@ import type { Gpu } from '../../gpu/index.js';
 import { BASELINE_ALIASES, type BaselineName, type BenchReport, runBench } from '../../bench/harness.js';
 import type { GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
-import { formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
+import { compareReports, parseBenchReport } from '../../bench/compare.js';
+import { formatCompare, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
 import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
 import { autotuneMatmul, tileName } from '../../bench/autotune.js';
@@ -55,6 +57,8 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   // A label no sweep the run may take has is a typo: refused before the device opens. Without
   // --shapes the sweep follows the adapter (small on software ones), checked again once it is known.
   checkOnly(kernels, values.only, values.shapes ? [values.shapes] : ['small', 'default']);
+  // The earlier run is read before any timing, so a wrong file costs nothing.
+  const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
   const device = await deviceOf(values);
   if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
   if (device === 'cpu') {
@@ -117,6 +121,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     if (values['side-by-side']) out(`\n${formatSideBySide(report, { markdown: md })}`);
     const notes = formatNotes(report);
     if (notes) out(`\n${notes}`);
+    if (before) out(`\n${formatCompare(compareReports(before, report), before, values.compare!, { markdown: md })}`);
     if (values.json) {
       writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
       log(`wrote ${values.json}`);

@@ -11,7 +11,7 @@ import {
   spearmanDifference,
   spearmanInterval,
 } from '../../util/bootstrap.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
 import {
   addAggregates,
@@ -321,7 +321,7 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
       init: v.init,
       inputs: v.inputs,
     });
-    const bar = new Progress(cells.length, 'correlate', process.stderr, { quiet: v.quiet });
+    const bar = new Progress(cells.length, 'correlate', process.stderr, { ...LOG_LINES, quiet: v.quiet });
     scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
     bar.done();
   } finally {

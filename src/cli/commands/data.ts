@@ -1,5 +1,5 @@
 import { DATASETS, fetchDataset, listData } from '../../data/datasets.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -43,7 +43,7 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   if (v.json) throw new UsageError("--json only applies to 'data list'");
   for (const name of names) {
     const d = DATASETS[name];
-    const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { quiet: v.quiet });
+    const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
     const r = await fetchDataset(d, {
       root: v.dir,
       mirror: v.mirror,

@@ -1,6 +1,11 @@
 import { type Backend, gpuOf } from '../../backend/index.js';
 import { acquireGpu, type AdapterReport } from '../../gpu/index.js';
-import { NativeUnavailableError } from '../../native/binding.js';
+import {
+  describeBackend as describeLibrary,
+  NativeUnavailableError,
+  type BackendInfo,
+  type CpuInfo,
+} from '../../native/binding.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { describeBackend, deviceOf, openDevice } from '../device.js';
 import type { ValuesOf } from '../spec.js';
@@ -22,6 +27,17 @@ async function adapterOf(backend: Backend | undefined): Promise<AdapterReport | 
   }
 }
 
+/** The addon's CPU in words, sizes with units (info's JSON keeps the raw fields). */
+export function describeCpu(c: CpuInfo): string {
+  const cores = `${c.logicalCores} logical${c.physicalCores ? ` / ${c.physicalCores} physical` : ''} cores, ${c.availableCores} available`;
+  const kib = (b: number) => (b >= 1 << 20 ? `${+(b / (1 << 20)).toFixed(1)} MiB` : `${+(b / 1024).toFixed(1)} KiB`);
+  const caches = Object.entries(c.cacheBytes).map(([level, b]) => `${level} ${kib(b)}`);
+  return (
+    `${c.model} (${c.vendor}), ${cores}${c.sockets ? `, ${c.sockets} socket(s)` : ''}; ` +
+    `caches ${caches.length ? caches.join(', ') : 'unknown'}; SIMD ${c.features.join(' ') || 'none'}`
+  );
+}
+
 async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promise<void> {
   const kind = await deviceOf(v);
   // The CPU backend without its addon is a status to show (the native line says why), not a failure of info.
@@ -33,10 +49,12 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
   }
   try {
     const a = await adapterOf(backend);
-    let native: unknown = 'not loaded';
+    let native: CpuInfo | string = 'not loaded';
+    let libraries: BackendInfo[] = [];
     try {
       const { loadNative } = await import('../../native/binding.js');
       native = loadNative().cpuInfo();
+      libraries = loadNative().backends();
     } catch (e) {
       native = `unavailable: ${(e as Error).message.split('\n')[0]}`;
     }
@@ -57,7 +75,10 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
             `limits:    maxStorageBufferBindingSize=${a.limits.maxStorageBufferBindingSize} bytes, ` +
             `maxComputeWorkgroupStorageSize=${a.limits.maxComputeWorkgroupStorageSize} bytes, ` +
             `maxComputeInvocationsPerWorkgroup=${a.limits.maxComputeInvocationsPerWorkgroup}\n`) +
-        `native:    ${typeof native === 'string' ? native : JSON.stringify(native)}\n`,
+        `native:    ${typeof native === 'string' ? native : describeCpu(native)}\n` +
+        libraries
+          .map((l) => `           ${l.available ? describeLibrary(l) : `${l.name}: unavailable (${l.reason ?? 'not built'})`}\n`)
+          .join(''),
     );
   } finally {
     backend?.dispose();

@@ -1,15 +1,15 @@
 /** wgnas predict: latency of a network from a lookup table (optionally vs a measured end-to-end run). */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 import { exportGraph, jsonNetwork } from '../../export/index.js';
 import { toOnnx } from '../../export/onnx.js';
 import { timeOnnx } from '../../export/onnxruntime.js';
 import { describeBackend, loadNative, requireBackend } from '../../native/binding.js';
-import { archToNativeOps, parseArch } from '../../latency/arch.js';
+import { archToNativeOps } from '../../latency/arch.js';
 import { entryWithout, readLatencyTable } from '../../latency/lut.js';
 import { predictLatency } from '../../latency/predictor.js';
 import { namingFile, UsageError } from '../errors.js';
+import { readNetArch } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
@@ -26,25 +26,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
       `--field median: ${values.table} has no 'median' field (entry '${noMedian}'; tables profiled by wgnas have one, the published ones only mean and var/std): use --field mean`,
     );
   }
-  let netText: string;
-  try {
-    netText = readFileSync(values.net!, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read network config ${values.net}: ${(e as Error).message}`);
-  }
-  let netJson: unknown;
-  try {
-    netJson = JSON.parse(netText);
-  } catch (e) {
-    throw new Error(`${values.net} is not valid JSON: ${(e as Error).message}`);
-  }
-  let arch: ReturnType<typeof parseArch>;
-  try {
-    arch = parseArch(netJson, resolution);
-  } catch (e) {
-    const err = e as Error;
-    throw new Error(`network config ${values.net}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
-  }
+  const { json: netJson, arch } = readNetArch(values.net!, resolution);
   const pred = namingFile(values.table!, () => predictLatency(table, arch, { missing, field: values.field }));
 
   let measured: { runtime: string; medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null =
@@ -128,7 +110,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
         `note: the table was measured on ${devices.tableDevice ?? "an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)"}, ` +
           `this run on ${devices.measuredOn}: the error compares two devices, not the predictor. ` +
           `measured / predicted = ${ratio.toFixed(2)}: this CPU takes ${ratio.toFixed(2)}x the table device's time. ` +
-          `To check the predictor, profile this CPU first (wgnas profile --out cpu.yaml) and predict with --table cpu.yaml\n`,
+          `To check the predictor, profile this network's ops on this CPU first (wgnas profile --net ${values.net} --out cpu.yaml) and predict with --table cpu.yaml\n`,
       );
     }
   }

@@ -7,6 +7,7 @@ import { cellSpaceKeys } from '../../mobilenet/cell-latency-keys.js';
 import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
+import { archParts } from '../../latency/arch.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { flushStamp } from '../../latency/profiler.js';
 import {
@@ -19,8 +20,9 @@ import {
 import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { sha256Hex } from '../../util/durable.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../errors.js';
+import { readNetArch } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
@@ -31,7 +33,16 @@ export const summary = PROFILE.summary;
 type Values = ValuesOf<typeof PROFILE_OPTIONS>;
 
 /** The keys to measure and the stamp fields naming the space. */
-function spaceOf(values: Values): { keys: string[]; meta: Record<string, string> } {
+function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; meta: Record<string, string> } {
+  if (values.net) {
+    // One network's ops, once each, in the network's order; named by content, as a space file is.
+    const { arch } = readNetArch(values.net, given.has('resolution') ? values.resolution : undefined);
+    const meta = {
+      space: `network ${sha256Hex(readFileSync(values.net)).slice(0, 16)}`,
+      resolution: String(arch.inputSize),
+    };
+    return { keys: [...new Set(archParts(arch).map((p) => p.key))], meta };
+  }
   const file = values['space-file'];
   if (file) {
     const space = readSpaceFile(file);
@@ -90,7 +101,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   const resumed = checkResumeFlags(values);
   const flush = values['cache-flush'];
   const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
-  const space = spaceOf(values);
+  const space = spaceOf(values, ctx.given);
   let keys = space.keys;
   if (values.limit !== undefined) keys = keys.slice(0, values.limit);
   const timing = { repeats: values.repeats, warmup: values.warmup, maxTimeMs: values['max-time-ms'] };
@@ -136,7 +147,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
       onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
       // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
       onProgress: (done, total, key, entry) => {
-        bar ??= new Progress(total, 'profile', process.stderr, { quiet: values.quiet, initial: done });
+        bar ??= new Progress(total, 'profile', process.stderr, { ...LOG_LINES, quiet: values.quiet, initial: done });
         bar.update(done, entry ? `${entry.mean.toFixed(3)} ms  ${key}` : undefined);
       },
     },

@@ -4,7 +4,7 @@ import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js'
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { formatArch } from '../../spaces/nb201.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { requestedAggregators } from '../../proxies/registry.js';
 import { addAggregates, expandProxyNames, scoreAll, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
 import { ResumeMismatchError } from '../../util/run-settings.js';
@@ -128,7 +128,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
       io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
-      const bar = new Progress(cells.length, 'score', process.stderr, { quiet: v.quiet, initial: keep.length });
+      const bar = new Progress(cells.length, 'score', process.stderr, { ...LOG_LINES, quiet: v.quiet, initial: keep.length });
       const todo = cells.slice(keep.length);
       // The profile leaves out the first pass (or, where --group auto probes one architecture
       // alone, the probe and the first group): those compile the pipelines, which a long run does

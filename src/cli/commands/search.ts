@@ -12,7 +12,7 @@ import type { ProxyBatch } from '../../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { fmtSig } from '../../util/format.js';
-import { Progress } from '../../util/progress.js';
+import { LOG_LINES, Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
@@ -99,7 +99,7 @@ async function nb201Run(
     init: v.init,
     inputs: v.inputs,
   });
-  const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
+  const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
   // With --evaluated, a cell's scores come from the file while it replays, then are computed and appended.
   const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
     if (!log) return (await scorer.score(c)).scores;
@@ -245,7 +245,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   let found: string;
   try {
     if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
-    const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { quiet: v.quiet });
+    const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
     const t0 = performance.now();
     const r = await searchCellSpace(backend, space, {
       proxy,

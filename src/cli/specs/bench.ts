@@ -2,7 +2,7 @@ import { BASELINE_ALIASES, BASELINES, DEFAULT_BASELINES } from '../../bench/base
 import { GPUJS_MODES } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { SHAPE_SETS } from '../../bench/registry.js';
-import { defineCommand, defineMode, flag, int, list, oneOf, outFile } from '../spec.js';
+import { defineCommand, defineMode, flag, inFile, int, list, oneOf, outFile } from '../spec.js';
 import { cpuThreads, device, quiet } from './common.js';
 
 /** appliesWhen for an option of these baselines (aliases included: --baselines keeps the spelling given). */
@@ -57,7 +57,13 @@ export const BENCH_OPTIONS = {
       why: '--native-threads sets the threads of the onednn and xnnpack baselines: add one of them to --baselines',
     },
   }),
-  json: outFile({ help: 'write the full report (all statistics) as JSON' }),
+  json: outFile({
+    help: 'write the full report as JSON: the run (tool, date, adapter, device, timing, peak, options, where) and per kernel and shape its results (kernel, label, flops, bytes, intensity; ours and each of baselines with medianMs, p10Ms, p90Ms, meanMs, minMs, gflops, gbps and, for a baseline, status and speedup)',
+  }),
+  compare: inFile({
+    help: 'also print our median per kernel and shape beside an earlier run (a --json report of wgnas bench), with the change and whether the two p10-p90 ranges overlap, and the settings in which the runs differ',
+    noun: 'bench report',
+  }),
   svg: outFile({ help: 'write a roofline plot (log-log, one point per kernel/shape)' }),
   markdown: flag({ help: 'print the tables as markdown' }),
   'side-by-side': flag({ help: 'also print GFLOP/s and GB/s of every implementation side by side' }),

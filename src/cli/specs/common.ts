@@ -33,7 +33,9 @@ export const proxyInputs = oneOf(PROXY_INPUTS, {
   default: 'data',
 });
 export const cellsPerStage = int({ help: 'network depth per stage (NAS-Bench-201: 5)', default: 5, min: 1, max: 32 });
-export const quiet = flag({ help: 'no progress bar on stderr (it is also off when stderr is not a terminal)' });
+export const quiet = flag({
+  help: 'no progress on stderr (a bar on a terminal; otherwise, as in a log file, a plain line every 5%, at most one per 30 s, and one at the end)',
+});
 export const backend = oneOf(['onednn', 'xnnpack'], { help: 'native profiler library', default: 'onednn' });
 export const threads = int({ help: 'library threads', default: 1, min: 1, max: 1024 });
 export const json = flag({ help: 'print the result as JSON' });

@@ -49,6 +49,12 @@ export const PROFILE_OPTIONS = {
     conflicts: ['resolution'],
     conflictsWhy: "--resolution is the space file's layout's: drop it",
   }),
+  net: inFile({
+    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network",
+    noun: 'network config',
+    conflicts: ['space', 'space-file'],
+    conflictsWhy: '--net, --space and --space-file each name the ops to time: give one',
+  }),
   resolution: int({
     help: 'input size, e.g. 224 (ImageNet) or 32',
     default: 224,
@@ -127,7 +133,8 @@ export const PROFILE = defineCommand({
   name: 'profile',
   summary: 'measure a per-op latency lookup table (this CPU, a target CPU over ssh, or the GPU)',
   description:
-    'Times every (op, shape) of a search space (batch 1) and writes a latency table in the ProxylessNAS / Once-for-All YAML format, stamped with the device, library, settings and date: on this CPU with the native addon, on a target CPU over ssh (--target) with the standalone profiler, or on the WebGPU adapter (--device gpu). Each entry is appended as soon as it is measured; --resume continues an interrupted run, and refuses a table measured on another device or another way.',
+    'Times every (op, shape) of a search space (batch 1) and writes a latency table in the ProxylessNAS / Once-for-All YAML format, stamped with the device, library, settings and date: on this CPU with the native addon, on a target CPU over ssh (--target) with the standalone profiler, or on the WebGPU adapter (--device gpu). Each entry is appended as soon as it is measured; --resume continues an interrupted run, and refuses a table measured on another device or another way. ' +
+    "A target needs its architecture's profiler built here first: scripts/build-target.sh x86_64 or aarch64 (cross-compiled; the script names the packages it lacks); the target needs only ssh and glibc >= 2.34. An emulated aarch64 target (qemu-user on an x86 machine, for trying the pipeline: its timings mean nothing) is a login whose environment sets WGNAS_TARGET_ARCH=aarch64 and WGNAS_TARGET_EMULATOR=qemu-aarch64-static (sshd's SetEnv; see Environment). --net CONFIG.json times just the ops wgnas predict needs for that network.",
   modes: [
     defineMode({
       id: 'profile',
@@ -135,6 +142,7 @@ export const PROFILE = defineCommand({
       label: 'wgnas profile',
       usage: [
         '--out FILE [options]',
+        '--out FILE --net CONFIG.json [options]',
         '--out FILE --target ssh://user@host[:port] [--identity KEY] [options]',
         '--out FILE --device gpu [options]',
         '--out FILE --redis URL [--queue NAME] [options]',

@@ -116,7 +116,7 @@ export const TRAIN_OPTIONS = {
     min: 0,
     max: 10_000,
   }),
-  quiet: { ...quiet, group: 'output' },
+  quiet: { ...quiet, group: 'output', help: 'no progress lines (one per epoch) on stderr' },
 };
 
 export const TRAIN_MODE = defineMode({

@@ -1,0 +1,75 @@
+/**
+ * This run against an earlier `wgnas bench --json` report (bench --compare): our median per kernel and
+ * shape, before and now, and what differs between the two runs' settings, so a change is not read
+ * into two different machines or sweeps.
+ */
+import { UserFacingError } from '../util/errors.js';
+import type { BenchReport } from './harness.js';
+
+export interface CompareRow {
+  kernel: string;
+  label: string;
+  beforeMs: number;
+  nowMs: number;
+  /** beforeMs / nowMs: > 1 means faster now. */
+  speedup: number;
+  /** Whether the two runs' p10..p90 ranges overlap (then the change is within their spread). */
+  overlap: boolean;
+}
+
+export interface Comparison {
+  rows: CompareRow[];
+  /** kernel/shape of this run with no timing in the earlier report. */
+  unmatched: string[];
+  /** Settings that differ between the runs, as 'what: before -> now'. */
+  differences: string[];
+}
+
+/** An earlier report from its JSON text; what is wrong names `path`. */
+export function parseBenchReport(text: string, path: string): BenchReport {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserFacingError(`--compare ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = json as Partial<BenchReport> | null;
+  if (r?.tool !== 'wgnas bench' || !Array.isArray(r.results))
+    throw new UserFacingError(`--compare ${path} is not a report of wgnas bench --json (no "tool": "wgnas bench" with results)`);
+  return r as BenchReport;
+}
+
+const key = (x: { kernel: string; label: string }) => `${x.kernel} ${x.label}`;
+
+export function compareReports(before: BenchReport, now: BenchReport): Comparison {
+  const old = new Map(before.results.filter((x) => x.ours && Number.isFinite(x.ours.medianMs)).map((x) => [key(x), x.ours!]));
+  const rows: CompareRow[] = [];
+  const unmatched: string[] = [];
+  for (const x of now.results) {
+    const b = old.get(key(x));
+    if (!x.ours || !b) {
+      unmatched.push(key(x));
+      continue;
+    }
+    const n = x.ours;
+    rows.push({
+      kernel: x.kernel,
+      label: x.label,
+      beforeMs: b.medianMs,
+      nowMs: n.medianMs,
+      speedup: b.medianMs / n.medianMs,
+      overlap: b.p10Ms <= n.p90Ms && n.p10Ms <= b.p90Ms,
+    });
+  }
+  const differences: string[] = [];
+  const differs = (what: string, a: unknown, b: unknown) => {
+    if (a !== b) differences.push(`${what}: ${String(a)} -> ${String(b)}`);
+  };
+  differs('device', before.device ?? 'gpu', now.device ?? 'gpu');
+  differs(now.device === 'cpu' ? 'CPU backend' : 'adapter', before.adapter?.name, now.adapter.name);
+  differs('timing', before.timing, now.timing);
+  differs('shapes', before.options?.shapes, now.options.shapes);
+  differs('repeats', before.options?.repeats, now.options.repeats);
+  differs('warm-up', before.options?.warmup, now.options.warmup);
+  return { rows, unmatched, differences };
+}

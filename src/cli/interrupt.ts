@@ -1,0 +1,70 @@
+/**
+ * Ctrl-C (SIGINT) and SIGTERM: the command stops at once with one line saying what was kept and how
+ * to continue, where it can be continued. Stopping anywhere is safe (files are written atomically and
+ * rows appended whole; the kill tests SIGKILL at every write); exiting through process.exit also
+ * drops this process's lock files (durable.ts), so the resume finds no stale lock to take over.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasCheckpoint } from '../proxyless/checkpoint.js';
+import type { ModeSpec } from './spec.js';
+
+interface Running {
+  command: string;
+  mode: ModeSpec;
+  values: Record<string, unknown>;
+}
+
+let running: Running | null = null;
+
+/**
+ * Records the command being run (runCommand calls it once the command line is parsed). The first
+ * wins: a command that runs another inside it (--train-epochs runs train) is still the one typed.
+ */
+export function noteRunning(command: string, mode: ModeSpec, values: Record<string, unknown>): void {
+  running ??= { command, mode, values };
+}
+
+/** How to continue the run: '--resume' where the command resumes and its state was written. */
+export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): string | undefined {
+  const resume = mode.options.resume;
+  if (!resume) return undefined;
+  // What a resume continues from: the option --resume requires (search's --evaluated, proxyless's
+  // --checkpoint, score's --out), else a required --out (profile's table, train's folder).
+  const state = resume.requires?.[0] ?? (mode.options.out ? 'out' : undefined);
+  if (!state) return undefined;
+  const path = values[state];
+  const meta = mode.options[state].metavar ?? 'FILE';
+  if (typeof path !== 'string') return `nothing was kept to resume from (--${state} ${meta} makes the run resumable)`;
+  // A folder (proxyless --checkpoint, train --out) is made at the start; what resumes is a checkpoint.
+  const kept =
+    mode.options[state].path === 'out-dir' ? hasCheckpoint(path) || hasCheckpoint(join(path, 'checkpoint')) : existsSync(path);
+  if (!kept) return `nothing was written to --${state} ${path} yet`;
+  const instead = values.force === true ? ' in place of --force' : '';
+  return `--${state} ${path} keeps the work done: repeat the command with --resume${instead} to continue`;
+}
+
+/** The line printed when `signal` stops the process. */
+export function interruptLine(signal: string): string {
+  if (!running) return `wgnas: stopped by ${signal}`;
+  const hint = resumeHint(running.mode, running.values);
+  return `wgnas ${running.command}: stopped by ${signal}${hint ? `; ${hint}` : ''}`;
+}
+
+/**
+ * Installs the handlers (the entry point only: in-process tests keep vitest's). A command that
+ * stops itself gracefully (wgnas worker) installs its own handler, and this one then stands aside.
+ */
+export function installInterruptHandlers(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 1) return;
+      // On a terminal, clear the progress bar's line (and the ^C echoed onto it) first.
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${interruptLine(signal)}\n`);
+      process.exit(code);
+    });
+  }
+}

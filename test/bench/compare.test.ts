@@ -1,0 +1,80 @@
+/**
+ * `wgnas bench --compare FILE`: this run's medians beside an earlier --json report, kernel by kernel,
+ * with the settings in which the two runs differ; a file that is not such a report is refused in one
+ * line before any timing.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareReports, parseBenchReport } from '../../src/bench/compare.js';
+import type { BenchReport } from '../../src/bench/harness.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-bench-compare-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const timing = (medianMs: number, p10Ms: number, p90Ms: number) => ({ medianMs, p10Ms, p90Ms });
+function report(device: 'gpu' | 'cpu', adapter: string, results: Array<[string, string, ReturnType<typeof timing>]>) {
+  return {
+    tool: 'wgnas bench',
+    date: '2026-12-05T00:00:00.000Z',
+    adapter: { name: adapter },
+    device,
+    timing: 'timestamp-query',
+    options: { shapes: 'tiny', warmup: 1, repeats: 5, baselines: [] },
+    results: results.map(([kernel, label, ours]) => ({ kernel, label, ours, baselines: {} })),
+  } as unknown as BenchReport;
+}
+
+describe('bench --compare', () => {
+  it('pairs kernel and shape, divides the medians, tells overlap and what differs', () => {
+    const before = report('gpu', 'H100', [
+      ['matmul', '64x64x64', timing(2, 1.8, 2.4)],
+      ['conv2d', 'N2 3->5 9x9 k3s1', timing(1, 0.9, 1.1)],
+    ]);
+    const now = report('gpu', 'H200', [
+      ['matmul', '64x64x64', timing(1, 0.9, 1.2)],
+      ['conv2d', 'N2 3->5 9x9 k3s1', timing(1.05, 1.0, 1.2)],
+      ['depthwise', 'N2 4x4 k3', timing(3, 2, 4)],
+    ]);
+    const c = compareReports(before, now);
+    expect(c.rows).toEqual([
+      { kernel: 'matmul', label: '64x64x64', beforeMs: 2, nowMs: 1, speedup: 2, overlap: false },
+      { kernel: 'conv2d', label: 'N2 3->5 9x9 k3s1', beforeMs: 1, nowMs: 1.05, speedup: 1 / 1.05, overlap: true },
+    ]);
+    expect(c.unmatched).toEqual(['depthwise N2 4x4 k3']);
+    expect(c.differences).toEqual(['adapter: H100 -> H200']);
+    expect(() => parseBenchReport('{"tool": "wgnas score"}', 'x.json')).toThrow(
+      /--compare x\.json is not a report of wgnas bench --json/,
+    );
+    expect(() => parseBenchReport('{', 'x.json')).toThrow(/--compare x\.json is not valid JSON/);
+  });
+
+  it('prints the comparison after the run; refuses a file that is not a report before timing', async ({ skip }) => {
+    if (!cpuTestBackend()) return skip();
+    const args = ['bench', 'matmul', '--device', 'cpu', '--cpu-threads', '2', '--shapes', 'tiny', '--baselines', 'none'];
+    const fast = ['--warmup', '0', '--quiet'];
+    const first = join(tmp, 'first.json');
+    const a = await wgnasInProcess([...args, ...fast, '--repeats', '2', '--json', first]);
+    expect(a.code, a.err).toBe(0);
+    const b = await wgnasInProcess([...args, ...fast, '--repeats', '3', '--compare', first]);
+    expect(b.code, b.err).toBe(0);
+    const part = b.out.slice(b.out.indexOf('compared with'));
+    expect(part).toMatch(new RegExp(`^compared with ${first} \\(2\\d{3}-.*\\); change = before / now \\(>1: faster now\\)\n`));
+    expect(part).toMatch(/^note: the runs differ in repeats: 2 -> 3\n/m);
+    expect(part).toMatch(/^kernel\s+shape\s+before ms\s+now ms\s+change\s+p10-p90 overlap$/m);
+    expect(
+      part.split('\n').filter((l) => /^matmul\s+(64x64x64|b2 33x47x29)\s+[\d.]+\s+[\d.]+\s+[\d.e-]+x\s+(yes|no)$/.test(l)),
+    ).toHaveLength(2);
+    const wrong = join(tmp, 'wrong.json');
+    writeFileSync(wrong, '{"tool": "wgnas correlate", "rows": []}\n');
+    const c = await wgnasInProcess([...args, ...fast, '--compare', wrong]);
+    expect(c.code).toBe(1);
+    expect(c.out).toBe('');
+    expect(c.err).toBe(
+      `wgnas bench: --compare ${wrong} is not a report of wgnas bench --json (no "tool": "wgnas bench" with results)\n`,
+    );
+  });
+});

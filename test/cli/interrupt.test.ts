@@ -1,0 +1,108 @@
+/**
+ * Ctrl-C: a search stopped by SIGINT ends with one line saying how to continue (exit 130), leaves no
+ * lock file behind, and the `--resume` it names ends where an uninterrupted run ends. What the line
+ * says for the other commands that resume (or cannot), from their specs.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resumeHint } from '../../src/cli/interrupt.js';
+import { parseCommand } from '../../src/cli/parse.js';
+import type { CommandSpec } from '../../src/cli/spec.js';
+import { BENCH } from '../../src/cli/specs/bench.js';
+import { PROFILE } from '../../src/cli/specs/profile.js';
+import { PROXYLESS } from '../../src/cli/specs/proxyless.js';
+import { SCORE } from '../../src/cli/specs/score.js';
+import { SEARCH } from '../../src/cli/specs/search.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasChild } from '../helpers/child.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-interrupt-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const SEARCH_ARGS = [
+  'search',
+  '--device',
+  'cpu',
+  '--cpu-threads',
+  '1',
+  '--batch',
+  '8',
+  '--cells-per-stage',
+  '1',
+  '--budget',
+  '60',
+];
+/** What a search prints, without its wall time. */
+const result = (out: string) => out.replace(/ in [\d.]+ s\n/, '\n');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Ctrl-C', () => {
+  it(
+    'a search stops with one line naming --resume, drops its lock, and the resume ends as a whole run',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (cpuTestBackend() === null) return skip();
+      const ev = join(tmp, 'ev.csv');
+      let rows = 0;
+      const stopped = await wgnasChild([...SEARCH_ARGS, '--evaluated', ev], {
+        onStart: (c) =>
+          void (async () => {
+            // Signal once a few cells are in the file (header + 3 rows), well before the 60th.
+            while (c.exitCode === null && rows < 4) {
+              await sleep(10);
+              rows = existsSync(ev) ? readFileSync(ev, 'utf8').split('\n').length - 1 : 0;
+            }
+            c.kill('SIGINT');
+          })(),
+      });
+      expect(stopped.code, stopped.stderr).toBe(130);
+      const last = stopped.stderr.trim().split('\n').at(-1);
+      expect(last).toBe(
+        `wgnas search: stopped by SIGINT; --evaluated ${ev} keeps the work done: repeat the command with --resume to continue`,
+      );
+      expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack
+      expect(existsSync(`${ev}.lock`)).toBe(false);
+      const kept = readFileSync(ev, 'utf8').trim().split('\n').length - 1;
+      expect(kept).toBeGreaterThanOrEqual(3);
+
+      const resumed = await wgnasChild([...SEARCH_ARGS, '--evaluated', ev, '--resume']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const whole = await wgnasChild([...SEARCH_ARGS, '--evaluated', join(tmp, 'whole.csv')]);
+      expect(whole.code, whole.stderr).toBe(0);
+      expect(result(resumed.stdout)).toBe(result(whole.stdout));
+      expect(readFileSync(ev, 'utf8')).toBe(readFileSync(join(tmp, 'whole.csv'), 'utf8'));
+    },
+  );
+
+  it('says what each command keeps: its resume file, nothing yet, nothing without the flag, or no hint', () => {
+    const hint = (spec: CommandSpec, argv: string[]) => {
+      const p = parseCommand(spec, argv);
+      if (p.kind !== 'run') throw new Error('not a run');
+      return resumeHint(p.mode, p.values);
+    };
+    const table = join(tmp, 'cpu.yaml');
+    expect(hint(PROFILE, ['--out', table])).toBe(`nothing was written to --out ${table} yet`);
+    writeFileSync(table, '# a table\n');
+    expect(hint(PROFILE, ['--out', table, '--force'])).toBe(
+      `--out ${table} keeps the work done: repeat the command with --resume in place of --force to continue`,
+    );
+    expect(hint(SCORE, ['--sample', '3'])).toBe('nothing was kept to resume from (--out FILE makes the run resumable)');
+    expect(hint(SEARCH, [])).toBe('nothing was kept to resume from (--evaluated FILE makes the run resumable)');
+    expect(hint(PROXYLESS, ['--latency-table', table, '--target-ms', '60'])).toBe(
+      'nothing was kept to resume from (--checkpoint DIR makes the run resumable)',
+    );
+    // A checkpoint folder exists from the start (its lock): only a checkpoint in it is something to resume.
+    const ck = join(tmp, 'ck');
+    mkdirSync(ck);
+    writeFileSync(join(ck, 'lock'), '{}\n');
+    const proxyless = ['--latency-table', table, '--target-ms', '60', '--checkpoint', ck];
+    expect(hint(PROXYLESS, proxyless)).toBe(`nothing was written to --checkpoint ${ck} yet`);
+    writeFileSync(join(ck, 'current'), 'ckpt-000001\n');
+    expect(hint(PROXYLESS, proxyless)).toBe(
+      `--checkpoint ${ck} keeps the work done: repeat the command with --resume to continue`,
+    );
+    expect(hint(BENCH, ['matmul'])).toBeUndefined();
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Progress in a log file (stderr not a terminal): a long search or score run used to print nothing
+ * until its result; now plain lines (a count, rate and ETA; no carriage returns or escape codes) and
+ * a summary, and nothing under --quiet.
+ */
+import { describe, expect, it } from 'vitest';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasChild } from '../helpers/child.js';
+
+const SEARCH = ['search', '--device', 'cpu', '--cpu-threads', '1', '--batch', '8', '--cells-per-stage', '1', '--budget', '20'];
+
+describe('progress in a log', () => {
+  it(
+    'a search piped to a file prints plain progress lines and a summary; --quiet nothing',
+    { timeout: 120_000 },
+    async ({ skip }) => {
+      if (cpuTestBackend() === null) return skip();
+      const r = await wgnasChild(SEARCH);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^search evolution\/wrcor on native CPU/);
+      // The first 5% step, then (a run shorter than 30 s) only the summary.
+      expect(lines[1]).toMatch(/^search evolution\/wrcor: 1\/20 \(5%\) [\d.]+ (it\/s|s\/it) eta [\dhms.]+$/);
+      expect(lines.at(-1)).toMatch(/^search evolution\/wrcor: 20\/20 done in [\dhms.]+ \([\d.]+ (it\/s|s\/it)\)$/);
+      expect(r.stderr.includes('\r') || r.stderr.includes('\x1b')).toBe(false);
+      const quiet = await wgnasChild([...SEARCH, '--quiet']);
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(quiet.stderr).toBe('');
+      expect(quiet.stdout.replace(/ in [\d.]+ s\n/, '')).toBe(r.stdout.replace(/ in [\d.]+ s\n/, ''));
+    },
+  );
+});
