@@ -4,7 +4,8 @@
  * expected members, and the official CIFAR binary readers on what was fetched.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,24 @@ import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-o
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
 import { defaultIdleTimeoutMs, download, DownloadError } from '../../src/data/download.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { REPO } from '../helpers/paths.js';
+
+const FETCH_CHILD = join(REPO, 'test', 'helpers', 'fetch-child.ts');
+const LOCK_HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
+
+/** fetchDataset in a child process that SIGKILLs itself at `killAt` (WGNAS_TEST_KILL_AT). */
+function fetchChild(argv: string[], killAt: string): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  const c = spawn(process.execPath, ['--import', 'tsx', FETCH_CHILD, ...argv], {
+    env: { ...process.env, WGNAS_TEST_KILL_AT: killAt },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  c.stderr!.on('data', (d) => (stderr += String(d)));
+  return new Promise((resolve) => c.on('close', (_code, signal) => resolve({ signal, stderr })));
+}
+
+/** What killed fetches left beside the dataset folders of `root`. */
+const leftovers = (root: string) => readdirSync(root).filter((n) => /^(\.cifar10\.tmp|cifar10\.old)-\d+$/.test(n));
 
 const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
 
@@ -258,6 +277,55 @@ describe('fetchDataset', () => {
     expect(requests.length).toBe(3);
     expect(requests[2].range).toBeUndefined();
     expect(existsSync(join(root, 'cifar10', 'test_batch.bin'))).toBe(true);
+  });
+
+  it('a --force fetch killed between its renames leaves no torn folder; the next run finishes the switch and removes what it left', async () => {
+    const root = join(work, 'root-kill');
+    await fetchDataset(spec(), { root });
+    const s = spec();
+    const argv = [s.url, String(s.bytes), s.md5, root, 'force'];
+    // After unpacking, before the switch: the old folder stays, the unpacked one is removed next time.
+    let killed = await fetchChild(argv, 'fetch.unpacked');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(leftovers(root)).toHaveLength(1);
+    expect(await fetchDataset(spec(), { root })).toMatchObject({ downloaded: false });
+    expect(leftovers(root)).toEqual([]);
+    // Between the renames: no folder; the next run switches the finished one in, without a download.
+    killed = await fetchChild(argv, 'fetch.moved-aside');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(existsSync(join(root, 'cifar10'))).toBe(false);
+    expect(leftovers(root)).toHaveLength(2);
+    const asked = requests.length;
+    const notes: string[] = [];
+    expect(await fetchDataset(spec(), { root, onNote: (n) => notes.push(n) })).toMatchObject({ downloaded: false });
+    expect(requests.length).toBe(asked);
+    expect(notes.join('\n')).toMatch(/cifar10: finished the switch of an interrupted fetch/);
+    expect(readdirSync(root).sort()).toEqual(['cifar10', 'downloads']);
+    expect(readdirSync(join(root, 'downloads'))).toEqual([]);
+    const f = CIFAR_FORMATS.cifar10;
+    expect(
+      readCifarFiles(
+        f,
+        f.files.train.map((n) => join(root, 'cifar10', n)),
+      ).count,
+    ).toBe(15);
+  });
+
+  it('one fetch of a dataset at a time: a second one into the same root is refused naming the first', async () => {
+    const root = join(work, 'root-locked');
+    mkdirSync(root);
+    const holder = spawn(process.execPath, ['--import', 'tsx', LOCK_HOLDER, 'hold', join(root, '.cifar10.lock')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+      await expect(fetchDataset(spec(), { root })).rejects.toThrow(
+        new RegExp(`the cifar10 fetch into ${root} is in use by process ${holder.pid}`),
+      );
+      expect(requests.length).toBe(0);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('takes a mirror base URL', async () => {
