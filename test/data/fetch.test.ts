@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
 import { defaultIdleTimeoutMs, download, DownloadError } from '../../src/data/download.js';
@@ -393,6 +393,30 @@ describe('wgnas data', () => {
     }
     expect(requests.length).toBe(0);
     expect(existsSync(join(dir, 'downloads'))).toBe(false);
+  });
+
+  it('a user cache that cannot be written (a file, /proc) is refused in one line naming its variable, before any request', async () => {
+    const file = join(work, 'cache-file');
+    writeFileSync(file, 'x');
+    for (const [cache, msg] of [
+      [file, /the user cache '.*cache-file\/data' \(\$WGNAS_CACHE_DIR\) cannot be used \(a part of the path is a file/],
+      // Node's recursive mkdir loops forever under /proc: this hung.
+      [
+        '/proc/wgnas-cache',
+        /the user cache '\/proc\/wgnas-cache\/data' \(\$WGNAS_CACHE_DIR\) is under \/proc or \/sys; give --dir DIR/,
+      ],
+    ] as const) {
+      vi.stubEnv('WGNAS_CACHE_DIR', cache);
+      try {
+        const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--mirror', base, '--quiet']);
+        expect(r.code).toBe(2);
+        expect(r.err.trim().split('\n')).toHaveLength(1);
+        expect(r.err).toMatch(msg);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }
+    expect(requests.length).toBe(0);
   });
 
   it('fetch from a mirror that has no such file names the URL and the status', async () => {
