@@ -212,3 +212,24 @@ export function checkCacheDir(dir: string, advice: string, fs: PathFs = realFs):
     return;
   }
 }
+
+/**
+ * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...), checked
+ * before the work: one that exists as something else than a regular file (a directory, a fifo) would
+ * fail the write at the end, after the whole run. Links are followed as the writers follow them.
+ */
+export function checkFilesIn(flag: string, dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const target = linkTarget(`--${flag} ${quote(dir)}`, resolve(dir, name), realFs);
+    let st: Stats | undefined;
+    try {
+      st = statSync(target, { throwIfNoEntry: false });
+    } catch {
+      continue; // not reachable: checkPath has judged DIR itself
+    }
+    if (st && !st.isFile())
+      throw new UsageError(
+        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run writes a file; remove it or name another --${flag}`,
+      );
+  }
+}

@@ -11,6 +11,7 @@ import { hasCheckpoint } from '../proxyless/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { UsageError } from './errors.js';
+import { checkFilesIn } from './paths.js';
 import { runCommand, type RunContext } from './run.js';
 import { TRAIN } from './specs/train.js';
 
@@ -22,6 +23,9 @@ export interface TrainFoundValues {
   'cpu-threads'?: number;
   seed: number;
 }
+
+/** The files `wgnas train` writes in its --out DIR at the end (the checkpoint aside). */
+export const TRAIN_FILES = ['weights.json', 'weights.bin', 'curve.svg', 'report.json'] as const;
 
 /** The network found: an NB201 cell string (with its depth), or a network file's JSON text. */
 export type FoundNetwork = { nb201: string; cellsPerStage: number } | { json: string };
@@ -38,6 +42,7 @@ export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-
     throw new UsageError(
       `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
     );
+  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES]);
 }
 
 /**

@@ -3,7 +3,7 @@
  * whose test accuracy must rise far above chance (CPU backend), a run killed mid-epoch and resumed
  * that ends with the same weights as an uninterrupted one, and resumes with other settings refused.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +247,19 @@ describe('wgnas train', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(msg);
     }
+    // A file of DIR that is a directory would fail its write after the whole training.
+    const taken = join(dir, 'taken');
+    mkdirSync(join(taken, 'report.json'), { recursive: true });
+    const r = await wgnasInProcess(args(taken));
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(
+      /--out '.*taken': report\.json there is a directory, where the run writes a file; remove it or name another --out/,
+    );
+    expect(existsSync(join(taken, 'checkpoint'))).toBe(false);
+    const found = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1', '--train-out', taken]);
+    expect(found.code).toBe(2);
+    expect(found.err).toMatch(/--train-out '.*taken': report\.json there is a directory/);
     const noNet = await wgnasInProcess(['train', '--out', out]);
     expect(noNet.code).toBe(2);
     expect(noNet.err).toMatch(/give the network: --net CONFIG.json or --nb201 ARCH/);
