@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/durable.js';
 import { UsageError } from './errors.js';
 import { checkFilesIn } from './paths.js';
 import { runCommand, type RunContext } from './run.js';
-import { TRAIN } from './specs/train.js';
+import { TRAIN, TRAIN_FILES } from './specs/train.js';
 
 export interface TrainFoundValues {
   'train-epochs'?: number;
@@ -23,9 +23,6 @@ export interface TrainFoundValues {
   'cpu-threads'?: number;
   seed: number;
 }
-
-/** The files `wgnas train` writes in its --out DIR at the end (the checkpoint aside). */
-export const TRAIN_FILES = ['weights.json', 'weights.bin', 'curve.svg', 'report.json'] as const;
 
 /** The network found: an NB201 cell string (with its depth), or a network file's JSON text. */
 export type FoundNetwork = { nb201: string; cellsPerStage: number } | { json: string };

@@ -23,11 +23,10 @@ import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
-import { TRAIN_FILES } from '../train-found.js';
 import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
-import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
+import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
 
 export const summary = TRAIN.summary;
 
