@@ -171,3 +171,65 @@ export function expandPattern(flag: string, value: string): string[] {
   if (!hits.length) throw new UsageError(`--${flag} ${quote(value)}: no file matches`);
   return hits.map((n) => join(dirname(value), n));
 }
+
+/** Where the user cache folder comes from, for messages ('$WGNAS_CACHE_DIR', ...). */
+function cacheDirOrigin(): string {
+  if (process.env.WGNAS_CACHE_DIR) return '$WGNAS_CACHE_DIR';
+  return process.env.XDG_CACHE_HOME ? '$XDG_CACHE_HOME/wgnas' : '~/.cache/wgnas';
+}
+
+/**
+ * Checks, before any work, a folder a command creates as needed and writes into without a flag
+ * naming it (the user cache of `data fetch` and `bench --autotune`): its nearest existing ancestor
+ * must be a writable directory, and it must not lie under /proc or /sys (where Node's recursive
+ * mkdir loops forever). `advice` says what to do instead, after '; '.
+ */
+export function checkCacheDir(dir: string, advice: string, fs: PathFs = realFs): void {
+  const what = `the user cache ${quote(dir)} (${cacheDirOrigin()})`;
+  const refuse = (why: string) => {
+    throw new UsageError(`${what} ${why}; ${advice}`);
+  };
+  const abs = resolve(dir);
+  if (KERNEL_FS.test(abs) || KERNEL_FS.test(realAncestor(abs, fs))) refuse('is under /proc or /sys');
+  for (let p = abs; ; p = dirname(p)) {
+    let st: Stats | undefined;
+    try {
+      st = fs.stat(p);
+    } catch (e) {
+      refuse(`cannot be used (${code(e) === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : code(e)})`);
+    }
+    if (!st) {
+      if (dirname(p) === p) refuse('cannot be created');
+      continue;
+    }
+    if (!st.isDirectory())
+      refuse(p === abs ? `is ${entryKind(st)}, not a directory` : `cannot be created: ${p} is not a directory`);
+    try {
+      fs.access(p, constants.W_OK);
+    } catch (e) {
+      refuse(`cannot be written (${p}: ${code(e) === 'EROFS' ? 'read-only file system' : code(e)})`);
+    }
+    return;
+  }
+}
+
+/**
+ * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...), checked
+ * before the work: one that exists as something else than a regular file (a directory, a fifo) would
+ * fail the write at the end, after the whole run. Links are followed as the writers follow them.
+ */
+export function checkFilesIn(flag: string, dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const target = linkTarget(`--${flag} ${quote(dir)}`, resolve(dir, name), realFs);
+    let st: Stats | undefined;
+    try {
+      st = statSync(target, { throwIfNoEntry: false });
+    } catch {
+      continue; // not reachable: checkPath has judged DIR itself
+    }
+    if (st && !st.isFile())
+      throw new UsageError(
+        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run writes a file; remove it or name another --${flag}`,
+      );
+  }
+}

@@ -11,8 +11,9 @@ import { hasCheckpoint } from '../proxyless/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { UsageError } from './errors.js';
+import { checkFilesIn } from './paths.js';
 import { runCommand, type RunContext } from './run.js';
-import { TRAIN } from './specs/train.js';
+import { TRAIN, TRAIN_FILES } from './specs/train.js';
 
 export interface TrainFoundValues {
   'train-epochs'?: number;
@@ -38,6 +39,7 @@ export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-
     throw new UsageError(
       `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
     );
+  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES]);
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * Datasets `wgnas data fetch` can download: the official CIFAR binary releases, verified by MD5,
- * unpacked (only the expected members) into the user data cache, switched in with one rename.
+ * unpacked (only the expected members) into the user data cache, switched in by renames: the old
+ * folder aside, the new one in place. A run killed between the two leaves no folder; the next run
+ * finishes the switch, and removes what killed runs left (an unpacked folder, the old one).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { extract } from 'tar';
 import { download, DownloadError, type DownloadOptions, md5File } from './download.js';
 import { dataRoots, userDataDir } from './paths.js';
-import { writeFailure } from '../util/durable.js';
+import { acquireLock, fsyncDir, killPoint, writeFailure, writeFileSynced } from '../util/durable.js';
 
 export interface RemoteDataset {
   name: string;
@@ -87,17 +89,86 @@ export interface FetchResult {
   downloaded: boolean;
 }
 
+/** fsyncs a file written by another writer (the unpacked members), so a switch never shows it empty. */
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What killed fetches of `name` left in `root`: unpacked folders (.NAME.tmp-PID), moved-aside ones (NAME.old-PID). */
+function leftovers(root: string, name: string): Array<{ path: string; unpacked: boolean }> {
+  const tmpRe = new RegExp(`^\\.${name}\\.tmp-\\d+$`);
+  const oldRe = new RegExp(`^${name}\\.old-\\d+$`);
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names.filter((e) => tmpRe.test(e) || oldRe.test(e)).map((e) => ({ path: join(root, e), unpacked: tmpRe.test(e) }));
+}
+
+/**
+ * Clears up after killed fetches (under the fetch's lock: no other fetch of NAME into `root` runs).
+ * When NAME itself is missing (killed between the two renames), a complete unpacked folder is
+ * switched in (that fetch had finished), else the moved-aside folder is put back; the rest is
+ * removed. Returns true when a finished fetch was switched in.
+ */
+function recoverInterrupted(root: string, name: string, onNote?: (s: string) => void): boolean {
+  const dir = join(root, name);
+  const left = leftovers(root, name);
+  let finished = false;
+  if (!existsSync(dir)) {
+    const back = left.find((l) => l.unpacked && existsSync(join(l.path, COMPLETE_MARKER))) ?? left.find((l) => !l.unpacked);
+    if (back) {
+      renameSync(back.path, dir);
+      fsyncDir(root);
+      finished = back.unpacked;
+      onNote?.(
+        `${dir}: ${finished ? 'finished the switch of an interrupted fetch' : 'put back the folder an interrupted fetch had moved aside'}`,
+      );
+    }
+  }
+  for (const l of left) rmSync(l.path, { recursive: true, force: true });
+  return finished;
+}
+
 /** Downloads, verifies and unpacks one dataset. Safe to interrupt and run again (resumes). */
 export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOptions = {}): Promise<FetchResult> {
   const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
   const name = d.name;
   const root = o.root ?? userDataDir();
   const dir = join(root, d.name);
-  if (!o.force && existsSync(join(dir, COMPLETE_MARKER))) return { name, dir, downloaded: false };
-  const downloads = join(root, 'downloads');
+  const present = () => !o.force && existsSync(join(dir, COMPLETE_MARKER));
+  if (present() && leftovers(root, d.name).length === 0) return { name, dir, downloaded: false };
+  // One fetch of a dataset at a time: two would append to the same partial download.
+  const lock = acquireLock(join(root, `.${d.name}.lock`), { what: `the ${d.name} fetch into ${root}` });
+  try {
+    // A killed fetch that had finished is completed as this run would (its archive kept or not).
+    if (recoverInterrupted(root, d.name, o.onNote) && !o.keepArchive) rmSync(archivePath(root, d), { force: true });
+    if (present()) return { name, dir, downloaded: false };
+    await fetchLocked(d, root, o);
+    return { name, dir, downloaded: true };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Where the release's archive is downloaded to. */
+function archivePath(root: string, d: RemoteDataset): string {
+  return join(root, 'downloads', basename(new URL(d.url).pathname));
+}
+
+async function fetchLocked(d: RemoteDataset, root: string, o: FetchOptions): Promise<void> {
+  const dir = join(root, d.name);
+  const archive = archivePath(root, d);
+  const downloads = dirname(archive);
   mkdirSync(downloads, { recursive: true });
-  const file = basename(new URL(d.url).pathname);
-  const archive = join(downloads, file);
+  const file = basename(archive);
   const url = o.mirror ? new URL(file, o.mirror.endsWith('/') ? o.mirror : `${o.mirror}/`).href : d.url;
   // An archive kept from an earlier run (--keep-archive, or a run killed while unpacking) is used only
   // if it verifies as a fresh download does; --force always downloads again.
@@ -119,7 +190,7 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
       signal: o.signal,
     });
 
-  // Unpack into a fresh folder beside the target, then switch it in with one rename.
+  // Unpack into a fresh folder beside the target (every file on disk before the switch).
   const tmp = join(root, `.${d.name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   try {
@@ -131,13 +202,15 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
       if (!existsSync(src))
         throw new DownloadError(`${archive}: member ${member} is missing; the archive is not the ${d.name} release`);
       renameSync(src, join(tmp, target));
+      fsyncFile(join(tmp, target));
     }
     for (const e of readdirSync(tmp))
       if (!Object.values(d.members).includes(e)) rmSync(join(tmp, e), { recursive: true, force: true });
-    writeFileSync(
+    writeFileSynced(
       join(tmp, COMPLETE_MARKER),
       JSON.stringify({ name: d.name, url, md5: d.md5, fetchedAt: new Date().toISOString(), licence: d.licence }, null, 1) + '\n',
     );
+    fsyncDir(tmp);
   } catch (e) {
     // A failed unpack (a full disk) leaves no half folder; the archive stays for the next run.
     rmSync(tmp, { recursive: true, force: true });
@@ -146,12 +219,14 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
       outcome: `the archive ${archive} is kept; make room and run again`,
     });
   }
-  const old = `${dir}.old-${process.pid}`;
+  killPoint('fetch.unpacked');
+  const old = join(root, `${d.name}.old-${process.pid}`);
   if (existsSync(dir)) renameSync(dir, old);
+  killPoint('fetch.moved-aside');
   renameSync(tmp, dir);
+  fsyncDir(root);
   rmSync(old, { recursive: true, force: true });
   if (!o.keepArchive) rmSync(archive, { force: true });
-  return { name, dir, downloaded: true };
 }
 
 export interface DataListing {

@@ -6,12 +6,12 @@
  * Names are the networks' parameter names ('stem.conv', 'b3.c2.n0.pw6', 'b3.c2.n0.pw6.bn.gamma',
  * ...); BN running statistics, when the file has them, are '<bn>.running_mean' / '<bn>.running_var'
  * (e.g. 'stem.conv.bn.running_mean'). `wgnas export --weights NAME.json` reads them; `wgnas train`
- * is to write them. Both files are written atomically; the hash is checked on reading.
+ * is to write them. Both files are written atomically, the index last; the hash is checked on reading.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import { sha256Hex, writeFileAtomic } from '../util/durable.js';
+import { followLinks, fsyncDir, sha256Hex, writeFailure, writeFileAtomic } from '../util/durable.js';
 import type { Tensor } from './graph.js';
 import { UserFacingError } from '../util/errors.js';
 
@@ -38,7 +38,11 @@ interface WeightsIndex {
   tensors: IndexEntry[];
 }
 
-/** Writes `tensors` as `path` (the index, .json) and its .bin beside it; the .bin first, so the index never names a missing file. */
+/**
+ * Writes `tensors` as `path` (the index, .json) and its .bin beside it. An earlier index is removed
+ * first and the new one written last: a kill in between leaves no index (and a .bin nothing names),
+ * never an index beside a .bin of another version.
+ */
 export function writeWeights(path: string, tensors: Map<string, Tensor>, network?: string): void {
   if (!path.endsWith('.json')) throw new WeightsFileError(`weights index ${path} must end in .json`);
   const index: IndexEntry[] = [];
@@ -52,7 +56,16 @@ export function writeWeights(path: string, tensors: Map<string, Tensor>, network
   let i = 0;
   for (const t of tensors.values()) for (const v of t.data) view.setFloat32(4 * i++, v, true);
   const data = basename(path).replace(/\.json$/, '.bin');
-  writeFileAtomic(join(dirname(path), data), bin);
+  const indexFile = followLinks(path);
+  if (existsSync(indexFile)) {
+    try {
+      rmSync(indexFile);
+      fsyncDir(dirname(indexFile));
+    } catch (e) {
+      throw writeFailure(e, path);
+    }
+  }
+  writeFileAtomic(join(dirname(path), data), bin, { killTag: 'weights.data' });
   const meta: WeightsIndex = {
     format: WEIGHTS_FORMAT,
     version: WEIGHTS_VERSION,
@@ -62,7 +75,7 @@ export function writeWeights(path: string, tensors: Map<string, Tensor>, network
     ...(network ? { network } : {}),
     tensors: index,
   };
-  writeFileAtomic(path, JSON.stringify(meta, null, 1) + '\n');
+  writeFileAtomic(path, JSON.stringify(meta, null, 1) + '\n', { killTag: 'weights.index' });
 }
 
 /** Reads a weights file; WeightsFileError naming the file and what is wrong. */

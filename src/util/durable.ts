@@ -234,13 +234,14 @@ export interface AtomicWriteOptions {
  * Replaces `path` with `data` atomically: readers and a run after a crash see either the old
  * content or the new, complete one. A symbolic link is followed (its target is replaced, in the
  * target's directory, and the link stays); an existing entry that is not a regular file is refused.
+ * Temporaries that killed writers of the same file left are removed first (cleanTempFiles).
  * A failure (ENOSPC) removes the temporary and throws a WriteError naming `path`.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
   const file = writeTarget(path);
   const tmp = tempPathFor(file);
   try {
-    rmSync(tmp, { force: true }); // a leftover of this pid from an earlier crash
+    cleanTempFiles(file); // what killed writers of this file left (and this pid's, from an earlier crash)
     writeFileSynced(tmp, data);
     if (o.killTag) killPoint(`${o.killTag}.tmp-written`);
     renameSync(tmp, file);

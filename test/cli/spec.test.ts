@@ -21,7 +21,7 @@ import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import { ENVIRONMENT, envNames, INTERNAL_ENVIRONMENT } from '../../src/cli/environment.js';
 import { formatHelp } from '../../src/cli/help.js';
 import { convert, parseCommand, parseMadds } from '../../src/cli/parse.js';
-import { checkPath, realFs } from '../../src/cli/paths.js';
+import { checkCacheDir, checkPath, realFs } from '../../src/cli/paths.js';
 import { packageVersion } from '../../src/cli/run.js';
 import { int, list, num, oneOf } from '../../src/cli/spec.js';
 import { SCORE } from '../../src/cli/specs/score.js';
@@ -247,6 +247,38 @@ describe('output paths', () => {
     expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file', undefined, dirOnly)).toThrow(
       `--out '${join(dir, 'old.csv')}': cannot write in ${dir} (EACCES)`,
     );
+  });
+
+  it('the user cache (data fetch, bench --autotune) is checked before the work, naming where it comes from', () => {
+    const advice = 'set WGNAS_CACHE_DIR to a writable directory';
+    vi.stubEnv('WGNAS_CACHE_DIR', '/x');
+    try {
+      // Levels that do not exist yet are created by the command: their nearest existing ancestor counts.
+      expect(() => checkCacheDir(join(dir, 'a', 'b'), advice)).not.toThrow();
+      expect(() => checkCacheDir('/proc/x/data', advice)).toThrow(
+        "the user cache '/proc/x/data' ($WGNAS_CACHE_DIR) is under /proc or /sys; set WGNAS_CACHE_DIR to a writable directory",
+      );
+      expect(() => checkCacheDir(join(dir, 'old.csv'), advice)).toThrow(/is a regular file, not a directory/);
+      expect(() => checkCacheDir(join(dir, 'old.csv', 'data'), advice)).toThrow(/a part of the path is a file/);
+      const readOnly = {
+        ...realFs,
+        access: () => {
+          throw Object.assign(new Error('EROFS'), { code: 'EROFS' });
+        },
+      };
+      expect(() => checkCacheDir(join(dir, 'a'), advice, readOnly)).toThrow(
+        `cannot be written (${dir}: read-only file system); ${advice}`,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    vi.stubEnv('WGNAS_CACHE_DIR', '');
+    vi.stubEnv('XDG_CACHE_HOME', '/sys/c');
+    try {
+      expect(() => checkCacheDir('/sys/c/wgnas', advice)).toThrow(/\(\$XDG_CACHE_HOME\/wgnas\) is under \/proc or \/sys/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('refuses a device, a fifo and a socket, also through a link, naming the flag, without touching them', async () => {

@@ -4,17 +4,36 @@
  * expected members, and the official CIFAR binary readers on what was fetched.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
 import { defaultIdleTimeoutMs, download, DownloadError } from '../../src/data/download.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { REPO } from '../helpers/paths.js';
+
+const FETCH_CHILD = join(REPO, 'test', 'helpers', 'fetch-child.ts');
+const LOCK_HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
+
+/** fetchDataset in a child process that SIGKILLs itself at `killAt` (WGNAS_TEST_KILL_AT). */
+function fetchChild(argv: string[], killAt: string): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  const c = spawn(process.execPath, ['--import', 'tsx', FETCH_CHILD, ...argv], {
+    env: { ...process.env, WGNAS_TEST_KILL_AT: killAt },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  c.stderr!.on('data', (d) => (stderr += String(d)));
+  return new Promise((resolve) => c.on('close', (_code, signal) => resolve({ signal, stderr })));
+}
+
+/** What killed fetches left beside the dataset folders of `root`. */
+const leftovers = (root: string) => readdirSync(root).filter((n) => /^(\.cifar10\.tmp|cifar10\.old)-\d+$/.test(n));
 
 const work = mkdtempSync(join(tmpdir(), 'wgnas-fetch-'));
 
@@ -260,6 +279,55 @@ describe('fetchDataset', () => {
     expect(existsSync(join(root, 'cifar10', 'test_batch.bin'))).toBe(true);
   });
 
+  it('a --force fetch killed between its renames leaves no torn folder; the next run finishes the switch and removes what it left', async () => {
+    const root = join(work, 'root-kill');
+    await fetchDataset(spec(), { root });
+    const s = spec();
+    const argv = [s.url, String(s.bytes), s.md5, root, 'force'];
+    // After unpacking, before the switch: the old folder stays, the unpacked one is removed next time.
+    let killed = await fetchChild(argv, 'fetch.unpacked');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(leftovers(root)).toHaveLength(1);
+    expect(await fetchDataset(spec(), { root })).toMatchObject({ downloaded: false });
+    expect(leftovers(root)).toEqual([]);
+    // Between the renames: no folder; the next run switches the finished one in, without a download.
+    killed = await fetchChild(argv, 'fetch.moved-aside');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(existsSync(join(root, 'cifar10'))).toBe(false);
+    expect(leftovers(root)).toHaveLength(2);
+    const asked = requests.length;
+    const notes: string[] = [];
+    expect(await fetchDataset(spec(), { root, onNote: (n) => notes.push(n) })).toMatchObject({ downloaded: false });
+    expect(requests.length).toBe(asked);
+    expect(notes.join('\n')).toMatch(/cifar10: finished the switch of an interrupted fetch/);
+    expect(readdirSync(root).sort()).toEqual(['cifar10', 'downloads']);
+    expect(readdirSync(join(root, 'downloads'))).toEqual([]);
+    const f = CIFAR_FORMATS.cifar10;
+    expect(
+      readCifarFiles(
+        f,
+        f.files.train.map((n) => join(root, 'cifar10', n)),
+      ).count,
+    ).toBe(15);
+  });
+
+  it('one fetch of a dataset at a time: a second one into the same root is refused naming the first', async () => {
+    const root = join(work, 'root-locked');
+    mkdirSync(root);
+    const holder = spawn(process.execPath, ['--import', 'tsx', LOCK_HOLDER, 'hold', join(root, '.cifar10.lock')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+      await expect(fetchDataset(spec(), { root })).rejects.toThrow(
+        new RegExp(`the cifar10 fetch into ${root} is in use by process ${holder.pid}`),
+      );
+      expect(requests.length).toBe(0);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('takes a mirror base URL', async () => {
     const root = join(work, 'root2');
     await fetchDataset({ ...spec(), url: 'https://example.invalid/~kriz/cifar-10-binary.tar.gz' }, { root, mirror: base });
@@ -325,6 +393,30 @@ describe('wgnas data', () => {
     }
     expect(requests.length).toBe(0);
     expect(existsSync(join(dir, 'downloads'))).toBe(false);
+  });
+
+  it('a user cache that cannot be written (a file, /proc) is refused in one line naming its variable, before any request', async () => {
+    const file = join(work, 'cache-file');
+    writeFileSync(file, 'x');
+    for (const [cache, msg] of [
+      [file, /the user cache '.*cache-file\/data' \(\$WGNAS_CACHE_DIR\) cannot be used \(a part of the path is a file/],
+      // Node's recursive mkdir loops forever under /proc: this hung.
+      [
+        '/proc/wgnas-cache',
+        /the user cache '\/proc\/wgnas-cache\/data' \(\$WGNAS_CACHE_DIR\) is under \/proc or \/sys; give --dir DIR/,
+      ],
+    ] as const) {
+      vi.stubEnv('WGNAS_CACHE_DIR', cache);
+      try {
+        const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--mirror', base, '--quiet']);
+        expect(r.code).toBe(2);
+        expect(r.err.trim().split('\n')).toHaveLength(1);
+        expect(r.err).toMatch(msg);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }
+    expect(requests.length).toBe(0);
   });
 
   it('fetch from a mirror that has no such file names the URL and the status', async () => {

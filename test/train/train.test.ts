@@ -3,13 +3,15 @@
  * whose test accuracy must rise far above chance (CPU backend), a run killed mid-epoch and resumed
  * that ends with the same weights as an uninterrupted one, and resumes with other settings refused.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
 import { smoothedCrossEntropy } from '../../src/train/loss.js';
 import { nb201CosineLr, warmupCosineLr } from '../../src/train/schedule.js';
+import { sha256Hex } from '../../src/util/durable.js';
 import { Rng } from '../../src/util/rng.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
@@ -191,6 +193,27 @@ describe('wgnas train', () => {
     },
   );
 
+  it.skipIf(!hasCpu)(
+    'a --force run killed between the weights .bin and its index leaves no index naming the other .bin; --resume writes both and removes the temporary',
+    { timeout: 240_000 },
+    async () => {
+      const out = join(dir, 'pair');
+      const one = { epochs: '1', quiet: true, 'latency-runs': '0' } as const;
+      const first = await wgnasInProcess(args(out, { ...one, seed: '1' }));
+      expect(first.code, first.err).toBe(0);
+      const old = readFileSync(join(out, 'weights.bin'));
+      const killed = await wgnasChild(args(out, { ...one, force: true }), { killAt: 'weights.index.tmp-written' });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      // The other seed's .bin is in place: an index left beside it would describe the old weights.
+      expect(readFileSync(join(out, 'weights.bin')).equals(old)).toBe(false);
+      if (existsSync(join(out, 'weights.json'))) expect(() => readWeights(join(out, 'weights.json'))).not.toThrow();
+      const resumed = await wgnasInProcess(args(out, { ...one, resume: true }));
+      expect(resumed.code, resumed.err).toBe(0);
+      expect(readWeights(join(out, 'weights.json')).sha256).toBe(sha256Hex(readFileSync(join(out, 'weights.bin'))));
+      expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    },
+  );
+
   it.skipIf(!hasCpu)('search --train-epochs hands the cell it found to wgnas train', { timeout: 240_000 }, async () => {
     const out = join(dir, 'found');
     const r = await wgnasInProcess([
@@ -274,6 +297,19 @@ describe('wgnas train', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(msg);
     }
+    // A file of DIR that is a directory would fail its write after the whole training.
+    const taken = join(dir, 'taken');
+    mkdirSync(join(taken, 'report.json'), { recursive: true });
+    const r = await wgnasInProcess(args(taken));
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(
+      /--out '.*taken': report\.json there is a directory, where the run writes a file; remove it or name another --out/,
+    );
+    expect(existsSync(join(taken, 'checkpoint'))).toBe(false);
+    const found = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1', '--train-out', taken]);
+    expect(found.code).toBe(2);
+    expect(found.err).toMatch(/--train-out '.*taken': report\.json there is a directory/);
     const noNet = await wgnasInProcess(['train', '--out', out]);
     expect(noNet.code).toBe(2);
     expect(noNet.err).toMatch(/give the network: --net CONFIG.json or --nb201 ARCH/);

@@ -116,6 +116,18 @@ describe('writeFileAtomic / appendDurable', () => {
     appendDurable(p, 'three\n');
     expect(readFileSync(p, 'utf8')).toBe('two\nthree\n');
   });
+
+  it('a write removes the temporaries killed writers of the same file left, not a live writer’s', () => {
+    const p = join(tmp, 'b.txt');
+    const dead = join(tmp, '.b.txt.999999999.tmp');
+    const live = join(tmp, `.b.txt.${process.ppid}.tmp`);
+    writeFileSync(dead, 'x');
+    writeFileSync(live, 'x');
+    writeFileAtomic(p, 'one\n');
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(readFileSync(p, 'utf8')).toBe('one\n');
+  });
 });
 
 describe('lock files across processes', () => {

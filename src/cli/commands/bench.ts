@@ -1,5 +1,6 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 
@@ -12,9 +13,10 @@ import { compareReports, parseBenchReport } from '../../bench/compare.js';
 import { formatCompare, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
 import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
-import { autotuneMatmul, tileName } from '../../bench/autotune.js';
+import { autotuneCachePath, autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { UsageError } from '../args.js';
 import { deviceOf, openDevice } from '../device.js';
+import { checkCacheDir } from '../paths.js';
 import { runCommand, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { BENCH, type BENCH_OPTIONS } from '../specs/bench.js';
@@ -61,6 +63,8 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
   const device = await deviceOf(values);
   if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
+  // The tile is saved in the user cache: a folder that cannot take it is refused before the tuning.
+  if (values.autotune) checkCacheDir(dirname(autotuneCachePath()), 'set WGNAS_CACHE_DIR to a writable directory');
   if (device === 'cpu') {
     // The WGSL-only kernels have no CPU op: named, refused before any timing; under 'all', left out.
     const gpuOnly = kernels.filter((k) => k.gpuOnly);

@@ -1,6 +1,8 @@
 import { DATASETS, fetchDataset, listData } from '../../data/datasets.js';
+import { userDataDir } from '../../data/paths.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
+import { checkCacheDir } from '../paths.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { DATA, type DATA_OPTIONS } from '../specs/data.js';
@@ -41,6 +43,7 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   const bad = names.filter((n) => !DATASETS[n]);
   if (bad.length) throw new UsageError(`'data fetch' knows ${Object.keys(DATASETS).join(', ')}, not ${bad.join(', ')}`);
   if (v.json) throw new UsageError("--json only applies to 'data list'");
+  if (!v.dir) checkCacheDir(userDataDir(), 'give --dir DIR, or set WGNAS_CACHE_DIR to a writable directory');
   for (const name of names) {
     const d = DATASETS[name];
     const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });

@@ -24,10 +24,11 @@ import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
+import { checkFilesIn } from '../paths.js';
 import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
-import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
+import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
 
 export const summary = TRAIN.summary;
 
@@ -54,6 +55,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const { io } = ctx;
   const out = values.out!;
   const ckDir = join(out, 'checkpoint');
+  checkFilesIn('out', out, TRAIN_FILES);
   if (values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
   if (!values.resume && !values.force && hasCheckpoint(ckDir)) {
     throw new UsageError(`${ckDir} holds a checkpoint of an earlier run: --resume continues it, --force starts over`);

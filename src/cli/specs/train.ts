@@ -8,6 +8,9 @@ const nb201Only = {
   requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201',
 } as const;
 
+/** The files `wgnas train` writes in its --out DIR at the end (the checkpoint aside): checked before the work. */
+export const TRAIN_FILES = ['weights.json', 'weights.bin', 'curve.svg', 'report.json'] as const;
+
 export const TRAIN_OPTIONS = {
   net: { ...EXPORT_OPTIONS.net, group: 'network' },
   nb201: { ...EXPORT_OPTIONS.nb201, group: 'network' },
