@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasCheckpoint } from '../proxyless/checkpoint.js';
+import { lineStart } from '../util/progress.js';
 import type { ModeSpec } from './spec.js';
 
 interface Running {
@@ -63,7 +64,7 @@ export function installInterruptHandlers(): void {
     process.on(signal, () => {
       if (process.listenerCount(signal) > 1) return;
       // On a terminal, clear the progress bar's line (and the ^C echoed onto it) first.
-      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${interruptLine(signal)}\n`);
+      process.stderr.write(`${lineStart(process.stderr)}${interruptLine(signal)}\n`);
       process.exit(code);
     });
   }

@@ -33,6 +33,11 @@ export const LOG_LINES = { lines: true, lineMs: 30_000 } as const;
 const widthOf = (s: ProgressStream) => (s.columns && s.columns > 0 ? s.columns : 80);
 const CLEAR = '\r\x1b[2K';
 
+/** Where a line may start on `s`: on a terminal, the bar's line (and anything echoed onto it, ^C) cleared first. */
+export function lineStart(s: ProgressStream): string {
+  return s.isTTY ? CLEAR : '';
+}
+
 export class Progress {
   private count: number;
   private readonly initial: number;

@@ -17,7 +17,7 @@ describe('progress', () => {
     const commands = join(SRC, 'cli', 'commands');
     for (const c of ['search', 'score', 'correlate', 'proxyless', 'evolve-space', 'bench', 'profile', 'data']) {
       expect(readFileSync(join(commands, `${c}.ts`), 'utf8'), c).toMatch(
-        /import \{ Progress \} from '\.\.\/\.\.\/util\/progress\.js'/,
+        /import \{ (?:LOG_LINES, )?Progress \} from '\.\.\/\.\.\/util\/progress\.js'/,
       );
     }
     const drawing: string[] = [];
