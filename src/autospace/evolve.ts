@@ -362,8 +362,9 @@ export class AutoSpace {
 
   /**
    * Continues from a checkpoint's state.json already read (its settings are checked again here, with
-   * `settings`, this run's) and its binaries, verified against its manifest. Everything is checked
-   * before the state is touched; a corrupt state.json ends in one CheckpointError line.
+   * `settings`, this run's) and its binaries, verified against its manifest. The settings, state.json
+   * and binaries are checked before anything changes; tensors that do not match the rebuilt
+   * populations end in one CheckpointError line (the run stops, this object is then only disposed).
    */
   restore(ck: CheckpointState, settings: RunSettings): void {
     checkEvolveSettings(ck, this.cfg.layout, settings);
