@@ -16,8 +16,14 @@
  * starts from its parent's weights on the nodes they share, fresh ones elsewhere. The top-K cells
  * per layer by fitness are the learned space. Settings: evolve-config.ts; populations, selection and
  * mutation: population.ts; the fitness logits' optimizer: fitness.ts.
+ *
+ * Checkpoints (run's `checkpoint`): after every iteration and every `every` warm-up steps, the whole
+ * state (skeleton and cell weights with their momentum, populations, the evolution's generator,
+ * counters, history) through proxyless/checkpoint.ts, so a resumed run ends bit for bit where an
+ * uninterrupted one does (batches and augmentation are pure in (seed, step); φ lives within an
+ * iteration). What a checkpoint must agree on: resume-state.ts.
  */
-import type { Backend } from '../backend/index.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import { type BatchSource, batchSource, isStreamed, resizeNearest, type SearchImages } from '../data/batch-stream.js';
 import { augment } from '../data/cifar10.js';
 import { cosineLr } from '../kernels/optim.js';
@@ -31,16 +37,35 @@ import { accuracy } from '../mobilenet/train.js';
 import { ParamStore } from '../nn/init.js';
 import { TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import { Param, Tape, type Var } from '../nn/tape.js';
+import {
+  applyCheckpoint,
+  type CheckpointState,
+  matchCheckpoint,
+  readCheckpointBinaries,
+  saveCheckpoint,
+} from '../proxyless/checkpoint.js';
+import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
+import type { RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
 import { type EvolveConfig, type EvolveResult, type IterationEvent, checkEvolveConfig } from './evolve-config.js';
 import { FitnessLogits } from './fitness.js';
 import { type Member, Populations } from './population.js';
+import { EVOLVE_CHECKPOINT_KIND, checkEvolveSettings, validateEvolveState } from './resume-state.js';
 
 export { DEFAULT_EVOLVE, type EvolveConfig, type EvolveResult, type IterationEvent, checkEvolveConfig } from './evolve-config.js';
 export type { Member } from './population.js';
 
 type Batch = { x: Float32Array; y: Float32Array; n: number };
+
+/** Where and how often a run saves (see the file comment). */
+export interface EvolveCheckpointing {
+  dir: string;
+  /** Warm-up steps between saves (0: only at the end of the warm-up); every iteration ends with one. */
+  every: number;
+  /** The run's settings by flag, recorded with each save and checked on resume. */
+  settings: RunSettings;
+}
 
 export class AutoSpace {
   readonly shapes: LayerShape[];
@@ -54,6 +79,11 @@ export class AutoSpace {
   private readonly rng: Rng;
   private iteration = 0;
   private warmedUp = false;
+  /** Warm-up steps done and the sum of their losses (a checkpoint can fall inside the warm-up). */
+  private warmupDone = 0;
+  private warmupLossSum = 0;
+  /** Seconds of the segments before a resume. */
+  private secondsBefore = 0;
 
   constructor(
     readonly backend: Backend,
@@ -134,10 +164,13 @@ export class AutoSpace {
    * cells (and a skeleton) that have trained at all. Each step mixes the whole population (or K random
    * members, `warmupMix`) per layer with uniform weights (φ = 0); returns the mean training loss.
    */
-  async warmup(onStep?: (step: number, loss: number) => void): Promise<number> {
+  async warmup(onStep?: (step: number, loss: number) => void, save?: (step: number) => Promise<void>): Promise<number> {
     const cfg = this.cfg;
-    let total = 0;
-    for (let s = 0; s < cfg.warmupSteps; s++) {
+    if (this.warmedUp) {
+      this.warmupDone = 0;
+      this.warmupLossSum = 0;
+    }
+    for (let s = this.warmupDone; s < cfg.warmupSteps; s++) {
       const selected = this.populations.map((pop) =>
         cfg.warmupMix === 'population' ? [...pop] : this.rng.shuffle([...pop]).slice(0, Math.min(cfg.k, pop.length)),
       );
@@ -148,14 +181,16 @@ export class AutoSpace {
           this.stepWeights(selected, lr),
         );
         this.checkLoss(r.loss, `warm-up step ${s + 1}`, 'training');
-        total += r.loss;
+        this.warmupLossSum += r.loss;
+        this.warmupDone = s + 1;
         onStep?.(s + 1, r.loss);
       } finally {
         for (const p of phi) p.value.dispose();
       }
+      await save?.(s + 1);
     }
     this.warmedUp = true;
-    return cfg.warmupSteps ? total / cfg.warmupSteps : NaN;
+    return cfg.warmupSteps ? this.warmupLossSum / cfg.warmupSteps : NaN;
   }
 
   /** One iteration (selection, mixture training, fitness update, mutation). */
@@ -279,11 +314,90 @@ export class AutoSpace {
    * Warm-up (unless done), then the remaining iterations. Progress goes to the callbacks: one event
    * per iteration, one call per warm-up step.
    */
-  async run(onEvent?: (e: IterationEvent) => void, onWarmup?: (step: number, loss: number) => void): Promise<EvolveResult> {
+  async run(
+    onEvent?: (e: IterationEvent) => void,
+    onWarmup?: (step: number, loss: number) => void,
+    checkpoint?: EvolveCheckpointing,
+  ): Promise<EvolveResult> {
     const t0 = performance.now();
-    if (!this.warmedUp) await this.warmup(onWarmup);
-    while (this.iteration < this.cfg.iterations) await this.step(onEvent);
-    return this.result((performance.now() - t0) / 1000);
+    const seconds = () => this.secondsBefore + (performance.now() - t0) / 1000;
+    const save = checkpoint ? (at: () => number) => this.save(checkpoint.dir, checkpoint.settings, at()) : undefined;
+    if (!this.warmedUp) {
+      const every = checkpoint?.every ?? 0;
+      await this.warmup(onWarmup, async (s) => {
+        if ((every > 0 && s % every === 0) || s === this.cfg.warmupSteps) await save?.(seconds);
+      });
+    }
+    while (this.iteration < this.cfg.iterations) {
+      await this.step(onEvent);
+      await save?.(seconds);
+    }
+    return this.result(seconds());
+  }
+
+  /** Iterations and warm-up steps done (a resumed run starts from these). */
+  get progress(): { warmup: number; iterations: number } {
+    return { warmup: this.warmupDone, iterations: this.iteration };
+  }
+
+  /** Saves the whole state into `dir` (proxyless/checkpoint.ts: one rename switches it in). */
+  async save(dir: string, settings: RunSettings, seconds: number): Promise<void> {
+    killPoint('evolve.save');
+    const { params, momentum } = this.tensors();
+    await saveCheckpoint(dir, params, momentum, {
+      kind: EVOLVE_CHECKPOINT_KIND,
+      layout: this.cfg.layout,
+      settings,
+      counters: {
+        iteration: this.iteration,
+        warmup: this.warmupDone,
+        warmupLossSum: this.warmupLossSum,
+        seconds,
+      },
+      rng: this.rng.snapshot(),
+      populations: this.pops.saved(),
+      history: this.history,
+    });
+  }
+
+  /**
+   * Continues from a checkpoint's state.json already read (its settings are checked again here, with
+   * `settings`, this run's) and its binaries, verified against its manifest. The settings, state.json
+   * and binaries are checked before anything changes; tensors that do not match the rebuilt
+   * populations end in one CheckpointError line (the run stops, this object is then only disposed).
+   */
+  restore(ck: CheckpointState, settings: RunSettings): void {
+    checkEvolveSettings(ck, this.cfg.layout, settings);
+    const st = validateEvolveState(ck.meta, this.cfg, this.shapes, `${ck.path}/state.json`);
+    const data = readCheckpointBinaries(ck);
+    this.pops.restore(st.populations);
+    const { params, momentum } = this.tensors();
+    const match = matchCheckpoint(data, params);
+    applyCheckpoint(this.backend, data, params, momentum, match);
+    // The buffers applyCheckpoint made (it disposed the old ones), each to its parameter's optimizer.
+    for (const sgd of [this.skeletonSgd, ...this.pops.members.flat().map((m) => m.sgd)]) {
+      sgd.buffers.clear();
+      for (const p of sgd.params) {
+        const buf = momentum.get(p);
+        if (buf) sgd.buffers.set(p, buf);
+      }
+    }
+    this.rng.restore(st.rng);
+    this.iteration = st.counters.iteration;
+    this.warmupDone = st.counters.warmup;
+    this.warmupLossSum = st.counters.warmupLossSum;
+    this.warmedUp = this.warmupDone >= this.cfg.warmupSteps;
+    this.secondsBefore = st.counters.seconds;
+    this.history.length = 0;
+    this.history.push(...st.history);
+  }
+
+  /** Every parameter (skeleton, then the members in population order) and their momentum buffers. */
+  private tensors(): { params: Param[]; momentum: Map<Param, Tensor> } {
+    const sgds = [this.skeletonSgd, ...this.pops.members.flat().map((m) => m.sgd)];
+    const params = sgds.flatMap((s) => [...s.params]);
+    const momentum = new Map(sgds.flatMap((s) => [...s.buffers]));
+    return { params, momentum };
   }
 
   result(seconds = 0): EvolveResult {

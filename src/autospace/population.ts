@@ -30,6 +30,20 @@ export interface Member {
   sgd: WeightSgd;
 }
 
+/** A member as a checkpoint records it (its weights and momentum are in the checkpoint's binaries). */
+export interface SavedMember {
+  id: number;
+  cell: Cell;
+  fitness: number;
+  evaluated: number;
+  reference: boolean;
+}
+
+export interface SavedPopulations {
+  nextId: number;
+  members: SavedMember[][];
+}
+
 export class Populations {
   readonly members: Member[][];
   /** Per-layer MAdds allowance for mutations. */
@@ -78,8 +92,7 @@ export class Populations {
     return cellMadds(cell, this.shapes[b]) <= this.layerBudget[b];
   }
 
-  private member(b: number, cell: Cell, reference: boolean): Member {
-    const id = this.nextId++;
+  private member(b: number, cell: Cell, reference: boolean, id = this.nextId++): Member {
     const store = new ParamStore(this.backend, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
     const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b]);
     const sgd = new WeightSgd(this.backend, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
@@ -161,6 +174,33 @@ export class Populations {
       }
     });
     return replaced;
+  }
+
+  /** What a checkpoint keeps of the populations besides the weights (members named by id: their parameters' prefix). */
+  saved(): SavedPopulations {
+    return {
+      nextId: this.nextId,
+      members: this.members.map((pop) =>
+        pop.map((m) => ({ id: m.id, cell: m.cell, fitness: m.fitness, evaluated: m.evaluated, reference: m.reference })),
+      ),
+    };
+  }
+
+  /**
+   * Replaces the populations by a checkpoint's (their weights are loaded after, by parameter name):
+   * each member is rebuilt as it was made, with its id, so its parameters carry the same names.
+   */
+  restore(s: SavedPopulations): void {
+    this.dispose();
+    s.members.forEach((pop, b) => {
+      this.members[b] = pop.map((m) => {
+        const member = this.member(b, m.cell, m.reference, m.id);
+        member.fitness = m.fitness;
+        member.evaluated = m.evaluated;
+        return member;
+      });
+    });
+    this.nextId = s.nextId;
   }
 
   /** Evaluated members first, then by fitness. */

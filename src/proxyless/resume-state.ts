@@ -164,16 +164,22 @@ const DATA_SETTINGS = ['--dataset', '--dataset images'];
  * The checkpoint's layout and settings against this run's: the dataset first (another one changes
  * the layout's class count too, and --dataset is the flag to name), then the layout, then the rest.
  */
-export function checkSettingsAndLayout(ck: CheckpointState, cfg: ProxylessSearchConfig, now: RunSettings): void {
+export function checkSettingsAndLayout(
+  ck: CheckpointState,
+  cfg: Pick<ProxylessSearchConfig, 'layout'>,
+  now: RunSettings,
+  /** Settings that may grow (evolve-space: none). */
+  growable: readonly string[] = GROWABLE_SETTINGS,
+): void {
   const saved = savedSettings(ck);
   const data = Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k)));
-  checkResumeSettings(saved, data);
+  checkResumeSettings(saved, data, growable);
   checkLayout(ck, cfg);
-  checkResumeSettings(saved, now);
+  checkResumeSettings(saved, now, growable);
 }
 
 /** The layout the checkpoint was written for must be this run's (the network's shapes follow from it). */
-export function checkLayout(ck: CheckpointState, cfg: ProxylessSearchConfig): void {
+export function checkLayout(ck: CheckpointState, cfg: Pick<ProxylessSearchConfig, 'layout'>): void {
   const layout = ck.meta.layout as { name?: string } | undefined;
   if (JSON.stringify(layout) !== JSON.stringify(cfg.layout)) {
     throw new CheckpointError(

@@ -1,4 +1,11 @@
 /** Seeded PRNG (mulberry32 + Box-Muller). Passed explicitly: nothing in wgnas uses Math.random. */
+
+/** A generator's position: its uint32 state and the Gaussian it holds back (Box-Muller makes two). */
+export interface RngSnapshot {
+  s: number;
+  spare: number | null;
+}
+
 export class Rng {
   private s: number;
   private spare: number | null = null;
@@ -18,6 +25,19 @@ export class Rng {
     const r = new Rng(1);
     r.s = state;
     return r;
+  }
+
+  /** The whole position (state and the Gaussian spare), for a checkpoint: `restore` continues from it exactly. */
+  snapshot(): RngSnapshot {
+    return { s: this.s, spare: this.spare };
+  }
+
+  /** Continues from a snapshot (a checkpointed run's position). */
+  restore(snap: RngSnapshot): void {
+    if (!Number.isInteger(snap?.s) || snap.s < 0 || snap.s > 0xffffffff || !(snap.spare === null || Number.isFinite(snap.spare)))
+      throw new RangeError(`Rng.restore: not a generator snapshot: ${JSON.stringify(snap)?.slice(0, 60)}`);
+    this.s = snap.s;
+    this.spare = snap.spare;
   }
 
   /** Uniform in [0, 1). */

@@ -11,6 +11,7 @@ import { resumeHint } from '../../src/cli/interrupt.js';
 import { parseCommand } from '../../src/cli/parse.js';
 import type { CommandSpec } from '../../src/cli/spec.js';
 import { BENCH } from '../../src/cli/specs/bench.js';
+import { EVOLVE_SPACE } from '../../src/cli/specs/evolve-space.js';
 import { PROFILE } from '../../src/cli/specs/profile.js';
 import { PROXYLESS } from '../../src/cli/specs/proxyless.js';
 import { SCORE } from '../../src/cli/specs/score.js';
@@ -102,6 +103,17 @@ describe('Ctrl-C', () => {
     writeFileSync(join(ck, 'current'), 'ckpt-000001\n');
     expect(hint(PROXYLESS, proxyless)).toBe(
       `--checkpoint ${ck} keeps the work done: repeat the command with --resume to continue`,
+    );
+    // evolve-space resumes from its --checkpoint DIR as proxyless does.
+    const evolve = ['--budget-madds', '4M'];
+    expect(hint(EVOLVE_SPACE, evolve)).toBe('nothing was kept to resume from (--checkpoint DIR makes the run resumable)');
+    const evo = join(tmp, 'evo');
+    mkdirSync(evo);
+    writeFileSync(join(evo, 'lock'), '{}\n');
+    expect(hint(EVOLVE_SPACE, [...evolve, '--checkpoint', evo])).toBe(`nothing was written to --checkpoint ${evo} yet`);
+    writeFileSync(join(evo, 'current'), 'ckpt-000001\n');
+    expect(hint(EVOLVE_SPACE, [...evolve, '--checkpoint', evo, '--resume'])).toBe(
+      `--checkpoint ${evo} keeps the work done: repeat the command with --resume to continue`,
     );
     expect(hint(BENCH, ['matmul'])).toBeUndefined();
   });

@@ -55,3 +55,22 @@ describe('Rng.skip', () => {
     expect(new Rng(-1).next()).toBe(new Rng(0xffffffff).next());
   });
 });
+
+describe('Rng.snapshot', () => {
+  it('restore continues exactly where the snapshot was taken, a held-back Gaussian included', () => {
+    const a = new Rng(42);
+    a.next();
+    a.normal(); // draws two, holds the second back
+    const snap = JSON.parse(JSON.stringify(a.snapshot()));
+    expect(snap.spare).not.toBeNull();
+    const b = new Rng(7);
+    b.restore(snap);
+    const draws = (r: Rng) => [r.normal(), r.next(), r.int(1000), r.normal(), r.normal()];
+    expect(draws(b)).toEqual(draws(a));
+  });
+
+  it('refuses what is not a snapshot', () => {
+    for (const bad of [{ s: -1, spare: null }, { s: 1.5, spare: null }, { s: 1, spare: NaN }, null])
+      expect(() => new Rng(1).restore(bad as never)).toThrow(/^Rng.restore: not a generator snapshot/);
+  });
+});

@@ -1,13 +1,30 @@
-import { AutoSpace, checkEvolveConfig, DEFAULT_EVOLVE, type EvolveConfig, type IterationEvent } from '../../autospace/evolve.js';
+import {
+  AutoSpace,
+  checkEvolveConfig,
+  DEFAULT_EVOLVE,
+  type EvolveCheckpointing,
+  type EvolveConfig,
+  type IterationEvent,
+} from '../../autospace/evolve.js';
+import { checkEvolveSettings, evolveRunSettings } from '../../autospace/resume-state.js';
 import { isStreamed } from '../../data/batch-stream.js';
+import { firstImages } from '../../data/image-dataset.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
-import { writeFileAtomic } from '../../util/durable.js';
+import {
+  type CheckpointState,
+  discardCheckpoint,
+  hasCheckpoint,
+  lockCheckpointDir,
+  readCheckpointState,
+} from '../../proxyless/checkpoint.js';
+import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
+import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -79,6 +96,37 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   }
   // The hand-over's directory before the evolution (a refusal at its end would lose it).
   checkTrainOut(v);
+  // The checkpoint directory is locked before any work: a second run on it refuses at once.
+  const ckDir = v.checkpoint;
+  const lock: LockHandle | null = ckDir
+    ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`))
+    : null;
+  try {
+    if (ckDir && v.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
+    if (ckDir && !v.resume && !v.force && hasCheckpoint(ckDir))
+      throw new UsageError(
+        `--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`,
+      );
+    // --resume reads the checkpoint's state.json once, here: its settings are checked before any
+    // work and the evolution continues this same state (the binaries are verified against it).
+    const ck = ckDir && v.resume ? readCheckpointState(ckDir) : null;
+    await evolveWith(v, ctx, cfg, queued, ck);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** The evolution, once the flags and the checkpoint directory are settled. */
+async function evolveWith(
+  v: ValuesOf<typeof EVOLVE_OPTIONS>,
+  ctx: RunContext,
+  cfg: EvolveConfig,
+  queued: typeof import('../evolve-queued.js') | undefined,
+  ck: CheckpointState | null,
+): Promise<void> {
+  const { io } = ctx;
+  const layout = cfg.layout;
+  const fixed = fixedMadds(layout);
   // The split's defaults follow the training images of --dataset.
   const size = layout.inputSize;
   const ds = await openRunDataset(v.dataset, 'train', ctx, size);
@@ -90,10 +138,26 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     throw new UsageError(
       `--batch ${cfg.batchSize}${v.batch === undefined ? ' (default)' : ''} is more than the --${split.train <= split.val ? 'train' : 'val'} split of ${smaller} images`,
     );
+  cfg.layout = { ...layout, classes: ds.classes };
+  const device = await deviceOf(v);
+  const threads = cpuThreadsOf(device, v);
+  // The settings a checkpoint records, checked against the saved run's before the device starts.
+  let checkpoint: EvolveCheckpointing | undefined;
+  if (v.checkpoint) {
+    let images = await splitsData([firstImages(ds, split.train + split.val)], size);
+    // The same images found in another place resume: only their fingerprint is compared.
+    if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
+    const settings = evolveRunSettings(cfg, split, { flag: v.dataset, images }, device, threads);
+    if (ck) checkEvolveSettings(ck, cfg.layout, settings);
+    if (v.force && hasCheckpoint(v.checkpoint)) {
+      discardCheckpoint(v.checkpoint);
+      io.err(`--force: discarded the checkpoint in ${v.checkpoint}\n`);
+    }
+    checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };
+  }
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const data = await runSearchSplit(ds, split, size);
-  cfg.layout = { ...layout, classes: ds.classes };
   // One evolution per seed, on the workers of the queue (evolve-queued.ts).
   if (queued) {
     // Workers rebuild the split in memory at 32 px; a folder streamed at 224 stays a local run for now.
@@ -101,16 +165,10 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
       throw new UsageError(
         `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
       );
-    return queued.evolveQueued(
-      { ...v, ...split, redis: v.redis! },
-      cfg,
-      { train: data.train, val: data.val },
-      await deviceOf(v),
-      ctx,
-    );
+    return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
   }
   const err = process.stderr;
-  const backend = await openDevice(await deviceOf(v), v);
+  const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined });
   let evo: AutoSpace | null = null;
   let found: string;
   try {
@@ -119,8 +177,16 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
         `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${describeBackend(backend)}\n`,
     );
+    if (ck && checkpoint) {
+      evo.restore(ck, checkpoint.settings);
+      const c = evo.progress;
+      err.write(
+        `resumed from ${checkpoint.dir}: warm-up ${c.warmup}/${cfg.warmupSteps}, iteration ${c.iterations}/${cfg.iterations}\n`,
+      );
+    }
     // On a terminal: a bar with the ETA over warm-up steps and iterations, the lines above it; in pipes: the lines.
-    const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err);
+    const done0 = evo.progress.warmup + evo.progress.iterations * cfg.steps;
+    const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err, { initial: done0 });
     const res = await evo.run(
       (e) => {
         bar.update(cfg.warmupSteps + e.iteration * cfg.steps);
@@ -130,6 +196,7 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
         bar.update(s);
         if (s % 10 === 0) bar.log(`warm-up ${s}/${cfg.warmupSteps} loss ${l.toFixed(3)}`);
       },
+      checkpoint,
     );
     bar.done();
     err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);

@@ -2,7 +2,7 @@ import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
 import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { trainFoundOptions } from './train.js';
-import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outFile, seed, text } from '../spec.js';
+import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outDir, outFile, seed, text } from '../spec.js';
 import { cpuThreads, dataset, device, trainSplit, valSplit } from './common.js';
 import { submitOptions } from './queue.js';
 
@@ -94,6 +94,28 @@ export const EVOLVE_OPTIONS = {
   'cpu-threads': cpuThreads,
   out,
   history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
+  checkpoint: outDir({
+    help: 'save the whole state (cell and skeleton weights with momentum, populations, fitness, generator, history, settings) after every iteration and every --checkpoint-every warm-up steps; each save is switched in whole with one rename, and DIR is locked while the run lives',
+    conflicts: ['redis'],
+    conflictsWhy: '--redis runs each seed on a worker, which keeps no checkpoint: drop --checkpoint',
+  }),
+  'checkpoint-every': int({
+    help: 'warm-up steps between checkpoints (0: only at the end of the warm-up; every iteration ends with one)',
+    default: 10,
+    min: 0,
+  }),
+  resume: flag({
+    help: 'continue from --checkpoint DIR (same settings, device, CPU threads and images, refused naming the flag that differs); ends where an uninterrupted run ends',
+    requires: ['checkpoint'],
+    requiresWhy: '--resume needs --checkpoint DIR',
+  }),
+  force: flag({
+    help: 'start over when --checkpoint DIR already holds a checkpoint (it is discarded)',
+    requires: ['checkpoint'],
+    requiresWhy: '--force starts over in a --checkpoint DIR; give --checkpoint DIR',
+    conflicts: ['resume'],
+    conflictsWhy: '--resume and --force contradict each other',
+  }),
   ...trainFoundOptions(),
   ...submitOptions,
 };

@@ -1,0 +1,161 @@
+/**
+ * What an evolve-space checkpoint must agree on to be resumed: the run's settings, keyed by the
+ * CLI flag that sets each one so a refusal names it (`--resume: --k was 2, now 3`; none may grow:
+ * --iterations and --steps set the learning-rate schedule), and a structural check of the saved
+ * evolution state so a corrupt or hand-edited state.json ends in one line. The checkpoint files
+ * and the settings check are proxyless's (proxyless/checkpoint.ts, proxyless/resume-state.ts).
+ */
+import type { DeviceKind } from '../backend/index.js';
+import type { LayerShape } from '../mobilenet/cell.js';
+import { validateCell } from '../mobilenet/cell.js';
+import type { MobileNetLayout } from '../mobilenet/layout.js';
+import { CheckpointError, type CheckpointState } from '../proxyless/checkpoint.js';
+import { checkSettingsAndLayout, type SplitSizes } from '../proxyless/resume-state.js';
+import { sha256Hex } from '../util/durable.js';
+import type { RngSnapshot } from '../util/rng.js';
+import type { RunSettings } from '../util/run-settings.js';
+import type { EvolveConfig, IterationEvent } from './evolve-config.js';
+import type { SavedPopulations } from './population.js';
+
+export const EVOLVE_CHECKPOINT_KIND = 'wgnas-evolve-space';
+
+/** Where the run's images come from: the --dataset flag and a fingerprint of its splits. */
+export interface EvolveData {
+  flag: string;
+  images: string;
+}
+
+/** The settings an evolve-space checkpoint records (the same keys as proxyless's where the flags agree). */
+export function evolveRunSettings(
+  cfg: EvolveConfig,
+  split: SplitSizes,
+  data: EvolveData,
+  device: DeviceKind,
+  /** The CPU backend's threads (its results depend on them slightly); null on the GPU. */
+  cpuThreads: number | null,
+): RunSettings {
+  const s: RunSettings = {
+    '--dataset': data.flag,
+    '--dataset images': data.images,
+    '--layout': `${cfg.layout.name} (${sha256Hex(JSON.stringify(cfg.layout)).slice(0, 12)})`,
+    '--budget-madds': cfg.budgetMadds,
+    '--population': cfg.populationSize,
+    '--k': cfg.k,
+    '--tournament': cfg.tournamentSize,
+    '--iterations': cfg.iterations,
+    '--steps': cfg.steps,
+    '--warmup': cfg.warmupSteps,
+    '--warmup-mix': cfg.warmupMix,
+    '--no-inherit': !cfg.inheritWeights,
+    '--no-cell-lr-scale': !cfg.scaleCellLr,
+    '--min-evals': cfg.minEvaluations,
+    '--replace-every': cfg.replaceEvery,
+    '--guide': cfg.guideIterations,
+    '--init': cfg.init,
+    '--max-nodes': cfg.maxNodes,
+    '--batch': cfg.batchSize,
+    '--lr': cfg.weightLr,
+    '--fitness-lr': cfg.fitnessLr,
+    '--penalty': cfg.budgetPenalty,
+    '--slack': cfg.layerSlack,
+    '--no-augment': !cfg.augment,
+    '--seed': cfg.seed,
+    '--train': split.train,
+    '--val': split.val,
+    // The devices agree within tolerance, not bit for bit: a run continues where it started.
+    '--device': device,
+  };
+  if (device === 'cpu' && cpuThreads !== null) s['--cpu-threads'] = cpuThreads;
+  return s;
+}
+
+/** The checkpoint is evolve-space's, for this layout, with these settings (one line naming a changed flag). */
+export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout, now: RunSettings): void {
+  if (ck.meta.kind !== EVOLVE_CHECKPOINT_KIND)
+    throw new CheckpointError(`${ck.path}: not a wgnas evolve-space checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
+  checkSettingsAndLayout(ck, { layout }, now, []);
+}
+
+export interface SavedEvolveState {
+  counters: { iteration: number; warmup: number; warmupLossSum: number; seconds: number };
+  rng: RngSnapshot;
+  populations: SavedPopulations;
+  history: IterationEvent[];
+}
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Checks a checkpoint's evolution state against this run's config and layer shapes; throws one clear line. */
+export function validateEvolveState(
+  meta: Record<string, unknown>,
+  cfg: EvolveConfig,
+  shapes: readonly LayerShape[],
+  where: string,
+): SavedEvolveState {
+  const bad = (what: string): never => {
+    throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
+  };
+  const c = meta.counters;
+  if (
+    !isObject(c) ||
+    !isCount(c.iteration) ||
+    c.iteration > cfg.iterations ||
+    !isCount(c.warmup) ||
+    c.warmup > cfg.warmupSteps ||
+    (c.iteration > 0 && c.warmup !== cfg.warmupSteps) ||
+    !Number.isFinite(c.warmupLossSum) ||
+    !(typeof c.seconds === 'number' && c.seconds >= 0)
+  )
+    bad(`'counters' must be {iteration, warmup, warmupLossSum, seconds} within this run's settings`);
+  const counters = c as SavedEvolveState['counters'];
+  const rng = meta.rng;
+  if (
+    !isObject(rng) ||
+    !Number.isInteger(rng.s) ||
+    (rng.s as number) < 0 ||
+    (rng.s as number) > 0xffffffff ||
+    !(rng.spare === null || Number.isFinite(rng.spare))
+  )
+    bad(`'rng' must be {s, spare}: a uint32 and null or a number`);
+  const pops = meta.populations;
+  if (!isObject(pops) || !isCount(pops.nextId) || !Array.isArray(pops.members) || pops.members.length !== shapes.length)
+    bad(`'populations' must be {nextId, members} with ${shapes.length} layers`);
+  const { nextId, members } = pops as unknown as SavedPopulations;
+  const ids = new Set<number>();
+  members.forEach((pop, b) => {
+    if (!Array.isArray(pop) || pop.length < 1 || pop.length > cfg.populationSize)
+      bad(`layer ${b}'s population must hold 1 to ${cfg.populationSize} members`);
+    let references = 0;
+    for (const m of pop) {
+      if (
+        !isObject(m) ||
+        !isCount(m.id) ||
+        m.id >= nextId ||
+        ids.has(m.id) ||
+        !Number.isFinite(m.fitness) ||
+        !isCount(m.evaluated) ||
+        typeof m.reference !== 'boolean'
+      )
+        bad(`layer ${b}: a member must be {id, cell, fitness, evaluated, reference} with an id below nextId, used once`);
+      ids.add(m.id);
+      if (m.reference) references++;
+      try {
+        validateCell(m.cell, shapes[b]);
+      } catch (e) {
+        bad(`layer ${b}, member ${m.id}: ${(e as Error).message}`);
+      }
+    }
+    if (references > 1) bad(`layer ${b} has ${references} reference cells`);
+    if (counters.iteration < cfg.guideIterations && references !== 1) bad(`layer ${b} lost its reference cell while it guides`);
+  });
+  const history = meta.history;
+  if (!Array.isArray(history) || history.length !== counters.iteration)
+    bad(`'history' must list the ${counters.iteration} iterations done`);
+  return {
+    counters,
+    rng: rng as unknown as RngSnapshot,
+    populations: pops as unknown as SavedPopulations,
+    history: history as IterationEvent[],
+  };
+}
