@@ -4,7 +4,7 @@
  * the Trainer's order. scripts/train-reference.py trains the same network on them in PyTorch and
  * writes the fixture. The whole regeneration:
  *
- *   for c in nb201 nb201-none-fed nb201-recipe mbconv; do
+ *   for c in nb201 nb201-none-fed nb201-recipe mbconv mbconv-eps; do
  *     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
  *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
  *   done

@@ -5,7 +5,7 @@ trainer's order), trains the same network (a NAS-Bench-201 cell network, or a Pr
 built as mit-han-lab/proxylessnas builds it) the plain PyTorch way and writes the fixture
 test/train/torch-parity*.test.ts compare `wgnas train` with:
 
-  for c in nb201 nb201-none-fed nb201-recipe mbconv; do
+  for c in nb201 nb201-none-fed nb201-recipe mbconv mbconv-eps; do
     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
   done

@@ -117,8 +117,13 @@ export interface KernelProfile {
  * composes the OPS where a backend has none. Each equals its composition within f32 rounding.
  */
 export interface FusedOps {
-  /** relu6(batchNormForward(x)) without the batch norm's output. */
-  batchNormRelu6Forward(x: Tensor, gamma: Tensor | null, beta: Tensor | null): { z: Tensor; mean: Tensor; invStd: Tensor };
+  /** relu6(batchNormForward(x, gamma, beta, eps)) without the batch norm's output (eps: DEFAULT_BN_EPS when omitted). */
+  batchNormRelu6Forward(
+    x: Tensor,
+    gamma: Tensor | null,
+    beta: Tensor | null,
+    eps?: number,
+  ): { z: Tensor; mean: Tensor; invStd: Tensor };
   /** The gradients of relu6(batchNorm(x)) from dz (the ReLU6 mask rebuilt from x, gamma, beta). */
   batchNormRelu6Backward(
     dz: Tensor,

@@ -103,9 +103,9 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     },
     ops: bindOps('cpu', impls, dev, owns),
     fused: {
-      batchNormRelu6Forward: (x, gamma, beta) => {
+      batchNormRelu6Forward: (x, gamma, beta, eps) => {
         const own1 = (t: Tensor | null) => (t === null ? null : own(t, 'batchNormRelu6Forward'));
-        return cpuOps.batchNormRelu6Forward(dev, own(x, 'batchNormRelu6Forward'), own1(gamma), own1(beta));
+        return cpuOps.batchNormRelu6Forward(dev, own(x, 'batchNormRelu6Forward'), own1(gamma), own1(beta), eps);
       },
       batchNormRelu6Backward: (dz, x, mean, invStd, gamma, beta) => {
         const w = 'batchNormRelu6Backward';

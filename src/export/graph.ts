@@ -5,6 +5,8 @@
  * (reference.ts) both read it, so what is exported is what the reference computes.
  */
 
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
+
 export interface Tensor {
   shape: number[];
   data: Float32Array;
@@ -36,7 +38,8 @@ export interface Graph {
   meta: Record<string, string>;
 }
 
-export const BN_EPS = 1e-5;
+/** The eps of wgnas's batch norms where a network gives none (src/kernels/params DEFAULT_BN_EPS). */
+export const BN_EPS = DEFAULT_BN_EPS;
 
 /** Builds a graph in forward order; each op returns the name of its output value. */
 export class GraphBuilder {
@@ -44,7 +47,11 @@ export class GraphBuilder {
   readonly tensors = new Map<string, Tensor>();
   private n = 0;
 
-  constructor(private readonly param: (name: string, shape?: readonly number[]) => Tensor) {}
+  /** `bnEps`: every BN's eps, the network's own (a ProxylessNAS net.config's bn.eps). */
+  constructor(
+    private readonly param: (name: string, shape?: readonly number[]) => Tensor,
+    readonly bnEps = BN_EPS,
+  ) {}
 
   private value(hint: string): string {
     return `${hint}:${this.n++}`;
@@ -77,7 +84,7 @@ export class GraphBuilder {
       beta: this.use(`${base}.beta`, [channels]),
       mean,
       var: variance,
-      eps: BN_EPS,
+      eps: this.bnEps,
       y,
     });
     return y;

@@ -18,13 +18,21 @@ import { getLayout, layerShapes } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../nn/nb201-net.js';
 import { parseArch as parseNb201 } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
-import type { Graph, Tensor } from './graph.js';
-import { buildGraph, describeNetwork, type ExportNetwork, inputSize, paramLookup, seededParams } from './networks.js';
+import { BN_EPS, type Graph, type Tensor } from './graph.js';
+import {
+  buildGraph,
+  describeNetwork,
+  type ExportNetwork,
+  inputSize,
+  networkBnEps,
+  paramLookup,
+  seededParams,
+} from './networks.js';
 import { referenceForward } from './reference.js';
 import { readWeights } from './weights.js';
 import { UserFacingError } from '../util/errors.js';
 
-export { type ExportNetwork, describeNetwork } from './networks.js';
+export { type ExportNetwork, describeNetwork, networkBnEps } from './networks.js';
 export type { Graph } from './graph.js';
 
 export class ExportError extends UserFacingError {
@@ -64,6 +72,7 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
       layout,
       cells,
       choices: choices as number[],
+      bnEps: BN_EPS,
       description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})`,
     };
   }
@@ -72,16 +81,36 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
       `${where}: unrecognised network: expected a ProxylessNAS net.config (first_conv, blocks, feature_mix_layer, classifier), ` +
         "a compact {inputSize, stem, blocks, featureMix, classes} object, or a wgnas-arch JSON ({format: 'wgnas-arch', layout, cells, choices}, as search/proxyless --space-file --out write it)",
     );
+  // The compact form is wgnas's own (no BN settings): wgnas's eps.
+  const bn: { eps: number; momentum?: number } = 'first_conv' in v ? netConfigBn(v.bn, where) : { eps: BN_EPS };
   const arch = parseProxylessArch(json, resolution);
   const net = archToCellNet(arch);
-  const bnEps = (v as { bn?: { eps?: unknown } }).bn?.eps;
   return {
     kind: 'mobilenet',
     ...net,
-    // ProxylessNASNets.build_from_config: set_bn_param(**config['bn']), else eps 1e-3.
-    ...('first_conv' in v ? { configBnEps: typeof bnEps === 'number' ? bnEps : 1e-3 } : {}),
-    description: `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks`,
+    bnEps: bn.eps,
+    ...(bn.momentum !== undefined ? { bnMomentum: bn.momentum } : {}),
+    description:
+      `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks` +
+      // Part of what the network is (weights files and train checkpoints record it); 1e-5 is left
+      // unsaid, so the names that weights of such networks carry stay as they were.
+      (bn.eps !== BN_EPS ? `, BN eps ${bn.eps}` : ''),
   };
+}
+
+/**
+ * A net.config's BN settings as ProxylessNASNets.build_from_config applies them to every BN:
+ * set_bn_param(**config['bn']) (both momentum and eps), else momentum 0.1 and eps 1e-3.
+ */
+function netConfigBn(bn: unknown, where: string): { eps: number; momentum: number } {
+  if (bn === undefined) return { eps: 1e-3, momentum: 0.1 };
+  const o = bn as { eps?: unknown; momentum?: unknown } | null;
+  const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
+  if (!(o && typeof o === 'object' && positive(o.eps) && positive(o.momentum) && o.momentum <= 1))
+    throw new ExportError(
+      `${where}: 'bn' must be {momentum, eps} with momentum in (0, 1] and eps > 0 (ProxylessNAS's default: {"momentum": 0.1, "eps": 0.001}), got ${JSON.stringify(bn)}`,
+    );
+  return { eps: o.eps, momentum: o.momentum };
 }
 
 /**
@@ -163,7 +192,7 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
     network: describeNetwork(net),
     init,
     'bn-statistics': bn,
-    'bn-epsilon': '1e-5',
+    'bn-epsilon': String(networkBnEps(net)),
     layout: 'NCHW float32, input [N, 3, H, W], output logits [N, classes]',
   };
   return graph;

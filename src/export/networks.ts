@@ -25,7 +25,7 @@ import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js
 import type { Param } from '../nn/tape.js';
 import { formatArch, NB201_EDGES, type Nb201Cell } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
-import { type Graph, GraphBuilder, type Tensor } from './graph.js';
+import { BN_EPS, type Graph, GraphBuilder, type Tensor } from './graph.js';
 
 export type ExportNetwork =
   | { kind: 'nb201'; cell: Nb201Cell; cfg: Nb201NetConfig; inputHW: number }
@@ -34,18 +34,27 @@ export type ExportNetwork =
       layout: MobileNetLayout;
       cells: Cell[];
       choices: number[];
+      /** What the network is: its form, layout and size, and its BN eps where that is not 1e-5. */
       description: string;
       /**
-       * The BN eps a ProxylessNAS net.config gives (its 'bn', else ProxylessNAS's default 1e-3);
-       * wgnas's batch norms use 1e-5 (BN_EPS) whatever it says. Absent for the other forms.
+       * Every BN's eps: a ProxylessNAS net.config's bn.eps (else ProxylessNAS's default 1e-3), as its
+       * PyTorch code builds the network; 1e-5 (BN_EPS) for the other forms. Train, eval, export and
+       * the train latency all use it.
        */
-      configBnEps?: number;
+      bnEps: number;
+      /** A net.config's bn.momentum (PyTorch's convention), the running statistics' default. Absent for the other forms. */
+      bnMomentum?: number;
     };
 
 export function describeNetwork(n: ExportNetwork): string {
   if (n.kind === 'nb201')
     return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW})`;
   return n.description;
+}
+
+/** The eps of every BN of the network (NAS-Bench-201's: 1e-5). */
+export function networkBnEps(n: ExportNetwork): number {
+  return n.kind === 'nb201' ? BN_EPS : n.bnEps;
 }
 
 export function inputSize(n: ExportNetwork): number {
@@ -188,7 +197,7 @@ function mobilenetGraph(n: Extract<ExportNetwork, { kind: 'mobilenet' }>, g: Gra
 
 /** The network's inference graph over `params` (named as the network names them). */
 export function buildGraph(n: ExportNetwork, params: ParamLookup): Graph {
-  const g = new GraphBuilder(params);
+  const g = new GraphBuilder(params, networkBnEps(n));
   const output = n.kind === 'nb201' ? nb201Graph(n, g) : mobilenetGraph(n, g);
   const s = inputSize(n);
   return {

@@ -8,7 +8,7 @@ import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam } from './params.js';
+import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam, DEFAULT_BN_EPS } from './params.js';
 import {
   batchNormBackwardCpu,
   batchNormBackwardF64,
@@ -99,7 +99,7 @@ export function batchNormForward(
   x: GpuTensor,
   gamma: GpuTensor | null,
   beta: GpuTensor | null,
-  eps = 1e-5,
+  eps = DEFAULT_BN_EPS,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
   return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto');
 }
@@ -115,7 +115,7 @@ export function batchNormForwardAdd(
   gamma: GpuTensor | null,
   beta: GpuTensor | null,
   residual: GpuTensor,
-  eps = 1e-5,
+  eps = DEFAULT_BN_EPS,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
   return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', residual);
 }
@@ -184,7 +184,8 @@ export function batchNormEval(
   gpu.dispatch({
     kernel: { file: FILE, entry: 'apply' },
     buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean, x],
-    uniforms: uniforms(d, 1e-5, gamma !== null, beta !== null),
+    // `apply` reads no eps: the given invStd has it.
+    uniforms: uniforms(d, DEFAULT_BN_EPS, gamma !== null, beta !== null),
     workgroups: gpu.grid1d(d.N * d.C, 1),
   });
   return y;
@@ -216,7 +217,8 @@ export function batchNormBackwardPlanned(
   checkParam('batchNormBackward', 'mean', mean, d.C);
   checkParam('batchNormBackward', 'invStd', invStd, d.C);
   checkParam('batchNormBackward', 'gamma', gamma, d.C);
-  const u = uniforms(d, 1e-5, gamma !== null, false);
+  // The backward reads no eps: the saved invStd has it.
+  const u = uniforms(d, DEFAULT_BN_EPS, gamma !== null, false);
   const dx = gpu.empty(x.shape);
   const dgamma = gpu.empty([d.C]);
   const dbeta = gpu.empty([d.C]);

@@ -4,6 +4,7 @@
  * Parameters are named `${prefix}.n${node}.${op}` (plus `.bn.gamma` / `.bn.beta`).
  */
 import { ShapeError } from '../backend/index.js';
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import type { ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
 import {
@@ -29,12 +30,16 @@ export class CellModule {
   readonly infos: readonly NodeInfo[];
   private readonly nodeParams: NodeParams[];
 
-  /** Validates the cell for the shape (CellError otherwise) and allocates its parameters. */
+  /**
+   * Validates the cell for the shape (CellError otherwise) and allocates its parameters. `bnEps`:
+   * every BN of the cell's (the network's; a ProxylessNAS net.config gives its own).
+   */
   constructor(
     store: ParamStore,
     readonly prefix: string,
     readonly cell: Cell,
     readonly shape: LayerShape,
+    readonly bnEps = DEFAULT_BN_EPS,
   ) {
     this.infos = validateCell(cell, shape);
     this.nodeParams = cell.nodes.map((n, i) => {
@@ -98,8 +103,8 @@ export class CellModule {
       const nodeName = `${name}.n${i}.${node.op}`;
       vals.push(
         spec.act
-          ? t.batchNormRelu6(conv, p.gamma, p.beta, block, `${nodeName}.bn`, `${nodeName}.relu6`)
-          : t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`),
+          ? t.batchNormRelu6(conv, p.gamma, p.beta, block, `${nodeName}.bn`, `${nodeName}.relu6`, this.bnEps)
+          : t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`, undefined, this.bnEps),
       );
     });
     let out = vals[this.cell.outputs[0]];

@@ -4,6 +4,7 @@
  * (params, forward to logits and features, zeroGrad, dispose).
  */
 import type { Backend } from '../backend/index.js';
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import { type InitMode, ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
 import type { Rng } from '../util/rng.js';
@@ -18,7 +19,8 @@ export class FixedNet {
 
   /**
    * `cells[b]` fills layer b; its parameters are named `b${b}.c${choices[b]}.*`, as the supernet
-   * names that candidate, so weights carry over by name between the two.
+   * names that candidate, so weights carry over by name between the two. `bnEps`: every BN's eps
+   * (a ProxylessNAS net.config's bn.eps; wgnas's own networks 1e-5).
    */
   constructor(
     backend: Backend,
@@ -27,14 +29,18 @@ export class FixedNet {
     choices: readonly number[],
     rng: Rng,
     init: InitMode = 'pytorch',
+    readonly bnEps = DEFAULT_BN_EPS,
   ) {
     if (cells.length !== choices.length) throw new RangeError(`FixedNet: ${cells.length} cells for ${choices.length} choices`);
     const n = layerShapes(layout).length;
     if (cells.length !== n) throw new RangeError(`FixedNet: ${cells.length} cells for the ${n} layers of layout ${layout.name}`);
     // Weights drawn in batches once every module exists (up to 8 per dispatch).
     const store = (this.store = new ParamStore(backend, rng, init, { batchWeights: true }));
-    this.skeleton = new Skeleton(store, layout, (shapes) =>
-      shapes.map((shape, b) => new CellModule(store, `b${b}.c${choices[b]}`, cells[b], shape)),
+    this.skeleton = new Skeleton(
+      store,
+      layout,
+      (shapes) => shapes.map((shape, b) => new CellModule(store, `b${b}.c${choices[b]}`, cells[b], shape, bnEps)),
+      bnEps,
     );
     store.drawPending();
   }

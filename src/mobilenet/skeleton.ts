@@ -9,6 +9,7 @@
  * feature mix the last stage): the block index WRCor weights by 2^block.
  */
 import { ShapeError } from '../backend/index.js';
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import type { BlockPosition } from '../latency/space.js';
 import type { ParamStore } from '../nn/init.js';
 import type { Param, Tape, Var } from '../nn/tape.js';
@@ -35,12 +36,13 @@ export function convBnForward(
   t: Tape,
   x: Var,
   m: ConvBnParams,
-  o: { stride: number; pad: number; act: boolean; block: number; name: string },
+  o: { stride: number; pad: number; act: boolean; block: number; name: string; bnEps?: number },
 ): Var {
   const c = t.conv(x, m.w, { stride: o.stride, pad: o.pad, groups: 1 });
+  const eps = o.bnEps ?? DEFAULT_BN_EPS;
   return o.act
-    ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`)
-    : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`);
+    ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`, eps)
+    : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`, undefined, eps);
 }
 
 /**
@@ -66,12 +68,14 @@ export class Skeleton<L> {
   /**
    * Allocates the skeleton in `store` in network order: stem, first block, the layers'
    * parameters (buildLayers, which may use the same store), feature mix, classifier. The order
-   * fixes which random numbers each parameter gets, so it stays the same for every body.
+   * fixes which random numbers each parameter gets, so it stays the same for every body. `bnEps`:
+   * the BNs of the stem, the first block and the feature mix (the bodies' BNs are theirs to set).
    */
   constructor(
     store: ParamStore,
     readonly layout: MobileNetLayout,
     buildLayers: (shapes: LayerShape[]) => L[],
+    readonly bnEps = DEFAULT_BN_EPS,
   ) {
     const space = layoutSpace(layout);
     this.positions = space.positions.slice(1);
@@ -79,12 +83,13 @@ export class Skeleton<L> {
     this.stages = positionStages(layout).map((p) => p.stage);
     const first = space.positions[0];
     this.stem = convBnParams(store, 'stem.conv', [layout.stemC, 3, 3, 3]);
-    this.first = new CellModule(store, 'first', mbconvCell(3, 1), {
-      inC: first.inC,
-      outC: first.outC,
-      stride: 1,
-      inH: first.inH,
-    });
+    this.first = new CellModule(
+      store,
+      'first',
+      mbconvCell(3, 1),
+      { inC: first.inC, outC: first.outC, stride: 1, inH: first.inH },
+      bnEps,
+    );
     this.layers = buildLayers(this.shapes);
     const lastC = this.shapes[this.shapes.length - 1].outC;
     this.mix = convBnParams(store, 'mix.conv', [layout.featureMixC, lastC, 1, 1]);
@@ -101,7 +106,8 @@ export class Skeleton<L> {
     if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== L.inputSize || x.shape[3] !== L.inputSize) {
       throw new ShapeError(`mobilenet: expected input [N, 3, ${L.inputSize}, ${L.inputSize}], got [${x.shape.join(', ')}]`);
     }
-    let h = convBnForward(t, x, this.stem, { stride: L.stemStride, pad: 1, act: true, block: 0, name: 'stem' });
+    const bnEps = this.bnEps;
+    let h = convBnForward(t, x, this.stem, { stride: L.stemStride, pad: 1, act: true, block: 0, name: 'stem', bnEps });
     h = this.first.forward(t, h, 0, 'first')!;
     this.shapes.forEach((_, b) => {
       h = body(this.layers[b], b, h, this.stages[b]);
@@ -112,6 +118,7 @@ export class Skeleton<L> {
       act: true,
       block: this.stages[this.stages.length - 1] ?? 0,
       name: 'mix',
+      bnEps,
     });
     return { logits: t.linear(t.globalAvgPool(h), this.fcW, this.fcB), features: h };
   }

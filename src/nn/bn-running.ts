@@ -3,6 +3,8 @@
  *   running_mean = (1 - m) running_mean + m batch_mean
  *   running_var  = (1 - m) running_var  + m batch_var * M / (M - 1)   (unbiased, M values per channel)
  * starting from mean 0, var 1; eval mode normalises with them (Tape's bnEval, the batchNormEval op).
+ * Each BN's eps is its own (the tape's records and eval lookups carry it): the variance is recovered
+ * from the batch's invStd with it, and eval mode's invStd = 1 / sqrt(running var + eps).
  *
  * The averages live on the host in f32 (what a weights file stores, so a resumed run continues
  * bit for bit); one step's batch statistics of every BN are packed into one tensor and read once.
@@ -13,8 +15,6 @@ import type { BnBatchRecord, BnEvalStats } from './tape.js';
 export interface BnRunningOptions {
   /** PyTorch's momentum (weight of the new batch): 0.1. */
   momentum?: number;
-  /** The eps the training forward used (batchNormForward's default 1e-5). */
-  eps?: number;
 }
 
 export interface BnRunning {
@@ -24,17 +24,15 @@ export interface BnRunning {
 
 export class BnRunningStats implements BnEvalStats {
   readonly momentum: number;
-  readonly eps: number;
   private readonly stats = new Map<string, BnRunning>();
-  /** Device copies for eval mode (mean, invStd), dropped whenever the averages change. */
-  private readonly device = new Map<string, { mean: Tensor; invStd: Tensor }>();
+  /** Device copies for eval mode (mean, invStd at eps), dropped whenever the averages change. */
+  private readonly device = new Map<string, { mean: Tensor; invStd: Tensor; eps: number }>();
 
   constructor(
     private readonly backend: Backend,
     opts: BnRunningOptions = {},
   ) {
     this.momentum = opts.momentum ?? 0.1;
-    this.eps = opts.eps ?? 1e-5;
     if (!(this.momentum > 0 && this.momentum <= 1)) throw new RangeError(`BN momentum must be in (0, 1], got ${this.momentum}`);
   }
 
@@ -81,7 +79,7 @@ export class BnRunningStats implements BnEvalStats {
         host.subarray(off + C, off + 2 * C),
         r.count,
         this.momentum,
-        this.eps,
+        r.eps,
       );
       off += 2 * C;
       this.drop(r.name);
@@ -89,15 +87,19 @@ export class BnRunningStats implements BnEvalStats {
   }
 
   /** Eval mode (Tape bnEval): the running mean and 1 / sqrt(running var + eps) on the device. */
-  statsFor(name: string, channels: number): { mean: Tensor; invStd: Tensor } {
+  statsFor(name: string, channels: number, eps: number): { mean: Tensor; invStd: Tensor } {
     let d = this.device.get(name);
+    if (d && d.eps !== eps) {
+      this.drop(name);
+      d = undefined;
+    }
     if (!d) {
       const s = this.stats.get(name);
       if (!s) throw new Error(`BN '${name}' has no running statistics (no training step ran through it)`);
       if (s.mean.length !== channels)
         throw new RangeError(`BN '${name}': running statistics have ${s.mean.length} channels, the layer has ${channels}`);
-      const invStd = Float32Array.from(s.var, (v) => 1 / Math.sqrt(v + this.eps));
-      d = { mean: this.backend.upload(s.mean, [channels]), invStd: this.backend.upload(invStd, [channels]) };
+      const invStd = Float32Array.from(s.var, (v) => 1 / Math.sqrt(v + eps));
+      d = { mean: this.backend.upload(s.mean, [channels]), invStd: this.backend.upload(invStd, [channels]), eps };
       this.device.set(name, d);
     }
     return d;

@@ -16,7 +16,7 @@
  * record's gradient in place: another var or record may hold the same tensor.
  */
 import type { Backend, BackendOps, Tensor } from '../backend/index.js';
-import { assertMixture, type Conv2dParams, type Pool2dParams } from '../kernels/params.js';
+import { assertMixture, type Conv2dParams, DEFAULT_BN_EPS, type Pool2dParams } from '../kernels/params.js';
 
 export class Var {
   grad: Tensor | null = null;
@@ -63,11 +63,14 @@ export interface BnBatchRecord {
   invStd: Tensor;
   /** Values per channel the statistics came from (N x H x W). */
   count: number;
+  /** The eps the batch norm used (invStd = 1 / sqrt(biased var + eps)). */
+  eps: number;
 }
 
 /** Per-channel statistics an eval-mode batch norm normalises with (the running averages, src/nn/bn-running.ts). */
 export interface BnEvalStats {
-  statsFor(name: string, channels: number): { mean: Tensor; invStd: Tensor };
+  /** The statistics of BN `name`, invStd = 1 / sqrt(var + eps) with the BN's own eps. */
+  statsFor(name: string, channels: number, eps: number): { mean: Tensor; invStd: Tensor };
 }
 
 export interface BnRecord {
@@ -273,26 +276,28 @@ export class Tape {
    * Training-mode batch norm (eval mode with opts.bnEval). With `residual`: add(residual, bn(x)) as
    * one op (the backend's batchNormForwardAdd: a node sum folded into the batch norm that feeds it,
    * one dispatch and one tensor less), the same values and gradients bit for bit; composed under
-   * bnIdentity and bnEval.
+   * bnIdentity and bnEval. `eps` is the network's (a ProxylessNAS net.config gives 1e-3), in
+   * training and eval mode alike.
    */
-  batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn', residual?: Var): Var {
-    if (residual && (this.opts.bnIdentity || this.opts.bnEval)) return this.add(residual, this.batchNorm(x, gamma, beta, name));
+  batchNorm(x: Var, gamma: Param | null, beta: Param | null, name = 'bn', residual?: Var, eps = DEFAULT_BN_EPS): Var {
+    if (residual && (this.opts.bnIdentity || this.opts.bnEval))
+      return this.add(residual, this.batchNorm(x, gamma, beta, name, undefined, eps));
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'bn', gamma, beta, input: x });
     if (this.opts.bnIdentity) return x;
     // Running statistics are keyed by the BN's parameter name ('stem.bn' of 'stem.bn.gamma'), the name weights files use.
     const key = gamma ? gamma.name.replace(/\.gamma$/, '') : name;
     if (this.opts.bnEval) {
-      const s = this.opts.bnEval.statsFor(key, x.shape[1]);
+      const s = this.opts.bnEval.statsFor(key, x.shape[1], eps);
       return this.out(this.ops.batchNormEval(x.value, s.mean, s.invStd, gamma?.value ?? null, beta?.value ?? null), false);
     }
     const [gv, bv] = [gamma?.value ?? null, beta?.value ?? null];
     const { y, mean, invStd } = residual
-      ? this.ops.batchNormForwardAdd(x.value, gv, bv, residual.value)
-      : this.ops.batchNormForward(x.value, gv, bv);
+      ? this.ops.batchNormForwardAdd(x.value, gv, bv, residual.value, eps)
+      : this.ops.batchNormForward(x.value, gv, bv, eps);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name, invStd });
-    if (this.opts.bnBatchStats) this.bnBatches.push({ name: key, mean, invStd, count: x.value.size / x.shape[1] });
+    if (this.opts.bnBatchStats) this.bnBatches.push({ name: key, mean, invStd, count: x.value.size / x.shape[1], eps });
     const bnNeeds = this.needs(x) || this.needs(gamma) || this.needs(beta);
     const out = this.out(y, bnNeeds || (residual?.requiresGrad ?? false));
     this.push(out.requiresGrad, () => {
@@ -316,13 +321,21 @@ export class Tape {
    * records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The fused op keeps neither the BN output nor its gradient: one tensor and
    * two passes over memory less per pair.
    */
-  batchNormRelu6(x: Var, gamma: Param | null, beta: Param | null, block: number, bnName = 'bn', reluName = 'relu6'): Var {
+  batchNormRelu6(
+    x: Var,
+    gamma: Param | null,
+    beta: Param | null,
+    block: number,
+    bnName = 'bn',
+    reluName = 'relu6',
+    eps = DEFAULT_BN_EPS,
+  ): Var {
     const fused = this.backend.fused;
     const o = this.opts;
     if (!fused || o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
-      return this.relu(this.batchNorm(x, gamma, beta, bnName), block, reluName, true);
+      return this.relu(this.batchNorm(x, gamma, beta, bnName, undefined, eps), block, reluName, true);
     }
-    const { z, mean, invStd } = fused.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null);
+    const { z, mean, invStd } = fused.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name: bnName, invStd });

@@ -31,11 +31,12 @@ export function networkMadds(n: ExportNetwork): number {
 
 /**
  * A fresh network on `backend`, initialised from `seed` (PyTorch-default init). NB201 cells compute
- * the edges out of nodes only 'none' feeds, as NAS-Bench-201's PyTorch code trains them.
+ * the edges out of nodes only 'none' feeds, as NAS-Bench-201's PyTorch code trains them; MobileNets
+ * normalise with their own BN eps (a net.config's bn.eps).
  */
 export function buildNetwork(backend: Backend, n: ExportNetwork, seed: number): ScorableNet {
   const rng = new Rng(seed);
   return n.kind === 'nb201'
     ? new Nb201Net(backend, n.cell, { ...n.cfg, init: 'pytorch', unfedEdges: 'zeros' }, rng, n.inputHW)
-    : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch');
+    : new FixedNet(backend, n.layout, n.cells, n.choices, rng, 'pytorch', n.bnEps);
 }

@@ -125,19 +125,22 @@ bad('reluConv2dBackwardWeight', 'dy shape', (be) =>
 );
 
 // ---- batch norm ----------------------------------------------------------------------------------------
-for (const [shape, affine] of [
-  [[4, 3, 5, 7], true],
-  [[2, 5, 1, 1], false],
-  [[9, 4], true],
+// eps 1e-3 (a ProxylessNAS net.config's) on values of variance ~1e-3, where it is half the normaliser.
+for (const [shape, affine, eps, scale] of [
+  [[4, 3, 5, 7], true, 1e-5, 2],
+  [[2, 5, 1, 1], false, 1e-5, 2],
+  [[9, 4], true, 1e-5, 2],
+  [[4, 3, 5, 7], true, 1e-3, 0.03],
+  [[6, 5, 2, 3], false, 1e-3, 0.03],
 ] as const) {
   const C = shape[1];
-  const x = rnd(numel(shape), 2).map((v) => v + 1);
+  const x = rnd(numel(shape), scale).map((v) => v + 1);
   const gamma = affine ? rnd(C).map((v) => 1 + 0.3 * v) : null;
   const beta = affine ? rnd(C) : null;
   const dy = rnd(numel(shape));
-  const label = `[${shape}]${affine ? '' : ' no affine'}`;
+  const label = `[${shape}]${affine ? '' : ' no affine'} eps ${eps}`;
   const tol = { atol: 2e-4, rtol: 2e-4 };
-  const fwd = () => OPS.batchNormForward.reference(x, shape, gamma, beta);
+  const fwd = () => OPS.batchNormForward.reference(x, shape, gamma, beta, eps);
   const inputs = (): Array<[Arr, readonly number[]]> => [
     [x, shape],
     ...(affine
@@ -152,7 +155,7 @@ for (const [shape, affine] of [
     tol,
     run: (be) =>
       withTensors(be, inputs(), ([tx, tg, tb]) => {
-        const r = be.ops.batchNormForward(tx, tg ?? null, tb ?? null);
+        const r = be.ops.batchNormForward(tx, tg ?? null, tb ?? null, eps);
         return [r.y, r.mean, r.invStd];
       }),
     ref: () => {
@@ -166,11 +169,11 @@ for (const [shape, affine] of [
     tol,
     run: (be) =>
       withTensors(be, [[res, shape], ...inputs()], ([tr, tx, tg, tb]) => {
-        const r = be.ops.batchNormForwardAdd(tx, tg ?? null, tb ?? null, tr);
+        const r = be.ops.batchNormForwardAdd(tx, tg ?? null, tb ?? null, tr, eps);
         return [r.y, r.mean, r.invStd];
       }),
     ref: () => {
-      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res);
+      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res, eps);
       return [r.y, r.mean, r.invStd];
     },
   });

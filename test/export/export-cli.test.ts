@@ -3,6 +3,7 @@
  * it records (as train and predict read it), weights trained for another network or class count are
  * refused in one line (the class count naming --classes, which --net takes too), --resolution with
  * --nb201 is refused by export and train, and an unrecognised --net file lists every form --net takes.
+ * A net.config's malformed 'bn' is refused in one line; weights made at another BN eps are refused.
  * The train -> export hand-over of a MobileNet on a 3-class folder runs end to end.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -132,6 +133,37 @@ describe('wgnas export --net', () => {
       await exportArgs('--net', arch, '--resolution', '64'),
       2,
       /^wgnas export: --resolution 64: .*arch\.json is a wgnas-arch network of layout cifar, 32x32; drop --resolution/,
+    );
+  });
+
+  it("a net.config's bn: a malformed one refused in one line; weights made at another eps refused by name", async () => {
+    const cfg = JSON.parse(readFileSync(config, 'utf8'));
+    const data = join(tmp, 'bn-data');
+    await writeImageFolder(join(data, 'train'), [2, 2], { format: 'png' });
+    await writeImageFolder(join(data, 'test'), [1, 1], { format: 'png' });
+    const bad = join(tmp, 'bad-bn.config');
+    writeFileSync(bad, JSON.stringify({ ...cfg, bn: { momentum: 0.1, eps: -1 } }));
+    refused(
+      await exportArgs('--net', bad),
+      1,
+      /bad-bn\.config: 'bn' must be \{momentum, eps\} .*got \{"momentum":0\.1,"eps":-1\}/,
+    );
+    refused(
+      await wgnasInProcess(['train', '--net', bad, '--dataset', `folder:${data}`, '--out', join(tmp, 'bad-bn')]),
+      1,
+      /bad-bn\.config: 'bn' must be/,
+    );
+    // The same layers at eps 1e-3: weights of the 1e-5 network are not its weights.
+    const at3 = join(tmp, 'eps3.config');
+    writeFileSync(at3, JSON.stringify({ ...cfg, bn: { momentum: 0.1, eps: 1e-3 } }));
+    const net = jsonNetwork(cfg);
+    const weights = join(tmp, 'eps5-weights.json');
+    writeWeights(weights, seededParams(net, 0), describeNetwork(net));
+    expect((await exportArgs('--net', config, '--weights', weights)).code).toBe(0);
+    refused(
+      await exportArgs('--net', at3, '--weights', weights),
+      1,
+      /holds the weights of .*32x32, \d+ blocks, not of .*, BN eps 0\.001\n?$/,
     );
   });
 

@@ -5,7 +5,8 @@
  * skips, a cell whose output gets nothing), net.configs of the CIFAR layout (zero blocks included)
  * and of a published ProxylessNAS net (a layout of its own), a wgnas-arch of cells with summed inputs
  * and outputs. Weights files: read by name with their BN running statistics (ONNX vs the TypeScript
- * reference), refused in one line when they do not fit. Also `predict --measure --runtime onnxruntime`.
+ * reference), refused in one line when they do not fit. The BN eps: a net.config's bn.eps in every
+ * BatchNormalization. Also `predict --measure --runtime onnxruntime`.
  * The GPU comparisons skip locally without an adapter and fail under CI=true.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -67,7 +68,7 @@ async function gpuLogits(gpu: Gpu, net: ExportNetwork, seed: number, x: Float32A
   const model =
     net.kind === 'nb201'
       ? new Nb201Net(g, net.cell, net.cfg, new Rng(seed), net.inputHW)
-      : new FixedNet(g, net.layout, net.cells, net.choices, new Rng(seed));
+      : new FixedNet(g, net.layout, net.cells, net.choices, new Rng(seed), 'pytorch', net.bnEps);
   const t = new Tape(g, { noGrad: true });
   const xt = g.upload(x, [x.length / (3 * s * s), 3, s, s]);
   try {
@@ -127,6 +128,41 @@ describe('ONNX export vs our forward (GPU)', () => {
     texts[6] = formatCell(randomCell(layerShapes(CIFAR_LAYOUT)[6], rng));
     const arch = { format: 'wgnas-arch', version: 1, layout: 'cifar', choices: texts.map(() => 0), cells: texts };
     await checkAgainstGpu(jsonNetwork(arch), 5, 'wgnas-arch');
+  });
+});
+
+describe('BN eps', () => {
+  /** The epsilons of the model's BatchNormalization nodes (distinct) and its metadata's. */
+  const epsOf = (net: ExportNetwork) => {
+    const model = onnxProto.onnx.ModelProto.decode(toOnnx(exportGraph(net, { noCalibration: true })));
+    const nodes = (model.graph?.node ?? []).filter((n) => n.opType === 'BatchNormalization');
+    expect(nodes.length).toBeGreaterThan(0);
+    const eps = new Set(nodes.map((n) => n.attribute?.find((a) => a.name === 'epsilon')?.f));
+    const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
+    return { eps: [...eps], meta: meta['wgnas.bn-epsilon'] };
+  };
+
+  it("is a net.config's bn.eps (else ProxylessNAS's 1e-3) in every BatchNormalization and the metadata", () => {
+    const cfg = toNetConfig(
+      CIFAR_LAYOUT,
+      layerShapes(CIFAR_LAYOUT).map(() => 0),
+    );
+    // wgnas's own net.configs say 1e-5, the eps their supernet searched with.
+    expect(epsOf(jsonNetwork(cfg, 32))).toEqual({ eps: [Math.fround(1e-5)], meta: '0.00001' });
+    const at3 = jsonNetwork({ ...cfg, bn: { momentum: 0.1, eps: 1e-3 } }, 32);
+    expect(epsOf(at3)).toEqual({ eps: [Math.fround(1e-3)], meta: '0.001' });
+    expect(describeNetwork(at3)).toMatch(/, BN eps 0\.001$/);
+    expect(describeNetwork(jsonNetwork(cfg, 32))).not.toMatch(/eps/);
+    const { bn: _, ...noBn } = cfg;
+    expect(epsOf(jsonNetwork(noBn, 32)).eps).toEqual([Math.fround(1e-3)]);
+    const published = JSON.parse(readFileSync(new URL('proxylessnas_proxyless_mobile.config', SHARED), 'utf8'));
+    expect(epsOf(jsonNetwork(published, 32)).eps).toEqual([Math.fround(1e-3)]);
+    expect(epsOf(nb201Network('|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|', { cellsPerStage: 1 }))).toEqual({
+      eps: [Math.fround(1e-5)],
+      meta: '0.00001',
+    });
+    for (const bn of [{ eps: 1e-3 }, { momentum: 0.1, eps: 0 }, { momentum: 2, eps: 1e-3 }, 'x'])
+      expect(() => jsonNetwork({ ...cfg, bn }, 32, 'c.config')).toThrow(/^c\.config: 'bn' must be \{momentum, eps\}/);
   });
 });
 

@@ -146,11 +146,23 @@ export const MBCONV_PARITY: ParityCase = {
   },
 };
 
+/**
+ * MBCONV_PARITY with ProxylessNAS's own BN eps, 1e-3 (its code's default and what its published
+ * net.configs give): every BN of the network normalises with it, and the running statistics and
+ * the exported model use it too. 19 training images (2 steps per epoch) keep the fixture small.
+ */
+export const MBCONV_EPS_PARITY: ParityCase = {
+  ...MBCONV_PARITY,
+  netConfig: { ...MBCONV_PARITY.netConfig, bn: { momentum: 0.1, eps: 1e-3 } },
+  trainImages: 19,
+};
+
 export const PARITY_CASES: Record<string, ParityCase> = {
   nb201: NB201_PARITY,
   'nb201-none-fed': NB201_NONE_FED_PARITY,
   'nb201-recipe': NB201_RECIPE_PARITY,
   mbconv: MBCONV_PARITY,
+  'mbconv-eps': MBCONV_EPS_PARITY,
 };
 
 export function parityNetwork(c: ParityCase): ExportNetwork {

@@ -3,12 +3,12 @@
  * backend; torch-parity.gpu.test.ts: WGSL). wgnas's own loop (Trainer.run, augmentation off) trains
  * the fixture's network from its initial weights on its batches; PyTorch's run of the same
  * (scripts/train-reference.py, float64, stored as f32) is what it must reproduce, step for step.
- * The fixtures (test/fixtures/train-parity/{nb201,nb201-none-fed,nb201-recipe,mbconv}.*; the cases:
+ * The fixtures (test/fixtures/train-parity/{nb201,nb201-none-fed,nb201-recipe,mbconv,mbconv-eps}.*; the cases:
  * test/helpers/train-parity.ts: NB201 cells, one under NAS-Bench-201's recipe, and a ProxylessNAS
  * MBConv net.config)
  * are regenerated with
  *
- *   for c in nb201 nb201-none-fed nb201-recipe mbconv; do
+ *   for c in nb201 nb201-none-fed nb201-recipe mbconv mbconv-eps; do
  *     npx tsx scripts/train-parity-inputs.ts $c /tmp/$c-in.json &&
  *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
  *   done

@@ -6,6 +6,6 @@
 import { gpuBackend } from '../helpers/backend.js';
 import { describeTorchParity } from './torch-parity-cases.js';
 
-for (const fixture of ['nb201', 'nb201-none-fed', 'nb201-recipe', 'mbconv']) {
+for (const fixture of ['nb201', 'nb201-none-fed', 'nb201-recipe', 'mbconv', 'mbconv-eps']) {
   describeTorchParity(fixture, 'WGSL backend', gpuBackend, { loss: 1e-5, tensor: 1e-4 });
 }

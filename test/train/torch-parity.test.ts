@@ -8,6 +8,6 @@
 import { cpuTestBackend } from '../helpers/backend.js';
 import { describeTorchParity } from './torch-parity-cases.js';
 
-for (const fixture of ['nb201', 'nb201-none-fed', 'nb201-recipe', 'mbconv']) {
+for (const fixture of ['nb201', 'nb201-none-fed', 'nb201-recipe', 'mbconv', 'mbconv-eps']) {
   describeTorchParity(fixture, 'CPU backend', async () => cpuTestBackend(), { loss: 1e-5, tensor: 1e-4 });
 }

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
@@ -274,14 +275,44 @@ describe('wgnas train', () => {
     },
   );
 
-  it.skipIf(!hasCpu)("notes a net.config's BN eps other than wgnas's 1e-5", { timeout: 120_000 }, async () => {
-    const cfg = join(dir, 'eps.config');
-    writeFileSync(cfg, JSON.stringify({ ...MBCONV_PARITY.netConfig, bn: { momentum: 0.1, eps: 1e-3 } }));
-    const noNb201 = { nb201: undefined, channels: undefined, 'cells-per-stage': undefined };
-    const r = await wgnasInProcess(args(join(dir, 'eps'), { ...short, ...noNb201, epochs: '1', net: cfg }));
-    expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/note: .*eps.config gives BN eps 0.001 .*wgnas trains and exports with 0.00001/);
-  });
+  it.skipIf(!hasCpu)(
+    "trains a net.config at its BN eps and momentum (--bn-momentum overrides it); export's model has the eps",
+    { timeout: 120_000 },
+    async () => {
+      const cfg = join(dir, 'eps.config');
+      writeFileSync(cfg, JSON.stringify({ ...MBCONV_PARITY.netConfig, bn: { momentum: 0.2, eps: 1e-3 } }));
+      const noNb201 = { nb201: undefined, channels: undefined, 'cells-per-stage': undefined };
+      const out = join(dir, 'eps');
+      const r = await wgnasInProcess(args(out, { ...short, ...noNb201, epochs: '1', net: cfg }));
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toBe('');
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.network).toMatch(/, BN eps 0\.001$/);
+      expect(report.settings['bn-momentum']).toBe(0.2);
+      const onnx = join(out, 'model.onnx');
+      const e = await wgnasInProcess([
+        'export',
+        '--net',
+        cfg,
+        '--classes',
+        '4',
+        '--weights',
+        join(out, 'weights.json'),
+        '--out',
+        onnx,
+      ]);
+      expect(e.code, e.err).toBe(0);
+      const meta = Object.fromEntries(
+        onnxProto.onnx.ModelProto.decode(new Uint8Array(readFileSync(onnx))).metadataProps.map((p) => [p.key, p.value]),
+      );
+      expect(meta['wgnas.bn-epsilon']).toBe('0.001');
+      const given = await wgnasInProcess(
+        args(join(dir, 'eps2'), { ...short, ...noNb201, epochs: '1', net: cfg, 'bn-momentum': '0.3' }),
+      );
+      expect(given.code, given.err).toBe(0);
+      expect(JSON.parse(readFileSync(join(dir, 'eps2', 'report.json'), 'utf8')).settings['bn-momentum']).toBe(0.3);
+    },
+  );
 
   it('refuses bad input with one line before any work', async () => {
     const out = join(dir, 'bad');

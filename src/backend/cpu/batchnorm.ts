@@ -4,7 +4,7 @@
  * off (gamma 1, beta 0). The eval mode (given running statistics) is composed of existing native
  * commands, so the addon needs no new op.
  */
-import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam } from '../../kernels/params.js';
+import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam, DEFAULT_BN_EPS } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 /** The two forward ops (plain and fused ReLU6) take the same tensors and parameters; `out` is y or z. */
@@ -40,7 +40,7 @@ export function batchNormForward(
   x: NativeTensor,
   gamma: NativeTensor | null,
   beta: NativeTensor | null,
-  eps = 1e-5,
+  eps = DEFAULT_BN_EPS,
 ): { y: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
   const { out: y, mean, invStd } = enqueueBnForward('batchNormForward', dev, x, gamma, beta, eps);
   return { y, mean, invStd };
@@ -53,7 +53,7 @@ export function batchNormForwardAdd(
   gamma: NativeTensor | null,
   beta: NativeTensor | null,
   residual: NativeTensor,
-  eps = 1e-5,
+  eps = DEFAULT_BN_EPS,
 ): { y: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
   const { C } = batchNormDims('batchNormForwardAdd', x.shape);
   checkChannelParam('batchNormForwardAdd', 'gamma', gamma, C);
@@ -159,7 +159,7 @@ export function batchNormRelu6Forward(
   x: NativeTensor,
   gamma: NativeTensor | null,
   beta: NativeTensor | null,
-  eps = 1e-5,
+  eps = DEFAULT_BN_EPS,
 ): { z: NativeTensor; mean: NativeTensor; invStd: NativeTensor } {
   const { out: z, mean, invStd } = enqueueBnForward('batchNormRelu6Forward', dev, x, gamma, beta, eps);
   return { z, mean, invStd };

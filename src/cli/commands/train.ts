@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
-import { BN_EPS } from '../../export/graph.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
 import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
@@ -65,12 +64,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const size = networkInputSize(probe);
   const train = await openSplit(values, 'train', size, ctx);
   const test = await openSplit(values, 'test', size, ctx);
+  // The network carries its BN eps (a net.config's bn.eps); its bn.momentum is --bn-momentum's default.
   const net = trainNetwork(values, train.classes);
-  if (net.kind === 'mobilenet' && net.configBnEps !== undefined && net.configBnEps !== BN_EPS)
-    io.err(
-      `note: ${values.net} gives BN eps ${net.configBnEps} (ProxylessNAS's default is 1e-3); wgnas trains and exports with ${BN_EPS}, ` +
-        "so this is not the network ProxylessNAS's PyTorch code would train from it\n",
-    );
   // --recipe nb201 sets NAS-Bench-201's values for the flags not given.
   const recipe = values.recipe;
   const pick = <K extends keyof typeof NB201_RECIPE>(flag: string, key: K, value: number): number =>
@@ -90,7 +85,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     warmupEpochs: pick('warmup-epochs', 'warmupEpochs', values['warmup-epochs']),
     augment: !values['no-augment'],
     seed: values.seed,
-    bnMomentum: values['bn-momentum'],
+    bnMomentum:
+      !ctx.given.has('bn-momentum') && net.kind === 'mobilenet' && net.bnMomentum !== undefined
+        ? net.bnMomentum
+        : values['bn-momentum'],
     recipe,
   };
   const device = await deviceOf(values);

@@ -89,7 +89,7 @@ export const TRAIN_OPTIONS = {
   }),
   'bn-momentum': num({
     group: 'schedule',
-    help: "BN running-statistics momentum (PyTorch's: weight of the new batch)",
+    help: "BN running-statistics momentum (PyTorch's: weight of the new batch; default: a net.config's bn.momentum, else 0.1)",
     default: D.bnMomentum,
     gt: 0,
     max: 1,

@@ -159,6 +159,12 @@ export function checkChannelParam(op: string, name: string, t: Shaped | null, C:
   }
 }
 
+/**
+ * wgnas's batch-norm eps where a network gives none (PyTorch's BatchNorm2d default; NAS-Bench-201's).
+ * A ProxylessNAS net.config gives its own (bn.eps, 1e-3 by default): networks pass theirs per BN.
+ */
+export const DEFAULT_BN_EPS = 1e-5;
+
 export function checkBatchNormEps(eps: number): void {
   if (!(eps > 0)) throw new RangeError(`batchNormForward: eps must be > 0, got ${eps}`);
 }

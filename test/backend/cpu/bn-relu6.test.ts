@@ -3,7 +3,7 @@
  * ops it replaces (batchNormForward -> relu6 -> relu6Backward -> batchNormBackward), against the
  * f64 references, and through the tape (Tape.batchNormRelu6 equals batchNorm then relu on a small
  * network's gradients). Shapes include channels that are not a multiple of 8 or 16, 1x1 spatial
- * planes, batch 1 and [N, C] input.
+ * planes, batch 1 and [N, C] input; eps 1e-5 and a net.config's 1e-3 (on values of variance ~1e-3).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, cpuBackend } from '../../../src/backend/index.js';
@@ -43,13 +43,17 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
     [16, 300, 4, 4],
   ];
   for (const shape of shapes) {
-    for (const affine of [true, false]) {
-      it(`[${shape}] affine=${affine}`, async ({ skip }) => {
+    for (const [affine, eps, scale] of [
+      [true, 1e-5, 1],
+      [false, 1e-5, 1],
+      [true, 1e-3, 0.015],
+    ] as const) {
+      it(`[${shape}] affine=${affine} eps=${eps}`, async ({ skip }) => {
         if (!dev) return skip();
         const rng = new Rng(prod(shape) * 2 + (affine ? 1 : 0));
         const C = shape[1];
         // Spread so that both clamps of ReLU6 are hit: gamma ~3, beta ~2.
-        const x = rng.normals(prod(shape), 2).map((v, i) => v + (i % 5) - 1);
+        const x = rng.normals(prod(shape), 2).map((v, i) => scale * (v + (i % 5) - 1));
         const gamma = affine ? rng.normals(C).map((v) => 3 + v) : null;
         const beta = affine ? rng.normals(C).map((v) => 2 + v) : null;
         const dz = rng.normals(prod(shape));
@@ -58,10 +62,10 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
         const tb = beta ? dev.upload(beta, [C]) : null;
         const tdz = dev.upload(dz, shape);
 
-        const f = nat.batchNormRelu6Forward(dev, tx, tg, tb);
+        const f = nat.batchNormRelu6Forward(dev, tx, tg, tb, eps);
         const b = nat.batchNormRelu6Backward(dev, tdz, tx, f.mean, f.invStd, tg, tb);
         // The composition of the separate native ops.
-        const bn = nat.batchNormForward(dev, tx, tg, tb);
+        const bn = nat.batchNormForward(dev, tx, tg, tb, eps);
         const z = nat.relu6(dev, bn.y);
         const dy = nat.relu6Backward(dev, tdz, bn.y);
         const bb = nat.batchNormBackward(dev, dy, tx, bn.mean, bn.invStd, tg);
@@ -76,7 +80,7 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
 
         // And against f64: the forward fully, the backward with the mask the native BN output
         // gives (an element within rounding of a clamp may fall on either side).
-        const ref = batchNormForwardF64(x, shape, gamma, beta);
+        const ref = batchNormForwardF64(x, shape, gamma, beta, eps);
         expectClose(await f.z.read(), relu6Cpu(ref.y), { atol: 1e-4, label: 'z vs f64' });
         const refB = batchNormBackwardF64(relu6BackwardCpu(dz, await bn.y.read()), x, shape, ref.mean, ref.invStd, gamma);
         expectClose(await b.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'dx vs f64' });
@@ -125,7 +129,7 @@ describe('native batchNormRelu6 vs the ops it fuses and the f64 references', () 
 
 describe('Tape.batchNormRelu6', () => {
   /** conv -> BN + ReLU6 -> conv -> BN -> sum of a fixed projection: every parameter's gradient. */
-  async function grads(be: Backend, recordRelus: boolean): Promise<Float32Array[]> {
+  async function grads(be: Backend, recordRelus: boolean, eps = 1e-5, scale = 3): Promise<Float32Array[]> {
     const store = new ParamStore(be, new Rng(3));
     const w1 = store.weight('w1', [13, 3, 3, 3]);
     const g1 = store.constant('g1', 'bn_gamma', 13, 1.5);
@@ -134,12 +138,12 @@ describe('Tape.batchNormRelu6', () => {
     const g2 = store.constant('g2', 'bn_gamma', 13, 1);
     const b2 = store.constant('b2', 'bn_beta', 13, 0);
     const rng = new Rng(5);
-    const x = be.upload(rng.normals(2 * 3 * 6 * 6, 3), [2, 3, 6, 6]);
+    const x = be.upload(rng.normals(2 * 3 * 6 * 6, scale), [2, 3, 6, 6]);
     const proj = be.upload(rng.normals(2 * 13 * 6 * 6), [2, 13, 6, 6]);
     const t = new Tape(be, { recordRelus });
     try {
-      const h = t.batchNormRelu6(t.conv(t.input(x), w1, { stride: 1, pad: 1, groups: 1 }), g1, b1, 0);
-      const y = t.batchNormRelu6(t.conv(h, w2, { stride: 1, pad: 1, groups: 13 }), g2, b2, 0);
+      const h = t.batchNormRelu6(t.conv(t.input(x), w1, { stride: 1, pad: 1, groups: 1 }), g1, b1, 0, 'bn1', 'r1', eps);
+      const y = t.batchNormRelu6(t.conv(h, w2, { stride: 1, pad: 1, groups: 13 }), g2, b2, 0, 'bn2', 'r2', eps);
       t.backward(y, proj);
       expect(t.relus.length).toBe(recordRelus ? 2 : 0);
       return await Promise.all(store.params.map((p) => p.grad!.read()));
@@ -160,6 +164,30 @@ describe('Tape.batchNormRelu6', () => {
     const c = await grads(be, true); // ReLU records need the BN output: the composed path
     a.forEach((g, i) => expectClose(g, b[i], { atol: 1e-5, rtol: 1e-4, label: `param ${i}` }));
     c.forEach((g, i) => expectClose(g, b[i], { atol: 0, rtol: 0, label: `recorded param ${i}` }));
+    expect(dev.stats().bytesInUse).toBe(0);
+  });
+
+  it("passes the network's eps to the fused op: at 1e-3 it gives the composed gradients, not those at 1e-5", async ({ skip }) => {
+    if (!dev) return skip();
+    const be = cpuBackend(dev);
+    const composed: Backend = { ...be, fused: undefined };
+    // Small inputs (conv outputs of variance ~1e-3), where eps 1e-3 changes the normaliser a lot.
+    const a = await grads(be, false, 1e-3, 0.01);
+    const b = await grads(composed, false, 1e-3, 0.01);
+    const at5 = await grads(composed, false, 1e-5, 0.01);
+    a.forEach((g, i) => expectClose(g, b[i], { atol: 1e-5, rtol: 1e-4, label: `param ${i}` }));
+    const gap = (u: Float32Array, v: Float32Array) => Math.max(...u.map((e, j) => Math.abs(e - v[j])));
+    expect(Math.max(...b.map((g, i) => gap(g, at5[i])))).toBeGreaterThan(
+      1e-2 *
+        Math.max(
+          ...b.map((g) =>
+            gap(
+              g,
+              g.map(() => 0),
+            ),
+          ),
+        ),
+    );
     expect(dev.stats().bytesInUse).toBe(0);
   });
 });
