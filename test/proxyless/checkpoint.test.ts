@@ -189,6 +189,19 @@ describe('corrupt checkpoints are refused in one line', () => {
     );
     writeFileSync(statePath, JSON.stringify({ ...state, alpha: [[1, 2]] }));
     expect(((await resumeWith(dir)) as Error).message).toMatch(/'alpha' has rows of 2 choices, the supernet 5\/5\/4/);
+    writeFileSync(statePath, JSON.stringify({ ...state, adam: { ...state.adam, steps: [1, 2] } }));
+    expect(((await resumeWith(dir)) as Error).message).toMatch(
+      /'adam' must be \{steps, m, v\} with 3 step counts and 14 moments/,
+    );
+    // Written before per-block step counts (one count for all blocks): refused in one line, before any work.
+    const { steps: _steps, ...rest } = state.adam;
+    writeFileSync(statePath, JSON.stringify({ ...state, adam: { ...rest, step: 2 } }));
+    const old = (await resumeWith(dir)) as Error;
+    expect(old).toBeInstanceOf(CheckpointError);
+    expect(old.message).toMatch(
+      /state\.json: written by an older wgnas \(one Adam step count for all α blocks.*start a new --checkpoint directory$/,
+    );
+    expect(() => checkResumable(dir, cfgOf(), TOY_COST, { train: 200, val: 100 })).toThrow(/written by an older wgnas/);
     writeFileSync(statePath, JSON.stringify({ ...state, counters: { warmup: -1 } }));
     expect(((await resumeWith(dir)) as Error).message).toMatch(/'counters' must be/);
     writeFileSync(statePath, '{"version": 2, "weig');
