@@ -6,7 +6,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
 import {
   buildNetwork,
   learningCurveSvg,
@@ -22,7 +22,7 @@ import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
-import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
+import { cpuThreadsOf, recordedData, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -82,8 +82,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
+  // state.json is read once: its settings are checked and that same state is resumed.
+  const resumed = values.resume ? readCheckpointState(ckDir) : null;
   const images = recordedData(
-    values.resume ? checkpointSetting(ckDir, 'dataset images') : undefined,
+    resumed ? savedSetting(resumed, 'dataset images') : undefined,
     await splitsData([train, test], size),
   );
   const settings: RunSettings = {
@@ -122,7 +124,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       );
       const res = await trainer.run({
         checkpointDir: ckDir,
-        resume: values.resume,
+        resume: resumed ?? false,
         settings,
         onEpoch: (r) =>
           log(
