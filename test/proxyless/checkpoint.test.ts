@@ -87,6 +87,11 @@ describe('resume refuses changed settings', () => {
     expect(await msg({ searchSteps: 3 })).toMatch(/--steps was 4, now 3 \(--steps may only grow/);
     expect(await msg({ batchSize: 4 })).toMatch(/--batch was 8, now 4/);
     expect(await msg({ mode: 'reinforce' })).toMatch(/--mode was gradient, now reinforce/);
+    // The authors' schedule settings.
+    expect(await msg({ archEvery: 1 })).toMatch(/--arch-every was 5, now 1/);
+    expect(await msg({ archWarmupSteps: 2 })).toMatch(/--arch-warmup-steps was 0, now 2/);
+    expect(await msg({ labelSmoothing: 0 })).toMatch(/--label-smoothing was 0.1, now 0/);
+    expect(await msg({ alphaInitStd: 0 })).toMatch(/--arch-init-std was 0.001, now 0/);
     expect(await msg({}, { ...TOY_COST, fixed: 3 })).toMatch(
       /^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/,
     );
