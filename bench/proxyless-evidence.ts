@@ -11,6 +11,8 @@
  *
  *   npx tsx bench/proxyless-evidence.ts [--target-ms 60] [--warmup 200] [--steps 300] [--random 3]
  *                                       [--train-steps 400] [--seeds 2] [--band 0.05]
+ *                                       [--arch-every 5] [--arch-warmup-steps 125] [--label-smoothing 0.1]
+ *                                       [--arch-init-std 0.001] [--arch-lr 0.05]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +42,13 @@ const { values: v } = parseArgs({
     warmup: { type: 'string', default: '200' },
     steps: { type: 'string', default: '300' },
     'arch-lr': { type: 'string', default: '0.05' },
+    // The authors' schedule (search-config.ts): α every 5 weight steps, none in the first search
+    // epoch (125 steps: one pass over the 4000-image train split at batch 32), label smoothing 0.1
+    // on the weight steps, α from N(0, 1e-3).
+    'arch-every': { type: 'string', default: String(DEFAULT_SEARCH.archEvery) },
+    'arch-warmup-steps': { type: 'string', default: '125' },
+    'label-smoothing': { type: 'string', default: String(DEFAULT_SEARCH.labelSmoothing) },
+    'arch-init-std': { type: 'string', default: String(DEFAULT_SEARCH.alphaInitStd) },
     lambda: { type: 'string', default: '2' },
     random: { type: 'string', default: '3' },
     band: { type: 'string', default: '0.05' },
@@ -81,6 +90,10 @@ const cfg = {
   costLoss: { kind: 'hinge' as const, target: targetMs, lambda: num('lambda'), beta: 0.3 },
   warmupSteps: num('warmup'),
   searchSteps: num('steps'),
+  archEvery: num('arch-every'),
+  archWarmupSteps: num('arch-warmup-steps'),
+  labelSmoothing: num('label-smoothing'),
+  alphaInitStd: num('arch-init-std'),
   arch: { ...DEFAULT_SEARCH.arch, lr: num('arch-lr') },
   seed,
   logEvery: 1,
@@ -108,7 +121,7 @@ if (v.plot) {
     v.plot,
     searchPlotSvg(pd, {
       title: `ProxylessNAS search, target ${targetMs} ms`,
-      subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps, batch 32: derived ${foundMs.toFixed(2)} ms`,
+      subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps (α every ${cfg.archEvery} after ${cfg.archWarmupSteps}), batch 32: derived ${foundMs.toFixed(2)} ms`,
     }),
   );
 }

@@ -107,7 +107,7 @@ export { DownloadError } from './data/download.js';
 
 // Networks on the tape, and their optimisers.
 export { Tape } from './nn/tape.js';
-export { AlphaAdam, TrainingDivergedError, WeightSgd, type AdamConfig, type SgdConfig } from './nn/optim.js';
+export { AlphaAdam, TrainingDivergedError, WeightSgd, type AdamConfig, type AlphaAdamState, type SgdConfig } from './nn/optim.js';
 // The WGSL wrappers of ProxylessNAS's binarized gates and AutoSpace's fitness mixture (on a Gpu).
 export { binarizeAlphaGrad, gateDot, rescaleTwoPath, sampleGates, type GateSample, type PathMode } from './kernels/binarize.js';
 export { fitnessGrad, fitnessSoftmax, mixBackward, mixForward } from './kernels/fitness.js';

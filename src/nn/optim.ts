@@ -60,14 +60,27 @@ export interface AdamConfig {
   weightDecay: number;
 }
 
-/** Adam over a ragged set of α rows (one per block), flattened into one GPU tensor. */
+/** AlphaAdam's saved state: each block's step count, and the moments flattened in block order. */
+export interface AlphaAdamState {
+  steps: number[];
+  m: number[];
+  v: number[];
+}
+
+/**
+ * Adam over a ragged set of α rows, one GPU tensor (and one optim.wgsl dispatch) per block, as
+ * PyTorch's Adam over one parameter per block: a block that gets no gradient in a step (ProxylessNAS
+ * sets its grad to None) is skipped whole, its α, moments and step count untouched, so its bias
+ * correction counts only the steps it took.
+ */
 export class AlphaAdam {
   readonly offsets: number[];
   readonly total: number;
-  private readonly w: Tensor;
-  private readonly m: Tensor;
-  private readonly v: Tensor;
-  step = 0;
+  private readonly w: Tensor[];
+  private readonly m: Tensor[];
+  private readonly v: Tensor[];
+  /** Steps taken per block. */
+  steps: number[];
 
   constructor(
     private readonly backend: Backend,
@@ -81,49 +94,66 @@ export class AlphaAdam {
       o += s;
     }
     this.total = o;
-    this.w = backend.zeros([o]);
-    this.m = backend.zeros([o]);
-    this.v = backend.zeros([o]);
+    this.w = sizes.map((s) => backend.zeros([s]));
+    this.m = sizes.map((s) => backend.zeros([s]));
+    this.v = sizes.map((s) => backend.zeros([s]));
+    this.steps = sizes.map(() => 0);
   }
 
-  flatten(rows: ArrayLike<number>[]): Float32Array {
-    const f = new Float32Array(this.total);
+  private checkRows(rows: ArrayLike<number>[], what: string): void {
+    if (rows.length !== this.sizes.length)
+      throw new RangeError(`AlphaAdam: ${rows.length} ${what} rows, expected ${this.sizes.length}`);
     rows.forEach((r, b) => {
       if (r.length !== this.sizes[b])
-        throw new RangeError(`AlphaAdam: row ${b} has ${r.length} entries, expected ${this.sizes[b]}`);
-      f.set(Array.from(r), this.offsets[b]);
+        throw new RangeError(`AlphaAdam: ${what} row ${b} has ${r.length} entries, expected ${this.sizes[b]}`);
     });
-    return f;
   }
 
-  unflatten(f: Float32Array): Float32Array[] {
-    return this.sizes.map((s, b) => f.slice(this.offsets[b], this.offsets[b] + s));
+  /**
+   * One Adam step on the blocks with `hasGrad[b]` (default: all): α ← Adam(α, grads) there, the
+   * other rows returned as they came. Returns the new α rows.
+   */
+  async update(alpha: Float32Array[], grads: number[][], hasGrad?: readonly boolean[]): Promise<Float32Array[]> {
+    this.checkRows(alpha, 'α');
+    this.checkRows(grads, 'gradient');
+    const moved: number[] = [];
+    for (let b = 0; b < this.sizes.length; b++) {
+      if (hasGrad && !hasGrad[b]) continue;
+      this.steps[b]++;
+      this.backend.write(this.w[b], Float32Array.from(alpha[b]));
+      const g = this.backend.upload(Float32Array.from(grads[b]));
+      this.backend.ops.adamStep(this.w[b], g, this.m[b], this.v[b], { ...this.cfg, step: this.steps[b] });
+      g.dispose();
+      moved.push(b);
+    }
+    const next = alpha.map((a) => Float32Array.from(a));
+    const read = await Promise.all(moved.map((b) => this.w[b].read()));
+    moved.forEach((b, k) => next[b].set(read[k]));
+    return next;
   }
 
-  /** One Adam step: α ← Adam(α, grads); returns the updated α rows. */
-  async update(alpha: Float32Array[], grads: number[][]): Promise<Float32Array[]> {
-    this.step++;
-    this.backend.write(this.w, this.flatten(alpha));
-    const g = this.backend.upload(this.flatten(grads));
-    this.backend.ops.adamStep(this.w, g, this.m, this.v, { ...this.cfg, step: this.step });
-    g.dispose();
-    return this.unflatten(await this.w.read());
+  async state(): Promise<AlphaAdamState> {
+    const [m, v] = await Promise.all([this.readFlat(this.m), this.readFlat(this.v)]);
+    return { steps: [...this.steps], m, v };
   }
 
-  async state(): Promise<{ step: number; m: number[]; v: number[] }> {
-    return { step: this.step, m: Array.from(await this.m.read()), v: Array.from(await this.v.read()) };
+  private async readFlat(ts: Tensor[]): Promise<number[]> {
+    return (await Promise.all(ts.map((t) => t.read()))).flatMap((r) => Array.from(r));
   }
 
-  load(s: { step: number; m: number[]; v: number[] }): void {
-    if (s.m.length !== this.total || s.v.length !== this.total)
+  load(s: AlphaAdamState): void {
+    if (s.m.length !== this.total || s.v.length !== this.total || s.steps.length !== this.sizes.length)
       throw new RangeError('AlphaAdam.load: state does not match the α layout');
-    this.step = s.step;
-    this.backend.write(this.m, Float32Array.from(s.m));
-    this.backend.write(this.v, Float32Array.from(s.v));
+    this.steps = [...s.steps];
+    this.sizes.forEach((n, b) => {
+      const o = this.offsets[b];
+      this.backend.write(this.m[b], Float32Array.from(s.m.slice(o, o + n)));
+      this.backend.write(this.v[b], Float32Array.from(s.v.slice(o, o + n)));
+    });
   }
 
   dispose(): void {
-    for (const t of [this.w, this.m, this.v]) t.dispose();
+    for (const t of [...this.w, ...this.m, ...this.v]) t.dispose();
   }
 }
 

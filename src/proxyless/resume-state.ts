@@ -7,6 +7,7 @@
 import type { DeviceKind } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
+import type { AlphaAdamState } from '../nn/optim.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { CheckpointError, type CheckpointState, readCheckpointState } from './checkpoint.js';
 import type { ProxylessSearchConfig } from './search-config.js';
@@ -72,6 +73,9 @@ export function proxylessRunSettings(
     '--warmup': cfg.warmupSteps,
     '--steps': cfg.searchSteps,
     '--arch-every': cfg.archEvery,
+    '--arch-warmup-steps': cfg.archWarmupSteps,
+    '--label-smoothing': cfg.labelSmoothing,
+    '--arch-init-std': cfg.alphaInitStd,
     '--batch': cfg.batchSize,
     '--val-batch': cfg.valBatchSize,
     '--lr': cfg.weightLr,
@@ -171,6 +175,7 @@ export function checkSettingsAndLayout(
   /** Settings that may grow (evolve-space: none). */
   growable: readonly string[] = GROWABLE_SETTINGS,
 ): void {
+  checkAdamFormat(ck); // a no-op for evolve-space, whose state has no α optimizer
   const saved = savedSettings(ck);
   const data = Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k)));
   checkResumeSettings(saved, data, growable);
@@ -188,9 +193,22 @@ export function checkLayout(ck: CheckpointState, cfg: Pick<ProxylessSearchConfig
   }
 }
 
+/**
+ * Checkpoints written before α's Adam counted steps per block (and before the authors' schedule
+ * became the default, settings those checkpoints do not record) cannot be resumed.
+ */
+export function checkAdamFormat(ck: CheckpointState): void {
+  const adam = ck.meta.adam as { step?: unknown; steps?: unknown } | undefined;
+  if (adam && typeof adam === 'object' && adam.steps === undefined && typeof adam.step === 'number') {
+    throw new CheckpointError(
+      `${ck.path}/state.json: written by an older wgnas (one Adam step count for all α blocks, before per-block counts and the authors' α schedule); it cannot be resumed: start a new --checkpoint directory`,
+    );
+  }
+}
+
 export interface SavedSearchState {
   alpha: number[][];
-  adam: { step: number; m: number[]; v: number[] };
+  adam: AlphaAdamState;
   counters: { warmup: number; search: number; arch: number; baseline: number | null; seconds: number };
   history: unknown[];
 }
@@ -219,13 +237,15 @@ export function validateSearchState(
   if (
     !adam ||
     typeof adam !== 'object' ||
-    !isCount(adam.step) ||
+    !Array.isArray(adam.steps) ||
+    adam.steps.length !== choiceSizes.length ||
+    !adam.steps.every(isCount) ||
     !isNumArray(adam.m) ||
     !isNumArray(adam.v) ||
     adam.m.length !== total ||
     adam.v.length !== total
   ) {
-    bad(`'adam' must be {step, m, v} with ${total} moments each`);
+    bad(`'adam' must be {steps, m, v} with ${choiceSizes.length} step counts and ${total} moments each`);
   }
   const c = meta.counters as SavedSearchState['counters'] | undefined;
   if (

@@ -30,8 +30,20 @@ export interface ProxylessSearchConfig {
   baselineDecay: number;
   warmupSteps: number;
   searchSteps: number;
-  /** One architecture step after every `archEvery` weight steps of the search phase. */
+  /**
+   * One architecture step after every `archEvery` weight steps of the search phase (the authors'
+   * grad_update_arch_param_every, 5), counted from the end of `archWarmupSteps`.
+   */
   archEvery: number;
+  /**
+   * Search steps at the start of the search phase that take no architecture step: weights train
+   * on the search schedule first (the authors skip α in the first of their 120 search epochs).
+   */
+  archWarmupSteps: number;
+  /** Label smoothing ε of the weight steps' CE (the authors' 0.1); the α steps use plain CE, as theirs. */
+  labelSmoothing: number;
+  /** α starts at N(0, alphaInitStd²) per entry (the authors' init_arch_params: normal, 1e-3); 0: all 0. */
+  alphaInitStd: number;
   batchSize: number;
   valBatchSize: number;
   warmupLr: number;
@@ -66,7 +78,10 @@ export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> 
   baselineDecay: 0.99,
   warmupSteps: 20,
   searchSteps: 40,
-  archEvery: 1,
+  archEvery: 5,
+  archWarmupSteps: 0,
+  labelSmoothing: 0.1,
+  alphaInitStd: 1e-3,
   batchSize: 32,
   valBatchSize: 32,
   warmupLr: 0.05,
@@ -74,8 +89,9 @@ export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> 
   momentum: 0.9,
   nesterov: true,
   weightDecay: 4e-5,
-  // ProxylessNAS: Adam lr 6e-3, β1 0; the CLI raises lr to 0.1 for its short default runs.
-  arch: { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+  // The authors' arch optimizer (imagenet_arch_search.py): Adam lr 1e-3, betas (0, 0.999), eps 1e-8,
+  // over some 10^5 α steps; the CLI raises lr to 0.1 for its short default runs.
+  arch: { lr: 1e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
   augment: true,
   seed: 1,
   logEvery: 10,

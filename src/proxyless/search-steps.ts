@@ -4,13 +4,14 @@
  * validation batch, and the validation accuracy of fixed choices. Every random draw is keyed by
  * (seed, phase, key), so a resumed run repeats exactly what an uninterrupted one does.
  */
-import type { Backend } from '../backend/index.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type BatchSource, resizeNearest } from '../data/batch-stream.js';
 import { rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { type CostModel, archCost } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
+import { labelSmoothedCrossEntropy } from '../nn/loss.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
@@ -72,8 +73,19 @@ export async function weightStep(
   const t = new Tape(backend);
   const x = upload(p, p.trainStream, xs, b.n);
   const y = backend.upload(b.y);
+  let seed: Tensor | null = null;
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
+    if (p.cfg.labelSmoothing > 0) {
+      // The smoothed CE and its dlogits on the CPU (10 classes: small), seeded into the backward.
+      const lg = await logits.value.read();
+      const r = labelSmoothedCrossEntropy(lg, b.y, lg.length / b.n, p.cfg.labelSmoothing);
+      seed = backend.upload(r.dlogits, logits.shape);
+      t.backward(logits, seed);
+      p.sgd.step(lr);
+      p.net.zeroGrad();
+      return { loss: r.loss, acc: accuracy(lg, b.y) };
+    }
     const loss = t.crossEntropy(logits, y);
     t.backward(loss);
     p.sgd.step(lr);
@@ -84,6 +96,7 @@ export async function weightStep(
     t.dispose();
     x.dispose();
     y.dispose();
+    seed?.dispose();
   }
 }
 
@@ -115,11 +128,15 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   }
   const { grads, frozen, objective } = archGradients(cfg, p.cost, alpha, gates, gateGrads, ce);
   const old = cfg.paths === 2 ? gates.map((g, bIdx) => g.involved.map((i) => alpha[bIdx][i])) : null;
-  const next = await p.adam.update(alpha, grads);
+  // A frozen block has no gradient: Adam skips it whole (α, moments and step count), as PyTorch's
+  // Adam skips the grad None that the authors' set_arch_param_grad leaves there.
+  const next = await p.adam.update(
+    alpha,
+    grads,
+    frozen.map((f) => !f),
+  );
   gates.forEach((g, bIdx) => {
-    // A frozen block keeps its α exactly (Adam with β1 > 0 would still move it by momentum).
-    if (frozen[bIdx]) next[bIdx].set(alpha[bIdx]);
-    else if (old) rescaleTwoPath(next[bIdx], g.involved, old[bIdx]);
+    if (old && !frozen[bIdx]) rescaleTwoPath(next[bIdx], g.involved, old[bIdx]);
   });
   checkAlpha(next, key, p);
   return { alpha: next, objective, ce };

@@ -52,6 +52,22 @@ interface Counters {
   seconds: number;
 }
 
+/**
+ * Whether search step `step` (1-based) is followed by an architecture step: after the
+ * `archWarmupSteps` weight-only steps, every `archEvery`-th step (the authors' get_update_schedule,
+ * (i + 1) % every == 0, with one update each, and no updates in their first search epoch).
+ */
+export function isArchStep(cfg: Pick<ProxylessSearchConfig, 'archEvery' | 'archWarmupSteps'>, step: number): boolean {
+  const s = step - cfg.archWarmupSteps;
+  return s > 0 && s % cfg.archEvery === 0;
+}
+
+/** α at the start: N(0, std²) per entry, drawn from the run's seed (the authors' init_arch_params 'normal'). */
+export function initialAlpha(sizes: readonly number[], std: number, seed: number): Float32Array[] {
+  const rng = new Rng(mixSeed(seed, 0xa1f));
+  return sizes.map((n) => (std > 0 ? rng.normals(n, std) : new Float32Array(n)));
+}
+
 function entropy(p: number[]): number {
   return -p.reduce((s, v) => s + (v > 0 ? v * Math.log(v) : 0), 0);
 }
@@ -80,7 +96,11 @@ export class ProxylessSearch {
     }
     if (cfg.costLoss && !cost) throw new Error('a cost loss needs a cost model (a latency table, MAdds or measured cells)');
     if (cfg.mode === 'reinforce' && !cost) throw new Error('REINFORCE needs a cost model (reward acc·(T/cost)^w)');
-    if (!(cfg.archEvery >= 1)) throw new RangeError('archEvery must be >= 1');
+    if (!(Number.isInteger(cfg.archEvery) && cfg.archEvery >= 1)) throw new RangeError('archEvery must be an integer >= 1');
+    if (!(Number.isInteger(cfg.archWarmupSteps) && cfg.archWarmupSteps >= 0))
+      throw new RangeError('archWarmupSteps must be an integer >= 0');
+    if (!(cfg.labelSmoothing >= 0 && cfg.labelSmoothing < 1)) throw new RangeError('labelSmoothing must be in [0, 1)');
+    if (!(cfg.alphaInitStd >= 0 && Number.isFinite(cfg.alphaInitStd))) throw new RangeError('alphaInitStd must be >= 0');
     if (cfg.space && cfg.space.layout.name !== cfg.layout.name)
       throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
@@ -95,7 +115,7 @@ export class ProxylessSearch {
         `the cost model prices ${cost.perPosition.map((r) => r.length).join('/')} candidates per block, the supernet has ${n.join('/')}`,
       );
     }
-    this.alpha = this.net.choiceSizes.map((n) => new Float32Array(n));
+    this.alpha = initialAlpha(this.net.choiceSizes, cfg.alphaInitStd, cfg.seed);
     this.sgd = new WeightSgd(backend, this.net.params, {
       momentum: cfg.momentum,
       nesterov: cfg.nesterov,
@@ -165,7 +185,7 @@ export class ProxylessSearch {
       c.search++;
       this.checkLoss(r.loss, `search step ${c.search}`, { value: cfg.weightLr, flag: '--lr' });
       this.account(r);
-      if (c.search % cfg.archEvery === 0) {
+      if (isArchStep(cfg, c.search)) {
         const a =
           cfg.mode === 'reinforce'
             ? await this.archStepReinforce(c.arch)

@@ -22,7 +22,9 @@ import {
   hasCheckpoint,
   matchCheckpoint,
   readCheckpoint,
+  readCheckpointBinaries,
   saveCheckpoint,
+  type CheckpointState,
 } from '../proxyless/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
@@ -55,8 +57,11 @@ export interface EpochRecord {
 export interface TrainRunOptions {
   /** Save after every epoch into this directory (src/proxyless/checkpoint.ts: one rename switches a save in). */
   checkpointDir?: string;
-  /** Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the flag). */
-  resume?: boolean;
+  /**
+   * Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the
+   * flag); given its state.json already read (readCheckpointState), that state, only its binaries read.
+   */
+  resume?: boolean | CheckpointState;
   /** The run's settings by flag, recorded with each checkpoint and checked on resume. */
   settings?: RunSettings;
   onEpoch?(r: EpochRecord): void;
@@ -208,9 +213,9 @@ export class Trainer {
   async run(o: TrainRunOptions = {}): Promise<TrainOutcome> {
     let start = 0;
     if (o.resume) {
-      if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir))
+      if (o.resume === true && (!o.checkpointDir || !hasCheckpoint(o.checkpointDir)))
         throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
-      start = this.restore(o.checkpointDir, o.settings ?? {});
+      start = this.restore(o.resume === true ? o.checkpointDir! : o.resume, o.settings ?? {}, o.checkpointDir);
     }
     for (let epoch = start; epoch < this.s.epochs; epoch++) {
       const t0 = performance.now();
@@ -245,8 +250,8 @@ export class Trainer {
   }
 
   /** Loads the checkpoint (after every check passed); returns the epochs it had done. */
-  private restore(dir: string, settings: RunSettings): number {
-    const ck = readCheckpoint(dir);
+  private restore(from: string | CheckpointState, settings: RunSettings, dir = ''): number {
+    const ck = typeof from === 'string' ? readCheckpoint(from) : readCheckpointBinaries(from);
     const meta = ck.meta as Record<string, unknown>;
     if (meta.kind !== CHECKPOINT_KIND)
       throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);

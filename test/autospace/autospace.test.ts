@@ -363,6 +363,7 @@ describe('AutoSpace evolution', () => {
           costLoss: { kind: 'hinge', target: cfg.budgetMadds, lambda: 2, beta: 0.3 },
           warmupSteps: 1,
           searchSteps: 1,
+          archEvery: 1, // one α step on the learned cells
           batchSize: 4,
           valBatchSize: 4,
           logEvery: 1,

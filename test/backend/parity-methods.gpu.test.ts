@@ -93,6 +93,7 @@ describe('ProxylessNAS', () => {
         costLoss: { kind: 'add' as const, target: 5, lambda: 50 },
         warmupSteps: 2,
         searchSteps: 3,
+        archEvery: 1, // an α step after each search step: three to compare
         batchSize: 8,
         valBatchSize: 8,
         arch: { ...DEFAULT_SEARCH.arch, lr: 0.15 },

@@ -1,6 +1,7 @@
 /**
  * --resume reads the saved state once and passes the parsed state on: `wgnas proxyless --resume`
- * reads its checkpoint's state.json (and each binary) once, `wgnas profile --resume` its table once
+ * and `wgnas train --resume` read their checkpoint's state.json (and each binary) once, `wgnas
+ * profile --resume` its table once
  * (a file replaced between two reads would otherwise have its settings checked in one state and
  * another state loaded). node:fs is wrapped to count the reads; the runs are real (CPU backend).
  */
@@ -11,7 +12,10 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildTable, readTableForResume, type TableSource } from '../../src/latency/table-writer.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { writeImageFolder } from '../helpers/datasets.js';
 import { nativeOrNull } from '../helpers/native.js';
+
+const NB201_ARCH = '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|';
 
 const reads = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs', async (importOriginal) => {
@@ -35,7 +39,7 @@ describe.skipIf(cpuTestBackend() === null)('proxyless --resume', () => {
     const argv = (steps: number) => [
       ...['proxyless', '--latency-table', TABLE, '--target-ms', '40', '--warmup', '1', '--steps', String(steps)],
       ...['--batch', '4', '--val-batch', '4', '--train', '16', '--val', '16', '--checkpoint', ck, '--seed', '3'],
-      ...['--device', 'cpu', '--cpu-threads', '1', '--out', join(tmp, `net-${steps}.config`)],
+      ...['--device', 'cpu', '--cpu-threads', '1', '--arch-every', '1', '--out', join(tmp, `net-${steps}.config`)],
     ];
     const first = await wgnasInProcess(argv(2));
     expect(first.code, first.err).toBe(0);
@@ -43,6 +47,28 @@ describe.skipIf(cpuTestBackend() === null)('proxyless --resume', () => {
     const resumed = await wgnasInProcess([...argv(3), '--resume']);
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.err).toMatch(/resumed from .*: warm-up 1\/1, search 2\/3, 2 α steps/);
+    expect(readsOf('state.json')).toBe(1);
+    expect(readsOf('weights.bin')).toBe(1);
+    expect(readsOf('momentum.bin')).toBe(1);
+  });
+});
+
+describe.skipIf(cpuTestBackend() === null)('train --resume', () => {
+  it('reads state.json and each binary once, and continues the run', { timeout: 300_000 }, async () => {
+    await writeImageFolder(join(tmp, 'colours', 'train'), [6, 6]);
+    await writeImageFolder(join(tmp, 'colours', 'test'), [3, 3]);
+    // --epochs may not change on a resume: the finished run is resumed (nothing left to train).
+    const argv = (epochs: number) => [
+      ...['train', '--nb201', NB201_ARCH, '--channels', '4', '--cells-per-stage', '1'],
+      ...['--dataset', `folder:${join(tmp, 'colours')}`, '--epochs', String(epochs), '--batch', '4'],
+      ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--out', join(tmp, 'trained')],
+    ];
+    const first = await wgnasInProcess(argv(1));
+    expect(first.code, first.err).toBe(0);
+    reads.splice(0);
+    const resumed = await wgnasInProcess([...argv(1), '--resume']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toMatch(/resumed after epoch 1 from /);
     expect(readsOf('state.json')).toBe(1);
     expect(readsOf('weights.bin')).toBe(1);
     expect(readsOf('momentum.bin')).toBe(1);

@@ -76,7 +76,7 @@ describe.skipIf(cpuTestBackend() === null)('the same --seed twice gives the same
             // REINFORCE's architectures share one validation batch: on 4 images all may score 0
             // (reward 0 whatever the latency: no step), on the 16 of the split some do not.
             ...['--batch', '4', '--val-batch', mode === 'reinforce' ? '16' : '4', '--train', '16', '--val', '16'],
-            ...['--rl-samples', '2'],
+            ...['--rl-samples', '2', '--arch-every', '1'],
             ...['--checkpoint', ck, '--out', out, '--seed', String(seed), ...CPU],
           ].filter((a, i, all) => mode === 'reinforce' || (a !== '--rl-samples' && all[i - 1] !== '--rl-samples')),
           out,

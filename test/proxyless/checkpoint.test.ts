@@ -87,6 +87,11 @@ describe('resume refuses changed settings', () => {
     expect(await msg({ searchSteps: 3 })).toMatch(/--steps was 4, now 3 \(--steps may only grow/);
     expect(await msg({ batchSize: 4 })).toMatch(/--batch was 8, now 4/);
     expect(await msg({ mode: 'reinforce' })).toMatch(/--mode was gradient, now reinforce/);
+    // The authors' schedule settings.
+    expect(await msg({ archEvery: 1 })).toMatch(/--arch-every was 5, now 1/);
+    expect(await msg({ archWarmupSteps: 2 })).toMatch(/--arch-warmup-steps was 0, now 2/);
+    expect(await msg({ labelSmoothing: 0 })).toMatch(/--label-smoothing was 0.1, now 0/);
+    expect(await msg({ alphaInitStd: 0 })).toMatch(/--arch-init-std was 0.001, now 0/);
     expect(await msg({}, { ...TOY_COST, fixed: 3 })).toMatch(
       /^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/,
     );
@@ -189,6 +194,19 @@ describe('corrupt checkpoints are refused in one line', () => {
     );
     writeFileSync(statePath, JSON.stringify({ ...state, alpha: [[1, 2]] }));
     expect(((await resumeWith(dir)) as Error).message).toMatch(/'alpha' has rows of 2 choices, the supernet 5\/5\/4/);
+    writeFileSync(statePath, JSON.stringify({ ...state, adam: { ...state.adam, steps: [1, 2] } }));
+    expect(((await resumeWith(dir)) as Error).message).toMatch(
+      /'adam' must be \{steps, m, v\} with 3 step counts and 14 moments/,
+    );
+    // Written before per-block step counts (one count for all blocks): refused in one line, before any work.
+    const { steps: _steps, ...rest } = state.adam;
+    writeFileSync(statePath, JSON.stringify({ ...state, adam: { ...rest, step: 2 } }));
+    const old = (await resumeWith(dir)) as Error;
+    expect(old).toBeInstanceOf(CheckpointError);
+    expect(old.message).toMatch(
+      /state\.json: written by an older wgnas \(one Adam step count for all α blocks.*start a new --checkpoint directory$/,
+    );
+    expect(() => checkResumable(dir, cfgOf(), TOY_COST, { train: 200, val: 100 })).toThrow(/written by an older wgnas/);
     writeFileSync(statePath, JSON.stringify({ ...state, counters: { warmup: -1 } }));
     expect(((await resumeWith(dir)) as Error).message).toMatch(/'counters' must be/);
     writeFileSync(statePath, '{"version": 2, "weig');

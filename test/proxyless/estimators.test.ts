@@ -384,6 +384,7 @@ describe("a block whose active candidate is 'zero' gets no α update (ProxylessN
         costLoss: { kind: 'add', target: 5, lambda: 5 },
         warmupSteps: 0,
         searchSteps: 1,
+        archEvery: 1,
         batchSize: 8,
         valBatchSize: 8,
         arch: { ...DEFAULT_SEARCH.arch, lr: 0.1 },

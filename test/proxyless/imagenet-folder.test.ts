@@ -73,6 +73,7 @@ describe('ProxylessNAS on an image folder at 224', () => {
       costLoss: { kind: 'hinge', target: 80, lambda: 2 },
       warmupSteps: 1,
       searchSteps: 2,
+      archEvery: 1,
       batchSize: 2,
       valBatchSize: 2,
       arch: { ...DEFAULT_SEARCH.arch, lr: 0.1 },

@@ -51,6 +51,8 @@ const FLAGS: Record<string, string> = {
   '--target-ms': '40',
   '--warmup': '2',
   '--steps': '4',
+  // α steps after search steps 2 and 4: a kill lands before, between and after them.
+  '--arch-every': '2',
   '--batch': '4',
   '--val-batch': '4',
   '--train': '40',

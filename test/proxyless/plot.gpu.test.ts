@@ -301,6 +301,8 @@ describe('wgnas proxyless --plot', () => {
         '2',
         '--steps',
         '4',
+        '--arch-every',
+        '1',
         '--batch',
         '8',
         '--val-batch',

@@ -68,6 +68,12 @@ function toyConfig(over: Partial<ProxylessSearchConfig>): ProxylessSearchConfig 
     batchSize: 8,
     valBatchSize: 8,
     arch: { ...DEFAULT_SEARCH.arch, lr: 0.15 },
+    // The estimators are tested with an α step after every weight step from α = 0, plain CE (the
+    // authors' schedule has its own tests in schedule.test.ts).
+    archEvery: 1,
+    archWarmupSteps: 0,
+    labelSmoothing: 0,
+    alphaInitStd: 0,
     logEvery: 1000,
     checkpointEvery: 0,
     ...over,
@@ -183,10 +189,20 @@ describe('divergence', () => {
 });
 
 describe('checkpoint and resume', () => {
-  it('a run cut at step 5 and resumed ends exactly where an uninterrupted run does', async ({ skip }) => {
+  it('a run cut at step 6 and resumed ends exactly where an uninterrupted run does', async ({ skip }) => {
     if (!gpu) return skip();
     const dir = join(tmp, 'ck');
-    const cfg = toyConfig({ searchSteps: 5, warmupSteps: 3, checkpointDir: null, seed: 21 });
+    // The authors' schedule, shortened: α after search steps 3, 5 and 7; smoothed CE; α from N(0, 1e-3).
+    const cfg = toyConfig({
+      searchSteps: 7,
+      warmupSteps: 3,
+      archEvery: 2,
+      archWarmupSteps: 1,
+      labelSmoothing: 0.1,
+      alphaInitStd: 1e-3,
+      checkpointDir: null,
+      seed: 21,
+    });
     const a = new ProxylessSearch(gpu, cfg, cifarSearchSplit(200, 100), TOY_COST);
     const ra = await a.run();
     const wa = await a.net.paramMap().get('b2.c3.n1.dw5')!.value.read();
@@ -194,17 +210,18 @@ describe('checkpoint and resume', () => {
     a.dispose();
 
     const b1 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_COST);
-    await b1.run(undefined, 5);
-    expect(b1.progress.warmup + b1.progress.search).toBe(5);
+    await b1.run(undefined, 6);
+    expect(b1.progress.warmup + b1.progress.search).toBe(6);
     b1.dispose();
     const b2 = new ProxylessSearch(gpu, { ...cfg, checkpointDir: dir }, cifarSearchSplit(200, 100), TOY_COST);
     b2.resume(dir);
-    expect(b2.progress).toMatchObject({ warmup: 3, search: 2, arch: 2 });
+    expect(b2.progress).toMatchObject({ warmup: 3, search: 3, arch: 1 });
     const rb = await b2.run();
     expect(rb.alpha).toEqual(ra.alpha);
     expect(await b2.net.paramMap().get('b2.c3.n1.dw5')!.value.read()).toEqual(wa);
     expect(await b2.net.paramMap().get('stem.conv')!.value.read()).toEqual(stemA);
     expect(rb.archSteps).toBe(ra.archSteps);
+    expect(ra.archSteps).toBe(3);
     b2.dispose();
 
     const other = new ProxylessSearch(

@@ -6,7 +6,7 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
 import {
   buildNetwork,
   learningCurveSvg,
@@ -24,7 +24,7 @@ import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
-import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
+import { cpuThreadsOf, recordedData, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -95,8 +95,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
+  // state.json is read once: its settings are checked and that same state is resumed.
+  const resumed = values.resume ? readCheckpointState(ckDir) : null;
   const images = recordedData(
-    values.resume ? checkpointSetting(ckDir, 'dataset images') : undefined,
+    resumed ? savedSetting(resumed, 'dataset images') : undefined,
     await splitsData([train, test], size),
   );
   const settings: RunSettings = {
@@ -136,7 +138,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       );
       const res = await trainer.run({
         checkpointDir: ckDir,
-        resume: values.resume,
+        resume: resumed ?? false,
         settings,
         onEpoch: (r) =>
           log(
