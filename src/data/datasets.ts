@@ -3,7 +3,7 @@
  * unpacked (only the expected members) into the user data cache, switched in with one rename.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { extract } from 'tar';
 import { download, DownloadError, type DownloadOptions, md5File } from './download.js';
 import { dataRoots, userDataDir } from './paths.js';
@@ -87,6 +87,12 @@ export interface FetchResult {
   downloaded: boolean;
 }
 
+/** Where fetchDataset keeps the dataset's archive under `root` (the download goes to ARCHIVE.partial first). */
+export function archivePath(dataset: string | RemoteDataset, root = userDataDir()): string {
+  const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
+  return join(root, 'downloads', basename(new URL(d.url).pathname));
+}
+
 /** Downloads, verifies and unpacks one dataset. Safe to interrupt and run again (resumes). */
 export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOptions = {}): Promise<FetchResult> {
   const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
@@ -94,10 +100,10 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   const root = o.root ?? userDataDir();
   const dir = join(root, d.name);
   if (!o.force && existsSync(join(dir, COMPLETE_MARKER))) return { name, dir, downloaded: false };
-  const downloads = join(root, 'downloads');
+  const archive = archivePath(d, root);
+  const downloads = dirname(archive);
   mkdirSync(downloads, { recursive: true });
-  const file = basename(new URL(d.url).pathname);
-  const archive = join(downloads, file);
+  const file = basename(archive);
   const url = o.mirror ? new URL(file, o.mirror.endsWith('/') ? o.mirror : `${o.mirror}/`).href : d.url;
   // An archive kept from an earlier run (--keep-archive, or a run killed while unpacking) is used only
   // if it verifies as a fresh download does; --force always downloads again.
