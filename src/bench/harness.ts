@@ -19,6 +19,9 @@ import {
   throughput,
 } from './baselines.js';
 import { calibratePeak } from './calibrate.js';
+import { adapterKey } from '../kernels/matmul-tiles.js';
+import { loadNative } from '../native/binding.js';
+import { cachedPeak, type CachedPeakOptions } from './peak-cache.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
 import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel, sweepShapes } from './registry.js';
@@ -43,8 +46,12 @@ export interface BenchOptions extends BaselineConfig {
   baselines: BaselineName[];
   /** Use this peak (e.g. from a previous calibration); default: table lookup, else calibrate. */
   peak?: Peak;
-  /** Measure the peak even when the adapter is in the table. */
+  /** Measure the peak even when the adapter is in the table (a cached measurement serves). */
   calibrate?: boolean;
+  /** Measure the peak now, replacing the cached one. */
+  recalibrate?: boolean;
+  /** The peak cache (default peaks.json in the user cache). */
+  peakCachePath?: string;
   /** CPU baselines: stop repeating after this much time per shape (default 3 s). */
   cpuBudgetMs?: number;
   /** GPU measurements: stop repeating after this much time per shape (default 30 s). */
@@ -84,14 +91,37 @@ export interface BenchReport {
   results: BenchResult[];
 }
 
-/** Datasheet peak for this adapter, or a measured one. */
-export async function resolvePeak(gpu: Gpu, opts: { calibrate?: boolean; log?: (l: string) => void } = {}): Promise<Peak> {
+export interface ResolvePeakOptions extends Omit<CachedPeakOptions, 'log'> {
+  /** Use a measured peak even when the adapter is in the datasheet table. */
+  calibrate?: boolean;
+  log?: (l: string) => void;
+  /** The calibration (default calibratePeak on `gpu`); tests pass a tiny fake. */
+  measure?: () => Promise<Peak>;
+}
+
+/**
+ * Datasheet peak for this adapter, else (or with calibrate / recalibrate) a measured one, cached per
+ * adapter and driver (peak-cache.ts) so that % of peak compares between runs.
+ */
+export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: ResolvePeakOptions = {}): Promise<Peak> {
   // Dawn's description carries the marketing name plus driver text; `device` a slug of the name.
-  const table = opts.calibrate ? null : lookupPeak(`${gpu.adapter.description} ${gpu.adapter.device}`);
+  const measured = opts.calibrate || opts.recalibrate;
+  const table = measured ? null : lookupPeak(`${gpu.adapter.description} ${gpu.adapter.device}`);
   if (table) return table;
-  opts.log?.(`calibrating peak FLOP/s and bandwidth on ${gpu.name} (not in the datasheet table)...`);
-  const c = await calibratePeak(gpu);
-  return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
+  const measure =
+    opts.measure ??
+    (async () => {
+      const c = await calibratePeak(gpu as Gpu);
+      return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
+    });
+  return cachedPeak(
+    `gpu | ${adapterKey(gpu)}`,
+    async () => {
+      opts.log?.(`calibrating peak FLOP/s and bandwidth on ${gpu.name} (measured once per adapter and driver, then cached)...`);
+      return measure();
+    },
+    opts,
+  );
 }
 
 /** Wall clock around a backend's queued work (the CPU backend has no device timer). */
@@ -108,6 +138,15 @@ function backendTimer(backend: Backend): GpuTimer {
       return { ms: performance.now() - t0, source: 'wall-clock' };
     },
   };
+}
+
+/** The CPU's model, for the CPU backend's peak cache key ('?' without the addon's cpuInfo). */
+function cpuModel(): string {
+  try {
+    return loadNative().cpuInfo().model || '?';
+  } catch {
+    return '?';
+  }
 }
 
 /**
@@ -161,6 +200,7 @@ export function raiseMeasuredRoofline(peak: Peak, results: BenchResult[]): strin
       peak.bytesPerS = Math.max(peak.bytesPerS, r.bytes / s);
   }
   if (peak.flopsPerS === before.flopsPerS && peak.bytesPerS === before.bytesPerS) return null;
+  peak.raisedFrom ??= before;
   for (const r of results) if (r.ours) r.ours.pctPeak = percentOfPeak(peak, r.flops, r.bytes, r.ours.medianMs / 1e3);
   const g = (x: number) => (x / 1e9).toFixed(1);
   return `kernels beat the measured roofline (${g(before.flopsPerS)} GFLOP/s, ${g(before.bytesPerS)} GB/s): raised to the best rates this run reached (${g(peak.flopsPerS)} GFLOP/s, ${g(peak.bytesPerS)} GB/s), % of peak against those`;
@@ -170,10 +210,20 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const log = opts.log ?? (() => {});
   const gpu = gpuOf(backend);
   const timer: GpuTimer = gpu ?? backendTimer(backend);
-  if (!gpu && !opts.peak) log(`measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)...`);
+  const cacheOpts = { recalibrate: opts.recalibrate, cachePath: opts.peakCachePath, log };
   // A copy: raiseMeasuredRoofline may raise it.
   const peak: Peak = {
-    ...(opts.peak ?? (gpu ? await resolvePeak(gpu, { calibrate: opts.calibrate, log }) : await cpuBackendPeak(backend))),
+    ...(opts.peak ??
+      (gpu
+        ? await resolvePeak(gpu, { ...cacheOpts, calibrate: opts.calibrate })
+        : await cachedPeak(
+            `cpu | ${cpuModel()} | ${backend.deviceName}`,
+            async () => {
+              log(`measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops; cached for later runs)...`);
+              return cpuBackendPeak(backend);
+            },
+            cacheOpts,
+          ))),
   };
   const minSampleMs = defaultMinSampleMs(timer);
   const gpuBudgetMs = opts.gpuBudgetMs ?? 30_000;

@@ -34,8 +34,22 @@ function timingText(source: string, device: 'gpu' | 'cpu' = 'gpu'): string {
   return `${source} (some timestamp samples fell back to the wall clock)`;
 }
 
+/** Where the report's peak came from, for the header. */
+export function peakOrigin(p: BenchReport['peak']): string {
+  if (p.source === 'table') return `datasheet: ${p.name}`;
+  const rounds = p.rounds ? `, best of ${p.rounds} round${p.rounds > 1 ? 's' : ''}` : '';
+  const when =
+    p.origin === 'cached'
+      ? `; cached from ${p.measuredAt?.slice(0, 16).replace('T', ' ') ?? '?'}${rounds}, --recalibrate measures again`
+      : p.origin === 'measured'
+        ? `; measured now${rounds}, cached for later runs`
+        : '';
+  const raised = p.raisedFrom ? '; raised to rates this run reached' : '';
+  return `${p.name}${when}${raised}`;
+}
+
 export function reportHeader(r: BenchReport): string {
-  const peakSrc = r.peak.source === 'table' ? `datasheet: ${r.peak.name}` : r.peak.name;
+  const peakSrc = peakOrigin(r.peak);
   const lines = [
     `wgnas bench | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
     `timing: ${timingText(r.timing, r.device)}`,

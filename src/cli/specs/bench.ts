@@ -67,7 +67,12 @@ export const BENCH_OPTIONS = {
   svg: outFile({ help: 'write a roofline plot (log-log, one point per kernel/shape)' }),
   markdown: flag({ help: 'print the tables as markdown' }),
   'side-by-side': flag({ help: 'also print GFLOP/s and GB/s of every implementation side by side' }),
-  calibrate: flag({ help: 'measure peak FLOP/s and bandwidth even if the adapter is in the datasheet table' }),
+  calibrate: flag({
+    help: 'use a measured peak FLOP/s and bandwidth even if the adapter is in the datasheet table (measured once per adapter and driver, then cached like --autotune)',
+  }),
+  recalibrate: flag({
+    help: 'measure the peak now (best of 3 rounds) and replace the cached one (peaks.json in the user cache); a GPU in the datasheet table is then measured too',
+  }),
   autotune: flag({
     help: 'tune the matmul tile for this adapter first and cache it (autotune.json in the user cache: $WGNAS_CACHE_DIR, else $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas); with no kernels named, only tunes',
   }),
