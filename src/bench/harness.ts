@@ -1,6 +1,6 @@
 /**
  * The benchmark run: for every kernel and shape, time ours (on the webgpu backend gpu.beginTimer /
- * endTimer; on the cpu backend wall clock around the queued work), then each
+ * endTimer; on the cpu backend the addon's time on the queued ops), then each
  * baseline on the same inputs (src/bench/baselines.ts: tfjs-webgpu on the same device, tfjs-wasm,
  * gpu.js, oneDNN/XNNPACK, TypeScript) after its parity guard, and derive GFLOP/s, GB/s, % of the
  * adapter's roofline and our speed relative to each baseline.
@@ -124,18 +124,25 @@ export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: Reso
   );
 }
 
-/** Wall clock around a backend's queued work (the CPU backend has no device timer). */
-function backendTimer(backend: Backend): GpuTimer {
-  let t0 = 0;
+/**
+ * The CPU backend's time on the queued ops, read inside the addon: its worker's clock around each op
+ * (Backend.startProfile / stopProfile), summed over the ops of a sample. The same footing as the
+ * oneDNN / XNNPACK baselines, which the addon's profile() times around their primitives; the wall
+ * clock around sync() would add the queue and the JS round trip (tens of us), which on small shapes
+ * is most of the time and made ours read thousands of times slower.
+ */
+export function addonOpTimer(backend: Pick<Backend, 'sync' | 'startProfile' | 'stopProfile'>): GpuTimer {
   return {
     hasTimestamps: false,
     beginTimer: async () => {
-      await backend.sync();
-      t0 = performance.now();
+      await backend.sync(); // nothing queued before the sample is counted in it
+      backend.startProfile();
     },
     endTimer: async () => {
-      await backend.sync();
-      return { ms: performance.now() - t0, source: 'wall-clock' };
+      const p = await backend.stopProfile();
+      // stopProfile's own sync command is not the work timed.
+      const ms = p.kernels.reduce((a, k) => a + (k.kernel === 'sync' ? 0 : k.deviceMs), 0);
+      return { ms, source: 'cpu-worker' };
     },
   };
 }
@@ -154,7 +161,7 @@ function cpuModel(): string {
  * large axpy (bandwidth: y read and written, x read).
  */
 export async function cpuBackendPeak(backend: Backend): Promise<Peak> {
-  const timer = backendTimer(backend);
+  const timer = addonOpTimer(backend);
   const n = 1024;
   const a = backend.zeros([n, n]);
   const c = backend.empty([n, n]);
@@ -209,7 +216,7 @@ export function raiseMeasuredRoofline(peak: Peak, results: BenchResult[]): strin
 export async function runBench(backend: Backend, opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const gpu = gpuOf(backend);
-  const timer: GpuTimer = gpu ?? backendTimer(backend);
+  const timer: GpuTimer = gpu ?? addonOpTimer(backend);
   const cacheOpts = { recalibrate: opts.recalibrate, cachePath: opts.peakCachePath, log };
   // A copy: raiseMeasuredRoofline may raise it.
   const peak: Peak = {
@@ -302,7 +309,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const where: BenchReport['where'] = {
     ours: gpu
       ? `WGSL kernels on ${gpu.name} via Dawn`
-      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}`,
+      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}; timed inside the addon (the worker's clock around each op, summed; queueing and the JS round trip not included)`,
   };
   const labels: BenchReport['labels'] = {};
   for (const b of runners) {
@@ -316,7 +323,14 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
       ? { name: gpu.name, vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, isSoftware: gpu.adapter.isSoftware }
       : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
     device: backend.device,
-    timing: timings.size === 0 ? (timer.hasTimestamps ? 'timestamp-query' : 'wall-clock') : [...timings].join('+'),
+    timing:
+      timings.size === 0
+        ? !gpu
+          ? 'cpu-worker'
+          : timer.hasTimestamps
+            ? 'timestamp-query'
+            : 'wall-clock'
+        : [...timings].join('+'),
     peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
     options: { shapes: opts.shapes, warmup: opts.warmup, repeats: opts.repeats, baselines: opts.baselines },
     where,

@@ -29,6 +29,8 @@ function ratio(b: BaselineResult | undefined): string {
 
 function timingText(source: string, device: 'gpu' | 'cpu' = 'gpu'): string {
   if (source === 'timestamp-query') return 'timestamp-query (GPU timestamps written before/after each repeat)';
+  if (source === 'cpu-worker')
+    return "op time inside the addon (the CPU worker's clock around each op, as oneDNN/XNNPACK's profile() around theirs; queueing and the JS round trip excluded)";
   if (source === 'wall-clock' && device === 'cpu') return 'wall clock (sync before and after the queued ops)';
   if (source === 'wall-clock') return 'wall clock (no timestamp-query: submit to onSubmittedWorkDone)';
   return `${source} (some timestamp samples fell back to the wall clock)`;
