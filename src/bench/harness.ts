@@ -75,7 +75,16 @@ export interface BenchResult {
   baselines: Partial<Record<BaselineName, BaselineResult>>;
 }
 
+/**
+ * The --json report's schema (docs/bench.md), MAJOR.MINOR: a minor adds fields, a major changes or
+ * removes some (bench --compare refuses another major). Reports without it are 1.0.
+ * 1.1: schemaVersion; peak.origin, measuredAt, rounds, raisedFrom; timing 'cpu-worker' on --device cpu.
+ */
+export const BENCH_SCHEMA_VERSION = '1.1';
+
 export interface BenchReport {
+  /** MAJOR.MINOR of this layout (BENCH_SCHEMA_VERSION); absent in reports before 1.1. */
+  schemaVersion?: string;
   tool: 'wgnas bench';
   date: string;
   adapter: { name: string; vendor: string; architecture: string; isSoftware: boolean };
@@ -317,6 +326,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
     labels[b.name] = b.label;
   }
   return {
+    schemaVersion: BENCH_SCHEMA_VERSION,
     tool: 'wgnas bench',
     date: new Date().toISOString(),
     adapter: gpu
