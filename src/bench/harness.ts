@@ -123,14 +123,10 @@ export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: Reso
       const c = await calibratePeak(gpu as Gpu);
       return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
     });
-  return cachedPeak(
-    `gpu | ${adapterKey(gpu)}`,
-    async () => {
-      opts.log?.(`calibrating peak FLOP/s and bandwidth on ${gpu.name} (measured once per adapter and driver, then cached)...`);
-      return measure();
-    },
-    opts,
-  );
+  return cachedPeak(`gpu | ${adapterKey(gpu)}`, measure, {
+    ...opts,
+    what: `calibrating peak FLOP/s and bandwidth on ${gpu.name}`,
+  });
 }
 
 /**
@@ -232,14 +228,10 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
     ...(opts.peak ??
       (gpu
         ? await resolvePeak(gpu, { ...cacheOpts, calibrate: opts.calibrate })
-        : await cachedPeak(
-            `cpu | ${cpuModel()} | ${backend.deviceName}`,
-            async () => {
-              log(`measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops; cached for later runs)...`);
-              return cpuBackendPeak(backend);
-            },
-            cacheOpts,
-          ))),
+        : await cachedPeak(`cpu | ${cpuModel()} | ${backend.deviceName}`, () => cpuBackendPeak(backend), {
+            ...cacheOpts,
+            what: `measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)`,
+          }))),
   };
   const minSampleMs = defaultMinSampleMs(timer);
   const gpuBudgetMs = opts.gpuBudgetMs ?? 30_000;

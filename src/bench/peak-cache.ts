@@ -62,6 +62,8 @@ export interface CachedPeakOptions {
   rounds?: number;
   cachePath?: string;
   log?: (line: string) => void;
+  /** What a measurement does, logged once before the rounds (e.g. 'calibrating ... on lavapipe'). */
+  what?: string;
 }
 
 /**
@@ -83,6 +85,9 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
     };
   }
   const rounds = Math.max(1, o.rounds ?? DEFAULT_CALIBRATION_ROUNDS);
+  o.log?.(
+    `${o.what ?? 'measuring the peak'} (best of ${rounds} round${rounds > 1 ? 's' : ''}, then cached for this adapter and driver)...`,
+  );
   let best: Peak = await measure();
   for (let i = 1; i < rounds; i++) {
     const p = await measure();

@@ -42,8 +42,13 @@ describe('the measured peak cache', () => {
       [31.7, 1.5],
       [17.8, 2.5],
     ]);
-    const first = await resolvePeak(fakeGpu(LAVAPIPE), { measure, cachePath });
+    const logged: string[] = [];
+    const log = (l: string) => void logged.push(l);
+    const first = await resolvePeak(fakeGpu(LAVAPIPE), { measure, cachePath, log });
     expect(measure).toHaveBeenCalledTimes(3);
+    expect(logged).toEqual([
+      `calibrating peak FLOP/s and bandwidth on ${LAVAPIPE} (best of 3 rounds, then cached for this adapter and driver)...`,
+    ]);
     // Each rate is its own best: FLOP/s from round 2, bandwidth from round 3.
     expect(first).toMatchObject({ flopsPerS: 31.7e9, bytesPerS: 2.5e9, source: 'calibrated', origin: 'measured', rounds: 3 });
     expect(Number.isNaN(Date.parse(first.measuredAt!))).toBe(false);
@@ -57,8 +62,9 @@ describe('the measured peak cache', () => {
     });
 
     // The next run, however loaded the machine is now, gets the same peak without measuring.
-    const again = await resolvePeak(fakeGpu(LAVAPIPE), { measure, cachePath });
+    const again = await resolvePeak(fakeGpu(LAVAPIPE), { measure, cachePath, log });
     expect(measure).toHaveBeenCalledTimes(3);
+    expect(logged).toHaveLength(1);
     expect(again).toEqual({ ...first, origin: 'cached' });
 
     // Another driver version is another key: measured again, the first entry kept.
