@@ -4,7 +4,7 @@
  * into two different machines or sweeps.
  */
 import { UserFacingError } from '../util/errors.js';
-import type { BenchReport } from './harness.js';
+import { BENCH_SCHEMA_VERSION, type BenchReport } from './harness.js';
 
 export interface CompareRow {
   kernel: string;
@@ -36,6 +36,13 @@ export function parseBenchReport(text: string, path: string): BenchReport {
   const r = json as Partial<BenchReport> | null;
   if (r?.tool !== 'wgnas bench' || !Array.isArray(r.results))
     throw new UserFacingError(`--compare ${path} is not a report of wgnas bench --json (no "tool": "wgnas bench" with results)`);
+  // Another major version may mean other things under the same names: refused, not misread.
+  const version = r.schemaVersion ?? '1.0';
+  const major = (v: unknown) => (typeof v === 'string' && /^\d+\.\d+$/.test(v) ? v.split('.')[0] : null);
+  if (major(version) !== major(BENCH_SCHEMA_VERSION))
+    throw new UserFacingError(
+      `--compare ${path}: a bench report of schema version ${JSON.stringify(version)}; this wgnas reads ${major(BENCH_SCHEMA_VERSION)}.x (compare it with the wgnas that wrote it)`,
+    );
   return r as BenchReport;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The benchmark run: for every kernel and shape, time ours (on the webgpu backend gpu.beginTimer /
- * endTimer; on the cpu backend wall clock around the queued work), then each
+ * endTimer; on the cpu backend the addon's time on the queued ops), then each
  * baseline on the same inputs (src/bench/baselines.ts: tfjs-webgpu on the same device, tfjs-wasm,
  * gpu.js, oneDNN/XNNPACK, TypeScript) after its parity guard, and derive GFLOP/s, GB/s, % of the
  * adapter's roofline and our speed relative to each baseline.
@@ -19,6 +19,9 @@ import {
   throughput,
 } from './baselines.js';
 import { calibratePeak } from './calibrate.js';
+import { adapterKey } from '../kernels/matmul-tiles.js';
+import { loadNative } from '../native/binding.js';
+import { cachedPeak, type CachedPeakOptions } from './peak-cache.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
 import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel, sweepShapes } from './registry.js';
@@ -43,8 +46,12 @@ export interface BenchOptions extends BaselineConfig {
   baselines: BaselineName[];
   /** Use this peak (e.g. from a previous calibration); default: table lookup, else calibrate. */
   peak?: Peak;
-  /** Measure the peak even when the adapter is in the table. */
+  /** Measure the peak even when the adapter is in the table (a cached measurement serves). */
   calibrate?: boolean;
+  /** Measure the peak now, replacing the cached one. */
+  recalibrate?: boolean;
+  /** The peak cache (default peaks.json in the user cache). */
+  peakCachePath?: string;
   /** CPU baselines: stop repeating after this much time per shape (default 3 s). */
   cpuBudgetMs?: number;
   /** GPU measurements: stop repeating after this much time per shape (default 30 s). */
@@ -68,7 +75,16 @@ export interface BenchResult {
   baselines: Partial<Record<BaselineName, BaselineResult>>;
 }
 
+/**
+ * The --json report's schema (docs/bench.md), MAJOR.MINOR: a minor adds fields, a major changes or
+ * removes some (bench --compare refuses another major). Reports without it are 1.0.
+ * 1.1: schemaVersion; peak.origin, measuredAt, rounds, raisedFrom; timing 'cpu-worker' on --device cpu.
+ */
+export const BENCH_SCHEMA_VERSION = '1.1';
+
 export interface BenchReport {
+  /** MAJOR.MINOR of this layout (BENCH_SCHEMA_VERSION); absent in reports before 1.1. */
+  schemaVersion?: string;
   tool: 'wgnas bench';
   date: string;
   adapter: { name: string; vendor: string; architecture: string; isSoftware: boolean };
@@ -84,30 +100,65 @@ export interface BenchReport {
   results: BenchResult[];
 }
 
-/** Datasheet peak for this adapter, or a measured one. */
-export async function resolvePeak(gpu: Gpu, opts: { calibrate?: boolean; log?: (l: string) => void } = {}): Promise<Peak> {
-  // Dawn's description carries the marketing name plus driver text; `device` a slug of the name.
-  const table = opts.calibrate ? null : lookupPeak(`${gpu.adapter.description} ${gpu.adapter.device}`);
-  if (table) return table;
-  opts.log?.(`calibrating peak FLOP/s and bandwidth on ${gpu.name} (not in the datasheet table)...`);
-  const c = await calibratePeak(gpu);
-  return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
+export interface ResolvePeakOptions extends Omit<CachedPeakOptions, 'log'> {
+  /** Use a measured peak even when the adapter is in the datasheet table. */
+  calibrate?: boolean;
+  log?: (l: string) => void;
+  /** The calibration (default calibratePeak on `gpu`); tests pass a tiny fake. */
+  measure?: () => Promise<Peak>;
 }
 
-/** Wall clock around a backend's queued work (the CPU backend has no device timer). */
-function backendTimer(backend: Backend): GpuTimer {
-  let t0 = 0;
+/**
+ * Datasheet peak for this adapter, else (or with calibrate / recalibrate) a measured one, cached per
+ * adapter and driver (peak-cache.ts) so that % of peak compares between runs.
+ */
+export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: ResolvePeakOptions = {}): Promise<Peak> {
+  // Dawn's description carries the marketing name plus driver text; `device` a slug of the name.
+  const measured = opts.calibrate || opts.recalibrate;
+  const table = measured ? null : lookupPeak(`${gpu.adapter.description} ${gpu.adapter.device}`);
+  if (table) return table;
+  const measure =
+    opts.measure ??
+    (async () => {
+      const c = await calibratePeak(gpu as Gpu);
+      return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
+    });
+  return cachedPeak(`gpu | ${adapterKey(gpu)}`, measure, {
+    ...opts,
+    what: `calibrating peak FLOP/s and bandwidth on ${gpu.name}`,
+  });
+}
+
+/**
+ * The CPU backend's time on the queued ops, read inside the addon: its worker's clock around each op
+ * (Backend.startProfile / stopProfile), summed over the ops of a sample. The same footing as the
+ * oneDNN / XNNPACK baselines, which the addon's profile() times around their primitives; the wall
+ * clock around sync() would add the queue and the JS round trip (tens of us), which on small shapes
+ * is most of the time and made ours read thousands of times slower.
+ */
+export function addonOpTimer(backend: Pick<Backend, 'sync' | 'startProfile' | 'stopProfile'>): GpuTimer {
   return {
     hasTimestamps: false,
     beginTimer: async () => {
-      await backend.sync();
-      t0 = performance.now();
+      await backend.sync(); // nothing queued before the sample is counted in it
+      backend.startProfile();
     },
     endTimer: async () => {
-      await backend.sync();
-      return { ms: performance.now() - t0, source: 'wall-clock' };
+      const p = await backend.stopProfile();
+      // stopProfile's own sync command is not the work timed.
+      const ms = p.kernels.reduce((a, k) => a + (k.kernel === 'sync' ? 0 : k.deviceMs), 0);
+      return { ms, source: 'cpu-worker' };
     },
   };
+}
+
+/** The CPU's model, for the CPU backend's peak cache key ('?' without the addon's cpuInfo). */
+function cpuModel(): string {
+  try {
+    return loadNative().cpuInfo().model || '?';
+  } catch {
+    return '?';
+  }
 }
 
 /**
@@ -115,7 +166,7 @@ function backendTimer(backend: Backend): GpuTimer {
  * large axpy (bandwidth: y read and written, x read).
  */
 export async function cpuBackendPeak(backend: Backend): Promise<Peak> {
-  const timer = backendTimer(backend);
+  const timer = addonOpTimer(backend);
   const n = 1024;
   const a = backend.zeros([n, n]);
   const c = backend.empty([n, n]);
@@ -161,6 +212,7 @@ export function raiseMeasuredRoofline(peak: Peak, results: BenchResult[]): strin
       peak.bytesPerS = Math.max(peak.bytesPerS, r.bytes / s);
   }
   if (peak.flopsPerS === before.flopsPerS && peak.bytesPerS === before.bytesPerS) return null;
+  peak.raisedFrom ??= before;
   for (const r of results) if (r.ours) r.ours.pctPeak = percentOfPeak(peak, r.flops, r.bytes, r.ours.medianMs / 1e3);
   const g = (x: number) => (x / 1e9).toFixed(1);
   return `kernels beat the measured roofline (${g(before.flopsPerS)} GFLOP/s, ${g(before.bytesPerS)} GB/s): raised to the best rates this run reached (${g(peak.flopsPerS)} GFLOP/s, ${g(peak.bytesPerS)} GB/s), % of peak against those`;
@@ -169,11 +221,17 @@ export function raiseMeasuredRoofline(peak: Peak, results: BenchResult[]): strin
 export async function runBench(backend: Backend, opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const gpu = gpuOf(backend);
-  const timer: GpuTimer = gpu ?? backendTimer(backend);
-  if (!gpu && !opts.peak) log(`measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)...`);
+  const timer: GpuTimer = gpu ?? addonOpTimer(backend);
+  const cacheOpts = { recalibrate: opts.recalibrate, cachePath: opts.peakCachePath, log };
   // A copy: raiseMeasuredRoofline may raise it.
   const peak: Peak = {
-    ...(opts.peak ?? (gpu ? await resolvePeak(gpu, { calibrate: opts.calibrate, log }) : await cpuBackendPeak(backend))),
+    ...(opts.peak ??
+      (gpu
+        ? await resolvePeak(gpu, { ...cacheOpts, calibrate: opts.calibrate })
+        : await cachedPeak(`cpu | ${cpuModel()} | ${backend.deviceName}`, () => cpuBackendPeak(backend), {
+            ...cacheOpts,
+            what: `measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)`,
+          }))),
   };
   const minSampleMs = defaultMinSampleMs(timer);
   const gpuBudgetMs = opts.gpuBudgetMs ?? 30_000;
@@ -252,7 +310,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const where: BenchReport['where'] = {
     ours: gpu
       ? `WGSL kernels on ${gpu.name} via Dawn`
-      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}`,
+      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}; timed inside the addon (the worker's clock around each op, summed; queueing and the JS round trip not included)`,
   };
   const labels: BenchReport['labels'] = {};
   for (const b of runners) {
@@ -260,13 +318,21 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
     labels[b.name] = b.label;
   }
   return {
+    schemaVersion: BENCH_SCHEMA_VERSION,
     tool: 'wgnas bench',
     date: new Date().toISOString(),
     adapter: gpu
       ? { name: gpu.name, vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, isSoftware: gpu.adapter.isSoftware }
       : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
     device: backend.device,
-    timing: timings.size === 0 ? (timer.hasTimestamps ? 'timestamp-query' : 'wall-clock') : [...timings].join('+'),
+    timing:
+      timings.size === 0
+        ? !gpu
+          ? 'cpu-worker'
+          : timer.hasTimestamps
+            ? 'timestamp-query'
+            : 'wall-clock'
+        : [...timings].join('+'),
     peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
     options: { shapes: opts.shapes, warmup: opts.warmup, repeats: opts.repeats, baselines: opts.baselines },
     where,

@@ -5,7 +5,8 @@
  */
 import { type SampleStats, summarize } from './stats.js';
 
-export type TimingSource = 'timestamp-query' | 'wall-clock';
+/** 'cpu-worker': the CPU backend's op time inside the addon (its worker's clock around each op). */
+export type TimingSource = 'timestamp-query' | 'wall-clock' | 'cpu-worker';
 
 export interface TimedSample {
   ms: number;

@@ -12,6 +12,17 @@ export interface Peak {
   /** 'table': datasheet entry `name`; 'calibrated': measured on this adapter by the FMA/copy kernels. */
   source: 'table' | 'calibrated';
   name: string;
+  /**
+   * Where this run got it: 'table' the datasheet row, 'measured' calibrated in this run (and cached),
+   * 'cached' a calibration of this adapter and driver from an earlier run (peak-cache.ts).
+   */
+  origin?: 'table' | 'measured' | 'cached';
+  /** When a measured peak was measured (ISO 8601). */
+  measuredAt?: string;
+  /** Calibration rounds a measured peak is the best of. */
+  rounds?: number;
+  /** The measured peak before kernels of this run beat it (raiseMeasuredRoofline); absent when none did. */
+  raisedFrom?: { flopsPerS: number; bytesPerS: number };
 }
 
 interface PeakRow {
@@ -57,7 +68,7 @@ const PEAK_TABLE: PeakRow[] = [
 export function lookupPeak(adapterName: string): Peak | null {
   const row = PEAK_TABLE.find((r) => r.match.test(adapterName));
   if (!row) return null;
-  return { flopsPerS: row.tflops * T, bytesPerS: row.tbps * T, source: 'table', name: row.name };
+  return { flopsPerS: row.tflops * T, bytesPerS: row.tbps * T, source: 'table', name: row.name, origin: 'table' };
 }
 
 /** Roofline bound at arithmetic intensity `flopsPerByte`: min(compute peak, intensity x bandwidth). */

@@ -29,13 +29,29 @@ function ratio(b: BaselineResult | undefined): string {
 
 function timingText(source: string, device: 'gpu' | 'cpu' = 'gpu'): string {
   if (source === 'timestamp-query') return 'timestamp-query (GPU timestamps written before/after each repeat)';
+  if (source === 'cpu-worker')
+    return "op time inside the addon (the CPU worker's clock around each op, as oneDNN/XNNPACK's profile() around theirs; queueing and the JS round trip excluded)";
   if (source === 'wall-clock' && device === 'cpu') return 'wall clock (sync before and after the queued ops)';
   if (source === 'wall-clock') return 'wall clock (no timestamp-query: submit to onSubmittedWorkDone)';
   return `${source} (some timestamp samples fell back to the wall clock)`;
 }
 
+/** Where the report's peak came from, for the header. */
+export function peakOrigin(p: BenchReport['peak']): string {
+  if (p.source === 'table') return `datasheet: ${p.name}`;
+  const rounds = p.rounds ? `, best of ${p.rounds} round${p.rounds > 1 ? 's' : ''}` : '';
+  const when =
+    p.origin === 'cached'
+      ? `; cached from ${p.measuredAt?.slice(0, 16).replace('T', ' ') ?? '?'}${rounds}, --recalibrate measures again`
+      : p.origin === 'measured'
+        ? `; measured now${rounds}, cached for later runs`
+        : '';
+  const raised = p.raisedFrom ? '; raised to rates this run reached' : '';
+  return `${p.name}${when}${raised}`;
+}
+
 export function reportHeader(r: BenchReport): string {
-  const peakSrc = r.peak.source === 'table' ? `datasheet: ${r.peak.name}` : r.peak.name;
+  const peakSrc = peakOrigin(r.peak);
   const lines = [
     `wgnas bench | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
     `timing: ${timingText(r.timing, r.device)}`,

@@ -15,7 +15,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_CACHE_DIR',
-    help: 'the user cache: `wgnas data fetch` writes DIR/data, `wgnas bench --autotune` DIR/autotune.json (default: $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas)',
+    help: 'the user cache: `wgnas data fetch` writes DIR/data, `wgnas bench --autotune` DIR/autotune.json, a measured bench peak DIR/peaks.json (default: $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas)',
   },
   { name: 'XDG_CACHE_HOME', help: 'the user cache is $XDG_CACHE_HOME/wgnas when WGNAS_CACHE_DIR is not set' },
   {

@@ -17,6 +17,8 @@ interface Running {
 }
 
 let running: Running | null = null;
+/** What the running command said about continuing (setInterruptHint), over what its spec tells. */
+let commandHint: (() => string | undefined) | null = null;
 
 /**
  * Records the command being run (runCommand calls it once the command line is parsed). The first
@@ -24,6 +26,14 @@ let running: Running | null = null;
  */
 export function noteRunning(command: string, mode: ModeSpec, values: Record<string, unknown>): void {
   running ??= { command, mode, values };
+}
+
+/**
+ * A command whose way to continue its spec cannot tell (data fetch and data list share one mode,
+ * and fetch resumes with no --resume) says it here while it runs; null clears it.
+ */
+export function setInterruptHint(hint: (() => string | undefined) | null): void {
+  commandHint = hint;
 }
 
 /** How to continue the run: '--resume' where the command resumes and its state was written. */
@@ -48,7 +58,7 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
 /** The line printed when `signal` stops the process. */
 export function interruptLine(signal: string): string {
   if (!running) return `wgnas: stopped by ${signal}`;
-  const hint = resumeHint(running.mode, running.values);
+  const hint = commandHint?.() ?? resumeHint(running.mode, running.values);
   return `wgnas ${running.command}: stopped by ${signal}${hint ? `; ${hint}` : ''}`;
 }
 

@@ -137,6 +137,12 @@ function recoverInterrupted(root: string, name: string, onNote?: (s: string) => 
   return finished;
 }
 
+/** Where fetchDataset keeps the dataset's archive under `root` (the download goes to ARCHIVE.partial first). */
+export function archivePath(dataset: string | RemoteDataset, root = userDataDir()): string {
+  const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
+  return join(root, 'downloads', basename(new URL(d.url).pathname));
+}
+
 /** Downloads, verifies and unpacks one dataset. Safe to interrupt and run again (resumes). */
 export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOptions = {}): Promise<FetchResult> {
   const d = typeof dataset === 'string' ? remoteDataset(dataset) : dataset;
@@ -149,7 +155,7 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   const lock = acquireLock(join(root, `.${d.name}.lock`), { what: `the ${d.name} fetch into ${root}` });
   try {
     // A killed fetch that had finished is completed as this run would (its archive kept or not).
-    if (recoverInterrupted(root, d.name, o.onNote) && !o.keepArchive) rmSync(archivePath(root, d), { force: true });
+    if (recoverInterrupted(root, d.name, o.onNote) && !o.keepArchive) rmSync(archivePath(d, root), { force: true });
     if (present()) return { name, dir, downloaded: false };
     await fetchLocked(d, root, o);
     return { name, dir, downloaded: true };
@@ -158,14 +164,9 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   }
 }
 
-/** Where the release's archive is downloaded to. */
-function archivePath(root: string, d: RemoteDataset): string {
-  return join(root, 'downloads', basename(new URL(d.url).pathname));
-}
-
 async function fetchLocked(d: RemoteDataset, root: string, o: FetchOptions): Promise<void> {
   const dir = join(root, d.name);
-  const archive = archivePath(root, d);
+  const archive = archivePath(d, root);
   const downloads = dirname(archive);
   mkdirSync(downloads, { recursive: true });
   const file = basename(archive);

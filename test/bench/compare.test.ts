@@ -3,17 +3,23 @@
  * with the settings in which the two runs differ; a file that is not such a report is refused in one
  * line before any timing.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareReports, parseBenchReport } from '../../src/bench/compare.js';
-import type { BenchReport } from '../../src/bench/harness.js';
+import { BENCH_SCHEMA_VERSION, type BenchReport } from '../../src/bench/harness.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-bench-compare-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const savedCache = process.env.WGNAS_CACHE_DIR;
+process.env.WGNAS_CACHE_DIR = join(tmp, 'cache'); // the measured peak's cache: not the user's
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  if (savedCache === undefined) delete process.env.WGNAS_CACHE_DIR;
+  else process.env.WGNAS_CACHE_DIR = savedCache;
+});
 
 const timing = (medianMs: number, p10Ms: number, p90Ms: number) => ({ medianMs, p10Ms, p90Ms });
 function report(device: 'gpu' | 'cpu', adapter: string, results: Array<[string, string, ReturnType<typeof timing>]>) {
@@ -52,6 +58,21 @@ describe('bench --compare', () => {
     expect(() => parseBenchReport('{', 'x.json')).toThrow(/--compare x\.json is not valid JSON/);
   });
 
+  it('reads reports of its schema major version (unversioned ones are 1.0) and refuses another in one line', () => {
+    expect(BENCH_SCHEMA_VERSION).toBe('1.1');
+    const text = (v?: unknown) =>
+      JSON.stringify({ ...report('gpu', 'H100', []), ...(v === undefined ? {} : { schemaVersion: v }) });
+    for (const v of [undefined, '1.0', '1.1', '1.9']) expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
+    expect(() => parseBenchReport(text('2.0'), 'x.json')).toThrow(
+      new Error(
+        '--compare x.json: a bench report of schema version "2.0"; this wgnas reads 1.x (compare it with the wgnas that wrote it)',
+      ),
+    );
+    expect(() => parseBenchReport(text(1), 'x.json')).toThrow(
+      /--compare x\.json: a bench report of schema version 1; this wgnas reads 1\.x/,
+    );
+  });
+
   it('prints the comparison after the run; refuses a file that is not a report before timing', async ({ skip }) => {
     if (!cpuTestBackend()) return skip();
     const args = ['bench', 'matmul', '--device', 'cpu', '--cpu-threads', '2', '--shapes', 'tiny', '--baselines', 'none'];
@@ -59,6 +80,7 @@ describe('bench --compare', () => {
     const first = join(tmp, 'first.json');
     const a = await wgnasInProcess([...args, ...fast, '--repeats', '2', '--json', first]);
     expect(a.code, a.err).toBe(0);
+    expect(JSON.parse(readFileSync(first, 'utf8')).schemaVersion).toBe(BENCH_SCHEMA_VERSION);
     const b = await wgnasInProcess([...args, ...fast, '--repeats', '3', '--compare', first]);
     expect(b.code, b.err).toBe(0);
     const part = b.out.slice(b.out.indexOf('compared with'));
@@ -75,6 +97,15 @@ describe('bench --compare', () => {
     expect(c.out).toBe('');
     expect(c.err).toBe(
       `wgnas bench: --compare ${wrong} is not a report of wgnas bench --json (no "tool": "wgnas bench" with results)\n`,
+    );
+    // A report of another major version: one line, before any timing.
+    const future = join(tmp, 'future.json');
+    writeFileSync(future, JSON.stringify({ ...JSON.parse(readFileSync(first, 'utf8')), schemaVersion: '2.0' }));
+    const d = await wgnasInProcess([...args, ...fast, '--compare', future]);
+    expect(d.code).toBe(1);
+    expect(d.out).toBe('');
+    expect(d.err).toBe(
+      `wgnas bench: --compare ${future}: a bench report of schema version "2.0"; this wgnas reads 1.x (compare it with the wgnas that wrote it)\n`,
     );
   });
 });

@@ -114,6 +114,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       repeats,
       baselines: [...new Set(baselines)],
       calibrate: values.calibrate,
+      recalibrate: values.recalibrate,
       gpujsModes,
       nativeThreads,
       log: barLog,

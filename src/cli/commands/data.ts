@@ -1,7 +1,9 @@
-import { DATASETS, fetchDataset, listData } from '../../data/datasets.js';
+import { existsSync, statSync } from 'node:fs';
+import { archivePath, DATASETS, fetchDataset, listData } from '../../data/datasets.js';
 import { userDataDir } from '../../data/paths.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
+import { setInterruptHint } from '../interrupt.js';
 import { checkCacheDir } from '../paths.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -44,20 +46,43 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   if (bad.length) throw new UsageError(`'data fetch' knows ${Object.keys(DATASETS).join(', ')}, not ${bad.join(', ')}`);
   if (v.json) throw new UsageError("--json only applies to 'data list'");
   if (!v.dir) checkCacheDir(userDataDir(), 'give --dir DIR, or set WGNAS_CACHE_DIR to a writable directory');
-  for (const name of names) {
-    const d = DATASETS[name];
-    const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
-    const r = await fetchDataset(d, {
-      root: v.dir,
-      mirror: v.mirror,
-      force: v.force,
-      keepArchive: v['keep-archive'],
-      onProgress: (done) => bar.update(done, mib(done)),
-      onNote: (s) => bar.log(s),
-    });
-    bar.done();
-    io.out(r.downloaded ? `${name}: fetched into ${r.dir}\n` : `${name}: already present in ${r.dir} (--force to fetch again)\n`);
+  try {
+    for (const name of names) {
+      const d = DATASETS[name];
+      setInterruptHint(() => fetchHint(archivePath(d, v.dir), v.force));
+      const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
+      const r = await fetchDataset(d, {
+        root: v.dir,
+        mirror: v.mirror,
+        force: v.force,
+        keepArchive: v['keep-archive'],
+        onProgress: (done) => bar.update(done, mib(done)),
+        onNote: (s) => bar.log(s),
+      });
+      bar.done();
+      io.out(
+        r.downloaded ? `${name}: fetched into ${r.dir}\n` : `${name}: already present in ${r.dir} (--force to fetch again)\n`,
+      );
+    }
+  } finally {
+    setInterruptHint(null);
   }
+}
+
+/**
+ * What Ctrl-C during a fetch says: the download resumes from ARCHIVE.partial (a Range request), an
+ * archive downloaded whole is used once it verifies. --force would delete the partial file.
+ */
+export function fetchHint(archive: string, force: boolean): string {
+  const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
+  const again = force
+    ? 'repeat the command without --force to continue (--force starts the download over)'
+    : 'repeat the command to continue';
+  const partial = size(`${archive}.partial`);
+  const kept = partial >= 2 ** 20 ? mib(partial) : `${partial} bytes`;
+  if (partial > 0) return `the download resumes: ${again}; ${kept} kept in ${archive}.partial`;
+  if (existsSync(archive)) return `${again}: the archive downloaded to ${archive} is used once it verifies`;
+  return `${again} (nothing was downloaded yet)`;
 }
 
 export const handlers = { data };

@@ -58,22 +58,27 @@ export const BENCH_OPTIONS = {
     },
   }),
   json: outFile({
-    help: 'write the full report as JSON: the run (tool, date, adapter, device, timing, peak, options, where) and per kernel and shape its results (kernel, label, flops, bytes, intensity; ours and each of baselines with medianMs, p10Ms, p90Ms, meanMs, minMs, gflops, gbps and, for a baseline, status and speedup)',
+    help: 'write the full report as JSON (schema in docs/bench.md): schemaVersion (MAJOR.MINOR), the run (tool, date, adapter, device, timing, peak with its origin: table, measured or cached, options, where) and per kernel and shape its results (kernel, label, flops, bytes, intensity; ours and each of baselines with medianMs, p10Ms, p90Ms, meanMs, minMs, gflops, gbps and, for a baseline, status and speedup)',
   }),
   compare: inFile({
-    help: 'also print our median per kernel and shape beside an earlier run (a --json report of wgnas bench), with the change and whether the two p10-p90 ranges overlap, and the settings in which the runs differ',
+    help: 'also print our median per kernel and shape beside an earlier run (a --json report of wgnas bench of the same schema major version), with the change and whether the two p10-p90 ranges overlap, and the settings in which the runs differ',
     noun: 'bench report',
   }),
   svg: outFile({ help: 'write a roofline plot (log-log, one point per kernel/shape)' }),
   markdown: flag({ help: 'print the tables as markdown' }),
   'side-by-side': flag({ help: 'also print GFLOP/s and GB/s of every implementation side by side' }),
-  calibrate: flag({ help: 'measure peak FLOP/s and bandwidth even if the adapter is in the datasheet table' }),
+  calibrate: flag({
+    help: 'use a measured peak FLOP/s and bandwidth even if the adapter is in the datasheet table (measured once per adapter and driver, then cached like --autotune)',
+  }),
+  recalibrate: flag({
+    help: 'measure the peak now (best of 3 rounds) and replace the cached one (peaks.json in the user cache); a GPU in the datasheet table is then measured too',
+  }),
   autotune: flag({
     help: 'tune the matmul tile for this adapter first and cache it (autotune.json in the user cache: $WGNAS_CACHE_DIR, else $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas); with no kernels named, only tunes',
   }),
   device: {
     ...device,
-    help: "where 'ours' runs: 'gpu' the WGSL kernels (default; on a software adapter too), 'cpu' the native CPU backend's ops (wall-clock timing; the GPU-only baselines, the WGSL-only kernels and --autotune need gpu), 'auto' a hardware GPU if there is one, else the CPU",
+    help: "where 'ours' runs: 'gpu' the WGSL kernels (default; on a software adapter too), 'cpu' the native CPU backend's ops (timed inside the addon, as the onednn/xnnpack baselines; the GPU-only baselines, the WGSL-only kernels and --autotune need gpu), 'auto' a hardware GPU if there is one, else the CPU",
     default: 'gpu',
   },
   'cpu-threads': cpuThreads,
@@ -84,7 +89,7 @@ export const BENCH = defineCommand({
   name: 'bench',
   summary: 'benchmark the WGSL kernels against tfjs, gpu.js, oneDNN/XNNPACK and TypeScript baselines',
   description:
-    "Times each kernel over a shape sweep (warm-up, then repeats; GPU time from timestamp queries when the adapter has them, else wall clock), and the same computation in the baselines, after checking they agree with ours: tfjs-webgpu (same Dawn device, same timer), tfjs-wasm (XNNPACK in WebAssembly), gpujs (gpu.js in the first working mode of --gpujs-mode), onednn / xnnpack (the native addon running the same op on the CPU) and cpu (plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline, and our speed relative to each baseline.",
+    "Times each kernel over a shape sweep (warm-up, then repeats; GPU time from timestamp queries when the adapter has them, else wall clock), and the same computation in the baselines, after checking they agree with ours: tfjs-webgpu (same Dawn device, same timer), tfjs-wasm (XNNPACK in WebAssembly), gpujs (gpu.js in the first working mode of --gpujs-mode), onednn / xnnpack (the native addon running the same op on the CPU) and cpu (plain TypeScript). Prints median, p10, p90, GFLOP/s, GB/s, % of the adapter's roofline (its datasheet peak, else a measured one, cached per adapter and driver), and our speed relative to each baseline. What each time includes and the --json schema: docs/bench.md.",
   modes: [
     defineMode({
       id: 'bench',

@@ -1,0 +1,116 @@
+/**
+ * Measured peaks, cached per adapter and driver (peaks.json in the user cache, beside autotune.json).
+ * A calibration on a shared or software device moves with the load (lavapipe gave 11.8, 17.8 and
+ * 31.7 GFLOP/s in three runs), so "% of peak" re-measured every run cannot be compared between runs:
+ * the best of a few calibration rounds is kept once and reused until the adapter key (vendor,
+ * architecture, device, description with the driver version) or the calibration method changes,
+ * or `wgnas bench --recalibrate` measures again.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { userCacheDir } from '../util/cache-dir.js';
+import { writeFileAtomic } from '../util/durable.js';
+import type { Peak } from './peaks.js';
+
+/** Bump when the calibration kernels or their sizing change: older entries are then measured again. */
+export const CALIBRATION_METHOD = 1;
+/** Calibration rounds on a cache miss; each rate is the best of them (a peak is a best case). */
+export const DEFAULT_CALIBRATION_ROUNDS = 3;
+
+interface CachedPeak {
+  flopsPerS: number;
+  bytesPerS: number;
+  name: string;
+  measuredAt: string;
+  rounds: number;
+  method: number;
+}
+
+interface PeakCacheFile {
+  version: 1;
+  peaks: Record<string, CachedPeak>;
+}
+
+export function peakCachePath(): string {
+  return join(userCacheDir(), 'peaks.json');
+}
+
+function readPeakCache(path: string): PeakCacheFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { version: 1, peaks: {} };
+  }
+  try {
+    const parsed = JSON.parse(text) as PeakCacheFile;
+    if (parsed?.version !== 1 || typeof parsed.peaks !== 'object' || parsed.peaks === null) throw new Error('unexpected layout');
+    return parsed;
+  } catch (e) {
+    process.emitWarning(`wgnas: ignoring unreadable peak cache ${path} (${(e as Error).message}); measuring again`);
+    return { version: 1, peaks: {} };
+  }
+}
+
+const usable = (c: CachedPeak | undefined): c is CachedPeak =>
+  !!c && c.method === CALIBRATION_METHOD && c.flopsPerS > 0 && c.bytesPerS > 0 && typeof c.measuredAt === 'string';
+
+export interface CachedPeakOptions {
+  /** Measure now and replace the cached entry (bench --recalibrate). */
+  recalibrate?: boolean;
+  /** Calibration rounds on a miss (default DEFAULT_CALIBRATION_ROUNDS). */
+  rounds?: number;
+  cachePath?: string;
+  log?: (line: string) => void;
+  /** What a measurement does, logged once before the rounds (e.g. 'calibrating ... on lavapipe'). */
+  what?: string;
+}
+
+/**
+ * The cached peak of `key`, else the best of `rounds` runs of `measure` (each rate its own best),
+ * written to the cache. The result says where it came from (origin, measuredAt, rounds).
+ */
+export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: CachedPeakOptions = {}): Promise<Peak> {
+  const path = o.cachePath ?? peakCachePath();
+  const hit = o.recalibrate ? undefined : readPeakCache(path).peaks[key];
+  if (usable(hit)) {
+    return {
+      flopsPerS: hit.flopsPerS,
+      bytesPerS: hit.bytesPerS,
+      source: 'calibrated',
+      name: hit.name,
+      origin: 'cached',
+      measuredAt: hit.measuredAt,
+      rounds: hit.rounds,
+    };
+  }
+  const rounds = Math.max(1, o.rounds ?? DEFAULT_CALIBRATION_ROUNDS);
+  o.log?.(
+    `${o.what ?? 'measuring the peak'} (best of ${rounds} round${rounds > 1 ? 's' : ''}, then cached for this adapter and driver)...`,
+  );
+  let best: Peak = await measure();
+  for (let i = 1; i < rounds; i++) {
+    const p = await measure();
+    best = { ...best, flopsPerS: Math.max(best.flopsPerS, p.flopsPerS), bytesPerS: Math.max(best.bytesPerS, p.bytesPerS) };
+  }
+  const measuredAt = new Date().toISOString();
+  const peak: Peak = { ...best, source: 'calibrated', origin: 'measured', measuredAt, rounds };
+  // Read again: another run may have cached another adapter meanwhile.
+  const cache = readPeakCache(path);
+  cache.peaks[key] = {
+    flopsPerS: peak.flopsPerS,
+    bytesPerS: peak.bytesPerS,
+    name: peak.name,
+    measuredAt,
+    rounds,
+    method: CALIBRATION_METHOD,
+  };
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
+  } catch (e) {
+    // An unwritable cache costs the next run a calibration, not this run its numbers.
+    o.log?.(`note: could not cache the measured peak (${(e as Error).message.split('\n')[0]})`);
+  }
+  return peak;
+}
