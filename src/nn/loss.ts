@@ -1,34 +1,53 @@
 /**
- * Softmax cross-entropy with label smoothing on the CPU, for the few-class heads of the searches:
- * the target is (1 − ε)·one-hot + ε/K (ProxylessNAS' cross_entropy_with_label_smoothing). Returns
- * the mean loss and dL/dlogits to seed a tape's backward with.
+ * The training loss on the host: softmax cross-entropy with label smoothing (PyTorch's
+ * CrossEntropyLoss(label_smoothing=ε), ProxylessNAS' cross_entropy_with_label_smoothing: target
+ * (1 - ε) one-hot + ε / K), mean over the batch, and its gradient dL/dlogits = (softmax - target) / N
+ * to seed a tape's backward with. Logits are [N, K], small next to the network, and the callers read
+ * them anyway for the accuracy. Used by `wgnas train` and ProxylessNAS' weight steps.
  */
-export function labelSmoothedCrossEntropy(
+export interface LossResult {
+  loss: number;
+  /** dL/dlogits, [N, K]. */
+  dlogits: Float32Array;
+  /** Rows whose argmax is the label. */
+  correct: number;
+}
+
+export function smoothedCrossEntropy(
   logits: ArrayLike<number>,
   labels: ArrayLike<number>,
   classes: number,
-  smoothing: number,
-): { loss: number; dlogits: Float32Array } {
+  smoothing = 0,
+): LossResult {
   const N = labels.length;
   const K = classes;
   if (!(Number.isInteger(K) && K >= 1 && logits.length === N * K))
-    throw new RangeError(`labelSmoothedCrossEntropy: ${logits.length} logits for ${N} labels x ${K} classes`);
+    throw new RangeError(`smoothedCrossEntropy: ${logits.length} logits for ${N} labels x ${K} classes`);
   if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
   const dlogits = new Float32Array(N * K);
   let loss = 0;
+  let correct = 0;
   for (let n = 0; n < N; n++) {
     const o = n * K;
+    const y = labels[n];
     let max = -Infinity;
-    for (let k = 0; k < K; k++) max = Math.max(max, logits[o + k]);
+    let best = 0;
+    for (let k = 0; k < K; k++) {
+      if (logits[o + k] > max) {
+        max = logits[o + k];
+        best = k;
+      }
+    }
+    if (best === y) correct++;
     let z = 0;
     for (let k = 0; k < K; k++) z += Math.exp(logits[o + k] - max);
     const logZ = Math.log(z) + max;
     for (let k = 0; k < K; k++) {
-      const target = (k === labels[n] ? 1 - smoothing : 0) + smoothing / K;
+      const target = (k === y ? 1 - smoothing : 0) + smoothing / K;
       const logp = logits[o + k] - logZ;
       loss -= target * logp;
       dlogits[o + k] = (Math.exp(logp) - target) / N;
     }
   }
-  return { loss: loss / N, dlogits };
+  return { loss: loss / N, dlogits, correct };
 }

@@ -11,7 +11,7 @@ import { rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { type CostModel, archCost } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
-import { labelSmoothedCrossEntropy } from '../nn/loss.js';
+import { smoothedCrossEntropy } from '../nn/loss.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
@@ -79,7 +79,7 @@ export async function weightStep(
     if (p.cfg.labelSmoothing > 0) {
       // The smoothed CE and its dlogits on the CPU (10 classes: small), seeded into the backward.
       const lg = await logits.value.read();
-      const r = labelSmoothedCrossEntropy(lg, b.y, lg.length / b.n, p.cfg.labelSmoothing);
+      const r = smoothedCrossEntropy(lg, b.y, lg.length / b.n, p.cfg.labelSmoothing);
       seed = backend.upload(r.dlogits, logits.shape);
       t.backward(logits, seed);
       p.sgd.step(lr);

@@ -1,6 +1,6 @@
 /** Training found networks from scratch (`wgnas train`). */
 export { measureLatencyMs, type LatencyResult } from './latency.js';
-export { smoothedCrossEntropy } from './loss.js';
+export { smoothedCrossEntropy } from '../nn/loss.js';
 export { buildNetwork, networkInputSize, networkMadds, withClasses } from './network.js';
 export { learningCurveSvg } from './plot.js';
 export { nb201CosineLr, warmupCosineLr } from './schedule.js';

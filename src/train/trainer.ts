@@ -30,7 +30,7 @@ import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
-import { smoothedCrossEntropy } from './loss.js';
+import { smoothedCrossEntropy } from '../nn/loss.js';
 import { nb201CosineLr, warmupCosineLr } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { adamStepCpu } from '../../src/kernels/optim.js';
-import { labelSmoothedCrossEntropy } from '../../src/nn/loss.js';
+import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { AlphaAdam, type AdamConfig } from '../../src/nn/optim.js';
 import { readCheckpoint } from '../../src/proxyless/checkpoint.js';
 import {
@@ -130,7 +130,7 @@ describe('label smoothing of the weight steps', () => {
     const labels = [2, 0];
     const K = 4;
     const eps = 0.1;
-    const r = labelSmoothedCrossEntropy(logits, labels, K, eps);
+    const r = smoothedCrossEntropy(logits, labels, K, eps);
     // By hand: −Σ_k t_k log p_k per image, averaged.
     let want = 0;
     for (let n = 0; n < 2; n++) {
@@ -142,7 +142,7 @@ describe('label smoothing of the weight steps', () => {
     const h = 1e-6;
     logits.forEach((_, i) => {
       const f = (d: number) =>
-        labelSmoothedCrossEntropy(
+        smoothedCrossEntropy(
           logits.map((v, j) => (j === i ? v + d : v)),
           labels,
           K,
@@ -151,10 +151,10 @@ describe('label smoothing of the weight steps', () => {
       expect(r.dlogits[i]).toBeCloseTo((f(h) - f(-h)) / (2 * h), 6);
     });
     // Equal logits: ln K whatever ε; ε = 0: plain CE.
-    expect(labelSmoothedCrossEntropy([1, 1, 1, 1], [3], 4, 0.3).loss).toBeCloseTo(Math.log(4), 12);
+    expect(smoothedCrossEntropy([1, 1, 1, 1], [3], 4, 0.3).loss).toBeCloseTo(Math.log(4), 12);
     const p = Math.exp(2) / [0.3, -1.2, 2, 0.5].reduce((s, v) => s + Math.exp(v), 0);
-    expect(labelSmoothedCrossEntropy(logits.slice(0, 4), [2], 4, 0).loss).toBeCloseTo(-Math.log(p), 12);
-    expect(() => labelSmoothedCrossEntropy([1, 2], [0], 2, 1)).toThrow(/label smoothing must be in \[0, 1\)/);
+    expect(smoothedCrossEntropy(logits.slice(0, 4), [2], 4, 0).loss).toBeCloseTo(-Math.log(p), 12);
+    expect(() => smoothedCrossEntropy([1, 2], [0], 2, 1)).toThrow(/label smoothing must be in \[0, 1\)/);
   });
 
   it('the smoothed weight step trains as the plain one when ε → 0, and otherwise not', async ({ skip }) => {

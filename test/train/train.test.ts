@@ -10,7 +10,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
-import { smoothedCrossEntropy } from '../../src/train/loss.js';
+import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { nb201CosineLr, warmupCosineLr } from '../../src/train/schedule.js';
 import { sha256Hex } from '../../src/util/durable.js';
 import { Rng } from '../../src/util/rng.js';
