@@ -124,9 +124,10 @@ export const PROXYLESS_OPTIONS = {
   epochs: num({ group: 'schedule', help: 'search length in epochs of the train split (overrides --steps)', metavar: 'E', gt: 0 }),
   'arch-every': int({
     group: 'schedule',
-    help: "weight steps per α step (the authors' grad_update_arch_param_every)",
+    help: "weight steps per α step; the authors' code (grad_update_arch_param_every) uses 5 over 120 epochs, this default gives a run of tens of steps as many α steps as weight steps",
     metavar: 'K',
-    default: D.archEvery,
+    // The library keeps the authors' 5 (DEFAULT_SEARCH); at 40 steps that would be 8 α steps.
+    default: 1,
     min: 1,
   }),
   'arch-warmup-steps': int({
