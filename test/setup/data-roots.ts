@@ -1,5 +1,5 @@
 /**
- * Test data without ../shared. When no data root has what the tests read (a clone with no
+ * The tests' own user cache folder (below), and test data without ../shared. When no data root has what the tests read (a clone with no
  * ../shared/data and nothing fetched), $WGNAS_DATA_DIR points at a test data root built once per
  * machine in the temp folder from committed fixtures: real CIFAR-10 images
  * (test/fixtures/cifar10-mini) and the NAS-Bench-201 reference scores (test/fixtures/nb201-reference,
@@ -41,6 +41,10 @@ export function testDataRoot(): string {
   }
   return dir;
 }
+
+// Tests never write the user's cache (tiles tuned and peaks measured under test load would be read
+// by the user's own runs): they get a cache folder of their own, as a clean machine has.
+process.env.WGNAS_CACHE_DIR = join(tmpdir(), `wgnas-test-cache-${process.getuid?.() ?? 0}`);
 
 const missing = !findDataFile('cifar10', 'train_5000.bin') || REFERENCE_FILES.some((f) => !findDataFile('nb201', f));
 if (!process.env.WGNAS_DATA_DIR && missing) process.env.WGNAS_DATA_DIR = testDataRoot();
