@@ -3,14 +3,14 @@
  * CLI flag that sets each one so a refusal names it (`--resume: --k was 2, now 3`; none may grow:
  * --iterations and --steps set the learning-rate schedule), and a structural check of the saved
  * evolution state so a corrupt or hand-edited state.json ends in one line. The checkpoint files
- * and the settings check are proxyless's (proxyless/checkpoint.ts, proxyless/resume-state.ts).
+ * and the settings check are the ones proxyless and train use (nn/checkpoint.ts).
  */
 import type { DeviceKind } from '../backend/index.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
-import { CheckpointError, type CheckpointState } from '../proxyless/checkpoint.js';
-import { checkSettingsAndLayout, type SplitSizes } from '../proxyless/resume-state.js';
+import type { SplitSizes } from '../data/search-split.js';
+import { CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import type { RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -73,7 +73,10 @@ export function evolveRunSettings(
 export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout, now: RunSettings): void {
   if (ck.meta.kind !== EVOLVE_CHECKPOINT_KIND)
     throw new CheckpointError(`${ck.path}: not a wgnas evolve-space checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
-  checkSettingsAndLayout(ck, { layout }, now, []);
+  const saved = ck.meta.settings;
+  if (!isObject(saved))
+    throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);
+  checkSettingsAndLayout(ck, saved as RunSettings, layout, now, []);
 }
 
 export interface SavedEvolveState {

@@ -23,7 +23,7 @@ import {
   matchCheckpoint,
   readCheckpoint,
   saveCheckpoint,
-} from '../proxyless/checkpoint.js';
+} from '../nn/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
@@ -53,7 +53,7 @@ export interface EpochRecord {
 }
 
 export interface TrainRunOptions {
-  /** Save after every epoch into this directory (src/proxyless/checkpoint.ts: one rename switches a save in). */
+  /** Save after every epoch into this directory (src/nn/checkpoint.ts: one rename switches a save in). */
   checkpointDir?: string;
   /** Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the flag). */
   resume?: boolean;

@@ -18,7 +18,7 @@ import {
   hasCheckpoint,
   lockCheckpointDir,
   readCheckpointState,
-} from '../../proxyless/checkpoint.js';
+} from '../../nn/checkpoint.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';

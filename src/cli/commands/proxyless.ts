@@ -22,7 +22,7 @@ import {
   hasCheckpoint,
   lockCheckpointDir,
   readCheckpointState,
-} from '../../proxyless/checkpoint.js';
+} from '../../nn/checkpoint.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { type LockHandle, writeFileAtomic } from '../../util/durable.js';

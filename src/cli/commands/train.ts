@@ -7,7 +7,7 @@ import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { BN_EPS } from '../../export/graph.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../nn/checkpoint.js';
 import {
   buildNetwork,
   learningCurveSvg,
