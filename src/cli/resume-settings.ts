@@ -18,7 +18,7 @@ import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
-import { type CheckpointState, readCheckpointState } from '../nn/checkpoint.js';
+import type { CheckpointState } from '../nn/checkpoint.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 
@@ -80,21 +80,6 @@ export async function splitsData(splits: readonly ImageDataset[], size: number):
 export function recordedData(saved: unknown, now: string): string {
   const hash = (s: string) => s.split(' ')[0];
   return typeof saved === 'string' && hash(saved) === hash(now) ? saved : now;
-}
-
-/**
- * The entry `key` of the settings a checkpoint in `dir` recorded (undefined when there is none, or
- * the checkpoint cannot be read: the resume itself then says why), e.g. its images fingerprint for
- * recordedData.
- */
-export function checkpointSetting(dir: string, key: string): unknown {
-  let ck: CheckpointState;
-  try {
-    ck = readCheckpointState(dir);
-  } catch {
-    return undefined;
-  }
-  return savedSetting(ck, key);
 }
 
 /** The entry `key` of the settings a checkpoint state already read recorded (undefined when none). */

@@ -19,9 +19,11 @@ import { Tape } from '../nn/tape.js';
 import {
   applyCheckpoint,
   CheckpointError,
+  type CheckpointState,
   hasCheckpoint,
   matchCheckpoint,
-  readCheckpoint,
+  readCheckpointBinaries,
+  readCheckpointState,
   saveCheckpoint,
 } from '../nn/checkpoint.js';
 import { killPoint } from '../util/durable.js';
@@ -57,6 +59,11 @@ export interface TrainRunOptions {
   checkpointDir?: string;
   /** Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the flag). */
   resume?: boolean;
+  /**
+   * Continue from this state.json, already read and checked by the caller before any work
+   * (readCheckpointState, checkTrainCheckpoint): it is resumed as read, its binaries verified against it.
+   */
+  resumeState?: CheckpointState;
   /** The run's settings by flag, recorded with each checkpoint and checked on resume. */
   settings?: RunSettings;
   onEpoch?(r: EpochRecord): void;
@@ -72,6 +79,19 @@ export interface TrainOutcome {
 }
 
 const CHECKPOINT_KIND = 'wgnas-train';
+
+/** A checkpoint is a train run's, with these settings (one line naming a changed flag); `dir` for the message. */
+export function checkTrainCheckpoint(ck: CheckpointState, settings: RunSettings, dir: string): void {
+  const meta = ck.meta as Record<string, unknown>;
+  if (meta.kind !== CHECKPOINT_KIND)
+    throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
+  // A setting the checkpoint does not record (written before it was) is not compared.
+  checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
+    skipUnrecorded: true,
+    where: ` in ${dir}`,
+    advice: 'give the saved settings, or --force to start over',
+  });
+}
 
 export class Trainer {
   readonly bn: BnRunningStats;
@@ -207,10 +227,11 @@ export class Trainer {
   /** Trains the remaining epochs (all of them, or those after the checkpoint with resume). */
   async run(o: TrainRunOptions = {}): Promise<TrainOutcome> {
     let start = 0;
-    if (o.resume) {
+    if (o.resumeState) start = this.restore(o.resumeState, o.settings ?? {}, o.checkpointDir ?? o.resumeState.path);
+    else if (o.resume) {
       if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir))
         throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
-      start = this.restore(o.checkpointDir, o.settings ?? {});
+      start = this.restore(readCheckpointState(o.checkpointDir), o.settings ?? {}, o.checkpointDir);
     }
     for (let epoch = start; epoch < this.s.epochs; epoch++) {
       const t0 = performance.now();
@@ -244,24 +265,17 @@ export class Trainer {
     });
   }
 
-  /** Loads the checkpoint (after every check passed); returns the epochs it had done. */
-  private restore(dir: string, settings: RunSettings): number {
-    const ck = readCheckpoint(dir);
-    const meta = ck.meta as Record<string, unknown>;
-    if (meta.kind !== CHECKPOINT_KIND)
-      throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
-    // A setting the checkpoint does not record (written before it was) is not compared.
-    checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
-      skipUnrecorded: true,
-      where: ` in ${dir}`,
-      advice: 'give the saved settings, or --force to start over',
-    });
+  /** Loads a checkpoint's state and its binaries (after every check passed); returns the epochs it had done. */
+  private restore(state: CheckpointState, settings: RunSettings, dir: string): number {
+    checkTrainCheckpoint(state, settings, dir);
+    const meta = state.meta as Record<string, unknown>;
     const done = meta.epochsDone;
     const history = meta.history;
     const bn = meta.bn as Record<string, { mean: number[]; var: number[] }> | undefined;
     if (!Number.isInteger(done) || !Array.isArray(history) || history.length !== done || !bn || typeof bn !== 'object') {
-      throw new CheckpointError(`${ck.path}/state.json: epochsDone, history or bn statistics missing or inconsistent`);
+      throw new CheckpointError(`${state.path}/state.json: epochsDone, history or bn statistics missing or inconsistent`);
     }
+    const ck = readCheckpointBinaries(state);
     const match = matchCheckpoint(ck, this.net.params);
     const tensors = new Map<string, { data: number[] }>();
     for (const [name, s] of Object.entries(bn)) {

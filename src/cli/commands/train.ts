@@ -7,9 +7,10 @@ import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { BN_EPS } from '../../export/graph.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir } from '../../nn/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../nn/checkpoint.js';
 import {
   buildNetwork,
+  checkTrainCheckpoint,
   learningCurveSvg,
   measureLatencyMs,
   NB201_RECIPE,
@@ -25,7 +26,7 @@ import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
-import { checkpointSetting, cpuThreadsOf, recordedData, splitsData, threadsSetting } from '../resume-settings.js';
+import { cpuThreadsOf, recordedData, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -95,37 +96,38 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   };
   const device = await deviceOf(values);
   const threads = cpuThreadsOf(device, values);
-  // The same --dataset may read other files on a resume (another data root, a release fetched
-  // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
-  const images = recordedData(
-    values.resume ? checkpointSetting(ckDir, 'dataset images') : undefined,
-    await splitsData([train, test], size),
-  );
-  const settings: RunSettings = {
-    network: describeNetwork(net),
-    dataset: train.name,
-    'dataset images': images,
-    'train-images': train.count,
-    'test-images': test.count,
-    recipe,
-    epochs: s.epochs,
-    batch: s.batchSize,
-    lr: s.lr,
-    'warmup-epochs': s.warmupEpochs,
-    momentum: s.momentum,
-    'weight-decay': s.weightDecay,
-    'label-smoothing': s.labelSmoothing,
-    'bn-momentum': s.bnMomentum,
-    augment: s.augment,
-    seed: s.seed,
-    device,
-    // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
-    ...threadsSetting(threads, 'cpu-threads'),
-  };
   const lock = lockCheckpointDir(ckDir, (o) =>
     io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
   try {
+    // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
+    // before the device opens, and the run continues this same state.
+    const ck = values.resume ? readCheckpointState(ckDir) : null;
+    // The same --dataset may read other files on a resume (another data root, a release fetched
+    // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
+    const images = recordedData(ck ? savedSetting(ck, 'dataset images') : undefined, await splitsData([train, test], size));
+    const settings: RunSettings = {
+      network: describeNetwork(net),
+      dataset: train.name,
+      'dataset images': images,
+      'train-images': train.count,
+      'test-images': test.count,
+      recipe,
+      epochs: s.epochs,
+      batch: s.batchSize,
+      lr: s.lr,
+      'warmup-epochs': s.warmupEpochs,
+      momentum: s.momentum,
+      'weight-decay': s.weightDecay,
+      'label-smoothing': s.labelSmoothing,
+      'bn-momentum': s.bnMomentum,
+      augment: s.augment,
+      seed: s.seed,
+      device,
+      // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
+      ...threadsSetting(threads, 'cpu-threads'),
+    };
+    if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
     const model = buildNetwork(backend, net, s.seed);
@@ -138,7 +140,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       );
       const res = await trainer.run({
         checkpointDir: ckDir,
-        resume: values.resume,
+        resumeState: ck ?? undefined,
         settings,
         onEpoch: (r) =>
           log(
