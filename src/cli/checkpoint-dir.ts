@@ -38,7 +38,10 @@ export function openCheckpointDir(dir: string, o: { resume: boolean; force: bool
   }
 }
 
-/** --force: the old checkpoint goes once the new run's settings are checked, just before its work. */
+/**
+ * --force: the old checkpoint goes once every check of the new run has passed, just before its work
+ * (a run refused for a corrupt image or a device that does not open keeps it).
+ */
 export function discardForForce(dir: string, force: boolean, { io }: RunContext): void {
   if (!force || !hasCheckpoint(dir)) return;
   discardCheckpoint(dir);

@@ -132,7 +132,6 @@ async function evolveWith(
     if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
     const settings = evolveRunSettings(cfg, split, { flag: v.dataset, images }, device, threads);
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
-    discardForForce(v.checkpoint, v.force, ctx);
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };
   }
   // Decoded before the device starts (a bad image is named before any work); an image folder at
@@ -152,6 +151,8 @@ async function evolveWith(
   let evo: AutoSpace | null = null;
   let found: string;
   try {
+    // --force: the old checkpoint goes only now, once the images decoded and the device opened.
+    if (checkpoint) discardForForce(checkpoint.dir, v.force, ctx);
     evo = new AutoSpace(backend, cfg, data);
     err.write(
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +

@@ -239,7 +239,6 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads);
   }
-  if (values.checkpoint) discardForForce(values.checkpoint, values.force, ctx);
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
@@ -250,6 +249,8 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
   let found: string;
   try {
+    // --force: the old checkpoint goes only now, once the images decoded and the device opened.
+    if (values.checkpoint) discardForForce(values.checkpoint, values.force, ctx);
     found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
   } finally {
     backend.dispose();

@@ -128,11 +128,12 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       ...threadsSetting(threads, 'cpu-threads'),
     };
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
-    if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
     try {
+      // --force: the old checkpoint goes only now, once the device opened (a run refused earlier keeps it).
+      if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       log(
         `training ${describeNetwork(net)} on ${train.name}: ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
