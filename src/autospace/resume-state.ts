@@ -12,7 +12,7 @@ import type { MobileNetLayout } from '../mobilenet/layout.js';
 import type { SplitSizes } from '../data/search-split.js';
 import { CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
-import type { RngSnapshot } from '../util/rng.js';
+import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { EvolveConfig, IterationEvent } from './evolve-config.js';
 import type { SavedPopulations } from './population.js';
@@ -113,14 +113,7 @@ export function validateEvolveState(
     bad(`'counters' must be {iteration, warmup, warmupLossSum, seconds} within this run's settings`);
   const counters = c as SavedEvolveState['counters'];
   const rng = meta.rng;
-  if (
-    !isObject(rng) ||
-    !Number.isInteger(rng.s) ||
-    (rng.s as number) < 0 ||
-    (rng.s as number) > 0xffffffff ||
-    !(rng.spare === null || Number.isFinite(rng.spare))
-  )
-    bad(`'rng' must be {s, spare}: a uint32 and null or a number`);
+  if (!isRngSnapshot(rng)) bad(`'rng' must be {s, spare}: a uint32 and null or a number`);
   const pops = meta.populations;
   if (!isObject(pops) || !isCount(pops.nextId) || !Array.isArray(pops.members) || pops.members.length !== shapes.length)
     bad(`'populations' must be {nextId, members} with ${shapes.length} layers`);
