@@ -96,6 +96,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   };
   const device = await deviceOf(values);
   const threads = cpuThreadsOf(device, values);
+  // The same --dataset may read other files on a resume (another data root, a release fetched
+  // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
+  const imagesNow = await splitsData([train, test], size);
   const lock = lockCheckpointDir(ckDir, (o) =>
     io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
@@ -103,9 +106,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
     // before the device opens, and the run continues this same state.
     const ck = values.resume ? readCheckpointState(ckDir) : null;
-    // The same --dataset may read other files on a resume (another data root, a release fetched
-    // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
-    const images = recordedData(ck ? savedSetting(ck, 'dataset images') : undefined, await splitsData([train, test], size));
+    const images = recordedData(ck ? savedSetting(ck, 'dataset images') : undefined, imagesNow);
     const settings: RunSettings = {
       network: describeNetwork(net),
       dataset: train.name,
