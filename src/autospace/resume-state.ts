@@ -10,7 +10,7 @@ import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
 import type { SplitSizes } from '../data/search-split.js';
-import { CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
+import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -71,8 +71,7 @@ export function evolveRunSettings(
 
 /** The checkpoint is evolve-space's, for this layout, with these settings (one line naming a changed flag). */
 export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout, now: RunSettings): void {
-  if (ck.meta.kind !== EVOLVE_CHECKPOINT_KIND)
-    throw new CheckpointError(`${ck.path}: not a wgnas evolve-space checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
+  checkCheckpointKind(ck, EVOLVE_CHECKPOINT_KIND, 'evolve-space');
   const saved = ck.meta.settings;
   if (!isObject(saved))
     throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);

@@ -371,6 +371,15 @@ export function loadCheckpoint(
   return ck.meta;
 }
 
+/**
+ * The checkpoint is `command`'s (state.json's `kind`): checked before its settings, so another
+ * command's checkpoint is named as such rather than by a layout or flag that happens to differ.
+ */
+export function checkCheckpointKind(ck: CheckpointState, kind: string, command: string): void {
+  if (ck.meta.kind !== kind)
+    throw new CheckpointError(`${ck.path}: not a wgnas ${command} checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
+}
+
 /** The settings that name the data: checked before the layout, whose classes follow the dataset. */
 const DATA_SETTINGS = ['--dataset', '--dataset images'];
 

@@ -9,6 +9,7 @@ import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
 import type { SplitSizes } from '../data/search-split.js';
 import {
+  checkCheckpointKind,
   CheckpointError,
   type CheckpointState,
   checkSettingsAndLayout as checkCheckpointSettings,
@@ -19,6 +20,9 @@ import type { ProxylessSearchConfig } from './search-config.js';
 
 export { ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
 export type { SplitSizes } from '../data/search-split.js';
+
+/** state.json's `kind` of a proxyless checkpoint (search.ts writes it; every version has). */
+export const PROXYLESS_CHECKPOINT_KIND = 'wgnas-proxyless';
 
 /** Settings that may grow on --resume (a longer run continues the shorter one's state). */
 export const GROWABLE_SETTINGS = ['--steps'];
@@ -148,6 +152,7 @@ export function checkResumable(
 
 /** The checkpoint's layout and settings against this run's (nn/checkpoint.ts checkSettingsAndLayout). */
 export function checkSettingsAndLayout(ck: CheckpointState, cfg: Pick<ProxylessSearchConfig, 'layout'>, now: RunSettings): void {
+  checkCheckpointKind(ck, PROXYLESS_CHECKPOINT_KIND, 'proxyless');
   checkCheckpointSettings(ck, savedSettings(ck), cfg.layout, now, GROWABLE_SETTINGS);
 }
 

@@ -18,6 +18,7 @@ import type { ScorableNet } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
 import {
   applyCheckpoint,
+  checkCheckpointKind,
   CheckpointError,
   type CheckpointState,
   hasCheckpoint,
@@ -82,9 +83,8 @@ const CHECKPOINT_KIND = 'wgnas-train';
 
 /** A checkpoint is a train run's, with these settings (one line naming a changed flag); `dir` for the message. */
 export function checkTrainCheckpoint(ck: CheckpointState, settings: RunSettings, dir: string): void {
+  checkCheckpointKind(ck, CHECKPOINT_KIND, 'train');
   const meta = ck.meta as Record<string, unknown>;
-  if (meta.kind !== CHECKPOINT_KIND)
-    throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
   // A setting the checkpoint does not record (written before it was) is not compared.
   checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
     skipUnrecorded: true,
