@@ -169,7 +169,7 @@ export { UserFacingError } from './util/errors.js';
 export { acquireLock, appendDurable, DurableAppender, LockHeldError, WriteError, writeFileAtomic } from './util/durable.js';
 export { cellNumber, jsonRow, ReplayLog, RowStream, RowStreamError } from './data/row-stream.js';
 export { checkRunSettings, ResumeMismatchError, type RunSettings } from './util/run-settings.js';
-export { CheckpointError } from './proxyless/checkpoint.js';
+export { CheckpointError } from './nn/checkpoint.js';
 export { kendallTau, spearmanRho, ranks } from './util/ranks.js';
 
 // Whole modules, for everything else.

@@ -19,7 +19,7 @@
  *
  * Checkpoints (run's `checkpoint`): after every iteration and every `every` warm-up steps, the whole
  * state (skeleton and cell weights with their momentum, populations, the evolution's generator,
- * counters, history) through proxyless/checkpoint.ts, so a resumed run ends bit for bit where an
+ * counters, history) through nn/checkpoint.ts, so a resumed run ends bit for bit where an
  * uninterrupted one does (batches and augmentation are pure in (seed, step); φ lives within an
  * iteration). What a checkpoint must agree on: resume-state.ts.
  */
@@ -43,7 +43,7 @@ import {
   matchCheckpoint,
   readCheckpointBinaries,
   saveCheckpoint,
-} from '../proxyless/checkpoint.js';
+} from '../nn/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -340,7 +340,7 @@ export class AutoSpace {
     return { warmup: this.warmupDone, iterations: this.iteration };
   }
 
-  /** Saves the whole state into `dir` (proxyless/checkpoint.ts: one rename switches it in). */
+  /** Saves the whole state into `dir` (nn/checkpoint.ts: one rename switches it in). */
   async save(dir: string, settings: RunSettings, seconds: number): Promise<void> {
     killPoint('evolve.save');
     const { params, momentum } = this.tensors();

@@ -3,16 +3,16 @@
  * CLI flag that sets each one so a refusal names it (`--resume: --k was 2, now 3`; none may grow:
  * --iterations and --steps set the learning-rate schedule), and a structural check of the saved
  * evolution state so a corrupt or hand-edited state.json ends in one line. The checkpoint files
- * and the settings check are proxyless's (proxyless/checkpoint.ts, proxyless/resume-state.ts).
+ * and the settings check are the ones proxyless and train use (nn/checkpoint.ts).
  */
 import type { DeviceKind } from '../backend/index.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
-import { CheckpointError, type CheckpointState } from '../proxyless/checkpoint.js';
-import { checkSettingsAndLayout, type SplitSizes } from '../proxyless/resume-state.js';
+import type { SplitSizes } from '../data/search-split.js';
+import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
-import type { RngSnapshot } from '../util/rng.js';
+import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { EvolveConfig, IterationEvent } from './evolve-config.js';
 import type { SavedPopulations } from './population.js';
@@ -71,9 +71,11 @@ export function evolveRunSettings(
 
 /** The checkpoint is evolve-space's, for this layout, with these settings (one line naming a changed flag). */
 export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout, now: RunSettings): void {
-  if (ck.meta.kind !== EVOLVE_CHECKPOINT_KIND)
-    throw new CheckpointError(`${ck.path}: not a wgnas evolve-space checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
-  checkSettingsAndLayout(ck, { layout }, now, []);
+  checkCheckpointKind(ck, EVOLVE_CHECKPOINT_KIND, 'evolve-space');
+  const saved = ck.meta.settings;
+  if (!isObject(saved))
+    throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);
+  checkSettingsAndLayout(ck, saved as RunSettings, layout, now, []);
 }
 
 export interface SavedEvolveState {
@@ -110,14 +112,7 @@ export function validateEvolveState(
     bad(`'counters' must be {iteration, warmup, warmupLossSum, seconds} within this run's settings`);
   const counters = c as SavedEvolveState['counters'];
   const rng = meta.rng;
-  if (
-    !isObject(rng) ||
-    !Number.isInteger(rng.s) ||
-    (rng.s as number) < 0 ||
-    (rng.s as number) > 0xffffffff ||
-    !(rng.spare === null || Number.isFinite(rng.spare))
-  )
-    bad(`'rng' must be {s, spare}: a uint32 and null or a number`);
+  if (!isRngSnapshot(rng)) bad(`'rng' must be {s, spare}: a uint32 and null or a number`);
   const pops = meta.populations;
   if (!isObject(pops) || !isCount(pops.nextId) || !Array.isArray(pops.members) || pops.members.length !== shapes.length)
     bad(`'populations' must be {nextId, members} with ${shapes.length} layers`);

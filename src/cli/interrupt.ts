@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasCheckpoint } from '../proxyless/checkpoint.js';
+import { hasCheckpoint } from '../nn/checkpoint.js';
 import { lineStart } from '../util/progress.js';
 import type { ModeSpec } from './spec.js';
 

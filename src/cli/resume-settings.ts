@@ -18,7 +18,7 @@ import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
-import type { CheckpointState } from '../proxyless/checkpoint.js';
+import type { CheckpointState } from '../nn/checkpoint.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { hasCheckpoint } from '../proxyless/checkpoint.js';
+import { hasCheckpoint } from '../nn/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { UsageError } from './errors.js';

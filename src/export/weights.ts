@@ -1,5 +1,5 @@
 /**
- * Weights files: a network's tensors by name, as a checkpoint stores them (src/proxyless/checkpoint.ts):
+ * Weights files: a network's tensors by name, as a checkpoint stores them (src/nn/checkpoint.ts):
  *   NAME.json  {format: 'wgnas-weights', version: 1, data: 'NAME.bin', bytes, sha256, network?,
  *               tensors: [{name, shape, offset}]}   (offset in f32 elements)
  *   NAME.bin   little-endian f32, the tensors back to back in index order

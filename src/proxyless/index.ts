@@ -11,6 +11,6 @@ export {
   readCheckpoint,
   readCheckpointState,
   saveCheckpoint,
-} from './checkpoint.js';
+} from '../nn/checkpoint.js';
 export { checkResumable, ResumeMismatchError } from './resume-state.js';
 export * from './plot.js';

@@ -7,23 +7,28 @@
 import type { DeviceKind } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
+import type { SplitSizes } from '../data/search-split.js';
 import type { AlphaAdamState } from '../nn/optim.js';
-import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
-import { CheckpointError, type CheckpointState, readCheckpointState } from './checkpoint.js';
+import {
+  checkCheckpointKind,
+  CheckpointError,
+  type CheckpointState,
+  checkSettingsAndLayout as checkCheckpointSettings,
+  readCheckpointState,
+} from '../nn/checkpoint.js';
+import type { RunSettings } from '../util/run-settings.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
 export { ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
+export type { SplitSizes } from '../data/search-split.js';
+
+/** state.json's `kind` of a proxyless checkpoint (search.ts writes it; every version has). */
+export const PROXYLESS_CHECKPOINT_KIND = 'wgnas-proxyless';
 
 /** Settings that may grow on --resume (a longer run continues the shorter one's state). */
 export const GROWABLE_SETTINGS = ['--steps'];
 
 const short = (s: string) => s.slice(0, 12);
-
-/** Images of the train and validation splits. */
-export interface SplitSizes {
-  train: number;
-  val: number;
-}
 
 /** A cost model's identity: its unit, where its numbers come from, and a fingerprint of them. */
 export function costFingerprint(cost: Pick<CostModel, 'unit' | 'fixed' | 'perPosition'>): string {
@@ -109,18 +114,6 @@ function measuredSetup(cost: CostModel): string {
   return `${m.library ?? m.backend ?? '?'}, ${m.threads ?? '?'} thread(s), flush ${m['cache-flush'] ?? '?'}, prices ${costFingerprint(cost)}`;
 }
 
-/**
- * Throws ResumeMismatchError naming the first setting that differs (settings in `growable` may
- * only increase). Keys the checkpoint does not record are ignored (version 1 records fewer).
- */
-export function checkResumeSettings(saved: RunSettings, now: RunSettings, growable: readonly string[] = GROWABLE_SETTINGS): void {
-  checkRunSettings(saved, now, {
-    growable,
-    skipUnrecorded: true,
-    advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
-  });
-}
-
 /** The settings a checkpoint recorded (version 1 recorded its config: what can be derived from it). */
 export function savedSettings(ck: CheckpointState): RunSettings {
   const { meta } = ck;
@@ -161,36 +154,11 @@ export function checkResumable(
   return ck;
 }
 
-/** The settings that name the data: checked before the layout, whose classes follow the dataset. */
-const DATA_SETTINGS = ['--dataset', '--dataset images'];
-
-/**
- * The checkpoint's layout and settings against this run's: the dataset first (another one changes
- * the layout's class count too, and --dataset is the flag to name), then the layout, then the rest.
- */
-export function checkSettingsAndLayout(
-  ck: CheckpointState,
-  cfg: Pick<ProxylessSearchConfig, 'layout'>,
-  now: RunSettings,
-  /** Settings that may grow (evolve-space: none). */
-  growable: readonly string[] = GROWABLE_SETTINGS,
-): void {
-  checkAdamFormat(ck); // a no-op for evolve-space, whose state has no α optimizer
-  const saved = savedSettings(ck);
-  const data = Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k)));
-  checkResumeSettings(saved, data, growable);
-  checkLayout(ck, cfg);
-  checkResumeSettings(saved, now, growable);
-}
-
-/** The layout the checkpoint was written for must be this run's (the network's shapes follow from it). */
-export function checkLayout(ck: CheckpointState, cfg: Pick<ProxylessSearchConfig, 'layout'>): void {
-  const layout = ck.meta.layout as { name?: string } | undefined;
-  if (JSON.stringify(layout) !== JSON.stringify(cfg.layout)) {
-    throw new CheckpointError(
-      `checkpoint ${ck.path} is for layout '${layout?.name ?? '?'}', this search uses '${cfg.layout.name}' with other settings`,
-    );
-  }
+/** The checkpoint's layout and settings against this run's (nn/checkpoint.ts checkSettingsAndLayout). */
+export function checkSettingsAndLayout(ck: CheckpointState, cfg: Pick<ProxylessSearchConfig, 'layout'>, now: RunSettings): void {
+  checkCheckpointKind(ck, PROXYLESS_CHECKPOINT_KIND, 'proxyless');
+  checkAdamFormat(ck);
+  checkCheckpointSettings(ck, savedSettings(ck), cfg.layout, now, GROWABLE_SETTINGS);
 }
 
 /**

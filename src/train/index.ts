@@ -9,6 +9,7 @@ export {
   type EpochRecord,
   TRAIN_DEFAULTS,
   type TrainData,
+  checkTrainCheckpoint,
   Trainer,
   type TrainOutcome,
   type TrainRunOptions,

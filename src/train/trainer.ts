@@ -18,14 +18,15 @@ import type { ScorableNet } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
 import {
   applyCheckpoint,
+  checkCheckpointKind,
   CheckpointError,
+  type CheckpointState,
   hasCheckpoint,
   matchCheckpoint,
-  readCheckpoint,
   readCheckpointBinaries,
+  readCheckpointState,
   saveCheckpoint,
-  type CheckpointState,
-} from '../proxyless/checkpoint.js';
+} from '../nn/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
@@ -55,13 +56,15 @@ export interface EpochRecord {
 }
 
 export interface TrainRunOptions {
-  /** Save after every epoch into this directory (src/proxyless/checkpoint.ts: one rename switches a save in). */
+  /** Save after every epoch into this directory (src/nn/checkpoint.ts: one rename switches a save in). */
   checkpointDir?: string;
+  /** Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the flag). */
+  resume?: boolean;
   /**
-   * Continue from checkpointDir (settings must match `settings`, else ResumeMismatchError naming the
-   * flag); given its state.json already read (readCheckpointState), that state, only its binaries read.
+   * Continue from this state.json, already read and checked by the caller before any work
+   * (readCheckpointState, checkTrainCheckpoint): it is resumed as read, its binaries verified against it.
    */
-  resume?: boolean | CheckpointState;
+  resumeState?: CheckpointState;
   /** The run's settings by flag, recorded with each checkpoint and checked on resume. */
   settings?: RunSettings;
   onEpoch?(r: EpochRecord): void;
@@ -77,6 +80,18 @@ export interface TrainOutcome {
 }
 
 const CHECKPOINT_KIND = 'wgnas-train';
+
+/** A checkpoint is a train run's, with these settings (one line naming a changed flag); `dir` for the message. */
+export function checkTrainCheckpoint(ck: CheckpointState, settings: RunSettings, dir: string): void {
+  checkCheckpointKind(ck, CHECKPOINT_KIND, 'train');
+  const meta = ck.meta as Record<string, unknown>;
+  // A setting the checkpoint does not record (written before it was) is not compared.
+  checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
+    skipUnrecorded: true,
+    where: ` in ${dir}`,
+    advice: 'give the saved settings, or --force to start over',
+  });
+}
 
 export class Trainer {
   readonly bn: BnRunningStats;
@@ -212,10 +227,11 @@ export class Trainer {
   /** Trains the remaining epochs (all of them, or those after the checkpoint with resume). */
   async run(o: TrainRunOptions = {}): Promise<TrainOutcome> {
     let start = 0;
-    if (o.resume) {
-      if (o.resume === true && (!o.checkpointDir || !hasCheckpoint(o.checkpointDir)))
+    if (o.resumeState) start = this.restore(o.resumeState, o.settings ?? {}, o.checkpointDir ?? o.resumeState.path);
+    else if (o.resume) {
+      if (!o.checkpointDir || !hasCheckpoint(o.checkpointDir))
         throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
-      start = this.restore(o.resume === true ? o.checkpointDir! : o.resume, o.settings ?? {}, o.checkpointDir);
+      start = this.restore(readCheckpointState(o.checkpointDir), o.settings ?? {}, o.checkpointDir);
     }
     for (let epoch = start; epoch < this.s.epochs; epoch++) {
       const t0 = performance.now();
@@ -249,24 +265,17 @@ export class Trainer {
     });
   }
 
-  /** Loads the checkpoint (after every check passed); returns the epochs it had done. */
-  private restore(from: string | CheckpointState, settings: RunSettings, dir = ''): number {
-    const ck = typeof from === 'string' ? readCheckpoint(from) : readCheckpointBinaries(from);
-    const meta = ck.meta as Record<string, unknown>;
-    if (meta.kind !== CHECKPOINT_KIND)
-      throw new CheckpointError(`${ck.path}: not a wgnas train checkpoint (kind ${String(meta.kind)})`);
-    // A setting the checkpoint does not record (written before it was) is not compared.
-    checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
-      skipUnrecorded: true,
-      where: ` in ${dir}`,
-      advice: 'give the saved settings, or --force to start over',
-    });
+  /** Loads a checkpoint's state and its binaries (after every check passed); returns the epochs it had done. */
+  private restore(state: CheckpointState, settings: RunSettings, dir: string): number {
+    checkTrainCheckpoint(state, settings, dir);
+    const meta = state.meta as Record<string, unknown>;
     const done = meta.epochsDone;
     const history = meta.history;
     const bn = meta.bn as Record<string, { mean: number[]; var: number[] }> | undefined;
     if (!Number.isInteger(done) || !Array.isArray(history) || history.length !== done || !bn || typeof bn !== 'object') {
-      throw new CheckpointError(`${ck.path}/state.json: epochsDone, history or bn statistics missing or inconsistent`);
+      throw new CheckpointError(`${state.path}/state.json: epochsDone, history or bn statistics missing or inconsistent`);
     }
+    const ck = readCheckpointBinaries(state);
     const match = matchCheckpoint(ck, this.net.params);
     const tensors = new Map<string, { data: number[] }>();
     for (const [name, s] of Object.entries(bn)) {

@@ -6,6 +6,19 @@ export interface RngSnapshot {
   spare: number | null;
 }
 
+/** A well-formed snapshot: a uint32 state and null or a finite spare (a checkpoint's, checked before use). */
+export function isRngSnapshot(v: unknown): v is RngSnapshot {
+  const r = v as Partial<RngSnapshot> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    Number.isInteger(r.s) &&
+    r.s! >= 0 &&
+    r.s! <= 0xffffffff &&
+    (r.spare === null || Number.isFinite(r.spare))
+  );
+}
+
 export class Rng {
   private s: number;
   private spare: number | null = null;
@@ -34,7 +47,7 @@ export class Rng {
 
   /** Continues from a snapshot (a checkpointed run's position). */
   restore(snap: RngSnapshot): void {
-    if (!Number.isInteger(snap?.s) || snap.s < 0 || snap.s > 0xffffffff || !(snap.spare === null || Number.isFinite(snap.spare)))
+    if (!isRngSnapshot(snap))
       throw new RangeError(`Rng.restore: not a generator snapshot: ${JSON.stringify(snap)?.slice(0, 60)}`);
     this.s = snap.s;
     this.spare = snap.spare;

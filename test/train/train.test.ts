@@ -178,9 +178,16 @@ describe('wgnas train', () => {
       const again = await wgnasInProcess(args(cut, short));
       expect(again.code).toBe(2);
       expect(again.err).toMatch(/holds a checkpoint of an earlier run: --resume continues it, --force starts over/);
-      const other = await wgnasInProcess(args(cut, { ...short, lr: '0.2', resume: true }));
+      // Without --quiet: refused before the device opens (no 'training ...' line first); the one line
+      // besides the refusal is the note that the killed run's lock is taken over.
+      const other = await wgnasInProcess(args(cut, { ...short, quiet: undefined, lr: '0.2', resume: true }));
       expect(other.code).toBe(2);
-      expect(other.err).toMatch(/--resume: lr was 0.05, now 0.2/);
+      expect(
+        other.err
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('note: ')),
+      ).toEqual([expect.stringMatching(/^wgnas train: --resume: lr was 0.05, now 0.2 in \S+; give the saved settings/)]);
       const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toMatch(/resumed after epoch 1/);

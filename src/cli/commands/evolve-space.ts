@@ -12,16 +12,11 @@ import { firstImages } from '../../data/image-dataset.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
-import {
-  type CheckpointState,
-  discardCheckpoint,
-  hasCheckpoint,
-  lockCheckpointDir,
-  readCheckpointState,
-} from '../../proxyless/checkpoint.js';
-import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
+import type { CheckpointState } from '../../nn/checkpoint.js';
+import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
+import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
@@ -48,7 +43,6 @@ async function handDesigned(v: ValuesOf<typeof HAND_DESIGNED_OPTIONS>, { io }: R
 }
 
 async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Promise<void> {
-  const { io } = ctx;
   const layout = getLayout(v.layout);
   const cfg: EvolveConfig = {
     layout,
@@ -96,23 +90,12 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   }
   // The hand-over's directory before the evolution (a refusal at its end would lose it).
   checkTrainOut(v);
-  // The checkpoint directory is locked before any work: a second run on it refuses at once.
-  const ckDir = v.checkpoint;
-  const lock: LockHandle | null = ckDir
-    ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`))
-    : null;
+  // The checkpoint directory is locked and --resume's state read before any work.
+  const opened = v.checkpoint ? openCheckpointDir(v.checkpoint, { resume: v.resume, force: v.force }, ctx) : null;
   try {
-    if (ckDir && v.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
-    if (ckDir && !v.resume && !v.force && hasCheckpoint(ckDir))
-      throw new UsageError(
-        `--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`,
-      );
-    // --resume reads the checkpoint's state.json once, here: its settings are checked before any
-    // work and the evolution continues this same state (the binaries are verified against it).
-    const ck = ckDir && v.resume ? readCheckpointState(ckDir) : null;
-    await evolveWith(v, ctx, cfg, queued, ck);
+    await evolveWith(v, ctx, cfg, queued, opened?.ck ?? null);
   } finally {
-    lock?.release();
+    opened?.lock.release();
   }
 }
 
@@ -149,10 +132,6 @@ async function evolveWith(
     if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
     const settings = evolveRunSettings(cfg, split, { flag: v.dataset, images }, device, threads);
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
-    if (v.force && hasCheckpoint(v.checkpoint)) {
-      discardCheckpoint(v.checkpoint);
-      io.err(`--force: discarded the checkpoint in ${v.checkpoint}\n`);
-    }
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };
   }
   // Decoded before the device starts (a bad image is named before any work); an image folder at
@@ -172,6 +151,8 @@ async function evolveWith(
   let evo: AutoSpace | null = null;
   let found: string;
   try {
+    // --force: the old checkpoint goes only now, once the images decoded and the device opened.
+    if (checkpoint) discardForForce(checkpoint.dir, v.force, ctx);
     evo = new AutoSpace(backend, cfg, data);
     err.write(
       `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +

@@ -16,19 +16,14 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
-import {
-  type CheckpointState,
-  discardCheckpoint,
-  hasCheckpoint,
-  lockCheckpointDir,
-  readCheckpointState,
-} from '../../proxyless/checkpoint.js';
+import type { CheckpointState } from '../../nn/checkpoint.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
-import { type LockHandle, writeFileAtomic } from '../../util/durable.js';
+import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
+import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
@@ -127,21 +122,13 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   let searchSteps = values.steps;
   if (values.epochs !== undefined) searchSteps = Math.ceil(values.epochs * (trainN / batchSize));
   if (!(searchSteps >= 1)) throw new UsageError('--epochs must give at least one step');
-  // The checkpoint directory is locked before any work: a second run on it refuses at once.
-  const ckDir = values.checkpoint;
-  const lock: LockHandle | null = ckDir
-    ? lockCheckpointDir(ckDir, (o) => io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`))
+  // The checkpoint directory is locked and --resume's state read before any work.
+  const opened = values.checkpoint
+    ? openCheckpointDir(values.checkpoint, { resume: values.resume, force: values.force }, ctx)
     : null;
   try {
-    if (ckDir && values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
-    if (ckDir && !values.resume && !values.force && hasCheckpoint(ckDir)) {
-      throw new UsageError(
-        `--checkpoint ${ckDir} holds a checkpoint: pass --resume to continue it or --force to start over (it is discarded)`,
-      );
-    }
-    // --resume reads the checkpoint's state.json once, here: its settings are checked and the search
-    // resumes this same state (only the binaries are read later, verified against its manifest).
-    const ck = ckDir && values.resume ? readCheckpointState(ckDir) : null;
+    // The search resumes this same state (only the binaries are read later, verified against its manifest).
+    const ck = opened?.ck ?? null;
     // A resumed --price-cells run continues with the prices the interrupted run measured.
     const reused = priced && ck ? savedMeasuredCost(ck) : null;
     if (reused)
@@ -178,7 +165,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       ck,
     });
   } finally {
-    lock?.release();
+    opened?.lock.release();
   }
 }
 
@@ -255,10 +242,6 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads);
   }
-  if (values.force && hasCheckpoint(values.checkpoint!)) {
-    discardCheckpoint(values.checkpoint!);
-    io.err(`--force: discarded the checkpoint in ${values.checkpoint}\n`);
-  }
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
@@ -269,6 +252,8 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
   let found: string;
   try {
+    // --force: the old checkpoint goes only now, once the images decoded and the device opened.
+    if (values.checkpoint) discardForForce(values.checkpoint, values.force, ctx);
     found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
   } finally {
     backend.dispose();

@@ -6,9 +6,10 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../proxyless/checkpoint.js';
+import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../nn/checkpoint.js';
 import {
   buildNetwork,
+  checkTrainCheckpoint,
   learningCurveSvg,
   measureLatencyMs,
   NB201_RECIPE,
@@ -95,42 +96,43 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
-  // state.json is read once: its settings are checked and that same state is resumed.
-  const resumed = values.resume ? readCheckpointState(ckDir) : null;
-  const images = recordedData(
-    resumed ? savedSetting(resumed, 'dataset images') : undefined,
-    await splitsData([train, test], size),
-  );
-  const settings: RunSettings = {
-    network: describeNetwork(net),
-    dataset: train.name,
-    'dataset images': images,
-    'train-images': train.count,
-    'test-images': test.count,
-    recipe,
-    epochs: s.epochs,
-    batch: s.batchSize,
-    lr: s.lr,
-    'warmup-epochs': s.warmupEpochs,
-    momentum: s.momentum,
-    'weight-decay': s.weightDecay,
-    'label-smoothing': s.labelSmoothing,
-    'bn-momentum': s.bnMomentum,
-    augment: s.augment,
-    seed: s.seed,
-    device,
-    // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
-    ...threadsSetting(threads, 'cpu-threads'),
-  };
+  const imagesNow = await splitsData([train, test], size);
   const lock = lockCheckpointDir(ckDir, (o) =>
     io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
   try {
-    if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
+    // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
+    // before the device opens, and the run continues this same state.
+    const ck = values.resume ? readCheckpointState(ckDir) : null;
+    const images = recordedData(ck ? savedSetting(ck, 'dataset images') : undefined, imagesNow);
+    const settings: RunSettings = {
+      network: describeNetwork(net),
+      dataset: train.name,
+      'dataset images': images,
+      'train-images': train.count,
+      'test-images': test.count,
+      recipe,
+      epochs: s.epochs,
+      batch: s.batchSize,
+      lr: s.lr,
+      'warmup-epochs': s.warmupEpochs,
+      momentum: s.momentum,
+      'weight-decay': s.weightDecay,
+      'label-smoothing': s.labelSmoothing,
+      'bn-momentum': s.bnMomentum,
+      augment: s.augment,
+      seed: s.seed,
+      device,
+      // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
+      ...threadsSetting(threads, 'cpu-threads'),
+    };
+    if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
     try {
+      // --force: the old checkpoint goes only now, once the device opened (a run refused earlier keeps it).
+      if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       log(
         `training ${describeNetwork(net)} on ${train.name}: ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
@@ -138,7 +140,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       );
       const res = await trainer.run({
         checkpointDir: ckDir,
-        resume: resumed ?? false,
+        resumeState: ck ?? undefined,
         settings,
         onEpoch: (r) =>
           log(
