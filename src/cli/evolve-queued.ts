@@ -20,12 +20,10 @@ import { UsageError } from './errors.js';
 import { checkPath } from './paths.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
-import { type EVOLVE_OPTIONS, parseSeeds } from './specs/evolve-space.js';
+import { type EVOLVE_OPTIONS, parseSeeds, SEED_PLACEHOLDER as PLACEHOLDER } from './specs/evolve-space.js';
 import { noWorkerNote } from './redis.js';
 
 type Values = ValuesOf<typeof EVOLVE_OPTIONS> & { redis: string };
-
-const PLACEHOLDER = '{seed}';
 
 /** The seeds to run and the --out/--history path of each; usage errors before any work. */
 export function queuedSeeds(v: Values): {
