@@ -17,14 +17,13 @@ import { JsonStore, kindResultsKey } from '../queue/result-store.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { Progress } from '../util/progress.js';
 import { UsageError } from './errors.js';
+import { checkPath } from './paths.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
-import { type EVOLVE_OPTIONS, parseSeeds } from './specs/evolve-space.js';
+import { type EVOLVE_OPTIONS, parseSeeds, SEED_PLACEHOLDER as PLACEHOLDER } from './specs/evolve-space.js';
 import { noWorkerNote } from './redis.js';
 
 type Values = ValuesOf<typeof EVOLVE_OPTIONS> & { redis: string };
-
-const PLACEHOLDER = '{seed}';
 
 /** The seeds to run and the --out/--history path of each; usage errors before any work. */
 export function queuedSeeds(v: Values): {
@@ -49,6 +48,12 @@ export function queuedSeeds(v: Values): {
       '--train-epochs trains one network here: with --redis, train a learned space afterwards (wgnas proxyless --space-file)',
     );
   const fill = (p: string, s: number) => p.split(PLACEHOLDER).join(String(s));
+  // Every seed's own file, before any work: the pattern's checks say nothing of 'space-2.json' being
+  // a directory, which would fail that seed's write after its evolution.
+  for (const s of seeds) {
+    checkPath('out', fill(v.out, s), 'out-file');
+    if (v.history !== undefined) checkPath('history', fill(v.history, s), 'out-file');
+  }
   return { seeds, outOf: (s) => fill(v.out!, s), historyOf: (s) => (v.history ? fill(v.history, s) : undefined) };
 }
 

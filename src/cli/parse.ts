@@ -111,7 +111,11 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
   checkRules(opts, values, given);
   for (const name of given) {
     const o = opts[name];
-    if (o.type === 'path') for (const v of raw.get(name)!) checkPath(name, v, o.path!, o.noun, po.fs ?? realFs);
+    if (o.type !== 'path') continue;
+    for (const v of raw.get(name)!) {
+      if (o.placeholder !== undefined && v.includes(o.placeholder)) continue; // the command checks the paths it fills in
+      checkPath(name, v, o.path!, o.noun, po.fs ?? realFs);
+    }
   }
   return { kind: 'run', mode, values, given, positionals, verbose };
 }

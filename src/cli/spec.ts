@@ -45,6 +45,11 @@ export interface OptDef {
   /** list: an empty string means the empty list. */
   readonly allowEmpty?: boolean;
   readonly path?: PathKind;
+  /**
+   * A path value holding this (evolve-space's '{seed}') is a pattern: the command checks each path
+   * it fills in, before any work, and the pattern itself is not checked here.
+   */
+  readonly placeholder?: string;
   /** Extra validation of a text value: returns what is wrong, or undefined. */
   readonly check?: (value: string) => string | undefined;
   /** Options that cannot be given together with this one. */

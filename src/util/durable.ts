@@ -220,9 +220,19 @@ export function writeFileSynced(path: string, data: string | Uint8Array): void {
 
 const TMP_SUFFIX = '.tmp';
 
-/** The temporary name writeFileAtomic uses for `path` in this process. */
+/**
+ * This host in temporaries' names: on a shared folder (NFS, several workers' hosts) a pid says
+ * nothing about another host's process, so only this host's temporaries may be judged by theirs.
+ */
+function tempHost(): string {
+  return hostname()
+    .replace(/[^\w.-]/g, '_')
+    .slice(0, 64);
+}
+
+/** The temporary name writeFileAtomic uses for `path` in this process: `.NAME.PID@HOST.tmp`. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}${TMP_SUFFIX}`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}@${tempHost()}${TMP_SUFFIX}`);
 }
 
 export interface AtomicWriteOptions {
@@ -308,13 +318,15 @@ export function appendDurable(path: string, text: string, outcome?: string): voi
 }
 
 /**
- * Removes temporaries left by killed writers of `path` (writeFileAtomic's `.NAME.PID.tmp`), except
- * those of a live process other than this one. Returns the names removed.
+ * Removes temporaries left by killed writers of `path` on this host (writeFileAtomic's
+ * `.NAME.PID@HOST.tmp`, and `.NAME.PID.tmp` from before names carried the host), except those of a
+ * live process other than this one; another host's are left alone. Returns the names removed.
  */
 export function cleanTempFiles(path: string): string[] {
   const file = followLinks(path);
   const dir = dirname(file);
   const prefix = `.${basename(file)}.`;
+  const here = tempHost();
   const removed: string[] = [];
   let names: string[];
   try {
@@ -324,8 +336,9 @@ export function cleanTempFiles(path: string): string[] {
   }
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
-    const pid = Number(n.slice(prefix.length, -TMP_SUFFIX.length));
-    if (!Number.isInteger(pid)) continue;
+    const m = /^(\d+)(?:@([^@]+))?$/.exec(n.slice(prefix.length, -TMP_SUFFIX.length));
+    if (!m || (m[2] !== undefined && m[2] !== here)) continue;
+    const pid = Number(m[1]);
     if (pid !== process.pid && pidAlive(pid)) continue;
     rmSync(join(dir, n), { force: true, recursive: true });
     removed.push(n);

@@ -66,6 +66,13 @@ try {
 }
 const TO_DEV = join(root, 'to-dev.csv');
 symlinkSync(FAKE_DEV, TO_DEV);
+// evolve-space --redis writes one file per seed: each expanded name is checked, not just the pattern
+// (seed 2's name a directory, seed 1's history a link to the device).
+mkdirSync(join(root, 'space-2.json'));
+symlinkSync(FAKE_DEV, join(root, 'hist-1.json'));
+const REDIS = ['--budget-madds', '3M', '--redis', 'redis://127.0.0.1:1', '--seeds', '1,2'];
+// '{seed}' in a directory: e-1/ and e-2/ exist (no 'e-{seed}/'), f-2/ is missing.
+for (const d of ['e-1', 'e-2', 'f-1']) mkdirSync(join(root, d));
 
 const c = (code: 1 | 2, match: RegExp, ...argv: string[]): Case => ({ argv, code, match });
 const c2 = (match: RegExp, ...argv: string[]) => c(2, match, ...argv);
@@ -619,6 +626,48 @@ const CASES: Record<string, Case[]> = {
     c2(/--seed must be an integer >= 0/, 'evolve-space', '--budget-madds', '3M', '--seed', '-1'),
     ...badOutputs('evolve-space', 'out', ['--budget-madds', '3M']),
     ...badOutputs('evolve-space', 'history', ['--budget-madds', '3M']),
+    c2(
+      /^wgnas evolve-space: --out '[^']*space-2\.json' is a directory; give a file name\n$/,
+      'evolve-space',
+      ...REDIS,
+      '--out',
+      join(root, 'space-{seed}.json'),
+    ),
+    c2(
+      new RegExp(
+        `^wgnas evolve-space: --history '[^']*hist-1\\.json' \\(a link to '[^']*fake-dev'\\) is ${DEV_KIND}, not a file`,
+      ),
+      'evolve-space',
+      ...REDIS,
+      '--out',
+      join(outDir, 's-{seed}.json'),
+      '--history',
+      join(root, 'hist-{seed}.json'),
+    ),
+    c2(
+      /^wgnas evolve-space: --out '[^']*f-2[/]s\.json': directory .*f-2 does not exist\n$/,
+      'evolve-space',
+      ...REDIS,
+      '--out',
+      join(root, 'f-{seed}', 's.json'),
+    ),
+    // The pattern's own directory need not exist: e-1/ and e-2/ pass, and the unreachable server is what is named.
+    c2(
+      /^wgnas evolve-space: --redis: cannot reach redis:\/\/127\.0\.0\.1:1/,
+      'evolve-space',
+      ...REDIS,
+      '--out',
+      join(root, 'e-{seed}', 's.json'),
+    ),
+    // Without --redis '{seed}' is not filled in: the name as given is checked.
+    c2(
+      /^wgnas evolve-space: --out '[^']*e-\{seed\}[/]s\.json': directory .*e-\{seed\} does not exist\n$/,
+      'evolve-space',
+      '--budget-madds',
+      '3M',
+      '--out',
+      join(root, 'e-{seed}', 's.json'),
+    ),
     c2(/--population is not used with --hand-designed/, 'evolve-space', '--hand-designed', '--population', '3'),
     c2(/--budget-madds is not used with --hand-designed/, 'evolve-space', '--hand-designed', '--budget-madds', '3M'),
     c2(/--layout must be imagenet or cifar, got 'mnist'/, 'evolve-space', '--hand-designed', '--layout', 'mnist'),

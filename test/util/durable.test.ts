@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '../../src/data/row-stream.js';
@@ -111,7 +111,7 @@ describe('writeFileAtomic / appendDurable', () => {
     writeFileSync(dead, 'x');
     writeFileSync(live, 'x');
     writeFileSync(tempPathFor(p), 'x');
-    expect(cleanTempFiles(p).sort()).toEqual(['.a.txt.999999999.tmp', `.a.txt.${process.pid}.tmp`].sort());
+    expect(cleanTempFiles(p).sort()).toEqual(['.a.txt.999999999.tmp', basename(tempPathFor(p))].sort());
     expect(existsSync(live)).toBe(true);
     appendDurable(p, 'three\n');
     expect(readFileSync(p, 'utf8')).toBe('two\nthree\n');
@@ -126,6 +126,26 @@ describe('writeFileAtomic / appendDurable', () => {
     writeFileAtomic(p, 'one\n');
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
+    expect(readFileSync(p, 'utf8')).toBe('one\n');
+  });
+
+  it('temporaries carry the host: on a shared folder another host’s are never removed, even with a pid dead here', () => {
+    const p = join(tmp, 'c.txt');
+    const me = tempPathFor(p);
+    expect(me).toBe(join(tmp, `.c.txt.${process.pid}@${hostname()}.tmp`));
+    // Another host's writer mid-write: its pid means nothing here, so it must stay.
+    const otherHost = join(tmp, '.c.txt.999999999@other-host.example.tmp');
+    const deadHere = join(tmp, `.c.txt.999999999@${hostname()}.tmp`);
+    const liveHere = join(tmp, `.c.txt.${process.ppid}@${hostname()}.tmp`);
+    const oldFormatDead = join(tmp, '.c.txt.999999998.tmp'); // written before temporaries named the host
+    for (const f of [otherHost, deadHere, liveHere, oldFormatDead, me]) writeFileSync(f, 'x');
+    expect(cleanTempFiles(p).sort()).toEqual(
+      [`.c.txt.999999999@${hostname()}.tmp`, '.c.txt.999999998.tmp', `.c.txt.${process.pid}@${hostname()}.tmp`].sort(),
+    );
+    expect(existsSync(otherHost)).toBe(true);
+    expect(existsSync(liveHere)).toBe(true);
+    writeFileAtomic(p, 'one\n');
+    expect(existsSync(otherHost)).toBe(true);
     expect(readFileSync(p, 'utf8')).toBe('one\n');
   });
 });

@@ -17,13 +17,14 @@ import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
+import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
-import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS } from '../specs/evolve-space.js';
+import { EVOLVE_SPACE, type EVOLVE_OPTIONS, type HAND_DESIGNED_OPTIONS, SEED_PLACEHOLDER } from '../specs/evolve-space.js';
 
 export const summary = EVOLVE_SPACE.summary;
 
@@ -87,6 +88,14 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
   if (queued) {
     queued.queuedSeeds({ ...v, redis: v.redis! });
     await (await import('../redis.js')).checkRedis(v.redis!);
+  } else {
+    // A local run writes the name as given ('{seed}' is filled in by --redis only); the parse
+    // left a name holding it to the command, so it is checked here.
+    for (const [flag, path] of [
+      ['out', v.out],
+      ['history', v.history],
+    ] as const)
+      if (path?.includes(SEED_PLACEHOLDER)) checkPath(flag, path, 'out-file');
   }
   // The hand-over's directory before the evolution (a refusal at its end would lose it).
   checkTrainOut(v);

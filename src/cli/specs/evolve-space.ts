@@ -21,6 +21,8 @@ export function seedsProblem(v: string): string | undefined {
 export const parseSeeds = (v: string): number[] => v.split(',').map((x) => Number(x.trim()));
 
 const out = outFile({ help: 'write the learned space here (default: stdout)' });
+/** --redis fills '{seed}' in and checks each seed's path (evolve-queued.ts); the pattern's own directory need not exist. */
+export const SEED_PLACEHOLDER = '{seed}';
 
 export const EVOLVE_OPTIONS = {
   'budget-madds': madds({ help: 'whole-network multiply-adds budget per image; accepts 12e6 or 12M', required: true }),
@@ -92,8 +94,11 @@ export const EVOLVE_OPTIONS = {
   }),
   device,
   'cpu-threads': cpuThreads,
-  out,
-  history: outFile({ help: 'write the per-iteration history (mixed cells, learned weights) as JSON' }),
+  out: { ...out, placeholder: SEED_PLACEHOLDER },
+  history: outFile({
+    help: 'write the per-iteration history (mixed cells, learned weights) as JSON',
+    placeholder: SEED_PLACEHOLDER,
+  }),
   checkpoint: outDir({
     help: 'save the whole state (cell and skeleton weights with momentum, populations, fitness, generator, history, settings) after every iteration and every --checkpoint-every warm-up steps; each save is switched in whole with one rename, and DIR is locked while the run lives',
     conflicts: ['redis'],
