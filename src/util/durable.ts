@@ -224,7 +224,7 @@ const TMP_SUFFIX = '.tmp';
  * This host in temporaries' names: on a shared folder (NFS, several workers' hosts) a pid says
  * nothing about another host's process, so only this host's temporaries may be judged by theirs.
  */
-function tempHost(): string {
+export function tempHost(): string {
   return hostname()
     .replace(/[^\w.-]/g, '_')
     .slice(0, 64);

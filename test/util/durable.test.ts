@@ -28,6 +28,7 @@ import {
   cleanTempFiles,
   LockHeldError,
   lockOwner,
+  tempHost,
   tempPathFor,
   writeFileAtomic,
   appendDurable,
@@ -132,15 +133,15 @@ describe('writeFileAtomic / appendDurable', () => {
   it('temporaries carry the host: on a shared folder another host’s are never removed, even with a pid dead here', () => {
     const p = join(tmp, 'c.txt');
     const me = tempPathFor(p);
-    expect(me).toBe(join(tmp, `.c.txt.${process.pid}@${hostname()}.tmp`));
+    expect(me).toBe(join(tmp, `.c.txt.${process.pid}@${tempHost()}.tmp`));
     // Another host's writer mid-write: its pid means nothing here, so it must stay.
     const otherHost = join(tmp, '.c.txt.999999999@other-host.example.tmp');
-    const deadHere = join(tmp, `.c.txt.999999999@${hostname()}.tmp`);
-    const liveHere = join(tmp, `.c.txt.${process.ppid}@${hostname()}.tmp`);
+    const deadHere = join(tmp, `.c.txt.999999999@${tempHost()}.tmp`);
+    const liveHere = join(tmp, `.c.txt.${process.ppid}@${tempHost()}.tmp`);
     const oldFormatDead = join(tmp, '.c.txt.999999998.tmp'); // written before temporaries named the host
     for (const f of [otherHost, deadHere, liveHere, oldFormatDead, me]) writeFileSync(f, 'x');
     expect(cleanTempFiles(p).sort()).toEqual(
-      [`.c.txt.999999999@${hostname()}.tmp`, '.c.txt.999999998.tmp', `.c.txt.${process.pid}@${hostname()}.tmp`].sort(),
+      [`.c.txt.999999999@${tempHost()}.tmp`, '.c.txt.999999998.tmp', `.c.txt.${process.pid}@${tempHost()}.tmp`].sort(),
     );
     expect(existsSync(otherHost)).toBe(true);
     expect(existsSync(liveHere)).toBe(true);
