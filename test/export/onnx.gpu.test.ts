@@ -113,6 +113,7 @@ describe('ONNX export vs our forward (GPU)', () => {
     const onnxOf: Record<string, Float32Array> = {};
     for (const unfedEdges of ['zeros', 'skip'] as const) {
       const net = nb201Network(arch, { cellsPerStage: 1, unfedEdges });
+      if (net.kind !== 'nb201') throw new Error('an nb201 network');
       // Nonzero betas (seeded ones are 0, where the two settings agree); BN from the calibration batch.
       const params = seededParams(net, seed);
       const rng = new Rng(3);
