@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { extract } from 'tar';
 import { download, DownloadError, type DownloadOptions, md5File } from './download.js';
 import { dataRoots, userDataDir } from './paths.js';
-import { acquireLock, fsyncDir, killPoint, writeFailure, writeFileSynced } from '../util/durable.js';
+import { acquireLock, fsyncDir, killPoint, lockHeldByOther, writeFailure, writeFileSynced } from '../util/durable.js';
 
 export interface RemoteDataset {
   name: string;
@@ -150,9 +150,11 @@ export async function fetchDataset(dataset: string | RemoteDataset, o: FetchOpti
   const root = o.root ?? userDataDir();
   const dir = join(root, d.name);
   const present = () => !o.force && existsSync(join(dir, COMPLETE_MARKER));
-  if (present() && leftovers(root, d.name).length === 0) return { name, dir, downloaded: false };
+  const lockPath = join(root, `.${d.name}.lock`);
+  // Leftovers under a live lock are a running fetch's (a --force one): the complete folder still serves.
+  if (present() && (leftovers(root, d.name).length === 0 || lockHeldByOther(lockPath))) return { name, dir, downloaded: false };
   // One fetch of a dataset at a time: two would append to the same partial download.
-  const lock = acquireLock(join(root, `.${d.name}.lock`), { what: `the ${d.name} fetch into ${root}` });
+  const lock = acquireLock(lockPath, { what: `the ${d.name} fetch into ${root}` });
   try {
     // A killed fetch that had finished is completed as this run would (its archive kept or not).
     if (recoverInterrupted(root, d.name, o.onNote) && !o.keepArchive) rmSync(archivePath(d, root), { force: true });

@@ -39,9 +39,12 @@ export class ExportError extends UserFacingError {
   override readonly name = 'ExportError';
 }
 
-/** An NB201 cell string (`|nor_conv_3x3~0|+|...|`) as a network of `cfg`'s size. */
+/**
+ * An NB201 cell string (`|nor_conv_3x3~0|+|...|`) as a network of `cfg`'s size; unfed edges 'zeros'
+ * unless cfg says otherwise (what `wgnas train` trains and NAS-Bench-201's PyTorch code computes).
+ */
 export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): ExportNetwork {
-  return { kind: 'nb201', cell: parseNb201(arch), cfg: { ...NB201_DEFAULT, ...cfg }, inputHW: 32 };
+  return { kind: 'nb201', cell: parseNb201(arch), cfg: { ...NB201_DEFAULT, unfedEdges: 'zeros', ...cfg }, inputHW: 32 };
 }
 
 /** A net.config / compact architecture / wgnas-arch JSON value as a network. */

@@ -48,7 +48,8 @@ export type ExportNetwork =
 
 export function describeNetwork(n: ExportNetwork): string {
   if (n.kind === 'nb201')
-    return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW})`;
+    // 'skip' is said (weights trained with 'zeros', the default of nb201Network and train, do not fit it).
+    return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW}${n.cfg.unfedEdges === 'zeros' ? '' : ', unfed edges skipped'})`;
   return n.description;
 }
 
@@ -132,9 +133,9 @@ function nb201Graph(n: Extract<ExportNetwork, { kind: 'nb201' }>, g: GraphBuilde
           const op = n.cell.edges[e];
           if (to !== j || op === 'none') return;
           const conv = op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
-          // A conv out of a node only 'none' feeds runs on zeros and adds its BN's beta, as
-          // NAS-Bench-201's PyTorch code and `wgnas train` (Nb201Net unfedEdges 'zeros') compute it.
-          const src = nodes[from] ?? (conv ? g.zeros(cur) : null);
+          // A conv out of a node only 'none' feeds: as Nb201Net does by cfg.unfedEdges, 'zeros' runs
+          // it on zeros (its BN's beta, as NAS-Bench-201's PyTorch code and `wgnas train`), 'skip' drops it.
+          const src = nodes[from] ?? (conv && n.cfg.unfedEdges === 'zeros' ? g.zeros(cur) : null);
           if (!src) return;
           const y =
             op === 'skip_connect'

@@ -48,6 +48,17 @@ function upload(p: SearchParts, stream: BatchSource, x: Float32Array, n: number)
   return p.backend.upload(resizeNearest(x, n, 3, stream.geometry.size, s), [n, 3, s, s]);
 }
 
+/** A batch's images and labels; the images are disposed again when the labels' upload throws. */
+function uploadBatch(p: SearchParts, stream: BatchSource, x: Float32Array, b: { n: number; y: Float32Array }) {
+  const xt = upload(p, stream, x, b.n);
+  try {
+    return { x: xt, y: p.backend.upload(b.y) };
+  } catch (e) {
+    xt.dispose();
+    throw e;
+  }
+}
+
 /** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
 function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
   if (alpha.some((a) => a.some((v) => !Number.isFinite(v)))) {
@@ -71,8 +82,7 @@ export async function weightStep(
   const gates = alpha.map((a) => sampleGates(a, rng, 1));
   const backend = p.backend;
   const t = new Tape(backend);
-  const x = upload(p, p.trainStream, xs, b.n);
-  const y = backend.upload(b.y);
+  const { x, y } = uploadBatch(p, p.trainStream, xs, b);
   let seed: Tensor | null = null;
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
@@ -110,8 +120,7 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
   // carries requiresGrad so the activation gradients still flow).
   const t = new Tape(backend, { paramGrads: 'none' });
-  const x = upload(p, p.valStream, b.x, b.n);
-  const y = backend.upload(b.y);
+  const { x, y } = uploadBatch(p, p.valStream, b.x, b);
   let ce: number;
   let gateGrads: Array<number[] | null>;
   try {
@@ -162,8 +171,7 @@ export async function reinforceArchStep(
   const samples: Array<{ choices: number[]; reward: number; ce: number }> = [];
   const backend = p.backend;
   const b = await p.valStream.batchAt(key);
-  const x = upload(p, p.valStream, b.x, b.n);
-  const y = backend.upload(b.y);
+  const { x, y } = uploadBatch(p, p.valStream, b.x, b);
   try {
     for (let k = 0; k < K; k++) {
       const gates = alpha.map((a) => sampleGates(a, rng, 1));

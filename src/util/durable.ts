@@ -546,6 +546,13 @@ export function lockOwner(lockPath: string): LockOwner | null {
   return readOwner(lockPath);
 }
 
+/** True when another live process holds the lock file `lockPath` (one on another host counts: it cannot be checked). */
+export function lockHeldByOther(lockPath: string): boolean {
+  const o = readOwner(lockPath);
+  if (!o || (o.pid === process.pid && o.host === hostname())) return false;
+  return o.host !== hostname() || ownerAlive(o);
+}
+
 /** True while this process holds the lock file `lockPath` (taken with acquireLock). */
 export function holdsLock(lockPath: string): boolean {
   return heldLocks.has(lockPath);

@@ -330,6 +330,25 @@ describe('fetchDataset', () => {
     }
   });
 
+  it('a present dataset is "already present" while a --force fetch of it runs (its leftovers are that run\'s, not touched)', async () => {
+    const root = join(work, 'root-force-running');
+    await fetchDataset(spec(), { root });
+    // What a live --force fetch leaves while it unpacks: its unpack folder, and its lock held.
+    mkdirSync(join(root, '.cifar10.tmp-999999'));
+    const holder = spawn(process.execPath, ['--import', 'tsx', LOCK_HOLDER, 'hold', join(root, '.cifar10.lock')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((r) => holder.stdout!.once('data', () => r()));
+      const asked = requests.length;
+      expect(await fetchDataset(spec(), { root })).toEqual({ name: 'cifar10', dir: join(root, 'cifar10'), downloaded: false });
+      expect(requests.length).toBe(asked);
+      expect(leftovers(root)).toEqual(['.cifar10.tmp-999999']);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('takes a mirror base URL', async () => {
     const root = join(work, 'root2');
     await fetchDataset({ ...spec(), url: 'https://example.invalid/~kriz/cifar-10-binary.tar.gz' }, { root, mirror: base });

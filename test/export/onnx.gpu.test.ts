@@ -103,6 +103,43 @@ describe('ONNX export vs our forward (GPU)', () => {
     for (const [i, c] of cells.entries()) await checkAgainstGpu(nb201Network(c, { cellsPerStage: i === 0 ? 5 : 1 }), 10 + i, c);
   });
 
+  it("NAS-Bench-201 edges out of an unfed node: the export follows cfg.unfedEdges ('zeros': BN beta, 'skip': nothing)", async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    // Node 1 gets nothing; its 3x3 conv into node 2 adds its BN's beta under 'zeros', nothing under 'skip'.
+    const arch = '|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|';
+    const seed = 7;
+    const onnxOf: Record<string, Float32Array> = {};
+    for (const unfedEdges of ['zeros', 'skip'] as const) {
+      const net = nb201Network(arch, { cellsPerStage: 1, unfedEdges });
+      if (net.kind !== 'nb201') throw new Error('an nb201 network');
+      // Nonzero betas (seeded ones are 0, where the two settings agree); BN from the calibration batch.
+      const params = seededParams(net, seed);
+      const rng = new Rng(3);
+      for (const [name, t] of params) if (name.endsWith('.beta')) t.data.set(rng.normals(t.data.length));
+      const path = join(tmp, `unfed-${unfedEdges}.json`);
+      writeWeights(path, params, describeNetwork(net));
+      const graph = exportGraph(net, { weights: path, seed, calibrationBatch: BATCH });
+      const x = calibrationInput(net, BATCH, seed);
+      onnxOf[unfedEdges] = await runOnnx(toOnnx(graph), x, [BATCH, 3, 32, 32]);
+      const g = onGpu(gpu);
+      const model = new Nb201Net(g, net.cell, net.cfg, new Rng(0), net.inputHW);
+      const t = new Tape(g, { noGrad: true });
+      const xt = g.upload(x, [BATCH, 3, 32, 32]);
+      try {
+        for (const p of model.params) g.write(p.value, params.get(p.name)!.data);
+        expectLogitsClose(onnxOf[unfedEdges], await model.forward(t, t.input(xt)).logits.value.read(), unfedEdges);
+      } finally {
+        t.dispose();
+        xt.dispose();
+        model.dispose();
+      }
+    }
+    const diff = Math.max(...onnxOf.zeros.map((v, i) => Math.abs(v - onnxOf.skip[i])));
+    expect(diff, 'the two settings compute different networks here').toBeGreaterThan(1e-3);
+  });
+
   it('net.configs: the CIFAR layout (zero blocks included) and a published ProxylessNAS net', async ({ skip }) => {
     if (!gpu) return skip();
     const shapes = layerShapes(CIFAR_LAYOUT);

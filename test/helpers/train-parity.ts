@@ -177,7 +177,7 @@ export function parityNetwork(c: ParityCase): ExportNetwork {
   return {
     kind: 'nb201',
     cell: parseArch(c.arch),
-    cfg: { channels: c.channels, cellsPerStage: c.cellsPerStage, numClasses: c.classes },
+    cfg: { channels: c.channels, cellsPerStage: c.cellsPerStage, numClasses: c.classes, unfedEdges: 'zeros' },
     inputHW: c.size,
   };
 }

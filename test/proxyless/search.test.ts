@@ -11,6 +11,7 @@ import { expectedCost } from '../../src/mobilenet/cost/model.js';
 import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
+import { type SearchParts, gradientArchStep, reinforceArchStep, weightStep } from '../../src/proxyless/search-steps.js';
 
 const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
@@ -246,5 +247,49 @@ describe('wgnas proxyless (CLI)', () => {
     await expect(cli(['--latency-table', TABLE, '--target-ms', '0.5', '--loss', 'mul'])).rejects.toThrow(/ln T/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--loss', 'square'])).rejects.toThrow(/--loss/);
     await expect(cli(['--latency-table', TABLE, '--target-ms', '40', '--resume'])).rejects.toThrow(/--checkpoint/);
+  });
+});
+
+describe('a failed upload in a step frees what the step uploaded before it', () => {
+  it('weight, gradient, REINFORCE steps: the second upload throws, the tensor count returns to its start', async ({ skip }) => {
+    if (!gpu) return skip();
+    const inner = gpu;
+    let uploads = 0;
+    let failAt = Infinity;
+    // The wrapper counts uploads and fails the armed one; everything else is the real backend.
+    const backend = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'upload') {
+          return (...args: Parameters<Backend['upload']>) => {
+            if (++uploads === failAt) throw new Error('upload failed (test)');
+            return target.upload(...args);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    for (const mode of ['gradient', 'reinforce'] as const) {
+      const s = new ProxylessSearch(backend, toyConfig({ mode, seed: 5 }), cifarSearchSplit(32, 16), TOY_COST);
+      try {
+        const parts = (s as unknown as { parts: SearchParts }).parts;
+        const steps =
+          mode === 'gradient'
+            ? [() => weightStep(parts, s.alpha, 0.01, 0), () => gradientArchStep(parts, s.alpha, 0)]
+            : [() => reinforceArchStep(parts, s.alpha, null, 0)];
+        for (const step of steps) {
+          await inner.sync();
+          const before = inner.memory().tensors;
+          uploads = 0;
+          failAt = 2;
+          await expect(step()).rejects.toThrow(/upload failed \(test\)/);
+          failAt = Infinity;
+          await inner.sync();
+          expect(inner.memory().tensors, `${mode}: ${step.toString()}`).toBe(before);
+        }
+      } finally {
+        s.dispose();
+      }
+    }
   });
 });

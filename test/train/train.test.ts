@@ -4,12 +4,14 @@
  * that ends with the same weights as an uninterrupted one, and resumes with other settings refused.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
+import { checkpointLockPath } from '../../src/nn/checkpoint.js';
 import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { nb201CosineLr, warmupCosineLr } from '../../src/train/schedule.js';
 import { sha256Hex } from '../../src/util/durable.js';
@@ -276,9 +278,16 @@ describe('wgnas train', () => {
         'label-smoothing': 0,
         'warmup-epochs': 0,
       });
+      // A lock left by a killed run: the refusal is still one line (no 'taking it over' note first).
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      writeFileSync(
+        checkpointLockPath(join(out, 'checkpoint')),
+        JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00.000Z' }) + '\n',
+      );
       const other = await wgnasInProcess(args(out, { ...short, epochs: '2', resume: true }));
       expect(other.code).toBe(2);
       expect(other.err).toMatch(/--resume: recipe was nb201, now default/);
+      expect(other.err.trimEnd().split('\n'), other.err).toHaveLength(1);
     },
   );
 

@@ -97,8 +97,11 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
   const imagesNow = await splitsData([train, test], size);
-  const lock = lockCheckpointDir(ckDir, (o) =>
-    io.err(`note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
+  // The stale-lock note waits for the checks below: a refused resume says one line, its refusal.
+  let staleNote = '';
+  const lock = lockCheckpointDir(
+    ckDir,
+    (o) => (staleNote = `note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
   try {
     // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
@@ -127,6 +130,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       ...threadsSetting(threads, 'cpu-threads'),
     };
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
+    if (staleNote) io.err(staleNote);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
