@@ -144,7 +144,7 @@ describe('--bn-eps of a checkpoint from before the flag', () => {
     if (!gpu) return skip();
     const dir = join(tmp, 'no-bn-eps');
     await cut(dir, 2, { bnEps: 1e-5 });
-    const state = join(dir, 'state.json');
+    const state = join(dir, readFileSync(join(dir, 'current'), 'utf8').trim(), 'state.json');
     const j = JSON.parse(readFileSync(state, 'utf8'));
     expect(j.settings['--bn-eps']).toBe(1e-5);
     delete j.settings['--bn-eps'];
