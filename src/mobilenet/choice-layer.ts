@@ -38,11 +38,13 @@ export class ChoiceLayer {
     readonly cells: readonly Cell[],
     readonly shape: LayerShape,
     readonly only?: number,
+    /** Every candidate's BN eps (CellModule's default when omitted). */
+    readonly bnEps?: number,
   ) {
     if (cells.length === 0) throw new RangeError(`layer ${position}: no candidate cells`);
     this.candidates = cells.map((c, j) => {
       if (isZeroCell(c) || (only !== undefined && only !== j)) return null;
-      return new CellModule(store, `b${position}.c${j}`, c, shape);
+      return new CellModule(store, `b${position}.c${j}`, c, shape, bnEps);
     });
   }
 

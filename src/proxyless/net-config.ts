@@ -4,9 +4,13 @@
  * (MobileInvertedResidualBlock with MBInvertedConvLayer or ZeroLayer + IdentityLayer shortcut),
  * feature_mix_layer, classifier.
  */
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import { type MobileNetLayout, layoutSpace } from '../mobilenet/layout.js';
 
-export const BN_EPS = 1e-5;
+/** ProxylessSupernet's BN eps when none is given (wgnas's 1e-5; the search passes its own). */
+export const BN_EPS = DEFAULT_BN_EPS;
+/** The authors' supernet BN eps (imagenet_arch_search.py --bn_eps 1e-3; their net.configs say it). */
+export const AUTHORS_BN_EPS = 1e-3;
 
 function convLayer(inC: number, outC: number, kernel: number, stride: number): Record<string, unknown> {
   return {
@@ -38,8 +42,12 @@ function identity(c: number): Record<string, unknown> {
   };
 }
 
-/** `choices[b]` indexes the candidates of searchable position b (the fixed first block is added). */
-export function toNetConfig(layout: MobileNetLayout, choices: readonly number[]): Record<string, unknown> {
+/**
+ * `choices[b]` indexes the candidates of searchable position b (the fixed first block is added).
+ * `bnEps`: the eps the supernet searched with, written as bn.eps so the derived network trains and
+ * exports at it.
+ */
+export function toNetConfig(layout: MobileNetLayout, choices: readonly number[], bnEps = BN_EPS): Record<string, unknown> {
   const space = layoutSpace(layout);
   const positions = space.positions.slice(1);
   if (choices.length !== positions.length) {
@@ -87,7 +95,7 @@ export function toNetConfig(layout: MobileNetLayout, choices: readonly number[])
     // Not in the original format: the input size the network was searched at, so `wgnas predict`
     // prices the same layers (a CIFAR-layout net at 32, not 224). Readers that ignore it lose nothing.
     resolution: layout.inputSize,
-    bn: { momentum: 0.1, eps: BN_EPS },
+    bn: { momentum: 0.1, eps: bnEps },
     first_conv: convLayer(3, layout.stemC, 3, layout.stemStride),
     blocks,
     feature_mix_layer: convLayer(lastC, layout.featureMixC, 1, 1),

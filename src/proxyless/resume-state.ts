@@ -81,6 +81,7 @@ export function proxylessRunSettings(
     '--arch-warmup-steps': cfg.archWarmupSteps,
     '--label-smoothing': cfg.labelSmoothing,
     '--arch-init-std': cfg.alphaInitStd,
+    '--bn-eps': cfg.bnEps,
     '--batch': cfg.batchSize,
     '--val-batch': cfg.valBatchSize,
     '--lr': cfg.weightLr,
@@ -116,6 +117,22 @@ function measuredSetup(cost: CostModel): string {
 
 /** The settings a checkpoint recorded (version 1 recorded its config: what can be derived from it). */
 export function savedSettings(ck: CheckpointState): RunSettings {
+  return withBnEps(recordedSettings(ck));
+}
+
+/**
+ * Checkpoints from before --bn-eps searched at 1e-5 (the supernet had no other eps): they read as
+ * recording it, so a resume at the new default 1e-3 is refused by name rather than skipped as
+ * unrecorded and continued at another eps (`--bn-eps 1e-5` resumes them).
+ */
+function withBnEps(s: RunSettings): RunSettings {
+  return s['--bn-eps'] === undefined ? { ...s, '--bn-eps': BN_EPS_BEFORE_FLAG } : s;
+}
+
+/** The eps every supernet used before the search took one from its config. */
+const BN_EPS_BEFORE_FLAG = 1e-5;
+
+function recordedSettings(ck: CheckpointState): RunSettings {
   const { meta } = ck;
   if (meta.settings && typeof meta.settings === 'object') return meta.settings as RunSettings;
   const config = meta.config as Partial<ProxylessSearchConfig> | undefined;

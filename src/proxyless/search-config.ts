@@ -5,6 +5,7 @@ import type { MobileNetLayout } from '../mobilenet/layout.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import type { AdamConfig } from '../nn/optim.js';
 import type { LockOwner } from '../util/durable.js';
+import { AUTHORS_BN_EPS } from './net-config.js';
 import type { CostLossConfig } from './objective.js';
 
 export interface ProxylessSearchConfig {
@@ -44,6 +45,11 @@ export interface ProxylessSearchConfig {
   labelSmoothing: number;
   /** α starts at N(0, alphaInitStd²) per entry (the authors' init_arch_params: normal, 1e-3); 0: all 0. */
   alphaInitStd: number;
+  /**
+   * Every BN's eps in the supernet, written into the derived net.config's bn.eps (the authors' 1e-3:
+   * imagenet_arch_search.py --bn_eps; their BN momentum 0.1 is wgnas's too).
+   */
+  bnEps: number;
   batchSize: number;
   valBatchSize: number;
   warmupLr: number;
@@ -82,6 +88,7 @@ export const DEFAULT_SEARCH: Omit<ProxylessSearchConfig, 'layout' | 'costLoss'> 
   archWarmupSteps: 0,
   labelSmoothing: 0.1,
   alphaInitStd: 1e-3,
+  bnEps: AUTHORS_BN_EPS,
   batchSize: 32,
   valBatchSize: 32,
   warmupLr: 0.05,

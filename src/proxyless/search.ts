@@ -103,7 +103,11 @@ export class ProxylessSearch {
     if (!(cfg.alphaInitStd >= 0 && Number.isFinite(cfg.alphaInitStd))) throw new RangeError('alphaInitStd must be >= 0');
     if (cfg.space && cfg.space.layout.name !== cfg.layout.name)
       throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
-    this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), { cells: cfg.space?.cells });
+    if (!(cfg.bnEps > 0 && Number.isFinite(cfg.bnEps))) throw new RangeError('bnEps must be > 0');
+    this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), {
+      cells: cfg.space?.cells,
+      bnEps: cfg.bnEps,
+    });
     if (
       cost &&
       (cost.perPosition.length !== this.net.positions.length ||
@@ -266,7 +270,7 @@ export class ProxylessSearch {
     return {
       choices,
       names: choices.map((ci, b) => this.net.candidateName(b, ci)),
-      netConfig: this.cfg.space ? archJson(this.cfg.space, choices) : toNetConfig(this.cfg.layout, choices),
+      netConfig: this.cfg.space ? archJson(this.cfg.space, choices) : toNetConfig(this.cfg.layout, choices, this.cfg.bnEps),
       unit: this.cost?.unit ?? null,
       cost: this.cost ? archCost(this.cost, choices) : null,
       expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,

@@ -38,6 +38,8 @@ export interface SupernetOptions {
    * layout's MBConv k×e candidates; a zero cell plays 'zero'.
    */
   cells?: readonly (readonly Cell[])[];
+  /** Every BN's eps (BN_EPS, 1e-5, when omitted; the search passes its config's, the authors' 1e-3). */
+  bnEps?: number;
 }
 
 export class ProxylessSupernet {
@@ -58,12 +60,18 @@ export class ProxylessSupernet {
     if (opts.cells && opts.cells.length !== n)
       throw new RangeError(`supernet: ${opts.cells.length} cell lists for ${n} positions`);
     const store = (this.store = new ParamStore(backend, rng, opts.init ?? 'pytorch'));
-    this.skeleton = new Skeleton(store, layout, (shapes) => {
-      const own = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
-      return shapes.map(
-        (shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b]),
-      );
-    });
+    const bnEps = opts.bnEps ?? BN_EPS;
+    this.skeleton = new Skeleton(
+      store,
+      layout,
+      (shapes) => {
+        const own = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
+        return shapes.map(
+          (shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b], bnEps),
+        );
+      },
+      bnEps,
+    );
     this.positions = this.skeleton.positions;
     this.stages = this.skeleton.stages;
   }

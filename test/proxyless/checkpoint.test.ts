@@ -92,6 +92,7 @@ describe('resume refuses changed settings', () => {
     expect(await msg({ archWarmupSteps: 2 })).toMatch(/--arch-warmup-steps was 0, now 2/);
     expect(await msg({ labelSmoothing: 0 })).toMatch(/--label-smoothing was 0.1, now 0/);
     expect(await msg({ alphaInitStd: 0 })).toMatch(/--arch-init-std was 0.001, now 0/);
+    expect(await msg({ bnEps: 1e-5 })).toMatch(/--bn-eps was 0\.001, now 0\.00001/);
     expect(await msg({}, { ...TOY_COST, fixed: 3 })).toMatch(
       /^--resume: --latency-table was table prices [0-9a-f]+, now table prices [0-9a-f]+/,
     );
@@ -133,6 +134,24 @@ describe('resume refuses changed settings', () => {
     expect(() => checkResumable(dir, cfgOf({ dataset }), TOY_COST, split, 'cpu', threads + 1)).toThrow(
       new RegExp(`^--resume: --cpu-threads was ${threads}, now ${threads + 1}; `),
     );
+  });
+});
+
+describe('--bn-eps of a checkpoint from before the flag', () => {
+  it('reads as 1e-5 (what its supernet used): a resume at the default 1e-3 is refused, --bn-eps 1e-5 resumes', async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    const dir = join(tmp, 'no-bn-eps');
+    await cut(dir, 2, { bnEps: 1e-5 });
+    const state = join(dir, readFileSync(join(dir, 'current'), 'utf8').trim(), 'state.json');
+    const j = JSON.parse(readFileSync(state, 'utf8'));
+    expect(j.settings['--bn-eps']).toBe(1e-5);
+    delete j.settings['--bn-eps'];
+    writeFileSync(state, JSON.stringify(j));
+    const split = { train: 200, val: 100 };
+    expect(() => checkResumable(dir, cfgOf(), TOY_COST, split)).toThrow(/^--resume: --bn-eps was 0\.00001, now 0\.001; /);
+    expect(() => checkResumable(dir, cfgOf({ bnEps: 1e-5 }), TOY_COST, split)).not.toThrow();
   });
 });
 

@@ -8,6 +8,7 @@ import { UsageError } from '../../src/cli/args.js';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { expectedCost } from '../../src/mobilenet/cost/model.js';
+import { jsonNetwork } from '../../src/export/index.js';
 import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
@@ -233,6 +234,29 @@ describe('checkpoint and resume', () => {
     );
     expect(() => other.resume(dir)).toThrow(/is \[|layout/);
     other.dispose();
+  });
+});
+
+describe('the derived net.config', () => {
+  it("records the supernet's BN eps (the authors' 1e-3 by default, else --bn-eps), so training uses it", async ({ skip }) => {
+    if (!gpu) return skip();
+    expect(DEFAULT_SEARCH.bnEps).toBe(1e-3);
+    for (const bnEps of [DEFAULT_SEARCH.bnEps, 2e-4]) {
+      const s = new ProxylessSearch(
+        gpu,
+        toyConfig({ bnEps, warmupSteps: 1, searchSteps: 1 }),
+        cifarSearchSplit(32, 16),
+        TOY_COST,
+      );
+      try {
+        const r = await s.run();
+        expect(r.netConfig.bn).toEqual({ momentum: 0.1, eps: bnEps });
+        // What train and export read back from it.
+        expect(jsonNetwork(r.netConfig, TOY_LAYOUT.inputSize)).toMatchObject({ bnEps });
+      } finally {
+        s.dispose();
+      }
+    }
   });
 });
 

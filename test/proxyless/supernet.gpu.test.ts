@@ -123,8 +123,8 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
     { active: 3, inactive: [1], involved: [3, 1] },
   ];
 
-  async function run(gpu: Gpu, mode: 'sampled' | 'all') {
-    const net = new ProxylessSupernet(onGpu(gpu), TINY, new Rng(3));
+  async function run(gpu: Gpu, mode: 'sampled' | 'all', bnEps?: number) {
+    const net = new ProxylessSupernet(onGpu(gpu), TINY, new Rng(3), { bnEps });
     const rng = new Rng(4);
     const n = 3;
     const xData = rng.normals(n * 3 * 64);
@@ -145,6 +145,16 @@ describe('supernet with binarized gates vs f64 CPU reference', () => {
     y.dispose();
     return { net, wm, dg, lossGpu, grads, x64: { data: Float64Array.from(xData), shape: [n, 3, 8, 8] }, labels };
   }
+
+  it("bnEps reaches every BN (the search's 1e-3): the loss is the reference's at that eps", async ({ skip }) => {
+    if (!gpu) return skip();
+    const { net, wm, lossGpu, x64, labels } = await run(gpu, 'sampled', 1e-3);
+    const g0 = oneHotGates(net, gates);
+    const at3 = supernetLossRef(TINY, wm, x64, labels, g0, 1e-3);
+    const at5 = supernetLossRef(TINY, wm, x64, labels, g0, 1e-5);
+    expect(Math.abs(lossGpu - at3)).toBeLessThan(Math.abs(at3 - at5) / 10);
+    net.dispose();
+  });
 
   it('loss and gate gradients dL/dg_j (sampled pairs) match finite differences', async ({ skip }) => {
     if (!gpu) return skip();

@@ -220,6 +220,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     archWarmupSteps: values['arch-warmup-steps'],
     labelSmoothing: values['label-smoothing'],
     alphaInitStd: values['arch-init-std'],
+    bnEps: values['bn-eps'],
     batchSize,
     valBatchSize: p.valBatch,
     weightLr: values.lr,

@@ -145,6 +145,13 @@ export const PROXYLESS_OPTIONS = {
     min: 0,
     max: 0.99,
   }),
+  'bn-eps': num({
+    group: 'schedule',
+    help: "every BN's eps in the supernet, written into the derived net.config (bn.eps) so the network trains and exports at it; the authors' value (imagenet_arch_search.py --bn_eps 1e-3)",
+    metavar: 'E',
+    default: D.bnEps,
+    gt: 0,
+  }),
   'arch-init-std': num({
     group: 'schedule',
     help: "α starts at N(0, S²) (the authors' init_arch_params: normal, 1e-3); 0: all zero",
