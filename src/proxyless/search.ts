@@ -29,7 +29,7 @@ import {
   type CheckpointState,
 } from './checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
-import { toNetConfig } from './net-config.js';
+import { supernetBnEps, toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {
   type SearchParts,
@@ -106,7 +106,7 @@ export class ProxylessSearch {
     if (!(cfg.bnEps > 0 && Number.isFinite(cfg.bnEps))) throw new RangeError('bnEps must be > 0');
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), {
       cells: cfg.space?.cells,
-      bnEps: cfg.bnEps,
+      bnEps: supernetBnEps(cfg),
     });
     if (
       cost &&
