@@ -21,7 +21,7 @@ import {
 import { calibratePeak } from './calibrate.js';
 import { adapterKey } from '../kernels/matmul-tiles.js';
 import { loadNative } from '../native/binding.js';
-import { cachedPeak, type CachedPeakOptions } from './peak-cache.js';
+import { cachedPeak, type CachedPeakOptions, raiseCachedPeak } from './peak-cache.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
 import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel, sweepShapes } from './registry.js';
@@ -79,8 +79,9 @@ export interface BenchResult {
  * The --json report's schema (docs/bench.md), MAJOR.MINOR: a minor adds fields, a major changes or
  * removes some (bench --compare refuses another major). Reports without it are 1.0.
  * 1.1: schemaVersion; peak.origin, measuredAt, rounds, raisedFrom; timing 'cpu-worker' on --device cpu.
+ * 1.2: peak.raiseCached.
  */
-export const BENCH_SCHEMA_VERSION = '1.1';
+export const BENCH_SCHEMA_VERSION = '1.2';
 
 export interface BenchReport {
   /** MAJOR.MINOR of this layout (BENCH_SCHEMA_VERSION); absent in reports before 1.1. */
@@ -108,6 +109,11 @@ export interface ResolvePeakOptions extends Omit<CachedPeakOptions, 'log'> {
   measure?: () => Promise<Peak>;
 }
 
+/** The peak cache's key of a GPU adapter (its driver version is in the description). */
+export function gpuPeakKey(gpu: Pick<Gpu, 'adapter'>): string {
+  return `gpu | ${adapterKey(gpu)}`;
+}
+
 /**
  * Datasheet peak for this adapter, else (or with calibrate / recalibrate) a measured one, cached per
  * adapter and driver (peak-cache.ts) so that % of peak compares between runs.
@@ -123,7 +129,7 @@ export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: Reso
       const c = await calibratePeak(gpu as Gpu);
       return { flopsPerS: c.flopsPerS, bytesPerS: c.bytesPerS, source: c.source, name: c.name };
     });
-  return cachedPeak(`gpu | ${adapterKey(gpu)}`, measure, {
+  return cachedPeak(gpuPeakKey(gpu), measure, {
     ...opts,
     what: `calibrating peak FLOP/s and bandwidth on ${gpu.name}`,
   });
@@ -223,12 +229,14 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const gpu = gpuOf(backend);
   const timer: GpuTimer = gpu ?? addonOpTimer(backend);
   const cacheOpts = { recalibrate: opts.recalibrate, cachePath: opts.peakCachePath, log };
+  // The cache entry a measured peak came from (none for a given one), for raiseCachedPeak.
+  const peakKey = opts.peak ? undefined : gpu ? gpuPeakKey(gpu) : `cpu | ${cpuModel()} | ${backend.deviceName}`;
   // A copy: raiseMeasuredRoofline may raise it.
   const peak: Peak = {
     ...(opts.peak ??
       (gpu
         ? await resolvePeak(gpu, { ...cacheOpts, calibrate: opts.calibrate })
-        : await cachedPeak(`cpu | ${cpuModel()} | ${backend.deviceName}`, () => cpuBackendPeak(backend), {
+        : await cachedPeak(peakKey!, () => cpuBackendPeak(backend), {
             ...cacheOpts,
             what: `measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)`,
           }))),
@@ -305,7 +313,11 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   }
 
   const raised = raiseMeasuredRoofline(peak, results);
-  if (raised) log(`note: ${raised}`);
+  if (raised) {
+    // Saved, so the next run's % of peak is against the same roofline, not the lower calibration.
+    if (peakKey !== undefined) peak.raiseCached = raiseCachedPeak(peakKey, peak, cacheOpts);
+    log(`note: ${raised}${peak.raiseCached ? '; saved to the peak cache for later runs' : ''}`);
+  }
 
   const where: BenchReport['where'] = {
     ours: gpu

@@ -24,6 +24,8 @@ interface CachedPeak {
   measuredAt: string;
   rounds: number;
   method: number;
+  /** When a run's kernels beat the measured rates and raised them (raiseCachedPeak). */
+  raisedAt?: string;
 }
 
 interface PeakCacheFile {
@@ -113,4 +115,46 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
     o.log?.(`note: could not cache the measured peak (${(e as Error).message.split('\n')[0]})`);
   }
   return peak;
+}
+
+export interface RaiseCachedPeakOptions {
+  cachePath?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Saves a roofline that kernels of this run raised (raiseMeasuredRoofline) into `key`'s cache entry:
+ * a rate a kernel reached is a better lower bound of the peak than the calibration's, and a later
+ * run measured against the old one would read other % of peak. Each rate only goes up (another run
+ * may have raised the entry meanwhile); measuredAt and rounds stay. Returns whether it was saved
+ * (an unwritable cache costs later runs the comparison, not this run its numbers).
+ */
+export function raiseCachedPeak(key: string, peak: Peak, o: RaiseCachedPeakOptions = {}): boolean {
+  const path = o.cachePath ?? peakCachePath();
+  const cache = readPeakCache(path);
+  const had = cache.peaks[key];
+  const base: CachedPeak = usable(had)
+    ? had
+    : {
+        flopsPerS: 0,
+        bytesPerS: 0,
+        name: peak.name,
+        measuredAt: peak.measuredAt ?? new Date().toISOString(),
+        rounds: peak.rounds ?? 1,
+        method: CALIBRATION_METHOD,
+      };
+  cache.peaks[key] = {
+    ...base,
+    flopsPerS: Math.max(base.flopsPerS, peak.flopsPerS),
+    bytesPerS: Math.max(base.bytesPerS, peak.bytesPerS),
+    raisedAt: new Date().toISOString(),
+  };
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
+    return true;
+  } catch (e) {
+    o.log?.(`note: could not cache the raised peak (${(e as Error).message.split('\n')[0]})`);
+    return false;
+  }
 }

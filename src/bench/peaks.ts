@@ -23,6 +23,8 @@ export interface Peak {
   rounds?: number;
   /** The measured peak before kernels of this run beat it (raiseMeasuredRoofline); absent when none did. */
   raisedFrom?: { flopsPerS: number; bytesPerS: number };
+  /** True when the raised peak was saved into the peak cache, so later runs' % of peak use it. */
+  raiseCached?: boolean;
 }
 
 interface PeakRow {

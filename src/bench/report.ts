@@ -46,7 +46,7 @@ export function peakOrigin(p: BenchReport['peak']): string {
       : p.origin === 'measured'
         ? `; measured now${rounds}, cached for later runs`
         : '';
-  const raised = p.raisedFrom ? '; raised to rates this run reached' : '';
+  const raised = p.raisedFrom ? `; raised to rates this run reached${p.raiseCached ? ', saved for later runs' : ''}` : '';
   return `${p.name}${when}${raised}`;
 }
 

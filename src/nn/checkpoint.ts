@@ -19,11 +19,11 @@ import {
   acquireLock,
   fsyncDir,
   holdsLock,
-  pidAlive,
   killPoint,
   type LockHandle,
   type LockOwner,
   sha256Hex,
+  tempOwnerGone,
   writeFailure,
   writeFileAtomic,
   writeFileSynced,
@@ -93,9 +93,10 @@ export function cleanCheckpointDir(dir: string): string[] {
   const removed: string[] = [];
   for (const n of readdirSync(dir)) {
     if (n.endsWith('.tmp') && n.startsWith('lock')) {
-      // The lock's own temporaries (a run killed while taking it): only a dead process's.
-      const pid = Number(/\.(\d+)\.tmp$/.exec(n)?.[1]);
-      if (pid === process.pid || !pidAlive(pid)) {
+      // The lock's own temporaries (a run killed while taking it, lockTempPaths): only a dead
+      // process's on this host; another host's pid says nothing here. Other names, as before.
+      const id = /^lock\.(?:stale\.)?(.+)\.tmp$/.exec(n)?.[1];
+      if ((id === undefined ? undefined : tempOwnerGone(id)) !== false) {
         rmSync(join(dir, n), { force: true });
         removed.push(n);
       }

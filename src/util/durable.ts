@@ -318,6 +318,19 @@ export function appendDurable(path: string, text: string, outcome?: string): voi
 }
 
 /**
+ * Whether the writer a temporary's `PID@HOST` (or old-format `PID`) names is gone: true for this
+ * process or a dead pid on this host; false for a live one or another host's (its pid says nothing
+ * here); undefined when `id` is neither form.
+ */
+export function tempOwnerGone(id: string, here = tempHost()): boolean | undefined {
+  const m = /^(\d+)(?:@([^@/]+))?$/.exec(id);
+  if (!m) return undefined;
+  if (m[2] !== undefined && m[2] !== here) return false;
+  const pid = Number(m[1]);
+  return pid === process.pid || !pidAlive(pid);
+}
+
+/**
  * Removes temporaries left by killed writers of `path` on this host (writeFileAtomic's
  * `.NAME.PID@HOST.tmp`, and `.NAME.PID.tmp` from before names carried the host), except those of a
  * live process other than this one; another host's are left alone. Returns the names removed.
@@ -336,10 +349,7 @@ export function cleanTempFiles(path: string): string[] {
   }
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
-    const m = /^(\d+)(?:@([^@]+))?$/.exec(n.slice(prefix.length, -TMP_SUFFIX.length));
-    if (!m || (m[2] !== undefined && m[2] !== here)) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && pidAlive(pid)) continue;
+    if (tempOwnerGone(n.slice(prefix.length, -TMP_SUFFIX.length), here) !== true) continue;
     rmSync(join(dir, n), { force: true, recursive: true });
     removed.push(n);
   }
@@ -417,6 +427,16 @@ function readOwner(path: string): LockOwner | null {
   }
 }
 
+/**
+ * The temporaries acquireLock writes beside `lockPath`: `LOCK.PID@HOST.tmp` (the content, before it
+ * is linked into place) and `LOCK.stale.PID@HOST.tmp` (a stale lock moved aside). The host, as in
+ * writeFileAtomic's, keeps a cleaner on a shared folder off another host's.
+ */
+export function lockTempPaths(lockPath: string): { tmp: string; aside: string } {
+  const id = `${process.pid}@${tempHost()}${TMP_SUFFIX}`;
+  return { tmp: `${lockPath}.${id}`, aside: `${lockPath}.stale.${id}` };
+}
+
 const heldLocks = new Set<string>();
 let exitHookInstalled = false;
 
@@ -441,7 +461,7 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
     what,
   };
   const body = JSON.stringify(me) + '\n';
-  const tmp = `${lockPath}.${process.pid}${TMP_SUFFIX}`;
+  const { tmp, aside } = lockTempPaths(lockPath);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       rmSync(tmp, { force: true });
@@ -495,7 +515,6 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
     }
     // Stale: move it aside under a unique name, and check we moved the stale one, not a fresh lock
     // another process took over a moment ago.
-    const aside = `${lockPath}.stale.${process.pid}${TMP_SUFFIX}`;
     try {
       renameSync(lockPath, aside);
     } catch (e) {

@@ -7,9 +7,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { type BenchReport, resolvePeak, runBench } from '../../src/bench/harness.js';
-import { CALIBRATION_METHOD, peakCachePath } from '../../src/bench/peak-cache.js';
+import {
+  type BenchReport,
+  type BenchResult,
+  gpuPeakKey,
+  raiseMeasuredRoofline,
+  resolvePeak,
+  runBench,
+} from '../../src/bench/harness.js';
+import { defaultRegistry } from '../../src/bench/kernels/index.js';
+import { CALIBRATION_METHOD, peakCachePath, raiseCachedPeak } from '../../src/bench/peak-cache.js';
 import type { Peak } from '../../src/bench/peaks.js';
+import type { BenchKernel } from '../../src/bench/registry.js';
 import { reportHeader } from '../../src/bench/report.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 
@@ -126,6 +135,52 @@ describe('the measured peak cache', () => {
     expect(JSON.parse(readFileSync(cachePath, 'utf8')).version).toBe(1);
   });
 
+  it('a peak that kernels raised is saved into the cache entry, so the next run measures % of peak against it', async () => {
+    const cachePath = join(tmp, 'raise', 'peaks.json');
+    const measure = fakeCalibration([[10, 2]]);
+    const gpu = fakeGpu(LAVAPIPE);
+    const first = await resolvePeak(gpu, { measure, cachePath, rounds: 1 });
+    // A compute-bound kernel (1000 FLOP/byte) at 30 GFLOP/s beats the calibration's 10.
+    const peak = { ...first };
+    const r = { flops: 30e9, bytes: 0.03e9, ours: { medianMs: 1000 } } as BenchResult;
+    expect(raiseMeasuredRoofline(peak, [r])).toMatch(/raised/);
+    expect(raiseCachedPeak(gpuPeakKey(gpu), peak, { cachePath })).toBe(true);
+    const entry = JSON.parse(readFileSync(cachePath, 'utf8')).peaks[gpuPeakKey(gpu)];
+    expect(entry).toMatchObject({ flopsPerS: 30e9, bytesPerS: 2e9, measuredAt: first.measuredAt, rounds: 1 });
+    expect(Number.isNaN(Date.parse(entry.raisedAt))).toBe(false);
+    const next = await resolvePeak(gpu, { measure, cachePath });
+    expect(next).toMatchObject({ flopsPerS: 30e9, bytesPerS: 2e9, origin: 'cached', measuredAt: first.measuredAt });
+    expect(measure).toHaveBeenCalledTimes(1);
+    // A run that raised it less (another run raised it meanwhile) lowers nothing.
+    expect(raiseCachedPeak(gpuPeakKey(gpu), { ...first, flopsPerS: 20e9, bytesPerS: 3e9 }, { cachePath })).toBe(true);
+    expect(await resolvePeak(gpu, { measure, cachePath })).toMatchObject({ flopsPerS: 30e9, bytesPerS: 3e9 });
+  });
+
+  it('runBench saves a raised roofline and its JSON says so; the next run starts from it', async ({ skip }) => {
+    const backend = cpuTestBackend();
+    if (!backend) return skip();
+    const peakCachePath = join(tmp, 'cpu-raise', 'peaks.json');
+    const run = (kernels: BenchKernel[]) =>
+      runBench(backend, { kernels, shapes: 'tiny', only: ['64x64x64'], warmup: 1, repeats: 3, baselines: [], peakCachePath });
+    await run([]); // measures and caches the CPU roofline
+    // A calibration in a slow moment: far below what a matmul reaches.
+    const file = JSON.parse(readFileSync(peakCachePath, 'utf8'));
+    const key = Object.keys(file.peaks)[0];
+    Object.assign(file.peaks[key], { flopsPerS: 1000, bytesPerS: 1000 });
+    writeFileSync(peakCachePath, JSON.stringify(file));
+    const raised = await run([defaultRegistry().get('matmul')]);
+    expect(raised.results[0].error).toBeUndefined();
+    expect(raised.peak.raisedFrom).toEqual({ flopsPerS: 1000, bytesPerS: 1000 });
+    expect(raised.peak.raiseCached).toBe(true);
+    expect(raised.peak.flopsPerS).toBeGreaterThan(1000);
+    expect(reportHeader(raised).split('\n')[2]).toMatch(/raised to rates this run reached, saved for later runs\)$/);
+    const saved = JSON.parse(readFileSync(peakCachePath, 'utf8')).peaks[key];
+    expect(saved).toMatchObject({ flopsPerS: raised.peak.flopsPerS, bytesPerS: raised.peak.bytesPerS });
+    const next = await run([]);
+    expect(next.peak).toMatchObject({ flopsPerS: raised.peak.flopsPerS, bytesPerS: raised.peak.bytesPerS, origin: 'cached' });
+    expect(next.peak.raisedFrom).toBeUndefined();
+  });
+
   it('lives in the user cache beside autotune.json', () => {
     const saved = process.env.WGNAS_CACHE_DIR;
     process.env.WGNAS_CACHE_DIR = tmp;
@@ -182,6 +237,6 @@ describe('the measured peak cache', () => {
     );
     const b = await run();
     expect(b.peak).toEqual({ ...a.peak, origin: 'cached' });
-    expect(b.schemaVersion).toBe('1.1');
+    expect(b.schemaVersion).toBe('1.2');
   });
 });

@@ -28,6 +28,7 @@ import {
   cleanTempFiles,
   LockHeldError,
   lockOwner,
+  lockTempPaths,
   tempHost,
   tempPathFor,
   writeFileAtomic,
@@ -36,6 +37,7 @@ import {
 } from '../../src/util/durable.js';
 import { buildTable, type TableSource } from '../../src/latency/table-writer.js';
 import type { Param } from '../../src/nn/tape.js';
+import { cleanCheckpointDir } from '../../src/nn/checkpoint.js';
 import { lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/proxyless/checkpoint.js';
 import { REPO } from '../helpers/paths.js';
 
@@ -44,6 +46,8 @@ import { REPO } from '../helpers/paths.js';
  * writes with) take that many more bytes, then fail with ENOSPC as a full file system does.
  */
 const disk = vi.hoisted(() => ({ left: Infinity }));
+/** Every linkSync and renameSync, `FROM -> TO` (how acquireLock names its temporaries). */
+const moved = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs', async (orig) => {
   const fs = await orig<typeof import('node:fs')>();
   const writeSync = (fd: number, buf: Uint8Array, off = 0, len = buf.byteLength - off, ...rest: unknown[]): number => {
@@ -54,7 +58,9 @@ vi.mock('node:fs', async (orig) => {
     disk.left -= n;
     return n;
   };
-  return { ...fs, writeSync, default: { ...fs, writeSync } };
+  const linkSync = (from: string, to: string): void => (moved.push(`${from} -> ${to}`), fs.linkSync(from, to));
+  const renameSync = (from: string, to: string): void => (moved.push(`${from} -> ${to}`), fs.renameSync(from, to));
+  return { ...fs, writeSync, linkSync, renameSync, default: { ...fs, writeSync, linkSync, renameSync } };
 });
 
 const run = promisify(execFile);
@@ -192,6 +198,38 @@ describe('lock files across processes', () => {
     const c = acquireLock(p, { onStale: (o) => stale.push(o.pid) });
     expect(stale).toEqual([process.pid]);
     c.release();
+  });
+
+  it('the lock’s temporaries carry the host: a checkpoint directory’s cleanup leaves another host’s alone', () => {
+    const dir = join(tmp, 'lock-tmp');
+    mkdirSync(dir);
+    const lock = join(dir, 'lock');
+    const { tmp: made, aside } = lockTempPaths(lock);
+    expect(made).toBe(`${lock}.${process.pid}@${tempHost()}.tmp`);
+    expect(aside).toBe(`${lock}.stale.${process.pid}@${tempHost()}.tmp`);
+    // A stale lock (pid reused) taken over: the content is linked from, the stale one moved to, these names.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), pidStart: '1', since: 'x' }));
+    moved.length = 0;
+    acquireLock(lock).release();
+    // Linked (refused: the lock exists), the stale lock moved aside, linked again.
+    expect(moved).toEqual([`${made} -> ${lock}`, `${lock} -> ${aside}`, `${made} -> ${lock}`]);
+    expect(readdirSync(dir)).toEqual([]);
+    const here = tempHost();
+    const names = {
+      otherHost: 'lock.999999999@other-host.example.tmp', // another host taking the lock right now
+      otherHostAside: 'lock.stale.999999999@other-host.example.tmp',
+      liveHere: `lock.${process.ppid}@${here}.tmp`,
+      deadHere: `lock.999999999@${here}.tmp`,
+      deadAsideHere: `lock.stale.999999999@${here}.tmp`,
+      oldFormatDead: 'lock.999999998.tmp', // before the names carried the host
+      oldFormatAsideDead: 'lock.stale.999999998.tmp',
+      oldFormatLive: `lock.${process.ppid}.tmp`,
+    };
+    for (const n of Object.values(names)) writeFileSync(join(dir, n), '{}');
+    expect(cleanCheckpointDir(dir).sort()).toEqual(
+      [names.deadHere, names.deadAsideHere, names.oldFormatDead, names.oldFormatAsideDead].sort(),
+    );
+    expect(readdirSync(dir).sort()).toEqual([names.otherHost, names.otherHostAside, names.liveHere, names.oldFormatLive].sort());
   });
 });
 
