@@ -184,7 +184,7 @@ describe('BN eps', () => {
       CIFAR_LAYOUT,
       layerShapes(CIFAR_LAYOUT).map(() => 0),
     );
-    // wgnas's own net.configs say 1e-5, the eps their supernet searched with.
+    // toNetConfig's default eps is 1e-5 (a search passes its supernet's, the authors' 1e-3 by default).
     expect(epsOf(jsonNetwork(cfg, 32))).toEqual({ eps: [Math.fround(1e-5)], meta: '0.00001' });
     const at3 = jsonNetwork({ ...cfg, bn: { momentum: 0.1, eps: 1e-3 } }, 32);
     expect(epsOf(at3)).toEqual({ eps: [Math.fround(1e-3)], meta: '0.001' });
