@@ -20,7 +20,7 @@ import {
 } from './baselines.js';
 import { calibratePeak } from './calibrate.js';
 import { adapterKey } from '../kernels/matmul-tiles.js';
-import { loadNative } from '../native/binding.js';
+import { cpuModel } from './baseline-common.js';
 import { cachedPeak, type CachedPeakOptions, raiseCachedPeak } from './peak-cache.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
@@ -156,15 +156,6 @@ export function addonOpTimer(backend: Pick<Backend, 'sync' | 'startProfile' | 's
       return { ms, source: 'cpu-worker' };
     },
   };
-}
-
-/** The CPU's model, for the CPU backend's peak cache key ('?' without the addon's cpuInfo). */
-function cpuModel(): string {
-  try {
-    return loadNative().cpuInfo().model || '?';
-  } catch {
-    return '?';
-  }
 }
 
 /**
