@@ -6,10 +6,9 @@
  * architecture, device, description with the driver version) or the calibration method changes,
  * or `wgnas bench --recalibrate` measures again.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { userCacheDir } from '../util/cache-dir.js';
-import { writeFileAtomic } from '../util/durable.js';
+import { readJsonCache, writeJsonCache } from '../util/json-cache.js';
 import type { Peak } from './peaks.js';
 
 /** Bump when the calibration kernels or their sizing change: older entries are then measured again. */
@@ -38,20 +37,7 @@ export function peakCachePath(): string {
 }
 
 function readPeakCache(path: string): PeakCacheFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { version: 1, peaks: {} };
-  }
-  try {
-    const parsed = JSON.parse(text) as PeakCacheFile;
-    if (parsed?.version !== 1 || typeof parsed.peaks !== 'object' || parsed.peaks === null) throw new Error('unexpected layout');
-    return parsed;
-  } catch (e) {
-    process.emitWarning(`wgnas: ignoring unreadable peak cache ${path} (${(e as Error).message}); measuring again`);
-    return { version: 1, peaks: {} };
-  }
+  return readJsonCache(path, 'peaks', 'peak cache', 'measuring again');
 }
 
 const usable = (c: CachedPeak | undefined): c is CachedPeak =>
@@ -108,8 +94,7 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
     method: CALIBRATION_METHOD,
   };
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
+    writeJsonCache(path, cache);
   } catch (e) {
     // An unwritable cache costs the next run a calibration, not this run its numbers.
     o.log?.(`note: could not cache the measured peak (${(e as Error).message.split('\n')[0]})`);
@@ -150,8 +135,7 @@ export function raiseCachedPeak(key: string, peak: Peak, o: RaiseCachedPeakOptio
     raisedAt: new Date().toISOString(),
   };
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
+    writeJsonCache(path, cache);
     return true;
   } catch (e) {
     o.log?.(`note: could not cache the raised peak (${(e as Error).message.split('\n')[0]})`);

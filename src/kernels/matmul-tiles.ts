@@ -6,11 +6,10 @@
  * Cache: autotune.json in the user cache folder (userCacheDir: $WGNAS_CACHE_DIR, $XDG_CACHE_HOME/wgnas or
  * ~/.cache/wgnas), keyed by adapter.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
 import { userCacheDir } from '../util/cache-dir.js';
-import { writeFileAtomic } from '../util/durable.js';
+import { readJsonCache, writeJsonCache } from '../util/json-cache.js';
 import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
 
 export type MatmulTile = GemmTile;
@@ -103,30 +102,7 @@ export function adapterKey(gpu: Pick<Gpu, 'adapter'>): string {
 }
 
 export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { version: 1, adapters: {} };
-  }
-  try {
-    const parsed = JSON.parse(text) as AutotuneCacheFile;
-    if (parsed?.version !== 1 || typeof parsed.adapters !== 'object' || parsed.adapters === null) {
-      throw new Error('unexpected layout');
-    }
-    return parsed;
-  } catch (e) {
-    process.emitWarning(
-      `wgnas: ignoring unreadable autotune cache ${path} (${(e as Error).message}); run 'wgnas bench --autotune' to rebuild it`,
-    );
-    return { version: 1, adapters: {} };
-  }
-}
-
-function writeAutotuneCache(path: string, cache: AutotuneCacheFile): void {
-  mkdirSync(dirname(path), { recursive: true });
-  // Atomic, so a concurrent reader never sees half a file.
-  writeFileAtomic(path, JSON.stringify(cache, null, 2) + '\n');
+  return readJsonCache(path, 'adapters', 'autotune cache', "run 'wgnas bench --autotune' to rebuild it");
 }
 
 const tunedTiles = new WeakMap<Gpu, MatmulTile>();
@@ -164,6 +140,6 @@ export function recordMatmulTuning(gpu: Gpu, tuning: MatmulTuning, path = autotu
   const cache = readAutotuneCache(path);
   const key = adapterKey(gpu);
   cache.adapters[key] = { ...cache.adapters[key], matmul: tuning };
-  writeAutotuneCache(path, cache);
+  writeJsonCache(path, cache);
   tunedTiles.set(gpu, { ...tuning.tile });
 }
