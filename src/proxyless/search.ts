@@ -27,7 +27,7 @@ import {
   readCheckpointBinaries,
   saveCheckpoint,
   type CheckpointState,
-} from './checkpoint.js';
+} from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
 import { supernetBnEps, toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';

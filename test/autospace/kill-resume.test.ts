@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCheckpoint, readCheckpoint, readCheckpointState } from '../../src/proxyless/checkpoint.js';
+import { hasCheckpoint, readCheckpoint, readCheckpointState } from '../../src/nn/checkpoint.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';

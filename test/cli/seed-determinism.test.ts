@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
-import { readCheckpointState } from '../../src/proxyless/checkpoint.js';
+import { readCheckpointState } from '../../src/nn/checkpoint.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TABLE, wgnasInProcess } from '../helpers/cli.js';
 

@@ -15,7 +15,7 @@ import { RowStreamError } from '../../src/data/row-stream.js';
 import { ShapeError } from '../../src/gpu/errors.js';
 import { LatencyTableError } from '../../src/latency/lut.js';
 import { SpaceFileError } from '../../src/mobilenet/space-file.js';
-import { CheckpointError } from '../../src/proxyless/checkpoint.js';
+import { CheckpointError } from '../../src/nn/checkpoint.js';
 import { WriteError } from '../../src/util/durable.js';
 import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import { ENVIRONMENT, envNames, INTERNAL_ENVIRONMENT } from '../../src/cli/environment.js';

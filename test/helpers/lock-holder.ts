@@ -4,7 +4,7 @@
  * `ckpt DIR` holds a checkpoint directory's lock the way a proxyless run does.
  */
 import { acquireLock, LockHeldError } from '../../src/util/durable.js';
-import { lockCheckpointDir } from '../../src/proxyless/checkpoint.js';
+import { lockCheckpointDir } from '../../src/nn/checkpoint.js';
 
 const [mode, path] = process.argv.slice(2);
 try {

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
-import { CheckpointError, readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { CheckpointError, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import type { CostModel } from '../../src/mobilenet/cost/model.js';
 import { checkResumable, ResumeMismatchError, savedMeasuredCost } from '../../src/proxyless/resume-state.js';

@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 const SLOW = { timeout: 900_000 };
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
-import { hasCheckpoint, readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { testGpu } from '../helpers/gpu.js';

@@ -12,7 +12,7 @@ import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { adamStepCpu } from '../../src/kernels/optim.js';
 import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { AlphaAdam, type AdamConfig } from '../../src/nn/optim.js';
-import { readCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { readCheckpoint } from '../../src/nn/checkpoint.js';
 import {
   DEFAULT_SEARCH,
   initialAlpha,

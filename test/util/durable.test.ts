@@ -37,8 +37,7 @@ import {
 } from '../../src/util/durable.js';
 import { buildTable, type TableSource } from '../../src/latency/table-writer.js';
 import type { Param } from '../../src/nn/tape.js';
-import { cleanCheckpointDir } from '../../src/nn/checkpoint.js';
-import { lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/proxyless/checkpoint.js';
+import { cleanCheckpointDir, lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/nn/checkpoint.js';
 import { REPO } from '../helpers/paths.js';
 
 /**
