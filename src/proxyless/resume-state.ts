@@ -17,7 +17,6 @@ import {
   readCheckpointState,
 } from '../nn/checkpoint.js';
 import type { RunSettings } from '../util/run-settings.js';
-import { supernetBnEps } from './net-config.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
 export { ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
@@ -82,7 +81,7 @@ export function proxylessRunSettings(
     '--arch-warmup-steps': cfg.archWarmupSteps,
     '--label-smoothing': cfg.labelSmoothing,
     '--arch-init-std': cfg.alphaInitStd,
-    '--bn-eps': supernetBnEps(cfg),
+    '--bn-eps': cfg.bnEps,
     '--batch': cfg.batchSize,
     '--val-batch': cfg.valBatchSize,
     '--lr': cfg.weightLr,
