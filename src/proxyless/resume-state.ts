@@ -14,6 +14,7 @@ import {
   CheckpointError,
   type CheckpointState,
   checkSettingsAndLayout as checkCheckpointSettings,
+  isCount,
   readCheckpointState,
 } from '../nn/checkpoint.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -199,7 +200,6 @@ export interface SavedSearchState {
 }
 
 const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 /** Checks the search state of a checkpoint against the supernet's α rows; throws one clear line. */
 export function validateSearchState(
