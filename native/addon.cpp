@@ -63,38 +63,14 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
 
 // ---- argument parsing (throws Napi::TypeError naming the field) ----
 
-int intField(Napi::Env env, const Napi::Object& o, const char* name, const std::string& where, int dflt, bool required) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) {
-    if (required) throw Napi::TypeError::New(env, where + ": missing numeric field '" + name + "'");
-    return dflt;
-  }
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, where + ": field '" + name + "' must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  int out = 0;
-  std::string err = toInt(d, out);
-  if (err.empty()) return out;
-  std::string msg = where + ": field '" + name + "' " + err + " (got " + numberText(d) + ")";
-  if (err == "is out of range") throw Napi::RangeError::New(env, msg);
-  throw Napi::TypeError::New(env, msg);
-}
-
-bool boolField(const Napi::Object& o, const char* name, bool dflt) {
-  Napi::Value v = o.Get(name);
-  return v.IsUndefined() ? dflt : v.ToBoolean().Value();
-}
-
-// The op's fields read from a JS object; defaults and checks are profile_run's (shared with the
-// standalone profiler), its errors become TypeErrors.
-OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
-  if (!v.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
-  Napi::Object o = v.As<Napi::Object>();
+// A JS object's fields as profile_run reads them (op fields, integer options).
+FieldSource fieldsOf(const Napi::Object& o) {
   FieldSource f;
-  f.type = [&]() {
+  f.type = [o]() {
     Napi::Value t = o.Get("type");
     return t.IsString() ? t.As<Napi::String>().Utf8Value() : std::string();
   };
-  f.number = [&](const char* name) {
+  f.number = [o](const char* name) {
     Napi::Value x = o.Get(name);
     FieldValue r;
     if (x.IsUndefined()) return r;
@@ -106,17 +82,40 @@ OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
     r.value = x.As<Napi::Number>().DoubleValue();
     return r;
   };
-  f.flag = [&](const char* name) {
+  f.flag = [o](const char* name) {
     Napi::Value x = o.Get(name);
     return x.IsUndefined() ? -1 : x.ToBoolean().Value() ? 1 : 0;
   };
+  return f;
+}
+
+// profile_run's field errors as the addon's JS errors: TypeError, RangeError for out of range.
+template <typename F>
+auto withJsErrors(Napi::Env env, F&& read) -> decltype(read()) {
   try {
-    return opFromFields(f, where);
+    return read();
   } catch (const std::invalid_argument& e) {
     throw Napi::TypeError::New(env, e.what());
   } catch (const std::out_of_range& e) {
     throw Napi::RangeError::New(env, e.what());
   }
+}
+
+int jsIntField(Napi::Env env, const Napi::Object& o, const char* name, const std::string& where, int dflt, bool required) {
+  return withJsErrors(env, [&] { return intField(fieldsOf(o), name, where, dflt, required); });
+}
+
+bool boolField(const Napi::Object& o, const char* name, bool dflt) {
+  Napi::Value v = o.Get(name);
+  return v.IsUndefined() ? dflt : v.ToBoolean().Value();
+}
+
+// The op's fields read from a JS object; defaults and checks are profile_run's (shared with the
+// standalone profiler), its errors become TypeErrors.
+OpSpec parseOp(Napi::Env env, const Napi::Value& v, const std::string& where) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
+  FieldSource f = fieldsOf(v.As<Napi::Object>());
+  return withJsErrors(env, [&] { return opFromFields(f, where); });
 }
 
 ProfileOptions parseOptions(Napi::Env env, const Napi::Value& v) {
@@ -128,9 +127,9 @@ ProfileOptions parseOptions(Napi::Env env, const Napi::Value& v) {
   if (!b.IsUndefined()) opt.backend = b.ToString().Utf8Value();
   if (opt.backend != "onednn" && opt.backend != "xnnpack")
     throw Napi::TypeError::New(env, "unknown backend '" + opt.backend + "' (expected onednn or xnnpack)");
-  opt.threads = intField(env, o, "threads", "options", 1, false);
-  opt.warmup = intField(env, o, "warmup", "options", 5, false);
-  opt.repeats = intField(env, o, "repeats", "options", 20, false);
+  opt.threads = jsIntField(env, o, "threads", "options", 1, false);
+  opt.warmup = jsIntField(env, o, "warmup", "options", 5, false);
+  opt.repeats = jsIntField(env, o, "repeats", "options", 20, false);
   opt.pin = boolField(o, "pin", true);
   opt.keepSamples = boolField(o, "keepSamples", false);
   opt.perOp = boolField(o, "perOp", false);
@@ -326,7 +325,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (info.Length() > 3 && !info[3].IsUndefined()) {
     if (!info[3].IsObject()) throw Napi::TypeError::New(env, "run options must be an object");
     Napi::Object o = info[3].As<Napi::Object>();
-    threads = intField(env, o, "threads", "run options", 1, false);
+    threads = jsIntField(env, o, "threads", "run options", 1, false);
     if (threads < 1 || threads > 1024) throw Napi::RangeError::New(env, "threads must be in 1..1024");
     Napi::Value l = o.Get("layout");
     std::string layout = l.IsUndefined() ? "nchw" : l.ToString().Utf8Value();

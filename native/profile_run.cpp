@@ -80,8 +80,6 @@ ProfileOutcome runProfile(const std::vector<OpSpec>& ops, const ProfileOptions& 
   return out;
 }
 
-namespace {
-
 int intField(const FieldSource& f, const char* name, const std::string& where, int dflt, bool required) {
   FieldValue v = f.number(name);
   if (v.kind == FieldValue::Absent) {
@@ -96,8 +94,6 @@ int intField(const FieldSource& f, const char* name, const std::string& where, i
   if (err == "is out of range") throw std::out_of_range(msg);
   throw std::invalid_argument(msg);
 }
-
-}  // namespace
 
 std::string numberText(double d) {
   if (std::isnan(d)) return "NaN";

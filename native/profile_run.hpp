@@ -53,6 +53,11 @@ struct FieldSource {
   std::function<std::string()> type;
 };
 
+// The integer field `name`: `dflt` when absent (unless `required`); throws std::invalid_argument
+// naming `where` and the field (missing, not a number, not an integer), std::out_of_range beyond
+// int's range. The op fields' reader and the addon's options share it.
+int intField(const FieldSource& f, const char* name, const std::string& where, int dflt, bool required);
+
 // Builds an op with the defaults and required fields of the addon's profile(); throws
 // std::invalid_argument naming `where` and the field (an unknown type, a missing or non-integer
 // field), std::out_of_range for an integer beyond int's range.

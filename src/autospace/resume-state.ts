@@ -10,7 +10,7 @@ import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
 import type { SplitSizes } from '../data/search-split.js';
-import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout } from '../nn/checkpoint.js';
+import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -85,7 +85,6 @@ export interface SavedEvolveState {
   history: IterationEvent[];
 }
 
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Checks a checkpoint's evolution state against this run's config and layer shapes; throws one clear line. */

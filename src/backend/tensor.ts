@@ -3,7 +3,6 @@
  * (src/gpu/tensor.ts) and NativeTensor (src/native/device.ts) have this shape already; the checks
  * at the end of src/backend/webgpu.ts and cpu.ts keep them so.
  */
-import { ShapeError } from '../gpu/errors.js';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -35,12 +34,5 @@ export function assertLive(t: Tensor, what: string): void {
   if (t.isDisposed) throw new DisposedTensorError(`${what}: tensor [${t.shape.join(', ')}] used after dispose()`);
 }
 
-/** Element count of a shape (the dimensions must be non-negative integers). */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d} in shape [${shape.join(', ')}]`);
-    n *= d;
-  }
-  return n;
-}
+/** Element count of a shape (the dimensions must be non-negative integers): the devices' own. */
+export { numel } from '../gpu/tensor.js';

@@ -9,24 +9,7 @@ import { OP_NAMES, webgpuOpRegistry } from '../kernels/ops.js';
 import { synflowSeed } from '../kernels/synflow-seed.js';
 import type { Backend, BackendMemory, BackendStats, KernelProfile } from './backend.js';
 import { bindOps } from './bind.js';
-import { assertLive, ForeignTensorError, numel, type Tensor } from './tensor.js';
-
-/** A non-owning window on the first elements of a larger buffer (dispose() does nothing). */
-class GpuWindow extends GpuTensor {
-  constructor(
-    private readonly base: GpuTensor,
-    shape: readonly number[],
-  ) {
-    super(base.gpu, base.buffer, shape);
-  }
-  override get buffer(): GPUBuffer {
-    return this.base.buffer;
-  }
-  override get isDisposed(): boolean {
-    return this.base.isDisposed;
-  }
-  override dispose(): void {}
-}
+import { assertLive, ForeignTensorError, type Tensor } from './tensor.js';
 
 export interface WebgpuBackendOptions {
   /** dispose() destroys the Gpu (default false: the caller owns it). */
@@ -64,11 +47,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       assertUnaliased('copy', [['dst', d]], [['src', s]], sameBuffer); // WebGPU copies between two buffers only
       gpu.copy(s, d, elems, srcOff, dstOff);
     },
-    window: (base, shape) => {
-      const b = own(base, 'window');
-      if (numel(shape) > b.size) throw new RangeError(`window [${shape.join('x')}] exceeds its tensor of ${b.size} elements`);
-      return new GpuWindow(b, shape);
-    },
+    window: (base, shape) => own(base, 'window').window(shape),
     flush: () => gpu.flush(),
     sync: () => gpu.sync(),
     stats: (): BackendStats => {

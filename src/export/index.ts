@@ -14,6 +14,7 @@ import { parseArch as parseProxylessArch } from '../latency/arch.js';
 import { archToCellNet } from '../mobilenet/proxyless-arch.js';
 import { type Cell, CellError, validateCell } from '../mobilenet/cell.js';
 import { parseCell } from '../mobilenet/cell-text.js';
+import { type BnSettings, DEFAULT_BN } from '../mobilenet/space-file.js';
 import { getLayout, layerShapes } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../nn/nb201-net.js';
 import { parseArch as parseNb201 } from '../spaces/nb201.js';
@@ -70,13 +71,16 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
         throw e;
       }
     });
+    // Written by every search since it records its BN; older files (none) trained at wgnas's.
+    const bn = v.bn === undefined ? null : checkBn(v.bn, where, DEFAULT_BN);
     return {
       kind: 'mobilenet',
       layout,
       cells,
       choices: choices as number[],
-      bnEps: BN_EPS,
-      description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})`,
+      bnEps: bn?.eps ?? BN_EPS,
+      ...(bn ? { bnMomentum: bn.momentum } : {}),
+      description: `MobileNet cell network, layout ${layout.name} (${texts.join(' | ')})${epsSaid(bn?.eps ?? BN_EPS)}`,
     };
   }
   if (!(v && typeof v === 'object' && ('first_conv' in v || ('stem' in v && 'blocks' in v))))
@@ -85,7 +89,8 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
         "a compact {inputSize, stem, blocks, featureMix, classes} object, or a wgnas-arch JSON ({format: 'wgnas-arch', layout, cells, choices}, as search/proxyless --space-file --out write it)",
     );
   // The compact form is wgnas's own (no BN settings): wgnas's eps.
-  const bn: { eps: number; momentum?: number } = 'first_conv' in v ? netConfigBn(v.bn, where) : { eps: BN_EPS };
+  const bn: { eps: number; momentum?: number } =
+    'first_conv' in v ? (v.bn === undefined ? PROXYLESS_BN : checkBn(v.bn, where, PROXYLESS_BN)) : { eps: BN_EPS };
   const arch = parseProxylessArch(json, resolution);
   const net = archToCellNet(arch);
   return {
@@ -95,23 +100,30 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
     ...(bn.momentum !== undefined ? { bnMomentum: bn.momentum } : {}),
     description:
       `ProxylessNAS MobileNet, layout ${net.layout.name}, ${arch.inputSize}x${arch.inputSize}, ${arch.blocks.length} blocks` +
-      // Part of what the network is (weights files and train checkpoints record it); 1e-5 is left
-      // unsaid, so the names that weights of such networks carry stay as they were.
-      (bn.eps !== BN_EPS ? `, BN eps ${bn.eps}` : ''),
+      epsSaid(bn.eps),
   };
 }
 
 /**
- * A net.config's BN settings as ProxylessNASNets.build_from_config applies them to every BN:
- * set_bn_param(**config['bn']) (both momentum and eps), else momentum 0.1 and eps 1e-3.
+ * The eps as part of what the network is (weights files and train checkpoints record it); 1e-5 is
+ * left unsaid, so the names that weights of such networks carry stay as they were.
  */
-function netConfigBn(bn: unknown, where: string): { eps: number; momentum: number } {
-  if (bn === undefined) return { eps: 1e-3, momentum: 0.1 };
+const epsSaid = (eps: number): string => (eps !== BN_EPS ? `, BN eps ${eps}` : '');
+
+/** ProxylessNASNets.build_from_config's BN when a net.config has no `bn`: momentum 0.1, eps 1e-3. */
+const PROXYLESS_BN: BnSettings = { eps: 1e-3, momentum: 0.1 };
+
+/**
+ * A network file's `bn`, applied to every BN as ProxylessNASNets.build_from_config applies a
+ * net.config's (set_bn_param(**config['bn']): both momentum and eps). Momentum 0 (statistics that
+ * never move) is refused with the rest: the running statistics take (0, 1].
+ */
+function checkBn(bn: unknown, where: string, dflt: BnSettings): BnSettings {
   const o = bn as { eps?: unknown; momentum?: unknown } | null;
   const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
   if (!(o && typeof o === 'object' && positive(o.eps) && positive(o.momentum) && o.momentum <= 1))
     throw new ExportError(
-      `${where}: 'bn' must be {momentum, eps} with momentum in (0, 1] and eps > 0 (ProxylessNAS's default: {"momentum": 0.1, "eps": 0.001}), got ${JSON.stringify(bn)}`,
+      `${where}: 'bn' must be {momentum, eps} with momentum in (0, 1] and eps > 0 (without it: ${JSON.stringify({ momentum: dflt.momentum, eps: dflt.eps })}), got ${JSON.stringify(bn)}`,
     );
   return { eps: o.eps, momentum: o.momentum };
 }

@@ -2,6 +2,7 @@
 import { GpuDisposedError, ShapeError } from './errors.js';
 import type { Gpu } from './gpu.js';
 
+/** Element count of a shape (the dimensions must be non-negative integers); the native device's too. */
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
@@ -53,6 +54,17 @@ export class GpuTensor {
     return new GpuTensorView(this, shape);
   }
 
+  /**
+   * A non-owning tensor on this tensor's first numel(shape) elements (a window on a reused arena,
+   * as the batched proxies cut them). Shares this tensor's lifetime; its dispose() does nothing.
+   */
+  window(shape: readonly number[]): GpuTensor {
+    if (numel(shape) > this.size) {
+      throw new ShapeError(`window [${shape.join('x')}] exceeds its tensor of ${this.size} elements`);
+    }
+    return new GpuTensorView(this, shape);
+  }
+
   /** Returns the buffer to the pool (its reuse is ordered after the work queued on it). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
@@ -74,7 +86,7 @@ class GpuTensorView extends GpuTensor {
   override get isDisposed(): boolean {
     return this.base.isDisposed;
   }
-  /** Views do not own their buffer. */
+  /** Views and windows do not own their buffer. */
   override dispose(): void {}
 }
 

@@ -12,14 +12,28 @@ import { MissingLatencyError } from '../latency/predictor.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
 import { type MobileNetLayout, layoutSpace } from './layout.js';
 
-/** One key per node of `cell` at `shape`, in node order (none for the zero cell). */
-export function cellKeys(cell: Cell, shape: LayerShape): string[] {
+/** What prices a node: a conv or depthwise conv (outC = inC) with its shapes, ReLU6 or not. */
+export interface CellNodeOp {
+  depthwise: boolean;
+  inH: number;
+  inC: number;
+  outC: number;
+  kernel: number;
+  stride: number;
+  relu6: boolean;
+}
+
+/**
+ * The op of every node of `cell` at `shape`, in node order (none for the zero cell): what its
+ * latency keys name and the measured cost model times. Throws CellError for a cell invalid at the shape.
+ */
+export function cellNodeOps(cell: Cell, shape: LayerShape): CellNodeOp[] {
   const infos = validateCell(cell, shape);
   if (isZeroCell(cell)) return [];
   return cell.nodes.map((n, i) => {
     const spec = primitiveSpec(n.op);
     const f = infos[i];
-    return nodeKey({
+    return {
       depthwise: spec.kind === 'dw',
       inH: f.inH,
       inC: f.inChannels,
@@ -27,8 +41,13 @@ export function cellKeys(cell: Cell, shape: LayerShape): string[] {
       kernel: spec.kernel,
       stride: f.stride,
       relu6: spec.act,
-    });
+    };
   });
+}
+
+/** One key per node of `cell` at `shape`, in node order (none for the zero cell). */
+export function cellKeys(cell: Cell, shape: LayerShape): string[] {
+  return cellNodeOps(cell, shape).map(nodeKey);
 }
 
 /** The skeleton's keys: stem conv, fixed first block (MBConv e1 k3), feature mix, pool + classifier. */

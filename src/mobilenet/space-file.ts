@@ -3,6 +3,7 @@
  * and field at fault, and writing. Also the JSON form of one architecture of a space (wgnas-arch).
  */
 import { readFileSync } from 'node:fs';
+import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { type Cell, CellError, type LayerShape, cellMadds, cellParams, handDesignedCells, validateCell } from './cell.js';
 import { formatCell, parseCell } from './cell-text.js';
@@ -139,8 +140,24 @@ export function spaceFromLayout(layout: MobileNetLayout): CellSpace {
   return loadSpace(handDesignedSpace(layout));
 }
 
-/** One architecture of a cell space as JSON (what searches over a space write, and read back). */
-export function archJson(space: CellSpace, choices: readonly number[]): Record<string, unknown> {
+/** Every BN's settings, as a net.config's `bn` gives them (PyTorch's momentum: the new batch's weight). */
+export interface BnSettings {
+  eps: number;
+  momentum: number;
+}
+
+/** The BN of wgnas's networks unless a search says otherwise: its eps, PyTorch's momentum. */
+export const DEFAULT_BN: Readonly<BnSettings> = { eps: DEFAULT_BN_EPS, momentum: 0.1 };
+
+/**
+ * One architecture of a cell space as JSON (what searches over a space write, and read back). `bn`:
+ * the BN settings the search's networks used, so the network trains and exports at them.
+ */
+export function archJson(
+  space: CellSpace,
+  choices: readonly number[],
+  bn: Readonly<BnSettings> = DEFAULT_BN,
+): Record<string, unknown> {
   if (choices.length !== space.cells.length)
     throw new RangeError(`archJson: ${choices.length} choices for ${space.cells.length} layers`);
   return {
@@ -154,6 +171,7 @@ export function archJson(space: CellSpace, choices: readonly number[]): Record<s
       if (!c) throw new RangeError(`archJson: choice ${j} out of range at layer ${b} (${space.cells[b].length} cells)`);
       return formatCell(c);
     }),
+    bn: { momentum: bn.momentum, eps: bn.eps },
     // The whole network (what every command prints and a --min-madds / --budget-madds band bounds),
     // and the searched cells' share of it.
     madds: archMadds(space, choices),

@@ -7,6 +7,7 @@
  * JS side; the addon sees element counts and named parameters only.
  */
 import { ShapeError } from '../gpu/errors.js';
+import { numel } from '../gpu/tensor.js';
 import { LeakTracker } from '../util/leaks.js';
 import { NativeUnavailableError } from './binding.js';
 import {
@@ -40,15 +41,6 @@ export class NativeComputeError extends Error {
 /** Thrown when a tensor or device is used after dispose() / destroy(). */
 export class NativeDisposedError extends Error {
   override readonly name = 'NativeDisposedError';
-}
-
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d} in shape [${shape.join(', ')}]`);
-    n *= d;
-  }
-  return n;
 }
 
 /** True where two tensors share one native buffer (a tensor and its windows). */

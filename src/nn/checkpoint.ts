@@ -381,6 +381,9 @@ export function checkCheckpointKind(ck: CheckpointState, kind: string, command: 
     throw new CheckpointError(`${ck.path}: not a wgnas ${command} checkpoint (kind ${String(ck.meta.kind ?? 'none')})`);
 }
 
+/** A counter of a saved state (steps, iterations, ids): an integer >= 0. */
+export const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
 /** The settings that name the data: checked before the layout, whose classes follow the dataset. */
 const DATA_SETTINGS = ['--dataset', '--dataset images'];
 

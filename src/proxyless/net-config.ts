@@ -12,14 +12,6 @@ export const BN_EPS = DEFAULT_BN_EPS;
 /** The authors' supernet BN eps (imagenet_arch_search.py --bn_eps 1e-3; their net.configs say it). */
 export const AUTHORS_BN_EPS = 1e-3;
 
-/**
- * The BN eps a search's supernet runs at: its config's for the MBConv layout, whose net.config records
- * it; BN_EPS for a cell space, whose wgnas-arch result records none and so trains and exports at BN_EPS.
- */
-export function supernetBnEps(cfg: { space?: unknown; bnEps: number }): number {
-  return cfg.space ? BN_EPS : cfg.bnEps;
-}
-
 function convLayer(inC: number, outC: number, kernel: number, stride: number): Record<string, unknown> {
   return {
     name: 'ConvLayer',

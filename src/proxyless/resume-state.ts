@@ -14,10 +14,10 @@ import {
   CheckpointError,
   type CheckpointState,
   checkSettingsAndLayout as checkCheckpointSettings,
+  isCount,
   readCheckpointState,
 } from '../nn/checkpoint.js';
 import type { RunSettings } from '../util/run-settings.js';
-import { supernetBnEps } from './net-config.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
 export { ResumeMismatchError, type RunSettings } from '../util/run-settings.js';
@@ -82,7 +82,7 @@ export function proxylessRunSettings(
     '--arch-warmup-steps': cfg.archWarmupSteps,
     '--label-smoothing': cfg.labelSmoothing,
     '--arch-init-std': cfg.alphaInitStd,
-    '--bn-eps': supernetBnEps(cfg),
+    '--bn-eps': cfg.bnEps,
     '--batch': cfg.batchSize,
     '--val-batch': cfg.valBatchSize,
     '--lr': cfg.weightLr,
@@ -200,7 +200,6 @@ export interface SavedSearchState {
 }
 
 const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 /** Checks the search state of a checkpoint against the supernet's α rows; throws one clear line. */
 export function validateSearchState(

@@ -11,7 +11,7 @@ import { batchSource, type SearchImages } from '../data/batch-stream.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
-import { archJson } from '../mobilenet/space-file.js';
+import { archJson, DEFAULT_BN } from '../mobilenet/space-file.js';
 import { AlphaAdam, TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
@@ -29,7 +29,7 @@ import {
   type CheckpointState,
 } from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
-import { supernetBnEps, toNetConfig } from './net-config.js';
+import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {
   type SearchParts,
@@ -106,7 +106,7 @@ export class ProxylessSearch {
     if (!(cfg.bnEps > 0 && Number.isFinite(cfg.bnEps))) throw new RangeError('bnEps must be > 0');
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), {
       cells: cfg.space?.cells,
-      bnEps: supernetBnEps(cfg),
+      bnEps: cfg.bnEps,
     });
     if (
       cost &&
@@ -270,7 +270,10 @@ export class ProxylessSearch {
     return {
       choices,
       names: choices.map((ci, b) => this.net.candidateName(b, ci)),
-      netConfig: this.cfg.space ? archJson(this.cfg.space, choices) : toNetConfig(this.cfg.layout, choices, this.cfg.bnEps),
+      // Both forms record the supernet's BN, so the network trains and exports at it.
+      netConfig: this.cfg.space
+        ? archJson(this.cfg.space, choices, { ...DEFAULT_BN, eps: this.cfg.bnEps })
+        : toNetConfig(this.cfg.layout, choices, this.cfg.bnEps),
       unit: this.cost?.unit ?? null,
       cost: this.cost ? archCost(this.cost, choices) : null,
       expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,

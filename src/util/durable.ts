@@ -244,14 +244,15 @@ export interface AtomicWriteOptions {
  * Replaces `path` with `data` atomically: readers and a run after a crash see either the old
  * content or the new, complete one. A symbolic link is followed (its target is replaced, in the
  * target's directory, and the link stays); an existing entry that is not a regular file is refused.
- * Temporaries that killed writers of the same file left are removed first (cleanTempFiles).
+ * The first write into a directory in this process removes the temporaries killed writers left
+ * there (sweepTempFiles); later writes do not list it again.
  * A failure (ENOSPC) removes the temporary and throws a WriteError naming `path`.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, o: AtomicWriteOptions = {}): void {
   const file = writeTarget(path);
   const tmp = tempPathFor(file);
   try {
-    cleanTempFiles(file); // what killed writers of this file left (and this pid's, from an earlier crash)
+    sweepTempFiles(dirname(file));
     writeFileSynced(tmp, data);
     if (o.killTag) killPoint(`${o.killTag}.tmp-written`);
     renameSync(tmp, file);
@@ -330,30 +331,56 @@ export function tempOwnerGone(id: string, here = tempHost()): boolean | undefine
   return pid === process.pid || !pidAlive(pid);
 }
 
+/** A writeFileAtomic temporary `.NAME.ID.tmp` (ID: PID@HOST, or PID before names carried the host). */
+const TEMP_NAME = /^\.(.+)\.(\d+(?:@[^@/]+)?)\.tmp$/;
+
 /**
- * Removes temporaries left by killed writers of `path` on this host (writeFileAtomic's
- * `.NAME.PID@HOST.tmp`, and `.NAME.PID.tmp` from before names carried the host), except those of a
- * live process other than this one; another host's are left alone. Returns the names removed.
+ * Removes the temporaries in `dir` that killed writers on this host left (writeFileAtomic's, of
+ * `name` only when given), except those of a live process other than this one; another host's are
+ * left alone. Returns the names removed ([] when `dir` cannot be listed).
  */
-export function cleanTempFiles(path: string): string[] {
-  const file = followLinks(path);
-  const dir = dirname(file);
-  const prefix = `.${basename(file)}.`;
-  const here = tempHost();
-  const removed: string[] = [];
+function removeStaleTemps(dir: string, name?: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return removed;
+    return [];
   }
+  const here = tempHost();
+  const removed: string[] = [];
   for (const n of names) {
-    if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
-    if (tempOwnerGone(n.slice(prefix.length, -TMP_SUFFIX.length), here) !== true) continue;
+    const m = TEMP_NAME.exec(n);
+    if (!m || (name !== undefined && m[1] !== name) || tempOwnerGone(m[2], here) !== true) continue;
     rmSync(join(dir, n), { force: true, recursive: true });
     removed.push(n);
   }
   return removed;
+}
+
+/**
+ * Removes temporaries left by killed writers of `path` on this host (writeFileAtomic's
+ * `.NAME.PID@HOST.tmp`, and `.NAME.PID.tmp` from before names carried the host), except those of a
+ * live process other than this one; another host's are left alone. Returns the names removed.
+ * Runs call it as they open their outputs; writeFileAtomic sweeps each directory once instead.
+ */
+export function cleanTempFiles(path: string): string[] {
+  const file = followLinks(path);
+  return removeStaleTemps(dirname(file), basename(file));
+}
+
+/** Directories (absolute) this process has swept: streaming runs write often, a listing each time would add up. */
+const sweptDirs = new Set<string>();
+
+/**
+ * Once per process per directory: removes the temporaries of every file in `dir` that killed
+ * writers left, as cleanTempFiles does for one file. Later calls for the same directory are free.
+ */
+export function sweepTempFiles(dir: string): void {
+  const key = resolve(dir);
+  if (sweptDirs.has(key)) return;
+  if (!existsSync(key)) return; // the write fails naming the file; a directory made later is swept then
+  removeStaleTemps(key);
+  sweptDirs.add(key);
 }
 
 // ---------------------------------------------------------------- lock files

@@ -374,6 +374,8 @@ describe('AutoSpace evolution', () => {
       try {
         const r = await px.run();
         expect(r.netConfig.format).toBe('wgnas-arch');
+        // The supernet's eps (the authors' 1e-3 by default), so the network trains and exports at it.
+        expect(r.netConfig.bn).toEqual({ momentum: 0.1, eps: DEFAULT_SEARCH.bnEps });
         expect(r.names).toEqual(r.choices.map((j, b) => formatCell(space.cells[b][j])));
         expect(r.unit).toBe('madds');
         expect(r.cost).toBe(archMadds(space, r.choices));
@@ -621,6 +623,8 @@ describe('CLI', () => {
     }
     const out = JSON.parse(chunks.join(''));
     expect(out.format).toBe('wgnas-arch');
+    // A zero-shot search scores its networks at wgnas's BN, and says so.
+    expect(out.bn).toEqual({ momentum: 0.1, eps: 1e-5 });
     expect(out.madds).toBeLessThanOrEqual(budget);
     expect(out.cells.length).toBe(3);
     expect(Number.isFinite(out.score)).toBe(true);

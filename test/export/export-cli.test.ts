@@ -4,11 +4,14 @@
  * refused in one line (the class count naming --classes, which --net takes too), --resolution with
  * --nb201 is refused by export and train, and an unrecognised --net file lists every form --net takes.
  * A net.config's malformed 'bn' is refused in one line; weights made at another BN eps are refused.
+ * A wgnas-arch's 'bn' round-trips (older files without it stay at 1e-5), a malformed one is refused
+ * in one line naming the file, and its eps reaches the trained network and the exported model.
  * The train -> export hand-over of a MobileNet on a 3-class folder runs end to end.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { describeNetwork, jsonNetwork, nb201Network } from '../../src/export/index.js';
@@ -17,7 +20,8 @@ import { writeWeights } from '../../src/export/weights.js';
 import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
 import { archJson, spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
-import { withClasses } from '../../src/train/network.js';
+import { buildNetwork, withClasses } from '../../src/train/network.js';
+import type { FixedNet } from '../../src/mobilenet/fixed-net.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
@@ -166,6 +170,109 @@ describe('wgnas export --net', () => {
       /holds the weights of .*32x32, \d+ blocks, not of .*, BN eps 0\.001\n?$/,
     );
   });
+
+  /** The CIFAR layout's cells, every layer its first (a wgnas-arch as the searches write it). */
+  const cifarArch = (bn?: { eps: number; momentum: number }) =>
+    archJson(
+      spaceFromLayout(CIFAR_LAYOUT),
+      layerShapes(CIFAR_LAYOUT).map(() => 0),
+      bn,
+    );
+
+  it("a wgnas-arch's bn: written and read back; without it 1e-5; a malformed one refused in one line naming the file", async () => {
+    const at3 = cifarArch({ eps: 1e-3, momentum: 0.2 });
+    expect(at3.bn).toEqual({ momentum: 0.2, eps: 1e-3 });
+    const file = join(tmp, 'arch-eps3.json');
+    writeFileSync(file, JSON.stringify(at3));
+    const back = jsonNetwork(JSON.parse(readFileSync(file, 'utf8')), undefined, file);
+    expect(back).toMatchObject({ kind: 'mobilenet', bnEps: 1e-3, bnMomentum: 0.2 });
+    expect(describeNetwork(back)).toMatch(/^MobileNet cell network, layout cifar .*, BN eps 0\.001$/);
+    // The searches' default: wgnas's BN, said in the file, the network named as before.
+    const dflt = cifarArch();
+    expect(dflt.bn).toEqual({ momentum: 0.1, eps: 1e-5 });
+    const { bn: _, ...old } = dflt;
+    const oldNet = jsonNetwork(old);
+    expect(oldNet).toMatchObject({ bnEps: 1e-5 });
+    expect(oldNet.kind === 'mobilenet' && oldNet.bnMomentum).toBeUndefined();
+    expect(jsonNetwork(dflt)).toMatchObject({ bnEps: 1e-5, bnMomentum: 0.1 });
+    expect(describeNetwork(jsonNetwork(dflt))).toBe(describeNetwork(oldNet));
+    expect(describeNetwork(oldNet)).not.toMatch(/eps/);
+    for (const bn of [
+      { eps: 1e-3 },
+      { momentum: 0.1, eps: 0 },
+      { momentum: 0.1, eps: -1e-3 },
+      { momentum: 1.5, eps: 1e-3 },
+      { momentum: 0, eps: 1e-3 },
+      { momentum: 0.1, eps: '1e-3' },
+      null,
+      'x',
+    ])
+      expect(() => jsonNetwork({ ...dflt, bn }, undefined, 'a.json'), JSON.stringify(bn)).toThrow(
+        /^a\.json: 'bn' must be \{momentum, eps\} with momentum in \(0, 1\] and eps > 0 \(without it: \{"momentum":0\.1,"eps":0\.00001\}\), got /,
+      );
+    const data = join(tmp, 'bn-arch-data');
+    await writeImageFolder(join(data, 'train'), [2, 2], { format: 'png' });
+    await writeImageFolder(join(data, 'test'), [1, 1], { format: 'png' });
+    const bad = join(tmp, 'bad-bn-arch.json');
+    writeFileSync(bad, JSON.stringify({ ...dflt, bn: { momentum: 0.1, eps: -1 } }));
+    refused(
+      await exportArgs('--net', bad),
+      1,
+      /bad-bn-arch\.json: 'bn' must be \{momentum, eps\} .*got \{"momentum":0\.1,"eps":-1\}/,
+    );
+    refused(
+      await wgnasInProcess(['train', '--net', bad, '--dataset', `folder:${data}`, '--out', join(tmp, 'bad-bn-arch')]),
+      1,
+      /bad-bn-arch\.json: 'bn' must be/,
+    );
+  });
+
+  it.skipIf(cpuTestBackend() === null)(
+    "a wgnas-arch at eps 1e-3 trains and exports at it: the network's BNs, the report, every BatchNormalization",
+    { timeout: 120_000 },
+    async () => {
+      const arch = join(tmp, 'arch-train-eps3.json');
+      writeFileSync(arch, JSON.stringify(cifarArch({ eps: 1e-3, momentum: 0.2 })));
+      const net = withClasses(jsonNetwork(JSON.parse(readFileSync(arch, 'utf8'))), 3);
+      const built = buildNetwork(cpuTestBackend()!, net, 0) as FixedNet;
+      try {
+        expect(built.bnEps).toBe(1e-3);
+      } finally {
+        built.dispose();
+      }
+      const data = join(tmp, 'three-eps');
+      await writeImageFolder(join(data, 'train'), [4, 4, 4], { format: 'png' });
+      await writeImageFolder(join(data, 'test'), [2, 2, 2], { format: 'png' });
+      const out = join(tmp, 'trained-eps3');
+      const t = await wgnasInProcess([
+        ...['train', '--net', arch, '--dataset', `folder:${data}`, '--epochs', '1', '--batch', '4'],
+        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--quiet', '--out', out],
+      ]);
+      expect(t.code, t.err).toBe(0);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.network).toMatch(/^MobileNet cell network, layout cifar .*, BN eps 0\.001$/);
+      expect(report.settings['bn-momentum']).toBe(0.2);
+      const onnx = join(tmp, 'arch-eps3.onnx');
+      const e = await wgnasInProcess([
+        'export',
+        '--net',
+        arch,
+        '--classes',
+        '3',
+        '--weights',
+        join(out, 'weights.json'),
+        '--out',
+        onnx,
+      ]);
+      expect(e.code, e.err).toBe(0);
+      const model = onnxProto.onnx.ModelProto.decode(new Uint8Array(readFileSync(onnx)));
+      const bns = (model.graph?.node ?? []).filter((n) => n.opType === 'BatchNormalization');
+      expect(bns.length).toBeGreaterThan(0);
+      expect(new Set(bns.map((n) => n.attribute?.find((a) => a.name === 'epsilon')?.f))).toEqual(new Set([Math.fround(1e-3)]));
+      const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
+      expect(meta['wgnas.bn-epsilon']).toBe('0.001');
+    },
+  );
 
   it('an unrecognised --net file: the message lists all three forms --net takes', async () => {
     const odd = join(tmp, 'odd.json');

@@ -9,6 +9,7 @@ import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { expectedCost } from '../../src/mobilenet/cost/model.js';
 import { jsonNetwork } from '../../src/export/index.js';
+import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
@@ -253,6 +254,29 @@ describe('the derived net.config', () => {
         expect(r.netConfig.bn).toEqual({ momentum: 0.1, eps: bnEps });
         // What train and export read back from it.
         expect(jsonNetwork(r.netConfig, TOY_LAYOUT.inputSize)).toMatchObject({ bnEps });
+      } finally {
+        s.dispose();
+      }
+    }
+  });
+
+  it("a cell space's wgnas-arch records the eps its supernet searched at (--bn-eps, the authors' 1e-3 by default)", async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    const space = spaceFromLayout(TOY);
+    for (const bnEps of [DEFAULT_SEARCH.bnEps, 2e-4]) {
+      const s = new ProxylessSearch(
+        gpu,
+        toyConfig({ space, bnEps, warmupSteps: 1, searchSteps: 1 }),
+        cifarSearchSplit(32, 16),
+        TOY_COST,
+      );
+      try {
+        expect(s.net.layers.map((l) => l.bnEps)).toEqual(s.net.layers.map(() => bnEps));
+        const r = await s.run();
+        expect(r.netConfig.format).toBe('wgnas-arch');
+        expect(r.netConfig.bn).toEqual({ momentum: 0.1, eps: bnEps });
       } finally {
         s.dispose();
       }

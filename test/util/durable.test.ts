@@ -47,6 +47,8 @@ import { REPO } from '../helpers/paths.js';
 const disk = vi.hoisted(() => ({ left: Infinity }));
 /** Every linkSync and renameSync, `FROM -> TO` (how acquireLock names its temporaries). */
 const moved = vi.hoisted(() => [] as string[]);
+/** Every directory readdirSync listed (how often writeFileAtomic looks for stale temporaries). */
+const listed = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs', async (orig) => {
   const fs = await orig<typeof import('node:fs')>();
   const writeSync = (fd: number, buf: Uint8Array, off = 0, len = buf.byteLength - off, ...rest: unknown[]): number => {
@@ -59,7 +61,12 @@ vi.mock('node:fs', async (orig) => {
   };
   const linkSync = (from: string, to: string): void => (moved.push(`${from} -> ${to}`), fs.linkSync(from, to));
   const renameSync = (from: string, to: string): void => (moved.push(`${from} -> ${to}`), fs.renameSync(from, to));
-  return { ...fs, writeSync, linkSync, renameSync, default: { ...fs, writeSync, linkSync, renameSync } };
+  const readdirSync = ((dir: string, ...rest: unknown[]) => (
+    listed.push(String(dir)),
+    (fs.readdirSync as (...a: unknown[]) => unknown)(dir, ...rest)
+  )) as typeof fs.readdirSync;
+  const mocked = { writeSync, linkSync, renameSync, readdirSync };
+  return { ...fs, ...mocked, default: { ...fs, ...mocked } };
 });
 
 const run = promisify(execFile);
@@ -123,16 +130,49 @@ describe('writeFileAtomic / appendDurable', () => {
     expect(readFileSync(p, 'utf8')).toBe('two\nthree\n');
   });
 
-  it('a write removes the temporaries killed writers of the same file left, not a live writer’s', () => {
-    const p = join(tmp, 'b.txt');
-    const dead = join(tmp, '.b.txt.999999999.tmp');
-    const live = join(tmp, `.b.txt.${process.ppid}.tmp`);
+  it('the first write into a directory removes the temporaries killed writers left, not a live writer’s', () => {
+    // A directory this process has not written to yet (tmp was swept by the test above).
+    const d = mkdtempSync(join(tmp, 'b-'));
+    const p = join(d, 'b.txt');
+    const dead = join(d, '.b.txt.999999999.tmp');
+    const live = join(d, `.b.txt.${process.ppid}.tmp`);
     writeFileSync(dead, 'x');
     writeFileSync(live, 'x');
     writeFileAtomic(p, 'one\n');
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(readFileSync(p, 'utf8')).toBe('one\n');
+  });
+
+  it('lists a directory once per process, however many writes: stale temporaries go at the first', () => {
+    const d = mkdtempSync(join(tmp, 'sweep-'));
+    const other = mkdtempSync(join(tmp, 'sweep-other-'));
+    // Leftovers of killed writers of two files, one with a host, one from before names carried it,
+    // beside a live writer's and another host's, which stay.
+    const stale = [`.x.json.999999999@${tempHost()}.tmp`, '.y.csv.999999998.tmp'];
+    const kept = [`.x.json.${process.ppid}@${tempHost()}.tmp`, '.y.csv.999999999@other-host.example.tmp', 'z.999999999.tmp'];
+    for (const n of [...stale, ...kept]) writeFileSync(join(d, n), 'x');
+    listed.length = 0;
+    for (let i = 0; i < 5; i++) {
+      writeFileAtomic(join(d, 'x.json'), `${i}\n`);
+      writeFileAtomic(join(d, 'y.csv'), `${i}\n`);
+      writeFileAtomic(join(other, 'w.txt'), `${i}\n`);
+    }
+    expect(listed.filter((l) => l === d)).toHaveLength(1);
+    expect(listed.filter((l) => l === other)).toHaveLength(1);
+    expect(listed).toHaveLength(2);
+    expect(readdirSync(d).sort()).toEqual(['x.json', 'y.csv', ...kept].sort());
+    expect(readFileSync(join(d, 'y.csv'), 'utf8')).toBe('4\n');
+    // Left later (a writer killed while this process runs): kept until a run opens the file again
+    // (cleanTempFiles) or the next process writes there.
+    const later = join(d, '.x.json.999999997.tmp');
+    writeFileSync(later, 'x');
+    listed.length = 0;
+    writeFileAtomic(join(d, 'x.json'), 'again\n');
+    expect(listed).toEqual([]);
+    expect(existsSync(later)).toBe(true);
+    expect(cleanTempFiles(join(d, 'x.json'))).toEqual(['.x.json.999999997.tmp']);
+    expect(listed).toEqual([d]);
   });
 
   it('temporaries carry the host: on a shared folder another host’s are never removed, even with a pid dead here', () => {

@@ -17,7 +17,6 @@ import { getLayout } from '../../mobilenet/layout.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
-import { BN_EPS } from '../../proxyless/net-config.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { writeFileAtomic } from '../../util/durable.js';
@@ -67,11 +66,6 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   const { given, io } = ctx;
   const D = DEFAULT_SEARCH;
   const space = values['space-file'] ? readSpace(values['space-file']) : null;
-  // A cell space's result is a wgnas-arch file, which records no BN eps: it trains at 1e-5, so the search runs at it.
-  if (space && given.has('bn-eps') && values['bn-eps'] !== BN_EPS)
-    throw new UsageError(
-      `--bn-eps ${values['bn-eps']}: a --space-file search runs at BN eps ${BN_EPS}, the eps its wgnas-arch result trains and exports at`,
-    );
   const priced = values['price-cells'];
   const library = values.backend;
   const threads = values.threads;

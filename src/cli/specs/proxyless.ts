@@ -147,7 +147,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'bn-eps': num({
     group: 'schedule',
-    help: "every BN's eps in the supernet, written into the derived net.config (bn.eps) so the network trains and exports at it; the authors' value (imagenet_arch_search.py --bn_eps 1e-3)",
+    help: "every BN's eps in the supernet, written into the derived net.config or wgnas-arch (bn.eps) so the network trains and exports at it; the authors' value (imagenet_arch_search.py --bn_eps 1e-3)",
     metavar: 'E',
     default: D.bnEps,
     gt: 0,

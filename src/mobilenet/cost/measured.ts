@@ -19,30 +19,17 @@ import {
   type NativeOp,
   requireBackend,
 } from '../../latency/profiler.js';
-import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from '../cell.js';
+import type { Cell, LayerShape } from '../cell.js';
+import { cellNodeOps } from '../cell-latency-keys.js';
 import { type MobileNetLayout, layoutSpace } from '../layout.js';
 import type { CellSpace } from '../space.js';
 import type { CostModel } from './model.js';
 
 /** One op per node, in node order (empty for the zero cell). Throws CellError for a cell invalid at the shape. */
 export function cellNativeOps(cell: Cell, shape: LayerShape): NativeOp[] {
-  const infos = validateCell(cell, shape);
-  if (isZeroCell(cell)) return [];
-  return cell.nodes.map((n, i) => {
-    const spec = primitiveSpec(n.op);
-    const f = infos[i];
-    if (spec.kind === 'dw')
-      return { type: 'dwconv', inH: f.inH, inC: f.inChannels, kernel: spec.kernel, stride: f.stride, relu6: spec.act };
-    return {
-      type: 'conv',
-      inH: f.inH,
-      inC: f.inChannels,
-      outC: f.channels,
-      kernel: spec.kernel,
-      stride: f.stride,
-      relu6: spec.act,
-    };
-  });
+  return cellNodeOps(cell, shape).map(({ depthwise, inH, inC, outC, kernel, stride, relu6 }) =>
+    depthwise ? { type: 'dwconv', inH, inC, kernel, stride, relu6 } : { type: 'conv', inH, inC, outC, kernel, stride, relu6 },
+  );
 }
 
 /** The layout's fixed part, as the cell networks build it: stem conv, first block (dw3 + 1×1), feature mix, pool + classifier. */
