@@ -76,6 +76,8 @@ export function exitCodeOf(e: unknown): number {
 /** Runs `wgnas <argv>`; returns the exit code. Failures are printed through `io.err` as one line. */
 export async function runCli(argv: readonly string[], io: Io = stdio): Promise<number> {
   const [name, ...rest] = argv;
+  // `wgnas help score` is `wgnas score --help` (an unknown name gets the unknown-command line).
+  if (name === 'help' && rest.length) return runCli([rest[0], '--help'], io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(await usage());
     return 0;

@@ -493,6 +493,18 @@ describe('generated help and docs', () => {
       /^usage: wgnas proxyless --latency-table FILE --target-ms X/,
     );
   });
+
+  it("wgnas help COMMAND prints that command's help; an unknown name is one line, exit 2", async () => {
+    const help = await wgnasInProcess(['help', 'proxyless']);
+    expect(help.code).toBe(0);
+    expect(help.out).toBe((await wgnasInProcess(['proxyless', '--help'])).out);
+    expect(help.out).toMatch(/^usage: wgnas proxyless --latency-table FILE --target-ms X/);
+    const typo = await wgnasInProcess(['help', 'scroe']);
+    expect(typo.code).toBe(2);
+    expect(typo.out).toBe('');
+    expect(typo.err).toBe("wgnas: unknown command 'scroe'; did you mean 'score'? (wgnas --help lists them)\n");
+    expect((await wgnasInProcess(['help'])).out).toBe((await wgnasInProcess(['--help'])).out);
+  });
 });
 
 describe('layering', () => {
