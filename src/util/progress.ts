@@ -107,9 +107,14 @@ export class Progress {
     } else this.stream.write(`${line}\n`);
   }
 
-  done(): void {
+  /**
+   * Prints the summary. `info` replaces the last info there: a per-item figure (the last
+   * architecture's time) would read as the whole run's.
+   */
+  done(info?: string): void {
     if (this.finished) return;
     this.finished = true;
+    if (info !== undefined) this.info = info;
     if (this.mode === 'off') return;
     const t = this.now();
     const secs = (t - this.t0) / 1000;

@@ -29,4 +29,19 @@ describe('progress in a log', () => {
       expect(quiet.stdout.replace(/ in [\d.]+ s\n/, '')).toBe(r.stdout.replace(/ in [\d.]+ s\n/, ''));
     },
   );
+
+  it(
+    "a score run's summary gives the run's rate, not the last architecture's time as if it were the mean",
+    { timeout: 120_000 },
+    async ({ skip }) => {
+      if (cpuTestBackend() === null) return skip();
+      const args = ['score', '--device', 'cpu', '--cpu-threads', '1', '--batch', '8', '--cells-per-stage', '1'];
+      const r = await wgnasChild([...args, '--sample', '3']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toHaveLength(3);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[1]).toMatch(/^score: 1\/3 \(33%\) [\d.]+ (it\/s|s\/it) eta [\dhms.]+ [\d.]+ s\/arch$/);
+      expect(lines.at(-1)).toMatch(/^score: 3\/3 done in [\dhms.]+ \([\d.]+ (it\/s|s\/it)\)$/);
+    },
+  );
 });

@@ -23,6 +23,19 @@ describe('Progress', () => {
     expect(p.current).toBe(200);
   });
 
+  it("done(info) replaces the last item's info in the summary", () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(4, 'score', stream, { now: () => t, lines: true });
+    for (const ms of [4000, 100, 100, 100]) {
+      t += ms;
+      p.tick(1, `${(ms / 1000).toFixed(2)} s/arch`);
+    }
+    p.done('');
+    expect(out.at(-2)).toBe('score: 4/4 (100%) 1.07 s/it 0.10 s/arch\n');
+    expect(out.at(-1)).toBe('score: 4/4 done in 4.3s (1.07 s/it)\n');
+  });
+
   it('with lineMs, a log gets at most one line per lineMs (and always the summary)', () => {
     const { out, stream } = sink(false);
     let t = 0;

@@ -323,7 +323,7 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
     });
     const bar = new Progress(cells.length, 'correlate', process.stderr, { ...LOG_LINES, quiet: v.quiet });
     scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
-    bar.done();
+    bar.done('');
   } finally {
     backend.dispose();
   }

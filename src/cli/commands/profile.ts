@@ -153,7 +153,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
     },
     source,
   );
-  bar?.done();
+  bar?.done('');
   io.out(
     `wrote ${values.out}: ${res.table.entries.size} entries (${res.measured} measured, ${res.reused} reused) in ` +
       `${((Date.now() - started) / 1000).toFixed(1)} s\n`,

@@ -155,7 +155,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
           }
         },
       );
-      bar.done();
+      bar.done('');
       if (profile && (!profile.on || profile.archs === 0)) {
         if (profile.on) await backend.stopProfile();
         io.err(

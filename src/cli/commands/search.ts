@@ -261,7 +261,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
       sampleSize: v['sample-size'],
       onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
     });
-    bar.done();
+    bar.done('');
     const out: Record<string, unknown> = {
       space: v['space-file'],
       source: space.file.source,
