@@ -40,8 +40,8 @@ export function lineStart(s: ProgressStream): string {
 
 export class Progress {
   private count: number;
-  private readonly initial: number;
-  private readonly t0: number;
+  private initial: number;
+  private t0: number;
   private lastDraw = -Infinity;
   private lastStep = -1;
   private lastLine = -Infinity;
@@ -71,6 +71,15 @@ export class Progress {
   /** Items done so far. */
   get current(): number {
     return this.count;
+  }
+
+  /**
+   * `count` items are done, though not by this run (a resumed search replayed them from its file):
+   * they count like `initial`, the clock restarts, and the rate and ETA measure what follows.
+   */
+  rebase(count: number): void {
+    this.initial = this.count = count;
+    this.t0 = this.now();
   }
 
   tick(n = 1, info?: string): void {

@@ -3,7 +3,10 @@
  * until its result; now plain lines (a count, rate and ETA; no carriage returns or escape codes) and
  * a summary, and nothing under --quiet.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
 
@@ -44,4 +47,19 @@ describe('progress in a log', () => {
       expect(lines.at(-1)).toMatch(/^score: 3\/3 done in [\dhms.]+ \([\d.]+ (it\/s|s\/it)\)$/);
     },
   );
+
+  const tmp = mkdtempSync(join(tmpdir(), 'wgnas-progress-log-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("a resumed search's rate leaves out the evaluations replayed from --evaluated", { timeout: 120_000 }, async ({ skip }) => {
+    if (cpuTestBackend() === null) return skip();
+    const args = [...SEARCH.slice(0, -2), '--budget', '6', '--evaluated', join(tmp, 'ev.csv')];
+    const first = await wgnasChild(args);
+    expect(first.code, first.stderr).toBe(0);
+    // Every evaluation replayed: nothing was computed, so no rate (it was thousands per second).
+    const again = await wgnasChild([...args, '--resume']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.split('\n')[0]).toBe(first.stdout.split('\n')[0]);
+    expect(again.stderr.trim().split('\n').at(-1)).toMatch(/^search evolution\/wrcor: 6\/6 done in [\dhms.]+ \(0 it\/s\)$/);
+  });
 });

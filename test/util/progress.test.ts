@@ -127,4 +127,19 @@ describe('Progress', () => {
     p.update(95);
     expect(out[0]).toBe('profile: 95/100 (95%) 2.00 s/it eta 10s\n');
   });
+
+  it('rebase(): items replayed at once (a resumed search) leave the rate and ETA of the rest alone', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(100, 'search', stream, { now: () => t, lines: true });
+    t = 50; // 50 items replayed from a file
+    p.rebase(50);
+    for (let i = 0; i < 10; i++) {
+      t += 2000;
+      p.tick();
+    }
+    p.done();
+    expect(out.at(-2)).toBe('search: 60/100 (60%) 2.00 s/it eta 1m20s\n');
+    expect(out.at(-1)).toBe('search: 60/100 done in 20s (2.00 s/it)\n');
+  });
 });

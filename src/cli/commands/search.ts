@@ -109,6 +109,8 @@ async function nb201Run(
     return Object.fromEntries(evaluatedColumns(row).map((k) => [k, rowNumber(row[k])]));
   };
   const t0 = performance.now();
+  let replaying = (log?.recorded ?? 0) > 0;
+  let proposed = 0;
   const result = await runNb201Strategy(rawScores, {
     strategy,
     proxy,
@@ -116,7 +118,15 @@ async function nb201Run(
     rng: new Rng(seed),
     population: v.population,
     sampleSize: v['sample-size'],
-    onBatch: (s) => bar.tick(s.batch.length),
+    onBatch: (s) => {
+      proposed += s.batch.length;
+      // Replayed evaluations take no time: the bar starts after them, which its rate and ETA leave out.
+      if (!replaying) bar.update(proposed);
+      else if (log!.replayed >= log!.recorded) {
+        replaying = false;
+        bar.rebase(proposed);
+      }
+    },
   });
   bar.done();
   if (log && log.replayed < log.recorded)
