@@ -253,11 +253,13 @@ function folderFiles(dir: string): { files: string[]; bytes: number } {
   return { files, bytes: files.reduce((n, f) => n + statSync(join(dir, f)).size, 0) };
 }
 
+const NB201_REFERENCE = 'nb201_zc_proxies.csv';
+
 /** What is present where: the fetchable datasets plus the folders of the shared data layout. */
 export function listData(): DataListing[] {
   const names: Array<[string, string]> = [
     ...Object.values(DATASETS).map((d) => [d.name, d.description] as [string, string]),
-    ['nb201', 'NAS-Bench-201 accuracies and reference proxy scores'],
+    ['nb201', 'NAS-Bench-201 accuracies'],
     ['latency', 'published latency lookup tables and networks'],
   ];
   return names.map(([name, description]) => {
@@ -265,7 +267,15 @@ export function listData(): DataListing[] {
       const dir = join(r.dir, name);
       if (!existsSync(dir)) continue;
       const complete = DATASETS[name] ? existsSync(join(dir, COMPLETE_MARKER)) || null : null;
-      return { name, description, dir, origin: r.origin, complete, ...folderFiles(dir) };
+      const found = folderFiles(dir);
+      // The package's nb201 folder has the accuracies only; ../shared/data adds the reference scores.
+      const more =
+        name !== 'nb201'
+          ? ''
+          : found.files.includes(NB201_REFERENCE)
+            ? ' and PyTorch reference proxy scores'
+            : ` (no ${NB201_REFERENCE}: correlate --reference needs it)`;
+      return { name, description: description + more, dir, origin: r.origin, complete, ...found };
     }
     return { name, description, dir: null, origin: null, complete: null, bytes: 0, files: [] };
   });

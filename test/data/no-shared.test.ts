@@ -51,8 +51,12 @@ describe('no ../shared/data', () => {
   it('data list finds the tables in the package', () => {
     const r = wgnas(['data', 'list', '--json'], false);
     expect(r.code, r.err).toBe(0);
-    const rows = JSON.parse(r.out) as Array<{ name: string; origin: string | null }>;
+    const rows = JSON.parse(r.out) as Array<{ name: string; origin: string | null; description: string }>;
     expect(rows.find((x) => x.name === 'nb201')?.origin).toBe('package');
+    // The package has the accuracies, not the reference scores: the listing said it had both.
+    expect(rows.find((x) => x.name === 'nb201')?.description).toBe(
+      'NAS-Bench-201 accuracies (no nb201_zc_proxies.csv: correlate --reference needs it)',
+    );
   });
 
   it(
@@ -93,6 +97,10 @@ describe('no ../shared/data', () => {
     const c = wgnas(['correlate', '--scores', scores], false);
     expect(c.code, c.err).toBe(0);
     expect(c.out).toMatch(/params/);
+    // params has a reference column; its emptiness is explained (the reference scores are not packaged).
+    expect(c.err).toMatch(
+      /^note: pytorch_ref_tau_same_cells stays empty: the PyTorch reference scores \(nb201\/nb201_zc_proxies.csv/m,
+    );
   });
 
   it('a command that needs images and has none ends in one line naming wgnas data fetch', () => {

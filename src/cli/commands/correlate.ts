@@ -374,10 +374,14 @@ function printCorrelations(
   const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
-  // (Not shipped with the package: without it the column stays empty.)
-  const refByArch = new Map(
-    findDataFile('nb201', 'nb201_zc_proxies.csv') ? loadNb201ReferenceProxies().map((r) => [r.arch, r]) : [],
-  );
+  // (Not shipped with the package: without it the column stays empty, said in a note.)
+  const refFile = findDataFile('nb201', 'nb201_zc_proxies.csv');
+  const refByArch = new Map(refFile ? loadNb201ReferenceProxies().map((r) => [r.arch, r]) : []);
+  if (!refFile && dataset === 'cifar10' && table.some((r) => REFERENCE_NAME[r.proxy]))
+    io.err(
+      'note: pytorch_ref_tau_same_cells stays empty: the PyTorch reference scores (nb201/nb201_zc_proxies.csv, ' +
+        "in a development checkout's ../shared/data, not the package) are in no data root (wgnas data list)\n",
+    );
   const refTau = (proxy: string): string => {
     const col = REFERENCE_NAME[proxy];
     if (!col) return '';

@@ -89,7 +89,9 @@ export const CORRELATE_SCORES_OPTIONS = {
 };
 
 export const CORRELATE_REFERENCE_OPTIONS = {
-  reference: flag({ help: 'the PyTorch reference scores shipped in nb201_zc_proxies.csv (9445 cells)' }),
+  reference: flag({
+    help: "the PyTorch reference scores of nb201_zc_proxies.csv (9445 cells; a development checkout's ../shared/data has it, the package does not)",
+  }),
 };
 
 export const CORRELATE = defineCommand({
