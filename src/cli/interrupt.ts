@@ -4,8 +4,9 @@
  * rows appended whole; the kill tests SIGKILL at every write); exiting through process.exit also
  * drops this process's lock files (durable.ts), so the resume finds no stale lock to take over.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { rowStreamFiles } from '../data/row-stream.js';
 import { hasCheckpoint } from '../nn/checkpoint.js';
 import { lineStart } from '../util/progress.js';
 import type { ModeSpec } from './spec.js';
@@ -48,8 +49,12 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
   const meta = mode.options[state].metavar ?? 'FILE';
   if (typeof path !== 'string') return `nothing was kept to resume from (--${state} ${meta} makes the run resumable)`;
   // A folder (proxyless --checkpoint, train --out) is made at the start; what resumes is a checkpoint.
+  // A .json output is written whole at the end: until then its rows are streamed beside it.
+  const rows = rowStreamFiles(path).rows;
   const kept =
-    mode.options[state].path === 'out-dir' ? hasCheckpoint(path) || hasCheckpoint(join(path, 'checkpoint')) : existsSync(path);
+    mode.options[state].path === 'out-dir'
+      ? hasCheckpoint(path) || hasCheckpoint(join(path, 'checkpoint'))
+      : existsSync(path) || (existsSync(rows) && statSync(rows).size > 0);
   if (!kept) return `nothing was written to --${state} ${path} yet`;
   const instead = values.force === true ? ' in place of --force' : '';
   return `--${state} ${path} keeps the work done: repeat the command with --resume${instead} to continue`;

@@ -117,4 +117,25 @@ describe('Ctrl-C', () => {
     );
     expect(hint(BENCH, ['matmul'])).toBeUndefined();
   });
+
+  it('a .json --out, written whole at the end, keeps the rows streamed beside it until then', () => {
+    const hint = (spec: CommandSpec, argv: string[]) => {
+      const p = parseCommand(spec, argv);
+      if (p.kind !== 'run') throw new Error('not a run');
+      return resumeHint(p.mode, p.values);
+    };
+    const out = join(tmp, 'scores.json');
+    expect(hint(SCORE, ['--sample', '3', '--out', out])).toBe(`nothing was written to --out ${out} yet`);
+    writeFileSync(`${out}.rows.jsonl`, '');
+    expect(hint(SCORE, ['--sample', '3', '--out', out])).toBe(`nothing was written to --out ${out} yet`);
+    writeFileSync(`${out}.rows.jsonl`, '{"arch":"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|","wrcor":1}\n');
+    expect(hint(SCORE, ['--sample', '3', '--out', out])).toBe(
+      `--out ${out} keeps the work done: repeat the command with --resume to continue`,
+    );
+    const ev = join(tmp, 'ev.json');
+    writeFileSync(`${ev}.rows.jsonl`, '{"arch":"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|","wrcor":1}\n');
+    expect(hint(SEARCH, ['--evaluated', ev])).toBe(
+      `--evaluated ${ev} keeps the work done: repeat the command with --resume to continue`,
+    );
+  });
 });
