@@ -42,6 +42,7 @@ export const NATIVE_OP_NAMES = [
   'sumSlices',
   'softmaxCrossEntropy',
   'normalizeRows',
+  'gramRows',
   'setDiag',
   'accumulateAbs',
   'accumulateAbsBatched',

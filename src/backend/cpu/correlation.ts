@@ -1,7 +1,7 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N) on the native device (signatures of src/kernels/correlation.ts). */
 import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
-import { matmul } from './matmul.js';
+import { gramRows } from './matmul.js';
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(dev: NativeDevice, x: NativeTensor, rows: number, D: number): NativeTensor {
@@ -32,7 +32,7 @@ export function correlationOffDiagInPlace(dev: NativeDevice, x: NativeTensor, ou
   const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
   assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameStorage);
   normalizeRowsInPlace(dev, x, B * N, D);
-  matmul(dev, x, x, { transB: true, out });
+  gramRows(dev, x, out, B, N, D);
 }
 
 /**
@@ -45,7 +45,7 @@ export function correlation(dev: NativeDevice, x: NativeTensor, opts: { allowSin
   const c = dev.empty(x.shape.length === 2 ? [N, N] : [B, N, N]);
   const z = normalizeRows(dev, x, B * N, D);
   try {
-    matmul(dev, z.view([B, N, D]), z.view([B, N, D]), { transB: true, out: c });
+    gramRows(dev, z, c, B, N, D);
     dev.enqueue('setDiag', [c], { B, N });
   } catch (e) {
     c.dispose();

@@ -62,6 +62,80 @@ describe('native correlation vs the f64 reference', () => {
     });
   }
 
+  // The addon's Gram kernel behind both ops (gramRows: the upper triangle in 4 x 4 blocks over
+  // L1-sized panels of D, mirrored), and its portable variant: N off the blocks, D off the vectors
+  // and panels (N = 130 gives 64-float panels, so D = 1000 takes 16 of them with a tail).
+  const gramShapes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [2, 3, 5],
+    [1, 5, 17],
+    [3, 17, 257],
+    [2, 67, 1000],
+    [1, 64, 4099],
+    [2, 130, 1000],
+  ];
+  for (const portable of [false, true]) {
+    for (const [B, N, D] of gramShapes) {
+      it(`gramRows${portable ? ' (portable)' : ''} B=${B} N=${N} D=${D}: x x^T, exactly symmetric`, async ({ skip }) => {
+        if (!dev) return skip();
+        const rng = new Rng(B * N + D);
+        // Unit rows (entries within [-1, 1], as the correlations feed it), one of them zero.
+        const x = rng.normals(B * N * D);
+        for (let r = 0; r < B * N; r++) {
+          const row = x.subarray(r * D, (r + 1) * D);
+          const norm = Math.hypot(...row);
+          for (let k = 0; k < D; k++) row[k] = r === 1 ? 0 : row[k] / norm;
+        }
+        const ref = new Float64Array(B * N * N);
+        for (let b = 0; b < B; b++)
+          for (let i = 0; i < N; i++)
+            for (let j = 0; j < N; j++) {
+              let acc = 0;
+              for (let k = 0; k < D; k++) acc += x[(b * N + i) * D + k] * x[(b * N + j) * D + k];
+              ref[(b * N + i) * N + j] = acc;
+            }
+        const tx = dev.upload(x, [B, N, D]);
+        const out = dev.upload(new Float32Array(B * N * N).fill(7), [B, N, N]);
+        dev.enqueue('gramRows', [tx, out], { B, N, D, portable });
+        const got = await out.read();
+        expectClose(got, ref, { atol: 1e-6 * Math.sqrt(D) + 1e-7, rtol: 0, label: 'gram' });
+        for (let b = 0; b < B; b++)
+          for (let i = 0; i < N; i++) for (let j = 0; j < i; j++) expect(got[(b * N + i) * N + j]).toBe(got[(b * N + j) * N + i]);
+        expectClose(await tx.read(), x, { atol: 0, label: 'x untouched' });
+        disposeAll([tx, out]);
+      });
+    }
+  }
+
+  it("matmul(x, x, { transB }) takes gramRows: NASWOT's sign codes give the exact integers oneDNN's product gives", async ({
+    skip,
+  }) => {
+    if (!dev) return skip();
+    const [B, N, D] = [3, 10, 700];
+    const rng = new Rng(11);
+    const x = Float32Array.from(rng.normals(B * N * D), (v) => (v > 0.3 ? 1 : v < -0.3 ? -1 : 0));
+    const tx = dev.upload(x, [B, N, D]);
+    const copy = dev.upload(x, [B, N, D]); // another storage: the general oneDNN path
+    const self = await nat.matmul(dev, tx, tx, { transB: true }).read();
+    const general = await nat.matmul(dev, tx, copy, { transB: true }).read();
+    expect(Array.from(self)).toEqual(Array.from(matmulCpu(x, [B, N, D], x, [B, N, D], { transB: true })));
+    expect(Array.from(self)).toEqual(Array.from(general));
+    disposeAll([tx, copy]);
+  });
+
+  it('gramRows: D = 0 gives zeros; sizes that do not fit are refused at enqueue', async ({ skip }) => {
+    if (!dev) return skip();
+    const d = dev;
+    const out = d.upload(new Float32Array(8).fill(7), [2, 2, 2]);
+    const empty = d.zeros([1]);
+    d.enqueue('gramRows', [empty, out], { B: 2, N: 2, D: 0 });
+    expect(Array.from(await out.read())).toEqual(new Array(8).fill(0));
+    const [x23, x24, o17, o18] = [23, 24, 17, 18].map((n) => d.zeros([n]));
+    expect(() => d.enqueue('gramRows', [x23, o18], { B: 2, N: 3, D: 4 })).toThrow(/x has 23 elements, needs at least 24/);
+    expect(() => d.enqueue('gramRows', [x24, o17], { B: 2, N: 3, D: 4 })).toThrow(/out has 17 elements, needs at least 18/);
+    disposeAll([out, empty, x23, x24, o17, o18]);
+  });
+
   it('constant rows correlate 0, the diagonal is exactly 1, D = 1 needs the opt-in', async ({ skip }) => {
     if (!dev) return skip();
     const x = Float32Array.from([3, 3, 3, 3, /**/ 1, 2, 3, 5, /**/ 0, 0, 0, 0]);
