@@ -39,11 +39,25 @@ int64_t panelFor(int64_t Np, int64_t D) {
   return std::min(kc, dv);
 }
 
-// Copies columns [k0, k0 + kl) of the N rows into buf (row stride ld, zero tail up to kp).
-void pack(const float* x, int64_t N, int64_t D, int64_t k0, int64_t kl, int64_t kp, float* buf, int64_t ld) {
+// Each row's (mean, scale): the kernels then take (x - mean) * scale, normalizeRows' values.
+struct RowNorm {
+  const float* mean;
+  const float* scale;
+};
+
+// Copies columns [k0, k0 + kl) of the N rows into buf (row stride ld, zero tail up to kp),
+// normalised on the way where `norm` has the rows' statistics.
+inline void pack(const float* x, int64_t N, int64_t D, int64_t k0, int64_t kl, int64_t kp, float* buf, int64_t ld,
+                 const RowNorm* norm) {
   for (int64_t r = 0; r < N; r++) {
     float* dst = buf + r * ld;
-    std::memcpy(dst, x + r * D + k0, static_cast<size_t>(kl) * sizeof(float));
+    const float* src = x + r * D + k0;
+    if (norm) {
+      const float m = norm->mean[r], sc = norm->scale[r];
+      for (int64_t k = 0; k < kl; k++) dst[k] = (src[k] - m) * sc;
+    } else {
+      std::memcpy(dst, src, static_cast<size_t>(kl) * sizeof(float));
+    }
     std::fill(dst + kl, dst + kp, 0.0f);
   }
 }
@@ -87,13 +101,14 @@ __attribute__((target("avx512f"))) inline __m512 reduce16(const __m512 v[16]) {
 
 // One layer: packs each panel and accumulates every upper 4 x 4 block's dot products.
 __attribute__((target("avx512f"))) void gramLayerAvx512(const float* x, int64_t N, int64_t D, float* out,
-                                                         std::vector<float>& buf, std::vector<double>& sums) {
+                                                         std::vector<float>& buf, std::vector<double>& sums,
+                                                         const RowNorm* norm) {
   const int64_t Np = (N + 3) / 4 * 4, nb = Np / 4, kc = panelFor(Np, D), ld = kc + kVec;
   buf.assign(static_cast<size_t>(Np * ld), 0.0f);  // the padding rows stay zero
   sums.assign(static_cast<size_t>(nb * nb * 16), 0.0);
   for (int64_t k0 = 0; k0 < D; k0 += kc) {
     const int64_t kl = std::min(kc, D - k0), kp = (kl + kVec - 1) / kVec * kVec;
-    pack(x, N, D, k0, kl, kp, buf.data(), ld);
+    pack(x, N, D, k0, kl, kp, buf.data(), ld, norm);
     for (int64_t bi = 0; bi < nb; bi++) {
       const float* A = buf.data() + 4 * bi * ld;
       for (int64_t bj = bi; bj < nb; bj++) {
@@ -127,13 +142,13 @@ __attribute__((target("avx512f"))) void gramLayerAvx512(const float* x, int64_t 
 // lanes of 16 partial sums per entry, added in lane order. Outside the anonymous namespace so that
 // its ISA clones get external names (target_clones needs them).
 WGNAS_CLONES void gramLayerPortable(const float* x, int64_t N, int64_t D, float* out, std::vector<float>& buf,
-                                    std::vector<double>& sums) {
+                                    std::vector<double>& sums, const RowNorm* norm) {
   const int64_t Np = (N + 3) / 4 * 4, nb = Np / 4, kc = panelFor(Np, D), ld = kc + kVec;
   buf.assign(static_cast<size_t>(Np * ld), 0.0f);
   sums.assign(static_cast<size_t>(nb * nb * 16), 0.0);
   for (int64_t k0 = 0; k0 < D; k0 += kc) {
     const int64_t kl = std::min(kc, D - k0), kp = (kl + kVec - 1) / kVec * kVec;
-    pack(x, N, D, k0, kl, kp, buf.data(), ld);
+    pack(x, N, D, k0, kl, kp, buf.data(), ld, norm);
     for (int64_t bi = 0; bi < nb; bi++)
       for (int64_t bj = bi; bj < nb; bj++) {
         float acc[16][kVec] = {};
@@ -158,28 +173,48 @@ WGNAS_CLONES void gramLayerPortable(const float* x, int64_t N, int64_t D, float*
 
 namespace {
 
+// One layer's Gram product (of its normalised rows where `norm` is given) on the kernel for this CPU.
+void gramLayer(const float* x, int64_t N, int64_t D, float* out, std::vector<float>& buf, std::vector<double>& sums,
+               const RowNorm* norm, bool portable) {
+#ifdef WGNAS_GRAM_AVX512
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512 && !portable) return gramLayerAvx512(x, N, D, out, buf, sums, norm);
+#endif
+  gramLayerPortable(x, N, D, out, buf, sums, norm);
+}
+
 void gramRows(Ctx& c) {
   GramShape s = readShape(c.p);
   if (s.B == 0 || s.N == 0) return;
   const float* x = c.ptr(0);
   float* out = c.ptr(1);
   if (s.D == 0) return std::fill(out, out + s.B * s.N * s.N, 0.0f);  // empty sums
-  bool portable = c.p.b("portable");
-#ifdef WGNAS_GRAM_AVX512
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512 && !portable) {
-    parallelRange(c.threads(), static_cast<size_t>(s.B), 1, [&](size_t lo, size_t hi) {
-      std::vector<float> buf;
-      std::vector<double> sums;
-      for (size_t b = lo; b < hi; b++) gramLayerAvx512(x + b * s.N * s.D, s.N, s.D, out + b * s.N * s.N, buf, sums);
-    });
-    return;
-  }
-#endif
+  const bool portable = c.p.b("portable");
   parallelRange(c.threads(), static_cast<size_t>(s.B), 1, [&](size_t lo, size_t hi) {
     std::vector<float> buf;
     std::vector<double> sums;
-    for (size_t b = lo; b < hi; b++) gramLayerPortable(x + b * s.N * s.D, s.N, s.D, out + b * s.N * s.N, buf, sums);
+    for (size_t b = lo; b < hi; b++) gramLayer(x + b * s.N * s.D, s.N, s.D, out + b * s.N * s.N, buf, sums, nullptr, portable);
+  });
+}
+
+// correlationRows: out[l] = Z_l Z_l^T for Z_l the rows of x_l ([N, D], left as they are) centred and
+// scaled as normalizeRows does, normalised while they are packed: the values normalizeRows then
+// gramRows give on the rows copied into one arena, without the arena's copy and write-back.
+void correlationRows(Ctx& c) {
+  const int64_t N = nonNegative(c.p, "N"), D = positive(c.p, "D");
+  const size_t L = c.t.size() - 1;
+  float* out = c.ptr(0);
+  const bool portable = c.p.b("portable");
+  if (N == 0) return;
+  parallelRange(c.threads(), L, 1, [&](size_t lo, size_t hi) {
+    std::vector<float> buf, mean(static_cast<size_t>(N)), scale(static_cast<size_t>(N));
+    std::vector<double> sums;
+    for (size_t l = lo; l < hi; l++) {
+      const float* x = c.ptr(l + 1);
+      for (int64_t r = 0; r < N; r++) rowNormalizer(x + r * D, static_cast<size_t>(D), &mean[r], &scale[r]);
+      RowNorm norm{mean.data(), scale.data()};
+      gramLayer(x, N, D, out + l * N * N, buf, sums, &norm, portable);
+    }
   });
 }
 
@@ -194,6 +229,15 @@ void registerGramOps(Registry& r) {
                      expectAtLeast(n, 1, elems({s.B, s.N, s.N}), "out");
                    },
                    gramRows};
+  // correlationRows: [out, x_0, ..., x_{L-1}]; each x_l [N, D], out [L, N, N].
+  r["correlationRows"] = {"correlationRows", -1,
+                          [](const Params& p, const std::vector<size_t>& n) {
+                            const int64_t N = nonNegative(p, "N"), D = positive(p, "D");
+                            if (n.size() < 2) throw OpError("expected out and at least one x");
+                            expectAtLeast(n, 0, elems({static_cast<int64_t>(n.size() - 1), N, N}), "out");
+                            for (size_t i = 1; i < n.size(); i++) expectAtLeast(n, i, elems({N, D}), "x");
+                          },
+                          correlationRows};
 }
 
 }  // namespace wgnas::compute

@@ -43,6 +43,7 @@ export const NATIVE_OP_NAMES = [
   'softmaxCrossEntropy',
   'normalizeRows',
   'gramRows',
+  'correlationRows',
   'setDiag',
   'accumulateAbs',
   'accumulateAbsBatched',

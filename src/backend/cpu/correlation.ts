@@ -1,5 +1,6 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N) on the native device (signatures of src/kernels/correlation.ts). */
 import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
+import { ShapeError } from '../../gpu/errors.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 import { gramRows } from './matmul.js';
 
@@ -33,6 +34,36 @@ export function correlationOffDiagInPlace(dev: NativeDevice, x: NativeTensor, ou
   assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameStorage);
   normalizeRowsInPlace(dev, x, B * N, D);
   gramRows(dev, x, out, B, N, D);
+}
+
+/**
+ * out[l] = correlationOffDiagInPlace's matrix for xs[l] (each n x d elements, left unchanged), bit
+ * for bit, without copying the xs into one [L, n, d] arena first: the addon normalises each row
+ * while its Gram kernel packs it (Backend.fused.correlationsOffDiag).
+ */
+export function correlationsOffDiag(
+  dev: NativeDevice,
+  xs: readonly NativeTensor[],
+  n: number,
+  d: number,
+  out: NativeTensor,
+): void {
+  const L = xs.length;
+  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(d) && d >= 1)) {
+    throw new RangeError(`correlationsOffDiag: n and d must be positive integers, got n=${n}, d=${d}`);
+  }
+  for (const [i, x] of xs.entries()) {
+    if (x.size !== n * d) throw new ShapeError(`correlationsOffDiag: xs[${i}] has ${x.size} elements, expected ${n}x${d}`);
+  }
+  if (out.size !== L * n * n) throw new ShapeError(`correlationsOffDiag: out has ${out.size} elements, expected ${L}x${n}x${n}`);
+  assertUnaliased(
+    'correlationsOffDiag',
+    [['out', out]],
+    xs.map((x, i) => [`xs[${i}]`, x] as [string, NativeTensor]),
+    sameStorage,
+  );
+  if (L === 0) return;
+  dev.enqueue('correlationRows', [out, ...xs], { N: n, D: d });
 }
 
 /**

@@ -107,6 +107,47 @@ describe('native correlation vs the f64 reference', () => {
     }
   }
 
+  // Backend.fused.correlationsOffDiag: the rows normalised while the Gram kernel packs them, bit for
+  // bit the arena path (copies into [L, n, d], then correlationOffDiagInPlace); constant rows included.
+  const directShapes: Array<[number, number, number]> = [
+    [1, 2, 1],
+    [3, 5, 7],
+    [2, 67, 1000],
+    [3, 64, 4099],
+  ];
+  for (const [L, n, d] of directShapes) {
+    it(`correlationsOffDiag L=${L} n=${n} d=${d}: the arena path's matrices bit for bit, sources untouched`, async ({ skip }) => {
+      if (!dev) return skip();
+      const rng = new Rng(L * n + d);
+      const data = Array.from({ length: L }, (_, l) => {
+        const x = rng.normals(n * d).map((v, i) => v + (i % 3) + l);
+        x.fill(2.5, 0, d); // row 0 constant
+        return x;
+      });
+      const xs = data.map((x) => dev!.upload(x, [n, d]));
+      const direct = dev.empty([L, n, n]);
+      nat.correlationsOffDiag(dev, xs, n, d, direct);
+      const arena = dev.empty([L, n, d]);
+      xs.forEach((x, l) => dev!.copy(x, arena, n * d, 0, l * n * d));
+      const viaArena = dev.empty([L, n, n]);
+      nat.correlationOffDiagInPlace(dev, arena, viaArena);
+      const [a, b] = [await direct.read(), await viaArena.read()];
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+      for (const [l, x] of xs.entries()) expectClose(await x.read(), data[l], { atol: 0, label: 'source' });
+      disposeAll([...xs, direct, arena, viaArena]);
+    });
+  }
+
+  it('correlationsOffDiag refuses sizes that do not fit before queueing', ({ skip }) => {
+    if (!dev) return skip();
+    const d = dev;
+    const [x, y, out] = [d.zeros([4, 6]), d.zeros([4, 5]), d.zeros([2, 4, 4])];
+    expect(() => nat.correlationsOffDiag(d, [x, y], 4, 6, out)).toThrow(/xs\[1\] has 20 elements, expected 4x6/);
+    expect(() => nat.correlationsOffDiag(d, [x], 4, 6, out)).toThrow(/out has 32 elements, expected 1x4x4/);
+    expect(() => nat.correlationsOffDiag(d, [x], 4, 0, out)).toThrow(RangeError);
+    disposeAll([x, y, out]);
+  });
+
   it("matmul(x, x, { transB }) takes gramRows: NASWOT's sign codes give the exact integers oneDNN's product gives", async ({
     skip,
   }) => {
