@@ -16,6 +16,7 @@ const Registry& registry() {
     registerTrainOps(x);
     registerVkdnwOps(x);
     registerRandomOps(x);
+    registerGramOps(x);
     // A test hook: fails on the worker, to check that the failure surfaces at the next read/sync.
     x["debugFail"] = {"debugFail", -1, nullptr, [](Ctx&) { throw std::runtime_error("deliberate failure (test hook)"); }};
     return x;

@@ -81,6 +81,7 @@ void registerReduceOps(Registry& r);
 void registerTrainOps(Registry& r);
 void registerVkdnwOps(Registry& r);
 void registerRandomOps(Registry& r);
+void registerGramOps(Registry& r);
 
 const Registry& registry();
 

@@ -11,6 +11,7 @@
 #include "depthwise_small.hpp"
 #include "op.hpp"
 #include "parallel.hpp"
+#include "relayout16.hpp"
 #include "simd.hpp"
 
 namespace wgnas::compute {
@@ -142,6 +143,8 @@ ConvShape readShape(const Params& p) {
 struct Relayout {
   memory::desc plain, want;
   std::optional<dnnl::reorder> in, out;  // plain -> want, want -> plain
+  // want is nChw16c of an activation whose channels fill whole blocks: relayout16.hpp's loops apply.
+  bool blocked16 = false;
   bool needed() const { return plain != want; }
 };
 
@@ -168,6 +171,8 @@ memory::desc anyLike(const memory::desc& d) { return {d.dims(), dt::f32, tag::an
 Relayout relayout(const dnnl::engine& eng, const memory::desc& plain, const memory::desc& want, bool input) {
   Relayout r{plain, want, std::nullopt, std::nullopt};
   if (!r.needed()) return r;
+  const memory::dims d = plain.dims();
+  r.blocked16 = d.size() == 4 && d[1] % 16 == 0 && want == memory::desc(d, dt::f32, tag::nChw16c);
   if (input) r.in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, want));
   else r.out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, want, eng, plain));
   return r;
@@ -293,12 +298,36 @@ ConvExec makeBackwardWeights(Runtime& rt, const ConvShape& s) {
 
 size_t floatsFor(const memory::desc& d) { return (d.get_size() + sizeof(float) - 1) / sizeof(float); }
 
+// The ReLU-Conv pair's ReLU folded into a pass: reluA takes relu(a) for the first input (a is the
+// pre-activation); maskC multiplies the output by mask > 0 (the ReLU's gradient; mask: its input).
+struct Fuse {
+  bool reluA = false;
+  const float* maskC = nullptr;
+};
+
+size_t numel(const memory::desc& d) {
+  size_t n = 1;
+  for (auto v : d.dims()) n *= static_cast<size_t>(v);
+  return n;
+}
+
 // Runs a cached convolution on plain buffers a, b (inputs) and c (output).
-void execute(Runtime& rt, ConvExec& e, float* a, float* b, float* c) {
+void execute(Runtime& rt, ConvExec& e, float* a, float* b, float* c, const Fuse& f = {}) {
   auto& eng = rt.engine;
   auto& st = rt.stream;
   std::vector<Buf> temps;
-  auto input = [&](Relayout& r, float* p) {
+  auto input = [&](Relayout& r, float* p, bool relu) {
+    if (relu && r.needed() && r.blocked16) {
+      const memory::dims d = r.plain.dims();
+      temps.push_back(rt.temp(floatsFor(r.want)));
+      toBlocked16(rt.threads, p, temps.back()->data, d[0], d[1], d[2] * d[3], true);
+      return memory(r.want, eng, temps.back()->data);
+    }
+    if (relu) {  // relu(a) into a plain temporary, then as usual
+      temps.push_back(rt.temp(numel(r.plain)));
+      reluInto(rt.threads, p, temps.back()->data, numel(r.plain));
+      p = temps.back()->data;
+    }
     memory user(r.plain, eng, p);
     if (!r.needed()) return user;
     temps.push_back(rt.temp(floatsFor(r.want)));
@@ -306,8 +335,8 @@ void execute(Runtime& rt, ConvExec& e, float* a, float* b, float* c) {
     r.in->execute(st, user, m);
     return m;
   };
-  memory ma = input(e.a, a);
-  memory mb = input(e.b, b);
+  memory ma = input(e.a, a, f.reluA);
+  memory mb = input(e.b, b, false);
   memory mc(e.c.plain, eng, c);
   if (e.c.needed()) {
     temps.push_back(rt.temp(floatsFor(e.c.want)));
@@ -319,11 +348,18 @@ void execute(Runtime& rt, ConvExec& e, float* a, float* b, float* c) {
     args.emplace(DNNL_ARG_SCRATCHPAD, memory({{static_cast<int64_t>(e.scratchBytes)}, dt::u8, tag::x}, eng, temps.back()->data));
   }
   e.prim.execute(st, args);
+  if (e.c.needed() && f.maskC && e.c.blocked16) {
+    st.wait();
+    const memory::dims d = e.c.plain.dims();
+    fromBlocked16(rt.threads, static_cast<float*>(mc.get_data_handle()), c, f.maskC, d[0], d[1], d[2] * d[3]);
+    return;
+  }
   if (e.c.needed()) {
     memory plainOut(e.c.plain, eng, c);
     e.c.out->execute(st, mc, plainOut);
   }
   st.wait();
+  if (f.maskC) maskInPlace(rt.threads, c, f.maskC, numel(e.c.plain));
 }
 
 void zero(float* p, size_t n) { std::fill(p, p + n, 0.0f); }
@@ -336,10 +372,18 @@ std::optional<DepthwiseShape> smallPlaneDepthwise(const ConvShape& s) {
   return DepthwiseShape{s.N, s.Cin, s.H, s.W, s.KH, s.OH, s.OW, s.stride, s.pad};
 }
 
+// x itself, or relu(x) in a temporary (held by `hold`) for the paths that read plain x directly.
+const float* maybeRelu(Ctx& c, const float* x, size_t n, Buf& hold) {
+  if (!c.p.b("relu")) return x;
+  hold = c.rt.temp(n);
+  reluInto(c.threads(), x, hold->data, n);
+  return hold->data;
+}
+
 }  // namespace
 
 void registerConvOps(Registry& r) {
-  // conv2d: [x, w, y] -> y = conv(x, w).
+  // conv2d: [x, w, y] -> y = conv(x, w); with relu: conv(relu(x), w), the ReLU-Conv pair.
   r["conv2d"] = {"conv2d", 3,
                  [](const Params& p, const std::vector<size_t>& n) {
                    ConvShape s = readShape(p);
@@ -350,26 +394,32 @@ void registerConvOps(Registry& r) {
                  [](Ctx& c) {
                    ConvShape s = readShape(c.p);
                    if (s.N == 0) return;
-                   if (auto d = smallPlaneDepthwise(s)) return depthwiseSmallForward(c.threads(), *d, c.ptr(0), c.ptr(1), c.ptr(2));
+                   if (auto d = smallPlaneDepthwise(s)) {
+                     Buf hold;
+                     return depthwiseSmallForward(c.threads(), *d, maybeRelu(c, c.ptr(0), s.xNumel(), hold), c.ptr(1), c.ptr(2));
+                   }
                    auto& e = c.rt.cached<ConvExec>(s.key(c.rt.convAuto ? "fwd-auto" : "fwd"), [&] { return makeForward(c.rt, s); });
-                   execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2));
+                   execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2), Fuse{c.p.b("relu"), nullptr});
                  }};
-  // conv2dBackwardInput: [dy, w, dx].
-  r["conv2dBackwardInput"] = {"conv2dBackwardInput", 3,
+  // conv2dBackwardInput: [dy, w, dx]; with reluMask: [dy, w, dx, x], dx masked by x > 0 (the
+  // ReLU-Conv pair's data gradient, x the ReLU's input).
+  r["conv2dBackwardInput"] = {"conv2dBackwardInput", -1,
                               [](const Params& p, const std::vector<size_t>& n) {
                                 ConvShape s = readShape(p);
+                                if (n.size() != (p.b("reluMask") ? 4u : 3u)) throw OpError(p.b("reluMask") ? "expected 4 tensors" : "expected 3 tensors");
                                 expectAtLeast(n, 0, s.yNumel(), "dy");
                                 expectAtLeast(n, 1, s.wNumel(), "w");
                                 expectAtLeast(n, 2, s.xNumel(), "dx");
+                                if (n.size() == 4) expectAtLeast(n, 3, s.xNumel(), "x");
                               },
                               [](Ctx& c) {
                                 ConvShape s = readShape(c.p);
                                 if (s.N == 0) return;
                                 auto& e = c.rt.cached<ConvExec>(s.key(c.rt.convAuto ? "bwd_data-auto" : "bwd_data"),
                                                                 [&] { return makeBackwardData(c.rt, s); });
-                                execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2));
+                                execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2), Fuse{false, c.p.b("reluMask") ? c.ptr(3) : nullptr});
                               }};
-  // conv2dBackwardWeight: [x, dy, dw].
+  // conv2dBackwardWeight: [x, dy, dw]; with relu: the gradient of conv(relu(x), w).
   r["conv2dBackwardWeight"] = {"conv2dBackwardWeight", 3,
                                [](const Params& p, const std::vector<size_t>& n) {
                                  ConvShape s = readShape(p);
@@ -380,11 +430,13 @@ void registerConvOps(Registry& r) {
                                [](Ctx& c) {
                                  ConvShape s = readShape(c.p);
                                  if (s.N == 0) return zero(c.ptr(2), s.wNumel());  // an empty batch: an empty sum
+                                 Buf hold;
                                  if (auto d = smallPlaneDepthwise(s))
-                                   return depthwiseSmallBackwardWeights(c.threads(), *d, c.ptr(0), c.ptr(1), c.ptr(2));
+                                   return depthwiseSmallBackwardWeights(c.threads(), *d, maybeRelu(c, c.ptr(0), s.xNumel(), hold), c.ptr(1),
+                                                                        c.ptr(2));
                                  auto& e = c.rt.cached<ConvExec>(s.key("bwd_weights"), [&] { return makeBackwardWeights(c.rt, s); });
                                  if (e.handDepthwise) {
-                                   const float* x = c.ptr(0);
+                                   const float* x = maybeRelu(c, c.ptr(0), s.xNumel(), hold);
                                    const float* dy = c.ptr(1);
                                    float* dw = c.ptr(2);
                                    size_t work = static_cast<size_t>(s.N * s.OH * s.OW * s.KH * s.KW);
@@ -400,7 +452,7 @@ void registerConvOps(Registry& r) {
                                    });
                                    return;
                                  }
-                                 execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2));
+                                 execute(c.rt, e, c.ptr(0), c.ptr(1), c.ptr(2), Fuse{c.p.b("relu"), nullptr});
                                }};
 }
 

@@ -351,11 +351,8 @@ void normalizeRows(Ctx& c) {
   parallelRange(c.threads(), rows, std::max<size_t>(1, kSerialElems / D), [&](size_t lo, size_t hi) {
     for (size_t r = lo; r < hi; r++) {
       float* p = x + r * D;
-      float m = static_cast<float>(sumF(p, D) / static_cast<double>(D));
-      double css, rss;
-      sumSqDevAndSqF(p, D, m, &css, &rss);
-      // Relative threshold (as correlation.wgsl): a constant row leaves only rounding noise in css.
-      float scale = css > 1e-10 * rss && css > 0 ? static_cast<float>(1.0 / std::sqrt(css)) : 0.0f;
+      float m, scale;
+      rowNormalizer(p, D, &m, &scale);
       centreScale(p, D, m, scale);
     }
   });

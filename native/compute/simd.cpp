@@ -26,4 +26,12 @@ WGNAS_CLONES double sumAbsProdF(const float* a, const float* b, size_t n) {
   return blockedSum(n, [a, b](size_t i) { return std::fabs(a[i] * b[i]); });
 }
 
+void rowNormalizer(const float* p, size_t n, float* mean, float* scale) {
+  float m = static_cast<float>(sumF(p, n) / static_cast<double>(n));
+  double css, rss;
+  sumSqDevAndSqF(p, n, m, &css, &rss);
+  *mean = m;
+  *scale = css > 1e-10 * rss && css > 0 ? static_cast<float>(1.0 / std::sqrt(css)) : 0.0f;
+}
+
 }  // namespace wgnas::compute

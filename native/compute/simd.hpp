@@ -67,4 +67,9 @@ double sumSqF(const float* p, size_t n);
 // Σ |a[i] * b[i]|.
 double sumAbsProdF(const float* a, const float* b, size_t n);
 
+// A row's centring and unit-norm scale for the correlations: the row becomes (p[i] - *mean) * *scale
+// (f32); a constant row gets scale 0 (a relative threshold, as correlation.wgsl: a constant row
+// leaves only rounding noise in its centred sum of squares).
+void rowNormalizer(const float* p, size_t n, float* mean, float* scale);
+
 }  // namespace wgnas::compute

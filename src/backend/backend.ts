@@ -133,6 +133,11 @@ export interface FusedOps {
     gamma: Tensor | null,
     beta: Tensor | null,
   ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
+  /**
+   * out[l] ([L, n, n]) = correlationOffDiagInPlace's matrix for xs[l] (n x d elements each, left
+   * unchanged), bit for bit as on the xs copied into one [L, n, d] arena, without that arena.
+   */
+  correlationsOffDiag(xs: readonly Tensor[], n: number, d: number, out: Tensor): void;
 }
 
 /**

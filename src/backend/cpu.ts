@@ -112,6 +112,16 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
         const own1 = (t: Tensor | null) => (t === null ? null : own(t, w));
         return cpuOps.batchNormRelu6Backward(dev, own(dz, w), own(x, w), own(mean, w), own(invStd, w), own1(gamma), own1(beta));
       },
+      correlationsOffDiag: (xs, n, d, out) => {
+        const w = 'correlationsOffDiag';
+        cpuOps.correlationsOffDiag(
+          dev,
+          xs.map((x) => own(x, w)),
+          n,
+          d,
+          own(out, w),
+        );
+      },
     },
   };
 }

@@ -42,6 +42,8 @@ export const NATIVE_OP_NAMES = [
   'sumSlices',
   'softmaxCrossEntropy',
   'normalizeRows',
+  'gramRows',
+  'correlationRows',
   'setDiag',
   'accumulateAbs',
   'accumulateAbsBatched',

@@ -101,25 +101,36 @@ function accumulateGrams(
   const k = backend.zeros([slots * outs, n, n]);
   if (chunks.length === 0) return k;
   let ok = false;
+  // The CPU backend normalises the rows as it reads them for the Gram product: no arena to fill.
+  const direct = mode === 'corr' ? backend.fused?.correlationsOffDiag : undefined;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
   // Each rounded up to its size class, the two together within arenaBytes (as planChunks sized them).
-  const arenaNeed = Math.max(...chunks.map((c) => c.items.length * n * c.d));
+  const arenaNeed = direct ? 0 : Math.max(...chunks.map((c) => c.items.length * n * c.d));
   const matsNeed = Math.max(...chunks.map((c) => c.items.length * n * n));
-  const arenaElems = scratchElems(arenaNeed, Math.floor(arenaBytes / 4) - matsNeed);
-  const arena = backend.empty([arenaElems]);
+  const arenaElems = direct ? 0 : scratchElems(arenaNeed, Math.floor(arenaBytes / 4) - matsNeed);
+  const arena = direct ? null : backend.empty([arenaElems]);
   const mats = backend.empty([scratchElems(matsNeed, Math.floor(arenaBytes / 4) - arenaElems)]);
   try {
     for (const { d, items: its } of chunks) {
       const L = its.length;
-      its.forEach((it, l) => backend.copy(it.t, arena, n * d, 0, l * n * d));
-      const x = backend.window(arena, [L, n, d]);
       const c = backend.window(mats, [L, n, n]);
-      if (mode === 'corr') {
-        backend.ops.correlationOffDiagInPlace(x, c);
-      } else {
-        backend.ops.signCodesInPlace(arena, L * n * d);
-        backend.ops.matmul(x, x, { transB: true, out: c });
+      if (direct) {
+        direct(
+          its.map((it) => it.t),
+          n,
+          d,
+          c,
+        );
+      } else if (arena) {
+        its.forEach((it, l) => backend.copy(it.t, arena, n * d, 0, l * n * d));
+        const x = backend.window(arena, [L, n, d]);
+        if (mode === 'corr') {
+          backend.ops.correlationOffDiagInPlace(x, c);
+        } else {
+          backend.ops.signCodesInPlace(arena, L * n * d);
+          backend.ops.matmul(x, x, { transB: true, out: c });
+        }
       }
       backend.ops.accumulateAbsBatched(k, c, {
         n,
@@ -133,7 +144,7 @@ function accumulateGrams(
     }
     ok = true;
   } finally {
-    arena.dispose();
+    arena?.dispose();
     mats.dispose();
     if (!ok) k.dispose();
   }

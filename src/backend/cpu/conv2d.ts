@@ -6,7 +6,6 @@
  */
 import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from '../../kernels/params.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
-import { relu, reluBackward } from './activation.js';
 
 export { type Conv2dParams, conv2dMacs, conv2dOutShape };
 
@@ -77,8 +76,10 @@ export function conv2dBackwardWeight(
   return dw;
 }
 
-// conv2d(relu(x), w) and its gradients (src/kernels/conv2d.ts): composed here from the ReLU and
-// convolution primitives, the ReLU's output freed as soon as its convolution is queued.
+// conv2d(relu(x), w) and its gradients (src/kernels/conv2d.ts): the addon's convolutions with the
+// ReLU folded into their relayout to and from oneDNN's blocked layout (relu: the input is relu(x);
+// reluMask: the data gradient masked by x > 0), so relu(x) and the unmasked gradient are never
+// written out; the same values as the ReLU op and the convolution, bit for bit.
 
 export function reluConv2d(
   dev: NativeDevice,
@@ -87,10 +88,11 @@ export function reluConv2d(
   p: Conv2dParams,
   _opts: Conv2dOptions = {},
 ): NativeTensor {
-  convDims('reluConv2d', x.shape, w.shape, p);
-  const r = relu(dev, x);
-  const y = conv2d(dev, r, w, p);
-  r.dispose();
+  const d = convDims('reluConv2d', x.shape, w.shape, p);
+  const empty = withoutChannels(dev, d, [d.N, d.Cout, d.OH, d.OW]);
+  if (empty) return empty;
+  const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
+  dev.enqueue('conv2d', [x, w, y], { ...params(d), relu: true });
   return y;
 }
 
@@ -102,10 +104,12 @@ export function reluConv2dBackwardInput(
   p: Conv2dParams,
   _opts: Conv2dOptions = {},
 ): NativeTensor {
-  checkConvDy('reluConv2dBackwardInput', dy.shape, convDims('reluConv2dBackwardInput', x.shape, w.shape, p));
-  const dr = conv2dBackwardInput(dev, dy, w, x.shape, p);
-  const dx = reluBackward(dev, dr, x);
-  dr.dispose();
+  const d = convDims('reluConv2dBackwardInput', x.shape, w.shape, p);
+  checkConvDy('reluConv2dBackwardInput', dy.shape, d);
+  const empty = withoutChannels(dev, d, x.shape);
+  if (empty) return empty;
+  const dx = dev.empty(x.shape);
+  dev.enqueue('conv2dBackwardInput', [dy, w, dx, x], { ...params(d), reluMask: true });
   return dx;
 }
 
@@ -117,9 +121,11 @@ export function reluConv2dBackwardWeight(
   p: Conv2dParams,
   _opts: Conv2dOptions = {},
 ): NativeTensor {
-  checkConvDy('reluConv2dBackwardWeight', dy.shape, convDims('reluConv2dBackwardWeight', x.shape, wShape, p));
-  const r = relu(dev, x);
-  const dw = conv2dBackwardWeight(dev, r, dy, wShape, p);
-  r.dispose();
+  const d = convDims('reluConv2dBackwardWeight', x.shape, wShape, p);
+  checkConvDy('reluConv2dBackwardWeight', dy.shape, d);
+  const empty = withoutChannels(dev, d, wShape);
+  if (empty) return empty;
+  const dw = dev.empty(wShape);
+  dev.enqueue('conv2dBackwardWeight', [x, dy, dw], { ...params(d), relu: true });
   return dw;
 }

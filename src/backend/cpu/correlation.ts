@@ -1,7 +1,8 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N) on the native device (signatures of src/kernels/correlation.ts). */
 import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
+import { ShapeError } from '../../gpu/errors.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
-import { matmul } from './matmul.js';
+import { gramRows } from './matmul.js';
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
 export function normalizeRows(dev: NativeDevice, x: NativeTensor, rows: number, D: number): NativeTensor {
@@ -32,7 +33,37 @@ export function correlationOffDiagInPlace(dev: NativeDevice, x: NativeTensor, ou
   const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
   assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameStorage);
   normalizeRowsInPlace(dev, x, B * N, D);
-  matmul(dev, x, x, { transB: true, out });
+  gramRows(dev, x, out, B, N, D);
+}
+
+/**
+ * out[l] = correlationOffDiagInPlace's matrix for xs[l] (each n x d elements, left unchanged), bit
+ * for bit, without copying the xs into one [L, n, d] arena first: the addon normalises each row
+ * while its Gram kernel packs it (Backend.fused.correlationsOffDiag).
+ */
+export function correlationsOffDiag(
+  dev: NativeDevice,
+  xs: readonly NativeTensor[],
+  n: number,
+  d: number,
+  out: NativeTensor,
+): void {
+  const L = xs.length;
+  if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(d) && d >= 1)) {
+    throw new RangeError(`correlationsOffDiag: n and d must be positive integers, got n=${n}, d=${d}`);
+  }
+  for (const [i, x] of xs.entries()) {
+    if (x.size !== n * d) throw new ShapeError(`correlationsOffDiag: xs[${i}] has ${x.size} elements, expected ${n}x${d}`);
+  }
+  if (out.size !== L * n * n) throw new ShapeError(`correlationsOffDiag: out has ${out.size} elements, expected ${L}x${n}x${n}`);
+  assertUnaliased(
+    'correlationsOffDiag',
+    [['out', out]],
+    xs.map((x, i) => [`xs[${i}]`, x] as [string, NativeTensor]),
+    sameStorage,
+  );
+  if (L === 0) return;
+  dev.enqueue('correlationRows', [out, ...xs], { N: n, D: d });
 }
 
 /**
@@ -45,7 +76,7 @@ export function correlation(dev: NativeDevice, x: NativeTensor, opts: { allowSin
   const c = dev.empty(x.shape.length === 2 ? [N, N] : [B, N, N]);
   const z = normalizeRows(dev, x, B * N, D);
   try {
-    matmul(dev, z.view([B, N, D]), z.view([B, N, D]), { transB: true, out: c });
+    gramRows(dev, z, c, B, N, D);
     dev.enqueue('setDiag', [c], { B, N });
   } catch (e) {
     c.dispose();

@@ -21,6 +21,12 @@ export function matmul(dev: NativeDevice, a: NativeTensor, b: NativeTensor, opts
   assertMatmulOutUnaliased(opts.out, a, b, sameStorage);
   const out = opts.out ?? dev.empty(d.outShape);
   if (d.batch === 0) return out;
+  // X X^T (NASWOT's codes, the correlations' rows): the symmetric kernel, half the products.
+  const alpha = opts.alpha ?? 1;
+  if (sameStorage(a, b) && opts.transB && !opts.transA && d.M === d.N && d.batchA === d.batchB && alpha === 1 && d.beta === 0) {
+    gramRows(dev, a, out, d.batch, d.M, d.K);
+    return out;
+  }
   dev.enqueue('matmul', [a, b, out], {
     batch: d.batch,
     M: d.M,
@@ -30,10 +36,19 @@ export function matmul(dev: NativeDevice, a: NativeTensor, b: NativeTensor, opts
     transB: opts.transB ?? false,
     batchA: d.batchA,
     batchB: d.batchB,
-    alpha: opts.alpha ?? 1,
+    alpha,
     beta: d.beta,
   });
   return out;
+}
+
+/**
+ * out[b] = x[b] x[b]^T for x [B, N, D] row-major: the addon's symmetric kernel (the upper triangle
+ * in 4 x 4 blocks of dot products, mirrored, so out is exactly symmetric).
+ */
+export function gramRows(dev: NativeDevice, x: NativeTensor, out: NativeTensor, B: number, N: number, D: number): void {
+  if (B * N === 0) return;
+  dev.enqueue('gramRows', [x, out], { B, N, D });
 }
 
 export function matmulFlops(M: number, N: number, K: number, batch = 1): number {

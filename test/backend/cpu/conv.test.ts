@@ -21,7 +21,11 @@ import {
   conv2dBackwardWeight,
   conv2dMacs,
   conv2dOutShape,
+  reluConv2d,
+  reluConv2dBackwardInput,
+  reluConv2dBackwardWeight,
 } from '../../../src/backend/cpu/conv2d.js';
+import { relu, reluBackward } from '../../../src/backend/cpu/activation.js';
 import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
@@ -224,6 +228,60 @@ describe('native conv2d gradients vs finite differences', () => {
       expectGradMatchesFd((v) => dot(dy, conv2dF64(v, c.x, w, wShape, c.p)), x, dx, { atol: 1e-4, rtol: 1e-4, label: 'dx' });
       expectGradMatchesFd((v) => dot(dy, conv2dF64(x, c.x, v, wShape, c.p)), w, dw, { atol: 1e-4, rtol: 1e-4, label: 'dw' });
       for (const t of [tx, tw, tdy]) t.dispose();
+    });
+  }
+});
+
+describe('native ReLU-Conv pair: the ReLU folded into the relayouts, bit for bit the composed ops', () => {
+  // Channels in blocks of 16 take the nChw16c relayout loops (planes of 49 and 9 pixels leave a
+  // tail after the 16-pixel transposes); 1x1 runs oneDNN's plain GEMM (no relayout), 3 channels
+  // and the 7x7 depthwise on 2x2 planes the plain paths with relu(x) in a temporary.
+  const cases: Array<{ x: [number, number, number, number]; cout: number; k: number; p: Conv2dParams }> = [
+    { x: [3, 16, 7, 7], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
+    { x: [2, 32, 7, 7], cout: 16, k: 3, p: { stride: 2, pad: 1 } },
+    { x: [2, 16, 3, 3], cout: 32, k: 3, p: { stride: 1, pad: 1 } },
+    { x: [4, 16, 8, 8], cout: 16, k: 1, p: { stride: 1, pad: 0 } },
+    { x: [2, 3, 6, 6], cout: 5, k: 3, p: { stride: 1, pad: 1 } },
+    { x: [4, 32, 2, 2], cout: 32, k: 7, p: { stride: 1, pad: 3, groups: 32 } },
+    { x: [2, 16, 9, 9], cout: 16, k: 3, p: { stride: 1, pad: 1, groups: 16 } },
+  ];
+  for (const c of cases) {
+    it(`${c.x.join('x')} -> ${c.cout}, ${c.k}x${c.k} ${JSON.stringify(c.p)}`, async ({ skip }) => {
+      if (!dev) return skip();
+      const d = dev;
+      const rng = new Rng(prod(c.x) + c.k);
+      const x = rng.normals(prod(c.x));
+      // ReLU's edge cases: NaN and -0 pass through relu(x) unchanged; the mask takes x > 0 only.
+      [x[0], x[1], x[2], x[17]] = [NaN, -0, 0, NaN];
+      const wShape = [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
+      const yShape = conv2dOutShape(c.x, wShape, c.p);
+      const tx = d.upload(x, c.x);
+      const tw = d.upload(rng.normals(prod(wShape)), wShape);
+      const tdy = d.upload(rng.normals(prod(yShape)), yShape);
+      const r = relu(d, tx);
+      const pairs: Array<[string, () => ReturnType<typeof conv2d>, () => ReturnType<typeof conv2d>]> = [
+        ['forward', () => reluConv2d(d, tx, tw, c.p), () => conv2d(d, r, tw, c.p)],
+        [
+          'weight gradient',
+          () => reluConv2dBackwardWeight(d, tx, tdy, wShape, c.p),
+          () => conv2dBackwardWeight(d, r, tdy, wShape, c.p),
+        ],
+        [
+          'data gradient',
+          () => reluConv2dBackwardInput(d, tdy, tw, tx, c.p),
+          () => reluBackward(d, conv2dBackwardInput(d, tdy, tw, c.x, c.p), tx),
+        ],
+      ];
+      for (const [what, fused, composed] of pairs) {
+        const [a, b] = [fused(), composed()];
+        const [ga, gb] = [await a.read(), await b.read()];
+        expect(ga.length, what).toBe(gb.length);
+        // Bit for bit (NaN where the composition has NaN, -0 where it has -0).
+        expect(Buffer.from(ga.buffer).equals(Buffer.from(gb.buffer)), what).toBe(true);
+        a.dispose();
+        b.dispose();
+      }
+      for (const t of [tx, tw, tdy, r]) t.dispose();
     });
   }
 });

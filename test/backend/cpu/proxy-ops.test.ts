@@ -62,6 +62,121 @@ describe('native correlation vs the f64 reference', () => {
     });
   }
 
+  // The addon's Gram kernel behind both ops (gramRows: the upper triangle in 4 x 4 blocks over
+  // L1-sized panels of D, mirrored), and its portable variant: N off the blocks, D off the vectors
+  // and panels (N = 130 gives 64-float panels, so D = 1000 takes 16 of them with a tail).
+  const gramShapes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [2, 3, 5],
+    [1, 5, 17],
+    [3, 17, 257],
+    [2, 67, 1000],
+    [1, 64, 4099],
+    [2, 130, 1000],
+  ];
+  for (const portable of [false, true]) {
+    for (const [B, N, D] of gramShapes) {
+      it(`gramRows${portable ? ' (portable)' : ''} B=${B} N=${N} D=${D}: x x^T, exactly symmetric`, async ({ skip }) => {
+        if (!dev) return skip();
+        const rng = new Rng(B * N + D);
+        // Unit rows (entries within [-1, 1], as the correlations feed it), one of them zero.
+        const x = rng.normals(B * N * D);
+        for (let r = 0; r < B * N; r++) {
+          const row = x.subarray(r * D, (r + 1) * D);
+          const norm = Math.hypot(...row);
+          for (let k = 0; k < D; k++) row[k] = r === 1 ? 0 : row[k] / norm;
+        }
+        const ref = new Float64Array(B * N * N);
+        for (let b = 0; b < B; b++)
+          for (let i = 0; i < N; i++)
+            for (let j = 0; j < N; j++) {
+              let acc = 0;
+              for (let k = 0; k < D; k++) acc += x[(b * N + i) * D + k] * x[(b * N + j) * D + k];
+              ref[(b * N + i) * N + j] = acc;
+            }
+        const tx = dev.upload(x, [B, N, D]);
+        const out = dev.upload(new Float32Array(B * N * N).fill(7), [B, N, N]);
+        dev.enqueue('gramRows', [tx, out], { B, N, D, portable });
+        const got = await out.read();
+        expectClose(got, ref, { atol: 1e-6 * Math.sqrt(D) + 1e-7, rtol: 0, label: 'gram' });
+        for (let b = 0; b < B; b++)
+          for (let i = 0; i < N; i++) for (let j = 0; j < i; j++) expect(got[(b * N + i) * N + j]).toBe(got[(b * N + j) * N + i]);
+        expectClose(await tx.read(), x, { atol: 0, label: 'x untouched' });
+        disposeAll([tx, out]);
+      });
+    }
+  }
+
+  // Backend.fused.correlationsOffDiag: the rows normalised while the Gram kernel packs them, bit for
+  // bit the arena path (copies into [L, n, d], then correlationOffDiagInPlace); constant rows included.
+  const directShapes: Array<[number, number, number]> = [
+    [1, 2, 1],
+    [3, 5, 7],
+    [2, 67, 1000],
+    [3, 64, 4099],
+  ];
+  for (const [L, n, d] of directShapes) {
+    it(`correlationsOffDiag L=${L} n=${n} d=${d}: the arena path's matrices bit for bit, sources untouched`, async ({ skip }) => {
+      if (!dev) return skip();
+      const rng = new Rng(L * n + d);
+      const data = Array.from({ length: L }, (_, l) => {
+        const x = rng.normals(n * d).map((v, i) => v + (i % 3) + l);
+        x.fill(2.5, 0, d); // row 0 constant
+        return x;
+      });
+      const xs = data.map((x) => dev!.upload(x, [n, d]));
+      const direct = dev.empty([L, n, n]);
+      nat.correlationsOffDiag(dev, xs, n, d, direct);
+      const arena = dev.empty([L, n, d]);
+      xs.forEach((x, l) => dev!.copy(x, arena, n * d, 0, l * n * d));
+      const viaArena = dev.empty([L, n, n]);
+      nat.correlationOffDiagInPlace(dev, arena, viaArena);
+      const [a, b] = [await direct.read(), await viaArena.read()];
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+      for (const [l, x] of xs.entries()) expectClose(await x.read(), data[l], { atol: 0, label: 'source' });
+      disposeAll([...xs, direct, arena, viaArena]);
+    });
+  }
+
+  it('correlationsOffDiag refuses sizes that do not fit before queueing', ({ skip }) => {
+    if (!dev) return skip();
+    const d = dev;
+    const [x, y, out] = [d.zeros([4, 6]), d.zeros([4, 5]), d.zeros([2, 4, 4])];
+    expect(() => nat.correlationsOffDiag(d, [x, y], 4, 6, out)).toThrow(/xs\[1\] has 20 elements, expected 4x6/);
+    expect(() => nat.correlationsOffDiag(d, [x], 4, 6, out)).toThrow(/out has 32 elements, expected 1x4x4/);
+    expect(() => nat.correlationsOffDiag(d, [x], 4, 0, out)).toThrow(RangeError);
+    disposeAll([x, y, out]);
+  });
+
+  it("matmul(x, x, { transB }) takes gramRows: NASWOT's sign codes give the exact integers oneDNN's product gives", async ({
+    skip,
+  }) => {
+    if (!dev) return skip();
+    const [B, N, D] = [3, 10, 700];
+    const rng = new Rng(11);
+    const x = Float32Array.from(rng.normals(B * N * D), (v) => (v > 0.3 ? 1 : v < -0.3 ? -1 : 0));
+    const tx = dev.upload(x, [B, N, D]);
+    const copy = dev.upload(x, [B, N, D]); // another storage: the general oneDNN path
+    const self = await nat.matmul(dev, tx, tx, { transB: true }).read();
+    const general = await nat.matmul(dev, tx, copy, { transB: true }).read();
+    expect(Array.from(self)).toEqual(Array.from(matmulCpu(x, [B, N, D], x, [B, N, D], { transB: true })));
+    expect(Array.from(self)).toEqual(Array.from(general));
+    disposeAll([tx, copy]);
+  });
+
+  it('gramRows: D = 0 gives zeros; sizes that do not fit are refused at enqueue', async ({ skip }) => {
+    if (!dev) return skip();
+    const d = dev;
+    const out = d.upload(new Float32Array(8).fill(7), [2, 2, 2]);
+    const empty = d.zeros([1]);
+    d.enqueue('gramRows', [empty, out], { B: 2, N: 2, D: 0 });
+    expect(Array.from(await out.read())).toEqual(new Array(8).fill(0));
+    const [x23, x24, o17, o18] = [23, 24, 17, 18].map((n) => d.zeros([n]));
+    expect(() => d.enqueue('gramRows', [x23, o18], { B: 2, N: 3, D: 4 })).toThrow(/x has 23 elements, needs at least 24/);
+    expect(() => d.enqueue('gramRows', [x24, o17], { B: 2, N: 3, D: 4 })).toThrow(/out has 17 elements, needs at least 18/);
+    disposeAll([out, empty, x23, x24, o17, o18]);
+  });
+
   it('constant rows correlate 0, the diagonal is exactly 1, D = 1 needs the opt-in', async ({ skip }) => {
     if (!dev) return skip();
     const x = Float32Array.from([3, 3, 3, 3, /**/ 1, 2, 3, 5, /**/ 0, 0, 0, 0]);
