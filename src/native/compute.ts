@@ -47,6 +47,7 @@ export const NATIVE_OP_NAMES = [
   'accumulateAbsBatched',
   'signCodes',
   'signCodesInPlace',
+  'unstackGroups',
   'gateDot',
   'sgdStep',
   'adamStep',

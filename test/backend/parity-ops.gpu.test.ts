@@ -738,6 +738,48 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     run: (be) => withTensors(be, [[x, [33]]], ([t]) => (be.ops.signCodesInPlace(t, 20), [t])),
     ref: () => [Float32Array.from(x, (v, i) => (i < 20 ? (v > 0 ? 1 : -1) : v))],
   });
+  // unstackGroups: [rows, groups, F] -> blocks at offsets, in any order, some skipped; dst keeps
+  // what no block covers.
+  for (const [rows, groups, feats, offsets, dstSize] of [
+    [3, 1, 5, [2], 19],
+    [4, 3, 7, [2 * 28 + 1, -1, 0], 3 * 28 + 2],
+    [1, 5, 1, [4, 3, -1, 1, 0], 6],
+    [5, 4, 33, [-1, 3 * 165, 165, 0], 4 * 165],
+  ] as const) {
+    const srcV = rnd(rows * groups * feats);
+    const dstV = rnd(dstSize);
+    const o = { rows, groups, offsets: [...offsets] };
+    add('unstackGroups', {
+      label: `rows ${rows} groups ${groups} F ${feats} offsets ${offsets}`,
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [dstV, [dstSize]],
+            [srcV, [rows, groups * feats]],
+          ],
+          ([d, sT]) => (be.ops.unstackGroups(d, sT, o), [d]),
+        ),
+      ref: () => {
+        const d = F(dstV);
+        OPS.unstackGroups.reference(d, srcV, o);
+        return [d];
+      },
+    });
+  }
+  bad('unstackGroups', 'dst is src', (be) => {
+    const t = be.empty([8]);
+    return be.ops.unstackGroups(t, t, { rows: 2, groups: 2, offsets: [0, -1] });
+  });
+  bad('unstackGroups', 'a block past dst', (be) =>
+    be.ops.unstackGroups(be.empty([7]), be.empty([2, 2, 2]), { rows: 2, groups: 2, offsets: [0, 4] }),
+  );
+  bad('unstackGroups', 'offsets per group', (be) =>
+    be.ops.unstackGroups(be.empty([8]), be.empty([2, 4]), { rows: 2, groups: 2, offsets: [0] }),
+  );
+  bad('unstackGroups', 'src not rows x groups x F', (be) =>
+    be.ops.unstackGroups(be.empty([8]), be.empty([7]), { rows: 2, groups: 2, offsets: [0, 1] }),
+  );
   bad('accumulateAbs', 'sizes differ', (be) => be.ops.accumulateAbs(be.empty([3]), be.empty([4]), 1));
   bad('accumulateAbs', 'dst is src', (be) => {
     const t = be.empty([3]);
