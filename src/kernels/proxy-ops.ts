@@ -14,7 +14,14 @@ import {
 } from './params.js';
 import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, unstackGroupsCpu } from './reference/proxy-ops.js';
 
-export { type BatchedAccumulateOptions, accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, type UnstackGroupsOptions, unstackGroupsCpu };
+export {
+  type BatchedAccumulateOptions,
+  accumulateAbsBatchedCpu,
+  accumulateAbsCpu,
+  signCodesCpu,
+  type UnstackGroupsOptions,
+  unstackGroupsCpu,
+};
 
 const WG = 256;
 const FILE = 'proxy_ops.wgsl';
@@ -163,7 +170,8 @@ export const accumulateAbsBatchedOp = defineOp({
 
 export const unstackGroupsOp = defineOp({
   name: 'unstackGroups',
-  summary: 'each group of src [rows, groups, F] as a contiguous [rows, F] block at its dst offset (stacked networks -> per-network slices)',
+  summary:
+    'each group of src [rows, groups, F] as a contiguous [rows, F] block at its dst offset (stacked networks -> per-network slices)',
   kernels: [{ file: FILE, entries: ['unstack_groups'], uniforms: UNSTACK_PARAMS }],
   // A copy: every element read once and written once (skipped groups count as moved).
   cost: ({ n }: { n: number }) => ({ flops: 0, bytes: 8 * n }),

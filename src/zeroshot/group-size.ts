@@ -11,6 +11,14 @@
 import type { Backend } from '../backend/index.js';
 
 export const MAX_AUTO_GROUP = 64;
+
+/**
+ * --group-mode stacked: the working set per architecture relative to one network alone (the probe
+ * measures that). A stacked edge runs every op some network of the group puts there, on every
+ * network's channels, so a group holds about this many times its networks' own activations
+ * (measured: docs/results.md, "Many architectures per pass").
+ */
+export const STACKED_MEMORY_FACTOR = 5;
 const GiB = 1024 ** 3;
 
 /** What 'auto' reads of the device. */

@@ -4,6 +4,8 @@ export {
   addAggregates,
   addVote,
   expandProxyNames,
+  GROUP_MODES,
+  type GroupMode,
   type ScoreOptions,
   type ScoredCell,
   scoreAll,

@@ -318,7 +318,10 @@ describe('op catalog and backend registry', () => {
     for (const name of OP_NAMES) {
       const c = (OPS[name] as AnyOp).cost(SAMPLE[name]);
       expect(Number.isFinite(c.bytes) && c.bytes > 0, `${name} bytes ${c.bytes}`).toBe(true);
-      expect(Number.isFinite(c.flops) && c.flops >= (name === 'fill' || name === 'unstackGroups' ? 0 : 1), `${name} flops ${c.flops}`).toBe(true);
+      expect(
+        Number.isFinite(c.flops) && c.flops >= (name === 'fill' || name === 'unstackGroups' ? 0 : 1),
+        `${name} flops ${c.flops}`,
+      ).toBe(true);
     }
     expect(OPS.matmul.cost({ batch: 2, M: 3, N: 4, K: 5 })).toEqual({ flops: 2 * 2 * 3 * 4 * 5, bytes: 4 * 2 * (15 + 20 + 12) });
     // 2 FLOPs per MAC; x, w and y once.

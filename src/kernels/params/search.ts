@@ -67,13 +67,17 @@ export function unstackGroupsDims(dstSize: number, srcSize: number, o: UnstackGr
     throw new ShapeError(`unstackGroups: bad rows=${rows} or groups=${groups}`);
   }
   const features = srcSize / (rows * groups);
-  if (!Number.isInteger(features)) throw new ShapeError(`unstackGroups: src of ${srcSize} elements is not ${rows} x ${groups} x F`);
+  if (!Number.isInteger(features))
+    throw new ShapeError(`unstackGroups: src of ${srcSize} elements is not ${rows} x ${groups} x F`);
   if (offsets.length !== groups) throw new ShapeError(`unstackGroups: ${groups} groups but ${offsets.length} offsets`);
   offsets.forEach((off, g) => {
     if (off === -1) return;
-    if (!Number.isInteger(off) || off < 0) throw new RangeError(`unstackGroups: offset ${g} is ${off}, not -1 or a non-negative integer`);
+    if (!Number.isInteger(off) || off < 0)
+      throw new RangeError(`unstackGroups: offset ${g} is ${off}, not -1 or a non-negative integer`);
     if (off + rows * features > dstSize) {
-      throw new ShapeError(`unstackGroups: group ${g}'s block [${off}, ${off + rows * features}) exceeds dst of ${dstSize} elements`);
+      throw new ShapeError(
+        `unstackGroups: group ${g}'s block [${off}, ${off + rows * features}) exceeds dst of ${dstSize} elements`,
+      );
     }
   });
   return { features };

@@ -1,0 +1,340 @@
+/**
+ * G NAS-Bench-201 networks run as ONE channel-stacked network, so that a group of architectures
+ * costs about the dispatches of one (the host's recording of dispatches bounds grouped scoring on
+ * a fast GPU). Every NB201 network has the same skeleton; only each edge's op differs. Every
+ * activation is [N, G*C, H, W] and network g owns channels [g*C, (g+1)*C):
+ *   - convolutions are grouped (groups = G), weight [G*Cout, Cin, k, k], network g's block its own;
+ *     the stem's input is shared, so its conv is a plain one with G*C outputs;
+ *   - batch norms over G*C channels are each network's own (per-channel batch statistics);
+ *   - an edge runs every op some network puts there; a network that does not use the op gets zero
+ *     conv weights (conv -> 0 -> BN(0) = beta = 0, input gradient w^T dy = 0) or a 0 in the 0/1
+ *     channel mask after a skip or pool (a depthwise 1x1 conv). x + 0 is exact and each network's
+ *     contributions to a node come in its own edge order, so its values are the ones its own
+ *     network computes, up to the accumulation order of the grouped convolution cores;
+ *   - the classifier is a grouped 1x1 conv plus bias; the logits [N, G*K] are read as N*G rows.
+ * Each network's weights are the ones its own network draws (built with the same seed, copied in).
+ * A network's ReLU records are its slices of the stacked ReLUs it uses (relusOf), in its own
+ * network's order; whether each gets a gradient is decided as its own tape would (planCell).
+ */
+import type { Backend } from '../backend/index.js';
+import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
+import { Rng } from '../util/rng.js';
+import type { InitMode } from './init.js';
+import { EDGE_FROM, EDGE_TO, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
+import type { StackedFactory, StackedNets, StackedRelu } from './scorable.js';
+import { Param, type Tape, type Var } from './tape.js';
+
+const isConv = (op: Nb201Op) => op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
+/** The order a stacked edge runs its ops in (any fixed order: a network uses one op per edge). */
+const EDGE_OPS: readonly Nb201Op[] = ['nor_conv_3x3', 'nor_conv_1x1', 'skip_connect', 'avg_pool_3x3'];
+
+/** One network's cell as its own network (Nb201Net) runs it. */
+export interface CellPlan {
+  /** The op each edge runs: 'none' also where its own network skips the edge (out of an unfed node). */
+  ops: Nb201Op[];
+  /** Whether edge e's ReLU (a conv edge that runs) gets a gradient on its own tape. */
+  grad: boolean[];
+  /**
+   * Whether the cell's output depends on its input with a gradient: else no ReLU of the network
+   * gets one (the cell's output is zeros, or only constants reach it).
+   */
+  alive: boolean;
+}
+
+/**
+ * Replays Nb201Net's cell rules for one cell: which edges run, and which ReLUs the tape's backward
+ * reaches (a ReLU gets a gradient when its input requires one, i.e. descends from the cell's
+ * input, and its edge's output reaches node 3). Assumes a cell input that requires a gradient.
+ */
+export function planCell(cell: Nb201Cell, unfedEdges: 'skip' | 'zeros' = 'skip'): CellPlan {
+  const fed = [true, false, false, false];
+  const rg = [true, false, false, false];
+  const ops: Nb201Op[] = cell.edges.map(() => 'none');
+  for (let e = 0; e < 6; e++) {
+    const op = cell.edges[e];
+    const from = EDGE_FROM[e];
+    if (op === 'none' || !(fed[from] || (isConv(op) && unfedEdges === 'zeros'))) continue;
+    ops[e] = op;
+    fed[EDGE_TO[e]] = true;
+    rg[EDGE_TO[e]] ||= rg[from];
+  }
+  // Edges are in order of their target node, so a later edge never feeds an earlier one's source.
+  const reach = [false, false, false, true];
+  for (let e = 5; e >= 0; e--) if (ops[e] !== 'none' && reach[EDGE_TO[e]]) reach[EDGE_FROM[e]] = true;
+  const alive = rg[3];
+  const grad = ops.map((op, e) => alive && isConv(op) && rg[EDGE_FROM[e]] && reach[EDGE_TO[e]]);
+  return { ops, grad, alive };
+}
+
+interface StackedConv {
+  w: Param;
+  gamma: Param;
+  beta: Param;
+  k: number;
+  stride: number;
+}
+
+/** One op of one edge of a stacked cell: its conv, or its mask (null where every network uses it). */
+interface EdgeOp {
+  op: Nb201Op;
+  conv?: StackedConv;
+  mask?: Param | null;
+  /** Per network: whether its ReLU record gets a gradient (conv ops), or null where it does not use the op. */
+  users: Array<boolean | null>;
+}
+
+interface WeightFill {
+  /** The weight's name in each network's own Nb201Net. */
+  name: string;
+  dst: Param;
+  /** Whether network g has this weight here (absent: every network). */
+  has?: (g: number) => boolean;
+}
+
+interface StackedCell {
+  kind: 'cell';
+  edges: EdgeOp[][];
+  stage: number;
+}
+
+interface StackedReduce {
+  kind: 'reduce';
+  convA: StackedConv;
+  convB: StackedConv;
+  down: Param;
+  stage: number;
+}
+
+export class StackedNb201Net implements StackedNets {
+  readonly groups: number;
+  private readonly owned: Param[] = [];
+  private readonly counts: number[] = [];
+  private readonly plans: CellPlan[];
+  private readonly stemW: Param;
+  private readonly stemGamma: Param;
+  private readonly stemBeta: Param;
+  private readonly modules: Array<StackedCell | StackedReduce> = [];
+  private readonly lastGamma: Param;
+  private readonly lastBeta: Param;
+  private readonly fcW: Param;
+  private readonly fcB: Param;
+  /** The stacked ReLUs the last forward recorded, in order: per network its gradient flag, or null. */
+  private records: Array<Array<boolean | null>> = [];
+
+  /**
+   * `cells` share `cfg`; each network's weights are those nb201Factory(cell, cfg).build(init,
+   * new Rng(seed)) draws (one network at a time is built on the backend and copied in).
+   */
+  constructor(
+    private readonly backend: Backend,
+    readonly cells: readonly Nb201Cell[],
+    readonly cfg: Nb201NetConfig,
+    init: InitMode,
+    seed: number,
+  ) {
+    const G = cells.length;
+    if (G < 1) throw new RangeError('StackedNb201Net: no cells');
+    this.groups = G;
+    const C = cfg.channels;
+    this.plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
+    // Every weight tensor the networks draw, by name, where network g's block goes, and whether
+    // network g has it there (a cell edge's conv: when it runs that op on that edge).
+    const fills: WeightFill[] = [];
+    const param = (name: string, shape: number[], kind: Param['kind'], value?: number): Param => {
+      const t = value === undefined ? backend.empty(shape) : backend.upload(new Float32Array(shape[0]).fill(value), shape);
+      const p = new Param(t, name, kind);
+      this.owned.push(p);
+      return p;
+    };
+    const drawn = (name: string, shape: number[], kind: Param['kind'] = 'conv', has?: (g: number) => boolean): Param => {
+      const p = param(name, [G * shape[0], ...shape.slice(1)], kind);
+      fills.push({ name, dst: p, has });
+      return p;
+    };
+    const conv = (
+      name: string,
+      cin: number,
+      cout: number,
+      k: number,
+      stride: number,
+      has?: (g: number) => boolean,
+    ): StackedConv => ({
+      w: drawn(`${name}.conv`, [cout, cin, k, k], 'conv', has),
+      gamma: param(`${name}.bn.gamma`, [G * cout], 'bn_gamma', 1),
+      beta: param(`${name}.bn.beta`, [G * cout], 'bn_beta', 0),
+      k,
+      stride,
+    });
+    this.stemW = drawn('stem.conv', [C, 3, 3, 3]);
+    this.stemGamma = param('stem.bn.gamma', [G * C], 'bn_gamma', 1);
+    this.stemBeta = param('stem.bn.beta', [G * C], 'bn_beta', 0);
+    // Cell edge convs some networks leave unused: zeroed, then the users' blocks copied in.
+    const zeroed: Param[] = [];
+    let cin = C;
+    for (let stage = 0; stage < 3; stage++) {
+      const c = C * 2 ** stage;
+      if (stage > 0) {
+        const name = `reduce${stage}`;
+        this.modules.push({
+          kind: 'reduce',
+          convA: conv(`${name}.a`, cin, c, 3, 2),
+          convB: conv(`${name}.b`, c, c, 3, 1),
+          down: drawn(`${name}.down`, [c, cin, 1, 1]),
+          stage,
+        });
+        cin = c;
+      }
+      const masks = new Map<string, Param | null>();
+      for (let i = 0; i < cfg.cellsPerStage; i++) {
+        const edges = EDGE_TO.map((_, e) =>
+          EDGE_OPS.flatMap((op): EdgeOp[] => {
+            const users = this.plans.map((p) => (p.ops[e] === op ? (isConv(op) ? p.grad[e] : false) : null));
+            const used = users.filter((u) => u !== null).length;
+            if (!used) return [];
+            if (isConv(op)) {
+              const has = (g: number) => this.plans[g].ops[e] === op;
+              const sc = conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, has);
+              if (used < G) zeroed.push(sc.w);
+              return [{ op, conv: sc, users }];
+            }
+            // One mask per stage, edge and op (every cell of a stage has the same).
+            const key = `${e}.${op}`;
+            if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
+            return [{ op, mask: masks.get(key)!, users }];
+          }),
+        );
+        this.modules.push({ kind: 'cell', edges, stage });
+      }
+    }
+    this.lastGamma = param('last.bn.gamma', [G * cin], 'bn_gamma', 1);
+    this.lastBeta = param('last.bn.beta', [G * cin], 'bn_beta', 0);
+    const K = cfg.numClasses;
+    this.fcW = drawn('classifier.w', [K, cin, 1, 1]);
+    this.fcB = drawn('classifier.b', [K], 'bias');
+    for (const w of zeroed) backend.ops.fill(w.value, 0);
+    this.copyWeights(fills, init, seed);
+  }
+
+  /** A [G*c, 1, 1, 1] depthwise weight: 1 on the channels of the networks that use the op, else 0. */
+  private mask(name: string, users: ReadonlyArray<boolean | null>, c: number): Param {
+    const m = new Float32Array(users.length * c);
+    users.forEach((u, g) => u !== null && m.fill(1, g * c, (g + 1) * c));
+    const p = new Param(this.backend.upload(m, [m.length, 1, 1, 1]), name, 'conv');
+    this.owned.push(p);
+    return p;
+  }
+
+  /** Builds each network as its own factory would and copies its weights into its blocks. */
+  private copyWeights(fills: readonly WeightFill[], init: InitMode, seed: number): void {
+    this.cells.forEach((cell, g) => {
+      const net = nb201Factory(this.backend, cell, this.cfg).build(init, new Rng(seed));
+      try {
+        this.counts.push(net.paramCount());
+        const byName = new Map(net.params.map((p) => [p.name, p.value]));
+        for (const { name, dst, has } of fills) {
+          // A conv the network does not run (another op on the edge, or none) keeps its zeros.
+          if (has && !has(g)) continue;
+          const src = byName.get(name);
+          if (!src) throw new Error(`StackedNb201Net: network ${g} has no weight '${name}'`);
+          this.backend.copy(src, dst.value, src.size, 0, g * src.size);
+        }
+      } finally {
+        net.dispose();
+      }
+    });
+  }
+
+  /** Parameters of network g's own network. */
+  paramCount(g: number): number {
+    return this.counts[g];
+  }
+
+  relusOf(g: number): StackedRelu[] {
+    const out: StackedRelu[] = [];
+    this.records.forEach((users, index) => {
+      const u = users[g];
+      if (u !== null) out.push({ index, grad: u });
+    });
+    return out;
+  }
+
+  private reluConvBn(
+    t: Tape,
+    x: Var,
+    m: StackedConv,
+    block: number,
+    name: string,
+    users: Array<boolean | null>,
+    sumInto?: Var,
+  ): Var {
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0, groups: this.groups }, block, `${name}.relu`);
+    this.records.push(users);
+    return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
+  }
+
+  private cellForward(t: Tape, x: Var, m: StackedCell, name: string): Var | null {
+    const nodes: Array<Var | null> = [x, null, null, null];
+    let zeros: Var | null = null;
+    for (let j = 1; j <= 3; j++) {
+      let acc: Var | null = null;
+      for (let e = 0; e < 6; e++) {
+        if (EDGE_TO[e] !== j || !m.edges[e].length) continue;
+        // Null only where no network feeds the node: then only 'zeros' mode's convs run here.
+        const src = nodes[EDGE_FROM[e]] ?? (zeros ??= t.input(t.adopt(t.backend.zeros(x.shape)), false));
+        for (const o of m.edges[e]) {
+          if (o.conv) {
+            acc = this.reluConvBn(t, src, o.conv, m.stage, `${name}.e${e}`, o.users, acc ?? undefined);
+            continue;
+          }
+          let y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+          if (o.mask) y = t.conv(y, o.mask, { stride: 1, pad: 0, groups: o.mask.shape[0] });
+          acc = acc ? t.add(acc, y) : y;
+        }
+      }
+      nodes[j] = acc;
+    }
+    return nodes[3];
+  }
+
+  forward(t: Tape, x: Var): Var {
+    this.records = [];
+    const G = this.groups;
+    const all = this.plans.map((p) => p.alive);
+    let cur = t.batchNorm(t.conv(x, this.stemW, { stride: 1, pad: 1 }), this.stemGamma, this.stemBeta, 'stem.bn');
+    this.modules.forEach((m, i) => {
+      if (m.kind === 'reduce') {
+        const a = this.reluConvBn(t, cur, m.convA, m.stage, `m${i}.a`, all);
+        const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i}.b`, all);
+        const p = t.avgPool(cur, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
+        cur = t.add(b, t.conv(p, m.down, { stride: 1, pad: 0, groups: G }));
+        return;
+      }
+      cur = this.cellForward(t, cur, m, `m${i}`) ?? t.input(t.adopt(t.backend.zeros(cur.shape)), false);
+    });
+    cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
+    const features = t.relu(cur, 2, 'last.relu');
+    this.records.push(all);
+    const [n, gc] = features.shape;
+    const pooled = t.reshape(t.globalAvgPool(features), [n, gc, 1, 1]);
+    const K = this.cfg.numClasses;
+    const logits = t.addBias(t.reshape(t.conv(pooled, this.fcW, { stride: 1, pad: 0, groups: G }), [n, G * K]), this.fcB);
+    return t.reshape(logits, [n * G, K]);
+  }
+
+  dispose(): void {
+    for (const p of this.owned) {
+      p.zeroGrad();
+      p.value.dispose();
+    }
+    this.owned.length = 0;
+  }
+}
+
+/** NAS-Bench-201 cells (of one config) as one stacked network, for scoreNetsStacked. */
+export function nb201StackedFactory(backend: Backend, cells: readonly Nb201Cell[], cfg: Nb201NetConfig): StackedFactory {
+  return {
+    groups: cells.length,
+    flopsM: cells.map((c) => nb201Complexity(c, cfg).flopsNb201 / 1e6),
+    build: (init, seed) => new StackedNb201Net(backend, cells, cfg, init, seed),
+  };
+}
