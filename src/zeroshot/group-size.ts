@@ -12,6 +12,10 @@ import type { Backend } from '../backend/index.js';
 
 export const MAX_AUTO_GROUP = 64;
 
+/** How a group runs (ZeroShotOptions.groupMode, `score --group-mode`). */
+export const GROUP_MODES = ['separate', 'stacked'] as const;
+export type GroupMode = (typeof GROUP_MODES)[number];
+
 /**
  * --group-mode stacked: the working set per architecture relative to one network alone (the probe
  * measures that). A stacked edge runs every op some network of the group puts there, on every

@@ -19,7 +19,7 @@ import {
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
-import { autoGroupSize, groupDevice, STACKED_MEMORY_FACTOR } from './group-size.js';
+import { autoGroupSize, groupDevice, type GroupMode, STACKED_MEMORY_FACTOR } from './group-size.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -68,9 +68,6 @@ export interface ZeroShotOptions {
   /** The share of the device's memory 'auto' sizes groups for (default 1; 1/N for N processes). */
   memoryShare?: number;
 }
-
-export const GROUP_MODES = ['separate', 'stacked'] as const;
-export type GroupMode = (typeof GROUP_MODES)[number];
 
 export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
 
