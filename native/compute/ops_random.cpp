@@ -2,6 +2,8 @@
 // Rng.uniforms (mulberry32) from a given generator state, bit for bit, straight into native memory.
 // Network construction drew ~1M of these per NAS-Bench-201 network in JS (~3 ms of a 16 ms SynFlow
 // cell); here draw i depends only on state + (i + 1) 0x6d2b79f5, so the loop vectorises.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "op.hpp"
@@ -38,6 +40,29 @@ void registerRandomOps(Registry& r) {
                         float* y = c.ptr(0);
                         parallelElems(c.threads(), n, [&](size_t b, size_t e) { uniformsK(y + b, e - b, state, b, scale); });
                       }};
+  // uniformFillBlocks: [y], equal blocks of n values, block b from states[b] (a uint32; -1: zeros).
+  r["uniformFillBlocks"] = {"uniformFillBlocks", 1,
+                            [](const Params& p, const std::vector<size_t>& n) {
+                              const auto& states = p.arr("states");
+                              expectAtLeast(n, 0, elems({nonNegative(p, "n"), static_cast<int64_t>(states.size())}), "y");
+                              for (double s : states)
+                                if (s != -1 && !(s >= 0 && s <= 4294967295.0 && std::floor(s) == s))
+                                  throw OpError("a block's state must be a uint32 or -1");
+                            },
+                            [](Ctx& c) {
+                              size_t n = static_cast<size_t>(c.p.i("n"));
+                              const auto& states = c.p.arr("states");
+                              double scale = c.p.f("scale");
+                              float* y = c.ptr(0);
+                              parallelElems(c.threads(), n * states.size(), [&](size_t b, size_t e) {
+                                for (size_t i = b; i < e;) {
+                                  size_t blk = i / n, end = std::min(e, (blk + 1) * n);
+                                  if (states[blk] < 0) std::fill(y + i, y + end, 0.0f);
+                                  else uniformsK(y + i, end - i, static_cast<uint32_t>(states[blk]), i - blk * n, scale);
+                                  i = end;
+                                }
+                              });
+                            }};
 }
 
 }  // namespace wgnas::compute

@@ -27,7 +27,7 @@ import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
 import { adamStepOp, sgdStepOp } from './optim.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
-import { uniformFillManyOp, uniformFillOp } from './random.js';
+import { uniformFillBlocksOp, uniformFillManyOp, uniformFillOp } from './random.js';
 import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp, unstackGroupsOp } from './proxy-ops.js';
 import { colSumsOp, dotPartialsOp, rowSumsOp, sumAbsProductOp, sumOp, sumSlicesOp, sumSquaresOp } from './reduce.js';
 
@@ -100,6 +100,7 @@ export const OPS = catalog([
   firstElementGradOp,
   uniformFillOp,
   uniformFillManyOp,
+  uniformFillBlocksOp,
 ]);
 
 export type Ops = typeof OPS;

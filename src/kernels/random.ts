@@ -155,6 +155,65 @@ export function uniformFillManyCpu(
   return shapes.map((s, i) => uniformFillCpu(s, states[i], scales[i]));
 }
 
+// ---- blocks of one tensor ------------------------------------------------------------------------
+
+export const RANDOM_BLOCKS_PARAMS = defineUniforms('random_blocks.wgsl', 'Params', {
+  n: 'u32',
+  block: 'u32',
+  mLo: 'u32',
+  mHi: 'u32',
+  exp: 'i32',
+  _a: 'u32',
+  _b: 'u32',
+  _c: 'u32',
+});
+
+/** uniformFillBlocks' arguments (both backends): equal blocks, each state a uint32 or null (zeros). */
+export function checkFillBlocks(size: number, states: readonly (number | null)[]): number {
+  if (states.length < 1 || size % states.length !== 0) {
+    throw new RangeError(`uniformFillBlocks: ${size} elements are not ${states.length} equal blocks`);
+  }
+  for (const s of states) if (s !== null) checkRngState('uniformFillBlocks', s);
+  return size / states.length;
+}
+
+/**
+ * Fills t as states.length equal blocks: block b holds uniformFill's values for states[b] (zeros
+ * where null), all with one scale, in one dispatch (a stack of networks' weights, each block its
+ * own network's draw).
+ */
+export function uniformFillBlocks(gpu: Gpu, t: GpuTensor, states: readonly (number | null)[], scale: number): void {
+  const block = checkFillBlocks(t.size, states);
+  const m = splitScale(scale);
+  if (!m) {
+    gpu.write(t, uniformFillBlocksCpu(t.shape, states, scale));
+    return;
+  }
+  if (t.size === 0) return;
+  const meta = new Uint32Array(2 * states.length);
+  states.forEach((s, b) => {
+    meta[2 * b] = s ?? 0;
+    meta[2 * b + 1] = s === null ? 0 : 1;
+  });
+  const blocks = gpu.upload(new Float32Array(meta.buffer));
+  gpu.dispatch({
+    kernel: { file: 'random_blocks.wgsl', entry: 'main' },
+    buffers: [t, blocks],
+    uniforms: RANDOM_BLOCKS_PARAMS.pack({ n: t.size, block, mLo: m.mLo, mHi: m.mHi, exp: m.exp, _a: 0, _b: 0, _c: 0 }),
+    workgroups: gpu.grid1d(t.size, WG),
+  });
+  blocks.dispose();
+}
+
+/** The reference: block b of numel(shape) / states.length values from states[b], or zeros. */
+export function uniformFillBlocksCpu(shape: readonly number[], states: readonly (number | null)[], scale: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const block = n / states.length;
+  const out = new Float32Array(n);
+  states.forEach((s, b) => s !== null && out.set(uniformFillCpu([block], s, scale), b * block));
+  return out;
+}
+
 export const uniformFillOp = defineOp({
   name: 'uniformFill',
   summary: "Rng.uniforms' values from a generator state, bit for bit (parameter initialisation)",
@@ -175,4 +234,13 @@ export const uniformFillManyOp = defineOp({
   cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
   reference: uniformFillManyCpu,
   webgpu: uniformFillMany,
+});
+
+export const uniformFillBlocksOp = defineOp({
+  name: 'uniformFillBlocks',
+  summary: "uniformFill per equal block of one tensor, each block from its own state or zeros (stacked networks' weights)",
+  kernels: [{ file: 'random_blocks.wgsl', entries: ['main'], uniforms: RANDOM_BLOCKS_PARAMS }],
+  cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
+  reference: uniformFillBlocksCpu,
+  webgpu: uniformFillBlocks,
 });

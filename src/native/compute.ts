@@ -57,6 +57,7 @@ export const NATIVE_OP_NAMES = [
   'fitnessGrad',
   'firstElementGrad',
   'uniformFill',
+  'uniformFillBlocks',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];

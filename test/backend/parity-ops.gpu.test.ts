@@ -1012,6 +1012,28 @@ bad('uniformFill', 'state', (be) => be.ops.uniformFill([2], -1, 1));
     ref: () => OPS.uniformFillMany.reference(shapes, states, scales),
   });
   bad('uniformFillMany', 'lengths', (be) => be.ops.uniformFillMany([be.empty([2])], [1, 2], [1]));
+  // Blocks of one tensor: some zeros, a state at the top of the uint32 range, one block, odd sizes.
+  for (const [shape, bStates, scale] of [
+    [[4, 3, 3, 3], [17, null, 0xffffffff, 5], 0.19],
+    [[1, 7], [123456], 1 / Math.sqrt(7)],
+    [[9, 1001], [null, 1, 2, null, null, 3, 4, 5, 6], 0.03],
+    [[3, 2], [null, null, null], 1],
+  ] as Array<[number[], Array<number | null>, number]>) {
+    add('uniformFillBlocks', {
+      label: `[${shape}] in ${bStates.length} blocks, states ${bStates.join(' ')}`,
+      tol: { atol: 0, rtol: 0 },
+      run: async (be) => {
+        const t = be.empty(shape);
+        be.ops.uniformFillBlocks(t, bStates, scale);
+        const v = await t.read();
+        t.dispose();
+        return [v];
+      },
+      ref: () => [OPS.uniformFillBlocks.reference(shape, bStates, scale)],
+    });
+  }
+  bad('uniformFillBlocks', 'unequal blocks', (be) => be.ops.uniformFillBlocks(be.empty([7]), [1, 2], 1));
+  bad('uniformFillBlocks', 'a state past uint32', (be) => be.ops.uniformFillBlocks(be.empty([4]), [1, 2 ** 32], 1));
 }
 
 // ---- the suite ------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** Parameter initialisation in native memory (native/compute/ops_random.cpp). */
-import { checkFillMany, checkRngState } from '../../kernels/random.js';
+import { checkFillBlocks, checkFillMany, checkRngState } from '../../kernels/random.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 /**
@@ -24,4 +24,10 @@ export function uniformFillMany(
   targets.forEach((t, i) => {
     if (t.size > 0) dev.enqueue('uniformFill', [t], { n: t.size, state: states[i], scale: scales[i] });
   });
+}
+
+/** uniformFill's values per equal block of t (src/kernels/random.ts: uniformFillBlocks); null: zeros. */
+export function uniformFillBlocks(dev: NativeDevice, t: NativeTensor, states: readonly (number | null)[], scale: number): void {
+  const block = checkFillBlocks(t.size, states);
+  if (t.size > 0) dev.enqueue('uniformFillBlocks', [t], { n: block, states: states.map((s) => s ?? -1), scale });
 }
