@@ -12,11 +12,13 @@
  *     contributions to a node come in its own edge order, so its values are the ones its own
  *     network computes, up to the accumulation order of the grouped convolution cores;
  *   - the classifier is a grouped 1x1 conv plus bias; the logits [N, G*K] are read as N*G rows.
- * Each network's weights are the ones its own network draws (built with the same seed, copied in).
+ * Each network's weights are the ones its own network draws: its construction is replayed on a
+ * recording stand-in for the backend (recordDraws), and each stacked weight is drawn in one
+ * dispatch, every network's block from the generator state its own network draws it from.
  * A network's ReLU records are its slices of the stacked ReLUs it uses (relusOf), in its own
  * network's order; whether each gets a gradient is decided as its own tape would (planCell).
  */
-import type { Backend } from '../backend/index.js';
+import { type Backend, numel, type Tensor } from '../backend/index.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import type { InitMode } from './init.js';
@@ -168,8 +170,6 @@ export class StackedNb201Net implements StackedNets {
     this.stemW = drawn('stem.conv', [C, 3, 3, 3]);
     this.stemGamma = param('stem.bn.gamma', [G * C], 'bn_gamma', 1);
     this.stemBeta = param('stem.bn.beta', [G * C], 'bn_beta', 0);
-    // Cell edge convs some networks leave unused: zeroed, then the users' blocks copied in.
-    const zeroed: Param[] = [];
     let cin = C;
     for (let stage = 0; stage < 3; stage++) {
       const c = C * 2 ** stage;
@@ -193,9 +193,7 @@ export class StackedNb201Net implements StackedNets {
             if (!used) return [];
             if (isConv(op)) {
               const has = (g: number) => this.plans[g].ops[e] === op;
-              const sc = conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, has);
-              if (used < G) zeroed.push(sc.w);
-              return [{ op, conv: sc, users }];
+              return [{ op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, has), users }];
             }
             // One mask per stage, edge and op (every cell of a stage has the same).
             const key = `${e}.${op}`;
@@ -211,8 +209,7 @@ export class StackedNb201Net implements StackedNets {
     const K = cfg.numClasses;
     this.fcW = drawn('classifier.w', [K, cin, 1, 1]);
     this.fcB = drawn('classifier.b', [K], 'bias');
-    for (const w of zeroed) backend.ops.fill(w.value, 0);
-    this.copyWeights(fills, init, seed);
+    this.drawWeights(fills, init, seed);
   }
 
   /** A [G*c, 1, 1, 1] depthwise weight: 1 on the channels of the networks that use the op, else 0. */
@@ -224,24 +221,39 @@ export class StackedNb201Net implements StackedNets {
     return p;
   }
 
-  /** Builds each network as its own factory would and copies its weights into its blocks. */
-  private copyWeights(fills: readonly WeightFill[], init: InitMode, seed: number): void {
-    this.cells.forEach((cell, g) => {
-      const net = nb201Factory(this.backend, cell, this.cfg).build(init, new Rng(seed));
-      try {
-        this.counts.push(net.paramCount());
-        const byName = new Map(net.params.map((p) => [p.name, p.value]));
-        for (const { name, dst, has } of fills) {
-          // A conv the network does not run (another op on the edge, or none) keeps its zeros.
-          if (has && !has(g)) continue;
-          const src = byName.get(name);
-          if (!src) throw new Error(`StackedNb201Net: network ${g} has no weight '${name}'`);
-          this.backend.copy(src, dst.value, src.size, 0, g * src.size);
-        }
-      } finally {
-        net.dispose();
+  /**
+   * Draws each stacked weight: per network, the draw its own network makes for that weight (one
+   * uniformFillBlocks dispatch per tensor), or its host-drawn values (biases; other inits) in one
+   * write; zeros where a network has no such weight.
+   */
+  private drawWeights(fills: readonly WeightFill[], init: InitMode, seed: number): void {
+    const own = this.cells.map((cell) => recordDraws(cell, this.cfg, init, seed));
+    own.forEach((o) => this.counts.push(o.paramCount));
+    for (const { name, dst, has } of fills) {
+      const draws = own.map((o, g) => {
+        if (has && !has(g)) return null;
+        const d = o.draws.get(name);
+        if (!d) throw new Error(`StackedNb201Net: network ${g} has no weight '${name}'`);
+        return d;
+      });
+      const block = dst.value.size / this.groups;
+      const drawn = draws.filter((d) => d !== null);
+      const scale = drawn.find((d) => 'state' in d)?.scale;
+      if (scale !== undefined && drawn.every((d) => 'state' in d && d.scale === scale)) {
+        this.backend.ops.uniformFillBlocks(
+          dst.value,
+          draws.map((d) => (d && 'state' in d ? d.state : null)),
+          scale,
+        );
+        continue;
       }
-    });
+      const data = new Float32Array(dst.value.size);
+      draws.forEach((d, g) => {
+        if (d && 'state' in d) data.set(Rng.fromState(d.state).uniforms(block, d.scale), g * block);
+        else if (d) data.set(d.data, g * block);
+      });
+      this.backend.write(dst.value, data);
+    }
   }
 
   /** Parameters of network g's own network. */
@@ -328,6 +340,70 @@ export class StackedNb201Net implements StackedNets {
     }
     this.owned.length = 0;
   }
+}
+
+/** What one network's own construction puts in a weight: a draw on the device, or host values. */
+type Draw = { state: number; scale: number } | { data: Float32Array };
+
+/**
+ * Each weight of nb201Factory(cell, cfg).build(init, new Rng(seed)) as that build makes it, and
+ * the network's parameter count, without a device: the network is constructed on a stand-in
+ * backend that only records what each of its tensors receives (a ParamStore draws weights with
+ * uniformFillMany or uploads host values; nothing else runs in a constructor).
+ */
+export function recordDraws(
+  cell: Nb201Cell,
+  cfg: Nb201NetConfig,
+  init: InitMode,
+  seed: number,
+): { draws: Map<string, Draw>; paramCount: number } {
+  const made = new Map<Tensor, Draw>();
+  const tensor = (shape: readonly number[]): Tensor => {
+    const t: Tensor = {
+      shape: [...shape],
+      size: numel(shape),
+      isDisposed: false,
+      read: () => Promise.reject(new Error('recordDraws: a recorded tensor has no values')),
+      view: () => t,
+      dispose: () => {},
+    };
+    return t;
+  };
+  const unsupported = (what: string) => () => {
+    throw new Error(`recordDraws: Nb201Net's construction called ${what}, which the recording backend does not model`);
+  };
+  const ops = new Proxy(
+    {
+      uniformFillMany: (ts: Tensor[], states: number[], scales: number[]) =>
+        ts.forEach((t, i) => made.set(t, { state: states[i], scale: scales[i] })),
+      uniformFill: (shape: number[], state: number, scale: number) => {
+        const t = tensor(shape);
+        made.set(t, { state, scale });
+        return t;
+      },
+    },
+    { get: (o, k: string) => (o as Record<string, unknown>)[k] ?? unsupported(`ops.${k}`) },
+  );
+  const recorder = new Proxy(
+    {
+      empty: (shape: readonly number[]) => tensor(shape),
+      upload: (data: Float32Array | ArrayLike<number>, shape?: readonly number[]) => {
+        const t = tensor(shape ?? [data.length]);
+        made.set(t, { data: Float32Array.from(data) });
+        return t;
+      },
+      ops,
+    },
+    { get: (o, k: string) => (o as Record<string, unknown>)[k] ?? unsupported(k) },
+  ) as unknown as Backend;
+  const net = nb201Factory(recorder, cell, cfg).build(init, new Rng(seed));
+  const draws = new Map<string, Draw>();
+  for (const p of net.params) {
+    const d = made.get(p.value);
+    if (!d) throw new Error(`recordDraws: weight '${p.name}' was never drawn`);
+    draws.set(p.name, d);
+  }
+  return { draws, paramCount: net.paramCount() };
 }
 
 /** NAS-Bench-201 cells (of one config) as one stacked network, for scoreNetsStacked. */

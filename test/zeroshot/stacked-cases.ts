@@ -64,6 +64,17 @@ export function stackedScoringCases(backendOf: () => Promise<Backend | null>): v
       }
     }
 
+    it("init 'kaiming' (host-drawn weights, written per stacked tensor): each cell's scores alone", async ({ skip }) => {
+      const backend = await backendOf();
+      if (!backend) return skip();
+      const net = { ...NB201_DEFAULT, channels: 4, cellsPerStage: 1 };
+      const cells = GROUPS[1].map((k) => parseArch(CELLS[k]));
+      const single = new ZeroShotScorer(backend, PROXIES, { batchSize: 6, seed: 2, net, init: 'kaiming' });
+      const alone = await scoreAll(single, cells);
+      const rows = await scoreNetsStacked(backend, nb201StackedFactory(backend, cells, net), PROXIES, single.batch, 2, 'kaiming');
+      rows.forEach((r, i) => PROXIES.forEach((p) => expectScore(r.scores[p], alone[i].scores[p], `${GROUPS[1][i]} ${p}`)));
+    });
+
     it('through ZeroShotScorer (group 5, groupMode stacked): NASWOT alone (forward only), the counts alone, both', async ({
       skip,
     }) => {
