@@ -3,14 +3,16 @@
  * full network), with submits deferred so the GPU does not compete for the CPU, plus microbenchmarks of
  * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
  *
- *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
+ *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--channels 16] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
  * the printed report under bench/results/gpu-host-cost/<date>[-tag]/. With WGNAS_BACKEND=null Dawn runs
  * no driver: what remains is Dawn's front end and our code, the host cost a fast GPU's host pays too
  * (the scores are then meaningless). --mode stacked runs each group as one channel-stacked network
- * (score --group-mode stacked); --micro 0 skips the microbenchmarks. Copies (copyBufferToBuffer)
+ * (score --group-mode stacked); --micro 0 skips the microbenchmarks. --channels narrows the network
+ * (the dispatch count does not depend on it; Dawn's null device caps its memory, so large stacked
+ * groups fit only narrow). Copies (copyBufferToBuffer)
  * are counted beside the dispatches: each is an encoder command too.
  */
 import { parseArgs } from 'node:util';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     group: { type: 'string', default: '4' },
     batch: { type: 'string', default: '8' },
     mode: { type: 'string', default: 'separate' },
+    channels: { type: 'string', default: '16' },
     reps: { type: 'string', default: '3' },
     micro: { type: 'string', default: '20000' },
     save: { type: 'boolean', default: false },
@@ -47,6 +50,7 @@ const posInt = (flag: string, v: string | undefined): number => {
 };
 const G = posInt('group', values.group);
 const B = posInt('batch', values.batch);
+const C = posInt('channels', values.channels);
 const reps = posInt('reps', values.reps);
 const microIters = values.micro === '0' ? 0 : posInt('micro', values.micro);
 const mode = values.mode as GroupMode;
@@ -81,7 +85,7 @@ const cells = Array.from({ length: G }, () => sampleCell(rng));
 const scorer = new ZeroShotScorer(backend, ['wrcor'], {
   batchSize: B,
   seed: 0,
-  net: { channels: 16, cellsPerStage: 5, numClasses: 10 },
+  net: { channels: C, cellsPerStage: 5, numClasses: 10 },
   group: G,
   groupMode: mode,
 });
@@ -141,7 +145,7 @@ async function runGroup(): Promise<GroupRun> {
   };
 }
 
-say(`grouped WRCor (${mode}): ${G} NB201 cells per group, batch ${B}, full network (C=16, N=5), seed 0`);
+say(`grouped WRCor (${mode}): ${G} NB201 cells per group, batch ${B}, network C=${C}, N=5, seed 0`);
 const warm = await runGroup(); // compiles pipelines, fills the buffer pool
 say(`warm-up group: record ${warm.recordMsPerCell.toFixed(1)} ms/cell, total ${warm.totalMsPerCell.toFixed(0)} ms/cell`);
 const runs: GroupRun[] = [];
@@ -303,7 +307,7 @@ function finish(micro: Record<string, number>): never {
       adapter: gpu.name,
       software: gpu.adapter.isSoftware,
       date: new Date().toISOString(),
-      settings: { group: G, batch: B, mode, reps, microIters, net: 'NB201 C=16 N=5', proxy: 'wrcor', seed: 0 },
+      settings: { group: G, batch: B, mode, reps, microIters, net: `NB201 C=${C} N=5`, proxy: 'wrcor', seed: 0 },
       loadAverage: { start: load0, end: load1 },
       warmup: warm,
       runs,

@@ -160,57 +160,89 @@ export function uniformFillManyCpu(
 export const RANDOM_BLOCKS_PARAMS = defineUniforms('random_blocks.wgsl', 'Params', {
   n: 'u32',
   block: 'u32',
-  mLo: 'u32',
-  mHi: 'u32',
-  exp: 'i32',
   _a: 'u32',
   _b: 'u32',
-  _c: 'u32',
 });
 
-/** uniformFillBlocks' arguments (both backends): equal blocks, each state a uint32 or null (zeros). */
-export function checkFillBlocks(size: number, states: readonly (number | null)[]): number {
-  if (states.length < 1 || size % states.length !== 0) {
-    throw new RangeError(`uniformFillBlocks: ${size} elements are not ${states.length} equal blocks`);
+/** One block's draw (uniformFillBlocks): Rng.uniforms(block / stride, scale) from `state`. */
+export interface FillBlock {
+  state: number;
+  scale: number;
+  /**
+   * The draws go to every stride-th element from `offset` (zeros between): a 1x1 kernel's weights
+   * in a 3x3 kernel's place are stride 9, offset 4. Default 1 and 0.
+   */
+  stride?: number;
+  offset?: number;
+}
+
+/** uniformFillBlocks' arguments (both backends); returns the block size. */
+export function checkFillBlocks(size: number, blocks: readonly (FillBlock | null)[]): number {
+  if (blocks.length < 1 || size % blocks.length !== 0) {
+    throw new RangeError(`uniformFillBlocks: ${size} elements are not ${blocks.length} equal blocks`);
   }
-  for (const s of states) if (s !== null) checkRngState('uniformFillBlocks', s);
-  return size / states.length;
+  const block = size / blocks.length;
+  for (const b of blocks) {
+    if (b === null) continue;
+    checkRngState('uniformFillBlocks', b.state);
+    const [stride, offset] = [b.stride ?? 1, b.offset ?? 0];
+    if (
+      !Number.isInteger(stride) ||
+      stride < 1 ||
+      block % stride !== 0 ||
+      !Number.isInteger(offset) ||
+      offset < 0 ||
+      offset >= stride
+    ) {
+      throw new RangeError(`uniformFillBlocks: stride ${stride} and offset ${offset} do not tile blocks of ${block}`);
+    }
+    if (!(b.scale > 0) || !Number.isFinite(b.scale))
+      throw new RangeError(`uniformFillBlocks: scale must be positive, got ${b.scale}`);
+  }
+  return block;
 }
 
 /**
- * Fills t as states.length equal blocks: block b holds uniformFill's values for states[b] (zeros
- * where null), all with one scale, in one dispatch (a stack of networks' weights, each block its
- * own network's draw).
+ * Fills t as blocks.length equal blocks: block b holds uniformFill's values for its state and
+ * scale (at every stride-th element from offset, zeros between), or zeros where null, in one
+ * dispatch: a stack of networks' weights, each block its own network's draw.
  */
-export function uniformFillBlocks(gpu: Gpu, t: GpuTensor, states: readonly (number | null)[], scale: number): void {
-  const block = checkFillBlocks(t.size, states);
-  const m = splitScale(scale);
-  if (!m) {
-    gpu.write(t, uniformFillBlocksCpu(t.shape, states, scale));
+export function uniformFillBlocks(gpu: Gpu, t: GpuTensor, blocks: readonly (FillBlock | null)[]): void {
+  const block = checkFillBlocks(t.size, blocks);
+  const ms = blocks.map((b) => (b ? splitScale(b.scale) : null));
+  if (ms.some((m, i) => blocks[i] !== null && !m)) {
+    gpu.write(t, uniformFillBlocksCpu(t.shape, blocks));
     return;
   }
   if (t.size === 0) return;
-  const meta = new Uint32Array(2 * states.length);
-  states.forEach((s, b) => {
-    meta[2 * b] = s ?? 0;
-    meta[2 * b + 1] = s === null ? 0 : 1;
+  // Per block: state, 1 to draw (0: zeros), stride, offset, mLo, mHi, exp (i32 bits), unused.
+  const meta = new Uint32Array(8 * blocks.length);
+  blocks.forEach((b, i) => {
+    if (!b) return;
+    const m = ms[i]!;
+    meta.set([b.state, 1, b.stride ?? 1, b.offset ?? 0, m.mLo, m.mHi, m.exp >>> 0, 0], 8 * i);
   });
-  const blocks = gpu.upload(new Float32Array(meta.buffer));
+  const metaT = gpu.upload(new Float32Array(meta.buffer));
   gpu.dispatch({
     kernel: { file: 'random_blocks.wgsl', entry: 'main' },
-    buffers: [t, blocks],
-    uniforms: RANDOM_BLOCKS_PARAMS.pack({ n: t.size, block, mLo: m.mLo, mHi: m.mHi, exp: m.exp, _a: 0, _b: 0, _c: 0 }),
+    buffers: [t, metaT],
+    uniforms: RANDOM_BLOCKS_PARAMS.pack({ n: t.size, block, _a: 0, _b: 0 }),
     workgroups: gpu.grid1d(t.size, WG),
   });
-  blocks.dispose();
+  metaT.dispose();
 }
 
-/** The reference: block b of numel(shape) / states.length values from states[b], or zeros. */
-export function uniformFillBlocksCpu(shape: readonly number[], states: readonly (number | null)[], scale: number): Float32Array {
+/** The reference: each block's draws at its stride and offset, zeros elsewhere. */
+export function uniformFillBlocksCpu(shape: readonly number[], blocks: readonly (FillBlock | null)[]): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
-  const block = n / states.length;
+  const block = n / blocks.length;
   const out = new Float32Array(n);
-  states.forEach((s, b) => s !== null && out.set(uniformFillCpu([block], s, scale), b * block));
+  blocks.forEach((b, i) => {
+    if (!b) return;
+    const [stride, offset] = [b.stride ?? 1, b.offset ?? 0];
+    const v = uniformFillCpu([block / stride], b.state, b.scale);
+    v.forEach((x, k) => (out[i * block + k * stride + offset] = x));
+  });
   return out;
 }
 

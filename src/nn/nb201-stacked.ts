@@ -19,6 +19,7 @@
  * network's order; whether each gets a gradient is decided as its own tape would (planCell).
  */
 import { type Backend, numel, type Tensor } from '../backend/index.js';
+import type { FillBlock } from '../kernels/random.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import type { InitMode } from './init.js';
@@ -85,12 +86,15 @@ interface EdgeOp {
   users: Array<boolean | null>;
 }
 
+/** Where network g's own weight goes in its block: every stride-th element from offset, or nowhere. */
+type Place = { stride: number; offset: number } | null;
+
 interface WeightFill {
   /** The weight's name in each network's own Nb201Net. */
   name: string;
   dst: Param;
-  /** Whether network g has this weight here (absent: every network). */
-  has?: (g: number) => boolean;
+  /** Where network g's weight goes (absent: every network's fills its block; null: zeros). */
+  at?: (g: number) => Place;
 }
 
 interface StackedCell {
@@ -148,9 +152,9 @@ export class StackedNb201Net implements StackedNets {
       this.owned.push(p);
       return p;
     };
-    const drawn = (name: string, shape: number[], kind: Param['kind'] = 'conv', has?: (g: number) => boolean): Param => {
+    const drawn = (name: string, shape: number[], kind: Param['kind'] = 'conv', at?: (g: number) => Place): Param => {
       const p = param(name, [G * shape[0], ...shape.slice(1)], kind);
-      fills.push({ name, dst: p, has });
+      fills.push({ name, dst: p, at });
       return p;
     };
     const conv = (
@@ -159,9 +163,9 @@ export class StackedNb201Net implements StackedNets {
       cout: number,
       k: number,
       stride: number,
-      has?: (g: number) => boolean,
+      at?: (g: number) => Place,
     ): StackedConv => ({
-      w: drawn(`${name}.conv`, [cout, cin, k, k], 'conv', has),
+      w: drawn(`${name}.conv`, [cout, cin, k, k], 'conv', at),
       gamma: param(`${name}.bn.gamma`, [G * cout], 'bn_gamma', 1),
       beta: param(`${name}.bn.beta`, [G * cout], 'bn_beta', 0),
       k,
@@ -186,21 +190,29 @@ export class StackedNb201Net implements StackedNets {
       }
       const masks = new Map<string, Param | null>();
       for (let i = 0; i < cfg.cellsPerStage; i++) {
-        const edges = EDGE_TO.map((_, e) =>
-          EDGE_OPS.flatMap((op): EdgeOp[] => {
-            const users = this.plans.map((p) => (p.ops[e] === op ? (isConv(op) ? p.grad[e] : false) : null));
+        const edges = EDGE_TO.map((_, e) => {
+          // Where some networks put a 3x3 conv and others a 1x1 on an edge, one 3x3 conv serves
+          // both (a 1x1 kernel is a 3x3 one with zeros around its centre; per-network batch norms
+          // over disjoint channels): one ReLU-conv-BN less, and fewer FLOPs than running both.
+          const merged = ['nor_conv_3x3', 'nor_conv_1x1'].every((op) => this.plans.some((p) => p.ops[e] === op));
+          return EDGE_OPS.flatMap((op): EdgeOp[] => {
+            const uses = (g: number) =>
+              this.plans[g].ops[e] === op || (op === 'nor_conv_3x3' && merged && this.plans[g].ops[e] === 'nor_conv_1x1');
+            const users = this.plans.map((p, g) => (uses(g) ? (isConv(op) ? p.grad[e] : false) : null));
             const used = users.filter((u) => u !== null).length;
-            if (!used) return [];
+            if (!used || (op === 'nor_conv_1x1' && merged)) return [];
             if (isConv(op)) {
-              const has = (g: number) => this.plans[g].ops[e] === op;
-              return [{ op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, has), users }];
+              // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
+              const at = (g: number): Place =>
+                !uses(g) ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
+              return [{ op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users }];
             }
             // One mask per stage, edge and op (every cell of a stage has the same).
             const key = `${e}.${op}`;
             if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
             return [{ op, mask: masks.get(key)!, users }];
-          }),
-        );
+          });
+        });
         this.modules.push({ kind: 'cell', edges, stage });
       }
     }
@@ -229,28 +241,24 @@ export class StackedNb201Net implements StackedNets {
   private drawWeights(fills: readonly WeightFill[], init: InitMode, seed: number): void {
     const own = this.cells.map((cell) => recordDraws(cell, this.cfg, init, seed));
     own.forEach((o) => this.counts.push(o.paramCount));
-    for (const { name, dst, has } of fills) {
+    for (const { name, dst, at } of fills) {
       const draws = own.map((o, g) => {
-        if (has && !has(g)) return null;
+        const place = at ? at(g) : { stride: 1, offset: 0 };
+        if (!place) return null;
         const d = o.draws.get(name);
         if (!d) throw new Error(`StackedNb201Net: network ${g} has no weight '${name}'`);
-        return d;
+        return { ...d, ...place };
       });
-      const block = dst.value.size / this.groups;
-      const drawn = draws.filter((d) => d !== null);
-      const scale = drawn.find((d) => 'state' in d)?.scale;
-      if (scale !== undefined && drawn.every((d) => 'state' in d && d.scale === scale)) {
-        this.backend.ops.uniformFillBlocks(
-          dst.value,
-          draws.map((d) => (d && 'state' in d ? d.state : null)),
-          scale,
-        );
+      if (draws.every((d) => d === null || 'state' in d)) {
+        this.backend.ops.uniformFillBlocks(dst.value, draws as Array<FillBlock | null>);
         continue;
       }
+      const block = dst.value.size / this.groups;
       const data = new Float32Array(dst.value.size);
       draws.forEach((d, g) => {
-        if (d && 'state' in d) data.set(Rng.fromState(d.state).uniforms(block, d.scale), g * block);
-        else if (d) data.set(d.data, g * block);
+        if (!d) return;
+        const v: Float32Array = 'state' in d ? Rng.fromState(d.state).uniforms(block / d.stride, d.scale) : d.data;
+        v.forEach((x, k) => (data[g * block + k * d.stride + d.offset] = x));
       });
       this.backend.write(dst.value, data);
     }

@@ -9,6 +9,7 @@ import type { Backend } from '../../src/backend/index.js';
 import { cpuOpRegistry } from '../../src/backend/cpu.js';
 import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
 import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
+import type { FillBlock } from '../../src/kernels/random.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
@@ -1012,28 +1013,42 @@ bad('uniformFill', 'state', (be) => be.ops.uniformFill([2], -1, 1));
     ref: () => OPS.uniformFillMany.reference(shapes, states, scales),
   });
   bad('uniformFillMany', 'lengths', (be) => be.ops.uniformFillMany([be.empty([2])], [1, 2], [1]));
-  // Blocks of one tensor: some zeros, a state at the top of the uint32 range, one block, odd sizes.
-  for (const [shape, bStates, scale] of [
-    [[4, 3, 3, 3], [17, null, 0xffffffff, 5], 0.19],
-    [[1, 7], [123456], 1 / Math.sqrt(7)],
-    [[9, 1001], [null, 1, 2, null, null, 3, 4, 5, 6], 0.03],
-    [[3, 2], [null, null, null], 1],
-  ] as Array<[number[], Array<number | null>, number]>) {
+  // Blocks of one tensor: zeros, a state at the top of the uint32 range, scales per block, a 1x1
+  // kernel in a 3x3's centre (stride 9, offset 4), one block, odd sizes.
+  const fb = (state: number, scale: number, stride?: number, offset?: number) => ({ state, scale, stride, offset });
+  for (const [shape, blocks] of [
+    [
+      [4, 3, 3, 3],
+      [fb(17, 0.19), null, fb(0xffffffff, 0.5), fb(5, 0.19, 9, 4)],
+    ],
+    [[1, 7], [fb(123456, 1 / Math.sqrt(7))]],
+    [
+      [9, 1001],
+      [null, fb(1, 0.03), fb(2, 0.03, 7, 6), null, null, fb(3, 0.03), fb(4, 0.03), fb(5, 0.03, 143, 0), fb(6, 0.03)],
+    ],
+    [
+      [3, 2],
+      [null, null, null],
+    ],
+  ] as Array<[number[], Array<FillBlock | null>]>) {
     add('uniformFillBlocks', {
-      label: `[${shape}] in ${bStates.length} blocks, states ${bStates.join(' ')}`,
+      label: `[${shape}] in ${blocks.length} blocks: ${blocks.map((b) => (b ? `${b.state}/${b.stride ?? 1}` : '0')).join(' ')}`,
       tol: { atol: 0, rtol: 0 },
       run: async (be) => {
         const t = be.empty(shape);
-        be.ops.uniformFillBlocks(t, bStates, scale);
+        be.ops.uniformFillBlocks(t, blocks);
         const v = await t.read();
         t.dispose();
         return [v];
       },
-      ref: () => [OPS.uniformFillBlocks.reference(shape, bStates, scale)],
+      ref: () => [OPS.uniformFillBlocks.reference(shape, blocks)],
     });
   }
-  bad('uniformFillBlocks', 'unequal blocks', (be) => be.ops.uniformFillBlocks(be.empty([7]), [1, 2], 1));
-  bad('uniformFillBlocks', 'a state past uint32', (be) => be.ops.uniformFillBlocks(be.empty([4]), [1, 2 ** 32], 1));
+  bad('uniformFillBlocks', 'unequal blocks', (be) => be.ops.uniformFillBlocks(be.empty([7]), [fb(1, 1), fb(2, 1)]));
+  bad('uniformFillBlocks', 'a state past uint32', (be) => be.ops.uniformFillBlocks(be.empty([4]), [fb(1, 1), fb(2 ** 32, 1)]));
+  bad('uniformFillBlocks', 'a stride that does not tile', (be) =>
+    be.ops.uniformFillBlocks(be.empty([8]), [fb(1, 1, 3, 0), null]),
+  );
 }
 
 // ---- the suite ------------------------------------------------------------------------------------------------
