@@ -3,13 +3,17 @@
  * full network), with submits deferred so the GPU does not compete for the CPU, plus microbenchmarks of
  * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
  *
- *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--reps 3] [--micro 20000] [--save] [--tag T]
+ *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--channels 16] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
  * the printed report under bench/results/gpu-host-cost/<date>[-tag]/. With WGNAS_BACKEND=null Dawn runs
  * no driver: what remains is Dawn's front end and our code, the host cost a fast GPU's host pays too
- * (the scores are then meaningless).
+ * (the scores are then meaningless). --mode stacked runs each group as one channel-stacked network
+ * (score --group-mode stacked); --micro 0 skips the microbenchmarks. --channels narrows the network
+ * (the dispatch count does not depend on it; Dawn's null device caps its memory, so large stacked
+ * groups fit only narrow). Copies (copyBufferToBuffer)
+ * are counted beside the dispatches: each is an encoder command too.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -21,13 +25,15 @@ import { registerShaderSource } from '../src/gpu/shaders.js';
 import { defineUniforms } from '../src/gpu/uniforms.js';
 import { sampleCell } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { ZeroShotScorer } from '../src/zeroshot/index.js';
+import { GROUP_MODES, type GroupMode, ZeroShotScorer } from '../src/zeroshot/index.js';
 import { resultsDir, writeResult } from './results-dir.js';
 
 const { values } = parseArgs({
   options: {
     group: { type: 'string', default: '4' },
     batch: { type: 'string', default: '8' },
+    mode: { type: 'string', default: 'separate' },
+    channels: { type: 'string', default: '16' },
     reps: { type: 'string', default: '3' },
     micro: { type: 'string', default: '20000' },
     save: { type: 'boolean', default: false },
@@ -44,8 +50,14 @@ const posInt = (flag: string, v: string | undefined): number => {
 };
 const G = posInt('group', values.group);
 const B = posInt('batch', values.batch);
+const C = posInt('channels', values.channels);
 const reps = posInt('reps', values.reps);
-const microIters = posInt('micro', values.micro);
+const microIters = values.micro === '0' ? 0 : posInt('micro', values.micro);
+const mode = values.mode as GroupMode;
+if (!GROUP_MODES.includes(mode)) {
+  console.error(`--mode: expected ${GROUP_MODES.join(' or ')}, got '${values.mode}'`);
+  process.exit(2);
+}
 const outDir = values.save ? resultsDir('gpu-host-cost', { tag: values.tag }) : null;
 
 const lines: string[] = [];
@@ -73,8 +85,9 @@ const cells = Array.from({ length: G }, () => sampleCell(rng));
 const scorer = new ZeroShotScorer(backend, ['wrcor'], {
   batchSize: B,
   seed: 0,
-  net: { channels: 16, cellsPerStage: 5, numClasses: 10 },
+  net: { channels: C, cellsPerStage: 5, numClasses: 10 },
   group: G,
+  groupMode: mode,
 });
 
 // The first read or sync of a group marks the end of its recording. Wall time and this process's CPU
@@ -105,6 +118,7 @@ interface GroupRun {
   recordCpuMsPerCell: number;
   usPerDispatch: number;
   dispatchesPerCell: number;
+  copiesPerCell: number;
   totalMsPerCell: number;
   wrcor: number[];
 }
@@ -112,23 +126,26 @@ interface GroupRun {
 async function runGroup(): Promise<GroupRun> {
   firstWaitMs = 0;
   const d0 = gpu.dispatchCount;
+  const c0 = gpu.copyCount;
   cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await scorer.scoreMany(cells);
   const t1 = performance.now();
   const dispatches = gpu.dispatchCount - d0;
+  const copies = gpu.copyCount - c0;
   const recordMs = firstWaitMs - t0;
   return {
     recordMsPerCell: recordMs / G,
     recordCpuMsPerCell: firstWaitCpuUs / 1000 / G,
     usPerDispatch: (1000 * recordMs) / dispatches,
     dispatchesPerCell: dispatches / G,
+    copiesPerCell: copies / G,
     totalMsPerCell: (t1 - t0) / G,
     wrcor: r.map((c) => c.scores.wrcor),
   };
 }
 
-say(`grouped WRCor: ${G} NB201 cells per group, batch ${B}, full network (C=16, N=5), seed 0`);
+say(`grouped WRCor (${mode}): ${G} NB201 cells per group, batch ${B}, network C=${C}, N=5, seed 0`);
 const warm = await runGroup(); // compiles pipelines, fills the buffer pool
 say(`warm-up group: record ${warm.recordMsPerCell.toFixed(1)} ms/cell, total ${warm.totalMsPerCell.toFixed(0)} ms/cell`);
 const runs: GroupRun[] = [];
@@ -137,7 +154,7 @@ for (let i = 0; i < reps; i++) {
   runs.push(r);
   say(
     `group ${i + 1}: record ${r.recordMsPerCell.toFixed(1)} ms/cell (cpu ${r.recordCpuMsPerCell.toFixed(1)})  ${r.usPerDispatch.toFixed(1)} us/dispatch  ` +
-      `${r.dispatchesPerCell} dispatches/cell  total ${r.totalMsPerCell.toFixed(0)} ms/cell`,
+      `${r.dispatchesPerCell} dispatches/cell  ${r.copiesPerCell} copies/cell  total ${r.totalMsPerCell.toFixed(0)} ms/cell`,
   );
 }
 Gpu.prototype.read = read0;
@@ -152,6 +169,7 @@ const summary = {
   minRecordCpuMsPerCell: Math.min(...runs.map((r) => r.recordCpuMsPerCell)),
   usPerDispatch: median(runs.map((r) => r.usPerDispatch)),
   dispatchesPerCell: runs[0].dispatchesPerCell,
+  copiesPerCell: runs[0].copiesPerCell,
   totalMsPerCell: median(runs.map((r) => r.totalMsPerCell)),
 };
 say(
@@ -164,6 +182,8 @@ say(
 say(`wrcor: ${runs[0].wrcor.map((s) => String(s)).join(' ')}`);
 
 // ---- microbenchmarks ----------------------------------------------------------------------------
+
+if (microIters === 0) finish({});
 
 const device = gpu.device;
 // A tiny scale kernel (uniform at 0, two storage buffers), registered so Gpu.dispatch can use it too.
@@ -276,24 +296,27 @@ micro.poolAcquireReleaseUs = perCallUs(microIters, () => gpu.pool.release(gpu.po
   x.dispose();
   y.dispose();
 }
-for (const [k, v] of Object.entries(micro)) say(`micro ${k.padEnd(28)} ${v.toFixed(2)} us`);
-const load1 = loadavg();
-say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+finish(micro);
 
-if (outDir) {
-  const result = {
-    adapter: gpu.name,
-    software: gpu.adapter.isSoftware,
-    date: new Date().toISOString(),
-    settings: { group: G, batch: B, reps, microIters, net: 'NB201 C=16 N=5', proxy: 'wrcor', seed: 0 },
-    loadAverage: { start: load0, end: load1 },
-    warmup: warm,
-    runs,
-    summary,
-    micro,
-  };
-  writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-  writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
-  say(`wrote ${outDir}`);
+function finish(micro: Record<string, number>): never {
+  for (const [k, v] of Object.entries(micro)) say(`micro ${k.padEnd(28)} ${v.toFixed(2)} us`);
+  const load1 = loadavg();
+  say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  if (outDir) {
+    const result = {
+      adapter: gpu.name,
+      software: gpu.adapter.isSoftware,
+      date: new Date().toISOString(),
+      settings: { group: G, batch: B, mode, reps, microIters, net: `NB201 C=${C} N=5`, proxy: 'wrcor', seed: 0 },
+      loadAverage: { start: load0, end: load1 },
+      warmup: warm,
+      runs,
+      summary,
+      micro,
+    };
+    writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
+    say(`wrote ${outDir}`);
+  }
+  process.exit(0);
 }
-process.exit(0);

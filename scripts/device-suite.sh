@@ -10,7 +10,7 @@
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to under 9 minutes (500 s: info 15 s each, autotune 40, score-all 45, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
+# large size add up to about 9 minutes (545 s: info 15 s each, autotune 40, score-all 45, score-stacked 45, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
 # tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
@@ -18,7 +18,7 @@ set -uo pipefail
 out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 if [ "$size" = tiny ]; then
-  shapes=tiny; allsel="--sample 5"; allgroup=2; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
+  shapes=tiny; allsel="--sample 5"; allgroup=2; stackgroup=2; t_stack=300; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
   t_tune=0; t_lat=0; t_all=300; t_one=300; t_procs=300; procs_sel="--sample 4"; procs=2; t_prof=300; prof_cells=3; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
   img_args="--batches 1 --steps 1 --per-class 2"
   steps_args="--layout cifar --batch 4 --steps 1"
@@ -26,6 +26,7 @@ if [ "$size" = tiny ]; then
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
   t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-45}"; t_one="${SUITE_PARITY_S:-15}";
+  stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-$t_all}"
   t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:---sample 2000}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-80}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
@@ -50,7 +51,7 @@ step() {
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
 fails=0
-log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup parity=$parity procs=$procs batch=$batch"
+log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs batch=$batch"
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
   # WebGPU does not report device memory: --group auto sizes its groups from half of it.
@@ -75,6 +76,9 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
+# The same cells and seconds with each group run as ONE channel-stacked network (--group-mode
+# stacked: about one network's dispatches per group, ~4x the conv FLOPs): side by side with score-all.
+step score-stacked "$t_stack" partial $W score --device gpu $allsel --batch "$batch" --seed 0 $net --group "$stackgroup" --group-mode stacked --quiet --out "$out/score-stacked.csv"
 # The same scoring from several processes sharing the GPU (each records its own groups): whether one
 # process's host recording is the bound. Rows stream, so a run cut by its limit still counts.
 step score-procs "$t_procs" partial $W score --device gpu $procs_sel --batch "$batch" --seed 0 $net --group "$allgroup" --procs "$procs" --quiet --out "$out/score-procs.csv"

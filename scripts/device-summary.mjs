@@ -102,6 +102,7 @@ if (tuned) {
 // ---- scoring -----------------------------------------------------------------------------------
 const scoreFiles = [
   ['score-all.csv', 'score-all'],
+  ['score-stacked.csv', 'score-stacked'],
   ['score-group1.csv', 'score-1'],
   ['score-procs.csv', 'score-procs'],
 ].filter(([f]) => read(f));
@@ -131,7 +132,9 @@ if (scoreFiles.length) {
         ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
         : stepName === 'score-procs'
           ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
-          : '--group 1 (parity)';
+          : stepName === 'score-stacked'
+            ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells and seconds${cut}`
+            : '--group 1 (parity)';
     lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
   }
   const a = byFile['score-group1.csv'];
@@ -146,6 +149,21 @@ if (scoreFiles.length) {
         worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
       }
     lines.push('', `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`);
+  }
+  const st = byFile['score-stacked.csv'];
+  if (st && b) {
+    const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
+    let worst = 0,
+      n = 0;
+    for (const r of st)
+      if (m.has(r.arch) && Number.isFinite(Number(r.wrcor))) {
+        n++;
+        worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
+      }
+    lines.push(
+      '',
+      `Stacked vs separate groups' WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
+    );
   }
   lines.push('');
 }

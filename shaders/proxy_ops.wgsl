@@ -67,3 +67,26 @@ fn accumulate_abs_batched(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   dst[o] += ws;
   if (bp.outs > 1u) { dst[o + nn] += us; }
 }
+
+// unstack_groups: src [rows, groups, features] (a channel-stacked network's tensor [N, G*C, H, W])
+// -> for each group g whose offset is not SKIP, its rows as one contiguous [rows, features] block
+// at dst[offsets[g]] (one network's slice of a stacked ReLU, written straight into a batched
+// correlation arena). One thread per element of src.
+struct UnstackParams { rows: u32, groups: u32, features: u32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> up: UnstackParams;
+@group(0) @binding(3) var<storage, read> group_offsets: array<u32>;
+
+const SKIP: u32 = 0xffffffffu;
+
+@compute @workgroup_size(WG)
+fn unstack_groups(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let gf = up.groups * up.features;
+  if (i >= up.rows * gf) { return; }
+  let r = i / gf;
+  let g = (i % gf) / up.features;
+  let o = group_offsets[g];
+  if (o == SKIP) { return; }
+  dst[o + r * up.features + i % up.features] = src[i];
+}

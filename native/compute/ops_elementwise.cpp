@@ -123,6 +123,26 @@ void accumulateAbsBatched(Ctx& c) {
   });
 }
 
+// dst[offsets[g] + r*features + f] = src[(r*groups + g)*features + f] for every group g whose
+// offset is >= 0: each group's rows of a [rows, groups, features] tensor (one network's channels
+// of a channel-stacked network), gathered into a contiguous block at its offset.
+void unstackGroups(Ctx& c) {
+  size_t rows = static_cast<size_t>(nonNegative(c.p, "rows"));
+  size_t groups = static_cast<size_t>(positive(c.p, "groups"));
+  size_t features = static_cast<size_t>(nonNegative(c.p, "features"));
+  const auto& offsets = c.p.arr("offsets");
+  float* dst = c.ptr(0);
+  const float* src = c.ptr(1);
+  parallelRange(c.threads(), rows * groups, std::max<size_t>(1, kSerialElems / std::max<size_t>(1, features)),
+                [&](size_t lo, size_t hi) {
+                  for (size_t i = lo; i < hi; i++) {
+                    size_t r = i / groups, g = i % groups;
+                    if (offsets[g] < 0) continue;
+                    std::memcpy(dst + static_cast<size_t>(offsets[g]) + r * features, src + i * features, features * sizeof(float));
+                  }
+                });
+}
+
 }  // namespace
 
 void registerElementwiseOps(Registry& r) {
@@ -239,6 +259,22 @@ void registerElementwiseOps(Registry& r) {
                                  expectAtLeast(n, 1, elems({static_cast<int64_t>(ls.size()), static_cast<int64_t>(nn)}), "src");
                                },
                                accumulateAbsBatched};
+  // unstackGroups: [dst, src].
+  r["unstackGroups"] = {"unstackGroups", 2,
+                        [](const Params& p, const std::vector<size_t>& n) {
+                          int64_t rows = nonNegative(p, "rows"), groups = positive(p, "groups"), features = nonNegative(p, "features");
+                          const auto& offs = p.arr("offsets");
+                          if (offs.size() != static_cast<size_t>(groups)) throw OpError("one offset per group");
+                          size_t block = elems({rows, features});
+                          for (size_t g = 0; g < offs.size(); g++) {
+                            double o = offs[g];
+                            if (o == -1) continue;
+                            if (!(o >= 0 && std::floor(o) == o)) throw OpError("offset " + std::to_string(g) + " is not -1 or a non-negative integer");
+                            expectAtLeast(n, 0, static_cast<size_t>(o) + block, "dst");
+                          }
+                          expectAtLeast(n, 1, elems({rows, groups, features}), "src");
+                        },
+                        unstackGroups};
 }
 
 }  // namespace wgnas::compute

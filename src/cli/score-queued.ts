@@ -45,6 +45,7 @@ export function scoreSettingsOf(
     batchSize: o.batchSize,
     seed: o.seed,
     group: o.group ?? 1,
+    ...(o.groupMode && o.groupMode !== 'separate' ? { groupMode: o.groupMode } : {}),
     channels: o.net.channels,
     cellsPerStage: o.net.cellsPerStage,
     dataset,

@@ -81,6 +81,8 @@ export class Gpu {
   /** Validation outcomes of submitted command buffers, not yet reported (read() and sync() report them). */
   private submitChecks: Array<Promise<GPUError | null>> = [];
   dispatchCount = 0;
+  /** Buffer copies recorded (copy()), beside the dispatches: each is an encoder command too. */
+  copyCount = 0;
   /**
    * Submit the open encoder (without waiting) once it holds this many dispatches, so the GPU
    * starts on long recordings (a group of networks) while the host records the rest.
@@ -502,6 +504,7 @@ export class Gpu {
 
   copy(src: GpuTensor, dst: GpuTensor, elems = src.size, srcOffsetElems = 0, dstOffsetElems = 0): void {
     if (elems === 0) return;
+    this.copyCount++;
     const t0 = this.profiler ? performance.now() : 0;
     this.encoderCommands().copyBufferToBuffer(src.buffer, srcOffsetElems * 4, dst.buffer, dstOffsetElems * 4, elems * 4);
     this.pendingBuffers.add(src.buffer);

@@ -27,8 +27,8 @@ import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
 import { adamStepOp, sgdStepOp } from './optim.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
-import { uniformFillManyOp, uniformFillOp } from './random.js';
-import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp } from './proxy-ops.js';
+import { uniformFillBlocksOp, uniformFillManyOp, uniformFillOp } from './random.js';
+import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp, unstackGroupsOp } from './proxy-ops.js';
 import { colSumsOp, dotPartialsOp, rowSumsOp, sumAbsProductOp, sumOp, sumSlicesOp, sumSquaresOp } from './reduce.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- descriptors differ in every type parameter
@@ -90,6 +90,7 @@ export const OPS = catalog([
   accumulateAbsBatchedOp,
   signCodesOp,
   signCodesInPlaceOp,
+  unstackGroupsOp,
   gateDotOp,
   fitnessSoftmaxOp,
   mixAccumulateOp,
@@ -99,6 +100,7 @@ export const OPS = catalog([
   firstElementGradOp,
   uniformFillOp,
   uniformFillManyOp,
+  uniformFillBlocksOp,
 ]);
 
 export type Ops = typeof OPS;

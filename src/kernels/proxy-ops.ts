@@ -9,10 +9,19 @@ import {
   batchedAccumulateDims,
   checkAccumulateAbs,
   checkBatchedLayers,
+  type UnstackGroupsOptions,
+  unstackGroupsDims,
 } from './params.js';
-import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu } from './reference/proxy-ops.js';
+import { accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu, unstackGroupsCpu } from './reference/proxy-ops.js';
 
-export { type BatchedAccumulateOptions, accumulateAbsBatchedCpu, accumulateAbsCpu, signCodesCpu };
+export {
+  type BatchedAccumulateOptions,
+  accumulateAbsBatchedCpu,
+  accumulateAbsCpu,
+  signCodesCpu,
+  type UnstackGroupsOptions,
+  unstackGroupsCpu,
+};
 
 const WG = 256;
 const FILE = 'proxy_ops.wgsl';
@@ -93,6 +102,30 @@ export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o
   meta.dispose();
 }
 
+export const UNSTACK_PARAMS = defineUniforms(FILE, 'UnstackParams', { rows: 'u32', groups: 'u32', features: 'u32', _pad: 'u32' });
+const SKIP = 0xffffffff;
+
+/**
+ * Each group's rows of src [rows, groups, F] as one contiguous [rows, F] block at dst[offsets[g]]
+ * (offset -1: not written), in one dispatch: a channel-stacked network's ReLU tensor cut into
+ * its networks' slices where the batched correlations want them.
+ */
+export function unstackGroups(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o: UnstackGroupsOptions): void {
+  const { features } = unstackGroupsDims(dst.size, src.size, o);
+  assertUnaliased('unstackGroups', [['dst', dst]], [['src', src]], sameBuffer);
+  if (src.size === 0 || o.offsets.every((off) => off === -1)) return;
+  // u32 offsets (the arena may pass 2^24 elements, where f32 stops being exact), uploaded as raw bits.
+  const offs = gpu.upload(new Float32Array(Uint32Array.from(o.offsets, (off) => (off === -1 ? SKIP : off)).buffer));
+  gpu.dispatch({
+    kernel: { file: FILE, entry: 'unstack_groups' },
+    buffers: [dst, src, offs],
+    uniforms: UNSTACK_PARAMS.pack({ rows: o.rows, groups: o.groups, features, _pad: 0 }),
+    workgroups: gpu.grid1d(src.size, WG),
+  });
+  // The pool hands this buffer out again only to work queued after this dispatch.
+  offs.dispose();
+}
+
 // ---- descriptors ----------------------------------------------------------------------------------
 
 export const accumulateAbsOp = defineOp({
@@ -133,4 +166,15 @@ export const accumulateAbsBatchedOp = defineOp({
   }),
   reference: accumulateAbsBatchedCpu,
   webgpu: accumulateAbsBatched,
+});
+
+export const unstackGroupsOp = defineOp({
+  name: 'unstackGroups',
+  summary:
+    'each group of src [rows, groups, F] as a contiguous [rows, F] block at its dst offset (stacked networks -> per-network slices)',
+  kernels: [{ file: FILE, entries: ['unstack_groups'], uniforms: UNSTACK_PARAMS }],
+  // A copy: every element read once and written once (skipped groups count as moved).
+  cost: ({ n }: { n: number }) => ({ flops: 0, bytes: 8 * n }),
+  reference: unstackGroupsCpu,
+  webgpu: unstackGroups,
 });

@@ -155,6 +155,97 @@ export function uniformFillManyCpu(
   return shapes.map((s, i) => uniformFillCpu(s, states[i], scales[i]));
 }
 
+// ---- blocks of one tensor ------------------------------------------------------------------------
+
+export const RANDOM_BLOCKS_PARAMS = defineUniforms('random_blocks.wgsl', 'Params', {
+  n: 'u32',
+  block: 'u32',
+  _a: 'u32',
+  _b: 'u32',
+});
+
+/** One block's draw (uniformFillBlocks): Rng.uniforms(block / stride, scale) from `state`. */
+export interface FillBlock {
+  state: number;
+  scale: number;
+  /**
+   * The draws go to every stride-th element from `offset` (zeros between): a 1x1 kernel's weights
+   * in a 3x3 kernel's place are stride 9, offset 4. Default 1 and 0.
+   */
+  stride?: number;
+  offset?: number;
+}
+
+/** uniformFillBlocks' arguments (both backends); returns the block size. */
+export function checkFillBlocks(size: number, blocks: readonly (FillBlock | null)[]): number {
+  if (blocks.length < 1 || size % blocks.length !== 0) {
+    throw new RangeError(`uniformFillBlocks: ${size} elements are not ${blocks.length} equal blocks`);
+  }
+  const block = size / blocks.length;
+  for (const b of blocks) {
+    if (b === null) continue;
+    checkRngState('uniformFillBlocks', b.state);
+    const [stride, offset] = [b.stride ?? 1, b.offset ?? 0];
+    if (
+      !Number.isInteger(stride) ||
+      stride < 1 ||
+      block % stride !== 0 ||
+      !Number.isInteger(offset) ||
+      offset < 0 ||
+      offset >= stride
+    ) {
+      throw new RangeError(`uniformFillBlocks: stride ${stride} and offset ${offset} do not tile blocks of ${block}`);
+    }
+    if (!(b.scale > 0) || !Number.isFinite(b.scale))
+      throw new RangeError(`uniformFillBlocks: scale must be positive, got ${b.scale}`);
+  }
+  return block;
+}
+
+/**
+ * Fills t as blocks.length equal blocks: block b holds uniformFill's values for its state and
+ * scale (at every stride-th element from offset, zeros between), or zeros where null, in one
+ * dispatch: a stack of networks' weights, each block its own network's draw.
+ */
+export function uniformFillBlocks(gpu: Gpu, t: GpuTensor, blocks: readonly (FillBlock | null)[]): void {
+  const block = checkFillBlocks(t.size, blocks);
+  const ms = blocks.map((b) => (b ? splitScale(b.scale) : null));
+  if (ms.some((m, i) => blocks[i] !== null && !m)) {
+    gpu.write(t, uniformFillBlocksCpu(t.shape, blocks));
+    return;
+  }
+  if (t.size === 0) return;
+  // Per block: state, 1 to draw (0: zeros), stride, offset, mLo, mHi, exp (i32 bits), unused.
+  const meta = new Uint32Array(8 * blocks.length);
+  blocks.forEach((b, i) => {
+    if (!b) return;
+    const m = ms[i]!;
+    meta.set([b.state, 1, b.stride ?? 1, b.offset ?? 0, m.mLo, m.mHi, m.exp >>> 0, 0], 8 * i);
+  });
+  const metaT = gpu.upload(new Float32Array(meta.buffer));
+  gpu.dispatch({
+    kernel: { file: 'random_blocks.wgsl', entry: 'main' },
+    buffers: [t, metaT],
+    uniforms: RANDOM_BLOCKS_PARAMS.pack({ n: t.size, block, _a: 0, _b: 0 }),
+    workgroups: gpu.grid1d(t.size, WG),
+  });
+  metaT.dispose();
+}
+
+/** The reference: each block's draws at its stride and offset, zeros elsewhere. */
+export function uniformFillBlocksCpu(shape: readonly number[], blocks: readonly (FillBlock | null)[]): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const block = n / blocks.length;
+  const out = new Float32Array(n);
+  blocks.forEach((b, i) => {
+    if (!b) return;
+    const [stride, offset] = [b.stride ?? 1, b.offset ?? 0];
+    const v = uniformFillCpu([block / stride], b.state, b.scale);
+    v.forEach((x, k) => (out[i * block + k * stride + offset] = x));
+  });
+  return out;
+}
+
 export const uniformFillOp = defineOp({
   name: 'uniformFill',
   summary: "Rng.uniforms' values from a generator state, bit for bit (parameter initialisation)",
@@ -175,4 +266,13 @@ export const uniformFillManyOp = defineOp({
   cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
   reference: uniformFillManyCpu,
   webgpu: uniformFillMany,
+});
+
+export const uniformFillBlocksOp = defineOp({
+  name: 'uniformFillBlocks',
+  summary: "uniformFill per equal block of one tensor, each block from its own state or zeros (stacked networks' weights)",
+  kernels: [{ file: 'random_blocks.wgsl', entries: ['main'], uniforms: RANDOM_BLOCKS_PARAMS }],
+  cost: ({ n }: { n: number }) => ({ flops: 20 * n, bytes: 4 * n }),
+  reference: uniformFillBlocksCpu,
+  webgpu: uniformFillBlocks,
 });

@@ -49,6 +49,7 @@ export const NATIVE_OP_NAMES = [
   'accumulateAbsBatched',
   'signCodes',
   'signCodesInPlace',
+  'unstackGroups',
   'gateDot',
   'sgdStep',
   'adamStep',
@@ -58,6 +59,7 @@ export const NATIVE_OP_NAMES = [
   'fitnessGrad',
   'firstElementGrad',
   'uniformFill',
+  'uniformFillBlocks',
 ] as const;
 
 export type NativeOpName = (typeof NATIVE_OP_NAMES)[number];

@@ -34,8 +34,8 @@ export interface Nb201NetConfig {
 export const NB201_DEFAULT: Nb201NetConfig = { channels: 16, cellsPerStage: 5, numClasses: 10 };
 
 /** Source node of each of the 6 edges, in arch-string order (1<-0),(2<-0),(2<-1),(3<-0),(3<-1),(3<-2). */
-const EDGE_FROM = [0, 0, 1, 0, 1, 2];
-const EDGE_TO = [1, 2, 2, 3, 3, 3];
+export const EDGE_FROM: readonly number[] = [0, 0, 1, 0, 1, 2];
+export const EDGE_TO: readonly number[] = [1, 2, 2, 3, 3, 3];
 
 interface ReluConvBn {
   w: Param;

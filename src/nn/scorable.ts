@@ -27,3 +27,34 @@ export interface NetFactory {
   /** Reported by the 'flops' proxy, in millions. */
   flopsM: number;
 }
+
+/** One of a network's ReLU records within a stacked network's tape. */
+export interface StackedRelu {
+  /** Index into the stacked tape's relus (network g's slice of that ReLU is its record). */
+  index: number;
+  /** Whether its own network's record has a gradient (false: a dead end, or no path from the input). */
+  grad: boolean;
+}
+
+/**
+ * Several networks of one skeleton run as one, their activations stacked along channels (network
+ * g owns the g-th block of every tensor's channels): a group costs about one network's dispatches.
+ */
+export interface StackedNets {
+  readonly groups: number;
+  /** Logits [N * groups, K]: row n * groups + g is network g's for image n. */
+  forward(t: Tape, x: Var): Var;
+  /** Network g's ReLU records in its own network's order (after a forward on a recording tape). */
+  relusOf(g: number): StackedRelu[];
+  /** Parameters of network g's own network. */
+  paramCount(g: number): number;
+  dispose(): void;
+}
+
+/** Builds a stack of architectures (every network with weights from `new Rng(seed)`, as each alone would be). */
+export interface StackedFactory {
+  readonly groups: number;
+  /** Per network, what the 'flops' proxy reports (millions). */
+  readonly flopsM: readonly number[];
+  build(init: InitMode, seed: number): StackedNets;
+}

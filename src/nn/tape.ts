@@ -434,9 +434,49 @@ export class Tape {
     return y;
   }
 
-  /** Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. */
-  crossEntropy(logits: Var, labels: Tensor): Var {
-    const { loss, dlogits } = this.ops.softmaxCrossEntropy(logits.value, labels);
+  /**
+   * The same elements in another shape (a view: no copy forward; backward copies the gradient
+   * into x's shape, the view being no tensor the gradient bookkeeping could share).
+   */
+  reshape(x: Var, shape: readonly number[]): Var {
+    const y = this.out(x.value.view(shape), x.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad || !this.needs(x)) return;
+      const g = this.backend.empty(x.shape);
+      this.backend.copy(y.grad, g);
+      this.accumulate(x, g);
+    });
+    return y;
+  }
+
+  /** x [M, K] + b [K] on every row (a bias where linear() cannot hold the layer: a grouped classifier). */
+  addBias(x: Var, b: Param): Var {
+    const v = this.backend.empty(x.shape);
+    this.backend.copy(x.value, v);
+    this.ops.addBiasRows(v, b.value);
+    const y = this.out(v, x.requiresGrad || this.needs(b));
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      if (this.needs(b)) this.accumulate(b, this.ops.colSums(y.grad, b.value.size));
+      if (this.needs(x)) this.accumulate(x, this.handOn(y.grad));
+    });
+    return y;
+  }
+
+  /**
+   * Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. `gradScale`
+   * multiplies d(loss)/d(logits) (G stacked networks' logits as N*G rows: their mean over N*G rows
+   * scaled by G is each network's own mean over N).
+   */
+  crossEntropy(logits: Var, labels: Tensor, gradScale = 1): Var {
+    const ce = this.ops.softmaxCrossEntropy(logits.value, labels);
+    const { loss } = ce;
+    let { dlogits } = ce;
+    if (gradScale !== 1) {
+      const scaled = this.ops.scale(dlogits, gradScale);
+      dlogits.dispose();
+      dlogits = scaled;
+    }
     this.track(dlogits);
     const out = this.out(loss, logits.requiresGrad);
     this.push(out.requiresGrad, () => {

@@ -11,6 +11,11 @@
  * feature count D are copied into one [L, N, D] arena and processed by one normalise, one batched
  * Gram matmul and one weighted accumulate per arena chunk. The arena is bounded (arenaBytes), so a
  * large group runs in several chunks through the same buffers.
+ *
+ * A record may also be one network's slice of a channel-stacked network's ReLU (CorrRecord.stacked:
+ * the tensor is [N, G*C, H, W], network g owns channels [g*C, (g+1)*C)): the slices of every
+ * network of one stacked tensor in a chunk go into the arena in one unstackGroups dispatch, at the
+ * places their own records would have been copied to, so the sums run in the same order.
  */
 import { type Backend, ShapeError, type Tensor } from '../backend/index.js';
 import type { ReluRecord } from '../nn/tape.js';
@@ -33,12 +38,52 @@ export interface BatchedProxyOptions {
 
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
 
+/**
+ * A ReLU record as the correlations read it: a network's own (a tape's ReluRecord), or network
+ * `stacked.index`'s slice of a ReLU of `stacked.groups` channel-stacked networks (input and
+ * gradInput the whole stacked tensors, [N, groups * D]).
+ */
+export interface CorrRecord extends ReluRecord {
+  stacked?: StackedSlice;
+}
+
+export interface StackedSlice {
+  groups: number;
+  index: number;
+}
+
 /** One N x D matrix to reduce into output slot `slot` with weight `weight`. */
 interface GramItem {
   slot: number;
   t: Tensor;
   d: number;
   weight: number;
+  stacked?: StackedSlice;
+}
+
+/**
+ * Fills a chunk's arena: layer l gets item l's [n, d] matrix (a copy, or for the slices of a
+ * stacked tensor one unstackGroups dispatch per tensor for all its slices in the chunk).
+ */
+function fillArena(backend: Backend, arena: Tensor, items: readonly GramItem[], n: number, d: number): void {
+  // Per stacked tensor, its dispatches' offsets: a network may read one tensor twice (two convs
+  // on one node's ReLU), each slice once per dispatch.
+  const stacks = new Map<Tensor, number[][]>();
+  items.forEach((it, l) => {
+    if (!it.stacked) {
+      backend.copy(it.t, arena, n * d, 0, l * n * d);
+      return;
+    }
+    const { groups, index } = it.stacked;
+    const calls = stacks.get(it.t) ?? [];
+    stacks.set(it.t, calls);
+    let offs = calls.find((o) => o[index] === -1);
+    if (!offs) calls.push((offs = new Array<number>(groups).fill(-1)));
+    offs[index] = l * n * d;
+  });
+  for (const [t, calls] of stacks) {
+    for (const offsets of calls) backend.ops.unstackGroups(arena, t, { rows: n, groups: offsets.length, offsets });
+  }
 }
 
 interface Chunk {
@@ -101,8 +146,9 @@ function accumulateGrams(
   const k = backend.zeros([slots * outs, n, n]);
   if (chunks.length === 0) return k;
   let ok = false;
-  // The CPU backend normalises the rows as it reads them for the Gram product: no arena to fill.
-  const direct = mode === 'corr' ? backend.fused?.correlationsOffDiag : undefined;
+  // The CPU backend normalises the rows as it reads them for the Gram product: no arena to fill
+  // (plain records only: a stacked network's slices are strided, and unstackGroups gathers them).
+  const direct = mode === 'corr' && !items.some((it) => it.stacked) ? backend.fused?.correlationsOffDiag : undefined;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
   // Each rounded up to its size class, the two together within arenaBytes (as planChunks sized them).
@@ -123,7 +169,7 @@ function accumulateGrams(
           c,
         );
       } else if (arena) {
-        its.forEach((it, l) => backend.copy(it.t, arena, n * d, 0, l * n * d));
+        fillArena(backend, arena, its, n, d);
         const x = backend.window(arena, [L, n, d]);
         if (mode === 'corr') {
           backend.ops.correlationOffDiagInPlace(x, c);
@@ -151,9 +197,9 @@ function accumulateGrams(
   return k;
 }
 
-/** Feature count of one record's tensor for batch n; throws a ShapeError naming the record. */
-function featuresOf(r: ReluRecord, t: Tensor, n: number, what: string): number {
-  const d = t.size / n;
+/** Feature count of one record's tensor (its network's slice) for batch n; throws a ShapeError naming the record. */
+function featuresOf(r: CorrRecord, t: Tensor, n: number, what: string): number {
+  const d = t.size / n / (r.stacked?.groups ?? 1);
   if (!Number.isInteger(d) || d < 1) {
     throw new ShapeError(`ReLU '${r.name}': ${what} of ${t.size} elements is not ${n} samples of D >= 1 features`);
   }
@@ -173,7 +219,7 @@ const addF32 = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
  */
 export async function wrcorScoresMany(
   backend: Backend,
-  archRelus: readonly (readonly ReluRecord[])[],
+  archRelus: readonly (readonly CorrRecord[])[],
   n: number,
   opts: BatchedProxyOptions = {},
 ): Promise<WrcorScores[]> {
@@ -185,12 +231,12 @@ export async function wrcorScoresMany(
     for (const r of relus) {
       const d = featuresOf(r, r.input, n, 'input');
       const weight = 2 ** r.block;
-      items.push({ slot: 2 * a, t: r.input, d, weight });
+      items.push({ slot: 2 * a, t: r.input, d, weight, stacked: r.stacked });
       if (!r.gradInput) continue;
       if (r.gradInput.size !== r.input.size) {
         throw new ShapeError(`ReLU '${r.name}': gradInput has ${r.gradInput.size} elements, input ${r.input.size}`);
       }
-      items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight });
+      items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight, stacked: r.stacked });
     }
   });
   // Slots: 2a = activations, 2a+1 = gradients of architecture a; each weighted then unweighted.
@@ -258,7 +304,7 @@ export async function wrcorScoresPerLayer(backend: Backend, relus: readonly Relu
 /** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */
 export async function naswotScoresMany(
   backend: Backend,
-  archRelus: readonly (readonly ReluRecord[])[],
+  archRelus: readonly (readonly CorrRecord[])[],
   n: number,
   opts: BatchedProxyOptions = {},
 ): Promise<number[]> {
@@ -272,7 +318,7 @@ export async function naswotScoresMany(
       const d = featuresOf(r, r.input, n, 'input');
       total += d;
       // s s^T = (#agree - #disagree) = D - 2*Hamming; the kernel K = D - Hamming = (D + s s^T) / 2.
-      items.push({ slot: a, t: r.input, d, weight: 0.5 });
+      items.push({ slot: a, t: r.input, d, weight: 0.5, stacked: r.stacked });
     }
     return total;
   });

@@ -14,5 +14,5 @@ export {
   resolveProxies,
   VOTE_MEMBERS,
 } from './registry.js';
-export { type CellScores, scoreNet, scoreNetsGrouped } from './runner.js';
+export { type CellScores, scoreNet, scoreNetsGrouped, scoreNetsStacked } from './runner.js';
 export { voteScores } from './vote.js';

@@ -13,11 +13,11 @@ export const naswot = defineProxy({
   description: 'NASWOT: log|det| of the binary-code Hamming kernel (Mellor et al. 2021)',
   pass: cePass,
   groupable: true,
-  compute: (r, ctx) => naswotScore(ctx.backend, r.tape.relus, r.n),
+  compute: (r, ctx) => naswotScore(ctx.backend, r.relus, r.n),
   computeMany: (rs, ctxs) =>
     naswotScoresMany(
       ctxs[0].backend,
-      rs.map((r) => r.tape.relus),
+      rs.map((r) => r.relus),
       rs[0].n,
     ),
 });

@@ -6,6 +6,7 @@
 import type { Backend, Tensor } from '../backend/index.js';
 import type { ScorableNet } from '../nn/scorable.js';
 import { type Param, Tape } from '../nn/tape.js';
+import type { CorrRecord } from './correlation-proxies.js';
 import { definePass, type NetContext } from './define.js';
 
 /** Conv and linear weights: what grad_norm, SNIP, ZiCo and SynFlow sum over. */
@@ -46,6 +47,8 @@ export const staticPass = definePass<NetContext>({
 export interface CePassResult {
   /** Holds the ReLU records (inputs and, after backward, their own gradients). */
   tape: Tape;
+  /** This network's ReLU records: the tape's, or its slices of a stacked tape's (scoreNetsStacked). */
+  relus: readonly CorrRecord[];
   n: number;
   /** Conv/linear weights; their .grad is set when a proxy asked for paramGrads (null where none reached them). */
   weights: Param[];
@@ -70,7 +73,7 @@ export const cePass = definePass<CePassResult>({
       net.zeroGrad();
       throw e;
     }
-    return { tape, n: ctx.batch.n, weights: weightParams(net) };
+    return { tape, relus: tape.relus, n: ctx.batch.n, weights: weightParams(net) };
   },
   release(r, ctx) {
     r.tape.dispose();

@@ -1,13 +1,15 @@
 /**
- * The pass runner: scores one network (scoreNet), or several together (scoreNetsGrouped), with any
- * set of registered proxies. Each pass the requested proxies read is built once per network, in
- * pass order (one that changes the network, SynFlow's, last), handed to every proxy on it, and
- * released before the next.
+ * The pass runner: scores one network (scoreNet), or several together (scoreNetsGrouped, or as one
+ * channel-stacked network: scoreNetsStacked), with any set of registered proxies. Each pass the
+ * requested proxies read is built once per network, in pass order (one that changes the network,
+ * SynFlow's, last), handed to every proxy on it, and released before the next.
  */
 import type { Backend } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
-import type { NetFactory, ScorableNet } from '../nn/scorable.js';
+import type { NetFactory, ScorableNet, StackedFactory, StackedNets } from '../nn/scorable.js';
+import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
+import type { CorrRecord } from './correlation-proxies.js';
 import {
   imageFloats,
   imageShape,
@@ -17,6 +19,7 @@ import {
   type ProxyBatch,
   type ProxyUnit,
 } from './define.js';
+import { type CePassResult, cePass, staticPass } from './passes.js';
 import { GROUPABLE_PROXIES, proxyOrder, resolveProxies } from './registry.js';
 
 export interface CellScores {
@@ -47,6 +50,14 @@ function plan(names: readonly string[]): PassPlan[] {
       needs: { backward: us.some((u) => u.needs.backward), paramGrads: us.some((u) => u.needs.paramGrads) },
     };
   });
+}
+
+function checkGroupable(proxyNames: readonly string[], fn: string): void {
+  const bad = resolveProxies(proxyNames).filter((p) => !p.groupable);
+  if (bad.length)
+    throw new RangeError(
+      `${fn}: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`,
+    );
 }
 
 function checkBatch(batch: ProxyBatch, fn: string): void {
@@ -133,11 +144,7 @@ export async function scoreNetsGrouped(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
-  const bad = resolveProxies(proxyNames).filter((p) => !p.groupable);
-  if (bad.length)
-    throw new RangeError(
-      `scoreNetsGrouped: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`,
-    );
+  checkGroupable(proxyNames, 'scoreNetsGrouped');
   const plans = plan(proxyNames);
   checkBatch(batch, 'scoreNetsGrouped');
   const n = batch.n;
@@ -168,4 +175,110 @@ export async function scoreNetsGrouped(
   const each = (performance.now() - t0) / Math.max(1, factories.length);
   out.forEach((o) => (o.timeMs.ce = each));
   return out;
+}
+
+/** Each image's label once per stacked network: row n * G + g of the stacked logits is image n's. */
+function stackedLabels(y: Float32Array, groups: number): Float32Array {
+  const out = new Float32Array(y.length * groups);
+  y.forEach((v, n) => out.fill(v, n * groups, (n + 1) * groups));
+  return out;
+}
+
+/** Network g of a stack as the proxies on the static pass see it: its own counts. */
+function stackedContext(
+  ctx: Omit<NetContext, 'net' | 'factory'>,
+  stack: () => StackedNets,
+  f: StackedFactory,
+  g: number,
+): NetContext {
+  const no = (what: string) => () => {
+    throw new Error(`scoreNetsStacked: network ${g} of a stack has no ${what}`);
+  };
+  return {
+    ...ctx,
+    factory: { flopsM: f.flopsM[g], build: no('build') },
+    net: { params: [], paramCount: () => stack().paramCount(g), forward: no('forward'), zeroGrad: () => {}, dispose: () => {} },
+  };
+}
+
+/**
+ * Scores a group of architectures run as ONE channel-stacked network (StackedNets: network g owns
+ * the g-th block of every activation's channels), so the group's passes cost about one network's
+ * dispatches. One cross-entropy tape serves the whole group: the logits of all networks as N*G
+ * rows, the loss's gradient scaled by G so that each network gets its own mean's gradient. Each
+ * network's ReLU records are its slices of the stacked ReLUs it uses, in its own order, with a
+ * gradient where its own tape would have one; the proxies read them as they read a group of
+ * separate tapes (scoreNetsGrouped). Same scores as scoreNet on each, up to the accumulation order
+ * of the grouped convolutions and ~1 ulp of the scaled loss gradient. Groupable proxies only.
+ */
+export async function scoreNetsStacked(
+  backend: Backend,
+  factory: StackedFactory,
+  proxyNames: readonly string[],
+  batch: ProxyBatch,
+  seed = 0,
+  init: InitMode = 'pytorch',
+): Promise<CellScores[]> {
+  checkGroupable(proxyNames, 'scoreNetsStacked');
+  const plans = plan(proxyNames);
+  checkBatch(batch, 'scoreNetsStacked');
+  const { n } = batch;
+  const G = factory.groups;
+  const t0 = performance.now();
+  const x = backend.upload(batch.x, imageShape(batch));
+  const y = backend.upload(batch.y, [n]);
+  const yStacked = backend.upload(stackedLabels(batch.y, G), [n * G]);
+  const out: CellScores[] = Array.from({ length: G }, () => ({ scores: {}, timeMs: {} }));
+  let net: StackedNets | null = null;
+  const stack = () => (net ??= factory.build(init, seed));
+  let tape: Tape | null = null;
+  try {
+    const ctxs = Array.from({ length: G }, (_, g) => stackedContext({ backend, batch, x, y, seed }, stack, factory, g));
+    for (const p of plans) {
+      let results: unknown[] = ctxs;
+      if (p.pass === cePass) {
+        if (p.needs.paramGrads) throw new RangeError('scoreNetsStacked: weight gradients have no stacked form');
+        const s = stack();
+        const t = (tape = new Tape(backend, { recordRelus: true, noGrad: !p.needs.backward, paramGrads: 'none' }));
+        const logits = s.forward(t, t.input(x, true));
+        if (p.needs.backward) t.backward(t.crossEntropy(logits, yStacked, G));
+        results = ctxs.map((_, g): CePassResult => ({
+          tape: t,
+          relus: sliceRelus(t, s, g, p.needs.backward ?? false),
+          n,
+          weights: [],
+        }));
+      } else if (p.pass !== staticPass) {
+        throw new RangeError(`scoreNetsStacked: the '${p.pass.name}' pass has no stacked form`);
+      }
+      for (const u of p.units) (await u.computeMany(results, ctxs)).forEach((sc, i) => Object.assign(out[i].scores, sc));
+      tape?.dispose();
+      tape = null;
+    }
+  } finally {
+    tape?.dispose();
+    (net as StackedNets | null)?.dispose();
+    x.dispose();
+    y.dispose();
+    yStacked.dispose();
+  }
+  const each = (performance.now() - t0) / Math.max(1, G);
+  out.forEach((o) => (o.timeMs.ce = each));
+  return out;
+}
+
+/** Network g's ReLU records: its slices of the stacked tape's records. */
+function sliceRelus(t: Tape, s: StackedNets, g: number, backward: boolean): CorrRecord[] {
+  return s.relusOf(g).map(({ index, grad }) => {
+    const r = t.relus[index];
+    // The stacked ReLU gets a gradient wherever one of its networks' would.
+    if (backward && grad && !r.gradInput) throw new Error(`scoreNetsStacked: ReLU '${r.name}' has no gradient for network ${g}`);
+    return {
+      name: r.name,
+      block: r.block,
+      input: r.input,
+      gradInput: grad ? r.gradInput : undefined,
+      stacked: { groups: s.groups, index: g },
+    };
+  });
 }

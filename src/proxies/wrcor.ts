@@ -22,12 +22,12 @@ export const wrcor = defineProxyFamily({
   pass: cePass,
   needs: { backward: true },
   groupable: true,
-  compute: (r, ctx) => wrcorScores(ctx.backend, r.tape.relus, r.n),
+  compute: (r, ctx) => wrcorScores(ctx.backend, r.relus, r.n),
   // Every network's correlation matrices go through the same batched dispatches.
   computeMany: (rs, ctxs) =>
     wrcorScoresMany(
       ctxs[0].backend,
-      rs.map((r) => r.tape.relus),
+      rs.map((r) => r.relus),
       rs[0].n,
     ),
 });

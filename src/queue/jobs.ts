@@ -8,6 +8,7 @@ import type { EvolveConfig } from '../autospace/evolve.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import type { ProxyInputs } from '../proxies/batch.js';
+import type { GroupMode } from '../zeroshot/index.js';
 import { UserFacingError } from '../util/errors.js';
 
 /**
@@ -25,6 +26,8 @@ export interface ScoreSettings {
   batchSize: number;
   seed: number;
   group: number | 'auto';
+  /** How a group runs (absent: 'separate'); the stacked one's scores differ within float rounding. */
+  groupMode?: GroupMode;
   channels: number;
   cellsPerStage: number;
   /** The --dataset value (the worker opens it). */
@@ -145,6 +148,7 @@ function settingsText(s: ScoreSettings): string {
     // Only when not the defaults, so the keys of results stored before these settings stay valid.
     ...((s.init ?? 'pytorch') !== 'pytorch' || (s.inputs ?? 'data') !== 'data' ? [s.init ?? 'pytorch', s.inputs ?? 'data'] : []),
     ...(s.threads !== undefined ? [{ threads: s.threads }] : []),
+    ...((s.groupMode ?? 'separate') !== 'separate' ? [{ groupMode: s.groupMode }] : []),
   ]);
 }
 

@@ -127,6 +127,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       batchSize: s.batchSize,
       seed: s.seed,
       group: s.group,
+      groupMode: s.groupMode,
       net: { ...NB201_DEFAULT, channels: s.channels, cellsPerStage: s.cellsPerStage, numClasses: ds.classes },
       batch,
       init: s.init,

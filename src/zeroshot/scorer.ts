@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
+import { nb201StackedFactory } from '../nn/nb201-stacked.js';
 import {
   type CellScores,
   GROUPABLE_PROXIES,
@@ -14,10 +15,11 @@ import {
   resolveProxies,
   scoreNet,
   scoreNetsGrouped,
+  scoreNetsStacked,
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
-import { autoGroupSize, groupDevice } from './group-size.js';
+import { autoGroupSize, groupDevice, type GroupMode, STACKED_MEMORY_FACTOR } from './group-size.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -47,6 +49,13 @@ export interface ZeroShotOptions {
    * 'auto': as many as the adapter's memory holds (group-size.ts), 1 on software adapters and the CPU.
    */
   group?: number | 'auto';
+  /**
+   * How a group runs: 'separate' (default) builds each network and runs its passes one network
+   * after another; 'stacked' runs the group as ONE channel-stacked network (src/nn/nb201-stacked.ts):
+   * about one network's dispatches per group, at ~k times the convolution FLOPs (every op some
+   * network puts on an edge runs for all) and memory (group-size.ts).
+   */
+  groupMode?: GroupMode;
   /** The minibatch to score on (a --dataset's); default: the bundled CIFAR-10 subset's, drawn by `seed`. */
   batch?: ProxyBatch;
   /**
@@ -122,7 +131,12 @@ export class ZeroShotScorer {
     this.backend.resetPeak();
     const r = await this.score(cell);
     const perArch = this.backend.stats().peakBytesInUse - base;
-    this.autoGroup = autoGroupSize(groupDevice(this.backend), perArch, this.opts.memoryShare ?? 1);
+    const stacked = this.opts.groupMode === 'stacked';
+    this.autoGroup = autoGroupSize(
+      groupDevice(this.backend),
+      perArch * (stacked ? STACKED_MEMORY_FACTOR : 1),
+      this.opts.memoryShare ?? 1,
+    );
     return r;
   }
 
@@ -134,14 +148,19 @@ export class ZeroShotScorer {
       return out;
     }
     const t0 = performance.now();
-    const rs = await scoreNetsGrouped(
-      this.backend,
-      cells.map((c) => nb201Factory(this.backend, c, this.opts.net)),
-      this.proxies,
-      this.batch,
-      this.opts.seed,
-      this.opts.init,
-    );
+    const { backend, proxies, batch } = this;
+    const { net, seed, init } = this.opts;
+    const rs =
+      this.opts.groupMode === 'stacked'
+        ? await scoreNetsStacked(backend, nb201StackedFactory(backend, cells, net), proxies, batch, seed, init)
+        : await scoreNetsGrouped(
+            backend,
+            cells.map((c) => nb201Factory(backend, c, net)),
+            proxies,
+            batch,
+            seed,
+            init,
+          );
     const each = (performance.now() - t0) / Math.max(1, cells.length);
     return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
   }

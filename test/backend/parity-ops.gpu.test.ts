@@ -9,6 +9,7 @@ import type { Backend } from '../../src/backend/index.js';
 import { cpuOpRegistry } from '../../src/backend/cpu.js';
 import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
 import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
+import type { FillBlock } from '../../src/kernels/random.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
@@ -738,6 +739,48 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     run: (be) => withTensors(be, [[x, [33]]], ([t]) => (be.ops.signCodesInPlace(t, 20), [t])),
     ref: () => [Float32Array.from(x, (v, i) => (i < 20 ? (v > 0 ? 1 : -1) : v))],
   });
+  // unstackGroups: [rows, groups, F] -> blocks at offsets, in any order, some skipped; dst keeps
+  // what no block covers.
+  for (const [rows, groups, feats, offsets, dstSize] of [
+    [3, 1, 5, [2], 19],
+    [4, 3, 7, [2 * 28 + 1, -1, 0], 3 * 28 + 2],
+    [1, 5, 1, [4, 3, -1, 1, 0], 6],
+    [5, 4, 33, [-1, 3 * 165, 165, 0], 4 * 165],
+  ] as const) {
+    const srcV = rnd(rows * groups * feats);
+    const dstV = rnd(dstSize);
+    const o = { rows, groups, offsets: [...offsets] };
+    add('unstackGroups', {
+      label: `rows ${rows} groups ${groups} F ${feats} offsets ${offsets}`,
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [dstV, [dstSize]],
+            [srcV, [rows, groups * feats]],
+          ],
+          ([d, sT]) => (be.ops.unstackGroups(d, sT, o), [d]),
+        ),
+      ref: () => {
+        const d = F(dstV);
+        OPS.unstackGroups.reference(d, srcV, o);
+        return [d];
+      },
+    });
+  }
+  bad('unstackGroups', 'dst is src', (be) => {
+    const t = be.empty([8]);
+    return be.ops.unstackGroups(t, t, { rows: 2, groups: 2, offsets: [0, -1] });
+  });
+  bad('unstackGroups', 'a block past dst', (be) =>
+    be.ops.unstackGroups(be.empty([7]), be.empty([2, 2, 2]), { rows: 2, groups: 2, offsets: [0, 4] }),
+  );
+  bad('unstackGroups', 'offsets per group', (be) =>
+    be.ops.unstackGroups(be.empty([8]), be.empty([2, 4]), { rows: 2, groups: 2, offsets: [0] }),
+  );
+  bad('unstackGroups', 'src not rows x groups x F', (be) =>
+    be.ops.unstackGroups(be.empty([8]), be.empty([7]), { rows: 2, groups: 2, offsets: [0, 1] }),
+  );
   bad('accumulateAbs', 'sizes differ', (be) => be.ops.accumulateAbs(be.empty([3]), be.empty([4]), 1));
   bad('accumulateAbs', 'dst is src', (be) => {
     const t = be.empty([3]);
@@ -970,6 +1013,42 @@ bad('uniformFill', 'state', (be) => be.ops.uniformFill([2], -1, 1));
     ref: () => OPS.uniformFillMany.reference(shapes, states, scales),
   });
   bad('uniformFillMany', 'lengths', (be) => be.ops.uniformFillMany([be.empty([2])], [1, 2], [1]));
+  // Blocks of one tensor: zeros, a state at the top of the uint32 range, scales per block, a 1x1
+  // kernel in a 3x3's centre (stride 9, offset 4), one block, odd sizes.
+  const fb = (state: number, scale: number, stride?: number, offset?: number) => ({ state, scale, stride, offset });
+  for (const [shape, blocks] of [
+    [
+      [4, 3, 3, 3],
+      [fb(17, 0.19), null, fb(0xffffffff, 0.5), fb(5, 0.19, 9, 4)],
+    ],
+    [[1, 7], [fb(123456, 1 / Math.sqrt(7))]],
+    [
+      [9, 1001],
+      [null, fb(1, 0.03), fb(2, 0.03, 7, 6), null, null, fb(3, 0.03), fb(4, 0.03), fb(5, 0.03, 143, 0), fb(6, 0.03)],
+    ],
+    [
+      [3, 2],
+      [null, null, null],
+    ],
+  ] as Array<[number[], Array<FillBlock | null>]>) {
+    add('uniformFillBlocks', {
+      label: `[${shape}] in ${blocks.length} blocks: ${blocks.map((b) => (b ? `${b.state}/${b.stride ?? 1}` : '0')).join(' ')}`,
+      tol: { atol: 0, rtol: 0 },
+      run: async (be) => {
+        const t = be.empty(shape);
+        be.ops.uniformFillBlocks(t, blocks);
+        const v = await t.read();
+        t.dispose();
+        return [v];
+      },
+      ref: () => [OPS.uniformFillBlocks.reference(shape, blocks)],
+    });
+  }
+  bad('uniformFillBlocks', 'unequal blocks', (be) => be.ops.uniformFillBlocks(be.empty([7]), [fb(1, 1), fb(2, 1)]));
+  bad('uniformFillBlocks', 'a state past uint32', (be) => be.ops.uniformFillBlocks(be.empty([4]), [fb(1, 1), fb(2 ** 32, 1)]));
+  bad('uniformFillBlocks', 'a stride that does not tile', (be) =>
+    be.ops.uniformFillBlocks(be.empty([8]), [fb(1, 1, 3, 0), null]),
+  );
 }
 
 // ---- the suite ------------------------------------------------------------------------------------------------

@@ -301,6 +301,7 @@ describe('op catalog and backend registry', () => {
     accumulateAbsBatched: { n: 8, layers: 5, slots: 2 },
     signCodes: { n: 10 },
     signCodesInPlace: { n: 10 },
+    unstackGroups: { n: 24 },
     gateDot: { n: 10 },
     fitnessSoftmax: { K: 4 },
     mixAccumulate: { n: 10 },
@@ -310,13 +311,18 @@ describe('op catalog and backend registry', () => {
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
     uniformFill: { n: 10 },
     uniformFillMany: { n: 10 },
+    uniformFillBlocks: { n: 10 },
   };
 
+  // fill and unstackGroups only move data.
   it('gives every op a cost with positive, finite FLOPs (where it computes) and bytes', () => {
     for (const name of OP_NAMES) {
       const c = (OPS[name] as AnyOp).cost(SAMPLE[name]);
       expect(Number.isFinite(c.bytes) && c.bytes > 0, `${name} bytes ${c.bytes}`).toBe(true);
-      expect(Number.isFinite(c.flops) && c.flops >= (name === 'fill' ? 0 : 1), `${name} flops ${c.flops}`).toBe(true);
+      expect(
+        Number.isFinite(c.flops) && c.flops >= (name === 'fill' || name === 'unstackGroups' ? 0 : 1),
+        `${name} flops ${c.flops}`,
+      ).toBe(true);
     }
     expect(OPS.matmul.cost({ batch: 2, M: 3, N: 4, K: 5 })).toEqual({ flops: 2 * 2 * 3 * 4 * 5, bytes: 4 * 2 * (15 + 20 + 12) });
     // 2 FLOPs per MAC; x, w and y once.

@@ -52,6 +52,14 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const common = [...wrcorOf('score-procs.csv')].filter(([a]) => one.has(a));
       expect(common.length).toBeGreaterThan(0);
       for (const [a, w] of common) expect(w, a).toBe(one.get(a));
+      // --group-mode stacked on the same five cells: the separate groups' WRCor within float rounding.
+      const stacked = wrcorOf('score-stacked.csv');
+      expect([...stacked.keys()]).toEqual([...one.keys()]);
+      for (const [a, w] of stacked) {
+        const want = Number(one.get(a));
+        if (Number.isFinite(want)) expect(Math.abs(Number(w) - want), a).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+        else expect(Number(w), a).toBe(want);
+      }
       // The profiled run: 3 cells in groups of 2, the first group a warm-up, the last cell timed by kernel.
       expect(rows('score-profile.csv')).toHaveLength(3);
       const kp = JSON.parse(readFileSync(join(out, 'kernel-profile.json'), 'utf8'));
@@ -78,6 +86,8 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
       expect(summary).toMatch(/\| --procs 2, the same groups \| 4 \|/);
+      expect(summary).toMatch(/\| --group 2 --group-mode stacked, the same cells and seconds \| 5 \|/);
+      expect(summary).toMatch(/Stacked vs separate groups' WRCor on the 5 common cells/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);

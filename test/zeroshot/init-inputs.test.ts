@@ -128,5 +128,8 @@ describe('queue result keys', () => {
     expect(resultKey({ ...s, init: 'kaiming' }, ARCH)).not.toBe(k);
     expect(resultKey({ ...s, inputs: 'gaussian' }, ARCH)).not.toBe(k);
     expect(resultKey({ ...s, init: 'kaiming' }, ARCH)).not.toBe(resultKey({ ...s, inputs: 'gaussian' }, ARCH));
+    // --group-mode stacked: scores within float rounding of 'separate', stored apart.
+    expect(resultKey({ ...s, groupMode: 'separate' }, ARCH)).toBe(k);
+    expect(resultKey({ ...s, groupMode: 'stacked' }, ARCH)).not.toBe(k);
   });
 });

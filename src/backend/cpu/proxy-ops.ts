@@ -5,10 +5,12 @@ import {
   batchedAccumulateDims,
   checkAccumulateAbs,
   checkBatchedLayers,
+  type UnstackGroupsOptions,
+  unstackGroupsDims,
 } from '../../kernels/params.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
-export type { BatchedAccumulateOptions };
+export type { BatchedAccumulateOptions, UnstackGroupsOptions };
 
 /** dst += weight * |src| in place (same element count). */
 export function accumulateAbs(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, weight: number): void {
@@ -47,4 +49,12 @@ export function accumulateAbsBatched(dev: NativeDevice, dst: NativeTensor, src: 
     layerSlots: o.layerSlots,
     weights: o.weights,
   });
+}
+
+/** Each group's rows of src [rows, groups, F] as one contiguous [rows, F] block at dst[offsets[g]] (offset -1: skipped). */
+export function unstackGroups(dev: NativeDevice, dst: NativeTensor, src: NativeTensor, o: UnstackGroupsOptions): void {
+  const { features } = unstackGroupsDims(dst.size, src.size, o);
+  assertUnaliased('unstackGroups', [['dst', dst]], [['src', src]], sameStorage);
+  if (src.size === 0 || o.offsets.every((off) => off === -1)) return;
+  dev.enqueue('unstackGroups', [dst, src], { rows: o.rows, groups: o.groups, features, offsets: o.offsets });
 }

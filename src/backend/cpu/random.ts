@@ -1,5 +1,5 @@
 /** Parameter initialisation in native memory (native/compute/ops_random.cpp). */
-import { checkFillMany, checkRngState } from '../../kernels/random.js';
+import { checkFillBlocks, checkFillMany, checkRngState, type FillBlock } from '../../kernels/random.js';
 import type { NativeDevice, NativeTensor } from '../../native/device.js';
 
 /**
@@ -23,5 +23,18 @@ export function uniformFillMany(
   checkFillMany(targets, states, scales);
   targets.forEach((t, i) => {
     if (t.size > 0) dev.enqueue('uniformFill', [t], { n: t.size, state: states[i], scale: scales[i] });
+  });
+}
+
+/** uniformFill's values per equal block of t (src/kernels/random.ts: uniformFillBlocks); null: zeros. */
+export function uniformFillBlocks(dev: NativeDevice, t: NativeTensor, blocks: readonly (FillBlock | null)[]): void {
+  const block = checkFillBlocks(t.size, blocks);
+  if (t.size === 0) return;
+  dev.enqueue('uniformFillBlocks', [t], {
+    n: block,
+    states: blocks.map((b) => b?.state ?? -1),
+    scales: blocks.map((b) => b?.scale ?? 0),
+    strides: blocks.map((b) => b?.stride ?? 1),
+    offsets: blocks.map((b) => b?.offset ?? 0),
   });
 }

@@ -58,6 +58,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     batchSize: v.batch,
     seed: v.seed,
     group,
+    groupMode: v['group-mode'],
     net: { ...NB201_DEFAULT, cellsPerStage: v['cells-per-stage'], channels: v.channels },
     init: v.init,
     inputs: v.inputs,

@@ -1,6 +1,7 @@
 import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
-import { defineCommand, defineMode, flag, inFile, int, list, outFile, text, texts } from '../spec.js';
+import { GROUP_MODES } from '../../zeroshot/group-size.js';
+import { defineCommand, defineMode, flag, inFile, int, list, oneOf, outFile, text, texts } from '../spec.js';
 import {
   cellsPerStage,
   dataset,
@@ -70,6 +71,10 @@ export const SCORE_OPTIONS = {
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,
+  }),
+  'group-mode': oneOf(GROUP_MODES, {
+    help: "how a group runs: 'separate' builds each network and runs its passes one network after another; 'stacked' runs the group as ONE network, the architectures stacked along channels (grouped convolutions, per-network channel masks), so a group costs about one network's dispatches where recording them bounds a fast GPU, at several times the convolution FLOPs and memory (--group auto allows for it); the scores equal 'separate's within float rounding",
+    default: 'separate',
   }),
   'cells-per-stage': cellsPerStage,
   channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),

@@ -51,6 +51,38 @@ export function checkBatchedLayers(slots: number, layerSlots: readonly number[],
   }
 }
 
+export interface UnstackGroupsOptions {
+  /** Rows of src (the batch N). */
+  rows: number;
+  /** Groups per row: src is [rows, groups, features] (a channel-stacked tensor [N, G*C, H, W]). */
+  groups: number;
+  /** Per group, the element offset in dst of its contiguous [rows, features] block; -1 skips the group. */
+  offsets: readonly number[];
+}
+
+/** unstackGroups' sizes; returns the features per group and row. */
+export function unstackGroupsDims(dstSize: number, srcSize: number, o: UnstackGroupsOptions): { features: number } {
+  const { rows, groups, offsets } = o;
+  if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(groups) || groups < 1) {
+    throw new ShapeError(`unstackGroups: bad rows=${rows} or groups=${groups}`);
+  }
+  const features = srcSize / (rows * groups);
+  if (!Number.isInteger(features))
+    throw new ShapeError(`unstackGroups: src of ${srcSize} elements is not ${rows} x ${groups} x F`);
+  if (offsets.length !== groups) throw new ShapeError(`unstackGroups: ${groups} groups but ${offsets.length} offsets`);
+  offsets.forEach((off, g) => {
+    if (off === -1) return;
+    if (!Number.isInteger(off) || off < 0)
+      throw new RangeError(`unstackGroups: offset ${g} is ${off}, not -1 or a non-negative integer`);
+    if (off + rows * features > dstSize) {
+      throw new ShapeError(
+        `unstackGroups: group ${g}'s block [${off}, ${off + rows * features}) exceeds dst of ${dstSize} elements`,
+      );
+    }
+  });
+  return { features };
+}
+
 // ---- ProxylessNAS gates and AutoSpace fitness (checks) -----------------------------------------------
 
 export function checkGateDot(a: Shaped & Sized, b: Shaped & Sized, outSize: number, index: number): void {

@@ -1,5 +1,5 @@
 /** References of proxy_ops.wgsl. */
-import type { BatchedAccumulateOptions } from '../params.js';
+import type { BatchedAccumulateOptions, UnstackGroupsOptions } from '../params.js';
 
 /** CPU reference of accumulateAbsBatched (same layout). */
 export function accumulateAbsBatchedCpu(
@@ -27,4 +27,14 @@ export function accumulateAbsCpu(dst: Float32Array, src: ArrayLike<number>, weig
 
 export function signCodesCpu(x: ArrayLike<number>): Float32Array {
   return Float32Array.from(x, (v) => (v > 0 ? 1 : -1));
+}
+
+/** CPU reference of unstackGroups: dst[off_g + r F + f] = src[(r G + g) F + f] for each group with off_g >= 0. */
+export function unstackGroupsCpu(dst: Float32Array | Float64Array, src: ArrayLike<number>, o: UnstackGroupsOptions): void {
+  const { rows, groups, offsets } = o;
+  const F = src.length / (rows * groups);
+  offsets.forEach((off, g) => {
+    if (off < 0) return;
+    for (let r = 0; r < rows; r++) for (let f = 0; f < F; f++) dst[off + r * F + f] = src[(r * groups + g) * F + f];
+  });
 }
