@@ -10,7 +10,7 @@
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to about 9 minutes (545 s: info 15 s each, autotune 40, score-all 45, score-stacked 45, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
+# large size add up to about 9 minutes (530 s: info 15 s each, autotune 40, score-all 45, score-stacked 30, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
 # tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
 # scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
 # streams its rows, and the summary counts what is there.
@@ -26,7 +26,7 @@ if [ "$size" = tiny ]; then
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
   t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-45}"; t_one="${SUITE_PARITY_S:-15}";
-  stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-$t_all}"
+  stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-30}"
   t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:---sample 2000}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-80}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
