@@ -133,7 +133,7 @@ if (scoreFiles.length) {
         : stepName === 'score-procs'
           ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
           : stepName === 'score-stacked'
-            ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells and seconds${cut}`
+            ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
             : '--group 1 (parity)';
     lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
   }
