@@ -76,7 +76,7 @@ if [ -s "$out/score-all.csv" ]; then
 else
   log "score-1 skipped: no rows in score-all.csv"; fails=$((fails + 1))
 fi
-# The same cells and seconds with each group run as ONE channel-stacked network (--group-mode
+# The same cells (30 s) with each group run as ONE channel-stacked network (--group-mode
 # stacked: about one network's dispatches per group, ~4x the conv FLOPs): side by side with score-all.
 step score-stacked "$t_stack" partial $W score --device gpu $allsel --batch "$batch" --seed 0 $net --group "$stackgroup" --group-mode stacked --quiet --out "$out/score-stacked.csv"
 # The same scoring from several processes sharing the GPU (each records its own groups): whether one
