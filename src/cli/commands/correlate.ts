@@ -309,7 +309,7 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const batch = await runProxyBatch(ds, v.batch, v.seed);
-  const backend = await openDevice(await deviceOf(v), v);
+  const backend = await openDevice(await deviceOf(v), v, ctx.io);
   let scored: ScoredCell[];
   try {
     const scorer = new ZeroShotScorer(backend, names, {

@@ -158,7 +158,7 @@ async function evolveWith(
     return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
   }
   const err = process.stderr;
-  const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined });
+  const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;
   let found: string;
   try {

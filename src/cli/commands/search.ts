@@ -72,7 +72,7 @@ async function nb201Search(
 ): Promise<void> {
   const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
-  const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined });
+  const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined }, ctx.io);
   let best: string;
   try {
     best = await nb201Run(v, io, backend, log, data);
@@ -251,7 +251,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           split: await runSearchSplit(ds, runSplitSizes(ds), size),
           test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
         };
-  const backend = await openDevice(await deviceOf(v), v);
+  const backend = await openDevice(await deviceOf(v), v, io);
   let found: string;
   try {
     if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);

@@ -131,7 +131,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     };
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
-    const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
+    const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
     try {
