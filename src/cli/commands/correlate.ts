@@ -11,6 +11,7 @@ import {
   spearmanDifference,
   spearmanInterval,
 } from '../../util/bootstrap.js';
+import { fmtMs } from '../../util/format.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
 import {
@@ -21,7 +22,7 @@ import {
   ZeroShotScorer,
   ZERO_SHOT_DEFAULTS,
 } from '../../zeroshot/index.js';
-import { fmt, readTable, readText, textTable, UsageError, writeTable } from '../args.js';
+import { readTable, readText, textTable, UsageError, writeTable } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
@@ -419,7 +420,7 @@ function printCorrelations(
       : '';
   };
   // Score files without time_ms: no timing to give.
-  const timing = timeMs.length ? `, ${fmt(timeMs.reduce((a, b) => a + b, 0) / timeMs.length)} ms/arch for all proxies` : '';
+  const timing = timeMs.length ? `, ${fmtMs(timeMs.reduce((a, b) => a + b, 0) / timeMs.length)} ms/arch for all proxies` : '';
   io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells${timing})\n`);
   if (boot) io.out(`95% intervals: percentile bootstrap over cells, ${boot.resamples} resamples, seed ${boot.seed}\n`);
   const ciCols = boot ? ['tau_ci95', 'rho_ci95'] : [];
