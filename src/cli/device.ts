@@ -10,6 +10,8 @@ import {
   openBackend,
   resolveDevice,
 } from '../backend/index.js';
+import { defaultCpuThreads } from './resume-settings.js';
+import type { Io } from './run.js';
 
 export interface DeviceValues {
   device: DeviceChoice;
@@ -21,9 +23,24 @@ export function deviceOf(v: DeviceValues): Promise<DeviceKind> {
   return resolveDevice(v.device);
 }
 
-/** Opens the backend for `device`; the caller disposes it. */
-export function openDevice(device: DeviceKind, v: DeviceValues): Promise<Backend> {
+/** Opens the backend for `device`; the caller disposes it. `io`: where the --cpu-threads warning goes (once). */
+export function openDevice(device: DeviceKind, v: DeviceValues, io?: Io): Promise<Backend> {
+  if (io && device === 'cpu') warnCpuThreads(v['cpu-threads'], io);
   return openBackend(device, { threads: v['cpu-threads'] });
+}
+
+/** The outputs already warned: a worker opens a backend per slot, the warning is said once. */
+const warned = new WeakSet<Io>();
+
+/**
+ * More threads than cores is accepted (oversubscription can be deliberate: a comparison, a machine
+ * shared on purpose), but said: the threads then share the cores and a run is slower than with fewer.
+ */
+export function warnCpuThreads(threads: number | undefined, io: Io): void {
+  const cores = defaultCpuThreads();
+  if (threads === undefined || threads <= cores || warned.has(io)) return;
+  warned.add(io);
+  io.err(`warning: --cpu-threads ${threads} is more than the ${cores} cores this process may use: the threads share them\n`);
 }
 
 /** What result files record about the device: results may differ between devices (within tolerance). */

@@ -91,7 +91,7 @@ export function savedSetting(ck: CheckpointState, key: string): unknown {
 let cores: number | undefined;
 
 /** The CPU backend's default thread count: every core this process may use (the addon's count). */
-function defaultCpuThreads(): number {
+export function defaultCpuThreads(): number {
   if (cores === undefined) {
     try {
       cores = Math.max(1, loadNative().cpuInfo().availableCores);

@@ -10,6 +10,7 @@ import { codeVersion } from '../queue/code-version.js';
 import { batchHash, type ScoreSettings } from '../queue/jobs.js';
 import type { StoredResult } from '../queue/result-store.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
+import { plural } from '../util/format.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
@@ -108,10 +109,10 @@ export async function scoreQueued(
     }
     const workers = await client.workersAlive();
     if (workers === 0 && missing.length) io.err(noWorkerNote(v.queue, r.device));
-    bar.update(kept.size + fresh.size, `${workers} workers`);
+    bar.update(kept.size + fresh.size, plural(workers, 'worker'));
     while (client.pendingCount) {
       take(await client.next());
-      bar.update(kept.size + fresh.size, `${await client.workersAlive()} workers`);
+      bar.update(kept.size + fresh.size, plural(await client.workersAlive(), 'worker'));
     }
     bar.done();
   } finally {

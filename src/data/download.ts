@@ -51,7 +51,16 @@ function reason(e: unknown): string {
 }
 
 export class DownloadError extends UserFacingError {
-  override readonly name = 'DownloadError';
+  override readonly name: string = 'DownloadError';
+}
+
+/**
+ * A download the server sent whole (a dropped connection is retried instead) that is not the file
+ * expected: its size or MD5 differs. Running again fetches the same file, unless the download had
+ * continued a partial one of an earlier run (then it says so).
+ */
+export class WrongFileError extends DownloadError {
+  override readonly name = 'WrongFileError';
 }
 
 export async function md5File(path: string): Promise<string> {
@@ -161,6 +170,8 @@ function isRetryable(e: unknown): boolean {
 export async function download(url: string, dest: string, o: DownloadOptions = {}): Promise<void> {
   const partial = `${dest}.partial`;
   const retries = o.retries ?? 5;
+  // A wrong file that continued an earlier run's partial download may be that run's fault.
+  const continued = sizeOf(partial) > 0;
   for (let tries = 0; ; tries++) {
     try {
       await attempt(url, partial, o);
@@ -173,17 +184,16 @@ export async function download(url: string, dest: string, o: DownloadOptions = {
       o.onNote?.(`${url}: ${reason(e)}; attempt ${tries + 2} of ${retries + 1}, resuming from ${sizeOf(partial)} bytes`);
     }
   }
-  const got = sizeOf(partial);
-  if (o.bytes !== undefined && got !== o.bytes) {
+  const wrong = (what: string) => {
     rmSync(partial, { force: true });
-    throw new DownloadError(`${url}: got ${got} bytes, expected ${o.bytes}; the partial file was removed, run again`);
-  }
+    const again = continued ? '; it continued a partial download of an earlier run: run again to download it whole' : '';
+    return new WrongFileError(`${url}: the server sent the wrong file (${what}); the download was removed${again}`);
+  };
+  const got = sizeOf(partial);
+  if (o.bytes !== undefined && got !== o.bytes) throw wrong(`${got} bytes, expected ${o.bytes}`);
   if (o.md5) {
     const sum = await md5File(partial);
-    if (sum !== o.md5.toLowerCase()) {
-      rmSync(partial, { force: true });
-      throw new DownloadError(`${url}: MD5 ${sum} does not match the expected ${o.md5}; the file was removed, run again`);
-    }
+    if (sum !== o.md5.toLowerCase()) throw wrong(`MD5 ${sum}, expected ${o.md5}`);
   }
   renameSync(partial, dest);
 }

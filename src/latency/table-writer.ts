@@ -62,8 +62,12 @@ export interface TableRunOptions {
 
 export interface BuildTableResult {
   table: LatencyTable;
+  /** Entries measured by this run. */
   measured: number;
+  /** Entries kept from the table --resume continued: the table holds measured + reused. */
   reused: number;
+  /** Of the reused, those whose keys this run did not ask for (a run with a smaller --limit). */
+  unlisted: number;
 }
 
 /**
@@ -234,8 +238,10 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
       if (o.out && fresh) writeFileAtomic(o.out, formatHeader(meta), { killTag: 'table.header' });
 
       const todo = o.keys.filter((k) => !table.entries.has(k));
-      const reused = o.keys.length - todo.length;
-      let done = reused;
+      const reused = table.entries.size;
+      const listed = new Set(o.keys);
+      const unlisted = [...table.entries.keys()].filter((k) => !listed.has(k)).length;
+      let done = o.keys.length - todo.length;
       o.onProgress?.(done, o.keys.length, '', null);
       await source.measure(todo, (key, entry) => {
         table.entries.set(key, entry);
@@ -254,7 +260,7 @@ export async function buildTable(o: TableRunOptions, source: TableSource): Promi
         table = { meta: table.meta, entries: ordered };
         writeLatencyTable(o.out, table, { sort: false });
       }
-      return { table, measured: todo.length, reused };
+      return { table, measured: todo.length, reused, unlisted };
     } finally {
       lock?.release();
     }

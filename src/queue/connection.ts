@@ -26,7 +26,9 @@ export async function probeRedis(url: string, timeoutMs = CONNECT_TIMEOUT_MS): P
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  r.on('error', () => {}); // reported through connect()'s rejection
+  // The socket's error (ECONNREFUSED...): connect() itself rejects with only 'Connection is closed.'.
+  let socketError: (Error & { code?: string }) | undefined;
+  r.on('error', (e: Error) => void (socketError ??= e));
   let timer: NodeJS.Timeout | undefined;
   try {
     // ioredis selects the URL's database on connect but carries on in database 0 when the server
@@ -44,17 +46,38 @@ export async function probeRedis(url: string, timeoutMs = CONNECT_TIMEOUT_MS): P
       }
       return r.ping();
     });
-    const late = new Promise<never>(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)),
-    );
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ConnectTimeout()), timeoutMs)));
     await Promise.race([ping, late]);
   } catch (e) {
     if (e instanceof RedisUnreachableError) throw e;
-    throw new RedisUnreachableError(`cannot reach ${redactUrl(url)}: ${(e as Error).message || String(e)}`);
+    const cause = e instanceof ConnectTimeout ? e : (socketError ?? e);
+    const why = connectFailure(cause, timeoutMs);
+    if (why) {
+      const u = new URL(url);
+      throw new RedisUnreachableError(
+        `cannot connect to ${u.hostname}:${u.port || 6379} (${why}); check the server with: redis-cli -u ${redactUrl(url)} ping`,
+      );
+    }
+    throw new RedisUnreachableError(`cannot reach ${redactUrl(url)}: ${(cause as Error).message || String(cause)}`);
   } finally {
     clearTimeout(timer);
     r.disconnect();
   }
+}
+
+/** No answer to the probe in time (a host that drops the packets, a server that never replies). */
+class ConnectTimeout extends Error {}
+
+/** Why the probe could not connect, in words (refused, timed out...); undefined for other failures (a reply error). */
+function connectFailure(e: unknown, timeoutMs: number): string | undefined {
+  if (e instanceof ConnectTimeout) return `timed out: no answer in ${timeoutMs} ms`;
+  const code = (e as { code?: string })?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused: is the server running, on this port?';
+  if (code === 'ETIMEDOUT') return `timed out: no answer in ${timeoutMs} ms`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
+  if (code === 'ECONNRESET') return 'the connection was reset';
+  return undefined;
 }
 
 /** The URL without its password (messages and status lines). */

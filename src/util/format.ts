@@ -5,3 +5,13 @@ export function fmtSig(x: number, digits = 6): string {
   if (!Number.isFinite(x)) return String(x);
   return String(Number(x.toPrecision(digits)));
 }
+
+/** A time in ms: 3 significant digits, and at least the tenths (253.7, 41.2, 3.46, 0.0123). */
+export function fmtMs(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) >= 100 ? ms.toFixed(1) : fmtSig(ms, 3);
+}
+
+/** `n word` or `n words`: '1 epoch', '3 epochs', '0 workers'. */
+export function plural(n: number, word: string): string {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
+}

@@ -653,7 +653,7 @@ const CASES: Record<string, Case[]> = {
     ),
     // The pattern's own directory need not exist: e-1/ and e-2/ pass, and the unreachable server is what is named.
     c2(
-      /^wgnas evolve-space: --redis: cannot reach redis:\/\/127\.0\.0\.1:1/,
+      /^wgnas evolve-space: --redis: cannot connect to 127\.0\.0\.1:1 \(connection refused/,
       'evolve-space',
       ...REDIS,
       '--out',

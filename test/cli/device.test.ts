@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCpu } from '../../src/cli/commands/info.js';
+import { warnCpuThreads } from '../../src/cli/device.js';
+import { loadNative } from '../../src/native/binding.js';
 import type { CpuInfo } from '../../src/native/binding.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TABLE, wgnasInProcess } from '../helpers/cli.js';
@@ -221,6 +223,26 @@ describe('--device cpu', () => {
     ).toBe(
       'Xeon (GenuineIntel), 8 logical / 4 physical cores, 4 available, 1 socket(s); caches l1d 48 KiB, l2 2 MiB; SIMD avx2 fma',
     );
+  });
+
+  it('--cpu-threads above the cores is accepted with one warning line naming the flag and the cores', async ({ skip }) => {
+    if (!available()) return skip();
+    const cores = loadNative().cpuInfo().availableCores;
+    const warning = `warning: --cpu-threads ${cores + 1} is more than the ${cores} cores this process may use: the threads share them\n`;
+    const over = await wgnasInProcess(['info', '--device', 'cpu', '--cpu-threads', String(cores + 1), '--json']);
+    expect(over.code, over.err).toBe(0);
+    expect(over.err).toBe(warning);
+    expect(JSON.parse(over.out).device.threads).toBe(cores + 1);
+    const fits = await wgnasInProcess(['info', '--device', 'cpu', '--cpu-threads', String(cores), '--json']);
+    expect(fits.code, fits.err).toBe(0);
+    expect(fits.err).toBe('');
+    // Said once per run, however many backends it opens (a worker opens one per slot).
+    const lines: string[] = [];
+    const io = { out: () => {}, err: (s: string) => void lines.push(s) };
+    warnCpuThreads(cores + 1, io);
+    warnCpuThreads(cores + 1, io);
+    warnCpuThreads(undefined, io);
+    expect(lines).toEqual([warning]);
   });
 
   it('--cpu-threads applies only where the CPU backend may run', async () => {

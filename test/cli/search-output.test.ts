@@ -57,5 +57,7 @@ describe('search output', () => {
     expect(j.madds).toBeGreaterThanOrEqual(4e6);
     expect(j.cellMadds).toBeLessThan(j.madds);
     expect(r.out).toContain(`hand-designed space, ${(j.madds / 1e6).toFixed(2)} M MAdds)`);
+    // The file written is said, as the other commands' --out is.
+    expect(r.out.endsWith(`\nwrote ${out}\n`), r.out).toBe(true);
   });
 });

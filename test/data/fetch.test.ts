@@ -14,7 +14,7 @@ import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
-import { defaultIdleTimeoutMs, download, DownloadError } from '../../src/data/download.js';
+import { defaultIdleTimeoutMs, download, DownloadError, WrongFileError } from '../../src/data/download.js';
 import { fetchHint } from '../../src/cli/commands/data.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
@@ -150,12 +150,31 @@ describe('download', () => {
     expect(notes.join('\n')).toMatch(/does not resume/);
   });
 
-  it('refuses a file whose MD5 differs and removes it', async () => {
+  it('refuses a file whose MD5 differs and removes it: the server sent the wrong file, running again does not help', async () => {
     const dest = join(work, 'd.tgz');
-    await expect(download(`${base}x`, dest, { bytes: archive.length, md5: '0'.repeat(32) })).rejects.toThrow(
-      /MD5 [0-9a-f]{32} does not match the expected 0{32}/,
+    const got = download(`${base}x`, dest, { bytes: archive.length, md5: '0'.repeat(32) });
+    await expect(got).rejects.toThrow(WrongFileError);
+    await expect(got).rejects.toThrow(
+      new RegExp(`^${base}x: the server sent the wrong file \\(MD5 ${spec().md5}, expected 0{32}\\); the download was removed$`),
     );
     expect(existsSync(dest) || existsSync(`${dest}.partial`)).toBe(false);
+  });
+
+  it('a whole file of the wrong size is the wrong file; one that continued an earlier partial download says to run again', async () => {
+    const dest = join(work, 'd2.tgz');
+    const fresh = download(`${base}x`, dest, { bytes: archive.length + 1 });
+    await expect(fresh).rejects.toThrow(WrongFileError);
+    await expect(fresh).rejects.toThrow(
+      `${base}x: the server sent the wrong file (${archive.length} bytes, expected ${archive.length + 1}); the download was removed`,
+    );
+    expect(existsSync(`${dest}.partial`)).toBe(false);
+    // Another file's first bytes, left by an earlier run: continued, the whole is wrong, a fresh run is right.
+    writeFileSync(`${dest}.partial`, Buffer.alloc(1000, 7));
+    await expect(download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5 })).rejects.toThrow(
+      /the server sent the wrong file \(MD5 [0-9a-f]{32}, expected [0-9a-f]{32}\); the download was removed; it continued a partial download of an earlier run: run again to download it whole$/,
+    );
+    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5 });
+    expect(readFileSync(dest).equals(archive)).toBe(true);
   });
 
   it('a server that never answers, or stalls mid-body: each attempt ends after the idle timeout, naming the URL and why', async () => {
@@ -397,7 +416,11 @@ describe('wgnas data', () => {
     const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', base, '--quiet']);
     expect(r.code).toBe(1);
     expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/cifar-10-binary\.tar\.gz: got \d+ bytes, expected 170052171/);
+    // The file is named wrong, --mirror as the likely cause; running again would fetch the same file.
+    expect(r.err).toBe(
+      `wgnas data: ${base}cifar-10-binary.tar.gz: the server sent the wrong file (${archive.length} bytes, expected 170052171); ` +
+        `the download was removed; --mirror ${base} likely serves another file than the cifar10 release\n`,
+    );
     expect(existsSync(join(dir, 'cifar10'))).toBe(false);
     expect(existsSync(join(dir, 'downloads', 'cifar-10-binary.tar.gz.partial'))).toBe(false);
   });
@@ -425,7 +448,7 @@ describe('wgnas data', () => {
     // The official size is not this test archive's, so the run ends refusing it, after resuming.
     const again = await wgnasInProcess(args);
     expect(requests).toEqual([{ range: 'bytes=100-' }]);
-    expect(again.err).toMatch(/got \d+ bytes, expected 170052171/);
+    expect(again.err).toMatch(/the server sent the wrong file \(\d+ bytes, expected 170052171\).*run again to download it whole/);
   });
 
   it('what Ctrl-C says at each stage of a fetch', () => {

@@ -206,7 +206,7 @@ describe('no ../shared/data: the key commands on the committed CIFAR-10 images',
       true,
     );
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/test accuracy [\d.]+ % after 1 epochs on cifar10/);
+    expect(r.out).toMatch(/test accuracy [\d.]+ % after 1 epoch on cifar10/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
       settings: Record<string, unknown>;
       history: unknown[];

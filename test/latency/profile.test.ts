@@ -97,6 +97,7 @@ describe('buildLatencyTable', () => {
     const res = await buildLatencyTable({ keys, out, ...fast, resume: true });
     expect(res.reused).toBe(2);
     expect(res.measured).toBe(3);
+    expect(res.unlisted).toBe(0);
     expect([...readLatencyTable(out).entries.keys()]).toEqual(keys);
     await expect(buildLatencyTable({ keys, out, ...fast })).rejects.toThrow(/already exists: pass --resume .* or --force/);
     await expect(buildLatencyTable({ keys, out, ...fast, threads: 2, resume: true })).rejects.toThrow(
@@ -138,6 +139,11 @@ describe('CLI', () => {
     cap = captureStdout();
     await profileCmd(['--resolution', '32', '--limit', '4', '--repeats', '3', '--warmup', '0', '--out', out, '--resume']);
     expect(cap.text()).toMatch(/4 entries \(1 measured, 3 reused\)/);
+    vi.restoreAllMocks();
+    // A smaller --limit on the resumed table: the counts add up to its entries, those past the limit named.
+    cap = captureStdout();
+    await profileCmd(['--resolution', '32', '--limit', '2', '--repeats', '3', '--warmup', '0', '--out', out, '--resume']);
+    expect(cap.text()).toMatch(/4 entries \(0 measured, 4 reused; 2 of them beyond --limit 2\)/);
     vi.restoreAllMocks();
     await expect(profileCmd(['--out', out, '--space', 'nb201'])).rejects.toThrow(
       /--space must be proxyless or cifar, got 'nb201'/,

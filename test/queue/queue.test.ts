@@ -220,7 +220,9 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
       const t0 = Date.now();
       const r = await wgnasInProcess(argv);
       expect(r.code, r.err).toBe(2);
-      expect(r.err).toMatch(/^wgnas \S+: --redis: cannot reach redis:\/\/127\.0\.0\.1:\d+\/?: .+\n$/);
+      expect(r.err).toMatch(
+        /^wgnas \S+: --redis: cannot connect to 127\.0\.0\.1:\d+ \(connection refused.*\); check the server with: redis-cli -u redis:\/\/127\.0\.0\.1:\d+ ping\n$/,
+      );
       expect(Date.now() - t0).toBeLessThan(10_000);
     }
     const bad = await wgnasInProcess([...SCORE, '--redis', 'http://x']);

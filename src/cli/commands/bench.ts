@@ -77,7 +77,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     kernels = kernels.filter((k) => !k.gpuOnly);
   }
 
-  const backend: Backend = ownGpu && device === 'gpu' ? webgpuBackend(ownGpu) : await openDevice(device, values);
+  const backend: Backend = ownGpu && device === 'gpu' ? webgpuBackend(ownGpu) : await openDevice(device, values, io);
   try {
     const gpu = gpuOf(backend);
     // A software adapter, or the CPU: the small sweep and fewer repeats by default.

@@ -11,6 +11,7 @@ import {
   spearmanDifference,
   spearmanInterval,
 } from '../../util/bootstrap.js';
+import { fmtMs } from '../../util/format.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { kendallTau, spearmanRho } from '../../util/ranks.js';
 import {
@@ -21,11 +22,12 @@ import {
   ZeroShotScorer,
   ZERO_SHOT_DEFAULTS,
 } from '../../zeroshot/index.js';
-import { fmt, readTable, readText, textTable, UsageError, writeTable } from '../args.js';
+import { readTable, readText, textTable, UsageError, writeTable } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { checkSameSettings, type CellOrigin, mergeCell } from '../score-files.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import {
@@ -171,6 +173,8 @@ interface Scored {
   proxies: string[];
   archs: string[];
   timeMs: number[];
+  /** Rows of a cell read before with the same scores (score files): dropped, each cell counts once. */
+  duplicates?: number;
 }
 
 /**
@@ -185,6 +189,10 @@ function readScoreFiles(
   extra: readonly string[] = [],
 ): Scored {
   const out: Scored = { source: files.join(', '), rows: [], proxies: [], archs: [], timeMs: [] };
+  checkSameSettings(files);
+  // A cell read again (another file, or twice in one) merges into its first row; its time_ms then counts once.
+  const seen = new Map<string, CellOrigin>();
+  let duplicates = 0;
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
     if (!table.length) throw new Error(`${f}: no rows`);
@@ -215,15 +223,23 @@ function readScoreFiles(
         throw new Error(`${at}: ${cutValue((e as Error).message, arch)}`);
       }
       const t = r.time_ms;
+      let ms: number | undefined;
       if (!emptyCell(t) && t !== null) {
-        const ms = cellNumber(t);
+        ms = cellNumber(t);
         if (ms === undefined || !Number.isFinite(ms)) throw new Error(`${at}: time_ms ${quote(String(t))} is not a number`);
-        out.timeMs.push(ms);
       }
+      const earlier = seen.get(arch);
+      if (earlier) {
+        if (mergeCell(arch, earlier, o, at, proxies) === 'duplicate') duplicates++;
+        return;
+      }
+      seen.set(arch, { at, scores: o });
+      if (ms !== undefined) out.timeMs.push(ms);
       out.archs.push(arch);
       out.rows.push(o);
     });
   }
+  out.duplicates = duplicates;
   return out;
 }
 
@@ -309,7 +325,7 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const batch = await runProxyBatch(ds, v.batch, v.seed);
-  const backend = await openDevice(await deviceOf(v), v);
+  const backend = await openDevice(await deviceOf(v), v, ctx.io);
   let scored: ScoredCell[];
   try {
     const scorer = new ZeroShotScorer(backend, names, {
@@ -360,7 +376,7 @@ const TRUTH: Record<NaslibDataset, string> = {
 const ci = (c: { lo: number; hi: number } | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
 
 function printCorrelations(
-  { source, rows, proxies, archs, timeMs }: Scored,
+  { source, rows, proxies, archs, timeMs, duplicates }: Scored,
   { io }: RunContext,
   boot?: BootstrapOptions,
   dataset: NaslibDataset = 'cifar10',
@@ -370,6 +386,10 @@ function printCorrelations(
   const thin = table.filter((r) => r.n < 2);
   const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
   if (thin.length === table.length) throw new Error(`${source}: ${thinText}; nothing to correlate`);
+  if (duplicates)
+    io.err(
+      `note: --scores: ${duplicates} ${duplicates === 1 ? 'row repeats a cell' : 'rows repeat cells'} read before with the same scores: dropped, each cell counts once\n`,
+    );
   if (thin.length) io.err(`note: ${thinText}; no correlation for ${thin.length === 1 ? 'it' : 'them'}\n`);
   const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
   if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
@@ -400,7 +420,7 @@ function printCorrelations(
       : '';
   };
   // Score files without time_ms: no timing to give.
-  const timing = timeMs.length ? `, ${fmt(timeMs.reduce((a, b) => a + b, 0) / timeMs.length)} ms/arch for all proxies` : '';
+  const timing = timeMs.length ? `, ${fmtMs(timeMs.reduce((a, b) => a + b, 0) / timeMs.length)} ms/arch for all proxies` : '';
   io.out(`proxy vs NAS-Bench-201 ${TRUTH[dataset]} (${rows.length} cells${timing})\n`);
   if (boot) io.out(`95% intervals: percentile bootstrap over cells, ${boot.resamples} resamples, seed ${boot.seed}\n`);
   const ciCols = boot ? ['tau_ci95', 'rho_ci95'] : [];

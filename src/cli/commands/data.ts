@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { archivePath, DATASETS, fetchDataset, listData } from '../../data/datasets.js';
+import { WrongFileError } from '../../data/download.js';
 import { userDataDir } from '../../data/paths.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
@@ -58,6 +59,11 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
         keepArchive: v['keep-archive'],
         onProgress: (done) => bar.update(done, mib(done)),
         onNote: (s) => bar.log(s),
+      }).catch((e: unknown) => {
+        // The official host serves the release; a mirror's other file is the likely cause.
+        if (e instanceof WrongFileError && v.mirror)
+          throw new WrongFileError(`${e.message}; --mirror ${v.mirror} likely serves another file than the ${name} release`);
+        throw e;
       });
       bar.done();
       io.out(

@@ -39,8 +39,10 @@ function fmtEvent(e: IterationEvent): string {
 
 async function handDesigned(v: ValuesOf<typeof HAND_DESIGNED_OPTIONS>, { io }: RunContext): Promise<void> {
   const f = handDesignedSpace(getLayout(v.layout));
-  if (v.out) writeSpaceFile(v.out, f);
-  else io.out(JSON.stringify(f, null, 2) + '\n');
+  if (v.out) {
+    writeSpaceFile(v.out, f);
+    io.err(`wrote ${v.out}\n`);
+  } else io.out(JSON.stringify(f, null, 2) + '\n');
 }
 
 async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Promise<void> {
@@ -156,7 +158,7 @@ async function evolveWith(
     return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
   }
   const err = process.stderr;
-  const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined });
+  const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;
   let found: string;
   try {

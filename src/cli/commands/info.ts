@@ -43,7 +43,7 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
   // The CPU backend without its addon is a status to show (the native line says why), not a failure of info.
   let backend: Backend | undefined;
   try {
-    backend = await openDevice(kind, v);
+    backend = await openDevice(kind, v, io);
   } catch (e) {
     if (!(e instanceof NativeUnavailableError)) throw e;
   }

@@ -154,8 +154,12 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
     source,
   );
   bar?.done('');
+  // The counts add up to the table's entries; a table kept from a run with a larger --limit says so.
+  const beyond = res.unlisted
+    ? `; ${res.unlisted} of them ${values.limit !== undefined ? `beyond --limit ${values.limit}` : "not among this run's ops"}`
+    : '';
   io.out(
-    `wrote ${values.out}: ${res.table.entries.size} entries (${res.measured} measured, ${res.reused} reused) in ` +
+    `wrote ${values.out}: ${res.table.entries.size} entries (${res.measured} measured, ${res.reused} reused${beyond}) in ` +
       `${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 }

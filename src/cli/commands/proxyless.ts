@@ -250,7 +250,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const test = values['train-derived']
     ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
     : null;
-  const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
+  const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
   let found: string;
   try {
     // --force: the old checkpoint goes only now, once the images decoded and the device opened.

@@ -11,7 +11,7 @@ import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
-import { describeBackend, deviceOf, openDevice } from '../device.js';
+import { describeBackend, deviceOf, openDevice, warnCpuThreads } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
 import {
@@ -106,6 +106,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       return;
     }
     if (v.procs > 1) {
+      // Each process runs --cpu-threads: said here once, the processes' stderr is not shown.
+      if (device === 'cpu') warnCpuThreads(v['cpu-threads'], io);
       const { scoreInProcs } = await import('../score-procs.js');
       const out = await scoreInProcs(ctx, {
         procs: v.procs,
@@ -124,7 +126,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       finishRows(stream, out, true, v.out, io);
       return;
     }
-    const backend = await openDevice(device, { ...v, 'cpu-threads': typeof threads === 'number' ? threads : undefined });
+    const backend = await openDevice(device, { ...v, 'cpu-threads': typeof threads === 'number' ? threads : undefined }, io);
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);

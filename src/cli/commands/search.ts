@@ -72,7 +72,7 @@ async function nb201Search(
 ): Promise<void> {
   const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
-  const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined });
+  const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined }, ctx.io);
   let best: string;
   try {
     best = await nb201Run(v, io, backend, log, data);
@@ -251,7 +251,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           split: await runSearchSplit(ds, runSplitSizes(ds), size),
           test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
         };
-  const backend = await openDevice(await deviceOf(v), v);
+  const backend = await openDevice(await deviceOf(v), v, io);
   let found: string;
   try {
     if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
@@ -301,8 +301,12 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
       out.testAcc = tr.testAcc;
     }
     if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
-    if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
-    else {
+    // As proxyless search says it: with the summary, or on stderr beside --json's stdout.
+    const wrote = v.out ? `wrote ${v.out}\n` : '';
+    if (v.json) {
+      io.out(JSON.stringify(out, null, 2) + '\n');
+      if (wrote) io.err(wrote);
+    } else {
       io.out(
         `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
           `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms ${table ? `from ${table}` : 'on this CPU'}` : ''}):\n` +
@@ -311,7 +315,8 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           (out.testAcc !== undefined
             ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${ds.name} test images)\n`
             : '') +
-          `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n`,
+          `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n` +
+          wrote,
       );
     }
     found = JSON.stringify(archJson(space, r.choices), null, 2);

@@ -19,6 +19,7 @@ import {
   type TrainSettings,
   withClasses,
 } from '../../train/index.js';
+import { plural } from '../../util/format.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
@@ -131,7 +132,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     };
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
-    const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined });
+    const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);
     try {
@@ -140,7 +141,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       log(
         `training ${describeNetwork(net)} on ${train.name}: ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
-          `${s.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${s.batchSize}), on ${describeBackend(backend)}`,
+          `${plural(s.epochs, 'epoch')} of ${plural(trainer.stepsPerEpoch, 'step')} (batch ${s.batchSize}), on ${describeBackend(backend)}`,
       );
       const res = await trainer.run({
         checkpointDir: ckDir,
@@ -164,7 +165,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         learningCurveSvg(
           res.history,
           title,
-          `${train.name}, ${s.epochs} epochs, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
+          `${train.name}, ${plural(s.epochs, 'epoch')}, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
         ),
       );
       let latency: { latencyMs: number; runs: number; deviceName: string } | null = null;
@@ -193,7 +194,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       };
       writeFileAtomic(join(out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
       io.out(
-        `${describeNetwork(net)}: test accuracy ${(100 * last.testAcc).toFixed(2)} % after ${s.epochs} epochs on ${train.name} ` +
+        `${describeNetwork(net)}: test accuracy ${(100 * last.testAcc).toFixed(2)} % after ${plural(s.epochs, 'epoch')} on ${train.name} ` +
           `(best ${(100 * report.bestTestAccuracy).toFixed(2)} %); ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
           `${latency ? `, ${latency.latencyMs.toFixed(3)} ms at batch 1 on ${latency.deviceName}` : ''}\n` +
           `wrote ${join(out, 'weights.json')} (+ .bin), ${join(out, 'curve.svg')}, ${join(out, 'report.json')}\n`,

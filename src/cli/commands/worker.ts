@@ -30,7 +30,7 @@ async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): P
     device,
     concurrency: v.concurrency,
     openBackend: async () => {
-      const b = await openDevice(device, v);
+      const b = await openDevice(device, v, io);
       return b;
     },
     onEvent: (line) => {

@@ -70,7 +70,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
 
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: "a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are concatenated; a * or ? in the file name matches several (quote it); adds each aggregate (vote, az_nas, vkdnw_agg, ensemble) whose members every cell has, unless a file has a column of that name. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's",
+    help: "a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are read as one population: files scored with different settings (their FILE.settings.json) are refused, a cell in several files counts once (its scores merged; the same score again is dropped, another one refused); a * or ? in the file name matches several (quote it); adds each aggregate (vote, az_nas, vkdnw_agg, ensemble) whose members every cell has, unless a file has a column of that name. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's",
     noun: 'scores file',
   }),
   proxies: list({

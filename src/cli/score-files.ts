@@ -1,0 +1,87 @@
+/**
+ * Several score files (correlate --scores a.csv b.csv, or a glob) read as one population: the files
+ * must have been scored the same way (their OUT.settings.json, where present), and a cell that
+ * appears twice is counted once, its scores merged: the same score twice is a duplicate (dropped and
+ * counted), another score for the same cell and proxy is refused naming both rows.
+ */
+import { DATA_KEY, sidecarSettings, THREADS_KEY } from './resume-settings.js';
+import { ZERO_SHOT_UNRECORDED } from './search-report.js';
+import { showSetting } from '../util/run-settings.js';
+
+/**
+ * The recorded settings that change a cell's scores. The others (--proxies, a search's --strategy,
+ * --budget...) choose which columns and cells a file has, not their values.
+ */
+const SCORING_KEYS = [
+  '--batch',
+  '--seed',
+  '--channels',
+  '--cells-per-stage',
+  '--dataset',
+  DATA_KEY,
+  '--init',
+  '--inputs',
+  '--device',
+  THREADS_KEY,
+];
+
+/** A setting as compared: the images by their fingerprint alone (the same images found elsewhere agree). */
+function comparable(key: string, v: unknown): string {
+  return key === DATA_KEY && typeof v === 'string' ? v.split(' ')[0] : JSON.stringify(v);
+}
+
+/**
+ * Refuses files scored with different settings, naming the two files and the first setting that
+ * differs. A file without settings (hand-made, another tool's) is not compared; a setting one file
+ * did not record is taken as an older wgnas's default where there is one.
+ */
+export function checkSameSettings(files: readonly string[]): void {
+  const recorded = files.flatMap((file) => {
+    const s = sidecarSettings(file)?.settings;
+    return s ? [{ file, settings: { ...ZERO_SHOT_UNRECORDED, ...s } as Record<string, unknown> }] : [];
+  });
+  const [first, ...rest] = recorded;
+  for (const other of rest)
+    for (const k of SCORING_KEYS) {
+      const a = first.settings[k];
+      const b = other.settings[k];
+      if (a === undefined || b === undefined || comparable(k, a) === comparable(k, b)) continue;
+      throw new Error(
+        `--scores: ${first.file} and ${other.file} were scored with different settings: ${k} ${showSetting(a)} in the first, ${showSetting(b)} in the second; correlate files of one setting`,
+      );
+    }
+}
+
+/** Where a cell's scores were read, for the message about a conflict. */
+export interface CellOrigin {
+  at: string;
+  scores: Record<string, number | undefined>;
+}
+
+/**
+ * Merges `scores` (read at `at`) into the cell's earlier row: 'duplicate' when every score it has
+ * is already there with the same value, 'merged' when it brings scores of other proxies (a file of
+ * other columns). Throws naming both rows when a proxy's score differs.
+ */
+export function mergeCell(
+  arch: string,
+  earlier: CellOrigin,
+  scores: Record<string, number | undefined>,
+  at: string,
+  proxies: readonly string[],
+): 'duplicate' | 'merged' {
+  let added = false;
+  for (const p of proxies) {
+    const x = scores[p];
+    if (x === undefined) continue;
+    const was = earlier.scores[p];
+    if (was === undefined) {
+      earlier.scores[p] = x;
+      added = true;
+    } else if (!(was === x || (Number.isNaN(was) && Number.isNaN(x))))
+      throw new Error(
+        `--scores: ${earlier.at} and ${at} give the cell ${arch} different ${p} scores (${was} and ${x}): scored twice another way; correlate one of them`,
+      );
+  }
+  return added ? 'merged' : 'duplicate';
+}

@@ -1,0 +1,116 @@
+/**
+ * correlate --scores over several files: files scored with different settings (their
+ * OUT.settings.json) are refused naming both and the setting; a cell read twice counts once (the same
+ * scores: dropped and said; other columns: merged; another score: refused naming both rows).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadNb201Table } from '../../src/data/nb201-bench.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'wgnas-score-files-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// 12 cells with distinct accuracies; the scores a noisy function of the accuracy.
+const seen = new Set<number>();
+const cells = loadNb201Table()
+  .filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc))
+  .slice(0, 12);
+const wrcor = (i: number) => cells[i].valAcc + ((i * 7) % 5);
+const synflow = (i: number) => cells[i].valAcc - ((i * 3) % 4);
+
+const SETTINGS = {
+  '--proxies': 'wrcor',
+  '--batch': 64,
+  '--seed': 0,
+  '--device': 'cpu',
+  '--dataset': 'cifar10',
+  '--dataset images': '0123456789ab from /data/cifar10/ (5000 images)',
+  '--cpu-threads': 2,
+};
+
+/** A score file of `rows` (arch, then the columns), with its settings beside it unless null. */
+function write(name: string, header: string[], rows: Array<Array<string | number>>, settings: object | null = SETTINGS): string {
+  const path = join(dir, name);
+  writeFileSync(path, [header.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n');
+  if (settings) writeFileSync(`${path}.settings.json`, JSON.stringify({ format: 'wgnas-row-stream', settings, complete: true }));
+  return path;
+}
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, k) => a + k);
+const wrcorRows = (is: number[]) => is.map((i) => [cells[i].arch, wrcor(i)]);
+const correlate = (...files: string[]) =>
+  wgnasInProcess(['correlate', '--bootstrap', '0', ...files.flatMap((f) => ['--scores', f])]);
+/** The proxy's row: [proxy, n, tau, rho, ...]. */
+const rowOf = (out: string, proxy: string) =>
+  out
+    .split('\n')
+    .find((l) => l.split(/\s+/)[0] === proxy)
+    ?.trim()
+    .split(/\s+/);
+
+describe('correlate --scores: several files', () => {
+  it('refuses files scored with different settings, naming both files and the setting', async () => {
+    const a = write('batch64.csv', ['arch', 'wrcor'], wrcorRows(range(0, 6)));
+    const b = write('batch32.csv', ['arch', 'wrcor'], wrcorRows(range(6, 12)), { ...SETTINGS, '--batch': 32 });
+    const r = await correlate(a, b);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `wgnas correlate: --scores: ${a} and ${b} were scored with different settings: --batch 64 in the first, 32 in the second; correlate files of one setting\n`,
+    );
+  });
+
+  it('other proxies, the same images found elsewhere, a file without settings: read together', async () => {
+    const a = write('same-a.csv', ['arch', 'wrcor'], wrcorRows(range(0, 6)));
+    const b = write('same-b.csv', ['arch', 'wrcor'], wrcorRows(range(6, 12)), {
+      ...SETTINGS,
+      '--proxies': 'synflow,wrcor',
+      '--dataset images': '0123456789ab from /elsewhere/cifar10/ (5000 images)',
+    });
+    const c = write('plain.csv', ['arch', 'wrcor'], wrcorRows([0]), null);
+    const r = await correlate(a, b, c);
+    expect(r.code, r.err).toBe(0);
+    expect(rowOf(r.out, 'wrcor')?.[1]).toBe('12');
+    expect(r.err).toBe('note: --scores: 1 row repeats a cell read before with the same scores: dropped, each cell counts once\n');
+  });
+
+  it('a cell read twice with the same scores counts once, and the dropped rows are said', async () => {
+    const all = write('all.csv', ['arch', 'wrcor'], wrcorRows(range(0, 12)));
+    const part = write('part.csv', ['arch', 'wrcor'], wrcorRows(range(0, 5)));
+    const once = await correlate(all);
+    const twice = await correlate(all, part);
+    expect(twice.code, twice.err).toBe(0);
+    expect(twice.err).toBe(
+      'note: --scores: 5 rows repeat cells read before with the same scores: dropped, each cell counts once\n',
+    );
+    expect(twice.out).toBe(once.out);
+    expect(rowOf(twice.out, 'wrcor')?.[1]).toBe('12');
+  });
+
+  it('files of other columns for the same cells merge into one row per cell', async () => {
+    const a = write('cols-a.csv', ['arch', 'wrcor'], wrcorRows(range(0, 12)));
+    const b = write(
+      'cols-b.csv',
+      ['arch', 'synflow'],
+      range(0, 12).map((i) => [cells[i].arch, synflow(i)]),
+      { ...SETTINGS, '--proxies': 'synflow' },
+    );
+    const r = await correlate(a, b);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/\(12 cells/);
+    expect(rowOf(r.out, 'wrcor')?.[1]).toBe('12');
+    expect(rowOf(r.out, 'synflow')?.[1]).toBe('12');
+  });
+
+  it('another score for the same cell and proxy is refused, naming both rows', async () => {
+    const a = write('diff-a.csv', ['arch', 'wrcor'], wrcorRows(range(0, 12)));
+    const b = write('diff-b.csv', ['arch', 'wrcor'], [[cells[3].arch, wrcor(3) + 0.5]]);
+    const r = await correlate(a, b);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `wgnas correlate: --scores: ${a}:5 and ${b}:2 give the cell ${cells[3].arch} different wrcor scores (${wrcor(3)} and ${wrcor(3) + 0.5}): scored twice another way; correlate one of them\n`,
+    );
+  });
+});
