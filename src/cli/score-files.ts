@@ -4,26 +4,16 @@
  * appears twice is counted once, its scores merged: the same score twice is a duplicate (dropped and
  * counted), another score for the same cell and proxy is refused naming both rows.
  */
-import { DATA_KEY, sidecarSettings, THREADS_KEY } from './resume-settings.js';
+import { DATA_KEY, sidecarSettings } from './resume-settings.js';
 import { ZERO_SHOT_UNRECORDED } from './search-report.js';
 import { showSetting } from '../util/run-settings.js';
 
 /**
  * The recorded settings that change a cell's scores. The others (--proxies, a search's --strategy,
- * --budget...) choose which columns and cells a file has, not their values.
+ * --budget...) choose which columns and cells a file has, not their values; --device and
+ * --cpu-threads move scores only at float rounding, so shards scored on other machines read together.
  */
-const SCORING_KEYS = [
-  '--batch',
-  '--seed',
-  '--channels',
-  '--cells-per-stage',
-  '--dataset',
-  DATA_KEY,
-  '--init',
-  '--inputs',
-  '--device',
-  THREADS_KEY,
-];
+const SCORING_KEYS = ['--batch', '--seed', '--channels', '--cells-per-stage', '--dataset', DATA_KEY, '--init', '--inputs'];
 
 /** A setting as compared: the images by their fingerprint alone (the same images found elsewhere agree). */
 function comparable(key: string, v: unknown): string {

@@ -61,12 +61,14 @@ describe('correlate --scores: several files', () => {
     );
   });
 
-  it('other proxies, the same images found elsewhere, a file without settings: read together', async () => {
+  it('other proxies, the same images found elsewhere, another device, a file without settings: read together', async () => {
     const a = write('same-a.csv', ['arch', 'wrcor'], wrcorRows(range(0, 6)));
     const b = write('same-b.csv', ['arch', 'wrcor'], wrcorRows(range(6, 12)), {
       ...SETTINGS,
       '--proxies': 'synflow,wrcor',
       '--dataset images': '0123456789ab from /elsewhere/cifar10/ (5000 images)',
+      '--device': 'gpu',
+      '--cpu-threads': 1,
     });
     const c = write('plain.csv', ['arch', 'wrcor'], wrcorRows([0]), null);
     const r = await correlate(a, b, c);
