@@ -24,50 +24,11 @@ import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import type { InitMode } from './init.js';
 import { EDGE_FROM, EDGE_TO, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
+import { type CellPlan, isConv, planCell, stackedEdgeOps } from './nb201-stacked-plan.js';
 import type { StackedFactory, StackedNets, StackedRelu } from './scorable.js';
 import { Param, type Tape, type Var } from './tape.js';
 
-const isConv = (op: Nb201Op) => op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
-/** The order a stacked edge runs its ops in (any fixed order: a network uses one op per edge). */
-const EDGE_OPS: readonly Nb201Op[] = ['nor_conv_3x3', 'nor_conv_1x1', 'skip_connect', 'avg_pool_3x3'];
-
-/** One network's cell as its own network (Nb201Net) runs it. */
-export interface CellPlan {
-  /** The op each edge runs: 'none' also where its own network skips the edge (out of an unfed node). */
-  ops: Nb201Op[];
-  /** Whether edge e's ReLU (a conv edge that runs) gets a gradient on its own tape. */
-  grad: boolean[];
-  /**
-   * Whether the cell's output depends on its input with a gradient: else no ReLU of the network
-   * gets one (the cell's output is zeros, or only constants reach it).
-   */
-  alive: boolean;
-}
-
-/**
- * Replays Nb201Net's cell rules for one cell: which edges run, and which ReLUs the tape's backward
- * reaches (a ReLU gets a gradient when its input requires one, i.e. descends from the cell's
- * input, and its edge's output reaches node 3). Assumes a cell input that requires a gradient.
- */
-export function planCell(cell: Nb201Cell, unfedEdges: 'skip' | 'zeros' = 'skip'): CellPlan {
-  const fed = [true, false, false, false];
-  const rg = [true, false, false, false];
-  const ops: Nb201Op[] = cell.edges.map(() => 'none');
-  for (let e = 0; e < 6; e++) {
-    const op = cell.edges[e];
-    const from = EDGE_FROM[e];
-    if (op === 'none' || !(fed[from] || (isConv(op) && unfedEdges === 'zeros'))) continue;
-    ops[e] = op;
-    fed[EDGE_TO[e]] = true;
-    rg[EDGE_TO[e]] ||= rg[from];
-  }
-  // Edges are in order of their target node, so a later edge never feeds an earlier one's source.
-  const reach = [false, false, false, true];
-  for (let e = 5; e >= 0; e--) if (ops[e] !== 'none' && reach[EDGE_TO[e]]) reach[EDGE_FROM[e]] = true;
-  const alive = rg[3];
-  const grad = ops.map((op, e) => alive && isConv(op) && rg[EDGE_FROM[e]] && reach[EDGE_TO[e]]);
-  return { ops, grad, alive };
-}
+export { type CellPlan, planCell } from './nb201-stacked-plan.js';
 
 interface StackedConv {
   w: Param;
@@ -143,6 +104,7 @@ export class StackedNb201Net implements StackedNets {
     this.groups = G;
     const C = cfg.channels;
     this.plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
+    const planned = stackedEdgeOps(this.plans);
     // Every weight tensor the networks draw, by name, where network g's block goes, and whether
     // network g has it there (a cell edge's conv: when it runs that op on that edge).
     const fills: WeightFill[] = [];
@@ -190,29 +152,20 @@ export class StackedNb201Net implements StackedNets {
       }
       const masks = new Map<string, Param | null>();
       for (let i = 0; i < cfg.cellsPerStage; i++) {
-        const edges = EDGE_TO.map((_, e) => {
-          // Where some networks put a 3x3 conv and others a 1x1 on an edge, one 3x3 conv serves
-          // both (a 1x1 kernel is a 3x3 one with zeros around its centre; per-network batch norms
-          // over disjoint channels): one ReLU-conv-BN less, and fewer FLOPs than running both.
-          const merged = ['nor_conv_3x3', 'nor_conv_1x1'].every((op) => this.plans.some((p) => p.ops[e] === op));
-          return EDGE_OPS.flatMap((op): EdgeOp[] => {
-            const uses = (g: number) =>
-              this.plans[g].ops[e] === op || (op === 'nor_conv_3x3' && merged && this.plans[g].ops[e] === 'nor_conv_1x1');
-            const users = this.plans.map((p, g) => (uses(g) ? (isConv(op) ? p.grad[e] : false) : null));
-            const used = users.filter((u) => u !== null).length;
-            if (!used || (op === 'nor_conv_1x1' && merged)) return [];
+        const edges = planned.map((ops, e) =>
+          ops.map(({ op, users, used }): EdgeOp => {
             if (isConv(op)) {
               // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
               const at = (g: number): Place =>
-                !uses(g) ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
-              return [{ op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users }];
+                users[g] === null ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
+              return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users };
             }
             // One mask per stage, edge and op (every cell of a stage has the same).
             const key = `${e}.${op}`;
             if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
-            return [{ op, mask: masks.get(key)!, users }];
-          });
-        });
+            return { op, mask: masks.get(key)!, users };
+          }),
+        );
         this.modules.push({ kind: 'cell', edges, stage });
       }
     }
