@@ -8,9 +8,9 @@
  *   - batch norms over G*C channels are each network's own (per-channel batch statistics);
  *   - an edge runs every op some network puts there; a network that does not use the op gets zero
  *     conv weights (conv -> 0 -> BN(0) = beta = 0, input gradient w^T dy = 0) or a 0 in the 0/1
- *     channel mask after a skip or pool (a depthwise 1x1 conv). x + 0 is exact and each network's
- *     contributions to a node come in its own edge order, so its values are the ones its own
- *     network computes, up to the accumulation order of the grouped convolution cores;
+ *     channel mask of a skip or pool (Tape.maskedAdd: node sum + mask[c] * x in one op). x + 0 is
+ *     exact and each network's contributions to a node come in its own edge order, so its values
+ *     are the ones its own network computes, up to the accumulation order of the grouped convolution cores;
  *   - the classifier is a grouped 1x1 conv plus bias; the logits [N, G*K] are read as N*G rows.
  * Each network's weights are the ones its own network draws: its construction is replayed on a
  * recording stand-in for the backend (recordDraws), and each stacked weight is drawn in one
@@ -177,11 +177,11 @@ export class StackedNb201Net implements StackedNets {
     this.drawWeights(fills, init, seed);
   }
 
-  /** A [G*c, 1, 1, 1] depthwise weight: 1 on the channels of the networks that use the op, else 0. */
+  /** A [G*c] channel mask: 1 on the channels of the networks that use the op, else 0. */
   private mask(name: string, users: ReadonlyArray<boolean | null>, c: number): Param {
     const m = new Float32Array(users.length * c);
     users.forEach((u, g) => u !== null && m.fill(1, g * c, (g + 1) * c));
-    const p = new Param(this.backend.upload(m, [m.length, 1, 1, 1]), name, 'conv');
+    const p = new Param(this.backend.upload(m, [m.length]), name, 'conv');
     this.owned.push(p);
     return p;
   }
@@ -259,9 +259,9 @@ export class StackedNb201Net implements StackedNets {
             acc = this.reluConvBn(t, src, o.conv, m.stage, `${name}.e${e}`, o.users, acc ?? undefined);
             continue;
           }
-          let y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
-          if (o.mask) y = t.conv(y, o.mask, { stride: 1, pad: 0, groups: o.mask.shape[0] });
-          acc = acc ? t.add(acc, y) : y;
+          const y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+          // Masked: the other networks' channels silenced and the sum taken in one op.
+          acc = o.mask ? t.maskedAdd(acc, y, o.mask.value) : acc ? t.add(acc, y) : y;
         }
       }
       nodes[j] = acc;
