@@ -132,10 +132,10 @@ export function stackedMacs(
  * Activation-sized tensors (in units of one stage activation, [N, G*c, hw, hw]) the scoring tape of
  * a stacked network holds per stage at its peak (the tape keeps every forward tensor until the
  * proxies have read the ReLU records). Forward, exactly as StackedNb201Net allocates: a conv op
- * its ReLU-conv output and batch norm output; a masked skip or pool its mask output; a pool its
- * output; every op after a node's first its sum. Backward, an upper bound: a conv op's batch-norm
- * input gradient and its ReLU record's gradient, a masked op's and a pool's input gradient, and one
- * sum per op after an edge's first use of a node (a shared gradient accumulated into a new tensor).
+ * its ReLU-conv output and batch norm output; a pool its output; a masked skip or pool its masked
+ * sum; an unmasked one after a node's first op its sum. Backward, an upper bound: a conv op's
+ * batch-norm input gradient and its ReLU record's gradient, a masked op's and a pool's input
+ * gradient, and one sum per further read of a node (a shared gradient summed into a new tensor).
  */
 export function stackedActivationUnits(
   plans: readonly CellPlan[],
@@ -157,9 +157,12 @@ export function stackedActivationUnits(
         uses[EDGE_FROM[e]]++;
         if (isConv(o.op)) cell += backward ? 4 : 2;
         else {
+          // A pool's output; a masked op's sum (maskedAdd, with or without a sum so far), an
+          // unmasked one's add after the node's first op; backward, the pool's and maskedAdd's
+          // input gradients.
           const masked = o.used < G;
           const pool = o.op === 'avg_pool_3x3';
-          cell += (Number(masked) + Number(pool)) * (backward ? 2 : 1) + Number(acc);
+          cell += (Number(masked) + Number(pool)) * (backward ? 2 : 1) + Number(acc && !masked);
         }
         acc = true;
       }
@@ -189,7 +192,12 @@ export function stackedTapeBytes(
   const G = plans.length;
   const st = stages(cfg, inputHW);
   const { perStage, stem } = stackedActivationUnits(plans, cfg, backward);
-  let floats = stem * n * G * cfg.channels * inputHW * inputHW + n * 3 * inputHW * inputHW;
+  // Beside what the tape holds, a transient workspace: the CPU's 3x3 convolutions unfold their
+  // input (9x it; measured up to 9 stem activations forward and 18 with backward), where a cell
+  // has one, else the first reduction's (9/4).
+  const conv3 = stackedEdgeOps(plans).some((ops) => ops.some((o) => o.op === 'nor_conv_3x3'));
+  const transient = (conv3 ? 9 : 9 / 4) * (backward ? 2 : 1);
+  let floats = (stem + transient) * n * G * cfg.channels * inputHW * inputHW + n * 3 * inputHW * inputHW;
   st.forEach(({ c, hw }, s) => (floats += perStage[s] * n * G * c * hw * hw));
   // Weights: the skeleton's and every conv the group's union runs, for every network.
   let weights = skeletonMacs(cfg, 1) + cfg.numClasses;
