@@ -85,3 +85,26 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) { return; }
   self_t[i] = p.s;
 }
+
+// ---- channel-masked sum: out = (acc or 0) + mask[c] * x, x [N, C, inner] -------------------------
+struct MaskedParams { n: u32, channels: u32, inner: u32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> mp: MaskedParams;
+@group(0) @binding(1) var<storage, read_write> mk_out: array<f32>;
+@group(0) @binding(2) var<storage, read> mk_x: array<f32>;
+@group(0) @binding(3) var<storage, read> mk_mask: array<f32>;
+@group(0) @binding(4) var<storage, read> mk_acc: array<f32>;
+
+@compute @workgroup_size(WG)
+fn masked_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flatIndex(gid, nwg);
+  if (i >= mp.n) { return; }
+  mk_out[i] = fma(mk_mask[(i / mp.inner) % mp.channels], mk_x[i], mk_acc[i]);
+}
+
+@compute @workgroup_size(WG)
+fn masked_scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flatIndex(gid, nwg);
+  if (i >= mp.n) { return; }
+  mk_out[i] = mk_mask[(i / mp.inner) % mp.channels] * mk_x[i];
+}

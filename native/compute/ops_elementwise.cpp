@@ -143,6 +143,27 @@ void unstackGroups(Ctx& c) {
                 });
 }
 
+// out = (acc or 0) + mask[c] * x over `inner` elements of channel c (x [N, C, inner]): one
+// channel's run at a time, one multiply-add each (rounded once, as the WGSL's fma).
+void maskedAdd(Ctx& c) {
+  size_t channels = static_cast<size_t>(c.p.i("channels")), inner = static_cast<size_t>(c.p.i("inner"));
+  bool hasAcc = c.p.i("acc") != 0;
+  float* out = c.ptr(0);
+  const float* x = c.ptr(1);
+  const float* mask = c.ptr(2);
+  const float* acc = c.ptr(3);
+  parallelRange(c.threads(), count(c.p) / inner, std::max<size_t>(1, kSerialElems / inner), [&](size_t lo, size_t hi) {
+    for (size_t r = lo; r < hi; r++) {
+      float m = mask[r % channels];
+      size_t o = r * inner;
+      if (hasAcc)
+        for (size_t k = 0; k < inner; k++) out[o + k] = std::fma(m, x[o + k], acc[o + k]);
+      else
+        for (size_t k = 0; k < inner; k++) out[o + k] = m * x[o + k];
+    }
+  });
+}
+
 }  // namespace
 
 void registerElementwiseOps(Registry& r) {
@@ -259,6 +280,16 @@ void registerElementwiseOps(Registry& r) {
                                  expectAtLeast(n, 1, elems({static_cast<int64_t>(ls.size()), static_cast<int64_t>(nn)}), "src");
                                },
                                accumulateAbsBatched};
+  // maskedAdd: [out, x, mask, acc] (acc read only with acc=1).
+  r["maskedAdd"] = {"maskedAdd", 4,
+                    [](const Params& p, const std::vector<size_t>& n) {
+                      size_t channels = static_cast<size_t>(positive(p, "channels")), inner = static_cast<size_t>(positive(p, "inner"));
+                      if (count(p) % (channels * inner)) throw OpError("n is not a multiple of channels x inner");
+                      for (int i = 0; i < 2; i++) expectAtLeast(n, i, count(p), i ? "x" : "out");
+                      expectAtLeast(n, 2, channels, "mask");
+                      if (p.i("acc")) expectAtLeast(n, 3, count(p), "acc");
+                    },
+                    maskedAdd};
   // unstackGroups: [dst, src].
   r["unstackGroups"] = {"unstackGroups", 2,
                         [](const Params& p, const std::vector<size_t>& n) {

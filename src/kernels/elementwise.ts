@@ -3,10 +3,18 @@ import type { Gpu } from '../gpu/gpu.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost, type KernelRef } from './descriptor.js';
-import { assertFiniteNumber, assertSameShape, assertUnaliased, biasRowsCols, checkFillValue, sameShape } from './params.js';
-import { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu } from './reference/elementwise.js';
+import {
+  assertFiniteNumber,
+  assertSameShape,
+  assertUnaliased,
+  biasRowsCols,
+  checkFillValue,
+  maskedAddDims,
+  sameShape,
+} from './params.js';
+import { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, maskedAddCpu, mulCpu, scaleCpu } from './reference/elementwise.js';
 
-export { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, mulCpu, scaleCpu };
+export { absCpu, addBiasRowsCpu, addCpu, axpyCpu, fillCpu, maskedAddCpu, mulCpu, scaleCpu };
 
 const WG = 256;
 const FILE = 'elementwise.wgsl';
@@ -72,6 +80,26 @@ export function addBiasRows(gpu: Gpu, y: GpuTensor, b: GpuTensor): void {
   assertUnaliased('addBiasRows', [['y', y]], [['b', b]], sameBuffer);
   if (y.size === 0) return;
   run(gpu, 'add_bias', [y, b], y.size, 0, cols);
+}
+
+export const MASKED_ADD_PARAMS = defineUniforms(FILE, 'MaskedParams', { n: 'u32', channels: 'u32', inner: 'u32', _pad: 'u32' });
+
+/**
+ * (acc or 0) + mask[c] * x, x [N, C, ...] and mask [C] (a new tensor): a channel-masked skip or
+ * pool added to a node's sum in one pass (stacked networks: each network's channels kept or
+ * silenced), and its input gradient mask[c] * dy, or that summed into a gradient so far.
+ */
+export function maskedAdd(gpu: Gpu, x: GpuTensor, mask: GpuTensor, acc: GpuTensor | null): GpuTensor {
+  const { channels, inner } = maskedAddDims(x, mask, acc);
+  const out = gpu.empty(x.shape);
+  if (x.size === 0) return out;
+  gpu.dispatch({
+    kernel: { file: FILE, entry: acc ? 'masked_add' : 'masked_scale' },
+    buffers: acc ? [out, x, mask, acc] : [out, x, mask],
+    uniforms: MASKED_ADD_PARAMS.pack({ n: x.size, channels, inner, _pad: 0 }),
+    workgroups: gpu.grid1d(x.size, WG),
+  });
+  return out;
 }
 
 // ---- descriptors ----------------------------------------------------------------------------------
@@ -140,4 +168,13 @@ export const addBiasRowsOp = defineOp({
   cost: ({ rows, cols }: { rows: number; cols: number }) => ({ flops: rows * cols, bytes: 4 * (2 * rows * cols + cols) }),
   reference: addBiasRowsCpu,
   webgpu: addBiasRows,
+});
+
+export const maskedAddOp = defineOp({
+  name: 'maskedAdd',
+  summary: '(acc or 0) + mask[c] x for x [N, C, ...] (a channel-masked sum: stacked networks)',
+  kernels: [{ file: FILE, entries: ['masked_add', 'masked_scale'], uniforms: MASKED_ADD_PARAMS }],
+  cost: ({ n }: N) => elementwiseCost(n, 2, 1, 2),
+  reference: maskedAddCpu,
+  webgpu: maskedAdd,
 });

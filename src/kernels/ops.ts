@@ -19,7 +19,7 @@ import {
 } from './conv2d.js';
 import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
-import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, mulOp, scaleOp } from './elementwise.js';
+import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, maskedAddOp, mulOp, scaleOp } from './elementwise.js';
 import { firstElementGradOp } from './first-grad.js';
 import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardOp, mixForwardOp } from './fitness.js';
 import { linearBackwardOp, linearOp } from './linear.js';
@@ -73,6 +73,7 @@ export const OPS = catalog([
   scaleOp,
   absOp,
   axpyOp,
+  maskedAddOp,
   fillOp,
   addBiasRowsOp,
   sumOp,

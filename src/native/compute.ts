@@ -50,6 +50,7 @@ export const NATIVE_OP_NAMES = [
   'signCodes',
   'signCodesInPlace',
   'unstackGroups',
+  'maskedAdd',
   'gateDot',
   'sgdStep',
   'adamStep',

@@ -8,9 +8,9 @@
  *   - batch norms over G*C channels are each network's own (per-channel batch statistics);
  *   - an edge runs every op some network puts there; a network that does not use the op gets zero
  *     conv weights (conv -> 0 -> BN(0) = beta = 0, input gradient w^T dy = 0) or a 0 in the 0/1
- *     channel mask after a skip or pool (a depthwise 1x1 conv). x + 0 is exact and each network's
- *     contributions to a node come in its own edge order, so its values are the ones its own
- *     network computes, up to the accumulation order of the grouped convolution cores;
+ *     channel mask of a skip or pool (Tape.maskedAdd: node sum + mask[c] * x in one op). x + 0 is
+ *     exact and each network's contributions to a node come in its own edge order, so its values
+ *     are the ones its own network computes, up to the accumulation order of the grouped convolution cores;
  *   - the classifier is a grouped 1x1 conv plus bias; the logits [N, G*K] are read as N*G rows.
  * Each network's weights are the ones its own network draws: its construction is replayed on a
  * recording stand-in for the backend (recordDraws), and each stacked weight is drawn in one
@@ -24,50 +24,11 @@ import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import type { InitMode } from './init.js';
 import { EDGE_FROM, EDGE_TO, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
+import { type CellPlan, isConv, planCell, stackedEdgeOps } from './nb201-stacked-plan.js';
 import type { StackedFactory, StackedNets, StackedRelu } from './scorable.js';
 import { Param, type Tape, type Var } from './tape.js';
 
-const isConv = (op: Nb201Op) => op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
-/** The order a stacked edge runs its ops in (any fixed order: a network uses one op per edge). */
-const EDGE_OPS: readonly Nb201Op[] = ['nor_conv_3x3', 'nor_conv_1x1', 'skip_connect', 'avg_pool_3x3'];
-
-/** One network's cell as its own network (Nb201Net) runs it. */
-export interface CellPlan {
-  /** The op each edge runs: 'none' also where its own network skips the edge (out of an unfed node). */
-  ops: Nb201Op[];
-  /** Whether edge e's ReLU (a conv edge that runs) gets a gradient on its own tape. */
-  grad: boolean[];
-  /**
-   * Whether the cell's output depends on its input with a gradient: else no ReLU of the network
-   * gets one (the cell's output is zeros, or only constants reach it).
-   */
-  alive: boolean;
-}
-
-/**
- * Replays Nb201Net's cell rules for one cell: which edges run, and which ReLUs the tape's backward
- * reaches (a ReLU gets a gradient when its input requires one, i.e. descends from the cell's
- * input, and its edge's output reaches node 3). Assumes a cell input that requires a gradient.
- */
-export function planCell(cell: Nb201Cell, unfedEdges: 'skip' | 'zeros' = 'skip'): CellPlan {
-  const fed = [true, false, false, false];
-  const rg = [true, false, false, false];
-  const ops: Nb201Op[] = cell.edges.map(() => 'none');
-  for (let e = 0; e < 6; e++) {
-    const op = cell.edges[e];
-    const from = EDGE_FROM[e];
-    if (op === 'none' || !(fed[from] || (isConv(op) && unfedEdges === 'zeros'))) continue;
-    ops[e] = op;
-    fed[EDGE_TO[e]] = true;
-    rg[EDGE_TO[e]] ||= rg[from];
-  }
-  // Edges are in order of their target node, so a later edge never feeds an earlier one's source.
-  const reach = [false, false, false, true];
-  for (let e = 5; e >= 0; e--) if (ops[e] !== 'none' && reach[EDGE_TO[e]]) reach[EDGE_FROM[e]] = true;
-  const alive = rg[3];
-  const grad = ops.map((op, e) => alive && isConv(op) && rg[EDGE_FROM[e]] && reach[EDGE_TO[e]]);
-  return { ops, grad, alive };
-}
+export { type CellPlan, planCell } from './nb201-stacked-plan.js';
 
 interface StackedConv {
   w: Param;
@@ -143,6 +104,7 @@ export class StackedNb201Net implements StackedNets {
     this.groups = G;
     const C = cfg.channels;
     this.plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
+    const planned = stackedEdgeOps(this.plans);
     // Every weight tensor the networks draw, by name, where network g's block goes, and whether
     // network g has it there (a cell edge's conv: when it runs that op on that edge).
     const fills: WeightFill[] = [];
@@ -190,29 +152,20 @@ export class StackedNb201Net implements StackedNets {
       }
       const masks = new Map<string, Param | null>();
       for (let i = 0; i < cfg.cellsPerStage; i++) {
-        const edges = EDGE_TO.map((_, e) => {
-          // Where some networks put a 3x3 conv and others a 1x1 on an edge, one 3x3 conv serves
-          // both (a 1x1 kernel is a 3x3 one with zeros around its centre; per-network batch norms
-          // over disjoint channels): one ReLU-conv-BN less, and fewer FLOPs than running both.
-          const merged = ['nor_conv_3x3', 'nor_conv_1x1'].every((op) => this.plans.some((p) => p.ops[e] === op));
-          return EDGE_OPS.flatMap((op): EdgeOp[] => {
-            const uses = (g: number) =>
-              this.plans[g].ops[e] === op || (op === 'nor_conv_3x3' && merged && this.plans[g].ops[e] === 'nor_conv_1x1');
-            const users = this.plans.map((p, g) => (uses(g) ? (isConv(op) ? p.grad[e] : false) : null));
-            const used = users.filter((u) => u !== null).length;
-            if (!used || (op === 'nor_conv_1x1' && merged)) return [];
+        const edges = planned.map((ops, e) =>
+          ops.map(({ op, users, used }): EdgeOp => {
             if (isConv(op)) {
               // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
               const at = (g: number): Place =>
-                !uses(g) ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
-              return [{ op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users }];
+                users[g] === null ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
+              return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users };
             }
             // One mask per stage, edge and op (every cell of a stage has the same).
             const key = `${e}.${op}`;
             if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
-            return [{ op, mask: masks.get(key)!, users }];
-          });
-        });
+            return { op, mask: masks.get(key)!, users };
+          }),
+        );
         this.modules.push({ kind: 'cell', edges, stage });
       }
     }
@@ -224,11 +177,11 @@ export class StackedNb201Net implements StackedNets {
     this.drawWeights(fills, init, seed);
   }
 
-  /** A [G*c, 1, 1, 1] depthwise weight: 1 on the channels of the networks that use the op, else 0. */
+  /** A [G*c] channel mask: 1 on the channels of the networks that use the op, else 0. */
   private mask(name: string, users: ReadonlyArray<boolean | null>, c: number): Param {
     const m = new Float32Array(users.length * c);
     users.forEach((u, g) => u !== null && m.fill(1, g * c, (g + 1) * c));
-    const p = new Param(this.backend.upload(m, [m.length, 1, 1, 1]), name, 'conv');
+    const p = new Param(this.backend.upload(m, [m.length]), name, 'conv');
     this.owned.push(p);
     return p;
   }
@@ -306,9 +259,9 @@ export class StackedNb201Net implements StackedNets {
             acc = this.reluConvBn(t, src, o.conv, m.stage, `${name}.e${e}`, o.users, acc ?? undefined);
             continue;
           }
-          let y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
-          if (o.mask) y = t.conv(y, o.mask, { stride: 1, pad: 0, groups: o.mask.shape[0] });
-          acc = acc ? t.add(acc, y) : y;
+          const y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+          // Masked: the other networks' channels silenced and the sum taken in one op.
+          acc = o.mask ? t.maskedAdd(acc, y, o.mask.value) : acc ? t.add(acc, y) : y;
         }
       }
       nodes[j] = acc;

@@ -384,6 +384,31 @@ export class Tape {
   }
 
   /**
+   * (acc or 0) + mask[c] * x, x [N, C, ...], mask [C] a constant (no gradient): a channel-masked
+   * skip or pool added to a node's sum in one op (stacked networks, whose masks are 0/1: the values
+   * and gradients of conv(x, depthwise mask) then add, bit for bit). Backward: acc gets dy; x gets
+   * mask[c] * dy, summed into a gradient it already has in the same op (a new tensor: a shared
+   * gradient is never updated in place).
+   */
+  maskedAdd(acc: Var | null, x: Var, mask: Tensor): Var {
+    const y = this.out(this.ops.maskedAdd(x.value, mask, acc?.value ?? null), (acc?.requiresGrad ?? false) || x.requiresGrad);
+    this.push(y.requiresGrad, () => {
+      if (!y.grad) return;
+      if (acc && this.needs(acc)) this.accumulate(acc, this.handOn(y.grad));
+      if (!this.needs(x)) return;
+      const old = x.grad;
+      if (old === null || x instanceof Param) {
+        this.accumulate(x, this.ops.maskedAdd(y.grad, mask, null));
+        return;
+      }
+      // old + mask * dy as axpy(old, mask * dy) sums it, one dispatch fewer.
+      x.grad = this.track(this.ops.maskedAdd(y.grad, mask, old));
+      this.release(old);
+    });
+    return y;
+  }
+
+  /**
    * AutoSpace mixture: y = Σ_k softmax(logits)_k · outs[k] (K = outs.length, equal shapes,
    * logits [K]). Backward gives each output p_k·dL/dy and logits dL/dφ_i = p_i (g_i − Σ p_k g_k)
    * with g_k = Σ outs[k] ⊙ dL/dy. The probs and g_k tensors belong to the tape.

@@ -127,6 +127,23 @@ export function scratchElems(elems: number, boundElems: number): number {
 }
 
 /**
+ * The scratch accumulateGrams allocates for `chunks` (planChunks'): the arena (none where the
+ * backend reads the records directly) and the chunk's correlation matrices, each rounded up to its
+ * size class, the two together within arenaBytes (as planChunks sized them).
+ */
+export function gramScratch(
+  chunks: ReadonlyArray<{ d: number; items: readonly unknown[] }>,
+  n: number,
+  arenaBytes: number,
+  arena = true,
+): { arenaElems: number; matsElems: number } {
+  const arenaNeed = arena ? Math.max(...chunks.map((c) => c.items.length * n * c.d)) : 0;
+  const matsNeed = Math.max(...chunks.map((c) => c.items.length * n * n));
+  const arenaElems = arena ? scratchElems(arenaNeed, Math.floor(arenaBytes / 4) - matsNeed) : 0;
+  return { arenaElems, matsElems: scratchElems(matsNeed, Math.floor(arenaBytes / 4) - arenaElems) };
+}
+
+/**
  * K[slot*outs (+1)] = sum of weight * |corr(t)| ('corr') or weight * sign(t) sign(t)^T ('sign') over
  * the items, in a few grouped dispatches. Returns K as [slots * outs, n, n] (caller disposes).
  */
@@ -151,12 +168,9 @@ function accumulateGrams(
   const direct = mode === 'corr' && !items.some((it) => it.stacked) ? backend.fused?.correlationsOffDiag : undefined;
   // One arena and one matrix stack serve every chunk: queue order keeps a chunk's copies behind
   // the previous chunk's reads, so memory stays at one chunk's worth.
-  // Each rounded up to its size class, the two together within arenaBytes (as planChunks sized them).
-  const arenaNeed = direct ? 0 : Math.max(...chunks.map((c) => c.items.length * n * c.d));
-  const matsNeed = Math.max(...chunks.map((c) => c.items.length * n * n));
-  const arenaElems = direct ? 0 : scratchElems(arenaNeed, Math.floor(arenaBytes / 4) - matsNeed);
+  const { arenaElems, matsElems } = gramScratch(chunks, n, arenaBytes, !direct);
   const arena = direct ? null : backend.empty([arenaElems]);
-  const mats = backend.empty([scratchElems(matsNeed, Math.floor(arenaBytes / 4) - arenaElems)]);
+  const mats = backend.empty([matsElems]);
   try {
     for (const { d, items: its } of chunks) {
       const L = its.length;

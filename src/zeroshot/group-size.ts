@@ -6,7 +6,8 @@
  * twice maxBufferSize (the largest single allocation the adapter allows; discrete GPUs report 2-4
  * GiB there on 8-141 GB cards), capped at 16 GiB. One NB201 network at batch 64 needs about 1.8
  * GiB (its whole tape is alive until the group's correlations are read). Software adapters
- * (lavapipe) and the CPU backend gain nothing from grouping and stay at 1.
+ * (lavapipe) and the CPU backend gain nothing from grouping and stay at 1. --group-mode stacked
+ * sizes each group from what it runs instead (stacked-memory.ts).
  */
 import type { Backend } from '../backend/index.js';
 
@@ -16,14 +17,6 @@ export const MAX_AUTO_GROUP = 64;
 export const GROUP_MODES = ['separate', 'stacked'] as const;
 export type GroupMode = (typeof GROUP_MODES)[number];
 
-/**
- * --group-mode stacked: the working set per architecture relative to one network alone (what the
- * probe measures). A stacked edge runs every op some network of the group puts there, on every
- * network's channels: 16 random cells stacked held 164 MiB per cell against 42 in separate groups
- * and 76 for one cell alone (CPU backend, C=16, 2 cells per stage, batch 8; docs/results.md, "Many
- * architectures per pass"); the probe's fixed scratch weighs less at batch 64, hence 4, not 2.2.
- */
-export const STACKED_MEMORY_FACTOR = 4;
 const GiB = 1024 ** 3;
 
 /** What 'auto' reads of the device. */

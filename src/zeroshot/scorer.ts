@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
+import { DEFAULT_ARENA_BYTES } from '../proxies/correlation-proxies.js';
 import { nb201StackedFactory } from '../nn/nb201-stacked.js';
 import {
   type CellScores,
@@ -19,7 +20,8 @@ import {
 } from '../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
-import { autoGroupSize, groupDevice, type GroupMode, STACKED_MEMORY_FACTOR } from './group-size.js';
+import { autoGroupSize, groupDevice, type GroupMode, MAX_AUTO_GROUP, memoryBudgetBytes } from './group-size.js';
+import { packGroups, stackedGroupBytes } from './stacked-memory.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -53,7 +55,7 @@ export interface ZeroShotOptions {
    * How a group runs: 'separate' (default) builds each network and runs its passes one network
    * after another; 'stacked' runs the group as ONE channel-stacked network (src/nn/nb201-stacked.ts):
    * about one network's dispatches per group, at ~k times the convolution FLOPs (every op some
-   * network puts on an edge runs for all) and memory (group-size.ts).
+   * network puts on an edge runs for all) and memory (--group auto packs groups by it: stacked-memory.ts).
    */
   groupMode?: GroupMode;
   /** The minibatch to score on (a --dataset's); default: the bundled CIFAR-10 subset's, drawn by `seed`. */
@@ -108,9 +110,45 @@ export class ZeroShotScorer {
     return g === 'auto' ? (this.autoGroup ?? 1) : g;
   }
 
-  /** True while 'auto' still has to measure an architecture's working set. */
+  /** True while 'auto' still has to measure an architecture's working set (not for stacked groups: packed). */
   get needsProbe(): boolean {
-    return this.opts.group === 'auto' && this.autoGroup === undefined && !groupDevice(this.backend).noGain && this.groupable;
+    return (
+      this.opts.group === 'auto' &&
+      this.autoGroup === undefined &&
+      !this.packsStacked &&
+      !groupDevice(this.backend).noGain &&
+      this.groupable
+    );
+  }
+
+  /**
+   * --group auto with --group-mode stacked: groups of consecutive cells packed to the memory budget
+   * by their plan's estimate (stackedGroups), not one size for all.
+   */
+  get packsStacked(): boolean {
+    return this.opts.group === 'auto' && this.opts.groupMode === 'stacked' && this.groupable && !groupDevice(this.backend).noGain;
+  }
+
+  /** The budget stacked groups are packed to: the device's (group-size.ts) times opts.memoryShare. */
+  get stackedBudgetBytes(): number {
+    return (this.opts.memoryShare ?? 1) * memoryBudgetBytes(groupDevice(this.backend));
+  }
+
+  /**
+   * [start, end) of each stacked group over `cells` (packsStacked): the longest runs of
+   * consecutive cells whose estimated bytes (stackedGroupBytes) fit stackedBudgetBytes, up to
+   * MAX_AUTO_GROUP. Depends on the cells, network, batch, proxies and budget only, so a resumed run
+   * given the whole selection gets the first run's boundaries.
+   */
+  stackedGroups(cells: readonly Nb201Cell[], budgetBytes = this.stackedBudgetBytes): Array<[number, number]> {
+    const { limits } = this.backend;
+    const o = {
+      backward: resolveProxies(this.proxies).some((p) => p.unit.needs.backward),
+      arenaBytes: Math.min(DEFAULT_ARENA_BYTES, limits.maxTensorBytes),
+      maxBatchedLayers: limits.maxBatchedLayers,
+    };
+    const bytes = (a: number, b: number) => stackedGroupBytes(cells.slice(a, b), this.opts.net, this.batch.n, o);
+    return packGroups(cells.length, bytes, budgetBytes, MAX_AUTO_GROUP);
   }
 
   private get groupable(): boolean {
@@ -131,18 +169,13 @@ export class ZeroShotScorer {
     this.backend.resetPeak();
     const r = await this.score(cell);
     const perArch = this.backend.stats().peakBytesInUse - base;
-    const stacked = this.opts.groupMode === 'stacked';
-    this.autoGroup = autoGroupSize(
-      groupDevice(this.backend),
-      perArch * (stacked ? STACKED_MEMORY_FACTOR : 1),
-      this.opts.memoryShare ?? 1,
-    );
+    this.autoGroup = autoGroupSize(groupDevice(this.backend), perArch, this.opts.memoryShare ?? 1);
     return r;
   }
 
   /** Scores cells, `opts.group` architectures per batched pass when the proxies allow. */
   async scoreMany(cells: readonly Nb201Cell[]): Promise<ScoredCell[]> {
-    if (!this.grouped) {
+    if (!this.grouped && !this.packsStacked) {
       const out: ScoredCell[] = [];
       for (const c of cells) out.push(await this.score(c));
       return out;
@@ -174,16 +207,37 @@ export class ZeroShotScorer {
 }
 
 /**
- * Scores cells in order; after each architecture (or group) `onRows` gets its rows (to stream them
+ * Scores selection[from..] in order; after each architecture (or group) `onRows` gets its rows (to stream them
  * to a file, so a killed run keeps what it finished) and `onProgress` hears how far it is.
  */
 export async function scoreAll(
   scorer: ZeroShotScorer,
-  cells: readonly Nb201Cell[],
+  selection: readonly Nb201Cell[],
   onProgress?: (done: number, total: number, msPerArch: number) => void,
   onRows?: (rows: ScoredCell[]) => void,
+  from = 0,
 ): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
+  if (scorer.packsStacked) {
+    // Boundaries over the whole selection: a resume (from > 0) finishes its group, then keeps them.
+    let last = 0;
+    for (const [a, b] of scorer.stackedGroups(selection)) {
+      if (b <= from) continue;
+      const group = selection.slice(Math.max(a, from), b);
+      // Another size's tensors would leave this one's in the GPU's pool: returned first.
+      if (last && group.length !== last) {
+        await scorer.backend.sync();
+        scorer.backend.trimPool?.();
+      }
+      last = group.length;
+      const rs = await scorer.scoreMany(group);
+      rows.push(...rs);
+      onRows?.(rs);
+      onProgress?.(rows.length, selection.length - from, rs[0].timeMs);
+    }
+    return rows;
+  }
+  const cells = selection.slice(from);
   let start = 0;
   if (scorer.needsProbe && cells.length > 0) {
     const probed = await scorer.probe(cells[0]);

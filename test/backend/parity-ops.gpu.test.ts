@@ -486,6 +486,40 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   bad('mul', 'shapes differ', (be) => be.ops.mul(be.empty([2, 3]), be.empty([6])));
   bad('scale', 'NaN', (be) => be.ops.scale(be.empty([2]), NaN));
   bad('axpy', 'alpha Infinity', (be) => be.ops.axpy(be.empty([2]), be.empty([2]), Infinity));
+  // maskedAdd: (acc or 0) + mask[c] x: 0/1 masks (the stacked networks') and general ones, with
+  // and without acc; odd channel counts, one channel, nothing after C, channels past a workgroup.
+  for (const [xShape, masks] of [
+    [[3, 5, 7, 9], 'binary'],
+    [[2, 1, 3, 3], 'general'],
+    [[4, 13], 'general'],
+    [[1, 300, 1, 1], 'binary'],
+    [[2, 6, 17, 1], 'general'],
+  ] as const) {
+    const n = numel(xShape);
+    const C = xShape[1];
+    const xv = rnd(n);
+    const accV = rnd(n);
+    const m = masks === 'binary' ? F(Array.from({ length: C }, (_, c) => (c % 3 === 1 ? 0 : 1))) : rnd(C);
+    for (const withAcc of [true, false]) {
+      add('maskedAdd', {
+        label: `x [${xShape}] ${masks} mask${withAcc ? ' + acc' : ''}`,
+        run: (be) =>
+          withTensors(
+            be,
+            [
+              [xv, [...xShape]],
+              [m, [C]],
+              [accV, [...xShape]],
+            ],
+            ([x, mk, acc]) => be.ops.maskedAdd(x, mk, withAcc ? acc : null),
+          ),
+        ref: () => [OPS.maskedAdd.reference(xv, m, withAcc ? accV : null, xShape)],
+      });
+    }
+  }
+  bad('maskedAdd', 'mask per channel', (be) => be.ops.maskedAdd(be.empty([2, 3, 4]), be.empty([4]), null));
+  bad('maskedAdd', 'acc shape', (be) => be.ops.maskedAdd(be.empty([2, 3, 4]), be.empty([3]), be.empty([2, 3, 5])));
+  bad('maskedAdd', 'no channel dimension', (be) => be.ops.maskedAdd(be.empty([6]), be.empty([6]), null));
   bad('fill', 'NaN', (be) => be.ops.fill(be.empty([2]), NaN));
   bad('addBiasRows', 'bias is a window on y', (be) => {
     const y = be.empty([2, 3]);

@@ -284,6 +284,7 @@ describe('op catalog and backend registry', () => {
     scale: { n: 10 },
     abs: { n: 10 },
     axpy: { n: 10 },
+    maskedAdd: { n: 10 },
     fill: { n: 10 },
     addBiasRows: { rows: 4, cols: 10 },
     sum: { n: 10 },

@@ -1,5 +1,12 @@
 /** Element-wise ops on same-shape tensors, on the native device (signatures and errors of src/kernels/elementwise.ts). */
-import { assertFiniteNumber, assertSameShape, assertUnaliased, biasRowsCols, checkFillValue } from '../../kernels/params.js';
+import {
+  assertFiniteNumber,
+  assertSameShape,
+  assertUnaliased,
+  biasRowsCols,
+  checkFillValue,
+  maskedAddDims,
+} from '../../kernels/params.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 export function add(dev: NativeDevice, a: NativeTensor, b: NativeTensor): NativeTensor {
@@ -48,4 +55,14 @@ export function addBiasRows(dev: NativeDevice, y: NativeTensor, b: NativeTensor)
   assertUnaliased('addBiasRows', [['y', y]], [['b', b]], sameStorage);
   if (y.size === 0) return;
   dev.enqueue('addBiasRows', [y, b], { n: y.size, cols });
+}
+
+/** (acc or 0) + mask[c] * x for x [N, C, ...] and mask [C] (a new tensor). */
+export function maskedAdd(dev: NativeDevice, x: NativeTensor, mask: NativeTensor, acc: NativeTensor | null): NativeTensor {
+  const { channels, inner } = maskedAddDims(x, mask, acc);
+  const out = dev.empty(x.shape);
+  if (x.size === 0) return out;
+  // Without acc, x stands in for its buffer (not read).
+  dev.enqueue('maskedAdd', [out, x, mask, acc ?? x], { n: x.size, channels, inner, acc: acc ? 1 : 0 });
+  return out;
 }

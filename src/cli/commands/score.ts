@@ -144,9 +144,10 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         profile!.on = true;
       };
       if (profile && todo.length && !scorer.needsProbe && Math.ceil(todo.length / perCall) <= warmupCalls) startProfile();
+      // The whole selection and where to resume: stacked auto groups keep their boundaries.
       const fresh = await scoreAll(
         scorer,
-        todo,
+        cells,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
           stream?.append(rs.map((r) => rowOf(r, accs)));
@@ -157,6 +158,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
             if (++profile.calls >= warmupCalls && profile.warmup < todo.length) startProfile();
           }
         },
+        keep.length,
       );
       bar.done('');
       if (profile && (!profile.on || profile.archs === 0)) {

@@ -73,7 +73,7 @@ export const SCORE_OPTIONS = {
     check: groupProblem,
   }),
   'group-mode': oneOf(GROUP_MODES, {
-    help: "how a group runs: 'separate' builds each network and runs its passes one network after another; 'stacked' runs the group as ONE network, the architectures stacked along channels (grouped convolutions, per-network channel masks), so a group costs about one network's dispatches where recording them bounds a fast GPU, at several times the convolution FLOPs and memory (--group auto allows for it); the scores equal 'separate's within float rounding",
+    help: "how a group runs: 'separate' builds each network and runs its passes one network after another; 'stacked' runs the group as ONE network, the architectures stacked along channels (grouped convolutions, per-network channel masks), so a group costs about one network's dispatches where recording them bounds a fast GPU, at several times the convolution FLOPs and memory (--group auto allows for it; --all's index order, where neighbouring cells share most edges, costs about half the extra of a random --sample: docs/results.md); the scores equal 'separate's within float rounding",
     default: 'separate',
   }),
   'cells-per-stage': cellsPerStage,

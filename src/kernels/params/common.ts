@@ -44,6 +44,18 @@ export function biasRowsCols(yShape: readonly number[], bShape: readonly number[
   return cols;
 }
 
+/**
+ * maskedAdd's sizes: x (and acc) [N, C, ...], mask C elements (one per channel). Returns C and
+ * the elements per channel and image (the product of the dimensions after C).
+ */
+export function maskedAddDims(x: Shaped, mask: Sized, acc: Shaped | null): { channels: number; inner: number } {
+  if (x.shape.length < 2) throw new ShapeError(`maskedAdd: x [${x.shape.join(', ')}] has no channel dimension`);
+  if (acc) assertSameShape('maskedAdd', acc, x);
+  const channels = x.shape[1];
+  if (mask.size !== channels) throw new ShapeError(`maskedAdd: mask of ${mask.size} elements for ${channels} channels`);
+  return { channels, inner: x.shape.slice(2).reduce((a, b) => a * b, 1) };
+}
+
 /** Whether two tensors share storage (a tensor and its windows): sameBuffer (GPU), sameStorage (CPU). */
 export type SameStorage<T> = (a: T, b: T) => boolean;
 
