@@ -141,9 +141,9 @@ export function stackedActivationUnits(
   plans: readonly CellPlan[],
   cfg: Nb201NetConfig,
   backward: boolean,
+  edges: StackedEdgeOp[][] = stackedEdgeOps(plans),
 ): { perStage: number[]; stem: number } {
   const G = plans.length;
-  const edges = stackedEdgeOps(plans);
   let cell = 0;
   const nodes = [true, false, false, false];
   const uses = [0, 0, 0, 0];
@@ -188,21 +188,22 @@ export function stackedTapeBytes(
   n: number,
   backward: boolean,
   inputHW = 32,
+  edges: StackedEdgeOp[][] = stackedEdgeOps(plans),
 ): number {
   const G = plans.length;
   const st = stages(cfg, inputHW);
-  const { perStage, stem } = stackedActivationUnits(plans, cfg, backward);
+  const { perStage, stem } = stackedActivationUnits(plans, cfg, backward, edges);
   // Beside what the tape holds, a transient workspace: the CPU's 3x3 convolutions unfold their
   // input (9x it; measured up to 9 stem activations forward and 18 with backward), where a cell
   // has one, else the first reduction's (9/4).
-  const conv3 = stackedEdgeOps(plans).some((ops) => ops.some((o) => o.op === 'nor_conv_3x3'));
+  const conv3 = edges.some((ops) => ops.some((o) => o.op === 'nor_conv_3x3'));
   const transient = (conv3 ? 9 : 9 / 4) * (backward ? 2 : 1);
   let floats = (stem + transient) * n * G * cfg.channels * inputHW * inputHW + n * 3 * inputHW * inputHW;
   st.forEach(({ c, hw }, s) => (floats += perStage[s] * n * G * c * hw * hw));
   // Weights: the skeleton's and every conv the group's union runs, for every network.
   let weights = skeletonMacs(cfg, 1) + cfg.numClasses;
   for (const stage of st) {
-    for (const ops of stackedEdgeOps(plans))
+    for (const ops of edges)
       for (const o of ops) if (isConv(o.op)) weights += cfg.cellsPerStage * convMacs(o.op, { c: stage.c, hw: 1 });
   }
   return 4 * (floats + G * weights);
@@ -217,9 +218,9 @@ export function stackedRecordDims(
   cfg: Nb201NetConfig,
   g: number,
   inputHW = 32,
+  edges: StackedEdgeOp[][] = stackedEdgeOps(plans),
 ): Array<{ d: number; grad: boolean }> {
   const st = stages(cfg, inputHW);
-  const edges = stackedEdgeOps(plans);
   const out: Array<{ d: number; grad: boolean }> = [];
   const alive = plans[g].alive;
   st.forEach(({ c, hw }, s) => {

@@ -8,6 +8,7 @@ import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import { DEFAULT_ARENA_BYTES } from '../proxies/correlation-proxies.js';
 import { nb201StackedFactory } from '../nn/nb201-stacked.js';
+import { planCell } from '../nn/nb201-stacked-plan.js';
 import {
   type CellScores,
   GROUPABLE_PROXIES,
@@ -21,7 +22,7 @@ import {
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 import { autoGroupSize, groupDevice, type GroupMode, MAX_AUTO_GROUP, memoryBudgetBytes } from './group-size.js';
-import { packGroups, stackedGroupBytes } from './stacked-memory.js';
+import { packGroups, stackedPlansBytes } from './stacked-memory.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -147,7 +148,8 @@ export class ZeroShotScorer {
       arenaBytes: Math.min(DEFAULT_ARENA_BYTES, limits.maxTensorBytes),
       maxBatchedLayers: limits.maxBatchedLayers,
     };
-    const bytes = (a: number, b: number) => stackedGroupBytes(cells.slice(a, b), this.opts.net, this.batch.n, o);
+    const plans = cells.map((c) => planCell(c, this.opts.net.unfedEdges ?? 'skip'));
+    const bytes = (a: number, b: number) => stackedPlansBytes(plans.slice(a, b), this.opts.net, this.batch.n, o);
     return packGroups(cells.length, bytes, budgetBytes, MAX_AUTO_GROUP);
   }
 

@@ -5,7 +5,7 @@
  * the selection, the network, the batch and the budget only, so a resumed run keeps them.
  */
 import { type Nb201NetConfig } from '../nn/nb201-net.js';
-import { planCell, stackedRecordDims, stackedTapeBytes } from '../nn/nb201-stacked-plan.js';
+import { type CellPlan, planCell, stackedEdgeOps, stackedRecordDims, stackedTapeBytes } from '../nn/nb201-stacked-plan.js';
 import { DEFAULT_ARENA_BYTES, gramScratch, planChunks } from '../proxies/correlation-proxies.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
 
@@ -24,10 +24,20 @@ export interface StackedMemoryOptions {
  * the summed matrices. Meant to lie above the measured peak (test/zeroshot/stacked-memory.test.ts).
  */
 export function stackedGroupBytes(cells: readonly Nb201Cell[], cfg: Nb201NetConfig, n: number, o: StackedMemoryOptions): number {
-  const plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
+  return stackedPlansBytes(
+    cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip')),
+    cfg,
+    n,
+    o,
+  );
+}
+
+/** stackedGroupBytes from the cells' plans (planCell), which packing computes once per cell. */
+export function stackedPlansBytes(plans: readonly CellPlan[], cfg: Nb201NetConfig, n: number, o: StackedMemoryOptions): number {
+  const edges = stackedEdgeOps(plans); // the union per edge: once per group, not once per network
   const items: Array<{ slot: number; d: number }> = [];
   plans.forEach((_, g) =>
-    stackedRecordDims(plans, cfg, g, o.inputHW).forEach(({ d, grad }) => {
+    stackedRecordDims(plans, cfg, g, o.inputHW, edges).forEach(({ d, grad }) => {
       items.push({ slot: 2 * g, d });
       if (o.backward && grad) items.push({ slot: 2 * g + 1, d });
     }),
@@ -35,8 +45,8 @@ export function stackedGroupBytes(cells: readonly Nb201Cell[], cfg: Nb201NetConf
   const arenaBytes = o.arenaBytes ?? DEFAULT_ARENA_BYTES;
   const { arenaElems, matsElems } = gramScratch(planChunks(items, n, arenaBytes, o.maxBatchedLayers), n, arenaBytes);
   // The summed matrices: 2 outputs per slot (WRCor's weighted and unweighted).
-  const sums = 2 * 2 * cells.length * n * n;
-  return stackedTapeBytes(plans, cfg, n, o.backward, o.inputHW) + 4 * (arenaElems + matsElems + sums);
+  const sums = 2 * 2 * plans.length * n * n;
+  return stackedTapeBytes(plans, cfg, n, o.backward, o.inputHW, edges) + 4 * (arenaElems + matsElems + sums);
 }
 
 /**
