@@ -373,11 +373,13 @@ const sweptDirs = new Set<string>();
 
 /**
  * Once per process per directory: removes the temporaries of every file in `dir` that killed
- * writers left, as cleanTempFiles does for one file. Later calls for the same directory are free.
+ * writers left, as cleanTempFiles does for one file. Later calls for the same directory are free,
+ * unless `again` (a run opening its output directory: one process may run several, as in tests or a
+ * library, and another process killed since the first sweep may have left temporaries).
  */
-export function sweepTempFiles(dir: string): void {
+export function sweepTempFiles(dir: string, again = false): void {
   const key = resolve(dir);
-  if (sweptDirs.has(key)) return;
+  if (sweptDirs.has(key) && !again) return;
   if (!existsSync(key)) return; // the write fails naming the file; a directory made later is swept then
   removeStaleTemps(key);
   sweptDirs.add(key);

@@ -20,7 +20,7 @@ import {
   withClasses,
 } from '../../train/index.js';
 import { plural } from '../../util/format.js';
-import { writeFileAtomic } from '../../util/durable.js';
+import { sweepTempFiles, writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
 import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
@@ -105,6 +105,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     (o) => (staleNote = `note: ${ckDir} was locked by process ${o.pid}, which is gone: taking it over\n`),
   );
   try {
+    sweepTempFiles(out, true); // the weights' and report's temporaries a killed run left beside them
     // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
     // before the device opens, and the run continues this same state.
     const ck = values.resume ? readCheckpointState(ckDir) : null;
