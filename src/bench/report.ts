@@ -47,7 +47,22 @@ export function peakOrigin(p: BenchReport['peak']): string {
         ? `; measured now${rounds}, cached for later runs`
         : '';
   const raised = p.raisedFrom ? `; raised to rates this run reached${p.raiseCached ? ', saved for later runs' : ''}` : '';
-  return `${p.name}${when}${raised}`;
+  return `${p.name}${threadsText(p.threads)}${when}${raised}`;
+}
+
+/**
+ * A CPU peak's per-thread rates: what one thread reached and what all did together, and a hint when
+ * they did not scale (a single-thread baseline near a many-thread peak is then no error).
+ */
+export function threadsText(t: BenchReport['peak']['threads']): string {
+  if (!t || t.count <= 1) return '';
+  const g = (x: number) => fmtNum(x / 1e9);
+  const scale = t.allThreadsFlopsPerS / t.oneThreadFlopsPerS;
+  const busy =
+    scale < 0.75 * t.count
+      ? `, not ${t.count}x: the cores were shared or busy while measuring; --recalibrate on an idle machine`
+      : '';
+  return `; matmul ${g(t.oneThreadFlopsPerS)} GFLOP/s on 1 thread, ${g(t.allThreadsFlopsPerS)} on ${t.count} together (${scale.toFixed(2)}x one thread${busy}), the peak is the higher`;
 }
 
 export function reportHeader(r: BenchReport): string {
