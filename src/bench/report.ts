@@ -180,6 +180,22 @@ export function formatNotes(r: BenchReport): string {
 }
 
 /**
+ * On --device cpu, when ours and the oneDNN / XNNPACK baselines run on different thread counts: the
+ * ratios then compare N threads with M, and a one-thread baseline near the peak is one core's rate.
+ */
+export function threadsNote(
+  r: Pick<BenchReport, 'device' | 'labels'>,
+  oursThreads: number | null,
+  nativeThreads: number,
+): string {
+  if (r.device !== 'cpu' || oursThreads === null || oursThreads === nativeThreads) return '';
+  const native = (['onednn', 'xnnpack'] as const).filter((b) => r.labels[b]).map((b) => r.labels[b]!);
+  if (!native.length) return '';
+  const n = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
+  return `note: ours ran on ${n(oursThreads)} (--cpu-threads), ${native.join(' and ')} on ${n(nativeThreads)} (--native-threads): the vs columns compare ${n(oursThreads)} with ${nativeThreads}; --native-threads ${oursThreads} compares like with like\n`;
+}
+
+/**
  * Whether a baseline runs on the device whose roofline the report has: under a GPU's roofline only
  * tfjs-webgpu (the same Dawn device); under the CPU backend's, everything but the GPU libraries.
  */

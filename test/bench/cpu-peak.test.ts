@@ -12,7 +12,7 @@ import type { Backend } from '../../src/backend/index.js';
 import { CPU_CALIBRATION_METHOD, cpuBackendPeak, cpuPeakFromRates } from '../../src/bench/cpu-peak.js';
 import { bestOfRounds, CALIBRATION_METHOD, cachedPeak } from '../../src/bench/peak-cache.js';
 import type { Peak } from '../../src/bench/peaks.js';
-import { peakOrigin, threadsText } from '../../src/bench/report.js';
+import { peakOrigin, threadsNote, threadsText } from '../../src/bench/report.js';
 import { matmulFlops } from '../../src/kernels/matmul.js';
 import { NativeDevice } from '../../src/native/device.js';
 import { cpuBackend } from '../../src/backend/index.js';
@@ -97,6 +97,16 @@ describe('the CPU backend peak of several threads', () => {
     expect(peakOrigin({ ...p, gflops: 370, gbps: 30, origin: 'measured', rounds: 3 })).toBe(
       'native CPU (2 threads); matmul 190 GFLOP/s on 1 thread, 370 on 2 together (1.95x one thread), the peak is the higher; measured now, best of 3 rounds, cached for later runs',
     );
+  });
+
+  it('a note says when ours and the native baselines ran on different thread counts', () => {
+    const labels = { onednn: 'oneDNN(1t)', xnnpack: 'XNNPACK(1t)', cpu: 'cpu' };
+    expect(threadsNote({ device: 'cpu', labels }, 2, 1)).toBe(
+      'note: ours ran on 2 threads (--cpu-threads), oneDNN(1t) and XNNPACK(1t) on 1 thread (--native-threads): the vs columns compare 2 threads with 1; --native-threads 2 compares like with like\n',
+    );
+    expect(threadsNote({ device: 'cpu', labels }, 2, 2)).toBe('');
+    expect(threadsNote({ device: 'cpu', labels: { cpu: 'cpu' } }, 2, 1)).toBe('');
+    expect(threadsNote({ device: 'gpu', labels }, null, 1)).toBe('');
   });
 
   it('cpuBackendPeak times the matmul on a one-thread backend too, and disposes it', async ({ skip }) => {
