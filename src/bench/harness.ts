@@ -23,6 +23,7 @@ import { adapterKey } from '../kernels/matmul-tiles.js';
 import { cpuModel } from './baseline-common.js';
 import { cachedPeak, type CachedPeakOptions, raiseCachedPeak } from './peak-cache.js';
 import { defaultMinSampleMs, type GpuTimer, measure, timerSampler } from './measure.js';
+import { addonOpTimer, CPU_CALIBRATION_METHOD, cpuBackendPeak } from './cpu-peak.js';
 import { lookupPeak, type Peak, percentOfPeak } from './peaks.js';
 import { type BenchKernel, type KernelCase, type Shape, type ShapeSet, shapeLabel, sweepShapes } from './registry.js';
 
@@ -35,6 +36,7 @@ export {
   DEFAULT_BASELINES,
   type Throughput,
 } from './baselines.js';
+export { addonOpTimer } from './cpu-peak.js';
 
 export interface BenchOptions extends BaselineConfig {
   kernels: BenchKernel[];
@@ -80,8 +82,9 @@ export interface BenchResult {
  * removes some (bench --compare refuses another major). Reports without it are 1.0.
  * 1.1: schemaVersion; peak.origin, measuredAt, rounds, raisedFrom; timing 'cpu-worker' on --device cpu.
  * 1.2: peak.raiseCached.
+ * 1.3: peak.threads (a CPU peak's one-thread and all-thread matmul rates).
  */
-export const BENCH_SCHEMA_VERSION = '1.2';
+export const BENCH_SCHEMA_VERSION = '1.3';
 
 export interface BenchReport {
   /** MAJOR.MINOR of this layout (BENCH_SCHEMA_VERSION); absent in reports before 1.1. */
@@ -136,61 +139,6 @@ export async function resolvePeak(gpu: Pick<Gpu, 'adapter' | 'name'>, opts: Reso
 }
 
 /**
- * The CPU backend's time on the queued ops, read inside the addon: its worker's clock around each op
- * (Backend.startProfile / stopProfile), summed over the ops of a sample. The same footing as the
- * oneDNN / XNNPACK baselines, which the addon's profile() times around their primitives; the wall
- * clock around sync() would add the queue and the JS round trip (tens of us), which on small shapes
- * is most of the time and made ours read thousands of times slower.
- */
-export function addonOpTimer(backend: Pick<Backend, 'sync' | 'startProfile' | 'stopProfile'>): GpuTimer {
-  return {
-    hasTimestamps: false,
-    beginTimer: async () => {
-      await backend.sync(); // nothing queued before the sample is counted in it
-      backend.startProfile();
-    },
-    endTimer: async () => {
-      const p = await backend.stopProfile();
-      // stopProfile's own sync command is not the work timed.
-      const ms = p.kernels.reduce((a, k) => a + (k.kernel === 'sync' ? 0 : k.deviceMs), 0);
-      return { ms, source: 'cpu-worker' };
-    },
-  };
-}
-
-/**
- * The CPU backend's roofline, measured through its own ops: a large f32 matmul (compute) and a
- * large axpy (bandwidth: y read and written, x read).
- */
-export async function cpuBackendPeak(backend: Backend): Promise<Peak> {
-  const timer = addonOpTimer(backend);
-  const n = 1024;
-  const a = backend.zeros([n, n]);
-  const c = backend.empty([n, n]);
-  const elems = 16 << 20;
-  const x = backend.zeros([elems]);
-  const y = backend.zeros([elems]);
-  try {
-    const mm = await measure(
-      timerSampler(timer, () => void backend.ops.matmul(a, a, { out: c })),
-      { warmup: 1, repeats: 5, minSampleMs: 50 },
-    );
-    const bw = await measure(
-      timerSampler(timer, () => backend.ops.axpy(y, x, 0.5)),
-      { warmup: 1, repeats: 5, minSampleMs: 50 },
-    );
-    return {
-      flopsPerS: (2 * n * n * n) / (mm.stats.minMs / 1e3),
-      bytesPerS: (3 * 4 * elems) / (bw.stats.minMs / 1e3),
-      source: 'calibrated',
-      name: backend.deviceName,
-    };
-  } finally {
-    for (const t of [a, c, x, y]) t.dispose();
-  }
-}
-
-/**
  * A measured roofline (calibrated on this device, not a datasheet's) is only the rate its own
  * calibration kernels reached, on a shared machine sometimes in a slow moment: a kernel that beats it
  * shows the roofline was low, not a kernel above 100 % of the device. Raises the roof (peak FLOP/s, or
@@ -220,6 +168,8 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const gpu = gpuOf(backend);
   const timer: GpuTimer = gpu ?? addonOpTimer(backend);
   const cacheOpts = { recalibrate: opts.recalibrate, cachePath: opts.peakCachePath, log };
+  // The CPU calibration has its own method number (cpu-peak.ts), so changing it spares GPU entries.
+  const method = gpu ? undefined : CPU_CALIBRATION_METHOD;
   // The cache entry a measured peak came from (none for a given one), for raiseCachedPeak.
   const peakKey = opts.peak ? undefined : gpu ? gpuPeakKey(gpu) : `cpu | ${cpuModel()} | ${backend.deviceName}`;
   // A copy: raiseMeasuredRoofline may raise it.
@@ -229,7 +179,8 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         ? await resolvePeak(gpu, { ...cacheOpts, calibrate: opts.calibrate })
         : await cachedPeak(peakKey!, () => cpuBackendPeak(backend), {
             ...cacheOpts,
-            what: `measuring the roofline of ${backend.deviceName} (matmul and axpy through its ops)`,
+            method,
+            what: `measuring the roofline of ${backend.deviceName} (a matmul on its threads and on one, an axpy, through its ops)`,
           }))),
   };
   const minSampleMs = defaultMinSampleMs(timer);
@@ -306,7 +257,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const raised = raiseMeasuredRoofline(peak, results);
   if (raised) {
     // Saved, so the next run's % of peak is against the same roofline, not the lower calibration.
-    if (peakKey !== undefined) peak.raiseCached = raiseCachedPeak(peakKey, peak, cacheOpts);
+    if (peakKey !== undefined) peak.raiseCached = raiseCachedPeak(peakKey, peak, { ...cacheOpts, method });
     log(`note: ${raised}${peak.raiseCached ? '; saved to the peak cache for later runs' : ''}`);
   }
 

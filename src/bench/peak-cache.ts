@@ -23,6 +23,8 @@ interface CachedPeak {
   measuredAt: string;
   rounds: number;
   method: number;
+  /** Per-thread rates of a CPU peak (Peak.threads). */
+  threads?: Peak['threads'];
   /** When a run's kernels beat the measured rates and raised them (raiseCachedPeak). */
   raisedAt?: string;
 }
@@ -40,8 +42,25 @@ function readPeakCache(path: string): PeakCacheFile {
   return readJsonCache(path, 'peaks', 'peak cache', 'measuring again');
 }
 
-const usable = (c: CachedPeak | undefined): c is CachedPeak =>
-  !!c && c.method === CALIBRATION_METHOD && c.flopsPerS > 0 && c.bytesPerS > 0 && typeof c.measuredAt === 'string';
+const usable = (c: CachedPeak | undefined, method: number): c is CachedPeak =>
+  !!c && c.method === method && c.flopsPerS > 0 && c.bytesPerS > 0 && typeof c.measuredAt === 'string';
+
+/** A cached entry's per-thread rates, when they are there and whole. */
+const threadRates = (t: CachedPeak['threads']): t is NonNullable<CachedPeak['threads']> =>
+  !!t && t.count >= 1 && t.oneThreadFlopsPerS > 0 && t.allThreadsFlopsPerS > 0;
+
+/** Each rate the best of two calibration rounds (a peak is a best case). */
+export function bestOfRounds(a: Peak, b: Peak): Peak {
+  const best: Peak = { ...a, flopsPerS: Math.max(a.flopsPerS, b.flopsPerS), bytesPerS: Math.max(a.bytesPerS, b.bytesPerS) };
+  if (a.threads && b.threads) {
+    best.threads = {
+      count: a.threads.count,
+      oneThreadFlopsPerS: Math.max(a.threads.oneThreadFlopsPerS, b.threads.oneThreadFlopsPerS),
+      allThreadsFlopsPerS: Math.max(a.threads.allThreadsFlopsPerS, b.threads.allThreadsFlopsPerS),
+    };
+  }
+  return best;
+}
 
 export interface CachedPeakOptions {
   /** Measure now and replace the cached entry (bench --recalibrate). */
@@ -52,6 +71,8 @@ export interface CachedPeakOptions {
   log?: (line: string) => void;
   /** What a measurement does, logged once before the rounds (e.g. 'calibrating ... on lavapipe'). */
   what?: string;
+  /** The calibration method entries must carry (default CALIBRATION_METHOD; the CPU has its own). */
+  method?: number;
 }
 
 /**
@@ -60,8 +81,9 @@ export interface CachedPeakOptions {
  */
 export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: CachedPeakOptions = {}): Promise<Peak> {
   const path = o.cachePath ?? peakCachePath();
+  const method = o.method ?? CALIBRATION_METHOD;
   const hit = o.recalibrate ? undefined : readPeakCache(path).peaks[key];
-  if (usable(hit)) {
+  if (usable(hit, method)) {
     return {
       flopsPerS: hit.flopsPerS,
       bytesPerS: hit.bytesPerS,
@@ -70,6 +92,7 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
       origin: 'cached',
       measuredAt: hit.measuredAt,
       rounds: hit.rounds,
+      ...(threadRates(hit.threads) ? { threads: hit.threads } : {}),
     };
   }
   const rounds = Math.max(1, o.rounds ?? DEFAULT_CALIBRATION_ROUNDS);
@@ -78,8 +101,7 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
   );
   let best: Peak = await measure();
   for (let i = 1; i < rounds; i++) {
-    const p = await measure();
-    best = { ...best, flopsPerS: Math.max(best.flopsPerS, p.flopsPerS), bytesPerS: Math.max(best.bytesPerS, p.bytesPerS) };
+    best = bestOfRounds(best, await measure());
   }
   const measuredAt = new Date().toISOString();
   const peak: Peak = { ...best, source: 'calibrated', origin: 'measured', measuredAt, rounds };
@@ -91,7 +113,8 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
     name: peak.name,
     measuredAt,
     rounds,
-    method: CALIBRATION_METHOD,
+    method,
+    ...(peak.threads ? { threads: peak.threads } : {}),
   };
   try {
     writeJsonCache(path, cache);
@@ -104,6 +127,8 @@ export async function cachedPeak(key: string, measure: () => Promise<Peak>, o: C
 
 export interface RaiseCachedPeakOptions {
   cachePath?: string;
+  /** As CachedPeakOptions.method. */
+  method?: number;
   log?: (line: string) => void;
 }
 
@@ -117,8 +142,9 @@ export interface RaiseCachedPeakOptions {
 export function raiseCachedPeak(key: string, peak: Peak, o: RaiseCachedPeakOptions = {}): boolean {
   const path = o.cachePath ?? peakCachePath();
   const cache = readPeakCache(path);
+  const method = o.method ?? CALIBRATION_METHOD;
   const had = cache.peaks[key];
-  const base: CachedPeak = usable(had)
+  const base: CachedPeak = usable(had, method)
     ? had
     : {
         flopsPerS: 0,
@@ -126,7 +152,8 @@ export function raiseCachedPeak(key: string, peak: Peak, o: RaiseCachedPeakOptio
         name: peak.name,
         measuredAt: peak.measuredAt ?? new Date().toISOString(),
         rounds: peak.rounds ?? 1,
-        method: CALIBRATION_METHOD,
+        method,
+        ...(peak.threads ? { threads: peak.threads } : {}),
       };
   cache.peaks[key] = {
     ...base,

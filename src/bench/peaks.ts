@@ -23,6 +23,12 @@ export interface Peak {
   rounds?: number;
   /** The measured peak before kernels of this run beat it (raiseMeasuredRoofline); absent when none did. */
   raisedFrom?: { flopsPerS: number; bytesPerS: number };
+  /**
+   * A CPU peak of several threads: the calibration matmul's FLOP/s on one thread and on all `count`
+   * together (flopsPerS is at least the one-thread rate). Shown so a one-thread baseline near the peak
+   * is not read as an error, and a peak that did not scale with threads (a busy machine) shows.
+   */
+  threads?: { count: number; oneThreadFlopsPerS: number; allThreadsFlopsPerS: number };
   /** True when the raised peak was saved into the peak cache, so later runs' % of peak use it. */
   raiseCached?: boolean;
 }

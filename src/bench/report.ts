@@ -47,7 +47,22 @@ export function peakOrigin(p: BenchReport['peak']): string {
         ? `; measured now${rounds}, cached for later runs`
         : '';
   const raised = p.raisedFrom ? `; raised to rates this run reached${p.raiseCached ? ', saved for later runs' : ''}` : '';
-  return `${p.name}${when}${raised}`;
+  return `${p.name}${threadsText(p.threads)}${when}${raised}`;
+}
+
+/**
+ * A CPU peak's per-thread rates: what one thread reached and what all did together, and a hint when
+ * they did not scale (a single-thread baseline near a many-thread peak is then no error).
+ */
+export function threadsText(t: BenchReport['peak']['threads']): string {
+  if (!t || t.count <= 1) return '';
+  const g = (x: number) => fmtNum(x / 1e9);
+  const scale = t.allThreadsFlopsPerS / t.oneThreadFlopsPerS;
+  const busy =
+    scale < 0.75 * t.count
+      ? `, not ${t.count}x: the cores were shared or busy while measuring; --recalibrate on an idle machine`
+      : '';
+  return `; matmul ${g(t.oneThreadFlopsPerS)} GFLOP/s on 1 thread, ${g(t.allThreadsFlopsPerS)} on ${t.count} together (${scale.toFixed(2)}x one thread${busy}), the peak is the higher`;
 }
 
 export function reportHeader(r: BenchReport): string {
@@ -162,6 +177,22 @@ export function formatNotes(r: BenchReport): string {
     }
   }
   return notes.size ? [...notes].map((n) => `note: ${n}`).join('\n') + '\n' : '';
+}
+
+/**
+ * On --device cpu, when ours and the oneDNN / XNNPACK baselines run on different thread counts: the
+ * ratios then compare N threads with M, and a one-thread baseline near the peak is one core's rate.
+ */
+export function threadsNote(
+  r: Pick<BenchReport, 'device' | 'labels'>,
+  oursThreads: number | null,
+  nativeThreads: number,
+): string {
+  if (r.device !== 'cpu' || oursThreads === null || oursThreads === nativeThreads) return '';
+  const native = (['onednn', 'xnnpack'] as const).filter((b) => r.labels[b]).map((b) => r.labels[b]!);
+  if (!native.length) return '';
+  const n = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
+  return `note: ours ran on ${n(oursThreads)} (--cpu-threads), ${native.join(' and ')} on ${n(nativeThreads)} (--native-threads): the vs columns compare ${n(oursThreads)} with ${nativeThreads}; --native-threads ${oursThreads} compares like with like\n`;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface TrainFoundValues {
   device: string;
   'cpu-threads'?: number;
   seed: number;
+  /** The search's --quiet, passed on: the training prints no progress either. */
+  quiet?: boolean;
 }
 
 /** The network found: an NB201 cell string (with its depth), or a network file's JSON text. */
@@ -53,6 +55,7 @@ export async function trainFound(net: FoundNetwork, v: TrainFoundValues, trainIm
   const argv = ['--out', out, '--epochs', String(epochs), '--dataset', v.dataset, '--device', v.device, '--seed', String(v.seed)];
   if (trainImages < TRAIN_DEFAULTS.batchSize) argv.push('--batch', String(trainImages));
   if (v['cpu-threads'] !== undefined) argv.push('--cpu-threads', String(v['cpu-threads']));
+  if (v.quiet) argv.push('--quiet');
   if ('nb201' in net) argv.push('--nb201', net.nb201, '--cells-per-stage', String(net.cellsPerStage));
   else {
     mkdirSync(out, { recursive: true });

@@ -59,10 +59,11 @@ describe('bench --compare', () => {
   });
 
   it('reads reports of its schema major version (unversioned ones are 1.0) and refuses another in one line', () => {
-    expect(BENCH_SCHEMA_VERSION).toBe('1.2');
+    expect(BENCH_SCHEMA_VERSION).toBe('1.3');
     const text = (v?: unknown) =>
       JSON.stringify({ ...report('gpu', 'H100', []), ...(v === undefined ? {} : { schemaVersion: v }) });
-    for (const v of [undefined, '1.0', '1.1', '1.2', '1.9']) expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
+    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.9'])
+      expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
     expect(() => parseBenchReport(text('2.0'), 'x.json')).toThrow(
       new Error(
         '--compare x.json: a bench report of schema version "2.0"; this wgnas reads 1.x (compare it with the wgnas that wrote it)',

@@ -237,6 +237,6 @@ describe('the measured peak cache', () => {
     );
     const b = await run();
     expect(b.peak).toEqual({ ...a.peak, origin: 'cached' });
-    expect(b.schemaVersion).toBe('1.2');
+    expect(b.schemaVersion).toBe('1.3');
   });
 });

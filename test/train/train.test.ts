@@ -249,7 +249,7 @@ describe('wgnas train', () => {
     expect(r.code, r.err).toBe(0);
     const best = /best cell:\s+(\S+)/.exec(r.out)![1];
     expect(r.err).toContain(
-      `wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --nb201 ${best}`,
+      `wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --quiet --nb201 ${best}`,
     );
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.network).toContain(best);

@@ -10,7 +10,15 @@ import { BASELINE_ALIASES, type BaselineName, type BenchReport, runBench } from 
 import type { GpuJsMode } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { compareReports, parseBenchReport } from '../../bench/compare.js';
-import { formatCompare, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../bench/report.js';
+import {
+  formatCompare,
+  formatNotes,
+  formatSideBySide,
+  formatTable,
+  reportHeader,
+  rooflinePoints,
+  threadsNote,
+} from '../../bench/report.js';
 import { rooflineSvg } from '../../bench/roofline.js';
 import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
 import { autotuneCachePath, autotuneMatmul, tileName } from '../../bench/autotune.js';
@@ -124,7 +132,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const md = values.markdown;
     out(`${reportHeader(report)}\n\n${formatTable(report, { markdown: md })}`);
     if (values['side-by-side']) out(`\n${formatSideBySide(report, { markdown: md })}`);
-    const notes = formatNotes(report);
+    const notes = formatNotes(report) + threadsNote(report, backend.threads, nativeThreads);
     if (notes) out(`\n${notes}`);
     if (before) out(`\n${formatCompare(compareReports(before, report), before, values.compare!, { markdown: md })}`);
     if (values.json) {

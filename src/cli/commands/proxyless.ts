@@ -131,7 +131,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
     const ck = opened?.ck ?? null;
     // A resumed --price-cells run continues with the prices the interrupted run measured.
     const reused = priced && ck ? savedMeasuredCost(ck) : null;
-    if (reused)
+    if (reused && !values.quiet)
       io.err(
         `reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`,
       );
@@ -143,7 +143,9 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
             backend: library,
             threads,
             onProgress: (d, n) =>
-              d === n && io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`),
+              d === n &&
+              !values.quiet &&
+              io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`),
           })))
         : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
     const device = await deviceOf(values);
@@ -279,18 +281,22 @@ async function searchOn(
   const big = layout.inputSize > 64;
   const range = costRange(cost);
   const fmt = (v: number) => formatCost(v, unit);
-  io.err(
-    `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
-      (space
-        ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n`
-        : '') +
-      `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
-      `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
-      `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
-  );
-  if (isStreamed(data.train))
-    io.err(`images: ${data.train.ds.name} decoded at ${data.train.size}x${data.train.size} a batch ahead of each step\n`);
-  else if (big)
+  // --quiet: no progress (header, step lines, bar, status); notes, the result and errors still print.
+  const quiet = values.quiet;
+  if (!quiet)
+    io.err(
+      `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
+        (space
+          ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n`
+          : '') +
+        `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
+        `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
+        `warm-up ${cfg.warmupSteps} + search ${cfg.searchSteps} steps, batch ${batchSize}\n`,
+    );
+  if (isStreamed(data.train)) {
+    if (!quiet)
+      io.err(`images: ${data.train.ds.name} decoded at ${data.train.size}x${data.train.size} a batch ahead of each step\n`);
+  } else if (big)
     io.err(
       `note: the ${layout.name} layout runs on 32x32 images upscaled to ${layout.inputSize} (an image folder is decoded at ${layout.inputSize})\n`,
     );
@@ -302,22 +308,23 @@ async function searchOn(
     if (p.ck) {
       search.resume(p.ck);
       const c = search.progress;
-      io.err(
-        `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,
-      );
+      if (!quiet)
+        io.err(
+          `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,
+        );
     }
     const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
     // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
     const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);
     const done0 = search.progress.warmup + search.progress.search;
-    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', process.stderr, { initial: done0 });
+    const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', process.stderr, { initial: done0, quiet });
     const onEvent = (e: ProgressEvent) => {
       if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
       bar.update(stepsDone(e));
       if (e.step % logEvery === 0 || e.step === e.total) {
-        bar.log(fmtEvent(pending.length > 1 ? mergeProgress(pending) : e, unit));
+        if (!quiet) bar.log(fmtEvent(pending.length > 1 ? mergeProgress(pending) : e, unit));
         pending = [];
       }
     };
@@ -358,7 +365,7 @@ async function searchOn(
         evalImages: 1000,
         cells: space?.cells,
         onStep: (s, l) => {
-          if (s % logEvery === 0) io.err(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
+          if (s % logEvery === 0 && !quiet) io.err(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },
       });
       lines.push(

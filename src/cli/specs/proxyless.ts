@@ -1,7 +1,7 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
-import { backend, cpuThreads, dataset, device, threads, trainSplit, valSplit } from './common.js';
+import { backend, cpuThreads, dataset, device, quiet, threads, trainSplit, valSplit } from './common.js';
 import { trainFoundOptions } from './train.js';
 
 const gradientOnly = { option: 'mode', values: ['gradient'] } as const;
@@ -212,6 +212,11 @@ export const PROXYLESS_OPTIONS = {
     conflictsWhy: '--resume and --force contradict each other',
   }),
   'log-every': int({ group: 'output', help: 'steps between progress lines', default: D.logEvery, min: 1 }),
+  quiet: {
+    ...quiet,
+    group: 'output',
+    help: "no progress on stderr: the run's settings header, the step lines (--log-every) and the bar, --train-derived's loss lines, --price-cells' and --resume's status, and --train-epochs' training runs --quiet; notes, the result and errors still print",
+  },
   'train-derived': int({
     group: 'output',
     help: 'afterwards train the derived net from scratch N steps and report test accuracy',

@@ -1,0 +1,79 @@
+/**
+ * `wgnas proxyless --quiet`, as --quiet on the other computing commands: no progress on stderr (the
+ * settings header, the step lines and the bar, status), the same result, and errors still printed;
+ * --train-epochs' hand-over to `wgnas train` passes it on.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { trainFound } from '../../src/cli/train-found.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-quiet-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const RUN = [
+  'proxyless',
+  ...['--latency-table', TABLE, '--target-ms', '40', '--warmup', '1', '--steps', '2', '--log-every', '1'],
+  ...['--batch', '4', '--val-batch', '4', '--train', '64', '--val', '32', '--device', 'cpu', '--cpu-threads', '1'],
+];
+
+/** A run with process.stderr (the bar's and the step lines' stream) captured too. */
+async function run(argv: string[]) {
+  let stderr = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr += String(s);
+    return true;
+  });
+  try {
+    return { ...(await wgnasInProcess(argv)), stderr };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('wgnas proxyless --quiet', () => {
+  it('prints no progress, and the same result', { timeout: 120_000 }, async ({ skip }) => {
+    if (!cpuTestBackend()) return skip();
+    const loud = await run([...RUN, '--out', join(tmp, 'loud.config')]);
+    expect(loud.code, loud.err).toBe(0);
+    expect(loud.err).toMatch(/^proxyless: cifar layout, \d+ searchable blocks, on /);
+    expect(loud.stderr).toMatch(/search +2\/2/);
+
+    const quiet = await run([...RUN, '--quiet', '--out', join(tmp, 'quiet.config')]);
+    expect(quiet.code, quiet.err).toBe(0);
+    expect(quiet.err).toBe('');
+    expect(quiet.stderr).toBe('');
+    // The result is printed as without --quiet (the seconds it took aside), and the file is the same.
+    const result = (s: string) => s.replace(/α steps, \d+ s\)/, 'α steps, N s)').replace(/quiet|loud/g, 'X');
+    expect(result(quiet.out)).toBe(result(loud.out));
+    expect(quiet.out).toMatch(/^derived network \(3 weight steps, \d+ α steps, \d+ s\):\n/);
+    expect(readFileSync(join(tmp, 'quiet.config'), 'utf8')).toBe(readFileSync(join(tmp, 'loud.config'), 'utf8'));
+  });
+
+  it('still prints errors', async () => {
+    const missing = join(tmp, 'missing.yaml');
+    const r = await run([...RUN.map((a) => (a === TABLE ? missing : a)), '--quiet']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^wgnas proxyless: .*missing\.yaml/);
+  });
+
+  it('--train-epochs hands --quiet on to wgnas train', async () => {
+    let err = '';
+    const ctx = {
+      command: 'proxyless',
+      given: new Set<string>(),
+      positionals: [],
+      io: { out: () => {}, err: (s: string) => void (err += s) },
+    };
+    const v = { 'train-epochs': 0, 'train-out': join(tmp, 'train'), dataset: 'cifar10', device: 'cpu', seed: 0 };
+    // --epochs 0 is refused by train's parser: the hand-over line is all that runs.
+    await expect(trainFound({ json: '{}' }, { ...v, quiet: true }, 100, ctx)).rejects.toThrow(/--epochs/);
+    expect(err).toMatch(/^training the network found: wgnas train .* --quiet --net /);
+    err = '';
+    await expect(trainFound({ json: '{}' }, v, 100, ctx)).rejects.toThrow(/--epochs/);
+    expect(err).not.toMatch(/--quiet/);
+  });
+});
