@@ -40,6 +40,11 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const group = v.group === 'auto' ? 'auto' : Number(v.group);
   if (group !== 'auto' && group > 1 && ungroupable.length)
     throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
+  // Stacked mode only changes how a group runs: with no groups it would silently do nothing.
+  if (v['group-mode'] === 'stacked' && group === 1)
+    throw new UsageError('--group-mode stacked needs groups: --group 1 runs each architecture alone (give --group N or auto)');
+  if (v['group-mode'] === 'stacked' && ungroupable.length)
+    throw new UsageError(`--group-mode stacked works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
   const cells = selectCells(
     { arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed },
