@@ -16,7 +16,7 @@ import { proxyMinibatch } from '../data/image-dataset.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { parseArch } from '../spaces/nb201.js';
 import { killPoint } from '../util/durable.js';
-import { ZeroShotScorer } from '../zeroshot/index.js';
+import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { codeVersion } from './code-version.js';
 import { openRedis } from './connection.js';
 import { type EvolveRunResult, runEvolveJob } from './evolve-job.js';
@@ -150,19 +150,17 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       // Fault-injection tests stretch a job so a kill, a signal or a Redis restart lands inside it.
       if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
     };
-    let next = 0;
-    if (todo.length && scorer.needsProbe) {
-      const r = await scorer.probe(todo[0].c);
-      await put(todo[0].i, r.scores, r.timeMs);
-      next = 1;
-    }
-    const g = scorer.grouped ? scorer.groupSize : 1;
-    for (; next < todo.length; next += g) {
-      const part = todo.slice(next, next + g);
-      const rs = await scorer.scoreMany(part.map((t) => t.c));
-      for (let j = 0; j < part.length; j++) await put(part[j].i, rs[j].scores, rs[j].timeMs);
-      await job.updateProgress(Math.round((100 * Math.min(todo.length, next + g)) / todo.length));
-    }
+    // scoreAll groups as a local run does: the probe, fixed groups, or packed stacked groups.
+    let done = 0;
+    await scoreAll(
+      scorer,
+      todo.map((t) => t.c),
+      undefined,
+      async (rs) => {
+        for (const r of rs) await put(todo[done++].i, r.scores, r.timeMs);
+        await job.updateProgress(Math.round((100 * done) / todo.length));
+      },
+    );
     return { scored: todo.length, skipped: archs.length - todo.length };
   };
 

@@ -210,13 +210,14 @@ export class ZeroShotScorer {
 
 /**
  * Scores selection[from..] in order; after each architecture (or group) `onRows` gets its rows (to stream them
- * to a file, so a killed run keeps what it finished) and `onProgress` hears how far it is.
+ * to a file, so a killed run keeps what it finished; awaited, so a caller may store them before the next
+ * group runs) and `onProgress` hears how far it is.
  */
 export async function scoreAll(
   scorer: ZeroShotScorer,
   selection: readonly Nb201Cell[],
   onProgress?: (done: number, total: number, msPerArch: number) => void,
-  onRows?: (rows: ScoredCell[]) => void,
+  onRows?: (rows: ScoredCell[]) => unknown,
   from = 0,
 ): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
@@ -234,7 +235,7 @@ export async function scoreAll(
       last = group.length;
       const rs = await scorer.scoreMany(group);
       rows.push(...rs);
-      onRows?.(rs);
+      await onRows?.(rs);
       onProgress?.(rows.length, selection.length - from, rs[0].timeMs);
     }
     return rows;
@@ -245,7 +246,7 @@ export async function scoreAll(
     const probed = await scorer.probe(cells[0]);
     rows.push(probed);
     // Streamed like every group's rows: a file written from onRows must start with this one.
-    onRows?.([probed]);
+    await onRows?.([probed]);
     onProgress?.(rows.length, cells.length, probed.timeMs);
     start = 1;
   }
@@ -253,7 +254,7 @@ export async function scoreAll(
   for (let i = start; i < cells.length; i += g) {
     const rs = await scorer.scoreMany(cells.slice(i, i + g));
     rows.push(...rs);
-    onRows?.(rs);
+    await onRows?.(rs);
     onProgress?.(rows.length, cells.length, rs[0].timeMs);
   }
   return rows;

@@ -1,0 +1,90 @@
+/**
+ * A queue worker with `--group auto --group-mode stacked` jobs packs a shard's cells into stacked
+ * groups as a local run does (it used to score them one stacked network of 1 at a time). The CPU
+ * backend stands in for a hardware GPU (auto stays 1 on the CPU), its stacked builds counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, Tensor } from '../../src/backend/index.js';
+import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
+import { proxyMinibatch } from '../../src/data/image-dataset.js';
+import type { FillBlock } from '../../src/kernels/random.js';
+import { NB201_DEFAULT } from '../../src/nn/nb201-net.js';
+import { QueueClient } from '../../src/queue/client.js';
+import { codeVersion } from '../../src/queue/code-version.js';
+import { batchHash, type ScoreSettings } from '../../src/queue/jobs.js';
+import { startWorker } from '../../src/queue/worker.js';
+import { cellFromIndex, formatArch } from '../../src/spaces/nb201.js';
+import { scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { haveRedisServer, RedisServer } from './redis-server.js';
+
+const enabled = haveRedisServer();
+let redis: RedisServer;
+beforeAll(async () => {
+  if (enabled) redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis?.down();
+});
+
+describe.skipIf(!enabled)('worker: stacked auto groups', () => {
+  it("packs the shard into one stacked group; the scores are each cell's alone", { timeout: 120_000 }, async ({ skip }) => {
+    const cpu = cpuTestBackend();
+    if (!cpu) return skip();
+    const C = 4;
+    // Each stacked build draws its stem conv [G*C, 3, 3, 3] first: one entry per build, its G.
+    const groups: number[] = [];
+    const ops: Backend['ops'] = Object.create(cpu.ops);
+    // Defined, not assigned: the backend's ops are frozen.
+    Object.defineProperty(ops, 'uniformFillBlocks', {
+      value: (t: Tensor, blocks: Array<FillBlock | null>) => {
+        if (t.shape.length === 4 && t.shape[1] === 3) groups.push(blocks.length);
+        return cpu.ops.uniformFillBlocks(t, blocks);
+      },
+    });
+    const gpu: Backend = { ...cpu, device: 'gpu', isSoftware: false, ops, dispose: () => {} };
+    const prev = process.env.WGNAS_GPU_MEMORY_BYTES;
+    process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 40);
+    const namespace = `ws${process.pid}`;
+    const worker = await startWorker({ url: redis.url, namespace, openBackend: async () => gpu, device: 'gpu', concurrency: 1 });
+    const client = new QueueClient({ url: redis.url, namespace, device: 'gpu', attempts: 1 });
+    try {
+      const cells = Array.from({ length: 5 }, (_, i) => cellFromIndex(700 + 5 * i));
+      const archs = cells.map(formatArch);
+      const { ds } = await openDataset(parseDatasetSpec('cifar10'), 'train', { size: 32 });
+      const b = await proxyMinibatch(ds, 4, 1, 32);
+      const batch = { x: b.x, y: b.y, n: b.n };
+      const settings: ScoreSettings = {
+        proxies: ['wrcor', 'naswot'],
+        batchSize: 4,
+        seed: 1,
+        group: 'auto',
+        groupMode: 'stacked',
+        channels: C,
+        cellsPerStage: 1,
+        dataset: 'cifar10',
+        dataHash: batchHash(batch),
+        codeVersion: codeVersion(),
+        device: 'gpu',
+        init: 'pytorch',
+        inputs: 'data',
+      };
+      await client.submit('score-shard', settings, archs);
+      const got = new Map<string, { scores: Record<string, number> }>();
+      while (got.size < archs.length) for (const [, r] of await client.next()) got.set(r.arch, r);
+      expect(groups).toEqual([5]);
+      const net = { ...NB201_DEFAULT, channels: C, cellsPerStage: 1, numClasses: ds.classes };
+      const alone = await scoreAll(new ZeroShotScorer(cpu, settings.proxies, { batchSize: 4, seed: 1, net, batch }), cells);
+      for (const a of alone)
+        for (const p of settings.proxies) {
+          const [x, y] = [got.get(a.arch)!.scores[p], a.scores[p]];
+          expect(Math.abs(x - y), `${a.arch} ${p}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(y)));
+        }
+    } finally {
+      await client.close();
+      await worker.close();
+      if (prev === undefined) delete process.env.WGNAS_GPU_MEMORY_BYTES;
+      else process.env.WGNAS_GPU_MEMORY_BYTES = prev;
+    }
+  });
+});
