@@ -57,6 +57,27 @@ describe('score --kernel-profile', () => {
     },
   );
 
+  it('records --group-mode stacked with the group size in its settings', { timeout: 120_000 }, async ({ skip }) => {
+    if (!cpuTestBackend()) return skip();
+    const dir = mkdtempSync(join(tmpdir(), 'wgnas-kprof-'));
+    const path = join(dir, 'stacked.json');
+    const r = await wgnasInProcess([
+      'score',
+      '--sample',
+      '4',
+      ...SMALL,
+      '--group',
+      '2',
+      '--group-mode',
+      'stacked',
+      '--kernel-profile',
+      path,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(readFileSync(path, 'utf8'));
+    expect([rep.settings.group, rep.settings.groupMode, rep.archs]).toEqual([2, 'stacked', 2]);
+  });
+
   it(
     'profiles a run of one pass whole; says so in one line when nothing is left to profile',
     { timeout: 120_000 },

@@ -176,7 +176,9 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       } else if (profile) {
         const settings = {
           batch: v.batch,
-          group: scorer.grouped ? scorer.groupSize : 1,
+          // Packed stacked groups vary in size: 'auto'; the mode shapes the kernels as much as the size.
+          group: scorer.packsStacked ? 'auto' : scorer.grouped ? scorer.groupSize : 1,
+          ...(scorer.grouped || scorer.packsStacked ? { groupMode: opts.groupMode ?? 'separate' } : {}),
           proxies: scorer.proxies,
           net: opts.net,
           warmupArchs: profile.warmup,
