@@ -1,7 +1,7 @@
 /** The zero-shot method on NAS-Bench-201: a fixed minibatch, a cell scorer, aggregators on top. */
 export { PROXY_INPUTS, type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 export { GROUP_MODES, type GroupMode } from './group-size.js';
-export { packGroups, stackedGroupBytes } from './stacked-memory.js';
+export { packedGroups, packGroups, stackedGroupBytes } from './stacked-memory.js';
 export {
   addAggregates,
   addVote,

@@ -8,7 +8,7 @@ import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import { DEFAULT_ARENA_BYTES } from '../proxies/correlation-proxies.js';
 import { nb201StackedFactory } from '../nn/nb201-stacked.js';
-import { planCell } from '../nn/nb201-stacked-plan.js';
+import { type CellPlan, planCell } from '../nn/nb201-stacked-plan.js';
 import {
   type CellScores,
   GROUPABLE_PROXIES,
@@ -22,7 +22,7 @@ import {
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 import { autoGroupSize, groupDevice, type GroupMode, MAX_AUTO_GROUP, memoryBudgetBytes } from './group-size.js';
-import { packGroups, stackedPlansBytes } from './stacked-memory.js';
+import { packedGroups, stackedPlansBytes } from './stacked-memory.js';
 
 export interface ScoreOptions {
   net?: Nb201NetConfig;
@@ -139,18 +139,26 @@ export class ZeroShotScorer {
    * [start, end) of each stacked group over `cells` (packsStacked): the longest runs of
    * consecutive cells whose estimated bytes (stackedGroupBytes) fit stackedBudgetBytes, up to
    * MAX_AUTO_GROUP. Depends on the cells, network, batch, proxies and budget only, so a resumed run
-   * given the whole selection gets the first run's boundaries.
+   * given the whole selection gets the first run's boundaries. Found as they are consumed (each
+   * cell planned when a group first reaches it).
    */
-  stackedGroups(cells: readonly Nb201Cell[], budgetBytes = this.stackedBudgetBytes): Array<[number, number]> {
+  stackedGroups(cells: readonly Nb201Cell[], budgetBytes = this.stackedBudgetBytes): Iterable<[number, number]> {
     const { limits } = this.backend;
     const o = {
       backward: resolveProxies(this.proxies).some((p) => p.unit.needs.backward),
       arenaBytes: Math.min(DEFAULT_ARENA_BYTES, limits.maxTensorBytes),
       maxBatchedLayers: limits.maxBatchedLayers,
     };
-    const plans = cells.map((c) => planCell(c, this.opts.net.unfedEdges ?? 'skip'));
-    const bytes = (a: number, b: number) => stackedPlansBytes(plans.slice(a, b), this.opts.net, this.batch.n, o);
-    return packGroups(cells.length, bytes, budgetBytes, MAX_AUTO_GROUP);
+    const plans: CellPlan[] = [];
+    const planOf = (i: number) => (plans[i] ??= planCell(cells[i], this.opts.net.unfedEdges ?? 'skip'));
+    const bytes = (a: number, b: number) =>
+      stackedPlansBytes(
+        Array.from({ length: b - a }, (_, k) => planOf(a + k)),
+        this.opts.net,
+        this.batch.n,
+        o,
+      );
+    return packedGroups(cells.length, bytes, budgetBytes, MAX_AUTO_GROUP);
   }
 
   private get groupable(): boolean {

@@ -52,20 +52,29 @@ export function stackedPlansBytes(plans: readonly CellPlan[], cfg: Nb201NetConfi
 /**
  * Group boundaries for `cells`, in order: each group the longest run of consecutive cells from
  * where the last ended, up to `maxGroup`, whose estimate `bytesOf` is within budgetBytes (at least
- * one cell, even over it). Returns [start, end) per group.
+ * one cell, even over it). Yields [start, end) per group as it is found, so scoring starts after
+ * the first group's estimate, not after all 15625 cells'.
  */
+export function* packedGroups(
+  count: number,
+  bytesOf: (start: number, end: number) => number,
+  budgetBytes: number,
+  maxGroup: number,
+): Generator<[number, number]> {
+  for (let start = 0; start < count;) {
+    let end = start + 1;
+    while (end < count && end - start < maxGroup && bytesOf(start, end + 1) <= budgetBytes) end++;
+    yield [start, end];
+    start = end;
+  }
+}
+
+/** packedGroups, all at once. */
 export function packGroups(
   count: number,
   bytesOf: (start: number, end: number) => number,
   budgetBytes: number,
   maxGroup: number,
 ): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let start = 0; start < count;) {
-    let end = start + 1;
-    while (end < count && end - start < maxGroup && bytesOf(start, end + 1) <= budgetBytes) end++;
-    out.push([start, end]);
-    start = end;
-  }
-  return out;
+  return [...packedGroups(count, bytesOf, budgetBytes, maxGroup)];
 }

@@ -87,7 +87,7 @@ describe('stacked group memory: the estimate and --group auto packing', () => {
     const prev = process.env.WGNAS_GPU_MEMORY_BYTES;
     process.env.WGNAS_GPU_MEMORY_BYTES = String(budget);
     try {
-      const groups = scorer.stackedGroups(cells);
+      const groups = [...scorer.stackedGroups(cells)];
       expect(groups.length).toBeGreaterThan(2);
       const sizes: number[] = [];
       const spy = (s: ZeroShotScorer) => {
