@@ -181,7 +181,7 @@ function proxylessStep(be: Backend, net: ProxylessSupernet, sgd: WeightSgd, x: F
     const yv = be.upload(y.subarray(n, 2 * n));
     try {
       const gates = st.arch.map(([a, b]) => ({ active: a, inactive: [b], involved: [a, b] }));
-      const { logits, records } = net.forward(t, t.input(xv, true), gates, { inactive: true });
+      const { logits, records } = net.forward(t, t.input(xv), gates, { inactive: true });
       t.backward(t.crossEntropy(logits, yv));
       net.zeroGrad();
       await net.gateGradients(records, 'sampled');

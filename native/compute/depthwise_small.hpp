@@ -21,4 +21,10 @@ void depthwiseSmallForward(int threads, const DepthwiseShape& s, const float* x,
 // dw[c, kh, kw] = Σ_n,oh,ow dy[n, c, oh, ow] x[n, c, oh s - p + kh, ow s - p + kw], summed in double.
 void depthwiseSmallBackwardWeights(int threads, const DepthwiseShape& s, const float* x, const float* dy, float* dw);
 
+// The same sums for any plane: each channel's planes of 16 images zero-padded to [Hp][Wp][16], so
+// that every tap of every output pixel lands inside, then per kernel row up to 8 taps accumulated
+// in registers over all output pixels (dy loaded once for them). oneDNN has no depthwise
+// weight-gradient kernel for kernels above 3x3 at stride 2 or 5x5 and 7x7 on small planes.
+void depthwisePaddedBackwardWeights(int threads, const DepthwiseShape& s, const float* x, const float* dy, float* dw);
+
 }  // namespace wgnas::compute

@@ -11,18 +11,19 @@ namespace wgnas::compute {
 
 namespace {
 
-// One (image, channel block): the 16 channel planes of HW floats at p (NCHW) <-> HW rows of 16 at q.
-void planeToBlockedScalar(const float* p, float* q, int64_t HW, int64_t lo, bool relu) {
+// One (image, channel block): the cc <= 16 channel planes of HW floats at p (NCHW) <-> HW rows of
+// 16 at q; a partial block's lanes past cc are written as zeros (oneDNN's padded channels).
+void planeToBlockedScalar(const float* p, float* q, int64_t HW, int64_t lo, bool relu, int64_t cc) {
   for (int64_t hw = lo; hw < HW; hw++)
     for (int64_t c = 0; c < 16; c++) {
-      float v = p[c * HW + hw];
+      float v = c < cc ? p[c * HW + hw] : 0.0f;
       q[hw * 16 + c] = relu ? std::max(v, 0.0f) : v;
     }
 }
 
-void planeFromBlockedScalar(const float* q, float* p, const float* m, int64_t HW, int64_t lo) {
+void planeFromBlockedScalar(const float* q, float* p, const float* m, int64_t HW, int64_t lo, int64_t cc) {
   for (int64_t hw = lo; hw < HW; hw++)
-    for (int64_t c = 0; c < 16; c++) {
+    for (int64_t c = 0; c < cc; c++) {
       float v = q[hw * 16 + c];
       p[c * HW + hw] = !m || m[c * HW + hw] > 0 ? v : 0.0f;
     }
@@ -60,36 +61,36 @@ __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
 }
 
 // max(0, v) keeps std::max(v, 0)'s answers: v for NaN and -0 (the second operand wins those).
-__attribute__((target("avx512f"))) void planeToBlockedAvx512(const float* p, float* q, int64_t HW, bool relu) {
+__attribute__((target("avx512f"))) void planeToBlockedAvx512(const float* p, float* q, int64_t HW, bool relu, int64_t cc) {
   const __m512 zero = _mm512_setzero_ps();
   int64_t h0 = 0;
   for (; h0 + 16 <= HW; h0 += 16) {
     __m512 r[16];
     for (int c = 0; c < 16; c++) {
-      r[c] = _mm512_loadu_ps(p + c * HW + h0);
+      r[c] = c < cc ? _mm512_loadu_ps(p + c * HW + h0) : zero;
       if (relu) r[c] = _mm512_max_ps(zero, r[c]);
     }
     transpose16(r);
     for (int j = 0; j < 16; j++) _mm512_storeu_ps(q + (h0 + j) * 16, r[j]);
   }
-  planeToBlockedScalar(p, q, HW, h0, relu);
+  planeToBlockedScalar(p, q, HW, h0, relu, cc);
 }
 
-__attribute__((target("avx512f"))) void planeFromBlockedAvx512(const float* q, float* p, const float* m, int64_t HW) {
+__attribute__((target("avx512f"))) void planeFromBlockedAvx512(const float* q, float* p, const float* m, int64_t HW, int64_t cc) {
   const __m512 zero = _mm512_setzero_ps();
   int64_t h0 = 0;
   for (; h0 + 16 <= HW; h0 += 16) {
     __m512 r[16];
     for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(q + (h0 + j) * 16);
     transpose16(r);
-    for (int c = 0; c < 16; c++) {
+    for (int c = 0; c < cc; c++) {
       __m512 v = r[c];
       // m > 0 (ordered: a NaN mask entry zeroes, as `m > 0 ? v : 0` does).
       if (m) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(m + c * HW + h0), zero, _CMP_GT_OQ), v);
       _mm512_storeu_ps(p + c * HW + h0, v);
     }
   }
-  planeFromBlockedScalar(q, p, m, HW, h0);
+  planeFromBlockedScalar(q, p, m, HW, h0, cc);
 }
 #pragma GCC diagnostic pop
 #endif
@@ -110,17 +111,20 @@ size_t planeGrain(int64_t HW) { return std::max<size_t>(1, kSerialElems / static
 
 void toBlocked16(int threads, const float* x, float* y, int64_t N, int64_t C, int64_t HW, bool relu) {
   const bool avx = haveAvx512();
-  parallelRange(threads, static_cast<size_t>(N * (C / 16)), planeGrain(HW), [&](size_t lo, size_t hi) {
+  const int64_t nb = (C + 15) / 16;
+  parallelRange(threads, static_cast<size_t>(N * nb), planeGrain(HW), [&](size_t lo, size_t hi) {
     for (size_t b = lo; b < hi; b++) {
-      const float* p = x + b * 16 * HW;  // image n, block cb: (n C + 16 cb) HW = 16 b HW
-      float* q = y + b * 16 * HW;
+      const int64_t n = static_cast<int64_t>(b) / nb, cb = static_cast<int64_t>(b) % nb;
+      const int64_t cc = std::min<int64_t>(16, C - 16 * cb);
+      const float* p = x + (n * C + 16 * cb) * HW;
+      float* q = y + b * 16 * HW;  // image n, block cb: (n nb + cb) 16 HW
 #ifdef WGNAS_RELAYOUT_AVX512
       if (avx) {
-        planeToBlockedAvx512(p, q, HW, relu);
+        planeToBlockedAvx512(p, q, HW, relu, cc);
         continue;
       }
 #endif
-      planeToBlockedScalar(p, q, HW, 0, relu);
+      planeToBlockedScalar(p, q, HW, 0, relu, cc);
     }
   });
   (void)avx;
@@ -128,18 +132,21 @@ void toBlocked16(int threads, const float* x, float* y, int64_t N, int64_t C, in
 
 void fromBlocked16(int threads, const float* x, float* y, const float* mask, int64_t N, int64_t C, int64_t HW) {
   const bool avx = haveAvx512();
-  parallelRange(threads, static_cast<size_t>(N * (C / 16)), planeGrain(HW), [&](size_t lo, size_t hi) {
+  const int64_t nb = (C + 15) / 16;
+  parallelRange(threads, static_cast<size_t>(N * nb), planeGrain(HW), [&](size_t lo, size_t hi) {
     for (size_t b = lo; b < hi; b++) {
+      const int64_t n = static_cast<int64_t>(b) / nb, cb = static_cast<int64_t>(b) % nb;
+      const int64_t cc = std::min<int64_t>(16, C - 16 * cb);
       const float* q = x + b * 16 * HW;
-      float* p = y + b * 16 * HW;
-      const float* m = mask ? mask + b * 16 * HW : nullptr;
+      float* p = y + (n * C + 16 * cb) * HW;
+      const float* m = mask ? mask + (n * C + 16 * cb) * HW : nullptr;
 #ifdef WGNAS_RELAYOUT_AVX512
       if (avx) {
-        planeFromBlockedAvx512(q, p, m, HW);
+        planeFromBlockedAvx512(q, p, m, HW, cc);
         continue;
       }
 #endif
-      planeFromBlockedScalar(q, p, m, HW, 0);
+      planeFromBlockedScalar(q, p, m, HW, 0, cc);
     }
   });
   (void)avx;

@@ -10,9 +10,11 @@
 
 namespace wgnas::compute {
 
-// y (nChw16c) = relu(x) (NCHW, when relu) or x; C a multiple of 16. Threads over (image, block).
+// y (nChw16c) = relu(x) (NCHW, when relu) or x; any C: a last partial block's channels past C are
+// written as zeros (oneDNN's padded layout: ceil(C / 16) blocks). Threads over (image, block).
 void toBlocked16(int threads, const float* x, float* y, int64_t N, int64_t C, int64_t HW, bool relu);
-// y (NCHW) = (mask[i] > 0 ? x : 0) for x nChw16c and mask NCHW (null: no mask); C a multiple of 16.
+// y (NCHW) = (mask[i] > 0 ? x : 0) for x nChw16c (padded to whole blocks) and mask NCHW (null: no
+// mask); any C, the padded channels are not read.
 void fromBlocked16(int threads, const float* x, float* y, const float* mask, int64_t N, int64_t C, int64_t HW);
 
 // relu(x) on plain memory, as the relu op computes it (the fallback where no nChw16c relayout runs).

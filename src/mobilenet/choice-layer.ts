@@ -94,7 +94,12 @@ export class ChoiceLayer {
       throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
     const record: BlockRecord = { position: b, gates: g, input: x, activeOut: null, inactiveOuts: new Map() };
     if (this.isZero(g.active)) return { out: x, record }; // zero cell with identity shortcut: the layer passes x through
-    const o = this.candidateOutput(t, x, g.active, block, `b${b}`);
+    let o = this.candidateOutput(t, x, g.active, block, `b${b}`);
+    // Nothing below this block wants a gradient (an architecture step: no weight gradients, an
+    // input without one): o becomes a leaf that wants one, so dL/dy still reaches the gate
+    // gradients while the backward stops here, as autograd does for PyTorch's gates; the block's
+    // own and the stem's backward passes would only feed an input gradient nobody reads.
+    if (!o.requiresGrad && !t.opts.noGrad) o = t.input(o.value, true);
     record.activeOut = o;
     if (inactive) {
       for (const j of g.inactive)

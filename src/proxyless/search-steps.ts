@@ -117,14 +117,14 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   const b = await p.valStream.batchAt(key);
   const gates = alpha.map((a) => sampleGates(a, rng, cfg.paths));
   const backend = p.backend;
-  // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions (the input
-  // carries requiresGrad so the activation gradients still flow).
+  // Gate gradients need dL/dy of the blocks only: no weight-gradient convolutions, and no input
+  // gradient (each block's output is where the backward starts to matter: ChoiceLayer.forward).
   const t = new Tape(backend, { paramGrads: 'none' });
   const { x, y } = uploadBatch(p, p.valStream, b.x, b);
   let ce: number;
   let gateGrads: Array<number[] | null>;
   try {
-    const { logits, records } = p.net.forward(t, t.input(x, true), gates, { inactive: cfg.paths === 2 });
+    const { logits, records } = p.net.forward(t, t.input(x), gates, { inactive: cfg.paths === 2 });
     const loss = t.crossEntropy(logits, y);
     t.backward(loss);
     p.net.zeroGrad(); // weights do not learn from validation data

@@ -92,6 +92,16 @@ const cpuCases: Case[] = [
   { x: [1, 17, 3, 4], cout: 17, k: 5, p: { stride: 1, pad: 1, groups: 17 } }, // padding under K / 2
   { x: [19, 6, 2, 2], cout: 6, k: 7, p: { stride: 1, pad: 3, groups: 6 } }, // 16 images per vector + 3
   { x: [33, 4, 4, 4], cout: 4, k: 5, p: { stride: 2, pad: 2, groups: 4 } }, // two full blocks + 1, stride 2
+  // nChw16c relayouts (relayout16.cpp) with a zero-padded last channel block and planes of 16k + r px:
+  { x: [2, 24, 9, 9], cout: 24, k: 3, p: { stride: 2, pad: 1, groups: 24 } }, // 8 channels in the last block
+  { x: [3, 36, 8, 8], cout: 36, k: 5, p: { stride: 1, pad: 2, groups: 36 } }, // MBConv 5x5, 4 in the last block
+  { x: [2, 72, 5, 5], cout: 72, k: 3, p: { stride: 1, pad: 1, groups: 72 } }, // 25 px: one 16 px transpose + 9
+  { x: [2, 12, 17, 17], cout: 20, k: 3, p: { stride: 1, pad: 1 } }, // dense, one partial block in and out
+  // Depthwise weight gradients oneDNN has no kernel for, on zero-padded 16-image planes (depthwisePaddedBackwardWeights):
+  { x: [19, 20, 8, 8], cout: 20, k: 7, p: { stride: 2, pad: 3, groups: 20 } }, // MBConv 7x7 stride 2, 16 images + 3
+  { x: [3, 17, 9, 7], cout: 17, k: 5, p: { stride: 1, pad: 2, groups: 17 } }, // non-square plane
+  { x: [2, 8, 11, 11], cout: 8, k: 7, p: { stride: 2, pad: 1, groups: 8 } }, // padding under K / 2
+  { x: [2, 6, 10, 10], cout: 6, k: 5, p: { stride: 2, pad: 1, groups: 6 } }, // last window short of the edge
 ];
 
 const label = (c: Case) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
