@@ -102,79 +102,84 @@ export class StackedNb201Net implements StackedNets {
     const G = cells.length;
     if (G < 1) throw new RangeError('StackedNb201Net: no cells');
     this.groups = G;
-    const C = cfg.channels;
-    this.plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
-    const planned = stackedEdgeOps(this.plans);
-    // Every weight tensor the networks draw, by name, where network g's block goes, and whether
-    // network g has it there (a cell edge's conv: when it runs that op on that edge).
-    const fills: WeightFill[] = [];
-    const param = (name: string, shape: number[], kind: Param['kind'], value?: number): Param => {
-      const t = value === undefined ? backend.empty(shape) : backend.upload(new Float32Array(shape[0]).fill(value), shape);
-      const p = new Param(t, name, kind);
-      this.owned.push(p);
-      return p;
-    };
-    const drawn = (name: string, shape: number[], kind: Param['kind'] = 'conv', at?: (g: number) => Place): Param => {
-      const p = param(name, [G * shape[0], ...shape.slice(1)], kind);
-      fills.push({ name, dst: p, at });
-      return p;
-    };
-    const conv = (
-      name: string,
-      cin: number,
-      cout: number,
-      k: number,
-      stride: number,
-      at?: (g: number) => Place,
-    ): StackedConv => ({
-      w: drawn(`${name}.conv`, [cout, cin, k, k], 'conv', at),
-      gamma: param(`${name}.bn.gamma`, [G * cout], 'bn_gamma', 1),
-      beta: param(`${name}.bn.beta`, [G * cout], 'bn_beta', 0),
-      k,
-      stride,
-    });
-    this.stemW = drawn('stem.conv', [C, 3, 3, 3]);
-    this.stemGamma = param('stem.bn.gamma', [G * C], 'bn_gamma', 1);
-    this.stemBeta = param('stem.bn.beta', [G * C], 'bn_beta', 0);
-    let cin = C;
-    for (let stage = 0; stage < 3; stage++) {
-      const c = C * 2 ** stage;
-      if (stage > 0) {
-        const name = `reduce${stage}`;
-        this.modules.push({
-          kind: 'reduce',
-          convA: conv(`${name}.a`, cin, c, 3, 2),
-          convB: conv(`${name}.b`, c, c, 3, 1),
-          down: drawn(`${name}.down`, [c, cin, 1, 1]),
-          stage,
-        });
-        cin = c;
+    try {
+      const C = cfg.channels;
+      this.plans = cells.map((c) => planCell(c, cfg.unfedEdges ?? 'skip'));
+      const planned = stackedEdgeOps(this.plans);
+      // Every weight tensor the networks draw, by name, where network g's block goes, and whether
+      // network g has it there (a cell edge's conv: when it runs that op on that edge).
+      const fills: WeightFill[] = [];
+      const param = (name: string, shape: number[], kind: Param['kind'], value?: number): Param => {
+        const t = value === undefined ? backend.empty(shape) : backend.upload(new Float32Array(shape[0]).fill(value), shape);
+        const p = new Param(t, name, kind);
+        this.owned.push(p);
+        return p;
+      };
+      const drawn = (name: string, shape: number[], kind: Param['kind'] = 'conv', at?: (g: number) => Place): Param => {
+        const p = param(name, [G * shape[0], ...shape.slice(1)], kind);
+        fills.push({ name, dst: p, at });
+        return p;
+      };
+      const conv = (
+        name: string,
+        cin: number,
+        cout: number,
+        k: number,
+        stride: number,
+        at?: (g: number) => Place,
+      ): StackedConv => ({
+        w: drawn(`${name}.conv`, [cout, cin, k, k], 'conv', at),
+        gamma: param(`${name}.bn.gamma`, [G * cout], 'bn_gamma', 1),
+        beta: param(`${name}.bn.beta`, [G * cout], 'bn_beta', 0),
+        k,
+        stride,
+      });
+      this.stemW = drawn('stem.conv', [C, 3, 3, 3]);
+      this.stemGamma = param('stem.bn.gamma', [G * C], 'bn_gamma', 1);
+      this.stemBeta = param('stem.bn.beta', [G * C], 'bn_beta', 0);
+      let cin = C;
+      for (let stage = 0; stage < 3; stage++) {
+        const c = C * 2 ** stage;
+        if (stage > 0) {
+          const name = `reduce${stage}`;
+          this.modules.push({
+            kind: 'reduce',
+            convA: conv(`${name}.a`, cin, c, 3, 2),
+            convB: conv(`${name}.b`, c, c, 3, 1),
+            down: drawn(`${name}.down`, [c, cin, 1, 1]),
+            stage,
+          });
+          cin = c;
+        }
+        const masks = new Map<string, Param | null>();
+        for (let i = 0; i < cfg.cellsPerStage; i++) {
+          const edges = planned.map((ops, e) =>
+            ops.map(({ op, users, used }): EdgeOp => {
+              if (isConv(op)) {
+                // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
+                const at = (g: number): Place =>
+                  users[g] === null ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
+                return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users };
+              }
+              // One mask per stage, edge and op (every cell of a stage has the same).
+              const key = `${e}.${op}`;
+              if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
+              return { op, mask: masks.get(key)!, users };
+            }),
+          );
+          this.modules.push({ kind: 'cell', edges, stage });
+        }
       }
-      const masks = new Map<string, Param | null>();
-      for (let i = 0; i < cfg.cellsPerStage; i++) {
-        const edges = planned.map((ops, e) =>
-          ops.map(({ op, users, used }): EdgeOp => {
-            if (isConv(op)) {
-              // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
-              const at = (g: number): Place =>
-                users[g] === null ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
-              return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users };
-            }
-            // One mask per stage, edge and op (every cell of a stage has the same).
-            const key = `${e}.${op}`;
-            if (!masks.has(key)) masks.set(key, used < G ? this.mask(`s${stage}.e${e}.${op}.mask`, users, c) : null);
-            return { op, mask: masks.get(key)!, users };
-          }),
-        );
-        this.modules.push({ kind: 'cell', edges, stage });
-      }
+      this.lastGamma = param('last.bn.gamma', [G * cin], 'bn_gamma', 1);
+      this.lastBeta = param('last.bn.beta', [G * cin], 'bn_beta', 0);
+      const K = cfg.numClasses;
+      this.fcW = drawn('classifier.w', [K, cin, 1, 1]);
+      this.fcB = drawn('classifier.b', [K], 'bias');
+      this.drawWeights(fills, init, seed);
+    } catch (e) {
+      this.dispose(); // a build failing part way (an allocation on a big group) frees what it made
+      throw e;
     }
-    this.lastGamma = param('last.bn.gamma', [G * cin], 'bn_gamma', 1);
-    this.lastBeta = param('last.bn.beta', [G * cin], 'bn_beta', 0);
-    const K = cfg.numClasses;
-    this.fcW = drawn('classifier.w', [K, cin, 1, 1]);
-    this.fcB = drawn('classifier.b', [K], 'bias');
-    this.drawWeights(fills, init, seed);
   }
 
   /** A [G*c] channel mask: 1 on the channels of the networks that use the op, else 0. */

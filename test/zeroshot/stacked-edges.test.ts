@@ -39,3 +39,28 @@ describe('stacked scoring edge cases', () => {
     });
   }
 });
+
+describe('stacked network build', () => {
+  it('a build that fails part way frees every tensor it allocated', ({ skip }) => {
+    const backend = cpuTestBackend();
+    if (!backend) return skip();
+    const net = { ...NB201_DEFAULT, channels: 4, cellsPerStage: 1 };
+    const cells = [parseArch(CELLS.mixed), parseArch(CELLS.allConv)];
+    const before = backend.memory().tensors;
+    // The 20th allocation fails, as a big group's would on a full device.
+    let n = 0;
+    const failing = new Proxy(backend, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver);
+        if (key !== 'empty' && key !== 'upload') return typeof v === 'function' ? v.bind(target) : v;
+        return (...args: unknown[]) => {
+          if (++n === 20) throw new RangeError('out of device memory (test)');
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    expect(() => nb201StackedFactory(failing, cells, net).build('pytorch', 0)).toThrow('out of device memory (test)');
+    expect(n).toBe(20);
+    expect(backend.memory().tensors).toBe(before);
+  });
+});
