@@ -165,32 +165,38 @@ async function evolveWith(
     // --force: the old checkpoint goes only now, once the images decoded and the device opened.
     if (checkpoint) discardForForce(checkpoint.dir, v.force, ctx);
     evo = new AutoSpace(backend, cfg, data);
-    err.write(
-      `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
-        `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${describeBackend(backend)}\n`,
-    );
+    // --quiet: no progress (header, resume status, iteration lines, bar); the learned space still prints.
+    const quiet = v.quiet;
+    if (!quiet)
+      err.write(
+        `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
+          `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${describeBackend(backend)}\n`,
+      );
     if (ck && checkpoint) {
       evo.restore(ck, checkpoint.settings);
       const c = evo.progress;
-      err.write(
-        `resumed from ${checkpoint.dir}: warm-up ${c.warmup}/${cfg.warmupSteps}, iteration ${c.iterations}/${cfg.iterations}\n`,
-      );
+      if (!quiet)
+        err.write(
+          `resumed from ${checkpoint.dir}: warm-up ${c.warmup}/${cfg.warmupSteps}, iteration ${c.iterations}/${cfg.iterations}\n`,
+        );
     }
     // On a terminal: a bar with the ETA over warm-up steps and iterations, the lines above it; in pipes: the lines.
     const done0 = evo.progress.warmup + evo.progress.iterations * cfg.steps;
-    const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err, { initial: done0 });
+    const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err, { initial: done0, quiet });
     const res = await evo.run(
       (e) => {
+        if (quiet) return;
         bar.update(cfg.warmupSteps + e.iteration * cfg.steps);
         bar.log(fmtEvent(e));
       },
       (s, l) => {
+        if (quiet) return;
         bar.update(s);
         if (s % 10 === 0) bar.log(`warm-up ${s}/${cfg.warmupSteps} loss ${l.toFixed(3)}`);
       },
       checkpoint,
     );
-    bar.done();
+    if (!quiet) bar.done();
     err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);
     res.space.layers.forEach((l, b) =>
       err.write(

@@ -3,7 +3,7 @@ import { MAX_NODES } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { trainFoundOptions } from './train.js';
 import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outDir, outFile, seed, text } from '../spec.js';
-import { cpuThreads, dataset, device, trainSplit, valSplit } from './common.js';
+import { cpuThreads, dataset, device, quiet, trainSplit, valSplit } from './common.js';
 import { submitOptions } from './queue.js';
 
 /** Comma-separated distinct seeds, 1 to 1000 of them. */
@@ -121,6 +121,10 @@ export const EVOLVE_OPTIONS = {
     conflicts: ['resume'],
     conflictsWhy: '--resume and --force contradict each other',
   }),
+  quiet: {
+    ...quiet,
+    help: "no progress on stderr: the run's settings header, the iteration and warm-up lines and the bar, --resume's status, and --train-epochs' training runs --quiet; the learned space, notes and errors still print",
+  },
   ...trainFoundOptions(),
   ...submitOptions,
 };
