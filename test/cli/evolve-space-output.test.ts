@@ -5,9 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-evolve-out-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -36,27 +36,14 @@ describe('evolve-space --quiet', () => {
     ...['--warmup', '1', '--replace-every', '1', '--min-evals', '1', '--batch', '4', '--train', '16', '--val', '16'],
     ...['--device', 'cpu', '--cpu-threads', '1', '--seed', '2'],
   ];
-  /** A run with process.stderr (the header's, the bar's and the iteration lines' stream) captured too. */
-  async function run(argv: string[]) {
-    let stderr = '';
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-      stderr += String(s);
-      return true;
-    });
-    try {
-      return { ...(await wgnasInProcess(argv)), stderr };
-    } finally {
-      spy.mockRestore();
-    }
-  }
 
   it('no header, iteration or warm-up lines; the learned space and the same file', { timeout: 240_000 }, async ({ skip }) => {
     if (!cpuTestBackend()) return skip();
-    const loud = await run([...RUN, '--out', join(tmp, 'loud.json')]);
+    const loud = await wgnasCapturingStderr([...RUN, '--out', join(tmp, 'loud.json')]);
     expect(loud.code, loud.err).toBe(0);
     expect(loud.stderr).toMatch(/^evolve-space: cifar layout/m);
     expect(loud.stderr).toMatch(/^iter +1\/1/m);
-    const quiet = await run([...RUN, '--quiet', '--out', join(tmp, 'quiet.json')]);
+    const quiet = await wgnasCapturingStderr([...RUN, '--quiet', '--out', join(tmp, 'quiet.json')]);
     expect(quiet.code, quiet.err).toBe(0);
     expect(quiet.stderr).not.toMatch(/evolve-space: cifar layout|^iter |warm-up/m);
     expect(quiet.stderr).toMatch(/^learned space \(top 2 per layer/m);

@@ -6,10 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { trainFound } from '../../src/cli/train-found.js';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { TABLE, wgnasCapturingStderr } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-quiet-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,29 +20,15 @@ const RUN = [
   ...['--batch', '4', '--val-batch', '4', '--train', '64', '--val', '32', '--device', 'cpu', '--cpu-threads', '1'],
 ];
 
-/** A run with process.stderr (the bar's and the step lines' stream) captured too. */
-async function run(argv: string[]) {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { ...(await wgnasInProcess(argv)), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 describe('wgnas proxyless --quiet', () => {
   it('prints no progress, and the same result', { timeout: 120_000 }, async ({ skip }) => {
     if (!cpuTestBackend()) return skip();
-    const loud = await run([...RUN, '--out', join(tmp, 'loud.config')]);
+    const loud = await wgnasCapturingStderr([...RUN, '--out', join(tmp, 'loud.config')]);
     expect(loud.code, loud.err).toBe(0);
     expect(loud.err).toMatch(/^proxyless: cifar layout, \d+ searchable blocks, on /);
     expect(loud.stderr).toMatch(/search +2\/2/);
 
-    const quiet = await run([...RUN, '--quiet', '--out', join(tmp, 'quiet.config')]);
+    const quiet = await wgnasCapturingStderr([...RUN, '--quiet', '--out', join(tmp, 'quiet.config')]);
     expect(quiet.code, quiet.err).toBe(0);
     expect(quiet.err).toBe('');
     expect(quiet.stderr).toBe('');
@@ -55,7 +41,7 @@ describe('wgnas proxyless --quiet', () => {
 
   it('still prints errors', async () => {
     const missing = join(tmp, 'missing.yaml');
-    const r = await run([...RUN.map((a) => (a === TABLE ? missing : a)), '--quiet']);
+    const r = await wgnasCapturingStderr([...RUN.map((a) => (a === TABLE ? missing : a)), '--quiet']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^wgnas proxyless: .*missing\.yaml/);
   });

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { defaultSplitSizes } from '../../src/data/search-split.js';
@@ -23,6 +24,23 @@ export async function wgnasInProcess(argv: readonly string[]): Promise<CliResult
   let err = '';
   const code = await runCli(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
   return { code, out, err };
+}
+
+/**
+ * wgnasInProcess with process.stderr captured too: what a command writes there directly (its
+ * progress bar, header and step lines), beside its io.err lines.
+ */
+export async function wgnasCapturingStderr(argv: readonly string[]): Promise<CliResult & { stderr: string }> {
+  let stderr = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr += String(s);
+    return true;
+  });
+  try {
+    return { ...(await wgnasInProcess(argv)), stderr };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 // The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
