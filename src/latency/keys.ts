@@ -172,8 +172,8 @@ export function featureMixKey(h: number, inC: number, outC: number): string {
   return `Conv_1-input:${hw(h, inC)}-output:${hw(h, outC)}`;
 }
 
-/** A cell node's key: a k×k conv (groups 1) or depthwise conv + BN (+ ReLU6). */
-export function nodeKey(b: {
+/** What prices a cell node: a conv or depthwise conv (outC = inC) with its shapes, ReLU6 or not. */
+export interface NodeOp {
   depthwise: boolean;
   inH: number;
   inC: number;
@@ -181,7 +181,10 @@ export function nodeKey(b: {
   kernel: number;
   stride: number;
   relu6: boolean;
-}): string {
+}
+
+/** A cell node's key: a k×k conv (groups 1) or depthwise conv + BN (+ ReLU6). */
+export function nodeKey(b: NodeOp): string {
   const outH = outSize(b.inH, b.stride);
   const outC = b.depthwise ? b.inC : b.outC;
   return `${b.depthwise ? 'dwconv' : 'conv'}-input:${hw(b.inH, b.inC)}-output:${hw(outH, outC)}-kernel:${b.kernel}-stride:${b.stride}-relu6:${b.relu6 ? 1 : 0}`;

@@ -6,22 +6,14 @@
  * nodes, of several outputs and of the layer shortcut are not priced, as the ProxylessNAS tables
  * price an MBConv without its skip add.
  */
-import { expandedConvKey, featureMixKey, logitsKey, nodeKey, outSize, stemKey } from '../latency/keys.js';
+import { expandedConvKey, featureMixKey, logitsKey, nodeKey, type NodeOp, outSize, stemKey } from '../latency/keys.js';
 import { entryMs, type LatencyTable } from '../latency/lut.js';
 import { MissingLatencyError } from '../latency/predictor.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
 import { type MobileNetLayout, layoutSpace } from './layout.js';
 
-/** What prices a node: a conv or depthwise conv (outC = inC) with its shapes, ReLU6 or not. */
-export interface CellNodeOp {
-  depthwise: boolean;
-  inH: number;
-  inC: number;
-  outC: number;
-  kernel: number;
-  stride: number;
-  relu6: boolean;
-}
+/** What prices a node (latency/keys.ts's NodeOp, which names its key). */
+export type CellNodeOp = NodeOp;
 
 /**
  * The op of every node of `cell` at `shape`, in node order (none for the zero cell): what its
