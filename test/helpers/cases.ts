@@ -31,6 +31,22 @@ export const TOY_LAYOUT: MobileNetLayout = {
   classes: 10,
 };
 
+/** 3 searchable blocks on 8×8 inputs: two with an identity skip (and 'zero'), one stride-2 width change; 3 classes. */
+export const TINY_SUPERNET_LAYOUT: MobileNetLayout = {
+  name: 'tiny',
+  inputSize: 8,
+  stemC: 4,
+  stemStride: 1,
+  firstBlockC: 4,
+  widths: [4, 6],
+  depths: [2, 1],
+  strides: [1, 2],
+  kernels: [3, 5],
+  expands: [3, 6],
+  featureMixC: 8,
+  classes: 3,
+};
+
 /** A CIFAR-sized layout (32×32 input) with three searchable layers: two with a shortcut, one strided. */
 export const TINY_CIFAR_LAYOUT: MobileNetLayout = {
   name: 'tiny-cifar',

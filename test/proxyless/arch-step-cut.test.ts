@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../../src/backend/index.js';
 import type { GateSample } from '../../src/kernels/binarize.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import type { NativeDevice } from '../../src/native/device.js';
 import { Tape } from '../../src/nn/tape.js';
 import { ProxylessSupernet } from '../../src/proxyless/supernet.js';
 import { Rng } from '../../src/util/rng.js';
 import { nativeDeviceOrNull } from '../helpers/native-ops.js';
+import { TINY_SUPERNET_LAYOUT } from '../helpers/cases.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
@@ -20,20 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => dev?.destroy());
 
-const TINY: MobileNetLayout = {
-  name: 'tiny',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 6],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 8,
-  classes: 3,
-};
+const TINY = TINY_SUPERNET_LAYOUT;
 
 // Block 0: k5e3 active, 'zero' inactive; block 1: k3e6 / k3e3; block 2 (stride 2): k5e6 / k5e3.
 const gates: GateSample[] = [

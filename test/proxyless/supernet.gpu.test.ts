@@ -11,27 +11,14 @@ import { type Tensor64, type WeightMap, mbconvParamNames, mbconvRef, supernetLos
 import { BN_EPS, ProxylessSupernet } from '../../src/proxyless/supernet.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
+import { TINY_SUPERNET_LAYOUT } from '../helpers/cases.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
   gpu = await testGpu();
 });
 
-/** 3 searchable blocks: two with an identity skip (and 'zero'), one stride-2 width change. */
-const TINY: MobileNetLayout = {
-  name: 'tiny',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 6],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 8,
-  classes: 3,
-};
+const TINY = TINY_SUPERNET_LAYOUT;
 
 async function weightMap(net: ProxylessSupernet): Promise<WeightMap> {
   const wm: WeightMap = new Map();
