@@ -107,47 +107,50 @@ bool haveAvx512() {
 // A plane of 16 channels is 16 HW floats: enough per chunk for a thread to be worth waking.
 size_t planeGrain(int64_t HW) { return std::max<size_t>(1, kSerialElems / static_cast<size_t>(16 * HW)); }
 
-}  // namespace
-
-void toBlocked16(int threads, const float* x, float* y, int64_t N, int64_t C, int64_t HW, bool relu) {
-  const bool avx = haveAvx512();
+// Every (image n, 16-channel block cb) plane in parallel: fn(b, planar offset of the block, channels
+// in it); block b sits at b 16 HW in the blocked layout ((n nb + cb) 16 HW).
+template <typename F>
+void forEachBlock(int threads, int64_t N, int64_t C, int64_t HW, F fn) {
   const int64_t nb = (C + 15) / 16;
   parallelRange(threads, static_cast<size_t>(N * nb), planeGrain(HW), [&](size_t lo, size_t hi) {
     for (size_t b = lo; b < hi; b++) {
       const int64_t n = static_cast<int64_t>(b) / nb, cb = static_cast<int64_t>(b) % nb;
-      const int64_t cc = std::min<int64_t>(16, C - 16 * cb);
-      const float* p = x + (n * C + 16 * cb) * HW;
-      float* q = y + b * 16 * HW;  // image n, block cb: (n nb + cb) 16 HW
-#ifdef WGNAS_RELAYOUT_AVX512
-      if (avx) {
-        planeToBlockedAvx512(p, q, HW, relu, cc);
-        continue;
-      }
-#endif
-      planeToBlockedScalar(p, q, HW, 0, relu, cc);
+      fn(b, (n * C + 16 * cb) * HW, std::min<int64_t>(16, C - 16 * cb));
     }
+  });
+}
+
+}  // namespace
+
+void toBlocked16(int threads, const float* x, float* y, int64_t N, int64_t C, int64_t HW, bool relu) {
+  const bool avx = haveAvx512();
+  forEachBlock(threads, N, C, HW, [&](size_t b, int64_t planar, int64_t cc) {
+    const float* p = x + planar;
+    float* q = y + b * 16 * HW;
+#ifdef WGNAS_RELAYOUT_AVX512
+    if (avx) {
+      planeToBlockedAvx512(p, q, HW, relu, cc);
+      return;
+    }
+#endif
+    planeToBlockedScalar(p, q, HW, 0, relu, cc);
   });
   (void)avx;
 }
 
 void fromBlocked16(int threads, const float* x, float* y, const float* mask, int64_t N, int64_t C, int64_t HW) {
   const bool avx = haveAvx512();
-  const int64_t nb = (C + 15) / 16;
-  parallelRange(threads, static_cast<size_t>(N * nb), planeGrain(HW), [&](size_t lo, size_t hi) {
-    for (size_t b = lo; b < hi; b++) {
-      const int64_t n = static_cast<int64_t>(b) / nb, cb = static_cast<int64_t>(b) % nb;
-      const int64_t cc = std::min<int64_t>(16, C - 16 * cb);
-      const float* q = x + b * 16 * HW;
-      float* p = y + (n * C + 16 * cb) * HW;
-      const float* m = mask ? mask + (n * C + 16 * cb) * HW : nullptr;
+  forEachBlock(threads, N, C, HW, [&](size_t b, int64_t planar, int64_t cc) {
+    const float* q = x + b * 16 * HW;
+    float* p = y + planar;
+    const float* m = mask ? mask + planar : nullptr;
 #ifdef WGNAS_RELAYOUT_AVX512
-      if (avx) {
-        planeFromBlockedAvx512(q, p, m, HW, cc);
-        continue;
-      }
-#endif
-      planeFromBlockedScalar(q, p, m, HW, 0, cc);
+    if (avx) {
+      planeFromBlockedAvx512(q, p, m, HW, cc);
+      return;
     }
+#endif
+    planeFromBlockedScalar(q, p, m, HW, 0, cc);
   });
   (void)avx;
 }
