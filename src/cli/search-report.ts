@@ -77,6 +77,17 @@ function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: 
  */
 export const ZERO_SHOT_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
 
+/**
+ * "evaluated N cells", saying so when fewer were scored than proposed: a proposal that repeats an
+ * architecture already scored takes its score from the cache and costs no evaluation.
+ */
+export function evaluatedLine(evaluations: number, proposals: number, what: string): string {
+  const repeats = proposals - evaluations;
+  return repeats > 0
+    ? `evaluated ${evaluations} ${what} for ${proposals} proposals (${repeats} repeated one already scored)`
+    : `evaluated ${evaluations} ${what}`;
+}
+
 export interface Nb201SearchValues {
   strategy: string;
   proxy: string;
@@ -119,7 +130,7 @@ export function printNb201Result(
         (acc === undefined
           ? 'CIFAR-10 accuracy: unknown (cell not in the shared NAS-Bench-201 table)\n'
           : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
-        `evaluated ${result.evaluations} cells in ${out.seconds.toFixed(1)} s\n`,
+        `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n`,
     );
   }
   return best;

@@ -23,7 +23,7 @@ import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import { checkRowNumbers } from '../score-rows.js';
-import { checkEvaluatedOrigin, evaluatedLogOptions, printNb201Result } from '../search-report.js';
+import { checkEvaluatedOrigin, evaluatedLine, evaluatedLogOptions, printNb201Result } from '../search-report.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
 import { readSpace } from '../space.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -315,7 +315,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           (out.testAcc !== undefined
             ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${ds.name} test images)\n`
             : '') +
-          `evaluated ${r.evaluations} architectures in ${(out.seconds as number).toFixed(1)} s\n` +
+          `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n` +
           wrote,
       );
     }
