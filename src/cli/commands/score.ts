@@ -239,9 +239,12 @@ function openScoreStream(
       '--dataset': dataset,
       '--init': o.init ?? 'pytorch',
       '--inputs': o.inputs ?? 'data',
+      // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
+      '--group-mode': o.groupMode ?? 'separate',
       ...rec.settings,
     },
-    unrecorded: { ...ZERO_SHOT_UNRECORDED, ...rec.unrecorded },
+    // Files from before the mode was recorded were scored separately (the only mode then).
+    unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
