@@ -3,6 +3,7 @@ import { MAX_NODES } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
 import { fixedMadds } from '../mobilenet/madds.js';
 import type { SpaceFile } from '../mobilenet/space.js';
+import { DEFAULT_BN } from '../mobilenet/space-file.js';
 
 export interface EvolveConfig {
   layout: MobileNetLayout;
@@ -60,6 +61,13 @@ export interface EvolveConfig {
   layerSlack: number;
   augment: boolean;
   seed: number;
+  /** Every BN's eps in the evolved networks (skeleton and cells); written into the learned space's `bn`. */
+  bnEps: number;
+  /**
+   * BN momentum recorded in the learned space's `bn` (what `wgnas train` runs networks of it at):
+   * the evolution normalises with each batch's statistics and keeps no running averages.
+   */
+  bnMomentum: number;
 }
 
 export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
@@ -86,6 +94,9 @@ export const DEFAULT_EVOLVE: Omit<EvolveConfig, 'layout' | 'budgetMadds'> = {
   layerSlack: 1.5,
   augment: true,
   seed: 1,
+  // PyTorch's BatchNorm2d defaults, which the evolution always ran at (ProxylessNAS's search: 1e-3).
+  bnEps: DEFAULT_BN.eps,
+  bnMomentum: DEFAULT_BN.momentum,
 };
 
 export interface IterationEvent {
@@ -130,6 +141,9 @@ export function checkEvolveConfig(c: EvolveConfig): void {
   if (c.init !== 'reference' && c.init !== 'hand-designed')
     throw new RangeError(`evolve-space: init must be 'reference' or 'hand-designed', got '${c.init}'`);
   pos(c.batchSize, 'batch size');
+  if (!(Number.isFinite(c.bnEps) && c.bnEps > 0)) throw new RangeError(`evolve-space: BN eps must be > 0, got ${c.bnEps}`);
+  if (!(c.bnMomentum > 0 && c.bnMomentum <= 1))
+    throw new RangeError(`evolve-space: BN momentum must be in (0, 1], got ${c.bnMomentum}`);
   if (c.k > c.populationSize)
     throw new RangeError(`evolve-space: k (${c.k}) cannot exceed the population size (${c.populationSize})`);
   if (!(c.budgetMadds > 0)) throw new RangeError(`evolve-space: the MAdds budget must be > 0, got ${c.budgetMadds}`);

@@ -95,7 +95,7 @@ export class AutoSpace {
     this.rng = new Rng(mixSeed(cfg.seed, 0xa5));
     // The skeleton's own weights; the cells live in their members' stores (built per step into mixtures).
     this.store = new ParamStore(backend, new Rng(mixSeed(cfg.seed, 0x5e)));
-    this.skeleton = new Skeleton<never>(this.store, L, () => []);
+    this.skeleton = new Skeleton<never>(this.store, L, () => [], cfg.bnEps);
     this.shapes = this.skeleton.shapes;
     this.skeletonSgd = new WeightSgd(backend, this.store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
     this.pops = new Populations(backend, cfg, this.shapes, this.rng);
@@ -409,6 +409,7 @@ export class AutoSpace {
       layout: layoutRef(cfg.layout),
       budgetMadds: cfg.budgetMadds,
       createdAt: new Date().toISOString(),
+      bn: { momentum: cfg.bnMomentum, eps: cfg.bnEps },
       meta: {
         seed: cfg.seed,
         iterations: this.iteration,

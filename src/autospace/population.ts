@@ -94,7 +94,7 @@ export class Populations {
 
   private member(b: number, cell: Cell, reference: boolean, id = this.nextId++): Member {
     const store = new ParamStore(this.backend, new Rng(mixSeed(this.cfg.seed, 0xce11, id)));
-    const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b]);
+    const module = new CellModule(store, `l${b}.m${id}`, cell, this.shapes[b], this.cfg.bnEps);
     const sgd = new WeightSgd(this.backend, store.params, { momentum: 0.9, nesterov: true, weightDecay: 4e-5 });
     return {
       id,

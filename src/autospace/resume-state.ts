@@ -60,6 +60,8 @@ export function evolveRunSettings(
     '--slack': cfg.layerSlack,
     '--no-augment': !cfg.augment,
     '--seed': cfg.seed,
+    '--bn-eps': cfg.bnEps,
+    '--bn-momentum': cfg.bnMomentum,
     '--train': split.train,
     '--val': split.val,
     // The devices agree within tolerance, not bit for bit: a run continues where it started.
@@ -75,8 +77,14 @@ export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout
   const saved = ck.meta.settings;
   if (!isObject(saved))
     throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);
-  checkSettingsAndLayout(ck, saved as RunSettings, layout, now, []);
+  checkSettingsAndLayout(ck, { ...BN_BEFORE_FLAGS, ...(saved as RunSettings) }, layout, now, []);
 }
+
+/**
+ * Checkpoints from before --bn-eps/--bn-momentum evolved at these (there was no other): they read
+ * as recording them, so a resume at another value is refused by name rather than skipped as unrecorded.
+ */
+const BN_BEFORE_FLAGS: RunSettings = { '--bn-eps': 1e-5, '--bn-momentum': 0.1 };
 
 export interface SavedEvolveState {
   counters: { iteration: number; warmup: number; warmupLossSum: number; seconds: number };

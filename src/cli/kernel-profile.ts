@@ -14,6 +14,8 @@ export interface KernelProfileReport {
   date: string;
   profile: KernelProfile;
   perArch: { wallMs: number; deviceMs: number; hostMs?: number; ops: number };
+  /** false: the run had no pass to spare before the profiled ones, which compiled their pipelines (caches) themselves. */
+  warmedUp?: boolean;
 }
 
 export function kernelProfileReport(
@@ -53,7 +55,8 @@ export function kernelProfileLine(r: KernelProfileReport, path: string, top = 3)
     .slice(0, top)
     .map((k) => `${k.kernel} ${share(k.deviceMs)}`)
     .join(', ');
-  return `kernel profile: per architecture ${a.ops} ${what}, wall ${a.wallMs.toFixed(2)} ms, ${device}${host}; top: ${tops || 'none'}; wrote ${path}\n`;
+  const cold = r.warmedUp === false ? '; not warmed up (the run had no pass to spare: first-run compilation included)' : '';
+  return `kernel profile: per architecture ${a.ops} ${what}, wall ${a.wallMs.toFixed(2)} ms, ${device}${host}; top: ${tops || 'none'}${cold}; wrote ${path}\n`;
 }
 
 export function writeKernelProfile(path: string, r: KernelProfileReport): void {

@@ -10,8 +10,9 @@ import { showSetting } from '../util/run-settings.js';
 
 /**
  * The recorded settings that change a cell's scores. The others (--proxies, a search's --strategy,
- * --budget...) choose which columns and cells a file has, not their values; --device and
- * --cpu-threads move scores only at float rounding, so shards scored on other machines read together.
+ * --budget...) choose which columns and cells a file has, not their values; --device,
+ * --cpu-threads and --group-mode (stacked equals separate within 1e-5) move scores only at float
+ * rounding, so shards scored on other machines or in another mode read together.
  */
 const SCORING_KEYS = ['--batch', '--seed', '--channels', '--cells-per-stage', '--dataset', DATA_KEY, '--init', '--inputs'];
 

@@ -9,8 +9,10 @@ import { type Cell, CellError, type LayerShape, cellMadds, cellParams, handDesig
 import { formatCell, parseCell } from './cell-text.js';
 import { LAYOUTS, type MobileNetLayout, getLayout, layerShapes, validateLayout } from './layout.js';
 import { archMadds, choicesMadds } from './madds.js';
-import { type CellSpace, SPACE_FORMAT, SPACE_VERSION, type SpaceCellEntry, type SpaceFile } from './space.js';
+import { type BnSettings, type CellSpace, SPACE_FORMAT, SPACE_VERSION, type SpaceCellEntry, type SpaceFile } from './space.js';
 import { UserFacingError } from '../util/errors.js';
+
+export type { BnSettings };
 
 export class SpaceFileError extends UserFacingError {
   constructor(message: string) {
@@ -138,12 +140,6 @@ export function writeSpaceFile(path: string, f: SpaceFile): void {
 /** The layout's own candidates as a cell space (what a search without a space file searches). */
 export function spaceFromLayout(layout: MobileNetLayout): CellSpace {
   return loadSpace(handDesignedSpace(layout));
-}
-
-/** Every BN's settings, as a net.config's `bn` gives them (PyTorch's momentum: the new batch's weight). */
-export interface BnSettings {
-  eps: number;
-  momentum: number;
 }
 
 /** The BN of wgnas's networks unless a search says otherwise: its eps, PyTorch's momentum. */

@@ -22,6 +22,12 @@ export interface SpaceLayer {
   cells: SpaceCellEntry[];
 }
 
+/** Every BN's settings, as a net.config's `bn` gives them (PyTorch's momentum: the new batch's weight). */
+export interface BnSettings {
+  eps: number;
+  momentum: number;
+}
+
 export interface SpaceFile {
   format: typeof SPACE_FORMAT;
   version: number;
@@ -31,6 +37,11 @@ export interface SpaceFile {
   layout: string | MobileNetLayout;
   budgetMadds?: number;
   createdAt?: string;
+  /**
+   * The BN its cells were evolved with (AutoSpace writes it; a record: a search over the space
+   * sets its networks' own, e.g. proxyless --bn-eps).
+   */
+  bn?: BnSettings;
   /** Free-form provenance: seed, iterations, data. */
   meta?: Record<string, unknown>;
   layers: SpaceLayer[];

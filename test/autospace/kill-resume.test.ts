@@ -5,8 +5,9 @@
  * bit-identical to an uninterrupted run: the same space and history bytes (less their timings), the
  * same populations, generator position and weights. After every kill the checkpoint on disk is
  * whole; at the end nothing half-written is left. A resume with a changed flag, a fresh run over a
- * checkpoint and a hand-edited state are refused in one line. The uninterrupted run and the
- * refusals run in this process (the kills need children).
+ * checkpoint and a hand-edited state are refused in one line (a checkpoint from before --bn-eps and
+ * --bn-momentum were recorded ran at 1e-5 and 0.1). The uninterrupted run and the refusals run in
+ * this process (the kills need children).
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,8 @@ describe('evolve-space survives kills', () => {
         ['--k', '3', '2'],
         ['--iterations', '4', '1'],
         ['--cpu-threads', '2', '1'],
+        ['--bn-eps', '0.001', '0.00001'],
+        ['--bn-momentum', '0.2', '0.1'],
       ]) {
         const r = await wgnasInProcess([...args({ '--iterations': '1', [flag]: value }), '--checkpoint', dir, '--resume']);
         expect(r.code, r.err).toBe(2);
@@ -170,6 +173,25 @@ describe('evolve-space survives kills', () => {
       expect(queued.code).toBe(2);
       expect(queued.err).toMatch(/--redis runs each seed on a worker, which keeps no checkpoint: drop --checkpoint/);
       expect(current(dir)).toBe(before);
+
+      {
+        // A checkpoint from before --bn-eps/--bn-momentum evolved at 1e-5 and 0.1: another value is refused.
+        const state = join(readCheckpointState(dir).path, 'state.json');
+        const meta = JSON.parse(readFileSync(state, 'utf8'));
+        delete meta.settings['--bn-eps'];
+        delete meta.settings['--bn-momentum'];
+        writeFileSync(state, JSON.stringify(meta));
+        const other = await wgnasInProcess([
+          ...args({ '--iterations': '1', '--bn-eps': '1e-3' }),
+          '--checkpoint',
+          dir,
+          '--resume',
+        ]);
+        expect(other.code).toBe(2);
+        expect(other.err.trim()).toMatch(/^wgnas evolve-space: --resume: --bn-eps was 0\.00001, now 0\.001; /);
+        const same = await wgnasInProcess([...args({ '--iterations': '1' }), '--checkpoint', dir, '--resume']);
+        expect(same.code, same.err).toBe(0);
+      }
 
       // A hand-edited state: one line naming the file, nothing resumed.
       const state = join(readCheckpointState(dir).path, 'state.json');

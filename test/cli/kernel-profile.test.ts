@@ -41,7 +41,7 @@ describe('score --kernel-profile', () => {
       expect(lines[0]).toContain(path);
       const rep = JSON.parse(readFileSync(path, 'utf8'));
       expect(rep.command).toBe('score');
-      expect(rep.archs).toBe(2);
+      expect([rep.archs, rep.settings.warmupArchs, rep.warmedUp]).toEqual([2, 1, true]);
       expect(rep.settings.batch).toBe(8);
       expect(rep.profile.device).toBe('cpu');
       expect(rep.profile.clock).toBe('cpu-worker');
@@ -88,7 +88,7 @@ describe('score --kernel-profile', () => {
       const one = await wgnasInProcess(['score', '--arch', ARCH, ...SMALL, '--kernel-profile', path]);
       expect(one.code, one.err).toBe(0);
       const rep = JSON.parse(readFileSync(path, 'utf8'));
-      expect([rep.archs, rep.settings.warmupArchs]).toEqual([1, 0]);
+      expect([rep.archs, rep.settings.warmupArchs, rep.warmedUp]).toEqual([1, 0, false]);
       // A resumed run with every row already written scores nothing: no file, one line.
       const out = join(dir, 'rows.csv');
       expect((await wgnasInProcess(['score', '--arch', ARCH, ...SMALL, '--out', out])).code).toBe(0);

@@ -3,8 +3,9 @@
  * same --dataset reads (three data roots built here from whichever CIFAR-10 file the tests see: A,
  * B with other pixels, C an exact copy of A), the CPU backend's thread count (score, search, train,
  * proxyless), score --procs on the CPU equal to one process at the thread count it records, a fresh
- * run over an interrupted output refused without --resume or --force, and the --train-out hand-over
- * refused before any search. CPU backend, tiny settings, in process (one child is killed).
+ * run over an interrupted output refused without --resume or --force, the --train-out hand-over
+ * refused before any search, and score's --group-mode (a file from before it was recorded: separate).
+ * CPU backend, tiny settings, in process (one child is killed).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,6 +286,40 @@ describe('CPU threads', () => {
       expect(r2.code).toBe(2);
       oneLine(r2);
       expect(r2.err).toMatch(/^wgnas train: --resume: dataset images was [0-9a-f]{12} from .*, now [0-9a-f]{12} from /);
+    },
+  );
+});
+
+describe('score --group-mode', () => {
+  it.skipIf(!hasCpu)(
+    'is recorded; a resume in the other mode is refused naming it; a file from before it was recorded was scored separate',
+    { timeout: 180_000 },
+    async () => {
+      const run = (out: string, mode: string, ...more: string[]) =>
+        inRoot(ROOT.A, [...SCORE, ...CPU, '--cpu-threads', '2', '--group', '3', '--group-mode', mode, '--out', out, ...more]);
+      const out = join(tmp, 'stacked.jsonl');
+      const a = await run(out, 'stacked');
+      expect(a.code, a.err).toBe(0);
+      expect(settingsOf(out).settings['--group-mode']).toBe('stacked');
+      const b = await run(out, 'separate', '--resume');
+      expect(b.code).toBe(2);
+      oneLine(b);
+      expect(b.err.trim()).toMatch(
+        /^wgnas score: --resume: --group-mode was stacked, now separate in \S*stacked\.jsonl; resume with its settings or write another --out$/,
+      );
+      expect((await run(out, 'stacked', '--resume')).code).toBe(0);
+      // A file written before the mode was recorded: separate, the only mode there was by default.
+      const old = join(tmp, 'before-group-mode.jsonl');
+      expect((await run(old, 'separate')).code).toBe(0);
+      const side = settingsOf(old);
+      delete side.settings['--group-mode'];
+      writeFileSync(`${old}.settings.json`, JSON.stringify(side));
+      const c = await run(old, 'stacked', '--resume');
+      expect(c.code).toBe(2);
+      oneLine(c);
+      expect(c.err).toMatch(/--resume: --group-mode was separate, now stacked in /);
+      const d = await run(old, 'separate', '--resume');
+      expect(d.code, d.err).toBe(0);
     },
   );
 });

@@ -1,7 +1,8 @@
 /**
  * correlate --scores over several files: files scored with different settings (their
- * OUT.settings.json) are refused naming both and the setting; a cell read twice counts once (the same
- * scores: dropped and said; other columns: merged; another score: refused naming both rows).
+ * OUT.settings.json) are refused naming both and the setting (not the device, threads or group
+ * mode, which move scores only at float rounding); a cell read twice counts once (the same scores:
+ * dropped and said; other columns: merged; another score: refused naming both rows).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,7 @@ describe('correlate --scores: several files', () => {
     );
   });
 
-  it('other proxies, the same images found elsewhere, another device, a file without settings: read together', async () => {
+  it('other proxies, the same images found elsewhere, another device or group mode, a file without settings: read together', async () => {
     const a = write('same-a.csv', ['arch', 'wrcor'], wrcorRows(range(0, 6)));
     const b = write('same-b.csv', ['arch', 'wrcor'], wrcorRows(range(6, 12)), {
       ...SETTINGS,
@@ -69,6 +70,8 @@ describe('correlate --scores: several files', () => {
       '--dataset images': '0123456789ab from /elsewhere/cifar10/ (5000 images)',
       '--device': 'gpu',
       '--cpu-threads': 1,
+      // Stacked scores equal separate ones within float rounding, as another device's do.
+      '--group-mode': 'stacked',
     });
     const c = write('plain.csv', ['arch', 'wrcor'], wrcorRows([0]), null);
     const r = await correlate(a, b, c);

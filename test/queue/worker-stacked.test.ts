@@ -1,8 +1,12 @@
 /**
  * A queue worker with `--group auto --group-mode stacked` jobs packs a shard's cells into stacked
  * groups as a local run does (it used to score them one stacked network of 1 at a time). The CPU
- * backend stands in for a hardware GPU (auto stays 1 on the CPU), its stacked builds counted.
+ * backend stands in for a hardware GPU (auto stays 1 on the CPU), its stacked builds counted. The
+ * modes' results are stored apart, and `score --redis --resume` refuses an --out of the other mode.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
@@ -11,11 +15,12 @@ import type { FillBlock } from '../../src/kernels/random.js';
 import { NB201_DEFAULT } from '../../src/nn/nb201-net.js';
 import { QueueClient } from '../../src/queue/client.js';
 import { codeVersion } from '../../src/queue/code-version.js';
-import { batchHash, type ScoreSettings } from '../../src/queue/jobs.js';
+import { batchHash, resultKey, type ScoreSettings } from '../../src/queue/jobs.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { cellFromIndex, formatArch } from '../../src/spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
 import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasInProcess } from '../helpers/cli.js';
 import { haveRedisServer, RedisServer } from './redis-server.js';
 
 const enabled = haveRedisServer();
@@ -86,5 +91,51 @@ describe.skipIf(!enabled)('worker: stacked auto groups', () => {
       if (prev === undefined) delete process.env.WGNAS_GPU_MEMORY_BYTES;
       else process.env.WGNAS_GPU_MEMORY_BYTES = prev;
     }
+  });
+
+  it('score --redis --resume: an --out of the other --group-mode is refused before any job; the modes store apart', async ({
+    skip,
+  }) => {
+    if (!cpuTestBackend()) return skip();
+    const tmp = mkdtempSync(join(tmpdir(), 'wgnas-queue-mode-'));
+    try {
+      const out = join(tmp, 'stacked.jsonl');
+      const archs = [cellFromIndex(700), cellFromIndex(705)].flatMap((c) => ['--arch', formatArch(c)]);
+      const argv = (mode: string) => [
+        'score',
+        ...archs,
+        ...['--cells-per-stage', '1', '--batch', '4', '--channels', '4', '--device', 'cpu', '--cpu-threads', '2', '--quiet'],
+        ...['--group', '2', '--group-mode', mode, '--out', out],
+      ];
+      const local = await wgnasInProcess(argv('stacked'));
+      expect(local.code, local.err).toBe(0);
+      const queued = ['--redis', redis.url, '--queue', `mode${process.pid}`, '--resume'];
+      const other = await wgnasInProcess([...argv('separate'), ...queued]);
+      expect(other.code).toBe(2);
+      expect(other.err.trim()).toMatch(
+        /^wgnas score: --resume: --group-mode was stacked, now separate in \S*stacked\.jsonl; resume with its settings or write another --out$/,
+      );
+      // The same mode resumes (every row is kept: no job to run).
+      const same = await wgnasInProcess([...argv('stacked'), ...queued]);
+      expect(same.code, same.err).toBe(0);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    // A stacked result is another key; separate keeps the keys stored before the mode existed.
+    const s: ScoreSettings = {
+      proxies: ['wrcor'],
+      batchSize: 4,
+      seed: 0,
+      group: 2,
+      channels: 4,
+      cellsPerStage: 1,
+      dataset: 'cifar10',
+      dataHash: 'h',
+      codeVersion: 'v',
+      device: 'cpu',
+    };
+    const arch = formatArch(cellFromIndex(700));
+    expect(resultKey({ ...s, groupMode: 'stacked' }, arch)).not.toBe(resultKey(s, arch));
+    expect(resultKey({ ...s, groupMode: 'separate' }, arch)).toBe(resultKey(s, arch));
   });
 });

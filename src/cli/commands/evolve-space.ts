@@ -71,6 +71,8 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     layerSlack: v.slack,
     augment: !v['no-augment'],
     seed: v.seed,
+    bnEps: v['bn-eps'],
+    bnMomentum: v['bn-momentum'],
   };
   if (cfg.k > cfg.populationSize) throw new UsageError(`--k (${cfg.k}) cannot exceed --population (${cfg.populationSize})`);
   const fixed = fixedMadds(layout);
@@ -210,12 +212,14 @@ async function evolveWith(
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);
     } else io.out(JSON.stringify(res.space, null, 2) + '\n');
-    // The network --train-epochs trains: the fittest cell of every layer.
+    // The network --train-epochs trains: the fittest cell of every layer, at the BN it evolved with.
     const learned = loadSpace(res.space);
+    const bn = { momentum: cfg.bnMomentum, eps: cfg.bnEps };
     found = JSON.stringify(
       archJson(
         learned,
         learned.cells.map(() => 0),
+        bn,
       ),
       null,
       2,

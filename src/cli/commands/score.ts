@@ -10,9 +10,9 @@ import { addAggregates, expandProxyNames, scoreAll, type ZeroShotOptions, ZeroSh
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from '../kernel-profile.js';
 import { describeBackend, deviceOf, openDevice, warnCpuThreads } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { ScoreProfile } from '../score-profile.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
 import {
   batchData,
@@ -137,18 +137,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
       io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
       const bar = new Progress(cells.length, 'score', process.stderr, { ...LOG_LINES, quiet: v.quiet, initial: keep.length });
-      const todo = cells.slice(keep.length);
-      // The profile leaves out the first pass (or, where --group auto probes one architecture
-      // alone, the probe and the first group): those compile the pipelines, which a long run does
-      // not. When no pass would follow them, everything is profiled.
-      const profile = v['kernel-profile'] ? { path: v['kernel-profile'], on: false, warmup: 0, archs: 0, calls: 0 } : null;
-      const warmupCalls = scorer.needsProbe ? 2 : 1;
-      const perCall = scorer.grouped ? scorer.groupSize : 1;
-      const startProfile = () => {
-        backend.startProfile();
-        profile!.on = true;
-      };
-      if (profile && todo.length && !scorer.needsProbe && Math.ceil(todo.length / perCall) <= warmupCalls) startProfile();
+      const profile = v['kernel-profile'] ? new ScoreProfile(v['kernel-profile'], backend, scorer, cells, keep.length) : null;
       // The whole selection and where to resume: stacked auto groups keep their boundaries.
       const fresh = await scoreAll(
         scorer,
@@ -156,37 +145,22 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
           stream?.append(rs.map((r) => rowOf(r, accs)));
-          if (!profile) return;
-          if (profile.on) profile.archs += rs.length;
-          else {
-            profile.warmup += rs.length;
-            if (++profile.calls >= warmupCalls && profile.warmup < todo.length) startProfile();
-          }
+          profile?.passed(rs.length);
         },
         keep.length,
       );
       bar.done('');
-      if (profile && (!profile.on || profile.archs === 0)) {
-        if (profile.on) await backend.stopProfile();
-        io.err(
-          profile.warmup
-            ? `kernel profile: not written, all ${profile.warmup} architectures were warm-up (the probe and the first group compile the pipelines); score more cells\n`
-            : 'kernel profile: not written, no architecture was left to score\n',
-        );
-      } else if (profile) {
-        const settings = {
+      await profile?.finish(
+        {
           batch: v.batch,
           // Packed stacked groups vary in size: 'auto'; the mode shapes the kernels as much as the size.
           group: scorer.packsStacked ? 'auto' : scorer.grouped ? scorer.groupSize : 1,
           ...(scorer.grouped || scorer.packsStacked ? { groupMode: opts.groupMode ?? 'separate' } : {}),
           proxies: scorer.proxies,
           net: opts.net,
-          warmupArchs: profile.warmup,
-        };
-        const report = kernelProfileReport('score', settings, profile.archs, await backend.stopProfile());
-        writeKernelProfile(profile.path, report);
-        io.err(kernelProfileLine(report, profile.path));
-      }
+        },
+        io,
+      );
       const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
       if (aggs.length) addAggregates(rows, aggs);
       // Rows read back keep their text as written; only the population-level scores are recomputed.
@@ -239,9 +213,12 @@ function openScoreStream(
       '--dataset': dataset,
       '--init': o.init ?? 'pytorch',
       '--inputs': o.inputs ?? 'data',
+      // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
+      '--group-mode': o.groupMode ?? 'separate',
       ...rec.settings,
     },
-    unrecorded: { ...ZERO_SHOT_UNRECORDED, ...rec.unrecorded },
+    // Files from before the mode was recorded were scored separately (the only mode then).
+    unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

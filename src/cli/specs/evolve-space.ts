@@ -80,6 +80,18 @@ export const EVOLVE_OPTIONS = {
     min: 0,
   }),
   slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
+  'bn-eps': num({
+    help: "every BN's eps in the evolved networks (skeleton and cells), written into the learned space and the --train-out network (bn.eps) so the network trains and exports at it; PyTorch's BatchNorm default, which evolve-space has always used (proxyless searches at the ProxylessNAS authors' 1e-3)",
+    metavar: 'E',
+    default: D.bnEps,
+    gt: 0,
+  }),
+  'bn-momentum': num({
+    help: "BN running-statistics momentum (PyTorch's: weight of the new batch), written into the learned space and the --train-out network (bn.momentum), which wgnas train runs at; the evolution itself normalises with each batch's statistics and keeps no running ones",
+    default: D.bnMomentum,
+    gt: 0,
+    max: 1,
+  }),
   train: trainSplit,
   val: valSplit,
   'no-augment': flag({ help: 'no crop/flip' }),

@@ -82,7 +82,7 @@ export const SCORE_OPTIONS = {
     help: 'write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout',
   }),
   resume: flag({
-    help: 'keep the rows already in --out (same proxies, batch, seed, network, device, CPU threads and minibatch images, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',
+    help: 'keep the rows already in --out (same proxies, batch, seed, network, --group-mode, device, CPU threads and minibatch images, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',
     requires: ['out'],
     requiresWhy: '--resume needs --out FILE',
   }),
