@@ -4,7 +4,7 @@
  * or multiply-adds) and the argmax network's cost against the target, (c) for every searchable block, softmax(α) of the
  * candidate finally chosen. The warm-up (uniform path sampling, α frozen) is shaded in each panel.
  */
-import { escapeXml } from '../util/xml.js';
+import { escapeXml, svgPlotHead } from '../util/xml.js';
 import type { CostUnit } from '../mobilenet/cost/model.js';
 import type { ProgressEvent, SearchResult } from './search-config.js';
 
@@ -244,13 +244,7 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   const legendX = m.l + pw + 18;
 
   const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  if (opts.subtitle) out.push(`<text x="${W / 2}" y="46" text-anchor="middle" fill="#555555">${escapeXml(opts.subtitle)}</text>`);
+  out.push(...svgPlotHead(W, H, opts.title, opts.subtitle, 26));
 
   // (a) losses.
   const lossSeries: Series[] = [
