@@ -3,19 +3,11 @@
  * Grouped/depthwise convolutions use the reference loops of src/kernels/conv2d.ts instead.
  */
 import { ShapeError } from '../gpu/errors.js';
+import type { ConvDims } from '../kernels/params.js';
 import { matmulCpuBlocked } from './cpu.js';
 
-export interface ConvGeom {
-  N: number;
-  Cin: number;
-  H: number;
-  W: number;
-  Cout: number;
-  KH: number;
-  KW: number;
-  stride: number;
-  pad: number;
-}
+/** A dense convolution's sizes: the kernels' ConvDims before the output is sized (convOut), groups 1. */
+export type ConvGeom = Omit<ConvDims, 'OH' | 'OW' | 'groups'>;
 
 export function convOut(g: ConvGeom): { OH: number; OW: number } {
   const OH = Math.floor((g.H + 2 * g.pad - g.KH) / g.stride) + 1;

@@ -6,7 +6,7 @@
  * than the roofline's (oneDNN on the CPU under a GPU roofline) are not drawn, only named: a roofline
  * bounds its own device alone.
  */
-import { escapeXml } from '../util/xml.js';
+import { escapeXml, svgPlotHead } from '../util/xml.js';
 
 export interface RooflinePoint {
   kernel: string;
@@ -101,13 +101,7 @@ export function rooflineSvg(points: readonly RooflinePoint[], opts: RooflineOpti
   const LABEL_CHAR_PX = 6;
   const LABEL_LINE_PX = 12;
   const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  if (opts.subtitle) out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#555555">${escapeXml(opts.subtitle)}</text>`);
+  out.push(...svgPlotHead(W, H, opts.title, opts.subtitle, 24));
 
   // Grid and tick labels.
   out.push(`<g class="grid" stroke="#e0e0e0" stroke-width="1">`);

@@ -4,7 +4,7 @@
  * replays that order, so the search proposes the same children and continues where it stopped.
  */
 import type { DeviceKind } from '../backend/index.js';
-import { type Row, rowNumber, RowStream } from '../data/row-stream.js';
+import { type Row, rowNumber, type RowStream } from '../data/row-stream.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { QueueClient } from '../queue/client.js';
 import { type Completion, queueEvolution } from '../queue/search.js';
@@ -12,41 +12,23 @@ import { nb201Space, type Nb201Cell } from '../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
-import { UsageError } from './args.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import { noWorkerNote } from './redis.js';
 import type { RunContext } from './run.js';
-import { evaluatedLogOptions, printNb201Result } from './search-report.js';
+import { evaluatedLogOptions, openEvaluatedRows, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
 import { trainFound } from './train-found.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { scoreSettingsOf } from './score-queued.js';
-import { checkRowNumbers } from './score-rows.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
 function openLog(path: string, v: Values, device: DeviceKind, data: string, { io }: RunContext): RowStream {
   const o = evaluatedLogOptions(path, v, device, data, queuedThreadsOf(device, v));
-  const stream = new RowStream(path, {
-    settings: { ...o.settings, '--in-flight': v['in-flight'] },
-    unrecorded: o.unrecorded,
-    resume: v.resume,
-    killTag: 'search.rows',
-    flag: '--evaluated',
-    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
-  });
-  try {
-    if (stream.done.length > v.budget)
-      throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
-    // A corrupt score would steer the replayed search elsewhere: refused before any work.
-    checkRowNumbers(path, stream.done, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'));
-  } catch (e) {
-    stream.close();
-    throw e;
-  }
-  return stream;
+  const record = { settings: { ...o.settings, '--in-flight': v['in-flight'] }, unrecorded: o.unrecorded };
+  return openEvaluatedRows(path, record, v, io, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'));
 }
 
 /** A recorded row back as a completion (CSV values are text; see cellNumber). */

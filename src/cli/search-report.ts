@@ -1,7 +1,7 @@
 /** What the local and the queued NAS-Bench-201 search share: the --evaluated log's settings and the printed result. */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
-import { rowStreamFiles } from '../data/row-stream.js';
+import { type Row, RowStream, rowStreamFiles } from '../data/row-stream.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { canonicalKey, formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import type { Io } from './run.js';
@@ -10,6 +10,8 @@ import type { DeviceKind } from '../backend/index.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
+import { checkRowNumbers } from './score-rows.js';
+import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 
 /**
@@ -53,6 +55,36 @@ export function evaluatedLogOptions(
     settings: { ...evaluatedLogSettings(v, device), ...rec.settings },
     unrecorded: { ...ZERO_SHOT_UNRECORDED, ...rec.unrecorded },
   };
+}
+
+/**
+ * The --evaluated rows of a search (a resume keeps those already there), checked before any work:
+ * at most --budget of them, and every score a number. `scoreColumns`: the score columns of a row.
+ */
+export function openEvaluatedRows(
+  path: string,
+  record: { settings: RunSettings; unrecorded: RunSettings },
+  v: { resume: boolean; budget: number },
+  io: Io,
+  scoreColumns: (r: Row) => string[],
+): RowStream {
+  const stream = new RowStream(path, {
+    ...record,
+    resume: v.resume,
+    killTag: 'search.rows',
+    flag: '--evaluated',
+    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
+  });
+  try {
+    if (stream.done.length > v.budget)
+      throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
+    // A corrupt score would steer the replayed search elsewhere: refused before any work.
+    checkRowNumbers(path, stream.done, scoreColumns);
+  } catch (e) {
+    stream.close();
+    throw e;
+  }
+  return stream;
 }
 
 function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {

@@ -7,7 +7,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
-import { defineOp } from './descriptor.js';
+import { defineOp, type KernelRef } from './descriptor.js';
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam, DEFAULT_BN_EPS } from './params.js';
 import {
   batchNormBackwardCpu,
@@ -253,11 +253,15 @@ export function batchNormBackwardPlanned(
 // ---- descriptors ----------------------------------------------------------------------------------
 
 type BnProblem = { N: number; C: number; HW: number };
+/** The training-mode forward's kernels: with a residual too (an affine bit, see uniforms()). */
+const FORWARD_KERNELS: KernelRef[] = [
+  { file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS },
+];
 
 export const batchNormForwardOp = defineOp({
   name: 'batchNormForward',
   summary: 'training-mode batch norm: per-channel batch statistics, then (x - mean) invStd gamma + beta',
-  kernels: [{ file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS }],
+  kernels: FORWARD_KERNELS,
   // Statistics (sum, sum of squares) and the affine normalisation: ~6 FLOPs per element; x read, y written.
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
   reference: batchNormForwardCpu,
@@ -267,7 +271,7 @@ export const batchNormForwardOp = defineOp({
 export const batchNormForwardAddOp = defineOp({
   name: 'batchNormForwardAdd',
   summary: 'training-mode batch norm plus a residual in the same pass: bn(x) + residual (a node sum)',
-  kernels: [{ file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS }],
+  kernels: FORWARD_KERNELS,
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 7 * N * C * HW, bytes: 4 * (3 * N * C * HW + 4 * C) }),
   reference: batchNormForwardAddCpu,
   webgpu: batchNormForwardAdd,

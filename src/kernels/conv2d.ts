@@ -153,27 +153,6 @@ function depthwiseUniforms(d: ConvDims, splits: number, imgs: number): ArrayBuff
   return DEPTHWISE_PARAMS.pack({ N: d.N, C: d.Cin, H: d.H, W: d.W, OH: d.OH, OW: d.OW, planes: d.N * d.Cin, splits, imgs });
 }
 
-function depthwisePlanes(
-  gpu: Gpu,
-  op: string,
-  d: ConvDims,
-  out: GpuTensor,
-  src: GpuTensor,
-  w: GpuTensor,
-  rows: number,
-  cols: number,
-): void {
-  const imgs = depthwiseImages(d, rows, cols);
-  const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  if (d.Cin > maxWg) throw new ShapeError(`conv2d: ${d.Cin} depthwise channels exceed the workgroup grid`);
-  gpu.dispatch({
-    kernel: depthwiseKernel(d, op),
-    buffers: [out, src, w],
-    uniforms: depthwiseUniforms(d, 1, imgs),
-    workgroups: [Math.ceil(d.N / imgs), d.Cin],
-  });
-}
-
 function groupedUniforms(d: ConvDims, total: number): ArrayBuffer {
   return GROUPED_PARAMS.pack({
     Nb: d.N,
@@ -193,6 +172,41 @@ function groupedUniforms(d: ConvDims, total: number): ArrayBuffer {
 }
 
 const WG = 256;
+
+/**
+ * A depthwise pass that writes planes of `rows` x `cols` (fwd: y from x, bwd_input: dx from dy)
+ * into `out`: conv2d_depthwise.wgsl where it applies, else the direct kernel of conv2d_grouped.wgsl.
+ */
+function depthwisePass(
+  gpu: Gpu,
+  pass: 'fwd' | 'bwd_input',
+  d: ConvDims,
+  out: GpuTensor,
+  src: GpuTensor,
+  w: GpuTensor,
+  rows: number,
+  cols: number,
+): GpuTensor {
+  if (isFastDepthwise(d)) {
+    const imgs = depthwiseImages(d, rows, cols);
+    const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (d.Cin > maxWg) throw new ShapeError(`conv2d: ${d.Cin} depthwise channels exceed the workgroup grid`);
+    gpu.dispatch({
+      kernel: depthwiseKernel(d, pass),
+      buffers: [out, src, w],
+      uniforms: depthwiseUniforms(d, 1, imgs),
+      workgroups: [Math.ceil(d.N / imgs), d.Cin],
+    });
+    return out;
+  }
+  gpu.dispatch({
+    kernel: { file: 'conv2d_grouped.wgsl', entry: pass },
+    buffers: [out, src, w],
+    uniforms: groupedUniforms(d, out.size),
+    workgroups: gpu.grid1d(out.size, WG),
+  });
+  return out;
+}
 
 // ---- GPU ops -------------------------------------------------------------------------------------
 
@@ -214,18 +228,7 @@ export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, op
     runGemm(gpu, plan, y, w, x, dims, d.Cin, d, g);
     return y;
   }
-  const y = gpu.empty([d.N, d.Cout, d.OH, d.OW]);
-  if (isFastDepthwise(d)) {
-    depthwisePlanes(gpu, 'fwd', d, y, x, w, d.OH, d.OW);
-    return y;
-  }
-  gpu.dispatch({
-    kernel: { file: 'conv2d_grouped.wgsl', entry: 'fwd' },
-    buffers: [y, x, w],
-    uniforms: groupedUniforms(d, y.size),
-    workgroups: gpu.grid1d(y.size, WG),
-  });
-  return y;
+  return depthwisePass(gpu, 'fwd', d, gpu.empty([d.N, d.Cout, d.OH, d.OW]), x, w, d.OH, d.OW);
 }
 
 export function conv2dBackwardInput(
@@ -245,18 +248,7 @@ export function conv2dBackwardInput(
     runGemm(gpu, plan, dx, w, dy, dims, d.Cout, d, g);
     return dx;
   }
-  const dx = gpu.empty(xShape);
-  if (isFastDepthwise(d)) {
-    depthwisePlanes(gpu, 'bwd_input', d, dx, dy, w, d.H, d.W);
-    return dx;
-  }
-  gpu.dispatch({
-    kernel: { file: 'conv2d_grouped.wgsl', entry: 'bwd_input' },
-    buffers: [dx, dy, w],
-    uniforms: groupedUniforms(d, dx.size),
-    workgroups: gpu.grid1d(dx.size, WG),
-  });
-  return dx;
+  return depthwisePass(gpu, 'bwd_input', d, gpu.empty(xShape), dy, w, d.H, d.W);
 }
 
 export function conv2dBackwardWeight(

@@ -18,7 +18,7 @@ import {
   matmulWorkgroups,
 } from './matmul-tiles.js';
 import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
-import { assertMatmulOutUnaliased, matmulOperandDims } from './params.js';
+import { assertMatmulOutUnaliased, matmulDims } from './params.js';
 import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
@@ -108,25 +108,7 @@ function autoSplits(gpu: Gpu, tile: MatmulTile, M: number, N: number, K: number,
  * Shapes are the stored ones: A is [b?, M, K] (or [b?, K, M] with transA).
  */
 export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions = {}): GpuTensor {
-  const [ba, ra, ca] = matmulOperandDims('matmul', 'A', a.shape);
-  const [bb, rb, cb] = matmulOperandDims('matmul', 'B', b.shape);
-  const M = opts.transA ? ca : ra;
-  const K = opts.transA ? ra : ca;
-  const Kb = opts.transB ? cb : rb;
-  const N = opts.transB ? rb : cb;
-  if (K !== Kb) {
-    throw new ShapeError(
-      `matmul: inner dimensions differ: op(A) is ${M}x${K}, op(B) is ${Kb}x${N} (A [${a.shape}], B [${b.shape}])`,
-    );
-  }
-  if (ba !== bb && ba !== 1 && bb !== 1) throw new ShapeError(`matmul: batch sizes ${ba} and ${bb} differ`);
-  const batch = Math.max(ba, bb);
-  const outShape = a.shape.length === 3 || b.shape.length === 3 ? [batch, M, N] : [M, N];
-  const beta = opts.beta ?? 0;
-  if (beta !== 0 && !opts.out) throw new Error('matmul: beta != 0 needs an `out` tensor to accumulate into');
-  if (opts.out && opts.out.size !== batch * M * N) {
-    throw new ShapeError(`matmul: out has ${opts.out.size} elements, expected ${batch}x${M}x${N}`);
-  }
+  const { batch, M, N, K, batchA, batchB, outShape, beta } = matmulDims(a.shape, b.shape, opts);
   assertMatmulOutUnaliased(opts.out, a, b, sameBuffer);
   const precision = resolvePrecision(gpu, 'matmul', opts.precision);
   const elemBytes = precision === 'f16' ? 2 : 4;
@@ -180,8 +162,8 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
       batch,
       transA: opts.transA ? 1 : 0,
       transB: opts.transB ? 1 : 0,
-      strideA: ba === 1 ? 0 : M * K,
-      strideB: bb === 1 ? 0 : K * N,
+      strideA: batchA ? M * K : 0,
+      strideB: batchB ? K * N : 0,
       strideC: M * N,
       alpha: opts.alpha ?? 1,
       beta,

@@ -22,15 +22,25 @@ export { describeBackend, loadNative, requireBackend, type BackendName, type Nat
 
 export { checkResumeStamp, tableLockPath, type BuildTableResult } from './table-writer.js';
 
-export interface BuildTableOptions extends TableRunOptions {
+/**
+ * How each op is timed, on this CPU or on a target (remote-profiler.ts). Defaults: onednn, 1
+ * thread, 30 repeats after 5 warm-up runs, no time cap, pinned.
+ */
+export interface ProfileSettings {
   backend?: BackendName;
   threads?: number;
   repeats?: number;
   warmup?: number;
   maxTimeMs?: number;
   pin?: boolean;
-  /** Cache flush before each run (see ProfileOptions.flushBytes); 'auto' = 2 × the L2 size. */
+  /**
+   * Bytes touched per thread before each run (see ProfileOptions.flushBytes); 'auto' = twice the
+   * L2 of the CPU that measures. Default: none on this CPU, 'auto' on a target.
+   */
   flushBytes?: number | 'auto';
+}
+
+export interface BuildTableOptions extends TableRunOptions, ProfileSettings {
   native?: NativeBinding;
 }
 

@@ -14,10 +14,10 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { isInstalledPackage, repoRoot } from '../data/paths.js';
-import type { BackendName, NativeOp } from '../native/binding.js';
+import type { NativeOp } from '../native/binding.js';
 import { keyToNativeOp } from './keys.js';
 import type { LatencyEntry } from './lut.js';
-import { flushStamp } from './profiler.js';
+import { flushStamp, type ProfileSettings } from './profiler.js';
 import { lastLine, parseTarget, shellQuote, SshConnection, TargetError, type SshOptions } from './ssh.js';
 import { CPU_RESUME_FIELDS, type TableSource } from './table-writer.js';
 
@@ -25,7 +25,7 @@ import { CPU_RESUME_FIELDS, type TableSource } from './table-writer.js';
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'x86_64', amd64: 'x86_64', aarch64: 'aarch64', arm64: 'aarch64' };
 export const TARGET_ARCHS = ['x86_64', 'aarch64'] as const;
 
-export interface RemoteProfileOptions extends SshOptions {
+export interface RemoteProfileOptions extends SshOptions, ProfileSettings {
   /** ssh://[user@]host[:port] */
   target: string;
   /** Where bundles live on the target, relative to the login directory or absolute. Default .cache/wgnas. */
@@ -34,14 +34,6 @@ export interface RemoteProfileOptions extends SshOptions {
   retries?: number;
   /** First reconnection delay (doubles each time, at most 10 s). Default 1000. */
   retryDelayMs?: number;
-  backend?: BackendName;
-  threads?: number;
-  repeats?: number;
-  warmup?: number;
-  maxTimeMs?: number;
-  pin?: boolean;
-  /** Bytes touched per thread before each run; 'auto' = twice the target's L2. */
-  flushBytes?: number | 'auto';
   /** Where the bundles are built (default build/target, or $WGNAS_TARGET_BUNDLES). */
   bundlesDir?: string;
   /** Notes for the user: copying, reconnecting. */

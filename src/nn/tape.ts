@@ -306,11 +306,7 @@ export class Tape {
       if (residual && this.needs(residual)) this.accumulate(residual, this.handOn(out.grad));
       if (!bnNeeds) return;
       const g = this.ops.batchNormBackward(out.grad, x.value, mean, invStd, gamma?.value ?? null);
-      if (gamma) this.accumulate(gamma, g.dgamma);
-      else g.dgamma.dispose();
-      if (beta) this.accumulate(beta, g.dbeta);
-      else g.dbeta.dispose();
-      this.accumulate(x, g.dx);
+      this.accumulateBn(x, gamma, beta, g);
     });
     return out;
   }
@@ -343,13 +339,18 @@ export class Tape {
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
       const g = fused.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
-      if (gamma) this.accumulate(gamma, g.dgamma);
-      else g.dgamma.dispose();
-      if (beta) this.accumulate(beta, g.dbeta);
-      else g.dbeta.dispose();
-      this.accumulate(x, g.dx);
+      this.accumulateBn(x, gamma, beta, g);
     });
     return out;
+  }
+
+  /** A batch norm's gradients handed on: dx to x, dgamma and dbeta to its parameters (dropped where it has none). */
+  private accumulateBn(x: Var, gamma: Param | null, beta: Param | null, g: { dx: Tensor; dgamma: Tensor; dbeta: Tensor }): void {
+    if (gamma) this.accumulate(gamma, g.dgamma);
+    else g.dgamma.dispose();
+    if (beta) this.accumulate(beta, g.dbeta);
+    else g.dbeta.dispose();
+    this.accumulate(x, g.dx);
   }
 
   relu(x: Var, block: number, name = 'relu', six = false): Var {

@@ -227,6 +227,25 @@ function checkBatch(n: number, fn: string): void {
 const addF32 = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
 
 /**
+ * The WRCor family from the summed N x N kernels: the activation and gradient ones block-weighted
+ * (act, grad) and unweighted (actU, gradU).
+ */
+function wrcorFromKernels(
+  act: Float32Array,
+  grad: Float32Array,
+  actU: Float32Array,
+  gradU: Float32Array,
+  n: number,
+): WrcorScores {
+  return {
+    wrcor: logAbsDet(addF32(act, grad), n),
+    wrcor_act: logAbsDet(act, n),
+    wrcor_grad: logAbsDet(grad, n),
+    wrcor_unweighted: logAbsDet(addF32(actU, gradU), n),
+  };
+}
+
+/**
  * The WRCor family for several architectures at once (each entry: one network's ReLU records, after
  * backward so they carry gradInput; all with the same batch n). Records without gradInput (dead-end
  * ReLUs) contribute only their activation term. Correlations of all architectures share dispatches.
@@ -261,12 +280,7 @@ export async function wrcorScoresMany(
   const mat = (i: number) => km.subarray(i * nn, (i + 1) * nn);
   return archRelus.map((_, a) => {
     const [act, actU, grad, gradU] = [0, 1, 2, 3].map((j) => mat(4 * a + j));
-    return {
-      wrcor: logAbsDet(addF32(act, grad), n),
-      wrcor_act: logAbsDet(act, n),
-      wrcor_grad: logAbsDet(grad, n),
-      wrcor_unweighted: logAbsDet(addF32(actU, gradU), n),
-    };
+    return wrcorFromKernels(act, grad, actU, gradU, n);
   });
 }
 
@@ -307,12 +321,7 @@ export async function wrcorScoresPerLayer(backend: Backend, relus: readonly Relu
   }
   const [a, g, au, gu] = await Promise.all([kAct.read(), kGrad.read(), kActU.read(), kGradU.read()]);
   for (const t of [kAct, kGrad, kActU, kGradU]) t.dispose();
-  return {
-    wrcor: logAbsDet(addF32(a, g), n),
-    wrcor_act: logAbsDet(a, n),
-    wrcor_grad: logAbsDet(g, n),
-    wrcor_unweighted: logAbsDet(addF32(au, gu), n),
-  };
+  return wrcorFromKernels(a, g, au, gu, n);
 }
 
 /** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */

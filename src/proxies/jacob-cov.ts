@@ -6,7 +6,7 @@
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy, imageFloats } from './define.js';
-import { symmetricEigenvalues } from './linalg.js';
+import { rowCorrelationEigenvalues } from './linalg.js';
 
 interface JacobianResult {
   tape: Tape;
@@ -48,10 +48,7 @@ export const jacobCov = defineProxy({
     // give -Infinity, the lowest rank. (Treating the zero rows as uncorrelated would give the
     // identity, i.e. the best possible score, to a network that ignores its input.)
     if (!r.jac) return -Infinity;
-    const n = ctx.batch.n;
-    const c = ctx.backend.ops.correlation(r.jac.view([n, imageFloats(ctx.batch)]));
-    const ev = symmetricEigenvalues(await c.read(), n);
-    c.dispose();
+    const ev = await rowCorrelationEigenvalues(ctx.backend, r.jac, ctx.batch.n, imageFloats(ctx.batch));
     const k = 1e-5;
     return -ev.reduce((s, v) => s + Math.log(Math.max(v, 0) + k) + 1 / (Math.max(v, 0) + k), 0);
   },

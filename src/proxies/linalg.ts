@@ -1,4 +1,5 @@
 /** Small dense linear algebra in f64 for N x N proxy matrices (N = batch size, typically 64). */
+import type { Backend, Tensor } from '../backend/index.js';
 
 /** log|det A| via LU with partial pivoting. -Infinity for a singular matrix. */
 export function logAbsDet(a: ArrayLike<number>, n: number): number {
@@ -32,6 +33,17 @@ export function logAbsDet(a: ArrayLike<number>, n: number): number {
     }
   }
   return logDet;
+}
+
+/**
+ * Eigenvalues (ascending) of the correlation between the rows of x viewed as [rows, cols]: the
+ * matrix on the backend, its eigenvalues here.
+ */
+export async function rowCorrelationEigenvalues(backend: Backend, x: Tensor, rows: number, cols: number): Promise<Float64Array> {
+  const c = backend.ops.correlation(x.view([rows, cols]));
+  const ev = symmetricEigenvalues(await c.read(), rows);
+  c.dispose();
+  return ev;
 }
 
 /** Eigenvalues of a symmetric matrix (cyclic Jacobi), ascending. */

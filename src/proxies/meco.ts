@@ -5,7 +5,7 @@
 import type { Tensor } from '../backend/index.js';
 import { Tape } from '../nn/tape.js';
 import { definePass, defineProxy, imageFloats, imageShape } from './define.js';
-import { symmetricEigenvalues } from './linalg.js';
+import { rowCorrelationEigenvalues } from './linalg.js';
 
 interface MecoResult {
   tape: Tape;
@@ -45,10 +45,8 @@ export const meco = defineProxy({
       if (ch < 2 || h * w < 2) continue;
       // A constant channel (e.g. all-zero maps behind a node that receives nothing) correlates 0
       // with the others and 1 with itself (the correlation kernel's convention).
-      const c = ctx.backend.ops.correlation(rec.input.view([ch, h * w]));
-      const ev = symmetricEigenvalues(await c.read(), ch);
-      c.dispose();
-      total += ev[0];
+      const ev = await rowCorrelationEigenvalues(ctx.backend, rec.input, ch, h * w);
+      total += ev[0]; // the smallest
     }
     return total;
   },

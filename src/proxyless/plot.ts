@@ -4,7 +4,7 @@
  * or multiply-adds) and the argmax network's cost against the target, (c) for every searchable block, softmax(α) of the
  * candidate finally chosen. The warm-up (uniform path sampling, α frozen) is shaded in each panel.
  */
-import { escapeXml } from '../util/xml.js';
+import { escapeXml, svgPlotHead } from '../util/xml.js';
 import type { CostUnit } from '../mobilenet/cost/model.js';
 import type { ProgressEvent, SearchResult } from './search-config.js';
 
@@ -146,6 +146,13 @@ interface Frame {
   yHi: number;
 }
 
+/** A panel's frame whose y-axis spans `values` (see range) and the round ticks (returned too) around them. */
+function valueFrame(box: Omit<Frame, 'yLo' | 'yHi'>, values: number[]): [Frame, number[]] {
+  const [lo, hi] = range(values, [0, 1]);
+  const ticks = niceTicks(lo, hi, 5);
+  return [{ ...box, yLo: Math.min(lo, ticks[0]), yHi: Math.max(hi, ticks[ticks.length - 1]) }, ticks];
+}
+
 const X = (f: Frame, v: number) => f.x + (v / f.xMax) * f.w;
 const Y = (f: Frame, v: number) => f.y + f.h - ((v - f.yLo) / (f.yHi - f.yLo)) * f.h;
 
@@ -237,33 +244,17 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
   const legendX = m.l + pw + 18;
 
   const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="26" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  if (opts.subtitle) out.push(`<text x="${W / 2}" y="46" text-anchor="middle" fill="#555555">${escapeXml(opts.subtitle)}</text>`);
+  out.push(...svgPlotHead(W, H, opts.title, opts.subtitle, 26));
 
   // (a) losses.
   const lossSeries: Series[] = [
     { cls: 'train-loss', label: 'train CE (weight steps)', color: '#1f77b4', values: pts.map((p) => [p.step, p.trainLoss]) },
     { cls: 'val-loss', label: 'validation CE (α steps)', color: '#d62728', values: pts.map((p) => [p.step, p.valLoss ?? NaN]) },
   ];
-  const [aLo, aHi] = range(
+  const [fa, aTicks] = valueFrame(
+    { x: m.l, y: top, w: pw, h: hA, xMax },
     lossSeries.flatMap((s) => s.values.map((v) => v[1])),
-    [0, 1],
   );
-  const aTicks = niceTicks(aLo, aHi, 5);
-  const fa: Frame = {
-    x: m.l,
-    y: top,
-    w: pw,
-    h: hA,
-    xMax,
-    yLo: Math.min(aLo, aTicks[0]),
-    yHi: Math.max(aHi, aTicks[aTicks.length - 1]),
-  };
   panel(out, fa, '(a) cross-entropy loss', 'CE (nats)', null, warmup, aTicks);
   lines(out, fa, lossSeries);
   const warmupEntry: LegendEntry[] = warmup > 0 ? [{ label: 'warm-up (α frozen)', color: WARMUP_FILL, swatch: true }] : [];
@@ -291,18 +282,10 @@ export function searchPlotSvg(data: SearchPlotData, opts: SearchPlotOptions): st
     },
   ];
   const latValues = latSeries.flatMap((s) => s.values.map((v) => v[1]));
-  const [bLo, bHi] = range(target !== null && Number.isFinite(target) ? [...latValues, target] : latValues, [0, 1]);
-  const bTicks = niceTicks(bLo, bHi, 5);
-  const yb = fa.y + hA + gap;
-  const fb: Frame = {
-    x: m.l,
-    y: yb,
-    w: pw,
-    h: hB,
-    xMax,
-    yLo: Math.min(bLo, bTicks[0]),
-    yHi: Math.max(bHi, bTicks[bTicks.length - 1]),
-  };
+  const [fb, bTicks] = valueFrame(
+    { x: m.l, y: fa.y + hA + gap, w: pw, h: hB, xMax },
+    target !== null && Number.isFinite(target) ? [...latValues, target] : latValues,
+  );
   panel(out, fb, ms ? '(b) latency' : '(b) multiply-adds', ms ? 'latency (ms)' : 'MAdds (millions)', null, warmup, bTicks);
   const latLegend: LegendEntry[] = [...latSeries];
   if (target !== null && Number.isFinite(target)) {

@@ -6,7 +6,7 @@ import { readLatencyTable } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
-import { ReplayLog, type Row, rowNumber, RowStream } from '../../data/row-stream.js';
+import { ReplayLog, type Row, rowNumber } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../../spaces/nb201.js';
@@ -22,8 +22,13 @@ import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.j
 import { namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
-import { checkRowNumbers } from '../score-rows.js';
-import { checkEvaluatedOrigin, evaluatedLine, evaluatedLogOptions, printNb201Result } from '../search-report.js';
+import {
+  checkEvaluatedOrigin,
+  evaluatedLine,
+  evaluatedLogOptions,
+  openEvaluatedRows,
+  printNb201Result,
+} from '../search-report.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
 import { readSpace } from '../space.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -151,22 +156,7 @@ function openEvaluatedLog(
   threads: number | null,
   { io }: RunContext,
 ): EvaluatedLog {
-  const stream = new RowStream(path, {
-    ...evaluatedLogOptions(path, v, device, data, threads),
-    resume: v.resume,
-    killTag: 'search.rows',
-    flag: '--evaluated',
-    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
-  });
-  try {
-    if (stream.done.length > v.budget)
-      throw new UsageError(`--resume: ${path} holds ${stream.done.length} evaluations, more than --budget ${v.budget}`);
-    // A corrupt score would steer the replayed search elsewhere: refused before any work.
-    checkRowNumbers(path, stream.done, evaluatedColumns);
-  } catch (e) {
-    stream.close();
-    throw e;
-  }
+  const stream = openEvaluatedRows(path, evaluatedLogOptions(path, v, device, data, threads), v, io, evaluatedColumns);
   return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
 }
 

@@ -3,28 +3,15 @@ import { defineCommand, defineMode, flag, int, num, oneOf, outDir, seed } from '
 import { cpuThreads, dataset, device, quiet } from './common.js';
 import { EXPORT_OPTIONS } from './export.js';
 
-const nb201Only = {
-  requires: ['nb201'],
-  requiresWhy: '--channels and --cells-per-stage size an --nb201 network; give --nb201',
-} as const;
-
 /** The files `wgnas train` writes in its --out DIR at the end (the checkpoint aside): checked before the work. */
 export const TRAIN_FILES = ['weights.json', 'weights.bin', 'curve.svg', 'report.json'] as const;
 
 export const TRAIN_OPTIONS = {
   net: { ...EXPORT_OPTIONS.net, group: 'network' },
   nb201: { ...EXPORT_OPTIONS.nb201, group: 'network' },
-  resolution: int({
-    group: 'network',
-    help: 'input size of a net.config or compact architecture',
-    defaultText: "the net.config's resolution, else 224",
-    min: 8,
-    max: 4096,
-    conflicts: ['nb201'],
-    conflictsWhy: '--resolution sizes a --net network; an --nb201 network is 32x32: drop --resolution',
-  }),
-  channels: { ...EXPORT_OPTIONS.channels, group: 'network', ...nb201Only },
-  'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network', ...nb201Only },
+  resolution: { ...EXPORT_OPTIONS.resolution, group: 'network' },
+  channels: { ...EXPORT_OPTIONS.channels, group: 'network' },
+  'cells-per-stage': { ...EXPORT_OPTIONS['cells-per-stage'], group: 'network' },
   dataset: { ...dataset, group: 'data' },
   'train-images': int({
     group: 'data',

@@ -1,4 +1,5 @@
 /** References of batchnorm.wgsl: training-mode batch norm over (N, H, W) per channel, biased variance, f64. */
+import { f32Twin } from './f32.js';
 
 function cpuDims(shape: readonly number[]): [number, number, number] {
   const [N, C] = shape;
@@ -74,16 +75,7 @@ export function batchNormBackwardF64(
   return { dx, dgamma, dbeta };
 }
 
-export function batchNormForwardCpu(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  eps = 1e-5,
-): { y: Float32Array; mean: Float32Array; invStd: Float32Array } {
-  const r = batchNormForwardF64(x, shape, gamma, beta, eps);
-  return { y: Float32Array.from(r.y), mean: Float32Array.from(r.mean), invStd: Float32Array.from(r.invStd) };
-}
+export const batchNormForwardCpu = f32Twin(batchNormForwardF64);
 
 /** batchNormForwardCpu's y plus a residual, each sum rounded to f32 once. */
 export function batchNormForwardAddCpu(
@@ -98,17 +90,7 @@ export function batchNormForwardAddCpu(
   return { ...r, y: r.y.map((v, i) => v + residual[i]) };
 }
 
-export function batchNormBackwardCpu(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mean: ArrayLike<number>,
-  invStd: ArrayLike<number>,
-  gamma: ArrayLike<number> | null,
-): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const r = batchNormBackwardF64(dy, x, shape, mean, invStd, gamma);
-  return { dx: Float32Array.from(r.dx), dgamma: Float32Array.from(r.dgamma), dbeta: Float32Array.from(r.dbeta) };
-}
+export const batchNormBackwardCpu = f32Twin(batchNormBackwardF64);
 
 /**
  * Eval-mode batch norm with given statistics (the running averages): y = (x - mean[c]) invStd[c]
@@ -137,13 +119,4 @@ export function batchNormEvalF64(
   return y;
 }
 
-export function batchNormEvalCpu(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  mean: ArrayLike<number>,
-  invStd: ArrayLike<number>,
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-): Float32Array {
-  return Float32Array.from(batchNormEvalF64(x, shape, mean, invStd, gamma, beta));
-}
+export const batchNormEvalCpu = f32Twin(batchNormEvalF64);

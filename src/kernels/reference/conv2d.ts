@@ -1,6 +1,7 @@
 /** References of the conv2d kernels (forward, input and weight gradients, any grouping), f64 accumulation. */
 import { type Conv2dParams, type ConvDims, convDims } from '../params.js';
 import { reluBackwardCpu, reluCpu } from './activation.js';
+import { f32Twin } from './f32.js';
 
 /** Visits every (output, input, weight) index triple of the convolution. */
 function forEachTap(d: ConvDims, f: (yi: number, xi: number, wi: number) => void): void {
@@ -75,35 +76,9 @@ export function conv2dBackwardWeightF64(
   return dw;
 }
 
-export function conv2dCpu(
-  x: ArrayLike<number>,
-  xShape: readonly number[],
-  w: ArrayLike<number>,
-  wShape: readonly number[],
-  p: Conv2dParams,
-): Float32Array {
-  return Float32Array.from(conv2dF64(x, xShape, w, wShape, p));
-}
-
-export function conv2dBackwardInputCpu(
-  dy: ArrayLike<number>,
-  w: ArrayLike<number>,
-  wShape: readonly number[],
-  xShape: readonly number[],
-  p: Conv2dParams,
-): Float32Array {
-  return Float32Array.from(conv2dBackwardInputF64(dy, w, wShape, xShape, p));
-}
-
-export function conv2dBackwardWeightCpu(
-  x: ArrayLike<number>,
-  xShape: readonly number[],
-  dy: ArrayLike<number>,
-  wShape: readonly number[],
-  p: Conv2dParams,
-): Float32Array {
-  return Float32Array.from(conv2dBackwardWeightF64(x, xShape, dy, wShape, p));
-}
+export const conv2dCpu = f32Twin(conv2dF64);
+export const conv2dBackwardInputCpu = f32Twin(conv2dBackwardInputF64);
+export const conv2dBackwardWeightCpu = f32Twin(conv2dBackwardWeightF64);
 
 /** conv2d(relu(x), w): a ReLU-Conv block's forward as one op. */
 export function reluConv2dCpu(

@@ -1,4 +1,5 @@
 /** References of the fully connected layer y = x W^T + b (x [N, In], w [Out, In]), f64 accumulation. */
+import { f32Twin } from './f32.js';
 
 export function linearF64(
   x: ArrayLike<number>,
@@ -43,25 +44,5 @@ export function linearBackwardF64(
   return { dx, dw, db };
 }
 
-export function linearCpu(
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  b: ArrayLike<number> | null,
-  N: number,
-  In: number,
-  Out: number,
-): Float32Array {
-  return Float32Array.from(linearF64(x, w, b, N, In, Out));
-}
-
-export function linearBackwardCpu(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  N: number,
-  In: number,
-  Out: number,
-): { dx: Float32Array; dw: Float32Array; db: Float32Array } {
-  const r = linearBackwardF64(dy, x, w, N, In, Out);
-  return { dx: Float32Array.from(r.dx), dw: Float32Array.from(r.dw), db: Float32Array.from(r.db) };
-}
+export const linearCpu = f32Twin(linearF64);
+export const linearBackwardCpu = f32Twin(linearBackwardF64);

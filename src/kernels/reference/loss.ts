@@ -1,4 +1,5 @@
 /** Reference of loss.wgsl: mean softmax cross-entropy over a batch, f64. */
+import { f32Twin } from './f32.js';
 
 /** CPU reference in f64; returns the mean loss and dlogits. */
 export function softmaxCrossEntropyF64(
@@ -28,12 +29,4 @@ export function softmaxCrossEntropyF64(
   return { loss: loss / N, dlogits };
 }
 
-export function softmaxCrossEntropyCpu(
-  logits: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  N: number,
-  K: number,
-): { loss: number; dlogits: Float32Array } {
-  const r = softmaxCrossEntropyF64(logits, labels, N, K);
-  return { loss: r.loss, dlogits: Float32Array.from(r.dlogits) };
-}
+export const softmaxCrossEntropyCpu = f32Twin(softmaxCrossEntropyF64);

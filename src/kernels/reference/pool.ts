@@ -1,5 +1,6 @@
 /** References of pool.wgsl (average pooling) and global average pooling, f64 accumulation. */
 import { type Pool2dParams, avgPool2dOutShape } from '../params.js';
+import { f32Twin } from './f32.js';
 
 function windowCpu(o: number, stride: number, pad: number, k: number, size: number): [number, number, number] {
   const s = o * stride - pad;
@@ -44,13 +45,8 @@ export function avgPool2dBackwardF64(dy: ArrayLike<number>, xShape: readonly num
   return dx;
 }
 
-export function avgPool2dCpu(x: ArrayLike<number>, xShape: readonly number[], p: Pool2dParams): Float32Array {
-  return Float32Array.from(avgPool2dF64(x, xShape, p));
-}
-
-export function avgPool2dBackwardCpu(dy: ArrayLike<number>, xShape: readonly number[], p: Pool2dParams): Float32Array {
-  return Float32Array.from(avgPool2dBackwardF64(dy, xShape, p));
-}
+export const avgPool2dCpu = f32Twin(avgPool2dF64);
+export const avgPool2dBackwardCpu = f32Twin(avgPool2dBackwardF64);
 
 export function globalAvgPoolCpu(x: ArrayLike<number>, xShape: readonly number[]): Float32Array {
   const [N, C, H, W] = xShape;
