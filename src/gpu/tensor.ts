@@ -12,6 +12,18 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** The check of view(), GpuTensor's and NativeTensor's: another shape of the same element count. */
+export function checkView(t: { readonly shape: readonly number[]; readonly size: number }, shape: readonly number[]): void {
+  if (numel(shape) !== t.size) {
+    throw new ShapeError(`cannot view [${t.shape.join('x')}] as [${shape.join('x')}]: element counts differ`);
+  }
+}
+
+/** The check of window(), GpuTensor's and NativeTensor's: a shape that fits in the tensor's elements. */
+export function checkWindow(t: { readonly size: number }, shape: readonly number[]): void {
+  if (numel(shape) > t.size) throw new ShapeError(`window [${shape.join('x')}] exceeds its tensor of ${t.size} elements`);
+}
+
 /** True where two tensors share one buffer (a tensor and its windows): WGSL cannot bind it twice with a write. */
 export function sameBuffer(a: GpuTensor, b: GpuTensor): boolean {
   return a.buffer === b.buffer;
@@ -48,9 +60,7 @@ export class GpuTensor {
 
   /** Same buffer seen with another shape of the same element count (no copy). Shares lifetime with this. */
   view(shape: readonly number[]): GpuTensor {
-    if (numel(shape) !== this.size) {
-      throw new ShapeError(`cannot view [${this.shape.join('x')}] as [${shape.join('x')}]: element counts differ`);
-    }
+    checkView(this, shape);
     return new GpuTensorView(this, shape);
   }
 
@@ -59,9 +69,7 @@ export class GpuTensor {
    * as the batched proxies cut them). Shares this tensor's lifetime; its dispose() does nothing.
    */
   window(shape: readonly number[]): GpuTensor {
-    if (numel(shape) > this.size) {
-      throw new ShapeError(`window [${shape.join('x')}] exceeds its tensor of ${this.size} elements`);
-    }
+    checkWindow(this, shape);
     return new GpuTensorView(this, shape);
   }
 

@@ -6,8 +6,7 @@
  * as a NativeComputeError at the next read() or sync(), naming the op. Shapes live here, on the
  * JS side; the addon sees element counts and named parameters only.
  */
-import { ShapeError } from '../gpu/errors.js';
-import { numel } from '../gpu/tensor.js';
+import { checkView, checkWindow, numel } from '../gpu/tensor.js';
 import { LeakTracker } from '../util/leaks.js';
 import { NativeUnavailableError } from './binding.js';
 import {
@@ -81,9 +80,7 @@ export class NativeTensor {
 
   /** The same memory with another shape of the same element count (no copy); shares this tensor's lifetime. */
   view(shape: readonly number[]): NativeTensor {
-    if (numel(shape) !== this.size) {
-      throw new ShapeError(`cannot view [${this.shape.join('x')}] as [${shape.join('x')}]: element counts differ`);
-    }
+    checkView(this, shape);
     return new NativeTensorView(this, shape);
   }
 
@@ -92,9 +89,7 @@ export class NativeTensor {
    * as the batched proxies cut them). Shares this tensor's lifetime; its dispose() does nothing.
    */
   window(shape: readonly number[]): NativeTensor {
-    if (numel(shape) > this.size) {
-      throw new ShapeError(`window [${shape.join('x')}] exceeds its tensor of ${this.size} elements`);
-    }
+    checkWindow(this, shape);
     return new NativeTensorView(this, shape);
   }
 
