@@ -49,6 +49,17 @@ fn step(w: Walker) -> Walker {
   return r;
 }
 
+// Elements [j0, j1) of chunk s of a channel (empty past the end): the partial kernels' work.
+fn chunkBounds(s: u32) -> vec2<u32> {
+  let j0 = min(s * p.chunk, p.count);
+  return vec2(j0, min(j0 + p.chunk, p.count));
+}
+
+// Where chunk s of channel c keeps its pair of partials in part ([C][S][2]).
+fn partAt(c: u32, s: u32) -> u32 {
+  return (c * p.S + s) * 2u;
+}
+
 // The plane index of a per-plane workgroup (grid folded over x and y).
 fn planeOf(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wg.x + wg.y * nwg.x;
@@ -133,12 +144,11 @@ fn applyPlane(plane: u32, mean: f32, kb: vec2<f32>, lid: u32) {
 fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let s = wg.x;
   let c = wg.y;
-  let j0 = min(s * p.chunk, p.count);
-  let j1 = min(j0 + p.chunk, p.count);
-  let mv = chunkMoments(c, j0, j1, lid);
+  let j = chunkBounds(s);
+  let mv = chunkMoments(c, j.x, j.y, lid);
   if (lid == 0u) {
-    sp_part[(c * p.S + s) * 2u] = mv.x;
-    sp_part[(c * p.S + s) * 2u + 1u] = mv.y;
+    sp_part[partAt(c, s)] = mv.x;
+    sp_part[partAt(c, s) + 1u] = mv.y;
   }
 }
 
@@ -150,10 +160,10 @@ fn stats_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
 fn mergedStats(c: u32) -> vec2<f32> {
   var a = Moments(0.0, 0.0, 0.0);
   for (var s = 0u; s < p.S; s++) {
-    let j0 = min(s * p.chunk, p.count);
-    let nb = f32(min(j0 + p.chunk, p.count) - j0);
+    let j = chunkBounds(s);
+    let nb = f32(j.y - j.x);
     if (nb == 0.0) { continue; }
-    a = chanMerge(a, ma_part[(c * p.S + s) * 2u], ma_part[(c * p.S + s) * 2u + 1u], nb);
+    a = chanMerge(a, ma_part[partAt(c, s)], ma_part[partAt(c, s) + 1u], nb);
   }
   return meanInvStd(a);
 }
@@ -254,12 +264,11 @@ fn bwdElem(i: u32, coef: vec4<f32>) {
 fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let s = wg.x;
   let c = wg.y;
-  let j0 = min(s * p.chunk, p.count);
-  let j1 = min(j0 + p.chunk, p.count);
-  let ab = chunkSums(c, j0, j1, lid);
+  let j = chunkBounds(s);
+  let ab = chunkSums(c, j.x, j.y, lid);
   if (lid == 0u) {
-    bp_part[(c * p.S + s) * 2u] = ab.x;
-    bp_part[(c * p.S + s) * 2u + 1u] = ab.y;
+    bp_part[partAt(c, s)] = ab.x;
+    bp_part[partAt(c, s) + 1u] = ab.y;
     if (s == 0u) {
       let h = 2u * p.C * p.S + 3u * c;
       bp_part[h] = bw_mean[c];
@@ -284,8 +293,8 @@ fn bwd_merge_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
   var sdy = 0.0;
   var sdyx = 0.0;
   for (var s = 0u; s < p.S; s++) {
-    sdy += ba_part[(c * p.S + s) * 2u];
-    sdyx += ba_part[(c * p.S + s) * 2u + 1u];
+    sdy += ba_part[partAt(c, s)];
+    sdyx += ba_part[partAt(c, s) + 1u];
   }
   if (plane < p.C && lid == 0u) {
     ba_dbeta[c] = sdy;
