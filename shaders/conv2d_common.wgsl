@@ -37,6 +37,14 @@ fn unflatten3(i: u32, rows: u32, cols: u32) -> vec3<u32> {
   return vec3<u32>(a.x, b.x, b.y);
 }
 
+// Flat index i over [outer][chans][rows][cols] as (outer, chan, row, col): e.g. (n, co, oh, ow) of
+// y[n, co, oh, ow] or (co, ci, kh, kw) of a weight.
+fn unflatten4(i: u32, chans: u32, rows: u32, cols: u32) -> vec4<u32> {
+  let a = unflatten3(i, rows, cols);
+  let b = divmod(a.x, chans);
+  return vec4<u32>(b.x, b.y, a.y, a.z);
+}
+
 // A position (outer, y, x) stepped along a flat index without division: off is the outer index
 // already scaled to an element offset, y < rows, x < cols.
 struct Walk { off: u32, y: u32, x: u32 }

@@ -25,12 +25,11 @@ const WG: u32 = 256u;
 fn fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= p.total) { return; }
-  let o = unflatten3(idx, p.OH, p.OW);  // (n*Cout + co, oh, ow)
-  let nc = divmod(o.x, p.Cout);
-  let n = nc.x;
-  let co = nc.y;
-  let oh = o.y;
-  let ow = o.z;
+  let o = unflatten4(idx, p.Cout, p.OH, p.OW);
+  let n = o.x;
+  let co = o.y;
+  let oh = o.z;
+  let ow = o.w;
   let cpg = p.Cin / p.groups;
   let ci0 = (co / (p.Cout / p.groups)) * cpg;
   let ih0 = i32(oh * p.stride) - i32(p.pad);
@@ -61,12 +60,11 @@ fn fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 fn bwd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= p.total) { return; }
-  let i = unflatten3(idx, p.H, p.W);  // (n*Cin + ci, ih, iw)
-  let nc = divmod(i.x, p.Cin);
-  let n = nc.x;
-  let ci = nc.y;
-  let ih = i.y;
-  let iw = i.z;
+  let i = unflatten4(idx, p.Cin, p.H, p.W);
+  let n = i.x;
+  let ci = i.y;
+  let ih = i.z;
+  let iw = i.w;
   let cpg = p.Cin / p.groups;
   let opg = p.Cout / p.groups;
   let g = ci / cpg;
@@ -109,12 +107,11 @@ fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   var acc = 0.0;
   if (inRange) {
     let cpg = p.Cin / p.groups;
-    let tk = unflatten3(e, p.KH, p.KW);  // (co*cpg + cig, kh, kw)
-    let kh = tk.y;
-    let kw = tk.z;
-    let cc = divmod(tk.x, cpg);  // (co, cig)
-    let co = cc.x;
-    let ci = (co / (p.Cout / p.groups)) * cpg + cc.y;
+    let t = unflatten4(e, cpg, p.KH, p.KW);  // (co, cig, kh, kw)
+    let co = t.x;
+    let kh = t.z;
+    let kw = t.w;
+    let ci = (co / (p.Cout / p.groups)) * cpg + t.y;
     let ohw = p.OH * p.OW;
     let dh = i32(kh) - i32(p.pad);
     let dw = i32(kw) - i32(p.pad);
