@@ -13,10 +13,7 @@ fn colCtx(c: u32) -> ColCtx {
 // k = (co, kh, kw) walked as (off = dy channel offset co*OH*OW, y = kh, x = kw).
 alias KCtx = Walk;
 
-fn kCtx(k: u32) -> KCtx {
-  let t = unflatten3(k, p.KH, p.KW);
-  return KCtx(t.x * p.OH * p.OW, t.y, t.z);
-}
+fn kCtx(k: u32) -> KCtx { return walkAt(k, p.KH, p.KW, p.OH * p.OW); }
 
 fn kNext(kc: KCtx) -> KCtx { return walkNext(kc, p.KH, p.KW, p.OH * p.OW); }
 

@@ -13,10 +13,7 @@ fn colCtx(c: u32) -> ColCtx {
 // k = (n, oh, ow) walked as (off = image offset n*Cin*H*W, y = oh, x = ow).
 alias KCtx = Walk;
 
-fn kCtx(k: u32) -> KCtx {
-  let o = unflatten3(k, p.OH, p.OW);
-  return KCtx(o.x * p.Cb * p.H * p.W, o.y, o.z);
-}
+fn kCtx(k: u32) -> KCtx { return walkAt(k, p.OH, p.OW, p.Cb * p.H * p.W); }
 
 fn kNext(kc: KCtx) -> KCtx { return walkNext(kc, p.OH, p.OW, p.Cb * p.H * p.W); }
 

@@ -49,6 +49,12 @@ fn unflatten4(i: u32, chans: u32, rows: u32, cols: u32) -> vec4<u32> {
 // already scaled to an element offset, y < rows, x < cols.
 struct Walk { off: u32, y: u32, x: u32 }
 
+// The position of flat index i (as unflatten3, the outer index scaled by offStep).
+fn walkAt(i: u32, rows: u32, cols: u32, offStep: u32) -> Walk {
+  let t = unflatten3(i, rows, cols);
+  return Walk(t.x * offStep, t.y, t.z);
+}
+
 // The position of flat index i + 1 given that of i; offStep = what one outer step adds to off.
 fn walkNext(w: Walk, rows: u32, cols: u32, offStep: u32) -> Walk {
   var n = w;

@@ -13,10 +13,7 @@ fn colCtx(c: u32) -> ColCtx {
 // k = (ci, kh, kw) walked as (off = channel offset ci*H*W, y = kh, x = kw).
 alias KCtx = Walk;
 
-fn kCtx(k: u32) -> KCtx {
-  let t = unflatten3(k, p.KH, p.KW);
-  return KCtx(t.x * p.H * p.W, t.y, t.z);
-}
+fn kCtx(k: u32) -> KCtx { return walkAt(k, p.KH, p.KW, p.H * p.W); }
 
 fn kNext(kc: KCtx) -> KCtx { return walkNext(kc, p.KH, p.KW, p.H * p.W); }
 
