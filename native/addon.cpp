@@ -21,6 +21,13 @@ Napi::Function defineComputeDevice(Napi::Env env);  // native/compute/device.cpp
 }
 namespace {
 
+// A JS array of the strings.
+Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
 Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), monotonicNs()); }
 
 Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
@@ -33,9 +40,7 @@ Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
   o.Set("availableCores", c.availableCores);
   if (c.physicalCores > 0) o.Set("physicalCores", c.physicalCores);
   if (c.sockets > 0) o.Set("sockets", c.sockets);
-  Napi::Array feats = Napi::Array::New(env, c.features.size());
-  for (size_t i = 0; i < c.features.size(); i++) feats.Set(static_cast<uint32_t>(i), c.features[i]);
-  o.Set("features", feats);
+  o.Set("features", stringArray(env, c.features));
   Napi::Object caches = Napi::Object::New(env);
   for (auto& [k, v] : c.cacheBytes) caches.Set(k, static_cast<double>(v));
   o.Set("cacheBytes", caches);
@@ -184,16 +189,13 @@ class ProfileWorker : public Napi::AsyncWorker {
     if (!r_.pinError.empty()) r.Set("pinError", r_.pinError);
     r.Set("setupMs", r_.setupMs);
     r.Set("flushBytes", opt_.flushBytes);
-    if (opt_.perOp) {
-      Napi::Float64Array a = Napi::Float64Array::New(env, r_.opMeanMs.size());
-      for (size_t i = 0; i < r_.opMeanMs.size(); i++) a[i] = r_.opMeanMs[i];
-      r.Set("opMeanMs", a);
-    }
-    if (opt_.keepSamples) {
-      Napi::Float64Array a = Napi::Float64Array::New(env, r_.samplesMs.size());
-      for (size_t i = 0; i < r_.samplesMs.size(); i++) a[i] = r_.samplesMs[i];
-      r.Set("samplesMs", a);
-    }
+    auto float64s = [&](const std::vector<double>& v) {
+      Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+      std::copy(v.begin(), v.end(), a.Data());
+      return a;
+    };
+    if (opt_.perOp) r.Set("opMeanMs", float64s(r_.opMeanMs));
+    if (opt_.keepSamples) r.Set("samplesMs", float64s(r_.samplesMs));
     deferred_.Resolve(r);
   }
 
@@ -224,20 +226,18 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
 
 // ---- run one op on caller data ----
 
-// NCHW <-> NHWC for `n` images of `c` channels and `hw` pixels.
-std::vector<float> nchwToNhwc(const std::vector<float>& x, size_t n, size_t c, size_t hw) {
+// NCHW -> NHWC (toNhwc) or back, for `n` images of `c` channels and `hw` pixels.
+std::vector<float> relayout(const std::vector<float>& x, size_t n, size_t c, size_t hw, bool toNhwc) {
   std::vector<float> y(x.size());
   for (size_t b = 0; b < n; b++)
     for (size_t ci = 0; ci < c; ci++)
-      for (size_t p = 0; p < hw; p++) y[(b * hw + p) * c + ci] = x[(b * c + ci) * hw + p];
-  return y;
-}
-
-std::vector<float> nhwcToNchw(const std::vector<float>& x, size_t n, size_t c, size_t hw) {
-  std::vector<float> y(x.size());
-  for (size_t b = 0; b < n; b++)
-    for (size_t ci = 0; ci < c; ci++)
-      for (size_t p = 0; p < hw; p++) y[(b * c + ci) * hw + p] = x[(b * hw + p) * c + ci];
+      for (size_t p = 0; p < hw; p++) {
+        size_t nchw = (b * c + ci) * hw + p, nhwc = (b * hw + p) * c + ci;
+        if (toNhwc)
+          y[nhwc] = x[nchw];
+        else
+          y[nchw] = x[nhwc];
+      }
   return y;
 }
 
@@ -262,7 +262,7 @@ class RunWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       size_t n = op_.batch;
-      if (nchw_) data_.input = nchwToNhwc(data_.input, n, op_.inC, static_cast<size_t>(op_.inH) * op_.inW);
+      if (nchw_) data_.input = relayout(data_.input, n, op_.inC, static_cast<size_t>(op_.inH) * op_.inW, true);
       std::vector<OpSpec> ops{op_};
       std::unique_ptr<Runner> runner =
           backend_ == "xnnpack" ? makeXnnpack(ops, threads_, &data_) : makeOnednn(ops, threads_, &data_);
@@ -271,7 +271,7 @@ class RunWorker : public Napi::AsyncWorker {
       if (out_.size() != op_.outputCount())
         throw std::runtime_error("run: backend returned " + std::to_string(out_.size()) + " values, expected " +
                                  std::to_string(op_.outputCount()));
-      if (nchw_) out_ = nhwcToNchw(out_, n, op_.outChannels(), static_cast<size_t>(op_.outH()) * op_.outW());
+      if (nchw_) out_ = relayout(out_, n, op_.outChannels(), static_cast<size_t>(op_.outH()) * op_.outW(), false);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -357,13 +357,7 @@ Napi::Value StderrFilterBegin(const Napi::CallbackInfo& info) {
 }
 
 // stderrFilterEnd(): string[]: restores fd 2; returns the lines held back.
-Napi::Value StderrFilterEnd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<std::string> held = stderrFilter.end();
-  Napi::Array out = Napi::Array::New(env, held.size());
-  for (size_t i = 0; i < held.size(); i++) out.Set(static_cast<uint32_t>(i), held[i]);
-  return out;
-}
+Napi::Value StderrFilterEnd(const Napi::CallbackInfo& info) { return stringArray(info.Env(), stderrFilter.end()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stderrFilterBegin", Napi::Function::New(env, StderrFilterBegin, "stderrFilterBegin"));
