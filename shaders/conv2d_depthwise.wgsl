@@ -29,6 +29,13 @@ const WIN: u32 = 32u;
 const WG: u32 = 64u;
 const KK_MAX: u32 = 49u;  // taps of the largest kernel (7 x 7)
 
+// Task t of channel c over images n0, n0 + 1, ..., each split into rows x chunks runs of R
+// outputs: (plane, row, first column of the run).
+fn rowTask(t: u32, n0: u32, c: u32, rows: u32, chunks: u32) -> vec3<u32> {
+  let task = unflatten3(t, rows, chunks);  // (img, row, chunk)
+  return vec3<u32>((n0 + task.x) * p.C + c, task.y, task.z * R);
+}
+
 // ---- forward: y[plane, oh, ow] = sum_{kh,kw} x[plane, oh*ST - PD + kh, ow*ST - PD + kw] w[c, kh, kw]
 @group(0) @binding(1) var<storage, read_write> f_y: array<f32>;
 @group(0) @binding(2) var<storage, read> f_x: array<f32>;
@@ -48,11 +55,10 @@ fn fwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li
   for (var i = 0u; i < KS * KS; i++) { wr[i] = f_w[wBase + i]; }
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);  // lanes past the end redo the last task, store nothing
-    let task = unflatten3(t, p.OH, chunks);  // (img, oh, chunk)
-    let img = task.x;
+    let task = rowTask(t, n0, c, p.OH, chunks);
+    let plane = task.x;
     let oh = task.y;
-    let ow0 = task.z * R;
-    let plane = (n0 + img) * p.C + c;
+    let ow0 = task.z;
     let xBase = plane * p.H * p.W;
     let iw0 = i32(ow0 * ST) - i32(PD);
     var acc: array<f32, R>;
@@ -110,11 +116,10 @@ fn bwd_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   for (var i = 0u; i < KS * KS; i++) { wr[i] = bi_w[wBase + i]; }
   for (var t0 = 0u; t0 < tasks; t0 += WG) {
     let t = min(t0 + lid, tasks - 1u);
-    let task = unflatten3(t, p.H, chunks);  // (img, ih, chunk)
-    let img = task.x;
+    let task = rowTask(t, n0, c, p.H, chunks);
+    let plane = task.x;
     let ih = task.y;
-    let iw0 = task.z * R;
-    let plane = (n0 + img) * p.C + c;
+    let iw0 = task.z;
     let dyBase = plane * p.OH * p.OW;
     let owLo = i32(iw0 / ST) + dLo;
     var acc: array<f32, R>;
@@ -170,11 +175,10 @@ fn bwd_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   for (var t0 = 0u; t0 < allTasks; t0 += WG) {
     let t = t0 + lid;
     let tc = min(t, allTasks - 1u);
-    let task = unflatten3(tc, p.OH, chunks);  // (img, oh, chunk)
-    let img = task.x;
+    let task = rowTask(tc, n0, c, p.OH, chunks);
+    let plane = task.x;
     let oh = task.y;
-    let ow0 = task.z * R;
-    let plane = (n0 + img) * p.C + c;
+    let ow0 = task.z;
     let xBase = plane * p.H * p.W;
     let dyBase = plane * p.OH * p.OW;
     var g: array<f32, R>;  // dy of this thread's outputs; 0 past the row end or the task list
