@@ -147,15 +147,30 @@ ProfileOptions parseOptions(Napi::Env env, const Napi::Value& v) {
   return opt;
 }
 
+// A worker whose promise rejects with its error (SetError in Execute); OnOK resolves deferred_.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  // Queues the work; returns its promise.
+  Napi::Promise start() {
+    Napi::Promise p = deferred_.Promise();
+    Queue();
+    return p;
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ protected:
+  Napi::Promise::Deferred deferred_;
+};
+
 // ---- the measurement ----
 
-class ProfileWorker : public Napi::AsyncWorker {
+class ProfileWorker : public PromiseWorker {
  public:
   ProfileWorker(Napi::Env env, std::vector<OpSpec> ops, ProfileOptions opt)
-      : Napi::AsyncWorker(env, "wgnas:profile"), deferred_(Napi::Promise::Deferred::New(env)), ops_(std::move(ops)),
-        opt_(std::move(opt)) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "wgnas:profile"), ops_(std::move(ops)), opt_(std::move(opt)) {}
 
   void Execute() override {
     try {
@@ -199,10 +214,7 @@ class ProfileWorker : public Napi::AsyncWorker {
     deferred_.Resolve(r);
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
  private:
-  Napi::Promise::Deferred deferred_;
   std::vector<OpSpec> ops_;
   ProfileOptions opt_;
   ProfileOutcome r_;
@@ -218,10 +230,7 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   std::string err = validateOps(ops);
   if (!err.empty()) throw Napi::RangeError::New(env, "profile: " + err);
   ProfileOptions opt = parseOptions(env, info.Length() > 1 ? info[1] : env.Undefined());
-  auto* w = new ProfileWorker(env, std::move(ops), std::move(opt));
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  return (new ProfileWorker(env, std::move(ops), std::move(opt)))->start();
 }
 
 // ---- run one op on caller data ----
@@ -251,13 +260,11 @@ std::vector<float> floatsField(Napi::Env env, const Napi::Object& o, const char*
   return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
 }
 
-class RunWorker : public Napi::AsyncWorker {
+class RunWorker : public PromiseWorker {
  public:
   RunWorker(Napi::Env env, std::string backend, OpSpec op, GivenData data, int threads, bool nchw)
-      : Napi::AsyncWorker(env, "wgnas:run"), deferred_(Napi::Promise::Deferred::New(env)), backend_(std::move(backend)),
-        op_(op), data_(std::move(data)), threads_(threads), nchw_(nchw) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, "wgnas:run"), backend_(std::move(backend)), op_(op), data_(std::move(data)), threads_(threads),
+        nchw_(nchw) {}
 
   void Execute() override {
     try {
@@ -283,10 +290,7 @@ class RunWorker : public Napi::AsyncWorker {
     deferred_.Resolve(a);
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
  private:
-  Napi::Promise::Deferred deferred_;
   std::string backend_;
   OpSpec op_;
   GivenData data_;
@@ -333,10 +337,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(env, "run: unknown layout '" + layout + "' (expected nchw or nhwc)");
     nchw = layout == "nchw";
   }
-  auto* w = new RunWorker(env, backend, op, std::move(data), threads, nchw);
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  return (new RunWorker(env, backend, op, std::move(data), threads, nchw))->start();
 }
 
 StderrFilter stderrFilter;
