@@ -24,6 +24,7 @@ import { LOG_LINES, Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import type { RunContext } from './run.js';
 import { keptByArch, rowOf, rowsInOrder } from './score-rows.js';
+import { plural } from '../util/format.js';
 
 /** What a child needs to score: everything but the architectures, which come in shards. */
 export interface ScoreWorkerInit {
@@ -81,7 +82,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
   if (kept.size) io.err(`resuming ${r.out}: ${kept.size} of ${archs.length} cells already scored\n`);
   const procs = Math.max(1, Math.min(r.procs, todo.length));
   io.err(
-    `scoring ${todo.length} cells with ${r.proxies.join(', ')} in ${procs} process${procs === 1 ? '' : 'es'} on the ${r.device}\n`,
+    `scoring ${plural(todo.length, 'cell')} with ${r.proxies.join(', ')} in ${procs} process${procs === 1 ? '' : 'es'} on the ${r.device}\n`,
   );
   const bar = new Progress(archs.length, 'score', process.stderr, { ...LOG_LINES, quiet: r.quiet, initial: kept.size });
   const size = shardSize(todo.length, procs);

@@ -98,7 +98,7 @@ export async function scoreQueued(
     const reused = fresh.size;
     const missing = todo.filter(({ i }) => !fresh.has(i));
     io.err(
-      `scoring ${missing.length} cells with ${proxies.join(', ')} on the ${r.device} workers of ${v.queue}${reused ? ` (${reused} found in the result store)` : ''}\n`,
+      `scoring ${plural(missing.length, 'cell')} with ${proxies.join(', ')} on the ${r.device} workers of ${v.queue}${reused ? ` (${reused} found in the result store)` : ''}\n`,
     );
     for (let s = 0; s < missing.length; s += v['shard-size']) {
       await client.submit(

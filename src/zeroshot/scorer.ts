@@ -111,6 +111,11 @@ export class ZeroShotScorer {
     return g === 'auto' ? (this.autoGroup ?? 1) : g;
   }
 
+  /** True when 'auto' settles on one architecture per pass without measuring: the device gains nothing from groups. */
+  get autoRunsAlone(): boolean {
+    return this.opts.group === 'auto' && groupDevice(this.backend).noGain;
+  }
+
   /** True while 'auto' still has to measure an architecture's working set (not for stacked groups: packed). */
   get needsProbe(): boolean {
     return (

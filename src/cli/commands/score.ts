@@ -27,6 +27,7 @@ import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
+import { plural } from '../../util/format.js';
 
 export const summary = SCORE.summary;
 
@@ -135,7 +136,13 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);
-      io.err(`scoring ${cells.length - keep.length} cells with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}\n`);
+      // --group auto says when it runs cells one at a time, so --group-mode stacked is not a silent no-op.
+      const alone = scorer.autoRunsAlone
+        ? ', one per pass (--group auto: groups gain nothing on this device; --group N to group anyway)'
+        : '';
+      io.err(
+        `scoring ${plural(cells.length - keep.length, 'cell')} with ${scorer.proxies.join(', ')} on ${describeBackend(backend)}${alone}\n`,
+      );
       const bar = new Progress(cells.length, 'score', process.stderr, { ...LOG_LINES, quiet: v.quiet, initial: keep.length });
       const profile = v['kernel-profile'] ? new ScoreProfile(v['kernel-profile'], backend, scorer, cells, keep.length) : null;
       // The whole selection and where to resume: stacked auto groups keep their boundaries.
