@@ -9,22 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearCifarCache } from '../../src/data/cifar-dataset.js';
-import { ARCH, GPU_REACHED, NATIVE_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { ARCH, TABLE, wgnasInProcess } from '../helpers/cli.js';
 import { cifarBytes, writeImageFolder } from '../helpers/datasets.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
-vi.mock('../../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/native/binding.js')>()),
-  loadNative: () => {
-    throw new Error(NATIVE_REACHED);
-  },
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
+vi.mock('../../src/native/binding.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingNative(await orig<typeof import('../../src/native/binding.js')>()),
+);
 
 const root = mkdtempSync(join(tmpdir(), 'wgnas-bad-data-'));
 const outDir = join(root, 'out');

@@ -9,33 +9,14 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  ARCH,
-  DEFAULT_SPLIT,
-  type Fixtures,
-  GPU_REACHED,
-  makeFixtures,
-  NATIVE_REACHED,
-  NET,
-  TABLE,
-  TRAIN_IMAGES,
-  wgnasInProcess,
-} from '../helpers/cli.js';
+import { ARCH, DEFAULT_SPLIT, type Fixtures, makeFixtures, NET, TABLE, TRAIN_IMAGES, wgnasInProcess } from '../helpers/cli.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
-vi.mock('../../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/native/binding.js')>()),
-  loadNative: () => {
-    throw new Error(NATIVE_REACHED);
-  },
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
+vi.mock('../../src/native/binding.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingNative(await orig<typeof import('../../src/native/binding.js')>()),
+);
 
 interface Case {
   argv: string[];

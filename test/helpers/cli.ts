@@ -1,7 +1,8 @@
 /**
  * In-process CLI runs for the bad-input and fuzz tests: `wgnas <argv>` through runCli with captured
- * output, plus a folder of corrupt input files. The test files mock the GPU and the native addon so
- * that a command line wrongly accepted fails fast (with GPU_REACHED) instead of starting real work.
+ * output, plus a folder of corrupt input files. The test files mock the GPU and the native addon
+ * (./refusing-mocks.ts) so that a command line wrongly accepted fails fast (with GPU_REACHED)
+ * instead of starting real work.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +11,7 @@ import { runCli } from '../../src/cli/cli.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { defaultSplitSizes } from '../../src/data/search-split.js';
 
-export const GPU_REACHED = 'GPU_REACHED: the command got past its checks';
-export const NATIVE_REACHED = 'NATIVE_REACHED: the command got past its checks';
+export { GPU_REACHED, NATIVE_REACHED } from './refusing-mocks.js';
 
 export interface CliResult {
   code: number;
