@@ -10,7 +10,9 @@ import { vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { defaultSplitSizes } from '../../src/data/search-split.js';
+import { TABLE } from './flags.js';
 
+export { NET, TABLE, TINY_PROXYLESS, tinyNb201 } from './flags.js';
 export { GPU_REACHED, NATIVE_REACHED } from './refusing-mocks.js';
 
 export interface CliResult {
@@ -43,10 +45,6 @@ export async function wgnasCapturingStderr(argv: readonly string[]): Promise<Cli
   }
 }
 
-// The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
-const PACKAGED = new URL('../../data/', import.meta.url).pathname;
-export const TABLE = join(PACKAGED, 'latency', 'proxylessnas_mobile_trim.yaml');
-export const NET = join(PACKAGED, 'latency', 'proxylessnas_proxyless_mobile.config');
 export const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
 
 /**
