@@ -15,53 +15,52 @@ export const MATMUL_CASES: ReadonlyArray<[number, number, number, number, boolea
   [4, 100, 1, 33, true, true],
 ];
 
-/** A small layout whose step runs in well under a second on lavapipe (8×8 inputs, 3 searchable blocks). */
-export const TOY_LAYOUT: MobileNetLayout = {
-  name: 'toy',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
+/**
+ * A layout of three searchable blocks: two of width 4 with an identity skip (and 'zero'), then a
+ * stride-2 width change; 4-wide stem and first block. The fields that differ are given.
+ */
+export function threeBlockLayout(
+  o: Pick<MobileNetLayout, 'name' | 'inputSize' | 'stemStride' | 'featureMixC' | 'classes'> &
+    Partial<Pick<MobileNetLayout, 'widths' | 'kernels'>>,
+): MobileNetLayout {
+  return {
+    name: o.name,
+    inputSize: o.inputSize,
+    stemC: 4,
+    stemStride: o.stemStride,
+    firstBlockC: 4,
+    widths: o.widths ?? [4, 8],
+    depths: [2, 1],
+    strides: [1, 2],
+    kernels: o.kernels ?? [3, 5],
+    expands: [3, 6],
+    featureMixC: o.featureMixC,
+    classes: o.classes,
+  };
+}
 
-/** 3 searchable blocks on 8×8 inputs: two with an identity skip (and 'zero'), one stride-2 width change; 3 classes. */
-export const TINY_SUPERNET_LAYOUT: MobileNetLayout = {
+/** A small layout whose step runs in well under a second on lavapipe (8×8 inputs). */
+export const TOY_LAYOUT = threeBlockLayout({ name: 'toy', inputSize: 8, stemStride: 1, featureMixC: 16, classes: 10 });
+
+/** 8×8 inputs, a 4 -> 6 width change, 3 classes. */
+export const TINY_SUPERNET_LAYOUT = threeBlockLayout({
   name: 'tiny',
   inputSize: 8,
-  stemC: 4,
   stemStride: 1,
-  firstBlockC: 4,
   widths: [4, 6],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
   featureMixC: 8,
   classes: 3,
-};
+});
 
-/** A CIFAR-sized layout (32×32 input) with three searchable layers: two with a shortcut, one strided. */
-export const TINY_CIFAR_LAYOUT: MobileNetLayout = {
+/** A CIFAR-sized layout (32×32 input, stride-2 stem) offering every kernel size. */
+export const TINY_CIFAR_LAYOUT = threeBlockLayout({
   name: 'tiny-cifar',
   inputSize: 32,
-  stemC: 4,
   stemStride: 2,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
   kernels: [3, 5, 7],
-  expands: [3, 6],
   featureMixC: 16,
   classes: 10,
-};
+});
 
 /** A synthetic latency table of TOY_LAYOUT: 'zero' (index 4 where present) is free; elsewhere a distinct fastest candidate. */
 export const TOY_COST: CostModel = {
