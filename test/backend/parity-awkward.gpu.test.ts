@@ -7,39 +7,15 @@
  * the fitness kernels' workgroup, and sizes past kSerialElems (native/compute/parallel.hpp), where
  * the native loops split over threads. Kept small: lavapipe compiles each pipeline in seconds.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
 import { OPS } from '../../src/kernels/ops.js';
 import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
-import {
-  accumulateAbsBatchedCase,
-  activationCases,
-  adamStepCase,
-  type Arr,
-  avgPoolCases,
-  batchNormCases,
-  type Case,
-  CONV_OPS,
-  convCases,
-  convOutShape,
-  correlationOffDiagCase,
-  expectCaseMatches,
-  F,
-  fitnessGradCase,
-  fitnessSoftmaxCase,
-  gateDotCase,
-  globalAvgPoolCases,
-  linearCases,
-  mixForwardCase,
-  numel,
-  poolOutShape,
-  sgdStepCase,
-  softmaxCrossEntropyCase,
-  withTensors,
-} from '../helpers/parity.js';
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, paritySuite, withTensors } from '../helpers/parity.js';
+import * as opCase from '../helpers/parity-cases.js';
 
 const rng = new Rng(4242);
 const rnd = (n: number, scale = 1) => rng.normals(n, scale);
@@ -131,7 +107,7 @@ for (const shape of [
     [beta, [C]],
   ];
   const backwardTol = { atol: 1e-3, rtol: 1e-3 };
-  for (const [op, c] of batchNormCases({ label, x, shape, gamma, beta, dy, res, tol, backwardTol })) add(op, c);
+  for (const [op, c] of opCase.batchNorm({ label, x, shape, gamma, beta, dy, res, tol, backwardTol })) add(op, c);
   add('batchNormEval', {
     label,
     tol,
@@ -150,7 +126,7 @@ for (const shape of [
   x[1] = 6;
   x[THREADED - 1] = 6;
   const dy = rnd(THREADED);
-  for (const [op, c] of activationCases(`n${THREADED}`, x, dy, [THREADED], { atol: 0, rtol: 0 })) add(op, c);
+  for (const [op, c] of opCase.activations(`n${THREADED}`, x, dy, [THREADED], { atol: 0, rtol: 0 })) add(op, c);
 }
 
 // ---- pooling: NB201's 3x3 (stride 1, exclude pad) on 1x1 and 2x2 planes and past the CPU's plane grain ------
@@ -165,8 +141,8 @@ for (const [xs, p] of [
   [[8, 131, 9, 7], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
 ] as Array<[number[], Pool2dParams]>) {
   const x = rnd(numel(xs));
-  const dy = rnd(numel(poolOutShape(xs, p)));
-  for (const [op, c] of avgPoolCases(x, xs, dy, p)) add(op, c);
+  const dy = rnd(numel(opCase.poolOutShape(xs, p)));
+  for (const [op, c] of opCase.avgPool(x, xs, dy, p)) add(op, c);
 }
 for (const xs of [
   [1, 1, 1, 1],
@@ -176,7 +152,7 @@ for (const xs of [
 ]) {
   const x = rnd(numel(xs));
   const dy = rnd(xs[0] * xs[1]);
-  for (const [op, c] of globalAvgPoolCases(x, xs, dy, { atol: 1e-5, rtol: 1e-4 })) add(op, c);
+  for (const [op, c] of opCase.globalAvgPool(x, xs, dy, { atol: 1e-5, rtol: 1e-4 })) add(op, c);
 }
 
 // ---- the classifier head: batch 1, a prime input width, ImageNet's 1000 classes -------------------------------
@@ -190,7 +166,7 @@ for (const [N, In, Out] of [
   const b = rnd(Out);
   const dy = rnd(N * Out);
   const label = `N${N} In${In} Out${Out}`;
-  for (const [op, c] of linearCases(label, [N, In, Out], { x, w, b, dy }, { atol: 1e-4, rtol: 1e-4 })) add(op, c);
+  for (const [op, c] of opCase.linear(label, [N, In, Out], { x, w, b, dy }, { atol: 1e-4, rtol: 1e-4 })) add(op, c);
 }
 // K 1000: the CPU's rows-per-chunk grain (kSerialElems / 8 / K) is 4, so 9 rows split over threads.
 for (const [N, K] of [
@@ -200,7 +176,7 @@ for (const [N, K] of [
 ]) {
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7 + 3) % K);
-  add('softmaxCrossEntropy', softmaxCrossEntropyCase(N, K, logits, labels, { atol: 1e-5, rtol: 1e-4 }));
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, { atol: 1e-5, rtol: 1e-4 }));
 }
 
 // ---- WRCor: correlation of an odd batch over wide features, the batched |C| accumulation past the grain ---------
@@ -218,7 +194,7 @@ for (const [B, N, D] of [
     run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t)),
     ref: () => [ref],
   });
-  add('correlationOffDiagInPlace', correlationOffDiagCase(x, [B, N, D], ref, tol));
+  add('correlationOffDiagInPlace', opCase.correlationOffDiag(x, [B, N, D], ref, tol));
 }
 for (const o of [
   // 5 slots of 64 x 64: 20480 entries, past the CPU's grain (kSerialElems / 4) twice.
@@ -230,7 +206,7 @@ for (const o of [
   const size = o.slots * (o.outs ?? 1) * nn;
   const src = rnd(L * nn);
   const dst = rnd(size);
-  add('accumulateAbsBatched', accumulateAbsBatchedCase(`n${o.n} slots ${o.slots} outs ${o.outs}`, dst, src, o));
+  add('accumulateAbsBatched', opCase.accumulateAbsBatched(`n${o.n} slots ${o.slots} outs ${o.outs}`, dst, src, o));
 }
 {
   const x = F(rnd(THREADED));
@@ -292,16 +268,16 @@ for (const [N, Cin, H, W, Cout, stride, pad] of [
 for (const n of [1, THREADED]) {
   const a = rnd(n);
   const b = rnd(n);
-  add('gateDot', gateDotCase(`n${n}`, a, b, { slots: 2, at: 1, scale: 2, tol: { atol: 1e-3, rtol: 1e-4 } }));
+  add('gateDot', opCase.gateDot(`n${n}`, a, b, { slots: 2, at: 1, scale: 2, tol: { atol: 1e-3, rtol: 1e-4 } }));
   const w = rnd(n);
   const g = rnd(n);
   const buf = rnd(n, 0.1);
   const m = rnd(n, 0.1);
   const v = rnd(n, 0.1).map((z) => z * z);
   const sgd = { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-4 };
-  add('sgdStep', sgdStepCase(`n${n}, momentum with dampening`, w, g, buf, sgd));
+  add('sgdStep', opCase.sgdStep(`n${n}, momentum with dampening`, w, g, buf, sgd));
   const adam = { lr: 0.006, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
-  add('adamStep', adamStepCase(`n${n}, step 1`, w, g, m, v, adam, { atol: 1e-5, rtol: 1e-4 }));
+  add('adamStep', opCase.adamStep(`n${n}, step 1`, w, g, m, v, adam, { atol: 1e-5, rtol: 1e-4 }));
 }
 
 // ---- AutoSpace: one candidate, candidates past the fitness kernels' 64-wide workgroup, mixing past the grain ----
@@ -316,9 +292,9 @@ for (const [K, n] of [
   const dy = rnd(n);
   const gDots = rnd(K);
   const label = `K${K} n${n}`;
-  add('fitnessSoftmax', fitnessSoftmaxCase(label, logits, { atol: 1e-6, rtol: 1e-4 }));
-  add('fitnessGrad', fitnessGradCase(label, probs, gDots, { atol: 1e-6, rtol: 1e-4 }));
-  add('mixForward', mixForwardCase(label, outs, probs));
+  add('fitnessSoftmax', opCase.fitnessSoftmax(label, logits, { atol: 1e-6, rtol: 1e-4 }));
+  add('fitnessGrad', opCase.fitnessGrad(label, probs, gDots, { atol: 1e-6, rtol: 1e-4 }));
+  add('mixForward', opCase.mixForward(label, outs, probs));
   const k = K - 1;
   add('mixBackward', {
     label: `${label}, candidate ${k}`,
@@ -348,17 +324,7 @@ for (const [K, n] of [
 
 const backends = await bothBackends();
 
-describe.each(backends)('$name backend', ({ backend }) => {
-  afterAll(async () => {
-    await backend?.sync();
-  });
-  for (const { op, c } of CASES) {
-    it(`${op}: ${c.label}`, async ({ skip }) => {
-      if (!backend) return skip();
-      await expectCaseMatches(backend, op, c);
-    });
-  }
-});
+paritySuite(backends, CASES);
 
 describe('Backend.copy within one storage', () => {
   it('is refused with one message on both backends (WebGPU copies between two buffers only; it dropped the copy)', ({ skip }) => {

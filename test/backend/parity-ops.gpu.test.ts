@@ -4,7 +4,7 @@
  * convolutions, broadcast matmuls, aliasing in place), and the same bad arguments refused with the
  * same message on both. A new op without a case here fails the coverage check.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { cpuOpRegistry } from '../../src/backend/cpu.js';
 import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
@@ -12,32 +12,8 @@ import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../..
 import type { FillBlock } from '../../src/kernels/random.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
-import {
-  accumulateAbsBatchedCase,
-  activationCases,
-  adamStepCase,
-  type Arr,
-  avgPoolCases,
-  batchNormCases,
-  type Case,
-  CONV_OPS,
-  convCases,
-  convOutShape,
-  correlationOffDiagCase,
-  expectCaseMatches,
-  F,
-  fitnessGradCase,
-  fitnessSoftmaxCase,
-  gateDotCase,
-  globalAvgPoolCases,
-  linearCases,
-  mixForwardCase,
-  numel,
-  poolOutShape,
-  sgdStepCase,
-  softmaxCrossEntropyCase,
-  withTensors,
-} from '../helpers/parity.js';
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, paritySuite, withTensors } from '../helpers/parity.js';
+import * as opCase from '../helpers/parity-cases.js';
 
 /** A call that both backends must refuse with the same error. */
 interface Bad {
@@ -166,7 +142,7 @@ for (const [shape, affine, eps, scale] of [
   const label = `[${shape}]${affine ? '' : ' no affine'} eps ${eps}`;
   const tol = { atol: 2e-4, rtol: 2e-4 };
   const res = rnd(numel(shape));
-  for (const [op, c] of batchNormCases({ label, x, shape, gamma, beta, dy, res, eps, tol })) add(op, c);
+  for (const [op, c] of opCase.batchNorm({ label, x, shape, gamma, beta, dy, res, eps, tol })) add(op, c);
   // Eval mode: statistics unrelated to the batch (running averages), a large mean.
   const rm = rnd(C).map((v) => 50 + v);
   const ri = rnd(C).map((v) => 0.5 + 0.1 * Math.abs(v));
@@ -218,7 +194,7 @@ bad('batchNormBackward', 'dy shape', (be) =>
   x[1] = 6;
   x[2] = -0;
   const dy = rnd(numel(shape));
-  for (const [op, c] of activationCases(`[${shape}] with the kinks`, x, dy, shape)) add(op, c);
+  for (const [op, c] of opCase.activations(`[${shape}] with the kinks`, x, dy, shape)) add(op, c);
   for (const bwd of ['reluBackward', 'relu6Backward'] as const)
     bad(bwd, 'shapes differ', (be) => be.ops[bwd](be.empty([3, 4]), be.empty([4, 3])));
 }
@@ -230,8 +206,8 @@ for (const [xs, p] of [
   [[2, 1, 5, 5], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
 ] as Array<[number[], Pool2dParams]>) {
   const x = rnd(numel(xs));
-  const dy = rnd(numel(poolOutShape(xs, p)));
-  for (const [op, c] of avgPoolCases(x, xs, dy, p)) add(op, c);
+  const dy = rnd(numel(opCase.poolOutShape(xs, p)));
+  for (const [op, c] of opCase.avgPool(x, xs, dy, p)) add(op, c);
 }
 bad('avgPool2d', 'pad over half the kernel', (be) => be.ops.avgPool2d(be.empty([1, 1, 5, 5]), { kernel: 2, stride: 1, pad: 2 }));
 bad('avgPool2dBackward', 'dy shape', (be) =>
@@ -243,7 +219,7 @@ for (const xs of [
 ]) {
   const x = rnd(numel(xs));
   const dy = rnd(xs[0] * xs[1]);
-  for (const [op, c] of globalAvgPoolCases(x, xs, dy)) add(op, c);
+  for (const [op, c] of opCase.globalAvgPool(x, xs, dy)) add(op, c);
 }
 bad('globalAvgPool', 'not NCHW', (be) => be.ops.globalAvgPool(be.empty([2, 3])));
 bad('globalAvgPoolBackward', 'dy shape', (be) => be.ops.globalAvgPoolBackward(be.empty([2, 4]), [2, 3, 4, 4]));
@@ -258,7 +234,7 @@ for (const [N, In, Out, bias] of [
   const b = bias ? rnd(Out) : null;
   const dy = rnd(N * Out);
   const label = `N${N} In${In} Out${Out}${bias ? '' : ' no bias'}`;
-  for (const [op, c] of linearCases(label, [N, In, Out], { x, w, b, dy })) add(op, c);
+  for (const [op, c] of opCase.linear(label, [N, In, Out], { x, w, b, dy })) add(op, c);
 }
 bad('linear', 'In differs', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 5]), null));
 bad('linear', 'bias shape', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 3]), be.empty([3])));
@@ -269,7 +245,7 @@ for (const [N, K] of [
 ]) {
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
-  add('softmaxCrossEntropy', softmaxCrossEntropyCase(N, K, logits, labels));
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels));
 }
 bad('softmaxCrossEntropy', 'labels shape', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([4])));
 bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be.empty([0, 4]), be.empty([0])));
@@ -488,9 +464,9 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const m = rnd(n, 0.1);
   const v = rnd(n, 0.1).map((x) => x * x);
   const sgd = { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 4e-5 };
-  add('sgdStep', sgdStepCase('Nesterov, weight decay', w, g, buf, sgd));
+  add('sgdStep', opCase.sgdStep('Nesterov, weight decay', w, g, buf, sgd));
   const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
-  add('adamStep', adamStepCase('step 3, beta1 0', w, g, m, v, adam));
+  add('adamStep', opCase.adamStep('step 3, beta1 0', w, g, m, v, adam));
   bad('sgdStep', 'Nesterov without momentum', (be) =>
     be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
   );
@@ -531,7 +507,7 @@ for (const [B, N, D] of [
     run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t, { allowSingleFeature: true })),
     ref: () => [ref],
   });
-  add('correlationOffDiagInPlace', correlationOffDiagCase(x, [B, N, D], ref));
+  add('correlationOffDiagInPlace', opCase.correlationOffDiag(x, [B, N, D], ref));
 }
 bad('correlation', 'one feature', (be) => be.ops.correlation(be.empty([3, 1])));
 bad('correlation', '1-D', (be) => be.ops.correlation(be.empty([3])));
@@ -569,7 +545,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   ] as BatchedAccumulateOptions[]) {
     const size = o.slots * (o.outs ?? 1) * n * n;
     const label = `outs ${o.outs} slots ${o.layerSlots}${o.unitDiagonal ? ' unit diagonal' : ''}`;
-    add('accumulateAbsBatched', accumulateAbsBatchedCase(label, dst.subarray(0, size), src, o));
+    add('accumulateAbsBatched', opCase.accumulateAbsBatched(label, dst.subarray(0, size), src, o));
   }
   const x = F(rnd(33));
   x[3] = 0;
@@ -648,7 +624,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const a = rnd(n);
   const b = rnd(n);
   const tol = { atol: 1e-3, rtol: 1e-4 };
-  add('gateDot', gateDotCase(`n${n} into slot 2 of 4, scale -0.5`, a, b, { slots: 4, at: 2, scale: -0.5, tol }));
+  add('gateDot', opCase.gateDot(`n${n} into slot 2 of 4, scale -0.5`, a, b, { slots: 4, at: 2, scale: -0.5, tol }));
   add('gateDot', {
     label: 'a is b (aliased)',
     tol,
@@ -670,7 +646,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const probs = OPS.fitnessSoftmax.reference(logits);
   const outs = [rnd(n), rnd(n), rnd(n)];
   const dy = rnd(n);
-  add('fitnessSoftmax', fitnessSoftmaxCase(`K${K}`, logits));
+  add('fitnessSoftmax', opCase.fitnessSoftmax(`K${K}`, logits));
   add('mixAccumulate', {
     label: 'y += p[1] o',
     run: (be) =>
@@ -685,7 +661,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
       ),
     ref: () => [OPS.mixAccumulate.reference(outs[0], outs[1], probs, 1)],
   });
-  add('mixForward', mixForwardCase(`K${K} n${n}`, outs, probs));
+  add('mixForward', opCase.mixForward(`K${K} n${n}`, outs, probs));
   add('mixBackward', {
     label: 'candidate 2: dOut and gDots',
     tol: { atol: 1e-3, rtol: 1e-4 },
@@ -726,7 +702,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
   });
   const gDots = F([0.5, -2, 1]);
-  add('fitnessGrad', fitnessGradCase(`K${K}`, probs, gDots));
+  add('fitnessGrad', opCase.fitnessGrad(`K${K}`, probs, gDots));
   bad('fitnessSoftmax', 'not a vector', (be) => be.ops.fitnessSoftmax(be.empty([2, 2])));
   bad('mixAccumulate', 'aliased y and o', (be) => {
     const y = be.empty([4]);
@@ -871,19 +847,10 @@ describe('op coverage', () => {
   });
 });
 
-describe.each(backends)('$name backend', ({ backend }) => {
-  afterAll(async () => {
-    await backend?.sync();
-  });
-  for (const op of OP_NAMES) {
-    for (const c of CASES[op] ?? []) {
-      it(`${op}: ${c.label}`, async ({ skip }) => {
-        if (!backend) return skip();
-        await expectCaseMatches(backend, op, c);
-      });
-    }
-  }
-});
+paritySuite(
+  backends,
+  OP_NAMES.flatMap((op) => (CASES[op] ?? []).map((c) => ({ op, c }))),
+);
 
 describe('bad arguments: one error, one message, on both backends', () => {
   const messageOf = (be: Backend, b: Bad): string => {
