@@ -1,4 +1,5 @@
 /** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
+import type { Pool2dParams } from '../../src/kernels/params.js';
 import type { CostModel } from '../../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 
@@ -13,6 +14,45 @@ export const MATMUL_CASES: ReadonlyArray<[number, number, number, number, boolea
   [2, 17, 19, 97, false, true],
   [1, 1, 130, 1, true, true],
   [4, 100, 1, 33, true, true],
+];
+
+/** Batch-norm shapes, for the WGSL kernels and the CPU backend (each adds its own). */
+export const BN_SHAPES: readonly number[][] = [
+  [1, 1, 1, 2],
+  [1, 1, 5, 7],
+  [2, 3, 7, 5],
+  [4, 16, 8, 8],
+  [3, 5, 1, 1],
+  [6, 4], // [N, C] (BatchNorm1d-style)
+  [2, 2, 64, 41], // 5248 elements per channel: one statistics workgroup per channel
+];
+
+/** Average-pool cases [x shape, params], for the WGSL kernels and the CPU backend. */
+export const POOL_CASES: ReadonlyArray<[number[], Pool2dParams]> = [
+  [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }], // NB201 avg_pool_3x3
+  [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: true }],
+  [[2, 4, 8, 8], { kernel: 2, stride: 2, pad: 0 }], // NB201 reduction-cell shortcut
+  [[1, 1, 7, 7], { kernel: 2, stride: 2, pad: 0 }], // odd size, last row dropped
+  [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: false }],
+  [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
+  [[1, 1, 1, 1], { kernel: 1, stride: 1, pad: 0 }],
+  [[3, 1, 5, 5], { kernel: 5, stride: 1, pad: 2, countIncludePad: false }],
+  [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: false }],
+  [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: true }],
+];
+
+/** A pool case's test name. */
+export const poolCaseName = (s: readonly number[], p: Pool2dParams) =>
+  `x[${s}] k=${p.kernel} s=${p.stride} p=${p.pad} incl=${p.countIncludePad ?? true}`;
+
+/** Correlation shapes [B, N, D] (batch, rows, features), for the WGSL kernels and the CPU backend. */
+export const CORRELATION_SHAPES: ReadonlyArray<[number, number, number]> = [
+  [1, 1, 2],
+  [1, 2, 3],
+  [2, 5, 7],
+  [3, 17, 257],
+  [1, 64, 1000],
+  [2, 67, 31],
 ];
 
 /**
