@@ -29,6 +29,24 @@ export async function wgnasInProcess(argv: readonly string[]): Promise<CliResult
 }
 
 /**
+ * What is wrong with a refusal that should exit `code` with one line on stderr matching `match`
+ * (no stack, no error class before the message, not past the mocked GPU and addon, nothing on
+ * stdout); empty when nothing is.
+ */
+export function refusalProblems(r: CliResult, code: number, match: RegExp): string[] {
+  const lines = r.err.split('\n').filter((l) => l !== '');
+  return [
+    r.code !== code && `exit ${r.code}, expected ${code}`,
+    lines.length !== 1 && `${lines.length} lines on stderr`,
+    /\n\s+at /.test(r.err) && 'a stack trace',
+    /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
+    !match.test(r.err) && `message does not match ${match}`,
+    /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
+    r.out !== '' && 'wrote to stdout',
+  ].filter((p): p is string => typeof p === 'string');
+}
+
+/**
  * wgnasInProcess with process.stderr captured too: what a command writes there directly (its
  * progress bar, header and step lines), beside its io.err lines.
  */
