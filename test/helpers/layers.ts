@@ -49,6 +49,23 @@ export function expectGradMatchesFd(
   }
 }
 
+/** Every entry of the ragged `a` nudged by ±h: check(b, i, a with [b][i] + h, a with [b][i] - h), on copies. */
+export function forEachNudge(
+  a: readonly number[][],
+  h: number,
+  check: (b: number, i: number, up: number[][], dn: number[][]) => void,
+): void {
+  a.forEach((row, b) =>
+    row.forEach((_, i) => {
+      const up = a.map((x) => [...x]);
+      const dn = a.map((x) => [...x]);
+      up[b][i] += h;
+      dn[b][i] -= h;
+      check(b, i, up, dn);
+    }),
+  );
+}
+
 /**
  * Runs fn with the device's per-dimension workgroup limit lowered, so grid folding over y/z is
  * exercised on small inputs (dispatch and grid1d both read this limit).

@@ -20,6 +20,7 @@ import { mixSeed } from '../../src/util/seed.js';
 import { softmax } from '../../src/util/softmax.js';
 import { methodBackend } from '../helpers/backend.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
+import { forEachNudge } from '../helpers/layers.js';
 
 let backend: Backend | null;
 beforeAll(async () => {
@@ -114,19 +115,6 @@ describe('gate-gradient estimators vs the exact gradient of E_p[L] (loss linear 
   });
 });
 
-/** Every entry of the ragged α nudged by ±h: check(b, i, α with [b][i] + h, α with [b][i] - h). */
-function eachNudge(alpha: number[][], h: number, check: (b: number, i: number, up: number[][], dn: number[][]) => void): void {
-  alpha.forEach((row, b) =>
-    row.forEach((_, i) => {
-      const up = alpha.map((x) => [...x]);
-      const dn = alpha.map((x) => [...x]);
-      up[b][i] += h;
-      dn[b][i] -= h;
-      check(b, i, up, dn);
-    }),
-  );
-}
-
 /** E over the sampled pairs: base + Σ_b Σ_{i∈pair_b} q_i cost_i, q the pair's softmax of α. */
 const pairCost = (cost: CostModel, gates: GateSample[], a: number[][], base: number) =>
   a.reduce((acc, row, b) => {
@@ -162,7 +150,7 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
       const f = (a: number[][]) => combineLoss(costLoss, ce, expectedCost(cost, a).value).loss;
       expect(r.objective).toBeCloseTo(f(alpha), 12);
       const h = 1e-6;
-      eachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
+      forEachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
     });
   }
 
@@ -199,7 +187,7 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
       expect(r.objective).toBeCloseTo(f(alpha), 12);
       expect(r.grads[0][1]).toBe(0);
       const h = 1e-6;
-      eachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
+      forEachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
     });
   }
 
@@ -213,7 +201,9 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
     const pairE = (a: number[][]) => pairCost(cost, gates, a, 0);
     const h = 1e-6;
     expect(r.grads[0][1]).toBe(0);
-    eachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo(((0.3 / 5) * (pairE(up) - pairE(dn))) / (2 * h), 6));
+    forEachNudge(alpha, h, (b, i, up, dn) =>
+      expect(r.grads[b][i]).toBeCloseTo(((0.3 / 5) * (pairE(up) - pairE(dn))) / (2 * h), 6),
+    );
   });
 });
 
