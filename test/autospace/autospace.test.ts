@@ -597,31 +597,27 @@ describe('CLI', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).source).toBe('hand-designed');
   });
 
+  /** `search --json` of 3 random networks of the space `file` under `limit` (its flags); stdout captured. */
+  async function searchSpaceFile(file: string, limit: string[], o: { muteStderr?: boolean } = {}) {
+    const chunks: string[] = [];
+    const spies: Array<{ mockRestore(): void }> = [
+      vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true)),
+    ];
+    if (o.muteStderr) spies.push(vi.spyOn(process.stderr, 'write').mockImplementation(() => true));
+    try {
+      await searchCli(['--space-file', file, '--budget', '3', ...limit, '--batch', '8', '--strategy', 'random', '--json']);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return JSON.parse(chunks.join(''));
+  }
+
   it('search --space-file: zero-shot search of a cell space under a MAdds budget', async ({ skip }) => {
     if (!gpu) return skip();
     const file = join(tmp, 'tiny-hand.json');
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
     const budget = fixedMadds(TINY_CIFAR_LAYOUT) + 150_000;
-    const chunks: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
-    try {
-      await searchCli([
-        '--space-file',
-        file,
-        '--budget',
-        '3',
-        '--budget-madds',
-        String(budget),
-        '--batch',
-        '8',
-        '--strategy',
-        'random',
-        '--json',
-      ]);
-    } finally {
-      spy.mockRestore();
-    }
-    const out = JSON.parse(chunks.join(''));
+    const out = await searchSpaceFile(file, ['--budget-madds', String(budget)]);
     expect(out.format).toBe('wgnas-arch');
     // A zero-shot search scores its networks at wgnas's BN, and says so.
     expect(out.bn).toEqual({ momentum: 0.1, eps: 1e-5 });
@@ -646,28 +642,7 @@ describe('CLI', () => {
       lat.perPosition.map((p) => p.indexOf(Math.max(...p))),
     );
     const ceiling = (lo + hi) / 2;
-    const chunks: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      await searchCli([
-        '--space-file',
-        file,
-        '--budget',
-        '3',
-        '--max-latency-ms',
-        String(ceiling),
-        '--batch',
-        '8',
-        '--strategy',
-        'random',
-        '--json',
-      ]);
-    } finally {
-      spy.mockRestore();
-      err.mockRestore();
-    }
-    const out = JSON.parse(chunks.join(''));
+    const out = await searchSpaceFile(file, ['--max-latency-ms', String(ceiling)], { muteStderr: true });
     expect(out.maxLatencyMs).toBe(ceiling);
     // Re-timed here, so compare against the ceiling with the timing noise of a second pricing in mind.
     expect(out.latencyMs).toBeLessThanOrEqual(ceiling);
