@@ -39,7 +39,7 @@ import { methodBackend } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
 import { nativeOrNull } from '../helpers/native.js';
 import type { NativeBinding } from '../../src/native/binding.js';
-import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
+import { halfwayCost, TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 let native: NativeBinding | null;
@@ -632,16 +632,7 @@ describe('CLI', () => {
     const file = join(tmp, 'tiny-hand-lat.json');
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
     const lat = await measuredCost(loadSpace(handDesignedSpace(TINY_CIFAR_LAYOUT)), { native, repeats: 5, warmup: 1 });
-    // Ceiling halfway between the fastest and the slowest architecture.
-    const lo = archCost(
-      lat,
-      lat.perPosition.map((p) => p.indexOf(Math.min(...p))),
-    );
-    const hi = archCost(
-      lat,
-      lat.perPosition.map((p) => p.indexOf(Math.max(...p))),
-    );
-    const ceiling = (lo + hi) / 2;
+    const ceiling = halfwayCost(lat);
     const out = await searchSpaceFile(file, ['--max-latency-ms', String(ceiling)], { muteStderr: true });
     expect(out.maxLatencyMs).toBe(ceiling);
     // Re-timed here, so compare against the ceiling with the timing noise of a second pricing in mind.

@@ -1,6 +1,6 @@
 /** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
 import type { Pool2dParams } from '../../src/kernels/params.js';
-import type { CostModel } from '../../src/mobilenet/cost/model.js';
+import { archCost, type CostModel } from '../../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 
 /** Matmul cases [batch, M, N, K, transA, transB]: 1x1x1, odd sizes, every transpose, K = 1 and tall/flat shapes. */
@@ -113,3 +113,13 @@ export const TOY_COST: CostModel = {
     [5, 4, 6, 2],
   ],
 };
+
+/** Halfway between the cheapest and the dearest architecture under `cost`: a ceiling some meet and some do not. */
+export function halfwayCost(cost: CostModel): number {
+  const pick = (best: (...v: number[]) => number) =>
+    archCost(
+      cost,
+      cost.perPosition.map((row) => row.indexOf(best(...row))),
+    );
+  return (pick(Math.min) + pick(Math.max)) / 2;
+}
