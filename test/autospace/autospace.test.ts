@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scoreArch } from '../../src/autospace/cell-arch-net.js';
-import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve.js';
+import { AutoSpace, type EvolveConfig } from '../../src/autospace/evolve.js';
 import { searchCellSpace } from '../../src/autospace/search.js';
 import { cellSearchSpace } from '../../src/autospace/search-space.js';
 import { cellMadds, handDesignedCells, hasShortcut, primitiveSpec, validateCell } from '../../src/mobilenet/cell.js';
@@ -39,7 +39,7 @@ import { methodBackend } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
 import { nativeOrNull } from '../helpers/native.js';
 import type { NativeBinding } from '../../src/native/binding.js';
-import { halfwayCost, TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
+import { halfwayCost, TINY_CIFAR_LAYOUT, tinyEvolveConfig } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 let native: NativeBinding | null;
@@ -219,24 +219,7 @@ describe('cell networks on the GPU', () => {
   });
 });
 
-function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
-  return {
-    ...DEFAULT_EVOLVE,
-    layout: TINY_CIFAR_LAYOUT,
-    budgetMadds: fixedMadds(TINY_CIFAR_LAYOUT) + 200_000,
-    populationSize: 5,
-    k: 3,
-    iterations: 3,
-    steps: 2,
-    warmupSteps: 1,
-    minEvaluations: 1,
-    replaceEvery: 1,
-    guideIterations: 1,
-    batchSize: 8,
-    seed: 4,
-    ...over,
-  };
-}
+const tinyEvolve = (over: Partial<EvolveConfig> = {}) => tinyEvolveConfig(TINY_CIFAR_LAYOUT, over);
 
 describe('AutoSpace evolution', () => {
   const data = () => cifarSearchSplit(64, 32);

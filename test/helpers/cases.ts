@@ -1,7 +1,9 @@
 /** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
+import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
 import type { Pool2dParams } from '../../src/kernels/params.js';
 import { archCost, type CostModel } from '../../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
+import { fixedMadds } from '../../src/mobilenet/madds.js';
 
 /** Matmul cases [batch, M, N, K, transA, transB]: 1x1x1, odd sizes, every transpose, K = 1 and tall/flat shapes. */
 export const MATMUL_CASES: ReadonlyArray<[number, number, number, number, boolean, boolean]> = [
@@ -122,4 +124,24 @@ export function halfwayCost(cost: CostModel): number {
       cost.perPosition.map((row) => row.indexOf(best(...row))),
     );
   return (pick(Math.min) + pick(Math.max)) / 2;
+}
+
+/** An AutoSpace run of `layout` that takes seconds: a few candidates, steps and iterations, 200 k MAdds over the skeleton. */
+export function tinyEvolveConfig(layout: MobileNetLayout, over: Partial<EvolveConfig> = {}): EvolveConfig {
+  return {
+    ...DEFAULT_EVOLVE,
+    layout,
+    budgetMadds: fixedMadds(layout) + 200_000,
+    populationSize: 5,
+    k: 3,
+    iterations: 3,
+    steps: 2,
+    warmupSteps: 1,
+    minEvaluations: 1,
+    replaceEvery: 1,
+    guideIterations: 1,
+    batchSize: 8,
+    seed: 4,
+    ...over,
+  };
 }
