@@ -1,6 +1,6 @@
 /** Shapes and layouts several test files share (the same cases on the WGSL kernels and the CPU backend). */
 import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
-import type { Pool2dParams } from '../../src/kernels/params.js';
+import type { Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
 import { archCost, type CostModel } from '../../src/mobilenet/cost/model.js';
 import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { fixedMadds } from '../../src/mobilenet/madds.js';
@@ -16,6 +16,43 @@ export const MATMUL_CASES: ReadonlyArray<[number, number, number, number, boolea
   [2, 17, 19, 97, false, true],
   [1, 1, 130, 1, true, true],
   [4, 100, 1, 33, true, true],
+];
+
+/** x [N, C, H, W] convolved with `cout` filters of k x k. */
+export interface ConvCase {
+  x: [number, number, number, number];
+  cout: number;
+  k: number;
+  p: Conv2dParams;
+}
+
+export const convLabel = (c: ConvCase) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
+
+export const convWShape = (c: ConvCase) => [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
+
+/** Convolution cases, for the WGSL kernels and the CPU backend (each adds its own). */
+export const CONV_CASES: readonly ConvCase[] = [
+  { x: [1, 1, 1, 1], cout: 1, k: 1, p: { stride: 1, pad: 0 } },
+  { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } }, // C=3 stem, odd H/W
+  { x: [1, 3, 8, 8], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
+  { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } }, // stride 2, odd size
+  { x: [2, 4, 5, 7], cout: 3, k: 5, p: { stride: 2, pad: 0 } },
+  { x: [1, 2, 9, 6], cout: 5, k: 7, p: { stride: 1, pad: 3 } },
+  { x: [2, 16, 8, 8], cout: 16, k: 1, p: { stride: 1, pad: 0 } },
+  { x: [2, 16, 9, 9], cout: 32, k: 3, p: { stride: 2, pad: 1 } }, // NB201 reduction-cell shape
+  { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } }, // > one 64-row tile
+  { x: [1, 1, 5, 5], cout: 1, k: 5, p: { stride: 3, pad: 0 } }, // output 1x1
+  { x: [2, 6, 7, 5], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 6 } }, // depthwise
+  { x: [1, 8, 9, 9], cout: 8, k: 5, p: { stride: 2, pad: 2, groups: 8 } }, // depthwise 5x5 s2
+  { x: [2, 3, 7, 7], cout: 3, k: 7, p: { stride: 1, pad: 3, groups: 3 } }, // depthwise 7x7
+  { x: [2, 4, 6, 6], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // grouped
+  { x: [5, 3, 4, 4], cout: 3, k: 3, p: { stride: 1, pad: 1, groups: 3 } }, // depthwise, 5 images per workgroup
+  { x: [7, 2, 6, 5], cout: 2, k: 5, p: { stride: 2, pad: 2, groups: 2 } }, // depthwise, 3x3 output planes
+  { x: [2, 4, 7, 7], cout: 4, k: 3, p: { stride: 2, pad: 0, groups: 4 } }, // depthwise, no padding
+  { x: [1, 2, 20, 23], cout: 2, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // depthwise, > 64 row runs
+  { x: [2, 3, 9, 9], cout: 3, k: 3, p: { stride: 3, pad: 1, groups: 3 } }, // depthwise stride 3: generic kernel
+  { x: [1, 3, 9, 9], cout: 3, k: 9, p: { stride: 1, pad: 4, groups: 3 } }, // depthwise 9x9: generic kernel
+  { x: [1, 1, 7, 5], cout: 1, k: 3, p: { stride: 2, pad: 1, groups: 1 } },
 ];
 
 /** Batch-norm shapes, for the WGSL kernels and the CPU backend (each adds its own). */

@@ -1,6 +1,6 @@
 /**
- * The WGSL convolution tests' cases (conv2d.gpu, conv2d-program.gpu): a case's shapes and random
- * problem, every pass against the CPU references, and the f16 forward against its error bound.
+ * The WGSL convolution tests' checks (conv2d.gpu, conv2d-program.gpu) of a ConvCase (./cases.ts):
+ * its random problem, every pass against the CPU references, the f16 forward against its error bound.
  */
 import { expect } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
@@ -13,24 +13,12 @@ import {
   conv2dCpu,
   type Conv2dOptions,
   conv2dOutShape,
-  type Conv2dParams,
 } from '../../src/kernels/conv2d.js';
 import { f16DotErrorBound } from '../../src/kernels/f16.js';
 import { Rng } from '../../src/util/rng.js';
+import { type ConvCase, convLabel, convWShape } from './cases.js';
 import { expectClose } from './gpu.js';
 import { prod } from './layers.js';
-
-/** x [N, C, H, W] convolved with `cout` filters of k x k. */
-export interface ConvCase {
-  x: [number, number, number, number];
-  cout: number;
-  k: number;
-  p: Conv2dParams;
-}
-
-export const convLabel = (c: ConvCase) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
-
-export const convWShape = (c: ConvCase) => [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
 
 /** Random x, w (scale 0.5) and dy for `c`, drawn in that order from Rng(seed). */
 export function convProblem(c: ConvCase, seed: number) {

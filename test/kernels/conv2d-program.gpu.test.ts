@@ -11,7 +11,8 @@ import { convProgram, convProgramName } from '../../src/kernels/conv2d-program.j
 import { defaultConvCore, parseConvCore } from '../../src/kernels/conv2d-gemm.js';
 import { hasF16 } from '../../src/kernels/f16.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
-import { type ConvCase, convLabel, convProblem, expectConvPassesMatchCpu, f16ForwardErrors } from '../helpers/conv.js';
+import { type ConvCase, convLabel } from '../helpers/cases.js';
+import { convProblem, expectConvPassesMatchCpu, f16ForwardErrors } from '../helpers/conv.js';
 import { withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;

@@ -16,14 +16,8 @@ import {
 import { hasF16 } from '../../src/kernels/f16.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
-import {
-  type ConvCase,
-  convLabel,
-  convProblem,
-  convWShape,
-  expectConvPassesMatchCpu,
-  f16ForwardErrors,
-} from '../helpers/conv.js';
+import { CONV_CASES, type ConvCase, convLabel, convWShape } from '../helpers/cases.js';
+import { convProblem, expectConvPassesMatchCpu, f16ForwardErrors } from '../helpers/conv.js';
 import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
@@ -32,27 +26,7 @@ beforeAll(async () => {
 });
 
 const cases: ConvCase[] = [
-  { x: [1, 1, 1, 1], cout: 1, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } }, // C=3 stem, odd H/W
-  { x: [1, 3, 8, 8], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
-  { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } }, // stride 2, odd size
-  { x: [2, 4, 5, 7], cout: 3, k: 5, p: { stride: 2, pad: 0 } },
-  { x: [1, 2, 9, 6], cout: 5, k: 7, p: { stride: 1, pad: 3 } },
-  { x: [2, 16, 8, 8], cout: 16, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 16, 9, 9], cout: 32, k: 3, p: { stride: 2, pad: 1 } }, // NB201 reduction-cell shape
-  { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } }, // > one 64-row tile
-  { x: [1, 1, 5, 5], cout: 1, k: 5, p: { stride: 3, pad: 0 } }, // output 1x1
-  { x: [2, 6, 7, 5], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 6 } }, // depthwise
-  { x: [1, 8, 9, 9], cout: 8, k: 5, p: { stride: 2, pad: 2, groups: 8 } }, // depthwise 5x5 s2
-  { x: [2, 3, 7, 7], cout: 3, k: 7, p: { stride: 1, pad: 3, groups: 3 } }, // depthwise 7x7
-  { x: [2, 4, 6, 6], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // grouped
-  { x: [5, 3, 4, 4], cout: 3, k: 3, p: { stride: 1, pad: 1, groups: 3 } }, // depthwise, 5 images per workgroup
-  { x: [7, 2, 6, 5], cout: 2, k: 5, p: { stride: 2, pad: 2, groups: 2 } }, // depthwise, 3x3 output planes
-  { x: [2, 4, 7, 7], cout: 4, k: 3, p: { stride: 2, pad: 0, groups: 4 } }, // depthwise, no padding
-  { x: [1, 2, 20, 23], cout: 2, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // depthwise, > 64 row runs
-  { x: [2, 3, 9, 9], cout: 3, k: 3, p: { stride: 3, pad: 1, groups: 3 } }, // depthwise stride 3: generic kernel
-  { x: [1, 3, 9, 9], cout: 3, k: 9, p: { stride: 1, pad: 4, groups: 3 } }, // depthwise 9x9: generic kernel
-  { x: [1, 1, 7, 5], cout: 1, k: 3, p: { stride: 2, pad: 1, groups: 1 } },
+  ...CONV_CASES,
   { x: [2, 3, 6, 7], cout: 5, k: 3, p: { stride: 1, pad: 2 } }, // padding > kernel / 2
   { x: [1, 2, 5, 5], cout: 3, k: 3, p: { stride: 2, pad: 3 } }, // padding > kernel, stride 2
   { x: [3, 8, 9, 7], cout: 6, k: 1, p: { stride: 2, pad: 0 } }, // 1x1 with stride
