@@ -331,30 +331,43 @@ def build_supernet(req):
     return Skeleton(req["layout"], layers, body)
 
 
+def cached(key, build):
+    """CACHE[key], built once."""
+    if key not in CACHE:
+        CACHE[key] = build()
+    return CACHE[key]
+
+
+def weight_step_setup(net, req, x, y):
+    """net in train mode, its parameters, their SGD (Nesterov 0.9, as ours), the weight batch and
+    the validation batch (the request's first n images, then the next n)."""
+    net.train()
+    params = list(net.parameters())
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-5)
+    n = req["n"]
+    return params, opt, (x[:n], y[:n]), (x[n : 2 * n], y[n : 2 * n])
+
+
+def set_requires_grad(params, on):
+    for p in params:
+        p.requires_grad_(on)
+
+
 def proxyless_steps(req, x, y, clock):
     """Per step: a weight step on one sampled path per block (forward, CE backward, SGD Nesterov
     0.9 on the parameters that got a gradient), then an architecture step on two sampled paths per
     block (the inactive one without gradient), with gradients of the binary gates only (as ours:
     no weight-gradient convolutions). Returns ms per step (weight + architecture)."""
     torch.manual_seed(1)
-    key = json.dumps([req["layout"], req["shapes"]])
-    if key not in CACHE:
-        CACHE[key] = build_supernet(req)
-    net = CACHE[key]
-    net.train()
-    params = list(net.parameters())
-    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-5)
-    n = req["n"]
-    xb, yb = x[:n], y[:n]
-    xv, yv = x[n : 2 * n], y[n : 2 * n]
+    net = cached(json.dumps([req["layout"], req["shapes"]]), lambda: build_supernet(req))
+    params, opt, (xb, yb), (xv, yv) = weight_step_setup(net, req, x, y)
 
     def step(st):
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(net(xb, [(a, None, None) for a in st["weight"]]), yb)
         loss.backward()
         opt.step()
-        for p in params:
-            p.requires_grad_(False)
+        set_requires_grad(params, False)
         gates, gate_params = [], []
         for a, b in st["arch"]:
             ga = torch.ones((), requires_grad=True)
@@ -363,8 +376,7 @@ def proxyless_steps(req, x, y, clock):
             gates.append((a, b, (ga, gi)))
         grads = torch.autograd.grad(F.cross_entropy(net(xv, gates), yv), gate_params, allow_unused=True)
         _ = [0.0 if g is None else float(g) for g in grads]
-        for p in params:
-            p.requires_grad_(True)
+        set_requires_grad(params, True)
         return float(loss)
 
     steps = req["steps"]
@@ -398,16 +410,8 @@ def autospace_steps(req, x, y, clock):
     forward, CE backward, SGD Nesterov 0.9), then a fitness step on another batch with gradients of
     phi only (as ours: no weight-gradient convolutions). Returns ms per step."""
     torch.manual_seed(1)
-    key = "mix:" + json.dumps([req["layout"], req["shapes"], req["cells"]])
-    if key not in CACHE:
-        CACHE[key] = build_mixture(req)
-    net, phis = CACHE[key]
-    net.train()
-    params = list(net.parameters())
-    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=4e-5)
-    n = req["n"]
-    xb, yb = x[:n], y[:n]
-    xv, yv = x[n : 2 * n], y[n : 2 * n]
+    net, phis = cached("mix:" + json.dumps([req["layout"], req["shapes"], req["cells"]]), lambda: build_mixture(req))
+    params, opt, (xb, yb), (xv, yv) = weight_step_setup(net, req, x, y)
     ms = []
     loss_v = 0.0
     for i in range(req["repeats"] + 1):
@@ -416,15 +420,13 @@ def autospace_steps(req, x, y, clock):
         loss = F.cross_entropy(net(xb, [p.detach() for p in phis]), yb)
         loss.backward()
         opt.step()
-        for p in params:
-            p.requires_grad_(False)
+        set_requires_grad(params, False)
         vloss = F.cross_entropy(net(xv, phis), yv)
         grads = torch.autograd.grad(vloss, phis)
         with torch.no_grad():
             for p, g in zip(phis, grads):
                 p -= 0.0  # the fitness update happens on the host in ours as well: not timed work
-        for p in params:
-            p.requires_grad_(True)
+        set_requires_grad(params, True)
         loss_v = float(loss)
         if i > 0:
             ms.append((clock() - t) * 1000)

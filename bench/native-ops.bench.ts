@@ -26,13 +26,9 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
-import { acquireGpu, type Gpu } from '../src/gpu/index.js';
-import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
-import { reluBackward, relu } from '../src/kernels/activation.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from '../src/kernels/conv2d.js';
-import { correlationOffDiagInPlace } from '../src/kernels/correlation.js';
+import { acquireGpu } from '../src/gpu/index.js';
+import { type Backend, cpuBackend, webgpuBackend } from '../src/backend/index.js';
 import { NativeDevice } from '../src/native/device.js';
-import * as nat from '../src/backend/cpu/index.js';
 import { Rng } from '../src/util/rng.js';
 import { writeResult } from './results-dir.js';
 
@@ -77,11 +73,6 @@ function cases(): OpCase[] {
 /** One op as a closure over prepared inputs; each call enqueues it once and frees what it made. */
 type Runner = () => void;
 
-interface Backend {
-  prepare(c: OpCase): Runner;
-  sync(): Promise<void>;
-}
-
 function inputs(c: OpCase): { x: Float32Array; w: Float32Array; dy: Float32Array; g: Float32Array } {
   const rng = new Rng(7);
   const Cout = c.Cout ?? c.C;
@@ -95,99 +86,49 @@ function inputs(c: OpCase): { x: Float32Array; w: Float32Array; dy: Float32Array
   };
 }
 
-function nativeBackend(dev: NativeDevice): Backend {
-  return {
-    sync: () => dev.sync(),
-    prepare(c) {
-      const d = inputs(c);
-      const xs = [c.N, c.C, c.H, c.H];
-      const p = { stride: c.stride ?? 1, pad: c.pad ?? 0 };
-      const wShape = [c.Cout ?? c.C, c.C, c.k ?? 1, c.k ?? 1];
-      const x = dev.upload(d.x, c.kind === 'gram' ? [1, c.N, c.D!] : xs);
-      const w = dev.upload(d.w, wShape);
-      const dy = dev.upload(d.dy, xs);
-      const g = dev.upload(d.g, [c.C]);
-      const bn = c.kind === 'bn_bwd' ? nat.batchNormForward(dev, x, g, g) : null;
-      const gram = c.kind === 'gram' ? dev.empty([1, c.N, c.N]) : null;
-      const free = (...ts: Array<{ dispose(): void }>) => ts.forEach((t) => t.dispose());
-      switch (c.kind) {
-        case 'conv_fwd':
-          return () => free(nat.conv2d(dev, x, w, p));
-        case 'conv_bwd_data':
-          return () => free(nat.conv2dBackwardInput(dev, dy, w, xs, p));
-        case 'conv_bwd_weight':
-          return () => free(nat.conv2dBackwardWeight(dev, x, dy, wShape, p));
-        case 'bn_fwd':
-          return () => free(...Object.values(nat.batchNormForward(dev, x, g, g)));
-        case 'bn_bwd':
-          return () => free(...Object.values(nat.batchNormBackward(dev, dy, x, bn!.mean, bn!.invStd, g)));
-        case 'relu_fwd':
-          return () => free(nat.relu(dev, x));
-        case 'relu_bwd':
-          return () => free(nat.reluBackward(dev, dy, x));
-        case 'gram':
-          // Normalises x in place each time: idempotent up to rounding, as the proxy's arena pass.
-          return () => nat.correlationOffDiagInPlace(dev, x, gram!);
-        case 'rcb':
-          return () => {
-            const r = nat.relu(dev, x);
-            const y = nat.conv2d(dev, r, w, p);
-            const b = nat.batchNormForward(dev, y, g, g);
-            const gb = nat.batchNormBackward(dev, dy, y, b.mean, b.invStd, g);
-            const gr = nat.conv2dBackwardInput(dev, gb.dx, w, xs, p);
-            const gw = nat.conv2dBackwardWeight(dev, r, gb.dx, wShape, p);
-            free(r, y, ...Object.values(b), ...Object.values(gb), gw, nat.reluBackward(dev, gr, x), gr);
-          };
-      }
-    },
-  };
-}
-
-function gpuBackend(gpu: Gpu): Backend {
-  return {
-    sync: () => gpu.sync(),
-    prepare(c) {
-      const d = inputs(c);
-      const xs = [c.N, c.C, c.H, c.H];
-      const p = { stride: c.stride ?? 1, pad: c.pad ?? 0 };
-      const wShape = [c.Cout ?? c.C, c.C, c.k ?? 1, c.k ?? 1];
-      const x = gpu.upload(d.x, c.kind === 'gram' ? [1, c.N, c.D!] : xs);
-      const w = gpu.upload(d.w, wShape);
-      const dy = gpu.upload(d.dy, xs);
-      const g = gpu.upload(d.g, [c.C]);
-      const bn = c.kind === 'bn_bwd' ? batchNormForward(gpu, x, g, g) : null;
-      const gram = c.kind === 'gram' ? gpu.empty([1, c.N, c.N]) : null;
-      const free = (...ts: Array<{ dispose(): void }>) => ts.forEach((t) => t.dispose());
-      switch (c.kind) {
-        case 'conv_fwd':
-          return () => free(conv2d(gpu, x, w, p));
-        case 'conv_bwd_data':
-          return () => free(conv2dBackwardInput(gpu, dy, w, xs, p));
-        case 'conv_bwd_weight':
-          return () => free(conv2dBackwardWeight(gpu, x, dy, wShape, p));
-        case 'bn_fwd':
-          return () => free(...Object.values(batchNormForward(gpu, x, g, g)));
-        case 'bn_bwd':
-          return () => free(...Object.values(batchNormBackward(gpu, dy, x, bn!.mean, bn!.invStd, g)));
-        case 'relu_fwd':
-          return () => free(relu(gpu, x));
-        case 'relu_bwd':
-          return () => free(reluBackward(gpu, dy, x));
-        case 'gram':
-          return () => correlationOffDiagInPlace(gpu, x, gram!);
-        case 'rcb':
-          return () => {
-            const r = relu(gpu, x);
-            const y = conv2d(gpu, r, w, p);
-            const b = batchNormForward(gpu, y, g, g);
-            const gb = batchNormBackward(gpu, dy, y, b.mean, b.invStd, g);
-            const gr = conv2dBackwardInput(gpu, gb.dx, w, xs, p);
-            const gw = conv2dBackwardWeight(gpu, r, gb.dx, wShape, p);
-            free(r, y, ...Object.values(b), ...Object.values(gb), gw, reluBackward(gpu, gr, x), gr);
-          };
-      }
-    },
-  };
+/** `c` on `be` (the native addon through the cpu backend, or the WGSL kernels) over inputs made once. */
+function prepare(be: Backend, c: OpCase): Runner {
+  const d = inputs(c);
+  const xs = [c.N, c.C, c.H, c.H];
+  const p = { stride: c.stride ?? 1, pad: c.pad ?? 0 };
+  const wShape = [c.Cout ?? c.C, c.C, c.k ?? 1, c.k ?? 1];
+  const x = be.upload(d.x, c.kind === 'gram' ? [1, c.N, c.D!] : xs);
+  const w = be.upload(d.w, wShape);
+  const dy = be.upload(d.dy, xs);
+  const g = be.upload(d.g, [c.C]);
+  const op = be.ops;
+  const bn = c.kind === 'bn_bwd' ? op.batchNormForward(x, g, g) : null;
+  const gram = c.kind === 'gram' ? be.empty([1, c.N, c.N]) : null;
+  const free = (...ts: Array<{ dispose(): void }>) => ts.forEach((t) => t.dispose());
+  switch (c.kind) {
+    case 'conv_fwd':
+      return () => free(op.conv2d(x, w, p));
+    case 'conv_bwd_data':
+      return () => free(op.conv2dBackwardInput(dy, w, xs, p));
+    case 'conv_bwd_weight':
+      return () => free(op.conv2dBackwardWeight(x, dy, wShape, p));
+    case 'bn_fwd':
+      return () => free(...Object.values(op.batchNormForward(x, g, g)));
+    case 'bn_bwd':
+      return () => free(...Object.values(op.batchNormBackward(dy, x, bn!.mean, bn!.invStd, g)));
+    case 'relu_fwd':
+      return () => free(op.relu(x));
+    case 'relu_bwd':
+      return () => free(op.reluBackward(dy, x));
+    case 'gram':
+      // Normalises x in place each time: idempotent up to rounding, as the proxy's arena pass.
+      return () => op.correlationOffDiagInPlace(x, gram!);
+    case 'rcb':
+      return () => {
+        const r = op.relu(x);
+        const y = op.conv2d(r, w, p);
+        const b = op.batchNormForward(y, g, g);
+        const gb = op.batchNormBackward(dy, y, b.mean, b.invStd, g);
+        const gr = op.conv2dBackwardInput(gb.dx, w, xs, p);
+        const gw = op.conv2dBackwardWeight(r, gb.dx, wShape, p);
+        free(r, y, ...Object.values(b), ...Object.values(gb), gw, op.reluBackward(gr, x), gr);
+      };
+  }
 }
 
 /**
@@ -346,9 +287,9 @@ async function main(): Promise<void> {
       servers.push([into, s]);
     }
   }
-  const nb = nativeBackend(dev);
+  const nb = cpuBackend(dev);
   for (const c of ops) {
-    const run = nb.prepare(c);
+    const run = prepare(nb, c);
     for (let r = 0; r < rounds; r++) {
       keepMin(nativeMs, { [c.id]: await time(nb, run, repeats, minMs, clock) });
       for (const [into, s] of servers) keepMin(into, { [c.id]: await s.time(c, repeats, minMs, clock) });
@@ -362,9 +303,9 @@ async function main(): Promise<void> {
   if (!values['no-wgsl']) {
     const gpu = await acquireGpu();
     wgslNote = gpu.name;
-    const gb = gpuBackend(gpu);
+    const gb = webgpuBackend(gpu);
     // The software adapter is 10-100x slower: fewer, shorter samples.
-    for (const c of ops) wgslMs[c.id] = await time(gb, gb.prepare(c), Math.min(3, repeats), minMs);
+    for (const c of ops) wgslMs[c.id] = await time(gb, prepare(gb, c), Math.min(3, repeats), minMs);
     gpu.destroy();
   }
   const load1 = loadavg()[0];

@@ -139,27 +139,25 @@ if (scoreFiles.length) {
   }
   const a = byFile['score-group1.csv'];
   const b = byFile['score-all.csv'];
-  if (a && b) {
+  /** The largest relative difference of `rows`' WRCor from b's on the cells both scored (`keep` of them), and how many. */
+  const wrcorDiff = (rows, keep = () => true) => {
     const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
     let worst = 0,
       n = 0;
-    for (const r of a)
-      if (m.has(r.arch)) {
+    for (const r of rows)
+      if (m.has(r.arch) && keep(r)) {
         n++;
         worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
       }
+    return { worst, n };
+  };
+  if (a && b) {
+    const { worst, n } = wrcorDiff(a);
     lines.push('', `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`);
   }
   const st = byFile['score-stacked.csv'];
   if (st && b) {
-    const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
-    let worst = 0,
-      n = 0;
-    for (const r of st)
-      if (m.has(r.arch) && Number.isFinite(Number(r.wrcor))) {
-        n++;
-        worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
-      }
+    const { worst, n } = wrcorDiff(st, (r) => Number.isFinite(Number(r.wrcor)));
     lines.push(
       '',
       `Stacked vs separate groups' WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,

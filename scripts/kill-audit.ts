@@ -10,7 +10,6 @@
  *
  * Scenarios: evolve-space, search-cells, train, export, correlate, bench, data-fetch.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,41 +19,22 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create } from 'tar';
 import { readWeights } from '../src/export/weights.js';
+import { BIN, type ChildResult, nodeChild } from '../test/helpers/child.js';
+import { tinyNb201 } from '../test/helpers/flags.js';
 
-const BIN = new URL('../bin/wgnas.js', import.meta.url).pathname;
 const { values: opt } = parseArgs({
   options: { trials: { type: 'string', default: '12' }, only: { type: 'string' }, keep: { type: 'boolean' } },
 });
 const TRIALS = Number(opt.trials);
 const work = mkdtempSync(join(tmpdir(), 'wgnas-kill-audit-'));
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  ms: number;
-}
+type Run = ChildResult & { ms: number };
 
-/** Runs `wgnas ARGS` (or, for args starting with '--import', node itself) in `cwd`. */
-function wgnas(args: string[], cwd: string, o: { killAt?: string; killAfterMs?: number } = {}): Promise<Run> {
-  const env = { ...process.env };
-  delete env.WGNAS_TEST_KILL_AT;
-  if (o.killAt) env.WGNAS_TEST_KILL_AT = o.killAt;
+/** Runs `wgnas ARGS` (or, for args starting with '--import', node itself) in `cwd`, as long as it takes. */
+async function wgnas(args: string[], cwd: string, o: { killAt?: string; killAfterMs?: number } = {}): Promise<Run> {
   const t0 = performance.now();
-  const c: ChildProcess = spawn(process.execPath, args[0] === '--import' ? args : [BIN, ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  c.stderr!.on('data', (d) => (stderr += String(d)));
-  const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => c.kill('SIGKILL'), o.killAfterMs);
-  return new Promise((resolve) => {
-    c.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr, ms: performance.now() - t0 });
-    });
-  });
+  const r = await nodeChild(args[0] === '--import' ? args : [BIN, ...args], { ...o, cwd, timeoutMs: Infinity });
+  return { ...r, ms: performance.now() - t0 };
 }
 
 /** Every regular file under `dir`, relative path -> bytes. */
@@ -107,12 +87,7 @@ const EVOLVE = ['evolve-space', '--budget-madds', '3M', '--iterations', '2', '--
 const EVOLVE_SMALL = [...EVOLVE, '--train', '64', '--val', '32', '--batch', '8', '--population', '4', '--k', '2', ...CPU];
 const TRAIN = (seed: string) => [
   'train',
-  '--nb201',
-  ARCH,
-  '--channels',
-  '4',
-  '--cells-per-stage',
-  '1',
+  ...tinyNb201(ARCH),
   '--train-images',
   '32',
   '--test-images',

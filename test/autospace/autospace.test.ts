@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scoreArch } from '../../src/autospace/cell-arch-net.js';
-import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve.js';
+import { AutoSpace, type EvolveConfig } from '../../src/autospace/evolve.js';
 import { searchCellSpace } from '../../src/autospace/search.js';
 import { cellSearchSpace } from '../../src/autospace/search-space.js';
 import { cellMadds, handDesignedCells, hasShortcut, primitiveSpec, validateCell } from '../../src/mobilenet/cell.js';
@@ -39,7 +39,7 @@ import { methodBackend } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
 import { nativeOrNull } from '../helpers/native.js';
 import type { NativeBinding } from '../../src/native/binding.js';
-import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
+import { halfwayCost, TINY_CIFAR_LAYOUT, tinyEvolveConfig } from '../helpers/cases.js';
 
 let gpu: Backend | null;
 let native: NativeBinding | null;
@@ -219,24 +219,7 @@ describe('cell networks on the GPU', () => {
   });
 });
 
-function tinyEvolve(over: Partial<EvolveConfig> = {}): EvolveConfig {
-  return {
-    ...DEFAULT_EVOLVE,
-    layout: TINY_CIFAR_LAYOUT,
-    budgetMadds: fixedMadds(TINY_CIFAR_LAYOUT) + 200_000,
-    populationSize: 5,
-    k: 3,
-    iterations: 3,
-    steps: 2,
-    warmupSteps: 1,
-    minEvaluations: 1,
-    replaceEvery: 1,
-    guideIterations: 1,
-    batchSize: 8,
-    seed: 4,
-    ...over,
-  };
-}
+const tinyEvolve = (over: Partial<EvolveConfig> = {}) => tinyEvolveConfig(TINY_CIFAR_LAYOUT, over);
 
 describe('AutoSpace evolution', () => {
   const data = () => cifarSearchSplit(64, 32);
@@ -597,31 +580,27 @@ describe('CLI', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).source).toBe('hand-designed');
   });
 
+  /** `search --json` of 3 random networks of the space `file` under `limit` (its flags); stdout captured. */
+  async function searchSpaceFile(file: string, limit: string[], o: { muteStderr?: boolean } = {}) {
+    const chunks: string[] = [];
+    const spies: Array<{ mockRestore(): void }> = [
+      vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true)),
+    ];
+    if (o.muteStderr) spies.push(vi.spyOn(process.stderr, 'write').mockImplementation(() => true));
+    try {
+      await searchCli(['--space-file', file, '--budget', '3', ...limit, '--batch', '8', '--strategy', 'random', '--json']);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return JSON.parse(chunks.join(''));
+  }
+
   it('search --space-file: zero-shot search of a cell space under a MAdds budget', async ({ skip }) => {
     if (!gpu) return skip();
     const file = join(tmp, 'tiny-hand.json');
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
     const budget = fixedMadds(TINY_CIFAR_LAYOUT) + 150_000;
-    const chunks: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
-    try {
-      await searchCli([
-        '--space-file',
-        file,
-        '--budget',
-        '3',
-        '--budget-madds',
-        String(budget),
-        '--batch',
-        '8',
-        '--strategy',
-        'random',
-        '--json',
-      ]);
-    } finally {
-      spy.mockRestore();
-    }
-    const out = JSON.parse(chunks.join(''));
+    const out = await searchSpaceFile(file, ['--budget-madds', String(budget)]);
     expect(out.format).toBe('wgnas-arch');
     // A zero-shot search scores its networks at wgnas's BN, and says so.
     expect(out.bn).toEqual({ momentum: 0.1, eps: 1e-5 });
@@ -636,38 +615,8 @@ describe('CLI', () => {
     const file = join(tmp, 'tiny-hand-lat.json');
     writeFileSync(file, JSON.stringify(handDesignedSpace(TINY_CIFAR_LAYOUT)));
     const lat = await measuredCost(loadSpace(handDesignedSpace(TINY_CIFAR_LAYOUT)), { native, repeats: 5, warmup: 1 });
-    // Ceiling halfway between the fastest and the slowest architecture.
-    const lo = archCost(
-      lat,
-      lat.perPosition.map((p) => p.indexOf(Math.min(...p))),
-    );
-    const hi = archCost(
-      lat,
-      lat.perPosition.map((p) => p.indexOf(Math.max(...p))),
-    );
-    const ceiling = (lo + hi) / 2;
-    const chunks: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      await searchCli([
-        '--space-file',
-        file,
-        '--budget',
-        '3',
-        '--max-latency-ms',
-        String(ceiling),
-        '--batch',
-        '8',
-        '--strategy',
-        'random',
-        '--json',
-      ]);
-    } finally {
-      spy.mockRestore();
-      err.mockRestore();
-    }
-    const out = JSON.parse(chunks.join(''));
+    const ceiling = halfwayCost(lat);
+    const out = await searchSpaceFile(file, ['--max-latency-ms', String(ceiling)], { muteStderr: true });
     expect(out.maxLatencyMs).toBe(ceiling);
     // Re-timed here, so compare against the ceiling with the timing noise of a second pricing in mind.
     expect(out.latencyMs).toBeLessThanOrEqual(ceiling);

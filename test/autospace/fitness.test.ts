@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { FitnessLogits } from '../../src/autospace/fitness.js';
 import { softmax } from '../../src/util/softmax.js';
+import { forEachNudge } from '../helpers/layers.js';
 
 const MADDS = [
   [4e5, 1e5, 0, 2.5e5],
@@ -41,14 +42,8 @@ describe('AutoSpace fitness logits', () => {
       expect(f.expectedMadds() > budget).toBe(budget < 1.4e6);
       const g = f.gradient(CE);
       const h = 1e-6;
-      PHI.forEach((row, b) =>
-        row.forEach((_, k) => {
-          const up = PHI.map((r) => [...r]);
-          const dn = PHI.map((r) => [...r]);
-          up[b][k] += h;
-          dn[b][k] -= h;
-          expect(g[b][k]).toBeCloseTo((objective(up, budget) - objective(dn, budget)) / (2 * h), 7);
-        }),
+      forEachNudge(PHI, h, (b, k, up, dn) =>
+        expect(g[b][k]).toBeCloseTo((objective(up, budget) - objective(dn, budget)) / (2 * h), 7),
       );
       if (budget === 2e6) g.forEach((row, b) => row.forEach((v, k) => expect(v).toBe(CE[b][k])));
     });

@@ -7,14 +7,15 @@
  * the fitness kernels' workgroup, and sizes past kSerialElems (native/compute/parallel.hpp), where
  * the native loops split over threads. Kept small: lavapipe compiles each pipeline in seconds.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
 import { OPS } from '../../src/kernels/ops.js';
 import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../../src/kernels/params.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { expectClose } from '../helpers/gpu.js';
-import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, withTensors } from '../helpers/parity.js';
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, paritySuite, withTensors } from '../helpers/parity.js';
+import * as opCase from '../helpers/parity-cases.js';
 
 const rng = new Rng(4242);
 const rnd = (n: number, scale = 1) => rng.normals(n, scale);
@@ -105,52 +106,8 @@ for (const shape of [
     [gamma, [C]],
     [beta, [C]],
   ];
-  add('batchNormForward', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(be, xgb(), ([tx, tg, tb]) => {
-        const r = be.ops.batchNormForward(tx, tg, tb);
-        return [r.y, r.mean, r.invStd];
-      }),
-    ref: () => [f.y, f.mean, f.invStd],
-  });
-  add('batchNormForwardAdd', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(be, [...xgb(), [res, shape]], ([tx, tg, tb, tr]) => {
-        const r = be.ops.batchNormForwardAdd(tx, tg, tb, tr);
-        return [r.y, r.mean, r.invStd];
-      }),
-    ref: () => {
-      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res);
-      return [r.y, r.mean, r.invStd];
-    },
-  });
-  add('batchNormBackward', {
-    label,
-    tol: { atol: 1e-3, rtol: 1e-3 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, shape],
-          [x, shape],
-          [f.mean, [C]],
-          [f.invStd, [C]],
-          [gamma, [C]],
-        ],
-        ([tdy, tx, tm, ti, tg]) => {
-          const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg);
-          return [r.dx, r.dgamma, r.dbeta];
-        },
-      ),
-    ref: () => {
-      const r = OPS.batchNormBackward.reference(dy, x, shape, f.mean, f.invStd, gamma);
-      return [r.dx, r.dgamma, r.dbeta];
-    },
-  });
+  const backwardTol = { atol: 1e-3, rtol: 1e-3 };
+  for (const [op, c] of opCase.batchNorm({ label, x, shape, gamma, beta, dy, res, tol, backwardTol })) add(op, c);
   add('batchNormEval', {
     label,
     tol,
@@ -169,30 +126,7 @@ for (const shape of [
   x[1] = 6;
   x[THREADED - 1] = 6;
   const dy = rnd(THREADED);
-  for (const six of [false, true]) {
-    const fwd = six ? 'relu6' : 'relu';
-    const bwd = six ? 'relu6Backward' : 'reluBackward';
-    add(fwd, {
-      label: `n${THREADED}`,
-      tol: { atol: 0, rtol: 0 },
-      run: (be) => withTensors(be, [[x, [THREADED]]], ([t]) => be.ops[fwd](t)),
-      ref: () => [OPS[fwd].reference(x)],
-    });
-    add(bwd, {
-      label: `n${THREADED}`,
-      tol: { atol: 0, rtol: 0 },
-      run: (be) =>
-        withTensors(
-          be,
-          [
-            [dy, [THREADED]],
-            [x, [THREADED]],
-          ],
-          ([tdy, tx]) => be.ops[bwd](tdy, tx),
-        ),
-      ref: () => [OPS[bwd].reference(dy, x)],
-    });
-  }
+  for (const [op, c] of opCase.activations(`n${THREADED}`, x, dy, [THREADED], { atol: 0, rtol: 0 })) add(op, c);
 }
 
 // ---- pooling: NB201's 3x3 (stride 1, exclude pad) on 1x1 and 2x2 planes and past the CPU's plane grain ------
@@ -207,17 +141,8 @@ for (const [xs, p] of [
   [[8, 131, 9, 7], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
 ] as Array<[number[], Pool2dParams]>) {
   const x = rnd(numel(xs));
-  const y = OPS.avgPool2d.reference(x, xs, p);
-  const OH = Math.floor((xs[2] + 2 * p.pad - p.kernel) / p.stride) + 1;
-  const OW = Math.floor((xs[3] + 2 * p.pad - p.kernel) / p.stride) + 1;
-  const dy = rnd(y.length);
-  const label = `[${xs}] k${p.kernel} s${p.stride} p${p.pad}${p.countIncludePad === false ? ' exclude pad' : ''}`;
-  add('avgPool2d', { label, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.avgPool2d(t, p)), ref: () => [y] });
-  add('avgPool2dBackward', {
-    label,
-    run: (be) => withTensors(be, [[dy, [xs[0], xs[1], OH, OW]]], ([t]) => be.ops.avgPool2dBackward(t, xs, p)),
-    ref: () => [OPS.avgPool2dBackward.reference(dy, xs, p)],
-  });
+  const dy = rnd(numel(opCase.poolOutShape(xs, p)));
+  for (const [op, c] of opCase.avgPool(x, xs, dy, p)) add(op, c);
 }
 for (const xs of [
   [1, 1, 1, 1],
@@ -227,17 +152,7 @@ for (const xs of [
 ]) {
   const x = rnd(numel(xs));
   const dy = rnd(xs[0] * xs[1]);
-  add('globalAvgPool', {
-    label: `[${xs}]`,
-    tol: { atol: 1e-5, rtol: 1e-4 },
-    run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)),
-    ref: () => [OPS.globalAvgPool.reference(x, xs)],
-  });
-  add('globalAvgPoolBackward', {
-    label: `[${xs}]`,
-    run: (be) => withTensors(be, [[dy, [xs[0], xs[1]]]], ([t]) => be.ops.globalAvgPoolBackward(t, xs)),
-    ref: () => [OPS.globalAvgPoolBackward.reference(dy, xs)],
-  });
+  for (const [op, c] of opCase.globalAvgPool(x, xs, dy, { atol: 1e-5, rtol: 1e-4 })) add(op, c);
 }
 
 // ---- the classifier head: batch 1, a prime input width, ImageNet's 1000 classes -------------------------------
@@ -251,43 +166,7 @@ for (const [N, In, Out] of [
   const b = rnd(Out);
   const dy = rnd(N * Out);
   const label = `N${N} In${In} Out${Out}`;
-  const tol = { atol: 1e-4, rtol: 1e-4 };
-  add('linear', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [x, [N, In]],
-          [w, [Out, In]],
-          [b, [Out]],
-        ],
-        ([tx, tw, tb]) => be.ops.linear(tx, tw, tb),
-      ),
-    ref: () => [OPS.linear.reference(x, w, b, N, In, Out)],
-  });
-  add('linearBackward', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, [N, Out]],
-          [x, [N, In]],
-          [w, [Out, In]],
-        ],
-        ([tdy, tx, tw]) => {
-          const r = be.ops.linearBackward(tdy, tx, tw, true);
-          return [r.dx, r.dw, r.db];
-        },
-      ),
-    ref: () => {
-      const r = OPS.linearBackward.reference(dy, x, w, N, In, Out);
-      return [r.dx, r.dw, r.db];
-    },
-  });
+  for (const [op, c] of opCase.linear(label, [N, In, Out], { x, w, b, dy }, { atol: 1e-4, rtol: 1e-4 })) add(op, c);
 }
 // K 1000: the CPU's rows-per-chunk grain (kSerialElems / 8 / K) is 4, so 9 rows split over threads.
 for (const [N, K] of [
@@ -297,26 +176,7 @@ for (const [N, K] of [
 ]) {
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7 + 3) % K);
-  add('softmaxCrossEntropy', {
-    label: `N${N} K${K}`,
-    tol: { atol: 1e-5, rtol: 1e-4 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [logits, [N, K]],
-          [labels, [N]],
-        ],
-        ([tl, ty]) => {
-          const r = be.ops.softmaxCrossEntropy(tl, ty);
-          return [r.loss, r.dlogits];
-        },
-      ),
-    ref: () => {
-      const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
-      return [[r.loss], r.dlogits];
-    },
-  });
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, { atol: 1e-5, rtol: 1e-4 }));
 }
 
 // ---- WRCor: correlation of an odd batch over wide features, the batched |C| accumulation past the grain ---------
@@ -334,22 +194,7 @@ for (const [B, N, D] of [
     run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t)),
     ref: () => [ref],
   });
-  add('correlationOffDiagInPlace', {
-    label: `[${shape}] (diagonal set to 1 here)`,
-    tol,
-    run: async (be) => {
-      const [c] = await withTensors(
-        be,
-        [
-          [x, shape],
-          [new Float32Array(B * N * N), [B, N, N]],
-        ],
-        ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]),
-      );
-      return [Float32Array.from(c, (v, i) => ((i % (N * N)) % (N + 1) === 0 ? 1 : v))];
-    },
-    ref: () => [ref],
-  });
+  add('correlationOffDiagInPlace', opCase.correlationOffDiag(x, [B, N, D], ref, tol));
 }
 for (const o of [
   // 5 slots of 64 x 64: 20480 entries, past the CPU's grain (kSerialElems / 4) twice.
@@ -361,23 +206,7 @@ for (const o of [
   const size = o.slots * (o.outs ?? 1) * nn;
   const src = rnd(L * nn);
   const dst = rnd(size);
-  add('accumulateAbsBatched', {
-    label: `n${o.n} slots ${o.slots} outs ${o.outs}`,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dst, [size]],
-          [src, [L, o.n, o.n]],
-        ],
-        ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d]),
-      ),
-    ref: () => {
-      const d = Float64Array.from(dst);
-      OPS.accumulateAbsBatched.reference(d, src, o);
-      return [d];
-    },
-  });
+  add('accumulateAbsBatched', opCase.accumulateAbsBatched(`n${o.n} slots ${o.slots} outs ${o.outs}`, dst, src, o));
 }
 {
   const x = F(rnd(THREADED));
@@ -439,67 +268,16 @@ for (const [N, Cin, H, W, Cout, stride, pad] of [
 for (const n of [1, THREADED]) {
   const a = rnd(n);
   const b = rnd(n);
-  add('gateDot', {
-    label: `n${n}`,
-    tol: { atol: 1e-3, rtol: 1e-4 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [a, [n]],
-          [b, [n]],
-          [new Float32Array(2), [2]],
-        ],
-        ([x, y, out]) => (be.ops.gateDot(x, y, out, 1, 2), [out]),
-      ),
-    ref: () => [[0, OPS.gateDot.reference(a, b, 2)]],
-  });
+  add('gateDot', opCase.gateDot(`n${n}`, a, b, { slots: 2, at: 1, scale: 2, tol: { atol: 1e-3, rtol: 1e-4 } }));
   const w = rnd(n);
   const g = rnd(n);
   const buf = rnd(n, 0.1);
   const m = rnd(n, 0.1);
   const v = rnd(n, 0.1).map((z) => z * z);
   const sgd = { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-4 };
-  add('sgdStep', {
-    label: `n${n}, momentum with dampening`,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [w, [n]],
-          [g, [n]],
-          [buf, [n]],
-        ],
-        ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb]),
-      ),
-    ref: () => {
-      const rw = Float64Array.from(w);
-      const rb = Float64Array.from(buf);
-      OPS.sgdStep.reference(rw, g, rb, sgd);
-      return [rw, rb];
-    },
-  });
+  add('sgdStep', opCase.sgdStep(`n${n}, momentum with dampening`, w, g, buf, sgd));
   const adam = { lr: 0.006, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
-  add('adamStep', {
-    label: `n${n}, step 1`,
-    tol: { atol: 1e-5, rtol: 1e-4 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [w, [n]],
-          [g, [n]],
-          [m, [n]],
-          [v, [n]],
-        ],
-        ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv]),
-      ),
-    ref: () => {
-      const [rw, rm, rv] = [w, m, v].map((z) => Float64Array.from(z));
-      OPS.adamStep.reference(rw, g, rm, rv, adam);
-      return [rw, rm, rv];
-    },
-  });
+  add('adamStep', opCase.adamStep(`n${n}, step 1`, w, g, m, v, adam, { atol: 1e-5, rtol: 1e-4 }));
 }
 
 // ---- AutoSpace: one candidate, candidates past the fitness kernels' 64-wide workgroup, mixing past the grain ----
@@ -514,34 +292,9 @@ for (const [K, n] of [
   const dy = rnd(n);
   const gDots = rnd(K);
   const label = `K${K} n${n}`;
-  add('fitnessSoftmax', {
-    label,
-    tol: { atol: 1e-6, rtol: 1e-4 },
-    run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)),
-    ref: () => [probs],
-  });
-  add('fitnessGrad', {
-    label,
-    tol: { atol: 1e-6, rtol: 1e-4 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [probs, [K]],
-          [gDots, [K]],
-        ],
-        ([p, gd]) => be.ops.fitnessGrad(p, gd),
-      ),
-    ref: () => [OPS.fitnessGrad.reference(probs, gDots)],
-  });
-  add('mixForward', {
-    label,
-    run: (be) =>
-      withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) =>
-        be.ops.mixForward(ts.slice(0, K), ts[K]),
-      ),
-    ref: () => [OPS.mixForward.reference(outs, probs)],
-  });
+  add('fitnessSoftmax', opCase.fitnessSoftmax(label, logits, { atol: 1e-6, rtol: 1e-4 }));
+  add('fitnessGrad', opCase.fitnessGrad(label, probs, gDots, { atol: 1e-6, rtol: 1e-4 }));
+  add('mixForward', opCase.mixForward(label, outs, probs));
   const k = K - 1;
   add('mixBackward', {
     label: `${label}, candidate ${k}`,
@@ -571,22 +324,7 @@ for (const [K, n] of [
 
 const backends = await bothBackends();
 
-describe.each(backends)('$name backend', ({ backend }) => {
-  afterAll(async () => {
-    await backend?.sync();
-  });
-  for (const { op, c } of CASES) {
-    it(`${op}: ${c.label}`, async ({ skip }) => {
-      if (!backend) return skip();
-      const got = await c.run(backend);
-      const want = c.ref();
-      expect(got.length).toBe(want.length);
-      got.forEach((g, i) =>
-        expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }),
-      );
-    });
-  }
-});
+paritySuite(backends, CASES);
 
 describe('Backend.copy within one storage', () => {
   it('is refused with one message on both backends (WebGPU copies between two buffers only; it dropped the copy)', ({ skip }) => {

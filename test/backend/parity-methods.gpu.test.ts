@@ -7,17 +7,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AutoSpace } from '../../src/autospace/evolve.js';
-import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
 import type { Backend } from '../../src/backend/index.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
-import { fixedMadds } from '../../src/mobilenet/madds.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../../src/nn/nb201-net.js';
 import { PROXIES } from '../../src/proxies/index.js';
 import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { proxyBatch, scoreCell } from '../../src/zeroshot/index.js';
 import { bothBackends } from '../helpers/backend.js';
-import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
+import { tinyEvolveConfig, TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 
 const [gpuBe, cpuBe] = (await bothBackends()).map((b) => b.backend);
 
@@ -121,21 +119,7 @@ describe('ProxylessNAS', () => {
 });
 
 describe('AutoSpace', () => {
-  const tiny: EvolveConfig = {
-    ...DEFAULT_EVOLVE,
-    layout: { ...TOY, inputSize: 32, stemStride: 2 },
-    budgetMadds: fixedMadds({ ...TOY, inputSize: 32, stemStride: 2 }) + 200_000,
-    populationSize: 4,
-    k: 3,
-    iterations: 1,
-    steps: 2,
-    warmupSteps: 1,
-    minEvaluations: 1,
-    replaceEvery: 1,
-    guideIterations: 1,
-    batchSize: 8,
-    seed: 4,
-  };
+  const tiny = tinyEvolveConfig({ ...TOY, inputSize: 32, stemStride: 2 }, { populationSize: 4, iterations: 1 });
 
   // One iteration: Adam on φ turns tiny gradient differences into whole steps, so later iterations drift apart.
   it('a warm-up step and an iteration (two weight and two fitness steps): same losses, same learned mixing weights', async ({

@@ -4,7 +4,7 @@
  * convolutions, broadcast matmuls, aliasing in place), and the same bad arguments refused with the
  * same message on both. A new op without a case here fails the coverage check.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { cpuOpRegistry } from '../../src/backend/cpu.js';
 import { OP_NAMES, type OpName, OPS, webgpuOpRegistry } from '../../src/kernels/ops.js';
@@ -12,8 +12,8 @@ import type { BatchedAccumulateOptions, Conv2dParams, Pool2dParams } from '../..
 import type { FillBlock } from '../../src/kernels/random.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
-import { expectClose } from '../helpers/gpu.js';
-import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, withTensors } from '../helpers/parity.js';
+import { type Arr, type Case, CONV_OPS, convCases, convOutShape, F, numel, paritySuite, withTensors } from '../helpers/parity.js';
+import * as opCase from '../helpers/parity-cases.js';
 
 /** A call that both backends must refuse with the same error. */
 interface Bad {
@@ -141,63 +141,8 @@ for (const [shape, affine, eps, scale] of [
   const dy = rnd(numel(shape));
   const label = `[${shape}]${affine ? '' : ' no affine'} eps ${eps}`;
   const tol = { atol: 2e-4, rtol: 2e-4 };
-  const fwd = () => OPS.batchNormForward.reference(x, shape, gamma, beta, eps);
-  const inputs = (): Array<[Arr, readonly number[]]> => [
-    [x, shape],
-    ...(affine
-      ? ([
-          [gamma!, [C]],
-          [beta!, [C]],
-        ] as Array<[Arr, number[]]>)
-      : []),
-  ];
-  add('batchNormForward', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(be, inputs(), ([tx, tg, tb]) => {
-        const r = be.ops.batchNormForward(tx, tg ?? null, tb ?? null, eps);
-        return [r.y, r.mean, r.invStd];
-      }),
-    ref: () => {
-      const r = fwd();
-      return [r.y, r.mean, r.invStd];
-    },
-  });
   const res = rnd(numel(shape));
-  add('batchNormForwardAdd', {
-    label,
-    tol,
-    run: (be) =>
-      withTensors(be, [[res, shape], ...inputs()], ([tr, tx, tg, tb]) => {
-        const r = be.ops.batchNormForwardAdd(tx, tg ?? null, tb ?? null, tr, eps);
-        return [r.y, r.mean, r.invStd];
-      }),
-    ref: () => {
-      const r = OPS.batchNormForwardAdd.reference(x, shape, gamma, beta, res, eps);
-      return [r.y, r.mean, r.invStd];
-    },
-  });
-  add('batchNormBackward', {
-    label,
-    tol,
-    run: (be) => {
-      const f = fwd();
-      return withTensors(
-        be,
-        [[dy, shape], [x, shape], [f.mean, [C]], [f.invStd, [C]], ...(affine ? ([[gamma!, [C]]] as Array<[Arr, number[]]>) : [])],
-        ([tdy, tx, tm, ti, tg]) => {
-          const r = be.ops.batchNormBackward(tdy, tx, tm, ti, tg ?? null);
-          return [r.dx, r.dgamma, r.dbeta];
-        },
-      );
-    },
-    ref: () => {
-      const f = fwd();
-      const r = OPS.batchNormBackward.reference(dy, x, shape, f.mean, f.invStd, gamma);
-      return [r.dx, r.dgamma, r.dbeta];
-    },
-  });
+  for (const [op, c] of opCase.batchNorm({ label, x, shape, gamma, beta, dy, res, eps, tol })) add(op, c);
   // Eval mode: statistics unrelated to the batch (running averages), a large mean.
   const rm = rnd(C).map((v) => 50 + v);
   const ri = rnd(C).map((v) => 0.5 + 0.1 * Math.abs(v));
@@ -249,29 +194,9 @@ bad('batchNormBackward', 'dy shape', (be) =>
   x[1] = 6;
   x[2] = -0;
   const dy = rnd(numel(shape));
-  for (const six of [false, true]) {
-    const fwd = six ? 'relu6' : 'relu';
-    const bwd = six ? 'relu6Backward' : 'reluBackward';
-    add(fwd, {
-      label: `[${shape}] with the kinks`,
-      run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops[fwd](t)),
-      ref: () => [OPS[fwd].reference(x)],
-    });
-    add(bwd, {
-      label: `[${shape}] with the kinks`,
-      run: (be) =>
-        withTensors(
-          be,
-          [
-            [dy, shape],
-            [x, shape],
-          ],
-          ([tdy, tx]) => be.ops[bwd](tdy, tx),
-        ),
-      ref: () => [OPS[bwd].reference(dy, x)],
-    });
+  for (const [op, c] of opCase.activations(`[${shape}] with the kinks`, x, dy, shape)) add(op, c);
+  for (const bwd of ['reluBackward', 'relu6Backward'] as const)
     bad(bwd, 'shapes differ', (be) => be.ops[bwd](be.empty([3, 4]), be.empty([4, 3])));
-  }
 }
 
 // ---- pooling -------------------------------------------------------------------------------------------
@@ -281,17 +206,8 @@ for (const [xs, p] of [
   [[2, 1, 5, 5], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
 ] as Array<[number[], Pool2dParams]>) {
   const x = rnd(numel(xs));
-  const y = OPS.avgPool2d.reference(x, xs, p);
-  const OH = Math.floor((xs[2] + 2 * p.pad - p.kernel) / p.stride) + 1;
-  const OW = Math.floor((xs[3] + 2 * p.pad - p.kernel) / p.stride) + 1;
-  const dy = rnd(y.length);
-  const label = `[${xs}] k${p.kernel} s${p.stride} p${p.pad}${p.countIncludePad === false ? ' exclude pad' : ''}`;
-  add('avgPool2d', { label, run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.avgPool2d(t, p)), ref: () => [y] });
-  add('avgPool2dBackward', {
-    label,
-    run: (be) => withTensors(be, [[dy, [xs[0], xs[1], OH, OW]]], ([t]) => be.ops.avgPool2dBackward(t, xs, p)),
-    ref: () => [OPS.avgPool2dBackward.reference(dy, xs, p)],
-  });
+  const dy = rnd(numel(opCase.poolOutShape(xs, p)));
+  for (const [op, c] of opCase.avgPool(x, xs, dy, p)) add(op, c);
 }
 bad('avgPool2d', 'pad over half the kernel', (be) => be.ops.avgPool2d(be.empty([1, 1, 5, 5]), { kernel: 2, stride: 1, pad: 2 }));
 bad('avgPool2dBackward', 'dy shape', (be) =>
@@ -303,16 +219,7 @@ for (const xs of [
 ]) {
   const x = rnd(numel(xs));
   const dy = rnd(xs[0] * xs[1]);
-  add('globalAvgPool', {
-    label: `[${xs}]`,
-    run: (be) => withTensors(be, [[x, xs]], ([t]) => be.ops.globalAvgPool(t)),
-    ref: () => [OPS.globalAvgPool.reference(x, xs)],
-  });
-  add('globalAvgPoolBackward', {
-    label: `[${xs}]`,
-    run: (be) => withTensors(be, [[dy, [xs[0], xs[1]]]], ([t]) => be.ops.globalAvgPoolBackward(t, xs)),
-    ref: () => [OPS.globalAvgPoolBackward.reference(dy, xs)],
-  });
+  for (const [op, c] of opCase.globalAvgPool(x, xs, dy)) add(op, c);
 }
 bad('globalAvgPool', 'not NCHW', (be) => be.ops.globalAvgPool(be.empty([2, 3])));
 bad('globalAvgPoolBackward', 'dy shape', (be) => be.ops.globalAvgPoolBackward(be.empty([2, 4]), [2, 3, 4, 4]));
@@ -327,34 +234,7 @@ for (const [N, In, Out, bias] of [
   const b = bias ? rnd(Out) : null;
   const dy = rnd(N * Out);
   const label = `N${N} In${In} Out${Out}${bias ? '' : ' no bias'}`;
-  add('linear', {
-    label,
-    run: (be) =>
-      withTensors(be, [[x, [N, In]], [w, [Out, In]], ...(b ? ([[b, [Out]]] as Array<[Arr, number[]]>) : [])], ([tx, tw, tb]) =>
-        be.ops.linear(tx, tw, tb ?? null),
-      ),
-    ref: () => [OPS.linear.reference(x, w, b, N, In, Out)],
-  });
-  add('linearBackward', {
-    label,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [dy, [N, Out]],
-          [x, [N, In]],
-          [w, [Out, In]],
-        ],
-        ([tdy, tx, tw]) => {
-          const r = be.ops.linearBackward(tdy, tx, tw, bias);
-          return [r.dx, r.dw, r.db];
-        },
-      ),
-    ref: () => {
-      const r = OPS.linearBackward.reference(dy, x, w, N, In, Out);
-      return bias ? [r.dx, r.dw, r.db] : [r.dx, r.dw];
-    },
-  });
+  for (const [op, c] of opCase.linear(label, [N, In, Out], { x, w, b, dy })) add(op, c);
 }
 bad('linear', 'In differs', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 5]), null));
 bad('linear', 'bias shape', (be) => be.ops.linear(be.empty([2, 3]), be.empty([4, 3]), be.empty([3])));
@@ -365,25 +245,7 @@ for (const [N, K] of [
 ]) {
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
-  add('softmaxCrossEntropy', {
-    label: `N${N} K${K}`,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [logits, [N, K]],
-          [labels, [N]],
-        ],
-        ([tl, ty]) => {
-          const r = be.ops.softmaxCrossEntropy(tl, ty);
-          return [r.loss, r.dlogits];
-        },
-      ),
-    ref: () => {
-      const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
-      return [[r.loss], r.dlogits];
-    },
-  });
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels));
 }
 bad('softmaxCrossEntropy', 'labels shape', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([4])));
 bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be.empty([0, 4]), be.empty([0])));
@@ -394,32 +256,21 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const a = rnd(77);
   const b = rnd(77);
   const bias = rnd(11);
-  add('add', {
-    label: '[7, 11]',
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [a, shape],
-          [b, shape],
-        ],
-        ([x, y]) => be.ops.add(x, y),
-      ),
-    ref: () => [OPS.add.reference(a, b)],
-  });
-  add('mul', {
-    label: '[7, 11]',
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [a, shape],
-          [b, shape],
-        ],
-        ([x, y]) => be.ops.mul(x, y),
-      ),
-    ref: () => [OPS.mul.reference(a, b)],
-  });
+  for (const op of ['add', 'mul'] as const) {
+    add(op, {
+      label: '[7, 11]',
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [a, shape],
+            [b, shape],
+          ],
+          ([x, y]) => be.ops[op](x, y),
+        ),
+      ref: () => [OPS[op].reference(a, b)],
+    });
+  }
   add('scale', {
     label: '[7, 11] by -2.5',
     run: (be) => withTensors(be, [[a, shape]], ([x]) => be.ops.scale(x, -2.5)),
@@ -613,45 +464,9 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   const m = rnd(n, 0.1);
   const v = rnd(n, 0.1).map((x) => x * x);
   const sgd = { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 4e-5 };
-  add('sgdStep', {
-    label: 'Nesterov, weight decay',
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [w, [n]],
-          [g, [n]],
-          [buf, [n]],
-        ],
-        ([tw, tg, tb]) => (be.ops.sgdStep(tw, tg, tb, sgd), [tw, tb]),
-      ),
-    ref: () => {
-      const rw = Float64Array.from(w);
-      const rb = Float64Array.from(buf);
-      OPS.sgdStep.reference(rw, g, rb, sgd);
-      return [rw, rb];
-    },
-  });
+  add('sgdStep', opCase.sgdStep('Nesterov, weight decay', w, g, buf, sgd));
   const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
-  add('adamStep', {
-    label: 'step 3, beta1 0',
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [w, [n]],
-          [g, [n]],
-          [m, [n]],
-          [v, [n]],
-        ],
-        ([tw, tg, tm, tv]) => (be.ops.adamStep(tw, tg, tm, tv, adam), [tw, tm, tv]),
-      ),
-    ref: () => {
-      const [rw, rm, rv] = [w, m, v].map((a) => Float64Array.from(a));
-      OPS.adamStep.reference(rw, g, rm, rv, adam);
-      return [rw, rm, rv];
-    },
-  });
+  add('adamStep', opCase.adamStep('step 3, beta1 0', w, g, m, v, adam));
   bad('sgdStep', 'Nesterov without momentum', (be) =>
     be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
   );
@@ -692,21 +507,7 @@ for (const [B, N, D] of [
     run: (be) => withTensors(be, [[x, shape]], ([t]) => be.ops.correlation(t, { allowSingleFeature: true })),
     ref: () => [ref],
   });
-  add('correlationOffDiagInPlace', {
-    label: `[${shape}] (diagonal set to 1 here)`,
-    run: async (be) => {
-      const [c] = await withTensors(
-        be,
-        [
-          [x, shape],
-          [new Float32Array(B * N * N), [B, N, N]],
-        ],
-        ([t, out]) => (be.ops.correlationOffDiagInPlace(t, out), [out]),
-      );
-      return [Float32Array.from(c, (v, i) => ((i % (N * N)) % (N + 1) === 0 ? 1 : v))];
-    },
-    ref: () => [ref],
-  });
+  add('correlationOffDiagInPlace', opCase.correlationOffDiag(x, [B, N, D], ref));
 }
 bad('correlation', 'one feature', (be) => be.ops.correlation(be.empty([3, 1])));
 bad('correlation', '1-D', (be) => be.ops.correlation(be.empty([3])));
@@ -743,23 +544,8 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     { n, slots: 3, outs: 1, layerSlots: [1, 2, 2, 2], weights: [0.5, 0.5, 0.5, 0.5], abs: false },
   ] as BatchedAccumulateOptions[]) {
     const size = o.slots * (o.outs ?? 1) * n * n;
-    add('accumulateAbsBatched', {
-      label: `outs ${o.outs} slots ${o.layerSlots}${o.unitDiagonal ? ' unit diagonal' : ''}`,
-      run: (be) =>
-        withTensors(
-          be,
-          [
-            [dst.subarray(0, size), [size]],
-            [src, [4, n, n]],
-          ],
-          ([d, s]) => (be.ops.accumulateAbsBatched(d, s, o), [d]),
-        ),
-      ref: () => {
-        const d = Float64Array.from(dst.subarray(0, size));
-        OPS.accumulateAbsBatched.reference(d, src, o);
-        return [d];
-      },
-    });
+    const label = `outs ${o.outs} slots ${o.layerSlots}${o.unitDiagonal ? ' unit diagonal' : ''}`;
+    add('accumulateAbsBatched', opCase.accumulateAbsBatched(label, dst.subarray(0, size), src, o));
   }
   const x = F(rnd(33));
   x[3] = 0;
@@ -837,24 +623,11 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const n = 517;
   const a = rnd(n);
   const b = rnd(n);
-  add('gateDot', {
-    label: `n${n} into slot 2 of 4, scale -0.5`,
-    tol: { atol: 1e-3, rtol: 1e-4 },
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [a, [n]],
-          [b, [n]],
-          [new Float32Array(4), [4]],
-        ],
-        ([x, y, out]) => (be.ops.gateDot(x, y, out, 2, -0.5), [out]),
-      ),
-    ref: () => [[0, 0, OPS.gateDot.reference(a, b, -0.5), 0]],
-  });
+  const tol = { atol: 1e-3, rtol: 1e-4 };
+  add('gateDot', opCase.gateDot(`n${n} into slot 2 of 4, scale -0.5`, a, b, { slots: 4, at: 2, scale: -0.5, tol }));
   add('gateDot', {
     label: 'a is b (aliased)',
-    tol: { atol: 1e-3, rtol: 1e-4 },
+    tol,
     run: (be) =>
       withTensors(
         be,
@@ -873,11 +646,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   const probs = OPS.fitnessSoftmax.reference(logits);
   const outs = [rnd(n), rnd(n), rnd(n)];
   const dy = rnd(n);
-  add('fitnessSoftmax', {
-    label: `K${K}`,
-    run: (be) => withTensors(be, [[logits, [K]]], ([t]) => be.ops.fitnessSoftmax(t)),
-    ref: () => [probs],
-  });
+  add('fitnessSoftmax', opCase.fitnessSoftmax(`K${K}`, logits));
   add('mixAccumulate', {
     label: 'y += p[1] o',
     run: (be) =>
@@ -892,14 +661,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
       ),
     ref: () => [OPS.mixAccumulate.reference(outs[0], outs[1], probs, 1)],
   });
-  add('mixForward', {
-    label: `K${K} n${n}`,
-    run: (be) =>
-      withTensors(be, [...outs.map((o): [Arr, number[]] => [o, [n]]), [probs, [K]]], (ts) =>
-        be.ops.mixForward(ts.slice(0, K), ts[K]),
-      ),
-    ref: () => [OPS.mixForward.reference(outs, probs)],
-  });
+  add('mixForward', opCase.mixForward(`K${K} n${n}`, outs, probs));
   add('mixBackward', {
     label: 'candidate 2: dOut and gDots',
     tol: { atol: 1e-3, rtol: 1e-4 },
@@ -940,19 +702,7 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
   });
   const gDots = F([0.5, -2, 1]);
-  add('fitnessGrad', {
-    label: `K${K}`,
-    run: (be) =>
-      withTensors(
-        be,
-        [
-          [probs, [K]],
-          [gDots, [K]],
-        ],
-        ([p, g]) => be.ops.fitnessGrad(p, g),
-      ),
-    ref: () => [OPS.fitnessGrad.reference(probs, gDots)],
-  });
+  add('fitnessGrad', opCase.fitnessGrad(`K${K}`, probs, gDots));
   bad('fitnessSoftmax', 'not a vector', (be) => be.ops.fitnessSoftmax(be.empty([2, 2])));
   bad('mixAccumulate', 'aliased y and o', (be) => {
     const y = be.empty([4]);
@@ -1097,24 +847,10 @@ describe('op coverage', () => {
   });
 });
 
-describe.each(backends)('$name backend', ({ backend }) => {
-  afterAll(async () => {
-    await backend?.sync();
-  });
-  for (const op of OP_NAMES) {
-    for (const c of CASES[op] ?? []) {
-      it(`${op}: ${c.label}`, async ({ skip }) => {
-        if (!backend) return skip();
-        const got = await c.run(backend);
-        const want = c.ref();
-        expect(got.length).toBe(want.length);
-        got.forEach((g, i) =>
-          expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }),
-        );
-      });
-    }
-  }
-});
+paritySuite(
+  backends,
+  OP_NAMES.flatMap((op) => (CASES[op] ?? []).map((c) => ({ op, c }))),
+);
 
 describe('bad arguments: one error, one message, on both backends', () => {
   const messageOf = (be: Backend, b: Bad): string => {

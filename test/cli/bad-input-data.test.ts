@@ -9,22 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearCifarCache } from '../../src/data/cifar-dataset.js';
-import { ARCH, GPU_REACHED, NATIVE_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { ARCH, refusalProblems, TABLE, wgnasInProcess } from '../helpers/cli.js';
 import { cifarBytes, writeImageFolder } from '../helpers/datasets.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
-vi.mock('../../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/native/binding.js')>()),
-  loadNative: () => {
-    throw new Error(NATIVE_REACHED);
-  },
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
+vi.mock('../../src/native/binding.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingNative(await orig<typeof import('../../src/native/binding.js')>()),
+);
 
 const root = mkdtempSync(join(tmpdir(), 'wgnas-bad-data-'));
 const outDir = join(root, 'out');
@@ -141,15 +134,8 @@ describe('bad data', () => {
           process.env = saved;
           clearCifarCache();
         }
-        const lines = r.err.split('\n').filter((l) => l !== '');
         const problems = [
-          r.code !== k.code && `exit ${r.code}, expected ${k.code}`,
-          lines.length !== 1 && `${lines.length} lines on stderr`,
-          /\n\s+at /.test(r.err) && 'a stack trace',
-          /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
-          !k.match.test(r.err) && `message does not match ${k.match}`,
-          /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
-          r.out !== '' && 'wrote to stdout',
+          ...refusalProblems(r, k.code, k.match),
           existsSync(OUT) && readFileSync(OUT, 'utf8').split('\n').filter(Boolean).length > 1 && 'wrote rows',
         ].filter(Boolean);
         if (problems.length)

@@ -13,29 +13,20 @@ import {
   ARCH,
   DEFAULT_SPLIT,
   type Fixtures,
-  GPU_REACHED,
   makeFixtures,
-  NATIVE_REACHED,
   NET,
+  refusalProblems,
   TABLE,
   TRAIN_IMAGES,
   wgnasInProcess,
 } from '../helpers/cli.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
-vi.mock('../../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/native/binding.js')>()),
-  loadNative: () => {
-    throw new Error(NATIVE_REACHED);
-  },
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
+vi.mock('../../src/native/binding.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingNative(await orig<typeof import('../../src/native/binding.js')>()),
+);
 
 interface Case {
   argv: string[];
@@ -909,16 +900,9 @@ describe(`bad input (${total} cases)`, () => {
       const failures: string[] = [];
       for (const k of cases) {
         const r = await wgnasInProcess(k.argv);
-        const lines = r.err.split('\n').filter((l) => l !== '');
         const shown = `wgnas ${k.argv.map((a) => (a.length > 60 ? `${a.slice(0, 60)}...` : a)).join(' ')}`;
         const problems = [
-          r.code !== k.code && `exit ${r.code}, expected ${k.code}`,
-          lines.length !== 1 && `${lines.length} lines on stderr`,
-          /\n\s+at /.test(r.err) && 'a stack trace',
-          /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
-          !k.match.test(r.err) && `message does not match ${k.match}`,
-          /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
-          r.out !== '' && 'wrote to stdout',
+          ...refusalProblems(r, k.code, k.match),
           readdirSync(outDir).length > 0 && `created ${readdirSync(outDir).join(', ')}`,
           existsSync(MISSING) && 'created the missing directory',
         ].filter(Boolean);

@@ -9,21 +9,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNb201ReferenceProxies, loadNb201Table } from '../../src/data/nb201-bench.js';
+import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
 import { findDataFile } from '../../src/data/paths.js';
 import { formatRows, type Row, type RowFormat } from '../../src/data/row-stream.js';
 import { canonicalKey, parseArch } from '../../src/spaces/nb201.js';
 import { kendallTau } from '../../src/util/ranks.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { distinctAccuracyCells, proxyRow as rowOf, writeScoreFile } from '../helpers/scores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-correlate-formats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // 12 cells with distinct accuracies; scores from the accuracy, with noise so that the taus are not ±1.
-const seen = new Set<number>();
-const cells = loadNb201Table()
-  .filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc))
-  .slice(0, 12);
+const cells = distinctAccuracyCells(12);
 const ROWS: Row[] = cells.map((c, i) => ({
   arch: c.arch,
   wrcor: c.valAcc + ((i * 7) % 5),
@@ -34,25 +32,14 @@ const ROWS: Row[] = cells.map((c, i) => ({
   time_ms: 100 + i,
 }));
 
-function write(name: string, format: RowFormat, rows: readonly Row[] = ROWS): string {
-  const path = join(dir, name);
-  writeFileSync(path, formatRows(format, rows));
-  return path;
-}
+const write = (name: string, format: RowFormat, rows: readonly Row[] = ROWS) =>
+  writeScoreFile(join(dir, name), formatRows(format, rows));
 
 const correlate = async (...argv: string[]) => {
   const r = await wgnasInProcess(['correlate', '--bootstrap', '0', ...argv]);
   expect(r.code, r.err).toBe(0);
   return r.out;
 };
-
-/** The printed row of `proxy`, split into fields. */
-const rowOf = (out: string, proxy: string) =>
-  out
-    .split('\n')
-    .find((l) => l.split(/\s+/)[0] === proxy)
-    ?.trim()
-    .split(/\s+/);
 
 describe('correlate --scores: one report whatever the format', () => {
   it('CSV, JSON, JSON lines, upper-case extensions and the older JSON with null agree exactly', async () => {

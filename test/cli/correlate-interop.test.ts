@@ -7,21 +7,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNb201Table } from '../../src/data/nb201-bench.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { distinctAccuracyCells, proxyRow } from '../helpers/scores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-correlate-'));
 // 12 cells with distinct accuracies, in table order.
-const seen = new Set<number>();
-const cells = loadNb201Table()
-  .filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc))
-  .slice(0, 12);
+const cells = distinctAccuracyCells(12);
 
 /** The printed row of `proxy`: [n, tau, rho]. */
 function rowOf(out: string, proxy: string): [number, number, number] {
-  const line = out.split('\n').find((l) => l.split(/\s+/)[0] === proxy);
-  if (!line) throw new Error(`no row for ${proxy} in:\n${out}`);
-  const [, n, tau, rho] = line.trim().split(/\s+/);
+  const fields = proxyRow(out, proxy);
+  if (!fields) throw new Error(`no row for ${proxy} in:\n${out}`);
+  const [, n, tau, rho] = fields;
   return [Number(n), Number(tau), Number(rho)];
 }
 

@@ -13,7 +13,7 @@ import { warnCpuThreads } from '../../src/cli/device.js';
 import { loadNative } from '../../src/native/binding.js';
 import type { CpuInfo } from '../../src/native/binding.js';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { TINY_PROXYLESS, wgnasInProcess } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-cli-device-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -86,27 +86,7 @@ describe('--device cpu', () => {
     if (!available()) return skip();
     const out = join(tmp, 'net.config');
     const ck = join(tmp, 'ck');
-    const args = [
-      'proxyless',
-      '--latency-table',
-      TABLE,
-      '--target-ms',
-      '40',
-      '--warmup',
-      '1',
-      '--steps',
-      '1',
-      '--batch',
-      '4',
-      '--val-batch',
-      '4',
-      '--train',
-      '64',
-      '--val',
-      '32',
-      '--checkpoint',
-      ck,
-    ];
+    const args = ['proxyless', ...TINY_PROXYLESS, '--steps', '1', '--checkpoint', ck];
     const r = await wgnasInProcess([...args, ...CPU, '--out', out]);
     expect(r.code, r.err).toBe(0);
     const cfg = JSON.parse(readFileSync(out, 'utf8'));

@@ -14,20 +14,12 @@ import { allSpecs } from '../../src/cli/cli.js';
 import { optionNames } from '../../src/cli/parse.js';
 import { ARCH, type Fixtures, GPU_REACHED, makeFixtures, NATIVE_REACHED, NET, TABLE, wgnasInProcess } from '../helpers/cli.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
-vi.mock('../../src/native/binding.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/native/binding.js')>()),
-  loadNative: () => {
-    throw new Error(NATIVE_REACHED);
-  },
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
+vi.mock('../../src/native/binding.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingNative(await orig<typeof import('../../src/native/binding.js')>()),
+);
 
 const root = mkdtempSync(join(tmpdir(), 'wgnas-fuzz-'));
 const outDir = join(root, 'out');

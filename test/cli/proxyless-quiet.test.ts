@@ -9,16 +9,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trainFound } from '../../src/cli/train-found.js';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { TABLE, wgnasCapturingStderr } from '../helpers/cli.js';
+import { TABLE, TINY_PROXYLESS, wgnasCapturingStderr } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-proxyless-quiet-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const RUN = [
-  'proxyless',
-  ...['--latency-table', TABLE, '--target-ms', '40', '--warmup', '1', '--steps', '2', '--log-every', '1'],
-  ...['--batch', '4', '--val-batch', '4', '--train', '64', '--val', '32', '--device', 'cpu', '--cpu-threads', '1'],
-];
+const RUN = ['proxyless', ...TINY_PROXYLESS, '--steps', '2', '--log-every', '1', '--device', 'cpu', '--cpu-threads', '1'];
 
 describe('wgnas proxyless --quiet', () => {
   it('prints no progress, and the same result', { timeout: 120_000 }, async ({ skip }) => {

@@ -17,7 +17,7 @@ import { clearCifarCache } from '../../src/data/cifar-dataset.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
-import { jsonlRowsWithoutTime, TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { jsonlRowsWithoutTime, TABLE, TINY_PROXYLESS, tinyNb201, wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
 
 const hasCpu = cpuTestBackend() !== null;
@@ -202,27 +202,7 @@ describe('CPU threads', () => {
     async () => {
       // proxyless: the thread count, --dataset, and the images under the same --dataset.
       const ck = join(tmp, 'ck');
-      const px = [
-        'proxyless',
-        '--latency-table',
-        TABLE,
-        '--target-ms',
-        '40',
-        '--warmup',
-        '1',
-        '--batch',
-        '4',
-        '--val-batch',
-        '4',
-        '--train',
-        '64',
-        '--val',
-        '32',
-        '--checkpoint',
-        ck,
-        '--device',
-        'cpu',
-      ];
+      const px = ['proxyless', ...TINY_PROXYLESS, '--checkpoint', ck, '--device', 'cpu'];
       const a = await inRoot(ROOT.A, [...px, '--steps', '1', '--cpu-threads', '2', '--out', join(tmp, 'net.config')]);
       expect(a.code, a.err).toBe(0);
       const t = await inRoot(ROOT.A, [...px, '--steps', '1', '--cpu-threads', '1', '--resume']);
@@ -250,12 +230,7 @@ describe('CPU threads', () => {
       const out = join(tmp, 'trained');
       const tr = (threads: string) => [
         'train',
-        '--nb201',
-        ARCH,
-        '--channels',
-        '4',
-        '--cells-per-stage',
-        '1',
+        ...tinyNb201(ARCH),
         '--dataset',
         `folder:${join(tmp, 'colours')}`,
         '--epochs',

@@ -4,21 +4,18 @@
  * mode, which move scores only at float rounding); a cell read twice counts once (the same scores:
  * dropped and said; other columns: merged; another score: refused naming both rows).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNb201Table } from '../../src/data/nb201-bench.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { distinctAccuracyCells, proxyRow as rowOf, writeScoreFile } from '../helpers/scores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-score-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // 12 cells with distinct accuracies; the scores a noisy function of the accuracy.
-const seen = new Set<number>();
-const cells = loadNb201Table()
-  .filter((r) => !seen.has(r.valAcc) && seen.add(r.valAcc))
-  .slice(0, 12);
+const cells = distinctAccuracyCells(12);
 const wrcor = (i: number) => cells[i].valAcc + ((i * 7) % 5);
 const synflow = (i: number) => cells[i].valAcc - ((i * 3) % 4);
 
@@ -33,23 +30,12 @@ const SETTINGS = {
 };
 
 /** A score file of `rows` (arch, then the columns), with its settings beside it unless null. */
-function write(name: string, header: string[], rows: Array<Array<string | number>>, settings: object | null = SETTINGS): string {
-  const path = join(dir, name);
-  writeFileSync(path, [header.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n');
-  if (settings) writeFileSync(`${path}.settings.json`, JSON.stringify({ format: 'wgnas-row-stream', settings, complete: true }));
-  return path;
-}
+const write = (name: string, header: string[], rows: Array<Array<string | number>>, settings: object | null = SETTINGS) =>
+  writeScoreFile(join(dir, name), [header.join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n', settings);
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, k) => a + k);
 const wrcorRows = (is: number[]) => is.map((i) => [cells[i].arch, wrcor(i)]);
 const correlate = (...files: string[]) =>
   wgnasInProcess(['correlate', '--bootstrap', '0', ...files.flatMap((f) => ['--scores', f])]);
-/** The proxy's row: [proxy, n, tau, rho, ...]. */
-const rowOf = (out: string, proxy: string) =>
-  out
-    .split('\n')
-    .find((l) => l.split(/\s+/)[0] === proxy)
-    ?.trim()
-    .split(/\s+/);
 
 describe('correlate --scores: several files', () => {
   it('refuses files scored with different settings, naming both files and the setting', async () => {

@@ -21,6 +21,7 @@ import { IMAGENET_LAYOUT } from '../../src/mobilenet/layout.js';
 import { archMadds } from '../../src/mobilenet/madds.js';
 import { handDesignedSpace, loadSpace } from '../../src/mobilenet/space-file.js';
 import { methodBackend } from '../helpers/backend.js';
+import { halfwayCost } from '../helpers/cases.js';
 import { sameFloats, writeNoiseImageFolder } from '../helpers/datasets.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-search-imagenet-'));
@@ -38,6 +39,18 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const ctx = { io: { out: () => undefined, err: () => undefined }, given: new Set<string>() };
 
 describe('zero-shot search at 224 on an image folder', () => {
+  /** `wgnas search` of the ImageNet space file on the image folder, its output muted. */
+  async function searchFolder(more: string[]): Promise<void> {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const std = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await searchCli(['--space-file', spaceFile, '--dataset', `folder:${folder}`, ...more]);
+    } finally {
+      err.mockRestore();
+      std.mockRestore();
+    }
+  }
+
   it('the proxy minibatch of a folder is decoded at 224; CIFAR is its 32x32 batch upscaled', async () => {
     const ds = await openRunDataset(`folder:${folder}`, 'train', ctx, 224);
     const b = await runProxyBatch(ds, 4, 7, 224);
@@ -76,21 +89,10 @@ describe('zero-shot search at 224 on an image folder', () => {
   }) => {
     if (!backend) return skip();
     const out = join(tmp, 'best.json');
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const std = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      await searchCli([
-        '--space-file',
-        spaceFile,
-        '--dataset',
-        `folder:${folder}`,
-        ...['--proxy', 'wrcor', '--strategy', 'random', '--budget', '2', '--batch', '4', '--budget-madds', '400M'],
-        ...['--device', 'cpu', '--out', out],
-      ]);
-    } finally {
-      err.mockRestore();
-      std.mockRestore();
-    }
+    await searchFolder([
+      ...['--proxy', 'wrcor', '--strategy', 'random', '--budget', '2', '--batch', '4', '--budget-madds', '400M'],
+      ...['--device', 'cpu', '--out', out],
+    ]);
     const best = JSON.parse(readFileSync(out, 'utf8'));
     const space = loadSpace(handDesignedSpace({ ...IMAGENET_LAYOUT, classes: 4 }));
     expect(best.layout).toBe('imagenet');
@@ -107,31 +109,12 @@ describe('zero-shot search at 224 on an image folder', () => {
     const table = 'data/latency/proxylessnas_mobile_trim.yaml';
     const cost = tableCost(readLatencyTable(table), IMAGENET_LAYOUT).cost!;
     const space = loadSpace(handDesignedSpace(IMAGENET_LAYOUT));
-    const fastest = archCost(
-      cost,
-      cost.perPosition.map((row) => row.indexOf(Math.min(...row))),
-    );
-    const slowest = archCost(
-      cost,
-      cost.perPosition.map((row) => row.indexOf(Math.max(...row))),
-    );
-    const ceiling = (fastest + slowest) / 2;
+    const ceiling = halfwayCost(cost);
     const out = join(tmp, 'best-lut.json');
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const std = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      await searchCli([
-        '--space-file',
-        spaceFile,
-        '--dataset',
-        `folder:${folder}`,
-        ...['--proxy', 'synflow', '--strategy', 'random', '--budget', '2', '--batch', '2'],
-        ...['--max-latency-ms', String(ceiling), '--latency-table', table, '--device', 'cpu', '--out', out],
-      ]);
-    } finally {
-      err.mockRestore();
-      std.mockRestore();
-    }
+    await searchFolder([
+      ...['--proxy', 'synflow', '--strategy', 'random', '--budget', '2', '--batch', '2'],
+      ...['--max-latency-ms', String(ceiling), '--latency-table', table, '--device', 'cpu', '--out', out],
+    ]);
     const best = JSON.parse(readFileSync(out, 'utf8'));
     expect(best.latencyMs).toBeCloseTo(archCost(cost, best.choices), 9);
     expect(best.latencyMs).toBeLessThanOrEqual(ceiling);

@@ -30,14 +30,9 @@ import { cpuTestBackend } from '../helpers/backend.js';
 import { ARCH, GPU_REACHED, TABLE, wgnasInProcess } from '../helpers/cli.js';
 import { BIN, REPO, SRC } from '../helpers/paths.js';
 
-vi.mock('../../src/gpu/index.js', async (orig) => ({
-  ...(await orig<typeof import('../../src/gpu/index.js')>()),
-  acquireGpu: async () => {
-    throw new Error(GPU_REACHED);
-  },
-  // --device auto takes the (mocked) hardware GPU, so a run that got past its checks stops there.
-  probeAdapter: async () => ({ description: 'mocked GPU', isSoftware: false }),
-}));
+vi.mock('../../src/gpu/index.js', async (orig) =>
+  (await import('../helpers/refusing-mocks.js')).refusingGpu(await orig<typeof import('../../src/gpu/index.js')>()),
+);
 
 const run = (spec: Parameters<typeof parseCommand>[0], argv: string[]) => {
   const p = parseCommand(spec, argv);

@@ -1,7 +1,8 @@
 /**
  * In-process CLI runs for the bad-input and fuzz tests: `wgnas <argv>` through runCli with captured
- * output, plus a folder of corrupt input files. The test files mock the GPU and the native addon so
- * that a command line wrongly accepted fails fast (with GPU_REACHED) instead of starting real work.
+ * output, plus a folder of corrupt input files. The test files mock the GPU and the native addon
+ * (./refusing-mocks.ts) so that a command line wrongly accepted fails fast (with GPU_REACHED)
+ * instead of starting real work.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +10,10 @@ import { vi } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { openDataset, parseDatasetSpec } from '../../src/data/dataset-spec.js';
 import { defaultSplitSizes } from '../../src/data/search-split.js';
+import { TABLE } from './flags.js';
 
-export const GPU_REACHED = 'GPU_REACHED: the command got past its checks';
-export const NATIVE_REACHED = 'NATIVE_REACHED: the command got past its checks';
+export { NET, TABLE, TINY_PROXYLESS, tinyNb201 } from './flags.js';
+export { GPU_REACHED, NATIVE_REACHED } from './refusing-mocks.js';
 
 export interface CliResult {
   code: number;
@@ -24,6 +26,24 @@ export async function wgnasInProcess(argv: readonly string[]): Promise<CliResult
   let err = '';
   const code = await runCli(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
   return { code, out, err };
+}
+
+/**
+ * What is wrong with a refusal that should exit `code` with one line on stderr matching `match`
+ * (no stack, no error class before the message, not past the mocked GPU and addon, nothing on
+ * stdout); empty when nothing is.
+ */
+export function refusalProblems(r: CliResult, code: number, match: RegExp): string[] {
+  const lines = r.err.split('\n').filter((l) => l !== '');
+  return [
+    r.code !== code && `exit ${r.code}, expected ${code}`,
+    lines.length !== 1 && `${lines.length} lines on stderr`,
+    /\n\s+at /.test(r.err) && 'a stack trace',
+    /GPU_REACHED|NATIVE_REACHED/.test(r.err) && 'got past the checks',
+    !match.test(r.err) && `message does not match ${match}`,
+    /^wgnas[^:]*: [A-Z]\w*Error: /m.test(r.err) && 'a class name before the message',
+    r.out !== '' && 'wrote to stdout',
+  ].filter((p): p is string => typeof p === 'string');
 }
 
 /**
@@ -43,10 +63,6 @@ export async function wgnasCapturingStderr(argv: readonly string[]): Promise<Cli
   }
 }
 
-// The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
-const PACKAGED = new URL('../../data/', import.meta.url).pathname;
-export const TABLE = join(PACKAGED, 'latency', 'proxylessnas_mobile_trim.yaml');
-export const NET = join(PACKAGED, 'latency', 'proxylessnas_proxyless_mobile.config');
 export const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
 
 /**

@@ -1,6 +1,8 @@
 /** Shared helpers for the layer tests: finite differences in f64 and small utilities. */
 import { expect } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
+import { batchNormBackwardCpu, batchNormForwardCpu } from '../../src/kernels/batchnorm.js';
+import { expectClose } from './gpu.js';
 
 export function prod(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -47,6 +49,23 @@ export function expectGradMatchesFd(
   }
 }
 
+/** Every entry of the ragged `a` nudged by ±h: check(b, i, a with [b][i] + h, a with [b][i] - h), on copies. */
+export function forEachNudge(
+  a: readonly number[][],
+  h: number,
+  check: (b: number, i: number, up: number[][], dn: number[][]) => void,
+): void {
+  a.forEach((row, b) =>
+    row.forEach((_, i) => {
+      const up = a.map((x) => [...x]);
+      const dn = a.map((x) => [...x]);
+      up[b][i] += h;
+      dn[b][i] -= h;
+      check(b, i, up, dn);
+    }),
+  );
+}
+
 /**
  * Runs fn with the device's per-dimension workgroup limit lowered, so grid folding over y/z is
  * exercised on small inputs (dispatch and grid1d both read this limit).
@@ -60,4 +79,35 @@ export async function withWorkgroupLimit<T>(gpu: Gpu, limit: number, fn: () => P
   } finally {
     limits.maxComputeWorkgroupsPerDimension = saved;
   }
+}
+
+type Readable = { read(): Promise<Float32Array> };
+
+/**
+ * A batch norm's forward (mean, invStd, y) and backward (dx, dgamma, dbeta), read back from either
+ * backend, against the CPU references of x [shape] at the reference statistics. `meanRtol`: the
+ * mean's relative tolerance.
+ */
+export async function expectBatchNormMatchesCpu(
+  f: { y: Readable; mean: Readable; invStd: Readable },
+  b: { dx: Readable; dgamma: Readable; dbeta: Readable },
+  r: {
+    x: ArrayLike<number>;
+    dy: ArrayLike<number>;
+    shape: number[];
+    gamma: ArrayLike<number> | null;
+    beta: ArrayLike<number> | null;
+  },
+  meanRtol = 1e-4,
+): Promise<void> {
+  const { x, dy, shape, gamma, beta } = r;
+  const ref = batchNormForwardCpu(x, shape, gamma, beta);
+  expectClose(await f.mean.read(), ref.mean, { atol: 1e-5, rtol: meanRtol, label: 'mean' });
+  expectClose(await f.invStd.read(), ref.invStd, { atol: 1e-5, rtol: 1e-4, label: 'invStd' });
+  expectClose(await f.y.read(), ref.y, { atol: 1e-4, label: 'y' });
+  const refB = batchNormBackwardCpu(dy, x, shape, ref.mean, ref.invStd, gamma);
+  const m = prod(shape) / shape[1];
+  expectClose(await b.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'dx' });
+  expectClose(await b.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, label: 'dgamma' });
+  expectClose(await b.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, label: 'dbeta' });
 }

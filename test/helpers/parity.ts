@@ -1,10 +1,13 @@
 /**
  * The harness of the backend parity tests (parity-ops, parity-awkward): a case runs an op on one
- * backend and returns what it read back, to compare with the op's TypeScript reference.
+ * backend and returns what it read back, to compare with the op's TypeScript reference. The
+ * convolutions' cases are here; the other ops' in ./parity-cases.ts.
  */
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
 import { OPS } from '../../src/kernels/ops.js';
 import type { Conv2dParams } from '../../src/kernels/params.js';
+import { expectClose } from './gpu.js';
 
 export type Arr = ArrayLike<number>;
 export interface Tol {
@@ -67,78 +70,35 @@ export function convCases(
   const tol = s.tol ? { tol: s.tol } : {};
   return ops.map((op): [ConvOp, Case] => {
     const x = op.startsWith('relu') ? (s.reluX ?? s.x) : s.x;
-    const xw: Array<[Arr, number[]]> = [
+    const [X, W, DY]: Array<[Arr, number[]]> = [
       [x, xs],
       [w, ws],
+      [dy, yShape],
     ];
+    const c = (run: Case['run'], ref: Case['ref']): [ConvOp, Case] => [op, { label, ...tol, run, ref }];
     switch (op) {
       case 'conv2d':
       case 'reluConv2d':
-        return [
-          op,
-          {
-            label,
-            ...tol,
-            run: (be) => withTensors(be, xw, ([tx, tw]) => be.ops[op](tx, tw, p)),
-            ref: () => [OPS[op].reference(x, xs, w, ws, p)],
-          },
-        ];
+        return c(
+          (be) => withTensors(be, [X, W], ([tx, tw]) => be.ops[op](tx, tw, p)),
+          () => [OPS[op].reference(x, xs, w, ws, p)],
+        );
       case 'conv2dBackwardInput':
-        return [
-          op,
-          {
-            label,
-            ...tol,
-            run: (be) =>
-              withTensors(
-                be,
-                [
-                  [dy, yShape],
-                  [w, ws],
-                ],
-                ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p),
-              ),
-            ref: () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
-          },
-        ];
+        return c(
+          (be) => withTensors(be, [DY, W], ([tdy, tw]) => be.ops.conv2dBackwardInput(tdy, tw, xs, p)),
+          () => [OPS.conv2dBackwardInput.reference(dy, w, ws, xs, p)],
+        );
       case 'reluConv2dBackwardInput':
-        return [
-          op,
-          {
-            label,
-            ...tol,
-            run: (be) =>
-              withTensors(
-                be,
-                [
-                  [dy, yShape],
-                  [w, ws],
-                  [x, xs],
-                ],
-                ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p),
-              ),
-            ref: () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, x, xs, p)],
-          },
-        ];
+        return c(
+          (be) => withTensors(be, [DY, W, X], ([tdy, tw, tx]) => be.ops.reluConv2dBackwardInput(tdy, tw, tx, p)),
+          () => [OPS.reluConv2dBackwardInput.reference(dy, w, ws, x, xs, p)],
+        );
       case 'conv2dBackwardWeight':
       case 'reluConv2dBackwardWeight':
-        return [
-          op,
-          {
-            label,
-            ...tol,
-            run: (be) =>
-              withTensors(
-                be,
-                [
-                  [x, xs],
-                  [dy, yShape],
-                ],
-                ([tx, tdy]) => be.ops[op](tx, tdy, ws, p),
-              ),
-            ref: () => [OPS[op].reference(x, xs, dy, ws, p)],
-          },
-        ];
+        return c(
+          (be) => withTensors(be, [X, DY], ([tx, tdy]) => be.ops[op](tx, tdy, ws, p)),
+          () => [OPS[op].reference(x, xs, dy, ws, p)],
+        );
     }
   });
 }
@@ -152,3 +112,29 @@ export const CONV_OPS: readonly ConvOp[] = [
   'reluConv2dBackwardInput',
   'reluConv2dBackwardWeight',
 ];
+
+/**
+ * The suite: every case on each backend available, its outputs against its reference (by default
+ * within atol 1e-5, rtol 1e-4).
+ */
+export function paritySuite(
+  backends: Array<{ name: string; backend: Backend | null }>,
+  cases: Array<{ op: string; c: Case }>,
+): void {
+  describe.each(backends)('$name backend', ({ backend }) => {
+    afterAll(async () => {
+      await backend?.sync();
+    });
+    for (const { op, c } of cases) {
+      it(`${op}: ${c.label}`, async ({ skip }) => {
+        if (!backend) return skip();
+        const got = await c.run(backend);
+        const want = c.ref();
+        expect(got.length).toBe(want.length);
+        got.forEach((g, i) =>
+          expectClose(g, want[i], { ...(c.tol ?? { atol: 1e-5, rtol: 1e-4 }), label: `${op} ${c.label} output ${i}` }),
+        );
+      });
+    }
+  });
+}

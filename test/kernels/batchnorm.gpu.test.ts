@@ -2,19 +2,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import {
   batchNormBackward,
-  batchNormBackwardCpu,
   batchNormBackwardF64,
   batchNormBackwardPlanned,
   batchNormForward,
-  batchNormForwardCpu,
   batchNormForwardF64,
   batchNormForwardPlanned,
   type BnPlan,
 } from '../../src/kernels/batchnorm.js';
 import { add } from '../../src/kernels/elementwise.js';
 import { Rng } from '../../src/util/rng.js';
+import { BN_SHAPES } from '../helpers/cases.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod } from '../helpers/layers.js';
+import { dot, expectBatchNormMatchesCpu, expectGradMatchesFd, prod } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
@@ -22,13 +21,7 @@ beforeAll(async () => {
 });
 
 const shapes: number[][] = [
-  [1, 1, 1, 2],
-  [1, 1, 5, 7],
-  [2, 3, 7, 5],
-  [4, 16, 8, 8],
-  [3, 5, 1, 1],
-  [6, 4], // [N, C] (BatchNorm1d-style)
-  [2, 2, 64, 41], // 5248 elements per channel: one statistics workgroup per channel
+  ...BN_SHAPES,
   // More than 16384 elements per channel: several statistics workgroups (S > 1), then the
   // per-plane merge; N * H * W not a multiple of the workgroup size.
   [3, 2, 77, 75], // S = 2
@@ -54,15 +47,7 @@ describe('batch norm vs CPU reference', () => {
         const gdy = gpu.upload(dy, shape);
         const f = batchNormForward(gpu, gx, gg, gb);
         const b = batchNormBackward(gpu, gdy, gx, f.mean, f.invStd, gg);
-        const ref = batchNormForwardCpu(x, shape, gamma, beta);
-        expectClose(await f.mean.read(), ref.mean, { atol: 1e-5, label: 'mean' });
-        expectClose(await f.invStd.read(), ref.invStd, { atol: 1e-5, rtol: 1e-4, label: 'invStd' });
-        expectClose(await f.y.read(), ref.y, { atol: 1e-4, label: 'y' });
-        const refB = batchNormBackwardCpu(dy, x, shape, ref.mean, ref.invStd, gamma);
-        const m = prod(shape) / C;
-        expectClose(await b.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'dx' });
-        expectClose(await b.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, label: 'dgamma' });
-        expectClose(await b.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, label: 'dbeta' });
+        await expectBatchNormMatchesCpu(f, b, { x, dy, shape, gamma, beta });
         expect(f.mean.shape).toEqual([C]);
         expect(b.dgamma.shape).toEqual([C]);
         for (const t of [gx, gg, gb, gdy, f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta]) t?.dispose();

@@ -6,41 +6,22 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/index.js';
-import {
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardInputCpu,
-  conv2dBackwardWeight,
-  conv2dBackwardWeightCpu,
-  conv2dCpu,
-  conv2dOutShape,
-  type Conv2dParams,
-  type ConvTile,
-} from '../../src/kernels/conv2d.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, type ConvTile } from '../../src/kernels/conv2d.js';
 import { convProgram, convProgramName } from '../../src/kernels/conv2d-program.js';
 import { defaultConvCore, parseConvCore } from '../../src/kernels/conv2d-gemm.js';
-import { f16DotErrorBound, hasF16 } from '../../src/kernels/f16.js';
-import { Rng } from '../../src/util/rng.js';
+import { hasF16 } from '../../src/kernels/f16.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
-import { prod, withWorkgroupLimit } from '../helpers/layers.js';
+import { type ConvCase, convLabel } from '../helpers/cases.js';
+import { convProblem, expectConvPassesMatchCpu, f16ForwardErrors } from '../helpers/conv.js';
+import { withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
   gpu = await testGpu();
 });
 
-interface Case {
-  x: [number, number, number, number];
-  cout: number;
-  k: number;
-  p: Conv2dParams;
-}
-
-const label = (c: Case) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
-const wShapeOf = (c: Case) => [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
-
 // K = Cin * k * k is not a multiple of 4 in most of these; channels odd; M and N cross tile edges.
-const CASES: Case[] = [
+const CASES: ConvCase[] = [
   { x: [1, 3, 7, 5], cout: 5, k: 3, p: { stride: 1, pad: 1 } }, // batch 1, odd everything, K = 27
   { x: [2, 5, 9, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } }, // stride 2, odd planes
   { x: [3, 7, 6, 6], cout: 9, k: 1, p: { stride: 1, pad: 0 } }, // 1x1, K = 7
@@ -58,27 +39,9 @@ const TILE_NARROW: ConvTile = { BM: 16, BN: 64, BK: 16, TM: 4, TN: 4 };
 const TILE_WIDE: ConvTile = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
 const TILE_DEFAULT: ConvTile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 
-function problem(c: Case, seed: number) {
-  const rng = new Rng(seed);
-  const wShape = wShapeOf(c);
-  const yShape = conv2dOutShape(c.x, wShape, c.p);
-  return { wShape, yShape, x: rng.normals(prod(c.x)), w: rng.normals(prod(wShape), 0.5), dy: rng.normals(prod(yShape)) };
-}
-
-async function checkAllPasses(g: Gpu, c: Case, tile: ConvTile, seed: number): Promise<void> {
-  const { wShape, yShape, x, w, dy } = problem(c, seed);
-  const [gx, gw, gdy] = [g.upload(x, c.x), g.upload(w, wShape), g.upload(dy, yShape)];
-  const o = { algo: 'tiled' as const, tile, core: 'program' as const };
-  const gy = conv2d(g, gx, gw, c.p, o);
-  const gdx = conv2dBackwardInput(g, gdy, gw, c.x, c.p, o);
-  const gdw = conv2dBackwardWeight(g, gx, gdy, wShape, c.p, o);
-  const fanIn = prod(wShape.slice(1));
-  const taps = prod(yShape) / wShape[0];
-  expectClose(await gy.read(), conv2dCpu(x, c.x, w, wShape, c.p), { atol: 2e-5 * fanIn, label: `${label(c)} y` });
-  expectClose(await gdx.read(), conv2dBackwardInputCpu(dy, w, wShape, c.x, c.p), { atol: 2e-5 * fanIn, label: `${label(c)} dx` });
-  expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, c.x, dy, wShape, c.p), { atol: 2e-5 * taps, label: `${label(c)} dw` });
-  for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
-}
+/** Every pass of the program core with `tile`, against the CPU references. */
+const checkAllPasses = (g: Gpu, c: ConvCase, tile: ConvTile, seed: number) =>
+  expectConvPassesMatchCpu(g, c, { algo: 'tiled', tile, core: 'program' }, seed);
 
 describe('generated convolution programs', () => {
   it('are generated per pass, tile and element type, with the layout rules enforced', () => {
@@ -109,7 +72,7 @@ describe('generated convolution programs', () => {
   });
 
   for (const [i, c] of CASES.entries()) {
-    it(`match the reference in every pass (narrow tile): ${label(c)}`, async ({ skip }) => {
+    it(`match the reference in every pass (narrow tile): ${convLabel(c)}`, async ({ skip }) => {
       if (!gpu) return skip();
       await checkAllPasses(gpu, c, TILE_NARROW, 100 + i);
     });
@@ -135,7 +98,7 @@ describe('generated convolution programs', () => {
   it("give the legacy core's values (WGNAS_CONV_CORE=legacy) on the same inputs", async ({ skip }) => {
     if (!gpu) return skip();
     for (const [i, c] of [CASES[1], CASES[4], CASES[7]].entries()) {
-      const { wShape, yShape, x, w, dy } = problem(c, 400 + i);
+      const { wShape, yShape, x, w, dy } = convProblem(c, 400 + i);
       const [gx, gw, gdy] = [gpu.upload(x, c.x), gpu.upload(w, wShape), gpu.upload(dy, yShape)];
       const run = async (core: 'program' | 'legacy') => {
         const o = { algo: 'tiled' as const, tile: TILE_NARROW, core };
@@ -149,7 +112,7 @@ describe('generated convolution programs', () => {
         return vals;
       };
       const [a, b] = [await run('program'), await run('legacy')];
-      for (let j = 0; j < 3; j++) expectClose(a[j], b[j], { atol: 1e-5, rtol: 1e-5, label: `${label(c)} pass ${j}` });
+      for (let j = 0; j < 3; j++) expectClose(a[j], b[j], { atol: 1e-5, rtol: 1e-5, label: `${convLabel(c)} pass ${j}` });
       for (const t of [gx, gw, gdy]) t.dispose();
     }
   });
@@ -157,16 +120,11 @@ describe('generated convolution programs', () => {
   it('f16 forward stays within the f16 error bound where shader-f16 exists', async ({ skip }) => {
     if (!gpu || !hasF16(gpu)) return skip();
     for (const [i, c] of [CASES[0], CASES[4], CASES[8]].entries()) {
-      const { wShape, x, w } = problem(c, 500 + i);
+      const { wShape, x, w } = convProblem(c, 500 + i);
       const [gx, gw] = [gpu.upload(x, c.x), gpu.upload(w, wShape)];
       const gy = conv2d(gpu, gx, gw, c.p, { precision: 'f16', tile: TILE_NARROW, core: 'program' });
-      const got = await gy.read();
-      const want = conv2dCpu(x, c.x, w, wShape, c.p);
-      const mag = conv2dCpu(x.map(Math.abs), c.x, w.map(Math.abs), wShape, c.p);
-      const bound = f16DotErrorBound(prod(wShape.slice(1)));
-      let bad = 0;
-      for (let j = 0; j < want.length; j++) if (!(Math.abs(got[j] - want[j]) <= bound * mag[j] + 1e-6)) bad++;
-      expect(bad, label(c)).toBe(0);
+      const { bad } = f16ForwardErrors(await gy.read(), c, x, w);
+      expect(bad, convLabel(c)).toBe(0);
       for (const t of [gx, gw, gy]) t.dispose();
     }
   });

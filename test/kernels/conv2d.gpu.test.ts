@@ -11,12 +11,13 @@ import {
   conv2dCpu,
   conv2dF64,
   conv2dOutShape,
-  type Conv2dParams,
   type ConvAlgo,
 } from '../../src/kernels/conv2d.js';
-import { f16DotErrorBound, hasF16 } from '../../src/kernels/f16.js';
+import { hasF16 } from '../../src/kernels/f16.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
+import { CONV_CASES, type ConvCase, convLabel, convWShape } from '../helpers/cases.js';
+import { convProblem, expectConvPassesMatchCpu, f16ForwardErrors } from '../helpers/conv.js';
 import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from '../helpers/layers.js';
 
 let gpu: Gpu | null;
@@ -24,35 +25,8 @@ beforeAll(async () => {
   gpu = await testGpu();
 });
 
-interface Case {
-  x: [number, number, number, number];
-  cout: number;
-  k: number;
-  p: Conv2dParams;
-}
-
-const cases: Case[] = [
-  { x: [1, 1, 1, 1], cout: 1, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } }, // C=3 stem, odd H/W
-  { x: [1, 3, 8, 8], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
-  { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } }, // stride 2, odd size
-  { x: [2, 4, 5, 7], cout: 3, k: 5, p: { stride: 2, pad: 0 } },
-  { x: [1, 2, 9, 6], cout: 5, k: 7, p: { stride: 1, pad: 3 } },
-  { x: [2, 16, 8, 8], cout: 16, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 16, 9, 9], cout: 32, k: 3, p: { stride: 2, pad: 1 } }, // NB201 reduction-cell shape
-  { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } }, // > one 64-row tile
-  { x: [1, 1, 5, 5], cout: 1, k: 5, p: { stride: 3, pad: 0 } }, // output 1x1
-  { x: [2, 6, 7, 5], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 6 } }, // depthwise
-  { x: [1, 8, 9, 9], cout: 8, k: 5, p: { stride: 2, pad: 2, groups: 8 } }, // depthwise 5x5 s2
-  { x: [2, 3, 7, 7], cout: 3, k: 7, p: { stride: 1, pad: 3, groups: 3 } }, // depthwise 7x7
-  { x: [2, 4, 6, 6], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // grouped
-  { x: [5, 3, 4, 4], cout: 3, k: 3, p: { stride: 1, pad: 1, groups: 3 } }, // depthwise, 5 images per workgroup
-  { x: [7, 2, 6, 5], cout: 2, k: 5, p: { stride: 2, pad: 2, groups: 2 } }, // depthwise, 3x3 output planes
-  { x: [2, 4, 7, 7], cout: 4, k: 3, p: { stride: 2, pad: 0, groups: 4 } }, // depthwise, no padding
-  { x: [1, 2, 20, 23], cout: 2, k: 3, p: { stride: 1, pad: 1, groups: 2 } }, // depthwise, > 64 row runs
-  { x: [2, 3, 9, 9], cout: 3, k: 3, p: { stride: 3, pad: 1, groups: 3 } }, // depthwise stride 3: generic kernel
-  { x: [1, 3, 9, 9], cout: 3, k: 9, p: { stride: 1, pad: 4, groups: 3 } }, // depthwise 9x9: generic kernel
-  { x: [1, 1, 7, 5], cout: 1, k: 3, p: { stride: 2, pad: 1, groups: 1 } },
+const cases: ConvCase[] = [
+  ...CONV_CASES,
   { x: [2, 3, 6, 7], cout: 5, k: 3, p: { stride: 1, pad: 2 } }, // padding > kernel / 2
   { x: [1, 2, 5, 5], cout: 3, k: 3, p: { stride: 2, pad: 3 } }, // padding > kernel, stride 2
   { x: [3, 8, 9, 7], cout: 6, k: 1, p: { stride: 2, pad: 0 } }, // 1x1 with stride
@@ -63,14 +37,6 @@ const cases: Case[] = [
   { x: [3, 8, 6, 6], cout: 4, k: 1, p: { stride: 1, pad: 0, groups: 4 } }, // grouped 1x1, one output per group
   { x: [2, 3, 5, 7], cout: 6, k: 3, p: { stride: 1, pad: 2, groups: 3 } }, // depth multiplier 2 (Cout = 2 Cin)
 ];
-
-function label(c: Case): string {
-  return `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
-}
-
-function wShapeOf(c: Case): number[] {
-  return [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
-}
 
 const ALGOS: ConvAlgo[] = ['tiled', 'broadcast'];
 // One tile for the tiled core keeps shader compiles (seconds each on lavapipe) few; the other
@@ -85,30 +51,9 @@ describe('conv2d vs CPU reference', () => {
   );
   for (const [algo, c] of runs) {
     const name = (c.p.groups ?? 1) === 1 ? algo : 'grouped';
-    it(`${name}: forward and both backward passes: ${label(c)}`, async ({ skip }) => {
+    it(`${name}: forward and both backward passes: ${convLabel(c)}`, async ({ skip }) => {
       if (!gpu) return skip();
-      const rng = new Rng(prod(c.x) * 31 + c.k);
-      const wShape = wShapeOf(c);
-      const x = rng.normals(prod(c.x));
-      const w = rng.normals(prod(wShape), 0.5);
-      const yShape = conv2dOutShape(c.x, wShape, c.p);
-      const dy = rng.normals(prod(yShape));
-      const gx = gpu.upload(x, c.x);
-      const gw = gpu.upload(w, wShape);
-      const gdy = gpu.upload(dy, yShape);
-      const o = optsFor(algo);
-      const gy = conv2d(gpu, gx, gw, c.p, o);
-      const gdx = conv2dBackwardInput(gpu, gdy, gw, c.x, c.p, o);
-      const gdw = conv2dBackwardWeight(gpu, gx, gdy, wShape, c.p, o);
-      expect(gy.shape).toEqual(yShape);
-      expect(gdx.shape).toEqual(c.x);
-      expect(gdw.shape).toEqual(wShape);
-      const fanIn = prod(wShape.slice(1));
-      expectClose(await gy.read(), conv2dCpu(x, c.x, w, wShape, c.p), { atol: 2e-5 * fanIn, label: 'y' });
-      expectClose(await gdx.read(), conv2dBackwardInputCpu(dy, w, wShape, c.x, c.p), { atol: 2e-5 * fanIn, label: 'dx' });
-      const taps = prod(yShape) / wShape[0];
-      expectClose(await gdw.read(), conv2dBackwardWeightCpu(x, c.x, dy, wShape, c.p), { atol: 2e-5 * taps, label: 'dw' });
-      for (const t of [gx, gw, gdy, gy, gdx, gdw]) t.dispose();
+      await expectConvPassesMatchCpu(gpu, c, optsFor(algo), prod(c.x) * 31 + c.k);
     });
   }
 
@@ -167,7 +112,7 @@ describe('conv2d vs CPU reference', () => {
     skip,
   }) => {
     if (!gpu) return skip();
-    const f16Cases: Case[] = [
+    const f16Cases: ConvCase[] = [
       { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } },
       { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } },
       { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } },
@@ -180,26 +125,12 @@ describe('conv2d vs CPU reference', () => {
       return skip();
     }
     for (const c of f16Cases) {
-      const rng = new Rng(prod(c.x) + 5);
-      const wShape = wShapeOf(c);
-      const x = rng.normals(prod(c.x));
-      const w = rng.normals(prod(wShape), 0.5);
+      const { wShape, x, w } = convProblem(c, prod(c.x) + 5);
       const [gx, gw] = [gpu.upload(x, c.x), gpu.upload(w, wShape)];
       const gy = conv2d(gpu, gx, gw, c.p, { precision: 'f16', tile: TILE });
-      const got = await gy.read();
-      const want = conv2dCpu(x, c.x, w, wShape, c.p);
-      // |y16 - y| <= (2 u16 + u16^2 + K u32) * sum |x w| over the taps, element by element.
-      const mag = conv2dCpu(x.map(Math.abs), c.x, w.map(Math.abs), wShape, c.p);
-      const bound = f16DotErrorBound(prod(wShape.slice(1)));
-      let bad = 0;
-      let rounded = 0;
-      for (let i = 0; i < want.length; i++) {
-        const err = Math.abs(got[i] - want[i]);
-        if (!(err <= bound * mag[i] + 1e-6)) bad++;
-        if (err > 1e-5 * mag[i]) rounded++;
-      }
-      expect(bad, label(c)).toBe(0);
-      expect(rounded, `${label(c)}: the operands were not rounded to f16`).toBeGreaterThan(0);
+      const { bad, rounded } = f16ForwardErrors(await gy.read(), c, x, w);
+      expect(bad, convLabel(c)).toBe(0);
+      expect(rounded, `${convLabel(c)}: the operands were not rounded to f16`).toBeGreaterThan(0);
       for (const t of [gx, gw, gy]) t.dispose();
     }
   });
@@ -322,7 +253,7 @@ describe('conv2d vs CPU reference', () => {
 });
 
 describe('conv2d CPU backward vs finite differences (f64)', () => {
-  const tiny: Case[] = [
+  const tiny: ConvCase[] = [
     { x: [2, 3, 5, 4], cout: 2, k: 3, p: { stride: 1, pad: 1 } },
     { x: [1, 2, 6, 5], cout: 3, k: 3, p: { stride: 2, pad: 1 } },
     { x: [1, 2, 5, 5], cout: 2, k: 1, p: { stride: 2, pad: 0 } },
@@ -331,9 +262,9 @@ describe('conv2d CPU backward vs finite differences (f64)', () => {
     { x: [1, 4, 4, 4], cout: 2, k: 3, p: { stride: 1, pad: 2, groups: 2 } },
   ];
   for (const c of tiny) {
-    it(label(c), () => {
+    it(convLabel(c), () => {
       const rng = new Rng(7 + prod(c.x));
-      const wShape = wShapeOf(c);
+      const wShape = convWShape(c);
       const x = Float64Array.from(rng.normals(prod(c.x)));
       const w = Float64Array.from(rng.normals(prod(wShape)));
       const dy = Float64Array.from(rng.normals(prod(conv2dOutShape(c.x, wShape, c.p))));

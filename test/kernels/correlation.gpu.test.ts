@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import { correlation, correlationCpu, correlationOffDiagInPlace, GRAM_K_CHUNK } from '../../src/kernels/correlation.js';
 import { Rng } from '../../src/util/rng.js';
+import { CORRELATION_SHAPES } from '../helpers/cases.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
@@ -11,12 +12,7 @@ beforeAll(async () => {
 
 describe('batched Pearson correlation (correlation.wgsl + matmul.wgsl)', () => {
   const shapes: Array<[number, number, number]> = [
-    [1, 1, 2],
-    [1, 2, 3],
-    [2, 5, 7],
-    [3, 17, 257],
-    [1, 64, 1000],
-    [2, 67, 31],
+    ...CORRELATION_SHAPES,
     // Split along D: several partial Grams (one of them short), N = 64 as in NB201 scoring.
     [2, 64, 2 * GRAM_K_CHUNK + 37],
     [1, 5, GRAM_K_CHUNK + 1],

@@ -12,9 +12,9 @@ import {
   globalAvgPoolBackward,
   globalAvgPoolBackwardCpu,
   globalAvgPoolCpu,
-  type Pool2dParams,
 } from '../../src/kernels/pool.js';
 import { Rng } from '../../src/util/rng.js';
+import { POOL_CASES, poolCaseName } from '../helpers/cases.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod, withWorkgroupLimit } from '../helpers/layers.js';
 
@@ -23,24 +23,9 @@ beforeAll(async () => {
   gpu = await testGpu();
 });
 
-const cases: Array<[number[], Pool2dParams]> = [
-  [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }], // NB201 avg_pool_3x3
-  [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: true }],
-  [[2, 4, 8, 8], { kernel: 2, stride: 2, pad: 0 }], // NB201 reduction-cell shortcut
-  [[1, 1, 7, 7], { kernel: 2, stride: 2, pad: 0 }], // odd size, last row dropped
-  [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: false }],
-  [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
-  [[1, 1, 1, 1], { kernel: 1, stride: 1, pad: 0 }],
-  [[3, 1, 5, 5], { kernel: 5, stride: 1, pad: 2, countIncludePad: false }],
-  [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: false }],
-  [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: true }],
-];
-
-const name = (s: number[], p: Pool2dParams) => `x[${s}] k=${p.kernel} s=${p.stride} p=${p.pad} incl=${p.countIncludePad ?? true}`;
-
 describe('avg pool vs CPU reference', () => {
-  for (const [shape, p] of cases) {
-    it(name(shape, p), async ({ skip }) => {
+  for (const [shape, p] of POOL_CASES) {
+    it(poolCaseName(shape, p), async ({ skip }) => {
       if (!gpu) return skip();
       const rng = new Rng(prod(shape) + p.kernel);
       const x = rng.normals(prod(shape));
@@ -106,8 +91,8 @@ describe('avg pool vs CPU reference', () => {
 });
 
 describe('avg pool CPU backward vs finite differences (f64)', () => {
-  for (const [shape, p] of [cases[0], cases[1], cases[4], cases[8]]) {
-    it(name(shape, p), () => {
+  for (const [shape, p] of [POOL_CASES[0], POOL_CASES[1], POOL_CASES[4], POOL_CASES[8]]) {
+    it(poolCaseName(shape, p), () => {
       const rng = new Rng(3);
       const x = Float64Array.from(rng.normals(prod(shape)));
       const dy = Float64Array.from(rng.normals(prod(avgPool2dOutShape(shape, p))));

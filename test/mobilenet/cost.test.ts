@@ -26,6 +26,7 @@ import { fixedMadds } from '../../src/mobilenet/madds.js';
 import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
 import { Rng } from '../../src/util/rng.js';
+import { forEachNudge } from '../helpers/layers.js';
 
 const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 
@@ -81,26 +82,21 @@ describe('expected cost', () => {
       12,
     );
     const h = 1e-6;
-    alphas.forEach((row, b) =>
-      row.forEach((_, j) => {
-        const plus = alphas.map((r) => r.slice());
-        const minus = alphas.map((r) => r.slice());
-        plus[b][j] += h;
-        minus[b][j] -= h;
-        expect(gradAlphas[b][j]).toBeCloseTo((expectedCost(big, plus).value - expectedCost(big, minus).value) / (2 * h), 7);
-        // Pair version: d/dα of Σ_{pair} softmax(α_pair)·cost.
-        const pair = [j, (j + 2) % row.length];
-        const pe = (a: number[]) => softmax(pair.map((k) => a[k])).reduce((s, q, k) => s + q * big.perPosition[b][pair[k]], 0);
-        const g = pairCostGrad(row, big.perPosition[b], pair);
-        for (let k = 0; k < row.length; k++) {
-          const a1 = row.slice();
-          const a2 = row.slice();
-          a1[k] += h;
-          a2[k] -= h;
-          expect(g[k]).toBeCloseTo((pe(a1) - pe(a2)) / (2 * h), 7);
-        }
-      }),
-    );
+    forEachNudge(alphas, h, (b, j, plus, minus) => {
+      const row = alphas[b];
+      expect(gradAlphas[b][j]).toBeCloseTo((expectedCost(big, plus).value - expectedCost(big, minus).value) / (2 * h), 7);
+      // Pair version: d/dα of Σ_{pair} softmax(α_pair)·cost.
+      const pair = [j, (j + 2) % row.length];
+      const pe = (a: number[]) => softmax(pair.map((k) => a[k])).reduce((s, q, k) => s + q * big.perPosition[b][pair[k]], 0);
+      const g = pairCostGrad(row, big.perPosition[b], pair);
+      for (let k = 0; k < row.length; k++) {
+        const a1 = row.slice();
+        const a2 = row.slice();
+        a1[k] += h;
+        a2[k] -= h;
+        expect(g[k]).toBeCloseTo((pe(a1) - pe(a2)) / (2 * h), 7);
+      }
+    });
   });
 
   it('formats costs with their unit', () => {

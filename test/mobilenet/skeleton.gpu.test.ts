@@ -7,12 +7,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, ShapeError } from '../../src/gpu/index.js';
 import { ChoiceLayer } from '../../src/mobilenet/choice-layer.js';
 import { FixedNet } from '../../src/mobilenet/fixed-net.js';
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { mixtureForward } from '../../src/mobilenet/mixture-layer.js';
 import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
 import { ParamStore } from '../../src/nn/init.js';
 import { Param, Tape } from '../../src/nn/tape.js';
 import { Rng } from '../../src/util/rng.js';
+import { threeBlockLayout } from '../helpers/cases.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
@@ -21,20 +21,7 @@ beforeAll(async () => {
 });
 
 /** 16×16 input, three layers: two with a shortcut (and zero), one strided. */
-const SMALL: MobileNetLayout = {
-  name: 'small',
-  inputSize: 16,
-  stemC: 4,
-  stemStride: 2,
-  firstBlockC: 4,
-  widths: [4, 8],
-  depths: [2, 1],
-  strides: [1, 2],
-  kernels: [3, 5],
-  expands: [3, 6],
-  featureMixC: 12,
-  classes: 5,
-};
+const SMALL = threeBlockLayout({ name: 'small', inputSize: 16, stemStride: 2, featureMixC: 12, classes: 5 });
 
 describe('Skeleton', () => {
   it('fixed cell, binarized choice and a one-cell mixture give the same logits from the same weights', async ({ skip }) => {

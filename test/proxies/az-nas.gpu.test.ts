@@ -212,22 +212,12 @@ describe('registry names and score --proxies ensemble', () => {
   it('score --proxies ensemble scores a couple of cells end to end (CPU backend)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgnas-ens-'));
     const out = join(dir, 's.csv');
+    // Small networks and batches, on the CPU backend.
+    const small = ['--cells-per-stage', '1', '--batch', '8', '--device', 'cpu', '--quiet'];
     const r = await wgnasInProcess([
-      'score',
-      '--sample',
-      '3',
-      '--ground-truth',
-      '--proxies',
-      'ensemble,az_nas',
-      '--cells-per-stage',
-      '1',
-      '--batch',
-      '8',
-      '--device',
-      'cpu',
-      '--quiet',
-      '--out',
-      out,
+      ...['score', '--sample', '3', '--ground-truth', '--proxies', 'ensemble,az_nas'],
+      ...small,
+      ...['--out', out],
     ]);
     expect(r.code, r.err).toBe(0);
     const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
@@ -246,22 +236,8 @@ describe('registry names and score --proxies ensemble', () => {
     expect(c.out).toMatch(/tau_ci95/);
     // The same ranking online in a search: the log-rank sum over the cells seen so far.
     const r2 = await wgnasInProcess([
-      'search',
-      '--proxy',
-      'ensemble',
-      '--budget',
-      '3',
-      '--population',
-      '2',
-      '--sample-size',
-      '1',
-      '--cells-per-stage',
-      '1',
-      '--batch',
-      '8',
-      '--device',
-      'cpu',
-      '--quiet',
+      ...['search', '--proxy', 'ensemble', '--budget', '3', '--population', '2', '--sample-size', '1'],
+      ...small,
       '--json',
     ]);
     expect(r2.code, r2.err).toBe(0);

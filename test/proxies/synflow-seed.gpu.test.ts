@@ -10,20 +10,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, gpuOf } from '../../src/backend/index.js';
 import { SYNFLOW_SEED_CODES, synflowSeedCpu } from '../../src/kernels/synflow-seed.js';
-import { NB201_DEFAULT, nb201Factory } from '../../src/nn/nb201-net.js';
-import { imageShape, type ProxyBatch } from '../../src/proxies/define.js';
 import { synflowScore, type SynflowScales } from '../../src/proxies/synflow.js';
-import { parseArch } from '../../src/spaces/nb201.js';
 import { Rng } from '../../src/util/rng.js';
 import { gpuBackend } from '../helpers/backend.js';
-import { scaleParam } from '../helpers/synflow.js';
+import { MID_CELL, onFreshNet, TOP_CELL } from '../helpers/synflow.js';
 
-const BATCH: ProxyBatch = { x: new Float32Array(2 * 3 * 32 * 32), y: new Float32Array(2), n: 2 };
-const SEED = 1;
 const MAX_SHIFT = 100;
-const MID = '|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|';
-/** The reference's largest SynFlow (raw sum ~2^165): in range at input 2^-64 only with a seed of 2^-b, b in the 90s. */
-const TOP = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+// TOP_CELL is in range at input 2^-64 only with a seed of 2^-b, b in the 90s.
 /** The output node receives nothing: the feature map is all zero at every scale, the score -Infinity. */
 const DISCONNECTED = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|none~1|none~2|';
 
@@ -33,35 +26,24 @@ beforeAll(async () => {
 });
 
 /** SynFlow of a fresh network of `arch` (weights scaled by `scale` first) and the host waits it took. */
-async function score(arch: string, scales: SynflowScales | undefined, scale: Record<string, number> = {}) {
-  const b = backend!;
-  const factory = nb201Factory(b, parseArch(arch), NB201_DEFAULT);
-  const net = factory.build('pytorch', new Rng(SEED));
-  const x = b.upload(BATCH.x, imageShape(BATCH));
-  const y = b.upload(BATCH.y, [BATCH.n]);
-  try {
-    for (const [name, k] of Object.entries(scale)) await scaleParam(b, net, name, k);
-    await b.sync();
-    const gpu = gpuOf(b)!;
+const score = (arch: string, scales: SynflowScales | undefined, scale: Record<string, number> = {}) =>
+  onFreshNet(backend!, arch, scale, async (ctx) => {
+    await ctx.backend.sync();
+    const gpu = gpuOf(ctx.backend)!;
     const w0 = gpu.hostWaitCount;
-    const value = await synflowScore({ backend: b, factory, net, batch: BATCH, x, y, seed: SEED }, scales);
+    const value = await synflowScore(ctx, scales);
     return { value, waits: gpu.hostWaitCount - w0 };
-  } finally {
-    net.dispose();
-    x.dispose();
-    y.dispose();
-  }
-}
+  });
 
 describe('SynFlow with the seed derived on the device', () => {
   // [cell, weights scaled by 2^k, whether the first forward stays in range]
   const cells: Array<[string, string, Record<string, number>, boolean]> = [
-    ['in range', MID, {}, true],
-    ['in range, a gain x 2^40', MID, { 'classifier.w': 40 }, true],
-    ['the deepest cell: the seed scaled by 2^-b, b near the limit', TOP, {}, true],
-    ['b would pass 100 (gain x 2^100): redone balanced', MID, { 'classifier.w': 100 }, false],
-    ['the logits overflow: redone at input 2^-100', MID, { 'stem.conv': 13, 'classifier.w': 100 }, false],
-    ['the feature map underflows: redone at input 1', MID, { 'stem.conv': -100 }, false],
+    ['in range', MID_CELL, {}, true],
+    ['in range, a gain x 2^40', MID_CELL, { 'classifier.w': 40 }, true],
+    ['the deepest cell: the seed scaled by 2^-b, b near the limit', TOP_CELL, {}, true],
+    ['b would pass 100 (gain x 2^100): redone balanced', MID_CELL, { 'classifier.w': 100 }, false],
+    ['the logits overflow: redone at input 2^-100', MID_CELL, { 'stem.conv': 13, 'classifier.w': 100 }, false],
+    ['the feature map underflows: redone at input 1', MID_CELL, { 'stem.conv': -100 }, false],
     ['the output node receives nothing: -Infinity', DISCONNECTED, {}, false],
   ];
   for (const [what, arch, scale, inRange] of cells) {

@@ -6,66 +6,45 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
-import { NB201_DEFAULT, nb201Factory } from '../../src/nn/nb201-net.js';
-import { imageShape, type ProxyBatch } from '../../src/proxies/define.js';
 import { synflowScore, type SynflowScales } from '../../src/proxies/synflow.js';
 import { parseArch } from '../../src/spaces/nb201.js';
-import { Rng } from '../../src/util/rng.js';
 import { scoreCell } from '../../src/zeroshot/index.js';
 import { methodBackend } from '../helpers/backend.js';
-import { scaleParam } from '../helpers/synflow.js';
+import { MID_CELL, onFreshNet, SYNFLOW_BATCH, SYNFLOW_SEED, TOP_CELL } from '../helpers/synflow.js';
 
-/** SynFlow reads only the batch's image shape (its input is all ones). */
-const BATCH: ProxyBatch = { x: new Float32Array(2 * 3 * 32 * 32), y: new Float32Array(2), n: 2 };
-const SEED = 1;
-
-/** A cell whose raw sum (~2^88) fit the old fixed scale (input 2^-64, seed 1), and its score then. */
-const MID = '|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|';
+/** MID_CELL's score under the old fixed scale. */
 const MID_SCORE = 60.92838572390755;
-/** The reference's largest SynFlow (ln 114.83): the old scale gave +Infinity. */
-const TOP = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
 let backend: Backend | null;
 beforeAll(async () => {
   backend = await methodBackend();
 });
 
-/** SynFlow of a fresh network of `arch` (seed SEED), with `scale` applied to its weights first. */
-async function score(arch: string, scales?: SynflowScales, scale: Record<string, number> = {}): Promise<number> {
-  const b = backend!;
-  const factory = nb201Factory(b, parseArch(arch), NB201_DEFAULT);
-  const net = factory.build('pytorch', new Rng(SEED));
-  const x = b.upload(BATCH.x, imageShape(BATCH));
-  const y = b.upload(BATCH.y, [BATCH.n]);
-  try {
-    for (const [name, k] of Object.entries(scale)) await scaleParam(b, net, name, k);
-    return await synflowScore({ backend: b, factory, net, batch: BATCH, x, y, seed: SEED }, scales);
-  } finally {
-    net.dispose();
-    x.dispose();
-    y.dispose();
-  }
-}
+/** SynFlow of a fresh network of `arch`, with `scale` applied to its weights first. */
+const score = (arch: string, scales?: SynflowScales, scale: Record<string, number> = {}): Promise<number> =>
+  onFreshNet(backend!, arch, scale, (ctx) => synflowScore(ctx, scales));
 
 describe('SynFlow keeps f32 in range by exact power-of-two scales', () => {
   it('a cell that fit the old scale scores as before, bit for bit, at any input and seed scale', async ({ skip }) => {
     if (!backend) return skip();
-    const auto = await score(MID);
+    const auto = await score(MID_CELL);
     // The old computation: input 2^-64, seed 1.
-    expect(await score(MID, { input: 64, seed: 0 })).toBe(auto);
-    expect(await score(MID, { input: 40, seed: 40 })).toBe(auto);
-    expect(await score(MID, { input: 80, seed: -10 })).toBe(auto);
+    expect(await score(MID_CELL, { input: 64, seed: 0 })).toBe(auto);
+    expect(await score(MID_CELL, { input: 40, seed: 40 })).toBe(auto);
+    expect(await score(MID_CELL, { input: 80, seed: -10 })).toBe(auto);
     // Its value before the scales were chosen (CPU backend; f32 rounding may differ elsewhere).
     expect(auto).toBeCloseTo(MID_SCORE, 4);
-    expect((await scoreCell(backend, parseArch(MID), ['synflow'], BATCH, { seed: SEED })).scores.synflow).toBe(auto);
+    expect(
+      (await scoreCell(backend, parseArch(MID_CELL), ['synflow'], SYNFLOW_BATCH, { seed: SYNFLOW_SEED })).scores.synflow,
+    ).toBe(auto);
   });
 
   it('the deepest cell: finite, the same at a balanced scale; the old scale overflows and throws', async ({ skip }) => {
     if (!backend) return skip();
-    const auto = await score(TOP);
+    const auto = await score(TOP_CELL);
     expect(Number.isFinite(auto)).toBe(true);
-    expect(await score(TOP, { input: 82, seed: 78 })).toBe(auto);
-    await expect(score(TOP, { input: 64, seed: 0 })).rejects.toThrow(
+    expect(await score(TOP_CELL, { input: 82, seed: 78 })).toBe(auto);
+    await expect(score(TOP_CELL, { input: 64, seed: 0 })).rejects.toThrow(
       /synflow: the scaled sum of \|W \* dR\/dW\| is (Infinity|NaN)/,
     );
   });
@@ -80,15 +59,15 @@ describe('SynFlow keeps f32 in range by exact power-of-two scales', () => {
   for (const [what, k1, k2] of cases) {
     it(`a network of gain x 2^${k1 + k2}: ${what}`, async ({ skip }) => {
       if (!backend) return skip();
-      const base = await score(MID);
-      const got = await score(MID, undefined, { 'stem.conv': k1, 'classifier.w': k2 });
+      const base = await score(MID_CELL);
+      const got = await score(MID_CELL, undefined, { 'stem.conv': k1, 'classifier.w': k2 });
       expect(Math.abs(got - (base + (k1 + k2) * Math.LN2))).toBeLessThan(1e-9);
     });
   }
 
   it('a gain beyond what the two scales cover is an error, not a wrong score', async ({ skip }) => {
     if (!backend) return skip();
-    await expect(score(MID, undefined, { 'stem.conv': 65, 'classifier.w': 65 })).rejects.toThrow(
+    await expect(score(MID_CELL, undefined, { 'stem.conv': 65, 'classifier.w': 65 })).rejects.toThrow(
       /^synflow: the linearised network's gain \(.*\) is beyond f32 range/,
     );
   });
@@ -103,7 +82,7 @@ describe('SynFlow vs the PyTorch reference on the cells of largest SynFlow', () 
   }) => {
     if (!backend) return skip();
     for (const r of top) {
-      const { scores } = await scoreCell(backend, parseArch(r.arch), ['synflow'], BATCH, { seed: SEED });
+      const { scores } = await scoreCell(backend, parseArch(r.arch), ['synflow'], SYNFLOW_BATCH, { seed: SYNFLOW_SEED });
       expect(
         Math.abs(scores.synflow - r.scores.synflow),
         `${r.arch}: synflow ${scores.synflow} vs ${r.scores.synflow}`,

@@ -20,6 +20,7 @@ import { mixSeed } from '../../src/util/seed.js';
 import { softmax } from '../../src/util/softmax.js';
 import { methodBackend } from '../helpers/backend.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
+import { forEachNudge } from '../helpers/layers.js';
 
 let backend: Backend | null;
 beforeAll(async () => {
@@ -114,6 +115,13 @@ describe('gate-gradient estimators vs the exact gradient of E_p[L] (loss linear 
   });
 });
 
+/** E over the sampled pairs: base + Σ_b Σ_{i∈pair_b} q_i cost_i, q the pair's softmax of α. */
+const pairCost = (cost: CostModel, gates: GateSample[], a: number[][], base: number) =>
+  a.reduce((acc, row, b) => {
+    const q = softmax(gates[b].involved.map((i) => row[i]));
+    return acc + gates[b].involved.reduce((s, i, k) => s + q[k] * cost.perPosition[b][i], 0);
+  }, base);
+
 describe('the cost term of the α gradient vs finite differences of the loss', () => {
   const cost: CostModel = {
     unit: 'ms',
@@ -142,15 +150,7 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
       const f = (a: number[][]) => combineLoss(costLoss, ce, expectedCost(cost, a).value).loss;
       expect(r.objective).toBeCloseTo(f(alpha), 12);
       const h = 1e-6;
-      alpha.forEach((row, b) =>
-        row.forEach((_, i) => {
-          const up = alpha.map((x) => [...x]);
-          const dn = alpha.map((x) => [...x]);
-          up[b][i] += h;
-          dn[b][i] -= h;
-          expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6);
-        }),
-      );
+      forEachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
     });
   }
 
@@ -177,11 +177,7 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
           const q = softmax(gates[b].involved.map((i) => row[i]));
           return acc + gates[b].involved.reduce((s, i, k) => s + (q[k] - q0[b][k]) * dg[b][i], 0);
         }, ce0);
-      const pairE = (a: number[][]) =>
-        a.reduce((acc, row, b) => {
-          const q = softmax(gates[b].involved.map((i) => row[i]));
-          return acc + gates[b].involved.reduce((s, i, k) => s + q[k] * cost.perPosition[b][i], 0);
-        }, cost.fixed);
+      const pairE = (a: number[][]) => pairCost(cost, gates, a, cost.fixed);
       // A hinge target the pairs' expectation exceeds while the full E[cost] does not: the term must be on.
       const cfgLoss =
         costLoss.kind === 'hinge' ? { ...costLoss, target: (pairE(alpha) + expectedCost(cost, alpha).value) / 2 } : costLoss;
@@ -191,15 +187,7 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
       expect(r.objective).toBeCloseTo(f(alpha), 12);
       expect(r.grads[0][1]).toBe(0);
       const h = 1e-6;
-      alpha.forEach((row, b) =>
-        row.forEach((_, i) => {
-          const up = alpha.map((x) => [...x]);
-          const dn = alpha.map((x) => [...x]);
-          up[b][i] += h;
-          dn[b][i] -= h;
-          expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6);
-        }),
-      );
+      forEachNudge(alpha, h, (b, i, up, dn) => expect(r.grads[b][i]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 6));
     });
   }
 
@@ -210,21 +198,11 @@ describe('the cost term of the α gradient vs finite differences of the loss', (
       { active: 1, inactive: [0], involved: [1, 0] },
     ];
     const r = archGradients({ paths: 2, gateGrads: 'sampled', costLoss }, cost, alpha, gates, none(alpha), 1);
-    const pairE = (a: number[][]) =>
-      a.reduce((acc, row, b) => {
-        const q = softmax(gates[b].involved.map((i) => row[i]));
-        return acc + gates[b].involved.reduce((s, i, k) => s + q[k] * cost.perPosition[b][i], 0);
-      }, 0);
+    const pairE = (a: number[][]) => pairCost(cost, gates, a, 0);
     const h = 1e-6;
     expect(r.grads[0][1]).toBe(0);
-    alpha.forEach((row, b) =>
-      row.forEach((_, i) => {
-        const up = alpha.map((x) => [...x]);
-        const dn = alpha.map((x) => [...x]);
-        up[b][i] += h;
-        dn[b][i] -= h;
-        expect(r.grads[b][i]).toBeCloseTo(((0.3 / 5) * (pairE(up) - pairE(dn))) / (2 * h), 6);
-      }),
+    forEachNudge(alpha, h, (b, i, up, dn) =>
+      expect(r.grads[b][i]).toBeCloseTo(((0.3 / 5) * (pairE(up) - pairE(dn))) / (2 * h), 6),
     );
   });
 });
@@ -282,52 +260,26 @@ describe("REINFORCE's update as the authors' rl_update_step: the baseline moves 
   };
 
   it('first step: b = the mean reward; the expected update is −(1 − 1/K)·∇E[R]', () => {
-    const u = reinforceUpdate(
-      alpha,
-      [
-        { choices: [0], reward: 1 },
-        { choices: [1], reward: 0.2 },
-      ],
-      null,
-      0.99,
-    );
+    const samples = [
+      { choices: [0], reward: 1 },
+      { choices: [1], reward: 0.2 },
+    ];
+    const u = reinforceUpdate(alpha, samples, null, 0.99);
     expect(u.baseline).toBeCloseTo(0.6, 12);
     expect(u.meanReward).toBeCloseTo(0.6, 12);
-    expect(u.grads[0]).toEqual(
-      policyGradient(
-        alpha,
-        [
-          { choices: [0], reward: 1 },
-          { choices: [1], reward: 0.2 },
-        ],
-        u.baseline,
-      )[0],
-    );
+    expect(u.grads[0]).toEqual(policyGradient(alpha, samples, u.baseline)[0]);
     const { e } = expectedUpdate(null, 0.99);
     e.forEach((v, i) => expect(v).toBeCloseTo(-(1 - 1 / 2) * dER[i], 12));
   });
 
   it('later steps: b ← b + decay·(mean − b) before the advantages; the expected update is −(1 − decay/K)·∇E[R]', () => {
-    const u = reinforceUpdate(
-      alpha,
-      [
-        { choices: [0], reward: 1 },
-        { choices: [0], reward: 0.6 },
-      ],
-      0.3,
-      0.99,
-    );
+    const samples = [
+      { choices: [0], reward: 1 },
+      { choices: [0], reward: 0.6 },
+    ];
+    const u = reinforceUpdate(alpha, samples, 0.3, 0.99);
     expect(u.baseline).toBeCloseTo(0.3 + 0.99 * (0.8 - 0.3), 12);
-    expect(u.grads[0]).toEqual(
-      policyGradient(
-        alpha,
-        [
-          { choices: [0], reward: 1 },
-          { choices: [0], reward: 0.6 },
-        ],
-        u.baseline,
-      )[0],
-    );
+    expect(u.grads[0]).toEqual(policyGradient(alpha, samples, u.baseline)[0]);
     for (const decay of [0, 0.5, 0.99]) {
       const { e } = expectedUpdate(-2, decay);
       e.forEach((v, i) => expect(v).toBeCloseTo(-(1 - decay / 2) * dER[i], 12));

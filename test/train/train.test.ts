@@ -18,7 +18,7 @@ import { sha256Hex } from '../../src/util/durable.js';
 import { Rng } from '../../src/util/rng.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { tinyNb201, wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
 import { MBCONV_PARITY } from '../helpers/train-parity.js';
 
@@ -147,12 +147,7 @@ describe('wgnas train', () => {
       // The weights file feeds wgnas export (every BN's running statistics present).
       const ex = await wgnasInProcess([
         'export',
-        '--nb201',
-        ARCH,
-        '--channels',
-        '4',
-        '--cells-per-stage',
-        '1',
+        ...tinyNb201(ARCH),
         '--classes',
         '4',
         '--weights',

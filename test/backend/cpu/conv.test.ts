@@ -12,7 +12,6 @@ import {
   conv2dCpu,
   conv2dF64,
   conv2dOutShape as gpuOutShape,
-  type Conv2dParams,
 } from '../../../src/kernels/conv2d.js';
 import type { NativeDevice } from '../../../src/native/device.js';
 import {
@@ -29,6 +28,7 @@ import { relu, reluBackward } from '../../../src/backend/cpu/activation.js';
 import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
+import { CONV_CASES, type ConvCase, convLabel, convWShape } from '../../helpers/cases.js';
 import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
@@ -37,40 +37,9 @@ beforeAll(() => {
 });
 afterAll(() => dev?.destroy());
 
-interface Case {
-  x: [number, number, number, number];
-  cout: number;
-  k: number;
-  p: Conv2dParams;
-}
-
-// The shape table of layers-conv2d.test.ts (the WGSL conv tests).
-const wgslCases: Case[] = [
-  { x: [1, 1, 1, 1], cout: 1, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 3, 7, 5], cout: 4, k: 3, p: { stride: 1, pad: 1 } },
-  { x: [1, 3, 8, 8], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
-  { x: [3, 5, 7, 7], cout: 7, k: 3, p: { stride: 2, pad: 1 } },
-  { x: [2, 4, 5, 7], cout: 3, k: 5, p: { stride: 2, pad: 0 } },
-  { x: [1, 2, 9, 6], cout: 5, k: 7, p: { stride: 1, pad: 3 } },
-  { x: [2, 16, 8, 8], cout: 16, k: 1, p: { stride: 1, pad: 0 } },
-  { x: [2, 16, 9, 9], cout: 32, k: 3, p: { stride: 2, pad: 1 } },
-  { x: [2, 33, 6, 5], cout: 70, k: 3, p: { stride: 1, pad: 1 } },
-  { x: [1, 1, 5, 5], cout: 1, k: 5, p: { stride: 3, pad: 0 } },
-  { x: [2, 6, 7, 5], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 6 } },
-  { x: [1, 8, 9, 9], cout: 8, k: 5, p: { stride: 2, pad: 2, groups: 8 } },
-  { x: [2, 3, 7, 7], cout: 3, k: 7, p: { stride: 1, pad: 3, groups: 3 } },
-  { x: [2, 4, 6, 6], cout: 6, k: 3, p: { stride: 1, pad: 1, groups: 2 } },
-  { x: [5, 3, 4, 4], cout: 3, k: 3, p: { stride: 1, pad: 1, groups: 3 } },
-  { x: [7, 2, 6, 5], cout: 2, k: 5, p: { stride: 2, pad: 2, groups: 2 } },
-  { x: [2, 4, 7, 7], cout: 4, k: 3, p: { stride: 2, pad: 0, groups: 4 } },
-  { x: [1, 2, 20, 23], cout: 2, k: 3, p: { stride: 1, pad: 1, groups: 2 } },
-  { x: [2, 3, 9, 9], cout: 3, k: 3, p: { stride: 3, pad: 1, groups: 3 } },
-  { x: [1, 3, 9, 9], cout: 3, k: 9, p: { stride: 1, pad: 4, groups: 3 } },
-  { x: [1, 1, 7, 5], cout: 1, k: 3, p: { stride: 2, pad: 1, groups: 1 } },
-];
-
-// Shapes that stress the CPU path: oneDNN's blocked layouts, padding arithmetic and grouping.
-const cpuCases: Case[] = [
+// Run after the WGSL conv tests' table (CONV_CASES): shapes that stress the CPU path, oneDNN's
+// blocked layouts, padding arithmetic and grouping.
+const cpuCases: ConvCase[] = [
   { x: [2, 4, 6, 6], cout: 5, k: 3, p: { stride: 2, pad: 0 } }, // right padding -1
   { x: [1, 3, 10, 7], cout: 2, k: 4, p: { stride: 3, pad: 0 } }, // even kernel, right padding < 0
   { x: [2, 4, 6, 6], cout: 8, k: 3, p: { stride: 1, pad: 1, groups: 4 } }, // depthwise, multiplier 2
@@ -104,15 +73,12 @@ const cpuCases: Case[] = [
   { x: [2, 6, 10, 10], cout: 6, k: 5, p: { stride: 2, pad: 1, groups: 6 } }, // last window short of the edge
 ];
 
-const label = (c: Case) => `x[${c.x}] cout=${c.cout} k=${c.k} s=${c.p.stride} p=${c.p.pad} g=${c.p.groups ?? 1}`;
-const wShapeOf = (c: Case) => [c.cout, c.x[1] / (c.p.groups ?? 1), c.k, c.k];
-
 describe('native conv2d vs the f64 reference', () => {
-  for (const c of [...wgslCases, ...cpuCases]) {
-    it(`forward and both backward passes: ${label(c)}`, async ({ skip }) => {
+  for (const c of [...CONV_CASES, ...cpuCases]) {
+    it(`forward and both backward passes: ${convLabel(c)}`, async ({ skip }) => {
       if (!dev) return skip();
       const rng = new Rng(prod(c.x) * 31 + c.k + c.cout);
-      const wShape = wShapeOf(c);
+      const wShape = convWShape(c);
       const x = rng.normals(prod(c.x));
       const w = rng.normals(prod(wShape), 0.5);
       const yShape = gpuOutShape(c.x, wShape, c.p);
@@ -216,15 +182,15 @@ describe("native conv2d, convAlgorithm 'auto' (Winograd where oneDNN expects a g
 });
 
 describe('native conv2d gradients vs finite differences', () => {
-  const fdCases: Case[] = [
+  const fdCases: ConvCase[] = [
     { x: [2, 3, 5, 4], cout: 2, k: 3, p: { stride: 2, pad: 1 } },
     { x: [1, 4, 5, 5], cout: 8, k: 3, p: { stride: 1, pad: 1, groups: 4 } },
   ];
   for (const c of fdCases) {
-    it(label(c), async ({ skip }) => {
+    it(convLabel(c), async ({ skip }) => {
       if (!dev) return skip();
       const rng = new Rng(77 + c.cout);
-      const wShape = wShapeOf(c);
+      const wShape = convWShape(c);
       const x = rng.normals(prod(c.x));
       const w = rng.normals(prod(wShape));
       const yShape = gpuOutShape(c.x, wShape, c.p);
@@ -246,7 +212,7 @@ describe('native ReLU-Conv pair: the ReLU folded into the relayouts, bit for bit
   // Channels in blocks of 16 take the nChw16c relayout loops (planes of 49 and 9 pixels leave a
   // tail after the 16-pixel transposes); 1x1 runs oneDNN's plain GEMM (no relayout), 3 channels
   // and the 7x7 depthwise on 2x2 planes the plain paths with relu(x) in a temporary.
-  const cases: Array<{ x: [number, number, number, number]; cout: number; k: number; p: Conv2dParams }> = [
+  const cases: ConvCase[] = [
     { x: [3, 16, 7, 7], cout: 16, k: 3, p: { stride: 1, pad: 1 } },
     { x: [2, 32, 7, 7], cout: 16, k: 3, p: { stride: 2, pad: 1 } },
     { x: [2, 16, 3, 3], cout: 32, k: 3, p: { stride: 1, pad: 1 } },

@@ -6,12 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../../src/gpu/errors.js';
 import { relu6BackwardCpu, relu6Cpu, reluBackwardCpu, reluCpu } from '../../../src/kernels/activation.js';
-import {
-  batchNormBackwardCpu,
-  batchNormBackwardF64,
-  batchNormForwardCpu,
-  batchNormForwardF64,
-} from '../../../src/kernels/batchnorm.js';
+import { batchNormBackwardF64, batchNormForwardF64 } from '../../../src/kernels/batchnorm.js';
 import { absCpu, addCpu, axpyCpu, mulCpu, scaleCpu } from '../../../src/kernels/elementwise.js';
 import { linearBackwardCpu, linearCpu } from '../../../src/kernels/linear.js';
 import { softmaxCrossEntropyCpu } from '../../../src/kernels/loss.js';
@@ -28,9 +23,9 @@ import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
 import * as nat from '../../../src/backend/cpu/index.js';
 import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
-import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
+import { dot, expectBatchNormMatchesCpu, expectGradMatchesFd, prod } from '../../helpers/layers.js';
 import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
-import { MATMUL_CASES } from '../../helpers/cases.js';
+import { BN_SHAPES, MATMUL_CASES, POOL_CASES, poolCaseName } from '../../helpers/cases.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
@@ -41,20 +36,8 @@ afterAll(() => dev?.destroy());
 const disposeAll = (ts: Array<NativeTensor | null | undefined>) => ts.forEach((t) => t?.dispose());
 
 describe('native batch norm vs the f64 reference', () => {
-  // layers-batchnorm.test.ts's shapes, then NB201 sizes and wide channels at tiny spatial sizes.
-  const shapes: number[][] = [
-    [1, 1, 1, 2],
-    [1, 1, 5, 7],
-    [2, 3, 7, 5],
-    [4, 16, 8, 8],
-    [3, 5, 1, 1],
-    [6, 4],
-    [2, 2, 64, 41],
-    [8, 16, 32, 32],
-    [4, 640, 2, 2],
-    [64, 10],
-    [5, 3, 300, 1],
-  ];
+  // The WGSL test's shapes, then NB201 sizes and wide channels at tiny spatial sizes.
+  const shapes: number[][] = [...BN_SHAPES, [8, 16, 32, 32], [4, 640, 2, 2], [64, 10], [5, 3, 300, 1]];
   for (const shape of shapes) {
     for (const affine of [true, false]) {
       it(`[${shape}] affine=${affine}`, async ({ skip }) => {
@@ -71,15 +54,7 @@ describe('native batch norm vs the f64 reference', () => {
         const tdy = dev.upload(dy, shape);
         const f = nat.batchNormForward(dev, tx, tg, tb);
         const b = nat.batchNormBackward(dev, tdy, tx, f.mean, f.invStd, tg);
-        const ref = batchNormForwardCpu(x, shape, gamma, beta);
-        expectClose(await f.mean.read(), ref.mean, { atol: 1e-5, rtol: 1e-6, label: 'mean' });
-        expectClose(await f.invStd.read(), ref.invStd, { atol: 1e-5, rtol: 1e-4, label: 'invStd' });
-        expectClose(await f.y.read(), ref.y, { atol: 1e-4, label: 'y' });
-        const refB = batchNormBackwardCpu(dy, x, shape, ref.mean, ref.invStd, gamma);
-        const m = prod(shape) / C;
-        expectClose(await b.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'dx' });
-        expectClose(await b.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, label: 'dgamma' });
-        expectClose(await b.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, label: 'dbeta' });
+        await expectBatchNormMatchesCpu(f, b, { x, dy, shape, gamma, beta }, 1e-6);
         expect(f.mean.shape).toEqual([C]);
         disposeAll([tx, tg, tb, tdy, f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta]);
       });
@@ -152,22 +127,13 @@ describe('native activations', () => {
 });
 
 describe('native pooling vs the f64 reference', () => {
-  // layers-pool.test.ts's table, then NB201's avg_pool_3x3 at a real size.
+  // The WGSL test's table, then NB201's avg_pool_3x3 at a real size.
   const cases: Array<[number[], Pool2dParams]> = [
-    [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
-    [[2, 3, 7, 5], { kernel: 3, stride: 1, pad: 1, countIncludePad: true }],
-    [[2, 4, 8, 8], { kernel: 2, stride: 2, pad: 0 }],
-    [[1, 1, 7, 7], { kernel: 2, stride: 2, pad: 0 }],
-    [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: false }],
-    [[1, 2, 9, 6], { kernel: 3, stride: 2, pad: 1, countIncludePad: true }],
-    [[1, 1, 1, 1], { kernel: 1, stride: 1, pad: 0 }],
-    [[3, 1, 5, 5], { kernel: 5, stride: 1, pad: 2, countIncludePad: false }],
-    [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: false }],
-    [[1, 2, 11, 9], { kernel: 7, stride: 3, pad: 3, countIncludePad: true }],
+    ...POOL_CASES,
     [[8, 16, 32, 32], { kernel: 3, stride: 1, pad: 1, countIncludePad: false }],
   ];
   for (const [shape, p] of cases) {
-    it(`x[${shape}] k=${p.kernel} s=${p.stride} p=${p.pad} incl=${p.countIncludePad ?? true}`, async ({ skip }) => {
+    it(poolCaseName(shape, p), async ({ skip }) => {
       if (!dev) return skip();
       const rng = new Rng(prod(shape) + p.kernel);
       const x = rng.normals(prod(shape));

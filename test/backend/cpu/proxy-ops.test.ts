@@ -21,6 +21,7 @@ import type { NativeDevice, NativeTensor } from '../../../src/native/device.js';
 import * as nat from '../../../src/backend/cpu/index.js';
 import { Rng } from '../../../src/util/rng.js';
 import { expectClose } from '../../helpers/gpu.js';
+import { CORRELATION_SHAPES } from '../../helpers/cases.js';
 import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
 
 let dev: NativeDevice | null;
@@ -33,12 +34,7 @@ const disposeAll = (ts: Array<NativeTensor | null | undefined>) => ts.forEach((t
 
 describe('native correlation vs the f64 reference', () => {
   const shapes: Array<[number, number, number]> = [
-    [1, 1, 2],
-    [1, 2, 3],
-    [2, 5, 7],
-    [3, 17, 257],
-    [1, 64, 1000],
-    [2, 67, 31],
+    ...CORRELATION_SHAPES,
     [2, 64, 16384], // WRCor's first stage at batch 64
   ];
   for (const [B, N, D] of shapes) {

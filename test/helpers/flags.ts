@@ -1,0 +1,29 @@
+/**
+ * Command-line pieces the CLI tests and scripts/kill-audit.ts share (no vitest here: the script
+ * imports it): the package's latency table and net.config, and the smallest runs worth a test.
+ */
+import { join } from 'node:path';
+
+// The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
+const PACKAGED = new URL('../../data/', import.meta.url).pathname;
+export const TABLE = join(PACKAGED, 'latency', 'proxylessnas_mobile_trim.yaml');
+export const NET = join(PACKAGED, 'latency', 'proxylessnas_proxyless_mobile.config');
+
+/** argv from `{ flag: value }`, in order: `{ batch: '4' }` is `['--batch', '4']`. */
+export function flagArgs(flags: Record<string, string>): string[] {
+  return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]);
+}
+
+/** The NAS-Bench-201 cell `arch` as the tiny network the train and export tests use: 4 channels, one cell per stage. */
+export const tinyNb201 = (arch: string): string[] => flagArgs({ nb201: arch, channels: '4', 'cells-per-stage': '1' });
+
+/** A proxyless search of a few seconds on the CPU backend: one warm-up step, batches of 4 from 64 / 32 images. */
+export const TINY_PROXYLESS: readonly string[] = flagArgs({
+  'latency-table': TABLE,
+  'target-ms': '40',
+  warmup: '1',
+  batch: '4',
+  'val-batch': '4',
+  train: '64',
+  val: '32',
+});
