@@ -164,9 +164,10 @@ if (values.one) {
         process.stderr.write(
           `${method.padEnd(10)} batch ${String(batch).padStart(3)}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB, tensors ${(row.peakTensorBytes / 2 ** 20).toFixed(0)} MiB\n`,
         );
+        // Rewritten after each configuration: a run cut by a time limit (the device suite's) keeps the rows it finished.
+        writeResult(file, JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n');
       }
     }
-    writeResult(file, JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n');
     process.stderr.write(`wrote ${file}\n`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -173,6 +173,7 @@ async function main(): Promise<void> {
       try {
         const opts = { repeats: Math.max(5, Math.round(repeats / 2)), warmup: 2, maxTimeMs: 3000 };
         const { table } = await buildTable({ keys }, gpuTableSource(keys, be, opts));
+        log(`  table of ${keys.length} ops: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         const pred = predictions(table, archs);
         const pairs = [];
         for (const [i, a] of archs.entries()) {
@@ -182,6 +183,10 @@ async function main(): Promise<void> {
             repeats: Math.max(5, Math.round(netRepeats / 2)),
           });
           pairs.push({ predictedMs: pred[i], measuredMs: samplesToEntry(m.samplesMs).median! });
+          // One line per network as it is measured: a run cut by a time limit (the device suite) keeps them.
+          log(
+            `  net ${i + 1}/${archs.length}: predicted ${pred[i].toFixed(4)} ms, measured ${pairs[i].measuredMs.toFixed(4)} ms`,
+          );
         }
         rows.push(
           score(

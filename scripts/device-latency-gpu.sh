@@ -22,12 +22,11 @@ case "${1:-}" in
   run)
     : "${OUT:?run on the device machine (OUT is where results go)}"
     source .devcarry/env.sh
-    [ -f "$d/node_modules/webgpu/dist/linux-x64/dawn.node" ] || xz -dk "$d/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
-    [ -f "$d/lpt.mjs" ] || xz -dk "$d/lpt.mjs.xz"
-    export WGNAS_SHADER_DIR="$(pwd)/shaders" WGNAS_CACHE_DIR=/tmp/wgnas-cache
-    nvidia-smi --query-gpu=name,driver_version --format=csv > "$OUT/nvidia-smi.csv" 2>&1 || true
+    source .devrun/env.sh  # unpacks into .devrun-x (WGNAS_DEVRUN), lpt.mjs and the webgpu binary too
+    # Run as a suite step, OUT is the suite's folder: its nvidia-smi.csv (clocks, memory) is kept.
+    [ -f "$OUT/nvidia-smi.csv" ] || nvidia-smi --query-gpu=name,driver_version --format=csv > "$OUT/nvidia-smi.csv" 2>&1 || true
     for r in 32 224; do
-      rc=0; timeout "${LPT_TIMEOUT_S:-150}" node "$d/lpt.mjs" --targets gpu --archs 20 --resolution "$r" --json "$OUT/gpu-$r.json" > "$OUT/gpu-$r.md" 2> "$OUT/gpu-$r.log" || rc=$?
+      rc=0; timeout "${LPT_TIMEOUT_S:-150}" node "$WGNAS_DEVRUN/lpt.mjs" --targets gpu --archs 20 --resolution "$r" --json "$OUT/gpu-$r.json" > "$OUT/gpu-$r.md" 2> "$OUT/gpu-$r.log" || rc=$?
       echo "resolution $r: rc=$rc"; tail -1 "$OUT/gpu-$r.md"
     done ;;
   *) echo "usage: scripts/device-latency-gpu.sh pack|run" >&2; exit 2 ;;

@@ -10,13 +10,20 @@
 # suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to about 9 minutes (530 s: info 15 s each, autotune 40, score-all 45, score-stacked 30, score-1 15, score-procs 15, score-profile 15, bench 80, bench-f16 45 (f32, f16 and
-# tensor-core matmuls at 4096^3 and 8192^3 only), imagenet 45, proxyless-step 30; the call limit is 600 s, device time 900 s a session). The all-cells
-# scoring run is cut by its limit on purpose when the GPU is too slow for all 15625 cells: it
-# streams its rows, and the summary counts what is there.
+# large size add up to 530 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
+# score-procs 15, score-profile 15, bench 80, conv-program and conv-legacy 30 each, bench-f16 45 (f32, f16
+# and tensor-core matmuls at 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 45,
+# latency-gpu 50, summary 10). A step cut by its limit may take 5 s more (timeout's kill grace), so the
+# whole run also has a budget, SUITE_BUDGET_S (large: 550 s of the 570 s a device call gives it, the rest
+# for unpacking .devcarry/.devrun before and copying out after): each step's limit is cut to what is left
+# of it less 15 s, which the summary and the tarball keep, so a slow GPU loses its last steps' figures,
+# not the whole run's (the call's limit would kill the run before its summary and tarball exist).
+# The all-cells scoring run is cut by its limit on purpose when the GPU is too slow for all 15625
+# cells: it streams its rows, and the summary counts what is there.
 set -uo pipefail
 out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
+[ "$size" = tiny ] && budget="${SUITE_BUDGET_S:-100000}" || budget="${SUITE_BUDGET_S:-550}"
 if [ "$size" = tiny ]; then
   shapes=tiny; allsel="--sample 5"; allgroup=2; stackgroup=2; t_stack=300; parity=3; batch=8; net="--cells-per-stage 1 --channels 8"
   t_tune=0; t_lat=0; t_all=300; t_one=300; t_procs=300; procs_sel="--sample 4"; procs=2; t_prof=300; prof_cells=3; t_bench=400; t_f16=300; t_conv=300; t_steps=300; t_auto=300; t_img=300
@@ -44,6 +51,13 @@ log() { echo "[suite $(date +%T)] $*" | tee -a "$out/suite.log" >&2; }
 step() {
   local name=$1 s=$2; shift 2; local partial=0 t0=$SECONDS
   [ "$1" = partial ] && { partial=1; shift; }
+  # What the budget leaves: 5 s for timeout's kill grace, 15 s for the summary and the tarball (not the summary's own).
+  local keep=15; [ "$name" = summary ] && keep=0
+  local left=$((budget - SECONDS - 5 - keep))
+  if [ "$left" -lt "$s" ]; then
+    if [ "$left" -lt 3 ]; then log "skip $name: the suite's ${budget}s budget is spent"; fails=$((fails + 1)); return; fi
+    log "$name limit ${s}s cut to ${left}s by the suite's ${budget}s budget"; s=$left
+  fi
   log "start $name (limit ${s}s)"
   timeout -k 5 "$s" "$@"; local rc=$?
   log "end $name rc=$rc in $((SECONDS - t0))s"
@@ -51,7 +65,7 @@ step() {
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
 fails=0
-log "cli=$W size=$size shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs batch=$batch"
+log "cli=$W size=$size budget=${budget}s shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs batch=$batch"
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
   # WebGPU does not report device memory: --group auto sizes its groups from half of it.

@@ -45,7 +45,8 @@ function csv(text) {
       return out;
     });
   const [h, ...body] = rows;
-  return body.map((r) => Object.fromEntries(h.map((k, i) => [k, r[i]])));
+  // A row with another field count is a line cut short (a killed writer): left out, not misread.
+  return body.filter((r) => r.length === h.length).map((r) => Object.fromEntries(h.map((k, i) => [k, r[i]])));
 }
 function kendall(a, b) {
   let c = 0,
@@ -54,8 +55,9 @@ function kendall(a, b) {
     tb = 0;
   for (let i = 0; i < a.length; i++)
     for (let j = i + 1; j < a.length; j++) {
-      const x = Math.sign(a[i] - a[j]),
-        y = Math.sign(b[i] - b[j]);
+      // Compared, not subtracted: two -Infinity scores (WRCor of a dead cell) are a tie, not NaN.
+      const x = a[i] < a[j] ? -1 : a[i] > a[j] ? 1 : 0,
+        y = b[i] < b[j] ? -1 : b[i] > b[j] ? 1 : 0;
       if (x === 0 && y === 0) continue;
       if (x === 0) ta++;
       else if (y === 0) tb++;
@@ -70,34 +72,51 @@ const stepSeconds = (name) => Number((log.match(new RegExp(`end ${name} rc=\\d+ 
 const stepRc = (name) => Number((log.match(new RegExp(`end ${name} rc=(\\d+)`)) ?? [])[1] ?? NaN);
 const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const lines = [];
+/** Runs one part of the summary; a file it cannot read (a step cut mid-write, an older format) costs that part only. */
+function section(name, fn) {
+  try {
+    fn();
+  } catch (e) {
+    lines.push(`(${name}: not summarised: ${e instanceof Error ? e.message : e})`, '');
+  }
+}
 const info = json('info.json');
 const unsafe = json('info-unsafe.json');
 const smi = read('nvidia-smi.csv');
 lines.push(`# Device suite — ${info?.adapter?.description ?? 'unknown adapter'} — ${new Date().toISOString().slice(0, 10)}`, '');
 if (smi) lines.push('```', smi.trim(), '```', '');
-if (info) {
-  lines.push(
-    `- adapter: ${info.adapter.vendor} / ${info.adapter.architecture} / ${info.adapter.description}${info.adapter.isSoftware ? ' (software)' : ''}`,
-  );
-  lines.push(`- features requested: ${info.adapter.features.join(', ')}`);
-  if (info.adapter.adapterFeatures) lines.push(`- adapter features: ${info.adapter.adapterFeatures.join(', ')}`);
-  if (unsafe?.adapter?.adapterFeatures) {
-    const extra = unsafe.adapter.adapterFeatures.filter((f) => !(info.adapter.adapterFeatures ?? []).includes(f));
+section('adapter', () => {
+  if (info) {
     lines.push(
-      `- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`,
+      `- adapter: ${info.adapter.vendor} / ${info.adapter.architecture} / ${info.adapter.description}${info.adapter.isSoftware ? ' (software)' : ''}`,
     );
+    lines.push(`- features requested: ${info.adapter.features.join(', ')}`);
+    if (info.adapter.adapterFeatures) lines.push(`- adapter features: ${info.adapter.adapterFeatures.join(', ')}`);
+    if (unsafe?.adapter?.adapterFeatures) {
+      const extra = unsafe.adapter.adapterFeatures.filter((f) => !(info.adapter.adapterFeatures ?? []).includes(f));
+      lines.push(
+        `- with allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model: ${extra.length ? `+ ${extra.join(', ')}` : 'no extra features'}`,
+      );
+    }
+    const cfgs = unsafe?.adapter?.subgroupMatrixConfigs;
+    if (cfgs?.length)
+      lines.push(
+        `- subgroup-matrix configurations: ${cfgs.map((c) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`).join(', ')}`,
+      );
+    const l = info.adapter.limits ?? {};
+    lines.push(
+      `- limits: maxBufferSize ${l.maxBufferSize}, maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}`,
+    );
+    lines.push('');
   }
-  const l = info.adapter.limits ?? {};
-  lines.push(
-    `- limits: maxBufferSize ${l.maxBufferSize}, maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize}`,
-  );
-  lines.push('');
-}
+});
 const tuned = read('autotune.log');
-if (tuned) {
-  const best = tuned.match(/best matmul tile .*/);
-  if (best) lines.push(`Autotune: ${best[0]}`, '');
-}
+section('autotune', () => {
+  if (tuned) {
+    const best = tuned.match(/best matmul tile .*/);
+    if (best) lines.push(`Autotune: ${best[0]}`, '');
+  }
+});
 
 // ---- scoring -----------------------------------------------------------------------------------
 const scoreFiles = [
@@ -107,173 +126,224 @@ const scoreFiles = [
   ['score-procs.csv', 'score-procs'],
 ].filter(([f]) => read(f));
 const byFile = {};
-if (scoreFiles.length) {
-  lines.push(
-    '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |',
-    '|---|---:|---:|---:|---:|---:|',
-  );
-  for (const [f, stepName] of scoreFiles) {
-    const text = read(f).trim();
-    const rows = text.includes('\n') ? csv(text) : [];
-    byFile[f] = rows;
-    const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
-    const wall = stepSeconds(stepName);
-    const withAcc = rows.filter((r) => r.val_acc !== '' && r.val_acc !== undefined);
-    const tau =
-      withAcc.length > 2
-        ? kendall(
-            withAcc.map((r) => Number(r.wrcor)),
-            withAcc.map((r) => Number(r.val_acc)),
-          )
-        : NaN;
-    const cut = stepRc(stepName) === 124 ? ' (cut by the time limit)' : '';
-    const what =
-      stepName === 'score-all'
-        ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
-        : stepName === 'score-procs'
-          ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
-          : stepName === 'score-stacked'
-            ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
-            : '--group 1 (parity)';
-    lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
-  }
-  const a = byFile['score-group1.csv'];
-  const b = byFile['score-all.csv'];
-  /** The largest relative difference of `rows`' WRCor from b's on the cells both scored (`keep` of them), and how many. */
-  const wrcorDiff = (rows, keep = () => true) => {
-    const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
-    let worst = 0,
-      n = 0;
-    for (const r of rows)
-      if (m.has(r.arch) && keep(r)) {
-        n++;
-        worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
-      }
-    return { worst, n };
-  };
-  if (a && b) {
-    const { worst, n } = wrcorDiff(a);
-    lines.push('', `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`);
-  }
-  const st = byFile['score-stacked.csv'];
-  if (st && b) {
-    const { worst, n } = wrcorDiff(st, (r) => Number.isFinite(Number(r.wrcor)));
+section('scoring', () => {
+  if (scoreFiles.length) {
     lines.push(
-      '',
-      `Stacked vs separate groups' WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
+      '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |',
+      '|---|---:|---:|---:|---:|---:|',
     );
-  }
-  lines.push('');
-}
-
-// ---- where a grouped WRCor cell's time goes (score --kernel-profile) -----------------------------
-const kp = json('kernel-profile.json');
-if (kp?.profile) {
-  const p = kp.profile;
-  const a = kp.perArch;
-  const busy = p.wallMs > 0 ? (100 * p.deviceMs) / p.wallMs : NaN;
-  lines.push(
-    `## Where a WRCor cell's time goes (${kp.archs} cell${kp.archs === 1 ? '' : 's'} after ${kp.settings?.warmupArchs ?? 0} warm-up, group ${kp.settings?.group}, batch ${kp.settings?.batch}; ${p.clock})`,
-    '',
-    `Per cell: wall ${fmt(a.wallMs)} ms, GPU busy ${fmt(a.deviceMs)} ms (${fmt(busy, 0)}% of wall), host recording ${fmt(a.hostMs)} ms, ${fmt(a.ops, 1)} dispatches (${fmt((1000 * a.wallMs) / a.ops, 1)} us of wall each); ${p.submits} submits, ${p.hostWaits} host waits in all. Each dispatch ran in its own timestamped pass, so the wall time is somewhat above an unprofiled run's.`,
-    '',
-    '| kernel | dispatches per cell | GPU ms per cell | share of GPU time | GPU us per dispatch | host us per dispatch |',
-    '|---|---:|---:|---:|---:|---:|',
-  );
-  for (const k of p.kernels.slice(0, 15)) {
-    const n = Math.max(1, kp.archs);
-    lines.push(
-      `| ${k.kernel} | ${fmt(k.count / n, 1)} | ${fmt(k.deviceMs / n, 3)} | ${fmt((100 * k.deviceMs) / Math.max(1e-9, p.deviceMs), 1)}% | ${fmt((1000 * k.deviceMs) / k.count, 1)} | ${fmt((1000 * (k.hostMs ?? NaN)) / k.count, 1)} |`,
-    );
-  }
-  lines.push('');
-}
-
-// ---- kernels -----------------------------------------------------------------------------------
-const bench = json('bench.json');
-const gf = (r) => r?.ours?.gflops ?? NaN;
-if (bench) {
-  const peak = bench.peak?.gflops;
-  const big = bench.results.filter(
-    (r) =>
-      r.kernel === 'matmul' && r.shape.batch === 1 && r.shape.M >= 4096 && r.shape.M === r.shape.N && r.shape.N === r.shape.K,
-  );
-  if (big.length && peak) {
-    lines.push(`f32 matmul against the adapter's f32 peak (${fmt(peak / 1e3, 1)} TFLOP/s, ${bench.peak.source}):`, '');
-    for (const r of big)
+    for (const [f, stepName] of scoreFiles) {
+      const text = read(f).trim();
+      const rows = text.includes('\n') ? csv(text) : [];
+      byFile[f] = rows;
+      const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
+      const wall = stepSeconds(stepName);
+      const withAcc = rows.filter((r) => r.val_acc !== '' && r.val_acc !== undefined && !Number.isNaN(Number(r.wrcor)));
+      const tau =
+        withAcc.length > 2
+          ? kendall(
+              withAcc.map((r) => Number(r.wrcor)),
+              withAcc.map((r) => Number(r.val_acc)),
+            )
+          : NaN;
+      const cut = stepRc(stepName) === 124 ? ' (cut by the time limit)' : '';
+      const what =
+        stepName === 'score-all'
+          ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
+          : stepName === 'score-procs'
+            ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
+            : stepName === 'score-stacked'
+              ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
+              : '--group 1 (parity)';
+      lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
+    }
+    const a = byFile['score-group1.csv'];
+    const b = byFile['score-all.csv'];
+    /** The largest relative difference of `rows`' WRCor from b's on the cells both scored (`keep` of them), and how many. */
+    const wrcorDiff = (rows, keep = () => true) => {
+      const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
+      let worst = 0,
+        n = 0;
+      for (const r of rows)
+        if (m.has(r.arch) && keep(r)) {
+          n++;
+          worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
+        }
+      return { worst, n };
+    };
+    if (a && b) {
+      const { worst, n } = wrcorDiff(a);
       lines.push(
-        `- ${r.label}: ${fmt(gf(r) / 1e3, 2)} TFLOP/s = ${fmt((100 * gf(r)) / peak, 1)} % of peak${r.config?.tile ? ` (tile ${r.config.tile})` : ''}`,
+        '',
+        `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
       );
-    lines.push('');
-  }
-}
-const f16 = json('bench-f16.json');
-if (f16) {
-  const f32 = new Map(f16.results.filter((r) => r.kernel === 'matmul').map((r) => [r.label, r]));
-  const rows = f16.results.filter((r) => r.kernel !== 'matmul');
-  if (rows.length) {
-    lines.push(
-      '| f16 operands, f32 accumulation (sgmat: tensor cores) | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |',
-      '|---|---|---:|---:|---:|',
-    );
-    for (const r of rows) {
-      const base = r.kernel.startsWith('matmul') ? f32.get(r.label) : null;
-      const tf = r.baselines?.['tfjs-webgpu']?.speedup;
+    }
+    const st = byFile['score-stacked.csv'];
+    if (st && b) {
+      const { worst, n } = wrcorDiff(st, (r) => Number.isFinite(Number(r.wrcor)));
       lines.push(
-        `| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`,
+        '',
+        `Stacked vs separate groups' WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
       );
     }
     lines.push('');
   }
-}
+});
+
+// ---- where a grouped WRCor cell's time goes (score --kernel-profile) -----------------------------
+const kp = json('kernel-profile.json');
+section('kernel profile', () => {
+  if (kp?.profile) {
+    const p = kp.profile;
+    const a = kp.perArch;
+    const busy = p.wallMs > 0 ? (100 * p.deviceMs) / p.wallMs : NaN;
+    lines.push(
+      `## Where a WRCor cell's time goes (${kp.archs} cell${kp.archs === 1 ? '' : 's'} after ${kp.settings?.warmupArchs ?? 0} warm-up, group ${kp.settings?.group}, batch ${kp.settings?.batch}; ${p.clock})`,
+      '',
+      `Per cell: wall ${fmt(a.wallMs)} ms, GPU busy ${fmt(a.deviceMs)} ms (${fmt(busy, 0)}% of wall), host recording ${fmt(a.hostMs)} ms, ${fmt(a.ops, 1)} dispatches (${fmt((1000 * a.wallMs) / a.ops, 1)} us of wall each); ${p.submits} submits, ${p.hostWaits} host waits in all. Each dispatch ran in its own timestamped pass, so the wall time is somewhat above an unprofiled run's.`,
+      '',
+      '| kernel | dispatches per cell | GPU ms per cell | share of GPU time | GPU us per dispatch | host us per dispatch |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const k of p.kernels.slice(0, 15)) {
+      const n = Math.max(1, kp.archs);
+      lines.push(
+        `| ${k.kernel} | ${fmt(k.count / n, 1)} | ${fmt(k.deviceMs / n, 3)} | ${fmt((100 * k.deviceMs) / Math.max(1e-9, p.deviceMs), 1)}% | ${fmt((1000 * k.deviceMs) / k.count, 1)} | ${fmt((1000 * (k.hostMs ?? NaN)) / k.count, 1)} |`,
+      );
+    }
+    lines.push('');
+  }
+});
+
+// ---- kernels -----------------------------------------------------------------------------------
+const bench = json('bench.json');
+const gf = (r) => r?.ours?.gflops ?? NaN;
+section('bench', () => {
+  if (bench) {
+    const peak = bench.peak?.gflops;
+    const big = bench.results.filter(
+      (r) =>
+        r.kernel === 'matmul' && r.shape.batch === 1 && r.shape.M >= 4096 && r.shape.M === r.shape.N && r.shape.N === r.shape.K,
+    );
+    if (big.length && peak) {
+      lines.push(`f32 matmul against the adapter's f32 peak (${fmt(peak / 1e3, 1)} TFLOP/s, ${bench.peak.source}):`, '');
+      for (const r of big)
+        lines.push(
+          `- ${r.label}: ${fmt(gf(r) / 1e3, 2)} TFLOP/s = ${fmt((100 * gf(r)) / peak, 1)} % of peak${r.config?.tile ? ` (tile ${r.config.tile})` : ''}`,
+        );
+      lines.push('');
+    }
+  }
+});
+const f16 = json('bench-f16.json');
+section('bench-f16', () => {
+  if (f16) {
+    const f32 = new Map(f16.results.filter((r) => r.kernel === 'matmul').map((r) => [r.label, r]));
+    const rows = f16.results.filter((r) => r.kernel !== 'matmul');
+    if (rows.length) {
+      lines.push(
+        '| f16 operands, f32 accumulation (sgmat: tensor cores) | shape | TFLOP/s | vs our f32 matmul | vs tfjs-webgpu (f32) |',
+        '|---|---|---:|---:|---:|',
+      );
+      for (const r of rows) {
+        const base = r.kernel.startsWith('matmul') ? f32.get(r.label) : null;
+        const tf = r.baselines?.['tfjs-webgpu']?.speedup;
+        lines.push(
+          `| ${r.kernel} | ${r.label} | ${r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3)} | ${base ? `${fmt(gf(r) / gf(base))}x` : ''} | ${Number.isFinite(tf) ? `${fmt(tf)}x` : ''} |`,
+        );
+      }
+      lines.push('');
+    }
+  }
+});
 // The convolution cores A/B (WGNAS_CONV_CORE=program / legacy), shape by shape.
 const convAb = { program: json('bench-conv-program.json'), legacy: json('bench-conv-legacy.json') };
-if (convAb.program || convAb.legacy) {
-  const key = (r) => `${r.kernel} ${r.label}`;
-  const legacy = new Map((convAb.legacy?.results ?? []).map((r) => [key(r), r]));
-  const cell = (r) => (!r ? 'n/a' : r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3));
-  lines.push('| conv core A/B | shape | program TFLOP/s | legacy TFLOP/s | program / legacy |', '|---|---|---:|---:|---:|');
-  const rows = convAb.program?.results ?? convAb.legacy.results;
-  for (const r of rows) {
-    const p = convAb.program ? r : null;
-    const l = legacy.get(key(r));
-    lines.push(
-      `| ${r.kernel} | ${r.label} | ${cell(p)} | ${cell(l)} | ${p && l && !p.error && !l.error ? `${fmt(gf(p) / gf(l))}x` : ''} |`,
-    );
+section('conv A/B', () => {
+  if (convAb.program || convAb.legacy) {
+    const key = (r) => `${r.kernel} ${r.label}`;
+    const legacy = new Map((convAb.legacy?.results ?? []).map((r) => [key(r), r]));
+    const cell = (r) => (!r ? 'n/a' : r.error ? `error: ${r.error}` : fmt(gf(r) / 1e3, 3));
+    lines.push('| conv core A/B | shape | program TFLOP/s | legacy TFLOP/s | program / legacy |', '|---|---|---:|---:|---:|');
+    const rows = convAb.program?.results ?? convAb.legacy.results;
+    for (const r of rows) {
+      const p = convAb.program ? r : null;
+      const l = legacy.get(key(r));
+      lines.push(
+        `| ${r.kernel} | ${r.label} | ${cell(p)} | ${cell(l)} | ${p && l && !p.error && !l.error ? `${fmt(gf(p) / gf(l))}x` : ''} |`,
+      );
+    }
+    lines.push('');
   }
-  lines.push('');
-}
+});
 const benchMd = read('bench.md');
 if (benchMd) lines.push('## Kernels', '', benchMd.trim(), '');
 
 // ---- training steps ----------------------------------------------------------------------------
 const steps = read('proxyless-step.txt');
-if (steps) {
-  const ms = (name) => Number((steps.match(new RegExp(`${name}\\s+median ([\\d.]+) ms`)) ?? [])[1] ?? NaN);
-  const ours = ms('wgnas weight step \\(fixed path\\)');
-  const tf = ms('tfjs-webgpu weight step \\(same path\\)');
-  lines.push('## Training steps', '', '| step | ours ms | tfjs-webgpu ms | ours vs tfjs |', '|---|---:|---:|---:|');
-  lines.push(`| ProxylessNAS supernet weight step (one fixed path) | ${fmt(ours, 1)} | ${fmt(tf, 1)} | ${fmt(tf / ours)}x |`);
-  lines.push(`| ProxylessNAS weight step (sampled path) | ${fmt(ms('wgnas weight step \\(1 path\\)'), 1)} | | |`);
-  lines.push(
-    `| ProxylessNAS architecture step (2 paths + gates) | ${fmt(ms('wgnas arch step \\(2 paths \\+ gates\\)'), 1)} | | |`,
-  );
-  const hist = json('autospace-history.json');
-  const ev = hist?.history?.[0];
-  if (ev) lines.push(`| AutoSpace step (weight + fitness, mean) | ${fmt(ev.msPerStep, 1)} | | |`);
-  lines.push('', (steps.match(/^adapter: .*$/m) ?? [''])[0], '');
-}
+section('training steps', () => {
+  if (steps) {
+    const ms = (name) => Number((steps.match(new RegExp(`${name}\\s+median ([\\d.]+) ms`)) ?? [])[1] ?? NaN);
+    const ours = ms('wgnas weight step \\(fixed path\\)');
+    const tf = ms('tfjs-webgpu weight step \\(same path\\)');
+    lines.push('## Training steps', '', '| step | ours ms | tfjs-webgpu ms | ours vs tfjs |', '|---|---:|---:|---:|');
+    lines.push(`| ProxylessNAS supernet weight step (one fixed path) | ${fmt(ours, 1)} | ${fmt(tf, 1)} | ${fmt(tf / ours)}x |`);
+    lines.push(`| ProxylessNAS weight step (sampled path) | ${fmt(ms('wgnas weight step \\(1 path\\)'), 1)} | | |`);
+    lines.push(
+      `| ProxylessNAS architecture step (2 paths + gates) | ${fmt(ms('wgnas arch step \\(2 paths \\+ gates\\)'), 1)} | | |`,
+    );
+    const hist = json('autospace-history.json');
+    const ev = hist?.history?.[0];
+    if (ev) lines.push(`| AutoSpace step (weight + fitness, mean) | ${fmt(ev.msPerStep, 1)} | | |`);
+    lines.push('', (steps.match(/^adapter: .*$/m) ?? [''])[0], '');
+  }
+});
 // ---- ImageNet layout at 224 (bench/imagenet-folder.ts) ------------------------------------------
 const img = json('imagenet-folder.json');
-if (img?.rows?.length) {
-  const mib = (b) => fmt(b / 2 ** 20, 0);
-  lines.push(`## ImageNet layout at ${img.size} (${img.folder})`, '');
-  lines.push('| method | batch | s/step | images/s | peak tensors MiB | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|');
-  for (const r of img.rows)
+section('imagenet', () => {
+  if (img?.rows?.length) {
+    const mib = (b) => fmt(b / 2 ** 20, 0);
+    const cut = stepRc('imagenet') === 124 ? '; cut by its time limit: the configurations it finished' : '';
+    lines.push(`## ImageNet layout at ${img.size} (${img.folder}${cut})`, '');
+    lines.push('| method | batch | s/step | images/s | peak tensors MiB | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|');
+    for (const r of img.rows)
+      lines.push(
+        `| ${r.method} | ${r.batch} | ${fmt(r.secondsPerStep, 3)} | ${fmt(r.imagesPerSecond, 1)} | ${mib(r.peakTensorBytes)} | ${mib(r.peakRssBytes)} |`,
+      );
+    lines.push('');
+  }
+});
+// ---- steps cut before their result file: what their progress logs kept ------------------------------
+const cutSteps = [
+  ['bench', 'bench.json', 'bench.log'],
+  ['conv-program', 'bench-conv-program.json', 'bench-conv-program.log'],
+  ['conv-legacy', 'bench-conv-legacy.json', 'bench-conv-legacy.log'],
+  ['bench-f16', 'bench-f16.json', 'bench-f16.log'],
+  ['imagenet', 'imagenet-folder.json', 'imagenet-folder.log'],
+];
+section('cut steps', () => {
+  for (const [name, result, progress] of cutSteps) {
+    const kept = read(progress)?.trim();
+    if (json(result) || !kept) continue;
+    const rc = stepRc(name);
+    const why = rc === 124 ? 'cut by its time limit' : Number.isFinite(rc) ? `ended with rc ${rc}` : 'did not finish';
+    const tail = kept.split('\n').slice(-60);
+    lines.push(`## ${name}: ${why}, no ${result}; the end of ${progress}`, '', '```', ...tail, '```', '');
+  }
+});
+for (const r of ['32', '224']) {
+  const t = read(`gpu-${r}.md`)?.trim();
+  const kept = read(`gpu-${r}.log`)?.trim();
+  if (t) lines.push(`## GPU latency table at ${r}x${r} (gpu-${r}.md)`, '', t, '');
+  // Cut (LPT_TIMEOUT_S) before its table: the networks it measured, from its log.
+  else if (kept)
     lines.push(
-      `| ${r.method} | ${r.batch} | ${fmt(r.secondsPerStep, 3)} | ${fmt(r.imagesPerSecond, 1)} | ${mib(r.peakTensorBytes)} | ${mib(r.peakRssBytes)} |`,
+      `## GPU latency at ${r}x${r}: no table (cut?); the end of gpu-${r}.log`,
+      '',
+      '```',
+      ...kept.split('\n').slice(-25),
+      '```',
+      '',
     );
-  lines.push('');
 }
 lines.push('## Steps', '', '```', log.trim(), '```', '');
 writeFileSync(join(dir, 'summary.md'), lines.join('\n'));

@@ -1,0 +1,63 @@
+/**
+ * The subgroup-matrix programs (src/kernels/matmul-subgroup-matrix.ts) through Dawn's WGSL front end
+ * and pipeline validation, which no adapter here can otherwise reach: Dawn's null backend offers
+ * chromium-experimental-subgroup-matrix under the unsafe toggles the device suite sets. It runs
+ * nothing (the index math is checked by the emulated programs on lavapipe, matmul-sgmat.gpu.test.ts);
+ * what it catches is WGSL that Tint or Dawn refuses, before an H200 run spends its minutes on it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Read once, when this file's process first asks Dawn for an adapter (each test file runs in its own fork).
+process.env.WGNAS_BACKEND = 'null';
+process.env.WGNAS_DAWN_FLAGS = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model';
+
+const { acquireGpu } = await import('../../src/gpu/index.js');
+const sg = await import('../../src/kernels/matmul-subgroup-matrix.js');
+
+let gpu: Awaited<ReturnType<typeof acquireGpu>>;
+beforeAll(async () => {
+  gpu = await acquireGpu();
+});
+afterAll(() => gpu?.destroy());
+
+/** Compile errors and validation messages of one program (empty when Dawn takes it). */
+async function problems(code: string): Promise<string[]> {
+  const d = gpu.device;
+  d.pushErrorScope('validation');
+  const module = d.createShaderModule({ code });
+  const info = await module.getCompilationInfo();
+  d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const err = await d.popErrorScope();
+  return [
+    ...info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}: ${m.message}`),
+    ...(err ? [err.message] : []),
+  ];
+}
+
+describe('subgroup-matrix programs on Dawn (null backend)', () => {
+  it('the null device offers the feature and shader-f16', () => {
+    expect(gpu.name).toBe('null-backend');
+    expect(gpu.device.features.has(sg.SUBGROUP_MATRIX_FEATURE as GPUFeatureName)).toBe(true);
+    expect(gpu.device.features.has('shader-f16')).toBe(true);
+  });
+
+  // The bench's programs (prepareSubgroupMatrixMatmul's defaults) at NVIDIA's 16x16x16 f16 fragment,
+  // both syntaxes (the newer one is tried first). Dawn wants workgroup x a multiple of the maximum
+  // subgroup size (128 here, 32 on the H200): direct's one subgroup of 128, staged's four of 32.
+  for (const syntax of ['template', 'bool'] as const) {
+    for (const variant of ['direct', 'staged'] as const) {
+      it(`${variant}, ${syntax} syntax: compiles and validates`, async () => {
+        const key = {
+          variant,
+          frag: { M: 16, N: 16, K: 16 },
+          TM: 2,
+          TN: variant === 'direct' ? 4 : 2,
+          KS: variant === 'staged' ? 2 : 1,
+          subgroupSize: (gpu.adapter.subgroupMaxSize ?? 32) / (variant === 'direct' ? 1 : 4),
+          syntax,
+        };
+        expect(await problems(sg.sgmatProgram(key))).toEqual([]);
+      });
+    }
+  }
+});

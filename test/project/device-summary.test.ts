@@ -1,0 +1,87 @@
+/**
+ * scripts/device-summary.mjs on what a device run leaves when steps are cut, fail or never run: a
+ * readable summary.md every time (each part it cannot read costs that part only), partial score
+ * files counted, and the progress logs of steps cut before their result file shown in their place.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const script = resolve(__dirname, '..', '..', 'scripts', 'device-summary.mjs');
+let dir = '';
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function summarise(files: Record<string, string>): string {
+  dir = mkdtempSync(join(tmpdir(), 'wgnas-summary-'));
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+  execFileSync(process.execPath, [script, dir], { stdio: 'pipe' });
+  return readFileSync(join(dir, 'summary.md'), 'utf8');
+}
+
+const HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,val_acc,time_ms\n';
+
+describe('device-summary.mjs', () => {
+  it('summarises a folder with only the suite log', () => {
+    const md = summarise({ 'suite.log': '[suite 10:00:00] cli=x size=large\n[suite 10:00:01] end info rc=1 in 1s\n' });
+    expect(md).toMatch(/^# Device suite — unknown adapter — /);
+    expect(md).toMatch(/## Steps\n\n```\n\[suite 10:00:00\] cli=x/);
+  });
+
+  it('keeps going past files cut mid-write, and shows what cut steps kept', () => {
+    const md = summarise({
+      'suite.log': [
+        '[suite 10:00:00] cli=x size=large budget=550s shapes=large cells=[--all] group=auto stacked-group=auto parity=32 procs=4 batch=64',
+        '[suite 10:00:46] end score-all rc=124 in 45s',
+        '[suite 10:02:10] end bench rc=124 in 80s',
+        '[suite 10:03:00] end imagenet rc=124 in 45s',
+        "[suite 10:03:00] skip latency-gpu: the suite's 550s budget is spent",
+      ].join('\n'),
+      'info.json': '{"adapter": {"vendor": "nvidia", "desc', // cut mid-write
+      // Two dead cells (-Infinity) tie; the last line was cut short.
+      'score-all.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|b|",-Infinity,1,1,1,20,5\n"|c|",5,1,1,1,30,5\n"|d|",7,1,`,
+      'score-group1.csv': HEADER,
+      'kernel-profile.json': '{"profile": {"wallMs": 1, "kernels": []}}', // no perArch: that part only
+      'bench.log': 'matmul 4096x4096x4096\n  ours           3.800 ms  36000.00 GFLOP/s\nmatmul 8192x8192x8192\n',
+      'imagenet-folder.log': 'proxyless  batch  64: 0.20 s/step, 640.00 images/s, peak RSS 900 MiB, tensors 5000 MiB\n',
+      'bench-f16.json': JSON.stringify({
+        results: [{ kernel: 'matmul-sgmat', label: '4096x4096x4096', error: 'no configuration' }],
+      }),
+    });
+    expect(md).toMatch(/^# Device suite — unknown adapter/);
+    // 3 whole rows; Kendall tau 2 / sqrt(6) with the -Infinity pair a tie (as a NaN difference it was discordant).
+    expect(md).toMatch(/\| all cells, --group auto \(cut by the time limit\) \| 3 \| 0\.0 \| 45 \| 0\.07 \| 0\.816 \|/);
+    expect(md).toMatch(/\| --group 1 \(parity\) \| 0 \|/);
+    expect(md).toMatch(/\(kernel profile: not summarised: /);
+    expect(md).toMatch(/\| matmul-sgmat \| 4096x4096x4096 \| error: no configuration \|/);
+    expect(md).toMatch(
+      /## bench: cut by its time limit, no bench\.json; the end of bench\.log\n\n```\nmatmul 4096x4096x4096\n {2}ours {11}3\.800 ms/,
+    );
+    expect(md).toMatch(
+      /## imagenet: cut by its time limit, no imagenet-folder\.json;[^\n]*\n\n```\nproxyless {2}batch {2}64: 0\.20 s\/step/,
+    );
+    expect(md).toMatch(/skip latency-gpu: the suite's 550s budget is spent\n```/);
+  });
+
+  it('tables the ImageNet configurations a cut run finished (its JSON is rewritten after each)', () => {
+    const row = {
+      method: 'proxyless',
+      batch: 64,
+      secondsPerStep: 0.2,
+      imagesPerSecond: 640,
+      peakRssBytes: 2 ** 30,
+      peakTensorBytes: 2 ** 31,
+    };
+    const md = summarise({
+      'suite.log': '[suite 10:03:00] end imagenet rc=124 in 45s\n',
+      'imagenet-folder.json': JSON.stringify({ folder: '8 classes x 64 JPEGs', size: 224, rows: [row] }),
+      'imagenet-folder.log': 'proxyless  batch  64: 0.20 s/step\n',
+    });
+    expect(md).toMatch(
+      /## ImageNet layout at 224 \(8 classes x 64 JPEGs; cut by its time limit: the configurations it finished\)/,
+    );
+    expect(md).toMatch(/\| proxyless \| 64 \| 0\.200 \| 640\.0 \| 2048 \| 1024 \|/);
+    expect(md).not.toMatch(/## imagenet: /);
+  });
+});
