@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "avgpool_same.hpp"
 #include "op.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
@@ -300,6 +301,8 @@ void registerReduceOps(Registry& r) {
                     [](Ctx& c) {
                       PoolShape s = readPool(c.p);
                       if (s.planes == 0) return;
+                      if (samePoolShape(s.H, s.W, s.OH, s.OW, s.k, s.stride, s.pad))
+                        return avgPoolSameForward(c.threads(), {s.planes, s.H, s.W, s.k, s.pad, s.includePad}, c.ptr(0), c.ptr(1));
                       const float* x = c.ptr(0);
                       float* y = c.ptr(1);
                       size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
@@ -324,6 +327,8 @@ void registerReduceOps(Registry& r) {
                             [](Ctx& c) {
                               PoolShape s = readPool(c.p);
                               if (s.planes == 0) return;
+                              if (samePoolShape(s.H, s.W, s.OH, s.OW, s.k, s.stride, s.pad))
+                                return avgPoolSameBackward(c.threads(), {s.planes, s.H, s.W, s.k, s.pad, s.includePad}, c.ptr(0), c.ptr(1));
                               const float* dy = c.ptr(0);
                               float* dx = c.ptr(1);
                               size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
