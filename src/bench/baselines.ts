@@ -50,7 +50,7 @@ export async function createRunners(
     try {
       switch (name) {
         case 'tfjs-webgpu':
-          if (!gpu) throw new Error('it runs on the GPU ours runs on: --device gpu');
+          if (!gpu) throw new Error('it shares our GPU device, and ours runs on the CPU here (--device gpu to compare)');
           runners.push(tfjsWebgpuRunner(await createTfjsBaseline(gpu)));
           break;
         case 'tfjs-wasm':

@@ -165,18 +165,34 @@ export function formatCompare(c: Comparison, before: BenchReport, file: string, 
   return `${lines.join('\n')}\n\n${table}${rest}`;
 }
 
-/** Notes for baselines that did not produce numbers (skips, parity failures, errors). */
+/**
+ * Notes for baselines: how one was mapped (e.g. oneDNN's equivalent op chain) and why one produced
+ * no numbers (skips, parity failures, errors). The same reason is said once, naming the kernels (the
+ * rows, for a failure) it concerns, or "every row" when it is all the rows the baseline appears in.
+ */
 export function formatNotes(r: BenchReport): string {
-  const notes = new Set<string>();
+  const rowsOf = new Map<string, number>();
+  const groups = new Map<string, { head: string; what: string; items: string[] }>();
   for (const x of r.results) {
     for (const [name, b] of Object.entries(x.baselines)) {
-      if (!b?.note) continue;
-      // How a baseline was mapped (e.g. oneDNN's equivalent op chain) is stated once per kernel.
-      if (b.status === 'ok') notes.add(`${b.label ?? name} ${x.kernel}: ${b.note}`);
-      else notes.add(`${b.label ?? name} ${x.kernel} ${x.label}: ${b.status}: ${b.note}`);
+      if (!b) continue;
+      const label = b.label ?? name;
+      rowsOf.set(label, (rowsOf.get(label) ?? 0) + 1);
+      if (!b.note) continue;
+      const ok = b.status === 'ok';
+      const key = `${label}\0${b.status}\0${b.note}`;
+      const g = groups.get(key) ?? { head: label, what: ok ? b.note : `${b.status}: ${b.note}`, items: [] };
+      groups.set(key, g);
+      const item = ok ? x.kernel : `${x.kernel} ${x.label}`;
+      if (!g.items.includes(item)) g.items.push(item);
     }
   }
-  return notes.size ? [...notes].map((n) => `note: ${n}`).join('\n') + '\n' : '';
+  const lines = [...groups.entries()].map(([key, g]) => {
+    const ok = key.split('\0')[1] === 'ok';
+    const all = !ok && g.items.length > 1 && g.items.length === rowsOf.get(g.head);
+    return `note: ${g.head} ${all ? `(every row, ${g.items.length})` : g.items.join(', ')}: ${g.what}`;
+  });
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
 /**

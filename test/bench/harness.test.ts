@@ -337,6 +337,23 @@ describe('report formatting', () => {
     expect(pts.map((p) => p.series)).toEqual(['ours', 'tfjs-webgpu', 'gpu.js(webgpu)', 'oneDNN(1t)']);
   });
 
+  it('notes: one line per reason, naming its rows, or every row when it is all of them', () => {
+    const row = (kernel: string, label: string, baselines: BenchReport['results'][number]['baselines']) =>
+      ({ ...report.results[0], kernel, label, baselines }) as BenchReport['results'][number];
+    const gone = { status: 'skipped', note: 'no GPU' } as const;
+    const r: BenchReport = {
+      ...report,
+      results: [
+        row('matmul', 'a', { 'tfjs-webgpu': gone, cpu: { status: 'skipped', note: 'too big' } }),
+        row('matmul', 'b', { 'tfjs-webgpu': gone, cpu: { status: 'ok', medianMs: 1, speedup: 1 } }),
+        row('conv2d', 'c', { 'tfjs-webgpu': gone, cpu: { status: 'skipped', note: 'too big' } }),
+      ],
+    };
+    expect(formatNotes(r)).toBe(
+      'note: tfjs-webgpu (every row, 3): skipped: no GPU\n' + 'note: cpu matmul a, conv2d c: skipped: too big\n',
+    );
+  });
+
   it('fmtNum keeps three significant digits', () => {
     expect(fmtNum(1234.5)).toBe('1235');
     expect(fmtNum(12.345)).toBe('12.3');
