@@ -466,6 +466,31 @@ export function lockTempPaths(lockPath: string): { tmp: string; aside: string } 
   return { tmp: `${lockPath}.${id}`, aside: `${lockPath}.stale.${id}` };
 }
 
+/**
+ * Removes the temporaries lockTempPaths names that a killed taker of `lockPath` left beside it (a
+ * kill between writing the content and removing it), a dead process's on this host only; returns
+ * the names removed. acquireLock calls it, so a resumed run leaves no `LOCK.PID@HOST.tmp` behind.
+ */
+export function removeStaleLockTemps(lockPath: string): string[] {
+  const dir = dirname(lockPath);
+  const prefix = `${basename(lockPath)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
+    const id = n.slice(prefix.length, -TMP_SUFFIX.length).replace(/^stale\./, '');
+    if (tempOwnerGone(id) !== true || id.startsWith(`${process.pid}@`) || id === String(process.pid)) continue;
+    quietly(() => rmSync(join(dir, n), { force: true }));
+    removed.push(n);
+  }
+  return removed;
+}
+
 const heldLocks = new Set<string>();
 let exitHookInstalled = false;
 
@@ -490,6 +515,7 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
     what,
   };
   const body = JSON.stringify(me) + '\n';
+  removeStaleLockTemps(lockPath);
   const { tmp, aside } = lockTempPaths(lockPath);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {

@@ -272,6 +272,25 @@ describe('lock files across processes', () => {
   });
 });
 
+describe('lock temporaries', () => {
+  it('taking a lock removes the temporaries a killed taker of it left, a dead process’s on this host only', () => {
+    const dir = join(tmp, 'lock-leftovers');
+    mkdirSync(dir);
+    const lock = join(dir, 'run.csv.lock');
+    const here = tempHost();
+    const dead = [`run.csv.lock.999999999@${here}.tmp`, `run.csv.lock.stale.999999999@${here}.tmp`, 'run.csv.lock.999999998.tmp'];
+    const kept = [
+      `run.csv.lock.${process.ppid}@${here}.tmp`, // a live process taking it right now
+      'run.csv.lock.999999999@other-host.example.tmp', // another host's pid says nothing here
+      `.run.csv.999999999@${here}.tmp`, // writeFileAtomic's, swept by its own rules
+      'run.csv',
+    ];
+    for (const n of [...dead, ...kept]) writeFileSync(join(dir, n), '{}');
+    acquireLock(lock).release();
+    expect(readdirSync(dir).sort()).toEqual([...kept].sort());
+  });
+});
+
 describe('RowStream', () => {
   const settings = { '--seed': 1, '--proxies': 'wrcor' };
   it('CSV: appends rows, drops a partial last line on resume, refuses other settings naming the flag', () => {
