@@ -66,8 +66,10 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const nativeThreads = values['native-threads'];
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
   // A label no sweep the run may take has is a typo: refused before the device opens. Without
-  // --shapes the sweep follows the adapter (small on software ones), checked again once it is known.
-  checkOnly(kernels, values.only, values.shapes ? [values.shapes] : ['small', 'default']);
+  // --shapes the sweep follows the adapter (small on software ones and the CPU backend), checked
+  // again once it is known.
+  const sweeps: ShapeSet[] = values.shapes ? [values.shapes] : values.device === 'cpu' ? ['small'] : ['small', 'default'];
+  checkOnly(kernels, values.only, sweeps);
   // One file for both would keep only the SVG (written last).
   if (values.json && values.svg && resolve(values.json) === resolve(values.svg))
     throw new UsageError(`--json and --svg name the same file ${values.svg}: give each its own`);
