@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "../backend.hpp"  // onednnErrorText
@@ -74,7 +75,8 @@ void Worker::loop() {
       o.count++;
       o.ns += std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
       if (cpuTiming) o.cpuNs += threadCpuNs() - cpu0;
-      idleNs_ += std::chrono::duration<double, std::nano>(t1 - t0).count();
+      // A wait that began before the last reset counts from the reset: idle time is the profile's own.
+      idleNs_ += std::chrono::duration<double, std::nano>(t1 - std::max(t0, resetAt_)).count();
     }
     c.fn = nullptr;  // drop the command's buffer references before reporting completion
     cachedPrimitives_ = rt_.cache.size();
@@ -124,6 +126,7 @@ WorkerProfile Worker::profile(bool reset) {
   if (reset) {
     profile_.clear();
     idleNs_ = 0;
+    resetAt_ = std::chrono::steady_clock::now();
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // since the last waited-on command, which receives it. Times every command for profile().
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -71,6 +72,7 @@ class Worker {
   // Keyed by the command's static name (no string built per command); merged by text in profile().
   std::unordered_map<const char*, OpTime> profile_;
   double idleNs_ = 0;
+  std::chrono::steady_clock::time_point resetAt_{};  // the last profile(true) (guarded by profMu_)
   // The worker thread's CPU time per command costs two clock_gettime system calls (~1 us in a VM,
   // as much as a small op): measured only once profile() has been called.
   std::atomic<bool> cpuTiming_{false};

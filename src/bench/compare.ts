@@ -72,6 +72,9 @@ export function compareReports(before: BenchReport, now: BenchReport): Compariso
   const differs = (what: string, a: unknown, b: unknown) => {
     if (a !== b) differences.push(`${what}: ${String(a)} -> ${String(b)}`);
   };
+  // A report before 1.4 has no machine: not a difference.
+  const host = (m: BenchReport['machine']) => m && `${m.cpu} (${m.logicalCores} logical cores)`;
+  if (before.machine && now.machine) differs('machine', host(before.machine), host(now.machine));
   differs('device', before.device ?? 'gpu', now.device ?? 'gpu');
   differs(now.device === 'cpu' ? 'CPU backend' : 'adapter', before.adapter?.name, now.adapter.name);
   differs('timing', before.timing, now.timing);

@@ -5,6 +5,7 @@
  * gpu.js, oneDNN/XNNPACK, TypeScript) after its parity guard, and derive GFLOP/s, GB/s, % of the
  * adapter's roofline and our speed relative to each baseline.
  */
+import { arch, cpus, platform } from 'node:os';
 import { type Backend, gpuOf } from '../backend/index.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { OpCost } from '../kernels/descriptor.js';
@@ -58,6 +59,8 @@ export interface BenchOptions extends BaselineConfig {
   cpuBudgetMs?: number;
   /** GPU measurements: stop repeating after this much time per shape (default 30 s). */
   gpuBudgetMs?: number;
+  /** The code that ran (the CLI's codeVersion()), recorded in the report. */
+  version?: string;
   log?: (line: string) => void;
   /** Told after each kernel/shape case (done of total), for a progress bar. */
   onCase?: (done: number, total: number) => void;
@@ -83,20 +86,54 @@ export interface BenchResult {
  * 1.1: schemaVersion; peak.origin, measuredAt, rounds, raisedFrom; timing 'cpu-worker' on --device cpu.
  * 1.2: peak.raiseCached.
  * 1.3: peak.threads (a CPU peak's one-thread and all-thread matmul rates).
+ * 1.4: version, machine; options.only, cpuThreads, nativeThreads.
  */
-export const BENCH_SCHEMA_VERSION = '1.3';
+export const BENCH_SCHEMA_VERSION = '1.4';
+
+/** The host a report was measured on (the CPU the CPU baselines, and on --device cpu ours, ran on). */
+export interface BenchMachine {
+  cpu: string;
+  logicalCores: number;
+  platform: string;
+  node: string;
+}
+
+export function benchMachine(): BenchMachine {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    logicalCores: c.length,
+    platform: `${platform()} ${arch()}`,
+    node: process.version,
+  };
+}
 
 export interface BenchReport {
   /** MAJOR.MINOR of this layout (BENCH_SCHEMA_VERSION); absent in reports before 1.1. */
   schemaVersion?: string;
   tool: 'wgnas bench';
   date: string;
+  /** (1.4) The code that ran: package version + hash of its sources (codeVersion()). */
+  version?: string;
+  /** (1.4) The host. */
+  machine?: BenchMachine;
   adapter: { name: string; vendor: string; architecture: string; isSoftware: boolean };
   /** Where ours ran ('gpu': the WGSL kernels; 'cpu': the native backend). */
   device?: 'gpu' | 'cpu';
   timing: string;
   peak: Peak & { gflops: number; gbps: number };
-  options: { shapes: ShapeSet; warmup: number; repeats: number; baselines: BaselineName[] };
+  options: {
+    shapes: ShapeSet;
+    warmup: number;
+    repeats: number;
+    baselines: BaselineName[];
+    /** (1.4) --only's labels (absent: every shape of the sweep). */
+    only?: string[];
+    /** (1.4) Threads of ours on the CPU backend (null on the GPU). */
+    cpuThreads?: number | null;
+    /** (1.4) Threads of the oneDNN / XNNPACK baselines. */
+    nativeThreads?: number;
+  };
   /** What each implementation is and where it ran. */
   where: Partial<Record<'ours' | BaselineName, string>> & { ours: string };
   /** Column label of each baseline, e.g. gpujs: 'gpu.js(webgpu)', onednn: 'oneDNN(1t)'. */
@@ -275,6 +312,8 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
     schemaVersion: BENCH_SCHEMA_VERSION,
     tool: 'wgnas bench',
     date: new Date().toISOString(),
+    ...(opts.version ? { version: opts.version } : {}),
+    machine: benchMachine(),
     adapter: gpu
       ? { name: gpu.name, vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, isSoftware: gpu.adapter.isSoftware }
       : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
@@ -288,7 +327,15 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
             : 'wall-clock'
         : [...timings].join('+'),
     peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
-    options: { shapes: opts.shapes, warmup: opts.warmup, repeats: opts.repeats, baselines: opts.baselines },
+    options: {
+      shapes: opts.shapes,
+      warmup: opts.warmup,
+      repeats: opts.repeats,
+      baselines: opts.baselines,
+      ...(opts.only ? { only: [...opts.only] } : {}),
+      cpuThreads: gpu ? null : (backend.threads ?? null),
+      nativeThreads: opts.nativeThreads ?? 1,
+    },
     where,
     labels,
     results,

@@ -65,10 +65,15 @@ export function threadsText(t: BenchReport['peak']['threads']): string {
   return `; matmul ${g(t.oneThreadFlopsPerS)} GFLOP/s on 1 thread, ${g(t.allThreadsFlopsPerS)} on ${t.count} together (${scale.toFixed(2)}x one thread${busy}), the peak is the higher`;
 }
 
+export function describeMachine(m: NonNullable<BenchReport['machine']>): string {
+  return `${m.cpu}, ${m.logicalCores} logical cores, ${m.platform}, node ${m.node}`;
+}
+
 export function reportHeader(r: BenchReport): string {
   const peakSrc = peakOrigin(r.peak);
   const lines = [
-    `wgnas bench | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
+    `wgnas bench${r.version ? ` ${r.version}` : ''} | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
+    ...(r.machine ? [`machine: ${describeMachine(r.machine)}`] : []),
     `timing: ${timingText(r.timing, r.device)}`,
     `peak: ${fmtNum(r.peak.gflops)} GFLOP/s f32, ${fmtNum(r.peak.gbps)} GB/s (${peakSrc})`,
     `ours: ${r.where.ours}`,
@@ -147,7 +152,8 @@ export function formatSideBySide(r: BenchReport, opts: { markdown?: boolean } = 
 
 /** bench --compare: our median before (the earlier report) and now, per kernel and shape. */
 export function formatCompare(c: Comparison, before: BenchReport, file: string, opts: { markdown?: boolean } = {}): string {
-  const lines = [`compared with ${file} (${before.date ?? 'undated'}); change = before / now (>1: faster now)`];
+  const by = before.version ? `, wgnas ${before.version}` : '';
+  const lines = [`compared with ${file} (${before.date ?? 'undated'}${by}); change = before / now (>1: faster now)`];
   if (c.differences.length) lines.push(`note: the runs differ in ${c.differences.join('; ')}`);
   const header = ['kernel', 'shape', 'before ms', 'now ms', 'change', 'p10-p90 overlap'];
   const rows = c.rows.map((r) => [

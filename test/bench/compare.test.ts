@@ -4,11 +4,12 @@
  * line before any timing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { arch, cpus, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareReports, parseBenchReport } from '../../src/bench/compare.js';
 import { BENCH_SCHEMA_VERSION, type BenchReport } from '../../src/bench/harness.js';
+import { codeVersion } from '../../src/queue/code-version.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
@@ -58,11 +59,20 @@ describe('bench --compare', () => {
     expect(() => parseBenchReport('{', 'x.json')).toThrow(/--compare x\.json is not valid JSON/);
   });
 
+  it('names another machine (1.4 reports), and is silent where the earlier report has none', () => {
+    const at = (cpu: string, logicalCores: number) => ({ cpu, logicalCores, platform: 'linux x64', node: 'v22.0.0' });
+    const a = { ...report('cpu', 'native CPU (2 threads)', []), machine: at('AMD EPYC', 2) };
+    const b = { ...report('cpu', 'native CPU (2 threads)', []), machine: at('Intel Xeon', 8) };
+    expect(compareReports(a, b).differences).toEqual(['machine: AMD EPYC (2 logical cores) -> Intel Xeon (8 logical cores)']);
+    expect(compareReports(a, { ...a, machine: at('AMD EPYC', 2) }).differences).toEqual([]);
+    expect(compareReports(report('cpu', 'native CPU (2 threads)', []), b).differences).toEqual([]);
+  });
+
   it('reads reports of its schema major version (unversioned ones are 1.0) and refuses another in one line', () => {
-    expect(BENCH_SCHEMA_VERSION).toBe('1.3');
+    expect(BENCH_SCHEMA_VERSION).toBe('1.4');
     const text = (v?: unknown) =>
       JSON.stringify({ ...report('gpu', 'H100', []), ...(v === undefined ? {} : { schemaVersion: v }) });
-    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.9'])
+    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.4', '1.9'])
       expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
     expect(() => parseBenchReport(text('2.0'), 'x.json')).toThrow(
       new Error(
@@ -81,11 +91,29 @@ describe('bench --compare', () => {
     const first = join(tmp, 'first.json');
     const a = await wgnasInProcess([...args, ...fast, '--repeats', '2', '--json', first]);
     expect(a.code, a.err).toBe(0);
-    expect(JSON.parse(readFileSync(first, 'utf8')).schemaVersion).toBe(BENCH_SCHEMA_VERSION);
+    const json = JSON.parse(readFileSync(first, 'utf8')) as BenchReport;
+    expect(json.schemaVersion).toBe(BENCH_SCHEMA_VERSION);
+    // What the header says is in the file: the code, the host, the threads of ours and of oneDNN/XNNPACK.
+    expect(json.version).toBe(codeVersion());
+    expect(json.machine).toEqual({
+      cpu: cpus()[0].model.trim(),
+      logicalCores: cpus().length,
+      platform: `${platform()} ${arch()}`,
+      node: process.version,
+    });
+    expect(json.options).toEqual({ shapes: 'tiny', warmup: 0, repeats: 2, baselines: [], cpuThreads: 2, nativeThreads: 1 });
+    expect(a.out.split('\n').slice(0, 2)).toEqual([
+      `wgnas bench ${codeVersion()} | device: native CPU (2 threads) | ${json.date}`,
+      `machine: ${cpus()[0].model.trim()}, ${cpus().length} logical cores, ${platform()} ${arch()}, node ${process.version}`,
+    ]);
     const b = await wgnasInProcess([...args, ...fast, '--repeats', '3', '--compare', first]);
     expect(b.code, b.err).toBe(0);
     const part = b.out.slice(b.out.indexOf('compared with'));
-    expect(part).toMatch(new RegExp(`^compared with ${first} \\(2\\d{3}-.*\\); change = before / now \\(>1: faster now\\)\n`));
+    expect(part).toMatch(
+      new RegExp(
+        `^compared with ${first} \\(2\\d{3}-.*, wgnas ${codeVersion().replace(/[.+]/g, '\\$&')}\\); change = before / now \\(>1: faster now\\)\n`,
+      ),
+    );
     expect(part).toMatch(/^note: the runs differ in repeats: 2 -> 3\n/m);
     expect(part).toMatch(/^kernel\s+shape\s+before ms\s+now ms\s+change\s+p10-p90 overlap$/m);
     expect(

@@ -91,7 +91,17 @@ describe('bench --device cpu: ours timed inside the addon', () => {
     expect(r.ours!.gflops).toBeCloseTo((2 * 64 ** 3) / (PER_OP_MS * 1e6), 9);
     expect(report.timing).toBe('cpu-worker');
     expect(report.where.ours).toMatch(/timed inside the addon .*queueing and the JS round trip not included/);
-    expect(reportHeader(report).split('\n')[1]).toBe(
+    // The threads of ours and of the native baselines, and the --only labels, as the run had them.
+    expect(report.options).toEqual({
+      shapes: 'tiny',
+      warmup: 1,
+      repeats: 3,
+      baselines: [],
+      only: ['64x64x64'],
+      cpuThreads: real.threads,
+      nativeThreads: 1,
+    });
+    expect(reportHeader(report).split('\n')[2]).toBe(
       "timing: op time inside the addon (the CPU worker's clock around each op, as oneDNN/XNNPACK's profile() around theirs; queueing and the JS round trip excluded)",
     );
   });

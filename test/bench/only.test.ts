@@ -16,5 +16,9 @@ describe('bench --only', () => {
     const bad = await wgnasInProcess([...args, '--only', '64x64x64,65x65x65']);
     expect(bad.code).toBe(2);
     expect(bad.err.trim()).toBe('wgnas bench: --only 65x65x65: no shape of --shapes tiny has that label (64x64x64, b2 33x47x29)');
+    // Without --shapes, --device cpu takes the small sweep: its labels alone, not the GPU's default ones.
+    const cpu = await wgnasInProcess(['bench', 'correlation', '--device', 'cpu', '--only', '1x1x1']);
+    expect(cpu.code).toBe(2);
+    expect(cpu.err.trim()).toBe('wgnas bench: --only 1x1x1: no shape of --shapes small has that label (1x64x1024, 4x64x4096)');
   });
 });

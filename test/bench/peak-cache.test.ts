@@ -173,7 +173,7 @@ describe('the measured peak cache', () => {
     expect(raised.peak.raisedFrom).toEqual({ flopsPerS: 1000, bytesPerS: 1000 });
     expect(raised.peak.raiseCached).toBe(true);
     expect(raised.peak.flopsPerS).toBeGreaterThan(1000);
-    expect(reportHeader(raised).split('\n')[2]).toMatch(/raised to rates this run reached, saved for later runs\)$/);
+    expect(reportHeader(raised).split('\n')[3]).toMatch(/raised to rates this run reached, saved for later runs\)$/);
     const saved = JSON.parse(readFileSync(peakCachePath, 'utf8')).peaks[key];
     expect(saved).toMatchObject({ flopsPerS: raised.peak.flopsPerS, bytesPerS: raised.peak.bytesPerS });
     const next = await run([]);
@@ -237,6 +237,6 @@ describe('the measured peak cache', () => {
     );
     const b = await run();
     expect(b.peak).toEqual({ ...a.peak, origin: 'cached' });
-    expect(b.schemaVersion).toBe('1.3');
+    expect(b.schemaVersion).toBe('1.4');
   });
 });

@@ -823,6 +823,11 @@ const CASES: Record<string, Case[]> = {
     ),
     ...badOutputs('bench', 'json', []),
     ...badOutputs('bench', 'svg', []),
+    // One file for both: the SVG would replace the report. Same file through another spelling too.
+    c2(
+      new RegExp(`--json and --svg name the same file ${outDir}/\\./r\\.out: give each its own`),
+      ...['bench', 'matmul', '--json', join(outDir, 'r.out'), '--svg', `${outDir}/./r.out`],
+    ),
     c2(/--quiet takes no value/, 'bench', '--quiet=1'),
   ],
   queue: [

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCpu } from '../../src/cli/commands/info.js';
 import { warnCpuThreads } from '../../src/cli/device.js';
-import { loadNative } from '../../src/native/binding.js';
-import type { CpuInfo } from '../../src/native/binding.js';
+import { describeBackend as describeLibrary, loadNative } from '../../src/native/binding.js';
+import type { BackendInfo, CpuInfo } from '../../src/native/binding.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TINY_PROXYLESS, wgnasInProcess } from '../helpers/cli.js';
 
@@ -189,6 +189,11 @@ describe('--device cpu', () => {
     const cpu = JSON.parse(r.out).native as CpuInfo;
     expect(text.out).toContain(`\nnative:    ${describeCpu(cpu)}\n`);
     expect(text.out).toMatch(/^ {11}oneDNN \d+\.\d+/m);
+    // --json has each library line the text has.
+    const libs = JSON.parse(r.out).libraries as BackendInfo[];
+    expect(libs.map((l) => l.name)).toEqual(['onednn', 'xnnpack']);
+    for (const l of libs) if (l.available) expect(text.out).toContain(`\n           ${describeLibrary(l)}\n`);
+    expect(libs.find((l) => l.name === 'onednn')?.version).toMatch(/^\d+\.\d+/);
     expect(
       describeCpu({
         model: 'Xeon',

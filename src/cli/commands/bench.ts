@@ -1,6 +1,6 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 
@@ -22,6 +22,7 @@ import {
 import { rooflineSvg } from '../../bench/roofline.js';
 import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../bench/registry.js';
 import { autotuneCachePath, autotuneMatmul, tileName } from '../../bench/autotune.js';
+import { codeVersion } from '../../queue/code-version.js';
 import { UsageError } from '../args.js';
 import { deviceOf, openDevice } from '../device.js';
 import { checkCacheDir } from '../paths.js';
@@ -65,8 +66,13 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   const nativeThreads = values['native-threads'];
   const log = values.quiet ? () => {} : (line: string) => err(`${line}\n`);
   // A label no sweep the run may take has is a typo: refused before the device opens. Without
-  // --shapes the sweep follows the adapter (small on software ones), checked again once it is known.
-  checkOnly(kernels, values.only, values.shapes ? [values.shapes] : ['small', 'default']);
+  // --shapes the sweep follows the adapter (small on software ones and the CPU backend), checked
+  // again once it is known.
+  const sweeps: ShapeSet[] = values.shapes ? [values.shapes] : values.device === 'cpu' ? ['small'] : ['small', 'default'];
+  checkOnly(kernels, values.only, sweeps);
+  // One file for both would keep only the SVG (written last).
+  if (values.json && values.svg && resolve(values.json) === resolve(values.svg))
+    throw new UsageError(`--json and --svg name the same file ${values.svg}: give each its own`);
   // The earlier run is read before any timing, so a wrong file costs nothing.
   const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
   const device = await deviceOf(values);
@@ -125,6 +131,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       recalibrate: values.recalibrate,
       gpujsModes,
       nativeThreads,
+      version: codeVersion(),
       log: barLog,
       onCase: (done) => bar.update(done),
     });

@@ -62,7 +62,8 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
       ? { choice: v.device, device: backend.device, backend: backend.name, name: backend.deviceName, threads: backend.threads }
       : { choice: v.device, device: kind, backend: 'cpu', unavailable: 'the native addon (see native)' };
     if (v.json) {
-      io.out(JSON.stringify({ device: dev, adapter: a, native }, null, 2) + '\n');
+      // libraries: the oneDNN / XNNPACK versions the text prints under native.
+      io.out(JSON.stringify({ device: dev, adapter: a, native, libraries }, null, 2) + '\n');
       return;
     }
     const why = v.device === 'auto' ? ` (auto: ${kind === 'gpu' ? 'a hardware GPU adapter' : 'no hardware GPU adapter'})` : '';
