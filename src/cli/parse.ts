@@ -165,13 +165,12 @@ export function convert(name: string, o: OptDef, v: string): unknown {
       return parseChoice(name, o, v);
     case 'list':
       return parseList(name, o, v);
-    case 'text': {
+    case 'text':
+    case 'path': {
       const problem = o.check?.(v);
       if (problem) throw new UsageError(`--${name}${problem.startsWith('must ') ? ' ' : ': '}${problem}`);
       return v;
     }
-    case 'path':
-      return v;
   }
 }
 

@@ -50,7 +50,7 @@ export interface OptDef {
    * it fills in, before any work, and the pattern itself is not checked here.
    */
   readonly placeholder?: string;
-  /** Extra validation of a text value: returns what is wrong, or undefined. */
+  /** Extra validation of a text or path value: returns what is wrong, or undefined. */
   readonly check?: (value: string) => string | undefined;
   /** Options that cannot be given together with this one. */
   readonly conflicts?: readonly string[];

@@ -18,7 +18,7 @@ import type { NativeOp } from '../native/binding.js';
 import { keyToNativeOp } from './keys.js';
 import type { LatencyEntry } from './lut.js';
 import { flushStamp, type ProfileSettings } from './profiler.js';
-import { lastLine, parseTarget, shellQuote, SshConnection, TargetError, type SshOptions } from './ssh.js';
+import { lastLine, parseTarget, shellQuote, SshConnection, sshFix, TargetError, type SshOptions } from './ssh.js';
 import { CPU_RESUME_FIELDS, type TableSource } from './table-writer.js';
 
 /** The architectures scripts/build-target.sh builds, by the names `uname -m` gives them. */
@@ -154,7 +154,9 @@ export class RemoteProfiler {
   }
 
   private sshFailure(res: { stderr: string }, doing: string): never {
-    this.fail(`cannot ${doing}: ${lastLine(res.stderr)}`);
+    const fix = sshFix(res.stderr, this.conn.target);
+    const line = lastLine(res.stderr);
+    this.fail(`cannot ${doing}: ${fix ? line.replace(/\.$/, '') : line}${fix}`);
   }
 
   private profilerArgs(): string[] {

@@ -82,6 +82,18 @@ export function lastLine(stderr: string): string {
   return lines.at(-1) ?? 'no message';
 }
 
+/**
+ * What to do about the ssh failures a first connection meets most (the key refused, the host key
+ * unknown or changed), appended to ssh's own last line; '' for others.
+ */
+export function sshFix(stderr: string, target: { user?: string; host: string; port?: number }): string {
+  if (/Permission denied \(publickey/.test(stderr))
+    return `; give the private key the target accepts for ${target.user ?? 'your user'} with --identity KEY (or the user it is for in ssh://USER@${target.host})`;
+  if (/Host key verification failed/.test(stderr))
+    return `; its host key is not in the known_hosts file (--known-hosts FILE, or your own) or has changed; check it and add it: ssh-keyscan${target.port ? ` -p ${target.port}` : ''} ${target.host} >> FILE`;
+  return '';
+}
+
 /** One target reached through ssh / scp; every call opens its own connection. */
 export class SshConnection {
   constructor(

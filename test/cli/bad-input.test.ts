@@ -690,6 +690,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--out FILE is required/, 'profile'),
     c2(/--out FILE is required/, 'profile', '--repeats', '3'),
     ...badOutputs('profile', 'out', []),
+    c2(/--out: .*t\.json: the table is written as YAML, not JSON: name it \.yaml/, 'profile', '--out', join(outDir, 't.json')),
     c2(/--space must be proxyless or cifar, got 'nb201'/, 'profile', '--out', OUT, '--space', 'nb201'),
     c2(/--backend must be onednn or xnnpack, got 'tpu'/, 'profile', '--out', OUT, '--backend', 'tpu'),
     c2(/--resolution must be an integer >= 8, got '4'/, 'profile', '--out', OUT, '--resolution', '4'),

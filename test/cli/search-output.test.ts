@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readLatencyTable } from '../../src/latency/lut.js';
+import { tableCost } from '../../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { fmtSig } from '../../src/util/format.js';
@@ -60,4 +62,19 @@ describe('search output', () => {
     // The file written is said, as the other commands' --out is.
     expect(r.out.endsWith(`\nwrote ${out}\n`), r.out).toBe(true);
   });
+
+  it("--latency-table without the layout's keys: the priced line says the ImageNet positions priced them", async () => {
+    if (!nativeOrNull()) return;
+    const space = join(tmp, 'cifar-space-lut.json');
+    writeSpaceFile(space, handDesignedSpace(CIFAR_LAYOUT));
+    const PIXEL = 'data/latency/proxylessnas_mobile_trim.yaml';
+    const cost = tableCost(readLatencyTable(PIXEL), CIFAR_LAYOUT).cost!;
+    expect(cost.source).toBe('imagenet-proxy');
+    const args = ['search', '--space-file', space, '--max-latency-ms', '1000', '--latency-table', PIXEL];
+    const r = await wgnasInProcess([...args, '--budget', '1', '--batch', '8', '--device', 'cpu']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(
+      `priced the space's blocks from ${PIXEL} as the same positions of the ImageNet space (the table has no cifar keys: ImageNet-resolution latencies): skeleton ${cost.fixed.toFixed(3)} ms\n`,
+    );
+  }, 300_000);
 });

@@ -5,10 +5,11 @@
  * the target's stamp; the natively built profiler (scripts/build-target.sh native) stamps a table with
  * this machine's CPU, under either library; a connection killed mid-run is re-opened and the run completes; --resume
  * continues a target's table and refuses another device's; unreachable hosts, unknown or wrong
- * architectures and a library missing on the target each give one line. Locally, a missing sshd,
+ * architectures, a library missing on the target, a refused key and an unknown host key each give
+ * one line (the last two with their fix). Locally, a missing sshd,
  * qemu or bundle skips these tests; under CI=true it is a failure.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLatencyTable } from '../../src/latency/lut.js';
 import { bundlesRoot, chainLine, remoteTableSource, startFailure } from '../../src/latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../src/latency/space.js';
-import { parseTarget, TargetError } from '../../src/latency/ssh.js';
+import { parseTarget, sshFix, TargetError } from '../../src/latency/ssh.js';
 import { buildTable } from '../../src/latency/table-writer.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import {
@@ -91,6 +92,18 @@ describe('targets: parsing and messages (no server)', () => {
     expect(() => parseTarget('ssh://u:pw@h')).toThrow(/no passwords/);
     expect(() => parseTarget('adb://emulator-5554')).toThrow(/adb targets are not supported/);
     expect(() => parseTarget('http://h')).toThrow(TargetError);
+  });
+
+  it('names the fix for a refused key or an unknown host key, nothing for other failures', () => {
+    const t = parseTarget('ssh://pi@raspberry:2222');
+    expect(sshFix('Warning: ...\npi@raspberry: Permission denied (publickey).\n', t)).toBe(
+      '; give the private key the target accepts for pi with --identity KEY (or the user it is for in ssh://USER@raspberry)',
+    );
+    expect(sshFix('Host key verification failed.\n', t)).toBe(
+      '; its host key is not in the known_hosts file (--known-hosts FILE, or your own) or has changed; check it and add it: ssh-keyscan -p 2222 raspberry >> FILE',
+    );
+    expect(sshFix('Host key verification failed.', parseTarget('ssh://h'))).toMatch(/ssh-keyscan h >> FILE$/);
+    expect(sshFix('ssh: connect to host h port 22: Connection refused', t)).toBe('');
   });
 
   it('writes op chains as the profiler reads them and names why a start failed', () => {
@@ -227,6 +240,25 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
       1,
       /^wgnas profile: .*cannot reach it: .*Connection refused/,
       'unreachable',
+    );
+    // A key the target refuses, a host key not in --known-hosts: ssh's line and the fix.
+    const emptyKnown = join(tmp, 'known_hosts_empty');
+    writeFileSync(emptyKnown, '');
+    const url = sshd.url('native');
+    await expectOneLine(
+      ['--target', url, '--identity', emptyKnown, '--known-hosts', sshd.knownHosts],
+      1,
+      /cannot reach it: .*Permission denied \(publickey\); give the private key the target accepts for .* with --identity KEY/,
+      'badkey',
+    );
+    await expectOneLine(
+      ['--target', url, '--identity', sshd.identity, '--known-hosts', emptyKnown],
+      1,
+      new RegExp(
+        `cannot reach it: Host key verification failed; .*ssh-keyscan -p ${sshd.ports.native} 127\\.0\\.0\\.1 >> FILE$`,
+        'm',
+      ),
+      'hostkey',
     );
     await expectOneLine(
       targetArgs('riscv'),

@@ -68,7 +68,12 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     };
   }
 
-  const devices = measured ? compareDevices(table.meta) : null;
+  const devices = measured
+    ? compareDevices(table.meta, {
+        threads: measured.threads,
+        backend: values.runtime === 'native' ? values.backend : undefined,
+      })
+    : null;
   if (values.json) {
     io.out(
       JSON.stringify(
@@ -102,9 +107,14 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     const err = ((pred.totalMs - measured.medianMs) / measured.medianMs) * 100;
     io.out(
       `measured ${measured.medianMs.toFixed(3)} ms median (IQR ${measured.iqrMs.toFixed(3)}, n=${measured.count}, ` +
-        `${measured.threads} thread(s), ${measured.runtime}); ${devices?.sameDevice ? 'prediction error' : 'table minus measured'} ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
+        `${measured.threads} thread(s), ${measured.runtime}); ${devices?.sameDevice && !devices.settingsDiffer ? 'prediction error' : 'table minus measured'} ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
     );
-    if (devices && !devices.sameDevice) {
+    if (devices?.settingsDiffer) {
+      io.out(
+        `note: the table was timed with ${devices.settingsDiffer.table}, this run with ${devices.settingsDiffer.run}: ` +
+          `the error compares two settings, not the predictor; measure as the table was (${devices.settingsDiffer.flags})\n`,
+      );
+    } else if (devices && !devices.sameDevice) {
       const ratio = measured.medianMs / pred.totalMs;
       io.out(
         `note: the table was measured on ${devices.tableDevice ?? "an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)"}, ` +
@@ -128,16 +138,36 @@ function thisCpu(): string {
 /**
  * Whether a --measure run times the device the table was measured on: a wgnas table of this CPU
  * ('# cpu:' = this CPU, no target or GPU device). A published table has no stamp: another device.
+ * On the same device, a table stamped with other threads or another library (native runtime) is
+ * another setting: its gap is not the predictor's error either.
  */
-function compareDevices(meta: Record<string, string>): {
+export function compareDevices(
+  meta: Record<string, string>,
+  run: { threads: number; backend?: string },
+  measuredOn = thisCpu(),
+): {
   sameDevice: boolean;
   tableDevice: string | undefined;
   measuredOn: string;
+  settingsDiffer?: { table: string; run: string; flags: string };
 } {
-  const measuredOn = thisCpu();
   const other = meta.target ?? (meta.device && meta.device !== 'cpu' ? meta.device : undefined);
   const tableDevice = other ? `${other}${meta.cpu ? ` (${meta.cpu})` : ''}` : meta.cpu;
-  return { sameDevice: !other && meta.cpu === measuredOn, tableDevice, measuredOn };
+  const sameDevice = !other && meta.cpu === measuredOn;
+  const threadsDiffer = meta.threads !== undefined && meta.threads !== String(run.threads);
+  const backendDiffers = run.backend !== undefined && meta.backend !== undefined && meta.backend !== run.backend;
+  if (!sameDevice || (!threadsDiffer && !backendDiffers)) return { sameDevice, tableDevice, measuredOn };
+  const says = (threads: string, backend: string | undefined) =>
+    `${threads} thread(s)${run.backend !== undefined && backend ? ` (${backend})` : ''}`;
+  const flags = [threadsDiffer ? `--threads ${meta.threads}` : '', backendDiffers ? `--backend ${meta.backend}` : '']
+    .filter(Boolean)
+    .join(' ');
+  return {
+    sameDevice,
+    tableDevice,
+    measuredOn,
+    settingsDiffer: { table: says(meta.threads ?? '?', meta.backend), run: says(String(run.threads), run.backend), flags },
+  };
 }
 
 export const handlers = { predict };

@@ -217,7 +217,12 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
         );
       const latency = namingFile(table, () => spaceTableCost(table, read));
       latencyLimit = { latency, maxLatencyMs };
-      priced = `priced the space's blocks from ${table}: skeleton ${latency.fixed.toFixed(3)} ms\n`;
+      // A table without this layout's keys prices each block as its ImageNet (stage, block) position.
+      const how =
+        latency.source === 'imagenet-proxy'
+          ? ` as the same positions of the ImageNet space (the table has no ${read.layout.name} keys: ImageNet-resolution latencies)`
+          : '';
+      priced = `priced the space's blocks from ${table}${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`;
     } else {
       const latency = await measuredCost(read, { backend: library });
       latencyLimit = { latency, maxLatencyMs };

@@ -29,7 +29,12 @@ const targetOnly = {
 } as const;
 
 export const PROFILE_OPTIONS = {
-  out: outFile({ help: 'output YAML', required: true }),
+  out: outFile({
+    help: 'output YAML (the ProxylessNAS/OFA table format, appended as measured; a .json name is refused)',
+    required: true,
+    // The entries are appended as YAML: a .json name would hold a file no JSON reader opens.
+    check: (v) => (/\.json$/i.test(v) ? `${v.slice(0, 200)}: the table is written as YAML, not JSON: name it .yaml` : undefined),
+  }),
   // The commands that compute take --device auto|gpu|cpu (where the networks run); profile's names the
   // device timed, with the same meaning of cpu and gpu and no 'auto': a table is of one device, chosen.
   device: oneOf(['cpu', 'gpu'], {
