@@ -127,17 +127,27 @@ export class Progress {
     if (this.mode === 'off') return;
     const t = this.now();
     const secs = (t - this.t0) / 1000;
-    const msg = `${this.label}: ${this.count}/${this.total} done in ${fmtDuration(secs)} (${fmtRate((this.count - this.initial) / secs)})${this.info ? ' ' + this.info : ''}`;
+    const rate = this.rate(t);
+    const msg = `${this.label}: ${this.count}/${this.total} done in ${fmtDuration(secs)}${rate ? ` (${fmtRate(rate)})` : ''}${this.info ? ' ' + this.info : ''}`;
     this.stream.write(this.mode === 'tty' ? `${CLEAR}${msg}\n` : msg + '\n');
   }
 
-  private line(t: number): string {
+  /**
+   * Items per second done by this run (not the resumed `initial`) over this run's time; 0 until
+   * this run has done one (a resumed run's first line has no rate, not "0 it/s").
+   */
+  private rate(t: number): number {
+    const n = this.count - this.initial;
     const secs = (t - this.t0) / 1000;
-    const rate = (this.count - this.initial) / secs;
+    return n > 0 && secs > 0 ? n / secs : 0;
+  }
+
+  private line(t: number): string {
+    const rate = this.rate(t);
     const pct = this.total > 0 ? (100 * this.count) / this.total : 100;
     const left = this.total - this.count;
     const eta = rate > 0 && left > 0 ? ` eta ${fmtDuration(left / rate)}` : '';
-    return `${this.label}: ${this.count}/${this.total} (${pct.toFixed(0)}%) ${fmtRate(rate)}${eta}${this.info ? ' ' + this.info : ''}`;
+    return `${this.label}: ${this.count}/${this.total} (${pct.toFixed(0)}%)${rate ? ' ' + fmtRate(rate) : ''}${eta}${this.info ? ' ' + this.info : ''}`;
   }
 
   private draw(t: number): void {
@@ -161,8 +171,7 @@ export function fmtDuration(secs: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** A positive, finite rate. */
 function fmtRate(perSec: number): string {
-  if (!Number.isFinite(perSec)) return '? it/s';
-  if (perSec <= 0) return '0 it/s';
   return perSec >= 1 ? `${perSec.toFixed(perSec < 10 ? 2 : 1)} it/s` : `${(1 / perSec).toFixed(2)} s/it`;
 }

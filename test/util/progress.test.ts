@@ -79,7 +79,7 @@ describe('Progress', () => {
     const p = new Progress(0, 'none', stream, { now: () => t, lines: true });
     t = 1000;
     p.done();
-    expect(out).toEqual(['none: 0/0 done in 1.0s (0 it/s)\n']);
+    expect(out).toEqual(['none: 0/0 done in 1.0s\n']); // no item, no rate
     const slow = sink(false);
     const q = new Progress(1, 'slow', slow.stream, { now: () => t, lines: true });
     t += 4000;
@@ -126,6 +126,29 @@ describe('Progress', () => {
     t = 10_000;
     p.update(95);
     expect(out[0]).toBe('profile: 95/100 (95%) 2.00 s/it eta 10s\n');
+  });
+
+  it("a resumed run's first line has no rate until this run has done an item", () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const p = new Progress(70, 'profile', stream, { now: () => t, lines: true, initial: 51 });
+    p.update(51); // the kept entries, reported at once
+    t = 4000;
+    p.update(53, 'k');
+    p.done('');
+    expect(out).toEqual([
+      'profile: 51/70 (73%)\n',
+      'profile: 53/70 (76%) 2.00 s/it eta 34s k\n',
+      'profile: 53/70 done in 4.0s (2.00 s/it)\n',
+    ]);
+    const tty = sink(true);
+    const q = new Progress(70, 'profile', tty.stream, { now: () => 0, initial: 70 });
+    q.update(70); // everything kept: nothing measured, no rate
+    q.done();
+    expect(tty.out.map((s) => s.replace('\r\x1b[2K', '').replace(/^\[#+\] /, ''))).toEqual([
+      'profile: 70/70 (100%)',
+      'profile: 70/70 done in 0.0s\n',
+    ]);
   });
 
   it('rebase(): items replayed at once (a resumed search) leave the rate and ETA of the rest alone', () => {
