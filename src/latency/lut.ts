@@ -7,6 +7,7 @@
  * binary noise such as 0.0066987999999999995), one entry per append so a killed run loses at most one.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, stringify, type YAMLMap } from 'yaml';
 import { appendDurable, writeFileAtomic } from '../util/durable.js';
 import { UserFacingError } from '../util/errors.js';
@@ -169,6 +170,28 @@ export function readLatencyTable(path: string, options: Omit<ParseOptions, 'file
  */
 export function readResumedTable(path: string): LatencyTable {
   return readLatencyTable(path, { allowTruncatedTail: true, completeFields: PROFILE_ENTRY_FIELDS });
+}
+
+/** The tables shipped in data/latency: no stamp, their source is the data README's. */
+const PUBLISHED: Record<string, string> = {
+  'proxylessnas_mobile_trim.yaml': 'Pixel 1, TFLite, 1 thread; published by ProxylessNAS',
+  'ofa_note10_224_lookup_table.yaml': 'Samsung Note10; published by Once-for-All',
+};
+
+/**
+ * Where a table's figures came from, for a text output's one line: device (target, GPU or CPU
+ * model), threads, library and date from its stamp, e.g. 'AMD EPYC 7B13, 1 thread, oneDNN 2.6,
+ * 2026-12-05'. An unstamped table is a shipped published one (by file name) or says it has no stamp.
+ */
+export function tableProvenance(path: string, meta: Record<string, string>): string {
+  const cpu = meta.gpu ?? meta.cpu;
+  const device = meta.target ? `${meta.target}${cpu ? ` (${cpu})` : ''}` : cpu;
+  const threads = meta.threads && `${meta.threads} thread${meta.threads === '1' ? '' : 's'}`;
+  // A versioned library without its build details ('oneDNN 2.6 (OpenMP, avx2)'): one short line.
+  const library = meta.library?.replace(/^(\S+ \d\S*) \(.*\)$/, '$1');
+  const parts = [device, threads, library, meta.date?.slice(0, 10)].filter(Boolean);
+  if (parts.length > 0) return parts.join(', ');
+  return PUBLISHED[basename(path)] ?? 'no stamp: device unknown';
 }
 
 export function formatHeader(meta: Record<string, string>): string {

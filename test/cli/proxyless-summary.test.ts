@@ -27,6 +27,10 @@ describe('proxyless summary', () => {
       const small = await run(8);
       expect(small.code, small.err).toBe(0);
       expect(small.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(8 images\)/);
+      // The latency line names the table and where its figures came from.
+      const latency = small.out.split('\n').find((l) => l.startsWith('latency '));
+      expect(latency).toMatch(/^latency [\d.]+ ms \(table /);
+      expect(latency).toContain(`(table ${TABLE}: Pixel 1, TFLite, 1 thread; published by ProxylessNAS), E[lat] `);
       const big = await run(40);
       expect(big.code, big.err).toBe(0);
       expect(big.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(32 images\)/);

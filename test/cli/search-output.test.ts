@@ -63,7 +63,7 @@ describe('search output', () => {
     expect(r.out.endsWith(`\nwrote ${out}\n`), r.out).toBe(true);
   });
 
-  it("--latency-table without the layout's keys: the priced line says the ImageNet positions priced them", async () => {
+  it("--latency-table without the layout's keys: the priced line names the table's source and says the ImageNet positions priced them", async () => {
     if (!nativeOrNull()) return;
     const space = join(tmp, 'cifar-space-lut.json');
     writeSpaceFile(space, handDesignedSpace(CIFAR_LAYOUT));
@@ -74,7 +74,7 @@ describe('search output', () => {
     const r = await wgnasInProcess([...args, '--budget', '1', '--batch', '8', '--device', 'cpu']);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(
-      `priced the space's blocks from ${PIXEL} as the same positions of the ImageNet space (the table has no cifar keys: ImageNet-resolution latencies): skeleton ${cost.fixed.toFixed(3)} ms\n`,
+      `priced the space's blocks from ${PIXEL} (Pixel 1, TFLite, 1 thread; published by ProxylessNAS) as the same positions of the ImageNet space (the table has no cifar keys: ImageNet-resolution latencies): skeleton ${cost.fixed.toFixed(3)} ms\n`,
     );
   }, 300_000);
 });

@@ -6,7 +6,7 @@ import { toOnnx } from '../../export/onnx.js';
 import { timeOnnx } from '../../export/onnxruntime.js';
 import { describeBackend, loadNative, requireBackend } from '../../native/binding.js';
 import { archToNativeOps } from '../../latency/arch.js';
-import { entryWithout, readLatencyTable } from '../../latency/lut.js';
+import { entryWithout, readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { predictLatency } from '../../latency/predictor.js';
 import { namingFile, UsageError } from '../errors.js';
 import { readNetArch } from '../network.js';
@@ -100,6 +100,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
   io.out(
     `${'total'.padEnd(w)}  ${pred.totalMs.toFixed(3).padStart(9)} ms  predicted (${values.field}, ${pred.parts.length} parts)\n`,
   );
+  io.out(`latency from ${values.table} (${tableProvenance(values.table!, table.meta)})\n`);
   if (pred.approximated.length > 0) {
     io.out(`note: ${pred.approximated.length} part(s) not in the table were approximated (--missing ${missing})\n`);
   }

@@ -1,5 +1,5 @@
 /** wgnas proxyless: ProxylessNAS supernet search on --dataset with a latency lookup table (or MAdds, or measured cells). */
-import { readLatencyTable } from '../../latency/lut.js';
+import { readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { isStreamed, type SearchImages, type SplitImages } from '../../data/batch-stream.js';
 import type { MissingPolicy } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
@@ -52,9 +52,14 @@ function fmtEvent(e: ProgressEvent, unit: CostUnit): string {
 }
 
 /** The table's cost model of the layout; keys it lacks end the run with their list and the ways out. */
-function tableCostOrError(path: string, layout: Parameters<typeof tableCost>[1], missing: MissingPolicy): CostModel {
-  const r = tableCost(readLatencyTable(path), layout, { missing });
-  if (r.cost) return r.cost;
+function tableCostOrError(
+  path: string,
+  layout: Parameters<typeof tableCost>[1],
+  missing: MissingPolicy,
+): { cost: CostModel; meta: Record<string, string> } {
+  const table = readLatencyTable(path);
+  const r = tableCost(table, layout, { missing });
+  if (r.cost) return { cost: r.cost, meta: table.meta };
   const shown = r.missing.slice(0, 8);
   throw new Error(
     `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}. ` +
@@ -135,6 +140,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       io.err(
         `reusing the cells' prices measured by the checkpointed run (${reused.meta?.library ?? reused.meta?.backend}, ${reused.meta?.threads} thread(s))\n`,
       );
+    let fromTable: { meta: Record<string, string> } | undefined;
     const cost: CostModel = byMadds
       ? maddsCost(space!)
       : priced
@@ -147,7 +153,8 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
               !values.quiet &&
               io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`),
           })))
-        : namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing));
+        : (fromTable = namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing)))
+            .cost;
     const device = await deviceOf(values);
     await searchWith(values, ctx, {
       layout,
@@ -165,6 +172,7 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       valN,
       device,
       ck,
+      tableFrom: fromTable ? `${values['latency-table']}: ${tableProvenance(values['latency-table']!, fromTable.meta)}` : null,
     });
   } finally {
     opened?.lock.release();
@@ -189,6 +197,8 @@ interface Prepared {
   device: DeviceKind;
   /** --resume: the checkpoint's state.json, read once before any work. */
   ck: CheckpointState | null;
+  /** --latency-table: where its figures came from (device, threads, library, date). */
+  tableFrom: string | null;
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
@@ -338,7 +348,7 @@ async function searchOn(
       ),
       byMadds
         ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
-        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : 'table'}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
+        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : `table ${p.tableFrom}`}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${search.evaluatedImages()} images)`,
     ];
     if (values.plot) {

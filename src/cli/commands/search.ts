@@ -2,7 +2,7 @@ import { searchCellSpace, trainCellArch } from '../../autospace/search.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import { archCost, type CostModel } from '../../mobilenet/cost/model.js';
 import { tableCost } from '../../mobilenet/cost/table.js';
-import { readLatencyTable } from '../../latency/lut.js';
+import { readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
 import { archJson } from '../../mobilenet/space-file.js';
@@ -164,8 +164,9 @@ function openEvaluatedLog(
  * The latency of a hand-designed space's architectures from a lookup table: its cells are the
  * layout's MBConv candidates in the table's order (expand, kernel, then 'zero').
  */
-function spaceTableCost(path: string, space: CellSpace): CostModel {
-  const r = tableCost(readLatencyTable(path), space.layout);
+function spaceTableCost(path: string, space: CellSpace): { cost: CostModel; meta: Record<string, string> } {
+  const table = readLatencyTable(path);
+  const r = tableCost(table, space.layout);
   if (!r.cost) {
     const shown = r.missing.slice(0, 8);
     throw new Error(
@@ -176,7 +177,7 @@ function spaceTableCost(path: string, space: CellSpace): CostModel {
     throw new Error(
       `latency table ${path} prices ${r.cost.perPosition.map((x) => x.length).join('/')} blocks per layer, the space has ${space.cells.map((c) => c.length).join('/')} cells`,
     );
-  return r.cost;
+  return { cost: r.cost, meta: table.meta };
 }
 
 const BOUND_FLAGS = { budgetMadds: 'budget-madds', minMadds: 'min-madds', maxLatencyMs: 'max-latency-ms' } as const;
@@ -215,14 +216,14 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
         throw new UsageError(
           `--latency-table: the cells of the ${read.file.source} space are not in latency tables (only MBConv blocks are); drop it to time them on this CPU`,
         );
-      const latency = namingFile(table, () => spaceTableCost(table, read));
+      const { cost: latency, meta } = namingFile(table, () => spaceTableCost(table, read));
       latencyLimit = { latency, maxLatencyMs };
       // A table without this layout's keys prices each block as its ImageNet (stage, block) position.
       const how =
         latency.source === 'imagenet-proxy'
           ? ` as the same positions of the ImageNet space (the table has no ${read.layout.name} keys: ImageNet-resolution latencies)`
           : '';
-      priced = `priced the space's blocks from ${table}${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`;
+      priced = `priced the space's blocks from ${table} (${tableProvenance(table, meta)})${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`;
     } else {
       const latency = await measuredCost(read, { backend: library });
       latencyLimit = { latency, maxLatencyMs };
