@@ -43,16 +43,21 @@ export interface Prediction {
   approximated: string[];
 }
 
+/** Longest MissingLatencyError message: the CLI's 400-character line, less room for the table's name. */
+const MISSING_MESSAGE_CHARS = 320;
+
 export class MissingLatencyError extends UserFacingError {
   override readonly name = 'MissingLatencyError';
   constructor(readonly keys: string[]) {
-    // What to do first, then a few keys: a CLI error is one line, cut at 400 characters, and a
-    // network's keys are ~90 each (all of them are in `keys`).
-    const shown = keys.slice(0, 2).join(', ') + (keys.length > 2 ? `, and ${keys.length - 2} more` : '');
-    super(
+    // What to do first, then as many keys as fit: a CLI error is one line, cut at 400 characters
+    // after a file name, and a network's keys are ~90 each (all of them are in `keys`).
+    const head =
       `latency table has no entry for ${keys.length} key(s); profile them (wgnas profile --net NET times a network's), or approximate ` +
-        `them from the closest entries with missing policy 'nearest' or 'scale' (--missing): ${shown}`,
-    );
+      `them from the closest entries with missing policy 'nearest' or 'scale' (--missing): `;
+    const more = (n: number) => (n < keys.length ? `, and ${keys.length - n} more` : '');
+    let n = 1;
+    while (n < keys.length && `${head}${keys.slice(0, n + 1).join(', ')}${more(n + 1)}`.length <= MISSING_MESSAGE_CHARS) n++;
+    super(`${head}${keys.slice(0, n).join(', ')}${more(n)}`);
   }
 }
 

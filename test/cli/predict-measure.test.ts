@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareDevices } from '../../src/cli/commands/predict.js';
+import { tableProvenance } from '../../src/latency/lut.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { nativeOrNull } from '../helpers/native.js';
 
@@ -85,5 +86,48 @@ describe('predict --measure with a table of this CPU timed another way', () => {
     expect(compareDevices(meta, { threads: 4 }, 'X').settingsDiffer).toBeUndefined();
     expect(compareDevices({ cpu: 'X' }, { threads: 2, backend: 'onednn' }, 'X').settingsDiffer).toBeUndefined();
     expect(compareDevices(meta, { threads: 1 }, 'Y')).toEqual({ sameDevice: false, tableDevice: 'X', measuredOn: 'Y' });
+  });
+});
+
+describe('predict text output', () => {
+  const PLAIN = ['--net', NET, '--missing', 'nearest'];
+
+  it("names where the table's figures came from: its stamp, or a published table's source", async () => {
+    const stamped = join(tmp, 't.yaml');
+    const stamp = '# cpu: AMD EPYC 7B13\n# library: oneDNN 2.6 (OpenMP, avx2)\n# threads: 1\n# date: 2026-12-05T10:00:00.000Z\n';
+    writeFileSync(stamped, stamp + readFileSync(PIXEL, 'utf8'));
+    const r = await wgnasInProcess(['predict', '--table', stamped, ...PLAIN]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(
+      `predicted (mean, 23 parts)\nlatency from ${stamped} (AMD EPYC 7B13, 1 thread, oneDNN 2.6, 2026-12-05)\n`,
+    );
+    const pub = await wgnasInProcess(['predict', '--table', PIXEL, ...PLAIN]);
+    expect(pub.code, pub.err).toBe(0);
+    expect(pub.out).toContain(`latency from ${PIXEL} (Pixel 1, TFLite, 1 thread; published by ProxylessNAS)\n`);
+    const bare = join(tmp, 'bare.yaml');
+    writeFileSync(bare, readFileSync(PIXEL, 'utf8'));
+    expect((await wgnasInProcess(['predict', '--table', bare, ...PLAIN])).out).toContain(
+      `latency from ${bare} (no stamp: device unknown)\n`,
+    );
+  });
+
+  it('target and GPU tables: the device, its CPU or GPU, threads', () => {
+    const meta = { target: 'pi@rpi4', cpu: 'Cortex-A72', threads: '4', library: 'XNNPACK 2024', date: '2026-12-01T00:00:00Z' };
+    expect(tableProvenance('t.yaml', meta)).toBe('pi@rpi4 (Cortex-A72), 4 threads, XNNPACK 2024, 2026-12-01');
+    expect(tableProvenance('g.yaml', { device: 'gpu', gpu: 'llvmpipe', library: 'Dawn (webgpu 0.3)' })).toBe(
+      'llvmpipe, Dawn (webgpu 0.3)',
+    );
+  });
+
+  it('a table missing many keys: the one-line error lists the keys that fit and says how many more', async () => {
+    const one = join(tmp, 'one.yaml');
+    writeFileSync(one, readFileSync(PIXEL, 'utf8').split('\n').slice(0, 4).join('\n') + '\n');
+    const r = await wgnasInProcess(['predict', '--table', one, '--net', NET]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `wgnas predict: ${one}: latency table has no entry for 22 key(s); profile them (wgnas profile --net NET times a network's), ` +
+        `or approximate them from the closest entries with missing policy 'nearest' or 'scale' (--missing): ` +
+        'expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:3-stride:1-idskip:0, and 21 more\n',
+    );
   });
 });
