@@ -6,8 +6,8 @@
  * and flow styles); written in the block layout with floats rounded to 12 significant digits (no
  * binary noise such as 0.0066987999999999995), one entry per append so a killed run loses at most one.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, stringify, type YAMLMap } from 'yaml';
 import { appendDurable, writeFileAtomic } from '../util/durable.js';
 import { UserFacingError } from '../util/errors.js';
@@ -172,16 +172,37 @@ export function readResumedTable(path: string): LatencyTable {
   return readLatencyTable(path, { allowTruncatedTail: true, completeFields: PROFILE_ENTRY_FIELDS });
 }
 
-/** The tables shipped in data/latency: no stamp, their source is the data README's. */
-const PUBLISHED: Record<string, string> = {
-  'proxylessnas_mobile_trim.yaml': 'Pixel 1, TFLite, 1 thread; published by ProxylessNAS',
-  'ofa_note10_224_lookup_table.yaml': 'Samsung Note10; published by Once-for-All',
+/**
+ * The tables shipped in data/latency, by the sha256 of their bytes (a user's own unstamped file of
+ * the same name is not one of them; a copy under another name is): no stamp, their source is the
+ * data README's. test/latency/provenance.test.ts hashes the shipped files against these.
+ */
+export const PUBLISHED_TABLES: Readonly<Record<string, { file: string; source: string }>> = {
+  '087e855ea77f9b257e72f3637333a3e0938f6df77f579520f16d057ac45380aa': {
+    file: 'proxylessnas_mobile_trim.yaml',
+    source: 'Pixel 1, TFLite, 1 thread; published by ProxylessNAS',
+  },
+  c13a9bcb3f4becae844bce4897129c4e42975984c1029cbd5acb48c970136530: {
+    file: 'ofa_note10_224_lookup_table.yaml',
+    source: 'Samsung Note10; published by Once-for-All',
+  },
 };
+
+/** A shipped published table's source, by the file's content; null for any other file (or none). */
+function publishedSource(path: string): string | null {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return null;
+  }
+  return PUBLISHED_TABLES[createHash('sha256').update(bytes).digest('hex')]?.source ?? null;
+}
 
 /**
  * Where a table's figures came from, for a text output's one line: device (target, GPU or CPU
  * model), threads, library and date from its stamp, e.g. 'AMD EPYC 7B13, 1 thread, oneDNN 2.6,
- * 2026-12-05'. An unstamped table is a shipped published one (by file name) or says it has no stamp.
+ * 2026-12-05'. An unstamped table is a shipped published one (by content) or says it has no stamp.
  */
 export function tableProvenance(path: string, meta: Record<string, string>): string {
   const cpu = meta.gpu ?? meta.cpu;
@@ -191,7 +212,7 @@ export function tableProvenance(path: string, meta: Record<string, string>): str
   const library = meta.library?.replace(/^(\S+ \d\S*) \(.*\)$/, '$1');
   const parts = [device, threads, library, meta.date?.slice(0, 10)].filter(Boolean);
   if (parts.length > 0) return parts.join(', ');
-  return PUBLISHED[basename(path)] ?? 'no stamp: device unknown';
+  return publishedSource(path) ?? 'no stamp: device unknown';
 }
 
 export function formatHeader(meta: Record<string, string>): string {

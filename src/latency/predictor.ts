@@ -11,6 +11,7 @@ import { expandedConvKey, parseLatencyKey, type ParsedKey } from './keys.js';
 import { entryMs, type LatencyTable } from './lut.js';
 import type { Supernet } from './space.js';
 import { UserFacingError } from '../util/errors.js';
+import { listWithin } from '../util/format.js';
 
 /**
  * What to do with a key the table lacks: 'error' (default for library calls), 'nearest' (use the
@@ -54,10 +55,7 @@ export class MissingLatencyError extends UserFacingError {
     const head =
       `latency table has no entry for ${keys.length} key(s); profile them (wgnas profile --net NET times a network's), or approximate ` +
       `them from the closest entries with missing policy 'nearest' or 'scale' (--missing): `;
-    const more = (n: number) => (n < keys.length ? `, and ${keys.length - n} more` : '');
-    let n = 1;
-    while (n < keys.length && `${head}${keys.slice(0, n + 1).join(', ')}${more(n + 1)}`.length <= MISSING_MESSAGE_CHARS) n++;
-    super(`${head}${keys.slice(0, n).join(', ')}${more(n)}`);
+    super(listWithin(head, keys, MISSING_MESSAGE_CHARS));
   }
 }
 

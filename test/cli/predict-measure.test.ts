@@ -104,8 +104,14 @@ describe('predict text output', () => {
     const pub = await wgnasInProcess(['predict', '--table', PIXEL, ...PLAIN]);
     expect(pub.code, pub.err).toBe(0);
     expect(pub.out).toContain(`latency from ${PIXEL} (Pixel 1, TFLite, 1 thread; published by ProxylessNAS)\n`);
+    // Published by content: a copy under another name keeps the source, an edited table loses it.
+    const copy = join(tmp, 'copy.yaml');
+    writeFileSync(copy, readFileSync(PIXEL));
+    expect((await wgnasInProcess(['predict', '--table', copy, ...PLAIN])).out).toContain(
+      `latency from ${copy} (Pixel 1, TFLite, 1 thread; published by ProxylessNAS)\n`,
+    );
     const bare = join(tmp, 'bare.yaml');
-    writeFileSync(bare, readFileSync(PIXEL, 'utf8'));
+    writeFileSync(bare, readFileSync(PIXEL, 'utf8') + '\n');
     expect((await wgnasInProcess(['predict', '--table', bare, ...PLAIN])).out).toContain(
       `latency from ${bare} (no stamp: device unknown)\n`,
     );

@@ -3,7 +3,7 @@
  * the validation images evaluated, which a validation split smaller than 4 x --val-batch caps (its
  * batches then repeat the same images).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,4 +36,19 @@ describe('proxyless summary', () => {
       expect(big.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(32 images\)/);
     },
   );
+
+  it('a --latency-table missing many keys: the one-line error lists the keys that fit and says how many more', async () => {
+    const one = join(tmp, 'one.yaml');
+    writeFileSync(one, readFileSync(TABLE, 'utf8').split('\n').slice(0, 4).join('\n') + '\n');
+    const r = await wgnasInProcess([
+      ...['proxyless', '--latency-table', one, '--target-ms', '40', '--steps', '1'],
+      ...['--device', 'cpu', '--out', join(tmp, 'never.config')],
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `wgnas proxyless: latency table ${one} has no entry for 70 key(s) of the cifar layout: ` +
+        'Conv-input:32x32x3-output:32x32x16, Conv_1-input:2x2x64-output:2x2x256, Logits-input:2x2x256-output:10, and 67 more. ' +
+        'Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.\n',
+    );
+  });
 });

@@ -3,7 +3,7 @@
  * are shown to 6 significant digits (the JSON keeps every digit), and a --space-file search reports
  * one MAdds figure (the whole network) on stdout and in the JSON, inside the --min-madds band.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,4 +77,21 @@ describe('search output', () => {
       `priced the space's blocks from ${PIXEL} (Pixel 1, TFLite, 1 thread; published by ProxylessNAS) as the same positions of the ImageNet space (the table has no cifar keys: ImageNet-resolution latencies): skeleton ${cost.fixed.toFixed(3)} ms\n`,
     );
   }, 300_000);
+
+  it('--latency-table missing many keys: the one-line error lists the keys that fit and says how many more', async () => {
+    const space = join(tmp, 'cifar-space-one.json');
+    writeSpaceFile(space, handDesignedSpace(CIFAR_LAYOUT));
+    const one = join(tmp, 'one.yaml');
+    const PIXEL = 'data/latency/proxylessnas_mobile_trim.yaml';
+    writeFileSync(one, readFileSync(PIXEL, 'utf8').split('\n').slice(0, 4).join('\n') + '\n');
+    const args = ['search', '--space-file', space, '--max-latency-ms', '1000', '--latency-table', one];
+    const r = await wgnasInProcess([...args, '--budget', '1', '--device', 'cpu']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `wgnas search: latency table ${one} has no entry for 70 key(s) of the cifar layout: ` +
+        'Conv-input:32x32x3-output:32x32x16, Conv_1-input:2x2x64-output:2x2x256, Logits-input:2x2x256-output:10, ' +
+        'expanded_conv-input:32x32x16-output:32x32x8-expand:1-kernel:3-stride:1-idskip:0, and 66 more; ' +
+        'profile them (wgnas profile) or drop --latency-table to time the cells on this CPU\n',
+    );
+  });
 });

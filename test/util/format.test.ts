@@ -1,6 +1,6 @@
-/** Numbers and counts for people: times in ms to 3 significant digits (at least the tenths), singular and plural. */
+/** Numbers and counts for people: times in ms to 3 significant digits (at least the tenths), singular and plural, lists cut to a line. */
 import { describe, expect, it } from 'vitest';
-import { fmtMs, plural } from '../../src/util/format.js';
+import { fmtMs, listWithin, plural } from '../../src/util/format.js';
 
 describe('format', () => {
   it('fmtMs: 3 significant digits, at least the tenths, no trailing zeros', () => {
@@ -17,5 +17,16 @@ describe('format', () => {
     expect(plural(1, 'epoch')).toBe('1 epoch');
     expect(plural(0, 'worker')).toBe('0 workers');
     expect(plural(2, 'worker')).toBe('2 workers');
+  });
+
+  it('listWithin: the items that fit the length (at least one), then how many more, then the tail', () => {
+    const keys = ['aaaa', 'bbbb', 'cccc', 'dddd'];
+    expect(listWithin('no entry: ', keys, 100, '.')).toBe('no entry: aaaa, bbbb, cccc, dddd.');
+    // 'no entry: aaaa, bbbb, and 2 more.' is 33 characters.
+    expect(listWithin('no entry: ', keys, 33, '.')).toBe('no entry: aaaa, bbbb, and 2 more.');
+    expect(listWithin('no entry: ', keys, 32, '.')).toBe('no entry: aaaa, and 3 more.');
+    expect(listWithin('no entry: ', keys, 5, '.')).toBe('no entry: aaaa, and 3 more.');
+    expect(listWithin('no entry: ', ['aaaa'], 5)).toBe('no entry: aaaa');
+    expect(listWithin('none: ', [], 5)).toBe('none: ');
   });
 });

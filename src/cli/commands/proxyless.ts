@@ -20,6 +20,7 @@ import type { CheckpointState } from '../../nn/checkpoint.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { writeFileAtomic } from '../../util/durable.js';
+import { listWithin } from '../../util/format.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
@@ -27,7 +28,7 @@ import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
-import { namingFile } from '../errors.js';
+import { MAX_ERROR_LINE, namingFile } from '../errors.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -60,10 +61,14 @@ function tableCostOrError(
   const table = readLatencyTable(path);
   const r = tableCost(table, layout, { missing });
   if (r.cost) return { cost: r.cost, meta: table.meta };
-  const shown = r.missing.slice(0, 8);
+  // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).
   throw new Error(
-    `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}. ` +
-      'Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.',
+    listWithin(
+      `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: `,
+      r.missing,
+      MAX_ERROR_LINE - 'wgnas proxyless: '.length,
+      '. Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.',
+    ),
   );
 }
 

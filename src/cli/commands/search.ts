@@ -11,7 +11,7 @@ import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../../spaces/nb201.js';
 import { writeFileAtomic } from '../../util/durable.js';
-import { fmtSig } from '../../util/format.js';
+import { fmtSig, listWithin } from '../../util/format.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { Rng } from '../../util/rng.js';
 import { ZeroShotScorer } from '../../zeroshot/index.js';
@@ -19,7 +19,7 @@ import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
-import { namingFile } from '../errors.js';
+import { MAX_ERROR_LINE, namingFile } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import {
@@ -168,9 +168,14 @@ function spaceTableCost(path: string, space: CellSpace): { cost: CostModel; meta
   const table = readLatencyTable(path);
   const r = tableCost(table, space.layout);
   if (!r.cost) {
-    const shown = r.missing.slice(0, 8);
+    // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).
     throw new Error(
-      `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space.layout.name} layout: ${shown.join(', ')}${r.missing.length > shown.length ? ', ...' : ''}; profile them (wgnas profile) or drop --latency-table to time the cells on this CPU`,
+      listWithin(
+        `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space.layout.name} layout: `,
+        r.missing,
+        MAX_ERROR_LINE - 'wgnas search: '.length,
+        '; profile them (wgnas profile) or drop --latency-table to time the cells on this CPU',
+      ),
     );
   }
   if (r.cost.perPosition.some((row, b) => row.length !== space.cells[b]?.length))
