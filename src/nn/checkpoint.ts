@@ -13,7 +13,7 @@
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Param } from './tape.js';
 import {
   acquireLock,
@@ -21,6 +21,7 @@ import {
   holdsLock,
   killPoint,
   type LockHandle,
+  lockTempId,
   type LockOwner,
   sha256Hex,
   tempOwnerGone,
@@ -92,11 +93,11 @@ export function cleanCheckpointDir(dir: string): string[] {
   const keep = currentName(dir);
   const removed: string[] = [];
   for (const n of readdirSync(dir)) {
-    if (n.endsWith('.tmp') && n.startsWith('lock')) {
-      // The lock's own temporaries (a run killed while taking it, lockTempPaths): only a dead
-      // process's on this host; another host's pid says nothing here. Other names, as before.
-      const id = /^lock\.(?:stale\.)?(.+)\.tmp$/.exec(n)?.[1];
-      if ((id === undefined ? undefined : tempOwnerGone(id)) !== false) {
+    const lockId = lockTempId(basename(checkpointLockPath(dir)), n);
+    if (lockId !== undefined) {
+      // The lock's own temporaries (a run killed while taking it, lockTempPaths): not a live
+      // process's, nor another host's (its pid says nothing here). Other names, as before.
+      if (tempOwnerGone(lockId) !== false) {
         rmSync(join(dir, n), { force: true });
         removed.push(n);
       }

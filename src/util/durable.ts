@@ -467,13 +467,23 @@ export function lockTempPaths(lockPath: string): { tmp: string; aside: string } 
 }
 
 /**
+ * The writer id (`PID@HOST`, or `PID` from before names carried the host) of `fileName` when it is
+ * one of the temporaries lockTempPaths names for the lock file named `lockName`; else undefined.
+ */
+export function lockTempId(lockName: string, fileName: string): string | undefined {
+  const prefix = `${lockName}.`;
+  if (!fileName.startsWith(prefix) || !fileName.endsWith(TMP_SUFFIX)) return undefined;
+  const id = fileName.slice(prefix.length, -TMP_SUFFIX.length).replace(/^stale\./, '');
+  return id === '' ? undefined : id;
+}
+
+/**
  * Removes the temporaries lockTempPaths names that a killed taker of `lockPath` left beside it (a
  * kill between writing the content and removing it), a dead process's on this host only; returns
  * the names removed. acquireLock calls it, so a resumed run leaves no `LOCK.PID@HOST.tmp` behind.
  */
 export function removeStaleLockTemps(lockPath: string): string[] {
   const dir = dirname(lockPath);
-  const prefix = `${basename(lockPath)}.`;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -482,9 +492,8 @@ export function removeStaleLockTemps(lockPath: string): string[] {
   }
   const removed: string[] = [];
   for (const n of names) {
-    if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
-    const id = n.slice(prefix.length, -TMP_SUFFIX.length).replace(/^stale\./, '');
-    if (tempOwnerGone(id) !== true || id.startsWith(`${process.pid}@`) || id === String(process.pid)) continue;
+    const id = lockTempId(basename(lockPath), n);
+    if (id === undefined || tempOwnerGone(id) !== true) continue;
     quietly(() => rmSync(join(dir, n), { force: true }));
     removed.push(n);
   }
