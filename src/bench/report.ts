@@ -178,7 +178,7 @@ export function formatCompare(c: Comparison, before: BenchReport, file: string, 
  */
 export function formatNotes(r: BenchReport): string {
   const rowsOf = new Map<string, number>();
-  const groups = new Map<string, { head: string; what: string; items: string[] }>();
+  const groups = new Map<string, { head: string; ok: boolean; what: string; items: string[] }>();
   for (const x of r.results) {
     for (const [name, b] of Object.entries(x.baselines)) {
       if (!b) continue;
@@ -187,15 +187,14 @@ export function formatNotes(r: BenchReport): string {
       if (!b.note) continue;
       const ok = b.status === 'ok';
       const key = `${label}\0${b.status}\0${b.note}`;
-      const g = groups.get(key) ?? { head: label, what: ok ? b.note : `${b.status}: ${b.note}`, items: [] };
+      const g = groups.get(key) ?? { head: label, ok, what: ok ? b.note : `${b.status}: ${b.note}`, items: [] };
       groups.set(key, g);
       const item = ok ? x.kernel : `${x.kernel} ${x.label}`;
       if (!g.items.includes(item)) g.items.push(item);
     }
   }
-  const lines = [...groups.entries()].map(([key, g]) => {
-    const ok = key.split('\0')[1] === 'ok';
-    const all = !ok && g.items.length > 1 && g.items.length === rowsOf.get(g.head);
+  const lines = [...groups.values()].map((g) => {
+    const all = !g.ok && g.items.length > 1 && g.items.length === rowsOf.get(g.head);
     return `note: ${g.head} ${all ? `(every row, ${g.items.length})` : g.items.join(', ')}: ${g.what}`;
   });
   return lines.length ? lines.join('\n') + '\n' : '';
