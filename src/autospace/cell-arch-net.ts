@@ -6,13 +6,16 @@ import type { Backend } from '../backend/index.js';
 import { FixedNet } from '../mobilenet/fixed-net.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
+import { spaceBn } from '../mobilenet/space-file.js';
 import { type NetFactory, type ProxyBatch, scoreNet } from '../proxies/index.js';
 import { checkChoices } from '../spaces/space.js';
 
+/** The network of `choices`, at the BN eps its space records (spaceBn). */
 export function cellArchFactory(backend: Backend, space: CellSpace, choices: readonly number[]): NetFactory {
   checkChoices({ name: `space ${space.file.source}`, choiceSizes: space.cells.map((c) => c.length) }, choices);
+  const { eps } = spaceBn(space);
   return {
-    build: (init, rng) => FixedNet.fromChoices(backend, space.layout, space.cells, choices, rng, init),
+    build: (init, rng) => FixedNet.fromChoices(backend, space.layout, space.cells, choices, rng, init, eps),
     flopsM: archMadds(space, choices) / 1e6,
   };
 }

@@ -8,7 +8,7 @@ import type { Backend } from '../backend/index.js';
 import type { SplitImages } from '../data/batch-stream.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
-import { archJson } from '../mobilenet/space-file.js';
+import { archJson, spaceBn } from '../mobilenet/space-file.js';
 import { type TrainResult, trainFixed } from '../mobilenet/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
@@ -80,7 +80,8 @@ export async function searchCellSpace(backend: Backend, space: CellSpace, o: Cel
     choices: res.best,
     score: res.bestScore,
     madds: archMadds(space, res.best),
-    arch: archJson(space, res.best),
+    // The network found is built (scored, trained, exported) at the BN its space records.
+    arch: archJson(space, res.best, spaceBn(space)),
     evaluations: res.evaluations,
     history: res.history.map((h) => ({ choices: h.arch, score: h.score, madds: archMadds(space, h.arch) })),
     secondsPerArch: scoreMs / 1000 / Math.max(1, res.evaluations),
@@ -96,7 +97,7 @@ export interface ShortTrainOptions {
   onStep?: (step: number, loss: number) => void;
 }
 
-/** Trains one architecture of the space from scratch for a few steps; test accuracy on held-out images. */
+/** Trains one architecture of the space from scratch for a few steps (at its BN eps); test accuracy on held-out images. */
 export function trainCellArch(
   backend: Backend,
   space: CellSpace,
@@ -115,5 +116,6 @@ export function trainCellArch(
     evalImages: o.evalImages,
     onStep: o.onStep,
     cells: space.cells,
+    bnEps: spaceBn(space).eps,
   });
 }

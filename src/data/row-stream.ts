@@ -210,6 +210,8 @@ export interface RowStreamOptions {
   killTag?: string;
   /** What a setting the saved run did not record meant then (e.g. '--device': 'gpu' before there was a CPU backend). */
   unrecorded?: StreamSettings;
+  /** The advice of a refused resume where such an unrecorded setting differs (when the old meaning may not be the whole story). */
+  unrecordedAdvice?: Readonly<Record<string, string>>;
   /** The flag that names the file, for the advice of a refused resume (default '--out'; search's is '--evaluated'). */
   flag?: string;
 }
@@ -295,9 +297,11 @@ export class RowStream {
     if (side?.format !== 'wgnas-row-stream' || typeof side.settings !== 'object' || side.settings === null) {
       throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
     }
-    checkRunSettings({ ...this.o.unrecorded, ...(side.settings as StreamSettings) }, this.o.settings, {
+    const recorded = side.settings as StreamSettings;
+    checkRunSettings({ ...this.o.unrecorded, ...recorded }, this.o.settings, {
       where: ` in ${this.path}`,
       advice: `resume with its settings or write another ${this.o.flag ?? '--out'}`,
+      adviceFor: (k) => (k in recorded ? undefined : this.o.unrecordedAdvice?.[k]),
     });
     this.started = true;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;

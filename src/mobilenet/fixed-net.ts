@@ -45,7 +45,7 @@ export class FixedNet {
     store.drawPending();
   }
 
-  /** Architecture `choices` of a space given as candidate cells per layer. */
+  /** Architecture `choices` of a space given as candidate cells per layer (`bnEps` as the constructor's). */
   static fromChoices(
     backend: Backend,
     layout: MobileNetLayout,
@@ -53,6 +53,7 @@ export class FixedNet {
     choices: readonly number[],
     rng: Rng,
     init: InitMode = 'pytorch',
+    bnEps = DEFAULT_BN_EPS,
   ): FixedNet {
     if (choices.length !== cells.length) throw new RangeError(`FixedNet: ${choices.length} choices for ${cells.length} layers`);
     const picked = choices.map((j, b) => {
@@ -60,7 +61,7 @@ export class FixedNet {
       if (!c) throw new RangeError(`FixedNet: choice ${j} out of range at layer ${b} (${cells[b].length} cells)`);
       return c;
     });
-    return new FixedNet(backend, layout, picked, choices, rng, init);
+    return new FixedNet(backend, layout, picked, choices, rng, init, bnEps);
   }
 
   get params(): readonly Param[] {

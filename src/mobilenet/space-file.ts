@@ -79,6 +79,7 @@ export function loadSpace(json: unknown, where = 'space'): CellSpace {
   if (f.version !== SPACE_VERSION)
     throw new SpaceFileError(`${where}: version ${show(f.version)} is not supported (expected ${SPACE_VERSION})`);
   const layout = loadLayout(f.layout, where);
+  if (f.bn !== undefined) checkSpaceBn(f.bn, where);
   const shapes = layerShapes(layout);
   if (!Array.isArray(f.layers) || f.layers.length !== shapes.length) {
     throw new SpaceFileError(
@@ -144,6 +145,23 @@ export function spaceFromLayout(layout: MobileNetLayout): CellSpace {
 
 /** The BN of wgnas's networks unless a search says otherwise: its eps, PyTorch's momentum. */
 export const DEFAULT_BN: Readonly<BnSettings> = { eps: DEFAULT_BN_EPS, momentum: 0.1 };
+
+/** A recorded `bn` is what the space's networks get built at: a bad one is refused, not used. */
+function checkSpaceBn(bn: unknown, where: string): void {
+  const o = bn as { eps?: unknown; momentum?: unknown } | null;
+  const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
+  if (!(o && typeof o === 'object' && positive(o.eps) && positive(o.momentum) && o.momentum <= 1))
+    throw new SpaceFileError(`${where}: bn must be {momentum, eps} with momentum in (0, 1] and eps > 0, got ${show(bn)}`);
+}
+
+/**
+ * The BN a space's networks are built at: the one its file records (AutoSpace writes the BN its
+ * cells evolved with), else `fallback` (older files and hand-designed spaces record none).
+ */
+export function spaceBn(space: CellSpace, fallback: Readonly<BnSettings> = DEFAULT_BN): BnSettings {
+  const bn = space.file.bn;
+  return bn ? { eps: bn.eps, momentum: bn.momentum } : { eps: fallback.eps, momentum: fallback.momentum };
+}
 
 /**
  * One architecture of a cell space as JSON (what searches over a space write, and read back). `bn`:

@@ -38,8 +38,8 @@ export interface SpaceFile {
   budgetMadds?: number;
   createdAt?: string;
   /**
-   * The BN its cells were evolved with (AutoSpace writes it; a record: a search over the space
-   * sets its networks' own, e.g. proxyless --bn-eps).
+   * The BN its cells were evolved with (AutoSpace writes it): searches over the space build and
+   * write their networks at it (spaceBn; proxyless --bn-eps overrides its eps, saying so).
    */
   bn?: BnSettings;
   /** Free-form provenance: seed, iterations, data. */

@@ -28,6 +28,8 @@ export interface TrainOptions {
   onStep?: (step: number, loss: number) => void;
   /** Candidate cells per layer that `choices` index (a cell space); default: the layout's MBConv candidates. */
   cells?: readonly (readonly Cell[])[];
+  /** Every BN's eps: the search's (its supernet's, or its space's), so the check trains the network it found; default 1e-5. */
+  bnEps?: number;
 }
 
 export interface TrainResult {
@@ -50,6 +52,8 @@ export async function trainFixed(
     o.cells ?? spaceFromLayout(layout).cells,
     choices,
     new Rng(mixSeed(o.seed, 77)),
+    'pytorch',
+    o.bnEps,
   );
   const sgd = new WeightSgd(backend, net.params, { momentum: 0.9, nesterov: true, weightDecay: o.weightDecay });
   const stream = batchSource(train, o.batchSize, mixSeed(o.seed, 78));

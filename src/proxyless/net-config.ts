@@ -45,9 +45,14 @@ function identity(c: number): Record<string, unknown> {
 /**
  * `choices[b]` indexes the candidates of searchable position b (the fixed first block is added).
  * `bnEps`: the eps the supernet searched with, written as bn.eps so the derived network trains and
- * exports at it.
+ * exports at it; `bnMomentum` the bn.momentum its training takes by default.
  */
-export function toNetConfig(layout: MobileNetLayout, choices: readonly number[], bnEps = BN_EPS): Record<string, unknown> {
+export function toNetConfig(
+  layout: MobileNetLayout,
+  choices: readonly number[],
+  bnEps = BN_EPS,
+  bnMomentum = 0.1,
+): Record<string, unknown> {
   const space = layoutSpace(layout);
   const positions = space.positions.slice(1);
   if (choices.length !== positions.length) {
@@ -95,7 +100,7 @@ export function toNetConfig(layout: MobileNetLayout, choices: readonly number[],
     // Not in the original format: the input size the network was searched at, so `wgnas predict`
     // prices the same layers (a CIFAR-layout net at 32, not 224). Readers that ignore it lose nothing.
     resolution: layout.inputSize,
-    bn: { momentum: 0.1, eps: bnEps },
+    bn: { momentum: bnMomentum, eps: bnEps },
     first_conv: convLayer(3, layout.stemC, 3, layout.stemStride),
     blocks,
     feature_mix_layer: convLayer(lastC, layout.featureMixC, 1, 1),

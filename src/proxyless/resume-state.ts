@@ -83,6 +83,8 @@ export function proxylessRunSettings(
     '--label-smoothing': cfg.labelSmoothing,
     '--arch-init-std': cfg.alphaInitStd,
     '--bn-eps': cfg.bnEps,
+    // Only written into the derived network (a --space-file's record); unrecorded in older checkpoints.
+    '--space-file bn.momentum': cfg.space ? (cfg.bnMomentum ?? 0.1) : null,
     '--batch': cfg.batchSize,
     '--val-batch': cfg.valBatchSize,
     '--lr': cfg.weightLr,

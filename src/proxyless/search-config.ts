@@ -50,6 +50,12 @@ export interface ProxylessSearchConfig {
    * imagenet_arch_search.py --bn_eps; their BN momentum 0.1 is wgnas's too).
    */
   bnEps: number;
+  /**
+   * The BN momentum written into the derived network (bn.momentum; 0.1 when omitted): the supernet
+   * normalises with batch statistics, so only the network trained afterwards uses it. The CLI passes
+   * a --space-file's recorded one.
+   */
+  bnMomentum?: number;
   batchSize: number;
   valBatchSize: number;
   warmupLr: number;

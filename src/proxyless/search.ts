@@ -104,6 +104,8 @@ export class ProxylessSearch {
     if (cfg.space && cfg.space.layout.name !== cfg.layout.name)
       throw new Error(`space file is for layout ${cfg.space.layout.name}, the search uses ${cfg.layout.name}`);
     if (!(cfg.bnEps > 0 && Number.isFinite(cfg.bnEps))) throw new RangeError('bnEps must be > 0');
+    if (cfg.bnMomentum !== undefined && !(cfg.bnMomentum > 0 && cfg.bnMomentum <= 1))
+      throw new RangeError('bnMomentum must be in (0, 1]');
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), {
       cells: cfg.space?.cells,
       bnEps: cfg.bnEps,
@@ -272,8 +274,8 @@ export class ProxylessSearch {
       names: choices.map((ci, b) => this.net.candidateName(b, ci)),
       // Both forms record the supernet's BN, so the network trains and exports at it.
       netConfig: this.cfg.space
-        ? archJson(this.cfg.space, choices, { ...DEFAULT_BN, eps: this.cfg.bnEps })
-        : toNetConfig(this.cfg.layout, choices, this.cfg.bnEps),
+        ? archJson(this.cfg.space, choices, { momentum: this.cfg.bnMomentum ?? DEFAULT_BN.momentum, eps: this.cfg.bnEps })
+        : toNetConfig(this.cfg.layout, choices, this.cfg.bnEps, this.cfg.bnMomentum),
       unit: this.cost?.unit ?? null,
       cost: this.cost ? archCost(this.cost, choices) : null,
       expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,

@@ -267,7 +267,7 @@ describe('CPU threads', () => {
 
 describe('score --group-mode', () => {
   it.skipIf(!hasCpu)(
-    'is recorded; a resume in the other mode is refused naming it; a file from before it was recorded was scored separate',
+    'is recorded; a resume in the other mode is refused naming it; a file from before it was recorded reads as separate, and a stacked resume of it says to resume separate',
     { timeout: 180_000 },
     async () => {
       const run = (out: string, mode: string, ...more: string[]) =>
@@ -283,18 +283,33 @@ describe('score --group-mode', () => {
         /^wgnas score: --resume: --group-mode was stacked, now separate in \S*stacked\.jsonl; resume with its settings or write another --out$/,
       );
       expect((await run(out, 'stacked', '--resume')).code).toBe(0);
-      // A file written before the mode was recorded: separate, the only mode there was by default.
+      // A file written before the mode was recorded reads as separate, the default. Stacked runs of
+      // that time recorded no mode either: a stacked resume of one is refused saying how to go on.
       const old = join(tmp, 'before-group-mode.jsonl');
-      expect((await run(old, 'separate')).code).toBe(0);
+      expect((await run(old, 'stacked')).code).toBe(0);
       const side = settingsOf(old);
       delete side.settings['--group-mode'];
       writeFileSync(`${old}.settings.json`, JSON.stringify(side));
       const c = await run(old, 'stacked', '--resume');
       expect(c.code).toBe(2);
       oneLine(c);
-      expect(c.err).toMatch(/--resume: --group-mode was separate, now stacked in /);
+      expect(c.err.trim()).toBe(
+        `wgnas score: --resume: --group-mode was separate, now stacked in ${old}; ${old} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
+      );
       const d = await run(old, 'separate', '--resume');
       expect(d.code, d.err).toBe(0);
+      // What makes that advice safe: the stacked rows are the separate ones within 1e-5 relative.
+      const sep = join(tmp, 'separate.jsonl');
+      expect((await run(sep, 'separate')).code).toBe(0);
+      const stackedRows = jsonlRowsWithoutTime(old);
+      const separateRows = jsonlRowsWithoutTime(sep);
+      expect(stackedRows.map((r) => r.arch)).toEqual(separateRows.map((r) => r.arch));
+      for (const [i, r] of stackedRows.entries())
+        for (const [k, v] of Object.entries(r)) {
+          const w = separateRows[i][k];
+          if (typeof v !== 'number' || !Number.isFinite(v)) expect(v, `${k} of row ${i}`).toEqual(w);
+          else expect(Math.abs(v - (w as number)), `${k} of row ${i}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)));
+        }
     },
   );
 });

@@ -77,6 +77,11 @@ describe('space file loader', () => {
       (f) => (f.layout = { ...CIFAR_LAYOUT, name: 'x', kernels: [3, 9] }),
       /layout x: kernel 9 is not one of 3, 5, 7/,
     ],
+    // A recorded bn is what the space's networks get built at: a bad one is refused, not used.
+    ['bn-string', (f) => (f.bn = '1e-3'), /bn must be \{momentum, eps\} with momentum in \(0, 1\] and eps > 0, got "1e-3"/],
+    ['bn-zero-eps', (f) => (f.bn = { momentum: 0.1, eps: 0 }), /bn must be .*got \{"momentum":0\.1,"eps":0\}/],
+    ['bn-no-momentum', (f) => (f.bn = { eps: 1e-3 }), /bn must be .*got \{"eps":0\.001\}/],
+    ['bn-momentum-2', (f) => (f.bn = { momentum: 2, eps: 1e-3 }), /bn must be .*momentum in \(0, 1\]/],
     [
       'layers-object',
       (f) => (f.layers = {} as unknown as Array<Record<string, unknown>>),
@@ -105,5 +110,12 @@ describe('space file loader', () => {
     writeSpaceFile(path, f);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(f);
     expect(readSpaceFile(path).cells.length).toBe(11);
+  });
+
+  it('reads a recorded bn back, and a file without one as it was', () => {
+    const path = join(tmp, 'bn.json');
+    writeSpaceFile(path, { ...handDesignedSpace(CIFAR_LAYOUT), bn: { momentum: 0.05, eps: 1e-3 } });
+    expect(readSpaceFile(path).file.bn).toEqual({ momentum: 0.05, eps: 1e-3 });
+    expect(loadSpace(handDesignedSpace(CIFAR_LAYOUT)).file.bn).toBeUndefined();
   });
 });

@@ -33,7 +33,7 @@ import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
-import { readSpace } from '../space.js';
+import { bnOfSpace, readSpace } from '../space.js';
 import { PROXYLESS, type PROXYLESS_OPTIONS } from '../specs/proxyless.js';
 
 export const summary = PROXYLESS.summary;
@@ -76,6 +76,9 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   const { given, io } = ctx;
   const D = DEFAULT_SEARCH;
   const space = values['space-file'] ? readSpace(values['space-file']) : null;
+  // A space's networks are built at the BN it records unless --bn-eps says otherwise (then a note).
+  const bnFlag = { name: 'bn-eps', value: values['bn-eps'], given: given.has('bn-eps') };
+  const bn = space ? bnOfSpace(space, values['space-file']!, 'eps', bnFlag) : { value: bnFlag.value, note: null };
   const priced = values['price-cells'];
   const library = values.backend;
   const threads = values.threads;
@@ -177,6 +180,8 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
       valN,
       device,
       ck,
+      bnEps: bn.value,
+      bnNote: bn.note,
       tableFrom: fromTable ? `${values['latency-table']}: ${tableProvenance(values['latency-table']!, fromTable.meta)}` : null,
     });
   } finally {
@@ -204,6 +209,10 @@ interface Prepared {
   ck: CheckpointState | null;
   /** --latency-table: where its figures came from (device, threads, library, date). */
   tableFrom: string | null;
+  /** Every BN's eps: --bn-eps, else the --space-file's bn.eps, else --bn-eps's default. */
+  bnEps: number;
+  /** The line saying a given --bn-eps overrides the space file's, printed once the settings pass. */
+  bnNote: string | null;
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
@@ -237,7 +246,9 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     archWarmupSteps: values['arch-warmup-steps'],
     labelSmoothing: values['label-smoothing'],
     alphaInitStd: values['arch-init-std'],
-    bnEps: values['bn-eps'],
+    bnEps: p.bnEps,
+    // The derived network trains at the BN momentum the space records (the supernet never uses one).
+    ...(space?.file.bn ? { bnMomentum: space.file.bn.momentum } : {}),
     batchSize,
     valBatchSize: p.valBatch,
     weightLr: values.lr,
@@ -260,6 +271,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads);
   }
+  if (p.bnNote) io.err(p.bnNote);
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
@@ -302,7 +314,7 @@ async function searchOn(
     io.err(
       `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
         (space
-          ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer)\n`
+          ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer), BN eps ${cfg.bnEps}${space.file.bn && cfg.bnEps === space.file.bn.eps ? ' as the file records' : ''}\n`
           : '') +
         `cost (${describeCost(cost)}): fixed ${fmt(cost.fixed)}, space ${formatCostRange(range.min, range.max, unit)}, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}\n` +
         `${mode}${mode === 'gradient' ? `, ${paths} path(s), gate grads ${gateGrads}, loss ${lossKind}` : `, reward acc·(T/lat)^${cfg.reinforceW}`}; ` +
@@ -379,6 +391,8 @@ async function searchOn(
         augment: cfg.augment,
         evalImages: 1000,
         cells: space?.cells,
+        // The eps the supernet searched at (and the derived network records).
+        bnEps: cfg.bnEps,
         onStep: (s, l) => {
           if (s % logEvery === 0 && !quiet) io.err(`train-derived ${s}/${steps} loss ${l.toFixed(3)}\n`);
         },

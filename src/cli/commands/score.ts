@@ -224,8 +224,13 @@ function openScoreStream(
       '--group-mode': o.groupMode ?? 'separate',
       ...rec.settings,
     },
-    // Files from before the mode was recorded were scored separately (the only mode then).
+    // Files from before the mode was recorded read as separate, the default; stacked runs of those
+    // few hours wrote no mode either, but their scores agree with separate ones within float
+    // rounding (1e-5 relative), so such a file continues with --group-mode separate.
     unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded },
+    unrecordedAdvice: {
+      '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
+    },
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -5,7 +5,7 @@ import { tableCost } from '../../mobilenet/cost/table.js';
 import { readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../../autospace/search-space.js';
 import type { CellSpace } from '../../mobilenet/space.js';
-import { archJson } from '../../mobilenet/space-file.js';
+import { archJson, spaceBn } from '../../mobilenet/space-file.js';
 import { ReplayLog, type Row, rowNumber } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
@@ -255,7 +255,12 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
   const backend = await openDevice(await deviceOf(v), v, io);
   let found: string;
   try {
-    if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
+    // The space's networks are scored, trained and written at the BN its file records.
+    const bn = spaceBn(space);
+    if (!v.quiet)
+      io.err(
+        `search ${strategy}/${proxy} on ${describeBackend(backend)}, BN eps ${bn.eps}${space.file.bn ? ' as the space file records' : ''}\n`,
+      );
     const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
     const t0 = performance.now();
     const r = await searchCellSpace(backend, space, {
@@ -320,7 +325,7 @@ async function cells(v: ValuesOf<typeof SEARCH_CELLS_OPTIONS>, ctx: RunContext):
           wrote,
       );
     }
-    found = JSON.stringify(archJson(space, r.choices), null, 2);
+    found = JSON.stringify(archJson(space, r.choices, bn), null, 2);
   } finally {
     backend.dispose();
   }

@@ -93,6 +93,12 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         : values['bn-momentum'],
     recipe,
   };
+  // A given --bn-momentum wins over the network file's; said, since the file's is what its search recorded.
+  const fileMomentum = net.kind === 'mobilenet' ? net.bnMomentum : undefined;
+  const bnNote =
+    fileMomentum !== undefined && fileMomentum !== s.bnMomentum
+      ? `note: --bn-momentum ${s.bnMomentum} overrides bn.momentum ${fileMomentum} of the network in --net ${values.net}\n`
+      : '';
   const device = await deviceOf(values);
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
@@ -133,6 +139,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     };
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
+    if (bnNote) io.err(bnNote);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
     const model = buildNetwork(backend, net, s.seed);
     const trainer = new Trainer(backend, model, { train, test, size }, s);

@@ -81,13 +81,13 @@ export const EVOLVE_OPTIONS = {
   }),
   slack: num({ help: "a mutated cell may use X times its layer's share of the budget", default: D.layerSlack, gt: 0 }),
   'bn-eps': num({
-    help: "every BN's eps in the evolved networks (skeleton and cells), written into the learned space and the --train-out network (bn.eps) so the network trains and exports at it; PyTorch's BatchNorm default, which evolve-space has always used (proxyless searches at the ProxylessNAS authors' 1e-3)",
+    help: "every BN's eps in the evolved networks (skeleton and cells), written into the learned space (bn.eps: search and proxyless --space-file build its networks at it unless told otherwise) and the --train-out network so the network trains and exports at it; PyTorch's BatchNorm default, which evolve-space has always used (proxyless without a space file searches at the ProxylessNAS authors' 1e-3)",
     metavar: 'E',
     default: D.bnEps,
     gt: 0,
   }),
   'bn-momentum': num({
-    help: "BN running-statistics momentum (PyTorch's: weight of the new batch), written into the learned space and the --train-out network (bn.momentum), which wgnas train runs at; the evolution itself normalises with each batch's statistics and keeps no running ones",
+    help: "BN running-statistics momentum (PyTorch's: weight of the new batch), written into the learned space and the --train-out network (bn.momentum), which wgnas train runs at (as it does the networks search and proxyless --space-file find in the space); the evolution itself normalises with each batch's statistics and keeps no running ones",
     default: D.bnMomentum,
     gt: 0,
     max: 1,

@@ -16,7 +16,7 @@ export const PROXYLESS_OPTIONS = {
   'target-ms': num({ group: 'search', help: 'latency target T (ms)', gt: 0 }),
   'space-file': inFile({
     group: 'search',
-    help: "search a cell space (wgnas evolve-space output, or --hand-designed) instead of the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config",
+    help: "search a cell space (wgnas evolve-space output, or --hand-designed) instead of the layout's MBConv candidates; writes a wgnas-arch JSON instead of a net.config, with the BN momentum the file records (bn.momentum, else 0.1)",
     noun: 'space file',
   }),
   'target-madds': num({
@@ -147,9 +147,10 @@ export const PROXYLESS_OPTIONS = {
   }),
   'bn-eps': num({
     group: 'schedule',
-    help: "every BN's eps in the supernet, written into the derived net.config or wgnas-arch (bn.eps) so the network trains and exports at it; the authors' value (imagenet_arch_search.py --bn_eps 1e-3)",
+    help: "every BN's eps in the supernet, written into the derived net.config or wgnas-arch (bn.eps) so the network trains and exports at it; a value given that differs from the --space-file's bn.eps is noted; 1e-3 is the authors' (imagenet_arch_search.py --bn_eps)",
     metavar: 'E',
     default: D.bnEps,
+    defaultText: `the --space-file's bn.eps, else ${D.bnEps}`,
     gt: 0,
   }),
   'arch-init-std': num({

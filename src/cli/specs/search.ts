@@ -93,7 +93,7 @@ export const SEARCH_NB201_OPTIONS = {
 
 export const SEARCH_CELLS_OPTIONS = {
   'space-file': inFile({
-    help: 'zero-shot search of a cell space (wgnas evolve-space output, or its --hand-designed space): one cell per layer of the CIFAR layout',
+    help: 'zero-shot search of a cell space (wgnas evolve-space output, or its --hand-designed space): one cell per layer of the CIFAR layout; its networks are scored, trained and written at the BN the file records (bn: eps, momentum; else 1e-5, 0.1)',
     noun: 'space file',
   }),
   'budget-madds': madds({ help: 'only architectures within N multiply-adds (e.g. 3M)' }),

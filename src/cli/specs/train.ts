@@ -76,8 +76,9 @@ export const TRAIN_OPTIONS = {
   }),
   'bn-momentum': num({
     group: 'schedule',
-    help: "BN running-statistics momentum (PyTorch's: weight of the new batch; default: a net.config's bn.momentum, else 0.1)",
+    help: "BN running-statistics momentum (PyTorch's: weight of the new batch); the default is a net.config's bn.momentum, or a wgnas-arch's (the one its search took from its --space-file); a value given that differs from it is noted",
     default: D.bnMomentum,
+    defaultText: `the --net file's bn.momentum, else ${D.bnMomentum}`,
     gt: 0,
     max: 1,
   }),
