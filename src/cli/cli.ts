@@ -3,6 +3,8 @@
  * line on stderr and an exit code (2: the command line is wrong; 1: a file's content or the run).
  * Commands and their specs load lazily, so `wgnas predict` does not load the GPU stack.
  */
+import { join } from 'node:path';
+import { isInstalledPackage, repoRoot } from '../data/paths.js';
 import { UserFacingError } from '../util/errors.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
@@ -45,7 +47,12 @@ export async function allSpecs(): Promise<CommandSpec[]> {
 async function usage(): Promise<string> {
   const specs = await allSpecs();
   const lines = specs.map((s) => `  ${s.name.padEnd(13)} ${s.summary}`);
-  return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n\nevery option, and the environment variables wgnas reads: docs/cli.md\n`;
+  return `usage: wgnas <command> [options]   (wgnas <command> --help for its options)\n\ncommands:\n${lines.join('\n')}\n\n  --version     print the wgnas version\n\nevery option, and the environment variables wgnas reads: ${cliDocsRef()}\n`;
+}
+
+/** docs/cli.md as a reader finds it: inside an installed package (which ships it), its full path. */
+export function cliDocsRef(root = repoRoot()): string {
+  return isInstalledPackage(root) ? join(root, 'docs', 'cli.md') : 'docs/cli.md';
 }
 
 /**

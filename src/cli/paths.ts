@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
 import { entryKind, followLinks, type LinkFs, WriteError } from '../util/durable.js';
+import { dataFileNamed } from '../data/paths.js';
 
 /** The file-system calls the checks make (tests substitute failures a root user cannot provoke). */
 export interface PathFs extends LinkFs {
@@ -55,7 +56,7 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   const what = `--${flag} ${quote(value)}`;
   if (value.trim() === '') throw new UsageError(`--${flag} is empty`);
   const abs = resolve(value);
-  if (kind === 'in-file') return checkInput(what, abs, noun, fs);
+  if (kind === 'in-file') return checkInput(what, value, abs, noun, fs);
   if (KERNEL_FS.test(abs) || KERNEL_FS.test(realAncestor(abs, fs))) {
     throw new UsageError(`${what}: cannot write under /proc or /sys`);
   }
@@ -113,7 +114,7 @@ function checkWritableDir(what: string, dir: string, fs: PathFs): void {
   }
 }
 
-function checkInput(what: string, abs: string, noun: string | undefined, fs: PathFs): void {
+function checkInput(what: string, value: string, abs: string, noun: string | undefined, fs: PathFs): void {
   const name = noun ?? 'file';
   let st: Stats | undefined;
   try {
@@ -121,7 +122,12 @@ function checkInput(what: string, abs: string, noun: string | undefined, fs: Pat
   } catch (e) {
     throw new UsageError(`cannot read ${name} ${abs} (${what.split(' ')[0]}): ${code(e)}`);
   }
-  if (!st) throw new UsageError(`cannot read ${name} ${abs} (${what.split(' ')[0]}): no such file`);
+  if (!st) {
+    // 'data/latency/x.yaml' from a checkout's docs, run where wgnas is installed: name the shipped file.
+    const meant = dataFileNamed(value);
+    const hint = meant && meant !== abs ? `; did you mean ${meant}?` : '';
+    throw new UsageError(`cannot read ${name} ${abs} (${what.split(' ')[0]}): no such file${hint}`);
+  }
   if (st.isDirectory()) throw new UsageError(`${what} is a directory; give a ${name}`);
   // Devices such as /dev/zero never end; pipes (<(cmd), /dev/stdin) are fine.
   if (!st.isFile() && !st.isFIFO()) throw new UsageError(`${what} is not a regular file`);

@@ -9,7 +9,7 @@
  *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../util/cache-dir.js';
 import { UserFacingError } from '../util/errors.js';
@@ -111,6 +111,27 @@ export function findDataFile(...parts: string[]): string | null {
     if (existsSync(p)) return p;
   }
   return null;
+}
+
+/**
+ * The data file a relative path that does not exist probably meant: a checkout's
+ * 'data/latency/x.yaml' (docs and help name the shipped tables so), 'latency/x.yaml' or a bare
+ * 'x.yaml' (under latency/ or nb201/), found in the data roots: inside an installed package, the
+ * shipped one. Null when no root has it.
+ */
+export function dataFileNamed(value: string): string | null {
+  if (isAbsolute(value)) return null;
+  const parts = normalize(value)
+    .split(/[\\/]/)
+    .filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) return null;
+  const rel = parts[0] === 'data' ? parts.slice(1) : parts;
+  try {
+    if (rel.length === 1) return findDataFile('latency', rel[0]) ?? findDataFile('nb201', rel[0]);
+    return rel.length > 1 ? findDataFile(...rel) : null;
+  } catch {
+    return null; // a missing $WGNAS_DATA_DIR: the caller's own error says what is wrong
+  }
 }
 
 /** A data file from the first root that holds it; throws naming every place looked at. */

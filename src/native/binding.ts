@@ -151,13 +151,21 @@ export interface NativeBinding {
   stderrFilter?: { begin(patterns: readonly string[]): boolean; end(): string[] };
 }
 
+/**
+ * The command that builds the addon: `npm run build:native` in a checkout; an installed package has
+ * no such script, and its install step builds it again with `npm rebuild wgnas`.
+ */
+export function nativeBuildCommand(root = packageRoot()): string {
+  return root.split(/[\\/]/).includes('node_modules') ? 'npm rebuild wgnas' : 'npm run build:native';
+}
+
 export class NativeUnavailableError extends UserFacingError {
   override readonly name = 'NativeUnavailableError';
   constructor(detail: string) {
     super(
       `The wgnas native addon is unavailable (${detail}).\n` +
         'Fixes:\n' +
-        '  - Build it: npm run build:native  (writes build/Release/wgnas_native.node)\n' +
+        `  - Build it: ${nativeBuildCommand()}  (writes build/Release/wgnas_native.node)\n` +
         '  - It needs cmake >= 3.15, a C++17 compiler and oneDNN: apt-get install cmake build-essential libdnnl-dev\n' +
         '    (optional XNNPACK backend: apt-get install libxnnpack-dev), then rebuild.\n' +
         '  - Or point WGNAS_NATIVE_PATH at a built wgnas_native.node.',
@@ -209,7 +217,7 @@ export function loadNative(): NativeBinding {
     const msg = (e as Error).message.split('\n')[0];
     const hint = /libdnnl|libXNNPACK|libpthreadpool|libgomp/.test(msg)
       ? '; a shared library is missing: install libdnnl2 (and libxnnpack0 if built with XNNPACK) or rebuild'
-      : '; rebuild with npm run build:native';
+      : `; rebuild with ${nativeBuildCommand()}`;
     throw new NativeUnavailableError(`${path} failed to load: ${msg}${hint}`);
   }
   cached = {

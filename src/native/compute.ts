@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadNative, nativeCandidates, NativeUnavailableError } from './binding.js';
+import { loadNative, nativeBuildCommand, nativeCandidates, NativeUnavailableError } from './binding.js';
 
 /** Every op the native device runs; the addon must register each (checked when a device opens). */
 export const NATIVE_OP_NAMES = [
@@ -126,7 +126,7 @@ export function loadComputeAddon(): { ComputeDevice: RawComputeDeviceClass; avai
   // The same module object loadNative() loaded (require caches by path).
   const raw = createRequire(import.meta.url)(path) as { ComputeDevice?: RawComputeDeviceClass };
   if (typeof raw.ComputeDevice !== 'function') {
-    throw new NativeUnavailableError(`${path} predates the native compute backend: rebuild it with npm run build:native`);
+    throw new NativeUnavailableError(`${path} predates the native compute backend: rebuild it with ${nativeBuildCommand()}`);
   }
   return { ComputeDevice: raw.ComputeDevice, availableCores: binding.cpuInfo().availableCores };
 }

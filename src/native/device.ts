@@ -8,7 +8,7 @@
  */
 import { checkView, checkWindow, numel } from '../gpu/tensor.js';
 import { LeakTracker } from '../util/leaks.js';
-import { NativeUnavailableError } from './binding.js';
+import { nativeBuildCommand, NativeUnavailableError } from './binding.js';
 import {
   loadComputeAddon,
   NATIVE_OP_NAMES,
@@ -162,7 +162,7 @@ export class NativeDevice {
     if (missing.length || typeof raw.enqueuePacked !== 'function') {
       raw.destroy();
       const what = missing.length ? `the native ops ${missing.join(', ')}` : 'enqueuePacked';
-      throw new NativeUnavailableError(`the addon lacks ${what}: rebuild it with npm run build:native`);
+      throw new NativeUnavailableError(`the addon lacks ${what}: rebuild it with ${nativeBuildCommand()}`);
     }
     return new NativeDevice(raw, convAlgorithm, ops);
   }

@@ -1,17 +1,28 @@
 /** The declarative CLI: parsing from the specs, generated help and docs, path checks (devices, fifos, links), layering. */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { CLI_DOCS_PATH, renderCliDocs } from '../../src/cli/docs.js';
-import { allSpecs, COMMANDS, errorLine, exitCodeOf, isInternal } from '../../src/cli/cli.js';
+import { allSpecs, cliDocsRef, COMMANDS, errorLine, exitCodeOf, isInternal } from '../../src/cli/cli.js';
 import { closest, editDistance, namingFile, oneLine, quote, UsageError } from '../../src/cli/errors.js';
 import { SpaceConstraintError } from '../../src/autospace/search-space.js';
 import { CsvError } from '../../src/data/csv.js';
 import { DataError } from '../../src/data/data-error.js';
 import { RowStreamError } from '../../src/data/row-stream.js';
+import { dataFileNamed, findDataFile } from '../../src/data/paths.js';
 import { ShapeError } from '../../src/gpu/errors.js';
 import { LatencyTableError } from '../../src/latency/lut.js';
 import { SpaceFileError } from '../../src/mobilenet/space-file.js';
@@ -208,6 +219,27 @@ describe('output paths', () => {
     expect(() => checkPath('out', join(dir, 'old.csv'), 'out-file')).not.toThrow();
     expect(() => checkPath('checkpoint', join(dir, 'ck'), 'out-dir')).not.toThrow();
     expect(readdirSync(dir)).toEqual(['old.csv']);
+  });
+
+  it("a missing input named as the checkout's data/latency/... (or bare) points at the data roots' file", () => {
+    const shipped = findDataFile('latency', 'proxylessnas_mobile_trim.yaml')!;
+    expect(existsSync(shipped)).toBe(true);
+    expect(dataFileNamed('data/latency/proxylessnas_mobile_trim.yaml')).toBe(shipped);
+    expect(dataFileNamed('./latency/proxylessnas_mobile_trim.yaml')).toBe(shipped);
+    expect(dataFileNamed('nb201_val_accs.csv')).toBe(findDataFile('nb201', 'nb201_val_accs.csv'));
+    for (const none of [
+      'nope.yaml',
+      '../data/latency/proxylessnas_mobile_trim.yaml',
+      '/abs/proxylessnas_mobile_trim.yaml',
+      'data',
+    ]) {
+      expect(dataFileNamed(none), none).toBeNull();
+    }
+    // Relative to the tests' cwd (the checkout: its data/latency/ exists, a latency/ beside it does not).
+    expect(() => checkPath('table', 'latency/proxylessnas_mobile_trim.yaml', 'in-file', 'latency table')).toThrow(
+      `cannot read latency table ${resolve('latency/proxylessnas_mobile_trim.yaml')} (--table): no such file; did you mean ${shipped}?`,
+    );
+    expect(() => checkPath('table', join(dir, 'nope.yaml'), 'in-file', 'latency table')).toThrow(/: no such file$/);
   });
 
   it('refuses /proc and /sys, also through a symlink, without touching them', () => {
@@ -420,6 +452,11 @@ describe('error lines', () => {
 });
 
 describe('generated help and docs', () => {
+  it('wgnas --help names docs/cli.md where the reader has it: the shipped copy when installed', () => {
+    expect(cliDocsRef('/home/u/app/node_modules/wgnas')).toBe('/home/u/app/node_modules/wgnas/docs/cli.md');
+    expect(cliDocsRef(REPO)).toBe('docs/cli.md');
+  });
+
   it('docs/cli.md is current (npm run docs:cli regenerates it)', async () => {
     expect(readFileSync(CLI_DOCS_PATH, 'utf8'), 'docs/cli.md is stale: run npm run docs:cli').toBe(await renderCliDocs());
   });

@@ -374,4 +374,11 @@ describe('loadNative errors', () => {
     expect(e.message).toMatch(/libdnnl-dev/);
     expect(e.message).toMatch(/cmake/);
   });
+
+  it('an installed package is told to npm rebuild wgnas (it has no build:native script)', async () => {
+    const { nativeBuildCommand } = await import('../../src/native/binding.js');
+    expect(nativeBuildCommand('/home/u/app/node_modules/wgnas')).toBe('npm rebuild wgnas');
+    expect(nativeBuildCommand('/home/u/app/node_modules/.pnpm/wgnas@0.1.0/node_modules/wgnas')).toBe('npm rebuild wgnas');
+    expect(nativeBuildCommand('/work/wgnas')).toBe('npm run build:native');
+  });
 });

@@ -1,16 +1,20 @@
 /**
  * The published package: `npm pack` (prepack compiles dist/, so CI needs no separate build step),
  * the tarball's contents, and an offline install into an empty project that imports the library as
- * ESM, requires it as CommonJS, type-checks against its .d.ts, runs `npx wgnas --version`, and
- * resolves data inside the package (never node_modules/shared/data).
+ * ESM, requires it as CommonJS, type-checks against its .d.ts (no skipLibCheck), runs docs/api.md's
+ * example and the bin, and resolves data inside the package (never node_modules/shared/data).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInstalledPackage } from '../../src/data/paths.js';
+import { DAWN_HARMLESS_PATTERNS } from '../../src/gpu/dawn-log.js';
+import { nativeCandidates } from '../../src/native/binding.js';
+import { nativeOrNull } from '../helpers/native.js';
 import { packTarball, REPO, writeConsumer } from '../helpers/pack.js';
+import { CIFAR10_MINI_ROOT } from '../setup/data-roots.js';
 
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const work = mkdtempSync(join(tmpdir(), 'wgnas-pack-'));
@@ -28,8 +32,18 @@ const env = {
 // Nor the tests' root overrides ($WGNAS_SHARED_DATA_DIR hides ../shared when the suite simulates a fresh clone).
 delete (env as Record<string, string | undefined>).WGNAS_DATA_DIR;
 delete (env as Record<string, string | undefined>).WGNAS_SHARED_DATA_DIR;
-const run = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { cwd: app, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// Nor an addon built elsewhere: the installed package's own (none, WGNAS_SKIP_NATIVE) unless a case names one.
+delete (env as Record<string, string | undefined>).WGNAS_NATIVE_PATH;
+const run = (cmd: string, args: string[], extra: Record<string, string> = {}) =>
+  execFileSync(cmd, args, { cwd: app, env: { ...env, ...extra }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** A command expected to fail: its exit code and stderr. */
+const fail = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { cwd: app, env, encoding: 'utf8' });
+  return { code: r.status, err: r.stderr };
+};
+const installed = () => join(app, 'node_modules', 'wgnas');
+/** docs/api.md's example, as a user copies it (its imports from 'wgnas'). */
+const apiExample = () => /^```ts\n([\s\S]*?)^```/m.exec(readFileSync(join(REPO, 'docs', 'api.md'), 'utf8'))![1];
 
 beforeAll(() => {
   packed = packTarball(join(work, 'pack'));
@@ -66,13 +80,21 @@ describe('npm pack', () => {
       'data/latency/LICENSE.Apache-2.0',
       'package.json',
       'README.md',
+      'docs/api.md',
+      // `wgnas --help` points at it.
+      'docs/cli.md',
+      // The types for TypeScript < 6 (package.json's types@<6).
+      'dist/types-webgpu.d.ts',
     ]) {
       expect(paths, p).toContain(p);
     }
+    // The commands' own declarations: no export of the package reaches them.
+    expect(paths.filter((p) => /^dist\/(cli|bench|queue)\/.*\.d\.ts$/.test(p))).toEqual([]);
     expect(
       paths.filter(
         (p) =>
-          /^(test|bench|src|docs\/(?!api\.md)|scripts\/(?!install-native))/.test(p) || /\.ts$/.test(p.replace(/\.d\.ts$/, '')),
+          /^(test|bench|src|docs\/(?!(api|cli)\.md)|scripts\/(?!install-native))/.test(p) ||
+          /\.ts$/.test(p.replace(/\.d\.ts$/, '')),
       ),
     ).toEqual([]);
     expect(paths.some((p) => p.startsWith('shaders/') && p.endsWith('.wgsl'))).toBe(true);
@@ -81,6 +103,12 @@ describe('npm pack', () => {
 });
 
 describe('installed into an empty project', () => {
+  it('installs the runtime dependencies only (tsx, esbuild: development; @webgpu/types: the types need it)', () => {
+    expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules', '@webgpu', 'types', 'package.json'))).toBe(true);
+  });
+
   it('imports as ESM with working functions', () => {
     writeFileSync(
       join(app, 'esm.mjs'),
@@ -103,31 +131,97 @@ describe('installed into an empty project', () => {
     expect(run('node', ['cjs.cjs']).trim()).toBe('function function 15625');
   });
 
-  it('type-checks a consumer against the shipped .d.ts', () => {
-    writeFileSync(
-      join(app, 'use.ts'),
-      "import { predictLatency, readLatencyTable, openDataset, type LatencyTable, type DatasetSpec, type ImageDataset } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nconst spec: DatasetSpec = { kind: 'folder', path: 'pets' };\nexport const ds: Promise<ImageDataset> = openDataset(spec, 'train').then((o) => o.ds);\nexport const f: typeof predictLatency = predictLatency;\nexport default t;\n",
-    );
-    writeFileSync(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['use.ts'],
-      }),
-    );
-    run('node', [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+  it(
+    "type-checks a consumer and docs/api.md's example against the shipped .d.ts, strict, without skipLibCheck",
+    { timeout: 240_000 },
+    () => {
+      writeFileSync(
+        join(app, 'use.ts'),
+        "import { predictLatency, readLatencyTable, openDataset, openBackend, type Backend, type LatencyTable, type DatasetSpec, type ImageDataset } from 'wgnas';\nconst t: LatencyTable = readLatencyTable('x.yaml');\nconst spec: DatasetSpec = { kind: 'folder', path: 'pets' };\nexport const ds: Promise<ImageDataset> = openDataset(spec, 'train').then((o) => o.ds);\nexport const f: typeof predictLatency = predictLatency;\nexport const b: Promise<Backend> = openBackend('cpu');\nexport default t;\n",
+      );
+      writeFileSync(join(app, 'api-example.mts'), apiExample());
+      // TypeScript 5 (this checkout's) has no WebGPU in its DOM lib: the types@<6 entry brings @webgpu/types;
+      // node10 resolution reaches it through typesVersions.
+      for (const [module, moduleResolution, files] of [
+        ['nodenext', 'nodenext', ['use.ts', 'api-example.mts']],
+        ['commonjs', 'node10', ['use.ts']],
+      ] as const) {
+        writeFileSync(
+          join(app, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: { module, moduleResolution, target: 'es2022', strict: true, noEmit: true, types: ['node'] },
+            files,
+          }),
+        );
+        try {
+          run('node', [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+        } catch (e) {
+          expect.fail(`${moduleResolution}: ${(e as { stdout: string }).stdout}`);
+        }
+      }
+    },
+  );
+
+  it(
+    "runs docs/api.md's example as a user copies it (CIFAR-10 images in $WGNAS_DATA_DIR, as after data fetch)",
+    {
+      timeout: 240_000,
+    },
+    (ctx) => {
+      if (!nativeOrNull()) return ctx.skip();
+      writeFileSync(join(app, 'api-example.mjs'), apiExample());
+      const addon = nativeCandidates().find((p) => existsSync(p))!;
+      const out = run('node', ['api-example.mjs'], { WGNAS_DATA_DIR: CIFAR10_MINI_ROOT, WGNAS_NATIVE_PATH: addon });
+      expect(out).toContain('Float32Array(16384)');
+      const [arch, score] = out.trim().split('\n').at(-1)!.split(' ');
+      expect(arch).toMatch(/^\|[a-z_0-9]+~0\|\+/);
+      // WRCor of an NB201 cell on a batch of 64: a log-determinant in the hundreds (docs/results.md).
+      expect(Number(score)).toBeGreaterThan(100);
+    },
+  );
+
+  it('without the addon (its build skipped), the CPU backend says to npm rebuild wgnas', () => {
+    const r = fail('node', ['--input-type=module', '-e', "import { openBackend } from 'wgnas'; await openBackend('cpu');"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/NativeUnavailableError: The wgnas native addon is unavailable/);
+    expect(r.err).toContain('Build it: npm rebuild wgnas');
   });
 
-  it('runs the bin: npx wgnas --version', () => {
+  it('runs the bin: npx wgnas --version; --help names the shipped docs/cli.md', () => {
     expect(run('npx', ['--offline', '--no-install', 'wgnas', '--version']).trim()).toBe(`wgnas ${version}`);
+    const help = run('npx', ['--offline', '--no-install', 'wgnas', '--help']).trim().split('\n').at(-1)!;
+    const docs = join(installed(), 'docs', 'cli.md');
+    expect(help).toBe(`every option, and the environment variables wgnas reads: ${docs}`);
+    expect(existsSync(docs)).toBe(true);
+  });
+
+  it('without images, wgnas score says in one line how to get them', () => {
+    const r = fail('npx', ['--offline', '--no-install', 'wgnas', 'score', '--sample', '4']);
+    expect(r.code).toBe(1);
+    // Less Dawn's start-up lines on a software adapter, which only the addon (skipped here) can hold back.
+    const lines = r.err
+      .trim()
+      .split('\n')
+      .filter((l) => !DAWN_HARMLESS_PATTERNS.some((p) => l.includes(p)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^wgnas score: dataset cifar10 not found .*; get it with: wgnas data fetch cifar10$/);
+  });
+
+  it("a table named as in a checkout (data/latency/...) is refused naming the package's copy", () => {
+    const r = fail('npx', [
+      '--offline',
+      '--no-install',
+      'wgnas',
+      'predict',
+      '--table',
+      'data/latency/proxylessnas_mobile_trim.yaml',
+      '--net',
+      'net.json',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `wgnas predict: cannot read latency table ${join(app, 'data', 'latency', 'proxylessnas_mobile_trim.yaml')} (--table): no such file; did you mean ${join(installed(), 'data', 'latency', 'proxylessnas_mobile_trim.yaml')}?\n`,
+    );
   });
 
   it('finds data inside the package, never node_modules/shared/data', () => {

@@ -2,7 +2,8 @@
  * docs/api.md says its names come from the package root (the MobileNet layer under `mobilenet.`):
  * the ones a reader would import for the crash-safe files, the optimisers, the CPU device, the
  * proxy registry and the gate/fitness kernels are there, not only by path from a checkout. The
- * code examples of docs/api.md and docs/data.md type-check against the sources, and api.md's runs.
+ * code examples of docs/api.md and docs/data.md type-check against the sources, and api.md's runs
+ * (test/package/install.test.ts runs it again against the packed tarball).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,10 +56,12 @@ describe('package root (docs/api.md)', () => {
   });
 });
 
-/** The ```ts blocks of docs/DOC, their './src/' imports pointing at this checkout. */
+/** The ```ts blocks of docs/DOC, their 'wgnas' and './src/' imports pointing at this checkout's sources. */
 function snippets(doc: string): string[] {
   const text = readFileSync(join(REPO, 'docs', doc), 'utf8');
-  return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1].replaceAll("'./src/", `'${REPO}/src/`));
+  return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) =>
+    m[1].replaceAll("from 'wgnas'", `from '${REPO}/src/index.js'`).replaceAll("'./src/", `'${REPO}/src/`),
+  );
 }
 
 describe('code examples of docs/api.md and docs/data.md', () => {
