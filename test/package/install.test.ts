@@ -80,6 +80,8 @@ describe('npm pack', () => {
       'data/latency/LICENSE.Apache-2.0',
       'package.json',
       'README.md',
+      // package.json says MIT: the licence text travels with it.
+      'LICENSE',
       'docs/api.md',
       // `wgnas --help` points at it.
       'docs/cli.md',
