@@ -1,6 +1,7 @@
 /**
  * The backend seam: the only way from nn/ and above to tensors and ops (docs/architecture-backend.md).
- * ShapeError is re-exported so callers name shape problems without reaching into src/gpu.
+ * ShapeError and the device's failures (out of memory, lost) are re-exported so callers name them
+ * without reaching into src/gpu.
  */
 export type {
   Backend,
@@ -18,4 +19,4 @@ export { DisposedTensorError, ForeignTensorError, numel, type Tensor } from './t
 export { cpuBackend, cpuOpRegistry } from './cpu.js';
 export { gpuOf, webgpuBackend } from './webgpu.js';
 export { DEVICE_CHOICES, type DeviceChoice, describeBackend, openBackend, resolveDevice } from './select.js';
-export { ShapeError } from '../gpu/errors.js';
+export { GpuDeviceLostError, GpuOutOfMemoryError, ShapeError } from '../gpu/errors.js';

@@ -8,6 +8,8 @@ import { isInstalledPackage, repoRoot } from '../data/paths.js';
 import { UserFacingError } from '../util/errors.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
+import { withGpuAdvice } from './gpu-failure.js';
+import { forgetRunning } from './interrupt.js';
 import { packageVersion, runCommand, stdio, type Handlers, type Io } from './run.js';
 import type { CommandSpec } from './spec.js';
 
@@ -94,6 +96,7 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
     return 0;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  forgetRunning();
   try {
     if (!cmd) {
       const guess = closest(name, Object.keys(COMMANDS));
@@ -104,7 +107,9 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
     const spec = await cmd.spec();
     await runCommand(spec, rest, async (m) => (await COMMANDS[m].module()).handlers, io);
     return 0;
-  } catch (e) {
+  } catch (err) {
+    // A GPU that failed mid-run: what to change and how to continue, on the same line.
+    const e = withGpuAdvice(err);
     io.err(`${errorLine(cmd ? name : undefined, e)}\n`);
     // The stack of a bug under --verbose (of any error under WGNAS_DEBUG); never for bad input.
     if (process.env.WGNAS_DEBUG || (isInternal(e) && rest.includes('--verbose'))) io.err(`${(e as Error).stack}\n`);

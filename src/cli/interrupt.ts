@@ -29,6 +29,22 @@ export function noteRunning(command: string, mode: ModeSpec, values: Record<stri
   running ??= { command, mode, values };
 }
 
+/** Forgets the command run before (runCli calls it first: in-process callers run several, one after another). */
+export function forgetRunning(): void {
+  running = null;
+  commandHint = null;
+}
+
+/** How to continue the command being run ('--out X keeps the work done: ... --resume ...'), if it says. */
+export function continueHint(): string | undefined {
+  return running ? (commandHint?.() ?? resumeHint(running.mode, running.values)) : undefined;
+}
+
+/** The command being run: its option values and the options its mode has (for advice naming them). */
+export function runningCommand(): { command: string; values: Record<string, unknown>; options: readonly string[] } | null {
+  return running && { command: running.command, values: running.values, options: Object.keys(running.mode.options) };
+}
+
 /**
  * A command whose way to continue its spec cannot tell (data fetch and data list share one mode,
  * and fetch resumes with no --resume) says it here while it runs; null clears it.
@@ -63,7 +79,7 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
 /** The line printed when `signal` stops the process. */
 export function interruptLine(signal: string): string {
   if (!running) return `wgnas: stopped by ${signal}`;
-  const hint = commandHint?.() ?? resumeHint(running.mode, running.values);
+  const hint = continueHint();
   return `wgnas ${running.command}: stopped by ${signal}${hint ? `; ${hint}` : ''}`;
 }
 

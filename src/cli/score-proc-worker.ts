@@ -3,11 +3,12 @@
  * the shards of architectures its parent sends and streams each group's rows back; exits when told
  * it is done. Errors go to the parent as one line.
  */
-import type { Backend } from '../backend/index.js';
+import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
 import { parseArch } from '../spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { errorLine } from './cli.js';
 import { openDevice } from './device.js';
+import { scoreOomAdvice } from './gpu-failure.js';
 import type { FromWorker, ScoreWorkerInit, ToWorker } from './score-procs.js';
 
 export function runScoreWorker(): void {
@@ -24,7 +25,18 @@ export function runScoreWorker(): void {
       scorer = new ZeroShotScorer(backend, i.proxyNames, i.opts);
       send({ type: 'ready' });
     } else if (m.type === 'shard') {
-      await scoreAll(scorer!, m.archs.map(parseArch), undefined, (rows) => send({ type: 'rows', rows }));
+      const s = scorer!;
+      await scoreAll(
+        s,
+        m.archs.map(parseArch),
+        undefined,
+        (rows) => send({ type: 'rows', rows }),
+        0,
+        (line) => send({ type: 'note', line }),
+      ).catch((e: unknown) => {
+        if (e instanceof GpuOutOfMemoryError) e.advice = scoreOomAdvice(s.opts.group ?? 1, s.lastGroupCells, s.opts.batchSize);
+        throw e;
+      });
       send({ type: 'idle' });
     } else {
       backend?.dispose();

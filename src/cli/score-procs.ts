@@ -37,7 +37,11 @@ export interface ScoreWorkerInit {
 
 export type ToWorker = { type: 'init'; init: ScoreWorkerInit } | { type: 'shard'; archs: string[] } | { type: 'done' };
 export type FromWorker =
-  { type: 'ready' } | { type: 'rows'; rows: ScoredCell[] } | { type: 'idle' } | { type: 'error'; message: string };
+  | { type: 'ready' }
+  | { type: 'rows'; rows: ScoredCell[] }
+  | { type: 'idle' }
+  | { type: 'error'; message: string }
+  | { type: 'note'; line: string };
 
 export const SCORE_WORKER_ENV = 'WGNAS_SCORE_WORKER';
 
@@ -131,6 +135,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
         child.on('error', (e) => fail(`--procs: process ${p + 1}: ${e.message}`));
         child.on('message', (m: FromWorker) => {
           if (m.type === 'error') fail(`--procs: process ${p + 1}: ${m.message}`);
+          else if (m.type === 'note') bar.log(m.line.replace(/^note: /, `note: process ${p + 1}: `));
           else if (m.type === 'rows') {
             const rows: Row[] = [];
             for (const c of m.rows) {

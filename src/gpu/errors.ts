@@ -37,3 +37,51 @@ export class GpuDisposedError extends Error {
 export class GpuValidationError extends Error {
   override readonly name = 'GpuValidationError';
 }
+
+/** Bytes as a reader sizes memory: '512 B', '1.5 MiB', '2.3 GiB'. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${+v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * The device refused an allocation (Dawn's out-of-memory error: another process holds the memory,
+ * or the work needs more than there is). Dawn then hands back an invalid buffer and drops the work
+ * that uses it, so this is thrown before any read returns data. `advice`: what the command that ran
+ * out suggests (a smaller --group or --batch), appended to the line the user sees.
+ */
+export class GpuOutOfMemoryError extends UserFacingError {
+  override readonly name = 'GpuOutOfMemoryError';
+  advice?: string;
+  constructor(
+    /** What the failed allocation asked for, where known (an uncaptured error does not say). */
+    readonly bytes: number | undefined,
+    detail: string,
+  ) {
+    super(
+      bytes !== undefined
+        ? `out of GPU memory: allocating ${formatBytes(bytes)} failed`
+        : `out of GPU memory (${detail.split('\n')[0]})`,
+    );
+  }
+}
+
+/**
+ * The GPU device was lost (a driver reset, an Xid error, the GPU removed): nothing more runs on it,
+ * and pending reads are rejected, never left to hang.
+ */
+export class GpuDeviceLostError extends UserFacingError {
+  override readonly name = 'GpuDeviceLostError';
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(`GPU device lost (reason: ${reason}, ${detail.trim() || 'no message'})`);
+  }
+}

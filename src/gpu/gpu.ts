@@ -8,7 +8,7 @@
  */
 import { LeakTracker } from '../util/leaks.js';
 import type { AdapterReport } from './adapter.js';
-import { GpuDisposedError, GpuValidationError, KernelCompileError } from './errors.js';
+import { GpuDeviceLostError, GpuDisposedError, GpuOutOfMemoryError, GpuValidationError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
 import { COPY_COMMAND, DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
@@ -49,6 +49,10 @@ function callKey(file: string, entry: string, consts: Record<string, number> | u
   return key;
 }
 
+function isOutOfMemory(e: GPUError): boolean {
+  return typeof GPUOutOfMemoryError !== 'undefined' && e instanceof GPUOutOfMemoryError;
+}
+
 export class Gpu {
   readonly pool: BufferPool;
   /** Compiled pipelines by canonical key (file, entry, constants sorted by name). */
@@ -73,7 +77,15 @@ export class Gpu {
     this.pool.release(buf);
     return true;
   });
-  private lostReason: string | null = null;
+  /** Set once the device is lost (not by destroy()): every later call throws GpuDeviceLostError. */
+  private lostInfo: { reason: string; message: string } | null = null;
+  /** The waits in progress (whileAlive), woken when the device is lost, so none can hang. */
+  private readonly lostWaiters = new Set<() => void>();
+  /**
+   * The first error no scope caught (e.g. a write into a buffer whose allocation failed): Dawn
+   * would only print it, and the work it concerns was dropped; the next check throws it.
+   */
+  private uncaptured: GPUError | null = null;
   /** Buffers that work recorded in the open encoder uses (cleared when it is submitted). */
   private pendingBuffers = new Set<GPUBuffer>();
   /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
@@ -115,7 +127,14 @@ export class Gpu {
     this.maxWorkgroups = adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
     this.uniformAlignBytes = adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     void device.lost.then((l) => {
-      if (!this.destroyed) this.lostReason = `${l.reason}: ${l.message}`;
+      if (!this.destroyed) this.lostInfo = { reason: String(l.reason), message: String(l.message ?? '') };
+      for (const wake of this.lostWaiters) wake();
+      this.lostWaiters.clear();
+    });
+    device.addEventListener?.('uncapturederror', (ev) => {
+      const e = ev as GPUUncapturedErrorEvent;
+      e.preventDefault(); // Dawn prints it otherwise (several lines): it is thrown at the next check instead
+      this.uncaptured ??= e.error;
     });
   }
 
@@ -129,7 +148,55 @@ export class Gpu {
 
   private live(): void {
     if (this.destroyed) throw new GpuDisposedError('GPU context used after destroy()');
-    if (this.lostReason) throw new GpuDisposedError(`GPU device was lost (${this.lostReason})`);
+    if (this.lostInfo) throw this.lostError();
+  }
+
+  private lostError(): GpuDeviceLostError {
+    const l = this.lostInfo ?? { reason: 'unknown', message: '' };
+    return new GpuDeviceLostError(l.reason, l.message);
+  }
+
+  /** True when the device is lost, or is found lost within a tick (a rejection may come just before the loss). */
+  private async foundLost(): Promise<boolean> {
+    if (!this.lostInfo) await new Promise((r) => setImmediate(r));
+    return this.lostInfo !== null;
+  }
+
+  /**
+   * Waits for `p` (a map, the queue's completion) unless the device is lost first; a rejection that
+   * the loss caused is thrown as that loss. So a pending read never hangs on a dead device.
+   */
+  private async whileAlive<T>(p: Promise<T>): Promise<T> {
+    if (this.lostInfo) {
+      p.catch(() => {}); // rejected by the loss: said below
+      throw this.lostError();
+    }
+    // A waiter per wait, dropped after it (a reaction on device.lost per read would pile up for hours).
+    let wake = () => {};
+    const lost = new Promise<null>((resolve) => (wake = () => resolve(null)));
+    this.lostWaiters.add(wake);
+    let r: { value: T } | { error: unknown } | null;
+    try {
+      r = await Promise.race([
+        p.then(
+          (value): { value: T } | { error: unknown } => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+        lost,
+      ]);
+    } finally {
+      this.lostWaiters.delete(wake);
+    }
+    if (r === null) {
+      if (this.lostInfo) throw this.lostError();
+      // Lost through destroy() while waiting: the caller's own doing, the wait goes on.
+      return p;
+    }
+    if ('error' in r) {
+      if (await this.foundLost()) throw this.lostError();
+      throw r.error;
+    }
+    return r.value;
   }
 
   // ---- tensors -------------------------------------------------------------------------------
@@ -185,7 +252,14 @@ export class Gpu {
       this.device.queue.writeBuffer(buf, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
       return;
     }
-    const staging = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    let staging: GPUBuffer;
+    try {
+      staging = this.pool.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    } catch (e) {
+      // Refused: the next check throws it (with the group's other refusals), before any read.
+      if (e instanceof GpuOutOfMemoryError) return;
+      throw e;
+    }
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
     this.encoderCommands().copyBufferToBuffer(staging, 0, buf, offsetElems * 4, data.byteLength);
@@ -197,7 +271,7 @@ export class Gpu {
     const bytes = t.size * 4;
     const out = new Float32Array(t.size);
     if (bytes === 0) return out;
-    const staging = this.device.createBuffer({
+    const staging = this.pool.createBuffer({
       size: Math.ceil(bytes / 4) * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
@@ -209,7 +283,7 @@ export class Gpu {
     });
     this.hostWaitCount++;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
       out.set(new Float32Array(staging.getMappedRange(0, bytes)));
       staging.unmap();
     } finally {
@@ -276,7 +350,33 @@ export class Gpu {
    */
   private async checkWork(): Promise<void> {
     await this.checkCompiles();
+    await this.checkAllocations();
     await this.checkSubmits();
+    const err = this.uncaptured;
+    if (err) {
+      this.uncaptured = null;
+      throw new GpuValidationError(`GPU work failed and was dropped: ${err.message}`);
+    }
+  }
+
+  /**
+   * Throws GpuOutOfMemoryError where an allocation since the last check was refused. The work that
+   * used the missing buffer failed validation in turn: those reports are consequences, dropped here,
+   * so that the caller may free memory and go on (a smaller group) on a clean slate.
+   */
+  private async checkAllocations(): Promise<void> {
+    const refused = await this.pool.takeRefusal();
+    const uncaught = this.uncaptured && isOutOfMemory(this.uncaptured) ? this.uncaptured : null;
+    if (!refused && !uncaught) return;
+    const checks = this.submitChecks;
+    this.submitChecks = [];
+    await Promise.all(checks);
+    // Errors of writes into the missing buffer arrive as events: let those in flight land first.
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    this.uncaptured = null;
+    for (const b of this.freeUniforms.filter((u) => this.pool.isRefused(u))) b.destroy();
+    this.freeUniforms = this.freeUniforms.filter((u) => !this.pool.isRefused(u));
+    throw new GpuOutOfMemoryError(refused?.bytes, refused?.message ?? uncaught!.message);
   }
 
   /** Throws the first validation error of the submissions since the last check (each reported once). */
@@ -367,7 +467,7 @@ export class Gpu {
     if (!this.uniformBlock) {
       const buf =
         this.freeUniforms.pop() ??
-        this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        this.pool.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
     }
     const b = this.uniformBlock;
@@ -530,7 +630,7 @@ export class Gpu {
     } finally {
       // Popped even where submit throws: a scope left pushed would swallow every later error.
       // Caught now: a lost device rejects its scopes, and a rejection left unhandled until the next
-      // read() would end the process (lostReason reports the loss).
+      // read() would end the process (the loss is reported as such).
       this.submitChecks.push(this.device.popErrorScope().catch(() => null));
     }
     for (const c of this.profileChunks) this.profiler?.collect(c);
@@ -551,7 +651,9 @@ export class Gpu {
     this.flush();
     await this.checkWork();
     this.hostWaitCount++;
-    await this.device.queue.onSubmittedWorkDone();
+    // A lost device resolves the wait as if the work were done: the loss is thrown instead.
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    if (this.lostInfo) throw this.lostError();
   }
 
   // ---- timing --------------------------------------------------------------------------------
@@ -576,8 +678,8 @@ export class Gpu {
     }
     const enc = this.encoderCommands();
     enc.beginComputePass({ timestampWrites: { querySet: this.querySet, endOfPassWriteIndex: 1 } }).end();
-    const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readback = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolve = this.pool.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readback = this.pool.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
     enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
     this.flush();
@@ -586,7 +688,7 @@ export class Gpu {
       // Dropped work would read as 0 ns (a wall-clock time for nothing) and its error go to a later read.
       await this.checkWork();
       this.hostWaitCount++;
-      await readback.mapAsync(GPUMapMode.READ);
+      await this.whileAlive(readback.mapAsync(GPUMapMode.READ));
       [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
       readback.unmap();
     } finally {

@@ -4,4 +4,12 @@ export { COPY_COMMAND, DispatchProfiler, type DispatchProfile, type GpuProfile, 
 export { defineUniforms, structLayout, type UniformBlock, type UniformDecl, type UniformValues } from './uniforms.js';
 export { GpuTensor, assertShape, numel } from './tensor.js';
 export { BufferPool, type PoolStats } from './pool.js';
-export { NoAdapterError, KernelCompileError, ShapeError, GpuDisposedError, GpuValidationError } from './errors.js';
+export {
+  NoAdapterError,
+  KernelCompileError,
+  ShapeError,
+  GpuDeviceLostError,
+  GpuDisposedError,
+  GpuOutOfMemoryError,
+  GpuValidationError,
+} from './errors.js';

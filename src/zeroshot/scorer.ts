@@ -3,7 +3,7 @@
  * that turns NB201 cells into proxy scores on a fixed minibatch, and the population-level
  * aggregators (the vote) on top.
  */
-import type { Backend } from '../backend/index.js';
+import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
 import { DEFAULT_ARENA_BYTES } from '../proxies/correlation-proxies.js';
@@ -104,6 +104,24 @@ export class ZeroShotScorer {
 
   /** The group size 'auto' settled on (after the first architecture), if asked for 'auto'. */
   private autoGroup: number | undefined;
+  /** Most cells in a packed stacked group: MAX_AUTO_GROUP until a group runs out of GPU memory. */
+  private stackedCap = MAX_AUTO_GROUP;
+  /** Cells in the group scored last (the one that failed, where scoring threw). */
+  lastGroupCells = 0;
+
+  /**
+   * After a group of `cells` ran out of GPU memory (its tensors are disposed by then): gives the
+   * pool's buffers back to the driver and keeps 'auto' at half that group from now on (scores do
+   * not depend on the group). Returns the new size.
+   */
+  async shrinkAfterOom(cells: number): Promise<number> {
+    await this.backend.sync();
+    this.backend.trimPool?.();
+    const to = Math.max(1, Math.floor(cells / 2));
+    this.autoGroup = Math.min(this.autoGroup ?? to, to);
+    this.stackedCap = Math.min(this.stackedCap, to);
+    return to;
+  }
 
   /** Architectures per group: the option, or what 'auto' settled on (1 until then). */
   get groupSize(): number {
@@ -143,7 +161,7 @@ export class ZeroShotScorer {
   /**
    * [start, end) of each stacked group over `cells` (packsStacked): the longest runs of
    * consecutive cells whose estimated bytes (stackedGroupBytes) fit stackedBudgetBytes, up to
-   * MAX_AUTO_GROUP. Depends on the cells, network, batch, proxies and budget only, so a resumed run
+   * MAX_AUTO_GROUP (half the last group that ran out of memory, after shrinkAfterOom). Depends on the cells, network, batch, proxies and budget only, so a resumed run
    * given the whole selection gets the first run's boundaries. Found as they are consumed (each
    * cell planned when a group first reaches it).
    */
@@ -163,7 +181,7 @@ export class ZeroShotScorer {
         this.batch.n,
         o,
       );
-    return packedGroups(cells.length, bytes, budgetBytes, MAX_AUTO_GROUP);
+    return packedGroups(cells.length, bytes, budgetBytes, this.stackedCap);
   }
 
   private get groupable(): boolean {
@@ -190,6 +208,7 @@ export class ZeroShotScorer {
 
   /** Scores cells, `opts.group` architectures per batched pass when the proxies allow. */
   async scoreMany(cells: readonly Nb201Cell[]): Promise<ScoredCell[]> {
+    this.lastGroupCells = cells.length;
     if (!this.grouped && !this.packsStacked) {
       const out: ScoredCell[] = [];
       for (const c of cells) out.push(await this.score(c));
@@ -214,6 +233,7 @@ export class ZeroShotScorer {
   }
 
   async score(cell: Nb201Cell): Promise<ScoredCell> {
+    this.lastGroupCells = 1;
     const t0 = performance.now();
     const { net, seed, init } = this.opts;
     const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net, seed, init });
@@ -224,7 +244,10 @@ export class ZeroShotScorer {
 /**
  * Scores selection[from..] in order; after each architecture (or group) `onRows` gets its rows (to stream them
  * to a file, so a killed run keeps what it finished; awaited, so a caller may store them before the next
- * group runs) and `onProgress` hears how far it is.
+ * group runs) and `onProgress` hears how far it is. Rows come only from groups whose work all ran: the
+ * GPU's errors (out of memory, validation, a lost device) are thrown by the reads the scores come from.
+ * A group of --group auto that runs out of GPU memory is scored again at half the size (kept from then
+ * on), said through `onNote`; at one cell, or with a fixed --group, the error is thrown.
  */
 export async function scoreAll(
   scorer: ZeroShotScorer,
@@ -232,24 +255,41 @@ export async function scoreAll(
   onProgress?: (done: number, total: number, msPerArch: number) => void,
   onRows?: (rows: ScoredCell[]) => unknown,
   from = 0,
+  onNote?: (line: string) => void,
 ): Promise<ScoredCell[]> {
   const rows: ScoredCell[] = [];
+  const done = async (rs: ScoredCell[], total: number) => {
+    rows.push(...rs);
+    await onRows?.(rs);
+    onProgress?.(rows.length, total, rs[0].timeMs);
+  };
   if (scorer.packsStacked) {
     // Boundaries over the whole selection: a resume (from > 0) finishes its group, then keeps them.
+    // After a group runs out of memory they are packed again from its first cell, at the smaller cap.
+    let base = 0;
+    let pos = from;
     let last = 0;
-    for (const [a, b] of scorer.stackedGroups(selection)) {
-      if (b <= from) continue;
-      const group = selection.slice(Math.max(a, from), b);
-      // Another size's tensors would leave this one's in the GPU's pool: returned first.
-      if (last && group.length !== last) {
-        await scorer.backend.sync();
-        scorer.backend.trimPool?.();
+    for (let repack = true; repack;) {
+      repack = false;
+      for (const [a0, b0] of scorer.stackedGroups(selection.slice(base))) {
+        const [a, b] = [a0 + base, b0 + base];
+        if (b <= pos) continue;
+        const group = selection.slice(Math.max(a, pos), b);
+        // Another size's tensors would leave this one's in the GPU's pool: returned first.
+        if (last && group.length !== last) {
+          await scorer.backend.sync();
+          scorer.backend.trimPool?.();
+        }
+        last = group.length;
+        const rs = await scoreOrShrink(scorer, group, onNote);
+        if (!rs) {
+          base = pos = Math.max(a, pos);
+          repack = true;
+          break;
+        }
+        await done(rs, selection.length - from);
+        pos = b;
       }
-      last = group.length;
-      const rs = await scorer.scoreMany(group);
-      rows.push(...rs);
-      await onRows?.(rs);
-      onProgress?.(rows.length, selection.length - from, rs[0].timeMs);
     }
     return rows;
   }
@@ -257,20 +297,34 @@ export async function scoreAll(
   let start = 0;
   if (scorer.needsProbe && cells.length > 0) {
     const probed = await scorer.probe(cells[0]);
-    rows.push(probed);
     // Streamed like every group's rows: a file written from onRows must start with this one.
-    await onRows?.([probed]);
-    onProgress?.(rows.length, cells.length, probed.timeMs);
+    await done([probed], cells.length);
     start = 1;
   }
-  const g = scorer.grouped ? scorer.groupSize : 1;
-  for (let i = start; i < cells.length; i += g) {
-    const rs = await scorer.scoreMany(cells.slice(i, i + g));
-    rows.push(...rs);
-    await onRows?.(rs);
-    onProgress?.(rows.length, cells.length, rs[0].timeMs);
+  for (let i = start; i < cells.length;) {
+    const group = cells.slice(i, i + (scorer.grouped ? scorer.groupSize : 1));
+    const rs = await scoreOrShrink(scorer, group, onNote);
+    if (!rs) continue; // the same cells again, in smaller groups
+    await done(rs, cells.length);
+    i += group.length;
   }
   return rows;
+}
+
+/** Scores a group; null where --group auto's group ran out of GPU memory and was halved (score it again). */
+async function scoreOrShrink(
+  scorer: ZeroShotScorer,
+  group: readonly Nb201Cell[],
+  onNote?: (line: string) => void,
+): Promise<ScoredCell[] | null> {
+  try {
+    return await scorer.scoreMany(group);
+  } catch (e) {
+    if (!(e instanceof GpuOutOfMemoryError) || scorer.opts.group !== 'auto' || group.length <= 1) throw e;
+    const to = await scorer.shrinkAfterOom(group.length);
+    onNote?.(`note: out of GPU memory at a group of ${group.length} cells; going on with ${to}`);
+    return null;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * imports it): the package's latency table and net.config, and the smallest runs worth a test.
  */
 import { join } from 'node:path';
+import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 
 // The package's data/ (the same files as ../shared/data/latency), so a clone without ../shared runs these.
 const PACKAGED = new URL('../../data/', import.meta.url).pathname;
@@ -27,3 +28,23 @@ export const TINY_PROXYLESS: readonly string[] = flagArgs({
   train: '64',
   val: '32',
 });
+
+/**
+ * A tiny layout's MBConv candidates (as a space file, handDesignedSpace): six 8×8 layers, one per
+ * stage, so the ImageNet table prices them by position as it prices the CIFAR layout, at a fraction
+ * of its step and checkpoint cost (a child's run is mostly start-up then).
+ */
+export const TINY6: MobileNetLayout = {
+  name: 'tiny6',
+  inputSize: 8,
+  stemC: 4,
+  stemStride: 1,
+  firstBlockC: 4,
+  widths: [6, 8, 10, 12, 14, 16],
+  depths: [1, 1, 1, 1, 1, 1],
+  strides: [1, 2, 1, 1, 2, 1],
+  kernels: [3, 5, 7],
+  expands: [3, 6],
+  featureMixC: 16,
+  classes: 10,
+};

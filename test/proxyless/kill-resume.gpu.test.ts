@@ -15,36 +15,17 @@ import { describe, expect, it } from 'vitest';
 
 // Several CLI children per test; lavapipe on a shared 2-core machine can be slow.
 const SLOW = { timeout: 900_000 };
-import type { MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { TINY6 } from '../helpers/flags.js';
 import { testGpu } from '../helpers/gpu.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-proxyless-'));
 const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
-/**
- * A tiny layout's MBConv candidates as a space file: six 8×8 layers, one per stage, so the ImageNet
- * table prices them by position as it prices the CIFAR layout, at a fraction of its step and
- * checkpoint cost (a child's run is mostly start-up then).
- */
-const TINY: MobileNetLayout = {
-  name: 'tiny6',
-  inputSize: 8,
-  stemC: 4,
-  stemStride: 1,
-  firstBlockC: 4,
-  widths: [6, 8, 10, 12, 14, 16],
-  depths: [1, 1, 1, 1, 1, 1],
-  strides: [1, 2, 1, 1, 2, 1],
-  kernels: [3, 5, 7],
-  expands: [3, 6],
-  featureMixC: 16,
-  classes: 10,
-};
 const SPACE = join(tmp, 'tiny6.json');
-writeSpaceFile(SPACE, handDesignedSpace(TINY));
+writeSpaceFile(SPACE, handDesignedSpace(TINY6));
 const FLAGS: Record<string, string> = {
   '--space-file': SPACE,
   '--latency-table': TABLE,

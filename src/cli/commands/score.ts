@@ -1,4 +1,4 @@
-import type { DeviceKind } from '../../backend/index.js';
+import { type DeviceKind, GpuOutOfMemoryError } from '../../backend/index.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
 import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
@@ -11,6 +11,7 @@ import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, openDevice, warnCpuThreads } from '../device.js';
+import { scoreOomAdvice } from '../gpu-failure.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { ScoreProfile } from '../score-profile.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
@@ -155,7 +156,11 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
           profile?.passed(rs.length);
         },
         keep.length,
-      );
+        (note) => bar.log(note),
+      ).catch((e: unknown) => {
+        if (e instanceof GpuOutOfMemoryError) e.advice = scoreOomAdvice(group, scorer.lastGroupCells, v.batch);
+        throw e;
+      });
       bar.done('');
       await profile?.finish(
         {

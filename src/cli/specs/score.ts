@@ -67,7 +67,7 @@ export const SCORE_OPTIONS = {
   inputs: proxyInputs,
   dataset,
   group: text({
-    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds (1 on software adapters, on the CPU backend and for other proxies)",
+    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)",
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,

@@ -1,0 +1,186 @@
+/**
+ * The GPU runtime when the device fails mid-run (test/helpers/faulty-device.ts: lavapipe behind a
+ * stand-in that refuses allocations as Dawn does, or loses the device as a driver reset does; and
+ * lavapipe's own device.destroy()): an out-of-memory error is thrown before any read returns data
+ * (never the zeros of dropped work), the runtime goes on cleanly once the memory is freed, and a
+ * lost device rejects every wait with GpuDeviceLostError instead of hanging.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../../src/gpu/errors.js';
+import { acquireGpu, Gpu, type GpuTensor } from '../../src/gpu/index.js';
+import { bucketBytes } from '../../src/gpu/pool.js';
+import { matmul } from '../../src/kernels/matmul.js';
+import { faultyDevice, type Faults, type FaultyDevice } from '../helpers/faulty-device.js';
+import { testGpu } from '../helpers/gpu.js';
+
+const A = [1, 2, 3, 4, 5, 6]; // [2, 3]
+const B = [1, 0, 0, 1, 1, 1]; // [3, 2]
+const AB = [4, 5, 10, 11]; // A @ B
+
+const opened: Gpu[] = [];
+afterEach(() => {
+  for (const g of opened.splice(0)) g.destroy();
+});
+
+/** A fresh device (each test may lose its own) behind the stand-in. */
+async function faulty(faults: Faults): Promise<{ gpu: Gpu; fd: FaultyDevice } | null> {
+  if (!(await testGpu())) return null;
+  const real = await acquireGpu();
+  const fd = faultyDevice(real.device, faults);
+  const gpu = new Gpu(fd.device, real.adapter);
+  opened.push(gpu);
+  return { gpu, fd };
+}
+
+async function product(gpu: Gpu): Promise<number[]> {
+  const [a, b] = [gpu.upload(A, [2, 3]), gpu.upload(B, [3, 2])];
+  let c: GpuTensor | null = null;
+  try {
+    c = matmul(gpu, a, b);
+    return Array.from(await c.read());
+  } finally {
+    for (const t of [a, b, c]) t?.dispose();
+  }
+}
+
+/** Settles within `ms`, or says it hung. */
+function within<T>(p: Promise<T>, ms = 20_000): Promise<T | 'hung'> {
+  return Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms).unref())]);
+}
+
+describe('out of GPU memory', () => {
+  it('a refused allocation fails the read that depends on it with its size, and the runtime goes on once it is freed', async ({
+    skip,
+  }) => {
+    let armed = false;
+    const f = await faulty({ refuse: () => armed && !(armed = false) });
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    expect(await product(gpu)).toEqual(AB);
+    const s0 = gpu.pool.stats();
+    // A shape of its own, so the output is a new allocation (the pool's buckets hold the others).
+    const a = gpu.upload(
+      Array.from({ length: 64 * 48 }, (_, i) => i % 7),
+      [64, 48],
+    );
+    const b = gpu.upload(
+      Array.from({ length: 48 * 40 }, (_, i) => i % 5),
+      [48, 40],
+    );
+    armed = true;
+    const c = matmul(gpu, a, b);
+    expect(fd.refusedBytes).toEqual([bucketBytes(64 * 40 * 4)]);
+    const err = await c.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+    expect((err as GpuOutOfMemoryError).bytes).toBe(bucketBytes(64 * 40 * 4));
+    expect((err as Error).message).toBe('out of GPU memory: allocating 16 KiB failed');
+    for (const t of [a, b, c]) t.dispose();
+    // The refused buffer is destroyed, not pooled; nothing else was lost.
+    expect(gpu.pool.stats().bytesInUse).toBe(s0.bytesInUse);
+    // The dropped work's validation errors were consequences: the next work reads its own values.
+    expect(await product(gpu)).toEqual(AB);
+    await gpu.sync();
+  });
+
+  it('a write into a refused buffer is not printed by Dawn but fails the next check as out of memory', async ({ skip }) => {
+    let armed = false;
+    const f = await faulty({ refuse: () => armed && !(armed = false) });
+    if (!f) return skip();
+    const { gpu } = f;
+    armed = true;
+    const t = gpu.upload([1, 2, 3, 4, 5, 6, 7, 8, 9], [9]); // writeBuffer into the invalid buffer: an uncaptured error
+    await expect(gpu.sync()).rejects.toThrow(GpuOutOfMemoryError);
+    t.dispose();
+    await gpu.sync(); // reported once
+    expect(await product(gpu)).toEqual(AB);
+  });
+
+  it('an allocation refused outside any scope (uncaptured) is out of memory too, not a validation error', async ({ skip }) => {
+    const f = await faulty({});
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    // What an allocation outside the pool's scopes (Dawn's own, in a submit) would raise.
+    fd.raiseUncaptured(new GPUOutOfMemoryError('Out of memory (stand-in, uncaptured)'));
+    const err = await gpu.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+    expect((err as Error).message).toBe('out of GPU memory (Out of memory (stand-in, uncaptured))');
+    fd.raiseUncaptured(new GPUValidationError('something else (stand-in)'));
+    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
+    await gpu.sync();
+  });
+
+  it('a staged write whose staging buffer cannot be allocated fails the next read, not silently', async ({ skip }) => {
+    let armed = false;
+    const f = await faulty({ refuse: (d) => armed && d.mappedAtCreation === true && !(armed = false) });
+    if (!f) return skip();
+    const { gpu } = f;
+    const t = gpu.upload(A, [2, 3]);
+    const c = matmul(gpu, t, gpu.upload(B, [3, 2]));
+    armed = true;
+    // t is used by the recorded matmul: the write goes through a staging buffer (mapped at creation).
+    gpu.write(t, new Float32Array(6).fill(9));
+    const err = await t.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+    expect((err as GpuOutOfMemoryError).bytes).toBe(24);
+    for (const x of [t, c]) x.dispose();
+    expect(await product(gpu)).toEqual(AB);
+  });
+});
+
+describe('device lost', () => {
+  it('a read pending when the driver loses the device rejects with the loss, and every later call too', async ({ skip }) => {
+    const f = await faulty({});
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    expect(await product(gpu)).toEqual(AB);
+    const t = gpu.upload(A, [6]);
+    const pending = t.read();
+    fd.lose();
+    const err = await within(pending.catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(GpuDeviceLostError);
+    expect((err as Error).message).toBe(
+      'GPU device lost (reason: unknown, VK_ERROR_DEVICE_LOST (stand-in: Xid 79, GPU has fallen off the bus))',
+    );
+    expect(() => gpu.empty([4])).toThrow(GpuDeviceLostError);
+    await expect(within(gpu.sync())).rejects.toThrow(GpuDeviceLostError);
+    t.dispose(); // disposing what is left is safe
+  });
+
+  it('a map that never settles does not hang the read: the loss ends it', async ({ skip }) => {
+    const f = await faulty({});
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    const t = gpu.upload(A, [6]);
+    // A driver that drops the map's callback: the readback's mapAsync never settles.
+    const create = gpu.pool.createBuffer.bind(gpu.pool);
+    gpu.pool.createBuffer = (d) => {
+      const b = create(d);
+      if (d.usage & GPUBufferUsage.MAP_READ) Object.defineProperty(b, 'mapAsync', { value: () => new Promise(() => {}) });
+      return b;
+    };
+    const pending = t.read();
+    setTimeout(() => fd.lose(), 50);
+    expect(await within(pending.catch((e: unknown) => e))).toBeInstanceOf(GpuDeviceLostError);
+  });
+
+  it("lavapipe's own device.destroy() mid-run: the pending read rejects naming the reason", async ({ skip }) => {
+    const f = await faulty({ loss: 'destroy' });
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    const t = gpu.upload(A, [6]);
+    const pending = t.read();
+    fd.lose();
+    const err = await within(pending.catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(GpuDeviceLostError);
+    expect((err as Error).message).toBe('GPU device lost (reason: destroyed, device was destroyed)');
+  });
+
+  it('lost at a submit inside recorded work: the next wait rejects, none hangs', async ({ skip }) => {
+    const f = await faulty({ loseAtSubmit: 2 });
+    if (!f) return skip();
+    const { gpu } = f;
+    expect(await product(gpu)).toEqual(AB); // submit 1
+    const err = await within(product(gpu).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(GpuDeviceLostError);
+  });
+});
