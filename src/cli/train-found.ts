@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { hasCheckpoint } from '../nn/checkpoint.js';
+import { checkCheckpointDirFree, hasCheckpoint } from '../nn/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { UsageError } from './errors.js';
@@ -37,6 +37,7 @@ export type FoundNetwork = { nb201: string; cellsPerStage: number } | { json: st
 export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-out'>): void {
   const out = v['train-out'];
   if (v['train-epochs'] === undefined || out === undefined) return;
+  checkCheckpointDirFree(join(out, 'checkpoint'));
   if (hasCheckpoint(join(out, 'checkpoint')))
     throw new UsageError(
       `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,

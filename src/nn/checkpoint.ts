@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import type { Param } from './tape.js';
 import {
   acquireLock,
+  checkNotInUse,
   fsyncDir,
   holdsLock,
   killPoint,
@@ -68,13 +69,24 @@ export function checkpointLockPath(dir: string): string {
   return join(dir, 'lock');
 }
 
+const lockedWhat = (dir: string) => `checkpoint directory ${dir}`;
+
+/**
+ * Refuses (LockHeldError, as lockCheckpointDir would) while another live run holds DIR's lock; takes
+ * nothing. Checks that read DIR before taking it (a checkpoint there, none for --resume) call it
+ * first, so a running run is named as such, not as an earlier one.
+ */
+export function checkCheckpointDirFree(dir: string): void {
+  checkNotInUse(checkpointLockPath(dir), lockedWhat(dir));
+}
+
 /**
  * Takes DIR's lock for a run that will write checkpoints there (refuses while another live run
  * holds it) and removes what a killed writer left behind.
  */
 export function lockCheckpointDir(dir: string, onStale?: (owner: LockOwner) => void): LockHandle {
   mkdirSync(dir, { recursive: true });
-  const lock = acquireLock(checkpointLockPath(dir), { what: `checkpoint directory ${dir}`, onStale: (o) => onStale?.(o) });
+  const lock = acquireLock(checkpointLockPath(dir), { what: lockedWhat(dir), onStale: (o) => onStale?.(o) });
   cleanCheckpointDir(dir);
   return lock;
 }
