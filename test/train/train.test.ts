@@ -185,6 +185,10 @@ describe('wgnas train', () => {
           .split('\n')
           .filter((l) => !l.startsWith('note: ')),
       ).toEqual([expect.stringMatching(/^wgnas train: --resume: lr was 0.05, now 0.2 in \S+; give the saved settings/)]);
+      // Fewer images change their fingerprint too: the count is named, not 'dataset images'.
+      const fewer = await wgnasInProcess(args(cut, { ...short, 'train-images': '40', resume: true }));
+      expect(fewer.code).toBe(2);
+      expect(fewer.err).toMatch(/^wgnas train: --resume: train-images was 48, now 40 in \S+; give the saved settings/);
       const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toMatch(/resumed after epoch 1/);

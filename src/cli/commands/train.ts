@@ -121,9 +121,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     const settings: RunSettings = {
       network: describeNetwork(net),
       dataset: train.name,
-      'dataset images': images,
+      // The counts before the images' fingerprint: another --train-images is named as such.
       'train-images': train.count,
       'test-images': test.count,
+      'dataset images': images,
       recipe,
       epochs: s.epochs,
       batch: s.batchSize,
