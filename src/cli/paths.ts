@@ -251,12 +251,14 @@ export function checkCacheDir(dir: string, advice: string, fs: PathFs = realFs):
 }
 
 /**
- * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...), checked
- * before the work: one that exists as something else than a regular file (a directory, a fifo) would
- * fail the write at the end, after the whole run. Links are followed as the writers follow them.
+ * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...) and the
+ * folders it makes there (`dirs`: its checkpoint folder), checked before the work: a file that
+ * exists as something else than a regular file (a directory, a fifo) would fail its write at the
+ * end, after the whole run; a folder that exists as a file fails the run's first checkpoint with a
+ * bare EEXIST. Links are followed as the writers follow them.
  */
-export function checkFilesIn(flag: string, dir: string, names: readonly string[]): void {
-  for (const name of names) {
+export function checkFilesIn(flag: string, dir: string, names: readonly string[], dirs: readonly string[] = []): void {
+  for (const name of [...names, ...dirs]) {
     const target = linkTarget(`--${flag} ${quote(dir)}`, resolve(dir, name), realFs);
     let st: Stats | undefined;
     try {
@@ -264,9 +266,10 @@ export function checkFilesIn(flag: string, dir: string, names: readonly string[]
     } catch {
       continue; // not reachable: checkPath has judged DIR itself
     }
-    if (st && !st.isFile())
+    const folder = dirs.includes(name);
+    if (st && (folder ? !st.isDirectory() : !st.isFile()))
       throw new UsageError(
-        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run writes a file; remove it or name another --${flag}`,
+        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run ${folder ? 'keeps its checkpoints (a directory)' : 'writes a file'}; remove it or name another --${flag}`,
       );
   }
 }

@@ -63,7 +63,7 @@ export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-
         );
     }
   }
-  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES]);
+  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES], ['checkpoint']);
 }
 
 /**

@@ -356,6 +356,23 @@ describe('wgnas train', () => {
     const found = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1', '--train-out', taken]);
     expect(found.code).toBe(2);
     expect(found.err).toMatch(/--train-out '.*taken': report\.json there is a directory/);
+    // Its checkpoint folder as a file: the first checkpoint would fail on it (a bare EEXIST).
+    const blocked = join(dir, 'blocked');
+    mkdirSync(blocked);
+    writeFileSync(join(blocked, 'checkpoint'), '');
+    for (const [argv, flag] of [
+      [args(blocked), 'out'],
+      [['search', '--budget', '2', '--train-epochs', '1', '--train-out', blocked], 'train-out'],
+    ] as const) {
+      const b = await wgnasInProcess(argv);
+      expect(b.code).toBe(2);
+      expect(b.err.trim().split('\n'), b.err).toHaveLength(1);
+      expect(b.err).toMatch(
+        new RegExp(
+          `--${flag} '.*blocked': checkpoint there is a regular file, where the run keeps its checkpoints \\(a directory\\)`,
+        ),
+      );
+    }
     const noNet = await wgnasInProcess(['train', '--out', out]);
     expect(noNet.code).toBe(2);
     expect(noNet.err).toMatch(/give the network: --net CONFIG.json or --nb201 ARCH/);

@@ -62,7 +62,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const { io } = ctx;
   const out = values.out!;
   const ckDir = join(out, 'checkpoint');
-  checkFilesIn('out', out, TRAIN_FILES);
+  checkFilesIn('out', out, TRAIN_FILES, ['checkpoint']);
   // A run training into DIR now is named as running, not as an earlier run to --resume.
   checkCheckpointDirFree(ckDir);
   if (values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
