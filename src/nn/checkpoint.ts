@@ -397,8 +397,12 @@ export function checkCheckpointKind(ck: CheckpointState, kind: string, command: 
 /** A counter of a saved state (steps, iterations, ids): an integer >= 0. */
 export const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
-/** The settings that name the data: checked before the layout, whose classes follow the dataset. */
-const DATA_SETTINGS = ['--dataset', '--dataset images'];
+/**
+ * The settings that name the data, in this order: checked before the layout, whose classes follow
+ * the dataset; the split sizes before the images' fingerprint, which another --train or --val
+ * changes too (the flag is named, not the fingerprint).
+ */
+const DATA_SETTINGS = ['--dataset', '--train', '--val', '--dataset images'];
 
 /**
  * A checkpoint's recorded settings (`saved`) and layout against this run's: the dataset first
@@ -418,7 +422,7 @@ export function checkSettingsAndLayout(
       skipUnrecorded: true,
       advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
     });
-  check(Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k))));
+  check(Object.fromEntries(DATA_SETTINGS.filter((k) => k in now).map((k) => [k, now[k]])));
   const was = ck.meta.layout as { name?: string } | undefined;
   if (JSON.stringify(was) !== JSON.stringify(layout))
     throw new CheckpointError(
