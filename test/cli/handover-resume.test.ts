@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
 import { TABLE, wgnasInProcess } from '../helpers/cli.js';
+import { flagArgs } from '../helpers/flags.js';
 import { writeImageFolder } from '../helpers/datasets.js';
 
 const hasCpu = cpuTestBackend() !== null;
@@ -70,30 +71,9 @@ describe('--train-epochs hand-over, killed while training', () => {
     if (!hasCpu) return skip();
     const ck = join(tmp, 'px-ck');
     const out = join(tmp, 'px');
-    const px = [
-      'proxyless',
-      '--latency-table',
-      TABLE,
-      '--target-ms',
-      '40',
-      '--warmup',
-      '1',
-      '--steps',
-      '1',
-      '--batch',
-      '4',
-      '--val-batch',
-      '4',
-      '--dataset',
-      dataset,
-      ...CPU,
-      '--checkpoint',
-      ck,
-      '--train-epochs',
-      '1',
-      '--train-out',
-      out,
-    ];
+    const tiny = flagArgs({ 'latency-table': TABLE, 'target-ms': '40', warmup: '1', steps: '1', batch: '4', 'val-batch': '4' });
+    const px = ['proxyless', ...tiny, '--dataset', dataset, ...CPU, '--checkpoint', ck];
+    px.push('--train-epochs', '1', '--train-out', out);
     expect((await wgnasInProcess(px)).code).toBe(0);
     // DIR's training checkpoint stays; its network.json is another search's.
     const other = '{"other": true}\n';

@@ -5,15 +5,14 @@
  * running command does; the files beside it look like that run's (rows with complete: false, a
  * checkpoint, a table). The commands run in process and are refused before the device opens.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/paths.js';
+import { holdLock } from '../helpers/hold-lock.js';
 import { ARCH, tinyNb201, wgnasInProcess } from '../helpers/cli.js';
 
-const HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-in-use-'));
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -22,18 +21,7 @@ afterAll(() => {
 });
 
 /** A child holding the lock as a running command does ('hold' a lock file, 'ckpt' a checkpoint directory); its pid. */
-function hold(mode: 'hold' | 'ckpt', path: string): Promise<number> {
-  const c = spawn(process.execPath, ['--import', 'tsx', HOLDER, mode, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    c.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('locked')) resolve(c.pid!);
-    });
-    c.on('exit', (code) => reject(new Error(`holder exited ${code}: ${out}`)));
-  });
-}
+const hold = async (mode: 'hold' | 'ckpt', path: string): Promise<number> => (await holdLock(mode, path, children)).pid!;
 
 /** The rows and settings record a running score/search leaves beside its lock. */
 function streamingRows(out: string, header: string): void {
