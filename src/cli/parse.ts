@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { didYouMean, orList, quote, UsageError } from './errors.js';
-import { checkPath, expandPattern, type PathFs, realFs } from './paths.js';
+import { checkDistinctOutputs, checkPath, expandPattern, type PathFs, realFs } from './paths.js';
 import { choicesOf, type CommandSpec, type ModeSpec, type OptDef, type Options } from './spec.js';
 
 export type Parsed =
@@ -117,6 +117,15 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
       checkPath(name, v, o.path!, o.noun, po.fs ?? realFs);
     }
   }
+  checkDistinctOutputs(
+    [...given].flatMap((name) => {
+      const o = opts[name];
+      if (o.type !== 'path' || o.path === 'in-file') return [];
+      const vs = raw.get(name)!.filter((v) => o.placeholder === undefined || !v.includes(o.placeholder));
+      return vs.map((v) => [name, v, o.path!] as const);
+    }),
+    po.fs ?? realFs,
+  );
   return { kind: 'run', mode, values, given, positionals, verbose };
 }
 

@@ -106,6 +106,43 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   checkWritableDir(`${what}${via}`, parent, fs);
 }
 
+/**
+ * Where a write to `value` lands, as one string for every spelling of it: links followed (as the
+ * writers follow them) and the existing part of its directory by its real path ('./a', 'd/../a' and
+ * a link to a are one file).
+ */
+function landsAt(value: string, fs: PathFs): string {
+  let target: string;
+  try {
+    target = followLinks(resolve(value), fs);
+  } catch {
+    return resolve(value);
+  }
+  return join(realAncestor(dirname(target), fs), basename(target));
+}
+
+/**
+ * Refuses two outputs of one run that land in the same place (`--out x --plot x`, `--out x
+ * --checkpoint x`), before any work: the later write would replace the earlier file, or fail at the
+ * end of the run on the directory the other made. Two directory options may share a folder (their
+ * files have other names). `outputs`: [flag, value, kind] of the outputs given.
+ */
+export function checkDistinctOutputs(outputs: readonly (readonly [string, string, PathKind])[], fs: PathFs = realFs): void {
+  const seen = new Map<string, { flag: string; kind: PathKind }>();
+  for (const [flag, value, kind] of outputs) {
+    if (kind === 'in-file') continue;
+    const at = landsAt(value, fs);
+    const other = seen.get(at);
+    if (other && (other.kind === 'out-file' || kind === 'out-file')) {
+      const noun = other.kind === kind ? 'file' : 'path';
+      throw new UsageError(
+        `--${other.flag} and --${flag} name the same ${noun} ${quote(value)}: the run writes both, one over the other; give each its own`,
+      );
+    }
+    if (!other) seen.set(at, { flag, kind });
+  }
+}
+
 function checkWritableDir(what: string, dir: string, fs: PathFs): void {
   try {
     fs.access(dir, constants.W_OK);
@@ -220,12 +257,14 @@ export function checkCacheDir(dir: string, advice: string, fs: PathFs = realFs):
 }
 
 /**
- * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...), checked
- * before the work: one that exists as something else than a regular file (a directory, a fifo) would
- * fail the write at the end, after the whole run. Links are followed as the writers follow them.
+ * The files a run writes under a DIR option (`train --out`: weights.json, report.json, ...) and the
+ * folders it makes there (`dirs`: its checkpoint folder), checked before the work: a file that
+ * exists as something else than a regular file (a directory, a fifo) would fail its write at the
+ * end, after the whole run; a folder that exists as a file fails the run's first checkpoint with a
+ * bare EEXIST. Links are followed as the writers follow them.
  */
-export function checkFilesIn(flag: string, dir: string, names: readonly string[]): void {
-  for (const name of names) {
+export function checkFilesIn(flag: string, dir: string, names: readonly string[], dirs: readonly string[] = []): void {
+  for (const name of [...names, ...dirs]) {
     const target = linkTarget(`--${flag} ${quote(dir)}`, resolve(dir, name), realFs);
     let st: Stats | undefined;
     try {
@@ -233,9 +272,10 @@ export function checkFilesIn(flag: string, dir: string, names: readonly string[]
     } catch {
       continue; // not reachable: checkPath has judged DIR itself
     }
-    if (st && !st.isFile())
+    const folder = dirs.includes(name);
+    if (st && (folder ? !st.isDirectory() : !st.isFile()))
       throw new UsageError(
-        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run writes a file; remove it or name another --${flag}`,
+        `--${flag} ${quote(dir)}: ${name} there is ${entryKind(st)}, where the run ${folder ? 'keeps its checkpoints (a directory)' : 'writes a file'}; remove it or name another --${flag}`,
       );
   }
 }

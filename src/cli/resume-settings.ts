@@ -16,9 +16,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, sep } from 'node:path';
 import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
-import { rowStreamFiles } from '../data/row-stream.js';
+import { rowStreamFiles, rowStreamLockPath } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
 import type { CheckpointState } from '../nn/checkpoint.js';
+import { checkNotInUse } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 
@@ -144,13 +145,15 @@ export function sidecarSettings(path: string): { settings: Record<string, unknow
 
 /**
  * A fresh run (no --resume) over an output whose run was interrupted would delete its rows: refused
- * unless --force. A finished output is overwritten as before.
+ * unless --force. A finished output is overwritten as before. An output another live run is writing
+ * is refused first, naming that run (its rows say 'interrupted' too, but it is not).
  */
 export function checkInterrupted(flag: string, path: string, resume: boolean, force: boolean): void {
+  const f = rowStreamFiles(path);
+  checkNotInUse(rowStreamLockPath(f.target), `output ${f.target}`);
   if (resume || force) return;
   const side = sidecarSettings(path);
   if (!side || side.complete) return;
-  const f = rowStreamFiles(path);
   const rows = [f.target, f.rows].some((p) => existsSync(p) && statSync(p).size > 0);
   if (!rows) return;
   throw new UsageError(`${flag} ${path} holds an interrupted run: --resume continues it, --force starts over`);

@@ -4,14 +4,16 @@
  * --seed), its file written to DIR/network.json first. Run through the train command itself, so
  * the training, its files and its messages are those of `wgnas train`.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { hasCheckpoint } from '../nn/checkpoint.js';
+import { checkCheckpointDirFree, hasCheckpoint, readCheckpointState } from '../nn/checkpoint.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
+import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 import { checkFilesIn } from './paths.js';
+import { savedSetting } from './resume-settings.js';
 import { runCommand, type RunContext } from './run.js';
 import { TRAIN, TRAIN_FILES } from './specs/train.js';
 
@@ -24,6 +26,8 @@ export interface TrainFoundValues {
   seed: number;
   /** The search's --quiet, passed on: the training prints no progress either. */
   quiet?: boolean;
+  /** The search's --resume: a training checkpoint in --train-out (this run's, killed) is continued. */
+  resume?: boolean;
 }
 
 /** The network found: an NB201 cell string (with its depth), or a network file's JSON text. */
@@ -32,16 +36,34 @@ export type FoundNetwork = { nb201: string; cellsPerStage: number } | { json: st
 /**
  * The hand-over's directory, checked before the search starts (a refusal after a long search loses
  * it): a --train-out that holds a training checkpoint of an earlier run would be refused by `wgnas
- * train` at the end, with advice about flags this command does not have.
+ * train` at the end, with advice about flags this command does not have. With the search's
+ * --resume it is this run's own training, killed or stopped: the hand-over continues it (`wgnas
+ * train --resume`), so repeating the command with --resume continues the whole run; what can be
+ * told before the search (--train-epochs, --seed) must match what the training recorded.
  */
-export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-out'>): void {
+export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-out' | 'resume' | 'seed'>): void {
   const out = v['train-out'];
   if (v['train-epochs'] === undefined || out === undefined) return;
-  if (hasCheckpoint(join(out, 'checkpoint')))
-    throw new UsageError(
-      `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
-    );
-  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES]);
+  const ckDir = join(out, 'checkpoint');
+  checkCheckpointDirFree(ckDir);
+  if (hasCheckpoint(ckDir)) {
+    if (!v.resume)
+      throw new UsageError(
+        `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
+      );
+    const ck = readCheckpointState(ckDir);
+    for (const [flag, key, now] of [
+      ['--train-epochs', 'epochs', v['train-epochs']],
+      ['--seed', 'seed', v.seed],
+    ] as const) {
+      const was = savedSetting(ck, key);
+      if (was !== undefined && was !== now)
+        throw new ResumeMismatchError(
+          `--resume: the training in --train-out ${out} ran with ${flag} ${String(was)}, now ${now}; resume with its settings or name another --train-out`,
+        );
+    }
+  }
+  checkFilesIn('train-out', out, ['network.json', ...TRAIN_FILES], ['checkpoint']);
 }
 
 /**
@@ -56,13 +78,22 @@ export async function trainFound(net: FoundNetwork, v: TrainFoundValues, trainIm
   if (trainImages < TRAIN_DEFAULTS.batchSize) argv.push('--batch', String(trainImages));
   if (v['cpu-threads'] !== undefined) argv.push('--cpu-threads', String(v['cpu-threads']));
   if (v.quiet) argv.push('--quiet');
+  // A resumed search continues its killed training (checkTrainOut let only this run's through).
+  const resume = v.resume === true && hasCheckpoint(join(out, 'checkpoint'));
   if ('nb201' in net) argv.push('--nb201', net.nb201, '--cells-per-stage', String(net.cellsPerStage));
   else {
     mkdirSync(out, { recursive: true });
     const file = join(out, 'network.json');
-    writeFileAtomic(file, net.json.endsWith('\n') ? net.json : `${net.json}\n`);
+    const text = net.json.endsWith('\n') ? net.json : `${net.json}\n`;
+    // The file the checkpoint's training read stays: another network found is refused, not written over it.
+    if (resume && existsSync(file) && readFileSync(file, 'utf8') !== text)
+      throw new ResumeMismatchError(
+        `--resume: --train-out ${out} holds the training of another network (${file}) than this search found; name another --train-out`,
+      );
+    writeFileAtomic(file, text);
     argv.push('--net', file);
   }
+  if (resume) argv.push('--resume');
   ctx.io.err(`training the network found: wgnas train ${argv.join(' ')}\n`);
   await runCommand(TRAIN, argv, async () => (await import('./commands/train.js')).handlers, ctx.io);
 }

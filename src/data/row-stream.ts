@@ -44,6 +44,9 @@ export function rowStreamFiles(path: string): { target: string; sidecar: string;
   return { target, sidecar: `${target}.settings.json`, rows: `${target}.rows.jsonl` };
 }
 
+/** The lock file of a row stream whose rows go to `target` (links already followed). */
+export const rowStreamLockPath = (target: string): string => `${target}.lock`;
+
 /** A streamed file that cannot be read back (corrupt rows, an unreadable settings file). */
 export class RowStreamError extends UserFacingError {
   override readonly name = 'RowStreamError';
@@ -241,7 +244,7 @@ export class RowStream {
     this.path = path = writeTarget(path);
     this.sidecarPath = `${path}.settings.json`;
     this.streamPath = this.format === 'json' ? `${path}.rows.jsonl` : path;
-    this.lock = acquireLock(`${path}.lock`, { what: `output ${path}`, onStale: (w) => o.onStaleLock?.(w) });
+    this.lock = acquireLock(rowStreamLockPath(path), { what: `output ${path}`, onStale: (w) => o.onStaleLock?.(w) });
     try {
       for (const p of [path, this.streamPath, this.sidecarPath]) cleanTempFiles(p);
       if (o.resume) this.openResume();

@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import type { Param } from './tape.js';
 import {
   acquireLock,
+  checkNotInUse,
   fsyncDir,
   holdsLock,
   killPoint,
@@ -68,13 +69,24 @@ export function checkpointLockPath(dir: string): string {
   return join(dir, 'lock');
 }
 
+const lockedWhat = (dir: string) => `checkpoint directory ${dir}`;
+
+/**
+ * Refuses (LockHeldError, as lockCheckpointDir would) while another live run holds DIR's lock; takes
+ * nothing. Checks that read DIR before taking it (a checkpoint there, none for --resume) call it
+ * first, so a running run is named as such, not as an earlier one.
+ */
+export function checkCheckpointDirFree(dir: string): void {
+  checkNotInUse(checkpointLockPath(dir), lockedWhat(dir));
+}
+
 /**
  * Takes DIR's lock for a run that will write checkpoints there (refuses while another live run
  * holds it) and removes what a killed writer left behind.
  */
 export function lockCheckpointDir(dir: string, onStale?: (owner: LockOwner) => void): LockHandle {
   mkdirSync(dir, { recursive: true });
-  const lock = acquireLock(checkpointLockPath(dir), { what: `checkpoint directory ${dir}`, onStale: (o) => onStale?.(o) });
+  const lock = acquireLock(checkpointLockPath(dir), { what: lockedWhat(dir), onStale: (o) => onStale?.(o) });
   cleanCheckpointDir(dir);
   return lock;
 }
@@ -385,8 +397,12 @@ export function checkCheckpointKind(ck: CheckpointState, kind: string, command: 
 /** A counter of a saved state (steps, iterations, ids): an integer >= 0. */
 export const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
-/** The settings that name the data: checked before the layout, whose classes follow the dataset. */
-const DATA_SETTINGS = ['--dataset', '--dataset images'];
+/**
+ * The settings that name the data, in this order: checked before the layout, whose classes follow
+ * the dataset; the split sizes before the images' fingerprint, which another --train or --val
+ * changes too (the flag is named, not the fingerprint).
+ */
+const DATA_SETTINGS = ['--dataset', '--train', '--val', '--dataset images'];
 
 /**
  * A checkpoint's recorded settings (`saved`) and layout against this run's: the dataset first
@@ -406,7 +422,7 @@ export function checkSettingsAndLayout(
       skipUnrecorded: true,
       advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
     });
-  check(Object.fromEntries(Object.entries(now).filter(([k]) => DATA_SETTINGS.includes(k))));
+  check(Object.fromEntries(DATA_SETTINGS.filter((k) => k in now).map((k) => [k, now[k]])));
   const was = ck.meta.layout as { name?: string } | undefined;
   if (JSON.stringify(was) !== JSON.stringify(layout))
     throw new CheckpointError(

@@ -18,7 +18,7 @@ export interface SearchPlotPoint {
   /** E[cost] and the argmax network's cost, in the data's unit. */
   expectedCost: number | null;
   argmaxCost?: number | null;
-  /** softmax(α) per block at this step; null where not recorded (e.g. history from before a resume). */
+  /** softmax(α) per block at this step; null where not recorded (a checkpoint's history from before events carried it). */
   probs?: number[][] | null;
 }
 
@@ -41,7 +41,7 @@ export interface SearchPlotOptions {
   width?: number;
 }
 
-/** Plot input from a search result; `probsOf` gives softmax(α) as recorded at each progress event. */
+/** Plot input from a search result: softmax(α) as each progress event recorded it, or as `probsOf` gives it. */
 export function plotDataFromSearch(
   res: SearchResult,
   opts: { target?: number | null; warmupSteps?: number; probsOf?: (e: ProgressEvent) => number[][] | undefined } = {},
@@ -56,7 +56,7 @@ export function plotDataFromSearch(
       valLoss: e.archCe,
       expectedCost: e.expectedCost,
       argmaxCost: e.argmaxCost,
-      probs: opts.probsOf?.(e) ?? null,
+      probs: opts.probsOf?.(e) ?? e.probs ?? null,
     })),
     choices: res.choices,
     names: res.names,

@@ -131,6 +131,12 @@ export interface ProgressEvent {
   entropy: number;
   choices: number[];
   msPerStep: number;
+  /**
+   * softmax(α) per block at this event, to 1e-6 (far below a pixel of the plot's α panel). Kept in
+   * the checkpoint's history, so a resumed run's --plot has the steps before the resume too; absent
+   * in checkpoints written before events carried it.
+   */
+  probs?: number[][];
 }
 
 export interface SearchResult {

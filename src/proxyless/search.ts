@@ -242,6 +242,7 @@ export class ProxylessSearch {
       const w = this.window;
       const rows = this.alpha.map((a) => Array.from(a));
       const choices = this.derive();
+      const probs = this.probs;
       const ev: ProgressEvent = {
         phase,
         step,
@@ -253,9 +254,10 @@ export class ProxylessSearch {
         archCe: w.archN ? w.archCe / w.archN : null,
         expectedCost: this.cost ? expectedCost(this.cost, rows).value : null,
         argmaxCost: this.cost ? archCost(this.cost, choices) : null,
-        entropy: this.probs.reduce((s, p) => s + entropy(p), 0) / this.alpha.length,
+        entropy: probs.reduce((s, p) => s + entropy(p), 0) / this.alpha.length,
         choices,
         msPerStep: (performance.now() - w.t0) / Math.max(1, w.steps),
+        probs: probs.map((row) => row.map((p) => Math.round(p * 1e6) / 1e6)),
       };
       this.history.push(ev);
       onProgress?.(ev);

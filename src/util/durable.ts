@@ -564,18 +564,8 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         continue;
       }
-    } else if (owner.host !== me.host) {
-      throw new LockHeldError(
-        `${what} is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); ` +
-          `if that run is gone, delete ${lockPath}`,
-        owner,
-      );
-    } else if (ownerAlive(owner)) {
-      const self = owner.pid === process.pid ? ' (this process)' : '';
-      throw new LockHeldError(
-        `${what} is in use by process ${owner.pid}${self} since ${owner.since} (lock ${lockPath}); wait for it to finish or stop it`,
-        owner,
-      );
+    } else if (owner.host !== me.host || ownerAlive(owner)) {
+      throw heldError(owner, what, lockPath);
     }
     // Stale: move it aside under a unique name, and check we moved the stale one, not a fresh lock
     // another process took over a moment ago.
@@ -600,6 +590,32 @@ export function acquireLock(lockPath: string, o: LockOptions = {}): LockHandle {
     o.onStale?.(owner ?? { pid: -1, host: '?', since: '?' }, lockPath);
   }
   throw new LockHeldError(`${what}: could not take the lock ${lockPath} (contended)`, readOwner(lockPath));
+}
+
+/** The refusal of a lock `owner` holds (alive, or on another host, which cannot be checked). */
+function heldError(owner: LockOwner, what: string, lockPath: string): LockHeldError {
+  if (owner.host !== hostname())
+    return new LockHeldError(
+      `${what} is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); ` +
+        `if that run is gone, delete ${lockPath}`,
+      owner,
+    );
+  const self = owner.pid === process.pid ? ' (this process)' : '';
+  return new LockHeldError(
+    `${what} is in use by process ${owner.pid}${self} since ${owner.since} (lock ${lockPath}); wait for it to finish or stop it`,
+    owner,
+  );
+}
+
+/**
+ * Refuses, as acquireLock would, when another live process (or one on another host) holds
+ * `lockPath`; takes nothing. A command calls it before the checks that read what a run left (an
+ * interrupted output, a checkpoint), so a running run is named as running, not as an earlier one
+ * to --resume or --force.
+ */
+export function checkNotInUse(lockPath: string, what: string): void {
+  const o = readOwner(lockPath);
+  if (o && lockHeldByOther(lockPath)) throw heldError(o, what, lockPath);
 }
 
 /** Removes the lock if this process still owns it. */

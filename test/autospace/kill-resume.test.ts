@@ -154,6 +154,9 @@ describe('evolve-space survives kills', () => {
         ['--cpu-threads', '2', '1'],
         ['--bn-eps', '0.001', '0.00001'],
         ['--bn-momentum', '0.2', '0.1'],
+        // Another split changes the images' fingerprint too: the flag is named, not the fingerprint.
+        ['--train', '40', '32'],
+        ['--val', '8', '16'],
       ]) {
         const r = await wgnasInProcess([...args({ '--iterations': '1', [flag]: value }), '--checkpoint', dir, '--resume']);
         expect(r.code, r.err).toBe(2);

@@ -126,6 +126,7 @@ const CASES: Record<string, Case[]> = {
   ],
   score: [
     ...common('score', ['--sample', '2']),
+    c2(/--out and --kernel-profile name the same file/, 'score', '--sample', '2', '--out', OUTJ, '--kernel-profile', OUTJ),
     c2(/--batch must be an integer >= 2, got '0x10'/, 'score', '--sample', '2', '--batch', '0x10'),
     c2(/--batch must be an integer.*got '1e3'/, 'score', '--sample', '2', '--batch', '1e3'),
     c2(/--batch must be an integer >= 2, got '-4'/, 'score', '--sample', '2', '--batch', '-4'),
@@ -534,6 +535,17 @@ const CASES: Record<string, Case[]> = {
     ),
     ...badOutputs('proxyless', 'out', T),
     ...badOutputs('proxyless', 'plot', T),
+    // Two outputs in one place: one would replace the other, or fail on it after the search.
+    c2(
+      /--out and --plot name the same file '.*result\.json'/,
+      'proxyless',
+      ...T,
+      '--out',
+      OUTJ,
+      '--plot',
+      join(outDir, '.', 'result.json'),
+    ),
+    c2(/--out and --checkpoint name the same path '.*result\.json'/, 'proxyless', ...T, '--out', OUTJ, '--checkpoint', OUTJ),
     c2(/--price-cells prices the cells of a --space-file/, 'proxyless', '--price-cells', '--target-ms', '1'),
     c2(/--price-cells and --latency-table are two sources of latency/, 'proxyless', '--space-file', hand, '--price-cells', ...T),
     c2(/--backend picks the --price-cells library/, 'proxyless', ...T, '--backend', 'onednn'),
@@ -637,6 +649,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--seed must be an integer >= 0/, 'evolve-space', '--budget-madds', '3M', '--seed', '-1'),
     ...badOutputs('evolve-space', 'out', ['--budget-madds', '3M']),
     ...badOutputs('evolve-space', 'history', ['--budget-madds', '3M']),
+    c2(/--out and --history name the same file/, 'evolve-space', '--budget-madds', '3M', '--out', OUTJ, '--history', OUTJ),
     c2(
       /^wgnas evolve-space: --out '[^']*space-2\.json' is a directory; give a file name\n$/,
       'evolve-space',
@@ -826,7 +839,9 @@ const CASES: Record<string, Case[]> = {
     ...badOutputs('bench', 'svg', []),
     // One file for both: the SVG would replace the report. Same file through another spelling too.
     c2(
-      new RegExp(`--json and --svg name the same file ${outDir}/\\./r\\.out: give each its own`),
+      new RegExp(
+        `--json and --svg name the same file '${outDir}/\\./r\\.out': the run writes both, one over the other; give each its own`,
+      ),
       ...['bench', 'matmul', '--json', join(outDir, 'r.out'), '--svg', `${outDir}/./r.out`],
     ),
     c2(/--quiet takes no value/, 'bench', '--quiet=1'),

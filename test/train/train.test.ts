@@ -185,6 +185,10 @@ describe('wgnas train', () => {
           .split('\n')
           .filter((l) => !l.startsWith('note: ')),
       ).toEqual([expect.stringMatching(/^wgnas train: --resume: lr was 0.05, now 0.2 in \S+; give the saved settings/)]);
+      // Fewer images change their fingerprint too: the count is named, not 'dataset images'.
+      const fewer = await wgnasInProcess(args(cut, { ...short, 'train-images': '40', resume: true }));
+      expect(fewer.code).toBe(2);
+      expect(fewer.err).toMatch(/^wgnas train: --resume: train-images was 48, now 40 in \S+; give the saved settings/);
       const resumed = await wgnasChild(args(cut, { epochs: '3', 'latency-runs': '0', resume: true }));
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toMatch(/resumed after epoch 1/);
@@ -352,6 +356,23 @@ describe('wgnas train', () => {
     const found = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1', '--train-out', taken]);
     expect(found.code).toBe(2);
     expect(found.err).toMatch(/--train-out '.*taken': report\.json there is a directory/);
+    // Its checkpoint folder as a file: the first checkpoint would fail on it (a bare EEXIST).
+    const blocked = join(dir, 'blocked');
+    mkdirSync(blocked);
+    writeFileSync(join(blocked, 'checkpoint'), '');
+    for (const [argv, flag] of [
+      [args(blocked), 'out'],
+      [['search', '--budget', '2', '--train-epochs', '1', '--train-out', blocked], 'train-out'],
+    ] as const) {
+      const b = await wgnasInProcess(argv);
+      expect(b.code).toBe(2);
+      expect(b.err.trim().split('\n'), b.err).toHaveLength(1);
+      expect(b.err).toMatch(
+        new RegExp(
+          `--${flag} '.*blocked': checkpoint there is a regular file, where the run keeps its checkpoints \\(a directory\\)`,
+        ),
+      );
+    }
     const noNet = await wgnasInProcess(['train', '--out', out]);
     expect(noNet.code).toBe(2);
     expect(noNet.err).toMatch(/give the network: --net CONFIG.json or --nb201 ARCH/);

@@ -4,7 +4,7 @@
  * (a live holder refuses naming its pid; a SIGKILLed holder's lock is stale and taken over); a full
  * disk (ENOSPC, injected) named in one message with no temporaries left; links followed; fifos refused.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -38,7 +38,7 @@ import {
 import { buildTable, type TableSource } from '../../src/latency/table-writer.js';
 import type { Param } from '../../src/nn/tape.js';
 import { cleanCheckpointDir, lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/nn/checkpoint.js';
-import { REPO } from '../helpers/paths.js';
+import { holdLock as holdLockIn, LOCK_HOLDER } from '../helpers/hold-lock.js';
 
 /**
  * A disk that fills up: while `disk.left` is finite, writes (writeSync, the one call durable.ts
@@ -70,7 +70,7 @@ vi.mock('node:fs', async (orig) => {
 });
 
 const run = promisify(execFile);
-const HOLDER = join(REPO, 'test', 'helpers', 'lock-holder.ts');
+const HOLDER = LOCK_HOLDER;
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-durable-'));
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -78,19 +78,7 @@ afterAll(() => {
 });
 
 /** Starts a child holding the lock; resolves once it printed "locked". */
-function holdLock(mode: 'hold' | 'ckpt', path: string): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['--import', 'tsx', HOLDER, mode, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    c.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('locked')) resolve(c);
-      else if (out.includes('held') || out.includes('error')) reject(new Error(out));
-    });
-    c.on('exit', (code) => reject(new Error(`holder exited ${code}: ${out}`)));
-  });
-}
+const holdLock = (mode: 'hold' | 'ckpt', path: string) => holdLockIn(mode, path, children);
 
 async function tryLock(mode: 'try' | 'ckpt', path: string): Promise<{ code: number; out: string; err: string }> {
   try {

@@ -1,6 +1,6 @@
 /** wgnas bench: time the WGSL kernels against tfjs (webgpu, wasm), gpu.js, oneDNN and TypeScript baselines. */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
 
@@ -70,9 +70,6 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   // again once it is known.
   const sweeps: ShapeSet[] = values.shapes ? [values.shapes] : values.device === 'cpu' ? ['small'] : ['small', 'default'];
   checkOnly(kernels, values.only, sweeps);
-  // One file for both would keep only the SVG (written last).
-  if (values.json && values.svg && resolve(values.json) === resolve(values.svg))
-    throw new UsageError(`--json and --svg name the same file ${values.svg}: give each its own`);
   // The earlier run is read before any timing, so a wrong file costs nothing.
   const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
   const device = await deviceOf(values);

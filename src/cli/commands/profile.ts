@@ -15,11 +15,12 @@ import {
   checkResumeSettings,
   readTableForResume,
   type ResumedTable,
+  tableLockPath,
   type TableSource,
 } from '../../latency/table-writer.js';
 import { CIFAR_LAYOUT, layoutSpace } from '../../mobilenet/layout.js';
 import { readSpaceFile } from '../../mobilenet/space-file.js';
-import { sha256Hex } from '../../util/durable.js';
+import { checkNotInUse, sha256Hex, writeTarget } from '../../util/durable.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../errors.js';
 import { readNetArch } from '../network.js';
@@ -94,6 +95,9 @@ function checkResumeFlags(values: Values): ResumedTable | null {
 
 async function profile(values: Values, ctx: RunContext): Promise<void> {
   const { io } = ctx;
+  // A table another run is measuring now is named as in use, not as one to --resume or --force.
+  const table = writeTarget(values.out!);
+  checkNotInUse(tableLockPath(table), `latency table ${table}`);
   if (!values.resume && !values.force && existsSync(values.out!)) {
     throw new UsageError(`--out ${values.out} already exists: pass --resume to continue it or --force to overwrite it`);
   }

@@ -340,14 +340,12 @@ async function searchOn(
           `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,
         );
     }
-    const probsAt = new WeakMap<ProgressEvent, number[][]>();
     let pending: ProgressEvent[] = [];
     // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
     const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);
     const done0 = search.progress.warmup + search.progress.search;
     const bar = new Progress(cfg.warmupSteps + cfg.searchSteps, 'proxyless', process.stderr, { initial: done0, quiet });
     const onEvent = (e: ProgressEvent) => {
-      if (values.plot) probsAt.set(e, search.probs);
       pending.push(e);
       bar.update(stepsDone(e));
       if (e.step % logEvery === 0 || e.step === e.total) {
@@ -369,7 +367,8 @@ async function searchOn(
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${search.evaluatedImages()} images)`,
     ];
     if (values.plot) {
-      const data = plotDataFromSearch(res, { target, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
+      // α as each step recorded it: the checkpoint keeps the steps before a resume.
+      const data = plotDataFromSearch(res, { target, warmupSteps: cfg.warmupSteps });
       const how = mode === 'gradient' ? `gradient, ${paths} path(s), ${lossKind} loss` : `REINFORCE, w ${cfg.reinforceW}`;
       const subtitle =
         `${layout.name} layout, ${how}, batch ${batchSize}, seed ${cfg.seed}: derived ${fmt(res.cost!)} ` +

@@ -1,6 +1,6 @@
 import { type DeviceKind, GpuOutOfMemoryError } from '../../backend/index.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
-import { checkResumedKeys, type Row, RowStream } from '../../data/row-stream.js';
+import { checkResumedKeys, jsonRow, type Row, RowStream } from '../../data/row-stream.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { formatArch } from '../../spaces/nb201.js';
@@ -146,13 +146,18 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       );
       const bar = new Progress(cells.length, 'score', process.stderr, { ...LOG_LINES, quiet: v.quiet, initial: keep.length });
       const profile = v['kernel-profile'] ? new ScoreProfile(v['kernel-profile'], backend, scorer, cells, keep.length) : null;
+      // Without --out or population-level scores a row is final once scored: printed as it finishes
+      // (`wgnas score --all > all.jsonl` killed keeps the rows done), not all at the end.
+      const live = !stream && aggs.length === 0;
       // The whole selection and where to resume: stacked auto groups keep their boundaries.
       const fresh = await scoreAll(
         scorer,
         cells,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
-          stream?.append(rs.map((r) => rowOf(r, accs)));
+          const rows = rs.map((r) => rowOf(r, accs));
+          stream?.append(rows);
+          if (live) for (const r of rows) io.out(jsonRow(r) + '\n');
           profile?.passed(rs.length);
         },
         keep.length,
@@ -181,7 +186,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         ...fresh.map((r) => withAggregates(rowOf(r, accs), aggs, r.scores)),
       ];
       // Without population-level scores the streamed rows are the output as they stand.
-      finishRows(stream, out, aggs.length > 0, v.out, io);
+      if (!live) finishRows(stream, out, aggs.length > 0, v.out, io);
     } finally {
       backend.dispose();
     }

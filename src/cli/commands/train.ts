@@ -6,7 +6,13 @@ import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
-import { discardCheckpoint, hasCheckpoint, lockCheckpointDir, readCheckpointState } from '../../nn/checkpoint.js';
+import {
+  checkCheckpointDirFree,
+  discardCheckpoint,
+  hasCheckpoint,
+  lockCheckpointDir,
+  readCheckpointState,
+} from '../../nn/checkpoint.js';
 import {
   buildNetwork,
   checkTrainCheckpoint,
@@ -56,7 +62,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const { io } = ctx;
   const out = values.out!;
   const ckDir = join(out, 'checkpoint');
-  checkFilesIn('out', out, TRAIN_FILES);
+  checkFilesIn('out', out, TRAIN_FILES, ['checkpoint']);
+  // A run training into DIR now is named as running, not as an earlier run to --resume.
+  checkCheckpointDirFree(ckDir);
   if (values.resume && !hasCheckpoint(ckDir)) throw new UsageError(`--resume: no checkpoint in ${ckDir}`);
   if (!values.resume && !values.force && hasCheckpoint(ckDir)) {
     throw new UsageError(`${ckDir} holds a checkpoint of an earlier run: --resume continues it, --force starts over`);
@@ -119,9 +127,10 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     const settings: RunSettings = {
       network: describeNetwork(net),
       dataset: train.name,
-      'dataset images': images,
+      // The counts before the images' fingerprint: another --train-images is named as such.
       'train-images': train.count,
       'test-images': test.count,
+      'dataset images': images,
       recipe,
       epochs: s.epochs,
       batch: s.batchSize,

@@ -197,7 +197,12 @@ export const PROXYLESS_OPTIONS = {
     group: 'output',
     help: 'save state (α, weights, Adam state, settings) every --checkpoint-every steps and at the end; each save is switched in whole with one rename, and DIR is locked while the run lives',
   }),
-  'checkpoint-every': int({ group: 'output', help: 'steps between checkpoints', default: D.checkpointEvery, min: 0 }),
+  'checkpoint-every': int({
+    group: 'output',
+    help: 'steps between checkpoints (0: only at the end)',
+    default: D.checkpointEvery,
+    min: 0,
+  }),
   resume: flag({
     group: 'output',
     help: 'continue from --checkpoint DIR (same settings, device, CPU threads and images, refused naming the flag that differs; --steps may grow)',

@@ -79,7 +79,7 @@ export const SCORE_OPTIONS = {
   'cells-per-stage': cellsPerStage,
   channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),
   out: outFile({
-    help: 'write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout',
+    help: 'write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout, each as it is scored (with a population-level score such as vote, all at the end)',
   }),
   resume: flag({
     help: 'keep the rows already in --out (same proxies, batch, seed, network, --group-mode, device, CPU threads and minibatch images, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',

@@ -102,7 +102,7 @@ export const TRAIN_OPTIONS = {
   }),
   'latency-runs': int({
     group: 'output',
-    help: 'timed batch-1 forward passes through the native addon for the reported latency (0: skip)',
+    help: 'timed batch-1 forward passes through the native addon, on every core whatever --cpu-threads, for the reported latency (0: skip)',
     default: 10,
     min: 0,
     max: 10_000,
