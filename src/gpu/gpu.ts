@@ -351,7 +351,14 @@ export class Gpu {
   private async checkWork(): Promise<void> {
     await this.checkCompiles();
     await this.checkAllocations();
-    await this.checkSubmits();
+    try {
+      await this.checkSubmits();
+    } catch (e) {
+      // What no scope caught meanwhile (e.g. the failed work's invalid bind groups) is reported
+      // with it, not again by the next check.
+      this.uncaptured = null;
+      throw e;
+    }
     const err = this.uncaptured;
     if (err) {
       this.uncaptured = null;

@@ -226,6 +226,15 @@ function checkBatch(n: number, fn: string): void {
 
 const addF32 = (x: Float32Array, y: Float32Array) => x.map((v, i) => v + y[i]);
 
+/** A tensor's values, disposed even where the read throws (a group that ran out of GPU memory is scored again). */
+async function readAndDispose(t: Tensor): Promise<Float32Array> {
+  try {
+    return await t.read();
+  } finally {
+    t.dispose();
+  }
+}
+
 /**
  * The WRCor family from the summed N x N kernels: the activation and gradient ones block-weighted
  * (act, grad) and unweighted (actU, gradU).
@@ -274,8 +283,7 @@ export async function wrcorScoresMany(
   });
   // Slots: 2a = activations, 2a+1 = gradients of architecture a; each weighted then unweighted.
   const k = accumulateGrams(backend, items, n, 2 * A, 'corr', 2, opts);
-  const km = await k.read();
-  k.dispose();
+  const km = await readAndDispose(k);
   const nn = n * n;
   const mat = (i: number) => km.subarray(i * nn, (i + 1) * nn);
   return archRelus.map((_, a) => {
@@ -346,8 +354,7 @@ export async function naswotScoresMany(
     return total;
   });
   const k = accumulateGrams(backend, items, n, A, 'sign', 1, opts);
-  const km = await k.read();
-  k.dispose();
+  const km = await readAndDispose(k);
   const nn = n * n;
   return totalD.map((td, a) =>
     logAbsDet(

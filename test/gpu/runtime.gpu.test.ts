@@ -9,7 +9,7 @@ import {
 } from '../../src/gpu/index.js';
 import { bucketBytes } from '../../src/gpu/pool.js';
 import { defineUniforms } from '../../src/gpu/uniforms.js';
-import { add, axpy, scale } from '../../src/kernels/elementwise.js';
+import { add, axpy, ELEMENTWISE_PARAMS, scale } from '../../src/kernels/elementwise.js';
 import { matmul } from '../../src/kernels/matmul.js';
 import { testGpu } from '../helpers/gpu.js';
 
@@ -108,6 +108,26 @@ describe('GPU runtime', () => {
     gpu.copy(u, u);
     await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
     for (const x of [t, u]) x.dispose();
+  });
+
+  it('a dispatch whose bind group is invalid fails the next read once; later work is not blamed for it', async ({ skip }) => {
+    if (!gpu) return skip();
+    const x = gpu.upload([1, 2, 3, 4]);
+    const out = gpu.empty([4]);
+    // 'scale' binds [out, x]: without x the bind group is invalid (an error no scope catches, at
+    // createBindGroup) and so is the submission that uses it (the submit's scope).
+    gpu.dispatch({
+      kernel: { file: 'elementwise.wgsl', entry: 'scale' },
+      buffers: [out],
+      uniforms: ELEMENTWISE_PARAMS.pack({ n: 4, cols: 0, s: 2 }),
+      workgroups: [1],
+    });
+    await expect(out.read()).rejects.toThrow(GpuValidationError);
+    // Both reports were of that dispatch: the next sync and read go through.
+    await gpu.sync();
+    const y = scale(gpu, x, 3);
+    expect(Array.from(await y.read())).toEqual([3, 6, 9, 12]);
+    for (const t of [x, out, y]) t.dispose();
   });
 
   it('endTimer() rejects a timed submission that failed validation (not a time for dropped work, nor a later read blamed)', async ({

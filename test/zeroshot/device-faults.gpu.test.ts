@@ -122,9 +122,11 @@ describe('scoreAll on a GPU that fails mid-run', () => {
     // Room for the batch and about 2.5 cells' working sets: the group of 6 after the probe does not fit.
     const f = await faulty(capped(() => baseBytes + 2.5 * perCellBytes));
     if (!f) return skip();
+    const held = f.backend.stats().bytesInUse;
     const r = await run(f.backend, { group: 'auto' });
     expect(r.error).toBeUndefined();
     expect(f.fd.refusedBytes.length).toBeGreaterThan(0);
+    expect(f.backend.stats().bytesInUse).toBe(held); // nothing of the failed groups is left held
     expect(r.notes[0]).toBe('note: out of GPU memory at a group of 6 cells; going on with 3');
     for (const n of r.notes) expect(n).toMatch(/^note: out of GPU memory at a group of (\d+) cells; going on with \d+$/);
     // Scores do not depend on the group: exactly the ungrouped run's.
@@ -162,10 +164,14 @@ describe('scoreAll on a GPU that fails mid-run', () => {
   }) => {
     const f = await faulty(capped(() => baseBytes + 2.5 * perCellBytes));
     if (!f) return skip();
+    const held = f.backend.stats().bytesInUse;
     const r = await run(f.backend, { group: 6 }); // a group of 6 does not fit (the test above)
     expect(r.error).toBeInstanceOf(GpuOutOfMemoryError);
     expect(r.streamed).toEqual([]);
     expect(r.notes).toEqual([]);
+    // The failed group's tensors went back (the correlation kernels' too, whose read threw):
+    // --group auto scores it again in the memory they held.
+    expect(f.backend.stats().bytesInUse).toBe(held);
     // Memory taken by another process after the first group: the second one fails.
     let cap = Infinity;
     const g = await faulty(capped(() => cap));
