@@ -34,6 +34,12 @@ export interface CellSearchOptions {
   populationSize?: number;
   sampleSize?: number;
   onScored?: (done: number, budget: number, timeMs: number) => void;
+  /**
+   * Wraps each evaluation (a proposal not scored before): `compute` scores it. A resumed run hands
+   * back the score it recorded instead (search --space-file --resume), and the seeded strategy, fed the
+   * same scores, retraces its proposals exactly.
+   */
+  evaluate?: (choices: number[], compute: () => Promise<number>) => Promise<number>;
 }
 
 export interface CellSearchResult {
@@ -52,18 +58,19 @@ export async function searchCellSpace(backend: Backend, space: CellSpace, o: Cel
   const batch = o.batch ?? proxyBatch(o.batchSize, o.seed);
   let done = 0;
   let scoreMs = 0;
+  const compute = async (a: number[]) => {
+    const t0 = performance.now();
+    const r = await scoreArch(backend, space, a, [o.proxy], batch, o.seed);
+    const ms = performance.now() - t0;
+    scoreMs += ms;
+    const v = r.scores[o.proxy];
+    if (v === undefined) throw new Error(`proxy '${o.proxy}' produced no score`);
+    o.onScored?.(++done, o.budget, ms);
+    return v;
+  };
   const score: Scorer<number[]> = async (archs) => {
     const out: number[] = [];
-    for (const a of archs) {
-      const t0 = performance.now();
-      const r = await scoreArch(backend, space, a, [o.proxy], batch, o.seed);
-      const ms = performance.now() - t0;
-      scoreMs += ms;
-      const v = r.scores[o.proxy];
-      if (v === undefined) throw new Error(`proxy '${o.proxy}' produced no score`);
-      out.push(v);
-      o.onScored?.(++done, o.budget, ms);
-    }
+    for (const a of archs) out.push(o.evaluate ? await o.evaluate(a, () => compute(a)) : await compute(a));
     return out;
   };
   const rng = new Rng(o.seed);
@@ -84,7 +91,8 @@ export async function searchCellSpace(backend: Backend, space: CellSpace, o: Cel
     arch: archJson(space, res.best, spaceBn(space)),
     evaluations: res.evaluations,
     history: res.history.map((h) => ({ choices: h.arch, score: h.score, madds: archMadds(space, h.arch) })),
-    secondsPerArch: scoreMs / 1000 / Math.max(1, res.evaluations),
+    // Over the architectures this run scored (a resume replays the others).
+    secondsPerArch: scoreMs / 1000 / Math.max(1, done),
   };
 }
 

@@ -87,7 +87,15 @@ export function openEvaluatedRows(
   return stream;
 }
 
-function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {
+/** What every search's --evaluated log records of its strategy and proxy (either space). */
+export function strategySettings(v: {
+  proxy: string;
+  strategy: string;
+  seed: number;
+  population: number;
+  'sample-size': number;
+  batch: number;
+}): RunSettings {
   return {
     '--proxy': v.proxy,
     '--strategy': v.strategy,
@@ -95,6 +103,12 @@ function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: 
     '--population': v.population,
     '--sample-size': v['sample-size'],
     '--batch': v.batch,
+  };
+}
+
+function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: DeviceKind) {
+  return {
+    ...strategySettings(v),
     '--cells-per-stage': v['cells-per-stage'],
     '--device': device,
     '--dataset': v.dataset,

@@ -5,6 +5,8 @@
  * - `.json`: rows stream to FILE.rows.jsonl and FILE is written atomically by finish().
  * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
  * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
+ * Beside them it may keep the run's state (recordState): what the run measured that a resume must
+ * reuse rather than measure again (search --space-file's cell prices).
  * FILE.lock keeps two runs off one file. A symbolic link FILE is followed once: all of these sit
  * beside its target, and the link stays a link.
  * JSON has no Infinity or NaN: JSON and JSON-lines rows hold a non-finite number as the string
@@ -200,6 +202,8 @@ interface Sidecar {
   version: 1;
   settings: StreamSettings;
   complete: boolean;
+  /** What the run recorded to be reused by a resume (recordState); absent when nothing. */
+  state?: Record<string, unknown>;
 }
 
 export interface RowStreamOptions {
@@ -230,6 +234,8 @@ export class RowStream {
   private readonly sidecarPath: string;
   /** Where rows are appended: the file itself, or FILE.rows.jsonl for .json. */
   private readonly streamPath: string;
+  /** The run's state kept in the sidecar: read back on resume, set by recordState. */
+  private stateRecord: Record<string, unknown> | undefined;
 
   /** The file the rows go to: the path given, or the target of a symbolic link there (the link stays). */
   readonly path: string;
@@ -256,12 +262,19 @@ export class RowStream {
   }
 
   private writeSidecar(complete: boolean): void {
+    this.reopened = false;
     const s: Sidecar = { format: 'wgnas-row-stream', version: 1, settings: this.o.settings, complete };
+    if (this.stateRecord) s.state = this.stateRecord;
     writeFileAtomic(this.sidecarPath, JSON.stringify(s, null, 1) + '\n');
   }
 
   /** False until a fresh stream replaced the old output (at its first append or finish). */
   private started = false;
+  /**
+   * A finished output opened to resume: marked unfinished at its first new row, so a resume refused
+   * after opening it (a smaller --budget, a corrupt score) leaves it finished.
+   */
+  private reopened = false;
 
   /**
    * A fresh stream leaves an existing file alone until there is something to write (a run refused
@@ -301,12 +314,16 @@ export class RowStream {
       throw new RowStreamError(`${this.sidecarPath}: not a wgnas row-stream settings file`);
     }
     const recorded = side.settings as StreamSettings;
+    const state = (side as { state?: unknown }).state;
+    if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state)))
+      throw new RowStreamError(`${this.sidecarPath}: 'state' is not an object (corrupt or hand-edited)`);
     checkRunSettings({ ...this.o.unrecorded, ...recorded }, this.o.settings, {
       where: ` in ${this.path}`,
       advice: `resume with its settings or write another ${this.o.flag ?? '--out'}`,
       adviceFor: (k) => (k in recorded ? undefined : this.o.unrecordedAdvice?.[k]),
     });
     this.started = true;
+    this.stateRecord = state as Record<string, unknown> | undefined;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;
     const fmt: RowFormat = source === this.streamPath && this.format === 'json' ? 'jsonl' : this.format;
@@ -320,13 +337,29 @@ export class RowStream {
       // Drop the partial last line for good before appending after it.
       writeFileAtomic(source, formatRows(fmt, read.rows, read.columns));
     }
-    if (side.complete) this.writeSidecar(false);
+    this.reopened = side.complete;
+  }
+
+  /** The state the resumed run recorded (recordState), or what this run recorded since; undefined when none. */
+  get state(): Readonly<Record<string, unknown>> | undefined {
+    return this.stateRecord;
+  }
+
+  /**
+   * Records `state` beside the settings (replacing what was there): at once when the stream has
+   * started (a resume), else with the first rows, so a fresh run that fails before them leaves the
+   * old output alone. A resume reads it back (`state`).
+   */
+  recordState(state: Record<string, unknown>): void {
+    this.stateRecord = state;
+    if (this.started) this.writeSidecar(false);
   }
 
   /** Appends rows (one write + fsync). The first rows of a fresh CSV fix its columns. */
   append(rows: readonly Row[]): void {
     if (!rows.length) return;
     this.start();
+    if (this.reopened) this.writeSidecar(false);
     let text = '';
     if (this.format === 'csv') {
       if (this.columns === null) {

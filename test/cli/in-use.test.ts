@@ -1,15 +1,18 @@
 /**
- * A second run on an output that a live run is writing is refused naming that run ("in use by
- * process N"), in one line, before any work: not told that the output holds an interrupted or
- * earlier run to --resume or --force (what the files alone say). A child holds each lock as the
- * running command does; the files beside it look like that run's (rows with complete: false, a
- * checkpoint, a table). The commands run in process and are refused before the device opens.
+ * A second run on an output that a live run is writing (score --out, search --evaluated of either
+ * space, ...) is refused naming that run ("in use by process N"), in one line, before any work: not
+ * told that the output holds an interrupted or earlier run to --resume or --force (what the files
+ * alone say). A child holds each lock as the running command does; the files beside it look like
+ * that run's (rows with complete: false, a checkpoint, a table). The commands run in process and
+ * are refused before the device opens.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
+import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 import { holdLock } from '../helpers/hold-lock.js';
 import { ARCH, tinyNb201, wgnasInProcess } from '../helpers/cli.js';
 
@@ -59,6 +62,16 @@ describe('a second run on an output in use', () => {
     );
     const evPid = await hold('hold', `${ev}.lock`);
     await refusedInUse(['search', '--budget', '3', '--cells-per-stage', '1', '--batch', '4', ...CPU, '--evaluated', ev], evPid);
+
+    // The cell-space search's --evaluated, fresh and resumed.
+    const space = join(tmp, 'space.json');
+    writeSpaceFile(space, handDesignedSpace(TINY_CIFAR_LAYOUT));
+    const cells = join(tmp, 'cells.csv');
+    streamingRows(cells, 'choices,wrcor');
+    const cellsPid = await hold('hold', `${cells}.lock`);
+    const search = ['search', '--space-file', space, '--budget', '3', '--batch', '4', ...CPU, '--evaluated', cells];
+    await refusedInUse(search, cellsPid);
+    await refusedInUse([...search, '--resume'], cellsPid);
   });
 
   it('train --out and a --train-out hand-over: named as in use, not as a checkpoint of an earlier run', async () => {

@@ -16,7 +16,9 @@ import { PROFILE } from '../../src/cli/specs/profile.js';
 import { PROXYLESS } from '../../src/cli/specs/proxyless.js';
 import { SCORE } from '../../src/cli/specs/score.js';
 import { SEARCH } from '../../src/cli/specs/search.js';
+import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { cpuTestBackend } from '../helpers/backend.js';
+import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 import { wgnasChild } from '../helpers/child.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-interrupt-'));
@@ -91,6 +93,18 @@ describe('Ctrl-C', () => {
     );
     expect(hint(SCORE, ['--sample', '3'])).toBe('nothing was kept to resume from (--out FILE makes the run resumable)');
     expect(hint(SEARCH, [])).toBe('nothing was kept to resume from (--evaluated FILE makes the run resumable)');
+    // The cell-space search resumes from its --evaluated FILE too (its Ctrl-C: search-cells-resume.test.ts).
+    const space = join(tmp, 'space.json');
+    writeSpaceFile(space, handDesignedSpace(TINY_CIFAR_LAYOUT));
+    expect(hint(SEARCH, ['--space-file', space])).toBe(
+      'nothing was kept to resume from (--evaluated FILE makes the run resumable)',
+    );
+    const cells = join(tmp, 'cells.csv');
+    expect(hint(SEARCH, ['--space-file', space, '--evaluated', cells])).toBe(`nothing was written to --evaluated ${cells} yet`);
+    writeFileSync(cells, 'choices,wrcor\n"0,1,2",1.5\n');
+    expect(hint(SEARCH, ['--space-file', space, '--evaluated', cells, '--force'])).toBe(
+      `--evaluated ${cells} keeps the work done: repeat the command with --resume in place of --force to continue`,
+    );
     expect(hint(PROXYLESS, ['--latency-table', table, '--target-ms', '60'])).toBe(
       'nothing was kept to resume from (--checkpoint DIR makes the run resumable)',
     );

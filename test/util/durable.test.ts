@@ -336,6 +336,42 @@ describe('RowStream', () => {
     writeFileSync(bad, '{"arch": "a"}\nnot json\n');
     expect(() => new RowStream(bad, { settings, resume: true })).toThrow(RowStreamError);
   });
+
+  it('state: written with the first rows (or at once on a resume), read back and kept by a resume, dropped by a fresh run', () => {
+    const p = join(tmp, 'state.csv');
+    const side = () => JSON.parse(readFileSync(`${p}.settings.json`, 'utf8')) as { state?: unknown; complete: boolean };
+    const prices = { cellPrices: { fixed: 0.1, perPosition: [[0.25, 1 / 3]] } };
+    const s = new RowStream(p, { settings });
+    s.recordState(prices);
+    // Nothing on disk until there is a row: a fresh run stopped before it leaves the old output alone.
+    expect(existsSync(`${p}.settings.json`)).toBe(false);
+    s.append([{ arch: 'a', wrcor: 1 }]);
+    expect(side().state).toEqual(prices);
+    s.close();
+    const r = new RowStream(p, { settings, resume: true });
+    expect(r.state).toEqual(prices); // every digit: 1/3 read back as it was
+    r.finish();
+    expect(side()).toMatchObject({ state: prices, complete: true });
+    // A resume of the finished file leaves it finished until its first new row; the state stays.
+    const again = new RowStream(p, { settings, resume: true });
+    expect(side()).toMatchObject({ state: prices, complete: true });
+    again.append([{ arch: 'b', wrcor: 2 }]);
+    expect(side()).toMatchObject({ state: prices, complete: false });
+    again.recordState({ ...again.state, other: 1 });
+    expect(side().state).toEqual({ ...prices, other: 1 });
+    again.close();
+    const fresh = new RowStream(p, { settings });
+    expect(fresh.state).toBeUndefined();
+    fresh.append([{ arch: 'b', wrcor: 2 }]);
+    fresh.close();
+    expect(side().state).toBeUndefined();
+    // A hand-edited state that is not an object is refused naming the record.
+    writeFileSync(
+      `${p}.settings.json`,
+      JSON.stringify({ format: 'wgnas-row-stream', version: 1, settings, complete: false, state: [1] }),
+    );
+    expect(() => new RowStream(p, { settings, resume: true })).toThrow(/state\.csv\.settings\.json: 'state' is not an object/);
+  });
 });
 
 describe('a full disk (ENOSPC)', () => {

@@ -47,6 +47,27 @@ const sampleSize = int({
   appliesWhen: evolutionOnly,
 });
 
+/**
+ * --resume and --force of a search's --evaluated FILE: `same` is what a resume must agree on,
+ * `discarded` what --force throws away.
+ */
+function evaluatedResume(same: string, discarded: string) {
+  return {
+    resume: flag({
+      help: `continue from --evaluated FILE (${same})`,
+      requires: ['evaluated'],
+      requiresWhy: '--resume needs --evaluated FILE',
+    }),
+    force: flag({
+      help: `start over when --evaluated FILE holds an interrupted search (${discarded} discarded); a finished search's FILE is replaced without it`,
+      requires: ['evaluated'],
+      requiresWhy: '--force starts --evaluated FILE over; give --evaluated FILE',
+      conflicts: ['resume'],
+      conflictsWhy: '--resume and --force contradict each other',
+    }),
+  };
+}
+
 export const SEARCH_NB201_OPTIONS = {
   space,
   proxy,
@@ -67,18 +88,10 @@ export const SEARCH_NB201_OPTIONS = {
   evaluated: outFile({
     help: 'append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end; as score --out writes them: Infinity, -Infinity and NaN as text); with --resume, FILE is replayed and the search continues where it stopped',
   }),
-  resume: flag({
-    help: 'continue from --evaluated FILE (same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow)',
-    requires: ['evaluated'],
-    requiresWhy: '--resume needs --evaluated FILE',
-  }),
-  force: flag({
-    help: "start over when --evaluated FILE holds an interrupted search (its evaluations are discarded); a finished search's FILE is replaced without it",
-    requires: ['evaluated'],
-    requiresWhy: '--force starts --evaluated FILE over; give --evaluated FILE',
-    conflicts: ['resume'],
-    conflictsWhy: '--resume and --force contradict each other',
-  }),
+  ...evaluatedResume(
+    'same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow',
+    'its evaluations are',
+  ),
   ...submitOptions,
   'in-flight': int({
     help: 'children out at once on --redis (at least the number of workers, or some sit idle); part of the run: another value proposes other children',
@@ -118,6 +131,13 @@ export const SEARCH_CELLS_OPTIONS = {
   },
   'train-steps': int({ help: 'train the best architecture N steps from scratch and report its test accuracy', min: 1 }),
   out: outFile({ help: 'write the best architecture (wgnas-arch JSON)' }),
+  evaluated: outFile({
+    help: "append each evaluated architecture (its choices, score, MAdds, latency_ms under --max-latency-ms, time_ms) to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end); the cells' prices timed on this CPU are recorded with them; with --resume, FILE is replayed and the search continues where it stopped",
+  }),
+  ...evaluatedResume(
+    'same space file content, proxy, strategy, seed, population, sample size, batch, MAdds band, latency ceiling and where its prices come from, device, CPU threads and minibatch images; --budget may grow; cells timed on this CPU are not timed again: the prices recorded in FILE.settings.json are used',
+    'its evaluations and recorded prices are',
+  ),
   proxy: oneOfLazy(() => [...PROXIES.keys()], {
     help: "a proxy of 'wgnas score' (one proxy: the vote ranks a population)",
     default: 'wrcor',
@@ -168,7 +188,7 @@ export const SEARCH = defineCommand({
       label: '--space-file',
       select: { option: 'space-file' },
       usage: [
-        '--space-file SPACE.json [--budget-madds N] [--min-madds N] [--max-latency-ms X [--latency-table FILE]] [--train-steps N] [options]',
+        '--space-file SPACE.json [--budget-madds N] [--min-madds N] [--max-latency-ms X [--latency-table FILE]] [--train-steps N] [--evaluated FILE [--resume | --force]] [options]',
       ],
       options: SEARCH_CELLS_OPTIONS,
     }),

@@ -1,0 +1,268 @@
+/**
+ * `wgnas search --space-file`: zero-shot search of a cell space (learned or hand-designed) under a
+ * MAdds band and optionally a latency ceiling, optionally training the result. With --evaluated FILE
+ * its evaluations stream to FILE and --resume continues them (cells-log.ts).
+ */
+import { searchCellSpace, trainCellArch } from '../autospace/search.js';
+import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../autospace/search-space.js';
+import type { Backend } from '../backend/index.js';
+import { readLatencyTable, tableProvenance } from '../latency/lut.js';
+import { measuredCost } from '../mobilenet/cost/measured.js';
+import { archCost, type CostModel } from '../mobilenet/cost/model.js';
+import { tableCost } from '../mobilenet/cost/table.js';
+import type { CellSpace } from '../mobilenet/space.js';
+import { archJson, spaceBn } from '../mobilenet/space-file.js';
+import { writeFileAtomic } from '../util/durable.js';
+import { fmtSig, listWithin } from '../util/format.js';
+import { LOG_LINES, Progress } from '../util/progress.js';
+import { UsageError } from './args.js';
+import { type CellsLog, openCellsLog, type RecordedPrices } from './cells-log.js';
+import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice } from './device.js';
+import { MAX_ERROR_LINE, namingFile } from './errors.js';
+import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
+import type { RunContext } from './run.js';
+import { evaluatedLine } from './search-report.js';
+import { readSpace } from './space.js';
+import type { ValuesOf } from './spec.js';
+import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
+import { checkTrainOut, trainFound } from './train-found.js';
+
+type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
+
+/**
+ * The latency of a hand-designed space's architectures from a lookup table: its cells are the
+ * layout's MBConv candidates in the table's order (expand, kernel, then 'zero').
+ */
+function spaceTableCost(path: string, space: CellSpace): { cost: CostModel; meta: Record<string, string> } {
+  const table = readLatencyTable(path);
+  const r = tableCost(table, space.layout);
+  if (!r.cost) {
+    // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).
+    throw new Error(
+      listWithin(
+        `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space.layout.name} layout: `,
+        r.missing,
+        MAX_ERROR_LINE - 'wgnas search: '.length,
+        '; profile them (wgnas profile) or drop --latency-table to time the cells on this CPU',
+      ),
+    );
+  }
+  if (r.cost.perPosition.some((row, b) => row.length !== space.cells[b]?.length))
+    throw new Error(
+      `latency table ${path} prices ${r.cost.perPosition.map((x) => x.length).join('/')} blocks per layer, the space has ${space.cells.map((c) => c.length).join('/')} cells`,
+    );
+  return { cost: r.cost, meta: table.meta };
+}
+
+const BOUND_FLAGS = { budgetMadds: 'budget-madds', minMadds: 'min-madds', maxLatencyMs: 'max-latency-ms' } as const;
+
+/**
+ * A MAdds band or latency ceiling that no architecture of the space meets is a usage error naming
+ * its flag (exit 2), found before any work: cellSearchSpace checks them without sampling.
+ */
+function checkBounds(read: CellSpace, budgetMadds: number, minMadds: number, limit?: LatencyLimit): void {
+  try {
+    cellSearchSpace(read, budgetMadds, minMadds, limit);
+  } catch (e) {
+    if (!(e instanceof SpaceConstraintError) || !e.bound) throw e;
+    throw new UsageError(`--${BOUND_FLAGS[e.bound]}: ${e.message}`);
+  }
+}
+
+/** --latency-table: the hand-designed space's blocks priced from the table, and the line saying so. */
+function tableLimit(read: CellSpace, table: string, maxLatencyMs: number): { limit: LatencyLimit; note: string } {
+  if (read.file.source !== 'hand-designed')
+    throw new UsageError(
+      `--latency-table: the cells of the ${read.file.source} space are not in latency tables (only MBConv blocks are); drop it to time them on this CPU`,
+    );
+  const { cost: latency, meta } = namingFile(table, () => spaceTableCost(table, read));
+  // A table without this layout's keys prices each block as its ImageNet (stage, block) position.
+  const how =
+    latency.source === 'imagenet-proxy'
+      ? ` as the same positions of the ImageNet space (the table has no ${read.layout.name} keys: ImageNet-resolution latencies)`
+      : '';
+  return {
+    limit: { latency, maxLatencyMs },
+    note: `priced the space's blocks from ${table} (${tableProvenance(table, meta)})${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`,
+  };
+}
+
+/**
+ * The cells timed on this CPU: the prices a resumed --evaluated FILE recorded, else measured now
+ * (and recorded there); and the line saying which.
+ */
+async function measuredLimit(
+  read: CellSpace,
+  v: CellsValues,
+  maxLatencyMs: number,
+  log: CellsLog | null,
+): Promise<{ limit: LatencyLimit; note: string }> {
+  const saved: RecordedPrices | null = log?.prices() ?? null;
+  const latency = saved?.cost ?? (await measuredCost(read, { backend: v.backend }));
+  if (log && !saved) log.recordPrices(latency);
+  const what = `(${latency.meta?.library ?? latency.meta?.backend ?? '?'}, ${latency.meta?.ops ?? '?'} ops): skeleton ${latency.fixed.toFixed(3)} ms`;
+  const note = saved
+    ? `using the cells' prices recorded on ${saved.at} on host ${saved.host}, not timing them again ${what}\n`
+    : `priced the space's cells on this CPU ${what}\n`;
+  return { limit: { latency, maxLatencyMs }, note };
+}
+
+/** `--space-file`: zero-shot search of a cell space under a MAdds budget, optionally training the result. */
+export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
+  const { io } = ctx;
+  const budgetMadds = v['budget-madds'] ?? Infinity;
+  const minMadds = v['min-madds'] ?? 0;
+  if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
+  // The outputs before the search: an --evaluated log in use or interrupted, a --train-out in use.
+  if (v.evaluated) checkInterrupted('--evaluated', v.evaluated, v.resume, v.force);
+  checkTrainOut(v);
+  const read: CellSpace = readSpace(v['space-file']!);
+  // The MAdds band against the space, before the cells are priced or the device starts.
+  checkBounds(read, budgetMadds, minMadds);
+  const maxLatencyMs = v['max-latency-ms'];
+  const table = v['latency-table'];
+  // A table's prices are checked before the data is read; measured ones once --evaluated is open.
+  let priced = maxLatencyMs !== undefined && table ? tableLimit(read, table, maxLatencyMs) : null;
+  if (priced) checkBounds(read, budgetMadds, minMadds, priced.limit);
+  // The proxies score at the space's resolution: 224 for an ImageNet-layout space (a folder decoded at 224).
+  const size = read.layout.inputSize;
+  const ds = await openRunDataset(v.dataset, 'train', ctx, size);
+  const batch = await runProxyBatch(ds, v.batch, v.seed, size);
+  const device = await deviceOf(v);
+  const threads = cpuThreadsOf(device, v);
+  // Opened before the cells are timed and the device starts: a resume with other settings is refused at once.
+  const log = v.evaluated
+    ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data: batchData(ds, batch), threads }, io)
+    : null;
+  let found: string;
+  try {
+    if (maxLatencyMs !== undefined && !priced) {
+      priced = await measuredLimit(read, v, maxLatencyMs, log);
+      // The ceiling against the priced space, like the MAdds band (before the note: a refusal is one line).
+      checkBounds(read, budgetMadds, minMadds, priced.limit);
+    }
+    if (priced) io.err(priced.note);
+    if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated architectures\n`);
+    // The network's classifier follows the dataset.
+    const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
+    const trainData =
+      v['train-steps'] === undefined
+        ? null
+        : {
+            split: await runSearchSplit(ds, runSplitSizes(ds), size),
+            test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
+          };
+    const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
+    try {
+      found = await runCells(v, ctx, backend, { space, batch, latencyLimit: priced?.limit, log, trainData, dsName: ds.name });
+    } finally {
+      backend.dispose();
+    }
+  } finally {
+    log?.close();
+  }
+  await trainFound({ json: found }, v, ds.count, ctx);
+}
+
+interface CellsRun {
+  space: CellSpace;
+  batch: Awaited<ReturnType<typeof runProxyBatch>>;
+  latencyLimit: LatencyLimit | undefined;
+  log: CellsLog | null;
+  trainData: { split: Awaited<ReturnType<typeof runSearchSplit>>; test: Awaited<ReturnType<typeof runTestSet>> } | null;
+  dsName: string;
+}
+
+/** The search on the open device, its --train-steps check and its report; returns the architecture found (JSON). */
+async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, run: CellsRun): Promise<string> {
+  const { strategy, proxy, seed, budget } = v;
+  const { space, latencyLimit, log, trainData } = run;
+  const budgetMadds = v['budget-madds'] ?? Infinity;
+  const minMadds = v['min-madds'] ?? 0;
+  const table = v['latency-table'];
+  // The space's networks are scored, trained and written at the BN its file records.
+  const bn = spaceBn(space);
+  if (!v.quiet)
+    io.err(
+      `search ${strategy}/${proxy} on ${describeBackend(backend)}, BN eps ${bn.eps}${space.file.bn ? ' as the space file records' : ''}\n`,
+    );
+  const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
+  // Replayed evaluations take no time: the bar starts after them, which its rate and ETA leave out.
+  let rebased = false;
+  const logged = log?.evaluator(latencyLimit?.latency);
+  const evaluate =
+    logged &&
+    ((a: number[], compute: () => Promise<number>) =>
+      logged(a, () => {
+        if (!rebased) bar.rebase(log!.replayed);
+        rebased = true;
+        return compute();
+      }));
+  const t0 = performance.now();
+  const r = await searchCellSpace(backend, space, {
+    proxy,
+    strategy,
+    budget,
+    budgetMadds,
+    minMadds,
+    latencyLimit,
+    batchSize: v.batch,
+    batch: run.batch,
+    seed,
+    populationSize: v.population,
+    sampleSize: v['sample-size'],
+    onScored: (_d, _n, ms) => bar.tick(1, `${(ms / 1000).toFixed(2)} s/arch`),
+    evaluate,
+  });
+  bar.done('');
+  log?.finish(budget);
+  const out: Record<string, unknown> = {
+    space: v['space-file'],
+    source: space.file.source,
+    strategy,
+    proxy,
+    budget,
+    budgetMadds,
+    minMadds,
+    ...r.arch,
+    score: r.score,
+    evaluations: r.evaluations,
+    seconds: (performance.now() - t0) / 1000,
+    ...deviceRecord(backend),
+  };
+  if (latencyLimit)
+    Object.assign(out, { maxLatencyMs: latencyLimit.maxLatencyMs, latencyMs: archCost(latencyLimit.latency, r.choices) });
+  if (v['train-steps'] !== undefined && trainData) {
+    const steps = v['train-steps'];
+    const tr = await trainCellArch(backend, space, r.choices, trainData.split.train, trainData.test, {
+      steps,
+      batchSize: 32,
+      lr: 0.05,
+      seed,
+      evalImages: 1000,
+    });
+    out.trainSteps = steps;
+    out.testAcc = tr.testAcc;
+  }
+  if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
+  // As proxyless search says it: with the summary, or on stderr beside --json's stdout.
+  const wrote = v.out ? `wrote ${v.out}\n` : '';
+  if (v.json) {
+    io.out(JSON.stringify(out, null, 2) + '\n');
+    if (wrote) io.err(wrote);
+  } else {
+    io.out(
+      `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
+        `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms ${table ? `from ${table}` : 'on this CPU'}` : ''}):\n` +
+        (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
+        `${proxy} score: ${fmtSig(r.score)}\n` +
+        (out.testAcc !== undefined
+          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${run.dsName} test images)\n`
+          : '') +
+        `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n` +
+        wrote,
+    );
+  }
+  return JSON.stringify(archJson(space, r.choices, bn), null, 2);
+}
