@@ -36,7 +36,7 @@ export interface DispatchArgs {
 const UNIFORM_BLOCK_BYTES = 64 * 1024;
 /**
  * Staged uploads (write() into a buffer the open encoder uses) up to this size share a staging block
- * instead of a mapped buffer each: on Dawn's null backend a slot costs 0.1-0.25x of a buffer of its
+ * instead of a mapped buffer each: on Dawn's null backend a slot costs 0.08-0.26x of a buffer of its
  * own from 16 B to 64 KiB (docs/results.md, "Staging blocks"). Larger ones keep their own buffer, so
  * a block wastes at most a quarter of itself where a slot does not fit.
  */
