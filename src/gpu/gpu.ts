@@ -8,6 +8,7 @@
  */
 import { LeakTracker } from '../util/leaks.js';
 import type { AdapterReport } from './adapter.js';
+import { BlockArena } from './blocks.js';
 import { GpuDeviceLostError, GpuDisposedError, GpuOutOfMemoryError, GpuValidationError, KernelCompileError } from './errors.js';
 import { BufferPool } from './pool.js';
 import { COPY_COMMAND, DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
@@ -33,6 +34,14 @@ export interface DispatchArgs {
 
 /** Bytes per uniform block (several dispatches' uniform structs; within maxUniformBufferBindingSize). */
 const UNIFORM_BLOCK_BYTES = 64 * 1024;
+/**
+ * Staged uploads (write() into a buffer the open encoder uses) up to this size share a staging block
+ * instead of a mapped buffer each: on Dawn's null backend a slot costs 0.08-0.26x of a buffer of its
+ * own from 16 B to 64 KiB (docs/results.md, "Staging blocks"). Larger ones keep their own buffer, so
+ * a block wastes at most a quarter of itself where a slot does not fit.
+ */
+export const STAGED_SLOT_MAX_BYTES = 64 * 1024;
+export const STAGING_BLOCK_BYTES = 256 * 1024;
 
 interface CachedPipeline {
   pipeline: GPUComputePipeline;
@@ -64,10 +73,10 @@ export class Gpu {
   /** The compute pass consecutive dispatches record into; ended before any encoder-level command. */
   private pass: GPUComputePassEncoder | null = null;
   private passPipeline: GPUComputePipeline | null = null;
-  /** The uniform block being filled (CPU copy), written to its buffer once when sealed. */
-  private uniformBlock: { buf: GPUBuffer; shadow: Uint8Array; used: number } | null = null;
-  private pendingUniforms: GPUBuffer[] = [];
-  private freeUniforms: GPUBuffer[] = [];
+  /** Dispatches' uniform structs, packed into blocks written once each (see uniformSlot). */
+  private readonly uniforms: BlockArena;
+  /** Small staged uploads, packed into copy-source blocks the same way (see write). */
+  readonly stagingBlocks: BlockArena;
   private querySet: GPUQuerySet | null = null;
   private timerStartMs = 0;
   private destroyed = false;
@@ -88,7 +97,7 @@ export class Gpu {
   private uncaptured: GPUError | null = null;
   /** Buffers that work recorded in the open encoder uses (cleared when it is submitted). */
   private pendingBuffers = new Set<GPUBuffer>();
-  /** Upload staging buffers of the open encoder, destroyed once it is submitted. */
+  /** Staging buffers of the open encoder's large uploads, destroyed once it is submitted. */
   private pendingStaging: GPUBuffer[] = [];
   /** Validation outcomes of submitted command buffers, not yet reported (read() and sync() report them). */
   private submitChecks: Array<Promise<GPUError | null>> = [];
@@ -112,7 +121,6 @@ export class Gpu {
   f16Compute = false;
   /** Adapter limits read on every dispatch, looked up once. */
   private readonly maxWorkgroups: number;
-  private readonly uniformAlignBytes: number;
   /** Set between startProfile() and stopProfile(): every dispatch then runs in its own timed pass. */
   private profiler: DispatchProfiler | null = null;
   private profileStart = { ms: 0, dispatches: 0, submits: 0, hostWaits: 0 };
@@ -125,7 +133,19 @@ export class Gpu {
   ) {
     this.pool = new BufferPool(device, adapter.limits.maxStorageBufferBindingSize ?? 128 * 1024 * 1024);
     this.maxWorkgroups = adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    this.uniformAlignBytes = adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    const create = (desc: GPUBufferDescriptor) => this.pool.createBuffer(desc);
+    this.uniforms = new BlockArena(device, create, {
+      blockBytes: UNIFORM_BLOCK_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      alignBytes: adapter.limits.minUniformBufferOffsetAlignment ?? 256,
+    });
+    // copyBufferToBuffer wants 4-byte offsets; at most 4 blocks (1 MiB) are kept between submits.
+    this.stagingBlocks = new BlockArena(device, create, {
+      blockBytes: STAGING_BLOCK_BYTES,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      alignBytes: 4,
+      maxFree: 4,
+    });
     void device.lost.then((l) => {
       if (!this.destroyed) this.lostInfo = { reason: String(l.reason), message: String(l.message ?? '') };
       for (const wake of this.lostWaiters) wake();
@@ -241,8 +261,9 @@ export class Gpu {
   /**
    * Overwrites a tensor's contents, in order with the recorded work and without submitting it:
    * queue.writeBuffer lands before the open encoder runs, which is right unless that encoder
-   * already uses the buffer (a pooled buffer recycled within it); then the data goes through a
-   * staging buffer copied in encoder order.
+   * already uses the buffer (a pooled buffer recycled within it); then the data is staged and
+   * copied in encoder order. Small uploads share a staging block (one buffer for many, written
+   * before the submit: see blocks.ts), large ones get a mapped buffer of their own.
    */
   write(t: GpuTensor, data: Float32Array, offsetElems = 0): void {
     this.live();
@@ -250,6 +271,13 @@ export class Gpu {
     if (data.byteLength === 0) return;
     if (!this.pendingBuffers.has(buf)) {
       this.device.queue.writeBuffer(buf, offsetElems * 4, data.buffer, data.byteOffset, data.byteLength);
+      return;
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength <= STAGED_SLOT_MAX_BYTES) {
+      // A refused block is reported by the next check with its size (its copies fail with it).
+      const slot = this.stagingBlocks.slot(bytes);
+      this.encoderCommands().copyBufferToBuffer(slot.buffer, slot.offset, buf, offsetElems * 4, data.byteLength);
       return;
     }
     let staging: GPUBuffer;
@@ -260,7 +288,7 @@ export class Gpu {
       if (e instanceof GpuOutOfMemoryError) return;
       throw e;
     }
-    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    new Uint8Array(staging.getMappedRange()).set(bytes);
     staging.unmap();
     this.encoderCommands().copyBufferToBuffer(staging, 0, buf, offsetElems * 4, data.byteLength);
     this.pendingStaging.push(staging);
@@ -381,8 +409,9 @@ export class Gpu {
     // Errors of writes into the missing buffer arrive as events: let those in flight land first.
     await this.whileAlive(this.device.queue.onSubmittedWorkDone());
     this.uncaptured = null;
-    for (const b of this.freeUniforms.filter((u) => this.pool.isRefused(u))) b.destroy();
-    this.freeUniforms = this.freeUniforms.filter((u) => !this.pool.isRefused(u));
+    const refusedBlock = (b: GPUBuffer) => this.pool.isRefused(b);
+    this.uniforms.dropFree(refusedBlock);
+    this.stagingBlocks.dropFree(refusedBlock);
     throw new GpuOutOfMemoryError(refused?.bytes, refused?.message ?? uncaught!.message);
   }
 
@@ -469,29 +498,8 @@ export class Gpu {
    */
   private uniformSlot(data: Uint8Array): { buffer: GPUBuffer; offset: number; size: number } {
     const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
-    const align = this.uniformAlignBytes;
-    if (this.uniformBlock && this.uniformBlock.used + size > UNIFORM_BLOCK_BYTES) this.sealUniformBlock();
-    if (!this.uniformBlock) {
-      const buf =
-        this.freeUniforms.pop() ??
-        this.pool.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
-    }
-    const b = this.uniformBlock;
-    const offset = b.used;
-    b.shadow.fill(0, offset, offset + size);
-    b.shadow.set(data, offset);
-    b.used = Math.ceil((offset + size) / align) * align;
-    return { buffer: b.buf, offset, size };
-  }
-
-  /** Writes the open uniform block to its buffer (ahead of any submit that uses it). */
-  private sealUniformBlock(): void {
-    const b = this.uniformBlock;
-    if (!b) return;
-    this.device.queue.writeBuffer(b.buf, 0, b.shadow.buffer, b.shadow.byteOffset, Math.min(b.used, UNIFORM_BLOCK_BYTES));
-    this.pendingUniforms.push(b.buf);
-    this.uniformBlock = null;
+    const { buffer, offset } = this.uniforms.slot(data, size);
+    return { buffer, offset, size };
   }
 
   dispatch(args: DispatchArgs): void {
@@ -623,7 +631,8 @@ export class Gpu {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
-    this.sealUniformBlock();
+    this.uniforms.seal();
+    this.stagingBlocks.seal();
     const encoder = this.encoder;
     // Dropped first: where submit throws, the next work records into a new encoder, not a finished one.
     this.encoder = null;
@@ -649,8 +658,8 @@ export class Gpu {
     for (const b of this.pendingStaging) b.destroy();
     this.pendingStaging = [];
     // Queue order protects reused blocks: their next write lands after this submission's work.
-    this.freeUniforms.push(...this.pendingUniforms);
-    this.pendingUniforms = [];
+    this.uniforms.submitted();
+    this.stagingBlocks.submitted();
   }
 
   /** Flushes and waits until the GPU has finished everything submitted. */
@@ -715,8 +724,8 @@ export class Gpu {
     this.flush();
     this.destroyed = true;
     this.pool.destroyAll();
-    for (const b of this.freeUniforms) b.destroy();
-    this.freeUniforms = [];
+    this.uniforms.destroy();
+    this.stagingBlocks.destroy();
     this.querySet?.destroy();
     this.pipelines.clear();
     this.pipelinesByCall.clear();

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../../src/gpu/errors.js';
+import { STAGED_SLOT_MAX_BYTES, STAGING_BLOCK_BYTES } from '../../src/gpu/gpu.js';
 import { acquireGpu, Gpu, type GpuTensor } from '../../src/gpu/index.js';
 import { bucketBytes } from '../../src/gpu/pool.js';
 import { matmul } from '../../src/kernels/matmul.js';
@@ -109,20 +110,52 @@ describe('out of GPU memory', () => {
     await gpu.sync();
   });
 
-  it('a staged write whose staging buffer cannot be allocated fails the next read, not silently', async ({ skip }) => {
+  it('a small staged write whose staging block cannot be allocated fails the next read with the block size', async ({ skip }) => {
+    let armed = false;
+    const block = (d: GPUBufferDescriptor) => d.usage === (GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    const f = await faulty({ refuse: (d) => armed && block(d) && !(armed = false) });
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    const t = gpu.upload(A, [2, 3]);
+    const c = matmul(gpu, t, gpu.upload(B, [3, 2]));
+    armed = true;
+    // t is used by the recorded matmul: the write is staged, in a block (one buffer for many writes).
+    gpu.write(t, new Float32Array(6).fill(9));
+    gpu.write(t, new Float32Array(2).fill(7), 4); // the same block
+    expect(fd.refusedBytes).toEqual([STAGING_BLOCK_BYTES]);
+    const err = await t.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+    expect((err as GpuOutOfMemoryError).bytes).toBe(STAGING_BLOCK_BYTES);
+    expect((err as Error).message).toBe('out of GPU memory: allocating 256 KiB failed');
+    for (const x of [t, c]) x.dispose();
+    // The refused block is not reused: the next staged writes get a new one and land.
+    expect(gpu.stagingBlocks.freeBlocks).toBe(0);
+    const u = gpu.upload(A, [2, 3]);
+    const v = gpu.upload(B, [3, 2]);
+    const d = matmul(gpu, u, v);
+    gpu.write(u, new Float32Array(6).fill(5));
+    expect(Array.from(await u.read())).toEqual([5, 5, 5, 5, 5, 5]);
+    expect(Array.from(await d.read())).toEqual(AB);
+    for (const x of [u, v, d]) x.dispose();
+    expect(await product(gpu)).toEqual(AB);
+  });
+
+  it('a large staged write whose own staging buffer cannot be allocated fails the next read with its size', async ({ skip }) => {
     let armed = false;
     const f = await faulty({ refuse: (d) => armed && d.mappedAtCreation === true && !(armed = false) });
     if (!f) return skip();
     const { gpu } = f;
-    const t = gpu.upload(A, [2, 3]);
-    const c = matmul(gpu, t, gpu.upload(B, [3, 2]));
+    const n = STAGED_SLOT_MAX_BYTES / 4 + 1; // one value past a block slot
+    const t = gpu.zeros([n]);
+    const s = gpu.empty([n]);
+    gpu.copy(t, s);
     armed = true;
-    // t is used by the recorded matmul: the write goes through a staging buffer (mapped at creation).
-    gpu.write(t, new Float32Array(6).fill(9));
+    // t is used by the recorded copy: the write is staged, through a mapped buffer of its own.
+    gpu.write(t, new Float32Array(n).fill(9));
     const err = await t.read().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpuOutOfMemoryError);
-    expect((err as GpuOutOfMemoryError).bytes).toBe(24);
-    for (const x of [t, c]) x.dispose();
+    expect((err as GpuOutOfMemoryError).bytes).toBe(4 * n);
+    for (const x of [t, s]) x.dispose();
     expect(await product(gpu)).toEqual(AB);
   });
 });
