@@ -26,6 +26,7 @@ import { linearBackwardOp, linearOp } from './linear.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
 import { adamStepOp, sgdStepOp } from './optim.js';
+import { sgdStepManyOp } from './optim-many.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
 import { uniformFillBlocksOp, uniformFillManyOp, uniformFillOp } from './random.js';
 import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp, unstackGroupsOp } from './proxy-ops.js';
@@ -84,6 +85,7 @@ export const OPS = catalog([
   colSumsOp,
   sumSlicesOp,
   sgdStepOp,
+  sgdStepManyOp,
   adamStepOp,
   correlationOp,
   correlationOffDiagInPlaceOp,

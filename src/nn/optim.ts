@@ -26,8 +26,13 @@ export class WeightSgd {
 
   /** Updates every parameter that has a gradient; returns how many moved. */
   step(lr: number): number {
-    let n = 0;
+    return stepWeightSgds([{ sgd: this, lr }]);
+  }
+
+  /** The parameters with a gradient, each with its momentum buffer (zeros on first use), lr and weight decay. */
+  pending(lr: number): Array<{ p: Param; buf: Tensor; lr: number; weightDecay: number }> {
     const noDecay = this.cfg.noDecay ?? ['bn_gamma', 'bn_beta', 'bias'];
+    const out: Array<{ p: Param; buf: Tensor; lr: number; weightDecay: number }> = [];
     for (const p of this.params) {
       if (!p.grad) continue;
       let buf = this.buffers.get(p);
@@ -35,21 +40,50 @@ export class WeightSgd {
         buf = this.backend.zeros(p.value.shape);
         this.buffers.set(p, buf);
       }
-      this.backend.ops.sgdStep(p.value, p.grad, buf, {
-        lr,
-        momentum: this.cfg.momentum,
-        nesterov: this.cfg.nesterov,
-        weightDecay: noDecay.includes(p.kind) ? 0 : this.cfg.weightDecay,
-      });
-      n++;
+      out.push({ p, buf, lr, weightDecay: noDecay.includes(p.kind) ? 0 : this.cfg.weightDecay });
     }
-    return n;
+    return out;
   }
 
   dispose(): void {
     for (const b of this.buffers.values()) b.dispose();
     this.buffers.clear();
   }
+}
+
+/**
+ * One step of several optimizers on one backend, each at its own learning rate: every parameter
+ * with a gradient moves as WeightSgd.step would move it, through one sgdStepMany per momentum
+ * setting (several tensors per dispatch on the GPU). Returns how many parameters moved.
+ */
+export function stepWeightSgds(steps: ReadonlyArray<{ sgd: WeightSgd; lr: number }>): number {
+  const groups = new Map<string, { backend: Backend; cfg: SgdConfig; items: ReturnType<WeightSgd['pending']> }>();
+  for (const { sgd, lr } of steps) {
+    const items = sgd.pending(lr);
+    if (items.length === 0) continue;
+    const backend = sgd['backend'];
+    const key = `${sgd.cfg.momentum}:${sgd.cfg.nesterov}`;
+    const g = groups.get(key);
+    if (g && g.backend !== backend) throw new Error('stepWeightSgds: optimizers of different backends');
+    if (g) g.items.push(...items);
+    else groups.set(key, { backend, cfg: sgd.cfg, items });
+  }
+  let n = 0;
+  for (const { backend, cfg, items } of groups.values()) {
+    backend.ops.sgdStepMany(
+      items.map((i) => i.p.value),
+      items.map((i) => i.p.grad!),
+      items.map((i) => i.buf),
+      {
+        lr: items.map((i) => i.lr),
+        weightDecay: items.map((i) => i.weightDecay),
+        momentum: cfg.momentum,
+        nesterov: cfg.nesterov,
+      },
+    );
+    n += items.length;
+  }
+  return n;
 }
 
 export interface AdamConfig {

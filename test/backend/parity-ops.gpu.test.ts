@@ -467,6 +467,53 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   add('sgdStep', opCase.sgdStep('Nesterov, weight decay', w, g, buf, sgd));
   const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
   add('adamStep', opCase.adamStep('step 3, beta1 0', w, g, m, v, adam));
+  // sgdStepMany: more tensors than one dispatch takes (3 per dispatch at 8 storage buffers, 5 at
+  // 16), sizes of 1, a workgroup and a bit, and an empty one; per-tensor lr and weight decay.
+  const sizes = [1, 257, 0, 33, 3, 512, 7, 1, 100, 2, 19, 300];
+  const lrs = sizes.map((_, j) => 0.01 * (j + 1));
+  const wds = sizes.map((_, j) => (j % 3 === 0 ? 0 : 1e-3 * j));
+  add(
+    'sgdStepMany',
+    opCase.sgdStepMany('12 tensors, Nesterov', sizes, { lr: lrs, weightDecay: wds, momentum: 0.9, nesterov: true }, 7),
+  );
+  add(
+    'sgdStepMany',
+    opCase.sgdStepMany(
+      '3 tensors, momentum with dampening',
+      [5, 64, 9],
+      { lr: [0.1, 0.2, 0.3], weightDecay: [0, 0.01, 0.1], momentum: 0.5, dampening: 0.25 },
+      8,
+    ),
+  );
+  add('sgdStepMany', opCase.sgdStepMany('one tensor, plain SGD', [70], { lr: [0.5], weightDecay: [0] }, 9));
+  add('sgdStepMany', opCase.sgdStepMany('no tensors', [], { lr: [], weightDecay: [] }, 10));
+  bad('sgdStepMany', 'lengths', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [1, 2], weightDecay: [0] }),
+  );
+  bad('sgdStepMany', 'sizes differ', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([4])], [be.empty([3])], { lr: [1], weightDecay: [0] }),
+  );
+  bad('sgdStepMany', 'a weight twice', (be) => {
+    const t = be.empty([3]);
+    return be.ops.sgdStepMany([t, t], [be.empty([3]), be.empty([3])], [be.empty([3]), be.empty([3])], {
+      lr: [1, 1],
+      weightDecay: [0, 0],
+    });
+  });
+  bad('sgdStepMany', "a buffer is another tensor's gradient", (be) => {
+    const g = be.empty([3]);
+    return be.ops.sgdStepMany([be.empty([3]), be.empty([3])], [g, be.empty([3])], [be.empty([3]), g], {
+      lr: [1, 1],
+      weightDecay: [0, 0],
+      momentum: 0.9,
+    });
+  });
+  bad('sgdStepMany', 'Nesterov without momentum', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [1], weightDecay: [0], nesterov: true }),
+  );
+  bad('sgdStepMany', 'lr NaN', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [NaN], weightDecay: [0] }),
+  );
   bad('sgdStep', 'Nesterov without momentum', (be) =>
     be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
   );

@@ -6,7 +6,14 @@
 import type { Backend } from '../../src/backend/index.js';
 import type { OpName } from '../../src/kernels/ops.js';
 import { OPS } from '../../src/kernels/ops.js';
-import type { AdamOptions, BatchedAccumulateOptions, Pool2dParams, SgdOptions } from '../../src/kernels/params.js';
+import type {
+  AdamOptions,
+  BatchedAccumulateOptions,
+  Pool2dParams,
+  SgdManyOptions,
+  SgdOptions,
+} from '../../src/kernels/params.js';
+import { Rng } from '../../src/util/rng.js';
 import { type Arr, type Case, type Tol, withTensors } from './parity.js';
 
 /** 1-D inputs, each of its own length. */
@@ -323,6 +330,38 @@ export function sgdStep(label: string, w: Arr, g: Arr, buf: Arr, sgd: SgdOptions
         const rb = Float64Array.from(buf);
         OPS.sgdStep.reference(rw, g, rb, sgd);
         return [rw, rb];
+      },
+    },
+    tol,
+  );
+}
+
+/**
+ * One sgdStepMany over tensors of the given sizes (random w, g, buf), each with its own lr and
+ * weight decay: every new w and buf (the reference in f64).
+ */
+export function sgdStepMany(label: string, sizes: readonly number[], o: SgdManyOptions, seed: number, tol?: Tol): Case {
+  const rng = new Rng(seed);
+  const [ws, gs, bs] = [0, 1, 2].map((k) => sizes.map((n) => rng.normals(n, k === 2 ? 0.1 : 1)));
+  return withTol(
+    {
+      label,
+      run: (be) =>
+        withTensors(
+          be,
+          [...ws, ...gs, ...bs].map((a): [Arr, number[]] => [a, [a.length]]),
+          (ts) => {
+            const k = sizes.length;
+            const [tw, tb] = [ts.slice(0, k), ts.slice(2 * k)];
+            be.ops.sgdStepMany(tw, ts.slice(k, 2 * k), tb, o);
+            return [...tw, ...tb];
+          },
+        ),
+      ref: () => {
+        const rw = ws.map((a) => Float64Array.from(a));
+        const rb = bs.map((a) => Float64Array.from(a));
+        OPS.sgdStepMany.reference(rw, gs, rb, o);
+        return [...rw, ...rb];
       },
     },
     tol,

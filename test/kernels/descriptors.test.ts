@@ -312,6 +312,7 @@ describe('op catalog and backend registry', () => {
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
     uniformFill: { n: 10 },
     uniformFillMany: { n: 10 },
+    sgdStepMany: { n: 10 },
     uniformFillBlocks: { n: 10 },
   };
 

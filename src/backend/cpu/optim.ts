@@ -4,6 +4,8 @@ import {
   adamStepParams,
   assertAdamUnaliased,
   assertSgdUnaliased,
+  checkSgdMany,
+  type SgdManyOptions,
   type SgdOptions,
   sgdStepParams,
 } from '../../kernels/params.js';
@@ -22,6 +24,28 @@ export function sgdStep(dev: NativeDevice, w: NativeTensor, grad: NativeTensor, 
     momentum,
     dampening,
     nesterov: o.nesterov ?? false,
+  });
+}
+
+/** sgdStep on each tensor with its own lr and weight decay (one native op each: no dispatch cost here). */
+export function sgdStepMany(
+  dev: NativeDevice,
+  w: readonly NativeTensor[],
+  grad: readonly NativeTensor[],
+  buf: readonly NativeTensor[],
+  o: SgdManyOptions,
+): void {
+  const { momentum, dampening } = checkSgdMany(w, grad, buf, o, (t) => t.handle);
+  w.forEach((wj, j) => {
+    if (wj.size === 0) return;
+    dev.enqueue('sgdStep', [wj, grad[j], buf[j]], {
+      n: wj.size,
+      lr: o.lr[j],
+      weightDecay: o.weightDecay[j],
+      momentum,
+      dampening,
+      nesterov: o.nesterov ?? false,
+    });
   });
 }
 

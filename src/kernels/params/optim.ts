@@ -94,3 +94,41 @@ export function assertAdamUnaliased<T>(w: T, grad: T, m: T, v: T, same: SameStor
     same,
   );
 }
+
+/** sgdStepMany's shared momentum settings and its per-tensor learning rates and weight decays. */
+export interface SgdManyOptions {
+  lr: readonly number[];
+  weightDecay: readonly number[];
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+}
+
+/**
+ * sgdStepMany's operands (both backends): one lr and weight decay per tensor, each triple as
+ * sgdStep checks it, and no storage twice among all of them (`storage` keys a tensor's buffer).
+ * Returns momentum and dampening with their defaults.
+ */
+export function checkSgdMany<T extends Sized>(
+  w: readonly T[],
+  grad: readonly T[],
+  buf: readonly T[],
+  o: SgdManyOptions,
+  storage: (t: T) => unknown,
+): { momentum: number; dampening: number } {
+  const n = w.length;
+  if (grad.length !== n || buf.length !== n || o.lr.length !== n || o.weightDecay.length !== n) {
+    throw new RangeError(
+      `sgdStepMany: ${n} weights, ${grad.length} gradients, ${buf.length} buffers, ${o.lr.length} learning rates and ${o.weightDecay.length} weight decays`,
+    );
+  }
+  let r = { momentum: o.momentum ?? 0, dampening: o.dampening ?? 0 };
+  for (let j = 0; j < n; j++) {
+    r = sgdStepParams(w[j], grad[j], buf[j], { ...o, lr: o.lr[j], weightDecay: o.weightDecay[j] });
+  }
+  if (n === 0) sgdStepParams({ size: 0 }, { size: 0 }, { size: 0 }, { ...o, lr: 0, weightDecay: 0 });
+  const all = [...w, ...grad, ...buf].map(storage);
+  if (new Set(all).size !== all.length)
+    throw new RangeError('sgdStepMany: a tensor appears twice among the weights, gradients and buffers');
+  return r;
+}

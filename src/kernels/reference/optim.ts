@@ -1,5 +1,5 @@
 /** References of optim.wgsl: SGD (momentum, Nesterov, weight decay) and Adam steps, f64 math. */
-import type { AdamOptions, SgdOptions } from '../params.js';
+import type { AdamOptions, SgdManyOptions, SgdOptions } from '../params.js';
 
 /** CPU reference of sgdStep (f64 math, results stored in the given arrays). */
 export function sgdStepCpu(
@@ -18,6 +18,16 @@ export function sgdStepCpu(
     d = o.nesterov ? d + momentum * b : b;
     w[i] = w[i] - o.lr * d;
   }
+}
+
+/** CPU reference of sgdStepMany: sgdStepCpu on each tensor with its own lr and weight decay. */
+export function sgdStepManyCpu(
+  w: ReadonlyArray<Float32Array | Float64Array>,
+  grad: ReadonlyArray<ArrayLike<number>>,
+  buf: ReadonlyArray<Float32Array | Float64Array>,
+  o: SgdManyOptions,
+): void {
+  w.forEach((wj, j) => sgdStepCpu(wj, grad[j], buf[j], { ...o, lr: o.lr[j], weightDecay: o.weightDecay[j] }));
 }
 
 /** CPU reference of adamStep. */
