@@ -7,7 +7,14 @@
  * Backend (src/backend), never these functions directly.
  */
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
-import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardAddOp, batchNormForwardOp } from './batchnorm.js';
+import {
+  batchNormBackwardOp,
+  batchNormEvalOp,
+  batchNormForwardAddOp,
+  batchNormForwardOp,
+  batchNormRelu6BackwardOp,
+  batchNormRelu6ForwardOp,
+} from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
 import {
   conv2dBackwardInputOp,
@@ -58,6 +65,8 @@ export const OPS = catalog([
   batchNormForwardAddOp,
   batchNormBackwardOp,
   batchNormEvalOp,
+  batchNormRelu6ForwardOp,
+  batchNormRelu6BackwardOp,
   reluOp,
   reluBackwardOp,
   relu6Op,

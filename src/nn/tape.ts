@@ -312,10 +312,11 @@ export class Tape {
   }
 
   /**
-   * relu6(batchNorm(x)), the MBConv pair: one fused op where the backend has it (Backend.fused)
-   * and the batch norm is the plain training-mode one whose output nothing records (no ReLU
-   * records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The fused op keeps neither the BN output nor its gradient: one tensor and
-   * two passes over memory less per pair.
+   * relu6(batchNorm(x)), the MBConv pair: one op each way (the backend's batchNormRelu6Forward and
+   * Backward) where the batch norm is the plain training-mode one whose output nothing records (no
+   * ReLU records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The
+   * fused ops keep neither the BN output nor its gradient: one tensor, two passes over memory and
+   * two dispatches less per pair (bit for bit the composition on the GPU, within f32 rounding on the CPU).
    */
   batchNormRelu6(
     x: Var,
@@ -326,19 +327,18 @@ export class Tape {
     reluName = 'relu6',
     eps = DEFAULT_BN_EPS,
   ): Var {
-    const fused = this.backend.fused;
     const o = this.opts;
-    if (!fused || o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
+    if (o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
       return this.relu(this.batchNorm(x, gamma, beta, bnName, undefined, eps), block, reluName, true);
     }
-    const { z, mean, invStd } = fused.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
+    const { z, mean, invStd } = this.ops.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name: bnName, invStd });
     const out = this.out(z, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
-      const g = fused.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
+      const g = this.ops.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
       this.accumulateBn(x, gamma, beta, g);
     });
     return out;

@@ -182,6 +182,21 @@ bad('batchNormForwardAdd', 'residual shape', (be) =>
 bad('batchNormForwardAdd', 'gamma shape', (be) =>
   be.ops.batchNormForwardAdd(be.empty([2, 3, 4, 4]), be.empty([4]), null, be.empty([2, 3, 4, 4])),
 );
+bad('batchNormRelu6Forward', 'beta shape', (be) => be.ops.batchNormRelu6Forward(be.empty([2, 3, 4, 4]), null, be.empty([4])));
+bad('batchNormRelu6Forward', 'eps', (be) => be.ops.batchNormRelu6Forward(be.empty([2, 3, 4, 4]), null, null, -1));
+bad('batchNormRelu6Backward', 'beta shape', (be) =>
+  be.ops.batchNormRelu6Backward(
+    be.empty([2, 3, 4, 4]),
+    be.empty([2, 3, 4, 4]),
+    be.empty([3]),
+    be.empty([3]),
+    null,
+    be.empty([2]),
+  ),
+);
+bad('batchNormRelu6Backward', 'dz shape', (be) =>
+  be.ops.batchNormRelu6Backward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null, null),
+);
 bad('batchNormBackward', 'dy shape', (be) =>
   be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null),
 );

@@ -122,6 +122,45 @@ export function batchNorm(s: {
         },
       },
     ],
+    [
+      'batchNormRelu6Forward',
+      {
+        label,
+        tol,
+        run: (be) =>
+          withTensors(be, [[x, shape], ...affine], ([tx, tg, tb]) => {
+            const r = be.ops.batchNormRelu6Forward(tx, tg ?? null, tb ?? null, eps);
+            return [r.z, r.mean, r.invStd];
+          }),
+        ref: () => {
+          const r = OPS.batchNormRelu6Forward.reference(x, shape, gamma, beta, eps);
+          return [r.z, r.mean, r.invStd];
+        },
+      },
+    ],
+    [
+      'batchNormRelu6Backward',
+      {
+        label,
+        tol: s.backwardTol ?? tol,
+        run: (be) => {
+          const f = fwd();
+          return withTensors(
+            be,
+            [[dy, shape], [x, shape], [f.mean, C], [f.invStd, C], ...affine],
+            ([tdy, tx, tm, ti, tg, tb]) => {
+              const r = be.ops.batchNormRelu6Backward(tdy, tx, tm, ti, tg ?? null, tb ?? null);
+              return [r.dx, r.dgamma, r.dbeta];
+            },
+          );
+        },
+        ref: () => {
+          const f = fwd();
+          const r = OPS.batchNormRelu6Backward.reference(dy, x, shape, f.mean, f.invStd, gamma, beta);
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      },
+    ],
   ];
 }
 

@@ -267,6 +267,8 @@ describe('op catalog and backend registry', () => {
     batchNormForward: { N: 2, C: 3, HW: 16 },
     batchNormForwardAdd: { N: 2, C: 3, HW: 16 },
     batchNormBackward: { N: 2, C: 3, HW: 16 },
+    batchNormRelu6Forward: { N: 2, C: 3, HW: 16 },
+    batchNormRelu6Backward: { N: 2, C: 3, HW: 16 },
     batchNormEval: { N: 2, C: 3, HW: 16 },
     relu: { n: 10 },
     reluBackward: { n: 10 },
