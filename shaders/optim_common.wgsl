@@ -7,3 +7,12 @@ fn sgdElem(w: f32, g: f32, s: f32, lr: f32, wd: f32, momentum: f32, dampening: f
   if (nesterov) { d = d + momentum * buf; } else { d = buf; }
   return vec2(w - lr * d, buf);
 }
+
+// One element of an Adam step (optim.wgsl's adam and adam_rows): lr arrives divided by bias
+// correction 1, sqrtBc2 = sqrt(bias correction 2). Returns (new w, new m, new v).
+fn adamElem(w: f32, g: f32, m0: f32, v0: f32, lr: f32, wd: f32, beta1: f32, beta2: f32, eps: f32, sqrtBc2: f32) -> vec3<f32> {
+  let d = g + wd * w;
+  let m = beta1 * m0 + (1.0 - beta1) * d;
+  let v = beta2 * v0 + (1.0 - beta2) * d * d;
+  return vec3(w - lr * m / (sqrt(v) / sqrtBc2 + eps), m, v);
+}

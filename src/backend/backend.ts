@@ -152,6 +152,8 @@ export interface Backend {
   /** Overwrites a tensor's contents after the work queued before (which may still read it). */
   write(t: Tensor, data: Float32Array, offsetElems?: number): void;
   copy(src: Tensor, dst: Tensor, elems?: number, srcOffsetElems?: number, dstOffsetElems?: number): void;
+  /** Every tensor's values, with one wait for the device (where a read() each would wait once each). */
+  readMany(ts: readonly Tensor[]): Promise<Float32Array[]>;
   /**
    * A non-owning tensor on the first numel(shape) elements of `base` (a window on a reused arena,
    * as the batched proxies cut them). Shares base's lifetime; its dispose() does nothing.

@@ -16,6 +16,7 @@ import {
   batchNormRelu6ForwardOp,
 } from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
+import { gateDotManyOp } from './gate-dot-many.js';
 import {
   conv2dBackwardInputOp,
   conv2dBackwardWeightOp,
@@ -32,7 +33,7 @@ import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardOp, mixFor
 import { linearBackwardOp, linearOp } from './linear.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
-import { adamStepOp, sgdStepOp } from './optim.js';
+import { adamStepOp, adamStepRowsOp, sgdStepOp } from './optim.js';
 import { sgdStepManyOp } from './optim-many.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
 import { uniformFillBlocksOp, uniformFillManyOp, uniformFillOp } from './random.js';
@@ -96,6 +97,7 @@ export const OPS = catalog([
   sgdStepOp,
   sgdStepManyOp,
   adamStepOp,
+  adamStepRowsOp,
   correlationOp,
   correlationOffDiagInPlaceOp,
   accumulateAbsOp,
@@ -104,6 +106,7 @@ export const OPS = catalog([
   signCodesInPlaceOp,
   unstackGroupsOp,
   gateDotOp,
+  gateDotManyOp,
   fitnessSoftmaxOp,
   mixAccumulateOp,
   mixForwardOp,

@@ -132,6 +132,8 @@ export class Tape {
   private readonly gradded: Var[] = [];
   /** Holders of the tape-owned gradients with more than one (absent: one). */
   private readonly holders = new Map<Tensor, number>();
+  /** Owned tensors that are views of others (reshape): they free nothing themselves. */
+  private readonly views = new Set<Tensor>();
 
   private readonly ops: BackendOps;
 
@@ -152,6 +154,20 @@ export class Tape {
   adopt(t: Tensor): Tensor {
     this.owned.add(t);
     return t;
+  }
+
+  /**
+   * v's values as a tensor the caller owns (and disposes), which this tape's dispose() leaves
+   * alone: v's own tensor where the tape owns it outright, else (an input, a view, a shared
+   * gradient) a copy. A no-grad sub-tape's output kept without a device copy.
+   */
+  take(v: Var): Tensor {
+    const t = v.value;
+    if (this.owned.has(t) && !this.views.has(t) && !this.holders.has(t)) {
+      this.owned.delete(t);
+      return t;
+    }
+    return this.copyOf(t);
   }
 
   private out(t: Tensor, requiresGrad: boolean): Var {
@@ -465,7 +481,9 @@ export class Tape {
    * into x's shape, the view being no tensor the gradient bookkeeping could share).
    */
   reshape(x: Var, shape: readonly number[]): Var {
-    const y = this.out(x.value.view(shape), x.requiresGrad);
+    const view = x.value.view(shape);
+    this.views.add(view);
+    const y = this.out(view, x.requiresGrad);
     this.push(y.requiresGrad, () => {
       if (!y.grad || !this.needs(x)) return;
       const g = this.backend.empty(x.shape);
@@ -539,6 +557,7 @@ export class Tape {
     for (const t of this.owned) t.dispose();
     this.owned.clear();
     this.holders.clear();
+    this.views.clear();
     this.backs.length = 0;
     this.relus.length = 0;
     this.bns.length = 0;

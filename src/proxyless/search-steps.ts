@@ -100,7 +100,7 @@ export async function weightStep(
     t.backward(loss);
     p.sgd.step(lr);
     p.net.zeroGrad();
-    const [l, lg] = await Promise.all([loss.value.read(), logits.value.read()]);
+    const [l, lg] = await backend.readMany([loss.value, logits.value]);
     return { loss: l[0], acc: accuracy(lg, b.y) };
   } finally {
     t.dispose();
@@ -128,8 +128,9 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
     const loss = t.crossEntropy(logits, y);
     t.backward(loss);
     p.net.zeroGrad(); // weights do not learn from validation data
-    gateGrads = await p.net.gateGradients(records, cfg.gateGrads);
-    ce = (await loss.value.read())[0];
+    const g = await p.net.gateGradientsWith(records, cfg.gateGrads, [loss.value]);
+    gateGrads = g.grads;
+    ce = g.values[0][0];
   } finally {
     t.dispose();
     x.dispose();
@@ -179,7 +180,7 @@ export async function reinforceArchStep(
       try {
         const { logits } = p.net.forward(t, t.input(x), gates);
         const loss = t.crossEntropy(logits, y);
-        const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
+        const [lg, l] = await backend.readMany([logits.value, loss.value]);
         const choices = gates.map((g) => g.active);
         samples.push({
           choices,

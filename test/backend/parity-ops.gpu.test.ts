@@ -541,6 +541,67 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
     const t = be.empty([3]);
     return be.ops.sgdStep(t, be.empty([3]), t, { lr: 1, momentum: 0.9 });
   });
+  // adamStepRows: rows at their own steps, gaps between them left alone, a row of one, an empty row.
+  for (const [label, rows] of [
+    [
+      'three rows with gaps',
+      [
+        { offset: 0, size: 5, step: 3 },
+        { offset: 9, size: 1, step: 1 },
+        { offset: 12, size: 260, step: 40 },
+      ],
+    ],
+    [
+      'rows out of order, an empty one',
+      [
+        { offset: 280, size: 21, step: 2 },
+        { offset: 5, size: 0, step: 9 },
+        { offset: 0, size: 280, step: 1 },
+      ],
+    ],
+    ['no rows', []],
+  ] as const) {
+    add('adamStepRows', {
+      label,
+      run: (be) =>
+        withTensors(
+          be,
+          [w, g, m, v].map((a): [Arr, number[]] => [a, [n]]),
+          ([tw, tg, tm, tv]) => {
+            be.ops.adamStepRows(tw, tg, tm, tv, rows, adam);
+            return [tw, tm, tv];
+          },
+        ),
+      ref: () => {
+        const [rw, rm, rv] = [w, m, v].map((z) => Float64Array.from(z));
+        OPS.adamStepRows.reference(rw, g, rm, rv, rows, adam);
+        return [rw, rm, rv];
+      },
+    });
+  }
+  bad('adamStepRows', 'rows overlap', (be) =>
+    be.ops.adamStepRows(
+      be.empty([9]),
+      be.empty([9]),
+      be.empty([9]),
+      be.empty([9]),
+      [
+        { offset: 0, size: 5, step: 1 },
+        { offset: 4, size: 2, step: 1 },
+      ],
+      { lr: 1 },
+    ),
+  );
+  bad('adamStepRows', 'a row past the end', (be) =>
+    be.ops.adamStepRows(be.empty([9]), be.empty([9]), be.empty([9]), be.empty([9]), [{ offset: 5, size: 5, step: 1 }], { lr: 1 }),
+  );
+  bad('adamStepRows', 'step 0', (be) =>
+    be.ops.adamStepRows(be.empty([9]), be.empty([9]), be.empty([9]), be.empty([9]), [{ offset: 0, size: 5, step: 0 }], { lr: 1 }),
+  );
+  bad('adamStepRows', 'm is w', (be) => {
+    const t = be.empty([9]);
+    return be.ops.adamStepRows(t, be.empty([9]), t, be.empty([9]), [], { lr: 1 });
+  });
   bad('adamStep', 'm is v', (be) => {
     const t = be.empty([3]);
     return be.ops.adamStep(be.empty([3]), be.empty([3]), t, t, { lr: 1, step: 1 });
@@ -702,6 +763,60 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
     ref: () => [[OPS.gateDot.reference(a, a)]],
   });
   bad('gateDot', 'index', (be) => be.ops.gateDot(be.empty([3]), be.empty([3]), be.empty([2]), 2));
+
+  // gateDotMany: more pairs than one dispatch takes (3 per dispatch at 8 storage buffers, 7 at 16),
+  // one dy shared by several pairs and a pair of one tensor with itself, sizes 0, 1 and several
+  // first-pass workgroups (20000 > 8 x 256 x 8), indices out of order with slots left unwritten.
+  {
+    const sizes = [517, 1, 20000, 517, 0, 33, 517, 2, 300, 517, 7, 64];
+    const as = sizes.map((m) => rnd(m));
+    const shared = rnd(517);
+    const bs = sizes.map((m, j) => (m === 517 && j > 0 ? shared : rnd(m)));
+    const indices = [5, 0, 13, 2, 7, 1, 12, 3, 9, 4, 11, 8];
+    const slots = 15;
+    add('gateDotMany', {
+      label: '12 pairs into 15 slots, a shared operand, scale 0.25',
+      tol: { atol: 1e-2, rtol: 1e-4 },
+      run: (be) =>
+        withTensors(
+          be,
+          [...as.map((x): [Arr, number[]] => [x, [x.length]]), [shared, [517]], [new Float32Array(slots), [slots]]],
+          (ts) => {
+            const out = ts[ts.length - 1];
+            const sh = ts[ts.length - 2];
+            const tb = sizes.map((m, j) => (m === 517 && j > 0 ? sh : be.upload(bs[j], [m])));
+            be.ops.gateDotMany(ts.slice(0, sizes.length), tb, out, indices, 0.25);
+            tb.forEach((t) => t !== sh && t.dispose());
+            return [out];
+          },
+        ),
+      ref: () => [OPS.gateDotMany.reference(as, bs, slots, indices, 0.25)],
+    });
+    add('gateDotMany', {
+      label: 'a pair of one tensor with itself; no pairs',
+      tol,
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [a, [n]],
+            [new Float32Array(2), [2]],
+          ],
+          ([x, out]) => (be.ops.gateDotMany([x], [x], out, [1]), be.ops.gateDotMany([], [], out, []), [out]),
+        ),
+      ref: () => [[0, OPS.gateDot.reference(a, a)]],
+    });
+  }
+  bad('gateDotMany', 'index twice', (be) =>
+    be.ops.gateDotMany([be.empty([3]), be.empty([3])], [be.empty([3]), be.empty([3])], be.empty([2]), [1, 1]),
+  );
+  bad('gateDotMany', 'out is an operand', (be) => {
+    const o = be.empty([3]);
+    return be.ops.gateDotMany([be.empty([3])], [o], o, [0]);
+  });
+  bad('gateDotMany', 'lengths', (be) => be.ops.gateDotMany([be.empty([3])], [], be.empty([2]), [0]));
+  bad('gateDotMany', 'operands differ', (be) => be.ops.gateDotMany([be.empty([3])], [be.empty([4])], be.empty([2]), [0]));
+  bad('gateDotMany', 'index outside out', (be) => be.ops.gateDotMany([be.empty([3])], [be.empty([3])], be.empty([2]), [2]));
 
   const K = 3;
   const logits = F([0.3, -1.2, 2]);

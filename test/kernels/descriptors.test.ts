@@ -315,6 +315,8 @@ describe('op catalog and backend registry', () => {
     uniformFill: { n: 10 },
     uniformFillMany: { n: 10 },
     sgdStepMany: { n: 10 },
+    adamStepRows: { n: 10 },
+    gateDotMany: { n: 10 },
     uniformFillBlocks: { n: 10 },
   };
 

@@ -2,11 +2,13 @@
  * Multi-tensor SGD on both backends, bit for bit against one sgdStep per tensor: sgdStepMany on
  * more tensors than one dispatch takes (sizes 0, 1, odd, past a workgroup; per-tensor lr and weight
  * decay; Nesterov, plain momentum and none), WeightSgd.step (parameters without a gradient left
- * alone, no decay on BN parameters) and stepWeightSgds over two optimizers at different rates.
+ * alone, no decay on BN parameters) and stepWeightSgds over two optimizers at different rates;
+ * AlphaAdam (one adamStepRows per step) against one adamStep per block over several steps with
+ * blocks skipped, and its state saved and loaded.
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
-import { stepWeightSgds, WeightSgd } from '../../src/nn/optim.js';
+import { AlphaAdam, stepWeightSgds, WeightSgd } from '../../src/nn/optim.js';
 import { Param, type ParamKind } from '../../src/nn/tape.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
@@ -115,6 +117,61 @@ describe('WeightSgd and stepWeightSgds', () => {
           p.value.dispose();
           p.zeroGrad();
         }
+      }
+    });
+  }
+});
+
+describe('AlphaAdam', () => {
+  for (const { name, backend } of backends) {
+    it(`moves α as one adamStep per block would, bit for bit (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      const sizes = [7, 1, 7, 300, 4];
+      const cfg = { lr: 6e-3, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 };
+      const rng = new Rng(9);
+      const adam = new AlphaAdam(backend, sizes, cfg);
+      // The reference: a tensor triple per block, adamStep at the block's own step count.
+      const ref = sizes.map((n) => ({ w: backend.zeros([n]), m: backend.zeros([n]), v: backend.zeros([n]), steps: 0 }));
+      let alpha: Float32Array[] = sizes.map((n) => rng.normals(n, 1e-3));
+      let want: Float32Array[] = alpha.map((a) => Float32Array.from(a));
+      try {
+        for (let s = 0; s < 4; s++) {
+          const grads = sizes.map((n) => Array.from(rng.normals(n)));
+          const hasGrad = sizes.map((_, b) => (b + s) % 3 !== 0);
+          alpha = await adam.update(alpha, grads, hasGrad);
+          want = await Promise.all(
+            want.map(async (a, b) => {
+              if (!hasGrad[b]) return a;
+              const r = ref[b];
+              r.steps++;
+              backend.write(r.w, a);
+              const g = backend.upload(Float32Array.from(grads[b]));
+              backend.ops.adamStep(r.w, g, r.m, r.v, { ...cfg, step: r.steps });
+              g.dispose();
+              return r.w.read();
+            }),
+          );
+          expect(alpha.map((a) => Array.from(a))).toEqual(want.map((a) => Array.from(a)));
+        }
+        expect(adam.steps).toEqual(ref.map((r) => r.steps));
+        const st = await adam.state();
+        const flat = async (k: 'm' | 'v') => (await Promise.all(ref.map((r) => r[k].read()))).flatMap((a) => Array.from(a));
+        expect(st.m).toEqual(await flat('m'));
+        expect(st.v).toEqual(await flat('v'));
+        // Loaded into a fresh optimizer, the next step is the same.
+        const again = new AlphaAdam(backend, sizes, cfg);
+        try {
+          again.load(st);
+          const grads = sizes.map((n) => Array.from(rng.normals(n)));
+          expect((await again.update(alpha, grads)).map((a) => Array.from(a))).toEqual(
+            (await adam.update(alpha, grads)).map((a) => Array.from(a)),
+          );
+        } finally {
+          again.dispose();
+        }
+      } finally {
+        adam.dispose();
+        for (const r of ref) for (const t of [r.w, r.m, r.v]) t.dispose();
       }
     });
   }

@@ -132,3 +132,53 @@ export function checkSgdMany<T extends Sized>(
     throw new RangeError('sgdStepMany: a tensor appears twice among the weights, gradients and buffers');
   return r;
 }
+
+/** One row of adamStepRows: elements [offset, offset + size) of the flat tensors, at Adam step `step`. */
+export interface AdamRow {
+  offset: number;
+  size: number;
+  step: number;
+}
+
+/**
+ * adamStepRows' operands (both backends): four tensors of one size, none aliased (`same`), rows
+ * inside them and apart, each step as adamStep checks it. Returns each row's bias-corrected lr and
+ * sqrt(bias correction 2), and the betas and eps.
+ */
+export function checkAdamRows<T extends Sized>(
+  w: T,
+  grad: T,
+  m: T,
+  v: T,
+  rows: readonly AdamRow[],
+  o: Omit<AdamOptions, 'step'>,
+  same: SameStorage<T>,
+): { beta1: number; beta2: number; eps: number; rows: Array<{ lrCorrected: number; sqrtBc2: number }> } {
+  sameSize('adamStepRows', { w, grad, m, v });
+  assertUnaliased(
+    'adamStepRows',
+    [
+      ['w', w],
+      ['m', m],
+      ['v', v],
+    ],
+    [['grad', grad]],
+    same,
+  );
+  const taken = rows
+    .map((r) => {
+      if (!Number.isInteger(r.offset) || !Number.isInteger(r.size) || r.offset < 0 || r.size < 0 || r.offset + r.size > w.size) {
+        throw new RangeError(`adamStepRows: row [${r.offset}, ${r.offset + r.size}) is not inside ${w.size} elements`);
+      }
+      return r;
+    })
+    .filter((r) => r.size > 0)
+    .sort((a, b) => a.offset - b.offset);
+  taken.forEach((r, i) => {
+    if (i > 0 && r.offset < taken[i - 1].offset + taken[i - 1].size) throw new RangeError('adamStepRows: rows overlap');
+  });
+  const one = { size: 1 };
+  const per = rows.map((r) => adamStepParams(one, one, one, one, { ...o, step: r.step }));
+  const { beta1, beta2, eps } = per[0] ?? adamStepParams(one, one, one, one, { ...o, step: 1 });
+  return { beta1, beta2, eps, rows: per.map(({ lrCorrected, sqrtBc2 }) => ({ lrCorrected, sqrtBc2 })) };
+}

@@ -94,6 +94,26 @@ export function checkGateDot(a: Shaped & Sized, b: Shaped & Sized, outSize: numb
   }
 }
 
+/**
+ * gateDotMany's operands (both backends): pairs as gateDot checks them, one index each, no index
+ * twice (their order of writing would then matter), out none of the inputs (`storage` keys a tensor's buffer).
+ */
+export function checkGateDotMany<T extends Shaped & Sized>(
+  a: readonly T[],
+  b: readonly T[],
+  out: T,
+  indices: readonly number[],
+  storage: (t: T) => unknown,
+): void {
+  if (b.length !== a.length || indices.length !== a.length) {
+    throw new RangeError(`gateDotMany: ${a.length} a, ${b.length} b and ${indices.length} indices`);
+  }
+  a.forEach((t, j) => checkGateDot(t, b[j], out.size, indices[j]));
+  if (new Set(indices).size !== indices.length) throw new RangeError('gateDotMany: an index appears twice');
+  const o = storage(out);
+  if ([...a, ...b].some((t) => storage(t) === o)) throw new RangeError('gateDotMany: out is one of the operands');
+}
+
 /** The WGSL fitness kernels' tuning knobs (validated on every backend). wg: power of two <= 256. */
 export function checkFitnessOpts(op: string, wg: number, items: number): void {
   if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0) {
