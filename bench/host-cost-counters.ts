@@ -13,7 +13,7 @@ export interface CountSnapshot {
   uploads: number;
   /** queue.writeBuffer calls (uploads and uniform blocks). */
   writeBuffers: number;
-  /** Gpu.read calls: a staging buffer, a copy and a mapAsync each. */
+  /** Round trips: Gpu.readMany calls (Gpu.read before it existed), a staging buffer and a mapAsync each. */
   reads: number;
   syncs: number;
   submits: number;
@@ -76,11 +76,22 @@ export class GpuCounters {
       self.n.uploads++;
       return write.apply(this, a);
     };
-    proto.read = function (this: Gpu, t) {
-      self.n.reads++;
-      self.markWait();
-      return read.call(this, t);
-    };
+    // A read is a round trip: readMany where the Gpu has it (read() goes through it), else read().
+    const many = (proto as unknown as { readMany?: (ts: unknown[]) => Promise<Float32Array[]> }).readMany;
+    if (many) {
+      (proto as unknown as { readMany: typeof many }).readMany = function (this: Gpu, ts: unknown[]) {
+        self.n.reads++;
+        self.markWait();
+        return many.call(this, ts);
+      };
+      this.restore.push(() => ((proto as unknown as { readMany: typeof many }).readMany = many));
+    } else {
+      proto.read = function (this: Gpu, t) {
+        self.n.reads++;
+        self.markWait();
+        return read.call(this, t);
+      };
+    }
     proto.sync = function (this: Gpu) {
       self.n.syncs++;
       self.markWait();
