@@ -29,7 +29,7 @@ import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
 import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, maskedAddOp, mulOp, scaleOp } from './elementwise.js';
 import { firstElementGradOp } from './first-grad.js';
-import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardOp, mixForwardOp } from './fitness.js';
+import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardManyOp, mixBackwardOp, mixForwardOp } from './fitness.js';
 import { linearBackwardOp, linearOp } from './linear.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
@@ -111,6 +111,7 @@ export const OPS = catalog([
   mixAccumulateOp,
   mixForwardOp,
   mixBackwardOp,
+  mixBackwardManyOp,
   fitnessGradOp,
   firstElementGradOp,
   uniformFillOp,

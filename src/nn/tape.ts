@@ -444,10 +444,17 @@ export class Tape {
       const dy = y.grad;
       if (!dy) return;
       const gDots = this.needs(logits) ? this.track(this.backend.empty([outs.length])) : null;
+      const dOuts = outs.map((o) => (this.needs(o) ? this.backend.empty(o.shape) : null));
+      this.ops.mixBackwardMany(
+        outs.map((o) => o.value),
+        dy,
+        probs,
+        dOuts,
+        gDots,
+      );
       outs.forEach((o, k) => {
-        const dOut = this.needs(o) ? this.backend.empty(o.shape) : null;
-        this.ops.mixBackward(o.value, dy, probs, k, dOut, gDots);
-        if (dOut) this.accumulate(o, dOut);
+        const d = dOuts[k];
+        if (d) this.accumulate(o, d);
       });
       if (gDots) this.accumulate(logits, this.ops.fitnessGrad(probs, gDots));
     });

@@ -878,6 +878,46 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
       ),
     ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
   });
+  // mixBackwardMany: every candidate's dOut and gDots (fused where 2K + 3 buffers bind), K = 4 over
+  // several chunks of the fold; a candidate without dOut and no gDots (one mixBackward each).
+  {
+    const m = 5000;
+    const lg4 = F([0.1, 1.5, -0.7, 0.2]);
+    const p4 = OPS.fitnessSoftmax.reference(lg4);
+    const o4 = [rnd(m), rnd(m), rnd(m), rnd(m)];
+    const dy4 = rnd(m);
+    for (const [label, withD, withG] of [
+      ['K4 n5000: every dOut and gDots', [true, true, true, true], true],
+      ['K4 n5000: candidate 1 without dOut', [true, false, true, true], true],
+      ['K4 n5000: no gDots', [true, true, true, true], false],
+    ] as const) {
+      add('mixBackwardMany', {
+        label,
+        tol: { atol: 1e-2, rtol: 1e-4 },
+        run: (be) =>
+          withTensors(
+            be,
+            [...o4.map((o): [Arr, number[]] => [o, [m]]), [dy4, [m]], [p4, [4]], [new Float32Array(4), [4]]],
+            (ts) => {
+              const dOuts = withD.map((w) => (w ? be.empty([m]) : null));
+              be.ops.mixBackwardMany(ts.slice(0, 4), ts[4], ts[5], dOuts, withG ? ts[6] : null);
+              return [...dOuts.filter((d) => d !== null), ...(withG ? [ts[6]] : [])];
+            },
+          ),
+        ref: () => {
+          const r = OPS.mixBackwardMany.reference(o4, dy4, p4);
+          return [...r.dOuts.filter((_, k) => withD[k]), ...(withG ? [r.gDots] : [])];
+        },
+      });
+    }
+  }
+  bad('mixBackwardMany', 'dOuts per candidate', (be) =>
+    be.ops.mixBackwardMany([be.empty([4]), be.empty([4])], be.empty([4]), be.empty([2]), [null], null),
+  );
+  bad('mixBackwardMany', 'a dOut is an input', (be) => {
+    const o = be.empty([4]);
+    return be.ops.mixBackwardMany([o, be.empty([4])], be.empty([4]), be.empty([2]), [o, be.empty([4])], be.empty([2]));
+  });
   const gDots = F([0.5, -2, 1]);
   add('fitnessGrad', opCase.fitnessGrad(`K${K}`, probs, gDots));
   bad('fitnessSoftmax', 'not a vector', (be) => be.ops.fitnessSoftmax(be.empty([2, 2])));

@@ -310,6 +310,7 @@ describe('op catalog and backend registry', () => {
     mixAccumulate: { n: 10 },
     mixForward: { K: 4, n: 10 },
     mixBackward: { n: 10 },
+    mixBackwardMany: { K: 3, n: 10 },
     fitnessGrad: { K: 4 },
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
     uniformFill: { n: 10 },

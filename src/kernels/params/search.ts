@@ -1,6 +1,6 @@
 /** Zero-cost proxy accumulations, ProxylessNAS gates and AutoSpace fitness. (Part of src/kernels/params.ts, which re-exports every file here.) */
 import { ShapeError } from '../../gpu/errors.js';
-import { shapeStr, sameShape, type Shaped, type Sized } from './common.js';
+import { assertUnaliased, type SameStorage, shapeStr, sameShape, type Shaped, type Sized } from './common.js';
 
 // ---- proxy accumulations ----------------------------------------------------------------------------
 
@@ -153,6 +153,29 @@ export function checkMixAccumulate(y: Shaped, o: Shaped, probs: Shaped & Sized, 
   if (!sameShape(y.shape, o.shape)) throw new ShapeError(`${op}: y ${shapeStr(y.shape)} and o ${shapeStr(o.shape)} differ`);
   assertVector(op, 'probs', probs);
   assertCandidateIndex(op, k, probs.size);
+}
+
+/**
+ * mixBackwardMany (both backends): a mixture's outputs, one dOut (or null) per candidate, each pair
+ * as mixBackward checks it, and no written tensor (a dOut, gDots) sharing storage with another
+ * operand of the call (`same`).
+ */
+export function checkMixBackwardMany<T extends Shaped & Sized>(
+  outs: readonly T[],
+  dy: T,
+  probs: T,
+  dOuts: ReadonlyArray<T | null>,
+  gDots: T | null,
+  same: SameStorage<T>,
+): void {
+  const op = 'mixBackwardMany';
+  assertMixture(op, outs, probs);
+  if (dOuts.length !== outs.length) throw new RangeError(`${op}: ${dOuts.length} dOuts for ${outs.length} candidates`);
+  outs.forEach((o, k) => checkMixBackward(o, dy, probs, k, dOuts[k], gDots));
+  const inputs: Array<[string, T]> = [...outs.map((o, k): [string, T] => [`outs[${k}]`, o]), ['dy', dy], ['probs', probs]];
+  const written: Array<[string, T]> = dOuts.flatMap((d, k): Array<[string, T]> => (d ? [[`dOuts[${k}]`, d]] : []));
+  if (gDots) written.push(['gDots', gDots]);
+  assertUnaliased(op, written, inputs, same);
 }
 
 /** mixBackward: o, dy (and dOut) of one shape, [K] probs (and gDots), k in range. */

@@ -1,6 +1,7 @@
 /**
  * What a training step batches, on both backends: gateDotMany bit for bit against one gateDot per
- * pair (more pairs than a dispatch takes, shared operands), Backend.readMany against one read()
+ * pair (more pairs than a dispatch takes, shared operands); AutoSpace's mixture (mixForward in one
+ * dispatch, mixBackwardMany) against one mixAccumulate / mixBackward per candidate; Backend.readMany against one read()
  * each (empty tensors, views, repeated tensors), and Tape.take (a sub-tape's output kept without a
  * copy; inputs and views copied; dispose() leaves the taken tensor alone).
  */
@@ -39,6 +40,36 @@ describe('gateDotMany', () => {
         }
       } finally {
         for (const t of new Set([...as, ...bs, dy, one, many])) t.dispose();
+      }
+    });
+  }
+});
+
+describe('the mixture over all candidates', () => {
+  for (const { name, backend } of backends) {
+    it(`equals one mixAccumulate / mixBackward per candidate bit for bit (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      const rng = new Rng(24);
+      // K 4 (AutoSpace's) over several chunks of the fold, and a candidate alone.
+      for (const [K, n] of [
+        [4, 5000],
+        [1, 7],
+      ]) {
+        const outs = Array.from({ length: K }, () => backend.upload(rng.normals(n), [n]));
+        const dy = backend.upload(rng.normals(n), [n]);
+        const probs = backend.ops.fitnessSoftmax(backend.upload(rng.normals(K), [K]));
+        const y = backend.ops.mixForward(outs, probs);
+        const y1 = backend.empty([n]);
+        outs.forEach((o, k) =>
+          k === 0 ? backend.ops.mixAccumulate(y1, o, probs, 0, { overwrite: true }) : backend.ops.mixAccumulate(y1, o, probs, k),
+        );
+        const [dMany, dOne] = [outs.map(() => backend.empty([n])), outs.map(() => backend.empty([n]))];
+        const [gMany, gOne] = [backend.zeros([K]), backend.zeros([K])];
+        backend.ops.mixBackwardMany(outs, dy, probs, dMany, gMany);
+        outs.forEach((o, k) => backend.ops.mixBackward(o, dy, probs, k, dOne[k], gOne));
+        const [a, b] = [await backend.readMany([y, ...dMany, gMany]), await backend.readMany([y1, ...dOne, gOne])];
+        expect(a.map((v) => Array.from(v))).toEqual(b.map((v) => Array.from(v)));
+        for (const t of [...outs, dy, probs, y, y1, ...dMany, ...dOne, gMany, gOne]) t.dispose();
       }
     });
   }
