@@ -22,8 +22,6 @@ export const SGD_MANY_MAX = 10;
 const fields: Record<string, 'u32' | 'f32'> = { momentum: 'f32', dampening: 'f32', nesterov: 'u32', _pad: 'u32' };
 for (let k = 0; k < SGD_MANY_MAX; k++) Object.assign(fields, { [`end${k}`]: 'u32', [`lr${k}`]: 'f32', [`wd${k}`]: 'f32' });
 const manyFile = (k: number) => `optim_sgd_many_${k}.wgsl`;
-/** Segment k's uniform field names, built once (every training step packs them). */
-const KEYS = Array.from({ length: SGD_MANY_MAX }, (_, k) => [`end${k}`, `lr${k}`, `wd${k}`] as const);
 
 /** The program updating k tensors: element i of their concatenation belongs to the first segment whose end exceeds it. */
 function manyProgram(k: number): string {
@@ -65,6 +63,16 @@ function manyProgram(k: number): string {
 
 for (let k = 1; k <= SGD_MANY_MAX; k++) registerShaderSource(manyFile(k), manyProgram(k));
 export const SGD_MANY_PARAMS = defineUniforms(manyFile(SGD_MANY_MAX), 'Params', fields);
+/**
+ * The uniforms written straight into one reused buffer at the declared offsets (in 4-byte words):
+ * a training step fills them per dispatch, and pack()'s checks per named field were a fifth of the
+ * op's host time. dispatch() copies the bytes at once, so reusing the buffer is safe.
+ */
+const WORD = Object.fromEntries(SGD_MANY_PARAMS.layout.fields.map((f) => [f.name, f.offset / 4]));
+const SEGMENT_WORDS = Array.from({ length: SGD_MANY_MAX }, (_, k) => [WORD[`end${k}`], WORD[`lr${k}`], WORD[`wd${k}`]] as const);
+const U_BYTES = new ArrayBuffer(SGD_MANY_PARAMS.bufferBytes);
+const U32 = new Uint32Array(U_BYTES);
+const F32 = new Float32Array(U_BYTES);
 
 /** Tensors one dispatch may update on this device (3 storage bindings each). */
 export function sgdManyPerDispatch(gpu: Gpu): number {
@@ -84,24 +92,32 @@ export function sgdStepMany(
   o: SgdManyOptions,
 ): void {
   const { momentum, dampening } = checkSgdMany(w, grad, buf, o, (t) => t.buffer);
-  const items = w.map((t, j) => j).filter((j) => w[j].size > 0);
   const maxPer = sgdManyPerDispatch(gpu);
-  for (let b = 0; b < items.length; b += maxPer) {
-    const part = items.slice(b, b + maxPer);
-    const u: Record<string, number> = { momentum, dampening, nesterov: o.nesterov ? 1 : 0 };
+  let j = 0;
+  while (j < w.length) {
+    U32.fill(0);
+    F32[WORD.momentum] = momentum;
+    F32[WORD.dampening] = dampening;
+    U32[WORD.nesterov] = o.nesterov ? 1 : 0;
+    const buffers: GpuTensor[] = [];
     let end = 0;
-    for (let k = 0; k < SGD_MANY_MAX; k++) {
-      const j = part[k];
-      if (j !== undefined) end += w[j].size;
-      const [fEnd, fLr, fWd] = KEYS[k];
-      u[fEnd] = end;
-      u[fLr] = j === undefined ? 0 : o.lr[j];
-      u[fWd] = j === undefined ? 0 : o.weightDecay[j];
+    let k = 0;
+    for (; j < w.length && k < maxPer; j++) {
+      if (w[j].size === 0) continue;
+      end += w[j].size;
+      const [wEnd, wLr, wWd] = SEGMENT_WORDS[k++];
+      U32[wEnd] = end;
+      F32[wLr] = o.lr[j];
+      F32[wWd] = o.weightDecay[j];
+      buffers.push(w[j], grad[j], buf[j]);
     }
+    // Unused segments end where the last one did (no element reaches them).
+    for (let u = k; u < SGD_MANY_MAX; u++) U32[SEGMENT_WORDS[u][0]] = end;
+    if (k === 0) break;
     gpu.dispatch({
-      kernel: { file: manyFile(part.length), entry: 'main' },
-      buffers: part.flatMap((j) => [w[j], grad[j], buf[j]]),
-      uniforms: SGD_MANY_PARAMS.pack(u as never),
+      kernel: { file: manyFile(k), entry: 'main' },
+      buffers,
+      uniforms: U_BYTES,
       workgroups: gpu.grid1d(end, WG),
     });
   }

@@ -122,14 +122,23 @@ export function checkSgdMany<T extends Sized>(
       `sgdStepMany: ${n} weights, ${grad.length} gradients, ${buf.length} buffers, ${o.lr.length} learning rates and ${o.weightDecay.length} weight decays`,
     );
   }
-  let r = { momentum: o.momentum ?? 0, dampening: o.dampening ?? 0 };
+  // The shared settings once; per tensor what sgdStep would check (its messages), without its
+  // option objects: this runs on every training step, over every parameter.
+  const one = { size: 1 };
+  const r = sgdStepParams(one, one, one, { ...o, lr: 0, weightDecay: 0 });
+  const seen = new Set<unknown>();
   for (let j = 0; j < n; j++) {
-    r = sgdStepParams(w[j], grad[j], buf[j], { ...o, lr: o.lr[j], weightDecay: o.weightDecay[j] });
+    const size = w[j].size;
+    if (grad[j].size !== size) throw new ShapeError(`sgdStep: grad has ${grad[j].size} elements, w has ${size}`);
+    if (buf[j].size !== size) throw new ShapeError(`sgdStep: buf has ${buf[j].size} elements, w has ${size}`);
+    if (!Number.isFinite(o.lr[j])) throw new RangeError(`sgdStep: lr must be finite, got ${o.lr[j]}`);
+    if (!Number.isFinite(o.weightDecay[j])) throw new RangeError(`sgdStep: weightDecay must be finite, got ${o.weightDecay[j]}`);
+    for (const t of [w[j], grad[j], buf[j]]) {
+      const s = storage(t);
+      if (seen.has(s)) throw new RangeError('sgdStepMany: a tensor appears twice among the weights, gradients and buffers');
+      seen.add(s);
+    }
   }
-  if (n === 0) sgdStepParams({ size: 0 }, { size: 0 }, { size: 0 }, { ...o, lr: 0, weightDecay: 0 });
-  const all = [...w, ...grad, ...buf].map(storage);
-  if (new Set(all).size !== all.length)
-    throw new RangeError('sgdStepMany: a tensor appears twice among the weights, gradients and buffers');
   return r;
 }
 
