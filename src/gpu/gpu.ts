@@ -62,6 +62,11 @@ export class Gpu {
   private passPipeline: GPUComputePipeline | null = null;
   /** The uniform block being filled (CPU copy), written to its buffer once when sealed. */
   private uniformBlock: { buf: GPUBuffer; shadow: Uint8Array; used: number } | null = null;
+  /**
+   * The CPU copy every uniform block is filled in: queue.writeBuffer copies it when the block is
+   * sealed, so one serves them all (a fresh 64 KiB per block was garbage on every submit).
+   */
+  private readonly uniformShadow = new Uint8Array(UNIFORM_BLOCK_BYTES);
   private pendingUniforms: GPUBuffer[] = [];
   private freeUniforms: GPUBuffer[] = [];
   private querySet: GPUQuerySet | null = null;
@@ -383,7 +388,7 @@ export class Gpu {
       const buf =
         this.freeUniforms.pop() ??
         this.device.createBuffer({ size: UNIFORM_BLOCK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.uniformBlock = { buf, shadow: new Uint8Array(UNIFORM_BLOCK_BYTES), used: 0 };
+      this.uniformBlock = { buf, shadow: this.uniformShadow, used: 0 };
     }
     const b = this.uniformBlock;
     const offset = b.used;
