@@ -517,10 +517,11 @@ export class Tape {
   /**
    * Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. `gradScale`
    * multiplies d(loss)/d(logits) (G stacked networks' logits as N*G rows: their mean over N*G rows
-   * scaled by G is each network's own mean over N).
+   * scaled by G is each network's own mean over N). `smoothing`: label smoothing ε (target
+   * (1 - ε) one-hot + ε / classes), on the device.
    */
-  crossEntropy(logits: Var, labels: Tensor, gradScale = 1): Var {
-    const ce = this.ops.softmaxCrossEntropy(logits.value, labels);
+  crossEntropy(logits: Var, labels: Tensor, gradScale = 1, smoothing = 0): Var {
+    const ce = this.ops.softmaxCrossEntropy(logits.value, labels, smoothing);
     const { loss } = ce;
     let { dlogits } = ce;
     if (gradScale !== 1) {

@@ -4,14 +4,13 @@
  * validation batch, and the validation accuracy of fixed choices. Every random draw is keyed by
  * (seed, phase, key), so a resumed run repeats exactly what an uninterrupted one does.
  */
-import type { Backend, Tensor } from '../backend/index.js';
+import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type BatchSource, resizeNearest } from '../data/batch-stream.js';
 import { rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { type CostModel, archCost } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
-import { smoothedCrossEntropy } from '../nn/loss.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
@@ -83,20 +82,11 @@ export async function weightStep(
   const backend = p.backend;
   const t = new Tape(backend);
   const { x, y } = uploadBatch(p, p.trainStream, xs, b);
-  let seed: Tensor | null = null;
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
-    if (p.cfg.labelSmoothing > 0) {
-      // The smoothed CE and its dlogits on the CPU (10 classes: small), seeded into the backward.
-      const lg = await logits.value.read();
-      const r = smoothedCrossEntropy(lg, b.y, lg.length / b.n, p.cfg.labelSmoothing);
-      seed = backend.upload(r.dlogits, logits.shape);
-      t.backward(logits, seed);
-      p.sgd.step(lr);
-      p.net.zeroGrad();
-      return { loss: r.loss, acc: accuracy(lg, b.y) };
-    }
-    const loss = t.crossEntropy(logits, y);
+    // The (label-smoothed) loss on the device: the step records forward, backward and update
+    // without waiting, and reads the loss with the logits at the end.
+    const loss = t.crossEntropy(logits, y, 1, p.cfg.labelSmoothing);
     t.backward(loss);
     p.sgd.step(lr);
     p.net.zeroGrad();
@@ -106,7 +96,6 @@ export async function weightStep(
     t.dispose();
     x.dispose();
     y.dispose();
-    seed?.dispose();
   }
 }
 

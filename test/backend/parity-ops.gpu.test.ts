@@ -261,7 +261,16 @@ for (const [N, K] of [
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
   add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels));
+  // Label smoothing (the ProxylessNAS weight step's 0.1), and a row past a workgroup's width.
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, undefined, 0.1));
 }
+{
+  const [N, K] = [3, 130];
+  const logits = rnd(N * K, 3);
+  const labels = F([0, 129, 64]);
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, undefined, 0.25));
+}
+bad('softmaxCrossEntropy', 'smoothing 1', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([3]), 1));
 bad('softmaxCrossEntropy', 'labels shape', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([4])));
 bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be.empty([0, 4]), be.empty([0])));
 

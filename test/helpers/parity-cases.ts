@@ -273,11 +273,11 @@ export function linear(
   ];
 }
 
-/** softmaxCrossEntropy of logits [N, K] against labels [N]: the loss and dlogits. */
-export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: Arr, tol?: Tol): Case {
+/** softmaxCrossEntropy of logits [N, K] against labels [N] (label smoothing `smoothing`): the loss and dlogits. */
+export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: Arr, tol?: Tol, smoothing = 0): Case {
   return withTol(
     {
-      label: `N${N} K${K}`,
+      label: `N${N} K${K}${smoothing ? ` smoothing ${smoothing}` : ''}`,
       run: (be) =>
         withTensors(
           be,
@@ -286,12 +286,12 @@ export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: A
             [labels, [N]],
           ],
           ([tl, ty]) => {
-            const r = be.ops.softmaxCrossEntropy(tl, ty);
+            const r = be.ops.softmaxCrossEntropy(tl, ty, smoothing);
             return [r.loss, r.dlogits];
           },
         ),
       ref: () => {
-        const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
+        const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K, smoothing);
         return [[r.loss], r.dlogits];
       },
     },

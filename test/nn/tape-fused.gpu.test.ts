@@ -5,6 +5,7 @@
  *   then conv(), with weight gradients on and off, and with the input feeding two pairs (its
  *   gradient a sum). recordParamUses composes the pair (it needs the conv's input as a Var).
  * - Tape.batchNormRelu6 (the MBConv pair) against batchNorm then relu6 on a two-layer chain.
+ * - softmaxCrossEntropy's label smoothing against the host's smoothedCrossEntropy (within rounding).
  * - Tape.batchNorm with a residual (a node sum folded into the batch norm) against
  *   add(residual, batchNorm(x)): output and the gradients of x, gamma, beta and the residual, with
  *   the residual needing no gradient, and under bnIdentity.
@@ -12,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { ParamStore } from '../../src/nn/init.js';
+import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { Param, Tape, type TapeOptions, type Var } from '../../src/nn/tape.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
@@ -202,6 +204,26 @@ describe('Tape.batchNormRelu6', () => {
         const [a, b] = [flat(fused), flat(composed)];
         a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(b[i]))));
       }
+    });
+  }
+});
+
+describe('label-smoothed cross-entropy on the device', () => {
+  // The weight step's loss moved from the host (smoothedCrossEntropy, f64, one read mid-step) to
+  // softmaxCrossEntropy's smoothing: the same loss and seed gradient within f32 rounding.
+  for (const { name, backend } of backends) {
+    it(`equals the host's smoothedCrossEntropy (${name})`, async ({ skip }) => {
+      if (!backend) return skip();
+      const [N, K] = [7, 10];
+      const lg = new Rng(31).normals(N * K, 3);
+      const y = Float32Array.from({ length: N }, (_, i) => (3 * i + 1) % K);
+      const host = smoothedCrossEntropy(lg, y, K, 0.1);
+      const [tl, ty] = [backend.upload(lg, [N, K]), backend.upload(y, [N])];
+      const r = backend.ops.softmaxCrossEntropy(tl, ty, 0.1);
+      const [loss, d] = await backend.readMany([r.loss, r.dlogits]);
+      expect(Math.abs(loss[0] - host.loss)).toBeLessThan(1e-6 * host.loss);
+      d.forEach((v, i) => expect(Math.abs(v - host.dlogits[i])).toBeLessThan(2e-8));
+      for (const t of [tl, ty, r.loss, r.dlogits]) t.dispose();
     });
   }
 });
