@@ -4,7 +4,7 @@
  * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
  *
  *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--channels 16] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
- *   npx tsx bench/gpu-host-cost.ts --workload proxyless-fixed|proxyless-sampled|proxyless-arch|autospace [--batch 64] [--reps 3] [--autospace-steps 1] [--seed 0]
+ *   npx tsx bench/gpu-host-cost.ts --workload proxyless-fixed|proxyless-sampled|proxyless-arch|autospace [--batch 64] [--reps 3] [--autospace-steps 1] [--seed 0] [--label-smoothing 0.1]
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
@@ -51,6 +51,7 @@ const { values } = parseArgs({
     workload: { type: 'string', default: 'wrcor' },
     seed: { type: 'string', default: '0' },
     'autospace-steps': { type: 'string', default: '1' },
+    'label-smoothing': { type: 'string' },
   },
 });
 const posInt = (flag: string, v: string | undefined): number => {
@@ -82,6 +83,11 @@ if (!Number.isInteger(seed) || seed < 0) {
   process.exit(2);
 }
 const autospaceSteps = posInt('autospace-steps', values['autospace-steps']);
+const labelSmoothing = values['label-smoothing'] === undefined ? undefined : Number(values['label-smoothing']);
+if (labelSmoothing !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
+  console.error(`--label-smoothing: expected a number in [0, 1), got '${values['label-smoothing']}'`);
+  process.exit(2);
+}
 const outDir = values.save ? resultsDir('gpu-host-cost', { tag: values.tag }) : null;
 
 const lines: string[] = [];
@@ -368,6 +374,7 @@ async function runSteps(w: StepWorkload): Promise<never> {
     seed,
     autospaceSteps,
     nullDevice: process.env.WGNAS_BACKEND === 'null',
+    labelSmoothing,
   });
   const per = runner.stepsPerRun;
   say(`workload ${w}: ${runner.describe}, seed ${seed}; per run: ${per} step(s)`);
@@ -445,7 +452,16 @@ async function runSteps(w: StepWorkload): Promise<never> {
       adapter: gpu.name,
       software: gpu.adapter.isSoftware,
       date: new Date().toISOString(),
-      settings: { workload: w, describe: runner.describe, batch: B, reps, seed, autospaceSteps, stepsPerRun: per },
+      settings: {
+        workload: w,
+        describe: runner.describe,
+        batch: B,
+        reps,
+        seed,
+        autospaceSteps,
+        labelSmoothing,
+        stepsPerRun: per,
+      },
       loadAverage: { start: load0, end: load1 },
       warmup: warmRun,
       byKernel: { run: kRun, kernels: byKernel },
