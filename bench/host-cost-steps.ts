@@ -9,7 +9,6 @@
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
 import type { Backend, Tensor } from '../src/backend/index.js';
 import { batchSource } from '../src/data/batch-stream.js';
-import type { Cifar10 } from '../src/data/cifar10.js';
 import { sampleGates } from '../src/kernels/binarize.js';
 import { CIFAR_LAYOUT } from '../src/mobilenet/layout.js';
 import { AlphaAdam, TrainingDivergedError, WeightSgd } from '../src/nn/optim.js';
@@ -20,6 +19,7 @@ import { gradientArchStep, type SearchParts, weightStep } from '../src/proxyless
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { mixSeed } from '../src/util/seed.js';
+import { gaussianImages } from '../test/helpers/images.js';
 
 export const STEP_WORKLOADS = ['proxyless-fixed', 'proxyless-sampled', 'proxyless-arch', 'autospace'] as const;
 export type StepWorkload = (typeof STEP_WORKLOADS)[number];
@@ -33,16 +33,6 @@ export interface StepRunner {
   /** FNV-1a over every parameter's f32 bytes (and α or φ where the workload keeps them). */
   digest(): Promise<string>;
   dispose(): void;
-}
-
-/** count random normalised images with labels, CIFAR-10's shape. */
-function randomImages(count: number, seed: number): Cifar10 {
-  const rng = new Rng(seed);
-  return {
-    images: rng.normals(count * 3 * 32 * 32),
-    labels: Uint8Array.from({ length: count }, () => rng.int(10)),
-    count,
-  };
 }
 
 function fnv(h: number, bytes: Uint8Array): number {
@@ -87,8 +77,8 @@ export async function openStepRunner(
     cost: null,
     sgd,
     adam,
-    trainStream: batchSource(randomImages(4 * o.batch, mixSeed(o.seed, 11)), o.batch, mixSeed(o.seed, 1)),
-    valStream: batchSource(randomImages(2 * o.batch, mixSeed(o.seed, 12)), o.batch, mixSeed(o.seed, 2)),
+    trainStream: batchSource(gaussianImages(4 * o.batch, mixSeed(o.seed, 11)), o.batch, mixSeed(o.seed, 1)),
+    valStream: batchSource(gaussianImages(2 * o.batch, mixSeed(o.seed, 12)), o.batch, mixSeed(o.seed, 2)),
   };
   let alpha = initialAlpha(net.choiceSizes, cfg.alphaInitStd, o.seed);
   if (workload === 'proxyless-fixed') {
@@ -155,8 +145,8 @@ function autospaceRunner(
     seed: o.seed,
   };
   const data = {
-    train: randomImages(4 * o.batch, mixSeed(o.seed, 11)),
-    val: randomImages(2 * o.batch, mixSeed(o.seed, 12)),
+    train: gaussianImages(4 * o.batch, mixSeed(o.seed, 11)),
+    val: gaussianImages(2 * o.batch, mixSeed(o.seed, 12)),
   };
   const a = new AutoSpace(backend, cfg, data);
   return {

@@ -18,7 +18,9 @@ import {
   batchNormForwardCpu,
   batchNormForwardF64,
   batchNormRelu6BackwardCpu,
+  batchNormRelu6BackwardF64,
   batchNormRelu6ForwardCpu,
+  batchNormRelu6ForwardF64,
 } from './reference/batchnorm.js';
 
 export {
@@ -30,7 +32,9 @@ export {
   batchNormForwardCpu,
   batchNormForwardF64,
   batchNormRelu6BackwardCpu,
+  batchNormRelu6BackwardF64,
   batchNormRelu6ForwardCpu,
+  batchNormRelu6ForwardF64,
 };
 
 const FILE = 'batchnorm.wgsl';

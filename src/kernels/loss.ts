@@ -10,7 +10,13 @@ import { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from './reference/loss
 export { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 };
 
 /** nan: the value written for an invalid label (NaN, passed in: WGSL has no NaN literal). */
-export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', { N: 'u32', K: 'u32', invN: 'f32', nan: 'f32', smoothing: 'f32' });
+export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', {
+  N: 'u32',
+  K: 'u32',
+  invN: 'f32',
+  nan: 'f32',
+  smoothing: 'f32',
+});
 
 /**
  * logits [N, K], labels [N] (f32 class indices) -> loss [1] = mean_n (logsumexp(l_n) - l_n[label_n])

@@ -9,29 +9,18 @@
 import { describe, expect, it } from 'vitest';
 import { AutoSpace } from '../../src/autospace/evolve.js';
 import type { Backend } from '../../src/backend/index.js';
-import type { Cifar10 } from '../../src/data/cifar10.js';
-import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { TOY_LAYOUT, tinyEvolveConfig } from '../helpers/cases.js';
+import { gaussianImages } from '../helpers/images.js';
 import { perItemBackend } from '../helpers/per-item-backend.js';
 
 const backends = await bothBackends();
 
-function images(count: number, seed: number): Cifar10 {
-  const rng = new Rng(seed);
-  return {
-    images: rng.normals(count * 3 * 8 * 8),
-    labels: Uint8Array.from({ length: count }, () => rng.int(10)),
-    count,
-    size: 8,
-  };
-}
-
 async function evolve(be: Backend) {
   // K = 3 cells per layer: the fused mixture binds 2K + 3 = 9 buffers where the device allows it.
   const a = new AutoSpace(be, tinyEvolveConfig(TOY_LAYOUT, { batchSize: 6, k: 3, populationSize: 4, iterations: 2 }), {
-    train: images(24, 1),
-    val: images(12, 2),
+    train: gaussianImages(24, 1, 8),
+    val: gaussianImages(12, 2, 8),
   });
   try {
     const warm = await a.warmup();

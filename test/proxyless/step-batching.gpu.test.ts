@@ -9,7 +9,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { batchSource } from '../../src/data/batch-stream.js';
-import type { Cifar10 } from '../../src/data/cifar10.js';
 import { sampleGates } from '../../src/kernels/binarize.js';
 import { AlphaAdam, WeightSgd } from '../../src/nn/optim.js';
 import { Tape } from '../../src/nn/tape.js';
@@ -20,19 +19,10 @@ import { ProxylessSupernet } from '../../src/proxyless/supernet.js';
 import { Rng } from '../../src/util/rng.js';
 import { bothBackends } from '../helpers/backend.js';
 import { TOY_LAYOUT } from '../helpers/cases.js';
+import { gaussianImages } from '../helpers/images.js';
 import { perItemBackend } from '../helpers/per-item-backend.js';
 
 const backends = await bothBackends();
-
-function images(count: number, seed: number): Cifar10 {
-  const rng = new Rng(seed);
-  return {
-    images: rng.normals(count * 3 * 8 * 8),
-    labels: Uint8Array.from({ length: count }, () => rng.int(10)),
-    count,
-    size: 8,
-  };
-}
 
 async function steps(be: Backend) {
   const cfg: ProxylessSearchConfig = {
@@ -53,8 +43,8 @@ async function steps(be: Backend) {
     cost: null,
     sgd,
     adam,
-    trainStream: batchSource(images(24, 5), 6, 1),
-    valStream: batchSource(images(12, 6), 6, 2),
+    trainStream: batchSource(gaussianImages(24, 5, 8), 6, 1),
+    valStream: batchSource(gaussianImages(12, 6, 8), 6, 2),
   };
   try {
     let alpha = initialAlpha(net.choiceSizes, 0.5, 3);
