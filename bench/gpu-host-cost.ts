@@ -4,6 +4,7 @@
  * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
  *
  *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--channels 16] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
+ *   npx tsx bench/gpu-host-cost.ts --workload proxyless-fixed|proxyless-sampled|proxyless-arch|autospace [--batch 64] [--reps 3] [--autospace-steps 1] [--seed 0] [--label-smoothing 0.1]
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
@@ -14,6 +15,13 @@
  * (the dispatch count does not depend on it; Dawn's null device caps its memory, so large stacked
  * groups fit only narrow). Copies (copyBufferToBuffer)
  * are counted beside the dispatches: each is an encoder command too.
+ *
+ * --workload records training steps instead (bench/host-cost-steps.ts: the product's ProxylessNAS
+ * weight and architecture steps, an AutoSpace iteration), each run in full with its reads, so
+ * `wall` and `cpu` per step are the whole step's and `record` its time to the first wait; beside them
+ * the dispatches by kernel, copies, uploads, queue.writeBuffer calls, reads (mapAsync round trips),
+ * syncs and submits per step (bench/host-cost-counters.ts), the values each step returned and a hash
+ * of every parameter after the runs, to compare before and after a change. No microbenchmarks there.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -27,6 +35,8 @@ import { sampleCell } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 import { GROUP_MODES, type GroupMode, ZeroShotScorer } from '../src/zeroshot/index.js';
 import { resultsDir, writeResult } from './results-dir.js';
+import { countsSince, type CountSnapshot, GpuCounters } from './host-cost-counters.js';
+import { openStepRunner, STEP_WORKLOADS, type StepWorkload } from './host-cost-steps.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +48,10 @@ const { values } = parseArgs({
     micro: { type: 'string', default: '20000' },
     save: { type: 'boolean', default: false },
     tag: { type: 'string' },
+    workload: { type: 'string', default: 'wrcor' },
+    seed: { type: 'string', default: '0' },
+    'autospace-steps': { type: 'string', default: '1' },
+    'label-smoothing': { type: 'string' },
   },
 });
 const posInt = (flag: string, v: string | undefined): number => {
@@ -56,6 +70,22 @@ const microIters = values.micro === '0' ? 0 : posInt('micro', values.micro);
 const mode = values.mode as GroupMode;
 if (!GROUP_MODES.includes(mode)) {
   console.error(`--mode: expected ${GROUP_MODES.join(' or ')}, got '${values.mode}'`);
+  process.exit(2);
+}
+const workload = values.workload as StepWorkload | 'wrcor';
+if (workload !== 'wrcor' && !STEP_WORKLOADS.includes(workload)) {
+  console.error(`--workload: expected wrcor or ${STEP_WORKLOADS.join(', ')}, got '${values.workload}'`);
+  process.exit(2);
+}
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0) {
+  console.error(`--seed: expected an integer >= 0, got '${values.seed}'`);
+  process.exit(2);
+}
+const autospaceSteps = posInt('autospace-steps', values['autospace-steps']);
+const labelSmoothing = values['label-smoothing'] === undefined ? undefined : Number(values['label-smoothing']);
+if (labelSmoothing !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
+  console.error(`--label-smoothing: expected a number in [0, 1), got '${values['label-smoothing']}'`);
   process.exit(2);
 }
 const outDir = values.save ? resultsDir('gpu-host-cost', { tag: values.tag }) : null;
@@ -77,6 +107,8 @@ if (process.env.WGNAS_BACKEND === 'null') {
   // Dawn's null backend runs no kernels: the recording figures are Dawn's front end and ours alone.
   say('backend=null: no kernel runs, the scores below are meaningless; recording costs exclude the driver');
 }
+
+if (workload !== 'wrcor') await runSteps(workload);
 
 // ---- grouped WRCor ------------------------------------------------------------------------------
 
@@ -313,6 +345,129 @@ function finish(micro: Record<string, number>): never {
       runs,
       summary,
       micro,
+    };
+    writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
+    say(`wrote ${outDir}`);
+  }
+  process.exit(0);
+}
+
+// ---- training steps (--workload) ----------------------------------------------------------------
+
+interface StepRun {
+  /** Per training step (an AutoSpace iteration's divided by its 2 x steps). */
+  wallMs: number;
+  cpuMs: number;
+  /** Time to the run's first read or sync (what it records before its first wait), per run. */
+  recordMs: number;
+  recordCpuMs: number;
+  counts: CountSnapshot;
+  values: Record<string, number>;
+}
+
+async function runSteps(w: StepWorkload): Promise<never> {
+  const counters = new GpuCounters(gpu);
+  counters.install();
+  const runner = await openStepRunner(backend, w, {
+    batch: B,
+    seed,
+    autospaceSteps,
+    nullDevice: process.env.WGNAS_BACKEND === 'null',
+    labelSmoothing,
+  });
+  const per = runner.stepsPerRun;
+  say(`workload ${w}: ${runner.describe}, seed ${seed}; per run: ${per} step(s)`);
+  const once = async (i: number): Promise<StepRun> => {
+    const c0 = counters.snapshot();
+    counters.markStart();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const values = await runner.run(i);
+    const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      wallMs: (t1 - t0) / per,
+      cpuMs: (cpu.user + cpu.system) / 1000 / per,
+      recordMs: counters.firstWaitMs ? counters.firstWaitMs - t0 : t1 - t0,
+      recordCpuMs: counters.firstWaitMs ? counters.firstWaitCpuUs / 1000 : (cpu.user + cpu.system) / 1000,
+      counts: countsSince(c0, counters.snapshot()),
+      values,
+    };
+  };
+  const fmtCounts = (c: CountSnapshot) =>
+    `${c.dispatches} dispatches  ${c.copies} copies  ${c.uploads} uploads  ${c.writeBuffers} writeBuffer  ${c.reads} reads  ${c.syncs} syncs  ${c.submits} submits`;
+  const fmtValues = (v: Record<string, number>) =>
+    Object.entries(v)
+      .map(([k, x]) => `${k}=${x}`)
+      .join(' ');
+  const warmRun = await once(0); // compiles pipelines, fills the buffer pool
+  say(`warm-up run 0: wall ${warmRun.wallMs.toFixed(1)} ms/step  ${fmtCounts(warmRun.counts)}  ${fmtValues(warmRun.values)}`);
+  // One run with each dispatch timed (by kernel): not among the timed runs, as the timing adds to them.
+  counters.kernels.clear();
+  counters.timeKernels = true;
+  const kRun = await once(1);
+  counters.timeKernels = false;
+  const byKernel = [...counters.kernels.entries()]
+    .map(([kernel, k]) => ({ kernel, count: k.count, hostMs: k.hostMs }))
+    .filter((k) => k.count > 0)
+    .sort((a, b) => b.count - a.count || b.hostMs - a.hostMs);
+  say(`by kernel (run 1, ${kRun.counts.dispatches} dispatches, ${kRun.counts.copies} copies; host ms inside Gpu.dispatch):`);
+  for (const k of byKernel) say(`  ${String(k.count).padStart(5)}  ${k.hostMs.toFixed(2).padStart(8)} ms  ${k.kernel}`);
+  const stepRuns: StepRun[] = [];
+  for (let r = 0; r < reps; r++) {
+    const s = await once(2 + r);
+    stepRuns.push(s);
+    say(
+      `run ${2 + r}: wall ${s.wallMs.toFixed(1)} ms/step (cpu ${s.cpuMs.toFixed(1)})  to first wait ${s.recordMs.toFixed(1)} ms (cpu ${s.recordCpuMs.toFixed(1)})  ` +
+        `${fmtCounts(s.counts)}  ${fmtValues(s.values)}`,
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const stepSummary = {
+    wallMsPerStep: median(stepRuns.map((s) => s.wallMs)),
+    minWallMsPerStep: Math.min(...stepRuns.map((s) => s.wallMs)),
+    cpuMsPerStep: median(stepRuns.map((s) => s.cpuMs)),
+    minCpuMsPerStep: Math.min(...stepRuns.map((s) => s.cpuMs)),
+    recordMs: median(stepRuns.map((s) => s.recordMs)),
+    dispatchesPerStep: median(stepRuns.map((s) => s.counts.dispatches / per)),
+    copiesPerStep: median(stepRuns.map((s) => s.counts.copies / per)),
+    readsPerStep: median(stepRuns.map((s) => s.counts.reads / per)),
+    uploadsPerStep: median(stepRuns.map((s) => s.counts.uploads / per)),
+    writeBuffersPerStep: median(stepRuns.map((s) => s.counts.writeBuffers / per)),
+  };
+  say(
+    `median: wall ${stepSummary.wallMsPerStep.toFixed(1)} ms/step (cpu ${stepSummary.cpuMsPerStep.toFixed(1)}), min wall ${stepSummary.minWallMsPerStep.toFixed(1)} (cpu ${stepSummary.minCpuMsPerStep.toFixed(1)}); ` +
+      `per step ${stepSummary.dispatchesPerStep} dispatches, ${stepSummary.copiesPerStep} copies, ${stepSummary.readsPerStep} reads, ` +
+      `${stepSummary.uploadsPerStep} uploads, ${stepSummary.writeBuffersPerStep} writeBuffer`,
+  );
+  const digest = await runner.digest();
+  say(`parameters after ${2 + reps} runs: fnv1a ${digest}`);
+  runner.dispose();
+  counters.uninstall();
+  const load1 = loadavg();
+  say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  if (outDir) {
+    const result = {
+      adapter: gpu.name,
+      software: gpu.adapter.isSoftware,
+      date: new Date().toISOString(),
+      settings: {
+        workload: w,
+        describe: runner.describe,
+        batch: B,
+        reps,
+        seed,
+        autospaceSteps,
+        labelSmoothing,
+        stepsPerRun: per,
+      },
+      loadAverage: { start: load0, end: load1 },
+      warmup: warmRun,
+      byKernel: { run: kRun, kernels: byKernel },
+      runs: stepRuns,
+      summary: stepSummary,
+      digest,
     };
     writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');

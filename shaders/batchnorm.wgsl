@@ -7,6 +7,10 @@
 //   backward: bwd_partial (grid S x C)   -> bwd_merge_apply (per plane)
 //             or, for S = 1, channel_backward (grid 1 x C)
 //   eval:     apply (per plane) with given statistics
+//   relu6(batch norm) (the MBConv pair, affine bit 3): the forward entries clamp what they store;
+//   the backward masks dy where the clamp was active, the mask rebuilt from x with the forward's
+//   own f32 operations (so bit for bit relu6Backward then the plain backward): bwd_partial_relu6 or
+//   channel_backward_relu6 (which read beta), and bwd_merge_apply.
 // Dispatches, not arithmetic, bound small layers on a big GPU, so there is no separate merge pass:
 // every per-plane workgroup merges its channel's S partials itself (S <= 256, a uniform loop), and
 // the plane of image 0 stores what later ops read (saved mean/invStd; dgamma/dbeta). The merge and the
@@ -18,13 +22,25 @@
 
 struct Params {
   C: u32, HW: u32, S: u32, count: u32,   // count = N * HW
-  chunk: u32, eps: f32, affine: u32, total: u32,  // affine: bit 0 gamma, bit 1 beta, bit 2 residual; total = N*C*HW
+  chunk: u32, eps: f32, affine: u32, total: u32,  // affine: bit 0 gamma, bit 1 beta, bit 2 residual, bit 3 relu6; total = N*C*HW
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
 const WG: u32 = 64u;
 //#include "workgroup_reduce.wgsl"
+//#include "relu_nan.wgsl"
+
+// The batch norm's value of one element, (x - mean) k + b: what the forward stores (before the
+// residual or the clamp) and what the relu6 backward rebuilds its mask from.
+fn bnValue(x: f32, mean: f32, kb: vec2<f32>) -> f32 {
+  return fma(x - mean, kb.x, kb.y);
+}
+
+// relu6Backward's gate on the batch norm's value v (activation.wgsl relu6_bwd).
+fn relu6Gate(dy: f32, v: f32) -> f32 {
+  return select(0.0, dy, v > 0.0 && v < 6.0);
+}
 
 // Walks the j-th, (j + WG)-th, ... elements (over N and HW) of channel c without division:
 // idx is the flat NCHW index, hw the position within the image.
@@ -76,10 +92,17 @@ fn planeOf(wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
 @group(0) @binding(7) var<storage, read> fw_res: array<f32>;
 
 // y[i] = (x[i] - mean) k + b, plus residual[i] when affine bit 2 is set: a node sum's add folded
-// into the batch norm that feeds it (the same two roundings as the add after it).
+// into the batch norm that feeds it (the same two roundings as the add after it); relu6 of it when
+// bit 3 is (activation.wgsl's relu6: NaN passes through).
 fn storeY(i: u32, mean: f32, kb: vec2<f32>) {
-  let v = fma(fw_x[i] - mean, kb.x, kb.y);
-  if ((p.affine & 4u) != 0u) { fw_y[i] = v + fw_res[i]; } else { fw_y[i] = v; }
+  let v = bnValue(fw_x[i], mean, kb);
+  if ((p.affine & 4u) != 0u) {
+    fw_y[i] = v + fw_res[i];
+  } else if ((p.affine & 8u) != 0u) {
+    fw_y[i] = select(clamp(v, 0.0, 6.0), v, isNan(v));
+  } else {
+    fw_y[i] = v;
+  }
 }
 
 // Mean and M2 (sum of squared deviations) of elements [j0, j1) of channel c; every thread of
@@ -224,15 +247,23 @@ fn apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(5) var<storage, read> bw_invstd: array<f32>;  // bwd_partial, channel_backward
 @group(0) @binding(6) var<storage, read> bw_gamma: array<f32>;   // bwd_partial, channel_backward
 
+// dy[i], gated by relu6 of the batch norm's value when affine bit 3 is set (kb: the forward's
+// scale and offset, see affineOf).
+fn gradAt(i: u32, mean: f32, kb: vec2<f32>) -> f32 {
+  let g = bw_dy[i];
+  if ((p.affine & 8u) == 0u) { return g; }
+  return relu6Gate(g, bnValue(bw_x[i], mean, kb));
+}
+
 // sum(dy) and sum(dy * xhat) over elements [j0, j1) of channel c, for every thread.
-fn chunkSums(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
+fn chunkSums(c: u32, j0: u32, j1: u32, lid: u32, kb: vec2<f32>) -> vec2<f32> {
   let mean = bw_mean[c];
   let inv = bw_invstd[c];
   var sdy = 0.0;
   var sdyx = 0.0;
   var w = walker(c, j0 + lid);
   for (var j = j0 + lid; j < j1; j += WG) {
-    let g = bw_dy[w.idx];
+    let g = gradAt(w.idx, mean, kb);
     sdy += g;
     sdyx = fma(g, (bw_x[w.idx] - mean) * inv, sdyx);
     w = step(w);
@@ -246,36 +277,56 @@ fn gammaOf(c: u32) -> f32 {
   return select(1.0, bw_gamma[c], (p.affine & 1u) != 0u);
 }
 
+// The forward's (scale, offset) of channel c (affineOf's f32 operations: inv * gamma, or inv; beta or 0).
+fn fwdAffine(inv: f32, g: f32, b: f32) -> vec2<f32> {
+  var k = inv;
+  if ((p.affine & 1u) != 0u) { k *= g; }
+  return vec2(k, select(0.0, b, (p.affine & 2u) != 0u));
+}
+
 // dx = k (dy - mdy - (x - mean) q) per channel: (k, mdy, q, mean) from the merged sums.
 fn bwdCoef(sdy: f32, sdyx: f32, mean: f32, inv: f32, g: f32) -> vec4<f32> {
   let m = f32(p.count);
   return vec4(g * inv, sdy / m, inv * sdyx / m, mean);
 }
 
-fn bwdElem(i: u32, coef: vec4<f32>) {
-  bw_dx[i] = coef.x * (bw_dy[i] - coef.y - (bw_x[i] - coef.w) * coef.z);
+fn bwdElem(i: u32, coef: vec4<f32>, kb: vec2<f32>) {
+  bw_dx[i] = coef.x * (gradAt(i, coef.w, kb) - coef.y - (bw_x[i] - coef.w) * coef.z);
 }
 
-// part: [C][S][sum dy, sum dy*xhat], then [C][mean, invStd, gamma or 1] for bwd_merge_apply,
-// which has no binding left for them (8 storage buffers at most).
+// part: [C][S][sum dy, sum dy*xhat], then [C][mean, invStd, gamma or 1, beta or 0] for
+// bwd_merge_apply, which has no binding left for them (8 storage buffers at most).
 @group(0) @binding(1) var<storage, read_write> bp_part: array<f32>;
 
-@compute @workgroup_size(WG)
-fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let s = wg.x;
-  let c = wg.y;
+fn bwdPartial(s: u32, c: u32, lid: u32, beta: f32) {
   let j = chunkBounds(s);
-  let ab = chunkSums(c, j.x, j.y, lid);
+  let kb = fwdAffine(bw_invstd[c], gammaOf(c), beta);
+  let ab = chunkSums(c, j.x, j.y, lid, kb);
   if (lid == 0u) {
     bp_part[partAt(c, s)] = ab.x;
     bp_part[partAt(c, s) + 1u] = ab.y;
     if (s == 0u) {
-      let h = 2u * p.C * p.S + 3u * c;
+      let h = 2u * p.C * p.S + 4u * c;
       bp_part[h] = bw_mean[c];
       bp_part[h + 1u] = bw_invstd[c];
       bp_part[h + 2u] = gammaOf(c);
+      bp_part[h + 3u] = beta;
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  bwdPartial(wg.x, wg.y, lid, 0.0);
+}
+
+@group(0) @binding(7) var<storage, read> bp_beta: array<f32>;
+
+// relu6(batch norm)'s backward: beta for the mask (binding 7; x when affine has no beta, never read).
+@compute @workgroup_size(WG)
+fn bwd_partial_relu6(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.y;
+  bwdPartial(wg.x, c, lid, select(0.0, bp_beta[c], (p.affine & 2u) != 0u));
 }
 
 @group(0) @binding(4) var<storage, read> ba_part: array<f32>;
@@ -300,20 +351,20 @@ fn bwd_merge_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     ba_dbeta[c] = sdy;
     ba_dgamma[c] = sdyx;
   }
-  let h = 2u * p.C * p.S + 3u * c;
+  let h = 2u * p.C * p.S + 4u * c;
   let coef = bwdCoef(sdy, sdyx, ba_part[h], ba_part[h + 1u], ba_part[h + 2u]);
+  let kb = fwdAffine(ba_part[h + 1u], ba_part[h + 2u], ba_part[h + 3u]);
   let base = plane * p.HW;
-  for (var i = lid; i < p.HW; i += WG) { bwdElem(base + i, coef); }
+  for (var i = lid; i < p.HW; i += WG) { bwdElem(base + i, coef, kb); }
 }
 
 @group(0) @binding(7) var<storage, read_write> cb_dgamma: array<f32>;
 @group(0) @binding(8) var<storage, read_write> cb_dbeta: array<f32>;
 
 // S = 1: one workgroup per channel sums dy and dy * xhat, then writes dx, dgamma and dbeta.
-@compute @workgroup_size(WG)
-fn channel_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wg.y;
-  let ab = chunkSums(c, 0u, p.count, lid);
+fn channelBackward(c: u32, lid: u32, beta: f32) {
+  let kb = fwdAffine(bw_invstd[c], gammaOf(c), beta);
+  let ab = chunkSums(c, 0u, p.count, lid, kb);
   // The one-chunk merge, as bwd_merge_apply sums it.
   var sdy = 0.0;
   var sdyx = 0.0;
@@ -326,7 +377,22 @@ fn channel_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   let coef = bwdCoef(sdy, sdyx, bw_mean[c], bw_invstd[c], gammaOf(c));
   var w = walker(c, lid);
   for (var j = lid; j < p.count; j += WG) {
-    bwdElem(w.idx, coef);
+    bwdElem(w.idx, coef, kb);
     w = step(w);
   }
+}
+
+@compute @workgroup_size(WG)
+fn channel_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  channelBackward(wg.y, lid, 0.0);
+}
+
+// relu6(batch norm)'s backward in one kernel: 9 storage buffers (beta at 9; x when there is none,
+// never read), where the device allows them.
+@group(0) @binding(9) var<storage, read> cb_beta: array<f32>;
+
+@compute @workgroup_size(WG)
+fn channel_backward_relu6(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.y;
+  channelBackward(c, lid, select(0.0, cb_beta[c], (p.affine & 2u) != 0u));
 }

@@ -2,8 +2,11 @@
 // Labels are f32 class indices. Writes the row's loss (log-sum-exp minus the label's logit) and
 // dlogits = (softmax - onehot) * invN, the gradient of the batch mean. A label that is not an
 // integer in [0, K) makes the row's loss and gradient NaN (p.nan), so the bad label is visible.
+// With label smoothing eps the target is (1 - eps) onehot + eps / K: the loss takes
+// (1 - eps) times the label's logit and eps / K times the row's sum off the log-sum-exp (eps = 0:
+// exactly the plain loss and gradient).
 
-struct Params { N: u32, K: u32, invN: f32, nan: f32 }
+struct Params { N: u32, K: u32, invN: f32, nan: f32, smoothing: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> dlogits: array<f32>;
@@ -32,19 +35,30 @@ fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
     for (var k = lid; k < p.K; k += WG) { e += exp(logits[base + k] - rowMax); }
   }
   let sumExp = wgSum(lid, e);
+  var rowSum = 0.0;
+  if (p.smoothing != 0.0) {  // uniform: every thread takes the same branch
+    var t = 0.0;
+    if (inRange) {
+      for (var k = lid; k < p.K; k += WG) { t += logits[base + k]; }
+    }
+    rowSum = wgSum(lid, t);
+  }
   if (!inRange) { return; }
 
   let lf = labels[row];
   let valid = lf >= 0.0 && lf < f32(p.K) && floor(lf) == lf;
   let label = select(0u, u32(lf), valid);
   let inv = 1.0 / sumExp;
+  let keep = 1.0 - p.smoothing;
+  let share = p.smoothing / f32(p.K);
   for (var k = lid; k < p.K; k += WG) {
     let sm = exp(logits[base + k] - rowMax) * inv;
-    let g = (sm - select(0.0, 1.0, k == label)) * p.invN;
+    let g = (sm - (select(0.0, keep, k == label) + share)) * p.invN;
     dlogits[base + k] = select(p.nan, g, valid);
   }
   if (lid == 0u) {
-    let l = rowMax + log(sumExp) - logits[base + label];
+    var l = rowMax + log(sumExp) - logits[base + label];
+    if (p.smoothing != 0.0) { l = rowMax + log(sumExp) - keep * logits[base + label] - share * rowSum; }
     rowLoss[row] = select(p.nan, l, valid);
   }
 }

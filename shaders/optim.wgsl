@@ -14,17 +14,16 @@ struct Params { n: u32, flag: u32, lr: f32, wd: f32, c0: f32, c1: f32, c2: f32, 
 @group(0) @binding(4) var<storage, read_write> s2: array<f32>;
 
 override WG: u32 = 256u;
+//#include "optim_common.wgsl"
 
 // sgd: c0 = momentum, c1 = dampening, flag = nesterov
 @compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  var d = g[i] + p.wd * w[i];
-  let buf = p.c0 * s1[i] + (1.0 - p.c1) * d;
-  s1[i] = buf;
-  if (p.flag != 0u) { d = d + p.c0 * buf; } else { d = buf; }
-  w[i] = w[i] - p.lr * d;
+  let r = sgdElem(w[i], g[i], s1[i], p.lr, p.wd, p.c0, p.c1, p.flag != 0u);
+  s1[i] = r.y;
+  w[i] = r.x;
 }
 
 // adam: lr = lr / bc1, c0 = beta1, c1 = beta2, c2 = eps, c3 = sqrt(bc2)
@@ -32,10 +31,29 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  let d = g[i] + p.wd * w[i];
-  let m = p.c0 * s1[i] + (1.0 - p.c0) * d;
-  let v = p.c1 * s2[i] + (1.0 - p.c1) * d * d;
-  s1[i] = m;
-  s2[i] = v;
-  w[i] = w[i] - p.lr * m / (sqrt(v) / p.c3 + p.c2);
+  let r = adamElem(w[i], g[i], s1[i], s2[i], p.lr, p.wd, p.c0, p.c1, p.c2, p.c3);
+  s1[i] = r.y;
+  s2[i] = r.z;
+  w[i] = r.x;
+}
+
+// adam_rows: Adam on the rows of flat tensors (AlphaAdam's α blocks), each with its own bias
+// corrections: rows[r] = (start, end, lr / bc1 bits, sqrt(bc2) bits); flag = row count; elements
+// in no row are left alone. c0 = beta1, c1 = beta2, c2 = eps.
+@group(0) @binding(5) var<storage, read> rows: array<vec4<u32>>;
+
+@compute @workgroup_size(WG)
+fn adam_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  for (var k = 0u; k < p.flag; k++) {
+    let row = rows[k];
+    if (i >= row.x && i < row.y) {
+      let r = adamElem(w[i], g[i], s1[i], s2[i], bitcast<f32>(row.z), p.wd, p.c0, p.c1, p.c2, bitcast<f32>(row.w));
+      s1[i] = r.y;
+      s2[i] = r.z;
+      w[i] = r.x;
+      return;
+    }
+  }
 }

@@ -138,8 +138,11 @@ void avgPoolBackwardPlane(const PoolShape& s, const float* dy, float* dx) {
   }
 }
 
+// With label smoothing eps the target is (1 - eps) onehot + eps / K: the loss takes (1 - eps) times
+// the label's logit and eps / K times the row's sum off the log-sum-exp (eps = 0: the plain loss).
 void softmaxCrossEntropy(Ctx& c) {
   int64_t N = positive(c.p, "N"), K = positive(c.p, "K");
+  const double eps = c.p.f("smoothing", 0);
   const float* logits = c.ptr(0);
   const float* labels = c.ptr(1);
   float* loss = c.ptr(2);
@@ -162,9 +165,16 @@ void softmaxCrossEntropy(Ctx& c) {
       double s = 0;
       for (int64_t k = 0; k < K; k++) s += std::exp(static_cast<double>(l[k] - m));
       rowLoss[n] = m + std::log(s) - l[label];
+      if (eps != 0) {
+        double sum = 0;
+        for (int64_t k = 0; k < K; k++) sum += l[k];
+        rowLoss[n] = m + std::log(s) - (1 - eps) * l[label] - eps / static_cast<double>(K) * sum;
+      }
       double inv = 1.0 / s, invN = 1.0 / static_cast<double>(N);
-      for (int64_t k = 0; k < K; k++)
-        d[k] = static_cast<float>((std::exp(static_cast<double>(l[k] - m)) * inv - (k == label ? 1.0 : 0.0)) * invN);
+      for (int64_t k = 0; k < K; k++) {
+        double target = (k == label ? 1 - eps : 0.0) + eps / static_cast<double>(K);
+        d[k] = static_cast<float>((std::exp(static_cast<double>(l[k] - m)) * inv - target) * invN);
+      }
     }
   });
   double total = 0;

@@ -113,26 +113,10 @@ export interface KernelProfile {
 }
 
 /**
- * Fused ops a backend may offer beyond OPS (no WGSL counterpart, so no descriptor); the tape
- * composes the OPS where a backend has none. Each equals its composition within f32 rounding.
+ * Fused ops a backend may offer beyond OPS (no WGSL counterpart, so no descriptor); callers
+ * compose the OPS where a backend has none. Each equals its composition within f32 rounding.
  */
 export interface FusedOps {
-  /** relu6(batchNormForward(x, gamma, beta, eps)) without the batch norm's output (eps: DEFAULT_BN_EPS when omitted). */
-  batchNormRelu6Forward(
-    x: Tensor,
-    gamma: Tensor | null,
-    beta: Tensor | null,
-    eps?: number,
-  ): { z: Tensor; mean: Tensor; invStd: Tensor };
-  /** The gradients of relu6(batchNorm(x)) from dz (the ReLU6 mask rebuilt from x, gamma, beta). */
-  batchNormRelu6Backward(
-    dz: Tensor,
-    x: Tensor,
-    mean: Tensor,
-    invStd: Tensor,
-    gamma: Tensor | null,
-    beta: Tensor | null,
-  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
   /**
    * out[l] ([L, n, n]) = correlationOffDiagInPlace's matrix for xs[l] (n x d elements each, left
    * unchanged), bit for bit as on the xs copied into one [L, n, d] arena, without that arena.
@@ -168,6 +152,8 @@ export interface Backend {
   /** Overwrites a tensor's contents after the work queued before (which may still read it). */
   write(t: Tensor, data: Float32Array, offsetElems?: number): void;
   copy(src: Tensor, dst: Tensor, elems?: number, srcOffsetElems?: number, dstOffsetElems?: number): void;
+  /** Every tensor's values, with one wait for the device (where a read() each would wait once each). */
+  readMany(ts: readonly Tensor[]): Promise<Float32Array[]>;
   /**
    * A non-owning tensor on the first numel(shape) elements of `base` (a window on a reused arena,
    * as the batched proxies cut them). Shares base's lifetime; its dispose() does nothing.
@@ -199,7 +185,7 @@ export interface Backend {
   dispose(): void;
 
   readonly ops: BackendOps;
-  /** Fused ops where this backend has them (the CPU backend); undefined: the tape composes OPS. */
+  /** Fused ops where this backend has them (the CPU backend); undefined: callers compose OPS. */
   readonly fused?: FusedOps;
   /** Where this backend has them (the webgpu backend); undefined: the caller reads instead. */
   readonly deviceOnly?: DeviceOnlyOps;

@@ -56,6 +56,7 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       assertUnaliased('copy', [['dst', d]], [['src', s]], sameStorage); // as the webgpu backend
       dev.copy(s, d, elems, srcOff, dstOff);
     },
+    readMany: (ts) => Promise.all(ts.map((t) => dev.read(own(t, 'readMany')))),
     window: (base, shape) => own(base, 'window').window(shape),
     flush: () => dev.flush(),
     sync: () => dev.sync(),
@@ -103,15 +104,6 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     },
     ops: bindOps('cpu', impls, dev, owns),
     fused: {
-      batchNormRelu6Forward: (x, gamma, beta, eps) => {
-        const own1 = (t: Tensor | null) => (t === null ? null : own(t, 'batchNormRelu6Forward'));
-        return cpuOps.batchNormRelu6Forward(dev, own(x, 'batchNormRelu6Forward'), own1(gamma), own1(beta), eps);
-      },
-      batchNormRelu6Backward: (dz, x, mean, invStd, gamma, beta) => {
-        const w = 'batchNormRelu6Backward';
-        const own1 = (t: Tensor | null) => (t === null ? null : own(t, w));
-        return cpuOps.batchNormRelu6Backward(dev, own(dz, w), own(x, w), own(mean, w), own(invStd, w), own1(gamma), own1(beta));
-      },
       correlationsOffDiag: (xs, n, d, out) => {
         const w = 'correlationsOffDiag';
         cpuOps.correlationsOffDiag(

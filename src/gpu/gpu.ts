@@ -295,15 +295,25 @@ export class Gpu {
   }
 
   async read(t: GpuTensor): Promise<Float32Array> {
+    return (await this.readMany([t]))[0];
+  }
+
+  /**
+   * Several tensors' values with one round trip: one staging buffer, a copy into it per tensor and
+   * one mapAsync, where a read() each would map a staging buffer each.
+   */
+  async readMany(ts: readonly GpuTensor[]): Promise<Float32Array[]> {
     this.live();
-    const bytes = t.size * 4;
-    const out = new Float32Array(t.size);
-    if (bytes === 0) return out;
-    const staging = this.pool.createBuffer({
-      size: Math.ceil(bytes / 4) * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.encoderCommands().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    const outs = ts.map((t) => new Float32Array(t.size));
+    const bytes = 4 * outs.reduce((a, o) => a + o.length, 0);
+    if (bytes === 0) return outs;
+    const staging = this.pool.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.encoderCommands();
+    let offset = 0;
+    for (const t of ts) {
+      if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, offset, t.size * 4);
+      offset += t.size * 4;
+    }
     this.flush();
     await this.checkWork().catch((e: unknown) => {
       staging.destroy();
@@ -312,12 +322,17 @@ export class Gpu {
     this.hostWaitCount++;
     try {
       await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
-      out.set(new Float32Array(staging.getMappedRange(0, bytes)));
+      const all = new Float32Array(staging.getMappedRange(0, bytes));
+      offset = 0;
+      for (const o of outs) {
+        o.set(all.subarray(offset, offset + o.length));
+        offset += o.length;
+      }
       staging.unmap();
     } finally {
       staging.destroy();
     }
-    return out;
+    return outs;
   }
 
   // ---- kernels -------------------------------------------------------------------------------

@@ -76,3 +76,21 @@ export function specializeOverrides(code: string, constants: Record<string, numb
     return `${indent}const ${name}: ${type} = ${lit};`;
   });
 }
+
+/**
+ * WGSL of a generated program's bindings: its uniform struct `Params` (fields in order) bound at 0
+ * as `p`, then f32 storage arrays from binding 1 in the order given.
+ */
+export function generatedBindings(
+  fields: Readonly<Record<string, string>>,
+  storage: ReadonlyArray<[string, 'read' | 'read_write']>,
+): string[] {
+  const struct = Object.entries(fields)
+    .map(([n, t]) => `  ${n}: ${t},`)
+    .join('\n');
+  return [
+    `struct Params {\n${struct}\n}`,
+    '@group(0) @binding(0) var<uniform> p: Params;',
+    ...storage.map(([name, access], i) => `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<f32>;`),
+  ];
+}

@@ -17,6 +17,10 @@ import {
   batchNormForwardAddCpu,
   batchNormForwardCpu,
   batchNormForwardF64,
+  batchNormRelu6BackwardCpu,
+  batchNormRelu6BackwardF64,
+  batchNormRelu6ForwardCpu,
+  batchNormRelu6ForwardF64,
 } from './reference/batchnorm.js';
 
 export {
@@ -27,10 +31,14 @@ export {
   batchNormForwardAddCpu,
   batchNormForwardCpu,
   batchNormForwardF64,
+  batchNormRelu6BackwardCpu,
+  batchNormRelu6BackwardF64,
+  batchNormRelu6ForwardCpu,
+  batchNormRelu6ForwardF64,
 };
 
 const FILE = 'batchnorm.wgsl';
-/** affine: bit 0 gamma, bit 1 beta; count = N * HW; total = N * C * HW. */
+/** affine: bit 0 gamma, bit 1 beta, bit 2 residual, bit 3 relu6; count = N * HW; total = N * C * HW. */
 export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
   C: 'u32',
   HW: 'u32',
@@ -69,8 +77,8 @@ function bnDims(op: string, shape: readonly number[]): BnDims {
   return { N, C, HW, count, S, chunk };
 }
 
-function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residual = false): ArrayBuffer {
-  const affine = (gamma ? 1 : 0) | (beta ? 2 : 0) | (residual ? 4 : 0);
+function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residual = false, relu6 = false): ArrayBuffer {
+  const affine = (gamma ? 1 : 0) | (beta ? 2 : 0) | (residual ? 4 : 0) | (relu6 ? 8 : 0);
   return BATCHNORM_PARAMS.pack({
     C: d.C,
     HW: d.HW,
@@ -120,7 +128,25 @@ export function batchNormForwardAdd(
   return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', residual);
 }
 
-/** batchNormForward (with a residual: batchNormForwardAdd) with the dispatch plan chosen (tests). */
+/**
+ * relu6(batchNormForward(x)) in the batch norm's own pass (the MBConv pair): z bit for bit relu6 of
+ * batchNormForward's y, which is never stored; mean/invStd are batchNormForward's.
+ */
+export function batchNormRelu6Forward(
+  gpu: Gpu,
+  x: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+  eps = DEFAULT_BN_EPS,
+): { z: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
+  const { y, mean, invStd } = batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', null, true);
+  return { z: y, mean, invStd };
+}
+
+/**
+ * batchNormForward (with a residual: batchNormForwardAdd; with relu6: batchNormRelu6Forward's z as
+ * y) with the dispatch plan chosen (tests).
+ */
 export function batchNormForwardPlanned(
   gpu: Gpu,
   x: GpuTensor,
@@ -129,14 +155,16 @@ export function batchNormForwardPlanned(
   eps: number,
   plan: BnPlan,
   residual: GpuTensor | null = null,
+  relu6 = false,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
-  const op = residual ? 'batchNormForwardAdd' : 'batchNormForward';
+  const op = residual ? 'batchNormForwardAdd' : relu6 ? 'batchNormRelu6Forward' : 'batchNormForward';
+  if (residual && relu6) throw new Error('batchNormForwardPlanned: a residual and relu6 together are not supported');
   const d = bnDims(op, x.shape);
   checkParam(op, 'gamma', gamma, d.C);
   checkParam(op, 'beta', beta, d.C);
   if (residual) assertSameShape(op, residual, x);
   checkBatchNormEps(eps);
-  const u = uniforms(d, eps, gamma !== null, beta !== null, residual !== null);
+  const u = uniforms(d, eps, gamma !== null, beta !== null, residual !== null, relu6);
   const y = gpu.empty(x.shape);
   const mean = gpu.empty([d.C]);
   const invStd = gpu.empty([d.C]);
@@ -202,7 +230,29 @@ export function batchNormBackward(
   return batchNormBackwardPlanned(gpu, dy, x, mean, invStd, gamma, 'auto');
 }
 
-/** batchNormBackward with the dispatch plan chosen (tests; callers use batchNormBackward). */
+/**
+ * The gradients of relu6(batchNorm(x)) from dz (batchNormRelu6Forward's mean and invStd), bit for
+ * bit relu6Backward(dz, y) then batchNormBackward: the ReLU6 mask is rebuilt from x, gamma and beta
+ * with the forward's own f32 operations, in the batch norm's passes (one kernel per channel where
+ * the device binds 9 storage buffers, else the two-kernel plan).
+ */
+export function batchNormRelu6Backward(
+  gpu: Gpu,
+  dz: GpuTensor,
+  x: GpuTensor,
+  mean: GpuTensor,
+  invStd: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
+  const nine = (gpu.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+  return batchNormBackwardPlanned(gpu, dz, x, mean, invStd, gamma, nine ? 'auto' : 'split', { beta });
+}
+
+/**
+ * batchNormBackward (with `relu6`: batchNormRelu6Backward, beta given) with the dispatch plan
+ * chosen (tests; callers use those two).
+ */
 export function batchNormBackwardPlanned(
   gpu: Gpu,
   dy: GpuTensor,
@@ -211,32 +261,36 @@ export function batchNormBackwardPlanned(
   invStd: GpuTensor,
   gamma: GpuTensor | null,
   plan: BnPlan,
+  relu6: { beta: GpuTensor | null } | null = null,
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
-  const d = bnDims('batchNormBackward', x.shape);
-  assertSameShape('batchNormBackward', dy, x);
-  checkParam('batchNormBackward', 'mean', mean, d.C);
-  checkParam('batchNormBackward', 'invStd', invStd, d.C);
-  checkParam('batchNormBackward', 'gamma', gamma, d.C);
+  const op = relu6 ? 'batchNormRelu6Backward' : 'batchNormBackward';
+  const d = bnDims(op, x.shape);
+  assertSameShape(op, dy, x);
+  checkParam(op, 'mean', mean, d.C);
+  checkParam(op, 'invStd', invStd, d.C);
+  checkParam(op, 'gamma', gamma, d.C);
+  const beta = relu6?.beta ?? null;
+  checkParam(op, 'beta', beta, d.C);
   // The backward reads no eps: the saved invStd has it.
-  const u = uniforms(d, DEFAULT_BN_EPS, gamma !== null, false);
+  const u = uniforms(d, DEFAULT_BN_EPS, gamma !== null, beta !== null, false, relu6 !== null);
   const dx = gpu.empty(x.shape);
   const dgamma = gpu.empty([d.C]);
   const dbeta = gpu.empty([d.C]);
-  // A missing gamma is bound as a stand-in buffer whose values the kernels ignore.
+  // A missing gamma or beta is bound as a stand-in buffer whose values the kernels ignore.
   if (singlePass(d, plan)) {
     gpu.dispatch({
-      kernel: { file: FILE, entry: 'channel_backward' },
-      buffers: [dx, dy, x, mean, invStd, gamma ?? invStd, dgamma, dbeta],
+      kernel: { file: FILE, entry: relu6 ? 'channel_backward_relu6' : 'channel_backward' },
+      buffers: [dx, dy, x, mean, invStd, gamma ?? invStd, dgamma, dbeta, ...(relu6 ? [beta ?? invStd] : [])],
       uniforms: u,
       workgroups: [1, d.C],
     });
     return { dx, dgamma, dbeta };
   }
-  // [C][S][2] partial sums, then [C][3] (mean, invStd, gamma) for bwd_merge_apply (see the WGSL).
-  const part = gpu.empty([d.C * (2 * d.S + 3)]);
+  // [C][S][2] partial sums, then [C][4] (mean, invStd, gamma or 1, beta or 0) for bwd_merge_apply (see the WGSL).
+  const part = gpu.empty([d.C * (2 * d.S + 4)]);
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'bwd_partial' },
-    buffers: [part, dy, x, mean, invStd, gamma ?? invStd],
+    kernel: { file: FILE, entry: relu6 ? 'bwd_partial_relu6' : 'bwd_partial' },
+    buffers: [part, dy, x, mean, invStd, gamma ?? invStd, ...(relu6 ? [beta ?? invStd] : [])],
     uniforms: u,
     workgroups: [d.S, d.C],
   });
@@ -287,6 +341,15 @@ export const batchNormEvalOp = defineOp({
   webgpu: batchNormEval,
 });
 
+export const batchNormRelu6ForwardOp = defineOp({
+  name: 'batchNormRelu6Forward',
+  summary: "relu6 of a training-mode batch norm in the batch norm's pass (the MBConv pair), without its output",
+  kernels: FORWARD_KERNELS,
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 7 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  reference: batchNormRelu6ForwardCpu,
+  webgpu: batchNormRelu6Forward,
+});
+
 export const batchNormBackwardOp = defineOp({
   name: 'batchNormBackward',
   summary: 'batch norm backward: dx, dgamma, dbeta from dy, x and the saved statistics',
@@ -295,4 +358,19 @@ export const batchNormBackwardOp = defineOp({
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 9 * N * C * HW, bytes: 4 * (3 * N * C * HW + 5 * C) }),
   reference: batchNormBackwardCpu,
   webgpu: batchNormBackward,
+});
+
+export const batchNormRelu6BackwardOp = defineOp({
+  name: 'batchNormRelu6Backward',
+  summary: "relu6(batch norm)'s backward: dx, dgamma, dbeta from dz, the ReLU6 mask rebuilt from x, gamma and beta",
+  kernels: [
+    {
+      file: FILE,
+      entries: ['bwd_partial_relu6', 'bwd_merge_apply', 'channel_backward_relu6'],
+      uniforms: BATCHNORM_PARAMS,
+    },
+  ],
+  cost: ({ N, C, HW }: BnProblem) => ({ flops: 12 * N * C * HW, bytes: 4 * (3 * N * C * HW + 6 * C) }),
+  reference: batchNormRelu6BackwardCpu,
+  webgpu: batchNormRelu6Backward,
 });

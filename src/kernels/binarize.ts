@@ -20,9 +20,12 @@ export { gateDotCpu };
 export { softmax };
 
 const WG = 256;
+/** gateDot's workgroup width and first-pass workgroups at most (gateDotMany partitions as gateDot does). */
+export const GATE_DOT_WG = WG;
 export const BINARIZE_PARAMS = defineUniforms('binarize.wgsl', 'Params', { n: 'u32', parts: 'u32', index: 'u32', scale: 'f32' });
 /** Upper bound on first-pass workgroups: enough to keep every core of a GPU (or lavapipe thread) busy. */
 const MAX_PARTS = 256;
+export const GATE_DOT_MAX_PARTS = MAX_PARTS;
 
 export type PathMode = 1 | 2;
 

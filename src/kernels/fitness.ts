@@ -15,18 +15,21 @@ import {
   checkFitnessOpts as checkOpts,
   checkMixAccumulate,
   checkMixBackward,
+  checkMixBackwardMany,
 } from './params.js';
+import { MIX_FINAL_FILE, MIX_MANY_MAX, mixBackwardFile, mixForwardFile } from './fitness-many.js';
 import { REDUCE_PARAMS, dotPartials } from './reduce.js';
 import {
   fitnessGradCpu,
   fitnessSoftmaxCpu,
   mixAccumulateCpu,
   mixBackwardCpu,
+  mixBackwardManyCpu,
   mixForwardCpu,
   mixtureCpu,
 } from './reference/fitness.js';
 
-export { fitnessGradCpu, fitnessSoftmaxCpu, mixAccumulateCpu, mixBackwardCpu, mixForwardCpu, mixtureCpu };
+export { fitnessGradCpu, fitnessSoftmaxCpu, mixAccumulateCpu, mixBackwardCpu, mixBackwardManyCpu, mixForwardCpu, mixtureCpu };
 
 const FILE = 'fitness.wgsl';
 export const FITNESS_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', k: 'u32', mode: 'u32', _pad: 'u32' });
@@ -96,11 +99,30 @@ export function mixAccumulate(
   });
 }
 
-/** y = Σ_k probs[k]·outs[k] as a new tensor. */
+/** Storage buffers one dispatch may bind on this device. */
+function storageLimit(gpu: Gpu): number {
+  return gpu.adapter.limits.maxStorageBuffersPerShaderStage ?? 8;
+}
+
+/**
+ * y = Σ_k probs[k]·outs[k] as a new tensor: one dispatch for all K where the device binds them
+ * (fitness-many.ts), else one mixAccumulate each; the same values either way.
+ */
 export function mixForward(gpu: Gpu, outs: readonly GpuTensor[], probs: GpuTensor, opts: FitnessKernelOpts = {}): GpuTensor {
   assertMixture('mixForward', outs, probs);
-  checkOpts('mixForward', opts.wg ?? MIX_WG, 1);
+  const wg = opts.wg ?? MIX_WG;
+  checkOpts('mixForward', wg, 1);
   const y = gpu.empty(outs[0].shape);
+  const K = outs.length;
+  if (K <= MIX_MANY_MAX && K + 2 <= storageLimit(gpu)) {
+    gpu.dispatch({
+      kernel: { file: mixForwardFile(K), entry: 'main', constants: { WG: wg } },
+      buffers: [y, ...outs, probs],
+      uniforms: FITNESS_PARAMS.pack({ n: y.size, k: 0, mode: 0 }),
+      workgroups: gpu.grid1d(y.size, wg),
+    });
+    return y;
+  }
   outs.forEach((o, k) => mixAccumulate(gpu, y, o, probs, k, { ...opts, overwrite: k === 0 }));
   return y;
 }
@@ -162,6 +184,45 @@ export function mixBackward(
   partials.dispose();
 }
 
+/**
+ * mixBackward for every candidate: outs[k]'s dOuts[k] (or none: null) and gDots[k], the values of
+ * one mixBackward per k. Where every candidate wants its dOut, gDots is given and the device binds
+ * 2K + 3 buffers, one fused pass over dy for all K and one final pass (2 dispatches, not 2K).
+ */
+export function mixBackwardMany(
+  gpu: Gpu,
+  outs: readonly GpuTensor[],
+  dy: GpuTensor,
+  probs: GpuTensor,
+  dOuts: readonly (GpuTensor | null)[],
+  gDots: GpuTensor | null,
+): void {
+  checkMixBackwardMany(outs, dy, probs, dOuts, gDots, (a, b) => a.buffer === b.buffer);
+  const K = outs.length;
+  const all = dOuts.every((d) => d !== null);
+  if (!gDots || !all || K > MIX_MANY_MAX || 2 * K + 3 > storageLimit(gpu)) {
+    outs.forEach((o, k) => mixBackward(gpu, o, dy, probs, k, dOuts[k], gDots));
+    return;
+  }
+  const n = dy.size;
+  const [gx, gy] = gpu.grid1d(n, DOT_WG * DOT_ITEMS);
+  const G = gx * gy;
+  const partials = gpu.empty([K * G]);
+  gpu.dispatch({
+    kernel: { file: mixBackwardFile(K), entry: 'main', constants: { WG: DOT_WG, ITEMS: DOT_ITEMS } },
+    buffers: [...outs, dy, probs, ...(dOuts as GpuTensor[]), partials],
+    uniforms: FITNESS_PARAMS.pack({ n, k: G, mode: 0 }),
+    workgroups: [gx, gy],
+  });
+  gpu.dispatch({
+    kernel: { file: MIX_FINAL_FILE, entry: 'main', constants: { WG: SMALL_WG } },
+    buffers: [partials, gDots],
+    uniforms: FITNESS_PARAMS.pack({ n, k: G, mode: 0 }),
+    workgroups: [K],
+  });
+  partials.dispose();
+}
+
 /** dL/dφ_i = p_i (g_i − Σ_k p_k g_k) as a new [K] tensor. */
 export function fitnessGrad(gpu: Gpu, probs: GpuTensor, gDots: GpuTensor): GpuTensor {
   assertVector('fitnessGrad', 'probs', probs);
@@ -202,7 +263,15 @@ export const mixAccumulateOp = defineOp({
 export const mixForwardOp = defineOp({
   name: 'mixForward',
   summary: 'AutoSpace mixture forward y = sum_k probs[k] o_k',
-  kernels: [{ file: FILE, entries: ['mix_accumulate'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG }],
+  kernels: [
+    { file: FILE, entries: ['mix_accumulate'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG },
+    ...Array.from({ length: MIX_MANY_MAX }, (_, k) => ({
+      file: mixForwardFile(k + 1),
+      entries: ['main'],
+      uniforms: FITNESS_PARAMS,
+      overrides: { WG: MIX_WG },
+    })),
+  ],
   // K mul-adds per element; every candidate read once, y written once, probs read once.
   cost: ({ K, n }: { K: number; n: number }) => ({ flops: 2 * K * n, bytes: 4 * (K * n + n + K) }),
   reference: mixForwardCpu,
@@ -222,6 +291,23 @@ export const mixBackwardOp = defineOp({
   cost: ({ n }: { n: number }) => ({ flops: 3 * n, bytes: 4 * (3 * n + 2) }),
   reference: mixBackwardCpu,
   webgpu: mixBackward,
+});
+
+export const mixBackwardManyOp = defineOp({
+  name: 'mixBackwardMany',
+  summary: 'AutoSpace mixture backward of every candidate (mixBackward per k; 2 dispatches for all K where they bind)',
+  kernels: [
+    ...Array.from({ length: MIX_MANY_MAX }, (_, k) => ({
+      file: mixBackwardFile(k + 1),
+      entries: ['main'],
+      uniforms: FITNESS_PARAMS,
+      overrides: { WG: DOT_WG, ITEMS: DOT_ITEMS },
+    })),
+    { file: MIX_FINAL_FILE, entries: ['main'], uniforms: FITNESS_PARAMS, overrides: WGSL_WG },
+  ],
+  cost: ({ K, n }: { K: number; n: number }) => ({ flops: 3 * K * n, bytes: 4 * (2 * K * n + n + 2 * K) }),
+  reference: mixBackwardManyCpu,
+  webgpu: mixBackwardMany,
 });
 
 export const fitnessGradOp = defineOp({

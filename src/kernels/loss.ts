@@ -3,27 +3,40 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { crossEntropyDims } from './params.js';
+import { checkLabelSmoothing, crossEntropyDims } from './params.js';
 import { REDUCE_PARAMS, sum } from './reduce.js';
 import { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 } from './reference/loss.js';
 
 export { softmaxCrossEntropyCpu, softmaxCrossEntropyF64 };
 
 /** nan: the value written for an invalid label (NaN, passed in: WGSL has no NaN literal). */
-export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', { N: 'u32', K: 'u32', invN: 'f32', nan: 'f32' });
+export const LOSS_PARAMS = defineUniforms('loss.wgsl', 'Params', {
+  N: 'u32',
+  K: 'u32',
+  invN: 'f32',
+  nan: 'f32',
+  smoothing: 'f32',
+});
 
 /**
  * logits [N, K], labels [N] (f32 class indices) -> loss [1] = mean_n (logsumexp(l_n) - l_n[label_n])
- * and dlogits [N, K] = d loss / d logits. A label outside [0, K) or non-integer gives NaN.
+ * and dlogits [N, K] = d loss / d logits. A label outside [0, K) or non-integer gives NaN. With
+ * label smoothing eps the target is (1 - eps) onehot + eps / K (PyTorch's label_smoothing).
  */
-export function softmaxCrossEntropy(gpu: Gpu, logits: GpuTensor, labels: GpuTensor): { loss: GpuTensor; dlogits: GpuTensor } {
+export function softmaxCrossEntropy(
+  gpu: Gpu,
+  logits: GpuTensor,
+  labels: GpuTensor,
+  smoothing = 0,
+): { loss: GpuTensor; dlogits: GpuTensor } {
   const [N, K] = crossEntropyDims(logits.shape, labels.shape);
+  checkLabelSmoothing(smoothing);
   const dlogits = gpu.empty([N, K]);
   const rowLoss = gpu.empty([N]);
   gpu.dispatch({
     kernel: { file: 'loss.wgsl', entry: 'ce_rows' },
     buffers: [dlogits, rowLoss, logits, labels],
-    uniforms: LOSS_PARAMS.pack({ N, K, invN: 1 / N, nan: NaN }),
+    uniforms: LOSS_PARAMS.pack({ N, K, invN: 1 / N, nan: NaN, smoothing }),
     workgroups: gpu.grid1d(N, 1),
   });
   const loss = sum(gpu, rowLoss, 1 / N);

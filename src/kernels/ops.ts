@@ -7,8 +7,16 @@
  * Backend (src/backend), never these functions directly.
  */
 import { relu6BackwardOp, relu6Op, reluBackwardOp, reluOp } from './activation.js';
-import { batchNormBackwardOp, batchNormEvalOp, batchNormForwardAddOp, batchNormForwardOp } from './batchnorm.js';
+import {
+  batchNormBackwardOp,
+  batchNormEvalOp,
+  batchNormForwardAddOp,
+  batchNormForwardOp,
+  batchNormRelu6BackwardOp,
+  batchNormRelu6ForwardOp,
+} from './batchnorm.js';
 import { gateDotOp } from './binarize.js';
+import { gateDotManyOp } from './gate-dot-many.js';
 import {
   conv2dBackwardInputOp,
   conv2dBackwardWeightOp,
@@ -21,11 +29,12 @@ import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
 import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, maskedAddOp, mulOp, scaleOp } from './elementwise.js';
 import { firstElementGradOp } from './first-grad.js';
-import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardOp, mixForwardOp } from './fitness.js';
+import { fitnessGradOp, fitnessSoftmaxOp, mixAccumulateOp, mixBackwardManyOp, mixBackwardOp, mixForwardOp } from './fitness.js';
 import { linearBackwardOp, linearOp } from './linear.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { matmulOp } from './matmul.js';
-import { adamStepOp, sgdStepOp } from './optim.js';
+import { adamStepOp, adamStepRowsOp, sgdStepOp } from './optim.js';
+import { sgdStepManyOp } from './optim-many.js';
 import { avgPool2dBackwardOp, avgPool2dOp, globalAvgPoolBackwardOp, globalAvgPoolOp } from './pool.js';
 import { uniformFillBlocksOp, uniformFillManyOp, uniformFillOp } from './random.js';
 import { accumulateAbsBatchedOp, accumulateAbsOp, signCodesInPlaceOp, signCodesOp, unstackGroupsOp } from './proxy-ops.js';
@@ -57,6 +66,8 @@ export const OPS = catalog([
   batchNormForwardAddOp,
   batchNormBackwardOp,
   batchNormEvalOp,
+  batchNormRelu6ForwardOp,
+  batchNormRelu6BackwardOp,
   reluOp,
   reluBackwardOp,
   relu6Op,
@@ -84,7 +95,9 @@ export const OPS = catalog([
   colSumsOp,
   sumSlicesOp,
   sgdStepOp,
+  sgdStepManyOp,
   adamStepOp,
+  adamStepRowsOp,
   correlationOp,
   correlationOffDiagInPlaceOp,
   accumulateAbsOp,
@@ -93,10 +106,12 @@ export const OPS = catalog([
   signCodesInPlaceOp,
   unstackGroupsOp,
   gateDotOp,
+  gateDotManyOp,
   fitnessSoftmaxOp,
   mixAccumulateOp,
   mixForwardOp,
   mixBackwardOp,
+  mixBackwardManyOp,
   fitnessGradOp,
   firstElementGradOp,
   uniformFillOp,

@@ -5,15 +5,17 @@ import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
 import {
   type AdamOptions,
+  type AdamRow,
   adamStepParams,
   assertAdamUnaliased,
   assertSgdUnaliased,
+  checkAdamRows,
   type SgdOptions,
   sgdStepParams,
 } from './params.js';
-import { adamStepCpu, sgdStepCpu } from './reference/optim.js';
+import { adamStepCpu, adamStepRowsCpu, sgdStepCpu } from './reference/optim.js';
 
-export { type AdamOptions, type SgdOptions, adamStepCpu, sgdStepCpu };
+export { type AdamOptions, type AdamRow, type SgdOptions, adamStepCpu, adamStepRowsCpu, sgdStepCpu };
 
 const WG = 256;
 /**
@@ -73,6 +75,51 @@ export function adamStep(gpu: Gpu, w: GpuTensor, grad: GpuTensor, m: GpuTensor, 
   });
 }
 
+/**
+ * In place, adamStep on rows of flat tensors, each at its own step (its own bias corrections), in
+ * one dispatch: AlphaAdam's α blocks, each of which adamStep updated with a dispatch of its own, bit
+ * for bit. Elements in no row are left alone.
+ */
+export function adamStepRows(
+  gpu: Gpu,
+  w: GpuTensor,
+  grad: GpuTensor,
+  m: GpuTensor,
+  v: GpuTensor,
+  rows: readonly AdamRow[],
+  o: Omit<AdamOptions, 'step'>,
+): void {
+  const c = checkAdamRows(w, grad, m, v, rows, o, sameBuffer);
+  const live = rows.map((r, k) => ({ r, k })).filter(({ r }) => r.size > 0);
+  if (live.length === 0) return;
+  // Per row: start, end, then lr / bc1 and sqrt(bc2) as f32 bits.
+  const table = new Float32Array(4 * live.length);
+  const bits = new Uint32Array(table.buffer);
+  live.forEach(({ r, k }, i) => {
+    bits[4 * i] = r.offset;
+    bits[4 * i + 1] = r.offset + r.size;
+    table[4 * i + 2] = c.rows[k].lrCorrected;
+    table[4 * i + 3] = c.rows[k].sqrtBc2;
+  });
+  const tableT = gpu.upload(table);
+  gpu.dispatch({
+    kernel: { file: 'optim.wgsl', entry: 'adam_rows', constants: { WG } },
+    buffers: [w, grad, m, v, tableT],
+    uniforms: OPTIM_PARAMS.pack({
+      n: w.size,
+      flag: live.length,
+      lr: 0,
+      wd: o.weightDecay ?? 0,
+      c0: c.beta1,
+      c1: c.beta2,
+      c2: c.eps,
+      c3: 0,
+    }),
+    workgroups: gpu.grid1d(w.size, WG),
+  });
+  tableT.dispose();
+}
+
 /** Cosine annealing from lr0 to lrMin over `total` steps (step clamped to [0, total]). */
 export function cosineLr(lr0: number, step: number, total: number, lrMin = 0): number {
   if (total <= 0) return lr0;
@@ -88,6 +135,15 @@ export const sgdStepOp = defineOp({
   cost: ({ n }: { n: number }) => elementwiseCost(n, 3, 2, 7),
   reference: sgdStepCpu,
   webgpu: sgdStep,
+});
+
+export const adamStepRowsOp = defineOp({
+  name: 'adamStepRows',
+  summary: 'adamStep on rows of flat tensors, each at its own step count, in one dispatch (AlphaAdam)',
+  kernels: [{ file: 'optim.wgsl', entries: ['adam_rows'], uniforms: OPTIM_PARAMS, overrides: { WG } }],
+  cost: ({ n }: { n: number }) => elementwiseCost(n, 4, 3, 12),
+  reference: adamStepRowsCpu,
+  webgpu: adamStepRows,
 });
 
 export const adamStepOp = defineOp({

@@ -75,10 +75,8 @@ export class ChoiceLayer {
   detachedOutput(backend: Backend, x: Tensor, j: number): Tensor {
     const sub = new Tape(backend, { noGrad: true });
     try {
-      const o = this.candidateOutput(sub, sub.input(x), j, 0, 'detached');
-      const out = backend.empty(o.shape);
-      backend.copy(o.value, out);
-      return out;
+      // The sub-tape's own output, handed over (no copy; everything else it made is freed).
+      return sub.take(this.candidateOutput(sub, sub.input(x), j, 0, 'detached'));
     } finally {
       sub.dispose();
     }

@@ -132,6 +132,8 @@ export class Tape {
   private readonly gradded: Var[] = [];
   /** Holders of the tape-owned gradients with more than one (absent: one). */
   private readonly holders = new Map<Tensor, number>();
+  /** Owned tensors that are views of others (reshape): they free nothing themselves. */
+  private readonly views = new Set<Tensor>();
 
   private readonly ops: BackendOps;
 
@@ -152,6 +154,20 @@ export class Tape {
   adopt(t: Tensor): Tensor {
     this.owned.add(t);
     return t;
+  }
+
+  /**
+   * v's values as a tensor the caller owns (and disposes), which this tape's dispose() leaves
+   * alone: v's own tensor where the tape owns it outright, else (an input, a view, a shared
+   * gradient) a copy. A no-grad sub-tape's output kept without a device copy.
+   */
+  take(v: Var): Tensor {
+    const t = v.value;
+    if (this.owned.has(t) && !this.views.has(t) && !this.holders.has(t)) {
+      this.owned.delete(t);
+      return t;
+    }
+    return this.copyOf(t);
   }
 
   private out(t: Tensor, requiresGrad: boolean): Var {
@@ -312,10 +328,11 @@ export class Tape {
   }
 
   /**
-   * relu6(batchNorm(x)), the MBConv pair: one fused op where the backend has it (Backend.fused)
-   * and the batch norm is the plain training-mode one whose output nothing records (no ReLU
-   * records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The fused op keeps neither the BN output nor its gradient: one tensor and
-   * two passes over memory less per pair.
+   * relu6(batchNorm(x)), the MBConv pair: one op each way (the backend's batchNormRelu6Forward and
+   * Backward) where the batch norm is the plain training-mode one whose output nothing records (no
+   * ReLU records, parameter uses, bnIdentity, bnEval or bnBatchStats); else batchNorm then relu. The
+   * fused ops keep neither the BN output nor its gradient: one tensor, two passes over memory and
+   * two dispatches less per pair (bit for bit the composition on the GPU, within f32 rounding on the CPU).
    */
   batchNormRelu6(
     x: Var,
@@ -326,19 +343,18 @@ export class Tape {
     reluName = 'relu6',
     eps = DEFAULT_BN_EPS,
   ): Var {
-    const fused = this.backend.fused;
     const o = this.opts;
-    if (!fused || o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
+    if (o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
       return this.relu(this.batchNorm(x, gamma, beta, bnName, undefined, eps), block, reluName, true);
     }
-    const { z, mean, invStd } = fused.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
+    const { z, mean, invStd } = this.ops.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
     this.track(mean);
     this.track(invStd);
     if (this.opts.recordBn) this.bns.push({ name: bnName, invStd });
     const out = this.out(z, this.needs(x) || this.needs(gamma) || this.needs(beta));
     this.push(out.requiresGrad, () => {
       if (!out.grad) return;
-      const g = fused.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
+      const g = this.ops.batchNormRelu6Backward(out.grad, x.value, mean, invStd, gamma?.value ?? null, beta?.value ?? null);
       this.accumulateBn(x, gamma, beta, g);
     });
     return out;
@@ -428,10 +444,17 @@ export class Tape {
       const dy = y.grad;
       if (!dy) return;
       const gDots = this.needs(logits) ? this.track(this.backend.empty([outs.length])) : null;
+      const dOuts = outs.map((o) => (this.needs(o) ? this.backend.empty(o.shape) : null));
+      this.ops.mixBackwardMany(
+        outs.map((o) => o.value),
+        dy,
+        probs,
+        dOuts,
+        gDots,
+      );
       outs.forEach((o, k) => {
-        const dOut = this.needs(o) ? this.backend.empty(o.shape) : null;
-        this.ops.mixBackward(o.value, dy, probs, k, dOut, gDots);
-        if (dOut) this.accumulate(o, dOut);
+        const d = dOuts[k];
+        if (d) this.accumulate(o, d);
       });
       if (gDots) this.accumulate(logits, this.ops.fitnessGrad(probs, gDots));
     });
@@ -465,7 +488,9 @@ export class Tape {
    * into x's shape, the view being no tensor the gradient bookkeeping could share).
    */
   reshape(x: Var, shape: readonly number[]): Var {
-    const y = this.out(x.value.view(shape), x.requiresGrad);
+    const view = x.value.view(shape);
+    this.views.add(view);
+    const y = this.out(view, x.requiresGrad);
     this.push(y.requiresGrad, () => {
       if (!y.grad || !this.needs(x)) return;
       const g = this.backend.empty(x.shape);
@@ -492,10 +517,11 @@ export class Tape {
   /**
    * Mean softmax cross-entropy; labels are f32 class indices [N]. Returns the [1] loss. `gradScale`
    * multiplies d(loss)/d(logits) (G stacked networks' logits as N*G rows: their mean over N*G rows
-   * scaled by G is each network's own mean over N).
+   * scaled by G is each network's own mean over N). `smoothing`: label smoothing ε (target
+   * (1 - ε) one-hot + ε / classes), on the device.
    */
-  crossEntropy(logits: Var, labels: Tensor, gradScale = 1): Var {
-    const ce = this.ops.softmaxCrossEntropy(logits.value, labels);
+  crossEntropy(logits: Var, labels: Tensor, gradScale = 1, smoothing = 0): Var {
+    const ce = this.ops.softmaxCrossEntropy(logits.value, labels, smoothing);
     const { loss } = ce;
     let { dlogits } = ce;
     if (gradScale !== 1) {
@@ -539,6 +565,7 @@ export class Tape {
     for (const t of this.owned) t.dispose();
     this.owned.clear();
     this.holders.clear();
+    this.views.clear();
     this.backs.length = 0;
     this.relus.length = 0;
     this.bns.length = 0;

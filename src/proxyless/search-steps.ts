@@ -4,14 +4,13 @@
  * validation batch, and the validation accuracy of fixed choices. Every random draw is keyed by
  * (seed, phase, key), so a resumed run repeats exactly what an uninterrupted one does.
  */
-import type { Backend, Tensor } from '../backend/index.js';
+import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type BatchSource, resizeNearest } from '../data/batch-stream.js';
 import { rescaleTwoPath, sampleGates } from '../kernels/binarize.js';
 import { type CostModel, archCost } from '../mobilenet/cost/model.js';
 import { accuracy } from '../mobilenet/train.js';
 import { type AlphaAdam, TrainingDivergedError, type WeightSgd } from '../nn/optim.js';
-import { smoothedCrossEntropy } from '../nn/loss.js';
 import { Tape } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
@@ -83,30 +82,20 @@ export async function weightStep(
   const backend = p.backend;
   const t = new Tape(backend);
   const { x, y } = uploadBatch(p, p.trainStream, xs, b);
-  let seed: Tensor | null = null;
   try {
     const { logits } = p.net.forward(t, t.input(x), gates);
-    if (p.cfg.labelSmoothing > 0) {
-      // The smoothed CE and its dlogits on the CPU (10 classes: small), seeded into the backward.
-      const lg = await logits.value.read();
-      const r = smoothedCrossEntropy(lg, b.y, lg.length / b.n, p.cfg.labelSmoothing);
-      seed = backend.upload(r.dlogits, logits.shape);
-      t.backward(logits, seed);
-      p.sgd.step(lr);
-      p.net.zeroGrad();
-      return { loss: r.loss, acc: accuracy(lg, b.y) };
-    }
-    const loss = t.crossEntropy(logits, y);
+    // The (label-smoothed) loss on the device: the step records forward, backward and update
+    // without waiting, and reads the loss with the logits at the end.
+    const loss = t.crossEntropy(logits, y, 1, p.cfg.labelSmoothing);
     t.backward(loss);
     p.sgd.step(lr);
     p.net.zeroGrad();
-    const [l, lg] = await Promise.all([loss.value.read(), logits.value.read()]);
+    const [l, lg] = await backend.readMany([loss.value, logits.value]);
     return { loss: l[0], acc: accuracy(lg, b.y) };
   } finally {
     t.dispose();
     x.dispose();
     y.dispose();
-    seed?.dispose();
   }
 }
 
@@ -128,8 +117,9 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
     const loss = t.crossEntropy(logits, y);
     t.backward(loss);
     p.net.zeroGrad(); // weights do not learn from validation data
-    gateGrads = await p.net.gateGradients(records, cfg.gateGrads);
-    ce = (await loss.value.read())[0];
+    const g = await p.net.gateGradientsWith(records, cfg.gateGrads, [loss.value]);
+    gateGrads = g.grads;
+    ce = g.values[0][0];
   } finally {
     t.dispose();
     x.dispose();
@@ -179,7 +169,7 @@ export async function reinforceArchStep(
       try {
         const { logits } = p.net.forward(t, t.input(x), gates);
         const loss = t.crossEntropy(logits, y);
-        const [lg, l] = await Promise.all([logits.value.read(), loss.value.read()]);
+        const [lg, l] = await backend.readMany([logits.value, loss.value]);
         const choices = gates.map((g) => g.active);
         samples.push({
           choices,

@@ -14,7 +14,7 @@
  *    the saved block input after backward, one at a time, so memory stays one path.
  * Parameters of candidates that did not run get no gradient, so the optimizer leaves them alone.
  */
-import type { Backend } from '../backend/index.js';
+import type { Backend, Tensor } from '../backend/index.js';
 import type { GateSample } from '../kernels/binarize.js';
 import type { BlockPosition } from '../latency/space.js';
 import { type Cell, handDesignedCells } from '../mobilenet/cell.js';
@@ -130,6 +130,20 @@ export class ProxylessSupernet {
    * active candidate is 'zero' get null (ProxylessNAS skips their α update: the block is bypassed).
    */
   async gateGradients(records: readonly BlockRecord[], mode: 'sampled' | 'all' = 'sampled'): Promise<Array<number[] | null>> {
+    return (await this.gateGradientsWith(records, mode, [])).grads;
+  }
+
+  /**
+   * gateGradients, and the values of `alongside` (a step's loss) read with them in one wait. The
+   * dot products whose outputs exist (the active candidates', 2-path mode's saved ones) run as one
+   * gateDotMany; mode 'all' re-runs each other candidate and takes its dot at once, so memory stays
+   * one path.
+   */
+  async gateGradientsWith(
+    records: readonly BlockRecord[],
+    mode: 'sampled' | 'all',
+    alongside: readonly Tensor[],
+  ): Promise<{ grads: Array<number[] | null>; values: Float32Array[] }> {
     const backend = this.backend;
     const slots: Array<{ rec: number; j: number }> = [];
     records.forEach((r, i) => {
@@ -143,29 +157,32 @@ export class ProxylessSupernet {
     });
     const out = backend.zeros([Math.max(1, slots.length)]);
     try {
+      const pairs: Array<{ a: Tensor; b: Tensor; k: number }> = [];
       slots.forEach((s, k) => {
         const r = records[s.rec];
         const dy = r.activeOut!.grad;
         if (!dy) return; // no gradient reached this block
-        if (s.j === r.gates.active) {
-          backend.ops.gateDot(r.activeOut!.value, dy, out, k);
-          return;
-        }
-        const saved = r.inactiveOuts.get(s.j);
+        const saved = s.j === r.gates.active ? r.activeOut!.value : r.inactiveOuts.get(s.j);
         if (saved) {
-          backend.ops.gateDot(saved, dy, out, k);
+          pairs.push({ a: saved, b: dy, k });
           return;
         }
         const o = this.layers[r.position].detachedOutput(backend, r.input.value, s.j);
         backend.ops.gateDot(o, dy, out, k);
         o.dispose();
       });
-      const vals = await out.read();
+      backend.ops.gateDotMany(
+        pairs.map((p) => p.a),
+        pairs.map((p) => p.b),
+        out,
+        pairs.map((p) => p.k),
+      );
+      const [vals, ...values] = await backend.readMany([out, ...alongside]);
       const grads: Array<number[] | null> = records.map((r) =>
         r.activeOut ? new Array(this.choiceSizes[r.position]).fill(0) : null,
       );
       slots.forEach((s, k) => (grads[s.rec]![s.j] = vals[k]));
-      return grads;
+      return { grads, values };
     } finally {
       out.dispose();
     }

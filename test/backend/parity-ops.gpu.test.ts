@@ -182,6 +182,21 @@ bad('batchNormForwardAdd', 'residual shape', (be) =>
 bad('batchNormForwardAdd', 'gamma shape', (be) =>
   be.ops.batchNormForwardAdd(be.empty([2, 3, 4, 4]), be.empty([4]), null, be.empty([2, 3, 4, 4])),
 );
+bad('batchNormRelu6Forward', 'beta shape', (be) => be.ops.batchNormRelu6Forward(be.empty([2, 3, 4, 4]), null, be.empty([4])));
+bad('batchNormRelu6Forward', 'eps', (be) => be.ops.batchNormRelu6Forward(be.empty([2, 3, 4, 4]), null, null, -1));
+bad('batchNormRelu6Backward', 'beta shape', (be) =>
+  be.ops.batchNormRelu6Backward(
+    be.empty([2, 3, 4, 4]),
+    be.empty([2, 3, 4, 4]),
+    be.empty([3]),
+    be.empty([3]),
+    null,
+    be.empty([2]),
+  ),
+);
+bad('batchNormRelu6Backward', 'dz shape', (be) =>
+  be.ops.batchNormRelu6Backward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null, null),
+);
 bad('batchNormBackward', 'dy shape', (be) =>
   be.ops.batchNormBackward(be.empty([2, 3, 4, 5]), be.empty([2, 3, 4, 4]), be.empty([3]), be.empty([3]), null),
 );
@@ -246,7 +261,16 @@ for (const [N, K] of [
   const logits = rnd(N * K, 3);
   const labels = Float32Array.from({ length: N }, (_, i) => (i * 7) % K);
   add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels));
+  // Label smoothing (the ProxylessNAS weight step's 0.1), and a row past a workgroup's width.
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, undefined, 0.1));
 }
+{
+  const [N, K] = [3, 130];
+  const logits = rnd(N * K, 3);
+  const labels = F([0, 129, 64]);
+  add('softmaxCrossEntropy', opCase.softmaxCrossEntropy(N, K, logits, labels, undefined, 0.25));
+}
+bad('softmaxCrossEntropy', 'smoothing 1', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([3]), 1));
 bad('softmaxCrossEntropy', 'labels shape', (be) => be.ops.softmaxCrossEntropy(be.empty([3, 4]), be.empty([4])));
 bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be.empty([0, 4]), be.empty([0])));
 
@@ -467,6 +491,53 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   add('sgdStep', opCase.sgdStep('Nesterov, weight decay', w, g, buf, sgd));
   const adam = { lr: 0.01, beta1: 0, beta2: 0.999, eps: 1e-8, weightDecay: 1e-3, step: 3 };
   add('adamStep', opCase.adamStep('step 3, beta1 0', w, g, m, v, adam));
+  // sgdStepMany: more tensors than one dispatch takes (3 per dispatch at 8 storage buffers, 5 at
+  // 16), sizes of 1, a workgroup and a bit, and an empty one; per-tensor lr and weight decay.
+  const sizes = [1, 257, 0, 33, 3, 512, 7, 1, 100, 2, 19, 300];
+  const lrs = sizes.map((_, j) => 0.01 * (j + 1));
+  const wds = sizes.map((_, j) => (j % 3 === 0 ? 0 : 1e-3 * j));
+  add(
+    'sgdStepMany',
+    opCase.sgdStepMany('12 tensors, Nesterov', sizes, { lr: lrs, weightDecay: wds, momentum: 0.9, nesterov: true }, 7),
+  );
+  add(
+    'sgdStepMany',
+    opCase.sgdStepMany(
+      '3 tensors, momentum with dampening',
+      [5, 64, 9],
+      { lr: [0.1, 0.2, 0.3], weightDecay: [0, 0.01, 0.1], momentum: 0.5, dampening: 0.25 },
+      8,
+    ),
+  );
+  add('sgdStepMany', opCase.sgdStepMany('one tensor, plain SGD', [70], { lr: [0.5], weightDecay: [0] }, 9));
+  add('sgdStepMany', opCase.sgdStepMany('no tensors', [], { lr: [], weightDecay: [] }, 10));
+  bad('sgdStepMany', 'lengths', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [1, 2], weightDecay: [0] }),
+  );
+  bad('sgdStepMany', 'sizes differ', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([4])], [be.empty([3])], { lr: [1], weightDecay: [0] }),
+  );
+  bad('sgdStepMany', 'a weight twice', (be) => {
+    const t = be.empty([3]);
+    return be.ops.sgdStepMany([t, t], [be.empty([3]), be.empty([3])], [be.empty([3]), be.empty([3])], {
+      lr: [1, 1],
+      weightDecay: [0, 0],
+    });
+  });
+  bad('sgdStepMany', "a buffer is another tensor's gradient", (be) => {
+    const g = be.empty([3]);
+    return be.ops.sgdStepMany([be.empty([3]), be.empty([3])], [g, be.empty([3])], [be.empty([3]), g], {
+      lr: [1, 1],
+      weightDecay: [0, 0],
+      momentum: 0.9,
+    });
+  });
+  bad('sgdStepMany', 'Nesterov without momentum', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [1], weightDecay: [0], nesterov: true }),
+  );
+  bad('sgdStepMany', 'lr NaN', (be) =>
+    be.ops.sgdStepMany([be.empty([3])], [be.empty([3])], [be.empty([3])], { lr: [NaN], weightDecay: [0] }),
+  );
   bad('sgdStep', 'Nesterov without momentum', (be) =>
     be.ops.sgdStep(be.empty([3]), be.empty([3]), be.empty([3]), { lr: 1, nesterov: true }),
   );
@@ -478,6 +549,67 @@ bad('softmaxCrossEntropy', 'empty logits', (be) => be.ops.softmaxCrossEntropy(be
   bad('sgdStep', 'buf is w', (be) => {
     const t = be.empty([3]);
     return be.ops.sgdStep(t, be.empty([3]), t, { lr: 1, momentum: 0.9 });
+  });
+  // adamStepRows: rows at their own steps, gaps between them left alone, a row of one, an empty row.
+  for (const [label, rows] of [
+    [
+      'three rows with gaps',
+      [
+        { offset: 0, size: 5, step: 3 },
+        { offset: 9, size: 1, step: 1 },
+        { offset: 12, size: 260, step: 40 },
+      ],
+    ],
+    [
+      'rows out of order, an empty one',
+      [
+        { offset: 280, size: 21, step: 2 },
+        { offset: 5, size: 0, step: 9 },
+        { offset: 0, size: 280, step: 1 },
+      ],
+    ],
+    ['no rows', []],
+  ] as const) {
+    add('adamStepRows', {
+      label,
+      run: (be) =>
+        withTensors(
+          be,
+          [w, g, m, v].map((a): [Arr, number[]] => [a, [n]]),
+          ([tw, tg, tm, tv]) => {
+            be.ops.adamStepRows(tw, tg, tm, tv, rows, adam);
+            return [tw, tm, tv];
+          },
+        ),
+      ref: () => {
+        const [rw, rm, rv] = [w, m, v].map((z) => Float64Array.from(z));
+        OPS.adamStepRows.reference(rw, g, rm, rv, rows, adam);
+        return [rw, rm, rv];
+      },
+    });
+  }
+  bad('adamStepRows', 'rows overlap', (be) =>
+    be.ops.adamStepRows(
+      be.empty([9]),
+      be.empty([9]),
+      be.empty([9]),
+      be.empty([9]),
+      [
+        { offset: 0, size: 5, step: 1 },
+        { offset: 4, size: 2, step: 1 },
+      ],
+      { lr: 1 },
+    ),
+  );
+  bad('adamStepRows', 'a row past the end', (be) =>
+    be.ops.adamStepRows(be.empty([9]), be.empty([9]), be.empty([9]), be.empty([9]), [{ offset: 5, size: 5, step: 1 }], { lr: 1 }),
+  );
+  bad('adamStepRows', 'step 0', (be) =>
+    be.ops.adamStepRows(be.empty([9]), be.empty([9]), be.empty([9]), be.empty([9]), [{ offset: 0, size: 5, step: 0 }], { lr: 1 }),
+  );
+  bad('adamStepRows', 'm is w', (be) => {
+    const t = be.empty([9]);
+    return be.ops.adamStepRows(t, be.empty([9]), t, be.empty([9]), [], { lr: 1 });
   });
   bad('adamStep', 'm is v', (be) => {
     const t = be.empty([3]);
@@ -641,6 +773,60 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
   });
   bad('gateDot', 'index', (be) => be.ops.gateDot(be.empty([3]), be.empty([3]), be.empty([2]), 2));
 
+  // gateDotMany: more pairs than one dispatch takes (3 per dispatch at 8 storage buffers, 7 at 16),
+  // one dy shared by several pairs and a pair of one tensor with itself, sizes 0, 1 and several
+  // first-pass workgroups (20000 > 8 x 256 x 8), indices out of order with slots left unwritten.
+  {
+    const sizes = [517, 1, 20000, 517, 0, 33, 517, 2, 300, 517, 7, 64];
+    const as = sizes.map((m) => rnd(m));
+    const shared = rnd(517);
+    const bs = sizes.map((m, j) => (m === 517 && j > 0 ? shared : rnd(m)));
+    const indices = [5, 0, 13, 2, 7, 1, 12, 3, 9, 4, 11, 8];
+    const slots = 15;
+    add('gateDotMany', {
+      label: '12 pairs into 15 slots, a shared operand, scale 0.25',
+      tol: { atol: 1e-2, rtol: 1e-4 },
+      run: (be) =>
+        withTensors(
+          be,
+          [...as.map((x): [Arr, number[]] => [x, [x.length]]), [shared, [517]], [new Float32Array(slots), [slots]]],
+          (ts) => {
+            const out = ts[ts.length - 1];
+            const sh = ts[ts.length - 2];
+            const tb = sizes.map((m, j) => (m === 517 && j > 0 ? sh : be.upload(bs[j], [m])));
+            be.ops.gateDotMany(ts.slice(0, sizes.length), tb, out, indices, 0.25);
+            tb.forEach((t) => t !== sh && t.dispose());
+            return [out];
+          },
+        ),
+      ref: () => [OPS.gateDotMany.reference(as, bs, slots, indices, 0.25)],
+    });
+    add('gateDotMany', {
+      label: 'a pair of one tensor with itself; no pairs',
+      tol,
+      run: (be) =>
+        withTensors(
+          be,
+          [
+            [a, [n]],
+            [new Float32Array(2), [2]],
+          ],
+          ([x, out]) => (be.ops.gateDotMany([x], [x], out, [1]), be.ops.gateDotMany([], [], out, []), [out]),
+        ),
+      ref: () => [[0, OPS.gateDot.reference(a, a)]],
+    });
+  }
+  bad('gateDotMany', 'index twice', (be) =>
+    be.ops.gateDotMany([be.empty([3]), be.empty([3])], [be.empty([3]), be.empty([3])], be.empty([2]), [1, 1]),
+  );
+  bad('gateDotMany', 'out is an operand', (be) => {
+    const o = be.empty([3]);
+    return be.ops.gateDotMany([be.empty([3])], [o], o, [0]);
+  });
+  bad('gateDotMany', 'lengths', (be) => be.ops.gateDotMany([be.empty([3])], [], be.empty([2]), [0]));
+  bad('gateDotMany', 'operands differ', (be) => be.ops.gateDotMany([be.empty([3])], [be.empty([4])], be.empty([2]), [0]));
+  bad('gateDotMany', 'index outside out', (be) => be.ops.gateDotMany([be.empty([3])], [be.empty([3])], be.empty([2]), [2]));
+
   const K = 3;
   const logits = F([0.3, -1.2, 2]);
   const probs = OPS.fitnessSoftmax.reference(logits);
@@ -700,6 +886,46 @@ bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagIn
         ([o, d, p, g]) => (be.ops.mixBackward(o, d, p, 0, null, g), [g]),
       ),
     ref: () => [[OPS.mixBackward.reference(outs[0], dy, probs, 0).gDot, 0, 0]],
+  });
+  // mixBackwardMany: every candidate's dOut and gDots (fused where 2K + 3 buffers bind), K = 4 over
+  // several chunks of the fold; a candidate without dOut and no gDots (one mixBackward each).
+  {
+    const m = 5000;
+    const lg4 = F([0.1, 1.5, -0.7, 0.2]);
+    const p4 = OPS.fitnessSoftmax.reference(lg4);
+    const o4 = [rnd(m), rnd(m), rnd(m), rnd(m)];
+    const dy4 = rnd(m);
+    for (const [label, withD, withG] of [
+      ['K4 n5000: every dOut and gDots', [true, true, true, true], true],
+      ['K4 n5000: candidate 1 without dOut', [true, false, true, true], true],
+      ['K4 n5000: no gDots', [true, true, true, true], false],
+    ] as const) {
+      add('mixBackwardMany', {
+        label,
+        tol: { atol: 1e-2, rtol: 1e-4 },
+        run: (be) =>
+          withTensors(
+            be,
+            [...o4.map((o): [Arr, number[]] => [o, [m]]), [dy4, [m]], [p4, [4]], [new Float32Array(4), [4]]],
+            (ts) => {
+              const dOuts = withD.map((w) => (w ? be.empty([m]) : null));
+              be.ops.mixBackwardMany(ts.slice(0, 4), ts[4], ts[5], dOuts, withG ? ts[6] : null);
+              return [...dOuts.filter((d) => d !== null), ...(withG ? [ts[6]] : [])];
+            },
+          ),
+        ref: () => {
+          const r = OPS.mixBackwardMany.reference(o4, dy4, p4);
+          return [...r.dOuts.filter((_, k) => withD[k]), ...(withG ? [r.gDots] : [])];
+        },
+      });
+    }
+  }
+  bad('mixBackwardMany', 'dOuts per candidate', (be) =>
+    be.ops.mixBackwardMany([be.empty([4]), be.empty([4])], be.empty([4]), be.empty([2]), [null], null),
+  );
+  bad('mixBackwardMany', 'a dOut is an input', (be) => {
+    const o = be.empty([4]);
+    return be.ops.mixBackwardMany([o, be.empty([4])], be.empty([4]), be.empty([2]), [o, be.empty([4])], be.empty([2]));
   });
   const gDots = F([0.5, -2, 1]);
   add('fitnessGrad', opCase.fitnessGrad(`K${K}`, probs, gDots));

@@ -207,6 +207,21 @@ describe('GPU runtime', () => {
     for (const z of [x, y, t, c]) z.dispose();
   });
 
+  it("keeps every dispatch's uniforms when one submission spans several 64 KiB uniform blocks", async ({ skip }) => {
+    if (!gpu) return skip();
+    // 700 scales of distinct factors in one submission: about 3 uniform blocks at 256-byte slots,
+    // all filled in one reused CPU copy (queue.writeBuffer copies it as each block is sealed).
+    const g = gpu;
+    g.flush();
+    const submits = g.submitCount;
+    const x = g.upload(Float32Array.from([1, 2, 3]));
+    const ys = Array.from({ length: 700 }, (_, i) => scale(g, x, i + 1));
+    const got = await g.readMany(ys);
+    expect(g.submitCount - submits).toBe(1);
+    got.forEach((v, i) => expect(Array.from(v)).toEqual([1, 2, 3].map((e) => e * (i + 1))));
+    for (const t of [x, ...ys]) t.dispose();
+  });
+
   it('validates shapes and uniforms', ({ skip }) => {
     if (!gpu) return skip();
     expect(() => gpu!.empty([2, -1])).toThrow(ShapeError);

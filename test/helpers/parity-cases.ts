@@ -6,7 +6,14 @@
 import type { Backend } from '../../src/backend/index.js';
 import type { OpName } from '../../src/kernels/ops.js';
 import { OPS } from '../../src/kernels/ops.js';
-import type { AdamOptions, BatchedAccumulateOptions, Pool2dParams, SgdOptions } from '../../src/kernels/params.js';
+import type {
+  AdamOptions,
+  BatchedAccumulateOptions,
+  Pool2dParams,
+  SgdManyOptions,
+  SgdOptions,
+} from '../../src/kernels/params.js';
+import { Rng } from '../../src/util/rng.js';
 import { type Arr, type Case, type Tol, withTensors } from './parity.js';
 
 /** 1-D inputs, each of its own length. */
@@ -111,6 +118,45 @@ export function batchNorm(s: {
         ref: () => {
           const f = fwd();
           const r = OPS.batchNormBackward.reference(dy, x, shape, f.mean, f.invStd, gamma);
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      },
+    ],
+    [
+      'batchNormRelu6Forward',
+      {
+        label,
+        tol,
+        run: (be) =>
+          withTensors(be, [[x, shape], ...affine], ([tx, tg, tb]) => {
+            const r = be.ops.batchNormRelu6Forward(tx, tg ?? null, tb ?? null, eps);
+            return [r.z, r.mean, r.invStd];
+          }),
+        ref: () => {
+          const r = OPS.batchNormRelu6Forward.reference(x, shape, gamma, beta, eps);
+          return [r.z, r.mean, r.invStd];
+        },
+      },
+    ],
+    [
+      'batchNormRelu6Backward',
+      {
+        label,
+        tol: s.backwardTol ?? tol,
+        run: (be) => {
+          const f = fwd();
+          return withTensors(
+            be,
+            [[dy, shape], [x, shape], [f.mean, C], [f.invStd, C], ...affine],
+            ([tdy, tx, tm, ti, tg, tb]) => {
+              const r = be.ops.batchNormRelu6Backward(tdy, tx, tm, ti, tg ?? null, tb ?? null);
+              return [r.dx, r.dgamma, r.dbeta];
+            },
+          );
+        },
+        ref: () => {
+          const f = fwd();
+          const r = OPS.batchNormRelu6Backward.reference(dy, x, shape, f.mean, f.invStd, gamma, beta);
           return [r.dx, r.dgamma, r.dbeta];
         },
       },
@@ -227,11 +273,11 @@ export function linear(
   ];
 }
 
-/** softmaxCrossEntropy of logits [N, K] against labels [N]: the loss and dlogits. */
-export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: Arr, tol?: Tol): Case {
+/** softmaxCrossEntropy of logits [N, K] against labels [N] (label smoothing `smoothing`): the loss and dlogits. */
+export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: Arr, tol?: Tol, smoothing = 0): Case {
   return withTol(
     {
-      label: `N${N} K${K}`,
+      label: `N${N} K${K}${smoothing ? ` smoothing ${smoothing}` : ''}`,
       run: (be) =>
         withTensors(
           be,
@@ -240,12 +286,12 @@ export function softmaxCrossEntropy(N: number, K: number, logits: Arr, labels: A
             [labels, [N]],
           ],
           ([tl, ty]) => {
-            const r = be.ops.softmaxCrossEntropy(tl, ty);
+            const r = be.ops.softmaxCrossEntropy(tl, ty, smoothing);
             return [r.loss, r.dlogits];
           },
         ),
       ref: () => {
-        const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K);
+        const r = OPS.softmaxCrossEntropy.reference(logits, labels, N, K, smoothing);
         return [[r.loss], r.dlogits];
       },
     },
@@ -323,6 +369,38 @@ export function sgdStep(label: string, w: Arr, g: Arr, buf: Arr, sgd: SgdOptions
         const rb = Float64Array.from(buf);
         OPS.sgdStep.reference(rw, g, rb, sgd);
         return [rw, rb];
+      },
+    },
+    tol,
+  );
+}
+
+/**
+ * One sgdStepMany over tensors of the given sizes (random w, g, buf), each with its own lr and
+ * weight decay: every new w and buf (the reference in f64).
+ */
+export function sgdStepMany(label: string, sizes: readonly number[], o: SgdManyOptions, seed: number, tol?: Tol): Case {
+  const rng = new Rng(seed);
+  const [ws, gs, bs] = [0, 1, 2].map((k) => sizes.map((n) => rng.normals(n, k === 2 ? 0.1 : 1)));
+  return withTol(
+    {
+      label,
+      run: (be) =>
+        withTensors(
+          be,
+          [...ws, ...gs, ...bs].map((a): [Arr, number[]] => [a, [a.length]]),
+          (ts) => {
+            const k = sizes.length;
+            const [tw, tb] = [ts.slice(0, k), ts.slice(2 * k)];
+            be.ops.sgdStepMany(tw, ts.slice(k, 2 * k), tb, o);
+            return [...tw, ...tb];
+          },
+        ),
+      ref: () => {
+        const rw = ws.map((a) => Float64Array.from(a));
+        const rb = bs.map((a) => Float64Array.from(a));
+        OPS.sgdStepMany.reference(rw, gs, rb, o);
+        return [...rw, ...rb];
       },
     },
     tol,

@@ -7,8 +7,11 @@ import {
   batchNormForward,
   batchNormForwardF64,
   batchNormForwardPlanned,
+  batchNormRelu6Backward,
+  batchNormRelu6Forward,
   type BnPlan,
 } from '../../src/kernels/batchnorm.js';
+import { relu6, relu6Backward } from '../../src/kernels/activation.js';
 import { add } from '../../src/kernels/elementwise.js';
 import { Rng } from '../../src/util/rng.js';
 import { BN_SHAPES } from '../helpers/cases.js';
@@ -153,6 +156,104 @@ describe('batch norm dispatch plans', () => {
         expect(split.counts).toEqual([2, 2, 2]);
         ['y', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(auto.read[i], name).toEqual(split.read[i]));
         for (const t of [gx, gdy, gg, gb, gres]) t?.dispose();
+      });
+    }
+  }
+});
+
+describe("relu6(batch norm) in the batch norm's passes (the MBConv pair)", () => {
+  // The composition it replaces (batch norm, relu6; relu6Backward, batch norm backward), bit for
+  // bit, under both plans; both clamps hit (gamma ~3, beta ~2); every affine combination.
+  const bits = async (t: { read(): Promise<Float32Array> }) => new Uint32Array((await t.read()).buffer);
+  const cases: Array<[number[], number]> = [
+    [[1, 3, 1, 1], 1],
+    [[2, 70], 1],
+    [[2, 3, 7, 5], 1],
+    [[3, 5, 1, 1], 1],
+    [[1, 1, 128, 128], 1],
+    [[5, 1, 29, 113], 2],
+    [[3, 2, 77, 75], 2],
+  ];
+  const affines: Array<[boolean, boolean]> = [
+    [true, true],
+    [false, false],
+    [true, false],
+    [false, true],
+  ];
+  for (const [shape, dispatches] of cases) {
+    for (const [withGamma, withBeta] of affines) {
+      it(`[${shape}] gamma=${withGamma} beta=${withBeta}: the composition's bits, ${dispatches} dispatch(es) forward`, async ({
+        skip,
+      }) => {
+        if (!gpu) return skip();
+        const g = gpu;
+        const rng = new Rng(11 * prod(shape) + (withGamma ? 1 : 0) + (withBeta ? 2 : 0));
+        const C = shape[1];
+        const gx = g.upload(
+          rng.normals(prod(shape), 2).map((v, i) => v + (i % 5) - 1),
+          shape,
+        );
+        const gdz = g.upload(rng.normals(prod(shape)), shape);
+        const gg = withGamma
+          ? g.upload(
+              rng.normals(C).map((v) => 3 + v),
+              [C],
+            )
+          : null;
+        const gb = withBeta
+          ? g.upload(
+              rng.normals(C).map((v) => 2 + v),
+              [C],
+            )
+          : null;
+        const composed = async (plan: BnPlan) => {
+          const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan);
+          const z = relu6(g, f.y);
+          const dy = relu6Backward(g, gdz, f.y);
+          const b = batchNormBackwardPlanned(g, dy, gx, f.mean, f.invStd, gg, plan);
+          const outs = [z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+          const read = await Promise.all(outs.map(bits));
+          for (const t of [...outs, f.y, dy]) t.dispose();
+          return read;
+        };
+        const fused = async (plan: BnPlan) => {
+          const d0 = g.dispatchCount;
+          const f =
+            plan === 'auto'
+              ? batchNormRelu6Forward(g, gx, gg, gb, 1e-3)
+              : (({ y, mean, invStd }) => ({ z: y, mean, invStd }))(
+                  batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan, null, true),
+                );
+          const d1 = g.dispatchCount;
+          const b =
+            plan === 'auto'
+              ? batchNormRelu6Backward(g, gdz, gx, f.mean, f.invStd, gg, gb)
+              : batchNormBackwardPlanned(g, gdz, gx, f.mean, f.invStd, gg, plan, { beta: gb });
+          const counts = [d1 - d0, g.dispatchCount - d1];
+          const outs = [f.z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+          const read = await Promise.all(outs.map(bits));
+          for (const t of outs) t.dispose();
+          return { counts, read };
+        };
+        const want = await composed('split');
+        expect(await composed('auto')).toEqual(want);
+        const auto = await fused('auto');
+        const split = await fused('split');
+        // One kernel per channel backward needs 9 storage buffers; with fewer the two-kernel plan runs.
+        const nine = (g.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+        expect(auto.counts).toEqual([dispatches, nine ? dispatches : 2]);
+        expect(split.counts).toEqual([2, 2]);
+        ['z', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+          expect(auto.read[i], name).toEqual(want[i]);
+          expect(split.read[i], name).toEqual(want[i]);
+        });
+        // Both clamps were hit (6 with gamma and beta), and some values lie between: the mask matters.
+        const z = new Float32Array(want[0].buffer);
+        if (prod(shape) >= 30) {
+          expect([z.some((v) => v === 0), z.some((v) => v > 0 && v < 6)]).toEqual([true, true]);
+          if (withGamma && withBeta) expect(z.some((v) => v === 6)).toBe(true);
+        }
+        for (const t of [gx, gdz, gg, gb]) t?.dispose();
       });
     }
   }

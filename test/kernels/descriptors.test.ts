@@ -267,6 +267,8 @@ describe('op catalog and backend registry', () => {
     batchNormForward: { N: 2, C: 3, HW: 16 },
     batchNormForwardAdd: { N: 2, C: 3, HW: 16 },
     batchNormBackward: { N: 2, C: 3, HW: 16 },
+    batchNormRelu6Forward: { N: 2, C: 3, HW: 16 },
+    batchNormRelu6Backward: { N: 2, C: 3, HW: 16 },
     batchNormEval: { N: 2, C: 3, HW: 16 },
     relu: { n: 10 },
     reluBackward: { n: 10 },
@@ -308,10 +310,14 @@ describe('op catalog and backend registry', () => {
     mixAccumulate: { n: 10 },
     mixForward: { K: 4, n: 10 },
     mixBackward: { n: 10 },
+    mixBackwardMany: { K: 3, n: 10 },
     fitnessGrad: { K: 4 },
     firstElementGrad: { N: 3, OH: 4, OW: 5 },
     uniformFill: { n: 10 },
     uniformFillMany: { n: 10 },
+    sgdStepMany: { n: 10 },
+    adamStepRows: { n: 10 },
+    gateDotMany: { n: 10 },
     uniformFillBlocks: { n: 10 },
   };
 

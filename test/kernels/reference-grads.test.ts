@@ -6,6 +6,7 @@
  * check lives in another file are listed in FD_ELSEWHERE; a new gradient op without either fails.
  */
 import { describe, expect, it } from 'vitest';
+import { batchNormForwardF64, batchNormRelu6BackwardF64, batchNormRelu6ForwardF64 } from '../../src/kernels/batchnorm.js';
 import { conv2dF64 } from '../../src/kernels/conv2d.js';
 import { OP_NAMES, OPS } from '../../src/kernels/ops.js';
 import type { Conv2dParams } from '../../src/kernels/params.js';
@@ -28,6 +29,8 @@ const FD_HERE = [
   'reluConv2dBackwardWeight',
   'globalAvgPoolBackward',
   'mixBackward',
+  'mixBackwardMany',
+  'batchNormRelu6Backward',
   'fitnessGrad',
   'gateDot',
   'firstElementGrad',
@@ -88,6 +91,57 @@ describe('globalAvgPoolBackward', () => {
         rtol: 1e-5,
         label: 'dx',
       });
+    });
+  }
+});
+
+describe('mixBackwardMany: every candidate of the mixture at once', () => {
+  it('dL/do_k and g_k = dL/dp_k against finite differences, K = 3', () => {
+    const [K, n] = [3, 6];
+    const probs = normals(K).map((v) => Math.abs(v) + 0.1);
+    const outs = Array.from({ length: K }, () => normals(n));
+    const r = normals(n);
+    const loss = (p: ArrayLike<number>, os: ReadonlyArray<ArrayLike<number>>) => dot(r, OPS.mixForward.reference(os, p));
+    const b = OPS.mixBackwardMany.reference(outs, r, probs);
+    outs.forEach((o, k) =>
+      expectGradMatchesFd(
+        (v) =>
+          loss(
+            probs,
+            outs.map((x, j) => (j === k ? v : x)),
+          ),
+        o,
+        b.dOuts[k],
+        { atol: 1e-7, rtol: 1e-6, label: `dL/do_${k}` },
+      ),
+    );
+    expectGradMatchesFd((v) => loss(v, outs), probs, b.gDots, { atol: 1e-7, rtol: 1e-6, label: 'g_k' });
+  });
+});
+
+describe('batchNormRelu6Backward: relu6(batch norm)', () => {
+  // Values (x - mean) invStd gamma + beta on both sides of both clamps, none within reach of h.
+  for (const [shape, eps] of [
+    [[3, 2, 2, 3], 1e-5],
+    [[5, 3], 1e-3],
+  ] as Array<[number[], number]>) {
+    it(`[${shape}] eps ${eps}: dx, dgamma, dbeta`, () => {
+      const C = shape[1];
+      const x = normals(prod(shape));
+      const gamma = Float64Array.from({ length: C }, (_, c) => 4 + c);
+      const beta = Float64Array.from({ length: C }, (_, c) => 2 - 0.7 * c);
+      const dz = normals(prod(shape));
+      const loss = (xv: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) =>
+        dot(dz, batchNormRelu6ForwardF64(xv, shape, g, b, eps).z);
+      const f = batchNormRelu6ForwardF64(x, shape, gamma, beta, eps);
+      const y = batchNormForwardF64(x, shape, gamma, beta, eps).y;
+      expect(y.every((v) => Math.abs(v) > 1e-3 && Math.abs(v - 6) > 1e-3)).toBe(true);
+      expect([y.some((v) => v < 0), y.some((v) => v > 6), y.some((v) => v > 0 && v < 6)]).toEqual([true, true, true]);
+      const g = batchNormRelu6BackwardF64(dz, x, shape, f.mean, f.invStd, gamma, beta);
+      const tol = { h: 1e-6, atol: 1e-6, rtol: 1e-5 };
+      expectGradMatchesFd((v) => loss(v, gamma, beta), x, g.dx, { ...tol, label: 'dx' });
+      expectGradMatchesFd((v) => loss(x, v, beta), gamma, g.dgamma, { ...tol, label: 'dgamma' });
+      expectGradMatchesFd((v) => loss(x, gamma, v), beta, g.dbeta, { ...tol, label: 'dbeta' });
     });
   }
 });

@@ -150,10 +150,7 @@ export function batchNormEval(
   return out;
 }
 
-/**
- * relu6(batchNormForward(x)) in one pass over the output, without the batch norm's output (the
- * tape's fused MBConv BN + ReLU6; no WGSL counterpart, so it lives outside OPS: Backend.fused).
- */
+/** relu6(batchNormForward(x)) in one pass over the output, without the batch norm's output (the MBConv pair). */
 export function batchNormRelu6Forward(
   dev: NativeDevice,
   x: NativeTensor,

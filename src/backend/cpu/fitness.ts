@@ -11,8 +11,9 @@ import {
   checkFitnessOpts,
   checkMixAccumulate,
   checkMixBackward,
+  checkMixBackwardMany,
 } from '../../kernels/params.js';
-import type { NativeDevice, NativeTensor } from '../../native/device.js';
+import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 
 const MIX_WG = 256;
 const DOT_WG = 64;
@@ -103,6 +104,19 @@ export function mixBackward(
   if (!dOut && !gDots) return;
   const tensors = [o, dy, probs, ...(dOut ? [dOut] : []), ...(gDots ? [gDots] : [])];
   dev.enqueue('mixBackward', tensors, { n: o.size, k, hasDOut: dOut !== null, hasGDots: gDots !== null });
+}
+
+/** mixBackward for every candidate (one native op each: no dispatch cost here). */
+export function mixBackwardMany(
+  dev: NativeDevice,
+  outs: readonly NativeTensor[],
+  dy: NativeTensor,
+  probs: NativeTensor,
+  dOuts: readonly (NativeTensor | null)[],
+  gDots: NativeTensor | null,
+): void {
+  checkMixBackwardMany(outs, dy, probs, dOuts, gDots, sameStorage);
+  outs.forEach((o, k) => mixBackward(dev, o, dy, probs, k, dOuts[k], gDots));
 }
 
 /** dL/dφ_i = p_i (g_i − Σ_k p_k g_k) as a new [K] tensor. */

@@ -1,9 +1,13 @@
 /** Element-wise optimizer steps (SGD with Nesterov momentum, Adam) on the native device (signatures and errors of src/kernels/optim.ts). */
 import {
   type AdamOptions,
+  type AdamRow,
   adamStepParams,
+  checkAdamRows,
   assertAdamUnaliased,
   assertSgdUnaliased,
+  checkSgdMany,
+  type SgdManyOptions,
   type SgdOptions,
   sgdStepParams,
 } from '../../kernels/params.js';
@@ -22,6 +26,28 @@ export function sgdStep(dev: NativeDevice, w: NativeTensor, grad: NativeTensor, 
     momentum,
     dampening,
     nesterov: o.nesterov ?? false,
+  });
+}
+
+/** sgdStep on each tensor with its own lr and weight decay (one native op each: no dispatch cost here). */
+export function sgdStepMany(
+  dev: NativeDevice,
+  w: readonly NativeTensor[],
+  grad: readonly NativeTensor[],
+  buf: readonly NativeTensor[],
+  o: SgdManyOptions,
+): void {
+  const { momentum, dampening } = checkSgdMany(w, grad, buf, o, (t) => t.handle);
+  w.forEach((wj, j) => {
+    if (wj.size === 0) return;
+    dev.enqueue('sgdStep', [wj, grad[j], buf[j]], {
+      n: wj.size,
+      lr: o.lr[j],
+      weightDecay: o.weightDecay[j],
+      momentum,
+      dampening,
+      nesterov: o.nesterov ?? false,
+    });
   });
 }
 
@@ -45,5 +71,40 @@ export function adamStep(
     beta2,
     eps,
     sqrtBc2,
+  });
+}
+
+/**
+ * adamStep per row of the flat tensors, each at its own step: the row copied out, stepped by the
+ * native adamStep and copied back (exact copies: the values of adamStep on the row).
+ */
+export function adamStepRows(
+  dev: NativeDevice,
+  w: NativeTensor,
+  grad: NativeTensor,
+  m: NativeTensor,
+  v: NativeTensor,
+  rows: readonly AdamRow[],
+  o: Omit<AdamOptions, 'step'>,
+): void {
+  const c = checkAdamRows(w, grad, m, v, rows, o, sameStorage);
+  rows.forEach((r, k) => {
+    if (r.size === 0) return;
+    const parts = [w, grad, m, v].map((t) => {
+      const part = dev.empty([r.size]);
+      dev.copy(t, part, r.size, r.offset, 0);
+      return part;
+    });
+    dev.enqueue('adamStep', parts, {
+      n: r.size,
+      lr: c.rows[k].lrCorrected,
+      weightDecay: o.weightDecay ?? 0,
+      beta1: c.beta1,
+      beta2: c.beta2,
+      eps: c.eps,
+      sqrtBc2: c.rows[k].sqrtBc2,
+    });
+    [w, m, v].forEach((t, i) => dev.copy(parts[[0, 2, 3][i]], t, r.size, 0, r.offset));
+    for (const part of parts) part.dispose();
   });
 }

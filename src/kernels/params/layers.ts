@@ -194,6 +194,12 @@ export function checkLinearDy(dyShape: readonly number[], N: number, Out: number
 }
 
 /** logits [N, K] and labels [N], not empty; returns [N, K]. */
+/** softmaxCrossEntropy's label smoothing: in [0, 1). */
+export function checkLabelSmoothing(smoothing: number): void {
+  if (!(smoothing >= 0 && smoothing < 1))
+    throw new RangeError(`softmaxCrossEntropy: label smoothing must be in [0, 1), got ${smoothing}`);
+}
+
 export function crossEntropyDims(logitsShape: readonly number[], labelsShape: readonly number[]): [number, number] {
   if (logitsShape.length !== 2)
     throw new ShapeError(`softmaxCrossEntropy: logits must be [N, K], got [${logitsShape.join(', ')}]`);

@@ -1,6 +1,6 @@
 /** Zero-cost proxy accumulations, ProxylessNAS gates and AutoSpace fitness. (Part of src/kernels/params.ts, which re-exports every file here.) */
 import { ShapeError } from '../../gpu/errors.js';
-import { shapeStr, sameShape, type Shaped, type Sized } from './common.js';
+import { assertUnaliased, type SameStorage, shapeStr, sameShape, type Shaped, type Sized } from './common.js';
 
 // ---- proxy accumulations ----------------------------------------------------------------------------
 
@@ -94,6 +94,26 @@ export function checkGateDot(a: Shaped & Sized, b: Shaped & Sized, outSize: numb
   }
 }
 
+/**
+ * gateDotMany's operands (both backends): pairs as gateDot checks them, one index each, no index
+ * twice (their order of writing would then matter), out none of the inputs (`storage` keys a tensor's buffer).
+ */
+export function checkGateDotMany<T extends Shaped & Sized>(
+  a: readonly T[],
+  b: readonly T[],
+  out: T,
+  indices: readonly number[],
+  storage: (t: T) => unknown,
+): void {
+  if (b.length !== a.length || indices.length !== a.length) {
+    throw new RangeError(`gateDotMany: ${a.length} a, ${b.length} b and ${indices.length} indices`);
+  }
+  a.forEach((t, j) => checkGateDot(t, b[j], out.size, indices[j]));
+  if (new Set(indices).size !== indices.length) throw new RangeError('gateDotMany: an index appears twice');
+  const o = storage(out);
+  if ([...a, ...b].some((t) => storage(t) === o)) throw new RangeError('gateDotMany: out is one of the operands');
+}
+
 /** The WGSL fitness kernels' tuning knobs (validated on every backend). wg: power of two <= 256. */
 export function checkFitnessOpts(op: string, wg: number, items: number): void {
   if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0) {
@@ -133,6 +153,29 @@ export function checkMixAccumulate(y: Shaped, o: Shaped, probs: Shaped & Sized, 
   if (!sameShape(y.shape, o.shape)) throw new ShapeError(`${op}: y ${shapeStr(y.shape)} and o ${shapeStr(o.shape)} differ`);
   assertVector(op, 'probs', probs);
   assertCandidateIndex(op, k, probs.size);
+}
+
+/**
+ * mixBackwardMany (both backends): a mixture's outputs, one dOut (or null) per candidate, each pair
+ * as mixBackward checks it, and no written tensor (a dOut, gDots) sharing storage with another
+ * operand of the call (`same`).
+ */
+export function checkMixBackwardMany<T extends Shaped & Sized>(
+  outs: readonly T[],
+  dy: T,
+  probs: T,
+  dOuts: ReadonlyArray<T | null>,
+  gDots: T | null,
+  same: SameStorage<T>,
+): void {
+  const op = 'mixBackwardMany';
+  assertMixture(op, outs, probs);
+  if (dOuts.length !== outs.length) throw new RangeError(`${op}: ${dOuts.length} dOuts for ${outs.length} candidates`);
+  outs.forEach((o, k) => checkMixBackward(o, dy, probs, k, dOuts[k], gDots));
+  const inputs: Array<[string, T]> = [...outs.map((o, k): [string, T] => [`outs[${k}]`, o]), ['dy', dy], ['probs', probs]];
+  const written: Array<[string, T]> = dOuts.flatMap((d, k): Array<[string, T]> => (d ? [[`dOuts[${k}]`, d]] : []));
+  if (gDots) written.push(['gDots', gDots]);
+  assertUnaliased(op, written, inputs, same);
 }
 
 /** mixBackward: o, dy (and dOut) of one shape, [K] probs (and gDots), k in range. */

@@ -92,6 +92,44 @@ export function batchNormForwardAddCpu(
 
 export const batchNormBackwardCpu = f32Twin(batchNormBackwardF64);
 
+/** relu6 of batchNormForwardF64's y (the MBConv pair), f64. */
+export function batchNormRelu6ForwardF64(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  eps = 1e-5,
+): { z: Float64Array; mean: Float64Array; invStd: Float64Array } {
+  const { y, mean, invStd } = batchNormForwardF64(x, shape, gamma, beta, eps);
+  return { z: y.map((v) => Math.min(Math.max(v, 0), 6)), mean, invStd };
+}
+
+export const batchNormRelu6ForwardCpu = f32Twin(batchNormRelu6ForwardF64);
+
+/**
+ * relu6(batch norm)'s backward, f64: dz where the batch norm's value (x - mean) invStd gamma + beta
+ * lies in (0, 6), else 0 (relu6Backward), then batchNormBackwardF64.
+ */
+export function batchNormRelu6BackwardF64(
+  dz: ArrayLike<number>,
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
+  const [, C, HW] = cpuDims(shape);
+  const dy = Float64Array.from(dz, (g, k) => {
+    const c = Math.floor(k / HW) % C;
+    const v = (x[k] - mean[c]) * invStd[c] * (gamma ? gamma[c] : 1) + (beta ? beta[c] : 0);
+    return v > 0 && v < 6 ? g : 0;
+  });
+  return batchNormBackwardF64(dy, x, shape, mean, invStd, gamma);
+}
+
+export const batchNormRelu6BackwardCpu = f32Twin(batchNormRelu6BackwardF64);
+
 /**
  * Eval-mode batch norm with given statistics (the running averages): y = (x - mean[c]) invStd[c]
  * gamma[c] + beta[c], f64. gamma/beta null = affine off.

@@ -34,6 +34,16 @@ export function mixBackwardCpu(
   return { dOut: Float64Array.from(dy, (v) => probs[k] * v), gDot: g };
 }
 
+/** mixBackwardCpu for every candidate: each dOut and the gDots, f64. */
+export function mixBackwardManyCpu(
+  outs: ReadonlyArray<ArrayLike<number>>,
+  dy: ArrayLike<number>,
+  probs: ArrayLike<number>,
+): { dOuts: Float64Array[]; gDots: Float64Array } {
+  const back = outs.map((o, k) => mixBackwardCpu(o, dy, probs, k));
+  return { dOuts: back.map((b) => b.dOut), gDots: Float64Array.from(back, (b) => b.gDot) };
+}
+
 export function fitnessGradCpu(probs: ArrayLike<number>, gDots: ArrayLike<number>): Float64Array {
   let mean = 0;
   for (let i = 0; i < probs.length; i++) mean += probs[i] * gDots[i];

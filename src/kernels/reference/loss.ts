@@ -1,12 +1,13 @@
 /** Reference of loss.wgsl: mean softmax cross-entropy over a batch, f64. */
 import { f32Twin } from './f32.js';
 
-/** CPU reference in f64; returns the mean loss and dlogits. */
+/** CPU reference in f64; returns the mean loss and dlogits (target (1 - smoothing) onehot + smoothing / K). */
 export function softmaxCrossEntropyF64(
   logits: ArrayLike<number>,
   labels: ArrayLike<number>,
   N: number,
   K: number,
+  smoothing = 0,
 ): { loss: number; dlogits: Float64Array } {
   const dlogits = new Float64Array(N * K);
   let loss = 0;
@@ -21,9 +22,11 @@ export function softmaxCrossEntropyF64(
     for (let k = 0; k < K; k++) m = Math.max(m, logits[n * K + k]);
     let s = 0;
     for (let k = 0; k < K; k++) s += Math.exp(logits[n * K + k] - m);
-    loss += m + Math.log(s) - logits[n * K + label];
+    const lse = m + Math.log(s);
     for (let k = 0; k < K; k++) {
-      dlogits[n * K + k] = (Math.exp(logits[n * K + k] - m) / s - (k === label ? 1 : 0)) / N;
+      const target = (k === label ? 1 - smoothing : 0) + smoothing / K;
+      loss += target * (lse - logits[n * K + k]);
+      dlogits[n * K + k] = (Math.exp(logits[n * K + k] - m) / s - target) / N;
     }
   }
   return { loss: loss / N, dlogits };

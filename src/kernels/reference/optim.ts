@@ -1,5 +1,5 @@
 /** References of optim.wgsl: SGD (momentum, Nesterov, weight decay) and Adam steps, f64 math. */
-import type { AdamOptions, SgdOptions } from '../params.js';
+import type { AdamOptions, AdamRow, SgdManyOptions, SgdOptions } from '../params.js';
 
 /** CPU reference of sgdStep (f64 math, results stored in the given arrays). */
 export function sgdStepCpu(
@@ -20,6 +20,16 @@ export function sgdStepCpu(
   }
 }
 
+/** CPU reference of sgdStepMany: sgdStepCpu on each tensor with its own lr and weight decay. */
+export function sgdStepManyCpu(
+  w: ReadonlyArray<Float32Array | Float64Array>,
+  grad: ReadonlyArray<ArrayLike<number>>,
+  buf: ReadonlyArray<Float32Array | Float64Array>,
+  o: SgdManyOptions,
+): void {
+  w.forEach((wj, j) => sgdStepCpu(wj, grad[j], buf[j], { ...o, lr: o.lr[j], weightDecay: o.weightDecay[j] }));
+}
+
 /** CPU reference of adamStep. */
 export function adamStepCpu(
   w: Float32Array | Float64Array,
@@ -37,5 +47,26 @@ export function adamStepCpu(
     m[i] = beta1 * m[i] + (1 - beta1) * d;
     v[i] = beta2 * v[i] + (1 - beta2) * d * d;
     w[i] = w[i] - ((o.lr / bc1) * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps);
+  }
+}
+
+/** CPU reference of adamStepRows: adamStepCpu on each row of the flat arrays, at its own step. */
+export function adamStepRowsCpu(
+  w: Float32Array | Float64Array,
+  grad: ArrayLike<number>,
+  m: Float32Array | Float64Array,
+  v: Float32Array | Float64Array,
+  rows: readonly AdamRow[],
+  o: Omit<AdamOptions, 'step'>,
+): void {
+  for (const r of rows) {
+    const at = (a: Float32Array | Float64Array) => a.subarray(r.offset, r.offset + r.size);
+    adamStepCpu(
+      at(w),
+      Array.from({ length: r.size }, (_, i) => grad[r.offset + i]),
+      at(m),
+      at(v),
+      { ...o, step: r.step },
+    );
   }
 }
