@@ -94,3 +94,28 @@ export function generatedBindings(
     ...storage.map(([name, access], i) => `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<f32>;`),
   ];
 }
+
+/**
+ * WGSL of a generated program's entry point over k tensors laid end to end: thread i handles
+ * element i of the concatenation, which belongs to the first segment j with i < p.end{j};
+ * `segment(j)` gives that segment's statements, with `d` its element's index in tensor j.
+ */
+export function segmentedMain(include: string, wg: number, k: number, segment: (j: number) => string[]): string[] {
+  const L = [
+    `//#include "${include}"`,
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = gid.x + gid.y * nwg.x * ${wg}u;`,
+  ];
+  for (let j = 0; j < k; j++) {
+    L.push(
+      `  if (i < p.end${j}) {`,
+      `    let d = i - ${j === 0 ? '0u' : `p.end${j - 1}`};`,
+      ...segment(j).map((l) => `    ${l}`),
+      '    return;',
+      '  }',
+    );
+  }
+  L.push('}');
+  return L;
+}

@@ -6,7 +6,7 @@
  * weight decay in the uniforms), the same f32 operations as sgdStep's (optim_common.wgsl's sgdElem).
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { generatedBindings, registerShaderSource } from '../gpu/shaders.js';
+import { generatedBindings, registerShaderSource, segmentedMain } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, elementwiseCost } from './descriptor.js';
@@ -37,24 +37,12 @@ function manyProgram(k: number): string {
     ),
   ];
   L.push(
-    '//#include "optim_common.wgsl"',
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
+    ...segmentedMain('optim_common.wgsl', WG, k, (j) => [
+      `let r = sgdElem(w${j}[d], g${j}[d], b${j}[d], p.lr${j}, p.wd${j}, p.momentum, p.dampening, p.nesterov != 0u);`,
+      `b${j}[d] = r.y;`,
+      `w${j}[d] = r.x;`,
+    ]),
   );
-  for (let j = 0; j < k; j++) {
-    const start = j === 0 ? '0u' : `p.end${j - 1}`;
-    L.push(
-      `  if (i < p.end${j}) {`,
-      `    let d = i - ${start};`,
-      `    let r = sgdElem(w${j}[d], g${j}[d], b${j}[d], p.lr${j}, p.wd${j}, p.momentum, p.dampening, p.nesterov != 0u);`,
-      `    b${j}[d] = r.y;`,
-      `    w${j}[d] = r.x;`,
-      '    return;',
-      '  }',
-    );
-  }
-  L.push('}');
   return L.join('\n');
 }
 

@@ -5,7 +5,7 @@
  * drawn on the host and uploaded instead.
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { generatedBindings, registerShaderSource } from '../gpu/shaders.js';
+import { generatedBindings, registerShaderSource, segmentedMain } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
@@ -82,18 +82,10 @@ function manyProgram(k: number): string {
       manyFields,
       Array.from({ length: k }, (_, j): [string, 'read_write'] => [`y${j}`, 'read_write']),
     ),
-    '//#include "random_common.wgsl"',
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
+    ...segmentedMain('random_common.wgsl', WG, k, (j) => [
+      `y${j}[d] = uniformValue(p.state${j}, d, p.mLo${j}, p.mHi${j}, p.exp${j});`,
+    ]),
   ];
-  for (let j = 0; j < k; j++) {
-    const start = j === 0 ? '0u' : `p.end${j - 1}`;
-    L.push(
-      `  if (i < p.end${j}) { let d = i - ${start}; y${j}[d] = uniformValue(p.state${j}, d, p.mLo${j}, p.mHi${j}, p.exp${j}); return; }`,
-    );
-  }
-  L.push('}');
   return L.join('\n');
 }
 
