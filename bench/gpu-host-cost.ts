@@ -332,6 +332,19 @@ finish(micro);
 
 function finish(micro: Record<string, number>): never {
   for (const [k, v] of Object.entries(micro)) say(`micro ${k.padEnd(28)} ${v.toFixed(2)} us`);
+  writeRunAndExit({ group: G, batch: B, mode, reps, microIters, net: `NB201 C=${C} N=5`, proxy: 'wrcor', seed: 0 }, () => ({
+    warmup: warm,
+    runs,
+    summary,
+    micro,
+  }));
+}
+
+/**
+ * Both modes' ending: the load at the end, then (with --out) result.json - the adapter, date,
+ * settings and load around what `fields` gives - and report.txt.
+ */
+function writeRunAndExit(settings: Record<string, unknown>, fields: () => Record<string, unknown>): never {
   const load1 = loadavg();
   say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
   if (outDir) {
@@ -339,12 +352,9 @@ function finish(micro: Record<string, number>): never {
       adapter: gpu.name,
       software: gpu.adapter.isSoftware,
       date: new Date().toISOString(),
-      settings: { group: G, batch: B, mode, reps, microIters, net: `NB201 C=${C} N=5`, proxy: 'wrcor', seed: 0 },
+      settings,
       loadAverage: { start: load0, end: load1 },
-      warmup: warm,
-      runs,
-      summary,
-      micro,
+      ...fields(),
     };
     writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
@@ -445,33 +455,8 @@ async function runSteps(w: StepWorkload): Promise<never> {
   say(`parameters after ${2 + reps} runs: fnv1a ${digest}`);
   runner.dispose();
   counters.uninstall();
-  const load1 = loadavg();
-  say(`load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
-  if (outDir) {
-    const result = {
-      adapter: gpu.name,
-      software: gpu.adapter.isSoftware,
-      date: new Date().toISOString(),
-      settings: {
-        workload: w,
-        describe: runner.describe,
-        batch: B,
-        reps,
-        seed,
-        autospaceSteps,
-        labelSmoothing,
-        stepsPerRun: per,
-      },
-      loadAverage: { start: load0, end: load1 },
-      warmup: warmRun,
-      byKernel: { run: kRun, kernels: byKernel },
-      runs: stepRuns,
-      summary: stepSummary,
-      digest,
-    };
-    writeResult(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-    writeResult(join(outDir, 'report.txt'), lines.join('\n') + '\n');
-    say(`wrote ${outDir}`);
-  }
-  process.exit(0);
+  writeRunAndExit(
+    { workload: w, describe: runner.describe, batch: B, reps, seed, autospaceSteps, labelSmoothing, stepsPerRun: per },
+    () => ({ warmup: warmRun, byKernel: { run: kRun, kernels: byKernel }, runs: stepRuns, summary: stepSummary, digest }),
+  );
 }
