@@ -16,7 +16,7 @@ import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-fil
 import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import type { Faults, FaultyDevice } from '../helpers/faulty-device.js';
 import { ARCH, wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
-import { TINY6 } from '../helpers/flags.js';
+import { CHECKPOINTED_PROXYLESS, TINY6 } from '../helpers/flags.js';
 import { testGpu } from '../helpers/gpu.js';
 
 /** The faults of the next device opened (none by default), and the stand-in it got. */
@@ -299,20 +299,7 @@ describe('training commands', () => {
   );
 });
 
-const PROXYLESS: Record<string, string> = {
-  '--latency-table': 'data/latency/proxylessnas_mobile_trim.yaml',
-  '--target-ms': '40',
-  '--warmup': '2',
-  '--steps': '4',
-  '--arch-every': '2',
-  '--batch': '4',
-  '--val-batch': '4',
-  '--train': '40',
-  '--val': '20',
-  '--checkpoint-every': '1',
-  '--log-every': '100',
-  '--device': 'gpu',
-};
+const PROXYLESS: Record<string, string> = { ...CHECKPOINTED_PROXYLESS, '--device': 'gpu' };
 const TRAIN = [
   ...['--channels', '4', '--cells-per-stage', '1', '--train-images', '32', '--test-images', '16', '--epochs', '2'],
   ...['--batch', '8', '--latency-runs', '0', '--device', 'gpu', '--quiet'],

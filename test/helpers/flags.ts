@@ -30,6 +30,24 @@ export const TINY_PROXYLESS: readonly string[] = flagArgs({
 });
 
 /**
+ * A checkpointed proxyless search (`--flag: value`; give it a --space-file): 4 steps with α steps
+ * after steps 2 and 4, so a kill lands before, between and after them; a checkpoint every step.
+ */
+export const CHECKPOINTED_PROXYLESS: Readonly<Record<string, string>> = {
+  '--latency-table': TABLE,
+  '--target-ms': '40',
+  '--warmup': '2',
+  '--steps': '4',
+  '--arch-every': '2',
+  '--batch': '4',
+  '--val-batch': '4',
+  '--train': '40',
+  '--val': '20',
+  '--checkpoint-every': '1',
+  '--log-every': '100',
+};
+
+/**
  * A tiny layout's MBConv candidates (as a space file, handDesignedSpace): six 8×8 layers, one per
  * stage, so the ImageNet table prices them by position as it prices the CIFAR layout, at a fraction
  * of its step and checkpoint cost (a child's run is mostly start-up then).

@@ -19,28 +19,13 @@ import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-fil
 import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
-import { TINY6 } from '../helpers/flags.js';
+import { CHECKPOINTED_PROXYLESS, TINY6 } from '../helpers/flags.js';
 import { testGpu } from '../helpers/gpu.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-rel-proxyless-'));
-const TABLE = 'data/latency/proxylessnas_mobile_trim.yaml';
 const SPACE = join(tmp, 'tiny6.json');
 writeSpaceFile(SPACE, handDesignedSpace(TINY6));
-const FLAGS: Record<string, string> = {
-  '--space-file': SPACE,
-  '--latency-table': TABLE,
-  '--target-ms': '40',
-  '--warmup': '2',
-  '--steps': '4',
-  // α steps after search steps 2 and 4: a kill lands before, between and after them.
-  '--arch-every': '2',
-  '--batch': '4',
-  '--val-batch': '4',
-  '--train': '40',
-  '--val': '20',
-  '--checkpoint-every': '1',
-  '--log-every': '100',
-};
+const FLAGS: Record<string, string> = { '--space-file': SPACE, ...CHECKPOINTED_PROXYLESS };
 /** `wgnas proxyless` with the test's flags, some replaced. */
 const args = (over: Record<string, string> = {}) => ['proxyless', ...Object.entries({ ...FLAGS, ...over }).flat()];
 const ARGS = args();
