@@ -259,6 +259,5 @@ const out = {
   seconds: (performance.now() - t0) / 1000,
   rows,
 };
-writeResult(outFile, JSON.stringify(out, null, 2) + '\n');
-log(`wrote ${outFile}`);
+log(`wrote ${writeResult(outFile, JSON.stringify(out, null, 2) + '\n')}`);
 gpu.dispose();

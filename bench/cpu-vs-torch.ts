@@ -449,7 +449,7 @@ console.log(
   ].join('\n'),
 );
 if (v.json) {
-  writeResult(
+  const wrote = writeResult(
     v.json,
     JSON.stringify(
       {
@@ -468,5 +468,5 @@ if (v.json) {
       2,
     ) + '\n',
   );
-  log(`wrote ${v.json}`);
+  log(`wrote ${wrote}`);
 }

@@ -149,6 +149,7 @@ if (values.one) {
   const file = values.out ?? join(resultsDir('imagenet-folder', { tag: values.device }), 'result.json');
   if (values.out) mkdirSync(dirname(resolve(values.out)), { recursive: true }); // a bad path fails before the work
   const tmp = mkdtempSync(join(tmpdir(), 'wgnas-bench-imagenet-'));
+  let wrote = file;
   try {
     const folder = await writeNoiseImageFolder(join(tmp, 'images'), CLASSES, PER_CLASS);
     const rows: Row[] = [];
@@ -165,10 +166,13 @@ if (values.one) {
           `${method.padEnd(10)} batch ${String(batch).padStart(3)}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB, tensors ${(row.peakTensorBytes / 2 ** 20).toFixed(0)} MiB\n`,
         );
         // Rewritten after each configuration: a run cut by a time limit (the device suite's) keeps the rows it finished.
-        writeResult(file, JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n');
+        wrote = writeResult(
+          file,
+          JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n',
+        );
       }
     }
-    process.stderr.write(`wrote ${file}\n`);
+    process.stderr.write(`wrote ${wrote}\n`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -195,5 +195,4 @@ const out = {
   randomMeanAcc: randomMean,
   seconds: (performance.now() - t0) / 1000,
 };
-writeResult(outFile, JSON.stringify(out, null, 1) + '\n');
-log(`wrote ${outFile}`);
+log(`wrote ${writeResult(outFile, JSON.stringify(out, null, 1) + '\n')}`);

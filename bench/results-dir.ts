@@ -5,14 +5,19 @@
  * A folder that already holds a result is never reused: a second run on the same day gets `-2`, `-3`...
  * The folder is made before the work (so a bad path fails at once); `command` and `commit` are written
  * with the result, so a run that fails leaves an empty folder, which the next run reuses.
+ * A result over RESULT_GZIP_BYTES is stored as NAME.gz (src/util/gz-file.ts reads either form): the
+ * tracked tree travels with every GPU-machine call, 64 MiB in all (test/project/tree-size.test.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { repoRoot } from '../src/data/paths.js';
 import { writeFileAtomic } from '../src/util/durable.js';
+import { gzipBytes, isGz } from '../src/util/gz-file.js';
 
 export const RESULTS_ROOT = join(repoRoot(), 'bench', 'results');
+/** Results under the root larger than this are written gzipped (raw rows and histories gzip 4-20x). */
+export const RESULT_GZIP_BYTES = 128 * 1024;
 
 export interface ResultsDirOptions {
   /** Appended to the date: a version or a variant (`v10`, `threads1-cpu`). */
@@ -37,13 +42,21 @@ export function resultsDir(experiment: string, o: ResultsDirOptions = {}): strin
 }
 
 /**
- * Writes a result file atomically; under `root` (bench/results) it also records `command` and
- * `commit` beside it (a path elsewhere, e.g. /tmp, gets the file alone).
+ * Writes a result file atomically and returns the path written; under `root` (bench/results) it also
+ * records `command` and `commit` beside it, and data over RESULT_GZIP_BYTES goes to `file`.gz (a path
+ * elsewhere, e.g. /tmp, gets the file alone, as named). A name ending in .gz is always gzipped.
  */
-export function writeResult(file: string, data: string | Uint8Array, root: string = RESULTS_ROOT): void {
+export function writeResult(file: string, data: string | Uint8Array, root: string = RESULTS_ROOT): string {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileAtomic(file, data);
-  if (resolve(file).startsWith(resolve(root) + sep)) recordRun(dirname(resolve(file)));
+  const under = resolve(file).startsWith(resolve(root) + sep);
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  const gz = isGz(file) || (under && bytes > RESULT_GZIP_BYTES);
+  const path = gz && !isGz(file) ? `${file}.gz` : file;
+  writeFileAtomic(path, gz ? gzipBytes(data) : data);
+  // A result rewritten as it grows (imagenet-folder's) leaves one form, not both.
+  if (under && !isGz(file)) rmSync(gz ? file : `${file}.gz`, { force: true });
+  if (under) recordRun(dirname(resolve(file)));
+  return path;
 }
 
 /**

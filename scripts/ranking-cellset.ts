@@ -9,14 +9,14 @@
  * be scored separately, so exact copies would be wrong; the shared table has one accuracy per cell.)
  * Usage: npx tsx scripts/ranking-cellset.ts JOINED.csv
  */
-import { readFileSync } from 'node:fs';
 import { AGGREGATORS } from '../src/proxies/registry.js';
 import { allCells, canonicalKey, isConnected, parseArch } from '../src/spaces/nb201.js';
+import { readTextFile } from '../src/util/gz-file.js';
 import { kendallTau } from '../src/util/ranks.js';
 
 const [file] = process.argv.slice(2);
 if (!file) throw new Error('usage: ranking-cellset.ts JOINED.csv');
-const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+const [head, ...lines] = readTextFile(file).trim().split('\n');
 const cols = head.split(',');
 const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
 const mult = new Map<string, number>();

@@ -10,9 +10,9 @@
  * counts no OpenMP thread waiting at a barrier for one that is descheduled.
  * Usage: npx tsx scripts/ranking-cost.ts ARCH_LIST [K=8] [THREADS]
  */
-import { readFileSync } from 'node:fs';
 import { openBackend } from '../src/backend/index.js';
 import { parseArch } from '../src/spaces/nb201.js';
+import { readTextFile } from '../src/util/gz-file.js';
 import { quantile } from '../src/util/quantile.js';
 import { proxyBatch, scoreCell } from '../src/zeroshot/index.js';
 
@@ -24,7 +24,7 @@ const PASSES: Record<string, string[]> = {
 };
 const [list, kArg = '8', threadsArg] = process.argv.slice(2);
 if (!list) throw new Error('usage: ranking-cost.ts ARCH_LIST [K]');
-const cells = readFileSync(list, 'utf8').trim().split('\n').slice(0, Number(kArg)).map(parseArch);
+const cells = readTextFile(list).trim().split('\n').slice(0, Number(kArg)).map(parseArch);
 const backend = await openBackend('cpu', { threads: threadsArg ? Number(threadsArg) : undefined });
 const batch = proxyBatch(64, 0);
 const wall: Record<string, number[]> = {};

@@ -4,10 +4,12 @@
  * is summed, val_acc taken from the first file. Aggregates of the registry are recomputed by
  * correlate; `--add NAME=a+b+c` adds a column NAME, the log-rank sum of those columns over the
  * joined cells (an ensemble under study, e.g. one round's choice, that correlate then reports).
+ * Any file may be gzipped (NAME.csv.gz: read gunzipped, OUT written gzipped).
  * Usage: npx tsx scripts/ranking-join.ts [--add NAME=a+b ...] OUT.csv A.csv [B.csv ...]
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { logRankSum } from '../src/proxies/az-nas-math.js';
+import { gzipBytes, isGz, readTextFile } from '../src/util/gz-file.js';
 
 const argv = process.argv.slice(2);
 const adds: Array<[string, string[]]> = [];
@@ -19,7 +21,7 @@ while (argv[0] === '--add') {
 const [out, ...files] = argv;
 if (!out || files.length < 1) throw new Error('usage: ranking-join.ts [--add NAME=a+b ...] OUT.csv A.csv [B.csv ...]');
 const tables = files.map((f) => {
-  const [head, ...lines] = readFileSync(f, 'utf8').trim().split('\n');
+  const [head, ...lines] = readTextFile(f).trim().split('\n');
   const cols = head.split(',');
   return new Map(
     lines.map((l) => {
@@ -53,6 +55,7 @@ archs.forEach((a, i) => {
     ].join(','),
   );
 });
-writeFileSync(out + '.tmp', lines.join('\n') + '\n');
+const text = lines.join('\n') + '\n';
+writeFileSync(out + '.tmp', isGz(out) ? gzipBytes(text) : text);
 renameSync(out + '.tmp', out);
 process.stdout.write(`${archs.length} cells joined into ${out}\n`);

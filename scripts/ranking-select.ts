@@ -7,8 +7,8 @@
  * by arch (cells in every file). Prints the admissible subsets best first, then each member alone.
  * Usage: npx tsx scripts/ranking-select.ts [--budget 3] [--cost az_nas=1.4,vkdnw=2,jacobian=0.6] A.csv [B.csv ...]
  */
-import { readFileSync } from 'node:fs';
 import { logRankSum } from '../src/proxies/az-nas-math.js';
+import { readTextFile } from '../src/util/gz-file.js';
 import { kendallTau } from '../src/util/ranks.js';
 
 /** Candidate -> the pass that computes it. */
@@ -44,7 +44,7 @@ if (!files.length || !(budget > 0))
 
 // Join by arch: column -> value per cell, cells present in every file.
 const tables = files.map((f) => {
-  const [head, ...lines] = readFileSync(f, 'utf8').trim().split('\n');
+  const [head, ...lines] = readTextFile(f).trim().split('\n');
   const cols = head.split(',');
   return new Map(lines.map((l) => [l.split(',')[0], Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]))]));
 });

@@ -1,10 +1,10 @@
 /** Small helpers the commands share: reading and writing score tables, text tables, number formatting. */
-import { readFileSync } from 'node:fs';
 import { readCsvRecords } from '../data/csv.js';
 import { parsePythonJson } from '../data/nb201-bench.js';
 import { formatArch, fromIndexTuple, parseArch } from '../spaces/nb201.js';
 import { formatRows, rowFormatOf, type RowValue } from '../data/row-stream.js';
 import { writeFileAtomic } from '../util/durable.js';
+import { readTextFile } from '../util/gz-file.js';
 import { quote } from './errors.js';
 
 export { UsageError } from './errors.js';
@@ -37,10 +37,10 @@ export function fmt(v: number): string {
   return a >= 1000 || a < 0.001 ? v.toExponential(3) : v.toFixed(4);
 }
 
-/** Reads a file's text, naming it in the error. */
+/** Reads a file's text (gunzipped when it ends in .gz), naming it in the error. */
 export function readText(path: string, what = 'file'): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextFile(path);
   } catch (e) {
     throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -109,7 +109,7 @@ function plainRecord(r: unknown, at: string): Record<string, RowValue | boolean>
  * errors.
  */
 export function readTable(path: string, text: string): TableRow[] {
-  const format = rowFormatOf(path);
+  const format = rowFormatOf(path.replace(/\.gz$/i, '')); // text as readText gave it: scores.csv.gz is a CSV
   if (format === 'jsonl') {
     return text.split('\n').flatMap((l, i) => {
       if (l.trim() === '') return [];

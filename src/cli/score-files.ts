@@ -28,7 +28,8 @@ function comparable(key: string, v: unknown): string {
  */
 export function checkSameSettings(files: readonly string[]): void {
   const recorded = files.flatMap((file) => {
-    const s = sidecarSettings(file)?.settings;
+    // A stored copy gzipped after the run (scores.csv.gz) keeps the run's scores.csv.settings.json.
+    const s = sidecarSettings(file.replace(/\.gz$/i, ''))?.settings;
     return s ? [{ file, settings: { ...ZERO_SHOT_UNRECORDED, ...s } as Record<string, unknown> }] : [];
   });
   const [first, ...rest] = recorded;

@@ -1,8 +1,8 @@
 /**
  * `wgnas correlate --scores` reads the same scores the same way in every format `score --out`
- * writes (CSV, JSON, JSON lines; the extension in any case; older JSON's null for a non-finite
- * score): identical reports, the vote included, and the PyTorch reference tau over exactly the cells
- * of the proxy's own tau. `--proxies all` means the files' proxy columns; other numeric columns
+ * writes (CSV, JSON, JSON lines; the extension in any case; gzipped as NAME.gz; older JSON's null
+ * for a non-finite score): identical reports, the vote included, and the PyTorch reference tau over
+ * exactly the cells of the proxy's own tau. `--proxies all` means the files' proxy columns; other numeric columns
  * (time_ms) may be named; a file without time_ms gives no timing. Hand-made files: no scoring.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
 import { findDataFile } from '../../src/data/paths.js';
 import { formatRows, type Row, type RowFormat } from '../../src/data/row-stream.js';
 import { canonicalKey, parseArch } from '../../src/spaces/nb201.js';
+import { gzipBytes } from '../../src/util/gz-file.js';
 import { kendallTau } from '../../src/util/ranks.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { distinctAccuracyCells, proxyRow as rowOf, writeScoreFile } from '../helpers/scores.js';
@@ -57,6 +58,15 @@ describe('correlate --scores: one report whatever the format', () => {
     ] as const)
       expect(await correlate('--scores', write(name, format)), name).toBe(csv);
     expect(await correlate('--scores', older)).toBe(csv);
+    // Stored gzipped (bench/results keeps large rows so): read as the format under the .gz.
+    for (const [name, format] of [
+      ['s.csv.gz', 'csv'],
+      ['s.json.gz', 'json'],
+      ['s.jsonl.GZ', 'jsonl'],
+    ] as const) {
+      writeFileSync(join(dir, name), gzipBytes(formatRows(format, ROWS)));
+      expect(await correlate('--scores', join(dir, name)), name).toBe(csv);
+    }
     // Non-finite scores are left out of their proxy's correlation; the vote ranks them last and is there.
     expect(rowOf(csv, 'synflow')?.[1]).toBe('10');
     expect(rowOf(csv, 'jacob_cov')?.[1]).toBe('11');

@@ -1,13 +1,15 @@
 /**
  * correlate --scores over several files: files scored with different settings (their
- * OUT.settings.json) are refused naming both and the setting (not the device, threads or group
- * mode, which move scores only at float rounding); a cell read twice counts once (the same scores:
- * dropped and said; other columns: merged; another score: refused naming both rows).
+ * OUT.settings.json; a copy gzipped after the run, OUT.gz, by its run's) are refused naming both
+ * and the setting (not the device, threads or group mode, which move scores only at float
+ * rounding); a cell read twice counts once (the same scores: dropped and said; other columns:
+ * merged; another score: refused naming both rows).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gzipBytes } from '../../src/util/gz-file.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { distinctAccuracyCells, proxyRow as rowOf, writeScoreFile } from '../helpers/scores.js';
 
@@ -46,6 +48,11 @@ describe('correlate --scores: several files', () => {
     expect(r.err).toBe(
       `wgnas correlate: --scores: ${a} and ${b} were scored with different settings: --batch 64 in the first, 32 in the second; correlate files of one setting\n`,
     );
+    // b stored gzipped beside its run's b.settings.json: still compared, by that sidecar.
+    writeFileSync(`${b}.gz`, gzipBytes(readFileSync(b)));
+    const z = await correlate(a, `${b}.gz`);
+    expect(z.code).toBe(1);
+    expect(z.err).toMatch(/were scored with different settings: --batch 64 in the first, 32 in the second/);
   });
 
   it('other proxies, the same images found elsewhere, another device or group mode, a file without settings: read together', async () => {

@@ -12,6 +12,7 @@
 # 20:22-21:05 so that the selection cells came first; at 21:05 (the selection ran) the selection
 # processes stopped and eval-rest-e.txt / -f.txt (eval-rest.txt lines 100-175 / 440-525) started.
 # All were stopped at the deadline; the CSVs hold what was scored by then.
+# The stored eval-params.csv is gzipped (eval-params.csv.gz): gunzip -k it before a --resume.
 D=${D:-bench/results/ranking/2026-12-04-2}
 OUT=${OUT:-$D}
 S="nice -n 10 npx tsx src/cli/main.ts score --proxies vkdnw,jacob_cov --batch 64 --seed 0 --device cpu --cpu-threads 1 --resume --quiet"

@@ -2,13 +2,13 @@
 # Round four's evaluation (protocol.md) from the stored rows; run from the repository root.
 # fresh-a/-b hold the odd/even lines of fresh.txt in order: the longest prefix of fresh.txt both
 # cover is taken (a's first k+1 rows and b's first k, or k and k), so the cells evaluated are a
-# prefix of the fixed order whenever the scoring stopped.
+# prefix of the fixed order whenever the scoring stopped. The rows are stored gzipped (fresh-a-scores.csv.gz...).
 set -e
 D=bench/results/ranking/2026-12-05
 R2=wrcor+az_nas_expressivity+az_nas_trainability+az_nas_complexity+params+jacob_cov
-na=$(($(wc -l < $D/fresh-a-scores.csv) - 1)); nb=$(($(wc -l < $D/fresh-b-scores.csv) - 1))
+na=$(($(zcat $D/fresh-a-scores.csv.gz | wc -l) - 1)); nb=$(($(zcat $D/fresh-b-scores.csv.gz | wc -l) - 1))
 ka=$((na < nb + 1 ? na : nb + 1)); kb=$((nb < na ? nb : na))
-{ head -1 $D/fresh-a-scores.csv; tail -n +2 $D/fresh-a-scores.csv | head -n $ka; tail -n +2 $D/fresh-b-scores.csv | head -n $kb; } > $D/fresh-scores.csv
+{ zcat $D/fresh-a-scores.csv.gz | head -1; zcat $D/fresh-a-scores.csv.gz | tail -n +2 | head -n $ka; zcat $D/fresh-b-scores.csv.gz | tail -n +2 | head -n $kb; } > $D/fresh-scores.csv
 echo "fresh cells: lines 1-$((ka + kb)) of fresh.txt ($ka from fresh-a, $kb from fresh-b)"
 # Round two's ensemble as a column (the registry's 'ensemble' is round four's, recomputed by correlate).
 npx tsx scripts/ranking-join.ts --add ensemble_r2=$R2 $D/fresh-joined.csv $D/fresh-scores.csv
