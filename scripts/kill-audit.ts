@@ -8,7 +8,7 @@
  *
  *   npx tsx scripts/kill-audit.ts [--trials N] [--only NAME,...] [--keep]
  *
- * Scenarios: evolve-space, search-cells, train, export, correlate, bench, data-fetch.
+ * Scenarios: evolve-space, search-cells, search-cells-train, train, export, correlate, bench, data-fetch.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -105,6 +105,19 @@ const TRAIN = (seed: string) => [
 ];
 const TRAIN_OUT = ['weights.json', 'weights.bin', 'curve.svg', 'report.json'];
 
+const SEARCH_TRAIN = (seed: string) => [
+  ...['search', '--space-file', spaceFile, '--budget', '4', '--batch', '8', '--seed', seed, ...CPU],
+  ...['--evaluated', 'e.csv', '--train-steps', '6', '--out', 'o.json', '--quiet'],
+];
+
+/** The seed an --evaluated file's settings record (undefined when there is none). */
+function evaluatedSeed(path: string): unknown {
+  const side = `${path}.settings.json`;
+  return existsSync(side)
+    ? (JSON.parse(readFileSync(side, 'utf8')) as { settings?: Record<string, unknown> }).settings?.['--seed']
+    : undefined;
+}
+
 /** A space file every trial of search-cells reads (made once). */
 let spaceFile = '';
 /** The data-fetch mirror, and the driver that fetches a dataset of its size and MD5 through it. */
@@ -132,6 +145,17 @@ const scenarios: Scenario[] = [
     args: () => ['search', '--space-file', spaceFile, '--budget', '6', '--batch', '8', '--seed', '0', '--out', 'o.json', ...CPU],
     outputs: ['o.json'],
     leftovers: /\.tmp$/,
+  },
+  {
+    // --train-steps with --evaluated keeps its training in e.csv.train-steps; the old version is a finished run of another seed.
+    name: 'search-cells-train',
+    setup: async (d) => void (await wgnas(SEARCH_TRAIN('1'), d)),
+    args: () => [...SEARCH_TRAIN('0'), '--force'],
+    // --resume continues this run; a kill before --force restarted e.csv leaves the old run's, which needs --force again.
+    resume: (d) => [...SEARCH_TRAIN('0'), evaluatedSeed(join(d, 'e.csv')) === 0 ? '--resume' : '--force'],
+    outputs: ['o.json'],
+    killPoints: ['search.rows:2', 'train-fixed.step:3', 'checkpoint.file', 'checkpoint.switched:2'],
+    leftovers: /\.tmp$|\.tmp\/|\.train-steps\/$/,
   },
   {
     name: 'train',
@@ -396,7 +420,7 @@ const only = opt.only?.split(',');
 const chosen = scenarios.filter((s) => !only || only.includes(s.name));
 let stopMirror = () => {};
 if (chosen.some((s) => s.name === 'data-fetch')) stopMirror = await startMirror();
-if (chosen.some((s) => s.name === 'search-cells')) {
+if (chosen.some((s) => s.name.startsWith('search-cells'))) {
   spaceFile = join(work, 'space.json');
   const r = await wgnas([...EVOLVE_SMALL, '--out', spaceFile], work);
   if (r.code !== 0) throw new Error(`cannot make the space file: ${r.stderr}`);

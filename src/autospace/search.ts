@@ -9,7 +9,7 @@ import type { SplitImages } from '../data/batch-stream.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { archJson, spaceBn } from '../mobilenet/space-file.js';
-import { type TrainResult, trainFixed } from '../mobilenet/train.js';
+import { type TrainOptions, type TrainResult, trainFixed } from '../mobilenet/train.js';
 import { randomSearch, regularizedEvolution, type Scorer } from '../search/index.js';
 import { Rng } from '../util/rng.js';
 import { proxyBatch } from '../proxies/batch.js';
@@ -103,6 +103,7 @@ export interface ShortTrainOptions {
   seed: number;
   evalImages: number;
   onStep?: (step: number, loss: number) => void;
+  checkpoint?: TrainOptions['checkpoint'];
 }
 
 /** Trains one architecture of the space from scratch for a few steps (at its BN eps); test accuracy on held-out images. */
@@ -125,5 +126,6 @@ export function trainCellArch(
     onStep: o.onStep,
     cells: space.cells,
     bnEps: spaceBn(space).eps,
+    checkpoint: o.checkpoint,
   });
 }

@@ -3,7 +3,7 @@
  * MAdds band and optionally a latency ceiling, optionally training the result. With --evaluated FILE
  * its evaluations stream to FILE and --resume continues them (cells-log.ts).
  */
-import { searchCellSpace, trainCellArch } from '../autospace/search.js';
+import { type CellSearchResult, searchCellSpace, trainCellArch } from '../autospace/search.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../autospace/search-space.js';
 import type { Backend } from '../backend/index.js';
 import { readLatencyTable, tableProvenance } from '../latency/lut.js';
@@ -27,6 +27,7 @@ import { readSpace } from './space.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
 import { checkTrainOut, trainFound } from './train-found.js';
+import { checkTrainSteps, openTrainSteps, type TrainStepsState } from './train-steps.js';
 
 type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
 
@@ -116,6 +117,8 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
   // The outputs before the search: an --evaluated log in use or interrupted, a --train-out in use.
   if (v.evaluated) checkInterrupted('--evaluated', v.evaluated, v.resume, v.force);
+  // A training killed after the search (--train-steps) makes E an interrupted run too.
+  const trainResume = checkTrainSteps(v);
   checkTrainOut(v);
   const read: CellSpace = readSpace(v['space-file']!);
   // The MAdds band against the space, before the cells are priced or the device starts.
@@ -135,34 +138,43 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const log = v.evaluated
     ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data: batchData(ds, batch), threads }, io)
     : null;
-  let found: string;
+  // With --evaluated and --train-steps: the training's checkpoint, locked until the hand-over is done too.
+  let kept: TrainStepsState | null = null;
   try {
-    if (maxLatencyMs !== undefined && !priced) {
-      priced = await measuredLimit(read, v, maxLatencyMs, log);
-      // The ceiling against the priced space, like the MAdds band (before the note: a refusal is one line).
-      checkBounds(read, budgetMadds, minMadds, priced.limit);
-    }
-    if (priced) io.err(priced.note);
-    if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated architectures\n`);
-    // The network's classifier follows the dataset.
-    const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
-    const trainData =
-      v['train-steps'] === undefined
-        ? null
-        : {
-            split: await runSearchSplit(ds, runSplitSizes(ds), size),
-            test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
-          };
-    const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
+    let found: string;
     try {
-      found = await runCells(v, ctx, backend, { space, batch, latencyLimit: priced?.limit, log, trainData, dsName: ds.name });
+      kept = openTrainSteps(v, trainResume, ctx);
+      if (maxLatencyMs !== undefined && !priced) {
+        priced = await measuredLimit(read, v, maxLatencyMs, log);
+        // The ceiling against the priced space, like the MAdds band (before the note: a refusal is one line).
+        checkBounds(read, budgetMadds, minMadds, priced.limit);
+      }
+      if (priced) io.err(priced.note);
+      if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated architectures\n`);
+      // The network's classifier follows the dataset.
+      const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
+      const trainData =
+        v['train-steps'] === undefined
+          ? null
+          : {
+              split: await runSearchSplit(ds, runSplitSizes(ds), size),
+              test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
+            };
+      const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
+      try {
+        const run = { space, batch, latencyLimit: priced?.limit, log, trainData, kept, dsName: ds.name };
+        found = await runCells(v, ctx, backend, run);
+      } finally {
+        backend.dispose();
+      }
     } finally {
-      backend.dispose();
+      log?.close();
     }
+    await trainFound({ json: found }, v, ds.count, ctx);
+    kept?.done();
   } finally {
-    log?.close();
+    kept?.release();
   }
-  await trainFound({ json: found }, v, ds.count, ctx);
 }
 
 interface CellsRun {
@@ -171,6 +183,8 @@ interface CellsRun {
   latencyLimit: LatencyLimit | undefined;
   log: CellsLog | null;
   trainData: { split: Awaited<ReturnType<typeof runSearchSplit>>; test: Awaited<ReturnType<typeof runTestSet>> } | null;
+  /** With --evaluated: where the --train-steps training saves its state (openTrainSteps). */
+  kept: TrainStepsState | null;
   dsName: string;
 }
 
@@ -180,7 +194,6 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
   const { space, latencyLimit, log, trainData } = run;
   const budgetMadds = v['budget-madds'] ?? Infinity;
   const minMadds = v['min-madds'] ?? 0;
-  const table = v['latency-table'];
   // The space's networks are scored, trained and written at the BN its file records.
   const bn = spaceBn(space);
   if (!v.quiet)
@@ -241,10 +254,25 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
       lr: 0.05,
       seed,
       evalImages: 1000,
+      // With --evaluated the training saves its state every tenth of the steps.
+      checkpoint: run.kept?.checkpoint(r.choices),
     });
-    out.trainSteps = steps;
-    out.testAcc = tr.testAcc;
+    Object.assign(out, { trainSteps: steps, trainLoss: tr.finalTrainLoss, testAcc: tr.testAcc });
   }
+  report(v, io, { out, found: r, run });
+  return JSON.stringify(archJson(space, r.choices, bn), null, 2);
+}
+
+/** The result: --out FILE, and stdout (JSON with --json). */
+function report(
+  v: CellsValues,
+  io: RunContext['io'],
+  { out, found: r, run }: { out: Record<string, unknown>; found: CellSearchResult; run: CellsRun },
+): void {
+  const { proxy, budget } = v;
+  const { space, latencyLimit, trainData } = run;
+  const budgetMadds = v['budget-madds'] ?? Infinity;
+  const table = v['latency-table'];
   if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
   // As proxyless search says it: with the summary, or on stderr beside --json's stdout.
   const wrote = v.out ? `wrote ${v.out}\n` : '';
@@ -264,5 +292,4 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
         wrote,
     );
   }
-  return JSON.stringify(archJson(space, r.choices, bn), null, 2);
 }

@@ -9,12 +9,14 @@ import { Prefetcher } from '../data/image-dataset.js';
 import { cosineLr } from '../kernels/optim.js';
 import { WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
+import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
 import type { Cell } from './cell.js';
 import { FixedNet } from './fixed-net.js';
 import type { MobileNetLayout } from './layout.js';
 import { spaceFromLayout } from './space-file.js';
+import { type FixedTrainCheckpoint, restoreFixedTrain, saveFixedTrain } from './train-checkpoint.js';
 
 export interface TrainOptions {
   steps: number;
@@ -30,6 +32,8 @@ export interface TrainOptions {
   cells?: readonly (readonly Cell[])[];
   /** Every BN's eps: the search's (its supernet's, or its space's), so the check trains the network it found; default 1e-5. */
   bnEps?: number;
+  /** Save the training's state every few steps into a directory, and continue a saved one (train-checkpoint.ts). */
+  checkpoint?: FixedTrainCheckpoint;
 }
 
 export interface TrainResult {
@@ -59,10 +63,12 @@ export async function trainFixed(
   const stream = batchSource(train, o.batchSize, mixSeed(o.seed, 78));
   const from = stream.geometry.size;
   const S = layout.inputSize;
-  const losses: number[] = [];
+  const ck = o.checkpoint;
   const t0 = performance.now();
   try {
-    for (let s = 0; s < o.steps; s++) {
+    const losses = ck?.resume ? restoreFixedTrain(backend, ck.resume, net.params, sgd.buffers, o.steps) : [];
+    const start = losses.length;
+    for (let s = start; s < o.steps; s++) {
       const rng = new Rng(mixSeed(o.seed, 79, s));
       const b = await stream.batchAt(s);
       const xs = o.augment ? augment(b.x, b.n, rng, stream.geometry) : b.x;
@@ -83,8 +89,10 @@ export async function trainFixed(
         x.dispose();
         y.dispose();
       }
+      killPoint('train-fixed.step');
+      if (ck && (s + 1 === o.steps || (s + 1) % ck.every === 0)) await saveFixedTrain(ck, net.params, sgd.buffers, losses);
     }
-    const msPerStep = (performance.now() - t0) / Math.max(1, o.steps);
+    const msPerStep = (performance.now() - t0) / Math.max(1, o.steps - start);
     // Batch-statistics BN at evaluation too (the tape has no running averages); batches of o.batchSize.
     const evalBatch = Math.min(o.batchSize, test.count);
     const batches = Math.max(1, Math.floor(Math.min(o.evalImages, test.count) / evalBatch));

@@ -129,7 +129,10 @@ export const SEARCH_CELLS_OPTIONS = {
     requires: ['max-latency-ms'],
     requiresWhy: '--backend prices cells for --max-latency-ms; give --max-latency-ms X',
   },
-  'train-steps': int({ help: 'train the best architecture N steps from scratch and report its test accuracy', min: 1 }),
+  'train-steps': int({
+    help: 'train the best architecture N steps from scratch and report its test accuracy (and final train loss); with --evaluated FILE its state is saved in FILE.train-steps every tenth of the steps, and --resume continues a training killed midway',
+    min: 1,
+  }),
   out: outFile({ help: 'write the best architecture (wgnas-arch JSON)' }),
   evaluated: outFile({
     help: "append each evaluated architecture (its choices, score, MAdds, latency_ms under --max-latency-ms, time_ms) to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end); the cells' prices timed on this CPU are recorded with them; with --resume, FILE is replayed and the search continues where it stopped",

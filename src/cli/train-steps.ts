@@ -1,0 +1,109 @@
+/**
+ * `search --space-file ... --evaluated E --train-steps N`: the short training of the architecture
+ * found saves its state in the checkpoint directory E.train-steps every tenth of N steps, so the
+ * same command with --resume (which replays E's search) continues the training where a kill left it
+ * and ends as an uninterrupted run. The directory goes once the result is out: E complete and no
+ * checkpoint is a finished run. Without --evaluated nothing is kept (nor is the search's work).
+ */
+import { rmSync } from 'node:fs';
+import { rowStreamFiles } from '../data/row-stream.js';
+import { FIXED_TRAIN_KIND, type FixedTrainCheckpoint, saveEvery } from '../mobilenet/train-checkpoint.js';
+import {
+  checkCheckpointDirFree,
+  checkCheckpointKind,
+  type CheckpointState,
+  discardCheckpoint,
+  hasCheckpoint,
+  lockCheckpointDir,
+  readCheckpointState,
+} from '../nn/checkpoint.js';
+import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
+import { discardForForce } from './checkpoint-dir.js';
+import { UsageError } from './errors.js';
+import type { RunContext } from './run.js';
+import type { ValuesOf } from './spec.js';
+import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
+
+type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
+
+/** The checkpoint directory of --evaluated E's training (links to E followed, as E's own files are). */
+export const trainStepsDir = (evaluated: string): string => `${rowStreamFiles(evaluated).target}.train-steps`;
+
+/**
+ * What the training's state depends on beyond E's settings, known before the search: the steps (the
+ * learning-rate schedule spans them) and --budget (which may grow on a resume of E, and with it
+ * the architecture found).
+ */
+const knownBefore = (v: CellsValues): RunSettings => ({ '--train-steps': v['train-steps'] ?? null, '--budget': v.budget });
+
+const check = (ck: CheckpointState, now: RunSettings, dir: string) =>
+  checkRunSettings((ck.meta.settings ?? {}) as Record<string, unknown>, now, {
+    where: ` in ${dir}`,
+    advice: 'resume with its settings, or --force starts over',
+  });
+
+/**
+ * Before the search (with --evaluated): a training checkpoint left by a killed run makes E an
+ * interrupted run (refused without --resume or --force), and on --resume it is read once and its
+ * settings checked, in one line naming the flag. Returns the state to continue, or null.
+ */
+export function checkTrainSteps(v: CellsValues): CheckpointState | null {
+  if (!v.evaluated) return null;
+  const dir = trainStepsDir(v.evaluated);
+  checkCheckpointDirFree(dir);
+  if (!hasCheckpoint(dir) || v.force) return null;
+  if (!v.resume)
+    throw new UsageError(
+      `--evaluated ${v.evaluated} holds an interrupted run (its --train-steps training, saved in ${dir}): --resume continues it, --force starts over`,
+    );
+  const ck = readCheckpointState(dir);
+  checkCheckpointKind(ck, FIXED_TRAIN_KIND, 'search --train-steps');
+  check(ck, knownBefore(v), dir);
+  return ck;
+}
+
+export interface TrainStepsState {
+  /** The checkpoint of the training of `choices`; the state to continue must be of this architecture. */
+  checkpoint(choices: readonly number[]): FixedTrainCheckpoint;
+  /** The whole command is done (its --train-epochs hand-over too): the checkpoint goes, pointer first. */
+  done(): void;
+  release(): void;
+}
+
+/**
+ * E.train-steps locked for the run (with --evaluated and --train-steps), once E is open and every
+ * check passed: --force discards an earlier run's checkpoint here. `resume`: checkTrainSteps'. The
+ * checkpoint stays until the command is done, so a kill in the --train-epochs hand-over resumes
+ * without training these steps again.
+ */
+export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, ctx: RunContext): TrainStepsState | null {
+  const steps = v['train-steps'];
+  if (!v.evaluated) return null;
+  const dir = trainStepsDir(v.evaluated);
+  if (steps === undefined && !(v.force && hasCheckpoint(dir))) return null;
+  const lock = lockCheckpointDir(dir);
+  const drop = () => {
+    if (hasCheckpoint(dir)) discardCheckpoint(dir);
+    lock.release();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  discardForForce(dir, v.force, ctx);
+  if (steps === undefined) {
+    drop();
+    return null;
+  }
+  return {
+    checkpoint: (choices) => {
+      const settings = { ...knownBefore(v), architecture: choices.join(',') };
+      if (resume) {
+        check(resume, settings, dir);
+        if (!v.quiet)
+          ctx.io.err(`resuming the --train-steps training after step ${String(resume.meta.stepsDone)} of ${steps} from ${dir}\n`);
+      }
+      return { dir, every: saveEvery(steps), settings, resume };
+    },
+    done: drop,
+    // A run stopped before its first save leaves no directory.
+    release: () => (hasCheckpoint(dir) ? lock.release() : drop()),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * `search --space-file ... --evaluated E --train-steps N`, killed while it trains the architecture
+ * found: the same command with --resume replays E's search and continues the training from the
+ * checkpoint in E.train-steps, ending with an uninterrupted run's result (its final train loss and
+ * test accuracy, bit for bit); a run without --resume is refused as interrupted, a changed
+ * --train-steps is refused in one line naming it; killed again in the --train-epochs hand-over, it
+ * resumes both without training the N steps again; a finished run leaves no checkpoint. Below it,
+ * trainFixed stopped after a save continues with exactly the losses of an uninterrupted training.
+ * CPU backend: trainFixed on the tiny layout, the command on the CIFAR layout over a folder of 56 images.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
+import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
+import { type TrainOptions, type TrainResult, trainFixed } from '../../src/mobilenet/train.js';
+import { FIXED_TRAIN_KIND } from '../../src/mobilenet/train-checkpoint.js';
+import { readCheckpointState } from '../../src/nn/checkpoint.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { writeImageFolder } from '../helpers/datasets.js';
+import { gaussianImages } from '../helpers/images.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-train-steps-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('trainFixed with a checkpoint', () => {
+  it('stopped after step 2 of 5 (saved every 2), continues with steps 3-5 and ends as an uninterrupted run', async ({ skip }) => {
+    const cpu = cpuTestBackend();
+    if (!cpu) return skip();
+    const train = gaussianImages(24, 1);
+    const test = gaussianImages(8, 2);
+    const choices = [1, 0, 2];
+    const o: TrainOptions = { steps: 5, batchSize: 4, lr: 0.05, weightDecay: 4e-5, seed: 3, augment: true, evalImages: 8 };
+    const run = async (more: Partial<TrainOptions>, stopAt?: number) => {
+      const losses: Array<[number, number]> = [];
+      const onStep = (s: number, l: number) => {
+        if (s === stopAt) throw new Error('stop');
+        losses.push([s, l]);
+      };
+      let r: TrainResult | null = null;
+      try {
+        r = await trainFixed(cpu, TINY_CIFAR_LAYOUT, choices, train, test, { ...o, ...more, onStep });
+      } catch (e) {
+        if ((e as Error).message !== 'stop') throw e;
+      }
+      return { r, losses };
+    };
+    const ref = await run({});
+    expect(ref.losses.map(([s]) => s)).toEqual([1, 2, 3, 4, 5]);
+    const dir = join(tmp, 'fixed-ck');
+    const ck = { dir, every: 2, settings: { '--train-steps': 5 }, resume: null };
+    // Saved after step 2, stopped in step 3 (before its save would be due at 4).
+    const cut = await run({ checkpoint: ck }, 3);
+    expect(cut.r).toBeNull();
+    const state = readCheckpointState(dir);
+    expect(state.meta).toMatchObject({ kind: FIXED_TRAIN_KIND, stepsDone: 2, settings: { '--train-steps': 5 } });
+    expect(state.meta.losses).toEqual(ref.losses.slice(0, 2).map(([, l]) => l));
+
+    const resumed = await run({ checkpoint: { ...ck, resume: state } });
+    expect(resumed.losses).toEqual(ref.losses.slice(2));
+    expect(resumed.r!.finalTrainLoss).toBe(ref.r!.finalTrainLoss);
+    expect(resumed.r!.testAcc).toBe(ref.r!.testAcc);
+    // The last step is saved too: a kill in the evaluation only evaluates again.
+    expect(readCheckpointState(dir).meta.stepsDone).toBe(5);
+  });
+});
+
+describe('search --space-file --evaluated E --train-steps N --train-epochs M, killed while training', () => {
+  it(
+    '--resume continues the --train-steps training from E.train-steps, then the hand-over, and ends with an uninterrupted run',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!cpuTestBackend()) return skip();
+      // The CIFAR layout (wgnas train reads its networks) on a folder of 48 + 8 images: one step an epoch.
+      const space = join(tmp, 'space.json');
+      writeSpaceFile(space, { ...handDesignedSpace(CIFAR_LAYOUT), source: 'autospace' });
+      await writeImageFolder(join(tmp, 'images', 'train'), [24, 24]);
+      await writeImageFolder(join(tmp, 'images', 'test'), [4, 4]);
+      const at = (name: string, ext = '') => join(tmp, `${name}${ext}`);
+      const search = (name: string, steps = '4') => [
+        'search',
+        '--space-file',
+        space,
+        ...['--budget', '2', '--strategy', 'random', '--batch', '8', '--seed', '1'],
+        ...['--dataset', `folder:${join(tmp, 'images')}`, '--device', 'cpu', '--cpu-threads', '1', '--quiet'],
+        ...['--evaluated', at(name, '.csv'), '--out', at(name, '.json'), '--train-steps', steps],
+        ...['--train-epochs', '2', '--train-out', at(name)],
+      ];
+      /** The result written to --out, less its wall time. */
+      const result = (name: string) => {
+        const { seconds: _s, ...r } = JSON.parse(readFileSync(at(name, '.json'), 'utf8')) as Record<string, unknown>;
+        return r;
+      };
+      const ckDir = (name: string) => at(name, '.csv.train-steps');
+      const bytes = (name: string, f: string) => readFileSync(join(at(name), f));
+
+      const ref = await wgnasInProcess(search('ref'));
+      expect(ref.code, ref.err).toBe(0);
+      const want = result('ref');
+      expect(want).toMatchObject({ trainSteps: 4, trainLoss: expect.any(Number), testAcc: expect.any(Number) });
+      expect(Number.isFinite(want.trainLoss)).toBe(true);
+      // A finished run leaves no checkpoint.
+      expect(existsSync(ckDir('ref'))).toBe(false);
+
+      // 4 steps, a save after each: killed after step 3, before its save.
+      const killed = await wgnasChild(search('cut'), { killAt: 'train-fixed.step:3' });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      expect(readCheckpointState(ckDir('cut')).meta.stepsDone).toBe(2);
+      // E's search was complete: the training left makes it an interrupted run.
+      expect(JSON.parse(readFileSync(at('cut', '.csv.settings.json'), 'utf8')).complete).toBe(true);
+
+      const fresh = await wgnasInProcess(search('cut'));
+      expect(fresh.code).toBe(2);
+      expect(fresh.err).toMatch(
+        /^wgnas search: --evaluated .*cut\.csv holds an interrupted run \(its --train-steps training, saved in .*cut\.csv\.train-steps\): --resume continues it, --force starts over\n$/,
+      );
+      const steps = await wgnasInProcess([...search('cut', '5'), '--resume']);
+      expect(steps.code).toBe(2);
+      expect(steps.err).toMatch(
+        /^wgnas search: --resume: --train-steps was 4, now 5 in .*cut\.csv\.train-steps; resume with its settings, or --force starts over\n$/,
+      );
+      expect(readCheckpointState(ckDir('cut')).meta.stepsDone).toBe(2);
+
+      // Resumed, and killed again in the hand-over's second epoch, after its first checkpoint.
+      const again = await wgnasChild([...search('cut'), '--resume'], { killAt: 'train.step:2' });
+      expect(again.signal, again.stderr).toBe('SIGKILL');
+      // The --train-steps result is out; its checkpoint stays until the whole command is done.
+      expect(result('cut')).toEqual(want);
+      expect(readCheckpointState(ckDir('cut')).meta.stepsDone).toBe(4);
+
+      const resumed = await wgnasInProcess([...search('cut').filter((a) => a !== '--quiet'), '--resume']);
+      expect(resumed.code, resumed.err).toBe(0);
+      expect(resumed.err).toContain(`resuming the --train-steps training after step 4 of 4 from ${ckDir('cut')}\n`);
+      expect(resumed.err).toMatch(/wgnas train .* --resume\n/);
+      expect(result('cut')).toEqual(want);
+      for (const f of ['network.json', 'weights.json', 'weights.bin']) expect(bytes('cut', f), f).toEqual(bytes('ref', f));
+      expect(existsSync(ckDir('cut'))).toBe(false);
+    },
+  );
+});
