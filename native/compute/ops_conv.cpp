@@ -156,7 +156,7 @@ struct ConvExec {
   bool handDepthwise = false;
   dnnl::primitive prim;
   Relayout a, b, c;  // the two inputs and the output, in the primitive's argument order
-  int argA, argB, argC;
+  int argA = 0, argB = 0, argC = 0;
   size_t scratchBytes = 0;
 };
 
@@ -231,6 +231,28 @@ auto withFallback(dnnl::algorithm alg, Make&& make) {
   }
 }
 
+// One of a pass's tensors: its plain layout, the layout the primitive wants and its argument.
+struct Operand {
+  memory::desc plain, want;
+  int arg;
+};
+
+// The cached form of a pass (every pass's tail): the primitive, its inputs a, b and output c with
+// their relayouts, and its scratchpad's size.
+ConvExec bind(const dnnl::engine& eng, dnnl::primitive prim, const memory::desc& scratch, const Operand& a, const Operand& b,
+              const Operand& c) {
+  ConvExec e;
+  e.prim = prim;
+  e.a = relayout(eng, a.plain, a.want, true);
+  e.b = relayout(eng, b.plain, b.want, true);
+  e.c = relayout(eng, c.plain, c.want, false);
+  e.argA = a.arg;
+  e.argB = b.arg;
+  e.argC = c.arg;
+  e.scratchBytes = scratch.get_size();
+  return e;
+}
+
 dnnl::convolution_forward::primitive_desc forwardPd(const dnnl::engine& eng, const ConvDescs& d, bool plain = false,
                                                      dnnl::algorithm alg = dnnl::algorithm::convolution_direct) {
   auto pick = [plain](const memory::desc& m) { return plain ? m : anyLike(m); };
@@ -242,16 +264,8 @@ dnnl::convolution_forward::primitive_desc forwardPd(const dnnl::engine& eng, con
 ConvExec makeForward(Runtime& rt, const ConvShape& s) {
   ConvDescs d = descs(s);
   auto pd = withFallback(convAlgorithm(rt, s), [&](dnnl::algorithm alg) { return forwardPd(rt.engine, d, plainGemm(s), alg); });
-  ConvExec e;
-  e.prim = dnnl::convolution_forward(pd);
-  e.a = relayout(rt.engine, d.x, pd.src_desc(), true);
-  e.b = relayout(rt.engine, d.w, pd.weights_desc(), true);
-  e.c = relayout(rt.engine, d.y, pd.dst_desc(), false);
-  e.argA = DNNL_ARG_SRC;
-  e.argB = DNNL_ARG_WEIGHTS;
-  e.argC = DNNL_ARG_DST;
-  e.scratchBytes = pd.scratchpad_desc().get_size();
-  return e;
+  return bind(rt.engine, dnnl::convolution_forward(pd), pd.scratchpad_desc(), {d.x, pd.src_desc(), DNNL_ARG_SRC},
+              {d.w, pd.weights_desc(), DNNL_ARG_WEIGHTS}, {d.y, pd.dst_desc(), DNNL_ARG_DST});
 }
 
 ConvExec makeBackwardData(Runtime& rt, const ConvShape& s) {
@@ -263,16 +277,8 @@ ConvExec makeBackwardData(Runtime& rt, const ConvShape& s) {
     auto desc = dnnl::convolution_backward_data::desc(alg, pick(d.x), pick(d.w), pick(d.y), d.strides, d.padL, d.padR);
     return dnnl::convolution_backward_data::primitive_desc(desc, userScratchpad(), rt.engine, hint);
   });
-  ConvExec e;
-  e.prim = dnnl::convolution_backward_data(pd);
-  e.a = relayout(rt.engine, d.y, pd.diff_dst_desc(), true);
-  e.b = relayout(rt.engine, d.w, pd.weights_desc(), true);
-  e.c = relayout(rt.engine, d.x, pd.diff_src_desc(), false);
-  e.argA = DNNL_ARG_DIFF_DST;
-  e.argB = DNNL_ARG_WEIGHTS;
-  e.argC = DNNL_ARG_DIFF_SRC;
-  e.scratchBytes = pd.scratchpad_desc().get_size();
-  return e;
+  return bind(rt.engine, dnnl::convolution_backward_data(pd), pd.scratchpad_desc(), {d.y, pd.diff_dst_desc(), DNNL_ARG_DIFF_DST},
+              {d.w, pd.weights_desc(), DNNL_ARG_WEIGHTS}, {d.x, pd.diff_src_desc(), DNNL_ARG_DIFF_SRC});
 }
 
 ConvExec makeBackwardWeights(Runtime& rt, const ConvShape& s) {
@@ -281,21 +287,14 @@ ConvExec makeBackwardWeights(Runtime& rt, const ConvShape& s) {
   auto desc = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, anyLike(d.x), anyLike(d.w),
                                                        anyLike(d.y), d.strides, d.padL, d.padR);
   auto pd = dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), rt.engine, hint);
-  ConvExec e;
   bool depthwise = s.groups == s.Cin && s.Cout == s.Cin && s.KH == s.KW && s.KH <= 16;
   if (depthwise && std::string(pd.impl_info_str()).rfind("jit_dw", 0) != 0) {
+    ConvExec e;
     e.handDepthwise = true;
     return e;
   }
-  e.prim = dnnl::convolution_backward_weights(pd);
-  e.a = relayout(rt.engine, d.x, pd.src_desc(), true);
-  e.b = relayout(rt.engine, d.y, pd.diff_dst_desc(), true);
-  e.c = relayout(rt.engine, d.w, pd.diff_weights_desc(), false);
-  e.argA = DNNL_ARG_SRC;
-  e.argB = DNNL_ARG_DIFF_DST;
-  e.argC = DNNL_ARG_DIFF_WEIGHTS;
-  e.scratchBytes = pd.scratchpad_desc().get_size();
-  return e;
+  return bind(rt.engine, dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(), {d.x, pd.src_desc(), DNNL_ARG_SRC},
+              {d.y, pd.diff_dst_desc(), DNNL_ARG_DIFF_DST}, {d.w, pd.diff_weights_desc(), DNNL_ARG_DIFF_WEIGHTS});
 }
 
 size_t floatsFor(const memory::desc& d) { return (d.get_size() + sizeof(float) - 1) / sizeof(float); }

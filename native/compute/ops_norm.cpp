@@ -56,9 +56,15 @@ inline void bnChannelStats(const ChannelView& v, const float* x, float eps, floa
   *invStd = static_cast<float>(1.0 / std::sqrt(ss / M + eps));
 }
 
-// Batch statistics of one channel and y = x a + b with a = γ / σ, b = β - μ a.
-WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
-                                   float* mean, float* invStd) {
+// The forward both batch norms share: batch statistics of one channel (bnChannelStats), then
+// y = f(x a + b) with a = γ / σ, b = β - μ a. Always inlined, as bnChannelStats, so each ISA clone
+// of the callers vectorises its own copy with f in it.
+template <class F>
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void bnForwardApply(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta, float* mean,
+                           float* invStd, F f) {
   float m, is;
   bnChannelStats(v, x, eps, &m, &is);
   *mean = m;
@@ -67,8 +73,14 @@ WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* 
   for (size_t n = 0; n < v.N; n++) {
     const float* p = x + n * v.planeStride;
     float* q = y + n * v.planeStride;
-    for (size_t i = 0; i < v.HW; i++) q[i] = p[i] * a + b;
+    for (size_t i = 0; i < v.HW; i++) q[i] = f(p[i] * a + b);
   }
+}
+
+// Batch statistics of one channel and y = x a + b.
+WGNAS_CLONES void bnForwardChannel(const ChannelView& v, const float* x, float* y, float eps, float gamma, float beta,
+                                   float* mean, float* invStd) {
+  bnForwardApply(v, x, y, eps, gamma, beta, mean, invStd, [](float t) { return t; });
 }
 
 // The tail both backwards share: dβ = Σ dy, dγ = Σ dy x̂ from the sums, then
@@ -110,20 +122,11 @@ WGNAS_CLONES void bnBackwardChannel(const ChannelView& v, const float* dy, const
   bnBackwardApply(v, dy, x, dx, m, is, gamma, sdy, sdyxm, dgamma, dbeta);
 }
 
-// relu6(batch norm) of one channel without the batch norm's output: z = min(max(x a + b, 0), 6).
-// The statistics from bnChannelStats, as bnForwardChannel's.
+// relu6(batch norm) of one channel without the batch norm's output: z = min(max(x a + b, 0), 6),
+// with bnForwardChannel's statistics.
 WGNAS_CLONES void bnRelu6ForwardChannel(const ChannelView& v, const float* x, float* z, float eps, float gamma, float beta,
                                         float* mean, float* invStd) {
-  float m, is;
-  bnChannelStats(v, x, eps, &m, &is);
-  *mean = m;
-  *invStd = is;
-  float a = is * gamma, b = beta - m * a;
-  for (size_t n = 0; n < v.N; n++) {
-    const float* p = x + n * v.planeStride;
-    float* q = z + n * v.planeStride;
-    for (size_t i = 0; i < v.HW; i++) q[i] = std::min(std::max(p[i] * a + b, 0.0f), 6.0f);
-  }
+  bnForwardApply(v, x, z, eps, gamma, beta, mean, invStd, [](float t) { return std::min(std::max(t, 0.0f), 6.0f); });
 }
 
 // The gradients of z = relu6(bn(x)) for one channel: bnBackwardChannel with dy = dz where

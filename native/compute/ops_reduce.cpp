@@ -138,6 +138,34 @@ void avgPoolBackwardPlane(const PoolShape& s, const float* dy, float* dx) {
   }
 }
 
+// avgPool2d ([x, y]) and avgPool2dBackward ([dy, dx]): the same-shape loops where they apply, else
+// plane by plane over the threads (stride 1: the separable loops, with a per-thread row buffer).
+template <bool Backward>
+void avgPool(Ctx& c) {
+  PoolShape s = readPool(c.p);
+  if (s.planes == 0) return;
+  if (samePoolShape(s.H, s.W, s.OH, s.OW, s.k, s.stride, s.pad)) {
+    const SamePool same{s.planes, s.H, s.W, s.k, s.pad, s.includePad};
+    return Backward ? avgPoolSameBackward(c.threads(), same, c.ptr(0), c.ptr(1)) : avgPoolSameForward(c.threads(), same, c.ptr(0), c.ptr(1));
+  }
+  const float* in = c.ptr(0);
+  float* out = c.ptr(1);
+  const int64_t inPlane = Backward ? s.OH * s.OW : s.H * s.W, outPlane = Backward ? s.H * s.W : s.OH * s.OW;
+  size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
+  std::vector<float> invH, invW;
+  invCounts(s, s.H, s.OH, invH);
+  invCounts(s, s.W, s.OW, invW);
+  parallelRange(c.threads(), static_cast<size_t>(s.planes), grain, [&](size_t lo, size_t hi) {
+    std::vector<float> rows(s.stride == 1 ? static_cast<size_t>(Backward ? s.OH * s.W : s.H * s.OW) : 0);
+    for (size_t pl = lo; pl < hi; pl++) {
+      const float* i = in + pl * inPlane;
+      float* o = out + pl * outPlane;
+      if (s.stride == 1) (Backward ? avgPoolBackwardPlaneS1 : avgPoolPlaneS1)(s, i, o, invH.data(), invW.data(), rows.data());
+      else (Backward ? avgPoolBackwardPlane : avgPoolPlane)(s, i, o);
+    }
+  });
+}
+
 // With label smoothing eps the target is (1 - eps) onehot + eps / K: the loss takes (1 - eps) times
 // the label's logit and eps / K times the row's sum off the log-sum-exp (eps = 0: the plain loss).
 void softmaxCrossEntropy(Ctx& c) {
@@ -308,25 +336,7 @@ void registerReduceOps(Registry& r) {
                       expectAtLeast(n, 0, elems({s.planes, s.H, s.W}), "x");
                       expectAtLeast(n, 1, elems({s.planes, s.OH, s.OW}), "y");
                     },
-                    [](Ctx& c) {
-                      PoolShape s = readPool(c.p);
-                      if (s.planes == 0) return;
-                      if (samePoolShape(s.H, s.W, s.OH, s.OW, s.k, s.stride, s.pad))
-                        return avgPoolSameForward(c.threads(), {s.planes, s.H, s.W, s.k, s.pad, s.includePad}, c.ptr(0), c.ptr(1));
-                      const float* x = c.ptr(0);
-                      float* y = c.ptr(1);
-                      size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
-                      std::vector<float> invH, invW;
-                      invCounts(s, s.H, s.OH, invH);
-                      invCounts(s, s.W, s.OW, invW);
-                      parallelRange(c.threads(), static_cast<size_t>(s.planes), grain, [&](size_t lo, size_t hi) {
-                        std::vector<float> rows(s.stride == 1 ? static_cast<size_t>(s.H * s.OW) : 0);
-                        for (size_t pl = lo; pl < hi; pl++) {
-                          if (s.stride == 1) avgPoolPlaneS1(s, x + pl * s.H * s.W, y + pl * s.OH * s.OW, invH.data(), invW.data(), rows.data());
-                          else avgPoolPlane(s, x + pl * s.H * s.W, y + pl * s.OH * s.OW);
-                        }
-                      });
-                    }};
+                    avgPool<false>};
   // avgPool2dBackward: [dy, dx].
   r["avgPool2dBackward"] = {"avgPool2dBackward", 2,
                             [](const Params& p, const std::vector<size_t>& n) {
@@ -334,25 +344,7 @@ void registerReduceOps(Registry& r) {
                               expectAtLeast(n, 0, elems({s.planes, s.OH, s.OW}), "dy");
                               expectAtLeast(n, 1, elems({s.planes, s.H, s.W}), "dx");
                             },
-                            [](Ctx& c) {
-                              PoolShape s = readPool(c.p);
-                              if (s.planes == 0) return;
-                              if (samePoolShape(s.H, s.W, s.OH, s.OW, s.k, s.stride, s.pad))
-                                return avgPoolSameBackward(c.threads(), {s.planes, s.H, s.W, s.k, s.pad, s.includePad}, c.ptr(0), c.ptr(1));
-                              const float* dy = c.ptr(0);
-                              float* dx = c.ptr(1);
-                              size_t grain = std::max<size_t>(1, kSerialElems / static_cast<size_t>(s.H * s.W));
-                              std::vector<float> invH, invW;
-                              invCounts(s, s.H, s.OH, invH);
-                              invCounts(s, s.W, s.OW, invW);
-                              parallelRange(c.threads(), static_cast<size_t>(s.planes), grain, [&](size_t lo, size_t hi) {
-                                std::vector<float> rows(s.stride == 1 ? static_cast<size_t>(s.OH * s.W) : 0);
-                                for (size_t pl = lo; pl < hi; pl++) {
-                                  if (s.stride == 1) avgPoolBackwardPlaneS1(s, dy + pl * s.OH * s.OW, dx + pl * s.H * s.W, invH.data(), invW.data(), rows.data());
-                                  else avgPoolBackwardPlane(s, dy + pl * s.OH * s.OW, dx + pl * s.H * s.W);
-                                }
-                              });
-                            }};
+                            avgPool<true>};
   // globalAvgPoolBackward: [dy, dx], dx[p, i] = scale dy[p] over `planes` planes of HW.
   r["globalAvgPoolBackward"] = {"globalAvgPoolBackward", 2,
                                 [](const Params& p, const std::vector<size_t>& n) {

@@ -35,6 +35,41 @@ function enqueueBnForward(
   return { out, mean, invStd };
 }
 
+/**
+ * The two backward ops (plain and fused ReLU6): [dy, x, mean, invStd, dx, dgamma, dbeta, gamma?,
+ * beta?]. Only the ReLU6 op takes beta (its mask is rebuilt from x, gamma and beta).
+ */
+function enqueueBnBackward(
+  op: 'batchNormBackward' | 'batchNormRelu6Backward',
+  dev: NativeDevice,
+  dy: NativeTensor,
+  x: NativeTensor,
+  mean: NativeTensor,
+  invStd: NativeTensor,
+  gamma: NativeTensor | null,
+  beta: NativeTensor | null,
+): { dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor } {
+  const relu6 = op === 'batchNormRelu6Backward';
+  const { N, C, HW } = batchNormDims(op, x.shape);
+  assertSameShape(op, dy, x);
+  checkChannelParam(op, 'mean', mean, C);
+  checkChannelParam(op, 'invStd', invStd, C);
+  checkChannelParam(op, 'gamma', gamma, C);
+  if (relu6) checkChannelParam(op, 'beta', beta, C);
+  const dx = dev.empty(x.shape);
+  const dgamma = dev.empty([C]);
+  const dbeta = dev.empty([C]);
+  const affine = [gamma, relu6 ? beta : null].filter((t): t is NativeTensor => t !== null);
+  dev.enqueue(op, [dy, x, mean, invStd, dx, dgamma, dbeta, ...affine], {
+    N,
+    C,
+    HW,
+    hasGamma: gamma !== null,
+    ...(relu6 ? { hasBeta: beta !== null } : {}),
+  });
+  return { dx, dgamma, dbeta };
+}
+
 export function batchNormForward(
   dev: NativeDevice,
   x: NativeTensor,
@@ -72,21 +107,7 @@ export function batchNormBackward(
   invStd: NativeTensor,
   gamma: NativeTensor | null,
 ): { dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor } {
-  const { N, C, HW } = batchNormDims('batchNormBackward', x.shape);
-  assertSameShape('batchNormBackward', dy, x);
-  checkChannelParam('batchNormBackward', 'mean', mean, C);
-  checkChannelParam('batchNormBackward', 'invStd', invStd, C);
-  checkChannelParam('batchNormBackward', 'gamma', gamma, C);
-  const dx = dev.empty(x.shape);
-  const dgamma = dev.empty([C]);
-  const dbeta = dev.empty([C]);
-  dev.enqueue('batchNormBackward', [dy, x, mean, invStd, dx, dgamma, dbeta, ...(gamma ? [gamma] : [])], {
-    N,
-    C,
-    HW,
-    hasGamma: gamma !== null,
-  });
-  return { dx, dgamma, dbeta };
+  return enqueueBnBackward('batchNormBackward', dev, dy, x, mean, invStd, gamma, null);
 }
 
 /**
@@ -172,22 +193,5 @@ export function batchNormRelu6Backward(
   gamma: NativeTensor | null,
   beta: NativeTensor | null,
 ): { dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor } {
-  const { N, C, HW } = batchNormDims('batchNormRelu6Backward', x.shape);
-  assertSameShape('batchNormRelu6Backward', dz, x);
-  checkChannelParam('batchNormRelu6Backward', 'mean', mean, C);
-  checkChannelParam('batchNormRelu6Backward', 'invStd', invStd, C);
-  checkChannelParam('batchNormRelu6Backward', 'gamma', gamma, C);
-  checkChannelParam('batchNormRelu6Backward', 'beta', beta, C);
-  const dx = dev.empty(x.shape);
-  const dgamma = dev.empty([C]);
-  const dbeta = dev.empty([C]);
-  const affine = [gamma, beta].filter((t): t is NativeTensor => t !== null);
-  dev.enqueue('batchNormRelu6Backward', [dz, x, mean, invStd, dx, dgamma, dbeta, ...affine], {
-    N,
-    C,
-    HW,
-    hasGamma: gamma !== null,
-    hasBeta: beta !== null,
-  });
-  return { dx, dgamma, dbeta };
+  return enqueueBnBackward('batchNormRelu6Backward', dev, dz, x, mean, invStd, gamma, beta);
 }

@@ -19,12 +19,23 @@ function params(d: ConvDims): Record<string, number> {
 }
 
 /**
- * Zero channels (Cin or Cout 0) are legal, as on the GPU, but the addon takes positive channel
- * counts only: an output with no elements needs no op, and one summing over no channels is zeros.
+ * Every entry point's tail: a new `shape` tensor that addon op `op` writes as its third tensor, after
+ * the inputs a and b and before `rest` (reluMask's x). Zero channels (Cin or Cout 0) are legal, as
+ * on the GPU, but the addon takes positive channel counts only: an output with no elements needs no
+ * op, and one summing over no channels is zeros.
  */
-function withoutChannels(dev: NativeDevice, d: ConvDims, shape: readonly number[]): NativeTensor | null {
-  if (d.Cin > 0 && d.Cout > 0) return null;
-  return dev.zeros(shape);
+function enqueueConv(
+  dev: NativeDevice,
+  op: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
+  d: ConvDims,
+  shape: readonly number[],
+  [a, b, ...rest]: readonly [NativeTensor, NativeTensor, ...NativeTensor[]],
+  flags: Record<string, boolean> = {},
+): NativeTensor {
+  if (!(d.Cin > 0 && d.Cout > 0)) return dev.zeros(shape);
+  const out = dev.empty(shape);
+  dev.enqueue(op, [a, b, out, ...rest], { ...params(d), ...flags });
+  return out;
 }
 
 export function conv2d(
@@ -35,11 +46,7 @@ export function conv2d(
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
-  const empty = withoutChannels(dev, d, [d.N, d.Cout, d.OH, d.OW]);
-  if (empty) return empty;
-  const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
-  dev.enqueue('conv2d', [x, w, y], params(d));
-  return y;
+  return enqueueConv(dev, 'conv2d', d, [d.N, d.Cout, d.OH, d.OW], [x, w]);
 }
 
 export function conv2dBackwardInput(
@@ -52,11 +59,7 @@ export function conv2dBackwardInput(
 ): NativeTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
   checkConvDy('conv2dBackwardInput', dy.shape, d);
-  const empty = withoutChannels(dev, d, xShape);
-  if (empty) return empty;
-  const dx = dev.empty(xShape);
-  dev.enqueue('conv2dBackwardInput', [dy, w, dx], params(d));
-  return dx;
+  return enqueueConv(dev, 'conv2dBackwardInput', d, xShape, [dy, w]);
 }
 
 export function conv2dBackwardWeight(
@@ -69,11 +72,7 @@ export function conv2dBackwardWeight(
 ): NativeTensor {
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
   checkConvDy('conv2dBackwardWeight', dy.shape, d);
-  const empty = withoutChannels(dev, d, wShape);
-  if (empty) return empty;
-  const dw = dev.empty(wShape);
-  dev.enqueue('conv2dBackwardWeight', [x, dy, dw], params(d));
-  return dw;
+  return enqueueConv(dev, 'conv2dBackwardWeight', d, wShape, [x, dy]);
 }
 
 // conv2d(relu(x), w) and its gradients (src/kernels/conv2d.ts): the addon's convolutions with the
@@ -89,11 +88,7 @@ export function reluConv2d(
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('reluConv2d', x.shape, w.shape, p);
-  const empty = withoutChannels(dev, d, [d.N, d.Cout, d.OH, d.OW]);
-  if (empty) return empty;
-  const y = dev.empty([d.N, d.Cout, d.OH, d.OW]);
-  dev.enqueue('conv2d', [x, w, y], { ...params(d), relu: true });
-  return y;
+  return enqueueConv(dev, 'conv2d', d, [d.N, d.Cout, d.OH, d.OW], [x, w], { relu: true });
 }
 
 export function reluConv2dBackwardInput(
@@ -106,11 +101,7 @@ export function reluConv2dBackwardInput(
 ): NativeTensor {
   const d = convDims('reluConv2dBackwardInput', x.shape, w.shape, p);
   checkConvDy('reluConv2dBackwardInput', dy.shape, d);
-  const empty = withoutChannels(dev, d, x.shape);
-  if (empty) return empty;
-  const dx = dev.empty(x.shape);
-  dev.enqueue('conv2dBackwardInput', [dy, w, dx, x], { ...params(d), reluMask: true });
-  return dx;
+  return enqueueConv(dev, 'conv2dBackwardInput', d, x.shape, [dy, w, x], { reluMask: true });
 }
 
 export function reluConv2dBackwardWeight(
@@ -123,9 +114,5 @@ export function reluConv2dBackwardWeight(
 ): NativeTensor {
   const d = convDims('reluConv2dBackwardWeight', x.shape, wShape, p);
   checkConvDy('reluConv2dBackwardWeight', dy.shape, d);
-  const empty = withoutChannels(dev, d, wShape);
-  if (empty) return empty;
-  const dw = dev.empty(wShape);
-  dev.enqueue('conv2dBackwardWeight', [x, dy, dw], { ...params(d), relu: true });
-  return dw;
+  return enqueueConv(dev, 'conv2dBackwardWeight', d, wShape, [x, dy], { relu: true });
 }

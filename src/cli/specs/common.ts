@@ -84,3 +84,9 @@ export const dataset = text({
   default: 'cifar10',
   check: datasetSpecProblem,
 });
+
+/**
+ * The settings a proxy score depends on (besides the network), in one place for score and for
+ * correlate --sample, which scores cells as score does.
+ */
+export const proxyScoringOptions = { batch: proxyBatch, seed: proxySeed, init: proxyInit, inputs: proxyInputs, dataset };

@@ -2,14 +2,10 @@ import { defineCommand, defineMode, flag, inFiles, int, list, oneOf, outFile } f
 import {
   cellsPerStage,
   cpuThreads,
-  dataset,
   device,
   NB201_DISTINCT_CELLS,
-  proxyBatch,
   proxyListChoices,
-  proxyInit,
-  proxyInputs,
-  proxySeed,
+  proxyScoringOptions,
   quiet,
   searchProxyChoices,
 } from './common.js';
@@ -50,11 +46,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
     noun: 'proxy',
     ignoreCase: true,
   }),
-  batch: proxyBatch,
-  seed: proxySeed,
-  init: proxyInit,
-  inputs: proxyInputs,
-  dataset,
+  ...proxyScoringOptions,
   'cells-per-stage': cellsPerStage,
   out: outFile({
     help: 'also write the per-cell scores, as score --out does (.csv, .jsonl or .json by the extension in any case; another is CSV)',

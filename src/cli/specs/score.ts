@@ -4,15 +4,11 @@ import { GROUP_MODES } from '../../zeroshot/group-size.js';
 import { defineCommand, defineMode, flag, inFile, int, list, oneOf, outFile, text, texts } from '../spec.js';
 import {
   cellsPerStage,
-  dataset,
   device,
   kernelProfile,
   NB201_DISTINCT_CELLS,
-  proxyBatch,
   proxyListChoices,
-  proxyInit,
-  proxyInputs,
-  proxySeed,
+  proxyScoringOptions,
   quiet,
 } from './common.js';
 import { submitCpuThreads, submitOptions } from './queue.js';
@@ -61,11 +57,7 @@ export const SCORE_OPTIONS = {
     noun: 'proxy',
     ignoreCase: true,
   }),
-  batch: proxyBatch,
-  seed: proxySeed,
-  init: proxyInit,
-  inputs: proxyInputs,
-  dataset,
+  ...proxyScoringOptions,
   group: text({
     help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)",
     metavar: 'N|auto',
