@@ -4,7 +4,7 @@
  * the Dawn calls one dispatch makes. On a fast GPU the host is the bound, and these microseconds are it.
  *
  *   npx tsx bench/gpu-host-cost.ts [--group 4] [--batch 8] [--channels 16] [--mode separate|stacked] [--reps 3] [--micro 20000] [--save] [--tag T]
- *   npx tsx bench/gpu-host-cost.ts --workload proxyless-fixed|proxyless-sampled|proxyless-arch|autospace [--batch 64] [--reps 3] [--autospace-steps 1] [--seed 0] [--label-smoothing 0.1]
+ *   npx tsx bench/gpu-host-cost.ts --workload proxyless-fixed|proxyless-sampled|proxyless-arch|autospace|train [--batch 64] [--reps 3] [--autospace-steps 1] [--seed 0] [--label-smoothing 0.1]
  *
  * `record` is the time from the start of a group until its first read or sync (all dispatches
  * recorded, none submitted); `total` includes the GPU work and the reads. --save writes result.json and
@@ -17,7 +17,7 @@
  * are counted beside the dispatches: each is an encoder command too.
  *
  * --workload records training steps instead (bench/host-cost-steps.ts: the product's ProxylessNAS
- * weight and architecture steps, an AutoSpace iteration), each run in full with its reads, so
+ * weight and architecture steps, an AutoSpace iteration, a `wgnas train` epoch), each run in full with its reads, so
  * `wall` and `cpu` per step are the whole step's and `record` its time to the first wait; beside them
  * the dispatches by kernel, copies, uploads, queue.writeBuffer calls, reads (mapAsync round trips),
  * syncs and submits per step (bench/host-cost-counters.ts), the values each step returned and a hash

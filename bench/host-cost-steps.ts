@@ -1,13 +1,14 @@
 /**
  * The training steps bench/gpu-host-cost.ts --workload records: the product's own step functions
  * (src/proxyless/search-steps.ts weightStep and gradientArchStep at the search defaults, label
- * smoothing and augmentation included; AutoSpace.step of src/autospace/evolve.ts) on random
- * in-memory CIFAR-sized images, so a run is pure in its seed. Each run(i) is one step (AutoSpace: one
+ * smoothing and augmentation included; AutoSpace.step of src/autospace/evolve.ts; `wgnas train`'s
+ * epoch, src/train/trainer.ts, at its defaults on NAS-Bench-201's network) on random in-memory
+ * CIFAR-sized images, so a run is pure in its seed. Each run(i) is one step (AutoSpace: one
  * iteration of `steps` weight + fitness step pairs) and returns the values it produced, to compare
  * before and after a host-side change; digest() hashes every parameter's bytes once the steps are done.
  */
 import { AutoSpace, DEFAULT_EVOLVE } from '../src/autospace/evolve.js';
-import type { Backend, Tensor } from '../src/backend/index.js';
+import { type Backend, gpuOf, type Tensor } from '../src/backend/index.js';
 import { batchSource } from '../src/data/batch-stream.js';
 import { sampleGates } from '../src/kernels/binarize.js';
 import { CIFAR_LAYOUT } from '../src/mobilenet/layout.js';
@@ -19,9 +20,13 @@ import { gradientArchStep, type SearchParts, weightStep } from '../src/proxyless
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { Rng } from '../src/util/rng.js';
 import { mixSeed } from '../src/util/seed.js';
+import { nb201Network } from '../src/export/index.js';
+import { buildNetwork } from '../src/train/network.js';
+import { TRAIN_DEFAULTS, Trainer } from '../src/train/trainer.js';
 import { gaussianImages } from '../test/helpers/images.js';
+import { memoryDataset } from '../test/helpers/train-parity.js';
 
-export const STEP_WORKLOADS = ['proxyless-fixed', 'proxyless-sampled', 'proxyless-arch', 'autospace'] as const;
+export const STEP_WORKLOADS = ['proxyless-fixed', 'proxyless-sampled', 'proxyless-arch', 'autospace', 'train'] as const;
 export type StepWorkload = (typeof STEP_WORKLOADS)[number];
 
 export interface StepRunner {
@@ -53,6 +58,7 @@ export async function openStepRunner(
   o: { batch: number; seed: number; autospaceSteps: number; nullDevice: boolean; labelSmoothing?: number },
 ): Promise<StepRunner> {
   if (workload === 'autospace') return autospaceRunner(backend, o);
+  if (workload === 'train') return trainRunner(backend, o);
   const layout = CIFAR_LAYOUT;
   const cfg: ProxylessSearchConfig = {
     ...DEFAULT_SEARCH,
@@ -175,5 +181,54 @@ function autospaceRunner(
       return digestTensors(params.map((q) => q.value));
     },
     dispose: () => a.dispose(),
+  };
+}
+
+/** NAS-Bench-201's cell of bench/train-vs-torch.ts, at the network's defaults (16 channels, 5 cells per stage). */
+const TRAIN_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
+
+function trainRunner(
+  backend: Backend,
+  o: { batch: number; seed: number; nullDevice: boolean; labelSmoothing?: number },
+): StepRunner {
+  // wgnas train's defaults (SGD-Nesterov, warm-up + cosine, label smoothing, augmentation, BN running
+  // statistics); run(i) is epoch i of 2 steps (the test split is not evaluated: Trainer.run does that).
+  const stepsPerEpoch = 2;
+  const images = gaussianImages(stepsPerEpoch * o.batch, mixSeed(o.seed, 11));
+  const train = memoryDataset('train', images.images, Array.from(images.labels), 10, 32);
+  const net = buildNetwork(backend, nb201Network(TRAIN_ARCH, { numClasses: 10 }), o.seed);
+  const settings = {
+    ...TRAIN_DEFAULTS,
+    epochs: 1000,
+    batchSize: o.batch,
+    seed: o.seed,
+    labelSmoothing: o.labelSmoothing ?? TRAIN_DEFAULTS.labelSmoothing,
+  };
+  const trainer = new Trainer(backend, net, { train, test: train, size: 32 }, settings);
+  const gpu = gpuOf(backend);
+  if (o.nullDevice && gpu) {
+    // Dawn's null backend runs no kernel and reads back anything: the trainer's divergence check
+    // would end the step at its first read. Non-finite values read as 0, so every step runs in full.
+    const readMany = gpu.readMany;
+    gpu.readMany = async (ts) => (await readMany.call(gpu, ts)).map((v) => v.map((x) => (Number.isFinite(x) ? x : 0)));
+  }
+  return {
+    describe: `wgnas train epoch (${stepsPerEpoch} steps, NAS-Bench-201 C=16 N=5, label smoothing ${settings.labelSmoothing}, augmentation, SGD-Nesterov, BN running statistics), batch ${o.batch}`,
+    stepsPerRun: stepsPerEpoch,
+    async run(i): Promise<Record<string, number>> {
+      const r = await trainer.trainEpoch(i);
+      return { loss: r.loss, acc: r.acc };
+    },
+    digest: async () => {
+      const w = await trainer.weights();
+      return digestTensors(
+        [],
+        [...w.values()].map((t) => t.data),
+      );
+    },
+    dispose() {
+      trainer.dispose();
+      net.dispose();
+    },
   };
 }

@@ -30,11 +30,20 @@ fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
   let rowMax = wgMax(lid, m);
 
+  // The label's class apart: its gradient sm_y - 1 + eps - eps / K is computed from the other
+  // classes' share (1 - sm_y = others / sumExp), without the cancellation of sm_y - 1 in f32 (a row
+  // the network is sure of, sm_y near 1, would keep few of its bits).
+  var lf = 0.0;
+  if (inRange) { lf = labels[row]; }
+  let valid = lf >= 0.0 && lf < f32(p.K) && floor(lf) == lf;
+  let label = select(0u, u32(lf), valid);
   var e = 0.0;
   if (inRange) {
-    for (var k = lid; k < p.K; k += WG) { e += exp(logits[base + k] - rowMax); }
+    for (var k = lid; k < p.K; k += WG) {
+      if (k != label) { e += exp(logits[base + k] - rowMax); }
+    }
   }
-  let sumExp = wgSum(lid, e);
+  let others = wgSum(lid, e);
   var rowSum = 0.0;
   if (p.smoothing != 0.0) {  // uniform: every thread takes the same branch
     var t = 0.0;
@@ -45,15 +54,13 @@ fn ce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
   if (!inRange) { return; }
 
-  let lf = labels[row];
-  let valid = lf >= 0.0 && lf < f32(p.K) && floor(lf) == lf;
-  let label = select(0u, u32(lf), valid);
+  let sumExp = others + exp(logits[base + label] - rowMax);
   let inv = 1.0 / sumExp;
   let keep = 1.0 - p.smoothing;
   let share = p.smoothing / f32(p.K);
+  let labelGrad = (p.smoothing - share) - others * inv;
   for (var k = lid; k < p.K; k += WG) {
-    let sm = exp(logits[base + k] - rowMax) * inv;
-    let g = (sm - (select(0.0, keep, k == label) + share)) * p.invN;
+    let g = select(exp(logits[base + k] - rowMax) * inv - share, labelGrad, k == label) * p.invN;
     dlogits[base + k] = select(p.nan, g, valid);
   }
   if (lid == 0u) {

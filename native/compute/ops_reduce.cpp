@@ -168,6 +168,9 @@ void avgPool(Ctx& c) {
 
 // With label smoothing eps the target is (1 - eps) onehot + eps / K: the loss takes (1 - eps) times
 // the label's logit and eps / K times the row's sum off the log-sum-exp (eps = 0: the plain loss).
+// Everything in f64 from the f32 logits, as the host's smoothedCrossEntropy (src/nn/loss.ts) computes
+// it: dlogits = (exp(l - logZ) - target) / N, l - max exact in f64, so the f32 gradient is the host's
+// f32-rounded one (the trainer's step on the device equals its former host-loss step bit for bit).
 void softmaxCrossEntropy(Ctx& c) {
   int64_t N = positive(c.p, "N"), K = positive(c.p, "K");
   const double eps = c.p.f("smoothing", 0);
@@ -189,19 +192,20 @@ void softmaxCrossEntropy(Ctx& c) {
         continue;
       }
       int64_t label = static_cast<int64_t>(lf);
-      float m = *std::max_element(l, l + K);
+      const double m = *std::max_element(l, l + K);
       double s = 0;
-      for (int64_t k = 0; k < K; k++) s += std::exp(static_cast<double>(l[k] - m));
-      rowLoss[n] = m + std::log(s) - l[label];
+      for (int64_t k = 0; k < K; k++) s += std::exp(static_cast<double>(l[k]) - m);
+      const double logZ = std::log(s) + m;
+      rowLoss[n] = logZ - l[label];
       if (eps != 0) {
         double sum = 0;
         for (int64_t k = 0; k < K; k++) sum += l[k];
-        rowLoss[n] = m + std::log(s) - (1 - eps) * l[label] - eps / static_cast<double>(K) * sum;
+        rowLoss[n] = logZ - (1 - eps) * l[label] - eps / static_cast<double>(K) * sum;
       }
-      double inv = 1.0 / s, invN = 1.0 / static_cast<double>(N);
+      const double Nd = static_cast<double>(N);
       for (int64_t k = 0; k < K; k++) {
         double target = (k == label ? 1 - eps : 0.0) + eps / static_cast<double>(K);
-        d[k] = static_cast<float>((std::exp(static_cast<double>(l[k] - m)) * inv - target) * invN);
+        d[k] = static_cast<float>((std::exp(static_cast<double>(l[k]) - logZ) - target) / Nd);
       }
     }
   });

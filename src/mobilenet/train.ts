@@ -7,6 +7,7 @@ import { batchSource, isStreamed, resizeNearest, type SplitImages } from '../dat
 import { augment, batchOf } from '../data/cifar10.js';
 import { Prefetcher } from '../data/image-dataset.js';
 import { cosineLr } from '../kernels/optim.js';
+import { countCorrect } from '../nn/loss.js';
 import { WeightSgd } from '../nn/optim.js';
 import { Tape } from '../nn/tape.js';
 import { killPoint } from '../util/durable.js';
@@ -136,13 +137,5 @@ export async function trainFixed(
 
 /** Fraction of rows whose argmax matches the label. */
 export function accuracy(logits: Float32Array, labels: ArrayLike<number>): number {
-  const n = labels.length;
-  const k = logits.length / n;
-  let ok = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j] > logits[i * k + best]) best = j;
-    if (best === labels[i]) ok++;
-  }
-  return ok / n;
+  return countCorrect(logits, labels, logits.length / labels.length) / labels.length;
 }

@@ -7,7 +7,8 @@
  * from the batch's invStd with it, and eval mode's invStd = 1 / sqrt(running var + eps).
  *
  * The averages live on the host in f32 (what a weights file stores, so a resumed run continues
- * bit for bit); one step's batch statistics of every BN are packed into one tensor and read once.
+ * bit for bit); one step's batch statistics of every BN are read with one readMany (one round trip,
+ * one staging buffer), with the step's loss where the trainer reads that too.
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import type { BnBatchRecord, BnEvalStats } from './tape.js';
@@ -53,37 +54,23 @@ export class BnRunningStats implements BnEvalStats {
     return [...this.stats.entries()];
   }
 
-  /** Folds one training step's batch statistics (Tape with bnBatchStats) into the averages. */
+  /** Folds one training step's batch statistics (Tape with bnBatchStats) into the averages: one read. */
   async update(records: readonly BnBatchRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const total = records.reduce((a, r) => a + 2 * r.mean.size, 0);
-    const packed = this.backend.empty([total]);
-    let off = 0;
-    for (const r of records) {
-      this.backend.copy(r.mean, packed, r.mean.size, 0, off);
-      this.backend.copy(r.invStd, packed, r.invStd.size, 0, off + r.mean.size);
-      off += 2 * r.mean.size;
-    }
-    let host: Float32Array;
-    try {
-      host = await packed.read();
-    } finally {
-      packed.dispose();
-    }
-    off = 0;
-    for (const r of records) {
-      const C = r.mean.size;
-      foldBatch(
-        this.get(r.name, C),
-        host.subarray(off, off + C),
-        host.subarray(off + C, off + 2 * C),
-        r.count,
-        this.momentum,
-        r.eps,
-      );
-      off += 2 * C;
+    this.fold(records, await this.backend.readMany(batchTensors(records)));
+  }
+
+  /**
+   * Folds batch statistics read elsewhere: `values` are batchTensors(records)' values, in order (a
+   * step that reads its loss too reads both with one readMany).
+   */
+  fold(records: readonly BnBatchRecord[], values: readonly Float32Array[]): void {
+    if (values.length !== 2 * records.length)
+      throw new RangeError(`BN fold: ${values.length} tensors read for ${records.length} batch norms (mean and invStd each)`);
+    records.forEach((r, i) => {
+      foldBatch(this.get(r.name, r.mean.size), values[2 * i], values[2 * i + 1], r.count, this.momentum, r.eps);
       this.drop(r.name);
-    }
+    });
   }
 
   /** Eval mode (Tape bnEval): the running mean and 1 / sqrt(running var + eps) on the device. */
@@ -139,6 +126,11 @@ export class BnRunningStats implements BnEvalStats {
   dispose(): void {
     for (const name of [...this.device.keys()]) this.drop(name);
   }
+}
+
+/** Every record's batch mean and invStd, in order: what fold() takes the values of. */
+export function batchTensors(records: readonly BnBatchRecord[]): Tensor[] {
+  return records.flatMap((r) => [r.mean, r.invStd]);
 }
 
 /**

@@ -2,8 +2,9 @@
  * The training loss on the host: softmax cross-entropy with label smoothing (PyTorch's
  * CrossEntropyLoss(label_smoothing=ε), ProxylessNAS' cross_entropy_with_label_smoothing: target
  * (1 - ε) one-hot + ε / K), mean over the batch, and its gradient dL/dlogits = (softmax - target) / N
- * to seed a tape's backward with. Logits are [N, K], small next to the network, and the callers read
- * them anyway for the accuracy. Used by `wgnas train` and ProxylessNAS' weight steps.
+ * to seed a tape's backward with: the reference the device's loss (softmaxCrossEntropy with its
+ * smoothing, Tape.crossEntropy) is tested against, and `wgnas train`'s evaluation loss. countCorrect:
+ * the accuracy of logits read back.
  */
 export interface LossResult {
   loss: number;
@@ -50,4 +51,19 @@ export function smoothedCrossEntropy(
     }
   }
   return { loss: loss / N, dlogits, correct };
+}
+
+/** Rows of logits [N, K] whose argmax (the first, on ties) is the label. */
+export function countCorrect(logits: ArrayLike<number>, labels: ArrayLike<number>, classes: number): number {
+  const N = labels.length;
+  if (!(Number.isInteger(classes) && classes >= 1 && logits.length === N * classes))
+    throw new RangeError(`countCorrect: ${logits.length} logits for ${N} labels x ${classes} classes`);
+  let ok = 0;
+  for (let n = 0; n < N; n++) {
+    const o = n * classes;
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (logits[o + k] > logits[o + best]) best = k;
+    if (best === labels[n]) ok++;
+  }
+  return ok;
 }

@@ -9,10 +9,10 @@
  * Images are decoded per step, one batch ahead of the device (Prefetcher): memory holds two
  * minibatches, never the dataset.
  */
-import type { Backend, Tensor } from '../backend/index.js';
+import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type ImageDataset, Prefetcher } from '../data/image-dataset.js';
-import { BnRunningStats } from '../nn/bn-running.js';
+import { batchTensors, BnRunningStats } from '../nn/bn-running.js';
 import { TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import type { ScorableNet } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
@@ -31,7 +31,7 @@ import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
-import { smoothedCrossEntropy } from '../nn/loss.js';
+import { countCorrect, smoothedCrossEntropy } from '../nn/loss.js';
 import { nb201CosineLr, warmupCosineLr } from './schedule.js';
 import type { TrainSettings } from './settings.js';
 
@@ -165,33 +165,44 @@ export class Trainer {
         : raw;
       const labels = Float32Array.from(idx, (i) => train.labels[i]);
       lr = this.lrAt(step);
-      const t = new Tape(this.backend, { bnBatchStats: true });
-      const x = this.backend.upload(xs, [n, 3, size, size]);
-      let seed: Tensor | null = null;
-      try {
-        const { logits } = this.net.forward(t, t.input(x));
-        const r = smoothedCrossEntropy(await logits.value.read(), labels, this.classes, this.s.labelSmoothing);
-        if (!Number.isFinite(r.loss))
-          throw new TrainingDivergedError(`epoch ${epoch + 1} step ${k + 1}`, `the loss is ${r.loss}`, {
-            value: this.s.lr,
-            flag: '--lr',
-          });
-        seed = this.backend.upload(r.dlogits, logits.shape);
-        t.backward(logits, seed);
-        this.sgd.step(lr);
-        await this.bn.update(t.bnBatches);
-        lossSum += r.loss;
-        correct += r.correct;
-        onStep?.(step + 1, this.totalSteps, r.loss);
-      } finally {
-        this.net.zeroGrad();
-        t.dispose();
-        x.dispose();
-        seed?.dispose();
-      }
+      const r = await this.step(xs, labels, lr, `epoch ${epoch + 1} step ${k + 1}`);
+      lossSum += r.loss;
+      correct += r.correct;
+      onStep?.(step + 1, this.totalSteps, r.loss);
       killPoint('train.step');
     }
     return { loss: lossSum / this.stepsPerEpoch, acc: correct / (this.stepsPerEpoch * this.s.batchSize), lr };
+  }
+
+  /**
+   * One SGD step on a batch (xs: n normalised images, labels: their classes). The label-smoothed loss
+   * and its gradient are computed on the device, so forward, loss, backward and update are recorded
+   * without a wait; one read at the end brings back the loss, the logits (for the accuracy) and every
+   * BN's batch statistics. A non-finite loss throws TrainingDivergedError naming --lr (`where`: the
+   * step, for the message), before the running statistics take the batch's.
+   */
+  async step(xs: Float32Array, labels: Float32Array, lr: number, where: string): Promise<{ loss: number; correct: number }> {
+    const n = labels.length;
+    const { size } = this.data;
+    const t = new Tape(this.backend, { bnBatchStats: true });
+    const x = this.backend.upload(xs, [n, 3, size, size]);
+    const y = this.backend.upload(labels, [n]);
+    try {
+      const { logits } = this.net.forward(t, t.input(x));
+      const loss = t.crossEntropy(logits, y, 1, this.s.labelSmoothing);
+      t.backward(loss);
+      this.sgd.step(lr);
+      const [l, lg, ...bn] = await this.backend.readMany([loss.value, logits.value, ...batchTensors(t.bnBatches)]);
+      if (!Number.isFinite(l[0]))
+        throw new TrainingDivergedError(where, `the loss is ${l[0]}`, { value: this.s.lr, flag: '--lr' });
+      this.bn.fold(t.bnBatches, bn);
+      return { loss: l[0], correct: countCorrect(lg, labels, this.classes) };
+    } finally {
+      this.net.zeroGrad();
+      t.dispose();
+      x.dispose();
+      y.dispose();
+    }
   }
 
   /** Loss (without smoothing) and accuracy on `ds`, BN from the running statistics. */
