@@ -5,6 +5,7 @@
  * parent's line is the one a single process prints (its advice and how to resume).
  */
 import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
+import { unreportedGpuError } from '../gpu/unreported.js';
 import { parseArch } from '../spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { errorLine } from './cli.js';
@@ -41,6 +42,9 @@ export function runScoreWorker(): void {
       send({ type: 'idle' });
     } else {
       backend?.dispose();
+      // The last work's error, which no read came to report: this process failed.
+      const unreported = await unreportedGpuError();
+      if (unreported) throw unreported;
       process.exit(0);
     }
   };

@@ -6,14 +6,14 @@
  * to continue; rows and checkpoints finished before are on disk, the lock is gone, and --resume
  * ends where an uninterrupted run ends. `score --group auto` instead halves the group and goes on.
  * `score --procs`'s children (behind test/helpers/faulty-child.ts) end the run in the line one
- * process gives.
+ * process gives; an error that no read came to report fails the run at its end, not exit 0.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readCsvObjects } from '../../src/data/csv.js';
-import type { Gpu } from '../../src/gpu/gpu.js';
+import { Gpu } from '../../src/gpu/gpu.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { type ChildGpuFaults, childGpuFaultsEnv } from '../helpers/faulty-child.js';
@@ -202,6 +202,29 @@ describe('score', () => {
       const resumed = await withChildFaults({}, [...args, '--resume']);
       expect(resumed.code, resumed.err).toBe(0);
       expect(rowsOf(out)).toEqual(rowsOf(ref));
+    },
+  );
+
+  it(
+    'an error no read came to report (the last work, then the end of the run): one line, exit 1, not 0',
+    SLOW,
+    async ({ skip }) => {
+      if (!(await testGpu())) return skip();
+      // Raised as the command closes the device, after its last read: as the last dispatches' error no scope caught.
+      const destroy = Gpu.prototype.destroy;
+      const spy = vi.spyOn(Gpu.prototype, 'destroy').mockImplementationOnce(function (this: Gpu) {
+        device.last!.raiseUncaptured(new GPUValidationError('the last dispatch failed (stand-in)'));
+        destroy.call(this);
+      });
+      try {
+        const r = await withFaults(() => ({}), ['score', '--arch', ARCH, '--proxies', 'params', ...SMALL]);
+        expect(r.code, r.err).toBe(1);
+        expect(r.err.trim().split('\n').at(-1)).toBe(
+          'wgnas score: GpuValidationError: GPU work failed and was dropped: the last dispatch failed (stand-in)',
+        );
+      } finally {
+        spy.mockRestore();
+      }
     },
   );
 
