@@ -9,7 +9,12 @@ let unreported: Array<Promise<Error | null>> = [];
 /** Gpu.destroy(): the error its last work failed with, or null, once known. */
 export function noteUnreported(error: Promise<Error | null>): void {
   // Never a rejection left unhandled where no command comes to take it (a library's caller).
-  unreported.push(error.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+  const settled = error.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  unreported.push(settled);
+  // A device whose work ended well leaves nothing behind (a library that creates many keeps no list).
+  void settled.then((e) => {
+    if (e === null) unreported = unreported.filter((x) => x !== settled);
+  });
 }
 
 /** The first error that devices destroyed since the last call left unreported, or null. */
