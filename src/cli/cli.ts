@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { isInstalledPackage, repoRoot } from '../data/paths.js';
+import { unreportedGpuError } from '../gpu/unreported.js';
 import { UserFacingError } from '../util/errors.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { closest, oneLine, UsageError } from './errors.js';
@@ -97,6 +98,8 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   forgetRunning();
+  // What devices closed before this command (in-process callers) left unreported is not its failure.
+  void unreportedGpuError();
   try {
     if (!cmd) {
       const guess = closest(name, Object.keys(COMMANDS));
@@ -106,6 +109,9 @@ export async function runCli(argv: readonly string[], io: Io = stdio): Promise<n
     }
     const spec = await cmd.spec();
     await runCommand(spec, rest, async (m) => (await COMMANDS[m].module()).handlers, io);
+    // The error of the last work on a device, which no read came to report: the run failed.
+    const unreported = await unreportedGpuError();
+    if (unreported) throw unreported;
     return 0;
   } catch (err) {
     // A GPU that failed mid-run: what to change and how to continue, on the same line.

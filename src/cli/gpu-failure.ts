@@ -35,6 +35,27 @@ export function withGpuAdvice(e: unknown): unknown {
 }
 
 /**
+ * A GPU failure as a child process sends it to its parent (score --procs: an error does not cross
+ * the IPC channel as its class), which fails with the error it stands for (gpuFailureError).
+ */
+export type GpuFailure =
+  | { kind: 'out-of-memory'; message: string; bytes?: number; advice?: string }
+  | { kind: 'device-lost'; reason: string; detail: string };
+
+/** `e` as a GpuFailure, where it is one. */
+export function gpuFailureOf(e: unknown): GpuFailure | undefined {
+  if (e instanceof GpuOutOfMemoryError) return { kind: 'out-of-memory', message: e.message, bytes: e.bytes, advice: e.advice };
+  if (e instanceof GpuDeviceLostError) return { kind: 'device-lost', reason: e.reason, detail: e.detail };
+  return undefined;
+}
+
+/** The error a child's GPU failure stands for: the parent's line is the one a single process prints. */
+export function gpuFailureError(f: GpuFailure): GpuOutOfMemoryError | GpuDeviceLostError {
+  if (f.kind === 'device-lost') return new GpuDeviceLostError(f.reason, f.detail);
+  return Object.assign(new GpuOutOfMemoryError(f.bytes, ''), { message: f.message, advice: f.advice });
+}
+
+/**
  * What to change when scoring ran out of GPU memory where it cannot go on by itself (a fixed
  * --group, or --group auto down to one cell): `cells`, the group that failed.
  */

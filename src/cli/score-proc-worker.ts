@@ -1,14 +1,16 @@
 /**
  * A child of `wgnas score --procs N` (score-procs.ts): opens its own backend on the device, scores
  * the shards of architectures its parent sends and streams each group's rows back; exits when told
- * it is done. Errors go to the parent as one line.
+ * it is done. Errors go to the parent as one line; a GPU failure also as what it was, so that the
+ * parent's line is the one a single process prints (its advice and how to resume).
  */
 import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
+import { unreportedGpuError } from '../gpu/unreported.js';
 import { parseArch } from '../spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { errorLine } from './cli.js';
 import { openDevice } from './device.js';
-import { scoreOomAdvice } from './gpu-failure.js';
+import { gpuFailureOf, scoreOomAdvice } from './gpu-failure.js';
 import type { FromWorker, ScoreWorkerInit, ToWorker } from './score-procs.js';
 
 export function runScoreWorker(): void {
@@ -40,6 +42,9 @@ export function runScoreWorker(): void {
       send({ type: 'idle' });
     } else {
       backend?.dispose();
+      // The last work's error, which no read came to report: this process failed.
+      const unreported = await unreportedGpuError();
+      if (unreported) throw unreported;
       process.exit(0);
     }
   };
@@ -50,7 +55,7 @@ export function runScoreWorker(): void {
         // The parent says which process; its own line carries the command's name.
         const message = errorLine(undefined, e).replace(/^wgnas: /, '');
         process.stderr.write(`${message}\n`);
-        process.send!({ type: 'error', message } satisfies FromWorker, () => process.exit(1));
+        process.send!({ type: 'error', message, gpuFailure: gpuFailureOf(e) } satisfies FromWorker, () => process.exit(1));
       });
   });
   // The parent gone (killed): nothing left to score for.

@@ -22,6 +22,7 @@ import type { Row, RowStream } from '../data/row-stream.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
+import { type GpuFailure, gpuFailureError } from './gpu-failure.js';
 import type { RunContext } from './run.js';
 import { keptByArch, rowOf, rowsInOrder } from './score-rows.js';
 import { plural } from '../util/format.js';
@@ -40,7 +41,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'rows'; rows: ScoredCell[] }
   | { type: 'idle' }
-  | { type: 'error'; message: string }
+  | { type: 'error'; message: string; gpuFailure?: GpuFailure }
   | { type: 'note'; line: string };
 
 export const SCORE_WORKER_ENV = 'WGNAS_SCORE_WORKER';
@@ -111,10 +112,10 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
     await new Promise<void>((resolve, reject) => {
       let live = procs;
       let failed = false;
-      const fail = (why: string) => {
+      const fail = (why: string | Error) => {
         if (failed) return;
         failed = true;
-        reject(new Error(why));
+        reject(typeof why === 'string' ? new Error(why) : why);
       };
       for (let p = 0; p < procs; p++) {
         const child = fork(entry.script, [], {
@@ -134,7 +135,10 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
         };
         child.on('error', (e) => fail(`--procs: process ${p + 1}: ${e.message}`));
         child.on('message', (m: FromWorker) => {
-          if (m.type === 'error') fail(`--procs: process ${p + 1}: ${m.message}`);
+          // After a failure the run ends (its output is closed): rows still in the channel are left to --resume.
+          if (failed) return;
+          // A GPU failure: the line a single process gives (what to change, how to resume), not the process's.
+          if (m.type === 'error') fail(m.gpuFailure ? gpuFailureError(m.gpuFailure) : `--procs: process ${p + 1}: ${m.message}`);
           else if (m.type === 'note') bar.log(m.line.replace(/^note: /, `note: process ${p + 1}: `));
           else if (m.type === 'rows') {
             const rows: Row[] = [];

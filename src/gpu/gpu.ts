@@ -14,6 +14,7 @@ import { BufferPool } from './pool.js';
 import { COPY_COMMAND, DispatchProfiler, type GpuProfile, type TimestampChunk } from './profiler.js';
 import { loadShaderSource, specializeOverrides } from './shaders.js';
 import { GpuTensor, numel } from './tensor.js';
+import { noteUnreported } from './unreported.js';
 
 export interface KernelSpec {
   /** File under shaders/, e.g. 'conv2d.wgsl' (or a generated program's registered name). */
@@ -394,19 +395,15 @@ export class Gpu {
   private async checkWork(): Promise<void> {
     await this.checkCompiles();
     await this.checkAllocations();
-    try {
-      await this.checkSubmits();
-    } catch (e) {
-      // What no scope caught meanwhile (e.g. the failed work's invalid bind groups) is reported
-      // with it, not again by the next check.
-      this.uncaptured = null;
-      throw e;
-    }
-    const err = this.uncaptured;
-    if (err) {
-      this.uncaptured = null;
-      throw new GpuValidationError(`GPU work failed and was dropped: ${err.message}`);
-    }
+    const err = await this.takeWorkError();
+    if (err) throw err;
+  }
+
+  /** An allocation refused since the last check (or an out-of-memory error no scope caught), as its error. */
+  private async takeOutOfMemory(): Promise<GpuOutOfMemoryError | null> {
+    const refused = await this.pool.takeRefusal();
+    const uncaught = this.uncaptured && isOutOfMemory(this.uncaptured) ? this.uncaptured : null;
+    return refused || uncaught ? new GpuOutOfMemoryError(refused?.bytes, refused?.message ?? uncaught!.message) : null;
   }
 
   /**
@@ -415,9 +412,8 @@ export class Gpu {
    * so that the caller may free memory and go on (a smaller group) on a clean slate.
    */
   private async checkAllocations(): Promise<void> {
-    const refused = await this.pool.takeRefusal();
-    const uncaught = this.uncaptured && isOutOfMemory(this.uncaptured) ? this.uncaptured : null;
-    if (!refused && !uncaught) return;
+    const oom = await this.takeOutOfMemory();
+    if (!oom) return;
     const checks = this.submitChecks;
     this.submitChecks = [];
     await Promise.all(checks);
@@ -427,16 +423,22 @@ export class Gpu {
     const refusedBlock = (b: GPUBuffer) => this.pool.isRefused(b);
     this.uniforms.dropFree(refusedBlock);
     this.stagingBlocks.dropFree(refusedBlock);
-    throw new GpuOutOfMemoryError(refused?.bytes, refused?.message ?? uncaught!.message);
+    throw oom;
   }
 
-  /** Throws the first validation error of the submissions since the last check (each reported once). */
-  private async checkSubmits(): Promise<void> {
-    if (this.submitChecks.length === 0) return;
+  /**
+   * The first validation error of the submissions since the last check, else the first error no
+   * scope caught; both are taken (each reported once): what no scope caught beside a failed
+   * submission (e.g. its invalid bind groups) is reported with it, not again by the next check.
+   */
+  private async takeWorkError(): Promise<GpuValidationError | null> {
     const checks = this.submitChecks;
     this.submitChecks = [];
-    const err = (await Promise.all(checks)).find((e) => e !== null);
-    if (err) throw new GpuValidationError(`GPU work failed validation and was dropped: ${err.message}`);
+    const submitted = checks.length ? (await Promise.all(checks)).find((e) => e !== null) : null;
+    const uncaptured = this.uncaptured;
+    this.uncaptured = null;
+    if (submitted) return new GpuValidationError(`GPU work failed validation and was dropped: ${submitted.message}`);
+    return uncaptured && new GpuValidationError(`GPU work failed and was dropped: ${uncaptured.message}`);
   }
 
   private async checkCompiles(): Promise<void> {
@@ -734,9 +736,16 @@ export class Gpu {
 
   // ---- lifetime ------------------------------------------------------------------------------
 
+  /** What checkWork() would throw for the work since the last check, without the recovery (destroy() ends the device). */
+  private async lastWorkError(): Promise<Error | null> {
+    return (await this.takeOutOfMemory()) ?? (await this.takeWorkError());
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.flush();
+    // What the last work failed with, no read coming to report it (a lost device is reported as such).
+    if (!this.lostInfo) noteUnreported(this.lastWorkError());
     this.destroyed = true;
     this.pool.destroyAll();
     this.uniforms.destroy();

@@ -50,7 +50,7 @@ export interface WorkerOptions {
   openBackend: () => Promise<Backend>;
   device: DeviceKind;
   concurrency: number;
-  /** Told about each job and about connection trouble (the CLI prints it). */
+  /** Told about each job, about connection trouble and about a --group auto group halved (the CLI prints it). */
   onEvent?: (line: string) => void;
 }
 
@@ -160,6 +160,9 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
         for (const r of rs) await put(todo[done++].i, r.scores, r.timeMs);
         await job.updateProgress(Math.round((100 * done) / todo.length));
       },
+      0,
+      // A --group auto group out of GPU memory is halved: said once per halving, as `wgnas score` says it.
+      (note) => o.onEvent?.(note),
     );
     return { scored: todo.length, skipped: archs.length - todo.length };
   };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatBytes, GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../../src/gpu/errors.js';
-import { scoreOomAdvice, withGpuAdvice } from '../../src/cli/gpu-failure.js';
+import { gpuFailureError, gpuFailureOf, scoreOomAdvice, withGpuAdvice } from '../../src/cli/gpu-failure.js';
 import { forgetRunning } from '../../src/cli/interrupt.js';
 
 describe('GPU failure lines', () => {
@@ -39,6 +39,23 @@ describe('GPU failure lines', () => {
     expect(scoreOomAdvice(1, 1, 16)).toBe(
       'at one cell per pass: lower --batch (16 now) or free the GPU memory other processes hold',
     );
+  });
+
+  it("a child's GPU failure (score --procs) stands for the same error in its parent, advice and all", () => {
+    forgetRunning();
+    const oom = Object.assign(new GpuOutOfMemoryError(3 * 2 ** 20, ''), {
+      advice: 'at one cell per pass: lower --batch (8 now)',
+    });
+    const uncaught = new GpuOutOfMemoryError(undefined, 'Out of memory.\n - While calling x');
+    const lost = new GpuDeviceLostError('unknown', 'Xid 79');
+    for (const e of [oom, uncaught, lost]) {
+      // Through the IPC channel as data (structured clone), back as the error.
+      const back = gpuFailureError(structuredClone(gpuFailureOf(e)!));
+      expect(back).toBeInstanceOf(e.constructor);
+      expect(back).toMatchObject({ message: e.message, ...(e instanceof GpuOutOfMemoryError ? { advice: e.advice } : {}) });
+      expect((withGpuAdvice(back) as Error).message).toBe((withGpuAdvice(e) as Error).message);
+    }
+    expect(gpuFailureOf(new GpuValidationError('dropped'))).toBeUndefined();
   });
 
   it('outside a command: the memory to free and a plain rerun; other errors untouched', () => {

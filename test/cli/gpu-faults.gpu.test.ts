@@ -5,15 +5,18 @@
  * lavapipe's own device.destroy()). Each run ends in one line, exit 1, with what to change and how
  * to continue; rows and checkpoints finished before are on disk, the lock is gone, and --resume
  * ends where an uninterrupted run ends. `score --group auto` instead halves the group and goes on.
+ * `score --procs`'s children (behind test/helpers/faulty-child.ts) end the run in the line one
+ * process gives; an error that no read came to report fails the run at its end, not exit 0.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readCsvObjects } from '../../src/data/csv.js';
-import type { Gpu } from '../../src/gpu/gpu.js';
+import { Gpu } from '../../src/gpu/gpu.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
+import { type ChildGpuFaults, childGpuFaultsEnv } from '../helpers/faulty-child.js';
 import type { Faults, FaultyDevice } from '../helpers/faulty-device.js';
 import { ARCH, wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
 import { CHECKPOINTED_PROXYLESS, TINY6 } from '../helpers/flags.js';
@@ -60,6 +63,21 @@ async function withFaults(faults: (gpu: () => Gpu) => Faults, argv: string[]) {
     return await wgnasCapturingStderr(argv);
   } finally {
     device.faults = () => ({});
+  }
+}
+
+/** Runs `wgnas argv`, the devices of its child processes (which vi.mock does not reach) with `faults`. */
+async function withChildFaults(faults: ChildGpuFaults, argv: string[]) {
+  const env = childGpuFaultsEnv(faults);
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await wgnasCapturingStderr(argv);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 
@@ -156,6 +174,57 @@ describe('score', () => {
       const resumed = await wgnasInProcess([...SCORE, ...SMALL, '--group', '3', '--out', out, '--resume']);
       expect(resumed.code, resumed.err).toBe(0);
       expect(rowsOf(out)).toEqual(rowsOf(ref));
+    },
+  );
+
+  it(
+    '--procs: a child out of memory ends in the line one process gives; no row of the failed group; the rows kept resume',
+    SLOW,
+    async ({ skip }) => {
+      if (!(await testGpu())) return skip();
+      const out = join(tmp, 'procs.csv');
+      const args = [...SCORE, ...SMALL, '--group', '3', '--procs', '2', '--out', out];
+      // Another process takes the memory once a child has sent its first group.
+      const r = await withChildFaults({ refuseAfterRows: 1 }, args);
+      // Shards of 2 cells: the one that fails first is 2 cells ([4, 5]) or the last one alone ([6]).
+      expect(oneLine(r)).toMatch(
+        new RegExp(
+          `^wgnas score: out of GPU memory: allocating [\\d.]+ [KMG]iB failed: (at a group of 2 cells \\(--group 3\\): use a smaller --group \\(e\\.g\\. --group 1\\) or --group auto, which halves a group that runs out|at one cell per pass: lower --batch \\(8 now\\) or free the GPU memory other processes hold); --out ${out} keeps the work done: repeat the command with --resume to continue$`,
+        ),
+      );
+      // Each child's first group, as one process scores it; nothing of the groups that failed.
+      const kept = rowsOf(out);
+      expect(kept.length).toBeGreaterThanOrEqual(2);
+      expect(kept.length).toBeLessThan(7);
+      const want = new Map(rowsOf(ref).map((row) => [row.arch, row]));
+      for (const row of kept) expect(row).toEqual(want.get(row.arch));
+      expect(leftovers(tmp)).toEqual([]);
+      const resumed = await withChildFaults({}, [...args, '--resume']);
+      expect(resumed.code, resumed.err).toBe(0);
+      expect(rowsOf(out)).toEqual(rowsOf(ref));
+    },
+  );
+
+  it(
+    'an error no read came to report (the last work, then the end of the run): one line, exit 1, not 0',
+    SLOW,
+    async ({ skip }) => {
+      if (!(await testGpu())) return skip();
+      // Raised as the command closes the device, after its last read: as the last dispatches' error no scope caught.
+      const destroy = Gpu.prototype.destroy;
+      const spy = vi.spyOn(Gpu.prototype, 'destroy').mockImplementationOnce(function (this: Gpu) {
+        device.last!.raiseUncaptured(new GPUValidationError('the last dispatch failed (stand-in)'));
+        destroy.call(this);
+      });
+      try {
+        const r = await withFaults(() => ({}), ['score', '--arch', ARCH, '--proxies', 'params', ...SMALL]);
+        expect(r.code, r.err).toBe(1);
+        expect(r.err.trim().split('\n').at(-1)).toBe(
+          'wgnas score: GpuValidationError: GPU work failed and was dropped: the last dispatch failed (stand-in)',
+        );
+      } finally {
+        spy.mockRestore();
+      }
     },
   );
 

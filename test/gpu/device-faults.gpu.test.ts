@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../../src/gpu/errors.js';
 import { STAGED_SLOT_MAX_BYTES, STAGING_BLOCK_BYTES } from '../../src/gpu/gpu.js';
 import { acquireGpu, Gpu, type GpuTensor } from '../../src/gpu/index.js';
+import { unreportedGpuError } from '../../src/gpu/unreported.js';
 import { bucketBytes } from '../../src/gpu/pool.js';
 import { matmul } from '../../src/kernels/matmul.js';
 import { faultyDevice, type Faults, type FaultyDevice } from '../helpers/faulty-device.js';
@@ -215,5 +216,43 @@ describe('device lost', () => {
     expect(await product(gpu)).toEqual(AB); // submit 1
     const err = await within(product(gpu).catch((e: unknown) => e));
     expect(err).toBeInstanceOf(GpuDeviceLostError);
+  });
+});
+
+describe('work that no read follows', () => {
+  it("the last work's error is kept when the device is destroyed, for the end of the command to report", async ({ skip }) => {
+    if (!(await testGpu())) return skip();
+    await unreportedGpuError(); // what other tests' devices left
+    const opens = async () => {
+      const g = await acquireGpu();
+      opened.push(g);
+      return g;
+    };
+    // A copy within one buffer, recorded last: the submission destroy() makes fails validation.
+    const a = await opens();
+    const t = a.upload(A, [6]);
+    a.copy(t, t, 2, 0, 4);
+    a.destroy();
+    const copied = await unreportedGpuError();
+    expect(copied).toBeInstanceOf(GpuValidationError);
+    expect((copied as Error).message).toMatch(
+      /^GPU work failed validation and was dropped: Source and destination are the same buffer/,
+    );
+    // An error no scope catches (a bind group of the wrong usage), Dawn's print suppressed.
+    const b = await opens();
+    const buffer = b.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    const layout = b.device.createBindGroupLayout({
+      entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } }],
+    });
+    b.device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer } }] });
+    b.destroy();
+    const bound = await unreportedGpuError();
+    expect(bound).toBeInstanceOf(GpuValidationError);
+    expect((bound as Error).message).toMatch(/^GPU work failed and was dropped: Binding usage/);
+    // Work read before the end leaves nothing; each error is taken once.
+    const c = await opens();
+    expect(await product(c)).toEqual(AB);
+    c.destroy();
+    expect(await unreportedGpuError()).toBeNull();
   });
 });
