@@ -64,8 +64,7 @@ export function restoreFixedTrain(
     Array.isArray(losses) &&
     losses.length === stepsDone &&
     losses.every((l) => typeof l === 'number');
-  if (!ok)
-    throw new CheckpointError(`${state.path}/state.json: stepsDone or losses missing or inconsistent (of ${steps} steps)`);
+  if (!ok) throw new CheckpointError(`${state.path}/state.json: stepsDone or losses missing or inconsistent (of ${steps} steps)`);
   const ck = readCheckpointBinaries(state);
   applyCheckpoint(backend, ck, params, momentum, matchCheckpoint(ck, params));
   return [...(losses as number[])];
