@@ -22,8 +22,10 @@ The recipe, written from PyTorch's and the papers' definitions, not from wgnas's
   - nn.CrossEntropyLoss(label_smoothing=eps), BatchNorm2d(momentum=0.1, eps=1e-5) in train mode
     (running statistics updated in the forward), model.eval() for the test logits.
 Runs in float64 by default (--dtype float32 for PyTorch's own f32 numbers), one thread, no
-augmentation; the results are stored as f32. Needs torch (Debian's python3-torch 1.13 here); no
-test or CI runs it.
+augmentation; the results are stored as f32. A float64 run trains again in float32 and prints how
+near the ReLU kinks the trajectory passes against how far f32 rounding moves the ReLU inputs
+(kink_report; 'kinks: worst margin/deviation ratio R': a fixture wants R well above 1). Needs
+torch (Debian's python3-torch 1.13 here); no test or CI runs it.
 """
 
 import argparse
@@ -42,6 +44,29 @@ EDGE_FROM = [0, 0, 1, 0, 1, 2]
 EDGE_TO = [1, 2, 2, 3, 3, 3]
 
 
+class Kinks:
+    """The input of every ReLU / ReLU6 call of every training step, kept while `steps` is a list (one
+    list of (fn, bn, where, input) per step). A gradient is discontinuous at an activation's kink (0,
+    and 6 for ReLU6): an input rounding moves across it changes that element's gradient by all of its
+    upstream gradient, and the runs part by far more than f32 roundoff from there on. kink_report
+    says how near the kinks the trajectory passes, against how far f32 rounding moves the inputs."""
+
+    steps = None
+
+
+def act(fn, x, bn, where):
+    """fn(x), recording x (see Kinks); `bn` and `where` name it: the activation is 'into' the conv
+    that BN follows, or 'after' that BN."""
+    if Kinks.steps is not None:
+        Kinks.steps[-1].append((fn, bn, where, x.detach().to(torch.float64).clone()))
+    return fn(x)
+
+
+def kink_distance(fn, x):
+    """Signed distance of each input to its activation's nearest kink (the side it is on)."""
+    return torch.where(x < 3, x, x - 6) if fn is F.relu6 else x
+
+
 def parse_arch(arch):
     """'|op~0|+|op~0|op~1|+|...|' -> 6 op names in edge order (1<-0),(2<-0),(2<-1),(3<-0),(3<-1),(3<-2)."""
     ops = []
@@ -58,7 +83,7 @@ class ReLUConvBN(nn.Module):
         self.bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=bn_momentum)
 
     def forward(self, x):
-        return self.bn(self.conv(F.relu(x)))
+        return self.bn(self.conv(act(F.relu, x, self.bn, 'into')))
 
 
 class Cell(nn.Module):
@@ -134,7 +159,7 @@ class Nb201(nn.Module):
         x = self.stem_bn(self.stem_conv(x))
         for b in self.blocks:
             x = b(x)
-        x = F.relu(self.last_bn(x))
+        x = act(F.relu, self.last_bn(x), self.last_bn, 'after')
         return self.classifier(x.mean(dim=(2, 3)))
 
     def by_wgnas_name(self):
@@ -177,7 +202,7 @@ class ConvLayer(nn.Module):
         self.bn = nn.BatchNorm2d(cfg['out_channels'], **bn)
 
     def forward(self, x):
-        return F.relu6(self.bn(self.conv(x)))
+        return act(F.relu6, self.bn(self.conv(x)), self.bn, 'after')
 
 
 class MBInvertedConv(nn.Module):
@@ -200,8 +225,8 @@ class MBInvertedConv(nn.Module):
 
     def forward(self, x):
         if self.expand != 1:
-            x = F.relu6(self.expand_bn(self.expand_conv(x)))
-        x = F.relu6(self.dw_bn(self.dw_conv(x)))
+            x = act(F.relu6, self.expand_bn(self.expand_conv(x)), self.expand_bn, 'after')
+        x = act(F.relu6, self.dw_bn(self.dw_conv(x)), self.dw_bn, 'after')
         return self.pw_bn(self.pw_conv(x))
 
     def parts(self):
@@ -290,17 +315,9 @@ def lr_at(base, t, total, warmup):
     return 0.5 * base * (1 + math.cos(math.pi * (t - warmup) / max(1, total - warmup)))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('inputs', help='the JSON scripts/train-parity-inputs.ts wrote (its .bin beside it)')
-    ap.add_argument('out', help='fixture JSON to write (its .bin beside it)')
-    ap.add_argument('--dtype', choices=['float64', 'float32'], default='float64')
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    dtype = getattr(torch, a.dtype)
-
-    meta = json.load(open(a.inputs))
-    raw = np.fromfile(a.inputs[: -len('.json')] + '.bin', dtype='<f4')
+def train(meta, raw, dtype, record=False):
+    """Trains the inputs' network in `dtype`; with `record`, every step's activation inputs are kept
+    (Kinks). Returns what the fixture stores."""
 
     def tensor(name):
         t = next(t for t in meta['tensors'] if t['name'] == name)
@@ -348,7 +365,10 @@ def main():
     warmup = round(s['warmupEpochs'] * per_epoch)
     lrs, losses = [], []
     model.train()
+    Kinks.steps = [] if record else None
     for t, idx in enumerate(steps):
+        if record:
+            Kinks.steps.append([])
         if recipe == 'nb201':
             lr = lr_nb201(s['lr'], t, per_epoch, s['epochs'], s['warmupEpochs'])
         else:
@@ -363,12 +383,79 @@ def main():
         lrs.append(lr)
         losses.append(loss.item())
 
+    kinks, Kinks.steps = Kinks.steps, None
     model.eval()
     with torch.no_grad():
         logits = model(tensor('input.test'))
         yt = torch.tensor(meta['testLabels'], dtype=torch.long)
         eval_loss = F.cross_entropy(logits, yt).item()
         eval_acc = (logits.argmax(1) == yt).double().mean().item()
+
+    bn_names = {id(m): n for n, m in bns.items()}
+    return {
+        'tensor': tensor,
+        'names': names,
+        'params': params,
+        'bns': bns,
+        'lrs': lrs,
+        'losses': losses,
+        'logits': logits,
+        'eval_loss': eval_loss,
+        'eval_acc': eval_acc,
+        'kinks': kinks,
+        'bn_name': lambda bn: bn_names[id(bn)],
+    }
+
+
+def kink_report(ref, low):
+    """How near the activation kinks `ref`'s trajectory (float64) passes, against how far the same
+    training in float32 (`low`) moves the activation inputs. Per step: the smallest margin (|distance
+    to a kink| of a nonzero input: exact zeros, from 'none' edges, stay zero in any precision) of any
+    activation; the activation with the worst ratio of its margin to its deviation (the largest
+    |float32 - float64| of its inputs); and the elements float32 puts on the other side of a kink.
+    wgnas's f32 rounding differs from PyTorch's but is of the same size: a step whose ratio is not
+    well above 1 can flip a kink in one run and not the other, and the parity test then measures
+    chaos, not the recipe. Returns the worst ratio and the smallest margin over the steps."""
+    worst, least = math.inf, math.inf
+    for t, (a, b) in enumerate(zip(ref['kinks'], low['kinks'])):
+        assert len(a) == len(b), f'step {t}: {len(a)} activations in float64, {len(b)} in float32'
+        step = (math.inf, 0.0, 0.0, '')
+        near = (math.inf, '')
+        flips = 0
+        for (fn, bn, where, x), (_, _, _, y) in zip(a, b):
+            d = kink_distance(fn, x)
+            margin = d.abs()[d != 0].min().item() if (d != 0).any() else math.inf
+            dev = (x - y).abs().max().item()
+            flips += int(((d > 0) != (kink_distance(fn, y) > 0)).sum())
+            at = f'{fn.__name__} {where} {ref["bn_name"](bn)}'
+            near = min(near, (margin, at))
+            step = min(step, (margin / max(dev, 1e-300), margin, dev, at))
+        ratio, margin, dev, at = step
+        print(
+            f'  step {t:2d}: smallest margin {near[0]:.2e} ({near[1]}); worst ratio {ratio:6.1f}: '
+            f'margin {margin:.2e}, float32 deviation {dev:.2e} ({at}); flips {flips}'
+        )
+        worst, least = min(worst, ratio), min(least, near[0])
+    return worst, least
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('inputs', help='the JSON scripts/train-parity-inputs.ts wrote (its .bin beside it)')
+    ap.add_argument('out', help='fixture JSON to write (its .bin beside it)')
+    ap.add_argument('--dtype', choices=['float64', 'float32'], default='float64')
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    dtype = getattr(torch, a.dtype)
+
+    meta = json.load(open(a.inputs))
+    raw = np.fromfile(a.inputs[: -len('.json')] + '.bin', dtype='<f4')
+    r = train(meta, raw, dtype, record=True)
+    if dtype == torch.float64:
+        ratio, margin = kink_report(r, train(meta, raw, torch.float32, record=True))
+        print(f'kinks: worst margin/deviation ratio {ratio:.1f}, smallest margin {margin:.2e}')
+    tensor, names, params, bns, logits = r['tensor'], r['names'], r['params'], r['bns'], r['logits']
+    lrs, losses, eval_loss, eval_acc = r['lrs'], r['losses'], r['eval_loss'], r['eval_acc']
 
     out_tensors = []
     chunks = []

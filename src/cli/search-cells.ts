@@ -6,6 +6,7 @@
 import { type CellSearchResult, searchCellSpace, trainCellArch } from '../autospace/search.js';
 import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../autospace/search-space.js';
 import type { Backend } from '../backend/index.js';
+import type { ImageDataset } from '../data/image-dataset.js';
 import { readLatencyTable, tableProvenance } from '../latency/lut.js';
 import { measuredCost } from '../mobilenet/cost/measured.js';
 import { archCost, type CostModel } from '../mobilenet/cost/model.js';
@@ -27,7 +28,7 @@ import { readSpace } from './space.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
 import { checkTrainOut, trainFound } from './train-found.js';
-import { checkTrainSteps, openTrainSteps, type TrainStepsState } from './train-steps.js';
+import { checkTrainSteps, openTrainSteps, type TrainStepsState, trainStepsImages } from './train-steps.js';
 
 type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
 
@@ -144,6 +145,8 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
     let found: string;
     try {
       kept = openTrainSteps(v, trainResume, ctx);
+      // The training's images, checked against a resumed checkpoint's before the cells are timed or searched.
+      const trainData = v['train-steps'] === undefined ? null : await openTrainData(v, ds, size, kept, ctx);
       if (maxLatencyMs !== undefined && !priced) {
         priced = await measuredLimit(read, v, maxLatencyMs, log);
         // The ceiling against the priced space, like the MAdds band (before the note: a refusal is one line).
@@ -153,13 +156,6 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
       if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated architectures\n`);
       // The network's classifier follows the dataset.
       const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
-      const trainData =
-        v['train-steps'] === undefined
-          ? null
-          : {
-              split: await runSearchSplit(ds, runSplitSizes(ds), size),
-              test: await runTestSet(await openRunDataset(v.dataset, 'test', ctx, size), 1000, size),
-            };
       const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
       try {
         const run = { space, batch, latencyLimit: priced?.limit, log, trainData, kept, dsName: ds.name };
@@ -175,6 +171,26 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   } finally {
     kept?.release();
   }
+}
+
+/** Images --train-steps evaluates the architecture found on. */
+const TEST_IMAGES = 1000;
+
+/**
+ * The --train-steps training's data (the default split's training part, the first test images),
+ * its fingerprint given to `kept` first (a resume reading other images is refused before decoding).
+ */
+async function openTrainData(
+  v: CellsValues,
+  ds: ImageDataset,
+  size: number,
+  kept: TrainStepsState | null,
+  ctx: RunContext,
+): Promise<NonNullable<CellsRun['trainData']>> {
+  const sizes = runSplitSizes(ds);
+  const testDs = await openRunDataset(v.dataset, 'test', ctx, size);
+  kept?.images(await trainStepsImages(ds, sizes.train, testDs, TEST_IMAGES, size));
+  return { split: await runSearchSplit(ds, sizes, size), test: await runTestSet(testDs, TEST_IMAGES, size) };
 }
 
 interface CellsRun {
@@ -253,7 +269,7 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
       batchSize: 32,
       lr: 0.05,
       seed,
-      evalImages: 1000,
+      evalImages: TEST_IMAGES,
       // With --evaluated the training saves its state every tenth of the steps.
       checkpoint: run.kept?.checkpoint(r.choices),
     });

@@ -4,8 +4,11 @@
  * same command with --resume (which replays E's search) continues the training where a kill left it
  * and ends as an uninterrupted run. The directory goes once the result is out: E complete and no
  * checkpoint is a finished run. Without --evaluated nothing is kept (nor is the search's work).
+ * A resume reading other images (another data root, a release fetched since) is refused naming
+ * --dataset, as the other resumable runs are (resume-settings.ts).
  */
 import { rmSync } from 'node:fs';
+import { firstImages, type ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
 import { FIXED_TRAIN_KIND, type FixedTrainCheckpoint, saveEvery } from '../mobilenet/train-checkpoint.js';
 import {
@@ -20,6 +23,7 @@ import {
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { discardForForce } from './checkpoint-dir.js';
 import { UsageError } from './errors.js';
+import { DATA_KEY, recordedData, savedSetting, splitsData } from './resume-settings.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
@@ -62,7 +66,27 @@ export function checkTrainSteps(v: CellsValues): CheckpointState | null {
   return ck;
 }
 
+/**
+ * The fingerprint of the images the training reads (resume-settings.ts splitsData): its first `train`
+ * training images and the test images it is evaluated on (at most `testImages`), at `size`.
+ */
+export function trainStepsImages(
+  train: ImageDataset,
+  trainCount: number,
+  test: ImageDataset,
+  testImages: number,
+  size: number,
+): Promise<string> {
+  return splitsData([firstImages(train, trainCount), firstImages(test, Math.min(testImages, test.count))], size);
+}
+
 export interface TrainStepsState {
+  /**
+   * The images the training reads (trainStepsImages), known once the data is open and before the
+   * search: on --resume refused in one line naming --dataset when they differ from the checkpoint's
+   * (the same images found elsewhere resume), then recorded with each save.
+   */
+  images(fingerprint: string): void;
   /** The checkpoint of the training of `choices`; the state to continue must be of this architecture. */
   checkpoint(choices: readonly number[]): FixedTrainCheckpoint;
   /** The whole command is done (its --train-epochs hand-over too): the checkpoint goes, pointer first. */
@@ -92,7 +116,14 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
     drop();
     return null;
   }
+  let images: RunSettings = {};
   return {
+    images: (now) => {
+      const saved = resume ? savedSetting(resume, DATA_KEY) : undefined;
+      images = { [DATA_KEY]: recordedData(saved, now) };
+      // A checkpoint saved before the images were recorded resumes, taken to be of these.
+      if (resume && saved !== undefined) check(resume, images, dir);
+    },
     checkpoint: (choices) => {
       const settings = { ...knownBefore(v), architecture: choices.join(',') };
       if (resume) {
@@ -100,7 +131,7 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
         if (!v.quiet)
           ctx.io.err(`resuming the --train-steps training after step ${String(resume.meta.stepsDone)} of ${steps} from ${dir}\n`);
       }
-      return { dir, every: saveEvery(steps), settings, resume };
+      return { dir, every: saveEvery(steps), settings: { ...settings, ...images }, resume };
     },
     done: drop,
     // A run stopped before its first save leaves no directory.

@@ -134,6 +134,8 @@ export class Tape {
   private readonly holders = new Map<Tensor, number>();
   /** Owned tensors that are views of others (reshape): they free nothing themselves. */
   private readonly views = new Set<Tensor>();
+  /** Outputs whose backward reads no gradient of theirs (the fused loss): backward() seeds them with none. */
+  private readonly seedless = new WeakSet<Var>();
 
   private readonly ops: BackendOps;
 
@@ -531,6 +533,7 @@ export class Tape {
     }
     this.track(dlogits);
     const out = this.out(loss, logits.requiresGrad);
+    this.seedless.add(out);
     this.push(out.requiresGrad, () => {
       // d(loss)/d(logits) is already computed; the seed gradient of the loss is 1. The closure holds
       // dlogits (a retainGraph tape runs it again) and shares it with the logits.
@@ -541,12 +544,16 @@ export class Tape {
 
   /**
    * Runs the backward closures. `seed` is dL/d(root) (default: ones, i.e. the gradient of the
-   * sum of root's elements, which for a scalar loss is 1).
+   * sum of root's elements, which for a scalar loss is 1). A crossEntropy loss ignores its seed (its
+   * gradient is computed in the forward): without one, none is uploaded and root.grad stays null.
    */
   backward(root: Var, seed?: Tensor): void {
     if (this.opts.noGrad) throw new Error('Tape.backward: this tape was created with noGrad');
-    root.grad = seed ?? this.backend.upload(new Float32Array(root.value.size).fill(1), root.shape);
-    if (!seed) this.owned.add(root.grad);
+    if (seed) root.grad = seed;
+    else if (!this.seedless.has(root)) {
+      root.grad = this.backend.upload(new Float32Array(root.value.size).fill(1), root.shape);
+      this.owned.add(root.grad);
+    }
     for (let i = this.backs.length - 1; i >= 0; i--) this.backs[i]();
     if (!this.opts.retainGraph) this.backs.length = 0;
   }

@@ -3,12 +3,12 @@
  * found: the same command with --resume replays E's search and continues the training from the
  * checkpoint in E.train-steps, ending with an uninterrupted run's result (its final train loss and
  * test accuracy, bit for bit); a run without --resume is refused as interrupted, a changed
- * --train-steps is refused in one line naming it; killed again in the --train-epochs hand-over, it
+ * --train-steps is refused in one line naming it, and so are other images (naming --dataset); killed again in the --train-epochs hand-over, it
  * resumes both without training the N steps again; a finished run leaves no checkpoint. Below it,
  * trainFixed stopped after a save continues with exactly the losses of an uninterrupted training.
  * CPU backend: trainFixed on the tiny layout, the command on the CIFAR layout over a folder of 56 images.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,21 @@ describe('search --space-file --evaluated E --train-steps N --train-epochs M, ki
       expect(steps.code).toBe(2);
       expect(steps.err).toMatch(
         /^wgnas search: --resume: --train-steps was 4, now 5 in .*cut\.csv\.train-steps; resume with its settings, or --force starts over\n$/,
+      );
+      expect(readCheckpointState(ckDir('cut')).meta.stepsDone).toBe(2);
+      expect(readCheckpointState(ckDir('cut')).meta.settings).toMatchObject({
+        '--dataset images': expect.stringMatching(/^[0-9a-f]{12} from \S*images\S* \(\d+ images\)$/),
+      });
+      // One test image changed (E's proxy minibatch, from the training images, is the same): the
+      // training would end on other images, refused in one line naming --dataset before any work.
+      const swapped = join(tmp, 'images', 'test', 'class0', 'img0.png');
+      const original = readFileSync(swapped);
+      copyFileSync(join(tmp, 'images', 'test', 'class1', 'img0.png'), swapped);
+      const images = await wgnasInProcess([...search('cut'), '--resume']);
+      writeFileSync(swapped, original);
+      expect(images.code).toBe(2);
+      expect(images.err).toMatch(
+        /^wgnas search: --resume: --dataset images was [0-9a-f]{12} from \S*images\S* \(\d+ images\), now [0-9a-f]{12} from \S*images\S* \(\d+ images\) in .*cut\.csv\.train-steps; resume with its settings, or --force starts over\n$/,
       );
       expect(readCheckpointState(ckDir('cut')).meta.stepsDone).toBe(2);
 

@@ -84,10 +84,25 @@ export const NB201_NONE_FED_PARITY: ParityCase = {
  * NB201_PARITY under NAS-Bench-201's own recipe (weight decay on every parameter, the cosine per
  * epoch, a warm-up from 0, no label smoothing): 3 epochs, one of warm-up, so the fixture pins the
  * warm-up's lr·(e + k/S)/W, an epoch at the peak and one on the cosine.
+ *
+ * Batch-order seed 29, not NB201_PARITY's 5: a ReLU input that f32 rounding moves across 0 changes
+ * that element's gradient by all of its upstream gradient, and from then on the runs part by far
+ * more than roundoff. Under seed 5 (smallest margin 5.1e-6) one input came within 7.6e-6 of 0 at
+ * step 9 where PyTorch's own float32 run of that ReLU's inputs deviated up to 1.7e-5 (ratio 0.4): a
+ * last-bit change in any gradient could fail the test. Under seed 29 every nonzero ReLU input stays
+ * at least 4.0e-5 from 0 and every ReLU's smallest margin is at least 10x its float32 deviation, at
+ * every step: the best of seeds 0-120 by train-reference.py's kink report (most give 0-5). With
+ * every initial weight moved by one ulp, 0 of 40 CPU-backend runs left the test's bounds (worst loss
+ * 3.3e-6, tensors 7.3e-6); under seed 5, 6 of 40 did (up to 1.6e-4 and 8.9e-3). Regenerated with
+ *
+ *   npx tsx scripts/train-parity-inputs.ts nb201-recipe /tmp/nb201-recipe-in.json &&
+ *     /usr/bin/python3 scripts/train-reference.py /tmp/nb201-recipe-in.json test/fixtures/train-parity/nb201-recipe.json
+ *
+ * which prints that report ('kinks: worst margin/deviation ratio 10.1, smallest margin 4.02e-05').
  */
 export const NB201_RECIPE_PARITY: ParityCase = {
   ...NB201_PARITY,
-  settings: { ...NB201_PARITY.settings, recipe: 'nb201', epochs: 3, labelSmoothing: 0 },
+  settings: { ...NB201_PARITY.settings, recipe: 'nb201', epochs: 3, labelSmoothing: 0, seed: 29 },
 };
 
 const mb = (inC: number, outC: number, kernel: number, stride: number, expand: number, shortcut: boolean) => ({

@@ -295,8 +295,8 @@ export function tapeSharingSuite(getBackend: () => Promise<Backend | null>): voi
       }
       // The Param accumulates across runs (no zeroGrad): (g + g) + g is 3g rounded once to f32.
       expect(runs[2].w).toEqual(runs[0].w.map((v) => Math.fround(3 * v)));
-      // Each run's root seed stays on the tape until dispose() (as before); activation gradients are freed.
-      expect(runs[2].bytes - runs[1].bytes).toBe(runs[1].bytes - runs[0].bytes);
+      // The loss gets no seed (it reads none) and activation gradients are freed: no growth per run.
+      expect(runs.map((r) => r.bytes)).toEqual([runs[0].bytes, runs[0].bytes, runs[0].bytes]);
       t.dispose();
       expect(await readOrNull(w.grad)).toEqual(runs[2].w);
       w.zeroGrad();
@@ -305,6 +305,63 @@ export function tapeSharingSuite(getBackend: () => Promise<Backend | null>): voi
       x.dispose();
       labels.dispose();
       expect(await bytesInUse(be)).toBe(start);
+    });
+
+    it('backward uploads no seed for a crossEntropy root (it reads none): the gradients an explicit ones seed gives, bit for bit, one upload fewer; any other root still gets its ones', async ({
+      skip,
+    }) => {
+      const inner = await getBackend();
+      if (!inner) return skip();
+      const start = await bytesInUse(inner);
+      let uploads = 0;
+      // The real backend, its uploads counted.
+      const be = new Proxy(inner, {
+        get(target, prop) {
+          if (prop === 'upload')
+            return (...a: Parameters<Backend['upload']>) => {
+              uploads++;
+              return target.upload(...a);
+            };
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const rng = new Rng(83);
+      const x = be.upload(dyadic(rng, 'input'), SHAPE);
+      const wData = dyadic(rng, 'seed').subarray(0, 12);
+      const labels = be.upload([2, 0]);
+      /** x -> relu -> pool -> linear -> root (the smoothed loss, or the logits); its gradients and the backward's uploads. */
+      const run = async (root: 'loss' | 'logits', seed: 'default' | 'ones') => {
+        const w = new Param(be.upload(wData, [4, 3]), 'w', 'linear');
+        const t = new Tape(be);
+        const xin = t.input(x, true);
+        const logits = t.linear(t.globalAvgPool(t.relu(xin, 0)), w, null);
+        const out = root === 'loss' ? t.crossEntropy(logits, labels, 1, 0.1) : logits;
+        uploads = 0;
+        const ones = seed === 'ones' ? t.adopt(be.upload(new Float32Array(out.value.size).fill(1), out.shape)) : undefined;
+        t.backward(out, ones);
+        const r = { uploads, rootGrad: out.grad !== null, x: (await readOrNull(xin.grad))!, w: (await readOrNull(w.grad))! };
+        t.dispose();
+        w.zeroGrad();
+        w.value.dispose();
+        return r;
+      };
+      const loss = await run('loss', 'default');
+      const lossOnes = await run('loss', 'ones');
+      expect(loss.w.some((v) => v !== 0)).toBe(true);
+      expect(loss.x).toEqual(lossOnes.x);
+      expect(loss.w).toEqual(lossOnes.w);
+      expect([loss.uploads, lossOnes.uploads]).toEqual([0, 1]);
+      expect(loss.rootGrad).toBe(false);
+      const logits = await run('logits', 'default');
+      const logitsOnes = await run('logits', 'ones');
+      expect(logits.x).toEqual(logitsOnes.x);
+      expect(logits.w).toEqual(logitsOnes.w);
+      expect([logits.uploads, logitsOnes.uploads]).toEqual([1, 1]);
+      expect(logits.rootGrad).toBe(true);
+      x.dispose();
+      labels.dispose();
+      expect(await bytesInUse(inner)).toBe(start);
     });
 
     it('Params never share a tape tensor: relu and add of a Param, a Param added to itself, give each its own gradient, exact, outliving the tape', async ({

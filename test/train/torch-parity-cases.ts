@@ -13,6 +13,11 @@
  *       /usr/bin/python3 scripts/train-reference.py /tmp/$c-in.json test/fixtures/train-parity/$c.json
  *   done
  *
+ * train-reference.py also prints how near the ReLU kinks each trajectory passes against how far
+ * f32 rounding moves the ReLU inputs ('kinks: worst margin/deviation ratio'): where it is not well
+ * above 1, a last-bit change in any kernel can flip a ReLU's gradient and move the run by ~1e-3
+ * (the recipe case picks its batch-order seed for it: NB201_RECIPE_PARITY).
+ *
  * Tensors are compared by max |wgnas - torch| / max(max |torch|, 1e-3) (scaledMaxError). The floor
  * is for s2.c0.e5.bn.beta: that BN's output reaches the loss only through last.bn, whose
  * training-mode backward leaves every channel's gradient summing to 0, so its beta's gradient is 0
