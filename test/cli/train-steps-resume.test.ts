@@ -9,7 +9,7 @@
  * a diverging one's NaN losses included.
  * CPU backend: trainFixed on the tiny layout, the command on the CIFAR layout over a folder of 56 images.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,8 @@ import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-fil
 import { type TrainOptions, type TrainResult, trainFixed } from '../../src/mobilenet/train.js';
 import { FIXED_TRAIN_KIND, restoreFixedTrain, saveFixedTrain } from '../../src/mobilenet/train-checkpoint.js';
 import { readCheckpointState } from '../../src/nn/checkpoint.js';
+import type { RunContext } from '../../src/cli/run.js';
+import { openTrainSteps, trainStepsDir } from '../../src/cli/train-steps.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 import { wgnasChild } from '../helpers/child.js';
@@ -120,6 +122,30 @@ describe('trainFixed with a checkpoint', () => {
       expect(() =>
         restoreFixedTrain(cpu, { ...state, meta: { ...state.meta, losses: [2.5, bad, 1, 1] } }, [], new Map(), 4),
       ).toThrow(/stepsDone or losses missing or inconsistent/);
+  });
+});
+
+describe('E.train-steps once the run is done', () => {
+  it("done() and then the finally's release() remove it once: a run that took it in between keeps it", async () => {
+    const e = join(tmp, 'drop.csv');
+    const v = { evaluated: e, 'train-steps': 4, budget: 10, force: false, resume: false, quiet: true };
+    const open = () => openTrainSteps(v as unknown as Parameters<typeof openTrainSteps>[0], null, {} as RunContext)!;
+    const dir = trainStepsDir(e);
+    const first = open();
+    await saveFixedTrain(first.checkpoint([1, 0, 2]), [], new Map(), [2.5]);
+    first.done();
+    expect(existsSync(dir)).toBe(false);
+    // The same command again, before the first one's finally ran.
+    const next = open();
+    first.release();
+    expect(readdirSync(dir)).toEqual(['lock']);
+    await saveFixedTrain(next.checkpoint([1, 0, 2]), [], new Map(), [2.5]);
+    first.release();
+    expect(readCheckpointState(dir).meta.stepsDone).toBe(1);
+    expect(existsSync(join(dir, 'lock'))).toBe(true);
+    next.done();
+    next.release();
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
