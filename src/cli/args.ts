@@ -4,7 +4,7 @@ import { parsePythonJson } from '../data/nb201-bench.js';
 import { formatArch, fromIndexTuple, parseArch } from '../spaces/nb201.js';
 import { formatRows, rowFormatOf, type RowValue } from '../data/row-stream.js';
 import { writeFileAtomic } from '../util/durable.js';
-import { readTextFile } from '../util/gz-file.js';
+import { NotGzipError, readTextFile } from '../util/gz-file.js';
 import { quote } from './errors.js';
 
 export { UsageError } from './errors.js';
@@ -42,6 +42,7 @@ export function readText(path: string, what = 'file'): string {
   try {
     return readTextFile(path);
   } catch (e) {
+    if (e instanceof NotGzipError) throw e; // names the file already
     throw new Error(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

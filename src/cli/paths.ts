@@ -10,6 +10,7 @@ import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
 import { entryKind, followLinks, type LinkFs, WriteError } from '../util/durable.js';
 import { dataFileNamed } from '../data/paths.js';
+import { isGz } from '../util/gz-file.js';
 
 /** The file-system calls the checks make (tests substitute failures a root user cannot provoke). */
 export interface PathFs extends LinkFs {
@@ -50,13 +51,19 @@ function linkTarget(what: string, abs: string, fs: PathFs): string {
  * An output must be a regular file (out-file) or a directory (out-dir), or not exist yet in a
  * writable directory: a device, a fifo or a socket is refused (an atomic write would replace
  * /dev/null with a plain file). A symbolic link is followed: the write goes to its target, which
- * for out-file may not exist yet; an out-dir link must lead to an existing directory.
+ * for out-file may not exist yet; an out-dir link must lead to an existing directory. An out-file
+ * named *.gz is refused: no command gzips what it writes, and the readers (gz-file.ts) take a .gz
+ * name for gzip data.
  */
 export function checkPath(flag: string, value: string, kind: PathKind, noun?: string, fs: PathFs = realFs): void {
   const what = `--${flag} ${quote(value)}`;
   if (value.trim() === '') throw new UsageError(`--${flag} is empty`);
   const abs = resolve(value);
   if (kind === 'in-file') return checkInput(what, value, abs, noun, fs);
+  if (kind === 'out-file' && isGz(value))
+    throw new UsageError(
+      `${what}: the file is written uncompressed, and a .gz name is read back as gzip; name it ${quote(value.replace(/\.gz$/i, ''))} and gzip it afterwards`,
+    );
   if (KERNEL_FS.test(abs) || KERNEL_FS.test(realAncestor(abs, fs))) {
     throw new UsageError(`${what}: cannot write under /proc or /sys`);
   }

@@ -7,7 +7,6 @@
  * A resume reading other images (another data root, a release fetched since) is refused naming
  * --dataset, as the other resumable runs are (resume-settings.ts).
  */
-import { rmSync } from 'node:fs';
 import { firstImages, type ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
 import { FIXED_TRAIN_KIND, type FixedTrainCheckpoint, saveEvery } from '../mobilenet/train-checkpoint.js';
@@ -15,10 +14,10 @@ import {
   checkCheckpointDirFree,
   checkCheckpointKind,
   type CheckpointState,
-  discardCheckpoint,
   hasCheckpoint,
   lockCheckpointDir,
   readCheckpointState,
+  removeCheckpointDir,
 } from '../nn/checkpoint.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { discardForForce } from './checkpoint-dir.js';
@@ -106,10 +105,12 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
   const dir = trainStepsDir(v.evaluated);
   if (steps === undefined && !(v.force && hasCheckpoint(dir))) return null;
   const lock = lockCheckpointDir(dir);
+  // Once only: done() is followed by release() (a finally), and DIR may be another run's by then.
+  let dropped = false;
   const drop = () => {
-    if (hasCheckpoint(dir)) discardCheckpoint(dir);
-    lock.release();
-    rmSync(dir, { recursive: true, force: true });
+    if (dropped) return;
+    dropped = true;
+    removeCheckpointDir(dir, lock);
   };
   discardForForce(dir, v.force, ctx);
   if (steps === undefined) {
@@ -135,6 +136,10 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
     },
     done: drop,
     // A run stopped before its first save leaves no directory.
-    release: () => (hasCheckpoint(dir) ? lock.release() : drop()),
+    release: () => {
+      if (dropped) return; // the lock went with DIR
+      if (hasCheckpoint(dir)) lock.release();
+      else drop();
+    },
   };
 }

@@ -3,7 +3,8 @@
  * was (search --space-file --evaluated E --train-steps N): the weights, the SGD momentum, the steps
  * done and their losses. Batches and augmentation are pure in (seed, step) and BN normalises with
  * each batch's statistics, so that is the whole state: a resumed training ends bit for bit as an
- * uninterrupted one.
+ * uninterrupted one. A diverging training's non-finite losses are kept as the strings 'NaN',
+ * 'Infinity' and '-Infinity' (JSON has no such numbers), so its resume ends as it would have too.
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import {
@@ -35,6 +36,16 @@ export interface FixedTrainCheckpoint {
 /** Steps between saves of an N-step training: a tenth of it, so a kill loses at most that. */
 export const saveEvery = (steps: number): number => Math.max(1, Math.ceil(steps / 10));
 
+/** Non-finite losses by the text saveFixedTrain writes for them (String(x)). */
+const NON_FINITE = new Map<unknown, number>([
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+]);
+
+/** A saved loss as it was: a number, or a non-finite one's text; undefined for anything else. */
+const savedLoss = (l: unknown): number | undefined => (typeof l === 'number' ? l : NON_FINITE.get(l));
+
 export function saveFixedTrain(
   ck: FixedTrainCheckpoint,
   params: readonly Param[],
@@ -45,7 +56,7 @@ export function saveFixedTrain(
     kind: FIXED_TRAIN_KIND,
     settings: ck.settings,
     stepsDone: losses.length,
-    losses,
+    losses: losses.map((l) => (Number.isFinite(l) ? l : String(l))),
   });
 }
 
@@ -63,9 +74,9 @@ export function restoreFixedTrain(
     stepsDone <= steps &&
     Array.isArray(losses) &&
     losses.length === stepsDone &&
-    losses.every((l) => typeof l === 'number');
+    losses.every((l) => savedLoss(l) !== undefined);
   if (!ok) throw new CheckpointError(`${state.path}/state.json: stepsDone or losses missing or inconsistent (of ${steps} steps)`);
   const ck = readCheckpointBinaries(state);
   applyCheckpoint(backend, ck, params, momentum, matchCheckpoint(ck, params));
-  return [...(losses as number[])];
+  return (losses as unknown[]).map((l) => savedLoss(l)!);
 }

@@ -12,7 +12,7 @@
  * manifest and refuses a mismatch. Version-1 checkpoints (files directly in DIR) still load.
  */
 import type { Backend, Tensor } from '../backend/index.js';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Param } from './tape.js';
 import {
@@ -216,6 +216,32 @@ export function discardCheckpoint(dir: string): void {
   for (const f of LEGACY_FILES) rmSync(join(dir, f), { force: true });
   fsyncDir(dir);
   cleanCheckpointDir(dir);
+}
+
+/**
+ * Removes DIR once its run is done, the lock last: the checkpoint (pointer first) and everything
+ * else go while `lock` (DIR's, held) keeps other runs out, so a run that takes DIR after the release
+ * loses nothing of its own; DIR itself goes unless such a run is in it by then. A live process's
+ * lock temporaries (a run taking the lock now) are left to it. The lock is released even when a
+ * removal fails. Call once: DIR may be another run's afterwards.
+ */
+export function removeCheckpointDir(dir: string, lock: LockHandle): void {
+  try {
+    discardCheckpoint(dir);
+    const lockName = basename(lock.path);
+    for (const n of readdirSync(dir)) {
+      const taker = lockTempId(lockName, n);
+      if (n === lockName || (taker !== undefined && tempOwnerGone(taker) === false)) continue;
+      rmSync(join(dir, n), { recursive: true, force: true });
+    }
+  } finally {
+    lock.release();
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty: another run has taken DIR since the release (or one is taking it).
+  }
 }
 
 /** The state.json of DIR's current checkpoint, parsed and checked, without its binaries. */

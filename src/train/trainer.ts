@@ -179,7 +179,10 @@ export class Trainer {
    * and its gradient are computed on the device, so forward, loss, backward and update are recorded
    * without a wait; one read at the end brings back the loss, the logits (for the accuracy) and every
    * BN's batch statistics. A non-finite loss throws TrainingDivergedError naming --lr (`where`: the
-   * step, for the message), before the running statistics take the batch's.
+   * step, for the message), before the running statistics take the batch's. The weights and momentum
+   * then hold the failed step's update (the update is recorded before that one read; checking first
+   * would cost a second read every step): nothing is saved after the error, as run() saves only
+   * after a whole epoch, so the last checkpoint is the previous epoch's.
    */
   async step(xs: Float32Array, labels: Float32Array, lr: number, where: string): Promise<{ loss: number; correct: number }> {
     const n = labels.length;

@@ -1,6 +1,7 @@
 /**
  * `wgnas correlate --scores` reads the same scores the same way in every format `score --out`
- * writes (CSV, JSON, JSON lines; the extension in any case; gzipped as NAME.gz; older JSON's null
+ * writes (CSV, JSON, JSON lines; the extension in any case; gzipped as NAME.gz, a NAME.gz that is
+ * not gzip refused in one line; older JSON's null
  * for a non-finite score): identical reports, the vote included, and the PyTorch reference tau over
  * exactly the cells of the proxy's own tau. `--proxies all` means the files' proxy columns; other numeric columns
  * (time_ms) may be named; a file without time_ms gives no timing. Hand-made files: no scoring.
@@ -13,7 +14,7 @@ import { loadNb201ReferenceProxies } from '../../src/data/nb201-bench.js';
 import { findDataFile } from '../../src/data/paths.js';
 import { formatRows, type Row, type RowFormat } from '../../src/data/row-stream.js';
 import { canonicalKey, parseArch } from '../../src/spaces/nb201.js';
-import { gzipBytes } from '../../src/util/gz-file.js';
+import { gzipBytes, readTextFile } from '../../src/util/gz-file.js';
 import { kendallTau } from '../../src/util/ranks.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { distinctAccuracyCells, proxyRow as rowOf, writeScoreFile } from '../helpers/scores.js';
@@ -124,5 +125,14 @@ describe('correlate --scores: one report whatever the format', () => {
     const r = await wgnasInProcess(['correlate', '--scores', bad]);
     expect(r.code).toBe(1);
     expect(r.err.trim()).toMatch(/^wgnas correlate: .*bad\.jsonl:4: wrcor score 'abc' is not a number$/);
+  });
+
+  it('a file named .gz that is not gzip (renamed, never gzipped) is named in one line, not as Z_DATA_ERROR', async () => {
+    const plain = write('plain.csv.gz', 'csv');
+    const r = await wgnasInProcess(['correlate', '--scores', plain]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(`wgnas correlate: ${plain}: not gzip data (named .gz)`);
+    writeFileSync(join(dir, 'empty.csv.gz'), '');
+    expect(() => readTextFile(join(dir, 'empty.csv.gz'))).toThrow(`${join(dir, 'empty.csv.gz')}: not gzip data (named .gz)`);
   });
 });

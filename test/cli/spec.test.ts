@@ -221,6 +221,29 @@ describe('output paths', () => {
     expect(readdirSync(dir)).toEqual(['old.csv']);
   });
 
+  it('refuses an output named *.gz (written uncompressed, read back as gzip) in one line naming the flag, for every command', async () => {
+    expect(() => parseCommand(SCORE, ['--sample', '3', '--out', join(dir, 's.csv.gz')])).toThrow(
+      new UsageError(
+        `--out '${join(dir, 's.csv.gz')}': the file is written uncompressed, and a .gz name is read back as gzip; name it '${join(dir, 's.csv')}' and gzip it afterwards`,
+      ),
+    );
+    expect(() => parseCommand(SEARCH, ['--evaluated', 'e.jsonl.GZ'])).toThrow(
+      /^--evaluated 'e\.jsonl\.GZ': the file is written uncompressed, .*; name it 'e\.jsonl' and gzip it afterwards$/,
+    );
+    let outFiles = 0;
+    for (const spec of await allSpecs())
+      for (const mode of spec.modes)
+        for (const [name, o] of Object.entries(mode.options)) {
+          if (o.path !== 'out-file') continue;
+          outFiles++;
+          expect(() => checkPath(name, join(dir, 'x.json.gz'), 'out-file'), `${spec.name} --${name}`).toThrow(/a \.gz name/);
+          expect(() => checkPath(name, join(dir, 'x.json'), 'out-file'), `${spec.name} --${name}`).not.toThrow();
+        }
+    expect(outFiles).toBeGreaterThan(10);
+    // A directory may be named so (its files are not).
+    expect(() => checkPath('checkpoint', join(dir, 'ck.gz'), 'out-dir')).not.toThrow();
+  });
+
   it("a missing input named as the checkout's data/latency/... (or bare) points at the data roots' file", () => {
     const shipped = findDataFile('latency', 'proxylessnas_mobile_trim.yaml')!;
     expect(existsSync(shipped)).toBe(true);

@@ -5,18 +5,21 @@
  * test accuracy, bit for bit); a run without --resume is refused as interrupted, a changed
  * --train-steps is refused in one line naming it, and so are other images (naming --dataset); killed again in the --train-epochs hand-over, it
  * resumes both without training the N steps again; a finished run leaves no checkpoint. Below it,
- * trainFixed stopped after a save continues with exactly the losses of an uninterrupted training.
+ * trainFixed stopped after a save continues with exactly the losses of an uninterrupted training,
+ * a diverging one's NaN losses included.
  * CPU backend: trainFixed on the tiny layout, the command on the CIFAR layout over a folder of 56 images.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { type TrainOptions, type TrainResult, trainFixed } from '../../src/mobilenet/train.js';
-import { FIXED_TRAIN_KIND } from '../../src/mobilenet/train-checkpoint.js';
+import { FIXED_TRAIN_KIND, restoreFixedTrain, saveFixedTrain } from '../../src/mobilenet/train-checkpoint.js';
 import { readCheckpointState } from '../../src/nn/checkpoint.js';
+import type { RunContext } from '../../src/cli/run.js';
+import { openTrainSteps, trainStepsDir } from '../../src/cli/train-steps.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
 import { wgnasChild } from '../helpers/child.js';
@@ -66,6 +69,83 @@ describe('trainFixed with a checkpoint', () => {
     expect(resumed.r!.testAcc).toBe(ref.r!.testAcc);
     // The last step is saved too: a kill in the evaluation only evaluates again.
     expect(readCheckpointState(dir).meta.stepsDone).toBe(5);
+  });
+
+  it('a diverging training (losses NaN), stopped after step 3 of 5 (saved every step), resumes and ends as an uninterrupted run', async ({
+    skip,
+  }) => {
+    const cpu = cpuTestBackend();
+    if (!cpu) return skip();
+    const train = gaussianImages(24, 1);
+    const test = gaussianImages(8, 2);
+    // lr 1e30: step 2's loss is ~1e29, every later one NaN (the weights are).
+    const o: TrainOptions = { steps: 5, batchSize: 4, lr: 1e30, weightDecay: 4e-5, seed: 3, augment: false, evalImages: 8 };
+    const run = async (more: Partial<TrainOptions>, stopAt?: number) => {
+      const losses: number[] = [];
+      const onStep = (s: number, l: number) => {
+        if (s === stopAt) throw new Error('stop');
+        losses.push(l);
+      };
+      const r = await trainFixed(cpu, TINY_CIFAR_LAYOUT, [1, 0, 2], train, test, { ...o, ...more, onStep }).catch(
+        (e: unknown) => {
+          if ((e as Error).message !== 'stop') throw e;
+          return null;
+        },
+      );
+      return { r, losses };
+    };
+    const ref = await run({});
+    expect(ref.losses.slice(2).every((l) => Number.isNaN(l))).toBe(true);
+    expect(ref.r!.finalTrainLoss).toBeNaN();
+    const dir = join(tmp, 'fixed-nan-ck');
+    const ck = { dir, every: 1, settings: { '--train-steps': 5 }, resume: null };
+    expect((await run({ checkpoint: ck }, 4)).r).toBeNull();
+    const state = readCheckpointState(dir);
+    // JSON has no NaN: kept as its text (JSON.stringify would write null, which no resume can read back).
+    expect(state.meta).toMatchObject({ stepsDone: 3, losses: [ref.losses[0], ref.losses[1], 'NaN'] });
+    const resumed = await run({ checkpoint: { ...ck, resume: state } });
+    expect(resumed.losses).toEqual(ref.losses.slice(3));
+    expect(resumed.r!.finalTrainLoss).toBeNaN();
+    expect(resumed.r!.testAcc).toBe(ref.r!.testAcc);
+  });
+
+  it('keeps Infinity, -Infinity and NaN losses through a save, and refuses other non-numbers', async ({ skip }) => {
+    const cpu = cpuTestBackend();
+    if (!cpu) return skip();
+    const dir = join(tmp, 'fixed-nonfinite-ck');
+    const losses = [2.5, Infinity, -Infinity, NaN];
+    await saveFixedTrain({ dir, every: 1, settings: {}, resume: null }, [], new Map(), losses);
+    const state = readCheckpointState(dir);
+    expect(state.meta.losses).toEqual([2.5, 'Infinity', '-Infinity', 'NaN']);
+    expect(restoreFixedTrain(cpu, state, [], new Map(), 4)).toEqual(losses);
+    for (const bad of [null, 'nan', 'inf', '1'])
+      expect(() =>
+        restoreFixedTrain(cpu, { ...state, meta: { ...state.meta, losses: [2.5, bad, 1, 1] } }, [], new Map(), 4),
+      ).toThrow(/stepsDone or losses missing or inconsistent/);
+  });
+});
+
+describe('E.train-steps once the run is done', () => {
+  it("done() and then the finally's release() remove it once: a run that took it in between keeps it", async () => {
+    const e = join(tmp, 'drop.csv');
+    const v = { evaluated: e, 'train-steps': 4, budget: 10, force: false, resume: false, quiet: true };
+    const open = () => openTrainSteps(v as unknown as Parameters<typeof openTrainSteps>[0], null, {} as RunContext)!;
+    const dir = trainStepsDir(e);
+    const first = open();
+    await saveFixedTrain(first.checkpoint([1, 0, 2]), [], new Map(), [2.5]);
+    first.done();
+    expect(existsSync(dir)).toBe(false);
+    // The same command again, before the first one's finally ran.
+    const next = open();
+    first.release();
+    expect(readdirSync(dir)).toEqual(['lock']);
+    await saveFixedTrain(next.checkpoint([1, 0, 2]), [], new Map(), [2.5]);
+    first.release();
+    expect(readCheckpointState(dir).meta.stepsDone).toBe(1);
+    expect(existsSync(join(dir, 'lock'))).toBe(true);
+    next.done();
+    next.release();
+    expect(existsSync(dir)).toBe(false);
   });
 });
 

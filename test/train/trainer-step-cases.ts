@@ -12,10 +12,15 @@
  *   running statistics are within f32 rounding (dlogits in f32 differ from the host's rounded f64
  *   in their last bits). Observed on lavapipe: losses within 4e-7 (relative), tensors within
  *   6e-6 (scaledMaxError); the first step's loss without the smoothing misses the loss bound 2500x.
- * - a non-finite loss throws TrainingDivergedError naming --lr, the running statistics untouched.
+ * - a non-finite loss throws TrainingDivergedError naming --lr, the running statistics untouched;
+ *   a run diverging so saves nothing after the error (its checkpoint stays the last whole epoch's).
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../src/backend/index.js';
+import { readCheckpoint } from '../../src/nn/checkpoint.js';
 import { smoothedCrossEntropy } from '../../src/nn/loss.js';
 import { NB201_DEFAULT } from '../../src/nn/nb201-net.js';
 import { TrainingDivergedError } from '../../src/nn/optim.js';
@@ -51,7 +56,7 @@ async function hostLossStep(tr: Trainer, xs: Float32Array, labels: Float32Array,
   }
 }
 
-function trainer(be: Backend, labelSmoothing: number): Trainer {
+function trainer(be: Backend, labelSmoothing: number, more: Partial<TrainSettings> = {}): Trainer {
   const rng = new Rng(41);
   const labels = Array.from({ length: STEPS * N }, (_, i) => (i + rng.int(K)) % K);
   const train = memoryDataset('train', rng.normals(STEPS * N * 3 * S * S), labels, K, S);
@@ -65,6 +70,7 @@ function trainer(be: Backend, labelSmoothing: number): Trainer {
     warmupEpochs: 0,
     augment: false,
     labelSmoothing,
+    ...more,
   };
   return new Trainer(be, net, { train, test: train, size: S }, s);
 }
@@ -138,6 +144,33 @@ export function describeDeviceLossStep(label: string, backendOf: () => Promise<B
       } finally {
         tr.dispose();
         tr.net.dispose();
+      }
+    });
+
+    it('a run diverging in epoch 2 saves nothing after the error: the checkpoint stays epoch 1, finite', async ({ skip }) => {
+      const be = await backendOf();
+      if (!be) return skip();
+      const tr = trainer(be, 0.1, { epochs: 2 });
+      const dir = mkdtempSync(join(tmpdir(), 'wgnas-diverged-'));
+      try {
+        const w = tr.net.params.find((p) => p.name === 'classifier.w')!;
+        const other = tr.net.params.find((p) => p !== w)!;
+        const poison = () => be.write(w.value, new Float32Array(w.value.size).fill(NaN));
+        const err = await tr.run({ checkpointDir: dir, onEpoch: poison }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TrainingDivergedError);
+        expect((err as Error).message).toMatch(/^training diverged at epoch 2 step 1: the loss is NaN /);
+        // The failed step's update is in the weights (as documented), not in any checkpoint.
+        expect((await other.value.read()).some((x) => Number.isNaN(x))).toBe(true);
+        expect(readFileSync(join(dir, 'current'), 'utf8')).toBe('ckpt-000001\n');
+        const ck = readCheckpoint(dir);
+        expect(ck.meta).toMatchObject({ epochsDone: 1 });
+        expect(ck.weights.every((x) => Number.isFinite(x))).toBe(true);
+        expect(ck.momentum.every((x) => Number.isFinite(x))).toBe(true);
+        expect(readdirSync(dir).sort()).toEqual(['ckpt-000001', 'current']);
+      } finally {
+        tr.dispose();
+        tr.net.dispose();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });

@@ -37,7 +37,13 @@ import {
 } from '../../src/util/durable.js';
 import { buildTable, type TableSource } from '../../src/latency/table-writer.js';
 import type { Param } from '../../src/nn/tape.js';
-import { cleanCheckpointDir, lockCheckpointDir, readCheckpoint, saveCheckpoint } from '../../src/nn/checkpoint.js';
+import {
+  cleanCheckpointDir,
+  lockCheckpointDir,
+  readCheckpoint,
+  removeCheckpointDir,
+  saveCheckpoint,
+} from '../../src/nn/checkpoint.js';
 import { holdLock as holdLockIn, LOCK_HOLDER } from '../helpers/hold-lock.js';
 
 /**
@@ -450,6 +456,43 @@ describe('a full disk during a checkpoint save', () => {
     }
     expect(readdirSync(dir).sort()).toEqual(['ckpt-000001', 'current']);
     expect(readCheckpoint(dir).meta.step).toBe(1);
+  });
+});
+
+describe('removeCheckpointDir (a finished run)', () => {
+  const tensor = (xs: number[]) => ({ size: xs.length, shape: [xs.length], read: async () => new Float32Array(xs) });
+  const params = [{ name: 'w', value: tensor([1, 2]) }] as unknown as Param[];
+
+  it('removes everything but the lock while holding it, then the lock, then DIR', async () => {
+    const dir = join(mkdtempSync(join(tmp, 'ck-rm-')), 'ck');
+    const lock = lockCheckpointDir(dir);
+    await saveCheckpoint(dir, params, new Map(), { step: 1 });
+    writeFileSync(join(dir, 'stray.tmp'), 'x');
+    let atRelease: string[] = [];
+    removeCheckpointDir(dir, {
+      path: lock.path,
+      release: () => {
+        atRelease = readdirSync(dir);
+        lock.release();
+      },
+    });
+    expect(atRelease).toEqual(['lock']);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('keeps DIR when another run took it once the lock was released', async () => {
+    const dir = join(mkdtempSync(join(tmp, 'ck-rm-')), 'ck');
+    const lock = lockCheckpointDir(dir);
+    await saveCheckpoint(dir, params, new Map(), { step: 1 });
+    removeCheckpointDir(dir, {
+      path: lock.path,
+      release: () => {
+        lock.release();
+        writeFileSync(join(dir, 'lock'), 'the next run'); // it takes DIR at once
+      },
+    });
+    expect(readdirSync(dir)).toEqual(['lock']);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe('the next run');
   });
 });
 
