@@ -44,6 +44,22 @@ export interface ParityCase {
  * dropped), 2 epochs: 4 warm-up steps, then 4 on the cosine. Weight decay 1e-2 (not 5e-4) so that
  * decaying a parameter it should not (or not decaying one it should) moves it by ~1e-3 relative,
  * far above the tolerance.
+ *
+ * Batch-order seed 436, not 5, for NB201_RECIPE_PARITY's reason. Under seed 5 a ReLU input (into
+ * s1.c0.e0.bn) came within 4.1e-5 of 0 at step 4 where PyTorch's float32 run deviated up to 8.2e-6
+ * (ratio 5.0); one-ulp initial perturbations left 0 of 40 CPU-backend runs out of bounds, but with
+ * 16-ulp ones 4 of 40 flipped a kink (loss 1.3e-3, tensors 5.0e-2 on s1.c0.e2.bn.beta). Under seed
+ * 436 every ReLU margin is at least 19x its float32 deviation at every step (smallest margin
+ * 3.6e-5): the best of seeds 0-999 by the kink report (17 reach 10, most give 0-2; next 806: 16.6,
+ * 306: 16.2). One-ulp perturbations: 0 of 40 runs out of bounds (worst loss 6.6e-7, tensors
+ * 3.7e-6); 16-ulp ones: 0 of 40 (loss 6.4e-6, tensors 3.4e-5; 806 and 198, at 16.6 and 13.7, left
+ * 1 and 9 of 40 at losses of 1.0e-5 to 1.8e-5, just over the bound: smooth drift, no flip's 1e-3).
+ * Regenerated with
+ *
+ *   npx tsx scripts/train-parity-inputs.ts nb201 /tmp/nb201-in.json &&
+ *     /usr/bin/python3 scripts/train-reference.py /tmp/nb201-in.json test/fixtures/train-parity/nb201.json
+ *
+ * which prints 'kinks: worst margin/deviation ratio 19.1, smallest margin 3.59e-05'.
  */
 export const NB201_PARITY: ParityCase = {
   arch: '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|',
@@ -62,7 +78,7 @@ export const NB201_PARITY: ParityCase = {
     labelSmoothing: 0.1,
     warmupEpochs: 1,
     augment: false,
-    seed: 5,
+    seed: 436,
     bnMomentum: 0.1,
   },
 };
@@ -71,13 +87,14 @@ export const NB201_PARITY: ParityCase = {
  * A cell whose node 1 receives only 'none' (a zero tensor in NAS-Bench-201's PyTorch code), read by a
  * 3x3 conv (2<-1) and a skip (3<-1): in PyTorch that conv's ReLU-conv-BN sees zeros and outputs its
  * BN's beta, a learned per-channel constant. C=2 and 19 training images (2 steps per epoch) keep the
- * fixture small.
+ * fixture small. Batch-order seed 5: its kink report gives 25.5, far off the knife edge.
  */
 export const NB201_NONE_FED_PARITY: ParityCase = {
   ...NB201_PARITY,
   arch: '|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_1x1~2|',
   channels: 2,
   trainImages: 19,
+  settings: { ...NB201_PARITY.settings, seed: 5 },
 };
 
 /**
@@ -85,7 +102,7 @@ export const NB201_NONE_FED_PARITY: ParityCase = {
  * epoch, a warm-up from 0, no label smoothing): 3 epochs, one of warm-up, so the fixture pins the
  * warm-up's lr·(e + k/S)/W, an epoch at the peak and one on the cosine.
  *
- * Batch-order seed 29, not NB201_PARITY's 5: a ReLU input that f32 rounding moves across 0 changes
+ * Batch-order seed 29, not 5: a ReLU input that f32 rounding moves across 0 changes
  * that element's gradient by all of its upstream gradient, and from then on the runs part by far
  * more than roundoff. Under seed 5 (smallest margin 5.1e-6) one input came within 7.6e-6 of 0 at
  * step 9 where PyTorch's own float32 run of that ReLU's inputs deviated up to 1.7e-5 (ratio 0.4): a
@@ -135,7 +152,7 @@ const convLayer = (inC: number, outC: number, kernel: number, stride: number) =>
  * is its shortcut), MBConv e6 k5 widening, the 1x1 feature mix + BN + ReLU6, global average pool and
  * the classifier; 8x8 images, the NB201 case's data and settings.
  *
- * Batch-order seed 4961, not NB201_PARITY's 5, for the reason NB201_RECIPE_PARITY gives (ReLU6 has
+ * Batch-order seed 4961, not 5, for the reason NB201_RECIPE_PARITY gives (ReLU6 has
  * two kinks, 0 and 6). Under seed 5 a ReLU6 input (after b3.c3.n0.pw6.bn) came within 2.0e-6 of a
  * kink at step 3 where PyTorch's float32 run deviated up to 3.7e-6 (ratio 0.6); with every nonzero
  * initial weight moved by one ulp, 4 of 40 CPU-backend runs flipped it and left the bounds (loss

@@ -16,9 +16,8 @@
  * train-reference.py also prints how near the ReLU kinks each trajectory passes against how far
  * f32 rounding moves the ReLU inputs ('kinks: worst margin/deviation ratio'): where it is not well
  * above 1, a last-bit change in any kernel can flip a ReLU's gradient and move the run by ~1e-3
- * (the recipe and MBConv cases pick their batch-order seeds for it: NB201_RECIPE_PARITY,
- * MBCONV_PARITY; nb201 gives 5.0, and 16-ulp initial perturbations flip a kink in 4 of 40 CPU runs;
- * nb201-none-fed 25.5).
+ * (nb201, the recipe and MBConv cases pick their batch-order seeds for it: NB201_PARITY,
+ * NB201_RECIPE_PARITY, MBCONV_PARITY; nb201-none-fed gives 25.5 under seed 5).
  *
  * Tensors are compared by max |wgnas - torch| / max(max |torch|, 1e-3) (scaledMaxError). The floor
  * is for s2.c0.e5.bn.beta: that BN's output reaches the loss only through last.bn, whose
