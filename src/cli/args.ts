@@ -4,7 +4,7 @@ import { parsePythonJson } from '../data/nb201-bench.js';
 import { formatArch, fromIndexTuple, parseArch } from '../spaces/nb201.js';
 import { formatRows, rowFormatOf, type RowValue } from '../data/row-stream.js';
 import { writeFileAtomic } from '../util/durable.js';
-import { NotGzipError, readTextFile } from '../util/gz-file.js';
+import { NotGzipError, readTextFile, withoutGz } from '../util/gz-file.js';
 import { quote } from './errors.js';
 
 export { UsageError } from './errors.js';
@@ -110,7 +110,7 @@ function plainRecord(r: unknown, at: string): Record<string, RowValue | boolean>
  * errors.
  */
 export function readTable(path: string, text: string): TableRow[] {
-  const format = rowFormatOf(path.replace(/\.gz$/i, '')); // text as readText gave it: scores.csv.gz is a CSV
+  const format = rowFormatOf(withoutGz(path)); // text as readText gave it: scores.csv.gz is a CSV
   if (format === 'jsonl') {
     return text.split('\n').flatMap((l, i) => {
       if (l.trim() === '') return [];

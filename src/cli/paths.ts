@@ -10,7 +10,7 @@ import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
 import { entryKind, followLinks, type LinkFs, WriteError } from '../util/durable.js';
 import { dataFileNamed } from '../data/paths.js';
-import { isGz } from '../util/gz-file.js';
+import { isGz, withoutGz } from '../util/gz-file.js';
 
 /** The file-system calls the checks make (tests substitute failures a root user cannot provoke). */
 export interface PathFs extends LinkFs {
@@ -62,7 +62,7 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   if (kind === 'in-file') return checkInput(what, value, abs, noun, fs);
   if (kind === 'out-file' && isGz(value))
     throw new UsageError(
-      `${what}: the file is written uncompressed, and a .gz name is read back as gzip; name it ${quote(value.replace(/\.gz$/i, ''))} and gzip it afterwards`,
+      `${what}: the file is written uncompressed, and a .gz name is read back as gzip; name it ${quote(withoutGz(value))} and gzip it afterwards`,
     );
   if (KERNEL_FS.test(abs) || KERNEL_FS.test(realAncestor(abs, fs))) {
     throw new UsageError(`${what}: cannot write under /proc or /sys`);

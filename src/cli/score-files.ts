@@ -7,6 +7,7 @@
 import { DATA_KEY, sidecarSettings } from './resume-settings.js';
 import { ZERO_SHOT_UNRECORDED } from './search-report.js';
 import { showSetting } from '../util/run-settings.js';
+import { withoutGz } from '../util/gz-file.js';
 
 /**
  * The recorded settings that change a cell's scores. The others (--proxies, a search's --strategy,
@@ -29,7 +30,7 @@ function comparable(key: string, v: unknown): string {
 export function checkSameSettings(files: readonly string[]): void {
   const recorded = files.flatMap((file) => {
     // A stored copy gzipped after the run (scores.csv.gz) keeps the run's scores.csv.settings.json.
-    const s = sidecarSettings(file.replace(/\.gz$/i, ''))?.settings;
+    const s = sidecarSettings(withoutGz(file))?.settings;
     return s ? [{ file, settings: { ...ZERO_SHOT_UNRECORDED, ...s } as Record<string, unknown> }] : [];
   });
   const [first, ...rest] = recorded;

@@ -9,6 +9,9 @@ import { UserFacingError } from './errors.js';
 /** Whether a path names a gzipped file (by its `.gz` suffix). */
 export const isGz = (path: string): boolean => /\.gz$/i.test(path);
 
+/** The path without its `.gz` suffix: the name of what a gzipped file holds (scores.csv.gz: a CSV). */
+export const withoutGz = (path: string): string => path.replace(/\.gz$/i, '');
+
 /** gzip's magic number (RFC 1952): the first two bytes of every member. */
 const GZIP_MAGIC = [0x1f, 0x8b];
 
