@@ -42,14 +42,16 @@ interface PeakRow {
 
 const T = 1e12;
 
-// First match wins, so variants (PCIe, NVL) come before the generic family entry.
+// First match wins, so variants (PCIe, NVL) come before the generic family entry, and a name that
+// contains another (GH200 holds H200) comes first and the contained one is anchored (\bH200) as well.
+// Every row must be reachable by its own name (test/bench/harness.test.ts checks it).
 const PEAK_TABLE: PeakRow[] = [
-  { match: /H200.*NVL/i, name: 'NVIDIA H200 NVL', tflops: 60, tbps: 4.8 },
-  { match: /H200/i, name: 'NVIDIA H200 SXM', tflops: 67, tbps: 4.8 },
-  { match: /H100.*PCIe/i, name: 'NVIDIA H100 PCIe', tflops: 51, tbps: 2.0 },
-  { match: /H100.*NVL/i, name: 'NVIDIA H100 NVL', tflops: 60, tbps: 3.9 },
-  { match: /H100/i, name: 'NVIDIA H100 SXM', tflops: 67, tbps: 3.35 },
   { match: /GH200/i, name: 'NVIDIA GH200', tflops: 67, tbps: 4.0 },
+  { match: /\bH200.*NVL/i, name: 'NVIDIA H200 NVL', tflops: 60, tbps: 4.8 },
+  { match: /\bH200/i, name: 'NVIDIA H200 SXM', tflops: 67, tbps: 4.8 },
+  { match: /\bH100.*PCIe/i, name: 'NVIDIA H100 PCIe', tflops: 51, tbps: 2.0 },
+  { match: /\bH100.*NVL/i, name: 'NVIDIA H100 NVL', tflops: 60, tbps: 3.9 },
+  { match: /\bH100/i, name: 'NVIDIA H100 SXM', tflops: 67, tbps: 3.35 },
   { match: /A100.*80\s*GB.*PCIe|A100.*PCIe.*80/i, name: 'NVIDIA A100 80GB PCIe', tflops: 19.5, tbps: 1.935 },
   { match: /A100.*(SXM.*80|80\s*GB)/i, name: 'NVIDIA A100 SXM 80GB', tflops: 19.5, tbps: 2.039 },
   { match: /A100/i, name: 'NVIDIA A100 40GB', tflops: 19.5, tbps: 1.555 },
@@ -71,6 +73,11 @@ const PEAK_TABLE: PeakRow[] = [
   { match: /Apple M1 Max/i, name: 'Apple M1 Max (32-core GPU)', tflops: 10.4, tbps: 0.4 },
   { match: /Apple M1\b/i, name: 'Apple M1 (8-core GPU)', tflops: 2.6, tbps: 0.068 },
 ];
+
+/** The datasheet rows' names, in lookup order. */
+export function peakTableNames(): string[] {
+  return PEAK_TABLE.map((r) => r.name);
+}
 
 /** Datasheet peak for an adapter description, or null when the adapter is not in the table. */
 export function lookupPeak(adapterName: string): Peak | null {

@@ -10,7 +10,7 @@ import {
 import { type BenchReport, type BenchResult, compareOutputs, raiseMeasuredRoofline } from '../../src/bench/harness.js';
 import { defaultRegistry } from '../../src/bench/kernels/index.js';
 import { type GpuTimer, measure, type TimedSample, timerSampler } from '../../src/bench/measure.js';
-import { lookupPeak, type Peak, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
+import { lookupPeak, type Peak, peakTableNames, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
 import { KernelRegistry, SHAPE_SETS } from '../../src/bench/registry.js';
 import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../src/bench/report.js';
 import { geomean, quantileSorted, summarize } from '../../src/bench/stats.js';
@@ -136,6 +136,34 @@ describe('peak table and roofline arithmetic', () => {
     expect(lookupPeak('nvidia-h100-pcie')?.name).toBe('NVIDIA H100 PCIe'); // Dawn's device slug
     expect(lookupPeak('llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) llvmpipe-llvm-15-0-6-256-bits-')).toBeNull();
     expect(lookupPeak('SwiftShader Device (Subzero)')).toBeNull();
+  });
+
+  it('every row is reachable: its own name resolves to it, no earlier pattern shadows it', () => {
+    const names = peakTableNames();
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect(lookupPeak(name)?.name, name).toBe(name);
+  });
+
+  it('resolves the adapter descriptions drivers report to their own rows', () => {
+    // [description, row, bandwidth TB/s]
+    const cases: Array<[string, string, number]> = [
+      ['NVIDIA H100', 'NVIDIA H100 SXM', 3.35],
+      ['NVIDIA H100 80GB HBM3', 'NVIDIA H100 SXM', 3.35],
+      ['NVIDIA H100 PCIe', 'NVIDIA H100 PCIe', 2.0],
+      ['NVIDIA H200', 'NVIDIA H200 SXM', 4.8],
+      ['NVIDIA GH200 480GB', 'NVIDIA GH200', 4.0],
+      ['NVIDIA A100 80GB PCIe', 'NVIDIA A100 80GB PCIe', 1.935],
+      ['NVIDIA L4', 'NVIDIA L4', 0.3],
+      ['NVIDIA L40S', 'NVIDIA L40S', 0.864],
+      ['Tesla T4', 'NVIDIA T4', 0.32],
+      ['NVIDIA T4', 'NVIDIA T4', 0.32],
+    ];
+    for (const [desc, row, tbps] of cases) {
+      expect(lookupPeak(desc)?.name, desc).toBe(row);
+      expect(lookupPeak(desc)!.bytesPerS / 1e12, desc).toBeCloseTo(tbps);
+    }
+    // As resolvePeak asks: the description and Dawn's device slug together.
+    expect(lookupPeak('NVIDIA GH200 480GB nvidia-gh200-480gb')?.name).toBe('NVIDIA GH200');
   });
 
   it('scores kernels against the roofline bound at their intensity', () => {
