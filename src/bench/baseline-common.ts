@@ -26,6 +26,8 @@ export interface Throughput {
   innerRuns: number;
   gflops: number;
   gbps: number;
+  /** (1.5) True when the time budget stopped the repeats short: `samples` is less than asked. */
+  budgetCut?: boolean;
 }
 
 export interface BaselineResult extends Partial<Throughput> {
@@ -37,16 +39,30 @@ export interface BaselineResult extends Partial<Throughput> {
   speedup?: number;
   /** Largest |ours - baseline| in the parity guard (absent: not checked). */
   parityMaxAbsErr?: number;
-  /** The time is derived (e.g. a difference of two native timings), not measured directly. */
+  /** The time is derived, not timed as a whole (a batched matmul: one product timed x batch); printed with ~. */
   estimate?: boolean;
-  /** How the baseline was timed (tfjs-webgpu: the same GPU timer as ours; others: wall clock). */
-  timing?: string;
+  /** How the baseline was timed (docs/bench.md lists the values). */
+  timing?: BaselineTiming;
 }
+
+/**
+ * BaselineResult.timing: the GPU timer or the wall clock as measure() saw them ('mixed': some
+ * timestamp samples fell back to the wall clock), or the addon's profile() clock around the native
+ * primitives. docs/bench.md lists each (test/bench/report.test.ts checks it).
+ */
+export const BASELINE_TIMINGS = ['timestamp-query', 'wall-clock', 'mixed', 'wall-clock (native)'] as const;
+export type BaselineTiming = (typeof BASELINE_TIMINGS)[number];
 
 /** Per-run statistics as measure() or the native addon report them (the common part of SampleStats). */
 export type RunStats = Pick<SampleStats, 'n' | 'medianMs' | 'p10Ms' | 'p90Ms' | 'meanMs' | 'minMs'>;
 
-export function throughput(m: { innerRuns: number; stats: RunStats }, flops: number, bytes: number): Throughput {
+/** Throughput at the median; `repeats`: the samples asked for (fewer taken: budgetCut). */
+export function throughput(
+  m: { innerRuns: number; stats: RunStats },
+  flops: number,
+  bytes: number,
+  repeats?: number,
+): Throughput {
   const s = m.stats.medianMs / 1e3;
   return {
     medianMs: m.stats.medianMs,
@@ -58,6 +74,7 @@ export function throughput(m: { innerRuns: number; stats: RunStats }, flops: num
     innerRuns: m.innerRuns,
     gflops: flops / s / 1e9,
     gbps: bytes / s / 1e9,
+    ...(repeats !== undefined && m.stats.n < repeats ? { budgetCut: true } : {}),
   };
 }
 

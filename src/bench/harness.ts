@@ -55,9 +55,9 @@ export interface BenchOptions extends BaselineConfig {
   recalibrate?: boolean;
   /** The peak cache (default peaks.json in the user cache). */
   peakCachePath?: string;
-  /** CPU baselines: stop repeating after this much time per shape (default 3 s). */
+  /** CPU baselines: stop repeating after this much time per shape (default CPU_BUDGET_MS). */
   cpuBudgetMs?: number;
-  /** GPU measurements: stop repeating after this much time per shape (default 30 s). */
+  /** Ours and the GPU baselines: stop repeating after this much time per shape (default GPU_BUDGET_MS). */
   gpuBudgetMs?: number;
   /** The code that ran (the CLI's codeVersion()), recorded in the report. */
   version?: string;
@@ -65,6 +65,14 @@ export interface BenchOptions extends BaselineConfig {
   /** Told after each kernel/shape case (done of total), for a progress bar. */
   onCase?: (done: number, total: number) => void;
 }
+
+/**
+ * Default time budgets per measurement (the samples' time, warm-up not counted): repeating stops once
+ * a measurement has taken this long, even short of --repeats (the result then says budgetCut and the
+ * table shows samples/repeats). --max-seconds sets both.
+ */
+export const GPU_BUDGET_MS = 30_000;
+export const CPU_BUDGET_MS = 3_000;
 
 export interface BenchResult {
   kernel: string;
@@ -87,8 +95,9 @@ export interface BenchResult {
  * 1.2: peak.raiseCached.
  * 1.3: peak.threads (a CPU peak's one-thread and all-thread matmul rates).
  * 1.4: version, machine; options.only, cpuThreads, nativeThreads.
+ * 1.5: options.maxSeconds; budgetCut on a measurement the time budget stopped short of repeats.
  */
-export const BENCH_SCHEMA_VERSION = '1.4';
+export const BENCH_SCHEMA_VERSION = '1.5';
 
 /** The host a report was measured on (the CPU the CPU baselines, and on --device cpu ours, ran on). */
 export interface BenchMachine {
@@ -133,6 +142,8 @@ export interface BenchReport {
     cpuThreads?: number | null;
     /** (1.4) Threads of the oneDNN / XNNPACK baselines. */
     nativeThreads?: number;
+    /** (1.5) Time budget per measurement, seconds: ours and the GPU baselines, and the CPU baselines. */
+    maxSeconds?: { ours: number; cpuBaselines: number };
   };
   /** What each implementation is and where it ran. */
   where: Partial<Record<'ours' | BaselineName, string>> & { ours: string };
@@ -221,8 +232,8 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
           }))),
   };
   const minSampleMs = defaultMinSampleMs(timer);
-  const gpuBudgetMs = opts.gpuBudgetMs ?? 30_000;
-  const cpuBudgetMs = opts.cpuBudgetMs ?? 3_000;
+  const gpuBudgetMs = opts.gpuBudgetMs ?? GPU_BUDGET_MS;
+  const cpuBudgetMs = opts.cpuBudgetMs ?? CPU_BUDGET_MS;
   const timings = new Set<string>();
   const runners: Runner[] = await createRunners(gpu, opts.baselines, opts, log);
 
@@ -256,7 +267,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
             budgetMs: gpuBudgetMs,
           });
           timings.add(m.source);
-          const t = throughput(m, cost.flops, cost.bytes);
+          const t = throughput(m, cost.flops, cost.bytes, opts.repeats);
           r.ours = { ...t, pctPeak: percentOfPeak(peak, cost.flops, cost.bytes, t.medianMs / 1e3), timing: m.source };
           log(`  ${'ours'.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
           const ctx: ShapeContext = {
@@ -335,6 +346,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
       ...(opts.only ? { only: [...opts.only] } : {}),
       cpuThreads: gpu ? null : (backend.threads ?? null),
       nativeThreads: opts.nativeThreads ?? 1,
+      maxSeconds: { ours: gpuBudgetMs / 1e3, cpuBaselines: cpuBudgetMs / 1e3 },
     },
     where,
     labels,

@@ -50,7 +50,11 @@ export interface NativeBaseline {
   threads: number;
   /** The addon's run() on this backend and thread count. */
   run: NativeRunFn;
-  time(eq: NativeEquivalent, opts: { warmup: number; repeats: number; budgetMs: number }): Promise<RunStats>;
+  /** The equivalent's time per run (x its scale), and the samples the addon was asked for. */
+  time(
+    eq: NativeEquivalent,
+    opts: { warmup: number; repeats: number; budgetMs: number },
+  ): Promise<RunStats & { repeats: number }>;
 }
 
 export function createNativeBaseline(backend: BackendName, opts: { threads?: number } = {}): NativeBaseline {
@@ -59,12 +63,13 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
   const threads = opts.threads ?? 1;
   const name = backend === 'onednn' ? 'oneDNN' : 'XNNPACK';
   const cpu = native.cpuInfo();
-  const one = async (ops: NativeOp[], o: { warmup: number; repeats: number; budgetMs: number }): Promise<RunStats> => {
+  const one = async (ops: NativeOp[], o: { warmup: number; repeats: number; budgetMs: number }) => {
+    const repeats = Math.max(3, o.repeats);
     const r = await native.profile(ops, {
       backend,
       threads,
       warmup: o.warmup,
-      repeats: Math.max(3, o.repeats),
+      repeats,
       maxTimeMs: o.budgetMs,
       keepSamples: true,
     });
@@ -76,6 +81,7 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
       meanMs: r.meanMs,
       minMs: r.minMs,
       n: r.count,
+      repeats,
     };
   };
   return {
@@ -94,6 +100,7 @@ export function createNativeBaseline(backend: BackendName, opts: { threads?: num
         meanMs: a.meanMs * scale,
         minMs: a.minMs * scale,
         n: a.n,
+        repeats: a.repeats,
       };
     },
   };

@@ -81,11 +81,27 @@ export function reportHeader(r: BenchReport): string {
   const bl = r.options.baselines;
   const w = Math.max(4, ...bl.map((b) => baselineLabel(r, b).length));
   for (const b of bl) lines.push(`${`${baselineLabel(r, b)}:`.padEnd(w + 1)} ${r.where[b] ?? 'not run'}`);
+  const budget = budgetPhrase(r.options.maxSeconds);
+  const est = usesEstimates(r) ? '; ~: estimate, derived rather than timed (the note says how)' : '';
   lines.push(
-    `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}, repeats ${r.options.repeats}; ` +
-      `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster; ~: estimate)`,
+    `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}, repeats ${r.options.repeats}${budget ? ` (${budget}: --max-seconds)` : ''}; ` +
+      `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster${est})`,
   );
   return lines.join('\n');
+}
+
+/** The time budgets of a report (1.5) in words; '' for a report before them. */
+function budgetPhrase(m: BenchReport['options']['maxSeconds']): string {
+  if (!m) return '';
+  const s = (x: number) => `${fmtNum(x)} s`;
+  return m.ours === m.cpuBaselines
+    ? `each measurement at most ${s(m.ours)}`
+    : `at most ${s(m.ours)} a measurement of ours or a GPU baseline, ${s(m.cpuBaselines)} of a CPU baseline`;
+}
+
+/** Whether any baseline time of the report is derived (its ratio printed with ~). */
+function usesEstimates(r: BenchReport): boolean {
+  return r.results.some((x) => Object.values(x.baselines).some((b) => b?.status === 'ok' && b.estimate));
 }
 
 function render(header: string[], rows: string[][], markdown: boolean, rightFrom: number): string {
@@ -105,12 +121,15 @@ function render(header: string[], rows: string[][], markdown: boolean, rightFrom
 /** kernel, shape, median/p10/p90 ms, GFLOP/s, GB/s, %peak, vs each baseline. */
 export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): string {
   const bl = r.options.baselines;
+  // Shown when the time budget cut some of ours short of --repeats: samples taken / asked.
+  const cut = r.results.some((x) => x.ours?.budgetCut);
   const header = [
     'kernel',
     'shape',
     'median ms',
     'p10 ms',
     'p90 ms',
+    ...(cut ? ['samples'] : []),
     'GFLOP/s',
     'GB/s',
     '%peak',
@@ -118,7 +137,18 @@ export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): 
   ];
   const rows = r.results.map((x) => {
     if (!x.ours)
-      return [x.kernel, x.label, x.error ? `failed: ${x.error.slice(0, 60)}` : '-', '', '', '', '', '', ...bl.map(() => '')];
+      return [
+        x.kernel,
+        x.label,
+        x.error ? `failed: ${x.error.slice(0, 60)}` : '-',
+        '',
+        '',
+        ...(cut ? [''] : []),
+        '',
+        '',
+        '',
+        ...bl.map(() => ''),
+      ];
     const o = x.ours;
     return [
       x.kernel,
@@ -126,6 +156,7 @@ export function formatTable(r: BenchReport, opts: { markdown?: boolean } = {}): 
       fmtNum(o.medianMs),
       fmtNum(o.p10Ms),
       fmtNum(o.p90Ms),
+      ...(cut ? [o.budgetCut ? `${o.samples}/${r.options.repeats}` : `${o.samples}`] : []),
       fmtNum(o.gflops),
       fmtNum(o.gbps),
       fmtNum(o.pctPeak),
@@ -197,7 +228,25 @@ export function formatNotes(r: BenchReport): string {
     const all = !g.ok && g.items.length > 1 && g.items.length === rowsOf.get(g.head);
     return `note: ${g.head} ${all ? `(every row, ${g.items.length})` : g.items.join(', ')}: ${g.what}`;
   });
+  lines.push(...budgetCutNotes(r));
   return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/** Which measurements the time budget stopped short of --repeats: ours (the samples column) and per baseline. */
+function budgetCutNotes(r: BenchReport): string[] {
+  const cutOf = new Map<string, string[]>();
+  const add = (who: string, x: BenchReport['results'][number], samples: number) =>
+    cutOf.set(who, [...(cutOf.get(who) ?? []), `${x.kernel} ${x.label} (${samples} samples)`]);
+  for (const x of r.results) {
+    if (x.ours?.budgetCut) add('ours', x, x.ours.samples);
+    for (const [name, b] of Object.entries(x.baselines))
+      if (b?.status === 'ok' && b.budgetCut) add(b.label ?? name, x, b.samples ?? 0);
+  }
+  const budget = budgetPhrase(r.options.maxSeconds);
+  return [...cutOf].map(
+    ([who, items]) =>
+      `note: ${who} ${items.join(', ')}: fewer samples than --repeats ${r.options.repeats}, stopped by the time budget (${budget ? `${budget}; ` : ''}a larger --max-seconds takes them all)`,
+  );
 }
 
 /**

@@ -69,10 +69,10 @@ describe('bench --compare', () => {
   });
 
   it('reads reports of its schema major version (unversioned ones are 1.0) and refuses another in one line', () => {
-    expect(BENCH_SCHEMA_VERSION).toBe('1.4');
+    expect(BENCH_SCHEMA_VERSION).toBe('1.5');
     const text = (v?: unknown) =>
       JSON.stringify({ ...report('gpu', 'H100', []), ...(v === undefined ? {} : { schemaVersion: v }) });
-    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.4', '1.9'])
+    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.4', '1.5', '1.9'])
       expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
     expect(() => parseBenchReport(text('2.0'), 'x.json')).toThrow(
       new Error(
@@ -101,7 +101,15 @@ describe('bench --compare', () => {
       platform: `${platform()} ${arch()}`,
       node: process.version,
     });
-    expect(json.options).toEqual({ shapes: 'tiny', warmup: 0, repeats: 2, baselines: [], cpuThreads: 2, nativeThreads: 1 });
+    expect(json.options).toEqual({
+      shapes: 'tiny',
+      warmup: 0,
+      repeats: 2,
+      baselines: [],
+      cpuThreads: 2,
+      nativeThreads: 1,
+      maxSeconds: { ours: 30, cpuBaselines: 3 },
+    });
     expect(a.out.split('\n').slice(0, 2)).toEqual([
       `wgnas bench ${codeVersion()} | device: native CPU (2 threads) | ${json.date}`,
       `machine: ${cpus()[0].model.trim()}, ${cpus().length} logical cores, ${platform()} ${arch()}, node ${process.version}`,

@@ -100,6 +100,7 @@ describe('bench --device cpu: ours timed inside the addon', () => {
       only: ['64x64x64'],
       cpuThreads: real.threads,
       nativeThreads: 1,
+      maxSeconds: { ours: 30, cpuBaselines: 3 },
     });
     expect(reportHeader(report).split('\n')[2]).toBe(
       "timing: op time inside the addon (the CPU worker's clock around each op, as oneDNN/XNNPACK's profile() around theirs; queueing and the JS round trip excluded)",

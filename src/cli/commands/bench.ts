@@ -117,12 +117,15 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       { quiet: values.quiet },
     );
     const barLog = values.quiet ? log : (line: string) => bar.log(line);
+    const budgetMs = values['max-seconds'] === undefined ? undefined : values['max-seconds'] * 1e3;
     const report = await runBench(backend, {
       kernels,
       shapes,
       only: values.only,
       warmup,
       repeats,
+      gpuBudgetMs: budgetMs,
+      cpuBudgetMs: budgetMs,
       baselines: [...new Set(baselines)],
       calibrate: values.calibrate,
       recalibrate: values.recalibrate,

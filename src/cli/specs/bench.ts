@@ -2,7 +2,7 @@ import { BASELINE_ALIASES, BASELINES, DEFAULT_BASELINES } from '../../bench/base
 import { GPUJS_MODES } from '../../bench/gpujs.js';
 import { defaultRegistry } from '../../bench/kernels/index.js';
 import { SHAPE_SETS } from '../../bench/registry.js';
-import { defineCommand, defineMode, flag, inFile, int, list, oneOf, outFile } from '../spec.js';
+import { defineCommand, defineMode, flag, inFile, int, list, num, oneOf, outFile } from '../spec.js';
 import { cpuThreads, device, quiet } from './common.js';
 
 /** appliesWhen for an option of these baselines (aliases included: --baselines keeps the spelling given). */
@@ -22,10 +22,17 @@ export const BENCH_OPTIONS = {
     metavar: 'LABELS',
   }),
   repeats: int({
-    help: 'timed repeats per shape',
+    help: 'timed repeats per shape (fewer where a measurement reaches --max-seconds)',
     defaultText: '10 on software adapters and the CPU backend, else 30',
     min: 1,
     max: 100_000,
+  }),
+  'max-seconds': num({
+    help: 'time budget of one measurement (ours or one baseline on one shape), seconds of timed samples: repeating stops once they add up to this, even short of --repeats; the table then shows samples/repeats and the JSON budgetCut',
+    defaultText: '30 for ours and the GPU baselines, 3 for the CPU baselines',
+    metavar: 'S',
+    gt: 0,
+    max: 86_400,
   }),
   warmup: int({
     help: 'untimed runs before timing',
