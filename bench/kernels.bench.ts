@@ -6,15 +6,9 @@
  * is the full sweep for a big GPU.
  */
 import { benchCommand } from '../src/cli/commands/bench.js';
+import { kernelsBenchArgs } from './kernels-args.js';
 
-const args = process.argv.slice(2);
-const namesKernel = args.some(
-  (a, i) =>
-    !a.startsWith('-') &&
-    !(i > 0 && /^--(shapes|repeats|warmup|baselines|json|svg|gpujs-mode|native-threads)$/.test(args[i - 1])),
-);
-
-benchCommand([...(namesKernel ? [] : ['matmul', 'correlation']), '--side-by-side', ...args]).then(
+benchCommand(kernelsBenchArgs(process.argv.slice(2))).then(
   // Dawn keeps handles alive; exit explicitly.
   () => process.exit(0),
   (e: unknown) => {
