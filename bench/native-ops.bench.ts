@@ -258,9 +258,18 @@ async function main(): Promise<void> {
     process.stderr.write(`--conv must be auto or direct, got ${values.conv}\n`);
     process.exit(2);
   }
+  const all = cases();
+  const ops = all.filter((c) => values.only === undefined || c.id.includes(values.only));
+  if (!ops.length) {
+    // An --only that matches nothing is a typo: refused before any work, not an empty table.
+    const kinds = [...new Set(all.map((c) => c.kind))].join(', ');
+    process.stderr.write(
+      `--only ${JSON.stringify(values.only)}: no op id contains it (ids are KIND SHAPE, e.g. '${all[0].id}'; kinds: ${kinds})\n`,
+    );
+    process.exit(2);
+  }
   const dev = NativeDevice.create({ threads: int('threads', values.threads, 1), convAlgorithm: values.conv });
   const threads = dev.threads;
-  const ops = cases().filter((c) => !values.only || c.id.includes(values.only));
   const load0 = loadavg()[0];
 
   const nativeMs: Record<string, number> = {};

@@ -69,7 +69,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   // --shapes the sweep follows the adapter (small on software ones and the CPU backend), checked
   // again once it is known.
   const sweeps: ShapeSet[] = values.shapes ? [values.shapes] : values.device === 'cpu' ? ['small'] : ['small', 'default'];
-  checkOnly(kernels, values.only, sweeps);
+  checkOnly(kernels, values.only, sweeps, all ? [] : names);
   // The earlier run is read before any timing, so a wrong file costs nothing.
   const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
   const device = await deviceOf(values);
@@ -96,7 +96,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
-    checkOnly(kernels, values.only, [shapes]);
+    checkOnly(kernels, values.only, [shapes], all ? [] : names);
 
     if (values.autotune && gpu) {
       log(`autotuning the matmul tile on ${gpu.name}...`);
@@ -161,13 +161,29 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   }
 }
 
-/** --only: every label must be a shape of the named kernels in one of `sets`, else a typo, named with the labels there are. */
-function checkOnly(kernels: readonly BenchKernel[], only: readonly string[] | undefined, sets: readonly ShapeSet[]): void {
-  const labels = [...new Set(kernels.flatMap((k) => sets.flatMap((set) => k.shapes[set].map((s) => shapeLabel(k, s)))))];
-  const unknown = (only ?? []).filter((l) => !labels.includes(l));
+/**
+ * --only: every label must be a shape of the kernels in one of `sets`, else a typo, named with the
+ * labels there are; and each kernel named on the command line must have one of the labels, else it
+ * would be dropped without a word (named with its shapes).
+ */
+function checkOnly(
+  kernels: readonly BenchKernel[],
+  only: readonly string[] | undefined,
+  sets: readonly ShapeSet[],
+  named: readonly string[],
+): void {
+  if (!only) return;
+  const labelsOf = (k: BenchKernel) => [...new Set(sets.flatMap((set) => k.shapes[set].map((s) => shapeLabel(k, s))))];
+  const labels = [...new Set(kernels.flatMap(labelsOf))];
+  const unknown = only.filter((l) => !labels.includes(l));
   if (unknown.length)
     throw new UsageError(
       `--only ${unknown.join(',')}: no shape of --shapes ${sets.join(' or ')} has that label (${labels.join(', ')})`,
+    );
+  const missed = kernels.filter((k) => named.includes(k.name) && !labelsOf(k).some((l) => only.includes(l)));
+  if (missed.length)
+    throw new UsageError(
+      `--only ${only.join(',')}: ${missed.map((k) => `${k.name} has no shape of --shapes ${sets.join(' or ')} with that label (its shapes: ${labelsOf(k).join(', ')})`).join('; ')}`,
     );
 }
 
