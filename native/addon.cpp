@@ -30,9 +30,29 @@ Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& v) {
 
 Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), monotonicNs()); }
 
+// cpuInfo({ cacheSources?: string[], sysfsCacheDir?: string }): the options are for the tests of
+// the cache-size fallback (the sources' order, a fake sysfs tree).
 Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CpuInfo c = readCpuInfo();
+  std::vector<std::string> sources = defaultCacheSources();
+  std::string sysfsDir = kSysfsCacheDir;
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (o.Has("cacheSources")) {
+      Napi::Value v = o.Get("cacheSources");
+      if (!v.IsArray()) throw Napi::TypeError::New(env, "cpuInfo: cacheSources must be an array of strings");
+      Napi::Array a = v.As<Napi::Array>();
+      sources.clear();
+      for (uint32_t i = 0; i < a.Length(); i++) sources.push_back(a.Get(i).ToString().Utf8Value());
+    }
+    if (o.Has("sysfsCacheDir")) sysfsDir = o.Get("sysfsCacheDir").ToString().Utf8Value();
+  }
+  CpuInfo c;
+  try {
+    c = readCpuInfo(sources, sysfsDir);
+  } catch (const std::invalid_argument& e) {
+    throw Napi::TypeError::New(env, std::string("cpuInfo: ") + e.what());
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("model", c.model);
   o.Set("vendor", c.vendor);
@@ -44,6 +64,7 @@ Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
   Napi::Object caches = Napi::Object::New(env);
   for (auto& [k, v] : c.cacheBytes) caches.Set(k, static_cast<double>(v));
   o.Set("cacheBytes", caches);
+  if (!c.cacheSource.empty()) o.Set("cacheSource", c.cacheSource);
   return o;
 }
 

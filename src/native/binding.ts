@@ -116,6 +116,22 @@ export interface CpuInfo {
   features: string[];
   /** Per-instance cache sizes: l1d, l1i, l2, l3. */
   cacheBytes: Record<string, number>;
+  /** Where cacheBytes came from: the first of CACHE_SOURCES that knew any (absent: none did). */
+  cacheSource?: CacheSource;
+}
+
+/**
+ * The addon's sources of cache sizes, in the order it tries them: sysfs (cpu0/cache), glibc's
+ * sysconf, CPUID (leaf 4, AMD's 0x8000001D, else AMD's 0x80000005/6). Containers and some VMs have
+ * no cache directory in sysfs.
+ */
+export const CACHE_SOURCES = ['sysfs', 'sysconf', 'cpuid'] as const;
+export type CacheSource = (typeof CACHE_SOURCES)[number];
+
+/** cpuInfo's options, for the tests of the fallback: the sources to try, a fake sysfs cache directory. */
+export interface CpuInfoOptions {
+  cacheSources?: readonly CacheSource[];
+  sysfsCacheDir?: string;
 }
 
 export interface BackendInfo {
@@ -133,7 +149,7 @@ export interface BackendInfo {
 export interface NativeBinding {
   /** CLOCK_MONOTONIC in nanoseconds. */
   nowNs(): bigint;
-  cpuInfo(): CpuInfo;
+  cpuInfo(options?: CpuInfoOptions): CpuInfo;
   backends(): BackendInfo[];
   /** Chains `ops` into one forward and times it on a worker thread. Rejects on bad input. */
   profile(ops: NativeOp[], options?: ProfileOptions): Promise<ProfileResult>;
@@ -222,7 +238,7 @@ export function loadNative(): NativeBinding {
   }
   cached = {
     nowNs: () => raw.nowNs(),
-    cpuInfo: () => raw.cpuInfo(),
+    cpuInfo: (options) => (options ? raw.cpuInfo(options) : raw.cpuInfo()),
     backends: () => raw.backends(),
     // The addon validates synchronously; an async wrapper turns those throws into rejections.
     profile: async (ops, options) => raw.profile(ops, options),

@@ -34,7 +34,7 @@ export function describeCpu(c: CpuInfo): string {
   const caches = Object.entries(c.cacheBytes).map(([level, b]) => `${level} ${kib(b)}`);
   return (
     `${c.model} (${c.vendor}), ${cores}${c.sockets ? `, ${c.sockets} socket(s)` : ''}; ` +
-    `caches ${caches.length ? caches.join(', ') : 'unknown'}; SIMD ${c.features.join(' ') || 'none'}`
+    `caches ${caches.length ? caches.join(', ') : 'unknown'}${caches.length && c.cacheSource && c.cacheSource !== 'sysfs' ? ` (from ${c.cacheSource})` : ''}; SIMD ${c.features.join(' ') || 'none'}`
   );
 }
 
