@@ -7,7 +7,7 @@
  *     seed, architectures over the budget never proposed) and a random sample of the space under the
  *     budget (the space's quality without search);
  *  3. train each space's best found architecture from scratch for a few hundred steps (several
- *     seeds) and measure accuracy on the shared CIFAR-10 test images.
+ *     seeds) and measure accuracy on the first 2000 test images of --dataset.
  * Writes a JSON of everything to --out and an evolved space to --save-space (default: result.json and
  * learned-space.json in a fresh bench/results/autospace-evidence/<date>/, with command and commit).
  *
@@ -20,6 +20,9 @@
  *                                       [--max-latency-ms X]  (also at most X ms on this CPU: equal latency)
  *                                       [--search-seeds 1,2,3]  (repeat steps 2-3 per seed: proxy batch, search,
  *                                                                random sample and training seeds; default --seed)
+ *                                       [--dataset cifar10|folder:PATH]  (bench-data.ts: the fetched CIFAR-10, else
+ *                                                                the bundled subset; 4000 + 1000 training images
+ *                                                                search, the first 2000 test images evaluate)
  * Every row records the CPU latency of its found architecture and random sample (cells priced through
  * the native addon, oneDNN, 1 thread, caches flushed), when the addon is built.
  */
@@ -32,8 +35,6 @@ import { cellSearchSpace } from '../src/autospace/search-space.js';
 import { NativeUnavailableError } from '../src/native/binding.js';
 import { searchCellSpace, trainCellArch } from '../src/autospace/search.js';
 import { parseMadds } from '../src/cli/args.js';
-import { loadCifar10 } from '../src/data/cifar10.js';
-import { cifarSearchSplit } from '../src/data/search-split.js';
 import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { measuredCost } from '../src/mobilenet/cost/measured.js';
 import { type CostModel, archCost } from '../src/mobilenet/cost/model.js';
@@ -42,7 +43,7 @@ import { archMadds } from '../src/mobilenet/madds.js';
 import type { CellSpace } from '../src/mobilenet/space.js';
 import { archJson, loadSpace, readSpaceFile, spaceFromLayout, writeSpaceFile } from '../src/mobilenet/space-file.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot/index.js';
+import { benchProxyBatch, benchSearchSplit, benchTestSet, openBenchData } from './bench-data.js';
 import { resultsDir, writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
@@ -75,9 +76,14 @@ const { values: v } = parseArgs({
     'save-space': { type: 'string' },
     out: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    // The images (bench-data.ts): cifar10 = the fetched official set, else the bundled subset.
+    dataset: { type: 'string' },
     'search-seeds': { type: 'string' },
   },
 });
+// The images first: a dataset that is not there is one line before any folder or device.
+const images = await openBenchData(v.dataset, 'autospace-evidence');
+if (images.note) process.stderr.write(`${images.note}\n`);
 const runDir = v.out && v['save-space'] ? null : resultsDir('autospace-evidence');
 const outFile = v.out ?? join(runDir!, 'result.json');
 const spaceOut = v['save-space'] ?? join(runDir!, 'learned-space.json');
@@ -112,9 +118,10 @@ if (maxLatencyMs !== undefined && !(maxLatencyMs > 0))
   throw new Error(`--max-latency-ms must be > 0, got ${v['max-latency-ms']}`);
 const log = (s: string) => process.stderr.write(s + '\n');
 
+const data = await benchSearchSplit(images, 4000, 1000, 'autospace-evidence');
+const test = await benchTestSet(images, 2000, 'autospace-evidence');
 const gpu = await openBackend(v.device as DeviceChoice);
-const data = cifarSearchSplit(4000, 1000);
-const test = loadCifar10('test');
+
 const t0 = performance.now();
 
 let learned: CellSpace;
@@ -174,7 +181,7 @@ for (const [name, space] of sides) {
 }
 // Each search seed shadows --seed below (the evolution above used --seed).
 for (const seed of searchSeeds) {
-  const batch = proxyBatch(64, seed);
+  const batch = await benchProxyBatch(images, 64, seed, 'autospace-evidence');
   for (const [name, space] of sides) {
     // --skip hand-designed: that side does not depend on the evolution (reuse an earlier run's row).
     if (v.skip === name) continue;
@@ -241,6 +248,7 @@ for (const seed of searchSeeds) {
 }
 const out = {
   date: new Date().toISOString(),
+  dataset: { spec: images.spec, name: images.train.name, trainImages: images.train.count },
   adapter: describeBackend(gpu),
   device: gpu.device,
   budgetMadds: budget,

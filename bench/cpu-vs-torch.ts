@@ -18,13 +18,15 @@
  *
  *   npx tsx bench/cpu-vs-torch.ts [--threads N] [--cells K] [--repeats R] [--rounds K] [--clock cpu|wall]
  *                                 [--only wrcor,naswot,synflow,jacob_cov,proxyless,autospace] [--steps S]
- *                                 [--openblas DIR [--openblas-only]] [--no-torch] [--json out.json]
+ *                                 [--openblas DIR [--openblas-only]] [--no-torch] [--dataset cifar10|folder:PATH]
+ *                                 [--json out.json]
  *
  * Each figure: per cell (or step) the minimum over R repeats and K rounds, summed over the cells
  * (steps: the mean of the per-step minima). Items alternate ours / torch / torch* (/ torch*+OpenBLAS)
  * so a burst of other load lands on all alike; the load average is recorded. --clock cpu times each
  * process's CPU time (user + system, all its threads): with --threads 1 the figure other processes on
- * a shared machine barely disturb.
+ * a shared machine barely disturb. The scored minibatch (64 images, seed 0) is drawn from --dataset
+ * (bench-data.ts: the fetched CIFAR-10, else the bundled subset of a development checkout).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -49,7 +51,8 @@ import { Param, Tape } from '../src/nn/tape.js';
 import { ProxylessSupernet } from '../src/proxyless/supernet.js';
 import { formatArch, type Nb201Cell, parseArch } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch, scoreCell } from '../src/zeroshot/index.js';
+import { scoreCell } from '../src/zeroshot/index.js';
+import { benchProxyBatch, openBenchData } from './bench-data.js';
 import { writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
@@ -64,6 +67,7 @@ const { values: v } = parseArgs({
     openblas: { type: 'string' },
     'openblas-only': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
+    dataset: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -252,9 +256,12 @@ function autospaceStep(be: Backend, x: Float32Array, y: Float32Array, n: number)
 
 // ---- the run ----------------------------------------------------------------------------------------
 
+// The images first: a dataset that is not there is one line before any work.
+const data = await openBenchData(v.dataset, 'cpu-vs-torch');
+if (data.note) process.stderr.write(`${data.note}\n`);
+const batch = await benchProxyBatch(data, 64, 0, 'cpu-vs-torch');
 const dev = NativeDevice.create({ threads });
 const be = cpuBackend(dev, { ownsDevice: true });
-const batch = proxyBatch(64, 0);
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-cpu-vs-torch-'));
 const batchFile = join(dir, 'batch.bin');
 writeFileSync(batchFile, Buffer.from(new Float32Array([...batch.x, ...batch.y]).buffer));
@@ -456,6 +463,7 @@ if (v.json) {
         date: new Date().toISOString(),
         machine: { cpu: cpus()[0]?.model, logicalCores: cpus().length, loadAverage: { start: load0, end: load1 } },
         settings: { threads, cells: cells.length, repeats, rounds, steps: nSteps, clock, gompSpincount: spin.GOMP_SPINCOUNT },
+        dataset: { spec: data.spec, name: data.train.name, trainImages: data.train.count },
         ours: be.deviceName,
         torch: torchNote,
         variants: variants.slice(0, servers.length),

@@ -6,22 +6,23 @@
  *  2. sample --random architectures of the same space uniformly, keeping those whose table latency is
  *     within --band (relative) of the derived network's;
  *  3. train the derived network and each random one from scratch (--train-steps, --seeds) and measure
- *     accuracy on --eval shared CIFAR-10 test images.
+ *     accuracy on the first --eval test images.
  * Writes everything (search history included) to --out.
  *
  *   npx tsx bench/proxyless-evidence.ts [--target-ms 60] [--warmup 200] [--steps 300] [--random 3]
  *                                       [--train-steps 400] [--seeds 2] [--band 0.05]
  *                                       [--arch-every 5] [--arch-warmup-steps 125] [--label-smoothing 0.1]
- *                                       [--arch-init-std 0.001] [--arch-lr 0.05]
+ *                                       [--arch-init-std 0.001] [--arch-lr 0.05] [--dataset cifar10|folder:PATH]
+ * The images come from --dataset (bench-data.ts: the fetched CIFAR-10, else the bundled subset of a
+ * development checkout): the first 4000 + 1000 training images are the search split, the first
+ * --eval test images the evaluation.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCifar10 } from '../src/data/cifar10.js';
 import { dataFile } from '../src/data/paths.js';
 import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { readLatencyTable } from '../src/latency/lut.js';
-import { cifarSearchSplit } from '../src/data/search-split.js';
 import { archCost } from '../src/mobilenet/cost/model.js';
 import { tableCost } from '../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT, candidateName, searchPositions } from '../src/mobilenet/layout.js';
@@ -30,6 +31,7 @@ import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../src/proxyle
 import { DEFAULT_SEARCH, type ProgressEvent, ProxylessSearch } from '../src/proxyless/search.js';
 import { Rng } from '../src/util/rng.js';
 import { mixSeed } from '../src/util/seed.js';
+import { benchSearchSplit, benchTestSet, openBenchData } from './bench-data.js';
 import { resultsDir, writeResult } from './results-dir.js';
 
 const { values: v } = parseArgs({
@@ -56,6 +58,8 @@ const { values: v } = parseArgs({
     seeds: { type: 'string', default: '2' },
     eval: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
+    // The images (bench-data.ts): cifar10 = the fetched official set, else the bundled subset.
+    dataset: { type: 'string' },
     // Default: result.json in a fresh bench/results/proxyless-evidence/<date>/ (with command and commit).
     out: { type: 'string' },
     plot: { type: 'string' },
@@ -67,18 +71,22 @@ const num = (k: keyof typeof v) => {
   return x;
 };
 const latencyTable = v['latency-table'] ?? dataFile('latency', 'proxylessnas_mobile_trim.yaml');
+// The images first: a dataset that is not there is one line before any folder or device.
+const images = await openBenchData(v.dataset, 'proxyless-evidence');
+if (images.note) process.stderr.write(`${images.note}\n`);
 const outFile = v.out ?? join(resultsDir('proxyless-evidence'), 'result.json');
 const targetMs = num('target-ms');
 const seed = num('seed');
 const log = (s: string) => process.stderr.write(s + '\n');
 
+const data = await benchSearchSplit(images, 4000, 1000, 'proxyless-evidence');
+const test = await benchTestSet(images, num('eval'), 'proxyless-evidence');
 const gpu = await openBackend(v.device as DeviceChoice);
 const layout = CIFAR_LAYOUT;
 const priced = tableCost(readLatencyTable(latencyTable), layout);
 if (!priced.cost) throw new Error(`the latency table has no entry for ${priced.missing.join(', ')}`);
 const latency = priced.cost;
-const data = cifarSearchSplit(4000, 1000);
-const test = loadCifar10('test');
+
 const names = (choices: readonly number[]) => searchPositions(layout).map((p, b) => candidateName(p.candidates[choices[b]]));
 const t0 = performance.now();
 
@@ -169,6 +177,7 @@ log(
 
 const out = {
   date: new Date().toISOString(),
+  dataset: { spec: images.spec, name: images.train.name, trainImages: images.train.count },
   adapter: describeBackend(gpu),
   device: gpu.device,
   config: { ...v, 'latency-table': latencyTable, out: outFile, layout: layout.name },

@@ -6,6 +6,10 @@
  * compared and the largest relative difference printed.
  *
  *   npx tsx bench/zeroshot.bench.ts [--cells K] [--batch N] [--cells-per-stage N] [--channels C] [--seed S]
+ *                                   [--dataset cifar10|folder:PATH]
+ *
+ * The batch comes from --dataset (bench-data.ts: the fetched CIFAR-10, else the bundled subset of a
+ * development checkout), as `wgnas score` draws it.
  *
  * Timed per cell: everything from the host cell to the score (weight upload, forward, backward,
  * correlations, read-back, f64 log-det). Ours also draws its weights inside scoreCell; tfjs gets
@@ -21,13 +25,14 @@ import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../src/nn/nb201-ne
 import { scoreCell } from '../src/zeroshot/index.js';
 import { formatArch, type Nb201Cell, sampleCell } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
-import { proxyBatch } from '../src/zeroshot/index.js';
+import { benchProxyBatch, openBenchData } from './bench-data.js';
 
 interface Settings {
   K: number;
   batchSize: number;
   seed: number;
   cfg: Nb201NetConfig;
+  dataset?: string;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -39,6 +44,7 @@ function parseSettings(argv: string[]): Settings {
       'cells-per-stage': { type: 'string', default: String(NB201_DEFAULT.cellsPerStage) },
       channels: { type: 'string', default: String(NB201_DEFAULT.channels) },
       seed: { type: 'string', default: '0' },
+      dataset: { type: 'string' },
     },
   });
   const int = (name: string, v: string | undefined, min: number): number => {
@@ -55,13 +61,18 @@ function parseSettings(argv: string[]): Settings {
       channels: int('channels', values.channels, 1),
       cellsPerStage: int('cells-per-stage', values['cells-per-stage'], 1),
     },
+    dataset: values.dataset,
   };
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function main(): Promise<void> {
-  const { K, batchSize, seed, cfg } = parseSettings(process.argv.slice(2));
+  const { K, batchSize, seed, cfg, dataset } = parseSettings(process.argv.slice(2));
+  // The images first: a dataset that is not there is one line before the GPU starts.
+  const data = await openBenchData(dataset, 'zeroshot bench');
+  if (data.note) log(data.note);
+  const batch = await benchProxyBatch(data, batchSize, seed, 'zeroshot bench');
   const gpu = await acquireGpu();
   // The WGSL kernels, next to tfjs-webgpu on the same Dawn device.
   const be = webgpuBackend(gpu);
@@ -70,7 +81,6 @@ async function main(): Promise<void> {
   // createTfjsBaseline defers every submit (for kernel timing); scoring runs tfjs as shipped.
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 15);
 
-  const batch = proxyBatch(batchSize, seed);
   const rng = new Rng(seed + 1);
   const cells: Nb201Cell[] = Array.from({ length: K + 1 }, () => sampleCell(rng)); // [0] = warm-up
   const weights: HostWeights[] = [];
@@ -119,7 +129,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const out = [
     `Zero-shot WRCor scoring, NAS-Bench-201 — adapter: ${gpu.name}${gpu.adapter.isSoftware ? ' (software)' : ''}, ${date}`,
-    `settings: ${K} random cells (seed ${seed}), batch ${batchSize} (CIFAR-10), channels ${cfg.channels}, ` +
+    `settings: ${K} random cells (seed ${seed}), batch ${batchSize} (${data.train.name}, ${data.train.count} training images), channels ${cfg.channels}, ` +
       `${cfg.cellsPerStage} cells/stage, 32x32; tfjs ${tfb.version}; node ${process.version}; wall clock per cell`,
     '',
     '| implementation | architectures/s | mean s/arch | min s | max s |',
