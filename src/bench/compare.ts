@@ -76,7 +76,10 @@ export function compareReports(before: BenchReport, now: BenchReport): Compariso
   const host = (m: BenchReport['machine']) => m && `${m.cpu} (${m.logicalCores} logical cores)`;
   if (before.machine && now.machine) differs('machine', host(before.machine), host(now.machine));
   differs('device', before.device ?? 'gpu', now.device ?? 'gpu');
-  differs(now.device === 'cpu' ? 'CPU backend' : 'adapter', before.adapter?.name, now.adapter.name);
+  // What ran ours: an adapter on the GPU, the CPU backend on the CPU; named by each run's own device.
+  const ranOn = (d: BenchReport['device']) => (d === 'cpu' ? 'CPU backend' : 'adapter');
+  const [was, is] = [ranOn(before.device), ranOn(now.device)];
+  differs(was === is ? is : `${was} -> ${is}`, before.adapter?.name, now.adapter.name);
   differs('timing', before.timing, now.timing);
   differs('shapes', before.options?.shapes, now.options.shapes);
   differs('repeats', before.options?.repeats, now.options.repeats);

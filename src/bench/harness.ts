@@ -64,6 +64,11 @@ export interface BenchOptions extends BaselineConfig {
   log?: (line: string) => void;
   /** Told after each kernel/shape case (done of total), for a progress bar. */
   onCase?: (done: number, total: number) => void;
+  /**
+   * Given, once the sweep starts, a function that returns the report of the cases finished so far
+   * (marked partial): what a stopped run keeps (bench's Ctrl-C writes it to --json).
+   */
+  onStart?: (partialReport: () => BenchReport) => void;
 }
 
 /**
@@ -95,7 +100,8 @@ export interface BenchResult {
  * 1.2: peak.raiseCached.
  * 1.3: peak.threads (a CPU peak's one-thread and all-thread matmul rates).
  * 1.4: version, machine; options.only, cpuThreads, nativeThreads.
- * 1.5: options.maxSeconds; budgetCut on a measurement the time budget stopped short of repeats.
+ * 1.5: options.maxSeconds; budgetCut on a measurement the time budget stopped short of repeats;
+ *      partial on a report of a run stopped before its end.
  */
 export const BENCH_SCHEMA_VERSION = '1.5';
 
@@ -150,6 +156,8 @@ export interface BenchReport {
   /** Column label of each baseline, e.g. gpujs: 'gpu.js(webgpu)', onednn: 'oneDNN(1t)'. */
   labels: Partial<Record<BaselineName, string>>;
   results: BenchResult[];
+  /** (1.5) A run stopped before its end (Ctrl-C): results holds the cases that finished. */
+  partial?: { casesDone: number; casesTotal: number; stoppedBy?: string };
 }
 
 export interface ResolvePeakOptions extends Omit<CachedPeakOptions, 'log'> {
@@ -237,8 +245,67 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   const timings = new Set<string>();
   const runners: Runner[] = await createRunners(gpu, opts.baselines, opts, log);
 
+  // What each implementation is, and the report of `finished` (all the results, or those of a stopped run).
+  const where: BenchReport['where'] = {
+    ours: gpu
+      ? `WGSL kernels on ${gpu.name} via Dawn`
+      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}; timed inside the addon (the worker's clock around each op, summed; queueing and the JS round trip not included)`,
+  };
+  const labels: BenchReport['labels'] = {};
+  for (const b of runners) {
+    where[b.name] = b.where;
+    labels[b.name] = b.label;
+  }
+  function report(finished: BenchResult[]): BenchReport {
+    return {
+      schemaVersion: BENCH_SCHEMA_VERSION,
+      tool: 'wgnas bench',
+      date: new Date().toISOString(),
+      ...(opts.version ? { version: opts.version } : {}),
+      machine: benchMachine(),
+      adapter: gpu
+        ? {
+            name: gpu.name,
+            vendor: gpu.adapter.vendor,
+            architecture: gpu.adapter.architecture,
+            isSoftware: gpu.adapter.isSoftware,
+          }
+        : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
+      device: backend.device,
+      timing:
+        timings.size === 0
+          ? !gpu
+            ? 'cpu-worker'
+            : timer.hasTimestamps
+              ? 'timestamp-query'
+              : 'wall-clock'
+          : [...timings].join('+'),
+      peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
+      options: {
+        shapes: opts.shapes,
+        warmup: opts.warmup,
+        repeats: opts.repeats,
+        baselines: opts.baselines,
+        ...(opts.only ? { only: [...opts.only] } : {}),
+        cpuThreads: gpu ? null : (backend.threads ?? null),
+        nativeThreads: opts.nativeThreads ?? 1,
+        maxSeconds: { ours: gpuBudgetMs / 1e3, cpuBaselines: cpuBudgetMs / 1e3 },
+      },
+      where,
+      labels,
+      results: finished,
+    };
+  }
+
   const results: BenchResult[] = [];
   const totalCases = opts.kernels.reduce((a, k) => a + sweepShapes(k, opts.shapes, opts.only).length, 0);
+  // The cases finished (the last of results may be running).
+  let done = 0;
+  const caseDone = () => opts.onCase?.(++done, totalCases);
+  opts.onStart?.(() => ({
+    ...report(results.slice(0, done)),
+    partial: { casesDone: done, casesTotal: totalCases },
+  }));
   try {
     for (const k of opts.kernels) {
       const wantsOutput = runners.some((b) => b.covers(k));
@@ -255,7 +322,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];
           log(`  skipped: ${r.error}`);
-          opts.onCase?.(results.length, totalCases);
+          caseDone();
           continue;
         }
         Object.assign(r, { flops: cost.flops, bytes: cost.bytes, intensity: cost.flops / cost.bytes, config: kc.config });
@@ -294,7 +361,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         } finally {
           kc.teardown();
           await backend.sync();
-          opts.onCase?.(results.length, totalCases);
+          caseDone();
         }
       }
     }
@@ -309,47 +376,5 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
     log(`note: ${raised}${peak.raiseCached ? '; saved to the peak cache for later runs' : ''}`);
   }
 
-  const where: BenchReport['where'] = {
-    ours: gpu
-      ? `WGSL kernels on ${gpu.name} via Dawn`
-      : `native CPU backend (oneDNN and C++ in the addon), ${backend.deviceName}; timed inside the addon (the worker's clock around each op, summed; queueing and the JS round trip not included)`,
-  };
-  const labels: BenchReport['labels'] = {};
-  for (const b of runners) {
-    where[b.name] = b.where;
-    labels[b.name] = b.label;
-  }
-  return {
-    schemaVersion: BENCH_SCHEMA_VERSION,
-    tool: 'wgnas bench',
-    date: new Date().toISOString(),
-    ...(opts.version ? { version: opts.version } : {}),
-    machine: benchMachine(),
-    adapter: gpu
-      ? { name: gpu.name, vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, isSoftware: gpu.adapter.isSoftware }
-      : { name: backend.deviceName, vendor: 'cpu', architecture: 'native', isSoftware: false },
-    device: backend.device,
-    timing:
-      timings.size === 0
-        ? !gpu
-          ? 'cpu-worker'
-          : timer.hasTimestamps
-            ? 'timestamp-query'
-            : 'wall-clock'
-        : [...timings].join('+'),
-    peak: { ...peak, gflops: peak.flopsPerS / 1e9, gbps: peak.bytesPerS / 1e9 },
-    options: {
-      shapes: opts.shapes,
-      warmup: opts.warmup,
-      repeats: opts.repeats,
-      baselines: opts.baselines,
-      ...(opts.only ? { only: [...opts.only] } : {}),
-      cpuThreads: gpu ? null : (backend.threads ?? null),
-      nativeThreads: opts.nativeThreads ?? 1,
-      maxSeconds: { ours: gpuBudgetMs / 1e3, cpuBaselines: cpuBudgetMs / 1e3 },
-    },
-    where,
-    labels,
-    results,
-  };
+  return report(results);
 }

@@ -36,8 +36,8 @@ function timingText(source: string, device: 'gpu' | 'cpu' = 'gpu'): string {
   return `${source} (some timestamp samples fell back to the wall clock)`;
 }
 
-/** Where the report's peak came from, for the header. */
-export function peakOrigin(p: BenchReport['peak']): string {
+/** Where the report's peak came from, for the header; `cores`: the machine's (its threads may be more). */
+export function peakOrigin(p: BenchReport['peak'], cores?: number): string {
   if (p.source === 'table') return `datasheet: ${p.name}`;
   const rounds = p.rounds ? `, best of ${p.rounds} round${p.rounds > 1 ? 's' : ''}` : '';
   const when =
@@ -47,22 +47,27 @@ export function peakOrigin(p: BenchReport['peak']): string {
         ? `; measured now${rounds}, cached for later runs`
         : '';
   const raised = p.raisedFrom ? `; raised to rates this run reached${p.raiseCached ? ', saved for later runs' : ''}` : '';
-  return `${p.name}${threadsText(p.threads)}${when}${raised}`;
+  return `${p.name}${threadsText(p.threads, cores)}${when}${raised}`;
 }
 
 /**
- * A CPU peak's per-thread rates: what one thread reached and what all did together, and a hint when
- * they did not scale (a single-thread baseline near a many-thread peak is then no error).
+ * A CPU peak's per-thread rates: what one thread reached and what all did together, and why when
+ * they did not scale (a single-thread baseline near a many-thread peak is then no error): more
+ * threads than the machine's `cores` take turns on them (at most `cores` x), else the cores were busy.
  */
-export function threadsText(t: BenchReport['peak']['threads']): string {
+export function threadsText(t: BenchReport['peak']['threads'], cores?: number): string {
   if (!t || t.count <= 1) return '';
   const g = (x: number) => fmtNum(x / 1e9);
   const scale = t.allThreadsFlopsPerS / t.oneThreadFlopsPerS;
-  const busy =
-    scale < 0.75 * t.count
-      ? `, not ${t.count}x: the cores were shared or busy while measuring; --recalibrate on an idle machine`
+  const over = cores !== undefined && cores >= 1 && t.count > cores;
+  const cap = over ? cores : t.count;
+  const busy = scale < 0.75 * cap ? 'the cores were shared or busy while measuring; --recalibrate on an idle machine' : '';
+  const why = over
+    ? `, not ${t.count}x: ${t.count} threads on ${cores} core${cores === 1 ? '' : 's'} take turns (oversubscribed: at most ${cores}x)${busy ? `; below that, ${busy}` : ''}`
+    : busy
+      ? `, not ${t.count}x: ${busy}`
       : '';
-  return `; matmul ${g(t.oneThreadFlopsPerS)} GFLOP/s on 1 thread, ${g(t.allThreadsFlopsPerS)} on ${t.count} together (${scale.toFixed(2)}x one thread${busy}), the peak is the higher`;
+  return `; matmul ${g(t.oneThreadFlopsPerS)} GFLOP/s on 1 thread, ${g(t.allThreadsFlopsPerS)} on ${t.count} together (${scale.toFixed(2)}x one thread${why}), the peak is the higher`;
 }
 
 export function describeMachine(m: NonNullable<BenchReport['machine']>): string {
@@ -70,7 +75,7 @@ export function describeMachine(m: NonNullable<BenchReport['machine']>): string 
 }
 
 export function reportHeader(r: BenchReport): string {
-  const peakSrc = peakOrigin(r.peak);
+  const peakSrc = peakOrigin(r.peak, r.machine?.logicalCores);
   const lines = [
     `wgnas bench${r.version ? ` ${r.version}` : ''} | ${r.device === 'cpu' ? 'device' : 'adapter'}: ${r.adapter.name}${r.adapter.isSoftware ? ' (software)' : ''} | ${r.date}`,
     ...(r.machine ? [`machine: ${describeMachine(r.machine)}`] : []),

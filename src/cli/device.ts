@@ -29,18 +29,25 @@ export function openDevice(device: DeviceKind, v: DeviceValues, io?: Io): Promis
   return openBackend(device, { threads: v['cpu-threads'] });
 }
 
-/** The outputs already warned: a worker opens a backend per slot, the warning is said once. */
-const warned = new WeakSet<Io>();
+/** The flags each output was already warned of: a worker opens a backend per slot, the warning is said once. */
+const warned = new WeakMap<Io, Set<string>>();
 
 /**
  * More threads than cores is accepted (oversubscription can be deliberate: a comparison, a machine
  * shared on purpose), but said: the threads then share the cores and a run is slower than with fewer.
  */
 export function warnCpuThreads(threads: number | undefined, io: Io): void {
+  warnThreads('cpu-threads', threads, io);
+}
+
+/** warnCpuThreads for any threads flag (bench's --native-threads of the oneDNN / XNNPACK baselines). */
+export function warnThreads(flag: string, threads: number | undefined, io: Io): void {
   const cores = defaultCpuThreads();
-  if (threads === undefined || threads <= cores || warned.has(io)) return;
-  warned.add(io);
-  io.err(`warning: --cpu-threads ${threads} is more than the ${cores} cores this process may use: the threads share them\n`);
+  const said = warned.get(io) ?? new Set<string>();
+  if (threads === undefined || threads <= cores || said.has(flag)) return;
+  said.add(flag);
+  warned.set(io, said);
+  io.err(`warning: --${flag} ${threads} is more than the ${cores} cores this process may use: the threads share them\n`);
 }
 
 /** What result files record about the device: results may differ between devices (within tolerance). */

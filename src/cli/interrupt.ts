@@ -20,6 +20,8 @@ interface Running {
 let running: Running | null = null;
 /** What the running command said about continuing (setInterruptHint), over what its spec tells. */
 let commandHint: (() => string | undefined) | null = null;
+/** What the running command keeps when stopped (setInterruptSave): it writes, and says what. */
+let commandSave: ((signal: string) => string | undefined) | null = null;
 
 /**
  * Records the command being run (runCommand calls it once the command line is parsed). The first
@@ -33,6 +35,16 @@ export function noteRunning(command: string, mode: ModeSpec, values: Record<stri
 export function forgetRunning(): void {
   running = null;
   commandHint = null;
+  commandSave = null;
+}
+
+/**
+ * A command that can keep part of its work when stopped (bench: the cases that finished, as a
+ * partial --json report) saves it here, synchronously, before the process exits; what it returns is
+ * said on the stop line in place of the hint. null clears it.
+ */
+export function setInterruptSave(save: ((signal: string) => string | undefined) | null): void {
+  commandSave = save;
 }
 
 /** How to continue the command being run ('--out X keeps the work done: ... --resume ...'), if it says. */
@@ -79,7 +91,13 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
 /** The line printed when `signal` stops the process. */
 export function interruptLine(signal: string): string {
   if (!running) return `wgnas: stopped by ${signal}`;
-  const hint = continueHint();
+  let saved: string | undefined;
+  try {
+    saved = commandSave?.(signal);
+  } catch (e) {
+    saved = `could not keep the work done: ${(e as Error).message.split('\n')[0]}`;
+  }
+  const hint = saved ?? continueHint();
   return `wgnas ${running.command}: stopped by ${signal}${hint ? `; ${hint}` : ''}`;
 }
 

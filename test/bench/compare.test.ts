@@ -59,6 +59,21 @@ describe('bench --compare', () => {
     expect(() => parseBenchReport('{', 'x.json')).toThrow(/--compare x\.json is not valid JSON/);
   });
 
+  it('a GPU report against a CPU run: the device changed, and the adapter gave way to the CPU backend', () => {
+    const gpu = report('gpu', 'llvmpipe (LLVM 15.0.6, 256 bits)', []);
+    const cpu = report('cpu', 'native CPU (2 threads)', []);
+    expect(compareReports(gpu, cpu).differences).toEqual([
+      'device: gpu -> cpu',
+      'adapter -> CPU backend: llvmpipe (LLVM 15.0.6, 256 bits) -> native CPU (2 threads)',
+    ]);
+    expect(compareReports(cpu, gpu).differences).toEqual([
+      'device: cpu -> gpu',
+      'CPU backend -> adapter: native CPU (2 threads) -> llvmpipe (LLVM 15.0.6, 256 bits)',
+    ]);
+    // A report before 'device' existed ran on the GPU.
+    expect(compareReports({ ...gpu, device: undefined }, cpu).differences[1]).toMatch(/^adapter -> CPU backend: /);
+  });
+
   it('names another machine (1.4 reports), and is silent where the earlier report has none', () => {
     const at = (cpu: string, logicalCores: number) => ({ cpu, logicalCores, platform: 'linux x64', node: 'v22.0.0' });
     const a = { ...report('cpu', 'native CPU (2 threads)', []), machine: at('AMD EPYC', 2) };

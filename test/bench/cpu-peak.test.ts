@@ -92,6 +92,15 @@ describe('the CPU backend peak of several threads', () => {
       '; matmul 190 GFLOP/s on 1 thread, 370 on 2 together (1.95x one thread), the peak is the higher',
     );
     expect(threadsText(rates(190, 190, 1).threads)).toBe('');
+    // More threads than cores: they take turns, which is not a busy machine.
+    expect(threadsText(rates(190, 370, 3).threads, 2)).toBe(
+      '; matmul 190 GFLOP/s on 1 thread, 370 on 3 together (1.95x one thread, not 3x: 3 threads on 2 cores take turns (oversubscribed: at most 2x)), the peak is the higher',
+    );
+    expect(threadsText(rates(190, 200, 3).threads, 2)).toBe(
+      '; matmul 190 GFLOP/s on 1 thread, 200 on 3 together (1.05x one thread, not 3x: 3 threads on 2 cores take turns (oversubscribed: at most 2x); below that, the cores were shared or busy while measuring; --recalibrate on an idle machine), the peak is the higher',
+    );
+    // Threads within the cores: as before.
+    expect(threadsText(t(193, 168), 2)).toBe(threadsText(t(193, 168)));
     expect(threadsText(undefined)).toBe('');
     const p = rates(190, 370);
     expect(peakOrigin({ ...p, gflops: 370, gbps: 30, origin: 'measured', rounds: 3 })).toBe(

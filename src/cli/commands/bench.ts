@@ -24,7 +24,8 @@ import { type BenchKernel, type ShapeSet, shapeLabel, sweepShapes } from '../../
 import { autotuneCachePath, autotuneMatmul, tileName } from '../../bench/autotune.js';
 import { codeVersion } from '../../queue/code-version.js';
 import { UsageError } from '../args.js';
-import { deviceOf, openDevice } from '../device.js';
+import { setInterruptSave } from '../interrupt.js';
+import { deviceOf, openDevice, warnThreads } from '../device.js';
 import { checkCacheDir } from '../paths.js';
 import { runCommand, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -72,6 +73,8 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
   checkOnly(kernels, values.only, sweeps, all ? [] : names);
   // The earlier run is read before any timing, so a wrong file costs nothing.
   const before = values.compare ? parseBenchReport(readFileSync(values.compare, 'utf8'), values.compare) : undefined;
+  // --native-threads applies only with onednn/xnnpack (the spec refuses it otherwise): said as --cpu-threads is.
+  if (values['native-threads'] !== 1) warnThreads('native-threads', nativeThreads, io);
   const device = await deviceOf(values);
   if (device === 'cpu' && values.autotune) throw new UsageError('--autotune tunes the WGSL matmul tile: it needs --device gpu');
   // The tile is saved in the user cache: a folder that cannot take it is refused before the tuning.
@@ -118,6 +121,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     );
     const barLog = values.quiet ? log : (line: string) => bar.log(line);
     const budgetMs = values['max-seconds'] === undefined ? undefined : values['max-seconds'] * 1e3;
+    const json = values.json;
     const report = await runBench(backend, {
       kernels,
       shapes,
@@ -134,7 +138,12 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       version: codeVersion(),
       log: barLog,
       onCase: (done) => bar.update(done),
+      // Ctrl-C keeps what finished: the --json report of those cases, marked partial.
+      onStart: (partialReport) => {
+        if (json) setInterruptSave((signal) => savePartial(json, partialReport(), signal));
+      },
     });
+    setInterruptSave(null);
     bar.done();
     const md = values.markdown;
     out(`${reportHeader(report)}\n\n${formatTable(report, { markdown: md })}`);
@@ -157,8 +166,17 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     }
     return report;
   } finally {
+    setInterruptSave(null);
     backend.dispose();
   }
+}
+
+/** A stopped run's --json: the cases that finished, written atomically and marked partial; says what it wrote. */
+function savePartial(path: string, r: BenchReport, signal: string): string {
+  const { casesDone, casesTotal } = r.partial!;
+  if (casesDone === 0) return `no case had finished: nothing written to --json ${path}`;
+  writeFileAtomic(path, JSON.stringify({ ...r, partial: { ...r.partial, stoppedBy: signal } }, null, 2) + '\n');
+  return `wrote the ${casesDone} finished case${casesDone === 1 ? '' : 's'} of ${casesTotal} to --json ${path}, marked partial`;
 }
 
 /**

@@ -65,7 +65,7 @@ export const BENCH_OPTIONS = {
     },
   }),
   json: outFile({
-    help: 'write the full report as JSON (schema in docs/bench.md): schemaVersion (MAJOR.MINOR), the run (tool, date, version, machine, adapter, device, timing, peak with its origin: table, measured or cached, options with the threads, where) and per kernel and shape its results (kernel, label, flops, bytes, intensity; ours and each of baselines with medianMs, p10Ms, p90Ms, meanMs, minMs, gflops, gbps and, for a baseline, status and speedup)',
+    help: 'write the full report as JSON (schema in docs/bench.md): schemaVersion (MAJOR.MINOR), the run (tool, date, version, machine, adapter, device, timing, peak with its origin: table, measured or cached, options with the threads, where) and per kernel and shape its results (kernel, label, flops, bytes, intensity; ours and each of baselines with medianMs, p10Ms, p90Ms, meanMs, minMs, gflops, gbps and, for a baseline, status and speedup); a run stopped by Ctrl-C writes the cases that finished, marked partial',
   }),
   compare: inFile({
     help: 'also print our median per kernel and shape beside an earlier run (a --json report of wgnas bench of the same schema major version), with the change and whether the two p10-p90 ranges overlap, and the settings in which the runs differ',
