@@ -16,6 +16,7 @@ import {
   cpuModel,
   type Runner,
   type ShapeContext,
+  type Throughput,
   throughput,
 } from './baseline-common.js';
 
@@ -25,6 +26,11 @@ const PARITY_MAX_ELEMS = 1 << 22;
 export const firstLine = (e: unknown) => (e as Error).message.split('\n')[0];
 
 type Guard = { state: 'unchecked' | 'ok' | 'failed'; note: string };
+
+/** A timed baseline's row: its throughput and our speed relative to it (same FLOPs: its time / ours). */
+function okRow(label: string, t: Throughput, c: ShapeContext, rest: Partial<BaselineResult>): BaselineResult {
+  return { status: 'ok', label, ...t, speedup: t.medianMs / c.oursMedianMs, ...rest };
+}
 
 /**
  * The parity guard shared by all baselines: runs on the kernel's first shape and on every later
@@ -105,14 +111,7 @@ function guardedRunner(
         });
         const t = throughput(m, c.cost.flops, c.cost.bytes, c.repeats);
         c.log(`  ${label.padEnd(14)} ${t.medianMs.toFixed(3)} ms  ${t.gflops.toFixed(2)} GFLOP/s  ${t.gbps.toFixed(2)} GB/s`);
-        return {
-          status: 'ok',
-          label,
-          ...t,
-          speedup: t.medianMs / c.oursMedianMs,
-          parityMaxAbsErr,
-          timing: m.source as BaselineTiming,
-        };
+        return okRow(label, t, c, { parityMaxAbsErr, timing: m.source as BaselineTiming });
       } catch (e) {
         // tfjs backends lack some kernels (e.g. wasm has no conv backprop): not a failure of the run.
         const missing = /not registered for backend/.test(firstLine(e));
@@ -252,16 +251,7 @@ export function nativeRunner(name: 'onednn' | 'xnnpack', nb: NativeBaseline): Ru
         const note = checked ? eq.note : `${eq.note}; timing only, no parity guard`;
         // A scaled time (one product of a batch x batch) is derived, not timed as a whole: ~ in the table.
         const estimate = (eq.scale ?? 1) !== 1;
-        return {
-          status: 'ok',
-          label,
-          ...t,
-          speedup: t.medianMs / c.oursMedianMs,
-          note,
-          parityMaxAbsErr,
-          ...(estimate ? { estimate } : {}),
-          timing: 'wall-clock (native)',
-        };
+        return okRow(label, t, c, { note, parityMaxAbsErr, ...(estimate ? { estimate } : {}), timing: 'wall-clock (native)' });
       } catch (e) {
         return { status: 'error', label, note: firstLine(e) };
       }
