@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
+  BENCH_SCHEMA_VERSION,
   type BenchReport,
   type BenchResult,
   gpuPeakKey,
@@ -237,6 +238,6 @@ describe('the measured peak cache', () => {
     );
     const b = await run();
     expect(b.peak).toEqual({ ...a.peak, origin: 'cached' });
-    expect(b.schemaVersion).toBe('1.4');
+    expect(b.schemaVersion).toBe(BENCH_SCHEMA_VERSION);
   });
 });
