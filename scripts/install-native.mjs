@@ -2,6 +2,9 @@
 // npm install hook: builds the native addon (the CPU latency profiler and CPU ops) with cmake-js
 // when the toolchain and oneDNN are there. It never fails the install: without them wgnas still
 // runs everything on the GPU, and this prints one line saying what is missing and how to enable it.
+// An addon that loads is kept (a reinstall stays fast); `npm rebuild wgnas` (npm_command=rebuild),
+// the fix NativeUnavailableError gives, always builds again, and so does an install over an addon
+// that does not load (built for another Node or system, truncated, its libraries gone).
 // In a development checkout (src/ beside this script) it does nothing: `npm run build:native` builds.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,10 +39,24 @@ function hasOneDnn() {
   return dirs.some((d) => existsSync(join(d, 'oneapi', 'dnnl', 'dnnl.hpp')));
 }
 
+/** Why the built addon does not load in this Node (its first line), or null when it does. */
+function loadProblem() {
+  try {
+    createRequire(import.meta.url)(addon);
+    return null;
+  } catch (e) {
+    return String(e?.message ?? e).split('\n')[0];
+  }
+}
+
 function main() {
   if (process.env.WGNAS_SKIP_NATIVE) return unavailable('WGNAS_SKIP_NATIVE is set');
   if (existsSync(join(root, 'src', 'cli', 'main.ts'))) return; // development checkout
-  if (existsSync(addon)) return;
+  if (existsSync(addon) && process.env.npm_command !== 'rebuild') {
+    const problem = loadProblem();
+    if (!problem) return;
+    say(`the native addon ${addon} does not load (${problem.slice(0, 200)}): building it again`);
+  }
   if (!has('cmake')) return unavailable('cmake not found');
   if (!has(process.env.CXX ?? 'c++')) return unavailable('no C++ compiler found');
   if (!hasOneDnn()) return unavailable('oneDNN headers (oneapi/dnnl/dnnl.hpp) not found');

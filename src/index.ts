@@ -13,6 +13,7 @@ export {
   cpuBackend,
   DEVICE_CHOICES,
   type DeviceChoice,
+  DisposedError,
   DisposedTensorError,
   ForeignTensorError,
   gpuOf,
@@ -104,6 +105,8 @@ export { openImageFolder, scanImageFolder, type FolderScan, type ImageFolderOpti
 export { loadCifar, readCifarFiles, CIFAR_FORMATS, type CifarName, type CifarSet } from './data/cifar-official.js';
 export { openCifar10Subset, openOfficialCifar } from './data/cifar-dataset.js';
 export { DownloadError } from './data/download.js';
+// Labels checked against the classifier that scores or learns them.
+export { ClassCountError, LabelRangeError } from './data/labels.js';
 
 // Networks on the tape, and their optimisers.
 export { Tape } from './nn/tape.js';
@@ -111,7 +114,14 @@ export { AlphaAdam, TrainingDivergedError, WeightSgd, type AdamConfig, type Alph
 // The WGSL wrappers of ProxylessNAS's binarized gates and AutoSpace's fitness mixture (on a Gpu).
 export { binarizeAlphaGrad, gateDot, rescaleTwoPath, sampleGates, type GateSample, type PathMode } from './kernels/binarize.js';
 export { fitnessGrad, fitnessSoftmax, mixBackward, mixForward } from './kernels/fitness.js';
-export { Nb201Net, nb201Complexity, nb201Factory, NB201_DEFAULT, type Nb201NetConfig } from './nn/nb201-net.js';
+export {
+  Nb201Net,
+  nb201Complexity,
+  nb201Factory,
+  NB201_DEFAULT,
+  type Nb201NetConfig,
+  type Nb201NetOptions,
+} from './nn/nb201-net.js';
 
 // Search spaces and strategies.
 export { formatArch, nb201Space, parseArch, sampleCell, type Nb201Cell } from './spaces/nb201.js';
@@ -119,8 +129,10 @@ export * from './search/index.js';
 
 // Zero-cost proxies and the zero-shot method.
 export {
+  PopulationProxyError,
   PROXIES,
   resolveProxies,
+  UnknownProxyError,
   scoreNet,
   scoreNetsGrouped,
   voteScores,
@@ -143,7 +155,7 @@ export {
 } from './latency/lut.js';
 export { findLatency, predictLatency, supernetLatencies, MissingLatencyError, type Prediction } from './latency/predictor.js';
 export { buildLatencyTable } from './latency/profiler.js';
-export { fromNetConfig, netConfigToKeys, type ProxylessArch } from './latency/arch.js';
+export { fromNetConfig, netConfigToKeys, type ProxylessArch, type ProxylessNetConfig } from './latency/arch.js';
 
 // Methods: ProxylessNAS, AutoSpace.
 export {

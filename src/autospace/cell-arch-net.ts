@@ -3,11 +3,12 @@
  * zero-shot proxies score.
  */
 import type { Backend } from '../backend/index.js';
+import { ClassCountError } from '../data/labels.js';
 import { FixedNet } from '../mobilenet/fixed-net.js';
 import { archMadds } from '../mobilenet/madds.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { spaceBn } from '../mobilenet/space-file.js';
-import { type NetFactory, type ProxyBatch, scoreNet } from '../proxies/index.js';
+import { checkPerNetwork, type NetFactory, type ProxyBatch, scoreNet } from '../proxies/index.js';
 import { checkChoices } from '../spaces/space.js';
 
 /** The network of `choices`, at the BN eps its space records (spaceBn). */
@@ -17,6 +18,7 @@ export function cellArchFactory(backend: Backend, space: CellSpace, choices: rea
   return {
     build: (init, rng) => FixedNet.fromChoices(backend, space.layout, space.cells, choices, rng, init, eps),
     flopsM: archMadds(space, choices) / 1e6,
+    classes: space.layout.classes,
   };
 }
 
@@ -28,7 +30,12 @@ export async function scoreArch(
   batch: ProxyBatch,
   seed = 0,
 ) {
+  checkPerNetwork(proxies, 'scoreArch');
   const side = batch.size ?? 32;
+  if (batch.classes !== undefined && batch.classes !== space.layout.classes)
+    throw new ClassCountError(
+      `scoreArch: the space's layout classifies ${space.layout.classes} classes but the batch's dataset has ${batch.classes} (batch.classes); give { ...space, layout: { ...space.layout, classes: ${batch.classes} } }`,
+    );
   if (side !== space.layout.inputSize)
     throw new RangeError(
       `${space.layout.name} layout takes ${space.layout.inputSize}x${space.layout.inputSize} images, the proxy batch is ${side}x${side}`,

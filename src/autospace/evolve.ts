@@ -24,7 +24,14 @@
  * iteration). What a checkpoint must agree on: resume-state.ts.
  */
 import type { Backend, Tensor } from '../backend/index.js';
-import { type BatchSource, batchSource, isStreamed, resizeNearest, type SearchImages } from '../data/batch-stream.js';
+import {
+  type BatchSource,
+  batchSource,
+  checkSplitClasses,
+  isStreamed,
+  resizeNearest,
+  type SearchImages,
+} from '../data/batch-stream.js';
 import { augment } from '../data/cifar10.js';
 import { cosineLr } from '../kernels/optim.js';
 import type { LayerShape } from '../mobilenet/cell.js';
@@ -91,6 +98,8 @@ export class AutoSpace {
     readonly data: SearchImages,
   ) {
     checkEvolveConfig(cfg);
+    checkSplitClasses(data.train, cfg.layout.classes, 'AutoSpace', 'train');
+    checkSplitClasses(data.val, cfg.layout.classes, 'AutoSpace', 'val');
     const L = cfg.layout;
     this.rng = new Rng(mixSeed(cfg.seed, 0xa5));
     // The skeleton's own weights; the cells live in their members' stores (built per step into mixtures).

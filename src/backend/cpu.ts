@@ -56,7 +56,8 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
       assertUnaliased('copy', [['dst', d]], [['src', s]], sameStorage); // as the webgpu backend
       dev.copy(s, d, elems, srcOff, dstOff);
     },
-    readMany: (ts) => Promise.all(ts.map((t) => dev.read(own(t, 'readMany')))),
+    // async: a disposed or foreign tensor rejects, as read() does.
+    readMany: async (ts) => Promise.all(ts.map((t) => dev.read(own(t, 'readMany')))),
     window: (base, shape) => own(base, 'window').window(shape),
     flush: () => dev.flush(),
     sync: () => dev.sync(),

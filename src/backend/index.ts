@@ -15,8 +15,16 @@ export type {
   KernelProfile,
   KernelProfileRow,
 } from './backend.js';
-export { DisposedTensorError, ForeignTensorError, numel, type Tensor } from './tensor.js';
+export { DisposedError, DisposedTensorError, ForeignTensorError, numel, type Tensor } from './tensor.js';
 export { cpuBackend, cpuOpRegistry } from './cpu.js';
 export { gpuOf, webgpuBackend } from './webgpu.js';
-export { DEVICE_CHOICES, type DeviceChoice, describeBackend, openBackend, resolveDevice } from './select.js';
+export {
+  DEVICE_CHOICES,
+  type DeviceChoice,
+  describeBackend,
+  openBackend,
+  passedOverAdapter,
+  resolveDevice,
+  softwareFallback,
+} from './select.js';
 export { GpuDeviceLostError, GpuOutOfMemoryError, ShapeError } from '../gpu/errors.js';

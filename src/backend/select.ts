@@ -14,7 +14,15 @@ import { webgpuBackend } from './webgpu.js';
 export const DEVICE_CHOICES = ['auto', 'gpu', 'cpu'] as const;
 export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 
-let probed: Promise<DeviceKind> | undefined;
+/** The probe of 'auto' (once per process): the device it means, and the software adapter it passed over. */
+let probed: Promise<{ kind: DeviceKind; software: string | null }> | undefined;
+function probe(): Promise<{ kind: DeviceKind; software: string | null }> {
+  probed ??= probeAdapter().then((a) => ({
+    kind: a && !a.isSoftware ? 'gpu' : 'cpu',
+    software: a?.isSoftware ? a.description : null,
+  }));
+  return probed;
+}
 
 /** The device `choice` means on this machine ('auto' probes the adapter once per process). */
 export function resolveDevice(choice: DeviceChoice): Promise<DeviceKind> {
@@ -22,8 +30,15 @@ export function resolveDevice(choice: DeviceChoice): Promise<DeviceKind> {
   if (!(DEVICE_CHOICES as readonly unknown[]).includes(choice))
     return Promise.reject(new RangeError(`device must be one of ${DEVICE_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`));
   if (choice === 'gpu' || choice === 'cpu') return Promise.resolve(choice);
-  probed ??= probeAdapter().then((a) => (a && !a.isSoftware ? 'gpu' : 'cpu'));
-  return probed;
+  return probe().then((p) => p.kind);
+}
+
+/**
+ * The software adapter (lavapipe, ...) that 'auto' passed over for the CPU backend, or null: where
+ * the CPU backend cannot open, the WGSL kernels still run there (much slower). Probes once.
+ */
+export async function passedOverAdapter(): Promise<string | null> {
+  return (await probe()).software;
 }
 
 export interface OpenBackendOptions {
@@ -38,11 +53,15 @@ export async function openBackend(choice: DeviceChoice, opts: OpenBackendOptions
   try {
     return cpuBackend(NativeDevice.create({ threads: opts.threads }), { ownsDevice: true });
   } catch (e) {
-    if (choice === 'auto' && e instanceof NativeUnavailableError) {
-      e.message += '\n  - Or run the WGSL kernels on the software GPU adapter instead (much slower): --device gpu';
-    }
+    const software = choice === 'auto' && e instanceof NativeUnavailableError ? await passedOverAdapter() : null;
+    if (software) (e as Error).message += `\n${softwareFallback(software, "openBackend('gpu')")}`;
     throw e;
   }
+}
+
+/** The fix line a NativeUnavailableError gets under 'auto' where a software adapter is there; `how`: the call or flag that picks it. */
+export function softwareFallback(adapter: string, how: string): string {
+  return `  - Or run the WGSL kernels on the software GPU adapter (${adapter}) instead, much slower: ${how}`;
 }
 
 /** One line for logs: which backend, on what. */

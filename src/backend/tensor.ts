@@ -21,10 +21,10 @@ export class ForeignTensorError extends Error {
   override readonly name = 'ForeignTensorError';
 }
 
-/** A tensor handed to an op (or write, copy, window) after its dispose(). */
-export class DisposedTensorError extends Error {
-  override readonly name = 'DisposedTensorError';
-}
+import { DisposedTensorError } from '../util/disposed.js';
+
+/** A tensor used after its dispose() (by an op, read, view, write, copy or window; util/disposed.ts). */
+export { DisposedError, DisposedTensorError } from '../util/disposed.js';
 
 /**
  * Refuses a disposed tensor before an op runs: ops allocate their outputs first, and an output

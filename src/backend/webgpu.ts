@@ -47,7 +47,8 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       assertUnaliased('copy', [['dst', d]], [['src', s]], sameBuffer); // WebGPU copies between two buffers only
       gpu.copy(s, d, elems, srcOff, dstOff);
     },
-    readMany: (ts) => gpu.readMany(ts.map((t) => own(t, 'readMany'))),
+    // async: a disposed or foreign tensor rejects, as read() does.
+    readMany: async (ts) => gpu.readMany(ts.map((t) => own(t, 'readMany'))),
     window: (base, shape) => own(base, 'window').window(shape),
     flush: () => gpu.flush(),
     sync: () => gpu.sync(),

@@ -118,7 +118,7 @@ export async function createGpuJsBaseline(prefer: readonly GpuJsMode[] = GPUJS_M
   // webgpu mode uses navigator.gpu: our pinned Dawn instance (as the tfjs baseline does).
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {};
-  if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: dawnGpu(), configurable: true });
+  if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: await dawnGpu(), configurable: true });
 
   const require = createRequire(import.meta.url);
   let mod: GpuJsModule;

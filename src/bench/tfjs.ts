@@ -34,7 +34,7 @@ export async function createTfjsBaseline(gpu: Gpu): Promise<TfjsBaseline> {
   // tfjs-backend-webgpu checks navigator.gpu at import; point it at our (pinned) Dawn instance.
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {};
-  if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: dawnGpu(), configurable: true });
+  if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: await dawnGpu(), configurable: true });
 
   let tf: Tf;
   let WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => unknown;

@@ -49,7 +49,8 @@ export async function runProxyBatch(
   if (batchSize > ds.count)
     throw new UsageError(`--batch ${batchSize} is more than the ${ds.count} training images of ${ds.name}`);
   const b = await proxyMinibatch(ds, batchSize, seed, size);
-  return size === RUN_RESOLUTION ? { x: b.x, y: b.y, n: b.n } : { x: b.x, y: b.y, n: b.n, size };
+  const { x, y, n, classes } = b;
+  return size === RUN_RESOLUTION ? { x, y, n, classes } : { x, y, n, size, classes };
 }
 
 /**

@@ -8,8 +8,11 @@ import {
   type DeviceKind,
   describeBackend,
   openBackend,
+  passedOverAdapter,
   resolveDevice,
+  softwareFallback,
 } from '../backend/index.js';
+import { NativeUnavailableError } from '../native/binding.js';
 import { defaultCpuThreads } from './resume-settings.js';
 import type { Io } from './run.js';
 
@@ -24,9 +27,16 @@ export function deviceOf(v: DeviceValues): Promise<DeviceKind> {
 }
 
 /** Opens the backend for `device`; the caller disposes it. `io`: where the --cpu-threads warning goes (once). */
-export function openDevice(device: DeviceKind, v: DeviceValues, io?: Io): Promise<Backend> {
+export async function openDevice(device: DeviceKind, v: DeviceValues, io?: Io): Promise<Backend> {
   if (io && device === 'cpu') warnCpuThreads(v['cpu-threads'], io);
-  return openBackend(device, { threads: v['cpu-threads'] });
+  try {
+    return await openBackend(device, { threads: v['cpu-threads'] });
+  } catch (e) {
+    // --device auto chose the CPU: where a software adapter was passed over, it is the other way.
+    const software = v.device === 'auto' && e instanceof NativeUnavailableError ? await passedOverAdapter() : null;
+    if (software) (e as Error).message += `\n${softwareFallback(software, '--device gpu')}`;
+    throw e;
+  }
 }
 
 /** The flags each output was already warned of: a worker opens a backend per slot, the warning is said once. */

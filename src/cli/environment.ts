@@ -88,13 +88,17 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
 ];
 
-/** Test hooks and what wgnas passes its own child processes: not for users (docs/reliability.md names the kill hook). */
+/**
+ * Test hooks, what wgnas passes its own child processes, and what npm passes the install hook
+ * (npm_command: 'rebuild' under `npm rebuild wgnas`): not for users (docs/reliability.md names the kill hook).
+ */
 export const INTERNAL_ENVIRONMENT: readonly string[] = [
   'WGNAS_TEST_KILL_AT',
   'WGNAS_TEST_CODE_VERSION',
   'WGNAS_TEST_DEVICE_IDENTITY',
   'WGNAS_TEST_JOB_DELAY_MS',
   'WGNAS_SCORE_WORKER',
+  'npm_command',
 ];
 
 /** Each name a row lists (a row may list several, comma-separated). */

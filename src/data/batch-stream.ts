@@ -8,6 +8,7 @@ import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
 import { type Cifar10, batchOf } from './cifar10.js';
 import { type ImageDataset, Prefetcher } from './image-dataset.js';
+import { checkClassCount, checkLabels, ClassCountError } from './labels.js';
 
 /** Batches drawn epoch by epoch from a seeded permutation; batchAt(k) is pure in (seed, k). */
 export class BatchStream {
@@ -67,6 +68,26 @@ export interface SearchImages {
 
 export function isStreamed(s: SplitImages): s is StreamedImages {
   return 'ds' in s;
+}
+
+/** The class count of a split's dataset (an in-memory set that names none: CIFAR-10's 10). */
+export function splitClasses(s: SplitImages): number {
+  return isStreamed(s) ? s.ds.classes : (s.classes ?? 10);
+}
+
+/**
+ * Refuses a split the network's `classes` outputs do not fit, before any work: a dataset of another
+ * class count, or a label outside [0, classes). `where` names the caller, `what` the split.
+ */
+export function checkSplitClasses(s: SplitImages, classes: number, where: string, what: string): void {
+  const k = splitClasses(s);
+  checkClassCount(k, `${where}: the ${what} split's classes`);
+  if (k !== classes)
+    throw new ClassCountError(
+      `${where}: the layout classifies ${classes} classes but the ${what} split's dataset has ${k}; give layout: { ...layout, classes: ${k} }`,
+    );
+  const labels = isStreamed(s) ? s.ds.labels.subarray(s.from, s.from + s.count) : s.labels.subarray(0, s.count);
+  checkLabels(labels, k, `${where} (${what} split)`, `the dataset has ${k} classes`);
 }
 
 /** Image side and normalisation of a split (what augmentation pads with). */

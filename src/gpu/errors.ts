@@ -1,17 +1,40 @@
 /** Errors the GPU layer raises. Each message says what went wrong and how to fix it. */
+import { DisposedError } from '../util/disposed.js';
 import { UserFacingError } from '../util/errors.js';
 
 export class NoAdapterError extends UserFacingError {
-  override readonly name = 'NoAdapterError';
-  constructor(detail: string) {
+  override readonly name: string = 'NoAdapterError';
+  /** `message`: the whole message, for a subclass that says its own fixes. */
+  constructor(detail: string, message?: string) {
     super(
-      `No WebGPU adapter is available (${detail}).\n` +
-        'Fixes:\n' +
-        '  - On a machine with a GPU: install its Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: mesa-vulkan-drivers) and the loader (libvulkan1).\n' +
-        '  - On a machine without a GPU: install the software driver, Mesa lavapipe >= 25 (Debian 12: add bookworm-backports, then\n' +
-        '      apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1).\n' +
-        '  - Check with: vulkaninfo --summary (package vulkan-tools).',
+      message ??
+        `No WebGPU adapter is available (${detail}).\n` +
+          'Fixes:\n' +
+          '  - On a machine with a GPU: install its Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: mesa-vulkan-drivers) and the loader (libvulkan1).\n' +
+          '  - On a machine without a GPU: install the software driver, Mesa lavapipe >= 25 (Debian 12: add bookworm-backports, then\n' +
+          '      apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1).\n' +
+          '  - Check with: vulkaninfo --summary (package vulkan-tools).',
     );
+  }
+}
+
+/**
+ * The 'webgpu' package's native part (Dawn's dawn.node) cannot load on this system: no GPU backend
+ * at all (the CPU backend and everything else work). One line: the loader's reason and the fixes.
+ */
+export class DawnUnavailableError extends NoAdapterError {
+  override readonly name: string = 'DawnUnavailableError';
+  constructor(cause: unknown) {
+    const why = String((cause as Error)?.message ?? cause).split('\n')[0];
+    const glibc = /GLIBC_[\d.]+/.exec(why)?.[0];
+    const fix = glibc
+      ? `a system whose glibc has ${glibc} (Dawn's prebuilt dawn.node needs glibc >= 2.34: Ubuntu 22.04, Debian 12, RHEL 9 or later)`
+      : "a reinstall of the 'webgpu' package for this platform (npm rebuild webgpu)";
+    super(
+      why,
+      `WebGPU is unavailable: the 'webgpu' package's dawn.node failed to load (${why}); fixes: ${fix}, or the CPU backend (openBackend('cpu'); --device cpu at the command line)`,
+    );
+    this.cause = cause;
   }
 }
 
@@ -29,8 +52,9 @@ export class ShapeError extends Error {
   override readonly name = 'ShapeError';
 }
 
-export class GpuDisposedError extends Error {
-  override readonly name = 'GpuDisposedError';
+/** The Gpu used after destroy() (a backend's dispose()), or a read it cut short. A tensor's own dispose(): DisposedTensorError. */
+export class GpuDisposedError extends DisposedError {
+  override readonly name: string = 'GpuDisposedError';
 }
 
 /** Queued GPU work that failed WebGPU validation (a programming error): its submission was dropped. */

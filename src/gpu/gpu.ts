@@ -187,7 +187,7 @@ export class Gpu {
    * Waits for `p` (a map, the queue's completion) unless the device is lost first; a rejection that
    * the loss caused is thrown as that loss. So a pending read never hangs on a dead device.
    */
-  private async whileAlive<T>(p: Promise<T>): Promise<T> {
+  private async whileAlive<T>(p: Promise<T>, what: 'read' | 'sync' = 'read'): Promise<T> {
     if (this.lostInfo) {
       p.catch(() => {}); // rejected by the loss: said below
       throw this.lostError();
@@ -210,14 +210,23 @@ export class Gpu {
     }
     if (r === null) {
       if (this.lostInfo) throw this.lostError();
-      // Lost through destroy() while waiting: the caller's own doing, the wait goes on.
-      return p;
+      // Lost through destroy() while waiting: the caller's own doing, the wait goes on (a map is aborted).
+      return p.catch((e: unknown) => {
+        throw this.disposedWhile(what, e);
+      });
     }
     if ('error' in r) {
+      // Dawn aborts a pending map with a bare AbortError (no message) when the device is destroyed.
+      if (this.destroyed) throw this.disposedWhile(what, r.error);
       if (await this.foundLost()) throw this.lostError();
       throw r.error;
     }
     return r.value;
+  }
+
+  /** A wait cut short by destroy() (backend.dispose()), said as such; Dawn's own error is its cause. */
+  private disposedWhile(what: 'read' | 'sync', cause: unknown): GpuDisposedError {
+    return new GpuDisposedError(`the GPU backend was disposed while a ${what} was pending (its result is lost)`, { cause });
   }
 
   // ---- tensors -------------------------------------------------------------------------------
@@ -305,6 +314,16 @@ export class Gpu {
    */
   async readMany(ts: readonly GpuTensor[]): Promise<Float32Array[]> {
     this.live();
+    try {
+      return await this.readLive(ts);
+    } catch (e) {
+      // destroy() while it waited: whatever Dawn rejected with, the cause is the dispose.
+      if (this.destroyed && !(e instanceof GpuDisposedError)) throw this.disposedWhile('read', e);
+      throw e;
+    }
+  }
+
+  private async readLive(ts: readonly GpuTensor[]): Promise<Float32Array[]> {
     const outs = ts.map((t) => new Float32Array(t.size));
     const bytes = 4 * outs.reduce((a, o) => a + o.length, 0);
     if (bytes === 0) return outs;
@@ -418,7 +437,7 @@ export class Gpu {
     this.submitChecks = [];
     await Promise.all(checks);
     // Errors of writes into the missing buffer arrive as events: let those in flight land first.
-    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
     this.uncaptured = null;
     const refusedBlock = (b: GPUBuffer) => this.pool.isRefused(b);
     this.uniforms.dropFree(refusedBlock);
@@ -685,7 +704,7 @@ export class Gpu {
     await this.checkWork();
     this.hostWaitCount++;
     // A lost device resolves the wait as if the work were done: the loss is thrown instead.
-    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
     if (this.lostInfo) throw this.lostError();
   }
 
@@ -741,6 +760,12 @@ export class Gpu {
     return (await this.takeOutOfMemory()) ?? (await this.takeWorkError());
   }
 
+  /** The same as destroy(), under the name the backends and tensors use. */
+  dispose(): void {
+    this.destroy();
+  }
+
+  /** Frees every buffer and ends the device; idempotent. A read pending then rejects with GpuDisposedError. */
   destroy(): void {
     if (this.destroyed) return;
     this.flush();

@@ -5,6 +5,7 @@ export { defineUniforms, structLayout, type UniformBlock, type UniformDecl, type
 export { GpuTensor, assertShape, numel } from './tensor.js';
 export { BufferPool, type PoolStats } from './pool.js';
 export {
+  DawnUnavailableError,
   NoAdapterError,
   KernelCompileError,
   ShapeError,

@@ -1,5 +1,6 @@
 /** A dense f32 array on the GPU, backed by a pooled storage buffer. Call dispose() when done. */
-import { GpuDisposedError, ShapeError } from './errors.js';
+import { DisposedTensorError } from '../util/disposed.js';
+import { ShapeError } from './errors.js';
 import type { Gpu } from './gpu.js';
 
 /** Element count of a shape (the dimensions must be non-negative integers); the native device's too. */
@@ -42,7 +43,7 @@ export class GpuTensor {
   }
 
   get buffer(): GPUBuffer {
-    if (this.disposed) throw new GpuDisposedError(`tensor [${this.shape.join('x')}] used after dispose()`);
+    if (this.disposed) throw new DisposedTensorError(`tensor [${this.shape.join('x')}] used after dispose()`);
     return this.buf;
   }
 

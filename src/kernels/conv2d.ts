@@ -210,7 +210,7 @@ function depthwisePass(
 
 // ---- GPU ops -------------------------------------------------------------------------------------
 
-export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, opts: Conv2dOptions = {}): GpuTensor {
+export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams = {}, opts: Conv2dOptions = {}): GpuTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
   if (!isDepthwise(d)) {
     const { dims, g } = groupedGemm(d, 'fwd');
@@ -236,7 +236,7 @@ export function conv2dBackwardInput(
   dy: GpuTensor,
   w: GpuTensor,
   xShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
@@ -256,7 +256,7 @@ export function conv2dBackwardWeight(
   x: GpuTensor,
   dy: GpuTensor,
   wShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
@@ -327,7 +327,7 @@ function isF16(gpu: Gpu, opts: Conv2dOptions, dims: [number, number, number]): b
 // select are exact and the GEMM sums in the same order.
 
 /** conv2d(relu(x), w, p). */
-export function reluConv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams, opts: Conv2dOptions = {}): GpuTensor {
+export function reluConv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams = {}, opts: Conv2dOptions = {}): GpuTensor {
   const d = convDims('reluConv2d', x.shape, w.shape, p);
   const { dims, g } = groupedGemm(d, 'fwd');
   if (isDepthwise(d) || isF16(gpu, opts, dims)) {
@@ -347,7 +347,7 @@ export function reluConv2dBackwardInput(
   dy: GpuTensor,
   w: GpuTensor,
   x: GpuTensor,
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('reluConv2dBackwardInput', x.shape, w.shape, p);
@@ -370,7 +370,7 @@ export function reluConv2dBackwardWeight(
   x: GpuTensor,
   dy: GpuTensor,
   wShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   opts: Conv2dOptions = {},
 ): GpuTensor {
   const d = convDims('reluConv2dBackwardWeight', x.shape, wShape, p);

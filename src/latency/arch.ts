@@ -117,6 +117,28 @@ export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArc
   return arch;
 }
 
+/** A ProxylessNAS net.config as JSON.parse gives it (fromNetConfig reads it). */
+export interface ProxylessNetConfig {
+  first_conv: unknown;
+  blocks: unknown;
+  [key: string]: unknown;
+}
+
+/** True for a net.config (it has ProxylessNAS's first_conv), false for the compact form. */
+export function isNetConfig(arch: unknown): arch is ProxylessNetConfig {
+  return typeof arch === 'object' && arch !== null && 'first_conv' in arch;
+}
+
+/** The compact form of either input form (a net.config through fromNetConfig, at its resolution or 224). */
+export function toProxylessArch(arch: ProxylessArch | ProxylessNetConfig): ProxylessArch {
+  if (isNetConfig(arch)) return fromNetConfig(arch);
+  if (typeof arch !== 'object' || arch === null || !('blocks' in arch) || !('stem' in arch))
+    throw new ArchError(
+      `expected an architecture: a ProxylessArch {inputSize, stem, blocks, featureMix, classes} or a ProxylessNAS net.config, got ${JSON.stringify(arch)?.slice(0, 80)}`,
+    );
+  return arch;
+}
+
 /** Checks that every block's input matches the previous output; returns the final H and C. */
 export function validateArch(arch: ProxylessArch): { h: number; c: number } {
   if (!posInt(arch.inputSize)) throw new ArchError(`inputSize must be a positive integer, got ${arch.inputSize}`);

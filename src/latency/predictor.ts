@@ -5,8 +5,8 @@
  * null, supernetLatencies lists it) that the caller decides about; only the whole-architecture
  * prediction, whose caller wants a number or an error, throws MissingLatencyError.
  */
-import type { ProxylessArch } from './arch.js';
-import { archParts } from './arch.js';
+import type { ProxylessArch, ProxylessNetConfig } from './arch.js';
+import { archParts, toProxylessArch } from './arch.js';
 import { expandedConvKey, parseLatencyKey, type ParsedKey } from './keys.js';
 import { entryMs, type LatencyTable } from './lut.js';
 import type { Supernet } from './space.js';
@@ -127,11 +127,19 @@ export function lookupLatency(table: LatencyTable, key: string, options: Predict
   return l;
 }
 
-/** Predicted latency of an architecture: Conv + blocks + Conv_1 + Logits from the table. */
-export function predictLatency(table: LatencyTable, arch: ProxylessArch, options: PredictOptions = {}): Prediction {
+/**
+ * Predicted latency of an architecture: Conv + blocks + Conv_1 + Logits from the table. `arch`: the
+ * compact form, or a ProxylessNAS net.config as parsed from its JSON (fromNetConfig: its resolution,
+ * else 224; call fromNetConfig(config, inputSize) for another size).
+ */
+export function predictLatency(
+  table: LatencyTable,
+  arch: ProxylessArch | ProxylessNetConfig,
+  options: PredictOptions = {},
+): Prediction {
   const parts: PartPrediction[] = [];
   const missingKeys: string[] = [];
-  for (const p of archParts(arch)) {
+  for (const p of archParts(toProxylessArch(arch))) {
     const l = findLatency(table, p.key, options);
     if (l) parts.push({ name: p.name, key: p.key, ...l });
     else missingKeys.push(p.key);

@@ -3,7 +3,7 @@
  * measures accuracy on held-out images: the "does the searched net train" check.
  */
 import type { Backend } from '../backend/index.js';
-import { batchSource, isStreamed, resizeNearest, type SplitImages } from '../data/batch-stream.js';
+import { batchSource, checkSplitClasses, isStreamed, resizeNearest, type SplitImages } from '../data/batch-stream.js';
 import { augment, batchOf } from '../data/cifar10.js';
 import { Prefetcher } from '../data/image-dataset.js';
 import { cosineLr } from '../kernels/optim.js';
@@ -51,6 +51,8 @@ export async function trainFixed(
   test: SplitImages,
   o: TrainOptions,
 ): Promise<TrainResult> {
+  checkSplitClasses(train, layout.classes, 'trainFixed', 'train');
+  checkSplitClasses(test, layout.classes, 'trainFixed', 'test');
   const net = FixedNet.fromChoices(
     backend,
     layout,

@@ -7,6 +7,7 @@
  * JS side; the addon sees element counts and named parameters only.
  */
 import { checkView, checkWindow, numel } from '../gpu/tensor.js';
+import { DisposedError, DisposedTensorError } from '../util/disposed.js';
 import { LeakTracker } from '../util/leaks.js';
 import { nativeBuildCommand, NativeUnavailableError } from './binding.js';
 import {
@@ -37,9 +38,9 @@ export class NativeComputeError extends Error {
   override readonly name = 'NativeComputeError';
 }
 
-/** Thrown when a tensor or device is used after dispose() / destroy(). */
-export class NativeDisposedError extends Error {
-  override readonly name = 'NativeDisposedError';
+/** The device used after destroy() (a backend's dispose()). A tensor's own dispose(): DisposedTensorError. */
+export class NativeDisposedError extends DisposedError {
+  override readonly name: string = 'NativeDisposedError';
 }
 
 /** True where two tensors share one native buffer (a tensor and its windows). */
@@ -62,7 +63,7 @@ export class NativeTensor {
 
   /** The addon's handle; throws after dispose(). */
   get handle(): number {
-    if (this.isDisposed) throw new NativeDisposedError(`native tensor [${this.shape.join('x')}] used after dispose()`);
+    if (this.isDisposed) throw new DisposedTensorError(`native tensor [${this.shape.join('x')}] used after dispose()`);
     return this.id;
   }
 

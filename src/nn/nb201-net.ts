@@ -8,6 +8,7 @@
  * 'zeros' (NAS-Bench-201's PyTorch semantics, what `wgnas train` trains; see Nb201NetConfig).
  */
 import { type Backend, ShapeError } from '../backend/index.js';
+import { checkClassCount } from '../data/labels.js';
 import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
@@ -32,6 +33,9 @@ export interface Nb201NetConfig {
 }
 
 export const NB201_DEFAULT: Nb201NetConfig = { channels: 16, cellsPerStage: 5, numClasses: 10 };
+
+/** A config whose class count may come from the data (the zero-shot scorer takes the batch's). */
+export type Nb201NetOptions = Omit<Nb201NetConfig, 'numClasses'> & { numClasses?: number };
 
 /** Source node of each of the 6 edges, in arch-string order (1<-0),(2<-0),(2<-1),(3<-0),(3<-1),(3<-2). */
 export const EDGE_FROM: readonly number[] = [0, 0, 1, 0, 1, 2];
@@ -271,8 +275,10 @@ export class Nb201Net {
 
 /** Fresh NAS-Bench-201 networks of one cell for the proxies (PyTorch-default, Gaussian or kaiming-normal init). */
 export function nb201Factory(backend: Backend, cell: Nb201Cell, cfg: Nb201NetConfig = NB201_DEFAULT): NetFactory {
+  checkClassCount(cfg.numClasses, 'NAS-Bench-201 network: numClasses');
   return {
     build: (init, rng) => new Nb201Net(backend, cell, { ...cfg, init }, rng),
     flopsM: nb201Complexity(cell, cfg).flopsNb201 / 1e6,
+    classes: cfg.numClasses,
   };
 }

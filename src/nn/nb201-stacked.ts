@@ -377,6 +377,7 @@ export function nb201StackedFactory(backend: Backend, cells: readonly Nb201Cell[
   return {
     groups: cells.length,
     flopsM: cells.map((c) => nb201Complexity(c, cfg).flopsNb201 / 1e6),
+    classes: cfg.numClasses,
     build: (init, seed) => new StackedNb201Net(backend, cells, cfg, init, seed),
   };
 }

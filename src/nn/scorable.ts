@@ -26,6 +26,8 @@ export interface NetFactory {
   build(init: InitMode, rng: Rng): ScorableNet;
   /** Reported by the 'flops' proxy, in millions. */
   flopsM: number;
+  /** The classifier's outputs: the runner refuses labels outside [0, classes) (unchecked when absent). */
+  classes?: number;
 }
 
 /** One of a network's ReLU records within a stacked network's tape. */
@@ -56,5 +58,7 @@ export interface StackedFactory {
   readonly groups: number;
   /** Per network, what the 'flops' proxy reports (millions). */
   readonly flopsM: readonly number[];
+  /** Every network's classifier outputs (as NetFactory.classes). */
+  readonly classes?: number;
   build(init: InitMode, seed: number): StackedNets;
 }

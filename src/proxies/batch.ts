@@ -26,5 +26,5 @@ export function proxyBatch(batchSize: number, seed: number): ProxyBatch {
   const rng = new Rng(seed);
   const idx = rng.shuffle([...Array(ds.count).keys()]).slice(0, batchSize);
   const { x, y } = batchOf(ds, idx);
-  return { x, y, n: batchSize };
+  return { x, y, n: batchSize, classes: ds.classes ?? 10 };
 }

@@ -19,11 +19,16 @@ import type { NetFactory, ScorableNet } from '../nn/scorable.js';
 export interface ProxyBatch {
   /** Normalised images, NCHW [n, 3, size, size]. */
   x: Float32Array;
-  /** Labels as f32 class indices [n]. */
+  /** Labels as f32 class indices [n], each an integer in [0, classes). */
   y: Float32Array;
   n: number;
   /** Image side (default 32; 224 for the ImageNet layout). */
   size?: number;
+  /**
+   * The dataset's class count (proxyMinibatch's batches carry it): the scored network's classifier
+   * gets this many outputs. A minibatch may lack the top classes, so it is not guessed from the labels.
+   */
+  classes?: number;
 }
 
 /** The batch's images as a tensor shape, for `n` of them. */

@@ -7,11 +7,14 @@ export type { AggregatorDef, NetContext, PassDef, PassNeeds, ProxyBatch, ProxyUn
 export { defineAggregator, definePass, defineProxy, defineProxyFamily } from './define.js';
 export {
   AGGREGATORS,
+  checkPerNetwork,
   GROUPABLE_PROXIES,
+  PopulationProxyError,
   PROXIES,
   type ProxyInfo,
   requestedAggregators,
   resolveProxies,
+  UnknownProxyError,
   VOTE_MEMBERS,
 } from './registry.js';
 export { type CellScores, scoreNet, scoreNetsGrouped, scoreNetsStacked } from './runner.js';

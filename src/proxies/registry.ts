@@ -87,9 +87,42 @@ export function proxyOrder(name: string): number {
   return list.findIndex((p) => p.name === name);
 }
 
+/** A proxy name the registry does not have (the message lists the known ones). */
+export class UnknownProxyError extends RangeError {
+  override readonly name = 'UnknownProxyError';
+  constructor(readonly proxy: string) {
+    super(`unknown proxy '${proxy}'; known: ${[...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'].join(', ')}`);
+  }
+}
+
+/**
+ * A population-level score (the vote, AZ-NAS's and VKDNW's rank aggregates, the ensemble) asked of
+ * one network: it ranks a scored population by its members' scores, so one network has none.
+ */
+export class PopulationProxyError extends RangeError {
+  override readonly name = 'PopulationProxyError';
+  constructor(
+    readonly proxies: readonly string[],
+    fn: string,
+  ) {
+    const members = [...new Set(proxies.flatMap((n) => AGGREGATORS.get(n)?.members ?? []))];
+    const list = proxies.map((n) => `'${n}'`).join(', ');
+    super(
+      `${fn} scores one network, and ${proxies.join(', ')} ${proxies.length > 1 ? 'rank' : 'ranks'} a population by the scores of ${members.join(', ')}: ` +
+        `score the population, then rank it: rows = await scoreAll(new ZeroShotScorer(backend, [${list}], { ...ZERO_SHOT_DEFAULTS, batch }), cells); addAggregates(rows, [${list}])`,
+    );
+  }
+}
+
+/** Refuses aggregators named in a request for one network's scores ('all' means every per-network proxy there). */
+export function checkPerNetwork(names: readonly string[], fn: string): void {
+  const aggs = names.map((n) => n.trim().toLowerCase()).filter((n) => AGGREGATORS.has(n));
+  if (aggs.length) throw new PopulationProxyError([...new Set(aggs)], fn);
+}
+
 /**
  * The per-network proxies to compute for requested names: an aggregator brings its members, 'all'
- * every proxy. Throws on an unknown name, listing the known ones.
+ * every proxy. Throws UnknownProxyError on an unknown name, listing the known ones.
  */
 export function resolveProxies(names: readonly string[]): ProxyInfo[] {
   const out: ProxyInfo[] = [];
@@ -102,9 +135,7 @@ export function resolveProxies(names: readonly string[]): ProxyInfo[] {
       continue;
     }
     const p = PROXIES.get(name);
-    if (!p) {
-      throw new Error(`unknown proxy '${raw}'; known: ${[...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'].join(', ')}`);
-    }
+    if (!p) throw new UnknownProxyError(String(raw));
     if (!out.includes(p)) out.push(p);
   }
   return out;

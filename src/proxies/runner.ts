@@ -5,6 +5,7 @@
  * SynFlow's, last), handed to every proxy on it, and released before the next.
  */
 import type { Backend } from '../backend/index.js';
+import { checkClassCount, checkLabels, ClassCountError } from '../data/labels.js';
 import type { InitMode } from '../nn/init.js';
 import type { NetFactory, ScorableNet, StackedFactory, StackedNets } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
@@ -20,7 +21,7 @@ import {
   type ProxyUnit,
 } from './define.js';
 import { type CePassResult, cePass, staticPass } from './passes.js';
-import { GROUPABLE_PROXIES, proxyOrder, resolveProxies } from './registry.js';
+import { checkPerNetwork, GROUPABLE_PROXIES, proxyOrder, resolveProxies } from './registry.js';
 
 export interface CellScores {
   scores: Record<string, number>;
@@ -60,12 +61,42 @@ function checkGroupable(proxyNames: readonly string[], fn: string): void {
     );
 }
 
-function checkBatch(batch: ProxyBatch, fn: string): void {
+/**
+ * The batch's sizes, and its labels against the network's classifier (`classes`, the factory's) and
+ * the batch's own class count: a label past the classifier scores NaN or 0 without an error.
+ */
+function checkBatch(batch: ProxyBatch, fn: string, classes: number | undefined): void {
   const n = batch.n;
   const per = imageFloats(batch);
   if (batch.x.length !== n * per || batch.y.length !== n) {
     throw new RangeError(`${fn}: batch of ${n} needs x of ${n * per} and y of ${n} values`);
   }
+  if (batch.classes !== undefined) {
+    checkClassCount(batch.classes, `${fn}: batch.classes`);
+    if (classes !== undefined && classes !== batch.classes)
+      throw new ClassCountError(
+        `${fn}: the network classifies ${classes} classes but the batch's dataset has ${batch.classes} (batch.classes); build the network for ${batch.classes}`,
+      );
+  }
+  const k = classes ?? batch.classes;
+  checkLabels(
+    batch.y,
+    k ?? Infinity,
+    fn,
+    classes !== undefined
+      ? `the network classifies ${classes} classes (build it for the data's class count)`
+      : k !== undefined
+        ? `the batch's dataset has ${k} classes (batch.classes)`
+        : '',
+  );
+}
+
+/** The class count of a group's networks (one shared batch: they must agree). */
+function groupClasses(factories: readonly NetFactory[]): number | undefined {
+  const ks = [...new Set(factories.map((f) => f.classes).filter((k) => k !== undefined))];
+  if (ks.length > 1)
+    throw new ClassCountError(`scoreNetsGrouped: the networks classify ${ks.join(', ')} classes; one batch needs one count`);
+  return ks[0];
 }
 
 /** Runs one pass on one network and hands the result to its proxies. */
@@ -91,8 +122,9 @@ export async function scoreNet(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores> {
+  checkPerNetwork(proxyNames, 'scoreNet');
   const plans = plan(proxyNames);
-  checkBatch(batch, 'scoreNet');
+  checkBatch(batch, 'scoreNet', factory.classes);
   const n = batch.n;
   const scores: Record<string, number> = {};
   const timeMs: Record<string, number> = {};
@@ -144,9 +176,10 @@ export async function scoreNetsGrouped(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
+  checkPerNetwork(proxyNames, 'scoreNetsGrouped');
   checkGroupable(proxyNames, 'scoreNetsGrouped');
   const plans = plan(proxyNames);
-  checkBatch(batch, 'scoreNetsGrouped');
+  checkBatch(batch, 'scoreNetsGrouped', groupClasses(factories));
   const n = batch.n;
   const t0 = performance.now();
   const x = backend.upload(batch.x, imageShape(batch));
@@ -219,9 +252,10 @@ export async function scoreNetsStacked(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
+  checkPerNetwork(proxyNames, 'scoreNetsStacked');
   checkGroupable(proxyNames, 'scoreNetsStacked');
   const plans = plan(proxyNames);
-  checkBatch(batch, 'scoreNetsStacked');
+  checkBatch(batch, 'scoreNetsStacked', factory.classes);
   const { n } = batch;
   const G = factory.groups;
   const t0 = performance.now();

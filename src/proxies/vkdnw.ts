@@ -33,7 +33,7 @@ export interface VkdnwResult {
 
 /** How one theta element's per-image Jacobian row is read each backward pass. */
 type Reader =
-  | { kind: 'device'; x: Tensor | null; grad: Var; conv: Pick<Conv2dParams, 'stride' | 'pad'> }
+  | { kind: 'device'; x: Tensor | null; grad: Var; conv: Required<Pick<Conv2dParams, 'stride' | 'pad'>> }
   | { kind: 'host'; values: (c: number, img: number) => number };
 
 const POINTWISE = { stride: 1, pad: 0 };
@@ -52,7 +52,13 @@ export const vkdnwPass = definePass<VkdnwResult>({
       const factors = softmaxCovFactors(await logits.value.read(), n, classes);
       const readers: Reader[] = [];
       for (const u of tape.paramUses) {
-        if (u.kind === 'conv') readers.push({ kind: 'device', x: u.input.value, grad: u.output, conv: u.conv });
+        if (u.kind === 'conv')
+          readers.push({
+            kind: 'device',
+            x: u.input.value,
+            grad: u.output,
+            conv: { stride: u.conv.stride ?? 1, pad: u.conv.pad ?? 0 },
+          });
         else if (u.kind === 'bn') {
           if (u.gamma) readers.push({ kind: 'device', x: u.input.value, grad: u.input, conv: POINTWISE });
           if (u.beta) readers.push({ kind: 'device', x: null, grad: u.input, conv: POINTWISE });

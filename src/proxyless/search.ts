@@ -7,7 +7,7 @@
  * run continues exactly where the checkpoint left off.
  */
 import type { Backend } from '../backend/index.js';
-import { batchSource, type SearchImages } from '../data/batch-stream.js';
+import { batchSource, checkSplitClasses, type SearchImages } from '../data/batch-stream.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
 import { type CostModel, archCost, expectedCost } from '../mobilenet/cost/model.js';
@@ -106,6 +106,8 @@ export class ProxylessSearch {
     if (!(cfg.bnEps > 0 && Number.isFinite(cfg.bnEps))) throw new RangeError('bnEps must be > 0');
     if (cfg.bnMomentum !== undefined && !(cfg.bnMomentum > 0 && cfg.bnMomentum <= 1))
       throw new RangeError('bnMomentum must be in (0, 1]');
+    checkSplitClasses(data.train, cfg.layout.classes, 'ProxylessSearch', 'train');
+    checkSplitClasses(data.val, cfg.layout.classes, 'ProxylessSearch', 'val');
     this.net = new ProxylessSupernet(backend, cfg.layout, new Rng(mixSeed(cfg.seed, 0x5eed)), {
       cells: cfg.space?.cells,
       bnEps: cfg.bnEps,

@@ -39,6 +39,8 @@ export const NB201_EDGES: ReadonlyArray<readonly [number, number]> = [
 ];
 export const NB201_NUM_EDGES = 6;
 export const NB201_NUM_CELLS = 15625;
+/** The cells without dead edges ('live' canonical forms): the rows of the ground-truth tables. */
+export const NB201_LIVE_CELLS = 9445;
 
 /**
  * Op order of the shared data's index tuples (NASLib's: Identity, Zero, ReLUConvBN3x3,

@@ -12,6 +12,7 @@
 import type { Backend } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type ImageDataset, Prefetcher } from '../data/image-dataset.js';
+import { checkLabels } from '../data/labels.js';
 import { batchTensors, BnRunningStats } from '../nn/bn-running.js';
 import { TrainingDivergedError, WeightSgd } from '../nn/optim.js';
 import type { ScorableNet } from '../nn/scorable.js';
@@ -117,6 +118,9 @@ export class Trainer {
         `${data.test.name}: the test split has ${data.test.classes} classes, the training split ${data.train.classes}`,
       );
     this.classes = data.train.classes;
+    // The network's head is sized to this count (withClasses): a label past it would train on garbage.
+    checkLabels(data.train.labels, this.classes, `Trainer (${data.train.name} train split)`);
+    checkLabels(data.test.labels, this.classes, `Trainer (${data.test.name} test split)`);
     this.stepsPerEpoch = Math.floor(data.train.count / s.batchSize);
     this.bn = new BnRunningStats(backend, { momentum: s.bnMomentum });
     // NAS-Bench-201 decays every parameter (its SGD takes net.parameters()); the default recipe spares BN and biases.

@@ -6,6 +6,7 @@ export {
   addAggregates,
   addVote,
   expandProxyNames,
+  nb201NetFor,
   type ScoreOptions,
   type ScoredCell,
   scoreAll,

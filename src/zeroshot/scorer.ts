@@ -5,12 +5,13 @@
  */
 import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
-import { NB201_DEFAULT, type Nb201NetConfig, nb201Factory } from '../nn/nb201-net.js';
+import { NB201_DEFAULT, type Nb201NetConfig, type Nb201NetOptions, nb201Factory } from '../nn/nb201-net.js';
 import { DEFAULT_ARENA_BYTES } from '../proxies/correlation-proxies.js';
 import { nb201StackedFactory } from '../nn/nb201-stacked.js';
 import { type CellPlan, planCell } from '../nn/nb201-stacked-plan.js';
 import {
   type CellScores,
+  checkPerNetwork,
   GROUPABLE_PROXIES,
   type ProxyBatch,
   requestedAggregators,
@@ -19,34 +20,70 @@ import {
   scoreNetsGrouped,
   scoreNetsStacked,
 } from '../proxies/index.js';
-import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
+import { formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
+import { checkLabels, ClassCountError } from '../data/labels.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 import { autoGroupSize, groupDevice, type GroupMode, MAX_AUTO_GROUP, memoryBudgetBytes } from './group-size.js';
 import { packedGroups, stackedPlansBytes } from './stacked-memory.js';
 
 export interface ScoreOptions {
-  net?: Nb201NetConfig;
+  /**
+   * The network (NB201's C=16, N=5 where a field is left out). numClasses: the batch's dataset's
+   * (batch.classes) where not given, else 10 (CIFAR-10, NB201's); a count other than batch.classes
+   * is refused, and so is a label outside [0, numClasses).
+   */
+  net?: Partial<Nb201NetConfig>;
   /** Seeds the weight initialisation (and Zen's Gaussian input). */
   seed?: number;
   /** The shared networks' initialisation (default PyTorch's). */
   init?: InitMode;
 }
 
-/** Scores one NAS-Bench-201 cell (its network built as `opts.net`, NB201's by default). */
-export function scoreCell(
+/**
+ * The network a batch is scored on: `net` with NB201's defaults for the fields it leaves out and
+ * the batch's class count (batch.classes; 10 where neither says). `fn` names the caller in errors.
+ */
+export function nb201NetFor(batch: ProxyBatch, net: Partial<Nb201NetConfig> = {}, fn = 'scoreCell'): Nb201NetConfig {
+  const given = net.numClasses;
+  if (given !== undefined && batch.classes !== undefined && given !== batch.classes)
+    throw new ClassCountError(
+      `${fn}: the network's numClasses is ${given} but the batch's dataset has ${batch.classes} classes (batch.classes); leave numClasses out to take the batch's`,
+    );
+  return { ...NB201_DEFAULT, ...net, numClasses: given ?? batch.classes ?? NB201_DEFAULT.numClasses };
+}
+
+/** Where nb201NetFor's class count came from, for a label it does not fit. */
+function classesAdvice(batch: ProxyBatch, net: Partial<Nb201NetConfig> | undefined): string {
+  if (batch.classes !== undefined) return `the batch's dataset has ${batch.classes} classes (batch.classes)`;
+  if (net?.numClasses !== undefined) return `opts.net.numClasses is ${net.numClasses}`;
+  return `the network has NB201's ${NB201_DEFAULT.numClasses} classes by default; give the data's class count as batch.classes (proxyMinibatch's batches carry it) or opts.net.numClasses`;
+}
+
+/**
+ * Scores one NAS-Bench-201 cell (an Nb201Cell or its arch string) on `batch`, its network built as
+ * `opts.net` (nb201NetFor). Per-network proxies only: a population-level name (vote, ...) is refused.
+ */
+export async function scoreCell(
   backend: Backend,
-  cell: Nb201Cell,
+  cell: Nb201Cell | string,
   proxyNames: readonly string[],
   batch: ProxyBatch,
   opts: ScoreOptions = {},
 ): Promise<CellScores> {
-  return scoreNet(backend, nb201Factory(backend, cell, opts.net ?? NB201_DEFAULT), proxyNames, batch, opts.seed ?? 0, opts.init);
+  checkPerNetwork(proxyNames, 'scoreCell');
+  const c = typeof cell === 'string' ? parseArch(cell) : cell;
+  if (!Array.isArray(c?.edges))
+    throw new TypeError(`scoreCell: cell must be an Nb201Cell (parseArch's) or an arch string, got ${JSON.stringify(cell)}`);
+  const net = nb201NetFor(batch, opts.net);
+  checkLabels(batch.y, net.numClasses, 'scoreCell', classesAdvice(batch, opts.net));
+  return scoreNet(backend, nb201Factory(backend, c, net), proxyNames, batch, opts.seed ?? 0, opts.init);
 }
 
 export interface ZeroShotOptions {
   batchSize: number;
   seed: number;
-  net: Nb201NetConfig;
+  /** The networks; numClasses as scoreCell's opts.net (the batch's dataset's where left out). */
+  net: Nb201NetOptions;
   /**
    * Architectures whose passes run together (groupable proxies only: WRCor, NASWOT, params, flops).
    * 'auto': as many as the adapter's memory holds (group-size.ts), 1 on software adapters and the CPU.
@@ -72,7 +109,11 @@ export interface ZeroShotOptions {
   memoryShare?: number;
 }
 
-export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = { batchSize: 64, seed: 0, net: NB201_DEFAULT };
+export const ZERO_SHOT_DEFAULTS: ZeroShotOptions = {
+  batchSize: 64,
+  seed: 0,
+  net: { channels: NB201_DEFAULT.channels, cellsPerStage: NB201_DEFAULT.cellsPerStage },
+};
 
 export interface ScoredCell {
   arch: string;
@@ -93,6 +134,8 @@ export function wantsVote(names: readonly string[]): boolean {
 export class ZeroShotScorer {
   readonly batch: ProxyBatch;
   readonly proxies: string[];
+  /** The networks scored: opts.net with the batch's class count (nb201NetFor). */
+  readonly net: Nb201NetConfig;
   constructor(
     readonly backend: Backend,
     proxyNames: readonly string[],
@@ -100,6 +143,8 @@ export class ZeroShotScorer {
   ) {
     this.proxies = expandProxyNames(proxyNames);
     this.batch = withInputs(opts.batch ?? proxyBatch(opts.batchSize, opts.seed), opts.inputs ?? 'data', opts.seed);
+    this.net = nb201NetFor(this.batch, opts.net, 'ZeroShotScorer');
+    checkLabels(this.batch.y, this.net.numClasses, 'ZeroShotScorer', classesAdvice(this.batch, opts.net));
   }
 
   /** The group size 'auto' settled on (after the first architecture), if asked for 'auto'. */
@@ -173,11 +218,11 @@ export class ZeroShotScorer {
       maxBatchedLayers: limits.maxBatchedLayers,
     };
     const plans: CellPlan[] = [];
-    const planOf = (i: number) => (plans[i] ??= planCell(cells[i], this.opts.net.unfedEdges ?? 'skip'));
+    const planOf = (i: number) => (plans[i] ??= planCell(cells[i], this.net.unfedEdges ?? 'skip'));
     const bytes = (a: number, b: number) =>
       stackedPlansBytes(
         Array.from({ length: b - a }, (_, k) => planOf(a + k)),
-        this.opts.net,
+        this.net,
         this.batch.n,
         o,
       );
@@ -215,8 +260,8 @@ export class ZeroShotScorer {
       return out;
     }
     const t0 = performance.now();
-    const { backend, proxies, batch } = this;
-    const { net, seed, init } = this.opts;
+    const { backend, proxies, batch, net } = this;
+    const { seed, init } = this.opts;
     const rs =
       this.opts.groupMode === 'stacked'
         ? await scoreNetsStacked(backend, nb201StackedFactory(backend, cells, net), proxies, batch, seed, init)
@@ -235,8 +280,8 @@ export class ZeroShotScorer {
   async score(cell: Nb201Cell): Promise<ScoredCell> {
     this.lastGroupCells = 1;
     const t0 = performance.now();
-    const { net, seed, init } = this.opts;
-    const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net, seed, init });
+    const { seed, init } = this.opts;
+    const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net: this.net, seed, init });
     return { arch: formatArch(cell), scores: r.scores, timeMs: performance.now() - t0 };
   }
 }

@@ -249,7 +249,7 @@ describe('output paths', () => {
     expect(existsSync(shipped)).toBe(true);
     expect(dataFileNamed('data/latency/proxylessnas_mobile_trim.yaml')).toBe(shipped);
     expect(dataFileNamed('./latency/proxylessnas_mobile_trim.yaml')).toBe(shipped);
-    expect(dataFileNamed('nb201_val_accs.csv')).toBe(findDataFile('nb201', 'nb201_val_accs.csv'));
+    expect(dataFileNamed('nb201_valid_nets.csv')).toBe(findDataFile('nb201', 'nb201_valid_nets.csv'));
     for (const none of [
       'nope.yaml',
       '../data/latency/proxylessnas_mobile_trim.yaml',

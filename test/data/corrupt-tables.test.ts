@@ -10,27 +10,24 @@ import { dataFile, findDataFile } from '../../src/data/paths.js';
 // Wherever the data roots have them (../shared/data, the test data root, the package's data/).
 const cifarDir = dirname(dataFile('cifar10', 'train_5000.bin'));
 const nb201Files = Object.fromEntries(
-  ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json', 'nb201_val_accs.csv'].map((f) => [
-    f,
-    findDataFile('nb201', f),
-  ]),
+  ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json'].map((f) => [f, findDataFile('nb201', f)]),
 );
 const savedDataDir = process.env.WGNAS_DATA_DIR;
 
-/** A data dir like the shared one with nb201_val_accs.csv replaced by `accs`. */
-function dataDirWith(accs: string | Buffer): string {
+/** A data dir like the shared one with nb201_valid_nets.csv replaced by `nets`. */
+function dataDirWith(nets: string | Buffer): string {
   const d = mkdtempSync(join(tmpdir(), 'wgnas-data-'));
   mkdirSync(join(d, 'nb201'));
   symlinkSync(cifarDir, join(d, 'cifar10'));
-  for (const f of ['nb201_valid_nets.csv', 'nb201_zc_proxies.csv', 'zc_nasbench201.json'])
+  for (const f of ['nb201_zc_proxies.csv', 'zc_nasbench201.json'])
     if (nb201Files[f]) symlinkSync(nb201Files[f]!, join(d, 'nb201', f));
-  writeFileSync(join(d, 'nb201', 'nb201_val_accs.csv'), accs);
+  writeFileSync(join(d, 'nb201', 'nb201_valid_nets.csv'), nets);
   return d;
 }
 
 /** Loads with a corrupt file (a failed load caches nothing, so every call reads the files again). */
-async function loadWith(accs: string | Buffer): Promise<unknown> {
-  process.env.WGNAS_DATA_DIR = dataDirWith(accs);
+async function loadWith(nets: string | Buffer): Promise<unknown> {
+  process.env.WGNAS_DATA_DIR = dataDirWith(nets);
   return loadNb201Accuracies();
 }
 
@@ -59,26 +56,32 @@ describe('csv reader', () => {
 });
 
 describe('NAS-Bench-201 tables', () => {
-  const accs = () => readFileSync(nb201Files['nb201_val_accs.csv']!, 'utf8');
-  it('refuses a garbage nb201_val_accs.csv instead of dropping val_acc', async () => {
-    await expect(loadWith('hello world\nfoo\n')).rejects.toThrow(/nb201_val_accs\.csv:1: missing column net, val_accs/);
-    await expect(loadWith('net,val_accs\n')).rejects.toThrow(/nb201_val_accs\.csv: no rows/);
-    await expect(loadWith(Buffer.from([0, 1, 2, 255, 0]))).rejects.toThrow(/nb201_val_accs\.csv: not a CSV file/);
-    await expect(loadWith(accs().split('\n').slice(0, 100).join('\n'))).rejects.toThrow(
-      /nb201_val_accs\.csv has 99 rows but .*nb201_valid_nets\.csv has 9445/,
+  const nets = () => readFileSync(nb201Files['nb201_valid_nets.csv']!, 'utf8');
+  it('refuses a garbage or truncated nb201_valid_nets.csv instead of dropping val_acc', async () => {
+    await expect(loadWith('hello world\nfoo\n')).rejects.toThrow(
+      /nb201_valid_nets\.csv:1: missing column net, net_str, val_accs/,
+    );
+    await expect(loadWith('net,net_str,val_accs\n')).rejects.toThrow(/nb201_valid_nets\.csv: no rows/);
+    await expect(loadWith(Buffer.from([0, 1, 2, 255, 0]))).rejects.toThrow(/nb201_valid_nets\.csv: not a CSV file/);
+    await expect(loadWith(nets().split('\n').slice(0, 100).join('\n'))).rejects.toThrow(
+      /nb201_valid_nets\.csv has 99 rows, not the 9445 live NAS-Bench-201 cells \(is it truncated\?\)/,
     );
   });
 
-  it('names the line of a bad tuple or accuracy', async () => {
-    const lines = accs().split('\n');
-    await expect(loadWith([...lines.slice(0, 3), '"(9, 0, 3, 1, 4, 3)",84.99', ...lines.slice(4)].join('\n'))).rejects.toThrow(
-      /nb201_val_accs\.csv:4: NB201 index tuple entry/,
+  it('names the line of a bad tuple, arch string or accuracy', async () => {
+    const lines = nets().split('\n');
+    const edit = (i: number, line: string) => [...lines.slice(0, i), line, ...lines.slice(i + 1)].join('\n');
+    await expect(loadWith(edit(3, lines[3].replace(/^"\(\d/, '"(9')))).rejects.toThrow(
+      /nb201_valid_nets\.csv:4: NB201 index tuple entry/,
     );
-    await expect(
-      loadWith([...lines.slice(0, 2), lines[2].replace(/,[\d.]+$/, ',abc'), ...lines.slice(3)].join('\n')),
-    ).rejects.toThrow(/nb201_val_accs\.csv:3: 'abc' is not a number/);
+    await expect(loadWith(edit(2, lines[2].replace(/,[\d.]+$/, ',abc')))).rejects.toThrow(
+      /nb201_valid_nets\.csv:3: 'abc' is not a number/,
+    );
+    await expect(loadWith(edit(1, lines[1].replace('avg_pool_3x3~0', 'nor_conv_3x3~0')))).rejects.toThrow(
+      /nb201_valid_nets\.csv:2: net \(4, 0, 3, 1, 4, 3\) decodes to \|avg_pool_3x3~0\|.* but net_str is \|nor_conv_3x3~0\|/,
+    );
     await expect(loadWith(`${lines.slice(0, 5).join('\n')}\n"(4, 0, 3`)).rejects.toThrow(
-      /nb201_val_accs\.csv:6: unterminated quoted field/,
+      /nb201_valid_nets\.csv:6: unterminated quoted field/,
     );
   });
 });

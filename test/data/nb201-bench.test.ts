@@ -100,7 +100,7 @@ describe('NASLib zero-cost json', () => {
     expect(() => loadNaslibZc('imagenet' as never)).toThrow(/no dataset 'imagenet'/);
   });
 
-  it('agrees with nb201_val_accs.csv on cells already in live form (the others were trained separately)', () => {
+  it('agrees with nb201_valid_nets.csv on cells already in live form (the others were trained separately)', () => {
     const acc = loadNb201Accuracies();
     const rows = loadNaslibZc();
     const live = rows.filter((r) => canonicalKey(r.cell) === formatArch(r.cell));

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DisposedTensorError } from '../../src/util/disposed.js';
 import {
+  acquireGpu,
   GpuDisposedError,
   GpuValidationError,
   KernelCompileError,
@@ -28,6 +30,18 @@ describe('GPU runtime', () => {
     if (process.env.CI === 'true') expect(a.isSoftware).toBe(true); // CI has lavapipe only
   });
 
+  it('a Gpu of its own is released by dispose(), as backends and tensors are (destroy() is the same)', async ({ skip }) => {
+    if (!gpu) return skip();
+    const own = await acquireGpu();
+    const t = own.upload(new Float32Array([1, 2]), [2]);
+    expect(Array.from(await t.read())).toEqual([1, 2]);
+    own.dispose();
+    expect(() => own.empty([1])).toThrow(GpuDisposedError);
+    expect(() => own.empty([1])).toThrow('GPU context used after destroy()');
+    expect(() => own.dispose()).not.toThrow();
+    expect(() => own.destroy()).not.toThrow();
+  });
+
   it('round-trips data through upload/read, including empty tensors', async ({ skip }) => {
     if (!gpu) return skip();
     const data = Float32Array.from({ length: 1001 }, (_, i) => i * 0.5 - 3);
@@ -51,7 +65,9 @@ describe('GPU runtime', () => {
     const b = gpu.empty([990]); // same bucket: no new allocation
     expect(gpu.pool.stats().bytesAllocated).toBe(s2.bytesAllocated);
     b.dispose();
-    expect(() => a.buffer).toThrow(GpuDisposedError);
+    // A tensor's own dispose(): the class the backends share; the Gpu's destroy() is GpuDisposedError.
+    expect(() => a.buffer).toThrow(DisposedTensorError);
+    expect(() => a.buffer).not.toThrow(GpuDisposedError);
   });
 
   it('refuses a buffer released twice or from elsewhere', ({ skip }) => {

@@ -53,7 +53,7 @@ export type ConvOp =
 
 /** A convolution's output shape (NCHW). */
 export function convOutShape(xs: readonly number[], ws: readonly number[], p: Conv2dParams): number[] {
-  const out = (size: number, k: number) => Math.floor((size + 2 * p.pad - k) / p.stride) + 1;
+  const out = (size: number, k: number) => Math.floor((size + 2 * (p.pad ?? 0) - k) / (p.stride ?? 1)) + 1;
   return [xs[0], ws[0], out(xs[2], ws[2]), out(xs[3], ws[3])];
 }
 

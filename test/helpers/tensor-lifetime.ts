@@ -6,7 +6,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import type { Backend, BackendMemory, Tensor } from '../../src/backend/index.js';
+import { type Backend, type BackendMemory, DisposedError, DisposedTensorError, type Tensor } from '../../src/backend/index.js';
+import { GpuDisposedError } from '../../src/gpu/errors.js';
 import { gpuOf } from '../../src/backend/webgpu.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { expandProxyNames, scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
@@ -112,6 +113,7 @@ export function tensorLifetimeCases(s: LifetimeSubject): void {
       if (!b) return skip();
       const before = b.memory();
       const x = b.upload([1, -2, 3, -4]);
+      const xView = x.view([2, 2]);
       const live = b.upload([0, 0, 0, 0]);
       x.dispose();
       const oneLine = /^(\w+: )?(native )?tensor \[4\] used after dispose\(\)$/;
@@ -123,8 +125,16 @@ export function tensorLifetimeCases(s: LifetimeSubject): void {
         ['copy to', () => b.copy(live, x)],
         ['an op', () => b.ops.relu(x)],
       ];
-      for (const [what, use] of uses) expect(use, what).toThrow(oneLine);
+      for (const [what, use] of uses) {
+        expect(use, what).toThrow(oneLine);
+        // One class whichever call and backend (docs/api.md): the devices' own errors are not it.
+        expect(use, what).toThrow(DisposedTensorError);
+      }
       await expect(x.read()).rejects.toThrow(oneLine);
+      await expect(x.read()).rejects.toThrow(DisposedTensorError);
+      await expect(b.readMany([live, x])).rejects.toThrow(DisposedTensorError);
+      // A view made before the dispose shares it.
+      expect(await xView.read().catch((e: unknown) => e)).toBeInstanceOf(DisposedTensorError);
       expect(Array.from(await live.read())).toEqual([0, 0, 0, 0]);
       live.dispose();
       // An op refused its input before it made its output (which leaked, ops allocating first).
@@ -227,6 +237,24 @@ export function tensorLifetimeCases(s: LifetimeSubject): void {
       } finally {
         process.off('warning', onWarning);
         b.dispose();
+      }
+    });
+
+    it('a read pending when the backend is disposed settles: the values (CPU: the queue drains) or a typed error saying so (GPU)', async () => {
+      const b = await s.open();
+      const x = b.upload([1, -2, 3]);
+      const pending = x.read().then(
+        (v) => Array.from(v),
+        (e: unknown) => e,
+      );
+      b.dispose();
+      const r = await pending;
+      if (b.device === 'cpu') expect(r).toEqual([1, -2, 3]);
+      else {
+        // Not Dawn's bare AbortError with an empty message.
+        expect(r).toBeInstanceOf(GpuDisposedError);
+        expect(r).toBeInstanceOf(DisposedError);
+        expect((r as Error).message).toBe('the GPU backend was disposed while a read was pending (its result is lost)');
       }
     });
   });

