@@ -294,9 +294,18 @@ describe('wgnas export --net', () => {
       const out = join(tmp, 'trained');
       const t = await wgnasInProcess([
         ...['train', '--net', config, '--dataset', `folder:${data}`, '--epochs', '1', '--batch', '4'],
-        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--quiet', '--out', out],
+        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '2', '--quiet', '--out', out],
       ]);
       expect(t.code, t.err).toBe(0);
+      // The deployable latency: the net.config as the addon's op chain (as predict --measure), beside wgnas' forward.
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.latencyMs).toBeGreaterThan(0);
+      expect(report.latency).toMatchObject({ batch: 1, runs: 2, statistic: 'median' });
+      expect(report.latency.device).toMatch(/^oneDNN .* op chain, 1 thread$/);
+      expect(report.forwardLatencyMs).toBeGreaterThan(0);
+      expect(t.out).toMatch(
+        /batch 1: [\d.]+ ms as deployed \(oneDNN .* op chain, 1 thread, as predict --measure\), wgnas CPU-backend forward [\d.]+ ms/,
+      );
       const weights = join(out, 'weights.json');
       refused(await exportArgs('--net', config, '--weights', weights), 1, /export with --classes 3/);
       const r = await exportArgs('--net', config, '--weights', weights, '--classes', '3');
