@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
+import type { InputSpec } from '../../export/preprocessing.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
 import {
@@ -175,7 +176,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       });
       if (res.resumedFrom > 0) log(`resumed after epoch ${res.resumedFrom} from ${ckDir}`);
       const weights = await trainer.weights();
-      writeWeights(join(out, 'weights.json'), weights, describeNetwork(net));
+      const input = inputSpecOf(train, size);
+      writeWeights(join(out, 'weights.json'), weights, describeNetwork(net), input);
       const last = res.history[res.history.length - 1];
       const params = model.paramCount();
       const madds = networkMadds(net);
@@ -205,6 +207,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         // wgnas' own eval forward on its CPU backend (the training framework's cost, not a deployment figure).
         forwardLatencyMs: forward?.latencyMs ?? null,
         forwardLatency: forward ? { batch: 1, runs: forward.runs, device: forward.deviceName, statistic: 'median' } : null,
+        input,
         weights: 'weights.json',
         history: res.history,
       };
@@ -223,6 +226,26 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   } finally {
     lock.release();
   }
+}
+
+/** What the trained network expects of an image and what its logits are: the training data's (weights.json, report.json, the ONNX metadata). */
+function inputSpecOf(ds: ImageDataset, size: number): InputSpec {
+  const resize =
+    ds.nativeSize === null
+      ? `resized so the shorter side is ${size} px, centre-cropped to ${size}x${size}`
+      : ds.nativeSize === size
+        ? `${size}x${size} as is`
+        : `${ds.nativeSize}x${ds.nativeSize} resized to ${size}x${size} (nearest)`;
+  return {
+    layout: 'NCHW',
+    channels: 'RGB',
+    size,
+    resize,
+    mean: [...ds.mean],
+    std: [...ds.std],
+    classNames: [...ds.classNames],
+    dataset: ds.name,
+  };
 }
 
 const LATENCY_THREADS = 1;
