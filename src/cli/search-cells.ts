@@ -8,6 +8,7 @@ import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../aut
 import type { Backend } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { readLatencyTable, tableProvenance } from '../latency/lut.js';
+import { otherFamilyTable } from '../latency/predictor.js';
 import { measuredCost } from '../mobilenet/cost/measured.js';
 import { archCost, type CostModel } from '../mobilenet/cost/model.js';
 import { spaceTableCost } from '../mobilenet/cost/table.js';
@@ -38,6 +39,8 @@ type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
  */
 function tableSpaceCost(path: string, space: CellSpace): { cost: CostModel; meta: Record<string, string>; by: string } {
   const table = readLatencyTable(path);
+  const family = otherFamilyTable(table);
+  if (family) throw new Error(`latency table ${path} is ${family}`);
   const r = spaceTableCost(table, space);
   if (!r.cost) {
     // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).

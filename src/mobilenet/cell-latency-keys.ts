@@ -9,9 +9,14 @@
 import { expandedConvKey, featureMixKey, logitsKey, nodeKey, type NodeOp, outSize, stemKey } from '../latency/keys.js';
 import { entryMs, type LatencyTable } from '../latency/lut.js';
 import { MissingLatencyError } from '../latency/predictor.js';
+import { archToNativeOps } from '../latency/arch.js';
 import type { NativeOp } from '../native/binding.js';
-import { type Cell, type LayerShape, hasShortcut, isZeroCell, mbconvCell, primitiveSpec, validateCell } from './cell.js';
+import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
+import { cellNetArch } from './proxyless-arch.js';
 import { type MobileNetLayout, layerShapes, layoutSpace } from './layout.js';
+
+/** A key of a cell node (conv-/dwconv-, what `wgnas profile --space-file` times), not of a whole block. */
+export const isNodeKey = (k: string): boolean => k.startsWith('conv-') || k.startsWith('dwconv-');
 
 /** What prices a node (latency/keys.ts's NodeOp, which names its key). */
 export type CellNodeOp = NodeOp;
@@ -84,38 +89,31 @@ export function predictCellArch(
   return keys.reduce((s, k) => s + entryMs(table.entries.get(k)!, field), 0);
 }
 
-/** Kernel and expand of a cell that is mbconvCell(kernel, expand), else null. */
-function mbconvOf(cell: Cell): { kernel: 3 | 5 | 7; expand: 1 | 3 | 6 } | null {
-  const text = JSON.stringify(cell);
-  for (const kernel of [3, 5, 7] as const)
-    for (const expand of [1, 3, 6] as const) if (JSON.stringify(mbconvCell(kernel, expand)) === text) return { kernel, expand };
-  return null;
+/**
+ * The network as the native addon's op chain, the ops `predict --measure` times for a net.config
+ * (latency/arch.ts archToNativeOps of proxyless-arch.ts cellNetArch): stem, fixed first block, one
+ * MBConv per non-zero cell (its identity skip where the layer has a shortcut), feature mix, pool +
+ * classifier. Null when a cell is no MBConv: a cell's node graph is not a chain, so the addon
+ * cannot run the network whole.
+ */
+export function cellNetNativeOps(layout: MobileNetLayout, cells: readonly Cell[]): NativeOp[] | null {
+  const arch = cellNetArch(layout, cells);
+  return arch && archToNativeOps(arch);
 }
 
 /**
- * The network as the native addon's op chain, the ops `predict --measure` times for a net.config
- * (latency/arch.ts archToNativeOps): stem, fixed first block, one MBConv per non-zero cell (its
- * identity skip where the layer has a shortcut), feature mix, pool + classifier. Null when a cell
- * is no MBConv: a cell's node graph is not a chain, so the addon cannot run the network whole.
+ * A cell network's latency-table parts priced by its nodes' keys, in network order: stem, the
+ * fixed first block, every node of every layer's cell (none for the zero cell), feature mix,
+ * pool + classifier. Names as latency/arch.ts archParts names blocks (block b + 1 is layer b).
  */
-export function cellNetNativeOps(layout: MobileNetLayout, cells: readonly Cell[]): NativeOp[] | null {
-  const space = layoutSpace(layout);
+export function cellNetParts(layout: MobileNetLayout, cells: readonly Cell[]): Array<{ name: string; key: string }> {
+  const [stem, first, mix, logits] = skeletonKeys(layout);
   const shapes = layerShapes(layout);
-  const first = space.positions[0];
-  const ops: NativeOp[] = [
-    { type: 'conv', inH: layout.inputSize, inC: 3, outC: layout.stemC, kernel: 3, stride: layout.stemStride },
-    { type: 'mbconv', inH: first.inH, inC: first.inC, outC: first.outC, expand: 1, kernel: 3, stride: 1, idskip: false },
+  return [
+    { name: 'Conv', key: stem },
+    { name: 'block 0', key: first },
+    ...cells.flatMap((c, b) => cellKeys(c, shapes[b]).map((key, i) => ({ name: `block ${b + 1} node ${i + 1}`, key }))),
+    { name: 'Conv_1', key: mix },
+    { name: 'Logits', key: logits },
   ];
-  for (const [b, cell] of cells.entries()) {
-    if (isZeroCell(cell)) continue;
-    const mb = mbconvOf(cell);
-    if (!mb) return null;
-    const s = shapes[b];
-    ops.push({ type: 'mbconv', inH: s.inH, inC: s.inC, outC: s.outC, ...mb, stride: s.stride, idskip: hasShortcut(s) });
-  }
-  const last = space.positions.at(-1)!;
-  const h = outSize(last.inH, last.stride);
-  ops.push({ type: 'conv', inH: h, inC: last.outC, outC: layout.featureMixC, kernel: 1, stride: 1 });
-  ops.push({ type: 'logits', inH: h, inC: layout.featureMixC, outC: layout.classes });
-  return ops;
 }

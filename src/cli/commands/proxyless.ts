@@ -1,7 +1,7 @@
 /** wgnas proxyless: ProxylessNAS supernet search on --dataset with a latency lookup table (or MAdds, or measured cells). */
 import { readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { isStreamed, type SearchImages, type SplitImages } from '../../data/batch-stream.js';
-import type { MissingPolicy } from '../../latency/predictor.js';
+import { type MissingPolicy, otherFamilyTable } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import {
@@ -64,6 +64,8 @@ function tableCostOrError(
   missing: MissingPolicy,
 ): { cost: CostModel; meta: Record<string, string> } {
   const table = readLatencyTable(path);
+  const family = otherFamilyTable(table);
+  if (family) throw new Error(`latency table ${path} is ${family}`);
   const r = space ? spaceTableCost(table, space, { missing }) : tableCost(table, layout, { missing });
   if (r.cost) return { cost: r.cost, meta: table.meta };
   // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).

@@ -55,7 +55,7 @@ export const PROFILE_OPTIONS = {
     conflictsWhy: "--resolution is the space file's layout's: drop it",
   }),
   net: inFile({
-    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network",
+    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, or a wgnas-arch of proxyless/search --space-file, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network (a wgnas-arch's MBConv blocks, or its cells' nodes when a cell is no MBConv)",
     noun: 'network config',
     conflicts: ['space', 'space-file'],
     conflictsWhy: '--net, --space and --space-file each name the ops to time: give one',

@@ -8,7 +8,7 @@
  */
 import type { LatencyTable } from '../../latency/lut.js';
 import { findLatency, type LatencyMatrix, type MissingPolicy, supernetLatencies } from '../../latency/predictor.js';
-import { cellKeys, skeletonKeys } from '../cell-latency-keys.js';
+import { cellKeys, isNodeKey, skeletonKeys } from '../cell-latency-keys.js';
 import { IMAGENET_LAYOUT, type MobileNetLayout, layoutSpace, positionStages } from '../layout.js';
 import type { CellSpace } from '../space.js';
 import type { CostModel } from './model.js';
@@ -81,9 +81,6 @@ export function imagenetPositionsCost(
   });
   return { cost: { unit: 'ms', source: 'imagenet-proxy', fixed: full.fixedMs, perPosition }, missing: [] };
 }
-
-/** A key of a cell node (conv-/dwconv-, what `wgnas profile --space-file` times), not of a whole block. */
-const isNodeKey = (k: string) => k.startsWith('conv-') || k.startsWith('dwconv-');
 
 /**
  * A cell space priced by its nodes' keys (cell-latency-keys.ts), the keys `wgnas profile
