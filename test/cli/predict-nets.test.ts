@@ -128,7 +128,7 @@ describe('predict: what is wrong when keys are missing', () => {
     const r = await wgnasInProcess(['predict', '--table', short, '--net', configPath, '--missing', 'nearest']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /has no entry for 1 key\(s\); --missing nearest found no entry of the same op, input size, kernel, stride and skip to approximate them from; profile them \(wgnas profile --net NET\): Conv-input:32x32x3-output:32x32x16\n$/,
+      /has no entry for 1 key\(s\); --missing nearest found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from; profile them \(wgnas profile --net NET\): Conv-input:32x32x3-output:32x32x16\n$/,
     );
     const plain = await wgnasInProcess(['predict', '--table', short, '--net', configPath]);
     expect(plain.err).toMatch(/approximate them from the closest entries with missing policy 'nearest' or 'scale' \(--missing\)/);

@@ -173,7 +173,7 @@ function missingWhy(table: LatencyTable, inputSize: number, missing: MissingPoli
     return `the table is of ${r} inputs, the network takes ${inputSize}x${inputSize}: none of its keys can be there; profile it on the table's device (wgnas profile --net NET), or give a net.config --resolution ${sizes[0]}`;
   }
   if (missing !== 'error')
-    return `--missing ${missing} found no entry of the same op, input size, kernel, stride and skip to approximate them from; profile them (wgnas profile --net NET)`;
+    return `--missing ${missing} found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from; profile them (wgnas profile --net NET)`;
   return undefined;
 }
 

@@ -77,7 +77,7 @@ function tableCostOrError(
       `. Profile them (wgnas profile${space ? ' --space-file SPACE.json' : ''})${
         missing === 'error'
           ? ', or approximate from the closest entries with --missing nearest or scale'
-          : ` (--missing ${missing} found no entry of the same op, size, kernel and stride to approximate them from)`
+          : ` (--missing ${missing} found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from)`
       }.`,
     ),
   );
