@@ -69,7 +69,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   { name: 'WGNAS_TARGET_BUNDLES', help: '`wgnas profile --target`: where the target profilers are built (default build/target)' },
   {
     name: 'WGNAS_TARGET_ARCH, WGNAS_TARGET_EMULATOR',
-    help: "in the target's login environment (`profile --target`): the architecture to report instead of uname -m, and a command to run the profiler under (e.g. qemu-aarch64-static)",
+    help: "in the target's login environment (`profile --target`): the architecture to report instead of uname -m, and a command to run the profiler under (e.g. qemu-aarch64-static); under an emulator, qemu-user's QEMU_LD_PREFIX (the sysroot of the target's C library) defaults to /usr/ARCH-linux-gnu where that exists (Debian's libc6-arm64-cross)",
   },
   {
     name: 'WGNAS_QUEUE_LOCK_MS',

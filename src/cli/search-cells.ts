@@ -8,9 +8,10 @@ import { cellSearchSpace, type LatencyLimit, SpaceConstraintError } from '../aut
 import type { Backend } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { readLatencyTable, tableProvenance } from '../latency/lut.js';
+import { otherFamilyTable } from '../latency/predictor.js';
 import { measuredCost } from '../mobilenet/cost/measured.js';
 import { archCost, type CostModel } from '../mobilenet/cost/model.js';
-import { tableCost } from '../mobilenet/cost/table.js';
+import { spaceTableCost } from '../mobilenet/cost/table.js';
 import type { CellSpace } from '../mobilenet/space.js';
 import { archJson, spaceBn } from '../mobilenet/space-file.js';
 import { writeFileAtomic } from '../util/durable.js';
@@ -33,28 +34,26 @@ import { checkTrainSteps, openTrainSteps, type TrainStepsState, trainStepsImages
 type CellsValues = ValuesOf<typeof SEARCH_CELLS_OPTIONS>;
 
 /**
- * The latency of a hand-designed space's architectures from a lookup table: its cells are the
- * layout's MBConv candidates in the table's order (expand, kernel, then 'zero').
+ * The latency of a space's architectures from a lookup table: its cells' node keys (a table of
+ * `wgnas profile --space-file`), or for the hand-designed space its MBConv blocks' keys.
  */
-function spaceTableCost(path: string, space: CellSpace): { cost: CostModel; meta: Record<string, string> } {
+function tableSpaceCost(path: string, space: CellSpace): { cost: CostModel; meta: Record<string, string>; by: string } {
   const table = readLatencyTable(path);
-  const r = tableCost(table, space.layout);
+  const family = otherFamilyTable(table);
+  if (family) throw new Error(`latency table ${path} is ${family}`);
+  const r = spaceTableCost(table, space);
   if (!r.cost) {
     // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).
     throw new Error(
       listWithin(
-        `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space.layout.name} layout: `,
+        `latency table ${path} has no entry for ${r.missing.length} key(s) of this ${space.layout.name}-layout space: `,
         r.missing,
         MAX_ERROR_LINE - 'wgnas search: '.length,
-        '; profile them (wgnas profile) or drop --latency-table to time the cells on this CPU',
+        `; profile them (wgnas profile --space-file SPACE.json) or drop --latency-table to time the cells on this CPU`,
       ),
     );
   }
-  if (r.cost.perPosition.some((row, b) => row.length !== space.cells[b]?.length))
-    throw new Error(
-      `latency table ${path} prices ${r.cost.perPosition.map((x) => x.length).join('/')} blocks per layer, the space has ${space.cells.map((c) => c.length).join('/')} cells`,
-    );
-  return { cost: r.cost, meta: table.meta };
+  return { cost: r.cost, meta: table.meta, by: r.by };
 }
 
 const BOUND_FLAGS = { budgetMadds: 'budget-madds', minMadds: 'min-madds', maxLatencyMs: 'max-latency-ms' } as const;
@@ -72,13 +71,9 @@ function checkBounds(read: CellSpace, budgetMadds: number, minMadds: number, lim
   }
 }
 
-/** --latency-table: the hand-designed space's blocks priced from the table, and the line saying so. */
+/** --latency-table: the space's cells priced from the table, and the line saying so. */
 function tableLimit(read: CellSpace, table: string, maxLatencyMs: number): { limit: LatencyLimit; note: string } {
-  if (read.file.source !== 'hand-designed')
-    throw new UsageError(
-      `--latency-table: the cells of the ${read.file.source} space are not in latency tables (only MBConv blocks are); drop it to time them on this CPU`,
-    );
-  const { cost: latency, meta } = namingFile(table, () => spaceTableCost(table, read));
+  const { cost: latency, meta, by } = namingFile(table, () => tableSpaceCost(table, read));
   // A table without this layout's keys prices each block as its ImageNet (stage, block) position.
   const how =
     latency.source === 'imagenet-proxy'
@@ -86,7 +81,7 @@ function tableLimit(read: CellSpace, table: string, maxLatencyMs: number): { lim
       : '';
   return {
     limit: { latency, maxLatencyMs },
-    note: `priced the space's blocks from ${table} (${tableProvenance(table, meta)})${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`,
+    note: `priced the space's ${by === 'nodes' ? "cells (their nodes' keys)" : 'blocks'} from ${table} (${tableProvenance(table, meta)})${how}: skeleton ${latency.fixed.toFixed(3)} ms\n`,
   };
 }
 

@@ -3,13 +3,33 @@
  * training set instead of 600 MB of floats) and images are normalised when asked for.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { resizeNearest } from './batch-stream.js';
+import { CIFAR10_CLASSES } from './cifar10.js';
 import { CIFAR_FORMATS, type CifarFormat, type CifarName } from './cifar-official.js';
 import { DataError } from './data-error.js';
 import type { ImageDataset } from './image-dataset.js';
 import { DataNotFoundError, findDataFile } from './paths.js';
 
 const PIXELS = 3 * 32 * 32;
+
+/**
+ * The names of the classes, in label order: CIFAR-10's ten; CIFAR-100's fine labels from the
+ * release's fine_label_names.txt beside its files (wgnas data fetch keeps it), else the indices.
+ */
+function cifarClassNames(format: CifarFormat, dir: string): string[] {
+  if (format.name === 'cifar10') return [...CIFAR10_CLASSES];
+  try {
+    const names = readFileSync(join(dir, 'fine_label_names.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (names.length === format.classes) return names;
+  } catch {
+    // no names file: the indices
+  }
+  return Array.from({ length: format.classes }, (_, c) => String(c));
+}
 
 export const CIFAR10_SUBSET_FILES = { train: 'train_5000.bin', test: 'test_2000.bin' } as const;
 
@@ -64,7 +84,7 @@ export function openCifarFiles(
     name: o.name ?? format.name,
     split,
     classes: format.classes,
-    classNames: o.classNames ?? Array.from({ length: format.classes }, (_, c) => String(c)),
+    classNames: o.classNames ?? cifarClassNames(format, dirname(paths[0])),
     count,
     labels,
     nativeSize: 32,

@@ -10,6 +10,7 @@
  * seeded N(0, 1) images (calibrationInput), so that on that batch the ONNX model computes exactly
  * what wgnas' forward computes. The model's metadata says which.
  */
+import { basename } from 'node:path';
 import { parseArch as parseProxylessArch } from '../latency/arch.js';
 import { archToCellNet } from '../mobilenet/proxyless-arch.js';
 import { type Cell, CellError, validateCell } from '../mobilenet/cell.js';
@@ -30,6 +31,7 @@ import {
   seededParams,
 } from './networks.js';
 import { referenceForward } from './reference.js';
+import { inputSpecMeta } from './preprocessing.js';
 import { readWeights } from './weights.js';
 import { UserFacingError } from '../util/errors.js';
 
@@ -167,11 +169,14 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
   const seed = o.seed ?? 0;
   let params: Map<string, Tensor>;
   let init: string;
+  let input: Record<string, string> = {};
   if (o.weights) {
     const w = readWeights(o.weights);
     checkWeightsFit(net, w, o.weights);
     params = w.tensors;
-    init = `weights file ${o.weights} (sha256 ${w.sha256.slice(0, 16)})`;
+    // The file's name and content hash, never its local path (the model travels; the path does not).
+    init = `weights file ${basename(o.weights)} (sha256 ${w.sha256.slice(0, 16)})`;
+    if (w.input) input = inputSpecMeta(w.input);
   } else {
     params = seededParams(net, seed);
     init = `seeded: wgnas' initialisation (PyTorch defaults: kaiming-uniform convs and linear, BN gamma 1, beta 0), seed ${seed}`;
@@ -209,6 +214,7 @@ export function exportGraph(net: ExportNetwork, o: ExportOptions = {}): Graph {
     'bn-statistics': bn,
     'bn-epsilon': String(networkBnEps(net)),
     layout: 'NCHW float32, input [N, 3, H, W], output logits [N, classes]',
+    ...input,
   };
   return graph;
 }

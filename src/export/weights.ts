@@ -1,18 +1,20 @@
 /**
  * Weights files: a network's tensors by name, as a checkpoint stores them (src/nn/checkpoint.ts):
  *   NAME.json  {format: 'wgnas-weights', version: 1, data: 'NAME.bin', bytes, sha256, network?,
- *               tensors: [{name, shape, offset}]}   (offset in f32 elements)
+ *               input?, tensors: [{name, shape, offset}]}   (offset in f32 elements)
  *   NAME.bin   little-endian f32, the tensors back to back in index order
  * Names are the networks' parameter names ('stem.conv', 'b3.c2.n0.pw6', 'b3.c2.n0.pw6.bn.gamma',
  * ...); BN running statistics, when the file has them, are '<bn>.running_mean' / '<bn>.running_var'
  * (e.g. 'stem.conv.bn.running_mean'). `wgnas export --weights NAME.json` reads them; `wgnas train`
- * is to write them. Both files are written atomically, the index last; the hash is checked on reading.
+ * is to write them, with `input`: what the network expects of its input and the names of its classes
+ * (preprocessing.ts). Both files are written atomically, the index last; the hash is checked on reading.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 import { followLinks, fsyncDir, sha256Hex, writeFailure, writeFileAtomic } from '../util/durable.js';
 import type { Tensor } from './graph.js';
+import { checkInputSpec, type InputSpec } from './preprocessing.js';
 import { UserFacingError } from '../util/errors.js';
 
 export const WEIGHTS_FORMAT = 'wgnas-weights';
@@ -35,6 +37,7 @@ interface WeightsIndex {
   bytes: number;
   sha256: string;
   network?: string;
+  input?: InputSpec;
   tensors: IndexEntry[];
 }
 
@@ -43,7 +46,7 @@ interface WeightsIndex {
  * first and the new one written last: a kill in between leaves no index (and a .bin nothing names),
  * never an index beside a .bin of another version.
  */
-export function writeWeights(path: string, tensors: Map<string, Tensor>, network?: string): void {
+export function writeWeights(path: string, tensors: Map<string, Tensor>, network?: string, input?: InputSpec): void {
   if (!path.endsWith('.json')) throw new WeightsFileError(`weights index ${path} must end in .json`);
   const index: IndexEntry[] = [];
   let off = 0;
@@ -73,13 +76,19 @@ export function writeWeights(path: string, tensors: Map<string, Tensor>, network
     bytes: bin.length,
     sha256: sha256Hex(bin),
     ...(network ? { network } : {}),
+    ...(input ? { input } : {}),
     tensors: index,
   };
   writeFileAtomic(path, JSON.stringify(meta, null, 1) + '\n', { killTag: 'weights.index' });
 }
 
 /** Reads a weights file; WeightsFileError naming the file and what is wrong. */
-export function readWeights(path: string): { tensors: Map<string, Tensor>; network?: string; sha256: string } {
+export function readWeights(path: string): {
+  tensors: Map<string, Tensor>;
+  network?: string;
+  input?: InputSpec;
+  sha256: string;
+} {
   let idx: WeightsIndex;
   try {
     idx = JSON.parse(readFileSync(path, 'utf8')) as WeightsIndex;
@@ -124,5 +133,6 @@ export function readWeights(path: string): { tensors: Map<string, Tensor>; netwo
     if (tensors.has(e.name)) throw new WeightsFileError(`${path}: tensor '${e.name}' is listed twice`);
     tensors.set(e.name, { shape: e.shape, data: floats.slice(e.offset, e.offset + n) });
   }
-  return { tensors, network: idx.network, sha256: idx.sha256 };
+  const input = idx.input === undefined ? undefined : checkInputSpec(idx.input, path);
+  return { tensors, network: idx.network, ...(input ? { input } : {}), sha256: idx.sha256 };
 }

@@ -49,14 +49,43 @@ const MISSING_MESSAGE_CHARS = 320;
 
 export class MissingLatencyError extends UserFacingError {
   override readonly name = 'MissingLatencyError';
-  constructor(readonly keys: string[]) {
+  /** `why`: what is wrong and what to do, when the caller knows better than the default (which suggests --missing). */
+  constructor(
+    readonly keys: string[],
+    why?: string,
+  ) {
     // What to do first, then as many keys as fit: a CLI error is one line, cut at 400 characters
     // after a file name, and a network's keys are ~90 each (all of them are in `keys`).
     const head =
-      `latency table has no entry for ${keys.length} key(s); profile them (wgnas profile --net NET times a network's), or approximate ` +
-      `them from the closest entries with missing policy 'nearest' or 'scale' (--missing): `;
+      `latency table has no entry for ${keys.length} key(s); ` +
+      (why ??
+        "profile them (wgnas profile --net NET times a network's), or approximate them from the closest entries with missing policy 'nearest' or 'scale' (--missing)") +
+      ': ';
     super(listWithin(head, keys, MISSING_MESSAGE_CHARS));
   }
+}
+
+/**
+ * Why a table cannot price ProxylessNAS MobileNetV2 networks at all, or null: a Once-for-All
+ * MobileNetV3 table (squeeze-excite and h-swish fields, mid channels as `expand`, AvgPool2D and
+ * Conv_2 parts) keys another network family, so a missing-keys list would only mislead.
+ */
+export function otherFamilyTable(table: LatencyTable): string | null {
+  for (const k of table.entries.keys()) {
+    if (/-se:\d|-hs:\d/.test(k) || /^(AvgPool2D|Conv_2)-/.test(k))
+      return 'a Once-for-All MobileNetV3 table (AvgPool2D / Conv_2 keys, blocks with squeeze-excite and h-swish fields, mid channels as expand), not one of ProxylessNAS MobileNetV2 blocks: wgnas prices MobileNetV2 networks and cell spaces only (docs/latency-tables.md)';
+  }
+  return null;
+}
+
+/** The input sizes a table's stem (Conv) keys are of: the resolution(s) its networks take. */
+export function tableStemSizes(table: LatencyTable): number[] {
+  const sizes = new Set<number>();
+  for (const k of table.entries.keys()) {
+    const m = /^Conv-input:(\d+)x\d+x3-/.exec(k);
+    if (m) sizes.add(Number(m[1]));
+  }
+  return [...sizes].sort((a, b) => a - b);
 }
 
 /** Multiply-accumulates of a key's op (expand read as a ratio, as in ProxylessNAS tables). */
@@ -137,9 +166,18 @@ export function predictLatency(
   arch: ProxylessArch | ProxylessNetConfig,
   options: PredictOptions = {},
 ): Prediction {
+  return predictParts(table, archParts(toProxylessArch(arch)), options);
+}
+
+/** Predicted latency of a network's parts (each a name and its key): the sum of their entries. */
+export function predictParts(
+  table: LatencyTable,
+  partKeys: ReadonlyArray<{ name: string; key: string }>,
+  options: PredictOptions = {},
+): Prediction {
   const parts: PartPrediction[] = [];
   const missingKeys: string[] = [];
-  for (const p of archParts(toProxylessArch(arch))) {
+  for (const p of partKeys) {
     const l = findLatency(table, p.key, options);
     if (l) parts.push({ name: p.name, key: p.key, ...l });
     else missingKeys.push(p.key);

@@ -108,6 +108,21 @@ export function findBundle(arch: string, o: Pick<RemoteProfileOptions, 'bundlesD
 }
 
 /** Why the profiler could not start on the target, from its shell's and loader's words; null if none of them. */
+const debianArch = (arch: string): string => (arch === 'aarch64' ? 'arm64' : arch === 'x86_64' ? 'amd64' : arch);
+
+/** Where Debian's cross C library of `arch` lives (libc6-<arch>-cross): qemu-user's sysroot. */
+export const crossSysroot = (arch: string): string => `/usr/${arch}-linux-gnu`;
+
+/**
+ * Shell run on the target before the profiler: under an emulator (WGNAS_TARGET_EMULATOR) without
+ * QEMU_LD_PREFIX, qemu-user looks for the target's loader in / (absent on an x86 machine), so the
+ * cross C library's sysroot is taken when it is there.
+ */
+export function emulatorPrefix(arch: string): string {
+  const root = shellQuote(crossSysroot(arch));
+  return `{ [ -z "\${WGNAS_TARGET_EMULATOR:-}" ] || [ -n "\${QEMU_LD_PREFIX:-}" ] || [ ! -d ${root} ] || export QEMU_LD_PREFIX=${root}; } && `;
+}
+
 export function startFailure(stderr: string, arch: string, where: string): string | null {
   const lib = /error while loading shared libraries: ([^:]+): cannot open shared object file/.exec(stderr);
   if (lib) {
@@ -117,6 +132,8 @@ export function startFailure(stderr: string, arch: string, where: string): strin
   if (ver)
     return `the ${arch} profiler cannot start on the target: its C library is older than the profiler needs (${ver[1]}); use a target with glibc 2.34 or later`;
   const loader = /Could not open '([^']*ld-linux[^']*)'/.exec(stderr) ?? /: ([^\s:]*ld-linux[^\s:]*): No such file/.exec(stderr);
+  if (loader && /qemu/.test(stderr))
+    return `the ${arch} profiler cannot start under qemu-user on the target: no ${arch} loader (${loader[1]}); install the ${arch} C library there (apt-get install libc6-${debianArch(arch)}-cross: ${crossSysroot(arch)} is then used) or set QEMU_LD_PREFIX=SYSROOT in its login environment (sshd SetEnv)`;
   if (loader)
     return `the ${arch} profiler cannot start on the target: the C library's loader ${loader[1]} is missing there (the profiler needs glibc Linux, not musl or Android)`;
   if (/Exec format error|cannot execute binary file/.test(stderr)) {
@@ -176,7 +193,7 @@ export class RemoteProfiler {
 
   private runCommand(extra: string[]): string {
     const where = `${this.dir}/${this.bundle!.id}`;
-    return `cd ${shellQuote(where)} && exec \${WGNAS_TARGET_EMULATOR:-} ./wgnas-profiler ${[...this.profilerArgs(), ...extra].map(shellQuote).join(' ')}`;
+    return `cd ${shellQuote(where)} && ${emulatorPrefix(this.bundle!.arch)}exec \${WGNAS_TARGET_EMULATOR:-} ./wgnas-profiler ${[...this.profilerArgs(), ...extra].map(shellQuote).join(' ')}`;
   }
 
   /** Finds the target's architecture and copies the matching bundle there unless it is already there. */

@@ -9,8 +9,14 @@
 import { expandedConvKey, featureMixKey, logitsKey, nodeKey, type NodeOp, outSize, stemKey } from '../latency/keys.js';
 import { entryMs, type LatencyTable } from '../latency/lut.js';
 import { MissingLatencyError } from '../latency/predictor.js';
+import { archToNativeOps } from '../latency/arch.js';
+import type { NativeOp } from '../native/binding.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
-import { type MobileNetLayout, layoutSpace } from './layout.js';
+import { cellNetArch } from './proxyless-arch.js';
+import { type MobileNetLayout, layerShapes, layoutSpace } from './layout.js';
+
+/** A key of a cell node (conv-/dwconv-, what `wgnas profile --space-file` times), not of a whole block. */
+export const isNodeKey = (k: string): boolean => k.startsWith('conv-') || k.startsWith('dwconv-');
 
 /** What prices a node (latency/keys.ts's NodeOp, which names its key). */
 export type CellNodeOp = NodeOp;
@@ -81,4 +87,33 @@ export function predictCellArch(
   const missing = [...new Set(keys.filter((k) => !table.entries.has(k)))];
   if (missing.length > 0) throw new MissingLatencyError(missing);
   return keys.reduce((s, k) => s + entryMs(table.entries.get(k)!, field), 0);
+}
+
+/**
+ * The network as the native addon's op chain, the ops `predict --measure` times for a net.config
+ * (latency/arch.ts archToNativeOps of proxyless-arch.ts cellNetArch): stem, fixed first block, one
+ * MBConv per non-zero cell (its identity skip where the layer has a shortcut), feature mix, pool +
+ * classifier. Null when a cell is no MBConv: a cell's node graph is not a chain, so the addon
+ * cannot run the network whole.
+ */
+export function cellNetNativeOps(layout: MobileNetLayout, cells: readonly Cell[]): NativeOp[] | null {
+  const arch = cellNetArch(layout, cells);
+  return arch && archToNativeOps(arch);
+}
+
+/**
+ * A cell network's latency-table parts priced by its nodes' keys, in network order: stem, the
+ * fixed first block, every node of every layer's cell (none for the zero cell), feature mix,
+ * pool + classifier. Names as latency/arch.ts archParts names blocks (block b + 1 is layer b).
+ */
+export function cellNetParts(layout: MobileNetLayout, cells: readonly Cell[]): Array<{ name: string; key: string }> {
+  const [stem, first, mix, logits] = skeletonKeys(layout);
+  const shapes = layerShapes(layout);
+  return [
+    { name: 'Conv', key: stem },
+    { name: 'block 0', key: first },
+    ...cells.flatMap((c, b) => cellKeys(c, shapes[b]).map((key, i) => ({ name: `block ${b + 1} node ${i + 1}`, key }))),
+    { name: 'Conv_1', key: mix },
+    { name: 'Logits', key: logits },
+  ];
 }

@@ -273,6 +273,14 @@ export function mbconvCell(kernel: 3 | 5 | 7, expand: 1 | 3 | 6): Cell {
   };
 }
 
+/** Kernel and expand of a cell that is mbconvCell(kernel, expand), else null. */
+export function mbconvOf(cell: Cell): { kernel: 3 | 5 | 7; expand: 1 | 3 | 6 } | null {
+  const text = JSON.stringify(cell);
+  for (const kernel of [3, 5, 7] as const)
+    for (const expand of [1, 3, 6] as const) if (JSON.stringify(mbconvCell(kernel, expand)) === text) return { kernel, expand };
+  return null;
+}
+
 /** The MobileNetV2 reference block (MBConv k3 e6); valid for every layer shape. */
 export function referenceCell(shape: LayerShape): Cell {
   checkLayerShape(shape);

@@ -5,9 +5,9 @@
  * a built-in layout's (what `wgnas proxyless` derives) gets that layout, so its parameters carry
  * the names `wgnas train` gives them; any other gets a layout made from its own stages.
  */
-import { ArchError, type MBBlock, type ProxylessArch, validateArch } from '../latency/arch.js';
-import { type Cell, mbconvCell, zeroCell } from './cell.js';
-import { LAYOUTS, type MobileNetLayout, layoutSpace } from './layout.js';
+import { ArchError, type BlockSpec, type MBBlock, type ProxylessArch, validateArch } from '../latency/arch.js';
+import { type Cell, hasShortcut, isZeroCell, mbconvCell, mbconvOf, zeroCell } from './cell.js';
+import { LAYOUTS, type MobileNetLayout, layerShapes, layoutSpace } from './layout.js';
 
 export interface CellNet {
   layout: MobileNetLayout;
@@ -104,4 +104,35 @@ export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
     return c === 'zero' ? zeroCell() : mbconvCell(c.kernel as 3 | 5 | 7, c.expand as 1 | 3 | 6);
   });
   return { layout, cells, choices };
+}
+
+/**
+ * The inverse: a cell network whose every cell is an MBConv or the zero cell (what `wgnas proxyless`
+ * and a hand-designed space's searches find, written as wgnas-arch) as a ProxylessNAS architecture,
+ * with the identity skip wherever the layer has a shortcut, as wgnas builds it. Null when a cell is
+ * neither (a cell of a learned space): only its nodes' keys price it.
+ */
+export function cellNetArch(layout: MobileNetLayout, cells: readonly Cell[]): ProxylessArch | null {
+  const first = layoutSpace(layout).positions[0];
+  const shapes = layerShapes(layout);
+  const blocks: BlockSpec[] = [
+    { kernel: 3, expand: 1, stride: 1, inC: first.inC, outC: first.outC, inH: first.inH, idskip: false },
+  ];
+  for (const [b, cell] of cells.entries()) {
+    const s = shapes[b];
+    if (isZeroCell(cell)) {
+      blocks.push('zero');
+      continue;
+    }
+    const mb = mbconvOf(cell);
+    if (!mb) return null;
+    blocks.push({ ...mb, stride: s.stride, inC: s.inC, outC: s.outC, inH: s.inH, idskip: hasShortcut(s) });
+  }
+  return {
+    inputSize: layout.inputSize,
+    stem: { outC: layout.stemC, kernel: 3, stride: layout.stemStride },
+    blocks,
+    featureMix: { outC: layout.featureMixC },
+    classes: layout.classes,
+  };
 }

@@ -182,11 +182,13 @@ export class QueueClient<R = StoredResult> {
   /**
    * Waits until at least one waited-for result is stored and returns the new ones (key -> result).
    * Throws QueueJobFailedError when a job failed for good, QueueOutageError after a long outage.
+   * With nothing waited for it throws: nothing could arrive, and a caller looping on an empty answer
+   * would spin without ever yielding to the event loop (no signal handled). Loop on pendingCount.
    */
   async next(): Promise<Map<string, R>> {
+    if (!this.waiting.size) throw new Error('queue: waiting for results when none is waited for (internal error)');
     for (;;) {
       const keys = [...this.waiting.keys()];
-      if (!keys.length) return new Map();
       const got = await this.guard(() => this.store.getMany(keys));
       for (const k of got.keys()) {
         for (const id of this.waiting.get(k) ?? []) {

@@ -89,12 +89,15 @@ export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions
       // The table's device: the resumed table's, else the first stored entry's in key order, else the
       // first to arrive. Stored entries of another device (a refused run's stragglers) never enter
       // the table: they are dropped and their ops queued again.
-      const firstStored = all.find((k) => stored.has(k));
-      if (!resumed && firstStored !== undefined) first = stored.get(firstStored);
+      const firstStored = () => all.find((k) => stored.has(k));
+      if (!resumed && firstStored() !== undefined) first = stored.get(firstStored()!);
       const foreign = [...stored].filter(([, r]) => (resumed || first) && differs(r) !== undefined).map(([k]) => k);
       await (client.store as JsonStore<ProfileResult>).remove(foreign);
       for (const k of foreign) stored.delete(k);
       for (const [k, r] of stored) early.set(k, r);
+      // A resume whose every op is stored already (a killed run's workers finished them) queues
+      // nothing: its first stored entry is the one to stamp with, or nothing would ever arrive.
+      if (first === undefined && firstStored() !== undefined) first = stored.get(firstStored()!);
       const missing = keys.filter((k) => !stored.has(profileKey(settings, k)));
       let jobs = 0;
       for (let i = 0; i < missing.length; i += o.shardSize) {
@@ -104,6 +107,8 @@ export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions
       }
       await o.onSubmitted?.(jobs, stored.size, foreign.length);
       while (!first) {
+        if (!client.pendingCount)
+          throw new Error('profile --redis: no op queued nor stored to stamp the table with (internal error)');
         for (const [k, r] of await client.next()) {
           early.set(k, r);
           first ??= r;
@@ -126,9 +131,9 @@ export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions
       // Stored results in key order (a resume's table reads as a local one until the new ones come).
       await take(new Map([...early].sort(([a], [b]) => order.get(opOf.get(a)!)! - order.get(opOf.get(b)!)!)));
       while (want.size) {
-        const got = await client.next();
-        if (!got.size) throw new Error(`profile --redis: ${want.size} op(s) neither queued nor stored (internal error)`);
-        await take(got);
+        if (!client.pendingCount)
+          throw new Error(`profile --redis: ${want.size} op(s) neither queued nor stored (internal error)`);
+        await take(await client.next());
       }
     },
   };

@@ -98,8 +98,8 @@ export async function queueEvolution<A>(o: QueueSearchOptions<A>): Promise<Queue
   }
   await submitNew();
   while (!algo.finished) {
+    if (!client.pendingCount) throw new Error('search: children out but none waited for (internal error)');
     const got = await client.next();
-    if (!got.size) throw new Error('search: children out but none waited for (internal error)');
     // Results that came in together are taken in step order (the record keeps the order used).
     const arrived = [...inflight].filter(([, e]) => got.has(e.key)).sort((a, b) => a[0] - b[0]);
     for (const [step, e] of arrived) complete(step, got.get(e.key)!.scores, false);

@@ -1,5 +1,5 @@
 /** Training found networks from scratch (`wgnas train`). */
-export { measureLatencyMs, type LatencyResult } from './latency.js';
+export { measureLatencyMs, measureOpChainMs, networkOpChain, type LatencyResult } from './latency.js';
 export { smoothedCrossEntropy } from '../nn/loss.js';
 export { buildNetwork, networkInputSize, networkMadds, withClasses } from './network.js';
 export { learningCurveSvg } from './plot.js';

@@ -1,12 +1,18 @@
 /**
- * Inference latency of a trained network through the native addon: its eval-mode forward (BN from
- * the running statistics) at batch 1 on the CPU backend, the median of timed runs after warm-up.
+ * Batch-1 latency of a trained network, two ways. The deployable figure: the network as the native
+ * addon's op chain (oneDNN primitives back to back, BN folded), what `predict --measure` and the
+ * latency tables time; only a network of MBConv blocks is such a chain. And wgnas' own eval-mode
+ * forward on its CPU backend (the JS tape and one addon call per op, BN from the running
+ * statistics): the training framework's cost, many times the op chain's on a small network.
  */
 import { cpuBackend } from '../backend/cpu.js';
 import type { ExportNetwork } from '../export/index.js';
+import { cellNetNativeOps } from '../mobilenet/cell-latency-keys.js';
+import { describeBackend, loadNative, type NativeOp, requireBackend } from '../native/binding.js';
 import { NativeDevice } from '../native/device.js';
 import { BnRunningStats } from '../nn/bn-running.js';
 import { Tape } from '../nn/tape.js';
+import { plural } from '../util/format.js';
 import { buildNetwork, networkInputSize } from './network.js';
 
 export interface LatencyOptions {
@@ -19,6 +25,24 @@ export interface LatencyResult {
   latencyMs: number;
   runs: number;
   deviceName: string;
+}
+
+/** The network as the addon's op chain (as predict --measure runs it), or null: NAS-Bench-201 and cells that are no MBConv are no chain. */
+export function networkOpChain(n: ExportNetwork): NativeOp[] | null {
+  return n.kind === 'mobilenet' ? cellNetNativeOps(n.layout, n.cells) : null;
+}
+
+/** The median of `runs` timed runs of the network's op chain in the addon (oneDNN), as `predict --measure`. */
+export async function measureOpChainMs(ops: NativeOp[], o: LatencyOptions = {}): Promise<LatencyResult> {
+  const native = loadNative();
+  const info = requireBackend(native, 'onednn');
+  const runs = o.runs ?? 10;
+  const r = await native.profile(ops, { backend: 'onednn', threads: o.threads ?? 1, repeats: runs, warmup: o.warmup ?? 3 });
+  return {
+    latencyMs: r.medianMs,
+    runs: r.count,
+    deviceName: `${describeBackend(info)} op chain, ${plural(r.threads, 'thread')}`,
+  };
 }
 
 /** `weights`: parameters and '<bn>.running_mean' / '.running_var' by name (Trainer.weights()). */

@@ -25,7 +25,7 @@ describe('predict --measure', () => {
     const r = await wgnasInProcess(['predict', '--table', PIXEL, ...ARGS]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).not.toMatch(/prediction error/);
-    const m = r.out.match(/^measured ([\d.]+) ms median .*; table minus measured [+-][\d.]+%$/m);
+    const m = r.out.match(/^measured ([\d.]+) ms mean \(median .*; table minus measured \(mean vs mean\) [+-][\d.]+%$/m);
     expect(m).not.toBeNull();
     const total = Number(r.out.match(/^total\s+([\d.]+) ms/m)![1]);
     const ratio = (Number(m![1]) / total).toFixed(2);
@@ -47,7 +47,7 @@ describe('predict --measure', () => {
     writeFileSync(own, `# cpu: ${native.cpuInfo().model}\n# library: oneDNN\n${readFileSync(PIXEL, 'utf8')}`);
     const r = await wgnasInProcess(['predict', '--table', own, ...ARGS]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/; prediction error [+-][\d.]+%$/m);
+    expect(r.out).toMatch(/; prediction error \(mean vs mean\) [+-][\d.]+%$/m);
     expect(r.out).not.toMatch(/note: the table was measured on/);
   });
 });
@@ -63,7 +63,7 @@ describe('predict --measure with a table of this CPU timed another way', () => {
     );
     const r = await wgnasInProcess(['predict', '--table', own, ...ARGS, '--threads', '2']);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/, 2 thread\(s\), .*; table minus measured [+-][\d.]+%$/m);
+    expect(r.out).toMatch(/, 2 thread\(s\), .*; table minus measured \(mean vs mean\) [+-][\d.]+%$/m);
     expect(r.out).not.toMatch(/prediction error/);
     expect(r.out).toContain(
       'note: the table was timed with 1 thread(s) (onednn), this run with 2 thread(s) (onednn): the error compares two settings, not the predictor; measure as the table was (--threads 1)\n',

@@ -88,10 +88,9 @@ describe('search output', () => {
     const r = await wgnasInProcess([...args, '--budget', '1', '--device', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      `wgnas search: latency table ${one} has no entry for 70 key(s) of the cifar layout: ` +
-        'Conv-input:32x32x3-output:32x32x16, Conv_1-input:2x2x64-output:2x2x256, Logits-input:2x2x256-output:10, ' +
-        'expanded_conv-input:32x32x16-output:32x32x8-expand:1-kernel:3-stride:1-idskip:0, and 66 more; ' +
-        'profile them (wgnas profile) or drop --latency-table to time the cells on this CPU\n',
+      `wgnas search: latency table ${one} has no entry for 70 key(s) of this cifar-layout space: ` +
+        'Conv-input:32x32x3-output:32x32x16, Conv_1-input:2x2x64-output:2x2x256, Logits-input:2x2x256-output:10, and 67 more; ' +
+        'profile them (wgnas profile --space-file SPACE.json) or drop --latency-table to time the cells on this CPU\n',
     );
   });
 });

@@ -24,7 +24,7 @@ import { buildNetwork, withClasses } from '../../src/train/network.js';
 import type { FixedNet } from '../../src/mobilenet/fixed-net.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
-import { writeImageFolder } from '../helpers/datasets.js';
+import { colourOf, writeImageFolder } from '../helpers/datasets.js';
 
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-export-cli-'));
@@ -43,6 +43,12 @@ beforeAll(() => {
     ),
   );
 });
+
+/** The wgnas.* metadata of an ONNX file. */
+function onnxMeta(path: string): Record<string, string> {
+  const model = onnxProto.onnx.ModelProto.decode(new Uint8Array(readFileSync(path)));
+  return Object.fromEntries(model.metadataProps.map((p) => [p.key!, p.value!]));
+}
 
 const exportArgs = (...args: string[]) => wgnasInProcess(['export', '--out', join(tmp, 'm.onnx'), '--bn-batch', '2', ...args]);
 
@@ -89,7 +95,20 @@ describe('wgnas export --net', () => {
     );
     const ok = await exportArgs('--net', config, '--weights', w3, '--classes', '3');
     expect(ok.code, ok.err).toBe(0);
-    expect(ok.out).toMatch(/weights: weights file .*w3\.json/);
+    expect(ok.out).toMatch(/weights: weights file w3\.json/);
+    // A malformed 'input' record (what the network expects) is refused naming the file and the field.
+    const badInput = join(tmp, 'w3-input.json');
+    const input = { layout: 'NCHW', channels: 'RGB', size: 32, resize: 'as is', mean: [0.5, 0.5], std: [1, 1, 1] };
+    writeWeights(badInput, seededParams(three, 1), describeNetwork(three), {
+      ...input,
+      classNames: ['a', 'b', 'c'],
+      dataset: 'x',
+    } as unknown as Parameters<typeof writeWeights>[3]);
+    refused(
+      await exportArgs('--net', config, '--weights', badInput, '--classes', '3'),
+      1,
+      /w3-input\.json: 'input' mean and std must be 3 numbers each \(R, G, B\), std > 0$/m,
+    );
     // Every tensor fits at 64x64 too: the network the file records tells them apart.
     refused(
       await exportArgs('--net', config, '--weights', w3, '--classes', '3', '--resolution', '64'),
@@ -294,14 +313,83 @@ describe('wgnas export --net', () => {
       const out = join(tmp, 'trained');
       const t = await wgnasInProcess([
         ...['train', '--net', config, '--dataset', `folder:${data}`, '--epochs', '1', '--batch', '4'],
-        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--quiet', '--out', out],
+        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '2', '--quiet', '--out', out],
       ]);
       expect(t.code, t.err).toBe(0);
+      // The deployable latency: the net.config as the addon's op chain (as predict --measure), beside wgnas' forward.
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.latencyMs).toBeGreaterThan(0);
+      expect(report.latency).toMatchObject({ batch: 1, runs: 2, statistic: 'median' });
+      expect(report.latency.device).toMatch(/^oneDNN .* op chain, 1 thread$/);
+      expect(report.forwardLatencyMs).toBeGreaterThan(0);
+      expect(t.out).toMatch(
+        /batch 1: [\d.]+ ms as deployed \(oneDNN .* op chain, 1 thread, as predict --measure\), wgnas CPU-backend forward [\d.]+ ms/,
+      );
       const weights = join(out, 'weights.json');
       refused(await exportArgs('--net', config, '--weights', weights), 1, /export with --classes 3/);
       const r = await exportArgs('--net', config, '--weights', weights, '--classes', '3');
       expect(r.code, r.err).toBe(0);
-      expect(r.out).toMatch(/32x32.*\n.*weights file .*trained\/weights\.json[^]*running statistics from the weights file/);
+      expect(r.out).toMatch(
+        /32x32.*\n.*weights file weights\.json \(sha256 [0-9a-f]{16}\)[^]*running statistics from the weights file/,
+      );
+
+      // What the network expects and what its logits are: the folder's per-channel statistics (of
+      // its 12 solid-colour training PNGs), its class names in label order, the size and layout.
+      const px = [0, 1, 2].flatMap((c) => [0, 1, 2, 3].map((k) => colourOf(c, k).map((v) => v / 255)));
+      const mean = [0, 1, 2].map((ch) => px.reduce((t, p) => t + p[ch], 0) / px.length);
+      const std = mean.map((m, ch) => Math.sqrt(px.reduce((t, p) => t + p[ch] ** 2, 0) / px.length - m * m));
+      const index = JSON.parse(readFileSync(weights, 'utf8'));
+      expect(index.input).toMatchObject({
+        layout: 'NCHW',
+        channels: 'RGB',
+        size: 32,
+        classNames: ['class0', 'class1', 'class2'],
+      });
+      expect(index.input.resize).toBe('resized so the shorter side is 32 px, centre-cropped to 32x32');
+      index.input.mean.forEach((v: number, ch: number) => expect(v).toBeCloseTo(mean[ch], 6));
+      index.input.std.forEach((v: number, ch: number) => expect(v).toBeCloseTo(std[ch], 6));
+      expect(report.input).toEqual(index.input);
+      const meta = onnxMeta(join(tmp, 'm.onnx'));
+      expect(JSON.parse(meta['wgnas.input-mean'])).toEqual(index.input.mean);
+      expect(JSON.parse(meta['wgnas.input-std'])).toEqual(index.input.std);
+      expect(JSON.parse(meta['wgnas.class-names'])).toEqual(['class0', 'class1', 'class2']);
+      expect(meta['wgnas.input-size']).toBe('32');
+      expect(meta['wgnas.preprocessing']).toBe(
+        'RGB image, resized so the shorter side is 32 px, centre-cropped to 32x32, x = (pixel / 255 - input-mean) / input-std per channel, NCHW float32 [N, 3, 32, 32]',
+      );
+      // No local path in the model: the weights by file name and hash, the folder by its name.
+      expect(meta['wgnas.init']).toMatch(/^weights file weights\.json \(sha256 [0-9a-f]{16}\)$/);
+      expect(meta['wgnas.dataset']).toBe('folder:three');
+      expect(Object.values(meta).join('\n')).not.toContain(tmp);
+    },
+  );
+
+  it.skipIf(cpuTestBackend() === null)(
+    'train on CIFAR-10, then export: the model carries its mean/std and the ten class names',
+    { timeout: 120_000 },
+    async () => {
+      const out = join(tmp, 'trained-cifar');
+      const t = await wgnasInProcess([
+        ...['train', ...['--nb201', ARCH, '--channels', '4', '--cells-per-stage', '1'], '--dataset', 'cifar10'],
+        ...['--train-images', '16', '--test-images', '8', '--epochs', '1', '--batch', '8'],
+        ...['--device', 'cpu', '--cpu-threads', '1', '--latency-runs', '0', '--quiet', '--out', out],
+      ]);
+      expect(t.code, t.err).toBe(0);
+      const onnx = join(tmp, 'cifar.onnx');
+      const e = await wgnasInProcess([
+        ...['export', '--nb201', ARCH, '--channels', '4', '--cells-per-stage', '1'],
+        ...['--weights', join(out, 'weights.json'), '--out', onnx],
+      ]);
+      expect(e.code, e.err).toBe(0);
+      const meta = onnxMeta(onnx);
+      expect(JSON.parse(meta['wgnas.input-mean'])).toEqual([0.4914, 0.4822, 0.4465]);
+      expect(JSON.parse(meta['wgnas.input-std'])).toEqual([0.247, 0.2435, 0.2616]);
+      expect(JSON.parse(meta['wgnas.class-names'])).toEqual([
+        ...['airplane', 'automobile', 'bird', 'cat', 'deer'],
+        ...['dog', 'frog', 'horse', 'ship', 'truck'],
+      ]);
+      expect(meta['wgnas.preprocessing']).toMatch(/^RGB image, 32x32 as is, /);
+      expect(meta['wgnas.dataset']).toBe('cifar10');
     },
   );
 });

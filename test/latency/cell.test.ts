@@ -6,9 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { archParts, fromNetConfig } from '../../src/latency/arch.js';
+import { archParts, archToNativeOps, fromNetConfig } from '../../src/latency/arch.js';
 import { archToCellNet } from '../../src/mobilenet/proxyless-arch.js';
-import { cellKeys, cellSpaceKeys, predictCellArch, skeletonKeys } from '../../src/mobilenet/cell-latency-keys.js';
+import {
+  cellKeys,
+  cellNetNativeOps,
+  cellSpaceKeys,
+  predictCellArch,
+  skeletonKeys,
+} from '../../src/mobilenet/cell-latency-keys.js';
 import { keyToNativeOp, LatencyKeyError, nodeKey } from '../../src/latency/keys.js';
 import type { LatencyTable } from '../../src/latency/lut.js';
 import { keyMacs, MissingLatencyError } from '../../src/latency/predictor.js';
@@ -96,6 +102,26 @@ describe('architectures as cell networks', () => {
       // Same keys as the architecture's own parts.
       expect(archParts(arch).length).toBe(blocks.filter((b) => b !== 'zero').length + 4);
     }
+  });
+
+  it("a cell network's addon op chain is the one predict --measure runs for its net.config; a cell DAG has none", () => {
+    const configs = ['mobile', 'gpu', 'cpu'].map((name) => ({
+      arch: fromNetConfig(JSON.parse(readFileSync(new URL(`proxylessnas_proxyless_${name}.config`, SHARED), 'utf8')), 224),
+      name,
+    }));
+    // The CIFAR space's candidates in turn (zero cells included where offered: a skipped block, no op).
+    const space = spaceFromLayout(CIFAR_LAYOUT);
+    const cifarChoices = space.cells.map((c, b) => (b % 3 === 0 ? c.length - 1 : (b * 5) % c.length));
+    expect(cifarChoices.some((j, b) => formatCell(space.cells[b][j]) === 'zero')).toBe(true);
+    configs.push({ arch: fromNetConfig(toNetConfig(CIFAR_LAYOUT, cifarChoices), 32), name: 'cifar' });
+    for (const { arch, name } of configs) {
+      const net = archToCellNet(arch, name);
+      expect(cellNetNativeOps(net.layout, net.cells), name).toEqual(archToNativeOps(arch));
+    }
+    const dag = parseCell('pw3<0;dw3<1;pwl<2;pwl<0;=>3+4');
+    const cells = spaceFromLayout(CIFAR_LAYOUT).cells.map((c) => c[0]);
+    cells[2] = dag;
+    expect(cellNetNativeOps(CIFAR_LAYOUT, cells)).toBeNull();
   });
 
   it('refuses networks that are not ProxylessNAS-style MobileNets', () => {

@@ -44,6 +44,9 @@ beforeAll(async () => {
   }
   sshd = await startSshd({
     arm: EMULATED,
+    // The documented login (no QEMU_LD_PREFIX): the cross C library's sysroot is found by itself.
+    armPlain: { WGNAS_TARGET_ARCH: 'aarch64', WGNAS_TARGET_EMULATOR: QEMU },
+    armNoRoot: { ...EMULATED, QEMU_LD_PREFIX: '/nonexistent-sysroot' },
     // Reports aarch64 but runs it natively: the kernel refuses the binary.
     armless: { WGNAS_TARGET_ARCH: 'aarch64' },
     riscv: { WGNAS_TARGET_ARCH: 'riscv64' },
@@ -123,9 +126,17 @@ describe('targets: parsing and messages (no server)', () => {
         'd',
       ),
     ).toMatch(/libdnnl\.so\.2 is missing there/);
+    // Under qemu-user: the fix (the cross C library, or QEMU_LD_PREFIX), not "glibc, not musl".
     expect(
       startFailure("qemu-aarch64-static: Could not open '/lib/ld-linux-aarch64.so.1': No such file or directory", 'aarch64', 'd'),
-    ).toMatch(/loader \/lib\/ld-linux-aarch64\.so\.1 is missing/);
+    ).toBe(
+      'the aarch64 profiler cannot start under qemu-user on the target: no aarch64 loader (/lib/ld-linux-aarch64.so.1); ' +
+        'install the aarch64 C library there (apt-get install libc6-arm64-cross: /usr/aarch64-linux-gnu is then used) ' +
+        'or set QEMU_LD_PREFIX=SYSROOT in its login environment (sshd SetEnv)',
+    );
+    expect(startFailure('./wgnas-profiler: /lib/ld-linux-aarch64.so.1: No such file or directory', 'aarch64', 'd')).toMatch(
+      /loader \/lib\/ld-linux-aarch64\.so\.1 is missing there \(the profiler needs glibc Linux/,
+    );
     expect(
       startFailure("./wgnas-profiler: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found", 'aarch64', 'd'),
     ).toMatch(/older than the profiler needs \(GLIBC_2\.34\)/);
@@ -168,6 +179,21 @@ describe('profile --target over ssh (aarch64 under qemu-user)', () => {
     const back = await wgnasInProcess(['profile', '--out', remote, ...fast, '--resume']);
     expect(back.code).toBe(2);
     expect(back.err).toMatch(/it was measured with target 'ssh:\/\/127\.0\.0\.1:\d+', this run has none/);
+  });
+
+  it('an emulated login as documented (no QEMU_LD_PREFIX) runs; a sysroot without the loader names the fix', async ({ skip }) => {
+    if (!sshd) return skip();
+    const out = join(tmp, 'plain.yaml');
+    const r = await wgnasInProcess(['profile', '--out', out, ...fastN(1), ...targetArgs('armPlain')]);
+    expect(r.code, r.err).toBe(0);
+    const t = readLatencyTable(out);
+    expect([...t.entries.keys()]).toEqual(KEYS.slice(0, 1));
+    expect(t.meta.arch).toBe('aarch64');
+    const bad = await wgnasInProcess(['profile', '--out', join(tmp, 'noroot.yaml'), ...fastN(1), ...targetArgs('armNoRoot')]);
+    expect(bad.code).toBe(1);
+    // One error line (after the note that the profiler was copied), whole.
+    const last = bad.err.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/^wgnas profile: .*cannot start under qemu-user on the target: no aarch64 loader .*\(sshd SetEnv\)$/);
   });
 
   it("the natively built profiler over ssh: this machine's keys and CPU stamp, with either library", async ({ skip }) => {

@@ -5,7 +5,7 @@
  * runs; a worker running other code refuses jobs (they stay queued), `queue status` says which and
  * why, and the submitter says that no worker takes its jobs instead of waiting silently.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { readLatencyTable } from '../../src/latency/lut.js';
 import { openRedis } from '../../src/queue/connection.js';
 import { type WorkerBeat, workersKeyPrefix } from '../../src/queue/settings.js';
 import { formatStatus, queueStatus } from '../../src/queue/status.js';
+import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { haveRedisServer, RedisServer } from './redis-server.js';
 import { startWorkerChild, type WorkerChild } from './workers.js';
@@ -116,6 +117,59 @@ describe.skipIf(!enabled)('wgnas profile --redis', () => {
       await stop(c);
     },
   );
+});
+
+/** The table's text cut after its first `n` entries (what a run SIGKILLed after its nth append leaves). */
+function firstEntries(text: string, n: number): string {
+  const lines = text.split('\n');
+  const starts = lines.flatMap((l, i) => (l !== '' && !l.startsWith('#') && !l.startsWith(' ') ? [i] : []));
+  return `${lines.slice(0, starts[n]).join('\n')}\n`;
+}
+
+describe.skipIf(!enabled)('wgnas profile --redis --resume', () => {
+  it(
+    'after a kill, with every op left already in the result store (no job to queue): completes from the store',
+    SLOW,
+    async () => {
+      const n = ns();
+      const w = worker(n);
+      await w.ready;
+      const q = ['--redis', redis.url, '--queue', n];
+      const whole = join(tmp, 'whole.yaml');
+      expect((await wgnasInProcess([...PROFILE, '--limit', '6', '--out', whole, ...q])).code).toBe(0);
+      await stop(w);
+      // The killed run had appended 2 entries; the worker went on and stored the other 4.
+      const killed = join(tmp, 'killed.yaml');
+      writeFileSync(killed, firstEntries(readFileSync(whole, 'utf8'), 2));
+      expect(readLatencyTable(killed, { allowTruncatedTail: true }).entries.size).toBe(2);
+      // A child, SIGKILLed if it spins: the spin never yielded to the event loop (no timer, no signal).
+      const r = await wgnasChild([...PROFILE, '--limit', '6', '--out', killed, '--resume', ...q], { timeoutMs: 60_000 });
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/profiling 4 ops as 0 job\(s\) on the cpu workers .*\(4 found in the result store\)/);
+      const [a, b] = [readLatencyTable(whole), readLatencyTable(killed)];
+      expect(b.meta).toEqual(a.meta);
+      expect([...b.entries]).toEqual([...a.entries]);
+    },
+  );
+
+  it('waiting for jobs with no worker alive: SIGTERM stops it (exit 143, one line)', SLOW, async () => {
+    const n = ns();
+    const out = join(tmp, 'waiting.yaml');
+    let err = '';
+    const r = await wgnasChild([...PROFILE, '--limit', '2', '--out', out, '--redis', redis.url, '--queue', n], {
+      timeoutMs: 120_000,
+      onStart: (c) => {
+        c.stderr!.on('data', (d) => {
+          err += String(d);
+          if (/job\(s\) on the cpu workers/.test(err)) c.kill('SIGTERM');
+        });
+      },
+    });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/stopped by SIGTERM/);
+  });
 });
 
 const EVOLVE = [

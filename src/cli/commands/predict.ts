@@ -6,10 +6,16 @@ import { toOnnx } from '../../export/onnx.js';
 import { timeOnnx } from '../../export/onnxruntime.js';
 import { describeBackend, loadNative, requireBackend } from '../../native/binding.js';
 import { archToNativeOps } from '../../latency/arch.js';
-import { entryWithout, readLatencyTable, tableProvenance } from '../../latency/lut.js';
-import { predictLatency } from '../../latency/predictor.js';
+import { entryWithout, type LatencyTable, readLatencyTable, tableProvenance } from '../../latency/lut.js';
+import {
+  MissingLatencyError,
+  type MissingPolicy,
+  otherFamilyTable,
+  predictParts,
+  tableStemSizes,
+} from '../../latency/predictor.js';
 import { namingFile, UsageError } from '../errors.js';
-import { readNetArch } from '../network.js';
+import { netParts, readNetArch, unpricedCells } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
@@ -17,25 +23,43 @@ import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
 export const summary = PREDICT.summary;
 
 async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunContext): Promise<void> {
-  const { missing, resolution } = values;
+  const { missing, resolution, field } = values;
   const table = readLatencyTable(values.table!);
-  const noMedian = values.field === 'median' ? entryWithout(table, 'median') : undefined;
+  const family = otherFamilyTable(table);
+  if (family) throw new UsageError(`--table ${values.table}: ${family}`);
+  const noMedian = field === 'median' ? entryWithout(table, 'median') : undefined;
   if (noMedian !== undefined) {
     // Summing means under the label 'median' would be a silently wrong number.
     throw new UsageError(
       `--field median: ${values.table} has no 'median' field (entry '${noMedian}'; tables profiled by wgnas have one, the published ones only mean and var/std): use --field mean`,
     );
   }
-  const { json: netJson, arch } = readNetArch(values.net!, resolution);
-  const pred = namingFile(values.table!, () => predictLatency(table, arch, { missing, field: values.field }));
+  const net = readNetArch(values.net!, resolution);
+  const unpriced = unpricedCells(net, table, values.net!, values.table!);
+  if (unpriced) throw new UsageError(unpriced);
+  // The addon runs op chains: a cell network with a cell that is no MBConv is none (checked before any work).
+  const ops = values.measure && values.runtime === 'native' ? net.arch && archToNativeOps(net.arch) : null;
+  if (values.measure && values.runtime === 'native' && !ops)
+    throw new UsageError(
+      `--measure --runtime native: ${values.net} has cells that are no MBConv block; the addon runs chains of ops, not cell graphs: use --runtime onnxruntime`,
+    );
+  const parts = netParts(net, table);
+  const pred = namingFile(values.table!, () => {
+    try {
+      return predictParts(table, parts, { missing, field });
+    } catch (e) {
+      if (!(e instanceof MissingLatencyError)) throw e;
+      throw new MissingLatencyError(e.keys, missingWhy(table, net.inputSize, missing));
+    }
+  });
 
   let measured: { runtime: string; medianMs: number; meanMs: number; iqrMs: number; count: number; threads: number } | null =
     null;
   if (values.measure && values.runtime === 'onnxruntime') {
     // The exported model's latency does not depend on its BN statistics: no calibration.
-    const net = namingFile(values.net!, () => jsonNetwork(netJson, resolution, values.net));
-    const model = toOnnx(exportGraph(net, { noCalibration: true }));
-    const r = await timeOnnx(model, [1, 3, arch.inputSize, arch.inputSize], {
+    const exported = namingFile(values.net!, () => jsonNetwork(net.json, resolution, values.net));
+    const model = toOnnx(exportGraph(exported, { noCalibration: true }));
+    const r = await timeOnnx(model, [1, 3, net.inputSize, net.inputSize], {
       threads: values.threads,
       repeats: values.repeats,
       warmup: 3,
@@ -52,7 +76,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
   } else if (values.measure) {
     const native = loadNative();
     requireBackend(native, values.backend);
-    const r = await native.profile(archToNativeOps(arch), {
+    const r = await native.profile(ops!, {
       backend: values.backend,
       threads: values.threads,
       repeats: values.repeats,
@@ -82,7 +106,8 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
           tableMeta: table.meta,
           net: values.net,
           ...pred,
-          measured: measured && { ...measured, ...devices },
+          // The table's statistic (--field) is compared with the same statistic of the runs.
+          measured: measured && { ...measured, statistic: field, errorPct: errorPct(pred.totalMs, measured, field), ...devices },
         },
         null,
         2,
@@ -105,10 +130,13 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
     io.out(`note: ${pred.approximated.length} part(s) not in the table were approximated (--missing ${missing})\n`);
   }
   if (measured) {
-    const err = ((pred.totalMs - measured.medianMs) / measured.medianMs) * 100;
+    // Like with like: the runs' mean against a sum of table means, their median against medians.
+    const ms = field === 'median' ? measured.medianMs : measured.meanMs;
+    const err = errorPct(pred.totalMs, measured, field);
+    const other = field === 'median' ? `mean ${measured.meanMs.toFixed(3)}` : `median ${measured.medianMs.toFixed(3)}`;
     io.out(
-      `measured ${measured.medianMs.toFixed(3)} ms median (IQR ${measured.iqrMs.toFixed(3)}, n=${measured.count}, ` +
-        `${measured.threads} thread(s), ${measured.runtime}); ${devices?.sameDevice && !devices.settingsDiffer ? 'prediction error' : 'table minus measured'} ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
+      `measured ${ms.toFixed(3)} ms ${field} (${other}, IQR ${measured.iqrMs.toFixed(3)}, n=${measured.count}, ` +
+        `${measured.threads} thread(s), ${measured.runtime}); ${devices?.sameDevice && !devices.settingsDiffer ? 'prediction error' : 'table minus measured'} (${field} vs ${field}) ${err >= 0 ? '+' : ''}${err.toFixed(1)}%\n`,
     );
     if (devices?.settingsDiffer) {
       io.out(
@@ -116,7 +144,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
           `the error compares two settings, not the predictor; measure as the table was (${devices.settingsDiffer.flags})\n`,
       );
     } else if (devices && !devices.sameDevice) {
-      const ratio = measured.medianMs / pred.totalMs;
+      const ratio = ms / pred.totalMs;
       io.out(
         `note: the table was measured on ${devices.tableDevice ?? "an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)"}, ` +
           `this run on ${devices.measuredOn}: the error compares two devices, not the predictor. ` +
@@ -125,6 +153,28 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
       );
     }
   }
+}
+
+/** (predicted - measured) / measured in %, the runs' statistic being the table's (--field). */
+function errorPct(predictedMs: number, m: { meanMs: number; medianMs: number }, field: 'mean' | 'median'): number {
+  const ms = field === 'median' ? m.medianMs : m.meanMs;
+  return ((predictedMs - ms) / ms) * 100;
+}
+
+/**
+ * What is wrong when keys are missing, said for what it is: a table of another input size (no key
+ * of this network can be in it), a --missing policy that found nothing to approximate from, or
+ * (default) keys not profiled yet.
+ */
+function missingWhy(table: LatencyTable, inputSize: number, missing: MissingPolicy): string | undefined {
+  const sizes = tableStemSizes(table);
+  if (sizes.length > 0 && !sizes.includes(inputSize)) {
+    const r = sizes.map((x) => `${x}x${x}`).join(', ');
+    return `the table is of ${r} inputs, the network takes ${inputSize}x${inputSize}: none of its keys can be there; profile it on the table's device (wgnas profile --net NET), or give a net.config --resolution ${sizes[0]}`;
+  }
+  if (missing !== 'error')
+    return `--missing ${missing} found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from; profile them (wgnas profile --net NET)`;
+  return undefined;
 }
 
 /** This CPU's name as the profiler stamps it (the addon's), else Node's. */

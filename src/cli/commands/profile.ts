@@ -7,7 +7,6 @@ import { cellSpaceKeys } from '../../mobilenet/cell-latency-keys.js';
 import { gpuTableSource } from '../../mobilenet/gpu-profiler.js';
 import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
-import { archParts } from '../../latency/arch.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { flushStamp } from '../../latency/profiler.js';
 import {
@@ -23,7 +22,7 @@ import { readSpaceFile } from '../../mobilenet/space-file.js';
 import { checkNotInUse, sha256Hex, writeTarget } from '../../util/durable.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../errors.js';
-import { readNetArch } from '../network.js';
+import { netParts, readNetArch } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PROFILE, type PROFILE_OPTIONS } from '../specs/profile.js';
@@ -37,12 +36,12 @@ type Values = ValuesOf<typeof PROFILE_OPTIONS>;
 function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; meta: Record<string, string> } {
   if (values.net) {
     // One network's ops, once each, in the network's order; named by content, as a space file is.
-    const { arch } = readNetArch(values.net, given.has('resolution') ? values.resolution : undefined);
+    const net = readNetArch(values.net, given.has('resolution') ? values.resolution : undefined);
     const meta = {
       space: `network ${sha256Hex(readFileSync(values.net)).slice(0, 16)}`,
-      resolution: String(arch.inputSize),
+      resolution: String(net.inputSize),
     };
-    return { keys: [...new Set(archParts(arch).map((p) => p.key))], meta };
+    return { keys: [...new Set(netParts(net).map((p) => p.key))], meta };
   }
   const file = values['space-file'];
   if (file) {

@@ -1,7 +1,7 @@
 /** wgnas proxyless: ProxylessNAS supernet search on --dataset with a latency lookup table (or MAdds, or measured cells). */
 import { readLatencyTable, tableProvenance } from '../../latency/lut.js';
 import { isStreamed, type SearchImages, type SplitImages } from '../../data/batch-stream.js';
-import type { MissingPolicy } from '../../latency/predictor.js';
+import { type MissingPolicy, otherFamilyTable } from '../../latency/predictor.js';
 import { maddsCost } from '../../mobilenet/cost/madds.js';
 import { measuredCost } from '../../mobilenet/cost/measured.js';
 import {
@@ -12,8 +12,9 @@ import {
   formatCost,
   formatCostRange,
 } from '../../mobilenet/cost/model.js';
-import { tableCost } from '../../mobilenet/cost/table.js';
-import { getLayout } from '../../mobilenet/layout.js';
+import { spaceTableCost, tableCost } from '../../mobilenet/cost/table.js';
+import { getLayout, type MobileNetLayout } from '../../mobilenet/layout.js';
+import type { CellSpace } from '../../mobilenet/space.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
@@ -52,22 +53,32 @@ function fmtEvent(e: ProgressEvent, unit: CostUnit): string {
   return parts.join('  ');
 }
 
-/** The table's cost model of the layout; keys it lacks end the run with their list and the ways out. */
+/**
+ * The table's cost model of the layout's space, or of --space-file's (its cells' node keys, or the
+ * hand-designed space's blocks); keys it lacks end the run with their list and the ways out.
+ */
 function tableCostOrError(
   path: string,
-  layout: Parameters<typeof tableCost>[1],
+  layout: MobileNetLayout,
+  space: CellSpace | null,
   missing: MissingPolicy,
 ): { cost: CostModel; meta: Record<string, string> } {
   const table = readLatencyTable(path);
-  const r = tableCost(table, layout, { missing });
+  const family = otherFamilyTable(table);
+  if (family) throw new Error(`latency table ${path} is ${family}`);
+  const r = space ? spaceTableCost(table, space, { missing }) : tableCost(table, layout, { missing });
   if (r.cost) return { cost: r.cost, meta: table.meta };
   // As many keys as keep the error one uncut line, and how many more (a key is ~90 characters).
   throw new Error(
     listWithin(
-      `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${layout.name} layout: `,
+      `latency table ${path} has no entry for ${r.missing.length} key(s) of the ${space ? `${layout.name}-layout space` : `${layout.name} layout`}: `,
       r.missing,
       MAX_ERROR_LINE - 'wgnas proxyless: '.length,
-      '. Profile them (wgnas profile), or approximate from the closest entries with --missing nearest or scale.',
+      `. Profile them (wgnas profile${space ? ' --space-file SPACE.json' : ''})${
+        missing === 'error'
+          ? ', or approximate from the closest entries with --missing nearest or scale'
+          : ` (--missing ${missing} found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from)`
+      }.`,
     ),
   );
 }
@@ -115,11 +126,6 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   if (lossKind === 'mul' && !(targetGiven > 1))
     throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
-  if (space && values['latency-table'] && space.file.source !== 'hand-designed') {
-    throw new UsageError(
-      `the cells of a ${space.file.source} space are not in latency tables: drop --latency-table and give --target-madds, or --price-cells --target-ms`,
-    );
-  }
   // The hand-over's directory before the search (a refusal at its end would lose the search).
   checkTrainOut(values);
   // The split's defaults follow the training images of --dataset (opened here, decoded later).
@@ -161,8 +167,9 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
               !values.quiet &&
               io.err(`priced ${n} distinct ops of the space on this CPU (${library}, ${threads} thread(s))\n`),
           })))
-        : (fromTable = namingFile(values['latency-table']!, () => tableCostOrError(values['latency-table']!, layout, missing)))
-            .cost;
+        : (fromTable = namingFile(values['latency-table']!, () =>
+            tableCostOrError(values['latency-table']!, layout, space, missing),
+          )).cost;
     const device = await deviceOf(values);
     await searchWith(values, ctx, {
       layout,

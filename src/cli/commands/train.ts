@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
 import { describeNetwork, type ExportNetwork } from '../../export/index.js';
+import type { InputSpec } from '../../export/preprocessing.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
 import {
@@ -16,11 +17,14 @@ import {
 import {
   buildNetwork,
   checkTrainCheckpoint,
+  type LatencyResult,
   learningCurveSvg,
   measureLatencyMs,
+  measureOpChainMs,
   NB201_RECIPE,
   networkInputSize,
   networkMadds,
+  networkOpChain,
   Trainer,
   type TrainSettings,
   withClasses,
@@ -172,7 +176,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       });
       if (res.resumedFrom > 0) log(`resumed after epoch ${res.resumedFrom} from ${ckDir}`);
       const weights = await trainer.weights();
-      writeWeights(join(out, 'weights.json'), weights, describeNetwork(net));
+      const input = inputSpecOf(train, size);
+      writeWeights(join(out, 'weights.json'), weights, describeNetwork(net), input);
       const last = res.history[res.history.length - 1];
       const params = model.paramCount();
       const madds = networkMadds(net);
@@ -185,15 +190,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
           `${train.name}, ${plural(s.epochs, 'epoch')}, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
         ),
       );
-      let latency: { latencyMs: number; runs: number; deviceName: string } | null = null;
-      if (values['latency-runs'] > 0) {
-        try {
-          latency = await measureLatencyMs(net, weights, { runs: values['latency-runs'] });
-        } catch (e) {
-          if (!(e instanceof NativeUnavailableError)) throw e;
-          io.err(`note: no latency (the native addon is not available: ${e.message.split('\n')[0]})\n`);
-        }
-      }
+      const { opChain, forward } = await trainLatency(net, weights, values['latency-runs'], io);
       const report = {
         format: 'wgnas-train-report',
         version: 1,
@@ -204,8 +201,13 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         bestTestAccuracy: Math.max(...res.history.map((h) => h.testAcc)),
         params,
         madds,
-        latencyMs: latency?.latencyMs ?? null,
-        latency: latency ? { batch: 1, runs: latency.runs, device: latency.deviceName, statistic: 'median' } : null,
+        // The deployable network's latency (the addon's op chain, as predict --measure); null where the network is no chain.
+        latencyMs: opChain?.latencyMs ?? null,
+        latency: opChain ? { batch: 1, runs: opChain.runs, device: opChain.deviceName, statistic: 'median' } : null,
+        // wgnas' own eval forward on its CPU backend (the training framework's cost, not a deployment figure).
+        forwardLatencyMs: forward?.latencyMs ?? null,
+        forwardLatency: forward ? { batch: 1, runs: forward.runs, device: forward.deviceName, statistic: 'median' } : null,
+        input,
         weights: 'weights.json',
         history: res.history,
       };
@@ -213,7 +215,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       io.out(
         `${describeNetwork(net)}: test accuracy ${(100 * last.testAcc).toFixed(2)} % after ${plural(s.epochs, 'epoch')} on ${train.name} ` +
           `(best ${(100 * report.bestTestAccuracy).toFixed(2)} %); ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
-          `${latency ? `, ${latency.latencyMs.toFixed(3)} ms at batch 1 on ${latency.deviceName}` : ''}\n` +
+          `${latencyText(opChain, forward)}\n` +
           `wrote ${join(out, 'weights.json')} (+ .bin), ${join(out, 'curve.svg')}, ${join(out, 'report.json')}\n`,
       );
     } finally {
@@ -224,6 +226,60 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   } finally {
     lock.release();
   }
+}
+
+/** What the trained network expects of an image and what its logits are: the training data's (weights.json, report.json, the ONNX metadata). */
+function inputSpecOf(ds: ImageDataset, size: number): InputSpec {
+  const resize =
+    ds.nativeSize === null
+      ? `resized so the shorter side is ${size} px, centre-cropped to ${size}x${size}`
+      : ds.nativeSize === size
+        ? `${size}x${size} as is`
+        : `${ds.nativeSize}x${ds.nativeSize} resized to ${size}x${size} (nearest)`;
+  return {
+    layout: 'NCHW',
+    channels: 'RGB',
+    size,
+    resize,
+    mean: [...ds.mean],
+    std: [...ds.std],
+    classNames: [...ds.classNames],
+    dataset: ds.name,
+  };
+}
+
+const LATENCY_THREADS = 1;
+
+/**
+ * Batch-1 latencies at 1 thread (predict --measure's and the tables' default): the network's op chain
+ * in the addon (the deployable figure) and wgnas' own forward; none without the addon.
+ */
+async function trainLatency(
+  net: ExportNetwork,
+  weights: ReadonlyMap<string, { data: Float32Array }>,
+  runs: number,
+  io: RunContext['io'],
+): Promise<{ opChain: LatencyResult | null; forward: LatencyResult | null }> {
+  if (runs === 0) return { opChain: null, forward: null };
+  try {
+    const ops = networkOpChain(net);
+    const opChain = ops && (await measureOpChainMs(ops, { runs, threads: LATENCY_THREADS }));
+    const forward = await measureLatencyMs(net, weights, { runs, threads: LATENCY_THREADS });
+    return { opChain, forward };
+  } catch (e) {
+    if (!(e instanceof NativeUnavailableError)) throw e;
+    io.err(`note: no latency (the native addon is not available: ${e.message.split('\n')[0]})\n`);
+    return { opChain: null, forward: null };
+  }
+}
+
+/** The summary's latency words: the deployable op chain first, wgnas' forward labelled as such. */
+function latencyText(opChain: LatencyResult | null, forward: LatencyResult | null): string {
+  if (!forward) return '';
+  const fwd = `wgnas CPU-backend forward ${forward.latencyMs.toFixed(3)} ms`;
+  if (!opChain)
+    return `; batch 1: ${fwd} (${forward.deviceName}; not an MBConv chain, so no op-chain figure: time its ONNX export)`;
+  return `; batch 1: ${opChain.latencyMs.toFixed(3)} ms as deployed (${opChain.deviceName}, as predict --measure), ${fwd}`;
 }
 
 export const handlers = { train: trainCmd };

@@ -7,9 +7,13 @@ const measureOnly = {
 };
 
 export const PREDICT_OPTIONS = {
-  table: inFile({ help: 'latency table (ProxylessNAS / OFA YAML)', noun: 'latency table', required: true }),
+  table: inFile({
+    help: 'latency table in the ProxylessNAS YAML format (docs/latency-tables.md): MobileNetV2 blocks or cell nodes; Once-for-All MobileNetV3 tables are refused',
+    noun: 'latency table',
+    required: true,
+  }),
   net: inFile({
-    help: 'network config JSON: a ProxylessNAS net.config or a compact {inputSize, stem, blocks, featureMix, classes}',
+    help: "network JSON: a ProxylessNAS net.config, a compact {inputSize, stem, blocks, featureMix, classes}, or a wgnas-arch (proxyless/search --space-file), priced by its MBConv blocks or, against a table of cell nodes, by its cells' nodes",
     noun: 'network config',
     required: true,
   }),
@@ -48,7 +52,7 @@ export const PREDICT = defineCommand({
   name: 'predict',
   summary: 'predict a network latency from a lookup table (optionally against a measured run)',
   description:
-    "Sums the lookup-table latencies of a network's parts (Conv, MBConv blocks, Conv_1, Logits), with a per-part breakdown.",
+    "Sums the lookup-table latencies of a network's parts (Conv, MBConv blocks or cell nodes, Conv_1, Logits), with a per-part breakdown. With --measure, the run's statistic compared is --field's (mean against mean, median against median).",
   modes: [
     defineMode({
       id: 'predict',

@@ -55,7 +55,7 @@ export const PROFILE_OPTIONS = {
     conflictsWhy: "--resolution is the space file's layout's: drop it",
   }),
   net: inFile({
-    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network",
+    help: "instead of a space, the ops of one network (a ProxylessNAS net.config or compact JSON, or a wgnas-arch of proxyless/search --space-file, as wgnas predict --net reads it; at the config's resolution unless --resolution is given): a table that predicts that network (a wgnas-arch's MBConv blocks, or its cells' nodes when a cell is no MBConv)",
     noun: 'network config',
     conflicts: ['space', 'space-file'],
     conflictsWhy: '--net, --space and --space-file each name the ops to time: give one',
@@ -139,7 +139,7 @@ export const PROFILE = defineCommand({
   summary: 'measure a per-op latency lookup table (this CPU, a target CPU over ssh, or the GPU)',
   description:
     'Times every (op, shape) of a search space (batch 1) and writes a latency table in the ProxylessNAS / Once-for-All YAML format, stamped with the device, library, settings and date: on this CPU with the native addon, on a target CPU over ssh (--target) with the standalone profiler, or on the WebGPU adapter (--device gpu). Each entry is appended as soon as it is measured; --resume continues an interrupted run, and refuses a table measured on another device or another way. ' +
-    "A target needs its architecture's profiler built here first: scripts/build-target.sh x86_64 or aarch64 (cross-compiled; the script names the packages it lacks); the target needs only ssh and glibc >= 2.34. An emulated aarch64 target (qemu-user on an x86 machine, for trying the pipeline: its timings mean nothing) is a login whose environment sets WGNAS_TARGET_ARCH=aarch64 and WGNAS_TARGET_EMULATOR=qemu-aarch64-static (sshd's SetEnv; see Environment). --net CONFIG.json times just the ops wgnas predict needs for that network.",
+    "A target needs its architecture's profiler built here first: scripts/build-target.sh x86_64 or aarch64 (cross-compiled; the script names the packages it lacks); the target needs only ssh and glibc >= 2.34. An emulated aarch64 target (qemu-user on an x86 machine, for trying the pipeline: its timings mean nothing) is a login whose environment sets WGNAS_TARGET_ARCH=aarch64 and WGNAS_TARGET_EMULATOR=qemu-aarch64-static (sshd's SetEnv; see Environment); qemu finds the aarch64 C library through QEMU_LD_PREFIX, which defaults to /usr/aarch64-linux-gnu there (apt-get install libc6-arm64-cross). --net CONFIG.json times just the ops wgnas predict needs for that network.",
   modes: [
     defineMode({
       id: 'profile',

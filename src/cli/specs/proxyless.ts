@@ -10,7 +10,7 @@ const reinforceOnly = { option: 'mode', values: ['reinforce'] } as const;
 export const PROXYLESS_OPTIONS = {
   'latency-table': inFile({
     group: 'search',
-    help: 'latency table (ProxylessNAS YAML); the CIFAR layout is priced as the same (stage, block) positions of the ImageNet space unless the table has its own keys',
+    help: "latency table (ProxylessNAS YAML); the CIFAR layout is priced as the same (stage, block) positions of the ImageNet space unless the table has its own keys; a --space-file's cells by their nodes' keys (a table of `wgnas profile --space-file`)",
     noun: 'latency table',
   }),
   'target-ms': num({ group: 'search', help: 'latency target T (ms)', gt: 0 }),

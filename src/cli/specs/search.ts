@@ -116,7 +116,7 @@ export const SEARCH_CELLS_OPTIONS = {
     gt: 0,
   }),
   'latency-table': inFile({
-    help: 'with --max-latency-ms: latency from this lookup table (ProxylessNAS YAML; the ImageNet layout: data/latency/proxylessnas_mobile_trim.yaml, Pixel 1) instead of timing the cells on this CPU; hand-designed spaces (the table knows MBConv blocks, not learned cells)',
+    help: "with --max-latency-ms: latency from this lookup table instead of timing the cells on this CPU: one of `wgnas profile --space-file` (the space's cell nodes, any space, on any target), or for a hand-designed space one of MBConv blocks (the ImageNet layout: data/latency/proxylessnas_mobile_trim.yaml, Pixel 1)",
     noun: 'latency table',
     requires: ['max-latency-ms'],
     requiresWhy: '--latency-table prices the --max-latency-ms ceiling; give --max-latency-ms X',

@@ -102,7 +102,7 @@ export const TRAIN_OPTIONS = {
   }),
   'latency-runs': int({
     group: 'output',
-    help: 'timed batch-1 forward passes through the native addon, on every core whatever --cpu-threads, for the reported latency (0: skip)',
+    help: "timed batch-1 runs, at 1 thread whatever --cpu-threads, for the reported latencies: the network as the addon's op chain (as predict --measure; MBConv networks) and wgnas' own CPU-backend forward (0: skip)",
     default: 10,
     min: 0,
     max: 10_000,

@@ -13,6 +13,13 @@ export {
   pairCostGrad,
   pairExpectedCost,
 } from './model.js';
-export { type TableCostOptions, type TableCostResult, imagenetPositionsCost, tableCost } from './table.js';
+export {
+  cellTableCost,
+  imagenetPositionsCost,
+  spaceTableCost,
+  type TableCostOptions,
+  type TableCostResult,
+  tableCost,
+} from './table.js';
 export { maddsCost } from './madds.js';
 export { type PriceOptions, cellNativeOps, measuredCost, skeletonNativeOps } from './measured.js';

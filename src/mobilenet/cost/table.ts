@@ -7,8 +7,10 @@
  * choices deployed at ImageNet scale, on the table's device.
  */
 import type { LatencyTable } from '../../latency/lut.js';
-import { type LatencyMatrix, type MissingPolicy, supernetLatencies } from '../../latency/predictor.js';
+import { findLatency, type LatencyMatrix, type MissingPolicy, supernetLatencies } from '../../latency/predictor.js';
+import { cellKeys, isNodeKey, skeletonKeys } from '../cell-latency-keys.js';
 import { IMAGENET_LAYOUT, type MobileNetLayout, layoutSpace, positionStages } from '../layout.js';
+import type { CellSpace } from '../space.js';
 import type { CostModel } from './model.js';
 
 export interface TableCostOptions {
@@ -78,4 +80,48 @@ export function imagenetPositionsCost(
     return row.slice();
   });
   return { cost: { unit: 'ms', source: 'imagenet-proxy', fixed: full.fixedMs, perPosition }, missing: [] };
+}
+
+/**
+ * A cell space priced by its nodes' keys (cell-latency-keys.ts), the keys `wgnas profile
+ * --space-file` writes: the skeleton's keys make the fixed part, a cell costs the sum of its nodes
+ * (the zero cell nothing). Any cell space, learned or hand-designed, and only the keys it uses.
+ */
+export function cellTableCost(
+  table: LatencyTable,
+  space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>,
+  o: Pick<TableCostOptions, 'missing'> = {},
+): TableCostResult {
+  const missing = new Set<string>();
+  const ms = (key: string) => {
+    const l = findLatency(table, key, { missing: o.missing ?? 'error' });
+    if (!l) missing.add(key);
+    return l ? l.ms : NaN;
+  };
+  const sum = (keys: string[]) => keys.reduce((t, k) => t + ms(k), 0);
+  const fixed = sum(skeletonKeys(space.layout));
+  const perPosition = space.cells.map((cells, b) => cells.map((c) => sum(cellKeys(c, space.shapes[b]))));
+  if (missing.size) return { cost: null, missing: [...missing] };
+  return { cost: { unit: 'ms', source: 'table', fixed, perPosition }, missing: [] };
+}
+
+/**
+ * A cell space's cost model from a table of either kind: its cells' node keys when the table has
+ * any (a table of `wgnas profile --space-file`) or the space is learned (no other key prices its
+ * cells), else the hand-designed space's MBConv blocks' keys (the published tables, `wgnas profile
+ * --space cifar|proxyless`; tableCost). The keys missing are those of the kind chosen.
+ */
+export function spaceTableCost(
+  table: LatencyTable,
+  space: CellSpace,
+  o: TableCostOptions = {},
+): TableCostResult & { by: 'nodes' | 'blocks' } {
+  if (space.file.source !== 'hand-designed' || [...table.entries.keys()].some(isNodeKey))
+    return { ...cellTableCost(table, space, o), by: 'nodes' };
+  const byBlocks = tableCost(table, space.layout, o);
+  if (byBlocks.cost?.perPosition.some((row, b) => row.length !== space.cells[b]?.length))
+    throw new Error(
+      `the table prices ${byBlocks.cost.perPosition.map((x) => x.length).join('/')} blocks per layer, the space has ${space.cells.map((c) => c.length).join('/')} cells`,
+    );
+  return { ...byBlocks, by: 'blocks' };
 }
