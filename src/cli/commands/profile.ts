@@ -10,6 +10,7 @@ import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { archParts } from '../../latency/arch.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { flushStamp } from '../../latency/profiler.js';
+import { autoFlushFor, keysNetworkBytes, SMALL_NETWORK_BYTES } from '../../latency/working-set.js';
 import {
   buildTable,
   checkResumeSettings,
@@ -82,6 +83,7 @@ function checkResumeFlags(values: Values): ResumedTable | null {
   if (values.device === 'cpu') {
     settings.backend = values.backend;
     settings.threads = String(values.threads);
+    // auto is resolved later (resolveCacheFlush keeps a resumed table's flush).
     const flush = values['cache-flush']!;
     if (flush !== 'auto') settings['cache-flush'] = flushStamp(flush === 'off' ? 0 : Number(flush));
     // Pinning asked for may still fail (the stamp then says 'no (why)'): only a table timed with
@@ -91,6 +93,29 @@ function checkResumeFlags(values: Values): ResumedTable | null {
   }
   checkResumeSettings(out, prev, settings);
   return resumed;
+}
+
+/**
+ * --cache-flush auto for this table's ops (CPU only): 'off' where one network of them touches at
+ * most SMALL_NETWORK_BYTES (its ops run back to back out of warm caches), else 'auto' (2 x L2 of
+ * the CPU that measures, each op starting with cold private caches). A resumed table keeps the flush
+ * it was measured with. Said in a note either way.
+ */
+function resolveCacheFlush(values: Values, keys: readonly string[], resumed: ResumedTable | null, io: RunContext['io']): string {
+  const flush = values['cache-flush']!;
+  if (flush !== 'auto' || values.device !== 'cpu') return flush;
+  const before = resumed?.table.meta['cache-flush'];
+  const kept = before === flushStamp(0) ? 'off' : /^(\d+) bytes per thread/.exec(before ?? '')?.[1];
+  if (kept) return kept;
+  const bytes = keysNetworkBytes(keys);
+  const mib = `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const warm = autoFlushFor(bytes) === 0;
+  io.err(
+    warm
+      ? `note: --cache-flush auto: a network of these ops touches about ${mib} (at most ${SMALL_NETWORK_BYTES / 2 ** 20} MiB), so its ops run back to back out of warm caches: timed warm (--cache-flush off)\n`
+      : `note: --cache-flush auto: a network of these ops touches about ${mib} (over ${SMALL_NETWORK_BYTES / 2 ** 20} MiB), so each op starts with cold private caches: timed after touching 2 x L2 of scratch memory\n`,
+  );
+  return warm ? 'off' : 'auto';
 }
 
 async function profile(values: Values, ctx: RunContext): Promise<void> {
@@ -103,9 +128,10 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   }
   // --resume reads the table once, here; the queue and the writer take this copy.
   const resumed = checkResumeFlags(values);
-  const flush = values['cache-flush'];
-  const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   const space = spaceOf(values, ctx.given);
+  const flush = resolveCacheFlush(values, space.keys, resumed, io);
+  values = { ...values, 'cache-flush': flush };
+  const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   let keys = space.keys;
   if (values.limit !== undefined) keys = keys.slice(0, values.limit);
   const timing = { repeats: values.repeats, warmup: values.warmup, maxTimeMs: values['max-time-ms'] };

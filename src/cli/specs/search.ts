@@ -112,7 +112,7 @@ export const SEARCH_CELLS_OPTIONS = {
   'budget-madds': madds({ help: 'only architectures within N multiply-adds (e.g. 3M)' }),
   'min-madds': madds({ help: 'and at least N (a band, to compare spaces at equal MAdds)' }),
   'max-latency-ms': num({
-    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches flushed)",
+    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches as profile --cache-flush auto sets them)",
     gt: 0,
   }),
   'latency-table': inFile({
