@@ -1,8 +1,9 @@
 /**
  * How much memory a network's ops touch, for the profiler's cache-flush policy (`--cache-flush
- * auto`): a network whose ops together touch little runs them back to back out of warm caches, so
- * its table is timed warm; a larger one evicts each op's data before the op runs again, so its
- * table is timed after a flush. docs/results.md ("Latency predictor") has the measurements.
+ * auto`): the ops of a network that fits in L2 find their data there (the other ops evicted it from
+ * L1 only), so its table is timed after evicting L1; a larger network evicts each op's data from L2
+ * too before the op runs again, so its table is timed after a flush of 2 x L2. docs/results.md
+ * ("Latency predictor") has the measurements.
  */
 import type { NativeOp } from '../native/binding.js';
 import { keyToNativeOp, outSize } from './keys.js';
@@ -11,12 +12,19 @@ import { keyToNativeOp, outSize } from './keys.js';
 const FLOAT_BYTES = 4;
 
 /**
- * A network whose ops touch at most this many bytes in all is timed with warm caches under
- * --cache-flush auto. CIFAR-layout networks touch 1.1-1.5 MiB, the ProxylessNAS mobile ones 13-17
- * MiB at 32x32 and 39-52 MiB at 224x224 (20 random architectures each); 4 MiB is also what auto
- * flushes where the L2 size is unknown.
+ * A network whose ops touch at most this many bytes in all counts as small for --cache-flush auto.
+ * CIFAR-layout networks touch 1.1-1.5 MiB, the ProxylessNAS mobile ones 13-17 MiB at 32x32 and
+ * 39-52 MiB at 224x224 (20 random architectures each); 4 MiB is also what auto flushes where the
+ * L2 size is unknown.
  */
 export const SMALL_NETWORK_BYTES = 4 << 20;
+
+/**
+ * What --cache-flush auto touches before each run of a small network's op: L1 evicted (twice the
+ * largest common L1d), L2 mostly kept (a quarter of the smallest common L2). 64-256 KiB predicted
+ * CIFAR-layout networks alike on the VM of docs/results.md; warm caches 12-19 % low.
+ */
+export const SMALL_NETWORK_FLUSH_BYTES = 128 << 10;
 
 /** Bytes an op reads and writes once: its weights and its activations (an MBConv's inner tensors too). */
 export function opBytes(op: NativeOp): number {
@@ -73,9 +81,9 @@ export function networkBytes(ops: Iterable<NativeOp>): number {
 export const keysNetworkBytes = (keys: Iterable<string>): number => networkBytes([...keys].map((k) => keyToNativeOp(k)));
 
 /**
- * --cache-flush auto for a table of these ops: 0 (warm caches) when one network of them touches at
- * most SMALL_NETWORK_BYTES, else 'auto' (2 x L2 of the CPU that measures).
+ * --cache-flush auto for a table of these ops: SMALL_NETWORK_FLUSH_BYTES where one network of them
+ * touches at most SMALL_NETWORK_BYTES, else 'auto' (2 x L2 of the CPU that measures).
  */
-export function autoFlushFor(networkBytesEstimate: number): 0 | 'auto' {
-  return networkBytesEstimate <= SMALL_NETWORK_BYTES ? 0 : 'auto';
+export function autoFlushFor(networkBytesEstimate: number): number | 'auto' {
+  return networkBytesEstimate <= SMALL_NETWORK_BYTES ? SMALL_NETWORK_FLUSH_BYTES : 'auto';
 }

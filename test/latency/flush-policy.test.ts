@@ -1,8 +1,8 @@
 /**
  * --cache-flush auto: the bytes an op touches (weights and activations, by hand), a network of a
- * table's ops (the largest op of each shape), and the choice it makes: warm caches for the CIFAR
- * layout's small networks, a flush for ProxylessNAS mobile ones; `wgnas profile` stamps and says
- * it, and a resumed table keeps its own flush. The addon's part skips locally without it.
+ * table's ops (the largest op of each shape), and the choice it makes: L1 evicted for the CIFAR
+ * layout's small networks, 2 x L2 flushed for ProxylessNAS mobile ones; `wgnas profile` stamps and
+ * says it, and a resumed table keeps its own flush. The addon's part skips locally without it.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { archParts, archToNativeOps } from '../../src/latency/arch.js';
 import { readLatencyTable } from '../../src/latency/lut.js';
 import { archFromChoices, proxylessSpace, randomChoices, spaceKeys } from '../../src/latency/space.js';
-import { autoFlushFor, keysNetworkBytes, networkBytes, opBytes, SMALL_NETWORK_BYTES } from '../../src/latency/working-set.js';
+import {
+  autoFlushFor,
+  keysNetworkBytes,
+  networkBytes,
+  opBytes,
+  SMALL_NETWORK_BYTES,
+  SMALL_NETWORK_FLUSH_BYTES,
+} from '../../src/latency/working-set.js';
 import { CIFAR_LAYOUT, layoutSpace } from '../../src/mobilenet/layout.js';
 import { Rng } from '../../src/util/rng.js';
 import { wgnasInProcess } from '../helpers/cli.js';
@@ -49,15 +56,15 @@ describe('bytes a network touches', () => {
     expect(keysNetworkBytes(archParts(arch).map((p) => p.key))).toBe(own);
   });
 
-  it('auto: warm caches for the CIFAR layout (about 1.8 MiB), a flush for ProxylessNAS mobile at 32 and 224', () => {
+  it('auto: 128 KiB for the CIFAR layout (about 1.8 MiB), 2 x L2 for ProxylessNAS mobile at 32 and 224', () => {
     const cifar = keysNetworkBytes(spaceKeys(layoutSpace(CIFAR_LAYOUT)));
     expect(cifar / MiB).toBeCloseTo(1.81, 2);
-    expect(autoFlushFor(cifar)).toBe(0);
+    expect(autoFlushFor(cifar)).toBe(128 * 1024);
     const p32 = keysNetworkBytes(spaceKeys(proxylessSpace({ inputSize: 32 })));
     expect(p32 / MiB).toBeCloseTo(13.91, 2);
     expect(autoFlushFor(p32)).toBe('auto');
     expect(autoFlushFor(keysNetworkBytes(spaceKeys(proxylessSpace({ inputSize: 224 }))))).toBe('auto');
-    expect(autoFlushFor(SMALL_NETWORK_BYTES)).toBe(0);
+    expect(autoFlushFor(SMALL_NETWORK_BYTES)).toBe(SMALL_NETWORK_FLUSH_BYTES);
     expect(autoFlushFor(SMALL_NETWORK_BYTES + 1)).toBe('auto');
   });
 });
@@ -67,28 +74,32 @@ describe.skipIf(nativeOrNull() === null)('wgnas profile --cache-flush auto', () 
   const quick = ['--limit', '2', '--repeats', '2', '--warmup', '0', '--max-time-ms', '20', '--quiet'];
   const profile = (...argv: string[]) => wgnasInProcess(['profile', ...quick, ...argv]);
 
-  it('times a CIFAR table warm and a ProxylessNAS one flushed, stamped and said', { timeout: 120_000 }, async () => {
-    const cifar = join(dir, 'cifar.yaml');
-    const r = await profile('--space', 'cifar', '--out', cifar);
-    expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(
-      /^note: --cache-flush auto: a network of these ops touches about 1\.8 MiB \(at most 4 MiB\), so its ops run back to back out of warm caches: timed warm \(--cache-flush off\)$/m,
-    );
-    expect(readLatencyTable(cifar).meta['cache-flush']).toBe('no (warm caches)');
-    const mobile = join(dir, 'mobile.yaml');
-    const m = await profile('--resolution', '32', '--out', mobile);
-    expect(m.code, m.err).toBe(0);
-    expect(m.err).toMatch(/^note: --cache-flush auto: a network of these ops touches about 13\.9 MiB \(over 4 MiB\)/m);
-    expect(readLatencyTable(mobile).meta['cache-flush']).toMatch(/^\d+ bytes per thread before each run$/);
-    // Asked for explicitly: as asked, no note.
-    const off = await profile('--resolution', '32', '--cache-flush', 'off', '--out', join(dir, 'off.yaml'));
-    expect(off.code, off.err).toBe(0);
-    expect(off.err).not.toMatch(/--cache-flush auto/);
-    expect(readLatencyTable(join(dir, 'off.yaml')).meta['cache-flush']).toBe('no (warm caches)');
-  });
+  it(
+    'times a CIFAR table after evicting L1, a ProxylessNAS one after 2 x L2, stamped and said',
+    { timeout: 120_000 },
+    async () => {
+      const cifar = join(dir, 'cifar.yaml');
+      const r = await profile('--space', 'cifar', '--out', cifar);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(
+        /^note: --cache-flush auto: a network of these ops touches about 1\.8 MiB \(at most 4 MiB\), so between its ops its data stays in L2 and leaves L1 only: each op timed after touching 128 KiB \(--cache-flush 131072\)$/m,
+      );
+      expect(readLatencyTable(cifar).meta['cache-flush']).toBe('131072 bytes per thread before each run');
+      const mobile = join(dir, 'mobile.yaml');
+      const m = await profile('--resolution', '32', '--out', mobile);
+      expect(m.code, m.err).toBe(0);
+      expect(m.err).toMatch(/^note: --cache-flush auto: a network of these ops touches about 13\.9 MiB \(over 4 MiB\)/m);
+      expect(readLatencyTable(mobile).meta['cache-flush']).toMatch(/^\d+ bytes per thread before each run$/);
+      // Asked for explicitly: as asked, no note.
+      const off = await profile('--resolution', '32', '--cache-flush', 'off', '--out', join(dir, 'off.yaml'));
+      expect(off.code, off.err).toBe(0);
+      expect(off.err).not.toMatch(/--cache-flush auto/);
+      expect(readLatencyTable(join(dir, 'off.yaml')).meta['cache-flush']).toBe('no (warm caches)');
+    },
+  );
 
   it('a resumed table keeps the flush it was measured with', { timeout: 120_000 }, async () => {
-    // A CIFAR table measured flushed (as auto did before): --resume with auto goes on flushed.
+    // A CIFAR table measured with another flush (auto's 2 x L2 before): --resume with auto keeps it.
     const out = join(dir, 'old.yaml');
     const first = await profile('--space', 'cifar', '--cache-flush', '1048576', '--out', out);
     expect(first.code, first.err).toBe(0);

@@ -96,10 +96,10 @@ function checkResumeFlags(values: Values): ResumedTable | null {
 }
 
 /**
- * --cache-flush auto for this table's ops (CPU only): 'off' where one network of them touches at
- * most SMALL_NETWORK_BYTES (its ops run back to back out of warm caches), else 'auto' (2 x L2 of
- * the CPU that measures, each op starting with cold private caches). A resumed table keeps the flush
- * it was measured with. Said in a note either way.
+ * --cache-flush auto for this table's ops (CPU only): SMALL_NETWORK_FLUSH_BYTES where one network of
+ * them touches at most SMALL_NETWORK_BYTES (its data stays in L2 between its ops; only L1 is
+ * evicted), else 'auto' (2 x L2 of the CPU that measures: each op starts with cold private caches).
+ * A resumed table keeps the flush it was measured with. Said in a note.
  */
 function resolveCacheFlush(values: Values, keys: readonly string[], resumed: ResumedTable | null, io: RunContext['io']): string {
   const flush = values['cache-flush']!;
@@ -108,14 +108,14 @@ function resolveCacheFlush(values: Values, keys: readonly string[], resumed: Res
   const kept = before === flushStamp(0) ? 'off' : /^(\d+) bytes per thread/.exec(before ?? '')?.[1];
   if (kept) return kept;
   const bytes = keysNetworkBytes(keys);
-  const mib = `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  const warm = autoFlushFor(bytes) === 0;
+  const mib = (b: number) => `${+(b / 2 ** 20).toFixed(1)} MiB`;
+  const chosen = autoFlushFor(bytes);
   io.err(
-    warm
-      ? `note: --cache-flush auto: a network of these ops touches about ${mib} (at most ${SMALL_NETWORK_BYTES / 2 ** 20} MiB), so its ops run back to back out of warm caches: timed warm (--cache-flush off)\n`
-      : `note: --cache-flush auto: a network of these ops touches about ${mib} (over ${SMALL_NETWORK_BYTES / 2 ** 20} MiB), so each op starts with cold private caches: timed after touching 2 x L2 of scratch memory\n`,
+    chosen !== 'auto'
+      ? `note: --cache-flush auto: a network of these ops touches about ${mib(bytes)} (at most ${mib(SMALL_NETWORK_BYTES)}), so between its ops its data stays in L2 and leaves L1 only: each op timed after touching ${chosen / 1024} KiB (--cache-flush ${chosen})\n`
+      : `note: --cache-flush auto: a network of these ops touches about ${mib(bytes)} (over ${mib(SMALL_NETWORK_BYTES)}), so each op starts with cold private caches: timed after touching 2 x L2 of scratch memory\n`,
   );
-  return warm ? 'off' : 'auto';
+  return String(chosen);
 }
 
 async function profile(values: Values, ctx: RunContext): Promise<void> {

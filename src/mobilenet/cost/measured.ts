@@ -5,9 +5,9 @@
  * conv, + BN folded into the bias, + ReLU6 where the primitive has one) on its own tensor shapes,
  * and a cell costs the sum of its nodes. Element-wise adds (two-input nodes, several outputs, the
  * layer shortcut) are not priced, as the ProxylessNAS tables price an MBConv without its skip add.
- * Caches as --cache-flush auto sets them for a table (latency/working-set.ts): warm where the
- * space's largest network touches little (CIFAR-layout cells), flushed otherwise; docs/results.md
- * ("Latency predictor") has how either predicts whole networks.
+ * Caches as --cache-flush auto sets them for a table (latency/working-set.ts): L1 evicted where the
+ * space's largest network fits in L2 (CIFAR-layout cells), 2 x L2 flushed otherwise; docs/results.md
+ * ("Latency predictor") has how each predicts whole networks.
  */
 import { outSize } from '../../latency/keys.js';
 import {
@@ -54,8 +54,8 @@ export interface PriceOptions {
   warmup?: number;
   pin?: boolean;
   /**
-   * Scratch memory touched before each run; 0 = warm caches; 'auto' (default): warm where the
-   * space's largest network touches at most SMALL_NETWORK_BYTES, else 2 × L2.
+   * Scratch memory touched before each run; 0 = warm caches; 'auto' (default): as profile's
+   * (latency/working-set.ts autoFlushFor) for the space's largest network.
    */
   flushBytes?: number | 'auto';
   native?: NativeBinding;
@@ -87,7 +87,8 @@ export async function measuredCost(
   const bytes = (ops: NativeOp[]) => ops.reduce((s, op) => s + opBytes(op), 0);
   const largest = bytes(skeleton) + cellOps.reduce((s, layer) => s + Math.max(0, ...layer.map(bytes)), 0);
   const auto = o.flushBytes === undefined || o.flushBytes === 'auto';
-  const flushBytes = !auto ? (o.flushBytes as number) : autoFlushFor(largest) === 0 ? 0 : autoFlushBytes(cpu.cacheBytes);
+  const chosen = auto ? autoFlushFor(largest) : (o.flushBytes as number);
+  const flushBytes = chosen === 'auto' ? autoFlushBytes(cpu.cacheBytes) : chosen;
   const threads = o.threads ?? 1;
   const opts = { backend, threads, repeats: o.repeats ?? 20, warmup: o.warmup ?? 3, pin: o.pin ?? true, flushBytes };
 
