@@ -51,8 +51,8 @@ const REFERENCE_NAME: Record<string, string> = {
   flops: 'flops',
 };
 
-/** Columns of score files that are not proxies (wgnas's, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
-const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'idx'];
+/** Columns of score files that are not proxies (wgnas's, a queued search's step, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
+const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'step', 'idx'];
 
 /** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction). */
 const FEW_CELLS = 10;
