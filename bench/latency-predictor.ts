@@ -4,8 +4,15 @@
  * native addon, and reports RMSE / MAPE of predicted (sum of table entries) vs measured latency.
  * Also predicts ProxylessNAS-Mobile from the published Pixel 1 table (measured: 80.64 ms).
  *
- *   npx tsx bench/latency-predictor.ts [--resolution 32] [--archs 20] [--threads 1] [--repeats 20] [--rounds 3]
- *                                      [--net-repeats 15] [--backend onednn] [--seed 1] [--flush-mib N] [--json]
+ *   npx tsx bench/latency-predictor.ts [--space proxyless|cifar] [--resolution 32] [--archs 20] [--threads 1]
+ *                                      [--repeats 20] [--rounds 3] [--net-repeats 15] [--backend onednn] [--seed 1]
+ *                                      [--flush off,auto] [--flush-mib N] [--fields median] [--json]
+ *
+ * --space cifar: the CIFAR layout's MBConv space (what `wgnas profile --space cifar` tables and
+ * `wgnas proxyless --layout cifar` searches; 32x32, --resolution ignored). --flush: the tables to
+ * compare, each an --cache-flush value of `wgnas profile` (off, auto, or bytes; default off,auto);
+ * --flush-mib N: the bytes 'flushed' touches (default: auto's). --fields: the table statistics
+ * predicted from (median, mean: predict's and proxyless's default; each table once per field).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,6 +22,7 @@ import { readLatencyTable } from '../src/latency/lut.js';
 import { MissingLatencyError, predictLatency } from '../src/latency/predictor.js';
 import { buildLatencyTable } from '../src/latency/profiler.js';
 import { archFromChoices, proxylessSpace, randomChoices } from '../src/latency/space.js';
+import { CIFAR_LAYOUT, layoutSpace } from '../src/mobilenet/layout.js';
 import { describeBackend, loadNative, requireBackend, type BackendName, type ProfileResult } from '../src/native/binding.js';
 import { kendallTau } from '../src/util/ranks.js';
 import { Rng } from '../src/util/rng.js';
@@ -25,6 +33,7 @@ const PIXEL1_MEASURED_MS = 80.64;
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      space: { type: 'string', default: 'proxyless' },
       resolution: { type: 'string', default: '32' },
       archs: { type: 'string', default: '20' },
       threads: { type: 'string', default: '1' },
@@ -33,11 +42,15 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'onednn' },
       seed: { type: 'string', default: '1' },
       'flush-mib': { type: 'string' },
+      flush: { type: 'string', default: 'off,auto' },
+      fields: { type: 'string', default: 'median' },
       rounds: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
     },
   });
-  const resolution = Number(values.resolution);
+  const cifar = values.space === 'cifar';
+  if (!cifar && values.space !== 'proxyless') throw new Error(`--space: proxyless or cifar, got '${values.space}'`);
+  const resolution = cifar ? CIFAR_LAYOUT.inputSize : Number(values.resolution);
   const nArchs = Number(values.archs);
   const threads = Number(values.threads);
   const backend = values.backend as BackendName;
@@ -47,7 +60,7 @@ async function main(): Promise<void> {
   const started = Date.now();
 
   // Random architectures (distinct choice vectors) of the ProxylessNAS mobile space.
-  const space = proxylessSpace({ inputSize: resolution });
+  const space = cifar ? layoutSpace(CIFAR_LAYOUT) : proxylessSpace({ inputSize: resolution });
   const rng = new Rng(Number(values.seed));
   const seen = new Set<string>();
   const archs: ProxylessArch[] = [];
@@ -63,12 +76,16 @@ async function main(): Promise<void> {
   // flushed before each run (as inside a network whose weights do not fit in L2). The machine is
   // shared, so tables and networks are measured in interleaved rounds and the medians over rounds kept.
   const flushed: number | 'auto' = values['flush-mib'] ? Number(values['flush-mib']) * 2 ** 20 : 'auto';
-  const variants = [
-    { label: 'warm caches', flushBytes: 0 as number | 'auto' },
-    { label: 'caches flushed', flushBytes: flushed },
-  ];
+  const variants = values.flush.split(',').map((f) => {
+    if (f === 'off') return { label: 'warm caches', flushBytes: 0 as number | 'auto' };
+    if (f === 'auto') return { label: 'caches flushed', flushBytes: flushed };
+    if (!/^\d+$/.test(f)) throw new Error(`--flush: off, auto or bytes, got '${f}'`);
+    return { label: `${(Number(f) / 2 ** 20).toFixed(2)} MiB flushed`, flushBytes: Number(f) };
+  });
   const rounds = Number(values.rounds);
-  const predRounds = variants.map(() => archs.map(() => [] as number[]));
+  const fields = values.fields.split(',') as Array<'mean' | 'median'>;
+  if (fields.some((f) => f !== 'mean' && f !== 'median')) throw new Error(`--fields: mean and/or median, got '${values.fields}'`);
+  const predRounds = variants.map(() => fields.map(() => archs.map(() => [] as number[])));
   const measRounds = archs.map(() => [] as ProfileResult[]);
   const flushNote: string[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -87,7 +104,9 @@ async function main(): Promise<void> {
         native,
       });
       flushNote[v] = table.meta['cache-flush'];
-      archs.forEach((arch, i) => predRounds[v][i].push(predictLatency(table, arch, { field: 'median' }).totalMs));
+      fields.forEach((field, f) =>
+        archs.forEach((arch, i) => predRounds[v][f][i].push(predictLatency(table, arch, { field }).totalMs)),
+      );
     }
     process.stderr.write(`round ${round + 1}/${rounds}: running ${archs.length} whole networks end to end...\n`);
     for (const [i, arch] of archs.entries()) {
@@ -109,7 +128,13 @@ async function main(): Promise<void> {
     medianMs: median(rs.map((r) => r.medianMs)),
     iqrMs: median(rs.map((r) => r.iqrMs)),
   }));
-  const tables = variants.map((v, k) => ({ label: v.label, flush: flushNote[k], pred: predRounds[k].map(median) }));
+  const tables = variants.flatMap((v, k) =>
+    fields.map((field, f) => ({
+      label: fields.length > 1 ? `${v.label}, ${field}` : v.label,
+      flush: flushNote[k],
+      pred: predRounds[k][f].map(median),
+    })),
+  );
   const results = tables.map(({ label, flush, pred }) => {
     const rows = archs.map((arch, i) => ({
       i,
@@ -164,6 +189,7 @@ async function main(): Promise<void> {
     library: describeBackend(info),
     backend,
     threads,
+    space: values.space,
     resolution,
     archs: archs.length,
     rounds,
@@ -206,7 +232,7 @@ async function main(): Promise<void> {
   }
   out.push('');
   out.push(
-    `${rounds} interleaved rounds (table ops: median of ${values.repeats} runs each; networks: median of ${values['net-repeats']} runs), medians over rounds; flushed = ${tables[1].flush}; wall time ${totalS.toFixed(0)} s`,
+    `${rounds} interleaved rounds (table ops: ${fields.join(' and ')} of ${values.repeats} runs each; networks: median of ${values['net-repeats']} runs), medians over rounds; ${variants.map((v, k) => `${v.label}: ${flushNote[k]}`).join('; ')}; wall time ${totalS.toFixed(0)} s`,
   );
   out.push('');
   out.push('### ProxylessNAS-Mobile on Pixel 1 from the published table (measured whole network: 80.64 ms)');

@@ -10,6 +10,7 @@ import { rowStreamFiles } from '../data/row-stream.js';
 import { hasCheckpoint } from '../nn/checkpoint.js';
 import { lineStart } from '../util/progress.js';
 import type { ModeSpec } from './spec.js';
+import { shellQuote } from '../util/shell.js';
 
 interface Running {
   command: string;
@@ -83,9 +84,9 @@ export function resumeHint(mode: ModeSpec, values: Record<string, unknown>): str
     mode.options[state].path === 'out-dir'
       ? hasCheckpoint(path) || hasCheckpoint(join(path, 'checkpoint'))
       : existsSync(path) || (existsSync(rows) && statSync(rows).size > 0);
-  if (!kept) return `nothing was written to --${state} ${path} yet`;
+  if (!kept) return `nothing was written to --${state} ${shellQuote(path)} yet`;
   const instead = values.force === true ? ' in place of --force' : '';
-  return `--${state} ${path} keeps the work done: repeat the command with --resume${instead} to continue`;
+  return `--${state} ${shellQuote(path)} keeps the work done: repeat the command with --resume${instead} to continue`;
 }
 
 /** The line printed when `signal` stops the process. */

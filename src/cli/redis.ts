@@ -1,5 +1,6 @@
 /** --redis on the command line: reachable within seconds, or one line naming the flag before any work. */
 import { probeRedis, RedisUnreachableError } from '../queue/connection.js';
+import { shellCommand } from '../util/shell.js';
 import { UsageError } from './errors.js';
 
 export async function checkRedis(url: string): Promise<void> {
@@ -16,4 +17,4 @@ export async function checkRedis(url: string): Promise<void> {
  * profile, evolve-space): workers of another device never take them.
  */
 export const noWorkerNote = (queue: string, device: string): string =>
-  `no --device ${device} worker is alive on ${queue} yet: start 'wgnas worker --redis URL --device ${device}' on each machine\n`;
+  `no --device ${device} worker is alive on ${queue} yet: start '${shellCommand(['wgnas', 'worker', '--redis', 'URL', '--device', device])}' on each machine\n`;

@@ -1,8 +1,8 @@
 /**
  * Several score files (correlate --scores a.csv b.csv, or a glob) read as one population: the files
  * must have been scored the same way (their OUT.settings.json, where present), and a cell that
- * appears twice is counted once, its scores merged: the same score twice is a duplicate (dropped and
- * counted), another score for the same cell and proxy is refused naming both rows.
+ * appears twice is counted once, its scores merged: the same score twice (within SCORE_RTOL) is a
+ * duplicate (dropped and counted), another score for the same cell and proxy is refused naming both rows.
  */
 import { DATA_KEY, sidecarSettings } from './resume-settings.js';
 import { ZERO_SHOT_UNRECORDED } from './search-report.js';
@@ -45,6 +45,20 @@ export function checkSameSettings(files: readonly string[]): void {
     }
 }
 
+/**
+ * Two scores of one cell and proxy that differ by at most this, relative to the larger, are the same
+ * score: the device, CPU threads (`score --procs N` gives each process 1/N of them) and group mode
+ * move scores at the 1e-5..1e-8 level (oneDNN splits reductions by thread; stacked equals separate
+ * within 1e-5), another seed, batch or network by orders of magnitude more.
+ */
+export const SCORE_RTOL = 1e-5;
+
+/** The same score up to float rounding (SCORE_RTOL); NaN equals NaN, an infinity only itself. */
+export function sameScore(a: number, b: number): boolean {
+  if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
+  return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= SCORE_RTOL * Math.max(Math.abs(a), Math.abs(b));
+}
+
 /** Where a cell's scores were read, for the message about a conflict. */
 export interface CellOrigin {
   at: string;
@@ -53,8 +67,9 @@ export interface CellOrigin {
 
 /**
  * Merges `scores` (read at `at`) into the cell's earlier row: 'duplicate' when every score it has
- * is already there with the same value, 'merged' when it brings scores of other proxies (a file of
- * other columns). Throws naming both rows when a proxy's score differs.
+ * is already there with the same value (sameScore; the earlier value is kept), 'merged' when it
+ * brings scores of other proxies (a file of other columns). Throws naming both rows when a proxy's
+ * score differs by more than SCORE_RTOL.
  */
 export function mergeCell(
   arch: string,
@@ -71,9 +86,9 @@ export function mergeCell(
     if (was === undefined) {
       earlier.scores[p] = x;
       added = true;
-    } else if (!(was === x || (Number.isNaN(was) && Number.isNaN(x))))
+    } else if (!sameScore(was, x))
       throw new Error(
-        `--scores: ${earlier.at} and ${at} give the cell ${arch} different ${p} scores (${was} and ${x}): scored twice another way; correlate one of them`,
+        `--scores: ${earlier.at} and ${at} give the cell ${arch} different ${p} scores (${was} and ${x}, more than ${SCORE_RTOL.toExponential(0)} apart relative): scored twice another way; correlate one of them`,
       );
   }
   return added ? 'merged' : 'duplicate';

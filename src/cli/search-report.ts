@@ -139,6 +139,8 @@ export interface Nb201SearchValues {
   proxy: string;
   budget: number;
   json: boolean;
+  /** The images the cells were scored on: another dataset than CIFAR-10 gets a note on the accuracy. */
+  dataset: string;
 }
 
 /** The search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
@@ -174,10 +176,15 @@ export function printNb201Result(
       `best cell:  ${best}\n` +
         `${proxy} score: ${fmtSig(result.bestScore)}\n` +
         (acc === undefined
-          ? 'CIFAR-10 accuracy: unknown (cell not in the shared NAS-Bench-201 table)\n'
-          : `CIFAR-10 val accuracy (NAS-Bench-201): ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
+          ? "NAS-Bench-201's CIFAR-10 val accuracy of this cell: unknown (cell not in the shared NAS-Bench-201 table)\n"
+          : `NAS-Bench-201's CIFAR-10 val accuracy of this cell: ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
         `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n`,
     );
   }
+  // The table's figure is CIFAR-10's after NAS-Bench-201's training: never a result on other images.
+  if (v.dataset !== 'cifar10')
+    io.err(
+      `note: the accuracy is NAS-Bench-201's table figure for this cell trained on CIFAR-10, not a result on --dataset ${v.dataset}: the search scored cells on its images and trained nothing (--train-epochs N --train-out DIR trains the cell on them)\n`,
+    );
   return best;
 }

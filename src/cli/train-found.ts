@@ -1,21 +1,26 @@
 /**
  * `--train-epochs N --train-out DIR` on the search commands (search, proxyless, evolve-space): the
  * network found is handed to `wgnas train` (its defaults, the search's --dataset, --device and
- * --seed), its file written to DIR/network.json first. Run through the train command itself, so
+ * --seed), its file written to DIR/network.json first (an NB201 cell's too, as a wgnas-nb201 JSON). Run through the train command itself, so
  * the training, its files and its messages are those of `wgnas train`.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { checkCheckpointDirFree, hasCheckpoint, readCheckpointState } from '../nn/checkpoint.js';
+import { nb201NetworkText } from '../export/index.js';
 import { TRAIN_DEFAULTS } from '../train/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
+import { shellCommand } from '../util/shell.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { UsageError } from './errors.js';
 import { checkFilesIn } from './paths.js';
 import { savedSetting } from './resume-settings.js';
 import { runCommand, type RunContext } from './run.js';
-import { TRAIN, TRAIN_FILES } from './specs/train.js';
+import { TRAIN, TRAIN_FILES, TRAIN_OPTIONS } from './specs/train.js';
+
+/** The stem width `wgnas train --nb201` gives a cell without --channels (the hand-over passes none). */
+const NB201_CHANNELS = Number(TRAIN_OPTIONS.channels.default);
 
 export interface TrainFoundValues {
   'train-epochs'?: number;
@@ -49,7 +54,7 @@ export function checkTrainOut(v: Pick<TrainFoundValues, 'train-epochs' | 'train-
   if (hasCheckpoint(ckDir)) {
     if (!v.resume)
       throw new UsageError(
-        `--train-out ${out} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${out} --resume\``,
+        `--train-out ${out} holds a training checkpoint of an earlier run: if it is this command's own (killed or stopped), repeat the command with --resume to continue it; else name another --train-out, remove it, or continue it alone with \`${shellCommand(['wgnas', 'train', '...', '--out', out, '--resume'])}\``,
       );
     const ck = readCheckpointState(ckDir);
     for (const [flag, key, now] of [
@@ -80,20 +85,25 @@ export async function trainFound(net: FoundNetwork, v: TrainFoundValues, trainIm
   if (v.quiet) argv.push('--quiet');
   // A resumed search continues its killed training (checkTrainOut let only this run's through).
   const resume = v.resume === true && hasCheckpoint(join(out, 'checkpoint'));
+  // DIR/network.json: the network trained, a file `wgnas train --net` and `wgnas export --net` read
+  // (an NB201 cell as a wgnas-nb201 JSON at the training's width; it trains through --nb201 itself).
+  mkdirSync(out, { recursive: true });
+  const file = join(out, 'network.json');
+  const text =
+    'nb201' in net
+      ? nb201NetworkText(net.nb201, { channels: NB201_CHANNELS, cellsPerStage: net.cellsPerStage })
+      : net.json.endsWith('\n')
+        ? net.json
+        : `${net.json}\n`;
+  // The file the checkpoint's training read stays: another network found is refused, not written over it.
+  if (resume && existsSync(file) && readFileSync(file, 'utf8') !== text)
+    throw new ResumeMismatchError(
+      `--resume: --train-out ${out} holds the training of another network (${file}) than this search found; name another --train-out`,
+    );
+  writeFileAtomic(file, text);
   if ('nb201' in net) argv.push('--nb201', net.nb201, '--cells-per-stage', String(net.cellsPerStage));
-  else {
-    mkdirSync(out, { recursive: true });
-    const file = join(out, 'network.json');
-    const text = net.json.endsWith('\n') ? net.json : `${net.json}\n`;
-    // The file the checkpoint's training read stays: another network found is refused, not written over it.
-    if (resume && existsSync(file) && readFileSync(file, 'utf8') !== text)
-      throw new ResumeMismatchError(
-        `--resume: --train-out ${out} holds the training of another network (${file}) than this search found; name another --train-out`,
-      );
-    writeFileAtomic(file, text);
-    argv.push('--net', file);
-  }
+  else argv.push('--net', file);
   if (resume) argv.push('--resume');
-  ctx.io.err(`training the network found: wgnas train ${argv.join(' ')}\n`);
+  ctx.io.err(`training the network found: ${shellCommand(['wgnas', 'train', ...argv])}\n`);
   await runCommand(TRAIN, argv, async () => (await import('./commands/train.js')).handlers, ctx.io);
 }

@@ -1,6 +1,6 @@
 /**
  * An image folder as a dataset: one sub-folder per class holding JPEG/PNG files (or train/ and
- * test|val/ folders, each laid out so). Images are decoded by sharp (libvips, on its own threads,
+ * test|val/ folders, each laid out so; train/ alone serves the commands that read training images only). Images are decoded by sharp (libvips, on its own threads,
  * so decoding runs beside the JavaScript that uses the previous batch), resized so the shorter side
  * is the run's resolution and centre-cropped, and normalised with a per-channel mean/std computed
  * from a sample of the training images (or given).
@@ -31,13 +31,26 @@ function isDir(p: string): boolean {
   }
 }
 
-/** The folder holding the class folders of a split: PATH itself, or PATH/train and PATH/test (or val). */
+/**
+ * Whether PATH is laid out in splits: a train/ folder beside test/ or val/, or alone holding
+ * sub-folders (its class folders; a class named 'train' holds images).
+ */
+function hasSplits(r: string): boolean {
+  const train = join(r, 'train');
+  if (!isDir(train)) return false;
+  if (isDir(join(r, 'test')) || isDir(join(r, 'val'))) return true;
+  return readdirSync(train, { withFileTypes: true }).some((e) => !e.name.startsWith('.') && e.isDirectory());
+}
+
+/**
+ * The folder holding the class folders of a split: PATH itself, or PATH/train and PATH/test (or
+ * val); null for the test split where there is none (PATH alone, or train/ without test/ or val/).
+ */
 export function splitFolder(root: string, split: 'train' | 'test'): string | null {
   const r = resolve(root);
-  const hasSplits = isDir(join(r, 'train')) && (isDir(join(r, 'test')) || isDir(join(r, 'val')));
-  if (!hasSplits) return split === 'train' ? r : null;
+  if (!hasSplits(r)) return split === 'train' ? r : null;
   if (split === 'train') return join(r, 'train');
-  return isDir(join(r, 'test')) ? join(r, 'test') : join(r, 'val');
+  return isDir(join(r, 'test')) ? join(r, 'test') : isDir(join(r, 'val')) ? join(r, 'val') : null;
 }
 
 function formatOf(path: string): 'jpeg' | 'png' | null {
@@ -185,10 +198,14 @@ const statsCache = new Map<string, Normalisation>();
 export async function openImageFolder(root: string, split: 'train' | 'test', o: ImageFolderOptions = {}): Promise<ImageDataset> {
   const name = `folder:${root}`;
   const dir = splitFolder(root, split);
-  if (dir === null)
+  if (dir === null) {
+    const r = resolve(root);
     throw new DataError(
-      `${resolve(root)}: no test split (put the class folders under ${join(resolve(root), 'train')} and ${join(resolve(root), 'test')})`,
+      hasSplits(r)
+        ? `${r}: has train/ but no test/ (or val/) beside it: this command needs the test split's images; put its class folders under ${join(r, 'test')}`
+        : `${r}: no test split (put the class folders under ${join(r, 'train')} and ${join(r, 'test')})`,
     );
+  }
   const scan = scanImageFolder(dir);
   if (split === 'test') checkSameClasses(dir, scan.classNames, splitFolder(root, 'train')!);
   const size = o.size ?? 32;

@@ -50,9 +50,35 @@ export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): E
   return { kind: 'nb201', cell: parseNb201(arch), cfg: { ...NB201_DEFAULT, unfedEdges: 'zeros', ...cfg }, inputHW: 32 };
 }
 
-/** A net.config / compact architecture / wgnas-arch JSON value as a network. */
+/** The file of an NB201 network (wgnas-nb201 JSON): what a search's --train-out network.json holds. */
+export function nb201NetworkText(arch: string, size: { channels: number; cellsPerStage: number }): string {
+  return `${JSON.stringify({ format: 'wgnas-nb201', version: 1, arch, ...size }, null, 2)}\n`;
+}
+
+/** A wgnas-nb201 JSON ({format, arch, channels?, cellsPerStage?}) as a network; 32x32. */
+function nb201FileNetwork(v: Record<string, unknown>, resolution: number | undefined, where: string): ExportNetwork {
+  if (resolution !== undefined && resolution !== 32)
+    throw new ExportError(`${where}: an NB201 network is 32x32, not ${resolution}: drop --resolution`);
+  if (typeof v.arch !== 'string') throw new ExportError(`${where}: 'arch' must be an NB201 cell string |op~0|+|op~0|op~1|+|...|`);
+  const size = (k: 'channels' | 'cellsPerStage', max: number): number | undefined => {
+    const x = v[k];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > max)
+      throw new ExportError(`${where}: '${k}' must be an integer in 1..${max}, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  const cfg = { channels: size('channels', 1024), cellsPerStage: size('cellsPerStage', 32) };
+  try {
+    return nb201Network(v.arch, Object.fromEntries(Object.entries(cfg).filter(([, x]) => x !== undefined)));
+  } catch (e) {
+    throw new ExportError(`${where}: 'arch': ${(e as Error).message}`);
+  }
+}
+
+/** A net.config / compact architecture / wgnas-arch / wgnas-nb201 JSON value as a network. */
 export function jsonNetwork(json: unknown, resolution?: number, where = 'network'): ExportNetwork {
   const v = json as Record<string, unknown> | null;
+  if (v && typeof v === 'object' && v.format === 'wgnas-nb201') return nb201FileNetwork(v, resolution, where);
   if (v && typeof v === 'object' && v.format === 'wgnas-arch') {
     const layout = getLayout(String(v.layout));
     const shapes = layerShapes(layout);
@@ -88,7 +114,8 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
   if (!(v && typeof v === 'object' && ('first_conv' in v || ('stem' in v && 'blocks' in v))))
     throw new ExportError(
       `${where}: unrecognised network: expected a ProxylessNAS net.config (first_conv, blocks, feature_mix_layer, classifier), ` +
-        "a compact {inputSize, stem, blocks, featureMix, classes} object, or a wgnas-arch JSON ({format: 'wgnas-arch', layout, cells, choices}, as search/proxyless --space-file --out write it)",
+        "a compact {inputSize, stem, blocks, featureMix, classes} object, a wgnas-arch JSON ({format: 'wgnas-arch', layout, cells, choices}, as search/proxyless --space-file --out write it) " +
+        "or a wgnas-nb201 JSON ({format: 'wgnas-nb201', arch, channels, cellsPerStage}, as a search's --train-out network.json)",
     );
   // The compact form is wgnas's own (no BN settings): wgnas's eps.
   const bn: { eps: number; momentum?: number } =

@@ -69,9 +69,7 @@ export interface ExecResult {
 }
 
 /** Quotes a word for the target's POSIX shell. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./=:,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote } from '../util/shell.js';
 
 /** The last line ssh (or the remote command) wrote to stderr: why it failed. */
 export function lastLine(stderr: string): string {

@@ -399,7 +399,7 @@ describe('outputs checked before the work', () => {
       expect(r.code, `${argv.join(' ')}\n${r.err}`).toBe(2);
       expect(r.out).toBe('');
       expect(r.err.trim()).toBe(
-        `wgnas ${argv[0]}: --train-out ${dir} holds a training checkpoint of an earlier run: name another --train-out, remove it, or continue it with \`wgnas train ... --out ${dir} --resume\``,
+        `wgnas ${argv[0]}: --train-out ${dir} holds a training checkpoint of an earlier run: if it is this command's own (killed or stopped), repeat the command with --resume to continue it; else name another --train-out, remove it, or continue it alone with \`wgnas train ... --out ${dir} --resume\``,
       );
     }
     expect(existsSync(join(dir, 'network.json'))).toBe(false);

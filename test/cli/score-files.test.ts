@@ -2,8 +2,8 @@
  * correlate --scores over several files: files scored with different settings (their
  * OUT.settings.json; a copy gzipped after the run, OUT.gz, by its run's) are refused naming both
  * and the setting (not the device, threads or group mode, which move scores only at float
- * rounding); a cell read twice counts once (the same scores: dropped and said; other columns:
- * merged; another score: refused naming both rows).
+ * rounding); a cell read twice counts once (the same scores, within 1e-5 relative: dropped and
+ * said; other columns: merged; another score: refused naming both rows).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,7 +108,27 @@ describe('correlate --scores: several files', () => {
     const r = await correlate(a, b);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      `wgnas correlate: --scores: ${a}:5 and ${b}:2 give the cell ${cells[3].arch} different wrcor scores (${wrcor(3)} and ${wrcor(3) + 0.5}): scored twice another way; correlate one of them\n`,
+      `wgnas correlate: --scores: ${a}:5 and ${b}:2 give the cell ${cells[3].arch} different wrcor scores (${wrcor(3)} and ${wrcor(3) + 0.5}, more than 1e-5 apart relative): scored twice another way; correlate one of them\n`,
+    );
+  });
+
+  it('another CPU thread count: scores equal up to float rounding are the same score; a genuine difference is refused', async () => {
+    // synflow of one cell at --cpu-threads 2 and 1 (a real pair: oneDNN splits its sums by thread).
+    const [two, one] = [68.64815147947265, 68.64815147765886];
+    const rows = (x: number) => range(0, 12).map((i) => [cells[i].arch, wrcor(i), i === 0 ? x : synflow(i)]);
+    const a = write('threads2.csv', ['arch', 'wrcor', 'synflow'], rows(two));
+    const b = write('threads1.csv', ['arch', 'wrcor', 'synflow'], rows(one).slice(0, 6), { ...SETTINGS, '--cpu-threads': 1 });
+    const r = await correlate(a, b);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('note: --scores: 6 rows repeat cells read before with the same scores: dropped, each cell counts once\n');
+    expect(r.out).toBe((await correlate(a)).out);
+    // 2e-5 relative apart: another score, refused.
+    const far = two * (1 + 2e-5);
+    const c = write('far.csv', ['arch', 'wrcor', 'synflow'], rows(far).slice(0, 1));
+    const f = await correlate(a, c);
+    expect(f.code).toBe(1);
+    expect(f.err).toBe(
+      `wgnas correlate: --scores: ${a}:2 and ${c}:2 give the cell ${cells[0].arch} different synflow scores (${two} and ${far}, more than 1e-5 apart relative): scored twice another way; correlate one of them\n`,
     );
   });
 });

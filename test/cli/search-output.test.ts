@@ -1,7 +1,9 @@
 /**
  * What `wgnas search` prints agrees with its JSON: the accuracy percentile reads the same way, scores
  * are shown to 6 significant digits (the JSON keeps every digit), and a --space-file search reports
- * one MAdds figure (the whole network) on stdout and in the JSON, inside the --min-madds band.
+ * one MAdds figure (the whole network) on stdout and in the JSON, inside the --min-madds band. An
+ * NB201 cell's accuracy is said to be NAS-Bench-201's CIFAR-10 figure (noted on other images), and
+ * the --evaluated rows are what its help says.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { fmtSig } from '../../src/util/format.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { writeImageFolder } from '../helpers/datasets.js';
 import { nativeOrNull } from '../helpers/native.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-search-out-'));
@@ -44,6 +47,39 @@ describe('search output', () => {
         `(percentile ${j.accPercentile.toFixed(1)}: as good as or better than ${j.accPercentile.toFixed(1)} % of the 9445 cells;`,
       );
       expect(text.out).not.toMatch(/\btop \d/);
+      // The accuracy is the table's CIFAR-10 figure for the cell, said so; scored on CIFAR-10: no note.
+      expect(text.out).toContain(`NAS-Bench-201's CIFAR-10 val accuracy of this cell: `);
+      expect(text.err).not.toMatch(/not a result on --dataset/);
+    },
+  );
+
+  it(
+    "nb201 on an image folder: the accuracy is said to be the table's CIFAR-10 figure; --evaluated rows are arch and the scores, as its help says",
+    { timeout: 300_000 },
+    async () => {
+      if (!nativeOrNull()) return;
+      const data = join(tmp, 'three');
+      await writeImageFolder(join(data, 'train'), [4, 4, 4], { format: 'png' });
+      const evaluated = join(tmp, 'ev.csv');
+      const r = await wgnasInProcess([
+        'search',
+        ...FAST,
+        '--cells-per-stage',
+        '1',
+        '--dataset',
+        `folder:${data}`,
+        '--evaluated',
+        evaluated,
+      ]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^NAS-Bench-201's CIFAR-10 val accuracy of this cell: \d+\.\d+ %/m);
+      expect(r.err).toContain(
+        `note: the accuracy is NAS-Bench-201's table figure for this cell trained on CIFAR-10, not a result on --dataset folder:${data}: the search scored cells on its images and trained nothing (--train-epochs N --train-out DIR trains the cell on them)\n`,
+      );
+      expect(readFileSync(evaluated, 'utf8').split('\n')[0]).toBe('arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted');
+      const c = await wgnasInProcess(['correlate', '--scores', evaluated, '--bootstrap', '0']);
+      expect(c.code, c.err).toBe(0);
+      expect(c.out).toMatch(/^wrcor\s+2\s/m);
     },
   );
 

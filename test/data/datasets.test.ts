@@ -114,6 +114,25 @@ describe('image folder', () => {
     );
   });
 
+  it('train/ without test/ or val/: the training split is train/; the test split is refused saying test/ is missing', async () => {
+    const dir = sub('train-only');
+    await writeImageFolder(join(dir, 'train'), [2, 3], { format: 'png' });
+    const train = await openImageFolder(dir, 'train', { size: 8, normalisation: ID });
+    expect(train.classNames).toEqual(['class0', 'class1']);
+    expect(train.count).toBe(5);
+    expect(datasetClassCount(parseDatasetSpec(`folder:${dir}`))).toBe(2);
+    await expect(openImageFolder(dir, 'test', { size: 8, normalisation: ID })).rejects.toThrow(
+      new RegExp(
+        `^${dir}: has train/ but no test/ \\(or val/\\) beside it: this command needs the test split's images; put its class folders under ${join(dir, 'test')}$`,
+      ),
+    );
+    // A class folder named 'train' (images, no sub-folders) is a class, not a split.
+    const flat = sub('class-named-train');
+    await writeImageFolder(flat, [2, 2], { format: 'png' });
+    renameSync(join(flat, 'class0'), join(flat, 'train'));
+    expect((await openImageFolder(flat, 'train', { size: 8, normalisation: ID })).classNames).toEqual(['class1', 'train']);
+  });
+
   it('one class folder is refused: a classifier needs at least 2 classes (not 100 % accuracy)', async () => {
     const one = await writeImageFolder(sub('one'), [3], { format: 'png' });
     expect(() => scanImageFolder(one)).toThrow(

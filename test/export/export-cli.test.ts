@@ -6,7 +6,8 @@
  * A net.config's malformed 'bn' is refused in one line; weights made at another BN eps are refused.
  * A wgnas-arch's 'bn' round-trips (older files without it stay at 1e-5), a malformed one is refused
  * in one line naming the file, and its eps reaches the trained network and the exported model.
- * The train -> export hand-over of a MobileNet on a 3-class folder runs end to end.
+ * A wgnas-nb201 file is the --nb201 network it names. The train -> export hand-over of a MobileNet
+ * on a 3-class folder runs end to end.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { describeNetwork, jsonNetwork, nb201Network } from '../../src/export/index.js';
+import { describeNetwork, jsonNetwork, nb201Network, nb201NetworkText } from '../../src/export/index.js';
 import { seededParams } from '../../src/export/networks.js';
 import { writeWeights } from '../../src/export/weights.js';
 import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
@@ -293,13 +294,51 @@ describe('wgnas export --net', () => {
     },
   );
 
-  it('an unrecognised --net file: the message lists all three forms --net takes', async () => {
+  it('an unrecognised --net file: the message lists all four forms --net takes', async () => {
     const odd = join(tmp, 'odd.json');
     writeFileSync(odd, '{"foo": 1}');
     refused(
       await exportArgs('--net', odd),
       1,
-      /odd\.json: unrecognised network: expected a ProxylessNAS net\.config .*, a compact \{inputSize, stem, blocks, featureMix, classes\} object, or a wgnas-arch JSON/,
+      /odd\.json: unrecognised network: expected a ProxylessNAS net\.config .*, a compact \{inputSize, stem, blocks, featureMix, classes\} object, a wgnas-arch JSON .* or a wgnas-nb201 JSON/,
+    );
+  });
+
+  it("a wgnas-nb201 file (a search's --train-out network.json) is the --nb201 network it names; a bad one is refused naming the file", async () => {
+    const file = join(tmp, 'nb201.json');
+    writeFileSync(file, nb201NetworkText(ARCH, { channels: 8, cellsPerStage: 2 }));
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      format: 'wgnas-nb201',
+      version: 1,
+      arch: ARCH,
+      channels: 8,
+      cellsPerStage: 2,
+    });
+    expect(jsonNetwork(JSON.parse(readFileSync(file, 'utf8')))).toEqual(nb201Network(ARCH, { channels: 8, cellsPerStage: 2 }));
+    // Without sizes: NB201's defaults, as --nb201 without --channels / --cells-per-stage.
+    expect(jsonNetwork({ format: 'wgnas-nb201', arch: ARCH })).toEqual(nb201Network(ARCH));
+    // The same model as --nb201 with the same sizes and seed.
+    const viaFile = await wgnasInProcess(['export', '--out', join(tmp, 'f.onnx'), '--bn-batch', '2', '--net', file]);
+    expect(viaFile.code, viaFile.err).toBe(0);
+    const viaFlag = await wgnasInProcess([
+      ...['export', '--out', join(tmp, 'n.onnx'), '--bn-batch', '2', '--nb201', ARCH],
+      ...['--channels', '8', '--cells-per-stage', '2'],
+    ]);
+    expect(viaFlag.code, viaFlag.err).toBe(0);
+    expect(readFileSync(join(tmp, 'f.onnx'))).toEqual(readFileSync(join(tmp, 'n.onnx')));
+    for (const [bad, why] of [
+      [{ format: 'wgnas-nb201' }, /'arch' must be an NB201 cell string/],
+      [{ format: 'wgnas-nb201', arch: '|bogus~0|' }, /'arch': /],
+      [{ format: 'wgnas-nb201', arch: ARCH, channels: 0 }, /'channels' must be an integer in 1\.\.1024, got 0/],
+    ] as const) {
+      writeFileSync(file, JSON.stringify(bad));
+      refused(await exportArgs('--net', file), 1, new RegExp(`nb201\\.json: ${why.source}`));
+    }
+    writeFileSync(file, nb201NetworkText(ARCH, { channels: 8, cellsPerStage: 2 }));
+    refused(
+      await exportArgs('--net', file, '--resolution', '64'),
+      1,
+      /nb201\.json: an NB201 network is 32x32, not 64: drop --resolution/,
     );
   });
 

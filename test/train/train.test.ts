@@ -9,10 +9,12 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeNetwork, jsonNetwork, nb201Network } from '../../src/export/index.js';
 import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
 import { checkpointLockPath } from '../../src/nn/checkpoint.js';
 import { smoothedCrossEntropy } from '../../src/nn/loss.js';
+import { withClasses } from '../../src/train/network.js';
 import { nb201CosineLr, warmupCosineLr } from '../../src/train/schedule.js';
 import { sha256Hex } from '../../src/util/durable.js';
 import { Rng } from '../../src/util/rng.js';
@@ -251,11 +253,16 @@ describe('wgnas train', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const best = /best cell:\s+(\S+)/.exec(r.out)![1];
-    expect(r.err).toContain(
-      `wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --quiet --nb201 ${best}`,
-    );
+    // The cell quoted: pasted into a shell, `|` would start a pipeline.
+    const line = `wgnas train --out ${out} --epochs 1 --dataset folder:${data} --device cpu --seed 0 --batch 48 --cpu-threads 2 --quiet --nb201 '${best}' --cells-per-stage 1`;
+    expect(r.err).toContain(`training the network found: ${line}\n`);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.network).toContain(best);
+    // DIR/network.json: the cell trained, as a file train --net and export --net read.
+    const file = JSON.parse(readFileSync(join(out, 'network.json'), 'utf8'));
+    expect(file).toEqual({ format: 'wgnas-nb201', version: 1, arch: best, channels: 16, cellsPerStage: 1 });
+    expect(jsonNetwork(file)).toEqual(nb201Network(best, { cellsPerStage: 1 }));
+    expect(describeNetwork(withClasses(jsonNetwork(file), 4))).toBe(report.network);
     expect(report.history).toHaveLength(1);
     const lone = await wgnasInProcess(['search', '--budget', '2', '--train-epochs', '1']);
     expect(lone.code).toBe(2);

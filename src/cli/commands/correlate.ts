@@ -51,8 +51,8 @@ const REFERENCE_NAME: Record<string, string> = {
   flops: 'flops',
 };
 
-/** Columns of score files that are not proxies (wgnas's, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
-const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'idx'];
+/** Columns of score files that are not proxies (wgnas's, a queued search's step, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
+const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'step', 'idx'];
 
 /** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction). */
 const FEW_CELLS = 10;
@@ -175,6 +175,10 @@ interface Scored {
   timeMs: number[];
   /** Rows of a cell read before with the same scores (score files): dropped, each cell counts once. */
   duplicates?: number;
+  /** Score files: the files whose rows gave each population-level column (vote, ...) its values. */
+  aggregateFiles?: Map<string, Set<string>>;
+  /** Notes for stderr (an aggregate recomputed over the cells read). */
+  notes?: string[];
 }
 
 /**
@@ -182,6 +186,9 @@ interface Scored {
  * A score's value: empty (or absent) is not scored; a number, or 'Infinity' / '-Infinity' / 'NaN' (as
  * CSV and JSON rows write them; JSON's null, which older JSON rows held for any of them, is NaN).
  * `extra`: columns other than the proxies' (time_ms, idx) read as scores too, when named.
+ * A population-level column (vote, az_nas, vkdnw_agg, ensemble) ranks its own file's cells: it is
+ * never compared between rows of a cell (selectColumns recomputes it over the cells read); a cell
+ * keeps the first value read, and aggregateFiles says which files gave them.
  */
 function readScoreFiles(
   files: readonly string[],
@@ -192,6 +199,8 @@ function readScoreFiles(
   checkSameSettings(files);
   // A cell read again (another file, or twice in one) merges into its first row; its time_ms then counts once.
   const seen = new Map<string, CellOrigin>();
+  const aggregateFiles = new Map<string, Set<string>>();
+  const fromFile = (agg: string, f: string) => aggregateFiles.set(agg, (aggregateFiles.get(agg) ?? new Set()).add(f));
   let duplicates = 0;
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
@@ -202,6 +211,8 @@ function readScoreFiles(
     if (!archCol)
       throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
     const proxies = cols.filter((k) => !NOT_PROXIES.includes(k) || extra.includes(k));
+    const aggregates = proxies.filter((p) => AGGREGATORS.has(p));
+    const perCell = proxies.filter((p) => !AGGREGATORS.has(p));
     // Files with different proxy columns concatenate: a cell lacks the scores its file lacks.
     for (const p of proxies) if (!out.proxies.includes(p)) out.proxies.push(p);
     table.forEach(({ record: r, at }) => {
@@ -230,9 +241,15 @@ function readScoreFiles(
       }
       const earlier = seen.get(arch);
       if (earlier) {
-        if (mergeCell(arch, earlier, o, at, proxies) === 'duplicate') duplicates++;
+        if (mergeCell(arch, earlier, o, at, perCell) === 'duplicate') duplicates++;
+        for (const a of aggregates)
+          if (earlier.scores[a] === undefined && o[a] !== undefined) {
+            earlier.scores[a] = o[a];
+            fromFile(a, f);
+          }
         return;
       }
+      for (const a of aggregates) if (o[a] !== undefined) fromFile(a, f);
       seen.set(arch, { at, scores: o });
       if (ms !== undefined) out.timeMs.push(ms);
       out.archs.push(arch);
@@ -240,12 +257,16 @@ function readScoreFiles(
     });
   }
   out.duplicates = duplicates;
+  out.aggregateFiles = aggregateFiles;
   return out;
 }
 
 /**
  * The columns to correlate: `only` (default all), after adding each aggregate whose members every
- * cell has (a file's own column of that name is kept as it is).
+ * cell has. An aggregate ranks a whole population, so a file's own column of one (its own cells'
+ * ranking) is recomputed over all the cells read when every cell has every member's score; else
+ * it is kept where one file gave all its values, and refused where several did (shards each ranked
+ * apart do not make one ranking).
  */
 function selectColumns(out: Scored, only: readonly string[] | undefined): Scored {
   const aggNames = [...AGGREGATORS.keys()];
@@ -254,13 +275,29 @@ function selectColumns(out: Scored, only: readonly string[] | undefined): Scored
     if (missing.length)
       throw new Error(`--proxies: ${missing.join(', ')} not in ${out.source} (columns: ${out.proxies.join(', ')})`);
   }
-  // An aggregator (vote, az_nas, ensemble) ranks a whole population: only when every cell has every member's score.
+  out.notes ??= [];
   for (const a of AGGREGATORS.values()) {
-    const complete = a.members.every((m) => out.proxies.includes(m) && out.rows.every((r) => r[m] !== undefined));
-    if (out.proxies.includes(a.name) || !complete || (only && !only.includes(a.name))) continue;
+    if (only && !only.includes(a.name)) continue;
+    const lacking = a.members.map((m) => [m, out.rows.filter((r) => r[m] === undefined).length] as const).filter(([, n]) => n);
+    const inFiles = out.proxies.includes(a.name);
+    if (lacking.length) {
+      const files = [...(out.aggregateFiles?.get(a.name) ?? [])];
+      if (inFiles && files.length > 1) {
+        const [m, n] = lacking[0];
+        throw new Error(
+          `--scores: ${a.name} ranks the cells scored together, so ${files.length} files' own ${a.name} columns do not make one ranking, and it cannot be recomputed over the ${out.rows.length} cells read: ${n} lack ${m} (${a.name}'s members: ${a.members.join(', ')}); score every file with them, or leave ${a.name} out (--proxies)`,
+        );
+      }
+      continue;
+    }
     const agg = a.aggregate(out.rows as Array<Record<string, number>>);
+    const moved = out.rows.filter((r, i) => r[a.name] !== undefined && !Object.is(r[a.name], agg[i])).length;
+    if (moved)
+      out.notes.push(
+        `note: --scores: ${a.name} recomputed from its members over the ${out.rows.length} cells read (the files' own column ranked each file's cells alone: ${moved} values differ)`,
+      );
     out.rows.forEach((r, i) => (r[a.name] = agg[i]));
-    out.proxies.push(a.name);
+    if (!inFiles) out.proxies.push(a.name);
   }
   if (only) out.proxies = out.proxies.filter((p) => only.includes(p));
   return out;
@@ -376,7 +413,7 @@ const TRUTH: Record<NaslibDataset, string> = {
 const ci = (c: { lo: number; hi: number } | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
 
 function printCorrelations(
-  { source, rows, proxies, archs, timeMs, duplicates }: Scored,
+  { source, rows, proxies, archs, timeMs, duplicates, notes }: Scored,
   { io }: RunContext,
   boot?: BootstrapOptions,
   dataset: NaslibDataset = 'cifar10',
@@ -386,6 +423,7 @@ function printCorrelations(
   const thin = table.filter((r) => r.n < 2);
   const thinText = `${thin.map((r) => r.proxy).join(', ')}: fewer than 2 cells with both a score and a known accuracy`;
   if (thin.length === table.length) throw new Error(`${source}: ${thinText}; nothing to correlate`);
+  for (const n of notes ?? []) io.err(`${n}\n`);
   if (duplicates)
     io.err(
       `note: --scores: ${duplicates} ${duplicates === 1 ? 'row repeats a cell' : 'rows repeat cells'} read before with the same scores: dropped, each cell counts once\n`,

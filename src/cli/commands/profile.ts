@@ -9,6 +9,7 @@ import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { flushStamp } from '../../latency/profiler.js';
+import { autoFlushFor, keysNetworkBytes, SMALL_NETWORK_BYTES } from '../../latency/working-set.js';
 import {
   buildTable,
   checkResumeSettings,
@@ -81,6 +82,7 @@ function checkResumeFlags(values: Values): ResumedTable | null {
   if (values.device === 'cpu') {
     settings.backend = values.backend;
     settings.threads = String(values.threads);
+    // auto is resolved later (resolveCacheFlush keeps a resumed table's flush).
     const flush = values['cache-flush']!;
     if (flush !== 'auto') settings['cache-flush'] = flushStamp(flush === 'off' ? 0 : Number(flush));
     // Pinning asked for may still fail (the stamp then says 'no (why)'): only a table timed with
@@ -90,6 +92,33 @@ function checkResumeFlags(values: Values): ResumedTable | null {
   }
   checkResumeSettings(out, prev, settings);
   return resumed;
+}
+
+/**
+ * --cache-flush auto for this table's ops (CPU only): SMALL_NETWORK_FLUSH_BYTES where one network of
+ * them touches at most SMALL_NETWORK_BYTES (its data stays in L2 between its ops; only L1 is
+ * evicted), else 'auto' (2 x L2 of the CPU that measures: each op starts with cold private caches).
+ * A resumed table keeps the flush it was measured with. `note`: the line saying the choice, printed
+ * once the run has started (a refusal stays one line).
+ */
+function resolveCacheFlush(
+  values: Values,
+  keys: readonly string[],
+  resumed: ResumedTable | null,
+): { flush: string; note?: string } {
+  const flush = values['cache-flush']!;
+  if (flush !== 'auto' || values.device !== 'cpu') return { flush };
+  const before = resumed?.table.meta['cache-flush'];
+  const kept = before === flushStamp(0) ? 'off' : /^(\d+) bytes per thread/.exec(before ?? '')?.[1];
+  if (kept) return { flush: kept };
+  const bytes = keysNetworkBytes(keys);
+  const mib = (b: number) => `${+(b / 2 ** 20).toFixed(1)} MiB`;
+  const chosen = autoFlushFor(bytes);
+  const note =
+    chosen !== 'auto'
+      ? `--cache-flush auto: a network of these ops touches about ${mib(bytes)} (at most ${mib(SMALL_NETWORK_BYTES)}), so between its ops its data stays in L2 and leaves L1 only: each op timed after touching ${chosen / 1024} KiB (--cache-flush ${chosen})`
+      : `--cache-flush auto: a network of these ops touches about ${mib(bytes)} (over ${mib(SMALL_NETWORK_BYTES)}), so each op starts with cold private caches: timed after touching 2 x L2 of scratch memory`;
+  return { flush: String(chosen), note };
 }
 
 async function profile(values: Values, ctx: RunContext): Promise<void> {
@@ -102,9 +131,10 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   }
   // --resume reads the table once, here; the queue and the writer take this copy.
   const resumed = checkResumeFlags(values);
-  const flush = values['cache-flush'];
-  const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   const space = spaceOf(values, ctx.given);
+  const { flush, note: flushNote } = resolveCacheFlush(values, space.keys, resumed);
+  values = { ...values, 'cache-flush': flush };
+  const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   let keys = space.keys;
   if (values.limit !== undefined) keys = keys.slice(0, values.limit);
   const timing = { repeats: values.repeats, warmup: values.warmup, maxTimeMs: values['max-time-ms'] };
@@ -150,6 +180,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
       onStaleLock: (o) => io.err(`note: ${values.out} was locked by process ${o.pid}, which is gone: taking it over\n`),
       // The first call reports the entries kept by --resume; the ETA counts only what is measured now.
       onProgress: (done, total, key, entry) => {
+        if (!bar && flushNote) io.err(`note: ${flushNote}\n`);
         bar ??= new Progress(total, 'profile', process.stderr, { ...LOG_LINES, quiet: values.quiet, initial: done });
         bar.update(done, entry ? `${entry.mean.toFixed(3)} ms  ${key}` : undefined);
       },

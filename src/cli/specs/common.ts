@@ -80,7 +80,7 @@ export const dataset = text({
   help:
     "images to read: 'cifar10' (the full official set once fetched with wgnas data fetch cifar10, else the 5000-image subset cifar10/train_5000.bin of a data root such as a development checkout's ../shared/data, said in one line), " +
     "'cifar100' (fetched with wgnas data fetch cifar100; fine labels), or 'folder:PATH' (one sub-folder of JPEG/PNG images per class, resized and centre-cropped; " +
-    'PATH/train and PATH/test (or val) give the test split). The network has as many outputs as the dataset has classes',
+    'PATH/train and PATH/test (or val) give the test split; PATH/train alone serves commands that read training images only). The network has as many outputs as the dataset has classes',
   metavar: 'NAME',
   default: 'cifar10',
   check: datasetSpecProblem,

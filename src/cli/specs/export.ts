@@ -9,7 +9,7 @@ export const EXPORT_OPTIONS = {
   format: oneOf(['onnx'], { help: 'file format (ONNX, opset 13)', default: 'onnx' }),
   out: outFile({ help: 'the model file to write', required: true }),
   net: inFile({
-    help: 'the network: a ProxylessNAS net.config (wgnas proxyless --out), the compact {inputSize, stem, blocks, featureMix, classes} form, or a wgnas-arch JSON (an architecture of a cell space: wgnas search --space-file / proxyless --space-file --out)',
+    help: "the network: a ProxylessNAS net.config (wgnas proxyless --out), the compact {inputSize, stem, blocks, featureMix, classes} form, a wgnas-arch JSON (an architecture of a cell space: wgnas search --space-file / proxyless --space-file --out), or a wgnas-nb201 JSON ({format: 'wgnas-nb201', arch, channels, cellsPerStage}: an NB201 network, as a search's --train-out network.json)",
     noun: 'network file',
     conflicts: ['nb201'],
     conflictsWhy: '--net and --nb201 name two networks: give one',

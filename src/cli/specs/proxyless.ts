@@ -27,7 +27,7 @@ export const PROXYLESS_OPTIONS = {
   }),
   'price-cells': flag({
     group: 'search',
-    help: "with --space-file and --target-ms: cost = latency of the space's cells timed on this CPU through the native addon (each node one op, caches flushed)",
+    help: "with --space-file and --target-ms: cost = latency of the space's cells timed on this CPU through the native addon (each node one op, caches as profile --cache-flush auto sets them)",
     requires: ['space-file'],
     requiresWhy: '--price-cells prices the cells of a --space-file; give --space-file SPACE.json',
     conflicts: ['latency-table'],

@@ -86,7 +86,7 @@ export const SEARCH_NB201_OPTIONS = {
   json,
   quiet,
   evaluated: outFile({
-    help: 'append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end; as score --out writes them: Infinity, -Infinity and NaN as text); with --resume, FILE is replayed and the search continues where it stopped',
+    help: "append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end). Rows: NAS-Bench-201: arch and the proxy's score columns (a search on --redis: step first), not score --out's val_acc and time_ms (correlate --scores reads them all the same); --space-file: choices, the proxy's score, madds, latency_ms where latency is limited, time_ms. A score of Infinity, -Infinity or NaN is that text. With --resume, FILE is replayed and the search continues where it stopped",
   }),
   ...evaluatedResume(
     'same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow',
@@ -112,7 +112,7 @@ export const SEARCH_CELLS_OPTIONS = {
   'budget-madds': madds({ help: 'only architectures within N multiply-adds (e.g. 3M)' }),
   'min-madds': madds({ help: 'and at least N (a band, to compare spaces at equal MAdds)' }),
   'max-latency-ms': num({
-    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches flushed)",
+    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches as profile --cache-flush auto sets them)",
     gt: 0,
   }),
   'latency-table': inFile({

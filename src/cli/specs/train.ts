@@ -146,7 +146,7 @@ export function trainFoundOptions(group?: string) {
     }),
     'train-out': outDir({
       ...g,
-      help: 'where --train-epochs writes: network.json (the network found), weights, curve.svg, report.json and checkpoints (see wgnas train)',
+      help: 'where --train-epochs writes: network.json (the network found, as wgnas train --net and export --net read it; an NB201 cell as a wgnas-nb201 JSON), weights, curve.svg, report.json and checkpoints (see wgnas train)',
       requires: ['train-epochs'],
       requiresWhy: '--train-out is for --train-epochs; give --train-epochs N',
     }),

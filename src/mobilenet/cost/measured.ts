@@ -5,8 +5,9 @@
  * conv, + BN folded into the bias, + ReLU6 where the primitive has one) on its own tensor shapes,
  * and a cell costs the sum of its nodes. Element-wise adds (two-input nodes, several outputs, the
  * layer shortcut) are not priced, as the ProxylessNAS tables price an MBConv without its skip add.
- * Summing isolated ops with the caches flushed predicted whole 32×32 networks within 0.7 % MAPE
- * on this VM (README, latency predictor).
+ * Caches as --cache-flush auto sets them for a table (latency/working-set.ts): L1 evicted where the
+ * space's largest network fits in L2 (CIFAR-layout cells), 2 x L2 flushed otherwise; docs/results.md
+ * ("Latency predictor") has how each predicts whole networks.
  */
 import { outSize } from '../../latency/keys.js';
 import {
@@ -19,6 +20,7 @@ import {
   type NativeOp,
   requireBackend,
 } from '../../latency/profiler.js';
+import { autoFlushFor, opBytes } from '../../latency/working-set.js';
 import type { Cell, LayerShape } from '../cell.js';
 import { cellNodeOps } from '../cell-latency-keys.js';
 import { type MobileNetLayout, layoutSpace } from '../layout.js';
@@ -51,7 +53,10 @@ export interface PriceOptions {
   repeats?: number;
   warmup?: number;
   pin?: boolean;
-  /** Scratch memory touched before each run; 'auto' (default) = 2 × L2, 0 = warm caches. */
+  /**
+   * Scratch memory touched before each run; 0 = warm caches; 'auto' (default): as profile's
+   * (latency/working-set.ts autoFlushFor) for the space's largest network.
+   */
   flushBytes?: number | 'auto';
   native?: NativeBinding;
   /**
@@ -77,12 +82,16 @@ export async function measuredCost(
   const backend = o.backend ?? 'onednn';
   const info = requireBackend(native, backend);
   const cpu = native.cpuInfo();
-  const flushBytes = o.flushBytes === undefined || o.flushBytes === 'auto' ? autoFlushBytes(cpu.cacheBytes) : o.flushBytes;
+  const cellOps = space.cells.map((cells, b) => cells.map((c) => cellNativeOps(c, space.shapes[b])));
+  const skeleton = skeletonNativeOps(space.layout);
+  const bytes = (ops: NativeOp[]) => ops.reduce((s, op) => s + opBytes(op), 0);
+  const largest = bytes(skeleton) + cellOps.reduce((s, layer) => s + Math.max(0, ...layer.map(bytes)), 0);
+  const auto = o.flushBytes === undefined || o.flushBytes === 'auto';
+  const chosen = auto ? autoFlushFor(largest) : (o.flushBytes as number);
+  const flushBytes = chosen === 'auto' ? autoFlushBytes(cpu.cacheBytes) : chosen;
   const threads = o.threads ?? 1;
   const opts = { backend, threads, repeats: o.repeats ?? 20, warmup: o.warmup ?? 3, pin: o.pin ?? true, flushBytes };
 
-  const cellOps = space.cells.map((cells, b) => cells.map((c) => cellNativeOps(c, space.shapes[b])));
-  const skeleton = skeletonNativeOps(space.layout);
   const distinct = new Map<string, NativeOp>();
   for (const op of [...skeleton, ...cellOps.flat(2)]) distinct.set(opKey(op), op);
   const ms = o.cache ?? new Map<string, number>();
