@@ -19,6 +19,7 @@ import { netParts, readNetArch, unpricedCells } from '../network.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { PREDICT, type PREDICT_OPTIONS } from '../specs/predict.js';
+import { shellCommand } from '../../util/shell.js';
 
 export const summary = PREDICT.summary;
 
@@ -149,7 +150,7 @@ async function predict(values: ValuesOf<typeof PREDICT_OPTIONS>, { io }: RunCont
         `note: the table was measured on ${devices.tableDevice ?? "an unnamed device (no '# cpu:' stamp; the published ProxylessNAS tables are a Pixel 1 phone)"}, ` +
           `this run on ${devices.measuredOn}: the error compares two devices, not the predictor. ` +
           `measured / predicted = ${ratio.toFixed(2)}: this CPU takes ${ratio.toFixed(2)}x the table device's time. ` +
-          `To check the predictor, profile this network's ops on this CPU first (wgnas profile --net ${values.net} --out cpu.yaml) and predict with --table cpu.yaml\n`,
+          `To check the predictor, profile this network's ops on this CPU first (${shellCommand(['wgnas', 'profile', '--net', values.net ?? 'NET', '--out', 'cpu.yaml'])}) and predict with --table cpu.yaml\n`,
       );
     }
   }
