@@ -17,13 +17,15 @@ type Values = ValuesOf<typeof PROFILE_OPTIONS>;
 
 /**
  * The queued table source for `keys`; `note` prints a line (above the progress bar). `resumed`: the
- * --resume table as the command read it (once; the writer resumes the same copy).
+ * --resume table as the command read it (once; the writer resumes the same copy). `flushQueuedAs`:
+ * another --cache-flush whose stored results count too (profile.ts resolveCacheFlush).
  */
 export async function queuedProfileSource(
   v: Values & { redis: string },
   keys: readonly string[],
   { io }: RunContext,
   resumed: ResumedTable | null = null,
+  flushQueuedAs?: string,
 ): Promise<TableSource> {
   await checkRedis(v.redis);
   const settings: ProfileSettings = {
@@ -57,6 +59,8 @@ export async function queuedProfileSource(
     settings,
     shardSize: v['shard-size'],
     resumeStamp,
+    alsoStoredAs:
+      flushQueuedAs !== undefined && flushQueuedAs !== settings.cacheFlush ? [{ ...settings, cacheFlush: flushQueuedAs }] : [],
     onSubmitted: async (jobs, stored, dropped) => {
       const found = [
         stored ? `${stored} found in the result store` : '',

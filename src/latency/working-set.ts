@@ -6,7 +6,9 @@
  * ("Latency predictor") has the measurements.
  */
 import type { NativeOp } from '../native/binding.js';
+import { archToNativeOps, type BlockSpec } from './arch.js';
 import { keyToNativeOp, outSize } from './keys.js';
+import { archFromChoices, type Supernet } from './space.js';
 
 /** f32. */
 const FLOAT_BYTES = 4;
@@ -60,29 +62,30 @@ export function opBytes(op: NativeOp): number {
   return count * FLOAT_BYTES;
 }
 
+/** Bytes of one network: each of its layers' ops, a repeated block each time it runs (profile --net). */
+export const opsBytes = (ops: Iterable<NativeOp>): number => [...ops].reduce((s, op) => s + opBytes(op), 0);
+
+/** opsBytes of one network's layer keys, in order, repeats included. */
+export const keysBytes = (keys: Iterable<string>): number => opsBytes([...keys].map((k) => keyToNativeOp(k)));
+
 /**
- * One network of these ops, estimated: the ops of one input and output shape are the choices of
- * one layer, so the largest of each shape, summed. The ops of one network (profile --net) give
- * about its own bytes; a space's give a network of its largest choices.
+ * A space's largest network: its fixed parts (stem, feature mix, classifier) plus the largest
+ * candidate of each position. From the space, not a table's keys: a table lists a shape once for
+ * several positions, and the measured cost model (mobilenet/cost/measured.ts) prices cell spaces
+ * by the same rule (cellSpaceBytes), so a table and a search choose the same flush.
  */
-export function networkBytes(ops: Iterable<NativeOp>): number {
-  const largest = new Map<string, number>();
-  for (const op of ops) {
-    const inH = 'inH' in op ? op.inH : 1;
-    const stride = 'stride' in op ? (op.stride ?? 1) : 1;
-    const outC = 'outC' in op ? op.outC : undefined;
-    const shape = `${op.type === 'linear' || op.type === 'logits' ? 'head' : 'body'} ${inH} ${op.inC} ${outC ?? op.inC} ${stride}`;
-    largest.set(shape, Math.max(largest.get(shape) ?? 0, opBytes(op)));
-  }
-  return [...largest.values()].reduce((a, b) => a + b, 0);
+export function supernetBytes(space: Supernet): number {
+  const size = (b: BlockSpec) => (b === 'zero' ? 0 : opBytes({ type: 'mbconv', ...b }));
+  const choices = space.positions.map((p) =>
+    p.candidates.reduce((best, b, i) => (size(b) > size(p.candidates[best]) ? i : best), 0),
+  );
+  return opsBytes(archToNativeOps(archFromChoices(space, choices)));
 }
 
-/** networkBytes of a table's keys. */
-export const keysNetworkBytes = (keys: Iterable<string>): number => networkBytes([...keys].map((k) => keyToNativeOp(k)));
-
 /**
- * --cache-flush auto for a table of these ops: SMALL_NETWORK_FLUSH_BYTES where one network of them
- * touches at most SMALL_NETWORK_BYTES, else 'auto' (2 x L2 of the CPU that measures).
+ * --cache-flush auto for a network (or a space's largest network) of this many bytes:
+ * SMALL_NETWORK_FLUSH_BYTES where it touches at most SMALL_NETWORK_BYTES, else 'auto' (2 x L2 of the
+ * CPU that measures).
  */
 export function autoFlushFor(networkBytesEstimate: number): number | 'auto' {
   return networkBytesEstimate <= SMALL_NETWORK_BYTES ? SMALL_NETWORK_FLUSH_BYTES : 'auto';

@@ -32,6 +32,12 @@ export interface QueuedTableOptions {
   shardSize: number;
   /** The stamp of the table being resumed, when every key is in it already (nothing is queued). */
   resumeStamp?: Record<string, string>;
+  /**
+   * Settings whose stored results count too (checked against the table's device as any): a resume
+   * of a table its workers resolved `--cache-flush auto` for finds what its first run stored under
+   * 'auto', while it queues the table's byte count.
+   */
+  alsoStoredAs?: readonly ProfileSettings[];
   /** Told when the jobs are out: how many, the results stored already, those of another device dropped. */
   onSubmitted?: (jobs: number, stored: number, dropped: number) => void | Promise<void>;
 }
@@ -46,6 +52,8 @@ export function stampDifference(a: Record<string, string>, b: Record<string, str
 export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions): TableSource {
   const { client, settings } = o;
   const opOf = new Map(keys.map((k) => [profileKey(settings, k), k]));
+  const ownKeys = new Set(opOf.keys());
+  for (const other of o.alsoStoredAs ?? []) for (const k of keys) opOf.set(profileKey(other, k), k);
   const order = new Map(keys.map((k, i) => [k, i]));
   /** Results taken from the queue before measure() asked for them (the first one, for the stamp). */
   const early = new Map<string, ProfileResult>();
@@ -64,7 +72,7 @@ export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions
 
   const refuse = async (r: ProfileResult, op: string, field: string): Promise<never> => {
     // Neither the other device's entries nor its queued work may reach a re-run of this table.
-    const stored = await client.stored([...opOf.keys()]);
+    const stored = await client.stored([...ownKeys]);
     const foreign = [...stored].filter(([, s]) => differs(s) !== undefined).map(([k]) => k);
     await (client.store as JsonStore<ProfileResult>).remove(foreign);
     await client.cancelWaiting();
@@ -92,20 +100,22 @@ export function queuedTableSource(keys: readonly string[], o: QueuedTableOptions
       const firstStored = () => all.find((k) => stored.has(k));
       if (!resumed && firstStored() !== undefined) first = stored.get(firstStored()!);
       const foreign = [...stored].filter(([, r]) => (resumed || first) && differs(r) !== undefined).map(([k]) => k);
-      await (client.store as JsonStore<ProfileResult>).remove(foreign);
+      // Those under other settings (alsoStoredAs) are right for their own tables: skipped, kept.
+      await (client.store as JsonStore<ProfileResult>).remove(foreign.filter((k) => ownKeys.has(k)));
       for (const k of foreign) stored.delete(k);
       for (const [k, r] of stored) early.set(k, r);
       // A resume whose every op is stored already (a killed run's workers finished them) queues
       // nothing: its first stored entry is the one to stamp with, or nothing would ever arrive.
       if (first === undefined && firstStored() !== undefined) first = stored.get(firstStored()!);
-      const missing = keys.filter((k) => !stored.has(profileKey(settings, k)));
+      const storedOps = new Set([...stored.keys()].map((k) => opOf.get(k)));
+      const missing = keys.filter((k) => !storedOps.has(k));
       let jobs = 0;
       for (let i = 0; i < missing.length; i += o.shardSize) {
         const ops = missing.slice(i, i + o.shardSize);
         await client.submitJob('profile-ops', { profile: settings, ops, keys: ops.map((k) => profileKey(settings, k)) });
         jobs++;
       }
-      await o.onSubmitted?.(jobs, stored.size, foreign.length);
+      await o.onSubmitted?.(jobs, storedOps.size, foreign.length);
       while (!first) {
         if (!client.pendingCount)
           throw new Error('profile --redis: no op queued nor stored to stamp the table with (internal error)');

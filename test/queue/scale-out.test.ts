@@ -153,6 +153,35 @@ describe.skipIf(!enabled)('wgnas profile --redis --resume', () => {
     },
   );
 
+  it(
+    "a network over 4 MiB (--cache-flush auto: the workers' 2 x L2): the resume finds the first run's results",
+    SLOW,
+    async () => {
+      // The first run queued 'auto' (each worker resolves it), the resume the table's byte count:
+      // it must still find what the first run stored, or it queues every op again and, with no
+      // worker alive, waits for ever.
+      const n = ns();
+      const w = worker(n);
+      await w.ready;
+      const q = ['--redis', redis.url, '--queue', n];
+      const mobile = ['profile', '--resolution', '32', '--repeats', '3', '--warmup', '0', '--threads', '1', '--quiet'];
+      const whole = join(tmp, 'whole-mobile.yaml');
+      expect((await wgnasInProcess([...mobile, '--limit', '4', '--out', whole, ...q])).code).toBe(0);
+      expect(readLatencyTable(whole).meta['cache-flush']).toMatch(/^\d+ bytes per thread before each run$/);
+      expect(readLatencyTable(whole).meta['cache-flush']).not.toBe('131072 bytes per thread before each run');
+      await stop(w);
+      const killed = join(tmp, 'killed-mobile.yaml');
+      writeFileSync(killed, firstEntries(readFileSync(whole, 'utf8'), 1));
+      const r = await wgnasChild([...mobile, '--limit', '4', '--out', killed, '--resume', ...q], { timeoutMs: 60_000 });
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/profiling 3 ops as 0 job\(s\) on the cpu workers .*\(3 found in the result store\)/);
+      const [a, b] = [readLatencyTable(whole), readLatencyTable(killed)];
+      expect(b.meta).toEqual(a.meta);
+      expect([...b.entries]).toEqual([...a.entries]);
+    },
+  );
+
   it('waiting for jobs with no worker alive: SIGTERM stops it (exit 143, one line)', SLOW, async () => {
     const n = ns();
     const out = join(tmp, 'waiting.yaml');

@@ -9,7 +9,8 @@ import { nativeTableSource } from '../../latency/profiler.js';
 import { remoteTableSource } from '../../latency/remote-profiler.js';
 import { proxylessSpace, spaceKeys } from '../../latency/space.js';
 import { flushStamp } from '../../latency/profiler.js';
-import { autoFlushFor, keysNetworkBytes, SMALL_NETWORK_BYTES } from '../../latency/working-set.js';
+import { autoFlushFor, keysBytes, SMALL_NETWORK_BYTES, supernetBytes } from '../../latency/working-set.js';
+import { cellSpaceBytes } from '../../mobilenet/cost/measured.js';
 import {
   buildTable,
   checkResumeSettings,
@@ -33,8 +34,11 @@ export const summary = PROFILE.summary;
 
 type Values = ValuesOf<typeof PROFILE_OPTIONS>;
 
-/** The keys to measure and the stamp fields naming the space. */
-function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; meta: Record<string, string> } {
+/**
+ * The keys to measure, the stamp fields naming the space, and the bytes its largest network touches
+ * (--cache-flush auto; for one network, every layer of it).
+ */
+function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; meta: Record<string, string>; bytes: number } {
   if (values.net) {
     // One network's ops, once each, in the network's order; named by content, as a space file is.
     const net = readNetArch(values.net, given.has('resolution') ? values.resolution : undefined);
@@ -42,7 +46,8 @@ function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; 
       space: `network ${sha256Hex(readFileSync(values.net)).slice(0, 16)}`,
       resolution: String(net.inputSize),
     };
-    return { keys: [...new Set(netParts(net).map((p) => p.key))], meta };
+    const parts = netParts(net).map((p) => p.key);
+    return { keys: [...new Set(parts)], meta, bytes: keysBytes(parts) };
   }
   const file = values['space-file'];
   if (file) {
@@ -52,13 +57,14 @@ function spaceOf(values: Values, given: ReadonlySet<string>): { keys: string[]; 
       space: `cell space ${sha256Hex(readFileSync(file)).slice(0, 16)} (${space.file.source}, layout ${space.layout.name})`,
       resolution: String(space.layout.inputSize),
     };
-    return { keys: cellSpaceKeys(space), meta };
+    return { keys: cellSpaceKeys(space), meta, bytes: cellSpaceBytes(space) };
   }
-  if (values.space === 'cifar')
-    return { keys: spaceKeys(layoutSpace(CIFAR_LAYOUT)), meta: { space: 'cifar', resolution: String(CIFAR_LAYOUT.inputSize) } };
+  const cifar = values.space === 'cifar';
+  const supernet = cifar ? layoutSpace(CIFAR_LAYOUT) : proxylessSpace({ inputSize: values.resolution });
   return {
-    keys: spaceKeys(proxylessSpace({ inputSize: values.resolution })),
-    meta: { space: values.space, resolution: String(values.resolution) },
+    keys: spaceKeys(supernet),
+    meta: { space: values.space, resolution: String(supernet.inputSize) },
+    bytes: supernetBytes(supernet),
   };
 }
 
@@ -95,23 +101,25 @@ function checkResumeFlags(values: Values): ResumedTable | null {
 }
 
 /**
- * --cache-flush auto for this table's ops (CPU only): SMALL_NETWORK_FLUSH_BYTES where one network of
- * them touches at most SMALL_NETWORK_BYTES (its data stays in L2 between its ops; only L1 is
- * evicted), else 'auto' (2 x L2 of the CPU that measures: each op starts with cold private caches).
- * A resumed table keeps the flush it was measured with. `note`: the line saying the choice, printed
- * once the run has started (a refusal stays one line).
+ * --cache-flush auto for this table's ops (CPU only): SMALL_NETWORK_FLUSH_BYTES where the space's
+ * largest network touches at most SMALL_NETWORK_BYTES (its data stays in L2 between its ops; only
+ * L1 is evicted), else 'auto' (2 x L2 of the CPU that measures: each op starts with cold private
+ * caches). A resumed table keeps the flush it was measured with; `queuedAs`: the other value its
+ * first run may have queued its ops as ('auto', which the workers resolved to the table's bytes),
+ * so a --redis resume finds what that run stored. `note`: the line saying the choice, printed once
+ * the run has started (a refusal stays one line).
  */
 function resolveCacheFlush(
   values: Values,
-  keys: readonly string[],
+  bytes: number,
   resumed: ResumedTable | null,
-): { flush: string; note?: string } {
+): { flush: string; queuedAs?: string; note?: string } {
   const flush = values['cache-flush']!;
   if (flush !== 'auto' || values.device !== 'cpu') return { flush };
   const before = resumed?.table.meta['cache-flush'];
-  const kept = before === flushStamp(0) ? 'off' : /^(\d+) bytes per thread/.exec(before ?? '')?.[1];
-  if (kept) return { flush: kept };
-  const bytes = keysNetworkBytes(keys);
+  if (before === flushStamp(0)) return { flush: 'off' };
+  const kept = /^(\d+) bytes per thread/.exec(before ?? '')?.[1];
+  if (kept) return { flush: kept, queuedAs: 'auto' };
   const mib = (b: number) => `${+(b / 2 ** 20).toFixed(1)} MiB`;
   const chosen = autoFlushFor(bytes);
   const note =
@@ -132,7 +140,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   // --resume reads the table once, here; the queue and the writer take this copy.
   const resumed = checkResumeFlags(values);
   const space = spaceOf(values, ctx.given);
-  const { flush, note: flushNote } = resolveCacheFlush(values, space.keys, resumed);
+  const { flush, queuedAs, note: flushNote } = resolveCacheFlush(values, space.bytes, resumed);
   values = { ...values, 'cache-flush': flush };
   const flushBytes: number | 'auto' = flush === 'auto' ? 'auto' : flush === 'off' ? 0 : Number(flush);
   let keys = space.keys;
@@ -145,7 +153,7 @@ async function profile(values: Values, ctx: RunContext): Promise<void> {
   let source: TableSource;
   if (values.redis) {
     // Timed by the workers of the queue (identical machines only; see profile-queued.ts).
-    source = await queuedProfileSource({ ...values, redis: values.redis }, keys, ctx, resumed);
+    source = await queuedProfileSource({ ...values, redis: values.redis }, keys, ctx, resumed, queuedAs);
   } else if (values.device === 'gpu') {
     const gpu = await acquireGpu();
     try {

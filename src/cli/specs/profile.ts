@@ -102,7 +102,7 @@ export const PROFILE_OPTIONS = {
   warmup: int({ help: 'untimed runs per op', metavar: 'W', default: 5, min: 0, max: 100_000 }),
   'max-time-ms': int({ help: "stop an op's repeats after T ms (min 3 samples), 0 = off", metavar: 'T', default: 2000, min: 0 }),
   'cache-flush': text({
-    help: "auto | off | BYTES (at most 1e10): before each run, touch this much scratch memory per thread so the op starts with cold caches. auto: 131072 (128 KiB: L1 evicted, L2 kept) where a network of the table's ops touches at most 4 MiB (weights and activations; a space's: the largest choice of each layer), as CIFAR-layout networks do: their data stays in L2 between their ops; else 2 x L2 (4 MiB where the L2 size is unknown), as for ProxylessNAS mobile networks, whose ops evict each other's data. A --resume keeps the table's. docs/results.md compares them on whole networks",
+    help: "auto | off | BYTES (at most 1e10): before each run, touch this much scratch memory per thread so the op starts with cold caches. auto: 131072 (128 KiB: L1 evicted, L2 kept) where the space's largest network touches at most 4 MiB (weights and activations of the fixed parts plus the largest choice of each layer, as search --max-latency-ms and --price-cells count it; --net: every layer of that network), as CIFAR-layout networks do: their data stays in L2 between their ops; else 2 x L2 (4 MiB where the L2 size is unknown), as for ProxylessNAS mobile networks, whose ops evict each other's data. A --resume keeps the table's. docs/results.md compares them on whole networks",
     metavar: 'WHAT',
     default: 'auto',
     check: cacheFlushProblem,

@@ -20,7 +20,7 @@ import {
   type NativeOp,
   requireBackend,
 } from '../../latency/profiler.js';
-import { autoFlushFor, opBytes } from '../../latency/working-set.js';
+import { autoFlushFor, opsBytes } from '../../latency/working-set.js';
 import type { Cell, LayerShape } from '../cell.js';
 import { cellNodeOps } from '../cell-latency-keys.js';
 import { type MobileNetLayout, layoutSpace } from '../layout.js';
@@ -45,6 +45,15 @@ export function skeletonNativeOps(layout: MobileNetLayout): NativeOp[] {
     { type: 'conv', inH: hl, inC: last.outC, outC: layout.featureMixC, kernel: 1 },
     { type: 'logits', inH: hl, inC: layout.featureMixC, outC: layout.classes },
   ];
+}
+
+/**
+ * The bytes of a cell space's largest network: the skeleton plus the largest cell of each layer.
+ * What --cache-flush auto decides by, for `profile --space-file` and the measured cost model alike.
+ */
+export function cellSpaceBytes(space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>): number {
+  const largest = space.cells.map((cells, b) => Math.max(0, ...cells.map((c) => opsBytes(cellNativeOps(c, space.shapes[b])))));
+  return opsBytes(skeletonNativeOps(space.layout)) + largest.reduce((a, b) => a + b, 0);
 }
 
 export interface PriceOptions {
@@ -84,10 +93,8 @@ export async function measuredCost(
   const cpu = native.cpuInfo();
   const cellOps = space.cells.map((cells, b) => cells.map((c) => cellNativeOps(c, space.shapes[b])));
   const skeleton = skeletonNativeOps(space.layout);
-  const bytes = (ops: NativeOp[]) => ops.reduce((s, op) => s + opBytes(op), 0);
-  const largest = bytes(skeleton) + cellOps.reduce((s, layer) => s + Math.max(0, ...layer.map(bytes)), 0);
   const auto = o.flushBytes === undefined || o.flushBytes === 'auto';
-  const chosen = auto ? autoFlushFor(largest) : (o.flushBytes as number);
+  const chosen = auto ? autoFlushFor(cellSpaceBytes(space)) : (o.flushBytes as number);
   const flushBytes = chosen === 'auto' ? autoFlushBytes(cpu.cacheBytes) : chosen;
   const threads = o.threads ?? 1;
   const opts = { backend, threads, repeats: o.repeats ?? 20, warmup: o.warmup ?? 3, pin: o.pin ?? true, flushBytes };
