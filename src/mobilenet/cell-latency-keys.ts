@@ -10,7 +10,7 @@ import { expandedConvKey, featureMixKey, logitsKey, nodeKey, type NodeOp, outSiz
 import { entryMs, type LatencyTable } from '../latency/lut.js';
 import { MissingLatencyError } from '../latency/predictor.js';
 import { archToNativeOps } from '../latency/arch.js';
-import type { NativeOp } from '../native/binding.js';
+import type { NativeOp } from '../latency/profiler.js';
 import { type Cell, type LayerShape, isZeroCell, primitiveSpec, validateCell } from './cell.js';
 import { cellNetArch } from './proxyless-arch.js';
 import { type MobileNetLayout, layerShapes, layoutSpace } from './layout.js';
