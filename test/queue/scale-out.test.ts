@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { readCsvObjects } from '../../src/data/csv.js';
-import { readLatencyTable } from '../../src/latency/lut.js';
+import { type LatencyTable, readLatencyTable } from '../../src/latency/lut.js';
 import { openRedis } from '../../src/queue/connection.js';
 import { type WorkerBeat, workersKeyPrefix } from '../../src/queue/settings.js';
 import { formatStatus, queueStatus } from '../../src/queue/status.js';
@@ -126,60 +126,61 @@ function firstEntries(text: string, n: number): string {
   return `${lines.slice(0, starts[n]).join('\n')}\n`;
 }
 
+/**
+ * A killed queued profile whose workers finished its ops: `args` profiled `limit` ops into a whole
+ * table, a copy cut to its first `kept` entries (what the killed run had appended) is resumed with
+ * no worker alive, in a child SIGKILLed if it spins (a spin never yields to a timer or a signal): it
+ * must complete from the result store alone, to the whole table.
+ */
+async function resumeFromStore(name: string, args: string[], limit: number, kept: number, checkWhole = (_t: LatencyTable) => {}) {
+  const n = ns();
+  const w = worker(n);
+  await w.ready;
+  const q = ['--redis', redis.url, '--queue', n, '--limit', String(limit)];
+  const whole = join(tmp, `whole-${name}.yaml`);
+  expect((await wgnasInProcess([...args, '--out', whole, ...q])).code).toBe(0);
+  checkWhole(readLatencyTable(whole));
+  await stop(w);
+  const killed = join(tmp, `killed-${name}.yaml`);
+  writeFileSync(killed, firstEntries(readFileSync(whole, 'utf8'), kept));
+  expect(readLatencyTable(killed, { allowTruncatedTail: true }).entries.size).toBe(kept);
+  const r = await wgnasChild([...args, '--out', killed, '--resume', ...q], { timeoutMs: 60_000 });
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.code, r.stderr).toBe(0);
+  const left = limit - kept;
+  expect(r.stderr).toMatch(
+    new RegExp(`profiling ${left} ops as 0 job\\(s\\) on the cpu workers .*\\(${left} found in the result store\\)`),
+  );
+  const [a, b] = [readLatencyTable(whole), readLatencyTable(killed)];
+  expect(b.meta).toEqual(a.meta);
+  expect([...b.entries]).toEqual([...a.entries]);
+}
+
 describe.skipIf(!enabled)('wgnas profile --redis --resume', () => {
   it(
     'after a kill, with every op left already in the result store (no job to queue): completes from the store',
     SLOW,
-    async () => {
-      const n = ns();
-      const w = worker(n);
-      await w.ready;
-      const q = ['--redis', redis.url, '--queue', n];
-      const whole = join(tmp, 'whole.yaml');
-      expect((await wgnasInProcess([...PROFILE, '--limit', '6', '--out', whole, ...q])).code).toBe(0);
-      await stop(w);
-      // The killed run had appended 2 entries; the worker went on and stored the other 4.
-      const killed = join(tmp, 'killed.yaml');
-      writeFileSync(killed, firstEntries(readFileSync(whole, 'utf8'), 2));
-      expect(readLatencyTable(killed, { allowTruncatedTail: true }).entries.size).toBe(2);
-      // A child, SIGKILLed if it spins: the spin never yielded to the event loop (no timer, no signal).
-      const r = await wgnasChild([...PROFILE, '--limit', '6', '--out', killed, '--resume', ...q], { timeoutMs: 60_000 });
-      expect(r.signal, r.stderr).toBeNull();
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/profiling 4 ops as 0 job\(s\) on the cpu workers .*\(4 found in the result store\)/);
-      const [a, b] = [readLatencyTable(whole), readLatencyTable(killed)];
-      expect(b.meta).toEqual(a.meta);
-      expect([...b.entries]).toEqual([...a.entries]);
-    },
+    // The killed run had appended 2 entries; the worker went on and stored the other 4.
+    () => resumeFromStore('cifar', PROFILE, 6, 2),
   );
 
   it(
     "a network over 4 MiB (--cache-flush auto: the workers' 2 x L2): the resume finds the first run's results",
     SLOW,
-    async () => {
-      // The first run queued 'auto' (each worker resolves it), the resume the table's byte count:
-      // it must still find what the first run stored, or it queues every op again and, with no
-      // worker alive, waits for ever.
-      const n = ns();
-      const w = worker(n);
-      await w.ready;
-      const q = ['--redis', redis.url, '--queue', n];
-      const mobile = ['profile', '--resolution', '32', '--repeats', '3', '--warmup', '0', '--threads', '1', '--quiet'];
-      const whole = join(tmp, 'whole-mobile.yaml');
-      expect((await wgnasInProcess([...mobile, '--limit', '4', '--out', whole, ...q])).code).toBe(0);
-      expect(readLatencyTable(whole).meta['cache-flush']).toMatch(/^\d+ bytes per thread before each run$/);
-      expect(readLatencyTable(whole).meta['cache-flush']).not.toBe('131072 bytes per thread before each run');
-      await stop(w);
-      const killed = join(tmp, 'killed-mobile.yaml');
-      writeFileSync(killed, firstEntries(readFileSync(whole, 'utf8'), 1));
-      const r = await wgnasChild([...mobile, '--limit', '4', '--out', killed, '--resume', ...q], { timeoutMs: 60_000 });
-      expect(r.signal, r.stderr).toBeNull();
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/profiling 3 ops as 0 job\(s\) on the cpu workers .*\(3 found in the result store\)/);
-      const [a, b] = [readLatencyTable(whole), readLatencyTable(killed)];
-      expect(b.meta).toEqual(a.meta);
-      expect([...b.entries]).toEqual([...a.entries]);
-    },
+    // The first run queued 'auto' (each worker resolves it), the resume the table's byte count: it
+    // must still find what the first run stored, or it queues every op again and, with no worker
+    // alive, waits for ever.
+    () =>
+      resumeFromStore(
+        'mobile',
+        ['profile', '--resolution', '32', '--repeats', '3', '--warmup', '0', '--threads', '1', '--quiet'],
+        4,
+        1,
+        (whole) => {
+          expect(whole.meta['cache-flush']).toMatch(/^\d+ bytes per thread before each run$/);
+          expect(whole.meta['cache-flush']).not.toBe('131072 bytes per thread before each run');
+        },
+      ),
   );
 
   it('waiting for jobs with no worker alive: SIGTERM stops it (exit 143, one line)', SLOW, async () => {

@@ -52,9 +52,16 @@ export function skeletonNativeOps(layout: MobileNetLayout): NativeOp[] {
  * What --cache-flush auto decides by, for `profile --space-file` and the measured cost model alike.
  */
 export function cellSpaceBytes(space: Pick<CellSpace, 'layout' | 'shapes' | 'cells'>): number {
-  const largest = space.cells.map((cells, b) => Math.max(0, ...cells.map((c) => opsBytes(cellNativeOps(c, space.shapes[b])))));
-  return opsBytes(skeletonNativeOps(space.layout)) + largest.reduce((a, b) => a + b, 0);
+  return largestNetworkBytes(skeletonNativeOps(space.layout), spaceCellOps(space));
 }
+
+/** Each layer's cells as native ops (cellNativeOps on the layer's shape). */
+const spaceCellOps = (space: Pick<CellSpace, 'shapes' | 'cells'>): NativeOp[][][] =>
+  space.cells.map((cells, b) => cells.map((c) => cellNativeOps(c, space.shapes[b])));
+
+/** cellSpaceBytes of ops already built: the skeleton plus the largest cell of each layer. */
+const largestNetworkBytes = (skeleton: readonly NativeOp[], cellOps: readonly NativeOp[][][]): number =>
+  opsBytes(skeleton) + cellOps.reduce((s, layer) => s + Math.max(0, ...layer.map(opsBytes)), 0);
 
 export interface PriceOptions {
   backend?: BackendName;
@@ -91,10 +98,10 @@ export async function measuredCost(
   const backend = o.backend ?? 'onednn';
   const info = requireBackend(native, backend);
   const cpu = native.cpuInfo();
-  const cellOps = space.cells.map((cells, b) => cells.map((c) => cellNativeOps(c, space.shapes[b])));
+  const cellOps = spaceCellOps(space);
   const skeleton = skeletonNativeOps(space.layout);
   const auto = o.flushBytes === undefined || o.flushBytes === 'auto';
-  const chosen = auto ? autoFlushFor(cellSpaceBytes(space)) : (o.flushBytes as number);
+  const chosen = auto ? autoFlushFor(largestNetworkBytes(skeleton, cellOps)) : (o.flushBytes as number);
   const flushBytes = chosen === 'auto' ? autoFlushBytes(cpu.cacheBytes) : chosen;
   const threads = o.threads ?? 1;
   const opts = { backend, threads, repeats: o.repeats ?? 20, warmup: o.warmup ?? 3, pin: o.pin ?? true, flushBytes };
