@@ -8,6 +8,13 @@
  * first stage 20480 elements per channel (batch norm's partials and per-plane merge) and the later
  * stages fewer than 16384 (one batch-norm kernel per channel).
  * A change that alters the arithmetic on purpose records new values and says why.
+ *
+ * Bits are pinned on a software adapter only. A hardware GPU runs other code for the same scores
+ * (the tiled convolution core instead of the broadcast one, other split-K targets, matmul split-K,
+ * another Gram tile: conv2d-gemm.ts, matmul.ts, correlation.ts pick by isSoftware) and its compiler
+ * contracts a * b + c into FMAs, so its f32 results legitimately differ by ~1e-7 relative per op;
+ * there the same values are checked at HARDWARE_RTOL (1e-5), which such reorderings pass and a
+ * wrong kernel does not.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
@@ -15,6 +22,7 @@ import { parseArch } from '../../src/spaces/nb201.js';
 import { Rng } from '../../src/util/rng.js';
 import { scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
 import { gpuBackend } from '../helpers/backend.js';
+import { HARDWARE_RTOL } from '../helpers/gpu.js';
 
 let gpu: Backend | null;
 beforeAll(async () => {
@@ -36,8 +44,9 @@ const PINNED = [
 
 describe('WRCor bits on the WGSL kernels', () => {
   for (const group of [1, 2]) {
-    it(`two NB201 networks at batch 20, group ${group}: the pinned scores exactly`, async ({ skip }) => {
+    it(`two NB201 networks at batch 20, group ${group}: the pinned scores (exactly on a software adapter)`, async ({ skip }) => {
       if (!gpu) return skip();
+      const rtol = gpu.isSoftware ? 1e-9 : HARDWARE_RTOL;
       const scorer = new ZeroShotScorer(gpu, ['wrcor', 'wrcor_act', 'wrcor_grad'], {
         batchSize: N,
         seed: 0,
@@ -50,7 +59,7 @@ describe('WRCor bits on the WGSL kernels', () => {
         expect(Object.keys(r.scores).sort()).toEqual(Object.keys(PINNED[i]).sort());
         for (const [k, want] of Object.entries(PINNED[i])) {
           const got = r.scores[k];
-          expect(Math.abs(got - want) / Math.abs(want), `${k} of ${ARCHS[i]}: ${got} vs ${want}`).toBeLessThan(1e-9);
+          expect(Math.abs(got - want) / Math.abs(want), `${k} of ${ARCHS[i]}: ${got} vs ${want}`).toBeLessThan(rtol);
         }
       });
     });
