@@ -1,8 +1,9 @@
 /**
  * The opt-in f16 path: operands rounded to f16 (cast_f16.wgsl), read by the f16 kernels with f32
  * products and sums. Only where the device has shader-f16, and never unless asked: per call
- * (`precision: 'f16'`) or for a whole Gpu (Gpu.f16Compute, set by WGNAS_F16=1). Proxies whose
- * ranking needs f32 never ask.
+ * (`precision: 'f16'`) or for a whole Gpu (Gpu.f16Compute, set by WGNAS_F16=1). Proxies that f16
+ * operands would break ask for f32 whatever the Gpu says (TapeOptions.precision): SynFlow (inputs
+ * scaled to 2^-64, far below f16's range) and Zen (a 1% perturbation's effect).
  *
  * Without tensor cores this path saves memory traffic and shared memory, not FMAs. The tensor-core
  * matmul (subgroup matrices, `chromium-experimental-subgroup-matrix`) is matmul-subgroup-matrix.ts:
@@ -31,8 +32,9 @@ export function resolvePrecision(gpu: Gpu, op: string, asked: Precision | undefi
 }
 
 /**
- * x rounded to f16, packed two per 32-bit word (caller disposes). Values beyond f16's range
- * (|x| > 65504) have no defined f16 value: the f16 path is for activations and weights.
+ * x rounded to f16, packed two per 32-bit word (caller disposes). Values that round past f16's
+ * range (|x| >= 65520) become +-inf and NaN stays NaN (cast_f16.wgsl), as in f32 arithmetic, so an
+ * overflow shows in the results instead of WGSL's indeterminate value.
  */
 export function castF16(gpu: Gpu, x: GpuTensor): GpuTensor {
   const words = Math.ceil(x.size / 2);
