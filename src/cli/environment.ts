@@ -51,7 +51,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_F16',
-    help: "'1': every GPU matmul and forward convolution (the proxies' too) reads f16-rounded operands, with f32 sums, where the adapter has shader-f16 (for benchmarks)",
+    help: "'1': every GPU matmul and forward convolution (the proxies' too, but SynFlow's and Zen's, which stay f32: their magnitudes and differences are beyond f16) reads f16-rounded operands, with f32 sums, where the adapter has shader-f16 (for benchmarks; without it, one warning line and f32)",
   },
   {
     name: 'WGNAS_CONV_CORE',

@@ -3,6 +3,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineOp } from './descriptor.js';
 import { ELEMENTWISE_PARAMS, addBiasRows } from './elementwise.js';
+import type { Precision } from './f16.js';
 import { MATMUL_KERNEL, matmul } from './matmul.js';
 import { checkLinearBias, checkLinearDy, linearDims } from './params.js';
 import { REDUCE_PARAMS, colSums } from './reduce.js';
@@ -10,10 +11,15 @@ import { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 } from './re
 
 export { linearBackwardCpu, linearBackwardF64, linearCpu, linearF64 };
 
-export function linear(gpu: Gpu, x: GpuTensor, w: GpuTensor, b: GpuTensor | null): GpuTensor {
+/** The matmuls' precision (matmul's `precision`: default f32, or the Gpu's f16 opt-in). */
+export interface LinearOptions {
+  precision?: Precision;
+}
+
+export function linear(gpu: Gpu, x: GpuTensor, w: GpuTensor, b: GpuTensor | null, opts: LinearOptions = {}): GpuTensor {
   const [, , Out] = linearDims('linear', x.shape, w.shape);
   checkLinearBias(b, Out);
-  const y = matmul(gpu, x, w, { transB: true });
+  const y = matmul(gpu, x, w, { transB: true, precision: opts.precision });
   if (b) addBiasRows(gpu, y, b);
   return y;
 }
@@ -24,11 +30,13 @@ export function linearBackward(
   x: GpuTensor,
   w: GpuTensor,
   hasBias: boolean,
+  opts: LinearOptions = {},
 ): { dx: GpuTensor; dw: GpuTensor; db: GpuTensor | null } {
   const [N, , Out] = linearDims('linearBackward', x.shape, w.shape);
   checkLinearDy(dy.shape, N, Out);
-  const dx = matmul(gpu, dy, w); // [N, Out] x [Out, In]
-  const dw = matmul(gpu, dy, x, { transA: true }); // [Out, N] x [N, In]
+  const { precision } = opts;
+  const dx = matmul(gpu, dy, w, { precision }); // [N, Out] x [Out, In]
+  const dw = matmul(gpu, dy, x, { transA: true, precision }); // [Out, N] x [N, In]
   const db = hasBias ? colSums(gpu, dy, Out) : null;
   return { dx, dw, db };
 }

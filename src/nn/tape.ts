@@ -16,6 +16,7 @@
  * record's gradient in place: another var or record may hold the same tensor.
  */
 import type { Backend, BackendOps, Tensor } from '../backend/index.js';
+import type { Precision } from '../kernels/f16.js';
 import { assertMixture, type Conv2dParams, DEFAULT_BN_EPS, type Pool2dParams } from '../kernels/params.js';
 
 export class Var {
@@ -110,6 +111,12 @@ export interface TapeOptions {
   bnEval?: BnEvalStats;
   /** Replace batch norm by identity (SynFlow's linearised network). */
   bnIdentity?: boolean;
+  /**
+   * The convolutions' and linear layers' precision where a backend has a choice (the webgpu
+   * backend's f16 operands): 'f32' keeps them at f32 whatever WGNAS_F16 (Gpu.f16Compute) says, for
+   * proxies that f16 operands would silently break (SynFlow, Zen). Unset: each op's default.
+   */
+  precision?: Precision;
   /** Forward only: no backward closures, activations freed as soon as possible. */
   noGrad?: boolean;
   /**
@@ -253,12 +260,17 @@ export class Tape {
     }
   }
 
+  /** The precision option of the ops that have one (empty: their defaults). */
+  private precisionOpts(): { precision?: Precision } {
+    return this.opts.precision ? { precision: this.opts.precision } : {};
+  }
+
   private push(needs: boolean, fn: () => void): void {
     if (needs && !this.opts.noGrad) this.backs.push(fn);
   }
 
   conv(x: Var, w: Param, p: Conv2dParams): Var {
-    const y = this.out(this.ops.conv2d(x.value, w.value, p), this.needs(x) || this.needs(w));
+    const y = this.out(this.ops.conv2d(x.value, w.value, p, this.precisionOpts()), this.needs(x) || this.needs(w));
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'conv', weight: w, input: x, output: y, conv: p });
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
@@ -276,7 +288,7 @@ export class Tape {
    */
   reluConv(x: Var, w: Param, p: Conv2dParams, block: number, reluName = 'relu'): Var {
     if (this.opts.recordParamUses) return this.conv(this.relu(x, block, reluName), w, p);
-    const y = this.out(this.ops.reluConv2d(x.value, w.value, p), this.needs(x) || this.needs(w));
+    const y = this.out(this.ops.reluConv2d(x.value, w.value, p, this.precisionOpts()), this.needs(x) || this.needs(w));
     const rec: ReluRecord | null = this.opts.recordRelus ? { name: reluName, block, input: x.value } : null;
     if (rec) this.relus.push(rec);
     this.push(y.requiresGrad, () => {
@@ -472,11 +484,14 @@ export class Tape {
   }
 
   linear(x: Var, w: Param, b: Param | null): Var {
-    const y = this.out(this.ops.linear(x.value, w.value, b?.value ?? null), this.needs(x) || this.needs(w) || this.needs(b));
+    const y = this.out(
+      this.ops.linear(x.value, w.value, b?.value ?? null, this.precisionOpts()),
+      this.needs(x) || this.needs(w) || this.needs(b),
+    );
     if (this.opts.recordParamUses) this.paramUses.push({ kind: 'linear', weight: w, bias: b, input: x });
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
-      const g = this.ops.linearBackward(y.grad, x.value, w.value, b !== null);
+      const g = this.ops.linearBackward(y.grad, x.value, w.value, b !== null, this.precisionOpts());
       this.accumulate(w, g.dw);
       if (b && g.db) this.accumulate(b, g.db);
       else g.db?.dispose();

@@ -17,6 +17,9 @@
  * range, and only where it did not (or where the device cannot tell b for certain) is the pass
  * redone as on the CPU backend: the forward read back (its R' in f64) and decided on the host.
  * Both paths give the same seed, so the same score, bit for bit.
+ *
+ * The network runs at f32 even under WGNAS_F16=1 (TapeOptions.precision): f16 operands would flush
+ * the scaled activations and gradients to 0 or overflow them, where no check here could see it.
  */
 import type { DeviceOnlyOps, Tensor } from '../backend/index.js';
 import { SYNFLOW_SEED_CODES } from '../kernels/reference/synflow-seed.js';
@@ -79,7 +82,9 @@ function linearise(ctx: NetContext): void {
 /** The linearised network's forward on one all-2^-a image, queued (nothing read); the caller owns tape and ones. */
 function queueForward(ctx: NetContext, a: number): { tape: Tape; ones: Tensor; logits: Var; features: Var } {
   const { backend, net } = ctx;
-  const tape = new Tape(backend, { bnIdentity: true });
+  // f32 whatever WGNAS_F16 says: the 2^-a input and the 2^-b seed lie far below f16's range (2^-24),
+  // and the range checks (runScaled, synflowSeed) see f32 sums, not operands f16 flushed to 0.
+  const tape = new Tape(backend, { bnIdentity: true, precision: 'f32' });
   const ones = backend.upload(new Float32Array(imageFloats(ctx.batch)).fill(2 ** -a), imageShape(ctx.batch, 1));
   try {
     return { tape, ones, ...net.forward(tape, tape.input(ones)) };

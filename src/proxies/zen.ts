@@ -29,7 +29,9 @@ const zenPass = definePass<ZenResult>({
     let logBn = 0;
     try {
       for (const [k, data] of [x, xm].entries()) {
-        const tape = new Tape(backend, { noGrad: true, recordBn: k === 0 });
+        // f32 whatever WGNAS_F16 says: the score is a 1% perturbation's effect, which f16 operands'
+        // rounding (2^-11 per operand, per layer) would drown.
+        const tape = new Tape(backend, { noGrad: true, recordBn: k === 0, precision: 'f32' });
         const t = backend.upload(data, imageShape(batch));
         try {
           const { features } = net.forward(tape, tape.input(t));
