@@ -7,6 +7,7 @@ import {
   type DeviceChoice,
   type DeviceKind,
   describeBackend,
+  gpuOf,
   openBackend,
   passedOverAdapter,
   resolveDevice,
@@ -26,11 +27,17 @@ export function deviceOf(v: DeviceValues): Promise<DeviceKind> {
   return resolveDevice(v.device);
 }
 
-/** Opens the backend for `device`; the caller disposes it. `io`: where the --cpu-threads warning goes (once). */
+/**
+ * Opens the backend for `device`; the caller disposes it. `io`: where the --cpu-threads warning and
+ * that of a WGNAS_F16=1 the GPU cannot follow go (once each).
+ */
 export async function openDevice(device: DeviceKind, v: DeviceValues, io?: Io): Promise<Backend> {
   if (io && device === 'cpu') warnCpuThreads(v['cpu-threads'], io);
   try {
-    return await openBackend(device, { threads: v['cpu-threads'] });
+    const b = await openBackend(device, { threads: v['cpu-threads'] });
+    const f16 = gpuOf(b)?.adapter.f16Ignored;
+    if (io && f16) warnOnce(io, 'WGNAS_F16', `warning: ${f16}\n`);
+    return b;
   } catch (e) {
     // --device auto chose the CPU: where a software adapter was passed over, it is the other way.
     const software = v.device === 'auto' && e instanceof NativeUnavailableError ? await passedOverAdapter() : null;
@@ -53,11 +60,21 @@ export function warnCpuThreads(threads: number | undefined, io: Io): void {
 /** warnCpuThreads for any threads flag (bench's --native-threads of the oneDNN / XNNPACK baselines). */
 export function warnThreads(flag: string, threads: number | undefined, io: Io): void {
   const cores = defaultCpuThreads();
+  if (threads === undefined || threads <= cores) return;
+  warnOnce(
+    io,
+    flag,
+    `warning: --${flag} ${threads} is more than the ${cores} cores this process may use: the threads share them\n`,
+  );
+}
+
+/** `line` on io's stderr unless `key`'s warning was already said there. */
+function warnOnce(io: Io, key: string, line: string): void {
   const said = warned.get(io) ?? new Set<string>();
-  if (threads === undefined || threads <= cores || said.has(flag)) return;
-  said.add(flag);
+  if (said.has(key)) return;
+  said.add(key);
   warned.set(io, said);
-  io.err(`warning: --${flag} ${threads} is more than the ${cores} cores this process may use: the threads share them\n`);
+  io.err(line);
 }
 
 /** What result files record about the device: results may differ between devices (within tolerance). */

@@ -87,15 +87,32 @@ export interface AdapterReport {
   subgroupMaxSize?: number;
   /** Subgroup-matrix (cooperative-matrix) shapes and types, where the adapter has the feature. */
   subgroupMatrixConfigs?: Array<{ componentType: string; resultComponentType: string; M: number; N: number; K: number }>;
+  /** Set where WGNAS_F16=1 asked for f16 operands and the device cannot: why, and the flag to set. */
+  f16Ignored?: string;
 }
 
 // Requested only where offered; subgroup matrices appear only with the unsafe Dawn toggles (SUBGROUP_MATRIX_DAWN_FLAGS).
+// subgroup-size-control: WGSL's @subgroup_size, which pins the subgroup-matrix programs' subgroups.
 const OPTIONAL_FEATURES: GPUFeatureName[] = [
   'timestamp-query',
   'shader-f16',
   'subgroups' as GPUFeatureName,
+  'subgroup-size-control' as GPUFeatureName,
   'chromium-experimental-subgroup-matrix' as GPUFeatureName,
 ];
+
+/** The Dawn flag that exposes shader-f16 on NVIDIA's Vulkan driver (off there by default). */
+export const F16_DAWN_FLAGS = 'WGNAS_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
+
+/**
+ * Why WGNAS_F16 (`env`) leaves a device at f32 though asked ('1' on a device without shader-f16),
+ * naming the flag that exposes the feature; null where it does not. The CLI prints it as a warning
+ * (src/cli/device.ts) and `wgnas info` shows it (AdapterReport.f16Ignored): not silently f32.
+ */
+export function f16Ignored(env: string | undefined, hasF16: boolean, deviceName: string): string | null {
+  if (env !== '1' || hasF16) return null;
+  return `WGNAS_F16=1 ignored (f32 operands): ${deviceName} does not offer shader-f16; on NVIDIA set ${F16_DAWN_FLAGS}`;
+}
 
 export interface AcquireOptions {
   /** Refuse software adapters (lavapipe) — for benchmarks that must run on real hardware. */
@@ -187,8 +204,11 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     subgroupMaxSize: (info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize,
     subgroupMatrixConfigs: subgroupMatrixConfigsOf(info),
   };
+  const hasF16 = device.features.has('shader-f16');
+  const ignored = f16Ignored(process.env.WGNAS_F16, hasF16, description || info.device || info.vendor);
+  if (ignored) report.f16Ignored = ignored;
   const gpu = new Gpu(device, report);
   // Opt-in f16 operands for the matmul / convolution kernels that have an f16 variant.
-  if (process.env.WGNAS_F16 === '1' && device.features.has('shader-f16')) gpu.f16Compute = true;
+  gpu.f16Compute = process.env.WGNAS_F16 === '1' && hasF16;
   return gpu;
 }

@@ -14,6 +14,10 @@
  * Sizes must be multiples of the block (M, N) and of the fragment depth (K): this is a benchmark of
  * what the hardware gives, not yet a general op (no edges, no transposes, no batch).
  *
+ * Both shapes assume subgroups of one known size, consecutive in the workgroup: where the device has
+ * subgroup-size-control the programs pin it (@subgroup_size), else an adapter with a range of sizes
+ * is refused (sgmatSubgroupSize).
+ *
  * Dawn changed the load/store syntax in 2025 (a `row_major` template argument instead of a bool):
  * the newer form is compiled first and the older one if it fails, once per Gpu.
  */
@@ -57,6 +61,8 @@ export interface SgmatProgramKey {
   KS: number;
   /** Invocations per subgroup (the workgroup is one subgroup, or four). */
   subgroupSize: number;
+  /** subgroupSize is pinned by WGSL's @subgroup_size (the device has subgroup-size-control). */
+  pinned?: boolean;
   syntax: SgmatSyntax;
 }
 
@@ -74,13 +80,43 @@ export function pickSubgroupMatrixConfig(configs: readonly SubgroupMatrixConfig[
 
 export function sgmatProgramName(k: SgmatProgramKey): string {
   const f = k.frag;
-  return `matmul_sgmat_${k.variant}_${f.M}x${f.N}x${f.K}_${k.TM}x${k.TN}_ks${k.KS}_sg${k.subgroupSize}_${k.syntax}.wgsl`;
+  return `matmul_sgmat_${k.variant}_${f.M}x${f.N}x${f.K}_${k.TM}x${k.TN}_ks${k.KS}_sg${k.subgroupSize}${k.pinned ? 'pin' : ''}_${k.syntax}.wgsl`;
+}
+
+/** The device feature behind WGSL's @subgroup_size (Dawn: `enable subgroup_size_control;`). */
+export const SUBGROUP_SIZE_CONTROL_FEATURE = 'subgroup-size-control';
+
+/**
+ * The subgroup size the programs are built for: the adapter's largest, pinned with @subgroup_size
+ * where the device can (the largest whose `perWorkgroup` subgroups fit `maxInvocations`). Unpinned,
+ * a driver may run smaller subgroups: the staged program's subgroup k would no longer be invocations
+ * kS..kS+S-1, and the direct one would run its fragments once per subgroup, each a duplicate. So an
+ * adapter with a range of sizes and no way to pin one is refused (a one-line reason instead of a
+ * size). Unknown sizes: 32, unpinned (what every GPU with subgroup matrices so far runs).
+ */
+export function sgmatSubgroupSize(
+  minSize: number | undefined,
+  maxSize: number | undefined,
+  canPin: boolean,
+  perWorkgroup = 1,
+  maxInvocations = Infinity,
+): { subgroupSize: number; pinned: boolean } | string {
+  if (maxSize === undefined) return { subgroupSize: 32, pinned: false };
+  if (canPin) {
+    // Subgroup sizes are powers of two.
+    let size = maxSize;
+    while (size * perWorkgroup > maxInvocations && size / 2 >= (minSize ?? maxSize)) size /= 2;
+    return { subgroupSize: size, pinned: true };
+  }
+  if (minSize !== undefined && minSize !== maxSize)
+    return `needs one subgroup size: the adapter runs ${minSize} to ${maxSize} and the device has no ${SUBGROUP_SIZE_CONTROL_FEATURE} to pin one`;
+  return { subgroupSize: maxSize, pinned: false };
 }
 
 // Tint checks that fragment offsets are workgroup-uniform; the staged program's depend on the
 // subgroup's index, uniform within its subgroup only (which is what the builtins need).
-const header = (emulated: boolean) => `enable f16;
-${emulated ? '' : 'enable subgroups;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n'}
+const header = (emulated: boolean, pinned: boolean) => `enable f16;
+${emulated && !pinned ? '' : 'enable subgroups;\n'}${pinned ? 'enable subgroup_size_control;\n' : ''}${emulated ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n'}
 struct Params { M: u32, N: u32, K: u32, _a: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -131,6 +167,8 @@ fn st_C(off: u32, v: ${result}, stride: u32) {
 `
       : '';
   const { BM, BN } = sgmatBlock(k);
+  const pinned = Boolean(k.pinned);
+  const sgAttr = pinned ? ` @subgroup_size(${k.subgroupSize})` : '';
   const rows = [...Array(k.TM).keys()];
   const cols = [...Array(k.TN).keys()];
   const acc = rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = ${result}();`));
@@ -140,11 +178,11 @@ fn st_C(off: u32, v: ${result}, stride: u32) {
   const c0 = k.variant === 'staged' ? `wg.x * ${BN}u + sc * ${k.TN * FN}u` : `wg.x * ${BN}u`;
   const stores = rows.flatMap((i) => cols.map((j) => `  ${store(`(r0 + ${i * FM}u) * p.N + c0 + ${j * FN}u`, `c${i}_${j}`)}`));
   if (k.variant === 'direct') {
-    return `${header(emulated)}
+    return `${header(emulated, pinned)}
 @group(0) @binding(2) var<storage, read> A: array<f16>;
 @group(0) @binding(3) var<storage, read> B: array<f16>;
 ${emulation('A', 'B')}
-@compute @workgroup_size(${k.subgroupSize})
+@compute @workgroup_size(${k.subgroupSize})${sgAttr}
 fn main(@builtin(workgroup_id) wg: vec3<u32>) {
   let r0 = ${r0};
   let c0 = ${c0};
@@ -195,16 +233,17 @@ ${stores.join('\n')}
     ...mma.map((l) => `      ${l}`),
     '    }',
   ]);
-  return `${header(emulated)}
+  return `${header(emulated, pinned)}
 @group(0) @binding(2) var<storage, read> A4: array<vec4<f16>>;
 @group(0) @binding(3) var<storage, read> B4: array<vec4<f16>>;
 
 var<workgroup> As: array<f16, ${BM * BK}>;
 var<workgroup> Bs: array<f16, ${BK * BN}>;
 ${emulation('As', 'Bs')}
-@compute @workgroup_size(${threads})
+@compute @workgroup_size(${threads})${sgAttr}
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  // Subgroups are consecutive invocations (as on every GPU with subgroup matrices); the index is
+  // Subgroups are consecutive invocations of subgroupSize (as on every GPU with subgroup matrices;
+  // the size pinned where the device can, else one size only: sgmatSubgroupSize); the index is
   // made subgroup-uniform explicitly, as the matrix builtins require.
   let sg = ${emulated ? `li / ${k.subgroupSize}u` : `subgroupBroadcastFirst(li / ${k.subgroupSize}u)`};
   let sr = sg / 2u;
@@ -273,19 +312,23 @@ export async function prepareSubgroupMatrixMatmul(gpu: Gpu, o: SgmatOptions = {}
   const problem = subgroupMatrixProblem(gpu);
   if (problem) throw new Error(`matmul (subgroup matrix): ${problem}`);
   const cfg = pickSubgroupMatrixConfig(gpu.adapter.subgroupMatrixConfigs)!;
-  const subgroupSize = gpu.adapter.subgroupMaxSize ?? 32;
   const variant = o.variant ?? 'direct';
-  if (variant === 'staged' && gpu.adapter.subgroupMinSize !== undefined && gpu.adapter.subgroupMinSize !== subgroupSize)
-    throw new Error(
-      `matmul (subgroup matrix, staged): needs one subgroup size, ${gpu.name} has ${gpu.adapter.subgroupMinSize}-${subgroupSize}`,
-    );
+  const limits = gpu.adapter.limits;
+  const size = sgmatSubgroupSize(
+    gpu.adapter.subgroupMinSize,
+    gpu.adapter.subgroupMaxSize,
+    gpu.device.features.has(SUBGROUP_SIZE_CONTROL_FEATURE as GPUFeatureName),
+    variant === 'staged' ? 4 : 1,
+    Math.min(limits.maxComputeInvocationsPerWorkgroup ?? 256, limits.maxComputeWorkgroupSizeX ?? 256),
+  );
+  if (typeof size === 'string') throw new Error(`matmul (subgroup matrix, ${variant}) on ${gpu.name}: ${size}`);
   const base = {
     variant,
     frag: { M: cfg.M, N: cfg.N, K: cfg.K },
     TM: o.TM ?? 2,
     TN: o.TN ?? (variant === 'direct' ? 4 : 2),
     KS: variant === 'staged' ? (o.KS ?? 2) : 1,
-    subgroupSize,
+    ...size,
   };
   const known = syntaxOf.get(gpu);
   const errors: string[] = [];

@@ -34,6 +34,21 @@ async function problems(code: string): Promise<string[]> {
   ];
 }
 
+/** The bench's program key (prepareSubgroupMatrixMatmul's defaults) at NVIDIA's 16x16x16 f16 fragment. */
+const benchKey = (
+  variant: 'direct' | 'staged',
+  syntax: 'template' | 'bool',
+  size: { subgroupSize: number; pinned?: boolean },
+) => ({
+  variant,
+  frag: { M: 16, N: 16, K: 16 },
+  TM: 2,
+  TN: variant === 'direct' ? 4 : 2,
+  KS: variant === 'staged' ? 2 : 1,
+  ...size,
+  syntax,
+});
+
 describe('subgroup-matrix programs on Dawn (null backend)', () => {
   it('the null device offers the feature and shader-f16', () => {
     expect(gpu.name).toBe('null-backend');
@@ -41,23 +56,34 @@ describe('subgroup-matrix programs on Dawn (null backend)', () => {
     expect(gpu.device.features.has('shader-f16')).toBe(true);
   });
 
-  // The bench's programs (prepareSubgroupMatrixMatmul's defaults) at NVIDIA's 16x16x16 f16 fragment,
-  // both syntaxes (the newer one is tried first). Dawn wants workgroup x a multiple of the maximum
+  // The bench's programs, both syntaxes (the newer one is tried first). Dawn wants workgroup x a multiple of the maximum
   // subgroup size (128 here, 32 on the H200): direct's one subgroup of 128, staged's four of 32.
   for (const syntax of ['template', 'bool'] as const) {
     for (const variant of ['direct', 'staged'] as const) {
       it(`${variant}, ${syntax} syntax: compiles and validates`, async () => {
-        const key = {
-          variant,
-          frag: { M: 16, N: 16, K: 16 },
-          TM: 2,
-          TN: variant === 'direct' ? 4 : 2,
-          KS: variant === 'staged' ? 2 : 1,
+        const key = benchKey(variant, syntax, {
           subgroupSize: (gpu.adapter.subgroupMaxSize ?? 32) / (variant === 'direct' ? 1 : 4),
-          syntax,
-        };
+        });
         expect(await problems(sg.sgmatProgram(key))).toEqual([]);
       });
     }
+  }
+
+  // The null device offers subgroup-size-control and a range of sizes (4 to 128), no configuration
+  // (so prepareSubgroupMatrixMatmul stops earlier): the keys it would build pin the largest size
+  // that fits the workgroup (256 invocations: staged's four subgroups of 64) with @subgroup_size,
+  // which Dawn must take beside the matrix builtins.
+  for (const variant of ['direct', 'staged'] as const) {
+    it(`${variant}, pinned to the largest subgroup size: compiles and validates`, async () => {
+      expect(gpu.device.features.has(sg.SUBGROUP_SIZE_CONTROL_FEATURE as GPUFeatureName)).toBe(true);
+      expect(gpu.adapter.subgroupMinSize).toBeLessThan(gpu.adapter.subgroupMaxSize!);
+      const n = variant === 'staged' ? 4 : 1;
+      const most = gpu.adapter.limits.maxComputeInvocationsPerWorkgroup;
+      const size = sg.sgmatSubgroupSize(gpu.adapter.subgroupMinSize, gpu.adapter.subgroupMaxSize, true, n, most);
+      expect(size).toEqual({ subgroupSize: Math.min(gpu.adapter.subgroupMaxSize!, most / n), pinned: true });
+      const key = benchKey(variant, 'template', size as { subgroupSize: number; pinned: boolean });
+      expect(sg.sgmatProgram(key)).toContain(`@subgroup_size(${key.subgroupSize})`);
+      expect(await problems(sg.sgmatProgram(key))).toEqual([]);
+    });
   }
 });

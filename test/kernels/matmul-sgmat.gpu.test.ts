@@ -15,8 +15,11 @@ import {
   sgmatBlock,
   sgmatProgram,
   sgmatProgramName,
+  sgmatSubgroupSize,
+  SUBGROUP_SIZE_CONTROL_FEATURE,
   subgroupMatrixProblem,
 } from '../../src/kernels/matmul-subgroup-matrix.js';
+import type { Gpu } from '../../src/gpu/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { testGpu } from '../helpers/gpu.js';
 
@@ -36,6 +39,21 @@ function reference(a: Float32Array, b: Float32Array, M: number, N: number, K: nu
       c[m * N + n] = s;
     }
   return c;
+}
+
+/** C = A B through `k` on `gpu` equals the reference (operands exact in f16, drawn from `seed`). */
+async function expectReference(gpu: Gpu, k: SgmatProgramKey, M: number, N: number, K: number, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const a = exactF16(rng, M * K);
+  const b = exactF16(rng, K * N);
+  const ga = gpu.upload(a, [M, K]);
+  const gb = gpu.upload(b, [K, N]);
+  const c = matmulSubgroupMatrix(gpu, k, ga, gb);
+  try {
+    expect(Array.from(await c.read())).toEqual(Array.from(reference(a, b, M, N, K)));
+  } finally {
+    for (const t of [ga, gb, c]) t.dispose();
+  }
 }
 
 const key = (o: Partial<SgmatProgramKey>): SgmatProgramKey => ({
@@ -72,6 +90,33 @@ describe('subgroup-matrix matmul: generated programs', () => {
     expect(names.size).toBe(6);
   });
 
+  it('pins the subgroup size with @subgroup_size where asked', () => {
+    for (const variant of ['direct', 'staged'] as const) {
+      const pinned = sgmatProgram(key({ syntax: 'template', variant, pinned: true }));
+      expect(pinned).toContain('enable subgroup_size_control;');
+      expect(pinned).toMatch(new RegExp(`@workgroup_size\\(${variant === 'direct' ? 32 : 128}\\) @subgroup_size\\(32\\)\n`));
+      expect(sgmatProgram(key({ syntax: 'template', variant }))).not.toMatch(/subgroup_size_control|@subgroup_size/);
+      // The emulation enables subgroups only for the attribute.
+      expect(sgmatProgram(key({ variant, pinned: true }))).toContain('enable subgroups;\nenable subgroup_size_control;');
+      expect(sgmatProgramName(key({ variant, pinned: true }))).not.toBe(sgmatProgramName(key({ variant })));
+    }
+  });
+
+  it('builds for the largest subgroup size: pinned where the device can, refused for a range it cannot pin', () => {
+    expect(sgmatSubgroupSize(32, 32, false)).toEqual({ subgroupSize: 32, pinned: false });
+    expect(sgmatSubgroupSize(32, 32, true)).toEqual({ subgroupSize: 32, pinned: true });
+    expect(sgmatSubgroupSize(16, 64, true)).toEqual({ subgroupSize: 64, pinned: true });
+    expect(sgmatSubgroupSize(undefined, 64, false)).toEqual({ subgroupSize: 64, pinned: false });
+    expect(sgmatSubgroupSize(undefined, undefined, true)).toEqual({ subgroupSize: 32, pinned: false });
+    // Pinned: the largest size whose subgroups (staged: four) fit the workgroup limit.
+    expect(sgmatSubgroupSize(16, 128, true, 4, 256)).toEqual({ subgroupSize: 64, pinned: true });
+    expect(sgmatSubgroupSize(16, 128, true, 1, 256)).toEqual({ subgroupSize: 128, pinned: true });
+    // Both variants: the direct one would otherwise run one duplicate per smaller subgroup.
+    expect(sgmatSubgroupSize(16, 64, false)).toBe(
+      'needs one subgroup size: the adapter runs 16 to 64 and the device has no subgroup-size-control to pin one',
+    );
+  });
+
   it('picks a square f16 x f16 -> f32 configuration first', () => {
     const f16 = (M: number, N: number, K: number) => ({ componentType: 'f16', resultComponentType: 'f32', M, N, K });
     expect(pickSubgroupMatrixConfig(undefined)).toBeNull();
@@ -103,17 +148,24 @@ describe('subgroup-matrix matmul on the GPU', () => {
       const { BM, BN } = sgmatBlock(k);
       expect(M % BM).toBe(0);
       expect(N % BN).toBe(0);
-      const rng = new Rng(M * 7 + N + K);
-      const a = exactF16(rng, M * K);
-      const b = exactF16(rng, K * N);
-      const ga = gpu.upload(a, [M, K]);
-      const gb = gpu.upload(b, [K, N]);
-      const c = matmulSubgroupMatrix(gpu, k, ga, gb);
-      try {
-        expect(Array.from(await c.read())).toEqual(Array.from(reference(a, b, M, N, K)));
-      } finally {
-        for (const t of [ga, gb, c]) t.dispose();
+      await expectReference(gpu, k, M, N, K, M * 7 + N + K);
+    });
+  }
+
+  // The pinned form runs where the device has subgroup-size-control (lavapipe: one size, 8).
+  for (const variant of ['direct', 'staged'] as const) {
+    it(`emulated, pinned to the adapter's subgroup size: ${variant} 4x4x4 equals the reference`, async ({ skip }) => {
+      const gpu = await testGpu();
+      if (!gpu) return skip();
+      if (!gpu.device.features.has(SUBGROUP_SIZE_CONTROL_FEATURE as GPUFeatureName)) {
+        expect(gpu.adapter.adapterFeatures ?? []).not.toContain(SUBGROUP_SIZE_CONTROL_FEATURE); // requested wherever offered
+        return skip();
       }
+      const size = sgmatSubgroupSize(gpu.adapter.subgroupMinSize, gpu.adapter.subgroupMaxSize, true);
+      if (typeof size === 'string') throw new Error(size);
+      const k = key({ variant, frag: { M: 4, N: 4, K: 4 }, TN: 1, KS: variant === 'staged' ? 2 : 1, ...size });
+      expect(sgmatProgram(k)).toContain(`@subgroup_size(${size.subgroupSize})`);
+      await expectReference(gpu, k, 16, 8, 16, 5);
     });
   }
 
@@ -141,18 +193,7 @@ describe('subgroup-matrix matmul on the GPU', () => {
     for (const variant of ['direct', 'staged'] as const) {
       const k = await prepareSubgroupMatrixMatmul(gpu, { variant });
       const { BM, BN } = sgmatBlock(k);
-      const [M, N, K] = [2 * BM, 2 * BN, 4 * k.KS * k.frag.K];
-      const rng = new Rng(1);
-      const a = exactF16(rng, M * K);
-      const b = exactF16(rng, K * N);
-      const ga2 = gpu.upload(a, [M, K]);
-      const gb2 = gpu.upload(b, [K, N]);
-      const c = matmulSubgroupMatrix(gpu, k, ga2, gb2);
-      try {
-        expect(Array.from(await c.read())).toEqual(Array.from(reference(a, b, M, N, K)));
-      } finally {
-        for (const t of [ga2, gb2, c]) t.dispose();
-      }
+      await expectReference(gpu, k, 2 * BM, 2 * BN, 4 * k.KS * k.frag.K, 1);
     }
   });
 });

@@ -73,6 +73,7 @@ async function info(v: ValuesOf<typeof INFO_OPTIONS>, { io }: RunContext): Promi
           ? `adapter:   ${a}\n`
           : `adapter:   ${a.description} (${a.vendor}, ${a.architecture}${a.isSoftware ? ', software' : ''})\n` +
             `features:  ${a.features.join(' ')}\n` +
+            (a.f16Ignored ? `f16:       ${a.f16Ignored}\n` : '') +
             `limits:    maxStorageBufferBindingSize=${a.limits.maxStorageBufferBindingSize} bytes, ` +
             `maxComputeWorkgroupStorageSize=${a.limits.maxComputeWorkgroupStorageSize} bytes, ` +
             `maxComputeInvocationsPerWorkgroup=${a.limits.maxComputeInvocationsPerWorkgroup}\n`) +
