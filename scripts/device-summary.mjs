@@ -66,6 +66,20 @@ function kendall(a, b) {
     }
   return (c - d) / Math.sqrt((c + d + ta) * (c + d + tb));
 }
+/** A score cell as a number; an empty cell (a failed or missing score) is NaN, not Number('') = 0. */
+const num = (v) => (v === undefined || String(v).trim() === '' ? NaN : Number(v));
+/** Grouped/stacked vs one-at-a-time WRCor: above this relative difference the summary says FAIL. */
+const PARITY_RTOL = 1e-4;
+/**
+ * The relative difference of two scores: 0 where they are equal (two -Infinity scores of a dead
+ * cell included), Infinity where only one is finite, NaN where either is missing.
+ */
+function relDiff(x, y) {
+  if (Number.isNaN(x) || Number.isNaN(y)) return NaN;
+  if (x === y) return 0;
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return Infinity;
+  return Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y));
+}
 const log = read('suite.log') ?? '';
 /** Wall seconds of a step from suite.log (any exit code: a partial run counts too). */
 const stepSeconds = (name) => Number((log.match(new RegExp(`end ${name} rc=\\d+ in (\\d+)s`)) ?? [])[1] ?? NaN);
@@ -138,15 +152,22 @@ section('scoring', () => {
       byFile[f] = rows;
       const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
       const wall = stepSeconds(stepName);
-      const withAcc = rows.filter((r) => r.val_acc !== '' && r.val_acc !== undefined && !Number.isNaN(Number(r.wrcor)));
+      const withAcc = rows.filter((r) => Number.isFinite(num(r.val_acc)) && !Number.isNaN(num(r.wrcor)));
       const tau =
         withAcc.length > 2
           ? kendall(
-              withAcc.map((r) => Number(r.wrcor)),
-              withAcc.map((r) => Number(r.val_acc)),
+              withAcc.map((r) => num(r.wrcor)),
+              withAcc.map((r) => num(r.val_acc)),
             )
           : NaN;
-      const cut = stepRc(stepName) === 124 ? ' (cut by the time limit)' : '';
+      // --all scores the cells in the space's index order: a run cut by its limit holds a prefix.
+      const allCells = /cells=\[[^\]]*--all\b/.test(log) && stepName !== 'score-procs';
+      const cut =
+        stepRc(stepName) !== 124
+          ? ''
+          : allCells
+            ? ` (cut by the time limit: the first ${rows.length} cells in index order, not a random sample)`
+            : ' (cut by the time limit)';
       const what =
         stepName === 'score-all'
           ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
@@ -159,33 +180,35 @@ section('scoring', () => {
     }
     const a = byFile['score-group1.csv'];
     const b = byFile['score-all.csv'];
-    /** The largest relative difference of `rows`' WRCor from b's on the cells both scored (`keep` of them), and how many. */
-    const wrcorDiff = (rows, keep = () => true) => {
-      const m = new Map(b.map((r) => [r.arch, Number(r.wrcor)]));
+    /**
+     * The largest relative difference of `rows`' WRCor from b's on the cells both scored (a cell
+     * empty on either side is left out and counted as missing), how many, and the verdict.
+     */
+    const wrcorDiff = (rows) => {
+      const m = new Map(b.map((r) => [r.arch, num(r.wrcor)]));
       let worst = 0,
-        n = 0;
+        n = 0,
+        missing = 0;
       for (const r of rows)
-        if (m.has(r.arch) && keep(r)) {
-          n++;
-          worst = Math.max(worst, Math.abs(Number(r.wrcor) - m.get(r.arch)) / Math.max(1e-12, Math.abs(Number(r.wrcor))));
+        if (m.has(r.arch)) {
+          const d = relDiff(num(r.wrcor), m.get(r.arch));
+          if (Number.isNaN(d)) missing++;
+          else {
+            n++;
+            worst = Math.max(worst, d);
+          }
         }
-      return { worst, n };
+      const gone = missing ? ` (${missing} without a score on one side, left out)` : '';
+      const verdict = !n
+        ? 'FAIL: nothing to compare'
+        : worst <= PARITY_RTOL
+          ? `ok (threshold ${PARITY_RTOL} relative)`
+          : `FAIL (threshold ${PARITY_RTOL} relative)`;
+      return `on the ${n} common cells${gone}: largest relative difference ${worst.toExponential(2)}: ${verdict}.`;
     };
-    if (a && b) {
-      const { worst, n } = wrcorDiff(a);
-      lines.push(
-        '',
-        `Grouped vs ungrouped WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
-      );
-    }
+    if (a && b) lines.push('', `Grouped vs ungrouped WRCor ${wrcorDiff(a)}`);
     const st = byFile['score-stacked.csv'];
-    if (st && b) {
-      const { worst, n } = wrcorDiff(st, (r) => Number.isFinite(Number(r.wrcor)));
-      lines.push(
-        '',
-        `Stacked vs separate groups' WRCor on the ${n} common cells: largest relative difference ${worst.toExponential(2)}.`,
-      );
-    }
+    if (st && b) lines.push('', `Stacked vs separate groups' WRCor ${wrcorDiff(st)}`);
     lines.push('');
   }
 });

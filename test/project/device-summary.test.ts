@@ -51,8 +51,12 @@ describe('device-summary.mjs', () => {
     });
     expect(md).toMatch(/^# Device suite — unknown adapter/);
     // 3 whole rows; Kendall tau 2 / sqrt(6) with the -Infinity pair a tie (as a NaN difference it was discordant).
-    expect(md).toMatch(/\| all cells, --group auto \(cut by the time limit\) \| 3 \| 0\.0 \| 45 \| 0\.07 \| 0\.816 \|/);
+    // --all scores in index order: the cut run's cells are a prefix, and the line says so.
+    expect(md).toMatch(
+      /\| all cells, --group auto \(cut by the time limit: the first 3 cells in index order, not a random sample\) \| 3 \| 0\.0 \| 45 \| 0\.07 \| 0\.816 \|/,
+    );
     expect(md).toMatch(/\| --group 1 \(parity\) \| 0 \|/);
+    expect(md).toMatch(/Grouped vs ungrouped WRCor on the 0 common cells: [^\n]*: FAIL: nothing to compare\./);
     expect(md).toMatch(/\(kernel profile: not summarised: /);
     expect(md).toMatch(/\| matmul-sgmat \| 4096x4096x4096 \| error: no configuration \|/);
     expect(md).toMatch(
@@ -62,6 +66,40 @@ describe('device-summary.mjs', () => {
       /## imagenet: cut by its time limit, no imagenet-folder\.json;[^\n]*\n\n```\nproxyless {2}batch {2}64: 0\.20 s\/step/,
     );
     expect(md).toMatch(/skip latency-gpu: the suite's 550s budget is spent\n```/);
+  });
+
+  it('reads empty score cells as missing, -Infinity pairs as equal, and marks the parity lines ok or FAIL', () => {
+    const log = (sel: string, rc: number) =>
+      [
+        `[suite 10:00:00] cli=x size=large budget=550s shapes=large cells=[${sel}] group=2 stacked-group=2 parity=32 procs=4 batch=64`,
+        `[suite 10:00:46] end score-all rc=${rc} in 45s`,
+      ].join('\n');
+    const all = [
+      `${HEADER}"|a|",-Infinity,1,1,1,10,5`,
+      '"|b|",,,,,40,5', // a cell whose score is missing: not WRCor 0 (which would rank it)
+      '"|c|",5,1,1,1,30,5',
+      '"|d|",7,1,1,1,20,5',
+      '"|e|",9,1,1,1,,5', // no accuracy: out of tau, still in parity
+    ].join('\n');
+    const md = summarise({
+      'suite.log': log('--sample 5', 0),
+      'score-all.csv': all,
+      // -Infinity on both sides agrees (a NaN difference before); |b| empty on one side: left out, not 1e12.
+      'score-group1.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|b|",3,1,1,1,40,5\n"|c|",5.0001,1,1,1,30,5\n"|e|",9,1,1,1,,5`,
+      'score-stacked.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|c|",5,1,1,1,30,5\n"|d|",7.01,1,1,1,20,5`,
+    });
+    // tau over |a| |c| |d|: wrcor -Inf < 5 < 7 against accuracies 10 < 30 > 20: (2 - 1) / 3.
+    expect(md).toMatch(/\| all cells, --group 2 \| 5 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \|/);
+    expect(md).toMatch(
+      /Grouped vs ungrouped WRCor on the 3 common cells \(1 without a score on one side, left out\): largest relative difference 2\.00e-5: ok \(threshold 0\.0001 relative\)\./,
+    );
+    expect(md).toMatch(
+      /Stacked vs separate groups' WRCor on the 3 common cells: largest relative difference 1\.43e-3: FAIL \(threshold 0\.0001 relative\)\./,
+    );
+    expect(md).not.toMatch(/NaN|e\+12/);
+    // A cut --sample run is a prefix of a random sample: no index-order note.
+    const cut = summarise({ 'suite.log': log('--sample 5', 124), 'score-all.csv': all });
+    expect(cut).toMatch(/\| all cells, --group 2 \(cut by the time limit\) \| 5 \|/);
   });
 
   it('tables the ImageNet configurations a cut run finished (its JSON is rewritten after each)', () => {
