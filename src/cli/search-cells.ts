@@ -19,7 +19,7 @@ import { fmtSig, listWithin } from '../util/format.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import { UsageError } from './args.js';
 import { type CellsLog, openCellsLog, type RecordedPrices } from './cells-log.js';
-import { openRunDataset, runProxyBatch, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
+import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from './device.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
@@ -184,8 +184,8 @@ async function openTrainData(
 ): Promise<NonNullable<CellsRun['trainData']>> {
   const sizes = runSplitSizes(ds);
   const testDs = await openRunDataset(v.dataset, 'test', ctx, size);
-  kept?.images(await trainStepsImages(ds, sizes.train, testDs, TEST_IMAGES, size));
-  return { split: await runSearchSplit(ds, sizes, size), test: await runTestSet(testDs, TEST_IMAGES, size) };
+  kept?.images(await trainStepsImages(runSearchImages(ds, sizes), sizes.train, testDs, TEST_IMAGES, size));
+  return { split: await runSearchSplit(ds, sizes, size, ctx.io), test: await runTestSet(testDs, TEST_IMAGES, size) };
 }
 
 interface CellsRun {

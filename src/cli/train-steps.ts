@@ -66,8 +66,9 @@ export function checkTrainSteps(v: CellsValues): CheckpointState | null {
 }
 
 /**
- * The fingerprint of the images the training reads (resume-settings.ts splitsData): its first `train`
- * training images and the test images it is evaluated on (at most `testImages`), at `size`.
+ * The fingerprint of the images the training reads (resume-settings.ts splitsData): the first `train`
+ * of `train` (the search split's images, runSearchImages) and the test images it is evaluated on (at
+ * most `testImages`), at `size`.
  */
 export function trainStepsImages(
   train: ImageDataset,

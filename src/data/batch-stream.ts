@@ -148,7 +148,7 @@ class StreamedBatches implements BatchSource {
     batch: number,
     seed: number,
   ) {
-    this.order = new BatchStream({ images: new Float32Array(0), labels: new Uint8Array(0), count: s.count }, batch, seed);
+    this.order = new BatchStream({ images: new Float32Array(0), labels: new Uint16Array(0), count: s.count }, batch, seed);
     this.pre = new Prefetcher((k) => s.ds.images(this.indicesAt(k), s.size));
     this.geometry = { size: s.size, mean: s.ds.mean, std: s.ds.std };
   }

@@ -30,7 +30,8 @@ export const CIFAR10_FILES = { train: 'train_5000.bin', test: 'test_2000.bin' } 
 export interface Cifar10 {
   /** count x 3 x size x size, normalised, NCHW. Shared between callers: treat as read-only. */
   images: Float32Array;
-  labels: Uint8Array;
+  /** Class index of every image (16 bits: a folder may have more than 256 classes). */
+  labels: Uint16Array;
   count: number;
   /** Image side (default 32). */
   size?: number;
@@ -55,7 +56,7 @@ export function decodeCifar10(bytes: Uint8Array, opts: { limit?: number; where?:
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`${where}: limit must be a positive integer, got ${limit}`);
   const count = Math.min(limit, total);
   const images = new Float32Array(count * CIFAR10_IMAGE_FLOATS);
-  const labels = new Uint8Array(count);
+  const labels = new Uint16Array(count);
   // Per-channel affine map byte -> (b/255 - mean)/std, as a 256-entry table per channel.
   const lut = CIFAR10_MEAN.map((m, c) => Float32Array.from({ length: 256 }, (_, b) => (b / 255 - m) / CIFAR10_STD[c]));
   for (let i = 0; i < count; i++) {

@@ -3,7 +3,8 @@
  * cifar10 is the full official release when fetched, else the bundled 5000-image subset (with a note).
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { openCifar10Subset, openOfficialCifar } from './cifar-dataset.js';
 import { CIFAR_FORMATS } from './cifar-official.js';
 import type { ImageDataset } from './image-dataset.js';
@@ -14,11 +15,20 @@ export type DatasetSpec = { kind: 'cifar10' } | { kind: 'cifar100' } | { kind: '
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'folder:PATH'] as const;
 
+/**
+ * The path of folder:PATH, a leading ~/ (or a lone ~) read as the home folder: a shell expands it
+ * only at the start of a word, not after 'folder:'.
+ */
+function folderPath(v: string): string {
+  const p = v.slice('folder:'.length);
+  return p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
+}
+
 /** What is wrong with a --dataset value, or undefined (the folder itself is checked when opened). */
 export function datasetSpecProblem(v: string): string | undefined {
   if (v === 'cifar10' || v === 'cifar100') return undefined;
   if (v.startsWith('folder:')) {
-    const p = v.slice('folder:'.length);
+    const p = folderPath(v);
     if (p === '') return 'folder: needs a path, as in folder:/data/pets';
     if (!existsSync(p)) return `folder ${resolve(p)} does not exist`;
     if (!statSync(p).isDirectory()) return `${resolve(p)} is a file, not a folder of class sub-folders`;
@@ -30,7 +40,7 @@ export function datasetSpecProblem(v: string): string | undefined {
 export function parseDatasetSpec(v: string): DatasetSpec {
   const problem = datasetSpecProblem(v);
   if (problem) throw new RangeError(`dataset ${problem}`);
-  return v.startsWith('folder:') ? { kind: 'folder', path: v.slice('folder:'.length) } : { kind: v as 'cifar10' | 'cifar100' };
+  return v.startsWith('folder:') ? { kind: 'folder', path: folderPath(v) } : { kind: v as 'cifar10' | 'cifar100' };
 }
 
 export interface OpenedDataset {

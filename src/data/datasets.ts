@@ -71,7 +71,10 @@ async function archiveProblem(archive: string, d: RemoteDataset): Promise<string
   return sum === d.md5.toLowerCase() ? null : `MD5 ${sum} is not the release's ${d.md5}`;
 }
 
-export interface FetchOptions extends Pick<DownloadOptions, 'onProgress' | 'onNote' | 'retries' | 'idleTimeoutMs' | 'signal'> {
+export interface FetchOptions extends Pick<
+  DownloadOptions,
+  'onProgress' | 'onStart' | 'onNote' | 'retries' | 'retryDelayMs' | 'idleTimeoutMs' | 'signal'
+> {
   /** Where to put it (default: the user data cache). */
   root?: string;
   /** Fetch from this base URL instead of the official host (a mirror; tests use 127.0.0.1). */
@@ -187,8 +190,10 @@ async function fetchLocked(d: RemoteDataset, root: string, o: FetchOptions): Pro
       bytes: d.bytes,
       md5: d.md5,
       onProgress: o.onProgress,
+      onStart: o.onStart,
       onNote: o.onNote,
       retries: o.retries,
+      retryDelayMs: o.retryDelayMs,
       idleTimeoutMs: o.idleTimeoutMs,
       signal: o.signal,
     });

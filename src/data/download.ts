@@ -20,6 +20,16 @@ export interface DownloadOptions {
   /** Attempts after a connection error (each resumes where the last stopped). Default 5. */
   retries?: number;
   /**
+   * Wait before retry k (k = 1, 2, ...): `retryDelayMs * 2^(k-1)`, so a server that restarts has
+   * time to come back (1, 2, 4, 8, 16 s by default). Tests give 0.
+   */
+  retryDelayMs?: number;
+  /**
+   * Called when a response starts a body: the bytes already held (a resumed download; 0 when the
+   * server starts over) and the total expected (NaN when unknown). A progress display counts from it.
+   */
+  onStart?: (fromBytes: number, totalBytes: number) => void;
+  /**
    * An attempt that receives nothing for this long (no answer to the request, or a body that
    * stalls) is dropped and retried. Default: $WGNAS_FETCH_IDLE_TIMEOUT_MS, else 30000.
    */
@@ -73,13 +83,22 @@ function sizeOf(path: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
+/**
+ * Whether the partial file still holds bytes of an earlier run: cleared when an attempt starts over
+ * (a server ignoring Range, a partial file longer than the release), whatever the attempt's end.
+ */
+interface PartialState {
+  earlier: boolean;
+}
+
 /** One HTTP attempt: appends to `partial` from its current size. Returns when the body ends. */
-async function attempt(url: string, partial: string, o: DownloadOptions): Promise<void> {
+async function attempt(url: string, partial: string, o: DownloadOptions, st: PartialState): Promise<void> {
   let have = sizeOf(partial);
   if (o.bytes !== undefined && have === o.bytes) return; // already complete; verified by the caller
   if (o.bytes !== undefined && have > o.bytes) {
     rmSync(partial);
     have = 0;
+    st.earlier = false;
   }
   const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
   // Silence (no answer, or a body that stops) ends the attempt: armed now, re-armed on every chunk.
@@ -97,7 +116,7 @@ async function attempt(url: string, partial: string, o: DownloadOptions): Promis
   const signal = o.signal ? AbortSignal.any([o.signal, idle.signal]) : idle.signal;
   arm();
   try {
-    await receive(url, partial, o, have, headers, signal, arm);
+    await receive(url, partial, o, st, have, headers, signal, arm);
   } catch (e) {
     throw timedOut(e);
   } finally {
@@ -109,6 +128,7 @@ async function receive(
   url: string,
   partial: string,
   o: DownloadOptions,
+  st: PartialState,
   have: number,
   headers: Record<string, string>,
   signal: AbortSignal,
@@ -117,15 +137,22 @@ async function receive(
   const res = await fetch(url, { headers, signal, redirect: 'follow' });
   arm();
   if (res.status === 416 && have > 0) return; // the server has nothing past what we hold
-  if (!res.ok) throw new DownloadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  if (!res.ok) {
+    const status = `HTTP ${res.status} ${res.statusText}`.trim();
+    // A server restarting or overloaded (5xx, 408, 429) may answer later; any other 4xx will not.
+    if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientHttpError(status);
+    throw new DownloadError(`${url}: ${status}`);
+  }
   if (have > 0 && res.status !== 206) {
     // The server ignored the Range request: start over rather than append a second copy.
     o.onNote?.(`${url}: server does not resume downloads; starting again`);
     rmSync(partial, { force: true });
     have = 0;
+    st.earlier = false;
   }
   const length = Number(res.headers.get('content-length'));
   const total = o.bytes ?? (Number.isFinite(length) && length > 0 ? have + length : NaN);
+  o.onStart?.(have, total);
   // A local write that fails (a full disk) is not retried: it names the file, which stays to resume from.
   const kept = { outcome: 'what was downloaded so far is kept; make room and run again to resume' };
   let fd: number;
@@ -157,10 +184,52 @@ async function receive(
   }
 }
 
-function isRetryable(e: unknown): boolean {
-  if (e instanceof DownloadError || e instanceof WriteError) return false;
-  const name = (e as Error)?.name;
-  return name !== 'AbortError';
+/** An HTTP status a later attempt may not get (5xx, 408, 429): retried, unlike other HTTP errors. */
+class TransientHttpError extends Error {
+  override readonly name = 'TransientHttpError';
+}
+
+/**
+ * Network failures no retry mends: undici's 'fetch failed' whose cause has no errno-like code (a
+ * bad port, an unknown scheme), an invalid URL, a host that does not exist, a certificate refused.
+ */
+const PERMANENT_CAUSES = new Set([
+  'ERR_INVALID_URL',
+  'ENOTFOUND',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** An error no retry mends (an HTTP 404, a bad port, a full disk): reported at once. */
+function isPermanent(e: unknown): boolean {
+  if (e instanceof DownloadError || e instanceof WriteError) return true;
+  if (e instanceof TransientHttpError || e instanceof IdleTimeout) return false;
+  const err = e as Error & { cause?: { code?: unknown } };
+  if (err instanceof TypeError) {
+    const code = err.cause?.code;
+    return typeof code !== 'string' || PERMANENT_CAUSES.has(code);
+  }
+  return false;
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(t);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /**
@@ -170,23 +239,30 @@ function isRetryable(e: unknown): boolean {
 export async function download(url: string, dest: string, o: DownloadOptions = {}): Promise<void> {
   const partial = `${dest}.partial`;
   const retries = o.retries ?? 5;
-  // A wrong file that continued an earlier run's partial download may be that run's fault.
-  const continued = sizeOf(partial) > 0;
+  const delayMs = o.retryDelayMs ?? 1000;
+  // Whether the bytes kept come from an earlier run: a wrong file that continued them may be that
+  // run's fault. Decided by what the attempts did (a server ignoring Range starts over).
+  const st: PartialState = { earlier: sizeOf(partial) > 0 };
   for (let tries = 0; ; tries++) {
     try {
-      await attempt(url, partial, o);
+      await attempt(url, partial, o, st);
       break;
     } catch (e) {
-      if (!isRetryable(e) || tries >= retries) {
-        if (e instanceof DownloadError || e instanceof WriteError) throw e;
-        throw new DownloadError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
-      }
-      o.onNote?.(`${url}: ${reason(e)}; attempt ${tries + 2} of ${retries + 1}, resuming from ${sizeOf(partial)} bytes`);
+      if (e instanceof DownloadError || e instanceof WriteError) throw e;
+      if (isPermanent(e)) throw new DownloadError(`${url}: ${reason(e)}`);
+      const stopped = () => new DownloadError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
+      if ((e as Error)?.name === 'AbortError' || tries >= retries) throw stopped();
+      const wait = delayMs * 2 ** tries;
+      const after = wait > 0 ? ` in ${wait / 1000} s` : '';
+      o.onNote?.(`${url}: ${reason(e)}; attempt ${tries + 2} of ${retries + 1}${after}, resuming from ${sizeOf(partial)} bytes`);
+      await sleep(wait, o.signal).catch(() => {
+        throw stopped();
+      });
     }
   }
   const wrong = (what: string) => {
     rmSync(partial, { force: true });
-    const again = continued ? '; it continued a partial download of an earlier run: run again to download it whole' : '';
+    const again = st.earlier ? '; it continued a partial download of an earlier run: run again to download it whole' : '';
     return new WrongFileError(`${url}: the server sent the wrong file (${what}); the download was removed${again}`);
   };
   const got = sizeOf(partial);

@@ -89,8 +89,7 @@ export async function materialize(ds: ImageDataset, from: number, to: number, si
   const range = (k: number) => Array.from({ length: Math.min(chunk, count - k * chunk) }, (_, i) => from + k * chunk + i);
   const pre = new Prefetcher((k) => ds.images(range(k), size), chunks);
   for (let k = 0; k < chunks; k++) images.set(await pre.get(k), k * chunk * per);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) labels[i] = ds.labels[from + i];
+  const labels = ds.labels.slice(from, to);
   return { images, labels, count, size, mean: ds.mean, std: ds.std, classes: ds.classes };
 }
 
@@ -130,12 +129,12 @@ export class Prefetcher<T> {
   }
 }
 
-/** The first `n` images of `ds` as a dataset (folders interleave classes, so a prefix stays balanced). */
-export function firstImages(ds: ImageDataset, n: number): ImageDataset {
-  if (!Number.isInteger(n) || n < 1 || n > ds.count)
-    throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
-  if (n === ds.count) return ds;
-  const labels = ds.labels.subarray(0, n);
+/**
+ * `labels.length` images of `ds` as a dataset: its image i is image at(i) of `ds` (a prefix, or
+ * picked images). `what` names them in the message for an index outside.
+ */
+function viewOf(ds: ImageDataset, labels: Uint16Array, at: (i: number) => number, what: string): ImageDataset {
+  const n = labels.length;
   return Object.freeze({
     name: ds.name,
     split: ds.split,
@@ -149,10 +148,33 @@ export function firstImages(ds: ImageDataset, n: number): ImageDataset {
     std: ds.std,
     images: (indices: readonly number[], size: number) => {
       const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < n));
-      if (bad !== undefined)
-        return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside the first ${n}`));
-      return ds.images(indices, size);
+      if (bad !== undefined) return Promise.reject(new RangeError(`${ds.name} (${ds.split}): image ${bad} outside ${what}`));
+      return ds.images(indices.map(at), size);
     },
-    source: (i: number) => ds.source(i),
+    source: (i: number) => ds.source(at(i)),
   });
+}
+
+/**
+ * Images `indices` of `ds`, in that order, as a dataset (a stratified search split's two parts, one
+ * after the other). Image i of the view is image indices[i] of `ds`.
+ */
+export function pickImages(ds: ImageDataset, indices: readonly number[]): ImageDataset {
+  const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < ds.count));
+  if (bad !== undefined) throw new RangeError(`${ds.name} (${ds.split}): image ${bad} is outside [0, ${ds.count})`);
+  const picked = [...indices];
+  return viewOf(
+    ds,
+    Uint16Array.from(picked, (i) => ds.labels[i]),
+    (i) => picked[i],
+    `the ${picked.length} picked`,
+  );
+}
+
+/** The first `n` images of `ds` as a dataset (folders interleave classes, so a prefix stays balanced). */
+export function firstImages(ds: ImageDataset, n: number): ImageDataset {
+  if (!Number.isInteger(n) || n < 1 || n > ds.count)
+    throw new RangeError(`${ds.name} (${ds.split}): ${n} images requested, it has ${ds.count}`);
+  if (n === ds.count) return ds;
+  return viewOf(ds, ds.labels.subarray(0, n), (i) => i, `the first ${n}`);
 }

@@ -5,9 +5,10 @@
  * is the run's resolution and centre-cropped, and normalised with a per-channel mean/std computed
  * from a sample of the training images (or given).
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, type Dirent, existsSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { errnoReason } from '../util/errors.js';
 import { DataError } from './data-error.js';
 import type { ImageDataset, Normalisation } from './image-dataset.js';
 
@@ -17,6 +18,7 @@ const HEADER_CHECK_LIMIT = 50_000;
 
 export interface FolderScan {
   root: string;
+  /** Class names, NFC (a macOS copy's NFD name is the same class); sorted, the label order. */
   classNames: string[];
   /** Files in class-interleaved order (rank 0 of every class, then rank 1...), so any prefix is balanced. */
   files: string[];
@@ -32,6 +34,37 @@ function isDir(p: string): boolean {
 }
 
 /**
+ * What entry `e` of folder `dir` is, following symbolic links (a class folder or image linked from
+ * elsewhere counts as what it points to); a link to nothing is refused naming it. Only links are
+ * stat'ed: a folder of a million images is listed without a million stats.
+ */
+function kindOf(dir: string, e: Dirent): 'dir' | 'file' | 'other' {
+  if (e.isDirectory()) return 'dir';
+  if (e.isFile()) return 'file';
+  if (!e.isSymbolicLink()) return 'other';
+  const p = join(dir, e.name);
+  let st;
+  try {
+    st = statSync(p);
+  } catch (e) {
+    let link: string | null = null;
+    try {
+      link = lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+    } catch {
+      // gone meanwhile: reported below as unreadable
+    }
+    if (link !== null) throw new DataError(`${p}: a symbolic link to ${link}, which does not exist`);
+    throw new DataError(`${p}: cannot read it (${errnoReason(e)})`);
+  }
+  return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+}
+
+/** The entries of `dir` that are not hidden (dot files: .DS_Store, .ipynb_checkpoints). */
+function visible(dir: string): Dirent[] {
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+}
+
+/**
  * Whether PATH is laid out in splits: a train/ folder beside test/ or val/, or alone holding
  * sub-folders (its class folders; a class named 'train' holds images).
  */
@@ -39,7 +72,7 @@ function hasSplits(r: string): boolean {
   const train = join(r, 'train');
   if (!isDir(train)) return false;
   if (isDir(join(r, 'test')) || isDir(join(r, 'val'))) return true;
-  return readdirSync(train, { withFileTypes: true }).some((e) => !e.name.startsWith('.') && e.isDirectory());
+  return visible(train).some((e) => isDir(join(train, e.name)));
 }
 
 /**
@@ -55,23 +88,43 @@ export function splitFolder(root: string, split: 'train' | 'test'): string | nul
 
 function formatOf(path: string): 'jpeg' | 'png' | null {
   const head = Buffer.alloc(8);
-  const fd = openSync(path, 'r');
   try {
-    readSync(fd, head, 0, 8, 0);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, 8, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new DataError(`${path}: cannot read the image (${errnoReason(e)})`);
   }
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
   if (head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
   return null;
 }
 
-/** The class folder names of a split folder, sorted (the class index order). */
-function classFolders(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.') && e.isDirectory())
-    .map((e) => e.name)
-    .sort();
+/** A class folder: its name as on disk (to read it) and as compared and shown (NFC). */
+interface ClassFolder {
+  dir: string;
+  name: string;
+}
+
+/**
+ * The class folders of a split folder (symbolic links to folders included), sorted by their NFC
+ * name (the class index order): a name written decomposed (NFD, as macOS copies write it) is the
+ * same class as its composed form. Two folders of the same NFC name are refused.
+ */
+function classFolders(dir: string): ClassFolder[] {
+  const found = visible(dir)
+    .filter((e) => kindOf(dir, e) === 'dir')
+    .map((e) => ({ dir: e.name, name: e.name.normalize('NFC') }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < found.length; i++)
+    if (found[i].name === found[i - 1].name)
+      throw new DataError(
+        `${join(dir, found[i].dir)}: the same class name as ${join(dir, found[i - 1].dir)} (one written composed, one decomposed); keep one of them`,
+      );
+  return found;
 }
 
 /**
@@ -80,7 +133,7 @@ function classFolders(dir: string): string[] {
  * against another. Names the folder that does not match.
  */
 function checkSameClasses(testDir: string, test: readonly string[], trainDir: string): void {
-  const train = classFolders(trainDir);
+  const train = classFolders(trainDir).map((c) => c.name);
   const extra = test.find((c) => !train.includes(c));
   const list = train.length > 12 ? `${train.slice(0, 12).join(', ')}, ...` : train.join(', ');
   if (extra !== undefined)
@@ -94,25 +147,55 @@ function checkSameClasses(testDir: string, test: readonly string[], trainDir: st
     );
 }
 
+/** The images of a split folder's class folders, counted by name only (no checks); null when unreadable. */
+function countImages(dir: string): { classes: number; images: number } | null {
+  try {
+    const folders = classFolders(dir);
+    const images = folders.reduce((n, c) => n + visible(join(dir, c.dir)).filter((e) => IMAGE_EXT.test(e.name)).length, 0);
+    return { classes: folders.length, images };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One line on what a folder dataset holds, for a command to say before its long work: the classes
+ * and the images of each split found ('folder:/data/pets: 37 classes, 3680 images in train/, 3669
+ * in val/'). The training split was opened (`train`); the test split is only counted, so a command
+ * that does not read it does not fail on it.
+ */
+export function folderSummary(root: string, train: { classes: number; count: number }): string {
+  const r = resolve(root);
+  const head = `folder:${root}: ${train.classes} classes, ${train.count} images`;
+  if (!hasSplits(r)) return `${head} (no train/ and test/ or val/ folders: no test split)`;
+  const testDir = splitFolder(root, 'test');
+  if (testDir === null) return `${head} in train/ (no test/ or val/ beside it)`;
+  const test = countImages(testDir);
+  const name = testDir.endsWith('test') ? 'test/' : 'val/';
+  return `${head} in train/, ${test === null ? `${name} not read` : `${test.images} in ${name}`}`;
+}
+
 /** Lists the class folders and their images, refusing (naming the path) what cannot be a class dataset. */
 export function scanImageFolder(dir: string): FolderScan {
   if (!existsSync(dir)) throw new DataError(`${dir}: no such folder`);
   if (!isDir(dir)) throw new DataError(`${dir}: not a folder (an image dataset is a folder with one sub-folder per class)`);
-  const classNames = classFolders(dir);
+  const folders = classFolders(dir);
+  const classNames = folders.map((c) => c.name);
   if (classNames.length === 0)
     throw new DataError(
       `${dir}: no class sub-folders (an image dataset is a folder with one sub-folder of JPEG/PNG images per class)`,
     );
   if (classNames.length > 65535) throw new DataError(`${dir}: ${classNames.length} class folders, at most 65535`);
   let checked = 0;
-  const perClass = classNames.map((c) => {
+  const perClass = folders.map(({ dir: c }) => {
     const cdir = join(dir, c);
     const files: string[] = [];
-    for (const e of readdirSync(cdir, { withFileTypes: true }).filter((x) => !x.name.startsWith('.'))) {
-      const p = join(cdir, e.name);
-      if (e.isDirectory())
+    for (const e of visible(cdir)) {
+      const { name } = e;
+      const p = join(cdir, name);
+      if (kindOf(cdir, e) === 'dir')
         throw new DataError(`${p}: a folder inside class folder ${c} (a class folder holds only JPEG/PNG images)`);
-      if (!IMAGE_EXT.test(e.name)) throw new DataError(`${p}: not a JPEG or PNG image (expected .jpg, .jpeg or .png)`);
+      if (!IMAGE_EXT.test(name)) throw new DataError(`${p}: not a JPEG or PNG image (expected .jpg, .jpeg or .png)`);
       if (checked++ < HEADER_CHECK_LIMIT && formatOf(p) === null)
         throw new DataError(`${p}: not a JPEG or PNG file (its first bytes are neither format's signature)`);
       files.push(p);
@@ -139,10 +222,15 @@ export function scanImageFolder(dir: string): FolderScan {
   return { root: dir, classNames, files, labels: Uint16Array.from(labels) };
 }
 
-/** One image as size x size RGB bytes (HWC): shorter side resized to `size`, centre crop. */
+/**
+ * One image as size x size RGB bytes (HWC): turned upright by its EXIF orientation (a phone photo
+ * stored sideways), shorter side resized to `size`, centre crop. A decoder warning (extraneous bytes
+ * before a marker, which PIL reads too) passes; a truncated or corrupt image is refused.
+ */
 export async function decodeImage(path: string, size: number): Promise<Uint8Array> {
   try {
-    const { data, info } = await sharp(path, { failOn: 'warning' })
+    const { data, info } = await sharp(path, { failOn: 'error' })
+      .rotate()
       .removeAlpha()
       .toColourspace('srgb')
       .resize(size, size, { fit: 'cover', position: 'centre' })

@@ -21,6 +21,23 @@ export class LabelRangeError extends RangeError {
   }
 }
 
+/**
+ * The bytes a fingerprint hashes for `labels`: one byte per label while every label is below 256
+ * (what the 8-bit labels of earlier versions hashed, so their hashes stay), else two (little-endian).
+ */
+export function labelBytes(labels: ArrayLike<number>): Uint8Array {
+  let max = 0;
+  for (let i = 0; i < labels.length; i++) max = Math.max(max, labels[i]);
+  if (max < 256) return Uint8Array.from(labels);
+  const u16 = Uint16Array.from(labels);
+  const out = new Uint8Array(u16.length * 2);
+  for (let i = 0; i < u16.length; i++) {
+    out[2 * i] = u16[i] & 255;
+    out[2 * i + 1] = u16[i] >> 8;
+  }
+  return out;
+}
+
 /** Two class counts that must agree do not (a network's head and the data's classes). */
 export class ClassCountError extends RangeError {
   override readonly name = 'ClassCountError';

@@ -4,6 +4,7 @@
  * images there are, so a small set (the test fixture, a user's folder) runs on defaults.
  */
 import { type Cifar10, loadCifar10 } from './cifar10.js';
+import { firstImages, type ImageDataset, pickImages } from './image-dataset.js';
 
 export interface SearchData {
   train: Cifar10;
@@ -27,6 +28,96 @@ export function defaultSplitSizes(count: number): SplitSizes {
   if (count >= train + val) return { train, val };
   const t = Math.max(1, Math.floor((count * train) / (train + val)));
   return { train: t, val: Math.max(0, count - t) };
+}
+
+/**
+ * Which images of a training set each part of a search takes (dataset indices, ascending), and the
+ * classes a part lacks.
+ */
+export interface SearchSplitPlan {
+  train: number[];
+  val: number[];
+  /** Classes without an image in the weights' part, and in the architecture's part. */
+  noTrain: number[];
+  noVal: number[];
+}
+
+/**
+ * The search split, stratified: the first `train + val` images (a folder lists classes interleaved,
+ * so that pool is as balanced as the classes allow) are cut per class, the architecture's part taking
+ * the last images of each class in proportion to the class's share of the pool, at least one of a
+ * class with two or more (while `val` allows), and never a class's only one when another class can
+ * give one. Data whose pool is balanced class by class in interleaved order (the bundled CIFAR-10
+ * file, a folder with as many images per class) is cut as before stratification: the first `train`
+ * images, then the next `val`. A class of one image is on one side only (in `noTrain` or `noVal`).
+ */
+export function stratifiedSplit(labels: ArrayLike<number>, classes: number, sizes: SplitSizes): SearchSplitPlan {
+  const { train: T, val: V } = sizes;
+  const U = T + V;
+  if (!(Number.isInteger(T) && Number.isInteger(V) && T >= 0 && V >= 0 && U <= labels.length))
+    throw new RangeError(`search split: ${T} + ${V} images requested of ${labels.length}`);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < U; i++) byClass[labels[i]].push(i);
+  const u = byClass.map((l) => l.length);
+  const last = byClass.map((l) => (l.length ? l[l.length - 1] : -1));
+  const target = u.map((n) => (U > 0 ? (V * n) / U : 0));
+  // Each class of two or more images on both sides, as far as `val` and `train` have room.
+  const several = u.filter((n) => n >= 2).length;
+  const lo = u.map((n) => (n >= 2 && several <= V ? 1 : 0));
+  const hi = u.map((n) => (n >= 2 && several <= T ? n - 1 : n));
+  const v = target.map((t, c) => Math.min(hi[c], Math.max(lo[c], Math.floor(t))));
+  let total = v.reduce((a, b) => a + b, 0);
+  const all = [...Array(classes).keys()];
+  // Largest remainder first; a tie goes to the class whose pool ends later (the tail of the pool,
+  // as the unstratified split took it). A pass that gives nothing under `hi` then fills up to `u`.
+  const adding = [...all].sort((a, b) => target[b] - v[b] - (target[a] - v[a]) || last[b] - last[a]);
+  for (const cap of [hi, u])
+    while (total < V) {
+      const before = total;
+      for (const c of adding)
+        if (total < V && v[c] < cap[c]) {
+          v[c]++;
+          total++;
+        }
+      if (total === before) break;
+    }
+  // Minimums that overshoot `val`: taken back where the share is most exceeded (earliest pool end).
+  const removing = [...all].sort((a, b) => target[a] - v[a] - (target[b] - v[b]) || last[a] - last[b]);
+  for (const floor of [lo, u.map(() => 0)])
+    while (total > V) {
+      const before = total;
+      for (const c of removing)
+        if (total > V && v[c] > floor[c]) {
+          v[c]--;
+          total--;
+        }
+      if (total === before) break;
+    }
+  const trainIdx: number[] = [];
+  const valIdx: number[] = [];
+  byClass.forEach((l, c) => {
+    trainIdx.push(...l.slice(0, l.length - v[c]));
+    valIdx.push(...l.slice(l.length - v[c]));
+  });
+  const asc = (a: number, b: number) => a - b;
+  return {
+    train: trainIdx.sort(asc),
+    val: valIdx.sort(asc),
+    noTrain: all.filter((c) => u[c] - v[c] === 0),
+    noVal: all.filter((c) => v[c] === 0),
+  };
+}
+
+/**
+ * The images a search reads, as one dataset: its first `sizes.train` images are the weights' part,
+ * the next `sizes.val` the architecture's (stratifiedSplit). Where the stratified split is the
+ * unstratified one (balanced data), that is the first images of `ds` themselves.
+ */
+export function searchSplitImages(ds: ImageDataset, sizes: SplitSizes): { images: ImageDataset; plan: SearchSplitPlan } {
+  const plan = stratifiedSplit(ds.labels, ds.classes, sizes);
+  const order = [...plan.train, ...plan.val];
+  const images = order.every((x, i) => x === i) ? firstImages(ds, order.length) : pickImages(ds, order);
+  return { images, plan };
 }
 
 /**

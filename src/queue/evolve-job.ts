@@ -7,6 +7,7 @@ import { AutoSpace, type EvolveResult as AutoSpaceResult } from '../autospace/ev
 import type { Backend } from '../backend/index.js';
 import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { materialize } from '../data/image-dataset.js';
+import { searchSplitImages } from '../data/search-split.js';
 import { getLayout } from '../mobilenet/layout.js';
 import type { SpaceFile } from '../mobilenet/space.js';
 import { type EvolveJobData, JobRefusedError, type ScoreJobResult, splitHash } from './jobs.js';
@@ -36,9 +37,11 @@ export async function runEvolveJob(
       'data',
       `--dataset ${e.dataset} has ${ds.count} training images on this worker, the run needs ${e.train + e.val}`,
     );
+  // The submitting run's split (stratified by class, as cli/dataset.ts runSearchSplit cuts it).
+  const { images } = searchSplitImages(ds, { train: e.train, val: e.val });
   const split = {
-    train: await materialize(ds, 0, e.train, RESOLUTION),
-    val: await materialize(ds, e.train, e.train + e.val, RESOLUTION),
+    train: await materialize(images, 0, e.train, RESOLUTION),
+    val: await materialize(images, e.train, e.train + e.val, RESOLUTION),
   };
   if (splitHash(split) !== e.dataHash)
     throw new JobRefusedError('data', `--dataset ${e.dataset} holds other images on this worker than on the submitting machine`);

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EvolveConfig } from '../autospace/evolve.js';
+import { labelBytes } from '../data/labels.js';
 import type { DeviceKind } from '../backend/index.js';
 import type { InitMode } from '../nn/init.js';
 import type { ProxyInputs } from '../proxies/batch.js';
@@ -193,14 +194,14 @@ export function batchHash(b: { x: Float32Array; y: Float32Array; n: number }): s
 
 /** The hash of a search split (train then val: images, labels, counts), as an evolution reads it. */
 export function splitHash(d: {
-  train: { images: Float32Array; labels: Uint8Array; count: number };
-  val: { images: Float32Array; labels: Uint8Array; count: number };
+  train: { images: Float32Array; labels: ArrayLike<number>; count: number };
+  val: { images: Float32Array; labels: ArrayLike<number>; count: number };
 }): string {
   const h = createHash('sha256');
   for (const part of [d.train, d.val]) {
     h.update(`${part.count}\0`);
     h.update(new Uint8Array(part.images.buffer, part.images.byteOffset, part.images.byteLength));
-    h.update(new Uint8Array(part.labels.buffer, part.labels.byteOffset, part.labels.byteLength));
+    h.update(labelBytes(part.labels));
   }
   return h.digest('hex');
 }

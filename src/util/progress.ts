@@ -24,6 +24,8 @@ export interface ProgressOptions {
   initial?: number;
   /** With `lines`: at least this many ms between two lines (the summary is always printed). */
   lineMs?: number;
+  /** What is counted: items (count/total, it/s) or bytes (MiB, MiB/s: a download). Default items. */
+  unit?: 'items' | 'bytes';
 }
 
 /** What the commands show in a log file: a line per 5%, at most one per 30 s, so short runs stay short. */
@@ -52,6 +54,7 @@ export class Progress {
   private readonly now: () => number;
   private readonly redrawMs: number;
   private readonly mode: 'tty' | 'lines' | 'off';
+  private readonly bytes: boolean;
 
   constructor(
     readonly total: number,
@@ -64,6 +67,7 @@ export class Progress {
     this.redrawMs = opts.redrawMs ?? 100;
     this.lineMs = opts.lineMs ?? 0;
     this.initial = this.count = opts.initial ?? 0;
+    this.bytes = opts.unit === 'bytes';
     this.mode = opts.quiet ? 'off' : stream.isTTY ? 'tty' : opts.lines ? 'lines' : 'off';
     this.t0 = this.now();
   }
@@ -128,7 +132,7 @@ export class Progress {
     const t = this.now();
     const secs = (t - this.t0) / 1000;
     const rate = this.rate(t);
-    const msg = `${this.label}: ${this.count}/${this.total} done in ${fmtDuration(secs)}${rate ? ` (${fmtRate(rate)})` : ''}${this.info ? ' ' + this.info : ''}`;
+    const msg = `${this.label}: ${this.amount()} done in ${fmtDuration(secs)}${rate ? ` (${this.fmtRate(rate)})` : ''}${this.info ? ' ' + this.info : ''}`;
     this.stream.write(this.mode === 'tty' ? `${CLEAR}${msg}\n` : msg + '\n');
   }
 
@@ -147,7 +151,18 @@ export class Progress {
     const pct = this.total > 0 ? (100 * this.count) / this.total : 100;
     const left = this.total - this.count;
     const eta = rate > 0 && left > 0 ? ` eta ${fmtDuration(left / rate)}` : '';
-    return `${this.label}: ${this.count}/${this.total} (${pct.toFixed(0)}%)${rate ? ' ' + fmtRate(rate) : ''}${eta}${this.info ? ' ' + this.info : ''}`;
+    return `${this.label}: ${this.amount()} (${pct.toFixed(0)}%)${rate ? ' ' + this.fmtRate(rate) : ''}${eta}${this.info ? ' ' + this.info : ''}`;
+  }
+
+  /** Done of total: '12/40', or '8.1/162.2 MiB' counting bytes. */
+  private amount(): string {
+    if (!this.bytes) return `${this.count}/${this.total}`;
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+    return `${mib(this.count)}/${mib(this.total)} MiB`;
+  }
+
+  private fmtRate(perSec: number): string {
+    return this.bytes ? `${(perSec / 2 ** 20).toFixed(1)} MiB/s` : fmtRate(perSec);
   }
 
   private draw(t: number): void {

@@ -63,7 +63,7 @@ describe('batch sources', () => {
     const { ds, calls } = counting(full);
     const split = streamedImages(ds, 4, 12, 224);
     const src = batchSource(split, 3, 9);
-    const order = new BatchStream({ images: new Float32Array(0), labels: new Uint8Array(0), count: 8 }, 3, 9);
+    const order = new BatchStream({ images: new Float32Array(0), labels: new Uint16Array(0), count: 8 }, 3, 9);
     expect(src.geometry).toEqual({ size: 224, mean: full.mean, std: full.std });
     for (const k of [0, 1, 2, 3]) {
       const idx = src.indicesAt(k);

@@ -53,7 +53,9 @@ let archive: Buffer;
 let server: Server;
 let base: string;
 /** Per-request behaviour, set by each test. */
-let mode: 'ok' | 'drop-once' | 'ignore-range' | '404' | 'silent' | 'stall' = 'ok';
+let mode: 'ok' | 'drop-once' | 'ignore-range' | '404' | '400' | 'unavailable' | 'silent' | 'stall' = 'ok';
+/** With 'unavailable': how many requests get HTTP 503 before the file is served. */
+let unavailableFor = 0;
 /** Responses held open by 'silent' and 'stall' (ended after each test). */
 let held: ServerResponse[] = [];
 let requests: Array<{ range?: string }> = [];
@@ -71,8 +73,13 @@ beforeAll(async () => {
   let dropped = false;
   server = createServer((req, res) => {
     requests.push({ range: req.headers.range });
-    if (mode === '404') {
-      res.writeHead(404).end();
+    if (mode === '404' || mode === '400') {
+      res.writeHead(mode === '404' ? 404 : 400).end();
+      return;
+    }
+    if (mode === 'unavailable' && unavailableFor > 0) {
+      unavailableFor--;
+      res.writeHead(503).end();
       return;
     }
     if (mode === 'silent') {
@@ -107,6 +114,7 @@ afterAll(() => {
 });
 afterEach(() => {
   mode = 'ok';
+  unavailableFor = 0;
   requests = [];
   for (const r of held) r.destroy();
   held = [];
@@ -124,7 +132,7 @@ describe('download', () => {
     mode = 'drop-once';
     const dest = join(work, 'a.tgz');
     const notes: string[] = [];
-    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5, onNote: (s) => notes.push(s) });
+    await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5, onNote: (s) => notes.push(s), retryDelayMs: 0 });
     expect(readFileSync(dest).equals(archive)).toBe(true);
     expect(requests.length).toBe(2);
     expect(requests[1].range).toMatch(/^bytes=\d+-$/);
@@ -175,6 +183,16 @@ describe('download', () => {
     );
     await download(`${base}x`, dest, { bytes: archive.length, md5: spec().md5 });
     expect(readFileSync(dest).equals(archive)).toBe(true);
+    // A server that ignores Range sends the file whole: a wrong one is not blamed on the earlier run.
+    mode = 'ignore-range';
+    rmSync(dest);
+    writeFileSync(`${dest}.partial`, Buffer.alloc(1000, 7));
+    const notes: string[] = [];
+    const whole = download(`${base}x`, dest, { bytes: archive.length, md5: '0'.repeat(32), onNote: (n) => notes.push(n) });
+    await expect(whole).rejects.toThrow(
+      new RegExp(`^${base}x: the server sent the wrong file \\(MD5 ${spec().md5}, expected 0{32}\\); the download was removed$`),
+    );
+    expect(notes).toEqual([`${base}x: server does not resume downloads; starting again`]);
   });
 
   it('a server that never answers, or stalls mid-body: each attempt ends after the idle timeout, naming the URL and why', async () => {
@@ -187,6 +205,7 @@ describe('download', () => {
       const err = await download(`${base}${m}.tgz`, dest, {
         bytes: archive.length,
         retries: 2,
+        retryDelayMs: 0,
         idleTimeoutMs: 200,
         onNote: (n) => notes.push(n),
       }).catch((e: unknown) => e as Error);
@@ -240,6 +259,76 @@ describe('download', () => {
     await expect(download(`${base}missing.tgz`, join(work, 'e.tgz'))).rejects.toThrow(DownloadError);
     await expect(download(`${base}missing.tgz`, join(work, 'e.tgz'))).rejects.toThrow(/missing\.tgz: HTTP 404/);
     expect(requests.length).toBe(2);
+    mode = '400';
+    requests = [];
+    await expect(download(`${base}bad.tgz`, join(work, 'e.tgz'))).rejects.toThrow(
+      new RegExp(`^${base}bad\\.tgz: HTTP 400 Bad Request$`),
+    );
+    expect(requests.length).toBe(1);
+  });
+
+  it('waits 1, 2, 4... s (x retryDelayMs / 1000) before each retry, and a server back up after 503s serves the file', async () => {
+    mode = 'unavailable';
+    unavailableFor = 3;
+    const dest = join(work, 'busy.tgz');
+    const notes: string[] = [];
+    await download(`${base}busy.tgz`, dest, {
+      bytes: archive.length,
+      md5: spec().md5,
+      retryDelayMs: 4,
+      onNote: (n) => notes.push(n),
+    });
+    expect(readFileSync(dest).equals(archive)).toBe(true);
+    expect(requests.length).toBe(4);
+    expect(notes).toEqual(
+      [2, 3, 4].map(
+        (k) =>
+          `${base}busy.tgz: HTTP 503 Service Unavailable; attempt ${k} of 6 in ${(4 * 2 ** (k - 2)) / 1000} s, resuming from 0 bytes`,
+      ),
+    );
+    // The default wait is 1 s, then 2 s...; Ctrl-C (the signal) during a wait ends the download at once.
+    unavailableFor = 1;
+    requests = [];
+    const stop = new AbortController();
+    const waited: string[] = [];
+    const err = await download(`${base}busy.tgz`, join(work, 'busy2.tgz'), {
+      signal: stop.signal,
+      onNote: (n) => {
+        waited.push(n);
+        stop.abort();
+      },
+    }).catch((e: unknown) => e as Error);
+    expect(waited).toEqual([`${base}busy.tgz: HTTP 503 Service Unavailable; attempt 2 of 6 in 1 s, resuming from 0 bytes`]);
+    expect(err).toBeInstanceOf(DownloadError);
+    expect((err as Error).message).toBe(`${base}busy.tgz: HTTP 503 Service Unavailable (after 1 attempts; run again to resume)`);
+    expect(requests.length).toBe(1);
+  });
+
+  it('an error no retry mends (a bad port, an unknown scheme) is not retried', async () => {
+    const notes: string[] = [];
+    // Port 1 is on fetch's list of bad ports: it refuses before connecting.
+    await expect(
+      download('http://127.0.0.1:1/x.tgz', join(work, 'port.tgz'), { retryDelayMs: 0, onNote: (n) => notes.push(n) }),
+    ).rejects.toThrow(/^http:\/\/127\.0\.0\.1:1\/x\.tgz: fetch failed \(bad port\)$/);
+    await expect(
+      download('ftp://127.0.0.1/x.tgz', join(work, 'ftp.tgz'), { retryDelayMs: 0, onNote: (n) => notes.push(n) }),
+    ).rejects.toThrow(/^ftp:\/\/127\.0\.0\.1\/x\.tgz: fetch failed \(unknown scheme\)$/);
+    expect(notes).toEqual([]);
+  });
+
+  it('says where a response starts: after the bytes kept, or at 0 when the server ignores Range', async () => {
+    const starts: Array<[number, number]> = [];
+    const dest = join(work, 'start.tgz');
+    writeFileSync(`${dest}.partial`, archive.subarray(0, 300));
+    await download(`${base}x`, dest, { bytes: archive.length, onStart: (from, total) => starts.push([from, total]) });
+    mode = 'ignore-range';
+    const dest2 = join(work, 'start2.tgz');
+    writeFileSync(`${dest2}.partial`, archive.subarray(0, 300));
+    await download(`${base}x`, dest2, { onStart: (from, total) => starts.push([from, total]) });
+    expect(starts).toEqual([
+      [300, archive.length],
+      [0, archive.length],
+    ]);
   });
 });
 

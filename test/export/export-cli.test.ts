@@ -384,7 +384,9 @@ describe('wgnas export --net', () => {
         size: 32,
         classNames: ['class0', 'class1', 'class2'],
       });
-      expect(index.input.resize).toBe('resized so the shorter side is 32 px, centre-cropped to 32x32');
+      expect(index.input.resize).toBe(
+        'turned upright by its EXIF orientation, resized so the shorter side is 32 px, centre-cropped to 32x32',
+      );
       index.input.mean.forEach((v: number, ch: number) => expect(v).toBeCloseTo(mean[ch], 6));
       index.input.std.forEach((v: number, ch: number) => expect(v).toBeCloseTo(std[ch], 6));
       expect(report.input).toEqual(index.input);
@@ -394,7 +396,7 @@ describe('wgnas export --net', () => {
       expect(JSON.parse(meta['wgnas.class-names'])).toEqual(['class0', 'class1', 'class2']);
       expect(meta['wgnas.input-size']).toBe('32');
       expect(meta['wgnas.preprocessing']).toBe(
-        'RGB image, resized so the shorter side is 32 px, centre-cropped to 32x32, x = (pixel / 255 - input-mean) / input-std per channel, NCHW float32 [N, 3, 32, 32]',
+        'RGB image, turned upright by its EXIF orientation, resized so the shorter side is 32 px, centre-cropped to 32x32, x = (pixel / 255 - input-mean) / input-std per channel, NCHW float32 [N, 3, 32, 32]',
       );
       // No local path in the model: the weights by file name and hash, the folder by its name.
       expect(meta['wgnas.init']).toMatch(/^weights file weights\.json \(sha256 [0-9a-f]{16}\)$/);

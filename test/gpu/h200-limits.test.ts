@@ -194,7 +194,7 @@ describe("the device suite's large sizes fit the H200's limits", () => {
     const classes = 8;
     const split = () => ({
       images: new Float32Array(batch * 3 * S * S),
-      labels: new Uint8Array(batch),
+      labels: new Uint16Array(batch),
       count: batch,
       size: S,
       classes,

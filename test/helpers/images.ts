@@ -7,7 +7,7 @@ export function gaussianImages(count: number, seed: number, size = 32): Cifar10 
   const rng = new Rng(seed);
   return {
     images: rng.normals(count * 3 * size * size),
-    labels: Uint8Array.from({ length: count }, () => rng.int(10)),
+    labels: Uint16Array.from({ length: count }, () => rng.int(10)),
     count,
     size,
   };

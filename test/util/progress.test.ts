@@ -23,6 +23,21 @@ describe('Progress', () => {
     expect(p.current).toBe(200);
   });
 
+  it('counts bytes as MiB with a MiB/s rate; a resumed download (rebase) starts at its bytes, not in the rate', () => {
+    const { out, stream } = sink(false);
+    let t = 0;
+    const MiB = 2 ** 20;
+    const p = new Progress(100 * MiB, 'fetch cifar10', stream, { now: () => t, lines: true, unit: 'bytes' });
+    p.rebase(40 * MiB); // 40 MiB kept from an earlier run
+    for (let done = 41; done <= 100; done++) {
+      t += 500; // 2 MiB/s
+      p.update(done * MiB);
+    }
+    p.done();
+    expect(out[0]).toBe('fetch cifar10: 41.0/100.0 MiB (41%) 2.0 MiB/s eta 30s\n');
+    expect(out.at(-1)).toBe('fetch cifar10: 100.0/100.0 MiB done in 30s (2.0 MiB/s)\n');
+  });
+
   it("done(info) replaces the last item's info in the summary", () => {
     const { out, stream } = sink(false);
     let t = 0;

@@ -148,7 +148,7 @@ describe('the scored network takes its class count from the data', () => {
     if (!b) return skip();
     const split = (labels: number[], classes?: number): Cifar10 => ({
       images: new Float32Array(labels.length * 3 * 32 * 32),
-      labels: Uint8Array.from(labels),
+      labels: Uint16Array.from(labels),
       count: labels.length,
       ...(classes === undefined ? {} : { classes }),
     });

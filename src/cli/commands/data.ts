@@ -51,13 +51,15 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
     for (const name of names) {
       const d = DATASETS[name];
       setInterruptHint(() => fetchHint(archivePath(d, v.dir), v.force));
-      const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
+      const bar = new Progress(d.bytes, `fetch ${name}`, process.stderr, { ...LOG_LINES, quiet: v.quiet, unit: 'bytes' });
       const r = await fetchDataset(d, {
         root: v.dir,
         mirror: v.mirror,
         force: v.force,
         keepArchive: v['keep-archive'],
-        onProgress: (done) => bar.update(done, mib(done)),
+        // A resumed download's bytes count as done, not in this run's rate.
+        onStart: (from) => bar.rebase(from),
+        onProgress: (done) => bar.update(done),
         onNote: (s) => bar.log(s),
       }).catch((e: unknown) => {
         // The official host serves the release; a mirror's other file is the likely cause.

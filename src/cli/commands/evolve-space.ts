@@ -8,7 +8,6 @@ import {
 } from '../../autospace/evolve.js';
 import { checkEvolveSettings, evolveRunSettings } from '../../autospace/resume-state.js';
 import { isStreamed } from '../../data/batch-stream.js';
-import { firstImages } from '../../data/image-dataset.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout } from '../../mobilenet/layout.js';
@@ -18,7 +17,7 @@ import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
-import { openRunDataset, runSearchSplit, runSplitSizes } from '../dataset.js';
+import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -140,7 +139,7 @@ async function evolveWith(
   // The settings a checkpoint records, checked against the saved run's before the device starts.
   let checkpoint: EvolveCheckpointing | undefined;
   if (v.checkpoint) {
-    let images = await splitsData([firstImages(ds, split.train + split.val)], size);
+    let images = await splitsData([runSearchImages(ds, split)], size);
     // The same images found in another place resume: only their fingerprint is compared.
     if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
     const settings = evolveRunSettings(cfg, split, { flag: v.dataset, images }, device, threads);
@@ -149,7 +148,7 @@ async function evolveWith(
   }
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
-  const data = await runSearchSplit(ds, split, size);
+  const data = await runSearchSplit(ds, split, size, io);
   // One evolution per seed, on the workers of the queue (evolve-queued.ts).
   if (queued) {
     // Workers rebuild the split in memory at 32 px; a folder streamed at 224 stays a local run for now.

@@ -26,8 +26,8 @@ import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
-import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
-import { openRunDataset, runDatasetClasses, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
+import type { ImageDataset } from '../../data/image-dataset.js';
+import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
@@ -268,7 +268,10 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     checkpointDir: values.checkpoint ?? null,
     checkpointEvery: values['checkpoint-every'],
     space,
-    dataset: { flag: values.dataset, images: await splitsData([firstImages(ds, trainN + valN)], layout.inputSize) },
+    dataset: {
+      flag: values.dataset,
+      images: await splitsData([runSearchImages(ds, { train: trainN, val: valN })], layout.inputSize),
+    },
   };
   const threads = cpuThreadsOf(device, values);
 
@@ -282,7 +285,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
-  const data = await runSearchSplit(ds, { train: trainN, val: valN }, size);
+  const data = await runSearchSplit(ds, { train: trainN, val: valN }, size, io);
   const test = values['train-derived']
     ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
     : null;

@@ -161,7 +161,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       log(
-        `training ${describeNetwork(net)} on ${train.name}: ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
+        `training ${describeNetwork(net)} on ${train.name}: ${train.classes} classes, ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
           `${plural(s.epochs, 'epoch')} of ${plural(trainer.stepsPerEpoch, 'step')} (batch ${s.batchSize}), on ${describeBackend(backend)}`,
       );
       const res = await trainer.run({
@@ -232,7 +232,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
 function inputSpecOf(ds: ImageDataset, size: number): InputSpec {
   const resize =
     ds.nativeSize === null
-      ? `resized so the shorter side is ${size} px, centre-cropped to ${size}x${size}`
+      ? `turned upright by its EXIF orientation, resized so the shorter side is ${size} px, centre-cropped to ${size}x${size}`
       : ds.nativeSize === size
         ? `${size}x${size} as is`
         : `${ds.nativeSize}x${ds.nativeSize} resized to ${size}x${size} (nearest)`;

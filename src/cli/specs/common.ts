@@ -44,12 +44,12 @@ export const json = flag({ help: 'print the result as JSON' });
 /** The supernet searches' split of the training images; the defaults follow --dataset (cli/dataset.ts runSplitSizes). */
 const SPLIT_TOTAL = SEARCH_SPLIT_DEFAULT.train + SEARCH_SPLIT_DEFAULT.val;
 export const trainSplit = int({
-  help: 'train split size: the first N training images of --dataset (--train + --val at most the images it has)',
+  help: 'train split size: N of the first --train + --val training images of --dataset, split class by class with --val (--train + --val at most the images it has)',
   defaultText: `${SEARCH_SPLIT_DEFAULT.train}, or 4/5 of the training images of a --dataset with fewer than ${SPLIT_TOTAL}`,
   min: 1,
 });
 export const valSplit = int({
-  help: 'validation split size: the next N training images',
+  help: 'validation split size: the other N, each class in proportion (on balanced data the N images after --train)',
   defaultText: `${SEARCH_SPLIT_DEFAULT.val}, or the other 1/5 of a --dataset with fewer than ${SPLIT_TOTAL}`,
   min: 1,
 });
