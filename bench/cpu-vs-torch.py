@@ -132,6 +132,13 @@ def abs_corr(m):
     return corr(m).abs()
 
 
+def constant_row(m):
+    """Whether a row of m is constant (as normalize_rows decides): a matrix WRCor skips."""
+    z = m - m.mean(1, keepdim=True)
+    css = (z * z).sum(1)
+    return bool(((css <= 1e-10 * (m * m).sum(1)) | (css == 0)).any())
+
+
 def logdet(k):
     return torch.linalg.slogdet(k.double())[1].item()
 
@@ -162,12 +169,14 @@ def wrcor(req, x, y):
     loss.backward()
     n = x.shape[0]
     ka, kg, kau, kgu = (torch.zeros(n, n) for _ in range(4))
+    # Our definition (src/proxies/wrcor.ts), ported; a matrix with a constant row adds nothing.
     for r in recs:
         w = 2.0 ** r["block"]
-        ca = abs_corr(r["act"])
-        ka += w * ca
-        kau += ca
-        if r["grad"] is not None:
+        if not constant_row(r["act"]):
+            ca = abs_corr(r["act"])
+            ka += w * ca
+            kau += ca
+        if r["grad"] is not None and not constant_row(r["grad"]):
             cg = abs_corr(r["grad"])
             kg += w * cg
             kgu += cg

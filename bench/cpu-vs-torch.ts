@@ -228,7 +228,7 @@ function autospaceStep(be: Backend, x: Float32Array, y: Float32Array, n: number)
     const xb = be.upload(x.subarray(off * 3 * S * S, (off + n) * 3 * S * S), [n, 3, S, S]);
     const yb = be.upload(y.subarray(off, off + n));
     try {
-      const { logits } = skel.forward(t, t.input(xb), (row, b, h, block) => mixtureForward(t, h, row, phi[b], shapes[b], block));
+      const { logits } = skel.forward(t, t.input(xb), (row, b, h, at) => mixtureForward(t, h, row, phi[b], shapes[b], at));
       const loss = t.crossEntropy(logits, yb);
       t.backward(loss);
       await after();

@@ -299,7 +299,8 @@ export async function tfjsWrcor(
     const [kActT, kGradT] = tf.tidy(() => {
       const eye = tf.eye(n);
       const offDiag = tf.sub(1, eye);
-      // Same conventions as correlation.wgsl: centred unit rows, constant rows -> 0, diagonal 1.
+      // Same conventions as correlation.wgsl: centred unit rows, diagonal 1; a matrix with a
+      // constant row (as normalize_rows decides it) adds nothing (wrcorScoresMany's skip).
       const absCorr = (t: TfTensor): TfTensor => {
         const a = tf.reshape(t, [n, -1]);
         const c = tf.sub(a, tf.mean(a, 1, true));
@@ -307,7 +308,7 @@ export async function tfjsWrcor(
         const rss = tf.sum(tf.square(a), 1, true);
         const ok = tf.logicalAnd(tf.greater(css, tf.mul(rss, 1e-10)), tf.greater(css, 0));
         const z = tf.mul(c, tf.where(ok, tf.rsqrt(css), tf.zerosLike(css)));
-        return tf.abs(tf.add(tf.mul(gram(tf, z), offDiag), eye));
+        return tf.mul(tf.abs(tf.add(tf.mul(gram(tf, z), offDiag), eye)), tf.cast(tf.all(ok), 'float32'));
       };
       let kAct = tf.zeros([n, n]);
       let kGrad = tf.zeros([n, n]);

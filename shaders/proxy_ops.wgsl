@@ -3,8 +3,9 @@
 //   sign_codes:     S = x > 0 ? 1 : -1   (NASWOT: binary activation codes as +-1, so S S^T = D - 2*Hamming)
 //   sign_codes_inplace: the same over a buffer the caller owns (the batched NASWOT arena)
 //   accumulate_abs_batched: K[slot] += sum over the layers l of that slot of w_l * |C_l| (and, with
-//     two outputs per slot, K[slot, 1] += sum |C_l| unweighted), for an [L, N, N] stack of matrices
-//     whose layers are sorted by slot. One dispatch replaces one accumulate per layer and matrix.
+//     two outputs per slot, K[slot, 1] += sum |C_l| unweighted; with three, K[slot, 2] += sum
+//     w2_l * |C_l| too), for an [L, N, N] stack of matrices whose layers are sorted by slot. One
+//     dispatch replaces one accumulate per layer and matrix.
 
 struct Params { n: u32, weight: f32, _a: u32, _b: u32 }
 
@@ -36,12 +37,23 @@ fn sign_codes_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 }
 
 // flags: bit 0 = take |C| (else C as is), bit 1 = count the diagonal as exactly 1 (correlations:
-// the Gram product of unit rows, without a separate set_diag pass).
+// the Gram product of unit rows, without a separate set_diag pass), bit 2 = skip a layer with a
+// diagonal entry below 1/2 (the Gram product of unit rows has ~1 there, of a constant row's zero
+// row 0: a correlation matrix with an undefined row adds nothing). The check reads the layer's n
+// diagonal entries in every thread: n reads per layer against the Gram product's n*D.
 struct BatchedParams { n: u32, slots: u32, outs: u32, flags: u32 }
 
 @group(0) @binding(0) var<uniform> bp: BatchedParams;
-// Per slot s: [first layer, end layer) at 2s, 2s+1 (f32, exact below 2^24); then weight w_l at 2*slots + l.
+// Per slot s: [first layer, end layer) at 2s, 2s+1 (f32, exact below 2^24); then weight w_l at
+// 2*slots + l (outs 3: w_l at 2*slots + 2l and w2_l after it).
 @group(0) @binding(3) var<storage, read> layer_meta: array<f32>;
+
+fn has_zero_diag(base: u32) -> bool {
+  for (var k = 0u; k < bp.n; k++) {
+    if (src[base + k * (bp.n + 1u)] < 0.5) { return true; }
+  }
+  return false;
+}
 
 @compute @workgroup_size(WG)
 fn accumulate_abs_batched(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -56,16 +68,23 @@ fn accumulate_abs_batched(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   let diag = (bp.flags & 2u) != 0u && e % (bp.n + 1u) == 0u;
   var ws = 0.0;
   var us = 0.0;
+  let skip_constant = (bp.flags & 4u) != 0u;
+  let stride = select(1u, 2u, bp.outs > 2u);
+  var ws2 = 0.0;
   for (var l = first; l < end; l++) {
+    if (skip_constant && has_zero_diag(l * nn)) { continue; }
     var v = src[l * nn + e];
     if ((bp.flags & 1u) != 0u) { v = abs(v); }
     if (diag) { v = 1.0; }
-    ws += layer_meta[2u * bp.slots + l] * v;
+    let w = 2u * bp.slots + stride * l;
+    ws += layer_meta[w] * v;
     us += v;
+    if (bp.outs > 2u) { ws2 += layer_meta[w + 1u] * v; }
   }
   let o = s * bp.outs * nn + e;
   dst[o] += ws;
   if (bp.outs > 1u) { dst[o + nn] += us; }
+  if (bp.outs > 2u) { dst[o + 2u * nn] += ws2; }
 }
 
 // unstack_groups: src [rows, groups, features] (a channel-stacked network's tensor [N, G*C, H, W])

@@ -86,39 +86,48 @@ OpDef binary(const char* name, Binary k) {
           }};
 }
 
-// K[slot*outs] += Σ_{l in slot} w_l v_l (and K[slot*outs+1] += Σ v_l), v = |C_l| or C_l, with the
-// diagonal counted as 1 when unitDiagonal. Threads over the n*n entries of every slot.
+// K[slot*outs] += Σ_{l in slot} w_l v_l (and K[slot*outs+1] += Σ v_l, with outs 3 K[slot*outs+2] +=
+// Σ w2_l v_l), v = |C_l| or C_l, with the diagonal counted as 1 when unitDiagonal. skipConstant: a layer with a diagonal entry below 1/2
+// (a Gram product of unit rows has ~1 there, of a constant row's zero row 0) adds nothing.
+// Threads over the n*n entries of every slot.
 void accumulateAbsBatched(Ctx& c) {
   size_t n = static_cast<size_t>(positive(c.p, "n"));
   size_t slots = static_cast<size_t>(positive(c.p, "slots"));
   size_t outs = static_cast<size_t>(c.p.i("outs", 1));
-  bool takeAbs = c.p.b("abs", true), unitDiag = c.p.b("unitDiagonal");
+  bool takeAbs = c.p.b("abs", true), unitDiag = c.p.b("unitDiagonal"), skipConstant = c.p.b("skipConstant");
   const auto& layerSlots = c.p.arr("layerSlots");
   const auto& weights = c.p.arr("weights");
+  const std::vector<double> noWeights2;
+  const auto& weights2 = outs > 2 ? c.p.arr("weights2") : noWeights2;
   float* dst = c.ptr(0);
   const float* src = c.ptr(1);
   size_t nn = n * n, L = layerSlots.size();
   std::vector<size_t> begin(slots, 0), end(slots, 0);  // layers [begin, end) of each slot
+  std::vector<char> skip(L, 0);
   for (size_t l = 0; l < L; l++) {
     size_t s = static_cast<size_t>(layerSlots[l]);
     if (l == 0 || s != static_cast<size_t>(layerSlots[l - 1])) begin[s] = l;
     end[s] = l + 1;
+    for (size_t k = 0; skipConstant && k < n && !skip[l]; k++) skip[l] = src[l * nn + k * (n + 1)] < 0.5f;
   }
   parallelRange(c.threads(), slots * nn, kSerialElems / 4, [&](size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
       size_t s = i / nn, e = i % nn;
       if (begin[s] == end[s]) continue;
       bool diag = unitDiag && e % (n + 1) == 0;
-      float acc = 0, accU = 0;
+      float acc = 0, accU = 0, acc2 = 0;
       for (size_t l = begin[s]; l < end[s]; l++) {
+        if (skip[l]) continue;
         float v = src[l * nn + e];
         if (takeAbs) v = std::fabs(v);
         if (diag) v = 1.0f;
         acc += static_cast<float>(weights[l]) * v;
         accU += v;
+        if (outs > 2) acc2 += static_cast<float>(weights2[l]) * v;
       }
       dst[s * outs * nn + e] += acc;
       if (outs > 1) dst[(s * outs + 1) * nn + e] += accU;
+      if (outs > 2) dst[(s * outs + 2) * nn + e] += acc2;
     }
   });
 }
@@ -268,9 +277,10 @@ void registerElementwiseOps(Registry& r) {
                                  size_t nn = elems({positive(p, "n"), positive(p, "n")});
                                  size_t slots = static_cast<size_t>(positive(p, "slots"));
                                  int64_t outs = p.i("outs", 1);
-                                 if (outs != 1 && outs != 2) throw OpError("outs must be 1 or 2");
+                                 if (outs < 1 || outs > 3) throw OpError("outs must be 1, 2 or 3");
                                  const auto& ls = p.arr("layerSlots");
                                  if (p.arr("weights").size() != ls.size()) throw OpError("one weight per layer");
+                                 if (outs == 3 && p.arr("weights2").size() != ls.size()) throw OpError("one weights2 per layer");
                                  for (size_t l = 0; l < ls.size(); l++) {
                                    if (!(ls[l] >= 0 && ls[l] < static_cast<double>(slots) && std::floor(ls[l]) == ls[l]))
                                      throw OpError("layer " + std::to_string(l) + " has a slot outside [0, slots)");

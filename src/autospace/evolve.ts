@@ -143,14 +143,14 @@ export class AutoSpace {
 
   /** Mixture forward: the selected cells of each layer, weighted by softmax(φ_b). */
   forward(t: Tape, x: Var, selected: Member[][], phi: Param[]): Var {
-    return this.skeleton.forward(t, x, (_, b, h, block) =>
+    return this.skeleton.forward(t, x, (_, b, h, at) =>
       mixtureForward(
         t,
         h,
         selected[b].map((m) => m.module),
         phi[b],
         this.shapes[b],
-        block,
+        at,
       ),
     ).logits;
   }

@@ -26,7 +26,7 @@ export {
 const WG = 256;
 const FILE = 'proxy_ops.wgsl';
 export const PROXY_OPS_PARAMS = defineUniforms(FILE, 'Params', { n: 'u32', weight: 'f32', _a: 'u32', _b: 'u32' });
-/** flags: bit 0 take |C|, bit 1 count the diagonal as exactly 1. */
+/** flags: bit 0 take |C|, bit 1 count the diagonal as exactly 1, bit 2 skip a layer with a zero diagonal entry. */
 export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
   n: 'u32',
   slots: 'u32',
@@ -68,34 +68,49 @@ export function signCodesInPlace(gpu: Gpu, x: GpuTensor, elems = x.size): void {
   });
 }
 
-/** Slot ranges + weights, laid out as accumulate_abs_batched reads them. Throws on unsorted slots. */
-export function batchedLayerMeta(slots: number, layerSlots: readonly number[], weights: readonly number[]): Float32Array {
+/**
+ * Slot ranges + weights, laid out as accumulate_abs_batched reads them (with weights2, each layer's
+ * two weights side by side). Throws on unsorted slots.
+ */
+export function batchedLayerMeta(
+  slots: number,
+  layerSlots: readonly number[],
+  weights: readonly number[],
+  weights2?: readonly number[],
+): Float32Array {
   const L = layerSlots.length;
   checkBatchedLayers(slots, layerSlots, weights);
-  const meta = new Float32Array(2 * slots + L);
+  const stride = weights2 ? 2 : 1;
+  const meta = new Float32Array(2 * slots + stride * L);
   for (let l = 0; l < L; l++) {
     const s = layerSlots[l];
     if (l === 0 || s !== layerSlots[l - 1]) meta[2 * s] = l;
     meta[2 * s + 1] = l + 1;
-    meta[2 * slots + l] = weights[l];
+    meta[2 * slots + stride * l] = weights[l];
+    if (weights2) meta[2 * slots + stride * l + 1] = weights2[l];
   }
   return meta;
 }
 
+function batchedAccumulateFlags(o: BatchedAccumulateOptions): number {
+  return ((o.abs ?? true) ? 1 : 0) | (o.unitDiagonal ? 2 : 0) | (o.skipConstant ? 4 : 0);
+}
+
 /**
  * dst[s*outs] += sum over layers l of slot s of w_l * |src[l]|  (and dst[s*outs+1] += sum |src[l]|
- * when outs = 2), in one dispatch for every layer and slot.
+ * when outs >= 2, dst[s*outs+2] += sum w2_l |src[l]| when outs = 3), in one dispatch for every
+ * layer and slot.
  */
 export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o: BatchedAccumulateOptions): void {
   const { n, slots } = o;
   const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
   assertUnaliased('accumulateAbsBatched', [['dst', dst]], [['src', src]], sameBuffer);
   if (L === 0) return;
-  const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights));
+  const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights, o.weights2));
   gpu.dispatch({
     kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs_batched' },
     buffers: [dst, src, meta],
-    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: ((o.abs ?? true) ? 1 : 0) | (o.unitDiagonal ? 2 : 0) }),
+    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: batchedAccumulateFlags(o) }),
     workgroups: gpu.grid1d(slots * n * n, WG),
   });
   // The pool hands this buffer out again only to work queued after this dispatch.

@@ -6,7 +6,7 @@
 import { ShapeError } from '../backend/index.js';
 import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import type { ParamStore } from '../nn/init.js';
-import type { Param, Tape, Var } from '../nn/tape.js';
+import type { Param, ReluPlace, Tape, Var } from '../nn/tape.js';
 import {
   type Cell,
   type LayerShape,
@@ -81,8 +81,8 @@ export class CellModule {
     return n;
   }
 
-  /** The cell output WITHOUT the layer shortcut; null for the zero cell. `block` is the WRCor block index passed to tape.relu. */
-  forward(t: Tape, x: Var, block: number, name = 'cell'): Var | null {
+  /** The cell output WITHOUT the layer shortcut; null for the zero cell. `at` tags its ReLUs (WRCor's weights). */
+  forward(t: Tape, x: Var, at: ReluPlace, name = 'cell'): Var | null {
     const { inC, inH } = this.shape;
     if (x.shape.length !== 4 || x.shape[1] !== inC || x.shape[2] !== inH || x.shape[3] !== inH) {
       throw new ShapeError(`${name}: expected input [N, ${inC}, ${inH}, ${inH}], got [${x.shape.join(', ')}]`);
@@ -103,7 +103,7 @@ export class CellModule {
       const nodeName = `${name}.n${i}.${node.op}`;
       vals.push(
         spec.act
-          ? t.batchNormRelu6(conv, p.gamma, p.beta, block, `${nodeName}.bn`, `${nodeName}.relu6`, this.bnEps)
+          ? t.batchNormRelu6(conv, p.gamma, p.beta, at, `${nodeName}.bn`, `${nodeName}.relu6`, this.bnEps)
           : t.batchNorm(conv, p.gamma, p.beta, `${nodeName}.bn`, undefined, this.bnEps),
       );
     });
@@ -114,8 +114,8 @@ export class CellModule {
 }
 
 /** The whole layer: cell(x), plus x where the shape has an identity shortcut; the zero cell gives x. */
-export function layerForward(t: Tape, x: Var, m: CellModule, block: number, name = 'cell'): Var {
-  const y = m.forward(t, x, block, name);
+export function layerForward(t: Tape, x: Var, m: CellModule, at: ReluPlace, name = 'cell'): Var {
+  const y = m.forward(t, x, at, name);
   if (y === null) return x;
   return hasShortcut(m.shape) ? t.add(x, y) : y;
 }

@@ -8,7 +8,7 @@
 import type { Backend, Tensor } from '../backend/index.js';
 import type { GateSample } from '../kernels/binarize.js';
 import type { ParamStore } from '../nn/init.js';
-import { Tape, type Var } from '../nn/tape.js';
+import { type ReluPlace, Tape, type Var } from '../nn/tape.js';
 import { type Cell, type LayerShape, hasShortcut, isZeroCell } from './cell.js';
 import { CellModule } from './cell-module.js';
 
@@ -67,8 +67,8 @@ export class ChoiceLayer {
   }
 
   /** Output of candidate j without the shortcut. */
-  candidateOutput(t: Tape, x: Var, j: number, block: number, name: string): Var {
-    return this.module(j).forward(t, x, block, name)!;
+  candidateOutput(t: Tape, x: Var, j: number, at: ReluPlace, name: string): Var {
+    return this.module(j).forward(t, x, at, name)!;
   }
 
   /** o_j(x) with no gradient; intermediate activations are freed before returning. */
@@ -76,7 +76,7 @@ export class ChoiceLayer {
     const sub = new Tape(backend, { noGrad: true });
     try {
       // The sub-tape's own output, handed over (no copy; everything else it made is freed).
-      return sub.take(this.candidateOutput(sub, sub.input(x), j, 0, 'detached'));
+      return sub.take(this.candidateOutput(sub, sub.input(x), j, { block: 0, module: 0 }, 'detached'));
     } finally {
       sub.dispose();
     }
@@ -86,13 +86,13 @@ export class ChoiceLayer {
    * The layer with gate sample `g`. With `inactive`, the inactive sampled candidates run too, on a
    * no-grad sub-tape, and only their outputs are kept (the architecture step of 2-path mode).
    */
-  forward(t: Tape, x: Var, g: GateSample, block: number, inactive = false): { out: Var; record: BlockRecord } {
+  forward(t: Tape, x: Var, g: GateSample, at: ReluPlace, inactive = false): { out: Var; record: BlockRecord } {
     const b = this.position;
     if (!(g.active >= 0 && g.active < this.size))
       throw new RangeError(`supernet: block ${b}: active index ${g.active} out of range`);
     const record: BlockRecord = { position: b, gates: g, input: x, activeOut: null, inactiveOuts: new Map() };
     if (this.isZero(g.active)) return { out: x, record }; // zero cell with identity shortcut: the layer passes x through
-    let o = this.candidateOutput(t, x, g.active, block, `b${b}`);
+    let o = this.candidateOutput(t, x, g.active, at, `b${b}`);
     // Nothing below this block wants a gradient (an architecture step: no weight gradients, an
     // input without one): o becomes a leaf that wants one, so dL/dy still reaches the gate
     // gradients while the backward stops here, as autograd does for PyTorch's gates; the block's

@@ -73,7 +73,7 @@ export class FixedNet {
   }
 
   forward(t: Tape, x: Var): { logits: Var; features: Var } {
-    return this.skeleton.forward(t, x, (m, b, h, block) => layerForward(t, h, m, block, `b${b}`));
+    return this.skeleton.forward(t, x, (m, b, h, at) => layerForward(t, h, m, at, `b${b}`));
   }
 
   zeroGrad(): void {

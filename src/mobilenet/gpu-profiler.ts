@@ -105,7 +105,7 @@ function convBn(
   return (t: Tape, x: Var): Var => {
     const c = t.conv(x, w, { stride: o.stride, pad: (o.kernel - 1) / 2, groups: o.depthwise ? o.inC : 1 });
     const y = t.batchNorm(c, gamma, beta, `${name}.bn`);
-    return o.relu6 ? t.relu(y, 0, `${name}.relu6`, true) : y;
+    return o.relu6 ? t.relu(y, { block: 0, module: 0 }, `${name}.relu6`, true) : y;
   };
 }
 
@@ -140,7 +140,7 @@ export function gpuOp(store: ParamStore, op: NativeOp): { inputShape: number[]; 
       return {
         inputShape,
         forward: (t, x) => {
-          const y = m.forward(t, x, 0, 'block')!;
+          const y = m.forward(t, x, { block: 0, module: 0 }, 'block')!;
           return op.idskip ? t.add(x, y) : y;
         },
       };

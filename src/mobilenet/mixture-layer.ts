@@ -4,14 +4,14 @@
  * share of the softmax still competes.
  */
 import { outSize } from '../latency/keys.js';
-import type { Param, Tape, Var } from '../nn/tape.js';
+import type { Param, ReluPlace, Tape, Var } from '../nn/tape.js';
 import { type LayerShape, hasShortcut } from './cell.js';
 import type { CellModule } from './cell-module.js';
 
-/** Mixture of `cells` (modules built for `shape`) weighted by softmax(phi); `block` tags their ReLUs. */
-export function mixtureForward(t: Tape, x: Var, cells: readonly CellModule[], phi: Param, shape: LayerShape, block: number): Var {
+/** Mixture of `cells` (modules built for `shape`) weighted by softmax(phi); `at` tags their ReLUs. */
+export function mixtureForward(t: Tape, x: Var, cells: readonly CellModule[], phi: Param, shape: LayerShape, at: ReluPlace): Var {
   const outs = cells.map((m) => {
-    const o = m.forward(t, x, block, m.prefix);
+    const o = m.forward(t, x, at, m.prefix);
     if (o) return o;
     const ho = outSize(shape.inH, shape.stride);
     return t.input(t.adopt(t.backend.zeros([x.shape[0], shape.outC, ho, ho])), false);

@@ -6,13 +6,15 @@
  * (mixtureForward: AutoSpace).
  *
  * ReLUs are tagged with the stage they sit in (stem and first block 0, each layer its stage, the
- * feature mix the last stage): the block index WRCor weights by 2^block.
+ * feature mix the last stage): the block index WRCor weights by 2^block; and with their module in
+ * network order (stem 0, first block 1, layer b b + 2, feature mix one past the last layer): the
+ * index wrcor_module weights by 2^module.
  */
 import { ShapeError } from '../backend/index.js';
 import { DEFAULT_BN_EPS } from '../kernels/params.js';
 import type { BlockPosition } from '../latency/space.js';
 import type { ParamStore } from '../nn/init.js';
-import type { Param, Tape, Var } from '../nn/tape.js';
+import type { Param, ReluPlace, Tape, Var } from '../nn/tape.js';
 import { type LayerShape, mbconvCell } from './cell.js';
 import { CellModule } from './cell-module.js';
 import { type MobileNetLayout, layerShapes, layoutSpace, positionStages } from './layout.js';
@@ -36,20 +38,20 @@ export function convBnForward(
   t: Tape,
   x: Var,
   m: ConvBnParams,
-  o: { stride: number; pad: number; act: boolean; block: number; name: string; bnEps?: number },
+  o: { stride: number; pad: number; act: boolean; at: ReluPlace; name: string; bnEps?: number },
 ): Var {
   const c = t.conv(x, m.w, { stride: o.stride, pad: o.pad, groups: 1 });
   const eps = o.bnEps ?? DEFAULT_BN_EPS;
   return o.act
-    ? t.batchNormRelu6(c, m.gamma, m.beta, o.block, `${o.name}.bn`, `${o.name}.relu6`, eps)
+    ? t.batchNormRelu6(c, m.gamma, m.beta, o.at, `${o.name}.bn`, `${o.name}.relu6`, eps)
     : t.batchNorm(c, m.gamma, m.beta, `${o.name}.bn`, undefined, eps);
 }
 
 /**
  * Runs searchable layer `b` (built as `layer`) on its input; returns the layer output with the
- * layer's shortcut included. `block` is the stage tag for the layer's ReLUs.
+ * layer's shortcut included. `at` tags the layer's ReLUs.
  */
-export type LayerBody<L> = (layer: L, b: number, x: Var, block: number) => Var;
+export type LayerBody<L> = (layer: L, b: number, x: Var, at: ReluPlace) => Var;
 
 export class Skeleton<L> {
   /** The searchable positions (layoutSpace's positions after the fixed first block). */
@@ -107,16 +109,17 @@ export class Skeleton<L> {
       throw new ShapeError(`mobilenet: expected input [N, 3, ${L.inputSize}, ${L.inputSize}], got [${x.shape.join(', ')}]`);
     }
     const bnEps = this.bnEps;
-    let h = convBnForward(t, x, this.stem, { stride: L.stemStride, pad: 1, act: true, block: 0, name: 'stem', bnEps });
-    h = this.first.forward(t, h, 0, 'first')!;
+    const stem: ReluPlace = { block: 0, module: 0 };
+    let h = convBnForward(t, x, this.stem, { stride: L.stemStride, pad: 1, act: true, at: stem, name: 'stem', bnEps });
+    h = this.first.forward(t, h, { block: 0, module: 1 }, 'first')!;
     this.shapes.forEach((_, b) => {
-      h = body(this.layers[b], b, h, this.stages[b]);
+      h = body(this.layers[b], b, h, { block: this.stages[b], module: b + 2 });
     });
     h = convBnForward(t, h, this.mix, {
       stride: 1,
       pad: 0,
       act: true,
-      block: this.stages[this.stages.length - 1] ?? 0,
+      at: { block: this.stages[this.stages.length - 1] ?? 0, module: this.shapes.length + 2 },
       name: 'mix',
       bnEps,
     });

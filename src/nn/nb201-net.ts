@@ -13,7 +13,7 @@ import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
 import type { NetFactory } from './scorable.js';
-import type { Param, Tape, Var } from './tape.js';
+import type { Param, ReluPlace, Tape, Var } from './tape.js';
 
 export interface Nb201NetConfig {
   /** Stem width C (NAS-Bench-201: 16). */
@@ -191,12 +191,12 @@ export class Nb201Net {
   }
 
   /** ReLU, conv, BN; with `sumInto`, sumInto + that in the BN's pass (a node's running sum). */
-  private reluConvBn(t: Tape, x: Var, m: ReluConvBn, block: number, name: string, sumInto?: Var): Var {
-    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 }, block, `${name}.relu`);
+  private reluConvBn(t: Tape, x: Var, m: ReluConvBn, at: ReluPlace, name: string, sumInto?: Var): Var {
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 }, at, `${name}.relu`);
     return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
   }
 
-  private cellForward(t: Tape, x: Var, m: CellModule, name: string): Var | null {
+  private cellForward(t: Tape, x: Var, m: CellModule, at: ReluPlace, name: string): Var | null {
     const nodes: Array<Var | null> = [x, null, null, null];
     let zeros: Var | null = null;
     for (let j = 1; j <= 3; j++) {
@@ -212,7 +212,7 @@ export class Nb201Net {
           src = zeros ??= t.input(t.adopt(t.backend.zeros(x.shape)), false);
         }
         if (conv) {
-          acc = this.reluConvBn(t, src, m.convs[e]!, m.stage, `${name}.e${e}`, acc ?? undefined);
+          acc = this.reluConvBn(t, src, m.convs[e]!, at, `${name}.e${e}`, acc ?? undefined);
           continue;
         }
         const y = op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
@@ -244,14 +244,15 @@ export class Nb201Net {
       return t.batchNorm(h0, this.stemGamma, this.stemBeta, 'stem.bn');
     }
     const m = this.modules[i - 1];
+    const at: ReluPlace = { block: m.stage, module: i - 1 };
     if (m.kind === 'reduce') {
-      const a = this.reluConvBn(t, x, m.convA, m.stage, `m${i - 1}.a`);
-      const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i - 1}.b`);
+      const a = this.reluConvBn(t, x, m.convA, at, `m${i - 1}.a`);
+      const b = this.reluConvBn(t, a, m.convB, at, `m${i - 1}.b`);
       const p = t.avgPool(x, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
       const d = t.conv(p, m.down, { stride: 1, pad: 0 });
       return t.add(b, d);
     }
-    const out = this.cellForward(t, x, m, `m${i - 1}`);
+    const out = this.cellForward(t, x, m, at, `m${i - 1}`);
     return out ?? t.input(t.adopt(t.backend.zeros(x.shape)), false);
   }
 
@@ -262,7 +263,7 @@ export class Nb201Net {
     let cur = x;
     for (let i = 0; i < this.blockCount; i++) cur = this.forwardBlock(t, i, cur);
     cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
-    const features = t.relu(cur, 2, 'last.relu');
+    const features = t.relu(cur, { block: 2, module: this.modules.length }, 'last.relu');
     const pooled = t.globalAvgPool(features);
     const logits = t.linear(pooled, this.fcW, this.fcB);
     return { logits, features };

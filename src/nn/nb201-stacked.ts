@@ -26,7 +26,7 @@ import type { InitMode } from './init.js';
 import { EDGE_FROM, EDGE_TO, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
 import { type CellPlan, isConv, planCell, stackedEdgeOps } from './nb201-stacked-plan.js';
 import type { StackedFactory, StackedNets, StackedRelu } from './scorable.js';
-import { Param, type Tape, type Var } from './tape.js';
+import { Param, type ReluPlace, type Tape, type Var } from './tape.js';
 
 export { type CellPlan, planCell } from './nb201-stacked-plan.js';
 
@@ -240,17 +240,17 @@ export class StackedNb201Net implements StackedNets {
     t: Tape,
     x: Var,
     m: StackedConv,
-    block: number,
+    at: ReluPlace,
     name: string,
     users: Array<boolean | null>,
     sumInto?: Var,
   ): Var {
-    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0, groups: this.groups }, block, `${name}.relu`);
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0, groups: this.groups }, at, `${name}.relu`);
     this.records.push(users);
     return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
   }
 
-  private cellForward(t: Tape, x: Var, m: StackedCell, name: string): Var | null {
+  private cellForward(t: Tape, x: Var, m: StackedCell, at: ReluPlace, name: string): Var | null {
     const nodes: Array<Var | null> = [x, null, null, null];
     let zeros: Var | null = null;
     for (let j = 1; j <= 3; j++) {
@@ -261,7 +261,7 @@ export class StackedNb201Net implements StackedNets {
         const src = nodes[EDGE_FROM[e]] ?? (zeros ??= t.input(t.adopt(t.backend.zeros(x.shape)), false));
         for (const o of m.edges[e]) {
           if (o.conv) {
-            acc = this.reluConvBn(t, src, o.conv, m.stage, `${name}.e${e}`, o.users, acc ?? undefined);
+            acc = this.reluConvBn(t, src, o.conv, at, `${name}.e${e}`, o.users, acc ?? undefined);
             continue;
           }
           const y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
@@ -280,17 +280,18 @@ export class StackedNb201Net implements StackedNets {
     const all = this.plans.map((p) => p.alive);
     let cur = t.batchNorm(t.conv(x, this.stemW, { stride: 1, pad: 1 }), this.stemGamma, this.stemBeta, 'stem.bn');
     this.modules.forEach((m, i) => {
+      const at: ReluPlace = { block: m.stage, module: i };
       if (m.kind === 'reduce') {
-        const a = this.reluConvBn(t, cur, m.convA, m.stage, `m${i}.a`, all);
-        const b = this.reluConvBn(t, a, m.convB, m.stage, `m${i}.b`, all);
+        const a = this.reluConvBn(t, cur, m.convA, at, `m${i}.a`, all);
+        const b = this.reluConvBn(t, a, m.convB, at, `m${i}.b`, all);
         const p = t.avgPool(cur, { kernel: 2, stride: 2, pad: 0, countIncludePad: true });
         cur = t.add(b, t.conv(p, m.down, { stride: 1, pad: 0, groups: G }));
         return;
       }
-      cur = this.cellForward(t, cur, m, `m${i}`) ?? t.input(t.adopt(t.backend.zeros(cur.shape)), false);
+      cur = this.cellForward(t, cur, m, at, `m${i}`) ?? t.input(t.adopt(t.backend.zeros(cur.shape)), false);
     });
     cur = t.batchNorm(cur, this.lastGamma, this.lastBeta, 'last.bn');
-    const features = t.relu(cur, 2, 'last.relu');
+    const features = t.relu(cur, { block: 2, module: this.modules.length }, 'last.relu');
     this.records.push(all);
     const [n, gc] = features.shape;
     const pooled = t.reshape(t.globalAvgPool(features), [n, gc, 1, 1]);

@@ -4,7 +4,7 @@
  * the tape creates are disposed by dispose(); parameters (Param) outlive it.
  *
  * ReLUs are observable: proxies (WRCor, NASWOT, MeCo) read each ReLU's pre-activation and the
- * gradient that flows back through that ReLU alone, tagged with the block it sits in.
+ * gradient that flows back through that ReLU alone, tagged with where it sits (ReluPlace).
  *
  * Gradients are copy-on-write: an add hands its output gradient itself to both inputs, a ReLU gives
  * its dx to its record and to its input, crossEntropy its dlogits to the logits (a copy each cost a
@@ -47,10 +47,19 @@ export class Param extends Var {
   }
 }
 
-export interface ReluRecord {
-  name: string;
-  /** Block (stage) index used for WRCor's 2^block weight. */
+/**
+ * Where a ReLU sits, the exponents of WRCor's weights. `block`: its stage (wrcor weighs it by
+ * 2^block; NB201: 0, 1, 2, a reduction block the stage it opens, the final ReLU 2). `module`: its
+ * cell or block in network order (wrcor_module weighs it by 2^module; NB201: the i-th of the cells
+ * and reduction blocks i, the final ReLU one past the last).
+ */
+export interface ReluPlace {
   block: number;
+  module: number;
+}
+
+export interface ReluRecord extends ReluPlace {
+  name: string;
   input: Tensor;
   /** dL/d(input) through this ReLU only; set by backward() when keepReluGrads. */
   gradInput?: Tensor;
@@ -286,11 +295,10 @@ export class Tape {
    * relu() records it. With recordParamUses (which needs the conv's input as a Var) the pair is
    * composed instead. The same values as relu() then conv(), bit for bit.
    */
-  reluConv(x: Var, w: Param, p: Conv2dParams, block: number, reluName = 'relu'): Var {
-    if (this.opts.recordParamUses) return this.conv(this.relu(x, block, reluName), w, p);
+  reluConv(x: Var, w: Param, p: Conv2dParams, at: ReluPlace, reluName = 'relu'): Var {
+    if (this.opts.recordParamUses) return this.conv(this.relu(x, at, reluName), w, p);
     const y = this.out(this.ops.reluConv2d(x.value, w.value, p, this.precisionOpts()), this.needs(x) || this.needs(w));
-    const rec: ReluRecord | null = this.opts.recordRelus ? { name: reluName, block, input: x.value } : null;
-    if (rec) this.relus.push(rec);
+    const rec = this.record(reluName, at, x);
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       if (this.needs(w)) this.accumulate(w, this.ops.reluConv2dBackwardWeight(x.value, y.grad, w.shape, p));
@@ -352,14 +360,14 @@ export class Tape {
     x: Var,
     gamma: Param | null,
     beta: Param | null,
-    block: number,
+    at: ReluPlace,
     bnName = 'bn',
     reluName = 'relu6',
     eps = DEFAULT_BN_EPS,
   ): Var {
     const o = this.opts;
     if (o.recordRelus || o.recordParamUses || o.bnIdentity || o.bnEval || o.bnBatchStats) {
-      return this.relu(this.batchNorm(x, gamma, beta, bnName, undefined, eps), block, reluName, true);
+      return this.relu(this.batchNorm(x, gamma, beta, bnName, undefined, eps), at, reluName, true);
     }
     const { z, mean, invStd } = this.ops.batchNormRelu6Forward(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
     this.track(mean);
@@ -383,10 +391,17 @@ export class Tape {
     this.accumulate(x, g.dx);
   }
 
-  relu(x: Var, block: number, name = 'relu', six = false): Var {
+  /** With recordRelus, the record of a ReLU on x (pushed to relus), else null. */
+  private record(name: string, at: ReluPlace, x: Var): ReluRecord | null {
+    if (!this.opts.recordRelus) return null;
+    const rec: ReluRecord = { name, block: at.block, module: at.module, input: x.value };
+    this.relus.push(rec);
+    return rec;
+  }
+
+  relu(x: Var, at: ReluPlace, name = 'relu', six = false): Var {
     const y = this.out((six ? this.ops.relu6 : this.ops.relu)(x.value), x.requiresGrad);
-    const rec: ReluRecord | null = this.opts.recordRelus ? { name, block, input: x.value } : null;
-    if (rec) this.relus.push(rec);
+    const rec = this.record(name, at, x);
     this.push(y.requiresGrad, () => {
       if (!y.grad) return;
       const dx = (six ? this.ops.relu6Backward : this.ops.reluBackward)(y.grad, x.value);

@@ -3,7 +3,11 @@
  * in place so only the final N x N matrices come back to the CPU.
  *
  * WRCor: K = sum over ReLUs r of 2^block(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
- * score = log|det K|. Ablations: activation-only, gradient-only, and unweighted (all weights 1).
+ * score = log|det K|. Ablations: activation-only, gradient-only, and unweighted (all weights 1);
+ * wrcor_module weights by 2^module(r) instead (ReluPlace). A correlation matrix with an undefined
+ * row (a sample whose activations, or gradients, are constant over the ReLU's features: NaN in
+ * the authors' np.corrcoef, which skip the matrix) adds nothing: the diagonal of a Gram product
+ * of unit rows is ~1, of a constant row's zero row 0, and the accumulate skips a layer with a 0 there.
  * NASWOT: K = sum over ReLUs of (c c^T + (1-c)(1-c)^T) for the binary codes c = [x > 0]; score log|det K|.
  *
  * Batched path (wrcorScoresMany / naswotScoresMany): a per-ReLU chain of small dispatches is
@@ -26,6 +30,7 @@ export interface WrcorScores {
   wrcor_act: number;
   wrcor_grad: number;
   wrcor_unweighted: number;
+  wrcor_module: number;
 }
 
 export interface BatchedProxyOptions {
@@ -52,12 +57,13 @@ export interface StackedSlice {
   index: number;
 }
 
-/** One N x D matrix to reduce into output slot `slot` with weight `weight`. */
+/** One N x D matrix to reduce into output slot `slot` with weight `weight` (and `weight2`, outs 3). */
 interface GramItem {
   slot: number;
   t: Tensor;
   d: number;
   weight: number;
+  weight2?: number;
   stacked?: StackedSlice;
 }
 
@@ -144,8 +150,9 @@ export function gramScratch(
 }
 
 /**
- * K[slot*outs (+1)] = sum of weight * |corr(t)| ('corr') or weight * sign(t) sign(t)^T ('sign') over
- * the items, in a few grouped dispatches. Returns K as [slots * outs, n, n] (caller disposes).
+ * K[slot*outs (+1, +2)] = sum of weight * |corr(t)| ('corr', a matrix with a constant row skipped)
+ * or weight * sign(t) sign(t)^T ('sign') over the items (outs 2: and unweighted, outs 3: and by
+ * weight2), in a few grouped dispatches. Returns K as [slots * outs, n, n] (caller disposes).
  */
 function accumulateGrams(
   backend: Backend,
@@ -153,7 +160,7 @@ function accumulateGrams(
   n: number,
   slots: number,
   mode: 'corr' | 'sign',
-  outs: 1 | 2,
+  outs: 1 | 2 | 3,
   opts: BatchedProxyOptions,
 ): Tensor {
   const arenaBytes = Math.min(opts.arenaBytes ?? DEFAULT_ARENA_BYTES, backend.limits.maxTensorBytes);
@@ -198,8 +205,10 @@ function accumulateGrams(
         outs,
         layerSlots: its.map((it) => it.slot),
         weights: its.map((it) => it.weight),
+        weights2: outs === 3 ? its.map((it) => it.weight2 ?? 0) : undefined,
         abs: mode === 'corr',
         unitDiagonal: mode === 'corr',
+        skipConstant: mode === 'corr',
       });
     }
     ok = true;
@@ -235,29 +244,35 @@ async function readAndDispose(t: Tensor): Promise<Float32Array> {
   }
 }
 
-/**
- * The WRCor family from the summed N x N kernels: the activation and gradient ones block-weighted
- * (act, grad) and unweighted (actU, gradU).
- */
-function wrcorFromKernels(
-  act: Float32Array,
-  grad: Float32Array,
-  actU: Float32Array,
-  gradU: Float32Array,
-  n: number,
-): WrcorScores {
+/** The summed N x N kernels of one network: activation and gradient terms, each three ways. */
+interface WrcorKernels {
+  /** Weighted by 2^block. */
+  act: Float32Array;
+  grad: Float32Array;
+  /** Unweighted. */
+  actU: Float32Array;
+  gradU: Float32Array;
+  /** Weighted by 2^module. */
+  actM: Float32Array;
+  gradM: Float32Array;
+}
+
+/** The WRCor family from the summed N x N kernels. */
+function wrcorFromKernels(k: WrcorKernels, n: number): WrcorScores {
   return {
-    wrcor: logAbsDet(addF32(act, grad), n),
-    wrcor_act: logAbsDet(act, n),
-    wrcor_grad: logAbsDet(grad, n),
-    wrcor_unweighted: logAbsDet(addF32(actU, gradU), n),
+    wrcor: logAbsDet(addF32(k.act, k.grad), n),
+    wrcor_act: logAbsDet(k.act, n),
+    wrcor_grad: logAbsDet(k.grad, n),
+    wrcor_unweighted: logAbsDet(addF32(k.actU, k.gradU), n),
+    wrcor_module: logAbsDet(addF32(k.actM, k.gradM), n),
   };
 }
 
 /**
  * The WRCor family for several architectures at once (each entry: one network's ReLU records, after
  * backward so they carry gradInput; all with the same batch n). Records without gradInput (dead-end
- * ReLUs) contribute only their activation term. Correlations of all architectures share dispatches.
+ * ReLUs) contribute only their activation term; a matrix with a constant row (an all-zero gradient
+ * among them) none. Correlations of all architectures share dispatches.
  */
 export async function wrcorScoresMany(
   backend: Backend,
@@ -272,23 +287,23 @@ export async function wrcorScoresMany(
   archRelus.forEach((relus, a) => {
     for (const r of relus) {
       const d = featuresOf(r, r.input, n, 'input');
-      const weight = 2 ** r.block;
-      items.push({ slot: 2 * a, t: r.input, d, weight, stacked: r.stacked });
+      const [weight, weight2] = [2 ** r.block, 2 ** r.module];
+      items.push({ slot: 2 * a, t: r.input, d, weight, weight2, stacked: r.stacked });
       if (!r.gradInput) continue;
       if (r.gradInput.size !== r.input.size) {
         throw new ShapeError(`ReLU '${r.name}': gradInput has ${r.gradInput.size} elements, input ${r.input.size}`);
       }
-      items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight, stacked: r.stacked });
+      items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight, weight2, stacked: r.stacked });
     }
   });
-  // Slots: 2a = activations, 2a+1 = gradients of architecture a; each weighted then unweighted.
-  const k = accumulateGrams(backend, items, n, 2 * A, 'corr', 2, opts);
+  // Slots: 2a = activations, 2a+1 = gradients of architecture a; each by 2^block, unweighted, by 2^module.
+  const k = accumulateGrams(backend, items, n, 2 * A, 'corr', 3, opts);
   const km = await readAndDispose(k);
   const nn = n * n;
   const mat = (i: number) => km.subarray(i * nn, (i + 1) * nn);
   return archRelus.map((_, a) => {
-    const [act, actU, grad, gradU] = [0, 1, 2, 3].map((j) => mat(4 * a + j));
-    return wrcorFromKernels(act, grad, actU, gradU, n);
+    const [act, actU, actM, grad, gradU, gradM] = [0, 1, 2, 3, 4, 5].map((j) => mat(6 * a + j));
+    return wrcorFromKernels({ act, grad, actU, gradU, actM, gradM }, n);
   });
 }
 
@@ -304,32 +319,51 @@ export async function wrcorScores(
 }
 
 /**
+ * Whether one of the n rows of x ([n, d]) is constant, as normalize_rows decides it: its centred
+ * sum of squares is 0 or below 1e-10 of its raw one.
+ */
+export function hasConstantRow(x: ArrayLike<number>, n: number, d: number): boolean {
+  for (let i = 0; i < n; i++) {
+    let mean = 0;
+    for (let j = 0; j < d; j++) mean += x[i * d + j];
+    mean /= d;
+    let css = 0;
+    let rss = 0;
+    for (let j = 0; j < d; j++) {
+      const v = x[i * d + j];
+      css += (v - mean) ** 2;
+      rss += v * v;
+    }
+    if (!(css > 1e-10 * rss && css > 0)) return true;
+  }
+  return false;
+}
+
+/**
  * The original per-ReLU path (about 10 dispatches per ReLU), kept as the parity reference for the
- * batched one and for benchmarks.
+ * batched one and for benchmarks. It decides which matrices to skip on the host (hasConstantRow).
  */
 export async function wrcorScoresPerLayer(backend: Backend, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
-  const kAct = backend.zeros([n, n]);
-  const kGrad = backend.zeros([n, n]);
-  const kActU = backend.zeros([n, n]);
-  const kGradU = backend.zeros([n, n]);
+  const ks = [0, 1, 2, 3, 4, 5].map(() => backend.zeros([n, n]));
+  const [kAct, kGrad, kActU, kGradU, kActM, kGradM] = ks;
+  const add = async (x: Tensor, d: number, r: ReluRecord, k: Tensor, kU: Tensor, kM: Tensor) => {
+    if (hasConstantRow(await x.read(), n, d)) return;
+    const c = backend.ops.correlation(x.view([n, d]), { allowSingleFeature: true });
+    backend.ops.accumulateAbs(k, c, 2 ** r.block);
+    backend.ops.accumulateAbs(kU, c, 1);
+    backend.ops.accumulateAbs(kM, c, 2 ** r.module);
+    c.dispose();
+  };
   for (const r of relus) {
     const d = r.input.size / n;
-    const w = 2 ** r.block;
-    const ca = backend.ops.correlation(r.input.view([n, d]), { allowSingleFeature: true });
-    backend.ops.accumulateAbs(kAct, ca, w);
-    backend.ops.accumulateAbs(kActU, ca, 1);
-    ca.dispose();
+    await add(r.input, d, r, kAct, kActU, kActM);
     // A ReLU on a dead-end node (its output never reaches the loss) gets no gradient: it carries
     // no gradient information, so only its activation term counts.
-    if (!r.gradInput) continue;
-    const cg = backend.ops.correlation(r.gradInput.view([n, d]), { allowSingleFeature: true });
-    backend.ops.accumulateAbs(kGrad, cg, w);
-    backend.ops.accumulateAbs(kGradU, cg, 1);
-    cg.dispose();
+    if (r.gradInput) await add(r.gradInput, d, r, kGrad, kGradU, kGradM);
   }
-  const [a, g, au, gu] = await Promise.all([kAct.read(), kGrad.read(), kActU.read(), kGradU.read()]);
-  for (const t of [kAct, kGrad, kActU, kGradU]) t.dispose();
-  return wrcorFromKernels(a, g, au, gu, n);
+  const [act, grad, actU, gradU, actM, gradM] = await Promise.all(ks.map((t) => t.read()));
+  for (const t of ks) t.dispose();
+  return wrcorFromKernels({ act, grad, actU, gradU, actM, gradM }, n);
 }
 
 /** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */

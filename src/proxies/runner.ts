@@ -310,6 +310,7 @@ function sliceRelus(t: Tape, s: StackedNets, g: number, backward: boolean): Corr
     return {
       name: r.name,
       block: r.block,
+      module: r.module,
       input: r.input,
       gradInput: grad ? r.gradInput : undefined,
       stacked: { groups: s.groups, index: g },

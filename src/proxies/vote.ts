@@ -1,9 +1,10 @@
 /**
- * Majority vote of several proxies over a population. A pairwise majority vote is not transitive,
- * so the population is ranked by Borda count: each member proxy ranks the population and an
- * architecture's vote is its mean normalised rank (0 = worst, 1 = best; a non-finite score ranks
- * lowest). With three members the order agrees with the pairwise majority whenever the pairwise
- * relation is transitive.
+ * The vote of several proxies over a population, as a Borda count: each member proxy ranks the
+ * population and an architecture's vote is its mean normalised rank (0 = worst, 1 = best; a
+ * non-finite score ranks lowest). The WRCor authors compare two architectures by strict majority
+ * of the three proxies instead; Borda is a deviation from that, and can disagree with the pairwise
+ * majority even where the majority relation is transitive: members ranking A>B>X>Y, A>B>X>Y and
+ * B>X>Y>A put A above B two to one, yet B's ranks sum higher (7/3 against 2).
  */
 import { borda } from '../util/ranks.js';
 import { defineAggregator } from './define.js';
@@ -19,7 +20,7 @@ export function voteScores(rows: ReadonlyArray<Record<string, number>>, members:
 
 export const vote = defineAggregator({
   name: 'vote',
-  description: 'majority vote of WRCor, SynFlow and jacob_cov: Borda count over the scored population',
+  description: 'vote of WRCor, SynFlow and jacob_cov: Borda count over the scored population (not the pairwise majority)',
   members: MEMBERS,
   aggregate: (rows) => voteScores(rows, MEMBERS),
 });

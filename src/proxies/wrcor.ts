@@ -1,12 +1,16 @@
 /**
- * WRCor (Weighted Response Correlation) and its ablations, one computation on the cross-entropy
- * tape: K = sum over ReLUs r of 2^block(r) (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
- * score log|det K|. A ReLU the loss never reaches (a dead-end node) adds its activation term only.
- * Degenerate cells: where the cell's output node receives nothing (the logits do not depend on the
- * input) no gradient reaches the ReLUs from the input side: K_grad = 0 and wrcor_grad = log 0 =
- * -Infinity, unless weight gradients are taken in the same pass (grad_norm or snip requested):
- * then the ReLUs behind a batch norm get an all-zero gradient, which the correlation counts as
- * uncorrelated (identity), and the WRCor family of those cells differs between the two requests.
+ * WRCor (Weighted Response Correlation, Jing et al.) and its ablations, one computation on the
+ * cross-entropy tape: K = sum over ReLUs r of 2^block(r) (|corr(pre-activations_r)| +
+ * |corr(dL/dpre-activations_r)|), score log|det K|. block(r) is the ReLU's stage (ReluPlace; NB201:
+ * 0, 1, 2, a reduction block the stage it opens, the final ReLU 2). wrcor_module weights by
+ * 2^module(r) instead, the reading that the authors' code weights per cell (NB201: the i-th of the
+ * 17 cells and reduction blocks 2^i, the final ReLU 2^17); we could not check their code.
+ * A correlation matrix with an undefined row (a sample whose activations, or gradients, are
+ * constant over the ReLU's features) adds nothing, as the authors skip a matrix with NaN: an
+ * all-zero gradient counts as none, so a cell's scores do not depend on the other proxies asked
+ * for in the same pass. A ReLU the loss never reaches (a dead-end node) adds its activation term
+ * only. Where nothing is left (the cell's output node receives nothing, so every ReLU behind it
+ * sees a constant input and gets a zero gradient) the sum is 0 and the score log 0 = -Infinity.
  */
 import { wrcorScores, wrcorScoresMany } from './correlation-proxies.js';
 import { defineProxyFamily } from './define.js';
@@ -14,10 +18,11 @@ import { cePass } from './passes.js';
 
 export const wrcor = defineProxyFamily({
   members: {
-    wrcor: 'Weighted Response Correlation: log|det sum_r 2^block (|corr(act_r)| + |corr(grad_r)|)|',
+    wrcor: 'Weighted Response Correlation: log|det sum_r 2^stage (|corr(act_r)| + |corr(grad_r)|)|',
     wrcor_act: 'WRCor ablation: activation correlations only (weighted)',
     wrcor_grad: 'WRCor ablation: gradient correlations only (weighted)',
     wrcor_unweighted: 'WRCor ablation: all ReLUs weighted 1',
+    wrcor_module: 'WRCor weighted 2^module (NB201: the i-th of the cells and reduction blocks 2^i, the last ReLU 2^17)',
   },
   pass: cePass,
   needs: { backward: true },

@@ -116,8 +116,8 @@ export class ProxylessSupernet {
     if (gates.length !== this.positions.length)
       throw new RangeError(`supernet: ${gates.length} gate samples for ${this.positions.length} blocks`);
     const records: BlockRecord[] = [];
-    const { logits, features } = this.skeleton.forward(t, x, (layer, b, h, block) => {
-      const { out, record } = layer.forward(t, h, gates[b], block, inactive);
+    const { logits, features } = this.skeleton.forward(t, x, (layer, b, h, at) => {
+      const { out, record } = layer.forward(t, h, gates[b], at, inactive);
       records.push(record);
       return out;
     });

@@ -209,6 +209,20 @@ for (const o of [
   add('accumulateAbsBatched', opCase.accumulateAbsBatched(`n${o.n} slots ${o.slots} outs ${o.outs}`, dst, src, o));
 }
 {
+  // WRCor's: a second weight per layer (up to 2^17) and skipConstant; every diagonal ~1 (Gram
+  // products of unit rows) but a 0 in layers 1 and 4 (a constant row), which add nothing.
+  const o: BatchedAccumulateOptions = {
+    ...{ n: 64, slots: 5, outs: 3, layerSlots: [0, 1, 1, 2, 3, 4, 4], weights: [1, 2, 4, 1, 2, 4, 1] },
+    ...{ weights2: [1, 2 ** 17, 2 ** 5, 8, 2 ** 16, 1, 2], abs: true, unitDiagonal: true, skipConstant: true },
+  };
+  const nn = o.n * o.n;
+  const src = rnd(7 * nn);
+  for (let l = 0; l < 7; l++) for (let k = 0; k < o.n; k++) src[l * nn + k * (o.n + 1)] = 1 - 1e-7 * k;
+  src[nn + 5 * (o.n + 1)] = 0;
+  src[4 * nn + 63 * (o.n + 1)] = 0;
+  add('accumulateAbsBatched', opCase.accumulateAbsBatched('n64 outs 3, layers 1 and 4 skipped', rnd(5 * 3 * nn), src, o));
+}
+{
   const x = F(rnd(THREADED));
   x[5] = 0;
   add('signCodes', {

@@ -350,7 +350,7 @@ describe('CellModule on the tape vs the f64 CPU reference', () => {
       const xData = rng.normals(n * s.inC * s.inH * s.inH);
       const t = new Tape(onGpu(gpu), { recordRelus: true });
       const x = t.input(t.adopt(gpu.upload(xData, xShape)), true);
-      const y = layerForward(t, x, m, 3, 'L');
+      const y = layerForward(t, x, m, { block: 3, module: 3 }, 'L');
       const x64 = Float64Array.from(xData);
       const ref = layerRef(cell, s, x64, n, w, 'L');
       expect(y.shape).toEqual(ref.shape);
@@ -385,10 +385,10 @@ describe('CellModule on the tape vs the f64 CPU reference', () => {
     const m = new CellModule(store, 'm', mbconvCell(3, 3), S2);
     const t = new Tape(onGpu(gpu));
     const x = t.input(t.adopt(gpu.zeros([1, 4, 6, 6])));
-    expect(z.forward(t, x, 0)).toBeNull();
-    expect(layerForward(t, x, z, 0)).toBe(x);
+    expect(z.forward(t, x, { block: 0, module: 0 })).toBeNull();
+    expect(layerForward(t, x, z, { block: 0, module: 0 })).toBe(x);
     const bad = t.input(t.adopt(gpu.zeros([1, 4, 5, 5])));
-    expect(() => layerForward(t, bad, m, 0)).toThrow(ShapeError);
+    expect(() => layerForward(t, bad, m, { block: 0, module: 0 })).toThrow(ShapeError);
     t.dispose();
     store.dispose();
   });

@@ -30,8 +30,9 @@ async function run(be: Backend, fused: boolean, opts: TapeOptions) {
   const t = new Tape(be, { recordRelus: true, ...opts });
   try {
     const xin = t.input(x, true);
+    const at = { block: 1, module: 4 };
     const pair = (v: Var, w: typeof w1, pad: number, name: string) =>
-      fused ? t.reluConv(v, w, { stride: 1, pad }, 1, name) : t.conv(t.relu(v, 1, name), w, { stride: 1, pad });
+      fused ? t.reluConv(v, w, { stride: 1, pad }, at, name) : t.conv(t.relu(v, at, name), w, { stride: 1, pad });
     const y = t.add(pair(xin, w1, 1, 'e0.relu'), pair(xin, w2, 0, 'e1.relu'));
     t.backward(y, seed);
     const read = async (v: { read(): Promise<Float32Array> } | null | undefined) => (v ? Array.from(await v.read()) : null);
@@ -40,7 +41,13 @@ async function run(be: Backend, fused: boolean, opts: TapeOptions) {
       dx: await read(xin.grad),
       dw: [await read(w1.grad), await read(w2.grad)],
       relus: await Promise.all(
-        t.relus.map(async (r) => ({ name: r.name, block: r.block, input: await read(r.input), grad: await read(r.gradInput) })),
+        t.relus.map(async (r) => ({
+          name: r.name,
+          block: r.block,
+          module: r.module,
+          input: await read(r.input),
+          grad: await read(r.gradInput),
+        })),
       ),
       paramUses: t.paramUses.length,
     };
@@ -165,8 +172,16 @@ async function runBnRelu6(be: Backend, fused: boolean, shape: number[]) {
   const t = new Tape(be, { recordRelus: !fused });
   try {
     const xin = t.input(x, true);
-    const h = t.batchNormRelu6(t.conv(xin, w1, { stride: 1, pad: 0 }), g1, b1, 0, 'bn1', 'r1', 1e-3);
-    const y = t.batchNormRelu6(t.conv(h, w2, { stride: 1, pad: 1, groups: C }), g2, b2, 0, 'bn2', 'r2', 1e-3);
+    const h = t.batchNormRelu6(t.conv(xin, w1, { stride: 1, pad: 0 }), g1, b1, { block: 0, module: 0 }, 'bn1', 'r1', 1e-3);
+    const y = t.batchNormRelu6(
+      t.conv(h, w2, { stride: 1, pad: 1, groups: C }),
+      g2,
+      b2,
+      { block: 0, module: 0 },
+      'bn2',
+      'r2',
+      1e-3,
+    );
     t.backward(y, seed);
     const read = async (v: { read(): Promise<Float32Array> } | null | undefined) => (v ? Array.from(await v.read()) : null);
     return {

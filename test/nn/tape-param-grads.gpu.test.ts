@@ -34,8 +34,12 @@ describe('Tape paramGrads', () => {
     const run = async (opts: TapeOptions, inputGrad: boolean) => {
       const t = new Tape(onGpu(g), { recordRelus: true, ...opts });
       try {
-        const h = t.relu(t.batchNorm(t.conv(t.input(x, inputGrad), w1, { stride: 1, pad: 1 }), gamma, beta), 0, 'r1');
-        const a = t.relu(t.conv(h, w2, { stride: 1, pad: 1, groups: 4 }), 1, 'r2', true);
+        const h = t.relu(
+          t.batchNorm(t.conv(t.input(x, inputGrad), w1, { stride: 1, pad: 1 }), gamma, beta),
+          { block: 0, module: 0 },
+          'r1',
+        );
+        const a = t.relu(t.conv(h, w2, { stride: 1, pad: 1, groups: 4 }), { block: 1, module: 1 }, 'r2', true);
         const m = t.mixture([a, h], phi);
         const logits = t.linear(t.globalAvgPool(m), fc, fb);
         t.backward(t.crossEntropy(logits, labels));

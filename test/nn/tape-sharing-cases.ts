@@ -101,7 +101,9 @@ function hostRun(p: Program, leaves: Float32Array[], seed: Float32Array): HostRe
 /** The program on a tape: its vars, and the ReLU record name of each ReLU step ('r<step>'). */
 function tapeRun(t: Tape, p: Program, leaves: Var[]): Var[] {
   const vars = [...leaves];
-  p.steps.forEach((s, i) => vars.push(s.op === 'relu' ? t.relu(vars[s.src], i % 3, `r${i}`) : t.add(vars[s.a], vars[s.b])));
+  p.steps.forEach((s, i) =>
+    vars.push(s.op === 'relu' ? t.relu(vars[s.src], { block: i % 3, module: i }, `r${i}`) : t.add(vars[s.a], vars[s.b])),
+  );
   return vars;
 }
 
@@ -274,7 +276,7 @@ export function tapeSharingSuite(getBackend: () => Promise<Backend | null>): voi
       const withInputs = await bytesInUse(be);
       const t = new Tape(be, { retainGraph: true });
       const xin = t.input(x, true);
-      const logits = t.linear(t.globalAvgPool(t.relu(xin, 0)), w, null);
+      const logits = t.linear(t.globalAvgPool(t.relu(xin, { block: 0, module: 0 })), w, null);
       const loss = t.crossEntropy(logits, labels);
       const runs: Array<{ logits: number[]; x: number[]; w: number[]; bytes: number }> = [];
       for (let run = 0; run < 3; run++) {
@@ -335,7 +337,7 @@ export function tapeSharingSuite(getBackend: () => Promise<Backend | null>): voi
         const w = new Param(be.upload(wData, [4, 3]), 'w', 'linear');
         const t = new Tape(be);
         const xin = t.input(x, true);
-        const logits = t.linear(t.globalAvgPool(t.relu(xin, 0)), w, null);
+        const logits = t.linear(t.globalAvgPool(t.relu(xin, { block: 0, module: 0 })), w, null);
         const out = root === 'loss' ? t.crossEntropy(logits, labels, 1, 0.1) : logits;
         uploads = 0;
         const ones = seed === 'ones' ? t.adopt(be.upload(new Float32Array(out.value.size).fill(1), out.shape)) : undefined;

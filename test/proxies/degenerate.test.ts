@@ -98,6 +98,8 @@ function representatives(): { reps: Nb201Cell[]; classes: Set<string>; pairs: Se
  * are -Infinity, the lowest rank.
  */
 const NO_SIGNAL: Record<string, number> = {
+  // Every ReLU behind the dead cell sees a constant input: its gradient is zero, a skipped matrix.
+  wrcor_grad: -Infinity,
   grad_norm: 0,
   snip: 0,
   zico: 0,
@@ -111,11 +113,10 @@ const NO_SIGNAL: Record<string, number> = {
 /** AZ-NAS trainability is -Infinity on any cell that is the identity (a lone skip to the output), as in the reference. */
 const IDENTITY_NEG_INF = 'az_nas_trainability';
 /**
- * -Infinity or finite there: naswot (see above) and wrcor_grad, whose gradient term is empty
- * (-Infinity) unless weight gradients are taken in the same pass (grad_norm or snip requested):
- * then the ReLUs behind a batch norm see an all-zero gradient, counted as uncorrelated.
+ * -Infinity or finite there: naswot, and the WRCor activation terms, which keep the
+ * ReLUs before the dead cell (its own convs on fed nodes) and are empty (-Infinity) without them.
  */
-const NO_SIGNAL_OR_FINITE = new Set(['naswot', 'wrcor_grad']);
+const NO_SIGNAL_OR_FINITE = new Set(['naswot', 'wrcor', 'wrcor_act', 'wrcor_unweighted', 'wrcor_module']);
 
 const NET: Nb201NetConfig = { channels: 2, cellsPerStage: 1, numClasses: 10 };
 const SEED = 3;
@@ -179,9 +180,7 @@ describe('every structural class of the 15625 NAS-Bench-201 cells scores with ev
     got.forEach((g, i) => {
       expect(Object.keys(g.scores).sort()).toEqual([...groupable].sort());
       for (const p of groupable) {
-        // Where the output receives nothing WRCor's gradient term depends on weight gradients being
-        // taken in the same pass (see NO_SIGNAL_OR_FINITE), as they were for `rows`.
-        if (outputFedByNothing(reps[i]) && ['wrcor', 'wrcor_grad', 'wrcor_unweighted'].includes(p)) continue;
+        // Without the weight gradients `rows` took (every proxy asked for): the WRCor family the same.
         const alone = rows[i].scores[p];
         const label = `${rows[i].arch} ${p}`;
         if (Number.isFinite(alone)) expect(g.scores[p], label).toBeCloseTo(alone, 3);

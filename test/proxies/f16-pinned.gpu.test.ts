@@ -42,7 +42,7 @@ describe('f32 pinned under WGNAS_F16', () => {
       const [cw, fw] = [new Param(w, 'w', 'conv'), new Param(lw, 'lw', 'linear')];
       const seed = backend.upload(new Float32Array(10).fill(1), [2, 5]);
       try {
-        const h = tape.reluConv(tape.conv(tape.input(x), cw, { pad: 1 }), cw, { pad: 1 }, 0);
+        const h = tape.reluConv(tape.conv(tape.input(x), cw, { pad: 1 }), cw, { pad: 1 }, { block: 0, module: 0 });
         const y = tape.linear(tape.reshape(h, [2, 8 * 36]), fw, null);
         tape.backward(y, seed);
         const out = await backend.readMany([y.value, cw.grad!, fw.grad!]);

@@ -34,20 +34,21 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
       [n, 3, 1, 1],
     ];
     const blocks = [0, 1, 2];
+    const modules = [4, 0, 17];
     const recs: ReluRecord[] = [];
-    const host: Array<{ a: Float32Array; g: Float32Array; d: number; block: number }> = [];
+    const host: Array<{ a: Float32Array; g: Float32Array; d: number; block: number; module: number }> = [];
     shapes.forEach((s, i) => {
       const d = s[1] * s[2] * s[3];
       const a = rng.normals(n * d);
       const g = rng.normals(n * d);
-      host.push({ a, g, d, block: blocks[i] });
-      recs.push({ name: `r${i}`, block: blocks[i], input: gpu!.upload(a, s), gradInput: gpu!.upload(g, s) });
+      host.push({ a, g, d, block: blocks[i], module: modules[i] });
+      recs.push({ name: `r${i}`, block: blocks[i], module: modules[i], input: gpu!.upload(a, s), gradInput: gpu!.upload(g, s) });
     });
     const got = await wrcorScores(onGpu(gpu), recs, n);
-    const k = (useAct: boolean, useGrad: boolean, weighted: boolean) => {
+    const k = (useAct: boolean, useGrad: boolean, weighted: boolean | 'module') => {
       const m = new Float64Array(n * n);
       for (const h of host) {
-        const w = weighted ? 2 ** h.block : 1;
+        const w = weighted === 'module' ? 2 ** h.module : weighted ? 2 ** h.block : 1;
         const ca = correlationCpu(h.a, 1, n, h.d);
         const cg = correlationCpu(h.g, 1, n, h.d);
         for (let i = 0; i < n * n; i++) m[i] += w * ((useAct ? Math.abs(ca[i]) : 0) + (useGrad ? Math.abs(cg[i]) : 0));
@@ -58,6 +59,7 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     expect(got.wrcor_act).toBeCloseTo(k(true, false, true), 3);
     expect(got.wrcor_grad).toBeCloseTo(k(false, true, true), 3);
     expect(got.wrcor_unweighted).toBeCloseTo(k(true, true, false), 3);
+    expect(got.wrcor_module).toBeCloseTo(k(true, true, 'module'), 3);
     for (const r of recs) {
       r.input.dispose();
       r.gradInput!.dispose();
@@ -68,7 +70,7 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     if (!gpu) return skip();
     // D = 6 units; codes 110100 vs 100110 differ in 2 places.
     const x = Float32Array.from([1, 2, -1, 3, -2, -1, /**/ 5, -1, -3, 2, 4, -2]);
-    const rec: ReluRecord = { name: 'r', block: 0, input: gpu.upload(x, [2, 6]) };
+    const rec: ReluRecord = { name: 'r', block: 0, module: 0, input: gpu.upload(x, [2, 6]) };
     const s = await naswotScore(onGpu(gpu), [rec], 2);
     expect(s).toBeCloseTo(Math.log(6 * 6 - 4 * 4), 5);
     rec.input.dispose();
@@ -82,6 +84,15 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     ];
     expect(voteScores(rows)).toEqual([(0 + 0 + 0.5) / 3, 1, (0.5 + 0.5 + 0) / 3]);
     expect(() => voteScores([{ wrcor: 1 }])).toThrow(/synflow/);
+    // Borda, not the authors' pairwise majority: A beats B in two of three members, yet B's
+    // ranks sum higher (docs/results.md).
+    const [a, b] = voteScores([
+      { wrcor: 4, synflow: 4, jacob_cov: 1 },
+      { wrcor: 3, synflow: 3, jacob_cov: 4 },
+      { wrcor: 2, synflow: 2, jacob_cov: 3 },
+      { wrcor: 1, synflow: 1, jacob_cov: 2 },
+    ]);
+    expect(a).toBeLessThan(b);
   });
 
   it('the registry rejects unknown proxies and expands vote/all', () => {
@@ -91,16 +102,16 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
   });
 });
 
+/** The WRCor family's columns, in the registry's order. */
+const WRCOR_FAMILY = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'];
+
 describe('the registry and the pass runner', () => {
   it('groupable set and vote members come from the registered units', () => {
-    expect([...GROUPABLE_PROXIES]).toEqual(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'naswot', 'params', 'flops']);
+    expect([...GROUPABLE_PROXIES]).toEqual([...WRCOR_FAMILY, 'naswot', 'params', 'flops']);
     expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
     expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
     expect([...PROXIES.keys()]).toEqual([
-      'wrcor',
-      'wrcor_act',
-      'wrcor_grad',
-      'wrcor_unweighted',
+      ...WRCOR_FAMILY,
       'naswot',
       'grad_norm',
       'snip',
@@ -152,15 +163,7 @@ describe('the registry and the pass runner', () => {
     const ce = counting();
     const r = await scoreNet(onGpu(gpu), ce.factory, ['wrcor', 'naswot', 'grad_norm', 'snip'], batch, 1);
     expect(ce.forwards).toEqual({ pytorch: 1 });
-    expect(Object.keys(r.scores)).toEqual([
-      'wrcor',
-      'wrcor_act',
-      'wrcor_grad',
-      'wrcor_unweighted',
-      'naswot',
-      'grad_norm',
-      'snip',
-    ]);
+    expect(Object.keys(r.scores)).toEqual([...WRCOR_FAMILY, 'naswot', 'grad_norm', 'snip']);
     expect(Object.keys(r.timeMs)).toEqual(['ce']);
     const all = counting();
     const ra = await scoreNet(onGpu(gpu), all.factory, ['all'], batch, 1);

@@ -16,18 +16,12 @@ import {
 import { logAbsDet } from '../../src/proxies/linalg.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
+import { type HostRelu, wrcorReference } from '../helpers/wrcor-reference.js';
 
 let gpu: Gpu | null;
 beforeAll(async () => {
   gpu = await testGpu();
 });
-
-interface HostRec {
-  d: number;
-  block: number;
-  a: Float32Array;
-  g?: Float32Array;
-}
 
 const live: ReluRecord[] = [];
 afterAll(() => {
@@ -37,24 +31,30 @@ afterAll(() => {
   }
 });
 
-/** Random records with mixed D (1, primes, repeats so groups form), blocks 0..3, some without gradients. */
-function makeArch(g: Gpu, n: number, seed: number, count: number): { recs: ReluRecord[]; host: HostRec[] } {
+/**
+ * Random records with mixed D (1, primes, repeats so groups form), blocks 0..3, modules 0..17, some
+ * without gradients, some with a constant row (skipped), some with an all-zero gradient (skipped).
+ */
+function makeArch(g: Gpu, n: number, seed: number, count: number): { recs: ReluRecord[]; host: HostRelu[] } {
   const rng = new Rng(seed);
   const ds = [1, 2, 3, 7, 13, 31, 32, 32, 32, 64];
   const recs: ReluRecord[] = [];
-  const host: HostRec[] = [];
+  const host: HostRelu[] = [];
   for (let i = 0; i < count; i++) {
     const d = ds[(i * 7 + seed) % ds.length];
     const block = (i + seed) % 4;
+    const module = (i * 5 + seed) % 18;
     // Offsets per sample so centring matters; a few constant rows.
     const a = rng.normals(n * d).map((v, j) => v + (((j / d) | 0) % 3));
     if (i % 5 === 0 && d > 1) a.fill(2, 0, d);
     const grad = i % 4 !== 3;
     const gr = grad ? rng.normals(n * d, 0.01) : undefined;
-    host.push({ d, block, a, g: gr });
+    if (gr && i % 7 === 2) gr.fill(0);
+    host.push({ d, block, module, a, g: gr });
     const rec: ReluRecord = {
       name: `r${seed}.${i}`,
       block,
+      module,
       input: g.upload(a, [n, d]),
       gradInput: gr ? g.upload(gr, [n, 1, d, 1]) : undefined,
     };
@@ -64,34 +64,7 @@ function makeArch(g: Gpu, n: number, seed: number, count: number): { recs: ReluR
   return { recs, host };
 }
 
-/** The f64 reference: the four WRCor matrices from correlationCpu. */
-function wrcorCpu(host: HostRec[], n: number): WrcorScores {
-  const nn = n * n;
-  const [act, grad, actU, gradU] = [0, 1, 2, 3].map(() => new Float64Array(nn));
-  for (const h of host) {
-    const w = 2 ** h.block;
-    const ca = correlationCpu(h.a, 1, n, h.d);
-    for (let i = 0; i < nn; i++) {
-      act[i] += w * Math.abs(ca[i]);
-      actU[i] += Math.abs(ca[i]);
-    }
-    if (!h.g) continue;
-    const cg = correlationCpu(h.g, 1, n, h.d);
-    for (let i = 0; i < nn; i++) {
-      grad[i] += w * Math.abs(cg[i]);
-      gradU[i] += Math.abs(cg[i]);
-    }
-  }
-  const sum = (x: Float64Array, y: Float64Array) => x.map((v, i) => v + y[i]);
-  return {
-    wrcor: logAbsDet(sum(act, grad), n),
-    wrcor_act: logAbsDet(act, n),
-    wrcor_grad: logAbsDet(grad, n),
-    wrcor_unweighted: logAbsDet(sum(actU, gradU), n),
-  };
-}
-
-function naswotCpu(host: HostRec[], n: number): number {
+function naswotCpu(host: HostRelu[], n: number): number {
   const k = new Float64Array(n * n);
   for (const h of host) {
     for (let i = 0; i < n; i++) {
@@ -106,7 +79,8 @@ function naswotCpu(host: HostRec[], n: number): number {
 }
 
 function expectScores(got: WrcorScores, want: WrcorScores, tol: number, label: string): void {
-  for (const key of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted'] as const) {
+  for (const key of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'] as const) {
+    if (got[key] === want[key]) continue; // -Infinity where every matrix was skipped
     const err = Math.abs(got[key] - want[key]);
     if (!(err <= tol * Math.max(1, Math.abs(want[key])))) {
       throw new Error(`${label} ${key}: ${got[key]} vs ${want[key]}`);
@@ -115,14 +89,25 @@ function expectScores(got: WrcorScores, want: WrcorScores, tol: number, label: s
 }
 
 describe('accumulate_abs_batched vs CPU reference', () => {
-  const cases: Array<{ n: number; slots: number; layerSlots: number[]; outs: 1 | 2; abs: boolean; unitDiagonal: boolean }> = [
+  const cases: Array<{
+    n: number;
+    slots: number;
+    layerSlots: number[];
+    outs: 1 | 2 | 3;
+    abs: boolean;
+    unitDiagonal: boolean;
+    skipConstant?: boolean;
+  }> = [
     { n: 1, slots: 1, layerSlots: [0], outs: 1, abs: true, unitDiagonal: false },
     { n: 5, slots: 4, layerSlots: [0, 0, 1, 3, 3, 3], outs: 2, abs: true, unitDiagonal: true },
     { n: 7, slots: 3, layerSlots: [1, 2, 2], outs: 1, abs: false, unitDiagonal: false },
     { n: 17, slots: 6, layerSlots: [0, 1, 1, 2, 4, 5, 5, 5, 5, 5, 5], outs: 2, abs: true, unitDiagonal: false },
+    { n: 6, slots: 3, layerSlots: [0, 0, 1, 2, 2, 2], outs: 3, abs: true, unitDiagonal: true },
+    { n: 6, slots: 3, layerSlots: [0, 0, 1, 2, 2, 2, 2], outs: 3, abs: true, unitDiagonal: true, skipConstant: true },
+    { n: 9, slots: 2, layerSlots: [0, 1, 1, 1], outs: 1, abs: true, unitDiagonal: false, skipConstant: true },
   ];
   for (const c of cases) {
-    it(`n=${c.n} slots=${c.slots} L=${c.layerSlots.length} outs=${c.outs} abs=${c.abs} unitDiag=${c.unitDiagonal}`, async ({
+    it(`n=${c.n} slots=${c.slots} L=${c.layerSlots.length} outs=${c.outs} abs=${c.abs} unitDiag=${c.unitDiagonal} skip=${!!c.skipConstant}`, async ({
       skip,
     }) => {
       if (!gpu) return skip();
@@ -130,15 +115,32 @@ describe('accumulate_abs_batched vs CPU reference', () => {
       const nn = c.n * c.n;
       const L = c.layerSlots.length;
       const src = rng.normals(L * nn);
+      // Gram products of unit rows: diagonals ~1; every third layer with a constant row's 0 there.
+      for (let l = 0; l < L; l++) for (let k = 0; k < c.n; k++) src[l * nn + k * (c.n + 1)] = 1 - 1e-7 * k;
+      for (let l = 1; l < L; l += 3) src[l * nn + (l % c.n) * (c.n + 1)] = 0;
       const dst = rng.normals(c.slots * c.outs * nn);
       const weights = c.layerSlots.map((_, l) => 2 ** (l % 4));
-      const opts = { ...c, weights };
+      const weights2 = c.outs === 3 ? c.layerSlots.map((_, l) => 2 ** (17 - l)) : undefined;
+      const opts = { ...c, weights, weights2 };
       const gd = gpu.upload(dst);
       const gs = gpu.upload(src);
       accumulateAbsBatched(gpu, gd, gs, opts);
       const ref = Float64Array.from(dst);
       accumulateAbsBatchedCpu(ref, src, opts);
-      expectClose(await gd.read(), ref, { atol: 1e-5, label: 'K' });
+      expectClose(await gd.read(), ref, { atol: 1e-5, rtol: 1e-6, label: 'K' });
+      if (c.skipConstant) {
+        // The same as the layers without a 0 on the diagonal alone.
+        const kept = c.layerSlots.map((_, l) => l).filter((l) => l % 3 !== 1);
+        const alone = Float64Array.from(dst);
+        accumulateAbsBatchedCpu(alone, Float32Array.from(kept.flatMap((l) => [...src.subarray(l * nn, (l + 1) * nn)])), {
+          ...opts,
+          skipConstant: false,
+          layerSlots: kept.map((l) => c.layerSlots[l]),
+          weights: kept.map((l) => weights[l]),
+          weights2: weights2 && kept.map((l) => weights2[l]),
+        });
+        expect(alone).toEqual(ref);
+      }
       gd.dispose();
       gs.dispose();
     });
@@ -221,7 +223,7 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
       expect(many).toHaveLength(A);
       for (let a = 0; a < A; a++) {
         const old = await wrcorScoresPerLayer(onGpu(gpu), archs[a].recs, n);
-        const ref = wrcorCpu(archs[a].host, n);
+        const ref = wrcorReference(archs[a].host, n);
         expect(Number.isFinite(ref.wrcor)).toBe(true);
         expectScores(many[a], old, 1e-4, `arch ${a} batched vs per-layer`);
         expectScores(chunked[a], old, 1e-4, `arch ${a} chunked vs per-layer`);
@@ -256,6 +258,7 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     const recs: ReluRecord[] = Array.from({ length: 100 }, (_, i) => ({
       name: `b${i}`,
       block: i % 3,
+      module: i % 18,
       input: gpu!.upload(rng.normals(8 * 9), [8, 9]),
     }));
     live.push(...recs);
@@ -273,6 +276,7 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     const recs: ReluRecord[] = [3, 5].map((d, i) => ({
       name: `a${i}`,
       block: i,
+      module: i,
       input: gpu!.upload(rng.normals(n * d), [n, d]),
     }));
     live.push(...recs);
@@ -305,12 +309,14 @@ describe('batched WRCor / NASWOT equal the per-layer path and the f64 reference'
     if (!gpu) return skip();
     const t = gpu.zeros([7]);
     const u = gpu.zeros([12]);
-    await expect(wrcorScores(onGpu(gpu), [{ name: 'odd', block: 0, input: t }], n)).rejects.toThrow(/'odd'.*not 6 samples/);
-    await expect(wrcorScores(onGpu(gpu), [{ name: 'g', block: 0, input: u, gradInput: t }], n)).rejects.toThrow(
+    await expect(wrcorScores(onGpu(gpu), [{ name: 'odd', block: 0, module: 0, input: t }], n)).rejects.toThrow(
+      /'odd'.*not 6 samples/,
+    );
+    await expect(wrcorScores(onGpu(gpu), [{ name: 'g', block: 0, module: 0, input: u, gradInput: t }], n)).rejects.toThrow(
       /gradInput has 7 elements/,
     );
     await expect(wrcorScoresMany(onGpu(gpu), [[]], 0)).rejects.toThrow(/positive integer/);
-    await expect(naswotScoresMany(onGpu(gpu), [[{ name: 'odd', block: 0, input: t }]], n)).rejects.toThrow(ShapeError);
+    await expect(naswotScoresMany(onGpu(gpu), [[{ name: 'odd', block: 0, module: 0, input: t }]], n)).rejects.toThrow(ShapeError);
     t.dispose();
     u.dispose();
   });

@@ -58,7 +58,7 @@ describe('MBConv candidate vs f64 CPU reference', () => {
       const xData = rng.normals(2 * 4 * 49);
       const t = new Tape(onGpu(gpu));
       const x = t.input(t.adopt(gpu.upload(xData, xShape)), true);
-      const o = net.layers[0].candidateOutput(t, x, 0, 0, 'mb');
+      const o = net.layers[0].candidateOutput(t, x, 0, { block: 0, module: 0 }, 'mb');
       const r = rng.normals(o.value.size);
       const seed = t.adopt(gpu.upload(r, o.shape));
       t.backward(o, seed);

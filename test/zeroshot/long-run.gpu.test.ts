@@ -83,6 +83,7 @@ describe.each(await bothBackends())('long runs on the $name backend hold nothing
     const recs: ReluRecord[] = Array.from({ length: 40 }, (_, i) => ({
       name: `r${i}`,
       block: i % 3,
+      module: i,
       input: backend.upload(
         Float32Array.from({ length: n * d }, (_, j) => Math.sin(i + j * (1 + i / 7))),
         [n, d],

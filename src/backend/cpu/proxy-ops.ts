@@ -46,8 +46,10 @@ export function accumulateAbsBatched(dev: NativeDevice, dst: NativeTensor, src: 
     outs,
     abs: o.abs ?? true,
     unitDiagonal: o.unitDiagonal ?? false,
+    skipConstant: o.skipConstant ?? false,
     layerSlots: o.layerSlots,
     weights: o.weights,
+    ...(o.weights2 ? { weights2: o.weights2 } : {}),
   });
 }
 

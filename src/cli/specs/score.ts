@@ -51,7 +51,7 @@ export const SCORE_OPTIONS = {
     help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
   }),
   proxies: list({
-    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: wrcor and its ablations (wrcor_act, wrcor_grad, wrcor_unweighted), the four az_nas_* components, vkdnw and vkdnw_entropy",
+    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: wrcor, its ablations (wrcor_act, wrcor_grad, wrcor_unweighted) and wrcor_module (weighted per cell, not per stage), the four az_nas_* components, vkdnw and vkdnw_entropy",
     default: ['wrcor'],
     choices: proxyListChoices,
     noun: 'proxy',

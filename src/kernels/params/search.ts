@@ -11,12 +11,22 @@ export interface BatchedAccumulateOptions {
   /** Per layer of src (sorted by slot): its slot in [0, slots) and weight. */
   layerSlots: readonly number[];
   weights: readonly number[];
-  /** 2: also add the unweighted sum into the matrix after each slot's weighted one. Default 1. */
-  outs?: 1 | 2;
+  /** outs 3: per layer, the weight of the third sum. */
+  weights2?: readonly number[];
+  /**
+   * 2: also add the unweighted sum into the matrix after each slot's weighted one; 3: and the sum
+   * weighted by weights2 into the one after that. Default 1.
+   */
+  outs?: 1 | 2 | 3;
   /** Add |C| (default) or C. */
   abs?: boolean;
   /** Count every diagonal entry as exactly 1 (correlation Gram products without set_diag). */
   unitDiagonal?: boolean;
+  /**
+   * A layer with a diagonal entry below 1/2 adds nothing: in a Gram product of unit rows that is a
+   * constant row's zero row, whose correlations are undefined (WRCor skips such a matrix).
+   */
+  skipConstant?: boolean;
 }
 
 // ---- proxy ops (checks) -------------------------------------------------------------------------------
@@ -26,7 +36,11 @@ export function checkAccumulateAbs(dstSize: number, srcSize: number): void {
 }
 
 /** accumulateAbsBatched's sizes; returns outs and the layer count L. */
-export function batchedAccumulateDims(dstSize: number, srcSize: number, o: BatchedAccumulateOptions): { outs: 1 | 2; L: number } {
+export function batchedAccumulateDims(
+  dstSize: number,
+  srcSize: number,
+  o: BatchedAccumulateOptions,
+): { outs: 1 | 2 | 3; L: number } {
   const { n, slots } = o;
   const outs = o.outs ?? 1;
   const L = o.layerSlots.length;
@@ -36,6 +50,10 @@ export function batchedAccumulateDims(dstSize: number, srcSize: number, o: Batch
   if (dstSize < slots * outs * n * n)
     throw new ShapeError(`accumulateAbsBatched: dst has ${dstSize} elements, needs ${slots}x${outs}x${n}x${n}`);
   if (srcSize < L * n * n) throw new ShapeError(`accumulateAbsBatched: src has ${srcSize} elements, needs ${L}x${n}x${n}`);
+  if ((outs === 3) !== (o.weights2 !== undefined))
+    throw new RangeError('accumulateAbsBatched: weights2 goes with outs 3, and only with it');
+  if (o.weights2 && o.weights2.length !== L)
+    throw new ShapeError(`accumulateAbsBatched: ${L} layer slots but ${o.weights2.length} weights2`);
   return { outs, L };
 }
 

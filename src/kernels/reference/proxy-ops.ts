@@ -11,12 +11,14 @@ export function accumulateAbsBatchedCpu(
   const outs = o.outs ?? 1;
   const nn = n * n;
   o.layerSlots.forEach((s, l) => {
+    if (o.skipConstant && Array.from({ length: n }, (_, k) => src[l * nn + k * (n + 1)]).some((d) => d < 0.5)) return;
     for (let e = 0; e < nn; e++) {
       let v = src[l * nn + e];
       if (o.abs ?? true) v = Math.abs(v);
       if (o.unitDiagonal && e % (n + 1) === 0) v = 1;
       dst[s * outs * nn + e] += o.weights[l] * v;
       if (outs > 1) dst[(s * outs + 1) * nn + e] += v;
+      if (outs > 2) dst[(s * outs + 2) * nn + e] += o.weights2![l] * v;
     }
   });
 }

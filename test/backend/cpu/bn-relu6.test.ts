@@ -142,8 +142,24 @@ describe('Tape.batchNormRelu6', () => {
     const proj = be.upload(rng.normals(2 * 13 * 6 * 6), [2, 13, 6, 6]);
     const t = new Tape(be, { recordRelus });
     try {
-      const h = t.batchNormRelu6(t.conv(t.input(x), w1, { stride: 1, pad: 1, groups: 1 }), g1, b1, 0, 'bn1', 'r1', eps);
-      const y = t.batchNormRelu6(t.conv(h, w2, { stride: 1, pad: 1, groups: 13 }), g2, b2, 0, 'bn2', 'r2', eps);
+      const h = t.batchNormRelu6(
+        t.conv(t.input(x), w1, { stride: 1, pad: 1, groups: 1 }),
+        g1,
+        b1,
+        { block: 0, module: 0 },
+        'bn1',
+        'r1',
+        eps,
+      );
+      const y = t.batchNormRelu6(
+        t.conv(h, w2, { stride: 1, pad: 1, groups: 13 }),
+        g2,
+        b2,
+        { block: 0, module: 0 },
+        'bn2',
+        'r2',
+        eps,
+      );
       t.backward(y, proj);
       expect(t.relus.length).toBe(recordRelus ? 2 : 0);
       return await Promise.all(store.params.map((p) => p.grad!.read()));
