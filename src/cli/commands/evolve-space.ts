@@ -6,12 +6,13 @@ import {
   type EvolveConfig,
   type IterationEvent,
 } from '../../autospace/evolve.js';
+import { referenceLeftOut } from '../../autospace/population.js';
 import { checkEvolveSettings, evolveRunSettings } from '../../autospace/resume-state.js';
 import { isStreamed } from '../../data/batch-stream.js';
 import { firstImages } from '../../data/image-dataset.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
-import { getLayout } from '../../mobilenet/layout.js';
+import { getLayout, layerShapes } from '../../mobilenet/layout.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -86,6 +87,16 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     checkEvolveConfig(cfg);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+  // A budget below the reference network's: the reference cell sits out the layers it would overrun.
+  const layers = layerShapes(layout).length;
+  const over = referenceLeftOut(cfg, layerShapes(layout));
+  if (over.length) {
+    const where =
+      over.length === layers ? `all ${layers} layers` : `layer${over.length > 1 ? 's' : ''} ${over.join(', ')} of ${layers}`;
+    ctx.io.err(
+      `note: the reference cell (MBConv k3 e6) exceeds its layer's share of --budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M in ${where}: left out there (it neither guides nor joins the space)\n`,
+    );
   }
   // --redis: the flags and the server checked before any work (the queue loads only for --redis).
   const queued = v.redis ? await import('../evolve-queued.js') : undefined;
