@@ -38,6 +38,21 @@ function fmtEvent(e: IterationEvent): string {
   );
 }
 
+/**
+ * A budget below the reference network's: one note that the reference cell sits out the layers it
+ * would overrun (said once every refusal is behind, so a refusal stays one line).
+ */
+function noteReferenceLeftOut(cfg: EvolveConfig, io: RunContext['io']): void {
+  const layers = layerShapes(cfg.layout).length;
+  const over = referenceLeftOut(cfg, layerShapes(cfg.layout));
+  if (!over.length) return;
+  const where =
+    over.length === layers ? `all ${layers} layers` : `layer${over.length > 1 ? 's' : ''} ${over.join(', ')} of ${layers}`;
+  io.err(
+    `note: the reference cell (MBConv k3 e6) exceeds its layer's share of --budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M in ${where}: left out there (it neither guides nor joins the space)\n`,
+  );
+}
+
 async function handDesigned(v: ValuesOf<typeof HAND_DESIGNED_OPTIONS>, { io }: RunContext): Promise<void> {
   const f = handDesignedSpace(getLayout(v.layout));
   if (v.out) {
@@ -87,16 +102,6 @@ async function evolve(v: ValuesOf<typeof EVOLVE_OPTIONS>, ctx: RunContext): Prom
     checkEvolveConfig(cfg);
   } catch (e) {
     throw new UsageError((e as Error).message);
-  }
-  // A budget below the reference network's: the reference cell sits out the layers it would overrun.
-  const layers = layerShapes(layout).length;
-  const over = referenceLeftOut(cfg, layerShapes(layout));
-  if (over.length) {
-    const where =
-      over.length === layers ? `all ${layers} layers` : `layer${over.length > 1 ? 's' : ''} ${over.join(', ')} of ${layers}`;
-    ctx.io.err(
-      `note: the reference cell (MBConv k3 e6) exceeds its layer's share of --budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M in ${where}: left out there (it neither guides nor joins the space)\n`,
-    );
   }
   // --redis: the flags and the server checked before any work (the queue loads only for --redis).
   const queued = v.redis ? await import('../evolve-queued.js') : undefined;
@@ -168,8 +173,10 @@ async function evolveWith(
       throw new UsageError(
         `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
       );
+    noteReferenceLeftOut(cfg, io);
     return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
   }
+  noteReferenceLeftOut(cfg, io);
   const err = process.stderr;
   const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;
