@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { dataFile } from '../src/data/paths.js';
 import { type DeviceChoice, describeBackend, openBackend } from '../src/backend/index.js';
 import { readLatencyTable } from '../src/latency/lut.js';
-import { archCost } from '../src/mobilenet/cost/model.js';
+import { archCost, latencyScope } from '../src/mobilenet/cost/model.js';
 import { tableCost } from '../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT, candidateName, searchPositions } from '../src/mobilenet/layout.js';
 import { trainFixed } from '../src/mobilenet/train.js';
@@ -128,7 +128,7 @@ if (v.plot) {
   writeFileSync(
     v.plot,
     searchPlotSvg(pd, {
-      title: `ProxylessNAS search, target ${targetMs} ms`,
+      title: `ProxylessNAS search, target ${targetMs} ms${latencyScope(latency) ? ` (${latencyScope(latency)})` : ''}`,
       subtitle: `CIFAR layout, hinge, 1 path, warm-up ${cfg.warmupSteps} + ${cfg.searchSteps} steps (α every ${cfg.archEvery} after ${cfg.archWarmupSteps}), batch 32: derived ${foundMs.toFixed(2)} ms`,
     }),
   );

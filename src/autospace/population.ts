@@ -44,6 +44,33 @@ export interface SavedPopulations {
   members: SavedMember[][];
 }
 
+/**
+ * Each layer's MAdds allowance: its share of the searchable budget (budget − skeleton), proportional
+ * to the reference cell's MAdds there, times layerSlack.
+ */
+export function layerBudgets(
+  cfg: Pick<EvolveConfig, 'budgetMadds' | 'layerSlack' | 'layout'>,
+  shapes: readonly LayerShape[],
+): number[] {
+  const refMadds = shapes.map((sh) => cellMadds(referenceCell(sh), sh));
+  const free = cfg.budgetMadds - fixedMadds(cfg.layout);
+  const refTotal = refMadds.reduce((a, b) => a + b, 0);
+  return refMadds.map((m) => (cfg.layerSlack * free * m) / refTotal);
+}
+
+/**
+ * The layers whose reference cell exceeds their allowance (a budget below layerSlack⁻¹ x the
+ * reference network's): the reference is left out of their populations, as any other cell that
+ * does not fit, so it neither guides there nor ends in the learned space.
+ */
+export function referenceLeftOut(
+  cfg: Pick<EvolveConfig, 'budgetMadds' | 'layerSlack' | 'layout'>,
+  shapes: readonly LayerShape[],
+): number[] {
+  const budget = layerBudgets(cfg, shapes);
+  return shapes.flatMap((sh, b) => (cellMadds(referenceCell(sh), sh) <= budget[b] ? [] : [b]));
+}
+
 export class Populations {
   readonly members: Member[][];
   /** Per-layer MAdds allowance for mutations. */
@@ -57,19 +84,16 @@ export class Populations {
     readonly shapes: readonly LayerShape[],
     private readonly rng: Rng,
   ) {
-    // Each layer's share of the searchable budget is proportional to the reference cell's MAdds there.
-    const refMadds = shapes.map((sh) => cellMadds(referenceCell(sh), sh));
-    const free = cfg.budgetMadds - fixedMadds(cfg.layout);
-    const refTotal = refMadds.reduce((a, b) => a + b, 0);
-    this.layerBudget = refMadds.map((m) => (cfg.layerSlack * free * m) / refTotal);
+    this.layerBudget = layerBudgets(cfg, shapes);
 
-    // Warm start from the reference: the reference cell, then (init 'hand-designed') the hand-designed
-    // candidates that fit, or (init 'reference') the zero cell where the layer has a shortcut, so 'skip
-    // this layer' competes from the start; then mutations of the reference to fill the population.
+    // Warm start from the reference: the reference cell where it fits the layer's budget, then (init
+    // 'hand-designed') the hand-designed candidates that fit, or (init 'reference') the zero cell where
+    // the layer has a shortcut, so 'skip this layer' competes from the start; then mutations of the
+    // reference (that fit) to fill the population.
     this.members = shapes.map((sh, b) => {
       const ref = referenceCell(sh);
-      const pop: Member[] = [this.member(b, ref, true)];
-      const seen = new Set([pop[0].key]);
+      const pop: Member[] = this.fits(b, ref) ? [this.member(b, ref, true)] : [];
+      const seen = new Set(pop.map((m) => m.key));
       const add = (c: Cell) => {
         const key = formatCell(c);
         if (pop.length >= cfg.populationSize || seen.has(key) || !this.fits(b, c)) return false;
@@ -83,6 +107,12 @@ export class Populations {
       for (let tries = 0; pop.length < cfg.populationSize && tries < 200 * cfg.populationSize; tries++) {
         const child = mutateCell(parent, sh, rng, { maxNodes: cfg.maxNodes });
         if (add(child)) parent = rng.next() < 0.5 ? ref : child; // explore one and two mutations away
+      }
+      if (!pop.length) {
+        const share = (this.layerBudget[b] / 1e6).toFixed(3);
+        throw new RangeError(
+          `evolve-space: no cell fits layer ${b}'s share of the MAdds budget (${share} M MAdds of ${(cfg.budgetMadds / 1e6).toFixed(2)} M); raise the budget`,
+        );
       }
       return pop;
     });
@@ -117,13 +147,14 @@ export class Populations {
 
   /**
    * K distinct members of layer b by repeated tournaments (fittest of `tournamentSize` random
-   * picks); while `guided`, the reference cell is always one of them.
+   * picks); while `guided`, the reference cell is always one of them (where the layer has it).
    */
   select(b: number, guided: boolean): Member[] {
     const pop = this.members[b];
     const k = Math.min(this.cfg.k, pop.length);
     const chosen: Member[] = [];
-    if (guided) chosen.push(pop.find((m) => m.reference)!);
+    const ref = guided ? pop.find((m) => m.reference) : undefined;
+    if (ref) chosen.push(ref);
     while (chosen.length < k) {
       const rest = pop.filter((m) => !chosen.includes(m));
       let best: Member | null = null;

@@ -15,7 +15,7 @@ import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { EvolveConfig, IterationEvent } from './evolve-config.js';
-import type { SavedPopulations } from './population.js';
+import { referenceLeftOut, type SavedPopulations } from './population.js';
 
 export const EVOLVE_CHECKPOINT_KIND = 'wgnas-evolve-space';
 
@@ -125,6 +125,7 @@ export function validateEvolveState(
     bad(`'populations' must be {nextId, members} with ${shapes.length} layers`);
   const { nextId, members } = pops as unknown as SavedPopulations;
   const ids = new Set<number>();
+  const leftOut = new Set(referenceLeftOut(cfg, shapes));
   members.forEach((pop, b) => {
     if (!Array.isArray(pop) || pop.length < 1 || pop.length > cfg.populationSize)
       bad(`layer ${b}'s population must hold 1 to ${cfg.populationSize} members`);
@@ -149,7 +150,10 @@ export function validateEvolveState(
       }
     }
     if (references > 1) bad(`layer ${b} has ${references} reference cells`);
-    if (counters.iteration < cfg.guideIterations && references !== 1) bad(`layer ${b} lost its reference cell while it guides`);
+    // A layer whose budget the reference exceeds starts without it (checkpoints written before that
+    // rule hold it there still, and go on with it).
+    if (counters.iteration < cfg.guideIterations && references !== 1 && !leftOut.has(b))
+      bad(`layer ${b} lost its reference cell while it guides`);
   });
   const history = meta.history;
   if (!Array.isArray(history) || history.length !== counters.iteration)

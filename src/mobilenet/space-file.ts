@@ -96,6 +96,9 @@ export function loadSpace(json: unknown, where = 'space'): CellSpace {
     }
     if (!Array.isArray(layer.cells) || layer.cells.length === 0)
       throw new SpaceFileError(`${where}: layer ${b} has no cells (layers[${b}].cells is ${show(layer.cells)})`);
+    // The canonical text is the cell's identity: a layer lists each cell once (two copies would be two
+    // candidates of one cell with separate weights, and halve each one's training in a supernet).
+    const seen = new Map<string, number>();
     return layer.cells.map((e, j) => {
       if (!e || typeof e !== 'object')
         throw new SpaceFileError(`${where}: layers[${b}].cells[${j}] must be an object with a 'cell' string, got ${show(e)}`);
@@ -104,14 +107,22 @@ export function loadSpace(json: unknown, where = 'space'): CellSpace {
           `${where}: layers[${b}].cells[${j}].cell must be a cell string like 'pw6<0;dw3<1;pwl<2;=>3' or 'zero', got ${show(e.cell)}`,
         );
       }
+      let c: Cell;
       try {
-        const c = parseCell(e.cell);
+        c = parseCell(e.cell);
         validateCell(c, shapes[b]);
-        return c;
       } catch (err) {
         if (err instanceof CellError) throw new SpaceFileError(`${where}: layer ${b} cell ${j} '${e.cell}': ${err.message}`);
         throw err;
       }
+      const key = formatCell(c);
+      const first = seen.get(key);
+      if (first !== undefined)
+        throw new SpaceFileError(
+          `${where}: layer ${b} lists cell '${key}' twice (cells ${first} and ${j}); each cell may appear once per layer`,
+        );
+      seen.set(key, j);
+      return c;
     });
   });
   return { file: f, layout, shapes, cells };

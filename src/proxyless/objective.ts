@@ -11,16 +11,21 @@ export interface CostLossConfig {
   /** Target T, in the unit of the cost model the search uses. */
   target: number;
   /**
-   * add: loss = CE + λ·(E[cost] − T)/T (ProxylessNAS 'add#linear'; the gradient is λ/T · ∂E).
+   * add: loss = CE + λ·(E[cost] − T)/T (the authors' code, 'add#linear'; the paper's Eq. 5 writes
+   * CE + λ2·E[LAT], the same gradient up to the scale 1/T; the gradient is λ/T · ∂E).
    * hinge: loss = CE + λ·max(0, E[cost] − T)/T: no pressure once E[cost] is under the target. Not in
    * the paper: 'add' and 'mul' always reward lower cost (T only sets the strength), so short runs
    * either ignore the target or collapse to the cheapest net; the hinge makes T a budget.
+   * Unused by 'mul' (the authors' mul#log has no λ either). Default: DEFAULT_LAMBDA.
    */
   lambda?: number;
   /** mul: loss = a·CE·(ln E[cost] / ln T)^β (ProxylessNAS 'mul#log'; they use a = 0.2, β = 0.3). */
   beta?: number;
   mulScale?: number;
 }
+
+/** λ where a config gives none: the authors' add#linear 0.1; the hinge's 2 (a budget that binds in short runs). */
+export const DEFAULT_LAMBDA: Readonly<Record<'add' | 'hinge', number>> = { add: 0.1, hinge: 2 };
 
 export interface CombinedLoss {
   loss: number;
@@ -42,11 +47,11 @@ export function combineLoss(cfg: CostLossConfig, ce: number, expected: number, u
   const T = cfg.target;
   if (!(T > 0)) throw new RangeError(`the cost target must be > 0, got ${T}`);
   if (cfg.kind === 'add') {
-    const lambda = cfg.lambda ?? 0.1;
+    const lambda = cfg.lambda ?? DEFAULT_LAMBDA.add;
     return { loss: ce + (lambda * (expected - T)) / T, dCe: 1, dE: lambda / T };
   }
   if (cfg.kind === 'hinge') {
-    const lambda = cfg.lambda ?? 1;
+    const lambda = cfg.lambda ?? DEFAULT_LAMBDA.hinge;
     const over = expected > T;
     return { loss: ce + (over ? (lambda * (expected - T)) / T : 0), dCe: 1, dE: over ? lambda / T : 0 };
   }

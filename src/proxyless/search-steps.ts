@@ -68,13 +68,17 @@ function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
   }
 }
 
-/** One weight step on a train batch with one sampled path per block. Returns loss and accuracy. */
+/**
+ * One weight step on a train batch with one sampled path per block: exactly a step of the
+ * stand-alone network of that path (test/proxyless/path-equivalence.test.ts). Returns loss,
+ * accuracy and the path (the active candidate per block).
+ */
 export async function weightStep(
   p: SearchParts,
   alpha: readonly Float32Array[],
   lr: number,
   key: number,
-): Promise<{ loss: number; acc: number }> {
+): Promise<{ loss: number; acc: number; choices: number[] }> {
   const rng = new Rng(mixSeed(p.cfg.seed, 3, key));
   const b = await p.trainStream.batchAt(key);
   const xs = p.cfg.augment ? augment(b.x, b.n, rng, p.trainStream.geometry) : b.x;
@@ -91,7 +95,7 @@ export async function weightStep(
     p.sgd.step(lr);
     p.net.zeroGrad();
     const [l, lg] = await backend.readMany([loss.value, logits.value]);
-    return { loss: l[0], acc: accuracy(lg, b.y) };
+    return { loss: l[0], acc: accuracy(lg, b.y), choices: gates.map((g) => g.active) };
   } finally {
     t.dispose();
     x.dispose();

@@ -3,10 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scoreArch } from '../../src/autospace/cell-arch-net.js';
-import { AutoSpace, type EvolveConfig } from '../../src/autospace/evolve.js';
+import { AutoSpace, DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve.js';
+import { referenceLeftOut } from '../../src/autospace/population.js';
 import { searchCellSpace } from '../../src/autospace/search.js';
 import { cellSearchSpace } from '../../src/autospace/search-space.js';
-import { cellMadds, handDesignedCells, hasShortcut, primitiveSpec, validateCell } from '../../src/mobilenet/cell.js';
+import {
+  cellMadds,
+  handDesignedCells,
+  hasShortcut,
+  primitiveSpec,
+  referenceCell,
+  validateCell,
+} from '../../src/mobilenet/cell.js';
 import { CellModule } from '../../src/mobilenet/cell-module.js';
 import { formatCell, parseCell } from '../../src/mobilenet/cell-text.js';
 import { maddsCost } from '../../src/mobilenet/cost/madds.js';
@@ -30,7 +38,7 @@ import { run as searchCli } from '../../src/cli/commands/search.js';
 import type { Backend } from '../../src/backend/index.js';
 import { Tape } from '../../src/nn/tape.js';
 import { cifarSearchSplit } from '../../src/data/search-split.js';
-import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
+import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
 import { DEFAULT_SEARCH, ProxylessSearch } from '../../src/proxyless/search.js';
 import { ProxylessSupernet } from '../../src/proxyless/supernet.js';
 import { Rng } from '../../src/util/rng.js';
@@ -96,6 +104,24 @@ describe('space files', () => {
     const zeroNoShortcut = structuredClone(good);
     zeroNoShortcut.layers[0].cells[0].cell = 'zero';
     expect(() => loadSpace(zeroNoShortcut)).toThrow(/layer 0 cell 0/);
+    // A cell listed twice in a layer (here as two texts of one canonical cell) is refused, naming file, layer and cell.
+    const dup = structuredClone(good);
+    dup.layers[1].cells.push(
+      { cell: 'dw3<0;pwl<0,1;=>2', madds: 0, params: 0 },
+      { cell: 'dw3<0;pwl<1,0;=>2', madds: 0, params: 0 },
+    );
+    const dupFile = join(tmp, 'dup.json');
+    writeFileSync(dupFile, JSON.stringify(dup));
+    expect(() => readSpaceFile(dupFile)).toThrow(SpaceFileError);
+    expect(() => readSpaceFile(dupFile)).toThrow(
+      `${dupFile}: layer 1 lists cell 'dw3<0;pwl<0,1;=>2' twice (cells 7 and 8); each cell may appear once per layer`,
+    );
+    // The same text twice too (the file a reviewer wrote: two copies of MBConv k3 e6).
+    const same = structuredClone(good);
+    same.layers[0].cells.push({ ...same.layers[0].cells[3] });
+    expect(() => loadSpace(same, 'same.json')).toThrow(
+      "same.json: layer 0 lists cell 'pw6<0;dw3<1;pwl<2;=>3' twice (cells 3 and 6); each cell may appear once per layer",
+    );
     expect(() => readSpaceFile(join(tmp, 'missing.json'))).toThrow(/cannot read space file .*ENOENT/);
     writeFileSync(join(tmp, 'broken.json'), '{');
     expect(() => readSpaceFile(join(tmp, 'broken.json'))).toThrow(/not valid JSON/);
@@ -284,6 +310,52 @@ describe('AutoSpace evolution', () => {
       expect(seen.size).toBeGreaterThan(6);
     } finally {
       evo.dispose();
+    }
+  });
+
+  it('a budget the reference cell overruns: it is left out of every layer, the populations, the mixtures and the space stay within budget', async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    const shapes = layerShapes(TINY_CIFAR_LAYOUT);
+    const refMadds = shapes.map((sh) => cellMadds(referenceCell(sh), sh));
+    const refTotal = refMadds.reduce((a, b) => a + b, 0);
+    // Each layer's share (slack x free x its reference MAdds / the reference total) is 0.6 of its reference cell.
+    const slack = DEFAULT_EVOLVE.layerSlack;
+    const budgetMadds = fixedMadds(TINY_CIFAR_LAYOUT) + Math.round((0.6 * refTotal) / slack);
+    for (const init of ['reference', 'hand-designed'] as const) {
+      const cfg = tinyEvolve({ budgetMadds, init, populationSize: 4, k: 2, guideIterations: 2, iterations: 2, steps: 1 });
+      expect(referenceLeftOut(cfg, shapes)).toEqual([0, 1, 2]);
+      // At the reference network's own MAdds every layer keeps it.
+      expect(
+        referenceLeftOut({ ...cfg, budgetMadds: fixedMadds(TINY_CIFAR_LAYOUT) + Math.ceil(refTotal / slack) }, shapes),
+      ).toEqual([]);
+      const evo = new AutoSpace(gpu, cfg, data());
+      try {
+        evo.layerBudget.forEach((budget, b) => expect(budget).toBeCloseTo(0.6 * refMadds[b], 0));
+        const inBudget = () =>
+          evo.populations.forEach((pop, b) => {
+            expect(pop.length).toBeGreaterThan(0);
+            for (const m of pop) {
+              expect(m.reference, `${init} layer ${b}`).toBe(false);
+              expect(m.key).not.toBe('pw6<0;dw3<1;pwl<2;=>3');
+              expect(m.madds, `${init} layer ${b} ${m.key}`).toBeLessThanOrEqual(evo.layerBudget[b]);
+            }
+          });
+        inBudget();
+        // Guided iterations select without a reference to force in.
+        expect(evo.select(0).length).toBe(Math.min(cfg.k, evo.populations[0].length));
+        const res = await evo.run();
+        inBudget();
+        res.space.layers.forEach((l, b) => {
+          for (const c of l.cells) expect(c.madds).toBeLessThanOrEqual(evo.layerBudget[b]);
+        });
+        // E[MAdds] of each iteration's mixture is a mean of in-budget cells: below the skeleton plus the shares.
+        const ceiling = fixedMadds(TINY_CIFAR_LAYOUT) + evo.layerBudget.reduce((a, b) => a + b, 0);
+        for (const e of res.history) expect(e.expectedMadds).toBeLessThanOrEqual(ceiling);
+      } finally {
+        evo.dispose();
+      }
     }
   });
 

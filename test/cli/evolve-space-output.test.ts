@@ -6,6 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EVOLVE } from '../../src/autospace/evolve.js';
+import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
+import { fixedMadds } from '../../src/mobilenet/madds.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
 
@@ -53,4 +56,30 @@ describe('evolve-space --quiet', () => {
     };
     expect(strip('quiet.json')).toBe(strip('loud.json'));
   });
+});
+
+describe('evolve-space under a budget the reference network overruns', () => {
+  it(
+    'one note line (--quiet too) says the reference cell sits out; the space stays within budget',
+    { timeout: 240_000 },
+    async ({ skip }) => {
+      if (!cpuTestBackend()) return skip();
+      const out = join(tmp, 'tight.json');
+      const r = await wgnasCapturingStderr([
+        ...['evolve-space', '--budget-madds', '1.2M', '--population', '3', '--k', '2', '--iterations', '1', '--steps', '1'],
+        ...['--warmup', '0', '--batch', '4', '--train', '16', '--val', '16', '--device', 'cpu', '--cpu-threads', '1'],
+        ...['--quiet', '--out', out],
+      ]);
+      expect(r.code, r.err).toBe(0);
+      const notes = (r.err + r.stderr).split('\n').filter((l) => l.startsWith('note:'));
+      expect(notes).toEqual([
+        "note: the reference cell (MBConv k3 e6) exceeds its layer's share of --budget-madds 1.20M in all 11 layers: left out there (it neither guides nor joins the space)",
+      ]);
+      const space = JSON.parse(readFileSync(out, 'utf8')) as { layers: Array<{ cells: Array<{ cell: string; madds: number }> }> };
+      const searchable = space.layers.reduce((s, l) => s + Math.max(...l.cells.map((c) => c.madds)), 0);
+      for (const l of space.layers) for (const c of l.cells) expect(c.cell).not.toBe('pw6<0;dw3<1;pwl<2;=>3');
+      // Every layer's dearest cell together: within the searchable budget's slack (1.5 x (1.2M - the skeleton)).
+      expect(searchable).toBeLessThanOrEqual(DEFAULT_EVOLVE.layerSlack * (1.2e6 - fixedMadds(CIFAR_LAYOUT)));
+    },
+  );
 });

@@ -22,15 +22,30 @@ describe('proxyless summary', () => {
         wgnasInProcess([
           ...['proxyless', '--latency-table', TABLE, '--target-ms', '40', '--warmup', '0', '--steps', '1'],
           ...['--batch', '4', '--val-batch', '8', '--train', '16', '--val', String(val)],
-          ...['--device', 'cpu', '--cpu-threads', '1', '--out', join(tmp, `net-${val}.config`)],
+          ...[
+            '--device',
+            'cpu',
+            '--cpu-threads',
+            '1',
+            '--out',
+            join(tmp, `net-${val}.config`),
+            '--plot',
+            join(tmp, `p-${val}.svg`),
+          ],
         ]);
       const small = await run(8);
       expect(small.code, small.err).toBe(0);
       expect(small.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(8 images\)/);
-      // The latency line names the table and where its figures came from.
+      // The latency line names the table and where its figures came from, and whose latency they are:
+      // the Pixel 1 table prices the CIFAR network as its ImageNet-layout twin (the plot's title says so too).
       const latency = small.out.split('\n').find((l) => l.startsWith('latency '));
       expect(latency).toMatch(/^latency [\d.]+ ms \(table /);
-      expect(latency).toContain(`(table ${TABLE}: Pixel 1, TFLite, 1 thread; published by ProxylessNAS), E[lat] `);
+      expect(latency).toContain(
+        `(table ${TABLE}: Pixel 1, TFLite, 1 thread; published by ProxylessNAS; the ImageNet-layout twin at 224x224 on the table's device), E[lat] `,
+      );
+      expect(readFileSync(join(tmp, 'p-8.svg'), 'utf8')).toContain(
+        '>ProxylessNAS search, target 40 ms (the ImageNet-layout twin at 224x224 on the table&apos;s device)</text>',
+      );
       const big = await run(40);
       expect(big.code, big.err).toBe(0);
       expect(big.out).toMatch(/supernet val accuracy of the derived path: [\d.]+% \(32 images\)/);

@@ -10,7 +10,7 @@ import { cifarSearchSplit } from '../../src/data/search-split.js';
 import { expectedCost } from '../../src/mobilenet/cost/model.js';
 import { jsonNetwork } from '../../src/export/index.js';
 import { spaceFromLayout } from '../../src/mobilenet/space-file.js';
-import { combineLoss, reinforceReward } from '../../src/proxyless/objective.js';
+import { combineLoss, DEFAULT_LAMBDA, reinforceReward } from '../../src/proxyless/objective.js';
 import { DEFAULT_SEARCH, type ProxylessSearchConfig, ProxylessSearch } from '../../src/proxyless/search.js';
 import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
 import { type SearchParts, gradientArchStep, reinforceArchStep, weightStep } from '../../src/proxyless/search-steps.js';
@@ -56,6 +56,15 @@ describe('the cost terms of the objective', () => {
     expect(mulMadds.dE * 1e6).toBeCloseTo(mulMs.dE, 12);
     expect(() => combineLoss({ kind: 'mul', target: 0.5e6 }, 2, 40e6, 'madds')).toThrow(/above 1 M MAdds/);
     expect(reinforceReward(0.5, 20, 40, 0.1)).toBeCloseTo(0.5 * 2 ** 0.1, 12);
+    // One default λ per loss, the library's and the CLI's (--lambda): hinge 2, add the authors' 0.1.
+    expect(DEFAULT_LAMBDA).toEqual({ add: 0.1, hinge: 2 });
+    expect(combineLoss({ kind: 'hinge', target: 40 }, 2, 50).loss).toBeCloseTo(2 + (2 * 10) / 40, 12);
+    expect(combineLoss({ kind: 'add', target: 40 }, 2, 50).loss).toBeCloseTo(2 + (0.1 * 10) / 40, 12);
+    // mul#log has no λ: a given one changes nothing (the CLI refuses --lambda with --loss mul).
+    expect(combineLoss({ kind: 'mul', target: 40, lambda: 7 }, 1.7, 55)).toEqual(
+      combineLoss({ kind: 'mul', target: 40 }, 1.7, 55),
+    );
+    expect(combineLoss({ kind: 'mul', target: 40 }, 1.7, 55).loss).toBeCloseTo(1.7 * (Math.log(55) / Math.log(40)) ** 0.3, 12);
   });
 });
 

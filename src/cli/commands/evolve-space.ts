@@ -6,11 +6,12 @@ import {
   type EvolveConfig,
   type IterationEvent,
 } from '../../autospace/evolve.js';
+import { referenceLeftOut } from '../../autospace/population.js';
 import { checkEvolveSettings, evolveRunSettings } from '../../autospace/resume-state.js';
 import { isStreamed } from '../../data/batch-stream.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
-import { getLayout } from '../../mobilenet/layout.js';
+import { getLayout, layerShapes } from '../../mobilenet/layout.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
 import { writeFileAtomic } from '../../util/durable.js';
 import { Progress } from '../../util/progress.js';
@@ -33,6 +34,21 @@ function fmtEvent(e: IterationEvent): string {
     `iter ${String(e.iteration).padStart(3)}/${e.iterations}  loss ${e.trainLoss.toFixed(3)}  acc ${(100 * e.trainAcc).toFixed(1)}%  ` +
     `val ${e.valLoss.toFixed(3)}  E[MAdds] ${(e.expectedMadds / 1e6).toFixed(2)} M  max p/layer ${top.join(' ')}  ` +
     `replaced ${e.replaced}  ${(e.msPerStep / 1000).toFixed(2)} s/step`
+  );
+}
+
+/**
+ * A budget below the reference network's: one note that the reference cell sits out the layers it
+ * would overrun (said once every refusal is behind, so a refusal stays one line).
+ */
+function noteReferenceLeftOut(cfg: EvolveConfig, io: RunContext['io']): void {
+  const layers = layerShapes(cfg.layout).length;
+  const over = referenceLeftOut(cfg, layerShapes(cfg.layout));
+  if (!over.length) return;
+  const where =
+    over.length === layers ? `all ${layers} layers` : `layer${over.length > 1 ? 's' : ''} ${over.join(', ')} of ${layers}`;
+  io.err(
+    `note: the reference cell (MBConv k3 e6) exceeds its layer's share of --budget-madds ${(cfg.budgetMadds / 1e6).toFixed(2)}M in ${where}: left out there (it neither guides nor joins the space)\n`,
   );
 }
 
@@ -156,8 +172,10 @@ async function evolveWith(
       throw new UsageError(
         `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
       );
+    noteReferenceLeftOut(cfg, io);
     return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
   }
+  noteReferenceLeftOut(cfg, io);
   const err = process.stderr;
   const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;

@@ -11,6 +11,7 @@ import {
   describeCost,
   formatCost,
   formatCostRange,
+  latencyScope,
 } from '../../mobilenet/cost/model.js';
 import { spaceTableCost, tableCost } from '../../mobilenet/cost/table.js';
 import { getLayout, type MobileNetLayout } from '../../mobilenet/layout.js';
@@ -18,6 +19,7 @@ import type { CellSpace } from '../../mobilenet/space.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
+import { DEFAULT_LAMBDA } from '../../proxyless/objective.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
 import { writeFileAtomic } from '../../util/durable.js';
@@ -123,6 +125,11 @@ async function proxyless(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCon
   const gateGrads = values['gate-grads'];
   if (mode === 'gradient' && gateGrads === 'all' && paths !== 1)
     throw new UsageError('--gate-grads all evaluates every candidate: use it with --paths 1');
+  // Each loss reads only its own weight: the authors' mul#log has an exponent β, no λ.
+  if (mode === 'gradient' && lossKind === 'mul' && given.has('lambda'))
+    throw new UsageError('--lambda weighs --loss add and hinge; --loss mul is CE·(ln E/ln T)^β: set its strength with --beta');
+  if (mode === 'gradient' && lossKind !== 'mul' && given.has('beta'))
+    throw new UsageError(`--beta is the exponent of --loss mul; --loss ${lossKind} is weighed by --lambda`);
   if (lossKind === 'mul' && !(targetGiven > 1))
     throw new UsageError('--loss mul needs --target-ms > 1 (it takes ln T); use --loss add');
 
@@ -242,7 +249,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     costLoss: {
       kind: lossKind,
       target,
-      lambda: values.lambda ?? (lossKind === 'hinge' ? 2 : 0.1),
+      lambda: lossKind === 'mul' ? undefined : (values.lambda ?? DEFAULT_LAMBDA[lossKind]),
       beta: values.beta,
     },
     reinforceW: values['reward-w'],
@@ -366,6 +373,8 @@ async function searchOn(
     const res = await search.run(onEvent);
     bar.done();
     const valAcc = await search.evaluate(res.choices);
+    // A CIFAR network priced by an ImageNet table: the ms are its ImageNet-layout twin's, said where they print.
+    const scope = latencyScope(cost);
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
       ...res.names.map(
@@ -373,7 +382,7 @@ async function searchOn(
       ),
       byMadds
         ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
-        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : `table ${p.tableFrom}`}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
+        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : `table ${p.tableFrom}`}${scope ? `; ${scope}` : ''}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${search.evaluatedImages()} images)`,
     ];
     if (values.plot) {
@@ -385,7 +394,10 @@ async function searchOn(
         `(E[cost] ${fmt(res.expectedCost!)}), supernet val acc ${(100 * valAcc).toFixed(1)}%`;
       writeFileAtomic(
         values.plot,
-        searchPlotSvg(data, { title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}`, subtitle }),
+        searchPlotSvg(data, {
+          title: `ProxylessNAS search, target ${targetGiven} ${byMadds ? 'M MAdds' : 'ms'}${scope ? ` (${scope})` : ''}`,
+          subtitle,
+        }),
       );
       lines.push(`wrote ${values.plot}`);
     }

@@ -1,5 +1,6 @@
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
+import { DEFAULT_LAMBDA } from '../../proxyless/objective.js';
 import { defineCommand, defineMode, flag, inFile, int, num, oneOf, outDir, outFile, seed } from '../spec.js';
 import { backend, cpuThreads, dataset, device, quiet, threads, trainSplit, valSplit } from './common.js';
 import { trainFoundOptions } from './train.js';
@@ -71,13 +72,13 @@ export const PROXYLESS_OPTIONS = {
   }),
   loss: oneOf(['add', 'mul', 'hinge'], {
     group: 'search',
-    help: "latency loss. add: CE + λ·(E[lat]−T)/T (the paper's form; λ default 0.1); mul: CE·(ln E[lat]/ln T)^β (ProxylessNAS code's mul#log); hinge: CE + λ·max(0, E[lat]−T)/T (T as a budget; λ default 2). add and mul always reward lower latency, T only sets the strength",
+    help: "latency loss. add: CE + λ·(E[lat]−T)/T (the authors' code's add#linear; the paper's Eq. 5 is CE + λ2·E[lat], the same gradient scaled by 1/T); mul: CE·(ln E[lat]/ln T)^β (the authors' code's mul#log: --beta, no λ); hinge: CE + λ·max(0, E[lat]−T)/T (not in the paper: T as a budget). add and mul always reward lower latency, T only sets the strength",
     default: 'hinge',
     appliesWhen: gradientOnly,
   }),
   beta: num({
     group: 'search',
-    help: 'latency loss exponent β (--loss mul)',
+    help: 'latency loss exponent β (--loss mul only)',
     metavar: 'B',
     default: 0.3,
     min: 0,
@@ -85,10 +86,10 @@ export const PROXYLESS_OPTIONS = {
   }),
   lambda: num({
     group: 'search',
-    help: 'latency loss weight λ',
+    help: 'latency loss weight λ (--loss add and hinge; refused with mul)',
     metavar: 'L',
     min: 0,
-    defaultText: '2 for hinge, 0.1 for add and mul',
+    defaultText: `${DEFAULT_LAMBDA.hinge} for hinge, ${DEFAULT_LAMBDA.add} for add`,
     appliesWhen: gradientOnly,
   }),
   'reward-w': num({
@@ -247,6 +248,6 @@ export const PROXYLESS = defineCommand({
   name: 'proxyless',
   summary: 'ProxylessNAS: binarized-path supernet search on CIFAR-10 with a latency loss',
   description:
-    "Trains a ProxylessNAS supernet on --dataset (CIFAR-10 by default; its training split cut into --train and --val) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config.",
+    "Trains a ProxylessNAS supernet on --dataset (CIFAR-10 by default; its training split cut into --train and --val) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config. At the default lengths the supernet stays near chance (each candidate trains only on the steps that sample it, among blocks that keep switching), so the α steps see little accuracy signal and α follows the latency term; the supernet learns only over thousands of --warmup steps (4000: about 19 % train accuracy on CIFAR-10; docs/results.md).",
   modes: [PROXYLESS_MODE],
 });

@@ -5,6 +5,7 @@
  * native addon) or multiply-adds. Builders: table.ts, madds.ts, measured.ts.
  */
 import { softmax } from '../../kernels/binarize.js';
+import { IMAGENET_LAYOUT } from '../layout.js';
 
 export type CostUnit = 'ms' | 'madds';
 
@@ -127,6 +128,17 @@ export function formatCost(value: number, unit: CostUnit, digits = 2): string {
 export function formatCostRange(min: number, max: number, unit: CostUnit, digits = 2): string {
   const [lo] = formatCost(min, unit, digits).split(' ');
   return `${lo}..${formatCost(max, unit, digits)}`;
+}
+
+/**
+ * Whose latency a model's ms are, for captions: '' where they are this network's (a table of the
+ * layout's own keys, cells timed here); for 'imagenet-proxy' (the CIFAR layout under an ImageNet
+ * table) the ImageNet-layout twin's: the same choices at the same (stage, block) positions of the
+ * ImageNet network at its input size, with its stem and head, on the table's device.
+ */
+export function latencyScope(cost: Pick<CostModel, 'source'>): string {
+  const s = IMAGENET_LAYOUT.inputSize;
+  return cost.source === 'imagenet-proxy' ? `the ImageNet-layout twin at ${s}x${s} on the table's device` : '';
 }
 
 /** What a model's numbers are, for a log line. */
