@@ -20,7 +20,13 @@ export function quote(v: string): string {
 /** Longest error line printed: long library messages keep their head (which names the file or flag). */
 export const MAX_ERROR_LINE = 400;
 
-/** Folds a message onto one line and cuts it to MAX_ERROR_LINE characters. */
+/** Longest command (`...`) a cut keeps whole: a path runs to 4096 characters. */
+const MAX_COMMAND = 2000;
+
+/**
+ * Folds a message onto one line and cuts it to MAX_ERROR_LINE characters. A command quoted for
+ * pasting (`wgnas train ...`) that the cut would split is kept whole: a cut command runs another one.
+ */
 export function oneLine(msg: string): string {
   // Control characters would garble a terminal line.
   // eslint-disable-next-line no-control-regex
@@ -29,7 +35,11 @@ export function oneLine(msg: string): string {
     .replace(/\s*\n\s*/g, ' ')
     .replace(CONTROL, '?')
     .trim();
-  return flat.length > MAX_ERROR_LINE ? `${flat.slice(0, MAX_ERROR_LINE)}...` : flat;
+  if (flat.length <= MAX_ERROR_LINE) return flat;
+  let end = MAX_ERROR_LINE;
+  for (const m of flat.matchAll(/`[^`]*`/g))
+    if (m.index < end && m.index + m[0].length > end && m[0].length <= MAX_COMMAND) end = m.index + m[0].length;
+  return end >= flat.length ? flat : `${flat.slice(0, end)}...`;
 }
 
 /** Edit distance with adjacent transpositions (optimal string alignment): 'jsno' is one step from 'json'. */

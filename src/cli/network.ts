@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 import { ExportError, jsonNetwork, nb201Network, type ExportNetwork } from '../export/index.js';
-import { archParts, parseArch, type ProxylessArch } from '../latency/arch.js';
+import { ArchError, archParts, parseArch, type ProxylessArch } from '../latency/arch.js';
 import type { LatencyTable } from '../latency/lut.js';
 import { type Cell, isZeroCell, mbconvOf } from '../mobilenet/cell.js';
 import { cellNetParts, isNodeKey } from '../mobilenet/cell-latency-keys.js';
@@ -108,6 +108,7 @@ export function readNetArch(path: string, resolution: number | undefined): NetPa
     return { json, inputSize: arch.inputSize, arch, cells: null };
   } catch (e) {
     const err = e as Error;
+    if (err instanceof ArchError) throw new Error(`network config ${path}: ${err.message.replace(/^net config: /, '')}`);
     throw new Error(`network config ${path}: ${err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }

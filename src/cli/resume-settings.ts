@@ -10,8 +10,9 @@
  *   1e-5..1e-8 level. A GPU run records none (its results do not depend on it).
  * And the check that a fresh score/search run does not overwrite an interrupted output silently.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, sep } from 'node:path';
 import type { DeviceKind } from '../backend/index.js';
@@ -57,11 +58,45 @@ export function batchData(
   return `${short(h.digest('hex'))} from ${dataOrigin(ds)}`;
 }
 
+/** Images hashed per read (12 MB of CIFAR floats). */
+const HASH_CHUNK = 1000;
+
 /**
- * The fingerprint of the splits a training run reads (every label and 64 images spread over each
- * split, decoded at `size`: any other file or folder shows up) and the first split's origin.
+ * Hashes every image of `ds`: decoded at its own size where it has one (CIFAR, in memory: the
+ * resize to the run's size follows from it), else (a folder) each file's path below the folder and
+ * its bytes, read but not decoded (decoding a folder takes ~60x as long as reading it).
  */
-export async function splitsData(splits: readonly ImageDataset[], size: number): Promise<string> {
+async function hashImages(h: Hash, ds: ImageDataset): Promise<void> {
+  h.update(`${JSON.stringify([ds.mean, ds.std, ds.nativeSize])}\0`);
+  const size = ds.nativeSize;
+  if (size !== null) {
+    for (let i = 0; i < ds.count; i += HASH_CHUNK) {
+      const idx = Array.from({ length: Math.min(HASH_CHUNK, ds.count - i) }, (_, k) => i + k);
+      const x = await ds.images(idx, size);
+      h.update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+    }
+    return;
+  }
+  // A folder's images are its files (ImageDataset.source): named below the folder, so a copy elsewhere matches.
+  const root = dataOrigin(ds).replace(/ \(\d+ images\)$/, '');
+  for (let i = 0; i < ds.count; i += 64) {
+    const files = Array.from({ length: Math.min(64, ds.count - i) }, (_, k) => ds.source(i + k));
+    const bytes = await Promise.all(files.map((f) => readFile(f)));
+    files.forEach((f, k) => {
+      h.update(`${f.startsWith(root) ? f.slice(root.length) : f}\0${bytes[k].length}\0`);
+      h.update(bytes[k]);
+    });
+  }
+}
+
+/**
+ * The sampled fingerprint of the splits each splitsData text stands for: a checkpoint of an earlier
+ * wgnas recorded that form (in the same text, `HASH from ORIGIN`), which recordedData compares.
+ */
+const sampledOf = new Map<string, string>();
+
+/** The fingerprint of earlier wgnas: every label and 64 images spread over each split, decoded at `size`. */
+async function sampledHash(splits: readonly ImageDataset[], size: number): Promise<string> {
   const h = createHash('sha256');
   for (const ds of splits) {
     const n = Math.min(64, ds.count);
@@ -71,16 +106,49 @@ export async function splitsData(splits: readonly ImageDataset[], size: number):
     h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
     h.update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
   }
-  return `${short(h.digest('hex'))} from ${dataOrigin(splits[0])}`;
+  return short(h.digest('hex'));
+}
+
+/**
+ * The fingerprint of the splits a run reads (every label and every image: hashImages; `size` the
+ * run's) and the first split's origin. A checkpoint of an earlier wgnas recorded one of 64 images
+ * per split: recordedData compares that form too.
+ */
+export async function splitsData(splits: readonly ImageDataset[], size: number): Promise<string> {
+  const h = createHash('sha256');
+  for (const ds of splits) {
+    h.update(`${ds.split} ${ds.count} ${ds.classes}\0`);
+    h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
+    await hashImages(h, ds);
+  }
+  const text = `${short(h.digest('hex'))} from ${dataOrigin(splits[0])}`;
+  sampledOf.set(text, await sampledHash(splits, size));
+  return text;
+}
+
+const hashOf = (s: string) => s.split(' ')[0];
+
+/** True when `saved` is the sampled fingerprint an earlier wgnas recorded of the images `now` stands for. */
+function sampledMatch(saved: string, now: string): boolean {
+  return hashOf(saved) !== hashOf(now) && sampledOf.get(now) === hashOf(saved);
 }
 
 /**
  * The data entry to record: `now`, or the saved run's text when only the place differs (the same
- * images found elsewhere), so the settings check compares the content alone.
+ * images found elsewhere), so the settings check compares the content alone. A sampled fingerprint
+ * (an earlier wgnas's; the two hashes of 48 bits do not meet by chance) is compared in its own
+ * form: the same images resume, the saved text kept (sampledDataNote says so); others are refused.
  */
 export function recordedData(saved: unknown, now: string): string {
-  const hash = (s: string) => s.split(' ')[0];
-  return typeof saved === 'string' && hash(saved) === hash(now) ? saved : now;
+  if (typeof saved !== 'string') return now;
+  return hashOf(saved) === hashOf(now) || sampledMatch(saved, now) ? saved : now;
+}
+
+/** The note for a resume whose data matched an earlier wgnas's sampled fingerprint (recordedData), else ''. */
+export function sampledDataNote(recorded: string, now: string, where: string): string {
+  return sampledMatch(recorded, now)
+    ? `note: ${where} recorded the fingerprint of an earlier wgnas, of 64 images per split: those match (this wgnas hashes every image)\n`
+    : '';
 }
 
 /** The entry `key` of the settings a checkpoint state already read recorded (undefined when none). */

@@ -1,5 +1,8 @@
 /** What the local and the queued NAS-Bench-201 search share: the --evaluated log's settings and the printed result. */
 import { existsSync, readFileSync } from 'node:fs';
+import { nb201NetworkText } from '../export/index.js';
+import { writeFileAtomic } from '../util/durable.js';
+import { NB201_CHANNELS } from './train-found.js';
 import { loadNb201Accuracies } from '../data/nb201-bench.js';
 import { type Row, RowStream, rowStreamFiles } from '../data/row-stream.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
@@ -141,6 +144,9 @@ export interface Nb201SearchValues {
   json: boolean;
   /** The images the cells were scored on: another dataset than CIFAR-10 gets a note on the accuracy. */
   dataset: string;
+  /** --out FILE: the best cell as a wgnas-nb201 network file, at the depth searched. */
+  out?: string;
+  'cells-per-stage': number;
 }
 
 /** The search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
@@ -170,15 +176,21 @@ export function printNb201Result(
     seconds,
     ...device,
   };
-  if (v.json) io.out(JSON.stringify(out, null, 2) + '\n');
-  else {
+  // The network file train --net and export --net read (the width wgnas train gives a cell), as a --train-out's network.json.
+  if (v.out) writeFileAtomic(v.out, nb201NetworkText(best, { channels: NB201_CHANNELS, cellsPerStage: v['cells-per-stage'] }));
+  const wrote = v.out ? `wrote ${v.out}\n` : '';
+  if (v.json) {
+    io.out(JSON.stringify(out, null, 2) + '\n');
+    if (wrote) io.err(wrote);
+  } else {
     io.out(
       `best cell:  ${best}\n` +
         `${proxy} score: ${fmtSig(result.bestScore)}\n` +
         (acc === undefined
           ? "NAS-Bench-201's CIFAR-10 val accuracy of this cell: unknown (cell not in the shared NAS-Bench-201 table)\n"
           : `NAS-Bench-201's CIFAR-10 val accuracy of this cell: ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
-        `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n`,
+        `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n` +
+        wrote,
     );
   }
   // The table's figure is CIFAR-10's after NAS-Bench-201's training: never a result on other images.

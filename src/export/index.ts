@@ -11,11 +11,12 @@
  * what wgnas' forward computes. The model's metadata says which.
  */
 import { basename } from 'node:path';
-import { parseArch as parseProxylessArch } from '../latency/arch.js';
+import { ArchError, parseArch as parseProxylessArch, type ProxylessArch } from '../latency/arch.js';
 import { archToCellNet } from '../mobilenet/proxyless-arch.js';
 import { type Cell, CellError, validateCell } from '../mobilenet/cell.js';
 import { parseCell } from '../mobilenet/cell-text.js';
 import { type BnSettings, DEFAULT_BN } from '../mobilenet/space-file.js';
+import { SPACE_VERSION } from '../mobilenet/space.js';
 import { getLayout, layerShapes } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, type Nb201NetConfig } from '../nn/nb201-net.js';
 import { parseArch as parseNb201 } from '../spaces/nb201.js';
@@ -50,9 +51,22 @@ export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): E
   return { kind: 'nb201', cell: parseNb201(arch), cfg: { ...NB201_DEFAULT, unfedEdges: 'zeros', ...cfg }, inputHW: 32 };
 }
 
+/** The wgnas-nb201 version this wgnas writes and reads. */
+export const NB201_FILE_VERSION = 1;
+
 /** The file of an NB201 network (wgnas-nb201 JSON): what a search's --train-out network.json holds. */
 export function nb201NetworkText(arch: string, size: { channels: number; cellsPerStage: number }): string {
-  return `${JSON.stringify({ format: 'wgnas-nb201', version: 1, arch, ...size }, null, 2)}\n`;
+  return `${JSON.stringify({ format: 'wgnas-nb201', version: NB201_FILE_VERSION, arch, ...size }, null, 2)}\n`;
+}
+
+/**
+ * A network file's `version` is one this wgnas reads (`format`'s only one so far), else one line
+ * naming the file: a newer wgnas's file read as this one's could be built as another network.
+ */
+function checkFileVersion(v: Record<string, unknown>, format: string, reads: number, where: string): void {
+  if (v.version === reads) return;
+  const was = v.version === undefined ? "has no 'version'" : `has version ${JSON.stringify(v.version) ?? String(v.version)}`;
+  throw new ExportError(`${where}: this ${format} file ${was}; this wgnas reads ${format} version ${reads}`);
 }
 
 /** A wgnas-nb201 JSON ({format, arch, channels?, cellsPerStage?}) as a network; 32x32. */
@@ -78,8 +92,12 @@ function nb201FileNetwork(v: Record<string, unknown>, resolution: number | undef
 /** A net.config / compact architecture / wgnas-arch / wgnas-nb201 JSON value as a network. */
 export function jsonNetwork(json: unknown, resolution?: number, where = 'network'): ExportNetwork {
   const v = json as Record<string, unknown> | null;
-  if (v && typeof v === 'object' && v.format === 'wgnas-nb201') return nb201FileNetwork(v, resolution, where);
+  if (v && typeof v === 'object' && v.format === 'wgnas-nb201') {
+    checkFileVersion(v, 'wgnas-nb201', NB201_FILE_VERSION, where);
+    return nb201FileNetwork(v, resolution, where);
+  }
   if (v && typeof v === 'object' && v.format === 'wgnas-arch') {
+    checkFileVersion(v, 'wgnas-arch', SPACE_VERSION, where);
     const layout = getLayout(String(v.layout));
     const shapes = layerShapes(layout);
     const { cells: texts, choices } = v as { cells?: unknown; choices?: unknown };
@@ -120,7 +138,14 @@ export function jsonNetwork(json: unknown, resolution?: number, where = 'network
   // The compact form is wgnas's own (no BN settings): wgnas's eps.
   const bn: { eps: number; momentum?: number } =
     'first_conv' in v ? (v.bn === undefined ? PROXYLESS_BN : checkBn(v.bn, where, PROXYLESS_BN)) : { eps: BN_EPS };
-  const arch = parseProxylessArch(json, resolution);
+  let arch: ProxylessArch;
+  try {
+    arch = parseProxylessArch(json, resolution);
+  } catch (e) {
+    // The file named, the parser's own prefix dropped: one line a user can act on.
+    if (e instanceof ArchError) throw new ExportError(`${where}: ${e.message.replace(/^net config: /, '')}`);
+    throw e;
+  }
   const net = archToCellNet(arch);
   return {
     kind: 'mobilenet',

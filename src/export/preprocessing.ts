@@ -23,7 +23,7 @@ export interface InputSpec {
   std: number[];
   /** The class of each logit, in order. */
   classNames: string[];
-  /** The dataset trained on, as --dataset named it (e.g. 'cifar10', 'folder:/data/pets'). */
+  /** The dataset trained on, as --dataset named it (e.g. 'cifar10', 'folder:/data/pets'; the bundled subset as 'cifar10 (bundled subset: 5000 train / 2000 test images)'). */
   dataset: string;
 }
 

@@ -53,6 +53,81 @@ export function netConfigResolution(config: unknown): number | undefined {
   return posInt(r) ? r : undefined;
 }
 
+/** Why a net.config is refused when it asks for a layer wgnas does not build (one clause of the message). */
+const ONLY_PROXYLESS = 'wgnas builds ProxylessNAS MobileNetV2 net.configs only (ReLU6, no squeeze-excite, no final_expand_layer)';
+
+const shown = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
+/**
+ * The layer fields of a net.config that ask for something wgnas does not build, checked in the
+ * file's order so the first is named: another network family (Once-for-All's MobileNetV3: h_swish,
+ * squeeze-excite, a final_expand_layer) would otherwise be built as a ReLU6 MobileNetV2, its extra
+ * fields dropped. Absent fields are ProxylessNAS's defaults; `conv` and `linear` list the fields of
+ * its ConvLayer and LinearLayer (mit-han-lab/proxylessnas's layers.py) that have one buildable value.
+ */
+function checkBuildable(c: Record<string, unknown>): void {
+  const refuse = (path: string, v: unknown, why = ONLY_PROXYLESS): never => {
+    throw new ArchError(`net config: ${path} is ${shown(v)}: ${why}`);
+  };
+  const name = (o: Record<string, unknown>, path: string, ok: readonly string[], what = 'layer') => {
+    if (o.name !== undefined && !ok.includes(o.name as string))
+      refuse(`${path}.name`, o.name, `unknown ${what}; ${ONLY_PROXYLESS}`);
+  };
+  const fields = (o: unknown, path: string, want: Record<string, unknown>) => {
+    if (o === null || typeof o !== 'object') return;
+    for (const [k, v] of Object.entries(o)) {
+      if (!(k in want) || v === undefined || v === want[k]) continue;
+      refuse(`${path}.${k}`, v, k === 'dropout_rate' ? 'wgnas builds no dropout (0 builds the network without it)' : undefined);
+    }
+  };
+  const conv = {
+    act_func: 'relu6',
+    use_bn: true,
+    use_se: false,
+    ops_order: 'weight_bn_act',
+    bias: false,
+    groups: 1,
+    dilation: 1,
+    has_shuffle: false,
+    dropout_rate: 0,
+  };
+  const layer = (o: unknown, path: string, names: readonly string[], want: Record<string, unknown>) => {
+    if (o === null || typeof o !== 'object') return;
+    name(o as Record<string, unknown>, path, names);
+    fields(o, path, want);
+  };
+  if (c.name !== undefined && c.name !== 'ProxylessNASNets') refuse('name', c.name);
+  layer(c.first_conv, 'first_conv', ['ConvLayer'], conv);
+  if (Array.isArray(c.blocks))
+    c.blocks.forEach((b: unknown, i: number) => {
+      if (b === null || typeof b !== 'object') return;
+      const path = `blocks[${i}]`;
+      name(b as Record<string, unknown>, path, ['MobileInvertedResidualBlock'], 'block');
+      const r = b as Record<string, unknown>;
+      // MBInvertedConvLayer: ReLU6 inside, no SE (OFA's adds act_func and use_se fields).
+      layer(r.mobile_inverted_conv, `${path}.mobile_inverted_conv`, ['MBInvertedConvLayer', 'ZeroLayer'], {
+        act_func: 'relu6',
+        use_se: false,
+      });
+      layer(r.shortcut, `${path}.shortcut`, ['IdentityLayer'], {
+        act_func: null,
+        use_bn: false,
+        ops_order: 'weight_bn_act',
+        dropout_rate: 0,
+      });
+    });
+  if (c.final_expand_layer !== undefined && c.final_expand_layer !== null)
+    throw new ArchError(`net config: final_expand_layer is present (MobileNetV3's 1x1 conv before the pool): ${ONLY_PROXYLESS}`);
+  layer(c.feature_mix_layer, 'feature_mix_layer', ['ConvLayer'], conv);
+  layer(c.classifier, 'classifier', ['LinearLayer'], {
+    act_func: null,
+    use_bn: false,
+    bias: true,
+    ops_order: 'weight_bn_act',
+    dropout_rate: 0,
+  });
+}
+
 /**
  * Parses a ProxylessNAS net.config (name ProxylessNASNets) into the compact form. The input size:
  * `inputSize` when given, else the config's `resolution`, else 224 (the ImageNet default).
@@ -64,6 +139,7 @@ export function fromNetConfig(config: unknown, inputSize?: number): ProxylessArc
     throw new ArchError(`net config: resolution must be a positive integer, got ${JSON.stringify(c.resolution)}`);
   }
   inputSize ??= netConfigResolution(c) ?? 224;
+  checkBuildable(c);
   if (!Array.isArray(c.blocks)) throw new ArchError("net config: missing 'blocks' array (is this a ProxylessNAS net.config?)");
   const fc = c.first_conv;
   if (field(fc, 'first_conv', 'in_channels') !== 3) throw new ArchError('net config: first_conv.in_channels must be 3');

@@ -59,3 +59,16 @@ export const NB201_RECIPE: Pick<
   labelSmoothing: 0,
   warmupEpochs: 0,
 };
+
+/** The default warm-up's largest share of a run's epochs: a short run still decays (see cappedWarmup). */
+export const WARMUP_MAX_SHARE = 0.2;
+
+/**
+ * The warm-up a run takes: the default one (`given` false) at most WARMUP_MAX_SHARE of the epochs
+ * (its 1 epoch is sized for --epochs 10: a 1-epoch run would end at the peak lr, never decaying);
+ * a given one as given. `capped` says that it was cut.
+ */
+export function cappedWarmup(warmupEpochs: number, epochs: number, given: boolean): { warmupEpochs: number; capped: boolean } {
+  const most = WARMUP_MAX_SHARE * epochs;
+  return !given && warmupEpochs > most ? { warmupEpochs: most, capped: true } : { warmupEpochs, capped: false };
+}

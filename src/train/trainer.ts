@@ -41,16 +41,23 @@ export { TRAIN_DEFAULTS, type TrainSettings } from './settings.js';
 export interface TrainData {
   train: ImageDataset;
   test: ImageDataset;
+  /** Images held out of the training split (--val), evaluated after every epoch to pick the best one. */
+  val?: ImageDataset;
   /** Image side the network takes. */
   size: number;
 }
 
 export interface EpochRecord {
   epoch: number;
+  /** Learning rate of the epoch's first step. */
+  lrFirst: number;
   /** Learning rate of the epoch's last step. */
-  lr: number;
+  lrLast: number;
   trainLoss: number;
   trainAcc: number;
+  /** On the held-out images (TrainData.val), when there are some. */
+  valLoss?: number;
+  valAcc?: number;
   testLoss: number;
   testAcc: number;
   seconds: number;
@@ -69,6 +76,8 @@ export interface TrainRunOptions {
   /** The run's settings by flag, recorded with each checkpoint and checked on resume. */
   settings?: RunSettings;
   onEpoch?(r: EpochRecord): void;
+  /** Called once a checkpoint is restored, before the first epoch this process trains. */
+  onResume?(epochsDone: number): void;
   onStep?(step: number, totalSteps: number, loss: number): void;
 }
 
@@ -121,6 +130,7 @@ export class Trainer {
     // The network's head is sized to this count (withClasses): a label past it would train on garbage.
     checkLabels(data.train.labels, this.classes, `Trainer (${data.train.name} train split)`);
     checkLabels(data.test.labels, this.classes, `Trainer (${data.test.name} test split)`);
+    if (data.val) checkLabels(data.val.labels, this.classes, `Trainer (${data.val.name} held-out images)`);
     this.stepsPerEpoch = Math.floor(data.train.count / s.batchSize);
     this.bn = new BnRunningStats(backend, { momentum: s.bnMomentum });
     // NAS-Bench-201 decays every parameter (its SGD takes net.parameters()); the default recipe spares BN and biases.
@@ -136,9 +146,14 @@ export class Trainer {
     return this.s.epochs * this.stepsPerEpoch;
   }
 
+  /** Steps of the linear warm-up (NB201's recipe warms up whole epochs). */
+  get warmupSteps(): number {
+    return Math.round(this.s.warmupEpochs * this.stepsPerEpoch);
+  }
+
   lrAt(step: number): number {
     if (this.s.recipe === 'nb201') return nb201CosineLr(this.s.lr, step, this.stepsPerEpoch, this.s.epochs, this.s.warmupEpochs);
-    return warmupCosineLr(this.s.lr, step, this.totalSteps, Math.round(this.s.warmupEpochs * this.stepsPerEpoch));
+    return warmupCosineLr(this.s.lr, step, this.totalSteps, this.warmupSteps);
   }
 
   /** Image indices of step k of `epoch`: a seeded permutation per epoch, the last partial batch dropped. */
@@ -151,8 +166,11 @@ export class Trainer {
     return new Rng(mixSeed(this.s.seed, 11, epoch)).shuffle([...Array(this.data.train.count).keys()]);
   }
 
-  /** One epoch of training; returns its mean loss and accuracy. */
-  async trainEpoch(epoch: number, onStep?: TrainRunOptions['onStep']): Promise<{ loss: number; acc: number; lr: number }> {
+  /** One epoch of training; returns its mean loss and accuracy and its first and last steps' lr. */
+  async trainEpoch(
+    epoch: number,
+    onStep?: TrainRunOptions['onStep'],
+  ): Promise<{ loss: number; acc: number; lrFirst: number; lrLast: number }> {
     const { train, size } = this.data;
     const perm = this.permutation(epoch);
     const pre = new Prefetcher((k) => train.images(this.indicesAt(epoch, perm, k), size), this.stepsPerEpoch);
@@ -175,7 +193,12 @@ export class Trainer {
       onStep?.(step + 1, this.totalSteps, r.loss);
       killPoint('train.step');
     }
-    return { loss: lossSum / this.stepsPerEpoch, acc: correct / (this.stepsPerEpoch * this.s.batchSize), lr };
+    return {
+      loss: lossSum / this.stepsPerEpoch,
+      acc: correct / (this.stepsPerEpoch * this.s.batchSize),
+      lrFirst: this.lrAt(epoch * this.stepsPerEpoch),
+      lrLast: lr,
+    };
   }
 
   /**
@@ -251,15 +274,19 @@ export class Trainer {
         throw new CheckpointError(`--resume: no checkpoint in ${o.checkpointDir ?? '(no directory)'}`);
       start = this.restore(readCheckpointState(o.checkpointDir), o.settings ?? {}, o.checkpointDir);
     }
+    if (start > 0) o.onResume?.(start);
     for (let epoch = start; epoch < this.s.epochs; epoch++) {
       const t0 = performance.now();
       const tr = await this.trainEpoch(epoch, o.onStep);
+      const va = this.data.val && (await this.evaluate(this.data.val));
       const te = await this.evaluate();
       const rec: EpochRecord = {
         epoch: epoch + 1,
-        lr: tr.lr,
+        lrFirst: tr.lrFirst,
+        lrLast: tr.lrLast,
         trainLoss: tr.loss,
         trainAcc: tr.acc,
+        ...(va ? { valLoss: va.loss, valAcc: va.acc } : {}),
         testLoss: te.loss,
         testAcc: te.acc,
         seconds: (performance.now() - t0) / 1000,
@@ -304,8 +331,19 @@ export class Trainer {
     }
     applyCheckpoint(this.backend, ck, this.net.params, this.sgd.buffers, match);
     this.bn.load(tensors);
-    this.history.push(...(history as EpochRecord[]));
+    this.history.push(...(history as Array<EpochRecord & { lr?: number }>).map((h) => this.withLrs(h)));
     return done as number;
+  }
+
+  /**
+   * An epoch's record with its first and last lr: a checkpoint written before they were recorded
+   * has `lr` (the last); both follow from the schedule, which the settings check made this run's.
+   */
+  private withLrs(h: EpochRecord & { lr?: number }): EpochRecord {
+    if (h.lrFirst !== undefined && h.lrLast !== undefined) return h;
+    const { lr: _old, ...rest } = h;
+    const first = (h.epoch - 1) * this.stepsPerEpoch;
+    return { ...rest, lrFirst: this.lrAt(first), lrLast: this.lrAt(first + this.stepsPerEpoch - 1) };
   }
 
   /** Parameters and BN running statistics by name (the weights-file names, src/export/weights.ts). */

@@ -311,7 +311,8 @@ const CASES: Record<string, Case[]> = {
     c2(/--budget-madds needs --space-file/, 'search', '--budget-madds', '3M'),
     c2(/--max-latency-ms needs --space-file/, 'search', '--max-latency-ms', '3'),
     c2(/--train-steps needs --space-file/, 'search', '--train-steps', '5'),
-    c2(/--out needs --space proxyless or --space-file/, 'search', '--out', OUTJ),
+    // NAS-Bench-201's --out writes the cell found (a wgnas-nb201 file): a bad path is refused before the search.
+    ...badOutputs('search', 'out', []),
     ...badOutputs('search', 'evaluated', []),
     c2(/--resume needs --evaluated FILE/, 'search', '--resume'),
     c2(/--cells-per-stage is not used with --space-file/, 'search', '--space-file', hand, '--cells-per-stage', '2'),

@@ -1,7 +1,8 @@
 /**
  * A search with `--train-epochs N --train-out DIR` killed while it trains the network found: the
  * same command with --resume (what its Ctrl-C line says) replays the search and continues the
- * training from DIR's checkpoint, ending with an uninterrupted run's weights. What differs from the
+ * training from DIR's checkpoint, ending with an uninterrupted run's weights; a search that cannot
+ * resume (no --evaluated) names the `wgnas train` command that continues the training instead. What differs from the
  * training's recorded settings is refused before the search, in one line; a DIR whose network.json
  * is another network's is refused and left as it is. CPU backend, a tiny image folder.
  */
@@ -66,6 +67,53 @@ describe('--train-epochs hand-over, killed while training', () => {
     expect(resumed.err).toMatch(/wgnas train .* --resume\n/);
     for (const f of ['weights.json', 'weights.bin', 'curve.svg']) expect(bytes('cut', f), f).toEqual(bytes('ref', f));
   });
+
+  it(
+    'search without --evaluated: the same command names the exact `wgnas train` command that continues the training, which ends as an uninterrupted run',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!hasCpu) return skip();
+      // No --evaluated: the search itself cannot resume (--resume needs --evaluated FILE).
+      const noLog = (name: string) => {
+        const argv = search(name);
+        argv.splice(argv.indexOf('--evaluated'), 2);
+        return argv;
+      };
+      const ref = await wgnasInProcess(noLog('ref2'));
+      expect(ref.code, ref.err).toBe(0);
+      const killed = await wgnasChild(noLog('cut2'), { killAt: 'train.step:2' });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      const again = await wgnasInProcess(noLog('cut2'));
+      expect(again.code).toBe(2);
+      expect(again.err.trim().split('\n'), again.err).toHaveLength(1);
+      const out = join(tmp, 'cut2');
+      const m = new RegExp(
+        `holds a training checkpoint of an earlier run: name another --train-out or remove it; or if it is this command's own \\(killed or stopped\\), its search finished \\(its network\\.json\\): continue the training with \`wgnas (train [^\`]*)\`\n$`,
+      ).exec(again.err);
+      expect(m, again.err).not.toBeNull();
+      // The hand-over's own flags (the search's --dataset, --device, --seed, --cpu-threads, --quiet; batch 16: the folder's images) and --resume.
+      expect(m![1]).toBe(
+        `train --out ${out} --epochs 3 --dataset ${dataset} --device cpu --seed 0 --batch 16 --cpu-threads 1 --quiet --net ${out}/network.json --resume`,
+      );
+      const resumed = await wgnasInProcess(m![1].split(' '));
+      expect(resumed.code, resumed.err).toBe(0);
+      for (const f of ['weights.json', 'weights.bin']) expect(bytes('cut2', f), f).toEqual(bytes('ref2', f));
+
+      // Ctrl-C once the first epoch is saved: the stop line names the same command.
+      const loud = noLog('int').filter((a) => a !== '--quiet');
+      const stopped = await wgnasChild(loud, {
+        onStart: (c) =>
+          c.stderr!.on('data', (d) => {
+            if (String(d).includes('epoch 1/3:')) c.kill('SIGINT');
+          }),
+      });
+      expect(stopped.code, stopped.stderr).toBe(130);
+      const int = join(tmp, 'int');
+      expect(stopped.stderr.trim().split('\n').at(-1)).toBe(
+        `wgnas search: stopped by SIGINT; --train-out ${int} keeps the training done: its search finished (its network.json): continue the training with \`wgnas train --out ${int} --epochs 3 --dataset ${dataset} --device cpu --seed 0 --batch 16 --cpu-threads 1 --net ${int}/network.json --resume\``,
+      );
+    },
+  );
 
   it('proxyless ... --resume refuses a --train-out whose network.json is another network, and keeps it', async ({ skip }) => {
     if (!hasCpu) return skip();

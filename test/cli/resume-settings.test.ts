@@ -398,10 +398,21 @@ describe('outputs checked before the work', () => {
       const r = await wgnasInProcess(argv);
       expect(r.code, `${argv.join(' ')}\n${r.err}`).toBe(2);
       expect(r.out).toBe('');
-      expect(r.err.trim()).toBe(
-        `wgnas ${argv[0]}: --train-out ${dir} holds a training checkpoint of an earlier run: if it is this command's own (killed or stopped), repeat the command with --resume to continue it; else name another --train-out, remove it, or continue it alone with \`wgnas train ... --out ${dir} --resume\``,
+      // None of them can resume its search (no --evaluated, no --checkpoint): the training's own command.
+      const head = `wgnas ${argv[0]}: --train-out ${dir} holds a training checkpoint of an earlier run: name another --train-out or remove it; or if it is this command's own (killed or stopped), its search finished (its network.json): continue the training with `;
+      expect(r.err.trim().startsWith(head), r.err).toBe(true);
+      expect(r.err.trim().slice(head.length)).toMatch(
+        new RegExp(
+          `^\`wgnas train --out ${dir} --epochs 1 --dataset cifar10 --device cpu --seed \\d+ --net ${dir}/network\\.json --resume\`$`,
+        ),
       );
     }
+    // A search that resumes itself (--evaluated) is continued by its own --resume.
+    const logged = await wgnasInProcess([...SEARCH, '--evaluated', join(tmp, 'handover.csv'), ...handover]);
+    expect(logged.code).toBe(2);
+    expect(logged.err.trim()).toBe(
+      `wgnas search: --train-out ${dir} holds a training checkpoint of an earlier run: name another --train-out or remove it; or if it is this command's own (killed or stopped), repeat the command with --resume to continue it`,
+    );
     expect(existsSync(join(dir, 'network.json'))).toBe(false);
   });
 });

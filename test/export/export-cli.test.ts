@@ -9,7 +9,7 @@
  * A wgnas-nb201 file is the --nb201 network it names. The train -> export hand-over of a MobileNet
  * on a 3-class folder runs end to end.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -24,7 +24,7 @@ import { toNetConfig } from '../../src/proxyless/net-config.js';
 import { buildNetwork, withClasses } from '../../src/train/network.js';
 import type { FixedNet } from '../../src/mobilenet/fixed-net.js';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { TABLE, wgnasInProcess } from '../helpers/cli.js';
 import { colourOf, writeImageFolder } from '../helpers/datasets.js';
 
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
@@ -316,7 +316,7 @@ describe('wgnas export --net', () => {
     });
     expect(jsonNetwork(JSON.parse(readFileSync(file, 'utf8')))).toEqual(nb201Network(ARCH, { channels: 8, cellsPerStage: 2 }));
     // Without sizes: NB201's defaults, as --nb201 without --channels / --cells-per-stage.
-    expect(jsonNetwork({ format: 'wgnas-nb201', arch: ARCH })).toEqual(nb201Network(ARCH));
+    expect(jsonNetwork({ format: 'wgnas-nb201', version: 1, arch: ARCH })).toEqual(nb201Network(ARCH));
     // The same model as --nb201 with the same sizes and seed.
     const viaFile = await wgnasInProcess(['export', '--out', join(tmp, 'f.onnx'), '--bn-batch', '2', '--net', file]);
     expect(viaFile.code, viaFile.err).toBe(0);
@@ -327,9 +327,9 @@ describe('wgnas export --net', () => {
     expect(viaFlag.code, viaFlag.err).toBe(0);
     expect(readFileSync(join(tmp, 'f.onnx'))).toEqual(readFileSync(join(tmp, 'n.onnx')));
     for (const [bad, why] of [
-      [{ format: 'wgnas-nb201' }, /'arch' must be an NB201 cell string/],
-      [{ format: 'wgnas-nb201', arch: '|bogus~0|' }, /'arch': /],
-      [{ format: 'wgnas-nb201', arch: ARCH, channels: 0 }, /'channels' must be an integer in 1\.\.1024, got 0/],
+      [{ format: 'wgnas-nb201', version: 1 }, /'arch' must be an NB201 cell string/],
+      [{ format: 'wgnas-nb201', version: 1, arch: '|bogus~0|' }, /'arch': /],
+      [{ format: 'wgnas-nb201', version: 1, arch: ARCH, channels: 0 }, /'channels' must be an integer in 1\.\.1024, got 0/],
     ] as const) {
       writeFileSync(file, JSON.stringify(bad));
       refused(await exportArgs('--net', file), 1, new RegExp(`nb201\\.json: ${why.source}`));
@@ -430,7 +430,215 @@ describe('wgnas export --net', () => {
         ...['dog', 'frog', 'horse', 'ship', 'truck'],
       ]);
       expect(meta['wgnas.preprocessing']).toMatch(/^RGB image, 32x32 as is, /);
-      expect(meta['wgnas.dataset']).toBe('cifar10');
+      // The bundled subset is said as such (a fetched full release is 'cifar10').
+      expect(meta['wgnas.dataset']).toMatch(/^cifar10( \(bundled subset: 16 train \/ 8 test images\))?$/);
     },
   );
+});
+
+/** Sets the field at a dotted path ('blocks.1.mobile_inverted_conv.use_se'); undefined deletes it. */
+function setPath(o: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  const at = keys.reduce((x, k) => x[k] as Record<string, unknown>, o);
+  if (value === undefined) delete at[last];
+  else at[last] = value;
+}
+
+/**
+ * A Once-for-All MobileNetV3 net.config (h_swish, squeeze-excite, final_expand_layer, a feature mix
+ * without BN, dropout): its fields in OFA's order, as its `net.config` files write them.
+ */
+function ofaConfig(): Record<string, unknown> {
+  const conv = (inC: number, outC: number, k: number, s: number, act: string, bn = true) => ({
+    name: 'ConvLayer',
+    kernel_size: k,
+    stride: s,
+    dilation: 1,
+    groups: 1,
+    bias: false,
+    has_shuffle: false,
+    in_channels: inC,
+    out_channels: outC,
+    use_bn: bn,
+    act_func: act,
+    dropout_rate: 0,
+    ops_order: 'weight_bn_act',
+  });
+  const mb = (inC: number, outC: number, k: number, s: number, e: number, act: string, se: boolean) => ({
+    name: 'MobileInvertedResidualBlock',
+    mobile_inverted_conv: {
+      name: 'MBInvertedConvLayer',
+      in_channels: inC,
+      out_channels: outC,
+      kernel_size: k,
+      stride: s,
+      expand_ratio: e,
+      mid_channels: null,
+      act_func: act,
+      use_se: se,
+    },
+    shortcut: null,
+  });
+  return {
+    name: 'MobileNetV3',
+    bn: { momentum: 0.1, eps: 1e-5 },
+    first_conv: conv(3, 16, 3, 2, 'h_swish'),
+    blocks: [mb(16, 16, 3, 1, 1, 'relu', false), mb(16, 24, 5, 2, 3, 'h_swish', true)],
+    final_expand_layer: conv(24, 96, 1, 1, 'h_swish'),
+    feature_mix_layer: conv(96, 1280, 1, 1, 'h_swish', false),
+    classifier: {
+      name: 'LinearLayer',
+      in_features: 1280,
+      out_features: 1000,
+      bias: true,
+      use_bn: false,
+      act_func: null,
+      dropout_rate: 0.1,
+      ops_order: 'weight_bn_act',
+    },
+  };
+}
+
+describe('network files wgnas cannot build or read', () => {
+  const ONLY = /: wgnas builds ProxylessNAS MobileNetV2 net\.configs only \(ReLU6, no squeeze-excite, no final_expand_layer\)$/;
+
+  it('a Once-for-All MobileNetV3 net.config is refused naming its first field wgnas cannot build, each in turn as they are edited out', () => {
+    const c = ofaConfig();
+    const steps: Array<[RegExp, string, unknown]> = [
+      [/^ofa\.json: name is "MobileNetV3"/, 'name', 'ProxylessNASNets'],
+      [/^ofa\.json: first_conv\.act_func is "h_swish"/, 'first_conv.act_func', 'relu6'],
+      [/^ofa\.json: blocks\[0\]\.mobile_inverted_conv\.act_func is "relu"/, 'blocks.0.mobile_inverted_conv.act_func', 'relu6'],
+      [/^ofa\.json: blocks\[1\]\.mobile_inverted_conv\.act_func is "h_swish"/, 'blocks.1.mobile_inverted_conv.act_func', 'relu6'],
+      [/^ofa\.json: blocks\[1\]\.mobile_inverted_conv\.use_se is true/, 'blocks.1.mobile_inverted_conv.use_se', false],
+      [/^ofa\.json: final_expand_layer is present \(MobileNetV3's 1x1 conv before the pool\)/, 'final_expand_layer', undefined],
+      [/^ofa\.json: feature_mix_layer\.use_bn is false/, 'feature_mix_layer.use_bn', true],
+      [/^ofa\.json: feature_mix_layer\.act_func is "h_swish"/, 'feature_mix_layer.act_func', 'relu6'],
+    ];
+    for (const [msg, path, value] of steps) {
+      expect(() => jsonNetwork(c, 32, 'ofa.json')).toThrow(msg);
+      expect(() => jsonNetwork(c, 32, 'ofa.json')).toThrow(ONLY);
+      setPath(c, path, value);
+    }
+    expect(() => jsonNetwork(c, 32, 'ofa.json')).toThrow(
+      /^ofa\.json: classifier\.dropout_rate is 0\.1: wgnas builds no dropout \(0 builds the network without it\)$/,
+    );
+    setPath(c, 'classifier.dropout_rate', 0);
+    // Now a ProxylessNAS MobileNetV2 that wgnas builds as written (the channels are the next check).
+    expect(() => jsonNetwork(c, 32, 'ofa.json')).toThrow(/feature_mix_layer\.in_channels is not 24/);
+    setPath(c, 'feature_mix_layer.in_channels', 24);
+    expect(jsonNetwork(c, 32, 'ofa.json')).toMatchObject({ kind: 'mobilenet', bnEps: 1e-5 });
+    // Unknown block and layer names, and fields of ProxylessNAS's layers with another value.
+    for (const [path, value, msg] of [
+      ['blocks.0.name', 'ResidualBlock', /^ofa\.json: blocks\[0\]\.name is "ResidualBlock": unknown block; wgnas builds/],
+      [
+        'blocks.1.mobile_inverted_conv.name',
+        'MBConvLayer',
+        /blocks\[1\]\.mobile_inverted_conv\.name is "MBConvLayer": unknown layer/,
+      ],
+      ['first_conv.name', 'DynamicConvLayer', /^ofa\.json: first_conv\.name is "DynamicConvLayer": unknown layer/],
+      ['first_conv.groups', 2, /^ofa\.json: first_conv\.groups is 2: wgnas builds/],
+      ['classifier.bias', false, /^ofa\.json: classifier\.bias is false: wgnas builds/],
+      ['blocks.0.shortcut', { name: 'IdentityLayer', use_bn: true }, /^ofa\.json: blocks\[0\]\.shortcut\.use_bn is true/],
+    ] as const) {
+      const x = structuredClone(c);
+      setPath(x, path, value);
+      expect(() => jsonNetwork(x, 32, 'ofa.json')).toThrow(msg);
+    }
+  });
+
+  it('every net.config wgnas writes, ships or keeps as a fixture still loads', () => {
+    const files = [
+      ...readdirSync('data/latency')
+        .filter((f) => f.endsWith('.config'))
+        .map((f) => join('data/latency', f)),
+      ...readdirSync('bench/results/proxyless-short', { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.config'))
+        .map((f) => join('bench/results/proxyless-short', f)),
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) expect(() => jsonNetwork(JSON.parse(readFileSync(f, 'utf8')), 32, f), f).not.toThrow();
+    for (const f of ['mbconv.json', 'mbconv-eps.json']) {
+      const fx = JSON.parse(readFileSync(join('test/fixtures/train-parity', f), 'utf8'));
+      expect(() => jsonNetwork(fx.case.netConfig, undefined, f), f).not.toThrow();
+    }
+    const layers = layerShapes(CIFAR_LAYOUT);
+    for (const pick of [0, 1, 5])
+      expect(() =>
+        jsonNetwork(
+          toNetConfig(
+            CIFAR_LAYOUT,
+            layers.map(() => pick),
+          ),
+        ),
+      ).not.toThrow();
+  });
+
+  it('train, export, predict and profile --net refuse it in one line naming the file', async () => {
+    const ofa = join(tmp, 'ofa.json');
+    writeFileSync(ofa, JSON.stringify(ofaConfig()));
+    const data = join(tmp, 'ofa-data');
+    await writeImageFolder(join(data, 'train'), [2, 2], { format: 'png' });
+    await writeImageFolder(join(data, 'test'), [1, 1], { format: 'png' });
+    const name = /ofa\.json: name is "MobileNetV3": wgnas builds ProxylessNAS MobileNetV2 net\.configs only/;
+    refused(await exportArgs('--net', ofa), 1, name);
+    refused(await wgnasInProcess(['train', '--net', ofa, '--dataset', `folder:${data}`, '--out', join(tmp, 'ofa-run')]), 1, name);
+    refused(await wgnasInProcess(['predict', '--table', TABLE, '--net', ofa]), 1, name);
+    refused(await wgnasInProcess(['profile', '--net', ofa, '--out', join(tmp, 'ofa.yaml')]), 1, name);
+  });
+
+  it('a wgnas-arch or wgnas-nb201 file without a version this wgnas reads is refused in one line naming the file, by every reader', async () => {
+    const arch = archJson(
+      spaceFromLayout(CIFAR_LAYOUT),
+      layerShapes(CIFAR_LAYOUT).map(() => 0),
+    );
+    const nb201 = JSON.parse(nb201NetworkText(ARCH, { channels: 8, cellsPerStage: 1 }));
+    expect(arch.version).toBe(1);
+    expect(() => jsonNetwork(arch)).not.toThrow();
+    for (const [format, v] of [
+      ['wgnas-arch', arch],
+      ['wgnas-nb201', nb201],
+    ] as const) {
+      const { version: _, ...none } = v;
+      for (const [bad, was] of [
+        [none, "has no 'version'"],
+        [{ ...v, version: 2 }, 'has version 2'],
+        [{ ...v, version: '1' }, 'has version "1"'],
+        [{ ...v, version: 1.5 }, 'has version 1.5'],
+      ] as const) {
+        const want = `^f\\.json: this ${format} file ${was.replace(/[.()]/g, (c) => `\\${c}`)}; this wgnas reads ${format} version 1$`;
+        expect(() => jsonNetwork(bad, undefined, 'f.json'), JSON.stringify(bad.version)).toThrow(new RegExp(want));
+      }
+    }
+    const data = join(tmp, 'version-data');
+    await writeImageFolder(join(data, 'train'), [2, 2], { format: 'png' });
+    await writeImageFolder(join(data, 'test'), [1, 1], { format: 'png' });
+    const file = join(tmp, 'v99.json');
+    for (const [v, readers] of [
+      [
+        { ...arch, version: 99 },
+        [
+          ['export', '--out', join(tmp, 'v.onnx'), '--net', file],
+          ['train', '--net', file, '--dataset', `folder:${data}`, '--out', join(tmp, 'v-run')],
+          ['predict', '--table', TABLE, '--net', file],
+          ['profile', '--net', file, '--out', join(tmp, 'v.yaml')],
+        ],
+      ],
+      [
+        { ...nb201, version: 99 },
+        [
+          ['export', '--out', join(tmp, 'v.onnx'), '--net', file],
+          ['train', '--net', file, '--dataset', `folder:${data}`, '--out', join(tmp, 'v-run')],
+        ],
+      ],
+    ] as const) {
+      writeFileSync(file, JSON.stringify(v));
+      for (const argv of readers)
+        refused(
+          await wgnasInProcess([...argv]),
+          1,
+          new RegExp(`v99\\.json: this ${v.format} file has version 99; this wgnas reads ${v.format} version 1\n`),
+        );
+    }
+  });
 });

@@ -298,7 +298,7 @@ describe('CLI', () => {
     await bad(['--net', join(tmp, 'none.json')], 2, /none\.json/);
     writeFileSync(
       join(tmp, 'arch.json'),
-      JSON.stringify({ format: 'wgnas-arch', layout: 'cifar', choices: [0], cells: ['zero'] }),
+      JSON.stringify({ format: 'wgnas-arch', version: 1, layout: 'cifar', choices: [0], cells: ['zero'] }),
     );
     await bad(['--net', join(tmp, 'arch.json')], 1, /arch\.json: 'cells' must list 11 cells \(layout cifar\)/);
     await bad(

@@ -14,9 +14,12 @@ import {
   lockCheckpointDir,
   readCheckpointState,
 } from '../../nn/checkpoint.js';
+import { holdOut } from '../../train/holdout.js';
+import { cappedWarmup, WARMUP_MAX_SHARE } from '../../train/settings.js';
 import {
   buildNetwork,
   checkTrainCheckpoint,
+  type EpochRecord,
   type LatencyResult,
   learningCurveSvg,
   measureLatencyMs,
@@ -36,7 +39,7 @@ import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
-import { cpuThreadsOf, recordedData, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
+import { cpuThreadsOf, recordedData, sampledDataNote, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -45,16 +48,60 @@ export const summary = TRAIN.summary;
 
 type Values = ValuesOf<typeof TRAIN_OPTIONS>;
 
-/** A split of --dataset at the network's resolution, cut to --train-images / --test-images. */
-async function openSplit(values: Values, split: 'train' | 'test', size: number, ctx: RunContext): Promise<ImageDataset> {
+/**
+ * A split of --dataset at the network's resolution, cut to --train-images / --test-images; `subset`:
+ * it is the bundled CIFAR-10 subset (openDataset notes only that fallback).
+ */
+async function openSplit(
+  values: Values,
+  split: 'train' | 'test',
+  size: number,
+  ctx: RunContext,
+): Promise<{ ds: ImageDataset; subset: boolean }> {
   const { ds, note } = await openDataset(parseDatasetSpec(values.dataset), split, { size });
   if (note && split === 'train') ctx.io.err(`${note}\n`);
   const flag = split === 'train' ? 'train-images' : 'test-images';
   const want = values[flag];
-  if (want === undefined) return ds;
+  if (want === undefined) return { ds, subset: note !== undefined };
   if (want > ds.count)
     throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
-  return firstImages(ds, want);
+  return { ds: firstImages(ds, want), subset: note !== undefined };
+}
+
+/** The dataset as the outputs name it: the bundled subset said as such, with the images used (a full cifar10 is another). */
+function datasetLabel(train: ImageDataset, test: ImageDataset, subset: boolean): string {
+  return subset ? `${train.name} (bundled subset: ${train.count} train / ${test.count} test images)` : train.name;
+}
+
+/**
+ * A given warm-up that fills the run is refused (the lr would never decay), as is a part of an
+ * epoch under --recipe nb201 (its warm-up is in whole epochs: a fraction would overshoot the peak lr).
+ */
+function checkWarmup(warmupEpochs: number, epochs: number, given: boolean, recipe: string): void {
+  if (given && warmupEpochs > 0 && warmupEpochs >= epochs)
+    throw new UsageError(
+      `--warmup-epochs ${warmupEpochs} is the whole run of --epochs ${epochs}: the learning rate would never decay; give fewer warm-up epochs than --epochs`,
+    );
+  if (recipe === 'nb201' && !Number.isInteger(warmupEpochs))
+    throw new UsageError(`--warmup-epochs ${warmupEpochs}: --recipe nb201 warms up whole epochs; give an integer`);
+}
+
+/** The warm-up the run takes (settings.ts cappedWarmup) and the note when the default one was cut. */
+function warmupOf(
+  warmupEpochs: number,
+  epochs: number,
+  stepsPerEpoch: number,
+  given: boolean,
+): { warmupEpochs: number; note: string } {
+  const w = cappedWarmup(warmupEpochs, epochs, given);
+  if (!w.capped) return { warmupEpochs, note: '' };
+  const steps = Math.round(w.warmupEpochs * stepsPerEpoch);
+  return {
+    warmupEpochs: w.warmupEpochs,
+    note:
+      `note: the default warm-up (${plural(warmupEpochs, 'epoch')}) is cut to ${WARMUP_MAX_SHARE * 100} % of the ${plural(epochs, 'epoch')}: ` +
+      `${steps} of ${epochs * stepsPerEpoch} steps, so the learning rate decays to 0 (--warmup-epochs sets it)\n`,
+  };
 }
 
 /** The network of --net / --nb201 with the dataset's classes. */
@@ -73,30 +120,44 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   if (!values.resume && !values.force && hasCheckpoint(ckDir)) {
     throw new UsageError(`${ckDir} holds a checkpoint of an earlier run: --resume continues it, --force starts over`);
   }
-  // Network and data are checked before the device opens.
-  const probe = trainNetwork(values, 1);
-  const size = networkInputSize(probe);
-  const train = await openSplit(values, 'train', size, ctx);
-  const test = await openSplit(values, 'test', size, ctx);
-  // The network carries its BN eps (a net.config's bn.eps); its bn.momentum is --bn-momentum's default.
-  const net = trainNetwork(values, train.classes);
   // --recipe nb201 sets NAS-Bench-201's values for the flags not given.
   const recipe = values.recipe;
   const pick = <K extends keyof typeof NB201_RECIPE>(flag: string, key: K, value: number): number =>
     recipe === 'nb201' && !ctx.given.has(flag) ? NB201_RECIPE[key] : value;
+  const epochs = pick('epochs', 'epochs', values.epochs);
+  const warmupEpochs = pick('warmup-epochs', 'warmupEpochs', values['warmup-epochs']);
+  checkWarmup(warmupEpochs, epochs, ctx.given.has('warmup-epochs'), recipe);
+  // Network and data are checked before the device opens.
+  const probe = trainNetwork(values, 1);
+  const size = networkInputSize(probe);
+  const { ds: trainSplit, subset } = await openSplit(values, 'train', size, ctx);
+  const { ds: test } = await openSplit(values, 'test', size, ctx);
+  const dataset = datasetLabel(trainSplit, test, subset);
+  // --val N: held out of the training images (class-balanced, seeded), the best epoch chosen on them.
+  const valN = values.val;
+  if (valN !== undefined && valN > trainSplit.count - 2)
+    throw new UsageError(
+      `--val ${valN} leaves ${trainSplit.count - valN} of the ${trainSplit.count} training images of ${trainSplit.name} to train on (at least 2)`,
+    );
+  const { train, val } = valN === undefined ? { train: trainSplit, val: undefined } : holdOut(trainSplit, valN, values.seed);
+  // The network carries its BN eps (a net.config's bn.eps); its bn.momentum is --bn-momentum's default.
+  const net = trainNetwork(values, train.classes);
   // The default batch is at most the training images (a small folder trains in batches of all of them).
   const batch = pick('batch', 'batchSize', values.batch);
   const batchSize = ctx.given.has('batch') ? batch : Math.max(2, Math.min(batch, train.count));
   if (batchSize > train.count)
-    throw new UsageError(`--batch ${batchSize} is more than the ${train.count} training images of ${train.name}`);
+    throw new UsageError(
+      `--batch ${batchSize} is more than the ${train.count} training images of ${train.name}${val ? ` (--val ${val.count} held out)` : ''}`,
+    );
+  const warmup = warmupOf(warmupEpochs, epochs, Math.floor(train.count / batchSize), ctx.given.has('warmup-epochs'));
   const s: TrainSettings = {
-    epochs: pick('epochs', 'epochs', values.epochs),
+    epochs,
     batchSize,
     lr: pick('lr', 'lr', values.lr),
     momentum: pick('momentum', 'momentum', values.momentum),
     weightDecay: pick('weight-decay', 'weightDecay', values['weight-decay']),
     labelSmoothing: pick('label-smoothing', 'labelSmoothing', values['label-smoothing']),
-    warmupEpochs: pick('warmup-epochs', 'warmupEpochs', values['warmup-epochs']),
+    warmupEpochs: warmup.warmupEpochs,
     augment: !values['no-augment'],
     seed: values.seed,
     bnMomentum:
@@ -115,7 +176,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
-  const imagesNow = await splitsData([train, test], size);
+  const imagesNow = await splitsData([trainSplit, test], size);
   // The stale-lock note waits for the checks below: a refused resume says one line, its refusal.
   let staleNote = '';
   const lock = lockCheckpointDir(
@@ -131,8 +192,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     const settings: RunSettings = {
       network: describeNetwork(net),
       dataset: train.name,
-      // The counts before the images' fingerprint: another --train-images is named as such.
-      'train-images': train.count,
+      // The counts before the images' fingerprint: another --val or --train-images is named as such.
+      'val-images': val?.count ?? 0,
+      'train-images': trainSplit.count,
       'test-images': test.count,
       'dataset images': images,
       recipe,
@@ -150,35 +212,46 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
       ...threadsSetting(threads, 'cpu-threads'),
     };
+    // A checkpoint from before --val recorded none: it trained on every image.
+    if (ck && val && savedSetting(ck, 'val-images') === undefined)
+      throw new UsageError(
+        `--resume: the run in ${ckDir} trained without --val; give the saved settings, or --force to start over`,
+      );
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
+    if (ck) io.err(sampledDataNote(images, imagesNow, ckDir));
     if (bnNote) io.err(bnNote);
+    if (warmup.note) io.err(warmup.note);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
     const model = buildNetwork(backend, net, s.seed);
-    const trainer = new Trainer(backend, model, { train, test, size }, s);
+    const trainer = new Trainer(backend, model, { train, test, size, ...(val ? { val } : {}) }, s);
     try {
       // --force: the old checkpoint goes only now, once the device opened (a run refused earlier keeps it).
       if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
+      const held = val ? ` (${val.count} of them held out: --val)` : '';
       log(
-        `training ${describeNetwork(net)} on ${train.name}: ${train.classes} classes, ${train.count} train / ${test.count} test images at ${size}x${size}, ` +
+        `training ${describeNetwork(net)} on ${subset ? `${train.name} (bundled subset)` : train.name}: ${train.classes} classes, ${trainSplit.count} train${held} / ${test.count} test images at ${size}x${size}, ` +
           `${plural(s.epochs, 'epoch')} of ${plural(trainer.stepsPerEpoch, 'step')} (batch ${s.batchSize}), on ${describeBackend(backend)}`,
       );
+      const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
       const res = await trainer.run({
         checkpointDir: ckDir,
         resumeState: ck ?? undefined,
         settings,
+        onResume: (done) => log(`resuming after epoch ${done} of ${s.epochs} from ${ckDir}`),
         onEpoch: (r) =>
           log(
-            `epoch ${r.epoch}/${s.epochs}: lr ${r.lr.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAcc).toFixed(2)} %, ` +
-              `test loss ${r.testLoss.toFixed(4)} acc ${(100 * r.testAcc).toFixed(2)} % (${r.seconds.toFixed(1)} s)`,
+            `epoch ${r.epoch}/${s.epochs}: lr ${r.lrFirst.toPrecision(3)} to ${r.lrLast.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAcc)}, ` +
+              (r.valAcc !== undefined ? `val loss ${r.valLoss!.toFixed(4)} acc ${pct(r.valAcc)}, ` : '') +
+              `test loss ${r.testLoss.toFixed(4)} acc ${pct(r.testAcc)} (${r.seconds.toFixed(1)} s)`,
           ),
       });
-      if (res.resumedFrom > 0) log(`resumed after epoch ${res.resumedFrom} from ${ckDir}`);
       const weights = await trainer.weights();
-      const input = inputSpecOf(train, size);
+      const input = inputSpecOf(train, size, dataset);
       writeWeights(join(out, 'weights.json'), weights, describeNetwork(net), input);
       const last = res.history[res.history.length - 1];
+      const best = bestEpoch(res.history);
       const params = model.paramCount();
       const madds = networkMadds(net);
       const title = `wgnas train: ${describeNetwork(net)}`;
@@ -187,18 +260,30 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         learningCurveSvg(
           res.history,
           title,
-          `${train.name}, ${plural(s.epochs, 'epoch')}, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${(100 * last.testAcc).toFixed(2)} %`,
+          `${dataset}, ${plural(s.epochs, 'epoch')}, batch ${s.batchSize}, lr ${s.lr}${recipe === 'nb201' ? ', NB201 recipe' : ''}; final test accuracy ${pct(last.testAcc)}` +
+            (best.selectedOn === 'val' ? `; best epoch by val: ${best.epoch} (test ${pct(best.testAccuracy)})` : ''),
         ),
       );
       const { opChain, forward } = await trainLatency(net, weights, values['latency-runs'], io);
       const report = {
         format: 'wgnas-train-report',
-        version: 1,
+        // 2: history[] has lrFirst / lrLast (1: lr, the last step's), best, schedule, dataset.
+        version: 2,
         network: describeNetwork(net),
+        dataset,
         settings,
         deviceName: backend.deviceName,
         testAccuracy: last.testAcc,
+        ...(val ? { valAccuracy: last.valAcc } : {}),
+        // The highest test accuracy of any epoch: chosen on the test images themselves (optimistic).
         bestTestAccuracy: Math.max(...res.history.map((h) => h.testAcc)),
+        best,
+        schedule: {
+          stepsPerEpoch: trainer.stepsPerEpoch,
+          totalSteps: trainer.totalSteps,
+          warmupSteps: trainer.warmupSteps,
+          peakLr: s.lr,
+        },
         params,
         madds,
         // The deployable network's latency (the addon's op chain, as predict --measure); null where the network is no chain.
@@ -212,9 +297,13 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         history: res.history,
       };
       writeFileAtomic(join(out, 'report.json'), JSON.stringify(report, null, 1) + '\n');
+      const bestText =
+        best.selectedOn === 'val'
+          ? `val accuracy ${pct(last.valAcc!)}; best epoch by val ${best.epoch} (val ${pct(best.valAccuracy!)}, test ${pct(best.testAccuracy)})`
+          : `best of any epoch on the test images ${pct(report.bestTestAccuracy)} (epoch ${best.epoch})`;
       io.out(
-        `${describeNetwork(net)}: test accuracy ${(100 * last.testAcc).toFixed(2)} % after ${plural(s.epochs, 'epoch')} on ${train.name} ` +
-          `(best ${(100 * report.bestTestAccuracy).toFixed(2)} %); ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
+        `${describeNetwork(net)}: test accuracy ${pct(last.testAcc)} after ${plural(s.epochs, 'epoch')} on ${dataset}; ` +
+          `${bestText}; ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
           `${latencyText(opChain, forward)}\n` +
           `wrote ${join(out, 'weights.json')} (+ .bin), ${join(out, 'curve.svg')}, ${join(out, 'report.json')}\n`,
       );
@@ -228,8 +317,24 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   }
 }
 
+/**
+ * The epoch a run would pick: by the held-out images' accuracy with --val (the first of equals),
+ * else by the test accuracy, which is then no held-out figure (report.json says which).
+ */
+function bestEpoch(history: readonly EpochRecord[]): {
+  selectedOn: 'val' | 'test';
+  epoch: number;
+  valAccuracy: number | null;
+  testAccuracy: number;
+} {
+  const onVal = history.every((h) => h.valAcc !== undefined);
+  const score = (h: EpochRecord) => (onVal ? h.valAcc! : h.testAcc);
+  const b = history.reduce((a, h) => (score(h) > score(a) ? h : a));
+  return { selectedOn: onVal ? 'val' : 'test', epoch: b.epoch, valAccuracy: b.valAcc ?? null, testAccuracy: b.testAcc };
+}
+
 /** What the trained network expects of an image and what its logits are: the training data's (weights.json, report.json, the ONNX metadata). */
-function inputSpecOf(ds: ImageDataset, size: number): InputSpec {
+function inputSpecOf(ds: ImageDataset, size: number, dataset: string): InputSpec {
   const resize =
     ds.nativeSize === null
       ? `turned upright by its EXIF orientation, resized so the shorter side is ${size} px, centre-cropped to ${size}x${size}`
@@ -244,7 +349,7 @@ function inputSpecOf(ds: ImageDataset, size: number): InputSpec {
     mean: [...ds.mean],
     std: [...ds.std],
     classNames: [...ds.classNames],
-    dataset: ds.name,
+    dataset,
   };
 }
 

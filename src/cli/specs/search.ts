@@ -92,6 +92,9 @@ export const SEARCH_NB201_OPTIONS = {
     'same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow',
     'its evaluations are',
   ),
+  out: outFile({
+    help: "write the best cell as a wgnas-nb201 JSON ({format: 'wgnas-nb201', version, arch, channels, cellsPerStage}: --cells-per-stage's depth, wgnas train's width), the network file wgnas train --net and export --net read",
+  }),
   ...submitOptions,
   'in-flight': int({
     help: 'children out at once on --redis (at least the number of workers, or some sit idle); part of the run: another value proposes other children',

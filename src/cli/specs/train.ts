@@ -1,4 +1,4 @@
-import { TRAIN_DEFAULTS as D, NB201_RECIPE as R, TRAIN_RECIPES } from '../../train/settings.js';
+import { TRAIN_DEFAULTS as D, NB201_RECIPE as R, TRAIN_RECIPES, WARMUP_MAX_SHARE } from '../../train/settings.js';
 import { defineCommand, defineMode, flag, int, num, oneOf, outDir, seed } from '../spec.js';
 import { cpuThreads, dataset, device, quiet } from './common.js';
 import { EXPORT_OPTIONS } from './export.js';
@@ -20,6 +20,12 @@ export const TRAIN_OPTIONS = {
     min: 2,
   }),
   'test-images': int({ group: 'data', help: 'evaluate on the first N images of the test split', defaultText: 'all', min: 1 }),
+  val: int({
+    group: 'data',
+    help: "hold out N of the training images (class-balanced, seeded by --seed), evaluated after every epoch: report.json's best epoch is chosen on them, not on the test images",
+    metavar: 'N',
+    min: 1,
+  }),
   'no-augment': flag({ group: 'data', help: 'no random crop (pad 1/8 of the side) and horizontal flip' }),
   recipe: oneOf(TRAIN_RECIPES, {
     group: 'schedule',
@@ -50,7 +56,7 @@ export const TRAIN_OPTIONS = {
   }),
   'warmup-epochs': num({
     group: 'schedule',
-    help: `linear warm-up length in epochs (--recipe nb201: ${R.warmupEpochs})`,
+    help: `linear warm-up length in epochs; the default is cut to ${WARMUP_MAX_SHARE * 100} % of a shorter run's epochs (noted), a given one must be shorter than --epochs (--recipe nb201: ${R.warmupEpochs}, whole epochs)`,
     default: D.warmupEpochs,
     min: 0,
   }),
