@@ -3,39 +3,9 @@
  * chosen on images that neither train the weights nor are the test split the accuracy is reported on.
  */
 import { balancedIndices } from '../data/balanced-sample.js';
-import type { ImageDataset } from '../data/image-dataset.js';
+import { pickImages, type ImageDataset } from '../data/image-dataset.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seed.js';
-
-/** `ds` restricted to `indices` (in that order): a view, nothing decoded or copied. */
-function subset(ds: ImageDataset, indices: readonly number[]): ImageDataset {
-  const at = (i: number): number => {
-    const j = indices[i];
-    if (!Number.isInteger(i) || j === undefined)
-      throw new RangeError(`${ds.name} (${ds.split}): image ${i} outside the ${indices.length} kept`);
-    return j;
-  };
-  return Object.freeze({
-    name: ds.name,
-    split: ds.split,
-    classes: ds.classes,
-    classNames: ds.classNames,
-    count: indices.length,
-    labels: Uint16Array.from(indices, (j) => ds.labels[j]),
-    nativeSize: ds.nativeSize,
-    balanced: ds.balanced,
-    mean: ds.mean,
-    std: ds.std,
-    images: (idx: readonly number[], size: number) => {
-      try {
-        return ds.images(idx.map(at), size);
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
-    },
-    source: (i: number) => ds.source(at(i)),
-  });
-}
 
 /**
  * The training split less `n` held-out images (floor(n/C) per class, the remainder from seeded
@@ -46,5 +16,5 @@ export function holdOut(ds: ImageDataset, n: number, seed: number): { train: Ima
   const val = balancedIndices(ds.labels, ds.count, ds.classes, n, new Rng(mixSeed(seed, 13))).sort((a, b) => a - b);
   const held = new Set(val);
   const train = Array.from({ length: ds.count }, (_, i) => i).filter((i) => !held.has(i));
-  return { train: subset(ds, train), val: subset(ds, val) };
+  return { train: pickImages(ds, train), val: pickImages(ds, val) };
 }

@@ -74,7 +74,9 @@ describe('--val N', () => {
       expect(r.err).toContain(
         'note: the default warm-up (1 epoch) is cut to 20 % of the 2 epochs: 2 of 10 steps, so the learning rate decays to 0 (--warmup-epochs sets it)\n',
       );
-      expect(r.err).toMatch(/: 48 train \(8 of them held out: --val\) \/ 20 test images at 32x32, 2 epochs of 5 steps/);
+      expect(r.err).toMatch(
+        /: \d+ classes, 48 train \(8 of them held out: --val\) \/ 20 test images at 32x32, 2 epochs of 5 steps/,
+      );
       const rep = report('val');
       expect(rep.version).toBe(2);
       expect(rep.settings).toMatchObject({ 'val-images': 8, 'train-images': 48, 'warmup-epochs': 0.4 });
@@ -152,7 +154,7 @@ describe('the bundled CIFAR-10 subset', () => {
       expect(r.code, r.err).toBe(0);
       const subset = r.err.includes('using the bundled');
       const name = subset ? 'cifar10 (bundled subset: 64 train / 32 test images)' : 'cifar10';
-      if (subset) expect(r.err).toMatch(/^training .* on cifar10 \(bundled subset\): 64 train \/ 32 test images/m);
+      if (subset) expect(r.err).toMatch(/^training .* on cifar10 \(bundled subset\): 10 classes, 64 train \/ 32 test images/m);
       expect(r.out).toContain(` after 1 epoch on ${name};`);
       const rep = report('subset');
       expect(rep.dataset).toBe(name);
