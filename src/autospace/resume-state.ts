@@ -9,7 +9,7 @@ import type { DeviceKind } from '../backend/index.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
-import type { SplitSizes } from '../data/search-split.js';
+import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
 import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
@@ -37,6 +37,7 @@ export function evolveRunSettings(
   const s: RunSettings = {
     '--dataset': data.flag,
     '--dataset images': data.images,
+    [SPLIT_KEY]: SEARCH_SPLIT_VERSION,
     '--layout': `${cfg.layout.name} (${sha256Hex(JSON.stringify(cfg.layout)).slice(0, 12)})`,
     '--budget-madds': cfg.budgetMadds,
     '--population': cfg.populationSize,

@@ -7,7 +7,7 @@
 import type { DeviceKind } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
-import type { SplitSizes } from '../data/search-split.js';
+import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
 import type { AlphaAdamState } from '../nn/optim.js';
 import {
   checkCheckpointKind,
@@ -105,6 +105,7 @@ export function proxylessRunSettings(
   if (cfg.dataset) {
     s['--dataset'] = cfg.dataset.flag;
     s['--dataset images'] = cfg.dataset.images;
+    s[SPLIT_KEY] = SEARCH_SPLIT_VERSION;
   }
   // The devices agree within tolerance, not bit for bit: a run continues on the device it started on
   // (and on the CPU with the threads it started with: oneDNN splits its reductions by thread).
@@ -120,7 +121,17 @@ function measuredSetup(cost: CostModel): string {
 
 /** The settings a checkpoint recorded (version 1 recorded its config: what can be derived from it). */
 export function savedSettings(ck: CheckpointState): RunSettings {
-  return withBnEps(recordedSettings(ck));
+  return withoutMulLambda(withBnEps(recordedSettings(ck)));
+}
+
+/**
+ * Checkpoints of --loss mul from before it took only β recorded the unused --lambda 0.1: mul#log
+ * never read it, so it is not compared (a resume cannot give --lambda with mul).
+ */
+function withoutMulLambda(s: RunSettings): RunSettings {
+  if (s['--loss'] !== 'mul' || s['--lambda'] === undefined) return s;
+  const { '--lambda': _unused, ...rest } = s;
+  return rest;
 }
 
 /**
