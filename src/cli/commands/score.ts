@@ -24,7 +24,7 @@ import {
   streamRecord,
   type ThreadsOrigin,
 } from '../resume-settings.js';
-import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
+import { definitionsRecord, ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
@@ -219,9 +219,11 @@ function openScoreStream(
   recorded: { data: string; threads: QueuedThreads; origin: ThreadsOrigin },
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
+  const defs = definitionsRecord(proxies, path, '--out');
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
+      ...defs.settings,
       '--batch': o.batchSize,
       '--seed': o.seed,
       '--channels': o.net.channels,
@@ -237,8 +239,9 @@ function openScoreStream(
     // Files from before the mode was recorded read as separate, the default; stacked runs of those
     // few hours wrote no mode either, but their scores agree with separate ones within float
     // rounding (1e-5 relative), so such a file continues with --group-mode separate.
-    unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded },
+    unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded, ...defs.unrecorded },
     unrecordedAdvice: {
+      ...defs.unrecordedAdvice,
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
     resume,
