@@ -5,7 +5,7 @@
  * evolution state so a corrupt or hand-edited state.json ends in one line. The checkpoint files
  * and the settings check are the ones proxyless and train use (nn/checkpoint.ts).
  */
-import type { DeviceKind } from '../backend/index.js';
+import { type DeviceKind, F16_KEY } from '../backend/index.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
@@ -33,6 +33,8 @@ export function evolveRunSettings(
   device: DeviceKind,
   /** The CPU backend's threads (its results depend on them slightly); null on the GPU. */
   cpuThreads: number | null,
+  /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not recorded. */
+  f16?: boolean,
 ): RunSettings {
   const s: RunSettings = {
     '--dataset': data.flag,
@@ -69,6 +71,7 @@ export function evolveRunSettings(
     '--device': device,
   };
   if (device === 'cpu' && cpuThreads !== null) s['--cpu-threads'] = cpuThreads;
+  if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
   return s;
 }
 

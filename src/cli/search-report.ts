@@ -12,6 +12,7 @@ import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
 import { PROXIES, resolveProxies } from '../proxies/registry.js';
+import { f16Setting } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 
@@ -68,11 +69,13 @@ export function openEvaluatedRows(
   v: { resume: boolean; budget: number; proxy: string },
   io: Io,
   scoreColumns: (r: Row) => string[],
+  /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
+  f16: boolean,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
   const stream = new RowStream(path, {
-    settings: { ...record.settings, ...defs.settings },
-    unrecorded: { ...record.unrecorded, ...defs.unrecorded },
+    settings: { ...record.settings, ...f16Setting(f16), ...defs.settings },
+    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
     unrecordedAdvice: defs.unrecordedAdvice,
     resume: v.resume,
     killTag: 'search.rows',

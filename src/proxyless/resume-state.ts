@@ -4,7 +4,7 @@
  * structural check of the saved search state (α, Adam, counters, cost model) so a corrupt or
  * hand-edited state.json ends in one clear line instead of a TypeError deep in the search.
  */
-import type { DeviceKind } from '../backend/index.js';
+import { type DeviceKind, F16_KEY } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
 import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
@@ -53,6 +53,8 @@ export function proxylessRunSettings(
   device?: DeviceKind,
   /** The CPU backend's threads (its results depend on them slightly); null or absent on the GPU. */
   cpuThreads?: number | null,
+  /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not compared. */
+  f16?: boolean,
 ): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
@@ -111,6 +113,7 @@ export function proxylessRunSettings(
   // (and on the CPU with the threads it started with: oneDNN splits its reductions by thread).
   if (device) s['--device'] = device;
   if (device === 'cpu' && typeof cpuThreads === 'number') s['--cpu-threads'] = cpuThreads;
+  if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
   return s;
 }
 
@@ -179,9 +182,10 @@ export function checkResumable(
   split: SplitSizes,
   device?: DeviceKind,
   cpuThreads?: number | null,
+  f16?: boolean,
 ): CheckpointState {
   const ck = typeof from === 'string' ? readCheckpointState(from) : from;
-  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads));
+  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads, f16));
   return ck;
 }
 

@@ -4,6 +4,8 @@
  * (score --out, search --evaluated; CSV and JSON lines) is refused in one line naming the file, why
  * and the remedy, before any work, leaving the file as it was (a finished one stays finished). A file
  * of this definition resumes; one of proxies outside the family records none and resumes as before.
+ * The precision (f16 operands under WGNAS_F16=1 on a GPU with shader-f16) is recorded and compared
+ * the same way, and is part of a score job's content key.
  * CPU backend, tiny settings, in process.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computesWrcor, WRCOR_DEFINITION, WRCOR_KEY } from '../../src/cli/search-report.js';
+import { F16_KEY, usesF16 } from '../../src/backend/index.js';
+import { precisionOf } from '../../src/cli/device.js';
+import { resultKey, type ScoreSettings } from '../../src/queue/jobs.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
@@ -116,4 +121,62 @@ describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition',
     const r = await score('synflow', out, '--resume');
     expect(r.code, r.err).toBe(0);
   });
+});
+
+describe('the precision a score file was computed with (WGNAS_F16)', () => {
+  it('is the same f32 on the CPU whatever WGNAS_F16 says, and f32 on the GPU unless asked', async () => {
+    const was = process.env.WGNAS_F16;
+    try {
+      process.env.WGNAS_F16 = '1';
+      expect(await usesF16('cpu')).toBe(false);
+      // A queue's workers are asked for what WGNAS_F16 says here (on a GPU queue).
+      expect(await precisionOf('gpu', true)).toBe(true);
+      expect(await precisionOf('cpu', true)).toBe(false);
+      delete process.env.WGNAS_F16;
+      expect(await usesF16('gpu')).toBe(false);
+      expect(await precisionOf('gpu', true)).toBe(false);
+    } finally {
+      if (was === undefined) delete process.env.WGNAS_F16;
+      else process.env.WGNAS_F16 = was;
+    }
+  });
+
+  it('f16 score jobs get other content keys; f32 keys stay as they were', () => {
+    const s: ScoreSettings = {
+      proxies: ['wrcor'],
+      batchSize: 8,
+      seed: 0,
+      group: 1,
+      channels: 16,
+      cellsPerStage: 1,
+      dataset: 'cifar10',
+      dataHash: 'h',
+      codeVersion: 'c',
+      device: 'gpu',
+    };
+    expect(resultKey({ ...s, f16: true }, A)).not.toBe(resultKey(s, A));
+    expect(resultKey({ ...s, f16: undefined }, A)).toBe(resultKey(s, A));
+  });
+
+  it.skipIf(!hasCpu)(
+    'is recorded; a resume at another precision is refused naming WGNAS_F16; a file from before reads as f32',
+    { timeout: 120_000 },
+    async () => {
+      const out = join(tmp, 'precision.csv');
+      expect((await score('synflow', out)).code).toBe(0);
+      const side = sidecar(out);
+      expect(side.settings[F16_KEY]).toBe(0);
+      // As an f16 run on a GPU would have left it.
+      writeFileSync(`${out}.settings.json`, JSON.stringify({ ...side, settings: { ...side.settings, [F16_KEY]: 1 } }));
+      const r = await score('synflow', out, '--resume');
+      expect(r.code).toBe(2);
+      expect(r.err.trim()).toBe(
+        `wgnas score: --resume: ${F16_KEY} was 1, now 0 in ${out}; resume with its settings or write another --out`,
+      );
+      const { [F16_KEY]: _f16, ...before } = side.settings;
+      writeFileSync(`${out}.settings.json`, JSON.stringify({ ...side, settings: before }));
+      const old = await score('synflow', out, '--resume');
+      expect(old.code, old.err).toBe(0);
+    },
+  );
 });

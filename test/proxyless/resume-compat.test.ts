@@ -2,9 +2,11 @@
  * Checkpoints written before two of 2026-12-06's changes (no GPU: the settings check alone):
  * --loss mul recorded an unused --lambda 0.1 (mul#log takes β only, and a resume cannot give
  * --lambda with mul), and the search split became stratified per class, which cuts unbalanced
- * data otherwise (the refusal says so, not that the images changed) and balanced data as before.
+ * data otherwise (the refusal says so, not that the images changed) and balanced data as before;
+ * and the precision (WGNAS_F16) recorded since.
  */
 import { describe, expect, it } from 'vitest';
+import { F16_KEY } from '../../src/backend/index.js';
 import { checkEvolveSettings, EVOLVE_CHECKPOINT_KIND } from '../../src/autospace/resume-state.js';
 import { formerSplitReason, SEARCH_SPLIT_VERSION, SPLIT_KEY } from '../../src/data/search-split.js';
 import { CheckpointError, type CheckpointState } from '../../src/nn/checkpoint.js';
@@ -109,5 +111,19 @@ describe('checkpoints of the former search split', () => {
     );
     expect(formerSplitReason({ ...old, '--dataset images': 'bbbb from y' }, now)).toBeNull();
     expect(formerSplitReason(old, { '--dataset images': 'bbbb from x' })).toBeNull();
+  });
+});
+
+describe('WGNAS_F16 in proxyless checkpoints', () => {
+  it('is recorded where the precision is known; another one is refused naming it; older checkpoints resume', () => {
+    const hinge = cfgOf({ kind: 'hinge', target: 60, lambda: 2 });
+    const at = (f16?: boolean) => proxylessRunSettings(hinge, TOY_COST, SPLIT, 'gpu', null, f16);
+    expect(at(true)[F16_KEY]).toBe(1);
+    expect(at(false)[F16_KEY]).toBe(0);
+    expect(F16_KEY in at()).toBe(false);
+    expect(() => checkSettingsAndLayout(ckOf(at(true)), { layout: TOY_LAYOUT }, at(false))).toThrow(
+      /^--resume: WGNAS_F16 was 1, now 0;/,
+    );
+    expect(() => checkSettingsAndLayout(ckOf(at()), { layout: TOY_LAYOUT }, at(true))).not.toThrow();
   });
 });
