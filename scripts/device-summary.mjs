@@ -143,8 +143,8 @@ const byFile = {};
 section('scoring', () => {
   if (scoreFiles.length) {
     lines.push(
-      '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc | wrcor_module tau |',
+      '|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const [f, stepName] of scoreFiles) {
       const text = read(f).trim();
@@ -152,14 +152,19 @@ section('scoring', () => {
       byFile[f] = rows;
       const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
       const wall = stepSeconds(stepName);
-      const withAcc = rows.filter((r) => Number.isFinite(num(r.val_acc)) && !Number.isNaN(num(r.wrcor)));
-      const tau =
-        withAcc.length > 2
+      // Kendall tau of a score column against the accuracy (NaN under 3 cells with both).
+      const tauOf = (col) => {
+        const withAcc = rows.filter((r) => Number.isFinite(num(r.val_acc)) && !Number.isNaN(num(r[col])));
+        return withAcc.length > 2
           ? kendall(
-              withAcc.map((r) => num(r.wrcor)),
+              withAcc.map((r) => num(r[col])),
               withAcc.map((r) => num(r.val_acc)),
             )
           : NaN;
+      };
+      const tau = tauOf('wrcor');
+      // Files from before wrcor_module (2026-12-06) have no such column: its cell stays empty.
+      const moduleTau = rows.length && 'wrcor_module' in rows[0] ? fmt(tauOf('wrcor_module'), 3) : '';
       // --all scores the cells in the space's index order: a run cut by its limit holds a prefix.
       const allCells = /cells=\[[^\]]*--all\b/.test(log) && stepName !== 'score-procs';
       const cut =
@@ -176,26 +181,33 @@ section('scoring', () => {
             : stepName === 'score-stacked'
               ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
               : '--group 1 (parity)';
-      lines.push(`| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} |`);
+      lines.push(
+        `| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} | ${moduleTau} |`,
+      );
     }
     const a = byFile['score-group1.csv'];
     const b = byFile['score-all.csv'];
     /**
-     * The largest relative difference of `rows`' WRCor from b's on the cells both scored (a cell
-     * empty on either side is left out and counted as missing), how many, and the verdict.
+     * The largest relative difference of `rows`' WRCor (and wrcor_module, where both files have it)
+     * from b's on the cells both scored (a cell empty on either side is left out and counted as
+     * missing), how many, and the verdict.
      */
     const wrcorDiff = (rows) => {
-      const m = new Map(b.map((r) => [r.arch, num(r.wrcor)]));
+      const cols = [
+        'wrcor',
+        ...(rows.length && b.length && 'wrcor_module' in rows[0] && 'wrcor_module' in b[0] ? ['wrcor_module'] : []),
+      ];
+      const m = new Map(b.map((r) => [r.arch, r]));
       let worst = 0,
         n = 0,
         missing = 0;
       for (const r of rows)
         if (m.has(r.arch)) {
-          const d = relDiff(num(r.wrcor), m.get(r.arch));
-          if (Number.isNaN(d)) missing++;
+          const ds = cols.map((c) => relDiff(num(r[c]), num(m.get(r.arch)[c])));
+          if (ds.some(Number.isNaN)) missing++;
           else {
             n++;
-            worst = Math.max(worst, d);
+            worst = Math.max(worst, ...ds);
           }
         }
       const gone = missing ? ` (${missing} without a score on one side, left out)` : '';
@@ -204,11 +216,12 @@ section('scoring', () => {
         : worst <= PARITY_RTOL
           ? `ok (threshold ${PARITY_RTOL} relative)`
           : `FAIL (threshold ${PARITY_RTOL} relative)`;
-      return `on the ${n} common cells${gone}: largest relative difference ${worst.toExponential(2)}: ${verdict}.`;
+      const also = cols.length > 1 ? ' and wrcor_module' : '';
+      return `${also} on the ${n} common cells${gone}: largest relative difference ${worst.toExponential(2)}: ${verdict}.`;
     };
-    if (a && b) lines.push('', `Grouped vs ungrouped WRCor ${wrcorDiff(a)}`);
+    if (a && b) lines.push('', `Grouped vs ungrouped WRCor${wrcorDiff(a)}`);
     const st = byFile['score-stacked.csv'];
-    if (st && b) lines.push('', `Stacked vs separate groups' WRCor ${wrcorDiff(st)}`);
+    if (st && b) lines.push('', `Stacked vs separate groups' WRCor${wrcorDiff(st)}`);
     lines.push('');
   }
 });

@@ -5,11 +5,11 @@
  * evolution state so a corrupt or hand-edited state.json ends in one line. The checkpoint files
  * and the settings check are the ones proxyless and train use (nn/checkpoint.ts).
  */
-import type { DeviceKind } from '../backend/index.js';
+import { type DeviceKind, F16_KEY } from '../backend/index.js';
 import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
-import type { SplitSizes } from '../data/search-split.js';
+import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
 import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
@@ -33,10 +33,13 @@ export function evolveRunSettings(
   device: DeviceKind,
   /** The CPU backend's threads (its results depend on them slightly); null on the GPU. */
   cpuThreads: number | null,
+  /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not recorded. */
+  f16?: boolean,
 ): RunSettings {
   const s: RunSettings = {
     '--dataset': data.flag,
     '--dataset images': data.images,
+    [SPLIT_KEY]: SEARCH_SPLIT_VERSION,
     '--layout': `${cfg.layout.name} (${sha256Hex(JSON.stringify(cfg.layout)).slice(0, 12)})`,
     '--budget-madds': cfg.budgetMadds,
     '--population': cfg.populationSize,
@@ -68,6 +71,7 @@ export function evolveRunSettings(
     '--device': device,
   };
   if (device === 'cpu' && cpuThreads !== null) s['--cpu-threads'] = cpuThreads;
+  if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
   return s;
 }
 

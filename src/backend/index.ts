@@ -26,5 +26,7 @@ export {
   passedOverAdapter,
   resolveDevice,
   softwareFallback,
+  usesF16,
+  F16_KEY,
 } from './select.js';
 export { GpuDeviceLostError, GpuOutOfMemoryError, ShapeError } from '../gpu/errors.js';

@@ -33,6 +33,19 @@ export function resolveDevice(choice: DeviceChoice): Promise<DeviceKind> {
   return probe().then((p) => p.kind);
 }
 
+/** The settings key under which results and checkpoints record f16 operands: the variable that asks for them. */
+export const F16_KEY = 'WGNAS_F16';
+
+/**
+ * Whether a backend of `device` opened now computes with f16 operands (WGNAS_F16=1 on a GPU that
+ * offers shader-f16: acquireGpu's Gpu.f16Compute), known before the device opens so that a resume
+ * can compare it with the saved run's: their scores differ. Probes the adapter only under WGNAS_F16=1.
+ */
+export async function usesF16(device: DeviceKind): Promise<boolean> {
+  if (device !== 'gpu' || process.env.WGNAS_F16 !== '1') return false;
+  return (await probeAdapter())?.f16 === true;
+}
+
 /**
  * The software adapter (lavapipe, ...) that 'auto' passed over for the CPU backend, or null: where
  * the CPU backend cannot open, the WGSL kernels still run there (much slower). Probes once.

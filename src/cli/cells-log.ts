@@ -169,12 +169,12 @@ export class CellsLog {
 export function openCellsLog(
   v: CellsValues & { evaluated: string },
   space: CellSpace,
-  run: { device: DeviceKind; data: string; threads: number | null },
+  run: { device: DeviceKind; data: string; threads: number | null; f16: boolean },
   io: Io,
 ): CellsLog {
   const path = v.evaluated;
   const rec = streamRecord(path, v.resume, run.data, run.threads, { given: v['cpu-threads'] !== undefined, flag: '--evaluated' });
   const record = { settings: { ...cellsSettings(v, space, run.device), ...rec.settings }, unrecorded: rec.unrecorded };
-  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy));
+  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy), run.f16);
   return new CellsLog(stream, space, v.proxy);
 }

@@ -12,6 +12,8 @@ import {
   passedOverAdapter,
   resolveDevice,
   softwareFallback,
+  usesF16,
+  F16_KEY,
 } from '../backend/index.js';
 import { NativeUnavailableError } from '../native/binding.js';
 import { defaultCpuThreads } from './resume-settings.js';
@@ -21,6 +23,20 @@ export interface DeviceValues {
   device: DeviceChoice;
   'cpu-threads'?: number;
 }
+
+/**
+ * Whether the run computes with f16 operands, known before any work: on this machine, WGNAS_F16=1
+ * on a GPU that offers shader-f16 (usesF16; else the warning of openDevice and f32); for a queue's
+ * workers (`queued`), WGNAS_F16=1 here on a GPU queue, which each worker must match (it refuses the
+ * job otherwise). Scores and trajectories differ between the two, so a resume compares it.
+ */
+export async function precisionOf(device: DeviceKind, queued = false): Promise<boolean> {
+  if (queued) return device === 'gpu' && process.env.WGNAS_F16 === '1';
+  return usesF16(device);
+}
+
+/** What a result file or checkpoint records of the precision (1: f16 operands); unrecorded: 0. */
+export const f16Setting = (f16: boolean): Record<string, number> => ({ [F16_KEY]: f16 ? 1 : 0 });
 
 /** The device the command will run on ('auto' probes the adapter; opens nothing). */
 export function deviceOf(v: DeviceValues): Promise<DeviceKind> {

@@ -5,7 +5,7 @@
  * duplicate (dropped and counted), another score for the same cell and proxy is refused naming both rows.
  */
 import { DATA_KEY, sidecarSettings } from './resume-settings.js';
-import { ZERO_SHOT_UNRECORDED } from './search-report.js';
+import { WRCOR_DEFINITION, WRCOR_KEY, ZERO_SHOT_UNRECORDED } from './search-report.js';
 import { showSetting } from '../util/run-settings.js';
 import { withoutGz } from '../util/gz-file.js';
 
@@ -92,4 +92,39 @@ export function mergeCell(
       );
   }
   return added ? 'merged' : 'duplicate';
+}
+
+/**
+ * A score file's WRCor definition (search-report.ts WRCOR_KEY), or null when it has no wrcor column:
+ * as its settings record it, else the current one where it has the wrcor_module column (a file
+ * without settings: hand-made from a current run), else 1 (written before 2026-12-06).
+ */
+export function wrcorDefinitionOf(file: string, columns: readonly string[]): number | null {
+  if (!columns.includes('wrcor')) return null;
+  const recorded = sidecarSettings(withoutGz(file))?.settings[WRCOR_KEY];
+  if (typeof recorded === 'number') return recorded;
+  return columns.includes('wrcor_module') ? WRCOR_DEFINITION : 1;
+}
+
+/**
+ * The note on files of different WRCor definitions read as one population (null when there are
+ * none): their wrcor differs on cells whose output receives nothing (finite before, -Infinity now),
+ * and wrcor_module, which only the newer files have, is correlated over the `moduleCells` of the `cells` that have it.
+ */
+export function definitionsNote(
+  files: ReadonlyArray<{ file: string; definition: number | null }>,
+  moduleCells: number,
+  cells: number,
+): string | null {
+  const withWrcor = files.filter((f) => f.definition !== null);
+  const older = withWrcor.filter((f) => f.definition! < WRCOR_DEFINITION).map((f) => f.file);
+  const newer = withWrcor.filter((f) => f.definition! >= WRCOR_DEFINITION).map((f) => f.file);
+  if (!older.length || !newer.length) return null;
+  return (
+    `note: --scores: ${older.join(', ')} hold${older.length === 1 ? 's' : ''} the former wrcor (constant responses counted, before 2026-12-06), ` +
+    `${newer.join(', ')} the current one: wrcor of cells whose output receives nothing differs between them` +
+    (moduleCells > 0 && moduleCells < cells
+      ? `; wrcor_module is correlated over the ${moduleCells} of ${cells} cells that have it`
+      : '')
+  );
 }

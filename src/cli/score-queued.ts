@@ -30,6 +30,8 @@ export interface QueuedScoreRun {
   aggs: string[];
   device: DeviceKind;
   threads: QueuedThreads;
+  /** f16 operands (precisionOf): recorded in the output and in the jobs' content keys. */
+  f16: boolean;
   accs: Map<string, number>;
 }
 
@@ -40,6 +42,8 @@ export function scoreSettingsOf(
   dataset: string,
   device: DeviceKind,
   threads: QueuedThreads,
+  /** The workers compute with f16 operands (asksF16: WGNAS_F16=1 here, on a GPU queue). */
+  f16 = false,
 ): ScoreSettings {
   return {
     proxies,
@@ -56,6 +60,7 @@ export function scoreSettingsOf(
     init: o.init ?? 'pytorch',
     inputs: o.inputs ?? 'data',
     ...(typeof threads === 'number' ? { threads } : {}),
+    ...(f16 ? { f16: true as const } : {}),
   };
 }
 
@@ -68,7 +73,7 @@ export async function scoreQueued(
   const archs = r.cells.map(formatArch);
   const kept = keptByArch(stream?.done ?? [], archs, v.out);
 
-  const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device, r.threads);
+  const settings = scoreSettingsOf(r.opts, proxies, v.dataset, r.device, r.threads, r.f16);
   const client = new QueueClient({
     url: v.redis,
     namespace: v.queue,

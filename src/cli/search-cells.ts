@@ -20,7 +20,7 @@ import { LOG_LINES, Progress } from '../util/progress.js';
 import { UsageError } from './args.js';
 import { type CellsLog, openCellsLog, type RecordedPrices } from './cells-log.js';
 import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice } from './device.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from './device.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
 import type { RunContext } from './run.js';
@@ -132,7 +132,12 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, v);
   // Opened before the cells are timed and the device starts: a resume with other settings is refused at once.
   const log = v.evaluated
-    ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data: batchData(ds, batch), threads }, io)
+    ? openCellsLog(
+        { ...v, evaluated: v.evaluated },
+        read,
+        { device, data: batchData(ds, batch), threads, f16: await precisionOf(device) },
+        io,
+      )
     : null;
   // With --evaluated and --train-steps: the training's checkpoint, locked until the hand-over is done too.
   let kept: TrainStepsState | null = null;

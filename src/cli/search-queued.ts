@@ -15,6 +15,7 @@ import { expandProxyNames } from '../zeroshot/index.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
 import { noWorkerNote } from './redis.js';
+import { precisionOf } from './device.js';
 import type { RunContext } from './run.js';
 import { evaluatedLogOptions, openEvaluatedRows, printNb201Result } from './search-report.js';
 import { batchData, queuedThreadsOf } from './resume-settings.js';
@@ -25,10 +26,10 @@ import { scoreSettingsOf } from './score-queued.js';
 
 type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 
-function openLog(path: string, v: Values, device: DeviceKind, data: string, { io }: RunContext): RowStream {
+function openLog(path: string, v: Values, device: DeviceKind, data: string, f16: boolean, { io }: RunContext): RowStream {
   const o = evaluatedLogOptions(path, v, device, data, queuedThreadsOf(device, v));
   const record = { settings: { ...o.settings, '--in-flight': v['in-flight'] }, unrecorded: o.unrecorded };
-  return openEvaluatedRows(path, record, v, io, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'));
+  return openEvaluatedRows(path, record, v, io, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'), f16);
 }
 
 /** A recorded row back as a completion (CSV values are text; see cellNumber). */
@@ -49,9 +50,11 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
     init: v.init,
     inputs: v.inputs,
   };
-  const log = v.evaluated ? openLog(v.evaluated, v, device, batchData(ds, opts.batch), ctx) : null;
+  // The workers' precision: WGNAS_F16=1 here asks for f16 operands (workers computing otherwise refuse the jobs).
+  const f16 = await precisionOf(device, true);
+  const log = v.evaluated ? openLog(v.evaluated, v, device, batchData(ds, opts.batch), f16, ctx) : null;
   try {
-    const settings = scoreSettingsOf(opts, proxies, v.dataset, device, queuedThreadsOf(device, v));
+    const settings = scoreSettingsOf(opts, proxies, v.dataset, device, queuedThreadsOf(device, v), f16);
     const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
     if (!v.quiet)

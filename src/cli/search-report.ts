@@ -14,6 +14,8 @@ import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
+import { PROXIES, resolveProxies } from '../proxies/registry.js';
+import { f16Setting } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 
@@ -67,12 +69,17 @@ export function evaluatedLogOptions(
 export function openEvaluatedRows(
   path: string,
   record: { settings: RunSettings; unrecorded: RunSettings },
-  v: { resume: boolean; budget: number },
+  v: { resume: boolean; budget: number; proxy: string },
   io: Io,
   scoreColumns: (r: Row) => string[],
+  /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
+  f16: boolean,
 ): RowStream {
+  const defs = definitionsRecord([v.proxy], path, '--evaluated');
   const stream = new RowStream(path, {
-    ...record,
+    settings: { ...record.settings, ...f16Setting(f16), ...defs.settings },
+    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
+    unrecordedAdvice: defs.unrecordedAdvice,
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',
@@ -125,6 +132,38 @@ function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: 
  * was written with: a resume takes a missing one as this value.
  */
 export const ZERO_SHOT_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
+
+/**
+ * The WRCor family's definition a file of scores holds, recorded where a run computes the family:
+ * 2 since 2026-12-06 (the wrcor_module column; a constant response adds nothing, so a cell whose
+ * output receives nothing scores -Infinity). A file written before records none: 1.
+ */
+export const WRCOR_KEY = 'wrcor definition';
+export const WRCOR_DEFINITION = 2;
+
+/** Whether the proxies named (aggregates and 'all' expanded) compute the WRCor family. */
+export const computesWrcor = (names: readonly string[]): boolean =>
+  resolveProxies(names).some((p) => p.unit === PROXIES.get('wrcor')!.unit);
+
+/**
+ * What a score file (score --out, search --evaluated: `flag`) records of the proxies' definitions,
+ * what one written before records, and the advice of a refused resume (before any work: its rows
+ * would mix two definitions, and a CSV's header lacks the new column).
+ */
+export function definitionsRecord(
+  names: readonly string[],
+  path: string,
+  flag: string,
+): { settings: RunSettings; unrecorded: RunSettings; unrecordedAdvice: Record<string, string> } {
+  if (!computesWrcor(names)) return { settings: {}, unrecorded: {}, unrecordedAdvice: {} };
+  return {
+    settings: { [WRCOR_KEY]: WRCOR_DEFINITION },
+    unrecorded: { [WRCOR_KEY]: 1 },
+    unrecordedAdvice: {
+      [WRCOR_KEY]: `${path} was scored by an older wgnas (no wrcor_module column, and its wrcor counted constant responses): --force starts over, or write another ${flag}`,
+    },
+  };
+}
 
 /**
  * "evaluated N cells", saying so when fewer were scored than proposed: a proposal that repeats an

@@ -9,6 +9,7 @@
  */
 import { firstImages, type ImageDataset } from '../data/image-dataset.js';
 import { rowStreamFiles } from '../data/row-stream.js';
+import { formerSplitReason, SEARCH_SPLIT_VERSION, SPLIT_KEY } from '../data/search-split.js';
 import { FIXED_TRAIN_KIND, type FixedTrainCheckpoint, saveEvery } from '../mobilenet/train-checkpoint.js';
 import {
   checkCheckpointDirFree,
@@ -37,6 +38,9 @@ export const trainStepsDir = (evaluated: string): string => `${rowStreamFiles(ev
  * learning-rate schedule spans them) and --budget (which may grow on a resume of E, and with it
  * the architecture found).
  */
+/** The search split the training's images were cut by (recorded since 2026-12-06). */
+const SPLIT: RunSettings = { [SPLIT_KEY]: SEARCH_SPLIT_VERSION };
+
 const knownBefore = (v: CellsValues): RunSettings => ({ '--train-steps': v['train-steps'] ?? null, '--budget': v.budget });
 
 const check = (ck: CheckpointState, now: RunSettings, dir: string) =>
@@ -124,7 +128,12 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
       const saved = resume ? savedSetting(resume, DATA_KEY) : undefined;
       images = { [DATA_KEY]: recordedData(saved, now) };
       // A checkpoint saved before the images were recorded resumes, taken to be of these.
-      if (resume && saved !== undefined) check(resume, images, dir);
+      if (resume && saved !== undefined) {
+        const former = formerSplitReason((resume.meta.settings ?? {}) as Record<string, unknown>, { ...images, ...SPLIT });
+        if (former) throw new UsageError(`--resume: ${dir}: ${former}; --force starts over`);
+        check(resume, images, dir);
+      }
+      images = { ...images, ...SPLIT };
     },
     checkpoint: (choices) => {
       const settings = { ...knownBefore(v), architecture: choices.join(',') };

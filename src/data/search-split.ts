@@ -109,6 +109,31 @@ export function stratifiedSplit(labels: ArrayLike<number>, classes: number, size
 }
 
 /**
+ * The search split's version, recorded beside a run's data fingerprint ('--dataset images') under
+ * SPLIT_KEY: checkpoints from before 2026-12-06 record none and were cut unstratified.
+ */
+export const SPLIT_KEY = '--dataset split';
+export const SEARCH_SPLIT_VERSION = 'stratified per class';
+
+/**
+ * Why a saved run's data fingerprint differs from this run's when the split it was cut by is not
+ * this one (the images may be the same: unbalanced data is cut otherwise now), or null. Balanced
+ * data is cut as before, so its fingerprint agrees and such a run still resumes.
+ */
+export function formerSplitReason(
+  saved: Readonly<Record<string, unknown>>,
+  now: Readonly<Record<string, unknown>>,
+): string | null {
+  const hash = (v: unknown) => (typeof v === 'string' ? v.split(' ')[0] : v);
+  const key = '--dataset images';
+  if (!(SPLIT_KEY in now) || saved[SPLIT_KEY] === now[SPLIT_KEY]) return null;
+  if (!(key in saved) || hash(saved[key]) === hash(now[key])) return null;
+  const was =
+    typeof saved[SPLIT_KEY] === 'string' ? `a search split '${saved[SPLIT_KEY]}'` : 'the former, unstratified search split';
+  return `it was written on ${was}, and the search split became ${String(now[SPLIT_KEY])} on 2026-12-06 (other images on each side of unbalanced data): such a run cannot resume`;
+}
+
+/**
  * The images a search reads, as one dataset: its first `sizes.train` images are the weights' part,
  * the next `sizes.val` the architecture's (stratifiedSplit). Where the stratified split is the
  * unstratified one (balanced data), that is the first images of `ds` themselves.

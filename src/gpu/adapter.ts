@@ -133,7 +133,7 @@ export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
  * The adapter acquireGpu() would get, without opening a device: its name and whether it is a
  * software one, or null when Dawn finds none. For `--device auto`, which takes a hardware GPU only.
  */
-export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean } | null> {
+export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean; f16: boolean } | null> {
   let adapter: GPUAdapter | null;
   try {
     adapter = await requestAdapter();
@@ -144,6 +144,8 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
   return {
     description: adapter.info.description || adapter.info.device || adapter.info.vendor,
     isSoftware: isSoftwareAdapter(adapter.info),
+    // acquireGpu requests shader-f16 wherever the adapter offers it.
+    f16: adapter.features.has('shader-f16'),
   };
 }
 

@@ -30,6 +30,7 @@ import {
   writeFileAtomic,
   writeFileSynced,
 } from '../util/durable.js';
+import { formerSplitReason } from '../data/search-split.js';
 import { UserFacingError } from '../util/errors.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 
@@ -448,7 +449,12 @@ export function checkSettingsAndLayout(
       skipUnrecorded: true,
       advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
     });
-  check(Object.fromEntries(DATA_SETTINGS.filter((k) => k in now).map((k) => [k, now[k]])));
+  const data = DATA_SETTINGS.filter((k) => k in now);
+  check(Object.fromEntries(data.filter((k) => k !== '--dataset images').map((k) => [k, now[k]])));
+  // Other images from the same flags: a checkpoint of the former split says so, not the images.
+  const former = formerSplitReason(saved, now);
+  if (former) throw new CheckpointError(`--resume: ${ck.path}: ${former}; start a new --checkpoint directory`);
+  check(Object.fromEntries(data.map((k) => [k, now[k]])));
   const was = ck.meta.layout as { name?: string } | undefined;
   if (JSON.stringify(was) !== JSON.stringify(layout))
     throw new CheckpointError(

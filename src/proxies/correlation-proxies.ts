@@ -2,7 +2,7 @@
  * Proxies built from per-ReLU N x N matrices over the batch, all computed on the backend and summed
  * in place so only the final N x N matrices come back to the CPU.
  *
- * WRCor: K = sum over ReLUs r of 2^block(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
+ * WRCor: K = sum over ReLUs r of 2^stage(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
  * score = log|det K|. Ablations: activation-only, gradient-only, and unweighted (all weights 1);
  * wrcor_module weights by 2^module(r) instead (ReluPlace). A correlation matrix with an undefined
  * row (a sample whose activations, or gradients, are constant over the ReLU's features: NaN in
@@ -246,7 +246,7 @@ async function readAndDispose(t: Tensor): Promise<Float32Array> {
 
 /** The summed N x N kernels of one network: activation and gradient terms, each three ways. */
 interface WrcorKernels {
-  /** Weighted by 2^block. */
+  /** Weighted by 2^stage (ReluPlace's block: the ReLU's stage). */
   act: Float32Array;
   grad: Float32Array;
   /** Unweighted. */

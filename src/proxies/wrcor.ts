@@ -4,7 +4,8 @@
  * |corr(dL/dpre-activations_r)|), score log|det K|. block(r) is the ReLU's stage (ReluPlace; NB201:
  * 0, 1, 2, a reduction block the stage it opens, the final ReLU 2). wrcor_module weights by
  * 2^module(r) instead, the reading that the authors' code weights per cell (NB201: the i-th of the
- * 17 cells and reduction blocks 2^i, the final ReLU 2^17); we could not check their code.
+ * 3N+2 cells and reduction blocks 2^i at N cells per stage, the final ReLU 2^(3N+2); 17 and 2^17 at
+ * the default N = 5); we could not check their code.
  * A correlation matrix with an undefined row (a sample whose activations, or gradients, are
  * constant over the ReLU's features) adds nothing, as the authors skip a matrix with NaN: an
  * all-zero gradient counts as none, so a cell's scores do not depend on the other proxies asked
@@ -22,7 +23,8 @@ export const wrcor = defineProxyFamily({
     wrcor_act: 'WRCor ablation: activation correlations only (weighted)',
     wrcor_grad: 'WRCor ablation: gradient correlations only (weighted)',
     wrcor_unweighted: 'WRCor ablation: all ReLUs weighted 1',
-    wrcor_module: 'WRCor weighted 2^module (NB201: the i-th of the cells and reduction blocks 2^i, the last ReLU 2^17)',
+    wrcor_module:
+      'WRCor weighted 2^module (NB201: the i-th of the 3N+2 cells and reduction blocks 2^i, the last ReLU 2^(3N+2); N cells per stage)',
   },
   pass: cePass,
   needs: { backward: true },

@@ -4,10 +4,10 @@
  * structural check of the saved search state (α, Adam, counters, cost model) so a corrupt or
  * hand-edited state.json ends in one clear line instead of a TypeError deep in the search.
  */
-import type { DeviceKind } from '../backend/index.js';
+import { type DeviceKind, F16_KEY } from '../backend/index.js';
 import { type CostModel, type CostUnit } from '../mobilenet/cost/model.js';
 import { sha256Hex } from '../util/durable.js';
-import type { SplitSizes } from '../data/search-split.js';
+import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
 import type { AlphaAdamState } from '../nn/optim.js';
 import {
   checkCheckpointKind,
@@ -53,6 +53,8 @@ export function proxylessRunSettings(
   device?: DeviceKind,
   /** The CPU backend's threads (its results depend on them slightly); null or absent on the GPU. */
   cpuThreads?: number | null,
+  /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not compared. */
+  f16?: boolean,
 ): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
@@ -105,11 +107,13 @@ export function proxylessRunSettings(
   if (cfg.dataset) {
     s['--dataset'] = cfg.dataset.flag;
     s['--dataset images'] = cfg.dataset.images;
+    s[SPLIT_KEY] = SEARCH_SPLIT_VERSION;
   }
   // The devices agree within tolerance, not bit for bit: a run continues on the device it started on
   // (and on the CPU with the threads it started with: oneDNN splits its reductions by thread).
   if (device) s['--device'] = device;
   if (device === 'cpu' && typeof cpuThreads === 'number') s['--cpu-threads'] = cpuThreads;
+  if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
   return s;
 }
 
@@ -120,7 +124,17 @@ function measuredSetup(cost: CostModel): string {
 
 /** The settings a checkpoint recorded (version 1 recorded its config: what can be derived from it). */
 export function savedSettings(ck: CheckpointState): RunSettings {
-  return withBnEps(recordedSettings(ck));
+  return withoutMulLambda(withBnEps(recordedSettings(ck)));
+}
+
+/**
+ * Checkpoints of --loss mul from before it took only β recorded the unused --lambda 0.1: mul#log
+ * never read it, so it is not compared (a resume cannot give --lambda with mul).
+ */
+function withoutMulLambda(s: RunSettings): RunSettings {
+  if (s['--loss'] !== 'mul' || s['--lambda'] === undefined) return s;
+  const { '--lambda': _unused, ...rest } = s;
+  return rest;
 }
 
 /**
@@ -168,9 +182,10 @@ export function checkResumable(
   split: SplitSizes,
   device?: DeviceKind,
   cpuThreads?: number | null,
+  f16?: boolean,
 ): CheckpointState {
   const ck = typeof from === 'string' ? readCheckpointState(from) : from;
-  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads));
+  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads, f16));
   return ck;
 }
 

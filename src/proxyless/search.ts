@@ -6,7 +6,7 @@
  * acc·(T/cost)^w (search-steps.ts). Every random draw is keyed by (seed, phase, step), so a resumed
  * run continues exactly where the checkpoint left off.
  */
-import type { Backend } from '../backend/index.js';
+import { type Backend, gpuOf } from '../backend/index.js';
 import { batchSource, checkSplitClasses, type SearchImages } from '../data/batch-stream.js';
 import { softmax } from '../util/softmax.js';
 import { cosineLr } from '../kernels/optim.js';
@@ -310,6 +310,7 @@ export class ProxylessSearch {
       { train: this.data.train.count, val: this.data.val.count },
       this.backend.device,
       this.backend.threads,
+      gpuOf(this.backend)?.f16Compute === true,
     );
   }
 

@@ -46,6 +46,11 @@ export interface ScoreSettings {
    * change the scores slightly), which a worker running others refuses; absent: each worker's own.
    */
   threads?: number;
+  /**
+   * f16 operands (WGNAS_F16=1 on the submitting machine, for a GPU queue): the scores differ from
+   * f32 ones, so a worker whose backend computes otherwise refuses the job; absent: f32.
+   */
+  f16?: true;
 }
 
 export interface ScoreJobData {
@@ -150,6 +155,7 @@ function settingsText(s: ScoreSettings): string {
     ...((s.init ?? 'pytorch') !== 'pytorch' || (s.inputs ?? 'data') !== 'data' ? [s.init ?? 'pytorch', s.inputs ?? 'data'] : []),
     ...(s.threads !== undefined ? [{ threads: s.threads }] : []),
     ...((s.groupMode ?? 'separate') !== 'separate' ? [{ groupMode: s.groupMode }] : []),
+    ...(s.f16 ? [{ f16: true }] : []),
   ]);
 }
 
@@ -213,7 +219,7 @@ export function splitHash(d: {
 export class JobRefusedError extends UserFacingError {
   override readonly name = 'JobRefusedError';
   constructor(
-    readonly reason: 'code' | 'data' | 'threads',
+    readonly reason: 'code' | 'data' | 'threads' | 'precision',
     message: string,
   ) {
     super(message);

@@ -45,7 +45,7 @@ export interface WorkerRefusal {
   /** Refusals so far (each time it met such a job). */
   count: number;
   job: string;
-  reason: 'code' | 'data' | 'threads';
+  reason: 'code' | 'data' | 'threads' | 'precision';
   /** One line: what differs and what to do. */
   why: string;
   /** The code version the refused job asked for. */

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Backend, DeviceKind } from '../backend/index.js';
+import { type Backend, type DeviceKind, gpuOf } from '../backend/index.js';
 import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { proxyMinibatch } from '../data/image-dataset.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
@@ -114,6 +114,12 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       throw new JobRefusedError(
         'threads',
         `the job is computed with --cpu-threads ${s.threads}, this worker's backend runs ${slot.backend.threads} threads: start a worker with --cpu-threads ${s.threads}`,
+      );
+    const f16 = gpuOf(slot.backend)?.f16Compute === true;
+    if ((s.f16 === true) !== f16)
+      throw new JobRefusedError(
+        'precision',
+        `the job is computed with ${s.f16 ? 'f16' : 'f32'} operands, this worker's GPU with ${f16 ? 'f16' : 'f32'}: start a worker with${s.f16 ? ' WGNAS_F16=1 on a GPU with shader-f16' : 'out WGNAS_F16=1'}`,
       );
     const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
     const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);

@@ -20,7 +20,9 @@ function summarise(files: Record<string, string>): string {
   return readFileSync(join(dir, 'summary.md'), 'utf8');
 }
 
-const HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,val_acc,time_ms\n';
+const HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_module,val_acc,time_ms\n';
+/** score --out's columns before wrcor_module (2026-12-06). */
+const OLD_HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,val_acc,time_ms\n';
 
 describe('device-summary.mjs', () => {
   it('summarises a folder with only the suite log', () => {
@@ -40,7 +42,7 @@ describe('device-summary.mjs', () => {
       ].join('\n'),
       'info.json': '{"adapter": {"vendor": "nvidia", "desc', // cut mid-write
       // Two dead cells (-Infinity) tie; the last line was cut short.
-      'score-all.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|b|",-Infinity,1,1,1,20,5\n"|c|",5,1,1,1,30,5\n"|d|",7,1,`,
+      'score-all.csv': `${HEADER}"|a|",-Infinity,1,1,1,-Infinity,10,5\n"|b|",-Infinity,1,1,1,-Infinity,20,5\n"|c|",5,1,1,1,5,30,5\n"|d|",7,1,`,
       'score-group1.csv': HEADER,
       'kernel-profile.json': '{"profile": {"wallMs": 1, "kernels": []}}', // no perArch: that part only
       'bench.log': 'matmul 4096x4096x4096\n  ours           3.800 ms  36000.00 GFLOP/s\nmatmul 8192x8192x8192\n',
@@ -75,31 +77,52 @@ describe('device-summary.mjs', () => {
         `[suite 10:00:46] end score-all rc=${rc} in 45s`,
       ].join('\n');
     const all = [
-      `${HEADER}"|a|",-Infinity,1,1,1,10,5`,
-      '"|b|",,,,,40,5', // a cell whose score is missing: not WRCor 0 (which would rank it)
-      '"|c|",5,1,1,1,30,5',
-      '"|d|",7,1,1,1,20,5',
-      '"|e|",9,1,1,1,,5', // no accuracy: out of tau, still in parity
+      `${HEADER}"|a|",-Infinity,1,1,1,-Infinity,10,5`,
+      '"|b|",,,,,,40,5', // a cell whose score is missing: not WRCor 0 (which would rank it)
+      '"|c|",5,1,1,1,5,30,5',
+      '"|d|",7,1,1,1,7,20,5',
+      '"|e|",9,1,1,1,9,,5', // no accuracy: out of tau, still in parity
     ].join('\n');
     const md = summarise({
       'suite.log': log('--sample 5', 0),
       'score-all.csv': all,
       // -Infinity on both sides agrees (a NaN difference before); |b| empty on one side: left out, not 1e12.
-      'score-group1.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|b|",3,1,1,1,40,5\n"|c|",5.0001,1,1,1,30,5\n"|e|",9,1,1,1,,5`,
-      'score-stacked.csv': `${HEADER}"|a|",-Infinity,1,1,1,10,5\n"|c|",5,1,1,1,30,5\n"|d|",7.01,1,1,1,20,5`,
+      'score-group1.csv': `${HEADER}"|a|",-Infinity,1,1,1,-Infinity,10,5\n"|b|",3,1,1,1,3,40,5\n"|c|",5.0001,1,1,1,5.0001,30,5\n"|e|",9,1,1,1,9,,5`,
+      'score-stacked.csv': `${HEADER}"|a|",-Infinity,1,1,1,-Infinity,10,5\n"|c|",5,1,1,1,5,30,5\n"|d|",7.01,1,1,1,7.01,20,5`,
     });
     // tau over |a| |c| |d|: wrcor -Inf < 5 < 7 against accuracies 10 < 30 > 20: (2 - 1) / 3.
-    expect(md).toMatch(/\| all cells, --group 2 \| 5 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \|/);
+    expect(md).toMatch(/\| all cells, --group 2 \| 5 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \| 0\.333 \|/);
     expect(md).toMatch(
-      /Grouped vs ungrouped WRCor on the 3 common cells \(1 without a score on one side, left out\): largest relative difference 2\.00e-5: ok \(threshold 0\.0001 relative\)\./,
+      /Grouped vs ungrouped WRCor and wrcor_module on the 3 common cells \(1 without a score on one side, left out\): largest relative difference 2\.00e-5: ok \(threshold 0\.0001 relative\)\./,
     );
     expect(md).toMatch(
-      /Stacked vs separate groups' WRCor on the 3 common cells: largest relative difference 1\.43e-3: FAIL \(threshold 0\.0001 relative\)\./,
+      /Stacked vs separate groups' WRCor and wrcor_module on the 3 common cells: largest relative difference 1\.43e-3: FAIL \(threshold 0\.0001 relative\)\./,
     );
     expect(md).not.toMatch(/NaN|e\+12/);
     // A cut --sample run is a prefix of a random sample: no index-order note.
     const cut = summarise({ 'suite.log': log('--sample 5', 124), 'score-all.csv': all });
     expect(cut).toMatch(/\| all cells, --group 2 \(cut by the time limit\) \| 5 \|/);
+  });
+
+  it("gives wrcor_module's tau beside wrcor's and holds it to the parity too; a file from before the column has neither", () => {
+    const md = summarise({
+      'suite.log': [
+        '[suite 10:00:00] cli=x size=large budget=550s shapes=large cells=[--sample 3] group=2 stacked-group=2 parity=3 procs=4 batch=64',
+        '[suite 10:00:46] end score-all rc=0 in 45s',
+      ].join('\n'),
+      // Accuracies 10 < 30 > 20: wrcor 1 < 2 < 3 has tau 1/3, wrcor_module 3 > 2 > 1 tau -1/3.
+      'score-all.csv': `${HEADER}"|a|",1,1,1,1,3,10,5\n"|c|",2,1,1,1,2,30,5\n"|d|",3,1,1,1,1,20,5`,
+      // wrcor equal, wrcor_module 1e-3 apart: the parity line fails on wrcor_module alone.
+      'score-group1.csv': `${HEADER}"|a|",1,1,1,1,3.003,10,5\n"|c|",2,1,1,1,2,30,5\n"|d|",3,1,1,1,1,20,5`,
+      'score-stacked.csv': `${OLD_HEADER}"|a|",1,1,1,1,10,5\n"|c|",2,1,1,1,30,5\n"|d|",3,1,1,1,20,5`,
+    });
+    expect(md).toMatch(/\| wrcor_module tau \|\n\|---\|---:\|---:\|---:\|---:\|---:\|---:\|\n/);
+    expect(md).toMatch(/\| all cells, --group 2 \| 3 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \| -0\.333 \|\n/);
+    expect(md).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 3 \| [^\n]*\| 0\.333 \| {2}\|\n/);
+    expect(md).toMatch(
+      /Grouped vs ungrouped WRCor and wrcor_module on the 3 common cells: largest relative difference 9\.99e-4: FAIL \(threshold 0\.0001 relative\)\./,
+    );
+    expect(md).toMatch(/Stacked vs separate groups' WRCor on the 3 common cells: largest relative difference 0\.00e\+0: ok /);
   });
 
   it('tables the ImageNet configurations a cut run finished (its JSON is rewritten after each)', () => {

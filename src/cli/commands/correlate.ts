@@ -27,7 +27,7 @@ import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { checkSameSettings, type CellOrigin, mergeCell } from '../score-files.js';
+import { checkSameSettings, type CellOrigin, definitionsNote, mergeCell, wrcorDefinitionOf } from '../score-files.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import {
@@ -202,6 +202,7 @@ function readScoreFiles(
   const aggregateFiles = new Map<string, Set<string>>();
   const fromFile = (agg: string, f: string) => aggregateFiles.set(agg, (aggregateFiles.get(agg) ?? new Set()).add(f));
   let duplicates = 0;
+  const definitions: Array<{ file: string; definition: number | null }> = [];
   for (const f of files) {
     const table = readTable(f, readText(f, 'scores file'));
     if (!table.length) throw new Error(`${f}: no rows`);
@@ -210,6 +211,7 @@ function readScoreFiles(
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
     if (!archCol)
       throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
+    definitions.push({ file: f, definition: wrcorDefinitionOf(f, cols) });
     const proxies = cols.filter((k) => !NOT_PROXIES.includes(k) || extra.includes(k));
     const aggregates = proxies.filter((p) => AGGREGATORS.has(p));
     const perCell = proxies.filter((p) => !AGGREGATORS.has(p));
@@ -258,6 +260,9 @@ function readScoreFiles(
   }
   out.duplicates = duplicates;
   out.aggregateFiles = aggregateFiles;
+  const withModule = out.rows.filter((r) => r.wrcor_module !== undefined).length;
+  const note = definitionsNote(definitions, withModule, out.rows.length);
+  if (note) out.notes = [note];
   return out;
 }
 

@@ -19,7 +19,7 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -158,7 +158,14 @@ async function evolveWith(
     let images = await splitsData([runSearchImages(ds, split)], size);
     // The same images found in another place resume: only their fingerprint is compared.
     if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
-    const settings = evolveRunSettings(cfg, split, { flag: v.dataset, images }, device, threads);
+    const settings = evolveRunSettings(
+      cfg,
+      split,
+      { flag: v.dataset, images },
+      device,
+      threads,
+      await precisionOf(device, Boolean(v.redis)),
+    );
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };
   }

@@ -30,7 +30,7 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
 import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -286,7 +286,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   if (p.ck) {
     // The same images found in another place resume: only their fingerprint is compared.
     cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
-    checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads);
+    checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads, await precisionOf(device));
   }
   if (p.bnNote) io.err(p.bnNote);
   // Decoded before the device starts (a bad image is named before any work); an image folder at

@@ -10,7 +10,7 @@ import { addAggregates, expandProxyNames, scoreAll, type ZeroShotOptions, ZeroSh
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { describeBackend, deviceOf, openDevice, warnCpuThreads } from '../device.js';
+import { describeBackend, deviceOf, f16Setting, openDevice, precisionOf, warnCpuThreads } from '../device.js';
 import { scoreOomAdvice } from '../gpu-failure.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { ScoreProfile } from '../score-profile.js';
@@ -24,7 +24,7 @@ import {
   streamRecord,
   type ThreadsOrigin,
 } from '../resume-settings.js';
-import { ZERO_SHOT_UNRECORDED } from '../search-report.js';
+import { definitionsRecord, ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
@@ -88,6 +88,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const recorded = {
     data: batchData(ds, opts.batch),
     threads,
+    f16: await precisionOf(device, Boolean(v.redis)),
     origin: { given: v['cpu-threads'] !== undefined, procs: v.procs, flag: '--out' },
   };
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
@@ -108,6 +109,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         aggs,
         device,
         threads,
+        f16: recorded.f16,
         accs,
       });
       return;
@@ -216,12 +218,14 @@ function openScoreStream(
   resume: boolean,
   io: RunContext['io'],
   dataset: string,
-  recorded: { data: string; threads: QueuedThreads; origin: ThreadsOrigin },
+  recorded: { data: string; threads: QueuedThreads; f16: boolean; origin: ThreadsOrigin },
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
+  const defs = definitionsRecord(proxies, path, '--out');
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
+      ...defs.settings,
       '--batch': o.batchSize,
       '--seed': o.seed,
       '--channels': o.net.channels,
@@ -232,13 +236,21 @@ function openScoreStream(
       '--inputs': o.inputs ?? 'data',
       // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
       '--group-mode': o.groupMode ?? 'separate',
+      ...f16Setting(recorded.f16),
       ...rec.settings,
     },
     // Files from before the mode was recorded read as separate, the default; stacked runs of those
     // few hours wrote no mode either, but their scores agree with separate ones within float
     // rounding (1e-5 relative), so such a file continues with --group-mode separate.
-    unrecorded: { ...ZERO_SHOT_UNRECORDED, '--group-mode': 'separate', ...rec.unrecorded },
+    unrecorded: {
+      ...ZERO_SHOT_UNRECORDED,
+      '--group-mode': 'separate',
+      ...f16Setting(false),
+      ...rec.unrecorded,
+      ...defs.unrecorded,
+    },
     unrecordedAdvice: {
+      ...defs.unrecordedAdvice,
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
     resume,

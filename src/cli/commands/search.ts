@@ -8,7 +8,7 @@ import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice } from '../device.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import { checkEvaluatedOrigin, evaluatedLogOptions, openEvaluatedRows, printNb201Result } from '../search-report.js';
@@ -43,7 +43,9 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const threads = cpuThreadsOf(device, v);
   // Opened before any device work, so a resume with other settings is refused at once.
-  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, batchData(ds, data.batch), threads, ctx) : null;
+  const log = v.evaluated
+    ? openEvaluatedLog(v.evaluated, v, device, batchData(ds, data.batch), threads, await precisionOf(device), ctx)
+    : null;
   try {
     await nb201Search(v, ctx, device, log, { ...data, trainImages: ds.count, threads });
   } finally {
@@ -137,9 +139,10 @@ function openEvaluatedLog(
   device: DeviceKind,
   data: string,
   threads: number | null,
+  f16: boolean,
   { io }: RunContext,
 ): EvaluatedLog {
-  const stream = openEvaluatedRows(path, evaluatedLogOptions(path, v, device, data, threads), v, io, evaluatedColumns);
+  const stream = openEvaluatedRows(path, evaluatedLogOptions(path, v, device, data, threads), v, io, evaluatedColumns, f16);
   return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
 }
 

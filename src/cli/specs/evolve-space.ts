@@ -151,7 +151,7 @@ export const HAND_DESIGNED_OPTIONS = {
 
 export const EVOLVE_SPACE = defineCommand({
   name: 'evolve-space',
-  summary: 'AutoSpace: evolve a search space of cells under a MAdds budget on CIFAR-10 (learned-space JSON)',
+  summary: 'AutoSpace: evolve a search space of cells under a MAdds budget on --dataset (learned-space JSON)',
   description:
     "AutoSpace on --dataset (CIFAR-10 by default; its training split cut into --train and --val). Every searchable layer of the layout keeps a population of cells (small DAGs of 1x1 / depthwise / 3x3 / linear-1x1 primitives). Each iteration tournament-selects K cells per layer, trains the network whose layers mix their K cells by softmax fitness weights (learned by back-propagation, WGSL fitness kernels), folds the learned weights into each cell's fitness and replaces the worst cell of each layer by a mutation of a tournament winner. The MobileNetV2 block (MBConv k3 e6) is the reference: populations start from it, the hand-designed cells and their mutations (--init), and it is mixed in every layer during the guide iterations. Writes the top-K cells per layer as a wgnas-space JSON that 'wgnas search --space-file' (zero-shot) and 'wgnas proxyless --space-file' (ProxylessNAS) take.",
   modes: [

@@ -111,7 +111,7 @@ export const SCORE_OPTIONS = {
 
 export const SCORE = defineCommand({
   name: 'score',
-  summary: 'score NAS-Bench-201 architectures with zero-cost proxies on CIFAR-10',
+  summary: 'score NAS-Bench-201 architectures with zero-cost proxies on one minibatch of --dataset',
   description:
     "Scores NAS-Bench-201 cells with zero-cost proxies on one minibatch of --dataset (CIFAR-10 by default), untrained, with a progress bar; each row carries the cell's NAS-Bench-201 CIFAR-10 validation accuracy where known. With --redis URL the architectures go as jobs to the workers there (wgnas worker) and their rows stream into the output as they arrive; the finished output is the same as a run on one machine (rows in the same order).",
   modes: [

@@ -1,0 +1,182 @@
+/**
+ * A score file written before the WRCor family's definition changed (2026-12-06: the wrcor_module
+ * column, constant responses skipped) records no 'wrcor definition' (it holds 1): a resume of it
+ * (score --out, search --evaluated; CSV and JSON lines) is refused in one line naming the file, why
+ * and the remedy, before any work, leaving the file as it was (a finished one stays finished). A file
+ * of this definition resumes; one of proxies outside the family records none and resumes as before.
+ * The precision (f16 operands under WGNAS_F16=1 on a GPU with shader-f16) is recorded and compared
+ * the same way, and is part of a score job's content key.
+ * CPU backend, tiny settings, in process.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { computesWrcor, WRCOR_DEFINITION, WRCOR_KEY } from '../../src/cli/search-report.js';
+import { F16_KEY, usesF16 } from '../../src/backend/index.js';
+import { precisionOf } from '../../src/cli/device.js';
+import { resultKey, type ScoreSettings } from '../../src/queue/jobs.js';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-defs-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const hasCpu = cpuTestBackend() !== null;
+const CPU = ['--device', 'cpu', '--cpu-threads', '1', '--quiet', '--batch', '8', '--cells-per-stage', '1'];
+const A = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
+const C = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_1x1~2|';
+const score = (proxies: string, out: string, ...more: string[]) =>
+  wgnasInProcess(['score', ...CPU, '--proxies', proxies, '--arch', A, '--arch', C, '--out', out, ...more]);
+const search = (out: string, ...more: string[]) =>
+  wgnasInProcess([
+    'search',
+    ...CPU,
+    '--proxy',
+    'wrcor',
+    '--population',
+    '2',
+    '--sample-size',
+    '2',
+    '--budget',
+    '3',
+    '--evaluated',
+    out,
+    ...more,
+  ]);
+
+const sidecar = (out: string) => JSON.parse(readFileSync(`${out}.settings.json`, 'utf8'));
+
+/** `out` as an older wgnas left it: no recorded definition, no wrcor_module column, unfinished or not. */
+function makeOld(out: string, complete: boolean): void {
+  const side = sidecar(out);
+  delete side.settings[WRCOR_KEY];
+  side.complete = complete;
+  writeFileSync(`${out}.settings.json`, JSON.stringify(side));
+  const text = readFileSync(out, 'utf8');
+  if (out.endsWith('.csv')) {
+    const rows = text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/));
+    const col = rows[0].indexOf('wrcor_module');
+    expect(col).toBeGreaterThan(0);
+    writeFileSync(out, rows.map((r) => r.filter((_, i) => i !== col).join(',') + '\n').join(''));
+  } else {
+    const rows = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    writeFileSync(out, rows.map(({ wrcor_module: _m, ...r }) => JSON.stringify(r) + '\n').join(''));
+  }
+}
+
+async function refusedAsOld(run: () => ReturnType<typeof wgnasInProcess>, out: string, cmd: string, flag: string) {
+  const before = { rows: readFileSync(out, 'utf8'), side: readFileSync(`${out}.settings.json`, 'utf8') };
+  const r = await run();
+  expect(r.code).toBe(2);
+  expect(r.err.trim().split('\n')).toHaveLength(1);
+  expect(r.err.trim()).toBe(
+    `wgnas ${cmd}: --resume: ${WRCOR_KEY} was 1, now ${WRCOR_DEFINITION} in ${out}; ${out} was scored by an older wgnas ` +
+      `(no wrcor_module column, and its wrcor counted constant responses): --force starts over, or write another ${flag}`,
+  );
+  expect(readFileSync(out, 'utf8')).toBe(before.rows);
+  expect(readFileSync(`${out}.settings.json`, 'utf8')).toBe(before.side);
+}
+
+describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition', () => {
+  for (const ext of ['csv', 'jsonl']) {
+    it(
+      `score --out .${ext}: refused before any work; this definition's file resumes; --force starts over`,
+      { timeout: 120_000 },
+      async () => {
+        const out = join(tmp, `score.${ext}`);
+        const a = await score('wrcor', out);
+        expect(a.code, a.err).toBe(0);
+        expect(sidecar(out).settings[WRCOR_KEY]).toBe(WRCOR_DEFINITION);
+        expect(readFileSync(out, 'utf8')).toContain('wrcor_module');
+        const again = await score('wrcor', out, '--resume');
+        expect(again.code, again.err).toBe(0);
+        makeOld(out, true);
+        await refusedAsOld(() => score('wrcor', out, '--resume'), out, 'score', '--out');
+        const forced = await score('wrcor', out, '--force');
+        expect(forced.code, forced.err).toBe(0);
+        expect(sidecar(out).settings[WRCOR_KEY]).toBe(WRCOR_DEFINITION);
+      },
+    );
+
+    it(`search --evaluated .${ext}: refused before any work`, { timeout: 120_000 }, async () => {
+      const out = join(tmp, `search.${ext}`);
+      const a = await search(out);
+      expect(a.code, a.err).toBe(0);
+      makeOld(out, false);
+      await refusedAsOld(() => search(out, '--resume'), out, 'search', '--evaluated');
+    });
+  }
+
+  it('a file of proxies outside the family records no definition and resumes as before', { timeout: 120_000 }, async () => {
+    const out = join(tmp, 'synflow.csv');
+    expect((await score('synflow', out)).code).toBe(0);
+    expect(WRCOR_KEY in sidecar(out).settings).toBe(false);
+    expect([['vote'], ['all'], ['wrcor_module'], ['synflow', 'jacob_cov']].map(computesWrcor)).toEqual([true, true, true, false]);
+    const r = await score('synflow', out, '--resume');
+    expect(r.code, r.err).toBe(0);
+  });
+});
+
+describe('the precision a score file was computed with (WGNAS_F16)', () => {
+  it('is the same f32 on the CPU whatever WGNAS_F16 says, and f32 on the GPU unless asked', async () => {
+    const was = process.env.WGNAS_F16;
+    try {
+      process.env.WGNAS_F16 = '1';
+      expect(await usesF16('cpu')).toBe(false);
+      // A queue's workers are asked for what WGNAS_F16 says here (on a GPU queue).
+      expect(await precisionOf('gpu', true)).toBe(true);
+      expect(await precisionOf('cpu', true)).toBe(false);
+      delete process.env.WGNAS_F16;
+      expect(await usesF16('gpu')).toBe(false);
+      expect(await precisionOf('gpu', true)).toBe(false);
+    } finally {
+      if (was === undefined) delete process.env.WGNAS_F16;
+      else process.env.WGNAS_F16 = was;
+    }
+  });
+
+  it('f16 score jobs get other content keys; f32 keys stay as they were', () => {
+    const s: ScoreSettings = {
+      proxies: ['wrcor'],
+      batchSize: 8,
+      seed: 0,
+      group: 1,
+      channels: 16,
+      cellsPerStage: 1,
+      dataset: 'cifar10',
+      dataHash: 'h',
+      codeVersion: 'c',
+      device: 'gpu',
+    };
+    expect(resultKey({ ...s, f16: true }, A)).not.toBe(resultKey(s, A));
+    expect(resultKey({ ...s, f16: undefined }, A)).toBe(resultKey(s, A));
+  });
+
+  it.skipIf(!hasCpu)(
+    'is recorded; a resume at another precision is refused naming WGNAS_F16; a file from before reads as f32',
+    { timeout: 120_000 },
+    async () => {
+      const out = join(tmp, 'precision.csv');
+      expect((await score('synflow', out)).code).toBe(0);
+      const side = sidecar(out);
+      expect(side.settings[F16_KEY]).toBe(0);
+      // As an f16 run on a GPU would have left it.
+      writeFileSync(`${out}.settings.json`, JSON.stringify({ ...side, settings: { ...side.settings, [F16_KEY]: 1 } }));
+      const r = await score('synflow', out, '--resume');
+      expect(r.code).toBe(2);
+      expect(r.err.trim()).toBe(
+        `wgnas score: --resume: ${F16_KEY} was 1, now 0 in ${out}; resume with its settings or write another --out`,
+      );
+      const { [F16_KEY]: _f16, ...before } = side.settings;
+      writeFileSync(`${out}.settings.json`, JSON.stringify({ ...side, settings: before }));
+      const old = await score('synflow', out, '--resume');
+      expect(old.code, old.err).toBe(0);
+    },
+  );
+});

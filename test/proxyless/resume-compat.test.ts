@@ -1,0 +1,129 @@
+/**
+ * Checkpoints written before two of 2026-12-06's changes (no GPU: the settings check alone):
+ * --loss mul recorded an unused --lambda 0.1 (mul#log takes β only, and a resume cannot give
+ * --lambda with mul), and the search split became stratified per class, which cuts unbalanced
+ * data otherwise (the refusal says so, not that the images changed) and balanced data as before;
+ * and the precision (WGNAS_F16) recorded since.
+ */
+import { describe, expect, it } from 'vitest';
+import { F16_KEY } from '../../src/backend/index.js';
+import { checkEvolveSettings, EVOLVE_CHECKPOINT_KIND } from '../../src/autospace/resume-state.js';
+import { formerSplitReason, SEARCH_SPLIT_VERSION, SPLIT_KEY } from '../../src/data/search-split.js';
+import { CheckpointError, type CheckpointState } from '../../src/nn/checkpoint.js';
+import {
+  checkSettingsAndLayout,
+  PROXYLESS_CHECKPOINT_KIND,
+  proxylessRunSettings,
+  type RunSettings,
+} from '../../src/proxyless/resume-state.js';
+import { DEFAULT_SEARCH, type ProxylessSearchConfig } from '../../src/proxyless/search-config.js';
+import { TOY_COST, TOY_LAYOUT } from '../helpers/cases.js';
+
+const IMAGES = 'edaf367fc799 from /data/unbal/train/c000/ (44 images)';
+const cfgOf = (costLoss: ProxylessSearchConfig['costLoss'], images = IMAGES): ProxylessSearchConfig => ({
+  ...DEFAULT_SEARCH,
+  layout: TOY_LAYOUT,
+  costLoss,
+  dataset: { flag: 'folder:/data/unbal', images },
+});
+const SPLIT = { train: 30, val: 14 };
+const nowOf = (cfg: ProxylessSearchConfig) => proxylessRunSettings(cfg, TOY_COST, SPLIT, 'cpu', 1);
+
+/** A checkpoint state recording `settings` (and the layout), as an older wgnas wrote it. */
+const ckOf = (settings: RunSettings, kind = PROXYLESS_CHECKPOINT_KIND): CheckpointState => ({
+  path: '/ck/ckpt-000002',
+  meta: { kind, layout: TOY_LAYOUT, settings } as unknown as CheckpointState['meta'],
+});
+
+/** The settings as a wgnas from before 2026-12-06 recorded them: no split version. */
+function before(s: RunSettings, over: RunSettings = {}): RunSettings {
+  const { [SPLIT_KEY]: _split, ...rest } = s;
+  return { ...rest, ...over };
+}
+
+const mul = { kind: 'mul' as const, target: 60, beta: 0.3 };
+
+describe('--loss mul checkpoints that recorded --lambda 0.1', () => {
+  it('resume without --lambda; another recorded setting is still compared', () => {
+    const now = nowOf(cfgOf(mul));
+    expect(now['--lambda']).toBeNull();
+    const old = before(now, { '--lambda': 0.1 });
+    expect(() => checkSettingsAndLayout(ckOf(old), { layout: TOY_LAYOUT }, now)).not.toThrow();
+    const other = nowOf(cfgOf({ ...mul, beta: 0.5 }));
+    expect(() => checkSettingsAndLayout(ckOf(old), { layout: TOY_LAYOUT }, other)).toThrow(
+      /^--resume: --beta was 0\.3, now 0\.5/,
+    );
+  });
+
+  it('--lambda is still compared for add and hinge', () => {
+    const hinge = (lambda: number) => nowOf(cfgOf({ kind: 'hinge', target: 60, lambda }));
+    expect(() => checkSettingsAndLayout(ckOf(before(hinge(2))), { layout: TOY_LAYOUT }, hinge(3))).toThrow(
+      /^--resume: --lambda was 2, now 3/,
+    );
+  });
+});
+
+describe('checkpoints of the former search split', () => {
+  const hinge = { kind: 'hinge' as const, target: 60, lambda: 2 };
+
+  it('other images from the same flags: one line on the split, not on the images', () => {
+    const old = before(nowOf(cfgOf(hinge)));
+    const now = nowOf(cfgOf(hinge, '1bb0a2c3d4e5 from /data/unbal/train/c000/ (44 images)'));
+    let err: unknown;
+    try {
+      checkSettingsAndLayout(ckOf(old), { layout: TOY_LAYOUT }, now);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CheckpointError);
+    const msg = (err as Error).message;
+    expect(msg).toBe(
+      '--resume: /ck/ckpt-000002: it was written on the former, unstratified search split, and the search split became ' +
+        'stratified per class on 2026-12-06 (other images on each side of unbalanced data): such a run cannot resume; ' +
+        'start a new --checkpoint directory',
+    );
+    expect(msg).not.toMatch(/\n/);
+  });
+
+  it('balanced data (the same images found elsewhere too) resumes; new checkpoints record the split', () => {
+    const now = nowOf(cfgOf(hinge));
+    expect(now[SPLIT_KEY]).toBe(SEARCH_SPLIT_VERSION);
+    expect(() => checkSettingsAndLayout(ckOf(before(now)), { layout: TOY_LAYOUT }, now)).not.toThrow();
+    expect(() => checkSettingsAndLayout(ckOf(now), { layout: TOY_LAYOUT }, now)).not.toThrow();
+  });
+
+  it('another --train is named first; a checkpoint of this split with other images names the images', () => {
+    const old = before(nowOf(cfgOf(hinge)));
+    const now = proxylessRunSettings(cfgOf(hinge, '1bb0 from x (44 images)'), TOY_COST, { train: 29, val: 15 }, 'cpu', 1);
+    expect(() => checkSettingsAndLayout(ckOf(old), { layout: TOY_LAYOUT }, now)).toThrow(/^--resume: --train was 30, now 29/);
+    const recorded = nowOf(cfgOf(hinge));
+    const other = nowOf(cfgOf(hinge, '1bb0 from x (44 images)'));
+    expect(() => checkSettingsAndLayout(ckOf(recorded), { layout: TOY_LAYOUT }, other)).toThrow(
+      /^--resume: --dataset images was edaf367fc799/,
+    );
+  });
+
+  it('evolve-space and the --train-steps training give the same reason', () => {
+    const now: RunSettings = { '--dataset': 'd', '--dataset images': 'bbbb from x', [SPLIT_KEY]: SEARCH_SPLIT_VERSION };
+    const old: RunSettings = { '--dataset': 'd', '--dataset images': 'aaaa from x' };
+    expect(() => checkEvolveSettings(ckOf(old, EVOLVE_CHECKPOINT_KIND), TOY_LAYOUT, now)).toThrow(
+      /former, unstratified search split/,
+    );
+    expect(formerSplitReason({ ...old, '--dataset images': 'bbbb from y' }, now)).toBeNull();
+    expect(formerSplitReason(old, { '--dataset images': 'bbbb from x' })).toBeNull();
+  });
+});
+
+describe('WGNAS_F16 in proxyless checkpoints', () => {
+  it('is recorded where the precision is known; another one is refused naming it; older checkpoints resume', () => {
+    const hinge = cfgOf({ kind: 'hinge', target: 60, lambda: 2 });
+    const at = (f16?: boolean) => proxylessRunSettings(hinge, TOY_COST, SPLIT, 'gpu', null, f16);
+    expect(at(true)[F16_KEY]).toBe(1);
+    expect(at(false)[F16_KEY]).toBe(0);
+    expect(F16_KEY in at()).toBe(false);
+    expect(() => checkSettingsAndLayout(ckOf(at(true)), { layout: TOY_LAYOUT }, at(false))).toThrow(
+      /^--resume: WGNAS_F16 was 1, now 0;/,
+    );
+    expect(() => checkSettingsAndLayout(ckOf(at()), { layout: TOY_LAYOUT }, at(true))).not.toThrow();
+  });
+});
