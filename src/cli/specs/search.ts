@@ -167,7 +167,7 @@ export const SEARCH = defineCommand({
   name: 'search',
   summary: 'zero-shot search of NAS-Bench-201 or a cell space (random, evolution, REINFORCE) driven by a proxy or the vote',
   description:
-    'Zero-shot architecture search: no training, each candidate is scored by a proxy on one CIFAR-10 minibatch. Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known. With --redis URL (NAS-Bench-201, random or evolution) the search runs asynchronously: children are evaluated by whichever worker (wgnas worker) is free and join the population as they finish. With --space-file it searches a cell space under a MAdds (and latency) budget; with --space proxyless it runs the ProxylessNAS supernet search instead.',
+    'Zero-shot architecture search: no training, each candidate is scored by a proxy on one --dataset minibatch (CIFAR-10 by default). Prints the best cell and its NAS-Bench-201 CIFAR-10 accuracy where known. With --redis URL (NAS-Bench-201, random or evolution) the search runs asynchronously: children are evaluated by whichever worker (wgnas worker) is free and join the population as they finish. With --space-file it searches a cell space under a MAdds (and latency) budget; with --space proxyless it runs the ProxylessNAS supernet search instead.',
   modes: [
     defineMode({
       id: 'nb201',
