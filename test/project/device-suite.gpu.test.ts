@@ -87,7 +87,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
       expect(summary).toMatch(/\| --procs 2, the same groups \| 4 \|/);
       expect(summary).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 5 \|/);
-      expect(summary).toMatch(/Stacked vs separate groups' WRCor on the 5 common cells/);
+      expect(summary).toMatch(/Stacked vs separate groups' WRCor and wrcor_module on the 5 common cells/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);
