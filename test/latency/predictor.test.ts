@@ -104,7 +104,7 @@ describe('architecture forms', () => {
       blocks: Array<{ mobile_inverted_conv: Record<string, unknown> }>;
     };
     cfg.blocks[3].mobile_inverted_conv = { name: 'Transformer' };
-    expect(() => fromNetConfig(cfg)).toThrow(/blocks\[3\]: unknown layer 'Transformer'/);
+    expect(() => fromNetConfig(cfg)).toThrow(/blocks\[3\]\.mobile_inverted_conv\.name is "Transformer": unknown layer/);
     expect(() => parseArch({ foo: 1 })).toThrow(ArchError);
     expect(() => fromNetConfig({ blocks: [] })).toThrow(/first_conv.in_channels/);
     // ProxylessNAS's mid_channels: honoured when it is in_channels x expand_ratio, refused otherwise.

@@ -100,7 +100,9 @@ describe('npm pack', () => {
       ),
     ).toEqual([]);
     expect(paths.some((p) => p.startsWith('shaders/') && p.endsWith('.wgsl'))).toBe(true);
-    expect(packed.bytes).toBeLessThan(1_000_000);
+    // Code and its comments grow (1.006 MB on 2026-12-06); a stray results or data folder adds
+    // megabytes, which this bound still catches.
+    expect(packed.bytes).toBeLessThan(1_200_000);
   });
 });
 
