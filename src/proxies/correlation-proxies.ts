@@ -22,6 +22,7 @@
  * places their own records would have been copied to, so the sums run in the same order.
  */
 import { type Backend, ShapeError, type Tensor } from '../backend/index.js';
+import { rowMeanScale } from '../kernels/reference/correlation.js';
 import type { ReluRecord } from '../nn/tape.js';
 import { logAbsDet } from './linalg.js';
 
@@ -318,24 +319,9 @@ export async function wrcorScores(
   return s;
 }
 
-/**
- * Whether one of the n rows of x ([n, d]) is constant, as normalize_rows decides it: its centred
- * sum of squares is 0 or below 1e-10 of its raw one.
- */
-export function hasConstantRow(x: ArrayLike<number>, n: number, d: number): boolean {
-  for (let i = 0; i < n; i++) {
-    let mean = 0;
-    for (let j = 0; j < d; j++) mean += x[i * d + j];
-    mean /= d;
-    let css = 0;
-    let rss = 0;
-    for (let j = 0; j < d; j++) {
-      const v = x[i * d + j];
-      css += (v - mean) ** 2;
-      rss += v * v;
-    }
-    if (!(css > 1e-10 * rss && css > 0)) return true;
-  }
+/** Whether one of the n rows of x ([n, d]) is constant, as normalize_rows decides it (rowMeanScale's 0). */
+function hasConstantRow(x: ArrayLike<number>, n: number, d: number): boolean {
+  for (let i = 0; i < n; i++) if (rowMeanScale(x, i * d, d).scale === 0) return true;
   return false;
 }
 

@@ -1,16 +1,10 @@
 /** Reference of the batched Pearson correlation (correlation.wgsl + the matmul), f64. */
 
 /**
- * z[zOff..zOff+D) = the row x[base..base+D) centred and scaled to unit norm (0 for a constant row:
- * its sum of squares is below 1e-10 of its raw energy), accumulated in f64.
+ * The mean of the row x[base..base+D) and the scale that takes it, centred, to unit norm: 0 for a
+ * constant row (its centred sum of squares is 0 or below 1e-10 of its raw energy), in f64.
  */
-export function centerAndNormalizeRow(
-  x: ArrayLike<number>,
-  base: number,
-  D: number,
-  z: Float32Array | Float64Array,
-  zOff: number,
-): void {
+export function rowMeanScale(x: ArrayLike<number>, base: number, D: number): { mean: number; scale: number } {
   let mean = 0;
   let raw = 0;
   for (let i = 0; i < D; i++) mean += x[base + i];
@@ -21,7 +15,18 @@ export function centerAndNormalizeRow(
     ss += d * d;
     raw += x[base + i] * x[base + i];
   }
-  const scale = ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0;
+  return { mean, scale: ss > 1e-10 * raw && ss > 0 ? 1 / Math.sqrt(ss) : 0 };
+}
+
+/** z[zOff..zOff+D) = the row x[base..base+D) centred and scaled to unit norm (rowMeanScale; 0 for a constant row). */
+export function centerAndNormalizeRow(
+  x: ArrayLike<number>,
+  base: number,
+  D: number,
+  z: Float32Array | Float64Array,
+  zOff: number,
+): void {
+  const { mean, scale } = rowMeanScale(x, base, D);
   for (let i = 0; i < D; i++) z[zOff + i] = (x[base + i] - mean) * scale;
 }
 
