@@ -203,9 +203,11 @@ const PERMANENT_CAUSES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** An error no retry mends (an HTTP 404, a bad port, a full disk): reported at once. */
+/**
+ * A network error no retry mends (a bad port, an unknown host): reported at once. DownloadError
+ * (an HTTP 404) and WriteError (a full disk) are the caller's, thrown as they are before this.
+ */
 function isPermanent(e: unknown): boolean {
-  if (e instanceof DownloadError || e instanceof WriteError) return true;
   if (e instanceof TransientHttpError || e instanceof IdleTimeout) return false;
   const err = e as Error & { cause?: { code?: unknown } };
   if (err instanceof TypeError) {
