@@ -62,6 +62,8 @@ export async function evolveQueued(
   cfg: EvolveConfig,
   data: SearchData,
   device: DeviceKind,
+  /** The workers compute with f16 operands (precisionOf(device, true)): in each job's settings and key. */
+  f16: boolean,
   { io }: RunContext,
 ): Promise<void> {
   const { seeds, outOf, historyOf } = queuedSeeds(v);
@@ -75,6 +77,7 @@ export async function evolveQueued(
     history: v.history !== undefined,
     codeVersion: codeVersion(),
     device,
+    ...(f16 ? { f16: true as const } : {}),
   };
   const runs = seeds.map((seed) => {
     const evolve: EvolveSettings = { ...base, config: { ...config, seed } };

@@ -4,13 +4,13 @@
  * record), its learned space stored under the run's content key.
  */
 import { AutoSpace, type EvolveResult as AutoSpaceResult } from '../autospace/evolve.js';
-import type { Backend } from '../backend/index.js';
+import { type Backend, gpuOf } from '../backend/index.js';
 import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { materialize } from '../data/image-dataset.js';
 import { searchSplitImages } from '../data/search-split.js';
 import { getLayout } from '../mobilenet/layout.js';
 import type { SpaceFile } from '../mobilenet/space.js';
-import { type EvolveJobData, JobRefusedError, type ScoreJobResult, splitHash } from './jobs.js';
+import { checkPrecision, type EvolveJobData, JobRefusedError, type ScoreJobResult, splitHash } from './jobs.js';
 import type { JsonStore } from './result-store.js';
 
 /** The image side AutoSpace trains on (as `wgnas evolve-space`). */
@@ -31,6 +31,8 @@ export async function runEvolveJob(
   const e = data.evolve;
   const [key] = data.keys;
   if ((await o.store.getMany([key])).size) return { scored: 0, skipped: 1 };
+  // Before the data: an evolution at other operands would be stored as this run's.
+  checkPrecision(e.f16, gpuOf(o.backend)?.f16Compute === true);
   const { ds } = await openDataset(parseDatasetSpec(e.dataset), 'train', { size: RESOLUTION });
   if (e.train + e.val > ds.count)
     throw new JobRefusedError(

@@ -99,6 +99,8 @@ export interface EvolveSettings {
   history: boolean;
   codeVersion: string;
   device: DeviceKind;
+  /** f16 operands (WGNAS_F16=1 on the submitting machine, for a GPU queue), as ScoreSettings.f16; absent: f32. */
+  f16?: true;
 }
 
 export interface EvolveJobData {
@@ -180,7 +182,20 @@ export function profileKey(p: ProfileSettings, op: string): string {
 export function evolveKey(e: EvolveSettings): string {
   const c = Object.fromEntries(Object.entries(e.config).sort(([a], [b]) => a.localeCompare(b)));
   return sha256(
-    JSON.stringify(['evolve', c, e.layout, e.dataset, e.train, e.val, e.dataHash, e.history, e.codeVersion, e.device]),
+    JSON.stringify([
+      'evolve',
+      c,
+      e.layout,
+      e.dataset,
+      e.train,
+      e.val,
+      e.dataHash,
+      e.history,
+      e.codeVersion,
+      e.device,
+      // Only for f16, so the keys of f32 evolutions stored before stay valid.
+      ...(e.f16 ? [{ f16: true }] : []),
+    ]),
   );
 }
 
@@ -210,6 +225,18 @@ export function splitHash(d: {
     h.update(labelBytes(part.labels));
   }
   return h.digest('hex');
+}
+
+/**
+ * Refuses a job asking for other operands than this worker's backend computes with (`workerF16`:
+ * its GPU's f16Compute): scores and evolutions differ between f16 and f32.
+ */
+export function checkPrecision(jobF16: boolean | undefined, workerF16: boolean): void {
+  if ((jobF16 === true) === workerF16) return;
+  throw new JobRefusedError(
+    'precision',
+    `the job is computed with ${jobF16 ? 'f16' : 'f32'} operands, this worker's GPU with ${workerF16 ? 'f16' : 'f32'}: start a worker with${jobF16 ? ' WGNAS_F16=1 on a GPU with shader-f16' : 'out WGNAS_F16=1'}`,
+  );
 }
 
 /**

@@ -22,6 +22,7 @@ import { openRedis } from './connection.js';
 import { type EvolveRunResult, runEvolveJob } from './evolve-job.js';
 import {
   batchHash,
+  checkPrecision,
   isEvolveJob,
   isProfileJob,
   jobCodeVersion,
@@ -115,12 +116,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
         'threads',
         `the job is computed with --cpu-threads ${s.threads}, this worker's backend runs ${slot.backend.threads} threads: start a worker with --cpu-threads ${s.threads}`,
       );
-    const f16 = gpuOf(slot.backend)?.f16Compute === true;
-    if ((s.f16 === true) !== f16)
-      throw new JobRefusedError(
-        'precision',
-        `the job is computed with ${s.f16 ? 'f16' : 'f32'} operands, this worker's GPU with ${f16 ? 'f16' : 'f32'}: start a worker with${s.f16 ? ' WGNAS_F16=1 on a GPU with shader-f16' : 'out WGNAS_F16=1'}`,
-      );
+    checkPrecision(s.f16, gpuOf(slot.backend)?.f16Compute === true);
     const { ds } = await openDataset(parseDatasetSpec(s.dataset), 'train', { size: RESOLUTION });
     const b = await proxyMinibatch(ds, s.batchSize, s.seed, RESOLUTION);
     const batch = { x: b.x, y: b.y, n: b.n };

@@ -5,9 +5,10 @@
  * and the remedy, before any work, leaving the file as it was (a finished one stays finished). A file
  * of this definition resumes; one of proxies outside the family records none and resumes as before.
  * The precision (f16 operands under WGNAS_F16=1 on a GPU with shader-f16) is recorded and compared
- * the same way, and is part of a score job's content key.
+ * the same way, and is part of a score or evolve-space job's content key.
  * CPU backend, tiny settings, in process.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { computesWrcor, WRCOR_DEFINITION, WRCOR_KEY } from '../../src/cli/search-report.js';
 import { F16_KEY, usesF16 } from '../../src/backend/index.js';
 import { precisionOf } from '../../src/cli/device.js';
-import { resultKey, type ScoreSettings } from '../../src/queue/jobs.js';
+import { type EvolveSettings, evolveKey, resultKey, type ScoreSettings } from '../../src/queue/jobs.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
@@ -156,6 +157,27 @@ describe('the precision a score file was computed with (WGNAS_F16)', () => {
     };
     expect(resultKey({ ...s, f16: true }, A)).not.toBe(resultKey(s, A));
     expect(resultKey({ ...s, f16: undefined }, A)).toBe(resultKey(s, A));
+  });
+
+  it('f16 evolve-space jobs likewise: another key for f16, the f32 key as before the field', () => {
+    const e: EvolveSettings = {
+      config: { seed: 1, iterations: 2 } as EvolveSettings['config'],
+      layout: 'cifar',
+      dataset: 'cifar10',
+      train: 16,
+      val: 16,
+      dataHash: 'h',
+      history: false,
+      codeVersion: 'c',
+      device: 'gpu',
+    };
+    // The key an f32 job had before EvolveSettings carried f16 (src/queue/jobs.ts evolveKey then).
+    const before = createHash('sha256')
+      .update(JSON.stringify(['evolve', { iterations: 2, seed: 1 }, 'cifar', 'cifar10', 16, 16, 'h', false, 'c', 'gpu']))
+      .digest('hex');
+    expect(evolveKey(e)).toBe(before);
+    expect(evolveKey({ ...e, f16: undefined })).toBe(before);
+    expect(evolveKey({ ...e, f16: true })).not.toBe(before);
   });
 
   it.skipIf(!hasCpu)(

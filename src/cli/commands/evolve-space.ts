@@ -180,7 +180,14 @@ async function evolveWith(
         `--redis: --dataset ${v.dataset} at --layout ${layout.name} is streamed from the folder; run its seeds without --redis`,
       );
     noteReferenceLeftOut(cfg, io);
-    return queued.evolveQueued({ ...v, ...split, redis: v.redis! }, cfg, { train: data.train, val: data.val }, device, ctx);
+    return queued.evolveQueued(
+      { ...v, ...split, redis: v.redis! },
+      cfg,
+      { train: data.train, val: data.val },
+      device,
+      await precisionOf(device, true),
+      ctx,
+    );
   }
   noteReferenceLeftOut(cfg, io);
   const err = process.stderr;
