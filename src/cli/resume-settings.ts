@@ -89,12 +89,6 @@ async function hashImages(h: Hash, ds: ImageDataset): Promise<void> {
   }
 }
 
-/**
- * The sampled fingerprint of the splits each splitsData text stands for: a checkpoint of an earlier
- * wgnas recorded that form (in the same text, `HASH from ORIGIN`), which recordedData compares.
- */
-const sampledOf = new Map<string, string>();
-
 /** The fingerprint of earlier wgnas: every label and 64 images spread over each split, decoded at `size`. */
 async function sampledHash(splits: readonly ImageDataset[], size: number): Promise<string> {
   const h = createHash('sha256');
@@ -109,44 +103,66 @@ async function sampledHash(splits: readonly ImageDataset[], size: number): Promi
   return short(h.digest('hex'));
 }
 
+/** What splitsData gives: the text a run records, and the earlier wgnas's form of the same splits. */
+export interface SplitsFingerprint {
+  /** `HASH from ORIGIN`: what the run records. */
+  readonly text: string;
+  /**
+   * The sampled hash an earlier wgnas recorded of these splits (64 images each): decoded on the
+   * first call only (once per fingerprint), which a resume makes only when the recorded hash is not
+   * `text`'s, so a fresh run or a resume of this wgnas's checkpoint never decodes the sample.
+   */
+  sampled(): Promise<string>;
+}
+
 /**
  * The fingerprint of the splits a run reads (every label and every image: hashImages; `size` the
  * run's) and the first split's origin. A checkpoint of an earlier wgnas recorded one of 64 images
- * per split: recordedData compares that form too.
+ * per split: recordedSplitsData compares that form too.
  */
-export async function splitsData(splits: readonly ImageDataset[], size: number): Promise<string> {
+export async function splitsData(splits: readonly ImageDataset[], size: number): Promise<SplitsFingerprint> {
   const h = createHash('sha256');
   for (const ds of splits) {
     h.update(`${ds.split} ${ds.count} ${ds.classes}\0`);
     h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
     await hashImages(h, ds);
   }
-  const text = `${short(h.digest('hex'))} from ${dataOrigin(splits[0])}`;
-  sampledOf.set(text, await sampledHash(splits, size));
-  return text;
+  let sampled: Promise<string> | undefined;
+  return {
+    text: `${short(h.digest('hex'))} from ${dataOrigin(splits[0])}`,
+    sampled: () => (sampled ??= sampledHash(splits, size)),
+  };
 }
 
 const hashOf = (s: string) => s.split(' ')[0];
 
+/**
+ * The data entry to record: `now`, or the saved run's text when only the place differs (the same
+ * images found elsewhere), so the settings check compares the content alone.
+ */
+export function recordedData(saved: unknown, now: string): string {
+  return typeof saved === 'string' && hashOf(saved) === hashOf(now) ? saved : now;
+}
+
 /** True when `saved` is the sampled fingerprint an earlier wgnas recorded of the images `now` stands for. */
-function sampledMatch(saved: string, now: string): boolean {
-  return hashOf(saved) !== hashOf(now) && sampledOf.get(now) === hashOf(saved);
+async function sampledMatch(saved: string, now: SplitsFingerprint): Promise<boolean> {
+  return hashOf(saved) !== hashOf(now.text) && (await now.sampled()) === hashOf(saved);
 }
 
 /**
- * The data entry to record: `now`, or the saved run's text when only the place differs (the same
- * images found elsewhere), so the settings check compares the content alone. A sampled fingerprint
- * (an earlier wgnas's; the two hashes of 48 bits do not meet by chance) is compared in its own
- * form: the same images resume, the saved text kept (sampledDataNote says so); others are refused.
+ * recordedData for splitsData's fingerprint: a sampled fingerprint (an earlier wgnas's; the two
+ * hashes of 48 bits do not meet by chance) is compared in its own form: the same images resume, the
+ * saved text kept (sampledDataNote says so); others are refused. The sample is decoded only when
+ * the saved hash differs from this wgnas's.
  */
-export function recordedData(saved: unknown, now: string): string {
-  if (typeof saved !== 'string') return now;
-  return hashOf(saved) === hashOf(now) || sampledMatch(saved, now) ? saved : now;
+export async function recordedSplitsData(saved: unknown, now: SplitsFingerprint): Promise<string> {
+  if (typeof saved !== 'string') return now.text;
+  return hashOf(saved) === hashOf(now.text) || (await sampledMatch(saved, now)) ? saved : now.text;
 }
 
-/** The note for a resume whose data matched an earlier wgnas's sampled fingerprint (recordedData), else ''. */
-export function sampledDataNote(recorded: string, now: string, where: string): string {
-  return sampledMatch(recorded, now)
+/** The note for a resume whose data matched an earlier wgnas's sampled fingerprint (recordedSplitsData), else ''. */
+export async function sampledDataNote(recorded: string, now: SplitsFingerprint, where: string): Promise<string> {
+  return (await sampledMatch(recorded, now))
     ? `note: ${where} recorded the fingerprint of an earlier wgnas, of 64 images per split: those match (this wgnas hashes every image)\n`
     : '';
 }

@@ -189,7 +189,7 @@ async function openTrainData(
 ): Promise<NonNullable<CellsRun['trainData']>> {
   const sizes = runSplitSizes(ds);
   const testDs = await openRunDataset(v.dataset, 'test', ctx, size);
-  kept?.images(await trainStepsImages(runSearchImages(ds, sizes), sizes.train, testDs, TEST_IMAGES, size));
+  await kept?.images(await trainStepsImages(runSearchImages(ds, sizes), sizes.train, testDs, TEST_IMAGES, size));
   return { split: await runSearchSplit(ds, sizes, size, ctx.io), test: await runTestSet(testDs, TEST_IMAGES, size) };
 }
 

@@ -23,7 +23,7 @@ import {
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { discardForForce } from './checkpoint-dir.js';
 import { UsageError } from './errors.js';
-import { DATA_KEY, recordedData, savedSetting, splitsData } from './resume-settings.js';
+import { DATA_KEY, recordedSplitsData, savedSetting, type SplitsFingerprint, splitsData } from './resume-settings.js';
 import type { RunContext } from './run.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
@@ -80,7 +80,7 @@ export function trainStepsImages(
   test: ImageDataset,
   testImages: number,
   size: number,
-): Promise<string> {
+): Promise<SplitsFingerprint> {
   return splitsData([firstImages(train, trainCount), firstImages(test, Math.min(testImages, test.count))], size);
 }
 
@@ -90,7 +90,7 @@ export interface TrainStepsState {
    * search: on --resume refused in one line naming --dataset when they differ from the checkpoint's
    * (the same images found elsewhere resume), then recorded with each save.
    */
-  images(fingerprint: string): void;
+  images(fingerprint: SplitsFingerprint): Promise<void>;
   /** The checkpoint of the training of `choices`; the state to continue must be of this architecture. */
   checkpoint(choices: readonly number[]): FixedTrainCheckpoint;
   /** The whole command is done (its --train-epochs hand-over too): the checkpoint goes, pointer first. */
@@ -124,9 +124,9 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
   }
   let images: RunSettings = {};
   return {
-    images: (now) => {
+    images: async (now) => {
       const saved = resume ? savedSetting(resume, DATA_KEY) : undefined;
-      images = { [DATA_KEY]: recordedData(saved, now) };
+      images = { [DATA_KEY]: await recordedSplitsData(saved, now) };
       // A checkpoint saved before the images were recorded resumes, taken to be of these.
       if (resume && saved !== undefined) {
         const former = formerSplitReason((resume.meta.settings ?? {}) as Record<string, unknown>, { ...images, ...SPLIT });

@@ -3,15 +3,16 @@
  * every image, so one changed pixel is refused where the 64 images per split an earlier wgnas hashed
  * missed it; a folder by its files' bytes and paths below it (a copy elsewhere resumes); a
  * checkpoint of that earlier wgnas resumes with a note when its sampled images match, and is
- * refused when they do not. The resumed run says so at its start.
+ * refused when they do not; that sample is decoded only for such a checkpoint. The resumed run says
+ * so at its start.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordedData, sampledDataNote, splitsData } from '../../src/cli/resume-settings.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { recordedData, recordedSplitsData, sampledDataNote, splitsData } from '../../src/cli/resume-settings.js';
 import { openCifarFiles } from '../../src/data/cifar-dataset.js';
 import { CIFAR_FORMATS } from '../../src/data/cifar-official.js';
 import type { ImageDataset } from '../../src/data/image-dataset.js';
@@ -58,7 +59,7 @@ describe('splitsData', () => {
   it('hashes every image: one pixel of a record the old sample skipped is another fingerprint', async () => {
     const a = cifar('a.bin', false);
     const b = cifar('b.bin', true);
-    const [ta, tb] = [await splitsData([a], 32), await splitsData([b], 32)];
+    const [ta, tb] = [(await splitsData([a], 32)).text, (await splitsData([b], 32)).text];
     expect(ta).toMatch(/^[0-9a-f]{12} from .*a\.bin \(200 images\)$/);
     expect(ta.split(' ')[0]).not.toBe(tb.split(' ')[0]);
     // The old sample saw the same images in both.
@@ -72,13 +73,39 @@ describe('splitsData', () => {
     const a = cifar('a.bin', false);
     const now = await splitsData([a], 32);
     const old = await sampledText([a], 32, '/elsewhere/a.bin (200 images)');
-    expect(recordedData(old, now)).toBe(old);
-    expect(sampledDataNote(old, now, 'ck')).toBe(
+    expect(await recordedSplitsData(old, now)).toBe(old);
+    expect(await sampledDataNote(old, now, 'ck')).toBe(
       'note: ck recorded the fingerprint of an earlier wgnas, of 64 images per split: those match (this wgnas hashes every image)\n',
     );
-    expect(sampledDataNote(now, now, 'ck')).toBe('');
+    expect(await sampledDataNote(now.text, now, 'ck')).toBe('');
     const other = await sampledText([cifar('c.bin', false), a], 32, 'x');
-    expect(recordedData(other, now)).toBe(now);
+    expect(await recordedSplitsData(other, now)).toBe(now.text);
+    // The same images elsewhere, and no saved entry, as recordedData.
+    const moved = now.text.replace('a.bin', 'moved.bin');
+    expect(await recordedSplitsData(moved, now)).toBe(moved);
+    expect(await recordedSplitsData(undefined, now)).toBe(now.text);
+  });
+
+  it("decodes the 64-image sample only for a saved fingerprint that is not this wgnas's, once", async () => {
+    const a = cifar('a.bin', false);
+    // The sample reads 64 images of 200 at the run's size; hashing every image reads them at their own.
+    const sampleReads = vi.spyOn(a, 'images');
+    const samples = () => sampleReads.mock.calls.filter(([idx]) => idx.length === 64).length;
+    const now = await splitsData([a], 16);
+    expect(sampleReads).toHaveBeenCalled();
+    expect(samples()).toBe(0);
+    // A fresh run, and a resume of this wgnas's checkpoint (here or elsewhere): no sample.
+    expect(await recordedSplitsData(undefined, now)).toBe(now.text);
+    expect(await recordedSplitsData(now.text.replace('a.bin', 'moved.bin'), now)).not.toBe(now.text);
+    expect(await sampledDataNote(now.text, now, 'ck')).toBe('');
+    expect(samples()).toBe(0);
+    // An earlier wgnas's checkpoint: decoded once, for the check and its note.
+    const old = await sampledText([a], 16, 'x');
+    expect(samples()).toBe(1);
+    expect(await recordedSplitsData(old, now)).toBe(old);
+    expect(await sampledDataNote(old, now, 'ck')).not.toBe('');
+    expect(samples()).toBe(2);
+    expect(sampleReads.mock.calls.filter(([idx, size]) => idx.length === 64 && size === 16)).toHaveLength(2);
   });
 
   it("a folder by its files' bytes and their paths below it: a copy elsewhere matches, a changed file does not", async () => {
@@ -89,11 +116,11 @@ describe('splitsData', () => {
     const at = async (root: string) =>
       splitsData([await openImageFolder(root, 'train', { size: 8, normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } })], 8);
     const [a, b] = [await at(dir), await at(copy)];
-    expect(a.split(' ')[0]).toBe(b.split(' ')[0]);
-    expect(b).toContain(join(copy, 'train'));
+    expect(a.text.split(' ')[0]).toBe(b.text.split(' ')[0]);
+    expect(b.text).toContain(join(copy, 'train'));
     const file = join(copy, 'train', 'class1', 'img2.png');
     writeFileSync(file, await sharp(readFileSync(file)).modulate({ brightness: 1.01 }).png().toBuffer());
-    expect((await at(copy)).split(' ')[0]).not.toBe(a.split(' ')[0]);
+    expect((await at(copy)).text.split(' ')[0]).not.toBe(a.text.split(' ')[0]);
   });
 });
 
@@ -135,7 +162,7 @@ describe('wgnas train --resume and its data', () => {
         await openImageFolder(data, 'test', { size: 32 }),
       ];
       const old = await sampledText([train, test], 32, `${join(data, 'train')}/ (8 images)`);
-      const before = await splitsData([train, test], 32);
+      const before = (await splitsData([train, test], 32)).text;
       editSettings(out, (s) => (s['dataset images'] = old));
       const r = await wgnasInProcess(args(out, '--resume'));
       expect(r.code, r.err).toBe(0);

@@ -20,7 +20,7 @@ import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
-import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
+import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -155,9 +155,9 @@ async function evolveWith(
   // The settings a checkpoint records, checked against the saved run's before the device starts.
   let checkpoint: EvolveCheckpointing | undefined;
   if (v.checkpoint) {
-    let images = await splitsData([runSearchImages(ds, split)], size);
+    const now = await splitsData([runSearchImages(ds, split)], size);
     // The same images found in another place resume: only their fingerprint is compared.
-    if (ck) images = recordedData(savedSetting(ck, '--dataset images'), images);
+    const images = ck ? await recordedSplitsData(savedSetting(ck, '--dataset images'), now) : now.text;
     const settings = evolveRunSettings(
       cfg,
       split,

@@ -32,7 +32,7 @@ import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
-import { cpuThreadsOf, recordedData, savedSetting, splitsData } from '../resume-settings.js';
+import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -239,6 +239,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
   const logEvery = values['log-every'];
+  const imagesNow = await splitsData([runSearchImages(ds, { train: trainN, val: valN })], layout.inputSize);
 
   const cfg: ProxylessSearchConfig = {
     ...D,
@@ -277,7 +278,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     space,
     dataset: {
       flag: values.dataset,
-      images: await splitsData([runSearchImages(ds, { train: trainN, val: valN })], layout.inputSize),
+      images: imagesNow.text,
     },
   };
   const threads = cpuThreadsOf(device, values);
@@ -285,7 +286,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   // Settings checked against the checkpoint before the device starts: a changed flag is named at once.
   if (p.ck) {
     // The same images found in another place resume: only their fingerprint is compared.
-    cfg.dataset!.images = recordedData(savedSetting(p.ck, '--dataset images'), cfg.dataset!.images);
+    cfg.dataset!.images = await recordedSplitsData(savedSetting(p.ck, '--dataset images'), imagesNow);
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads, await precisionOf(device));
   }
   if (p.bnNote) io.err(p.bnNote);

@@ -39,7 +39,14 @@ import { deviceOf, describeBackend, openDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
-import { cpuThreadsOf, recordedData, sampledDataNote, savedSetting, splitsData, threadsSetting } from '../resume-settings.js';
+import {
+  cpuThreadsOf,
+  recordedSplitsData,
+  sampledDataNote,
+  savedSetting,
+  splitsData,
+  threadsSetting,
+} from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -188,7 +195,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     // --resume reads the checkpoint's state.json once, under the lock: its settings are checked
     // before the device opens, and the run continues this same state.
     const ck = values.resume ? readCheckpointState(ckDir) : null;
-    const images = recordedData(ck ? savedSetting(ck, 'dataset images') : undefined, imagesNow);
+    const images = await recordedSplitsData(ck ? savedSetting(ck, 'dataset images') : undefined, imagesNow);
     const settings: RunSettings = {
       network: describeNetwork(net),
       dataset: train.name,
@@ -219,7 +226,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       );
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
-    if (ck) io.err(sampledDataNote(images, imagesNow, ckDir));
+    if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
     if (bnNote) io.err(bnNote);
     if (warmup.note) io.err(warmup.note);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
