@@ -47,21 +47,23 @@ export interface Prediction {
 /** Longest MissingLatencyError message: the CLI's 400-character line, less room for the table's name. */
 const MISSING_MESSAGE_CHARS = 320;
 
+/**
+ * What a library caller can do about missing keys, in its own terms (PredictOptions, the profiler's
+ * export): the CLI gives its flags instead (cli/commands/predict.ts).
+ */
+export const MISSING_LATENCY_ADVICE =
+  "profile them on the table's device (buildLatencyTable), or approximate them from the closest entries with the option missing: 'nearest' or 'scale'";
+
 export class MissingLatencyError extends UserFacingError {
   override readonly name = 'MissingLatencyError';
-  /** `why`: what is wrong and what to do, when the caller knows better than the default (which suggests --missing). */
+  /** `why`: what is wrong and what to do, when the caller knows better than MISSING_LATENCY_ADVICE. */
   constructor(
     readonly keys: string[],
-    why?: string,
+    why: string = MISSING_LATENCY_ADVICE,
   ) {
     // What to do first, then as many keys as fit: a CLI error is one line, cut at 400 characters
     // after a file name, and a network's keys are ~90 each (all of them are in `keys`).
-    const head =
-      `latency table has no entry for ${keys.length} key(s); ` +
-      (why ??
-        "profile them (wgnas profile --net NET times a network's), or approximate them from the closest entries with missing policy 'nearest' or 'scale' (--missing)") +
-      ': ';
-    super(listWithin(head, keys, MISSING_MESSAGE_CHARS));
+    super(listWithin(`latency table has no entry for ${keys.length} key(s); ${why}: `, keys, MISSING_MESSAGE_CHARS));
   }
 }
 

@@ -125,11 +125,12 @@ describe('predict text output', () => {
     );
   });
 
-  it('a table missing many keys: the one-line error lists the keys that fit and says how many more', async () => {
+  it('a table missing many keys: the one-line error names the flags, lists the keys that fit and says how many more', async () => {
     const one = join(tmp, 'one.yaml');
     writeFileSync(one, readFileSync(PIXEL, 'utf8').split('\n').slice(0, 4).join('\n') + '\n');
     const r = await wgnasInProcess(['predict', '--table', one, '--net', NET]);
     expect(r.code).toBe(1);
+    // The library's MissingLatencyError, its advice in the command's terms (wgnas profile, --missing).
     expect(r.err).toBe(
       `wgnas predict: ${one}: latency table has no entry for 22 key(s); profile them (wgnas profile --net NET times a network's), ` +
         `or approximate them from the closest entries with missing policy 'nearest' or 'scale' (--missing): ` +

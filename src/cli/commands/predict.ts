@@ -167,7 +167,7 @@ function errorPct(predictedMs: number, m: { meanMs: number; medianMs: number }, 
  * of this network can be in it), a --missing policy that found nothing to approximate from, or
  * (default) keys not profiled yet.
  */
-function missingWhy(table: LatencyTable, inputSize: number, missing: MissingPolicy): string | undefined {
+function missingWhy(table: LatencyTable, inputSize: number, missing: MissingPolicy): string {
   const sizes = tableStemSizes(table);
   if (sizes.length > 0 && !sizes.includes(inputSize)) {
     const r = sizes.map((x) => `${x}x${x}`).join(', ');
@@ -175,7 +175,8 @@ function missingWhy(table: LatencyTable, inputSize: number, missing: MissingPoli
   }
   if (missing !== 'error')
     return `--missing ${missing} found no entry of the same op, sizes, expand, kernel, stride and skip to approximate them from; profile them (wgnas profile --net NET)`;
-  return undefined;
+  // The library's advice (MISSING_LATENCY_ADVICE) in the command's terms.
+  return "profile them (wgnas profile --net NET times a network's), or approximate them from the closest entries with missing policy 'nearest' or 'scale' (--missing)";
 }
 
 /** This CPU's name as the profiler stamps it (the addon's), else Node's. */
