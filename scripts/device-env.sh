@@ -12,6 +12,8 @@ if [ ! -f "$u/.unpacked" ] || [ "$u/.unpacked" -ot "$d/env.sh" ]; then
     { cat test/fixtures/cifar10-mini/cifar10/train_5000.bin && xz -dc "$c/train_5000.tail.xz"; } > "$c/train_5000.bin" && rm "$c/train_5000.tail.xz"
   fi
   [ -f "$c/train_5000.bin.xz" ] && xz -d "$c/train_5000.bin.xz"
+  # The test split wgnas train evaluates on: the tracked fixture's 200 images (they travel anyway).
+  cp test/fixtures/cifar10-mini/cifar10/test_2000.bin "$c/"
   touch "$u/.unpacked"
 fi
 export WGNAS_DATA_DIR="$u/data" WGNAS_SHADER_DIR="$(pwd)/shaders" WGNAS_CACHE_DIR=/tmp/wgnas-cache WGNAS_DEVRUN="$u"

@@ -7,15 +7,17 @@
 # Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv, kernel-profile.json,
 # bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
 # gpu-32/gpu-224 latency tables (.md/.json), imagenet-folder.json/.log (the 224 methods' images/s and memory),
-# suite.log, summary.md
+# train-report.json/train.log (wgnas train of an NB201 cell: images/s), suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
 # large size add up to 530 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
 # score-procs 15, score-profile 15, bench 80, conv-program and conv-legacy 30 each, bench-f16 45 (f32, f16
 # and tensor-core matmuls at 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 45,
-# latency-gpu 50, summary 10). A step cut by its limit may take 5 s more (timeout's kill grace), so the
-# whole run also has a budget, SUITE_BUDGET_S (large: 550 s of the 570 s a device call gives it, the rest
-# for unpacking .devcarry/.devrun before and copying out after): each step's limit is cut to what is left
+# latency-gpu 50, summary 10), 550 s with train's 20 (wgnas train, the last step before the summary:
+# the one skipped, said in suite.log and summary.md, when the others spent the budget). A step cut by
+# its limit may take 5 s more (timeout's kill grace), so the whole run also has a budget,
+# SUITE_BUDGET_S (large: 550 s of the 570 s a device call gives it, the rest for unpacking
+# .devcarry/.devrun before and copying out after): each step's limit is cut to what is left
 # of it less 15 s, which the summary and the tarball keep, so a slow GPU loses its last steps' figures,
 # not the whole run's (the call's limit would kill the run before its summary and tarball exist).
 # The all-cells scoring run is cut by its limit on purpose when the GPU is too slow for all 15625
@@ -30,6 +32,7 @@ if [ "$size" = tiny ]; then
   img_args="--batches 1 --steps 1 --per-class 2"
   steps_args="--layout cifar --batch 4 --steps 1"
   auto_args="--iterations 1 --steps 1 --warmup 1 --population 2 --k 2 --tournament 1 --batch 8 --train 16 --val 8 --replace-every 1 --min-evals 1 --guide 0"
+  t_train=300; train_args="--channels 8 --cells-per-stage 1 --epochs 2 --batch 8 --train-images 16 --test-images 8"
 else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
   t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-45}"; t_one="${SUITE_PARITY_S:-15}";
@@ -40,6 +43,8 @@ else
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
+  # 2 epochs of 10 steps at NAS-Bench-201's batch: the second epoch's images/s, its compilation behind it.
+  t_train="${SUITE_TRAIN_S:-20}"; train_args="--epochs 2 --batch 256 --train-images 2560 --test-images 200"
 fi
 W="${WGNAS_CLI:-npx tsx src/cli/main.ts}"                            # .devrun/env.sh points these at the bundles
 S="${WGNAS_PROXYLESS_STEP:-npx tsx bench/proxyless-step.ts}"
@@ -113,6 +118,12 @@ step autospace-step "$t_auto" $W evolve-space --device gpu --budget-madds 12M $a
 # The ImageNet-layout methods at 224 (proxyless, evolve-space, zero-shot): images/s and memory per batch.
 step imagenet "$t_img" bash -c "$I --device gpu $img_args --out '$out/imagenet-folder.json' 2> '$out/imagenet-folder.log'"
 if [ "$t_lat" != 0 ] && [ -f .devrun/lpt.mjs.xz ]; then step latency-gpu "$t_lat" bash -c "OUT='$out' LPT_TIMEOUT_S=$((t_lat / 2 - 2)) bash scripts/device-latency-gpu.sh run"; fi
+# wgnas train of NAS-Bench-201's best CIFAR-10 cell on the bundled subset (C=16, N=5 at size large;
+# the device's test split is the fixture's 200 images, scripts/device-env.sh):
+# report.json's epochs give images/s (summary.md); its epoch lines stay in train.log if the step is cut.
+# Only the report is kept (weights and checkpoint would swell the tarball).
+step train "$t_train" bash -c "$W train --device gpu --nb201 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' $train_args --latency-runs 0 --out '$out/train' > /dev/null 2> '$out/train.log' && cp '$out/train/report.json' '$out/train-report.json'"
+rm -rf "$out/train"
 step summary 10 node scripts/device-summary.mjs "$out"
 log "done, $fails failed step(s)"
 [ -z "${SUITE_TAR:-}" ] || tar czf "$SUITE_TAR" -C "$out" .

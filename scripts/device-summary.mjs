@@ -348,6 +348,25 @@ section('imagenet', () => {
     lines.push('');
   }
 });
+// ---- wgnas train (an NB201 cell; the suite's last step, the one skipped when the budget is spent) ----
+const trained = json('train-report.json');
+section('train', () => {
+  const skipped = log.match(/skip train: (.*)/);
+  if (trained?.history?.length) {
+    const last = trained.history.at(-1);
+    const batch = trained.settings.batch;
+    const steps = trained.schedule.stepsPerEpoch;
+    lines.push(`## wgnas train: ${trained.network}, ${trained.dataset}`, '');
+    lines.push(
+      '| batch | steps per epoch | epoch | epoch s | images/s | test images evaluated in the epoch |',
+      '|---:|---:|---:|---:|---:|---:|',
+      `| ${batch} | ${steps} | ${last.epoch} of ${trained.history.length} | ${fmt(last.seconds)} | ${fmt((steps * batch) / last.seconds, 1)} | ${trained.settings['test-images']} |`,
+      '',
+      "images/s: the epoch's training images over its wall time, which includes its evaluation on the test images (the first epoch also compiles the pipelines). Peak memory: wgnas train does not report it.",
+      '',
+    );
+  } else if (skipped) lines.push(`wgnas train: skipped (${skipped[1]}).`, '');
+});
 // ---- steps cut before their result file: what their progress logs kept ------------------------------
 const cutSteps = [
   ['bench', 'bench.json', 'bench.log'],
@@ -355,6 +374,7 @@ const cutSteps = [
   ['conv-legacy', 'bench-conv-legacy.json', 'bench-conv-legacy.log'],
   ['bench-f16', 'bench-f16.json', 'bench-f16.log'],
   ['imagenet', 'imagenet-folder.json', 'imagenet-folder.log'],
+  ['train', 'train-report.json', 'train.log'],
 ];
 section('cut steps', () => {
   for (const [name, result, progress] of cutSteps) {

@@ -45,6 +45,7 @@ describe('device suite budget (SUITE_SIZE=large, a GPU that never finishes)', ()
       'STEPS',
       'AUTOSPACE',
       'IMAGENET',
+      'TRAIN',
     ];
     const budget = 30;
     const t0 = Date.now();
@@ -80,6 +81,8 @@ describe('device suite budget (SUITE_SIZE=large, a GPU that never finishes)', ()
     expect(log).toMatch(/info limit 15s cut to \d+s by the suite's 30s budget/);
     expect(log).toMatch(/end score-all rc=124 in [23]s\n.*score-all cut by its limit \(partial result kept\)/);
     expect(log).toMatch(/skip \S+: the suite's 30s budget is spent/);
+    // wgnas train comes last: the step the spent budget skips, said in the summary too.
+    expect(log).toMatch(/skip train: the suite's 30s budget is spent\n(.*\n)?.*start summary/);
     expect(log).toMatch(/end summary rc=0/);
     expect(log).toMatch(/done, \d+ failed step\(s\)/);
     const md = readFileSync(join(out, 'summary.md'), 'utf8');
@@ -87,6 +90,7 @@ describe('device suite budget (SUITE_SIZE=large, a GPU that never finishes)', ()
     expect(md).toMatch(
       /\| all cells, --group auto \(cut by the time limit(: the first \d+ cells in index order, not a random sample)?\) \| 1 \|/,
     );
+    expect(md).toMatch(/\nwgnas train: skipped \(the suite's 30s budget is spent\)\.\n/);
     expect(existsSync(join(work, 'suite.tgz'))).toBe(true);
   });
 });

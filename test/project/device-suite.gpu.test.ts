@@ -1,7 +1,7 @@
 /**
  * The device suite end to end at CI size on lavapipe: the esbuild bundles the GPU machine runs (the
  * CLI, the ProxylessNAS step benchmark and the ImageNet-folder benchmark), every step of
- * scripts/device-suite.sh, and the summary.
+ * scripts/device-suite.sh (wgnas train's too), and the summary.
  * Grouped and ungrouped scoring must agree.
  */
 import { execFileSync } from 'node:child_process';
@@ -104,6 +104,21 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
         expect(r.peakTensorBytes).toBeGreaterThan(0);
       }
       expect(summary).toMatch(/\| evolve \| 1 \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \|/);
+      // wgnas train: 2 epochs of 2 steps at batch 8 on 16 images of the bundled subset; only its report is kept.
+      const trained = JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8'));
+      expect(trained.network).toMatch(/^NAS-Bench-201 \|nor_conv_3x3~0\|.* \(C=8, N=1, 10 classes, 32x32\)$/);
+      expect(trained.schedule.stepsPerEpoch).toBe(2);
+      expect(trained.history).toHaveLength(2);
+      for (const e of trained.history) {
+        expect(e.seconds).toBeGreaterThan(0);
+        expect(Number.isFinite(e.trainLoss)).toBe(true);
+      }
+      expect(existsSync(join(out, 'train'))).toBe(false);
+      expect(readFileSync(join(out, 'train.log'), 'utf8')).toMatch(/\nepoch 2\/2: /);
+      const ips = (2 * 8) / trained.history[1].seconds;
+      const row = summary.match(/\n\| 8 \| 2 \| 2 of 2 \| [\d.]+ \| ([\d.]+) \| 8 \|\n/)!;
+      expect(row, summary).not.toBeNull();
+      expect(Number(row[1])).toBeCloseTo(ips, 0);
       expect(summary).toMatch(/## Where a WRCor cell's time goes \(1 cell after 2 warm-up, group 2, batch 8; gpu-timestamps\)/);
       expect(summary).toMatch(/\| correlation\.wgsl:normalize_rows \| [\d.]+ \| [\d.]+ \|/);
       // The ungrouped run scored the first cells of the grouped one: the same scores.

@@ -145,4 +145,36 @@ describe('device-summary.mjs', () => {
     expect(md).toMatch(/\| proxyless \| 64 \| 0\.200 \| 640\.0 \| 2048 \| 1024 \|/);
     expect(md).not.toMatch(/## imagenet: /);
   });
+
+  it("tables wgnas train's last epoch as images/s; says when the step was skipped or cut", () => {
+    const epoch = (n: number, seconds: number) => ({ epoch: n, trainLoss: 2, testAcc: 0.1, seconds });
+    const report = {
+      format: 'wgnas-train-report',
+      network: 'NAS-Bench-201 |a| (C=16, N=5, 10 classes, 32x32)',
+      dataset: 'cifar10 (bundled subset: 2560 train / 512 test images)',
+      settings: { batch: 256, 'test-images': 512 },
+      schedule: { stepsPerEpoch: 10 },
+      history: [epoch(1, 9), epoch(2, 1.6)],
+    };
+    const md = summarise({
+      'suite.log': '[suite 10:09:00] end train rc=0 in 14s\n',
+      'train-report.json': JSON.stringify(report),
+    });
+    // The second epoch: 10 steps of 256 images in 1.6 s.
+    expect(md).toMatch(
+      /## wgnas train: NAS-Bench-201 \|a\| \(C=16, N=5, 10 classes, 32x32\), cifar10 \(bundled subset: 2560 train \/ 512 test images\)\n\n\| batch \| steps per epoch \| epoch \| epoch s \| images\/s \| test images evaluated in the epoch \|\n\|[-:|]+\n\| 256 \| 10 \| 2 of 2 \| 1\.60 \| 1600\.0 \| 512 \|\n/,
+    );
+    expect(md).toMatch(/Peak memory: wgnas train does not report it\./);
+    const skipped = summarise({ 'suite.log': "[suite 10:09:00] skip train: the suite's 550s budget is spent\n" });
+    expect(skipped).toMatch(/\nwgnas train: skipped \(the suite's 550s budget is spent\)\.\n/);
+    expect(skipped).not.toMatch(/## wgnas train/);
+    // Cut before its report: the epoch lines its log kept.
+    const cut = summarise({
+      'suite.log': '[suite 10:09:20] end train rc=124 in 20s\n',
+      'train.log': 'training NAS-Bench-201 |a|\nepoch 1/2: lr 0.100 to 0.100, train loss 2.3 acc 10.00 % (9.0 s)\n',
+    });
+    expect(cut).toMatch(
+      /## train: cut by its time limit, no train-report\.json; the end of train\.log\n\n```\ntraining NAS-Bench-201 \|a\|\nepoch 1\/2: /,
+    );
+  });
 });
