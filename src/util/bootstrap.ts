@@ -3,6 +3,8 @@
  * the same cells can be told apart honestly: resample the cells with replacement (seeded), take the
  * statistic of each resample, report the (1-level)/2 and (1+level)/2 quantiles. Deterministic for a
  * given seed. Pairs with a non-finite value are dropped first, as kendallTau/spearmanRho do.
+ * Below MIN_BOOTSTRAP_PAIRS pairs there is no interval: so few cells resample to a handful of
+ * distinct samples (3 cells: every defined resample's tau is ±1, and a monotone trio gives [1, 1]).
  */
 import { quantileSorted } from './quantile.js';
 import { kendallTau, spearmanRho } from './ranks.js';
@@ -16,18 +18,26 @@ export interface BootstrapOptions {
   seed?: number;
 }
 
+/** Fewest finite pairs that get an interval (and that `wgnas correlate` calls a meaningful correlation). */
+export const MIN_BOOTSTRAP_PAIRS = 10;
+
 export interface Interval {
   lo: number;
   hi: number;
+  /** Resamples the bounds come from: those with a defined statistic (one of tied scores has none). */
+  resamples: number;
 }
 
-/** Percentile interval of `stat` over resamples of the finite pairs of (a, b); NaN bounds below 3 pairs. */
+/**
+ * Percentile interval of `stat` over resamples of the finite pairs of (a, b); null below
+ * MIN_BOOTSTRAP_PAIRS pairs, or when no resample has a defined statistic (constant scores).
+ */
 export function bootstrapInterval(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
   stat: (x: Float64Array, y: Float64Array) => number,
   opts: BootstrapOptions = {},
-): Interval {
+): Interval | null {
   const resamples = opts.resamples ?? 1000;
   const level = opts.level ?? 0.95;
   if (!(resamples >= 1) || !Number.isInteger(resamples))
@@ -37,7 +47,7 @@ export function bootstrapInterval(
   const keep: number[] = [];
   for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) keep.push(i);
   const n = keep.length;
-  if (n < 3) return { lo: NaN, hi: NaN };
+  if (n < MIN_BOOTSTRAP_PAIRS) return null;
   const rng = new Rng(opts.seed ?? 0);
   const x = new Float64Array(n);
   const y = new Float64Array(n);
@@ -49,17 +59,21 @@ export function bootstrapInterval(
       y[i] = b[k];
     }
     const s = stat(x, y);
-    if (!Number.isNaN(s)) stats.push(s); // a resample of one repeated cell has no correlation
+    if (!Number.isNaN(s)) stats.push(s); // all scores (or all accuracies) tied: no correlation; counted in `resamples`
   }
-  if (!stats.length) return { lo: NaN, hi: NaN };
+  if (!stats.length) return null;
   stats.sort((p, q) => p - q);
-  return { lo: quantileSorted(stats, (1 - level) / 2), hi: quantileSorted(stats, (1 + level) / 2) };
+  return {
+    lo: quantileSorted(stats, (1 - level) / 2),
+    hi: quantileSorted(stats, (1 + level) / 2),
+    resamples: stats.length,
+  };
 }
 
-export const kendallInterval = (a: ArrayLike<number>, b: ArrayLike<number>, opts?: BootstrapOptions): Interval =>
+export const kendallInterval = (a: ArrayLike<number>, b: ArrayLike<number>, opts?: BootstrapOptions): Interval | null =>
   bootstrapInterval(a, b, (x, y) => kendallTau(x, y).tau, opts);
 
-export const spearmanInterval = (a: ArrayLike<number>, b: ArrayLike<number>, opts?: BootstrapOptions): Interval =>
+export const spearmanInterval = (a: ArrayLike<number>, b: ArrayLike<number>, opts?: BootstrapOptions): Interval | null =>
   bootstrapInterval(a, b, (x, y) => spearmanRho(x, y).rho, opts);
 
 /** Paired comparison of two score columns against the same truth (see pairedDifference). */
@@ -70,7 +84,7 @@ export interface PairedDifference {
   a: number;
   b: number;
   diff: number;
-  /** Percentile interval of the resampled difference (NaN bounds below 3 cells). */
+  /** Percentile interval of the resampled difference (NaN bounds below MIN_BOOTSTRAP_PAIRS cells). */
   lo: number;
   hi: number;
   /** Fraction of the resamples with a defined difference in which A's statistic is strictly above B's. */
@@ -109,7 +123,7 @@ export function pairedDifference(
   const sa = n >= 2 ? stat(pick(a, keep), t) : NaN;
   const sb = n >= 2 ? stat(pick(b, keep), t) : NaN;
   const out = { n, a: sa, b: sb, diff: sa - sb, lo: NaN, hi: NaN, aheadFraction: NaN, resamples: 0 };
-  if (n < 3) return out;
+  if (n < MIN_BOOTSTRAP_PAIRS) return out;
   const rng = new Rng(opts.seed ?? 0);
   const xa = new Float64Array(n);
   const xb = new Float64Array(n);

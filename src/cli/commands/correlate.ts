@@ -5,8 +5,10 @@ import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../space
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import {
   type BootstrapOptions,
+  type Interval,
   kendallDifference,
   kendallInterval,
+  MIN_BOOTSTRAP_PAIRS,
   type PairedDifference,
   spearmanDifference,
   spearmanInterval,
@@ -54,17 +56,17 @@ const REFERENCE_NAME: Record<string, string> = {
 /** Columns of score files that are not proxies (wgnas's, a queued search's step, NAS-Bench-Suite-Zero's CSV, NASLib's JSON). */
 const NOT_PROXIES = ['arch', 'net', 'net_str', 'val_acc', 'val_accs', 'val_accuracy', 'time_ms', 'step', 'idx'];
 
-/** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction). */
-const FEW_CELLS = 10;
+/** Below this many cells a rank correlation says little (n = 2 gives tau = ±1 by construction), and has no interval. */
+const FEW_CELLS = MIN_BOOTSTRAP_PAIRS;
 
 export interface CorrelationRow {
   proxy: string;
   n: number;
   kendallTau: number;
   spearmanRho: number;
-  /** 95% percentile-bootstrap intervals (absent when not asked for). */
-  tauCi?: { lo: number; hi: number };
-  rhoCi?: { lo: number; hi: number };
+  /** 95% percentile-bootstrap intervals (absent when not asked for; null below MIN_BOOTSTRAP_PAIRS cells). */
+  tauCi?: Interval | null;
+  rhoCi?: Interval | null;
   msPerArch?: number;
 }
 
@@ -415,7 +417,9 @@ const TRUTH: Record<NaslibDataset, string> = {
   'ImageNet16-120': 'ImageNet16-120 accuracy (NASLib zc_nasbench201.json)',
 };
 
-const ci = (c: { lo: number; hi: number } | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
+const ci = (c: Interval | null | undefined): string => (c ? `[${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]` : '');
+/** A correlation that is not defined (fewer than 2 cells, or one side constant) prints empty, with a note. */
+const defined = (x: number): number | string => (Number.isNaN(x) ? '' : x);
 
 function printCorrelations(
   { source, rows, proxies, archs, timeMs, duplicates, notes }: Scored,
@@ -435,7 +439,26 @@ function printCorrelations(
     );
   if (thin.length) io.err(`note: ${thinText}; no correlation for ${thin.length === 1 ? 'it' : 'them'}\n`);
   const fewest = Math.min(...table.filter((r) => r.n >= 2).map((r) => r.n));
-  if (fewest < FEW_CELLS) io.err(`note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)\n`);
+  if (fewest < FEW_CELLS)
+    io.err(
+      `note: only ${fewest} cells; a rank correlation of so few is not meaningful (n = 2 gives ±1)` +
+        (boot
+          ? `, and no bootstrap interval below ${MIN_BOOTSTRAP_PAIRS} (so few cells resample to a handful of distinct samples)`
+          : '') +
+        '\n',
+    );
+  const flat = table.filter((r) => r.n >= 2 && Number.isNaN(r.kendallTau)).map((r) => r.proxy);
+  if (flat.length) io.err(`note: ${flat.join(', ')}: one score (or one accuracy) on every cell; no rank correlation\n`);
+  const drawn = boot?.resamples ?? 0;
+  for (const r of table)
+    for (const [name, c] of [
+      ['tau', r.tauCi],
+      ['rho', r.rhoCi],
+    ] as const)
+      if (c && c.resamples < drawn)
+        io.err(
+          `note: ${r.proxy}'s ${name}_ci95 comes from ${c.resamples} of ${drawn} resamples (the others drew one score or one accuracy throughout: no correlation)\n`,
+        );
   // The PyTorch reference scores of the same cells, for the proxies both have: a like-for-like check.
   // (Not shipped with the package: without it the column stays empty, said in a note.)
   const refFile = findDataFile('nb201', 'nb201_zc_proxies.csv');
@@ -473,8 +496,8 @@ function printCorrelations(
       table.map((r) => [
         r.proxy,
         r.n,
-        r.kendallTau,
-        r.spearmanRho,
+        defined(r.kendallTau),
+        defined(r.spearmanRho),
         ...(boot ? [ci(r.tauCi), ci(r.rhoCi)] : []),
         dataset === 'cifar10' ? refTau(r.proxy) : '',
       ]),
@@ -487,6 +510,8 @@ const diffCi = (d: PairedDifference): string => (Number.isNaN(d.lo) ? '' : `[${d
 const share = (d: PairedDifference): string => (Number.isNaN(d.aheadFraction) ? '' : d.aheadFraction.toFixed(3));
 
 function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOptions): void {
+  const few = table.filter((r) => r.tau.n < MIN_BOOTSTRAP_PAIRS).map((r) => `${r.a} - ${r.b}: ${r.tau.n}`);
+  if (few.length) io.err(`note: paired: below ${MIN_BOOTSTRAP_PAIRS} cells both have, no interval (${few.join('; ')} cells)\n`);
   io.out(
     `\npaired: A - B over the same ${boot.resamples} resamples of the cells both have (seed ${boot.seed}); ` +
       `ci95 excluding 0 tells A and B apart; a_ahead: fraction of resamples with A's correlation above B's\n`,
@@ -498,12 +523,12 @@ function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOp
         a,
         b,
         tau.n,
-        tau.a,
-        tau.b,
-        tau.diff,
+        defined(tau.a),
+        defined(tau.b),
+        defined(tau.diff),
         diffCi(tau),
         share(tau),
-        rho.diff,
+        defined(rho.diff),
         diffCi(rho),
         share(rho),
       ]),

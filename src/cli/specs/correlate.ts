@@ -12,7 +12,7 @@ import {
 
 /** Bootstrap confidence intervals of tau and rho (both modes that correlate fresh or stored scores). */
 const bootstrap = int({
-  help: 'bootstrap resamples for the 95% confidence intervals of tau and rho (0: none)',
+  help: 'bootstrap resamples for the 95% confidence intervals of tau and rho (0: none; none below 10 cells)',
   default: 1000,
   min: 0,
   max: 100000,
