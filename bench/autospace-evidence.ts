@@ -7,7 +7,8 @@
  *     seed, architectures over the budget never proposed) and a random sample of the space under the
  *     budget (the space's quality without search);
  *  3. train each space's best found architecture from scratch for a few hundred steps (several
- *     seeds) and measure accuracy on the first 2000 test images of --dataset.
+ *     seeds) and measure accuracy on the first 1000 test images of --dataset (992 before
+ *     2026-12-06, when the evaluation dropped a last partial batch).
  * Writes a JSON of everything to --out and an evolved space to --save-space (default: result.json and
  * learned-space.json in a fresh bench/results/autospace-evidence/<date>/, with command and commit).
  *
@@ -22,7 +23,7 @@
  *                                                                random sample and training seeds; default --seed)
  *                                       [--dataset cifar10|folder:PATH]  (bench-data.ts: the fetched CIFAR-10, else
  *                                                                the bundled subset; 4000 + 1000 training images
- *                                                                search, the first 2000 test images evaluate)
+ *                                                                search, the first 1000 test images evaluate)
  * Every row records the CPU latency of its found architecture and random sample (cells priced through
  * the native addon, oneDNN, 1 thread, caches flushed), when the addon is built.
  */

@@ -273,7 +273,7 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
       // With --evaluated the training saves its state every tenth of the steps.
       checkpoint: run.kept?.checkpoint(r.choices),
     });
-    Object.assign(out, { trainSteps: steps, trainLoss: tr.finalTrainLoss, testAcc: tr.testAcc });
+    Object.assign(out, { trainSteps: steps, trainLoss: tr.finalTrainLoss, testAcc: tr.testAcc, testImages: tr.testImages });
   }
   report(v, io, { out, found: r, run });
   return JSON.stringify(archJson(space, r.choices, bn), null, 2);
@@ -286,7 +286,7 @@ function report(
   { out, found: r, run }: { out: Record<string, unknown>; found: CellSearchResult; run: CellsRun },
 ): void {
   const { proxy, budget } = v;
-  const { space, latencyLimit, trainData } = run;
+  const { space, latencyLimit } = run;
   const budgetMadds = v['budget-madds'] ?? Infinity;
   const table = v['latency-table'];
   if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
@@ -302,7 +302,7 @@ function report(
         (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
         `${proxy} score: ${fmtSig(r.score)}\n` +
         (out.testAcc !== undefined
-          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${trainData!.test.count} ${run.dsName} test images)\n`
+          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${out.testImages as number} ${run.dsName} test images)\n`
           : '') +
         `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n` +
         wrote,

@@ -26,7 +26,7 @@ export interface TrainOptions {
   weightDecay: number;
   seed: number;
   augment: boolean;
-  /** Images used for the final accuracy (whole batches). */
+  /** Test images the final accuracy is over: the first min(evalImages, test.count), each counted once. */
   evalImages: number;
   onStep?: (step: number, loss: number) => void;
   /** Candidate cells per layer that `choices` index (a cell space); default: the layout's MBConv candidates. */
@@ -40,6 +40,8 @@ export interface TrainOptions {
 export interface TrainResult {
   finalTrainLoss: number;
   testAcc: number;
+  /** Test images testAcc is over. */
+  testImages: number;
   msPerStep: number;
 }
 
@@ -53,6 +55,8 @@ export async function trainFixed(
 ): Promise<TrainResult> {
   checkSplitClasses(train, layout.classes, 'trainFixed', 'train');
   checkSplitClasses(test, layout.classes, 'trainFixed', 'test');
+  if (!(Number.isInteger(o.evalImages) && o.evalImages >= 1))
+    throw new RangeError(`trainFixed: evalImages ${o.evalImages} must be a positive integer`);
   const net = FixedNet.fromChoices(
     backend,
     layout,
@@ -96,10 +100,15 @@ export async function trainFixed(
       if (ck && (s + 1 === o.steps || (s + 1) % ck.every === 0)) await saveFixedTrain(ck, net.params, sgd.buffers, losses);
     }
     const msPerStep = (performance.now() - t0) / Math.max(1, o.steps - start);
-    // Batch-statistics BN at evaluation too (the tape has no running averages); batches of o.batchSize.
-    const evalBatch = Math.min(o.batchSize, test.count);
-    const batches = Math.max(1, Math.floor(Math.min(o.evalImages, test.count) / evalBatch));
-    const indices = (k: number) => [...Array(evalBatch).keys()].map((i) => (k * evalBatch + i) % test.count);
+    // Batch-statistics BN at evaluation too (the tape has no running averages), batches of
+    // o.batchSize over the first n test images, each counted once (whole batches only, 1000 images
+    // at batch 32 were 992). A last partial batch is the n - evalBatch.. n window, of which only the
+    // images not counted before count: every BN normalises over evalBatch images.
+    const n = Math.min(o.evalImages, test.count);
+    const evalBatch = Math.min(o.batchSize, n);
+    const batches = Math.ceil(n / evalBatch);
+    const first = (k: number) => Math.min(k * evalBatch, n - evalBatch);
+    const indices = (k: number) => [...Array(evalBatch).keys()].map((i) => first(k) + i);
     const testSize = isStreamed(test) ? test.size : (test.size ?? 32);
     // A streamed test split decodes batch k+1 while k is evaluated.
     const pre = new Prefetcher(
@@ -112,7 +121,7 @@ export async function trainFixed(
           : Promise.resolve(batchOf(test, indices(k)).x),
       batches,
     );
-    let acc = 0;
+    let correct = 0;
     for (let k = 0; k < batches; k++) {
       const idx = indices(k);
       const labels = isStreamed(test)
@@ -123,14 +132,22 @@ export async function trainFixed(
       const x = backend.upload(resizeNearest(b.x, idx.length, 3, testSize, S), [idx.length, 3, S, S]);
       try {
         const { logits } = net.forward(t, t.input(x));
-        acc += accuracy(await logits.value.read(), b.y);
+        const z = await logits.value.read();
+        const classes = z.length / idx.length;
+        const seen = k * evalBatch - first(k); // rows an earlier batch counted
+        correct += countCorrect(z.subarray(seen * classes), b.y.subarray(seen), classes);
       } finally {
         t.dispose();
         x.dispose();
       }
     }
     const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
-    return { finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length, testAcc: acc / batches, msPerStep };
+    return {
+      finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+      testAcc: correct / n,
+      testImages: n,
+      msPerStep,
+    };
   } finally {
     sgd.dispose();
     net.dispose();

@@ -420,7 +420,7 @@ async function searchOn(
         },
       });
       lines.push(
-        `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (${test.count} test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
+        `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (${r.testImages} test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
       );
     }
     // The device it was searched on travels with the result (the devices agree within tolerance).
