@@ -10,6 +10,13 @@
 #else
 #define WGNAS_CLONES
 #endif
+// Forces a helper into its (cloned) caller: one that is not inlined is compiled once, for the
+// baseline ISA, and a cloned loop calling it runs that code.
+#if defined(__GNUC__)
+#define WGNAS_INLINE inline __attribute__((always_inline))
+#else
+#define WGNAS_INLINE inline
+#endif
 
 namespace wgnas::compute {
 
@@ -49,6 +56,66 @@ inline void blockedSum2(size_t n, TermA termA, TermB termB, double* sumA, double
   }
   *sumA = ta;
   *sumB = tb;
+}
+
+// Chunks of at most this many floats: chunkSum's lanes then hold at most 64 terms each.
+constexpr size_t kSumChunk = 4096;
+
+// Σ term(i) for a chunk (n <= kSumChunk): 64 f32 lanes (four independent vector chains: one
+// chain, as blockedSum's loop is, runs at one vector add per FP latency), folded in f32 by halves,
+// each lane holding at most kSumChunk / 64 terms. Inline, as blockedSum.
+template <class Term>
+WGNAS_INLINE double chunkSum(size_t n, Term term) {
+  constexpr size_t L = 16, K = 4;
+  float acc[K][L] = {};
+  size_t i = 0;
+  for (; i + K * L <= n; i += K * L)
+    for (size_t k = 0; k < K; k++) {
+#pragma omp simd
+      for (size_t l = 0; l < L; l++) acc[k][l] += term(i + k * L + l);
+    }
+  float tail = 0;  // under 64 terms (a separate sum: indexing acc by a variable would keep it in memory)
+  for (; i < n; i++) tail += term(i);
+  float v[L];
+#pragma omp simd
+  for (size_t l = 0; l < L; l++) v[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+  for (size_t w = L / 2; w >= 1; w /= 2)
+    for (size_t l = 0; l < w; l++) v[l] += v[l + w];
+  return static_cast<double>(v[0]) + static_cast<double>(tail);
+}
+
+// Two such sums in one pass: (Σ termA(i), Σ termB(i)) for a chunk (n <= kSumChunk).
+template <class TermA, class TermB>
+WGNAS_INLINE void chunkSum2(size_t n, TermA termA, TermB termB, double* sumA, double* sumB) {
+  constexpr size_t L = 16, K = 4;
+  float a[K][L] = {}, b[K][L] = {};
+  size_t i = 0;
+  for (; i + K * L <= n; i += K * L)
+    for (size_t k = 0; k < K; k++) {
+#pragma omp simd
+      for (size_t l = 0; l < L; l++) {
+        a[k][l] += termA(i + k * L + l);
+        b[k][l] += termB(i + k * L + l);
+      }
+    }
+  float ta = 0, tb = 0;
+  for (; i < n; i++) {
+    ta += termA(i);
+    tb += termB(i);
+  }
+  float va[L], vb[L];
+#pragma omp simd
+  for (size_t l = 0; l < L; l++) {
+    va[l] = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]);
+    vb[l] = (b[0][l] + b[1][l]) + (b[2][l] + b[3][l]);
+  }
+  for (size_t w = L / 2; w >= 1; w /= 2)
+    for (size_t l = 0; l < w; l++) {
+      va[l] += va[l + w];
+      vb[l] += vb[l + w];
+    }
+  *sumA = static_cast<double>(va[0]) + static_cast<double>(ta);
+  *sumB = static_cast<double>(vb[0]) + static_cast<double>(tb);
 }
 
 // Σ p[i] in double (f32 partials over short blocks). Defined with WGNAS_CLONES in simd.cpp (the
