@@ -440,6 +440,10 @@ export class AutoSpace {
         k: cfg.k,
         steps: cfg.steps,
         batchSize: cfg.batchSize,
+        tournamentSize: cfg.tournamentSize,
+        guideIterations: cfg.guideIterations,
+        warmupSteps: cfg.warmupSteps,
+        weightLr: cfg.weightLr,
         data: describeSplits(this.data),
       },
       layers: this.shapes.map((shape, b) => ({

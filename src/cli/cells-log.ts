@@ -60,6 +60,50 @@ const PRICES_KEY = 'cellPrices';
 
 const isPrice = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 
+/** `r` as prices recorded for `space` (each cell of each layer priced), else null. */
+function fittingPrices(r: unknown, space: CellSpace): RecordedPrices | null {
+  const p = r as Partial<RecordedPrices> | null;
+  const c = p?.cost;
+  const sizes = space.cells.map((x) => x.length);
+  const ok =
+    typeof p?.host === 'string' &&
+    typeof p.at === 'string' &&
+    c?.unit === 'ms' &&
+    c.source === 'measured' &&
+    isPrice(c.fixed) &&
+    Array.isArray(c.perPosition) &&
+    c.perPosition.length === sizes.length &&
+    c.perPosition.every((row, b) => Array.isArray(row) && row.length === sizes[b] && row.every(isPrice));
+  return ok ? (p as RecordedPrices) : null;
+}
+
+/** Whether `file` is a row stream's settings file (an --evaluated FILE.settings.json), by its content. */
+export function isSettingsFile(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown })?.format === 'wgnas-row-stream';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cell prices an earlier search recorded in its --evaluated FILE.settings.json (`file`), for
+ * `space`: a fresh run prices the cells as that one did instead of timing them anew (the timings
+ * move by some percent, and a run near the ceiling would decide otherwise). Throws one line naming
+ * the file when it records none, or none of this space.
+ */
+export function recordedPricesIn(file: string, space: CellSpace): RecordedPrices {
+  const state = (JSON.parse(readFileSync(file, 'utf8')) as { state?: Record<string, unknown> }).state;
+  const r = state?.[PRICES_KEY];
+  if (r === undefined)
+    throw new UsageError(
+      `--latency-table ${file} records no cell prices (its search ran without --max-latency-ms, or with a --latency-table)`,
+    );
+  const p = fittingPrices(r, space);
+  if (!p) throw new UsageError(`--latency-table ${file}: its recorded cell prices are not of this --space-file's cells`);
+  return p;
+}
+
 /** The columns of a row that hold numbers (checked on resume): the proxy's score and the time. */
 const numberColumns = (proxy: string) => (r: Row) => [proxy, 'time_ms'].filter((c) => c in r);
 
@@ -73,6 +117,11 @@ export class CellsLog {
     private readonly proxy: string,
   ) {
     this.replay = new ReplayLog(stream, 'choices');
+  }
+
+  /** FILE's row stream (its settings file records the run's provenance). */
+  get rows(): RowStream {
+    return this.stream;
   }
 
   /** Evaluations in FILE when it was opened. */
@@ -100,21 +149,9 @@ export class CellsLog {
         );
       return null;
     }
-    const p = r as Partial<RecordedPrices> | null;
-    const c = p?.cost;
-    const sizes = this.space.cells.map((x) => x.length);
-    const ok =
-      typeof p?.host === 'string' &&
-      typeof p.at === 'string' &&
-      c?.unit === 'ms' &&
-      c.source === 'measured' &&
-      isPrice(c.fixed) &&
-      Array.isArray(c.perPosition) &&
-      c.perPosition.length === sizes.length &&
-      c.perPosition.every((row, b) => Array.isArray(row) && row.length === sizes[b] && row.every(isPrice));
-    if (!ok)
-      throw new RowStreamError(`--resume: ${side}: the recorded cell prices do not fit the space (corrupt or hand-edited)`);
-    return p as RecordedPrices;
+    const p = fittingPrices(r, this.space);
+    if (!p) throw new RowStreamError(`--resume: ${side}: the recorded cell prices do not fit the space (corrupt or hand-edited)`);
+    return p;
   }
 
   /** Records the prices just measured (with this run's first rows, or at once on a resume). */

@@ -29,7 +29,7 @@ function sayDataset(ds: ImageDataset): void {
 }
 
 /**
- * One split of --dataset. The fallback to the bundled subset is said in one line when --dataset
+ * One split of --dataset. The fallback to the CIFAR-10 subset is said in one line when --dataset
  * cifar10 was given; the default run stays as it always was (the subset, silently). A folder's
  * training split says what the folder holds (folderSummary, on stderr: stdout may be JSON) when the
  * command starts decoding it (runProxyBatch, runSearchSplit), so a refusal stays one line; not

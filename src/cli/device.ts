@@ -98,4 +98,15 @@ export function deviceRecord(b: Backend): { device: DeviceKind; deviceName: stri
   return { device: b.device, deviceName: b.deviceName };
 }
 
+/**
+ * The device as a training command's opening and closing lines say it (train, proxyless,
+ * evolve-space, search --train-steps): on the CPU with the thread count as the flag that repeats
+ * it, since a trajectory (the weights, the architecture found) depends on the count: oneDNN splits
+ * its reductions by thread, and a training run grows the rounding apart step by step.
+ */
+export function trainingDevice(b: Backend): string {
+  if (b.device !== 'cpu') return describeBackend(b);
+  return `${describeBackend(b)}, as --cpu-threads ${b.threads} (another thread count trains another trajectory)`;
+}
+
 export { describeBackend };

@@ -15,6 +15,8 @@ import type { EvolveRunResult } from '../queue/evolve-job.js';
 import { type EvolveSettings, evolveKey, splitHash } from '../queue/jobs.js';
 import { JsonStore, kindResultsKey } from '../queue/result-store.js';
 import { writeFileAtomic } from '../util/durable.js';
+import { provenanceOf } from './provenance.js';
+import { queuedThreadsOf } from './resume-settings.js';
 import { Progress } from '../util/progress.js';
 import { UsageError } from './errors.js';
 import { checkPath } from './paths.js';
@@ -64,8 +66,9 @@ export async function evolveQueued(
   device: DeviceKind,
   /** The workers compute with f16 operands (precisionOf(device, true)): in each job's settings and key. */
   f16: boolean,
-  { io }: RunContext,
+  ctx: RunContext,
 ): Promise<void> {
+  const { io } = ctx;
   const { seeds, outOf, historyOf } = queuedSeeds(v);
   const { layout: _layout, ...config } = cfg;
   const base = {
@@ -87,12 +90,14 @@ export async function evolveQueued(
     { url: v.redis, namespace: v.queue, device, attempts: v.attempts, onNote: (l) => io.err(`${l}\n`) },
     (redis, ns) => new JsonStore<EvolveRunResult>(redis, kindResultsKey(ns, 'evolve')),
   );
+  // The submitter's record (each space's meta names the worker's device): the command, code and data.
+  const prov = provenanceOf(ctx, v, { device, threads: queuedThreadsOf(device, v), f16, data: base.dataHash });
   const bySeed = new Map<number, EvolveRunResult>();
   const bar = new Progress(runs.length, 'evolve-space', process.stderr);
   const write = (seed: number, r: EvolveRunResult) => {
     if (bySeed.has(seed)) return;
     bySeed.set(seed, r);
-    writeSpaceFile(outOf(seed), r.space);
+    writeSpaceFile(outOf(seed), { ...r.space, meta: { ...r.space.meta, provenance: { ...prov, seed } } });
     const h = historyOf(seed);
     if (h && r.history) writeFileAtomic(h, JSON.stringify(r.history, null, 2) + '\n');
     bar.log(`seed ${seed}: wrote ${outOf(seed)} (${r.seconds.toFixed(0)} s on ${r.worker})`);

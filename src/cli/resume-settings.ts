@@ -6,8 +6,9 @@
  *   $WGNAS_DATA_DIR or $WGNAS_SHARED_DATA_DIR; only the content is compared (the same images found
  *   elsewhere resume), the place is there for the message.
  * - `--cpu-threads`: the CPU backend's thread count, resolved (the default is every core this
- *   process may use): oneDNN splits its reductions by thread, so the results differ at the
- *   1e-5..1e-8 level. A GPU run records none (its results do not depend on it).
+ *   process may use): oneDNN splits its reductions by thread, so scores differ by rounding (zico's
+ *   by up to 3e-3 relative: the registry's mergeRtol) and a training's trajectory drifts apart
+ *   (docs/reliability.md). A GPU run records none (its results do not depend on it).
  * And the check that a fresh score/search run does not overwrite an interrupted output silently.
  */
 import { createHash, type Hash } from 'node:crypto';

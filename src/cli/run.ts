@@ -24,6 +24,8 @@ export interface RunContext {
   given: ReadonlySet<string>;
   positionals: string[];
   io: Io;
+  /** The command line after the command's name, as given (provenance records it). */
+  argv?: readonly string[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,7 +60,7 @@ export async function runCommand(
   const handlers = await resolve(p.mode.module);
   const h = handlers[p.mode.id];
   if (!h) throw new Error(`wgnas ${spec.name}: no handler '${p.mode.id}' in module '${p.mode.module}'`);
-  return h(p.values, { command: spec.name, given: p.given, positionals: p.positionals, io });
+  return h(p.values, { command: spec.name, given: p.given, positionals: p.positionals, io, argv });
 }
 
 /** A module's own resolver, for calling its command in-process (tests); other modules' modes are main's job. */

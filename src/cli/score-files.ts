@@ -1,9 +1,12 @@
 /**
  * Several score files (correlate --scores a.csv b.csv, or a glob) read as one population: the files
  * must have been scored the same way (their OUT.settings.json, where present), and a cell that
- * appears twice is counted once, its scores merged: the same score twice (within SCORE_RTOL) is a
- * duplicate (dropped and counted), another score for the same cell and proxy is refused naming both rows.
+ * appears twice is counted once, its scores merged: the same score twice (within the proxy's merge
+ * tolerance) is a duplicate (dropped and counted), another score for the same cell and proxy is
+ * refused naming both rows.
  */
+import { DEFAULT_MERGE_RTOL } from '../proxies/define.js';
+import { PROXIES } from '../proxies/registry.js';
 import { DATA_KEY, sidecarSettings } from './resume-settings.js';
 import { WRCOR_DEFINITION, WRCOR_KEY, ZERO_SHOT_UNRECORDED } from './search-report.js';
 import { showSetting } from '../util/run-settings.js';
@@ -12,8 +15,8 @@ import { withoutGz } from '../util/gz-file.js';
 /**
  * The recorded settings that change a cell's scores. The others (--proxies, a search's --strategy,
  * --budget...) choose which columns and cells a file has, not their values; --device,
- * --cpu-threads and --group-mode (stacked equals separate within 1e-5) move scores only at float
- * rounding, so shards scored on other machines or in another mode read together.
+ * --cpu-threads and --group-mode move scores only at float rounding (within each proxy's merge
+ * tolerance, mergeRtolOf), so shards scored on other machines or in another mode read together.
  */
 const SCORING_KEYS = ['--batch', '--seed', '--channels', '--cells-per-stage', '--dataset', DATA_KEY, '--init', '--inputs'];
 
@@ -46,17 +49,20 @@ export function checkSameSettings(files: readonly string[]): void {
 }
 
 /**
- * Two scores of one cell and proxy that differ by at most this, relative to the larger, are the same
- * score: the device, CPU threads (`score --procs N` gives each process 1/N of them) and group mode
- * move scores at the 1e-5..1e-8 level (oneDNN splits reductions by thread; stacked equals separate
- * within 1e-5), another seed, batch or network by orders of magnitude more.
+ * Two scores of one cell and proxy that differ by at most the proxy's merge tolerance, relative to
+ * the larger, are the same score: the device, CPU threads (`score --procs N` gives each process 1/N
+ * of them) and group mode move each proxy's scores by its own amount (a gradient sum more than a
+ * log-determinant: the registry's mergeRtol, measured), another seed, batch or network by more. A
+ * column the registry does not know (another tool's, time_ms) takes DEFAULT_MERGE_RTOL.
  */
-export const SCORE_RTOL = 1e-5;
+export function mergeRtolOf(proxy: string): number {
+  return PROXIES.get(proxy)?.mergeRtol ?? DEFAULT_MERGE_RTOL;
+}
 
-/** The same score up to float rounding (SCORE_RTOL); NaN equals NaN, an infinity only itself. */
-export function sameScore(a: number, b: number): boolean {
+/** The same score up to float rounding (`rtol` relative); NaN equals NaN, an infinity only itself. */
+export function sameScore(a: number, b: number, rtol = DEFAULT_MERGE_RTOL): boolean {
   if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
-  return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= SCORE_RTOL * Math.max(Math.abs(a), Math.abs(b));
+  return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b));
 }
 
 /** Where a cell's scores were read, for the message about a conflict. */
@@ -69,7 +75,7 @@ export interface CellOrigin {
  * Merges `scores` (read at `at`) into the cell's earlier row: 'duplicate' when every score it has
  * is already there with the same value (sameScore; the earlier value is kept), 'merged' when it
  * brings scores of other proxies (a file of other columns). Throws naming both rows when a proxy's
- * score differs by more than SCORE_RTOL.
+ * score differs by more than its merge tolerance (mergeRtolOf).
  */
 export function mergeCell(
   arch: string,
@@ -86,9 +92,9 @@ export function mergeCell(
     if (was === undefined) {
       earlier.scores[p] = x;
       added = true;
-    } else if (!sameScore(was, x))
+    } else if (!sameScore(was, x, mergeRtolOf(p)))
       throw new Error(
-        `--scores: ${earlier.at} and ${at} give the cell ${arch} different ${p} scores (${was} and ${x}, more than ${SCORE_RTOL.toExponential(0)} apart relative): scored twice another way; correlate one of them`,
+        `--scores: ${earlier.at} and ${at} give the cell ${arch} different ${p} scores (${was} and ${x}, more than ${p}'s merge tolerance ${mergeRtolOf(p).toExponential(0)} apart relative): scored twice another way; correlate one of them`,
       );
   }
   return added ? 'merged' : 'duplicate';

@@ -18,13 +18,14 @@ import { writeFileAtomic } from '../util/durable.js';
 import { fmtSig, listWithin } from '../util/format.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import { UsageError } from './args.js';
-import { type CellsLog, openCellsLog, type RecordedPrices } from './cells-log.js';
+import { type CellsLog, isSettingsFile, openCellsLog, type RecordedPrices, recordedPricesIn } from './cells-log.js';
 import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from './device.js';
+import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from './device.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
 import type { RunContext } from './run.js';
 import { evaluatedLine } from './search-report.js';
+import { type Provenance, provenanceOf, streamProvenance, withBackend } from './provenance.js';
 import { readSpace } from './space.js';
 import type { ValuesOf } from './spec.js';
 import type { SEARCH_CELLS_OPTIONS } from './specs/search.js';
@@ -71,8 +72,19 @@ function checkBounds(read: CellSpace, budgetMadds: number, minMadds: number, lim
   }
 }
 
-/** --latency-table: the space's cells priced from the table, and the line saying so. */
+/** The line that says which timing priced the cells. */
+const pricedWhat = (latency: CostModel): string =>
+  `(${latency.meta?.library ?? latency.meta?.backend ?? '?'}, ${latency.meta?.ops ?? '?'} ops): skeleton ${latency.fixed.toFixed(3)} ms`;
+
+/** --latency-table: the space's cells priced from the table (or an earlier search's recorded prices), and the line saying so. */
 function tableLimit(read: CellSpace, table: string, maxLatencyMs: number): { limit: LatencyLimit; note: string } {
+  if (isSettingsFile(table)) {
+    const p = recordedPricesIn(table, read);
+    return {
+      limit: { latency: p.cost, maxLatencyMs },
+      note: `using the cells' prices recorded in ${table} (timed on ${p.at} on host ${p.host}), not timing them ${pricedWhat(p.cost)}\n`,
+    };
+  }
   const { cost: latency, meta, by } = namingFile(table, () => tableSpaceCost(table, read));
   // A table without this layout's keys prices each block as its ImageNet (stage, block) position.
   const how =
@@ -98,10 +110,14 @@ async function measuredLimit(
   const saved: RecordedPrices | null = log?.prices() ?? null;
   const latency = saved?.cost ?? (await measuredCost(read, { backend: v.backend }));
   if (log && !saved) log.recordPrices(latency);
-  const what = `(${latency.meta?.library ?? latency.meta?.backend ?? '?'}, ${latency.meta?.ops ?? '?'} ops): skeleton ${latency.fixed.toFixed(3)} ms`;
+  const what = pricedWhat(latency);
+  // Timed anew, the prices move by some percent: said, with the way to keep them for another run.
+  const again = v.evaluated
+    ? `; another run prices them so with --latency-table ${v.evaluated}.settings.json`
+    : '; timed anew by each run (some percent apart): --evaluated FILE records them for --latency-table FILE.settings.json';
   const note = saved
     ? `using the cells' prices recorded on ${saved.at} on host ${saved.host}, not timing them again ${what}\n`
-    : `priced the space's cells on this CPU ${what}\n`;
+    : `priced the space's cells on this CPU ${what}${again}\n`;
   return { limit: { latency, maxLatencyMs }, note };
 }
 
@@ -130,20 +146,17 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const batch = await runProxyBatch(ds, v.batch, v.seed, size);
   const device = await deviceOf(v);
   const threads = cpuThreadsOf(device, v);
+  const f16 = await precisionOf(device);
+  const data = batchData(ds, batch);
   // Opened before the cells are timed and the device starts: a resume with other settings is refused at once.
-  const log = v.evaluated
-    ? openCellsLog(
-        { ...v, evaluated: v.evaluated },
-        read,
-        { device, data: batchData(ds, batch), threads, f16: await precisionOf(device) },
-        io,
-      )
-    : null;
+  const log = v.evaluated ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data, threads, f16 }, io) : null;
   // With --evaluated and --train-steps: the training's checkpoint, locked until the hand-over is done too.
   let kept: TrainStepsState | null = null;
   try {
     let found: string;
     try {
+      let prov = provenanceOf(ctx, v, { device, threads, f16, data });
+      if (log) prov = streamProvenance(log.rows, prov, io);
       kept = openTrainSteps(v, trainResume, ctx);
       // The training's images, checked against a resumed checkpoint's before the cells are timed or searched.
       const trainData = v['train-steps'] === undefined ? null : await openTrainData(v, ds, size, kept, ctx);
@@ -158,7 +171,10 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
       const space: CellSpace = { ...read, layout: { ...read.layout, classes: ds.classes } };
       const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
       try {
-        const run = { space, batch, latencyLimit: priced?.limit, log, trainData, kept, dsName: ds.name };
+        prov = withBackend(prov, backend);
+        log?.rows.recordProvenance(prov);
+        const trainedOn = trainingDevice(backend);
+        const run = { space, batch, latencyLimit: priced?.limit, log, trainData, kept, dsName: ds.name, prov, trainedOn };
         found = await runCells(v, ctx, backend, run);
       } finally {
         backend.dispose();
@@ -202,6 +218,9 @@ interface CellsRun {
   /** With --evaluated: where the --train-steps training saves its state (openTrainSteps). */
   kept: TrainStepsState | null;
   dsName: string;
+  prov: Provenance;
+  /** The device as the --train-steps line says it (trainingDevice). */
+  trainedOn: string;
 }
 
 /** The search on the open device, its --train-steps check and its report; returns the architecture found (JSON). */
@@ -258,6 +277,11 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
     score: r.score,
     evaluations: r.evaluations,
     seconds: (performance.now() - t0) / 1000,
+    seed,
+    population: v.population,
+    sampleSize: v['sample-size'],
+    batch: v.batch,
+    dataset: v.dataset,
     ...deviceRecord(backend),
   };
   if (latencyLimit)
@@ -275,6 +299,7 @@ async function runCells(v: CellsValues, { io }: RunContext, backend: Backend, ru
     });
     Object.assign(out, { trainSteps: steps, trainLoss: tr.finalTrainLoss, testAcc: tr.testAcc, testImages: tr.testImages });
   }
+  out.provenance = run.prov;
   report(v, io, { out, found: r, run });
   return JSON.stringify(archJson(space, r.choices, bn), null, 2);
 }
@@ -302,7 +327,7 @@ function report(
         (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
         `${proxy} score: ${fmtSig(r.score)}\n` +
         (out.testAcc !== undefined
-          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${out.testImages as number} ${run.dsName} test images)\n`
+          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${out.testImages as number} ${run.dsName} test images) on ${run.trainedOn}\n`
           : '') +
         `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n` +
         wrote,

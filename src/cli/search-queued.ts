@@ -14,6 +14,7 @@ import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { PopulationScorer } from './population-scorer.js';
+import { provenanceOf, streamProvenance } from './provenance.js';
 import { noWorkerNote } from './redis.js';
 import { precisionOf } from './device.js';
 import type { RunContext } from './run.js';
@@ -52,8 +53,12 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
   };
   // The workers' precision: WGNAS_F16=1 here asks for f16 operands (workers computing otherwise refuse the jobs).
   const f16 = await precisionOf(device, true);
-  const log = v.evaluated ? openLog(v.evaluated, v, device, batchData(ds, opts.batch), f16, ctx) : null;
+  const data = batchData(ds, opts.batch);
+  const log = v.evaluated ? openLog(v.evaluated, v, device, data, f16, ctx) : null;
   try {
+    // The workers' devices are theirs: the record names the kind and the threads asked of them.
+    let prov = provenanceOf(ctx, v, { device, threads: queuedThreadsOf(device, v), f16, data });
+    if (log) prov = streamProvenance(log, prov, io);
     const settings = scoreSettingsOf(opts, proxies, v.dataset, device, queuedThreadsOf(device, v), f16);
     const replay = (log?.done ?? []).map((r) => completionOf(r, proxies));
     if (replay.length) io.err(`resuming ${v.evaluated}: replaying ${replay.length} evaluated cells\n`);
@@ -102,6 +107,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
           device,
           deviceName: `workers of ${v.queue}`,
         },
+        prov,
       );
       // --train-epochs: the cell found trains here, as after a search on this machine.
       await trainFound({ nb201: best, cellsPerStage: v['cells-per-stage'] }, v, ds.count, ctx);

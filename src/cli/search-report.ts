@@ -18,6 +18,7 @@ import { PROXIES, resolveProxies } from '../proxies/registry.js';
 import { f16Setting } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
+import type { Provenance } from './provenance.js';
 
 /**
  * A --resume of an --evaluated log written the other way (by a queued search, whose settings record
@@ -186,6 +187,10 @@ export interface Nb201SearchValues {
   /** --out FILE: the best cell as a wgnas-nb201 network file, at the depth searched. */
   out?: string;
   'cells-per-stage': number;
+  seed: number;
+  population: number;
+  'sample-size': number;
+  batch: number;
 }
 
 /** The search's result: the best cell, its score and ground truth (JSON with --json); returns the best arch string. */
@@ -195,6 +200,7 @@ export function printNb201Result(
   result: { best: Nb201Cell; bestScore: number; evaluations: number },
   seconds: number,
   device: Record<string, unknown>,
+  provenance: Provenance,
 ): string {
   const { strategy, proxy, budget } = v;
   const accs = loadNb201Accuracies();
@@ -213,10 +219,22 @@ export function printNb201Result(
     accPercentile: pctile,
     bestPossibleAcc: all[all.length - 1],
     seconds,
+    // What reruns it (the provenance has every flag): the search's own settings, at a glance.
+    seed: v.seed,
+    population: v.population,
+    sampleSize: v['sample-size'],
+    batch: v.batch,
+    dataset: v.dataset,
+    cellsPerStage: v['cells-per-stage'],
     ...device,
+    provenance,
   };
   // The network file train --net and export --net read (the width wgnas train gives a cell), as a --train-out's network.json.
-  if (v.out) writeFileAtomic(v.out, nb201NetworkText(best, { channels: NB201_CHANNELS, cellsPerStage: v['cells-per-stage'] }));
+  if (v.out)
+    writeFileAtomic(
+      v.out,
+      nb201NetworkText(best, { channels: NB201_CHANNELS, cellsPerStage: v['cells-per-stage'] }, { provenance }),
+    );
   const wrote = v.out ? `wrote ${v.out}\n` : '';
   if (v.json) {
     io.out(JSON.stringify(out, null, 2) + '\n');

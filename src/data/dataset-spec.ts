@@ -1,6 +1,6 @@
 /**
  * `--dataset cifar10|cifar100|folder:PATH`: which images a command reads, and where they come from.
- * cifar10 is the full official release when fetched, else the bundled 5000-image subset (with a note).
+ * cifar10 is the full official release when fetched, else the 5000-image subset of a data root (with a note naming it).
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,7 +9,7 @@ import { openCifar10Subset, openOfficialCifar } from './cifar-dataset.js';
 import { CIFAR_FORMATS } from './cifar-official.js';
 import type { ImageDataset } from './image-dataset.js';
 import { type ImageFolderOptions, openImageFolder, scanImageFolder, splitFolder } from './image-folder.js';
-import { DataNotFoundError, dataRoots } from './paths.js';
+import { DataNotFoundError, dataRootOf, dataRoots } from './paths.js';
 
 export type DatasetSpec = { kind: 'cifar10' } | { kind: 'cifar100' } | { kind: 'folder'; path: string };
 
@@ -45,8 +45,20 @@ export function parseDatasetSpec(v: string): DatasetSpec {
 
 export interface OpenedDataset {
   ds: ImageDataset;
-  /** One line to tell the user (the fallback to the bundled subset), or undefined. */
+  /** One line to tell the user (the fallback to the CIFAR-10 subset), or undefined. */
   note?: string;
+  /**
+   * The CIFAR-10 subset read instead of the full release, named by where it came from: 'bundled
+   * subset' (a development checkout's ../shared/data, or the package), else 'subset from ORIGIN'
+   * ($WGNAS_DATA_DIR, the user cache: a copy the user put there).
+   */
+  subset?: string;
+}
+
+/** What openDataset calls the CIFAR-10 subset found at `file` (OpenedDataset.subset). */
+export function subsetLabel(file: string): string {
+  const origin = dataRootOf(file)?.origin;
+  return origin === undefined || origin === '../shared/data' || origin === 'package' ? 'bundled subset' : `subset from ${origin}`;
 }
 
 function notFound(name: 'cifar10' | 'cifar100'): DataNotFoundError {
@@ -77,9 +89,14 @@ export async function openDataset(
   if (spec.kind === 'cifar10') {
     const subset = openCifar10Subset(split);
     if (subset) {
+      const file = subset.source(0).replace(/ record \d+$/, '');
+      const label = subsetLabel(file);
+      const which =
+        label === 'bundled subset' ? `bundled ${subset.count}-image ${split} subset` : `${subset.count}-image ${split} ${label}`;
       return {
         ds: subset,
-        note: `note: full CIFAR-10 not found (wgnas data fetch cifar10 gets it); using the bundled ${subset.count}-image ${split} subset`,
+        note: `note: full CIFAR-10 not found (wgnas data fetch cifar10 gets it); using the ${which} (${file})`,
+        subset: label,
       };
     }
   }

@@ -9,7 +9,7 @@
  *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../util/cache-dir.js';
 import { UserFacingError } from '../util/errors.js';
@@ -102,6 +102,12 @@ export function dataDir(): string {
     );
   }
   return hit.dir;
+}
+
+/** The data root `file` lies in (the first, in lookup order), or null. */
+export function dataRootOf(file: string): DataRoot | null {
+  const f = resolve(file);
+  return dataRoots().find((r) => f.startsWith(r.dir.endsWith(sep) ? r.dir : r.dir + sep)) ?? null;
 }
 
 /** The first root that holds `parts` (a path under a data root), or null. */

@@ -6,7 +6,8 @@
  * A sidecar FILE.settings.json records the settings that produced the rows (keyed by CLI flag);
  * a resume with other settings is refused naming the flag (ResumeMismatchError, a usage error).
  * Beside them it may keep the run's state (recordState): what the run measured that a resume must
- * reuse rather than measure again (search --space-file's cell prices).
+ * reuse rather than measure again (search --space-file's cell prices), and the run's provenance
+ * (recordProvenance: the code, command line, device; never compared, a resume reads it back).
  * FILE.lock keeps two runs off one file. A symbolic link FILE is followed once: all of these sit
  * beside its target, and the link stays a link.
  * JSON has no Infinity or NaN: JSON and JSON-lines rows hold a non-finite number as the string
@@ -204,6 +205,8 @@ interface Sidecar {
   complete: boolean;
   /** What the run recorded to be reused by a resume (recordState); absent when nothing. */
   state?: Record<string, unknown>;
+  /** Where the rows came from (recordProvenance); absent in files of an earlier wgnas. */
+  provenance?: Record<string, unknown>;
 }
 
 export interface RowStreamOptions {
@@ -236,6 +239,10 @@ export class RowStream {
   private readonly streamPath: string;
   /** The run's state kept in the sidecar: read back on resume, set by recordState. */
   private stateRecord: Record<string, unknown> | undefined;
+  /** This run's provenance (recordProvenance), written with the settings. */
+  private provenanceRecord: Record<string, unknown> | undefined;
+  /** The provenance the resumed file recorded (undefined: a fresh stream, or a file written before it was recorded). */
+  savedProvenance: Readonly<Record<string, unknown>> | undefined;
 
   /** The file the rows go to: the path given, or the target of a symbolic link there (the link stays). */
   readonly path: string;
@@ -265,6 +272,7 @@ export class RowStream {
     this.reopened = false;
     const s: Sidecar = { format: 'wgnas-row-stream', version: 1, settings: this.o.settings, complete };
     if (this.stateRecord) s.state = this.stateRecord;
+    if (this.provenanceRecord) s.provenance = this.provenanceRecord;
     writeFileAtomic(this.sidecarPath, JSON.stringify(s, null, 1) + '\n');
   }
 
@@ -324,6 +332,9 @@ export class RowStream {
     });
     this.started = true;
     this.stateRecord = state as Record<string, unknown> | undefined;
+    const prov = (side as { provenance?: unknown }).provenance;
+    // Never compared: a hand-edited or unreadable one is only not carried forward.
+    if (typeof prov === 'object' && prov !== null && !Array.isArray(prov)) this.savedProvenance = prov as Record<string, unknown>;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;
     if (source === null) return;
     const fmt: RowFormat = source === this.streamPath && this.format === 'json' ? 'jsonl' : this.format;
@@ -353,6 +364,19 @@ export class RowStream {
   recordState(state: Record<string, unknown>): void {
     this.stateRecord = state;
     if (this.started) this.writeSidecar(false);
+  }
+
+  /**
+   * Records where the rows come from (the code, command line, device), beside the settings and
+   * never compared with a resumed file's: at once on a resume (a finished file stays finished
+   * until its first new row), else with the first rows.
+   */
+  recordProvenance(provenance: object): void {
+    this.provenanceRecord = provenance as Record<string, unknown>;
+    if (!this.started) return;
+    const reopened = this.reopened;
+    this.writeSidecar(reopened);
+    this.reopened = reopened;
   }
 
   /** Appends rows (one write + fsync). The first rows of a fresh CSV fix its columns. */

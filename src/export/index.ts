@@ -54,9 +54,16 @@ export function nb201Network(arch: string, cfg: Partial<Nb201NetConfig> = {}): E
 /** The wgnas-nb201 version this wgnas writes and reads. */
 export const NB201_FILE_VERSION = 1;
 
-/** The file of an NB201 network (wgnas-nb201 JSON): what a search's --train-out network.json holds. */
-export function nb201NetworkText(arch: string, size: { channels: number; cellsPerStage: number }): string {
-  return `${JSON.stringify({ format: 'wgnas-nb201', version: NB201_FILE_VERSION, arch, ...size }, null, 2)}\n`;
+/**
+ * The file of an NB201 network (wgnas-nb201 JSON): what a search's --train-out network.json holds.
+ * `extra`: fields after the network's (a search's --out records its provenance), which readers ignore.
+ */
+export function nb201NetworkText(
+  arch: string,
+  size: { channels: number; cellsPerStage: number },
+  extra: Record<string, unknown> = {},
+): string {
+  return `${JSON.stringify({ format: 'wgnas-nb201', version: NB201_FILE_VERSION, arch, ...size, ...extra }, null, 2)}\n`;
 }
 
 /**

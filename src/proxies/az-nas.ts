@@ -147,6 +147,9 @@ export const azNas = defineProxyFamily({
       'AZ-NAS trainability: mean over blocks of -s - 1/s + 2, s = spectral norm of the block Jacobian (probe estimate)',
     az_nas_complexity: 'AZ-NAS complexity: FLOPs of the network (millions)',
   },
+  // Merge tolerances, about 10x the most measured between the CPU backend and lavapipe (docs/reliability.md);
+  // complexity is a count.
+  mergeRtol: { az_nas_expressivity: 1e-5, az_nas_progressivity: 5e-5, az_nas_trainability: 5e-3, az_nas_complexity: 1e-9 },
   pass: azNasPass,
   compute: async (r, ctx) => ({
     ...(({ expressivity, progressivity }) => ({ az_nas_expressivity: expressivity, az_nas_progressivity: progressivity }))(

@@ -101,9 +101,20 @@ interface UnitCommon<R> {
   groupable?: boolean;
 }
 
+/**
+ * Two scores of one network are the same score, for merging score files (correlate --scores), when
+ * they differ by at most this relative to the larger: a proxy that gives none. What the device (CPU
+ * backend or GPU), the CPU thread count and --group-mode move a score by depends on the proxy (a
+ * sum of gradients is more sensitive to rounding than a log-determinant): each built-in sets its
+ * own `mergeRtol` from measurements (docs/reliability.md has the table).
+ */
+export const DEFAULT_MERGE_RTOL = 1e-5;
+
 export interface ProxyDef<R> extends UnitCommon<R> {
   name: string;
   description: string;
+  /** Its merge tolerance (DEFAULT_MERGE_RTOL's doc): relative, measured across devices and thread counts with margin. */
+  mergeRtol?: number;
   compute(result: R, ctx: NetContext): Promise<number> | number;
   /** The group's scores at once (batched dispatches across networks), in ctxs' order. */
   computeMany?(results: readonly R[], ctxs: readonly NetContext[]): Promise<number[]>;
@@ -112,6 +123,8 @@ export interface ProxyDef<R> extends UnitCommon<R> {
 export interface ProxyFamilyDef<R, K extends string> extends UnitCommon<R> {
   /** Name -> description of each score, in the order they are reported. */
   members: Record<K, string>;
+  /** The members' merge tolerances (ProxyDef.mergeRtol): one for all, or each its own. */
+  mergeRtol?: number | Record<K, number>;
   compute(result: R, ctx: NetContext): Promise<Record<K, number>>;
   computeMany?(results: readonly R[], ctxs: readonly NetContext[]): Promise<Array<Record<K, number>>>;
 }
@@ -120,6 +133,8 @@ export interface ProxyFamilyDef<R, K extends string> extends UnitCommon<R> {
 export interface ProxyUnit {
   readonly names: readonly string[];
   readonly descriptions: readonly string[];
+  /** Each name's merge tolerance (DEFAULT_MERGE_RTOL where the definition gives none). */
+  readonly mergeRtols: readonly number[];
   readonly pass: PassDef<unknown>;
   readonly needs: Readonly<PassNeeds>;
   readonly groupable: boolean;
@@ -130,12 +145,16 @@ export interface ProxyUnit {
 function unit<R>(
   names: string[],
   descriptions: string[],
+  mergeRtols: number[],
   common: UnitCommon<R>,
   compute: (r: R, ctx: NetContext) => Promise<Record<string, number>>,
   many: ((rs: readonly R[], ctxs: readonly NetContext[]) => Promise<Array<Record<string, number>>>) | undefined,
 ): ProxyUnit {
   names.forEach((n) => checkName('proxy', n));
   if (!names.length) throw new Error('a proxy family needs at least one member');
+  mergeRtols.forEach((t, i) => {
+    if (!(t >= 0 && t < 1)) throw new Error(`proxy '${names[i]}': mergeRtol must be in [0, 1), got ${t}`);
+  });
   const computeMany =
     many ??
     (async (rs: readonly R[], ctxs: readonly NetContext[]) => {
@@ -146,6 +165,7 @@ function unit<R>(
   return Object.freeze({
     names: Object.freeze(names),
     descriptions: Object.freeze(descriptions),
+    mergeRtols: Object.freeze(mergeRtols),
     pass: common.pass as PassDef<unknown>,
     needs: Object.freeze({ ...common.needs }),
     groupable: common.groupable ?? false,
@@ -159,6 +179,7 @@ export function defineProxy<R>(def: ProxyDef<R>): ProxyUnit {
   return unit(
     [name],
     [def.description],
+    [def.mergeRtol ?? DEFAULT_MERGE_RTOL],
     def,
     async (r, ctx) => ({ [name]: await def.compute(r, ctx) }),
     def.computeMany && (async (rs, ctxs) => (await def.computeMany!(rs, ctxs)).map((v) => ({ [name]: v }))),
@@ -169,9 +190,11 @@ export function defineProxyFamily<R, K extends string>(def: ProxyFamilyDef<R, K>
   const names = Object.keys(def.members) as K[];
   // Report exactly the members, in their declared order, whatever else compute returns.
   const pick = (s: Record<K, number>) => Object.fromEntries(names.map((k) => [k, s[k]]));
+  const rtol = def.mergeRtol;
   return unit(
     names,
     names.map((k) => def.members[k]),
+    names.map((k) => (typeof rtol === 'object' ? rtol[k] : rtol) ?? DEFAULT_MERGE_RTOL),
     def,
     async (r, ctx) => pick(await def.compute(r, ctx)),
     def.computeMany && (async (rs, ctxs) => (await def.computeMany!(rs, ctxs)).map(pick)),

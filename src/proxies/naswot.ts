@@ -11,6 +11,8 @@ import { cePass } from './passes.js';
 export const naswot = defineProxy({
   name: 'naswot',
   description: 'NASWOT: log|det| of the binary-code Hamming kernel (Mellor et al. 2021)',
+  // Merge tolerance: CPU vs lavapipe up to 9e-8; stacked groups within 1e-5 (docs/reliability.md).
+  mergeRtol: 1e-5,
   pass: cePass,
   groupable: true,
   compute: (r, ctx) => naswotScore(ctx.backend, r.relus, r.n),

@@ -51,6 +51,8 @@ export interface ProxyInfo {
   pass: string;
   description: string;
   groupable: boolean;
+  /** Two of its scores of one network within this, relative, are the same score (define.ts DEFAULT_MERGE_RTOL). */
+  mergeRtol: number;
   unit: ProxyUnit;
 }
 
@@ -60,6 +62,7 @@ const list: ProxyInfo[] = UNITS.flatMap((unit) =>
     pass: unit.pass.name,
     description: unit.descriptions[i],
     groupable: unit.groupable,
+    mergeRtol: unit.mergeRtols[i],
     unit,
   })),
 );

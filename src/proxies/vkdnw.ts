@@ -140,6 +140,8 @@ export const vkdnw = defineProxyFamily({
       'VKDNW: parameter tensors + entropy of the Fisher-information eigenvalue deciles / 10 (orders by tensors, then entropy)',
     vkdnw_entropy: 'VKDNW entropy of the normalised deciles of the Fisher-information eigenvalues (one element per tensor)',
   },
+  // Merge tolerances: CPU vs lavapipe up to 3.4e-7 and 1.8e-3 (docs/reliability.md).
+  mergeRtol: { vkdnw: 1e-5, vkdnw_entropy: 2e-2 },
   pass: vkdnwPass,
   compute: async (r) => {
     const entropy = decileEntropy(r.eigenvalues);

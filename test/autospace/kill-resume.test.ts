@@ -43,10 +43,14 @@ const args = (over: Record<string, string> = {}) => ['evolve-space', ...Object.e
 const ARGS = args();
 const outputs = (name: string) => ['--out', join(tmp, `${name}.json`), '--history', join(tmp, `${name}-history.json`)];
 
-/** What must be bit-identical between two finished runs: the files less their timings, and the final checkpoint. */
+/**
+ * What must be bit-identical between two finished runs: the files less their timings and provenance
+ * (each run's date and command line), and the final checkpoint.
+ */
 function finalState(dir: string, name: string) {
   const { createdAt: _c, ...space } = JSON.parse(readFileSync(join(tmp, `${name}.json`), 'utf8'));
-  const history = JSON.parse(readFileSync(join(tmp, `${name}-history.json`), 'utf8'));
+  delete space.meta.provenance;
+  const { provenance: _p, ...history } = JSON.parse(readFileSync(join(tmp, `${name}-history.json`), 'utf8'));
   for (const e of history.history) delete e.msPerStep;
   const ck = readCheckpoint(dir);
   const { seconds: _s, ...counters } = ck.meta.counters as Record<string, unknown>;
@@ -133,7 +137,8 @@ describe('evolve-space survives kills', () => {
       expect(last.code, `${log.join('; ')}\n${last.err}`).toBe(0);
       expect(finalState(dir, 'run'), log.join('; ')).toEqual(want);
       expect(leftovers(dir)).toEqual([]);
-      expect(readdirSync(dir).sort()).toHaveLength(2); // current + one ckpt-N
+      // One ckpt-N, current, and the run's provenance.
+      expect(readdirSync(dir).sort()).toEqual([expect.stringMatching(/^ckpt-\d+$/), 'current', 'provenance.json']);
     },
   );
 

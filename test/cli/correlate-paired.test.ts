@@ -34,13 +34,26 @@ describe('correlate --versus / --paired', () => {
     const r = await wgnasInProcess(argv);
     expect(r.code, r.err).toBe(0);
     const same = pairedRow(r.out, 'naswot', 'wrcor');
-    // a b n tau_a tau_b tau_diff tau_diff_ci95 tau_a_ahead rho_diff rho_diff_ci95 rho_a_ahead
-    expect(same.slice(2)).toEqual(['60', same[3], same[3], '0', '[0.0000,0.0000]', '0.000', '0', '[0.0000,0.0000]', '0.000']);
+    // a b n tau_a tau_b tau_diff tau_diff_ci95 tau_a_ahead rho_diff rho_diff_ci95 rho_a_ahead tau_ab
+    expect(same.slice(2)).toEqual([
+      '60',
+      same[3],
+      same[3],
+      '0',
+      '[0.0000,0.0000]',
+      '0.000',
+      '0',
+      '[0.0000,0.0000]',
+      '0.000',
+      '1',
+    ]);
     const neg = pairedRow(r.out, 'params', 'wrcor');
     const tau = Number(same[3]);
     expect(tau).toBeGreaterThan(0.3);
     expect(Number(neg[5])).toBeCloseTo(-2 * tau, 3);
     expect(neg[7]).toBe('0.000');
+    // The two rankings' tau with each other: a copy 1, the negation -1.
+    expect(neg[11]).toBe('-1');
     expect(r.out).not.toMatch(/^wrcor\s+wrcor/m);
     expect((await wgnasInProcess(argv)).out).toBe(r.out);
   });

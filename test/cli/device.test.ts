@@ -1,7 +1,8 @@
 /**
  * `--device cpu` end to end (in process, tiny settings): score, search, proxyless, evolve-space,
- * bench and info run on the native CPU backend, every result file records the device, and a resume
- * on another device is refused naming --device, before any work. (test/backend/parity-*.gpu.test.ts
+ * bench and info run on the native CPU backend, every result file records the device (and its
+ * provenance: the code version, command line, seed, threads, precision, images), and a resume on
+ * another device is refused naming --device, before any work. (test/backend/parity-*.gpu.test.ts
  * check that the numbers agree with the WGSL path.)
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCpu } from '../../src/cli/commands/info.js';
+import { packageVersion } from '../../src/cli/run.js';
+import { jsonNetwork } from '../../src/export/index.js';
+import { codeVersion } from '../../src/queue/code-version.js';
 import { PROXIES } from '../../src/proxies/index.js';
 import { warnCpuThreads } from '../../src/cli/device.js';
 import { describeBackend as describeLibrary, loadNative } from '../../src/native/binding.js';
@@ -23,6 +27,25 @@ const ARCH = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|n
 const TINY_NB201 = ['--cells-per-stage', '1', '--batch', '8'];
 const available = () => cpuTestBackend() !== null;
 
+/** A result file's provenance: this code, the command as given, the CPU backend at 2 threads. */
+function expectProvenance(p: Record<string, unknown>, command: string, seed = 0): void {
+  expect(p).toMatchObject({
+    wgnas: packageVersion(),
+    codeVersion: codeVersion(),
+    seed,
+    device: 'cpu',
+    deviceName: 'native CPU (2 threads)',
+    cpuThreads: 2,
+    precision: 'f32',
+    node: process.version,
+  });
+  expect(p.command).toMatch(new RegExp(`^wgnas ${command} .*--cpu-threads 2`));
+  expect((p.settings as Record<string, unknown>)['cpu-threads']).toBe(2);
+  expect(p.data).toMatch(/^[0-9a-f]{12} from /);
+  expect(typeof p.onednn).toBe('string');
+  expect(Date.parse(String(p.date))).toBeGreaterThan(Date.parse('2026-01-01'));
+}
+
 describe('--device cpu', () => {
   it('score streams rows from the CPU backend, records the device, and refuses a resume on the GPU', async ({ skip }) => {
     if (!available()) return skip();
@@ -34,7 +57,11 @@ describe('--device cpu', () => {
     const family = [...PROXIES.keys()].filter((p) => p.startsWith('wrcor'));
     expect(header.split(',')).toEqual(['arch', ...family, 'naswot', 'val_acc', 'time_ms']);
     expect(Number(row.split(',')[1])).toBeGreaterThan(0);
-    expect(JSON.parse(readFileSync(`${out}.settings.json`, 'utf8')).settings['--device']).toBe('cpu');
+    const side = JSON.parse(readFileSync(`${out}.settings.json`, 'utf8'));
+    expect(side.settings['--device']).toBe('cpu');
+    expectProvenance(side.provenance, 'score');
+    // --group is in the provenance's settings (not compared on a resume: it moves scores by rounding only).
+    expect(side.provenance.settings.group).toBe('auto');
     const again = await wgnasInProcess([
       'score',
       '--arch',
@@ -52,8 +79,10 @@ describe('--device cpu', () => {
     expect(again.err.trim()).toMatch(/^wgnas score: --resume: --device was cpu, now gpu in .*scores\.csv; /);
   });
 
-  it('search prints its result with the device it ran on', async ({ skip }) => {
+  it('search prints its result with the device it ran on, and what reruns it', async ({ skip }) => {
     if (!available()) return skip();
+    const net = join(tmp, 'best.json');
+    const evaluated = join(tmp, 'evaluated.csv');
     const r = await wgnasInProcess([
       'search',
       '--budget',
@@ -64,13 +93,36 @@ describe('--device cpu', () => {
       '1',
       ...TINY_NB201,
       ...CPU,
+      '--seed',
+      '3',
       '--json',
       '--quiet',
+      '--out',
+      net,
+      '--evaluated',
+      evaluated,
     ]);
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(r.out);
-    expect(out).toMatchObject({ evaluations: 2, device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(out).toMatchObject({
+      evaluations: 2,
+      device: 'cpu',
+      deviceName: 'native CPU (2 threads)',
+      seed: 3,
+      population: 2,
+      sampleSize: 1,
+      batch: 8,
+      dataset: 'cifar10',
+      cellsPerStage: 1,
+    });
     expect(Number.isFinite(out.bestScore)).toBe(true);
+    expectProvenance(out.provenance, 'search', 3);
+    // The network file and the --evaluated log record it too; the network file reads as before.
+    const file = JSON.parse(readFileSync(net, 'utf8'));
+    expect(file).toMatchObject({ format: 'wgnas-nb201', arch: out.best });
+    expectProvenance(file.provenance, 'search', 3);
+    expect(jsonNetwork(file).kind).toBe('nb201');
+    expectProvenance(JSON.parse(readFileSync(`${evaluated}.settings.json`, 'utf8')).provenance, 'search', 3);
   });
 
   it('proxyless writes a net.config that names the device, and a checkpoint resumed on another device is refused', async ({
@@ -83,7 +135,9 @@ describe('--device cpu', () => {
     const r = await wgnasInProcess([...args, ...CPU, '--out', out]);
     expect(r.code, r.err).toBe(0);
     const cfg = JSON.parse(readFileSync(out, 'utf8'));
-    expect(cfg.wgnas).toEqual({ device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(cfg.wgnas).toMatchObject({ device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expectProvenance(cfg.wgnas.provenance, 'proxyless', 1);
+    expect(r.err).toMatch(/on native CPU \(2 threads\), as --cpu-threads 2 \(another thread count trains another trajectory\)/);
     expect(Array.isArray(cfg.blocks)).toBe(true);
     const again = await wgnasInProcess([...args, '--device', 'gpu', '--resume']);
     expect(again.code).toBe(2);
@@ -119,7 +173,17 @@ describe('--device cpu', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const space = JSON.parse(readFileSync(out, 'utf8'));
-    expect(space.meta).toMatchObject({ device: 'cpu', deviceName: 'native CPU (2 threads)' });
+    expect(space.meta).toMatchObject({
+      device: 'cpu',
+      deviceName: 'native CPU (2 threads)',
+      // The flags the meta lacked before (the provenance's settings have every one).
+      tournamentSize: 3,
+      guideIterations: expect.any(Number),
+      warmupSteps: 0,
+      weightLr: expect.any(Number),
+    });
+    expectProvenance(space.meta.provenance, 'evolve-space', 1);
+    expect(space.meta.provenance.settings).toMatchObject({ warmup: 0, tournament: 3, guide: space.meta.guideIterations });
     expect(space.layers.length).toBeGreaterThan(0);
   });
 

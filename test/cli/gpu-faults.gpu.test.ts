@@ -19,6 +19,7 @@ import { hasCheckpoint, readCheckpoint } from '../../src/nn/checkpoint.js';
 import { type ChildGpuFaults, childGpuFaultsEnv } from '../helpers/faulty-child.js';
 import type { Faults, FaultyDevice } from '../helpers/faulty-device.js';
 import { ARCH, wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
+import { resultOf } from '../helpers/provenance.js';
 import { CHECKPOINTED_PROXYLESS, TINY6 } from '../helpers/flags.js';
 import { testGpu } from '../helpers/gpu.js';
 
@@ -285,7 +286,7 @@ describe('training commands', () => {
       ];
       const final = (dir: string, out: string) => {
         const ck = readCheckpoint(dir);
-        return { net: readFileSync(out, 'utf8'), alpha: ck.meta.alpha, adam: ck.meta.adam, files: ck.meta.files };
+        return { net: resultOf(out), alpha: ck.meta.alpha, adam: ck.meta.adam, files: ck.meta.files };
       };
       const [refDir, refOut] = [join(tmp, 'pl-ref'), join(tmp, 'pl-ref.json')];
       const ref = await withFaults(() => ({}), args(refDir, refOut));
@@ -360,7 +361,7 @@ describe('training commands', () => {
       const resumed = await wgnasInProcess([...args(dir, 'ev'), '--resume']);
       expect(resumed.code, resumed.err).toBe(0);
       const space = (name: string) => {
-        const { createdAt: _c, ...s } = JSON.parse(readFileSync(join(tmp, `${name}.json`), 'utf8'));
+        const { createdAt: _c, ...s } = resultOf(join(tmp, `${name}.json`)) as Record<string, unknown>;
         return s;
       };
       expect(space('ev')).toEqual(space('ev-ref'));

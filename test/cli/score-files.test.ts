@@ -2,8 +2,8 @@
  * correlate --scores over several files: files scored with different settings (their
  * OUT.settings.json; a copy gzipped after the run, OUT.gz, by its run's) are refused naming both
  * and the setting (not the device, threads or group mode, which move scores only at float
- * rounding); a cell read twice counts once (the same scores, within 1e-5 relative: dropped and
- * said; other columns: merged; another score: refused naming both rows).
+ * rounding); a cell read twice counts once (the same scores, within the proxy's merge tolerance:
+ * dropped and said; other columns: merged; another score: refused naming both rows).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,8 +108,24 @@ describe('correlate --scores: several files', () => {
     const r = await correlate(a, b);
     expect(r.code).toBe(1);
     expect(r.err).toBe(
-      `wgnas correlate: --scores: ${a}:5 and ${b}:2 give the cell ${cells[3].arch} different wrcor scores (${wrcor(3)} and ${wrcor(3) + 0.5}, more than 1e-5 apart relative): scored twice another way; correlate one of them\n`,
+      `wgnas correlate: --scores: ${a}:5 and ${b}:2 give the cell ${cells[3].arch} different wrcor scores (${wrcor(3)} and ${wrcor(3) + 0.5}, more than wrcor's merge tolerance 1e-5 apart relative): scored twice another way; correlate one of them\n`,
     );
+  });
+
+  it('each proxy merges within its own tolerance: zico from the CPU backend and lavapipe is one score, wrcor that far apart is not', async () => {
+    // zico of one cell on the CPU backend and on lavapipe, 1.1e-2 apart (bench/results/merge-tolerance/): within zico's 2e-1.
+    const [cpu, gpu] = [418.05836456346134, 413.41995180222267];
+    const rows = (x: number) => range(0, 12).map((i) => [cells[i].arch, wrcor(i), i === 0 ? x : 400 + i]);
+    const a = write('zico-cpu.csv', ['arch', 'wrcor', 'zico'], rows(cpu));
+    const b = write('zico-gpu.csv', ['arch', 'wrcor', 'zico'], rows(gpu).slice(0, 3), { ...SETTINGS, '--device': 'gpu' });
+    const r = await correlate(a, b);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('note: --scores: 3 rows repeat cells read before with the same scores: dropped, each cell counts once\n');
+    // wrcor as far apart (relative) is another score.
+    const w = write('wrcor-far.csv', ['arch', 'wrcor'], [[cells[0].arch, wrcor(0) * (gpu / cpu)]]);
+    const f = await correlate(a, w);
+    expect(f.code).toBe(1);
+    expect(f.err).toMatch(/different wrcor scores .*more than wrcor's merge tolerance 1e-5 apart relative/);
   });
 
   it('another CPU thread count: scores equal up to float rounding are the same score; a genuine difference is refused', async () => {
@@ -128,7 +144,7 @@ describe('correlate --scores: several files', () => {
     const f = await correlate(a, c);
     expect(f.code).toBe(1);
     expect(f.err).toBe(
-      `wgnas correlate: --scores: ${a}:2 and ${c}:2 give the cell ${cells[0].arch} different synflow scores (${two} and ${far}, more than 1e-5 apart relative): scored twice another way; correlate one of them\n`,
+      `wgnas correlate: --scores: ${a}:2 and ${c}:2 give the cell ${cells[0].arch} different synflow scores (${two} and ${far}, more than synflow's merge tolerance 1e-5 apart relative): scored twice another way; correlate one of them\n`,
     );
   });
 });

@@ -37,17 +37,21 @@ const EVOLUTION = ['--strategy', 'evolution', '--population', '4', '--sample-siz
 /** The rows of a CSV --evaluated FILE without their times. */
 const rowsOf = (path: string) => readCsvObjects(readFileSync(path, 'utf8'), path).map(({ time_ms: _t, ...r }) => r);
 const rowCount = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 2 : 0);
-/** The JSON result without its wall time. */
+/** The JSON result without its wall time and provenance (each run's date and command line). */
 const result = (out: string) => {
-  const { seconds: _s, ...r } = JSON.parse(out) as Record<string, unknown>;
+  const { seconds: _s, provenance: _p, ...r } = JSON.parse(out) as Record<string, unknown>;
   return r;
 };
-const sidecar = (path: string) =>
-  JSON.parse(readFileSync(`${path}.settings.json`, 'utf8')) as {
+/** FILE's settings record, less the provenance (a resumed run's keeps the earlier runs' records: provenance.test.ts). */
+const sidecar = (path: string) => {
+  const { provenance: _p, ...side } = JSON.parse(readFileSync(`${path}.settings.json`, 'utf8')) as {
     settings: Record<string, unknown>;
     complete: boolean;
     state?: { cellPrices?: { cost: CostModel; host: string; at: string } };
+    provenance?: unknown;
   };
+  return side;
+};
 
 describe('search --space-file --evaluated: streamed, resumed, refused', () => {
   it(
@@ -169,6 +173,31 @@ describe('search --space-file --evaluated: streamed, resumed, refused', () => {
       expect(priced).not.toHaveBeenCalled();
       expect(rowsOf(whole)).toEqual(rows);
       expect(result(c.out)).toEqual(result(b.out));
+
+      // Another run (another seed) priced as the fresh one was: --latency-table FILE.settings.json, no timing.
+      priced.mockClear();
+      const other = join(tmp, 'other.csv');
+      const seed4 = args.map((a, i) => (args[i - 1] === '--seed' ? '4' : a));
+      const d = await wgnasInProcess([...seed4, '--latency-table', `${fresh}.settings.json`, '--evaluated', other]);
+      expect(d.code, d.err).toBe(0);
+      expect(priced).not.toHaveBeenCalled();
+      const fr = sidecar(fresh).state!.cellPrices!;
+      expect(d.err).toContain(
+        `using the cells' prices recorded in ${fresh}.settings.json (timed on ${fr.at} on host ${fr.host}), not timing them (`,
+      );
+      for (const r of rowsOf(other))
+        expect(Number(r.latency_ms)).toBe(archCost(fr.cost, String(r.choices).split(',').map(Number)));
+      // A timed run says its prices move from one timing to the next, and where they are kept.
+      expect(a.err).toContain(`another run prices them so with --latency-table ${fresh}.settings.json`);
+      // A settings file without prices is named in one line.
+      const bare = join(tmp, 'bare.csv');
+      writeFileSync(
+        `${bare}.settings.json`,
+        JSON.stringify({ format: 'wgnas-row-stream', version: 1, settings: {}, complete: true }),
+      );
+      const e = await wgnasInProcess([...args, '--latency-table', `${bare}.settings.json`]);
+      expect(e.code).toBe(2);
+      expect(e.err.trim()).toMatch(/^wgnas search: --latency-table .*bare\.csv\.settings\.json records no cell prices \(/);
     },
   );
 

@@ -2,7 +2,7 @@
  * The same --seed twice gives the same result, on the CPU backend (2 threads): the JSON of
  * `wgnas search` (NB201 and a --space-file under a MAdds budget), `wgnas proxyless` (gradient and
  * REINFORCE: its net.config and the checkpointed α) and `wgnas evolve-space` (the learned space and
- * the per-iteration history), with only wall-clock fields and creation times left out; another seed
+ * the per-iteration history), with only wall-clock fields, creation times and provenance left out; another seed
  * gives another result.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,8 +19,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'wgnas-seed-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const CPU = ['--device', 'cpu', '--cpu-threads', '2'];
-/** Wall-clock fields (and the creation date) differ between runs by design. */
-const TIMING = new Set(['seconds', 'msPerStep', 'createdAt', 'secondsPerArch']);
+/** Wall-clock fields (and the creation date, and the provenance: each run's date and command line) differ between runs by design. */
+const TIMING = new Set(['seconds', 'msPerStep', 'createdAt', 'secondsPerArch', 'provenance']);
 
 function stripTiming(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripTiming);

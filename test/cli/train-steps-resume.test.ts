@@ -170,9 +170,13 @@ describe('search --space-file --evaluated E --train-steps N --train-epochs M, ki
         ...['--evaluated', at(name, '.csv'), '--out', at(name, '.json'), '--train-steps', steps],
         ...['--train-epochs', '2', '--train-out', at(name)],
       ];
-      /** The result written to --out, less its wall time. */
+      /** The result written to --out, less its wall time and provenance (each run's date and command line). */
       const result = (name: string) => {
-        const { seconds: _s, ...r } = JSON.parse(readFileSync(at(name, '.json'), 'utf8')) as Record<string, unknown>;
+        const {
+          seconds: _s,
+          provenance: _p,
+          ...r
+        } = JSON.parse(readFileSync(at(name, '.json'), 'utf8')) as Record<string, unknown>;
         return r;
       };
       const ckDir = (name: string) => at(name, '.csv.train-steps');

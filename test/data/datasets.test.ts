@@ -271,7 +271,22 @@ describe('CIFAR binaries', () => {
     const { ds, note } = await openDataset(parseDatasetSpec('cifar10'), 'train');
     expect(ds.count).toBe(7);
     expect(Array.from(ds.labels)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(note).toMatch(/full CIFAR-10 not found .*wgnas data fetch cifar10.*bundled 7-image train subset/);
+    expect(note).toMatch(
+      /full CIFAR-10 not found .*wgnas data fetch cifar10.*bundled 7-image train subset \(.*train_5000\.bin\)$/,
+    );
+    expect((await openDataset(parseDatasetSpec('cifar10'), 'train')).subset).toBe('bundled subset');
+    // A copy under $WGNAS_DATA_DIR is no bundled subset: said as where it came from.
+    const env = sub('roots/env');
+    mkdirSync(join(env, 'cifar10'), { recursive: true });
+    writeFileSync(join(env, 'cifar10', 'train_5000.bin'), cifarBytes([0, 1, 2]));
+    process.env.WGNAS_DATA_DIR = env;
+    clearCifarCache();
+    const copy = await openDataset(parseDatasetSpec('cifar10'), 'train');
+    expect(copy.ds.count).toBe(3);
+    expect(copy.subset).toBe('subset from $WGNAS_DATA_DIR');
+    expect(copy.note).toContain(
+      `using the 3-image train subset from $WGNAS_DATA_DIR (${join(env, 'cifar10', 'train_5000.bin')})`,
+    );
     await expect(openDataset(parseDatasetSpec('cifar100'), 'train')).rejects.toThrow(
       /dataset cifar100 not found .*get it with: wgnas data fetch cifar100/,
     );

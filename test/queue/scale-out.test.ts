@@ -17,6 +17,7 @@ import { type WorkerBeat, workersKeyPrefix } from '../../src/queue/settings.js';
 import { formatStatus, queueStatus } from '../../src/queue/status.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { resultOf } from '../helpers/provenance.js';
 import { haveRedisServer, RedisServer } from './redis-server.js';
 import { startWorkerChild, type WorkerChild } from './workers.js';
 
@@ -229,7 +230,8 @@ const EVOLVE = [
   '--cpu-threads',
   '1',
 ];
-const spaceOf = (p: string) => ({ ...JSON.parse(readFileSync(p, 'utf8')), createdAt: '' });
+/** A space file less its creation time and provenance (the submitter's command line, the run's date). */
+const spaceOf = (p: string) => ({ ...(resultOf(p) as { layers: unknown[] }), createdAt: '' });
 
 describe.skipIf(!enabled)('wgnas evolve-space --redis', () => {
   it(

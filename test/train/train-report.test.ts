@@ -152,9 +152,11 @@ describe('the bundled CIFAR-10 subset', () => {
         out,
       ]);
       expect(r.code, r.err).toBe(0);
-      const subset = r.err.includes('using the bundled');
-      const name = subset ? 'cifar10 (bundled subset: 64 train / 32 test images)' : 'cifar10';
-      if (subset) expect(r.err).toMatch(/^training .* on cifar10 \(bundled subset\): 10 classes, 64 train \/ 32 test images/m);
+      // The subset by where it came from: a development checkout's (bundled), or a copy under $WGNAS_DATA_DIR (a clone's tests).
+      const from = /using the \d+-image train subset from (\S+) \(/.exec(r.err)?.[1];
+      const subset = r.err.includes('using the bundled') ? 'bundled subset' : from && `subset from ${from}`;
+      const name = subset ? `cifar10 (${subset}: 64 train / 32 test images)` : 'cifar10';
+      if (subset) expect(r.err).toContain(` on cifar10 (${subset}): 10 classes, 64 train / 32 test images`);
       expect(r.out).toContain(` after 1 epoch on ${name};`);
       const rep = report('subset');
       expect(rep.dataset).toBe(name);
@@ -217,13 +219,17 @@ describe('search --out on NAS-Bench-201', () => {
     expect(r.code, r.err).toBe(0);
     const best = /best cell:\s+(\S+)/.exec(r.out)![1];
     expect(r.out).toContain(`wrote ${file}\n`);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+    const { provenance, ...network } = JSON.parse(readFileSync(file, 'utf8'));
+    expect(network).toEqual({
       format: 'wgnas-nb201',
       version: 1,
       arch: best,
       channels: 16,
       cellsPerStage: 1,
     });
+    // What reruns the search: the command as given, its seed, device and threads (read past by train).
+    expect(provenance).toMatchObject({ seed: 0, device: 'cpu', cpuThreads: 1, deviceName: 'native CPU (1 thread)' });
+    expect(provenance.command).toMatch(/^wgnas search --budget 2 .* --out /);
     const t = await wgnasInProcess([
       'train',
       ...flagArgs({ net: file, dataset: `folder:${data}`, epochs: '1', batch: '8', 'test-images': '4' }),

@@ -113,7 +113,7 @@ describe('search streams its evaluations and resumes by replaying them', () => {
       expect(b.code, b.err).toBe(0);
       expect(b.err).toMatch(/replaying 4 evaluated cells/);
       const strip = (s: string) => {
-        const { seconds: _s, ...r } = JSON.parse(s);
+        const { seconds: _s, provenance: _p, ...r } = JSON.parse(s);
         return r;
       };
       expect(strip(b.out)).toEqual(strip(a.out));

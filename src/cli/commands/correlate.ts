@@ -133,9 +133,14 @@ export interface PairedRow {
   b: string;
   tau: PairedDifference;
   rho: PairedDifference;
+  /** Kendall tau-b between A's and B's scores (how alike the two rankings are), over the cells both score finitely. */
+  tauAB: number;
 }
 
-/** Paired bootstrap of A - B (tau-b and rho) against the truth, on the cells where both have a score. */
+/**
+ * Paired bootstrap of A - B (tau-b and rho) against the truth, on the cells where both have a score;
+ * and A's tau with B itself.
+ */
 export function comparePaired(
   rows: Array<Record<string, number | undefined>>,
   pairs: ReadonlyArray<readonly [string, string]>,
@@ -149,6 +154,7 @@ export function comparePaired(
     b,
     tau: kendallDifference(col(a), col(b), truth, boot),
     rho: spearmanDifference(col(a), col(b), truth, boot),
+    tauAB: kendallTau(col(a), col(b)).tau,
   }));
 }
 
@@ -514,12 +520,26 @@ function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOp
   if (few.length) io.err(`note: paired: below ${MIN_BOOTSTRAP_PAIRS} cells both have, no interval (${few.join('; ')} cells)\n`);
   io.out(
     `\npaired: A - B over the same ${boot.resamples} resamples of the cells both have (seed ${boot.seed}); ` +
-      `ci95 excluding 0 tells A and B apart; a_ahead: fraction of resamples with A's correlation above B's\n`,
+      `ci95 excluding 0 tells A and B apart; a_ahead: fraction of resamples with A's correlation above B's; ` +
+      `tau_ab: Kendall tau-b between A's and B's scores (how alike the rankings are; the cells both score finitely)\n`,
   );
   io.out(
     textTable(
-      ['a', 'b', 'n', 'tau_a', 'tau_b', 'tau_diff', 'tau_diff_ci95', 'tau_a_ahead', 'rho_diff', 'rho_diff_ci95', 'rho_a_ahead'],
-      table.map(({ a, b, tau, rho }) => [
+      [
+        'a',
+        'b',
+        'n',
+        'tau_a',
+        'tau_b',
+        'tau_diff',
+        'tau_diff_ci95',
+        'tau_a_ahead',
+        'rho_diff',
+        'rho_diff_ci95',
+        'rho_a_ahead',
+        'tau_ab',
+      ],
+      table.map(({ a, b, tau, rho, tauAB }) => [
         a,
         b,
         tau.n,
@@ -531,6 +551,7 @@ function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOp
         defined(rho.diff),
         diffCi(rho),
         share(rho),
+        tauAB,
       ]),
     ),
   );

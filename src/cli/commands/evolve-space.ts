@@ -19,7 +19,8 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
+import { deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { checkpointProvenance, provenanceOf, withBackend } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -152,10 +153,11 @@ async function evolveWith(
   cfg.layout = { ...layout, classes: ds.classes };
   const device = await deviceOf(v);
   const threads = cpuThreadsOf(device, v);
+  // The images' fingerprint: the space's provenance records it, a checkpoint compares it.
+  const now = await splitsData([runSearchImages(ds, split)], size);
   // The settings a checkpoint records, checked against the saved run's before the device starts.
   let checkpoint: EvolveCheckpointing | undefined;
   if (v.checkpoint) {
-    const now = await splitsData([runSearchImages(ds, split)], size);
     // The same images found in another place resume: only their fingerprint is compared.
     const images = ck ? await recordedSplitsData(savedSetting(ck, '--dataset images'), now) : now.text;
     const settings = evolveRunSettings(
@@ -190,6 +192,10 @@ async function evolveWith(
     );
   }
   noteReferenceLeftOut(cfg, io);
+  const f16 = await precisionOf(device);
+  const started = provenanceOf(ctx, v, { device, threads, f16, data: now.text });
+  // A checkpointed run keeps its provenance beside the checkpoints (a resume adds itself).
+  const prov = checkpoint ? checkpointProvenance(checkpoint.dir, ck !== null, started, io) : started;
   const err = process.stderr;
   const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;
@@ -203,7 +209,7 @@ async function evolveWith(
     if (!quiet)
       err.write(
         `evolve-space: ${layout.name} layout, ${evo.shapes.length} layers, population ${cfg.populationSize}, K ${cfg.k}, ` +
-          `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${describeBackend(backend)}\n`,
+          `budget ${(cfg.budgetMadds / 1e6).toFixed(2)} M MAdds (skeleton ${(fixed / 1e6).toFixed(2)} M), ${cfg.iterations} iterations x ${cfg.steps} rounds, on ${trainingDevice(backend)}\n`,
       );
     if (ck && checkpoint) {
       evo.restore(ck, checkpoint.settings);
@@ -230,15 +236,19 @@ async function evolveWith(
       checkpoint,
     );
     if (!quiet) bar.done();
-    err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s):\n`);
+    err.write(`learned space (top ${cfg.k} per layer, ${res.seconds.toFixed(0)} s on ${trainingDevice(backend)}):\n`);
     res.space.layers.forEach((l, b) =>
       err.write(
         `  layer ${String(b).padStart(2)} (${l.shape.inC}->${l.shape.outC} s${l.shape.stride}): ${l.cells.map((c) => `${c.cell} [${c.fitness!.toFixed(2)}]`).join('  ')}\n`,
       ),
     );
-    res.space.meta = { ...res.space.meta, ...deviceRecord(backend) };
+    const provenance = withBackend(prov, backend);
+    res.space.meta = { ...res.space.meta, ...deviceRecord(backend), provenance };
     if (v.history)
-      writeFileAtomic(v.history, JSON.stringify({ history: res.history, populations: res.populations }, null, 2) + '\n');
+      writeFileAtomic(
+        v.history,
+        JSON.stringify({ history: res.history, populations: res.populations, provenance }, null, 2) + '\n',
+      );
     if (v.out) {
       writeSpaceFile(v.out, res.space);
       err.write(`wrote ${v.out}\n`);

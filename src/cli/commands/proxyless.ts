@@ -30,8 +30,9 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
+import { deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
+import { checkpointProvenance, type Provenance, provenanceOf, withBackend } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -290,6 +291,9 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads, await precisionOf(device));
   }
   if (p.bnNote) io.err(p.bnNote);
+  // Where the net.config came from; a checkpointed run keeps it beside the checkpoints (a resume adds itself).
+  const now = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: cfg.dataset!.images });
+  const prov = values.checkpoint ? checkpointProvenance(values.checkpoint, p.ck !== null, now, io) : now;
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.
   const size = layout.inputSize;
@@ -302,7 +306,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   try {
     // --force: the old checkpoint goes only now, once the images decoded and the device opened.
     if (values.checkpoint) discardForForce(values.checkpoint, values.force, ctx);
-    found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test);
+    found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test, withBackend(prov, backend));
   } finally {
     backend.dispose();
   }
@@ -317,6 +321,7 @@ async function searchOn(
   cfg: ProxylessSearchConfig,
   data: SearchImages,
   test: SplitImages | null,
+  prov: Provenance,
 ): Promise<string> {
   const { layout, space, cost, unit, target, targetGiven, byMadds, batchSize } = p;
   const { mode, paths, loss: lossKind } = values;
@@ -330,7 +335,7 @@ async function searchOn(
   const quiet = values.quiet;
   if (!quiet)
     io.err(
-      `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${describeBackend(backend)}\n` +
+      `proxyless: ${layout.name} layout, ${cost.perPosition.length} searchable blocks, on ${trainingDevice(backend)}\n` +
         (space
           ? `space ${values['space-file']} (${space.file.source}, ${space.cells.map((c) => c.length).join('/')} cells per layer), BN eps ${cfg.bnEps}${space.file.bn && cfg.bnEps === space.file.bn.eps ? ' as the file records' : ''}\n`
           : '') +
@@ -377,7 +382,7 @@ async function searchOn(
     // A CIFAR network priced by an ImageNet table: the ms are its ImageNet-layout twin's, said where they print.
     const scope = latencyScope(cost);
     const lines = [
-      `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s):`,
+      `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s on ${trainingDevice(backend)}):`,
       ...res.names.map(
         (n, b) => `  block ${String(b + 1).padStart(2)}: ${n.padEnd(12)} p=${Math.max(...res.probs[b]).toFixed(3)}`,
       ),
@@ -423,8 +428,9 @@ async function searchOn(
         `trained from scratch ${steps} steps: test accuracy ${(100 * r.testAcc).toFixed(1)}% (${r.testImages} test images), final loss ${r.finalTrainLoss.toFixed(3)}`,
       );
     }
-    // The device it was searched on travels with the result (the devices agree within tolerance).
-    const json = JSON.stringify({ ...res.netConfig, wgnas: deviceRecord(backend) }, null, 2) + '\n';
+    // The device it was searched on travels with the result, and the rest of what reruns it: the
+    // trajectory depends on the device and on the CPU threads.
+    const json = JSON.stringify({ ...res.netConfig, wgnas: { ...deviceRecord(backend), provenance: prov } }, null, 2) + '\n';
     if (values.out) {
       writeFileAtomic(values.out, json);
       lines.push(`wrote ${values.out}`);
@@ -433,7 +439,8 @@ async function searchOn(
       io.err(lines.join('\n') + '\n');
       io.out(json);
     }
-    return json;
+    // The hand-over's network.json without the provenance: a resumed search writes the same file (train-found.ts compares it).
+    return JSON.stringify({ ...res.netConfig, wgnas: deviceRecord(backend) }, null, 2) + '\n';
   } finally {
     search.dispose();
   }

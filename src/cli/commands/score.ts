@@ -24,6 +24,7 @@ import {
   streamRecord,
   type ThreadsOrigin,
 } from '../resume-settings.js';
+import { provenanceOf, streamProvenance, withBackend } from '../provenance.js';
 import { definitionsRecord, ZERO_SHOT_UNRECORDED } from '../search-report.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
@@ -94,6 +95,9 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
   const stream = v.out ? openScoreStream(v.out, proxies, opts, aggs, device, v.resume, io, v.dataset, recorded) : null;
   try {
+    // --procs children and a queue's workers open their own devices: the record names the kind and threads.
+    const prov =
+      stream && streamProvenance(stream, provenanceOf(ctx, v, { device, threads, f16: recorded.f16, data: recorded.data }), io);
     const keep = stream?.done ?? [];
     // A corrupt score would change every row's population-level scores: refused before any work.
     if (stream) checkRowNumbers(v.out!, keep, scoreColumns(proxies));
@@ -136,6 +140,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       return;
     }
     const backend = await openDevice(device, { ...v, 'cpu-threads': typeof threads === 'number' ? threads : undefined }, io);
+    if (prov) stream!.recordProvenance(withBackend(prov, backend));
     try {
       const scorer = new ZeroShotScorer(backend, proxyNames, opts);
       if (keep.length) io.err(`resuming ${v.out}: ${keep.length} of ${cells.length} cells already scored\n`);

@@ -1,4 +1,4 @@
-import { ReplayLog, type Row, rowNumber } from '../../data/row-stream.js';
+import { ReplayLog, type Row, rowNumber, type RowStream } from '../../data/row-stream.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ProxyBatch } from '../../proxies/index.js';
 import { formatArch, type Nb201Cell } from '../../spaces/nb201.js';
@@ -11,6 +11,7 @@ import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
+import { type Provenance, provenanceOf, streamProvenance, withBackend } from '../provenance.js';
 import { checkEvaluatedOrigin, evaluatedLogOptions, openEvaluatedRows, printNb201Result } from '../search-report.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from '../resume-settings.js';
 import { checkTrainOut, trainFound } from '../train-found.js';
@@ -42,12 +43,14 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const threads = cpuThreadsOf(device, v);
+  const f16 = await precisionOf(device);
+  const fingerprint = batchData(ds, data.batch);
   // Opened before any device work, so a resume with other settings is refused at once.
-  const log = v.evaluated
-    ? openEvaluatedLog(v.evaluated, v, device, batchData(ds, data.batch), threads, await precisionOf(device), ctx)
-    : null;
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, fingerprint, threads, f16, ctx) : null;
   try {
-    await nb201Search(v, ctx, device, log, { ...data, trainImages: ds.count, threads });
+    let prov = provenanceOf(ctx, v, { device, threads, f16, data: fingerprint });
+    if (log) prov = streamProvenance(log.rows, prov, ctx.io);
+    await nb201Search(v, ctx, device, log, { ...data, trainImages: ds.count, threads, prov });
   } finally {
     log?.close();
   }
@@ -58,14 +61,16 @@ async function nb201Search(
   ctx: RunContext,
   device: DeviceKind,
   log: EvaluatedLog | null,
-  data: { batch: ProxyBatch; classes: number; trainImages: number; threads: number | null },
+  data: { batch: ProxyBatch; classes: number; trainImages: number; threads: number | null; prov: Provenance },
 ): Promise<void> {
   const { io } = ctx;
   if (log?.recorded) io.err(`resuming ${v.evaluated}: replaying ${log.recorded} evaluated cells\n`);
   const backend = await openDevice(device, { ...v, 'cpu-threads': data.threads ?? undefined }, ctx.io);
   let best: string;
   try {
-    best = await nb201Run(v, io, backend, log, data);
+    const prov = withBackend(data.prov, backend);
+    log?.rows.recordProvenance(prov);
+    best = await nb201Run(v, io, backend, log, { ...data, prov });
   } finally {
     backend.dispose();
   }
@@ -77,7 +82,7 @@ async function nb201Run(
   io: RunContext['io'],
   backend: Backend,
   log: EvaluatedLog | null,
-  data: { batch: ProxyBatch; classes: number },
+  data: { batch: ProxyBatch; classes: number; prov: Provenance },
 ): Promise<string> {
   const { strategy, proxy, seed, budget } = v;
   if (!v.quiet) io.err(`search ${strategy}/${proxy} on ${describeBackend(backend)}\n`);
@@ -124,13 +129,13 @@ async function nb201Run(
       `--resume: ${v.evaluated} holds ${log.recorded} evaluations, this run made ${log.replayed} (smaller --budget?)`,
     );
   log?.finish();
-  return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend));
+  return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend), data.prov);
 }
 
 /** The score columns of an --evaluated row: all but the cell. */
 const evaluatedColumns = (r: Row): string[] => Object.keys(r).filter((k) => k !== 'arch');
 
-type EvaluatedLog = ReplayLog & { finish(): void; close(): void };
+type EvaluatedLog = ReplayLog & { rows: RowStream; finish(): void; close(): void };
 
 /** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
 function openEvaluatedLog(
@@ -143,7 +148,11 @@ function openEvaluatedLog(
   { io }: RunContext,
 ): EvaluatedLog {
   const stream = openEvaluatedRows(path, evaluatedLogOptions(path, v, device, data, threads), v, io, evaluatedColumns, f16);
-  return Object.assign(new ReplayLog(stream, 'arch'), { finish: () => stream.finish(), close: () => stream.close() });
+  return Object.assign(new ReplayLog(stream, 'arch'), {
+    rows: stream,
+    finish: () => stream.finish(),
+    close: () => stream.close(),
+  });
 }
 
 export const handlers = { nb201, cells };

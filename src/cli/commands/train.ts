@@ -35,7 +35,7 @@ import {
 import { plural } from '../../util/format.js';
 import { sweepTempFiles, writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
-import { deviceOf, describeBackend, openDevice } from '../device.js';
+import { deviceOf, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
@@ -47,6 +47,7 @@ import {
   splitsData,
   threadsSetting,
 } from '../resume-settings.js';
+import { checkpointProvenance, provenanceOf, withBackend } from '../provenance.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -57,27 +58,27 @@ type Values = ValuesOf<typeof TRAIN_OPTIONS>;
 
 /**
  * A split of --dataset at the network's resolution, cut to --train-images / --test-images; `subset`:
- * it is the bundled CIFAR-10 subset (openDataset notes only that fallback).
+ * the CIFAR-10 subset read instead of the release, named by where it came from (openDataset).
  */
 async function openSplit(
   values: Values,
   split: 'train' | 'test',
   size: number,
   ctx: RunContext,
-): Promise<{ ds: ImageDataset; subset: boolean }> {
-  const { ds, note } = await openDataset(parseDatasetSpec(values.dataset), split, { size });
+): Promise<{ ds: ImageDataset; subset: string | undefined }> {
+  const { ds, note, subset } = await openDataset(parseDatasetSpec(values.dataset), split, { size });
   if (note && split === 'train') ctx.io.err(`${note}\n`);
   const flag = split === 'train' ? 'train-images' : 'test-images';
   const want = values[flag];
-  if (want === undefined) return { ds, subset: note !== undefined };
+  if (want === undefined) return { ds, subset };
   if (want > ds.count)
     throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
-  return { ds: firstImages(ds, want), subset: note !== undefined };
+  return { ds: firstImages(ds, want), subset };
 }
 
-/** The dataset as the outputs name it: the bundled subset said as such, with the images used (a full cifar10 is another). */
-function datasetLabel(train: ImageDataset, test: ImageDataset, subset: boolean): string {
-  return subset ? `${train.name} (bundled subset: ${train.count} train / ${test.count} test images)` : train.name;
+/** The dataset as the outputs name it: a subset said as such (and whose), with the images used (a full cifar10 is another). */
+function datasetLabel(train: ImageDataset, test: ImageDataset, subset: string | undefined): string {
+  return subset ? `${train.name} (${subset}: ${train.count} train / ${test.count} test images)` : train.name;
 }
 
 /**
@@ -227,6 +228,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
     if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
+    // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself).
+    const started = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: images });
+    const prov = checkpointProvenance(ckDir, ck !== null, started, io);
     if (bnNote) io.err(bnNote);
     if (warmup.note) io.err(warmup.note);
     const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
@@ -238,8 +242,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       const held = val ? ` (${val.count} of them held out: --val)` : '';
       log(
-        `training ${describeNetwork(net)} on ${subset ? `${train.name} (bundled subset)` : train.name}: ${train.classes} classes, ${trainSplit.count} train${held} / ${test.count} test images at ${size}x${size}, ` +
-          `${plural(s.epochs, 'epoch')} of ${plural(trainer.stepsPerEpoch, 'step')} (batch ${s.batchSize}), on ${describeBackend(backend)}`,
+        `training ${describeNetwork(net)} on ${subset ? `${train.name} (${subset})` : train.name}: ${train.classes} classes, ${trainSplit.count} train${held} / ${test.count} test images at ${size}x${size}, ` +
+          `${plural(s.epochs, 'epoch')} of ${plural(trainer.stepsPerEpoch, 'step')} (batch ${s.batchSize}), on ${trainingDevice(backend)}`,
       );
       const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
       const res = await trainer.run({
@@ -280,6 +284,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         dataset,
         settings,
         deviceName: backend.deviceName,
+        provenance: withBackend(prov, backend),
         testAccuracy: last.testAcc,
         ...(val ? { valAccuracy: last.valAcc } : {}),
         // The highest test accuracy of any epoch: chosen on the test images themselves (optimistic).
@@ -311,7 +316,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       io.out(
         `${describeNetwork(net)}: test accuracy ${pct(last.testAcc)} after ${plural(s.epochs, 'epoch')} on ${dataset}; ` +
           `${bestText}; ${params} parameters, ${(madds / 1e6).toFixed(2)} M multiply-adds` +
-          `${latencyText(opChain, forward)}\n` +
+          `${latencyText(opChain, forward)}; trained on ${trainingDevice(backend)}\n` +
           `wrote ${join(out, 'weights.json')} (+ .bin), ${join(out, 'curve.svg')}, ${join(out, 'report.json')}\n`,
       );
     } finally {

@@ -68,7 +68,7 @@ export const kernelProfile = outFile({
 });
 /** CPU backend threads: its own name, as --threads sets the latency profiler's library threads. */
 export const cpuThreads = int({
-  help: 'CPU backend threads (--device cpu, or auto without a hardware GPU)',
+  help: "CPU backend threads (--device cpu, or auto without a hardware GPU). Results depend on the count (oneDNN splits its sums by thread): scores move by rounding, training and searches that train follow another trajectory; to reproduce a run give the count its result files' provenance records (docs/reliability.md)",
   defaultText: 'every core',
   min: 1,
   max: 1024,

@@ -115,11 +115,11 @@ export const SEARCH_CELLS_OPTIONS = {
   'budget-madds': madds({ help: 'only architectures within N multiply-adds (e.g. 3M)' }),
   'min-madds': madds({ help: 'and at least N (a band, to compare spaces at equal MAdds)' }),
   'max-latency-ms': num({
-    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches as profile --cache-flush auto sets them)",
+    help: "and at most X ms on this CPU (the space's cells timed through the native addon, 1 thread, caches as profile --cache-flush auto sets them). Each fresh run times them anew and the timings move by some percent, so two runs near the ceiling may keep or drop other architectures and find others: --evaluated FILE records the prices (a --resume reuses them), and --latency-table FILE.settings.json prices another run with them",
     gt: 0,
   }),
   'latency-table': inFile({
-    help: "with --max-latency-ms: latency from this lookup table instead of timing the cells on this CPU: one of `wgnas profile --space-file` (the space's cell nodes, any space, on any target), or for a hand-designed space one of MBConv blocks (the ImageNet layout: data/latency/proxylessnas_mobile_trim.yaml, Pixel 1)",
+    help: "with --max-latency-ms: latency from this lookup table instead of timing the cells on this CPU: one of `wgnas profile --space-file` (the space's cell nodes, any space, on any target), or for a hand-designed space one of MBConv blocks (the ImageNet layout: data/latency/proxylessnas_mobile_trim.yaml, Pixel 1); or an earlier search's --evaluated FILE.settings.json, whose recorded cell prices (timed on this CPU) it reuses, so the ceiling decides as it did there",
     noun: 'latency table',
     requires: ['max-latency-ms'],
     requiresWhy: '--latency-table prices the --max-latency-ms ceiling; give --max-latency-ms X',
