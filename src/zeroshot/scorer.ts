@@ -122,8 +122,8 @@ export interface ScoredCell {
 }
 
 /** Names to compute for a requested list (an aggregator expands to its members, 'all' to everything). */
-export function expandProxyNames(names: readonly string[]): string[] {
-  return resolveProxies(names).map((p) => p.name);
+export function expandProxyNames(names: readonly string[], fn = 'expandProxyNames'): string[] {
+  return resolveProxies(names, fn).map((p) => p.name);
 }
 
 /** True when the request asks for the vote (by name or through 'all'). */
@@ -141,7 +141,7 @@ export class ZeroShotScorer {
     proxyNames: readonly string[],
     readonly opts: ZeroShotOptions = ZERO_SHOT_DEFAULTS,
   ) {
-    this.proxies = expandProxyNames(proxyNames);
+    this.proxies = expandProxyNames(proxyNames, 'ZeroShotScorer');
     this.batch = withInputs(opts.batch ?? proxyBatch(opts.batchSize, opts.seed), opts.inputs ?? 'data', opts.seed);
     this.net = nb201NetFor(this.batch, opts.net, 'ZeroShotScorer');
     checkLabels(this.batch.y, this.net.numClasses, 'ZeroShotScorer', classesAdvice(this.batch, opts.net));

@@ -141,6 +141,9 @@ describe('registerProxy: a library proxy is a proxy like the built-ins', () => {
       /^scoreCell: proxies must be an array of proxy names, got 'wrcor'$/,
     );
     expect(() => resolveProxies([undefined as never])).toThrow(/resolveProxies: proxy list entry 0 is undefined, not a name/);
+    expect(() => new ZeroShotScorer(backend, [hostGradNorm as never], ZERO_SHOT_DEFAULTS)).toThrow(
+      /^ZeroShotScorer: proxy list entry 0 is an object, not a name/,
+    );
   });
 
   it('the exported maps are read-only at run time', () => {
