@@ -39,6 +39,7 @@ import { parseArgs } from 'node:util';
 import { type Backend, cpuBackend } from '../src/backend/index.js';
 import { loadNb201Accuracies } from '../src/data/nb201-bench.js';
 import { sampleGates } from '../src/kernels/binarize.js';
+import type { MbconvExpand, MbconvKernel } from '../src/latency/space.js';
 import { mbconvCell } from '../src/mobilenet/cell.js';
 import { CellModule } from '../src/mobilenet/cell-module.js';
 import { CIFAR_LAYOUT, layerShapes, layoutSpace } from '../src/mobilenet/layout.js';
@@ -203,7 +204,7 @@ interface Step {
 }
 
 /** The AutoSpace mixture network: every layer mixes the same K MBConv cells. */
-const MIX_CELLS: Array<[3 | 5 | 7, 3 | 6]> = [
+const MIX_CELLS: Array<[MbconvKernel, MbconvExpand]> = [
   [3, 6],
   [5, 3],
   [7, 6],

@@ -128,19 +128,42 @@ export { formatArch, nb201Space, parseArch, sampleCell, type Nb201Cell } from '.
 export * from './search/index.js';
 
 // Zero-cost proxies and the zero-shot method.
+// A library user's proxies and aggregators: define*, then registerProxy / registerAggregator (docs/api.md).
 export {
+  AGGREGATORS,
+  cePass,
+  defineAggregator,
+  definePass,
+  defineProxy,
+  defineProxyFamily,
+  GROUPABLE_PROXIES,
   PopulationProxyError,
+  populationScorer,
   PROXIES,
+  registerAggregator,
+  registerProxy,
   resolveProxies,
+  staticPass,
   UnknownProxyError,
   scoreNet,
   scoreNetsGrouped,
   voteScores,
+  VOTE_MEMBERS,
+  weightParams,
+  type AggregatorDef,
+  type CePassResult,
   type CellScores,
+  type NetContext,
   type NetFactory,
+  type PassDef,
+  type PassNeeds,
+  type ProxyBatch,
+  type ProxyDef,
+  type ProxyFamilyDef,
+  type ProxyInfo,
+  type ProxyUnit,
   type ScorableNet,
 } from './proxies/index.js';
-export { defineProxy, type ProxyBatch, type ProxyDef } from './proxies/define.js';
 export * from './zeroshot/index.js';
 
 // Latency tables and the predictor.

@@ -46,7 +46,7 @@ export interface EvolveConfig {
   /**
    * The starting populations: 'reference' = the reference cell, the zero cell where the layer has a
    * shortcut, then mutations of the reference; 'hand-designed' = the reference and the hand-designed
-   * MBConv candidates (k3/5/7 x e3/6, zero) that fit the layer's budget, then mutations. The second
+   * MBConv candidates (MBCONV_KERNELS x PROXYLESS_EXPANDS, zero) that fit the layer's budget, then mutations. The second
    * evolves a space from the one it is compared with: the data decides which hand cells survive.
    */
   init: 'reference' | 'hand-designed';

@@ -1,15 +1,15 @@
 /**
  * `wgnas search` on NAS-Bench-201: the strategy run over the proxy's raw scores. The search steers by
- * online values (PopulationScorer: a single proxy's raw score, or a vote / log-rank sum against the
- * architectures seen so far; REINFORCE learns from percentile rewards); the answer is the best
- * evaluated cell by the final ranking of all of them (finalBest).
+ * online values (populationScorer: a single proxy's raw score, or an aggregator's own online rule
+ * against the architectures seen so far; REINFORCE learns from percentile rewards); the answer is
+ * the best evaluated cell by the final ranking of all of them (finalBest).
  */
 import { randomSearch, regularizedEvolution, reinforce, type Scorer, type SearchResult } from '../search/index.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { fractionBelow } from '../util/ranks.js';
 import type { Rng } from '../util/rng.js';
-import { PopulationScorer } from './population-scorer.js';
+import { populationScorer } from '../proxies/registry.js';
 
 export interface Nb201StrategyOptions {
   strategy: 'random' | 'evolution' | 'reinforce';
@@ -30,7 +30,7 @@ export async function runNb201Strategy(
   rawScores: (c: Nb201Cell) => Promise<Record<string, number>>,
   o: Nb201StrategyOptions,
 ): Promise<SearchResult<Nb201Cell>> {
-  const pop = new PopulationScorer<Nb201Cell>(o.proxy);
+  const pop = populationScorer<Nb201Cell>(o.proxy);
   const score: Scorer<Nb201Cell> = async (cells) => {
     const out: number[] = [];
     for (const c of cells) out.push(pop.value(await rawScores(c), c));

@@ -13,7 +13,7 @@ import { LOG_LINES, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
-import { PopulationScorer } from './population-scorer.js';
+import { populationScorer } from '../proxies/registry.js';
 import { provenanceOf, streamProvenance } from './provenance.js';
 import { noWorkerNote } from './redis.js';
 import { precisionOf } from './device.js';
@@ -74,7 +74,7 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
       attempts: v.attempts,
       onNote: (l) => io.err(`${l}\n`),
     });
-    const pop = new PopulationScorer<Nb201Cell>(v.proxy);
+    const pop = populationScorer<Nb201Cell>(v.proxy);
     const t0 = performance.now();
     try {
       // Said once, as score says it: children that no worker takes would otherwise wait in silence.

@@ -23,7 +23,7 @@ import { FixedNet } from '../mobilenet/fixed-net.js';
 import { type MobileNetLayout, layerShapes, layoutSpace } from '../mobilenet/layout.js';
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js';
 import type { Param } from '../nn/tape.js';
-import { formatArch, NB201_EDGES, type Nb201Cell } from '../spaces/nb201.js';
+import { formatArch, NB201_EDGES, NB201_OP_SPECS, type Nb201Cell, unhandledOpKind } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import { BN_EPS, type Graph, GraphBuilder, type Tensor } from './graph.js';
 
@@ -111,7 +111,7 @@ export function paramLookup(params: Map<string, Tensor>, where: string): ParamLo
 function nb201Graph(n: Extract<ExportNetwork, { kind: 'nb201' }>, g: GraphBuilder): string {
   const C = n.cfg.channels;
   const rcb = (x: string, name: string, cin: number, cout: number, k: number, stride: number) => {
-    const c = g.conv(g.act(x, false), `${name}.conv`, [cout, cin, k, k], { stride, pad: k === 3 ? 1 : 0 });
+    const c = g.conv(g.act(x, false), `${name}.conv`, [cout, cin, k, k], { stride, pad: (k - 1) / 2 });
     return g.bn(c, `${name}.bn`, cout);
   };
   let cur = g.bn(g.conv('input', 'stem.conv', [C, 3, 3, 3], { stride: 1, pad: 1 }), 'stem.bn', C);
@@ -130,19 +130,26 @@ function nb201Graph(n: Extract<ExportNetwork, { kind: 'nb201' }>, g: GraphBuilde
       for (let j = 1; j <= 3; j++) {
         let acc: string | null = null;
         NB201_EDGES.forEach(([to, from], e) => {
-          const op = n.cell.edges[e];
-          if (to !== j || op === 'none') return;
-          const conv = op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
+          const spec = NB201_OP_SPECS[n.cell.edges[e]];
+          if (to !== j || spec.kind === 'zero') return;
           // A conv out of a node only 'none' feeds: as Nb201Net does by cfg.unfedEdges, 'zeros' runs
           // it on zeros (its BN's beta, as NAS-Bench-201's PyTorch code and `wgnas train`), 'skip' drops it.
-          const src = nodes[from] ?? (conv && n.cfg.unfedEdges === 'zeros' ? g.zeros(cur) : null);
+          const src = nodes[from] ?? (spec.kind === 'conv' && n.cfg.unfedEdges === 'zeros' ? g.zeros(cur) : null);
           if (!src) return;
-          const y =
-            op === 'skip_connect'
-              ? src
-              : op === 'avg_pool_3x3'
-                ? g.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false })
-                : rcb(src, `s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1);
+          let y: string;
+          switch (spec.kind) {
+            case 'identity':
+              y = src;
+              break;
+            case 'avgPool':
+              y = g.avgPool(src, { kernel: spec.kernel, stride: 1, pad: (spec.kernel - 1) / 2, countIncludePad: false });
+              break;
+            case 'conv':
+              y = rcb(src, `s${stage}.c${i}.e${e}`, c, c, spec.kernel, 1);
+              break;
+            default:
+              return unhandledOpKind(spec);
+          }
           acc = acc ? g.add(acc, y) : y;
         });
         nodes[j] = acc;

@@ -1,12 +1,32 @@
 /**
  * The ProxylessNAS mobile search space as a supernet: per block position, the candidate ops
- * (k ∈ {3,5,7} × expand ∈ {3,6}, plus 'zero' where an identity skip is possible). Used to list every
- * (op, shape) to profile and to turn architecture probabilities into expected latency.
+ * (k ∈ MBCONV_KERNELS × expand ∈ PROXYLESS_EXPANDS, plus 'zero' where an identity skip is possible).
+ * Used to list every (op, shape) to profile and to turn architecture probabilities into expected latency.
  */
 import type { Rng } from '../util/rng.js';
 import type { BlockSpec, ProxylessArch } from './arch.js';
 import { archParts } from './arch.js';
 import { expandedConvKey, outSize } from './keys.js';
+
+/**
+ * The depthwise kernel sizes of an MBConv block: the ProxylessNAS space's, the MobileNet layouts'
+ * and the AutoSpace cells' dw primitives (mobilenet/cell.ts). Here, the lowest layer that both read.
+ */
+export const MBCONV_KERNELS = [3, 5, 7] as const;
+export type MbconvKernel = (typeof MBCONV_KERNELS)[number];
+/** The expansion ratios an MBConv block may have (1: no expansion node); the cells' pw primitives. */
+export const MBCONV_EXPANDS = [1, 3, 6] as const;
+export type MbconvExpand = (typeof MBCONV_EXPANDS)[number];
+/** The expansion ratios the ProxylessNAS mobile space searches. */
+export const PROXYLESS_EXPANDS: readonly MbconvExpand[] = [3, 6];
+
+export function isMbconvKernel(k: number): k is MbconvKernel {
+  return (MBCONV_KERNELS as readonly number[]).includes(k);
+}
+
+export function isMbconvExpand(e: number): e is MbconvExpand {
+  return (MBCONV_EXPANDS as readonly number[]).includes(e);
+}
 
 export interface BlockPosition {
   inH: number;
@@ -33,8 +53,10 @@ export interface ProxylessSpaceOptions {
   widths?: number[];
   depths?: number[];
   strides?: number[];
-  kernels?: number[];
-  expands?: number[];
+  /** MBCONV_KERNELS by default; a table may price other kernels. */
+  kernels?: readonly number[];
+  /** PROXYLESS_EXPANDS by default. */
+  expands?: readonly number[];
   featureMixC?: number;
   classes?: number;
 }
@@ -46,8 +68,8 @@ export function proxylessSpace(o: ProxylessSpaceOptions = {}): Supernet {
   const widths = o.widths ?? [24, 40, 80, 96, 192, 320];
   const depths = o.depths ?? [4, 4, 4, 4, 4, 1];
   const strides = o.strides ?? [2, 2, 2, 1, 2, 1];
-  const kernels = o.kernels ?? [3, 5, 7];
-  const expands = o.expands ?? [3, 6];
+  const kernels = o.kernels ?? MBCONV_KERNELS;
+  const expands = o.expands ?? PROXYLESS_EXPANDS;
   if (widths.length !== depths.length || widths.length !== strides.length) {
     throw new Error(
       `space: widths, depths and strides must have equal lengths (${widths.length}, ${depths.length}, ${strides.length})`,

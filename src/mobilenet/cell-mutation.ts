@@ -79,7 +79,8 @@ export interface RandomCellOptions {
   zeroProb?: number;
 }
 
-const SPATIAL_OPS: PrimitiveName[] = ['dw3', 'dw5', 'dw7', 'c3e1', 'c3e3'];
+/** Every primitive that is not 1x1 (dw{k} per MBCONV_KERNELS, c3e*), in PRIMITIVES order. */
+const SPATIAL_OPS: readonly PrimitiveName[] = PRIMITIVES.filter((op) => primitiveSpec(op).kind !== 'pw');
 
 /** One random draw; may be invalid (the caller retries). */
 function drawCell(shape: LayerShape, rng: Rng, maxNodes: number): Cell {

@@ -14,8 +14,18 @@
  * mutation: cell-mutation.ts.
  */
 import { outSize } from '../latency/keys.js';
+import {
+  isMbconvExpand,
+  isMbconvKernel,
+  MBCONV_EXPANDS,
+  MBCONV_KERNELS,
+  type MbconvExpand,
+  type MbconvKernel,
+  PROXYLESS_EXPANDS,
+} from '../latency/space.js';
 import { UserFacingError } from '../util/errors.js';
 
+/** The ops of a cell; mbconvCell needs a dw{k} per MBCONV_KERNELS entry and a pw{e} per expand > 1 (a type error otherwise). */
 export const PRIMITIVES = ['pw1', 'pw3', 'pw6', 'pwl', 'dw3', 'dw5', 'dw7', 'c3e1', 'c3e3'] as const;
 export type PrimitiveName = (typeof PRIMITIVES)[number];
 
@@ -251,10 +261,11 @@ export function zeroCell(): Cell {
 }
 
 /** MBConv: [pw{expand}] → dw{kernel} → pwl; expand 1 has no expansion node. */
-export function mbconvCell(kernel: 3 | 5 | 7, expand: 1 | 3 | 6): Cell {
-  if (![3, 5, 7].includes(kernel)) throw new CellError(`mbconvCell: kernel ${kernel} is not 3, 5 or 7`);
-  if (![1, 3, 6].includes(expand)) throw new CellError(`mbconvCell: expand ${expand} is not 1, 3 or 6`);
-  const dw = `dw${kernel}` as PrimitiveName;
+export function mbconvCell(kernel: MbconvKernel, expand: MbconvExpand): Cell {
+  if (!isMbconvKernel(kernel)) throw new CellError(`mbconvCell: kernel ${kernel} is not ${orList(MBCONV_KERNELS)}`);
+  if (!isMbconvExpand(expand)) throw new CellError(`mbconvCell: expand ${expand} is not ${orList(MBCONV_EXPANDS)}`);
+  // Typed as the primitives they name: a kernel or ratio without its primitive fails typecheck here.
+  const dw: PrimitiveName = `dw${kernel}` as const;
   if (expand === 1)
     return {
       nodes: [
@@ -265,7 +276,7 @@ export function mbconvCell(kernel: 3 | 5 | 7, expand: 1 | 3 | 6): Cell {
     };
   return {
     nodes: [
-      { op: `pw${expand}` as PrimitiveName, inputs: [0] },
+      { op: `pw${expand}` as const satisfies PrimitiveName, inputs: [0] },
       { op: dw, inputs: [1] },
       { op: 'pwl', inputs: [2] },
     ],
@@ -274,17 +285,28 @@ export function mbconvCell(kernel: 3 | 5 | 7, expand: 1 | 3 | 6): Cell {
 }
 
 /** Kernel and expand of a cell that is mbconvCell(kernel, expand), else null. */
-export function mbconvOf(cell: Cell): { kernel: 3 | 5 | 7; expand: 1 | 3 | 6 } | null {
+export function mbconvOf(cell: Cell): { kernel: MbconvKernel; expand: MbconvExpand } | null {
   const text = JSON.stringify(cell);
-  for (const kernel of [3, 5, 7] as const)
-    for (const expand of [1, 3, 6] as const) if (JSON.stringify(mbconvCell(kernel, expand)) === text) return { kernel, expand };
+  for (const kernel of MBCONV_KERNELS)
+    for (const expand of MBCONV_EXPANDS) if (JSON.stringify(mbconvCell(kernel, expand)) === text) return { kernel, expand };
   return null;
 }
 
-/** The MobileNetV2 reference block (MBConv k3 e6); valid for every layer shape. */
+/** "3, 5 or 7" */
+function orList(xs: readonly number[]): string {
+  return xs.length > 1 ? `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}` : String(xs[0]);
+}
+
+/** The MobileNetV2 reference block's kernel and expansion ratio. */
+export const REFERENCE_MBCONV = Object.freeze({ kernel: 3, expand: 6 } as const);
+
+/** The ProxylessNAS hand-designed candidates in words: "MBConv k3/5/7 x e3/6" (help texts). */
+export const HAND_DESIGNED_MBCONV = `MBConv k${MBCONV_KERNELS.join('/')} x e${PROXYLESS_EXPANDS.join('/')}`;
+
+/** The MobileNetV2 reference block (REFERENCE_MBCONV: MBConv k3 e6); valid for every layer shape. */
 export function referenceCell(shape: LayerShape): Cell {
   checkLayerShape(shape);
-  return mbconvCell(3, 6);
+  return mbconvCell(REFERENCE_MBCONV.kernel, REFERENCE_MBCONV.expand);
 }
 
 /**
@@ -293,7 +315,10 @@ export function referenceCell(shape: LayerShape): Cell {
  */
 export function handDesignedCells(
   shape: LayerShape,
-  { kernels = [3, 5, 7], expands = [3, 6] }: { kernels?: Array<3 | 5 | 7>; expands?: Array<1 | 3 | 6> } = {},
+  {
+    kernels = MBCONV_KERNELS,
+    expands = PROXYLESS_EXPANDS,
+  }: { kernels?: readonly MbconvKernel[]; expands?: readonly MbconvExpand[] } = {},
 ): Cell[] {
   checkLayerShape(shape);
   const cells: Cell[] = [];

@@ -17,6 +17,7 @@ import { ParamStore } from '../nn/init.js';
 import { type Param, Tape, type Var } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
 import { CellModule } from './cell-module.js';
+import { isMbconvExpand, isMbconvKernel, MBCONV_EXPANDS, MBCONV_KERNELS } from '../latency/space.js';
 import { type Cell, mbconvCell } from './cell.js';
 import { FixedNet } from './fixed-net.js';
 import type { MobileNetLayout } from './layout.js';
@@ -131,7 +132,10 @@ export function gpuOp(store: ParamStore, op: NativeOp): { inputShape: number[]; 
     }
     case 'mbconv': {
       const stride = (op.stride ?? 1) as 1 | 2;
-      const m = new CellModule(store, 'block', mbconvCell(op.kernel as 3 | 5 | 7, op.expand as 1 | 3 | 6), {
+      const { kernel, expand } = op;
+      // gpuTableSource refused the others before any timing.
+      if (!isMbconvKernel(kernel) || !isMbconvExpand(expand)) throw new LatencyKeyError(MBCONV_ONLY);
+      const m = new CellModule(store, 'block', mbconvCell(kernel, expand), {
         inC: op.inC,
         outC: op.outC,
         stride,
@@ -220,6 +224,9 @@ export function gpuStamp(backend: Backend, o: GpuTimingOptions = {}): Record<str
   };
 }
 
+/** The GPU runs an MBConv as a cell: kernels and expansion ratios are the cell primitives'. */
+const MBCONV_ONLY = `the GPU profiler runs MBConv kernels ${MBCONV_KERNELS.join(', ')} and expansion ratios ${MBCONV_EXPANDS.join(', ')} only`;
+
 /** The stamp fields a GPU table must share with a run that extends it. */
 export const GPU_RESUME_FIELDS = ['gpu', 'adapter', 'library', 'timing', 'bn', 'repeats', 'warmup', 'max-time-ms'] as const;
 
@@ -227,11 +234,8 @@ export const GPU_RESUME_FIELDS = ['gpu', 'adapter', 'library', 'timing', 'bn', '
 export function gpuTableSource(keys: readonly string[], backend: Backend, o: GpuTimingOptions = {}): TableSource {
   for (const k of keys) {
     const op = keyToNativeOp(k);
-    // The GPU runs an MBConv as a cell: kernels and expansion ratios are the cell primitives'.
-    if (op.type === 'mbconv' && (![3, 5, 7].includes(op.kernel) || ![1, 3, 6].includes(op.expand))) {
-      throw new LatencyKeyError(
-        `latency key '${k}': the GPU profiler runs MBConv kernels 3, 5, 7 and expansion ratios 1, 3, 6 only`,
-      );
+    if (op.type === 'mbconv' && (!isMbconvKernel(op.kernel) || !isMbconvExpand(op.expand))) {
+      throw new LatencyKeyError(`latency key '${k}': ${MBCONV_ONLY}`);
     }
   }
   return {

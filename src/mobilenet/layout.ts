@@ -7,7 +7,17 @@
  */
 import type { BlockSpec } from '../latency/arch.js';
 import { outSize } from '../latency/keys.js';
-import type { BlockPosition, Supernet } from '../latency/space.js';
+import {
+  type BlockPosition,
+  isMbconvExpand,
+  isMbconvKernel,
+  MBCONV_EXPANDS,
+  MBCONV_KERNELS,
+  type MbconvExpand,
+  type MbconvKernel,
+  PROXYLESS_EXPANDS,
+  type Supernet,
+} from '../latency/space.js';
 import type { LayerShape } from './cell.js';
 
 export interface MobileNetLayout {
@@ -20,8 +30,10 @@ export interface MobileNetLayout {
   widths: number[];
   depths: number[];
   strides: number[];
-  kernels: number[];
-  expands: number[];
+  /** Checked against MBCONV_KERNELS by validateLayout (a layout from a file too). */
+  kernels: MbconvKernel[];
+  /** Checked against MBCONV_EXPANDS by validateLayout. */
+  expands: MbconvExpand[];
   /** Final 1×1 conv width. */
   featureMixC: number;
   classes: number;
@@ -36,8 +48,8 @@ export const IMAGENET_LAYOUT: MobileNetLayout = {
   widths: [24, 40, 80, 96, 192, 320],
   depths: [4, 4, 4, 4, 4, 1],
   strides: [2, 2, 2, 1, 2, 1],
-  kernels: [3, 5, 7],
-  expands: [3, 6],
+  kernels: [...MBCONV_KERNELS],
+  expands: [...PROXYLESS_EXPANDS],
   featureMixC: 1280,
   classes: 1000,
 };
@@ -58,8 +70,8 @@ export const CIFAR_LAYOUT: MobileNetLayout = {
   widths: [12, 16, 24, 32, 48, 64],
   depths: [2, 2, 2, 2, 2, 1],
   strides: [2, 2, 2, 1, 2, 1],
-  kernels: [3, 5, 7],
-  expands: [3, 6],
+  kernels: [...MBCONV_KERNELS],
+  expands: [...PROXYLESS_EXPANDS],
   featureMixC: 256,
   classes: 10,
 };
@@ -71,10 +83,6 @@ export function getLayout(name: string): MobileNetLayout {
   if (!l) throw new Error(`unknown layout '${name}' (expected ${Object.keys(LAYOUTS).join(' or ')})`);
   return l;
 }
-
-/** Kernel sizes and expansion ratios the cell primitives offer (an MBConv candidate is a cell). */
-const CELL_KERNELS = [3, 5, 7];
-const CELL_EXPANDS = [1, 3, 6];
 
 /**
  * Checks every field (a layout may come from a space file): one Error naming the layout and the
@@ -112,10 +120,11 @@ export function validateLayout(l: MobileNetLayout): void {
   l.strides.forEach((s, i) => {
     if (s !== 1 && s !== 2) throw new Error(`${where}: strides[${i}] must be 1 or 2, got ${s}`);
   });
+  // Kernel sizes and expansion ratios the cell primitives offer (an MBConv candidate is a cell).
   for (const k of l.kernels)
-    if (!CELL_KERNELS.includes(k)) throw new Error(`${where}: kernel ${k} is not one of ${CELL_KERNELS.join(', ')}`);
+    if (!isMbconvKernel(k)) throw new Error(`${where}: kernel ${k} is not one of ${MBCONV_KERNELS.join(', ')}`);
   for (const e of l.expands)
-    if (!CELL_EXPANDS.includes(e)) throw new Error(`${where}: expand ${e} is not one of ${CELL_EXPANDS.join(', ')}`);
+    if (!isMbconvExpand(e)) throw new Error(`${where}: expand ${e} is not one of ${MBCONV_EXPANDS.join(', ')}`);
 }
 
 /**

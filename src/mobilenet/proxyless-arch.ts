@@ -6,6 +6,7 @@
  * the names `wgnas train` gives them; any other gets a layout made from its own stages.
  */
 import { ArchError, type BlockSpec, type MBBlock, type ProxylessArch, validateArch } from '../latency/arch.js';
+import { isMbconvExpand, isMbconvKernel, MBCONV_EXPANDS, MBCONV_KERNELS } from '../latency/space.js';
 import { type Cell, hasShortcut, isZeroCell, mbconvCell, mbconvOf, zeroCell } from './cell.js';
 import { LAYOUTS, type MobileNetLayout, layerShapes, layoutSpace } from './layout.js';
 
@@ -16,6 +17,9 @@ export interface CellNet {
   /** Candidate index of each layer in the layout's space (parameter names: b{layer}.c{choice}). */
   choices: number[];
 }
+
+/** What an MBConv block of a cell network may be. */
+const CANDIDATES = `kernel and expand ratio must be ${MBCONV_KERNELS.join('/')} and ${MBCONV_EXPANDS.join('/')}`;
 
 const sameList = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -41,7 +45,11 @@ function ownLayout(arch: ProxylessArch, name: string): MobileNetLayout {
   });
   if (widths.length === 0) throw new ArchError('the network has no searchable blocks after the first one');
   const used = rest.filter((b): b is MBBlock => b !== 'zero');
-  const uniq = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+  used.forEach((b) => {
+    if (!isMbconvKernel(b.kernel) || !isMbconvExpand(b.expand))
+      throw new ArchError(`block ${arch.blocks.indexOf(b)}: ${CANDIDATES} (got kernel ${b.kernel}, expand ${b.expand})`);
+  });
+  const uniq = <T extends number>(xs: T[]) => [...new Set(xs)].sort((a, b) => a - b);
   return {
     name,
     inputSize: arch.inputSize,
@@ -51,8 +59,8 @@ function ownLayout(arch: ProxylessArch, name: string): MobileNetLayout {
     widths,
     depths,
     strides,
-    kernels: uniq(used.map((b) => b.kernel)),
-    expands: uniq(used.map((b) => b.expand)),
+    kernels: uniq(used.map((b) => b.kernel).filter(isMbconvKernel)),
+    expands: uniq(used.map((b) => b.expand).filter(isMbconvExpand)),
     featureMixC: arch.featureMix.outC,
     classes: arch.classes,
   };
@@ -87,8 +95,7 @@ export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
     const j = pos.candidates.findIndex((c) =>
       c === 'zero' ? blk === 'zero' : blk !== 'zero' && c.kernel === blk.kernel && c.expand === blk.expand,
     );
-    if (j < 0)
-      throw new ArchError(`block ${b + 1} is not a candidate of its position (kernel and expand ratio must be 3/5/7 and 1/3/6)`);
+    if (j < 0) throw new ArchError(`block ${b + 1} is not a candidate of its position (${CANDIDATES})`);
     return j;
   });
   // ProxylessNAS adds a block's shortcut only where its config has one; wgnas's layers add it wherever
@@ -101,7 +108,10 @@ export function archToCellNet(arch: ProxylessArch, name = 'net'): CellNet {
   });
   const cells = choices.map((j, b) => {
     const c = positions[b].candidates[j];
-    return c === 'zero' ? zeroCell() : mbconvCell(c.kernel as 3 | 5 | 7, c.expand as 1 | 3 | 6);
+    if (c === 'zero') return zeroCell();
+    // The layout's candidates (validateLayout checked them): narrowed, never cast.
+    if (!isMbconvKernel(c.kernel) || !isMbconvExpand(c.expand)) throw new ArchError(`block ${b + 1}: ${CANDIDATES}`);
+    return mbconvCell(c.kernel, c.expand);
   });
   return { layout, cells, choices };
 }

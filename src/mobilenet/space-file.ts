@@ -44,7 +44,7 @@ export function spaceEntry(cell: Cell, shape: LayerShape, fitness?: number): Spa
 /** The layout's ProxylessNAS candidates (MBConv over its kernels × expands, plus zero where a shortcut exists) as a space. */
 export function handDesignedSpace(layout: MobileNetLayout): SpaceFile {
   validateLayout(layout);
-  const opts = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
+  const opts = { kernels: layout.kernels, expands: layout.expands };
   return {
     format: SPACE_FORMAT,
     version: SPACE_VERSION,

@@ -1,15 +1,15 @@
 /**
  * The NAS-Bench-201 network on WGSL layers: stem 3x3 conv (C ch) + BN; 3 stages of N cells at
  * C, 2C, 4C channels separated by residual reduction blocks; BN + ReLU; global pool; linear.
- * Cell edge ops follow NAS-Bench-201: nor_conv_kxk = ReLU -> conv -> BN(affine), avg_pool_3x3 =
- * AvgPool(3, 1, 1, count_include_pad=False), skip_connect = identity, none = no contribution.
+ * Cell edge ops follow NAS-Bench-201, as NB201_OP_SPECS says: nor_conv_kxk = ReLU -> conv -> BN(affine),
+ * avg_pool_3x3 = AvgPool(3, 1, 1, count_include_pad=False), skip_connect = identity, none = no contribution.
  * Like the PyTorch reference, every non-'none' edge is computed even if its node is a dead end.
  * An edge out of a node that only 'none' edges feed ("unfed") is skipped unless cfg.unfedEdges is
  * 'zeros' (NAS-Bench-201's PyTorch semantics, what `wgnas train` trains; see Nb201NetConfig).
  */
 import { type Backend, ShapeError } from '../backend/index.js';
 import { checkClassCount } from '../data/labels.js';
-import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
+import { NB201_OP_SPECS, type Nb201Cell, type Nb201Op, type Nb201OpSpec, unhandledOpKind } from '../spaces/nb201.js';
 import type { Rng } from '../util/rng.js';
 import { type InitMode, ParamStore } from './init.js';
 import type { NetFactory } from './scorable.js';
@@ -94,16 +94,42 @@ export function nb201Complexity(
     }
     for (let i = 0; i < cfg.cellsPerStage; i++) {
       for (const op of cell.edges) {
-        if (op === 'nor_conv_3x3' || op === 'nor_conv_1x1') {
-          conv += c * c * (op === 'nor_conv_3x3' ? 9 : 1) * hw * hw;
-          bn += c * hw * hw;
-        } else if (op === 'avg_pool_3x3') pool += c * hw * hw * 9;
+        const spec = NB201_OP_SPECS[op];
+        switch (spec.kind) {
+          case 'conv':
+            conv += c * c * spec.kernel ** 2 * hw * hw;
+            bn += c * hw * hw;
+            break;
+          case 'avgPool':
+            pool += c * hw * hw * spec.kernel ** 2;
+            break;
+          case 'zero':
+          case 'identity':
+            break;
+          default:
+            unhandledOpKind(spec);
+        }
       }
     }
   }
   bn += cin * hw * hw;
   const fc = cin * cfg.numClasses;
   return { macs: conv + fc, flopsNb201: conv + pool + 3 * bn + 1728 };
+}
+
+/** A parameter-free edge op on `src` (identity, average pooling); conv edges run reluConvBn. */
+export function edgeOpForward(t: Tape, spec: Nb201OpSpec, src: Var): Var {
+  switch (spec.kind) {
+    case 'identity':
+      return src;
+    case 'avgPool':
+      return t.avgPool(src, { kernel: spec.kernel, stride: 1, pad: (spec.kernel - 1) / 2, countIncludePad: false });
+    case 'zero':
+    case 'conv':
+      throw new Error(`edgeOpForward: a '${spec.kind}' edge has no parameter-free forward`);
+    default:
+      return unhandledOpKind(spec);
+  }
 }
 
 export class Nb201Net {
@@ -164,9 +190,8 @@ export class Nb201Net {
       for (let i = 0; i < cfg.cellsPerStage; i++) {
         const name = `s${stage}.c${i}`;
         const convs = cell.edges.map((op, e) => {
-          if (op !== 'nor_conv_1x1' && op !== 'nor_conv_3x3') return null;
-          const k = op === 'nor_conv_3x3' ? 3 : 1;
-          return rcb(`${name}.e${e}`, cout, cout, k, 1);
+          const spec = NB201_OP_SPECS[op];
+          return spec.kind === 'conv' ? rcb(`${name}.e${e}`, cout, cout, spec.kernel, 1) : null;
         });
         this.modules.push({ kind: 'cell', ops: [...cell.edges], convs, stage });
       }
@@ -192,7 +217,7 @@ export class Nb201Net {
 
   /** ReLU, conv, BN; with `sumInto`, sumInto + that in the BN's pass (a node's running sum). */
   private reluConvBn(t: Tape, x: Var, m: ReluConvBn, at: ReluPlace, name: string, sumInto?: Var): Var {
-    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0 }, at, `${name}.relu`);
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: (m.k - 1) / 2 }, at, `${name}.relu`);
     return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
   }
 
@@ -204,18 +229,17 @@ export class Nb201Net {
       for (let e = 0; e < 6; e++) {
         if (EDGE_TO[e] !== j) continue;
         let src = nodes[EDGE_FROM[e]];
-        const op = m.ops[e];
-        if (op === 'none') continue;
-        const conv = op !== 'skip_connect' && op !== 'avg_pool_3x3';
+        const spec = NB201_OP_SPECS[m.ops[e]];
+        if (spec.kind === 'zero') continue;
         if (!src) {
-          if (!conv || this.cfg.unfedEdges !== 'zeros') continue;
+          if (spec.kind !== 'conv' || this.cfg.unfedEdges !== 'zeros') continue;
           src = zeros ??= t.input(t.adopt(t.backend.zeros(x.shape)), false);
         }
-        if (conv) {
+        if (spec.kind === 'conv') {
           acc = this.reluConvBn(t, src, m.convs[e]!, at, `${name}.e${e}`, acc ?? undefined);
           continue;
         }
-        const y = op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+        const y = edgeOpForward(t, spec, src);
         acc = acc ? t.add(acc, y) : y;
       }
       nodes[j] = acc;

@@ -3,12 +3,27 @@
  * out without a device: which ops each edge runs for whom, the convolutions' multiply-accumulates
  * against the separate networks', and the bytes the scoring tape holds (for --group auto).
  */
-import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
+import {
+  convKernel,
+  isZeroOp,
+  NB201_OP_SPECS,
+  NB201_OPS,
+  type Nb201Cell,
+  type Nb201Op,
+  unhandledOpKind,
+} from '../spaces/nb201.js';
 import { EDGE_FROM, EDGE_TO, type Nb201NetConfig } from './nb201-net.js';
 
-export const isConv = (op: Nb201Op) => op === 'nor_conv_3x3' || op === 'nor_conv_1x1';
-/** The order a stacked edge runs its ops in (any fixed order: a network uses one op per edge). */
-export const EDGE_OPS: readonly Nb201Op[] = ['nor_conv_3x3', 'nor_conv_1x1', 'skip_connect', 'avg_pool_3x3'];
+export const isConv = (op: Nb201Op) => convKernel(op) !== null;
+/**
+ * The order a stacked edge runs its ops in (any fixed order: a network uses one op per edge): every
+ * op of NB201_OPS but the zero ones, convolutions first by falling kernel (the one a 1x1 merges into
+ * comes before it), then the rest in NB201_OPS order.
+ */
+export const EDGE_OPS: readonly Nb201Op[] = [
+  ...NB201_OPS.filter(isConv).sort((a, b) => convKernel(b)! - convKernel(a)!),
+  ...NB201_OPS.filter((op) => !isConv(op) && !isZeroOp(op)),
+];
 
 /** One network's cell as its own network (Nb201Net) runs it. */
 export interface CellPlan {
@@ -35,14 +50,14 @@ export function planCell(cell: Nb201Cell, unfedEdges: 'skip' | 'zeros' = 'skip')
   for (let e = 0; e < 6; e++) {
     const op = cell.edges[e];
     const from = EDGE_FROM[e];
-    if (op === 'none' || !(fed[from] || (isConv(op) && unfedEdges === 'zeros'))) continue;
+    if (isZeroOp(op) || !(fed[from] || (isConv(op) && unfedEdges === 'zeros'))) continue;
     ops[e] = op;
     fed[EDGE_TO[e]] = true;
     rg[EDGE_TO[e]] ||= rg[from];
   }
   // Edges are in order of their target node, so a later edge never feeds an earlier one's source.
   const reach = [false, false, false, true];
-  for (let e = 5; e >= 0; e--) if (ops[e] !== 'none' && reach[EDGE_TO[e]]) reach[EDGE_FROM[e]] = true;
+  for (let e = 5; e >= 0; e--) if (!isZeroOp(ops[e]) && reach[EDGE_TO[e]]) reach[EDGE_FROM[e]] = true;
   const alive = rg[3];
   const grad = ops.map((op, e) => alive && isConv(op) && rg[EDGE_FROM[e]] && reach[EDGE_TO[e]]);
   return { ops, grad, alive };
@@ -58,16 +73,18 @@ export interface StackedEdgeOp {
 }
 
 /**
- * The ops each edge of a stacked cell runs, in EDGE_OPS order. Where some networks put a 3x3 conv
- * and others a 1x1 on an edge, one 3x3 conv serves both (a 1x1 kernel is a 3x3 one with zeros
- * around its centre): one ReLU-conv-BN less, and fewer FLOPs than running both.
+ * The ops each edge of a stacked cell runs, in EDGE_OPS order. Where some networks put a 1x1 conv
+ * on an edge and others a larger one (3x3), the largest serves both (a 1x1 kernel is a k x k one
+ * with zeros around its centre): one ReLU-conv-BN less, and fewer FLOPs than running both.
  */
 export function stackedEdgeOps(plans: readonly CellPlan[]): StackedEdgeOp[][] {
   return EDGE_TO.map((_, e) => {
-    const merged = ['nor_conv_3x3', 'nor_conv_1x1'].every((op) => plans.some((p) => p.ops[e] === op));
+    // The largest conv some network runs here (EDGE_OPS has convs by falling kernel).
+    const host = EDGE_OPS.find((op) => isConv(op) && plans.some((p) => p.ops[e] === op));
+    const runs = (op: Nb201Op) => (convKernel(op) === 1 && host && convKernel(host)! > 1 ? host : op);
     return EDGE_OPS.flatMap((op): StackedEdgeOp[] => {
-      if (op === 'nor_conv_1x1' && merged) return [];
-      const uses = (p: CellPlan) => p.ops[e] === op || (op === 'nor_conv_3x3' && merged && p.ops[e] === 'nor_conv_1x1');
+      if (runs(op) !== op) return [];
+      const uses = (p: CellPlan) => runs(p.ops[e]) === op;
       const users = plans.map((p) => (uses(p) ? (isConv(op) ? p.grad[e] : false) : null));
       const used = users.filter((u) => u !== null).length;
       return used ? [{ op, users, used }] : [];
@@ -102,7 +119,7 @@ function skeletonMacs(cfg: Nb201NetConfig, inputHW: number): number {
   return macs + st[2].c * cfg.numClasses;
 }
 
-const convMacs = (op: Nb201Op, { c, hw }: Stage) => c * c * (op === 'nor_conv_3x3' ? 9 : 1) * hw * hw;
+const convMacs = (op: Nb201Op, { c, hw }: Stage) => c * c * convKernel(op)! ** 2 * hw * hw;
 
 /**
  * Convolution multiply-accumulates of one forward: `separate`, the sum of each network's own (the
@@ -155,14 +172,25 @@ export function stackedActivationUnits(
       if (!nodes[EDGE_FROM[e]]) zeros = true;
       for (const o of edges[e]) {
         uses[EDGE_FROM[e]]++;
-        if (isConv(o.op)) cell += backward ? 4 : 2;
-        else {
-          // A pool's output; a masked op's sum (maskedAdd, with or without a sum so far), an
-          // unmasked one's add after the node's first op; backward, the pool's and maskedAdd's
-          // input gradients.
-          const masked = o.used < G;
-          const pool = o.op === 'avg_pool_3x3';
-          cell += (Number(masked) + Number(pool)) * (backward ? 2 : 1) + Number(acc && !masked);
+        const spec = NB201_OP_SPECS[o.op];
+        switch (spec.kind) {
+          case 'conv':
+            cell += backward ? 4 : 2;
+            break;
+          case 'identity':
+          case 'avgPool': {
+            // A pool's output; a masked op's sum (maskedAdd, with or without a sum so far), an
+            // unmasked one's add after the node's first op; backward, the pool's and maskedAdd's
+            // input gradients.
+            const masked = o.used < G;
+            const pool = spec.kind === 'avgPool';
+            cell += (Number(masked) + Number(pool)) * (backward ? 2 : 1) + Number(acc && !masked);
+            break;
+          }
+          case 'zero':
+            break; // never planned (EDGE_OPS has none)
+          default:
+            unhandledOpKind(spec);
         }
         acc = true;
       }
@@ -193,11 +221,11 @@ export function stackedTapeBytes(
   const G = plans.length;
   const st = stages(cfg, inputHW);
   const { perStage, stem } = stackedActivationUnits(plans, cfg, backward, edges);
-  // Beside what the tape holds, a transient workspace: the CPU's 3x3 convolutions unfold their
-  // input (9x it; measured up to 9 stem activations forward and 18 with backward), where a cell
-  // has one, else the first reduction's (9/4).
-  const conv3 = edges.some((ops) => ops.some((o) => o.op === 'nor_conv_3x3'));
-  const transient = (conv3 ? 9 : 9 / 4) * (backward ? 2 : 1);
+  // Beside what the tape holds, a transient workspace: the CPU's k x k convolutions unfold their
+  // input (k^2 x it; for 3x3 measured up to 9 stem activations forward and 18 with backward), a
+  // cell's largest, else the first reduction's 3x3 at a quarter of the plane (9/4).
+  const unfold = Math.max(9 / 4, ...edges.flatMap((ops) => ops.map((o) => (convKernel(o.op) ?? 0) ** 2)));
+  const transient = unfold * (backward ? 2 : 1);
   let floats = (stem + transient) * n * G * cfg.channels * inputHW * inputHW + n * 3 * inputHW * inputHW;
   st.forEach(({ c, hw }, s) => (floats += perStage[s] * n * G * c * hw * hw));
   // Weights: the skeleton's and every conv the group's union runs, for every network.

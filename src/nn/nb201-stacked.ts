@@ -20,11 +20,11 @@
  */
 import { type Backend, numel, type Tensor } from '../backend/index.js';
 import type { FillBlock } from '../kernels/random.js';
-import type { Nb201Cell, Nb201Op } from '../spaces/nb201.js';
+import { convKernel, NB201_OP_SPECS, type Nb201Cell, type Nb201Op } from '../spaces/nb201.js';
 import { Rng } from '../util/rng.js';
 import type { InitMode } from './init.js';
-import { EDGE_FROM, EDGE_TO, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
-import { type CellPlan, isConv, planCell, stackedEdgeOps } from './nb201-stacked-plan.js';
+import { EDGE_FROM, EDGE_TO, edgeOpForward, type Nb201NetConfig, nb201Complexity, nb201Factory } from './nb201-net.js';
+import { type CellPlan, planCell, stackedEdgeOps } from './nb201-stacked-plan.js';
 import type { StackedFactory, StackedNets, StackedRelu } from './scorable.js';
 import { Param, type ReluPlace, type Tape, type Var } from './tape.js';
 
@@ -155,11 +155,16 @@ export class StackedNb201Net implements StackedNets {
         for (let i = 0; i < cfg.cellsPerStage; i++) {
           const edges = planned.map((ops, e) =>
             ops.map(({ op, users, used }): EdgeOp => {
-              if (isConv(op)) {
-                // A 1x1 kernel in a merged 3x3 conv: its weights in the centre taps, zeros around.
+              const k = convKernel(op);
+              if (k !== null) {
+                // A 1x1 kernel in a merged k x k conv: its weights in the centre taps, zeros around.
                 const at = (g: number): Place =>
-                  users[g] === null ? null : this.plans[g].ops[e] === op ? { stride: 1, offset: 0 } : { stride: 9, offset: 4 };
-                return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, op === 'nor_conv_3x3' ? 3 : 1, 1, at), users };
+                  users[g] === null
+                    ? null
+                    : this.plans[g].ops[e] === op
+                      ? { stride: 1, offset: 0 }
+                      : { stride: k * k, offset: (k * k - 1) / 2 };
+                return { op, conv: conv(`s${stage}.c${i}.e${e}`, c, c, k, 1, at), users };
               }
               // One mask per stage, edge and op (every cell of a stage has the same).
               const key = `${e}.${op}`;
@@ -245,7 +250,7 @@ export class StackedNb201Net implements StackedNets {
     users: Array<boolean | null>,
     sumInto?: Var,
   ): Var {
-    const c = t.reluConv(x, m.w, { stride: m.stride, pad: m.k === 3 ? 1 : 0, groups: this.groups }, at, `${name}.relu`);
+    const c = t.reluConv(x, m.w, { stride: m.stride, pad: (m.k - 1) / 2, groups: this.groups }, at, `${name}.relu`);
     this.records.push(users);
     return t.batchNorm(c, m.gamma, m.beta, `${name}.bn`, sumInto);
   }
@@ -264,7 +269,7 @@ export class StackedNb201Net implements StackedNets {
             acc = this.reluConvBn(t, src, o.conv, at, `${name}.e${e}`, o.users, acc ?? undefined);
             continue;
           }
-          const y = o.op === 'skip_connect' ? src : t.avgPool(src, { kernel: 3, stride: 1, pad: 1, countIncludePad: false });
+          const y = edgeOpForward(t, NB201_OP_SPECS[o.op], src);
           // Masked: the other networks' channels silenced and the sum taken in one op.
           acc = o.mask ? t.maskedAdd(acc, y, o.mask.value) : acc ? t.add(acc, y) : y;
         }

@@ -96,6 +96,23 @@ export function logRankSum(columns: ReadonlyArray<readonly number[]>): number[] 
   return out;
 }
 
+/**
+ * logRankSum's online form: the sum over columns of log(rank / m) of the newest entry (the last of
+ * each column) among the m so far, rank = 1 + the entries strictly below it (ties take the lowest
+ * rank, where logRankSum averages them); a non-finite score ranks lowest.
+ */
+export function logRankSumLatest(columns: ReadonlyArray<readonly number[]>): number {
+  const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
+  let v = 0;
+  for (const col of columns) {
+    const x = low(col[col.length - 1]);
+    let below = 0;
+    for (const y of col) if (low(y) < x) below++;
+    v += Math.log((below + 1) / col.length);
+  }
+  return v;
+}
+
 function orNegInf(v: number): number {
   return Number.isNaN(v) ? -Infinity : v;
 }

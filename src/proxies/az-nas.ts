@@ -19,10 +19,10 @@ import {
   covarianceEntropy,
   expressivityProgressivity,
   largestSingularValue,
-  logRankSum,
   meanTrainability,
 } from './az-nas-math.js';
-import { defineAggregator, definePass, defineProxyFamily, type NetContext } from './define.js';
+import { definePass, defineProxyFamily, type NetContext } from './define.js';
+import { logRankAggregator } from './rank-aggregate.js';
 
 export interface AzNasResult {
   /** Per-block channel-covariance entropies, in block order. */
@@ -167,9 +167,8 @@ export const AZ_NAS_MEMBERS = [
   'az_nas_complexity',
 ] as const;
 
-export const azNasAggregate = defineAggregator({
+export const azNasAggregate = logRankAggregator({
   name: 'az_nas',
   description: 'AZ-NAS: sum of log(rank/m) of its four components over the scored population',
   members: AZ_NAS_MEMBERS,
-  aggregate: (rows) => logRankSum(AZ_NAS_MEMBERS.map((m) => rows.map((r) => r[m]))),
 });

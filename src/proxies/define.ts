@@ -15,6 +15,9 @@
  */
 import type { Backend, Tensor } from '../backend/index.js';
 import type { NetFactory, ScorableNet } from '../nn/scorable.js';
+import type { PopulationRule, ScoreRow } from '../search/population.js';
+
+export type { PopulationRule, ScoreRow };
 
 export interface ProxyBatch {
   /** Normalised images, NCHW [n, 3, size, size]. */
@@ -82,12 +85,34 @@ export interface PassDef<R> {
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
-function checkName(what: string, name: string): void {
-  if (!NAME.test(name)) throw new Error(`${what} name '${name}' must be lower-case letters, digits and '_'`);
+/** A value as a one-line error shows it. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return 'an array';
+  if (v && typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function checkName(what: string, name: unknown): void {
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new TypeError(`${what} name ${describeValue(name)} must be a string of lower-case letters, digits and '_'`);
+}
+
+/** One-line TypeError unless `def[key]` is a function (what define* and register* check of a hand-made def). */
+function checkFunction(what: string, def: object, key: string, optional = false): void {
+  const v = (def as Record<string, unknown>)[key];
+  if (optional && v === undefined) return;
+  if (typeof v !== 'function') throw new TypeError(`${what}: ${key} must be a function, got ${describeValue(v)}`);
 }
 
 export function definePass<R>(def: PassDef<R>): PassDef<R> {
+  if (!def || typeof def !== 'object') throw new TypeError(`definePass: expected a pass definition, got ${describeValue(def)}`);
   checkName('pass', def.name);
+  if (typeof def.order !== 'number')
+    throw new TypeError(`pass '${def.name}': order must be a number, got ${describeValue(def.order)}`);
+  checkFunction(`pass '${def.name}'`, def, 'run');
+  checkFunction(`pass '${def.name}'`, def, 'release', true);
   return Object.freeze({ ...def });
 }
 
@@ -155,6 +180,14 @@ function unit<R>(
   mergeRtols.forEach((t, i) => {
     if (!(t >= 0 && t < 1)) throw new Error(`proxy '${names[i]}': mergeRtol must be in [0, 1), got ${t}`);
   });
+  descriptions.forEach((d, i) => {
+    if (typeof d !== 'string') throw new TypeError(`proxy '${names[i]}': description must be a string, got ${describeValue(d)}`);
+  });
+  const p = common.pass as unknown;
+  if (!p || typeof p !== 'object' || typeof (p as PassDef<R>).run !== 'function' || typeof (p as PassDef<R>).name !== 'string')
+    throw new TypeError(
+      `proxy '${names[0]}': pass must be a pass (definePass, or a built-in such as cePass), got ${describeValue(p)}`,
+    );
   const computeMany =
     many ??
     (async (rs: readonly R[], ctxs: readonly NetContext[]) => {
@@ -162,7 +195,7 @@ function unit<R>(
       for (let i = 0; i < rs.length; i++) out.push(await compute(rs[i], ctxs[i]));
       return out;
     });
-  return Object.freeze({
+  const u: ProxyUnit = Object.freeze({
     names: Object.freeze(names),
     descriptions: Object.freeze(descriptions),
     mergeRtols: Object.freeze(mergeRtols),
@@ -172,10 +205,23 @@ function unit<R>(
     compute: compute as ProxyUnit['compute'],
     computeMany: computeMany as ProxyUnit['computeMany'],
   });
+  UNITS.add(u);
+  return u;
+}
+
+const UNITS = new WeakSet<ProxyUnit>();
+
+/** True for what defineProxy / defineProxyFamily return (what the registry takes). */
+export function isProxyUnit(x: unknown): x is ProxyUnit {
+  return typeof x === 'object' && x !== null && UNITS.has(x as ProxyUnit);
 }
 
 export function defineProxy<R>(def: ProxyDef<R>): ProxyUnit {
+  if (!def || typeof def !== 'object') throw new TypeError(`defineProxy: expected a proxy definition, got ${describeValue(def)}`);
   const { name } = def;
+  checkName('proxy', name);
+  checkFunction(`proxy '${name}'`, def, 'compute');
+  checkFunction(`proxy '${name}'`, def, 'computeMany', true);
   return unit(
     [name],
     [def.description],
@@ -187,7 +233,12 @@ export function defineProxy<R>(def: ProxyDef<R>): ProxyUnit {
 }
 
 export function defineProxyFamily<R, K extends string>(def: ProxyFamilyDef<R, K>): ProxyUnit {
+  if (!def || typeof def !== 'object' || !def.members || typeof def.members !== 'object')
+    throw new TypeError(`defineProxyFamily: expected a definition with members {name: description}, got ${describeValue(def)}`);
   const names = Object.keys(def.members) as K[];
+  names.forEach((n) => checkName('proxy', n));
+  checkFunction(`proxy family '${names[0]}'`, def, 'compute');
+  checkFunction(`proxy family '${names[0]}'`, def, 'computeMany', true);
   // Report exactly the members, in their declared order, whatever else compute returns.
   const pick = (s: Record<K, number>) => Object.fromEntries(names.map((k) => [k, s[k]]));
   const rtol = def.mergeRtol;
@@ -201,17 +252,31 @@ export function defineProxyFamily<R, K extends string>(def: ProxyFamilyDef<R, K>
   );
 }
 
-/** A population-level score (the vote): one value per row from its members' scores of all rows. */
-export interface AggregatorDef {
+/**
+ * A population-level score (the vote): one value per row from its members' scores of all rows
+ * (`aggregate`), and the value a search steers by as each row arrives (`online`; default: the
+ * newest row's aggregate over the rows so far): src/search/population.ts's PopulationRule.
+ */
+export interface AggregatorDef extends PopulationRule {
   readonly name: string;
   readonly description: string;
   /** Per-network proxies every row must carry; asking for the aggregator scores them. */
   readonly members: readonly string[];
-  aggregate(rows: ReadonlyArray<Record<string, number>>): number[];
+  aggregate(rows: readonly ScoreRow[]): number[];
+  online?(rows: readonly ScoreRow[]): number;
 }
 
 export function defineAggregator(def: AggregatorDef): AggregatorDef {
+  if (!def || typeof def !== 'object')
+    throw new TypeError(`defineAggregator: expected an aggregator definition, got ${describeValue(def)}`);
   checkName('aggregator', def.name);
-  if (!def.members.length) throw new Error(`aggregator '${def.name}' needs members`);
+  if (typeof def.description !== 'string')
+    throw new TypeError(`aggregator '${def.name}': description must be a string, got ${describeValue(def.description)}`);
+  if (!Array.isArray(def.members) || !def.members.length || def.members.some((m) => typeof m !== 'string'))
+    throw new TypeError(
+      `aggregator '${def.name}' needs members: a non-empty array of proxy names, got ${describeValue(def.members)}`,
+    );
+  checkFunction(`aggregator '${def.name}'`, def, 'aggregate');
+  checkFunction(`aggregator '${def.name}'`, def, 'online', true);
   return Object.freeze({ ...def, members: Object.freeze([...def.members]) });
 }

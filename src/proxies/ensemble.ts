@@ -9,8 +9,7 @@
  * progressivity, picked on 169 cells) is ENSEMBLE_R2_MEMBERS. No weights, nothing fitted to
  * accuracies: a zero-shot score.
  */
-import { logRankSum } from './az-nas-math.js';
-import { defineAggregator } from './define.js';
+import { logRankAggregator } from './rank-aggregate.js';
 
 export const ENSEMBLE_MEMBERS = [
   'wrcor',
@@ -25,9 +24,8 @@ export const ENSEMBLE_MEMBERS = [
 /** Round two's members (bench/results/ranking/2026-12-04-2/selection.txt), for comparisons. */
 export const ENSEMBLE_R2_MEMBERS = ENSEMBLE_MEMBERS.filter((m) => m !== 'az_nas_progressivity');
 
-export const ensemble = defineAggregator({
+export const ensemble = logRankAggregator({
   name: 'ensemble',
   description: `training-free rank ensemble: sum of log(rank/m) of ${ENSEMBLE_MEMBERS.join(', ')}`,
   members: ENSEMBLE_MEMBERS,
-  aggregate: (rows) => logRankSum(ENSEMBLE_MEMBERS.map((m) => rows.map((r) => r[m]))),
 });

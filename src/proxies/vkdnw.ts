@@ -19,8 +19,8 @@ import type { Tensor } from '../backend/index.js';
 import type { Conv2dParams } from '../kernels/params.js';
 import { Tape, type Var } from '../nn/tape.js';
 import { Rng } from '../util/rng.js';
-import { logRankSum } from './az-nas-math.js';
-import { defineAggregator, definePass, defineProxyFamily } from './define.js';
+import { definePass, defineProxyFamily } from './define.js';
+import { logRankAggregator } from './rank-aggregate.js';
 import { symmetricEigenvaluesQl } from './linalg.js';
 import { decileEntropy, fisherFromRows, softmaxCovFactors, vkdnwScore } from './vkdnw-math.js';
 
@@ -158,9 +158,8 @@ export const VKDNW_AGG_MEMBERS = [
   'az_nas_complexity',
 ] as const;
 
-export const vkdnwAggregate = defineAggregator({
+export const vkdnwAggregate = logRankAggregator({
   name: 'vkdnw_agg',
   description: 'VKDNW_agg: sum of log(rank/m) of vkdnw, jacob_cov, AZ-NAS expressivity, trainability and FLOPs',
   members: VKDNW_AGG_MEMBERS,
-  aggregate: (rows) => logRankSum(VKDNW_AGG_MEMBERS.map((m) => rows.map((r) => r[m]))),
 });

@@ -6,8 +6,8 @@
  * majority even where the majority relation is transitive: members ranking A>B>X>Y, A>B>X>Y and
  * B>X>Y>A put A above B two to one, yet B's ranks sum higher (7/3 against 2).
  */
-import { borda } from '../util/ranks.js';
-import { defineAggregator } from './define.js';
+import { borda, fractionBelow } from '../util/ranks.js';
+import { defineAggregator, type ScoreRow } from './define.js';
 
 const MEMBERS = ['wrcor', 'synflow', 'jacob_cov'] as const;
 
@@ -18,9 +18,25 @@ export function voteScores(rows: ReadonlyArray<Record<string, number>>, members:
   return borda(members.map((m) => rows.map((r) => r[m])));
 }
 
+/**
+ * The vote's online form, the value a search steers by: per member the fraction of the
+ * architectures seen so far that it ranks below the newest one (fractionBelow), averaged.
+ */
+function voteLatest(rows: readonly ScoreRow[]): number {
+  const last = rows[rows.length - 1];
+  let v = 0;
+  for (const m of MEMBERS)
+    v += fractionBelow(
+      rows.map((r) => r[m]),
+      last[m],
+    );
+  return v / MEMBERS.length;
+}
+
 export const vote = defineAggregator({
   name: 'vote',
-  description: 'vote of WRCor, SynFlow and jacob_cov: Borda count over the scored population (not the pairwise majority)',
+  description: `vote of ${MEMBERS.join(', ')}: Borda count over the scored population (not the pairwise majority)`,
   members: MEMBERS,
   aggregate: (rows) => voteScores(rows, MEMBERS),
+  online: voteLatest,
 });

@@ -65,7 +65,7 @@ export class ProxylessSupernet {
       store,
       layout,
       (shapes) => {
-        const own = { kernels: layout.kernels as Array<3 | 5 | 7>, expands: layout.expands as Array<1 | 3 | 6> };
+        const own = { kernels: layout.kernels, expands: layout.expands };
         return shapes.map(
           (shape, b) => new ChoiceLayer(store, b, opts.cells?.[b] ?? handDesignedCells(shape, own), shape, opts.only?.[b], bnEps),
         );

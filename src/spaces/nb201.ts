@@ -1,6 +1,6 @@
 /**
- * The NAS-Bench-201 cell space: 4 nodes (0 = input, 3 = output), 6 edges j<-i, one of 5 ops each,
- * 5^6 = 15625 cells.
+ * The NAS-Bench-201 cell space: 4 nodes (0 = input, 3 = output), 6 edges j<-i, one of 5 ops each
+ * (NB201_OPS; what each computes: NB201_OP_SPECS), 5^6 = 15625 cells.
  *
  * Edge order (arch string order): (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2), i.e.
  * `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
@@ -24,6 +24,48 @@ import { checkChoices, type SearchSpace } from './space.js';
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
 export type Nb201Op = (typeof NB201_OPS)[number];
 
+/**
+ * What an edge op computes. 'zero': nothing (the edge adds no term); 'identity': its input; 'conv':
+ * ReLU -> k x k conv (stride 1, padding (k-1)/2, no bias) -> BN (affine); 'avgPool': AvgPool(k, 1,
+ * (k-1)/2, count_include_pad=False). Every consumer (the network, its stacked form, the complexity
+ * counts, export, canonical forms) reads an op through this and switches on `kind` exhaustively
+ * (unhandledOpKind), so a new kind fails typecheck until each handles it.
+ */
+export type Nb201OpSpec =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'identity' }
+  | { readonly kind: 'conv'; readonly kernel: number }
+  | { readonly kind: 'avgPool'; readonly kernel: number };
+
+/** Per op its spec; a key per NB201_OPS entry, so an op added there fails typecheck until it has one. */
+export const NB201_OP_SPECS: { readonly [O in Nb201Op]: Nb201OpSpec } = Object.freeze({
+  none: { kind: 'zero' },
+  skip_connect: { kind: 'identity' },
+  nor_conv_1x1: { kind: 'conv', kernel: 1 },
+  nor_conv_3x3: { kind: 'conv', kernel: 3 },
+  avg_pool_3x3: { kind: 'avgPool', kernel: 3 },
+});
+
+export function nb201OpSpec(op: Nb201Op): Nb201OpSpec {
+  return NB201_OP_SPECS[op];
+}
+
+/** The default branch of an exhaustive switch on Nb201OpSpec['kind']: a kind left out is a type error there. */
+export function unhandledOpKind(spec: never): never {
+  throw new Error(`NB201 op kind '${(spec as Nb201OpSpec).kind}' is not handled here`);
+}
+
+/** True for the ops that contribute nothing ('none'). */
+export function isZeroOp(op: Nb201Op): boolean {
+  return NB201_OP_SPECS[op].kind === 'zero';
+}
+
+/** The op's conv kernel size, or null when it is not a conv. */
+export function convKernel(op: Nb201Op): number | null {
+  const s = NB201_OP_SPECS[op];
+  return s.kind === 'conv' ? s.kernel : null;
+}
+
 export interface Nb201Cell {
   edges: Nb201Op[];
 }
@@ -38,7 +80,8 @@ export const NB201_EDGES: ReadonlyArray<readonly [number, number]> = [
   [3, 2],
 ];
 export const NB201_NUM_EDGES = 6;
-export const NB201_NUM_CELLS = 15625;
+/** NB201_OPS.length ** NB201_NUM_EDGES (15625). */
+export const NB201_NUM_CELLS = NB201_OPS.length ** NB201_NUM_EDGES;
 /** The cells without dead edges ('live' canonical forms): the rows of the ground-truth tables. */
 export const NB201_LIVE_CELLS = 9445;
 
@@ -130,7 +173,7 @@ export function fromIndexTuple(t: number[] | string): Nb201Cell {
   const edges = new Array<Nb201Op>(NB201_NUM_EDGES);
   nums.forEach((v, ti) => {
     if (!Number.isInteger(v) || v < 0 || v >= TUPLE_OPS.length) {
-      throw new RangeError(`NB201 index tuple entry ${ti} is ${v}, must be an integer 0..4 (${String(t)})`);
+      throw new RangeError(`NB201 index tuple entry ${ti} is ${v}, must be an integer 0..${TUPLE_OPS.length - 1} (${String(t)})`);
     }
     edges[TUPLE_TO_ARCH[ti]] = TUPLE_OPS[v];
   });
@@ -150,16 +193,17 @@ export function formatIndexTuple(c: Nb201Cell): string {
 /** Which edges carry signal from the input to the output (see the module comment). */
 export function liveEdges(c: Nb201Cell): boolean[] {
   checkCell(c);
+  const on = c.edges.map((op) => !isZeroOp(op));
   const fwd = [true, false, false, false];
   NB201_EDGES.forEach(([to, from], k) => {
-    if (c.edges[k] !== 'none' && fwd[from]) fwd[to] = true;
+    if (on[k] && fwd[from]) fwd[to] = true;
   });
   const bwd = [false, false, false, true];
   for (let k = NB201_NUM_EDGES - 1; k >= 0; k--) {
     const [to, from] = NB201_EDGES[k];
-    if (c.edges[k] !== 'none' && bwd[to]) bwd[from] = true;
+    if (on[k] && bwd[to]) bwd[from] = true;
   }
-  return NB201_EDGES.map(([to, from], k) => c.edges[k] !== 'none' && fwd[from] && bwd[to]);
+  return NB201_EDGES.map(([to, from], k) => on[k] && fwd[from] && bwd[to]);
 }
 
 /** True when some path of non-'none' edges joins input and output. */
@@ -176,9 +220,21 @@ export function nb201UniqueStr(c: Nb201Cell): string {
     const cur: string[] = [];
     for (let i = 0; i < j; i++, k++) {
       const op = c.edges[k];
-      if (op === 'none' || nodes[i] === '#') cur.push('#');
-      else if (op === 'skip_connect') cur.push(nodes[i]);
-      else cur.push(`(${nodes[i]})@${op}`);
+      const spec = NB201_OP_SPECS[op];
+      switch (spec.kind) {
+        case 'zero':
+          cur.push('#');
+          break;
+        case 'identity':
+          cur.push(nodes[i]);
+          break;
+        case 'conv':
+        case 'avgPool':
+          cur.push(nodes[i] === '#' ? '#' : `(${nodes[i]})@${op}`);
+          break;
+        default:
+          unhandledOpKind(spec);
+      }
     }
     nodes.push(cur.sort().join('+'));
   }
@@ -227,13 +283,13 @@ export function canonicalCells(level: CanonicalLevel = 'live'): Nb201Cell[] {
 }
 
 /**
- * Base-5 index, arch position 0 most significant, digits in NB201_OPS order. This is the enumeration
+ * Base-NB201_OPS.length (5) index, arch position 0 most significant, digits in NB201_OPS order. This is the enumeration
  * order of NAS-Bench-201's `CellStructure.gen_all`; it is NOT the benchmark file's arch index (that
  * order is not recoverable from the shared data).
  */
 export function cellIndex(c: Nb201Cell): number {
   checkCell(c);
-  return c.edges.reduce((acc, op) => acc * 5 + OP_INDEX.get(op)!, 0);
+  return c.edges.reduce((acc, op) => acc * NB201_OPS.length + OP_INDEX.get(op)!, 0);
 }
 
 export function cellFromIndex(i: number): Nb201Cell {
@@ -242,13 +298,13 @@ export function cellFromIndex(i: number): Nb201Cell {
   }
   const edges = new Array<Nb201Op>(NB201_NUM_EDGES);
   for (let k = NB201_NUM_EDGES - 1; k >= 0; k--) {
-    edges[k] = NB201_OPS[i % 5];
-    i = Math.floor(i / 5);
+    edges[k] = NB201_OPS[i % NB201_OPS.length];
+    i = Math.floor(i / NB201_OPS.length);
   }
   return { edges };
 }
 
-/** All 15625 cells in `cellIndex` order (fresh objects). */
+/** All NB201_NUM_CELLS (15625) cells in `cellIndex` order (fresh objects). */
 export function allCells(): Nb201Cell[] {
   return Array.from({ length: NB201_NUM_CELLS }, (_, i) => cellFromIndex(i));
 }
@@ -257,7 +313,7 @@ export function sampleCell(rng: Rng): Nb201Cell {
   return { edges: Array.from({ length: NB201_NUM_EDGES }, () => NB201_OPS[rng.int(NB201_OPS.length)]) };
 }
 
-/** Changes one uniformly chosen edge to a different op (uniform over the other 4). */
+/** Changes one uniformly chosen edge to a different op (uniform over the other NB201_OPS.length - 1). */
 export function mutateCell(c: Nb201Cell, rng: Rng): Nb201Cell {
   checkCell(c);
   const k = rng.int(NB201_NUM_EDGES);

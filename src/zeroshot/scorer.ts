@@ -122,8 +122,8 @@ export interface ScoredCell {
 }
 
 /** Names to compute for a requested list (an aggregator expands to its members, 'all' to everything). */
-export function expandProxyNames(names: readonly string[]): string[] {
-  return resolveProxies(names).map((p) => p.name);
+export function expandProxyNames(names: readonly string[], fn = 'expandProxyNames'): string[] {
+  return resolveProxies(names, fn).map((p) => p.name);
 }
 
 /** True when the request asks for the vote (by name or through 'all'). */
@@ -141,7 +141,7 @@ export class ZeroShotScorer {
     proxyNames: readonly string[],
     readonly opts: ZeroShotOptions = ZERO_SHOT_DEFAULTS,
   ) {
-    this.proxies = expandProxyNames(proxyNames);
+    this.proxies = expandProxyNames(proxyNames, 'ZeroShotScorer');
     this.batch = withInputs(opts.batch ?? proxyBatch(opts.batchSize, opts.seed), opts.inputs ?? 'data', opts.seed);
     this.net = nb201NetFor(this.batch, opts.net, 'ZeroShotScorer');
     checkLabels(this.batch.y, this.net.numClasses, 'ZeroShotScorer', classesAdvice(this.batch, opts.net));
@@ -374,11 +374,24 @@ async function scoreOrShrink(
 
 /**
  * Adds the requested population-level scores (aggregators named in `names`, or all with 'all') to
- * each row, where the rows carry every member's score.
+ * each row. Per-network names in `names` are passed over (the rows carry them); an unknown name
+ * throws UnknownProxyError, and a row without a score of a requested aggregator's member throws
+ * one line naming both, before any row changes.
  */
 export function addAggregates(rows: ScoredCell[], names: readonly string[]): void {
-  for (const a of requestedAggregators(names)) {
-    if (!rows.length || a.members.some((m) => rows[0].scores[m] === undefined)) continue;
+  resolveProxies(names, 'addAggregates');
+  const aggs = requestedAggregators(names, 'addAggregates');
+  for (const a of aggs) {
+    for (const m of a.members) {
+      const i = rows.findIndex((r) => typeof r.scores?.[m] !== 'number');
+      if (i >= 0)
+        throw new RangeError(
+          `addAggregates: '${a.name}' needs a '${m}' score on every row; row ${i} (${rows[i].arch}) has none: score the rows with ['${a.name}'] (its members ${a.members.join(', ')})`,
+        );
+    }
+  }
+  for (const a of aggs) {
+    if (!rows.length) continue;
     const v = a.aggregate(rows.map((r) => r.scores));
     rows.forEach((r, i) => (r.scores[a.name] = v[i]));
   }

@@ -1,6 +1,6 @@
 /**
  * The ops WRCor, ProxylessNAS and AutoSpace run, on both backends against the descriptors'
- * TypeScript references, on the shapes test/backend/parity-ops.gpu.test.ts leaves out: every
+ * TypeScript references, on the shapes test/helpers/op-cases.ts leaves out: every
  * depthwise kernel / stride pair of an MBConv (3, 5, 7 x 1, 2; each a separately specialised WGSL
  * pipeline) on odd planes and on planes smaller than the kernel, batch 1, prime channel counts, one
  * value per BN channel, class counts past the CPU backend's threading grain, candidate counts past

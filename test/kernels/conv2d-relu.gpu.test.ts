@@ -3,7 +3,7 @@
  * composition they replace bit for bit, on every GEMM core: the forward is conv2d(relu(x)), the
  * input gradient reluBackward(conv2dBackwardInput(dy), x), the weight gradient
  * conv2dBackwardWeight(relu(x), dy). x has exact zeros (relu(0) = 0, gradient 0 there). The
- * reference values are test/backend/parity-ops.gpu.test.ts's; this pins the fusion itself.
+ * reference values are test/helpers/op-cases.ts's; this pins the fusion itself.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu, GpuTensor } from '../../src/gpu/index.js';

@@ -28,6 +28,16 @@ const ROOT = [
   'mixBackward',
   'fitnessGrad',
   'defineProxy',
+  'defineProxyFamily',
+  'defineAggregator',
+  'definePass',
+  'registerProxy',
+  'registerAggregator',
+  'populationScorer',
+  'PopulationScorer',
+  'cePass',
+  'staticPass',
+  'AGGREGATORS',
   'scoreArch',
   'writeFileAtomic',
   'DurableAppender',
@@ -75,8 +85,19 @@ describe('code examples of docs/api.md and docs/data.md', () => {
     }),
   );
 
+  /** Runs a docs example with tsx; it must exit 0. */
+  const runExample = (file: string) => {
+    const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), file], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 230_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return r;
+  };
+
   it('type-check against the sources', { timeout: 240_000 }, () => {
-    expect(files.length).toBe(2);
+    expect(files.length).toBe(3);
     const modules = join(REPO, 'node_modules');
     writeFileSync(
       join(dir, 'tsconfig.json'),
@@ -101,17 +122,32 @@ describe('code examples of docs/api.md and docs/data.md', () => {
     "api.md's example runs: a [4, 64, 64] correlation, then the best cell of a 20-proposal search and its WRCor",
     { timeout: 240_000 },
     () => {
-      const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), files[0]], {
-        cwd: dir,
-        encoding: 'utf8',
-        timeout: 230_000,
-      });
-      expect(r.status, r.stderr).toBe(0);
+      const r = runExample(files[0]);
       expect(r.stdout).toContain('Float32Array(16384)');
       const [arch, score] = r.stdout.trim().split('\n').at(-1)!.split(' ');
       expect(() => parseArch(arch)).not.toThrow();
       // WRCor of an NB201 cell on a batch of 64: a log-determinant in the hundreds (docs/results.md).
       expect(Number(score)).toBeGreaterThan(100);
+    },
+  );
+
+  it(
+    "api.md's registration example runs: its proxy scores a cell, its aggregator ranks rows and steers a search",
+    { timeout: 240_000 },
+    () => {
+      const r = runExample(files[1]);
+      const [share, votes, last] = r.stdout.trim().split('\n').slice(-3);
+      // A share of gradient entries, strictly inside (0, 1) for a network that learns something.
+      expect(Number(share)).toBeGreaterThan(0);
+      expect(Number(share)).toBeLessThan(1);
+      // Mean normalised ranks of 4 cells over 2 members: each in [0, 1], and they sum to 2 (ties average).
+      const v = votes.split(' ').map(Number);
+      expect(v).toHaveLength(4);
+      for (const x of v) expect(x >= 0 && x <= 1, votes).toBe(true);
+      expect(v.reduce((a, b) => a + b, 0)).toBeCloseTo(2, 9);
+      const [arch, score] = last.split(' ');
+      expect(() => parseArch(arch)).not.toThrow();
+      expect(Number(score) >= 0 && Number(score) <= 1, last).toBe(true);
     },
   );
 });

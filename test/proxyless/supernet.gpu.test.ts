@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, type Gpu } from '../../src/gpu/index.js';
 import type { GateSample } from '../../src/kernels/binarize.js';
 import { fromNetConfig } from '../../src/latency/arch.js';
+import type { MbconvExpand, MbconvKernel } from '../../src/latency/space.js';
 import { Tape } from '../../src/nn/tape.js';
 import { CIFAR_LAYOUT, type MobileNetLayout } from '../../src/mobilenet/layout.js';
 import { WeightSgd } from '../../src/nn/optim.js';
@@ -40,7 +41,7 @@ describe('MBConv candidate vs f64 CPU reference', () => {
     [3, 3, 1],
     [5, 6, 2],
     [7, 3, 2],
-  ]) {
+  ] as Array<[MbconvKernel, MbconvExpand, number]>) {
     it(`k${kernel} e${expand} s${stride}: forward, input and weight gradients`, async ({ skip }) => {
       if (!gpu) return skip();
       const layout: MobileNetLayout = {

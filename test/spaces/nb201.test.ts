@@ -16,6 +16,14 @@ import {
   liveEdges,
   mutateCell,
   NB201_OPS,
+  NB201_OP_SPECS,
+  NB201_NUM_CELLS,
+  NB201_NUM_EDGES,
+  type Nb201Op,
+  type Nb201OpSpec,
+  convKernel,
+  isZeroOp,
+  unhandledOpKind,
   makeNb201Space,
   nb201Space,
   nb201UniqueStr,
@@ -24,6 +32,7 @@ import {
   toIndexTuple,
   formatIndexTuple,
 } from '../../src/spaces/nb201.js';
+import { EDGE_OPS } from '../../src/nn/nb201-stacked-plan.js';
 import { categoricalSpace } from '../../src/spaces/space.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -230,5 +239,49 @@ describe('SearchSpace implementations', () => {
     expect(s.parse('1, 0, 3')).toEqual([1, 0, 3]);
     expect(() => s.decode([0, 1, 0])).toThrow(/choice 1 is 1/);
     expect(() => categoricalSpace('bad', [2, 0])).toThrow(/positive integers/);
+  });
+});
+
+describe('the op table (NB201_OP_SPECS): one source for every consumer', () => {
+  it('has a spec per op, NAS-Bench-201 semantics, and the cell count from the op count', () => {
+    expect(Object.keys(NB201_OP_SPECS)).toEqual([...NB201_OPS]);
+    expect(NB201_OP_SPECS).toEqual({
+      none: { kind: 'zero' },
+      skip_connect: { kind: 'identity' },
+      nor_conv_1x1: { kind: 'conv', kernel: 1 },
+      nor_conv_3x3: { kind: 'conv', kernel: 3 },
+      avg_pool_3x3: { kind: 'avgPool', kernel: 3 },
+    });
+    expect(Object.isFrozen(NB201_OP_SPECS)).toBe(true);
+    expect(NB201_NUM_CELLS).toBe(NB201_OPS.length ** NB201_NUM_EDGES);
+    expect(NB201_NUM_CELLS).toBe(15625);
+    expect(NB201_OPS.map(convKernel)).toEqual([null, null, 1, 3, null]);
+    expect(NB201_OPS.filter(isZeroOp)).toEqual(['none']);
+  });
+
+  it('the stacked edge order derives from it: convs by falling kernel, then the rest in NB201_OPS order', () => {
+    expect(EDGE_OPS).toEqual(['nor_conv_3x3', 'nor_conv_1x1', 'skip_connect', 'avg_pool_3x3']);
+  });
+
+  it('an op or kind a consumer does not handle is a type error (tsc checks the directives)', () => {
+    // A table without an entry for a new op does not typecheck (Record over Nb201Op).
+    // @ts-expect-error -- 'nor_conv_5x5' has no entry
+    const wider: { readonly [O in Nb201Op | 'nor_conv_5x5']: Nb201OpSpec } = NB201_OP_SPECS;
+    expect(wider).toBe(NB201_OP_SPECS);
+    // An exhaustive switch that leaves a kind out does not typecheck at unhandledOpKind.
+    const kernelOf = (s: Nb201OpSpec): number => {
+      switch (s.kind) {
+        case 'conv':
+        case 'avgPool':
+          return s.kernel;
+        case 'zero':
+          return 0;
+        default:
+          // @ts-expect-error -- 'identity' is not handled above
+          return unhandledOpKind(s);
+      }
+    };
+    expect(kernelOf(NB201_OP_SPECS.nor_conv_3x3)).toBe(3);
+    expect(() => kernelOf(NB201_OP_SPECS.skip_connect)).toThrow(/kind 'identity' is not handled/);
   });
 });

@@ -30,6 +30,7 @@ import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
 import { plural } from '../../util/format.js';
+import { groupableProxiesText } from '../specs/common.js';
 
 export const summary = SCORE.summary;
 
@@ -42,12 +43,12 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const ungroupable = proxies.filter((p) => !GROUPABLE_PROXIES.has(p));
   const group = v.group === 'auto' ? 'auto' : Number(v.group);
   if (group !== 'auto' && group > 1 && ungroupable.length)
-    throw new UsageError(`--group works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
+    throw new UsageError(`--group works with ${groupableProxiesText()} only, not ${ungroupable.join(', ')}`);
   // Stacked mode only changes how a group runs: with no groups it would silently do nothing.
   if (v['group-mode'] === 'stacked' && group === 1)
     throw new UsageError('--group-mode stacked needs groups: --group 1 runs each architecture alone (give --group N or auto)');
   if (v['group-mode'] === 'stacked' && ungroupable.length)
-    throw new UsageError(`--group-mode stacked works with wrcor*, naswot, params and flops only, not ${ungroupable.join(', ')}`);
+    throw new UsageError(`--group-mode stacked works with ${groupableProxiesText()} only, not ${ungroupable.join(', ')}`);
   const accs = loadNb201Accuracies();
   const cells = selectCells(
     { arch: v.arch, archs: v.archs, sample: v.sample, all: v.all, groundTruth: v['ground-truth'], seed: v.seed },

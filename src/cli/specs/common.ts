@@ -12,6 +12,36 @@ export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATO
 /** One proxy to drive a search: a registry name or the vote. */
 export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys()];
 
+/** "a, b and c" */
+export function andList(xs: readonly string[]): string {
+  return xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : (xs[0] ?? '');
+}
+
+/** A proxy unit in words: a family whose names share its first one's prefix as `first*`. */
+function unitText(names: readonly string[]): string {
+  return names.length > 1 && names.every((n) => n.startsWith(names[0])) ? `${names[0]}*` : names.join(', ');
+}
+
+/** The proxies --group batches, from the registry: "wrcor*, naswot, params and flops". */
+export function groupableProxiesText(): string {
+  const units = new Set([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.unit));
+  return andList([...units].map((u) => unitText(u.names)));
+}
+
+/** The families (several scores of one pass: asking for one reports all), from the registry. */
+export function proxyFamiliesText(): string {
+  const units = new Set([...PROXIES.values()].map((p) => p.unit));
+  return [...units]
+    .filter((u) => u.names.length > 1)
+    .map((u) => u.names.join(', '))
+    .join('; ');
+}
+
+/** The vote's members as the registry has them: "wrcor+synflow+jacob_cov". */
+export function voteMembersText(): string {
+  return AGGREGATORS.get('vote')!.members.join('+');
+}
+
 /**
  * Distinct networks of NAS-Bench-201: the 'live' canonical forms (a cell with dead edges computes the same
  * network as a smaller one), which are exactly the cells of the shared accuracy table.

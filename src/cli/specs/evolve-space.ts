@@ -1,5 +1,5 @@
 import { DEFAULT_EVOLVE as D } from '../../autospace/evolve.js';
-import { MAX_NODES } from '../../mobilenet/cell.js';
+import { HAND_DESIGNED_MBCONV, MAX_NODES, REFERENCE_MBCONV } from '../../mobilenet/cell.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { trainFoundOptions } from './train.js';
 import { defineCommand, defineMode, flag, int, madds, MAX_SEED, num, oneOf, outDir, outFile, seed, text } from '../spec.js';
@@ -55,7 +55,7 @@ export const EVOLVE_OPTIONS = {
   }),
   guide: int({ help: 'iterations in which the reference cell is always mixed and kept', default: D.guideIterations, min: 0 }),
   init: oneOf(['reference', 'hand-designed'], {
-    help: 'starting populations: reference (MBConv k3 e6 and its mutations) or hand-designed (the reference, the hand-designed MBConv k3/5/7 x e3/6 and zero cells that fit the budget, then mutations)',
+    help: `starting populations: reference (MBConv k${REFERENCE_MBCONV.kernel} e${REFERENCE_MBCONV.expand} and its mutations) or hand-designed (the reference, the hand-designed ${HAND_DESIGNED_MBCONV} and zero cells that fit the budget, then mutations)`,
     metavar: 'I',
     default: D.init,
   }),
@@ -143,7 +143,7 @@ export const EVOLVE_OPTIONS = {
 
 export const HAND_DESIGNED_OPTIONS = {
   'hand-designed': flag({
-    help: 'write the ProxylessNAS hand-designed space (MBConv k3/5/7 x e3/6 + zero) in the same format and exit (no GPU needed)',
+    help: `write the ProxylessNAS hand-designed space (${HAND_DESIGNED_MBCONV} + zero) in the same format and exit (no GPU needed)`,
   }),
   layout: oneOf(Object.keys(LAYOUTS), { help: 'the layout whose positions the space covers', default: 'cifar' }),
   out,

@@ -1,3 +1,4 @@
+import { MBCONV_KERNELS, PROXYLESS_EXPANDS } from '../../latency/space.js';
 import { LAYOUTS } from '../../mobilenet/layout.js';
 import { DEFAULT_SEARCH as D } from '../../proxyless/search.js';
 import { DEFAULT_LAMBDA } from '../../proxyless/objective.js';
@@ -247,7 +248,6 @@ export const PROXYLESS_MODE = defineMode({
 export const PROXYLESS = defineCommand({
   name: 'proxyless',
   summary: 'ProxylessNAS: binarized-path supernet search on --dataset (CIFAR-10 by default) with a latency loss',
-  description:
-    "Trains a ProxylessNAS supernet on --dataset (CIFAR-10 by default; its training split cut into --train and --val) and searches one MBConv candidate per block (kernel 3/5/7 x expand 3/6, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config. At the default lengths the supernet stays near chance (each candidate trains only on the steps that sample it, among blocks that keep switching), so the α steps see little accuracy signal and α follows the latency term; the supernet learns only over thousands of --warmup steps (4000: about 19 % train accuracy on CIFAR-10; docs/results.md).",
+  description: `Trains a ProxylessNAS supernet on --dataset (CIFAR-10 by default; its training split cut into --train and --val) and searches one MBConv candidate per block (kernel ${MBCONV_KERNELS.join('/')} x expand ${PROXYLESS_EXPANDS.join('/')}, 'zero' where an identity skip is possible) under a latency lookup table, multiply-adds or cells timed on this CPU. Writes the argmax network as a ProxylessNAS net.config. At the default lengths the supernet stays near chance (each candidate trains only on the steps that sample it, among blocks that keep switching), so the α steps see little accuracy signal and α follows the latency term; the supernet learns only over thousands of --warmup steps (4000: about 19 % train accuracy on CIFAR-10; docs/results.md).`,
   modes: [PROXYLESS_MODE],
 });

@@ -2,14 +2,18 @@ import { parseArch, NB201_NUM_CELLS } from '../../spaces/nb201.js';
 import { cutValue } from '../errors.js';
 import { GROUP_MODES } from '../../zeroshot/group-size.js';
 import { defineCommand, defineMode, flag, inFile, int, list, oneOf, outFile, text, texts } from '../spec.js';
+import { AGGREGATORS } from '../../proxies/registry.js';
 import {
   cellsPerStage,
   device,
+  groupableProxiesText,
   kernelProfile,
   NB201_DISTINCT_CELLS,
+  proxyFamiliesText,
   proxyListChoices,
   proxyScoringOptions,
   quiet,
+  voteMembersText,
 } from './common.js';
 import { submitCpuThreads, submitOptions } from './queue.js';
 
@@ -51,7 +55,7 @@ export const SCORE_OPTIONS = {
     help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
   }),
   proxies: list({
-    help: "proxies to compute; 'vote' adds the WRCor+SynFlow+jacob_cov vote, 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: wrcor, its ablations (wrcor_act, wrcor_grad, wrcor_unweighted) and wrcor_module (weighted per cell, not per stage), the four az_nas_* components, vkdnw and vkdnw_entropy",
+    help: `proxies to compute; an aggregate (${[...AGGREGATORS.keys()].join(', ')}) adds its members and its population-level column ('vote': the ${voteMembersText()} vote), 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: ${proxyFamiliesText()}`,
     default: ['wrcor'],
     choices: proxyListChoices,
     noun: 'proxy',
@@ -59,7 +63,7 @@ export const SCORE_OPTIONS = {
   }),
   ...proxyScoringOptions,
   group: text({
-    help: "score N architectures together: their ReLU correlation matrices share batched dispatches (wrcor*, naswot, params, flops only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)",
+    help: `score N architectures together: their ReLU correlation matrices share batched dispatches (${groupableProxiesText()} only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)`,
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,

@@ -1,4 +1,4 @@
-import { PROXIES } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFile, int, madds, num, oneOf, oneOfLazy, outFile } from '../spec.js';
 import { trainFoundOptions } from './train.js';
 import {
@@ -14,6 +14,7 @@ import {
   proxySeed,
   quiet,
   searchProxyChoices,
+  voteMembersText,
 } from './common.js';
 import { PROXYLESS_OPTIONS } from './proxyless.js';
 import { submitCpuThreads, submitOptions } from './queue.js';
@@ -23,7 +24,7 @@ const space = oneOf(['nb201', 'proxyless'], {
   default: 'nb201',
 });
 const proxy = oneOfLazy(searchProxyChoices, {
-  help: "any proxy of 'wgnas score', or an aggregate: 'vote' (WRCor+SynFlow+jacob_cov, online Borda), 'az_nas', 'vkdnw_agg', 'ensemble' (online log-rank sums); the answer is the best by the aggregate over every evaluated cell",
+  help: `any proxy of 'wgnas score', or an aggregate: ${[...AGGREGATORS.keys()].map((a) => `'${a}'`).join(', ')} ('vote': ${voteMembersText()}); the search steers by the aggregate's online form (a cell's value among the cells evaluated so far), and the answer is the best by the aggregate over every evaluated cell`,
   default: 'wrcor',
   ignoreCase: true,
 });
