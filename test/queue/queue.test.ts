@@ -4,7 +4,8 @@
  * machine; a worker SIGKILLed mid-job loses nothing and duplicates nothing; a Redis restarted
  * mid-run (its data gone) still ends in the full output; a job that always fails ends failed with
  * its error after the configured tries; SIGTERM lets a worker finish its job; an unreachable
- * --redis is one line naming the flag, at once; --init and --inputs reach the workers.
+ * --redis is one line naming the flag, at once; --init and --inputs reach the workers; a CPU worker
+ * with more job slots than the memory available holds warns of it.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -232,6 +233,26 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--redis runs 'evolution' or 'random'/);
   });
+
+  it(
+    'a CPU worker whose --concurrency N backends exceed the memory available warns in one line, then waits for jobs',
+    SLOW,
+    async () => {
+      const env = { WGNAS_TEST_MEMORY_BYTES: `${2 ** 30},${64 * 2 ** 30}` };
+      const w = worker(ns(), { args: ['--concurrency', '4'], env });
+      await w.ready;
+      expect(w.stderr()).toMatch(
+        /^warning: --concurrency 4: 4 scoring jobs of up to about [\d.]+ GiB each at batch 64 \(more at a larger --batch\) need [\d.]+ GiB, more than the 1\.0 GiB available now \(of 64\.0 GiB\): they may swap\nworker .* waiting for jobs/,
+      );
+      const one = worker(ns(), { env });
+      await one.ready;
+      expect(one.stderr()).not.toMatch(/warning/);
+      w.kill('SIGTERM');
+      one.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+      expect((await one.exited).code).toBe(0);
+    },
+  );
 });
 
 describe.skipIf(!enabled)('wgnas search --redis', () => {

@@ -62,7 +62,7 @@ export const device = oneOf(DEVICE_CHOICES, {
 });
 /** Per-kernel timing of a run (src/cli/kernel-profile.ts); local runs only. */
 export const kernelProfile = outFile({
-  help: "write where the device's time went, by kernel, as JSON, and print a summary line: on the GPU each dispatch runs in its own timestamped pass (so a profiled run is somewhat slower) with its host recording time; on the CPU the native worker's time per op; the first pass (with --group auto on a GPU, the probe and the first group, or the first packed --group-mode stacked group), which compiles the pipelines, is left out when more follow; a run with none to spare is profiled from its last pass, unwarmed, which the file (warmedUp: false) and the line say",
+  help: "write where the device's time went, by kernel, as JSON, and print a summary line: on the GPU each dispatch runs in its own timestamped pass (so a profiled run is somewhat slower) with its host recording time; on the CPU the native worker's time per op; the first pass (with --group auto on a GPU, the probe and the first group, or the first packed --group-mode stacked group), which compiles the pipelines, is left out when more follow; a run with none to spare is profiled from its last pass, unwarmed, which the file (warmedUp: false) and the line say; the file also holds the whole run's pool peak (pool: peakBytesInUse, peakBytesAllocated)",
   conflicts: ['redis'],
   conflictsWhy: '--kernel-profile times the kernels of this process; jobs on --redis run on the workers',
 });
