@@ -4,6 +4,7 @@ import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, outFile, seed, text } from '../spec.js';
+import { CPU_THREADS_ENV } from '../environment.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
 import { NB201_LIVE_CELLS } from '../../spaces/nb201.js';
 
@@ -69,7 +70,8 @@ export const kernelProfile = outFile({
 /** CPU backend threads: its own name, as --threads sets the latency profiler's library threads. */
 export const cpuThreads = int({
   help: 'CPU backend threads (--device cpu, or auto without a hardware GPU)',
-  defaultText: 'every core',
+  defaultText: '$WGNAS_CPU_THREADS, else every core',
+  env: CPU_THREADS_ENV,
   min: 1,
   max: 1024,
   appliesWhen: { option: 'device', values: ['auto', 'cpu'] },
