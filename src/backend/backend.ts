@@ -57,6 +57,11 @@ export interface BackendStats {
   /** Bytes of live tensors. */
   bytesInUse: number;
   peakBytesInUse: number;
+  /**
+   * Bytes the buffer pool holds from the system: in use plus idle pooled buffers (kept for reuse;
+   * trimPool() returns them). What the process's memory grows by.
+   */
+  bytesAllocated: number;
   /** Ops (WGSL dispatches / native commands) enqueued since the backend opened. */
   opsEnqueued: number;
 }

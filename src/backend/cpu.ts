@@ -63,7 +63,12 @@ export function cpuBackend(dev: NativeDevice, opts: CpuBackendOptions = {}): Bac
     sync: () => dev.sync(),
     stats: () => {
       const s = dev.stats();
-      return { bytesInUse: s.bytesInUse, peakBytesInUse: s.peakBytesInUse, opsEnqueued: s.enqueued };
+      return {
+        bytesInUse: s.bytesInUse,
+        peakBytesInUse: s.peakBytesInUse,
+        bytesAllocated: s.bytesAllocated,
+        opsEnqueued: s.enqueued,
+      };
     },
     memory: () => {
       const s = dev.stats();

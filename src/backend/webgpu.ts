@@ -54,7 +54,12 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
     sync: () => gpu.sync(),
     stats: (): BackendStats => {
       const p = gpu.pool.stats();
-      return { bytesInUse: p.bytesInUse, peakBytesInUse: p.peakBytesInUse, opsEnqueued: gpu.dispatchCount };
+      return {
+        bytesInUse: p.bytesInUse,
+        peakBytesInUse: p.peakBytesInUse,
+        bytesAllocated: p.bytesAllocated,
+        opsEnqueued: gpu.dispatchCount,
+      };
     },
     memory: (): BackendMemory => {
       const p = gpu.pool.stats(); // only tensors take buffers from the pool: one each

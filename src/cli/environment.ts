@@ -8,6 +8,9 @@ export interface EnvVar {
   help: string;
 }
 
+/** The CPU backend's thread count where --cpu-threads is not given (specs/common.ts cpuThreads). */
+export const CPU_THREADS_ENV = 'WGNAS_CPU_THREADS';
+
 export const ENVIRONMENT: readonly EnvVar[] = [
   {
     name: 'WGNAS_DATA_DIR',
@@ -83,6 +86,10 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   { name: 'WGNAS_DEBUG', help: 'any value: print the stack of every error, not only of a bug under --verbose' },
   {
+    name: CPU_THREADS_ENV,
+    help: "the CPU backend's threads where --cpu-threads is not given (the flag wins; an integer 1..1024, refused in one line naming the variable), for every command that takes --cpu-threads, --redis runs included, where it binds the workers as the flag does. Default: every core this process may use, which pays on an idle machine. Set 1 where the cores are busy with other work: on a loaded 2-core VM 2 threads scored no faster than 1 and took 8% more CPU time (docs/results.md), a server under load 15%; score --procs N shares the cores among its processes itself. Results record the count, and a resume needs the same",
+  },
+  {
     name: 'GOMP_SPINCOUNT, OMP_WAIT_POLICY',
     help: "OpenMP's (the CPU backend's threads): unless either is set, wgnas sets GOMP_SPINCOUNT=1000, as long spins stall a busy machine",
   },
@@ -97,6 +104,7 @@ export const INTERNAL_ENVIRONMENT: readonly string[] = [
   'WGNAS_TEST_CODE_VERSION',
   'WGNAS_TEST_DEVICE_IDENTITY',
   'WGNAS_TEST_JOB_DELAY_MS',
+  'WGNAS_TEST_MEMORY_BYTES',
   'WGNAS_SCORE_WORKER',
   'npm_command',
 ];

@@ -4,6 +4,7 @@
  */
 import type { KernelProfile } from '../backend/index.js';
 import { writeFileAtomic } from '../util/durable.js';
+import type { PoolPeak } from '../zeroshot/index.js';
 
 export interface KernelProfileReport {
   command: string;
@@ -16,6 +17,8 @@ export interface KernelProfileReport {
   perArch: { wallMs: number; deviceMs: number; hostMs?: number; ops: number };
   /** false: the run had no pass to spare before the profiled ones, which compiled their pipelines (caches) themselves. */
   warmedUp?: boolean;
+  /** The backend pool's peak over the whole run (warm-up included): the memory the process held. */
+  pool?: PoolPeak;
 }
 
 export function kernelProfileReport(

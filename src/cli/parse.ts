@@ -56,6 +56,8 @@ const displayName = (t: Extract<Token, { kind: 'option' }>) => (t.rawName.starts
 
 export interface ParseOptions {
   fs?: PathFs;
+  /** Where options' environment variables are read (OptDef.env; default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function parseCommand(spec: CommandSpec, argv: readonly string[], po: ParseOptions = {}): Parsed {
@@ -104,7 +106,9 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
   const values: Record<string, unknown> = {};
   for (const [name, o] of Object.entries(opts)) {
     const vs = raw.get(name);
-    if (vs === undefined) values[name] = o.repeatable ? [] : structuredClone(o.default);
+    const fromEnv = vs === undefined && o.env ? (po.env ?? process.env)[o.env] : undefined;
+    if (fromEnv) values[name] = convertEnv(name, o, o.env!, fromEnv);
+    else if (vs === undefined) values[name] = o.repeatable ? [] : structuredClone(o.default);
     else values[name] = o.repeatable ? vs.map((v) => convert(name, o, v)) : convert(name, o, vs[0]);
   }
   const given = new Set(raw.keys());
@@ -180,6 +184,16 @@ export function convert(name: string, o: OptDef, v: string): unknown {
       if (problem) throw new UsageError(`--${name}${problem.startsWith('must ') ? ' ' : ': '}${problem}`);
       return v;
     }
+  }
+}
+
+/** convert() for an option's environment variable: its error names the variable (and the flag it stands for). */
+function convertEnv(name: string, o: OptDef, env: string, v: string): unknown {
+  try {
+    return convert(name, o, v);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    throw new UsageError(`${e.message.replace(`--${name}`, env)} (it stands for --${name})`);
   }
 }
 

@@ -39,7 +39,7 @@ export function runScoreWorker(): void {
         if (e instanceof GpuOutOfMemoryError) e.advice = scoreOomAdvice(s.opts.group ?? 1, s.lastGroupCells, s.opts.batchSize);
         throw e;
       });
-      send({ type: 'idle' });
+      send({ type: 'idle', pool: s.poolPeak });
     } else {
       backend?.dispose();
       // The last work's error, which no read came to report: this process failed.

@@ -21,10 +21,11 @@ import type { DeviceKind } from '../backend/index.js';
 import type { Row, RowStream } from '../data/row-stream.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
-import type { ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
+import type { PoolPeak, ScoredCell, ZeroShotOptions } from '../zeroshot/index.js';
 import { type GpuFailure, gpuFailureError } from './gpu-failure.js';
 import type { RunContext } from './run.js';
 import { keptByArch, rowOf, rowsInOrder } from './score-rows.js';
+import type { ScoreRunStats } from './score-summary.js';
 import { plural } from '../util/format.js';
 
 /** What a child needs to score: everything but the architectures, which come in shards. */
@@ -40,7 +41,8 @@ export type ToWorker = { type: 'init'; init: ScoreWorkerInit } | { type: 'shard'
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'rows'; rows: ScoredCell[] }
-  | { type: 'idle' }
+  /** A shard done; `pool`: the child's pool peak so far. */
+  | { type: 'idle'; pool?: PoolPeak }
   | { type: 'error'; message: string; gpuFailure?: GpuFailure }
   | { type: 'note'; line: string };
 
@@ -59,6 +61,8 @@ export interface ProcsScoreRun {
   device: DeviceKind;
   cpuThreads?: number;
   accs: Map<string, number>;
+  /** Told each child's first pass apart (setup included), its other passes and its pool peak. */
+  stats?: ScoreRunStats;
 }
 
 /** The script a child runs and the node options it needs. */
@@ -126,6 +130,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
         });
         children.push(child);
         let stderr = '';
+        let passes = 0;
         child.stderr?.on('data', (d: Buffer) => {
           stderr = (stderr + d.toString()).slice(-2000);
         });
@@ -141,6 +146,10 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
           if (m.type === 'error') fail(m.gpuFailure ? gpuFailureError(m.gpuFailure) : `--procs: process ${p + 1}: ${m.message}`);
           else if (m.type === 'note') bar.log(m.line.replace(/^note: /, `note: process ${p + 1}: `));
           else if (m.type === 'rows') {
+            r.stats?.pass(
+              m.rows.map((c) => c.timeMs),
+              passes++ === 0,
+            );
             const rows: Row[] = [];
             for (const c of m.rows) {
               const i = indexOf.get(c.arch);
@@ -151,6 +160,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
             r.stream?.append(rows);
             bar.update(kept.size + fresh.size, `${procs} processes`);
           } else if (m.type === 'ready' || m.type === 'idle') {
+            if (m.type === 'idle' && m.pool) r.stats?.pool(m.pool);
             const next = shards.shift();
             send(next ? { type: 'shard', archs: next } : { type: 'done' });
           }

@@ -7,7 +7,7 @@
  */
 import type { Backend } from '../backend/index.js';
 import type { Nb201Cell } from '../spaces/nb201.js';
-import type { ZeroShotScorer } from '../zeroshot/index.js';
+import type { PoolPeak, ZeroShotScorer } from '../zeroshot/index.js';
 import { kernelProfileLine, kernelProfileReport, writeKernelProfile } from './kernel-profile.js';
 import type { Io } from './run.js';
 
@@ -49,8 +49,8 @@ export class ScoreProfile {
     else if (left === 1) this.start(false);
   }
 
-  /** Writes the file and says so in one line (or why nothing was written). */
-  async finish(settings: Record<string, unknown>, io: Io): Promise<void> {
+  /** Writes the file (with the run's pool peak) and says so in one line (or why nothing was written). */
+  async finish(settings: Record<string, unknown>, io: Io, pool: PoolPeak): Promise<void> {
     if (!this.on) {
       io.err('kernel profile: not written, no architecture was left to score\n');
       return;
@@ -58,6 +58,7 @@ export class ScoreProfile {
     const report = {
       ...kernelProfileReport('score', { ...settings, warmupArchs: this.warmup }, this.archs, await this.backend.stopProfile()),
       warmedUp: this.warmedUp,
+      pool,
     };
     writeKernelProfile(this.path, report);
     io.err(kernelProfileLine(report, this.path));

@@ -4,6 +4,7 @@ import { canonicalKey, parseArch } from '../spaces/nb201.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { addAggregates, type ScoredCell } from '../zeroshot/index.js';
 import { quote } from './errors.js';
+import { plural } from '../util/format.js';
 import type { RunContext } from './run.js';
 
 /** A freshly scored cell as an output row, with its NAS-Bench-201 accuracy where `accs` has it. */
@@ -13,7 +14,7 @@ export function rowOf(c: ScoredCell, accs: ReadonlyMap<string, number>): Row {
 
 /**
  * The finished rows: --out rewritten with them (`rewrite`; else the streamed file stays as it is) and
- * one line saying so, or JSON lines on stdout without --out.
+ * one line saying so, or JSON lines on stdout without --out; `summary` (ScoreRunStats) ends the line.
  */
 export function finishRows(
   stream: RowStream | null,
@@ -21,13 +22,20 @@ export function finishRows(
   rewrite: boolean,
   out: string | undefined,
   io: RunContext['io'],
+  summary = '',
 ): void {
   if (stream) {
     stream.finish(rewrite ? rows : undefined);
-    io.err(`wrote ${rows.length} rows to ${out}\n`);
+    io.err(`wrote ${rows.length} rows to ${out}${summary ? `; ${summary}` : ''}\n`);
   } else {
     for (const r of rows) io.out(jsonRow(r) + '\n');
+    scoredLine(rows.length, summary, io);
   }
+}
+
+/** Without --out, the summary on stderr (the rows went to stdout); nothing without one. */
+export function scoredLine(n: number, summary: string, io: RunContext['io']): void {
+  if (summary) io.err(`scored ${plural(n, 'cell')}; ${summary}\n`);
 }
 
 /**

@@ -91,7 +91,16 @@ export async function nb201Queued(v: Values, ctx: RunContext, device: DeviceKind
         inFlight: v['in-flight'],
         value: (s, arch) => pop.value(s, arch),
         replay,
-        onCompletion: (c) => log?.append([{ step: c.step, arch: c.arch, ...c.scores }]),
+        // With the worker's time, but in a resumed CSV from before time_ms was written.
+        onCompletion: (c) =>
+          log?.append([
+            {
+              step: c.step,
+              arch: c.arch,
+              ...c.scores,
+              ...(c.timeMs !== undefined && log.takes('time_ms') ? { time_ms: Math.round(c.timeMs) } : {}),
+            },
+          ]),
         onProgress: (done) => bar.update(done),
       });
       bar.done();

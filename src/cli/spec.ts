@@ -27,6 +27,12 @@ export interface OptDef {
   readonly default?: unknown;
   /** Shown instead of `default` when the real default is decided at run time. */
   readonly defaultText?: string;
+  /**
+   * An environment variable that gives the value when the flag is not given (checked as the flag's
+   * value, its error naming the variable; empty counts as unset). Not counted as given: the rules
+   * between flags (conflicts, requires, appliesWhen) see the command line only.
+   */
+  readonly env?: string;
   readonly required?: boolean;
   /** May be given more than once; the values are collected in order. */
   readonly repeatable?: boolean;

@@ -351,6 +351,14 @@ export class RowStream {
     this.reopened = side.complete;
   }
 
+  /**
+   * False where a resumed CSV's header lacks `column` (a file from before it was written): rows
+   * appended to it must leave it out. True for JSON rows, which need no header, and a fresh CSV.
+   */
+  takes(column: string): boolean {
+    return this.format !== 'csv' || this.columns === null || this.columns.includes(column);
+  }
+
   /** The state the resumed run recorded (recordState), or what this run recorded since; undefined when none. */
   get state(): Readonly<Record<string, unknown>> | undefined {
     return this.stateRecord;

@@ -14,6 +14,8 @@ export interface Completion {
   step: number;
   arch: string;
   scores: Record<string, number>;
+  /** What the worker took to compute it (a new completion's; a replayed one need not say). */
+  timeMs?: number;
 }
 
 export interface QueueSearchOptions<A> extends AsyncEvolutionOptions {
@@ -67,14 +69,14 @@ export async function queueEvolution<A>(o: QueueSearchOptions<A>): Promise<Queue
       inflight.set(p.step, { arch: p.arch, archStr, key: client.keyOf(settings, archStr), submitted: false });
     }
   };
-  const complete = (step: number, scores: Record<string, number>, replayed: boolean) => {
+  const complete = (step: number, scores: Record<string, number>, replayed: boolean, timeMs?: number) => {
     const e = inflight.get(step)!;
     inflight.delete(step);
     const v = o.value(scores, e.arch);
     cache.set(space.key(e.arch), v);
     algo.report(step, e.arch, v);
     evaluations++;
-    if (!replayed) o.onCompletion?.({ step, arch: e.archStr, scores });
+    if (!replayed) o.onCompletion?.({ step, arch: e.archStr, scores, timeMs });
     o.onProgress?.(++done);
     fill();
   };
@@ -102,7 +104,10 @@ export async function queueEvolution<A>(o: QueueSearchOptions<A>): Promise<Queue
     const got = await client.next();
     // Results that came in together are taken in step order (the record keeps the order used).
     const arrived = [...inflight].filter(([, e]) => got.has(e.key)).sort((a, b) => a[0] - b[0]);
-    for (const [step, e] of arrived) complete(step, got.get(e.key)!.scores, false);
+    for (const [step, e] of arrived) {
+      const r = got.get(e.key)!;
+      complete(step, r.scores, false, r.timeMs);
+    }
     await submitNew();
   }
   if (algo.best === undefined) throw new Error('search: nothing was evaluated');

@@ -28,3 +28,8 @@ export function listWithin(head: string, items: readonly string[], maxChars: num
   while (n < items.length && text(n + 1).length <= maxChars) n++;
   return text(n);
 }
+
+/** Bytes in MiB below 1 GiB ('991 MiB'), else GiB to a tenth ('1.4 GiB'). */
+export function fmtBytes(bytes: number): string {
+  return bytes < 2 ** 30 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}

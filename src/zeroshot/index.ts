@@ -2,6 +2,7 @@
 export { PROXY_INPUTS, type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 export { GROUP_MODES, type GroupMode } from './group-size.js';
 export { packedGroups, packGroups, stackedGroupBytes } from './stacked-memory.js';
+export { type PoolPeak, scoringProcessBytes } from './process-memory.js';
 export {
   addAggregates,
   addVote,

@@ -24,6 +24,7 @@ import { formatArch, type Nb201Cell, parseArch } from '../spaces/nb201.js';
 import { checkLabels, ClassCountError } from '../data/labels.js';
 import { type ProxyInputs, proxyBatch, withInputs } from './batch.js';
 import { autoGroupSize, groupDevice, type GroupMode, MAX_AUTO_GROUP, memoryBudgetBytes } from './group-size.js';
+import { NO_POOL_PEAK, type PoolPeak } from './process-memory.js';
 import { packedGroups, stackedPlansBytes } from './stacked-memory.js';
 
 export interface ScoreOptions {
@@ -153,6 +154,24 @@ export class ZeroShotScorer {
   private stackedCap = MAX_AUTO_GROUP;
   /** Cells in the group scored last (the one that failed, where scoring threw). */
   lastGroupCells = 0;
+  private peak: PoolPeak = NO_POOL_PEAK;
+
+  /**
+   * The backend pool's largest figures after any pass of this scorer (the process's memory: the
+   * pool keeps the largest working set it met). Read after each pass: the pool holds no more in
+   * between, and its peak in use is kept across a probe's resetPeak.
+   */
+  get poolPeak(): PoolPeak {
+    return this.peak;
+  }
+
+  private notePool(): void {
+    const s = this.backend.stats();
+    this.peak = {
+      peakBytesInUse: Math.max(this.peak.peakBytesInUse, s.peakBytesInUse),
+      peakBytesAllocated: Math.max(this.peak.peakBytesAllocated, s.bytesAllocated),
+    };
+  }
 
   /**
    * After a group of `cells` ran out of GPU memory (its tensors are disposed by then): gives the
@@ -274,6 +293,7 @@ export class ZeroShotScorer {
             init,
           );
     const each = (performance.now() - t0) / Math.max(1, cells.length);
+    this.notePool();
     return rs.map((r, i) => ({ arch: formatArch(cells[i]), scores: r.scores, timeMs: each }));
   }
 
@@ -282,7 +302,9 @@ export class ZeroShotScorer {
     const t0 = performance.now();
     const { seed, init } = this.opts;
     const r = await scoreCell(this.backend, cell, this.proxies, this.batch, { net: this.net, seed, init });
-    return { arch: formatArch(cell), scores: r.scores, timeMs: performance.now() - t0 };
+    const timeMs = performance.now() - t0;
+    this.notePool();
+    return { arch: formatArch(cell), scores: r.scores, timeMs };
   }
 }
 

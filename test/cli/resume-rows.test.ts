@@ -1,7 +1,8 @@
 /**
  * Result files end to end on the CPU backend (in process, tiny settings): a search resumed from its
  * --evaluated JSON lines or JSON, whose cells include ones SynFlow scores -Infinity (a cell whose
- * output receives nothing), retraces the uninterrupted run exactly; a score that is not a number in
+ * output receives nothing), retraces the uninterrupted run exactly (each row with its time_ms; a CSV
+ * written before that column resumes and goes on without it); a score that is not a number in
  * a resumed file is refused naming the file, row and column, before any work; the refusal of a search
  * resume names --evaluated; `score --out` and `correlate --out` write every format by its extension in
  * any case, and `correlate --scores` reads what they wrote.
@@ -45,6 +46,12 @@ const SCORE = ['score', ...CPU, '--batch', '8', '--cells-per-stage', '1', '--arc
 /** What a search prints, without its wall time. */
 const result = (out: string) => out.replace(/ in [\d.]+ s\n/, '\n');
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n');
+/** A row without its time_ms (which a recomputed row has anew). */
+const untimed = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'time_ms'));
+const jsonRows = (path: string) =>
+  (path.endsWith('.json') ? JSON.parse(readFileSync(path, 'utf8')) : lines(path).map((l) => JSON.parse(l))) as Array<
+    Record<string, unknown>
+  >;
 
 describe('result files resume exactly, and refuse what is not a number', () => {
   it('search --evaluated (.jsonl, .json): a resume replays -Infinity as -Infinity', { timeout: 300_000 }, async ({ skip }) => {
@@ -53,10 +60,9 @@ describe('result files resume exactly, and refuse what is not a number', () => {
       const path = join(tmp, name);
       const full = await wgnasInProcess([...SEARCH, '--evaluated', path]);
       expect(full.code, full.err).toBe(0);
-      const rows = name.endsWith('.json')
-        ? (JSON.parse(readFileSync(path, 'utf8')) as unknown[])
-        : lines(path).map((l) => JSON.parse(l) as unknown);
-      const whole = readFileSync(path, 'utf8');
+      const rows = jsonRows(path);
+      // Each row says how long its cell took, as score --out's do.
+      expect(rows.every((r) => Number.isInteger(r.time_ms) && (r.time_ms as number) >= 0)).toBe(true);
       expect(jsonRow(rows.slice(0, 12))).toContain('"synflow":"-Infinity"');
       // Interrupted after 12 evaluations.
       writeFileSync(
@@ -72,8 +78,29 @@ describe('result files resume exactly, and refuse what is not a number', () => {
       expect(resumed.code, resumed.err).toBe(0);
       expect(resumed.err).toMatch(/replaying 12 evaluated cells/);
       expect(result(resumed.out), name).toBe(result(full.out));
-      expect(readFileSync(path, 'utf8')).toBe(whole);
+      // The same rows; those computed again took their own time.
+      expect(jsonRows(path).map(untimed)).toEqual(rows.map(untimed));
     }
+  });
+
+  it('search --evaluated CSV from before time_ms: a resume replays it and goes on without the column', async ({ skip }) => {
+    if (!available()) return skip();
+    const short = [...SEARCH.slice(0, -1), '12'];
+    const path = join(tmp, 'old.csv');
+    const full = await wgnasInProcess([...short, '--evaluated', path]);
+    expect(full.code, full.err).toBe(0);
+    const [head, ...body] = lines(path);
+    expect(head).toBe('arch,synflow,time_ms');
+    // The file an earlier wgnas wrote: no time_ms column; interrupted after 6 evaluations.
+    const old = [head, ...body.slice(0, 6)].map((l) => l.replace(/,[^,]*$/, ''));
+    writeFileSync(path, old.join('\n') + '\n');
+    const side = JSON.parse(readFileSync(`${path}.settings.json`, 'utf8'));
+    writeFileSync(`${path}.settings.json`, JSON.stringify({ ...side, complete: false }));
+    const resumed = await wgnasInProcess([...short, '--evaluated', path, '--resume']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toMatch(/replaying 6 evaluated cells/);
+    expect(result(resumed.out)).toBe(result(full.out));
+    expect(lines(path)).toEqual([head, ...body].map((l) => l.replace(/,[^,]*$/, '')));
   });
 
   it('search --resume: other settings are refused naming --evaluated; a corrupt score naming its row', async ({ skip }) => {

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadNb201Accuracies } from '../../src/data/nb201-bench.js';
 import { CsvError, parseCsvLines, readCsvObjects, readCsvRecords } from '../../src/data/csv.js';
 import { dataFile, findDataFile } from '../../src/data/paths.js';
@@ -83,5 +83,22 @@ describe('NAS-Bench-201 tables', () => {
     await expect(loadWith(`${lines.slice(0, 5).join('\n')}\n"(4, 0, 3`)).rejects.toThrow(
       /nb201_valid_nets\.csv:6: unterminated quoted field/,
     );
+  });
+});
+
+describe('the NAS-Bench-201 table read line by line, else by the CSV reader', () => {
+  it('a CRLF copy (other bytes than the shipped table: every check runs) and one with a blank line (the CSV reader) load as the shipped one', async () => {
+    // Fresh modules each time: the table loaded is kept, which would hide the file read after it.
+    const fresh = async () => {
+      vi.resetModules();
+      return (await import('../../src/data/nb201-bench.js')).loadNb201Accuracies();
+    };
+    const shipped = await fresh();
+    expect(shipped.size).toBe(9445);
+    const text = readFileSync(nb201Files['nb201_valid_nets.csv']!, 'utf8');
+    for (const variant of [text.replace(/\n/g, '\r\n'), text.replace('\n', '\n\n')]) {
+      process.env.WGNAS_DATA_DIR = dataDirWith(variant);
+      expect(await fresh()).toEqual(shipped);
+    }
   });
 });

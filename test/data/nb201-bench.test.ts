@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
+  CHECKED_TABLE_SHA256,
   loadNaslibZc,
   loadNb201Accuracies,
   loadNb201ReferenceProxies,
@@ -8,8 +11,9 @@ import {
   REFERENCE_FAILED_SCORE,
   REFERENCE_PROXY_DOCS,
 } from '../../src/data/nb201-bench.js';
-import { parseCsv } from '../../src/data/csv.js';
-import { allCells, canonicalKey, formatArch, parseArch } from '../../src/spaces/nb201.js';
+import { parseCsv, readCsvRecords } from '../../src/data/csv.js';
+import { dataFile } from '../../src/data/paths.js';
+import { allCells, canonicalKey, formatArch, fromIndexTuple, isCanonical, parseArch } from '../../src/spaces/nb201.js';
 import { kendallTau, spearmanRho } from '../../src/util/ranks.js';
 
 const FIRST = '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|';
@@ -28,6 +32,23 @@ describe('NB201 ground truth', () => {
     expect(Math.max(...acc.values())).toBe(91.57);
     expect(acc.get(BEST)).toBe(91.57);
     expect(loadNb201Table()[0]).toMatchObject({ arch: FIRST, net: '(4, 0, 3, 1, 4, 3)', valAcc: 84.99 });
+  });
+
+  it('the shipped table is the one CHECKED_TABLE_SHA256 names, and passes every check that hash skips', () => {
+    const path = dataFile('nb201', 'nb201_valid_nets.csv');
+    const bytes = readFileSync(path);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(CHECKED_TABLE_SHA256);
+    // What the CSV reader makes of it, checked row by row as a table of other bytes is.
+    const csv = readCsvRecords(bytes.toString('utf8'), path, { required: ['net', 'net_str', 'val_accs'] });
+    const rows = loadNb201Table();
+    expect(rows.length).toBe(csv.length);
+    rows.forEach((r, i) => {
+      const c = csv[i].record;
+      expect({ net: r.net, arch: r.arch, valAcc: r.valAcc }).toEqual({ net: c.net, arch: c.net_str, valAcc: Number(c.val_accs) });
+      expect(formatArch(fromIndexTuple(c.net))).toBe(r.arch);
+      expect(r.cell).toEqual(fromIndexTuple(c.net));
+      expect(isCanonical(r.cell)).toBe(true);
+    });
   });
 
   it('answers every one of the 15625 cells through canonicalKey', () => {

@@ -4,7 +4,8 @@
  * machine; a worker SIGKILLed mid-job loses nothing and duplicates nothing; a Redis restarted
  * mid-run (its data gone) still ends in the full output; a job that always fails ends failed with
  * its error after the configured tries; SIGTERM lets a worker finish its job; an unreachable
- * --redis is one line naming the flag, at once; --init and --inputs reach the workers.
+ * --redis is one line naming the flag, at once; --init and --inputs reach the workers; a CPU worker
+ * with more job slots than the memory available holds warns of it.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -232,6 +233,26 @@ describe.skipIf(!enabled)('wgnas score --redis', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--redis runs 'evolution' or 'random'/);
   });
+
+  it(
+    'a CPU worker whose --concurrency N backends exceed the memory available warns in one line, then waits for jobs',
+    SLOW,
+    async () => {
+      const env = { WGNAS_TEST_MEMORY_BYTES: `${2 ** 30},${64 * 2 ** 30}` };
+      const w = worker(ns(), { args: ['--concurrency', '4'], env });
+      await w.ready;
+      expect(w.stderr()).toMatch(
+        /^warning: --concurrency 4: 4 scoring jobs of up to about [\d.]+ GiB each at batch 64 \(more at a larger --batch\) need [\d.]+ GiB, more than the 1\.0 GiB available now \(of 64\.0 GiB\): they may swap\nworker .* waiting for jobs/,
+      );
+      const one = worker(ns(), { env });
+      await one.ready;
+      expect(one.stderr()).not.toMatch(/warning/);
+      w.kill('SIGTERM');
+      one.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+      expect((await one.exited).code).toBe(0);
+    },
+  );
 });
 
 describe.skipIf(!enabled)('wgnas search --redis', () => {
@@ -261,18 +282,29 @@ describe.skipIf(!enabled)('wgnas search --redis', () => {
     expect(r1.code, r1.err).toBe(0);
     const rows = readCsvObjects(readFileSync(full, 'utf8'), full);
     expect(rows.length).toBeGreaterThan(4);
-    // A run cut after 5 completions (its file as the run would have left it), resumed.
+    // Each completion with the time its worker took.
+    expect(rows.every((x) => /^\d+$/.test(x.time_ms))).toBe(true);
+    const untimed = ({ time_ms: _t, ...x }: Record<string, string>) => x;
+    // A run cut after 5 completions (its file as an earlier wgnas, without time_ms, would have left it), resumed.
     const cut = join(tmp, 'search-cut.csv');
     const text = readFileSync(full, 'utf8').split('\n');
-    writeFileSync(cut, text.slice(0, 6).join('\n') + '\n');
+    writeFileSync(
+      cut,
+      text
+        .slice(0, 6)
+        .map((l) => l.replace(/,[^,]*$/, ''))
+        .join('\n') + '\n',
+    );
     const side = JSON.parse(readFileSync(`${full}.settings.json`, 'utf8'));
     writeFileSync(`${cut}.settings.json`, JSON.stringify({ ...side, complete: false }));
     const r2 = await wgnasInProcess([...SEARCH, '--evaluated', cut, '--resume']);
     expect(r2.code, r2.err).toBe(0);
     expect(r2.err).toMatch(/replaying 5 evaluated cells/);
     const resumed = readCsvObjects(readFileSync(cut, 'utf8'), cut);
-    // The replayed prefix is as recorded; with one worker the later completions come in the same order.
-    expect(resumed.slice(0, 5)).toEqual(rows.slice(0, 5));
+    // The replayed prefix is as recorded; with one worker the later completions come in the same order,
+    // without the column the file has none of.
+    expect(resumed.slice(0, 5)).toEqual(rows.slice(0, 5).map(untimed));
+    expect(resumed.every((x) => !('time_ms' in x))).toBe(true);
     expect(resumed.map((x) => x.arch)).toEqual(rows.map((x) => x.arch));
     const [a, b] = [JSON.parse(r1.out), JSON.parse(r2.out)];
     // The answer is the best recorded cell by the proxy's raw score.

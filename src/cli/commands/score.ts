@@ -6,7 +6,15 @@ import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { formatArch } from '../../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { requestedAggregators } from '../../proxies/registry.js';
-import { addAggregates, expandProxyNames, scoreAll, type ZeroShotOptions, ZeroShotScorer } from '../../zeroshot/index.js';
+import {
+  addAggregates,
+  expandProxyNames,
+  nb201NetFor,
+  scoreAll,
+  scoringProcessBytes,
+  type ZeroShotOptions,
+  ZeroShotScorer,
+} from '../../zeroshot/index.js';
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
@@ -14,7 +22,9 @@ import { describeBackend, deviceOf, f16Setting, openDevice, precisionOf, warnCpu
 import { scoreOomAdvice } from '../gpu-failure.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { ScoreProfile } from '../score-profile.js';
-import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredOf, withAggregates } from '../score-rows.js';
+import { ScoreRunStats } from '../score-summary.js';
+import { checkMemory } from '../memory-check.js';
+import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredLine, scoredOf, withAggregates } from '../score-rows.js';
 import {
   batchData,
   checkInterrupted,
@@ -87,6 +97,21 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   // The CPU backend's threads change the scores (slightly): recorded, and --procs children get
   // their share of the cores. A queue's workers compute with --cpu-threads, else each with its own.
   const threads = v.redis ? queuedThreadsOf(device, v) : cpuThreadsOf(device, v, v.procs);
+  // Each process's pool grows to the largest cell's working set (1.5 GiB at --batch 64): N of them must fit.
+  if (device === 'cpu' && v.procs > 1 && !v.redis) {
+    checkMemory(
+      {
+        flag: `--procs ${v.procs}`,
+        n: v.procs,
+        noun: 'scoring processes',
+        eachBytes: scoringProcessBytes(nb201NetFor(opts.batch, opts.net), v.batch, proxies),
+        at: `at --batch ${v.batch}`,
+        fewer: (fits) =>
+          fits > 1 ? `give --procs ${fits} or fewer, or a smaller --batch` : 'give a smaller --batch, in one process',
+      },
+      io,
+    );
+  }
   const recorded = {
     data: batchData(ds, opts.batch),
     threads,
@@ -123,6 +148,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       // Each process runs --cpu-threads: said here once, the processes' stderr is not shown.
       if (device === 'cpu') warnCpuThreads(v['cpu-threads'], io);
       const { scoreInProcs } = await import('../score-procs.js');
+      const stats = new ScoreRunStats(v.procs);
       const out = await scoreInProcs(ctx, {
         procs: v.procs,
         cells,
@@ -136,8 +162,9 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         device,
         cpuThreads: typeof threads === 'number' ? threads : undefined,
         accs,
+        stats,
       });
-      finishRows(stream, out, true, v.out, io);
+      finishRows(stream, out, true, v.out, io, stats.text());
       return;
     }
     const backend = await openDevice(device, { ...v, 'cpu-threads': typeof threads === 'number' ? threads : undefined }, io);
@@ -157,12 +184,18 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
       // Without --out or population-level scores a row is final once scored: printed as it finishes
       // (`wgnas score --all > all.jsonl` killed keeps the rows done), not all at the end.
       const live = !stream && aggs.length === 0;
+      const stats = new ScoreRunStats();
+      let passes = 0;
       // The whole selection and where to resume: stacked auto groups keep their boundaries.
       const fresh = await scoreAll(
         scorer,
         cells,
         (done, _n, ms) => bar.update(keep.length + done, `${(ms / 1000).toFixed(2)} s/arch`),
         (rs) => {
+          stats.pass(
+            rs.map((r) => r.timeMs),
+            passes++ === 0,
+          );
           const rows = rs.map((r) => rowOf(r, accs));
           stream?.append(rows);
           if (live) for (const r of rows) io.out(jsonRow(r) + '\n');
@@ -175,6 +208,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         throw e;
       });
       bar.done('');
+      stats.pool(scorer.poolPeak);
       await profile?.finish(
         {
           batch: v.batch,
@@ -185,6 +219,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
           net: opts.net,
         },
         io,
+        scorer.poolPeak,
       );
       const rows = [...keep.map((r) => scoredOf(r, scorer.proxies)), ...fresh];
       if (aggs.length) addAggregates(rows, aggs);
@@ -194,7 +229,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
         ...fresh.map((r) => withAggregates(rowOf(r, accs), aggs, r.scores)),
       ];
       // Without population-level scores the streamed rows are the output as they stand.
-      if (!live) finishRows(stream, out, aggs.length > 0, v.out, io);
+      if (!live) finishRows(stream, out, aggs.length > 0, v.out, io, stats.text());
+      else scoredLine(fresh.length, stats.text(), io);
     } finally {
       backend.dispose();
     }

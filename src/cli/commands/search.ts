@@ -95,13 +95,17 @@ async function nb201Run(
     inputs: v.inputs,
   });
   const bar = new Progress(budget, `search ${strategy}/${proxy}`, process.stderr, { ...LOG_LINES, quiet: v.quiet });
-  // With --evaluated, a cell's scores come from the file while it replays, then are computed and appended.
+  // With --evaluated, a cell's scores come from the file while it replays, then are computed and
+  // appended with the time they took (but to a CSV from before time_ms was written).
   const rawScores = async (c: Nb201Cell): Promise<Record<string, number>> => {
     if (!log) return (await scorer.score(c)).scores;
     const arch = formatArch(c);
-    const row = await log.row(arch, async () => ({ arch, ...(await scorer.score(c)).scores }));
+    const row = await log.row(arch, async () => {
+      const s = await scorer.score(c);
+      return { arch, ...s.scores, ...(log.timed ? { time_ms: Math.round(s.timeMs) } : {}) };
+    });
     // Replayed rows were checked when the log was opened (evaluatedColumns); CSV values are text.
-    return Object.fromEntries(evaluatedColumns(row).map((k) => [k, rowNumber(row[k])]));
+    return Object.fromEntries(scoreColumns(row).map((k) => [k, rowNumber(row[k])]));
   };
   const t0 = performance.now();
   let replaying = (log?.recorded ?? 0) > 0;
@@ -132,10 +136,13 @@ async function nb201Run(
   return printNb201Result(v, io, result, (performance.now() - t0) / 1000, deviceRecord(backend), data.prov);
 }
 
-/** The score columns of an --evaluated row: all but the cell. */
+/** The number columns of an --evaluated row: all but the cell (its scores and time_ms). */
 const evaluatedColumns = (r: Row): string[] => Object.keys(r).filter((k) => k !== 'arch');
+/** Its scores: the number columns but time_ms. */
+const scoreColumns = (r: Row): string[] => evaluatedColumns(r).filter((k) => k !== 'time_ms');
 
-type EvaluatedLog = ReplayLog & { rows: RowStream; finish(): void; close(): void };
+/** `timed`: new rows carry time_ms (not in a resumed CSV written before it was). */
+type EvaluatedLog = ReplayLog & { rows: RowStream; finish(): void; close(): void; readonly timed: boolean };
 
 /** --evaluated: the search's evaluations streamed to a file, replayed on --resume. */
 function openEvaluatedLog(
@@ -152,6 +159,7 @@ function openEvaluatedLog(
     rows: stream,
     finish: () => stream.finish(),
     close: () => stream.close(),
+    timed: stream.takes('time_ms'),
   });
 }
 

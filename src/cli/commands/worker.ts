@@ -1,5 +1,8 @@
+import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { startWorker } from '../../queue/worker.js';
+import { scoringProcessBytes, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { deviceOf, openDevice } from '../device.js';
+import { checkMemory } from '../memory-check.js';
 import { checkRedis } from '../redis.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -23,6 +26,23 @@ function stopSignals(onForce: () => void): Promise<string> {
 async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): Promise<void> {
   await checkRedis(v.redis);
   const device = await deviceOf(v);
+  // Each job's backend grows its pool to the largest cell's working set; a job's batch is known only
+  // when it comes, so at the default one this is a warning, never a refusal.
+  if (device === 'cpu' && v.concurrency > 1) {
+    const batch = ZERO_SHOT_DEFAULTS.batchSize;
+    checkMemory(
+      {
+        flag: `--concurrency ${v.concurrency}`,
+        n: v.concurrency,
+        noun: 'scoring jobs',
+        eachBytes: scoringProcessBytes(NB201_DEFAULT, batch, ['wrcor']),
+        at: `at batch ${batch} (more at a larger --batch)`,
+        fewer: (fits) => `give --concurrency ${Math.max(1, fits)} or fewer`,
+      },
+      io,
+      true,
+    );
+  }
   let forced = false;
   const handle = await startWorker({
     url: v.redis,

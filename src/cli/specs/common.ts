@@ -4,6 +4,7 @@ import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
 import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, outFile, seed, text } from '../spec.js';
+import { CPU_THREADS_ENV } from '../environment.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
 import { NB201_LIVE_CELLS } from '../../spaces/nb201.js';
 
@@ -92,14 +93,15 @@ export const device = oneOf(DEVICE_CHOICES, {
 });
 /** Per-kernel timing of a run (src/cli/kernel-profile.ts); local runs only. */
 export const kernelProfile = outFile({
-  help: "write where the device's time went, by kernel, as JSON, and print a summary line: on the GPU each dispatch runs in its own timestamped pass (so a profiled run is somewhat slower) with its host recording time; on the CPU the native worker's time per op; the first pass (with --group auto on a GPU, the probe and the first group, or the first packed --group-mode stacked group), which compiles the pipelines, is left out when more follow; a run with none to spare is profiled from its last pass, unwarmed, which the file (warmedUp: false) and the line say",
+  help: "write where the device's time went, by kernel, as JSON, and print a summary line: on the GPU each dispatch runs in its own timestamped pass (so a profiled run is somewhat slower) with its host recording time; on the CPU the native worker's time per op; the first pass (with --group auto on a GPU, the probe and the first group, or the first packed --group-mode stacked group), which compiles the pipelines, is left out when more follow; a run with none to spare is profiled from its last pass, unwarmed, which the file (warmedUp: false) and the line say; the file also holds the whole run's pool peak (pool: peakBytesInUse, peakBytesAllocated)",
   conflicts: ['redis'],
   conflictsWhy: '--kernel-profile times the kernels of this process; jobs on --redis run on the workers',
 });
 /** CPU backend threads: its own name, as --threads sets the latency profiler's library threads. */
 export const cpuThreads = int({
   help: "CPU backend threads (--device cpu, or auto without a hardware GPU). Results depend on the count (oneDNN splits its sums by thread): scores move by rounding, training and searches that train follow another trajectory; to reproduce a run give the count its result files' provenance records (docs/reliability.md)",
-  defaultText: 'every core',
+  defaultText: '$WGNAS_CPU_THREADS, else every core',
+  env: CPU_THREADS_ENV,
   min: 1,
   max: 1024,
   appliesWhen: { option: 'device', values: ['auto', 'cpu'] },

@@ -55,7 +55,7 @@ export const WORKER_OPTIONS = {
   device,
   'cpu-threads': cpuThreads,
   concurrency: int({
-    help: 'jobs run at once in this process, each on its own backend (CPU: prefer 1 and --cpu-threads)',
+    help: "jobs run at once in this process, each on its own backend (CPU: prefer 1 and --cpu-threads); a CPU backend's pool grows to the largest cell's working set (score --procs says how much), so N above the memory available now are warned of",
     default: 1,
     min: 1,
     max: 64,

@@ -10,12 +10,19 @@ import {
   kernelProfile,
   NB201_DISTINCT_CELLS,
   proxyFamiliesText,
+  proxyBatch,
   proxyListChoices,
   proxyScoringOptions,
   quiet,
   voteMembersText,
 } from './common.js';
 import { submitCpuThreads, submitOptions } from './queue.js';
+import { NB201_DEFAULT } from '../../nn/nb201-net.js';
+import { fmtBytes } from '../../util/format.js';
+import { scoringProcessBytes } from '../../zeroshot/process-memory.js';
+
+/** One CPU scoring process's memory at the default batch, for the help (zeroshot/process-memory.ts). */
+const CPU_PROCESS_MEMORY = fmtBytes(scoringProcessBytes(NB201_DEFAULT, proxyBatch.default as number, ['wrcor']));
 
 /** A problem with an arch string, or undefined. */
 export function archProblem(v: string): string | undefined {
@@ -75,7 +82,7 @@ export const SCORE_OPTIONS = {
   'cells-per-stage': cellsPerStage,
   channels: int({ help: 'stem width', default: 16, min: 1, max: 256, maxWhy: 'wider networks exceed GPU buffer limits' }),
   out: outFile({
-    help: 'write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout, each as it is scored (with a population-level score such as vote, all at the end)',
+    help: "write .csv, .jsonl or .json (by the extension in any case; another is CSV; rows: arch, one column per proxy, val_acc, time_ms; time_ms is the cell's wall time, and the first row each process scores (its first group's rows where cells are grouped) includes the process's one-time setup, seconds on a CPU against a fraction of one after: the final line gives the mean without them and the pool's peak memory; a score of Infinity, -Infinity or NaN is that text in CSV and that string in JSON); CSV/JSONL rows are appended and flushed as they finish, .json is written whole at the end; default: JSON lines on stdout, each as it is scored (with a population-level score such as vote, all at the end)",
   }),
   resume: flag({
     help: 'keep the rows already in --out (same proxies, batch, seed, network, --group-mode, device, CPU threads and minibatch images, refused naming the flag that differs; a score that is not a number is refused naming its row and column) and score only the remaining architectures',
@@ -92,7 +99,7 @@ export const SCORE_OPTIONS = {
   device,
   'cpu-threads': submitCpuThreads,
   procs: int({
-    help: "processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it)",
+    help: `processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it). On the CPU each process holds its own memory, its pool grown to the largest cell's working set: up to about ${CPU_PROCESS_MEMORY} at the default --batch ${proxyBatch.default} (in proportion to --batch); N of them above this machine's memory are refused, above what is available now warned of (docs/scale-out.md)`,
     metavar: 'N',
     default: 1,
     min: 1,

@@ -87,7 +87,7 @@ export const SEARCH_NB201_OPTIONS = {
   json,
   quiet,
   evaluated: outFile({
-    help: "append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end). Rows: NAS-Bench-201: arch and the proxy's score columns (a search on --redis: step first), not score --out's val_acc and time_ms (correlate --scores reads them all the same); --space-file: choices, the proxy's score, madds, latency_ms where latency is limited, time_ms. A score of Infinity, -Infinity or NaN is that text. With --resume, FILE is replayed and the search continues where it stopped",
+    help: "append each evaluated cell and its scores to FILE as it finishes (.csv or .jsonl by the extension; a .json is written whole at the end). Rows: NAS-Bench-201: arch, the proxy's score columns and time_ms, the cell's wall time as in score --out (a search on --redis: step first, and the worker's time; a resumed CSV written before time_ms was goes on without it), not score --out's val_acc (correlate --scores reads them all the same); --space-file: choices, the proxy's score, madds, latency_ms where latency is limited, time_ms. A score of Infinity, -Infinity or NaN is that text. With --resume, FILE is replayed and the search continues where it stopped",
   }),
   ...evaluatedResume(
     'same proxy, strategy, seed, population, batch, network, device, CPU threads and minibatch images; --budget may grow',
