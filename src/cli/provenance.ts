@@ -14,6 +14,7 @@ import { repoRoot } from '../data/paths.js';
 import type { RowStream } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
 import { codeVersion } from '../queue/code-version.js';
+import { redactUrl } from '../queue/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
 import { packageVersion, type RunContext } from './run.js';
 
@@ -92,10 +93,18 @@ function cpuOf(): { cpu?: string; onednn?: string } {
   }
 }
 
+/** The command line with --redis's password redacted (`--redis URL` and `--redis=URL`): result files are shared. */
+function redactArgv(argv: readonly string[]): string[] {
+  return argv.map((w, i) =>
+    w.startsWith('--redis=') ? `--redis=${redactUrl(w.slice('--redis='.length))}` : argv[i - 1] === '--redis' ? redactUrl(w) : w,
+  );
+}
+
 /** This run's provenance: `values` the command's parsed options, `ctx` its command line. */
 export function provenanceOf(ctx: Pick<RunContext, 'command' | 'argv'>, values: object, o: ProvenanceOf): Provenance {
   const settings = JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
-  const args = ctx.argv ?? [];
+  if (typeof settings.redis === 'string') settings.redis = redactUrl(settings.redis);
+  const args = redactArgv(ctx.argv ?? []);
   const git = gitCommit();
   const seed = o.seed !== undefined ? o.seed : typeof settings.seed === 'number' ? settings.seed : null;
   return {

@@ -4,8 +4,11 @@
  * ride out a Redis restart (ioredis reconnects; BullMQ needs maxRetriesPerRequest: null).
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisUrlProblem } from './settings.js';
+import { redactUrl, redisUrlProblem } from './settings.js';
 import { UserFacingError } from '../util/errors.js';
+
+/** Re-exported: the queue's callers redact through here (settings.ts holds it, free of ioredis, for provenance). */
+export { redactUrl };
 
 /** A --redis URL that cannot be used (malformed, or nothing answers there). */
 export class RedisUnreachableError extends UserFacingError {
@@ -78,17 +81,6 @@ function connectFailure(e: unknown, timeoutMs: number): string | undefined {
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
   if (code === 'ECONNRESET') return 'the connection was reset';
   return undefined;
-}
-
-/** The URL without its password (messages and status lines). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 /**

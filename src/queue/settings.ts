@@ -67,3 +67,14 @@ export function redisUrlProblem(v: string): string | undefined {
     return `the path must be a database number (/0), got '${u.pathname.slice(0, 40)}'`;
   return undefined;
 }
+
+/** The URL without its password (messages, status lines, result files' provenance). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

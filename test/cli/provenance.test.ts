@@ -42,6 +42,32 @@ describe('provenance', () => {
     expect(p.earlier).toBeUndefined();
   });
 
+  it("records no Redis password: --redis's setting and both command-line forms are redacted", () => {
+    const url = 'redis://u:s3cret@h:6380/2';
+    const spaced = provenanceOf(
+      { command: 'score', argv: ['--redis', url, '--out', 'x.csv'] },
+      { redis: url, out: 'x.csv' },
+      { device: 'gpu', threads: null, f16: false },
+    );
+    const joined = provenanceOf(
+      { command: 'search', argv: [`--redis=${url}`] },
+      { redis: url },
+      { device: 'gpu', threads: null, f16: false },
+    );
+    expect(spaced.settings.redis).toBe('redis://u:***@h:6380/2');
+    expect(spaced.command).toBe("wgnas score --redis 'redis://u:***@h:6380/2' --out x.csv");
+    expect(joined.command).toBe("wgnas search '--redis=redis://u:***@h:6380/2'");
+    expect(JSON.stringify([spaced, joined])).not.toContain('s3cret');
+    // Without a password the URL is recorded as given.
+    const open = provenanceOf(
+      { command: 'score', argv: ['--redis', 'redis://h:6379'] },
+      { redis: 'redis://h:6379' },
+      { device: 'gpu', threads: null, f16: false },
+    );
+    expect(open.settings.redis).toBe('redis://h:6379');
+    expect(open.command).toBe('wgnas score --redis redis://h:6379');
+  });
+
   it('a resume keeps the earlier runs, oldest first; a code update is one note naming both versions', () => {
     const first = { ...now(), codeVersion: OLD };
     const same = resumedProvenance({ ...now() }, now(), 'out.csv');
