@@ -131,6 +131,25 @@ describe('correlate --versus / --paired', () => {
     expect(missing.err.trim()).toMatch(/^wgnas correlate: --proxies: yours not in .*own\.csv \(columns: mine, theirs\)$/);
   });
 
+  it('a constant column: tau_ab prints empty (never NaN), named in the constant-score note', async () => {
+    const flat = join(tmp, 'flat.csv');
+    writeFileSync(flat, 'arch,wrcor,same\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},1`).join('\n') + '\n');
+    const r = await wgnasInProcess(['correlate', '--scores', flat, '--versus', 'wrcor', '--bootstrap', '50']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toContain('NaN');
+    const table = r.out.slice(r.out.indexOf('\npaired:'));
+    const line = table.split('\n').find((l) => /^same\s+wrcor\s/.test(l));
+    expect(line, table).toBeDefined();
+    // a b n tau_a tau_b tau_diff ...: same's tau and the differences are undefined, wrcor's is not; tau_ab empty.
+    const header = table.split('\n').find((l) => l.startsWith('a '))!;
+    expect(line!.slice(header.indexOf('tau_ab')).trim()).toBe('');
+    expect(line!.split(/\s+/).slice(0, 3)).toEqual(['same', 'wrcor', '60']);
+    expect(r.err).toContain(
+      'note: same: one score (or one accuracy) on every cell; no rank correlation; ' +
+        'same - wrcor: one side scores alike every cell both score (or fewer than 2 such cells); no tau_ab\n',
+    );
+  });
+
   it('bad input: one line, before any work', async () => {
     const zero = await wgnasInProcess(['correlate', '--scores', file, '--versus', 'wrcor', '--bootstrap', '0']);
     expect(zero.code).toBe(2);

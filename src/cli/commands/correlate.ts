@@ -453,8 +453,16 @@ function printCorrelations(
           : '') +
         '\n',
     );
+  const paired = boot && pairs.length ? comparePaired(rows, pairs, 'val_acc', boot) : [];
   const flat = table.filter((r) => r.n >= 2 && Number.isNaN(r.kendallTau)).map((r) => r.proxy);
-  if (flat.length) io.err(`note: ${flat.join(', ')}: one score (or one accuracy) on every cell; no rank correlation\n`);
+  const flatAB = paired.filter((r) => Number.isNaN(r.tauAB)).map((r) => `${r.a} - ${r.b}`);
+  const flatNotes = [
+    ...(flat.length ? [`${flat.join(', ')}: one score (or one accuracy) on every cell; no rank correlation`] : []),
+    ...(flatAB.length
+      ? [`${flatAB.join(', ')}: one side scores alike every cell both score (or fewer than 2 such cells); no tau_ab`]
+      : []),
+  ];
+  if (flatNotes.length) io.err(`note: ${flatNotes.join('; ')}\n`);
   const drawn = boot?.resamples ?? 0;
   for (const r of table)
     for (const [name, c] of [
@@ -509,7 +517,7 @@ function printCorrelations(
       ]),
     ),
   );
-  if (boot && pairs.length) printPaired(comparePaired(rows, pairs, 'val_acc', boot), io, boot);
+  if (boot && paired.length) printPaired(paired, io, boot);
 }
 
 const diffCi = (d: PairedDifference): string => (Number.isNaN(d.lo) ? '' : `[${d.lo.toFixed(4)}, ${d.hi.toFixed(4)}]`);
@@ -551,7 +559,7 @@ function printPaired(table: PairedRow[], io: RunContext['io'], boot: BootstrapOp
         defined(rho.diff),
         diffCi(rho),
         share(rho),
-        tauAB,
+        defined(tauAB),
       ]),
     ),
   );
