@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MERGE_RTOL, defineProxy, definePass, defineProxyFamily } from '../../src/proxies/define.js';
 import { PROXIES } from '../../src/proxies/registry.js';
 import { mergeRtolOf, sameScore } from '../../src/cli/score-files.js';
+import { CORRELATE_SCORES_OPTIONS } from '../../src/cli/specs/correlate.js';
 import { REPO } from '../helpers/paths.js';
 
 /** The rows of the table between the doc's markers: [proxy, tolerance]. */
@@ -31,6 +32,17 @@ describe('merge tolerances', () => {
       documented(),
       `docs/reliability.md's merge-rtol-table, first two columns:\n${want.map((r) => `| ${r.join(' | ')} |`).join('\n')}`,
     ).toEqual(want);
+  });
+
+  it("correlate --scores' help states the registry's tolerances (zico's 2e-1, not a stale figure)", () => {
+    const help = CORRELATE_SCORES_OPTIONS.scores.help;
+    expect(help).toContain(
+      `(${mergeRtolOf('params').toExponential()} relative for params and flops, ${mergeRtolOf('wrcor').toExponential()} for wrcor and naswot, up to ${mergeRtolOf('zico').toExponential()} for zico,`,
+    );
+    expect(mergeRtolOf('flops')).toBe(mergeRtolOf('params'));
+    expect(mergeRtolOf('naswot')).toBe(mergeRtolOf('wrcor'));
+    expect(Math.max(...[...PROXIES.values()].map((p) => p.mergeRtol))).toBe(mergeRtolOf('zico'));
+    expect(help).toContain('up to 2e-1 for zico');
   });
 
   it('the counts are exact, the gradient sums looser than the log-determinants; unknown columns take the default', () => {

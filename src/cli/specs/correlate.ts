@@ -1,3 +1,4 @@
+import { PROXIES } from '../../proxies/registry.js';
 import { defineCommand, defineMode, flag, inFiles, int, list, oneOf, outFile } from '../spec.js';
 import {
   cellsPerStage,
@@ -60,9 +61,12 @@ export const CORRELATE_SAMPLE_OPTIONS = {
   quiet,
 };
 
+/** A built-in proxy's merge tolerance as the registry has it ("1e-5"), for the help. */
+const rtol = (name: string): string => PROXIES.get(name)!.mergeRtol.toExponential();
+
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: "a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are read as one population: files scored with different settings (their FILE.settings.json: batch, seed, network, dataset and images, init, inputs; not the device, CPU threads or score --group-mode, which move scores only at float rounding) are refused, a cell in several files counts once (its scores merged; the same score again, within the proxy's merge tolerance (1e-9 relative for params and flops, 1e-5 for wrcor and naswot, up to 1e-1 for zico, whose two half-batch gradients cancel: the table in docs/reliability.md), is dropped, another one refused); a * or ? in the file name matches several (quote it); each aggregate (vote, az_nas, vkdnw_agg, ensemble) ranks a population, so it is computed from its members over all the cells read wherever every cell has them (a file's own column of it, which ranked that file's cells alone, is replaced: shards merge into the figures of one file); without the members a file's own column is kept if one file gave it, refused if several did. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's",
+    help: `a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are read as one population: files scored with different settings (their FILE.settings.json: batch, seed, network, dataset and images, init, inputs; not the device, CPU threads or score --group-mode, which move scores only at float rounding) are refused, a cell in several files counts once (its scores merged; the same score again, within the proxy's merge tolerance (${rtol('params')} relative for params and flops, ${rtol('wrcor')} for wrcor and naswot, up to ${rtol('zico')} for zico, whose two half-batch gradients cancel: the table in docs/reliability.md), is dropped, another one refused); a * or ? in the file name matches several (quote it); each aggregate (vote, az_nas, vkdnw_agg, ensemble) ranks a population, so it is computed from its members over all the cells read wherever every cell has them (a file's own column of it, which ranked that file's cells alone, is replaced: shards merge into the figures of one file); without the members a file's own column is kept if one file gave it, refused if several did. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's`,
     noun: 'scores file',
   }),
   proxies: list({
