@@ -153,8 +153,9 @@ export const checkpointProvenancePath = (dir: string): string => join(dir, 'prov
 
 /**
  * The provenance of a run on checkpoint DIR: on --resume the runs recorded in DIR/provenance.json
- * become `earlier` (and a code update is noted on io's stderr); written to DIR at once (the run
- * holds DIR's lock), so a later resume finds it.
+ * become `earlier` (and a code update is noted on io's stderr). Not written here: the run writes it
+ * (writeCheckpointProvenance) once it goes ahead, so a refused --resume or a failed --force run
+ * leaves the recorded history as it was.
  */
 export function checkpointProvenance(dir: string, resume: boolean, now: Provenance, io: RunContext['io']): Provenance {
   const file = checkpointProvenancePath(dir);
@@ -168,8 +169,12 @@ export function checkpointProvenance(dir: string, resume: boolean, now: Provenan
   }
   const { record, note } = resumedProvenance(saved, now, dir);
   if (note) io.err(note);
-  writeFileAtomic(file, JSON.stringify(record, null, 1) + '\n');
   return record;
+}
+
+/** Writes `record` to DIR/provenance.json (the run holds DIR's lock): once --force discarded and a resume restored. */
+export function writeCheckpointProvenance(dir: string, record: Provenance): void {
+  writeFileAtomic(checkpointProvenancePath(dir), JSON.stringify(record, null, 1) + '\n');
 }
 
 /** `record` with the open backend's device name and threads (known once it opens). */

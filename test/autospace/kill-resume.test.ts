@@ -206,11 +206,14 @@ describe('evolve-space survives kills', () => {
       const meta = JSON.parse(readFileSync(state, 'utf8'));
       meta.populations.members[0][0].id = meta.populations.nextId;
       writeFileSync(state, JSON.stringify(meta));
+      const recorded = readFileSync(join(dir, 'provenance.json'));
       const edited = await wgnasInProcess([...args({ '--iterations': '1' }), '--checkpoint', dir, '--resume']);
       expect(edited.code).not.toBe(0);
       expect(edited.err.trim()).toMatch(
         new RegExp(`^wgnas evolve-space: .*state\\.json: layer 0: a member must be .* \\(corrupt or hand-edited checkpoint\\)$`),
       );
+      // The refused resume left the recorded history as it was (no run of its own added).
+      expect(readFileSync(join(dir, 'provenance.json')).equals(recorded)).toBe(true);
       // --force starts over: the checkpoint is discarded and a whole run written.
       const forced = await wgnasInProcess([...args({ '--iterations': '1' }), '--checkpoint', dir, '--force']);
       expect(forced.code, forced.err).toBe(0);

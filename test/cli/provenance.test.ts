@@ -14,6 +14,7 @@ import {
   type Provenance,
   provenanceOf,
   resumedProvenance,
+  writeCheckpointProvenance,
 } from '../../src/cli/provenance.js';
 import { codeVersion } from '../../src/queue/code-version.js';
 import { cpuTestBackend } from '../helpers/backend.js';
@@ -95,13 +96,19 @@ describe('provenance', () => {
     mkdirSync(dir);
     const said: string[] = [];
     const io = { out: () => {}, err: (s: string) => void said.push(s) };
-    checkpointProvenance(dir, false, { ...now(), codeVersion: OLD }, io);
+    const first = checkpointProvenance(dir, false, { ...now(), codeVersion: OLD }, io);
+    // Read, not written: the run writes it once it goes ahead.
+    expect(existsSync(checkpointProvenancePath(dir))).toBe(false);
+    writeCheckpointProvenance(dir, first);
     expect(JSON.parse(readFileSync(checkpointProvenancePath(dir), 'utf8')).codeVersion).toBe(OLD);
+    const bytes = readFileSync(checkpointProvenancePath(dir));
     const resumed = checkpointProvenance(dir, true, now(), io);
     expect(said).toEqual([
       expect.stringMatching(new RegExp(`^note: --resume: ${dir} was written by wgnas ${OLD.replace('+', '\\+')}, this is `)),
     ]);
     expect(resumed.earlier?.map((e) => e.codeVersion)).toEqual([OLD]);
+    expect(readFileSync(checkpointProvenancePath(dir)).equals(bytes)).toBe(true);
+    writeCheckpointProvenance(dir, resumed);
     expect(JSON.parse(readFileSync(checkpointProvenancePath(dir), 'utf8'))).toEqual(JSON.parse(JSON.stringify(resumed)));
     // A fresh run (--force) starts the record over.
     expect(checkpointProvenance(dir, false, now(), io).earlier).toBeUndefined();

@@ -20,7 +20,7 @@ import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
-import { checkpointProvenance, provenanceOf, withBackend } from '../provenance.js';
+import { checkpointProvenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -194,7 +194,8 @@ async function evolveWith(
   noteReferenceLeftOut(cfg, io);
   const f16 = await precisionOf(device);
   const started = provenanceOf(ctx, v, { device, threads, f16, data: now.text });
-  // A checkpointed run keeps its provenance beside the checkpoints (a resume adds itself).
+  // A checkpointed run keeps its provenance beside the checkpoints (a resume adds itself), written
+  // once the run goes ahead (below).
   const prov = checkpoint ? checkpointProvenance(checkpoint.dir, ck !== null, started, io) : started;
   const err = process.stderr;
   const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
@@ -219,6 +220,8 @@ async function evolveWith(
           `resumed from ${checkpoint.dir}: warm-up ${c.warmup}/${cfg.warmupSteps}, iteration ${c.iterations}/${cfg.iterations}\n`,
         );
     }
+    // Discarded (--force) or restored: the run goes ahead, its provenance joins the directory's.
+    if (checkpoint) writeCheckpointProvenance(checkpoint.dir, withBackend(prov, backend));
     // On a terminal: a bar with the ETA over warm-up steps and iterations, the lines above it; in pipes: the lines.
     const done0 = evo.progress.warmup + evo.progress.iterations * cfg.steps;
     const bar = new Progress(cfg.warmupSteps + cfg.iterations * cfg.steps, 'evolve-space', err, { initial: done0, quiet });

@@ -32,7 +32,7 @@ import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
-import { checkpointProvenance, type Provenance, provenanceOf, withBackend } from '../provenance.js';
+import { checkpointProvenance, type Provenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -291,7 +291,8 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     checkResumable(p.ck, cfg, cost, { train: trainN, val: valN }, device, threads, await precisionOf(device));
   }
   if (p.bnNote) io.err(p.bnNote);
-  // Where the net.config came from; a checkpointed run keeps it beside the checkpoints (a resume adds itself).
+  // Where the net.config came from; a checkpointed run keeps it beside the checkpoints (a resume adds
+  // itself), written once the run goes ahead (searchOn).
   const now = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: cfg.dataset!.images });
   const prov = values.checkpoint ? checkpointProvenance(values.checkpoint, p.ck !== null, now, io) : now;
   // Decoded before the device starts (a bad image is named before any work); an image folder at
@@ -363,6 +364,8 @@ async function searchOn(
           `resumed from ${values.checkpoint}: warm-up ${c.warmup}/${cfg.warmupSteps}, search ${c.search}/${cfg.searchSteps}, ${c.arch} α steps\n`,
         );
     }
+    // Discarded (--force) or restored: the run goes ahead, its provenance joins the directory's.
+    if (values.checkpoint) writeCheckpointProvenance(values.checkpoint, prov);
     let pending: ProgressEvent[] = [];
     // On a terminal: a bar with the ETA over all weight steps, the step lines above it; in pipes: the lines.
     const stepsDone = (e: ProgressEvent) => (e.phase === 'warmup' ? e.step : cfg.warmupSteps + e.step);

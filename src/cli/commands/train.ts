@@ -47,7 +47,7 @@ import {
   splitsData,
   threadsSetting,
 } from '../resume-settings.js';
-import { checkpointProvenance, provenanceOf, withBackend } from '../provenance.js';
+import { checkpointProvenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
 import { TRAIN, TRAIN_FILES, type TRAIN_OPTIONS } from '../specs/train.js';
@@ -228,7 +228,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
     if (staleNote) io.err(staleNote);
     if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
-    // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself).
+    // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself; written below).
     const started = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: images });
     const prov = checkpointProvenance(ckDir, ck !== null, started, io);
     if (bnNote) io.err(bnNote);
@@ -239,6 +239,13 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     try {
       // --force: the old checkpoint goes only now, once the device opened (a run refused earlier keeps it).
       if (values.force && hasCheckpoint(ckDir)) discardCheckpoint(ckDir);
+      // The provenance joins ckDir's once the run goes ahead: a fresh run now, a resume once restored.
+      let recorded = false;
+      const recordProvenance = () => {
+        if (!recorded) writeCheckpointProvenance(ckDir, withBackend(prov, backend));
+        recorded = true;
+      };
+      if (!ck) recordProvenance();
       const log = (line: string) => values.quiet || io.err(`${line}\n`);
       const held = val ? ` (${val.count} of them held out: --val)` : '';
       log(
@@ -250,13 +257,18 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         checkpointDir: ckDir,
         resumeState: ck ?? undefined,
         settings,
-        onResume: (done) => log(`resuming after epoch ${done} of ${s.epochs} from ${ckDir}`),
-        onEpoch: (r) =>
+        onResume: (done) => {
+          recordProvenance();
+          log(`resuming after epoch ${done} of ${s.epochs} from ${ckDir}`);
+        },
+        onEpoch: (r) => {
+          recordProvenance(); // a checkpoint with no epoch done resumes without onResume
           log(
             `epoch ${r.epoch}/${s.epochs}: lr ${r.lrFirst.toPrecision(3)} to ${r.lrLast.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAcc)}, ` +
               (r.valAcc !== undefined ? `val loss ${r.valLoss!.toFixed(4)} acc ${pct(r.valAcc)}, ` : '') +
               `test loss ${r.testLoss.toFixed(4)} acc ${pct(r.testAcc)} (${r.seconds.toFixed(1)} s)`,
-          ),
+          );
+        },
       });
       const weights = await trainer.weights();
       const input = inputSpecOf(train, size, dataset);
