@@ -171,7 +171,11 @@ describe('wgnas train --resume and its data', () => {
       );
       // Said at the start, before the epochs it trains.
       expect(r.err).toMatch(new RegExp(`\\nresuming after epoch 1 of 3 from ${join(out, 'checkpoint')}\\nepoch 2/3: `));
-      expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).history).toHaveLength(3);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.history).toHaveLength(3);
+      // The provenance records this run's hash of every image, not the matched sample of the earlier one.
+      expect(report.provenance.data).toBe(before);
+      expect(report.settings['dataset images']).toBe(old);
       expect(existsSync(join(out, 'weights.json'))).toBe(true);
 
       // A sampled fingerprint of other images, and a changed image under this wgnas's: refused naming the data.

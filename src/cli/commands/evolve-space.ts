@@ -153,12 +153,15 @@ async function evolveWith(
   cfg.layout = { ...layout, classes: ds.classes };
   const device = await deviceOf(v);
   const threads = cpuThreadsOf(device, v);
-  // The images' fingerprint: the space's provenance records it, a checkpoint compares it.
-  const now = await splitsData([runSearchImages(ds, split)], size);
+  // The images' fingerprint (hashes every image): the space's provenance records it, a checkpoint
+  // compares it; computed once, when first needed (--redis: never, its workers' results record theirs).
+  let fingerprint: ReturnType<typeof splitsData> | undefined;
+  const imagesNow = () => (fingerprint ??= splitsData([runSearchImages(ds, split)], size));
   // The settings a checkpoint records, checked against the saved run's before the device starts.
   let checkpoint: EvolveCheckpointing | undefined;
   if (v.checkpoint) {
     // The same images found in another place resume: only their fingerprint is compared.
+    const now = await imagesNow();
     const images = ck ? await recordedSplitsData(savedSetting(ck, '--dataset images'), now) : now.text;
     const settings = evolveRunSettings(
       cfg,
@@ -193,7 +196,7 @@ async function evolveWith(
   }
   noteReferenceLeftOut(cfg, io);
   const f16 = await precisionOf(device);
-  const started = provenanceOf(ctx, v, { device, threads, f16, data: now.text });
+  const started = provenanceOf(ctx, v, { device, threads, f16, data: (await imagesNow()).text });
   // A checkpointed run keeps its provenance beside the checkpoints (a resume adds itself), written
   // once the run goes ahead (below).
   const prov = checkpoint ? checkpointProvenance(checkpoint.dir, ck !== null, started, io) : started;

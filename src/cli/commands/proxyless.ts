@@ -293,7 +293,8 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   if (p.bnNote) io.err(p.bnNote);
   // Where the net.config came from; a checkpointed run keeps it beside the checkpoints (a resume adds
   // itself), written once the run goes ahead (searchOn).
-  const now = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: cfg.dataset!.images });
+  // This run's own fingerprint of every image (cfg's may be the matched record of an earlier run).
+  const now = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: imagesNow.text });
   const prov = values.checkpoint ? checkpointProvenance(values.checkpoint, p.ck !== null, now, io) : now;
   // Decoded before the device starts (a bad image is named before any work); an image folder at
   // the ImageNet layout's 224 is streamed instead, a batch ahead of each step.

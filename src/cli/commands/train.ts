@@ -229,7 +229,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     if (staleNote) io.err(staleNote);
     if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
     // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself; written below).
-    const started = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: images });
+    // This run's own fingerprint of every image (`images` may be the matched record of an earlier run).
+    const started = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: imagesNow.text });
     const prov = checkpointProvenance(ckDir, ck !== null, started, io);
     if (bnNote) io.err(bnNote);
     if (warmup.note) io.err(warmup.note);
