@@ -47,7 +47,9 @@ describe('proxies on NAS-Bench-201 cells', () => {
   const RTOL: Record<string, number> = {
     zen: 2e-3,
     meco: 2e-3,
-    zico: 2e-3,
+    // zico's std of two half-batch gradients is |ga - gb| / 2 of f32 gradients: they cancel, and a change in
+    // summation order moves it by 1e-3..1e-2 (docs/reliability.md's tolerance table).
+    zico: 1e-2,
     jacob_cov: 2e-3,
     az_nas_expressivity: 2e-3,
     az_nas_progressivity: 2e-3,

@@ -430,8 +430,10 @@ describe('wgnas export --net', () => {
         ...['dog', 'frog', 'horse', 'ship', 'truck'],
       ]);
       expect(meta['wgnas.preprocessing']).toMatch(/^RGB image, 32x32 as is, /);
-      // The bundled subset is said as such (a fetched full release is 'cifar10').
-      expect(meta['wgnas.dataset']).toMatch(/^cifar10( \(bundled subset: 16 train \/ 8 test images\))?$/);
+      // A subset is named with where it came from (a fetched full release is 'cifar10').
+      expect(meta['wgnas.dataset']).toMatch(
+        /^cifar10( \((bundled subset|subset from \$WGNAS_DATA_DIR): 16 train \/ 8 test images\))?$/,
+      );
     },
   );
 });
