@@ -174,11 +174,12 @@ export interface Backend {
   /** Restarts peakBytesInUse from the bytes in use now. */
   resetPeak(): void;
   /**
-   * Returns the memory of free pooled buffers to the driver (the webgpu backend's pool keeps each
-   * size it handed out; work of other sizes from now on, such as stacked groups of another size,
-   * would otherwise hold both). Call after sync(). Absent where nothing is pooled.
+   * Waits for the work submitted, then returns the memory of free pooled buffers to the driver and
+   * resolves once the driver has it back (the webgpu backend's pool keeps each size it handed out;
+   * work of other sizes from now on, such as stacked groups of other cells, would otherwise hold
+   * both). Absent where nothing is pooled.
    */
-  trimPool?(): void;
+  trimPool?(): Promise<void>;
   /**
    * Starts timing each kernel: on the GPU every dispatch then runs in its own timestamped pass (a
    * profiled run is somewhat slower), on the CPU the worker's time per op is counted. One at a time.

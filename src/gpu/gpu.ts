@@ -708,6 +708,20 @@ export class Gpu {
     if (this.lostInfo) throw this.lostError();
   }
 
+  /**
+   * Returns the pool's free buffers to the driver and waits until it has them: Dawn frees a destroyed
+   * buffer's memory only when a later submission completes (measured on lavapipe: 1 GiB destroyed
+   * stays held through onSubmittedWorkDone alone), so an allocation right after a bare trim finds
+   * the old memory still taken: a big GPU ran out of memory that way between stacked groups.
+   */
+  async releaseFreeBuffers(): Promise<void> {
+    await this.sync();
+    this.pool.trim();
+    this.device.queue.submit([]);
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
+    if (this.lostInfo) throw this.lostError();
+  }
+
   // ---- timing --------------------------------------------------------------------------------
 
   /** Starts a GPU timer: timestamp queries when the device has them, else wall clock. */

@@ -179,8 +179,7 @@ export class ZeroShotScorer {
    * not depend on the group). Returns the new size.
    */
   async shrinkAfterOom(cells: number): Promise<number> {
-    await this.backend.sync();
-    this.backend.trimPool?.();
+    await (this.backend.trimPool?.() ?? this.backend.sync());
     const to = Math.max(1, Math.floor(cells / 2));
     this.autoGroup = Math.min(this.autoGroup ?? to, to);
     this.stackedCap = Math.min(this.stackedCap, to);
@@ -335,19 +334,17 @@ export async function scoreAll(
     // After a group runs out of memory they are packed again from its first cell, at the smaller cap.
     let base = 0;
     let pos = from;
-    let last = 0;
     for (let repack = true; repack;) {
       repack = false;
       for (const [a0, b0] of scorer.stackedGroups(selection.slice(base))) {
         const [a, b] = [a0 + base, b0 + base];
         if (b <= pos) continue;
         const group = selection.slice(Math.max(a, pos), b);
-        // Another size's tensors would leave this one's in the GPU's pool: returned first.
-        if (last && group.length !== last) {
-          await scorer.backend.sync();
-          scorer.backend.trimPool?.();
-        }
-        last = group.length;
+        // Each group's tensors have other sizes (other cells): the pool's idle buffers of the last
+        // group would hold memory beside this one's. Returned once they pass half the budget, so
+        // idle + this group stay within 1.5 budgets (the budget is half the device's memory).
+        const { bytesAllocated, bytesInUse } = scorer.backend.stats();
+        if (bytesAllocated - bytesInUse > scorer.stackedBudgetBytes / 2) await scorer.backend.trimPool?.();
         const rs = await scoreOrShrink(scorer, group, onNote);
         if (!rs) {
           base = pos = Math.max(a, pos);

@@ -6,7 +6,9 @@
  *    innermost 'out-of-memory' error scope, else to the 'uncapturederror' listeners; with
  *    mappedAtCreation it throws RangeError (WebGPU's rule);
  *  - the device lost (a driver reset, an Xid error): `lost` resolves with reason 'unknown' and the
- *    real device is destroyed, so pending maps reject and later work is dropped, as Dawn does.
+ *    real device is destroyed, so pending maps reject and later work is dropped, as Dawn does;
+ *  - the driver's memory as Dawn holds it (`driverBytes`): a destroyed buffer's bytes stay taken
+ *    until a later submission (Dawn frees them when one completes; counted free at the submit).
  * Everything else goes to the real device.
  */
 import { globals } from 'webgpu';
@@ -30,6 +32,8 @@ export interface FaultyDevice {
   allocations: number;
   refusedBytes: number[];
   submits: number;
+  /** Bytes of the buffers created and not yet freed: live, or destroyed with no submission since. */
+  driverBytes: number;
   /** Loses the device now. */
   lose(message?: string): void;
   /** Raises `error` as Dawn raises an error no scope catches: to the 'uncapturederror' listeners. */
@@ -53,6 +57,7 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     allocations: 0,
     refusedBytes: [],
     submits: 0,
+    driverBytes: 0,
     lose(message = 'VK_ERROR_DEVICE_LOST (stand-in: Xid 79, GPU has fallen off the bus)') {
       if (faults.loss !== 'destroy') resolveLost({ reason: 'unknown', message } as GPUDeviceLostInfo);
       real.destroy();
@@ -68,10 +73,24 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     else for (const l of uncaptured) l({ error, preventDefault() {} });
   };
 
+  /** Bytes destroyed since the last submit: freed by the next one. */
+  let destroyedBytes = 0;
+  const counted = (buf: GPUBuffer, bytes: number): GPUBuffer => {
+    state.driverBytes += bytes;
+    const destroy = buf.destroy.bind(buf);
+    let done = false;
+    buf.destroy = () => {
+      if (!done) destroyedBytes += bytes;
+      done = true;
+      destroy();
+    };
+    return buf;
+  };
+
   const createBuffer = (desc: GPUBufferDescriptor): GPUBuffer => {
     const n = ++state.allocations;
     if (n === faults.loseAtAllocation) state.lose();
-    if (!faults.refuse?.(desc, n)) return real.createBuffer(desc);
+    if (!faults.refuse?.(desc, n)) return counted(real.createBuffer(desc), desc.size);
     state.refusedBytes.push(desc.size);
     if (desc.mappedAtCreation) throw new RangeError(`createBuffer: out of memory for ${desc.size} bytes (stand-in)`);
     // An invalid buffer of the asked size: MAP_READ with MAP_WRITE fails validation (swallowed here).
@@ -87,6 +106,8 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
       if (prop === 'submit') {
         return (buffers: Iterable<GPUCommandBuffer>) => {
           if (++state.submits === faults.loseAtSubmit) state.lose();
+          state.driverBytes -= destroyedBytes;
+          destroyedBytes = 0;
           target.submit(buffers);
         };
       }

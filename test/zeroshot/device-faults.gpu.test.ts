@@ -159,6 +159,23 @@ describe('scoreAll on a GPU that fails mid-run', () => {
     });
   });
 
+  it("trimPool: the idle buffers' memory is back with the driver when it resolves (Dawn frees at a later submit)", async ({
+    skip,
+  }) => {
+    const f = await faulty(() => ({}));
+    if (!f) return skip();
+    const { backend, fd } = f;
+    const bytes = 4 << 20;
+    const ts = Array.from({ length: 4 }, () => backend.upload(new Float32Array(bytes / 4), [bytes / 4]));
+    await backend.sync();
+    const held = fd.driverBytes;
+    for (const t of ts) t.dispose();
+    expect(fd.driverBytes).toBe(held); // pooled, not freed
+    await backend.trimPool!();
+    expect(fd.driverBytes).toBeLessThanOrEqual(held - 4 * bytes);
+    expect(backend.stats().bytesAllocated).toBe(backend.stats().bytesInUse);
+  });
+
   it('a fixed --group that runs out of memory throws, not halved; only the groups finished before were streamed', async ({
     skip,
   }) => {
