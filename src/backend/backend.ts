@@ -177,9 +177,10 @@ export interface Backend {
    * Waits for the work submitted, then returns the memory of free pooled buffers to the driver and
    * resolves once the driver has it back (the webgpu backend's pool keeps each size it handed out;
    * work of other sizes from now on, such as stacked groups of other cells, would otherwise hold
-   * both). Absent where nothing is pooled.
+   * both). keepRecent: only those not handed out since the last trimPool (work like the last one
+   * keeps its buffers). Absent where nothing is pooled.
    */
-  trimPool?(): Promise<void>;
+  trimPool?(opts?: { keepRecent?: boolean }): Promise<void>;
   /**
    * Starts timing each kernel: on the GPU every dispatch then runs in its own timestamped pass (a
    * profiled run is somewhat slower), on the CPU the worker's time per op is counted. One at a time.

@@ -66,7 +66,7 @@ export function webgpuBackend(gpu: Gpu, opts: WebgpuBackendOptions = {}): Backen
       return { tensors: p.buffersInUse, bytes: p.bytesInUse, leakedTensors: gpu.leakedTensors };
     },
     resetPeak: () => gpu.pool.resetPeak(),
-    trimPool: () => gpu.releaseFreeBuffers(),
+    trimPool: (opts) => gpu.releaseFreeBuffers(opts),
     startProfile: () => gpu.startProfile(),
     stopProfile: async (): Promise<KernelProfile> => {
       const p = await gpu.stopProfile();

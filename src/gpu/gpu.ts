@@ -713,10 +713,11 @@ export class Gpu {
    * buffer's memory only when a later submission completes (measured on lavapipe: 1 GiB destroyed
    * stays held through onSubmittedWorkDone alone), so an allocation right after a bare trim finds
    * the old memory still taken: a big GPU ran out of memory that way between stacked groups.
+   * keepRecent: only the buffers not handed out since the last release (BufferPool.trim).
    */
-  async releaseFreeBuffers(): Promise<void> {
+  async releaseFreeBuffers(opts: { keepRecent?: boolean } = {}): Promise<void> {
     await this.sync();
-    this.pool.trim();
+    this.pool.trim(opts);
     this.device.queue.submit([]);
     await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
     if (this.lostInfo) throw this.lostError();

@@ -178,6 +178,12 @@ export class ZeroShotScorer {
    * pool's buffers back to the driver and keeps 'auto' at half that group from now on (scores do
    * not depend on the group). Returns the new size.
    */
+  /**
+   * Stacked groups keep the last group's idle buffers for the next (most sizes recur) until a group
+   * runs out of memory beside them: from then on every idle buffer goes back before each group.
+   */
+  releasesAllBetweenGroups = false;
+
   async shrinkAfterOom(cells: number): Promise<number> {
     await (this.backend.trimPool?.() ?? this.backend.sync());
     const to = Math.max(1, Math.floor(cells / 2));
@@ -340,12 +346,13 @@ export async function scoreAll(
         const [a, b] = [a0 + base, b0 + base];
         if (b <= pos) continue;
         const group = selection.slice(Math.max(a, pos), b);
-        // Each group's tensors have other sizes (other cells): the pool's idle buffers of the last
-        // group would hold memory beside this one's. Returned once they pass half the budget, so
-        // idle + this group stay within 1.5 budgets (the budget is half the device's memory).
-        const { bytesAllocated, bytesInUse } = scorer.backend.stats();
-        if (bytesAllocated - bytesInUse > scorer.stackedBudgetBytes / 2) await scorer.backend.trimPool?.();
-        const rs = await scoreOrShrink(scorer, group, onNote);
+        // Each group's tensors follow its cells: idle buffers the last group did not use are
+        // returned (the driver has them back before this group allocates), those it used are kept
+        // for this one, unless a group ran out of memory beside them (then all go back).
+        const idle = () => scorer.backend.stats().bytesAllocated - scorer.backend.stats().bytesInUse;
+        if (idle() > 0) await scorer.backend.trimPool?.({ keepRecent: !scorer.releasesAllBetweenGroups });
+        const held = scorer.backend.trimPool ? idle() : 0; // what a retry could return
+        const rs = await scoreOrShrink(scorer, group, onNote, held);
         if (!rs) {
           base = pos = Math.max(a, pos);
           repack = true;
@@ -375,16 +382,31 @@ export async function scoreAll(
   return rows;
 }
 
-/** Scores a group; null where --group auto's group ran out of GPU memory and was halved (score it again). */
+/**
+ * Scores a group; null where --group auto's group ran out of GPU memory (score it again): beside
+ * `idleBytes` of the pool's idle buffers kept from the last stacked group, at the same size with
+ * every idle buffer returned from now on; else at half the size.
+ */
 async function scoreOrShrink(
   scorer: ZeroShotScorer,
   group: readonly Nb201Cell[],
   onNote?: (line: string) => void,
+  idleBytes = 0,
 ): Promise<ScoredCell[] | null> {
   try {
     return await scorer.scoreMany(group);
   } catch (e) {
-    if (!(e instanceof GpuOutOfMemoryError) || scorer.opts.group !== 'auto' || group.length <= 1) throw e;
+    if (!(e instanceof GpuOutOfMemoryError) || scorer.opts.group !== 'auto') throw e;
+    if (idleBytes > 0 && !scorer.releasesAllBetweenGroups) {
+      scorer.releasesAllBetweenGroups = true;
+      await (scorer.backend.trimPool?.() ?? scorer.backend.sync());
+      const mib = (idleBytes / 2 ** 20).toFixed(1);
+      onNote?.(
+        `note: out of GPU memory at a group of ${group.length} cells beside ${mib} MiB of idle buffers kept from the last group; the same group again, with idle buffers returned before each group from now on`,
+      );
+      return null;
+    }
+    if (group.length <= 1) throw e;
     const to = await scorer.shrinkAfterOom(group.length);
     onNote?.(`note: out of GPU memory at a group of ${group.length} cells; going on with ${to}`);
     return null;

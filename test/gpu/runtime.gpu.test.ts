@@ -9,7 +9,7 @@ import {
   ShapeError,
   type Gpu,
 } from '../../src/gpu/index.js';
-import { bucketBytes } from '../../src/gpu/pool.js';
+import { BufferPool, bucketBytes } from '../../src/gpu/pool.js';
 import { defineUniforms } from '../../src/gpu/uniforms.js';
 import { add, axpy, ELEMENTWISE_PARAMS, scale } from '../../src/kernels/elementwise.js';
 import { matmul } from '../../src/kernels/matmul.js';
@@ -92,12 +92,49 @@ describe('GPU runtime', () => {
     expect(gpu.pipelineCount).toBe(count + 1);
   });
 
-  it('bucketBytes rounds to powers of two, then 64 KiB steps', () => {
+  it('bucketBytes rounds to powers of two, then eight steps per octave of at least 64 KiB', () => {
     expect(bucketBytes(1)).toBe(16);
     expect(bucketBytes(100)).toBe(128);
     expect(bucketBytes(65536)).toBe(65536);
     expect(bucketBytes(65537)).toBe(131072);
     expect(bucketBytes(200000)).toBe(262144);
+    const MiB = 2 ** 20;
+    expect(bucketBytes(MiB)).toBe(MiB);
+    expect(bucketBytes(MiB + 4)).toBe(MiB + MiB / 8);
+    expect(bucketBytes(200 * MiB)).toBe(208 * MiB); // 128-256 MiB: steps of 16 MiB
+    expect(bucketBytes(208 * MiB + 4)).toBe(224 * MiB);
+    // Every bucket holds its size and wastes at most 12.5 % above 64 KiB.
+    for (let b = 65 * 1024; b < 3e9; b = Math.ceil(b * 1.37) + 4) {
+      expect(bucketBytes(b)).toBeGreaterThanOrEqual(b);
+      expect(bucketBytes(b)).toBeLessThanOrEqual(Math.ceil(b * 1.125) + 65536);
+    }
+  });
+
+  it("the pool's trim keepRecent returns only idle buffers not handed out since the last trim", async ({ skip }) => {
+    if (!gpu) return skip();
+    const pool = new BufferPool(gpu.device, 2 ** 30);
+    const a = pool.acquire(4096);
+    const b = pool.acquire(8192);
+    pool.release(a);
+    pool.release(b);
+    pool.trim({ keepRecent: true }); // both handed out since the start: kept
+    expect(pool.stats().buffersFree).toBe(2);
+    expect(pool.acquire(4096)).toBe(a); // a again, b idle through this round
+    pool.release(a);
+    pool.trim({ keepRecent: true });
+    expect(pool.stats().buffersFree).toBe(1);
+    expect(pool.stats().bytesAllocated).toBe(4096);
+    expect(pool.freeBytes).toBe(4096);
+    pool.trim({ keepRecent: true }); // a not handed out since: returned
+    expect(pool.stats()).toMatchObject({ buffersFree: 0, bytesAllocated: 0 });
+    // A size just under the binding limit: its own size, not a bucket past the limit.
+    const max = 2 ** 20 + 2 ** 16;
+    const small = new BufferPool(gpu.device, max);
+    const big = small.acquire(max - 8);
+    expect(small.stats().bytesInUse).toBe(max - 8);
+    small.release(big);
+    small.destroyAll();
+    pool.destroyAll();
   });
 
   it('surfaces WGSL compile errors with the file name and line', async ({ skip }) => {

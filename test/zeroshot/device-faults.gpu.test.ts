@@ -176,6 +176,56 @@ describe('scoreAll on a GPU that fails mid-run', () => {
     expect(backend.stats().bytesAllocated).toBe(backend.stats().bytesInUse);
   });
 
+  it("--group-mode stacked keeps the last group's buffers for the next; out of memory beside them: the same group again, every idle buffer returned from then on", async ({
+    skip,
+  }) => {
+    const stacked = { group: 'auto' as const, groupMode: 'stacked' as const };
+    const ok = await faulty(() => ({}));
+    if (!ok) return skip();
+    // A budget that packs the 7 cells into 3 or more groups.
+    const probe = new ZeroShotScorer(ok.backend, PROXIES, { ...OPTS, ...stacked });
+    let budget = 2 ** 40;
+    while ([...probe.stackedGroups(CELLS, budget)].length < 3) budget /= 2;
+    process.env.WGNAS_GPU_MEMORY_BYTES = String(budget);
+    try {
+      // The driver's bytes (live or destroyed with no submit since) as each allocation asks.
+      let fd: FaultyDevice | null = null;
+      let cap = Infinity;
+      const peaks: number[] = [];
+      const watch = () => () => ({
+        refuse: (d: GPUBufferDescriptor) => {
+          const want = fd!.driverBytes + d.size;
+          peaks.push(want);
+          return want > cap;
+        },
+      });
+      const a = (await faulty(watch()))!;
+      fd = a.fd;
+      const free = await run(a.backend, stacked);
+      expect(free.error).toBeUndefined();
+      expect(free.notes).toEqual([]);
+      expect(free.streamed.length).toBeGreaterThanOrEqual(3);
+      // A driver one byte short of that run's most: refused where idle buffers were kept beside a group.
+      const most = Math.max(...peaks);
+      peaks.length = 0;
+      cap = most - 1;
+      const b = (await faulty(watch()))!;
+      fd = b.fd;
+      const r = await run(b.backend, stacked);
+      expect(r.error).toBeUndefined();
+      expect(r.notes.length).toBe(1);
+      expect(r.notes[0]).toMatch(
+        /^note: out of GPU memory at a group of \d+ cells beside [\d.]+ MiB of idle buffers kept from the last group; the same group again, with idle buffers returned before each group from now on$/,
+      );
+      expect(b.fd.refusedBytes.length).toBeGreaterThan(0);
+      // Not halved: the same groups, the same scores.
+      expect(r.streamed.map((g) => g.length)).toEqual(free.streamed.map((g) => g.length));
+      expect(scoresOf(r.rows)).toEqual(scoresOf(free.rows));
+    } finally {
+      process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 40);
+    }
+  });
+
   it('a fixed --group that runs out of memory throws, not halved; only the groups finished before were streamed', async ({
     skip,
   }) => {
