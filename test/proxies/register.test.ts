@@ -281,13 +281,34 @@ describe("the built-in aggregators' online rules (what wgnas search steers by)",
     jacob_cov: rng.next() < 0.1 ? -Infinity : rng.next(),
   }));
 
-  it('vote: per member the share of the architectures so far it ranks below the newest, averaged', () => {
+  it('vote: per member the share of the architectures so far it ranks below the newest (non-finite lowest), averaged', () => {
     const pop = populationScorer<number>('vote');
+    const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
     rows.forEach((r, i) => {
       const seen = rows.slice(0, i + 1);
-      const below = (m: 'wrcor' | 'synflow' | 'jacob_cov') => seen.filter((s) => s[m] < r[m]).length / Math.max(1, i);
+      const below = (m: 'wrcor' | 'synflow' | 'jacob_cov') => seen.filter((s) => low(s[m]) < low(r[m])).length / Math.max(1, i);
       expect(pop.value(r, i)).toBeCloseTo((below('wrcor') + below('synflow') + below('jacob_cov')) / 3, 12);
     });
+  });
+
+  it('vote: a non-finite score steers as the vote ranks it, lowest (+Infinity is no top score, NaN is beaten)', () => {
+    const vote = AGGREGATORS.get('vote')!;
+    // The newest has synflow +Infinity and is worse on the others: the vote ranks it last.
+    const inf = [
+      { wrcor: 1, synflow: 1, jacob_cov: 1 },
+      { wrcor: 0, synflow: Infinity, jacob_cov: 0 },
+    ];
+    const p1 = populationScorer<number>('vote');
+    expect(inf.map((r, i) => p1.value(r, i))).toEqual([0, 0]);
+    expect(vote.aggregate(inf)).toEqual([1, 0]);
+    // A finite synflow beats the NaN before it.
+    const nan = [
+      { wrcor: 1, synflow: NaN, jacob_cov: 1 },
+      { wrcor: 0, synflow: 5, jacob_cov: 0 },
+    ];
+    const p2 = populationScorer<number>('vote');
+    expect(nan.map((r, i) => p2.value(r, i))).toEqual([0, 1 / 3]);
+    expect(vote.aggregate(nan)).toEqual([2 / 3, 1 / 3]);
   });
 
   it('log-rank aggregates: without ties, the newest row of logRankSum over the rows so far', () => {
