@@ -18,6 +18,8 @@ export type Parsed =
       values: Record<string, unknown>;
       /** Options given on the command line (not defaulted). */
       given: ReadonlySet<string>;
+      /** Options not given whose value came from their environment variable (OptDef.env): name to variable. */
+      fromEnv: ReadonlyMap<string, string>;
       positionals: string[];
       /** The general --verbose: also print what is normally held back (Dawn's start-up warnings). */
       verbose: boolean;
@@ -104,9 +106,11 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
   checkPositionals(spec, mode, positionals);
 
   const values: Record<string, unknown> = {};
+  const envSet = new Map<string, string>();
   for (const [name, o] of Object.entries(opts)) {
     const vs = raw.get(name);
     const fromEnv = vs === undefined && o.env ? (po.env ?? process.env)[o.env] : undefined;
+    if (fromEnv) envSet.set(name, o.env!);
     if (fromEnv) values[name] = convertEnv(name, o, o.env!, fromEnv);
     else if (vs === undefined) values[name] = o.repeatable ? [] : structuredClone(o.default);
     else values[name] = o.repeatable ? vs.map((v) => convert(name, o, v)) : convert(name, o, vs[0]);
@@ -130,7 +134,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
     }),
     po.fs ?? realFs,
   );
-  return { kind: 'run', mode, values, given, positionals, verbose };
+  return { kind: 'run', mode, values, given, fromEnv: envSet, positionals, verbose };
 }
 
 function unknownOption(spec: CommandSpec, mode: ModeSpec, shown: string): UsageError {

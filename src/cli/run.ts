@@ -6,6 +6,7 @@ import { setDawnLogSink } from '../gpu/dawn-log.js';
 import { formatHelp } from './help.js';
 import { noteRunning } from './interrupt.js';
 import { parseCommand, type ParseOptions } from './parse.js';
+import { ResumeMismatchError, showSetting } from '../util/run-settings.js';
 import type { CommandSpec } from './spec.js';
 
 export interface Io {
@@ -60,7 +61,19 @@ export async function runCommand(
   const handlers = await resolve(p.mode.module);
   const h = handlers[p.mode.id];
   if (!h) throw new Error(`wgnas ${spec.name}: no handler '${p.mode.id}' in module '${p.mode.module}'`);
-  return h(p.values, { command: spec.name, given: p.given, positionals: p.positionals, io, argv });
+  try {
+    return await h(p.values, { command: spec.name, given: p.given, positionals: p.positionals, io, argv });
+  } catch (e) {
+    // A resume refused over a setting the flag did not give: say where this run's value came from.
+    if (e instanceof ResumeMismatchError)
+      for (const [name, env] of p.fromEnv) {
+        if (!e.message.includes(`--${name} was `)) continue;
+        const now = `, now ${showSetting(p.values[name])}`;
+        const from = ` (from $${env})`;
+        e.message = e.message.includes(now) ? e.message.replace(now, now + from) : e.message + from;
+      }
+    throw e;
+  }
 }
 
 /** A module's own resolver, for calling its command in-process (tests); other modules' modes are main's job. */

@@ -278,5 +278,31 @@ export function defineAggregator(def: AggregatorDef): AggregatorDef {
     );
   checkFunction(`aggregator '${def.name}'`, def, 'aggregate');
   checkFunction(`aggregator '${def.name}'`, def, 'online', true);
-  return Object.freeze({ ...def, members: Object.freeze([...def.members]) });
+  // Called on `def` (a class instance's methods live on its prototype, which a copy loses) and
+  // checked: a value per row, else the rows' values (and a search's answer) would shift silently.
+  const { name } = def;
+  const aggregate = (rows: readonly ScoreRow[]): number[] => {
+    const v: unknown = def.aggregate(rows);
+    if (!Array.isArray(v) || v.length !== rows.length)
+      throw new TypeError(
+        `aggregator '${name}': aggregate must return one number per row, got ${Array.isArray(v) ? `${v.length} values` : describeValue(v)} for ${rows.length} rows`,
+      );
+    return v as number[];
+  };
+  const online = def.online
+    ? (rows: readonly ScoreRow[]): number => {
+        const v: unknown = def.online!(rows);
+        if (typeof v !== 'number')
+          throw new TypeError(`aggregator '${name}': online must return a number, got ${describeValue(v)}`);
+        return v;
+      }
+    : undefined;
+  return Object.freeze({
+    ...def,
+    name,
+    description: def.description,
+    members: Object.freeze([...def.members]),
+    aggregate,
+    ...(online ? { online } : {}),
+  });
 }

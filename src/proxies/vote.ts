@@ -20,15 +20,18 @@ export function voteScores(rows: ReadonlyArray<Record<string, number>>, members:
 
 /**
  * The vote's online form, the value a search steers by: per member the fraction of the
- * architectures seen so far that it ranks below the newest one (fractionBelow), averaged.
+ * architectures seen so far that it ranks below the newest one (fractionBelow), averaged. A
+ * non-finite score ranks lowest, as in the vote itself (borda): as raw values a +Infinity would
+ * steer the search to the top and a NaN would count below nothing.
  */
 function voteLatest(rows: readonly ScoreRow[]): number {
+  const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
   const last = rows[rows.length - 1];
   let v = 0;
   for (const m of MEMBERS)
     v += fractionBelow(
-      rows.map((r) => r[m]),
-      last[m],
+      rows.map((r) => low(r[m])),
+      low(last[m]),
     );
   return v / MEMBERS.length;
 }

@@ -59,7 +59,7 @@ export function redisUrlProblem(v: string): string | undefined {
   try {
     u = new URL(v);
   } catch {
-    return `expected a URL like redis://host:6379, got '${v.slice(0, 80)}'`;
+    return `expected a URL like redis://host:6379, got '${redactUrl(v).slice(0, 80)}'`;
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected redis:// or rediss://, got '${u.protocol}'`;
   if (!u.hostname) return `no host in '${v.slice(0, 80)}'`;
@@ -68,13 +68,18 @@ export function redisUrlProblem(v: string): string | undefined {
   return undefined;
 }
 
-/** The URL without its password (messages, status lines, result files' provenance). */
+/**
+ * The URL without its password (messages, status lines, result files' provenance): the one in
+ * user:pass@, and a ?password= query item (ioredis reads the query as options). A URL that does not
+ * parse (a password with an unescaped '#', '/' or '?') loses what lies between 'user:' and the last '@'.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (/^password$/i.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
-    return url;
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@');
   }
 }

@@ -33,11 +33,14 @@ export const LARGEST_NB201_CELL: Nb201Cell = { edges: new Array(NB201_NUM_EDGES)
 /**
  * Bytes one process scoring `proxies` on NB201 networks `net` at batch `n` holds at its peak
  * (buffer pool and process; an upper estimate). Proxies computed from the network's shapes alone
- * (params, flops) run no network: the process alone.
+ * (params, flops) run no network: the process alone. `group`: the architectures a pass scores
+ * together (score --group G), each group's working set held at once, in either --group-mode
+ * (WRCor on a small net at G = 4: 3.7x one cell's pool separate, 4.8x stacked, 1.6x and 1.2x under this).
  */
-export function scoringProcessBytes(net: Nb201NetConfig, n: number, proxies: readonly string[]): number {
+export function scoringProcessBytes(net: Nb201NetConfig, n: number, proxies: readonly string[], group = 1): number {
   if (resolveProxies(proxies).every((p) => p.unit.pass === staticPass)) return PROCESS_BASE_BYTES;
-  return PROCESS_BASE_BYTES + Math.round(POOL_SLACK * stackedGroupBytes([LARGEST_NB201_CELL], net, n, { backward: true }));
+  const cells = new Array<Nb201Cell>(Math.max(1, group)).fill(LARGEST_NB201_CELL);
+  return PROCESS_BASE_BYTES + Math.round(POOL_SLACK * stackedGroupBytes(cells, net, n, { backward: true }));
 }
 
 /** The largest pool figures a run has seen (a scorer's, after each pass). */

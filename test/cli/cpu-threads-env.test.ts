@@ -72,6 +72,18 @@ describe('WGNAS_CPU_THREADS', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain('on native CPU (1 thread)');
     expect(JSON.parse(readFileSync(`${out}.settings.json`, 'utf8')).settings['--cpu-threads']).toBe(1);
+    // A resume under another count: the refusal says the variable gave this run's, not a flag.
+    process.env[CPU_THREADS_ENV] = '2';
+    const other = await wgnasInProcess([...argv, '--resume']);
+    expect(other.code).toBe(2);
+    expect(other.err).toBe(
+      `wgnas score: --resume: --cpu-threads was 1, now 2 (from $${CPU_THREADS_ENV}) in ${out}; resume with its settings or write another --out\n`,
+    );
+    // Given as the flag, the line is as before.
+    delete process.env[CPU_THREADS_ENV];
+    const flag = await wgnasInProcess([...argv, '--cpu-threads', '2', '--resume']);
+    expect(flag.err).toMatch(/--cpu-threads was 1, now 2 in /);
+    expect(flag.err).not.toMatch(/from \$/);
     process.env[CPU_THREADS_ENV] = 'many';
     const bad = await wgnasInProcess([...argv.slice(0, -1), join(tmp, 'bad.csv')]);
     expect(refusalProblems(bad, 2, /^wgnas score: WGNAS_CPU_THREADS must be an integer from 1 to 1024, got 'many'/)).toEqual([]);

@@ -17,6 +17,7 @@ import {
   writeCheckpointProvenance,
 } from '../../src/cli/provenance.js';
 import { codeVersion } from '../../src/queue/code-version.js';
+import { redactUrl, redisUrlProblem } from '../../src/queue/settings.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 
@@ -67,6 +68,22 @@ describe('provenance', () => {
     );
     expect(open.settings.redis).toBe('redis://h:6379');
     expect(open.command).toBe('wgnas score --redis redis://h:6379');
+  });
+
+  it('records no password given as a query item (ioredis reads ?password=), and a malformed URL is refused without it', () => {
+    const url = 'redis://h:6379/0?password=s3cret';
+    expect(redisUrlProblem(url)).toBeUndefined(); // a URL the queue takes
+    const p = provenanceOf(
+      { command: 'score', argv: ['--redis', url] },
+      { redis: url },
+      { device: 'gpu', threads: null, f16: false },
+    );
+    expect(p.settings.redis).toBe('redis://h:6379/0?password=***');
+    expect(p.command).toBe("wgnas score --redis 'redis://h:6379/0?password=***'");
+    expect(JSON.stringify(p)).not.toContain('s3cret');
+    // A password with an unescaped '#' does not parse: the refusal names the URL without it.
+    expect(redisUrlProblem('redis://:s3c#ret@h:6379')).toBe("expected a URL like redis://host:6379, got 'redis://:***@h:6379'");
+    expect(redactUrl('redis://u:s3c/ret@h:6379/0')).toBe('redis://u:***@h:6379/0');
   });
 
   it('a resume keeps the earlier runs, oldest first; a code update is one note naming both versions', () => {

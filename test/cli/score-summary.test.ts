@@ -12,6 +12,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { memoryVerdict, type MemoryAsk } from '../../src/cli/memory-check.js';
 import { ScoreRunStats } from '../../src/cli/score-summary.js';
 import { readCsvObjects } from '../../src/data/csv.js';
+import { NB201_DEFAULT } from '../../src/nn/nb201-net.js';
+import { scoringProcessBytes } from '../../src/zeroshot/process-memory.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { refusalProblems, wgnasInProcess } from '../helpers/cli.js';
 
@@ -137,5 +139,30 @@ describe('wgnas score on the CPU', () => {
     expect(warned.err).toMatch(
       /; time_ms: each process's first pass [\d.]+ ms\/cell \([12] cells?, setup included\), then [\d.]+ ms\/cell over [23] cells; pool peak \d+ MiB held per process/,
     );
+  });
+
+  it('--procs 2 with --group 4: each process holds a group, so what fits one cell per process is refused', async ({ skip }) => {
+    if (!available()) return skip();
+    const out = join(tmp, 'g.csv');
+    const net = { ...NB201_DEFAULT, cellsPerStage: 1 };
+    const one = scoringProcessBytes(net, 8, ['naswot']);
+    const four = scoringProcessBytes(net, 8, ['naswot'], 4);
+    // Room for two processes of one cell each, not of four.
+    const total = Math.round(2.5 * one);
+    expect(2 * four).toBeGreaterThan(total);
+    process.env.WGNAS_TEST_MEMORY_BYTES = `${total},${total}`;
+    const args = [...SAMPLE, '--proxies', 'naswot', '--procs', '2', '--out', out];
+    const refused = await wgnasInProcess([...args, '--group', '4']);
+    expect(
+      refusalProblems(
+        refused,
+        2,
+        /^wgnas score: --procs 2: 2 scoring processes of up to about \d+ MiB each at --batch 8 and --group 4 need \d+ MiB, more than this machine's \d+ MiB: give a smaller --batch or --group, in one process$/m,
+      ),
+    ).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+    // One cell per pass fits.
+    const ran = await wgnasInProcess(args);
+    expect(ran.code, ran.err).toBe(0);
   });
 });

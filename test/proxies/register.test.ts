@@ -228,6 +228,54 @@ describe('registerAggregator: a library aggregator ranks populations and steers 
     expect(() => populationScorer('nope')).toThrow(UnknownProxyError);
   });
 
+  it('a class instance works (its methods on the prototype); a value count other than one per row throws one line', () => {
+    class Doubled {
+      readonly name = 'doubled';
+      readonly description = 'twice log_weights';
+      readonly members = ['log_weights'];
+      private readonly k = 2;
+      aggregate(rows: readonly Readonly<Record<string, number>>[]): number[] {
+        return rows.map((r) => this.k * r.log_weights);
+      }
+      online(rows: readonly Readonly<Record<string, number>>[]): number {
+        return this.k * rows[rows.length - 1].log_weights;
+      }
+    }
+    const d = registerAggregator(new Doubled());
+    expect(d.aggregate([{ log_weights: 1 }, { log_weights: 3 }])).toEqual([2, 6]);
+    const pop = populationScorer<string>('doubled');
+    expect([5, 7, 1].map((x, i) => pop.value({ log_weights: x }, `a${i}`))).toEqual([10, 14, 2]);
+    expect(pop.best()).toEqual({ arch: 'a1', score: 14 });
+
+    // One value short: the rows' values would shift by one, and the answer name another cell's score.
+    registerAggregator({
+      name: 'short_by_one',
+      description: 'drops the first row',
+      members: ['log_weights'],
+      aggregate: (rows) => rows.slice(1).map((r) => r.log_weights),
+    });
+    const short = populationScorer<string>('short_by_one');
+    expect(() => short.value({ log_weights: 5 }, 'a0')).toThrow(
+      /^aggregator 'short_by_one': aggregate must return one number per row, got 0 values for 1 rows$/,
+    );
+    const rows: ScoredCell[] = [
+      { arch: 'a', scores: { log_weights: 5 }, timeMs: 0 },
+      { arch: 'b', scores: { log_weights: 3 }, timeMs: 0 },
+    ];
+    expect(() => addAggregates(rows, ['short_by_one'])).toThrow(/got 1 values for 2 rows/);
+    expect(rows.every((r) => r.scores.short_by_one === undefined)).toBe(true);
+    registerAggregator({
+      name: 'online_text',
+      description: 'online returns a string',
+      members: ['log_weights'],
+      aggregate: (rows) => rows.map((r) => r.log_weights),
+      online: () => 'high' as never,
+    });
+    expect(() => populationScorer('online_text').value({ log_weights: 1 }, 0)).toThrow(
+      /^aggregator 'online_text': online must return a number, got 'high'$/,
+    );
+  });
+
   it('a search steers by it: regularized evolution on a registered aggregator finds the known optimum', async () => {
     registerAggregator({
       name: 'conv3',
@@ -281,13 +329,34 @@ describe("the built-in aggregators' online rules (what wgnas search steers by)",
     jacob_cov: rng.next() < 0.1 ? -Infinity : rng.next(),
   }));
 
-  it('vote: per member the share of the architectures so far it ranks below the newest, averaged', () => {
+  it('vote: per member the share of the architectures so far it ranks below the newest (non-finite lowest), averaged', () => {
     const pop = populationScorer<number>('vote');
+    const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
     rows.forEach((r, i) => {
       const seen = rows.slice(0, i + 1);
-      const below = (m: 'wrcor' | 'synflow' | 'jacob_cov') => seen.filter((s) => s[m] < r[m]).length / Math.max(1, i);
+      const below = (m: 'wrcor' | 'synflow' | 'jacob_cov') => seen.filter((s) => low(s[m]) < low(r[m])).length / Math.max(1, i);
       expect(pop.value(r, i)).toBeCloseTo((below('wrcor') + below('synflow') + below('jacob_cov')) / 3, 12);
     });
+  });
+
+  it('vote: a non-finite score steers as the vote ranks it, lowest (+Infinity is no top score, NaN is beaten)', () => {
+    const vote = AGGREGATORS.get('vote')!;
+    // The newest has synflow +Infinity and is worse on the others: the vote ranks it last.
+    const inf = [
+      { wrcor: 1, synflow: 1, jacob_cov: 1 },
+      { wrcor: 0, synflow: Infinity, jacob_cov: 0 },
+    ];
+    const p1 = populationScorer<number>('vote');
+    expect(inf.map((r, i) => p1.value(r, i))).toEqual([0, 0]);
+    expect(vote.aggregate(inf)).toEqual([1, 0]);
+    // A finite synflow beats the NaN before it.
+    const nan = [
+      { wrcor: 1, synflow: NaN, jacob_cov: 1 },
+      { wrcor: 0, synflow: 5, jacob_cov: 0 },
+    ];
+    const p2 = populationScorer<number>('vote');
+    expect(nan.map((r, i) => p2.value(r, i))).toEqual([0, 1 / 3]);
+    expect(vote.aggregate(nan)).toEqual([2 / 3, 1 / 3]);
   });
 
   it('log-rank aggregates: without ties, the newest row of logRankSum over the rows so far', () => {

@@ -2,7 +2,8 @@
  * A scoring process's memory (zeroshot/process-memory.ts) on the CPU backend, each case on a fresh
  * device (its pool empty): the estimate lies above what the pool held for the largest cell, proxy by
  * proxy and for every proxy at once, and not far above for WRCor; no other cell needs more than the
- * largest; the scorer's poolPeak is the pool's own figure; a run of params/flops needs the process alone.
+ * largest; a fixed --group's cells are held at once (the estimate takes the group); the scorer's
+ * poolPeak is the pool's own figure; a run of params/flops needs the process alone.
  */
 import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../../src/backend/index.js';
@@ -60,6 +61,26 @@ describe('a scoring process: its pool peak and the estimate', () => {
         peak.peakBytesAllocated,
       );
       if (proxies[0] === 'wrcor') expect(poolBytes).toBeLessThanOrEqual(2 * peak.peakBytesAllocated);
+    });
+  }
+
+  for (const mode of ['separate', 'stacked'] as const) {
+    it(`--group 4 (${mode}): the pool holds a group's working set, under the estimate at that group, above one cell's`, async ({
+      skip,
+    }) => {
+      if (!available()) return skip();
+      const dev = NativeDevice.create({ threads: 2 });
+      const b = cpuBackend(dev, { ownsDevice: true });
+      try {
+        const scorer = new ZeroShotScorer(b, ['wrcor'], { batchSize: BATCH, seed: 0, net, group: 4, groupMode: mode });
+        await scorer.scoreMany(new Array(4).fill(LARGEST_NB201_CELL));
+        const held = scorer.poolPeak.peakBytesAllocated;
+        expect(scoringProcessBytes(scorer.net, BATCH, ['wrcor'], 4) - PROCESS_BASE_BYTES).toBeGreaterThanOrEqual(held);
+        // One cell's estimate is well short of it (3.7x separate, 4.8x stacked measured).
+        expect(held).toBeGreaterThan(2 * (scoringProcessBytes(scorer.net, BATCH, ['wrcor']) - PROCESS_BASE_BYTES));
+      } finally {
+        b.dispose();
+      }
     });
   }
 

@@ -97,17 +97,19 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   // The CPU backend's threads change the scores (slightly): recorded, and --procs children get
   // their share of the cores. A queue's workers compute with --cpu-threads, else each with its own.
   const threads = v.redis ? queuedThreadsOf(device, v) : cpuThreadsOf(device, v, v.procs);
-  // Each process's pool grows to the largest cell's working set (1.5 GiB at --batch 64): N of them must fit.
+  // Each process's pool grows to the largest cell's working set (1.5 GiB at --batch 64), times the
+  // cells of a fixed --group (auto is 1 on the CPU): N of them must fit.
   if (device === 'cpu' && v.procs > 1 && !v.redis) {
+    const g = group === 'auto' ? 1 : group;
+    const smaller = g > 1 ? 'a smaller --batch or --group' : 'a smaller --batch';
     checkMemory(
       {
         flag: `--procs ${v.procs}`,
         n: v.procs,
         noun: 'scoring processes',
-        eachBytes: scoringProcessBytes(nb201NetFor(opts.batch, opts.net), v.batch, proxies),
-        at: `at --batch ${v.batch}`,
-        fewer: (fits) =>
-          fits > 1 ? `give --procs ${fits} or fewer, or a smaller --batch` : 'give a smaller --batch, in one process',
+        eachBytes: scoringProcessBytes(nb201NetFor(opts.batch, opts.net), v.batch, proxies, g),
+        at: g > 1 ? `at --batch ${v.batch} and --group ${g}` : `at --batch ${v.batch}`,
+        fewer: (fits) => (fits > 1 ? `give --procs ${fits} or fewer, or ${smaller}` : `give ${smaller}, in one process`),
       },
       io,
     );

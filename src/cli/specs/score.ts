@@ -99,7 +99,7 @@ export const SCORE_OPTIONS = {
   device,
   'cpu-threads': submitCpuThreads,
   procs: int({
-    help: `processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it). On the CPU each process holds its own memory, its pool grown to the largest cell's working set: up to about ${CPU_PROCESS_MEMORY} at the default --batch ${proxyBatch.default} (in proportion to --batch); N of them above this machine's memory are refused, above what is available now warned of (docs/scale-out.md)`,
+    help: `processes sharing the device, each recording its own groups: on a big GPU one process's dispatch recording is the bound, not the GPU. Each gets 1/N of the memory --group auto sizes for (a fixed --group G runs G per process) and, on the CPU, 1/N of the cores unless --cpu-threads: the rows are the same as one process's with that --cpu-threads (the CPU's results depend on it slightly; --out records it). On the CPU each process holds its own memory, its pool grown to the largest cell's working set: up to about ${CPU_PROCESS_MEMORY} at the default --batch ${proxyBatch.default} (in proportion to --batch, and to G with a fixed --group G); N of them above this machine's memory are refused, above what is available now warned of (docs/scale-out.md)`,
     metavar: 'N',
     default: 1,
     min: 1,
