@@ -4,7 +4,20 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', '.wgnas-cache/', '.scratch/', 'out/', '.devcarry/', '.devrun/', '.devrun-x/'] },
+  {
+    ignores: [
+      'dist/',
+      'build/',
+      'node_modules/',
+      'coverage/',
+      '.wgnas-cache/',
+      '.scratch/',
+      'out/',
+      '.devcarry/',
+      '.devrun/',
+      '.devrun-x/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
