@@ -38,7 +38,7 @@ else
   shapes=large; allsel="${SUITE_ALL:---all}"; allgroup="${SUITE_GROUP:-auto}"; parity="${SUITE_PARITY_CELLS:-32}"; batch=64; net=""
   t_tune="${SUITE_TUNE_S:-40}"; t_all="${SUITE_SCORE_S:-45}"; t_one="${SUITE_PARITY_S:-15}";
   stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-30}"
-  t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:---sample 2000}";
+  t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:-$allsel}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-120}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
@@ -71,7 +71,7 @@ step() {
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
 fails=0
-log "cli=$W size=$size budget=${budget}s shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs batch=$batch"
+log "cli=$W size=$size budget=${budget}s shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs procs-cells=[$procs_sel] batch=$batch"
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1
   # WebGPU does not report device memory: --group auto sizes its groups from half of it.
@@ -100,7 +100,9 @@ fi
 # stacked: about one network's dispatches per group, ~4x the conv FLOPs): side by side with score-all.
 step score-stacked "$t_stack" partial $W score --device gpu $allsel --batch "$batch" --seed 0 $net --group "$stackgroup" --group-mode stacked --quiet --out "$out/score-stacked.csv"
 # The same scoring from several processes sharing the GPU (each records its own groups): whether one
-# process's host recording is the bound. Rows stream, so a run cut by its limit still counts.
+# process's host recording is the bound. Rows stream, so a run cut by its limit still counts. The
+# same cells as score-all (large size), so that cells/s compare like for like: a random sample
+# (run1 on an H100 used --sample 2000) holds heavier cells than --all's first thousands.
 step score-procs "$t_procs" partial $W score --device gpu $procs_sel --batch "$batch" --seed 0 $net --group "$allgroup" --procs "$procs" --quiet --out "$out/score-procs.csv"
 # Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after the probe and the first group).
 step score-profile "$t_prof" $W score --device gpu --sample "$prof_cells" --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --kernel-profile "$out/kernel-profile.json" --out "$out/score-profile.csv"

@@ -84,6 +84,13 @@ const log = read('suite.log') ?? '';
 /** Wall seconds of a step from suite.log (any exit code: a partial run counts too). */
 const stepSeconds = (name) => Number((log.match(new RegExp(`end ${name} rc=\\d+ in (\\d+)s`)) ?? [])[1] ?? NaN);
 const stepRc = (name) => Number((log.match(new RegExp(`end ${name} rc=(\\d+)`)) ?? [])[1] ?? NaN);
+/** The cells of score-procs: score-all's, or its own selection (logs before 2026-12-06 14:00 do not say). */
+function procsCells(text) {
+  const all = (text.match(/ cells=\[([^\]]*)\]/) ?? [])[1];
+  const own = (text.match(/ procs-cells=\[([^\]]*)\]/) ?? [])[1];
+  if (own === undefined) return 'cells not logged';
+  return own === all ? 'the same cells' : `${own}, other cells than score-all's`;
+}
 const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const lines = [];
 /** Runs one part of the summary; a file it cannot read (a step cut mid-write, an older format) costs that part only. */
@@ -177,7 +184,7 @@ section('scoring', () => {
         stepName === 'score-all'
           ? `all cells, --group ${(log.match(/ group=(\S+)/) ?? [])[1] ?? '?'}${cut}`
           : stepName === 'score-procs'
-            ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, the same groups${cut}`
+            ? `--procs ${(log.match(/ procs=(\S+)/) ?? [])[1] ?? '?'}, ${procsCells(log)}${cut}`
             : stepName === 'score-stacked'
               ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
               : '--group 1 (parity)';

@@ -85,7 +85,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const summary = readFileSync(join(out, 'summary.md'), 'utf8');
       expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
-      expect(summary).toMatch(/\| --procs 2, the same groups \| 4 \|/);
+      expect(summary).toMatch(/\| --procs 2, --sample 4, other cells than score-all's \| 4 \|/);
       expect(summary).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 5 \|/);
       expect(summary).toMatch(/Stacked vs separate groups' WRCor and wrcor_module on the 5 common cells/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
