@@ -5,6 +5,7 @@
  * src/kernels/matmul-tiles.ts reads (kernels only look tiles up; tuning is a bench concern).
  */
 import type { Gpu } from '../gpu/gpu.js';
+import type { GpuTensor } from '../gpu/tensor.js';
 import { matmul, matmulOp } from '../kernels/matmul.js';
 import { autotuneCachePath, type MatmulTile, matmulTileMisfit, recordMatmulTuning, tileName } from '../kernels/matmul-tiles.js';
 import { median } from '../util/quantile.js';
@@ -123,6 +124,15 @@ export function defaultTuneShapes(gpu: Pick<Gpu, 'adapter'>): TuneShape[] {
   ];
 }
 
+/** Runs one matmul back to back until about `ms` of GPU time has passed (clocks up an idle GPU). */
+async function sustain(gpu: Gpu, op: { a: GpuTensor; b: GpuTensor; c: GpuTensor }, tile: MatmulTile, ms: number): Promise<void> {
+  await gpu.beginTimer();
+  matmul(gpu, op.a, op.b, { out: op.c, tile });
+  const one = Math.max((await gpu.endTimer()).ms, 1e-3);
+  for (let i = 0, n = Math.min(10000, Math.ceil(ms / one)); i < n; i++) matmul(gpu, op.a, op.b, { out: op.c, tile });
+  await gpu.sync();
+}
+
 /** Times every candidate that fits and passes parity; the fastest (geometric-mean time) wins. */
 export async function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Promise<AutotuneOutcome> {
   const shapes = opts.shapes ?? defaultTuneShapes(gpu);
@@ -143,6 +153,9 @@ export async function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Prom
   });
   const results: TileTiming[] = [];
   try {
+    // A hardware GPU at idle clocks would handicap the first candidates (bench's --warmup-ms): load
+    // it for ~300 ms with the largest product first.
+    if (!gpu.adapter.isSoftware) await sustain(gpu, operands.at(-1)!, candidates[0], 300);
     for (const tile of candidates) {
       const entry: TileTiming = { tile, ms: Infinity, gflops: 0, perShapeMs: [], parity: { ok: false, maxAbsErr: NaN } };
       results.push(entry);

@@ -108,6 +108,8 @@ export interface ShapeContext {
   oursOut: Float32Array | null;
   oursMedianMs: number;
   warmup: number;
+  /** Sustained warm-up before the samples, ms (MeasureOptions.warmupMs). */
+  warmupMs: number;
   repeats: number;
   minSampleMs: number;
   gpuBudgetMs: number;

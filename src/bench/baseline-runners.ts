@@ -63,6 +63,8 @@ interface Prepared {
   budgetMs: number;
   minSampleMs: number;
   warmup: number;
+  /** Sustained warm-up, ms (GPU baselines: ours'; 0 or absent for the CPU ones). */
+  warmupMs?: number;
 }
 
 /**
@@ -105,6 +107,7 @@ function guardedRunner(
         // The baselines' samplers are the GPU timer or the wall clock (never the addon's cpu-worker).
         const m = await measure(p.sampler, {
           warmup: p.warmup,
+          warmupMs: p.warmupMs ?? 0,
           repeats: c.repeats,
           minSampleMs: p.minSampleMs,
           budgetMs: p.budgetMs,
@@ -139,6 +142,7 @@ export function tfjsWebgpuRunner(tfjs: TfjsBaseline): Runner {
         budgetMs: c.gpuBudgetMs,
         minSampleMs: c.minSampleMs,
         warmup: c.warmup,
+        warmupMs: c.warmupMs,
       };
     },
     () => tfjs.dispose(),

@@ -84,5 +84,6 @@ export function compareReports(before: BenchReport, now: BenchReport): Compariso
   differs('shapes', before.options?.shapes, now.options.shapes);
   differs('repeats', before.options?.repeats, now.options.repeats);
   differs('warm-up', before.options?.warmup, now.options.warmup);
+  differs('sustained warm-up ms', before.options?.warmupMs ?? 0, now.options.warmupMs ?? 0);
   return { rows, unmatched, differences };
 }

@@ -45,6 +45,8 @@ export interface BenchOptions extends BaselineConfig {
   /** Only the shapes with these labels (e.g. '4096x4096x4096'); default every shape of the set. */
   only?: readonly string[];
   warmup: number;
+  /** Ours and the GPU baselines: one sustained sample of at least this many ms after the warm-up runs (default 0). */
+  warmupMs?: number;
   repeats: number;
   baselines: BaselineName[];
   /** Use this peak (e.g. from a previous calibration); default: table lookup, else calibrate. */
@@ -102,8 +104,9 @@ export interface BenchResult {
  * 1.4: version, machine; options.only, cpuThreads, nativeThreads.
  * 1.5: options.maxSeconds; budgetCut on a measurement the time budget stopped short of repeats;
  *      partial on a report of a run stopped before its end.
+ * 1.6: options.warmupMs.
  */
-export const BENCH_SCHEMA_VERSION = '1.5';
+export const BENCH_SCHEMA_VERSION = '1.6';
 
 /** The host a report was measured on (the CPU the CPU baselines, and on --device cpu ours, ran on). */
 export interface BenchMachine {
@@ -140,6 +143,8 @@ export interface BenchReport {
   options: {
     shapes: ShapeSet;
     warmup: number;
+    /** (1.6) Sustained warm-up before each measurement's samples, ms (--warmup-ms). */
+    warmupMs?: number;
     repeats: number;
     baselines: BaselineName[];
     /** (1.4) --only's labels (absent: every shape of the sweep). */
@@ -284,6 +289,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
       options: {
         shapes: opts.shapes,
         warmup: opts.warmup,
+        warmupMs: opts.warmupMs ?? 0,
         repeats: opts.repeats,
         baselines: opts.baselines,
         ...(opts.only ? { only: [...opts.only] } : {}),
@@ -329,6 +335,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         try {
           const m = await measure(timerSampler(timer, kc.run), {
             warmup: opts.warmup,
+            warmupMs: opts.warmupMs ?? 0,
             repeats: opts.repeats,
             minSampleMs,
             budgetMs: gpuBudgetMs,
@@ -347,6 +354,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
             oursOut: wantsOutput && kc.read ? await kc.read() : null,
             oursMedianMs: t.medianMs,
             warmup: opts.warmup,
+            warmupMs: opts.warmupMs ?? 0,
             repeats: opts.repeats,
             minSampleMs,
             gpuBudgetMs,

@@ -25,6 +25,15 @@ export type Sampler = (innerRuns: number) => Promise<TimedSample>;
 
 export interface MeasureOptions {
   warmup: number;
+  /**
+   * After the warm-up runs, one sample of back-to-back runs lasting at least this long (0: none): a
+   * GPU clocks up only under sustained load. Measured on an H100 with 2 warm-up runs, the same
+   * kernel timed 1.3 ms in one process and 6.5 ms in another (bench-conv-program.json against
+   * bench.json, 2026-12-06): idle clocks.
+   */
+  warmupMs?: number;
+  /** The most runs of that sample (default 10000). */
+  maxWarmupRuns?: number;
   repeats: number;
   /** Batch runs per sample until one sample takes at least this long (0 = one run per sample). */
   minSampleMs?: number;
@@ -70,6 +79,13 @@ export async function measure(sampler: Sampler, opts: MeasureOptions): Promise<M
   if (!Number.isInteger(opts.warmup) || opts.warmup < 0) throw new RangeError(`warmup must be >= 0, got ${opts.warmup}`);
   let lastWarmMs = Infinity;
   for (let i = 0; i < opts.warmup; i++) lastWarmMs = (await sampler(1)).ms;
+  const warmupMs = opts.warmupMs ?? 0;
+  if (!(warmupMs >= 0)) throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
+  if (warmupMs > 0) {
+    if (!Number.isFinite(lastWarmMs)) lastWarmMs = (await sampler(1)).ms;
+    const runs = Math.min(opts.maxWarmupRuns ?? 10000, Math.ceil(warmupMs / Math.max(lastWarmMs, 1e-3)));
+    if (runs > 1) lastWarmMs = (await sampler(runs)).ms / runs;
+  }
   const minSample = opts.minSampleMs ?? 0;
   let inner = 1;
   if (minSample > 0 && Number.isFinite(lastWarmMs) && lastWarmMs < minSample) {

@@ -89,7 +89,7 @@ export function reportHeader(r: BenchReport): string {
   const budget = budgetPhrase(r.options.maxSeconds);
   const est = usesEstimates(r) ? '; ~: estimate, derived rather than timed (the note says how)' : '';
   lines.push(
-    `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}, repeats ${r.options.repeats}${budget ? ` (${budget}: --max-seconds)` : ''}; ` +
+    `shapes: ${r.options.shapes}, warm-up ${r.options.warmup}${r.options.warmupMs ? ` + ${r.options.warmupMs} ms sustained` : ''}, repeats ${r.options.repeats}${budget ? ` (${budget}: --max-seconds)` : ''}; ` +
       `%peak = % of the roofline bound at the kernel's intensity; vs X = our throughput / X's (>1: ours faster${est})`,
   );
   return lines.join('\n');

@@ -84,10 +84,10 @@ describe('bench --compare', () => {
   });
 
   it('reads reports of its schema major version (unversioned ones are 1.0) and refuses another in one line', () => {
-    expect(BENCH_SCHEMA_VERSION).toBe('1.5');
+    expect(BENCH_SCHEMA_VERSION).toBe('1.6');
     const text = (v?: unknown) =>
       JSON.stringify({ ...report('gpu', 'H100', []), ...(v === undefined ? {} : { schemaVersion: v }) });
-    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.4', '1.5', '1.9'])
+    for (const v of [undefined, '1.0', '1.1', '1.2', '1.3', '1.4', '1.5', '1.6', '1.9'])
       expect(parseBenchReport(text(v), 'x.json').tool).toBe('wgnas bench');
     expect(() => parseBenchReport(text('2.0'), 'x.json')).toThrow(
       new Error(
@@ -119,6 +119,7 @@ describe('bench --compare', () => {
     expect(json.options).toEqual({
       shapes: 'tiny',
       warmup: 0,
+      warmupMs: 0,
       repeats: 2,
       baselines: [],
       cpuThreads: 2,

@@ -108,6 +108,34 @@ describe('measure() on a fake timer', () => {
     expect(m.source).toBe('mixed');
   });
 
+  it('warmupMs: after the warm-up runs, one sample of back-to-back runs at least that long (a GPU clocks up)', async () => {
+    // One warm-up run of 2 ms, then 50 runs back to back (100 ms / 2 ms) in one sample, then the repeats.
+    const timer = new FakeTimer([2, 100, 1, 1, 1]);
+    let runs = 0;
+    const m = await measure(
+      timerSampler(timer, () => runs++),
+      { warmup: 1, warmupMs: 100, repeats: 3 },
+    );
+    expect(timer.begins).toBe(5);
+    expect(runs).toBe(1 + 50 + 3);
+    expect(m.samplesMs).toEqual([1, 1, 1]);
+    // Without warm-up runs, one run first to size it; the run count is capped.
+    const t2 = new FakeTimer([0.001, 5, 3]);
+    let runs2 = 0;
+    const m2 = await measure(
+      timerSampler(t2, () => runs2++),
+      { warmup: 0, warmupMs: 1000, maxWarmupRuns: 7, repeats: 1 },
+    );
+    expect(runs2).toBe(1 + 7 + 1);
+    expect(m2.samplesMs).toEqual([3]);
+    await expect(
+      measure(
+        timerSampler(t2, () => {}),
+        { warmup: 0, warmupMs: -1, repeats: 1 },
+      ),
+    ).rejects.toThrow(/warmupMs/);
+  });
+
   it('rejects nonsense repeat counts', async () => {
     const timer = new FakeTimer([1]);
     await expect(

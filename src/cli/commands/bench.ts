@@ -99,6 +99,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
     const shapes = (values.shapes ?? (soft ? 'small' : 'default')) as ShapeSet;
     const repeats = values.repeats ?? (soft ? 10 : 30);
     const warmup = values.warmup ?? (soft ? 2 : 5);
+    const warmupMs = values['warmup-ms'] ?? (gpu && !soft ? 200 : 0);
     checkOnly(kernels, values.only, [shapes], all ? [] : names);
 
     if (values.autotune && gpu) {
@@ -127,6 +128,7 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       shapes,
       only: values.only,
       warmup,
+      warmupMs,
       repeats,
       gpuBudgetMs: budgetMs,
       cpuBudgetMs: budgetMs,

@@ -40,6 +40,13 @@ export const BENCH_OPTIONS = {
     min: 0,
     max: 100_000,
   }),
+  'warmup-ms': num({
+    help: 'after the warm-up runs, one sample of back-to-back runs at least this long, ms, before timing ours and each GPU baseline: a GPU clocks up under sustained load only',
+    defaultText: '200 on a hardware GPU, else 0',
+    metavar: 'MS',
+    min: 0,
+    max: 600_000,
+  }),
   baselines: list({
     help: "implementations to compare against, or 'none'",
     default: DEFAULT_BASELINES,
