@@ -318,6 +318,31 @@ section('conv A/B', () => {
     lines.push('');
   }
 });
+// Batch norm's statistics width A/B (WGNAS_BN_WG=64: the plan before the GPU default became 256), shape by shape.
+const bnAb = { 64: json('bench-bn-64.json'), 256: json('bench-bn-256.json') };
+section('bn A/B', () => {
+  if (bnAb[64] || bnAb[256]) {
+    const key = (r) => `${r.kernel} ${r.label}`;
+    const wide = new Map((bnAb[256]?.results ?? []).map((r) => [key(r), r]));
+    const ok = (r) => r && !r.error && r.ours;
+    const us = (r) => (!r ? 'n/a' : r.error ? `error: ${r.error}` : r.ours ? fmt(r.ours.medianMs * 1e3, 1) : 'n/a');
+    const gbps = (r) => (ok(r) ? fmt(r.ours.gbps, 1) : '');
+    const chunks = (r) => r?.config?.chunks ?? '?';
+    lines.push(
+      '| batch norm width A/B (WGNAS_BN_WG) | shape | 64: us | 256: us | 64: GB/s | 256: GB/s | 256 vs 64 | chunks per channel, 64 / 256 |',
+      '|---|---|---:|---:|---:|---:|---:|---:|',
+    );
+    const rows = bnAb[64]?.results ?? bnAb[256].results;
+    for (const r of rows) {
+      const a = bnAb[64] ? r : null;
+      const b = bnAb[64] ? wide.get(key(r)) : r;
+      lines.push(
+        `| ${r.kernel} | ${r.label} | ${us(a)} | ${us(b)} | ${gbps(a)} | ${gbps(b)} | ${ok(a) && ok(b) ? `${fmt(a.ours.medianMs / b.ours.medianMs)}x` : ''} | ${chunks(a)} / ${chunks(b)} |`,
+      );
+    }
+    lines.push('', "256 vs 64: the 64-wide run's median time over the 256-wide one's (>1: 256 faster).", '');
+  }
+});
 const benchMd = read('bench.md');
 if (benchMd) lines.push('## Kernels', '', benchMd.trim(), '');
 
@@ -379,6 +404,8 @@ const cutSteps = [
   ['bench', 'bench.json', 'bench.log'],
   ['conv-program', 'bench-conv-program.json', 'bench-conv-program.log'],
   ['conv-legacy', 'bench-conv-legacy.json', 'bench-conv-legacy.log'],
+  ['bench-bn-64', 'bench-bn-64.json', 'bench-bn-64.log'],
+  ['bench-bn-256', 'bench-bn-256.json', 'bench-bn-256.log'],
   ['bench-f16', 'bench-f16.json', 'bench-f16.log'],
   ['imagenet', 'imagenet-folder.json', 'imagenet-folder.log'],
   ['train', 'train-report.json', 'train.log'],

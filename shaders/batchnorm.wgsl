@@ -19,6 +19,10 @@
 // No integer division per element (CPU backends scalarise it): chunk walkers step their (n, hw)
 // position incrementally, and per-plane workgroups take one (n, c) plane, so the per-channel
 // values are uniform. Plane grids fold over x and y (gpu.grid1d).
+// WG, the workgroup width, is an override the host sets per entry (src/kernels/batchnorm.ts): 64 on
+// software adapters, wider on GPUs, whose few per-channel workgroups otherwise leave it idle. It sets
+// the statistics' summation order (strided per-thread sums, then the tree), so the bits depend on it;
+// the per-plane entries' results do not (each element on its own, the merge per thread).
 
 struct Params {
   C: u32, HW: u32, S: u32, count: u32,   // count = N * HW
@@ -27,7 +31,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-const WG: u32 = 64u;
+override WG: u32 = 64u;
 //#include "workgroup_reduce.wgsl"
 //#include "relu_nan.wgsl"
 

@@ -61,6 +61,10 @@ export const ENVIRONMENT: readonly EnvVar[] = [
     help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs",
   },
   {
+    name: 'WGNAS_BN_WG',
+    help: "64, 128 or 256: the batch norm statistics kernels' workgroup width, for A/B runs (default 256 on a GPU, 64 on a software adapter; 64 is the plan from before the width was chosen per adapter). The width sets the statistics' summation order, so scores differ in the last bits",
+  },
+  {
     name: 'WGNAS_OVERRIDES',
     help: "'pipeline': pass tile constants as pipeline overrides instead of compiling them into each kernel (A/B runs)",
   },

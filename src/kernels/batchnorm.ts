@@ -5,6 +5,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
+import { UserFacingError } from '../util/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef } from './descriptor.js';
@@ -49,16 +50,84 @@ export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
   affine: 'u32',
   total: 'u32',
 });
-/** Elements per statistics workgroup: enough work per workgroup, enough workgroups per channel. */
+/**
+ * The statistics kernels' workgroup widths (batchnorm.wgsl's override WG). The width sets the
+ * statistics' summation order, so each gives its own bits (the per-plane passes' results do not
+ * depend on theirs).
+ *   64: software adapters (lavapipe, CI): the plan from before the width was a setting, so their
+ *       results and timings are unchanged; channels in chunks of CHUNK_TARGET.
+ *   128, 256: hardware. A channel of up to 16384 elements is one workgroup (one dispatch per pass),
+ *       so 64 threads left an H100 nearly idle (NB201 at batch 64: 16-64 workgroups of 64 threads,
+ *       each looping 64-256 elements three times; docs/results.md). 256 is the widest WebGPU
+ *       guarantees (maxComputeInvocationsPerWorkgroup), and larger channels split to fill the GPU.
+ */
+export const BN_WORKGROUP_SIZES = [64, 128, 256] as const;
+export type BnWg = (typeof BN_WORKGROUP_SIZES)[number];
+export const BN_ENV = 'WGNAS_BN_WG';
+
+/** WGNAS_BN_WG's value (unset or empty: null, the adapter's default); anything else is refused in one line. */
+export function parseBnWorkgroup(v: string | undefined): BnWg | null {
+  if (v === undefined || v === '') return null;
+  const w = BN_WORKGROUP_SIZES.find((x) => String(x) === v.trim());
+  if (w === undefined) throw new UserFacingError(`${BN_ENV} must be 64, 128 or 256, got '${v.slice(0, 40)}'`);
+  return w;
+}
+
+let envWg: BnWg | null | undefined;
+
+/**
+ * The statistics kernels' width on an adapter: WGNAS_BN_WG (read once: an A/B run on one GPU), else
+ * 64 on a software adapter and 256 on hardware.
+ */
+export function bnWorkgroup(adapter: { readonly isSoftware: boolean }): BnWg {
+  if (envWg === undefined) envWg = parseBnWorkgroup(process.env[BN_ENV]);
+  return envWg ?? (adapter.isSoftware ? 64 : 256);
+}
+
+/** Elements per statistics chunk at width 64: enough work per workgroup, enough workgroups per channel. */
 const CHUNK_TARGET = 16384;
 const MAX_SPLITS = 256;
 /**
  * Channels of at most this many elements run forward and backward as one kernel each (one
  * workgroup per channel, x read once more than by the two-kernel plan), saving a dispatch per
- * pass. At most CHUNK_TARGET: a channel must be one statistics chunk for the results to be the
- * two-kernel plan's bits.
+ * pass, at every width (a wide plan also keeps a larger channel whole where the channels alone
+ * fill the GPU). A channel must be one statistics chunk (S = 1) for the results to be the
+ * two-kernel plan's bits: bnSplits gives such channels one.
  */
 const SINGLE_PASS_MAX_COUNT = CHUNK_TARGET;
+/** Threads that fill a big GPU (an H100 holds 132 SMs x 2048): the wide plans' target per statistics pass. */
+const GPU_FILL_THREADS = 262144;
+/** A wide plan's chunks give each thread at least this many elements (loads in flight per barrier tree). */
+const MIN_ITEMS_PER_THREAD = 16;
+/**
+ * A wide plan's chunks per channel at most: every thread of the per-plane pass merges all of a
+ * channel's chunks itself (no extra dispatch), so many chunks would cost more than the elements.
+ */
+const GPU_MAX_SPLITS = 32;
+
+/**
+ * Statistics chunks per channel of `count` elements (C channels) at width wg. 1 up to 16384
+ * elements (the one-kernel plan) at every width; above, width 64 keeps chunks of CHUNK_TARGET, and
+ * the wide plans take enough chunks for about GPU_FILL_THREADS threads in all (at least 16 elements
+ * per thread, at most GPU_MAX_SPLITS): more workgroups, the same two dispatches.
+ */
+export function bnSplits(count: number, C: number, wg: BnWg): number {
+  if (count <= SINGLE_PASS_MAX_COUNT) return 1;
+  if (wg === 64) return Math.min(MAX_SPLITS, Math.ceil(count / CHUNK_TARGET));
+  const fill = Math.ceil(GPU_FILL_THREADS / (wg * C));
+  return Math.max(1, Math.min(GPU_MAX_SPLITS, fill, Math.ceil(count / (MIN_ITEMS_PER_THREAD * wg))));
+}
+
+/**
+ * The per-plane passes' width (merge_apply, bwd_merge_apply, apply: their results do not depend on
+ * it): 64, widened up to wg while each thread keeps MIN_ITEMS_PER_THREAD elements of the plane, as
+ * every thread also merges the channel's chunks (NB201's planes of <= 1024 stay at 64).
+ */
+export function bnPlaneWorkgroup(HW: number, wg: BnWg): number {
+  let w = 64;
+  while (w < wg && 2 * w * MIN_ITEMS_PER_THREAD <= HW) w *= 2;
+  return w;
+}
 
 interface BnDims {
   N: number;
@@ -67,15 +136,24 @@ interface BnDims {
   count: number;
   S: number;
   chunk: number;
+  /** The statistics kernels' width and the per-plane kernels'. */
+  wg: BnWg;
+  planeWg: number;
 }
 
-function bnDims(op: string, shape: readonly number[]): BnDims {
+function bnDims(op: string, shape: readonly number[], wg: BnWg): BnDims {
   const { N, C, HW, count } = batchNormDims(op, shape);
   if (C > 65535) throw new ShapeError(`${op}: ${C} channels exceed the 65535-workgroup grid`);
-  const S = Math.min(MAX_SPLITS, Math.ceil(count / CHUNK_TARGET));
+  if (!BN_WORKGROUP_SIZES.includes(wg))
+    throw new RangeError(`${op}: workgroup width ${wg} is not one of ${BN_WORKGROUP_SIZES.join(', ')}`);
+  const S = bnSplits(count, C, wg);
   const chunk = Math.ceil(count / S);
-  return { N, C, HW, count, S, chunk };
+  return { N, C, HW, count, S, chunk, wg, planeWg: bnPlaneWorkgroup(HW, wg) };
 }
+
+/** A statistics entry (width d.wg) or a per-plane one (d.planeWg). */
+const statsKernel = (entry: string, d: BnDims) => ({ file: FILE, entry, constants: { WG: d.wg } });
+const planeKernel = (entry: string, d: BnDims) => ({ file: FILE, entry, constants: { WG: d.planeWg } });
 
 function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residual = false, relu6 = false): ArrayBuffer {
   const affine = (gamma ? 1 : 0) | (beta ? 2 : 0) | (residual ? 4 : 0) | (relu6 ? 8 : 0);
@@ -93,13 +171,13 @@ function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residua
 
 /**
  * How a training-mode forward or backward is dispatched. 'auto': one kernel per channel when a
- * channel is one statistics chunk (SINGLE_PASS_MAX_COUNT), else 'split': per-chunk partials, then
- * a per-plane pass that merges them itself. Both give the same bits; tests force 'split' to compare.
+ * channel is one statistics chunk (bnSplits), else 'split': per-chunk partials, then a per-plane
+ * pass that merges them itself. Both give the same bits at the same width; tests force 'split' to compare.
  */
 export type BnPlan = 'auto' | 'split';
 
 function singlePass(d: BnDims, plan: BnPlan): boolean {
-  return plan === 'auto' && d.S === 1 && d.count <= SINGLE_PASS_MAX_COUNT;
+  return plan === 'auto' && d.S === 1;
 }
 
 export function batchNormForward(
@@ -145,7 +223,7 @@ export function batchNormRelu6Forward(
 
 /**
  * batchNormForward (with a residual: batchNormForwardAdd; with relu6: batchNormRelu6Forward's z as
- * y) with the dispatch plan chosen (tests).
+ * y) with the dispatch plan and the statistics' width chosen (tests, the bench).
  */
 export function batchNormForwardPlanned(
   gpu: Gpu,
@@ -156,10 +234,11 @@ export function batchNormForwardPlanned(
   plan: BnPlan,
   residual: GpuTensor | null = null,
   relu6 = false,
+  wg: BnWg = bnWorkgroup(gpu.adapter),
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
   const op = residual ? 'batchNormForwardAdd' : relu6 ? 'batchNormRelu6Forward' : 'batchNormForward';
   if (residual && relu6) throw new Error('batchNormForwardPlanned: a residual and relu6 together are not supported');
-  const d = bnDims(op, x.shape);
+  const d = bnDims(op, x.shape, wg);
   checkParam(op, 'gamma', gamma, d.C);
   checkParam(op, 'beta', beta, d.C);
   if (residual) assertSameShape(op, residual, x);
@@ -172,7 +251,7 @@ export function batchNormForwardPlanned(
   const affine = [gamma ?? x, beta ?? x, residual ?? x];
   if (singlePass(d, plan)) {
     gpu.dispatch({
-      kernel: { file: FILE, entry: 'channel_forward' },
+      kernel: statsKernel('channel_forward', d),
       buffers: [y, x, mean, invStd, ...affine],
       uniforms: u,
       workgroups: [1, d.C],
@@ -180,9 +259,9 @@ export function batchNormForwardPlanned(
     return { y, mean, invStd };
   }
   const part = gpu.empty([d.C, d.S, 2]);
-  gpu.dispatch({ kernel: { file: FILE, entry: 'stats_partial' }, buffers: [part, x], uniforms: u, workgroups: [d.S, d.C] });
+  gpu.dispatch({ kernel: statsKernel('stats_partial', d), buffers: [part, x], uniforms: u, workgroups: [d.S, d.C] });
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'merge_apply' },
+    kernel: planeKernel('merge_apply', d),
     buffers: [y, x, mean, invStd, ...affine, part],
     uniforms: u,
     workgroups: gpu.grid1d(d.N * d.C, 1),
@@ -203,14 +282,27 @@ export function batchNormEval(
   gamma: GpuTensor | null,
   beta: GpuTensor | null,
 ): GpuTensor {
-  const d = bnDims('batchNormEval', x.shape);
+  return batchNormEvalPlanned(gpu, x, mean, invStd, gamma, beta, bnWorkgroup(gpu.adapter));
+}
+
+/** batchNormEval at a chosen width (tests): its plane width follows from it (bnPlaneWorkgroup). */
+export function batchNormEvalPlanned(
+  gpu: Gpu,
+  x: GpuTensor,
+  mean: GpuTensor,
+  invStd: GpuTensor,
+  gamma: GpuTensor | null,
+  beta: GpuTensor | null,
+  wg: BnWg,
+): GpuTensor {
+  const d = bnDims('batchNormEval', x.shape, wg);
   checkParam('batchNormEval', 'mean', mean, d.C);
   checkParam('batchNormEval', 'invStd', invStd, d.C);
   checkParam('batchNormEval', 'gamma', gamma, d.C);
   checkParam('batchNormEval', 'beta', beta, d.C);
   const y = gpu.empty(x.shape);
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'apply' },
+    kernel: planeKernel('apply', d),
     buffers: [y, x, mean, invStd, gamma ?? mean, beta ?? mean, x],
     // `apply` reads no eps: the given invStd has it.
     uniforms: uniforms(d, DEFAULT_BN_EPS, gamma !== null, beta !== null),
@@ -250,8 +342,8 @@ export function batchNormRelu6Backward(
 }
 
 /**
- * batchNormBackward (with `relu6`: batchNormRelu6Backward, beta given) with the dispatch plan
- * chosen (tests; callers use those two).
+ * batchNormBackward (with `relu6`: batchNormRelu6Backward, beta given) with the dispatch plan and
+ * the statistics' width chosen (tests, the bench; callers use those two).
  */
 export function batchNormBackwardPlanned(
   gpu: Gpu,
@@ -262,9 +354,10 @@ export function batchNormBackwardPlanned(
   gamma: GpuTensor | null,
   plan: BnPlan,
   relu6: { beta: GpuTensor | null } | null = null,
+  wg: BnWg = bnWorkgroup(gpu.adapter),
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
   const op = relu6 ? 'batchNormRelu6Backward' : 'batchNormBackward';
-  const d = bnDims(op, x.shape);
+  const d = bnDims(op, x.shape, wg);
   assertSameShape(op, dy, x);
   checkParam(op, 'mean', mean, d.C);
   checkParam(op, 'invStd', invStd, d.C);
@@ -279,7 +372,7 @@ export function batchNormBackwardPlanned(
   // A missing gamma or beta is bound as a stand-in buffer whose values the kernels ignore.
   if (singlePass(d, plan)) {
     gpu.dispatch({
-      kernel: { file: FILE, entry: relu6 ? 'channel_backward_relu6' : 'channel_backward' },
+      kernel: statsKernel(relu6 ? 'channel_backward_relu6' : 'channel_backward', d),
       buffers: [dx, dy, x, mean, invStd, gamma ?? invStd, dgamma, dbeta, ...(relu6 ? [beta ?? invStd] : [])],
       uniforms: u,
       workgroups: [1, d.C],
@@ -289,13 +382,13 @@ export function batchNormBackwardPlanned(
   // [C][S][2] partial sums, then [C][4] (mean, invStd, gamma or 1, beta or 0) for bwd_merge_apply (see the WGSL).
   const part = gpu.empty([d.C * (2 * d.S + 4)]);
   gpu.dispatch({
-    kernel: { file: FILE, entry: relu6 ? 'bwd_partial_relu6' : 'bwd_partial' },
+    kernel: statsKernel(relu6 ? 'bwd_partial_relu6' : 'bwd_partial', d),
     buffers: [part, dy, x, mean, invStd, gamma ?? invStd, ...(relu6 ? [beta ?? invStd] : [])],
     uniforms: u,
     workgroups: [d.S, d.C],
   });
   gpu.dispatch({
-    kernel: { file: FILE, entry: 'bwd_merge_apply' },
+    kernel: planeKernel('bwd_merge_apply', d),
     buffers: [dx, dy, x, part, dgamma, dbeta],
     uniforms: u,
     workgroups: gpu.grid1d(d.N * d.C, 1),
@@ -309,7 +402,7 @@ export function batchNormBackwardPlanned(
 type BnProblem = { N: number; C: number; HW: number };
 /** The training-mode forward's kernels: with a residual too (an affine bit, see uniforms()). */
 const FORWARD_KERNELS: KernelRef[] = [
-  { file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS },
+  { file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS, overrides: { WG: 64 } },
 ];
 
 export const batchNormForwardOp = defineOp({
@@ -334,7 +427,7 @@ export const batchNormForwardAddOp = defineOp({
 export const batchNormEvalOp = defineOp({
   name: 'batchNormEval',
   summary: 'eval-mode batch norm: (x - mean) invStd gamma + beta with given (running) statistics',
-  kernels: [{ file: FILE, entries: ['apply'], uniforms: BATCHNORM_PARAMS }],
+  kernels: [{ file: FILE, entries: ['apply'], uniforms: BATCHNORM_PARAMS, overrides: { WG: 64 } }],
   // One fused multiply-add per element after the subtraction; x read, y written.
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 2 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
   reference: batchNormEvalCpu,
@@ -353,7 +446,14 @@ export const batchNormRelu6ForwardOp = defineOp({
 export const batchNormBackwardOp = defineOp({
   name: 'batchNormBackward',
   summary: 'batch norm backward: dx, dgamma, dbeta from dy, x and the saved statistics',
-  kernels: [{ file: FILE, entries: ['bwd_partial', 'bwd_merge_apply', 'channel_backward'], uniforms: BATCHNORM_PARAMS }],
+  kernels: [
+    {
+      file: FILE,
+      entries: ['bwd_partial', 'bwd_merge_apply', 'channel_backward'],
+      uniforms: BATCHNORM_PARAMS,
+      overrides: { WG: 64 },
+    },
+  ],
   // Two per-channel sums over dy and dy x_hat, then dx: ~9 FLOPs per element; dy, x read, dx written.
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 9 * N * C * HW, bytes: 4 * (3 * N * C * HW + 5 * C) }),
   reference: batchNormBackwardCpu,
@@ -368,6 +468,7 @@ export const batchNormRelu6BackwardOp = defineOp({
       file: FILE,
       entries: ['bwd_partial_relu6', 'bwd_merge_apply', 'channel_backward_relu6'],
       uniforms: BATCHNORM_PARAMS,
+      overrides: { WG: 64 },
     },
   ],
   cost: ({ N, C, HW }: BnProblem) => ({ flops: 12 * N * C * HW, bytes: 4 * (3 * N * C * HW + 6 * C) }),

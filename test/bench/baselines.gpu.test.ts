@@ -183,4 +183,27 @@ describe('newer kernel entries', () => {
     expectOk(report, 'cpu', { parity: true });
     for (const r of report.results) expect(r.flops > 0 && r.bytes > 0).toBe(true);
   });
+
+  it('batch norm forward agrees with tfjs-webgpu (moments + batchNorm) and the CPU; its backward with the CPU', async ({
+    skip,
+  }) => {
+    if (!gpu) return skip();
+    const fwd = await bench(['batchnorm'], ['tfjs-webgpu', 'cpu']);
+    expectOk(fwd, 'tfjs-webgpu', { parity: true });
+    expectOk(fwd, 'cpu', { parity: true });
+    const bwd = await bench(['batchnorm-bwd'], ['tfjs-webgpu', 'cpu']);
+    expectOk(bwd, 'cpu', { parity: true });
+    // tfjs has no batch norm backward op: no entry, no row.
+    for (const r of bwd.results) expect(r.baselines['tfjs-webgpu']).toBeUndefined();
+    // The plan each case ran: lavapipe's width 64 (WGNAS_BN_WG aside); N5 C2 64x64 (20480 elements
+    // per channel) splits its channels: 2 chunks at width 64, 10 at 128, 5 at 256.
+    const wg = Number(process.env.WGNAS_BN_WG || 64);
+    const chunks = ({ 64: 2, 128: 10, 256: 5 } as Record<number, number>)[wg];
+    expect([...fwd.results, ...bwd.results].map((r) => r.config)).toEqual([
+      { wg, chunks: 1 },
+      { wg, chunks },
+      { wg, chunks: 1 },
+      { wg, chunks },
+    ]);
+  });
 });

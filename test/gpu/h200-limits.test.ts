@@ -143,6 +143,7 @@ describe("the device suite's large sizes fit the H200's limits", () => {
     const names = [
       ...['matmul', 'correlation', 'conv2d', 'conv2d-bwd-input', 'conv2d-bwd-weight', 'depthwise', 'gate-dot'],
       ...['fitness-mix', 'fitness-mix-bwd', 'fma', 'copy', 'matmul-f16', 'matmul-sgmat', 'matmul-sgmat-staged'],
+      ...['batchnorm', 'batchnorm-bwd'],
     ];
     const reg = defaultRegistry();
     for (const name of names) {

@@ -4,12 +4,22 @@ import {
   batchNormBackward,
   batchNormBackwardF64,
   batchNormBackwardPlanned,
+  batchNormEvalF64,
+  batchNormEvalPlanned,
   batchNormForward,
+  batchNormForwardAddCpu,
   batchNormForwardF64,
   batchNormForwardPlanned,
   batchNormRelu6Backward,
+  batchNormRelu6BackwardF64,
   batchNormRelu6Forward,
+  batchNormRelu6ForwardF64,
+  bnPlaneWorkgroup,
+  bnSplits,
+  bnWorkgroup,
+  parseBnWorkgroup,
   type BnPlan,
+  type BnWg,
 } from '../../src/kernels/batchnorm.js';
 import { relu6, relu6Backward } from '../../src/kernels/activation.js';
 import { add } from '../../src/kernels/elementwise.js';
@@ -23,40 +33,110 @@ beforeAll(async () => {
   gpu = await testGpu();
 });
 
+/**
+ * The statistics kernels' widths under test: 64 (software adapters, CI) and 256 (GPUs); each has its
+ * own chunking (bnSplits) and summation order, so each is held to the reference and to its own
+ * single-pass/split identity.
+ */
+const WIDTHS: BnWg[] = [64, 256];
+
 const shapes: number[][] = [
   ...BN_SHAPES,
+  [1, 3, 1, 1], // one element per channel (count 1)
+  [1, 1, 127, 129], // 16383: just below the largest one-kernel channel; not a multiple of any width
+  [1, 1, 128, 128], // 16384: the largest one-kernel channel
   // More than 16384 elements per channel: several statistics workgroups (S > 1), then the
   // per-plane merge; N * H * W not a multiple of the workgroup size.
-  [3, 2, 77, 75], // S = 2
-  [5, 1, 61, 59], // C = 1, S = 2
-  [16500, 2], // H * W = 1, S = 2
-  [1, 1, 300, 300], // S = 6, one plane per channel
+  [5, 1, 29, 113], // 16385: S = 2 at width 64, 5 at 256
+  [3, 2, 77, 75], // S = 2 (64), 5 (256)
+  [5, 1, 61, 59], // C = 1, S = 2 (64), 5 (256)
+  [16500, 2], // H * W = 1, S = 2 (64), 5 (256)
+  [1, 1, 300, 300], // S = 6 (64), 22 (256), one plane per channel (256 threads per plane at 256)
+  [5, 2, 64, 64], // planes of 4096: the per-plane passes run 256 wide at width 256
 ];
 
+describe('batch norm widths and chunking (no GPU)', () => {
+  it('split a channel into chunks: 64 as before (16384 each), 256 to fill a big GPU; one chunk up to 16384', () => {
+    const at = (count: number, C: number) => WIDTHS.map((wg) => bnSplits(count, C, wg));
+    expect(at(1, 1)).toEqual([1, 1]);
+    expect(at(16384, 3)).toEqual([1, 1]);
+    expect(at(16385, 1)).toEqual([2, 5]); // 256: chunks of >= 16 elements per thread
+    // NAS-Bench-201 at batch 64: C16 32x32 splits; C32 16x16 and C64 8x8 stay one kernel per channel.
+    expect(at(64 * 32 * 32, 16)).toEqual([4, 16]);
+    expect(at(64 * 16 * 16, 32)).toEqual([1, 1]);
+    // MBConv N128 C144 56x56: 256 stops at ~262144 threads (8 chunks x 144 channels x 256).
+    expect(at(128 * 56 * 56, 144)).toEqual([25, 8]);
+    // A wide plan merges at most 32 chunks per plane thread; 64 up to 256.
+    expect(at(1 << 24, 1)).toEqual([256, 32]);
+    // Enough channels fill the GPU alone: one chunk (and one kernel) per channel at 256.
+    expect(at(20000, 1024)).toEqual([2, 1]);
+    expect(bnSplits(16385, 1, 128)).toBe(9);
+  });
+
+  it('widen the per-plane passes only while each thread keeps 16 elements of the plane', () => {
+    expect([64, 1024, 2048, 3136, 4096, 1 << 20].map((hw) => bnPlaneWorkgroup(hw, 256))).toEqual([64, 64, 128, 128, 256, 256]);
+    expect(bnPlaneWorkgroup(1 << 20, 64)).toBe(64);
+    expect(bnPlaneWorkgroup(1 << 20, 128)).toBe(128);
+  });
+
+  it('take WGNAS_BN_WG as 64, 128 or 256 and refuse anything else in one line', () => {
+    expect([undefined, '', '64', '128', '256', ' 256 '].map(parseBnWorkgroup)).toEqual([null, null, 64, 128, 256, 256]);
+    for (const bad of ['32', '512', '0x40', '64.0', 'wide'])
+      expect(() => parseBnWorkgroup(bad)).toThrow(new RegExp(`^WGNAS_BN_WG must be 64, 128 or 256, got '${bad}'$`));
+    const env = parseBnWorkgroup(process.env.WGNAS_BN_WG);
+    expect([bnWorkgroup({ isSoftware: true }), bnWorkgroup({ isSoftware: false })]).toEqual([env ?? 64, env ?? 256]);
+  });
+});
+
 describe('batch norm vs CPU reference', () => {
-  for (const shape of shapes) {
-    for (const affine of [true, false]) {
-      it(`[${shape}] affine=${affine}`, async ({ skip }) => {
-        if (!gpu) return skip();
-        const rng = new Rng(prod(shape) + (affine ? 1 : 0));
-        const C = shape[1];
-        const x = rng.normals(prod(shape), 2).map((v, i) => v + (i % 3)); // non-zero means
-        const gamma = affine ? rng.normals(C).map((v) => 1 + 0.3 * v) : null;
-        const beta = affine ? rng.normals(C, 0.5) : null;
-        const dy = rng.normals(prod(shape));
-        const gx = gpu.upload(x, shape);
-        const gg = gamma ? gpu.upload(gamma, [C]) : null;
-        const gb = beta ? gpu.upload(beta, [C]) : null;
-        const gdy = gpu.upload(dy, shape);
-        const f = batchNormForward(gpu, gx, gg, gb);
-        const b = batchNormBackward(gpu, gdy, gx, f.mean, f.invStd, gg);
-        await expectBatchNormMatchesCpu(f, b, { x, dy, shape, gamma, beta });
-        expect(f.mean.shape).toEqual([C]);
-        expect(b.dgamma.shape).toEqual([C]);
-        for (const t of [gx, gg, gb, gdy, f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta]) t?.dispose();
-      });
+  for (const wg of WIDTHS) {
+    for (const shape of shapes) {
+      for (const affine of [true, false]) {
+        it(`width ${wg} [${shape}] affine=${affine}`, async ({ skip }) => {
+          if (!gpu) return skip();
+          const rng = new Rng(prod(shape) + (affine ? 1 : 0));
+          const C = shape[1];
+          const x = rng.normals(prod(shape), 2).map((v, i) => v + (i % 3)); // non-zero means
+          const gamma = affine ? rng.normals(C).map((v) => 1 + 0.3 * v) : null;
+          const beta = affine ? rng.normals(C, 0.5) : null;
+          const dy = rng.normals(prod(shape));
+          const gx = gpu.upload(x, shape);
+          const gg = gamma ? gpu.upload(gamma, [C]) : null;
+          const gb = beta ? gpu.upload(beta, [C]) : null;
+          const gdy = gpu.upload(dy, shape);
+          const f = batchNormForwardPlanned(gpu, gx, gg, gb, 1e-5, 'auto', null, false, wg);
+          const b = batchNormBackwardPlanned(gpu, gdy, gx, f.mean, f.invStd, gg, 'auto', null, wg);
+          await expectBatchNormMatchesCpu(f, b, { x, dy, shape, gamma, beta });
+          expect(f.mean.shape).toEqual([C]);
+          expect(b.dgamma.shape).toEqual([C]);
+          for (const t of [gx, gg, gb, gdy, f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta]) t?.dispose();
+        });
+      }
     }
   }
+
+  it("run at the adapter's width by default (64 on lavapipe, unless WGNAS_BN_WG says otherwise)", async ({ skip }) => {
+    if (!gpu) return skip();
+    const g = gpu;
+    const shape = [3, 2, 77, 75];
+    const rng = new Rng(5);
+    const gx = g.upload(rng.normals(prod(shape), 2), shape);
+    const bits = async (t: { read(): Promise<Float32Array> }) => new Uint32Array((await t.read()).buffer);
+    const stats = async (wg?: BnWg) => {
+      const f = wg
+        ? batchNormForwardPlanned(g, gx, null, null, 1e-5, 'auto', null, false, wg)
+        : batchNormForward(g, gx, null, null);
+      const out = [await bits(f.mean), await bits(f.invStd)];
+      for (const t of [f.y, f.mean, f.invStd]) t.dispose();
+      return out;
+    };
+    expect(await stats()).toEqual(await stats(bnWorkgroup(g.adapter)));
+    const byWidth = new Map<BnWg, Uint32Array[]>();
+    for (const wg of WIDTHS) byWidth.set(wg, await stats(wg));
+    // The width reaches the kernels: 256's summation order gives other last bits on this data.
+    expect(byWidth.get(64)).not.toEqual(byWidth.get(256));
+    gx.dispose();
+  });
 
   // [4, 2, 48, 48]: 9216 per channel, one statistics workgroup; [8, 2, 48, 48]: 18432, two, Chan-merged.
   for (const shape of [
@@ -101,62 +181,69 @@ describe('batch norm vs CPU reference', () => {
 describe('batch norm dispatch plans', () => {
   const bits = async (t: { read(): Promise<Float32Array> }) => new Uint32Array((await t.read()).buffer);
   // [shape, dispatches per pass under 'auto']: one kernel per channel while a channel fits one
-  // statistics workgroup (<= 16384 elements), else partials and the per-plane merge (two).
+  // statistics workgroup (<= 16384 elements), else partials and the per-plane merge (two), at
+  // every width.
   const cases: Array<[number[], number]> = [
     [[1, 3, 1, 1], 1], // one element per channel: zero variance
     [[2, 70], 1], // more channels than a workgroup has threads
     [[2, 3, 7, 5], 1],
     [[2, 2, 64, 41], 1],
+    [[1, 1, 127, 129], 1], // 16383
     [[1, 1, 128, 128], 1], // 16384: the largest single-kernel channel
-    [[5, 1, 29, 113], 2], // 16385: two statistics workgroups
+    [[5, 1, 29, 113], 2], // 16385: two statistics workgroups (64), five (256)
     [[3, 2, 77, 75], 2],
+    [[5, 2, 64, 64], 2], // planes of 4096: the per-plane merge 256 wide at width 256
   ];
-  for (const [shape, dispatches] of cases) {
-    for (const affine of [true, false]) {
-      it(`[${shape}] affine=${affine}: ${dispatches} dispatch(es) per pass, the bits of the two-kernel plan`, async ({
-        skip,
-      }) => {
-        if (!gpu) return skip();
-        const g = gpu;
-        const rng = new Rng(7 * prod(shape) + (affine ? 1 : 0));
-        const C = shape[1];
-        const gx = g.upload(
-          rng.normals(prod(shape), 3).map((v, i) => v + (i % 5)),
-          shape,
-        );
-        const gdy = g.upload(rng.normals(prod(shape)), shape);
-        const gg = affine
-          ? g.upload(
-              rng.normals(C).map((v) => 1 + 0.3 * v),
-              [C],
-            )
-          : null;
-        const gb = affine ? g.upload(rng.normals(C, 0.5), [C]) : null;
-        const gres = g.upload(rng.normals(prod(shape)), shape);
-        const run = async (plan: BnPlan) => {
-          const d0 = g.dispatchCount;
-          const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan);
-          const d1 = g.dispatchCount;
-          const b = batchNormBackwardPlanned(g, gdy, gx, f.mean, f.invStd, gg, plan);
-          const d2 = g.dispatchCount;
-          // With a residual: the same dispatches, and the bits of the batch norm then add(residual, y).
-          const fr = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan, gres);
-          const counts = [d1 - d0, d2 - d1, g.dispatchCount - d2];
-          const sum = add(g, gres, f.y);
-          const outs = [f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta, fr.y, fr.mean, fr.invStd, sum];
-          const read = await Promise.all(outs.map(bits));
-          for (const t of outs) t.dispose();
-          expect(read[6], 'y + residual').toEqual(read[9]);
-          expect([read[7], read[8]], 'statistics with a residual').toEqual([read[1], read[2]]);
-          return { counts, read };
-        };
-        const auto = await run('auto');
-        const split = await run('split');
-        expect(auto.counts).toEqual([dispatches, dispatches, dispatches]);
-        expect(split.counts).toEqual([2, 2, 2]);
-        ['y', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(auto.read[i], name).toEqual(split.read[i]));
-        for (const t of [gx, gdy, gg, gb, gres]) t?.dispose();
-      });
+  for (const wg of WIDTHS) {
+    for (const [shape, dispatches] of cases) {
+      for (const affine of [true, false]) {
+        it(`width ${wg} [${shape}] affine=${affine}: ${dispatches} dispatch(es) per pass, the bits of the two-kernel plan`, async ({
+          skip,
+        }) => {
+          if (!gpu) return skip();
+          const g = gpu;
+          const rng = new Rng(7 * prod(shape) + (affine ? 1 : 0));
+          const C = shape[1];
+          const gx = g.upload(
+            rng.normals(prod(shape), 3).map((v, i) => v + (i % 5)),
+            shape,
+          );
+          const gdy = g.upload(rng.normals(prod(shape)), shape);
+          const gg = affine
+            ? g.upload(
+                rng.normals(C).map((v) => 1 + 0.3 * v),
+                [C],
+              )
+            : null;
+          const gb = affine ? g.upload(rng.normals(C, 0.5), [C]) : null;
+          const gres = g.upload(rng.normals(prod(shape)), shape);
+          const run = async (plan: BnPlan) => {
+            const d0 = g.dispatchCount;
+            const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan, null, false, wg);
+            const d1 = g.dispatchCount;
+            const b = batchNormBackwardPlanned(g, gdy, gx, f.mean, f.invStd, gg, plan, null, wg);
+            const d2 = g.dispatchCount;
+            // With a residual: the same dispatches, and the bits of the batch norm then add(residual, y).
+            const fr = batchNormForwardPlanned(g, gx, gg, gb, 1e-5, plan, gres, false, wg);
+            const counts = [d1 - d0, d2 - d1, g.dispatchCount - d2];
+            const sum = add(g, gres, f.y);
+            const outs = [f.y, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta, fr.y, fr.mean, fr.invStd, sum];
+            const read = await Promise.all(outs.map(bits));
+            for (const t of outs) t.dispose();
+            expect(read[6], 'y + residual').toEqual(read[9]);
+            expect([read[7], read[8]], 'statistics with a residual').toEqual([read[1], read[2]]);
+            return { counts, read };
+          };
+          const auto = await run('auto');
+          const split = await run('split');
+          expect(auto.counts).toEqual([dispatches, dispatches, dispatches]);
+          expect(split.counts).toEqual([2, 2, 2]);
+          ['y', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) =>
+            expect(auto.read[i], name).toEqual(split.read[i]),
+          );
+          for (const t of [gx, gdy, gg, gb, gres]) t?.dispose();
+        });
+      }
     }
   }
 });
@@ -174,86 +261,180 @@ describe("relu6(batch norm) in the batch norm's passes (the MBConv pair)", () =>
     [[5, 1, 29, 113], 2],
     [[3, 2, 77, 75], 2],
   ];
+  // Every case at width 64, the GPUs' 256 on a subset (each costs a few hundred ms on lavapipe).
+  const wide = new Set(['3,5,1,1', '2,3,7,5', '5,1,29,113']);
   const affines: Array<[boolean, boolean]> = [
     [true, true],
     [false, false],
     [true, false],
     [false, true],
   ];
-  for (const [shape, dispatches] of cases) {
-    for (const [withGamma, withBeta] of affines) {
-      it(`[${shape}] gamma=${withGamma} beta=${withBeta}: the composition's bits, ${dispatches} dispatch(es) forward`, async ({
-        skip,
-      }) => {
-        if (!gpu) return skip();
-        const g = gpu;
-        const rng = new Rng(11 * prod(shape) + (withGamma ? 1 : 0) + (withBeta ? 2 : 0));
-        const C = shape[1];
-        const gx = g.upload(
-          rng.normals(prod(shape), 2).map((v, i) => v + (i % 5) - 1),
-          shape,
-        );
-        const gdz = g.upload(rng.normals(prod(shape)), shape);
-        const gg = withGamma
-          ? g.upload(
-              rng.normals(C).map((v) => 3 + v),
-              [C],
-            )
-          : null;
-        const gb = withBeta
-          ? g.upload(
-              rng.normals(C).map((v) => 2 + v),
-              [C],
-            )
-          : null;
-        const composed = async (plan: BnPlan) => {
-          const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan);
-          const z = relu6(g, f.y);
-          const dy = relu6Backward(g, gdz, f.y);
-          const b = batchNormBackwardPlanned(g, dy, gx, f.mean, f.invStd, gg, plan);
-          const outs = [z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
-          const read = await Promise.all(outs.map(bits));
-          for (const t of [...outs, f.y, dy]) t.dispose();
-          return read;
-        };
-        const fused = async (plan: BnPlan) => {
-          const d0 = g.dispatchCount;
-          const f =
-            plan === 'auto'
+  for (const wg of WIDTHS) {
+    for (const [shape, dispatches] of cases) {
+      if (wg !== 64 && !wide.has(String(shape))) continue;
+      for (const [withGamma, withBeta] of affines) {
+        it(`width ${wg} [${shape}] gamma=${withGamma} beta=${withBeta}: the composition's bits, ${dispatches} dispatch(es) forward`, async ({
+          skip,
+        }) => {
+          if (!gpu) return skip();
+          const g = gpu;
+          const rng = new Rng(11 * prod(shape) + (withGamma ? 1 : 0) + (withBeta ? 2 : 0));
+          const C = shape[1];
+          const gx = g.upload(
+            rng.normals(prod(shape), 2).map((v, i) => v + (i % 5) - 1),
+            shape,
+          );
+          const gdz = g.upload(rng.normals(prod(shape)), shape);
+          const gg = withGamma
+            ? g.upload(
+                rng.normals(C).map((v) => 3 + v),
+                [C],
+              )
+            : null;
+          const gb = withBeta
+            ? g.upload(
+                rng.normals(C).map((v) => 2 + v),
+                [C],
+              )
+            : null;
+          const composed = async (plan: BnPlan) => {
+            const f = batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan, null, false, wg);
+            const z = relu6(g, f.y);
+            const dy = relu6Backward(g, gdz, f.y);
+            const b = batchNormBackwardPlanned(g, dy, gx, f.mean, f.invStd, gg, plan, null, wg);
+            const outs = [z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+            const read = await Promise.all(outs.map(bits));
+            for (const t of [...outs, f.y, dy]) t.dispose();
+            return read;
+          };
+          const fused = async (plan: BnPlan) => {
+            const d0 = g.dispatchCount;
+            // 'auto' at the adapter's width: the public entries; else the planned ones at this width.
+            const pub = plan === 'auto' && wg === bnWorkgroup(g.adapter);
+            const f = pub
               ? batchNormRelu6Forward(g, gx, gg, gb, 1e-3)
               : (({ y, mean, invStd }) => ({ z: y, mean, invStd }))(
-                  batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan, null, true),
+                  batchNormForwardPlanned(g, gx, gg, gb, 1e-3, plan, null, true, wg),
                 );
-          const d1 = g.dispatchCount;
-          const b =
-            plan === 'auto'
+            const d1 = g.dispatchCount;
+            const nine = (g.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+            const b = pub
               ? batchNormRelu6Backward(g, gdz, gx, f.mean, f.invStd, gg, gb)
-              : batchNormBackwardPlanned(g, gdz, gx, f.mean, f.invStd, gg, plan, { beta: gb });
-          const counts = [d1 - d0, g.dispatchCount - d1];
-          const outs = [f.z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
-          const read = await Promise.all(outs.map(bits));
-          for (const t of outs) t.dispose();
-          return { counts, read };
-        };
-        const want = await composed('split');
-        expect(await composed('auto')).toEqual(want);
-        const auto = await fused('auto');
-        const split = await fused('split');
-        // One kernel per channel backward needs 9 storage buffers; with fewer the two-kernel plan runs.
-        const nine = (g.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
-        expect(auto.counts).toEqual([dispatches, nine ? dispatches : 2]);
-        expect(split.counts).toEqual([2, 2]);
-        ['z', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
-          expect(auto.read[i], name).toEqual(want[i]);
-          expect(split.read[i], name).toEqual(want[i]);
+              : batchNormBackwardPlanned(g, gdz, gx, f.mean, f.invStd, gg, nine ? plan : 'split', { beta: gb }, wg);
+            const counts = [d1 - d0, g.dispatchCount - d1];
+            const outs = [f.z, f.mean, f.invStd, b.dx, b.dgamma, b.dbeta];
+            const read = await Promise.all(outs.map(bits));
+            for (const t of outs) t.dispose();
+            return { counts, read };
+          };
+          const want = await composed('split');
+          expect(await composed('auto')).toEqual(want);
+          const auto = await fused('auto');
+          const split = await fused('split');
+          // One kernel per channel backward needs 9 storage buffers; with fewer the two-kernel plan runs.
+          const nine = (g.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+          expect(auto.counts).toEqual([dispatches, nine ? dispatches : 2]);
+          expect(split.counts).toEqual([2, 2]);
+          ['z', 'mean', 'invStd', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+            expect(auto.read[i], name).toEqual(want[i]);
+            expect(split.read[i], name).toEqual(want[i]);
+          });
+          // Both clamps were hit (6 with gamma and beta), and some values lie between: the mask matters.
+          const z = new Float32Array(want[0].buffer);
+          if (prod(shape) >= 30) {
+            expect([z.some((v) => v === 0), z.some((v) => v > 0 && v < 6)]).toEqual([true, true]);
+            if (withGamma && withBeta) expect(z.some((v) => v === 6)).toBe(true);
+          }
+          for (const t of [gx, gdz, gg, gb]) t?.dispose();
         });
-        // Both clamps were hit (6 with gamma and beta), and some values lie between: the mask matters.
-        const z = new Float32Array(want[0].buffer);
-        if (prod(shape) >= 30) {
-          expect([z.some((v) => v === 0), z.some((v) => v > 0 && v < 6)]).toEqual([true, true]);
-          if (withGamma && withBeta) expect(z.some((v) => v === 6)).toBe(true);
-        }
-        for (const t of [gx, gdz, gg, gb]) t?.dispose();
+      }
+    }
+  }
+});
+
+describe('every batch norm entry vs the f64 reference at each width', () => {
+  // Forward + residual, relu6 forward and backward, eval: the single-kernel channels and the split
+  // ones (16385: 2 chunks at 64, 5 at 256; planes of 4096: the per-plane passes 256 wide at 256).
+  const cases: number[][] = [
+    [1, 3, 1, 1],
+    [6, 4],
+    [2, 3, 7, 5],
+    [1, 1, 127, 129],
+    [5, 1, 29, 113],
+    [5, 2, 64, 64],
+  ];
+  for (const wg of WIDTHS) {
+    for (const shape of cases) {
+      it(`width ${wg} [${shape}]`, async ({ skip }) => {
+        if (!gpu) return skip();
+        const g = gpu;
+        const n = prod(shape);
+        const C = shape[1];
+        const HW = n / shape[0] / C;
+        const rng = new Rng(13 * n + wg);
+        const x = rng.normals(n, 2).map((v, i) => v + (i % 5) - 1);
+        const gamma = rng.normals(C).map((v) => 3 + v);
+        const beta = rng.normals(C).map((v) => 2 + v);
+        const res = rng.normals(n);
+        const eps = 1e-3;
+        const ref = batchNormRelu6ForwardF64(x, shape, gamma, beta, eps);
+        // dz is 0 within 1e-3 of a clamp edge, where f32 and f64 may disagree about the mask.
+        const dz = rng.normals(n).map((v, k) => {
+          const c = Math.floor(k / HW) % C;
+          const y = (x[k] - ref.mean[c]) * ref.invStd[c] * gamma[c] + beta[c];
+          return Math.abs(y) < 1e-3 || Math.abs(y - 6) < 1e-3 ? 0 : v;
+        });
+        const [gx, gg, gb, gres, gdz] = [
+          g.upload(x, shape),
+          g.upload(gamma, [C]),
+          g.upload(beta, [C]),
+          g.upload(res, shape),
+          g.upload(dz, shape),
+        ];
+        const stats = { atol: 1e-5, rtol: 1e-4 };
+        // Forward + residual: y = bn(x) + residual.
+        const fa = batchNormForwardPlanned(g, gx, gg, gb, eps, 'auto', gres, false, wg);
+        const refAdd = batchNormForwardAddCpu(x, shape, gamma, beta, res, eps);
+        expectClose(await fa.y.read(), refAdd.y, { atol: 1e-4, rtol: 1e-4, label: 'y + residual' });
+        expectClose(await fa.mean.read(), ref.mean, { ...stats, label: 'mean' });
+        expectClose(await fa.invStd.read(), ref.invStd, { ...stats, label: 'invStd' });
+        // relu6(bn(x)) and its backward from the GPU's statistics.
+        const fr = batchNormForwardPlanned(g, gx, gg, gb, eps, 'auto', null, true, wg);
+        expectClose(await fr.y.read(), ref.z, { atol: 1e-4, rtol: 1e-4, label: 'relu6 z' });
+        const nine = (g.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+        const br = batchNormBackwardPlanned(g, gdz, gx, fr.mean, fr.invStd, gg, nine ? 'auto' : 'split', { beta: gb }, wg);
+        const [mean, invStd] = [await fr.mean.read(), await fr.invStd.read()];
+        const refB = batchNormRelu6BackwardF64(dz, x, shape, mean, invStd, gamma, beta);
+        const m = n / C;
+        expectClose(await br.dx.read(), refB.dx, { atol: 1e-4, rtol: 1e-3, label: 'relu6 dx' });
+        expectClose(await br.dgamma.read(), refB.dgamma, { atol: 1e-5 * m, rtol: 1e-4, label: 'relu6 dgamma' });
+        expectClose(await br.dbeta.read(), refB.dbeta, { atol: 1e-5 * m, rtol: 1e-4, label: 'relu6 dbeta' });
+        // Eval with given statistics (those of the forward): the same bits at every width, as the
+        // per-plane pass computes each element on its own.
+        const ev = batchNormEvalPlanned(g, gx, fr.mean, fr.invStd, gg, gb, wg);
+        const ev64 = batchNormEvalPlanned(g, gx, fr.mean, fr.invStd, gg, gb, 64);
+        const yEval = await ev.read();
+        expectClose(yEval, batchNormEvalF64(x, shape, mean, invStd, gamma, beta), { atol: 1e-4, rtol: 1e-5, label: 'eval y' });
+        expect(new Uint32Array(yEval.buffer)).toEqual(new Uint32Array((await ev64.read()).buffer));
+        for (const t of [
+          gx,
+          gg,
+          gb,
+          gres,
+          gdz,
+          fa.y,
+          fa.mean,
+          fa.invStd,
+          fr.y,
+          fr.mean,
+          fr.invStd,
+          br.dx,
+          br.dgamma,
+          br.dbeta,
+          ev,
+          ev64,
+        ])
+          t.dispose();
       });
     }
   }

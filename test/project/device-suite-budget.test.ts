@@ -42,6 +42,7 @@ describe('device suite budget (SUITE_SIZE=large, a GPU that never finishes)', ()
       'BENCH',
       'F16',
       'CONV_AB',
+      'BN_AB',
       'STEPS',
       'AUTOSPACE',
       'IMAGENET',

@@ -82,6 +82,20 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
         if (r.kernel.startsWith('matmul-sgmat')) expect(r.error).toMatch(/does not offer chromium-experimental-subgroup-matrix/);
         else expect(r.error).toBeUndefined();
       }
+      // The batch norm width A/B: both widths on the same shapes, each case with the plan it ran.
+      for (const wg of [64, 256]) {
+        const bn = JSON.parse(readFileSync(join(out, `bench-bn-${wg}.json`), 'utf8'));
+        expect(bn.results.map((r: { kernel: string; label: string }) => `${r.kernel} ${r.label}`)).toEqual([
+          'batchnorm N2 C3 7x7',
+          'batchnorm N5 C2 64x64',
+          'batchnorm-bwd N2 C3 7x7',
+          'batchnorm-bwd N5 C2 64x64',
+        ]);
+        for (const r of bn.results) {
+          expect(r.error).toBeUndefined();
+          expect(r.config.wg).toBe(wg);
+        }
+      }
       const summary = readFileSync(join(out, 'summary.md'), 'utf8');
       expect(summary).toMatch(/\| all cells, --group 2 \| 5 \|/);
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
@@ -89,6 +103,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(summary).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 5 \|/);
       expect(summary).toMatch(/Stacked vs separate groups' WRCor and wrcor_module on the 5 common cells/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
+      expect(summary).toMatch(/\| batchnorm \| N5 C2 64x64 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+x \| 2 \/ 5 \|/);
       expect(summary).toMatch(/\| ProxylessNAS supernet weight step \(one fixed path\) \| [\d.]+ \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(/\| AutoSpace step \(weight \+ fitness, mean\) \| [\d.]+ \|/);
       // The ImageNet-layout methods at 224, one row each at batch 1, tabled in the summary.

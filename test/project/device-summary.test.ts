@@ -177,4 +177,36 @@ describe('device-summary.mjs', () => {
       /## train: cut by its time limit, no train-report\.json; the end of train\.log\n\n```\ntraining NAS-Bench-201 \|a\|\nepoch 1\/2: /,
     );
   });
+
+  it('tables the batch norm width A/B (WGNAS_BN_WG=64 / 256) shape by shape, and shows what a cut run kept', () => {
+    const row = (kernel: string, label: string, ms: number, gbps: number, chunks: number) => ({
+      kernel,
+      label,
+      ours: { medianMs: ms, gbps },
+      config: { wg: 0, chunks },
+    });
+    const md = summarise({
+      'suite.log': '[suite 10:00:00] cli=x size=large\n[suite 10:01:00] end bench-bn-256 rc=124 in 20s\n',
+      'bench-bn-64.json': JSON.stringify({
+        results: [
+          row('batchnorm', 'N64 C16 32x32', 0.08, 52.4, 4),
+          row('batchnorm-bwd', 'N64 C32 16x16', 0.1, 62.9, 1),
+          { kernel: 'batchnorm', label: 'N128 C144 56x56', error: 'out of memory' },
+        ],
+      }),
+      'bench-bn-256.log': 'batchnorm N64 C16 32x32\n  ours           0.020 ms\n',
+    });
+    // 256's run was cut before its JSON: its columns are n/a, and its log is shown.
+    expect(md).toMatch(/\| batchnorm \| N64 C16 32x32 \| 80\.0 \| n\/a \| 52\.4 \| {2}\| {2}\| 4 \/ \? \|/);
+    expect(md).toMatch(/\| batchnorm \| N128 C144 56x56 \| error: out of memory \| n\/a \|/);
+    expect(md).toMatch(/## bench-bn-256: cut by its time limit, no bench-bn-256\.json; the end of bench-bn-256\.log/);
+    const both = summarise({
+      'suite.log': '[suite 10:00:00] cli=x size=large\n',
+      'bench-bn-64.json': JSON.stringify({ results: [row('batchnorm', 'N64 C16 32x32', 0.08, 52.4, 4)] }),
+      'bench-bn-256.json': JSON.stringify({ results: [row('batchnorm', 'N64 C16 32x32', 0.02, 209.7, 16)] }),
+    });
+    expect(both).toMatch(
+      /\| batch norm width A\/B \(WGNAS_BN_WG\) \| shape \| 64: us \| 256: us \|[^\n]*\n\|---\|[^\n]*\n\| batchnorm \| N64 C16 32x32 \| 80\.0 \| 20\.0 \| 52\.4 \| 209\.7 \| 4\.00x \| 4 \/ 16 \|\n/,
+    );
+  });
 });

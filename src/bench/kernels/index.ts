@@ -1,5 +1,6 @@
 /** Every benchmark entry. To add an op: write src/bench/kernels/OP.ts and list it here. */
 import { KernelRegistry } from '../registry.js';
+import { batchNormBench, batchNormBwdBench } from './batchnorm.js';
 import { gateDotBench } from './binarize.js';
 import { copyBench, fmaBench } from './calibrate.js';
 import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, conv2dF16Bench, depthwiseBench } from './conv2d.js';
@@ -19,6 +20,8 @@ export function defaultRegistry(): KernelRegistry {
     gateDotBench,
     fitnessMixBench,
     fitnessMixBwdBench,
+    batchNormBench,
+    batchNormBwdBench,
     fmaBench,
     copyBench,
     matmulF16Bench,
