@@ -6,6 +6,7 @@ import { setDawnLogSink } from '../gpu/dawn-log.js';
 import { formatHelp } from './help.js';
 import { noteRunning } from './interrupt.js';
 import { parseCommand, type ParseOptions } from './parse.js';
+import { checkAbEnvironment } from '../util/ab-env.js';
 import { ResumeMismatchError, showSetting } from '../util/run-settings.js';
 import type { CommandSpec } from './spec.js';
 
@@ -55,6 +56,8 @@ export async function runCommand(
     io.out(`wgnas ${packageVersion()}\n`);
     return null;
   }
+  // A bad A/B switch (read by the kernels only at their first dispatch) is refused before any work.
+  checkAbEnvironment();
   // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
   if (p.verbose) setDawnLogSink((line) => io.err(line));
   noteRunning(spec.name, p.mode, p.values);

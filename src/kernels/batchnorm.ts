@@ -5,7 +5,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
-import { UserFacingError } from '../util/errors.js';
+import { BN_ENV, BN_WORKGROUP_SIZES, type BnWg, parseBnWorkgroup } from '../util/ab-env.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef } from './descriptor.js';
@@ -61,17 +61,7 @@ export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
  *       each looping 64-256 elements three times; docs/results.md). 256 is the widest WebGPU
  *       guarantees (maxComputeInvocationsPerWorkgroup), and larger channels split to fill the GPU.
  */
-export const BN_WORKGROUP_SIZES = [64, 128, 256] as const;
-export type BnWg = (typeof BN_WORKGROUP_SIZES)[number];
-export const BN_ENV = 'WGNAS_BN_WG';
-
-/** WGNAS_BN_WG's value (unset or empty: null, the adapter's default); anything else is refused in one line. */
-export function parseBnWorkgroup(v: string | undefined): BnWg | null {
-  if (v === undefined || v === '') return null;
-  const w = BN_WORKGROUP_SIZES.find((x) => String(x) === v.trim());
-  if (w === undefined) throw new UserFacingError(`${BN_ENV} must be 64, 128 or 256, got '${v.slice(0, 40)}'`);
-  return w;
-}
+export { BN_ENV, BN_WORKGROUP_SIZES, type BnWg, parseBnWorkgroup } from '../util/ab-env.js';
 
 let envWg: BnWg | null | undefined;
 

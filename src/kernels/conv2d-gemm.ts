@@ -12,6 +12,7 @@ import { fill } from './elementwise.js';
 import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
 import { MIN_MATMUL_WORKGROUPS, tunedMatmulTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
+import { type ConvCore, parseConvCore } from '../util/ab-env.js';
 import { CONV_GEMM_FIELDS, type ConvPass, type ConvProgramKey, convProgram, convProgramName } from './conv2d-program.js';
 
 /** Uniforms of conv2d.wgsl, conv2d_bwd_input.wgsl and conv2d_bwd_weight.wgsl (conv2d_common.wgsl). */
@@ -39,7 +40,7 @@ export interface GemmGroups {
 // The default picks 'broadcast' on software adapters and 'tiled' otherwise.
 
 export type ConvAlgo = 'tiled' | 'broadcast';
-export type ConvCore = 'program' | 'legacy';
+export type { ConvCore } from '../util/ab-env.js';
 
 let envCore: ConvCore | undefined;
 
@@ -52,12 +53,7 @@ export function defaultConvCore(): ConvCore {
   return envCore;
 }
 
-/** WGNAS_CONV_CORE's value as a core (unset or empty: 'program'); anything else is refused. */
-export function parseConvCore(v: string | undefined): ConvCore {
-  if (v === undefined || v === '' || v === 'program') return 'program';
-  if (v === 'legacy') return v;
-  throw new RangeError(`WGNAS_CONV_CORE must be 'program' or 'legacy', got '${v}'`);
-}
+export { parseConvCore } from '../util/ab-env.js';
 
 /** The generated program of each legacy kernel file (its pass and operand type). */
 const PROGRAM_OF_FILE: Record<string, { pass: ConvPass; elem: 'f32' | 'f16'; relu?: boolean }> = {

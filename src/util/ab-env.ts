@@ -1,0 +1,33 @@
+/**
+ * The A/B switches read from the environment (WGNAS_CONV_CORE, WGNAS_BN_WG): parsed here, without
+ * the GPU modules, so that the CLI refuses a bad value in one line before any work (the kernels
+ * read them only when their first dispatch is recorded).
+ */
+import { UserFacingError } from './errors.js';
+
+export type ConvCore = 'program' | 'legacy';
+
+/** WGNAS_CONV_CORE's value as a core (unset or empty: 'program'); anything else is refused. */
+export function parseConvCore(v: string | undefined): ConvCore {
+  if (v === undefined || v === '' || v === 'program') return 'program';
+  if (v === 'legacy') return v;
+  throw new UserFacingError(`WGNAS_CONV_CORE must be 'program' or 'legacy', got '${v.slice(0, 40)}'`);
+}
+
+export const BN_WORKGROUP_SIZES = [64, 128, 256] as const;
+export type BnWg = (typeof BN_WORKGROUP_SIZES)[number];
+export const BN_ENV = 'WGNAS_BN_WG';
+
+/** WGNAS_BN_WG's value (unset or empty: null, the adapter's default); anything else is refused in one line. */
+export function parseBnWorkgroup(v: string | undefined): BnWg | null {
+  if (v === undefined || v === '') return null;
+  const w = BN_WORKGROUP_SIZES.find((x) => String(x) === v.trim());
+  if (w === undefined) throw new UserFacingError(`${BN_ENV} must be 64, 128 or 256, got '${v.slice(0, 40)}'`);
+  return w;
+}
+
+/** Refuses a bad A/B switch in the environment (one line), before a command does any work. */
+export function checkAbEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  parseConvCore(env.WGNAS_CONV_CORE);
+  parseBnWorkgroup(env[BN_ENV]);
+}
