@@ -110,7 +110,7 @@ describe('measure() on a fake timer', () => {
     expect(m.source).toBe('mixed');
   });
 
-  it('warmupMs: after the warm-up runs, one sample of back-to-back runs at least that long (a GPU clocks up)', async () => {
+  it('warmupMs: after the warm-up runs, back-to-back runs at least that long in all (a GPU clocks up)', async () => {
     // One warm-up run of 2 ms, then 50 runs back to back (100 ms / 2 ms) in one sample, then the repeats.
     const timer = new FakeTimer([2, 100, 1, 1, 1]);
     let runs = 0;
@@ -130,6 +130,16 @@ describe('measure() on a fake timer', () => {
     );
     expect(runs2).toBe(1 + 7 + 1);
     expect(m2.samplesMs).toEqual([3]);
+    // A GPU that clocks up: 5 ms per run at idle clocks, 1 ms once loaded. The 20 runs sized from
+    // the idle run last 20 ms, not 100: 80 more runs follow before the repeats are timed.
+    const t3 = new FakeTimer([5, 20, 80, 1, 1]);
+    let runs3 = 0;
+    const m3 = await measure(
+      timerSampler(t3, () => runs3++),
+      { warmup: 1, warmupMs: 100, repeats: 2 },
+    );
+    expect(runs3).toBe(1 + 20 + 80 + 2);
+    expect(m3.samplesMs).toEqual([1, 1]);
     await expect(
       measure(
         timerSampler(t2, () => {}),
@@ -174,7 +184,7 @@ describe('measure() on a fake timer', () => {
         k,
         shape: {},
         label: 'fake',
-        kc: { run: () => {} },
+        kc: { run: () => {}, teardown: () => {} },
         cost: { flops: 1, bytes: 1 },
         tol: { atol: 0, rtol: 0 },
         oursOut: out,
