@@ -9,6 +9,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { matmul, matmulOp } from '../kernels/matmul.js';
 import { autotuneCachePath, type MatmulTile, matmulTileMisfit, recordMatmulTuning, tileName } from '../kernels/matmul-tiles.js';
 import { median } from '../util/quantile.js';
+import { measure, timerSampler } from './measure.js';
 
 export { autotuneCachePath, tileName };
 
@@ -124,13 +125,15 @@ export function defaultTuneShapes(gpu: Pick<Gpu, 'adapter'>): TuneShape[] {
   ];
 }
 
-/** Runs one matmul back to back until about `ms` of GPU time has passed (clocks up an idle GPU). */
+/**
+ * Runs one matmul back to back until about `ms` of GPU time has passed (clocks up an idle GPU):
+ * measure()'s sustained warm-up, which keeps going while the runs speed up as the clocks rise.
+ */
 async function sustain(gpu: Gpu, op: { a: GpuTensor; b: GpuTensor; c: GpuTensor }, tile: MatmulTile, ms: number): Promise<void> {
-  await gpu.beginTimer();
-  matmul(gpu, op.a, op.b, { out: op.c, tile });
-  const one = Math.max((await gpu.endTimer()).ms, 1e-3);
-  for (let i = 0, n = Math.min(10000, Math.ceil(ms / one)); i < n; i++) matmul(gpu, op.a, op.b, { out: op.c, tile });
-  await gpu.sync();
+  await measure(
+    timerSampler(gpu, () => matmul(gpu, op.a, op.b, { out: op.c, tile })),
+    { warmup: 1, warmupMs: ms, repeats: 1 },
+  );
 }
 
 /** Times every candidate that fits and passes parity; the fastest (geometric-mean time) wins. */

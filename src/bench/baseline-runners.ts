@@ -213,6 +213,8 @@ export function gpujsRunner(g: GpuJsBaseline, cpuMaxFlops: number): Runner {
         budgetMs: onGpu ? c.gpuBudgetMs : c.cpuBudgetMs,
         minSampleMs: 2,
         warmup: Math.max(1, c.warmup),
+        // A GPU baseline: the sustained warm-up, as ours and tfjs-webgpu get (--warmup-ms).
+        warmupMs: onGpu ? c.warmupMs : 0,
       };
     },
     () => g.dispose(),

@@ -45,7 +45,7 @@ export interface BenchOptions extends BaselineConfig {
   /** Only the shapes with these labels (e.g. '4096x4096x4096'); default every shape of the set. */
   only?: readonly string[];
   warmup: number;
-  /** Ours and the GPU baselines: one sustained sample of at least this many ms after the warm-up runs (default 0). */
+  /** Ours and the GPU baselines: back-to-back runs of at least this many ms in all after the warm-up runs (default 0). */
   warmupMs?: number;
   repeats: number;
   baselines: BaselineName[];

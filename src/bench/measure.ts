@@ -26,13 +26,13 @@ export type Sampler = (innerRuns: number) => Promise<TimedSample>;
 export interface MeasureOptions {
   warmup: number;
   /**
-   * After the warm-up runs, one sample of back-to-back runs lasting at least this long (0: none): a
-   * GPU clocks up only under sustained load. Measured on an H100 with 2 warm-up runs, the same
+   * After the warm-up runs, back-to-back runs lasting at least this long in all (0: none): a GPU
+   * clocks up only under sustained load. Measured on an H100 with 2 warm-up runs, the same
    * kernel timed 1.3 ms in one process and 6.5 ms in another (bench-conv-program.json against
    * bench.json, 2026-12-06): idle clocks.
    */
   warmupMs?: number;
-  /** The most runs of that sample (default 10000). */
+  /** The most runs of that sustained warm-up (default 10000). */
   maxWarmupRuns?: number;
   repeats: number;
   /** Batch runs per sample until one sample takes at least this long (0 = one run per sample). */
@@ -83,8 +83,18 @@ export async function measure(sampler: Sampler, opts: MeasureOptions): Promise<M
   if (!(warmupMs >= 0)) throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
   if (warmupMs > 0) {
     if (!Number.isFinite(lastWarmMs)) lastWarmMs = (await sampler(1)).ms;
-    const runs = Math.min(opts.maxWarmupRuns ?? 10000, Math.ceil(warmupMs / Math.max(lastWarmMs, 1e-3)));
-    if (runs > 1) lastWarmMs = (await sampler(runs)).ms / runs;
+    // Sized from the time per run so far, which falls as the GPU clocks up: a sample sized at idle
+    // clocks ends early (5x early on the H100 above), so samples follow until warmupMs is reached.
+    const maxRuns = opts.maxWarmupRuns ?? 10000;
+    let spentMs = 0;
+    for (let done = 0; spentMs < warmupMs && done < maxRuns;) {
+      const runs = Math.min(maxRuns - done, Math.ceil((warmupMs - spentMs) / Math.max(lastWarmMs, 1e-3)));
+      if (done === 0 && runs <= 1) break; // one run already lasts that long
+      const ms = (await sampler(runs)).ms;
+      spentMs += ms;
+      done += runs;
+      lastWarmMs = ms / runs;
+    }
   }
   const minSample = opts.minSampleMs ?? 0;
   let inner = 1;

@@ -62,7 +62,7 @@ export function redisUrlProblem(v: string): string | undefined {
     return `expected a URL like redis://host:6379, got '${redactUrl(v).slice(0, 80)}'`;
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected redis:// or rediss://, got '${u.protocol}'`;
-  if (!u.hostname) return `no host in '${v.slice(0, 80)}'`;
+  if (!u.hostname) return `no host in '${redactUrl(v).slice(0, 80)}'`;
   if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname))
     return `the path must be a database number (/0), got '${u.pathname.slice(0, 40)}'`;
   return undefined;
@@ -71,15 +71,25 @@ export function redisUrlProblem(v: string): string | undefined {
 /**
  * The URL without its password (messages, status lines, result files' provenance): the one in
  * user:pass@, and a ?password= query item (ioredis reads the query as options). A URL that does not
- * parse (a password with an unescaped '#', '/' or '?') loses what lies between 'user:' and the last '@'.
+ * parse (a password with an unescaped '#', '/' or '?'), or has no host, loses what lies between
+ * 'user:' and the last '@'.
  */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
     for (const k of [...u.searchParams.keys()]) if (/^password$/i.test(k)) u.searchParams.set(k, '***');
-    return u.toString();
+    // No host (redis:user:pass@h, no '//'): no userinfo is parsed out, it sits in the path.
+    return u.hostname ? u.toString() : redactUserinfo(u.toString());
   } catch {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1***@');
+    return redactUserinfo(url);
   }
+}
+
+/**
+ * What lies between 'user:' and the last '@' of a URL that does not parse, or parses with no host
+ * (redis:user:pass@host, no '//'): hidden as ***.
+ */
+function redactUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/*[^:/@]*:).*@/i, '$1***@');
 }

@@ -174,16 +174,16 @@ export class ZeroShotScorer {
   }
 
   /**
-   * After a group of `cells` ran out of GPU memory (its tensors are disposed by then): gives the
-   * pool's buffers back to the driver and keeps 'auto' at half that group from now on (scores do
-   * not depend on the group). Returns the new size.
-   */
-  /**
    * Stacked groups keep the last group's idle buffers for the next (most sizes recur) until a group
    * runs out of memory beside them: from then on every idle buffer goes back before each group.
    */
   releasesAllBetweenGroups = false;
 
+  /**
+   * After a group of `cells` ran out of GPU memory (its tensors are disposed by then): gives the
+   * pool's buffers back to the driver and keeps 'auto' at half that group from now on (scores do
+   * not depend on the group). Returns the new size.
+   */
   async shrinkAfterOom(cells: number): Promise<number> {
     await (this.backend.trimPool?.() ?? this.backend.sync());
     const to = Math.max(1, Math.floor(cells / 2));
@@ -319,7 +319,9 @@ export class ZeroShotScorer {
  * group runs) and `onProgress` hears how far it is. Rows come only from groups whose work all ran: the
  * GPU's errors (out of memory, validation, a lost device) are thrown by the reads the scores come from.
  * A group of --group auto that runs out of GPU memory is scored again at half the size (kept from then
- * on), said through `onNote`; at one cell, or with a fixed --group, the error is thrown.
+ * on), said through `onNote` (a stacked group beside idle buffers kept from the last group: first at
+ * the same size, every idle buffer returned; see scoreOrShrink); at one cell, or with a fixed
+ * --group, the error is thrown.
  */
 export async function scoreAll(
   scorer: ZeroShotScorer,

@@ -184,12 +184,14 @@ describe('newer kernel entries', () => {
     for (const r of report.results) expect(r.flops > 0 && r.bytes > 0).toBe(true);
   });
 
-  it('batch norm forward agrees with tfjs-webgpu (moments + batchNorm) and the CPU; its backward with the CPU', async ({
+  it('batch norm forward agrees with tfjs-webgpu (moments + batchNorm), tfjs-wasm and the CPU; its backward with the CPU', async ({
     skip,
   }) => {
     if (!gpu) return skip();
-    const fwd = await bench(['batchnorm'], ['tfjs-webgpu', 'cpu']);
+    const fwd = await bench(['batchnorm'], ['tfjs-webgpu', 'tfjs-wasm', 'cpu']);
     expectOk(fwd, 'tfjs-webgpu', { parity: true });
+    // tfjs-wasm's batchNorm takes the statistics along the last axis, not NCHW's channels.
+    expectOk(fwd, 'tfjs-wasm', { parity: true });
     expectOk(fwd, 'cpu', { parity: true });
     const bwd = await bench(['batchnorm-bwd'], ['tfjs-webgpu', 'cpu']);
     expectOk(bwd, 'cpu', { parity: true });

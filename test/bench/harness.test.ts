@@ -8,10 +8,12 @@ import {
   type ConvGeom,
 } from '../../src/bench/cpu-conv.js';
 import { type BenchReport, type BenchResult, compareOutputs, raiseMeasuredRoofline } from '../../src/bench/harness.js';
+import { gpujsRunner } from '../../src/bench/baseline-runners.js';
+import type { GpuJsBaseline, GpuJsMode } from '../../src/bench/gpujs.js';
 import { defaultRegistry } from '../../src/bench/kernels/index.js';
 import { type GpuTimer, measure, type TimedSample, timerSampler } from '../../src/bench/measure.js';
 import { lookupPeak, type Peak, peakTableNames, percentOfPeak, rooflineFlopsPerS } from '../../src/bench/peaks.js';
-import { KernelRegistry, SHAPE_SETS } from '../../src/bench/registry.js';
+import { type BenchKernel, KernelRegistry, SHAPE_SETS } from '../../src/bench/registry.js';
 import { fmtNum, formatNotes, formatSideBySide, formatTable, reportHeader, rooflinePoints } from '../../src/bench/report.js';
 import { geomean, quantileSorted, summarize } from '../../src/bench/stats.js';
 import { conv2dBackwardInputF64, conv2dBackwardWeightF64, conv2dF64 } from '../../src/kernels/conv2d.js';
@@ -108,7 +110,7 @@ describe('measure() on a fake timer', () => {
     expect(m.source).toBe('mixed');
   });
 
-  it('warmupMs: after the warm-up runs, one sample of back-to-back runs at least that long (a GPU clocks up)', async () => {
+  it('warmupMs: after the warm-up runs, back-to-back runs at least that long in all (a GPU clocks up)', async () => {
     // One warm-up run of 2 ms, then 50 runs back to back (100 ms / 2 ms) in one sample, then the repeats.
     const timer = new FakeTimer([2, 100, 1, 1, 1]);
     let runs = 0;
@@ -128,6 +130,16 @@ describe('measure() on a fake timer', () => {
     );
     expect(runs2).toBe(1 + 7 + 1);
     expect(m2.samplesMs).toEqual([3]);
+    // A GPU that clocks up: 5 ms per run at idle clocks, 1 ms once loaded. The 20 runs sized from
+    // the idle run last 20 ms, not 100: 80 more runs follow before the repeats are timed.
+    const t3 = new FakeTimer([5, 20, 80, 1, 1]);
+    let runs3 = 0;
+    const m3 = await measure(
+      timerSampler(t3, () => runs3++),
+      { warmup: 1, warmupMs: 100, repeats: 2 },
+    );
+    expect(runs3).toBe(1 + 20 + 80 + 2);
+    expect(m3.samplesMs).toEqual([1, 1]);
     await expect(
       measure(
         timerSampler(t2, () => {}),
@@ -150,6 +162,47 @@ describe('measure() on a fake timer', () => {
         { warmup: -1, repeats: 1 },
       ),
     ).rejects.toThrow(/warmup/);
+  });
+
+  it("warmupMs reaches gpu.js's webgpu mode (a GPU baseline), not its CPU modes", async () => {
+    const out = Float32Array.of(1, 2, 3);
+    /** The sample sizes gpu.js's sampler was asked for: every run 1 ms. */
+    const inners = async (mode: GpuJsMode) => {
+      const asked: number[] = [];
+      const g = {
+        mode,
+        label: `gpu.js(${mode})`,
+        version: 'test',
+        rejected: [],
+        read: async () => out,
+        release: () => {},
+        sampler: () => async (inner: number) => (asked.push(inner), { ms: inner, source: 'wall-clock' as const }),
+        dispose: async () => {},
+      } as unknown as GpuJsBaseline;
+      const k = { name: 'fake', gpujs: async () => ({ run: async () => out, teardown: () => {} }) } as unknown as BenchKernel;
+      const r = await gpujsRunner(g, 1e12).run({
+        k,
+        shape: {},
+        label: 'fake',
+        kc: { run: () => {}, teardown: () => {} },
+        cost: { flops: 1, bytes: 1 },
+        tol: { atol: 0, rtol: 0 },
+        oursOut: out,
+        oursMedianMs: 1,
+        warmup: 1,
+        warmupMs: 40,
+        repeats: 2,
+        minSampleMs: 0,
+        gpuBudgetMs: 1e6,
+        cpuBudgetMs: 1e6,
+        log: () => {},
+      });
+      expect(r.status, r.note).toBe('ok');
+      return asked;
+    };
+    // One warm-up run, 40 runs back to back (40 ms), then two samples of 2 runs (gpu.js's 2 ms each).
+    expect(await inners('webgpu')).toEqual([1, 40, 2, 2]);
+    expect(await inners('webasm')).toEqual([1, 2, 2]);
   });
 });
 

@@ -84,6 +84,10 @@ describe('provenance', () => {
     // A password with an unescaped '#' does not parse: the refusal names the URL without it.
     expect(redisUrlProblem('redis://:s3c#ret@h:6379')).toBe("expected a URL like redis://host:6379, got 'redis://:***@h:6379'");
     expect(redactUrl('redis://u:s3c/ret@h:6379/0')).toBe('redis://u:***@h:6379/0');
+    // Without the '//' the URL parses with no host: that refusal names it without the password too.
+    expect(redisUrlProblem('redis:u:s3cret@h:6379')).toBe("no host in 'redis:u:***@h:6379'");
+    expect(redisUrlProblem('redis:/u:s3cret@h')).toBe("no host in 'redis:/u:***@h'");
+    expect(redactUrl('redis:u:s3cret@h:6379')).toBe('redis:u:***@h:6379');
   });
 
   it('a resume keeps the earlier runs, oldest first; a code update is one note naming both versions', () => {

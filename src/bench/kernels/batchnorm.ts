@@ -4,8 +4,9 @@
  * three stages at batch 64, and an MBConv-sized layer. Memory-bound: GB/s against the roofline is
  * the figure. WGNAS_BN_WG picks the statistics kernels' width for A/B runs (device suite: bench-bn);
  * each case reports the width and the statistics chunks per channel it ran with.
- * tfjs: the forward as tf.layers.batchNormalization trains it (tf.moments, then tf.batchNorm); it
- * has no batch norm backward op (only autodiff of that), so the backward has none.
+ * tfjs: the forward as tf.layers.batchNormalization trains it (tf.moments, then tf.batchNorm; on
+ * tfjs-wasm, whose batchNorm is per last axis only, element-wise ops); it has no batch norm
+ * backward op (only autodiff of that), so the backward has none.
  */
 import type { Backend, Tensor } from '../../backend/index.js';
 import { batchNormBackwardOp, batchNormForwardOp, bnSplits, bnWorkgroup } from '../../kernels/batchnorm.js';
@@ -105,10 +106,18 @@ function entry(pass: Pass): BenchKernel {
             const c = [1, sh.C, 1, 1];
             const held = [tf.tensor(x.data, x.shape), tf.tensor(gamma.data, c), tf.tensor(beta.data, c)];
             const [tx, tg, tb] = held;
+            // tfjs-wasm's batchNorm indexes its statistics by the last axis (element i takes mean[i % C]),
+            // wrong for NCHW's channel axis 1: there the same arithmetic as broadcast element-wise ops.
+            const lastAxisOnly = tf.getBackend() === 'wasm';
             return {
               run: () =>
                 tf.tidy(() => {
                   const { mean, variance } = tf.moments(tx, [0, 2, 3], true);
+                  if (lastAxisOnly)
+                    return tx
+                      .sub(mean)
+                      .mul(tf.rsqrt(variance.add(DEFAULT_BN_EPS)).mul(tg))
+                      .add(tb);
                   return tf.batchNorm(tx, mean, variance, tb, tg, DEFAULT_BN_EPS);
                 }),
               teardown: () => tf.dispose(held),
