@@ -34,6 +34,8 @@ export interface MeasureOptions {
   warmupMs?: number;
   /** The most runs of that sustained warm-up (default 10000). */
   maxWarmupRuns?: number;
+  /** The most wall-clock ms the sustained warm-up may take (default 2 warmupMs + 100). */
+  maxWarmupWallMs?: number;
   repeats: number;
   /** Batch runs per sample until one sample takes at least this long (0 = one run per sample). */
   minSampleMs?: number;
@@ -78,19 +80,35 @@ export async function measure(sampler: Sampler, opts: MeasureOptions): Promise<M
   if (!Number.isInteger(opts.repeats) || opts.repeats < 1) throw new RangeError(`repeats must be >= 1, got ${opts.repeats}`);
   if (!Number.isInteger(opts.warmup) || opts.warmup < 0) throw new RangeError(`warmup must be >= 0, got ${opts.warmup}`);
   let lastWarmMs = Infinity;
-  for (let i = 0; i < opts.warmup; i++) lastWarmMs = (await sampler(1)).ms;
+  // Wall-clock ms per run (host included), for the warm-up's wall cap.
+  let wallPerRunMs = 0;
+  const timed = async (runs: number): Promise<number> => {
+    const w0 = performance.now();
+    const ms = (await sampler(runs)).ms;
+    wallPerRunMs = (performance.now() - w0) / runs;
+    return ms;
+  };
+  for (let i = 0; i < opts.warmup; i++) lastWarmMs = await timed(1);
   const warmupMs = opts.warmupMs ?? 0;
   if (!(warmupMs >= 0)) throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
   if (warmupMs > 0) {
-    if (!Number.isFinite(lastWarmMs)) lastWarmMs = (await sampler(1)).ms;
+    if (!Number.isFinite(lastWarmMs)) lastWarmMs = await timed(1);
     // Sized from the time per run so far, which falls as the GPU clocks up: a sample sized at idle
     // clocks ends early (5x early on the H100 above), so samples follow until warmupMs is reached.
+    // A host-bound kernel accrues GPU time slowly (it cannot load the GPU anyway): the wall clock
+    // caps the warm-up, so that tiny kernels do not take seconds each.
     const maxRuns = opts.maxWarmupRuns ?? 10000;
+    const wallCapMs = opts.maxWarmupWallMs ?? 2 * warmupMs + 100;
+    const w0 = performance.now();
     let spentMs = 0;
     for (let done = 0; spentMs < warmupMs && done < maxRuns;) {
-      const runs = Math.min(maxRuns - done, Math.ceil((warmupMs - spentMs) / Math.max(lastWarmMs, 1e-3)));
-      if (done === 0 && runs <= 1) break; // one run already lasts that long
-      const ms = (await sampler(runs)).ms;
+      const wallLeftMs = wallCapMs - (performance.now() - w0);
+      if (wallLeftMs <= 0) break;
+      const byGpu = Math.ceil((warmupMs - spentMs) / Math.max(lastWarmMs, 1e-3));
+      const byWall = Math.max(1, Math.floor(wallLeftMs / Math.max(wallPerRunMs, 1e-3)));
+      if (done === 0 && byGpu <= 1) break; // one run already lasts that long
+      const runs = Math.min(maxRuns - done, byGpu, byWall);
+      const ms = await timed(runs);
       spentMs += ms;
       done += runs;
       lastWarmMs = ms / runs;

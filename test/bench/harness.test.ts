@@ -148,6 +148,21 @@ describe('measure() on a fake timer', () => {
     ).rejects.toThrow(/warmupMs/);
   });
 
+  it('the sustained warm-up stops at its wall-clock cap when the runs are host-bound (GPU time accrues slowly)', async () => {
+    // Each run: 0.001 ms of GPU time, 1 ms of wall. 50 ms of GPU time would take 50 s of wall.
+    let runs = 0;
+    const sampler = async (n: number): Promise<TimedSample> => {
+      runs += n;
+      await new Promise((r) => setTimeout(r, n));
+      return { ms: n * 0.001, source: 'timestamp-query' };
+    };
+    const t0 = performance.now();
+    await measure(sampler, { warmup: 1, warmupMs: 50, maxWarmupWallMs: 60, repeats: 1 });
+    const wallMs = performance.now() - t0;
+    expect(runs).toBeLessThan(200);
+    expect(wallMs).toBeLessThan(1000);
+  });
+
   it('rejects nonsense repeat counts', async () => {
     const timer = new FakeTimer([1]);
     await expect(

@@ -41,7 +41,7 @@ export const BENCH_OPTIONS = {
     max: 100_000,
   }),
   'warmup-ms': num({
-    help: 'after the warm-up runs, back-to-back runs at least this long in all, ms, before timing ours and each GPU baseline: a GPU clocks up under sustained load only',
+    help: 'after the warm-up runs, back-to-back runs at least this long in all, ms, before timing ours and each GPU baseline: a GPU clocks up under sustained load only (host-bound kernels stop at twice this plus 100 ms of wall clock)',
     defaultText: '200 on a hardware GPU, else 0',
     metavar: 'MS',
     min: 0,
