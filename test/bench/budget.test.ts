@@ -46,7 +46,7 @@ describe('bench time budget and estimates', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
-    expect(report.schemaVersion).toBe('1.5');
+    expect(report.schemaVersion).toBe('1.6');
     expect(report.options.maxSeconds).toEqual({ ours: 1e-6, cpuBaselines: 1e-6 });
     expect(report.results.map((x) => x.label)).toEqual(['64x64x64', 'b2 33x47x29']);
     for (const x of report.results) {

@@ -95,6 +95,7 @@ describe('bench --device cpu: ours timed inside the addon', () => {
     expect(report.options).toEqual({
       shapes: 'tiny',
       warmup: 1,
+      warmupMs: 0,
       repeats: 3,
       baselines: [],
       only: ['64x64x64'],

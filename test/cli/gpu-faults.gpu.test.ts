@@ -113,6 +113,9 @@ describe('score', () => {
     if (!(await testGpu())) return;
     saved = process.env.WGNAS_GPU_MEMORY_BYTES;
     process.env.WGNAS_GPU_MEMORY_BYTES = String(2 ** 40); // --group auto: every cell in one group
+    // The reference runs behind the stand-in reported as hardware (batch norm's 256-wide plan),
+    // --procs's children on lavapipe as it is (64): one plan for both, so that their bits agree.
+    process.env.WGNAS_BN_WG = '64';
     ref = join(tmp, 'ref.csv');
     let gpu: () => Gpu = () => {
       throw new Error('no device opened');
@@ -129,6 +132,7 @@ describe('score', () => {
     return () => {
       if (saved === undefined) delete process.env.WGNAS_GPU_MEMORY_BYTES;
       else process.env.WGNAS_GPU_MEMORY_BYTES = saved;
+      delete process.env.WGNAS_BN_WG;
     };
   }, 600_000);
 
