@@ -107,7 +107,7 @@ function guardedRunner(
         // The baselines' samplers are the GPU timer or the wall clock (never the addon's cpu-worker).
         const m = await measure(p.sampler, {
           warmup: p.warmup,
-          warmupMs: p.warmupMs ?? 0,
+          warmupMs: p.warmupMs,
           repeats: c.repeats,
           minSampleMs: p.minSampleMs,
           budgetMs: p.budgetMs,

@@ -246,6 +246,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
   };
   const minSampleMs = defaultMinSampleMs(timer);
   const gpuBudgetMs = opts.gpuBudgetMs ?? GPU_BUDGET_MS;
+  const warmupMs = opts.warmupMs ?? 0;
   const cpuBudgetMs = opts.cpuBudgetMs ?? CPU_BUDGET_MS;
   const timings = new Set<string>();
   const runners: Runner[] = await createRunners(gpu, opts.baselines, opts, log);
@@ -289,7 +290,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
       options: {
         shapes: opts.shapes,
         warmup: opts.warmup,
-        warmupMs: opts.warmupMs ?? 0,
+        warmupMs,
         repeats: opts.repeats,
         baselines: opts.baselines,
         ...(opts.only ? { only: [...opts.only] } : {}),
@@ -335,7 +336,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
         try {
           const m = await measure(timerSampler(timer, kc.run), {
             warmup: opts.warmup,
-            warmupMs: opts.warmupMs ?? 0,
+            warmupMs,
             repeats: opts.repeats,
             minSampleMs,
             budgetMs: gpuBudgetMs,
@@ -354,7 +355,7 @@ export async function runBench(backend: Backend, opts: BenchOptions): Promise<Be
             oursOut: wantsOutput && kc.read ? await kc.read() : null,
             oursMedianMs: t.medianMs,
             warmup: opts.warmup,
-            warmupMs: opts.warmupMs ?? 0,
+            warmupMs,
             repeats: opts.repeats,
             minSampleMs,
             gpuBudgetMs,

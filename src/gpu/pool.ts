@@ -167,9 +167,12 @@ export class BufferPool {
    */
   trim(opts: { keepRecent?: boolean } = {}): void {
     for (const [size, list] of this.free) {
-      const kept = opts.keepRecent ? list.filter((b) => this.lastEpoch.get(b) === this.epoch) : [];
+      const kept: GPUBuffer[] = [];
       for (const b of list) {
-        if (kept.includes(b)) continue;
+        if (opts.keepRecent && this.lastEpoch.get(b) === this.epoch) {
+          kept.push(b);
+          continue;
+        }
         this.bytesAllocated -= size;
         b.destroy();
       }

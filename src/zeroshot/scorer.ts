@@ -184,8 +184,13 @@ export class ZeroShotScorer {
    * pool's buffers back to the driver and keeps 'auto' at half that group from now on (scores do
    * not depend on the group). Returns the new size.
    */
-  async shrinkAfterOom(cells: number): Promise<number> {
+  /** Waits for the work submitted and gives every idle pooled buffer back to the driver (where the backend pools). */
+  async releaseIdleBuffers(): Promise<void> {
     await (this.backend.trimPool?.() ?? this.backend.sync());
+  }
+
+  async shrinkAfterOom(cells: number): Promise<number> {
+    await this.releaseIdleBuffers();
     const to = Math.max(1, Math.floor(cells / 2));
     this.autoGroup = Math.min(this.autoGroup ?? to, to);
     this.stackedCap = Math.min(this.stackedCap, to);
@@ -351,7 +356,10 @@ export async function scoreAll(
         // Each group's tensors follow its cells: idle buffers the last group did not use are
         // returned (the driver has them back before this group allocates), those it used are kept
         // for this one, unless a group ran out of memory beside them (then all go back).
-        const idle = () => scorer.backend.stats().bytesAllocated - scorer.backend.stats().bytesInUse;
+        const idle = () => {
+          const { bytesAllocated, bytesInUse } = scorer.backend.stats();
+          return bytesAllocated - bytesInUse;
+        };
         if (idle() > 0) await scorer.backend.trimPool?.({ keepRecent: !scorer.releasesAllBetweenGroups });
         const held = scorer.backend.trimPool ? idle() : 0; // what a retry could return
         const rs = await scoreOrShrink(scorer, group, onNote, held);
@@ -401,7 +409,7 @@ async function scoreOrShrink(
     if (!(e instanceof GpuOutOfMemoryError) || scorer.opts.group !== 'auto') throw e;
     if (idleBytes > 0 && !scorer.releasesAllBetweenGroups) {
       scorer.releasesAllBetweenGroups = true;
-      await (scorer.backend.trimPool?.() ?? scorer.backend.sync());
+      await scorer.releaseIdleBuffers();
       const mib = (idleBytes / 2 ** 20).toFixed(1);
       onNote?.(
         `note: out of GPU memory at a group of ${group.length} cells beside ${mib} MiB of idle buffers kept from the last group; the same group again, with idle buffers returned before each group from now on`,
