@@ -33,6 +33,9 @@ export interface DispatchArgs {
   workgroups: [number, number?, number?];
 }
 
+/** The first submit threshold after a host wait (Gpu.submitThreshold): ~3 ms of host recording. */
+export const FIRST_SUBMIT_DISPATCHES = 64;
+
 /** Bytes per uniform block (several dispatches' uniform structs; within maxUniformBufferBindingSize). */
 const UNIFORM_BLOCK_BYTES = 64 * 1024;
 /**
@@ -110,6 +113,15 @@ export class Gpu {
    * starts on long recordings (a group of networks) while the host records the rest.
    */
   maxDispatchesPerSubmit = 2048;
+  /**
+   * The open encoder's submit threshold: firstDispatchesPerSubmit after every host wait, doubling
+   * per submit up to maxDispatchesPerSubmit. After a wait the GPU is idle, and at ~40 us of host
+   * time per dispatch a first chunk of 2048 kept it idle ~90 ms into every scoring group (an
+   * H100's cell is GPU-bound: 4 processes gave no more cells/s than one); small chunks first put it
+   * to work within ~3 ms, and the larger ones after keep the submits few.
+   */
+  firstDispatchesPerSubmit = FIRST_SUBMIT_DISPATCHES;
+  private submitThreshold = FIRST_SUBMIT_DISPATCHES;
   private encoderDispatches = 0;
   /** Command buffers submitted (each flush with recorded work). */
   submitCount = 0;
@@ -339,7 +351,7 @@ export class Gpu {
       staging.destroy();
       throw e;
     });
-    this.hostWaitCount++;
+    this.noteHostWait();
     try {
       await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
       const all = new Float32Array(staging.getMappedRange(0, bytes));
@@ -575,7 +587,10 @@ export class Gpu {
       pass.dispatchWorkgroups(x, y, z);
     }
     this.dispatchCount++;
-    if (++this.encoderDispatches >= this.maxDispatchesPerSubmit) this.flush();
+    if (++this.encoderDispatches >= Math.min(this.submitThreshold, this.maxDispatchesPerSubmit)) {
+      this.flush();
+      this.submitThreshold = Math.min(2 * this.submitThreshold, this.maxDispatchesPerSubmit);
+    }
   }
 
   /** A dispatch in its own pass between two timestamps (profiling only). */
@@ -698,11 +713,17 @@ export class Gpu {
     this.stagingBlocks.submitted();
   }
 
+  /** Counts a wait for the GPU; the GPU is idle after it, so the next recording submits early. */
+  private noteHostWait(): void {
+    this.hostWaitCount++;
+    this.submitThreshold = this.firstDispatchesPerSubmit;
+  }
+
   /** Flushes and waits until the GPU has finished everything submitted. */
   async sync(): Promise<void> {
     this.flush();
     await this.checkWork();
-    this.hostWaitCount++;
+    this.noteHostWait();
     // A lost device resolves the wait as if the work were done: the loss is thrown instead.
     await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
     if (this.lostInfo) throw this.lostError();
@@ -754,7 +775,7 @@ export class Gpu {
     try {
       // Dropped work would read as 0 ns (a wall-clock time for nothing) and its error go to a later read.
       await this.checkWork();
-      this.hostWaitCount++;
+      this.noteHostWait();
       await this.whileAlive(readback.mapAsync(GPUMapMode.READ));
       [t0, t1] = new BigInt64Array(readback.getMappedRange().slice(0));
       readback.unmap();

@@ -267,12 +267,43 @@ describe('GPU runtime', () => {
     const g = gpu;
     g.flush();
     const submits = g.submitCount;
+    const first = g.firstDispatchesPerSubmit;
+    g.firstDispatchesPerSubmit = g.maxDispatchesPerSubmit; // one submission, not the small chunks after a wait
+    await g.sync();
     const x = g.upload(Float32Array.from([1, 2, 3]));
     const ys = Array.from({ length: 700 }, (_, i) => scale(g, x, i + 1));
     const got = await g.readMany(ys);
+    g.firstDispatchesPerSubmit = first;
     expect(g.submitCount - submits).toBe(1);
     got.forEach((v, i) => expect(Array.from(v)).toEqual([1, 2, 3].map((e) => e * (i + 1))));
     for (const t of [x, ...ys]) t.dispose();
+  });
+
+  it('submits small chunks after a host wait, then doubling ones up to maxDispatchesPerSubmit', async ({ skip }) => {
+    if (!gpu) return skip();
+    const g = gpu;
+    const [first, max] = [g.firstDispatchesPerSubmit, g.maxDispatchesPerSubmit];
+    g.firstDispatchesPerSubmit = 4;
+    g.maxDispatchesPerSubmit = 16;
+    try {
+      const x = g.upload(Float32Array.from([1, 2]));
+      await g.sync(); // the GPU is idle: the next recording starts with a chunk of 4
+      const submitsAt = (n: number) => {
+        const s0 = g.submitCount;
+        const ys = Array.from({ length: n }, () => scale(g, x, 2));
+        for (const y of ys) y.dispose();
+        return g.submitCount - s0;
+      };
+      expect(submitsAt(4 + 8 + 16 + 16)).toBe(4); // chunks of 4, 8, 16, then capped at 16
+      expect(submitsAt(15)).toBe(0); // still in a chunk of 16
+      await g.sync(); // another wait: small chunks again
+      expect(submitsAt(4)).toBe(1);
+      expect(Array.from(await g.read(scale(g, x, 3)))).toEqual([3, 6]);
+      x.dispose();
+    } finally {
+      g.firstDispatchesPerSubmit = first;
+      g.maxDispatchesPerSubmit = max;
+    }
   });
 
   it('validates shapes and uniforms', ({ skip }) => {

@@ -5,7 +5,7 @@
  * uploads too large for a block, and in blocks reused by the next encoders before the GPU is done.
  * Values are small integers, so every expected value below is exact.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Gpu, STAGED_SLOT_MAX_BYTES, STAGING_BLOCK_BYTES } from '../../src/gpu/gpu.js';
 import { acquireGpu, type GpuTensor } from '../../src/gpu/index.js';
 import { axpy, scale } from '../../src/kernels/elementwise.js';
@@ -38,6 +38,18 @@ class Snapshots {
 }
 
 describe('staged uploads share staging blocks', () => {
+  // One encoder throughout: no small first chunks after a wait (Gpu.firstDispatchesPerSubmit).
+  let first = 0;
+  beforeEach(async () => {
+    if (!gpu) return;
+    first = gpu.firstDispatchesPerSubmit;
+    gpu.firstDispatchesPerSubmit = gpu.maxDispatchesPerSubmit;
+    await gpu.sync(); // the wait sets the threshold
+  });
+  afterEach(() => {
+    if (gpu) gpu.firstDispatchesPerSubmit = first;
+  });
+
   it('many uploads of awkward sizes and offsets in one encoder land in order with the dispatches around them', async ({
     skip,
   }) => {
