@@ -10,6 +10,7 @@ import {
   BN_PLAN_ENV,
   BN_WORKGROUP_SIZES,
   type BnPlanName,
+  type BnSetting,
   type BnWg,
   parseBnPlan,
   parseBnWorkgroup,
@@ -95,7 +96,7 @@ export function bnPlanSetting(): BnPlanName {
  * the plan. At width 64 every plan gives the same bits (the same chunks; one kernel and two at one
  * chunk agree bit for bit), so it records 'auto' whatever WGNAS_BN_PLAN says.
  */
-export function bnRecord(adapter: { readonly isSoftware: boolean }): { wg: BnWg; plan: BnPlanName } {
+export function bnRecord(adapter: { readonly isSoftware: boolean }): BnSetting {
   const wg = bnWorkgroup(adapter);
   return { wg, plan: wg === 64 ? 'auto' : bnPlanSetting() };
 }

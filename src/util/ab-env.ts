@@ -44,6 +44,19 @@ export function parseBnPlan(v: string | undefined): BnPlanName | null {
   return p;
 }
 
+/** What a GPU run's batch norm computes with: the statistics width and the dispatch plan (src/cli/device.ts batchNormOf). */
+export interface BnSetting {
+  wg: BnWg;
+  plan: BnPlanName;
+}
+
+/**
+ * What a result file or checkpoint records of the batch norm (nothing off the GPU: null), keyed
+ * by the variables that set it; a resume with another is refused naming the variable.
+ */
+export const bnSetting = (bn: BnSetting | null | undefined): Record<string, number | string> =>
+  bn ? { [BN_ENV]: bn.wg, [BN_PLAN_ENV]: bn.plan } : {};
+
 /** Refuses a bad A/B switch in the environment (one line), before a command does any work. */
 export function checkAbEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   parseConvCore(env.WGNAS_CONV_CORE);
