@@ -144,21 +144,25 @@ export interface BnChoice {
  * per channel up to 16384 elements, else chunks of 16384 ('split' takes two kernels at one chunk too).
  *
  * Wider (GPUs), 'auto': chunks of at least 16 elements per thread, as many as bring the pass to
- * ~GPU_FILL_THREADS threads (at most 32); one chunk is one kernel. The cost it weighs: a wide
- * one-kernel channel's threads walk count / wg elements three times (two statistics loops, the
- * output), one dependent round of 4 loads (~0.15 us, L2) per 4 elements behind barriers; a split
- * walks a chunk twice, then a per-plane pass with every element in flight at once, for one more
- * dispatch: ~2-3 us of GPU drain and launch, and ~35-50 us of host recording, which the GPU hides
- * while it is the bound (docs/results.md). NB201 at batch 64, width 256:
- *   C32 16x16 (16384/channel): one kernel was 32 workgroups of 256 threads, 16 rounds x 3 (~7-10 us);
+ * ~GPU_FILL_THREADS threads (at most 32); one chunk is one kernel. The cost it weighs (a model, to
+ * be checked by the suite's bench-bn A/B): idle SMs cost nothing by themselves (each dispatch waits
+ * for the last), the longest thread does; a one-kernel channel's threads walk count / wg elements
+ * three times (two statistics loops, the output), one dependent round of 4 loads (~0.15 us from L2:
+ * the H100's 85 us channel_forward at width 64 walked 64-256 elements a thread, one load a round)
+ * per 4 elements; a split walks a
+ * chunk twice, then a per-plane pass with every element in flight at once, for one more dispatch:
+ * ~2-3 us of GPU drain and launch, and ~35-50 us of host recording, which the GPU hides while it
+ * is the bound (docs/results.md). NB201 at batch 64, width 256:
+ *   C32 16x16 (16384/channel): one kernel is 32 workgroups of 256 threads, 16 rounds x 3 (~7-10 us);
  *     auto: 4 chunks: 128 workgroups, 4 rounds x 2, then 2048 planes x 64 threads (~4-5 us with the
- *     drain), +1 dispatch per pass (~14 such layers per network: +28 dispatches of ~314);
- *   C64 8x8 (4096): 64 workgroups, 4 rounds x 3 (~2 us): a split saves less than its drain, so one kernel;
+ *     drain), +1 dispatch per pass (2 + 5 x ~2.4 such layers per network: ~+28 dispatches of ~314);
+ *   C64 8x8 (4096): 64 workgroups, 4 rounds x 3 (~2 us): a split would save less than its drain;
  *   C16 32x32 (65536): 16 chunks, 256 workgroups (two kernels at every plan).
- * Channels that fill the GPU alone (C x wg >= GPU_FILL_THREADS: MBConv's C960 at 256) keep one
- * kernel at any count. 'single': one kernel wherever a channel has at most 16384 elements (the wide
- * plan before this rule), else auto's chunks. 'split': always two kernels, chunks of at least 4
- * elements per thread (one round), filling the GPU: the device suite A/Bs the three (bench-bn-*).
+ * Channels that fill the GPU alone (C x wg >= GPU_FILL_THREADS) keep one kernel at any count, and
+ * so do channels of <= 16 elements a thread (MBConv's C960 7x7 at batch 64: 960 workgroups).
+ * 'single': one kernel wherever a channel has at most 16384 elements (the wide plan before this
+ * rule), else auto's chunks. 'split': always two kernels, chunks of at least 4 elements per thread
+ * (one round), filling the GPU. The device suite A/Bs the three (bench-bn-*).
  */
 export function bnPlanFor(count: number, C: number, wg: BnWg, plan: BnPlanName): BnChoice {
   if (wg === 64) {

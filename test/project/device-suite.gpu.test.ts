@@ -14,7 +14,8 @@ const root = resolve(__dirname, '..', '..');
 const work = join(root, '.scratch', `device-suite-${process.pid}`);
 
 describe('device suite (SUITE_SIZE=tiny)', () => {
-  it('bundles the CLI and the two benchmarks, runs every step and writes a summary', () => {
+  // Every step of the suite on lavapipe: ~5 minutes on 2 cores, more on a shared machine.
+  it('bundles the CLI and the two benchmarks, runs every step and writes a summary', { timeout: 900_000 }, () => {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     try {
