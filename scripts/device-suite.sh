@@ -5,17 +5,18 @@
 #     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
 # Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv, kernel-profile.json,
-# bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B; bench-bn-64/-256: the batch norm width A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
+# bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B; bench-bn-64/-256/-256-single/-256-split: the batch norm width and plan A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
 # gpu-32/gpu-224 latency tables (.md/.json), imagenet-folder.json/.log (the 224 methods' images/s and memory),
 # train-report.json/train.log (wgnas train of an NB201 cell: images/s), suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to 650 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
+# large size add up to 670 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
 # score-procs 15, score-profile 15, bench 160 (80 cut it at 39 of its 45 cases on an H100, before
 # the sustained warm-up of each measurement and the batch-norm cases), conv-program and conv-legacy
-# 30 each, bench-bn-64 and bench-bn-256 20 each, bench-f16 45 (f32, f16 and tensor-core matmuls at
+# 30 each, bench-bn-64, -256, -256-single and -256-split 15 each (10 cases of <= 231 MB, ~200 ms
+# of warm-up each), bench-f16 45 (f32, f16 and tensor-core matmuls at
 # 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 45, latency-gpu 50,
-# summary 10), 670 s with train's 20 (wgnas train, the last step before the summary: the one
+# summary 10), 690 s with train's 20 (wgnas train, the last step before the summary: the one
 # skipped, said in suite.log and summary.md, when the others spent the budget; an H100 ran the whole
 # suite in 305 s, most steps well inside their limits).
 # A step cut by its limit may take 5 s more (timeout's kill grace), so the whole run also has a budget,
@@ -42,7 +43,7 @@ else
   stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-30}"
   t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:-$allsel}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-160}"
-  t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_bn="${SUITE_BN_AB_S:-20}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_bn="${SUITE_BN_AB_S:-15}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
@@ -115,10 +116,13 @@ for core in program legacy; do
   step "conv-$core" "$t_conv" bash -c "WGNAS_CONV_CORE=$core $W bench conv2d conv2d-bwd-input conv2d-bwd-weight --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-conv-$core.json' --markdown > '$out/bench-conv-$core.md' 2> '$out/bench-conv-$core.log'"
 done
 # Batch norm's statistics kernels at width 64 (the plan before they were widened on GPUs; what
-# software adapters keep) and 256 (a GPU's default now), ours only, on the same shapes (NB201's
-# stages at batch 64, an MBConv layer); summary.md puts them in one table.
-for wg in 64 256; do
-  step "bench-bn-$wg" "$t_bn" bash -c "WGNAS_BN_WG=$wg $W bench batchnorm batchnorm-bwd --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-bn-$wg.json' --markdown > '$out/bench-bn-$wg.md' 2> '$out/bench-bn-$wg.log'"
+# software adapters keep) and 256 (a GPU's default now) under each dispatch plan (WGNAS_BN_PLAN:
+# auto, the default; single, one kernel per channel up to 16384 elements; split, always two
+# kernels), ours only, on the same shapes (NB201's stages at batch 64, two MBConv layers);
+# summary.md puts them in one table.
+for run in 64 256 256-single 256-split; do
+  wg=${run%%-*}; plan=auto; [ "$run" = "$wg" ] || plan=${run#*-}
+  step "bench-bn-$run" "$t_bn" bash -c "WGNAS_BN_WG=$wg WGNAS_BN_PLAN=$plan $W bench batchnorm batchnorm-bwd --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-bn-$run.json' --markdown > '$out/bench-bn-$run.md' 2> '$out/bench-bn-$run.log'"
 done
 # f16 operands (and what the unsafe Dawn features expose) against our f32 matmul on the same shapes.
 # With the tensor-core (subgroup-matrix) matmuls where the unsafe features expose them, side by side in one run.

@@ -318,29 +318,48 @@ section('conv A/B', () => {
     lines.push('');
   }
 });
-// Batch norm's statistics width A/B (WGNAS_BN_WG=64: the plan before the GPU default became 256), shape by shape.
-const bnAb = { 64: json('bench-bn-64.json'), 256: json('bench-bn-256.json') };
+// Batch norm's A/B (bench-bn-*): the statistics width (WGNAS_BN_WG=64: the plan before GPUs got
+// 256; what software adapters keep) and, at 256, the dispatch plan (WGNAS_BN_PLAN: auto, the default;
+// single: one kernel per channel up to 16384 elements, the 256 plan before; split: always two kernels).
+const BN_RUNS = [
+  ['64', 'bench-bn-64.json'],
+  ['256 auto', 'bench-bn-256.json'],
+  ['256 single', 'bench-bn-256-single.json'],
+  ['256 split', 'bench-bn-256-split.json'],
+];
+const bnAb = BN_RUNS.map(([name, file]) => [name, json(file)]);
 section('bn A/B', () => {
-  if (bnAb[64] || bnAb[256]) {
+  const ran = bnAb.filter(([, j]) => j);
+  if (ran.length) {
     const key = (r) => `${r.kernel} ${r.label}`;
-    const wide = new Map((bnAb[256]?.results ?? []).map((r) => [key(r), r]));
+    const byRun = new Map(bnAb.map(([name, j]) => [name, new Map((j?.results ?? []).map((r) => [key(r), r]))]));
     const ok = (r) => r && !r.error && r.ours;
     const us = (r) => (!r ? 'n/a' : r.error ? `error: ${r.error}` : r.ours ? fmt(r.ours.medianMs * 1e3, 1) : 'n/a');
-    const gbps = (r) => (ok(r) ? fmt(r.ours.gbps, 1) : '');
-    const chunks = (r) => r?.config?.chunks ?? '?';
+    const ratio = (a, b) => (ok(a) && ok(b) ? `${fmt(a.ours.medianMs / b.ours.medianMs)}x` : '');
+    // Chunks per channel x kernels per pass (1x1: one kernel per channel).
+    const plan = (r) => (r?.config ? `${r.config.chunks ?? '?'}x${r.config.kernels ?? '?'}` : '?');
+    const best = (rs) => {
+      const done = rs.filter(([, r]) => ok(r));
+      if (!done.length) return '';
+      const [name, r] = done.reduce((a, b) => (b[1].ours.medianMs < a[1].ours.medianMs ? b : a));
+      return `${fmt(r.ours.gbps, 1)} (${name})`;
+    };
     lines.push(
-      '| batch norm width A/B (WGNAS_BN_WG) | shape | 64: us | 256: us | 64: GB/s | 256: GB/s | 256 vs 64 | chunks per channel, 64 / 256 |',
-      '|---|---|---:|---:|---:|---:|---:|---:|',
+      `| batch norm A/B (WGNAS_BN_WG, WGNAS_BN_PLAN) | shape | ${BN_RUNS.map(([n]) => `${n}: us`).join(' | ')} | fastest GB/s | auto vs 64 | auto vs single | chunks x kernels: ${BN_RUNS.map(([n]) => n).join(' / ')} |`,
+      `|---|---|${BN_RUNS.map(() => '---:|').join('')}---:|---:|---:|---:|`,
     );
-    const rows = bnAb[64]?.results ?? bnAb[256].results;
-    for (const r of rows) {
-      const a = bnAb[64] ? r : null;
-      const b = bnAb[64] ? wide.get(key(r)) : r;
+    for (const r0 of ran[0][1].results ?? []) {
+      const rs = BN_RUNS.map(([name]) => [name, byRun.get(name).get(key(r0))]);
+      const at = (name) => rs.find(([n]) => n === name)[1];
       lines.push(
-        `| ${r.kernel} | ${r.label} | ${us(a)} | ${us(b)} | ${gbps(a)} | ${gbps(b)} | ${ok(a) && ok(b) ? `${fmt(a.ours.medianMs / b.ours.medianMs)}x` : ''} | ${chunks(a)} / ${chunks(b)} |`,
+        `| ${r0.kernel} | ${r0.label} | ${rs.map(([, r]) => us(r)).join(' | ')} | ${best(rs)} | ${ratio(at('64'), at('256 auto'))} | ${ratio(at('256 single'), at('256 auto'))} | ${rs.map(([, r]) => plan(r)).join(' / ')} |`,
       );
     }
-    lines.push('', "256 vs 64: the 64-wide run's median time over the 256-wide one's (>1: 256 faster).", '');
+    lines.push(
+      '',
+      "auto vs 64: the 64-wide run's median time over the 256-wide auto one's (>1: auto faster); auto vs single likewise (>1: auto's split pays for its dispatch).",
+      '',
+    );
   }
 });
 const benchMd = read('bench.md');
@@ -406,6 +425,8 @@ const cutSteps = [
   ['conv-legacy', 'bench-conv-legacy.json', 'bench-conv-legacy.log'],
   ['bench-bn-64', 'bench-bn-64.json', 'bench-bn-64.log'],
   ['bench-bn-256', 'bench-bn-256.json', 'bench-bn-256.log'],
+  ['bench-bn-256-single', 'bench-bn-256-single.json', 'bench-bn-256-single.log'],
+  ['bench-bn-256-split', 'bench-bn-256-split.json', 'bench-bn-256-split.log'],
   ['bench-f16', 'bench-f16.json', 'bench-f16.log'],
   ['imagenet', 'imagenet-folder.json', 'imagenet-folder.log'],
   ['train', 'train-report.json', 'train.log'],

@@ -23,6 +23,12 @@
 // software adapters, wider on GPUs, whose few per-channel workgroups otherwise leave it idle. It sets
 // the statistics' summation order (strided per-thread sums, then the tree), so the bits depend on it;
 // the per-plane entries' results do not (each element on its own, the merge per thread).
+// Wider than 64 (GPUs), each thread's statistics loops also keep 4 loads in flight: 4 independent
+// accumulators (elements j, j + WG, j + 2 WG, j + 3 WG of each round), summed (a + b) + (c + d), the
+// rest after them. A sum's loop-carried add otherwise waits for each load in turn (an L2 round trip,
+// ~0.15 us), which bound these kernels on an H100 (docs/results.md). Width 64 keeps the one
+// accumulator: software adapters' bits and timings as before. The per-element passes (apply, dx)
+// carry nothing from one element to the next, so a compiler overlaps their loads unaided.
 
 struct Params {
   C: u32, HW: u32, S: u32, count: u32,   // count = N * HW
@@ -115,7 +121,19 @@ fn chunkMoments(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
   let start = walker(c, j0 + lid);
   var acc = 0.0;
   var w = start;
-  for (var j = j0 + lid; j < j1; j += WG) {
+  var j = j0 + lid;
+  if (WG > 64u) {
+    var a4 = vec4(0.0);
+    for (; j + 3u * WG < j1; j += 4u * WG) {
+      let w1 = step(w);
+      let w2 = step(w1);
+      let w3 = step(w2);
+      a4 += vec4(fw_x[w.idx], fw_x[w1.idx], fw_x[w2.idx], fw_x[w3.idx]);
+      w = step(w3);
+    }
+    acc = (a4.x + a4.y) + (a4.z + a4.w);
+  }
+  for (; j < j1; j += WG) {
     acc += fw_x[w.idx];
     w = step(w);
   }
@@ -123,7 +141,20 @@ fn chunkMoments(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
   let mean = wgSum(lid, acc) / max(cnt, 1.0);
   var sq = 0.0;
   w = start;
-  for (var j = j0 + lid; j < j1; j += WG) {
+  j = j0 + lid;
+  if (WG > 64u) {
+    var s4 = vec4(0.0);
+    for (; j + 3u * WG < j1; j += 4u * WG) {
+      let w1 = step(w);
+      let w2 = step(w1);
+      let w3 = step(w2);
+      let d = vec4(fw_x[w.idx], fw_x[w1.idx], fw_x[w2.idx], fw_x[w3.idx]) - mean;
+      s4 = fma(d, d, s4);
+      w = step(w3);
+    }
+    sq = (s4.x + s4.y) + (s4.z + s4.w);
+  }
+  for (; j < j1; j += WG) {
     let d = fw_x[w.idx] - mean;
     sq = fma(d, d, sq);
     w = step(w);
@@ -266,7 +297,24 @@ fn chunkSums(c: u32, j0: u32, j1: u32, lid: u32, kb: vec2<f32>) -> vec2<f32> {
   var sdy = 0.0;
   var sdyx = 0.0;
   var w = walker(c, j0 + lid);
-  for (var j = j0 + lid; j < j1; j += WG) {
+  var j = j0 + lid;
+  if (WG > 64u) {
+    var a4 = vec4(0.0);
+    var b4 = vec4(0.0);
+    for (; j + 3u * WG < j1; j += 4u * WG) {
+      let w1 = step(w);
+      let w2 = step(w1);
+      let w3 = step(w2);
+      let g = vec4(gradAt(w.idx, mean, kb), gradAt(w1.idx, mean, kb), gradAt(w2.idx, mean, kb), gradAt(w3.idx, mean, kb));
+      let xh = (vec4(bw_x[w.idx], bw_x[w1.idx], bw_x[w2.idx], bw_x[w3.idx]) - mean) * inv;
+      a4 += g;
+      b4 = fma(g, xh, b4);
+      w = step(w3);
+    }
+    sdy = (a4.x + a4.y) + (a4.z + a4.w);
+    sdyx = (b4.x + b4.y) + (b4.z + b4.w);
+  }
+  for (; j < j1; j += WG) {
     let g = gradAt(w.idx, mean, kb);
     sdy += g;
     sdyx = fma(g, (bw_x[w.idx] - mean) * inv, sdyx);

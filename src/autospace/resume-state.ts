@@ -13,6 +13,7 @@ import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search
 import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
+import { type BnSetting, bnSetting } from '../util/ab-env.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { EvolveConfig, IterationEvent } from './evolve-config.js';
 import { referenceLeftOut, type SavedPopulations } from './population.js';
@@ -35,6 +36,8 @@ export function evolveRunSettings(
   cpuThreads: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not recorded. */
   f16?: boolean,
+  /** The GPU's batch norm width and plan (another trajectory in the last bits); absent or null: not recorded. */
+  bn?: BnSetting | null,
 ): RunSettings {
   const s: RunSettings = {
     '--dataset': data.flag,
@@ -72,7 +75,7 @@ export function evolveRunSettings(
   };
   if (device === 'cpu' && cpuThreads !== null) s['--cpu-threads'] = cpuThreads;
   if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
-  return s;
+  return { ...s, ...bnSetting(bn) };
 }
 
 /** The checkpoint is evolve-space's, for this layout, with these settings (one line naming a changed flag). */

@@ -18,6 +18,7 @@ import { sha256Hex } from '../util/durable.js';
 import type { RunSettings } from '../util/run-settings.js';
 import { UsageError } from './args.js';
 import { streamRecord } from './resume-settings.js';
+import type { BnSetting } from './device.js';
 import type { Io } from './run.js';
 import { openEvaluatedRows, strategySettings } from './search-report.js';
 import type { ValuesOf } from './spec.js';
@@ -206,12 +207,12 @@ export class CellsLog {
 export function openCellsLog(
   v: CellsValues & { evaluated: string },
   space: CellSpace,
-  run: { device: DeviceKind; data: string; threads: number | null; f16: boolean },
+  run: { device: DeviceKind; data: string; threads: number | null; f16: boolean; bn: BnSetting | null },
   io: Io,
 ): CellsLog {
   const path = v.evaluated;
   const rec = streamRecord(path, v.resume, run.data, run.threads, { given: v['cpu-threads'] !== undefined, flag: '--evaluated' });
   const record = { settings: { ...cellsSettings(v, space, run.device), ...rec.settings }, unrecorded: rec.unrecorded };
-  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy), run.f16);
+  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy), run.f16, run.bn);
   return new CellsLog(stream, space, v.proxy);
 }

@@ -15,7 +15,11 @@ import {
   usesF16,
   F16_KEY,
 } from '../backend/index.js';
+import { probeAdapter } from '../gpu/index.js';
+import { bnRecord } from '../kernels/batchnorm.js';
 import { NativeUnavailableError } from '../native/binding.js';
+import { BN_ENV, BN_PLAN_ENV, type BnSetting, bnSetting } from '../util/ab-env.js';
+import type { RunSettings } from '../util/run-settings.js';
 import { defaultCpuThreads } from './resume-settings.js';
 import type { Io } from './run.js';
 
@@ -37,6 +41,33 @@ export async function precisionOf(device: DeviceKind, queued = false): Promise<b
 
 /** What a result file or checkpoint records of the precision (1: f16 operands); unrecorded: 0. */
 export const f16Setting = (f16: boolean): Record<string, number> => ({ [F16_KEY]: f16 ? 1 : 0 });
+
+/**
+ * The batch norm a run on `device` computes with, known before any work so that a resume can
+ * compare it with the saved run's: on the GPU the statistics width (WGNAS_BN_WG, else 256 on
+ * hardware, 64 on a software adapter: probes the adapter) and the plan (WGNAS_BN_PLAN; at width 64
+ * all plans give the same bits and read as 'auto'), which set the sums' order and so the scores'
+ * last bits. null on the CPU (its own batch norm) or without an adapter (the device fails to open).
+ */
+export async function batchNormOf(device: DeviceKind): Promise<BnSetting | null> {
+  if (device !== 'gpu') return null;
+  const adapter = await probeAdapter();
+  return adapter ? bnRecord(adapter) : null;
+}
+
+export { type BnSetting, bnSetting };
+
+/**
+ * Result files from before the batch norm was recorded: their GPU rows were computed at width 64,
+ * the only plan then (the GPUs' 256 came after the last hardware run that wrote any).
+ */
+export const BN_UNRECORDED: RunSettings = bnSetting({ wg: 64, plan: 'auto' });
+
+/** The refusal's advice when such a file is resumed at another width. */
+export function bnUnrecordedAdvice(path: string, flag: string): Record<string, string> {
+  const advice = `${path} predates the recorded batch norm plan and reads as WGNAS_BN_WG=64, as every GPU result before it: resume with WGNAS_BN_WG=64, or write another ${flag}`;
+  return { [BN_ENV]: advice, [BN_PLAN_ENV]: advice };
+}
 
 /** The device the command will run on ('auto' probes the adapter; opens nothing). */
 export function deviceOf(v: DeviceValues): Promise<DeviceKind> {

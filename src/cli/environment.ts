@@ -65,6 +65,10 @@ export const ENVIRONMENT: readonly EnvVar[] = [
     help: "64, 128 or 256: the batch norm statistics kernels' workgroup width, for A/B runs (default 256 on a GPU, 64 on a software adapter; 64 is the plan from before the width was chosen per adapter). The width sets the statistics' summation order, so scores differ in the last bits",
   },
   {
+    name: 'WGNAS_BN_PLAN',
+    help: "'auto' (default), 'single' or 'split': how training-mode batch norm is dispatched on a GPU, for A/B runs: 'auto' splits a channel into statistics chunks by shape, 'single' keeps every channel of up to 16384 elements in one kernel, 'split' always runs chunks then a per-plane pass. Wider than 64 (WGNAS_BN_WG) each plan sums in its own order, so scores differ in the last bits; at 64 all three give the same",
+  },
+  {
     name: 'WGNAS_OVERRIDES',
     help: "'pipeline': pass tile constants as pipeline overrides instead of compiling them into each kernel (A/B runs)",
   },

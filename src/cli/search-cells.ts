@@ -20,7 +20,7 @@ import { LOG_LINES, Progress } from '../util/progress.js';
 import { UsageError } from './args.js';
 import { type CellsLog, isSettingsFile, openCellsLog, type RecordedPrices, recordedPricesIn } from './cells-log.js';
 import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from './device.js';
+import { batchNormOf, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from './device.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
 import type { RunContext } from './run.js';
@@ -147,9 +147,10 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const device = await deviceOf(v);
   const threads = cpuThreadsOf(device, v);
   const f16 = await precisionOf(device);
+  const bn = await batchNormOf(device);
   const data = batchData(ds, batch);
   // Opened before the cells are timed and the device starts: a resume with other settings is refused at once.
-  const log = v.evaluated ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data, threads, f16 }, io) : null;
+  const log = v.evaluated ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data, threads, f16, bn }, io) : null;
   // With --evaluated and --train-steps: the training's checkpoint, locked until the hand-over is done too.
   let kept: TrainStepsState | null = null;
   try {

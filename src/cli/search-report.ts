@@ -15,7 +15,7 @@ import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
 import { PROXIES, resolveProxies } from '../proxies/registry.js';
-import { f16Setting } from './device.js';
+import { BN_UNRECORDED, type BnSetting, bnSetting, bnUnrecordedAdvice, f16Setting } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { Provenance } from './provenance.js';
@@ -75,12 +75,14 @@ export function openEvaluatedRows(
   scoreColumns: (r: Row) => string[],
   /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
   f16: boolean,
+  /** The GPU's batch norm (device.ts batchNormOf; null: not recorded, as a queue's workers'); files from before read as width 64. */
+  bn: BnSetting | null = null,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
   const stream = new RowStream(path, {
-    settings: { ...record.settings, ...f16Setting(f16), ...defs.settings },
-    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
-    unrecordedAdvice: defs.unrecordedAdvice,
+    settings: { ...record.settings, ...f16Setting(f16), ...bnSetting(bn), ...defs.settings },
+    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...BN_UNRECORDED, ...defs.unrecorded },
+    unrecordedAdvice: { ...bnUnrecordedAdvice(path, '--evaluated'), ...defs.unrecordedAdvice },
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',

@@ -5,7 +5,16 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
-import { BN_ENV, BN_WORKGROUP_SIZES, type BnWg, parseBnWorkgroup } from '../util/ab-env.js';
+import {
+  BN_ENV,
+  BN_PLAN_ENV,
+  BN_WORKGROUP_SIZES,
+  type BnPlanName,
+  type BnSetting,
+  type BnWg,
+  parseBnPlan,
+  parseBnWorkgroup,
+} from '../util/ab-env.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef } from './descriptor.js';
@@ -55,15 +64,17 @@ export const BATCHNORM_PARAMS = defineUniforms(FILE, 'Params', {
  * statistics' summation order, so each gives its own bits (the per-plane passes' results do not
  * depend on theirs).
  *   64: software adapters (lavapipe, CI): the plan from before the width was a setting, so their
- *       results and timings are unchanged; channels in chunks of CHUNK_TARGET.
- *   128, 256: hardware. A channel of up to 16384 elements is one workgroup (one dispatch per pass),
- *       so 64 threads left an H100 nearly idle (NB201 at batch 64: 16-64 workgroups of 64 threads,
- *       each looping 64-256 elements three times; docs/results.md). 256 is the widest WebGPU
- *       guarantees (maxComputeInvocationsPerWorkgroup), and larger channels split to fill the GPU.
+ *       results and timings are unchanged; channels in chunks of CHUNK_TARGET, one accumulator per thread.
+ *   128, 256: hardware. 64 threads a channel left an H100 nearly idle (NB201 at batch 64: 16-64
+ *       workgroups, each thread looping 64-256 elements three times; docs/results.md). 256 is the
+ *       widest WebGPU guarantees (maxComputeInvocationsPerWorkgroup); each thread keeps 4 loads in
+ *       flight (the WGSL's 4 accumulators), and channels split by shape (bnPlanFor).
  */
 export { BN_ENV, BN_WORKGROUP_SIZES, type BnWg, parseBnWorkgroup } from '../util/ab-env.js';
+export { BN_PLAN_ENV, BN_PLANS, type BnPlanName, parseBnPlan } from '../util/ab-env.js';
 
 let envWg: BnWg | null | undefined;
+let envPlan: BnPlanName | null | undefined;
 
 /**
  * The statistics kernels' width on an adapter: WGNAS_BN_WG (read once: an A/B run on one GPU), else
@@ -74,21 +85,39 @@ export function bnWorkgroup(adapter: { readonly isSoftware: boolean }): BnWg {
   return envWg ?? (adapter.isSoftware ? 64 : 256);
 }
 
+/** The dispatch plan: WGNAS_BN_PLAN (read once: an A/B run), else 'auto'. */
+export function bnPlanSetting(): BnPlanName {
+  if (envPlan === undefined) envPlan = parseBnPlan(process.env[BN_PLAN_ENV]);
+  return envPlan ?? 'auto';
+}
+
+/**
+ * What a run's batch-norm bits depend on, as results record it (src/cli/device.ts): the width and
+ * the plan. At width 64 every plan gives the same bits (the same chunks; one kernel and two at one
+ * chunk agree bit for bit), so it records 'auto' whatever WGNAS_BN_PLAN says.
+ */
+export function bnRecord(adapter: { readonly isSoftware: boolean }): BnSetting {
+  const wg = bnWorkgroup(adapter);
+  return { wg, plan: wg === 64 ? 'auto' : bnPlanSetting() };
+}
+
 /** Elements per statistics chunk at width 64: enough work per workgroup, enough workgroups per channel. */
 const CHUNK_TARGET = 16384;
 const MAX_SPLITS = 256;
 /**
- * Channels of at most this many elements run forward and backward as one kernel each (one
- * workgroup per channel, x read once more than by the two-kernel plan), saving a dispatch per
- * pass, at every width (a wide plan also keeps a larger channel whole where the channels alone
- * fill the GPU). A channel must be one statistics chunk (S = 1) for the results to be the
- * two-kernel plan's bits: bnSplits gives such channels one.
+ * Width 64, and the 'single' plan at every width: channels of at most this many elements run
+ * forward and backward as one kernel each (one workgroup per channel, x read once more than by the
+ * two-kernel plan), saving a dispatch per pass.
  */
 const SINGLE_PASS_MAX_COUNT = CHUNK_TARGET;
 /** Threads that fill a big GPU (an H100 holds 132 SMs x 2048): the wide plans' target per statistics pass. */
 const GPU_FILL_THREADS = 262144;
-/** A wide plan's chunks give each thread at least this many elements (loads in flight per barrier tree). */
+/**
+ * A wide plan's chunks give each thread at least this many elements ('auto', 'single': 4 rounds of
+ * 4 loads in flight per barrier tree; 'split': one round, the most workgroups that still hold a round).
+ */
 const MIN_ITEMS_PER_THREAD = 16;
+const SPLIT_MIN_ITEMS_PER_THREAD = 4;
 /**
  * A wide plan's chunks per channel at most: every thread of the per-plane pass merges all of a
  * channel's chunks itself (no extra dispatch), so many chunks would cost more than the elements.
@@ -96,16 +125,60 @@ const MIN_ITEMS_PER_THREAD = 16;
 const GPU_MAX_SPLITS = 32;
 
 /**
- * Statistics chunks per channel of `count` elements (C channels) at width wg. 1 up to 16384
- * elements (the one-kernel plan) at every width; above, width 64 keeps chunks of CHUNK_TARGET, and
- * the wide plans take enough chunks for about GPU_FILL_THREADS threads in all (at least 16 elements
- * per thread, at most GPU_MAX_SPLITS): more workgroups, the same two dispatches.
+ * How a training-mode forward or backward is dispatched: a plan by name (bnPlanFor), or its
+ * resolution (tests: any chunk count, one kernel or two). Both plans give the same bits at the same
+ * width and chunk count; one kernel needs S = 1.
  */
-export function bnSplits(count: number, C: number, wg: BnWg): number {
-  if (count <= SINGLE_PASS_MAX_COUNT) return 1;
-  if (wg === 64) return Math.min(MAX_SPLITS, Math.ceil(count / CHUNK_TARGET));
-  const fill = Math.ceil(GPU_FILL_THREADS / (wg * C));
-  return Math.max(1, Math.min(GPU_MAX_SPLITS, fill, Math.ceil(count / (MIN_ITEMS_PER_THREAD * wg))));
+export type BnPlan = BnPlanName | BnChoice;
+/** S statistics chunks per channel; onePass: channel_forward/channel_backward (S = 1) instead of partials then the per-plane pass. */
+export interface BnChoice {
+  readonly S: number;
+  readonly onePass: boolean;
+}
+
+/**
+ * The plan's chunks per channel of `count` elements (C channels) at width wg, and whether the
+ * channel runs as one kernel.
+ *
+ * Width 64 (software adapters; every plan name): as before the plan was chosen by shape: one kernel
+ * per channel up to 16384 elements, else chunks of 16384 ('split' takes two kernels at one chunk too).
+ *
+ * Wider (GPUs), 'auto': chunks of at least 16 elements per thread, as many as bring the pass to
+ * ~GPU_FILL_THREADS threads (at most 32); one chunk is one kernel. The cost it weighs (a model, to
+ * be checked by the suite's bench-bn A/B): idle SMs cost nothing by themselves (each dispatch waits
+ * for the last), the longest thread does; a one-kernel channel's threads walk count / wg elements
+ * three times (two statistics loops, the output), one dependent round of 4 loads (~0.15 us from L2:
+ * the H100's 85 us channel_forward at width 64 walked 64-256 elements a thread, one load a round)
+ * per 4 elements; a split walks a
+ * chunk twice, then a per-plane pass with every element in flight at once, for one more dispatch:
+ * ~2-3 us of GPU drain and launch, and ~35-50 us of host recording, which the GPU hides while it
+ * is the bound (docs/results.md). NB201 at batch 64, width 256:
+ *   C32 16x16 (16384/channel): one kernel is 32 workgroups of 256 threads, 16 rounds x 3 (~7-10 us);
+ *     auto: 4 chunks: 128 workgroups, 4 rounds x 2, then 2048 planes x 64 threads (~4-5 us with the
+ *     drain), +1 dispatch per pass (2 + 5 x ~2.4 such layers per network: ~+28 dispatches of ~314);
+ *   C64 8x8 (4096): 64 workgroups, 4 rounds x 3 (~2 us): a split would save less than its drain;
+ *   C16 32x32 (65536): 16 chunks, 256 workgroups (two kernels at every plan).
+ * Channels that fill the GPU alone (C x wg >= GPU_FILL_THREADS) keep one kernel at any count, and
+ * so do channels of <= 16 elements a thread (MBConv's C960 7x7 at batch 64: 960 workgroups).
+ * 'single': one kernel wherever a channel has at most 16384 elements (the wide plan before this
+ * rule), else auto's chunks. 'split': always two kernels, chunks of at least 4 elements per thread
+ * (one round), filling the GPU. The device suite A/Bs the three (bench-bn-*).
+ */
+export function bnPlanFor(count: number, C: number, wg: BnWg, plan: BnPlanName): BnChoice {
+  if (wg === 64) {
+    const S = count <= SINGLE_PASS_MAX_COUNT ? 1 : Math.min(MAX_SPLITS, Math.ceil(count / CHUNK_TARGET));
+    return { S, onePass: S === 1 && plan !== 'split' };
+  }
+  const chunks = (minItems: number) =>
+    Math.max(1, Math.min(GPU_MAX_SPLITS, Math.ceil(GPU_FILL_THREADS / (wg * C)), Math.ceil(count / (minItems * wg))));
+  if (plan === 'split') return { S: chunks(SPLIT_MIN_ITEMS_PER_THREAD), onePass: false };
+  const S = plan === 'single' && count <= SINGLE_PASS_MAX_COUNT ? 1 : chunks(MIN_ITEMS_PER_THREAD);
+  return { S, onePass: S === 1 };
+}
+
+/** Statistics chunks per channel under `plan` (default: WGNAS_BN_PLAN's, else 'auto'): bnPlanFor's S. */
+export function bnSplits(count: number, C: number, wg: BnWg, plan: BnPlanName = bnPlanSetting()): number {
+  return bnPlanFor(count, C, wg, plan).S;
 }
 
 /**
@@ -126,19 +199,25 @@ interface BnDims {
   count: number;
   S: number;
   chunk: number;
+  /** channel_forward/channel_backward (S = 1) instead of the two-kernel plan. */
+  onePass: boolean;
   /** The statistics kernels' width and the per-plane kernels'. */
   wg: BnWg;
   planeWg: number;
 }
 
-function bnDims(op: string, shape: readonly number[], wg: BnWg): BnDims {
+function bnDims(op: string, shape: readonly number[], wg: BnWg, plan: BnPlan): BnDims {
   const { N, C, HW, count } = batchNormDims(op, shape);
   if (C > 65535) throw new ShapeError(`${op}: ${C} channels exceed the 65535-workgroup grid`);
   if (!BN_WORKGROUP_SIZES.includes(wg))
     throw new RangeError(`${op}: workgroup width ${wg} is not one of ${BN_WORKGROUP_SIZES.join(', ')}`);
-  const S = bnSplits(count, C, wg);
+  const { S, onePass } = typeof plan === 'string' ? bnPlanFor(count, C, wg, plan) : plan;
+  if (!Number.isInteger(S) || S < 1 || S > MAX_SPLITS || (onePass && S !== 1))
+    throw new RangeError(
+      `${op}: ${S} chunks per channel${onePass ? ' in one kernel' : ''} is not a plan (1 to ${MAX_SPLITS}; one kernel: 1)`,
+    );
   const chunk = Math.ceil(count / S);
-  return { N, C, HW, count, S, chunk, wg, planeWg: bnPlaneWorkgroup(HW, wg) };
+  return { N, C, HW, count, S, chunk, onePass, wg, planeWg: bnPlaneWorkgroup(HW, wg) };
 }
 
 /** A statistics entry (width d.wg) or a per-plane one (d.planeWg). */
@@ -159,17 +238,6 @@ function uniforms(d: BnDims, eps: number, gamma: boolean, beta: boolean, residua
   });
 }
 
-/**
- * How a training-mode forward or backward is dispatched. 'auto': one kernel per channel when a
- * channel is one statistics chunk (bnSplits), else 'split': per-chunk partials, then a per-plane
- * pass that merges them itself. Both give the same bits at the same width; tests force 'split' to compare.
- */
-export type BnPlan = 'auto' | 'split';
-
-function singlePass(d: BnDims, plan: BnPlan): boolean {
-  return plan === 'auto' && d.S === 1;
-}
-
 export function batchNormForward(
   gpu: Gpu,
   x: GpuTensor,
@@ -177,7 +245,7 @@ export function batchNormForward(
   beta: GpuTensor | null,
   eps = DEFAULT_BN_EPS,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
-  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto');
+  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, bnPlanSetting());
 }
 
 /**
@@ -193,7 +261,7 @@ export function batchNormForwardAdd(
   residual: GpuTensor,
   eps = DEFAULT_BN_EPS,
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
-  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', residual);
+  return batchNormForwardPlanned(gpu, x, gamma, beta, eps, bnPlanSetting(), residual);
 }
 
 /**
@@ -207,13 +275,14 @@ export function batchNormRelu6Forward(
   beta: GpuTensor | null,
   eps = DEFAULT_BN_EPS,
 ): { z: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
-  const { y, mean, invStd } = batchNormForwardPlanned(gpu, x, gamma, beta, eps, 'auto', null, true);
+  const { y, mean, invStd } = batchNormForwardPlanned(gpu, x, gamma, beta, eps, bnPlanSetting(), null, true);
   return { z: y, mean, invStd };
 }
 
 /**
  * batchNormForward (with a residual: batchNormForwardAdd; with relu6: batchNormRelu6Forward's z as
- * y) with the dispatch plan and the statistics' width chosen (tests, the bench).
+ * y) with the dispatch plan and the statistics' width chosen (tests; the public entries pass
+ * WGNAS_BN_PLAN's plan and the adapter's width).
  */
 export function batchNormForwardPlanned(
   gpu: Gpu,
@@ -228,7 +297,7 @@ export function batchNormForwardPlanned(
 ): { y: GpuTensor; mean: GpuTensor; invStd: GpuTensor } {
   const op = residual ? 'batchNormForwardAdd' : relu6 ? 'batchNormRelu6Forward' : 'batchNormForward';
   if (residual && relu6) throw new Error('batchNormForwardPlanned: a residual and relu6 together are not supported');
-  const d = bnDims(op, x.shape, wg);
+  const d = bnDims(op, x.shape, wg, plan);
   checkParam(op, 'gamma', gamma, d.C);
   checkParam(op, 'beta', beta, d.C);
   if (residual) assertSameShape(op, residual, x);
@@ -239,7 +308,7 @@ export function batchNormForwardPlanned(
   const invStd = gpu.empty([d.C]);
   // mean/invStd are written here, so a missing gamma/beta/residual is bound as x (read-only, never read).
   const affine = [gamma ?? x, beta ?? x, residual ?? x];
-  if (singlePass(d, plan)) {
+  if (d.onePass) {
     gpu.dispatch({
       kernel: statsKernel('channel_forward', d),
       buffers: [y, x, mean, invStd, ...affine],
@@ -285,7 +354,8 @@ export function batchNormEvalPlanned(
   beta: GpuTensor | null,
   wg: BnWg,
 ): GpuTensor {
-  const d = bnDims('batchNormEval', x.shape, wg);
+  // `apply` reads no statistics chunks: any plan.
+  const d = bnDims('batchNormEval', x.shape, wg, 'auto');
   checkParam('batchNormEval', 'mean', mean, d.C);
   checkParam('batchNormEval', 'invStd', invStd, d.C);
   checkParam('batchNormEval', 'gamma', gamma, d.C);
@@ -309,7 +379,7 @@ export function batchNormBackward(
   invStd: GpuTensor,
   gamma: GpuTensor | null,
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
-  return batchNormBackwardPlanned(gpu, dy, x, mean, invStd, gamma, 'auto');
+  return batchNormBackwardPlanned(gpu, dy, x, mean, invStd, gamma, bnPlanSetting());
 }
 
 /**
@@ -327,13 +397,13 @@ export function batchNormRelu6Backward(
   gamma: GpuTensor | null,
   beta: GpuTensor | null,
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
-  const nine = (gpu.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
-  return batchNormBackwardPlanned(gpu, dz, x, mean, invStd, gamma, nine ? 'auto' : 'split', { beta });
+  return batchNormBackwardPlanned(gpu, dz, x, mean, invStd, gamma, bnPlanSetting(), { beta });
 }
 
 /**
  * batchNormBackward (with `relu6`: batchNormRelu6Backward, beta given) with the dispatch plan and
- * the statistics' width chosen (tests, the bench; callers use those two).
+ * the statistics' width chosen (tests; callers use those two). relu6's one kernel binds 9 storage
+ * buffers: on a device with 8, it runs as two kernels at its one chunk (the same bits).
  */
 export function batchNormBackwardPlanned(
   gpu: Gpu,
@@ -347,7 +417,8 @@ export function batchNormBackwardPlanned(
   wg: BnWg = bnWorkgroup(gpu.adapter),
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
   const op = relu6 ? 'batchNormRelu6Backward' : 'batchNormBackward';
-  const d = bnDims(op, x.shape, wg);
+  const d = bnDims(op, x.shape, wg, plan);
+  const nine = (gpu.adapter.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
   assertSameShape(op, dy, x);
   checkParam(op, 'mean', mean, d.C);
   checkParam(op, 'invStd', invStd, d.C);
@@ -360,7 +431,7 @@ export function batchNormBackwardPlanned(
   const dgamma = gpu.empty([d.C]);
   const dbeta = gpu.empty([d.C]);
   // A missing gamma or beta is bound as a stand-in buffer whose values the kernels ignore.
-  if (singlePass(d, plan)) {
+  if (d.onePass && (relu6 === null || nine)) {
     gpu.dispatch({
       kernel: statsKernel(relu6 ? 'channel_backward_relu6' : 'channel_backward', d),
       buffers: [dx, dy, x, mean, invStd, gamma ?? invStd, dgamma, dbeta, ...(relu6 ? [beta ?? invStd] : [])],

@@ -17,6 +17,7 @@ import {
   isCount,
   readCheckpointState,
 } from '../nn/checkpoint.js';
+import { type BnSetting, bnSetting } from '../util/ab-env.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
@@ -55,6 +56,8 @@ export function proxylessRunSettings(
   cpuThreads?: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not compared. */
   f16?: boolean,
+  /** The GPU's batch norm width and plan (another trajectory in the last bits); absent or null: not compared. */
+  bn?: BnSetting | null,
 ): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
@@ -114,7 +117,7 @@ export function proxylessRunSettings(
   if (device) s['--device'] = device;
   if (device === 'cpu' && typeof cpuThreads === 'number') s['--cpu-threads'] = cpuThreads;
   if (f16 !== undefined) s[F16_KEY] = f16 ? 1 : 0;
-  return s;
+  return { ...s, ...bnSetting(bn) };
 }
 
 function measuredSetup(cost: CostModel): string {
@@ -183,9 +186,10 @@ export function checkResumable(
   device?: DeviceKind,
   cpuThreads?: number | null,
   f16?: boolean,
+  bn?: BnSetting | null,
 ): CheckpointState {
   const ck = typeof from === 'string' ? readCheckpointState(from) : from;
-  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads, f16));
+  checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads, f16, bn));
   return ck;
 }
 

@@ -29,6 +29,7 @@ import {
   type CheckpointState,
 } from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
+import { bnRecord } from '../kernels/batchnorm.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {
@@ -311,6 +312,7 @@ export class ProxylessSearch {
       this.backend.device,
       this.backend.threads,
       gpuOf(this.backend)?.f16Compute === true,
+      gpuBn(this.backend),
     );
   }
 
@@ -357,4 +359,10 @@ export class ProxylessSearch {
     this.adam.dispose();
     this.net.dispose();
   }
+}
+
+/** The batch norm a GPU backend computes with (its checkpoint records it); null on the CPU. */
+function gpuBn(backend: Backend) {
+  const gpu = gpuOf(backend);
+  return gpu ? bnRecord(gpu.adapter) : null;
 }

@@ -1,5 +1,5 @@
 /**
- * The A/B switches read from the environment (WGNAS_CONV_CORE, WGNAS_BN_WG): parsed here, without
+ * The A/B switches read from the environment (WGNAS_CONV_CORE, WGNAS_BN_WG, WGNAS_BN_PLAN): parsed here, without
  * the GPU modules, so that the CLI refuses a bad value in one line before any work (the kernels
  * read them only when their first dispatch is recorded).
  */
@@ -26,8 +26,40 @@ export function parseBnWorkgroup(v: string | undefined): BnWg | null {
   return w;
 }
 
+/**
+ * How training-mode batch norm is dispatched (src/kernels/batchnorm.ts bnPlanFor): 'auto' (the
+ * default), 'single' (one kernel per channel wherever a channel has at most 16384 elements: the
+ * plan before the split was chosen by shape), 'split' (always statistics chunks then the per-plane
+ * pass, as many chunks as fill a big GPU). At width 64 every plan gives the same bits.
+ */
+export const BN_PLANS = ['auto', 'single', 'split'] as const;
+export type BnPlanName = (typeof BN_PLANS)[number];
+export const BN_PLAN_ENV = 'WGNAS_BN_PLAN';
+
+/** WGNAS_BN_PLAN's value (unset or empty: null, 'auto'); anything else is refused in one line. */
+export function parseBnPlan(v: string | undefined): BnPlanName | null {
+  if (v === undefined || v === '') return null;
+  const p = BN_PLANS.find((x) => x === v.trim());
+  if (p === undefined) throw new UserFacingError(`${BN_PLAN_ENV} must be 'auto', 'single' or 'split', got '${v.slice(0, 40)}'`);
+  return p;
+}
+
+/** What a GPU run's batch norm computes with: the statistics width and the dispatch plan (src/cli/device.ts batchNormOf). */
+export interface BnSetting {
+  wg: BnWg;
+  plan: BnPlanName;
+}
+
+/**
+ * What a result file or checkpoint records of the batch norm (nothing off the GPU: null), keyed
+ * by the variables that set it; a resume with another is refused naming the variable.
+ */
+export const bnSetting = (bn: BnSetting | null | undefined): Record<string, number | string> =>
+  bn ? { [BN_ENV]: bn.wg, [BN_PLAN_ENV]: bn.plan } : {};
+
 /** Refuses a bad A/B switch in the environment (one line), before a command does any work. */
 export function checkAbEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   parseConvCore(env.WGNAS_CONV_CORE);
   parseBnWorkgroup(env[BN_ENV]);
+  parseBnPlan(env[BN_PLAN_ENV]);
 }

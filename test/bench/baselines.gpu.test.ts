@@ -197,15 +197,15 @@ describe('newer kernel entries', () => {
     expectOk(bwd, 'cpu', { parity: true });
     // tfjs has no batch norm backward op: no entry, no row.
     for (const r of bwd.results) expect(r.baselines['tfjs-webgpu']).toBeUndefined();
-    // The plan each case ran: lavapipe's width 64 (WGNAS_BN_WG aside); N5 C2 64x64 (20480 elements
-    // per channel) splits its channels: 2 chunks at width 64, 10 at 128, 5 at 256.
+    // The plan each case ran: lavapipe's width 64 (WGNAS_BN_WG aside), WGNAS_BN_PLAN's plan ('auto'
+    // unless set; at 64 every plan has the same chunks). N2 C3 7x7 is one chunk (one kernel but
+    // under 'split'); N5 C2 64x64 (20480 elements per channel) splits its channels: 2 chunks at
+    // width 64; at 128 10 ('auto', 'single') or 32 ('split'); at 256 5 or 20.
     const wg = Number(process.env.WGNAS_BN_WG || 64);
-    const chunks = ({ 64: 2, 128: 10, 256: 5 } as Record<number, number>)[wg];
-    expect([...fwd.results, ...bwd.results].map((r) => r.config)).toEqual([
-      { wg, chunks: 1 },
-      { wg, chunks },
-      { wg, chunks: 1 },
-      { wg, chunks },
-    ]);
+    const plan = process.env.WGNAS_BN_PLAN || 'auto';
+    const chunks = wg === 64 ? 2 : ({ 128: [10, 32], 256: [5, 20] } as Record<number, number[]>)[wg][plan === 'split' ? 1 : 0];
+    const small = { wg, plan, chunks: 1, kernels: plan === 'split' ? 2 : 1 };
+    const big = { wg, plan, chunks, kernels: 2 };
+    expect([...fwd.results, ...bwd.results].map((r) => r.config)).toEqual([small, big, small, big]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The A/B switches in the environment (WGNAS_CONV_CORE, WGNAS_BN_WG) are read by the kernels at
+ * The A/B switches in the environment (WGNAS_CONV_CORE, WGNAS_BN_WG, WGNAS_BN_PLAN) are read by the kernels at
  * their first dispatch; a bad value is refused by the CLI in one line naming the variable, before
  * any work (no output file, no device opened).
  */
@@ -14,6 +14,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'wgnas-ab-env-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => {
   delete process.env.WGNAS_BN_WG;
+  delete process.env.WGNAS_BN_PLAN;
   delete process.env.WGNAS_CONV_CORE;
 });
 
@@ -24,6 +25,9 @@ describe('A/B switches in the environment', () => {
       { WGNAS_BN_WG: '' },
       { WGNAS_BN_WG: '128', WGNAS_CONV_CORE: 'legacy' },
       { WGNAS_CONV_CORE: 'program' },
+      { WGNAS_BN_PLAN: '' },
+      { WGNAS_BN_PLAN: 'single', WGNAS_BN_WG: '256' },
+      { WGNAS_BN_PLAN: 'split' },
     ])
       expect(() => checkAbEnvironment(env)).not.toThrow();
   });
@@ -32,6 +36,7 @@ describe('A/B switches in the environment', () => {
     for (const [name, value, why] of [
       ['WGNAS_BN_WG', '12', "WGNAS_BN_WG must be 64, 128 or 256, got '12'"],
       ['WGNAS_CONV_CORE', 'fast', "WGNAS_CONV_CORE must be 'program' or 'legacy', got 'fast'"],
+      ['WGNAS_BN_PLAN', 'two', "WGNAS_BN_PLAN must be 'auto', 'single' or 'split', got 'two'"],
     ]) {
       process.env[name] = value;
       const out = join(tmp, `${name}.csv`);

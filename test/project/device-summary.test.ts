@@ -178,35 +178,39 @@ describe('device-summary.mjs', () => {
     );
   });
 
-  it('tables the batch norm width A/B (WGNAS_BN_WG=64 / 256) shape by shape, and shows what a cut run kept', () => {
-    const row = (kernel: string, label: string, ms: number, gbps: number, chunks: number) => ({
+  it('tables the batch norm A/B (WGNAS_BN_WG=64 / 256, WGNAS_BN_PLAN at 256) shape by shape, and shows what a cut run kept', () => {
+    const row = (kernel: string, label: string, ms: number, gbps: number, chunks: number, kernels: number) => ({
       kernel,
       label,
       ours: { medianMs: ms, gbps },
-      config: { wg: 0, chunks },
+      config: { wg: 0, chunks, kernels },
     });
     const md = summarise({
-      'suite.log': '[suite 10:00:00] cli=x size=large\n[suite 10:01:00] end bench-bn-256 rc=124 in 20s\n',
+      'suite.log': '[suite 10:00:00] cli=x size=large\n[suite 10:01:00] end bench-bn-256 rc=124 in 15s\n',
       'bench-bn-64.json': JSON.stringify({
         results: [
-          row('batchnorm', 'N64 C16 32x32', 0.08, 52.4, 4),
-          row('batchnorm-bwd', 'N64 C32 16x16', 0.1, 62.9, 1),
+          row('batchnorm', 'N64 C16 32x32', 0.08, 52.4, 4, 2),
+          row('batchnorm-bwd', 'N64 C32 16x16', 0.1, 62.9, 1, 1),
           { kernel: 'batchnorm', label: 'N128 C144 56x56', error: 'out of memory' },
         ],
       }),
       'bench-bn-256.log': 'batchnorm N64 C16 32x32\n  ours           0.020 ms\n',
     });
-    // 256's run was cut before its JSON: its columns are n/a, and its log is shown.
-    expect(md).toMatch(/\| batchnorm \| N64 C16 32x32 \| 80\.0 \| n\/a \| 52\.4 \| {2}\| {2}\| 4 \/ \? \|/);
-    expect(md).toMatch(/\| batchnorm \| N128 C144 56x56 \| error: out of memory \| n\/a \|/);
+    // 256's runs were cut or skipped before their JSON: their columns are n/a, and the cut one's log is shown.
+    expect(md).toMatch(
+      /\| batchnorm \| N64 C16 32x32 \| 80\.0 \| n\/a \| n\/a \| n\/a \| 52\.4 \(64\) \| {2}\| {2}\| 4x2 \/ \? \/ \? \/ \? \|/,
+    );
+    expect(md).toMatch(/\| batchnorm \| N128 C144 56x56 \| error: out of memory \| n\/a \| n\/a \| n\/a \| {2}\|/);
     expect(md).toMatch(/## bench-bn-256: cut by its time limit, no bench-bn-256\.json; the end of bench-bn-256\.log/);
-    const both = summarise({
+    const all = summarise({
       'suite.log': '[suite 10:00:00] cli=x size=large\n',
-      'bench-bn-64.json': JSON.stringify({ results: [row('batchnorm', 'N64 C16 32x32', 0.08, 52.4, 4)] }),
-      'bench-bn-256.json': JSON.stringify({ results: [row('batchnorm', 'N64 C16 32x32', 0.02, 209.7, 16)] }),
+      'bench-bn-64.json': JSON.stringify({ results: [row('batchnorm', 'N64 C32 16x16', 0.08, 52.4, 1, 1)] }),
+      'bench-bn-256.json': JSON.stringify({ results: [row('batchnorm', 'N64 C32 16x16', 0.01, 419.4, 4, 2)] }),
+      'bench-bn-256-single.json': JSON.stringify({ results: [row('batchnorm', 'N64 C32 16x16', 0.02, 209.7, 1, 1)] }),
+      'bench-bn-256-split.json': JSON.stringify({ results: [row('batchnorm', 'N64 C32 16x16', 0.0125, 335.5, 16, 2)] }),
     });
-    expect(both).toMatch(
-      /\| batch norm width A\/B \(WGNAS_BN_WG\) \| shape \| 64: us \| 256: us \|[^\n]*\n\|---\|[^\n]*\n\| batchnorm \| N64 C16 32x32 \| 80\.0 \| 20\.0 \| 52\.4 \| 209\.7 \| 4\.00x \| 4 \/ 16 \|\n/,
+    expect(all).toMatch(
+      /\| batch norm A\/B \(WGNAS_BN_WG, WGNAS_BN_PLAN\) \| shape \| 64: us \| 256 auto: us \| 256 single: us \| 256 split: us \| fastest GB\/s \| auto vs 64 \| auto vs single \| chunks x kernels: 64 \/ 256 auto \/ 256 single \/ 256 split \|\n\|---\|[^\n]*\n\| batchnorm \| N64 C32 16x16 \| 80\.0 \| 10\.0 \| 20\.0 \| 12\.5 \| 419\.4 \(256 auto\) \| 8\.00x \| 2\.00x \| 1x1 \/ 4x2 \/ 1x1 \/ 16x2 \|\n/,
     );
   });
 });

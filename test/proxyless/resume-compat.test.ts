@@ -3,11 +3,13 @@
  * --loss mul recorded an unused --lambda 0.1 (mul#log takes β only, and a resume cannot give
  * --lambda with mul), and the search split became stratified per class, which cuts unbalanced
  * data otherwise (the refusal says so, not that the images changed) and balanced data as before;
- * and the precision (WGNAS_F16) recorded since.
+ * and the precision (WGNAS_F16) and the GPU's batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) recorded since.
  */
 import { describe, expect, it } from 'vitest';
 import { F16_KEY } from '../../src/backend/index.js';
-import { checkEvolveSettings, EVOLVE_CHECKPOINT_KIND } from '../../src/autospace/resume-state.js';
+import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
+import { checkEvolveSettings, EVOLVE_CHECKPOINT_KIND, evolveRunSettings } from '../../src/autospace/resume-state.js';
+import type { BnSetting } from '../../src/util/ab-env.js';
 import { formerSplitReason, SEARCH_SPLIT_VERSION, SPLIT_KEY } from '../../src/data/search-split.js';
 import { CheckpointError, type CheckpointState } from '../../src/nn/checkpoint.js';
 import {
@@ -125,5 +127,31 @@ describe('WGNAS_F16 in proxyless checkpoints', () => {
       /^--resume: WGNAS_F16 was 1, now 0;/,
     );
     expect(() => checkSettingsAndLayout(ckOf(at()), { layout: TOY_LAYOUT }, at(true))).not.toThrow();
+  });
+});
+
+describe('the batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) in proxyless and evolve-space checkpoints', () => {
+  it('is recorded on the GPU; another width or plan is refused naming it; older checkpoints and the CPU record none', () => {
+    const hinge = cfgOf({ kind: 'hinge', target: 60, lambda: 2 });
+    const at = (bn?: BnSetting | null) => proxylessRunSettings(hinge, TOY_COST, SPLIT, 'gpu', null, false, bn);
+    expect(at({ wg: 256, plan: 'auto' })).toMatchObject({ WGNAS_BN_WG: 256, WGNAS_BN_PLAN: 'auto' });
+    expect(['WGNAS_BN_WG' in at(null), 'WGNAS_BN_PLAN' in at()]).toEqual([false, false]);
+    const check = (saved: RunSettings, now: RunSettings) => () =>
+      checkSettingsAndLayout(ckOf(saved), { layout: TOY_LAYOUT }, now);
+    expect(check(at({ wg: 256, plan: 'auto' }), at({ wg: 64, plan: 'auto' }))).toThrow(/^--resume: WGNAS_BN_WG was 256, now 64;/);
+    expect(check(at({ wg: 256, plan: 'auto' }), at({ wg: 256, plan: 'split' }))).toThrow(
+      /^--resume: WGNAS_BN_PLAN was auto, now split;/,
+    );
+    expect(check(at(), at({ wg: 256, plan: 'auto' }))).not.toThrow();
+    // evolve-space records the same keys.
+    const cfg = { ...DEFAULT_EVOLVE, layout: TOY_LAYOUT, budgetMadds: 1e6 } as EvolveConfig;
+    const evolve = (bn: BnSetting | null) =>
+      evolveRunSettings(cfg, SPLIT, { flag: 'cifar10', images: IMAGES }, 'gpu', null, false, bn);
+    expect(evolve({ wg: 128, plan: 'single' })).toMatchObject({ WGNAS_BN_WG: 128, WGNAS_BN_PLAN: 'single' });
+    expect('WGNAS_BN_WG' in evolve(null)).toBe(false);
+    const saved = ckOf(evolve({ wg: 128, plan: 'single' }), EVOLVE_CHECKPOINT_KIND);
+    expect(() => checkEvolveSettings(saved, TOY_LAYOUT, evolve({ wg: 256, plan: 'single' }))).toThrow(
+      /^--resume: WGNAS_BN_WG was 128, now 256;/,
+    );
   });
 });

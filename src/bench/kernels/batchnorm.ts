@@ -2,14 +2,15 @@
  * Training-mode batch norm (src/kernels/batchnorm.ts, batchnorm.wgsl), forward and backward, on the
  * layers where it cost most of a WRCor cell's GPU time on an H100 (docs/results.md): NAS-Bench-201's
  * three stages at batch 64, and an MBConv-sized layer. Memory-bound: GB/s against the roofline is
- * the figure. WGNAS_BN_WG picks the statistics kernels' width for A/B runs (device suite: bench-bn);
- * each case reports the width and the statistics chunks per channel it ran with.
+ * the figure. WGNAS_BN_WG picks the statistics kernels' width and WGNAS_BN_PLAN the dispatch plan
+ * for A/B runs (device suite: bench-bn-*); each case reports the width, the plan, the statistics
+ * chunks per channel and the kernels per pass it ran with.
  * tfjs: the forward as tf.layers.batchNormalization trains it (tf.moments, then tf.batchNorm; on
  * tfjs-wasm, whose batchNorm is per last axis only, element-wise ops); it has no batch norm
  * backward op (only autodiff of that), so the backward has none.
  */
 import type { Backend, Tensor } from '../../backend/index.js';
-import { batchNormBackwardOp, batchNormForwardOp, bnSplits, bnWorkgroup } from '../../kernels/batchnorm.js';
+import { batchNormBackwardOp, batchNormForwardOp, bnPlanFor, bnPlanSetting, bnWorkgroup } from '../../kernels/batchnorm.js';
 import { DEFAULT_BN_EPS } from '../../kernels/params.js';
 import type { BenchKernel, HostTensor, KernelCase, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
@@ -22,10 +23,11 @@ const SHAPES: BenchKernel['shapes'] = {
   // The last: 20480 elements per channel, the split (two-kernel) plan.
   tiny: [s(2, 3, 7), s(5, 2, 64)],
   small: [s(8, 16, 32), s(8, 32, 16), s(8, 64, 8)],
-  default: [s(64, 16, 32), s(64, 32, 16), s(64, 64, 8), s(32, 96, 56)],
-  // NAS-Bench-201's stages at batch 64 (C16 32x32 splits; C32 16x16 and C64 8x8 are one kernel per
-  // channel), then an MBConv expansion (N128 C144 56x56, 231 MB).
-  large: [s(64, 16, 32), s(64, 32, 16), s(64, 64, 8), s(128, 144, 56)],
+  default: [s(64, 16, 32), s(64, 32, 16), s(64, 64, 8), s(32, 96, 56), s(64, 240, 14)],
+  // NAS-Bench-201's stages at batch 64 (on a GPU, 'auto': C16 32x32 and C32 16x16 split, C64 8x8 is
+  // one kernel per channel), an MBConv expansion (N128 C144 56x56, 231 MB) and an MBConv depthwise
+  // output of small planes and many channels (N64 C240 14x14: 'auto' splits it, 'single' does not).
+  large: [s(64, 16, 32), s(64, 32, 16), s(64, 64, 8), s(128, 144, 56), s(64, 240, 14)],
 };
 
 const dims = (sh: Shape) => ({ N: sh.N, C: sh.C, HW: sh.H * sh.W });
@@ -48,11 +50,13 @@ function hostInputs(pass: Pass, name: string, sh: Shape): HostTensor[] {
   return out;
 }
 
-/** The plan a GPU backend runs: the statistics' width and chunks per channel. */
-function planConfig(backend: Backend, sh: Shape): Record<string, number> | undefined {
+/** The plan a GPU backend runs: the statistics' width, the plan, chunks per channel, kernels per pass. */
+function planConfig(backend: Backend, sh: Shape): Record<string, number | string> | undefined {
   if (backend.device !== 'gpu') return undefined;
   const wg = bnWorkgroup(backend);
-  return { wg, chunks: bnSplits(sh.N * sh.H * sh.W, sh.C, wg) };
+  const plan = bnPlanSetting();
+  const { S, onePass } = bnPlanFor(sh.N * sh.H * sh.W, sh.C, wg, plan);
+  return { wg, plan, chunks: S, kernels: onePass ? 1 : 2 };
 }
 
 function entry(pass: Pass): BenchKernel {

@@ -19,7 +19,7 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
-import { deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { batchNormOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { checkpointProvenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -170,6 +170,8 @@ async function evolveWith(
       device,
       threads,
       await precisionOf(device, Boolean(v.redis)),
+      // A queue's workers run on their own adapters: only a local run knows the batch norm's plan.
+      v.redis ? null : await batchNormOf(device),
     );
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };

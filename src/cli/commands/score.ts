@@ -18,7 +18,19 @@ import {
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { describeBackend, deviceOf, f16Setting, openDevice, precisionOf, warnCpuThreads } from '../device.js';
+import {
+  batchNormOf,
+  BN_UNRECORDED,
+  bnSetting,
+  type BnSetting,
+  bnUnrecordedAdvice,
+  describeBackend,
+  deviceOf,
+  f16Setting,
+  openDevice,
+  precisionOf,
+  warnCpuThreads,
+} from '../device.js';
 import { scoreOomAdvice } from '../gpu-failure.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { ScoreProfile } from '../score-profile.js';
@@ -118,6 +130,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     data: batchData(ds, opts.batch),
     threads,
     f16: await precisionOf(device, Boolean(v.redis)),
+    // A queue's workers run on their own adapters: only a local run (and its --procs) knows the plan.
+    bn: v.redis ? null : await batchNormOf(device),
     origin: { given: v['cpu-threads'] !== undefined, procs: v.procs, flag: '--out' },
   };
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
@@ -262,7 +276,7 @@ function openScoreStream(
   resume: boolean,
   io: RunContext['io'],
   dataset: string,
-  recorded: { data: string; threads: QueuedThreads; f16: boolean; origin: ThreadsOrigin },
+  recorded: { data: string; threads: QueuedThreads; f16: boolean; bn: BnSetting | null; origin: ThreadsOrigin },
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
@@ -281,6 +295,7 @@ function openScoreStream(
       // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
       '--group-mode': o.groupMode ?? 'separate',
       ...f16Setting(recorded.f16),
+      ...bnSetting(recorded.bn),
       ...rec.settings,
     },
     // Files from before the mode was recorded read as separate, the default; stacked runs of those
@@ -290,11 +305,13 @@ function openScoreStream(
       ...ZERO_SHOT_UNRECORDED,
       '--group-mode': 'separate',
       ...f16Setting(false),
+      ...BN_UNRECORDED,
       ...rec.unrecorded,
       ...defs.unrecorded,
     },
     unrecordedAdvice: {
       ...defs.unrecordedAdvice,
+      ...bnUnrecordedAdvice(path, '--out'),
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
     resume,

@@ -8,7 +8,7 @@ import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
+import { batchNormOf, type BnSetting, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import { type Provenance, provenanceOf, streamProvenance, withBackend } from '../provenance.js';
@@ -44,9 +44,10 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const threads = cpuThreadsOf(device, v);
   const f16 = await precisionOf(device);
+  const bn = await batchNormOf(device);
   const fingerprint = batchData(ds, data.batch);
   // Opened before any device work, so a resume with other settings is refused at once.
-  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, fingerprint, threads, f16, ctx) : null;
+  const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, fingerprint, threads, { f16, bn }, ctx) : null;
   try {
     let prov = provenanceOf(ctx, v, { device, threads, f16, data: fingerprint });
     if (log) prov = streamProvenance(log.rows, prov, ctx.io);
@@ -151,10 +152,11 @@ function openEvaluatedLog(
   device: DeviceKind,
   data: string,
   threads: number | null,
-  f16: boolean,
+  kernels: { f16: boolean; bn: BnSetting | null },
   { io }: RunContext,
 ): EvaluatedLog {
-  const stream = openEvaluatedRows(path, evaluatedLogOptions(path, v, device, data, threads), v, io, evaluatedColumns, f16);
+  const options = evaluatedLogOptions(path, v, device, data, threads);
+  const stream = openEvaluatedRows(path, options, v, io, evaluatedColumns, kernels.f16, kernels.bn);
   return Object.assign(new ReplayLog(stream, 'arch'), {
     rows: stream,
     finish: () => stream.finish(),

@@ -1,0 +1,162 @@
+/**
+ * The batch norm a GPU run computes with (src/cli/device.ts batchNormOf: the statistics width,
+ * WGNAS_BN_WG or the adapter's, and the plan, WGNAS_BN_PLAN) sets its sums' order, so scores differ
+ * in the last bits: score --out and search --evaluated record it, and a resume with another is
+ * refused in one line naming the variable, before any work. Files from before it was recorded read
+ * as width 64 (every GPU result until then); the CPU backend records none. Lavapipe (width 64,
+ * 'auto'); the resumes under another width run as child processes (the kernels read the variables
+ * once per process).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuTestBackend } from '../helpers/backend.js';
+import { wgnasChild } from '../helpers/child.js';
+import { wgnasInProcess } from '../helpers/cli.js';
+import { testGpu } from '../helpers/gpu.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-bn-'));
+const saved = { wg: process.env.WGNAS_BN_WG, plan: process.env.WGNAS_BN_PLAN };
+let hasGpu = false;
+beforeAll(async () => {
+  // This file's runs at the adapter's defaults; the children get the variables they are given.
+  delete process.env.WGNAS_BN_WG;
+  delete process.env.WGNAS_BN_PLAN;
+  hasGpu = (await testGpu()) !== null;
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  for (const [k, v] of [
+    ['WGNAS_BN_WG', saved.wg],
+    ['WGNAS_BN_PLAN', saved.plan],
+  ] as const)
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+});
+
+const SCORE = ['score', '--sample', '2', '--seed', '1', '--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--quiet'];
+const SEARCH = [
+  'search',
+  '--budget',
+  '2',
+  '--population',
+  '2',
+  '--sample-size',
+  '1',
+  '--cells-per-stage',
+  '1',
+  '--batch',
+  '8',
+  '--quiet',
+];
+const GPU = ['--device', 'gpu'];
+const sidecar = (out: string) => `${out}.settings.json`;
+const settingsOf = (out: string) => JSON.parse(readFileSync(sidecar(out), 'utf8')).settings as Record<string, unknown>;
+/** Rewrites the recorded settings (as a run on another adapter, or from before the record, wrote them). */
+function recordAs(out: string, edit: (s: Record<string, unknown>) => void): void {
+  const side = JSON.parse(readFileSync(sidecar(out), 'utf8'));
+  edit(side.settings);
+  writeFileSync(sidecar(out), JSON.stringify(side));
+}
+
+/** `wgnas argv` in a child process with these batch norm variables. */
+async function child(argv: string[], env: { WGNAS_BN_WG?: string; WGNAS_BN_PLAN?: string }) {
+  Object.assign(process.env, env);
+  try {
+    return await wgnasChild(argv);
+  } finally {
+    delete process.env.WGNAS_BN_WG;
+    delete process.env.WGNAS_BN_PLAN;
+  }
+}
+
+const oneLine = (stderr: string) => expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+
+describe('the batch norm plan of a GPU score file', () => {
+  it(
+    'is recorded; a resume at another width or plan is refused naming it; the same resumes',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!hasGpu) return skip();
+      const out = join(tmp, 'score.csv');
+      const a = await wgnasInProcess([...SCORE, ...GPU, '--out', out]);
+      expect(a.code, a.err).toBe(0);
+      expect(settingsOf(out)).toMatchObject({ WGNAS_BN_WG: 64, WGNAS_BN_PLAN: 'auto' });
+      const rows = readFileSync(out, 'utf8');
+      // Another width (here forced; on another adapter kind by default): refused before any work.
+      const wide = await child([...SCORE, ...GPU, '--out', out, '--resume'], { WGNAS_BN_WG: '256' });
+      expect(wide.code, wide.stderr).toBe(2);
+      oneLine(wide.stderr);
+      expect(wide.stderr.trim()).toMatch(
+        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*score\.csv; resume with its settings or write another --out$/,
+      );
+      expect(readFileSync(out, 'utf8')).toBe(rows);
+      // At width 64 every plan gives the same bits: recorded as 'auto' whatever WGNAS_BN_PLAN says.
+      const same = await child([...SCORE, ...GPU, '--out', out, '--resume'], { WGNAS_BN_PLAN: 'split' });
+      expect(same.code, same.stderr).toBe(0);
+      expect(same.stderr).toMatch(/2 of 2 cells already scored/);
+      // A file a GPU wrote at 256 with 'auto': another plan at that width is refused naming the plan.
+      recordAs(out, (s) => Object.assign(s, { WGNAS_BN_WG: 256, WGNAS_BN_PLAN: 'auto' }));
+      const plan = await child([...SCORE, ...GPU, '--out', out, '--resume'], { WGNAS_BN_WG: '256', WGNAS_BN_PLAN: 'single' });
+      expect(plan.code, plan.stderr).toBe(2);
+      oneLine(plan.stderr);
+      expect(plan.stderr.trim()).toMatch(/^wgnas score: --resume: WGNAS_BN_PLAN was auto, now single in \S*score\.csv; /);
+      // ... and lavapipe's default, 64, is refused naming the width.
+      const back = await wgnasInProcess([...SCORE, ...GPU, '--out', out, '--resume']);
+      expect(back.code).toBe(2);
+      oneLine(back.err);
+      expect(back.err.trim()).toMatch(/^wgnas score: --resume: WGNAS_BN_WG was 256, now 64 in \S*score\.csv; /);
+      expect(readFileSync(out, 'utf8')).toBe(rows);
+    },
+  );
+
+  it(
+    'a file from before the record reads as width 64: it resumes there, and is refused at 256 with what to do',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!hasGpu) return skip();
+      const out = join(tmp, 'old.csv');
+      expect((await wgnasInProcess([...SCORE, ...GPU, '--out', out])).code).toBe(0);
+      recordAs(out, (s) => {
+        delete s.WGNAS_BN_WG;
+        delete s.WGNAS_BN_PLAN;
+      });
+      const r = await wgnasInProcess([...SCORE, ...GPU, '--out', out, '--resume']);
+      expect(r.code, r.err).toBe(0);
+      recordAs(out, (s) => {
+        delete s.WGNAS_BN_WG;
+        delete s.WGNAS_BN_PLAN;
+      });
+      const wide = await child([...SCORE, ...GPU, '--out', out, '--resume'], { WGNAS_BN_WG: '256' });
+      expect(wide.code, wide.stderr).toBe(2);
+      oneLine(wide.stderr);
+      expect(wide.stderr.trim()).toMatch(
+        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*old\.csv; \S*old\.csv predates the recorded batch norm plan and reads as WGNAS_BN_WG=64, as every GPU result before it: resume with WGNAS_BN_WG=64, or write another --out$/,
+      );
+    },
+  );
+
+  it.skipIf(cpuTestBackend() === null)('the CPU backend records none (its batch norm is its own)', async () => {
+    const out = join(tmp, 'cpu.csv');
+    const r = await wgnasInProcess([...SCORE, '--device', 'cpu', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const s = settingsOf(out);
+    expect(['WGNAS_BN_WG' in s, 'WGNAS_BN_PLAN' in s]).toEqual([false, false]);
+  });
+});
+
+describe('the batch norm plan of a GPU search --evaluated log', () => {
+  it('is recorded; a resume at another width is refused naming it', { timeout: 300_000 }, async ({ skip }) => {
+    if (!hasGpu) return skip();
+    const out = join(tmp, 'evaluated.jsonl');
+    const a = await wgnasInProcess([...SEARCH, ...GPU, '--evaluated', out, '--json']);
+    expect(a.code, a.err).toBe(0);
+    expect(settingsOf(out)).toMatchObject({ WGNAS_BN_WG: 64, WGNAS_BN_PLAN: 'auto' });
+    const wide = await child([...SEARCH, ...GPU, '--evaluated', out, '--resume'], { WGNAS_BN_WG: '128' });
+    expect(wide.code, wide.stderr).toBe(2);
+    oneLine(wide.stderr);
+    expect(wide.stderr.trim()).toMatch(/^wgnas search: --resume: WGNAS_BN_WG was 64, now 128 in \S*evaluated\.jsonl; /);
+    expect(existsSync(out)).toBe(true);
+  });
+});
