@@ -50,6 +50,8 @@ export const STAGING_BLOCK_BYTES = 256 * 1024;
 interface CachedPipeline {
   pipeline: GPUComputePipeline;
   check: Promise<KernelCompileError | null>;
+  /** Set by dispatch(): work using it was recorded, and is invalid where the pipeline is. */
+  dispatched: boolean;
 }
 
 /**
@@ -370,11 +372,15 @@ export class Gpu {
   // ---- kernels -------------------------------------------------------------------------------
 
   pipeline(spec: KernelSpec): GPUComputePipeline {
+    return this.cachedPipeline(spec).pipeline;
+  }
+
+  private cachedPipeline(spec: KernelSpec): CachedPipeline {
     const entry = spec.entry ?? 'main';
     // Every dispatch comes through here: look up by the constants as written first (no sort).
     const fastKey = callKey(spec.file, entry, spec.constants);
     const fast = this.pipelinesByCall.get(fastKey);
-    if (fast) return fast.pipeline;
+    if (fast) return fast;
     const consts = spec.constants ?? {};
     const key = `${spec.file}:${entry}:${Object.keys(consts)
       .sort()
@@ -383,7 +389,7 @@ export class Gpu {
     const hit = this.pipelines.get(key);
     if (hit) {
       this.pipelinesByCall.set(fastKey, hit);
-      return hit.pipeline;
+      return hit;
     }
     this.live();
     const special = process.env.WGNAS_OVERRIDES !== 'pipeline';
@@ -406,10 +412,10 @@ export class Gpu {
       }
       return null;
     })();
-    const cached = { pipeline, check };
+    const cached = { pipeline, check, dispatched: false };
     this.pipelines.set(key, cached);
     this.pipelinesByCall.set(fastKey, cached);
-    return pipeline;
+    return cached;
   }
 
   /** Compiles (or fetches) a pipeline and waits for its validation; throws KernelCompileError. */
@@ -478,9 +484,27 @@ export class Gpu {
       if (err) {
         this.pipelines.delete(key);
         this.pipelinesByCall.clear(); // rare (a compile error): drop every alias, valid ones re-alias
+        if (c.dispatched) await this.dropInvalidPipelineWork();
         throw err;
       }
     }
+  }
+
+  /**
+   * The work recorded with a pipeline that failed to compile was dropped, and Dawn reported that
+   * too: the submission's scope ("[Invalid ComputePipeline ...] is invalid due to a previous error")
+   * and an uncaptured error of its bind group. Those are consequences of the compile error being
+   * thrown: taken here (the open encoder submitted first, the uncaptured errors in flight let land),
+   * so that the next check, and the next caller's work (the next autotune candidate), is not blamed.
+   * An out-of-memory error stays for checkAllocations.
+   */
+  private async dropInvalidPipelineWork(): Promise<void> {
+    this.flush();
+    const checks = this.submitChecks;
+    this.submitChecks = [];
+    await Promise.all(checks);
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
+    if (this.uncaptured && !isOutOfMemory(this.uncaptured)) this.uncaptured = null;
   }
 
   /** Group 0's layout of a pipeline, asked of Dawn once (every dispatch binds a new group). */
@@ -552,7 +576,8 @@ export class Gpu {
 
   dispatch(args: DispatchArgs): void {
     const t0 = this.profiler ? performance.now() : 0;
-    const pipeline = this.pipeline(args.kernel);
+    const cached = this.cachedPipeline(args.kernel);
+    const pipeline = cached.pipeline;
     const [x, y = 1, z = 1] = args.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const maxWg = this.maxWorkgroups;
@@ -574,6 +599,7 @@ export class Gpu {
       // A bare buffer binds it whole, as { buffer } does, and Dawn converts it with fewer lookups.
       entries.push({ binding: i + 1, resource: buffer });
     }
+    cached.dispatched = true;
     const bindGroup = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries });
     if (this.profiler) {
       this.profiledDispatch(this.profiler, args.kernel, pipeline, bindGroup, x, y, z, t0);

@@ -10,7 +10,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
 import { type GemmTile, gemmConstants, gemmTileMisfit } from './gemm-tile.js';
-import { MIN_MATMUL_WORKGROUPS, tunedMatmulTile } from './matmul-tiles.js';
+import { MIN_MATMUL_WORKGROUPS, tunedConvTile } from './matmul-tiles.js';
 import type { ConvDims } from './params.js';
 import { type ConvCore, parseConvCore } from '../util/ab-env.js';
 import { CONV_GEMM_FIELDS, type ConvPass, type ConvProgramKey, convProgram, convProgramName } from './conv2d-program.js';
@@ -173,8 +173,8 @@ export function planGemm(
       if (misfit) throw new RangeError(`conv2d: tile ${JSON.stringify(t)} does not fit: ${misfit}`);
     } else {
       const fits = (c: ConvTile) => gemmTileMisfit(c, limits, 'conv') === null;
-      // Large products on hardware take the adapter's tuned matmul tile when the conv core can run it.
-      const tuned = !gpu.adapter.isSoftware && M >= 128 && N >= 4096 ? [tunedMatmulTile(gpu)] : [];
+      // Large products on hardware take the adapter's tuned matmul register tile when the conv core can run it.
+      const tuned = !gpu.adapter.isSoftware && M >= 128 && N >= 4096 ? [tunedConvTile(gpu)] : [];
       t = [...tuned, convTile(M, N), ...CONV_FALLBACK_TILES].find(fits) ?? CONV_FALLBACK_TILES.at(-1)!;
     }
     const core = opts.core ?? defaultConvCore();

@@ -91,7 +91,8 @@ export function gemmConstants(t: GemmTile): Record<string, number> {
 /**
  * The WGSL of one k-tile's products in the generated GEMM programs (matmul-program.ts,
  * conv2d-program.ts): for each k of the tile, each thread's RV x CV vec4 accumulators acc<r>_<c> +=
- * a column of As (stride SA) times a row of Bs (stride SB), as vec4 FMAs.
+ * a column of As (stride SA) times a row of Bs (stride SB), as vec4 FMAs. aBase / bBase: the
+ * shared buffer's first vec4 (a WGSL expression, double buffering); unroll: each k written out.
  */
 export function tileFmaLines(t: {
   BK: number;
@@ -101,18 +102,48 @@ export function tileFmaLines(t: {
   CV: number;
   WGX: number;
   WGY: number;
+  unroll?: boolean;
+  aBase?: string;
+  bBase?: string;
 }): string[] {
-  const L = [`    for (var k = 0u; k < ${t.BK}u; k++) {`];
-  for (let rv = 0; rv < t.RV; rv++) L.push(`      let a${rv} = vec4<f32>(As[k * ${t.SA}u + ty + ${rv * t.WGY}u]);`);
-  for (let cv = 0; cv < t.CV; cv++) L.push(`      let b${cv} = vec4<f32>(Bs[k * ${t.SB}u + tx + ${cv * t.WGX}u]);`);
-  for (let rv = 0; rv < t.RV; rv++) {
-    for (let i = 0; i < 4; i++) {
-      for (let cv = 0; cv < t.CV; cv++) {
-        const r = rv * 4 + i;
-        L.push(`      acc${r}_${cv} = fma(vec4<f32>(a${rv}.${'xyzw'[i]}), b${cv}, acc${r}_${cv});`);
+  const plus = (base: string | undefined) => (base ? `${base} + ` : '');
+  const products = (ind: string, a: (rv: number) => string, b: (cv: number) => string): string[] => {
+    const L: string[] = [];
+    for (let rv = 0; rv < t.RV; rv++) L.push(`${ind}let a${rv} = vec4<f32>(As[${a(rv)}]);`);
+    for (let cv = 0; cv < t.CV; cv++) L.push(`${ind}let b${cv} = vec4<f32>(Bs[${b(cv)}]);`);
+    for (let rv = 0; rv < t.RV; rv++) {
+      for (let i = 0; i < 4; i++) {
+        for (let cv = 0; cv < t.CV; cv++) {
+          const r = rv * 4 + i;
+          L.push(`${ind}acc${r}_${cv} = fma(vec4<f32>(a${rv}.${'xyzw'[i]}), b${cv}, acc${r}_${cv});`);
+        }
       }
     }
+    return L;
+  };
+  if (!t.unroll) {
+    return [
+      `    for (var k = 0u; k < ${t.BK}u; k++) {`,
+      ...products(
+        '      ',
+        (rv) => `${plus(t.aBase)}k * ${t.SA}u + ty + ${rv * t.WGY}u`,
+        (cv) => `${plus(t.bBase)}k * ${t.SB}u + tx + ${cv * t.WGX}u`,
+      ),
+      '    }',
+    ];
   }
-  L.push('    }');
+  // Written out: the thread's first vec4 of each buffer once, then constant offsets per k.
+  const L = [`    let ta = ${plus(t.aBase)}ty;`, `    let tb = ${plus(t.bBase)}tx;`];
+  for (let k = 0; k < t.BK; k++) {
+    L.push('    {');
+    L.push(
+      ...products(
+        '      ',
+        (rv) => `ta + ${k * t.SA + rv * t.WGY}u`,
+        (cv) => `tb + ${k * t.SB + cv * t.WGX}u`,
+      ),
+    );
+    L.push('    }');
+  }
   return L;
 }

@@ -15,11 +15,49 @@
  * rv * 4 * WG_Y + 4 * ty + i and column chunks cv * 4 * WG_X + 4 * tx, so the threads of a warp read
  * consecutive vec4s of a shared row. Shared tiles are k-major (As[k][m], Bs[k][n]); operands whose
  * contiguous axis is k are transposed on the way in, into rows padded by one vec4.
+ *
+ * Two options of the tile, for the autotuner to try (MatmulTile; a tile without them is the program
+ * above, unchanged):
+ * - db: two shared buffers per operand; each k-tile's global loads go to registers before the
+ *   products of the previous one and to the other buffer after them, so the loads' latency hides
+ *   behind the FMAs and one barrier per k-tile suffices (the pipelined loop of CUTLASS's SGEMM).
+ *   Workgroup memory: what gemmTileStorageBytes already counts (it assumed two buffers).
+ * - unroll: each k of the tile written out, shared offsets constant (no loop for the driver to unroll).
  */
 import { type GemmTile, tileFmaLines } from './gemm-tile.js';
 
+/** A matmul tile: the register tile, and program options the autotuner may pick (absent: off). */
+export interface MatmulTile extends GemmTile {
+  /** Double-buffered shared tiles, the next k-tile's loads held in registers (one barrier per k-tile). */
+  db?: boolean;
+  /** The k loop of each tile written out. */
+  unroll?: boolean;
+}
+
+/** The options' suffix of tile and program names ('' for a plain tile, so its names stay as they were). */
+export function matmulVariantSuffix(t: MatmulTile, sep = '+'): string {
+  return `${t.db ? `${sep}db` : ''}${t.unroll ? `${sep}u` : ''}`;
+}
+
+/**
+ * Workgroup memory a program declares: one or two (db) A and B tiles, k-major, the transposed
+ * operand's rows padded by a vec4 (what Dawn checks against maxComputeWorkgroupStorageSize; the
+ * host's check, gemmTileStorageBytes, counts two buffers and both paddings for every tile).
+ */
+export function matmulProgramStorageBytes(
+  k: Pick<MatmulProgramKey, 'tile' | 'transA' | 'transB'> & { elem?: 'f32' | 'f16' },
+): number {
+  const { SA, SB } = sharedStrides(k);
+  return (k.tile.db ? 2 : 1) * k.tile.BK * (SA + SB) * 4 * (k.elem === 'f16' ? 2 : 4);
+}
+
+/** Shared row strides in vec4s; rows written component-wise (transposed) get one vec4 of padding. */
+function sharedStrides(k: Pick<MatmulProgramKey, 'tile' | 'transA' | 'transB'>): { SA: number; SB: number } {
+  return { SA: k.tile.BM / 4 + (k.transA ? 0 : 1), SB: k.tile.BN / 4 + (k.transB ? 1 : 0) };
+}
+
 export interface MatmulProgramKey {
-  tile: GemmTile;
+  tile: MatmulTile;
   transA: boolean;
   transB: boolean;
   vecA: boolean;
@@ -33,7 +71,7 @@ export interface MatmulProgramKey {
 export function matmulProgramName(k: MatmulProgramKey): string {
   const t = k.tile;
   const bits = `${+k.transA}${+k.transB}${+k.vecA}${+k.vecB}${+k.vecC}${+k.beta}`;
-  return `matmul_${k.elem}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}_${bits}.wgsl`;
+  return `matmul_${k.elem}_${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${matmulVariantSuffix(t, '_')}_${bits}.wgsl`;
 }
 
 const PARAMS_STRUCT = `struct Params {
@@ -43,12 +81,8 @@ const PARAMS_STRUCT = `struct Params {
   splits: u32, kChunk: u32, _a: u32, _b: u32,
 }`;
 
-/**
- * One operand's tile load: `units` vec4-sized pieces spread over the threads (unrolled), each
- * read from global memory (a vec4 or four bounds-checked scalars) and stored into shared memory
- * (a vec4 along the shared row, or four transposed components).
- */
-function loadLines(o: {
+/** One operand's tile load (the k-tile of A or of B) as matmulProgram writes it. */
+interface OperandLoad {
   buf: 'A' | 'B';
   shared: 'As' | 'Bs';
   threads: number;
@@ -68,32 +102,67 @@ function loadLines(o: {
   transpose: boolean;
   stride: number;
   vt: string;
-}): string[] {
-  const L: string[] = [];
+}
+
+/** vec4 pieces per thread of one operand's k-tile (the last round guarded where they do not divide). */
+function pieceRounds(o: OperandLoad): number {
+  return Math.ceil((o.outer * o.inner4) / o.threads);
+}
+
+/** Piece l's guard and its place in the stored tile (r: stored row, c: first contiguous element). */
+function pieceHead(o: OperandLoad, l: number): string[] {
   const units = o.outer * o.inner4;
-  for (let l = 0; l * o.threads < units; l++) {
-    const guard = (l + 1) * o.threads > units ? `if (tid + ${l * o.threads}u < ${units}u) ` : '';
-    L.push(`    ${guard}{`);
-    L.push(`      let u = tid + ${l * o.threads}u; let r = u / ${o.inner4}u; let c = (u % ${o.inner4}u) * 4u;`);
-    L.push(`      let gr = ${o.rowExpr('r')}; let gc = ${o.colExpr('c')};`);
-    L.push(`      var v = ${o.vt}();`);
-    if (o.vec) {
-      // The contiguous axis is a multiple of 4, so gc < bound means the whole vec4 is inside.
-      L.push(`      if (gr < ${o.rowBound} && gc < ${o.colBound}) { v = ${o.buf}[(${o.base} + gr * ${o.ld} + gc) / 4u]; }`);
-    } else {
-      L.push(`      if (gr < ${o.rowBound}) {`);
-      L.push(`        let e = ${o.base} + gr * ${o.ld} + gc;`);
-      for (let i = 0; i < 4; i++) L.push(`        if (gc + ${i}u < ${o.colBound}) { v.${'xyzw'[i]} = ${o.buf}[e + ${i}u]; }`);
-      L.push('      }');
-    }
-    if (o.transpose) {
-      L.push(`      let s = c * ${o.stride}u + r / 4u; let q = r % 4u;`);
-      for (let i = 0; i < 4; i++) L.push(`      ${o.shared}[s + ${i * o.stride}u][q] = v.${'xyzw'[i]};`);
-    } else {
-      L.push(`      ${o.shared}[r * ${o.stride}u + c / 4u] = v;`);
-    }
-    L.push('    }');
+  const guard = (l + 1) * o.threads > units ? `if (tid + ${l * o.threads}u < ${units}u) ` : '';
+  return [`    ${guard}{`, `      let u = tid + ${l * o.threads}u; let r = u / ${o.inner4}u; let c = (u % ${o.inner4}u) * 4u;`];
+}
+
+/** Reads piece l from global memory into `v` (a vec4 or four bounds-checked scalars; zeros outside). */
+function pieceFetch(o: OperandLoad, v: string, declare: boolean): string[] {
+  const L = [`      let gr = ${o.rowExpr('r')}; let gc = ${o.colExpr('c')};`, `      ${declare ? 'var ' : ''}${v} = ${o.vt}();`];
+  if (o.vec) {
+    // The contiguous axis is a multiple of 4, so gc < bound means the whole vec4 is inside.
+    L.push(`      if (gr < ${o.rowBound} && gc < ${o.colBound}) { ${v} = ${o.buf}[(${o.base} + gr * ${o.ld} + gc) / 4u]; }`);
+  } else {
+    L.push(`      if (gr < ${o.rowBound}) {`);
+    L.push(`        let e = ${o.base} + gr * ${o.ld} + gc;`);
+    for (let i = 0; i < 4; i++) L.push(`        if (gc + ${i}u < ${o.colBound}) { ${v}.${'xyzw'[i]} = ${o.buf}[e + ${i}u]; }`);
+    L.push('      }');
   }
+  return L;
+}
+
+/** Writes `v` (piece l) into the shared tile at `off` vec4s (a vec4 along the row, or four transposed components). */
+function pieceStore(o: OperandLoad, v: string, off: string): string[] {
+  const at = off ? `${off} + ` : '';
+  if (o.transpose) {
+    const L = [`      let s = ${at}c * ${o.stride}u + r / 4u; let q = r % 4u;`];
+    for (let i = 0; i < 4; i++) L.push(`      ${o.shared}[s + ${i * o.stride}u][q] = ${v}.${'xyzw'[i]};`);
+    return L;
+  }
+  return [`      ${o.shared}[${at}r * ${o.stride}u + c / 4u] = ${v};`];
+}
+
+/**
+ * One operand's tile load: `units` vec4-sized pieces spread over the threads (unrolled), each
+ * read from global memory and stored into shared memory at once.
+ */
+function loadLines(o: OperandLoad): string[] {
+  const L: string[] = [];
+  for (let l = 0; l < pieceRounds(o); l++)
+    L.push(...pieceHead(o, l), ...pieceFetch(o, 'v', true), ...pieceStore(o, 'v', ''), '    }');
+  return L;
+}
+
+/** The double-buffered program's halves of a load: into registers `<reg><l>`, and from them into shared memory. */
+function prefetchLines(o: OperandLoad, reg: string): string[] {
+  const L: string[] = [];
+  for (let l = 0; l < pieceRounds(o); l++) L.push(...pieceHead(o, l), ...pieceFetch(o, `${reg}${l}`, false), '    }');
+  return L;
+}
+
+function commitLines(o: OperandLoad, reg: string, off: string): string[] {
+  const L: string[] = [];
+  for (let l = 0; l < pieceRounds(o); l++) L.push(...pieceHead(o, l), ...pieceStore(o, `${reg}${l}`, off), '    }');
   return L;
 }
 
@@ -105,9 +174,8 @@ export function matmulProgram(k: MatmulProgramKey): string {
   const threads = WGX * WGY;
   const CV = TN / 4;
   const RV = TM / 4;
-  // Shared row strides in vec4s; rows written component-wise (transposed) get one vec4 of padding.
-  const SA = BM / 4 + (k.transA ? 0 : 1);
-  const SB = BN / 4 + (k.transB ? 1 : 0);
+  const { SA, SB } = sharedStrides(k);
+  const stages = k.tile.db ? 2 : 1;
   const e = k.elem;
   const vt = `vec4<${e}>`;
   const arr = (vec: boolean) => (vec ? `array<${vt}>` : `array<${e}>`);
@@ -119,8 +187,8 @@ export function matmulProgram(k: MatmulProgramKey): string {
 @group(0) @binding(1) var<storage, read> A: ${arr(k.vecA)};
 @group(0) @binding(2) var<storage, read> B: ${arr(k.vecB)};
 @group(0) @binding(3) var<storage, read_write> C: ${k.vecC ? 'array<vec4<f32>>' : 'array<f32>'};
-var<workgroup> As: array<${vt}, ${BK * SA}>;
-var<workgroup> Bs: array<${vt}, ${BK * SB}>;
+var<workgroup> As: array<${vt}, ${stages * BK * SA}>;
+var<workgroup> Bs: array<${vt}, ${stages * BK * SB}>;
 
 @compute @workgroup_size(${WGX}, ${WGY}, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -136,17 +204,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kBegin = split * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);`);
   for (let r = 0; r < TM; r++) for (let c = 0; c < CV; c++) L.push(`  var acc${r}_${c} = vec4<f32>();`);
-  L.push(`  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {`);
-  // A tile: op(A) rows row0.., k in k0..; stored M x K (rows = m) or K x M (transA: rows = k).
-  L.push(
-    ...(k.transA
-      ? loadLines({
+  // A tile: op(A) rows row0.., k in kv..; stored M x K (rows = m) or K x M (transA: rows = k).
+  const loadA = (kv: string): OperandLoad =>
+    k.transA
+      ? {
           buf: 'A',
           shared: 'As',
           threads,
           outer: BK,
           inner4: BM / 4,
-          rowExpr: (r) => `k0 + ${r}`,
+          rowExpr: (r) => `${kv} + ${r}`,
           colExpr: (c) => `row0 + ${c}`,
           rowBound: 'kEnd',
           colBound: 'p.M',
@@ -156,15 +223,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           transpose: false,
           stride: SA,
           vt,
-        })
-      : loadLines({
+        }
+      : {
           buf: 'A',
           shared: 'As',
           threads,
           outer: BM,
           inner4: BK / 4,
           rowExpr: (r) => `row0 + ${r}`,
-          colExpr: (c) => `k0 + ${c}`,
+          colExpr: (c) => `${kv} + ${c}`,
           rowBound: 'p.M',
           colBound: 'kEnd',
           ld: 'p.K',
@@ -173,19 +240,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           transpose: true,
           stride: SA,
           vt,
-        })),
-  );
-  // B tile: k in k0.., columns col0..; stored K x N (rows = k) or N x K (transB: rows = n).
-  L.push(
-    ...(k.transB
-      ? loadLines({
+        };
+  // B tile: k in kv.., columns col0..; stored K x N (rows = k) or N x K (transB: rows = n).
+  const loadB = (kv: string): OperandLoad =>
+    k.transB
+      ? {
           buf: 'B',
           shared: 'Bs',
           threads,
           outer: BN,
           inner4: BK / 4,
           rowExpr: (r) => `col0 + ${r}`,
-          colExpr: (c) => `k0 + ${c}`,
+          colExpr: (c) => `${kv} + ${c}`,
           rowBound: 'p.N',
           colBound: 'kEnd',
           ld: 'p.K',
@@ -194,14 +260,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           transpose: true,
           stride: SB,
           vt,
-        })
-      : loadLines({
+        }
+      : {
           buf: 'B',
           shared: 'Bs',
           threads,
           outer: BK,
           inner4: BN / 4,
-          rowExpr: (r) => `k0 + ${r}`,
+          rowExpr: (r) => `${kv} + ${r}`,
           colExpr: (c) => `col0 + ${c}`,
           rowBound: 'kEnd',
           colBound: 'p.N',
@@ -211,12 +277,40 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           transpose: false,
           stride: SB,
           vt,
-        })),
-  );
-  L.push('    workgroupBarrier();');
-  L.push(...tileFmaLines({ BK, SA, SB, RV, CV, WGX, WGY }));
-  L.push('    workgroupBarrier();');
-  L.push('  }');
+        };
+  const fma = (aBase: string, bBase: string) =>
+    tileFmaLines({ BK, SA, SB, RV, CV, WGX, WGY, unroll: Boolean(k.tile.unroll), aBase, bBase });
+  if (!k.tile.db) {
+    L.push(`  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {`);
+    L.push(...loadLines(loadA('k0')), ...loadLines(loadB('k0')));
+    L.push('    workgroupBarrier();');
+    L.push(...fma('', ''));
+    L.push('    workgroupBarrier();');
+    L.push('  }');
+  } else {
+    // Buffer `cur` holds the k-tile being multiplied; the next one is read into registers before
+    // its products and written into the other buffer after them. The barrier at the end of step i
+    // orders both: step i + 1 reads what step i wrote, and step i + 1 writes the buffer step i read.
+    const la = loadA('kn');
+    const lb = loadB('kn');
+    for (let l = 0; l < pieceRounds(la); l++) L.push(`  var pa${l} = ${vt}();`);
+    for (let l = 0; l < pieceRounds(lb); l++) L.push(`  var pb${l} = ${vt}();`);
+    L.push('  {', '    let kn = kBegin;');
+    L.push(...prefetchLines(la, 'pa'), ...prefetchLines(lb, 'pb'));
+    L.push(...commitLines(la, 'pa', ''), ...commitLines(lb, 'pb', ''));
+    L.push('  }', '  workgroupBarrier();');
+    L.push('  var cur = 0u;');
+    L.push(`  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {`);
+    L.push(`    let kn = k0 + ${BK}u;`, '    let more = kn < kEnd;');
+    const inMore = (lines: string[]) => lines.map((l) => `  ${l}`);
+    L.push('    if (more) {', ...inMore([...prefetchLines(la, 'pa'), ...prefetchLines(lb, 'pb')]), '    }');
+    L.push(`    let offA = cur * ${BK * SA}u;`, `    let offB = cur * ${BK * SB}u;`);
+    L.push(...fma('offA', 'offB'));
+    L.push('    if (more) {');
+    L.push(`      let nextA = ${BK * SA}u - offA;`, `      let nextB = ${BK * SB}u - offB;`);
+    L.push(...inMore([...commitLines(la, 'pa', 'nextA'), ...commitLines(lb, 'pb', 'nextB')]), '    }');
+    L.push('    workgroupBarrier();', '    cur = 1u - cur;', '  }');
+  }
   // Epilogue: split s writes its partial at C + s * batch * strideC (the host sums them).
   L.push('  let baseC = (split * p.batch + b) * p.strideC;');
   for (let rv = 0; rv < RV; rv++) {

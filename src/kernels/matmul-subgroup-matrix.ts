@@ -9,8 +9,13 @@
  * Two program shapes, one fragment size (the adapter's f16 x f16 -> f32 configuration, M x N x K):
  * - 'direct': one subgroup per workgroup computes TM x TN result fragments, its A and B fragments
  *   loaded straight from the storage buffers (L1/L2 serve the reuse);
- * - 'staged': four subgroups (2 x 2) share a (2 TM M) x (2 TN N) block of C, A and B staged through
- *   workgroup memory in vec4<f16> pieces, KS fragments deep per barrier.
+ * - 'staged': SGM x SGN subgroups (2 x 2 by default) share a (SGM TM M) x (SGN TN N) block of C, A
+ *   and B staged through workgroup memory in vec4<f16> pieces, KS fragments deep per barrier; each
+ *   subgroup's TM + TN fragment loads per step feed TM x TN products. Options (absent: the program
+ *   of the H100's first run): db, two shared buffers with the next k-tile held in registers while
+ *   the current one is multiplied (one barrier per k-tile); pad, f16s of padding per shared row, so
+ *   the rows of a fragment load start in different banks (rows of 64 or 256 bytes all start in
+ *   one bank group otherwise); 8 keeps every row 16-byte aligned.
  * Sizes must be multiples of the block (M, N) and of the fragment depth (K): this is a benchmark of
  * what the hardware gives, not yet a general op (no edges, no transposes, no batch).
  *
@@ -59,17 +64,40 @@ export interface SgmatProgramKey {
   TN: number;
   /** Staged only: fragments of depth per workgroup-memory tile. */
   KS: number;
-  /** Invocations per subgroup (the workgroup is one subgroup, or four). */
+  /** Staged only: subgroups down and across the workgroup's block (default 2 x 2). */
+  SGM?: number;
+  SGN?: number;
+  /** Staged only: double-buffered shared tiles, the next k-tile prefetched into registers. */
+  db?: boolean;
+  /** Staged only: f16s of padding at the end of each shared row (default 0). */
+  pad?: number;
+  /** Invocations per subgroup (the workgroup is one subgroup, or SGM x SGN). */
   subgroupSize: number;
   /** subgroupSize is pinned by WGSL's @subgroup_size (the device has subgroup-size-control). */
   pinned?: boolean;
   syntax: SgmatSyntax;
 }
 
+type BlockKey = Pick<SgmatProgramKey, 'variant' | 'frag' | 'TM' | 'TN' | 'SGM' | 'SGN'>;
+
+/** Subgroups down and across a workgroup (direct: one). */
+export function sgmatGrid(k: BlockKey): { SGM: number; SGN: number } {
+  return k.variant === 'staged' ? { SGM: k.SGM ?? 2, SGN: k.SGN ?? 2 } : { SGM: 1, SGN: 1 };
+}
+
 /** C rows x columns one workgroup computes. */
-export function sgmatBlock(k: Pick<SgmatProgramKey, 'variant' | 'frag' | 'TM' | 'TN'>): { BM: number; BN: number } {
-  const s = k.variant === 'staged' ? 2 : 1;
-  return { BM: s * k.TM * k.frag.M, BN: s * k.TN * k.frag.N };
+export function sgmatBlock(k: BlockKey): { BM: number; BN: number } {
+  const { SGM, SGN } = sgmatGrid(k);
+  return { BM: SGM * k.TM * k.frag.M, BN: SGN * k.TN * k.frag.N };
+}
+
+/** Workgroup memory a program declares (staged: its A and B tiles, f16, padded rows, one or two buffers). */
+export function sgmatStorageBytes(k: SgmatProgramKey): number {
+  if (k.variant !== 'staged') return 0;
+  const { BM, BN } = sgmatBlock(k);
+  const BK = k.KS * k.frag.K;
+  const pad = k.pad ?? 0;
+  return (k.db ? 2 : 1) * (BM * (BK + pad) + BK * (BN + pad)) * 2;
 }
 
 /** The f16 x f16 -> f32 configuration to use (a square one first), or null. */
@@ -78,9 +106,16 @@ export function pickSubgroupMatrixConfig(configs: readonly SubgroupMatrixConfig[
   return ok.find((c) => c.M === c.N && c.N === c.K) ?? ok[0] ?? null;
 }
 
+/** The staged options' part of a name ('' for the defaults, so those names stay as they were). */
+export function sgmatOptionsSuffix(k: SgmatProgramKey): string {
+  if (k.variant !== 'staged') return '';
+  const { SGM, SGN } = sgmatGrid(k);
+  return `${SGM !== 2 || SGN !== 2 ? `_g${SGM}x${SGN}` : ''}${k.db ? '_db' : ''}${k.pad ? `_pad${k.pad}` : ''}`;
+}
+
 export function sgmatProgramName(k: SgmatProgramKey): string {
   const f = k.frag;
-  return `matmul_sgmat_${k.variant}_${f.M}x${f.N}x${f.K}_${k.TM}x${k.TN}_ks${k.KS}_sg${k.subgroupSize}${k.pinned ? 'pin' : ''}_${k.syntax}.wgsl`;
+  return `matmul_sgmat_${k.variant}_${f.M}x${f.N}x${f.K}_${k.TM}x${k.TN}_ks${k.KS}${sgmatOptionsSuffix(k)}_sg${k.subgroupSize}${k.pinned ? 'pin' : ''}_${k.syntax}.wgsl`;
 }
 
 /** The device feature behind WGSL's @subgroup_size (Dawn: `enable subgroup_size_control;`). */
@@ -196,49 +231,104 @@ ${stores.join('\n')}
 }
 `;
   }
-  // Staged: A tile [BM][BK] and B tile [BK][BN] in workgroup memory (f16, row-major), filled with
-  // vec4<f16> reads by all four subgroups, then each subgroup's fragments loaded from there.
+  // Staged: A tile [BM][BK] and B tile [BK][BN] in workgroup memory (f16, row-major, rows padded by
+  // `pad`), filled with vec4<f16> reads by all subgroups, then each subgroup's fragments loaded from there.
+  const { SGM, SGN } = sgmatGrid(k);
   const BK = k.KS * FK;
-  const threads = 4 * k.subgroupSize;
+  const pad = k.pad ?? 0;
+  const SA = BK + pad;
+  const SB = BN + pad;
+  const stages = k.db ? 2 : 1;
+  const threads = SGM * SGN * k.subgroupSize;
   const aPieces = (BM * BK) / 4;
   const bPieces = (BK * BN) / 4;
-  const fill = (n: number, body: (i: string) => string[]) =>
+  const fill = (n: number, body: (q: string, u: number) => string[]) =>
     [...Array(Math.ceil(n / threads)).keys()].flatMap((u) => {
       const idx = `li + ${u * threads}u`;
-      const lines = body(`q${u}`);
+      const lines = body(`q${u}`, u);
       return (u + 1) * threads <= n
         ? [`    { let q${u} = ${idx};`, ...lines.map((l) => `      ${l}`), '    }']
         : [`    { let q${u} = ${idx};`, `      if (q${u} < ${n}u) {`, ...lines.map((l) => `        ${l}`), '      }', '    }'];
     });
   const put = (arr: string, at: string, v: string) => [0, 1, 2, 3].map((e) => `${arr}[${at} + ${e}u] = ${v}[${e}];`);
-  const aFill = fill(aPieces, (q) => [
-    `let ar = ${q} / ${BK / 4}u; let ak = (${q} % ${BK / 4}u) * 4u;`,
-    `let va = A4[((wg.y * ${BM}u + ar) * p.K + k0 + ak) / 4u];`,
-    ...put('As', `ar * ${BK}u + ak`, 'va'),
-  ]);
-  const bFill = fill(bPieces, (q) => [
-    `let br = ${q} / ${BN / 4}u; let bc = (${q} % ${BN / 4}u) * 4u;`,
-    `let vb = B4[((k0 + br) * p.N + wg.x * ${BN}u + bc) / 4u];`,
-    ...put('Bs', `br * ${BN}u + bc`, 'vb'),
-  ]);
+  const aAt = (q: string) => `let ar = ${q} / ${BK / 4}u; let ak = (${q} % ${BK / 4}u) * 4u;`;
+  const bAt = (q: string) => `let br = ${q} / ${BN / 4}u; let bc = (${q} % ${BN / 4}u) * 4u;`;
+  const aRead = (kv: string) => `A4[((wg.y * ${BM}u + ar) * p.K + ${kv} + ak) / 4u]`;
+  const bRead = (kv: string) => `B4[((${kv} + br) * p.N + wg.x * ${BN}u + bc) / 4u]`;
+  const plus = (off: string) => (off ? `${off} + ` : '');
   // One block per fragment step of the tile, so each step's fragment names can repeat.
-  const steps = [...Array(k.KS).keys()].flatMap((kk) => [
-    '    {',
-    ...rows.map(
-      (i) => `      let a${i} = ${load(left, '&As', `(sr * ${k.TM * FM}u + ${i * FM}u) * ${BK}u + ${kk * FK}u`, `${BK}u`)};`,
-    ),
-    ...cols.map(
-      (j) => `      let b${j} = ${load(right, '&Bs', `${kk * FK}u * ${BN}u + sc * ${k.TN * FN}u + ${j * FN}u`, `${BN}u`)};`,
-    ),
-    ...mma.map((l) => `      ${l}`),
-    '    }',
-  ]);
+  const steps = (offA: string, offB: string) =>
+    [...Array(k.KS).keys()].flatMap((kk) => [
+      '    {',
+      ...rows.map(
+        (i) =>
+          `      let a${i} = ${load(left, '&As', `${plus(offA)}(sr * ${k.TM * FM}u + ${i * FM}u) * ${SA}u + ${kk * FK}u`, `${SA}u`)};`,
+      ),
+      ...cols.map(
+        (j) =>
+          `      let b${j} = ${load(right, '&Bs', `${plus(offB)}${kk * FK}u * ${SB}u + sc * ${k.TN * FN}u + ${j * FN}u`, `${SB}u`)};`,
+      ),
+      ...mma.map((l) => `      ${l}`),
+      '    }',
+    ]);
+  let loop: string[];
+  if (!k.db) {
+    loop = [
+      `  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {`,
+      ...fill(aPieces, (q) => [aAt(q), `let va = ${aRead('k0')};`, ...put('As', `ar * ${SA}u + ak`, 'va')]),
+      ...fill(bPieces, (q) => [bAt(q), `let vb = ${bRead('k0')};`, ...put('Bs', `br * ${SB}u + bc`, 'vb')]),
+      '    workgroupBarrier();',
+      ...steps('', ''),
+      '    workgroupBarrier();',
+      '  }',
+    ];
+  } else {
+    // Buffer `cur` holds the k-tile being multiplied; the next one is read into registers (pa*, pb*)
+    // before its products and written into the other buffer after them; the barrier ending step i
+    // orders both (step i + 1 reads what step i wrote, and writes the buffer step i read).
+    const prefetch = () => [
+      ...fill(aPieces, (q, u) => [aAt(q), `pa${u} = ${aRead('kn')};`]),
+      ...fill(bPieces, (q, u) => [bAt(q), `pb${u} = ${bRead('kn')};`]),
+    ];
+    const commit = (offA: string, offB: string) => [
+      ...fill(aPieces, (q, u) => [aAt(q), ...put('As', `${plus(offA)}ar * ${SA}u + ak`, `pa${u}`)]),
+      ...fill(bPieces, (q, u) => [bAt(q), ...put('Bs', `${plus(offB)}br * ${SB}u + bc`, `pb${u}`)]),
+    ];
+    const inner = (lines: string[]) => lines.map((l) => `  ${l}`);
+    loop = [
+      ...[...Array(Math.ceil(aPieces / threads)).keys()].map((u) => `  var pa${u}: vec4<f16>;`),
+      ...[...Array(Math.ceil(bPieces / threads)).keys()].map((u) => `  var pb${u}: vec4<f16>;`),
+      '  {',
+      '    let kn = 0u;',
+      ...inner([...prefetch(), ...commit('', '')]),
+      '  }',
+      '  workgroupBarrier();',
+      '  var cur = 0u;',
+      `  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {`,
+      `    let kn = k0 + ${BK}u;`,
+      '    let more = kn < p.K;',
+      '    if (more) {',
+      ...inner(prefetch()),
+      '    }',
+      `    let offA = cur * ${BM * SA}u;`,
+      `    let offB = cur * ${BK * SB}u;`,
+      ...steps('offA', 'offB'),
+      '    if (more) {',
+      `      let nextA = ${BM * SA}u - offA;`,
+      `      let nextB = ${BK * SB}u - offB;`,
+      ...inner(commit('nextA', 'nextB')),
+      '    }',
+      '    workgroupBarrier();',
+      '    cur = 1u - cur;',
+      '  }',
+    ];
+  }
   return `${header(emulated, pinned)}
 @group(0) @binding(2) var<storage, read> A4: array<vec4<f16>>;
 @group(0) @binding(3) var<storage, read> B4: array<vec4<f16>>;
 
-var<workgroup> As: array<f16, ${BM * BK}>;
-var<workgroup> Bs: array<f16, ${BK * BN}>;
+var<workgroup> As: array<f16, ${stages * BM * SA}>;
+var<workgroup> Bs: array<f16, ${stages * BK * SB}>;
 ${emulation('As', 'Bs')}
 @compute @workgroup_size(${threads})${sgAttr}
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -246,18 +336,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // the size pinned where the device can, else one size only: sgmatSubgroupSize); the index is
   // made subgroup-uniform explicitly, as the matrix builtins require.
   let sg = ${emulated ? `li / ${k.subgroupSize}u` : `subgroupBroadcastFirst(li / ${k.subgroupSize}u)`};
-  let sr = sg / 2u;
-  let sc = sg % 2u;
+  let sr = sg / ${SGN}u;
+  let sc = sg % ${SGN}u;
   let r0 = ${r0};
   let c0 = ${c0};
 ${acc.join('\n')}
-  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
-${aFill.join('\n')}
-${bFill.join('\n')}
-    workgroupBarrier();
-${steps.join('\n')}
-    workgroupBarrier();
-  }
+${loop.join('\n')}
 ${stores.join('\n')}
 }
 `;
@@ -300,6 +384,62 @@ export interface SgmatOptions {
   TM?: number;
   TN?: number;
   KS?: number;
+  /** Staged only (SgmatProgramKey). */
+  SGM?: number;
+  SGN?: number;
+  db?: boolean;
+  pad?: number;
+}
+
+/**
+ * What bench's matmul-sgmat / matmul-sgmat-staged try on a GPU with the feature (src/bench/sgmat-tune.ts
+ * times them, the fastest correct one is measured), the first of each the H100's 2026-12-06 program
+ * (direct 2x4: 50.5 TFLOP/s at 4096^3, staged 2x2: 46.6). With 16x16x16 fragments and subgroups of 32:
+ * - direct: 2x4, 4x2 and 4x4 fragments per subgroup (8 or 16 products per 6 or 8 fragment loads;
+ *   16 x 8 f32 accumulator registers at 4x4);
+ * - staged: the 2x2 default; the same double-buffered with padded rows; 4 subgroups of 2x4 fragments
+ *   (64 x 128 block, 27 KiB); 4 of 4x4 (128 x 128, each subgroup a 64 x 64 warp tile as CUTLASS's
+ *   fp16 GEMMs, 37 KiB); 8 of 2x4 (4 x 2 subgroups, 128 x 128, 37 KiB); 4 of 4x4 one fragment deep
+ *   (BK 16, 21 KiB). Workgroup memory is checked against the device (sgmatMisfit) before compiling.
+ */
+export const SGMAT_CANDIDATES: Readonly<Record<SgmatVariant, readonly SgmatOptions[]>> = {
+  direct: [
+    { TM: 2, TN: 4 },
+    { TM: 4, TN: 2 },
+    { TM: 4, TN: 4 },
+  ],
+  staged: [
+    { TM: 2, TN: 2, KS: 2 },
+    { TM: 2, TN: 2, KS: 2, db: true, pad: 8 },
+    { TM: 2, TN: 4, KS: 2, db: true, pad: 8 },
+    { TM: 4, TN: 4, KS: 2, db: true, pad: 8 },
+    { TM: 2, TN: 4, KS: 2, SGM: 4, SGN: 2, db: true, pad: 8 },
+    { TM: 4, TN: 4, KS: 1, db: true, pad: 8 },
+  ],
+};
+
+/** A short name of a program's options: TMxTN fragments, ks depth, and the staged options. */
+export function sgmatOptionsName(k: SgmatProgramKey): string {
+  const { SGM, SGN } = sgmatGrid(k);
+  const grid = k.variant === 'staged' ? `${SGM}x${SGN} subgroups of ` : '';
+  const opts = [k.db ? 'db' : '', k.pad ? `pad${k.pad}` : ''].filter(Boolean).join(',');
+  return `${grid}${k.TM}x${k.TN}${k.variant === 'staged' ? ` ks${k.KS}` : ''}${opts ? ` ${opts}` : ''}`;
+}
+
+/** Why a program cannot run on a device with these limits (invocations, workgroup memory), or null. */
+export function sgmatMisfit(k: SgmatProgramKey, limits: Record<string, number>): string | null {
+  const { SGM, SGN } = sgmatGrid(k);
+  const threads = SGM * SGN * k.subgroupSize;
+  const most = Math.min(limits.maxComputeInvocationsPerWorkgroup ?? 256, limits.maxComputeWorkgroupSizeX ?? 256);
+  if (threads > most) return `${threads} invocations > the device's ${most}`;
+  const bytes = sgmatStorageBytes(k);
+  const maxBytes = limits.maxComputeWorkgroupStorageSize ?? 16384;
+  if (bytes > maxBytes) return `${bytes} bytes of workgroup memory > maxComputeWorkgroupStorageSize ${maxBytes}`;
+  const { BM, BN } = sgmatBlock(k);
+  const BK = k.KS * k.frag.K;
+  if (k.variant === 'staged' && (BK % 4 || BN % 4))
+    return `the staged program reads vec4s: BK ${BK} and BN ${BN} must be multiples of 4 (block ${BM} x ${BN})`;
+  return null;
 }
 
 const syntaxOf = new WeakMap<Gpu, SgmatSyntax>();
@@ -313,23 +453,32 @@ export async function prepareSubgroupMatrixMatmul(gpu: Gpu, o: SgmatOptions = {}
   if (problem) throw new Error(`matmul (subgroup matrix): ${problem}`);
   const cfg = pickSubgroupMatrixConfig(gpu.adapter.subgroupMatrixConfigs)!;
   const variant = o.variant ?? 'direct';
+  const staged = variant === 'staged';
   const limits = gpu.adapter.limits;
+  const grid = staged ? { SGM: o.SGM ?? 2, SGN: o.SGN ?? 2 } : { SGM: 1, SGN: 1 };
   const size = sgmatSubgroupSize(
     gpu.adapter.subgroupMinSize,
     gpu.adapter.subgroupMaxSize,
     gpu.device.features.has(SUBGROUP_SIZE_CONTROL_FEATURE as GPUFeatureName),
-    variant === 'staged' ? 4 : 1,
+    grid.SGM * grid.SGN,
     Math.min(limits.maxComputeInvocationsPerWorkgroup ?? 256, limits.maxComputeWorkgroupSizeX ?? 256),
   );
   if (typeof size === 'string') throw new Error(`matmul (subgroup matrix, ${variant}) on ${gpu.name}: ${size}`);
-  const base = {
+  const base: Omit<SgmatProgramKey, 'syntax'> = {
     variant,
     frag: { M: cfg.M, N: cfg.N, K: cfg.K },
     TM: o.TM ?? 2,
     TN: o.TN ?? (variant === 'direct' ? 4 : 2),
-    KS: variant === 'staged' ? (o.KS ?? 2) : 1,
+    KS: staged ? (o.KS ?? 2) : 1,
+    // The staged options only where they differ from the defaults (the program names stay as they were).
+    ...(staged && (grid.SGM !== 2 || grid.SGN !== 2) ? grid : {}),
+    ...(staged && o.db ? { db: true } : {}),
+    ...(staged && o.pad ? { pad: o.pad } : {}),
     ...size,
   };
+  const misfit = sgmatMisfit({ ...base, syntax: 'template' }, limits);
+  if (misfit)
+    throw new Error(`matmul (subgroup matrix, ${variant} ${sgmatOptionsName({ ...base, syntax: 'template' })}): ${misfit}`);
   const known = syntaxOf.get(gpu);
   const errors: string[] = [];
   for (const syntax of known ? [known] : (['template', 'bool'] as const)) {

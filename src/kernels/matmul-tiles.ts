@@ -11,8 +11,9 @@ import type { Gpu } from '../gpu/gpu.js';
 import { userCacheDir } from '../util/cache-dir.js';
 import { readJsonCache, writeJsonCache } from '../util/json-cache.js';
 import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
+import { type MatmulTile, matmulVariantSuffix } from './matmul-program.js';
 
-export type MatmulTile = GemmTile;
+export type { MatmulTile };
 
 /** The default tile: a 64 x 64 block, 16 x 16 threads of 4 x 4 outputs, k-tiles of 16. */
 export const DEFAULT_MATMUL_TILE: MatmulTile = { ...GEMM_TILE_DEFAULTS };
@@ -33,11 +34,16 @@ export const SMALL_MATMUL_TILES: readonly MatmulTile[] = [
 /** On hardware, shrink the block until a product has at least this many workgroups (when one does). */
 export const MIN_MATMUL_WORKGROUPS = 256;
 
+/** BMxBNxBK/TMxTN, then the program options: +db (double-buffered), +u (k loop written out). */
 export function tileName(t: MatmulTile): string {
-  return gemmTileName(t);
+  return gemmTileName(t) + matmulVariantSuffix(t);
 }
 
-/** Workgroup memory of a tile (double-buffered A and B tiles); elemBytes 2 for the f16 kernel. */
+/**
+ * Workgroup memory of a tile (double-buffered A and B tiles, each row padded by a vec4); elemBytes 2
+ * for the f16 kernel. An upper bound of what every program of the tile declares: a db program
+ * declares at most this, the others half.
+ */
 export function matmulTileStorageBytes(t: MatmulTile, elemBytes = 4): number {
   return gemmTileStorageBytes(t, elemBytes);
 }
@@ -79,6 +85,11 @@ export function matmulTileFor(gpu: Gpu, M: number, N: number, batch: number, ele
 
 export interface MatmulTuning {
   tile: MatmulTile;
+  /**
+   * The fastest tile without program options (db, unroll), where the winner has some: the
+   * convolution programs have no such options, so they take this register tile (tunedConvTile).
+   */
+  plainTile?: GemmTile;
   tunedAt: string;
   /** Geometric mean over the tuning shapes. */
   ms: number;
@@ -105,7 +116,7 @@ export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile
   return readJsonCache(path, 'adapters', 'autotune cache', "run 'wgnas bench --autotune' to rebuild it");
 }
 
-const tunedTiles = new WeakMap<Gpu, MatmulTile>();
+const tunedTiles = new WeakMap<Gpu, { matmul: MatmulTile; conv: GemmTile }>();
 
 /**
  * The untuned tile: LARGE_MATMUL_TILE on hardware adapters, SOFTWARE_MATMUL_TILE on software
@@ -123,16 +134,37 @@ export function untunedMatmulTile(gpu: Pick<Gpu, 'adapter'>): MatmulTile {
  * written before the tile had five fields reads as untuned).
  */
 export function tunedMatmulTile(gpu: Gpu): MatmulTile {
+  return tunedTilesOf(gpu).matmul;
+}
+
+/**
+ * The register tile the convolution cores take for large products on hardware (conv2d-gemm.ts):
+ * the tuning's fastest tile without matmul program options (which the conv programs lack), else
+ * the tuned tile's own register tile.
+ */
+export function tunedConvTile(gpu: Gpu): GemmTile {
+  return tunedTilesOf(gpu).conv;
+}
+
+function tunedTilesOf(gpu: Gpu): { matmul: MatmulTile; conv: GemmTile } {
   const hit = tunedTiles.get(gpu);
   if (hit) return hit;
-  const cached = readAutotuneCache().adapters[adapterKey(gpu)]?.matmul?.tile;
-  const tile = cached && matmulTileMisfit(cached, gpu.adapter.limits) === null ? pickTile(cached) : untunedMatmulTile(gpu);
-  tunedTiles.set(gpu, tile);
-  return tile;
+  const tuning = readAutotuneCache().adapters[adapterKey(gpu)]?.matmul;
+  const fit = <T extends GemmTile>(t: T | undefined): T | null =>
+    t && matmulTileMisfit(t, gpu.adapter.limits) === null ? t : null;
+  const tuned = fit(tuning?.tile);
+  const matmul = tuned ? pickTile(tuned) : untunedMatmulTile(gpu);
+  const tiles = { matmul, conv: plainTile(fit(tuning?.plainTile) ?? matmul) };
+  tunedTiles.set(gpu, tiles);
+  return tiles;
+}
+
+function plainTile(t: GemmTile): GemmTile {
+  return { BM: t.BM, BN: t.BN, BK: t.BK, TM: t.TM, TN: t.TN };
 }
 
 function pickTile(t: MatmulTile): MatmulTile {
-  return { BM: t.BM, BN: t.BN, BK: t.BK, TM: t.TM, TN: t.TN };
+  return { ...plainTile(t), ...(t.db === true ? { db: true } : {}), ...(t.unroll === true ? { unroll: true } : {}) };
 }
 
 /** Stores a tuning result for this adapter (atomically) and makes it this Gpu's tile from now on. */
@@ -141,5 +173,5 @@ export function recordMatmulTuning(gpu: Gpu, tuning: MatmulTuning, path = autotu
   const key = adapterKey(gpu);
   cache.adapters[key] = { ...cache.adapters[key], matmul: tuning };
   writeJsonCache(path, cache);
-  tunedTiles.set(gpu, { ...tuning.tile });
+  tunedTiles.set(gpu, { matmul: pickTile(tuning.tile), conv: plainTile(tuning.plainTile ?? tuning.tile) });
 }

@@ -13,6 +13,7 @@ import { webgpuBackend } from '../../src/backend/webgpu.js';
 import { defaultRegistry } from '../../src/bench/kernels/index.js';
 import { MATMUL_TILE_CANDIDATES } from '../../src/bench/autotune.js';
 import type { AdapterReport } from '../../src/gpu/adapter.js';
+import type { Gpu } from '../../src/gpu/index.js';
 import { matmul } from '../../src/kernels/matmul.js';
 import { gemmTileMisfit } from '../../src/kernels/gemm-tile.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from '../../src/kernels/conv2d.js';
@@ -32,6 +33,28 @@ vi.mock('../../src/bench/kernels/util.js', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../../src/bench/kernels/util.js')>()),
   uniforms: (_rng: unknown, n: number) => new Float32Array(n),
 }));
+
+// Nothing runs on the limits device, so the subgroup-matrix tuner's exact check would refuse every
+// candidate: here each candidate is built and dispatched once at the bench's shape (the device checks
+// its program and grid against the H200's limits) and the first is measured.
+vi.mock('../../src/bench/sgmat-tune.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/bench/sgmat-tune.js')>();
+  const sg = await import('../../src/kernels/matmul-subgroup-matrix.js');
+  return {
+    ...real,
+    tuneSubgroupMatrixMatmul: async (g: Gpu, variant: 'direct' | 'staged', s: { M: number; N: number; K: number }) => {
+      const keys = [];
+      for (const c of sg.SGMAT_CANDIDATES[variant]) {
+        const key = await sg.prepareSubgroupMatrixMatmul(g, { ...c, variant });
+        const [a, b] = [g.empty([s.M, s.K]), g.empty([s.K, s.N])];
+        sg.matmulSubgroupMatrix(g, key, a, b).dispose();
+        for (const t of [a, b]) t.dispose();
+        keys.push(key);
+      }
+      return { key: keys[0], trials: [], shape: `${s.M}x${s.N}x${s.K}` };
+    },
+  };
+});
 
 const RUN = 'bench/results/nvidia-h200/2026-12-04';
 const h200 = (f: string): AdapterReport => JSON.parse(readFileSync(`${RUN}/${f}`, 'utf8')).adapter;

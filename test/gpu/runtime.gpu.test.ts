@@ -146,6 +146,42 @@ describe('GPU runtime', () => {
     expect((err as Error).message).toMatch(/undefined_symbol/);
   });
 
+  it('work dispatched with a program that failed to compile fails once: the next work is not blamed for it', async ({ skip }) => {
+    if (!gpu) return skip();
+    const x = gpu.upload([1, 2, 3, 4]);
+    const out = gpu.empty([4]);
+    // Dawn drops the submission that used the invalid pipeline ("[Invalid ComputePipeline ...] is
+    // invalid due to a previous error") and reports its bind group apart: consequences of the
+    // compile error, which the first read throws. Before the fix the next read threw them
+    // (autotune: the candidate after one that failed to compile failed too).
+    gpu.dispatch({ kernel: { file: '../test/fixtures/broken.wgsl' }, buffers: [out], workgroups: [1] });
+    const err = await out.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelCompileError);
+    expect((err as Error).message).toMatch(/undefined_symbol/);
+    const y = scale(gpu, x, 3);
+    expect(Array.from(await y.read())).toEqual([3, 6, 9, 12]);
+    await gpu.sync();
+    // Timed work too (autotune's path): a timer around it ends with a time, not the old error.
+    gpu.dispatch({ kernel: { file: '../test/fixtures/broken.wgsl' }, buffers: [out], workgroups: [1] });
+    await expect(gpu.sync()).rejects.toThrow(KernelCompileError);
+    await gpu.beginTimer();
+    const z = scale(gpu, x, 2);
+    expect((await gpu.endTimer()).ms).toBeGreaterThanOrEqual(0);
+    expect(Array.from(await z.read())).toEqual([2, 4, 6, 8]);
+    for (const t of [x, out, y, z]) t.dispose();
+  });
+
+  it('a compile error of a program never dispatched leaves the errors of other work to be reported', async ({ skip }) => {
+    if (!gpu) return skip();
+    const t = gpu.upload([1, 2, 3, 4]);
+    gpu.copy(t, t, 2, 0, 2); // invalid: dropped at submit, an error of its own
+    gpu.flush();
+    await expect(gpu.compile({ file: '../test/fixtures/broken.wgsl' })).rejects.toThrow(KernelCompileError);
+    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
+    await gpu.sync();
+    t.dispose();
+  });
+
   it('a submission that fails validation rejects read() and sync() (WebGPU drops it: zeros, silently)', async ({ skip }) => {
     if (!gpu) return skip();
     const t = gpu.upload([1, 2, 3, 4]);

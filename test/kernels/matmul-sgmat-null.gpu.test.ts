@@ -12,6 +12,8 @@ process.env.WGNAS_BACKEND = 'null';
 process.env.WGNAS_DAWN_FLAGS = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,use_vulkan_memory_model';
 
 const { acquireGpu } = await import('../../src/gpu/index.js');
+const { readFileSync } = await import('node:fs');
+const H100 = JSON.parse(readFileSync('bench/results/nvidia-h100/2026-12-06/info.json', 'utf8')).adapter.limits;
 const sg = await import('../../src/kernels/matmul-subgroup-matrix.js');
 
 let gpu: Awaited<ReturnType<typeof acquireGpu>>;
@@ -64,6 +66,53 @@ describe('subgroup-matrix programs on Dawn (null backend)', () => {
         const key = benchKey(variant, syntax, {
           subgroupSize: (gpu.adapter.subgroupMaxSize ?? 32) / (variant === 'direct' ? 1 : 4),
         });
+        expect(await problems(sg.sgmatProgram(key))).toEqual([]);
+      });
+    }
+  }
+
+  // Every candidate the bench tunes over (SGMAT_CANDIDATES, src/bench/sgmat-tune.ts) at NVIDIA's
+  // fragment, both syntaxes: Tint takes the module; pipeline validation takes it too, except the
+  // null device's 16 KiB of workgroup memory refuses the larger staged tiles (27-37 KiB, for the
+  // H100's and H200's 48 KiB): that must be their only problem.
+  for (const syntax of ['template', 'bool'] as const) {
+    for (const variant of ['direct', 'staged'] as const) {
+      for (const c of sg.SGMAT_CANDIDATES[variant]) {
+        const base = { ...benchKey(variant, syntax, { subgroupSize: 32 }), ...c };
+        const name = `${variant} ${sg.sgmatOptionsName(base)}, ${syntax} syntax`;
+        it(`candidate ${name}: compiles, and validates where its workgroup memory fits`, async () => {
+          // Dawn wants the workgroup a multiple of the null device's largest subgroup (128).
+          const { SGM, SGN } = sg.sgmatGrid(base);
+          const key = { ...base, subgroupSize: (gpu.adapter.subgroupMaxSize ?? 32) / (SGM * SGN) };
+          expect(key.subgroupSize).toBeGreaterThanOrEqual(16);
+          const bytes = sg.sgmatStorageBytes(key);
+          const limit = gpu.adapter.limits.maxComputeWorkgroupStorageSize;
+          const found = await problems(sg.sgmatProgram(key));
+          if (bytes <= limit) expect(found).toEqual([]);
+          else {
+            expect(found).toHaveLength(1);
+            expect(found[0]).toMatch(
+              new RegExp(`workgroup storage \\(${bytes} bytes\\) is larger than the maximum allowed \\(${limit} bytes\\)`),
+            );
+          }
+          expect(sg.sgmatMisfit({ ...key, subgroupSize: 32 }, H100)).toBeNull();
+        });
+      }
+    }
+  }
+
+  // The double-buffered, padded and 4 x 2 forms whole (pipeline validation included) at tiles that
+  // fit the null device's 16 KiB.
+  for (const syntax of ['template', 'bool'] as const) {
+    for (const opts of [
+      { TM: 1, TN: 1, KS: 1, db: true, pad: 8 },
+      { TM: 1, TN: 1, KS: 2, SGM: 4, SGN: 2, db: true, pad: 8 },
+      { TM: 2, TN: 1, KS: 1, SGM: 1, SGN: 4, pad: 8 },
+    ]) {
+      it(`staged ${JSON.stringify(opts)}, ${syntax} syntax: compiles and validates`, async () => {
+        const n = (opts.SGM ?? 2) * (opts.SGN ?? 2);
+        const key = { ...benchKey('staged', syntax, { subgroupSize: (gpu.adapter.subgroupMaxSize ?? 32) / n }), ...opts };
+        expect(sg.sgmatStorageBytes(key)).toBeLessThanOrEqual(gpu.adapter.limits.maxComputeWorkgroupStorageSize);
         expect(await problems(sg.sgmatProgram(key))).toEqual([]);
       });
     }

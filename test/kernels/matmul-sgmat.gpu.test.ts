@@ -6,13 +6,19 @@
  * builtins they call; without the feature the op refuses in one line naming what to set. Where an
  * adapter has the feature, the real program is compared with the reference too.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   matmulSubgroupMatrix,
   pickSubgroupMatrixConfig,
   prepareSubgroupMatrixMatmul,
+  SGMAT_CANDIDATES,
+  type SgmatOptions,
   type SgmatProgramKey,
   sgmatBlock,
+  sgmatMisfit,
+  sgmatOptionsName,
+  sgmatStorageBytes,
   sgmatProgram,
   sgmatProgramName,
   sgmatSubgroupSize,
@@ -56,6 +62,8 @@ async function expectReference(gpu: Gpu, k: SgmatProgramKey, M: number, N: numbe
   }
 }
 
+const H100 = JSON.parse(readFileSync('bench/results/nvidia-h100/2026-12-06/info.json', 'utf8')).adapter.limits;
+
 const key = (o: Partial<SgmatProgramKey>): SgmatProgramKey => ({
   variant: 'direct',
   frag: { M: 16, N: 16, K: 16 },
@@ -88,6 +96,53 @@ describe('subgroup-matrix matmul: generated programs', () => {
       ),
     );
     expect(names.size).toBe(6);
+  });
+
+  it('sizes the staged candidates (SGMAT_CANDIDATES) for the H100: block, workgroup memory, invocations, names', () => {
+    const at16 = (variant: 'direct' | 'staged', o: SgmatOptions) => ({
+      ...key({ variant, frag: { M: 16, N: 16, K: 16 } }),
+      ...o,
+    });
+    const staged = SGMAT_CANDIDATES.staged.map((o) => at16('staged', o));
+    expect(staged.map((k) => sgmatBlock(k))).toEqual([
+      { BM: 64, BN: 64 },
+      { BM: 64, BN: 64 },
+      { BM: 64, BN: 128 },
+      { BM: 128, BN: 128 },
+      { BM: 128, BN: 128 },
+      { BM: 128, BN: 128 },
+    ]);
+    // f16 tiles [BM][BK + pad] and [BK][BN + pad], one or two buffers: the first as before (8 KiB).
+    expect(staged.map(sgmatStorageBytes)).toEqual([8192, 19456, 27648, 37888, 37888, 20992]);
+    expect(staged.map(sgmatOptionsName)).toEqual([
+      '2x2 subgroups of 2x2 ks2',
+      '2x2 subgroups of 2x2 ks2 db,pad8',
+      '2x2 subgroups of 2x4 ks2 db,pad8',
+      '2x2 subgroups of 4x4 ks2 db,pad8',
+      '4x2 subgroups of 2x4 ks2 db,pad8',
+      '2x2 subgroups of 4x4 ks1 db,pad8',
+    ]);
+    // The default's name is the H100 run's; the options each name their program.
+    expect(sgmatProgramName(staged[0])).toBe('matmul_sgmat_staged_16x16x16_2x2_ks2_sg32_emulated.wgsl');
+    expect(sgmatProgramName(staged[4])).toBe('matmul_sgmat_staged_16x16x16_2x4_ks2_g4x2_db_pad8_sg32_emulated.wgsl');
+    expect(new Set(staged.map(sgmatProgramName)).size).toBe(staged.length);
+    for (const k of [...staged, ...SGMAT_CANDIDATES.direct.map((o) => at16('direct', o))])
+      expect(sgmatMisfit(k, H100)).toBeNull();
+    const webgpu = {
+      maxComputeInvocationsPerWorkgroup: 256,
+      maxComputeWorkgroupSizeX: 256,
+      maxComputeWorkgroupStorageSize: 16384,
+    };
+    expect(sgmatMisfit(staged[0], webgpu)).toBeNull();
+    expect(sgmatMisfit(staged[3], webgpu)).toBe('37888 bytes of workgroup memory > maxComputeWorkgroupStorageSize 16384');
+    expect(sgmatMisfit({ ...staged[4], subgroupSize: 64 }, webgpu)).toBe("512 invocations > the device's 256");
+    // The db program: two buffers, one barrier per k-tile (and the prologue's).
+    const db = sgmatProgram({ ...staged[1], syntax: 'template' });
+    expect(db).toContain('var<workgroup> As: array<f16, 5120>;'); // 2 x 64 x (32 + 8)
+    expect(db).toContain(
+      'subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, offA + (sr * 32u + 0u) * 40u + 0u, 40u)',
+    );
+    expect(db.match(/workgroupBarrier/g)).toHaveLength(2);
   });
 
   it('pins the subgroup size with @subgroup_size where asked', () => {
@@ -139,6 +194,30 @@ describe('subgroup-matrix matmul on the GPU', () => {
       16,
       64,
       12,
+    ],
+    // The staged options (SGMAT_CANDIDATES): double buffering over 3 k-tiles (both buffers, twice),
+    // over one (the prologue's only), padded rows, 4 x 2 and 1 x 4 subgroup grids.
+    [
+      'staged 4x4x4, 2x1 per subgroup, 2 deep, db, pad 8',
+      key({ variant: 'staged', frag: { M: 4, N: 4, K: 4 }, TN: 1, KS: 2, db: true, pad: 8 }),
+      32,
+      16,
+      24,
+    ],
+    ['staged 4x4x4, db, one k-tile', key({ variant: 'staged', frag: { M: 4, N: 4, K: 4 }, TN: 1, KS: 2, db: true }), 16, 8, 8],
+    [
+      'staged 4x8x4, 4x2 subgroups of 1x2, db, pad 4',
+      key({ variant: 'staged', frag: { M: 4, N: 8, K: 4 }, TM: 1, TN: 2, KS: 1, SGM: 4, SGN: 2, db: true, pad: 4 }),
+      32,
+      64,
+      12,
+    ],
+    [
+      'staged 4x4x4, 1x4 subgroups of 2x1, pad 8',
+      key({ variant: 'staged', frag: { M: 4, N: 4, K: 4 }, TM: 2, TN: 1, KS: 1, SGM: 1, SGN: 4, pad: 8 }),
+      16,
+      32,
+      8,
     ],
   ];
   for (const [name, k, M, N, K] of cases) {

@@ -10,14 +10,19 @@ import {
   prepareSubgroupMatrixMatmul,
   type SgmatVariant,
   sgmatBlock,
+  sgmatOptionsName,
 } from '../../kernels/matmul-subgroup-matrix.js';
 import { matmulCpuBlocked } from '../cpu.js';
+import { sgmatTrialsLine, tuneSubgroupMatrixMatmul } from '../sgmat-tune.js';
 import type { BenchKernel, Shape } from '../registry.js';
 import { rngFor, uniforms } from './util.js';
 
 const sq = (n: number): Shape => ({ batch: 1, M: n, N: n, K: n });
 
-/** Tile from WGNAS_SGMAT_TILE=TMxTN (result fragments per subgroup), else the variant's default. */
+/**
+ * Tile from WGNAS_SGMAT_TILE=TMxTN (result fragments per subgroup, the variant's other options at
+ * their defaults), else none: the candidates of SGMAT_CANDIDATES are tuned on the first shape.
+ */
 function tileFromEnv(): { TM?: number; TN?: number } {
   const m = /^(\d)x(\d)$/.exec(process.env.WGNAS_SGMAT_TILE ?? '');
   return m ? { TM: Number(m[1]), TN: Number(m[2]) } : {};
@@ -41,8 +46,10 @@ function sgmatEntry(variant: SgmatVariant): BenchKernel {
     async setup(backend, shape) {
       const gpu = gpuOf(backend);
       if (!gpu) throw new Error('the subgroup-matrix matmul is a WGSL path: run it with --device gpu');
-      const key = await prepareSubgroupMatrixMatmul(gpu, { variant, ...tileFromEnv() });
       const { M, N, K } = shape;
+      const tile = tileFromEnv();
+      const tuning = tile.TM ? null : await tuneSubgroupMatrixMatmul(gpu, variant, { M, N, K });
+      const key = tuning?.key ?? (await prepareSubgroupMatrixMatmul(gpu, { variant, ...tile }));
       const rng = rngFor(name, shape);
       const a = uniforms(rng, M * K);
       const b = uniforms(rng, K * N);
@@ -61,7 +68,11 @@ function sgmatEntry(variant: SgmatVariant): BenchKernel {
           fragment: `${key.frag.M}x${key.frag.N}x${key.frag.K}`,
           block: `${BM}x${BN}`,
           tile: `${key.TM}x${key.TN}`,
+          program: sgmatOptionsName(key),
           syntax: key.syntax,
+          ...(tuning
+            ? { tuning: `${tuning.trials.length} candidates on ${tuning.shape}: ${sgmatTrialsLine(tuning.trials)}` }
+            : {}),
         },
         teardown: () => {
           for (const t of [ga, gb, gc]) t.dispose();

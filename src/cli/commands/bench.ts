@@ -106,8 +106,9 @@ async function bench(values: BenchValues, { positionals, io }: RunContext, ownGp
       log(`autotuning the matmul tile on ${gpu.name}...`);
       const t = await autotuneMatmul(gpu, { log });
       out(
-        `autotune: best matmul tile ${tileName(t.best)} (BMxBNxBK/TMxTN) of ${t.results.length} candidates ` +
-          `on ${t.shapes.map((s) => `${s.batch}x${s.M}x${s.N}x${s.K}`).join(', ')} (${t.timing}); saved to ${t.cachePath}\n`,
+        `autotune: best matmul tile ${tileName(t.best)} (BMxBNxBK/TMxTN, +db double-buffered, +u unrolled) of ${t.results.length} candidates ` +
+          `on ${t.shapes.map((s) => `${s.batch}x${s.M}x${s.N}x${s.K}`).join(', ')} (${t.timing}); ` +
+          `${t.bestPlain ? `convolutions take ${tileName(t.bestPlain)} (the fastest without options); ` : ''}saved to ${t.cachePath}\n`,
       );
       if (names.length === 0) return null;
     }
