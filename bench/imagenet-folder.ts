@@ -58,6 +58,14 @@ interface Row {
   peakTensorBytes: number;
 }
 
+/** A configuration whose process failed (its stderr went to this run's log). */
+interface FailedRow {
+  method: string;
+  batch: number;
+  device: string;
+  error: string;
+}
+
 async function one(method: string, batch: number, folder: string, steps: number): Promise<Row> {
   const backend = await openBackend(values.device as 'cpu' | 'gpu');
   const ds = await openImageFolder(folder, 'train', { size: S });
@@ -152,14 +160,27 @@ if (values.one) {
   let wrote = file;
   try {
     const folder = await writeNoiseImageFolder(join(tmp, 'images'), CLASSES, PER_CLASS);
-    const rows: Row[] = [];
+    const rows: (Row | FailedRow)[] = [];
     for (const method of ['proxyless', 'evolve', 'zeroshot']) {
       for (const batch of values.batches!.split(',').map(Number)) {
         const args = [...process.execArgv, process.argv[1], '--one', method, '--batch', String(batch), '--folder', folder];
-        const out = execFileSync(process.execPath, [...args, '--device', values.device!, '--steps', String(steps)], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        let out: string;
+        try {
+          out = execFileSync(process.execPath, [...args, '--device', values.device!, '--steps', String(steps)], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+        } catch (e) {
+          // One configuration past the device's memory (batch 256 at 224) must not cost the others' rows.
+          const error = `exit ${(e as { status?: number }).status ?? '?'}: see the log above`;
+          rows.push({ method, batch, device: values.device!, error });
+          process.stderr.write(`${method.padEnd(10)} batch ${String(batch).padStart(3)}: failed (${error})\n`);
+          wrote = writeResult(
+            file,
+            JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n',
+          );
+          continue;
+        }
         const row = JSON.parse(out.trim().split('\n').pop()!) as Row;
         rows.push(row);
         process.stderr.write(

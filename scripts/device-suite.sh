@@ -10,15 +10,16 @@
 # train-report.json/train.log (wgnas train of an NB201 cell: images/s), suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to 670 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
+# large size add up to 700 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
 # score-procs 15, score-profile 15, bench 160 (80 cut it at 39 of its 45 cases on an H100, before
 # the sustained warm-up of each measurement and the batch-norm cases), conv-program and conv-legacy
 # 30 each, bench-bn-64, -256, -256-single and -256-split 15 each (10 cases of <= 231 MB, ~200 ms
 # of warm-up each), bench-f16 45 (f32, f16 and tensor-core matmuls at
-# 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 45, latency-gpu 50,
-# summary 10), 690 s with train's 20 (wgnas train, the last step before the summary: the one
-# skipped, said in suite.log and summary.md, when the others spent the budget; an H100 ran the whole
-# suite in 305 s, most steps well inside their limits).
+# 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 75 (batch 64, 128
+# and 256 of three methods: 33 s for 64 and 128 on an H100), latency-gpu 50, summary 10), 720 s
+# with train's 20 (wgnas train, the last step before the summary: the one skipped, said in
+# suite.log and summary.md, when the others spent the budget; an H100 ran the whole suite in 305 s,
+# most steps well inside their limits).
 # A step cut by its limit may take 5 s more (timeout's kill grace), so the whole run also has a budget,
 # SUITE_BUDGET_S (large: 550 s of the 570 s a device call gives it, the rest for unpacking
 # .devcarry/.devrun before and copying out after): each step's limit is cut to what is left
@@ -44,7 +45,7 @@ else
   t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:-$allsel}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-160}"
   t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_bn="${SUITE_BN_AB_S:-15}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
-  t_img="${SUITE_IMAGENET_S:-45}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128} --steps 2 --per-class 64"
+  t_img="${SUITE_IMAGENET_S:-75}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128,256} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
   # 2 epochs of 10 steps at NAS-Bench-201's batch: the second epoch's images/s, its compilation behind it.

@@ -393,9 +393,11 @@ section('imagenet', () => {
     lines.push(`## ImageNet layout at ${img.size} (${img.folder}${cut})`, '');
     lines.push('| method | batch | s/step | images/s | peak tensors MiB | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|');
     for (const r of img.rows)
-      lines.push(
-        `| ${r.method} | ${r.batch} | ${fmt(r.secondsPerStep, 3)} | ${fmt(r.imagesPerSecond, 1)} | ${mib(r.peakTensorBytes)} | ${mib(r.peakRssBytes)} |`,
-      );
+      if (r.error) lines.push(`| ${r.method} | ${r.batch} | failed (${r.error}; imagenet-folder.log) | | | |`);
+      else
+        lines.push(
+          `| ${r.method} | ${r.batch} | ${fmt(r.secondsPerStep, 3)} | ${fmt(r.imagesPerSecond, 1)} | ${mib(r.peakTensorBytes)} | ${mib(r.peakRssBytes)} |`,
+        );
     lines.push('');
   }
 });

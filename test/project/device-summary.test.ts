@@ -136,13 +136,18 @@ describe('device-summary.mjs', () => {
     };
     const md = summarise({
       'suite.log': '[suite 10:03:00] end imagenet rc=124 in 45s\n',
-      'imagenet-folder.json': JSON.stringify({ folder: '8 classes x 64 JPEGs', size: 224, rows: [row] }),
+      'imagenet-folder.json': JSON.stringify({
+        folder: '8 classes x 64 JPEGs',
+        size: 224,
+        rows: [row, { method: 'evolve', batch: 256, device: 'gpu', error: 'exit 1: see the log above' }],
+      }),
       'imagenet-folder.log': 'proxyless  batch  64: 0.20 s/step\n',
     });
     expect(md).toMatch(
       /## ImageNet layout at 224 \(8 classes x 64 JPEGs; cut by its time limit: the configurations it finished\)/,
     );
     expect(md).toMatch(/\| proxyless \| 64 \| 0\.200 \| 640\.0 \| 2048 \| 1024 \|/);
+    expect(md).toMatch(/\| evolve \| 256 \| failed \(exit 1: see the log above; imagenet-folder\.log\) \| \| \| \|/);
     expect(md).not.toMatch(/## imagenet: /);
   });
 
