@@ -12,6 +12,10 @@
  * with the matmul's chunk (gramKChunk) and the same reduction of the chunks' partials the result
  * equals the matmul's Gram bit for bit.
  *
+ * With `norm` the program reads X and normalises each row as it loads it, (x - mean) * scale from
+ * row_stats (correlation.wgsl), the f32 operations normalize_rows performs in place: the same Z
+ * without writing it (one pass over X less, and correlation() needs no copy).
+ *
  * Staging: the workgroup loads a BK-deep k-tile of all N rows (thread u: row group u % NB, k-quad
  * u / NB; four vec4 reads, one per row, transposed in registers into four vec4s of 4 rows at one
  * k), stores it into Zs[k][group] and, while the FMAs run on it, already reads the next k-tile into
@@ -27,6 +31,11 @@ export interface GramProgramKey {
   vecZ: boolean;
   /** C written as vec4s (N % 4 == 0). */
   vecC: boolean;
+  /**
+   * Z is X's rows normalised as they are loaded: (x - mean) * scale with each row's (mean, scale)
+   * from correlation.wgsl's row_stats, the same f32 operations as normalize_rows' in-place pass.
+   */
+  norm: boolean;
 }
 
 /** 16 groups = N up to 64 (NB-201's batch): 136 threads, 4 x 4 outputs each. */
@@ -35,15 +44,15 @@ export const GRAM_SYM_MAX_GROUPS = 16;
 /** The matmul pads its last k-tile to this multiple (its Gram tiles' BK); the program mimics it. */
 export const GRAM_PAD_K = 16;
 
-/** The key for N rows of D features. */
-export function gramProgramKey(N: number, D: number): GramProgramKey {
+/** The key for N rows of D features (norm: normalise X's rows on load). */
+export function gramProgramKey(N: number, D: number, norm = false): GramProgramKey {
   const NB = Math.ceil(N / 4);
   if (!(NB >= 1 && NB <= GRAM_SYM_MAX_GROUPS))
     throw new RangeError(`gramProgramKey: N=${N} is not in 1..${4 * GRAM_SYM_MAX_GROUPS}`);
   // Deep k-tiles keep a big GPU's memory busy: WRCor's batches give it one or two workgroups per
   // SM, each with a k-tile in flight (64 x 64 floats, 16 KiB) while it computes on the last.
   // Fewer rows take shallower tiles, so each thread prefetches at most 2 x 4 vec4s.
-  return { NB, BK: NB >= 15 ? 64 : NB >= 7 ? 32 : 16, vecZ: D % 4 === 0, vecC: N % 4 === 0 };
+  return { NB, BK: NB >= 15 ? 64 : NB >= 7 ? 32 : 16, vecZ: D % 4 === 0, vecC: N % 4 === 0, norm };
 }
 
 export function gramThreads(NB: number): number {
@@ -57,7 +66,7 @@ export function gramStorageBytes(k: GramProgramKey): number {
 
 /** The program's name in the shader cache (a pseudo file name; one per key). */
 export function gramProgramName(k: GramProgramKey): string {
-  return `gram_sym_f32_${k.NB}x${k.BK}_${+k.vecZ}${+k.vecC}.wgsl`;
+  return `gram_sym_f32_${k.NB}x${k.BK}_${+k.vecZ}${+k.vecC}${+k.norm}.wgsl`;
 }
 
 const XYZW = 'xyzw';
@@ -74,7 +83,9 @@ export function gramProgram(k: GramProgramKey): string {
   L.push(`struct Params { N: u32, D: u32, B: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> Z: ${k.vecZ ? 'array<vec4<f32>>' : 'array<f32>'};
-@group(0) @binding(2) var<storage, read_write> C: ${k.vecC ? 'array<vec4<f32>>' : 'array<f32>'};
+@group(0) @binding(2) var<storage, read_write> C: ${k.vecC ? 'array<vec4<f32>>' : 'array<f32>'};${
+    k.norm ? '\n// Per row of Z: (mean, scale).\n@group(0) @binding(3) var<storage, read> stats: array<vec2<f32>>;' : ''
+  }
 // Zs[k * ${NB} + g]: rows 4g..4g+3 at k of the current k-tile.
 var<workgroup> Zs: array<vec4<f32>, ${BK * NB}>;
 
@@ -96,6 +107,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let row0 = b * p.N;`);
   for (let i = 0; i < 4; i++) L.push(`  var acc${i} = vec4<f32>();`);
   for (let u = 0; u < perThread; u++) for (let j = 0; j < 4; j++) L.push(`  var pf${u}_${j} = vec4<f32>();`);
+  if (k.norm) {
+    // The rows this thread loads are the same in every k-tile: their (mean, scale) once.
+    for (let u = 0; u < perThread; u++) {
+      for (let j = 0; j < 4; j++) {
+        const r = `4u * ((tid + ${u * T}u) % ${NB}u) + ${j}u`;
+        L.push(`  var ms${u}_${j} = vec2<f32>();`);
+        L.push(`  if (${r} < p.N) { ms${u}_${j} = stats[row0 + ${r}]; }`);
+      }
+    }
+  }
   // Loads of the k-tile at k0 into the prefetch registers (zeros past N or kEnd).
   const loads = (k0: string): string[] => {
     const out: string[] = [];
@@ -105,12 +126,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       out.push(`      let u = tid + ${u * T}u; let g = u % ${NB}u; let kq = ${k0} + (u / ${NB}u) * 4u;`);
       for (let j = 0; j < 4; j++) {
         out.push(`      { let r = 4u * g + ${j}u; var v = vec4<f32>();`);
+        // normalize_rows' (x - mean) * scale, on the values inside (the padding stays 0).
+        const ms = `ms${u}_${j}`;
+        const norm = (x: string) => (k.norm ? `(${x} - ${ms}.x) * ${ms}.y` : x);
         if (k.vecZ) {
           // D % 4 == 0 and chunks end on multiples of 4: kq < kEnd means the whole vec4 is inside.
-          out.push(`        if (r < p.N && kq < kEnd) { v = Z[((row0 + r) * p.D + kq) / 4u]; }`);
+          const x = `Z[((row0 + r) * p.D + kq) / 4u]`;
+          out.push(
+            `        if (r < p.N && kq < kEnd) { v = ${k.norm ? `(${x} - vec4<f32>(${ms}.x)) * vec4<f32>(${ms}.y)` : x}; }`,
+          );
         } else {
           out.push(`        if (r < p.N) { let e = (row0 + r) * p.D + kq;`);
-          for (let c = 0; c < 4; c++) out.push(`          if (kq + ${c}u < kEnd) { v.${XYZW[c]} = Z[e + ${c}u]; }`);
+          for (let c = 0; c < 4; c++) out.push(`          if (kq + ${c}u < kEnd) { v.${XYZW[c]} = ${norm(`Z[e + ${c}u]`)}; }`);
           out.push('        }');
         }
         out.push(`        pf${u}_${j} = v; }`);

@@ -17,6 +17,8 @@ import {
   GRAM_K_CHUNK,
   gramFlops,
   gramKChunks,
+  normalizeRows,
+  rowStats,
 } from '../../src/kernels/correlation.js';
 import { gramProgram, gramProgramKey, gramThreads } from '../../src/kernels/gram-program.js';
 import { matmulCpu } from '../../src/kernels/matmul.js';
@@ -62,9 +64,9 @@ describe('symmetric Gram kernel', () => {
 
   it('programs: 136 threads for N = 64, 4 x 4 outputs each; FLOPs counted as run', () => {
     expect(gramThreads(gramProgramKey(64, 16384).NB)).toBe(136);
-    expect(gramProgramKey(64, 16384)).toEqual({ NB: 16, BK: 64, vecZ: true, vecC: true });
+    expect(gramProgramKey(64, 16384)).toEqual({ NB: 16, BK: 64, vecZ: true, vecC: true, norm: false });
     expect(gramProgramKey(32, 10).BK).toBe(32);
-    expect(gramProgramKey(5, 7)).toEqual({ NB: 2, BK: 16, vecZ: false, vecC: false });
+    expect(gramProgramKey(5, 7, true)).toEqual({ NB: 2, BK: 16, vecZ: false, vecC: false, norm: true });
     expect(() => gramProgramKey(65, 8)).toThrow(RangeError);
     expect(gramProgram(gramProgramKey(64, 1024))).toContain('@workgroup_size(136)');
     expect(gramFlops(1, 64, 1000)).toBe(64 * 68 * 1000);
@@ -112,6 +114,22 @@ describe('symmetric Gram kernel', () => {
     expect(bits(sym)).toEqual(bits(old));
   });
 
+  it("rowStats' (mean, scale) give normalize_rows' values bit for bit", async ({ skip }) => {
+    const g = gpu;
+    if (!g) return skip();
+    const [rows, D] = [7, 301];
+    const x = new Rng(9).normals(rows * D).map((v, i) => v * 3 + ((i / D) | 0));
+    x.fill(-1.5, 2 * D, 3 * D); // a constant row: scale 0
+    const gx = g.upload(x, [rows, D]);
+    const st = await rowStats(g, gx, rows, D).read();
+    const z = await normalizeRows(g, gx, rows, D).read();
+    const f = Math.fround;
+    const mine = x.map((v, i) => f(f(v - st[2 * ((i / D) | 0)]) * st[2 * ((i / D) | 0) + 1]));
+    expect(bits(mine)).toEqual(bits(z));
+    expect(st[5]).toBe(0);
+    gx.dispose();
+  });
+
   it('correlation() and the batched path agree bit for bit with either Gram kernel', async ({ skip }) => {
     const g = gpu;
     if (!g) return skip();
@@ -122,6 +140,7 @@ describe('symmetric Gram kernel', () => {
     const [cs, cm] = [correlation(g, gx), correlation(g, gx, { gram: 'matmul' })];
     const [s, m] = [await cs.read(), await cm.read()];
     expect(bits(s)).toEqual(bits(m));
+    expect(bits(await gx.read()), 'x as it was').toEqual(bits(x));
     expectClose(s, correlationCpu(x, B, N, D), { atol: 2e-5, label: 'C' });
     const off: Float32Array[] = [];
     for (const kernel of ['symmetric', 'matmul'] as const) {
