@@ -40,7 +40,9 @@ fn sign_codes_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 // the Gram product of unit rows, without a separate set_diag pass), bit 2 = skip a layer with a
 // diagonal entry below 1/2 (the Gram product of unit rows has ~1 there, of a constant row's zero
 // row 0: a correlation matrix with an undefined row adds nothing).
-struct BatchedParams { n: u32, slots: u32, outs: u32, flags: u32 }
+// [slot_begin, slot_end): the slots that have layers (accumulate_abs_batched's threads cover only
+// their elements; the per-thread kernel covers every slot).
+struct BatchedParams { n: u32, slots: u32, outs: u32, flags: u32, slot_begin: u32, slot_end: u32, _a: u32, _b: u32 }
 
 @group(0) @binding(0) var<uniform> bp: BatchedParams;
 // Per slot s: [first layer, end layer) at 2s, 2s+1 (f32, exact below 2^24; an empty slot has
@@ -68,19 +70,21 @@ fn store_sums(s: u32, e: u32, sums: vec3<f32>) {
 }
 
 // Skip flags of one window of layers: filled by the whole workgroup (n diagonal reads per layer
-// spread over its threads), read by each thread for the layers of its slot.
-const MAXL: u32 = 1024u;
+// spread over its threads), read by each thread for the layers of its slot. One entry per thread:
+// zero-initialising workgroup memory (WebGPU's rule) costs each workgroup one store per thread.
+const MAXL: u32 = WG;
 var<workgroup> layer_skip: array<atomic<u32>, MAXL>;
 
-// One thread per element of every slot's N x N sum; a workgroup's WG elements touch the slots
-// [s_lo, s_hi] (several where n * n is no multiple of WG), whose layers [lo, hi) it walks in
-// windows of MAXL: flags first, then each thread's own layers of the window, in layer order.
+// One thread per element of the N x N sums of the slots [slot_begin, slot_end); a workgroup's WG
+// elements touch the slots [s_lo, s_hi] (several where n * n is no multiple of WG), whose layers
+// [lo, hi) it walks in windows of MAXL: flags first, then each thread's own layers of the window,
+// in layer order.
 @compute @workgroup_size(WG)
 fn accumulate_abs_batched(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32) {
   let nn = bp.n * bp.n;
-  let total = bp.slots * nn;
-  let i0 = (wg.x + wg.y * nwg.x) * WG;  // uniform: the barriers below need every thread
+  let total = bp.slot_end * nn;
+  let i0 = bp.slot_begin * nn + (wg.x + wg.y * nwg.x) * WG;  // uniform: the barriers below need every thread
   if (i0 >= total) { return; }
   let i = i0 + lid;
   let inside = i < total;

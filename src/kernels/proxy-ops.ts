@@ -32,6 +32,10 @@ export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
   slots: 'u32',
   outs: 'u32',
   flags: 'u32',
+  slot_begin: 'u32',
+  slot_end: 'u32',
+  _a: 'u32',
+  _b: 'u32',
 });
 
 /** dst += weight * |src| in place (same element count). */
@@ -125,14 +129,21 @@ export function accumulateAbsBatched(
   assertUnaliased('accumulateAbsBatched', [['dst', dst]], [['src', src]], sameBuffer);
   if (L === 0) return;
   const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights, o.weights2));
+  const perThread = skipCheck === 'per-thread';
+  // Threads only for the slots with layers (a chunk of WRCor's arena fills a few of 2 per network).
+  const [slotBegin, slotEnd] = perThread ? [0, slots] : [o.layerSlots[0], o.layerSlots[L - 1] + 1];
   gpu.dispatch({
-    kernel: {
-      file: 'proxy_ops.wgsl',
-      entry: skipCheck === 'per-thread' ? 'accumulate_abs_batched_per_thread' : 'accumulate_abs_batched',
-    },
+    kernel: { file: 'proxy_ops.wgsl', entry: perThread ? 'accumulate_abs_batched_per_thread' : 'accumulate_abs_batched' },
     buffers: [dst, src, meta],
-    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: batchedAccumulateFlags(o) }),
-    workgroups: gpu.grid1d(slots * n * n, WG),
+    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({
+      n,
+      slots,
+      outs,
+      flags: batchedAccumulateFlags(o),
+      slot_begin: slotBegin,
+      slot_end: slotEnd,
+    }),
+    workgroups: gpu.grid1d((slotEnd - slotBegin) * n * n, WG),
   });
   // The pool hands this buffer out again only to work queued after this dispatch.
   meta.dispose();
