@@ -174,6 +174,7 @@ function correlationGram(gpu: Gpu, x: GpuTensor, out: GpuTensor, B: number, N: n
     gram(gpu, x, out, { kernel: 'matmul' });
     return;
   }
+  if (B * N === 0) return;
   const stats = rowStats(gpu, x, B * N, D);
   try {
     gramSym(gpu, x, out, B, N, D, stats);
