@@ -1,9 +1,9 @@
 // Batched per-sample Pearson correlation. Input X is B x N x D (N samples of D features per batch
-// entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. normalize_rows turns
-// X into Z in place (the out-of-place caller copies first; the batched WRCor path normalises an
-// arena it owns); the Gram product runs on the matmul (transB); set_diag fixes the diagonal to
-// exactly 1. A constant row has no defined correlation: its Z row is 0, so it correlates 0 with
-// every other row.
+// entry); the correlation matrix is Z Z^T with Z the centred, unit-norm rows. row_stats gives each
+// row's mean and scale to the symmetric Gram program, which normalises rows as it loads them;
+// normalize_rows turns X into Z in place for the Gram product on the matmul (N > 64, or the A/B
+// path). set_diag fixes the diagonal to exactly 1. A constant row has no defined correlation: its
+// Z row is 0, so it correlates 0 with every other row.
 
 struct Params { rows: u32, D: u32, N: u32, B: u32 }
 
@@ -13,13 +13,9 @@ struct Params { rows: u32, D: u32, N: u32, B: u32 }
 override WG: u32 = 256u;
 //#include "workgroup_reduce.wgsl"
 
-@compute @workgroup_size(WG)
-fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wg.x + wg.y * nwg.x;
-  if (row >= p.rows) { return; }  // uniform per workgroup, so barriers stay uniform
-  let tid = lid.x;
-  let base = row * p.D;
+// The mean of row `base` (D elements) and the scale of its deviations: 1 / their norm, 0 for a
+// constant row. Every thread of the row's workgroup calls it (wgSum's barriers) and gets both.
+fn row_mean_scale(base: u32, tid: u32) -> vec2<f32> {
   var s = 0.0;
   for (var i = tid; i < p.D; i += WG) { s += Y[base + i]; }
   let mean = wgSum(tid, s) / f32(p.D);
@@ -36,8 +32,32 @@ fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
   // Relative threshold: a constant row leaves only rounding noise in css.
   var scale = 0.0;
   if (css > 1e-10 * rss && css > 0.0) { scale = inverseSqrt(css); }
+  return vec2<f32>(mean, scale);
+}
+
+@compute @workgroup_size(WG)
+fn normalize_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= p.rows) { return; }  // uniform per workgroup, so barriers stay uniform
+  let tid = lid.x;
+  let base = row * p.D;
+  let ms = row_mean_scale(base, tid);
   // Each element is read and written by the same thread, so the overwrite needs no barrier.
-  for (var i = tid; i < p.D; i += WG) { Y[base + i] = (Y[base + i] - mean) * scale; }
+  for (var i = tid; i < p.D; i += WG) { Y[base + i] = (Y[base + i] - ms.x) * ms.y; }
+}
+
+// row_stats: each row's (mean, scale) as normalize_rows computes them, for a kernel that
+// normalises the rows as it reads them (the symmetric Gram program): Y is left as it is.
+@group(0) @binding(2) var<storage, read_write> stats: array<vec2<f32>>;
+
+@compute @workgroup_size(WG)
+fn row_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let ms = row_mean_scale(row * p.D, lid.x);
+  if (lid.x == 0u) { stats[row] = ms; }
 }
 
 @group(0) @binding(1) var<storage, read_write> Cm: array<f32>;

@@ -1,15 +1,31 @@
 /**
- * Batched Pearson correlation matrices (B x N x D -> B x N x N): correlation.wgsl normalises the
- * rows, the matmul forms the Gram products Z Z^T split along D (partial Grams of GRAM_K_CHUNK
- * features each, summed by reduce.wgsl), so a few matrices of NB201 size (N = 64, D up to 16384)
- * still spread over a whole GPU instead of one workgroup per matrix.
+ * Batched Pearson correlation matrices (B x N x D -> B x N x N): the Gram products Z Z^T of the
+ * centred unit-norm rows Z, split along D (partial Grams of GRAM_K_CHUNK features each, summed by
+ * reduce.wgsl), so a few matrices of NB201 size (N = 64, D up to 16384) still spread over a whole
+ * GPU instead of one workgroup per matrix. For N <= 64 correlation.wgsl's row_stats gives each
+ * row's mean and scale and the symmetric Gram program (gram-program.ts: each Z tile loaded once,
+ * only the blocks on and above the diagonal computed, then mirrored) normalises the rows as it
+ * loads them; else (or with the 'matmul' Gram kernel, kept for A/B runs) normalize_rows writes Z
+ * and the matmul (transB) forms the product. Both paths give the same bits.
  */
 import type { Gpu } from '../gpu/gpu.js';
+import { ShapeError } from '../gpu/errors.js';
+import { registerShaderSource } from '../gpu/shaders.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
-import { MATMUL_KERNEL, matmul } from './matmul.js';
-import { REDUCE_PARAMS, REDUCE_WG } from './reduce.js';
+import {
+  GRAM_PAD_K,
+  GRAM_SYM_MAX_GROUPS,
+  type GramProgramKey,
+  gramProgram,
+  gramProgramKey,
+  gramProgramName,
+  gramStorageBytes,
+  gramThreads,
+} from './gram-program.js';
+import { MATMUL_KERNEL, matmul, splitKChunks } from './matmul.js';
+import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
 import {
   DEFAULT_MATMUL_TILE,
   type MatmulTile,
@@ -38,10 +54,145 @@ export function gramTile(gpu: Gpu, N: number): MatmulTile {
   return t ?? SMALL_MATMUL_TILES.at(-1)!;
 }
 
+/**
+ * Which kernel forms a Gram product: 'symmetric' (default; gram-program.ts, N <= 64, larger N take
+ * the matmul) or 'matmul' (the generic matmul with transB, the kernel before the symmetric one:
+ * kept for A/B runs, e.g. the bench's correlation case). Both give the same bits.
+ */
+export type GramKernel = 'symmetric' | 'matmul';
+
+export interface GramOptions {
+  kernel?: GramKernel;
+}
+
+const registeredGram = new Set<string>();
+
+/** The shader-cache name of a symmetric Gram program, registering its source on first use. */
+export function gramProgramFile(key: GramProgramKey): string {
+  const name = gramProgramName(key);
+  if (!registeredGram.has(name)) {
+    registerShaderSource(name, gramProgram(key));
+    registeredGram.add(name);
+  }
+  return name;
+}
+
+/** The program of WRCor's Gram products (N = 64, D a multiple of 4): descriptors name it. */
+export const GRAM_DEFAULT_PROGRAM = gramProgramFile(gramProgramKey(64, 1024));
+export const GRAM_PARAMS = defineUniforms(GRAM_DEFAULT_PROGRAM, 'Params', { N: 'u32', D: 'u32', B: 'u32', kChunk: 'u32' });
+const GRAM_KERNEL = { file: GRAM_DEFAULT_PROGRAM, entries: ['main'], uniforms: GRAM_PARAMS } as const;
+
+/**
+ * The chunks along D both Gram kernels use: GRAM_K_CHUNK's split count, chunks rounded up to the
+ * matmul Gram tile's BK (gramTile: 16, 8 only where no tile of 16 fits), as matmul() rounds them.
+ */
+export function gramKChunks(D: number, BK = GRAM_PAD_K): { kChunk: number; splits: number } {
+  return splitKChunks(D, Math.max(1, Math.ceil(D / GRAM_K_CHUNK)), BK);
+}
+
+/** Why the symmetric kernel cannot form this Gram product here (null: it can). */
+export function gramSymMisfit(gpu: Gpu, N: number, D: number): string | null {
+  if (N > 4 * GRAM_SYM_MAX_GROUPS) return `N=${N} > ${4 * GRAM_SYM_MAX_GROUPS}`;
+  const key = gramProgramKey(N, D);
+  const lim = gpu.adapter.limits;
+  const threads = gramThreads(key.NB);
+  if (threads > (lim.maxComputeInvocationsPerWorkgroup ?? 256) || threads > (lim.maxComputeWorkgroupSizeX ?? 256))
+    return `${threads} invocations per workgroup exceed the device's limits`;
+  if (gramStorageBytes(key) > (lim.maxComputeWorkgroupStorageSize ?? 16384)) return 'workgroup memory';
+  return null;
+}
+
 /** out = Z Z^T for z [B, N, D] (a new [B, N, N] tensor when out is not given). */
-export function gram(gpu: Gpu, z: GpuTensor, out?: GpuTensor): GpuTensor {
+export function gram(gpu: Gpu, z: GpuTensor, out?: GpuTensor, opts: GramOptions = {}): GpuTensor {
   const N = z.shape[z.shape.length - 2];
-  return matmul(gpu, z, z, { transB: true, out, tile: gramTile(gpu, N), kChunk: GRAM_K_CHUNK });
+  const D = z.shape[z.shape.length - 1];
+  if (!useSymmetric(gpu, z, opts.kernel)) {
+    return matmul(gpu, z, z, { transB: true, out, tile: gramTile(gpu, N), kChunk: GRAM_K_CHUNK });
+  }
+  const B = z.shape.length === 3 ? z.shape[0] : 1;
+  if (out) assertUnaliased('gram', [['out', out]], [['z', z]], sameBuffer);
+  const o = out ?? gpu.empty(z.shape.length === 3 ? [B, N, N] : [N, N]);
+  if (o.size !== B * N * N) throw new ShapeError(`gram: out has ${o.size} elements, expected ${B}x${N}x${N}`);
+  gramSym(gpu, z, o, B, N, D);
+  return o;
+}
+
+function useSymmetric(gpu: Gpu, x: GpuTensor, kernel: GramKernel = 'symmetric'): boolean {
+  const r = x.shape.length;
+  return kernel === 'symmetric' && (r === 2 || r === 3) && gramSymMisfit(gpu, x.shape[r - 2], x.shape[r - 1]) === null;
+}
+
+/**
+ * out = Z Z^T on the symmetric program, for z [B, N, D] (with stats: z's rows normalised as they
+ * are loaded, stats [B * N] (mean, scale) pairs from rowStats).
+ */
+function gramSym(gpu: Gpu, z: GpuTensor, out: GpuTensor, B: number, N: number, D: number, stats?: GpuTensor): void {
+  if (B * N === 0) return;
+  if (D === 0) throw new ShapeError('gram: D must be positive');
+  const { kChunk, splits } = gramKChunks(D, gramTile(gpu, N).BK);
+  const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (B > maxWg || splits > maxWg)
+    throw new ShapeError(`gram: ${B} matrices or ${splits} chunks exceed ${maxWg} workgroups per dimension`);
+  const part = splits === 1 ? out : gpu.empty([splits, B, N, N]);
+  gpu.dispatch({
+    kernel: { file: gramProgramFile(gramProgramKey(N, D, stats !== undefined)) },
+    buffers: stats ? [z, part, stats] : [z, part],
+    uniforms: GRAM_PARAMS.pack({ N, D, B, kChunk }),
+    workgroups: [B, splits],
+  });
+  if (splits > 1) {
+    sumSlicesInto(gpu, part, splits, out);
+    part.dispose(); // the pool hands it out again only to later work on the same queue
+  }
+}
+
+/**
+ * The (mean, scale) of each of x's rows ([rows, D] viewed) as normalize_rows computes them, as a
+ * new [rows, 2] tensor: what the symmetric Gram program needs to normalise rows on load.
+ */
+export function rowStats(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
+  checkNormalizeRows(rows, D, x.size);
+  const stats = gpu.empty([rows, 2]);
+  gpu.dispatch({
+    kernel: { file: 'correlation.wgsl', entry: 'row_stats', constants: { WG } },
+    buffers: [x, stats],
+    uniforms: CORRELATION_PARAMS.pack({ rows, D, N: 0, B: 0 }),
+    workgroups: gpu.grid1d(rows, 1),
+  });
+  return stats;
+}
+
+/**
+ * out = Z Z^T for Z the normalised rows of x [B, N, D]: row_stats then the symmetric program,
+ * which normalises each row as it loads it (x is left as it is; the normalised rows are never
+ * written), or, for N > 64 and the 'matmul' kernel, normalize_rows in place (x overwritten) and
+ * the matmul. The same bits either way.
+ */
+function correlationGram(gpu: Gpu, x: GpuTensor, out: GpuTensor, B: number, N: number, D: number, kernel?: GramKernel): void {
+  if (!useSymmetric(gpu, x, kernel)) {
+    normalizeRowsInPlace(gpu, x, B * N, D);
+    gram(gpu, x, out, { kernel: 'matmul' });
+    return;
+  }
+  if (B * N === 0) return;
+  const stats = rowStats(gpu, x, B * N, D);
+  try {
+    gramSym(gpu, x, out, B, N, D, stats);
+  } finally {
+    stats.dispose(); // the pool hands it out again only to later work on the same queue
+  }
+}
+
+/**
+ * FLOPs of B Gram products of N rows of D features as each kernel runs them: the matmul's full
+ * product 2 N^2 D per matrix; the symmetric kernel's 2 D per entry of the 4 x 4 blocks on and above
+ * the diagonal (diagonal blocks whole), N (N + 4) D for N a multiple of 4: 53 % of the full
+ * product's at N = 64.
+ */
+export function gramFlops(B: number, N: number, D: number, kernel: GramKernel = 'symmetric'): number {
+  if (kernel === 'matmul' || N > 4 * GRAM_SYM_MAX_GROUPS) return 2 * B * N * N * D;
+  const NB = Math.ceil(N / 4);
+  return 2 * B * D * 16 * gramThreads(NB);
 }
 
 /** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
@@ -70,30 +221,35 @@ export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: nu
 }
 
 /**
- * The batched path's correlation without its diagonal: normalises x ([B, N, D], overwritten) in
- * place and writes Z Z^T into out ([B, N, N]). Off-diagonal entries equal correlation()'s; the
- * diagonal is ~1 for rows with variance and 0 for constant rows (callers count it as 1).
+ * The batched path's correlation without its diagonal: Z Z^T into out ([B, N, N]) for Z the
+ * normalised rows of x ([B, N, D]), which serves as scratch: left as it is on the symmetric Gram
+ * program (rows normalised as they are loaded), normalised in place on the matmul (N > 64, or
+ * opts.gram 'matmul'). Off-diagonal entries equal correlation()'s; the diagonal is ~1 for rows
+ * with variance and 0 for constant rows (callers count it as 1).
  * D = 1 is allowed: every row is constant, so the correlation matrix is the identity.
  */
-export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor): void {
+export function correlationOffDiagInPlace(gpu: Gpu, x: GpuTensor, out: GpuTensor, opts: { gram?: GramKernel } = {}): void {
   const [B, N, D] = offDiagCorrelationDims(x.shape, out.size);
   assertUnaliased('correlationOffDiagInPlace', [['out', out]], [['x', x]], sameBuffer);
-  normalizeRowsInPlace(gpu, x, B * N, D);
-  gram(gpu, x, out);
+  correlationGram(gpu, x, out, B, N, D, opts.gram);
 }
 
 /**
  * Pearson correlation between the N rows of each batch entry. x is [B, N, D] (or [N, D]).
  * Rows with zero variance correlate 0 with every other row; the diagonal is exactly 1.
+ * opts.gram: the Gram kernel (GramKernel; the bench's A/B). x is not modified.
  */
-export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?: boolean } = {}): GpuTensor {
+export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?: boolean; gram?: GramKernel } = {}): GpuTensor {
   const [B, N, D] = correlationDims(x.shape, opts.allowSingleFeature);
   // The result owns its buffer in the caller's shape: a view of a [1, N, N] product would make the
   // caller's dispose() a no-op, and every 2-D call (jacob_cov, MeCo's per-ReLU matrices) leak one.
   const c = gpu.empty(x.shape.length === 2 ? [N, N] : [B, N, N]);
-  const z = normalizeRows(gpu, x, B * N, D);
+  // The matmul path normalises a copy in place; the symmetric program reads x itself.
+  const sym = useSymmetric(gpu, x, opts.gram);
+  const z = sym ? x : gpu.empty(x.shape);
   try {
-    gram(gpu, z.view([B, N, D]), c);
+    if (!sym) gpu.copy(x, z);
+    correlationGram(gpu, z.view([B, N, D]), c, B, N, D, opts.gram);
     gpu.dispatch({
       kernel: { file: 'correlation.wgsl', entry: 'set_diag' },
       buffers: [c],
@@ -104,22 +260,24 @@ export function correlation(gpu: Gpu, x: GpuTensor, opts: { allowSingleFeature?:
     c.dispose();
     throw e;
   } finally {
-    z.dispose();
+    if (!sym) z.dispose();
   }
   return c;
 }
 
 export const correlationOp = defineOp({
   name: 'correlation',
-  summary: 'batched Pearson correlation of N rows of D features (normalize_rows + Z Z^T + set_diag)',
+  summary: 'batched Pearson correlation of N rows of D features (row statistics + Z Z^T + set_diag)',
   kernels: [
-    { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
+    { file: 'correlation.wgsl', entries: ['normalize_rows', 'row_stats'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
     { file: 'correlation.wgsl', entries: ['set_diag'], uniforms: CORRELATION_PARAMS },
+    GRAM_KERNEL,
     MATMUL_KERNEL,
     { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],
-  // Gram product 2BN^2D + normalisation (mean, deviations, two sums of squares, scale) 8BND;
-  // x read once, the B matrices written once.
+  // Gram product 2BN^2D (the full product's; the symmetric kernel does about half, gramFlops) +
+  // normalisation (mean, deviations, two sums of squares, scale) 8BND; x read once, the B matrices
+  // written once.
   cost: ({ B = 1, N, D }: { B?: number; N: number; D: number }) => ({
     flops: 2 * B * N * N * D + 8 * B * N * D,
     bytes: 4 * (B * N * D + B * N * N),
@@ -130,9 +288,10 @@ export const correlationOp = defineOp({
 
 export const correlationOffDiagInPlaceOp = defineOp({
   name: 'correlationOffDiagInPlace',
-  summary: 'batched correlation without set_diag, normalising x in place (WRCor batched scoring)',
+  summary: 'batched correlation without set_diag, x as scratch (WRCor batched scoring)',
   kernels: [
-    { file: 'correlation.wgsl', entries: ['normalize_rows'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
+    { file: 'correlation.wgsl', entries: ['normalize_rows', 'row_stats'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
+    GRAM_KERNEL,
     MATMUL_KERNEL,
     { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
   ],

@@ -104,6 +104,15 @@ function autoSplits(gpu: Gpu, tile: MatmulTile, M: number, N: number, K: number,
 }
 
 /**
+ * Split-K's chunks for a target of `splits`: chunks of ceil(K / splits) rounded up to a multiple of
+ * BK (every chunk but the last starts and ends on a k-tile), and the split count that leaves.
+ */
+export function splitKChunks(K: number, splits: number, BK: number): { kChunk: number; splits: number } {
+  const kChunk = Math.max(BK, Math.ceil(Math.ceil(K / splits) / BK) * BK);
+  return { kChunk, splits: Math.max(1, Math.ceil(K / kChunk)) };
+}
+
+/**
  * C = op(A) op(B), batched over a leading dimension (a 2-D operand broadcasts).
  * Shapes are the stored ones: A is [b?, M, K] (or [b?, K, M] with transA).
  */
@@ -122,8 +131,9 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, opts: MatmulOptions
   if (!Number.isInteger(splits) || splits < 1)
     throw new RangeError(`matmul: splits must be a positive integer, got ${opts.splits}`);
   if (beta !== 0) splits = 1; // partial sums cannot fold in beta * C; keep one pass
-  const kChunk = Math.max(tile.BK, Math.ceil(Math.ceil(K / splits) / tile.BK) * tile.BK);
-  splits = Math.max(1, Math.ceil(K / kChunk));
+  const chunked = splitKChunks(K, splits, tile.BK);
+  const kChunk = chunked.kChunk;
+  splits = chunked.splits;
   const out = opts.out ?? gpu.empty(outShape);
   if (batch * M * N === 0) return out;
   const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;

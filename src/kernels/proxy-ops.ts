@@ -32,6 +32,10 @@ export const BATCHED_ACCUMULATE_PARAMS = defineUniforms(FILE, 'BatchedParams', {
   slots: 'u32',
   outs: 'u32',
   flags: 'u32',
+  slot_begin: 'u32',
+  slot_end: 'u32',
+  _a: 'u32',
+  _b: 'u32',
 });
 
 /** dst += weight * |src| in place (same element count). */
@@ -70,7 +74,9 @@ export function signCodesInPlace(gpu: Gpu, x: GpuTensor, elems = x.size): void {
 
 /**
  * Slot ranges + weights, laid out as accumulate_abs_batched reads them (with weights2, each layer's
- * two weights side by side). Throws on unsorted slots.
+ * two weights side by side). An empty slot's range is empty at the layers of the slots before it,
+ * so the ranges ascend and a workgroup reads its layers' span from its first and last slot.
+ * Throws on unsorted slots.
  */
 export function batchedLayerMeta(
   slots: number,
@@ -82,10 +88,12 @@ export function batchedLayerMeta(
   checkBatchedLayers(slots, layerSlots, weights);
   const stride = weights2 ? 2 : 1;
   const meta = new Float32Array(2 * slots + stride * L);
+  for (let s = 0, l = 0; s < slots; s++) {
+    meta[2 * s] = l;
+    while (l < L && layerSlots[l] === s) l++;
+    meta[2 * s + 1] = l;
+  }
   for (let l = 0; l < L; l++) {
-    const s = layerSlots[l];
-    if (l === 0 || s !== layerSlots[l - 1]) meta[2 * s] = l;
-    meta[2 * s + 1] = l + 1;
     meta[2 * slots + stride * l] = weights[l];
     if (weights2) meta[2 * slots + stride * l + 1] = weights2[l];
   }
@@ -97,21 +105,45 @@ function batchedAccumulateFlags(o: BatchedAccumulateOptions): number {
 }
 
 /**
+ * How skipConstant finds a layer's zero diagonal: 'workgroup' (default) reads each layer's n
+ * diagonal entries once per workgroup, into workgroup memory; 'per-thread' is the kernel before
+ * it (every thread reads them for every layer of its slot), kept for A/B runs. Both add the same
+ * terms in the same order: their sums agree bit for bit.
+ */
+export type SkipCheck = 'workgroup' | 'per-thread';
+
+/**
  * dst[s*outs] += sum over layers l of slot s of w_l * |src[l]|  (and dst[s*outs+1] += sum |src[l]|
  * when outs >= 2, dst[s*outs+2] += sum w2_l |src[l]| when outs = 3), in one dispatch for every
  * layer and slot.
  */
-export function accumulateAbsBatched(gpu: Gpu, dst: GpuTensor, src: GpuTensor, o: BatchedAccumulateOptions): void {
+export function accumulateAbsBatched(
+  gpu: Gpu,
+  dst: GpuTensor,
+  src: GpuTensor,
+  o: BatchedAccumulateOptions,
+  skipCheck: SkipCheck = 'workgroup',
+): void {
   const { n, slots } = o;
   const { outs, L } = batchedAccumulateDims(dst.size, src.size, o);
   assertUnaliased('accumulateAbsBatched', [['dst', dst]], [['src', src]], sameBuffer);
   if (L === 0) return;
   const meta = gpu.upload(batchedLayerMeta(slots, o.layerSlots, o.weights, o.weights2));
+  const perThread = skipCheck === 'per-thread';
+  // Threads only for the slots with layers (a chunk of WRCor's arena fills a few of 2 per network).
+  const [slotBegin, slotEnd] = perThread ? [0, slots] : [o.layerSlots[0], o.layerSlots[L - 1] + 1];
   gpu.dispatch({
-    kernel: { file: 'proxy_ops.wgsl', entry: 'accumulate_abs_batched' },
+    kernel: { file: 'proxy_ops.wgsl', entry: perThread ? 'accumulate_abs_batched_per_thread' : 'accumulate_abs_batched' },
     buffers: [dst, src, meta],
-    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({ n, slots, outs, flags: batchedAccumulateFlags(o) }),
-    workgroups: gpu.grid1d(slots * n * n, WG),
+    uniforms: BATCHED_ACCUMULATE_PARAMS.pack({
+      n,
+      slots,
+      outs,
+      flags: batchedAccumulateFlags(o),
+      slot_begin: slotBegin,
+      slot_end: slotEnd,
+    }),
+    workgroups: gpu.grid1d((slotEnd - slotBegin) * n * n, WG),
   });
   // The pool hands this buffer out again only to work queued after this dispatch.
   meta.dispose();
@@ -173,7 +205,9 @@ export const signCodesInPlaceOp = defineOp({
 export const accumulateAbsBatchedOp = defineOp({
   name: 'accumulateAbsBatched',
   summary: "dst[slot] += sum over the slot's layers of w_l |C_l| for a stack of N x N matrices, one dispatch",
-  kernels: [{ file: FILE, entries: ['accumulate_abs_batched'], uniforms: BATCHED_ACCUMULATE_PARAMS }],
+  kernels: [
+    { file: FILE, entries: ['accumulate_abs_batched', 'accumulate_abs_batched_per_thread'], uniforms: BATCHED_ACCUMULATE_PARAMS },
+  ],
   // Every layer's matrix read once, each slot's output(s) read and written once.
   cost: ({ n, layers, slots, outs = 1 }: { n: number; layers: number; slots: number; outs?: number }) => ({
     flops: (1 + outs) * layers * n * n,

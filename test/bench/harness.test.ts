@@ -287,6 +287,18 @@ describe('registry', () => {
     }
   });
 
+  it("correlation's A/B rows: the matmul Gram beside the symmetric one, each with the FLOPs it runs", () => {
+    const k = defaultRegistry().get('correlation');
+    const labels = k.shapes.large.map((sh) => k.label!(sh));
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels).toEqual(expect.arrayContaining(['32x64x16384', '32x64x16384 matmul-gram', '15x64x16384 matmul-gram']));
+    const [B, N, D] = [32, 64, 16384];
+    const norm = 8 * B * N * D;
+    expect(k.cost({ B, N, D, gram: 0 }).flops).toBe(2 * B * N * N * D + norm);
+    expect(k.cost({ B, N, D }).flops).toBe(B * N * (N + 4) * D + norm);
+    expect(k.cost({ B, N, D }).bytes).toBe(k.cost({ B, N, D, gram: 0 }).bytes);
+  });
+
   it('rejects duplicates and names the available kernels for an unknown one', () => {
     const reg = defaultRegistry();
     expect(() => reg.add(reg.get('matmul'))).toThrow(/twice/);

@@ -67,7 +67,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(kp.archs).toBe(1);
       expect(kp.settings.warmupArchs).toBe(2);
       expect(kp.profile.clock).toBe('gpu-timestamps');
-      expect(kp.profile.kernels.map((k: { kernel: string }) => k.kernel)).toContain('correlation.wgsl:normalize_rows');
+      expect(kp.profile.kernels.map((k: { kernel: string }) => k.kernel)).toContain('correlation.wgsl:row_stats');
       const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8'));
       const kernels = new Set(bench.results.map((r: { kernel: string }) => r.kernel));
       for (const k of ['matmul', 'correlation', 'conv2d', 'fma', 'copy']) expect(kernels).toContain(k);
@@ -145,7 +145,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(row, summary).not.toBeNull();
       expect(Number(row[1])).toBeCloseTo(ips, 0);
       expect(summary).toMatch(/## Where a WRCor cell's time goes \(1 cell after 2 warm-up, group 2, batch 8; gpu-timestamps\)/);
-      expect(summary).toMatch(/\| correlation\.wgsl:normalize_rows \| [\d.]+ \| [\d.]+ \|/);
+      expect(summary).toMatch(/\| correlation\.wgsl:row_stats \| [\d.]+ \| [\d.]+ \|/);
       // The ungrouped run scored the first cells of the grouped one: the same scores.
       const m = summary.match(/on the (\d+) common cells: largest relative difference (\d\.\d+e[+-]\d+)/)!;
       expect(Number(m[1])).toBe(3);
