@@ -15,8 +15,9 @@ export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /*
 const SMALL_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Power-of-two buckets up to 64 KiB, then eight steps per octave (at least 64 KiB each): at most
- * 12.5 % waste, and tensors of nearly the same size share buffers. Stacked scoring groups hold
+ * Power-of-two buckets up to 64 KiB, then eight steps per octave of at least 64 KiB each: at most
+ * 12.5 % waste from 512 KiB up (below, steps of 64 KiB: up to 2x just above 64 KiB, where the bytes
+ * are few), and tensors of nearly the same size share buffers. Stacked scoring groups hold
  * tensors whose sizes follow each group's cells: in steps of 64 KiB two groups shared almost none,
  * and the pool held both groups' buffers.
  */
