@@ -58,7 +58,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_CONV_CORE',
-    help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs",
+    help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs; depthwise convolutions too, on hardware adapters (software ones run the hand-written depthwise kernel either way)",
   },
   {
     name: 'WGNAS_BN_WG',

@@ -8,14 +8,17 @@
  *     (conv2d_bcast.wgsl, uniform weight rows; default on software adapters, where it is ~4x
  *     faster). The weight gradient splits K (the batch) over workgroups.
  *   groups > 1, not depthwise: the same implicit GEMMs, one per group in one dispatch (tiled core).
- *   depthwise (groups = Cin = Cout), square kernel <= 7, stride 1 or 2: conv2d_depthwise.wgsl;
- *     other depthwise shapes: direct kernels (conv2d_grouped.wgsl).
+ *   depthwise (groups = Cin = Cout), square kernel <= 7, stride 1 or 2: a generated program per
+ *     pass, kernel, stride and pad (conv2d-depthwise-program.ts; hardware adapters), or
+ *     conv2d_depthwise.wgsl (the legacy core, software adapters); other depthwise shapes: direct
+ *     kernels (conv2d_grouped.wgsl).
  * Shapes travel in uniforms: one pipeline per kernel and tile/width (depthwise: per kernel size,
- * stride and pad) serves every shape.
+ * stride and pad, and for the programs one of three tile sizes) serves every shape.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { registerShaderSource } from '../gpu/shaders.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, resolvePrecision } from './f16.js';
@@ -34,6 +37,14 @@ import {
   runGemm,
 } from './conv2d-gemm.js';
 import type { ConvPass } from './conv2d-program.js';
+import {
+  DW_FIELDS,
+  type DwPass,
+  type DwProgramKey,
+  dwProgram,
+  dwProgramName,
+  planDepthwise,
+} from './conv2d-depthwise-program.js';
 import { type Conv2dParams, type ConvDims, checkConvDy, conv2dMacs, conv2dOutShape, convDims } from './params.js';
 import {
   conv2dBackwardInputCpu,
@@ -105,7 +116,9 @@ export const GROUPED_PARAMS = defineUniforms('conv2d_grouped.wgsl', 'Params', {
 // ---- depthwise and grouped --------------------------------------------------------------------------
 //
 // Depthwise convolutions with a square kernel up to 7x7 and stride 1 or 2 (MobileNetV2 /
-// ProxylessNAS) run conv2d_depthwise.wgsl, specialised per (kernel, stride, pad); every other
+// ProxylessNAS) run a generated program (conv2d-depthwise-program.ts; the legacy core, software
+// adapters and rows too wide for its tile: conv2d_depthwise.wgsl), specialised per (kernel, stride,
+// pad); every other
 // depthwise convolution runs the generic direct kernels of conv2d_grouped.wgsl. Other groupings
 // (Cin / groups or Cout / groups > 1) are implicit GEMMs, one per group (groupedGemm).
 
@@ -173,9 +186,65 @@ function groupedUniforms(d: ConvDims, total: number): ArrayBuffer {
 
 const WG = 256;
 
+const dwRegistered = new Set<string>();
+
+/** The shader-cache name of a generated depthwise program, registering its source on first use. */
+export function dwProgramFile(key: DwProgramKey): string {
+  const name = dwProgramName(key);
+  if (!dwRegistered.has(name)) {
+    registerShaderSource(name, dwProgram(key));
+    dwRegistered.add(name);
+  }
+  return name;
+}
+
+/** The 3x3 stride-1 program of a pass at the smallest tile (descriptors name it). */
+const dwDefaultProgram = (pass: DwPass) => dwProgramFile({ pass, KS: 3, ST: 1, PD: 1, R: 4, tile: 1024 });
+
+export const DW_PARAMS = defineUniforms(dwDefaultProgram('fwd'), 'DwParams', DW_FIELDS);
+
+/**
+ * Whether depthwise passes run the generated programs: opts.core when given, else the program core
+ * (WGNAS_CONV_CORE) on hardware. Software adapters keep conv2d_depthwise.wgsl by default, like the
+ * broadcast GEMM core: on lavapipe it ran most of the bench's depthwise shapes 1.3-3.8x faster
+ * (bench/results/depthwise/2026-12-06; a workgroup barrier and zeroed workgroup memory per tile
+ * cost a CPU more), and their weight gradient keeps its bits.
+ */
+function depthwiseByProgram(gpu: Gpu, opts: Conv2dOptions): boolean {
+  if (opts.core) return opts.core === 'program';
+  return !gpu.adapter.isSoftware && defaultConvCore() === 'program';
+}
+
+/** Weight gradient of the depthwise programs on hardware: split the batch until channels x splits reaches this. */
+const DW_TARGET_WORKGROUPS_GPU = 2048;
+
+/**
+ * A depthwise pass as the program core's generated program: false where its tile cannot hold one
+ * row of the plane (the caller then runs conv2d_depthwise.wgsl). Weight gradient: `out` holds
+ * `splits` partial gradients.
+ */
+function depthwiseProgram(gpu: Gpu, pass: DwPass, d: ConvDims, out: GpuTensor, a: GpuTensor, b: GpuTensor, splits = 1): boolean {
+  const dims = { N: Math.ceil(d.N / splits), C: d.Cin, H: d.H, W: d.W, OH: d.OH, OW: d.OW, KS: d.KH, ST: d.stride, PD: d.pad };
+  const plan = planDepthwise(pass, dims);
+  if (!plan) return false;
+  const gridX = pass === 'bwd_weight' ? splits : Math.ceil(d.N / plan.imgs) * plan.bands;
+  const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (gridX > maxWg || d.Cin > maxWg)
+    throw new ShapeError(`conv2d: depthwise grid ${gridX} x ${d.Cin} exceeds this device's workgroup grid`);
+  const { imgs, rows, bands, chunks, BR, SW } = plan;
+  gpu.dispatch({
+    kernel: { file: dwProgramFile(plan.key), entry: 'main' },
+    buffers: [out, a, b],
+    uniforms: DW_PARAMS.pack({ N: d.N, C: d.Cin, H: d.H, W: d.W, OH: d.OH, OW: d.OW, imgs, rows, bands, chunks, BR, SW, splits }),
+    workgroups: [gridX, d.Cin],
+  });
+  return true;
+}
+
 /**
  * A depthwise pass that writes planes of `rows` x `cols` (fwd: y from x, bwd_input: dx from dy)
- * into `out`: conv2d_depthwise.wgsl where it applies, else the direct kernel of conv2d_grouped.wgsl.
+ * into `out`: the generated program (program core) or conv2d_depthwise.wgsl (legacy core) where
+ * they apply, else the direct kernel of conv2d_grouped.wgsl.
  */
 function depthwisePass(
   gpu: Gpu,
@@ -186,8 +255,10 @@ function depthwisePass(
   w: GpuTensor,
   rows: number,
   cols: number,
+  opts: Conv2dOptions,
 ): GpuTensor {
   if (isFastDepthwise(d)) {
+    if (depthwiseByProgram(gpu, opts) && depthwiseProgram(gpu, pass, d, out, src, w)) return out;
     const imgs = depthwiseImages(d, rows, cols);
     const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
     if (d.Cin > maxWg) throw new ShapeError(`conv2d: ${d.Cin} depthwise channels exceed the workgroup grid`);
@@ -228,7 +299,7 @@ export function conv2d(gpu: Gpu, x: GpuTensor, w: GpuTensor, p: Conv2dParams = {
     runGemm(gpu, plan, y, w, x, dims, d.Cin, d, g);
     return y;
   }
-  return depthwisePass(gpu, 'fwd', d, gpu.empty([d.N, d.Cout, d.OH, d.OW]), x, w, d.OH, d.OW);
+  return depthwisePass(gpu, 'fwd', d, gpu.empty([d.N, d.Cout, d.OH, d.OW]), x, w, d.OH, d.OW, opts);
 }
 
 export function conv2dBackwardInput(
@@ -248,7 +319,7 @@ export function conv2dBackwardInput(
     runGemm(gpu, plan, dx, w, dy, dims, d.Cout, d, g);
     return dx;
   }
-  return depthwisePass(gpu, 'bwd_input', d, gpu.empty(xShape), dy, w, d.H, d.W);
+  return depthwisePass(gpu, 'bwd_input', d, gpu.empty(xShape), dy, w, d.H, d.W, opts);
 }
 
 export function conv2dBackwardWeight(
@@ -262,18 +333,23 @@ export function conv2dBackwardWeight(
   const d = convDims('conv2dBackwardWeight', x.shape, wShape, p);
   checkConvDy('conv2dBackwardWeight', dy.shape, d);
   if (isFastDepthwise(d)) {
-    // Split the batch so that there are enough workgroups when channels are few.
-    const splits = Math.max(1, Math.min(d.N, Math.ceil(DEPTHWISE_TARGET_WORKGROUPS / d.Cin)));
     if (d.Cin > (gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535)) {
       throw new ShapeError(`conv2dBackwardWeight: ${d.Cin} channels exceed the workgroup grid`);
     }
+    // Split the batch so that there are enough workgroups when channels are few (the programs aim
+    // higher on hardware: a workgroup's rounds run one after the other).
+    const program = depthwiseByProgram(gpu, opts);
+    const target = program && !gpu.adapter.isSoftware ? DW_TARGET_WORKGROUPS_GPU : DEPTHWISE_TARGET_WORKGROUPS;
+    const splits = Math.max(1, Math.min(d.N, Math.ceil(target / d.Cin)));
     const part = gpu.empty(splits === 1 ? wShape : [splits, ...wShape]);
-    gpu.dispatch({
-      kernel: depthwiseKernel(d, 'bwd_weight'),
-      buffers: [part, x, dy],
-      uniforms: depthwiseUniforms(d, splits, 1),
-      workgroups: [splits, d.Cin],
-    });
+    if (!(program && depthwiseProgram(gpu, 'bwd_weight', d, part, x, dy, splits))) {
+      gpu.dispatch({
+        kernel: depthwiseKernel(d, 'bwd_weight'),
+        buffers: [part, x, dy],
+        uniforms: depthwiseUniforms(d, splits, 1),
+        workgroups: [splits, d.Cin],
+      });
+    }
     if (splits === 1) return part;
     const dw = sumSlices(gpu, part, splits, wShape);
     part.dispose();
@@ -417,6 +493,7 @@ const gemmKernels = (pass: ConvPass, gemmFile: string, relu = false): KernelRef[
 ];
 const convKernels = (pass: ConvPass, gemmFile: string, depthwise: string, grouped: string): KernelRef[] => [
   ...gemmKernels(pass, gemmFile),
+  { file: dwDefaultProgram(pass), entries: ['main'], uniforms: DW_PARAMS },
   { file: 'conv2d_depthwise.wgsl', entries: [depthwise], uniforms: DEPTHWISE_PARAMS, overrides: { KS: 3, ST: 1, PD: 1 } },
   { file: 'conv2d_grouped.wgsl', entries: [grouped], uniforms: GROUPED_PARAMS },
 ];
