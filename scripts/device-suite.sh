@@ -10,13 +10,14 @@
 # train-report.json/train.log (wgnas train of an NB201 cell: images/s), suite.log, summary.md
 # (and, with SUITE_TAR=FILE, all of it as one .tgz).
 # Each step has its own time limit so one slow step cannot eat the others' time; the limits of the
-# large size add up to 700 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
+# large size add up to 730 s (info 15 s each, autotune 40, score-all 45, score-1 15, score-stacked 30,
 # score-procs 15, score-profile 15, bench 160 (80 cut it at 39 of its 45 cases on an H100, before
 # the sustained warm-up of each measurement and the batch-norm cases), conv-program and conv-legacy
-# 30 each, bench-bn-64, -256, -256-single and -256-split 15 each (10 cases of <= 231 MB, ~200 ms
+# 45 each (18 s for the dense cases on an H100; the depthwise passes, k3-k7, since the program core
+# has its own depthwise kernel), bench-bn-64, -256, -256-single and -256-split 15 each (10 cases of <= 231 MB, ~200 ms
 # of warm-up each), bench-f16 45 (f32, f16 and tensor-core matmuls at
 # 4096^3 and 8192^3 only), proxyless-step 30, autospace-step 20, imagenet 75 (batch 64, 128
-# and 256 of three methods: 33 s for 64 and 128 on an H100), latency-gpu 50, summary 10), 720 s
+# and 256 of three methods: 33 s for 64 and 128 on an H100), latency-gpu 50, summary 10), 750 s
 # with train's 20 (wgnas train, the last step before the summary: the one skipped, said in
 # suite.log and summary.md, when the others spent the budget; an H100 ran the whole suite in 305 s,
 # most steps well inside their limits).
@@ -44,7 +45,7 @@ else
   stackgroup="${SUITE_STACKED_GROUP:-$allgroup}"; t_stack="${SUITE_STACKED_S:-30}"
   t_procs="${SUITE_PROCS_S:-15}"; procs="${SUITE_PROCS:-4}"; procs_sel="${SUITE_PROCS_SEL:-$allsel}";
   t_prof="${SUITE_PROFILE_S:-15}"; prof_cells="${SUITE_PROFILE_CELLS:-129}"; t_bench="${SUITE_BENCH_S:-160}"
-  t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-30}"; t_bn="${SUITE_BN_AB_S:-15}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
+  t_f16="${SUITE_F16_S:-45}"; t_conv="${SUITE_CONV_AB_S:-45}"; t_bn="${SUITE_BN_AB_S:-15}"; t_lat="${SUITE_LATENCY_S:-50}"; t_steps="${SUITE_STEPS_S:-30}"; t_auto="${SUITE_AUTOSPACE_S:-20}"
   t_img="${SUITE_IMAGENET_S:-75}"; img_args="--batches ${SUITE_IMAGENET_BATCHES:-64,128,256} --steps 2 --per-class 64"
   steps_args="--layout cifar --batch 64 --steps 3"
   auto_args="--iterations 1 --steps 3 --warmup 2 --population 4 --k 4 --batch 64 --train 2048 --val 512"
@@ -110,11 +111,11 @@ step score-stacked "$t_stack" partial $W score --device gpu $allsel --batch "$ba
 step score-procs "$t_procs" partial $W score --device gpu $procs_sel --batch "$batch" --seed 0 $net --group "$allgroup" --procs "$procs" --quiet --out "$out/score-procs.csv"
 # Where a grouped cell's time goes: each dispatch timed in its own pass, host recording counted (after the probe and the first group).
 step score-profile "$t_prof" $W score --device gpu --sample "$prof_cells" --batch "$batch" --seed 0 $net --group "$allgroup" --quiet --kernel-profile "$out/kernel-profile.json" --out "$out/score-profile.csv"
-step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"
+step bench "$t_bench" bash -c "$W bench matmul correlation conv2d conv2d-bwd-input conv2d-bwd-weight depthwise depthwise-bwd-input depthwise-bwd-weight gate-dot fitness-mix fitness-mix-bwd fma copy --shapes $shapes --baselines tfjs-webgpu --json '$out/bench.json' --svg '$out/roofline.svg' --markdown > '$out/bench.md' 2> '$out/bench.log'"
 # The convolution cores side by side (issue 17): the generated programs (default) and the legacy
 # hand-written core (WGNAS_CONV_CORE=legacy), ours only, on the same shapes; summary.md puts them in one table.
 for core in program legacy; do
-  step "conv-$core" "$t_conv" bash -c "WGNAS_CONV_CORE=$core $W bench conv2d conv2d-bwd-input conv2d-bwd-weight --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-conv-$core.json' --markdown > '$out/bench-conv-$core.md' 2> '$out/bench-conv-$core.log'"
+  step "conv-$core" "$t_conv" bash -c "WGNAS_CONV_CORE=$core $W bench conv2d conv2d-bwd-input conv2d-bwd-weight depthwise depthwise-bwd-input depthwise-bwd-weight --shapes $shapes --baselines none --repeats 5 --warmup 2 --json '$out/bench-conv-$core.json' --markdown > '$out/bench-conv-$core.md' 2> '$out/bench-conv-$core.log'"
 done
 # Batch norm's statistics kernels at width 64 (the plan before they were widened on GPUs; what
 # software adapters keep) and 256 (a GPU's default now) under each dispatch plan (WGNAS_BN_PLAN:

@@ -288,6 +288,16 @@ export const depthwiseBench = entry('fwd', {
   description: 'depthwise conv forward (MBConv), NCHW f32, groups = C (direct kernel)',
   shapes: DW_SHAPES,
 });
+export const depthwiseBwdInputBench = entry('bwd-input', {
+  name: 'depthwise-bwd-input',
+  description: 'depthwise conv input gradient (MBConv), NCHW f32, groups = C (direct kernel)',
+  shapes: DW_SHAPES,
+});
+export const depthwiseBwdWeightBench = entry('bwd-weight', {
+  name: 'depthwise-bwd-weight',
+  description: 'depthwise conv weight gradient (MBConv), NCHW f32, groups = C (direct kernel)',
+  shapes: DW_SHAPES,
+});
 
 /** The dense layers only: the f16 path is for groups = 1. */
 const denseOnly = (sets: BenchKernel['shapes']): BenchKernel['shapes'] =>

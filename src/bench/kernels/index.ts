@@ -3,7 +3,15 @@ import { KernelRegistry } from '../registry.js';
 import { batchNormBench, batchNormBwdBench } from './batchnorm.js';
 import { gateDotBench } from './binarize.js';
 import { copyBench, fmaBench } from './calibrate.js';
-import { conv2dBench, conv2dBwdInputBench, conv2dBwdWeightBench, conv2dF16Bench, depthwiseBench } from './conv2d.js';
+import {
+  conv2dBench,
+  conv2dBwdInputBench,
+  conv2dBwdWeightBench,
+  conv2dF16Bench,
+  depthwiseBench,
+  depthwiseBwdInputBench,
+  depthwiseBwdWeightBench,
+} from './conv2d.js';
 import { correlationBench } from './correlation.js';
 import { fitnessMixBench, fitnessMixBwdBench } from './fitness.js';
 import { matmulBench, matmulF16Bench } from './matmul.js';
@@ -17,6 +25,8 @@ export function defaultRegistry(): KernelRegistry {
     conv2dBwdInputBench,
     conv2dBwdWeightBench,
     depthwiseBench,
+    depthwiseBwdInputBench,
+    depthwiseBwdWeightBench,
     gateDotBench,
     fitnessMixBench,
     fitnessMixBwdBench,
