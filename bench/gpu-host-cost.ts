@@ -100,6 +100,7 @@ const backend = await openBackend('gpu');
 const gpu = gpuOf(backend)!;
 // Record a whole group before anything is submitted, so the measured host time is recording alone.
 gpu.maxDispatchesPerSubmit = 1e9;
+gpu.firstDispatchesPerSubmit = 1e9; // nor the small chunks after a wait
 const load0 = loadavg();
 say(`adapter: ${gpu.name}${gpu.adapter.isSoftware ? ' (software)' : ''}; host ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 say(`load average at start: ${load0.map((l) => l.toFixed(2)).join(' ')}`);

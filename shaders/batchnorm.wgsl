@@ -166,6 +166,12 @@ fn chunkMoments(c: u32, j0: u32, j1: u32, lid: u32) -> vec2<f32> {
 struct Moments { n: f32, mean: f32, m2: f32 }
 
 fn chanMerge(a: Moments, mb: f32, m2b: f32, nb: f32) -> Moments {
+  // The first chunk is taken as is, with no division: IEEE gives the same (mb * (nb / nb) = mb), but
+  // a driver may fold the one-kernel plan's literal zero and not the per-plane merge's runtime one,
+  // and Vulkan allows division 2.5 ulp: the S = 1 plans' bits must not depend on that.
+  if (a.n == 0.0) {
+    return Moments(nb, mb, m2b);
+  }
   let tot = a.n + nb;
   let delta = mb - a.mean;
   var r = a;

@@ -65,7 +65,7 @@ export const BN_UNRECORDED: RunSettings = bnSetting({ wg: 64, plan: 'auto' });
 
 /** The refusal's advice when such a file is resumed at another width. */
 export function bnUnrecordedAdvice(path: string, flag: string): Record<string, string> {
-  const advice = `${path} predates the recorded batch norm plan and reads as WGNAS_BN_WG=64, as every GPU result before it: resume with WGNAS_BN_WG=64, or write another ${flag}`;
+  const advice = `${path} records no batch norm plan: written before it was recorded (read as WGNAS_BN_WG=64, as every GPU result then: resume with WGNAS_BN_WG=64) or by a --redis queue, whose workers chose their own (resume with --redis); or write another ${flag}`;
   return { [BN_ENV]: advice, [BN_PLAN_ENV]: advice };
 }
 

@@ -122,8 +122,16 @@ export class Gpu {
    * H100's cell is GPU-bound: 4 processes gave no more cells/s than one); small chunks first put it
    * to work within ~3 ms, and the larger ones after keep the submits few.
    */
-  firstDispatchesPerSubmit = FIRST_SUBMIT_DISPATCHES;
+  private firstDispatches = FIRST_SUBMIT_DISPATCHES;
   private submitThreshold = FIRST_SUBMIT_DISPATCHES;
+  get firstDispatchesPerSubmit(): number {
+    return this.firstDispatches;
+  }
+  /** Takes effect at once (the open encoder's threshold too) and after every later wait. */
+  set firstDispatchesPerSubmit(n: number) {
+    this.firstDispatches = n;
+    this.submitThreshold = n;
+  }
   private encoderDispatches = 0;
   /** Command buffers submitted (each flush with recorded work). */
   submitCount = 0;
@@ -484,7 +492,7 @@ export class Gpu {
       if (err) {
         this.pipelines.delete(key);
         this.pipelinesByCall.clear(); // rare (a compile error): drop every alias, valid ones re-alias
-        if (c.dispatched) await this.dropInvalidPipelineWork();
+        if (c.dispatched) await this.dropInvalidPipelineWork(c.pipeline.label);
         throw err;
       }
     }
@@ -496,15 +504,18 @@ export class Gpu {
    * and an uncaptured error of its bind group. Those are consequences of the compile error being
    * thrown: taken here (the open encoder submitted first, the uncaptured errors in flight let land),
    * so that the next check, and the next caller's work (the next autotune candidate), is not blamed.
-   * An out-of-memory error stays for checkAllocations.
+   * Only those are taken (messages naming the pipeline or "due to a previous error"): other work's
+   * errors stay for the next check, and an out-of-memory error for checkAllocations.
    */
-  private async dropInvalidPipelineWork(): Promise<void> {
+  private async dropInvalidPipelineWork(label: string): Promise<void> {
     this.flush();
     const checks = this.submitChecks;
     this.submitChecks = [];
-    await Promise.all(checks);
+    const errors = await Promise.all(checks);
     await this.whileAlive(this.device.queue.onSubmittedWorkDone(), 'sync');
-    if (this.uncaptured && !isOutOfMemory(this.uncaptured)) this.uncaptured = null;
+    const consequence = (e: GPUError) => e.message.includes(label) || e.message.includes('due to a previous error');
+    for (const e of errors) if (e && !consequence(e)) this.submitChecks.push(Promise.resolve(e));
+    if (this.uncaptured && !isOutOfMemory(this.uncaptured) && consequence(this.uncaptured)) this.uncaptured = null;
   }
 
   /** Group 0's layout of a pipeline, asked of Dawn once (every dispatch binds a new group). */
@@ -742,7 +753,7 @@ export class Gpu {
   /** Counts a wait for the GPU; the GPU is idle after it, so the next recording submits early. */
   private noteHostWait(): void {
     this.hostWaitCount++;
-    this.submitThreshold = this.firstDispatchesPerSubmit;
+    this.submitThreshold = this.firstDispatches;
   }
 
   /** Flushes and waits until the GPU has finished everything submitted. */
@@ -775,6 +786,9 @@ export class Gpu {
   /** Starts a GPU timer: timestamp queries when the device has them, else wall clock. */
   async beginTimer(): Promise<void> {
     await this.sync();
+    // The timed work goes out as one command buffer (up to maxDispatchesPerSubmit), not in the small
+    // chunks after a wait: between chunks the GPU would wait for the host inside the timestamps.
+    this.submitThreshold = this.maxDispatchesPerSubmit;
     if (this.hasTimestamps) {
       this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
       this.encoderCommands()

@@ -119,7 +119,10 @@ export function gram(gpu: Gpu, z: GpuTensor, out?: GpuTensor, opts: GramOptions 
 
 function useSymmetric(gpu: Gpu, x: GpuTensor, kernel: GramKernel = 'symmetric'): boolean {
   const r = x.shape.length;
-  return kernel === 'symmetric' && (r === 2 || r === 3) && gramSymMisfit(gpu, x.shape[r - 2], x.shape[r - 1]) === null;
+  if (kernel !== 'symmetric' || (r !== 2 && r !== 3)) return false;
+  const [N, D] = [x.shape[r - 2], x.shape[r - 1]];
+  // Empty rows or features keep the matmul path's answers (an empty result; zeros for D = 0).
+  return N > 0 && D > 0 && gramSymMisfit(gpu, N, D) === null;
 }
 
 /**

@@ -439,6 +439,9 @@ export function sgmatMisfit(k: SgmatProgramKey, limits: Record<string, number>):
   const BK = k.KS * k.frag.K;
   if (k.variant === 'staged' && (BK % 4 || BN % 4))
     return `the staged program reads vec4s: BK ${BK} and BN ${BN} must be multiples of 4 (block ${BM} x ${BN})`;
+  // Subgroup-matrix loads from workgroup memory want 16-byte aligned rows (Vulkan's
+  // OpCooperativeMatrixLoadKHR stride rule): lavapipe has no such matrices to show a bad one.
+  if ((k.pad ?? 0) % 8) return `pad ${k.pad} f16s: shared rows must stay 16-byte aligned (a multiple of 8)`;
   return null;
 }
 

@@ -132,7 +132,7 @@ describe('the batch norm plan of a GPU score file', () => {
       expect(wide.code, wide.stderr).toBe(2);
       oneLine(wide.stderr);
       expect(wide.stderr.trim()).toMatch(
-        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*old\.csv; \S*old\.csv predates the recorded batch norm plan and reads as WGNAS_BN_WG=64, as every GPU result before it: resume with WGNAS_BN_WG=64, or write another --out$/,
+        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*old\.csv; \S*old\.csv records no batch norm plan: written before it was recorded \(read as WGNAS_BN_WG=64, as every GPU result then: resume with WGNAS_BN_WG=64\) or by a --redis queue, whose workers chose their own \(resume with --redis\); or write another --out$/,
       );
     },
   );

@@ -335,6 +335,12 @@ describe('GPU runtime', () => {
       await g.sync(); // another wait: small chunks again
       expect(submitsAt(4)).toBe(1);
       expect(Array.from(await g.read(scale(g, x, 3)))).toEqual([3, 6]);
+      // A timed region is one command buffer (the GPU must not wait for the host inside it).
+      await g.beginTimer();
+      expect(submitsAt(15)).toBe(0);
+      const s0 = g.submitCount;
+      await g.endTimer();
+      expect(g.submitCount - s0).toBe(1);
       x.dispose();
     } finally {
       g.firstDispatchesPerSubmit = first;

@@ -105,6 +105,20 @@ describe('symmetric Gram kernel', () => {
     });
   }
 
+  it('empty rows or features keep the matmul path: an empty result, zeros for D = 0', async ({ skip }) => {
+    if (!gpu) return skip();
+    const g = gpu;
+    const x = g.upload(new Float32Array(0), [2, 3, 0]);
+    const out = g.upload(new Float32Array(18).fill(7), [2, 3, 3]);
+    correlationOffDiagInPlace(g, x, out);
+    expect(Array.from(await out.read())).toEqual(new Array(18).fill(0));
+    const none = g.upload(new Float32Array(0), [2, 0, 5]);
+    const empty = g.upload(new Float32Array(0), [2, 0, 0]);
+    correlationOffDiagInPlace(g, none, empty);
+    expect(Array.from(await empty.read())).toEqual([]);
+    for (const t of [x, out, none, empty]) t.dispose();
+  });
+
   it('a 2-D z gives an [N, N] product', async ({ skip }) => {
     const g = gpu;
     if (!g) return skip();

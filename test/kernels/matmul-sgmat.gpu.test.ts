@@ -136,6 +136,9 @@ describe('subgroup-matrix matmul: generated programs', () => {
     expect(sgmatMisfit(staged[0], webgpu)).toBeNull();
     expect(sgmatMisfit(staged[3], webgpu)).toBe('37888 bytes of workgroup memory > maxComputeWorkgroupStorageSize 16384');
     expect(sgmatMisfit({ ...staged[4], subgroupSize: 64 }, webgpu)).toBe("512 invocations > the device's 256");
+    expect(sgmatMisfit({ ...staged[1], pad: 4 }, H100)).toBe(
+      'pad 4 f16s: shared rows must stay 16-byte aligned (a multiple of 8)',
+    );
     // The db program: two buffers, one barrier per k-tile (and the prologue's).
     const db = sgmatProgram({ ...staged[1], syntax: 'template' });
     expect(db).toContain('var<workgroup> As: array<f16, 5120>;'); // 2 x 64 x (32 + 8)
