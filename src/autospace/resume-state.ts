@@ -13,7 +13,7 @@ import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search
 import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
-import { type BnSetting, bnSetting } from '../util/ab-env.js';
+import { bnSetting, type GpuKernels } from '../util/ab-env.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { EvolveConfig, IterationEvent } from './evolve-config.js';
 import { referenceLeftOut, type SavedPopulations } from './population.js';
@@ -36,8 +36,8 @@ export function evolveRunSettings(
   cpuThreads: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not recorded. */
   f16?: boolean,
-  /** The GPU's batch norm width and plan (another trajectory in the last bits); absent or null: not recorded. */
-  bn?: BnSetting | null,
+  /** The GPU's batch norm width and plan, and convolution core on hardware (another trajectory in the last bits; a queue's: each worker's own); absent or null: not recorded. */
+  bn?: GpuKernels,
 ): RunSettings {
   const s: RunSettings = {
     '--dataset': data.flag,

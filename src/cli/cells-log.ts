@@ -18,7 +18,7 @@ import { sha256Hex } from '../util/durable.js';
 import type { RunSettings } from '../util/run-settings.js';
 import { UsageError } from './args.js';
 import { streamRecord } from './resume-settings.js';
-import type { BnSetting } from './device.js';
+import type { GpuKernels } from './device.js';
 import type { Io } from './run.js';
 import { openEvaluatedRows, strategySettings } from './search-report.js';
 import type { ValuesOf } from './spec.js';
@@ -207,7 +207,7 @@ export class CellsLog {
 export function openCellsLog(
   v: CellsValues & { evaluated: string },
   space: CellSpace,
-  run: { device: DeviceKind; data: string; threads: number | null; f16: boolean; bn: BnSetting | null },
+  run: { device: DeviceKind; data: string; threads: number | null; f16: boolean; bn: GpuKernels },
   io: Io,
 ): CellsLog {
   const path = v.evaluated;

@@ -11,6 +11,7 @@ import { type Completion, queueEvolution } from '../queue/search.js';
 import { nb201Space, type Nb201Cell } from '../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
+import { WORKERS_OWN_KERNELS } from '../util/ab-env.js';
 import { expandProxyNames } from '../zeroshot/index.js';
 import { openRunDataset, runProxyBatch } from './dataset.js';
 import { populationScorer } from '../proxies/registry.js';
@@ -30,7 +31,9 @@ type Values = ValuesOf<typeof SEARCH_NB201_OPTIONS> & { redis: string };
 function openLog(path: string, v: Values, device: DeviceKind, data: string, f16: boolean, { io }: RunContext): RowStream {
   const o = evaluatedLogOptions(path, v, device, data, queuedThreadsOf(device, v));
   const record = { settings: { ...o.settings, '--in-flight': v['in-flight'] }, unrecorded: o.unrecorded };
-  return openEvaluatedRows(path, record, v, io, (r) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step'), f16);
+  const scores = (r: Row) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step');
+  // The workers' GPU kernels are theirs: recorded as such, so a local resume of the log is refused.
+  return openEvaluatedRows(path, record, v, io, scores, f16, device === 'gpu' ? WORKERS_OWN_KERNELS : null);
 }
 
 /** A recorded row back as a completion (CSV values are text; see cellNumber). */

@@ -15,7 +15,8 @@ import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
 import { PROXIES, resolveProxies } from '../proxies/registry.js';
-import { BN_UNRECORDED, type BnSetting, bnSetting, bnUnrecordedAdvice, f16Setting } from './device.js';
+import { bnSetting, bnUnrecordedAdvice, f16Setting, type GpuKernels, kernelsAdvice, kernelsUnrecorded } from './device.js';
+import { WORKERS_OWN_KERNELS } from '../util/ab-env.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { Provenance } from './provenance.js';
@@ -75,14 +76,20 @@ export function openEvaluatedRows(
   scoreColumns: (r: Row) => string[],
   /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
   f16: boolean,
-  /** The GPU's batch norm (device.ts batchNormOf; null: not recorded, as a queue's workers'); files from before read as width 64. */
-  bn: BnSetting | null = null,
+  /** The GPU's kernels (device.ts batchNormOf; a queue's: each worker's own); files from before read as width 64. */
+  bn: GpuKernels = null,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
   const stream = new RowStream(path, {
     settings: { ...record.settings, ...f16Setting(f16), ...bnSetting(bn), ...defs.settings },
-    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...BN_UNRECORDED, ...defs.unrecorded },
+    unrecorded: {
+      ...record.unrecorded,
+      ...f16Setting(false),
+      ...kernelsUnrecorded(bn === WORKERS_OWN_KERNELS),
+      ...defs.unrecorded,
+    },
     unrecordedAdvice: { ...bnUnrecordedAdvice(path, '--evaluated'), ...defs.unrecordedAdvice },
+    settingAdvice: kernelsAdvice(path, '--evaluated'),
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',

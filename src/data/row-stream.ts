@@ -222,6 +222,8 @@ export interface RowStreamOptions {
   unrecorded?: StreamSettings;
   /** The advice of a refused resume where such an unrecorded setting differs (when the old meaning may not be the whole story). */
   unrecordedAdvice?: Readonly<Record<string, string>>;
+  /** The advice of a refused resume for a setting and its two values (undefined: the above, else the default). */
+  settingAdvice?: (key: string, was: unknown, now: unknown) => string | undefined;
   /** The flag that names the file, for the advice of a refused resume (default '--out'; search's is '--evaluated'). */
   flag?: string;
 }
@@ -328,7 +330,8 @@ export class RowStream {
     checkRunSettings({ ...this.o.unrecorded, ...recorded }, this.o.settings, {
       where: ` in ${this.path}`,
       advice: `resume with its settings or write another ${this.o.flag ?? '--out'}`,
-      adviceFor: (k) => (k in recorded ? undefined : this.o.unrecordedAdvice?.[k]),
+      adviceFor: (k, was, now) =>
+        this.o.settingAdvice?.(k, was, now) ?? (k in recorded ? undefined : this.o.unrecordedAdvice?.[k]),
     });
     this.started = true;
     this.stateRecord = state as Record<string, unknown> | undefined;

@@ -17,7 +17,7 @@ import {
   isCount,
   readCheckpointState,
 } from '../nn/checkpoint.js';
-import { type BnSetting, bnSetting } from '../util/ab-env.js';
+import { bnSetting, type GpuKernels } from '../util/ab-env.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { ProxylessSearchConfig } from './search-config.js';
 
@@ -56,8 +56,8 @@ export function proxylessRunSettings(
   cpuThreads?: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not compared. */
   f16?: boolean,
-  /** The GPU's batch norm width and plan (another trajectory in the last bits); absent or null: not compared. */
-  bn?: BnSetting | null,
+  /** The GPU's batch norm width and plan, and convolution core on hardware (another trajectory in the last bits); absent or null: not compared. */
+  bn?: GpuKernels,
 ): RunSettings {
   const loss = cfg.costLoss;
   const unit = cost?.unit ?? null;
@@ -186,7 +186,7 @@ export function checkResumable(
   device?: DeviceKind,
   cpuThreads?: number | null,
   f16?: boolean,
-  bn?: BnSetting | null,
+  bn?: GpuKernels,
 ): CheckpointState {
   const ck = typeof from === 'string' ? readCheckpointState(from) : from;
   checkSettingsAndLayout(ck, cfg, proxylessRunSettings(cfg, cost, split, device, cpuThreads, f16, bn));

@@ -29,7 +29,7 @@ import {
   type CheckpointState,
 } from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
-import { bnRecord } from '../kernels/batchnorm.js';
+import { kernelsRecord } from '../kernels/batchnorm.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {
@@ -361,8 +361,8 @@ export class ProxylessSearch {
   }
 }
 
-/** The batch norm a GPU backend computes with (its checkpoint records it); null on the CPU. */
+/** The batch norm and convolution core a GPU backend computes with (its checkpoint records them); null on the CPU. */
 function gpuBn(backend: Backend) {
   const gpu = gpuOf(backend);
-  return gpu ? bnRecord(gpu.adapter) : null;
+  return gpu ? kernelsRecord(gpu.adapter) : null;
 }

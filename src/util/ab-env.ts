@@ -6,6 +6,7 @@
 import { UserFacingError } from './errors.js';
 
 export type ConvCore = 'program' | 'legacy';
+export const CONV_CORE_ENV = 'WGNAS_CONV_CORE';
 
 /** WGNAS_CONV_CORE's value as a core (unset or empty: 'program'); anything else is refused. */
 export function parseConvCore(v: string | undefined): ConvCore {
@@ -44,22 +45,43 @@ export function parseBnPlan(v: string | undefined): BnPlanName | null {
   return p;
 }
 
-/** What a GPU run's batch norm computes with: the statistics width and the dispatch plan (src/cli/device.ts batchNormOf). */
+/**
+ * What a GPU run's kernels compute with where that sets the sums' order (src/cli/device.ts
+ * batchNormOf): the batch norm's statistics width and dispatch plan, and on a hardware adapter the
+ * convolution core (WGNAS_CONV_CORE: the tiled GEMMs and the depthwise weight gradient sum in
+ * another order per core). A software adapter runs the broadcast GEMMs and conv2d_depthwise.wgsl
+ * whatever the core: `core` absent.
+ */
 export interface BnSetting {
   wg: BnWg;
   plan: BnPlanName;
+  core?: ConvCore;
 }
 
 /**
- * What a result file or checkpoint records of the batch norm (nothing off the GPU: null), keyed
- * by the variables that set it; a resume with another is refused naming the variable.
+ * What a --redis run on the GPU records of these: each worker computes with its own adapter's and
+ * environment's (as WORKERS_OWN_THREADS for the CPU's threads), so a local resume of its file, or a
+ * queued resume of a local one, is refused naming the variable.
  */
-export const bnSetting = (bn: BnSetting | null | undefined): Record<string, number | string> =>
-  bn ? { [BN_ENV]: bn.wg, [BN_PLAN_ENV]: bn.plan } : {};
+export const WORKERS_OWN_KERNELS = "each worker's own";
+export type GpuKernels = BnSetting | typeof WORKERS_OWN_KERNELS | null;
+
+/** The variables a GPU run records of its kernels (bnSetting's keys). */
+export const KERNEL_KEYS: readonly string[] = [BN_ENV, BN_PLAN_ENV, CONV_CORE_ENV];
+
+/**
+ * What a result file or checkpoint records of the GPU kernels (nothing off the GPU: null), keyed
+ * by the variables that set them; a resume with another is refused naming the variable.
+ */
+export function bnSetting(bn: GpuKernels | undefined): Record<string, number | string> {
+  if (bn === WORKERS_OWN_KERNELS) return Object.fromEntries(KERNEL_KEYS.map((k) => [k, WORKERS_OWN_KERNELS]));
+  if (!bn) return {};
+  return { [BN_ENV]: bn.wg, [BN_PLAN_ENV]: bn.plan, ...(bn.core ? { [CONV_CORE_ENV]: bn.core } : {}) };
+}
 
 /** Refuses a bad A/B switch in the environment (one line), before a command does any work. */
 export function checkAbEnvironment(env: NodeJS.ProcessEnv = process.env): void {
-  parseConvCore(env.WGNAS_CONV_CORE);
+  parseConvCore(env[CONV_CORE_ENV]);
   parseBnWorkgroup(env[BN_ENV]);
   parseBnPlan(env[BN_PLAN_ENV]);
 }

@@ -27,8 +27,8 @@ export interface SettingsCheck {
   where?: string;
   /** What to do instead, after the '; '. */
   advice: string;
-  /** The advice for a refusal of this setting instead (undefined: `advice`). */
-  adviceFor?: (key: string) => string | undefined;
+  /** The advice for a refusal of this setting instead (undefined: `advice`); `was` and `now` its two values. */
+  adviceFor?: (key: string, was: unknown, now: SettingValue) => string | undefined;
 }
 
 /** Throws ResumeMismatchError naming the first setting of `now` that differs from `saved`. */
@@ -42,7 +42,7 @@ export function checkRunSettings(saved: Readonly<Record<string, unknown>>, now: 
     if (grows && typeof was === 'number' && typeof v === 'number' && v > was) continue;
     const hint = grows ? ` (${k} may only grow on --resume)` : '';
     throw new ResumeMismatchError(
-      `--resume: ${k} was ${showSetting(was)}, now ${showSetting(v)}${o.where ?? ''}${hint}; ${o.adviceFor?.(k) ?? o.advice}`,
+      `--resume: ${k} was ${showSetting(was)}, now ${showSetting(v)}${o.where ?? ''}${hint}; ${o.adviceFor?.(k, was, v) ?? o.advice}`,
     );
   }
 }

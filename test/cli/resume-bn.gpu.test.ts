@@ -15,6 +15,7 @@ import { cpuTestBackend } from '../helpers/backend.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { testGpu } from '../helpers/gpu.js';
+import { haveRedisServer, RedisServer } from '../queue/redis-server.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-bn-'));
 const saved = { wg: process.env.WGNAS_BN_WG, plan: process.env.WGNAS_BN_PLAN };
@@ -158,5 +159,83 @@ describe('the batch norm plan of a GPU search --evaluated log', () => {
     oneLine(wide.stderr);
     expect(wide.stderr.trim()).toMatch(/^wgnas search: --resume: WGNAS_BN_WG was 64, now 128 in \S*evaluated\.jsonl; /);
     expect(existsSync(out)).toBe(true);
+  });
+});
+
+const OWN = "each worker's own";
+const KERNEL_KEYS = ['WGNAS_BN_WG', 'WGNAS_BN_PLAN', 'WGNAS_CONV_CORE'];
+/** As score --redis on the GPU records the kernels: its workers chose their own. */
+const asQueued = (s: Record<string, unknown>) => {
+  for (const k of KERNEL_KEYS) s[k] = OWN;
+};
+
+describe("a score --redis file on the GPU records the kernels as each worker's own", () => {
+  it(
+    'a local resume of it is refused naming the variable, with advice to resume with --redis',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!hasGpu) return skip();
+      const out = join(tmp, 'queued.csv');
+      expect((await wgnasInProcess([...SCORE, ...GPU, '--out', out])).code).toBe(0);
+      recordAs(out, asQueued);
+      const rows = readFileSync(out, 'utf8');
+      const r = await wgnasInProcess([...SCORE, ...GPU, '--out', out, '--resume']);
+      expect(r.code, r.err).toBe(2);
+      oneLine(r.err);
+      expect(r.err.trim()).toMatch(
+        /^wgnas score: --resume: WGNAS_BN_WG was each worker's own, now 64 in \S*queued\.csv; \S*queued\.csv was computed by a --redis queue, whose workers chose their own WGNAS_BN_WG: resume with --redis, or write another --out$/,
+      );
+      expect(readFileSync(out, 'utf8')).toBe(rows);
+    },
+  );
+
+  describe.skipIf(!haveRedisServer())('through a queue (a private redis-server, no worker: every cell is already scored)', () => {
+    let redis: RedisServer | undefined;
+    afterAll(async () => {
+      await redis?.down();
+    });
+    const queued = async (out: string) => {
+      redis ??= await RedisServer.start();
+      return wgnasInProcess([...SCORE, ...GPU, '--redis', redis.url, '--queue', 'resume-bn', '--out', out, '--resume']);
+    };
+
+    it(
+      "a --redis resume of a queue's file, or of one from before the record, is accepted",
+      { timeout: 300_000 },
+      async ({ skip }) => {
+        if (!hasGpu) return skip();
+        const out = join(tmp, 'queued-resume.csv');
+        expect((await wgnasInProcess([...SCORE, ...GPU, '--out', out])).code).toBe(0);
+        recordAs(out, asQueued);
+        const r = await queued(out);
+        expect(r.code, r.err).toBe(0);
+        expect(r.err).toMatch(/2 of 2 cells already scored/);
+        expect(settingsOf(out)).toMatchObject({ WGNAS_BN_WG: OWN, WGNAS_BN_PLAN: OWN, WGNAS_CONV_CORE: OWN });
+        // An earlier wgnas's queue file recorded none: it reads as the workers' own.
+        recordAs(out, (s) => {
+          for (const k of KERNEL_KEYS) delete s[k];
+        });
+        const old = await queued(out);
+        expect(old.code, old.err).toBe(0);
+      },
+    );
+
+    it(
+      'a --redis resume of a local GPU file is refused: the workers may compute with other kernels',
+      { timeout: 300_000 },
+      async ({ skip }) => {
+        if (!hasGpu) return skip();
+        const out = join(tmp, 'local-then-queued.csv');
+        expect((await wgnasInProcess([...SCORE, ...GPU, '--out', out])).code).toBe(0);
+        const rows = readFileSync(out, 'utf8');
+        const r = await queued(out);
+        expect(r.code, r.err).toBe(2);
+        oneLine(r.err);
+        expect(r.err.trim()).toMatch(
+          /^wgnas score: --resume: WGNAS_BN_WG was 64, now each worker's own in \S*local-then-queued\.csv; \S*local-then-queued\.csv was computed on one machine with WGNAS_BN_WG=64, and a queue's workers choose their own: resume without --redis, with WGNAS_BN_WG=64, or write another --out$/,
+        );
+        expect(readFileSync(out, 'utf8')).toBe(rows);
+      },
+    );
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { F16_KEY } from '../../src/backend/index.js';
 import { DEFAULT_EVOLVE, type EvolveConfig } from '../../src/autospace/evolve-config.js';
 import { checkEvolveSettings, EVOLVE_CHECKPOINT_KIND, evolveRunSettings } from '../../src/autospace/resume-state.js';
-import type { BnSetting } from '../../src/util/ab-env.js';
+import { type BnSetting, type GpuKernels, WORKERS_OWN_KERNELS } from '../../src/util/ab-env.js';
 import { formerSplitReason, SEARCH_SPLIT_VERSION, SPLIT_KEY } from '../../src/data/search-split.js';
 import { CheckpointError, type CheckpointState } from '../../src/nn/checkpoint.js';
 import {
@@ -152,6 +152,47 @@ describe('the batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) in proxyless and evol
     const saved = ckOf(evolve({ wg: 128, plan: 'single' }), EVOLVE_CHECKPOINT_KIND);
     expect(() => checkEvolveSettings(saved, TOY_LAYOUT, evolve({ wg: 256, plan: 'single' }))).toThrow(
       /^--resume: WGNAS_BN_WG was 128, now 256;/,
+    );
+  });
+});
+
+describe("the convolution core (WGNAS_CONV_CORE) and a queue's kernels in checkpoints", () => {
+  const hinge = cfgOf({ kind: 'hinge', target: 60, lambda: 2 });
+  const at = (bn: GpuKernels) => proxylessRunSettings(hinge, TOY_COST, SPLIT, 'gpu', null, false, bn);
+  const check = (saved: RunSettings, now: RunSettings) => () => checkSettingsAndLayout(ckOf(saved), { layout: TOY_LAYOUT }, now);
+
+  it('a hardware run records its core: a resume with the other is refused naming it; a software run records none', () => {
+    const hw = (core: 'program' | 'legacy') => at({ wg: 256, plan: 'auto', core });
+    expect(hw('legacy')).toMatchObject({ WGNAS_BN_WG: 256, WGNAS_BN_PLAN: 'auto', WGNAS_CONV_CORE: 'legacy' });
+    expect(check(hw('program'), hw('legacy'))).toThrow(/^--resume: WGNAS_CONV_CORE was program, now legacy;/);
+    expect(check(hw('legacy'), hw('legacy'))).not.toThrow();
+    // A software adapter's bits do not depend on it (broadcast GEMMs, conv2d_depthwise.wgsl).
+    expect('WGNAS_CONV_CORE' in at({ wg: 64, plan: 'auto' })).toBe(false);
+    // A checkpoint from before the core was recorded resumes (as for the batch norm: unrecorded is skipped).
+    expect(check(at({ wg: 256, plan: 'auto' }), hw('legacy'))).not.toThrow();
+  });
+
+  it("evolve-space --redis records each worker's own: a local resume of it, and a queued resume of a local one, are refused", () => {
+    const cfg = { ...DEFAULT_EVOLVE, layout: TOY_LAYOUT, budgetMadds: 1e6 } as EvolveConfig;
+    const evolve = (bn: GpuKernels) => evolveRunSettings(cfg, SPLIT, { flag: 'cifar10', images: IMAGES }, 'gpu', null, false, bn);
+    const queued = evolve(WORKERS_OWN_KERNELS);
+    expect(queued).toMatchObject({
+      WGNAS_BN_WG: "each worker's own",
+      WGNAS_BN_PLAN: "each worker's own",
+      WGNAS_CONV_CORE: "each worker's own",
+    });
+    const local = evolve({ wg: 256, plan: 'auto', core: 'program' });
+    const ck = (s: RunSettings) => ckOf(s, EVOLVE_CHECKPOINT_KIND);
+    expect(() => checkEvolveSettings(ck(queued), TOY_LAYOUT, local)).toThrow(
+      /^--resume: WGNAS_BN_WG was each worker's own, now 256;/,
+    );
+    expect(() => checkEvolveSettings(ck(local), TOY_LAYOUT, queued)).toThrow(
+      /^--resume: WGNAS_BN_WG was 256, now each worker's own;/,
+    );
+    expect(() => checkEvolveSettings(ck(queued), TOY_LAYOUT, queued)).not.toThrow();
+    // The CPU records none, queued or not.
+    expect(Object.keys(evolveRunSettings(cfg, SPLIT, { flag: 'cifar10', images: IMAGES }, 'cpu', 2, false, null))).not.toContain(
+      'WGNAS_BN_WG',
     );
   });
 });

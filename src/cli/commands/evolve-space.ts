@@ -170,8 +170,8 @@ async function evolveWith(
       device,
       threads,
       await precisionOf(device, Boolean(v.redis)),
-      // A queue's workers run on their own adapters: only a local run knows the batch norm's plan.
-      v.redis ? null : await batchNormOf(device),
+      // A queue's workers run on their own adapters: recorded as each worker's own (a local resume is refused).
+      await batchNormOf(device, Boolean(v.redis)),
     );
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };

@@ -15,15 +15,17 @@ import {
   type ZeroShotOptions,
   ZeroShotScorer,
 } from '../../zeroshot/index.js';
+import { WORKERS_OWN_KERNELS } from '../../util/ab-env.js';
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import {
   batchNormOf,
-  BN_UNRECORDED,
   bnSetting,
-  type BnSetting,
   bnUnrecordedAdvice,
+  type GpuKernels,
+  kernelsAdvice,
+  kernelsUnrecorded,
   describeBackend,
   deviceOf,
   f16Setting,
@@ -130,8 +132,8 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     data: batchData(ds, opts.batch),
     threads,
     f16: await precisionOf(device, Boolean(v.redis)),
-    // A queue's workers run on their own adapters: only a local run (and its --procs) knows the plan.
-    bn: v.redis ? null : await batchNormOf(device),
+    // A queue's workers run on their own adapters: recorded as each worker's own (a local resume of it is refused).
+    bn: await batchNormOf(device, Boolean(v.redis)),
     origin: { given: v['cpu-threads'] !== undefined, procs: v.procs, flag: '--out' },
   };
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
@@ -276,7 +278,7 @@ function openScoreStream(
   resume: boolean,
   io: RunContext['io'],
   dataset: string,
-  recorded: { data: string; threads: QueuedThreads; f16: boolean; bn: BnSetting | null; origin: ThreadsOrigin },
+  recorded: { data: string; threads: QueuedThreads; f16: boolean; bn: GpuKernels; origin: ThreadsOrigin },
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
@@ -305,7 +307,7 @@ function openScoreStream(
       ...ZERO_SHOT_UNRECORDED,
       '--group-mode': 'separate',
       ...f16Setting(false),
-      ...BN_UNRECORDED,
+      ...kernelsUnrecorded(recorded.bn === WORKERS_OWN_KERNELS),
       ...rec.unrecorded,
       ...defs.unrecorded,
     },
@@ -314,6 +316,8 @@ function openScoreStream(
       ...bnUnrecordedAdvice(path, '--out'),
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
+    // A queue's file resumed here, or the other way round: the workers chose their own kernels.
+    settingAdvice: kernelsAdvice(path, '--out'),
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

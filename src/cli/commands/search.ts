@@ -8,7 +8,7 @@ import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { batchNormOf, type BnSetting, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
+import { batchNormOf, type GpuKernels, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import { type Provenance, provenanceOf, streamProvenance, withBackend } from '../provenance.js';
@@ -152,7 +152,7 @@ function openEvaluatedLog(
   device: DeviceKind,
   data: string,
   threads: number | null,
-  kernels: { f16: boolean; bn: BnSetting | null },
+  kernels: { f16: boolean; bn: GpuKernels },
   { io }: RunContext,
 ): EvaluatedLog {
   const options = evaluatedLogOptions(path, v, device, data, threads);
