@@ -58,15 +58,15 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_CONV_CORE',
-    help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs; depthwise convolutions too, on hardware adapters (software ones run the hand-written depthwise kernel either way)",
+    help: "'legacy': the hand-written convolution kernels instead of the generated ones ('program', the default), for A/B runs; depthwise convolutions too, on hardware adapters (software ones run the hand-written depthwise kernel either way). Recorded with a hardware GPU's results and checkpoints: a resume with the other core is refused",
   },
   {
     name: 'WGNAS_BN_WG',
-    help: "64, 128 or 256: the batch norm statistics kernels' workgroup width, for A/B runs (default 256 on a GPU, 64 on a software adapter; 64 is the plan from before the width was chosen per adapter). The width sets the statistics' summation order, so scores differ in the last bits",
+    help: "64, 128 or 256: the batch norm statistics kernels' workgroup width, for A/B runs (default 256 on a GPU, 64 on a software adapter; 64 is the plan from before the width was chosen per adapter). The width sets the statistics' summation order, so scores differ in the last bits (recorded with GPU results and checkpoints: a resume with another width is refused)",
   },
   {
     name: 'WGNAS_BN_PLAN',
-    help: "'auto' (default), 'single' or 'split': how training-mode batch norm is dispatched on a GPU, for A/B runs: 'auto' splits a channel into statistics chunks by shape, 'single' keeps every channel of up to 16384 elements in one kernel, 'split' always runs chunks then a per-plane pass. Wider than 64 (WGNAS_BN_WG) each plan sums in its own order, so scores differ in the last bits; at 64 all three give the same",
+    help: "'auto' (default), 'single' or 'split': how training-mode batch norm is dispatched on a GPU, for A/B runs: 'auto' splits a channel into statistics chunks by shape, 'single' keeps every channel of up to 16384 elements in one kernel, 'split' always runs chunks then a per-plane pass. Wider than 64 (WGNAS_BN_WG) each plan sums in its own order, so scores differ in the last bits (recorded like the width); at 64 all three give the same",
   },
   {
     name: 'WGNAS_OVERRIDES',
