@@ -6,6 +6,7 @@
  * run. The parity tests (conv2d-depthwise-program.gpu.test.ts) run a selection on lavapipe.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileProblems } from '../helpers/compile-problems.js';
 
 // Read once, when this file's process first asks Dawn for an adapter (each test file runs in its own fork).
 process.env.WGNAS_BACKEND = 'null';
@@ -21,18 +22,7 @@ beforeAll(async () => {
 afterAll(() => gpu?.destroy());
 
 /** Compile errors and validation messages of one program (empty when Dawn takes it). */
-async function problems(code: string): Promise<string[]> {
-  const d = gpu.device;
-  d.pushErrorScope('validation');
-  const module = d.createShaderModule({ code });
-  const info = await module.getCompilationInfo();
-  d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const err = await d.popErrorScope();
-  return [
-    ...info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}: ${m.message}`),
-    ...(err ? [err.message] : []),
-  ];
-}
+const problems = (code: string): Promise<string[]> => compileProblems(gpu.device, code);
 
 describe('depthwise programs on Dawn (null backend)', () => {
   it('the null device is the one asked for, with 16 KiB of workgroup memory at most', () => {

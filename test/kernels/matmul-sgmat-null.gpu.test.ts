@@ -6,6 +6,7 @@
  * what it catches is WGSL that Tint or Dawn refuses, before an H200 run spends its minutes on it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileProblems } from '../helpers/compile-problems.js';
 
 // Read once, when this file's process first asks Dawn for an adapter (each test file runs in its own fork).
 process.env.WGNAS_BACKEND = 'null';
@@ -23,18 +24,7 @@ beforeAll(async () => {
 afterAll(() => gpu?.destroy());
 
 /** Compile errors and validation messages of one program (empty when Dawn takes it). */
-async function problems(code: string): Promise<string[]> {
-  const d = gpu.device;
-  d.pushErrorScope('validation');
-  const module = d.createShaderModule({ code });
-  const info = await module.getCompilationInfo();
-  d.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const err = await d.popErrorScope();
-  return [
-    ...info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}: ${m.message}`),
-    ...(err ? [err.message] : []),
-  ];
-}
+const problems = (code: string): Promise<string[]> => compileProblems(gpu.device, code);
 
 /** The bench's program key (prepareSubgroupMatrixMatmul's defaults) at NVIDIA's 16x16x16 f16 fragment. */
 const benchKey = (
