@@ -103,6 +103,29 @@ export function kernelsAdvice(path: string, flag: string): (key: string, was: un
   };
 }
 
+/**
+ * What a row stream (score --out, search --evaluated) records of the GPU's kernels, in RowStream's
+ * terms: the settings, what a file from before them reads as, and the refusals' advice.
+ */
+export function kernelsStreamRecord(
+  bn: GpuKernels,
+  path: string,
+  flag: string,
+): {
+  settings: RunSettings;
+  unrecorded: RunSettings;
+  unrecordedAdvice: Record<string, string>;
+  settingAdvice: (key: string, was: unknown, now: unknown) => string | undefined;
+} {
+  return {
+    settings: bnSetting(bn),
+    unrecorded: kernelsUnrecorded(bn === WORKERS_OWN_KERNELS),
+    unrecordedAdvice: bnUnrecordedAdvice(path, flag),
+    // A queue's file resumed here, or the other way round: the workers chose their own kernels.
+    settingAdvice: kernelsAdvice(path, flag),
+  };
+}
+
 /** The device the command will run on ('auto' probes the adapter; opens nothing). */
 export function deviceOf(v: DeviceValues): Promise<DeviceKind> {
   return resolveDevice(v.device);

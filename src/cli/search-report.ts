@@ -15,8 +15,7 @@ import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
 import { PROXIES, resolveProxies } from '../proxies/registry.js';
-import { bnSetting, bnUnrecordedAdvice, f16Setting, type GpuKernels, kernelsAdvice, kernelsUnrecorded } from './device.js';
-import { WORKERS_OWN_KERNELS } from '../util/ab-env.js';
+import { f16Setting, type GpuKernels, kernelsStreamRecord } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
 import type { Provenance } from './provenance.js';
@@ -80,16 +79,12 @@ export function openEvaluatedRows(
   bn: GpuKernels = null,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
+  const kernels = kernelsStreamRecord(bn, path, '--evaluated');
   const stream = new RowStream(path, {
-    settings: { ...record.settings, ...f16Setting(f16), ...bnSetting(bn), ...defs.settings },
-    unrecorded: {
-      ...record.unrecorded,
-      ...f16Setting(false),
-      ...kernelsUnrecorded(bn === WORKERS_OWN_KERNELS),
-      ...defs.unrecorded,
-    },
-    unrecordedAdvice: { ...bnUnrecordedAdvice(path, '--evaluated'), ...defs.unrecordedAdvice },
-    settingAdvice: kernelsAdvice(path, '--evaluated'),
+    settings: { ...record.settings, ...f16Setting(f16), ...kernels.settings, ...defs.settings },
+    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...kernels.unrecorded, ...defs.unrecorded },
+    unrecordedAdvice: { ...kernels.unrecordedAdvice, ...defs.unrecordedAdvice },
+    settingAdvice: kernels.settingAdvice,
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',

@@ -15,17 +15,13 @@ import {
   type ZeroShotOptions,
   ZeroShotScorer,
 } from '../../zeroshot/index.js';
-import { WORKERS_OWN_KERNELS } from '../../util/ab-env.js';
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import {
   batchNormOf,
-  bnSetting,
-  bnUnrecordedAdvice,
   type GpuKernels,
-  kernelsAdvice,
-  kernelsUnrecorded,
+  kernelsStreamRecord,
   describeBackend,
   deviceOf,
   f16Setting,
@@ -282,6 +278,7 @@ function openScoreStream(
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
+  const kernels = kernelsStreamRecord(recorded.bn, path, '--out');
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
@@ -297,7 +294,7 @@ function openScoreStream(
       // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
       '--group-mode': o.groupMode ?? 'separate',
       ...f16Setting(recorded.f16),
-      ...bnSetting(recorded.bn),
+      ...kernels.settings,
       ...rec.settings,
     },
     // Files from before the mode was recorded read as separate, the default; stacked runs of those
@@ -307,17 +304,16 @@ function openScoreStream(
       ...ZERO_SHOT_UNRECORDED,
       '--group-mode': 'separate',
       ...f16Setting(false),
-      ...kernelsUnrecorded(recorded.bn === WORKERS_OWN_KERNELS),
+      ...kernels.unrecorded,
       ...rec.unrecorded,
       ...defs.unrecorded,
     },
     unrecordedAdvice: {
       ...defs.unrecordedAdvice,
-      ...bnUnrecordedAdvice(path, '--out'),
+      ...kernels.unrecordedAdvice,
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
-    // A queue's file resumed here, or the other way round: the workers chose their own kernels.
-    settingAdvice: kernelsAdvice(path, '--out'),
+    settingAdvice: kernels.settingAdvice,
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
