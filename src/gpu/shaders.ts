@@ -60,6 +60,16 @@ export function registerShaderSource(file: string, code: string): void {
   sourceCache.delete(file);
 }
 
+/**
+ * A generated program's file name, its source registered on first use: the generators (matmul,
+ * convolution, depthwise, Gram, subgroup-matrix programs) name each program by its key and build
+ * the source only for names not yet registered.
+ */
+export function generatedProgramFile(name: string, program: () => string): string {
+  if (!generated.has(name)) registerShaderSource(name, program());
+  return name;
+}
+
 const OVERRIDE_RE = /^(\s*)override\s+([A-Za-z_]\w*)\s*:\s*(u32|i32|f32)\s*(?:=\s*([^;]+))?;/gm;
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
-import { registerShaderSource } from '../gpu/shaders.js';
+import { generatedProgramFile } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { fill } from './elementwise.js';
@@ -66,16 +66,9 @@ const PROGRAM_OF_FILE: Record<string, { pass: ConvPass; elem: 'f32' | 'f16'; rel
   'conv2d_bwd_weight_relu.wgsl': { pass: 'bwd_weight', elem: 'f32', relu: true },
 };
 
-const registered = new Set<string>();
-
 /** The shader-cache name of a generated convolution program, registering its source on first use. */
 export function convProgramFile(key: ConvProgramKey): string {
-  const name = convProgramName(key);
-  if (!registered.has(name)) {
-    registerShaderSource(name, convProgram(key));
-    registered.add(name);
-  }
-  return name;
+  return generatedProgramFile(convProgramName(key), () => convProgram(key));
 }
 
 /** The tiled core's tile: gemm_tile.wgsl's override constants. */

@@ -18,7 +18,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { registerShaderSource } from '../gpu/shaders.js';
+import { generatedProgramFile } from '../gpu/shaders.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
 import { CAST_F16_PARAMS, castF16, resolvePrecision } from './f16.js';
@@ -186,16 +186,9 @@ function groupedUniforms(d: ConvDims, total: number): ArrayBuffer {
 
 const WG = 256;
 
-const dwRegistered = new Set<string>();
-
 /** The shader-cache name of a generated depthwise program, registering its source on first use. */
 export function dwProgramFile(key: DwProgramKey): string {
-  const name = dwProgramName(key);
-  if (!dwRegistered.has(name)) {
-    registerShaderSource(name, dwProgram(key));
-    dwRegistered.add(name);
-  }
-  return name;
+  return generatedProgramFile(dwProgramName(key), () => dwProgram(key));
 }
 
 /** The 3x3 stride-1 program of a pass at the smallest tile (descriptors name it). */

@@ -10,7 +10,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
-import { registerShaderSource } from '../gpu/shaders.js';
+import { generatedProgramFile } from '../gpu/shaders.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
@@ -65,16 +65,9 @@ export interface GramOptions {
   kernel?: GramKernel;
 }
 
-const registeredGram = new Set<string>();
-
 /** The shader-cache name of a symmetric Gram program, registering its source on first use. */
 export function gramProgramFile(key: GramProgramKey): string {
-  const name = gramProgramName(key);
-  if (!registeredGram.has(name)) {
-    registerShaderSource(name, gramProgram(key));
-    registeredGram.add(name);
-  }
-  return name;
+  return generatedProgramFile(gramProgramName(key), () => gramProgram(key));
 }
 
 /** The program of WRCor's Gram products (N = 64, D a multiple of 4): descriptors name it. */

@@ -28,7 +28,7 @@
  */
 import { KernelCompileError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { registerShaderSource } from '../gpu/shaders.js';
+import { generatedProgramFile } from '../gpu/shaders.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { castF16, hasF16 } from './f16.js';
@@ -347,14 +347,8 @@ ${stores.join('\n')}
 `;
 }
 
-const registered = new Set<string>();
 function programFile(k: SgmatProgramKey): string {
-  const name = sgmatProgramName(k);
-  if (!registered.has(name)) {
-    registerShaderSource(name, sgmatProgram(k));
-    registered.add(name);
-  }
-  return name;
+  return generatedProgramFile(sgmatProgramName(k), () => sgmatProgram(k));
 }
 
 /** A program of the most common configuration, for the uniform block's declaration check. */

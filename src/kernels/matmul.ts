@@ -4,7 +4,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
-import { registerShaderSource } from '../gpu/shaders.js';
+import { generatedProgramFile } from '../gpu/shaders.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp } from './descriptor.js';
@@ -24,16 +24,9 @@ import { matmulCpu } from './reference/matmul.js';
 
 export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu, type Precision };
 
-const registered = new Set<string>();
-
 /** The shader-cache name of a generated matmul program, registering its source on first use. */
 export function matmulProgramFile(key: MatmulProgramKey): string {
-  const name = matmulProgramName(key);
-  if (!registered.has(name)) {
-    registerShaderSource(name, matmulProgram(key));
-    registered.add(name);
-  }
-  return name;
+  return generatedProgramFile(matmulProgramName(key), () => matmulProgram(key));
 }
 
 /** The program of the default tile on vec4-aligned, untransposed f32 operands (descriptors name it). */
