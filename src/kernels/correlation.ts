@@ -124,7 +124,6 @@ function useSymmetric(gpu: Gpu, x: GpuTensor, kernel: GramKernel = 'symmetric'):
  */
 function gramSym(gpu: Gpu, z: GpuTensor, out: GpuTensor, B: number, N: number, D: number, stats?: GpuTensor): void {
   if (B * N === 0) return;
-  if (D === 0) throw new ShapeError('gram: D must be positive');
   const { kChunk, splits } = gramKChunks(D, gramTile(gpu, N).BK);
   const maxWg = gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   if (B > maxWg || splits > maxWg)
