@@ -164,7 +164,8 @@ if (values.one) {
     for (const method of ['proxyless', 'evolve', 'zeroshot']) {
       for (const batch of values.batches!.split(',').map(Number)) {
         const args = [...process.execArgv, process.argv[1], '--one', method, '--batch', String(batch), '--folder', folder];
-        let out: string;
+        const label = `${method.padEnd(10)} batch ${String(batch).padStart(3)}`;
+        let out: string | null = null;
         try {
           out = execFileSync(process.execPath, [...args, '--device', values.device!, '--steps', String(steps)], {
             encoding: 'utf8',
@@ -174,18 +175,15 @@ if (values.one) {
           // One configuration past the device's memory (batch 256 at 224) must not cost the others' rows.
           const error = `exit ${(e as { status?: number }).status ?? '?'}: see the log above`;
           rows.push({ method, batch, device: values.device!, error });
-          process.stderr.write(`${method.padEnd(10)} batch ${String(batch).padStart(3)}: failed (${error})\n`);
-          wrote = writeResult(
-            file,
-            JSON.stringify({ folder: `${CLASSES} classes x ${PER_CLASS} JPEGs`, size: S, rows }, null, 1) + '\n',
-          );
-          continue;
+          process.stderr.write(`${label}: failed (${error})\n`);
         }
-        const row = JSON.parse(out.trim().split('\n').pop()!) as Row;
-        rows.push(row);
-        process.stderr.write(
-          `${method.padEnd(10)} batch ${String(batch).padStart(3)}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB, tensors ${(row.peakTensorBytes / 2 ** 20).toFixed(0)} MiB\n`,
-        );
+        if (out !== null) {
+          const row = JSON.parse(out.trim().split('\n').pop()!) as Row;
+          rows.push(row);
+          process.stderr.write(
+            `${label}: ${row.secondsPerStep.toFixed(2)} s/step, ${row.imagesPerSecond.toFixed(2)} images/s, peak RSS ${(row.peakRssBytes / 2 ** 20).toFixed(0)} MiB, tensors ${(row.peakTensorBytes / 2 ** 20).toFixed(0)} MiB\n`,
+          );
+        }
         // Rewritten after each configuration: a run cut by a time limit (the device suite's) keeps the rows it finished.
         wrote = writeResult(
           file,
