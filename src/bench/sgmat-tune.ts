@@ -3,8 +3,9 @@
  * candidate of SGMAT_CANDIDATES[variant] (src/kernels/matmul-subgroup-matrix.ts) that fits the
  * device and the shape is compiled, checked against the CPU reference on a small product (values
  * exact in f16, so the result must be exact), and timed on the shape; the fastest wins. Once per
- * Gpu and variant: the bench's later shapes reuse the choice. Every candidate's time or refusal
- * goes into the bench's config, so one device run compares them all.
+ * Gpu, variant and shape: the best tile for 256^3 need not be the best for 8192^3, so each benched
+ * shape gets its own pick. Every candidate's time or refusal goes into the bench's config, so one
+ * device run compares them all.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import {
@@ -67,7 +68,22 @@ async function checkExact(gpu: Gpu, key: SgmatProgramKey): Promise<void> {
   }
 }
 
-const tuned = new WeakMap<Gpu, Map<SgmatVariant, Promise<SgmatTuning>>>();
+type SgmatShape = { M: number; N: number; K: number };
+
+/** The tunings kept per Gpu, by sgmatTuningId. */
+const tuned = new WeakMap<Gpu, Map<string, Promise<SgmatTuning>>>();
+
+/** What a tuning is kept under: the variant and the whole shape (the pick depends on all three sizes). */
+function sgmatTuningId(variant: SgmatVariant, { M, N, K }: SgmatShape): string {
+  return `${variant} ${M}x${N}x${K}`;
+}
+
+/** One timed run of `run` through the GPU's timer (timestamp queries, else the wall clock), ms. */
+async function gpuTime(gpu: Gpu, run: () => void): Promise<number> {
+  await gpu.beginTimer();
+  run();
+  return (await gpu.endTimer()).ms;
+}
 
 export interface SgmatTuneOptions {
   /** Default SGMAT_CANDIDATES[variant]. */
@@ -76,38 +92,40 @@ export interface SgmatTuneOptions {
   repeats?: number;
   /** Builds a candidate's program (default prepareSubgroupMatrixMatmul; tests give emulated ones). */
   prepare?: (gpu: Gpu, o: SgmatOptions) => Promise<SgmatProgramKey>;
+  /** Times one run of `run` (program `key` on `shape`), ms (default the GPU's timer; tests give fake times). */
+  time?: (gpu: Gpu, run: () => void, key: SgmatProgramKey, shape: SgmatShape) => Promise<number>;
+  /**
+   * Where tunings are kept, by sgmatTuningId (default: per Gpu, except when candidates, prepare or
+   * time are given, whose picks are not the device's).
+   */
+  memo?: Map<string, Promise<SgmatTuning>>;
 }
 
-/**
- * The fastest correct candidate of `variant` on a product of this shape, memoized per Gpu and
- * variant (not when candidates or prepare are given).
- */
+/** The fastest correct candidate of `variant` on a product of this shape, memoized per shape (see memo). */
 export function tuneSubgroupMatrixMatmul(
   gpu: Gpu,
   variant: SgmatVariant,
-  shape: { M: number; N: number; K: number },
+  shape: SgmatShape,
   o: SgmatTuneOptions = {},
 ): Promise<SgmatTuning> {
-  if (o.candidates || o.prepare) return tune(gpu, variant, shape, o);
-  let byVariant = tuned.get(gpu);
-  if (!byVariant) tuned.set(gpu, (byVariant = new Map()));
-  let hit = byVariant.get(variant);
-  if (!hit) {
-    hit = tune(gpu, variant, shape, o);
-    byVariant.set(variant, hit);
+  let memo = o.memo;
+  if (!memo && !o.candidates && !o.prepare && !o.time) {
+    memo = tuned.get(gpu);
+    if (!memo) tuned.set(gpu, (memo = new Map()));
   }
+  if (!memo) return tune(gpu, variant, shape, o);
+  const id = sgmatTuningId(variant, shape);
+  let hit = memo.get(id);
+  if (!hit) memo.set(id, (hit = tune(gpu, variant, shape, o)));
   return hit;
 }
 
-async function tune(
-  gpu: Gpu,
-  variant: SgmatVariant,
-  { M, N, K }: { M: number; N: number; K: number },
-  o: SgmatTuneOptions,
-): Promise<SgmatTuning> {
+async function tune(gpu: Gpu, variant: SgmatVariant, shape: SgmatShape, o: SgmatTuneOptions): Promise<SgmatTuning> {
+  const { M, N, K } = shape;
   const candidates = o.candidates ?? SGMAT_CANDIDATES[variant];
   const repeats = o.repeats ?? 3;
   const prepare = o.prepare ?? prepareSubgroupMatrixMatmul;
+  const time = o.time ?? gpuTime;
   // Without the feature, prepare's one line (what to set), once rather than per candidate.
   const problem = o.prepare ? null : subgroupMatrixProblem(gpu);
   if (problem) throw new Error(`matmul (subgroup matrix): ${problem}`);
@@ -130,11 +148,8 @@ async function tune(
         matmulSubgroupMatrix(gpu, key, ga, gb, gc);
         await gpu.sync();
         const samples: number[] = [];
-        for (let r = 0; r < repeats; r++) {
-          await gpu.beginTimer();
-          matmulSubgroupMatrix(gpu, key, ga, gb, gc);
-          samples.push((await gpu.endTimer()).ms);
-        }
+        const run = () => void matmulSubgroupMatrix(gpu, key, ga, gb, gc);
+        for (let r = 0; r < repeats; r++) samples.push(await time(gpu, run, key, shape));
         trial.ms = median(samples);
         if (!best || trial.ms < best.ms) best = { key, ms: trial.ms };
       } catch (e) {

@@ -5,7 +5,7 @@
  * (the same generator, fragments as private arrays) that a test `prepare` hands it.
  */
 import { describe, expect, it } from 'vitest';
-import { sgmatTrialsLine, tuneSubgroupMatrixMatmul } from '../../src/bench/sgmat-tune.js';
+import { type SgmatTuning, sgmatTrialsLine, tuneSubgroupMatrixMatmul } from '../../src/bench/sgmat-tune.js';
 import type { Gpu } from '../../src/gpu/index.js';
 import { type SgmatOptions, type SgmatProgramKey, subgroupMatrixProblem } from '../../src/kernels/matmul-subgroup-matrix.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -71,5 +71,40 @@ describe('subgroup-matrix tuning (bench matmul-sgmat, matmul-sgmat-staged)', () 
     expect(sgmatTrialsLine(r.trials)).toMatch(
       /^2x2 subgroups of 2x2 ks2 [\d.]+ ms; 2x2 subgroups of 2x2 ks2 db,pad8 [\d.]+ ms; \{"TM":3,"TN":1\}: refused: three rows of fragments; 2x2 subgroups of 2x4 ks1 db: M, N, K/,
     );
+  });
+
+  it('keeps one pick per shape: two shapes with different fastest candidates each get theirs', async ({ skip }) => {
+    const gpu = await testGpu();
+    if (!gpu) return skip();
+    const candidates: SgmatOptions[] = [
+      { TM: 2, TN: 2, KS: 1 },
+      { TM: 2, TN: 2, KS: 2 },
+    ];
+    // Fake times: on K = 16 the ks1 program is the faster, on K = 24 the ks2 one.
+    const fastKs = (K: number) => (K === 16 ? 1 : 2);
+    let prepared = 0;
+    let timed = 0;
+    const memo = new Map<string, Promise<SgmatTuning>>();
+    const o = {
+      candidates,
+      repeats: 3,
+      memo,
+      prepare: (g: Gpu, c: SgmatOptions) => (prepared++, emulated(g, c)),
+      time: async (_g: Gpu, run: () => void, key: SgmatProgramKey, shape: { K: number }) => {
+        run();
+        timed++;
+        return key.KS === fastKs(shape.K) ? 1 : 2;
+      },
+    };
+    const small = await tuneSubgroupMatrixMatmul(gpu, 'staged', { M: 32, N: 32, K: 16 }, o);
+    const deep = await tuneSubgroupMatrixMatmul(gpu, 'staged', { M: 32, N: 32, K: 24 }, o);
+    expect([small.shape, small.key.KS, small.trials.map((t) => t.ms)]).toEqual(['32x32x16', 1, [1, 2]]);
+    expect([deep.shape, deep.key.KS, deep.trials.map((t) => t.ms)]).toEqual(['32x32x24', 2, [2, 1]]);
+    expect([prepared, timed]).toEqual([4, 12]);
+    // Each shape again: the kept pick, nothing rebuilt or timed.
+    expect(await tuneSubgroupMatrixMatmul(gpu, 'staged', { M: 32, N: 32, K: 16 }, o)).toBe(small);
+    expect(await tuneSubgroupMatrixMatmul(gpu, 'staged', { M: 32, N: 32, K: 24 }, o)).toBe(deep);
+    expect([prepared, timed]).toEqual([4, 12]);
+    expect([...memo.keys()]).toEqual(['staged 32x32x16', 'staged 32x32x24']);
   });
 });

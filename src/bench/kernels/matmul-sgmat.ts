@@ -21,7 +21,7 @@ const sq = (n: number): Shape => ({ batch: 1, M: n, N: n, K: n });
 
 /**
  * Tile from WGNAS_SGMAT_TILE=TMxTN (result fragments per subgroup, the variant's other options at
- * their defaults), else none: the candidates of SGMAT_CANDIDATES are tuned on the first shape.
+ * their defaults), else none: the candidates of SGMAT_CANDIDATES are tuned on each shape.
  */
 function tileFromEnv(): { TM?: number; TN?: number } {
   const m = /^(\d)x(\d)$/.exec(process.env.WGNAS_SGMAT_TILE ?? '');
