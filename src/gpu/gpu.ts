@@ -402,22 +402,36 @@ export class Gpu {
     this.live();
     const special = process.env.WGNAS_OVERRIDES !== 'pipeline';
     const code = special ? specializeOverrides(loadShaderSource(spec.file), consts) : loadShaderSource(spec.file);
+    // A driver's own compile failure (its shader compiler refusing what Dawn passed) is an internal
+    // error, not a validation one (WebGPU: createComputePipeline's internal error): caught by a scope
+    // of its own, so it fails this pipeline as a compile error (an autotune candidate dropped), not
+    // the next check's work as an error no scope caught. Validation is the inner scope.
+    this.device.pushErrorScope('internal');
     this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code, label: spec.file });
-    const pipeline = this.device.createComputePipeline({
-      layout: 'auto',
-      label: `${spec.file}:${entry}`,
-      compute: { module, entryPoint: entry, constants: special ? {} : consts },
-    });
-    const scope = this.device.popErrorScope();
+    // Innermost first. Popped even where a call throws: a scope left pushed would swallow every later error.
+    const popScopes = () => [this.device.popErrorScope(), this.device.popErrorScope()] as const;
+    let module: GPUShaderModule;
+    let pipeline: GPUComputePipeline;
+    try {
+      module = this.device.createShaderModule({ code, label: spec.file });
+      pipeline = this.device.createComputePipeline({
+        layout: 'auto',
+        label: `${spec.file}:${entry}`,
+        compute: { module, entryPoint: entry, constants: special ? {} : consts },
+      });
+    } catch (e) {
+      for (const scope of popScopes()) scope.catch(() => null);
+      throw e;
+    }
+    const [invalidScope, internalScope] = popScopes();
     const check = (async () => {
-      const [err, info] = await Promise.all([scope, module.getCompilationInfo()]);
+      const [invalid, internal, info] = await Promise.all([invalidScope, internalScope, module.getCompilationInfo()]);
       const msgs = info.messages
         .filter((m) => m.type === 'error')
         .map((m) => `${spec.file}:${m.lineNum}:${m.linePos}: ${m.message}`);
-      if (err || msgs.length) {
-        return new KernelCompileError(spec.file, msgs.length ? msgs : [err!.message]);
-      }
+      if (msgs.length) return new KernelCompileError(spec.file, msgs);
+      if (invalid) return new KernelCompileError(spec.file, [invalid.message]);
+      if (internal) return new KernelCompileError(spec.file, [`internal error (the driver's compiler): ${internal.message}`]);
       return null;
     })();
     const cached = { pipeline, check, dispatched: false };

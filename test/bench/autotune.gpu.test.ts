@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Gpu } from '../../src/gpu/index.js';
+import { acquireGpu, Gpu } from '../../src/gpu/index.js';
 import { autotuneMatmul, checkMatmulTile, MATMUL_TILE_CANDIDATES, matmulTileCandidates } from '../../src/bench/autotune.js';
 import {
   adapterKey,
@@ -19,6 +19,7 @@ import {
   tunedMatmulTile,
   untunedMatmulTile,
 } from '../../src/kernels/matmul-tiles.js';
+import { faultyDevice } from '../helpers/faulty-device.js';
 import { testGpu } from '../helpers/gpu.js';
 
 let gpu: Gpu | null;
@@ -176,6 +177,36 @@ describe('autotune cache', () => {
       expect(lines[1]).toMatch(/^ {2}32x32x16\/4x4 +[\d.]+ ms/);
     } finally {
       limits.maxComputeInvocationsPerWorkgroup = saved;
+    }
+  });
+
+  it("a candidate the driver's compiler refuses (an internal error) is marked, and the next one is timed", async ({ skip }) => {
+    if (!gpu) return skip();
+    // Every program of the 64x64 tile refused as NVIDIA's compiler may refuse one Dawn took: a
+    // GPUInternalError, which no scope caught before, so the next candidate's read threw it.
+    const bad = { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 };
+    const good = { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 };
+    const real = await acquireGpu();
+    const fd = faultyDevice(real.device, { failPipeline: (d) => d.label?.startsWith('matmul_f32_64x64x8_4x4_') ?? false });
+    const g = new Gpu(fd.device, real.adapter);
+    try {
+      const r = await autotuneMatmul(g, {
+        shapes: [{ batch: 1, M: 40, N: 72, K: 24 }],
+        candidates: [bad, good],
+        warmup: 1,
+        repeats: 2,
+        save: false,
+      });
+      expect(r.results[0].error).toMatch(
+        /failed to compile: internal error \(the driver's compiler\): Internal error \(stand-in\)/,
+      );
+      expect(r.results[0].ms).toBe(Infinity);
+      expect(r.results[1].error).toBeUndefined();
+      expect(r.results[1].parity).toMatchObject({ ok: true });
+      expect(r.results[1].ms).toBeGreaterThan(0);
+      expect(r.best).toEqual(good);
+    } finally {
+      g.destroy();
     }
   });
 

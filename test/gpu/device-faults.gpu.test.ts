@@ -6,11 +6,12 @@
  * lost device rejects every wait with GpuDeviceLostError instead of hanging.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../../src/gpu/errors.js';
+import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError, KernelCompileError } from '../../src/gpu/errors.js';
 import { STAGED_SLOT_MAX_BYTES, STAGING_BLOCK_BYTES } from '../../src/gpu/gpu.js';
 import { acquireGpu, Gpu, type GpuTensor } from '../../src/gpu/index.js';
 import { unreportedGpuError } from '../../src/gpu/unreported.js';
 import { bucketBytes } from '../../src/gpu/pool.js';
+import { scale } from '../../src/kernels/elementwise.js';
 import { matmul } from '../../src/kernels/matmul.js';
 import { faultyDevice, type Faults, type FaultyDevice } from '../helpers/faulty-device.js';
 import { testGpu } from '../helpers/gpu.js';
@@ -158,6 +159,47 @@ describe('out of GPU memory', () => {
     expect((err as GpuOutOfMemoryError).bytes).toBe(4 * n);
     for (const x of [t, s]) x.dispose();
     expect(await product(gpu)).toEqual(AB);
+  });
+});
+
+describe("a pipeline the driver's compiler refuses (an internal error, not a validation one)", () => {
+  it('fails its own work as a compile error, once: other work, and the same pipeline built again, go on', async ({ skip }) => {
+    let armed = true;
+    const f = await faulty({ failPipeline: (d) => armed && d.label === 'elementwise.wgsl:scale' && !(armed = false) });
+    if (!f) return skip();
+    const { gpu } = f;
+    const x = gpu.upload([1, 2, 3, 4]);
+    const y = scale(gpu, x, 3);
+    const err = await y.read().catch((e: unknown) => e);
+    // Before the 'internal' scope: no scope caught it, the pipeline passed its check, and the read
+    // threw the dropped submission as a GpuValidationError ("... invalid due to a previous error").
+    expect(err).toBeInstanceOf(KernelCompileError);
+    expect((err as Error).message).toBe(
+      'WGSL kernel elementwise.wgsl failed to compile:\n' +
+        `  internal error (the driver's compiler): Internal error (stand-in): the driver failed to compile "elementwise.wgsl:scale"`,
+    );
+    // Its consequences (the dropped submission, the bind group) were taken with it: nothing is left
+    // for the next check, other work reads right, and the pipeline is built anew (the driver takes it now).
+    await gpu.sync();
+    expect(await product(gpu)).toEqual(AB);
+    const z = scale(gpu, x, 2);
+    expect(Array.from(await z.read())).toEqual([2, 4, 6, 8]);
+    for (const t of [x, y, z]) t.dispose();
+  });
+
+  it('compile() of such a pipeline rejects with it, and leaves the errors of other work to be reported', async ({ skip }) => {
+    let armed = true;
+    const f = await faulty({ failPipeline: (d) => armed && d.label === 'elementwise.wgsl:scale' && !(armed = false) });
+    if (!f) return skip();
+    const { gpu } = f;
+    const t = gpu.upload([1, 2, 3, 4]);
+    gpu.copy(t, t, 2, 0, 2); // invalid: dropped at submit, an error of its own
+    gpu.flush();
+    await expect(gpu.compile({ file: 'elementwise.wgsl', entry: 'scale' })).rejects.toThrow(/internal error/);
+    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
+    await gpu.sync();
+    expect(await product(gpu)).toEqual(AB);
+    t.dispose();
   });
 });
 

@@ -8,7 +8,10 @@
  *  - the device lost (a driver reset, an Xid error): `lost` resolves with reason 'unknown' and the
  *    real device is destroyed, so pending maps reject and later work is dropped, as Dawn does;
  *  - the driver's memory as Dawn holds it (`driverBytes`): a destroyed buffer's bytes stay taken
- *    until a later submission (Dawn frees them when one completes; counted free at the submit).
+ *    until a later submission (Dawn frees them when one completes; counted free at the submit);
+ *  - a pipeline the driver's compiler refuses (WGSL Dawn took, the backend's compiler did not, as
+ *    NVIDIA's has): createComputePipeline hands back an invalid pipeline of the same label and the
+ *    error, a GPUInternalError, goes to the innermost 'internal' error scope, else to the listeners.
  * Everything else goes to the real device.
  */
 import { globals } from 'webgpu';
@@ -24,6 +27,8 @@ export interface Faults {
   loseAtSubmit?: number;
   /** How a loss happens: 'driver' (reason 'unknown', the default) or 'destroy' (the real device.destroy()). */
   loss?: 'driver' | 'destroy';
+  /** Refuse this pipeline as the driver's compiler would (an internal error). */
+  failPipeline?: (desc: GPUComputePipelineDescriptor) => boolean;
 }
 
 export interface FaultyDevice {
@@ -67,8 +72,8 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     },
   };
 
-  const report = (error: GPUError) => {
-    const scope = [...scopes].reverse().find((s) => s.filter === 'out-of-memory');
+  const report = (error: GPUError, filter: GPUErrorFilter) => {
+    const scope = [...scopes].reverse().find((s) => s.filter === filter);
     if (scope) scope.injected ??= error;
     else for (const l of uncaptured) l({ error, preventDefault() {} });
   };
@@ -97,8 +102,18 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     real.pushErrorScope('validation');
     const buf = real.createBuffer({ ...desc, usage: desc.usage | GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE });
     void real.popErrorScope();
-    report(new GPUOutOfMemoryError(`Out of memory (stand-in): createBuffer of ${desc.size} bytes`));
+    report(new GPUOutOfMemoryError(`Out of memory (stand-in): createBuffer of ${desc.size} bytes`), 'out-of-memory');
     return buf;
+  };
+
+  const createComputePipeline = (desc: GPUComputePipelineDescriptor): GPUComputePipeline => {
+    if (!faults.failPipeline?.(desc)) return real.createComputePipeline(desc);
+    // An invalid pipeline of the same label: an entry point the module lacks (its validation error swallowed).
+    real.pushErrorScope('validation');
+    const pipeline = real.createComputePipeline({ ...desc, compute: { ...desc.compute, entryPoint: 'no_such_entry_point' } });
+    void real.popErrorScope();
+    report(new GPUInternalError(`Internal error (stand-in): the driver failed to compile "${desc.label}"`), 'internal');
+    return pipeline;
   };
 
   const queue = new Proxy(real.queue, {
@@ -118,6 +133,7 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
 
   const overrides: Record<string | symbol, unknown> = {
     createBuffer,
+    createComputePipeline,
     queue,
     lost,
     pushErrorScope(filter: GPUErrorFilter) {
