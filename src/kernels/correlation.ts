@@ -33,10 +33,18 @@ import {
   SOFTWARE_MATMUL_TILE,
   matmulTileMisfit,
 } from './matmul-tiles.js';
-import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from './params.js';
-import { correlationCpu } from './reference/correlation.js';
+import {
+  assertUnaliased,
+  checkNormalizeRows,
+  correlationDims,
+  type GramKernel,
+  type GramOptions,
+  gramDims,
+  offDiagCorrelationDims,
+} from './params.js';
+import { correlationCpu, gramCpu } from './reference/correlation.js';
 
-export { correlationCpu };
+export { correlationCpu, gramCpu, type GramKernel, type GramOptions };
 
 const WG = 256;
 export const CORRELATION_PARAMS = defineUniforms('correlation.wgsl', 'Params', { rows: 'u32', D: 'u32', N: 'u32', B: 'u32' });
@@ -52,17 +60,6 @@ export function gramTile(gpu: Gpu, N: number): MatmulTile {
   const prefer: MatmulTile[] = N <= 32 ? [SMALL_MATMUL_TILES.at(-1)!] : gpu.adapter.isSoftware ? [SOFTWARE_MATMUL_TILE] : [];
   const t = [...prefer, DEFAULT_MATMUL_TILE, ...SMALL_MATMUL_TILES].find((c) => matmulTileMisfit(c, gpu.adapter.limits) === null);
   return t ?? SMALL_MATMUL_TILES.at(-1)!;
-}
-
-/**
- * Which kernel forms a Gram product: 'symmetric' (default; gram-program.ts, N <= 64, larger N take
- * the matmul) or 'matmul' (the generic matmul with transB, the kernel before the symmetric one:
- * kept for A/B runs, e.g. the bench's correlation case). Both give the same bits.
- */
-export type GramKernel = 'symmetric' | 'matmul';
-
-export interface GramOptions {
-  kernel?: GramKernel;
 }
 
 /** The shader-cache name of a symmetric Gram program, registering its source on first use. */
@@ -95,17 +92,17 @@ export function gramSymMisfit(gpu: Gpu, N: number, D: number): string | null {
   return null;
 }
 
-/** out = Z Z^T for z [B, N, D] (a new [B, N, N] tensor when out is not given). */
+/**
+ * out = Z Z^T for z [B, N, D] or [N, D] (a new [B, N, N] or [N, N] tensor when out is not given):
+ * the symmetric program where it fits (useSymmetric), else the matmul with transB; the same bits.
+ */
 export function gram(gpu: Gpu, z: GpuTensor, out?: GpuTensor, opts: GramOptions = {}): GpuTensor {
-  const N = z.shape[z.shape.length - 2];
-  const D = z.shape[z.shape.length - 1];
+  const [B, N, D] = gramDims(z.shape, out?.size);
+  if (out) assertUnaliased('gram', [['out', out]], [['z', z]], sameBuffer);
   if (!useSymmetric(gpu, z, opts.kernel)) {
     return matmul(gpu, z, z, { transB: true, out, tile: gramTile(gpu, N), kChunk: GRAM_K_CHUNK });
   }
-  const B = z.shape.length === 3 ? z.shape[0] : 1;
-  if (out) assertUnaliased('gram', [['out', out]], [['z', z]], sameBuffer);
   const o = out ?? gpu.empty(z.shape.length === 3 ? [B, N, N] : [N, N]);
-  if (o.size !== B * N * N) throw new ShapeError(`gram: out has ${o.size} elements, expected ${B}x${N}x${N}`);
   gramSym(gpu, z, o, B, N, D);
   return o;
 }
@@ -279,6 +276,24 @@ export const correlationOp = defineOp({
   }),
   reference: correlationCpu,
   webgpu: correlation,
+});
+
+export const gramOp = defineOp({
+  name: 'gram',
+  summary: 'batched Gram products Z Z^T of N rows of D features (symmetric program for N <= 64, else the matmul)',
+  kernels: [
+    GRAM_KERNEL,
+    MATMUL_KERNEL,
+    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
+  ],
+  // The full product's FLOPs (the symmetric kernel does about half: gramFlops); z read once, the
+  // B matrices written once.
+  cost: ({ B = 1, N, D }: { B?: number; N: number; D: number }) => ({
+    flops: 2 * B * N * N * D,
+    bytes: 4 * (B * N * D + B * N * N),
+  }),
+  reference: gramCpu,
+  webgpu: gram,
 });
 
 export const correlationOffDiagInPlaceOp = defineOp({

@@ -25,7 +25,7 @@ import {
   reluConv2dBackwardWeightOp,
   reluConv2dOp,
 } from './conv2d.js';
-import { correlationOffDiagInPlaceOp, correlationOp } from './correlation.js';
+import { correlationOffDiagInPlaceOp, correlationOp, gramOp } from './correlation.js';
 import type { OpDescriptor } from './descriptor.js';
 import { absOp, addBiasRowsOp, addOp, axpyOp, fillOp, maskedAddOp, mulOp, scaleOp } from './elementwise.js';
 import { firstElementGradOp } from './first-grad.js';
@@ -100,6 +100,7 @@ export const OPS = catalog([
   adamStepRowsOp,
   correlationOp,
   correlationOffDiagInPlaceOp,
+  gramOp,
   accumulateAbsOp,
   accumulateAbsBatchedOp,
   signCodesOp,

@@ -12,8 +12,8 @@
  *
  * Batched path (wrcorScoresMany / naswotScoresMany): a per-ReLU chain of small dispatches is
  * dispatch-bound on a real GPU, so the tensors of every ReLU (of every architecture) with the same
- * feature count D are copied into one [L, N, D] arena and processed by one normalise, one batched
- * Gram matmul and one weighted accumulate per arena chunk. The arena is bounded (arenaBytes), so a
+ * feature count D are copied into one [L, N, D] arena and processed by one normalise (NASWOT: sign
+ * codes), one batched Gram product and one weighted accumulate per arena chunk. The arena is bounded (arenaBytes), so a
  * large group runs in several chunks through the same buffers.
  *
  * A record may also be one network's slice of a channel-stacked network's ReLU (CorrRecord.stacked:
@@ -197,7 +197,9 @@ function accumulateGrams(
           backend.ops.correlationOffDiagInPlace(x, c);
         } else {
           backend.ops.signCodesInPlace(arena, L * n * d);
-          backend.ops.matmul(x, x, { transB: true, out: c });
+          // The Gram op: on the GPU the symmetric program where it fits (half the products), the
+          // matmul beyond; the sums of +-1 products are exact integers, so both give the same bits.
+          backend.ops.gram(x, c);
         }
       }
       backend.ops.accumulateAbsBatched(k, c, {

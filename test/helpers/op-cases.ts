@@ -650,6 +650,49 @@ bad('correlationOffDiagInPlace', 'out is a window on x', (be) => {
 });
 bad('correlationOffDiagInPlace', 'out size', (be) => be.ops.correlationOffDiagInPlace(be.empty([2, 3, 4]), be.empty([2, 3, 2])));
 
+// ---- gram ------------------------------------------------------------------------------------------------
+// Z Z^T: N below a 4-row group and not a multiple of 4, D = 1, D past a k-tile, N = 64 (the GPU's
+// largest symmetric program) and 65 (the matmul); a 2-D z; sign codes (NASWOT's: exact sums) into `out`.
+for (const shape of [
+  [1, 3, 1],
+  [2, 13, 37],
+  [1, 64, 20],
+  [1, 65, 9],
+  [9, 17],
+]) {
+  const [B, N, D] = shape.length === 3 ? shape : [1, ...shape];
+  const z = rnd(B * N * D);
+  add('gram', {
+    label: `z [${shape}]`,
+    run: (be) => withTensors(be, [[z, shape]], ([t]) => be.ops.gram(t)),
+    ref: () => [OPS.gram.reference(z, B, N, D)],
+  });
+}
+{
+  const [L, n, d] = [3, 6, 11];
+  const s = F(rnd(L * n * d).map((v) => (v > 0 ? 1 : -1)));
+  add('gram', {
+    label: `sign codes [${L}, ${n}, ${d}] into out`,
+    run: (be) =>
+      withTensors(
+        be,
+        [
+          [s, [L, n, d]],
+          [new Float32Array(L * n * n).fill(7), [L, n, n]],
+        ],
+        ([t, out]) => (be.ops.gram(t, out), [out]),
+      ),
+    ref: () => [OPS.gram.reference(s, L, n, d)],
+    tol: { atol: 0, rtol: 0 },
+  });
+}
+bad('gram', '1-D', (be) => be.ops.gram(be.empty([12])));
+bad('gram', 'out size', (be) => be.ops.gram(be.empty([2, 3, 4]), be.empty([2, 3, 2])));
+bad('gram', 'out is a window on z', (be) => {
+  const z = be.empty([1, 3, 4]);
+  return be.ops.gram(z, be.window(z, [1, 3, 3]));
+});
+
 // ---- proxy accumulations -------------------------------------------------------------------------------------
 {
   const n = 5;

@@ -300,6 +300,7 @@ describe('op catalog and backend registry', () => {
     adamStep: { n: 10 },
     correlation: { B: 2, N: 8, D: 16 },
     correlationOffDiagInPlace: { B: 2, N: 8, D: 16 },
+    gram: { B: 2, N: 8, D: 16 },
     accumulateAbs: { n: 10 },
     accumulateAbsBatched: { n: 8, layers: 5, slots: 2 },
     signCodes: { n: 10 },

@@ -17,11 +17,13 @@ import {
   GRAM_K_CHUNK,
   gramFlops,
   gramKChunks,
+  gramSymMisfit,
   normalizeRows,
   rowStats,
 } from '../../src/kernels/correlation.js';
 import { gramProgram, gramProgramKey, gramThreads } from '../../src/kernels/gram-program.js';
-import { matmulCpu } from '../../src/kernels/matmul.js';
+import { matmul, matmulCpu } from '../../src/kernels/matmul.js';
+import { signCodesInPlace } from '../../src/kernels/proxy-ops.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectClose, testGpu } from '../helpers/gpu.js';
 
@@ -168,4 +170,47 @@ describe('symmetric Gram kernel', () => {
     expect(bits(off[0])).toEqual(bits(off[1]));
     for (const t of [gx, cs, cm]) t.dispose();
   });
+
+  // NASWOT's arena after signCodesInPlace: [L, n, d] of +-1. Its Gram went through the matmul
+  // (transB, the default tile and split-K); now through gram(): the symmetric program where
+  // useSymmetric allows (n <= 64), the Gram matmul beyond. Every partial sum of +-1 products is an
+  // integer below 2^24, exact in f32 in any order, so the bits must not move.
+  const SIGN_SHAPES: Array<[number, number, number]> = [
+    [3, 7, 1], // D = 1
+    [2, 13, 37], // n not a multiple of the 4-row group, D not of 4 or 16
+    [5, 64, 1],
+    [1, 1, 5],
+    [4, 64, 33],
+    [2, 30, 3 * GRAM_K_CHUNK + 5], // several chunks along D, summed by sum_slices
+    [1, 62, 16384], // NB-201's largest ReLU (16 x 32 x 32 features)
+    [2, 65, 40], // past the symmetric program: the Gram matmul
+  ];
+  for (const [L, n, d] of SIGN_SHAPES) {
+    it(`sign codes [${L}, ${n}, ${d}] (NASWOT): gram() bit for bit as the matmul it replaced, exact counts`, async ({ skip }) => {
+      const g = gpu;
+      if (!g) return skip();
+      const x = new Rng(L * 131 + n * 7 + d).normals(L * n * d);
+      // A row of zeros (all codes -1) and, where n allows, a row equal to another (K's rows repeat).
+      x.fill(0, 0, d);
+      if (n >= 3) x.copyWithin(2 * d, d, 2 * d);
+      const arena = g.upload(x, [L, n, d]);
+      signCodesInPlace(g, arena, L * n * d);
+      const viaGram = gram(g, arena, g.upload(new Float32Array(L * n * n).fill(7), [L, n, n]));
+      const viaMatmul = matmul(g, arena, arena, { transB: true, out: g.empty([L, n, n]) });
+      const [got, old, s] = [await viaGram.read(), await viaMatmul.read(), await arena.read()];
+      expect(gramSymMisfit(g, n, d) === null).toBe(n <= 64);
+      expect(bits(got)).toEqual(bits(old));
+      // agree - disagree per pair, counted on the host.
+      const want = new Float32Array(L * n * n);
+      for (let l = 0; l < L; l++)
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) {
+            let agree = 0;
+            for (let k = 0; k < d; k++) agree += s[(l * n + i) * d + k] === s[(l * n + j) * d + k] ? 1 : -1;
+            want[(l * n + i) * n + j] = agree;
+          }
+      expect(bits(got)).toEqual(bits(want));
+      for (const t of [arena, viaGram, viaMatmul]) t.dispose();
+    });
+  }
 });

@@ -1,5 +1,12 @@
 /** Batched Pearson correlation matrices (B x N x D -> B x N x N) on the native device (signatures of src/kernels/correlation.ts). */
-import { assertUnaliased, checkNormalizeRows, correlationDims, offDiagCorrelationDims } from '../../kernels/params.js';
+import {
+  assertUnaliased,
+  checkNormalizeRows,
+  correlationDims,
+  type GramOptions,
+  gramDims,
+  offDiagCorrelationDims,
+} from '../../kernels/params.js';
 import { ShapeError } from '../../gpu/errors.js';
 import { type NativeDevice, type NativeTensor, sameStorage } from '../../native/device.js';
 import { gramRows } from './matmul.js';
@@ -22,6 +29,18 @@ export function normalizeRowsInPlace(dev: NativeDevice, x: NativeTensor, rows: n
   checkNormalizeRows(rows, D, x.size);
   if (rows * D === 0) return;
   dev.enqueue('normalizeRows', [x], { rows, D });
+}
+
+/**
+ * out = Z Z^T for z [B, N, D] or [N, D] (a new [B, N, N] or [N, N] tensor when out is not given):
+ * the addon's symmetric gramRows; opts.kernel (the GPU's choice of kernel) is not read.
+ */
+export function gram(dev: NativeDevice, z: NativeTensor, out?: NativeTensor, _opts: GramOptions = {}): NativeTensor {
+  const [B, N, D] = gramDims(z.shape, out?.size);
+  if (out) assertUnaliased('gram', [['out', out]], [['z', z]], sameStorage);
+  const o = out ?? dev.empty(z.shape.length === 3 ? [B, N, N] : [N, N]);
+  gramRows(dev, z, o, B, N, D);
+  return o;
 }
 
 /**

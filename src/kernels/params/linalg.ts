@@ -130,6 +130,30 @@ export function offDiagCorrelationDims(xShape: readonly number[], outSize: numbe
   return [B, N, D];
 }
 
+/**
+ * Which kernel forms a Gram product on the GPU: 'symmetric' (default; gram-program.ts, N <= 64,
+ * larger N take the matmul) or 'matmul' (the generic matmul with transB, the kernel before the
+ * symmetric one: kept for A/B runs, e.g. the bench's correlation case). Both give the same bits.
+ * The CPU backend has one kernel (the addon's symmetric gramRows) and reads neither.
+ */
+export type GramKernel = 'symmetric' | 'matmul';
+
+export interface GramOptions {
+  kernel?: GramKernel;
+}
+
+/** gram: z [B, N, D] or [N, D], and out (where given) of B x N x N elements. */
+export function gramDims(zShape: readonly number[], outSize?: number): [number, number, number] {
+  const [B, N, D] = zShape.length === 3 ? zShape : zShape.length === 2 ? [1, ...zShape] : [];
+  if (B === undefined || N === undefined || D === undefined) {
+    throw new ShapeError(`gram: z must be [B, N, D] or [N, D], got ${shapeStr(zShape)}`);
+  }
+  if (outSize !== undefined && outSize !== B * N * N) {
+    throw new ShapeError(`gram: out has ${outSize} elements, expected ${B}x${N}x${N}`);
+  }
+  return [B, N, D];
+}
+
 export function checkNormalizeRows(rows: number, D: number, size: number): void {
   if (rows * D > size) throw new ShapeError(`normalizeRowsInPlace: ${rows}x${D} exceeds the tensor's ${size} elements`);
 }

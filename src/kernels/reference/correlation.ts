@@ -46,3 +46,19 @@ export function correlationCpu(x: ArrayLike<number>, B: number, N: number, D: nu
   }
   return out;
 }
+
+/** Z Z^T for z [B, N, D] (B products of N x N), f64. */
+export function gramCpu(z: ArrayLike<number>, B: number, N: number, D: number): Float64Array {
+  const out = new Float64Array(B * N * N);
+  for (let b = 0; b < B; b++) {
+    const base = b * N * D;
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < D; k++) s += z[base + i * D + k] * z[base + j * D + k];
+        out[b * N * N + i * N + j] = s;
+      }
+    }
+  }
+  return out;
+}
