@@ -187,20 +187,6 @@ export function gramFlops(B: number, N: number, D: number, kernel: GramKernel = 
   return 2 * B * D * 16 * gramThreads(NB);
 }
 
-/** Writes the centred, unit-norm rows of x ([rows, D] viewed) into a new tensor of the same shape. */
-export function normalizeRows(gpu: Gpu, x: GpuTensor, rows: number, D: number): GpuTensor {
-  const z = gpu.empty(x.shape);
-  // One kernel serves both paths: copy, then normalise the copy in place (which checks rows x D).
-  gpu.copy(x, z);
-  try {
-    normalizeRowsInPlace(gpu, z, rows, D);
-  } catch (e) {
-    z.dispose();
-    throw e;
-  }
-  return z;
-}
-
 /** Centres and unit-normalises the rows of x ([rows, D] viewed) in place (x is overwritten). */
 export function normalizeRowsInPlace(gpu: Gpu, x: GpuTensor, rows: number, D: number): void {
   checkNormalizeRows(rows, D, x.size);
