@@ -33,10 +33,11 @@ def parse_arch(s):
 
 
 class ReLUConvBN(nn.Module):
-    def __init__(self, cin, cout, k, stride, block):
+    def __init__(self, cin, cout, k, stride, module):
         super().__init__()
         self.relu = nn.ReLU()
-        self.relu.block = block
+        # WRCor weighs this ReLU 2^module: its cell's or reduction block's index (ReluPlace.module).
+        self.relu.module = module
         self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
         self.bn = nn.BatchNorm2d(cout)
 
@@ -45,15 +46,15 @@ class ReLUConvBN(nn.Module):
 
 
 class Cell(nn.Module):
-    def __init__(self, ops, c, block):
+    def __init__(self, ops, c, module):
         super().__init__()
         self.ops = ops
         self.edges = nn.ModuleList()
         for op in ops:
             if op == "nor_conv_3x3":
-                self.edges.append(ReLUConvBN(c, c, 3, 1, block))
+                self.edges.append(ReLUConvBN(c, c, 3, 1, module))
             elif op == "nor_conv_1x1":
-                self.edges.append(ReLUConvBN(c, c, 1, 1, block))
+                self.edges.append(ReLUConvBN(c, c, 1, 1, module))
             elif op == "avg_pool_3x3":
                 self.edges.append(nn.AvgPool2d(3, 1, 1, count_include_pad=False))
             else:
@@ -73,10 +74,10 @@ class Cell(nn.Module):
 
 
 class Reduction(nn.Module):
-    def __init__(self, cin, cout, block):
+    def __init__(self, cin, cout, module):
         super().__init__()
-        self.a = ReLUConvBN(cin, cout, 3, 2, block)
-        self.b = ReLUConvBN(cout, cout, 3, 1, block)
+        self.a = ReLUConvBN(cin, cout, 3, 2, module)
+        self.b = ReLUConvBN(cout, cout, 3, 1, module)
         self.pool = nn.AvgPool2d(2, 2)
         self.down = nn.Conv2d(cin, cout, 1, 1, 0, bias=False)
 
@@ -93,16 +94,18 @@ class Nb201Net(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(3, c, 3, 1, 1, bias=False), norm(c))
         mods = []
         cin = c
+        # The 3N+2 cells and reduction blocks in order, each its index: the authors' net.cells.
         for stage in range(3):
             cout = c * 2**stage
             if stage > 0:
-                mods.append(Reduction(cin, cout, stage))
+                mods.append(Reduction(cin, cout, len(mods)))
                 cin = cout
-            mods += [Cell(ops, cout, stage) for _ in range(cells)]
+            for _ in range(cells):
+                mods.append(Cell(ops, cout, len(mods)))
         self.body = nn.Sequential(*mods)
         self.last = norm(cin)
         self.relu = nn.ReLU()
-        self.relu.block = 2
+        self.relu.module = len(mods)  # the authors' lastact: one past the last cell
         self.fc = nn.Linear(cin, classes)
         if not bn:
             for m in self.modules():
@@ -157,7 +160,7 @@ def wrcor(req, x, y):
     recs = []
 
     def fwd_hook(mod, inp, out):
-        rec = {"block": mod.block, "act": inp[0].detach().flatten(1), "grad": None}
+        rec = {"module": mod.module, "act": inp[0].detach().flatten(1), "grad": None}
         mask = inp[0].detach() > 0
         out.register_hook(lambda g: rec.__setitem__("grad", (g * mask).flatten(1)))
         recs.append(rec)
@@ -169,9 +172,10 @@ def wrcor(req, x, y):
     loss.backward()
     n = x.shape[0]
     ka, kg, kau, kgu = (torch.zeros(n, n) for _ in range(4))
-    # Our definition (src/proxies/wrcor.ts), ported; a matrix with a constant row adds nothing.
+    # Our definition (src/proxies/wrcor.ts: the authors' 2^module weights), ported; a matrix with a
+    # constant row adds nothing.
     for r in recs:
-        w = 2.0 ** r["block"]
+        w = 2.0 ** r["module"]
         if not constant_row(r["act"]):
             ca = abs_corr(r["act"])
             ka += w * ca

@@ -38,7 +38,7 @@ export interface TfWrcorResult {
   /** The activation-only and gradient-only ablations (wrcor_act, wrcor_grad). */
   wrcorAct: number;
   wrcorGrad: number;
-  /** K = sum 2^block (|C_act| + |C_grad|), row-major N x N. */
+  /** K = sum 2^module (|C_act| + |C_grad|), row-major N x N (module: the ReLU's cell or reduction block, in order). */
   k: Float32Array;
   /** ReLUs recorded, and how many of them received a gradient. */
   relus: number;
@@ -142,7 +142,8 @@ interface V {
 }
 
 interface ReluRec {
-  block: number;
+  /** Its cell's or reduction block's index in network order (the final ReLU one past the last): WRCor's 2^module. */
+  module: number;
   pre: TfTensor;
   /** Index of its z in the gradient inputs, or -1 when its input carries no gradient. */
   zIndex: number;
@@ -229,7 +230,7 @@ export async function tfjsWrcor(
       const { mean, variance } = tf.moments(x.t, [0, 1, 2]);
       return { t: tf.batchNorm(x.t, mean, variance, weight(`${name}.beta`), weight(`${name}.gamma`), BN_EPS), grad: true };
     };
-    const relu = (x: V, block: number): V => {
+    const relu = (x: V, module: number): V => {
       let pre = x.t;
       let zi = -1;
       // Our tape keeps no gradient for a ReLU whose input has no requiresGrad (a dead cell's
@@ -243,14 +244,14 @@ export async function tfjsWrcor(
         zi = zIndex.get(z)!;
         pre = tf.add(x.t, z);
       }
-      relus.push({ block, pre: tf.keep(pre), zIndex: zi });
+      relus.push({ module, pre: tf.keep(pre), zIndex: zi });
       return { t: tf.relu(pre), grad: x.grad };
     };
-    const reluConvBn = (x: V, name: string, block: number, k: number, stride: number): V =>
-      bn(conv(relu(x, block), `${name}.conv`, stride, k === 3 ? 1 : 0), `${name}.bn`);
+    const reluConvBn = (x: V, name: string, module: number, k: number, stride: number): V =>
+      bn(conv(relu(x, module), `${name}.conv`, stride, k === 3 ? 1 : 0), `${name}.bn`);
     const add = (a: V, b: V): V => ({ t: tf.add(a.t, b.t), grad: a.grad || b.grad });
 
-    const cellForward = (x: V, stage: number, name: string): V | null => {
+    const cellForward = (x: V, module: number, name: string): V | null => {
       const nodes: Array<V | null> = [x, null, null, null];
       for (let j = 1; j <= 3; j++) {
         let acc: V | null = null;
@@ -261,7 +262,7 @@ export async function tfjsWrcor(
           let y: V;
           if (op === 'skip_connect') y = src;
           else if (op === 'avg_pool_3x3') y = { t: avgPool3(src.t), grad: src.grad };
-          else y = reluConvBn(src, `${name}.e${e}`, stage, op === 'nor_conv_3x3' ? 3 : 1, 1);
+          else y = reluConvBn(src, `${name}.e${e}`, module, op === 'nor_conv_3x3' ? 3 : 1, 1);
           acc = acc ? add(acc, y) : y;
         });
         nodes[j] = acc;
@@ -271,21 +272,24 @@ export async function tfjsWrcor(
 
     const lossFn = (): TfTensor => {
       let cur: V = bn(conv({ t: xNhwc, grad: false }, 'stem.conv', 1, 1), 'stem.bn');
+      // The cells and reduction blocks in order, each its index (the authors' net.cells).
+      let module = 0;
       for (let stage = 0; stage < 3; stage++) {
         if (stage > 0) {
           const r = `reduce${stage}`;
-          const a = reluConvBn(cur, `${r}.a`, stage, 3, 2);
-          const b = reluConvBn(a, `${r}.b`, stage, 3, 1);
+          const a = reluConvBn(cur, `${r}.a`, module, 3, 2);
+          const b = reluConvBn(a, `${r}.b`, module, 3, 1);
           const d = conv({ t: tf.avgPool(cur.t as never, 2, 2, 'valid'), grad: cur.grad }, `${r}.down`, 1, 0);
           cur = add(b, d);
+          module++;
         }
         for (let i = 0; i < N; i++) {
           // A cell whose output node gets nothing outputs zeros with no gradient path, as ours does.
-          cur = cellForward(cur, stage, `s${stage}.c${i}`) ?? { t: tf.zeros(cur.t.shape), grad: false };
+          cur = cellForward(cur, module++, `s${stage}.c${i}`) ?? { t: tf.zeros(cur.t.shape), grad: false };
         }
       }
       cur = bn(cur, 'last.bn');
-      const features = relu(cur, 2);
+      const features = relu(cur, module); // the authors' lastact: one past the last cell
       const pooled = tf.mean(features.t, [1, 2]);
       const logits = tf.add(tf.matMul(pooled, weight('classifier.w'), false, true), weight('classifier.b'));
       return tf.losses.softmaxCrossEntropy(labels, logits);
@@ -313,7 +317,7 @@ export async function tfjsWrcor(
       let kAct = tf.zeros([n, n]);
       let kGrad = tf.zeros([n, n]);
       for (const r of relus) {
-        const w = 2 ** r.block;
+        const w = 2 ** r.module;
         kAct = tf.add(kAct, tf.mul(absCorr(r.pre), w));
         const gr = r.zIndex >= 0 ? grads[r.zIndex] : undefined;
         if (gr) kGrad = tf.add(kGrad, tf.mul(absCorr(gr), w));

@@ -147,15 +147,28 @@ const scoreFiles = [
   ['score-procs.csv', 'score-procs'],
 ].filter(([f]) => read(f));
 const byFile = {};
+/**
+ * A score file's rows under the current WRCor names (WRCor definition 3: wrcor 2^module, wrcor_stage
+ * 2^stage). A file of definition 2 (a wrcor_module column) holds wrcor 2^stage and wrcor_module
+ * 2^module; one of definition 1 (neither column) wrcor 2^stage only: its wrcor is wrcor_stage.
+ */
+function currentNames(rows) {
+  const cols = rows.length ? Object.keys(rows[0]) : [];
+  if (!cols.includes('wrcor') || cols.includes('wrcor_stage')) return rows;
+  const v2 = cols.includes('wrcor_module');
+  return rows.map(({ wrcor, wrcor_module, ...r }) =>
+    v2 ? { ...r, wrcor: wrcor_module, wrcor_stage: wrcor } : { ...r, wrcor_stage: wrcor },
+  );
+}
 section('scoring', () => {
   if (scoreFiles.length) {
     lines.push(
-      '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc | wrcor_module tau |',
+      '| scoring (WRCor, full NB201 network) | cells | sum of per-cell time s | step wall s | cells/s (wall) | Kendall tau vs CIFAR-10 val acc | wrcor_stage tau |',
       '|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const [f, stepName] of scoreFiles) {
       const text = read(f).trim();
-      const rows = text.includes('\n') ? csv(text) : [];
+      const rows = currentNames(text.includes('\n') ? csv(text) : []);
       byFile[f] = rows;
       const t = rows.reduce((s, r) => s + Number(r.time_ms), 0) / 1e3;
       const wall = stepSeconds(stepName);
@@ -169,9 +182,10 @@ section('scoring', () => {
             )
           : NaN;
       };
-      const tau = tauOf('wrcor');
-      // Files from before wrcor_module (2026-12-06) have no such column: its cell stays empty.
-      const moduleTau = rows.length && 'wrcor_module' in rows[0] ? fmt(tauOf('wrcor_module'), 3) : '';
+      // A column a file does not have (wrcor in one of WRCor definition 1) leaves its cell empty.
+      const has = (col) => rows.length && col in rows[0];
+      const tau = rows.length && !has('wrcor') ? '' : fmt(tauOf('wrcor'), 3);
+      const stageTau = has('wrcor_stage') ? fmt(tauOf('wrcor_stage'), 3) : '';
       // --all scores the cells in the space's index order: a run cut by its limit holds a prefix.
       const allCells = /cells=\[[^\]]*--all\b/.test(log) && stepName !== 'score-procs';
       const cut =
@@ -189,21 +203,20 @@ section('scoring', () => {
               ? `--group ${(log.match(/ stacked-group=(\S+)/) ?? [])[1] ?? '?'} --group-mode stacked, the same cells${cut}`
               : '--group 1 (parity)';
       lines.push(
-        `| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${fmt(tau, 3)} | ${moduleTau} |`,
+        `| ${what} | ${rows.length} | ${fmt(t, 1)} | ${fmt(wall, 0)} | ${fmt(rows.length / wall)} | ${tau} | ${stageTau} |`,
       );
     }
     const a = byFile['score-group1.csv'];
     const b = byFile['score-all.csv'];
     /**
-     * The largest relative difference of `rows`' WRCor (and wrcor_module, where both files have it)
-     * from b's on the cells both scored (a cell empty on either side is left out and counted as
-     * missing), how many, and the verdict.
+     * The largest relative difference of `rows`' WRCor and wrcor_stage (those both files have;
+     * WRCor where neither has a row) from b's on the cells both scored (a cell empty on either side
+     * is left out and counted as missing), how many, and the verdict.
      */
     const wrcorDiff = (rows) => {
-      const cols = [
-        'wrcor',
-        ...(rows.length && b.length && 'wrcor_module' in rows[0] && 'wrcor_module' in b[0] ? ['wrcor_module'] : []),
-      ];
+      const both = (c) => rows.length && b.length && c in rows[0] && c in b[0];
+      const cols = ['wrcor', 'wrcor_stage'].filter(both);
+      if (!cols.length) cols.push('wrcor');
       const m = new Map(b.map((r) => [r.arch, r]));
       let worst = 0,
         n = 0,
@@ -223,12 +236,12 @@ section('scoring', () => {
         : worst <= PARITY_RTOL
           ? `ok (threshold ${PARITY_RTOL} relative)`
           : `FAIL (threshold ${PARITY_RTOL} relative)`;
-      const also = cols.length > 1 ? ' and wrcor_module' : '';
-      return `${also} on the ${n} common cells${gone}: largest relative difference ${worst.toExponential(2)}: ${verdict}.`;
+      const what = cols.map((c) => (c === 'wrcor' ? 'WRCor' : c)).join(' and ');
+      return `${what} on the ${n} common cells${gone}: largest relative difference ${worst.toExponential(2)}: ${verdict}.`;
     };
-    if (a && b) lines.push('', `Grouped vs ungrouped WRCor${wrcorDiff(a)}`);
+    if (a && b) lines.push('', `Grouped vs ungrouped ${wrcorDiff(a)}`);
     const st = byFile['score-stacked.csv'];
-    if (st && b) lines.push('', `Stacked vs separate groups' WRCor${wrcorDiff(st)}`);
+    if (st && b) lines.push('', `Stacked vs separate groups' ${wrcorDiff(st)}`);
     lines.push('');
   }
 });

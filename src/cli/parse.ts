@@ -253,10 +253,17 @@ function matchChoice(v: string, known: readonly string[], ignoreCase: boolean | 
   return ignoreCase ? known.find((k) => k.toLowerCase() === v.trim().toLowerCase()) : undefined;
 }
 
+/** A former choice (OptDef.retired) refused, saying what it is now. */
+function checkRetired(name: string, o: OptDef, v: string): void {
+  const now = o.retired?.().get(v.trim().toLowerCase());
+  if (now !== undefined) throw new UsageError(`--${name}: ${o.noun ?? 'value'} ${quote(v)} is ${now}`);
+}
+
 function parseChoice(name: string, o: OptDef, v: string): string {
   const known = choicesOf(o.choices);
   const hit = matchChoice(v, known, o.ignoreCase);
   if (hit !== undefined) return hit;
+  checkRetired(name, o, v);
   const list = known.length > 2 ? `one of ${known.join(', ')}` : orList(known);
   throw new UsageError(`--${name} must be ${list}, got ${quote(v)}${didYouMean(v, known)}`);
 }
@@ -273,6 +280,7 @@ function parseList(name: string, o: OptDef, v: string): string[] {
   if (!known.length) return items;
   return items.map((s) => {
     const hit = matchChoice(s, known, o.ignoreCase);
+    if (hit === undefined) checkRetired(name, o, s);
     if (hit === undefined)
       throw new UsageError(
         `unknown ${o.noun ?? 'item'} ${quote(s)} in --${name}${didYouMean(s, known)} (known: ${known.join(', ')})`,

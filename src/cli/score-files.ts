@@ -6,7 +6,7 @@
  * refused naming both rows.
  */
 import { DEFAULT_MERGE_RTOL } from '../proxies/define.js';
-import { PROXIES } from '../proxies/registry.js';
+import { AGGREGATORS, PROXIES } from '../proxies/registry.js';
 import { DATA_KEY, sidecarSettings } from './resume-settings.js';
 import { WRCOR_DEFINITION, WRCOR_KEY, ZERO_SHOT_UNRECORDED } from './search-report.js';
 import { showSetting } from '../util/run-settings.js';
@@ -102,35 +102,88 @@ export function mergeCell(
 
 /**
  * A score file's WRCor definition (search-report.ts WRCOR_KEY), or null when it has no wrcor column:
- * as its settings record it, else the current one where it has the wrcor_module column (a file
- * without settings: hand-made from a current run), else 1 (written before 2026-12-06).
+ * as its settings record it, else by its columns (a file without settings: hand-made from a run):
+ * 3 with a wrcor_stage column, 2 with a wrcor_module one, else 1 (written before 2026-12-06).
  */
 export function wrcorDefinitionOf(file: string, columns: readonly string[]): number | null {
   if (!columns.includes('wrcor')) return null;
   const recorded = sidecarSettings(withoutGz(file))?.settings[WRCOR_KEY];
   if (typeof recorded === 'number') return recorded;
-  return columns.includes('wrcor_module') ? WRCOR_DEFINITION : 1;
+  return columns.includes('wrcor_stage') ? WRCOR_DEFINITION : columns.includes('wrcor_module') ? 2 : 1;
 }
 
+/** How a file's columns read under the current names: a column renamed, or null (left out). */
+export type ColumnRenames = Readonly<Record<string, string | null>>;
+
+/** The population-level columns a file ranked by its own wrcor (the vote, the ensemble). */
+const wrcorAggregates = (): string[] => [...AGGREGATORS.values()].filter((a) => a.members.includes('wrcor')).map((a) => a.name);
+
 /**
- * The note on files of different WRCor definitions read as one population (null when there are
- * none): their wrcor differs on cells whose output receives nothing (finite before, -Infinity now),
- * and wrcor_module, which only the newer files have, is correlated over the `moduleCells` of the `cells` that have it.
+ * The renames that read a file of WRCor definition `definition` under the current names, so that
+ * one name never holds two weightings. Definition 2: its wrcor (2^stage) is wrcor_stage, its
+ * wrcor_module (2^module, the same numbers) wrcor, its wrcor_act and wrcor_grad (2^stage there)
+ * wrcor_stage_act and wrcor_stage_grad. Definition 1 keeps its names when read alone or with other
+ * files of definition 1 (as before); beside newer files (`withNewer`) its wrcor (2^stage, constant
+ * responses counted) joins their wrcor_stage, the ablations likewise. A renamed file's own vote and
+ * ensemble columns ranked its cells by the former wrcor: left out (selectColumns recomputes them
+ * from the members where every cell has them).
  */
-export function definitionsNote(
-  files: ReadonlyArray<{ file: string; definition: number | null }>,
-  moduleCells: number,
+export function wrcorRenames(definition: number | null, withNewer: boolean): ColumnRenames {
+  if (definition === null || definition >= WRCOR_DEFINITION || (definition === 1 && !withNewer)) return {};
+  const aggregates = Object.fromEntries(wrcorAggregates().map((a) => [a, null]));
+  const stage = { wrcor: 'wrcor_stage', wrcor_act: 'wrcor_stage_act', wrcor_grad: 'wrcor_stage_grad', ...aggregates };
+  return definition === 2 ? { ...stage, wrcor_module: 'wrcor' } : stage;
+}
+
+/** `record` with its keys renamed (a key renamed to null dropped), in its order. */
+export function renameColumns<T>(record: Readonly<Record<string, T>>, renames: ColumnRenames): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(record)) {
+    const to = k in renames ? renames[k] : k;
+    if (to !== null) out[to] = v;
+  }
+  return out;
+}
+
+/** "a, b" of file names, with "holds" or "hold". */
+const holds = (files: readonly string[]) => `${files.join(', ')} hold${files.length === 1 ? 's' : ''}`;
+
+/**
+ * The notes on score files of earlier WRCor definitions (wrcorRenames), each file with the columns
+ * it had: what was read under which name, what was left out, and, where only some cells have the
+ * current wrcor (`wrcorCells` of `cells`), over which cells it is correlated.
+ */
+export function definitionsNotes(
+  files: ReadonlyArray<{ file: string; definition: number | null; columns: readonly string[] }>,
+  wrcorCells: number,
   cells: number,
-): string | null {
-  const withWrcor = files.filter((f) => f.definition !== null);
-  const older = withWrcor.filter((f) => f.definition! < WRCOR_DEFINITION).map((f) => f.file);
-  const newer = withWrcor.filter((f) => f.definition! >= WRCOR_DEFINITION).map((f) => f.file);
-  if (!older.length || !newer.length) return null;
-  return (
-    `note: --scores: ${older.join(', ')} hold${older.length === 1 ? 's' : ''} the former wrcor (constant responses counted, before 2026-12-06), ` +
-    `${newer.join(', ')} the current one: wrcor of cells whose output receives nothing differs between them` +
-    (moduleCells > 0 && moduleCells < cells
-      ? `; wrcor_module is correlated over the ${moduleCells} of ${cells} cells that have it`
-      : '')
-  );
+): string[] {
+  const newest = Math.max(0, ...files.map((f) => f.definition ?? 0));
+  const renamed = files.filter((f) => Object.keys(wrcorRenames(f.definition, newest >= 2)).length);
+  if (!renamed.length) return [];
+  const ablations = (fs: typeof files) =>
+    fs.some((f) => f.columns.includes('wrcor_act') || f.columns.includes('wrcor_grad'))
+      ? ' (wrcor_act and wrcor_grad, 2^stage there, as wrcor_stage_act and wrcor_stage_grad)'
+      : '';
+  const dropped = (fs: typeof files) => {
+    const aggs = wrcorAggregates().filter((a) => fs.some((f) => f.columns.includes(a)));
+    return aggs.length
+      ? `; their ${aggs.join(' and ')} columns, which ranked by that wrcor, are left out (recomputed from the members where every cell has them)`
+      : '';
+  };
+  const notes: string[] = [];
+  const v2 = renamed.filter((f) => f.definition === 2);
+  if (v2.length)
+    notes.push(
+      `note: --scores: ${holds(v2.map((f) => f.file))} WRCor definition 2 (wrcor weighted 2^stage, wrcor_module 2^module), read as wrcor_stage and wrcor, the current names${ablations(v2)}${dropped(v2)}`,
+    );
+  const v1 = renamed.filter((f) => f.definition === 1);
+  if (v1.length)
+    notes.push(
+      `note: --scores: ${holds(v1.map((f) => f.file))} WRCor definition 1 (before 2026-12-06: weighted 2^stage, constant responses counted): its wrcor is read as wrcor_stage${ablations(v1)} beside the newer files', ` +
+        `which differs from it on cells whose output receives nothing${dropped(v1)}`,
+    );
+  if (wrcorCells > 0 && wrcorCells < cells)
+    notes.push(`note: --scores: wrcor is correlated over the ${wrcorCells} of ${cells} cells that have it`);
+  return notes;
 }

@@ -83,8 +83,8 @@ export function openEvaluatedRows(
   const stream = new RowStream(path, {
     settings: { ...record.settings, ...f16Setting(f16), ...kernels.settings, ...defs.settings },
     unrecorded: { ...record.unrecorded, ...f16Setting(false), ...kernels.unrecorded, ...defs.unrecorded },
-    unrecordedAdvice: { ...kernels.unrecordedAdvice, ...defs.unrecordedAdvice },
-    settingAdvice: kernels.settingAdvice,
+    unrecordedAdvice: kernels.unrecordedAdvice,
+    settingAdvice: (k, was, now) => defs.settingAdvice(k, was, now) ?? kernels.settingAdvice(k, was, now),
     resume: v.resume,
     killTag: 'search.rows',
     flag: '--evaluated',
@@ -139,12 +139,29 @@ function evaluatedLogSettings(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, device: 
 export const ZERO_SHOT_UNRECORDED = { '--device': 'gpu', '--dataset': 'cifar10', '--init': 'pytorch', '--inputs': 'data' };
 
 /**
- * The WRCor family's definition a file of scores holds, recorded where a run computes the family:
- * 2 since 2026-12-06 (the wrcor_module column; a constant response adds nothing, so a cell whose
- * output receives nothing scores -Infinity). A file written before records none: 1.
+ * The WRCor family's definition a file of scores holds, recorded where a run computes the family.
+ * 1 (recorded as none): wrcor weighted 2^stage, a constant response counted. 2 (2026-12-06): a
+ * constant response adds nothing (a cell whose output receives nothing scores -Infinity), and a
+ * wrcor_module column, 2^module. 3: wrcor is 2^module (the authors' weights; wrcor_act and
+ * wrcor_grad too), the former wrcor is wrcor_stage, and there is no wrcor_module column.
  */
 export const WRCOR_KEY = 'wrcor definition';
-export const WRCOR_DEFINITION = 2;
+export const WRCOR_DEFINITION = 3;
+
+/** What a file of an earlier WRCor definition holds, for the advice of a refused resume. */
+const WRCOR_FORMER: Record<number, string> = {
+  1: 'its wrcor weighted 2^stage and counted constant responses',
+  2: 'its wrcor weighted 2^stage, and a wrcor_module column',
+};
+
+/** The advice where a resumed file's WRCor definition is not this one's (was: the recorded one, 1 where none is). */
+function wrcorAdvice(path: string, flag: string, was: unknown): string {
+  const former = WRCOR_FORMER[Number(was)];
+  const what = former
+    ? `${path} was scored by an older wgnas (${former}; the current wrcor weighs 2^module, the authors' weights, and the former one is wrcor_stage)`
+    : `${path} holds WRCor definition ${String(was)}, which this wgnas does not compute`;
+  return `${what}: --force starts over, or write another ${flag}`;
+}
 
 /** Whether the proxies named (aggregates and 'all' expanded) compute the WRCor family. */
 export const computesWrcor = (names: readonly string[]): boolean =>
@@ -159,15 +176,15 @@ export function definitionsRecord(
   names: readonly string[],
   path: string,
   flag: string,
-): { settings: RunSettings; unrecorded: RunSettings; unrecordedAdvice: Record<string, string> } {
-  if (!computesWrcor(names)) return { settings: {}, unrecorded: {}, unrecordedAdvice: {} };
-  return {
-    settings: { [WRCOR_KEY]: WRCOR_DEFINITION },
-    unrecorded: { [WRCOR_KEY]: 1 },
-    unrecordedAdvice: {
-      [WRCOR_KEY]: `${path} was scored by an older wgnas (no wrcor_module column, and its wrcor counted constant responses): --force starts over, or write another ${flag}`,
-    },
-  };
+): {
+  settings: RunSettings;
+  unrecorded: RunSettings;
+  /** The advice of a resume refused for its WRCor definition, recorded or not (RowStreamOptions.settingAdvice). */
+  settingAdvice: (key: string, was: unknown, now: unknown) => string | undefined;
+} {
+  const settingAdvice = (key: string, was: unknown) => (key === WRCOR_KEY ? wrcorAdvice(path, flag, was) : undefined);
+  if (!computesWrcor(names)) return { settings: {}, unrecorded: {}, settingAdvice };
+  return { settings: { [WRCOR_KEY]: WRCOR_DEFINITION }, unrecorded: { [WRCOR_KEY]: 1 }, settingAdvice };
 }
 
 /**

@@ -46,6 +46,11 @@ export interface OptDef {
   readonly choices?: Choices;
   /** What one value is called in errors ("proxy", "baseline", "latency table"). */
   readonly noun?: string;
+  /**
+   * enum/list: former choices (lower-case) and what each is now ("now 'x' (...)"): one given is
+   * refused in one line saying so, not as an unknown value.
+   */
+  readonly retired?: () => ReadonlyMap<string, string>;
   /** enum/list: match choices case-insensitively (the value becomes the declared spelling). */
   readonly ignoreCase?: boolean;
   /** list: an empty string means the empty list. */

@@ -5,10 +5,12 @@
  * choice between candidate cells (ChoiceLayer: ProxylessNAS), a softmax mixture of cells
  * (mixtureForward: AutoSpace).
  *
- * ReLUs are tagged with the stage they sit in (stem and first block 0, each layer its stage, the
- * feature mix the last stage): the block index WRCor weights by 2^block; and with their module in
- * network order (stem 0, first block 1, layer b b + 2, feature mix one past the last layer): the
- * index wrcor_module weights by 2^module.
+ * ReLUs are tagged (ReluPlace) with their module, the index wrcor weighs by 2^module: the entry of
+ * the authors' MobileNetV2 block_list they sit in (stem 0, then one super block per stage, the
+ * final 1x1 conv last: foresight/models/MobileNetV2.py), here the stem 0, the first block 1 (their
+ * first stage), every layer of stage s s + 2, the feature mix one past the last stage; and with the
+ * stage they sit in (stem and first block 0, each layer its stage, the feature mix the last stage),
+ * the block index wrcor_stage weighs by 2^block.
  */
 import { ShapeError } from '../backend/index.js';
 import { DEFAULT_BN_EPS } from '../kernels/params.js';
@@ -113,13 +115,14 @@ export class Skeleton<L> {
     let h = convBnForward(t, x, this.stem, { stride: L.stemStride, pad: 1, act: true, at: stem, name: 'stem', bnEps });
     h = this.first.forward(t, h, { block: 0, module: 1 }, 'first')!;
     this.shapes.forEach((_, b) => {
-      h = body(this.layers[b], b, h, { block: this.stages[b], module: b + 2 });
+      h = body(this.layers[b], b, h, { block: this.stages[b], module: this.stages[b] + 2 });
     });
+    const lastStage = this.stages[this.stages.length - 1] ?? -1;
     h = convBnForward(t, h, this.mix, {
       stride: 1,
       pad: 0,
       act: true,
-      at: { block: this.stages[this.stages.length - 1] ?? 0, module: this.shapes.length + 2 },
+      at: { block: Math.max(lastStage, 0), module: lastStage + 3 },
       name: 'mix',
       bnEps,
     });

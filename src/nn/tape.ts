@@ -48,10 +48,11 @@ export class Param extends Var {
 }
 
 /**
- * Where a ReLU sits, the exponents of WRCor's weights. `block`: its stage (wrcor weighs it by
- * 2^block; NB201: 0, 1, 2, a reduction block the stage it opens, the final ReLU 2). `module`: its
- * cell or block in network order (wrcor_module weighs it by 2^module; NB201: the i-th of the cells
- * and reduction blocks i, the final ReLU one past the last).
+ * Where a ReLU sits, the exponents of WRCor's weights. `module`: the entry of the network's module
+ * list it sits in, as the authors' code indexes net.cells / net.block_list (wrcor weighs it by
+ * 2^module; NB201: the i-th of the cells and reduction blocks i, the final ReLU one past the last;
+ * MobileNet: src/mobilenet/skeleton.ts). `block`: its stage (wrcor_stage weighs it by 2^block;
+ * NB201: 0, 1, 2, a reduction block the stage it opens, the final ReLU 2).
  */
 export interface ReluPlace {
   block: number;

@@ -2,9 +2,10 @@
  * Proxies built from per-ReLU N x N matrices over the batch, all computed on the backend and summed
  * in place so only the final N x N matrices come back to the CPU.
  *
- * WRCor: K = sum over ReLUs r of 2^stage(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
- * score = log|det K|. Ablations: activation-only, gradient-only, and unweighted (all weights 1);
- * wrcor_module weights by 2^module(r) instead (ReluPlace). A correlation matrix with an undefined
+ * WRCor: K = sum over ReLUs r of 2^module(r) * (|corr(pre-activations_r)| + |corr(dL/dpre-activations_r)|),
+ * score = log|det K| (module: ReluPlace, the authors' weights). Ablations: activation-only and
+ * gradient-only (the same weights), unweighted (all weights 1); wrcor_stage weights by 2^stage(r)
+ * (ReluPlace's block) instead. A correlation matrix with an undefined
  * row (a sample whose activations, or gradients, are constant over the ReLU's features: NaN in
  * the authors' np.corrcoef, which skip the matrix) adds nothing: the diagonal of a Gram product
  * of unit rows is ~1, of a constant row's zero row 0, and the accumulate skips a layer with a 0 there.
@@ -31,7 +32,7 @@ export interface WrcorScores {
   wrcor_act: number;
   wrcor_grad: number;
   wrcor_unweighted: number;
-  wrcor_module: number;
+  wrcor_stage: number;
 }
 
 export interface BatchedProxyOptions {
@@ -249,15 +250,15 @@ async function readAndDispose(t: Tensor): Promise<Float32Array> {
 
 /** The summed N x N kernels of one network: activation and gradient terms, each three ways. */
 interface WrcorKernels {
-  /** Weighted by 2^stage (ReluPlace's block: the ReLU's stage). */
+  /** Weighted by 2^module (ReluPlace's module: the ReLU's cell or block in network order). */
   act: Float32Array;
   grad: Float32Array;
   /** Unweighted. */
   actU: Float32Array;
   gradU: Float32Array;
-  /** Weighted by 2^module. */
-  actM: Float32Array;
-  gradM: Float32Array;
+  /** Weighted by 2^stage (ReluPlace's block). */
+  actS: Float32Array;
+  gradS: Float32Array;
 }
 
 /** The WRCor family from the summed N x N kernels. */
@@ -267,7 +268,7 @@ function wrcorFromKernels(k: WrcorKernels, n: number): WrcorScores {
     wrcor_act: logAbsDet(k.act, n),
     wrcor_grad: logAbsDet(k.grad, n),
     wrcor_unweighted: logAbsDet(addF32(k.actU, k.gradU), n),
-    wrcor_module: logAbsDet(addF32(k.actM, k.gradM), n),
+    wrcor_stage: logAbsDet(addF32(k.actS, k.gradS), n),
   };
 }
 
@@ -290,7 +291,7 @@ export async function wrcorScoresMany(
   archRelus.forEach((relus, a) => {
     for (const r of relus) {
       const d = featuresOf(r, r.input, n, 'input');
-      const [weight, weight2] = [2 ** r.block, 2 ** r.module];
+      const [weight, weight2] = [2 ** r.module, 2 ** r.block];
       items.push({ slot: 2 * a, t: r.input, d, weight, weight2, stacked: r.stacked });
       if (!r.gradInput) continue;
       if (r.gradInput.size !== r.input.size) {
@@ -299,14 +300,14 @@ export async function wrcorScoresMany(
       items.push({ slot: 2 * a + 1, t: r.gradInput, d, weight, weight2, stacked: r.stacked });
     }
   });
-  // Slots: 2a = activations, 2a+1 = gradients of architecture a; each by 2^block, unweighted, by 2^module.
+  // Slots: 2a = activations, 2a+1 = gradients of architecture a; each by 2^module, unweighted, by 2^block.
   const k = accumulateGrams(backend, items, n, 2 * A, 'corr', 3, opts);
   const km = await readAndDispose(k);
   const nn = n * n;
   const mat = (i: number) => km.subarray(i * nn, (i + 1) * nn);
   return archRelus.map((_, a) => {
-    const [act, actU, actM, grad, gradU, gradM] = [0, 1, 2, 3, 4, 5].map((j) => mat(6 * a + j));
-    return wrcorFromKernels({ act, grad, actU, gradU, actM, gradM }, n);
+    const [act, actU, actS, grad, gradU, gradS] = [0, 1, 2, 3, 4, 5].map((j) => mat(6 * a + j));
+    return wrcorFromKernels({ act, grad, actU, gradU, actS, gradS }, n);
   });
 }
 
@@ -333,25 +334,25 @@ function hasConstantRow(x: ArrayLike<number>, n: number, d: number): boolean {
  */
 export async function wrcorScoresPerLayer(backend: Backend, relus: readonly ReluRecord[], n: number): Promise<WrcorScores> {
   const ks = [0, 1, 2, 3, 4, 5].map(() => backend.zeros([n, n]));
-  const [kAct, kGrad, kActU, kGradU, kActM, kGradM] = ks;
-  const add = async (x: Tensor, d: number, r: ReluRecord, k: Tensor, kU: Tensor, kM: Tensor) => {
+  const [kAct, kGrad, kActU, kGradU, kActS, kGradS] = ks;
+  const add = async (x: Tensor, d: number, r: ReluRecord, k: Tensor, kU: Tensor, kS: Tensor) => {
     if (hasConstantRow(await x.read(), n, d)) return;
     const c = backend.ops.correlation(x.view([n, d]), { allowSingleFeature: true });
-    backend.ops.accumulateAbs(k, c, 2 ** r.block);
+    backend.ops.accumulateAbs(k, c, 2 ** r.module);
     backend.ops.accumulateAbs(kU, c, 1);
-    backend.ops.accumulateAbs(kM, c, 2 ** r.module);
+    backend.ops.accumulateAbs(kS, c, 2 ** r.block);
     c.dispose();
   };
   for (const r of relus) {
     const d = r.input.size / n;
-    await add(r.input, d, r, kAct, kActU, kActM);
+    await add(r.input, d, r, kAct, kActU, kActS);
     // A ReLU on a dead-end node (its output never reaches the loss) gets no gradient: it carries
     // no gradient information, so only its activation term counts.
-    if (r.gradInput) await add(r.gradInput, d, r, kGrad, kGradU, kGradM);
+    if (r.gradInput) await add(r.gradInput, d, r, kGrad, kGradU, kGradS);
   }
-  const [act, grad, actU, gradU, actM, gradM] = await Promise.all(ks.map((t) => t.read()));
+  const [act, grad, actU, gradU, actS, gradS] = await Promise.all(ks.map((t) => t.read()));
   for (const t of ks) t.dispose();
-  return wrcorFromKernels({ act, grad, actU, gradU, actM, gradM }, n);
+  return wrcorFromKernels({ act, grad, actU, gradU, actS, gradS }, n);
 }
 
 /** NASWOT (Mellor et al. 2021) for several architectures at once, sign-code Gram products batched. */

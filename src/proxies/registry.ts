@@ -266,11 +266,27 @@ export function proxyOrder(name: string): number {
   return list.findIndex((p) => p.name === name);
 }
 
-/** A proxy name the registry does not have (the message lists the known ones). */
+/**
+ * Names a proxy had before, lower-case, with what each is now: a request naming one is refused in
+ * one line saying so (UnknownProxyError, and the CLI's proxy options).
+ */
+export const RETIRED_PROXIES: ReadonlyMap<string, string> = new Map([
+  [
+    'wrcor_module',
+    "now 'wrcor' (WRCor definition 3: 2^module, the authors' weights; the former wrcor, 2^stage, is 'wrcor_stage')",
+  ],
+]);
+
+/** A proxy name the registry does not have (the message lists the known ones, or says what a retired name is now). */
 export class UnknownProxyError extends RangeError {
   override readonly name = 'UnknownProxyError';
   constructor(readonly proxy: string) {
-    super(`unknown proxy '${proxy}'; known: ${[...proxies.keys(), ...aggregators.keys(), ALL].join(', ')}`);
+    const now = RETIRED_PROXIES.get(String(proxy).trim().toLowerCase());
+    super(
+      now
+        ? `proxy '${proxy}' is ${now}`
+        : `unknown proxy '${proxy}'; known: ${[...proxies.keys(), ...aggregators.keys(), ALL].join(', ')}`,
+    );
   }
 }
 

@@ -2,7 +2,9 @@
  * The vote of several proxies over a population, as a Borda count: each member proxy ranks the
  * population and an architecture's vote is its mean normalised rank (0 = worst, 1 = best; a
  * non-finite score ranks lowest). The WRCor authors compare two architectures by strict majority
- * of the three proxies instead; Borda is a deviation from that, and can disagree with the pairwise
+ * of the three proxies instead (github.com/kunjing96/ZSNAS-WRCor, search.py NAS.cmp: the sign of
+ * each measure's difference, -1 or 1 where more than half agree, else 0); Borda is a deviation from
+ * that, and can disagree with the pairwise
  * majority even where the majority relation is transitive: members ranking A>B>X>Y, A>B>X>Y and
  * B>X>Y>A put A above B two to one, yet B's ranks sum higher (7/3 against 2).
  */

@@ -76,7 +76,7 @@ describe('proxies on NAS-Bench-201 cells', () => {
     const [g, c] = await onBoth((be) =>
       scoreCell(be, parseArch(arch), ['wrcor'], batch, { net: { ...NB201_DEFAULT, cellsPerStage: 2 }, seed: 0 }),
     );
-    for (const p of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'])
+    for (const p of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage'])
       expectNear(g.scores[p], c.scores[p], 5e-4, p);
   }, 120_000);
 });

@@ -172,6 +172,11 @@ const CASES: Record<string, Case[]> = {
     c2(/--proxies has an empty item in 'wrcor,,naswot'/, 'score', '--sample', '2', '--proxies', 'wrcor,,naswot'),
     c2(/unknown proxy 'foo' in --proxies/, 'score', '--sample', '2', '--proxies', 'foo'),
     c2(/unknown proxy 'wrcorr' in --proxies; did you mean wrcor\?/, 'score', '--sample', '2', '--proxies', 'wrcorr'),
+    // A retired name: what it is now (WRCor definition 3), not an unknown proxy.
+    c2(
+      /^wgnas score: --proxies: proxy 'wrcor_module' is now 'wrcor' \(WRCor definition 3: 2\^module, the authors' weights; the former wrcor, 2\^stage, is 'wrcor_stage'\)\n$/,
+      ...['score', '--sample', '2', '--proxies', 'naswot,wrcor_module'],
+    ),
     c2(/--proxies is empty/, 'score', '--sample', '2', '--proxies', ''),
     c2(/--group must be an integer >= 1, got '0'/, 'score', '--sample', '2', '--group', '0'),
     c2(/--group must be at most 256/, 'score', '--sample', '2', '--group', '257'),
@@ -249,6 +254,17 @@ const CASES: Record<string, Case[]> = {
     c2(/--sample must be at most 9445, got '9446' \(9445 cells have ground-truth accuracy\)/, 'correlate', '--sample', '9446'),
     c2(/--sample must be an integer/, 'correlate', '--sample', 'x'),
     c2(/unknown proxy 'foo' in --proxies/, 'correlate', '--proxies', 'foo'),
+    c2(
+      /^wgnas correlate: --proxies: proxy 'WRCOR_MODULE' is now 'wrcor' \(WRCor definition 3/,
+      'correlate',
+      '--proxies',
+      'WRCOR_MODULE',
+    ),
+    // --scores takes any column of the files: a retired name is refused where no file has it, saying what it is now.
+    c1(
+      /--versus: wrcor_module has no column in .*; wrcor_module is now 'wrcor' \(WRCor definition 3/,
+      ...['correlate', '--scores', fx.scoresCsv, '--versus', 'wrcor_module'],
+    ),
     c2(/--proxies has an empty item/, 'correlate', '--proxies', ',,'),
     c2(/--seed must be at most 4294967295/, 'correlate', '--seed', '4294967296'),
     c2(/--cells-per-stage must be an integer >= 1/, 'correlate', '--cells-per-stage', '0'),
@@ -287,6 +303,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--strategy must be one of random, evolution, reinforce, got 'annealing'/, 'search', '--strategy', 'annealing'),
     c2(/--proxy must be one of .*got 'foo'/, 'search', '--proxy', 'foo'),
     c2(/--proxy must be one of .*got 'wrcorr'; did you mean wrcor\?/, 'search', '--proxy', 'wrcorr'),
+    c2(/^wgnas search: --proxy: proxy 'wrcor_module' is now 'wrcor' \(WRCor definition 3/, 'search', '--proxy', 'wrcor_module'),
     c2(/--budget must be an integer >= 1, got '0'/, 'search', '--budget', '0'),
     c2(/--budget must be an integer >= 1, got '-5'/, 'search', '--budget', '-5'),
     c2(/--budget must be an integer.*got '1e3'/, 'search', '--budget', '1e3'),

@@ -1,9 +1,10 @@
 /**
- * A score file written before the WRCor family's definition changed (2026-12-06: the wrcor_module
- * column, constant responses skipped) records no 'wrcor definition' (it holds 1): a resume of it
- * (score --out, search --evaluated; CSV and JSON lines) is refused in one line naming the file, why
- * and the remedy, before any work, leaving the file as it was (a finished one stays finished). A file
- * of this definition resumes; one of proxies outside the family records none and resumes as before.
+ * A score file of an earlier WRCor definition: 1 (before 2026-12-06, recorded as none: wrcor 2^stage,
+ * constant responses counted) or 2 (wrcor 2^stage and a wrcor_module column; now wrcor is 2^module
+ * and the former one wrcor_stage): a resume of it (score --out, search --evaluated; CSV and JSON
+ * lines) is refused in one line naming the file, what it holds and the remedy, before any work,
+ * leaving the file as it was (a finished one stays finished). A file of this definition resumes; one
+ * of proxies outside the family records none and resumes as before.
  * The precision (f16 operands under WGNAS_F16=1 on a GPU with shader-f16) is recorded and compared
  * the same way, and is part of a score or evolve-space job's content key.
  * CPU backend, tiny settings, in process.
@@ -47,10 +48,14 @@ const search = (out: string, ...more: string[]) =>
 
 const sidecar = (out: string) => JSON.parse(readFileSync(`${out}.settings.json`, 'utf8'));
 
-/** `out` as an older wgnas left it: no recorded definition, no wrcor_module column, unfinished or not. */
-function makeOld(out: string, complete: boolean): void {
+/**
+ * `out` as an older wgnas left it, unfinished or not: definition 1 records none and has no
+ * wrcor_stage column; definition 2 records 2 and has a wrcor_module column in its place.
+ */
+function makeOld(out: string, complete: boolean, definition: 1 | 2): void {
   const side = sidecar(out);
-  delete side.settings[WRCOR_KEY];
+  if (definition === 1) delete side.settings[WRCOR_KEY];
+  else side.settings[WRCOR_KEY] = 2;
   side.complete = complete;
   writeFileSync(`${out}.settings.json`, JSON.stringify(side));
   const text = readFileSync(out, 'utf8');
@@ -59,26 +64,43 @@ function makeOld(out: string, complete: boolean): void {
       .trim()
       .split('\n')
       .map((l) => l.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/));
-    const col = rows[0].indexOf('wrcor_module');
+    // This definition's wrcor_stage column, or definition 2's in its place (a file made old before).
+    const col = Math.max(rows[0].indexOf('wrcor_stage'), rows[0].indexOf('wrcor_module'));
     expect(col).toBeGreaterThan(0);
-    writeFileSync(out, rows.map((r) => r.filter((_, i) => i !== col).join(',') + '\n').join(''));
+    if (definition === 2) rows[0][col] = 'wrcor_module';
+    const kept = rows.map((r) => (definition === 1 ? r.filter((_, i) => i !== col) : r));
+    writeFileSync(out, kept.map((r) => r.join(',') + '\n').join(''));
   } else {
     const rows = text
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    writeFileSync(out, rows.map(({ wrcor_module: _m, ...r }) => JSON.stringify(r) + '\n').join(''));
+    const old = rows.map(({ wrcor_stage: s, wrcor_module: m, ...r }) => (definition === 1 ? r : { ...r, wrcor_module: s ?? m }));
+    writeFileSync(out, old.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 }
 
-async function refusedAsOld(run: () => ReturnType<typeof wgnasInProcess>, out: string, cmd: string, flag: string) {
+/** What a file of each earlier definition holds, as the refusal says it. */
+const HOLDS = {
+  1: 'its wrcor weighted 2^stage and counted constant responses',
+  2: 'its wrcor weighted 2^stage, and a wrcor_module column',
+};
+
+async function refusedAsOld(
+  run: () => ReturnType<typeof wgnasInProcess>,
+  out: string,
+  cmd: string,
+  flag: string,
+  definition: 1 | 2,
+) {
   const before = { rows: readFileSync(out, 'utf8'), side: readFileSync(`${out}.settings.json`, 'utf8') };
   const r = await run();
   expect(r.code).toBe(2);
   expect(r.err.trim().split('\n')).toHaveLength(1);
   expect(r.err.trim()).toBe(
-    `wgnas ${cmd}: --resume: ${WRCOR_KEY} was 1, now ${WRCOR_DEFINITION} in ${out}; ${out} was scored by an older wgnas ` +
-      `(no wrcor_module column, and its wrcor counted constant responses): --force starts over, or write another ${flag}`,
+    `wgnas ${cmd}: --resume: ${WRCOR_KEY} was ${definition}, now ${WRCOR_DEFINITION} in ${out}; ${out} was scored by an older wgnas ` +
+      `(${HOLDS[definition]}; the current wrcor weighs 2^module, the authors' weights, and the former one is wrcor_stage): ` +
+      `--force starts over, or write another ${flag}`,
   );
   expect(readFileSync(out, 'utf8')).toBe(before.rows);
   expect(readFileSync(`${out}.settings.json`, 'utf8')).toBe(before.side);
@@ -93,15 +115,18 @@ describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition',
         const out = join(tmp, `score.${ext}`);
         const a = await score('wrcor', out);
         expect(a.code, a.err).toBe(0);
-        expect(sidecar(out).settings[WRCOR_KEY]).toBe(WRCOR_DEFINITION);
-        expect(readFileSync(out, 'utf8')).toContain('wrcor_module');
+        expect(sidecar(out).settings[WRCOR_KEY]).toBe(3);
+        expect(readFileSync(out, 'utf8')).toContain('wrcor_stage');
+        expect(readFileSync(out, 'utf8')).not.toContain('wrcor_module');
         const again = await score('wrcor', out, '--resume');
         expect(again.code, again.err).toBe(0);
-        makeOld(out, true);
-        await refusedAsOld(() => score('wrcor', out, '--resume'), out, 'score', '--out');
-        const forced = await score('wrcor', out, '--force');
-        expect(forced.code, forced.err).toBe(0);
-        expect(sidecar(out).settings[WRCOR_KEY]).toBe(WRCOR_DEFINITION);
+        for (const definition of [2, 1] as const) {
+          makeOld(out, true, definition);
+          await refusedAsOld(() => score('wrcor', out, '--resume'), out, 'score', '--out', definition);
+          const forced = await score('wrcor', out, '--force');
+          expect(forced.code, forced.err).toBe(0);
+          expect(sidecar(out).settings[WRCOR_KEY]).toBe(WRCOR_DEFINITION);
+        }
       },
     );
 
@@ -109,8 +134,10 @@ describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition',
       const out = join(tmp, `search.${ext}`);
       const a = await search(out);
       expect(a.code, a.err).toBe(0);
-      makeOld(out, false);
-      await refusedAsOld(() => search(out, '--resume'), out, 'search', '--evaluated');
+      for (const definition of [2, 1] as const) {
+        makeOld(out, false, definition);
+        await refusedAsOld(() => search(out, '--resume'), out, 'search', '--evaluated', definition);
+      }
     });
   }
 
@@ -118,7 +145,7 @@ describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition',
     const out = join(tmp, 'synflow.csv');
     expect((await score('synflow', out)).code).toBe(0);
     expect(WRCOR_KEY in sidecar(out).settings).toBe(false);
-    expect([['vote'], ['all'], ['wrcor_module'], ['synflow', 'jacob_cov']].map(computesWrcor)).toEqual([true, true, true, false]);
+    expect([['vote'], ['all'], ['wrcor_stage'], ['synflow', 'jacob_cov']].map(computesWrcor)).toEqual([true, true, true, false]);
     const r = await score('synflow', out, '--resume');
     expect(r.code, r.err).toBe(0);
   });

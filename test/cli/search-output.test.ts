@@ -77,7 +77,7 @@ describe('search output', () => {
         `note: the accuracy is NAS-Bench-201's table figure for this cell trained on CIFAR-10, not a result on --dataset folder:${data}: the search scored cells on its images and trained nothing (--train-epochs N --train-out DIR trains the cell on them)\n`,
       );
       expect(readFileSync(evaluated, 'utf8').split('\n')[0]).toBe(
-        'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_module,time_ms',
+        'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_stage,time_ms',
       );
       const c = await wgnasInProcess(['correlate', '--scores', evaluated, '--bootstrap', '0']);
       expect(c.code, c.err).toBe(0);

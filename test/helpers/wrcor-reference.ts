@@ -19,24 +19,24 @@ export function constantRow(x: Float32Array, n: number, d: number): boolean {
 }
 
 /**
- * The six WRCor matrices from correlationCpu (weighted 2^block, unweighted, weighted 2^module), a
- * matrix with a constant row skipped (NaN in np.corrcoef), each term summed in f64.
+ * The six WRCor matrices from correlationCpu (weighted 2^module, unweighted, weighted 2^block: the
+ * stage), a matrix with a constant row skipped (NaN in np.corrcoef), each term summed in f64.
  */
 export function wrcorReference(host: readonly HostRelu[], n: number): WrcorScores {
   const nn = n * n;
-  const [act, grad, actU, gradU, actM, gradM] = [0, 1, 2, 3, 4, 5].map(() => new Float64Array(nn));
-  const add = (x: Float32Array, h: HostRelu, k: Float64Array, kU: Float64Array, kM: Float64Array) => {
+  const [act, grad, actU, gradU, actS, gradS] = [0, 1, 2, 3, 4, 5].map(() => new Float64Array(nn));
+  const add = (x: Float32Array, h: HostRelu, k: Float64Array, kU: Float64Array, kS: Float64Array) => {
     if (constantRow(x, n, h.d)) return;
     const c = correlationCpu(x, 1, n, h.d);
     for (let i = 0; i < nn; i++) {
-      k[i] += 2 ** h.block * Math.abs(c[i]);
+      k[i] += 2 ** h.module * Math.abs(c[i]);
       kU[i] += Math.abs(c[i]);
-      kM[i] += 2 ** h.module * Math.abs(c[i]);
+      kS[i] += 2 ** h.block * Math.abs(c[i]);
     }
   };
   for (const h of host) {
-    add(h.a, h, act, actU, actM);
-    if (h.g) add(h.g, h, grad, gradU, gradM);
+    add(h.a, h, act, actU, actS);
+    if (h.g) add(h.g, h, grad, gradU, gradS);
   }
   const sum = (x: Float64Array, y: Float64Array) => x.map((v, i) => v + y[i]);
   return {
@@ -44,6 +44,6 @@ export function wrcorReference(host: readonly HostRelu[], n: number): WrcorScore
     wrcor_act: logAbsDet(act, n),
     wrcor_grad: logAbsDet(grad, n),
     wrcor_unweighted: logAbsDet(sum(actU, gradU), n),
-    wrcor_module: logAbsDet(sum(actM, gradM), n),
+    wrcor_stage: logAbsDet(sum(actS, gradS), n),
   };
 }

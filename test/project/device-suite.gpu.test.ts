@@ -109,7 +109,7 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       expect(summary).toMatch(/\| --group 1 \(parity\) \| 3 \|/);
       expect(summary).toMatch(/\| --procs 2, --sample 4, other cells than score-all's \| 4 \|/);
       expect(summary).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 5 \|/);
-      expect(summary).toMatch(/Stacked vs separate groups' WRCor and wrcor_module on the 5 common cells/);
+      expect(summary).toMatch(/Stacked vs separate groups' WRCor and wrcor_stage on the 5 common cells/);
       expect(summary).toMatch(/\| matmul-f16 \| 64x64x64 \| [\d.]+ \| [\d.]+x \|/);
       expect(summary).toMatch(
         /\| batchnorm \| N5 C2 64x64 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \((?:64|256 \w+)\) \| [\d.]+x \| [\d.]+x \| 2x2 \/ 5x2 \/ 5x2 \/ 20x2 \|/,

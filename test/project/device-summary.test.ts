@@ -20,8 +20,10 @@ function summarise(files: Record<string, string>): string {
   return readFileSync(join(dir, 'summary.md'), 'utf8');
 }
 
-const HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_module,val_acc,time_ms\n';
-/** score --out's columns before wrcor_module (2026-12-06). */
+const HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_stage,val_acc,time_ms\n';
+/** score --out's columns at WRCor definition 2 (wrcor 2^stage, wrcor_module 2^module). */
+const V2_HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,wrcor_module,val_acc,time_ms\n';
+/** score --out's columns at WRCor definition 1 (before 2026-12-06: wrcor 2^stage only). */
 const OLD_HEADER = 'arch,wrcor,wrcor_act,wrcor_grad,wrcor_unweighted,val_acc,time_ms\n';
 
 describe('device-summary.mjs', () => {
@@ -93,10 +95,10 @@ describe('device-summary.mjs', () => {
     // tau over |a| |c| |d|: wrcor -Inf < 5 < 7 against accuracies 10 < 30 > 20: (2 - 1) / 3.
     expect(md).toMatch(/\| all cells, --group 2 \| 5 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \| 0\.333 \|/);
     expect(md).toMatch(
-      /Grouped vs ungrouped WRCor and wrcor_module on the 3 common cells \(1 without a score on one side, left out\): largest relative difference 2\.00e-5: ok \(threshold 0\.0001 relative\)\./,
+      /Grouped vs ungrouped WRCor and wrcor_stage on the 3 common cells \(1 without a score on one side, left out\): largest relative difference 2\.00e-5: ok \(threshold 0\.0001 relative\)\./,
     );
     expect(md).toMatch(
-      /Stacked vs separate groups' WRCor and wrcor_module on the 3 common cells: largest relative difference 1\.43e-3: FAIL \(threshold 0\.0001 relative\)\./,
+      /Stacked vs separate groups' WRCor and wrcor_stage on the 3 common cells: largest relative difference 1\.43e-3: FAIL \(threshold 0\.0001 relative\)\./,
     );
     expect(md).not.toMatch(/NaN|e\+12/);
     // A cut --sample run is a prefix of a random sample: no index-order note.
@@ -104,25 +106,29 @@ describe('device-summary.mjs', () => {
     expect(cut).toMatch(/\| all cells, --group 2 \(cut by the time limit\) \| 5 \|/);
   });
 
-  it("gives wrcor_module's tau beside wrcor's and holds it to the parity too; a file from before the column has neither", () => {
+  it("gives wrcor_stage's tau beside wrcor's and holds both to the parity; older files read under the current names", () => {
     const md = summarise({
       'suite.log': [
         '[suite 10:00:00] cli=x size=large budget=550s shapes=large cells=[--sample 3] group=2 stacked-group=2 parity=3 procs=4 batch=64',
         '[suite 10:00:46] end score-all rc=0 in 45s',
       ].join('\n'),
-      // Accuracies 10 < 30 > 20: wrcor 1 < 2 < 3 has tau 1/3, wrcor_module 3 > 2 > 1 tau -1/3.
+      // Accuracies 10 < 30 > 20: wrcor 1 < 2 < 3 has tau 1/3, wrcor_stage 3 > 2 > 1 tau -1/3.
       'score-all.csv': `${HEADER}"|a|",1,1,1,1,3,10,5\n"|c|",2,1,1,1,2,30,5\n"|d|",3,1,1,1,1,20,5`,
-      // wrcor equal, wrcor_module 1e-3 apart: the parity line fails on wrcor_module alone.
-      'score-group1.csv': `${HEADER}"|a|",1,1,1,1,3.003,10,5\n"|c|",2,1,1,1,2,30,5\n"|d|",3,1,1,1,1,20,5`,
-      'score-stacked.csv': `${OLD_HEADER}"|a|",1,1,1,1,10,5\n"|c|",2,1,1,1,30,5\n"|d|",3,1,1,1,20,5`,
+      // Definition 2: its wrcor_module is wrcor (equal), its wrcor wrcor_stage (1e-3 apart): the parity fails on wrcor_stage alone.
+      'score-group1.csv': `${V2_HEADER}"|a|",3.003,1,1,1,1,10,5\n"|c|",2,1,1,1,2,30,5\n"|d|",1,1,1,1,3,20,5`,
+      // Definition 1: its wrcor (2^stage) is wrcor_stage; it has no wrcor of this definition.
+      'score-stacked.csv': `${OLD_HEADER}"|a|",3,1,1,1,10,5\n"|c|",2,1,1,1,30,5\n"|d|",1,1,1,1,20,5`,
     });
-    expect(md).toMatch(/\| wrcor_module tau \|\n\|---\|---:\|---:\|---:\|---:\|---:\|---:\|\n/);
+    expect(md).toMatch(/\| wrcor_stage tau \|\n\|---\|---:\|---:\|---:\|---:\|---:\|---:\|\n/);
     expect(md).toMatch(/\| all cells, --group 2 \| 3 \| [\d.]+ \| 45 \| [\d.]+ \| 0\.333 \| -0\.333 \|\n/);
-    expect(md).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 3 \| [^\n]*\| 0\.333 \| {2}\|\n/);
+    expect(md).toMatch(/\| --group 1 \(parity\) \| 3 \| [^\n]*\| 0\.333 \| -0\.333 \|\n/);
+    expect(md).toMatch(/\| --group 2 --group-mode stacked, the same cells \| 3 \| [^\n]*\| {2}\| -0\.333 \|\n/);
     expect(md).toMatch(
-      /Grouped vs ungrouped WRCor and wrcor_module on the 3 common cells: largest relative difference 9\.99e-4: FAIL \(threshold 0\.0001 relative\)\./,
+      /Grouped vs ungrouped WRCor and wrcor_stage on the 3 common cells: largest relative difference 9\.99e-4: FAIL \(threshold 0\.0001 relative\)\./,
     );
-    expect(md).toMatch(/Stacked vs separate groups' WRCor on the 3 common cells: largest relative difference 0\.00e\+0: ok /);
+    expect(md).toMatch(
+      /Stacked vs separate groups' wrcor_stage on the 3 common cells: largest relative difference 0\.00e\+0: ok /,
+    );
   });
 
   it('tables the ImageNet configurations a cut run finished (its JSON is rewritten after each)', () => {

@@ -116,7 +116,7 @@ const IDENTITY_NEG_INF = 'az_nas_trainability';
  * -Infinity or finite there: naswot, and the WRCor activation terms, which keep the
  * ReLUs before the dead cell (its own convs on fed nodes) and are empty (-Infinity) without them.
  */
-const NO_SIGNAL_OR_FINITE = new Set(['naswot', 'wrcor', 'wrcor_act', 'wrcor_unweighted', 'wrcor_module']);
+const NO_SIGNAL_OR_FINITE = new Set(['naswot', 'wrcor', 'wrcor_act', 'wrcor_unweighted', 'wrcor_stage']);
 
 const NET: Nb201NetConfig = { channels: 2, cellsPerStage: 1, numClasses: 10 };
 const SEED = 3;

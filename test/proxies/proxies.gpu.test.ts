@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 describe('WRCor and NASWOT on hand-built ReLU records', () => {
-  it('WRCor = log|det sum 2^block (|C_act| + |C_grad|)| against the CPU formula', async ({ skip }) => {
+  it('WRCor = log|det sum 2^module (|C_act| + |C_grad|)| against the CPU formula', async ({ skip }) => {
     if (!gpu) return skip();
     const n = 5;
     const rng = new Rng(11);
@@ -34,7 +34,9 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
       [n, 3, 1, 1],
     ];
     const blocks = [0, 1, 2];
-    const modules = [4, 0, 17];
+    // 2^17, NB201's final ReLU weight, on a record with D >= n (a full-rank term): on the one with
+    // 3 features (rank 2) it would leave the small terms a few bits of K's f32 sum.
+    const modules = [4, 17, 0];
     const recs: ReluRecord[] = [];
     const host: Array<{ a: Float32Array; g: Float32Array; d: number; block: number; module: number }> = [];
     shapes.forEach((s, i) => {
@@ -45,10 +47,10 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
       recs.push({ name: `r${i}`, block: blocks[i], module: modules[i], input: gpu!.upload(a, s), gradInput: gpu!.upload(g, s) });
     });
     const got = await wrcorScores(onGpu(gpu), recs, n);
-    const k = (useAct: boolean, useGrad: boolean, weighted: boolean | 'module') => {
+    const k = (useAct: boolean, useGrad: boolean, weighted: boolean | 'stage') => {
       const m = new Float64Array(n * n);
       for (const h of host) {
-        const w = weighted === 'module' ? 2 ** h.module : weighted ? 2 ** h.block : 1;
+        const w = weighted === 'stage' ? 2 ** h.block : weighted ? 2 ** h.module : 1;
         const ca = correlationCpu(h.a, 1, n, h.d);
         const cg = correlationCpu(h.g, 1, n, h.d);
         for (let i = 0; i < n * n; i++) m[i] += w * ((useAct ? Math.abs(ca[i]) : 0) + (useGrad ? Math.abs(cg[i]) : 0));
@@ -59,7 +61,9 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
     expect(got.wrcor_act).toBeCloseTo(k(true, false, true), 3);
     expect(got.wrcor_grad).toBeCloseTo(k(false, true, true), 3);
     expect(got.wrcor_unweighted).toBeCloseTo(k(true, true, false), 3);
-    expect(got.wrcor_module).toBeCloseTo(k(true, true, 'module'), 3);
+    expect(got.wrcor_stage).toBeCloseTo(k(true, true, 'stage'), 3);
+    // The two weightings differ here (modules 4, 17, 0 against stages 0, 1, 2).
+    expect(Math.abs(got.wrcor - got.wrcor_stage)).toBeGreaterThan(1);
     for (const r of recs) {
       r.input.dispose();
       r.gradInput!.dispose();
@@ -97,13 +101,17 @@ describe('WRCor and NASWOT on hand-built ReLU records', () => {
 
   it('the registry rejects unknown proxies and expands vote/all', () => {
     expect(() => resolveProxies(['wrcor', 'nope'])).toThrow(/unknown proxy 'nope'/);
+    // A retired name says what it is now, in one line.
+    expect(() => resolveProxies(['WRCor_Module'])).toThrow(
+      /^proxy 'WRCor_Module' is now 'wrcor' \(WRCor definition 3: 2\^module, the authors' weights; the former wrcor, 2\^stage, is 'wrcor_stage'\)$/,
+    );
     expect(resolveProxies(['vote']).map((p) => p.name)).toEqual(['wrcor', 'synflow', 'jacob_cov']);
     expect(resolveProxies(['all']).length).toBeGreaterThanOrEqual(14);
   });
 });
 
 /** The WRCor family's columns, in the registry's order. */
-const WRCOR_FAMILY = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'];
+const WRCOR_FAMILY = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage'];
 
 describe('the registry and the pass runner', () => {
   it('groupable set and vote members come from the registered units', () => {

@@ -79,7 +79,7 @@ function naswotCpu(host: HostRelu[], n: number): number {
 }
 
 function expectScores(got: WrcorScores, want: WrcorScores, tol: number, label: string): void {
-  for (const key of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'] as const) {
+  for (const key of ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage'] as const) {
     if (got[key] === want[key]) continue; // -Infinity where every matrix was skipped
     const err = Math.abs(got[key] - want[key]);
     if (!(err <= tol * Math.max(1, Math.abs(want[key])))) {

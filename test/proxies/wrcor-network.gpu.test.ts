@@ -1,6 +1,6 @@
 /**
- * The WRCor family of whole NAS-Bench-201 networks (17 cells and reduction blocks, so wrcor_module
- * weighs up to 2^17) on both backends against the f64 reference from the same network's ReLU
+ * The WRCor family of whole NAS-Bench-201 networks (17 cells and reduction blocks, so wrcor weighs
+ * up to 2^17, as the authors' net.cells and lastact) on both backends against the f64 reference from the same network's ReLU
  * records, and the rule for constant responses: a matrix with a constant row adds nothing, so a
  * dead network's scores do not depend on the other proxies asked for, and a network with nothing
  * left scores -Infinity.
@@ -21,7 +21,7 @@ const SEED = 4;
 const N = 6;
 const rng = new Rng(12);
 const BATCH: ProxyBatch = { x: rng.normals(N * 3 * 32 * 32), y: Float32Array.from({ length: N }, (_, i) => (3 * i) % 10), n: N };
-const MEMBERS = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module'] as const;
+const MEMBERS = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage'] as const;
 
 const CELLS = {
   mixed: '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|',
@@ -77,7 +77,8 @@ describe('the WRCor family of NAS-Bench-201 networks (5 cells per stage) against
       if (!be) return skip();
       for (const [label, arch] of Object.entries(CELLS)) {
         const host = await hostRelus(be, arch);
-        // Cells and reduction blocks in order, the final ReLU one past the 17th.
+        // Cells and reduction blocks in order (the authors' net.cells: 5 cells, reduction block 1,
+        // 5 cells, reduction block 2, 5 cells), the final ReLU (their lastact) one past the 17th.
         const places = new Map(host.map((h) => [h.module, h.block]));
         if (label !== 'allNone') expect(places.get(0), label).toBe(0);
         expect(places.get(5), label).toBe(1); // reduction block 1
@@ -97,7 +98,7 @@ describe('the WRCor family of NAS-Bench-201 networks (5 cells per stage) against
           // Every gradient is zero and skipped; the first cell's convs keep the activation term (weight 1 both ways).
           expect(scores.wrcor_grad).toBe(-Infinity);
           expect(Number.isFinite(scores.wrcor)).toBe(true);
-          expect(scores.wrcor_module).toBe(scores.wrcor);
+          expect(scores.wrcor_stage).toBe(scores.wrcor);
         }
         if (label === 'allNone') for (const m of MEMBERS) expect(scores[m], m).toBe(-Infinity);
       }

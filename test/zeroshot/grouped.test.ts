@@ -23,7 +23,7 @@ const ARCHS = [
 describe('grouped zero-shot scoring', () => {
   it('three NB201 networks scored in one group give the scores each gets alone', async ({ skip }) => {
     if (!gpu) return skip();
-    const proxies = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module', 'naswot', 'params', 'flops'];
+    const proxies = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage', 'naswot', 'params', 'flops'];
     const alone = new ZeroShotScorer(gpu, proxies, { batchSize: 8, seed: 3, net: NET });
     const grouped = new ZeroShotScorer(gpu, proxies, { batchSize: 8, seed: 3, net: NET, group: 3 });
     expect(grouped.grouped).toBe(true);

@@ -15,7 +15,7 @@ import { scoreNetsStacked } from '../../src/proxies/index.js';
 import { parseArch } from '../../src/spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../../src/zeroshot/index.js';
 
-const PROXIES = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_module', 'naswot', 'params', 'flops'];
+const PROXIES = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'wrcor_stage', 'naswot', 'params', 'flops'];
 
 /** Awkward cells: mixed, all-none, unfed edges, all-skip, dead ends, an output fed only from unfed nodes. */
 export const CELLS = {

@@ -2,7 +2,7 @@ import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type Nasl
 import { findDataFile } from '../../data/paths.js';
 import { cellNumber, emptyCell } from '../../data/row-stream.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
-import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES, RETIRED_PROXIES } from '../../proxies/registry.js';
 import {
   type BootstrapOptions,
   type Interval,
@@ -29,7 +29,15 @@ import { openRunDataset, runProxyBatch } from '../dataset.js';
 import { deviceOf, openDevice } from '../device.js';
 import { cutValue, quote } from '../errors.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
-import { checkSameSettings, type CellOrigin, definitionsNote, mergeCell, wrcorDefinitionOf } from '../score-files.js';
+import {
+  checkSameSettings,
+  type CellOrigin,
+  definitionsNotes,
+  mergeCell,
+  renameColumns,
+  wrcorDefinitionOf,
+  wrcorRenames,
+} from '../score-files.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import {
@@ -210,16 +218,22 @@ function readScoreFiles(
   const aggregateFiles = new Map<string, Set<string>>();
   const fromFile = (agg: string, f: string) => aggregateFiles.set(agg, (aggregateFiles.get(agg) ?? new Set()).add(f));
   let duplicates = 0;
-  const definitions: Array<{ file: string; definition: number | null }> = [];
-  for (const f of files) {
+  const tables = files.map((f) => {
     const table = readTable(f, readText(f, 'scores file'));
     if (!table.length) throw new Error(`${f}: no rows`);
+    const columns = Object.keys(table[0].record);
+    return { f, table, columns, definition: wrcorDefinitionOf(f, columns) };
+  });
+  // Files of earlier WRCor definitions read under the current names (wrcorRenames).
+  const withNewer = tables.some((t) => (t.definition ?? 0) >= 2);
+  for (const { f, table: raw, definition } of tables) {
+    const renames = wrcorRenames(definition, withNewer);
+    const table = raw.map(({ record, at }) => ({ record: renameColumns(record, renames), at }));
     const cols = Object.keys(table[0].record);
     // The cell: wgnas's `arch`, NAS-Bench-Suite-Zero's `net_str` (or its index tuple `net`).
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
     if (!archCol)
       throw new Error(`${f}: needs an 'arch' column (or NAS-Bench-Suite-Zero's 'net_str'; has ${cols.slice(0, 12).join(', ')})`);
-    definitions.push({ file: f, definition: wrcorDefinitionOf(f, cols) });
     const proxies = cols.filter((k) => !NOT_PROXIES.includes(k) || extra.includes(k));
     const aggregates = proxies.filter((p) => AGGREGATORS.has(p));
     const perCell = proxies.filter((p) => !AGGREGATORS.has(p));
@@ -268,11 +282,25 @@ function readScoreFiles(
   }
   out.duplicates = duplicates;
   out.aggregateFiles = aggregateFiles;
-  const withModule = out.rows.filter((r) => r.wrcor_module !== undefined).length;
-  const note = definitionsNote(definitions, withModule, out.rows.length);
-  if (note) out.notes = [note];
+  const withWrcor = out.rows.filter((r) => r.wrcor !== undefined).length;
+  const notes = definitionsNotes(
+    tables.map((t) => ({ file: t.f, definition: t.definition, columns: t.columns })),
+    withWrcor,
+    out.rows.length,
+  );
+  if (notes.length) out.notes = notes;
   return out;
 }
+
+/**
+ * What retired names among `names` are now ('; wrcor_module is now ...'): a file of an earlier WRCor
+ * definition reads under the current names, so its former column is not there.
+ */
+const retiredNote = (names: readonly string[]): string =>
+  names
+    .filter((p) => RETIRED_PROXIES.has(p))
+    .map((p) => `; ${p} is ${RETIRED_PROXIES.get(p)}`)
+    .join('');
 
 /**
  * The columns to correlate: `only` (default all), after adding each aggregate whose members every
@@ -286,7 +314,9 @@ function selectColumns(out: Scored, only: readonly string[] | undefined): Scored
   if (only) {
     const missing = only.filter((p) => !aggNames.includes(p) && !out.proxies.includes(p));
     if (missing.length)
-      throw new Error(`--proxies: ${missing.join(', ')} not in ${out.source} (columns: ${out.proxies.join(', ')})`);
+      throw new Error(
+        `--proxies: ${missing.join(', ')} not in ${out.source} (columns: ${out.proxies.join(', ')})${retiredNote(missing)}`,
+      );
   }
   out.notes ??= [];
   for (const a of AGGREGATORS.values()) {
@@ -362,7 +392,7 @@ async function scores(v: ValuesOf<typeof CORRELATE_SCORES_OPTIONS>, ctx: RunCont
   const absent = (v.versus ?? []).filter((p) => !scored.proxies.includes(p));
   if (absent.length)
     throw new Error(
-      `--versus: ${absent.join(', ')} has no column in ${scored.source} (an aggregate needs every member's score on every cell; columns: ${scored.proxies.join(', ')})`,
+      `--versus: ${absent.join(', ')} has no column in ${scored.source} (an aggregate needs every member's score on every cell; columns: ${scored.proxies.join(', ')})${retiredNote(absent)}`,
     );
   printCorrelations(scored, ctx, bootOf(v), v.dataset, pairsOf(scored.proxies, v));
 }

@@ -309,11 +309,10 @@ function openScoreStream(
       ...defs.unrecorded,
     },
     unrecordedAdvice: {
-      ...defs.unrecordedAdvice,
       ...kernels.unrecordedAdvice,
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
     },
-    settingAdvice: kernels.settingAdvice,
+    settingAdvice: (k, was, now) => defs.settingAdvice(k, was, now) ?? kernels.settingAdvice(k, was, now),
     resume,
     killTag: 'score.rows',
     onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),

@@ -2,7 +2,7 @@
 import { DEVICE_CHOICES } from '../../backend/select.js';
 import { datasetSpecProblem } from '../../data/dataset-spec.js';
 import { SEARCH_SPLIT_DEFAULT } from '../../data/search-split.js';
-import { AGGREGATORS, PROXIES } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES, RETIRED_PROXIES } from '../../proxies/registry.js';
 import { flag, int, oneOf, outFile, seed, text } from '../spec.js';
 import { CPU_THREADS_ENV } from '../environment.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
@@ -12,6 +12,8 @@ import { NB201_LIVE_CELLS } from '../../spaces/nb201.js';
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
 /** One proxy to drive a search: a registry name or the vote. */
 export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys()];
+/** Former proxy names and what each is now (refused in one line where a proxy option is given one). */
+export const retiredProxies = (): ReadonlyMap<string, string> => RETIRED_PROXIES;
 
 /** "a, b and c" */
 export function andList(xs: readonly string[]): string {

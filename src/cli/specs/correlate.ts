@@ -8,6 +8,7 @@ import {
   proxyListChoices,
   proxyScoringOptions,
   quiet,
+  retiredProxies,
   searchProxyChoices,
 } from './common.js';
 
@@ -24,6 +25,7 @@ const bootstrapSeed = int({ help: 'seed of the bootstrap resampling', default: 0
 const versus = list({
   help: "paired bootstrap of each --proxies name (default: each column) against each of these: the difference of tau (and rho) over the same resampled cells (only cells all have), its 95% interval and the fraction of resamples with the proxy ahead; and tau_ab, the Kendall tau between the two proxies' own scores (how alike their rankings are)",
   choices: searchProxyChoices,
+  retired: retiredProxies,
   noun: 'proxy',
   ignoreCase: true,
   conflicts: ['paired'],
@@ -44,6 +46,7 @@ export const CORRELATE_SAMPLE_OPTIONS = {
     help: 'proxies to score (a family scored in one pass brings its columns, as in score --proxies)',
     default: ['wrcor', 'naswot', 'synflow', 'jacob_cov', 'vote'],
     choices: proxyListChoices,
+    retired: retiredProxies,
     noun: 'proxy',
     ignoreCase: true,
   }),
@@ -66,7 +69,7 @@ const rtol = (name: string): string => PROXIES.get(name)!.mergeRtol.toExponentia
 
 export const CORRELATE_SCORES_OPTIONS = {
   scores: inFiles({
-    help: `a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are read as one population: files scored with different settings (their FILE.settings.json: batch, seed, network, dataset and images, init, inputs; not the device, CPU threads or score --group-mode, which move scores only at float rounding) are refused, a cell in several files counts once (its scores merged; the same score again, within the proxy's merge tolerance (${rtol('params')} relative for params and flops, ${rtol('wrcor')} for wrcor and naswot, up to ${rtol('zico')} for zico, whose two half-batch gradients cancel: the table in docs/reliability.md), is dropped, another one refused); a * or ? in the file name matches several (quote it); each aggregate (vote, az_nas, vkdnw_agg, ensemble) ranks a population, so it is computed from its members over all the cells read wherever every cell has them (a file's own column of it, which ranked that file's cells alone, is replaced: shards merge into the figures of one file); without the members a file's own column is kept if one file gave it, refused if several did. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's`,
+    help: `a .csv, .jsonl or .json (by the extension in any case) written by 'wgnas score --out' (columns arch, <proxy>..., time_ms); the files are read as one population: files scored with different settings (their FILE.settings.json: batch, seed, network, dataset and images, init, inputs; not the device, CPU threads or score --group-mode, which move scores only at float rounding) are refused, a cell in several files counts once (its scores merged; the same score again, within the proxy's merge tolerance (${rtol('params')} relative for params and flops, ${rtol('wrcor')} for wrcor and naswot, up to ${rtol('zico')} for zico, whose two half-batch gradients cancel: the table in docs/reliability.md), is dropped, another one refused); a * or ? in the file name matches several (quote it); each aggregate (vote, az_nas, vkdnw_agg, ensemble) ranks a population, so it is computed from its members over all the cells read wherever every cell has them (a file's own column of it, which ranked that file's cells alone, is replaced: shards merge into the figures of one file); without the members a file's own column is kept if one file gave it, refused if several did. A score is a number, 'Infinity', '-Infinity' or 'NaN' (a JSON null, as older versions wrote them, is NaN), or empty (not scored): a correlation leaves out the cells without a finite score, an aggregate ranks a non-finite score last; the PyTorch reference tau is over the same cells as the proxy's. A file of an earlier WRCor definition is read under the current names, said in a note: definition 2's wrcor (2^stage) as wrcor_stage, its wrcor_module as wrcor`,
     noun: 'scores file',
   }),
   proxies: list({

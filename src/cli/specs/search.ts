@@ -13,6 +13,7 @@ import {
   proxyInputs,
   proxySeed,
   quiet,
+  retiredProxies,
   searchProxyChoices,
   voteMembersText,
 } from './common.js';
@@ -27,6 +28,8 @@ const proxy = oneOfLazy(searchProxyChoices, {
   help: `any proxy of 'wgnas score', or an aggregate: ${[...AGGREGATORS.keys()].map((a) => `'${a}'`).join(', ')} ('vote': ${voteMembersText()}); the search steers by the aggregate's online form (a cell's value among the cells evaluated so far), and the answer is the best by the aggregate over every evaluated cell`,
   default: 'wrcor',
   ignoreCase: true,
+  retired: retiredProxies,
+  noun: 'proxy',
 });
 const budget = int({ help: 'architectures proposed', default: 20, min: 1, max: 1_000_000 });
 const searchSeed = { ...proxySeed, help: 'seed for the search, the batch and the weights' };
@@ -149,6 +152,8 @@ export const SEARCH_CELLS_OPTIONS = {
     help: "a proxy of 'wgnas score' (one proxy: the vote ranks a population)",
     default: 'wrcor',
     ignoreCase: true,
+    retired: retiredProxies,
+    noun: 'proxy',
   }),
   strategy: oneOf(['random', 'evolution'], { help: 'search strategy', metavar: 'S', default: 'evolution' }),
   budget,
