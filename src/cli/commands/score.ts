@@ -278,7 +278,7 @@ function openScoreStream(
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
-  const kernels = kernelsStreamRecord(recorded.bn, path, '--out');
+  const kernels = kernelsStreamRecord(recorded.bn, '--out');
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
@@ -304,10 +304,10 @@ function openScoreStream(
       ...ZERO_SHOT_UNRECORDED,
       '--group-mode': 'separate',
       ...f16Setting(false),
-      ...kernels.unrecorded,
       ...rec.unrecorded,
       ...defs.unrecorded,
     },
+    unrecordedOf: kernels.unrecordedOf,
     unrecordedAdvice: {
       ...defs.unrecordedAdvice,
       ...kernels.unrecordedAdvice,
