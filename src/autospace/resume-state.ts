@@ -84,7 +84,8 @@ export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout
   const saved = ck.meta.settings;
   if (!isObject(saved))
     throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);
-  checkSettingsAndLayout(ck, { ...BN_BEFORE_FLAGS, ...(saved as RunSettings) }, layout, now, []);
+  // A --redis run's checkpoint records its workers' own kernels: the advice names the queue.
+  checkSettingsAndLayout(ck, { ...BN_BEFORE_FLAGS, ...(saved as RunSettings) }, layout, now, [], true);
 }
 
 /**

@@ -16,19 +16,11 @@ import {
   F16_KEY,
 } from '../backend/index.js';
 import { probeAdapter } from '../gpu/index.js';
-import { kernelsRecord } from '../kernels/batchnorm.js';
+import { kernelsRecord } from '../kernels/record.js';
 import { NativeUnavailableError } from '../native/binding.js';
-import {
-  BN_ENV,
-  BN_PLAN_ENV,
-  type BnSetting,
-  bnSetting,
-  CONV_CORE_ENV,
-  type GpuKernels,
-  KERNEL_KEYS,
-  WORKERS_OWN_KERNELS,
-} from '../util/ab-env.js';
-import { type RunSettings, showSetting } from '../util/run-settings.js';
+import { type BnSetting, bnSetting, type GpuKernels, WORKERS_OWN_KERNELS } from '../util/ab-env.js';
+import { kernelsAdvice, kernelsUnrecorded, kernelsUnrecordedAdvice, provenanceDevices } from '../util/kernels-record.js';
+import type { RunSettings } from '../util/run-settings.js';
 import { defaultCpuThreads } from './resume-settings.js';
 import type { Io } from './run.js';
 
@@ -53,76 +45,45 @@ export const f16Setting = (f16: boolean): Record<string, number> => ({ [F16_KEY]
 
 /**
  * The GPU kernels a run on `device` computes with where they set the sums' order, known before any
- * work so that a resume can compare them with the saved run's: the batch norm's statistics width
- * (WGNAS_BN_WG, else 256 on hardware, 64 on a software adapter: probes the adapter) and plan
- * (WGNAS_BN_PLAN; at width 64 all plans give the same bits and read as 'auto'), and on hardware the
- * convolution core (WGNAS_CONV_CORE; kernels/batchnorm.ts kernelsRecord), which set the scores'
- * last bits. A --redis run (`queued`) on the GPU: each worker's own. null on the CPU (its own
- * kernels) or without an adapter (the device fails to open).
+ * work so that a resume can compare them with the saved run's: the adapter kind (hardware or
+ * software: probes the adapter), the batch norm's statistics width (WGNAS_BN_WG, else 256 on
+ * hardware, 64 on a software adapter) and plan (WGNAS_BN_PLAN; at width 64 all plans give the same
+ * bits and read as 'auto'), and on hardware the convolution core (WGNAS_CONV_CORE) and the tuned
+ * tiles (kernels/record.ts kernelsRecord), which set the scores' last bits. A --redis run (`queued`)
+ * on the GPU: each worker's own. null on the CPU (its own kernels) or without an adapter (the
+ * device fails to open).
  */
 export async function batchNormOf(device: DeviceKind, queued = false): Promise<GpuKernels> {
   if (device !== 'gpu') return null;
   if (queued) return WORKERS_OWN_KERNELS;
   const adapter = await probeAdapter();
-  return adapter ? kernelsRecord(adapter) : null;
+  return adapter ? kernelsRecord(adapter.kernels) : null;
 }
 
 export { type BnSetting, bnSetting, type GpuKernels };
 
 /**
- * Result files from before the kernels were recorded: their GPU rows were computed at width 64,
- * the only plan then (the GPUs' 256 came after the last hardware run that wrote any), with the
- * default convolution core. A --redis run reads them as its workers' own (an earlier queue file
- * resumes with --redis, as before).
- */
-export const BN_UNRECORDED: RunSettings = bnSetting({ wg: 64, plan: 'auto', core: 'program' });
-export const BN_UNRECORDED_QUEUED: RunSettings = bnSetting(WORKERS_OWN_KERNELS);
-
-/** What a file from before the record reads as, for a local run or a queued one. */
-export const kernelsUnrecorded = (queued: boolean): RunSettings => (queued ? BN_UNRECORDED_QUEUED : BN_UNRECORDED);
-
-/** The refusal's advice when such a file is resumed with other kernels. */
-export function bnUnrecordedAdvice(path: string, flag: string): Record<string, string> {
-  const advice = `${path} records no batch norm plan: written before it was recorded (read as WGNAS_BN_WG=64, as every GPU result then: resume with WGNAS_BN_WG=64) or by a --redis queue, whose workers chose their own (resume with --redis); or write another ${flag}`;
-  const core = `${path} records no convolution core: written before it was recorded (read as ${CONV_CORE_ENV}=program, the default: resume without ${CONV_CORE_ENV}) or by a --redis queue, whose workers chose their own (resume with --redis); or write another ${flag}`;
-  return { [BN_ENV]: advice, [BN_PLAN_ENV]: advice, [CONV_CORE_ENV]: core };
-}
-
-/**
- * The refusal's advice where a queue's file meets a local run or the other way round (the
- * workers choose their own kernels, so the rows would mix two); undefined for other settings.
- */
-export function kernelsAdvice(path: string, flag: string): (key: string, was: unknown, now: unknown) => string | undefined {
-  return (key, was, now) => {
-    if (!KERNEL_KEYS.includes(key)) return undefined;
-    if (was === WORKERS_OWN_KERNELS)
-      return `${path} was computed by a --redis queue, whose workers chose their own ${key}: resume with --redis, or write another ${flag}`;
-    if (now === WORKERS_OWN_KERNELS)
-      return `${path} was computed on one machine with ${key}=${showSetting(was)}, and a queue's workers choose their own: resume without --redis, with ${key}=${showSetting(was)}, or write another ${flag}`;
-    return undefined;
-  };
-}
-
-/**
  * What a row stream (score --out, search --evaluated) records of the GPU's kernels, in RowStream's
- * terms: the settings, what a file from before them reads as, and the refusals' advice.
+ * terms: the settings, what a file from before some of them reads as (util/kernels-record.ts:
+ * proven by its record or its provenance's device, else refused), and the refusals' advice.
  */
 export function kernelsStreamRecord(
   bn: GpuKernels,
-  path: string,
   flag: string,
 ): {
   settings: RunSettings;
-  unrecorded: RunSettings;
+  unrecordedOf: (recorded: Readonly<Record<string, unknown>>, provenance: unknown) => RunSettings;
   unrecordedAdvice: Record<string, string>;
   settingAdvice: (key: string, was: unknown, now: unknown) => string | undefined;
 } {
+  const restart = `--force starts over, or write another ${flag}`;
   return {
     settings: bnSetting(bn),
-    unrecorded: kernelsUnrecorded(bn === WORKERS_OWN_KERNELS),
-    unrecordedAdvice: bnUnrecordedAdvice(path, flag),
-    // A queue's file resumed here, or the other way round: the workers chose their own kernels.
-    settingAdvice: kernelsAdvice(path, flag),
+    unrecordedOf: (recorded, provenance) =>
+      kernelsUnrecorded(recorded, bn === WORKERS_OWN_KERNELS, provenanceDevices(provenance)),
+    unrecordedAdvice: kernelsUnrecordedAdvice(restart, true),
+    // A queue's file resumed here, or the other way round; another adapter kind or tiles.
+    settingAdvice: kernelsAdvice(restart),
   };
 }
 

@@ -18,7 +18,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_CACHE_DIR',
-    help: 'the user cache: `wgnas data fetch` writes DIR/data, `wgnas bench --autotune` DIR/autotune.json, a measured bench peak DIR/peaks.json (default: $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas)',
+    help: "the user cache: `wgnas data fetch` writes DIR/data, `wgnas bench --autotune` DIR/autotune.json, a measured bench peak DIR/peaks.json (default: $XDG_CACHE_HOME/wgnas, else ~/.cache/wgnas). A hardware GPU's tuned tiles set where split-K cuts its sums: its results and checkpoints record them, and a resume with other ones is refused",
   },
   { name: 'XDG_CACHE_HOME', help: 'the user cache is $XDG_CACHE_HOME/wgnas when WGNAS_CACHE_DIR is not set' },
   {
@@ -41,7 +41,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   { name: 'WGNAS_SHADER_DIR', help: "the WGSL shaders' folder (default: the package's shaders/)" },
   {
     name: 'WGNAS_ADAPTER',
-    help: "Dawn's adapter=NAME: the GPU adapter to use (a name that matches none makes Dawn list the adapters)",
+    help: "Dawn's adapter=NAME: the GPU adapter to use (a name that matches none makes Dawn list the adapters). A GPU run's results and checkpoints record whether it was a hardware or a software adapter (their kernels differ): a resume on the other kind is refused",
   },
   { name: 'WGNAS_BACKEND', help: "Dawn's backend=NAME: vulkan, opengl, null, ..." },
   {

@@ -13,6 +13,7 @@ import type { Backend, DeviceKind } from '../backend/index.js';
 import { repoRoot } from '../data/paths.js';
 import type { RowStream } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
+import { CHECKPOINT_PROVENANCE } from '../nn/checkpoint.js';
 import { codeVersion } from '../queue/code-version.js';
 import { redactUrl } from '../queue/settings.js';
 import { writeFileAtomic } from '../util/durable.js';
@@ -149,7 +150,7 @@ export function resumedProvenance(saved: unknown, now: Provenance, where: string
 }
 
 /** A checkpoint directory's provenance: DIR/provenance.json, beside the checkpoints (their cleaning leaves it). */
-export const checkpointProvenancePath = (dir: string): string => join(dir, 'provenance.json');
+export const checkpointProvenancePath = (dir: string): string => join(dir, CHECKPOINT_PROVENANCE);
 
 /**
  * The provenance of a run on checkpoint DIR: on --resume the runs recorded in DIR/provenance.json

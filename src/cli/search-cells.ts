@@ -20,7 +20,18 @@ import { LOG_LINES, Progress } from '../util/progress.js';
 import { UsageError } from './args.js';
 import { type CellsLog, isSettingsFile, openCellsLog, type RecordedPrices, recordedPricesIn } from './cells-log.js';
 import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
-import { batchNormOf, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from './device.js';
+import {
+  batchNormOf,
+  bnSetting,
+  describeBackend,
+  deviceOf,
+  deviceRecord,
+  f16Setting,
+  openDevice,
+  precisionOf,
+  trainingDevice,
+} from './device.js';
+import { provenanceDevices } from '../util/kernels-record.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
 import type { RunContext } from './run.js';
@@ -158,7 +169,12 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
     try {
       let prov = provenanceOf(ctx, v, { device, threads, f16, data });
       if (log) prov = streamProvenance(log.rows, prov, io);
-      kept = openTrainSteps(v, trainResume, ctx);
+      // The training computes with the search's precision and kernels; a checkpoint from before they were recorded reads by E's provenance.
+      const kernels = {
+        settings: { ...f16Setting(f16), ...bnSetting(bn) },
+        devices: provenanceDevices(log?.rows.savedProvenance),
+      };
+      kept = openTrainSteps(v, trainResume, ctx, kernels);
       // The training's images, checked against a resumed checkpoint's before the cells are timed or searched.
       const trainData = v['train-steps'] === undefined ? null : await openTrainData(v, ds, size, kept, ctx);
       if (maxLatencyMs !== undefined && !priced) {

@@ -75,14 +75,15 @@ export function openEvaluatedRows(
   scoreColumns: (r: Row) => string[],
   /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
   f16: boolean,
-  /** The GPU's kernels (device.ts batchNormOf; a queue's: each worker's own); files from before read as width 64. */
+  /** The GPU's kernels (device.ts batchNormOf; a queue's: each worker's own); files from before: device.ts kernelsStreamRecord. */
   bn: GpuKernels = null,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
-  const kernels = kernelsStreamRecord(bn, path, '--evaluated');
+  const kernels = kernelsStreamRecord(bn, '--evaluated');
   const stream = new RowStream(path, {
     settings: { ...record.settings, ...f16Setting(f16), ...kernels.settings, ...defs.settings },
-    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...kernels.unrecorded, ...defs.unrecorded },
+    unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
+    unrecordedOf: kernels.unrecordedOf,
     unrecordedAdvice: kernels.unrecordedAdvice,
     settingAdvice: (k, was, now) => defs.settingAdvice(k, was, now) ?? kernels.settingAdvice(k, was, now),
     resume: v.resume,

@@ -20,6 +20,8 @@ import {
   readCheckpointState,
   removeCheckpointDir,
 } from '../nn/checkpoint.js';
+import { F16_KEY } from '../backend/index.js';
+import { kernelsResume } from '../util/kernels-record.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { discardForForce } from './checkpoint-dir.js';
 import { UsageError } from './errors.js';
@@ -99,16 +101,50 @@ export interface TrainStepsState {
 }
 
 /**
- * E.train-steps locked for the run (with --evaluated and --train-steps), once E is open and every
- * check passed: --force discards an earlier run's checkpoint here. `resume`: checkTrainSteps'. The
- * checkpoint stays until the command is done, so a kill in the --train-epochs hand-over resumes
- * without training these steps again.
+ * What the training computes with on the GPU beyond E's flags, as E records it too: the precision
+ * and the kernels (device.ts f16Setting, bnSetting; nothing of the kernels off the GPU), and the
+ * devices E's provenance names (what a checkpoint from before the kernels were recorded is read by).
  */
-export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, ctx: RunContext): TrainStepsState | null {
+export interface TrainStepsKernels {
+  settings: RunSettings;
+  devices: readonly string[];
+}
+
+/**
+ * A checkpoint's precision and kernels against this run's, before any work: a key it does not
+ * record reads as E's do (f32; util/kernels-record.ts for the kernels, by E's provenance), and a
+ * resume where that differs or cannot be told is refused in one line.
+ */
+function checkKernels(ck: CheckpointState, now: TrainStepsKernels, dir: string): void {
+  const saved = (ck.meta.settings ?? {}) as Record<string, unknown>;
+  const restart = '--force starts over';
+  const kernels = kernelsResume(saved, now.settings, { devices: now.devices, restart, queueable: false });
+  const f16 = `no ${F16_KEY} recorded (written before it was): read as 0, f32 operands (resume without ${F16_KEY}=1); ${restart}`;
+  checkRunSettings({ [F16_KEY]: 0, ...kernels.saved }, now.settings, {
+    where: ` in ${dir}`,
+    advice: 'resume with its settings, or --force starts over',
+    adviceFor: (k, was, v) => kernels.adviceFor(k, was, v) ?? (k === F16_KEY && !(k in saved) ? f16 : undefined),
+  });
+}
+
+/**
+ * E.train-steps locked for the run (with --evaluated and --train-steps), once E is open and every
+ * check passed: --force discards an earlier run's checkpoint here. `resume`: checkTrainSteps',
+ * whose precision and kernels are checked against `kernels` here, before any work. The checkpoint
+ * stays until the command is done, so a kill in the --train-epochs hand-over resumes without
+ * training these steps again.
+ */
+export function openTrainSteps(
+  v: CellsValues,
+  resume: CheckpointState | null,
+  ctx: RunContext,
+  kernels: TrainStepsKernels,
+): TrainStepsState | null {
   const steps = v['train-steps'];
   if (!v.evaluated) return null;
   const dir = trainStepsDir(v.evaluated);
   if (steps === undefined && !(v.force && hasCheckpoint(dir))) return null;
+  if (resume) checkKernels(resume, kernels, dir);
   const lock = lockCheckpointDir(dir);
   // Once only: done() is followed by release() (a finally), and DIR may be another run's by then.
   let dropped = false;
@@ -142,7 +178,7 @@ export function openTrainSteps(v: CellsValues, resume: CheckpointState | null, c
         if (!v.quiet)
           ctx.io.err(`resuming the --train-steps training after step ${String(resume.meta.stepsDone)} of ${steps} from ${dir}\n`);
       }
-      return { dir, every: saveEvery(steps), settings: { ...settings, ...images }, resume };
+      return { dir, every: saveEvery(steps), settings: { ...settings, ...images, ...kernels.settings }, resume };
     },
     done: drop,
     // A run stopped before its first save leaves no directory.

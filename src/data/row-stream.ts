@@ -220,6 +220,11 @@ export interface RowStreamOptions {
   killTag?: string;
   /** What a setting the saved run did not record meant then (e.g. '--device': 'gpu' before there was a CPU backend). */
   unrecorded?: StreamSettings;
+  /**
+   * What unrecorded settings meant where the file itself tells (its recorded settings and
+   * provenance, e.g. the GPU adapter kind: src/util/kernels-record.ts); over `unrecorded`.
+   */
+  unrecordedOf?: (recorded: Readonly<StreamSettings>, provenance: unknown) => StreamSettings;
   /** The advice of a refused resume where such an unrecorded setting differs (when the old meaning may not be the whole story). */
   unrecordedAdvice?: Readonly<Record<string, string>>;
   /** The advice of a refused resume for a setting and its two values (undefined: the above, else the default). */
@@ -327,7 +332,9 @@ export class RowStream {
     const state = (side as { state?: unknown }).state;
     if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state)))
       throw new RowStreamError(`${this.sidecarPath}: 'state' is not an object (corrupt or hand-edited)`);
-    checkRunSettings({ ...this.o.unrecorded, ...recorded }, this.o.settings, {
+    const prov = (side as { provenance?: unknown }).provenance;
+    const told = this.o.unrecordedOf?.(recorded, prov);
+    checkRunSettings({ ...this.o.unrecorded, ...told, ...recorded }, this.o.settings, {
       where: ` in ${this.path}`,
       advice: `resume with its settings or write another ${this.o.flag ?? '--out'}`,
       adviceFor: (k, was, now) =>
@@ -335,7 +342,6 @@ export class RowStream {
     });
     this.started = true;
     this.stateRecord = state as Record<string, unknown> | undefined;
-    const prov = (side as { provenance?: unknown }).provenance;
     // Never compared: a hand-edited or unreadable one is only not carried forward.
     if (typeof prov === 'object' && prov !== null && !Array.isArray(prov)) this.savedProvenance = prov as Record<string, unknown>;
     const source = existsSync(this.streamPath) ? this.streamPath : existsSync(this.path) ? this.path : null;

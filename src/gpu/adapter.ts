@@ -2,6 +2,7 @@
  * Adapter and device acquisition: the process-wide Dawn instance, the adapter report, and
  * acquireGpu(), which opens the device a Gpu (src/gpu/gpu.ts) runs on.
  */
+import { SOFTWARE_ADAPTER_NAME } from '../util/kernels-record.js';
 import { withDawnStderrFiltered } from './dawn-log.js';
 import { DawnUnavailableError, NoAdapterError } from './errors.js';
 import { Gpu } from './gpu.js';
@@ -123,17 +124,35 @@ export interface AcquireOptions {
 export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
   const description = info.description || info.device || '';
   return (
-    /llvmpipe|lavapipe|swiftshader/i.test(`${description} ${info.device} ${info.architecture}`) ||
+    SOFTWARE_ADAPTER_NAME.test(`${description} ${info.device} ${info.architecture}`) ||
     info.architecture === 'software' ||
     Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter)
   );
 }
 
 /**
- * The adapter acquireGpu() would get, without opening a device: its name and whether it is a
- * software one, or null when Dawn finds none. For `--device auto`, which takes a hardware GPU only.
+ * What decides which kernels run on an adapter, as the kernels read it from a Gpu's AdapterReport:
+ * software or not (the GEMM and convolution cores, split-K, the batch norm's width), and the
+ * identity and limits that pick the tuned matmul tile (kernels/matmul-tiles.ts).
  */
-export async function probeAdapter(): Promise<{ description: string; isSoftware: boolean; f16: boolean } | null> {
+export type KernelAdapter = Pick<AdapterReport, 'vendor' | 'architecture' | 'device' | 'description' | 'isSoftware' | 'limits'>;
+
+/** What probeAdapter tells of the adapter acquireGpu() would get. */
+export interface AdapterProbe {
+  /** Its name for messages. */
+  description: string;
+  isSoftware: boolean;
+  f16: boolean;
+  /** As a Gpu opened on it reports it to the kernels (the limits a device is requested with are the adapter's). */
+  kernels: KernelAdapter;
+}
+
+/**
+ * The adapter acquireGpu() would get, without opening a device: its name, whether it is a software
+ * one, or null when Dawn finds none. For `--device auto`, which takes a hardware GPU only, and for
+ * the record of the kernels a run computes with, known before any work (src/cli/device.ts).
+ */
+export async function probeAdapter(): Promise<AdapterProbe | null> {
   let adapter: GPUAdapter | null;
   try {
     adapter = await requestAdapter();
@@ -141,11 +160,23 @@ export async function probeAdapter(): Promise<{ description: string; isSoftware:
     return null;
   }
   if (!adapter) return null;
+  const info = adapter.info;
+  const isSoftware = isSoftwareAdapter(info);
+  const limits: Record<string, number> = {};
+  for (const k in adapter.limits) limits[k] = (adapter.limits as unknown as Record<string, number>)[k];
   return {
-    description: adapter.info.description || adapter.info.device || adapter.info.vendor,
-    isSoftware: isSoftwareAdapter(adapter.info),
+    description: info.description || info.device || info.vendor,
+    isSoftware,
     // acquireGpu requests shader-f16 wherever the adapter offers it.
     f16: adapter.features.has('shader-f16'),
+    kernels: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description || info.device || '',
+      isSoftware,
+      limits,
+    },
   };
 }
 

@@ -16,7 +16,6 @@ import {
   parseBnWorkgroup,
 } from '../util/ab-env.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { defaultConvCore } from './conv2d-gemm.js';
 import { defineUniforms } from '../gpu/uniforms.js';
 import { defineOp, type KernelRef } from './descriptor.js';
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam, DEFAULT_BN_EPS } from './params.js';
@@ -100,16 +99,6 @@ export function bnPlanSetting(): BnPlanName {
 export function bnRecord(adapter: { readonly isSoftware: boolean }): BnSetting {
   const wg = bnWorkgroup(adapter);
   return { wg, plan: wg === 64 ? 'auto' : bnPlanSetting() };
-}
-
-/**
- * bnRecord and, on a hardware adapter, the convolution core (WGNAS_CONV_CORE): there the tiled
- * GEMMs and the depthwise programs' weight gradient sum in the core's order. A software adapter
- * runs the broadcast GEMMs and conv2d_depthwise.wgsl whatever the core (conv2d.ts
- * depthwiseByProgram): none recorded.
- */
-export function kernelsRecord(adapter: { readonly isSoftware: boolean }): BnSetting {
-  return { ...bnRecord(adapter), ...(adapter.isSoftware ? {} : { core: defaultConvCore() }) };
 }
 
 /** Elements per statistics chunk at width 64: enough work per workgroup, enough workgroups per channel. */

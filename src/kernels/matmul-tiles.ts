@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.js';
+import type { KernelAdapter } from '../gpu/adapter.js';
 import { userCacheDir } from '../util/cache-dir.js';
 import { readJsonCache, writeJsonCache } from '../util/json-cache.js';
 import { GEMM_TILE_DEFAULTS, type GemmTile, gemmTileMisfit, gemmTileName, gemmTileStorageBytes } from './gemm-tile.js';
@@ -108,9 +109,15 @@ export function autotuneCachePath(): string {
 
 /** Cache key: the adapter's identity as Dawn describes it (driver version included when reported). */
 export function adapterKey(gpu: Pick<Gpu, 'adapter'>): string {
-  const a = gpu.adapter;
+  return keyOf(gpu.adapter);
+}
+
+function keyOf(a: TileAdapter): string {
   return [a.vendor, a.architecture, a.device, a.description].map((s) => s || '?').join(' | ');
 }
+
+/** What of an adapter picks its tiles: its identity (the cache's key), its limits, software or not. */
+type TileAdapter = Pick<KernelAdapter, 'vendor' | 'architecture' | 'device' | 'description' | 'isSoftware' | 'limits'>;
 
 export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile {
   return readJsonCache(path, 'adapters', 'autotune cache', "run 'wgnas bench --autotune' to rebuild it");
@@ -122,7 +129,7 @@ const tunedTiles = new WeakMap<Gpu, { matmul: MatmulTile; conv: GemmTile }>();
  * The untuned tile: LARGE_MATMUL_TILE on hardware adapters, SOFTWARE_MATMUL_TILE on software
  * ones, where it fits, else the first of DEFAULT_MATMUL_TILE and the small tiles that does.
  */
-export function untunedMatmulTile(gpu: Pick<Gpu, 'adapter'>): MatmulTile {
+export function untunedMatmulTile(gpu: { adapter: Pick<KernelAdapter, 'isSoftware' | 'limits'> }): MatmulTile {
   const prefer = gpu.adapter.isSoftware ? SOFTWARE_MATMUL_TILE : LARGE_MATMUL_TILE;
   const t = [prefer, DEFAULT_MATMUL_TILE, ...SMALL_MATMUL_TILES].find((c) => matmulTileMisfit(c, gpu.adapter.limits) === null);
   return { ...(t ?? SMALL_MATMUL_TILES.at(-1)!) };
@@ -149,14 +156,36 @@ export function tunedConvTile(gpu: Gpu): GemmTile {
 function tunedTilesOf(gpu: Gpu): { matmul: MatmulTile; conv: GemmTile } {
   const hit = tunedTiles.get(gpu);
   if (hit) return hit;
-  const tuning = readAutotuneCache().adapters[adapterKey(gpu)]?.matmul;
-  const fit = <T extends GemmTile>(t: T | undefined): T | null =>
-    t && matmulTileMisfit(t, gpu.adapter.limits) === null ? t : null;
-  const tuned = fit(tuning?.tile);
-  const matmul = tuned ? pickTile(tuned) : untunedMatmulTile(gpu);
-  const tiles = { matmul, conv: plainTile(fit(tuning?.plainTile) ?? matmul) };
+  const tiles = tunedTilesFor(gpu.adapter);
   tunedTiles.set(gpu, tiles);
   return tiles;
+}
+
+/** The tuned tiles of an adapter as the cache gives them now (tunedTilesOf keeps a Gpu's first reading). */
+function tunedTilesFor(adapter: TileAdapter): { matmul: MatmulTile; conv: GemmTile } {
+  const tuning = readAutotuneCache().adapters[keyOf(adapter)]?.matmul;
+  const fit = <T extends GemmTile>(t: T | undefined): T | null => (t && matmulTileMisfit(t, adapter.limits) === null ? t : null);
+  const tuned = fit(tuning?.tile);
+  const matmul = tuned ? pickTile(tuned) : untunedMatmulTile({ adapter });
+  return { matmul, conv: plainTile(fit(tuning?.plainTile) ?? matmul) };
+}
+
+/**
+ * What of the tuned tiles sets a hardware adapter's sums' order, as results record it
+ * (src/util/ab-env.ts TILES_KEY): each thread sums its outputs along k in order whatever the tile,
+ * but on hardware split-K cuts k by the tile (matmul.ts autoSplits and splitKChunks: by the
+ * workgroups of BM x BN, in chunks of whole BK; matmulTileFor's smaller tiles by the tuned one's
+ * area), and the convolutions split by the tile grid (conv2d-gemm.ts planGemm), taking the tuned
+ * tile for large products where it fits the convolution core, else one by shape. So the matmul's
+ * BM x BN x BK and the convolutions' (or 'by shape') are recorded; TM x TN, the programs' options
+ * and the adapter's name are not (two adapters with these tiles compute alike). Software adapters
+ * split no matmul and take no tuned convolution tile: none recorded there (kernels/record.ts).
+ */
+export function tilesRecord(adapter: TileAdapter): string {
+  const t = tunedTilesFor(adapter);
+  const bmk = (x: GemmTile) => `${x.BM}x${x.BN}x${x.BK}`;
+  const conv = gemmTileMisfit(t.conv, adapter.limits, 'conv') === null ? bmk(t.conv) : 'by shape';
+  return `matmul ${bmk(t.matmul)}, conv ${conv}`;
 }
 
 function plainTile(t: GemmTile): GemmTile {

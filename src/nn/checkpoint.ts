@@ -32,6 +32,7 @@ import {
 } from '../util/durable.js';
 import { formerSplitReason } from '../data/search-split.js';
 import { UserFacingError } from '../util/errors.js';
+import { kernelsResume, provenanceDevices } from '../util/kernels-record.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 
 export const CHECKPOINT_VERSION = 2;
@@ -250,6 +251,24 @@ export interface CheckpointState {
   /** The directory holding state.json (DIR/ckpt-N, or DIR for version 1). */
   path: string;
   meta: CheckpointMeta;
+  /**
+   * DIR/provenance.json as recorded (CHECKPOINT_PROVENANCE, written by the CLI), where there is one:
+   * a resume reads the device of a run from before the kernels were recorded from it
+   * (src/util/kernels-record.ts). Never compared otherwise.
+   */
+  provenance?: unknown;
+}
+
+/** The run's provenance beside the checkpoints in DIR (src/cli/provenance.ts; their cleaning leaves it). */
+export const CHECKPOINT_PROVENANCE = 'provenance.json';
+
+/** DIR/provenance.json's content, or undefined where it is missing or unreadable (it decides nothing alone). */
+function readProvenance(dir: string): unknown {
+  try {
+    return JSON.parse(readFileSync(join(dir, CHECKPOINT_PROVENANCE), 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A checkpoint read from disk and verified, not yet applied to a network. */
@@ -308,7 +327,7 @@ export function readCheckpointState(dir: string): CheckpointState {
     throw new CheckpointError(`${metaPath}: a version-${version} state.json outside a ckpt-N directory (moved by hand?)`);
   checkIndex(metaPath, 'weights', meta.weights);
   checkIndex(metaPath, 'momentum', meta.momentum);
-  return { path, meta };
+  return { path, meta, provenance: readProvenance(dir) };
 }
 
 /** Reads and verifies the current checkpoint of DIR (manifest sizes and hashes for version 2). */
@@ -346,7 +365,7 @@ export function readCheckpointBinaries(state: CheckpointState): CheckpointData {
     }
     data[f] = readF32(p, bytes);
   }
-  return { path, meta, weights: data['weights.bin'], momentum: data['momentum.bin'] };
+  return { ...state, weights: data['weights.bin'], momentum: data['momentum.bin'] };
 }
 
 /** Each saved tensor with the parameter it belongs to. */
@@ -435,6 +454,9 @@ const DATA_SETTINGS = ['--dataset', '--train', '--val', '--dataset images'];
  * A checkpoint's recorded settings (`saved`) and layout against this run's: the dataset first
  * (another one changes the layout's class count too, and --dataset is the flag to name), then the
  * layout, then the rest. `growable`: settings that may grow (a longer run continues a shorter one).
+ * Settings the checkpoint does not record are skipped (older formats record fewer), except the GPU
+ * kernels', which read as src/util/kernels-record.ts says (refused where they cannot be told);
+ * `queueable`: the command has a --redis queue (the advice names it).
  */
 export function checkSettingsAndLayout(
   ck: CheckpointState,
@@ -442,12 +464,16 @@ export function checkSettingsAndLayout(
   layout: { name: string },
   now: RunSettings,
   growable: readonly string[],
+  queueable = false,
 ): void {
+  const restart = '--force starts over, or start a new --checkpoint directory';
+  const kernels = kernelsResume(saved, now, { devices: provenanceDevices(ck.provenance), restart, queueable });
   const check = (want: RunSettings) =>
-    checkRunSettings(saved, want, {
+    checkRunSettings(kernels.saved, want, {
       growable,
       skipUnrecorded: true,
       advice: "resume with the checkpoint's settings or start a new --checkpoint directory",
+      adviceFor: kernels.adviceFor,
     });
   const data = DATA_SETTINGS.filter((k) => k in now);
   check(Object.fromEntries(data.filter((k) => k !== '--dataset images').map((k) => [k, now[k]])));

@@ -29,7 +29,7 @@ import {
   type CheckpointState,
 } from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
-import { kernelsRecord } from '../kernels/batchnorm.js';
+import { kernelsRecord } from '../kernels/record.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {

@@ -9,7 +9,7 @@
  * Images are decoded per step, one batch ahead of the device (Prefetcher): memory holds two
  * minibatches, never the dataset.
  */
-import type { Backend } from '../backend/index.js';
+import { type Backend, F16_KEY } from '../backend/index.js';
 import { augment } from '../data/cifar10.js';
 import { type ImageDataset, Prefetcher } from '../data/image-dataset.js';
 import { checkLabels } from '../data/labels.js';
@@ -30,6 +30,7 @@ import {
 } from '../nn/checkpoint.js';
 import { killPoint } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
+import { kernelsResume, provenanceDevices } from '../util/kernels-record.js';
 import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
 import { countCorrect, smoothedCrossEntropy } from '../nn/loss.js';
@@ -91,15 +92,25 @@ export interface TrainOutcome {
 
 const CHECKPOINT_KIND = 'wgnas-train';
 
-/** A checkpoint is a train run's, with these settings (one line naming a changed flag); `dir` for the message. */
+/**
+ * A checkpoint is a train run's, with these settings (one line naming a changed flag); `dir` for the
+ * message. A setting the checkpoint does not record (written before it was) is not compared, except
+ * the GPU's: the precision reads as f32 (WGNAS_F16 0, as result files read it) and the kernels as
+ * src/util/kernels-record.ts says (refused where they cannot be told, e.g. the adapter kind of a run
+ * whose provenance.json names no software adapter).
+ */
 export function checkTrainCheckpoint(ck: CheckpointState, settings: RunSettings, dir: string): void {
   checkCheckpointKind(ck, CHECKPOINT_KIND, 'train');
   const meta = ck.meta as Record<string, unknown>;
-  // A setting the checkpoint does not record (written before it was) is not compared.
-  checkRunSettings((meta.settings ?? {}) as Record<string, unknown>, settings, {
+  const saved = (meta.settings ?? {}) as Record<string, unknown>;
+  const restart = '--force starts over';
+  const kernels = kernelsResume(saved, settings, { devices: provenanceDevices(ck.provenance), restart, queueable: false });
+  const f16 = `no ${F16_KEY} recorded (written before it was): read as 0, f32 operands (resume without ${F16_KEY}=1); ${restart}`;
+  checkRunSettings({ [F16_KEY]: 0, ...kernels.saved }, settings, {
     skipUnrecorded: true,
     where: ` in ${dir}`,
     advice: 'give the saved settings, or --force to start over',
+    adviceFor: (k, was, now) => kernels.adviceFor(k, was, now) ?? (k === F16_KEY && !(k in saved) ? f16 : undefined),
   });
 }
 

@@ -45,17 +45,36 @@ export function parseBnPlan(v: string | undefined): BnPlanName | null {
   return p;
 }
 
+/** Whether a GPU run's adapter is a hardware one or a software rasterizer (src/gpu/adapter.ts isSoftwareAdapter). */
+export type AdapterKind = 'hardware' | 'software';
+/**
+ * The record's key of the adapter kind: a software adapter runs other kernels than any hardware one
+ * (the broadcast GEMMs, conv2d_depthwise.wgsl, no split-K in the matmul, batch norm width 64), so
+ * a resume on the other kind is refused even where the variables below are forced to agree.
+ */
+export const ADAPTER_KEY = 'GPU adapter';
+/**
+ * The record's key of a hardware adapter's tuned tiles (src/kernels/matmul-tiles.ts tilesRecord):
+ * the autotune cache's tile for the adapter sets where split-K cuts a product's k and how many
+ * pieces it sums, so another one gives other last bits. Two adapters with the same tiles (e.g. two
+ * untuned NVIDIA GPUs) compute alike: the adapter's name is not recorded.
+ */
+export const TILES_KEY = 'GPU tiles';
+
 /**
  * What a GPU run's kernels compute with where that sets the sums' order (src/cli/device.ts
- * batchNormOf): the batch norm's statistics width and dispatch plan, and on a hardware adapter the
- * convolution core (WGNAS_CONV_CORE: the tiled GEMMs and the depthwise weight gradient sum in
- * another order per core). A software adapter runs the broadcast GEMMs and conv2d_depthwise.wgsl
- * whatever the core: `core` absent.
+ * batchNormOf): the adapter kind, the batch norm's statistics width and dispatch plan, and on a
+ * hardware adapter the convolution core (WGNAS_CONV_CORE: the tiled GEMMs and the depthwise
+ * weight gradient sum in another order per core) and the tuned tiles. A software adapter runs the
+ * broadcast GEMMs and conv2d_depthwise.wgsl whatever the core, and no split-K: `core` and `tiles`
+ * absent. `adapter` absent: not known (tests of the batch norm alone).
  */
 export interface BnSetting {
+  adapter?: AdapterKind;
   wg: BnWg;
   plan: BnPlanName;
   core?: ConvCore;
+  tiles?: string;
 }
 
 /**
@@ -66,8 +85,8 @@ export interface BnSetting {
 export const WORKERS_OWN_KERNELS = "each worker's own";
 export type GpuKernels = BnSetting | typeof WORKERS_OWN_KERNELS | null;
 
-/** The variables a GPU run records of its kernels (bnSetting's keys). */
-export const KERNEL_KEYS: readonly string[] = [BN_ENV, BN_PLAN_ENV, CONV_CORE_ENV];
+/** The keys a GPU run records of its kernels (bnSetting's), the adapter first: it explains the others' differences. */
+export const KERNEL_KEYS: readonly string[] = [ADAPTER_KEY, BN_ENV, BN_PLAN_ENV, CONV_CORE_ENV, TILES_KEY];
 
 /**
  * What a result file or checkpoint records of the GPU kernels (nothing off the GPU: null), keyed
@@ -76,7 +95,13 @@ export const KERNEL_KEYS: readonly string[] = [BN_ENV, BN_PLAN_ENV, CONV_CORE_EN
 export function bnSetting(bn: GpuKernels | undefined): Record<string, number | string> {
   if (bn === WORKERS_OWN_KERNELS) return Object.fromEntries(KERNEL_KEYS.map((k) => [k, WORKERS_OWN_KERNELS]));
   if (!bn) return {};
-  return { [BN_ENV]: bn.wg, [BN_PLAN_ENV]: bn.plan, ...(bn.core ? { [CONV_CORE_ENV]: bn.core } : {}) };
+  return {
+    ...(bn.adapter ? { [ADAPTER_KEY]: bn.adapter } : {}),
+    [BN_ENV]: bn.wg,
+    [BN_PLAN_ENV]: bn.plan,
+    ...(bn.core ? { [CONV_CORE_ENV]: bn.core } : {}),
+    ...(bn.tiles ? { [TILES_KEY]: bn.tiles } : {}),
+  };
 }
 
 /** Refuses a bad A/B switch in the environment (one line), before a command does any work. */

@@ -46,6 +46,12 @@ vi.mock('../../src/gpu/adapter.js', async (importOriginal) => {
       gpu = new Gpu(fd.device, { ...real.adapter, isSoftware: false });
       return gpu;
     },
+    // The adapter probed before any work is the stand-in too: results and checkpoints record its
+    // kind, and a resume compares the probe with it.
+    probeAdapter: async () => {
+      const p = await m.probeAdapter();
+      return p && { ...p, isSoftware: false, kernels: { ...p.kernels, isSoftware: false } };
+    },
   };
 });
 

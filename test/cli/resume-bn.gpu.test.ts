@@ -133,7 +133,7 @@ describe('the batch norm plan of a GPU score file', () => {
       expect(wide.code, wide.stderr).toBe(2);
       oneLine(wide.stderr);
       expect(wide.stderr.trim()).toMatch(
-        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*old\.csv; \S*old\.csv records no batch norm plan: written before it was recorded \(read as WGNAS_BN_WG=64, as every GPU result then: resume with WGNAS_BN_WG=64\) or by a --redis queue, whose workers chose their own \(resume with --redis\); or write another --out$/,
+        /^wgnas score: --resume: WGNAS_BN_WG was 64, now 256 in \S*old\.csv; no batch norm plan recorded \(written before it was, or by a --redis queue: resume with --redis\): read as WGNAS_BN_WG=64, as every GPU run then \(resume with WGNAS_BN_WG=64\); --force starts over, or write another --out$/,
       );
     },
   );
@@ -163,7 +163,7 @@ describe('the batch norm plan of a GPU search --evaluated log', () => {
 });
 
 const OWN = "each worker's own";
-const KERNEL_KEYS = ['WGNAS_BN_WG', 'WGNAS_BN_PLAN', 'WGNAS_CONV_CORE'];
+const KERNEL_KEYS = ['GPU adapter', 'WGNAS_BN_WG', 'WGNAS_BN_PLAN', 'WGNAS_CONV_CORE', 'GPU tiles'];
 /** As score --redis on the GPU records the kernels: its workers chose their own. */
 const asQueued = (s: Record<string, unknown>) => {
   for (const k of KERNEL_KEYS) s[k] = OWN;
@@ -183,7 +183,7 @@ describe("a score --redis file on the GPU records the kernels as each worker's o
       expect(r.code, r.err).toBe(2);
       oneLine(r.err);
       expect(r.err.trim()).toMatch(
-        /^wgnas score: --resume: WGNAS_BN_WG was each worker's own, now 64 in \S*queued\.csv; \S*queued\.csv was computed by a --redis queue, whose workers chose their own WGNAS_BN_WG: resume with --redis, or write another --out$/,
+        /^wgnas score: --resume: GPU adapter was each worker's own, now software in \S*queued\.csv; computed by a --redis queue, whose workers chose their own: resume with --redis; --force starts over, or write another --out$/,
       );
       expect(readFileSync(out, 'utf8')).toBe(rows);
     },
@@ -210,8 +210,8 @@ describe("a score --redis file on the GPU records the kernels as each worker's o
         const r = await queued(out);
         expect(r.code, r.err).toBe(0);
         expect(r.err).toMatch(/2 of 2 cells already scored/);
-        expect(settingsOf(out)).toMatchObject({ WGNAS_BN_WG: OWN, WGNAS_BN_PLAN: OWN, WGNAS_CONV_CORE: OWN });
-        // An earlier wgnas's queue file recorded none: it reads as the workers' own.
+        expect(settingsOf(out)).toMatchObject(Object.fromEntries(KERNEL_KEYS.map((k) => [k, OWN])));
+        // An earlier wgnas's queue file recorded none (or only some): it reads as the workers' own.
         recordAs(out, (s) => {
           for (const k of KERNEL_KEYS) delete s[k];
         });
@@ -232,7 +232,7 @@ describe("a score --redis file on the GPU records the kernels as each worker's o
         expect(r.code, r.err).toBe(2);
         oneLine(r.err);
         expect(r.err.trim()).toMatch(
-          /^wgnas score: --resume: WGNAS_BN_WG was 64, now each worker's own in \S*local-then-queued\.csv; \S*local-then-queued\.csv was computed on one machine with WGNAS_BN_WG=64, and a queue's workers choose their own: resume without --redis, with WGNAS_BN_WG=64, or write another --out$/,
+          /^wgnas score: --resume: GPU adapter was software, now each worker's own in \S*local-then-queued\.csv; computed on one machine with a software adapter, and a queue's workers choose their own: resume without --redis; --force starts over, or write another --out$/,
         );
         expect(readFileSync(out, 'utf8')).toBe(rows);
       },

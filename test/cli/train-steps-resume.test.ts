@@ -129,7 +129,11 @@ describe('E.train-steps once the run is done', () => {
   it("done() and then the finally's release() remove it once: a run that took it in between keeps it", async () => {
     const e = join(tmp, 'drop.csv');
     const v = { evaluated: e, 'train-steps': 4, budget: 10, force: false, resume: false, quiet: true };
-    const open = () => openTrainSteps(v as unknown as Parameters<typeof openTrainSteps>[0], null, {} as RunContext)!;
+    const open = () =>
+      openTrainSteps(v as unknown as Parameters<typeof openTrainSteps>[0], null, {} as RunContext, {
+        settings: {},
+        devices: [],
+      })!;
     const dir = trainStepsDir(e);
     const first = open();
     await saveFixedTrain(first.checkpoint([1, 0, 2]), [], new Map(), [2.5]);

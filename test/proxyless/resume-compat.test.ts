@@ -3,7 +3,8 @@
  * --loss mul recorded an unused --lambda 0.1 (mul#log takes β only, and a resume cannot give
  * --lambda with mul), and the search split became stratified per class, which cuts unbalanced
  * data otherwise (the refusal says so, not that the images changed) and balanced data as before;
- * and the precision (WGNAS_F16) and the GPU's batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) recorded since.
+ * and the precision (WGNAS_F16) and the GPU kernels (the adapter kind, WGNAS_BN_WG, WGNAS_BN_PLAN, the core and
+ * tiles) recorded since: an older checkpoint reads as util/kernels-record.ts says (refused where it cannot be told).
  */
 import { describe, expect, it } from 'vitest';
 import { F16_KEY } from '../../src/backend/index.js';
@@ -142,7 +143,11 @@ describe('the batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) in proxyless and evol
     expect(check(at({ wg: 256, plan: 'auto' }), at({ wg: 256, plan: 'split' }))).toThrow(
       /^--resume: WGNAS_BN_PLAN was auto, now split;/,
     );
-    expect(check(at(), at({ wg: 256, plan: 'auto' }))).not.toThrow();
+    // A checkpoint from before reads as width 64 and 'auto' (as result files do): it resumes there, and is refused at 256.
+    expect(check(at(), at({ wg: 64, plan: 'auto' }))).not.toThrow();
+    expect(check(at(), at({ wg: 256, plan: 'auto' }))).toThrow(
+      /^--resume: WGNAS_BN_WG was 64, now 256; no batch norm plan recorded \(written before it was\): read as WGNAS_BN_WG=64, as every GPU run then \(resume with WGNAS_BN_WG=64\); --force starts over, or start a new --checkpoint directory$/,
+    );
     // evolve-space records the same keys.
     const cfg = { ...DEFAULT_EVOLVE, layout: TOY_LAYOUT, budgetMadds: 1e6 } as EvolveConfig;
     const evolve = (bn: BnSetting | null) =>
@@ -168,8 +173,11 @@ describe("the convolution core (WGNAS_CONV_CORE) and a queue's kernels in checkp
     expect(check(hw('legacy'), hw('legacy'))).not.toThrow();
     // A software adapter's bits do not depend on it (broadcast GEMMs, conv2d_depthwise.wgsl).
     expect('WGNAS_CONV_CORE' in at({ wg: 64, plan: 'auto' })).toBe(false);
-    // A checkpoint from before the core was recorded resumes (as for the batch norm: unrecorded is skipped).
-    expect(check(at({ wg: 256, plan: 'auto' }), hw('legacy'))).not.toThrow();
+    // A checkpoint from before the core was recorded reads as the default core, program.
+    expect(check(at({ wg: 256, plan: 'auto' }), hw('program'))).not.toThrow();
+    expect(check(at({ wg: 256, plan: 'auto' }), hw('legacy'))).toThrow(
+      /^--resume: WGNAS_CONV_CORE was program, now legacy; no convolution core recorded \(written before it was\): read as WGNAS_CONV_CORE=program, the default \(resume without WGNAS_CONV_CORE\); --force starts over, or start a new --checkpoint directory$/,
+    );
   });
 
   it("evolve-space --redis records each worker's own: a local resume of it, and a queued resume of a local one, are refused", () => {
@@ -194,5 +202,60 @@ describe("the convolution core (WGNAS_CONV_CORE) and a queue's kernels in checkp
     expect(Object.keys(evolveRunSettings(cfg, SPLIT, { flag: 'cifar10', images: IMAGES }, 'cpu', 2, false, null))).not.toContain(
       'WGNAS_BN_WG',
     );
+  });
+});
+
+describe('the adapter kind (GPU adapter) and tuned tiles in checkpoints, and checkpoints from before them', () => {
+  const hinge = cfgOf({ kind: 'hinge', target: 60, lambda: 2 });
+  const at = (bn: GpuKernels) => proxylessRunSettings(hinge, TOY_COST, SPLIT, 'gpu', null, false, bn);
+  const withProvenance = (saved: RunSettings, provenance?: unknown): CheckpointState => ({ ...ckOf(saved), provenance });
+  const check = (ck: CheckpointState, now: RunSettings) => () => checkSettingsAndLayout(ck, { layout: TOY_LAYOUT }, now);
+  const hw: BnSetting = {
+    adapter: 'hardware',
+    wg: 256,
+    plan: 'auto',
+    core: 'program',
+    tiles: 'matmul 128x128x8, conv 128x128x8',
+  };
+  const sw: BnSetting = { adapter: 'software', wg: 64, plan: 'auto' };
+  const lavapipe = { deviceName: 'llvmpipe (LLVM 15.0.7, 256 bits)' };
+
+  it('another adapter kind is refused naming it, also with the width forced to agree', () => {
+    expect(at(hw)).toMatchObject({ 'GPU adapter': 'hardware', 'GPU tiles': 'matmul 128x128x8, conv 128x128x8' });
+    expect(check(withProvenance(at(hw)), at({ ...sw, wg: 256 }))).toThrow(
+      /^--resume: GPU adapter was hardware, now software; computed on a hardware adapter, whose kernels differ from a software one's: resume on a hardware adapter; --force starts over, or start a new --checkpoint directory$/,
+    );
+    expect(check(withProvenance(at(hw)), at({ ...hw, tiles: 'matmul 64x64x16, conv 64x64x16' }))).toThrow(
+      /^--resume: GPU tiles was matmul 128x128x8, conv 128x128x8, now matmul 64x64x16, conv 64x64x16; /,
+    );
+    expect(check(withProvenance(at(hw)), at(hw))).not.toThrow();
+  });
+
+  it('one from before any kernel key resumes where its provenance names a software adapter; else it is refused in one line', () => {
+    const old = at(null);
+    expect(check(withProvenance(old, lavapipe), at(sw))).not.toThrow();
+    expect(check(withProvenance(old, { deviceName: 'NVIDIA H100 80GB HBM3' }), at(sw))).toThrow(
+      /^--resume: GPU adapter was not recorded, now software; no GPU adapter recorded \(written before it was\), and neither a convolution core \(hardware\) nor its provenance \(a software adapter's name\) tells which; --force starts over, or start a new --checkpoint directory$/,
+    );
+    expect(check(withProvenance(old), at(hw))).toThrow(
+      /^--resume: GPU adapter was not recorded, now hardware; no GPU adapter recorded/,
+    );
+    // One recording the core was a hardware run's: refused on its tiles, which cannot be told.
+    expect(check(withProvenance(at({ wg: 256, plan: 'auto', core: 'program' })), at(hw))).toThrow(
+      /^--resume: GPU tiles was not recorded, now matmul 128x128x8, conv 128x128x8; no GPU tiles recorded \(written before they were\): the autotune cache's of then cannot be told; --force starts over, or start a new --checkpoint directory$/,
+    );
+    // The CPU records none: nothing to read.
+    const cpu = proxylessRunSettings(hinge, TOY_COST, SPLIT, 'cpu', 1, false, null);
+    expect(check(withProvenance({ ...cpu }), cpu)).not.toThrow();
+  });
+
+  it("evolve-space's advice names the queue, whose checkpoints from before recorded no kernels", () => {
+    const cfg = { ...DEFAULT_EVOLVE, layout: TOY_LAYOUT, budgetMadds: 1e6 } as EvolveConfig;
+    const evolve = (bn: GpuKernels) => evolveRunSettings(cfg, SPLIT, { flag: 'cifar10', images: IMAGES }, 'gpu', null, false, bn);
+    const old = ckOf(evolve(null), EVOLVE_CHECKPOINT_KIND);
+    expect(() => checkEvolveSettings(old, TOY_LAYOUT, evolve(sw))).toThrow(
+      /^--resume: GPU adapter was not recorded, now software; no GPU adapter recorded \(written before it was, or by a --redis queue: resume with --redis\), and /,
+    );
+    expect(() => checkEvolveSettings(old, TOY_LAYOUT, evolve(WORKERS_OWN_KERNELS))).not.toThrow();
   });
 });

@@ -278,7 +278,7 @@ function openScoreStream(
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
-  const kernels = kernelsStreamRecord(recorded.bn, path, '--out');
+  const kernels = kernelsStreamRecord(recorded.bn, '--out');
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
@@ -304,10 +304,10 @@ function openScoreStream(
       ...ZERO_SHOT_UNRECORDED,
       '--group-mode': 'separate',
       ...f16Setting(false),
-      ...kernels.unrecorded,
       ...rec.unrecorded,
       ...defs.unrecorded,
     },
+    unrecordedOf: kernels.unrecordedOf,
     unrecordedAdvice: {
       ...kernels.unrecordedAdvice,
       '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,

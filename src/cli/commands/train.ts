@@ -35,7 +35,7 @@ import {
 import { plural } from '../../util/format.js';
 import { sweepTempFiles, writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
-import { deviceOf, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { batchNormOf, bnSetting, deviceOf, f16Setting, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
@@ -182,6 +182,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       : '';
   const device = await deviceOf(values);
   const threads = cpuThreadsOf(device, values);
+  // On the GPU the weights depend on the precision and the kernels too (their sums' order): recorded, known before any work.
+  const f16 = await precisionOf(device);
+  const kernels = bnSetting(await batchNormOf(device));
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
   const imagesNow = await splitsData([trainSplit, test], size);
@@ -219,6 +222,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       device,
       // oneDNN splits its reductions by thread: on the CPU the weights depend on the count (slightly).
       ...threadsSetting(threads, 'cpu-threads'),
+      ...f16Setting(f16),
+      ...kernels,
     };
     // A checkpoint from before --val recorded none: it trained on every image.
     if (ck && val && savedSetting(ck, 'val-images') === undefined)
@@ -230,7 +235,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
     // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself; written below).
     // This run's own fingerprint of every image (`images` may be the matched record of an earlier run).
-    const started = provenanceOf(ctx, values, { device, threads, f16: await precisionOf(device), data: imagesNow.text });
+    const started = provenanceOf(ctx, values, { device, threads, f16, data: imagesNow.text });
     const prov = checkpointProvenance(ckDir, ck !== null, started, io);
     if (bnNote) io.err(bnNote);
     if (warmup.note) io.err(warmup.note);
