@@ -147,6 +147,7 @@ export {
   UnknownProxyError,
   scoreNet,
   scoreNetsGrouped,
+  voteMajorityScores,
   voteScores,
   VOTE_MEMBERS,
   weightParams,

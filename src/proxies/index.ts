@@ -24,4 +24,4 @@ export {
   VOTE_MEMBERS,
 } from './registry.js';
 export { type CellScores, scoreNet, scoreNetsGrouped, scoreNetsStacked } from './runner.js';
-export { voteScores } from './vote.js';
+export { voteMajorityScores, voteScores } from './vote.js';

@@ -36,7 +36,7 @@ import { params } from './params.js';
 import { snip } from './snip.js';
 import { synflow } from './synflow.js';
 import { vkdnw, vkdnwAggregate } from './vkdnw.js';
-import { vote } from './vote.js';
+import { vote, voteMajority } from './vote.js';
 import { wrcor } from './wrcor.js';
 import { zen } from './zen.js';
 import { zico } from './zico.js';
@@ -56,7 +56,7 @@ const BUILT_IN_UNITS: readonly ProxyUnit[] = [
   azNas,
   vkdnw,
 ];
-const BUILT_IN_AGGREGATORS: readonly AggregatorDef[] = [vote, azNasAggregate, vkdnwAggregate, ensemble];
+const BUILT_IN_AGGREGATORS: readonly AggregatorDef[] = [vote, voteMajority, azNasAggregate, vkdnwAggregate, ensemble];
 
 export interface ProxyInfo {
   readonly name: string;

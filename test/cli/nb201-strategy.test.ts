@@ -20,7 +20,7 @@ function rawOf(proxy: string): (c: Nb201Cell) => Promise<Record<string, number>>
 }
 
 describe('wgnas search (NAS-Bench-201): the reported best is the best evaluated cell', () => {
-  for (const proxy of ['wrcor', 'vote', 'az_nas', 'ensemble']) {
+  for (const proxy of ['wrcor', 'vote', 'vote_majority', 'az_nas', 'ensemble']) {
     for (const strategy of ['random', 'evolution', 'reinforce'] as const) {
       it(`${strategy}, ${proxy}`, async () => {
         for (const seed of [1, 2]) {

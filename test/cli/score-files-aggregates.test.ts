@@ -1,6 +1,6 @@
 /**
  * correlate --scores over shards of one population scored with a population-level score (vote,
- * az_nas): each shard's own column ranks only its own cells, so the merged population's aggregate
+ * vote_majority, az_nas): each shard's own column ranks only its own cells, so the merged population's aggregate
  * is recomputed from the members (the numbers of one file of all the cells), overlapping shards
  * merge (their aggregate columns are not compared), and shards lacking a member are refused naming
  * the column. Real shards: `wgnas score --archs` at a small network on the CPU backend.
@@ -14,7 +14,7 @@ import { wgnasInProcess } from '../helpers/cli.js';
 import { distinctAccuracyCells, proxyRow } from '../helpers/scores.js';
 
 const SMALL = ['--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--device', 'cpu', '--cpu-threads', '1', '--quiet'];
-const PROXIES = ['--proxies', 'vote,az_nas'];
+const PROXIES = ['--proxies', 'vote,vote_majority,az_nas'];
 
 const dir = mkdtempSync(join(tmpdir(), 'wgnas-agg-shards-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,7 +53,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('correlate --scores: shards scored with a population-level score', () => {
-  it('recomputes vote and az_nas over the merged cells: the figures of one file of them all', async ({ skip }) => {
+  it('recomputes vote, vote_majority and az_nas over the merged cells: the figures of one file of them all', async ({ skip }) => {
     if (!cpuTestBackend()) return skip();
     // The shards' own columns rank their own cells: not the whole population's values.
     const own = column(a, 'vote');
@@ -63,13 +63,14 @@ describe('correlate --scores: shards scored with a population-level score', () =
     const two = await correlate([a, b]);
     expect(one.code, one.err).toBe(0);
     expect(two.code, two.err).toBe(0);
-    for (const p of ['vote', 'az_nas', 'wrcor', 'synflow', 'az_nas_trainability']) {
+    for (const p of ['vote', 'vote_majority', 'az_nas', 'wrcor', 'synflow', 'az_nas_trainability']) {
       expect(proxyRow(two.out, p), p).toEqual(proxyRow(one.out, p));
       expect(proxyRow(two.out, p)?.[1], p).toBe('12');
     }
     expect(two.err).toMatch(
       /^note: --scores: vote recomputed from its members over the 12 cells read \(the files' own column ranked each file's cells alone: \d+ values differ\)$/m,
     );
+    expect(two.err).toMatch(/^note: --scores: vote_majority recomputed from its members over the 12 cells read/m);
     expect(two.err).toMatch(/^note: --scores: az_nas recomputed from its members over the 12 cells read/m);
     expect(two.err).toMatch(/^note: --scores: 3 rows repeat cells read before with the same scores: dropped/m);
     // A file of all the cells: its own column is that population's, nothing recomputed differs.

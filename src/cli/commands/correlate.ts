@@ -202,7 +202,7 @@ interface Scored {
  * A score's value: empty (or absent) is not scored; a number, or 'Infinity' / '-Infinity' / 'NaN' (as
  * CSV and JSON rows write them; JSON's null, which older JSON rows held for any of them, is NaN).
  * `extra`: columns other than the proxies' (time_ms, idx) read as scores too, when named.
- * A population-level column (vote, az_nas, vkdnw_agg, ensemble) ranks its own file's cells: it is
+ * A population-level column (vote, vote_majority, az_nas, vkdnw_agg, ensemble) ranks its own file's cells: it is
  * never compared between rows of a cell (selectColumns recomputes it over the cells read); a cell
  * keeps the first value read, and aggregateFiles says which files gave them.
  */

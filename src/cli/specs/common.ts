@@ -8,9 +8,9 @@ import { CPU_THREADS_ENV } from '../environment.js';
 import { PROXY_INPUTS } from '../../proxies/batch.js';
 import { NB201_LIVE_CELLS } from '../../spaces/nb201.js';
 
-/** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
+/** Proxy names a --proxies list accepts: the registry's, its aggregators ('vote', 'vote_majority', 'az_nas', 'ensemble': members + a population ranking) and 'all'. */
 export const proxyListChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys(), 'all'];
-/** One proxy to drive a search: a registry name or the vote. */
+/** One proxy to drive a search: a registry name or an aggregator (the vote). */
 export const searchProxyChoices = (): string[] => [...PROXIES.keys(), ...AGGREGATORS.keys()];
 /** Former proxy names and what each is now (refused in one line where a proxy option is given one). */
 export const retiredProxies = (): ReadonlyMap<string, string> => RETIRED_PROXIES;

@@ -63,7 +63,7 @@ export const SCORE_OPTIONS = {
     help: `restrict --sample/--all to the ${NB201_DISTINCT_CELLS} distinct cells of the shared accuracy table`,
   }),
   proxies: list({
-    help: `proxies to compute; an aggregate (${[...AGGREGATORS.keys()].join(', ')}) adds its members and its population-level column ('vote': the ${voteMembersText()} vote), 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: ${proxyFamiliesText()}`,
+    help: `proxies to compute; an aggregate (${[...AGGREGATORS.keys()].join(', ')}) adds its members and its population-level column ('vote': the ${voteMembersText()} vote as a Borda count; 'vote_majority': the same members by pairwise strict majority, the WRCor authors' comparator, as a Copeland count), 'all' every proxy. A proxy of a family computed in one pass brings the family's columns: ${proxyFamiliesText()}`,
     default: ['wrcor'],
     choices: proxyListChoices,
     retired: retiredProxies,

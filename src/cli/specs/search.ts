@@ -25,7 +25,7 @@ const space = oneOf(['nb201', 'proxyless'], {
   default: 'nb201',
 });
 const proxy = oneOfLazy(searchProxyChoices, {
-  help: `any proxy of 'wgnas score', or an aggregate: ${[...AGGREGATORS.keys()].map((a) => `'${a}'`).join(', ')} ('vote': ${voteMembersText()}); the search steers by the aggregate's online form (a cell's value among the cells evaluated so far), and the answer is the best by the aggregate over every evaluated cell`,
+  help: `any proxy of 'wgnas score', or an aggregate: ${[...AGGREGATORS.keys()].map((a) => `'${a}'`).join(', ')} ('vote': ${voteMembersText()}, a Borda count; 'vote_majority': the same by pairwise strict majority, a Copeland count); the search steers by the aggregate's online form (a cell's value among the cells evaluated so far), and the answer is the best by the aggregate over every evaluated cell`,
   default: 'wrcor',
   ignoreCase: true,
   retired: retiredProxies,
