@@ -75,11 +75,13 @@ export function openEvaluatedRows(
   scoreColumns: (r: Row) => string[],
   /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
   f16: boolean,
-  /** The GPU's kernels (device.ts batchNormOf; a queue's: each worker's own); files from before: device.ts kernelsStreamRecord. */
-  bn: GpuKernels = null,
+  /** The GPU's kernels (device.ts gpuKernelsOf; a queue's: each worker's own); files from before: device.ts kernelsStreamRecord. */
+  bn: GpuKernels,
+  /** The search has a --redis queue (NB201's; not --space-file's): a refusal's advice may name it. */
+  queueable: boolean,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
-  const kernels = kernelsStreamRecord(bn, '--evaluated');
+  const kernels = kernelsStreamRecord(bn, '--evaluated', queueable);
   const stream = new RowStream(path, {
     settings: { ...record.settings, ...f16Setting(f16), ...kernels.settings, ...defs.settings },
     unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
