@@ -14,7 +14,7 @@ import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
-import { PROXIES, resolveProxies } from '../proxies/registry.js';
+import { PROXIES, RETIRED_PROXIES, resolveProxies } from '../proxies/registry.js';
 import { f16Setting, type GpuKernels, kernelsStreamRecord } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -166,6 +166,22 @@ function wrcorAdvice(path: string, flag: string, was: unknown): string {
   return `${what}: --force starts over, or write another ${flag}`;
 }
 
+/** The keys under which score --out (--proxies) and search --evaluated (--proxy) record the proxies. */
+const PROXY_KEYS = ['--proxies', '--proxy'];
+
+/**
+ * The advice where a resumed file recorded a proxy name since retired (RETIRED_PROXIES): the
+ * options refuse that name, so no run has the file's settings; undefined where it names none.
+ */
+function retiredAdvice(flag: string, key: string, was: unknown): string | undefined {
+  const names = typeof was === 'string' ? was.split(',').map((n) => n.trim().toLowerCase()) : [];
+  const retired = names.find((n) => RETIRED_PROXIES.has(n));
+  if (retired === undefined) return undefined;
+  // What it is now, without the registry's explanation: the line must keep its remedy (oneLine's cut).
+  const now = RETIRED_PROXIES.get(retired)!.split(' (')[0];
+  return `its ${key} named ${retired} (${now}), a retired name the options refuse, so no run has its settings: --force starts over, or write another ${flag}`;
+}
+
 /** Whether the proxies named (aggregates and 'all' expanded) compute the WRCor family. */
 export const computesWrcor = (names: readonly string[]): boolean =>
   resolveProxies(names).some((p) => p.unit === PROXIES.get('wrcor')!.unit);
@@ -185,7 +201,8 @@ export function definitionsRecord(
   /** The advice of a resume refused for its WRCor definition, recorded or not (RowStreamOptions.settingAdvice). */
   settingAdvice: (key: string, was: unknown, now: unknown) => string | undefined;
 } {
-  const settingAdvice = (key: string, was: unknown) => (key === WRCOR_KEY ? wrcorAdvice(path, flag, was) : undefined);
+  const settingAdvice = (key: string, was: unknown) =>
+    key === WRCOR_KEY ? wrcorAdvice(path, flag, was) : PROXY_KEYS.includes(key) ? retiredAdvice(flag, key, was) : undefined;
   if (!computesWrcor(names)) return { settings: {}, unrecorded: {}, settingAdvice };
   return { settings: { [WRCOR_KEY]: WRCOR_DEFINITION }, unrecorded: { [WRCOR_KEY]: 1 }, settingAdvice };
 }
