@@ -210,6 +210,19 @@ export function tilesRecord(adapter: KernelAdapter): string {
   return tilesText(adapter, tilesOf(adapter, tuning));
 }
 
+/**
+ * The readings records took in this process (tilesRecord), for the processes that compute what
+ * this one recorded (score --procs's children: adoptTileReadings), as the structured clone sends them.
+ */
+export function recordedTileReadings(): Array<[string, MatmulTuning | null]> {
+  return [...recordedTunings];
+}
+
+/** Takes a parent's readings (recordedTileReadings): the Gpus opened here compute with the tiles it recorded. */
+export function adoptTileReadings(readings: ReadonlyArray<readonly [string, MatmulTuning | null]>): void {
+  for (const [key, tuning] of readings) recordedTunings.set(key, tuning);
+}
+
 /** The record of the tiles `gpu` computes with (tilesRecord's terms): a running search's checkpoints. */
 export function tilesRecordOf(gpu: Gpu): string {
   return tilesText(gpu.adapter, tunedTilesOf(gpu));

@@ -22,6 +22,7 @@ import {
   adapterKeyOf,
   autotuneCachePath,
   readAutotuneCache,
+  recordedTileReadings,
   recordMatmulTuning,
   tilesRecord,
   tunedConvTile,
@@ -154,6 +155,23 @@ describe('the tiles a run records are the ones its Gpu computes with', () => {
     cacheHolds(b, T2);
     expect([kernelsRecordOf(g), tunedMatmulTile(g)]).toEqual([first, T1]);
     expect(first.tiles).toBe('matmul 64x128x16, conv 64x128x16');
+  });
+
+  it("score --procs's children compute with the tiles their parent recorded (its readings sent with their init)", async () => {
+    const a = { ...HW, description: 'parent GPU', device: 'parent' };
+    cacheHolds(a, T1);
+    const recorded = kernelsRecord(a).tiles;
+    const readings = structuredClone(recordedTileReadings());
+    cacheHolds(a, T2); // tuned before the children open
+    // A child: a fresh module, as another process has.
+    vi.resetModules();
+    const child = await import('../../src/kernels/matmul-tiles.js');
+    const fresh = gpuOf(a);
+    expect(child.tunedMatmulTile(fresh)).toEqual(T2); // without its parent's readings
+    child.adoptTileReadings(readings);
+    const gpu = gpuOf(a);
+    expect(child.tunedMatmulTile(gpu)).toEqual(T1);
+    expect(child.tilesRecordOf(gpu)).toBe(recorded);
   });
 
   it("a refused resume's way back to untuned tiles: WGNAS_CACHE_DIR at a folder without autotune.json", () => {
