@@ -149,16 +149,28 @@ const scoreFiles = [
 const byFile = {};
 /**
  * A score file's rows under the current WRCor names (WRCor definition 3: wrcor 2^module, wrcor_stage
- * 2^stage). A file of definition 2 (a wrcor_module column) holds wrcor 2^stage and wrcor_module
- * 2^module; one of definition 1 (neither column) wrcor 2^stage only: its wrcor is wrcor_stage.
+ * 2^stage), as correlate reads them (src/cli/score-files.ts wrcorRenames). A file of definition 2
+ * (a wrcor_module column) holds wrcor 2^stage and wrcor_module 2^module; one of definition 1
+ * (neither column) wrcor 2^stage only: its wrcor is wrcor_stage. In both, wrcor_act and wrcor_grad
+ * weigh 2^stage: wrcor_stage_act and wrcor_stage_grad.
  */
 function currentNames(rows) {
   const cols = rows.length ? Object.keys(rows[0]) : [];
   if (!cols.includes('wrcor') || cols.includes('wrcor_stage')) return rows;
   const v2 = cols.includes('wrcor_module');
-  return rows.map(({ wrcor, wrcor_module, ...r }) =>
-    v2 ? { ...r, wrcor: wrcor_module, wrcor_stage: wrcor } : { ...r, wrcor_stage: wrcor },
-  );
+  const renamed = (from, to) => (cols.includes(from) ? { [to]: from } : {});
+  const moves = {
+    wrcor_stage: 'wrcor',
+    ...renamed('wrcor_act', 'wrcor_stage_act'),
+    ...renamed('wrcor_grad', 'wrcor_stage_grad'),
+    ...(v2 ? { wrcor: 'wrcor_module' } : {}),
+  };
+  const gone = new Set(['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_module']);
+  return rows.map((row) => {
+    const r = Object.fromEntries(Object.entries(row).filter(([k]) => !gone.has(k)));
+    for (const [to, from] of Object.entries(moves)) r[to] = row[from];
+    return r;
+  });
 }
 section('scoring', () => {
   if (scoreFiles.length) {

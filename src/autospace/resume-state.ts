@@ -36,7 +36,7 @@ export function evolveRunSettings(
   cpuThreads: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not recorded. */
   f16?: boolean,
-  /** The GPU's batch norm width and plan, and convolution core on hardware (another trajectory in the last bits; a queue's: each worker's own); absent or null: not recorded. */
+  /** The GPU's kernels (device.ts gpuKernelsOf: the adapter, the batch norm's width and plan, on hardware the convolution core and tiles: another trajectory in the last bits; a queue's: each worker's own); absent or null: not recorded. */
   bn?: GpuKernels,
 ): RunSettings {
   const s: RunSettings = {

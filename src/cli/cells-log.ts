@@ -213,6 +213,7 @@ export function openCellsLog(
   const path = v.evaluated;
   const rec = streamRecord(path, v.resume, run.data, run.threads, { given: v['cpu-threads'] !== undefined, flag: '--evaluated' });
   const record = { settings: { ...cellsSettings(v, space, run.device), ...rec.settings }, unrecorded: rec.unrecorded };
-  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy), run.f16, run.bn);
+  // No --redis with --space-file: a refusal's advice names no queue.
+  const stream = openEvaluatedRows(path, record, v, io, numberColumns(v.proxy), run.f16, run.bn, false);
   return new CellsLog(stream, space, v.proxy);
 }

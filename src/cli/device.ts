@@ -45,15 +45,16 @@ export const f16Setting = (f16: boolean): Record<string, number> => ({ [F16_KEY]
 
 /**
  * The GPU kernels a run on `device` computes with where they set the sums' order, known before any
- * work so that a resume can compare them with the saved run's: the adapter kind (hardware or
- * software: probes the adapter), the batch norm's statistics width (WGNAS_BN_WG, else 256 on
+ * work so that a resume can compare them with the saved run's: the adapter (probed: software, or
+ * a hardware adapter's identity), the batch norm's statistics width (WGNAS_BN_WG, else 256 on
  * hardware, 64 on a software adapter) and plan (WGNAS_BN_PLAN; at width 64 all plans give the same
  * bits and read as 'auto'), and on hardware the convolution core (WGNAS_CONV_CORE) and the tuned
- * tiles (kernels/record.ts kernelsRecord), which set the scores' last bits. A --redis run (`queued`)
- * on the GPU: each worker's own. null on the CPU (its own kernels) or without an adapter (the
- * device fails to open).
+ * tiles (kernels/record.ts kernelsRecord), which set the scores' last bits: the Gpu the command
+ * opens next computes with the tiles read here, whatever the autotune cache holds by then. A
+ * --redis run (`queued`) on the GPU: each worker's own. null on the CPU (its own kernels) or
+ * without an adapter (the device fails to open).
  */
-export async function batchNormOf(device: DeviceKind, queued = false): Promise<GpuKernels> {
+export async function gpuKernelsOf(device: DeviceKind, queued = false): Promise<GpuKernels> {
   if (device !== 'gpu') return null;
   if (queued) return WORKERS_OWN_KERNELS;
   const adapter = await probeAdapter();
@@ -70,6 +71,8 @@ export { type BnSetting, bnSetting, type GpuKernels };
 export function kernelsStreamRecord(
   bn: GpuKernels,
   flag: string,
+  /** The command has a --redis queue (score, an NB201 search), whose files from before hold no kernels. */
+  queueable: boolean,
 ): {
   settings: RunSettings;
   unrecordedOf: (recorded: Readonly<Record<string, unknown>>, provenance: unknown) => RunSettings;
@@ -81,7 +84,7 @@ export function kernelsStreamRecord(
     settings: bnSetting(bn),
     unrecordedOf: (recorded, provenance) =>
       kernelsUnrecorded(recorded, bn === WORKERS_OWN_KERNELS, provenanceDevices(provenance)),
-    unrecordedAdvice: kernelsUnrecordedAdvice(restart, true),
+    unrecordedAdvice: kernelsUnrecordedAdvice(restart, queueable),
     // A queue's file resumed here, or the other way round; another adapter kind or tiles.
     settingAdvice: kernelsAdvice(restart),
   };

@@ -120,16 +120,16 @@ const wrcorAggregates = (): string[] => [...AGGREGATORS.values()].filter((a) => 
 
 /**
  * The renames that read a file of WRCor definition `definition` under the current names, so that
- * one name never holds two weightings. Definition 2: its wrcor (2^stage) is wrcor_stage, its
- * wrcor_module (2^module, the same numbers) wrcor, its wrcor_act and wrcor_grad (2^stage there)
- * wrcor_stage_act and wrcor_stage_grad. Definition 1 keeps its names when read alone or with other
- * files of definition 1 (as before); beside newer files (`withNewer`) its wrcor (2^stage, constant
- * responses counted) joins their wrcor_stage, the ablations likewise. A renamed file's own vote and
- * ensemble columns ranked its cells by the former wrcor: left out (selectColumns recomputes them
- * from the members where every cell has them).
+ * one name never holds two weightings, whether the file is read alone or beside others. Its wrcor
+ * (2^stage in definitions 1 and 2) is wrcor_stage, its wrcor_act and wrcor_grad (2^stage there)
+ * wrcor_stage_act and wrcor_stage_grad; definition 2's wrcor_module is wrcor: on NAS-Bench-201 the
+ * same numbers (2^module, the modules unchanged), not on MobileNet, whose modules definition 3
+ * renumbered by stage, but correlate reads NB201 cells only. A renamed file's own vote and ensemble
+ * columns ranked its cells by the former wrcor: left out (selectColumns recomputes them from the
+ * members where every cell has them).
  */
-export function wrcorRenames(definition: number | null, withNewer: boolean): ColumnRenames {
-  if (definition === null || definition >= WRCOR_DEFINITION || (definition === 1 && !withNewer)) return {};
+export function wrcorRenames(definition: number | null): ColumnRenames {
+  if (definition === null || definition >= WRCOR_DEFINITION) return {};
   const aggregates = Object.fromEntries(wrcorAggregates().map((a) => [a, null]));
   const stage = { wrcor: 'wrcor_stage', wrcor_act: 'wrcor_stage_act', wrcor_grad: 'wrcor_stage_grad', ...aggregates };
   return definition === 2 ? { ...stage, wrcor_module: 'wrcor' } : stage;
@@ -145,8 +145,11 @@ export function renameColumns<T>(record: Readonly<Record<string, T>>, renames: C
   return out;
 }
 
-/** "a, b" of file names, with "holds" or "hold". */
-const holds = (files: readonly string[]) => `${files.join(', ')} hold${files.length === 1 ? 's' : ''}`;
+/** "a, b" of file names (each once: a file may be given twice), with "holds" or "hold". */
+const holds = (files: readonly string[]) => {
+  const once = [...new Set(files)];
+  return `${once.join(', ')} hold${once.length === 1 ? 's' : ''}`;
+};
 
 /**
  * The notes on score files of earlier WRCor definitions (wrcorRenames), each file with the columns
@@ -158,8 +161,8 @@ export function definitionsNotes(
   wrcorCells: number,
   cells: number,
 ): string[] {
-  const newest = Math.max(0, ...files.map((f) => f.definition ?? 0));
-  const renamed = files.filter((f) => Object.keys(wrcorRenames(f.definition, newest >= 2)).length);
+  const withNewer = files.some((f) => (f.definition ?? 0) >= 2);
+  const renamed = files.filter((f) => Object.keys(wrcorRenames(f.definition)).length);
   if (!renamed.length) return [];
   const ablations = (fs: typeof files) =>
     fs.some((f) => f.columns.includes('wrcor_act') || f.columns.includes('wrcor_grad'))
@@ -178,10 +181,14 @@ export function definitionsNotes(
       `note: --scores: ${holds(v2.map((f) => f.file))} WRCor definition 2 (wrcor weighted 2^stage, wrcor_module 2^module), read as wrcor_stage and wrcor, the current names${ablations(v2)}${dropped(v2)}`,
     );
   const v1 = renamed.filter((f) => f.definition === 1);
+  // Beside newer files its scores join theirs; alone, the note says why it has no wrcor.
+  const beside = withNewer
+    ? " beside the newer files', which differs from it"
+    : ", as wrcor now weighs 2^module; today's wrcor_stage differs from it";
   if (v1.length)
     notes.push(
-      `note: --scores: ${holds(v1.map((f) => f.file))} WRCor definition 1 (before 2026-12-06: weighted 2^stage, constant responses counted): its wrcor is read as wrcor_stage${ablations(v1)} beside the newer files', ` +
-        `which differs from it on cells whose output receives nothing${dropped(v1)}`,
+      `note: --scores: ${holds(v1.map((f) => f.file))} WRCor definition 1 (before 2026-12-06: weighted 2^stage, constant responses counted): its wrcor is read as wrcor_stage${ablations(v1)}${beside} ` +
+        `on cells whose output receives nothing${dropped(v1)}`,
     );
   if (wrcorCells > 0 && wrcorCells < cells)
     notes.push(`note: --scores: wrcor is correlated over the ${wrcorCells} of ${cells} cells that have it`);

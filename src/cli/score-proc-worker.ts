@@ -6,6 +6,7 @@
  */
 import { type Backend, GpuOutOfMemoryError } from '../backend/index.js';
 import { unreportedGpuError } from '../gpu/unreported.js';
+import { adoptTileReadings } from '../kernels/matmul-tiles.js';
 import { parseArch } from '../spaces/nb201.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { errorLine } from './cli.js';
@@ -22,7 +23,9 @@ export function runScoreWorker(): void {
   const handle = async (m: ToWorker) => {
     if (m.type === 'init') {
       const i: ScoreWorkerInit = m.init;
-      // On the CPU the parent resolved the threads (and recorded them with the rows).
+      // On the CPU the parent resolved the threads (and recorded them with the rows); on the GPU
+      // it recorded the tiles it read, which this process's Gpu computes with.
+      adoptTileReadings(i.tileReadings ?? []);
       backend = await openDevice(i.device, { device: i.device, 'cpu-threads': i.cpuThreads });
       scorer = new ZeroShotScorer(backend, i.proxyNames, i.opts);
       send({ type: 'ready' });

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeviceKind } from '../backend/index.js';
+import { type MatmulTuning, recordedTileReadings } from '../kernels/matmul-tiles.js';
 import type { Row, RowStream } from '../data/row-stream.js';
 import { formatArch, type Nb201Cell } from '../spaces/nb201.js';
 import { LOG_LINES, Progress } from '../util/progress.js';
@@ -35,6 +36,11 @@ export interface ScoreWorkerInit {
   device: DeviceKind;
   /** CPU backend threads of each child (the rows equal one process's with this --cpu-threads). */
   cpuThreads?: number;
+  /**
+   * The autotune cache as the parent's record read it (matmul-tiles.ts recordedTileReadings): the
+   * children compute with the tiles --out records, whatever the cache holds when they open.
+   */
+  tileReadings?: Array<[string, MatmulTuning | null]>;
 }
 
 export type ToWorker = { type: 'init'; init: ScoreWorkerInit } | { type: 'shard'; archs: string[] } | { type: 'done' };
@@ -105,6 +111,7 @@ export async function scoreInProcs({ io }: RunContext, r: ProcsScoreRun): Promis
     opts: { ...r.opts, memoryShare: 1 / procs },
     device: r.device,
     cpuThreads: r.cpuThreads,
+    tileReadings: recordedTileReadings(),
   };
   const children: ChildProcess[] = [];
   const entry = workerEntry();

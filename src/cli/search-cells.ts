@@ -21,7 +21,7 @@ import { UsageError } from './args.js';
 import { type CellsLog, isSettingsFile, openCellsLog, type RecordedPrices, recordedPricesIn } from './cells-log.js';
 import { openRunDataset, runProxyBatch, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from './dataset.js';
 import {
-  batchNormOf,
+  gpuKernelsOf,
   bnSetting,
   describeBackend,
   deviceOf,
@@ -158,7 +158,7 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const device = await deviceOf(v);
   const threads = cpuThreadsOf(device, v);
   const f16 = await precisionOf(device);
-  const bn = await batchNormOf(device);
+  const bn = await gpuKernelsOf(device);
   const data = batchData(ds, batch);
   // Opened before the cells are timed and the device starts: a resume with other settings is refused at once.
   const log = v.evaluated ? openCellsLog({ ...v, evaluated: v.evaluated }, read, { device, data, threads, f16, bn }, io) : null;

@@ -33,7 +33,7 @@ function openLog(path: string, v: Values, device: DeviceKind, data: string, f16:
   const record = { settings: { ...o.settings, '--in-flight': v['in-flight'] }, unrecorded: o.unrecorded };
   const scores = (r: Row) => Object.keys(r).filter((k) => k !== 'arch' && k !== 'step');
   // The workers' GPU kernels are theirs: recorded as such, so a local resume of the log is refused.
-  return openEvaluatedRows(path, record, v, io, scores, f16, device === 'gpu' ? WORKERS_OWN_KERNELS : null);
+  return openEvaluatedRows(path, record, v, io, scores, f16, device === 'gpu' ? WORKERS_OWN_KERNELS : null, true);
 }
 
 /** A recorded row back as a completion (CSV values are text; see cellNumber). */

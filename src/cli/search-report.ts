@@ -14,7 +14,7 @@ import type { ValuesOf } from './spec.js';
 import type { SEARCH_NB201_OPTIONS } from './specs/search.js';
 import { type QueuedThreads, streamRecord } from './resume-settings.js';
 import { checkRowNumbers } from './score-rows.js';
-import { PROXIES, resolveProxies } from '../proxies/registry.js';
+import { PROXIES, RETIRED_PROXIES, resolveProxies } from '../proxies/registry.js';
 import { f16Setting, type GpuKernels, kernelsStreamRecord } from './device.js';
 import { UsageError } from './args.js';
 import type { RunSettings } from '../util/run-settings.js';
@@ -75,11 +75,13 @@ export function openEvaluatedRows(
   scoreColumns: (r: Row) => string[],
   /** The scores are computed with f16 operands (device.ts precisionOf); files from before read as f32. */
   f16: boolean,
-  /** The GPU's kernels (device.ts batchNormOf; a queue's: each worker's own); files from before: device.ts kernelsStreamRecord. */
-  bn: GpuKernels = null,
+  /** The GPU's kernels (device.ts gpuKernelsOf; a queue's: each worker's own); files from before: device.ts kernelsStreamRecord. */
+  bn: GpuKernels,
+  /** The search has a --redis queue (NB201's; not --space-file's): a refusal's advice may name it. */
+  queueable: boolean,
 ): RowStream {
   const defs = definitionsRecord([v.proxy], path, '--evaluated');
-  const kernels = kernelsStreamRecord(bn, '--evaluated');
+  const kernels = kernelsStreamRecord(bn, '--evaluated', queueable);
   const stream = new RowStream(path, {
     settings: { ...record.settings, ...f16Setting(f16), ...kernels.settings, ...defs.settings },
     unrecorded: { ...record.unrecorded, ...f16Setting(false), ...defs.unrecorded },
@@ -164,6 +166,22 @@ function wrcorAdvice(path: string, flag: string, was: unknown): string {
   return `${what}: --force starts over, or write another ${flag}`;
 }
 
+/** The keys under which score --out (--proxies) and search --evaluated (--proxy) record the proxies. */
+const PROXY_KEYS = ['--proxies', '--proxy'];
+
+/**
+ * The advice where a resumed file recorded a proxy name since retired (RETIRED_PROXIES): the
+ * options refuse that name, so no run has the file's settings; undefined where it names none.
+ */
+function retiredAdvice(flag: string, key: string, was: unknown): string | undefined {
+  const names = typeof was === 'string' ? was.split(',').map((n) => n.trim().toLowerCase()) : [];
+  const retired = names.find((n) => RETIRED_PROXIES.has(n));
+  if (retired === undefined) return undefined;
+  // What it is now, without the registry's explanation: the line must keep its remedy (oneLine's cut).
+  const now = RETIRED_PROXIES.get(retired)!.split(' (')[0];
+  return `its ${key} named ${retired} (${now}), a retired name the options refuse, so no run has its settings: --force starts over, or write another ${flag}`;
+}
+
 /** Whether the proxies named (aggregates and 'all' expanded) compute the WRCor family. */
 export const computesWrcor = (names: readonly string[]): boolean =>
   resolveProxies(names).some((p) => p.unit === PROXIES.get('wrcor')!.unit);
@@ -183,7 +201,8 @@ export function definitionsRecord(
   /** The advice of a resume refused for its WRCor definition, recorded or not (RowStreamOptions.settingAdvice). */
   settingAdvice: (key: string, was: unknown, now: unknown) => string | undefined;
 } {
-  const settingAdvice = (key: string, was: unknown) => (key === WRCOR_KEY ? wrcorAdvice(path, flag, was) : undefined);
+  const settingAdvice = (key: string, was: unknown) =>
+    key === WRCOR_KEY ? wrcorAdvice(path, flag, was) : PROXY_KEYS.includes(key) ? retiredAdvice(flag, key, was) : undefined;
   if (!computesWrcor(names)) return { settings: {}, unrecorded: {}, settingAdvice };
   return { settings: { [WRCOR_KEY]: WRCOR_DEFINITION }, unrecorded: { [WRCOR_KEY]: 1 }, settingAdvice };
 }

@@ -434,6 +434,9 @@ export class Gpu {
       if (internal) return new KernelCompileError(spec.file, [`internal error (the driver's compiler): ${internal.message}`]);
       return null;
     })();
+    // Handled now, observed where awaited (checkCompiles): a device lost before then may reject the
+    // scopes, and a rejection left unhandled until the next check would end the process.
+    check.catch(() => null);
     const cached = { pipeline, check, dispatched: false };
     this.pipelines.set(key, cached);
     this.pipelinesByCall.set(fastKey, cached);
@@ -502,7 +505,14 @@ export class Gpu {
 
   private async checkCompiles(): Promise<void> {
     for (const [key, c] of this.pipelines) {
-      const err = await c.check;
+      let err: KernelCompileError | null;
+      try {
+        err = await c.check;
+      } catch (e) {
+        // The scopes or the compilation info rejected: by a lost device, said as such.
+        if (await this.foundLost()) throw this.lostError();
+        throw e;
+      }
       if (err) {
         this.pipelines.delete(key);
         this.pipelinesByCall.clear(); // rare (a compile error): drop every alias, valid ones re-alias

@@ -2,7 +2,8 @@
  * The matmul's tile (BM, BN, BK, TM, TN; src/kernels/matmul-program.ts): what fits a
  * device, the tile tuned for this adapter, and the tile one product runs with. The tuning loop
  * lives in src/bench/autotune.ts and writes the cache through recordMatmulTuning(); kernels only
- * read it (tunedMatmulTile), once per Gpu.
+ * read it (tunedMatmulTile), once per Gpu: the reading a record of the run took before the Gpu
+ * opened (tilesRecord) where there is one, so that what a run records is what it computes with.
  * Cache: autotune.json in the user cache folder (userCacheDir: $WGNAS_CACHE_DIR, $XDG_CACHE_HOME/wgnas or
  * ~/.cache/wgnas), keyed by adapter.
  */
@@ -109,21 +110,34 @@ export function autotuneCachePath(): string {
 
 /** Cache key: the adapter's identity as Dawn describes it (driver version included when reported). */
 export function adapterKey(gpu: Pick<Gpu, 'adapter'>): string {
-  return keyOf(gpu.adapter);
+  return adapterKeyOf(gpu.adapter);
 }
 
-function keyOf(a: TileAdapter): string {
+/** adapterKey of an adapter report (a probe's: src/gpu/adapter.ts AdapterProbe.kernels). */
+export function adapterKeyOf(a: KernelAdapter): string {
   return [a.vendor, a.architecture, a.device, a.description].map((s) => s || '?').join(' | ');
 }
-
-/** What of an adapter picks its tiles: its identity (the cache's key), its limits, software or not. */
-type TileAdapter = Pick<KernelAdapter, 'vendor' | 'architecture' | 'device' | 'description' | 'isSoftware' | 'limits'>;
 
 export function readAutotuneCache(path = autotuneCachePath()): AutotuneCacheFile {
   return readJsonCache(path, 'adapters', 'autotune cache', "run 'wgnas bench --autotune' to rebuild it");
 }
 
-const tunedTiles = new WeakMap<Gpu, { matmul: MatmulTile; conv: GemmTile }>();
+interface TunedTiles {
+  matmul: MatmulTile;
+  conv: GemmTile;
+}
+
+/** Each Gpu's tiles, read once: a cache tuned meanwhile (wgnas bench --autotune) does not move them. */
+const tunedTiles = new WeakMap<Gpu, TunedTiles>();
+
+/**
+ * The autotune cache's entry for an adapter (null: none) as a record of a run read it before its
+ * Gpu opened (tilesRecord; src/cli/device.ts records the kernels at the adapter's probe), by cache
+ * path and adapter key. A Gpu opened on that adapter takes it (tunedTilesOf) instead of reading the
+ * file again, so the run computes with what it recorded, whatever the cache holds by then.
+ */
+const recordedTunings = new Map<string, MatmulTuning | null>();
+const recordedKey = (adapter: KernelAdapter) => `${autotuneCachePath()}\n${adapterKeyOf(adapter)}`;
 
 /**
  * The untuned tile: LARGE_MATMUL_TILE on hardware adapters, SOFTWARE_MATMUL_TILE on software
@@ -153,17 +167,22 @@ export function tunedConvTile(gpu: Gpu): GemmTile {
   return tunedTilesOf(gpu).conv;
 }
 
-function tunedTilesOf(gpu: Gpu): { matmul: MatmulTile; conv: GemmTile } {
+function tunedTilesOf(gpu: Gpu): TunedTiles {
   const hit = tunedTiles.get(gpu);
   if (hit) return hit;
-  const tiles = tunedTilesFor(gpu.adapter);
+  const key = recordedKey(gpu.adapter);
+  const tiles = tilesOf(gpu.adapter, recordedTunings.has(key) ? recordedTunings.get(key)! : cachedTuning(gpu.adapter));
   tunedTiles.set(gpu, tiles);
   return tiles;
 }
 
-/** The tuned tiles of an adapter as the cache gives them now (tunedTilesOf keeps a Gpu's first reading). */
-function tunedTilesFor(adapter: TileAdapter): { matmul: MatmulTile; conv: GemmTile } {
-  const tuning = readAutotuneCache().adapters[keyOf(adapter)]?.matmul;
+/** The autotune cache's entry for an adapter as the file holds it now (null: none). */
+function cachedTuning(adapter: KernelAdapter): MatmulTuning | null {
+  return readAutotuneCache().adapters[adapterKeyOf(adapter)]?.matmul ?? null;
+}
+
+/** The tiles a tuning gives an adapter (untuned where there is none, or it does not fit the limits). */
+function tilesOf(adapter: KernelAdapter, tuning: MatmulTuning | null): TunedTiles {
   const fit = <T extends GemmTile>(t: T | undefined): T | null => (t && matmulTileMisfit(t, adapter.limits) === null ? t : null);
   const tuned = fit(tuning?.tile);
   const matmul = tuned ? pickTile(tuned) : untunedMatmulTile({ adapter });
@@ -177,12 +196,39 @@ function tunedTilesFor(adapter: TileAdapter): { matmul: MatmulTile; conv: GemmTi
  * workgroups of BM x BN, in chunks of whole BK; matmulTileFor's smaller tiles by the tuned one's
  * area), and the convolutions split by the tile grid (conv2d-gemm.ts planGemm), taking the tuned
  * tile for large products where it fits the convolution core, else one by shape. So the matmul's
- * BM x BN x BK and the convolutions' (or 'by shape') are recorded; TM x TN, the programs' options
- * and the adapter's name are not (two adapters with these tiles compute alike). Software adapters
- * split no matmul and take no tuned convolution tile: none recorded there (kernels/record.ts).
+ * BM x BN x BK and the convolutions' (or 'by shape') are recorded; TM x TN and the programs'
+ * options are not. Software adapters split no matmul and take no tuned convolution tile: none
+ * recorded there (kernels/record.ts).
+ *
+ * Before the run's Gpu opens (the record of a command, taken at the adapter's probe): reads the
+ * cache now, and the Gpu opened on this adapter afterwards computes with this reading
+ * (recordedTunings). A running Gpu's record: tilesRecordOf.
  */
-export function tilesRecord(adapter: TileAdapter): string {
-  const t = tunedTilesFor(adapter);
+export function tilesRecord(adapter: KernelAdapter): string {
+  const tuning = cachedTuning(adapter);
+  recordedTunings.set(recordedKey(adapter), tuning);
+  return tilesText(adapter, tilesOf(adapter, tuning));
+}
+
+/**
+ * The readings records took in this process (tilesRecord), for the processes that compute what
+ * this one recorded (score --procs's children: adoptTileReadings), as the structured clone sends them.
+ */
+export function recordedTileReadings(): Array<[string, MatmulTuning | null]> {
+  return [...recordedTunings];
+}
+
+/** Takes a parent's readings (recordedTileReadings): the Gpus opened here compute with the tiles it recorded. */
+export function adoptTileReadings(readings: ReadonlyArray<readonly [string, MatmulTuning | null]>): void {
+  for (const [key, tuning] of readings) recordedTunings.set(key, tuning);
+}
+
+/** The record of the tiles `gpu` computes with (tilesRecord's terms): a running search's checkpoints. */
+export function tilesRecordOf(gpu: Gpu): string {
+  return tilesText(gpu.adapter, tunedTilesOf(gpu));
+}
+
+function tilesText(adapter: KernelAdapter, t: TunedTiles): string {
   const bmk = (x: GemmTile) => `${x.BM}x${x.BN}x${x.BK}`;
   const conv = gemmTileMisfit(t.conv, adapter.limits, 'conv') === null ? bmk(t.conv) : 'by shape';
   return `matmul ${bmk(t.matmul)}, conv ${conv}`;
@@ -196,11 +242,15 @@ function pickTile(t: MatmulTile): MatmulTile {
   return { ...plainTile(t), ...(t.db === true ? { db: true } : {}), ...(t.unroll === true ? { unroll: true } : {}) };
 }
 
-/** Stores a tuning result for this adapter (atomically) and makes it this Gpu's tile from now on. */
+/**
+ * Stores a tuning result for this adapter (atomically) and makes it this Gpu's tile from now on;
+ * Gpus opened later on the adapter read the cache (a reading a record took before is dropped).
+ */
 export function recordMatmulTuning(gpu: Gpu, tuning: MatmulTuning, path = autotuneCachePath()): void {
   const cache = readAutotuneCache(path);
   const key = adapterKey(gpu);
   cache.adapters[key] = { ...cache.adapters[key], matmul: tuning };
   writeJsonCache(path, cache);
   tunedTiles.set(gpu, { matmul: pickTile(tuning.tile), conv: plainTile(tuning.plainTile ?? tuning.tile) });
+  recordedTunings.delete(`${path}\n${key}`);
 }

@@ -56,7 +56,7 @@ export function proxylessRunSettings(
   cpuThreads?: number | null,
   /** f16 operands (WGNAS_F16=1 on a GPU with shader-f16: another trajectory); absent: not compared. */
   f16?: boolean,
-  /** The GPU's batch norm width and plan, and convolution core on hardware (another trajectory in the last bits); absent or null: not compared. */
+  /** The GPU's kernels (device.ts gpuKernelsOf: the adapter, the batch norm's width and plan, on hardware the convolution core and tiles: another trajectory in the last bits); absent or null: not compared. */
   bn?: GpuKernels,
 ): RunSettings {
   const loss = cfg.costLoss;

@@ -29,7 +29,7 @@ import {
   type CheckpointState,
 } from '../nn/checkpoint.js';
 import { checkSettingsAndLayout, proxylessRunSettings, type RunSettings, validateSearchState } from './resume-state.js';
-import { kernelsRecord } from '../kernels/record.js';
+import { kernelsRecordOf } from '../kernels/record.js';
 import { toNetConfig } from './net-config.js';
 import type { ProgressEvent, ProxylessSearchConfig, SearchResult } from './search-config.js';
 import {
@@ -361,8 +361,11 @@ export class ProxylessSearch {
   }
 }
 
-/** The batch norm and convolution core a GPU backend computes with (its checkpoint records them); null on the CPU. */
+/**
+ * The kernels a GPU backend computes with, as its checkpoints record them (the adapter, the batch
+ * norm, on hardware the convolution core and the tiles its Gpu uses); null on the CPU.
+ */
 function gpuBn(backend: Backend) {
   const gpu = gpuOf(backend);
-  return gpu ? kernelsRecord(gpu.adapter) : null;
+  return gpu ? kernelsRecordOf(gpu) : null;
 }

@@ -48,33 +48,55 @@ export function parseBnPlan(v: string | undefined): BnPlanName | null {
 /** Whether a GPU run's adapter is a hardware one or a software rasterizer (src/gpu/adapter.ts isSoftwareAdapter). */
 export type AdapterKind = 'hardware' | 'software';
 /**
- * The record's key of the adapter kind: a software adapter runs other kernels than any hardware one
- * (the broadcast GEMMs, conv2d_depthwise.wgsl, no split-K in the matmul, batch norm width 64), so
- * a resume on the other kind is refused even where the variables below are forced to agree.
+ * The record's key of the adapter: 'software', or a hardware adapter's identity as the autotune
+ * cache keys it ('hardware: vendor | architecture | device | description', the driver's version
+ * in the description where Dawn reports it: src/kernels/matmul-tiles.ts adapterKeyOf). A software
+ * adapter runs other kernels than any hardware one (the broadcast GEMMs, conv2d_depthwise.wgsl, no
+ * split-K in the matmul, batch norm width 64), so a resume on the other kind is refused even where
+ * the variables below are forced to agree; and another GPU or driver may round the same kernels
+ * otherwise (FMA fusion, transcendentals' precision), so a hardware resume must be on the same
+ * one. Software adapters record the kind only, so that a lavapipe run resumes on another
+ * machine's lavapipe (the bit tests pin lavapipe's results wherever CI runs them). A record of
+ * 'hardware' alone (written before the identity was) names no GPU: a hardware resume of it is
+ * refused.
  */
 export const ADAPTER_KEY = 'GPU adapter';
 /**
  * The record's key of a hardware adapter's tuned tiles (src/kernels/matmul-tiles.ts tilesRecord):
  * the autotune cache's tile for the adapter sets where split-K cuts a product's k and how many
- * pieces it sums, so another one gives other last bits. Two adapters with the same tiles (e.g. two
- * untuned NVIDIA GPUs) compute alike: the adapter's name is not recorded.
+ * pieces it sums, so another one gives other last bits, on the same adapter too (a cache tuned
+ * again between two runs).
  */
 export const TILES_KEY = 'GPU tiles';
 
 /**
  * What a GPU run's kernels compute with where that sets the sums' order (src/cli/device.ts
- * batchNormOf): the adapter kind, the batch norm's statistics width and dispatch plan, and on a
- * hardware adapter the convolution core (WGNAS_CONV_CORE: the tiled GEMMs and the depthwise
- * weight gradient sum in another order per core) and the tuned tiles. A software adapter runs the
- * broadcast GEMMs and conv2d_depthwise.wgsl whatever the core, and no split-K: `core` and `tiles`
- * absent. `adapter` absent: not known (tests of the batch norm alone).
+ * gpuKernelsOf): the adapter kind (and a hardware one's identity), the batch norm's statistics
+ * width and dispatch plan, and on a hardware adapter the convolution core (WGNAS_CONV_CORE: the
+ * tiled GEMMs and the depthwise weight gradient sum in another order per core) and the tuned
+ * tiles. A software adapter runs the broadcast GEMMs and conv2d_depthwise.wgsl whatever the core,
+ * and no split-K: `core` and `tiles` absent. `adapter` absent: not known (tests of the batch norm
+ * alone); `identity` absent on hardware: recorded as 'hardware' alone (as records from before it).
  */
 export interface BnSetting {
   adapter?: AdapterKind;
+  /** A hardware adapter's identity (matmul-tiles.ts adapterKeyOf). */
+  identity?: string;
   wg: BnWg;
   plan: BnPlanName;
   core?: ConvCore;
   tiles?: string;
+}
+
+/** The ADAPTER_KEY value of an adapter: 'software', 'hardware: IDENTITY', or 'hardware' without one. */
+export function adapterValue(kind: AdapterKind, identity?: string): string {
+  return kind === 'hardware' && identity ? `hardware: ${identity}` : kind;
+}
+
+/** The kind of an ADAPTER_KEY value (adapterValue's), or null for another (not recorded, a queue's). */
+export function adapterKindOf(value: unknown): AdapterKind | null {
+  if (value === 'software') return 'software';
+  return value === 'hardware' || (typeof value === 'string' && value.startsWith('hardware: ')) ? 'hardware' : null;
 }
 
 /**
@@ -96,7 +118,7 @@ export function bnSetting(bn: GpuKernels | undefined): Record<string, number | s
   if (bn === WORKERS_OWN_KERNELS) return Object.fromEntries(KERNEL_KEYS.map((k) => [k, WORKERS_OWN_KERNELS]));
   if (!bn) return {};
   return {
-    ...(bn.adapter ? { [ADAPTER_KEY]: bn.adapter } : {}),
+    ...(bn.adapter ? { [ADAPTER_KEY]: adapterValue(bn.adapter, bn.identity) } : {}),
     [BN_ENV]: bn.wg,
     [BN_PLAN_ENV]: bn.plan,
     ...(bn.core ? { [CONV_CORE_ENV]: bn.core } : {}),

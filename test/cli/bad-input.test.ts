@@ -288,8 +288,9 @@ const CASES: Record<string, Case[]> = {
     c1(/ragged\.csv:2: expected 2 fields/, 'correlate', '--scores', fx.raggedCsv),
     c1(/empty\.csv: empty CSV/, 'correlate', '--scores', fx.emptyCsv),
     c1(/header\.csv: no rows/, 'correlate', '--scores', fx.headerOnlyCsv),
-    c1(/wrcor: fewer than 2 cells with both a score and a known accuracy/, 'correlate', '--scores', fx.allEmptyCsv),
-    c1(/huge\.csv:2: wrcor score .* is not a number|wrcor: fewer than 2 cells/, 'correlate', '--scores', fx.hugeCsv),
+    // A bare wrcor column (no settings, no wrcor_stage): WRCor definition 1's, read as wrcor_stage.
+    c1(/wrcor_stage: fewer than 2 cells with both a score and a known accuracy/, 'correlate', '--scores', fx.allEmptyCsv),
+    c1(/huge\.csv:2: wrcor score .* is not a number|wrcor_stage: fewer than 2 cells/, 'correlate', '--scores', fx.hugeCsv),
     c1(/obj\.json: expected a JSON array of rows, got object/, 'correlate', '--scores', fx.objJson),
     c1(/nums\.json: row 1 is not an object/, 'correlate', '--scores', fx.numsJson),
     c1(/trunc\.json: not valid JSON/, 'correlate', '--scores', fx.truncJson),

@@ -23,10 +23,12 @@ const dir = mkdtempSync(join(tmpdir(), 'wgnas-correlate-formats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // 12 cells with distinct accuracies; scores from the accuracy, with noise so that the taus are not ±1.
+// wrcor beside wrcor_stage, as a current score --out writes them (WRCor definition 3): read as they are.
 const cells = distinctAccuracyCells(12);
 const ROWS: Row[] = cells.map((c, i) => ({
   arch: c.arch,
   wrcor: c.valAcc + ((i * 7) % 5),
+  wrcor_stage: c.valAcc - ((i * 2) % 3),
   synflow: i === 2 ? -Infinity : i === 7 ? Infinity : c.valAcc - ((i * 3) % 4),
   jacob_cov: i === 4 ? NaN : -c.valAcc + ((i * 5) % 6),
   naswot: c.valAcc * ((i % 3) + 1),
@@ -97,7 +99,7 @@ describe('correlate --scores: one report whatever the format', () => {
     const partial = write(
       'partial.csv',
       'csv',
-      ROWS.map(({ arch, wrcor, naswot }) => ({ arch, wrcor, naswot })),
+      ROWS.map(({ arch, wrcor, wrcor_stage, naswot }) => ({ arch, wrcor, wrcor_stage, naswot })),
     );
     const all = await correlate('--scores', partial, '--proxies', 'all');
     expect(
@@ -106,7 +108,7 @@ describe('correlate --scores: one report whatever the format', () => {
         .slice(3)
         .map((l) => l.split(/\s+/)[0])
         .filter(Boolean),
-    ).toEqual(['wrcor', 'naswot']);
+    ).toEqual(['wrcor', 'wrcor_stage', 'naswot']);
     expect(all).toMatch(/\(12 cells\)\n/);
     expect(all).not.toMatch(/NaN|ms\/arch/);
     const timed = await correlate('--scores', write('timed.jsonl', 'jsonl'), '--proxies', 'wrcor,time_ms');

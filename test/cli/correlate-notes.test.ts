@@ -1,7 +1,7 @@
 /**
  * `wgnas correlate`: a warning when too few cells make tau meaningless; --reference ranked by |tau|;
  * score files of earlier WRCor definitions read under the current names (search-report.ts
- * WRCOR_DEFINITION), each renaming said in a note.
+ * WRCOR_DEFINITION), alone or beside others, each renaming said in a note.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,10 @@ describe('correlate', () => {
       const old = await wgnasInProcess(['correlate', '--bootstrap', '0', '--scores', f, '--proxies', 'wrcor_module']);
       expect(old.code).toBe(1);
       expect(old.err).toContain("; wrcor_module is now 'wrcor' (WRCor definition 3: 2^module");
+      // In any case, as --proxies takes registry names.
+      const upper = await wgnasInProcess(['correlate', '--bootstrap', '0', '--scores', f, '--proxies', 'WRCOR_MODULE']);
+      expect(upper.code).toBe(1);
+      expect(upper.err).toContain("; WRCOR_MODULE is now 'wrcor' (WRCor definition 3: 2^module");
     });
 
     it('the same numbers as a current file: a cell in both is one cell, its scores the same (a duplicate)', async () => {
@@ -133,22 +137,33 @@ describe('correlate', () => {
       expect(tau(alone.out, 'wrcor')).toEqual(['3', 1]);
     });
 
-    it('definition 1 keeps its names alone; beside newer files its wrcor joins their wrcor_stage, said with the cells that have wrcor', async () => {
+    it('definition 1 alone or beside newer files: its wrcor (2^stage) is read as wrcor_stage, said with the cells that have wrcor', async () => {
       // Definition 1 (a sidecar without the key): wrcor 2^stage, constant responses counted.
       const f1 = writeScoreFile(
         join(tmp, 'wrcor-v1.csv'),
-        'arch,wrcor\n' +
+        'arch,wrcor,wrcor_act\n' +
           CELLS.slice(3)
-            .map((c) => row(c, [down(c)]))
+            .map((c) => row(c, [down(c), down(c)]))
             .join(''),
         { '--proxies': 'wrcor' },
       );
+      // Alone (or given twice): no wrcor, which now means 2^module, is made of its 2^stage scores.
       for (const files of [[f1], [f1, f1]]) {
         const one = await correlate(...files);
         expect(one.code, one.err).toBe(0);
-        expect(one.err).not.toContain('WRCor definition');
-        expect(tau(one.out, 'wrcor')).toEqual(['2', -1]);
+        expect(tau(one.out, 'wrcor_stage')).toEqual(['2', -1]);
+        expect(tau(one.out, 'wrcor_stage_act')).toEqual(['2', -1]);
+        for (const gone of ['wrcor', 'wrcor_act']) expect(proxyRow(one.out, gone), gone).toBeUndefined();
+        expect(one.err.split('\n').filter((l) => l.includes('WRCor definition'))).toEqual([
+          `note: --scores: ${f1} holds WRCor definition 1 (before 2026-12-06: weighted 2^stage, constant responses counted): its wrcor is read as wrcor_stage ` +
+            "(wrcor_act and wrcor_grad, 2^stage there, as wrcor_stage_act and wrcor_stage_grad), as wrcor now weighs 2^module; today's wrcor_stage differs from it " +
+            'on cells whose output receives nothing',
+        ]);
       }
+      // Asked for wrcor: not there, the columns say what it holds.
+      const asked = await wgnasInProcess(['correlate', '--bootstrap', '0', '--scores', f1, '--proxies', 'wrcor']);
+      expect(asked.code).toBe(1);
+      expect(asked.err).toContain(`--proxies: wrcor not in ${f1} (columns: wrcor_stage, wrcor_stage_act)`);
       const f2 = v2();
       const r = await correlate(f1, f2);
       expect(r.code, r.err).toBe(0);
@@ -158,7 +173,7 @@ describe('correlate', () => {
         `note: --scores: ${f2} holds WRCor definition 2 (wrcor weighted 2^stage, wrcor_module 2^module), read as wrcor_stage and wrcor, ` +
           'the current names (wrcor_act and wrcor_grad, 2^stage there, as wrcor_stage_act and wrcor_stage_grad)',
         `note: --scores: ${f1} holds WRCor definition 1 (before 2026-12-06: weighted 2^stage, constant responses counted): its wrcor is read as wrcor_stage ` +
-          "beside the newer files', which differs from it on cells whose output receives nothing",
+          "(wrcor_act and wrcor_grad, 2^stage there, as wrcor_stage_act and wrcor_stage_grad) beside the newer files', which differs from it on cells whose output receives nothing",
         'note: --scores: wrcor is correlated over the 3 of 5 cells that have it',
       ]);
     });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadNb201Table } from '../../src/data/nb201-bench.js';
 import { Rng } from '../../src/util/rng.js';
 import { wgnasInProcess } from '../helpers/cli.js';
+import { writeScoreFile } from '../helpers/scores.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-correlate-paired-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -14,10 +15,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const rng = new Rng(5);
 const cells = loadNb201Table().slice(0, 60);
 const wrcor = cells.map((c) => c.valAcc + 3 * rng.normal());
-const file = join(tmp, 'scores.csv');
-writeFileSync(
-  file,
+// Files of the current WRCor definition (their settings say so): their wrcor is read as wrcor.
+const CURRENT = { 'wrcor definition': 3 };
+const file = writeScoreFile(
+  join(tmp, 'scores.csv'),
   'arch,wrcor,naswot,params\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},${wrcor[i]},${-wrcor[i]}`).join('\n') + '\n',
+  CURRENT,
 );
 
 /** The paired table's row for A vs B, split into its columns. */
@@ -133,7 +136,7 @@ describe('correlate --versus / --paired', () => {
 
   it('a constant column: tau_ab prints empty (never NaN), named in the constant-score note', async () => {
     const flat = join(tmp, 'flat.csv');
-    writeFileSync(flat, 'arch,wrcor,same\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},1`).join('\n') + '\n');
+    writeScoreFile(flat, 'arch,wrcor,same\n' + cells.map((c, i) => `"${c.arch}",${wrcor[i]},1`).join('\n') + '\n', CURRENT);
     const r = await wgnasInProcess(['correlate', '--scores', flat, '--versus', 'wrcor', '--bootstrap', '50']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).not.toContain('NaN');

@@ -70,10 +70,12 @@ async function child(argv: string[], env: { WGNAS_BN_WG?: string }) {
 }
 
 const oneLine = (stderr: string) => expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
-/** What the simulated hardware adapter records (width 256 by default, the core, the untuned tiles). */
+/** What the simulated hardware adapter records (its identity, width 256 by default, the core, the untuned tiles). */
 const HARDWARE = () => bnSetting(kernelsRecord(MOCK_HARDWARE.kernels));
 const KERNEL_KEYS = ['GPU adapter', 'WGNAS_BN_WG', 'WGNAS_BN_PLAN', 'WGNAS_CONV_CORE', 'GPU tiles'];
 const LAVAPIPE = { 'GPU adapter': 'software', WGNAS_BN_WG: 64, WGNAS_BN_PLAN: 'auto' };
+/** The simulated hardware adapter as its record names it (its autotune cache key). */
+const MOCK_ADAPTER = 'hardware: mock | mock | mocked GPU | mocked GPU';
 
 /** A folder of 48 + 8 images (the --train-steps training's default batch, 32, fits its search split). */
 const IMAGES = join(tmp, 'images');
@@ -118,18 +120,18 @@ describe('score --out on a GPU adapter', () => {
       expect(hw.code, hw.err).toBe(2);
       oneLine(hw.err);
       expect(hw.err.trim()).toMatch(
-        /^wgnas score: --resume: GPU adapter was software, now hardware in \S*score\.csv; computed on a software adapter, whose kernels differ from a hardware one's: resume on a software adapter; --force starts over, or write another --out$/,
+        /^wgnas score: --resume: GPU adapter was software, now hardware: mock \| mock \| mocked GPU \| mocked GPU in \S*score\.csv; computed on a software adapter, whose kernels differ from a hardware one's: resume on a software adapter; --force starts over, or write another --out$/,
       );
 
       // A file a hardware adapter wrote (at width 256, its core and tiles) ...
       editSettings(out, (st) => Object.assign(st, HARDWARE()));
-      expect(settingsOf(out)).toMatchObject({ 'GPU adapter': 'hardware', WGNAS_BN_WG: 256, WGNAS_CONV_CORE: 'program' });
+      expect(settingsOf(out)).toMatchObject({ 'GPU adapter': MOCK_ADAPTER, WGNAS_BN_WG: 256, WGNAS_CONV_CORE: 'program' });
       // ... resumed on lavapipe with the width forced to agree: refused naming the adapter.
       const forced = await child([...args(out), '--resume'], { WGNAS_BN_WG: '256' });
       expect(forced.code, forced.stderr).toBe(2);
       oneLine(forced.stderr);
       expect(forced.stderr.trim()).toMatch(
-        /^wgnas score: --resume: GPU adapter was hardware, now software in \S*score\.csv; computed on a hardware adapter, whose kernels differ from a software one's: resume on a hardware adapter; --force starts over, or write another --out$/,
+        /^wgnas score: --resume: GPU adapter was hardware: mock \| mock \| mocked GPU \| mocked GPU, now software in \S*score\.csv; computed on hardware: mock \| mock \| mocked GPU \| mocked GPU, whose kernels differ from a software adapter's: resume on it; --force starts over, or write another --out$/,
       );
       // ... on hardware with other tuned tiles: refused naming them.
       editSettings(out, (st) => (st['GPU tiles'] = 'matmul 64x128x16, conv 64x128x16'));
@@ -137,7 +139,7 @@ describe('score --out on a GPU adapter', () => {
       expect(tiles.code, tiles.err).toBe(2);
       oneLine(tiles.err);
       expect(tiles.err.trim()).toMatch(
-        /^wgnas score: --resume: GPU tiles was matmul 64x128x16, conv 64x128x16, now matmul 128x128x8, conv 128x128x8 in \S*score\.csv; computed with the tiles the autotune cache \(wgnas bench --autotune\) gave then: resume where it gives them; --force starts over, or write another --out$/,
+        /^wgnas score: --resume: GPU tiles was matmul 64x128x16, conv 64x128x16, now matmul 128x128x8, conv 128x128x8 in \S*score\.csv; tiles of the autotune cache \(wgnas bench --autotune\) then: resume where it gives them \(WGNAS_CACHE_DIR picks the cache, and data\/; one without autotune\.json gives the untuned\); --force starts over, or write another --out$/,
       );
       // ... on the same hardware: the checks pass and the run goes on to open the device.
       editSettings(out, (st) => Object.assign(st, HARDWARE()));
@@ -203,7 +205,7 @@ describe('wgnas train on a GPU adapter', () => {
       oneLine(hw.err);
       expect(hw.err.trim()).toMatch(
         new RegExp(
-          `^wgnas train: --resume: GPU adapter was software, now hardware in ${where}; computed on a software adapter, whose kernels differ from a hardware one's: resume on a software adapter; --force starts over$`,
+          `^wgnas train: --resume: GPU adapter was software, now hardware: mock \\| mock \\| mocked GPU \\| mocked GPU in ${where}; computed on a software adapter, whose kernels differ from a hardware one's: resume on a software adapter; --force starts over$`,
         ),
       );
       const wide = await child([...args, '--resume'], { WGNAS_BN_WG: '128' });

@@ -1,5 +1,5 @@
 /**
- * The batch norm a GPU run computes with (src/cli/device.ts batchNormOf: the statistics width,
+ * The batch norm a GPU run computes with (src/cli/device.ts gpuKernelsOf: the statistics width,
  * WGNAS_BN_WG or the adapter's, and the plan, WGNAS_BN_PLAN) sets its sums' order, so scores differ
  * in the last bits: score --out and search --evaluated record it, and a resume with another is
  * refused in one line naming the variable, before any work. Files from before it was recorded read

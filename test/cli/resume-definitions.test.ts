@@ -141,6 +141,39 @@ describe.skipIf(!hasCpu)('resuming a score file of the former WRCor definition',
     });
   }
 
+  it(
+    "a file that recorded wrcor_module (retired: the options refuse it) is refused saying so, not 'resume with its settings'",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const retired = (out: string, key: string, proxies: string) => {
+        makeOld(out, false, 2);
+        const side = sidecar(out);
+        side.settings[key] = proxies;
+        writeFileSync(`${out}.settings.json`, JSON.stringify(side));
+      };
+      const advice = (key: string, flag: string) =>
+        `its ${key} named wrcor_module (now 'wrcor'), a retired name the options refuse, so no run has its settings: --force starts over, or write another ${flag}`;
+      const out = join(tmp, 'retired.csv');
+      expect((await score('wrcor', out)).code).toBe(0);
+      retired(out, '--proxies', 'naswot,WRCOR_MODULE');
+      const r = await score('wrcor', out, '--resume');
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        `wgnas score: --resume: --proxies was naswot,WRCOR_MODULE, now wrcor in ${out}; ${advice('--proxies', '--out')}\n`,
+      );
+      const evaluated = join(tmp, 'retired-search.jsonl');
+      expect((await search(evaluated)).code).toBe(0);
+      retired(evaluated, '--proxy', 'wrcor_module');
+      const s = await search(evaluated, '--resume');
+      expect(s.code).toBe(2);
+      expect(s.err).toBe(
+        `wgnas search: --resume: --proxy was wrcor_module, now wrcor in ${evaluated}; ${advice('--proxy', '--evaluated')}\n`,
+      );
+    },
+  );
+
   it('a file of proxies outside the family records no definition and resumes as before', { timeout: 120_000 }, async () => {
     const out = join(tmp, 'synflow.csv');
     expect((await score('synflow', out)).code).toBe(0);

@@ -1,27 +1,39 @@
 /**
- * The GPU kernels a result or checkpoint records (src/cli/device.ts batchNormOf, kernels/record.ts
- * kernelsRecord): the adapter kind (a software adapter runs other kernels than any hardware one),
- * the batch norm's width and plan, and on a hardware adapter the convolution core (WGNAS_CONV_CORE)
- * and the tuned tiles (where split-K cuts: the autotune cache's for the adapter, not its name); a
- * --redis run on the GPU records each worker's own, the CPU nothing. A record from before some keys
- * reads as util/kernels-record.ts says: the batch norm's 64 / 'auto' and the default core as
- * before, the adapter kind where the record (a core: hardware) or the provenance (a software
- * adapter's name) proves it, else refused in one line with what to do. No device: the records and
- * a row stream's refusals (test/cli/resume-adapter.gpu.test.ts runs the commands).
+ * The GPU kernels a result or checkpoint records (src/cli/device.ts gpuKernelsOf, kernels/record.ts
+ * kernelsRecord): the adapter (a software adapter runs other kernels than any hardware one, and
+ * another GPU or driver may round the same kernels otherwise: a hardware adapter's identity), the
+ * batch norm's width and plan, and on a hardware adapter the convolution core (WGNAS_CONV_CORE)
+ * and the tuned tiles (where split-K cuts: the autotune cache's for the adapter, as the run's Gpu
+ * computes with them however the cache changes meanwhile); a --redis run on the GPU records each
+ * worker's own, the CPU nothing. A record from before some keys reads as util/kernels-record.ts
+ * says: a result file's batch norm 64 / 'auto' and the default core as before, a checkpoint's batch
+ * norm only where a software adapter wrote it, the adapter kind where the record (a core:
+ * hardware) or the provenance (a software adapter's name) proves it, else refused in one line with
+ * what to do. No device: the records and a row stream's refusals
+ * (test/cli/resume-adapter.gpu.test.ts runs the commands).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchNormOf, bnSetting, kernelsStreamRecord } from '../../src/cli/device.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gpuKernelsOf, bnSetting, kernelsStreamRecord } from '../../src/cli/device.js';
 import { defaultConvCore } from '../../src/kernels/conv2d-gemm.js';
-import { recordMatmulTuning, tilesRecord } from '../../src/kernels/matmul-tiles.js';
-import { kernelsRecord } from '../../src/kernels/record.js';
+import {
+  adapterKeyOf,
+  autotuneCachePath,
+  readAutotuneCache,
+  recordedTileReadings,
+  recordMatmulTuning,
+  tilesRecord,
+  tunedConvTile,
+  tunedMatmulTile,
+} from '../../src/kernels/matmul-tiles.js';
+import { kernelsRecord, kernelsRecordOf } from '../../src/kernels/record.js';
 import { RowStream } from '../../src/data/row-stream.js';
 import type { AdapterReport } from '../../src/gpu/adapter.js';
 import type { Gpu } from '../../src/gpu/gpu.js';
 import { type BnSetting, WORKERS_OWN_KERNELS } from '../../src/util/ab-env.js';
-import { kernelsUnrecorded, NOT_RECORDED, provenanceDevices } from '../../src/util/kernels-record.js';
+import { kernelsResume, kernelsUnrecorded, NOT_RECORDED, provenanceDevices } from '../../src/util/kernels-record.js';
 import { MOCK_HARDWARE } from '../helpers/refusing-mocks.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-kernels-'));
@@ -41,12 +53,24 @@ const SW = { ...HW, vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.7, 256 bit
 /** The untuned tiles of a hardware adapter that fits them: LARGE_MATMUL_TILE for both. */
 const UNTUNED = 'matmul 128x128x8, conv 128x128x8';
 
+/** A Gpu as the tiles see it (its adapter): what tunedTilesOf and kernelsRecordOf read. */
+const gpuOf = (a: typeof HW) => ({ adapter: { ...a, features: [] } }) as unknown as Gpu;
+const tuning = (tile: { BM: number; BN: number; BK: number; TM: number; TN: number; db?: boolean }) => ({
+  tile,
+  tunedAt: '2026-12-06T00:00:00Z',
+  ms: 1,
+  gflops: 1,
+  shapes: [],
+});
+
 describe('the kernels a GPU run records', () => {
-  it("the adapter kind; on hardware the core and the tiles, none on a software adapter; a queue's each worker's own, the CPU's none", async () => {
+  it("the adapter (a hardware one's identity); on hardware the core and the tiles, none on a software adapter; a queue's each worker's own, the CPU's none", async () => {
     const hw = kernelsRecord(HW);
     expect(hw).toMatchObject({ adapter: 'hardware', plan: expect.any(String), core: defaultConvCore(), tiles: UNTUNED });
+    expect(bnSetting(hw)['GPU adapter']).toBe('hardware: mock | mock | mocked GPU | mocked GPU');
     const sw = kernelsRecord(SW);
-    expect([sw.adapter, 'core' in sw, 'tiles' in sw]).toEqual(['software', false, false]);
+    expect([sw.adapter, 'identity' in sw, 'core' in sw, 'tiles' in sw]).toEqual(['software', false, false, false]);
+    expect(bnSetting(sw)['GPU adapter']).toBe('software');
     // The adapter first: it explains why the others differ.
     expect(Object.keys(bnSetting(hw))).toEqual(['GPU adapter', 'WGNAS_BN_WG', 'WGNAS_BN_PLAN', 'WGNAS_CONV_CORE', 'GPU tiles']);
     expect(bnSetting({ adapter: 'hardware', wg: 256, plan: 'auto', core: 'legacy', tiles: UNTUNED })).toEqual({
@@ -56,21 +80,13 @@ describe('the kernels a GPU run records', () => {
       WGNAS_CONV_CORE: 'legacy',
       'GPU tiles': UNTUNED,
     });
-    expect(await batchNormOf('gpu', true)).toBe("each worker's own");
+    expect(await gpuKernelsOf('gpu', true)).toBe("each worker's own");
     expect(Object.values(bnSetting(WORKERS_OWN_KERNELS))).toEqual(Array(5).fill("each worker's own"));
-    expect([await batchNormOf('cpu', true), await batchNormOf('cpu')]).toEqual([null, null]);
+    expect([await gpuKernelsOf('cpu', true), await gpuKernelsOf('cpu')]).toEqual([null, null]);
     expect(bnSetting(null)).toEqual({});
   });
 
-  it("the tiles are the autotune cache's for the adapter: two adapters with the same tuned tiles record the same", () => {
-    const gpuOf = (a: typeof HW) => ({ adapter: { ...a, features: [] } }) as unknown as Gpu;
-    const tuning = (tile: { BM: number; BN: number; BK: number; TM: number; TN: number; db?: boolean }) => ({
-      tile,
-      tunedAt: '2026-12-06T00:00:00Z',
-      ms: 1,
-      gflops: 1,
-      shapes: [],
-    });
+  it("the tiles are the autotune cache's for the adapter: two adapters with the same tuned tiles record the same tiles", () => {
     const a = { ...HW, description: 'NVIDIA H100 80GB HBM3', device: 'H100' };
     const b = { ...HW, description: 'NVIDIA H200', device: 'H200' };
     const c = { ...HW, description: 'NVIDIA A100', device: 'A100' };
@@ -84,13 +100,109 @@ describe('the kernels a GPU run records', () => {
     expect(tilesRecord(HW)).toBe(UNTUNED);
   });
 
-  it('the H100 and the H200 (as they reported themselves), untuned, record the same kernels: a run moved between them resumes', () => {
+  it('the H100 and the H200 (as they reported themselves), untuned, record the same tiles but not the same adapter: a run moved between them is refused', () => {
     const report = (path: string): AdapterReport => JSON.parse(readFileSync(path, 'utf8')).adapter;
-    const h100 = report('bench/results/nvidia-h100/2026-12-06/info.json');
-    const h200 = report('bench/results/nvidia-h200/2026-12-04/info.json');
-    expect(h100.device).not.toBe(h200.device);
-    expect(kernelsRecord(h100)).toEqual(kernelsRecord(h200));
-    expect(kernelsRecord(h100)).toMatchObject({ adapter: 'hardware', tiles: UNTUNED });
+    const h100 = kernelsRecord(report('bench/results/nvidia-h100/2026-12-06/info.json'));
+    const h200 = kernelsRecord(report('bench/results/nvidia-h200/2026-12-04/info.json'));
+    expect(h100).toMatchObject({ adapter: 'hardware', tiles: UNTUNED });
+    expect({ ...h100, identity: undefined }).toEqual({ ...h200, identity: undefined });
+    expect([bnSetting(h100)['GPU adapter'], bnSetting(h200)['GPU adapter']]).toEqual([
+      'hardware: nvidia | ? | nvidia-h100-80gb-hbm3 | NVIDIA: 580.159.04 580.159.4.0',
+      'hardware: nvidia | ? | nvidia-h200 | NVIDIA: 580.159.04 580.159.4.0',
+    ]);
+    const { saved, adviceFor } = kernelsResume(bnSetting(h100), bnSetting(h200), {
+      devices: [],
+      restart: '--force starts over',
+      queueable: false,
+    });
+    expect(saved['GPU adapter']).not.toBe(bnSetting(h200)['GPU adapter']);
+    expect(adviceFor('GPU adapter', saved['GPU adapter'], bnSetting(h200)['GPU adapter'])).toBe(
+      'another GPU or driver may round the same kernels otherwise (FMA fusion, transcendentals): resume on the one recorded; --force starts over',
+    );
+  });
+});
+
+describe('the tiles a run records are the ones its Gpu computes with', () => {
+  const path = () => autotuneCachePath();
+  /** The autotune cache as another process (wgnas bench --autotune) rewrites it. */
+  const cacheHolds = (adapter: typeof HW, tile: Parameters<typeof tuning>[0]) => {
+    mkdirSync(join(tmp, 'cache'), { recursive: true });
+    const cache = readAutotuneCache();
+    cache.adapters[adapterKeyOf(adapter)] = { matmul: tuning(tile) };
+    writeFileSync(path(), JSON.stringify(cache));
+  };
+  const T1 = { BM: 64, BN: 128, BK: 16, TM: 8, TN: 8 };
+  const T2 = { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8 };
+
+  it('recorded at the probe, the cache tuned before the Gpu opens and again before a checkpoint: the record, and what the Gpu uses, stay the first reading', () => {
+    const a = { ...HW, description: 'probed GPU', device: 'probed' };
+    cacheHolds(a, T1);
+    const probed = kernelsRecord(a); // src/cli/device.ts gpuKernelsOf, before any work
+    expect(probed.tiles).toBe('matmul 64x128x16, conv 64x128x16');
+    cacheHolds(a, T2); // tuned meanwhile, by another process
+    const gpu = gpuOf(a); // the run's Gpu opens, and its first matmul reads its tiles
+    expect(tunedMatmulTile(gpu)).toEqual(T1);
+    expect(tunedConvTile(gpu)).toEqual(T1);
+    expect(kernelsRecordOf(gpu)).toEqual(probed);
+    cacheHolds(a, T1);
+    cacheHolds(a, T2);
+    expect(kernelsRecordOf(gpu)).toEqual(probed); // each checkpoint's save
+    // A Gpu with no record before it (a library caller) reads the cache once, at its first use.
+    const b = { ...HW, description: 'unprobed GPU', device: 'unprobed' };
+    cacheHolds(b, T1);
+    const g = gpuOf(b);
+    const first = kernelsRecordOf(g);
+    cacheHolds(b, T2);
+    expect([kernelsRecordOf(g), tunedMatmulTile(g)]).toEqual([first, T1]);
+    expect(first.tiles).toBe('matmul 64x128x16, conv 64x128x16');
+  });
+
+  it("score --procs's children compute with the tiles their parent recorded (its readings sent with their init)", async () => {
+    const a = { ...HW, description: 'parent GPU', device: 'parent' };
+    cacheHolds(a, T1);
+    const recorded = kernelsRecord(a).tiles;
+    const readings = structuredClone(recordedTileReadings());
+    cacheHolds(a, T2); // tuned before the children open
+    // A child: a fresh module, as another process has.
+    vi.resetModules();
+    const child = await import('../../src/kernels/matmul-tiles.js');
+    const fresh = gpuOf(a);
+    expect(child.tunedMatmulTile(fresh)).toEqual(T2); // without its parent's readings
+    child.adoptTileReadings(readings);
+    const gpu = gpuOf(a);
+    expect(child.tunedMatmulTile(gpu)).toEqual(T1);
+    expect(child.tilesRecordOf(gpu)).toBe(recorded);
+  });
+
+  it("a refused resume's way back to untuned tiles: WGNAS_CACHE_DIR at a folder without autotune.json", () => {
+    const a = { ...HW, description: 'tuned GPU', device: 'tuned' };
+    cacheHolds(a, T1);
+    expect(kernelsRecord(a).tiles).toBe('matmul 64x128x16, conv 64x128x16');
+    process.env.WGNAS_CACHE_DIR = join(tmp, 'empty');
+    try {
+      expect(kernelsRecord(a).tiles).toBe(UNTUNED);
+    } finally {
+      process.env.WGNAS_CACHE_DIR = join(tmp, 'cache');
+    }
+  });
+
+  it('a corrupt cache is said once per run, not at every checkpoint', () => {
+    const c = { ...HW, description: 'corrupt cache GPU', device: 'corrupt' };
+    const before = readFileSync(path(), 'utf8');
+    writeFileSync(path(), '{ not json');
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const probed = kernelsRecord(c);
+      expect(probed.tiles).toBe(UNTUNED);
+      const gpu = gpuOf(c);
+      for (let save = 0; save < 5; save++) expect(kernelsRecordOf(gpu)).toEqual(probed);
+      expect(tunedMatmulTile(gpu)).toEqual({ BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^wgnas: ignoring unreadable autotune cache /));
+    } finally {
+      warn.mockRestore();
+      writeFileSync(path(), before);
+    }
   });
 });
 
@@ -118,6 +230,14 @@ describe('a record from before some kernel keys', () => {
       'GPU tiles': NOT_RECORDED,
     });
     expect(kernelsUnrecorded({}, true, [])).toEqual(bnSetting(WORKERS_OWN_KERNELS));
+    // A checkpoint's batch norm only where a software adapter wrote it: hardware training ran at 256.
+    const ck = (saved: Record<string, unknown>, prov: unknown) => kernelsUnrecorded(saved, false, provenanceDevices(prov), true);
+    expect(ck({}, lavapipe)).toMatchObject({ 'GPU adapter': 'software', WGNAS_BN_WG: 64, WGNAS_BN_PLAN: 'auto' });
+    for (const [saved, prov] of [
+      [{ WGNAS_CONV_CORE: 'program' }, undefined],
+      [{}, { deviceName: 'NVIDIA H100 80GB HBM3' }],
+    ] as const)
+      expect(ck(saved, prov)).toMatchObject({ WGNAS_BN_WG: NOT_RECORDED, WGNAS_BN_PLAN: NOT_RECORDED });
   });
 });
 
@@ -129,7 +249,7 @@ describe("a row stream's resume (score --out, search --evaluated)", () => {
     writeFileSync(`${out}.settings.json`, JSON.stringify(side));
   };
   const open = (bn: BnSetting) => {
-    const k = kernelsStreamRecord(bn, '--out');
+    const k = kernelsStreamRecord(bn, '--out', true);
     return new RowStream(out, { ...k, resume: true });
   };
   const hw = (o: Partial<BnSetting> = {}): BnSetting => ({
@@ -149,7 +269,7 @@ describe("a row stream's resume (score --out, search --evaluated)", () => {
       /^--resume: GPU adapter was hardware, now software in \S*scores\.csv; computed on a hardware adapter, whose kernels differ from a software one's: resume on a hardware adapter; --force starts over, or write another --out$/,
     );
     expect(() => open(hw({ tiles: 'matmul 64x128x16, conv 64x128x16' }))).toThrow(
-      /^--resume: GPU tiles was matmul 128x128x8, conv 128x128x8, now matmul 64x128x16, conv 64x128x16 in \S*scores\.csv; computed with the tiles the autotune cache \(wgnas bench --autotune\) gave then: resume where it gives them; --force starts over, or write another --out$/,
+      /^--resume: GPU tiles was matmul 128x128x8, conv 128x128x8, now matmul 64x128x16, conv 64x128x16 in \S*scores\.csv; tiles of the autotune cache \(wgnas bench --autotune\) then: resume where it gives them \(WGNAS_CACHE_DIR picks the cache, and data\/; one without autotune\.json gives the untuned\); --force starts over, or write another --out$/,
     );
     expect(() => open(hw({ core: 'legacy' }))).toThrow(
       /^--resume: WGNAS_CONV_CORE was program, now legacy in \S*scores\.csv; resume with its settings/,
@@ -184,6 +304,33 @@ describe("a row stream's resume (score --out, search --evaluated)", () => {
     );
   });
 
+  it('another hardware adapter (or driver) is refused, the one that wrote it named; a record of the kind alone too', () => {
+    const on = (identity?: string) => hw({ identity });
+    sidecar(bnSetting(on('nvidia | ? | nvidia-h100-80gb-hbm3 | NVIDIA: 580.159.04 580.159.4.0')));
+    expect(() => open(on('nvidia | ? | nvidia-h200 | NVIDIA: 580.159.04 580.159.4.0'))).toThrow(
+      /^--resume: GPU adapter was hardware: nvidia \| \? \| nvidia-h100-80gb-hbm3 \| NVIDIA: 580\.159\.04 580\.159\.4\.0, now hardware: nvidia \| \? \| nvidia-h200 \| NVIDIA: 580\.159\.04 580\.159\.4\.0 in \S*scores\.csv; another GPU or driver may round the same kernels otherwise \(FMA fusion, transcendentals\): resume on the one recorded; --force starts over, or write another --out$/,
+    );
+    expect(() => open(sw)).toThrow(
+      /^--resume: GPU adapter was hardware: nvidia \| .* in \S*scores\.csv; computed on hardware: nvidia \| \? \| nvidia-h100-80gb-hbm3 \| NVIDIA: 580\.159\.04 580\.159\.4\.0, whose kernels differ from a software adapter's: resume on it; /,
+    );
+    open(on('nvidia | ? | nvidia-h100-80gb-hbm3 | NVIDIA: 580.159.04 580.159.4.0')).close();
+    sidecar(bnSetting(on()));
+    expect(() => open(on('mock | mock | mocked GPU | mocked GPU'))).toThrow(
+      /^--resume: GPU adapter was hardware, now hardware: mock \| mock \| mocked GPU \| mocked GPU in \S*scores\.csv; recorded before the GPU's identity was, and another GPU or driver may round the same kernels otherwise: which one cannot be told; --force starts over, or write another --out$/,
+    );
+  });
+
+  it('search --space-file --evaluated has no --redis: the advice of a file from before names no queue', () => {
+    const advice = (queueable: boolean) => kernelsStreamRecord(sw, '--evaluated', queueable).unrecordedAdvice;
+    for (const key of ['GPU adapter', 'WGNAS_BN_WG', 'WGNAS_CONV_CORE', 'GPU tiles']) {
+      expect(advice(true)[key]).toContain(', or by a --redis queue: resume with --redis');
+      expect(advice(false)[key]).not.toContain('--redis');
+    }
+    expect(advice(false)['GPU adapter']).toBe(
+      "no GPU adapter recorded (written before it was), and neither a convolution core (hardware) nor its provenance (a software adapter's name) tells which; --force starts over, or write another --evaluated",
+    );
+  });
+
   it("a queue's file and a local run: refused naming the adapter, with the queue's advice", () => {
     sidecar(bnSetting(WORKERS_OWN_KERNELS));
     expect(() => open(hw())).toThrow(
@@ -191,7 +338,7 @@ describe("a row stream's resume (score --out, search --evaluated)", () => {
     );
     sidecar(bnSetting(hw()));
     const queued = () => {
-      const k = kernelsStreamRecord(WORKERS_OWN_KERNELS, '--out');
+      const k = kernelsStreamRecord(WORKERS_OWN_KERNELS, '--out', true);
       return new RowStream(out, { ...k, resume: true });
     };
     expect(queued).toThrow(

@@ -197,9 +197,10 @@ describe('correlate --scores', () => {
       '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|',
       ARCH,
     ];
-    writeFileSync(join(dir, 'chunk-0.csv'), `arch,wrcor,time_ms\n${cells[0]},3,10\n${cells[1]},2,10\n`);
-    writeFileSync(join(dir, 'chunk-1.csv'), `arch,wrcor,time_ms\n${cells[2]},1,10\n`);
-    writeFileSync(join(dir, 'all.csv'), `arch,wrcor,synflow,jacob_cov\n${cells[3]},0,NaN,1\n${cells[4]},4,5,2\n`);
+    // wrcor beside wrcor_stage, as a current score --out writes them (WRCor definition 3).
+    writeFileSync(join(dir, 'chunk-0.csv'), `arch,wrcor,wrcor_stage,time_ms\n${cells[0]},3,1,10\n${cells[1]},2,2,10\n`);
+    writeFileSync(join(dir, 'chunk-1.csv'), `arch,wrcor,wrcor_stage,time_ms\n${cells[2]},1,3,10\n`);
+    writeFileSync(join(dir, 'all.csv'), `arch,wrcor,wrcor_stage,synflow,jacob_cov\n${cells[3]},0,4,NaN,1\n${cells[4]},4,0,5,2\n`);
     const r = await wgnasInProcess(['correlate', '--scores', join(dir, 'chunk-*.csv'), '--scores', join(dir, 'all.csv')]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/\(5 cells, 10 ms\/arch/);

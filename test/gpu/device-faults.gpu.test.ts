@@ -251,6 +251,28 @@ describe('device lost', () => {
     expect((err as Error).message).toBe('GPU device lost (reason: destroyed, device was destroyed)');
   });
 
+  it("a pipeline's check rejected by a loss before any wait: no unhandled rejection, the next check throws the loss", async ({
+    skip,
+  }) => {
+    const f = await faulty({ rejectScopesWhenLost: true });
+    if (!f) return skip();
+    const { gpu, fd } = f;
+    const unhandled: unknown[] = [];
+    const note = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', note);
+    try {
+      const spec = { file: 'elementwise.wgsl', entry: 'scale' };
+      gpu.pipeline(spec); // its scopes popped, its check pending: nothing awaits it yet
+      fd.lose();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+      // The cached pipeline's check, awaited now, is said as the loss (not the scope's OperationError).
+      await expect(within(gpu.compile(spec))).rejects.toThrow(GpuDeviceLostError);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
+
   it('lost at a submit inside recorded work: the next wait rejects, none hangs', async ({ skip }) => {
     const f = await faulty({ loseAtSubmit: 2 });
     if (!f) return skip();

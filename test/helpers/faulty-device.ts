@@ -11,7 +11,8 @@
  *    until a later submission (Dawn frees them when one completes; counted free at the submit);
  *  - a pipeline the driver's compiler refuses (WGSL Dawn took, the backend's compiler did not, as
  *    NVIDIA's has): createComputePipeline hands back an invalid pipeline of the same label and the
- *    error, a GPUInternalError, goes to the innermost 'internal' error scope, else to the listeners.
+ *    error, a GPUInternalError, goes to the innermost 'internal' error scope, else to the listeners;
+ *  - optionally, error scopes that reject once the device is lost (rejectScopesWhenLost).
  * Everything else goes to the real device.
  */
 import { globals } from 'webgpu';
@@ -29,6 +30,11 @@ export interface Faults {
   loss?: 'driver' | 'destroy';
   /** Refuse this pipeline as the driver's compiler would (an internal error). */
   failPipeline?: (desc: GPUComputePipelineDescriptor) => boolean;
+  /**
+   * Reject the error scopes that settle after a loss (an OperationError), as the runtime expects of
+   * some Dawn backends; lavapipe's resolves them with null, as WebGPU says.
+   */
+  rejectScopesWhenLost?: boolean;
 }
 
 export interface FaultyDevice {
@@ -57,6 +63,7 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
   const lost = new Promise<GPUDeviceLostInfo>((r) => (resolveLost = r));
   void real.lost.then((info) => resolveLost(info));
 
+  let isLost = false;
   const state: FaultyDevice = {
     device: undefined as unknown as GPUDevice,
     allocations: 0,
@@ -64,6 +71,7 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     submits: 0,
     driverBytes: 0,
     lose(message = 'VK_ERROR_DEVICE_LOST (stand-in: Xid 79, GPU has fallen off the bus)') {
+      isLost = true;
       if (faults.loss !== 'destroy') resolveLost({ reason: 'unknown', message } as GPUDeviceLostInfo);
       real.destroy();
     },
@@ -142,7 +150,10 @@ export function faultyDevice(real: GPUDevice, faults: Faults = {}): FaultyDevice
     },
     popErrorScope(): Promise<GPUError | null> {
       const s = scopes.pop();
-      const p = real.popErrorScope();
+      const p = real.popErrorScope().then((e) => {
+        if (faults.rejectScopesWhenLost && isLost) throw new Error('OperationError: the device is lost (stand-in)');
+        return e;
+      });
       return s?.injected ? p.then(() => s.injected) : p;
     },
     addEventListener(type: string, listener: (ev: never) => void) {

@@ -143,11 +143,21 @@ describe('the batch norm plan (WGNAS_BN_WG, WGNAS_BN_PLAN) in proxyless and evol
     expect(check(at({ wg: 256, plan: 'auto' }), at({ wg: 256, plan: 'split' }))).toThrow(
       /^--resume: WGNAS_BN_PLAN was auto, now split;/,
     );
-    // A checkpoint from before reads as width 64 and 'auto' (as result files do): it resumes there, and is refused at 256.
-    expect(check(at(), at({ wg: 64, plan: 'auto' }))).not.toThrow();
-    expect(check(at(), at({ wg: 256, plan: 'auto' }))).toThrow(
-      /^--resume: WGNAS_BN_WG was 64, now 256; no batch norm plan recorded \(written before it was\): read as WGNAS_BN_WG=64, as every GPU run then \(resume with WGNAS_BN_WG=64\); --force starts over, or start a new --checkpoint directory$/,
+    // A checkpoint from before: width 64 and 'auto' where its provenance names a software adapter
+    // (its default width): it resumes there, and is refused at 256. Another's width cannot be told
+    // (hardware training ran at 256 before train checkpoints recorded it): refused at either.
+    const lavapipe = { ...ckOf(at()), provenance: { deviceName: 'llvmpipe (LLVM 15.0.7, 256 bits)' } };
+    const from = (ck: CheckpointState, now: RunSettings) => () => checkSettingsAndLayout(ck, { layout: TOY_LAYOUT }, now);
+    const advice =
+      "no batch norm width recorded \\(written before it was\\): a software adapter's reads as WGNAS_BN_WG=64 \\(resume with it\\), another's cannot be told \\(hardware training ran at 64 or 256 by the wgnas version\\); --force starts over, or start a new --checkpoint directory$";
+    expect(from(lavapipe, at({ wg: 64, plan: 'auto' }))).not.toThrow();
+    expect(from(lavapipe, at({ wg: 256, plan: 'auto' }))).toThrow(
+      new RegExp(`^--resume: WGNAS_BN_WG was 64, now 256; ${advice}`),
     );
+    for (const wg of [64, 256] as const)
+      expect(check(at(), at({ wg, plan: 'auto' }))).toThrow(
+        new RegExp(`^--resume: WGNAS_BN_WG was not recorded, now ${wg}; ${advice}`),
+      );
     // evolve-space records the same keys.
     const cfg = { ...DEFAULT_EVOLVE, layout: TOY_LAYOUT, budgetMadds: 1e6 } as EvolveConfig;
     const evolve = (bn: BnSetting | null) =>
@@ -212,6 +222,7 @@ describe('the adapter kind (GPU adapter) and tuned tiles in checkpoints, and che
   const check = (ck: CheckpointState, now: RunSettings) => () => checkSettingsAndLayout(ck, { layout: TOY_LAYOUT }, now);
   const hw: BnSetting = {
     adapter: 'hardware',
+    identity: 'nvidia | ? | nvidia-h100-80gb-hbm3 | NVIDIA: 580.159.04 580.159.4.0',
     wg: 256,
     plan: 'auto',
     core: 'program',
@@ -220,10 +231,21 @@ describe('the adapter kind (GPU adapter) and tuned tiles in checkpoints, and che
   const sw: BnSetting = { adapter: 'software', wg: 64, plan: 'auto' };
   const lavapipe = { deviceName: 'llvmpipe (LLVM 15.0.7, 256 bits)' };
 
-  it('another adapter kind is refused naming it, also with the width forced to agree', () => {
-    expect(at(hw)).toMatchObject({ 'GPU adapter': 'hardware', 'GPU tiles': 'matmul 128x128x8, conv 128x128x8' });
+  it('another adapter kind, or another hardware adapter, is refused naming the one that wrote it, also with the width forced to agree', () => {
+    const h100 = 'hardware: nvidia | ? | nvidia-h100-80gb-hbm3 | NVIDIA: 580.159.04 580.159.4.0';
+    expect(at(hw)).toMatchObject({ 'GPU adapter': h100, 'GPU tiles': 'matmul 128x128x8, conv 128x128x8' });
+    const restart = '--force starts over, or start a new --checkpoint directory';
     expect(check(withProvenance(at(hw)), at({ ...sw, wg: 256 }))).toThrow(
-      /^--resume: GPU adapter was hardware, now software; computed on a hardware adapter, whose kernels differ from a software one's: resume on a hardware adapter; --force starts over, or start a new --checkpoint directory$/,
+      `--resume: GPU adapter was ${h100}, now software; computed on ${h100}, whose kernels differ from a software adapter's: resume on it; ${restart}`,
+    );
+    // The same tiles on another GPU (or driver): its rounding may differ.
+    const h200 = { ...hw, identity: 'nvidia | ? | nvidia-h200 | NVIDIA: 580.159.04 580.159.4.0' };
+    expect(check(withProvenance(at(hw)), at(h200))).toThrow(
+      `--resume: GPU adapter was ${h100}, now hardware: ${h200.identity}; another GPU or driver may round the same kernels otherwise (FMA fusion, transcendentals): resume on the one recorded; ${restart}`,
+    );
+    // A record of the kind alone (written before the identity was) names no GPU.
+    expect(check(withProvenance(at({ ...hw, identity: undefined })), at(hw))).toThrow(
+      `--resume: GPU adapter was hardware, now ${h100}; recorded before the GPU's identity was, and another GPU or driver may round the same kernels otherwise: which one cannot be told; ${restart}`,
     );
     expect(check(withProvenance(at(hw)), at({ ...hw, tiles: 'matmul 64x64x16, conv 64x64x16' }))).toThrow(
       /^--resume: GPU tiles was matmul 128x128x8, conv 128x128x8, now matmul 64x64x16, conv 64x64x16; /,
@@ -238,10 +260,13 @@ describe('the adapter kind (GPU adapter) and tuned tiles in checkpoints, and che
       /^--resume: GPU adapter was not recorded, now software; no GPU adapter recorded \(written before it was\), and neither a convolution core \(hardware\) nor its provenance \(a software adapter's name\) tells which; --force starts over, or start a new --checkpoint directory$/,
     );
     expect(check(withProvenance(old), at(hw))).toThrow(
-      /^--resume: GPU adapter was not recorded, now hardware; no GPU adapter recorded/,
+      /^--resume: GPU adapter was not recorded, now hardware: nvidia \| .*; no GPU adapter recorded/,
     );
-    // One recording the core was a hardware run's: refused on its tiles, which cannot be told.
+    // One recording the core was a hardware run's, which GPU's cannot be told (nor its tiles).
     expect(check(withProvenance(at({ wg: 256, plan: 'auto', core: 'program' })), at(hw))).toThrow(
+      /^--resume: GPU adapter was hardware, now hardware: nvidia \| .*; recorded before the GPU's identity was, .*: which one cannot be told; --force starts over, or start a new --checkpoint directory$/,
+    );
+    expect(check(withProvenance(at({ wg: 256, plan: 'auto', core: 'program' })), at({ ...hw, identity: undefined }))).toThrow(
       /^--resume: GPU tiles was not recorded, now matmul 128x128x8, conv 128x128x8; no GPU tiles recorded \(written before they were\): the autotune cache's of then cannot be told; --force starts over, or start a new --checkpoint directory$/,
     );
     // The CPU records none: nothing to read.

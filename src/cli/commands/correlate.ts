@@ -225,10 +225,11 @@ function readScoreFiles(
     return { f, table, columns, definition: wrcorDefinitionOf(f, columns) };
   });
   // Files of earlier WRCor definitions read under the current names (wrcorRenames).
-  const withNewer = tables.some((t) => (t.definition ?? 0) >= 2);
   for (const { f, table: raw, definition } of tables) {
-    const renames = wrcorRenames(definition, withNewer);
+    const renames = wrcorRenames(definition);
     const table = raw.map(({ record, at }) => ({ record: renameColumns(record, renames), at }));
+    // A bad value is named by the file's own column, as the file:line beside it points there.
+    const asInFile = (p: string) => Object.keys(renames).find((k) => renames[k] === p) ?? p;
     const cols = Object.keys(table[0].record);
     // The cell: wgnas's `arch`, NAS-Bench-Suite-Zero's `net_str` (or its index tuple `net`).
     const archCol = ['arch', 'net_str', 'net'].find((c) => cols.includes(c));
@@ -247,7 +248,7 @@ function readScoreFiles(
         const x = r[p];
         if (emptyCell(x)) continue;
         const n = cellNumber(x);
-        if (n === undefined) throw new Error(`${at}: ${p} score ${quote(String(x))} is not a number`);
+        if (n === undefined) throw new Error(`${at}: ${asInFile(p)} score ${quote(String(x))} is not a number`);
         o[p] = n;
       }
       let arch = String(r[archCol] ?? '');
@@ -298,8 +299,8 @@ function readScoreFiles(
  */
 const retiredNote = (names: readonly string[]): string =>
   names
-    .filter((p) => RETIRED_PROXIES.has(p))
-    .map((p) => `; ${p} is ${RETIRED_PROXIES.get(p)}`)
+    .filter((p) => RETIRED_PROXIES.has(p.toLowerCase()))
+    .map((p) => `; ${p} is ${RETIRED_PROXIES.get(p.toLowerCase())}`)
     .join('');
 
 /**

@@ -19,7 +19,7 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
-import { batchNormOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { gpuKernelsOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { checkpointProvenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
@@ -171,7 +171,7 @@ async function evolveWith(
       threads,
       await precisionOf(device, Boolean(v.redis)),
       // A queue's workers run on their own adapters: recorded as each worker's own (a local resume is refused).
-      await batchNormOf(device, Boolean(v.redis)),
+      await gpuKernelsOf(device, Boolean(v.redis)),
     );
     if (ck) checkEvolveSettings(ck, cfg.layout, settings);
     checkpoint = { dir: v.checkpoint, every: v['checkpoint-every'], settings };

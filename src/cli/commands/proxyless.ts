@@ -30,7 +30,7 @@ import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
-import { batchNormOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { gpuKernelsOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { MAX_ERROR_LINE, namingFile } from '../errors.js';
 import { checkpointProvenance, type Provenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
 import { cpuThreadsOf, recordedSplitsData, savedSetting, splitsData } from '../resume-settings.js';
@@ -289,7 +289,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     // The same images found in another place resume: only their fingerprint is compared.
     cfg.dataset!.images = await recordedSplitsData(savedSetting(p.ck, '--dataset images'), imagesNow);
     const split = { train: trainN, val: valN };
-    checkResumable(p.ck, cfg, cost, split, device, threads, await precisionOf(device), await batchNormOf(device));
+    checkResumable(p.ck, cfg, cost, split, device, threads, await precisionOf(device), await gpuKernelsOf(device));
   }
   if (p.bnNote) io.err(p.bnNote);
   // Where the net.config came from; a checkpointed run keeps it beside the checkpoints (a resume adds

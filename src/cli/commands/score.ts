@@ -19,7 +19,7 @@ import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
 import {
-  batchNormOf,
+  gpuKernelsOf,
   type GpuKernels,
   kernelsStreamRecord,
   describeBackend,
@@ -129,7 +129,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
     threads,
     f16: await precisionOf(device, Boolean(v.redis)),
     // A queue's workers run on their own adapters: recorded as each worker's own (a local resume of it is refused).
-    bn: await batchNormOf(device, Boolean(v.redis)),
+    bn: await gpuKernelsOf(device, Boolean(v.redis)),
     origin: { given: v['cpu-threads'] !== undefined, procs: v.procs, flag: '--out' },
   };
   // Opened before any device work, so a resume with other settings (or another selection) is refused at once.
@@ -278,7 +278,7 @@ function openScoreStream(
 ): RowStream {
   const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
   const defs = definitionsRecord(proxies, path, '--out');
-  const kernels = kernelsStreamRecord(recorded.bn, '--out');
+  const kernels = kernelsStreamRecord(recorded.bn, '--out', true);
   return new RowStream(path, {
     settings: {
       '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),

@@ -8,7 +8,7 @@ import { ZeroShotScorer } from '../../zeroshot/index.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { batchNormOf, type GpuKernels, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
+import { gpuKernelsOf, type GpuKernels, describeBackend, deviceOf, deviceRecord, openDevice, precisionOf } from '../device.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { runNb201Strategy } from '../nb201-strategy.js';
 import { type Provenance, provenanceOf, streamProvenance, withBackend } from '../provenance.js';
@@ -44,7 +44,7 @@ async function nb201(v: ValuesOf<typeof SEARCH_NB201_OPTIONS>, ctx: RunContext):
   const data = { batch: await runProxyBatch(ds, v.batch, v.seed), classes: ds.classes };
   const threads = cpuThreadsOf(device, v);
   const f16 = await precisionOf(device);
-  const bn = await batchNormOf(device);
+  const bn = await gpuKernelsOf(device);
   const fingerprint = batchData(ds, data.batch);
   // Opened before any device work, so a resume with other settings is refused at once.
   const log = v.evaluated ? openEvaluatedLog(v.evaluated, v, device, fingerprint, threads, { f16, bn }, ctx) : null;
@@ -156,7 +156,7 @@ function openEvaluatedLog(
   { io }: RunContext,
 ): EvaluatedLog {
   const options = evaluatedLogOptions(path, v, device, data, threads);
-  const stream = openEvaluatedRows(path, options, v, io, evaluatedColumns, kernels.f16, kernels.bn);
+  const stream = openEvaluatedRows(path, options, v, io, evaluatedColumns, kernels.f16, kernels.bn, true);
   return Object.assign(new ReplayLog(stream, 'arch'), {
     rows: stream,
     finish: () => stream.finish(),

@@ -35,7 +35,7 @@ import {
 import { plural } from '../../util/format.js';
 import { sweepTempFiles, writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
-import { batchNormOf, bnSetting, deviceOf, f16Setting, openDevice, precisionOf, trainingDevice } from '../device.js';
+import { gpuKernelsOf, bnSetting, deviceOf, f16Setting, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { UsageError } from '../errors.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
@@ -184,7 +184,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   const threads = cpuThreadsOf(device, values);
   // On the GPU the weights depend on the precision and the kernels too (their sums' order): recorded, known before any work.
   const f16 = await precisionOf(device);
-  const kernels = bnSetting(await batchNormOf(device));
+  const kernels = bnSetting(await gpuKernelsOf(device));
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
   const imagesNow = await splitsData([trainSplit, test], size);
