@@ -8,6 +8,10 @@ export interface EnvVar {
   help: string;
 }
 
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { orList, quote, UsageError } from './errors.js';
+
 /** The CPU backend's thread count where --cpu-threads is not given (specs/common.ts cpuThreads). */
 export const CPU_THREADS_ENV = 'WGNAS_CPU_THREADS';
 
@@ -125,7 +129,7 @@ export function formatEnvironmentDocs(): string {
   return [
     '## Environment',
     '',
-    'Variables wgnas reads; none is needed. (The test suite has its own hooks, `WGNAS_TEST_*`.)',
+    'Variables wgnas reads; none is needed. A value wgnas can tell is wrong (not one a variable takes, a folder that is not there) is refused before any work, in one line naming the variable. (The test suite has its own hooks, `WGNAS_TEST_*`.)',
     '',
     '| variable | what it does |',
     '|---|---|',
@@ -137,4 +141,60 @@ export function formatEnvironmentDocs(): string {
     ),
     '',
   ].join('\n');
+}
+
+/** Node's longest timer: a longer one fires at once (TimeoutOverflowWarning), so a longer period is no period. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A positive number (as its reader takes it: Number(value) > 0), at most `max`. */
+const positive =
+  (unit: string, max = Infinity) =>
+  (v: string): string | undefined => {
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0)) return `must be a positive number of ${unit}`;
+    return n > max ? `must be at most ${max} ${unit}` : undefined;
+  };
+const oneOfValues =
+  (...ok: string[]) =>
+  (v: string): string | undefined =>
+    ok.includes(v) ? undefined : `must be ${orList(ok.map((o) => `'${o}'`))} (or unset)`;
+
+/**
+ * What each variable read with a fallback accepts: its reader would take any other value for the
+ * default, silently (WGNAS_F16=yes computing in f32, WGNAS_GPU_MEMORY_BYTES=8G sizing groups by the
+ * default budget). Empty counts as unset, as for the readers.
+ */
+const VALUE_CHECKS: Readonly<Record<string, (v: string) => string | undefined>> = {
+  WGNAS_F16: oneOfValues('1', '0'),
+  WGNAS_WARN_LEAKS: oneOfValues('1', '0'),
+  WGNAS_OVERRIDES: oneOfValues('pipeline'),
+  WGNAS_DAWN_STDERR: oneOfValues('raw'),
+  WGNAS_GPU_MEMORY_BYTES: positive('bytes'),
+  WGNAS_QUEUE_LOCK_MS: positive('milliseconds', MAX_TIMER_MS),
+  WGNAS_QUEUE_HEARTBEAT_MS: positive('milliseconds', MAX_TIMER_MS),
+  WGNAS_QUEUE_OUTAGE_MS: positive('milliseconds', MAX_TIMER_MS),
+  WGNAS_FETCH_IDLE_TIMEOUT_MS: positive('milliseconds', MAX_TIMER_MS),
+  WGNAS_SGMAT_TILE: (v) => (/^[1-9]x[1-9]$/.test(v) ? undefined : 'must be TMxTN, result fragments per subgroup such as 2x4'),
+  // Read when the first kernel compiles, after the device opened and the run said what it does.
+  WGNAS_SHADER_DIR: (v) =>
+    existsSync(join(resolve(v), 'elementwise.wgsl'))
+      ? undefined
+      : "holds no elementwise.wgsl: name the package's shaders/ folder, or unset it",
+};
+
+/**
+ * Refuses a variable of ENVIRONMENT whose value its reader would ignore (one line naming it), before
+ * any work. The A/B switches are checked by checkAbEnvironment, WGNAS_CPU_THREADS as --cpu-threads,
+ * the data roots where they are looked up (src/data/paths.ts).
+ */
+export function checkEnvironmentValues(env: Readonly<Record<string, string | undefined>> = process.env): void {
+  for (const [name, check] of Object.entries(VALUE_CHECKS)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    const problem = check(v);
+    if (problem)
+      throw new UsageError(
+        problem.startsWith('must ') ? `${name} ${problem}, got ${quote(v)}` : `${name} ${quote(v)} ${problem}`,
+      );
+  }
 }

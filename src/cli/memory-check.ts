@@ -1,6 +1,6 @@
 /**
- * Before a run starts N scoring backends on this machine's memory (score --procs N on the CPU,
- * worker --concurrency N on the CPU): N times one's estimated peak (zeroshot/process-memory.ts)
+ * Before a run starts N scoring backends on this machine's memory (score on the CPU, N = --procs,
+ * one too; worker --concurrency N on the CPU): N times one's estimated peak (zeroshot/process-memory.ts)
  * against the memory. Above the physical memory the processes would swap or be killed mid-run:
  * refused where the run's batch is known, said otherwise. Above what is available now: one warning
  * line (other programs may give memory back, and the estimate is an upper one).
@@ -42,14 +42,17 @@ export interface MemoryAsk {
 export function memoryVerdict(ask: MemoryAsk, m: MachineMemory): { refuse: boolean; line: string } | null {
   const need = ask.n * ask.eachBytes;
   if (need <= m.availableBytes) return null;
-  const what = `${ask.flag}: ${ask.n} ${ask.noun} of up to about ${fmtBytes(ask.eachBytes)} each ${ask.at} need ${fmtBytes(need)}`;
+  const what =
+    ask.n === 1
+      ? `${ask.flag}: up to about ${fmtBytes(need)} ${ask.at}`
+      : `${ask.flag}: ${ask.n} ${ask.noun} of up to about ${fmtBytes(ask.eachBytes)} each ${ask.at} need ${fmtBytes(need)}`;
   if (need > m.totalBytes) {
     const fits = Math.floor(m.totalBytes / ask.eachBytes);
     return { refuse: true, line: `${what}, more than this machine's ${fmtBytes(m.totalBytes)}: ${ask.fewer(fits)}` };
   }
   return {
     refuse: false,
-    line: `${what}, more than the ${fmtBytes(m.availableBytes)} available now (of ${fmtBytes(m.totalBytes)}): they may swap`,
+    line: `${what}, more than the ${fmtBytes(m.availableBytes)} available now (of ${fmtBytes(m.totalBytes)}): ${ask.n === 1 ? 'it' : 'they'} may swap`,
   };
 }
 

@@ -128,7 +128,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[], po: Par
   checkDistinctOutputs(
     [...given].flatMap((name) => {
       const o = opts[name];
-      if (o.type !== 'path' || o.path === 'in-file') return [];
+      if (o.type !== 'path') return [];
       const vs = raw.get(name)!.filter((v) => o.placeholder === undefined || !v.includes(o.placeholder));
       return vs.map((v) => [name, v, o.path!] as const);
     }),

@@ -132,13 +132,25 @@ function landsAt(value: string, fs: PathFs): string {
  * Refuses two outputs of one run that land in the same place (`--out x --plot x`, `--out x
  * --checkpoint x`), before any work: the later write would replace the earlier file, or fail at the
  * end of the run on the directory the other made. Two directory options may share a folder (their
- * files have other names). `outputs`: [flag, value, kind] of the outputs given.
+ * files have other names). An output that lands on an input of the same run (`--space-file s.json
+ * --out s.json`) is refused too: the run would replace what it read, and a failed or resumed run
+ * could not read it again. `paths`: [flag, value, kind] of the paths given, inputs included.
  */
-export function checkDistinctOutputs(outputs: readonly (readonly [string, string, PathKind])[], fs: PathFs = realFs): void {
+export function checkDistinctOutputs(paths: readonly (readonly [string, string, PathKind])[], fs: PathFs = realFs): void {
+  const inputs = new Map<string, string>();
+  for (const [flag, value, kind] of paths) {
+    const at = kind === 'in-file' ? landsAt(value, fs) : undefined;
+    if (at !== undefined && !inputs.has(at)) inputs.set(at, flag);
+  }
   const seen = new Map<string, { flag: string; kind: PathKind }>();
-  for (const [flag, value, kind] of outputs) {
+  for (const [flag, value, kind] of paths) {
     if (kind === 'in-file') continue;
     const at = landsAt(value, fs);
+    const input = inputs.get(at);
+    if (input !== undefined)
+      throw new UsageError(
+        `--${flag} ${quote(value)} is the file --${input} reads: the run would write over its own input; give --${flag} another name`,
+      );
     const other = seen.get(at);
     if (other && (other.kind === 'out-file' || kind === 'out-file')) {
       const noun = other.kind === kind ? 'file' : 'path';

@@ -7,6 +7,7 @@ import { formatHelp } from './help.js';
 import { noteRunning } from './interrupt.js';
 import { parseCommand, type ParseOptions } from './parse.js';
 import { checkAbEnvironment } from '../util/ab-env.js';
+import { checkEnvironmentValues } from './environment.js';
 import { ResumeMismatchError, showSetting } from '../util/run-settings.js';
 import type { CommandSpec } from './spec.js';
 
@@ -56,8 +57,10 @@ export async function runCommand(
     io.out(`wgnas ${packageVersion()}\n`);
     return null;
   }
-  // A bad A/B switch (read by the kernels only at their first dispatch) is refused before any work.
+  // A bad A/B switch (read by the kernels only at their first dispatch), or another variable whose
+  // reader would fall back silently, is refused before any work.
   checkAbEnvironment();
+  checkEnvironmentValues();
   // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
   if (p.verbose) setDawnLogSink((line) => io.err(line));
   noteRunning(spec.name, p.mode, p.values);

@@ -8,7 +8,7 @@
  *      or 'none' for no such root: how the tests check that a clone without ../shared works);
  *   4. the data/ folder shipped inside the package (the small tables the commands need).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../util/cache-dir.js';
@@ -43,7 +43,7 @@ export function isInstalledPackage(root = repoRoot()): boolean {
 /** The development data root (../shared/data beside a checkout, or $WGNAS_SHARED_DATA_DIR), or null. */
 export function sharedDataDir(): string | null {
   const env = process.env.WGNAS_SHARED_DATA_DIR;
-  if (env !== undefined && env !== '') return env === 'none' ? null : resolve(env);
+  if (env !== undefined && env !== '') return env === 'none' ? null : setFolder('WGNAS_SHARED_DATA_DIR', env, " (or 'none')");
   const root = repoRoot();
   return isInstalledPackage(root) ? null : resolve(root, '..', 'shared', 'data');
 }
@@ -58,17 +58,24 @@ export interface DataRoot {
 export function dataRoots(): DataRoot[] {
   const roots: DataRoot[] = [];
   const env = process.env.WGNAS_DATA_DIR;
-  if (env) {
-    // A set but missing $WGNAS_DATA_DIR is a typo to report, not a root to skip silently.
-    if (!existsSync(resolve(env)))
-      throw new DataNotFoundError(`data directory ${resolve(env)} (from $WGNAS_DATA_DIR) does not exist`);
-    roots.push({ dir: resolve(env), origin: '$WGNAS_DATA_DIR' });
-  }
+  if (env) roots.push({ dir: setFolder('WGNAS_DATA_DIR', env), origin: '$WGNAS_DATA_DIR' });
   roots.push({ dir: userDataDir(), origin: 'user cache' });
   const shared = sharedDataDir();
   if (shared) roots.push({ dir: shared, origin: '../shared/data' });
   roots.push({ dir: packagedDataDir(), origin: 'package' });
   return roots;
+}
+
+/**
+ * A data root a variable names, resolved: one set but missing, or a file, is a typo to report, not a
+ * root to skip silently (every lookup would then miss it, and name another root or none).
+ */
+function setFolder(name: string, value: string, or = ''): string {
+  const dir = resolve(value);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st) throw new DataNotFoundError(`data directory ${dir} (from $${name}) does not exist`);
+  if (!st.isDirectory()) throw new DataNotFoundError(`$${name} must name a folder${or}; ${dir} is not one`);
+  return dir;
 }
 
 export class DataNotFoundError extends UserFacingError {

@@ -193,15 +193,21 @@ function subgroupMatrixConfigsOf(info: GPUAdapterInfo): AdapterReport['subgroupM
   }));
 }
 
+/** The Dawn flags the environment set (dawn()), for the no-adapter messages: a wrong one is the likely cause. */
+function dawnFlagsFromEnv(): string {
+  const set = ['WGNAS_ADAPTER', 'WGNAS_BACKEND', 'WGNAS_DAWN_FLAGS'].filter((k) => process.env[k]);
+  return set.length ? ` with ${set.map((k) => `${k}='${process.env[k]!.slice(0, 80)}'`).join(', ')}` : '';
+}
+
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null;
   try {
     adapter = await requestAdapter();
   } catch (e) {
     if (e instanceof DawnUnavailableError) throw e;
-    throw new NoAdapterError(`Dawn could not enumerate adapters: ${(e as Error).message}`);
+    throw new NoAdapterError(`Dawn could not enumerate adapters${dawnFlagsFromEnv()}: ${(e as Error).message}`);
   }
-  if (!adapter) throw new NoAdapterError('Dawn found no Vulkan/Metal/D3D adapter on this machine');
+  if (!adapter) throw new NoAdapterError(`Dawn found no Vulkan/Metal/D3D adapter on this machine${dawnFlagsFromEnv()}`);
   const info = adapter.info;
   const description = info.description || info.device || '';
   const isSoftware = isSoftwareAdapter(info);

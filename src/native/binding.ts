@@ -234,7 +234,8 @@ export function loadNative(): NativeBinding {
     const hint = /libdnnl|libXNNPACK|libpthreadpool|libgomp/.test(msg)
       ? '; a shared library is missing: install libdnnl2 (and libxnnpack0 if built with XNNPACK) or rebuild'
       : `; rebuild with ${nativeBuildCommand()}`;
-    throw new NativeUnavailableError(`${path} failed to load: ${msg}${hint}`);
+    const from = env && path === resolve(env) ? ' (from WGNAS_NATIVE_PATH)' : '';
+    throw new NativeUnavailableError(`${path}${from} failed to load: ${msg}${hint}`);
   }
   cached = {
     nowNs: () => raw.nowNs(),

@@ -58,8 +58,22 @@ function uploadBatch(p: SearchParts, stream: BatchSource, x: Float32Array, b: { 
   }
 }
 
-/** α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. */
-function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts): void {
+/**
+ * α after an Adam update must stay finite: otherwise gate sampling fails far from the cause. A
+ * validation loss `ce`, or α's gradients `grads`, that are not finite mean the weights diverged
+ * (their last updates, with --lr, made them so; Adam turns finite gradients into steps of about its
+ * rate): that flag is named, not --arch-lr.
+ */
+function checkAlpha(alpha: Float32Array[], key: number, p: SearchParts, ce: number, grads: readonly number[][] = []): void {
+  const weights = { value: p.cfg.weightLr, flag: '--lr' };
+  if (!Number.isFinite(ce))
+    throw new TrainingDivergedError(`architecture step ${key + 1}`, `the validation loss is ${ce}`, weights);
+  if (grads.some((g) => g.some((v) => !Number.isFinite(v))))
+    throw new TrainingDivergedError(
+      `architecture step ${key + 1}`,
+      "the architecture gradients are not finite (the network's weights diverged)",
+      weights,
+    );
   if (alpha.some((a) => a.some((v) => !Number.isFinite(v)))) {
     throw new TrainingDivergedError(`architecture step ${key + 1}`, 'the architecture logits α are not finite', {
       value: p.cfg.arch.lr,
@@ -141,7 +155,7 @@ export async function gradientArchStep(p: SearchParts, alpha: Float32Array[], ke
   gates.forEach((g, bIdx) => {
     if (old && !frozen[bIdx]) rescaleTwoPath(next[bIdx], g.involved, old[bIdx]);
   });
-  checkAlpha(next, key, p);
+  checkAlpha(next, key, p, ce, grads);
   return { alpha: next, objective, ce };
 }
 
@@ -190,13 +204,9 @@ export async function reinforceArchStep(
   }
   const u = reinforceUpdate(alpha, samples, baseline, cfg.baselineDecay);
   const next = await p.adam.update(alpha, u.grads);
-  checkAlpha(next, key, p);
-  return {
-    alpha: next,
-    baseline: u.baseline,
-    objective: u.meanReward,
-    ce: samples.reduce((s, x) => s + x.ce, 0) / K,
-  };
+  const ce = samples.reduce((s, x) => s + x.ce, 0) / K;
+  checkAlpha(next, key, p, ce);
+  return { alpha: next, baseline: u.baseline, objective: u.meanReward, ce };
 }
 
 /** The validation batches evaluateChoices draws: batchAt(EVAL_BATCH_BASE + k), k < batches. */

@@ -5,7 +5,18 @@
  * work would show GPU_REACHED / NATIVE_REACHED. No output file may appear.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,6 +28,7 @@ import {
   NET,
   refusalProblems,
   TABLE,
+  tinyNb201,
   TRAIN_IMAGES,
   wgnasInProcess,
 } from '../helpers/cli.js';
@@ -64,6 +76,18 @@ symlinkSync(FAKE_DEV, join(root, 'hist-1.json'));
 const REDIS = ['--budget-madds', '3M', '--redis', 'redis://127.0.0.1:1', '--seeds', '1,2'];
 // '{seed}' in a directory: e-1/ and e-2/ exist (no 'e-{seed}/'), f-2/ is missing.
 for (const d of ['e-1', 'e-2', 'f-1']) mkdirSync(join(root, d));
+
+// Inputs that a case also names as an output (copies, written in beforeAll: a broken check would
+// write over them, and the last test checks they are as written).
+const ARCHS_IN = join(root, 'archs-in.txt');
+const ARCHS_LINK = join(root, 'archs-link.txt');
+const SPACE_IN = join(root, 'space-in.json');
+const SPACE_YAML_IN = join(root, 'space-in.yaml');
+const TABLE_IN = join(root, 'table-in.yaml');
+const NET_IN = join(root, 'net-in.config');
+const REPORT_IN = join(root, 'report-in.json');
+const INPUTS = [ARCHS_IN, SPACE_IN, SPACE_YAML_IN, TABLE_IN, NET_IN, REPORT_IN];
+const TRAIN_OUT = join(outDir, 'train');
 
 const c = (code: 1 | 2, match: RegExp, ...argv: string[]): Case => ({ argv, code, match });
 const c2 = (match: RegExp, ...argv: string[]) => c(2, match, ...argv);
@@ -739,8 +763,94 @@ const CASES: Record<string, Case[]> = {
     c2(/--out .*no-such-dir does not exist/, 'evolve-space', '--hand-designed', '--out', MISSING),
     c2(/unknown option --budget for 'wgnas evolve-space'; did you mean --budget-madds\?/, 'evolve-space', '--budget', '3M'),
   ],
+  // An output that lands on an input of the same run, in any spelling: refused before it is read.
+  'output is an input': [
+    c2(
+      /^wgnas score: --out '[^']*archs-in\.txt' is the file --archs reads: the run would write over its own input; give --out another name\n$/,
+      ...['score', '--archs', ARCHS_IN, '--out', ARCHS_IN],
+    ),
+    c2(
+      /--out '[^']*\/\.\/archs-in\.txt' is the file --archs reads/,
+      'score',
+      '--archs',
+      ARCHS_IN,
+      '--out',
+      `${root}/./archs-in.txt`,
+    ),
+    c2(/--out '[^']*archs-link\.txt' is the file --archs reads/, 'score', '--archs', ARCHS_IN, '--out', ARCHS_LINK),
+    c2(/--kernel-profile '[^']*' is the file --archs reads/, 'score', '--archs', ARCHS_IN, '--kernel-profile', ARCHS_IN),
+    c2(
+      /--out '[^']*' is the file --space-file reads/,
+      'search',
+      '--space-file',
+      SPACE_IN,
+      '--budget-madds',
+      '3M',
+      '--out',
+      SPACE_IN,
+    ),
+    c2(
+      /--evaluated '[^']*' is the file --space-file reads/,
+      ...['search', '--space-file', SPACE_IN, '--budget-madds', '3M', '--evaluated', SPACE_IN],
+    ),
+    c2(
+      /--out '[^']*' is the file --latency-table reads/,
+      'proxyless',
+      '--latency-table',
+      TABLE_IN,
+      '--target-ms',
+      '40',
+      '--out',
+      TABLE_IN,
+    ),
+    c2(
+      /--plot '[^']*' is the file --space-file reads/,
+      'proxyless',
+      '--space-file',
+      SPACE_IN,
+      '--target-madds',
+      '3',
+      '--plot',
+      SPACE_IN,
+    ),
+    c2(/--out '[^']*' is the file --net reads/, 'export', '--net', NET_IN, '--out', NET_IN),
+    c2(/--json '[^']*' is the file --compare reads/, 'bench', 'matmul', '--compare', REPORT_IN, '--json', REPORT_IN),
+    c2(
+      /--out '[^']*' is the file --space-file reads/,
+      'profile',
+      '--space-file',
+      SPACE_YAML_IN,
+      '--out',
+      SPACE_YAML_IN,
+      '--force',
+    ),
+  ],
+  // The training set's fallback note waits for the checks: a refusal stays one line.
+  train: [
+    c2(
+      new RegExp(`^wgnas train: --train-images 100000000: cifar10 has ${N} training images\n$`),
+      ...['train', ...tinyNb201(ARCH), '--device', 'cpu', '--out', TRAIN_OUT, '--train-images', '100000000'],
+    ),
+    c2(
+      /^wgnas train: --test-images 100000000: cifar10 has \d+ test images\n$/,
+      ...['train', ...tinyNb201(ARCH), '--device', 'cpu', '--out', TRAIN_OUT, '--test-images', '100000000'],
+    ),
+    c2(
+      /^wgnas train: --val 100000000 leaves -\d+ of the \d+ training images/,
+      ...['train', ...tinyNb201(ARCH), '--device', 'cpu', '--out', TRAIN_OUT, '--val', '100000000'],
+    ),
+  ],
   profile: [
     ...common('profile', ['--out', join(outDir, 't.yaml')]),
+    c2(
+      /^wgnas profile: --target: port must be 1 to 65535, got 99999 in 'ssh:\/\/h:99999'\n$/,
+      'profile',
+      '--out',
+      OUT,
+      '--target',
+      'ssh://h:99999',
+    ),
+    c2(/--target: port must be 1 to 65535, got 0 /, 'profile', '--out', OUT, '--target', 'ssh://user@[::1]:0'),
     c2(/--out FILE is required/, 'profile'),
     c2(/--out FILE is required/, 'profile', '--repeats', '3'),
     ...badOutputs('profile', 'out', []),
@@ -933,7 +1043,16 @@ beforeAll(async () => {
   symlinkSync(join(root, 'no-such-ck'), join(root, 'dangling'));
   const r = await wgnasInProcess(['evolve-space', '--hand-designed', '--out', hand]);
   expect(r.code, r.err).toBe(0);
+  writeFileSync(ARCHS_IN, `${ARCH}\n`);
+  symlinkSync(ARCHS_IN, ARCHS_LINK);
+  copyFileSync(hand, SPACE_IN);
+  copyFileSync(hand, SPACE_YAML_IN);
+  copyFileSync(TABLE, TABLE_IN);
+  copyFileSync(NET, NET_IN);
+  writeFileSync(REPORT_IN, '{}');
+  inputsBefore = INPUTS.map((f) => readFileSync(f, 'utf8'));
 });
+let inputsBefore: string[] = [];
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const total = Object.values(CASES).reduce((n, cs) => n + cs.length, 0);
@@ -980,5 +1099,10 @@ describe(`bad input (${total} cases)`, () => {
     expect(lstatSync(FAKE_DEV).isFIFO() || lstatSync(FAKE_DEV).isCharacterDevice()).toBe(true);
     expect(lstatSync(TO_DEV).isSymbolicLink()).toBe(true);
     expect(existsSync(join(root, 'no-such-ck'))).toBe(false);
+  });
+
+  it('left the inputs named as outputs as they were', () => {
+    expect(INPUTS.map((f) => readFileSync(f, 'utf8'))).toEqual(inputsBefore);
+    expect(lstatSync(ARCHS_LINK).isSymbolicLink()).toBe(true);
   });
 });

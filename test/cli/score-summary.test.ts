@@ -2,7 +2,7 @@
  * What `wgnas score` says at its end and before its work on the CPU: the final line gives the first
  * cell's time (one-time setup included) apart from the mean of the others, which the --out rows
  * bear out, and the pool's peak (also in --kernel-profile's JSON); `--procs N` whose N processes
- * exceed this machine's memory is refused in one line before any work, and exceeding what is
+ * (or one process) exceed this machine's memory is refused in one line before any work, and exceeding what is
  * available now is a warning (the machine's memory through the WGNAS_TEST_MEMORY_BYTES hook).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -138,6 +138,27 @@ describe('wgnas score on the CPU', () => {
     // A process may score every shard before the other is up: the first passes are those of the processes that scored.
     expect(warned.err).toMatch(
       /; time_ms: each process's first pass [\d.]+ ms\/cell \([12] cells?, setup included\), then [\d.]+ ms\/cell over [23] cells; pool peak \d+ MiB held per process/,
+    );
+  });
+
+  it('one process above the machine: refused in one line naming what sizes it, before any work', async ({ skip }) => {
+    if (!available()) return skip();
+    const out = join(tmp, 'one.csv');
+    process.env.WGNAS_TEST_MEMORY_BYTES = `${16 * MiB},${32 * MiB}`;
+    const refused = await wgnasInProcess([...SAMPLE, '--out', out]);
+    expect(
+      refusalProblems(
+        refused,
+        2,
+        /^wgnas score: scoring: up to about \d+ MiB at --batch 8, --channels 16 and --cells-per-stage 1, more than this machine's 32 MiB: give a smaller --batch, --channels or --cells-per-stage$/m,
+      ),
+    ).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+    process.env.WGNAS_TEST_MEMORY_BYTES = `${16 * MiB},${64 * GiB}`;
+    const warned = await wgnasInProcess([...SAMPLE, '--out', out]);
+    expect(warned.code, warned.err).toBe(0);
+    expect(warned.err).toMatch(
+      /^warning: scoring: up to about \d+ MiB at --batch 8, .* more than the 16 MiB available now \(of 64\.0 GiB\): it may swap$/m,
     );
   });
 

@@ -108,19 +108,31 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   // their share of the cores. A queue's workers compute with --cpu-threads, else each with its own.
   const threads = v.redis ? queuedThreadsOf(device, v) : cpuThreadsOf(device, v, v.procs);
   // Each process's pool grows to the largest cell's working set (1.5 GiB at --batch 64), times the
-  // cells of a fixed --group (auto is 1 on the CPU): N of them must fit.
-  if (device === 'cpu' && v.procs > 1 && !v.redis) {
+  // cells of a fixed --group (auto is 1 on the CPU): N of them must fit; one too (--channels 256
+  // --cells-per-stage 32 at --batch 64 is estimated at about 116 GiB).
+  if (device === 'cpu' && !v.redis) {
     const g = group === 'auto' ? 1 : group;
     const smaller = g > 1 ? 'a smaller --batch or --group' : 'a smaller --batch';
+    const net = nb201NetFor(opts.batch, opts.net);
+    const eachBytes = scoringProcessBytes(net, v.batch, proxies, g);
     checkMemory(
-      {
-        flag: `--procs ${v.procs}`,
-        n: v.procs,
-        noun: 'scoring processes',
-        eachBytes: scoringProcessBytes(nb201NetFor(opts.batch, opts.net), v.batch, proxies, g),
-        at: g > 1 ? `at --batch ${v.batch} and --group ${g}` : `at --batch ${v.batch}`,
-        fewer: (fits) => (fits > 1 ? `give --procs ${fits} or fewer, or ${smaller}` : `give ${smaller}, in one process`),
-      },
+      v.procs > 1
+        ? {
+            flag: `--procs ${v.procs}`,
+            n: v.procs,
+            noun: 'scoring processes',
+            eachBytes,
+            at: g > 1 ? `at --batch ${v.batch} and --group ${g}` : `at --batch ${v.batch}`,
+            fewer: (fits) => (fits > 1 ? `give --procs ${fits} or fewer, or ${smaller}` : `give ${smaller}, in one process`),
+          }
+        : {
+            flag: 'scoring',
+            n: 1,
+            noun: 'scoring process',
+            eachBytes,
+            at: `at --batch ${v.batch}${g > 1 ? `, --group ${g}` : ''}, --channels ${net.channels} and --cells-per-stage ${net.cellsPerStage}`,
+            fewer: () => `give ${g > 1 ? 'a smaller --batch, --group' : 'a smaller --batch'}, --channels or --cells-per-stage`,
+          },
       io,
     );
   }

@@ -58,22 +58,22 @@ type Values = ValuesOf<typeof TRAIN_OPTIONS>;
 
 /**
  * A split of --dataset at the network's resolution, cut to --train-images / --test-images; `subset`:
- * the CIFAR-10 subset read instead of the release, named by where it came from (openDataset).
+ * the CIFAR-10 subset read instead of the release, named by where it came from (openDataset), and
+ * `note` its fallback note, which the caller prints once the command line has passed its checks (a
+ * refusal stays one line).
  */
 async function openSplit(
   values: Values,
   split: 'train' | 'test',
   size: number,
-  ctx: RunContext,
-): Promise<{ ds: ImageDataset; subset: string | undefined }> {
+): Promise<{ ds: ImageDataset; subset: string | undefined; note: string | undefined }> {
   const { ds, note, subset } = await openDataset(parseDatasetSpec(values.dataset), split, { size });
-  if (note && split === 'train') ctx.io.err(`${note}\n`);
   const flag = split === 'train' ? 'train-images' : 'test-images';
   const want = values[flag];
-  if (want === undefined) return { ds, subset };
+  if (want === undefined) return { ds, subset, note };
   if (want > ds.count)
     throw new UsageError(`--${flag} ${want}: ${ds.name} has ${ds.count} ${split === 'train' ? 'training' : 'test'} images`);
-  return { ds: firstImages(ds, want), subset };
+  return { ds: firstImages(ds, want), subset, note };
 }
 
 /** The dataset as the outputs name it: a subset said as such (and whose), with the images used (a full cifar10 is another). */
@@ -138,8 +138,8 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   // Network and data are checked before the device opens.
   const probe = trainNetwork(values, 1);
   const size = networkInputSize(probe);
-  const { ds: trainSplit, subset } = await openSplit(values, 'train', size, ctx);
-  const { ds: test } = await openSplit(values, 'test', size, ctx);
+  const { ds: trainSplit, subset, note: dataNote } = await openSplit(values, 'train', size);
+  const { ds: test } = await openSplit(values, 'test', size);
   const dataset = datasetLabel(trainSplit, test, subset);
   // --val N: held out of the training images (class-balanced, seeded), the best epoch chosen on them.
   const valN = values.val;
@@ -231,6 +231,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
         `--resume: the run in ${ckDir} trained without --val; give the saved settings, or --force to start over`,
       );
     if (ck) checkTrainCheckpoint(ck, settings, ckDir);
+    if (dataNote) io.err(`${dataNote}\n`);
     if (staleNote) io.err(staleNote);
     if (ck) io.err(await sampledDataNote(images, imagesNow, ckDir));
     // The report's provenance, kept beside the checkpoints meanwhile (a resume adds itself; written below).

@@ -19,6 +19,9 @@ export function targetProblem(v: string): string | undefined {
     return 'adb:// targets are not supported (the profiler is built for glibc Linux; Android needs an NDK build): use ssh://[user@]host[:port]';
   if (!/^ssh:\/\/([A-Za-z0-9._-]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?\/?$/.test(v))
     return `must look like ssh://[user@]host[:port], got '${v.slice(0, 80)}'`;
+  const port = /:(\d+)\/?$/.exec(v.replace(/\[[^\]]*\]/, ''))?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535))
+    return `port must be 1 to 65535, got ${port} in '${v.slice(0, 80)}'`;
   return undefined;
 }
 
