@@ -10,6 +10,7 @@ import { checkAbEnvironment } from '../util/ab-env.js';
 import { checkEnvironmentValues } from './environment.js';
 import { ResumeMismatchError, showSetting } from '../util/run-settings.js';
 import type { CommandSpec } from './spec.js';
+import { UsageError } from './errors.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -59,7 +60,12 @@ export async function runCommand(
   }
   // A bad A/B switch (read by the kernels only at their first dispatch), or another variable whose
   // reader would fall back silently, is refused before any work.
-  checkAbEnvironment();
+  try {
+    checkAbEnvironment();
+  } catch (e) {
+    // The same exit code as the other environment refusals: the command line (its environment) is wrong.
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
   checkEnvironmentValues();
   // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
   if (p.verbose) setDawnLogSink((line) => io.err(line));

@@ -82,6 +82,10 @@ describe('variables read with a fallback', () => {
         /^wgnas score: WGNAS_SHADER_DIR '[^']*empty' holds no elementwise\.wgsl: name the package's shaders\/ folder, or unset it\n$/,
       ],
       ['WGNAS_SHADER_DIR', join(tmp, 'nope'), /WGNAS_SHADER_DIR '[^']*nope' holds no elementwise\.wgsl/],
+      // The A/B switches (checkAbEnvironment) exit with the same code.
+      ['WGNAS_CONV_CORE', 'fast', /^wgnas score: [^\n]*WGNAS_CONV_CORE[^\n]*'fast'[^\n]*\n$/],
+      ['WGNAS_BN_WG', '100', /^wgnas score: [^\n]*WGNAS_BN_WG[^\n]*\n$/],
+      ['WGNAS_BN_PLAN', 'both', /^wgnas score: [^\n]*WGNAS_BN_PLAN[^\n]*'both'[^\n]*\n$/],
     ];
     const failures: string[] = [];
     for (const [name, value, match] of cases) {
