@@ -37,10 +37,39 @@ export const LARGEST_NB201_CELL: Nb201Cell = { edges: new Array(NB201_NUM_EDGES)
  * together (score --group G), each group's working set held at once, in either --group-mode
  * (WRCor on a small net at G = 4: 3.7x one cell's pool separate, 4.8x stacked, 1.6x and 1.2x under this).
  */
-export function scoringProcessBytes(net: Nb201NetConfig, n: number, proxies: readonly string[], group = 1): number {
+export function scoringProcessBytes(
+  net: Nb201NetConfig,
+  n: number,
+  proxies: readonly string[],
+  group = 1,
+  /** The cells the run scores, when known: its largest one's working set (default: the largest of the space). */
+  selection?: readonly Nb201Cell[],
+): number {
   if (resolveProxies(proxies).every((p) => p.unit.pass === staticPass)) return PROCESS_BASE_BYTES;
-  const cells = new Array<Nb201Cell>(Math.max(1, group)).fill(LARGEST_NB201_CELL);
+  // Estimated with the backward pass whatever the proxies: a forward-only estimate fell ~3 % short
+  // of naswot's pool on a light cell (its records and sign codes), so it is not an upper bound.
+  const largest = largestCell(selection, net, n);
+  const cells = new Array<Nb201Cell>(Math.max(1, group)).fill(largest);
   return PROCESS_BASE_BYTES + Math.round(POOL_SLACK * stackedGroupBytes(cells, net, n, { backward: true }));
+}
+
+/** Beyond this many cells the selection is taken to hold the space's largest (cheaper than planning each). */
+const MAX_CELLS_PLANNED = 2000;
+
+/** The cell of `selection` with the largest working set (LARGEST_NB201_CELL for none or a large one). */
+function largestCell(selection: readonly Nb201Cell[] | undefined, net: Nb201NetConfig, n: number): Nb201Cell {
+  if (!selection?.length || selection.length > MAX_CELLS_PLANNED) return LARGEST_NB201_CELL;
+  let best = selection[0];
+  let bestBytes = -1;
+  const seen = new Set<string>();
+  for (const c of selection) {
+    const key = c.edges.join(',');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const b = stackedGroupBytes([c], net, n, { backward: true });
+    if (b > bestBytes) [best, bestBytes] = [c, b];
+  }
+  return best;
 }
 
 /** The largest pool figures a run has seen (a scorer's, after each pass). */

@@ -92,6 +92,28 @@ describe('a scoring process: its pool peak and the estimate', () => {
       expect((await poolOf(['wrcor'], sampleCell(rng))).peak.peakBytesInUse).toBeLessThanOrEqual(largest);
   });
 
+  it("a known selection: its largest cell's estimate still holds the pool, and lies under the space's largest", async ({
+    skip,
+  }) => {
+    if (!available()) return skip();
+    const rng = new Rng(11);
+    for (const proxies of [['wrcor'], ['naswot']]) {
+      for (let i = 0; i < 3; i++) {
+        const cell = sampleCell(rng);
+        const held = (await poolOf(proxies, cell)).peak.peakBytesAllocated;
+        const estimate = scoringProcessBytes(net, BATCH, proxies, 1, [cell]) - PROCESS_BASE_BYTES;
+        expect(estimate, `${proxies[0]} ${cell.edges.join(',')}`).toBeGreaterThanOrEqual(held);
+        expect(estimate).toBeLessThanOrEqual(scoringProcessBytes(net, BATCH, proxies) - PROCESS_BASE_BYTES);
+      }
+    }
+    // A selection holding the largest cell is estimated as the space.
+    const light = { edges: new Array(6).fill('skip_connect') };
+    expect(scoringProcessBytes(net, BATCH, ['wrcor'], 1, [light, LARGEST_NB201_CELL])).toBe(
+      scoringProcessBytes(net, BATCH, ['wrcor']),
+    );
+    expect(scoringProcessBytes(net, BATCH, ['wrcor'], 1, [light])).toBeLessThan(scoringProcessBytes(net, BATCH, ['wrcor']));
+  });
+
   it('params and flops run no network: the process alone; the estimate grows with the batch', () => {
     expect(scoringProcessBytes(net, 64, ['params', 'flops'])).toBe(PROCESS_BASE_BYTES);
     const at = (n: number) => scoringProcessBytes(net, n, ['wrcor']) - PROCESS_BASE_BYTES;

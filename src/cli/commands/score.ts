@@ -107,14 +107,14 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   // The CPU backend's threads change the scores (slightly): recorded, and --procs children get
   // their share of the cores. A queue's workers compute with --cpu-threads, else each with its own.
   const threads = v.redis ? queuedThreadsOf(device, v) : cpuThreadsOf(device, v, v.procs);
-  // Each process's pool grows to the largest cell's working set (1.5 GiB at --batch 64), times the
-  // cells of a fixed --group (auto is 1 on the CPU): N of them must fit; one too (--channels 256
-  // --cells-per-stage 32 at --batch 64 is estimated at about 116 GiB).
+  // Each process's pool grows to the largest selected cell's working set (1.5 GiB at --batch 64 for
+  // the all-3x3 cell), times the cells of a fixed --group (auto is 1 on the CPU): N of them must fit;
+  // one too (that cell at --channels 256 --cells-per-stage 32, --batch 64: about 116 GiB).
   if (device === 'cpu' && !v.redis) {
     const g = group === 'auto' ? 1 : group;
     const smaller = g > 1 ? 'a smaller --batch or --group' : 'a smaller --batch';
     const net = nb201NetFor(opts.batch, opts.net);
-    const eachBytes = scoringProcessBytes(net, v.batch, proxies, g);
+    const eachBytes = scoringProcessBytes(net, v.batch, proxies, g, cells);
     checkMemory(
       v.procs > 1
         ? {
