@@ -29,7 +29,13 @@
 # The all-cells scoring run is cut by its limit on purpose when the GPU is too slow for all 15625
 # cells: it streams its rows, and the summary counts what is there.
 set -uo pipefail
-out="${SUITE_OUT:-${OUT:-out/device-suite}}"; mkdir -p "$out"
+out="${SUITE_OUT:-${OUT:-out/device-suite}}"
+# A rerun on the same (warm) machine finds the last run's files, among them the all-cells CSV cut on
+# purpose, which score refuses as interrupted: the last run is moved aside whole, never mixed in.
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then
+  prev="$out.prev-$(date -u +%Y%m%dT%H%M%S)"; mv "$out" "$prev" && echo "suite: the last run's $out moved to $prev" >&2
+fi
+mkdir -p "$out"
 size="${SUITE_SIZE:-large}"
 [ "$size" = tiny ] && budget="${SUITE_BUDGET_S:-100000}" || budget="${SUITE_BUDGET_S:-550}"
 if [ "$size" = tiny ]; then
