@@ -8,13 +8,13 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { DelayedError, type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Backend, type DeviceKind, gpuOf } from '../backend/index.js';
 import { openDataset, parseDatasetSpec } from '../data/dataset-spec.js';
 import { proxyMinibatch } from '../data/image-dataset.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
-import { parseArch } from '../spaces/nb201.js';
+import { type Nb201Cell, parseArch } from '../spaces/nb201.js';
 import { killPoint } from '../util/durable.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
 import { codeVersion } from './code-version.js';
@@ -53,6 +53,12 @@ export interface WorkerOptions {
   concurrency: number;
   /** Told about each job, about connection trouble and about a --group auto group halved (the CLI prints it). */
   onEvent?: (line: string) => void;
+  /**
+   * Why this worker can never run a score job (a CPU worker's memory against the job's network:
+   * cli/commands/worker.ts), or null. Asked before any work; the job then fails for good, not
+   * retried: each worker taking it would be killed by the OOM killer and hand it to the next.
+   */
+  cannotScore?: (settings: ScoreSettings, cells: readonly Nb201Cell[]) => string | null;
 }
 
 export interface WorkerHandle {
@@ -142,6 +148,8 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const scoreJob = async (job: Job<QueueJobData, ScoreJobResult>, slot: Slot): Promise<ScoreJobResult> => {
     const { settings, archs, keys } = job.data as ScoreJobData;
     const cells = archs.map((a) => parseArch(a));
+    const never = o.cannotScore?.(settings, cells);
+    if (never) throw new UnrecoverableError(never);
     const scorer = await scorerFor(slot, settings);
     const have = await store.getMany(keys);
     const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));

@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
+import type { ScoreSettings } from '../../queue/jobs.js';
 import { startWorker } from '../../queue/worker.js';
+import type { Nb201Cell } from '../../spaces/nb201.js';
 import { scoringProcessBytes, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { deviceOf, openDevice } from '../device.js';
-import { checkMemory } from '../memory-check.js';
+import { checkMemory, machineMemory, memoryVerdict } from '../memory-check.js';
 import { checkRedis } from '../redis.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import type { ValuesOf } from '../spec.js';
@@ -23,11 +26,37 @@ function stopSignals(onForce: () => void): Promise<string> {
   });
 }
 
+/**
+ * Why a CPU worker running `concurrency` jobs at once can never score a job of `s` and `cells`:
+ * their largest cell's estimated peak (as `score --device cpu` refuses it before any work), times
+ * the job slots, above this machine's physical memory; null when it fits (or only swaps).
+ */
+function cpuJobTooBig(s: ScoreSettings, cells: readonly Nb201Cell[], concurrency: number): string | null {
+  // --group auto is 1 on the CPU; the class count (the job's dataset's) barely moves the estimate.
+  const group = s.group === 'auto' ? 1 : s.group;
+  const net = { ...NB201_DEFAULT, channels: s.channels, cellsPerStage: s.cellsPerStage };
+  const v = memoryVerdict(
+    {
+      flag: `CPU worker on ${hostname()}${concurrency > 1 ? ` (--concurrency ${concurrency})` : ''}`,
+      n: concurrency,
+      noun: 'scoring jobs',
+      eachBytes: scoringProcessBytes(net, s.batchSize, s.proxies, group, cells),
+      at: `at --batch ${s.batchSize}${group > 1 ? ` --group ${group}` : ''} --channels ${s.channels} --cells-per-stage ${s.cellsPerStage}`,
+      // The submitter's line holds the job's first arch before it and is cut at 400 characters: the advice last.
+      fewer: (fits) =>
+        `not retried; ${fits >= 1 ? `use workers with --concurrency ${fits} or fewer, or ` : ''}submit a smaller --batch${group > 1 ? ', --group' : ''}, --channels or --cells-per-stage`,
+    },
+    machineMemory(),
+  );
+  return v?.refuse ? v.line : null;
+}
+
 async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): Promise<void> {
   await checkRedis(v.redis);
   const device = await deviceOf(v);
   // Each job's backend grows its pool to the largest cell's working set; a job's batch is known only
-  // when it comes, so at the default one this is a warning, never a refusal.
+  // when it comes, so at the default one this is a warning, never a refusal (each job that cannot
+  // fit is failed as it comes: cpuJobTooBig).
   if (device === 'cpu' && v.concurrency > 1) {
     const batch = ZERO_SHOT_DEFAULTS.batchSize;
     checkMemory(
@@ -49,6 +78,7 @@ async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): P
     namespace: v.queue,
     device,
     concurrency: v.concurrency,
+    cannotScore: device === 'cpu' ? (s, cells) => cpuJobTooBig(s, cells, v.concurrency) : undefined,
     openBackend: async () => {
       const b = await openDevice(device, v, io);
       return b;
