@@ -219,7 +219,8 @@ export class QueueClient<R = StoredResult> {
         const job = await this.queue.getJob(id);
         const { noun, items } = jobItems(s.data);
         throw new QueueJobFailedError(
-          `job ${id} (${items.length} ${noun}${items.length > 1 ? 's' : ''}, first ${items[0]}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${job?.failedReason ?? 'no reason recorded'} (wgnas queue status lists failed jobs)`,
+          // The reason before the job's architectures: a long line is cut at its end.
+          `job ${id} failed after ${job?.attemptsMade ?? '?'} attempt(s): ${job?.failedReason ?? 'no reason recorded'} (${items.length} ${noun}${items.length > 1 ? 's' : ''}, first ${items[0]}; wgnas queue status lists failed jobs)`,
         );
       }
       // Results are stored before a job completes, so a job gone without them was lost with Redis's data.
