@@ -14,7 +14,7 @@
  * members ranking A>B>X>Y, A>B>X>Y and B>X>Y>A put A above B two to one, yet B's ranks sum higher
  * (7/3 against 2); the majority (Copeland) ranks A first.
  */
-import { borda, copeland, copelandLast, fractionBelow } from '../util/ranks.js';
+import { borda, copeland, copelandLast, finiteOrLowest, fractionBelow } from '../util/ranks.js';
 import { defineAggregator, type ScoreRow } from './define.js';
 
 const MEMBERS = ['wrcor', 'synflow', 'jacob_cov'] as const;
@@ -43,13 +43,12 @@ export function voteMajorityScores(rows: ReadonlyArray<Record<string, number>>, 
  * steer the search to the top and a NaN would count below nothing.
  */
 function voteLatest(rows: readonly ScoreRow[]): number {
-  const low = (x: number) => (Number.isFinite(x) ? x : -Infinity);
   const last = rows[rows.length - 1];
   let v = 0;
   for (const m of MEMBERS)
     v += fractionBelow(
-      rows.map((r) => low(r[m])),
-      low(last[m]),
+      rows.map((r) => finiteOrLowest(r[m])),
+      finiteOrLowest(last[m]),
     );
   return v / MEMBERS.length;
 }

@@ -127,12 +127,15 @@ export function spearmanRho(a: ArrayLike<number>, b: ArrayLike<number>): PairSta
   return { rho: pearsonOf(ranks(x), ranks(y)), n: x.length, dropped };
 }
 
+/** A score as the rankings order it: a non-finite one (NaN, +-Infinity) at -Infinity, the lowest. */
+export const finiteOrLowest = (v: number): number => (Number.isFinite(v) ? v : -Infinity);
+
 /**
  * Ranks scaled to [0, 1] (0 = lowest, 1 = highest; ties share their average), non-finite values
  * ranked lowest. A single value gets 0.
  */
 export function normalisedRanks(values: readonly number[]): number[] {
-  const r = ranks(values.map((v) => (Number.isFinite(v) ? v : -Infinity)));
+  const r = ranks(values.map(finiteOrLowest));
   const scale = Math.max(1, values.length - 1);
   return r.map((v) => (v - 1) / scale);
 }
@@ -150,7 +153,7 @@ export function borda(columns: ReadonlyArray<readonly number[]>): number[] {
 const lowered = (columns: ReadonlyArray<readonly number[]>, fn: string): Float64Array[] => {
   const len = columns[0]?.length ?? 0;
   if (columns.some((c) => c.length !== len)) throw new RangeError(`${fn}: score columns differ in length`);
-  return columns.map((c) => Float64Array.from(c, (v) => (Number.isFinite(v) ? v : -Infinity)));
+  return columns.map((c) => Float64Array.from(c, finiteOrLowest));
 };
 
 /**
