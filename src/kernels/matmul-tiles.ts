@@ -137,7 +137,7 @@ const tunedTiles = new WeakMap<Gpu, TunedTiles>();
  * file again, so the run computes with what it recorded, whatever the cache holds by then.
  */
 const recordedTunings = new Map<string, MatmulTuning | null>();
-const recordedKey = (adapter: KernelAdapter) => `${autotuneCachePath()}\n${adapterKeyOf(adapter)}`;
+const recordedKey = (adapter: KernelAdapter, path = autotuneCachePath()) => `${path}\n${adapterKeyOf(adapter)}`;
 
 /**
  * The untuned tile: LARGE_MATMUL_TILE on hardware adapters, SOFTWARE_MATMUL_TILE on software
@@ -252,5 +252,5 @@ export function recordMatmulTuning(gpu: Gpu, tuning: MatmulTuning, path = autotu
   cache.adapters[key] = { ...cache.adapters[key], matmul: tuning };
   writeJsonCache(path, cache);
   tunedTiles.set(gpu, { matmul: pickTile(tuning.tile), conv: plainTile(tuning.plainTile ?? tuning.tile) });
-  recordedTunings.delete(`${path}\n${key}`);
+  recordedTunings.delete(recordedKey(gpu.adapter, path));
 }

@@ -42,7 +42,7 @@ function cpuJobTooBig(s: ScoreSettings, cells: readonly Nb201Cell[], concurrency
       noun: 'scoring jobs',
       eachBytes: scoringProcessBytes(net, s.batchSize, s.proxies, group, cells),
       at: `at --batch ${s.batchSize}${group > 1 ? ` --group ${group}` : ''} --channels ${s.channels} --cells-per-stage ${s.cellsPerStage}`,
-      // The submitter's line holds the job's first arch before it and is cut at 400 characters: the advice last.
+      // What to do last: the submitter's line (reason first, then the job's archs) is cut at 400 characters.
       fewer: (fits) =>
         `not retried; ${fits >= 1 ? `use workers with --concurrency ${fits} or fewer, or ` : ''}submit a smaller --batch${group > 1 ? ', --group' : ''}, --channels or --cells-per-stage`,
     },
