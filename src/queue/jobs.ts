@@ -240,13 +240,14 @@ export function checkPrecision(jobF16: boolean | undefined, workerF16: boolean):
 }
 
 /**
- * A job this worker must not compute (other code, other data, other CPU threads) but another worker may: it goes back
- * to the queue untouched (no try spent) and the refusal shows in the worker's heartbeat.
+ * A job this worker must not compute (other code, other data, other CPU threads, too little memory
+ * while another worker alive has enough) but another worker may: it goes back to the queue
+ * untouched (no try spent) and the refusal shows in the worker's heartbeat.
  */
 export class JobRefusedError extends UserFacingError {
   override readonly name = 'JobRefusedError';
   constructor(
-    readonly reason: 'code' | 'data' | 'threads' | 'precision',
+    readonly reason: 'code' | 'data' | 'threads' | 'precision' | 'memory',
     message: string,
   ) {
     super(message);

@@ -37,7 +37,9 @@ export interface WorkerBeat {
   active: number;
   /** codeVersion() of its checkout. */
   code?: string;
-  /** Jobs it refused (other code or data) and the last refusal: they go back to the queue for another worker. */
+  /** A CPU worker's machine memory (physical), shared by its job slots: other workers leave it the jobs too big for them. */
+  memoryBytes?: number;
+  /** Jobs it refused (other code, data or threads; too big for it while another worker alive has the memory) and the last refusal: they go back to the queue for another worker. */
   refused?: WorkerRefusal;
 }
 
@@ -45,7 +47,7 @@ export interface WorkerRefusal {
   /** Refusals so far (each time it met such a job). */
   count: number;
   job: string;
-  reason: 'code' | 'data' | 'threads' | 'precision';
+  reason: 'code' | 'data' | 'threads' | 'precision' | 'memory';
   /** One line: what differs and what to do. */
   why: string;
   /** The code version the refused job asked for. */

@@ -1,6 +1,7 @@
 /** `wgnas queue status`: jobs waiting/active/failed per queue, the workers alive, failed jobs' errors. */
 import { Queue } from 'bullmq';
 import { DEVICE_CHOICES } from '../backend/select.js';
+import { fmtBytes } from '../util/format.js';
 import { scanKeys } from './client.js';
 import { openRedis } from './connection.js';
 import { jobItems, type QueueJobData } from './jobs.js';
@@ -99,7 +100,7 @@ export function formatStatus(s: QueueStatus): string {
   lines.push(`workers alive: ${s.workers.length}`);
   for (const w of s.workers)
     lines.push(
-      `  ${w.id}  ${w.device} (${w.deviceName})  concurrency ${w.concurrency}  active ${w.active}  jobs done ${w.jobsDone}  archs scored ${w.archsScored}  since ${w.startedAt}`,
+      `  ${w.id}  ${w.device} (${w.deviceName})  concurrency ${w.concurrency}${w.memoryBytes ? `  memory ${fmtBytes(w.memoryBytes)}` : ''}  active ${w.active}  jobs done ${w.jobsDone}  archs scored ${w.archsScored}  since ${w.startedAt}`,
     );
   // A worker refusing jobs is alive but useless to them: say which, why, and what to do.
   const refusing = s.workers.filter((w) => w.refused);

@@ -16,7 +16,9 @@ import { proxyMinibatch } from '../data/image-dataset.js';
 import { NB201_DEFAULT } from '../nn/nb201-net.js';
 import { type Nb201Cell, parseArch } from '../spaces/nb201.js';
 import { killPoint } from '../util/durable.js';
+import { fmtBytes } from '../util/format.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
+import { scanKeys } from './client.js';
 import { codeVersion } from './code-version.js';
 import { openRedis } from './connection.js';
 import { type EvolveRunResult, runEvolveJob } from './evolve-job.js';
@@ -54,11 +56,34 @@ export interface WorkerOptions {
   /** Told about each job, about connection trouble and about a --group auto group halved (the CLI prints it). */
   onEvent?: (line: string) => void;
   /**
-   * Why this worker can never run a score job (a CPU worker's memory against the job's network:
-   * cli/commands/worker.ts), or null. Asked before any work; the job then fails for good, not
-   * retried: each worker taking it would be killed by the OOM killer and hand it to the next.
+   * A CPU worker's memory against the score jobs' networks (cli/commands/worker.ts). A job too big
+   * for this worker is asked of the other workers alive on its device, from their heartbeats: while
+   * one has the memory, the job is refused (back to the queue, no try spent) for it to take; else it
+   * fails for good, not retried: each worker taking it would be killed by the OOM killer and hand it
+   * to the next.
    */
-  cannotScore?: (settings: ScoreSettings, cells: readonly Nb201Cell[]) => string | null;
+  memory?: {
+    /** This machine's physical memory (what a job's slots are set against), in the heartbeat. */
+    bytes: number;
+    /** The check of one job: its estimate made once, then asked of any worker. */
+    scoreJob: (settings: ScoreSettings, cells: readonly Nb201Cell[]) => JobMemoryCheck;
+  };
+}
+
+/** What a job's memory check knows of a worker: this one, or another from its heartbeat. */
+export interface WorkerMemory {
+  host: string;
+  /** Its machine's physical memory. */
+  memoryBytes: number;
+  /** Its job slots, each holding its own backend. */
+  concurrency: number;
+}
+
+export interface JobMemoryCheck {
+  /** Whether `w`'s job slots can each hold the job. */
+  fits(w: WorkerMemory): boolean;
+  /** One line, the reason first: the sizes on `w`, then `outcome` (what became of the job), then what to do. */
+  why(w: WorkerMemory, outcome: string): string;
 }
 
 export interface WorkerHandle {
@@ -96,6 +121,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     archsScored: 0,
     active: 0,
     code: mine,
+    ...(o.memory ? { memoryBytes: o.memory.bytes } : {}),
   };
   const sendBeat = () => void redis.set(beatKey, JSON.stringify(beat), 'PX', 3 * heartbeatMs()).catch(() => {});
 
@@ -145,11 +171,45 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     return scorer;
   };
 
+  // The other workers alive on this device that say their memory (a beat lasts 3 heartbeats).
+  const othersAlive = async (): Promise<Array<WorkerMemory & { id: string }>> => {
+    const keys = (await scanKeys(redis, `${workersKeyPrefix(o.namespace)}*`)).filter((k) => k !== beatKey);
+    return (keys.length ? await redis.mget(...keys) : [])
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as WorkerBeat)
+      .filter((w) => w.device === o.device && w.id !== id && (w.memoryBytes ?? 0) > 0)
+      .map((w) => ({ id: w.id, host: w.host, memoryBytes: w.memoryBytes!, concurrency: Math.max(1, w.concurrency) }));
+  };
+  const memoryOf = (w: WorkerMemory) =>
+    `${fmtBytes(w.memoryBytes)}${w.concurrency > 1 ? ` for --concurrency ${w.concurrency}` : ''}`;
+
+  /**
+   * A job too big for this worker is left to another alive with the memory (refused, as for other
+   * code); with none, failed for good. Asked each time the job comes back, so a job left to a
+   * worker that then died (its beat expires) fails at the next meeting instead of circling.
+   */
+  const checkJobMemory = async (check: JobMemoryCheck, memoryBytes: number): Promise<void> => {
+    const me = { host: hostname(), memoryBytes, concurrency: o.concurrency };
+    if (check.fits(me)) return;
+    const others = await othersAlive();
+    // The most memory per job slot first: the one best placed to take it.
+    others.sort((a, b) => b.memoryBytes / b.concurrency - a.memoryBytes / a.concurrency);
+    const taker = others.find((w) => check.fits(w));
+    if (taker) throw new JobRefusedError('memory', check.why(me, `left queued for ${taker.id}, alive with ${memoryOf(taker)}`));
+    throw new UnrecoverableError(
+      check.why(
+        me,
+        others.length
+          ? `the largest other worker alive, ${others[0].id}, has ${memoryOf(others[0])}, so not retried`
+          : 'no other worker alive, so not retried',
+      ),
+    );
+  };
+
   const scoreJob = async (job: Job<QueueJobData, ScoreJobResult>, slot: Slot): Promise<ScoreJobResult> => {
     const { settings, archs, keys } = job.data as ScoreJobData;
     const cells = archs.map((a) => parseArch(a));
-    const never = o.cannotScore?.(settings, cells);
-    if (never) throw new UnrecoverableError(never);
+    if (o.memory) await checkJobMemory(o.memory.scoreJob(settings, cells), o.memory.bytes);
     const scorer = await scorerFor(slot, settings);
     const have = await store.getMany(keys);
     const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));

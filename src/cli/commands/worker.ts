@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import type { ScoreSettings } from '../../queue/jobs.js';
-import { startWorker } from '../../queue/worker.js';
+import { type JobMemoryCheck, startWorker, type WorkerMemory } from '../../queue/worker.js';
 import type { Nb201Cell } from '../../spaces/nb201.js';
 import { scoringProcessBytes, ZERO_SHOT_DEFAULTS } from '../../zeroshot/index.js';
 import { deviceOf, openDevice } from '../device.js';
@@ -27,28 +26,31 @@ function stopSignals(onForce: () => void): Promise<string> {
 }
 
 /**
- * Why a CPU worker running `concurrency` jobs at once can never score a job of `s` and `cells`:
- * their largest cell's estimated peak (as `score --device cpu` refuses it before any work), times
- * the job slots, above this machine's physical memory; null when it fits (or only swaps).
+ * The memory check of a score job of `s` and `cells` on CPU workers: their largest cell's estimated
+ * peak (as `score --device cpu` refuses a run before any work), times a worker's job slots, against
+ * its machine's physical memory (above it the slots would swap or be killed; what is available now
+ * only warns, and is not known of other workers).
  */
-function cpuJobTooBig(s: ScoreSettings, cells: readonly Nb201Cell[], concurrency: number): string | null {
+function cpuScoreJobMemory(s: ScoreSettings, cells: readonly Nb201Cell[]): JobMemoryCheck {
   // --group auto is 1 on the CPU; the class count (the job's dataset's) barely moves the estimate.
   const group = s.group === 'auto' ? 1 : s.group;
   const net = { ...NB201_DEFAULT, channels: s.channels, cellsPerStage: s.cellsPerStage };
-  const v = memoryVerdict(
-    {
-      flag: `CPU worker on ${hostname()}${concurrency > 1 ? ` (--concurrency ${concurrency})` : ''}`,
-      n: concurrency,
-      noun: 'scoring jobs',
-      eachBytes: scoringProcessBytes(net, s.batchSize, s.proxies, group, cells),
-      at: `at --batch ${s.batchSize}${group > 1 ? ` --group ${group}` : ''} --channels ${s.channels} --cells-per-stage ${s.cellsPerStage}`,
-      // What to do last: the submitter's line (reason first, then the job's archs) is cut at 400 characters.
-      fewer: (fits) =>
-        `not retried; ${fits >= 1 ? `use workers with --concurrency ${fits} or fewer, or ` : ''}submit a smaller --batch${group > 1 ? ', --group' : ''}, --channels or --cells-per-stage`,
-    },
-    machineMemory(),
-  );
-  return v?.refuse ? v.line : null;
+  const eachBytes = scoringProcessBytes(net, s.batchSize, s.proxies, group, cells);
+  const verdict = (w: WorkerMemory, outcome: string) =>
+    memoryVerdict(
+      {
+        flag: `CPU worker on ${w.host}${w.concurrency > 1 ? ` (--concurrency ${w.concurrency})` : ''}`,
+        n: w.concurrency,
+        noun: 'scoring jobs',
+        eachBytes,
+        at: `at --batch ${s.batchSize}${group > 1 ? ` --group ${group}` : ''} --channels ${s.channels} --cells-per-stage ${s.cellsPerStage}`,
+        // What to do last: the submitter's line (reason first, then the job's archs) is cut at 400 characters.
+        fewer: (fits) =>
+          `${outcome}; ${fits >= 1 ? `use workers with --concurrency ${fits} or fewer, or ` : ''}submit a smaller --batch${group > 1 ? ', --group' : ''}, --channels or --cells-per-stage`,
+      },
+      { availableBytes: w.memoryBytes, totalBytes: w.memoryBytes },
+    );
+  return { fits: (w) => !verdict(w, '')?.refuse, why: (w, outcome) => verdict(w, outcome)?.line ?? '' };
 }
 
 async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): Promise<void> {
@@ -78,7 +80,7 @@ async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): P
     namespace: v.queue,
     device,
     concurrency: v.concurrency,
-    cannotScore: device === 'cpu' ? (s, cells) => cpuJobTooBig(s, cells, v.concurrency) : undefined,
+    memory: device === 'cpu' ? { bytes: machineMemory().totalBytes, scoreJob: cpuScoreJobMemory } : undefined,
     openBackend: async () => {
       const b = await openDevice(device, v, io);
       return b;

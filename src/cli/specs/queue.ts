@@ -71,7 +71,7 @@ export const WORKER = defineCommand({
     'A long-lived worker: takes the jobs that wgnas score, search, profile and evolve-space put on the queue for its --device with --redis, stores each result in Redis as soon as it is computed (keyed by its content: architecture, proxies, seed, batch, data and code version; the op and its timing; the evolution, so nothing is computed twice), and beats a heartbeat. ' +
     'SIGTERM or Ctrl-C stops it gracefully (it finishes the jobs in hand; a second signal leaves at once and the jobs go to other workers); a worker that is killed or loses its machine has its job handed to another after the lock expires (30 s; WGNAS_QUEUE_LOCK_MS). ' +
     'Every machine must run the same wgnas code and see the same --dataset: a worker refuses jobs from other code or data (they go back to the queue for another worker; wgnas queue status shows the refusals). ' +
-    "A CPU worker fails a score job whose network, batch and proxies would need more than the machine's memory in its --concurrency slots (as score --device cpu refuses such a run), at once and not retried: other workers would be killed by it too. See docs/scale-out.md.",
+    "A CPU worker never runs a score job whose network, batch and proxies would need more than the machine's memory in its --concurrency slots (as score --device cpu refuses such a run): it leaves the job queued while another CPU worker alive has the memory for it (each heartbeat carries its machine's memory), else fails it at once, not retried: other workers would be killed by it too. See docs/scale-out.md.",
   modes: [
     defineMode({
       id: 'worker',
