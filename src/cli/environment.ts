@@ -10,6 +10,7 @@ export interface EnvVar {
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkAbEnvironment } from '../util/ab-env.js';
 import { orList, quote, UsageError } from './errors.js';
 
 /** The CPU backend's thread count where --cpu-threads is not given (specs/common.ts cpuThreads). */
@@ -183,14 +184,25 @@ const VALUE_CHECKS: Readonly<Record<string, (v: string) => string | undefined>> 
 };
 
 /**
- * Refuses a variable of ENVIRONMENT whose value its reader would ignore (one line naming it), before
- * any work. The A/B switches are checked by checkAbEnvironment, WGNAS_CPU_THREADS as --cpu-threads,
- * the data roots where they are looked up (src/data/paths.ts).
+ * Refuses a variable of ENVIRONMENT whose value its reader would ignore (one line naming it), and a
+ * bad A/B switch (checkAbEnvironment), before any work: both exit 2 as a bad flag does. WGNAS_SHADER_DIR
+ * is judged only where the run may compile a kernel (`gpu`: its --device is not cpu), so a stale
+ * value does not stop a CPU run. WGNAS_CPU_THREADS is checked as --cpu-threads, the data roots where
+ * they are looked up (src/data/paths.ts).
  */
-export function checkEnvironmentValues(env: Readonly<Record<string, string | undefined>> = process.env): void {
+export function checkEnvironmentValues(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  o: { gpu?: boolean } = {},
+): void {
+  try {
+    checkAbEnvironment(env);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
   for (const [name, check] of Object.entries(VALUE_CHECKS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
+    if (name === 'WGNAS_SHADER_DIR' && o.gpu === false) continue;
     const problem = check(v);
     if (problem)
       throw new UsageError(

@@ -6,11 +6,9 @@ import { setDawnLogSink } from '../gpu/dawn-log.js';
 import { formatHelp } from './help.js';
 import { noteRunning } from './interrupt.js';
 import { parseCommand, type ParseOptions } from './parse.js';
-import { checkAbEnvironment } from '../util/ab-env.js';
 import { checkEnvironmentValues } from './environment.js';
 import { ResumeMismatchError, showSetting } from '../util/run-settings.js';
 import type { CommandSpec } from './spec.js';
-import { UsageError } from './errors.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -59,14 +57,9 @@ export async function runCommand(
     return null;
   }
   // A bad A/B switch (read by the kernels only at their first dispatch), or another variable whose
-  // reader would fall back silently, is refused before any work.
-  try {
-    checkAbEnvironment();
-  } catch (e) {
-    // The same exit code as the other environment refusals: the command line (its environment) is wrong.
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
-  checkEnvironmentValues();
+  // reader would fall back silently, is refused before any work. Commands without --device never
+  // compile a kernel; --device auto may.
+  checkEnvironmentValues(process.env, { gpu: 'device' in p.values && p.values.device !== 'cpu' });
   // --verbose: Dawn's start-up warnings, held back otherwise, go to stderr as they come.
   if (p.verbose) setDawnLogSink((line) => io.err(line));
   noteRunning(spec.name, p.mode, p.values);

@@ -127,7 +127,7 @@ export function bnSetting(bn: GpuKernels | undefined): Record<string, number | s
 }
 
 /** Refuses a bad A/B switch in the environment (one line), before a command does any work. */
-export function checkAbEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+export function checkAbEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): void {
   parseConvCore(env[CONV_CORE_ENV]);
   parseBnWorkgroup(env[BN_ENV]);
   parseBnPlan(env[BN_PLAN_ENV]);

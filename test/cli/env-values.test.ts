@@ -76,12 +76,6 @@ describe('variables read with a fallback', () => {
       ['WGNAS_QUEUE_OUTAGE_MS', 'NaN', /WGNAS_QUEUE_OUTAGE_MS must be a positive number of milliseconds, got 'NaN'/],
       ['WGNAS_FETCH_IDLE_TIMEOUT_MS', '30s', /WGNAS_FETCH_IDLE_TIMEOUT_MS must be a positive number of milliseconds, got '30s'/],
       ['WGNAS_SGMAT_TILE', '3', /WGNAS_SGMAT_TILE must be TMxTN, result fragments per subgroup such as 2x4, got '3'/],
-      [
-        'WGNAS_SHADER_DIR',
-        emptyDir,
-        /^wgnas score: WGNAS_SHADER_DIR '[^']*empty' holds no elementwise\.wgsl: name the package's shaders\/ folder, or unset it\n$/,
-      ],
-      ['WGNAS_SHADER_DIR', join(tmp, 'nope'), /WGNAS_SHADER_DIR '[^']*nope' holds no elementwise\.wgsl/],
       // The A/B switches (checkAbEnvironment) exit with the same code.
       ['WGNAS_CONV_CORE', 'fast', /^wgnas score: [^\n]*WGNAS_CONV_CORE[^\n]*'fast'[^\n]*\n$/],
       ['WGNAS_BN_WG', '100', /^wgnas score: [^\n]*WGNAS_BN_WG[^\n]*\n$/],
@@ -94,6 +88,37 @@ describe('variables read with a fallback', () => {
       if (problems.length) failures.push(`${name}=${value}: ${problems.join('; ')}\n  ${r.err.trim()}`);
     }
     expect(failures, failures.join('\n')).toEqual([]);
+  });
+
+  it('a stale WGNAS_SHADER_DIR stops a run that may compile a kernel, not a CPU run', async () => {
+    const stale = join(tmp, 'nope');
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'gpu',
+        emptyDir,
+        /^wgnas score: WGNAS_SHADER_DIR '[^']*empty' holds no elementwise\.wgsl: name the package's shaders\/ folder, or unset it\n$/,
+      ],
+      ['auto', stale, /^wgnas score: WGNAS_SHADER_DIR '[^']*nope' holds no elementwise\.wgsl/],
+    ];
+    for (const [device, dir, match] of cases) {
+      process.env.WGNAS_SHADER_DIR = dir;
+      try {
+        const r = await wgnasInProcess(['score', '--arch', ARCH, '--device', device, '--out', OUT]);
+        expect([...refusalProblems(r, 2, match), existsSync(OUT) && 'wrote --out'].filter(Boolean), device).toEqual([]);
+      } finally {
+        delete process.env.WGNAS_SHADER_DIR;
+      }
+    }
+    // --device cpu compiles no kernel: the run goes on to the (mocked) addon; `data list` has no device.
+    expect((await scoreWith('WGNAS_SHADER_DIR', stale)).err).toContain(NATIVE_REACHED);
+    process.env.WGNAS_SHADER_DIR = stale;
+    try {
+      expect((await wgnasInProcess(['data', 'list'])).err).not.toContain('WGNAS_SHADER_DIR');
+    } finally {
+      delete process.env.WGNAS_SHADER_DIR;
+    }
+    expect(() => checkEnvironmentValues({ WGNAS_SHADER_DIR: stale }, { gpu: false })).not.toThrow();
+    expect(() => checkEnvironmentValues({ WGNAS_SHADER_DIR: stale })).toThrow(/holds no elementwise/);
   });
 
   it('a data root variable naming a missing folder or a file: one line naming it, before any work', async () => {

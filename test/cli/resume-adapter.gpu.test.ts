@@ -19,6 +19,7 @@ import { kernelsRecord } from '../../src/kernels/record.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
 import { readCheckpointState } from '../../src/nn/checkpoint.js';
 import { TINY_CIFAR_LAYOUT } from '../helpers/cases.js';
+import { atAdapterBnDefaults, wgnasChildWithBn } from '../helpers/bn-env.js';
 import { wgnasChild } from '../helpers/child.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
@@ -30,23 +31,15 @@ vi.mock('../../src/gpu/index.js', async (orig) =>
 );
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-adapter-'));
-const saved = { wg: process.env.WGNAS_BN_WG, plan: process.env.WGNAS_BN_PLAN };
 let hasGpu = false;
+// This file's runs at the adapter's defaults; the children get the variables they are given.
+atAdapterBnDefaults();
 beforeAll(async () => {
-  // This process runs at the adapter's defaults; the children get the variables they are given.
-  delete process.env.WGNAS_BN_WG;
-  delete process.env.WGNAS_BN_PLAN;
   hasGpu = (await testGpu()) !== null;
 });
 afterAll(() => {
   simulated.hardware = false;
   rmSync(tmp, { recursive: true, force: true });
-  for (const [k, v] of [
-    ['WGNAS_BN_WG', saved.wg],
-    ['WGNAS_BN_PLAN', saved.plan],
-  ] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
 });
 
 /** `wgnas argv` in this process on the simulated hardware adapter. */
@@ -59,15 +52,8 @@ async function onHardware(argv: string[]) {
   }
 }
 
-/** `wgnas argv` in a child process (the real adapter) with these variables. */
-async function child(argv: string[], env: { WGNAS_BN_WG?: string }) {
-  Object.assign(process.env, env);
-  try {
-    return await wgnasChild(argv);
-  } finally {
-    delete process.env.WGNAS_BN_WG;
-  }
-}
+/** `wgnas argv` in a child process (the real adapter) with these batch norm variables. */
+const child = wgnasChildWithBn;
 
 const oneLine = (stderr: string) => expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
 /** What the simulated hardware adapter records (its identity, width 256 by default, the core, the untuned tiles). */

@@ -12,28 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuTestBackend } from '../helpers/backend.js';
-import { wgnasChild } from '../helpers/child.js';
+import { atAdapterBnDefaults, wgnasChildWithBn } from '../helpers/bn-env.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { testGpu } from '../helpers/gpu.js';
 import { haveRedisServer, RedisServer } from '../queue/redis-server.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-resume-bn-'));
-const saved = { wg: process.env.WGNAS_BN_WG, plan: process.env.WGNAS_BN_PLAN };
 let hasGpu = false;
+// This file's runs at the adapter's defaults; the children get the variables they are given.
+atAdapterBnDefaults();
 beforeAll(async () => {
-  // This file's runs at the adapter's defaults; the children get the variables they are given.
-  delete process.env.WGNAS_BN_WG;
-  delete process.env.WGNAS_BN_PLAN;
   hasGpu = (await testGpu()) !== null;
 });
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
-  for (const [k, v] of [
-    ['WGNAS_BN_WG', saved.wg],
-    ['WGNAS_BN_PLAN', saved.plan],
-  ] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
 });
 
 const SCORE = ['score', '--sample', '2', '--seed', '1', '--cells-per-stage', '1', '--batch', '8', '--channels', '4', '--quiet'];
@@ -61,16 +53,8 @@ function recordAs(out: string, edit: (s: Record<string, unknown>) => void): void
   writeFileSync(sidecar(out), JSON.stringify(side));
 }
 
-/** `wgnas argv` in a child process with these batch norm variables. */
-async function child(argv: string[], env: { WGNAS_BN_WG?: string; WGNAS_BN_PLAN?: string }) {
-  Object.assign(process.env, env);
-  try {
-    return await wgnasChild(argv);
-  } finally {
-    delete process.env.WGNAS_BN_WG;
-    delete process.env.WGNAS_BN_PLAN;
-  }
-}
+/** `wgnas argv` in a child process (the real adapter) with these batch norm variables. */
+const child = wgnasChildWithBn;
 
 const oneLine = (stderr: string) => expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
 
