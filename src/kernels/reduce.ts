@@ -144,12 +144,7 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
     out.dispose();
     checkSumSlices(x.size, slices, outShape, out.size);
   }
-  gpu.dispatch({
-    kernel: { file: FILE, entry: 'sum_slices' },
-    buffers: [out, x],
-    uniforms: REDUCE_PARAMS.pack({ n: out.size, cols: 0, s: scale, rows: slices }),
-    workgroups: gpu.grid1d(out.size, REDUCE_WG),
-  });
+  sumSlicesInto(gpu, x, slices, out, scale);
   return out;
 }
 
