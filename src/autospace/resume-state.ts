@@ -10,7 +10,13 @@ import type { LayerShape } from '../mobilenet/cell.js';
 import { validateCell } from '../mobilenet/cell.js';
 import type { MobileNetLayout } from '../mobilenet/layout.js';
 import { SEARCH_SPLIT_VERSION, SPLIT_KEY, type SplitSizes } from '../data/search-split.js';
-import { checkCheckpointKind, CheckpointError, type CheckpointState, checkSettingsAndLayout, isCount } from '../nn/checkpoint.js';
+import {
+  checkCheckpointKind,
+  type CheckpointState,
+  checkSettingsAndLayout,
+  corruptCheckpoint,
+  isCount,
+} from '../nn/checkpoint.js';
 import { sha256Hex } from '../util/durable.js';
 import { isRngSnapshot, type RngSnapshot } from '../util/rng.js';
 import { bnSetting, type GpuKernels } from '../util/ab-env.js';
@@ -82,8 +88,7 @@ export function evolveRunSettings(
 export function checkEvolveSettings(ck: CheckpointState, layout: MobileNetLayout, now: RunSettings): void {
   checkCheckpointKind(ck, EVOLVE_CHECKPOINT_KIND, 'evolve-space');
   const saved = ck.meta.settings;
-  if (!isObject(saved))
-    throw new CheckpointError(`${ck.path}/state.json: 'settings' missing (corrupt or hand-edited checkpoint)`);
+  if (!isObject(saved)) corruptCheckpoint(`${ck.path}/state.json`, `'settings' missing`);
   // A --redis run's checkpoint records its workers' own kernels: the advice names the queue.
   checkSettingsAndLayout(ck, { ...BN_BEFORE_FLAGS, ...(saved as RunSettings) }, layout, now, [], true);
 }
@@ -110,9 +115,7 @@ export function validateEvolveState(
   shapes: readonly LayerShape[],
   where: string,
 ): SavedEvolveState {
-  const bad = (what: string): never => {
-    throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
-  };
+  const bad = (what: string): never => corruptCheckpoint(where, what);
   const c = meta.counters;
   if (
     !isObject(c) ||

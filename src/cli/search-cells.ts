@@ -35,7 +35,7 @@ import { provenanceDevices } from '../util/kernels-record.js';
 import { MAX_ERROR_LINE, namingFile } from './errors.js';
 import { batchData, checkInterrupted, cpuThreadsOf } from './resume-settings.js';
 import type { RunContext } from './run.js';
-import { evaluatedLine } from './search-report.js';
+import { evaluatedLine, printSearchResult } from './search-report.js';
 import { type Provenance, provenanceOf, streamProvenance, withBackend } from './provenance.js';
 import { readSpace } from './space.js';
 import type { ValuesOf } from './spec.js';
@@ -333,21 +333,18 @@ function report(
   const table = v['latency-table'];
   if (v.out) writeFileAtomic(v.out, JSON.stringify(out, null, 2) + '\n');
   // As proxyless search says it: with the summary, or on stderr beside --json's stdout.
-  const wrote = v.out ? `wrote ${v.out}\n` : '';
-  if (v.json) {
-    io.out(JSON.stringify(out, null, 2) + '\n');
-    if (wrote) io.err(wrote);
-  } else {
-    io.out(
+  printSearchResult(
+    io,
+    v,
+    out,
+    () =>
       `best architecture (${space.file.source} space, ${(r.madds / 1e6).toFixed(2)} M MAdds${Number.isFinite(budgetMadds) ? ` of ${(budgetMadds / 1e6).toFixed(2)} M` : ''}` +
-        `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms ${table ? `from ${table}` : 'on this CPU'}` : ''}):\n` +
-        (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
-        `${proxy} score: ${fmtSig(r.score)}\n` +
-        (out.testAcc !== undefined
-          ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${out.testImages as number} ${run.dsName} test images) on ${run.trainedOn}\n`
-          : '') +
-        `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n` +
-        wrote,
-    );
-  }
+      `${latencyLimit ? `, ${(out.latencyMs as number).toFixed(3)} ms of ${latencyLimit.maxLatencyMs} ms ${table ? `from ${table}` : 'on this CPU'}` : ''}):\n` +
+      (r.arch.cells as string[]).map((c, b) => `  layer ${String(b).padStart(2)}: ${c}\n`).join('') +
+      `${proxy} score: ${fmtSig(r.score)}\n` +
+      (out.testAcc !== undefined
+        ? `trained ${out.trainSteps} steps from scratch: test accuracy ${(100 * (out.testAcc as number)).toFixed(1)} % (${out.testImages as number} ${run.dsName} test images) on ${run.trainedOn}\n`
+        : '') +
+      `${evaluatedLine(r.evaluations, budget, 'architectures')} in ${(out.seconds as number).toFixed(1)} s\n`,
+  );
 }

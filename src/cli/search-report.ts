@@ -218,6 +218,23 @@ export function evaluatedLine(evaluations: number, proposals: number, what: stri
     : `evaluated ${evaluations} ${what}`;
 }
 
+/**
+ * A search's result on the terminal: with --json the result object on stdout and the `wrote OUT`
+ * line (--out) on stderr beside it; else the summary (built only then), then that line.
+ */
+export function printSearchResult(
+  io: Io,
+  v: { json?: boolean; out?: string },
+  out: Readonly<Record<string, unknown>>,
+  summary: () => string,
+): void {
+  const wrote = v.out ? `wrote ${v.out}\n` : '';
+  if (v.json) {
+    io.out(JSON.stringify(out, null, 2) + '\n');
+    if (wrote) io.err(wrote);
+  } else io.out(summary() + wrote);
+}
+
 export interface Nb201SearchValues {
   strategy: string;
   proxy: string;
@@ -276,21 +293,18 @@ export function printNb201Result(
       v.out,
       nb201NetworkText(best, { channels: NB201_CHANNELS, cellsPerStage: v['cells-per-stage'] }, { provenance }),
     );
-  const wrote = v.out ? `wrote ${v.out}\n` : '';
-  if (v.json) {
-    io.out(JSON.stringify(out, null, 2) + '\n');
-    if (wrote) io.err(wrote);
-  } else {
-    io.out(
+  printSearchResult(
+    io,
+    v,
+    out,
+    () =>
       `best cell:  ${best}\n` +
-        `${proxy} score: ${fmtSig(result.bestScore)}\n` +
-        (acc === undefined
-          ? "NAS-Bench-201's CIFAR-10 val accuracy of this cell: unknown (cell not in the shared NAS-Bench-201 table)\n"
-          : `NAS-Bench-201's CIFAR-10 val accuracy of this cell: ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
-        `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n` +
-        wrote,
-    );
-  }
+      `${proxy} score: ${fmtSig(result.bestScore)}\n` +
+      (acc === undefined
+        ? "NAS-Bench-201's CIFAR-10 val accuracy of this cell: unknown (cell not in the shared NAS-Bench-201 table)\n"
+        : `NAS-Bench-201's CIFAR-10 val accuracy of this cell: ${acc.toFixed(2)} %  (percentile ${pctile!.toFixed(1)}: as good as or better than ${pctile!.toFixed(1)} % of the ${all.length} cells; best ${out.bestPossibleAcc} %)\n`) +
+      `${evaluatedLine(result.evaluations, budget, 'cells')} in ${out.seconds.toFixed(1)} s\n`,
+  );
   // The table's figure is CIFAR-10's after NAS-Bench-201's training: never a result on other images.
   if (v.dataset !== 'cifar10')
     io.err(

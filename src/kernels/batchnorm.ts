@@ -17,7 +17,7 @@ import {
 } from '../util/ab-env.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
-import { defineOp, type KernelRef } from './descriptor.js';
+import { defineOp, type KernelRef, type OpCost } from './descriptor.js';
 import { assertSameShape, batchNormDims, checkBatchNormEps, checkChannelParam as checkParam, DEFAULT_BN_EPS } from './params.js';
 import {
   batchNormBackwardCpu,
@@ -461,17 +461,26 @@ export function batchNormBackwardPlanned(
 // ---- descriptors ----------------------------------------------------------------------------------
 
 type BnProblem = { N: number; C: number; HW: number };
-/** The training-mode forward's kernels: with a residual too (an affine bit, see uniforms()). */
-const FORWARD_KERNELS: KernelRef[] = [
-  { file: FILE, entries: ['stats_partial', 'merge_apply', 'channel_forward'], uniforms: BATCHNORM_PARAMS, overrides: { WG: 64 } },
+/** batchnorm.wgsl's entries an op dispatches, at the WGSL's default width (WG 64). */
+const bnKernels = (...entries: string[]): KernelRef[] => [
+  { file: FILE, entries, uniforms: BATCHNORM_PARAMS, overrides: { WG: 64 } },
 ];
+/** flopsPerElem FLOPs per element of x; `planes` tensors of x's size and `vectors` [C] vectors moved once each. */
+const bnCost =
+  (flopsPerElem: number, planes: number, vectors: number) =>
+  ({ N, C, HW }: BnProblem): OpCost => ({
+    flops: flopsPerElem * N * C * HW,
+    bytes: 4 * (planes * N * C * HW + vectors * C),
+  });
+/** The training-mode forward's kernels: with a residual too (an affine bit, see uniforms()). */
+const FORWARD_KERNELS = bnKernels('stats_partial', 'merge_apply', 'channel_forward');
 
 export const batchNormForwardOp = defineOp({
   name: 'batchNormForward',
   summary: 'training-mode batch norm: per-channel batch statistics, then (x - mean) invStd gamma + beta',
   kernels: FORWARD_KERNELS,
   // Statistics (sum, sum of squares) and the affine normalisation: ~6 FLOPs per element; x read, y written.
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 6 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  cost: bnCost(6, 2, 4),
   reference: batchNormForwardCpu,
   webgpu: batchNormForward,
 });
@@ -480,7 +489,7 @@ export const batchNormForwardAddOp = defineOp({
   name: 'batchNormForwardAdd',
   summary: 'training-mode batch norm plus a residual in the same pass: bn(x) + residual (a node sum)',
   kernels: FORWARD_KERNELS,
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 7 * N * C * HW, bytes: 4 * (3 * N * C * HW + 4 * C) }),
+  cost: bnCost(7, 3, 4),
   reference: batchNormForwardAddCpu,
   webgpu: batchNormForwardAdd,
 });
@@ -488,9 +497,9 @@ export const batchNormForwardAddOp = defineOp({
 export const batchNormEvalOp = defineOp({
   name: 'batchNormEval',
   summary: 'eval-mode batch norm: (x - mean) invStd gamma + beta with given (running) statistics',
-  kernels: [{ file: FILE, entries: ['apply'], uniforms: BATCHNORM_PARAMS, overrides: { WG: 64 } }],
+  kernels: bnKernels('apply'),
   // One fused multiply-add per element after the subtraction; x read, y written.
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 2 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  cost: bnCost(2, 2, 4),
   reference: batchNormEvalCpu,
   webgpu: batchNormEval,
 });
@@ -499,7 +508,7 @@ export const batchNormRelu6ForwardOp = defineOp({
   name: 'batchNormRelu6Forward',
   summary: "relu6 of a training-mode batch norm in the batch norm's pass (the MBConv pair), without its output",
   kernels: FORWARD_KERNELS,
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 7 * N * C * HW, bytes: 4 * (2 * N * C * HW + 4 * C) }),
+  cost: bnCost(7, 2, 4),
   reference: batchNormRelu6ForwardCpu,
   webgpu: batchNormRelu6Forward,
 });
@@ -507,16 +516,9 @@ export const batchNormRelu6ForwardOp = defineOp({
 export const batchNormBackwardOp = defineOp({
   name: 'batchNormBackward',
   summary: 'batch norm backward: dx, dgamma, dbeta from dy, x and the saved statistics',
-  kernels: [
-    {
-      file: FILE,
-      entries: ['bwd_partial', 'bwd_merge_apply', 'channel_backward'],
-      uniforms: BATCHNORM_PARAMS,
-      overrides: { WG: 64 },
-    },
-  ],
+  kernels: bnKernels('bwd_partial', 'bwd_merge_apply', 'channel_backward'),
   // Two per-channel sums over dy and dy x_hat, then dx: ~9 FLOPs per element; dy, x read, dx written.
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 9 * N * C * HW, bytes: 4 * (3 * N * C * HW + 5 * C) }),
+  cost: bnCost(9, 3, 5),
   reference: batchNormBackwardCpu,
   webgpu: batchNormBackward,
 });
@@ -524,15 +526,8 @@ export const batchNormBackwardOp = defineOp({
 export const batchNormRelu6BackwardOp = defineOp({
   name: 'batchNormRelu6Backward',
   summary: "relu6(batch norm)'s backward: dx, dgamma, dbeta from dz, the ReLU6 mask rebuilt from x, gamma and beta",
-  kernels: [
-    {
-      file: FILE,
-      entries: ['bwd_partial_relu6', 'bwd_merge_apply', 'channel_backward_relu6'],
-      uniforms: BATCHNORM_PARAMS,
-      overrides: { WG: 64 },
-    },
-  ],
-  cost: ({ N, C, HW }: BnProblem) => ({ flops: 12 * N * C * HW, bytes: 4 * (3 * N * C * HW + 6 * C) }),
+  kernels: bnKernels('bwd_partial_relu6', 'bwd_merge_apply', 'channel_backward_relu6'),
+  cost: bnCost(12, 3, 6),
   reference: batchNormRelu6BackwardCpu,
   webgpu: batchNormRelu6Backward,
 });

@@ -25,7 +25,7 @@ import {
   gramThreads,
 } from './gram-program.js';
 import { MATMUL_KERNEL, matmul, splitKChunks } from './matmul.js';
-import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
+import { SUM_SLICES_KERNEL, sumSlicesInto } from './reduce.js';
 import {
   DEFAULT_MATMUL_TILE,
   type MatmulTile,
@@ -251,7 +251,7 @@ export const correlationOp = defineOp({
     { file: 'correlation.wgsl', entries: ['set_diag'], uniforms: CORRELATION_PARAMS },
     GRAM_KERNEL,
     MATMUL_KERNEL,
-    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
+    SUM_SLICES_KERNEL,
   ],
   // Gram product 2BN^2D (the full product's; the symmetric kernel does about half, gramFlops) +
   // normalisation (mean, deviations, two sums of squares, scale) 8BND; x read once, the B matrices
@@ -267,11 +267,7 @@ export const correlationOp = defineOp({
 export const gramOp = defineOp({
   name: 'gram',
   summary: 'batched Gram products Z Z^T of N rows of D features (symmetric program for N <= 64, else the matmul)',
-  kernels: [
-    GRAM_KERNEL,
-    MATMUL_KERNEL,
-    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
-  ],
+  kernels: [GRAM_KERNEL, MATMUL_KERNEL, SUM_SLICES_KERNEL],
   // The full product's FLOPs (the symmetric kernel does about half: gramFlops); z read once, the
   // B matrices written once.
   cost: ({ B = 1, N, D }: { B?: number; N: number; D: number }) => ({
@@ -289,7 +285,7 @@ export const correlationOffDiagInPlaceOp = defineOp({
     { file: 'correlation.wgsl', entries: ['normalize_rows', 'row_stats'], uniforms: CORRELATION_PARAMS, overrides: { WG } },
     GRAM_KERNEL,
     MATMUL_KERNEL,
-    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
+    SUM_SLICES_KERNEL,
   ],
   cost: (p: { B?: number; N: number; D: number }) => correlationOp.cost(p),
   // Off-diagonal entries equal correlation()'s; the diagonal is not set (callers count it as 1).

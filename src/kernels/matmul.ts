@@ -19,7 +19,7 @@ import {
 } from './matmul-tiles.js';
 import { type MatmulProgramKey, matmulProgram, matmulProgramName } from './matmul-program.js';
 import { assertMatmulOutUnaliased, matmulDims } from './params.js';
-import { REDUCE_PARAMS, REDUCE_WG, sumSlicesInto } from './reduce.js';
+import { SUM_SLICES_KERNEL, sumSlicesInto } from './reduce.js';
 import { matmulCpu } from './reference/matmul.js';
 
 export { DEFAULT_MATMUL_TILE, type MatmulTile, matmulCpu, type Precision };
@@ -191,11 +191,7 @@ export function matmulFlops(M: number, N: number, K: number, batch = 1): number 
 export const matmulOp = defineOp({
   name: 'matmul',
   summary: 'C = alpha op(A) op(B) (+ beta C), batched, register-tiled, split-K; f32 or f16 operands',
-  kernels: [
-    MATMUL_KERNEL,
-    { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS },
-    { file: 'reduce.wgsl', entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } },
-  ],
+  kernels: [MATMUL_KERNEL, { file: 'cast_f16.wgsl', entries: ['main'], uniforms: CAST_F16_PARAMS }, SUM_SLICES_KERNEL],
   cost: ({ batch = 1, M, N, K }: { batch?: number; M: number; N: number; K: number }) => ({
     flops: matmulFlops(M, N, K, batch),
     bytes: 4 * batch * (M * K + K * N + M * N),

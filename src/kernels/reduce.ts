@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import { ShapeError } from '../gpu/errors.js';
 import { type GpuTensor, sameBuffer } from '../gpu/tensor.js';
 import { defineUniforms } from '../gpu/uniforms.js';
-import { defineOp, elementwiseCost } from './descriptor.js';
+import { defineOp, elementwiseCost, type KernelRef } from './descriptor.js';
 import {
   assertDotPartialsUnaliased,
   assertSameShape,
@@ -144,12 +144,7 @@ export function sumSlices(gpu: Gpu, x: GpuTensor, slices: number, outShape: read
     out.dispose();
     checkSumSlices(x.size, slices, outShape, out.size);
   }
-  gpu.dispatch({
-    kernel: { file: FILE, entry: 'sum_slices' },
-    buffers: [out, x],
-    uniforms: REDUCE_PARAMS.pack({ n: out.size, cols: 0, s: scale, rows: slices }),
-    workgroups: gpu.grid1d(out.size, REDUCE_WG),
-  });
+  sumSlicesInto(gpu, x, slices, out, scale);
   return out;
 }
 
@@ -168,6 +163,13 @@ export function sumSlicesInto(gpu: Gpu, x: GpuTensor, slices: number, out: GpuTe
 // ---- descriptors ----------------------------------------------------------------------------------
 
 const FOLD = { WG: REDUCE_WG, ITEMS: REDUCE_ITEMS };
+/** sumSlices' kernel: also in the descriptors of the ops that sum split-K partials with sumSlicesInto. */
+export const SUM_SLICES_KERNEL: KernelRef = {
+  file: FILE,
+  entries: ['sum_slices'],
+  uniforms: REDUCE_PARAMS,
+  overrides: { WG: REDUCE_WG },
+};
 /** A full reduction of n elements reads each input once and writes one value (partials are noise). */
 const fullCost =
   (inputs: number, flopsPerElem: number) =>
@@ -233,7 +235,7 @@ export const colSumsOp = defineOp({
 export const sumSlicesOp = defineOp({
   name: 'sumSlices',
   summary: 'element-wise sum of stacked slices (split-K partials)',
-  kernels: [{ file: FILE, entries: ['sum_slices'], uniforms: REDUCE_PARAMS, overrides: { WG: REDUCE_WG } }],
+  kernels: [SUM_SLICES_KERNEL],
   cost: ({ slices, n }: { slices: number; n: number }) => elementwiseCost(n, slices, 1, slices),
   reference: sumSlicesCpu,
   webgpu: sumSlices,

@@ -42,6 +42,11 @@ export class CheckpointError extends UserFacingError {
   override readonly name = 'CheckpointError';
 }
 
+/** A checkpoint file's content fails a check: one line naming the file (`where`) and `what` is wrong. */
+export function corruptCheckpoint(where: string, what: string): never {
+  throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
+}
+
 export interface TensorIndexEntry {
   name: string;
   shape: number[];
@@ -296,7 +301,7 @@ function checkIndex(metaPath: string, what: string, v: unknown): TensorIndexEntr
         Array.isArray(e.shape) &&
         e.shape.every((d: unknown) => Number.isInteger(d) && (d as number) > 0),
     );
-  if (!ok) throw new CheckpointError(`${metaPath}: '${what}' is not a tensor index (corrupt or hand-edited checkpoint)`);
+  if (!ok) corruptCheckpoint(metaPath, `'${what}' is not a tensor index`);
   return v as TensorIndexEntry[];
 }
 

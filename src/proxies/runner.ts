@@ -53,12 +53,21 @@ function plan(names: readonly string[]): PassPlan[] {
   });
 }
 
-function checkGroupable(proxyNames: readonly string[], fn: string): void {
+/** A group scorer's passes (scoreNetsGrouped, scoreNetsStacked): per-network proxies that group only. */
+function groupPlan(proxyNames: readonly string[], fn: string): PassPlan[] {
+  checkPerNetwork(proxyNames, fn);
   const bad = resolveProxies(proxyNames).filter((p) => !p.groupable);
   if (bad.length)
     throw new RangeError(
       `${fn}: ${bad.map((p) => p.name).join(', ')} cannot be grouped (only ${[...GROUPABLE_PROXIES].join(', ')})`,
     );
+  return plan(proxyNames);
+}
+
+/** A group's wall-clock time since t0 as one figure, shared out (under the shared tape's name, ce). */
+function shareGroupTime(out: readonly CellScores[], t0: number): void {
+  const each = (performance.now() - t0) / Math.max(1, out.length);
+  out.forEach((o) => (o.timeMs.ce = each));
 }
 
 /**
@@ -176,9 +185,7 @@ export async function scoreNetsGrouped(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
-  checkPerNetwork(proxyNames, 'scoreNetsGrouped');
-  checkGroupable(proxyNames, 'scoreNetsGrouped');
-  const plans = plan(proxyNames);
+  const plans = groupPlan(proxyNames, 'scoreNetsGrouped');
   checkBatch(batch, 'scoreNetsGrouped', groupClasses(factories));
   const n = batch.n;
   const t0 = performance.now();
@@ -204,9 +211,7 @@ export async function scoreNetsGrouped(
     x.dispose();
     y.dispose();
   }
-  // One figure for the whole group, shared out (reported under the shared tape's name).
-  const each = (performance.now() - t0) / Math.max(1, factories.length);
-  out.forEach((o) => (o.timeMs.ce = each));
+  shareGroupTime(out, t0);
   return out;
 }
 
@@ -252,9 +257,7 @@ export async function scoreNetsStacked(
   seed = 0,
   init: InitMode = 'pytorch',
 ): Promise<CellScores[]> {
-  checkPerNetwork(proxyNames, 'scoreNetsStacked');
-  checkGroupable(proxyNames, 'scoreNetsStacked');
-  const plans = plan(proxyNames);
+  const plans = groupPlan(proxyNames, 'scoreNetsStacked');
   checkBatch(batch, 'scoreNetsStacked', factory.classes);
   const { n } = batch;
   const G = factory.groups;
@@ -296,8 +299,7 @@ export async function scoreNetsStacked(
     y.dispose();
     yStacked.dispose();
   }
-  const each = (performance.now() - t0) / Math.max(1, G);
-  out.forEach((o) => (o.timeMs.ce = each));
+  shareGroupTime(out, t0);
   return out;
 }
 

@@ -14,6 +14,7 @@ import {
   CheckpointError,
   type CheckpointState,
   checkSettingsAndLayout as checkCheckpointSettings,
+  corruptCheckpoint,
   isCount,
   readCheckpointState,
 } from '../nn/checkpoint.js';
@@ -228,9 +229,7 @@ export function validateSearchState(
   choiceSizes: readonly number[],
   where: string,
 ): SavedSearchState {
-  const bad = (what: string): never => {
-    throw new CheckpointError(`${where}: ${what} (corrupt or hand-edited checkpoint)`);
-  };
+  const bad = (what: string): never => corruptCheckpoint(where, what);
   const alpha = meta.alpha;
   if (!Array.isArray(alpha) || !alpha.every(isNumArray))
     bad(`'alpha' must be rows of finite numbers, got ${JSON.stringify(alpha)?.slice(0, 60)}`);
