@@ -128,6 +128,11 @@ function landsAt(value: string, fs: PathFs): string {
   return join(realAncestor(dirname(target), fs), basename(target));
 }
 
+/** Whether writes to `a` and `b` land in one file (links followed, './a', 'd/../a' and a link to a are one). */
+export function landsOnSameFile(a: string, b: string, fs: PathFs = realFs): boolean {
+  return landsAt(a, fs) === landsAt(b, fs);
+}
+
 /**
  * Refuses two outputs of one run that land in the same place (`--out x --plot x`, `--out x
  * --checkpoint x`), before any work: the later write would replace the earlier file, or fail at the

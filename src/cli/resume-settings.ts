@@ -24,6 +24,7 @@ import type { CheckpointState } from '../nn/checkpoint.js';
 import { checkNotInUse, entryKind } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { quote, UsageError } from './errors.js';
+import { landsOnSameFile } from './paths.js';
 
 /** The key of the data fingerprint in a run's settings ('dataset images' in train's unprefixed keys). */
 export const DATA_KEY = '--dataset images';
@@ -233,13 +234,24 @@ export function sidecarSettings(path: string): { settings: Record<string, unknow
  * checked before the work as OUT itself is: one that exists as a directory, a fifo or a device
  * would fail the run at its first rows, after a fresh run had removed the old OUT.
  */
-function checkStreamCompanions(flag: string, path: string, f: ReturnType<typeof rowStreamFiles>): void {
+function checkStreamCompanions(
+  flag: string,
+  path: string,
+  f: ReturnType<typeof rowStreamFiles>,
+  inputs: ReadonlyArray<readonly [string, string | undefined]>,
+): void {
   const files: Array<[string, string]> = [
     [f.sidecar, 'keeps its settings record'],
     [rowStreamLockPath(f.target), 'keeps its lock'],
   ];
   if (rowFormatOf(path) === 'json') files.push([f.rows, 'streams its rows']);
   for (const [file, what] of files) {
+    // E.settings.json of an earlier run prices another one (--latency-table): not the run that rewrites it.
+    for (const [inFlag, input] of inputs)
+      if (input !== undefined && landsOnSameFile(input, file))
+        throw new UsageError(
+          `${inFlag} ${quote(input)} is the file where the run of ${flag} ${quote(path)} ${what}: the run would write over its own input; copy it elsewhere or name another ${flag}`,
+        );
     let st;
     try {
       st = statSync(file, { throwIfNoEntry: false });
@@ -258,9 +270,16 @@ function checkStreamCompanions(flag: string, path: string, f: ReturnType<typeof 
  * unless --force. A finished output is overwritten as before. An output another live run is writing
  * is refused first, naming that run (its rows say 'interrupted' too, but it is not).
  */
-export function checkInterrupted(flag: string, path: string, resume: boolean, force: boolean): void {
+export function checkInterrupted(
+  flag: string,
+  path: string,
+  resume: boolean,
+  force: boolean,
+  /** The run's input files ([flag, path]): none may be a file the stream keeps beside `path`. */
+  inputs: ReadonlyArray<readonly [string, string | undefined]> = [],
+): void {
   const f = rowStreamFiles(path);
-  checkStreamCompanions(flag, path, f);
+  checkStreamCompanions(flag, path, f, inputs);
   checkNotInUse(rowStreamLockPath(f.target), `output ${f.target}`);
   if (resume || force) return;
   const side = sidecarSettings(path);

@@ -48,3 +48,39 @@ describe('a row stream\u2019s companion files are checked before the work', () =
     );
   });
 });
+
+describe('an input that is a file the stream keeps beside its output is refused before the work', () => {
+  it.skipIf(!hasCpu)('search --space-file --latency-table E.settings.json --evaluated E', async () => {
+    const SPACE = join(tmp, 'hand.json');
+    expect((await wgnasInProcess(['evolve-space', '--hand-designed', '--out', SPACE])).code).toBe(0);
+    const e = join(tmp, 'own.csv');
+    const side = `${e}.settings.json`;
+    // A finished run's record with cell prices of this space (as one timed on this CPU keeps them).
+    const layers = (JSON.parse(readFileSync(SPACE, 'utf8')) as { layers: Array<{ cells: unknown[] }> }).layers;
+    const cost = { unit: 'ms', source: 'measured', fixed: 0.01, perPosition: layers.map((l) => l.cells.map(() => 0.001)) };
+    const state = { cellPrices: { cost, host: 'here', at: '2026-12-06T00:00:00.000Z' } };
+    const record = JSON.stringify({ format: 'wgnas-row-stream', version: 1, settings: {}, complete: true, state }) + '\n';
+    writeFileSync(side, record);
+    const r = await wgnasInProcess([
+      'search',
+      '--space-file',
+      SPACE,
+      '--budget',
+      '2',
+      '--max-latency-ms',
+      '5',
+      '--latency-table',
+      side,
+      '--device',
+      'cpu',
+      '--quiet',
+      '--evaluated',
+      e,
+    ]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err.trim()).toBe(
+      `wgnas search: --latency-table '${side}' is the file where the run of --evaluated '${e}' keeps its settings record: the run would write over its own input; copy it elsewhere or name another --evaluated`,
+    );
+    expect(readFileSync(side, 'utf8')).toBe(record);
+  });
+});
