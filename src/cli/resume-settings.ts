@@ -24,7 +24,7 @@ import type { CheckpointState } from '../nn/checkpoint.js';
 import { checkNotInUse, entryKind } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
 import { quote, UsageError } from './errors.js';
-import { landsOnSameFile } from './paths.js';
+import { checkNameFits, landsOnSameFile } from './paths.js';
 
 /** The key of the data fingerprint in a run's settings ('dataset images' in train's unprefixed keys). */
 export const DATA_KEY = '--dataset images';
@@ -245,6 +245,8 @@ function checkStreamCompanions(
     [rowStreamLockPath(f.target), 'keeps its lock'],
   ];
   if (rowFormatOf(path) === 'json') files.push([f.rows, 'streams its rows']);
+  // OUT.settings.json is the longest name written beside OUT (its temporary, longer still).
+  checkNameFits(`${flag} ${quote(path)}`, f.sidecar);
   for (const [file, what] of files) {
     // E.settings.json of an earlier run prices another one (--latency-table): not the run that rewrites it.
     for (const [inFlag, input] of inputs)
