@@ -17,7 +17,6 @@
  * development checkout): the first 4000 + 1000 training images are the search split, the first
  * --eval test images the evaluation.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataFile } from '../src/data/paths.js';
@@ -33,6 +32,7 @@ import { Rng } from '../src/util/rng.js';
 import { mixSeed } from '../src/util/seed.js';
 import { benchSearchSplit, benchTestSet, openBenchData } from './bench-data.js';
 import { resultsDir, writeResult } from './results-dir.js';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -125,7 +125,7 @@ const foundMs = archCost(latency, res.choices);
 log(`derived ${foundMs.toFixed(2)} ms: ${res.names.join(' ')} (${res.seconds.toFixed(0)} s)`);
 if (v.plot) {
   const pd = plotDataFromSearch(res, { target: targetMs, warmupSteps: cfg.warmupSteps, probsOf: (e) => probsAt.get(e) });
-  writeFileSync(
+  writeFileAtomic(
     v.plot,
     searchPlotSvg(pd, {
       title: `ProxylessNAS search, target ${targetMs} ms${latencyScope(latency) ? ` (${latencyScope(latency)})` : ''}`,

@@ -8,10 +8,11 @@
  *   npx tsx bench/queue-scaling.ts [--cells K] [--workers 1,2,3] [--batch B] [--json out.json]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:net';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -130,5 +131,5 @@ if (jsonOut) {
     date: new Date().toISOString(),
     results,
   };
-  writeFileSync(jsonOut, JSON.stringify(out, null, 2) + '\n');
+  writeFileAtomic(jsonOut, JSON.stringify(out, null, 2) + '\n');
 }

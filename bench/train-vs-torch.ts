@@ -13,7 +13,6 @@
  *                                   [--arch CELL] [--openblas DIR] [--json out.json]
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { buildNetwork } from '../src/train/network.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { memoryDataset } from '../test/helpers/train-parity.js';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -137,6 +137,6 @@ const result = {
   ratio: torchMs / oursMs,
 };
 console.log(JSON.stringify(result, null, 2));
-if (v.json) writeFileSync(v.json, JSON.stringify(result, null, 2) + '\n');
+if (v.json) writeFileAtomic(v.json, JSON.stringify(result, null, 2) + '\n');
 trainer.dispose();
 net.dispose();

@@ -9,9 +9,10 @@
  *
  * Usage: npx tsx scripts/cpuprof-src.ts FILE.cpuprofile...   (writes each as FILE.src.cpuprofile)
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapping, type SourceMapPayload } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 /** The parts of a .cpuprofile this reads and writes. */
 export interface CpuProfile {
@@ -81,7 +82,7 @@ function main(): void {
       process.exit(1);
     }
     const output = input.replace(/(\.cpuprofile)?$/, '.src.cpuprofile');
-    writeFileSync(output, JSON.stringify(profile));
+    writeFileAtomic(output, JSON.stringify(profile));
     const missed = unmapped ? ` (${unmapped} more had no position in their maps)` : '';
     process.stderr.write(`${input}: mapped ${mapped} call frames to their sources${missed}; wrote ${output}\n`);
   }

@@ -6,11 +6,11 @@
  * (canonical 'live' keys), shuffled with a fixed seed.
  * Usage: npx tsx scripts/ranking-cells.ts OUT_DIR [EVAL_COUNT=1000] [SEED=2026]
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNaslibZc, loadNb201Table } from '../src/data/nb201-bench.js';
 import { canonicalKey } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const [dir, evalArg = '1000', seedArg = '2026'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: ranking-cells.ts OUT_DIR [EVAL_COUNT] [SEED]');
@@ -25,6 +25,6 @@ for (let i = rest.length - 1; i > 0; i--) {
 }
 const select = rest.slice(0, 200);
 const evalCells = [...naslib, ...rest.slice(200, 200 + Math.max(0, Number(evalArg) - naslib.length))];
-writeFileSync(join(dir, 'select.txt'), select.join('\n') + '\n');
-writeFileSync(join(dir, 'eval.txt'), evalCells.join('\n') + '\n');
+writeFileAtomic(join(dir, 'select.txt'), select.join('\n') + '\n');
+writeFileAtomic(join(dir, 'eval.txt'), evalCells.join('\n') + '\n');
 process.stdout.write(`select ${select.length}, eval ${evalCells.length} (${naslib.length} NASLib cells)\n`);

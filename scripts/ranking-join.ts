@@ -7,9 +7,9 @@
  * Any file may be gzipped (NAME.csv.gz: read gunzipped, OUT written gzipped).
  * Usage: npx tsx scripts/ranking-join.ts [--add NAME=a+b ...] OUT.csv A.csv [B.csv ...]
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { logRankSum } from '../src/proxies/az-nas-math.js';
 import { gzipBytes, isGz, readTextFile } from '../src/util/gz-file.js';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const argv = process.argv.slice(2);
 const adds: Array<[string, string[]]> = [];
@@ -56,6 +56,5 @@ archs.forEach((a, i) => {
   );
 });
 const text = lines.join('\n') + '\n';
-writeFileSync(out + '.tmp', isGz(out) ? gzipBytes(text) : text);
-renameSync(out + '.tmp', out);
+writeFileAtomic(out, isGz(out) ? gzipBytes(text) : text);
 process.stdout.write(`${archs.length} cells joined into ${out}\n`);

@@ -12,7 +12,6 @@
  * Usage: npx tsx scripts/train-parity-inputs.ts CASE OUT.json (OUT.bin is written beside it; CASE:
  * a key of PARITY_CASES)
  */
-import { writeFileSync } from 'node:fs';
 import { openBackend } from '../src/backend/index.js';
 import { buildNetwork } from '../src/train/network.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -25,6 +24,7 @@ import {
   parityNetwork,
   type TensorEntry,
 } from '../test/helpers/train-parity.js';
+import { writeFileAtomic } from '../src/util/durable.js';
 
 const [name, out] = process.argv.slice(2);
 const c = PARITY_CASES[name];
@@ -75,8 +75,9 @@ for (const ch of chunks) {
   bin.set(ch, o);
   o += ch.length;
 }
-writeFileSync(out, JSON.stringify(meta) + '\n');
-writeFileSync(out.replace(/\.json$/, '.bin'), new Uint8Array(bin.buffer));
+// The .bin first: the .json that describes it appears only once it is whole.
+writeFileAtomic(out.replace(/\.json$/, '.bin'), new Uint8Array(bin.buffer));
+writeFileAtomic(out, JSON.stringify(meta) + '\n');
 console.log(
   `${out}: ${net.params.length} parameters (${net.params.reduce((s, p) => s + p.value.size, 0)} values), ${steps.length} steps`,
 );

@@ -8,7 +8,7 @@ import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSy
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PathKind } from './spec.js';
 import { quote, UsageError } from './errors.js';
-import { entryKind, followLinks, type LinkFs, WriteError } from '../util/durable.js';
+import { entryKind, followLinks, type LinkFs, tempPathFor, WriteError } from '../util/durable.js';
 import { dataFileNamed } from '../data/paths.js';
 import { isGz, withoutGz } from '../util/gz-file.js';
 
@@ -46,6 +46,29 @@ function linkTarget(what: string, abs: string, fs: PathFs): string {
   }
 }
 
+/** The longest file name the usual file systems take (NAME_MAX of ext4, xfs, btrfs, tmpfs). */
+export const NAME_MAX_BYTES = 255;
+
+/**
+ * Refuses, before the work, an output whose temporary (writeFileAtomic's `.NAME.PID@HOST.tmp`
+ * beside it) would have a longer name than the file system takes: the run would end in
+ * ENAMETOOLONG after its work. `files`: the files written (the output itself, a row stream's
+ * OUT.settings.json beside it, ...).
+ */
+export function checkNameFits(what: string, ...files: string[]): void {
+  for (const file of files) {
+    const tmp = basename(tempPathFor(file));
+    const bytes = Buffer.byteLength(tmp);
+    const name = basename(file);
+    // The name's end says which file it is (OUT or OUT.settings.json); its start is the flag's value.
+    const shown = name.length > 48 ? `...${name.slice(-40)}` : name;
+    if (bytes > NAME_MAX_BYTES)
+      throw new UsageError(
+        `${what}: the name is too long to be written safely: the temporary of ${quote(shown)} would have ${bytes} bytes, the file system takes ${NAME_MAX_BYTES}; shorten it by ${bytes - NAME_MAX_BYTES}`,
+      );
+  }
+}
+
 /**
  * Throws a one-line UsageError when `value` (given to --flag) cannot be used as `kind`.
  * An output must be a regular file (out-file) or a directory (out-dir), or not exist yet in a
@@ -69,6 +92,7 @@ export function checkPath(flag: string, value: string, kind: PathKind, noun?: st
   }
   const target = linkTarget(what, abs, fs);
   const via = target === abs ? '' : ` (a link to ${quote(target)})`;
+  if (kind === 'out-file') checkNameFits(`${what}${via}`, target);
   if (target !== abs && (KERNEL_FS.test(target) || KERNEL_FS.test(realAncestor(target, fs)))) {
     throw new UsageError(`${what}${via}: cannot write under /proc or /sys`);
   }
@@ -126,6 +150,11 @@ function landsAt(value: string, fs: PathFs): string {
     return resolve(value);
   }
   return join(realAncestor(dirname(target), fs), basename(target));
+}
+
+/** Whether writes to `a` and `b` land in one file (links followed, './a', 'd/../a' and a link to a are one). */
+export function landsOnSameFile(a: string, b: string, fs: PathFs = realFs): boolean {
+  return landsAt(a, fs) === landsAt(b, fs);
 }
 
 /**

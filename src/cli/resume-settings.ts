@@ -15,15 +15,16 @@ import { createHash, type Hash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { dirname, sep } from 'node:path';
+import { basename, dirname, sep } from 'node:path';
 import type { DeviceKind } from '../backend/index.js';
 import type { ImageDataset } from '../data/image-dataset.js';
-import { rowStreamFiles, rowStreamLockPath } from '../data/row-stream.js';
+import { rowFormatOf, rowStreamFiles, rowStreamLockPath } from '../data/row-stream.js';
 import { loadNative } from '../native/binding.js';
 import type { CheckpointState } from '../nn/checkpoint.js';
-import { checkNotInUse } from '../util/durable.js';
+import { checkNotInUse, entryKind } from '../util/durable.js';
 import { ResumeMismatchError } from '../util/run-settings.js';
-import { UsageError } from './errors.js';
+import { quote, UsageError } from './errors.js';
+import { checkNameFits, landsOnSameFile } from './paths.js';
 
 /** The key of the data fingerprint in a run's settings ('dataset images' in train's unprefixed keys). */
 export const DATA_KEY = '--dataset images';
@@ -229,12 +230,58 @@ export function sidecarSettings(path: string): { settings: Record<string, unknow
 }
 
 /**
+ * The files a row stream keeps beside OUT (its settings record, its lock, a .json's streamed rows),
+ * checked before the work as OUT itself is: one that exists as a directory, a fifo or a device
+ * would fail the run at its first rows, after a fresh run had removed the old OUT.
+ */
+function checkStreamCompanions(
+  flag: string,
+  path: string,
+  f: ReturnType<typeof rowStreamFiles>,
+  inputs: ReadonlyArray<readonly [string, string | undefined]>,
+): void {
+  const files: Array<[string, string]> = [
+    [f.sidecar, 'keeps its settings record'],
+    [rowStreamLockPath(f.target), 'keeps its lock'],
+  ];
+  if (rowFormatOf(path) === 'json') files.push([f.rows, 'streams its rows']);
+  // OUT.settings.json is the longest name written beside OUT (its temporary, longer still).
+  checkNameFits(`${flag} ${quote(path)}`, f.sidecar);
+  for (const [file, what] of files) {
+    // E.settings.json of an earlier run prices another one (--latency-table): not the run that rewrites it.
+    for (const [inFlag, input] of inputs)
+      if (input !== undefined && landsOnSameFile(input, file))
+        throw new UsageError(
+          `${inFlag} ${quote(input)} is the file where the run of ${flag} ${quote(path)} ${what}: the run would write over its own input; copy it elsewhere or name another ${flag}`,
+        );
+    let st;
+    try {
+      st = statSync(file, { throwIfNoEntry: false });
+    } catch {
+      continue; // not reachable: the checks of OUT itself have judged its directory
+    }
+    if (st && !st.isFile())
+      throw new UsageError(
+        `${flag} ${quote(path)}: ${basename(file)} beside it is ${entryKind(st)}, where the run ${what} (a file); remove it or name another ${flag}`,
+      );
+  }
+}
+
+/**
  * A fresh run (no --resume) over an output whose run was interrupted would delete its rows: refused
  * unless --force. A finished output is overwritten as before. An output another live run is writing
  * is refused first, naming that run (its rows say 'interrupted' too, but it is not).
  */
-export function checkInterrupted(flag: string, path: string, resume: boolean, force: boolean): void {
+export function checkInterrupted(
+  flag: string,
+  path: string,
+  resume: boolean,
+  force: boolean,
+  /** The run's input files ([flag, path]): none may be a file the stream keeps beside `path`. */
+  inputs: ReadonlyArray<readonly [string, string | undefined]> = [],
+): void {
   const f = rowStreamFiles(path);
+  checkStreamCompanions(flag, path, f, inputs);
   checkNotInUse(rowStreamLockPath(f.target), `output ${f.target}`);
   if (resume || force) return;
   const side = sidecarSettings(path);

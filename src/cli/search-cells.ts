@@ -139,7 +139,11 @@ export async function cells(v: CellsValues, ctx: RunContext): Promise<void> {
   const minMadds = v['min-madds'] ?? 0;
   if (minMadds > budgetMadds) throw new UsageError(`--min-madds (${minMadds}) is above --budget-madds (${budgetMadds})`);
   // The outputs before the search: an --evaluated log in use or interrupted, a --train-out in use.
-  if (v.evaluated) checkInterrupted('--evaluated', v.evaluated, v.resume, v.force);
+  if (v.evaluated)
+    checkInterrupted('--evaluated', v.evaluated, v.resume, v.force, [
+      ['--space-file', v['space-file']],
+      ['--latency-table', v['latency-table']],
+    ]);
   // A training killed after the search (--train-steps) makes E an interrupted run too.
   const trainResume = checkTrainSteps(v);
   checkTrainOut(v);

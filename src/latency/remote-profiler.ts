@@ -9,12 +9,14 @@
  * WGNAS_TARGET_EMULATOR (a command the profiler runs under, e.g. qemu-aarch64-static): that is how
  * the tests run the aarch64 build under qemu-user behind an sshd on an x86 machine.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { isInstalledPackage, repoRoot } from '../data/paths.js';
 import type { NativeOp } from '../native/binding.js';
+import { tempHost } from '../util/durable.js';
 import { keyToNativeOp } from './keys.js';
 import type { LatencyEntry } from './lut.js';
 import { flushStamp, type ProfileSettings } from './profiler.js';
@@ -212,14 +214,24 @@ export class RemoteProfiler {
     this.bundle = { id: b.id, arch };
     if (present.includes(b.id)) return { arch, id: b.id, copied: false };
     this.o.onNote?.(`copying the ${arch} profiler (${b.id}) to ${this.device}:${this.dir}`);
-    const tmp = `${this.dir}/${b.id}.tmp`;
-    const prep = await this.conn.exec(`mkdir -p ${shellQuote(this.dir)} && rm -rf ${shellQuote(tmp)}`);
+    // A name of this copy's own: two runs installing on one target at once (two profile --target
+    // runs, or a --procs pair) must not remove or rename each other's half-done copy. Copies killed
+    // over an hour ago are cleared.
+    const tmpName = `${b.id}.${process.pid}@${tempHost()}-${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${this.dir}/${tmpName}`;
+    const final = `${this.dir}/${b.id}`;
+    const prep = await this.conn.exec(
+      `mkdir -p ${shellQuote(this.dir)} && { find ${shellQuote(this.dir)} -maxdepth 1 -name ${shellQuote(`${b.id}.*.tmp`)} -mmin +60 -exec rm -rf {} + 2>/dev/null; true; }`,
+    );
     if (prep.code !== 0) this.sshFailure(prep, `create ${this.dir} there`);
     const cp = await this.conn.copyDir(b.dir, tmp);
     if (cp.code !== 0) this.sshFailure(cp, `copy the profiler there`);
-    // The rename makes the copy visible only once it is complete.
+    // The rename makes the copy visible only once it is complete. Another run's copy in place first
+    // is as good (the same bundle id): this one goes; one that won the race meanwhile got this one
+    // moved inside it, removed there.
     const mv = await this.conn.exec(
-      `chmod +x ${shellQuote(`${tmp}/wgnas-profiler`)} && mv ${shellQuote(tmp)} ${shellQuote(`${this.dir}/${b.id}`)}`,
+      `chmod +x ${shellQuote(`${tmp}/wgnas-profiler`)} && if [ -e ${shellQuote(final)} ]; then rm -rf ${shellQuote(tmp)}; ` +
+        `else mv ${shellQuote(tmp)} ${shellQuote(final)} && rm -rf ${shellQuote(`${final}/${tmpName}`)}; fi`,
     );
     if (mv.code !== 0) this.sshFailure(mv, 'install the profiler there');
     return { arch, id: b.id, copied: true };

@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import type { Param } from './tape.js';
 import {
   acquireLock,
+  atomicTempOf,
   checkNotInUse,
   fsyncDir,
   holdsLock,
@@ -72,6 +73,9 @@ const BINARIES = ['weights.bin', 'momentum.bin'] as const;
 const CKPT_RE = /^ckpt-(\d{6,})$/;
 const LEGACY_FILES = ['state.json', ...BINARIES];
 
+/** The run's provenance beside the checkpoints in DIR (src/cli/provenance.ts; their cleaning leaves it). */
+export const CHECKPOINT_PROVENANCE = 'provenance.json';
+
 export function checkpointLockPath(dir: string): string {
   return join(dir, 'lock');
 }
@@ -106,7 +110,22 @@ function currentName(dir: string): string | null {
   return name;
 }
 
-/** Deletes leftovers (*.tmp, checkpoints other than the current one). Call with DIR's lock held. */
+/** The files a checkpoint directory holds beside its ckpt-N folders (and version 1's, directly in DIR). */
+const OWN_FILES = new Set(['current', CHECKPOINT_PROVENANCE, ...LEGACY_FILES]);
+
+/**
+ * A temporary a checkpoint writer left in DIR: a ckpt-N.tmp folder, writeFileAtomic's temporary of
+ * one of DIR's own files (only the lock holder writes them), or version 1's FILE.tmp. Nothing else:
+ * DIR may be a folder of the user's own (--checkpoint .), whose *.tmp are not the run's to remove.
+ */
+function isOwnTemp(n: string): boolean {
+  if (/^ckpt-\d{6,}\.tmp$/.test(n)) return true;
+  const t = atomicTempOf(n);
+  if (t) return OWN_FILES.has(t.file);
+  return n.endsWith('.tmp') && OWN_FILES.has(n.slice(0, -'.tmp'.length));
+}
+
+/** Deletes leftovers (its own temporaries, checkpoints other than the current one). Call with DIR's lock held. */
 export function cleanCheckpointDir(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const keep = currentName(dir);
@@ -120,7 +139,7 @@ export function cleanCheckpointDir(dir: string): string[] {
         rmSync(join(dir, n), { force: true });
         removed.push(n);
       }
-    } else if (n.endsWith('.tmp')) {
+    } else if (isOwnTemp(n)) {
       rmSync(join(dir, n), { recursive: true, force: true });
       removed.push(n);
     } else if (CKPT_RE.test(n) && n !== keep) {
@@ -263,9 +282,6 @@ export interface CheckpointState {
    */
   provenance?: unknown;
 }
-
-/** The run's provenance beside the checkpoints in DIR (src/cli/provenance.ts; their cleaning leaves it). */
-export const CHECKPOINT_PROVENANCE = 'provenance.json';
 
 /** DIR/provenance.json's content, or undefined where it is missing or unreadable (it decides nothing alone). */
 function readProvenance(dir: string): unknown {

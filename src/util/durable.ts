@@ -334,6 +334,12 @@ export function tempOwnerGone(id: string, here = tempHost()): boolean | undefine
 /** A writeFileAtomic temporary `.NAME.ID.tmp` (ID: PID@HOST, or PID before names carried the host). */
 const TEMP_NAME = /^\.(.+)\.(\d+(?:@[^@/]+)?)\.tmp$/;
 
+/** The file (NAME) and writer id of a writeFileAtomic temporary's name `.NAME.ID.tmp`; undefined for another name. */
+export function atomicTempOf(fileName: string): { file: string; id: string } | undefined {
+  const m = TEMP_NAME.exec(fileName);
+  return m ? { file: m[1], id: m[2] } : undefined;
+}
+
 /**
  * Removes the temporaries in `dir` that killed writers on this host left (writeFileAtomic's, of
  * `name` only when given), except those of a live process other than this one; another host's are

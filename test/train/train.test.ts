@@ -229,6 +229,29 @@ describe('wgnas train', () => {
     },
   );
 
+  it.skipIf(!hasCpu)(
+    'a --force run killed after its new weights leaves no report.json of the earlier run beside them; --resume writes the set',
+    { timeout: 240_000 },
+    async () => {
+      const out = join(dir, 'report-set');
+      const one = { epochs: '1', quiet: true, 'latency-runs': '0' } as const;
+      const seedOf = () =>
+        (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { settings: { seed: number } }).settings.seed;
+      const first = await wgnasInProcess(args(out, { ...one, seed: '1' }));
+      expect(first.code, first.err).toBe(0);
+      expect(seedOf()).toBe(1);
+      const killed = await wgnasChild(args(out, { ...one, seed: '2', force: true }), { killAt: 'weights.index.renamed' });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      // Seed 2's weights are in place (their index verifies); a report there would be seed 1's.
+      expect(() => readWeights(join(out, 'weights.json'))).not.toThrow();
+      expect(existsSync(join(out, 'report.json'))).toBe(false);
+      const resumed = await wgnasInProcess(args(out, { ...one, seed: '2', resume: true }));
+      expect(resumed.code, resumed.err).toBe(0);
+      expect(seedOf()).toBe(2);
+      expect(readWeights(join(out, 'weights.json')).sha256).toBe(sha256Hex(readFileSync(join(out, 'weights.bin'))));
+    },
+  );
+
   it.skipIf(!hasCpu)('search --train-epochs hands the cell it found to wgnas train', { timeout: 240_000 }, async () => {
     const out = join(dir, 'found');
     const r = await wgnasInProcess([

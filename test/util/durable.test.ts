@@ -266,6 +266,26 @@ describe('lock files across processes', () => {
   });
 });
 
+describe('checkpoint directory cleaning', () => {
+  it('removes the checkpoint writers’ own temporaries only: a user’s *.tmp in DIR stay', () => {
+    const dir = join(tmp, 'ckpt-users-folder');
+    mkdirSync(join(dir, 'ckpt-000002.tmp'), { recursive: true });
+    writeFileSync(join(dir, 'ckpt-000002.tmp', 'weights.bin'), 'x');
+    const here = tempHost();
+    const own = ['ckpt-000002.tmp', `.current.999999999@${here}.tmp`, `.provenance.json.999999999@${here}.tmp`, 'state.json.tmp'];
+    for (const n of own.slice(1)) writeFileSync(join(dir, n), 'x');
+    // --checkpoint . in a folder of the user's: nothing of these is the run's.
+    const users = ['notes.tmp', 'build.tmp', `.report.pdf.999999999@${here}.tmp`];
+    writeFileSync(join(dir, 'notes.tmp'), 'mine');
+    mkdirSync(join(dir, 'build.tmp'));
+    writeFileSync(join(dir, 'build.tmp', 'a.o'), 'mine');
+    writeFileSync(join(dir, users[2]), 'mine');
+    expect(cleanCheckpointDir(dir).sort()).toEqual([...own].sort());
+    expect(readdirSync(dir).sort()).toEqual([...users].sort());
+    expect(readFileSync(join(dir, 'build.tmp', 'a.o'), 'utf8')).toBe('mine');
+  });
+});
+
 describe('lock temporaries', () => {
   it('taking a lock removes the temporaries a killed taker of it left, a dead process’s on this host only', () => {
     const dir = join(tmp, 'lock-leftovers');

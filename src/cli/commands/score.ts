@@ -98,7 +98,7 @@ async function score(v: ValuesOf<typeof SCORE_OPTIONS>, ctx: RunContext): Promis
   const device = await deviceOf(v);
   // The queue (bullmq, ioredis) loads only for --redis: a local run starts as fast as before.
   if (v.redis) await (await import('../redis.js')).checkRedis(v.redis);
-  if (v.out) checkInterrupted('--out', v.out, v.resume, v.force);
+  if (v.out) checkInterrupted('--out', v.out, v.resume, v.force, [['--archs', v.archs]]);
   // Decoded before the device starts: a bad image is named before any work, and the minibatch's
   // fingerprint is recorded (the same --dataset may read other files on a resume).
   const ds = await openRunDataset(v.dataset, 'train', ctx);
