@@ -36,7 +36,7 @@ import { inputSpecMeta } from './preprocessing.js';
 import { readWeights } from './weights.js';
 import { UserFacingError } from '../util/errors.js';
 
-export { type ExportNetwork, describeNetwork, networkBnEps } from './networks.js';
+export { type ExportNetwork, describeNetwork, networkBnEps, networkDigest } from './networks.js';
 export type { Graph } from './graph.js';
 
 export class ExportError extends UserFacingError {

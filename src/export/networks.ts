@@ -7,6 +7,7 @@
  * constructors, run against a host-memory stand-in for the backend: the same initialiser, the same
  * random numbers in the same order as `new Nb201Net(backend, ...)` / `new FixedNet(backend, ...)`.
  */
+import { createHash } from 'node:crypto';
 import type { Backend } from '../backend/index.js';
 import {
   type Cell,
@@ -51,6 +52,20 @@ export function describeNetwork(n: ExportNetwork): string {
     // 'skip' is said (weights trained with 'zeros', the default of nb201Network and train, do not fit it).
     return `NAS-Bench-201 ${formatArch(n.cell)} (C=${n.cfg.channels}, N=${n.cfg.cellsPerStage}, ${n.cfg.numClasses} classes, ${n.inputHW}x${n.inputHW}${n.cfg.unfedEdges === 'zeros' ? '' : ', unfed edges skipped'})`;
   return n.description;
+}
+
+/**
+ * A digest of a MobileNet network's layout and cells, which its description does not spell out in
+ * full (a ProxylessNAS net.config's names its size only): a train checkpoint records it, so a resume
+ * with another --net file is refused by name rather than by a weight's shape. NAS-Bench-201 networks
+ * are described whole: none.
+ */
+export function networkDigest(n: ExportNetwork): string | undefined {
+  if (n.kind === 'nb201') return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify({ layout: n.layout, cells: n.cells }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The eps of every BN of the network (NAS-Bench-201's: 1e-5). */

@@ -110,7 +110,12 @@ export function checkTrainCheckpoint(ck: CheckpointState, settings: RunSettings,
     skipUnrecorded: true,
     where: ` in ${dir}`,
     advice: 'give the saved settings, or --force to start over',
-    adviceFor: (k, was, now) => kernels.adviceFor(k, was, now) ?? (k === F16_KEY && !(k in saved) ? f16 : undefined),
+    adviceFor: (k, was, now) =>
+      kernels.adviceFor(k, was, now) ??
+      (k === F16_KEY && !(k in saved) ? f16 : undefined) ??
+      (k === 'network digest'
+        ? `--net names another network than the one this checkpoint trains; give its file, or ${restart}`
+        : undefined),
   });
 }
 

@@ -339,6 +339,21 @@ describe('wgnas train', () => {
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
       expect(report.network).toMatch(/, BN eps 0\.001$/);
       expect(report.settings['bn-momentum']).toBe(0.2);
+      expect(report.settings['network digest']).toMatch(/^[0-9a-f]{16}$/);
+      // Another net.config of the same size (a block's kernel 3 -> 5): its description is the same,
+      // the recorded digest is not; a resume is refused naming it, before any work.
+      const blocks = MBCONV_PARITY.netConfig!.blocks as Array<{ mobile_inverted_conv: Record<string, unknown> }>;
+      const other = structuredClone(blocks);
+      other[2].mobile_inverted_conv.kernel_size = 5;
+      const cfg2 = join(dir, 'eps-k5.config');
+      writeFileSync(cfg2, JSON.stringify({ ...MBCONV_PARITY.netConfig, blocks: other, bn: { momentum: 0.2, eps: 1e-3 } }));
+      const resumed = await wgnasInProcess(
+        args(out, { ...short, ...noNb201, epochs: '2', net: cfg2, 'warmup-epochs': '0', resume: true }),
+      );
+      expect(resumed.code, resumed.err).toBe(2);
+      expect(resumed.err).toMatch(
+        /^wgnas train: --resume: network digest was [0-9a-f]{16}, now [0-9a-f]{16} in \S+; --net names another network than the one this checkpoint trains; give its file, or --force starts over\n$/,
+      );
       const onnx = join(out, 'model.onnx');
       const e = await wgnasInProcess([
         'export',

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
-import { describeNetwork, type ExportNetwork } from '../../export/index.js';
+import { describeNetwork, type ExportNetwork, networkDigest } from '../../export/index.js';
 import type { InputSpec } from '../../export/preprocessing.js';
 import { writeWeights } from '../../export/weights.js';
 import { NativeUnavailableError } from '../../native/binding.js';
@@ -201,8 +201,11 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     // before the device opens, and the run continues this same state.
     const ck = values.resume ? readCheckpointState(ckDir) : null;
     const images = await recordedSplitsData(ck ? savedSetting(ck, 'dataset images') : undefined, imagesNow);
+    const digest = networkDigest(net);
     const settings: RunSettings = {
       network: describeNetwork(net),
+      // Checkpoints from before it record none: skipped (a weight's shape still tells most networks apart).
+      ...(digest ? { 'network digest': digest } : {}),
       dataset: train.name,
       // The counts before the images' fingerprint: another --val or --train-images is named as such.
       'val-images': val?.count ?? 0,
