@@ -28,9 +28,10 @@ export const swap = defineProxyFamily({
     swap: 'SWAP: distinct sample-wise ReLU patterns over the batch (Peng et al. 2024)',
     reg_swap: 'SWAP times exp(-(params_K - 1500)^2 / 1.5e6), a size prior (mu, sigma ours: none published for NB201)',
   },
-  // The count of given records is exact on both backends; across devices a pre-activation within
-  // rounding of 0 may change sign (one pattern in ~10^5): naswot's tolerance.
-  mergeRtol: 1e-5,
+  // The count of given records is exact on both backends, but across devices a pre-activation
+  // within rounding of 0 may change sign: CPU vs lavapipe moved 2 of 12 cells by one pattern
+  // (2.4e-5 relative, bench/results/merge-tolerance/2026-12-06-swap/); 1 vs 2 threads by none.
+  mergeRtol: 5e-4,
   pass: cePass,
   groupable: true,
   compute: async (r, ctx) => {
