@@ -34,6 +34,7 @@ import { meco } from './meco.js';
 import { naswot } from './naswot.js';
 import { params } from './params.js';
 import { snip } from './snip.js';
+import { swap } from './swap.js';
 import { synflow } from './synflow.js';
 import { vkdnw, vkdnwAggregate } from './vkdnw.js';
 import { vote, voteMajority } from './vote.js';
@@ -44,6 +45,7 @@ import { zico } from './zico.js';
 const BUILT_IN_UNITS: readonly ProxyUnit[] = [
   wrcor,
   naswot,
+  swap,
   gradNorm,
   snip,
   jacobCov,

@@ -101,7 +101,8 @@ export interface ZeroShotOptions {
   batch?: ProxyBatch;
   /**
    * Initialisation of the networks ('pytorch', the default: the PyTorch reference scores'; 'kaiming':
-   * kaiming-normal, AZ-NAS's and VKDNW's code). VKDNW and Zen keep the init their definitions fix.
+   * kaiming-normal, AZ-NAS's and VKDNW's code; 'gaussian': N(0, 1) weights, SWAP's code). VKDNW and
+   * Zen keep the init their definitions fix.
    */
   init?: InitMode;
   /** 'gaussian': N(0, 1) images instead of the batch's (drawn from `seed`); default 'data'. */

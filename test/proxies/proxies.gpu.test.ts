@@ -115,12 +115,14 @@ const WRCOR_FAMILY = ['wrcor', 'wrcor_act', 'wrcor_grad', 'wrcor_unweighted', 'w
 
 describe('the registry and the pass runner', () => {
   it('groupable set and vote members come from the registered units', () => {
-    expect([...GROUPABLE_PROXIES]).toEqual([...WRCOR_FAMILY, 'naswot', 'params', 'flops']);
+    expect([...GROUPABLE_PROXIES]).toEqual([...WRCOR_FAMILY, 'naswot', 'swap', 'reg_swap', 'params', 'flops']);
     expect([...GROUPABLE_PROXIES]).toEqual([...PROXIES.values()].filter((p) => p.groupable).map((p) => p.name));
     expect(VOTE_MEMBERS).toEqual(AGGREGATORS.get('vote')!.members);
     expect([...PROXIES.keys()]).toEqual([
       ...WRCOR_FAMILY,
       'naswot',
+      'swap',
+      'reg_swap',
       'grad_norm',
       'snip',
       'jacob_cov',

@@ -58,8 +58,8 @@ export const proxyBatch = int({
   min: 2,
 });
 export const proxySeed = seed(0, 'weight-init and batch seed');
-export const proxyInit = oneOf(['pytorch', 'kaiming'], {
-  help: "initialisation of the scored networks: 'pytorch' PyTorch's defaults (what the PyTorch reference scores use), 'kaiming' kaiming-normal weights and zero biases (AZ-NAS's and VKDNW's code); vkdnw and zen keep the init their definitions fix",
+export const proxyInit = oneOf(['pytorch', 'kaiming', 'gaussian'], {
+  help: "initialisation of the scored networks: 'pytorch' PyTorch's defaults (what the PyTorch reference scores use), 'kaiming' kaiming-normal weights and zero biases (AZ-NAS's and VKDNW's code), 'gaussian' N(0, 1) weights and zero biases (SWAP's code, Zen-NAS's); vkdnw and zen keep the init their definitions fix",
   default: 'pytorch',
 });
 export const proxyInputs = oneOf(PROXY_INPUTS, {
