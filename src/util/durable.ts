@@ -332,7 +332,7 @@ export function tempOwnerGone(id: string, here = tempHost()): boolean | undefine
 }
 
 /** A writeFileAtomic temporary `.NAME.ID.tmp` (ID: PID@HOST, or PID before names carried the host). */
-const TEMP_NAME = /^\.(.+)\.(\d+(?:@[^@/]+)?)\.tmp$/;
+const TEMP_NAME = /^\.(.+?)\.(\d+(?:@[^@/]+)?)\.tmp$/;
 
 /** The file (NAME) and writer id of a writeFileAtomic temporary's name `.NAME.ID.tmp`; undefined for another name. */
 export function atomicTempOf(fileName: string): { file: string; id: string } | undefined {

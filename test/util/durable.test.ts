@@ -25,6 +25,7 @@ import { checkResumedKeys, readStreamedRows, RowStream, RowStreamError } from '.
 import { ResumeMismatchError } from '../../src/util/run-settings.js';
 import {
   acquireLock,
+  atomicTempOf,
   cleanTempFiles,
   LockHeldError,
   lockOwner,
@@ -283,6 +284,21 @@ describe('checkpoint directory cleaning', () => {
     expect(cleanCheckpointDir(dir).sort()).toEqual([...own].sort());
     expect(readdirSync(dir).sort()).toEqual([...users].sort());
     expect(readFileSync(join(dir, 'build.tmp', 'a.o'), 'utf8')).toBe('mine');
+  });
+
+  it('reads a temporary of a host whose name ends in .<digits> (node.1, an IP address) as that host’s', () => {
+    expect(atomicTempOf('.current.123@node.1.tmp')).toEqual({ file: 'current', id: '123@node.1' });
+    expect(atomicTempOf('.provenance.json.77@10.0.0.5.tmp')).toEqual({ file: 'provenance.json', id: '77@10.0.0.5' });
+    expect(atomicTempOf('.a.1.123@h.tmp')).toEqual({ file: 'a.1', id: '123@h' });
+    expect(atomicTempOf('.scores.csv.4242.tmp')).toEqual({ file: 'scores.csv', id: '4242' });
+    expect(atomicTempOf('notes.tmp')).toBeUndefined();
+    // A checkpoint's own temporaries written on such a host go with the rest.
+    const dir = join(tmp, 'ckpt-dotted-host');
+    mkdirSync(dir, { recursive: true });
+    const own = [`.current.999999999@node.1.tmp`, `.provenance.json.999999999@10.0.0.5.tmp`];
+    for (const n of own) writeFileSync(join(dir, n), 'x');
+    expect(cleanCheckpointDir(dir).sort()).toEqual([...own].sort());
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
