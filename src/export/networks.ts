@@ -7,7 +7,6 @@
  * constructors, run against a host-memory stand-in for the backend: the same initialiser, the same
  * random numbers in the same order as `new Nb201Net(backend, ...)` / `new FixedNet(backend, ...)`.
  */
-import { createHash } from 'node:crypto';
 import type { Backend } from '../backend/index.js';
 import {
   type Cell,
@@ -25,6 +24,7 @@ import { type MobileNetLayout, layerShapes, layoutSpace } from '../mobilenet/lay
 import { NB201_DEFAULT, Nb201Net, type Nb201NetConfig } from '../nn/nb201-net.js';
 import type { Param } from '../nn/tape.js';
 import { formatArch, NB201_EDGES, NB201_OP_SPECS, type Nb201Cell, unhandledOpKind } from '../spaces/nb201.js';
+import { sha256Hex } from '../util/durable.js';
 import { Rng } from '../util/rng.js';
 import { BN_EPS, type Graph, GraphBuilder, type Tensor } from './graph.js';
 
@@ -62,10 +62,9 @@ export function describeNetwork(n: ExportNetwork): string {
  */
 export function networkDigest(n: ExportNetwork): string | undefined {
   if (n.kind === 'nb201') return undefined;
-  return createHash('sha256')
-    .update(JSON.stringify({ layout: n.layout, cells: n.cells }))
-    .digest('hex')
-    .slice(0, 16);
+  // Without the class count: the dataset sets it (withClasses), and a resume on another dataset
+  // is to name --dataset, not --net.
+  return sha256Hex(JSON.stringify({ layout: { ...n.layout, classes: undefined }, cells: n.cells })).slice(0, 16);
 }
 
 /** The eps of every BN of the network (NAS-Bench-201's: 1e-5). */

@@ -9,7 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeNetwork, jsonNetwork, nb201Network } from '../../src/export/index.js';
+import { describeNetwork, jsonNetwork, nb201Network, networkDigest } from '../../src/export/index.js';
 import { readWeights } from '../../src/export/weights.js';
 import { softmaxCrossEntropyF64 } from '../../src/kernels/reference/loss.js';
 import { checkpointLockPath } from '../../src/nn/checkpoint.js';
@@ -340,6 +340,9 @@ describe('wgnas train', () => {
       expect(report.network).toMatch(/, BN eps 0\.001$/);
       expect(report.settings['bn-momentum']).toBe(0.2);
       expect(report.settings['network digest']).toMatch(/^[0-9a-f]{16}$/);
+      // The class count is the dataset's, named as such on a resume: not part of the digest.
+      const net = jsonNetwork(JSON.parse(readFileSync(cfg, 'utf8')));
+      expect(networkDigest(withClasses(net, 7))).toBe(report.settings['network digest']);
       // Another net.config of the same size (a block's kernel 3 -> 5): its description is the same,
       // the recorded digest is not; a resume is refused naming it, before any work.
       const blocks = MBCONV_PARITY.netConfig!.blocks as Array<{ mobile_inverted_conv: Record<string, unknown> }>;
