@@ -130,7 +130,7 @@ export function formatEnvironmentDocs(): string {
   return [
     '## Environment',
     '',
-    'Variables wgnas reads; none is needed. A value wgnas can tell is wrong (not one a variable takes, a folder that is not there) is refused before any work, in one line naming the variable. (The test suite has its own hooks, `WGNAS_TEST_*`.)',
+    'Variables wgnas reads; none is needed. A value wgnas can tell is wrong (not one a variable takes, a folder that is not there) is refused before any work, in one line naming the variable; WGNAS_SHADER_DIR only where the run may compile a kernel (not with `--device cpu`). (The test suite has its own hooks, `WGNAS_TEST_*`.)',
     '',
     '| variable | what it does |',
     '|---|---|',

@@ -72,7 +72,7 @@ export const SCORE_OPTIONS = {
   }),
   ...proxyScoringOptions,
   group: text({
-    help: `score N architectures together: their ReLU correlation matrices share batched dispatches (${groupableProxiesText()} only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)`,
+    help: `score N architectures together: their per-ReLU statistics (correlation matrices, activation patterns) share batched dispatches (${groupableProxiesText()} only; memory grows with N); 'auto': as many as the GPU's memory holds, halved whenever a group runs out of it (1 on software adapters, on the CPU backend and for other proxies)`,
     metavar: 'N|auto',
     default: 'auto',
     check: groupProblem,
