@@ -25,7 +25,7 @@ export const swapRegularFactor = (paramsK: number, muK = SWAP_REG_MU_K, sigmaK2 
 
 export const swap = defineProxyFamily({
   members: {
-    swap: 'SWAP: distinct sample-wise ReLU patterns over the batch (Peng et al. 2024)',
+    swap: 'SWAP: distinct sample-wise ReLU patterns over the batch (Peng et al. 2024; their setting: --batch 16 --init gaussian, at batch 64 nearly every neuron is distinct)',
     reg_swap: 'SWAP times exp(-(params_K - 1500)^2 / 1.5e6), a size prior (mu, sigma ours: none published for NB201)',
   },
   // The count of given records is exact on both backends, but across devices a pre-activation
