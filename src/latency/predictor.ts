@@ -16,7 +16,8 @@ import { listWithin } from '../util/format.js';
 /**
  * What to do with a key the table lacks: 'error' (default for library calls), 'nearest' (use the
  * entry with the same op, spatial size, expand, kernel, stride and skip but the closest channel
- * counts), 'scale' (that entry times the ratio of multiply-accumulates).
+ * counts; for a Logits key, the closest class count), 'scale' (that entry times the ratio of
+ * multiply-accumulates; for Logits, keyMacs': the pooling's h·w·c plus the classifier's in·out).
  */
 export type MissingPolicy = 'error' | 'nearest' | 'scale';
 
@@ -113,13 +114,17 @@ function sameExceptChannels(a: ParsedKey, b: ParsedKey): boolean {
   ) {
     return false;
   }
-  if (a.op === 'Logits' && a.output[0] !== b.output[0]) return false;
   const ka = Object.keys(a.params);
   return ka.length === Object.keys(b.params).length && ka.every((k) => a.params[k] === b.params[k]);
 }
 
+/** Output channels, or a Logits key's class count (its only output size). */
+const outChannels = (p: ParsedKey): number => p.output[p.output.length - 1];
+
+// A classifier of another class count is the same op (a pooled vector times a matrix): the closest
+// class count is the nearest entry, and 'scale' prices it by keyMacs' in·out features.
 const channelDistance = (a: ParsedKey, b: ParsedKey): number =>
-  Math.abs(Math.log(a.input[2] / b.input[2])) + Math.abs(Math.log((a.output[2] ?? 1) / (b.output[2] ?? 1)));
+  Math.abs(Math.log(a.input[2] / b.input[2])) + Math.abs(Math.log(outChannels(a) / outChannels(b)));
 
 /** Table latency of one key, or an approximation per `missing`; null when neither exists. */
 export function findLatency(

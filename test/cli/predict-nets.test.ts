@@ -16,7 +16,7 @@ import { formatCell, parseCell } from '../../src/mobilenet/cell-text.js';
 import { CIFAR_LAYOUT, layerShapes } from '../../src/mobilenet/layout.js';
 import { archJson, spaceEntry, spaceFromLayout, handDesignedSpace, loadSpace } from '../../src/mobilenet/space-file.js';
 import { toNetConfig } from '../../src/proxyless/net-config.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { NET, wgnasInProcess } from '../helpers/cli.js';
 import { nativeOrNull } from '../helpers/native.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wgnas-predict-nets-'));
@@ -113,13 +113,30 @@ describe('predict --net a wgnas-arch', () => {
 });
 
 describe('predict: what is wrong when keys are missing', () => {
-  it('a table of another resolution is named as such, with no --missing advice', async () => {
+  it('a table of another resolution is named as such, with a way out that works and no --missing advice', async () => {
+    // A CIFAR-layout net.config: its ImageNet-layout twin, as wgnas proxyless priced it (not --resolution
+    // 224, whose stride-1 224x224 stem no 224 table has).
     const r = await wgnasInProcess(['predict', '--table', 'data/latency/proxylessnas_mobile_trim.yaml', '--net', configPath]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /has no entry for \d+ key\(s\); the table is of 224x224 inputs, the network takes 32x32: none of its keys can be there; profile it on the table's device \(wgnas profile --net NET\), or give a net\.config --resolution 224: Conv-input:32x32x3/,
+      /has no entry for \d+ key\(s\); the table is of 224x224 inputs, the network takes 32x32: none of its keys can be there; profile it on the table's device \(wgnas profile --net NET\), or price its ImageNet-layout twin as wgnas proxyless did with this table: --imagenet-twin: Conv-input:32x32x3/,
     );
-    expect(r.err).not.toMatch(/--missing/);
+    expect(r.err).not.toMatch(/--missing|--resolution/);
+    const twin = await wgnasInProcess([
+      ...['predict', '--table', 'data/latency/proxylessnas_mobile_trim.yaml', '--net', configPath, '--imagenet-twin'],
+    ]);
+    expect(twin.code, twin.err).toBe(0);
+    // The shipped mobile net at 32: --resolution 224 prices it, with --missing nearest for the 3 keys the trim table lacks.
+    const net = write('mobile-32.config', { ...JSON.parse(readFileSync(NET, 'utf8')), resolution: 32 });
+    const m = await wgnasInProcess(['predict', '--table', 'data/latency/proxylessnas_mobile_trim.yaml', '--net', net]);
+    expect(m.err).toMatch(
+      /the network takes 32x32: .*, or price it at the table's input size: --resolution 224 --missing nearest: Conv-input:32x32x3/,
+    );
+    const at224 = await wgnasInProcess([
+      ...['predict', '--table', 'data/latency/proxylessnas_mobile_trim.yaml', '--net', net, '--resolution', '224'],
+      ...['--missing', 'nearest'],
+    ]);
+    expect(at224.code, at224.err).toBe(0);
   });
 
   it('--missing nearest that finds nothing says so instead of suggesting --missing', async () => {

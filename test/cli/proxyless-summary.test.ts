@@ -41,7 +41,7 @@ describe('proxyless summary', () => {
       const latency = small.out.split('\n').find((l) => l.startsWith('latency '));
       expect(latency).toMatch(/^latency [\d.]+ ms \(table /);
       expect(latency).toContain(
-        `(table ${TABLE}: Pixel 1, TFLite, 1 thread; published by ProxylessNAS; the ImageNet-layout twin at 224x224 on the table's device), E[lat] `,
+        `(table ${TABLE}: Pixel 1, TFLite, 1 thread; published by ProxylessNAS; the ImageNet-layout twin at 224x224 on the table's device, as wgnas predict --imagenet-twin prices it), E[lat] `,
       );
       expect(readFileSync(join(tmp, 'p-8.svg'), 'utf8')).toContain(
         '>ProxylessNAS search, target 40 ms (the ImageNet-layout twin at 224x224 on the table&apos;s device)</text>',

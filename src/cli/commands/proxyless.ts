@@ -228,6 +228,8 @@ interface Prepared {
   bnEps: number;
   /** The line saying a given --bn-eps overrides the space file's, printed once the settings pass. */
   bnNote: string | null;
+  /** Set by searchWith: the class count the table priced the classifier at, where not the network's. */
+  pricedClasses?: number;
 }
 
 /** The search itself, once the flags, the cost model and the checkpoint directory are settled. */
@@ -236,6 +238,10 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const D = DEFAULT_SEARCH;
   // The network's classifier follows the dataset (a checkpoint of another class count is refused as another layout).
   const layout = { ...p.layout, classes: runDatasetClasses(values.dataset) };
+  // A table of the layout's own keys priced its classifier at the layout's class count (the
+  // ImageNet table's 1000), not the dataset's: said with the latency (predict --missing nearest matches it).
+  const pricedClasses =
+    p.cost.source === 'table' && !p.space && p.layout.classes !== layout.classes ? p.layout.classes : undefined;
   const { space, cost, target, batchSize, searchSteps, ds, trainN, valN, device } = p;
   const { mode, paths, loss: lossKind } = values;
   const gateGrads = values['gate-grads'];
@@ -309,7 +315,7 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   try {
     // --force: the old checkpoint goes only now, once the images decoded and the device opened.
     if (values.checkpoint) discardForForce(values.checkpoint, values.force, ctx);
-    found = await searchOn(backend, values, io, { ...p, layout }, cfg, data, test, withBackend(prov, backend));
+    found = await searchOn(backend, values, io, { ...p, layout, pricedClasses }, cfg, data, test, withBackend(prov, backend));
   } finally {
     backend.dispose();
   }
@@ -386,6 +392,11 @@ async function searchOn(
     const valAcc = await search.evaluate(res.choices);
     // A CIFAR network priced by an ImageNet table: the ms are its ImageNet-layout twin's, said where they print.
     const scope = latencyScope(cost);
+    const scopeNote = scope
+      ? `; ${scope}, as wgnas predict --imagenet-twin prices it`
+      : p.pricedClasses !== undefined
+        ? `; the classifier priced as the table's ${p.pricedClasses}-class Logits, the network's has ${layout.classes} classes: wgnas predict --missing nearest prices it so`
+        : '';
     const lines = [
       `derived network (${res.weightSteps} weight steps, ${res.archSteps} α steps, ${res.seconds.toFixed(0)} s on ${trainingDevice(backend)}):`,
       ...res.names.map(
@@ -393,7 +404,7 @@ async function searchOn(
       ),
       byMadds
         ? `multiply-adds ${(res.cost! / 1e6).toFixed(2)} M, E[MAdds] ${(res.expectedCost! / 1e6).toFixed(2)} M, target ${targetGiven} M`
-        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : `table ${p.tableFrom}`}${scope ? `; ${scope}` : ''}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
+        : `latency ${res.cost!.toFixed(2)} ms (${priced ? 'cells timed on this CPU' : `table ${p.tableFrom}${scopeNote}`}), E[lat] ${res.expectedCost!.toFixed(2)} ms, target ${targetGiven} ms`,
       `supernet val accuracy of the derived path: ${(100 * valAcc).toFixed(1)}% (${search.evaluatedImages()} images)`,
     ];
     if (values.plot) {

@@ -22,8 +22,11 @@ export const PREDICT_OPTIONS = {
     min: 8,
     max: 4096,
   }),
+  'imagenet-twin': flag({
+    help: "price a CIFAR-layout net.config (wgnas proxyless's) as its ImageNet-layout twin: its choices at the same stage/block positions of the 224x224 ImageNet network, with that network's stem, first block, Conv_1 and 1000-class Logits, as wgnas proxyless prices the CIFAR layout with a 224x224 table",
+  }),
   missing: oneOf(['error', 'nearest', 'scale'], {
-    help: 'a key not in the table: error, nearest (closest channel counts with the same shape/op) or scale (that times the MAC ratio)',
+    help: 'a key not in the table: error, nearest (closest channel counts with the same shape/op; for Logits the closest class count) or scale (that times the MAC ratio; for Logits pooling h*w*c plus in*out features)',
     metavar: 'POLICY',
     default: 'error',
   }),

@@ -16,6 +16,8 @@ export {
 export {
   cellTableCost,
   imagenetPositionsCost,
+  imagenetTwinArch,
+  imagenetTwinLayout,
   spaceTableCost,
   type TableCostOptions,
   type TableCostResult,

@@ -6,8 +6,10 @@
  * ImageNet stem / first block / Conv_1 / Logits ('imagenet-proxy'): the latency of the searched
  * choices deployed at ImageNet scale, on the table's device.
  */
+import type { ProxylessArch } from '../../latency/arch.js';
 import type { LatencyTable } from '../../latency/lut.js';
 import { findLatency, type LatencyMatrix, type MissingPolicy, supernetLatencies } from '../../latency/predictor.js';
+import { archFromChoices } from '../../latency/space.js';
 import { cellKeys, isNodeKey, skeletonKeys } from '../cell-latency-keys.js';
 import { IMAGENET_LAYOUT, type MobileNetLayout, layoutSpace, positionStages } from '../layout.js';
 import type { CellSpace } from '../space.js';
@@ -44,14 +46,14 @@ export function tableCost(table: LatencyTable, layout: MobileNetLayout, o: Table
 }
 
 /**
- * Prices `layout`'s positions as the same (stage, block) positions of the ImageNet space. Throws
- * when the layout cannot be mapped onto the ImageNet stages (a usage error, not a table miss).
+ * `layout`'s ImageNet-layout twin, the network 'imagenet-proxy' prices: the ImageNet space
+ * (stem, first block, widths, strides, Conv_1 and its 1000-class Logits at 224x224) with `layout`'s
+ * depths, so that its block (stage s, block d) is ImageNet's (s, d), with the same candidates. A
+ * choice vector of `layout` is one of its twin (toNetConfig(twin, choices) is the network priced;
+ * `wgnas predict --imagenet-twin` prices a net.config so). Throws when the layout cannot be mapped
+ * onto the ImageNet stages (a usage error, not a table miss).
  */
-export function imagenetPositionsCost(
-  table: LatencyTable,
-  layout: MobileNetLayout,
-  missing: MissingPolicy = 'error',
-): TableCostResult {
+export function imagenetTwinLayout(layout: MobileNetLayout): MobileNetLayout {
   const ref = IMAGENET_LAYOUT;
   if (layout.widths.length !== ref.widths.length) {
     throw new Error(
@@ -65,6 +67,29 @@ export function imagenetPositionsCost(
     if (d > ref.depths[s])
       throw new Error(`layout ${layout.name}: stage ${s} has ${d} blocks, more than ImageNet's ${ref.depths[s]}`);
   });
+  return { ...ref, name: `${layout.name}'s imagenet twin`, depths: [...layout.depths] };
+}
+
+/**
+ * The ImageNet-layout twin of `layout`'s network of `choices` (one per searchable position, as
+ * toNetConfig takes them): the network whose table sum is the 'imagenet-proxy' cost of `choices`.
+ */
+export function imagenetTwinArch(layout: MobileNetLayout, choices: readonly number[]): ProxylessArch {
+  return archFromChoices(layoutSpace(imagenetTwinLayout(layout)), [0, ...choices]);
+}
+
+/**
+ * Prices `layout`'s positions as the same (stage, block) positions of the ImageNet space (the
+ * network imagenetTwinLayout describes). Throws when the layout cannot be mapped onto the ImageNet
+ * stages (a usage error, not a table miss).
+ */
+export function imagenetPositionsCost(
+  table: LatencyTable,
+  layout: MobileNetLayout,
+  missing: MissingPolicy = 'error',
+): TableCostResult {
+  const ref = IMAGENET_LAYOUT;
+  imagenetTwinLayout(layout);
   const priced = supernetLatencies(table, layoutSpace(ref), { missing });
   if (priced.missing.length > 0) return { cost: null, missing: priced.missing };
   const full = foldFirstBlock(priced);
