@@ -241,14 +241,16 @@ export function checkPrecision(jobF16: boolean | undefined, workerF16: boolean):
 
 /**
  * A job this worker must not compute (other code, other data, other CPU threads, too little memory
- * while another worker alive has enough) but another worker may: it goes back to the queue
- * untouched (no try spent) and the refusal shows in the worker's heartbeat.
+ * while another worker alive has enough, or for a grace while none is) but another worker may: it
+ * goes back to the queue untouched (no try spent) and the refusal shows in the worker's heartbeat.
+ * The worker says it once per job and `kind` (a refusal whose wording changes each time says one).
  */
 export class JobRefusedError extends UserFacingError {
   override readonly name = 'JobRefusedError';
   constructor(
     readonly reason: 'code' | 'data' | 'threads' | 'precision' | 'memory',
     message: string,
+    readonly kind = '',
   ) {
     super(message);
   }

@@ -17,6 +17,16 @@ export const lockMs = (): number => envMs('WGNAS_QUEUE_LOCK_MS', 30_000);
 /** Heartbeat period of a worker; it counts as alive for 3 periods after its last beat. */
 export const heartbeatMs = (): number => envMs('WGNAS_QUEUE_HEARTBEAT_MS', 2_000);
 
+/**
+ * How long a CPU worker keeps a score job too big for it queued (no try spent) while no worker alive
+ * can take it, before it fails the job: a big worker briefly away (a restart, a Redis blip longer than
+ * its beat, a slow start) is not taken for gone. The lock time: a worker away longer loses its jobs too.
+ */
+export const noTakerGraceMs = (): number => lockMs();
+
+/** How long a worker's refusal of a job (refusedJobs) counts: a refusal repeats each time the job meets it. */
+export const refusalFreshMs = (): number => 2 * lockMs() + 3 * heartbeatMs();
+
 /** How long the submitting side waits for a Redis that went away before it gives up. */
 export const outageMs = (): number => envMs('WGNAS_QUEUE_OUTAGE_MS', 300_000);
 
@@ -41,6 +51,12 @@ export interface WorkerBeat {
   memoryBytes?: number;
   /** Jobs it refused (other code, data or threads; too big for it while another worker alive has the memory) and the last refusal: they go back to the queue for another worker. */
   refused?: WorkerRefusal;
+  /**
+   * The jobs it refused lately (the last refusal of each, within refusalFreshMs): a small CPU worker
+   * does not leave a job too big for it to a worker that refuses that job (other threads, data or
+   * precision, which the beat does not carry).
+   */
+  refusedJobs?: Array<{ job: string; reason: WorkerRefusal['reason']; atMs: number }>;
 }
 
 export interface WorkerRefusal {

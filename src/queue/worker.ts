@@ -38,7 +38,7 @@ import {
 } from './jobs.js';
 import { type ProfileResult, runProfileJob } from './profile-job.js';
 import { JsonStore, kindResultsKey, ResultStore } from './result-store.js';
-import { heartbeatMs, lockMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
+import { heartbeatMs, lockMs, noTakerGraceMs, refusalFreshMs, type WorkerBeat, workersKeyPrefix } from './settings.js';
 
 /** How long a refused job waits before a worker may take it again (another worker usually does first). */
 const REFUSED_DELAY_MS = 1000;
@@ -58,9 +58,9 @@ export interface WorkerOptions {
   /**
    * A CPU worker's memory against the score jobs' networks (cli/commands/worker.ts). A job too big
    * for this worker is asked of the other workers alive on its device, from their heartbeats: while
-   * one has the memory, the job is refused (back to the queue, no try spent) for it to take; else it
-   * fails for good, not retried: each worker taking it would be killed by the OOM killer and hand it
-   * to the next.
+   * one has the memory and would take it, the job is refused (back to the queue, no try spent) for it
+   * to take; with none for noTakerGraceMs, it fails for good, not retried: each worker taking it
+   * would be killed by the OOM killer and hand it to the next.
    */
   memory?: {
     /** This machine's physical memory (what a job's slots are set against), in the heartbeat. */
@@ -91,6 +91,15 @@ export interface WorkerHandle {
   /** Stops taking jobs; waits for the running ones unless `force` (then they are handed back when their lock expires). */
   close(force?: boolean): Promise<void>;
 }
+
+/** Another worker alive, from its beat; `wont` says why it would not take the job asked about. */
+interface OtherWorker extends WorkerMemory {
+  id: string;
+  wont?: string;
+}
+
+/** A duration in whole seconds (at least 1). */
+const secs = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))} s`;
 
 interface Slot {
   backend: Backend;
@@ -135,8 +144,20 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     slots.push(slot);
     return slot;
   };
+  // Beating from now: a worker still opening its backend (slow on some devices) is not taken for
+  // absent by a small CPU worker holding a job too big for itself.
+  sendBeat();
+  const timer = setInterval(sendBeat, heartbeatMs());
   // The first backend opens before any job: a worker that cannot compute says so at start.
-  free.push(await takeSlot());
+  try {
+    free.push(await takeSlot());
+    sendBeat(); // with its device's name
+  } catch (e) {
+    clearInterval(timer);
+    await Promise.race([redis.del(beatKey).catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    redis.disconnect();
+    throw e;
+  }
 
   const scorerFor = async (slot: Slot, s: ScoreSettings): Promise<ZeroShotScorer> => {
     const k = settingsKey(s);
@@ -171,45 +192,80 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     return scorer;
   };
 
-  // The other workers alive on this device that say their memory (a beat lasts 3 heartbeats).
-  const othersAlive = async (): Promise<Array<WorkerMemory & { id: string }>> => {
+  // The other workers alive on this device that say their memory (a beat lasts 3 heartbeats), with
+  // whether each would take job `jobId`: the same code as this worker (the job's), and no fresh
+  // refusal of it (other threads, data or precision: the beat does not carry them).
+  const othersAlive = async (jobId: string): Promise<OtherWorker[]> => {
     const keys = (await scanKeys(redis, `${workersKeyPrefix(o.namespace)}*`)).filter((k) => k !== beatKey);
+    const freshMs = refusalFreshMs();
     return (keys.length ? await redis.mget(...keys) : [])
       .filter((v): v is string => v !== null)
       .map((v) => JSON.parse(v) as WorkerBeat)
       .filter((w) => w.device === o.device && w.id !== id && (w.memoryBytes ?? 0) > 0)
-      .map((w) => ({ id: w.id, host: w.host, memoryBytes: w.memoryBytes!, concurrency: Math.max(1, w.concurrency) }));
+      .map((w) => {
+        const refused = [
+          ...(w.refusedJobs ?? []),
+          ...(w.refused ? [{ job: w.refused.job, reason: w.refused.reason, atMs: Date.parse(w.refused.at) }] : []),
+        ].find((r) => r.job === jobId && Date.now() - r.atMs < freshMs);
+        const wont =
+          w.code !== mine ? `runs other code (${w.code ?? '?'})` : refused ? `refused it (${refused.reason})` : undefined;
+        return { id: w.id, host: w.host, memoryBytes: w.memoryBytes!, concurrency: Math.max(1, w.concurrency), wont };
+      });
   };
   const memoryOf = (w: WorkerMemory) =>
     `${fmtBytes(w.memoryBytes)}${w.concurrency > 1 ? ` for --concurrency ${w.concurrency}` : ''}`;
 
+  // Per job too big for this worker: when it was first met with no worker alive to take it.
+  const noTakerSince = new Map<string, number>();
+
   /**
-   * A job too big for this worker is left to another alive with the memory (refused, as for other
-   * code); with none, failed for good. Asked each time the job comes back, so a job left to a
-   * worker that then died (its beat expires) fails at the next meeting instead of circling.
+   * A job too big for this worker is left to another alive with the memory that would take it
+   * (refused, as for other code). With none, it stays queued for noTakerGraceMs (a big worker
+   * restarting, slow to start or briefly cut from Redis comes back), then fails for good. Asked each
+   * time the job comes back, so a job left to a worker that then died (its beat expires) fails
+   * after the grace instead of circling.
    */
-  const checkJobMemory = async (check: JobMemoryCheck, memoryBytes: number): Promise<void> => {
+  const checkJobMemory = async (check: JobMemoryCheck, memoryBytes: number, jobId: string): Promise<void> => {
     const me = { host: hostname(), memoryBytes, concurrency: o.concurrency };
     if (check.fits(me)) return;
-    const others = await othersAlive();
+    const others = await othersAlive(jobId);
     // The most memory per job slot first: the one best placed to take it.
     others.sort((a, b) => b.memoryBytes / b.concurrency - a.memoryBytes / a.concurrency);
-    const taker = others.find((w) => check.fits(w));
-    if (taker) throw new JobRefusedError('memory', check.why(me, `left queued for ${taker.id}, alive with ${memoryOf(taker)}`));
-    throw new UnrecoverableError(
-      check.why(
-        me,
-        others.length
-          ? `the largest other worker alive, ${others[0].id}, has ${memoryOf(others[0])}, so not retried`
-          : 'no other worker alive, so not retried',
-      ),
-    );
+    const taker = others.find((w) => check.fits(w) && !w.wont);
+    const now = Date.now();
+    for (const [j, t] of noTakerSince) if (now - t > 10 * noTakerGraceMs()) noTakerSince.delete(j);
+    if (taker) {
+      noTakerSince.delete(jobId);
+      throw new JobRefusedError(
+        'memory',
+        check.why(me, `left queued: ${taker.id} (alive, ${memoryOf(taker)}) can take it`),
+        'taker',
+      );
+    }
+    // The one that fits but will not take it, else the largest: named, so the user knows what to change.
+    const named = others.find((w) => check.fits(w)) ?? others[0];
+    const none = !named
+      ? 'no other worker alive'
+      : check.fits(named)
+        ? `no other worker alive takes it (${named.id}, with ${memoryOf(named)}, ${named.wont})`
+        : `the largest other worker alive, ${named.id}, has ${memoryOf(named)}`;
+    const since = noTakerSince.get(jobId) ?? now;
+    noTakerSince.set(jobId, since);
+    const leftMs = noTakerGraceMs() - (now - since);
+    if (leftMs > 0)
+      throw new JobRefusedError(
+        'memory',
+        check.why(me, `${none}; left queued ${secs(leftMs)} more for a taker to come`),
+        'grace',
+      );
+    noTakerSince.delete(jobId);
+    throw new UnrecoverableError(check.why(me, `${none}; no taker came in ${secs(noTakerGraceMs())}, so not retried`));
   };
 
   const scoreJob = async (job: Job<QueueJobData, ScoreJobResult>, slot: Slot): Promise<ScoreJobResult> => {
     const { settings, archs, keys } = job.data as ScoreJobData;
     const cells = archs.map((a) => parseArch(a));
-    if (o.memory) await checkJobMemory(o.memory.scoreJob(settings, cells), o.memory.bytes);
+    if (o.memory) await checkJobMemory(o.memory.scoreJob(settings, cells), o.memory.bytes, String(job.id));
     const scorer = await scorerFor(slot, settings);
     const have = await store.getMany(keys);
     const todo = cells.map((c, i) => ({ c, i })).filter(({ i }) => !have.has(keys[i]));
@@ -247,10 +303,17 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       jobCode: jobCodeVersion(job.data),
       at: new Date().toISOString(),
     };
+    // The last refusal of each job lately (a small worker asks them of a job too big for it), at most 32.
+    const now = Date.now();
+    beat.refusedJobs = [
+      ...(beat.refusedJobs ?? []).filter((r) => r.job !== String(job.id) && now - r.atMs < refusalFreshMs()),
+      { job: String(job.id), reason: e.reason, atMs: now },
+    ].slice(-32);
     sendBeat();
     // A refused job comes back every second or so: say it once per job.
-    if (!refusedSaid.has(String(job.id))) o.onEvent?.(`job ${job.id} refused (it stays queued for another worker): ${e.message}`);
-    refusedSaid.add(String(job.id));
+    const said = `${job.id}\0${e.kind}`;
+    if (!refusedSaid.has(said)) o.onEvent?.(`job ${job.id} refused (it stays queued for another worker): ${e.message}`);
+    refusedSaid.add(said);
     // Back to the queue as it was (no try spent): DelayedError tells BullMQ the job was moved, not failed.
     await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
     throw new DelayedError();
@@ -314,9 +377,6 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     lastError = '';
     o.onEvent?.(`job ${job.id} done: ${r.scored} scored, ${r.skipped} already stored`);
   });
-
-  sendBeat();
-  const timer = setInterval(sendBeat, heartbeatMs());
 
   let closing: Promise<void> | undefined;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

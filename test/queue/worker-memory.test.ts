@@ -1,11 +1,13 @@
 /**
  * CPU workers and score jobs too big for their memory (WGNAS_TEST_MEMORY_BYTES stands in for each
  * worker's machine). A job too big for a worker is left queued (no try spent) while another worker
- * alive has the memory, which then scores it as a local run does; with none alive (the only one
- * that could was killed, its heartbeat expired), it is failed before any work and for good: it used
- * to be taken, the worker killed by the OOM killer, and handed to the next when its lock expired,
- * over and over. The submitter and `wgnas queue status` show the worker's one line, reason first;
- * a job that fits still runs on a small worker.
+ * alive has the memory and would take it (the same code, no refusal of the job: other threads),
+ * which then scores it as a local run does; with none, it stays queued for a grace (the lock time,
+ * 2 s in these workers) for one to come (a worker starting late is given the job), then is failed
+ * before any work and for good: it used to be taken, the worker killed by the OOM killer, and
+ * handed to the next when its lock expired, over and over; and a job left to a big worker that
+ * refused it for another reason bounced forever. The submitter and `wgnas queue status` show the
+ * worker's one line, reason first; a job that fits still runs on a small worker.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -45,8 +47,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 }
 
 /** A worker whose machine has `bytes` of memory (available and total). */
-function worker(ns: string, bytes: number, env: Record<string, string> = {}): WorkerChild {
-  const w = startWorkerChild(redis.url, ns, { env: { WGNAS_TEST_MEMORY_BYTES: `${bytes},${bytes}`, ...env } });
+function worker(ns: string, bytes: number, env: Record<string, string> = {}, args: string[] = []): WorkerChild {
+  const w = startWorkerChild(redis.url, ns, { env: { WGNAS_TEST_MEMORY_BYTES: `${bytes},${bytes}`, ...env }, args });
   children.push(w);
   return w;
 }
@@ -63,9 +65,11 @@ const SCORE = ['score', '--sample', '4', '--proxies', 'wrcor', '--channels', '4'
 const CPU = ['--device', 'cpu', '--cpu-threads', '1', '--quiet'];
 /** The one line of a job of SCORE on the small worker, up to what became of the job. */
 const SMALL_HEAD = `CPU worker on ${esc(hostname())}: up to about \\d+ MiB at --batch 8 --channels 4 --cells-per-stage 1, more than this machine's 256 MiB: `;
+/** What became of a job no worker took within the grace (the workers' lock time, 2 s). */
+const NO_TAKER = 'no taker came in 2 s, so not retried; submit';
 
 describe.skipIf(!enabled)('a CPU worker and a job too big for its memory', () => {
-  it('fails it at once, not retried, naming the host and sizes; a job that fits still runs', SLOW, async () => {
+  it('fails it after the grace, not retried, naming the host and sizes; a job that fits still runs', SLOW, async () => {
     const ns = `wm${process.pid}`;
     // 2 GiB: a small network's job fits; the all-3x3 cell at --channels 256 --cells-per-stage 32 (~116 GiB) does not.
     const w = worker(ns, 2 * GiB);
@@ -85,7 +89,7 @@ describe.skipIf(!enabled)('a CPU worker and a job too big for its memory', () =>
     ]);
     expect(big.code, big.err).not.toBe(0);
     // The submitter's one line is cut at 400 characters (the job's first arch is in it): the head is whole.
-    const head = `CPU worker on ${esc(hostname())}: up to about [\\d.]+ GiB at --batch 64 --channels 256 --cells-per-stage 32, more than this machine's 2\\.0 GiB: no other worker alive, so not retried`;
+    const head = `CPU worker on ${esc(hostname())}: up to about [\\d.]+ GiB at --batch 64 --channels 256 --cells-per-stage 32, more than this machine's 2\\.0 GiB: no other worker alive; no taker came in 2 s, so not retried`;
     expect(big.err).toMatch(new RegExp(`failed after 1 attempt\\(s\\): ${head}`));
     const s = await wgnasInProcess(['queue', 'status', '--redis', redis.url, '--queue', ns]);
     expect(s.code, s.err).toBe(0);
@@ -161,38 +165,100 @@ describe.skipIf(!enabled)('CPU workers of different memory', () => {
       for (const m of refusals)
         expect(m[2]).toMatch(
           new RegExp(
-            `^${SMALL_HEAD}left queued for ${esc(idOf(big))}, alive with 4\\.0 GiB; submit a smaller --batch, --channels or --cells-per-stage$`,
+            `^${SMALL_HEAD}left queued: ${esc(idOf(big))} \\(alive, 4\\.0 GiB\\) can take it; submit a smaller --batch, --channels or --cells-per-stage$`,
           ),
         );
     },
   );
 
-  it('a job left for a big worker that then died fails once its heartbeat expires, reason first, not retried', SLOW, async () => {
-    const ns = `wm${process.pid}-died`;
-    const small = worker(ns, SMALL_BYTES);
-    // Its beat lasts 3 x 3 s: the small worker meets the job while the killed worker still counts as alive.
-    const big = worker(ns, BIG_BYTES, { WGNAS_QUEUE_HEARTBEAT_MS: '3000' });
-    await Promise.all([small.ready, big.ready]);
-    await until('both heartbeats', async () => (await queueStatus(redis.url, ns)).workers.length === 2);
-    big.kill('SIGKILL');
-    await big.exited;
-    const r = await wgnasInProcess([...SCORE, ...CPU, '--redis', redis.url, '--queue', ns, '--shard-size', '4']);
-    expect(r.code, r.err).not.toBe(0);
-    // Refused while the dead worker's beat lasted, then failed on the next meeting with the reason.
-    expect(small.stderr()).toMatch(new RegExp(`job (\\S+) refused .*: ${SMALL_HEAD}left queued for ${esc(idOf(big))}`));
-    const line = r.err.trim().split('\n').at(-1)!;
-    expect(line).toMatch(
-      new RegExp(
-        `^wgnas score: job \\S+ failed after 1 attempt\\(s\\): ${SMALL_HEAD}no other worker alive, so not retried; submit`,
-      ),
+  it(
+    'a job left for a big worker that then died fails once its heartbeat expires and the grace passes, reason first, not retried',
+    SLOW,
+    async () => {
+      const ns = `wm${process.pid}-died`;
+      const small = worker(ns, SMALL_BYTES);
+      // Its beat lasts 3 x 3 s: the small worker meets the job while the killed worker still counts as alive.
+      const big = worker(ns, BIG_BYTES, { WGNAS_QUEUE_HEARTBEAT_MS: '3000' });
+      await Promise.all([small.ready, big.ready]);
+      await until('both heartbeats', async () => (await queueStatus(redis.url, ns)).workers.length === 2);
+      big.kill('SIGKILL');
+      await big.exited;
+      const r = await wgnasInProcess([...SCORE, ...CPU, '--redis', redis.url, '--queue', ns, '--shard-size', '4']);
+      expect(r.code, r.err).not.toBe(0);
+      // Refused while the dead worker's beat lasted, then for the grace with no taker, then failed with the reason.
+      expect(small.stderr()).toMatch(
+        new RegExp(
+          `job (\\S+) refused .*: ${SMALL_HEAD}left queued: ${esc(idOf(big))} \\(alive, 4\\.0 GiB\\) can take it;[^\n]*\n` +
+            `(.*\n)*job \\1 refused .*: ${SMALL_HEAD}no other worker alive; left queued [12] s more for a taker to come; submit`,
+        ),
+      );
+      const line = r.err.trim().split('\n').at(-1)!;
+      expect(line).toMatch(
+        new RegExp(`^wgnas score: job \\S+ failed after 1 attempt\\(s\\): ${SMALL_HEAD}no other worker alive; ${NO_TAKER}`),
+      );
+      const s = await queueStatus(redis.url, ns);
+      expect(s.workers.map((w) => w.id)).toEqual([idOf(small)]);
+      expect(s.failed).toHaveLength(1);
+      expect(s.failed[0]).toMatchObject({ attemptsMade: 1, attempts: 3 });
+      expect(s.failed[0].error).toMatch(new RegExp(`^${SMALL_HEAD}no other worker alive; ${NO_TAKER}`));
+      small.kill('SIGTERM');
+      expect((await small.exited).code, small.stderr()).toBe(0);
+    },
+  );
+
+  // A big worker that would refuse the job for another reason is no taker: the job used to bounce between them forever.
+  for (const [what, env, args, wont] of [
+    ['other code', { WGNAS_TEST_CODE_VERSION: 'other-code' }, [], 'runs other code \\(other-code\\)'],
+    ['other --cpu-threads than the job', {}, ['--cpu-threads', '2'], 'refused it \\(threads\\)'],
+  ] as const)
+    it(`with the big worker alive running ${what}, the job fails after the grace naming it, not retried`, SLOW, async () => {
+      const ns = `wm${process.pid}-${args.length ? 'threads' : 'code'}`;
+      const small = worker(ns, SMALL_BYTES);
+      const big = worker(ns, BIG_BYTES, env, [...args]);
+      await Promise.all([small.ready, big.ready]);
+      await until('both heartbeats', async () => (await queueStatus(redis.url, ns)).workers.length === 2);
+      const r = await wgnasInProcess([...SCORE, ...CPU, '--redis', redis.url, '--queue', ns, '--shard-size', '4']);
+      expect(r.code, r.err).not.toBe(0);
+      const line = r.err.trim().split('\n').at(-1)!;
+      expect(line).toMatch(
+        new RegExp(
+          `^wgnas score: job \\S+ failed after 1 attempt\\(s\\): ${SMALL_HEAD}no other worker alive takes it \\(${esc(idOf(big))}, with 4\\.0 GiB, ${wont}\\); ${NO_TAKER}`,
+        ),
+      );
+      const s = await queueStatus(redis.url, ns);
+      expect(s.failed).toHaveLength(1);
+      expect(s.failed[0]).toMatchObject({ attemptsMade: 1, attempts: 3 });
+      // The big worker scored nothing; of other threads, it refused the job (no try spent) before the small one failed it.
+      if (args.length)
+        expect(big.stderr()).toMatch(
+          /job \S+ refused \(it stays queued for another worker\): the job is computed with --cpu-threads 1, this worker's backend runs 2 threads/,
+        );
+      expect(jobTotals(big.stderr())).toEqual({ scored: 0, skipped: 0 });
+      small.kill('SIGTERM');
+      big.kill('SIGTERM');
+      for (const w of [small, big]) expect((await w.exited).code, w.stderr()).toBe(0);
+    });
+
+  it('a job with no taker alive at submission is given to a big worker started within the grace', SLOW, async () => {
+    const ns = `wm${process.pid}-late`;
+    // A grace of 60 s: the big worker starts (or restarts) well within it.
+    const small = worker(ns, SMALL_BYTES, { WGNAS_QUEUE_LOCK_MS: '60000' });
+    await small.ready;
+    const out = join(tmp, 'late.csv');
+    const run = wgnasInProcess([...SCORE, ...CPU, '--redis', redis.url, '--queue', ns, '--shard-size', '4', '--out', out]);
+    await until('a refusal', () => /refused|failed/.test(small.stderr()));
+    expect(small.stderr()).toMatch(
+      new RegExp(`job \\S+ refused .*: ${SMALL_HEAD}no other worker alive; left queued 60 s more for a taker to come; submit`),
     );
-    const s = await queueStatus(redis.url, ns);
-    expect(s.workers.map((w) => w.id)).toEqual([idOf(small)]);
-    expect(s.failed).toHaveLength(1);
-    expect(s.failed[0]).toMatchObject({ attemptsMade: 1, attempts: 3 });
-    expect(s.failed[0].error).toMatch(new RegExp(`^${SMALL_HEAD}no other worker alive, so not retried;`));
+    const big = worker(ns, BIG_BYTES);
+    const r = await run;
+    expect(r.code, r.err).toBe(0);
+    expect(withoutTime(out)).toEqual(withoutTime(ref));
     small.kill('SIGTERM');
-    expect((await small.exited).code, small.stderr()).toBe(0);
+    big.kill('SIGTERM');
+    for (const w of [small, big]) expect((await w.exited).code, w.stderr()).toBe(0);
+    expect(jobTotals(big.stderr())).toEqual({ scored: 4, skipped: 0 });
+    expect(small.stderr()).not.toMatch(/failed/);
   });
 
   it('with a small worker and a smaller one alive, the job fails naming the largest other one', SLOW, async () => {
@@ -209,7 +275,7 @@ describe.skipIf(!enabled)('CPU workers of different memory', () => {
     const other = tookSmall ? smaller : small;
     expect(line).toMatch(
       new RegExp(
-        `^wgnas score: job \\S+ failed after 1 attempt\\(s\\): CPU worker on ${esc(hostname())}: up to about \\d+ MiB at --batch 8 --channels 4 --cells-per-stage 1, more than this machine's ${tookSmall ? 256 : 128} MiB: the largest other worker alive, ${esc(idOf(other))}, has ${tookSmall ? 128 : 256} MiB, so not retried; submit`,
+        `^wgnas score: job \\S+ failed after 1 attempt\\(s\\): CPU worker on ${esc(hostname())}: up to about \\d+ MiB at --batch 8 --channels 4 --cells-per-stage 1, more than this machine's ${tookSmall ? 256 : 128} MiB: the largest other worker alive, ${esc(idOf(other))}, has ${tookSmall ? 128 : 256} MiB; ${NO_TAKER}`,
       ),
     );
     small.kill('SIGTERM');
