@@ -55,7 +55,7 @@ export const ENVIRONMENT: readonly EnvVar[] = [
   },
   {
     name: 'WGNAS_DAWN_STDERR',
-    help: "'raw': leave stderr alone (Dawn's start-up warnings are otherwise held back, shown by --verbose)",
+    help: "'raw': leave stderr alone (Dawn's start-up warnings, such as lavapipe's two 'artificially reduced' limit lines, are otherwise held back, shown by --verbose; the native addon holds them back: without it they pass, harmless)",
   },
   {
     name: 'WGNAS_F16',

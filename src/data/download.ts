@@ -73,6 +73,14 @@ export class WrongFileError extends DownloadError {
   override readonly name = 'WrongFileError';
 }
 
+/**
+ * No file came: the host could not be reached, refused, or kept failing through the retries (no
+ * network, a firewall, a server down). The file can still come another way (wgnas data fetch says which).
+ */
+export class UnreachableError extends DownloadError {
+  override readonly name = 'UnreachableError';
+}
+
 export async function md5File(path: string): Promise<string> {
   const h = createHash('md5');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
@@ -251,8 +259,8 @@ export async function download(url: string, dest: string, o: DownloadOptions = {
       break;
     } catch (e) {
       if (e instanceof DownloadError || e instanceof WriteError) throw e;
-      if (isPermanent(e)) throw new DownloadError(`${url}: ${reason(e)}`);
-      const stopped = () => new DownloadError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
+      if (isPermanent(e)) throw new UnreachableError(`${url}: ${reason(e)}`);
+      const stopped = () => new UnreachableError(`${url}: ${reason(e)} (after ${tries + 1} attempts; run again to resume)`);
       if ((e as Error)?.name === 'AbortError' || tries >= retries) throw stopped();
       const wait = delayMs * 2 ** tries;
       const after = wait > 0 ? ` in ${wait / 1000} s` : '';

@@ -1,6 +1,7 @@
 /**
  * The learning curve of `wgnas train` as a hand-written SVG (no dependencies, like the search
- * plots): (a) train and test cross-entropy, (b) train and test accuracy, per epoch.
+ * plots): (a) train, val (train --val) and test cross-entropy, (b) their accuracy, per epoch; each
+ * axis at evenly spaced round ticks.
  */
 import { escapeXml } from '../util/xml.js';
 import type { EpochRecord } from './trainer.js';
@@ -15,10 +16,39 @@ const W = 640;
 const PANEL_H = 200;
 const M = { left: 56, right: 150, top: 28, bottom: 34 };
 
+/** The round step (1, 2 or 5 times a power of 10) that cuts `span` into nearest `parts` parts, and the decimals it prints with. */
+export function niceStep(span: number, parts: number): { step: number; decimals: number } {
+  const e = Math.floor(Math.log10(span / parts));
+  const candidates = [1, 2, 5, 10].map((m) => (m === 10 ? { m: 1, exp: e + 1 } : { m, exp: e }));
+  // Nearest to `parts` parts; a tie takes the larger step (fewer labels).
+  let best = candidates[0];
+  const off = (c: { m: number; exp: number }) => Math.abs(span / (c.m * 10 ** c.exp) - parts);
+  for (const c of candidates) if (off(c) <= off(best)) best = c;
+  return { step: best.m * 10 ** best.exp, decimals: Math.max(0, -best.exp) };
+}
+
+/**
+ * Evenly spaced tick values covering [lo, hi] (the first at or below lo, the last at or above hi),
+ * at a round step, as the labels print them: the axis then runs from the first to the last.
+ */
+export function niceTicks(lo: number, hi: number, parts = 4): { values: number[]; labels: string[] } {
+  const { step, decimals } = niceStep(hi - lo, parts);
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  const values: number[] = [];
+  // Multiples of the step rounded to its decimals: 0.1 * 3 is 0.3, not 0.30000000000000004.
+  for (let k = first; k <= last; k++) values.push(Number((k * step).toFixed(decimals)));
+  return { values, labels: values.map((v) => v.toFixed(decimals)) };
+}
+
 function panel(y0: number, title: string, xs: number[], series: Series[], fixed?: [number, number]): string {
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
-  let [lo, hi] = fixed ?? [Math.min(...all), Math.max(...all)];
+  // No finite value (no epoch yet): an empty panel over [0, 1].
+  let [lo, hi] = fixed ?? (all.length ? [Math.min(...all), Math.max(...all)] : [0, 1]);
   if (!(hi > lo)) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const yTicks = niceTicks(lo, hi);
+  lo = yTicks.values[0];
+  hi = yTicks.values[yTicks.values.length - 1];
   const x0 = M.left;
   const x1 = W - M.right;
   const top = y0 + M.top;
@@ -28,21 +58,21 @@ function panel(y0: number, title: string, xs: number[], series: Series[], fixed?
   const py = (v: number) => bot - ((bot - top) * (v - lo)) / (hi - lo);
   const parts: string[] = [`<text x="${x0}" y="${y0 + 18}" font-size="13" font-weight="bold">${escapeXml(title)}</text>`];
   parts.push(`<rect x="${x0}" y="${top}" width="${x1 - x0}" height="${bot - top}" fill="none" stroke="#999"/>`);
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4;
-    parts.push(`<text x="${x0 - 6}" y="${py(v) + 4}" font-size="10" text-anchor="end">${v.toPrecision(3)}</text>`);
-  }
-  const ticks = Math.min(xMax, 10);
-  for (let i = 0; i <= ticks; i++) {
-    const e = Math.round((xMax * i) / ticks);
-    parts.push(`<text x="${px(e)}" y="${bot + 14}" font-size="10" text-anchor="middle">${e}</text>`);
-  }
+  yTicks.values.forEach((v, i) =>
+    parts.push(
+      `<text x="${x0 - 6}" y="${(py(v) + 4).toFixed(1)}" font-size="10" text-anchor="end" class="y-tick">${yTicks.labels[i]}</text>`,
+    ),
+  );
+  // Whole epochs at a round step, up to about 10 of them.
+  const xStep = Math.max(1, niceStep(xMax, 10).step);
+  for (let e = 0; e <= xMax; e += xStep)
+    parts.push(`<text x="${px(e).toFixed(1)}" y="${bot + 14}" font-size="10" text-anchor="middle" class="x-tick">${e}</text>`);
   parts.push(`<text x="${(x0 + x1) / 2}" y="${bot + 28}" font-size="11" text-anchor="middle">epoch</text>`);
   series.forEach((s, i) => {
     const pts = xs.map((x, j) => [x, s.values[j]] as const).filter(([, v]) => Number.isFinite(v));
     if (pts.length > 0) {
       parts.push(
-        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([x, v]) => `${px(x).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`,
+        `<polyline class="series" data-label="${escapeXml(s.label)}" fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([x, v]) => `${px(x).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`,
       );
       for (const [x, v] of pts)
         parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
@@ -122,6 +152,10 @@ export function learningCurveSvg(history: readonly EpochRecord[], title: string,
   const xs = [0, ...history.map((h) => h.epoch)];
   // Epoch 0 has no measurement: the curves start at the first epoch.
   const at = (f: (h: EpochRecord) => number) => [NaN, ...history.map(f)];
+  // The held-out images (train --val), when there were some: the epoch kept is picked on them.
+  const hasVal = history.some((h) => Number.isFinite(h.valLoss));
+  const val = (f: (h: EpochRecord) => number | undefined): Series[] =>
+    hasVal ? [{ label: 'val', color: '#2ca02c', values: at((h) => f(h) ?? NaN) }] : [];
   const head = 13 + 17 * titles.length + 14 * subtitles.length;
   const H = head + 2 * PANEL_H;
   return [
@@ -134,6 +168,7 @@ export function learningCurveSvg(history: readonly EpochRecord[], title: string,
     ),
     panel(head, '(a) cross-entropy', xs, [
       { label: 'train (smoothed)', color: '#1f77b4', values: at((h) => h.trainLoss) },
+      ...val((h) => h.valLoss),
       { label: 'test', color: '#d62728', values: at((h) => h.testLoss) },
     ]),
     panel(
@@ -142,6 +177,7 @@ export function learningCurveSvg(history: readonly EpochRecord[], title: string,
       xs,
       [
         { label: 'train (augmented)', color: '#1f77b4', values: at((h) => h.trainAcc) },
+        ...val((h) => h.valAcc),
         { label: 'test', color: '#d62728', values: at((h) => h.testAcc) },
       ],
       [0, 1],

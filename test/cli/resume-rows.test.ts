@@ -203,4 +203,45 @@ describe('result files resume exactly, and refuse what is not a number', () => {
       }
     },
   );
+
+  it(
+    'correlate --out records the settings score --out records: merged with a file of other settings, refused',
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      if (!available()) return skip();
+      const tiny = ['--batch', '8', '--cells-per-stage', '1', '--proxies', 'params'];
+      const c = join(tmp, 'sampled.csv');
+      const r = await wgnasInProcess(['correlate', ...CPU, '--sample', '3', ...tiny, '--bootstrap', '0', '--out', c]);
+      expect(r.code, r.err).toBe(0);
+      const sidecar = (f: string) =>
+        JSON.parse(readFileSync(`${f}.settings.json`, 'utf8')) as {
+          format: string;
+          complete: boolean;
+          settings: Record<string, unknown>;
+          provenance: { command: string };
+        };
+      const side = sidecar(c);
+      expect(side.format).toBe('wgnas-row-stream');
+      expect(side.complete).toBe(true);
+      expect(side.provenance.command).toMatch(/^wgnas correlate /);
+      // The same settings as a score --out of the same flags (its rows: the same columns).
+      const s = join(tmp, 'same.csv');
+      expect((await wgnasInProcess([...SCORE, '--proxies', 'params', '--out', s])).code).toBe(0);
+      expect(side.settings).toEqual(sidecar(s).settings);
+      expect(side.settings['--batch']).toBe(8);
+      expect(lines(c)[0]).toBe('arch,params,val_acc,time_ms');
+      expect(lines(c)).toHaveLength(4);
+      // Beside a file of the same settings it reads; beside one of another --batch it is refused.
+      const same = await wgnasInProcess(['correlate', '--scores', c, '--scores', s, '--bootstrap', '0']);
+      expect(same.code, same.err).toBe(0);
+      const other = join(tmp, 'batch16.csv');
+      const b16 = SCORE.map((a, i) => (SCORE[i - 1] === '--batch' ? '16' : a));
+      expect((await wgnasInProcess([...b16, '--proxies', 'params', '--out', other])).code).toBe(0);
+      const refused = await wgnasInProcess(['correlate', '--scores', c, '--scores', other, '--bootstrap', '0']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toBe(
+        `wgnas correlate: --scores: ${c} and ${other} were scored with different settings: --batch 8 in the first, 16 in the second; correlate files of one setting\n`,
+      );
+    },
+  );
 });

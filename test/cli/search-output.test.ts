@@ -13,6 +13,9 @@ import { readLatencyTable } from '../../src/latency/lut.js';
 import { tableCost } from '../../src/mobilenet/cost/table.js';
 import { CIFAR_LAYOUT } from '../../src/mobilenet/layout.js';
 import { handDesignedSpace, writeSpaceFile } from '../../src/mobilenet/space-file.js';
+import { printNb201Result } from '../../src/cli/search-report.js';
+import type { Provenance } from '../../src/cli/provenance.js';
+import { parseArch } from '../../src/spaces/nb201.js';
 import { fmtSig } from '../../src/util/format.js';
 import { wgnasInProcess } from '../helpers/cli.js';
 import { writeImageFolder } from '../helpers/datasets.js';
@@ -84,6 +87,39 @@ describe('search output', () => {
       expect(c.out).toMatch(/^wrcor\s+2\s/m);
     },
   );
+
+  it('the note on the accuracy on other images: suggests --train-epochs only when the search does not train next', () => {
+    const note = (trainEpochs?: number) => {
+      let err = '';
+      const v = {
+        strategy: 'random',
+        proxy: 'wrcor',
+        budget: 1,
+        json: true,
+        dataset: 'folder:/imgs',
+        'cells-per-stage': 1,
+        seed: 0,
+        population: 1,
+        'sample-size': 1,
+        batch: 8,
+        ...(trainEpochs === undefined ? {} : { 'train-epochs': trainEpochs }),
+      };
+      const best = parseArch('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+      printNb201Result(
+        v,
+        { out: () => {}, err: (s) => (err += s) },
+        { best, bestScore: 1, evaluations: 1 },
+        1,
+        {},
+        {} as Provenance,
+      );
+      return err;
+    };
+    const head =
+      "note: the accuracy is NAS-Bench-201's table figure for this cell trained on CIFAR-10, not a result on --dataset folder:/imgs: the search scored cells on its images and trained nothing";
+    expect(note()).toBe(`${head} (--train-epochs N --train-out DIR trains the cell on them)\n`);
+    expect(note(1)).toBe(`${head}; the training that follows (--train-epochs) gives its accuracy on them\n`);
+  });
 
   it('--space-file: one MAdds figure on stdout and in the JSON, never below --min-madds', { timeout: 300_000 }, async () => {
     if (!nativeOrNull()) return;

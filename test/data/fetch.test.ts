@@ -14,10 +14,10 @@ import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CIFAR_FORMATS, loadCifar, readCifarFiles } from '../../src/data/cifar-official.js';
 import { COMPLETE_MARKER, DATASETS, fetchDataset, listData, type RemoteDataset } from '../../src/data/datasets.js';
-import { defaultIdleTimeoutMs, download, DownloadError, WrongFileError } from '../../src/data/download.js';
-import { fetchHint } from '../../src/cli/commands/data.js';
+import { defaultIdleTimeoutMs, download, DownloadError, UnreachableError, WrongFileError } from '../../src/data/download.js';
+import { fetchHint, offlineHint } from '../../src/cli/commands/data.js';
 import { wgnasChild } from '../helpers/child.js';
-import { wgnasInProcess } from '../helpers/cli.js';
+import { wgnasCapturingStderr, wgnasInProcess } from '../helpers/cli.js';
 import { REPO } from '../helpers/paths.js';
 
 const FETCH_CHILD = join(REPO, 'test', 'helpers', 'fetch-child.ts');
@@ -299,7 +299,8 @@ describe('download', () => {
       },
     }).catch((e: unknown) => e as Error);
     expect(waited).toEqual([`${base}busy.tgz: HTTP 503 Service Unavailable; attempt 2 of 6 in 1 s, resuming from 0 bytes`]);
-    expect(err).toBeInstanceOf(DownloadError);
+    // Nothing came (the retries ran out): an unreachable host, which 'wgnas data fetch' gives the offline routes for.
+    expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toBe(`${base}busy.tgz: HTTP 503 Service Unavailable (after 1 attempts; run again to resume)`);
     expect(requests.length).toBe(1);
   });
@@ -310,6 +311,7 @@ describe('download', () => {
     await expect(
       download('http://127.0.0.1:1/x.tgz', join(work, 'port.tgz'), { retryDelayMs: 0, onNote: (n) => notes.push(n) }),
     ).rejects.toThrow(/^http:\/\/127\.0\.0\.1:1\/x\.tgz: fetch failed \(bad port\)$/);
+    await expect(download('http://127.0.0.1:1/x.tgz', join(work, 'port.tgz'))).rejects.toThrow(UnreachableError);
     await expect(
       download('ftp://127.0.0.1/x.tgz', join(work, 'ftp.tgz'), { retryDelayMs: 0, onNote: (n) => notes.push(n) }),
     ).rejects.toThrow(/^ftp:\/\/127\.0\.0\.1\/x\.tgz: fetch failed \(unknown scheme\)$/);
@@ -591,6 +593,36 @@ describe('wgnas data', () => {
       }
     }
     expect(requests.length).toBe(0);
+  });
+
+  it('a host that cannot be reached: one line with the offline routes (an archive in DIR/downloads/, --mirror)', async () => {
+    const dir = join(work, 'cli-offline');
+    mkdirSync(dir);
+    // Port 1 is refused before connecting, as an unknown host is (no network): not retried.
+    const r = await wgnasInProcess(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', 'http://127.0.0.1:1/', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      'wgnas data: http://127.0.0.1:1/cifar-10-binary.tar.gz: fetch failed (bad port); without a network: put ' +
+        `cifar-10-binary.tar.gz in ${join(dir, 'downloads')}/ (its size and MD5 are checked), or give another --mirror URL that serves it (docs/data.md)\n`,
+    );
+    // Without --mirror the hint offers one (the official host is the one that failed).
+    expect(offlineHint(join(dir, 'downloads', 'cifar-10-binary.tar.gz'), undefined)).toMatch(
+      /, or give --mirror URL that serves it \(docs\/data\.md\)$/,
+    );
+  });
+
+  it("a retry is said in a line prefixed as the command's other lines", { timeout: 60_000 }, async () => {
+    mode = 'unavailable';
+    unavailableFor = 1;
+    const dir = join(work, 'cli-retry');
+    mkdirSync(dir);
+    const r = await wgnasCapturingStderr(['data', 'fetch', 'cifar10', '--dir', dir, '--mirror', base, '--quiet']);
+    // The test archive is not the release's size: refused after the retry served it.
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `wgnas data: ${base}cifar-10-binary.tar.gz: HTTP 503 Service Unavailable; attempt 2 of 6 in 1 s, resuming from 0 bytes\n`,
+    );
+    expect(r.err).toMatch(/^wgnas data: .*the server sent the wrong file/);
   });
 
   it('fetch from a mirror that has no such file names the URL and the status', async () => {

@@ -5,9 +5,9 @@
  * example and the bin, and resolves data inside the package (never node_modules/shared/data).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInstalledPackage } from '../../src/data/paths.js';
 import { DAWN_HARMLESS_PATTERNS } from '../../src/gpu/dawn-log.js';
@@ -15,6 +15,24 @@ import { nativeCandidates } from '../../src/native/binding.js';
 import { nativeOrNull } from '../helpers/native.js';
 import { packTarball, REPO, writeConsumer } from '../helpers/pack.js';
 import { CIFAR10_MINI_ROOT } from '../setup/data-roots.js';
+
+/** The figures the shipped docs/results.md shows (images it links): shipped beside it. */
+const LINKED_FIGURES = [
+  'docs/proxyless-evidence-60ms.svg',
+  'docs/proxyless-search-40ms.svg',
+  'docs/proxyless-search-60ms.svg',
+  'bench/results/proxyless-evidence/2026-12-05-authors/search.svg',
+];
+
+/** The relative targets of a markdown text's links and images (inline and reference-style), outside code blocks; no #anchor. */
+function relativeLinks(text: string): string[] {
+  const prose = text.replace(/^(```|~~~)[\s\S]*?^\1/gm, '');
+  const targets = [
+    ...[...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]),
+    ...[...prose.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]),
+  ];
+  return targets.map((t) => t.replace(/#.*$/, '')).filter((t) => t && !/^[a-z][a-z0-9+.-]*:/i.test(t));
+}
 
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const work = mkdtempSync(join(tmpdir(), 'wgnas-pack-'));
@@ -82,9 +100,10 @@ describe('npm pack', () => {
       'README.md',
       // package.json says MIT: the licence text travels with it.
       'LICENSE',
-      'docs/api.md',
-      // `wgnas --help` points at it.
-      'docs/cli.md',
+      // `wgnas --help` points at docs/cli.md; README, help texts and errors at the others.
+      ...readdirSync(join(REPO, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
       // The types for TypeScript < 6 (package.json's types@<6).
       'dist/types-webgpu.d.ts',
     ]) {
@@ -95,14 +114,31 @@ describe('npm pack', () => {
     expect(
       paths.filter(
         (p) =>
-          /^(test|bench|src|docs\/(?!(api|cli)\.md)|scripts\/(?!install-native))/.test(p) ||
+          (/^(test|bench|src|docs\/(?!\w[\w-]*\.md$)|scripts\/(?!install-native))/.test(p) && !LINKED_FIGURES.includes(p)) ||
           /\.ts$/.test(p.replace(/\.d\.ts$/, '')),
       ),
     ).toEqual([]);
     expect(paths.some((p) => p.startsWith('shaders/') && p.endsWith('.wgsl'))).toBe(true);
-    // Code and its comments grow (1.006 MB on 2026-12-06); a stray results or data folder adds
-    // megabytes, which this bound still catches.
-    expect(packed.bytes).toBeLessThan(1_200_000);
+    // Code and its comments grow (1.11 MB on 2026-12-06, 1.29 MB with every docs/*.md and the
+    // figures they link); a stray results or data folder adds megabytes, which this bound still catches.
+    expect(packed.bytes).toBeLessThan(1_400_000);
+  });
+
+  it('every relative link in the shipped markdown resolves to a file inside the package', () => {
+    const paths = new Set(packed.files.map((f) => f.path));
+    const markdown = [...paths].filter((p) => p.endsWith('.md'));
+    expect(markdown).toContain('README.md');
+    const broken: string[] = [];
+    let links = 0;
+    for (const md of markdown) {
+      for (const target of relativeLinks(readFileSync(join(installed(), md), 'utf8'))) {
+        links++;
+        const at = posix.normalize(posix.join(posix.dirname(md), decodeURI(target)));
+        if (!paths.has(at)) broken.push(`${md}: ${target}`);
+      }
+    }
+    expect(links).toBeGreaterThan(20);
+    expect(broken).toEqual([]);
   });
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImageFolder } from '../../src/data/image-folder.js';
 import { holdOut } from '../../src/train/holdout.js';
-import { learningCurveSvg, textWidthPx, wrapText } from '../../src/train/plot.js';
+import { learningCurveSvg, niceTicks, textWidthPx, wrapText } from '../../src/train/plot.js';
 import { warmupCosineLr } from '../../src/train/schedule.js';
 import { cpuTestBackend } from '../helpers/backend.js';
 import { tinyNb201, wgnasInProcess } from '../helpers/cli.js';
@@ -198,6 +198,45 @@ describe('curve.svg', () => {
     expect(short.filter((l) => l.size === 14).map((l) => l.text)).toEqual([
       'wgnas train: NAS-Bench-201 |none~0|+|none~0|none~1|',
     ]);
+  });
+
+  it('draws the val curve when there is one; each axis at evenly spaced round ticks', () => {
+    const withVal = [2.29, 2.2, 2.14].map((loss, i) => ({
+      ...epoch,
+      epoch: i + 1,
+      trainLoss: loss,
+      testLoss: loss + 0.01,
+      valLoss: loss - 0.005,
+      trainAcc: 0.1 * (i + 1),
+      testAcc: 0.1 * (i + 1) + 0.02,
+      valAcc: 0.1 * (i + 1) + 0.01,
+    }));
+    const svg = learningCurveSvg(withVal, 't', 'best epoch by val');
+    const labels = [...svg.matchAll(/<polyline class="series" data-label="([^"]+)"/g)].map((m) => m[1]);
+    expect(labels).toEqual(['train (smoothed)', 'val', 'test', 'train (augmented)', 'val', 'test']);
+    // The val polyline has a point per epoch.
+    const valLine = /data-label="val"[^>]*points="([^"]+)"/.exec(svg)![1];
+    expect(valLine.split(' ')).toHaveLength(3);
+    // Without val losses there is no val curve.
+    expect(learningCurveSvg([epoch], 't')).not.toContain('data-label="val"');
+    // The y ticks of each panel: values a round step apart, their positions evenly spaced.
+    const yTicks = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)"[^>]*class="y-tick">([^<]*)</g)].map((m) => ({
+      y: Number(m[1]),
+      label: m[2],
+    }));
+    const ce = yTicks.slice(0, 5);
+    expect(ce.map((t) => t.label)).toEqual(['2.10', '2.15', '2.20', '2.25', '2.30']);
+    const acc = yTicks.slice(5);
+    expect(acc.map((t) => t.label)).toEqual(['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']);
+    for (const panel of [ce, acc]) {
+      const gaps = panel.slice(1).map((t, i) => panel[i].y - t.y);
+      for (const g of gaps) expect(g).toBeCloseTo(gaps[0], 0);
+      const steps = panel.slice(1).map((t, i) => Number(t.label) - Number(panel[i].label));
+      for (const d of steps) expect(d).toBeCloseTo(steps[0], 9);
+    }
+    const xTicks = [...svg.matchAll(/class="x-tick">(\d+)</g)].map((m) => Number(m[1]));
+    expect(xTicks).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(niceTicks(0.0123, 0.0456).labels).toEqual(['0.01', '0.02', '0.03', '0.04', '0.05']);
   });
 
   it('wrapText breaks after spaces and cell separators, mid-word only for a word wider than the line', () => {

@@ -2,7 +2,7 @@ import { loadNaslibZc, loadNb201Accuracies, loadNb201ReferenceProxies, type Nasl
 import { findDataFile } from '../../data/paths.js';
 import { cellNumber, emptyCell } from '../../data/row-stream.js';
 import { canonicalKey, formatArch, fromIndexTuple, parseArch } from '../../spaces/nb201.js';
-import { AGGREGATORS, PROXIES, RETIRED_PROXIES } from '../../proxies/registry.js';
+import { AGGREGATORS, PROXIES, requestedAggregators, RETIRED_PROXIES } from '../../proxies/registry.js';
 import {
   type BootstrapOptions,
   type Interval,
@@ -24,11 +24,15 @@ import {
   ZeroShotScorer,
   ZERO_SHOT_DEFAULTS,
 } from '../../zeroshot/index.js';
-import { readTable, readText, textTable, UsageError, writeTable } from '../args.js';
+import { readTable, readText, textTable, UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import { deviceOf, openDevice } from '../device.js';
+import { deviceOf, gpuKernelsOf, openDevice, precisionOf } from '../device.js';
 import { cutValue, quote } from '../errors.js';
+import { provenanceOf, streamProvenance, withBackend } from '../provenance.js';
+import { batchData, cpuThreadsOf } from '../resume-settings.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
+import { rowOf } from '../score-rows.js';
+import { openScoreStream } from '../score-stream.js';
 import {
   checkSameSettings,
   type CellOrigin,
@@ -406,32 +410,52 @@ async function sample(v: ValuesOf<typeof CORRELATE_SAMPLE_OPTIONS>, ctx: RunCont
   const cells = selectCells({ sample: v.sample, groundTruth: true, seed: v.seed }, accs);
   const ds = await openRunDataset(v.dataset, 'train', ctx);
   const batch = await runProxyBatch(ds, v.batch, v.seed);
-  const backend = await openDevice(await deviceOf(v), v, ctx.io);
+  const device = await deviceOf(v);
+  const threads = cpuThreadsOf(device, v);
+  const opts = {
+    ...ZERO_SHOT_DEFAULTS,
+    batchSize: v.batch,
+    seed: v.seed,
+    net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
+    batch,
+    init: v.init,
+    inputs: v.inputs,
+  };
+  // --out is a score file: the same rows and settings sidecar as score --out, so a later correlate
+  // of it beside files of other settings is refused (score-files.ts). Opened before any device work.
+  const recorded = {
+    data: batchData(ds, batch),
+    threads,
+    f16: await precisionOf(device),
+    bn: await gpuKernelsOf(device),
+    origin: { given: v['cpu-threads'] !== undefined, flag: '--out' },
+  };
+  const aggs = requestedAggregators(names).map((a) => a.name);
+  const stream = v.out
+    ? openScoreStream(v.out, expandProxyNames(names), opts, aggs, device, false, ctx.io, v.dataset, recorded)
+    : null;
   let scored: ScoredCell[];
   try {
-    const scorer = new ZeroShotScorer(backend, names, {
-      ...ZERO_SHOT_DEFAULTS,
-      batchSize: v.batch,
-      seed: v.seed,
-      net: { ...ZERO_SHOT_DEFAULTS.net, cellsPerStage: v['cells-per-stage'], numClasses: ds.classes },
-      batch,
-      init: v.init,
-      inputs: v.inputs,
-    });
-    const bar = new Progress(cells.length, 'correlate', process.stderr, { ...LOG_LINES, quiet: v.quiet });
-    scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
-    bar.done('');
+    const prov =
+      stream &&
+      streamProvenance(stream, provenanceOf(ctx, v, { device, threads, f16: recorded.f16, data: recorded.data }), ctx.io);
+    const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, ctx.io);
+    if (prov) stream!.recordProvenance(withBackend(prov, backend));
+    try {
+      const scorer = new ZeroShotScorer(backend, names, opts);
+      const bar = new Progress(cells.length, 'correlate', process.stderr, { ...LOG_LINES, quiet: v.quiet });
+      scored = await scoreAll(scorer, cells, (done, _n, ms) => bar.update(done, `${(ms / 1000).toFixed(2)} s/arch`));
+      bar.done('');
+    } finally {
+      backend.dispose();
+    }
+    addAggregates(scored, names);
+    stream?.finish(scored.map((s) => rowOf(s, accs)));
   } finally {
-    backend.dispose();
+    stream?.close();
   }
-  addAggregates(scored, names);
   const accOf = (arch: string) => accs.get(canonicalKey(parseArch(arch)));
   const rows = scored.map((s) => ({ ...s.scores, val_acc: accOf(s.arch) }));
-  if (v.out)
-    writeTable(
-      v.out,
-      scored.map((s, i) => ({ arch: s.arch, ...s.scores, val_acc: rows[i].val_acc, time_ms: Math.round(s.timeMs) })),
-    );
   const proxies = Object.keys(scored[0].scores);
   printCorrelations(
     {

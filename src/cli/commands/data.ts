@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { archivePath, DATASETS, fetchDataset, listData } from '../../data/datasets.js';
-import { WrongFileError } from '../../data/download.js';
+import { UnreachableError, WrongFileError } from '../../data/download.js';
 import { userDataDir } from '../../data/paths.js';
 import { LOG_LINES, Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
@@ -60,11 +61,14 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
         // A resumed download's bytes count as done, not in this run's rate.
         onStart: (from) => bar.rebase(from),
         onProgress: (done) => bar.update(done),
-        onNote: (s) => bar.log(s),
+        // Prefixed as the command's other lines are (the retries of an unreachable host).
+        onNote: (s) => bar.log(`wgnas data: ${s}`),
       }).catch((e: unknown) => {
         // The official host serves the release; a mirror's other file is the likely cause.
         if (e instanceof WrongFileError && v.mirror)
           throw new WrongFileError(`${e.message}; --mirror ${v.mirror} likely serves another file than the ${name} release`);
+        if (e instanceof UnreachableError)
+          throw new UnreachableError(`${e.message}; ${offlineHint(archivePath(d, v.dir), v.mirror)}`);
         throw e;
       });
       bar.done();
@@ -75,6 +79,12 @@ async function data(v: ValuesOf<typeof DATA_OPTIONS>, { io, positionals }: RunCo
   } finally {
     setInterruptHint(null);
   }
+}
+
+/** The ways to a release without reaching its host (docs/data.md), for a fetch that reached nothing. */
+export function offlineHint(archive: string, mirror: string | undefined): string {
+  const other = mirror ? 'another --mirror URL' : '--mirror URL';
+  return `without a network: put ${basename(archive)} in ${dirname(archive)}/ (its size and MD5 are checked), or give ${other} that serves it (docs/data.md)`;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { type DeviceKind, GpuOutOfMemoryError } from '../../backend/index.js';
+import { GpuOutOfMemoryError } from '../../backend/index.js';
 import { loadNb201Accuracies } from '../../data/nb201-bench.js';
-import { checkResumedKeys, jsonRow, type Row, RowStream } from '../../data/row-stream.js';
+import { checkResumedKeys, jsonRow, type Row } from '../../data/row-stream.js';
 import { GROUPABLE_PROXIES } from '../../proxies/registry.js';
 import { NB201_DEFAULT } from '../../nn/nb201-net.js';
 import { formatArch } from '../../spaces/nb201.js';
@@ -18,34 +18,16 @@ import {
 import { ResumeMismatchError } from '../../util/run-settings.js';
 import { UsageError } from '../args.js';
 import { openRunDataset, runProxyBatch } from '../dataset.js';
-import {
-  gpuKernelsOf,
-  type GpuKernels,
-  kernelsStreamRecord,
-  describeBackend,
-  deviceOf,
-  f16Setting,
-  openDevice,
-  precisionOf,
-  warnCpuThreads,
-} from '../device.js';
+import { gpuKernelsOf, describeBackend, deviceOf, openDevice, precisionOf, warnCpuThreads } from '../device.js';
 import { scoreOomAdvice } from '../gpu-failure.js';
 import { runCommand, selfResolve, type RunContext } from '../run.js';
 import { ScoreProfile } from '../score-profile.js';
 import { ScoreRunStats } from '../score-summary.js';
 import { checkMemory } from '../memory-check.js';
 import { checkRowNumbers, finishRows, rowOf, scoreColumns, scoredLine, scoredOf, withAggregates } from '../score-rows.js';
-import {
-  batchData,
-  checkInterrupted,
-  cpuThreadsOf,
-  type QueuedThreads,
-  queuedThreadsOf,
-  streamRecord,
-  type ThreadsOrigin,
-} from '../resume-settings.js';
+import { batchData, checkInterrupted, cpuThreadsOf, queuedThreadsOf } from '../resume-settings.js';
 import { provenanceOf, streamProvenance, withBackend } from '../provenance.js';
-import { definitionsRecord, ZERO_SHOT_UNRECORDED } from '../search-report.js';
+import { openScoreStream } from '../score-stream.js';
 import { selectCells } from '../select-cells.js';
 import type { ValuesOf } from '../spec.js';
 import { SCORE, type SCORE_OPTIONS } from '../specs/score.js';
@@ -275,60 +257,6 @@ function checkInOrder(out: string, keep: readonly Row[], archs: readonly string[
     );
   }
   checkResumedKeys(out, keep, archs, 'arch', 'architecture');
-}
-
-function openScoreStream(
-  path: string,
-  proxies: readonly string[],
-  o: ZeroShotOptions,
-  aggs: readonly string[],
-  device: DeviceKind,
-  resume: boolean,
-  io: RunContext['io'],
-  dataset: string,
-  recorded: { data: string; threads: QueuedThreads; f16: boolean; bn: GpuKernels; origin: ThreadsOrigin },
-): RowStream {
-  const rec = streamRecord(path, resume, recorded.data, recorded.threads, recorded.origin);
-  const defs = definitionsRecord(proxies, path, '--out');
-  const kernels = kernelsStreamRecord(recorded.bn, '--out', true);
-  return new RowStream(path, {
-    settings: {
-      '--proxies': [...proxies].sort().join(',') + aggs.map((a) => `,${a}`).join(''),
-      ...defs.settings,
-      '--batch': o.batchSize,
-      '--seed': o.seed,
-      '--channels': o.net.channels,
-      '--cells-per-stage': o.net.cellsPerStage,
-      '--device': device,
-      '--dataset': dataset,
-      '--init': o.init ?? 'pytorch',
-      '--inputs': o.inputs ?? 'data',
-      // Stacked scores equal separate ones within float rounding only: a file keeps one mode.
-      '--group-mode': o.groupMode ?? 'separate',
-      ...f16Setting(recorded.f16),
-      ...kernels.settings,
-      ...rec.settings,
-    },
-    // Files from before the mode was recorded read as separate, the default; stacked runs of those
-    // few hours wrote no mode either, but their scores agree with separate ones within float
-    // rounding (1e-5 relative), so such a file continues with --group-mode separate.
-    unrecorded: {
-      ...ZERO_SHOT_UNRECORDED,
-      '--group-mode': 'separate',
-      ...f16Setting(false),
-      ...rec.unrecorded,
-      ...defs.unrecorded,
-    },
-    unrecordedOf: kernels.unrecordedOf,
-    unrecordedAdvice: {
-      ...kernels.unrecordedAdvice,
-      '--group-mode': `${path} predates the recorded --group-mode and reads as separate (stacked scores agree with separate ones within 1e-5 relative): resume with --group-mode separate, or write another --out`,
-    },
-    settingAdvice: (k, was, now) => defs.settingAdvice(k, was, now) ?? kernels.settingAdvice(k, was, now),
-    resume,
-    killTag: 'score.rows',
-    onStaleLock: (w) => io.err(`note: ${path} was locked by process ${w.pid}, which is gone: taking it over\n`),
-  });
 }
 
 export const handlers = { score };

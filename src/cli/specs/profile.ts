@@ -64,7 +64,7 @@ export const PROFILE_OPTIONS = {
     conflictsWhy: '--net, --space and --space-file each name the ops to time: give one',
   }),
   resolution: int({
-    help: 'input size, e.g. 224 (ImageNet) or 32',
+    help: "input size of --space proxyless (224: ImageNet's) or of a --net network (default: its config's); not with --space cifar (32x32 always) or --space-file (its layout's)",
     default: 224,
     min: 8,
     max: 1024,

@@ -175,7 +175,12 @@ export const PROXYLESS_OPTIONS = {
     min: 1,
   }),
   lr: num({ group: 'schedule', help: 'weight SGD learning rate (cosine, Nesterov 0.9, wd 4e-5)', default: D.weightLr, min: 0 }),
-  'warmup-lr': num({ group: 'schedule', help: 'weight learning rate during the warm-up', default: D.warmupLr, min: 0 }),
+  'warmup-lr': num({
+    group: 'schedule',
+    help: 'peak weight learning rate of the warm-up (its first step): it decays by cosine over the --warmup steps to about 0 at the last (LR * (1 + cos(pi k / N)) / 2 at step k of N)',
+    default: D.warmupLr,
+    min: 0,
+  }),
   'arch-lr': num({
     group: 'schedule',
     help: "Adam on α (β1 0, β2 0.999, eps 1e-8); the authors' code uses 1e-3 over some 10^5 α steps, this default suits runs of hundreds",
