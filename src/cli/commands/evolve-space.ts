@@ -8,7 +8,9 @@ import {
 } from '../../autospace/evolve.js';
 import { referenceLeftOut } from '../../autospace/population.js';
 import { checkEvolveSettings, evolveRunSettings } from '../../autospace/resume-state.js';
-import { isStreamed } from '../../data/batch-stream.js';
+import { probeEvolveMemory, evolvePoolBytes } from '../../autospace/memory-probe.js';
+import { openBackend } from '../../backend/select.js';
+import { isStreamed, type SearchImages } from '../../data/batch-stream.js';
 import { fixedMadds } from '../../mobilenet/madds.js';
 import { archJson, handDesignedSpace, loadSpace, writeSpaceFile } from '../../mobilenet/space-file.js';
 import { getLayout, layerShapes } from '../../mobilenet/layout.js';
@@ -18,6 +20,7 @@ import { Progress } from '../../util/progress.js';
 import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
 import { checkPath } from '../paths.js';
+import { checkTrainingMemory, imageBytes, trainingProcessBytes } from '../training-memory.js';
 import { openRunDataset, runSearchImages, runSearchSplit, runSplitSizes } from '../dataset.js';
 import { gpuKernelsOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { checkpointProvenance, provenanceOf, withBackend, writeCheckpointProvenance } from '../provenance.js';
@@ -202,6 +205,9 @@ async function evolveWith(
   // A checkpointed run keeps its provenance beside the checkpoints (a resume adds itself), written
   // once the run goes ahead (below).
   const prov = checkpoint ? checkpointProvenance(checkpoint.dir, ck !== null, started, io) : started;
+  // On the CPU a run too big for the memory would be killed by the OOM killer mid-run, with no word:
+  // refused now (cli/training-memory.ts). A GPU's memory is not reported: not checked.
+  if (device === 'cpu') await checkEvolveMemory(threads, cfg, data, io);
   const err = process.stderr;
   const backend = await openDevice(device, { ...v, 'cpu-threads': threads ?? undefined }, io);
   let evo: AutoSpace | null = null;
@@ -278,6 +284,32 @@ async function evolveWith(
     backend.dispose();
   }
   await trainFound({ json: found }, v, ds.count, ctx);
+}
+
+/**
+ * The run's peak (a probe warm-up step and iteration of its evolution, on devices of its own) against
+ * the machine's memory, as score's check: refused above it, a warning above what is available now.
+ */
+async function checkEvolveMemory(
+  threads: number | null,
+  cfg: EvolveConfig,
+  data: SearchImages,
+  io: RunContext['io'],
+): Promise<void> {
+  const residentBytes = process.memoryUsage().rss; // before the probe's devices
+  const line = await probeEvolveMemory(() => openBackend('cpu', { threads: threads ?? undefined }), cfg, data);
+  const size = cfg.layout.inputSize;
+  // Minibatches on the JS heap: a train batch decoded ahead, its augmented copy and the one on its way; a validation one.
+  const hostBytes = imageBytes(4 * cfg.batchSize, size);
+  checkTrainingMemory(
+    {
+      flag: 'evolution',
+      eachBytes: trainingProcessBytes(evolvePoolBytes(line, cfg), hostBytes, residentBytes),
+      at: `at --batch ${cfg.batchSize}, --population ${cfg.populationSize} and --k ${cfg.k} on ${size}x${size} images`,
+      fewer: 'give a smaller --batch, --population or --k',
+    },
+    io,
+  );
 }
 
 export const handlers = { evolve, 'hand-designed': handDesigned };

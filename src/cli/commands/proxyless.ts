@@ -19,6 +19,7 @@ import type { CellSpace } from '../../mobilenet/space.js';
 import { trainFixed } from '../../mobilenet/train.js';
 import { mergeProgress, plotDataFromSearch, searchPlotSvg } from '../../proxyless/plot.js';
 import type { CheckpointState } from '../../nn/checkpoint.js';
+import { probeProxylessMemory, proxylessPoolBytes } from '../../proxyless/memory-probe.js';
 import { DEFAULT_LAMBDA } from '../../proxyless/objective.js';
 import { checkResumable, savedMeasuredCost } from '../../proxyless/resume-state.js';
 import { DEFAULT_SEARCH, type ProgressEvent, type ProxylessSearchConfig, ProxylessSearch } from '../../proxyless/search.js';
@@ -26,8 +27,10 @@ import { writeFileAtomic } from '../../util/durable.js';
 import { listWithin } from '../../util/format.js';
 import { Progress } from '../../util/progress.js';
 import type { Backend, DeviceKind } from '../../backend/index.js';
+import { openBackend } from '../../backend/select.js';
 import { UsageError } from '../args.js';
 import { discardForForce, openCheckpointDir } from '../checkpoint-dir.js';
+import { checkTrainingMemory, imageBytes, trainingProcessBytes } from '../training-memory.js';
 import type { ImageDataset } from '../../data/image-dataset.js';
 import { openRunDataset, runDatasetClasses, runSearchImages, runSearchSplit, runSplitSizes, runTestSet } from '../dataset.js';
 import { gpuKernelsOf, deviceOf, deviceRecord, openDevice, precisionOf, trainingDevice } from '../device.js';
@@ -310,6 +313,9 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
   const test = values['train-derived']
     ? await runTestSet(await openRunDataset(values.dataset, 'test', ctx, size), 1000, size)
     : null;
+  // On the CPU a search too big for the memory would be killed by the OOM killer mid-run, with no
+  // word: refused now (cli/training-memory.ts). A GPU's memory is not reported: not checked.
+  if (device === 'cpu') await checkProxylessMemory(threads, cfg, io);
   const backend = await openDevice(device, { ...values, 'cpu-threads': threads ?? undefined }, ctx.io);
   let found: string;
   try {
@@ -320,6 +326,27 @@ async function searchWith(values: ValuesOf<typeof PROXYLESS_OPTIONS>, ctx: RunCo
     backend.dispose();
   }
   await trainFound({ json: found }, values, ds.count, ctx);
+}
+
+/**
+ * The search's peak (probe steps of its supernet along the heaviest path, on devices of its own)
+ * against the machine's memory, as score's check: refused above it, a warning above what is available now.
+ */
+async function checkProxylessMemory(threads: number | null, cfg: ProxylessSearchConfig, io: RunContext['io']): Promise<void> {
+  const residentBytes = process.memoryUsage().rss; // before the probe's devices
+  const probe = await probeProxylessMemory(() => openBackend('cpu', { threads: threads ?? undefined }), cfg);
+  const size = cfg.layout.inputSize;
+  // Minibatches on the JS heap: a train batch decoded ahead, its augmented copy and the one on its way; two of --val-batch.
+  const hostBytes = imageBytes(3 * cfg.batchSize + 2 * cfg.valBatchSize, size);
+  checkTrainingMemory(
+    {
+      flag: 'search',
+      eachBytes: trainingProcessBytes(proxylessPoolBytes(probe, cfg), hostBytes, residentBytes),
+      at: `at --batch ${cfg.batchSize} and --val-batch ${cfg.valBatchSize} on ${size}x${size} images`,
+      fewer: 'give a smaller --batch or --val-batch',
+    },
+    io,
+  );
 }
 
 async function searchOn(

@@ -15,7 +15,10 @@ import {
   lockCheckpointDir,
   readCheckpointState,
 } from '../../nn/checkpoint.js';
+import { bytesAt } from '../../backend/pool-probe.js';
+import { openBackend } from '../../backend/select.js';
 import { holdOut } from '../../train/holdout.js';
+import { largestEvalBatch, probeTrainMemory, trainPoolBytes } from '../../train/memory-probe.js';
 import { cappedWarmup, WARMUP_MAX_SHARE } from '../../train/settings.js';
 import {
   buildNetwork,
@@ -29,6 +32,7 @@ import {
   networkInputSize,
   networkMadds,
   networkOpChain,
+  type TrainData,
   Trainer,
   type TrainSettings,
   withClasses,
@@ -38,6 +42,7 @@ import { followLinks, fsyncDir, sweepTempFiles, writeFailure, writeFileAtomic } 
 import type { RunSettings } from '../../util/run-settings.js';
 import { gpuKernelsOf, bnSetting, deviceOf, f16Setting, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { UsageError } from '../errors.js';
+import { checkTrainingMemory, imageBytes, trainingProcessBytes } from '../training-memory.js';
 import { networkOf } from '../network.js';
 import { checkFilesIn } from '../paths.js';
 import {
@@ -111,6 +116,37 @@ function warmupOf(
       `note: the default warm-up (${plural(warmupEpochs, 'epoch')}) is cut to ${WARMUP_MAX_SHARE * 100} % of the ${plural(epochs, 'epoch')}: ` +
       `${steps} of ${epochs * stepsPerEpoch} steps, so the learning rate decays to 0 (--warmup-epochs sets it)\n`,
   };
+}
+
+/**
+ * The run's peak (a probe step of its network on devices of its own: cli/training-memory.ts) against
+ * the machine's memory, as score's check: refused above it, a warning above what is available now.
+ */
+async function checkTrainMemory(
+  threads: number | null,
+  net: ExportNetwork,
+  data: TrainData,
+  s: TrainSettings,
+  io: RunContext['io'],
+): Promise<void> {
+  const residentBytes = process.memoryUsage().rss; // before the probe's devices
+  const probe = await probeTrainMemory(() => openBackend('cpu', { threads: threads ?? undefined }), net, data, s);
+  const evalBatch = largestEvalBatch(data, s);
+  // The steps' minibatches: the one on the device's way, the next decoded, the augmented copy; evaluation's two.
+  const hostBytes = imageBytes(Math.max(3 * s.batchSize, 2 * evalBatch), data.size);
+  checkTrainingMemory(
+    {
+      flag: 'training',
+      eachBytes: trainingProcessBytes(trainPoolBytes(probe, data, s), hostBytes, residentBytes),
+      at: `at --batch ${s.batchSize} on ${data.size}x${data.size} images`,
+      // Evaluation's batch is at least 100 (Trainer.evaluate): where it holds the most, fewer test images lower it.
+      fewer:
+        bytesAt(probe.evaluate, evalBatch) > bytesAt(probe.step, s.batchSize)
+          ? `give fewer --test-images (evaluated ${evalBatch} at a time) or a smaller --batch`
+          : 'give a smaller --batch',
+    },
+    io,
+  );
 }
 
 /** The network of --net / --nb201 with the dataset's classes. */
@@ -189,6 +225,9 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
   // The same --dataset may read other files on a resume (another data root, a release fetched
   // since): a fingerprint of both splits is recorded; the same images found elsewhere resume.
   const imagesNow = await splitsData([trainSplit, test], size);
+  // On the CPU a run too big for the memory would be killed by the OOM killer mid-run, with no word:
+  // refused now, before the checkpoint directory is made. A GPU's memory is not reported: not checked.
+  if (device === 'cpu') await checkTrainMemory(threads, net, { train, test, size, ...(val ? { val } : {}) }, s, io);
   // The stale-lock note waits for the checks below: a refused resume says one line, its refusal.
   let staleNote = '';
   const lock = lockCheckpointDir(
