@@ -77,7 +77,8 @@ step() {
     log "$name limit ${s}s cut to ${left}s by the suite's ${budget}s budget"; s=$left
   fi
   log "start $name (limit ${s}s)"
-  timeout -k 5 "$s" "$@"; local rc=$?
+  timeout -k 5 "$s" "$@" & step_pid=$! step_name=$name
+  wait "$step_pid"; local rc=$?; step_pid=
   log "end $name rc=$rc in $((SECONDS - t0))s"
   if [ "$rc" = 124 ] && [ "$partial" = 1 ]; then log "$name cut by its limit (partial result kept)"; return; fi
   [ "$rc" = 0 ] || fails=$((fails + 1))
@@ -97,6 +98,18 @@ elif [ "$cifar" = none ]; then
   log "no CIFAR-10 in the data roots (wgnas data list): run 'wgnas data fetch cifar10' (or set WGNAS_DATA_DIR; on a device, pack it with scripts/device-pack.sh), or SUITE_SIZE=tiny for the tracked fixture"
   exit 2
 fi
+# Ctrl-C or SIGTERM stops the suite, not just its step: timeout runs each step in a process group
+# of its own, out of the terminal's reach, so the signal is passed to it; then the suite dies by it
+# too (a script around it stops). A second signal leaves at once.
+step_pid=
+stop() {
+  trap - INT TERM
+  [ -z "$step_pid" ] || { kill -s "$1" "$step_pid" 2>/dev/null; wait "$step_pid"; }
+  log "stopped by SIG$1${step_pid:+ in step $step_name}"
+  kill -s "$1" $$
+}
+trap 'stop INT' INT
+trap 'stop TERM' TERM
 fails=0
 log "cli=$W size=$size budget=${budget}s shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs procs-cells=[$procs_sel] batch=$batch"
 if command -v nvidia-smi >/dev/null; then
