@@ -4,6 +4,7 @@
 #   source .devcarry/env.sh && source .devrun/env.sh && SUITE_OUT=/tmp/suite SUITE_TAR=$OUT/suite.tgz \
 #     bash scripts/device-suite.sh; cp /tmp/suite/summary.md $OUT/
 # Locally on lavapipe (what CI-sized testing runs): SUITE_SIZE=tiny bash scripts/device-suite.sh
+# (where no data root has CIFAR-10, e.g. a clone without ../shared/data, on the tracked fixture's 1000 images).
 # Writes into $SUITE_OUT, else $OUT, else ./out/device-suite: info*.json, autotune.log, score-*.csv, kernel-profile.json,
 # bench*.json/.md/.log (bench-conv-program/-legacy: the conv core A/B; bench-bn-64/-256/-256-single/-256-split: the batch norm width and plan A/B), roofline.svg, proxyless-step.txt, autospace-history.json,
 # gpu-32/gpu-224 latency tables (.md/.json), imagenet-folder.json/.log (the 224 methods' images/s and memory),
@@ -76,11 +77,39 @@ step() {
     log "$name limit ${s}s cut to ${left}s by the suite's ${budget}s budget"; s=$left
   fi
   log "start $name (limit ${s}s)"
-  timeout -k 5 "$s" "$@"; local rc=$?
+  timeout -k 5 "$s" "$@" & step_pid=$! step_name=$name
+  wait "$step_pid"; local rc=$?; step_pid=
   log "end $name rc=$rc in $((SECONDS - t0))s"
   if [ "$rc" = 124 ] && [ "$partial" = 1 ]; then log "$name cut by its limit (partial result kept)"; return; fi
   [ "$rc" = 0 ] || fails=$((fails + 1))
 }
+# The scoring and training steps read CIFAR-10 (the device's comes in .devrun: scripts/device-env.sh).
+# Where the CLI's data roots have none (`wgnas data list`), the tiny size takes the tracked fixture
+# (as the tests do) and the large one stops before any step. A listing that fails says nothing: the
+# steps then name the problem themselves.
+cifar=$(timeout 30 $W data list --json 2>/dev/null | node -e 'let s = "";
+process.stdin.on("data", (d) => (s += d)).on("end", () => {
+  try { const c = JSON.parse(s).find((d) => d.name === "cifar10"); process.stdout.write(c?.dir ?? "none"); } catch {}
+});')
+if [ "$cifar" = none ] && [ "$size" = tiny ]; then
+  export WGNAS_DATA_DIR="$PWD/test/fixtures/cifar10-mini"
+  log "no CIFAR-10 in the data roots (wgnas data list): WGNAS_DATA_DIR=$WGNAS_DATA_DIR, the tracked fixture (1000 training, 200 test images)"
+elif [ "$cifar" = none ]; then
+  log "no CIFAR-10 in the data roots (wgnas data list): run 'wgnas data fetch cifar10' (or set WGNAS_DATA_DIR; on a device, pack it with scripts/device-pack.sh), or SUITE_SIZE=tiny for the tracked fixture"
+  exit 2
+fi
+# Ctrl-C or SIGTERM stops the suite, not just its step: timeout runs each step in a process group
+# of its own, out of the terminal's reach, so the signal is passed to it; then the suite dies by it
+# too (a script around it stops). A second signal leaves at once.
+step_pid=
+stop() {
+  trap - INT TERM
+  [ -z "$step_pid" ] || { kill -s "$1" "$step_pid" 2>/dev/null; wait "$step_pid"; }
+  log "stopped by SIG$1${step_pid:+ in step $step_name}"
+  kill -s "$1" $$
+}
+trap 'stop INT' INT
+trap 'stop TERM' TERM
 fails=0
 log "cli=$W size=$size budget=${budget}s shapes=$shapes cells=[$allsel] group=$allgroup stacked-group=$stackgroup parity=$parity procs=$procs procs-cells=[$procs_sel] batch=$batch"
 if command -v nvidia-smi >/dev/null; then

@@ -1,8 +1,9 @@
 /**
  * Ctrl-C (SIGINT) and SIGTERM: the command stops at once with one line saying what was kept and how
  * to continue, where it can be continued. Stopping anywhere is safe (files are written atomically and
- * rows appended whole; the kill tests SIGKILL at every write); exiting through process.exit also
- * drops this process's lock files (durable.ts), so the resume finds no stale lock to take over.
+ * rows appended whole; the kill tests SIGKILL at every write); the 'exit' listeners run first and
+ * drop this process's lock files (durable.ts), so the resume finds no stale lock to take over. Then
+ * the signal is raised again with its default action, so a shell script running wgnas stops too.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,8 +104,9 @@ export function interruptLine(signal: string): string {
 }
 
 /**
- * Installs the handlers (the entry point only: in-process tests keep vitest's). A command that
- * stops itself gracefully (wgnas worker) installs its own handler, and this one then stands aside.
+ * Installs the handlers (the entry point only: in-process tests keep vitest's, and must not be
+ * killed). A command that stops itself gracefully (wgnas worker) installs its own handler, and this
+ * one then stands aside.
  */
 export function installInterruptHandlers(): void {
   for (const [signal, code] of [
@@ -115,7 +117,24 @@ export function installInterruptHandlers(): void {
       if (process.listenerCount(signal) > 1) return;
       // On a terminal, clear the progress bar's line (and the ^C echoed onto it) first.
       process.stderr.write(`${lineStart(process.stderr)}${interruptLine(signal)}\n`);
-      process.exit(code);
+      exitBySignal(signal, code);
     });
   }
+}
+
+/**
+ * Ends this process as killed by `signal`, after what process.exit runs (its 'exit' listeners drop
+ * this process's lock files). A shell sees a death by the signal (status 128 + its number, as exit
+ * `code` said before) and, on Ctrl-C, stops its script as for any command without a handler; a
+ * plain exit 130 tells bash that the command handled the signal, and the script went on.
+ */
+function exitBySignal(signal: 'SIGINT' | 'SIGTERM', code: number): void {
+  process.exitCode = code;
+  process.emit('exit', code);
+  process.removeAllListeners('exit');
+  // With no listener left, Node restores the signal's default action: raised again, it kills.
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  // Reached only where the signal does not kill at once (Windows has no such signals).
+  process.exit(code);
 }

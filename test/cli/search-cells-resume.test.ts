@@ -90,7 +90,7 @@ describe('search --space-file --evaluated: streamed, resumed, refused', () => {
             c.kill('SIGINT');
           })(),
       });
-      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(stopped.signal, stopped.stderr).toBe('SIGINT');
       expect(stopped.stderr.trim().split('\n').at(-1)).toBe(
         `wgnas search: stopped by SIGINT; --evaluated ${ev} keeps the work done: repeat the command with --resume to continue`,
       );

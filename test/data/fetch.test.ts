@@ -530,7 +530,7 @@ describe('wgnas data', () => {
           c.kill('SIGINT');
         })(),
     });
-    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.signal, stopped.stderr).toBe('SIGINT');
     expect(stopped.stderr.trim().split('\n').at(-1)).toBe(
       `wgnas data: stopped by SIGINT; the download resumes: repeat the command to continue; 100 bytes kept in ${partial}`,
     );

@@ -14,11 +14,12 @@ const root = resolve(__dirname, '..', '..');
 let work = '';
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-// `info` answers; `score` writes a row of its --out, then hangs like everything else (exec: the
+// `info` answers, as does `data list` (CIFAR-10 is there); `score` writes a row of its --out, then hangs like everything else (exec: the
 // sleep itself takes timeout's signal).
 const FAKE = `#!/usr/bin/env bash
 case "$1" in
   info) echo '{"adapter": {"vendor": "fake", "architecture": "", "description": "fake GPU", "features": [], "limits": {}}}'; exit 0 ;;
+  data) echo '[{"name": "cifar10", "dir": "/fake/cifar10"}]'; exit 0 ;;
   score)
     while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
     printf 'arch,wrcor,val_acc,time_ms\\n"|a|",1,50,9\\n' > "$out" ;;

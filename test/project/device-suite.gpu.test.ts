@@ -2,12 +2,14 @@
  * The device suite end to end at CI size on lavapipe: the esbuild bundles the GPU machine runs (the
  * CLI, the ProxylessNAS step benchmark and the ImageNet-folder benchmark), every step of
  * scripts/device-suite.sh (wgnas train's too), and the summary.
- * Grouped and ungrouped scoring must agree.
+ * Grouped and ungrouped scoring must agree. The suite finds CIFAR-10 as a user's run does: where no
+ * data root has it (a clone without ../shared/data, or WGNAS_SHARED_DATA_DIR=none), on the tracked fixture.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sharedDataDir } from '../../src/data/paths.js';
 
 const root = resolve(__dirname, '..', '..');
 // Inside the repo (ignored) so the bundle resolves the external 'webgpu' from node_modules.
@@ -24,11 +26,16 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       const imagenetBundle = join(work, 'imagenet-folder.mjs');
       execFileSync('bash', ['scripts/device-bundle.sh', bundle, stepBundle, imagenetBundle], { cwd: root, stdio: 'pipe' });
       const out = join(work, 'out');
+      // Not the tests' own data root (test/setup/data-roots.ts): the suite's lookup, on an empty user cache.
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.WGNAS_DATA_DIR;
+      const shared = sharedDataDir();
+      const clone = shared === null || !existsSync(join(shared, 'cifar10'));
       execFileSync('bash', ['scripts/device-suite.sh'], {
         cwd: root,
         stdio: 'pipe',
         env: {
-          ...process.env,
+          ...env,
           SUITE_SIZE: 'tiny',
           OUT: out,
           WGNAS_CLI: `node ${bundle}`,
@@ -40,6 +47,8 @@ describe('device suite (SUITE_SIZE=tiny)', () => {
       });
       const log = readFileSync(join(out, 'suite.log'), 'utf8');
       expect(log).toMatch(/done, 0 failed step\(s\)/);
+      const fixture = `no CIFAR-10 in the data roots (wgnas data list): WGNAS_DATA_DIR=${root}/test/fixtures/cifar10-mini,`;
+      expect(log.includes(fixture), log).toBe(clone);
       const info = JSON.parse(readFileSync(join(out, 'info.json'), 'utf8'));
       expect(info.adapter.features).toContain('timestamp-query');
       expect(info.adapter.adapterFeatures.length).toBeGreaterThanOrEqual(info.adapter.features.length);
