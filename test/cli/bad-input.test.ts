@@ -205,7 +205,7 @@ const CASES: Record<string, Case[]> = {
     c2(/--group must be an integer >= 1, got '0'/, 'score', '--sample', '2', '--group', '0'),
     c2(/--group must be at most 256/, 'score', '--sample', '2', '--group', '257'),
     c2(
-      /--group works with wrcor\*, naswot, params and flops only, not synflow/,
+      /--group works with wrcor\*, naswot, swap, reg_swap, params and flops only, not synflow/,
       'score',
       '--sample',
       '2',
@@ -225,7 +225,7 @@ const CASES: Record<string, Case[]> = {
       'stacked',
     ),
     c2(
-      /--group-mode stacked works with wrcor\*, naswot, params and flops only, not synflow/,
+      /--group-mode stacked works with wrcor\*, naswot, swap, reg_swap, params and flops only, not synflow/,
       'score',
       '--sample',
       '2',
