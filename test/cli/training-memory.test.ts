@@ -45,8 +45,12 @@ interface Measured {
   heldMiB: number;
 }
 
-/** The estimate (with the check's slack) against what the run held: at most this much more. */
-const MAX_OVER = 1.4;
+/**
+ * The estimate (with the check's slack) against what the run held: at most this much more. Measured up
+ * to 1.36x (evolve-space at batch 16) and the probe's figures move by up to ~25 % between runs: an
+ * over-estimate only refuses early, so the bound leaves room for that noise.
+ */
+const MAX_OVER = 1.6;
 /** Measured 1.01-1.36x; a little under 1 is allowed: which freed buffer a tensor reuses varies from run to run. */
 const MAX_UNDER = 0.9;
 
@@ -197,7 +201,9 @@ describe.skipIf(cpuTestBackend() === null)('a training run too big for the machi
         refusalProblems(
           r,
           2,
-          /^wgnas train: training: up to about [\d.]+ [MG]iB at --batch 6 on 32x32 images, more than this machine's 32 MiB: give a smaller --batch$/m,
+          // Which advice comes first follows the larger of two probed figures (the step at --batch 6, the
+          // evaluation forward at 100 images), near each other here: either may lead.
+          /^wgnas train: training: up to about [\d.]+ [MG]iB at --batch 6 on 32x32 images, more than this machine's 32 MiB: give (a smaller --batch|fewer --test-images \(evaluated \d+ at a time\) or a smaller --batch)$/m,
         ),
       ).toEqual([]);
       untouched(out, join(out, 'checkpoint'));
