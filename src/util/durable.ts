@@ -355,8 +355,8 @@ function removeStaleTemps(dir: string, name?: string): string[] {
   const here = tempHost();
   const removed: string[] = [];
   for (const n of names) {
-    const m = TEMP_NAME.exec(n);
-    if (!m || (name !== undefined && m[1] !== name) || tempOwnerGone(m[2], here) !== true) continue;
+    const t = atomicTempOf(n);
+    if (!t || (name !== undefined && t.file !== name) || tempOwnerGone(t.id, here) !== true) continue;
     rmSync(join(dir, n), { force: true, recursive: true });
     removed.push(n);
   }
