@@ -9,10 +9,10 @@
  * is to write them, with `input`: what the network expects of its input and the names of its classes
  * (preprocessing.ts). Both files are written atomically, the index last; the hash is checked on reading.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import { followLinks, fsyncDir, sha256Hex, writeFailure, writeFileAtomic } from '../util/durable.js';
+import { removeDurable, sha256Hex, writeFileAtomic } from '../util/durable.js';
 import type { Tensor } from './graph.js';
 import { checkInputSpec, type InputSpec } from './preprocessing.js';
 import { UserFacingError } from '../util/errors.js';
@@ -59,15 +59,7 @@ export function writeWeights(path: string, tensors: Map<string, Tensor>, network
   let i = 0;
   for (const t of tensors.values()) for (const v of t.data) view.setFloat32(4 * i++, v, true);
   const data = basename(path).replace(/\.json$/, '.bin');
-  const indexFile = followLinks(path);
-  if (existsSync(indexFile)) {
-    try {
-      rmSync(indexFile);
-      fsyncDir(dirname(indexFile));
-    } catch (e) {
-      throw writeFailure(e, path);
-    }
-  }
+  removeDurable(path);
   writeFileAtomic(join(dirname(path), data), bin, { killTag: 'weights.data' });
   const meta: WeightsIndex = {
     format: WEIGHTS_FORMAT,

@@ -364,6 +364,21 @@ function removeStaleTemps(dir: string, name?: string): string[] {
 }
 
 /**
+ * Removes `path` (a link's target; the link stays, as the writers follow it) for good where it is
+ * there: the directory is fsynced, so the removal precedes what is written next. Failures name `path`.
+ */
+export function removeDurable(path: string): void {
+  const file = followLinks(path);
+  if (!existsSync(file)) return;
+  try {
+    rmSync(file, { force: true });
+    fsyncDir(dirname(file));
+  } catch (e) {
+    throw writeFailure(e, path);
+  }
+}
+
+/**
  * Removes temporaries left by killed writers of `path` on this host (writeFileAtomic's
  * `.NAME.PID@HOST.tmp`, and `.NAME.PID.tmp` from before names carried the host), except those of a
  * live process other than this one; another host's are left alone. Returns the names removed.

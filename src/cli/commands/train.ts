@@ -1,6 +1,5 @@
 /** wgnas train: a found network trained from scratch, with its learning curve, weights and report. */
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { openDataset, parseDatasetSpec } from '../../data/dataset-spec.js';
 import { firstImages, type ImageDataset } from '../../data/image-dataset.js';
@@ -38,7 +37,7 @@ import {
   withClasses,
 } from '../../train/index.js';
 import { plural } from '../../util/format.js';
-import { followLinks, fsyncDir, sweepTempFiles, writeFailure, writeFileAtomic } from '../../util/durable.js';
+import { removeDurable, sweepTempFiles, writeFileAtomic } from '../../util/durable.js';
 import type { RunSettings } from '../../util/run-settings.js';
 import { gpuKernelsOf, bnSetting, deviceOf, f16Setting, openDevice, precisionOf, trainingDevice } from '../device.js';
 import { UsageError } from '../errors.js';
@@ -325,7 +324,7 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
       // report.json is the record of a whole set: the old one goes before the weights and the curve
       // are replaced and the new one comes last, so a kill in between leaves no report beside another
       // run's weights (a --force or --resume run rewrites all of them).
-      removeFile(join(out, 'report.json'));
+      removeDurable(join(out, 'report.json'));
       writeWeights(join(out, 'weights.json'), weights, describeNetwork(net), input);
       const last = res.history[res.history.length - 1];
       const best = bestEpoch(res.history);
@@ -392,20 +391,6 @@ async function trainCmd(values: Values, ctx: RunContext): Promise<void> {
     }
   } finally {
     lock.release();
-  }
-}
-
-/**
- * Removes `path` (if there; a link's target, the link stays, as the writers follow it) for good: the
- * directory is fsynced, so the removal precedes what follows.
- */
-function removeFile(path: string): void {
-  const file = followLinks(path);
-  try {
-    rmSync(file, { force: true });
-    fsyncDir(dirname(file));
-  } catch (e) {
-    throw writeFailure(e, path);
   }
 }
 
