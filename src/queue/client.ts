@@ -172,11 +172,7 @@ export class QueueClient<R = StoredResult> {
 
   /** The heartbeats of the workers alive on this run's device queue. */
   private async beatsOfDevice(): Promise<WorkerBeat[]> {
-    const keys = await scanKeys(this.redis, `${workersKeyPrefix(this.o.namespace)}*`);
-    return (keys.length ? await this.redis.mget(...keys) : [])
-      .filter((v): v is string => v !== null)
-      .map((v) => JSON.parse(v) as WorkerBeat)
-      .filter((w) => w.device === this.o.device);
+    return (await readBeats(this.redis, this.o.namespace)).filter((w) => w.device === this.o.device);
   }
 
   /**
@@ -298,6 +294,14 @@ function isConnectionError(e: unknown): boolean {
   return /^timeout$|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|LOADING|Stream isn't writeable/.test(
     (e as Error)?.message ?? '',
   );
+}
+
+/** The heartbeats of the workers alive in namespace `ns` (a beat expires when its worker stops beating). */
+export async function readBeats(redis: Redis, ns: string): Promise<WorkerBeat[]> {
+  const keys = await scanKeys(redis, `${workersKeyPrefix(ns)}*`);
+  return (keys.length ? await redis.mget(...keys) : [])
+    .filter((v): v is string => v !== null)
+    .map((v) => JSON.parse(v) as WorkerBeat);
 }
 
 /** Every key matching `pattern` (SCAN, never KEYS on a shared server). */

@@ -2,11 +2,11 @@
 import { Queue } from 'bullmq';
 import { DEVICE_CHOICES } from '../backend/select.js';
 import { fmtBytes } from '../util/format.js';
-import { scanKeys } from './client.js';
+import { readBeats } from './client.js';
 import { openRedis } from './connection.js';
 import { jobItems, type QueueJobData } from './jobs.js';
 import { kindResultsKey, resultsKey } from './result-store.js';
-import { type WorkerBeat, workersKeyPrefix } from './settings.js';
+import type { WorkerBeat } from './settings.js';
 
 export interface QueueCounts {
   queue: string;
@@ -77,10 +77,7 @@ export async function queueStatus(url: string, ns: string, maxFailed = 20): Prom
         await q.close();
       }
     }
-    const beats = await scanKeys(redis, `${workersKeyPrefix(ns)}*`);
-    const workers = (beats.length ? await redis.mget(...beats) : [])
-      .filter((v): v is string => v !== null)
-      .map((v) => JSON.parse(v) as WorkerBeat);
+    const workers = await readBeats(redis, ns);
     workers.sort((a, b) => a.id.localeCompare(b.id));
     const results =
       (await redis.hlen(resultsKey(ns))) +

@@ -18,7 +18,7 @@ import { type Nb201Cell, parseArch } from '../spaces/nb201.js';
 import { killPoint } from '../util/durable.js';
 import { fmtBytes } from '../util/format.js';
 import { scoreAll, ZeroShotScorer } from '../zeroshot/index.js';
-import { scanKeys } from './client.js';
+import { readBeats } from './client.js';
 import { codeVersion } from './code-version.js';
 import { openRedis } from './connection.js';
 import { type EvolveRunResult, runEvolveJob } from './evolve-job.js';
@@ -196,17 +196,12 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   // whether each would take job `jobId`: the same code as this worker (the job's), and no fresh
   // refusal of it (other threads, data or precision: the beat does not carry them).
   const othersAlive = async (jobId: string): Promise<OtherWorker[]> => {
-    const keys = (await scanKeys(redis, `${workersKeyPrefix(o.namespace)}*`)).filter((k) => k !== beatKey);
     const freshMs = refusalFreshMs();
-    return (keys.length ? await redis.mget(...keys) : [])
-      .filter((v): v is string => v !== null)
-      .map((v) => JSON.parse(v) as WorkerBeat)
+    return (await readBeats(redis, o.namespace))
       .filter((w) => w.device === o.device && w.id !== id && (w.memoryBytes ?? 0) > 0)
       .map((w) => {
-        const refused = [
-          ...(w.refusedJobs ?? []),
-          ...(w.refused ? [{ job: w.refused.job, reason: w.refused.reason, atMs: Date.parse(w.refused.at) }] : []),
-        ].find((r) => r.job === jobId && Date.now() - r.atMs < freshMs);
+        // refuse() lists every refusal in refusedJobs, the last one too (beat.refused is its summary).
+        const refused = (w.refusedJobs ?? []).find((r) => r.job === jobId && Date.now() - r.atMs < freshMs);
         const wont =
           w.code !== mine ? `runs other code (${w.code ?? '?'})` : refused ? `refused it (${refused.reason})` : undefined;
         return { id: w.id, host: w.host, memoryBytes: w.memoryBytes!, concurrency: Math.max(1, w.concurrency), wont };

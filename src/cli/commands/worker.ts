@@ -57,8 +57,8 @@ async function worker(v: ValuesOf<typeof WORKER_OPTIONS>, { io }: RunContext): P
   await checkRedis(v.redis);
   const device = await deviceOf(v);
   // Each job's backend grows its pool to the largest cell's working set; a job's batch is known only
-  // when it comes, so at the default one this is a warning, never a refusal (each job that cannot
-  // fit is failed as it comes: cpuJobTooBig).
+  // when it comes, so at the default one this is a warning, never a refusal (a job that cannot fit
+  // is left for a worker that would take it, else failed: cpuScoreJobMemory).
   if (device === 'cpu' && v.concurrency > 1) {
     const batch = ZERO_SHOT_DEFAULTS.batchSize;
     checkMemory(
