@@ -225,7 +225,7 @@ function accumulateGrams(
 }
 
 /** Feature count of one record's tensor (its network's slice) for batch n; throws a ShapeError naming the record. */
-function featuresOf(r: CorrRecord, t: Tensor, n: number, what: string): number {
+export function featuresOf(r: CorrRecord, t: Tensor, n: number, what: string): number {
   const d = t.size / n / (r.stacked?.groups ?? 1);
   if (!Number.isInteger(d) || d < 1) {
     throw new ShapeError(`ReLU '${r.name}': ${what} of ${t.size} elements is not ${n} samples of D >= 1 features`);
@@ -233,7 +233,7 @@ function featuresOf(r: CorrRecord, t: Tensor, n: number, what: string): number {
   return d;
 }
 
-function checkBatch(n: number, fn: string): void {
+export function checkBatch(n: number, fn: string): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: batch size must be a positive integer, got ${n}`);
 }
 

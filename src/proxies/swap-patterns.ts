@@ -14,8 +14,8 @@
  * or a hash table with atomics, and the packed patterns are already small; the count is O(D).
  * Any N works (more words per key); NB201's default batch of 64 is two words.
  */
-import { type Backend, ShapeError, type Tensor } from '../backend/index.js';
-import type { CorrRecord } from './correlation-proxies.js';
+import { type Backend, type Tensor } from '../backend/index.js';
+import { checkBatch, type CorrRecord, featuresOf } from './correlation-proxies.js';
 
 const BITS = 8;
 
@@ -44,7 +44,7 @@ export async function swapPatternsMany(
   archRelus: readonly (readonly CorrRecord[])[],
   n: number,
 ): Promise<Uint32Array[]> {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`swapPatternsMany: batch size must be a positive integer, got ${n}`);
+  checkBatch(n, 'swapPatternsMany');
   const W = patternColumns(n);
   const K = Math.ceil(n / 32);
   const outCap = Math.max(W, Math.min(MAX_OUT_ELEMS, Math.floor(backend.limits.maxTensorBytes / 4)));
@@ -57,11 +57,7 @@ export async function swapPatternsMany(
       const seen = new Map<Tensor, Set<number>>();
       const recs: Array<{ r: CorrRecord; d: number }> = [];
       for (const r of relus) {
-        const groups = r.stacked?.groups ?? 1;
-        const d = r.input.size / n / groups;
-        if (!Number.isInteger(d) || d < 1) {
-          throw new ShapeError(`ReLU '${r.name}': input of ${r.input.size} elements is not ${n} samples of D >= 1 features`);
-        }
+        const d = featuresOf(r, r.input, n, 'input');
         const idx = r.stacked?.index ?? 0;
         const s = seen.get(r.input) ?? new Set<number>();
         seen.set(r.input, s);
