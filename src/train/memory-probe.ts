@@ -12,7 +12,7 @@ import type { ScorableNet } from '../nn/scorable.js';
 import { Tape } from '../nn/tape.js';
 import { buildNetwork } from './network.js';
 import { type TrainData, Trainer } from './trainer.js';
-import type { TrainSettings } from './settings.js';
+import { evalBatchOf, type TrainSettings } from './settings.js';
 
 export interface TrainMemoryProbe {
   /** After an SGD step (weights, gradients, momentum, activations). */
@@ -76,6 +76,9 @@ export async function probeTrainMemory(
   return { step, evaluate };
 }
 
+/** The splits a run evaluates: the test split and --val's. */
+const evalSplits = (data: TrainData) => [data.test, ...(data.val ? [data.val] : [])];
+
 /** The batches one evaluation of `count` images at `batch` runs (a partial last one too). */
 function evalBatches(count: number, batch: number): number[] {
   const b = Math.min(batch, count);
@@ -88,8 +91,8 @@ function evalBatches(count: number, batch: number): number[] {
  * partial last batches), whose buffers of other sizes the pool keeps beside the steps'.
  */
 export function trainPoolBytes(p: TrainMemoryProbe, data: TrainData, s: TrainSettings): number {
-  const evalBatch = s.evalBatch ?? Math.max(s.batchSize, 100);
-  const sizes = new Set([data.test, ...(data.val ? [data.val] : [])].flatMap((ds) => evalBatches(ds.count, evalBatch)));
+  const evalBatch = evalBatchOf(s);
+  const sizes = new Set(evalSplits(data).flatMap((ds) => evalBatches(ds.count, evalBatch)));
   sizes.delete(s.batchSize);
   const slope = Math.max(0, p.evaluate.at2 - p.evaluate.at1);
   let bytes = bytesAt(p.step, s.batchSize);
@@ -99,6 +102,6 @@ export function trainPoolBytes(p: TrainMemoryProbe, data: TrainData, s: TrainSet
 
 /** The largest evaluation batch of the run (its decoded images wait on the JS heap, two at once). */
 export function largestEvalBatch(data: TrainData, s: TrainSettings): number {
-  const evalBatch = s.evalBatch ?? Math.max(s.batchSize, 100);
-  return Math.max(...[data.test, ...(data.val ? [data.val] : [])].map((ds) => Math.min(evalBatch, ds.count)));
+  const evalBatch = evalBatchOf(s);
+  return Math.max(...evalSplits(data).map((ds) => Math.min(evalBatch, ds.count)));
 }

@@ -29,6 +29,10 @@ export interface TrainSettings {
   recipe?: TrainRecipe;
 }
 
+/** The batch an evaluation runs at: --batch, at least 100 images (evalBatch where a caller sets it). */
+export const evalBatchOf = (s: Pick<TrainSettings, 'evalBatch' | 'batchSize'>): number =>
+  s.evalBatch ?? Math.max(s.batchSize, 100);
+
 export const TRAIN_DEFAULTS: TrainSettings = {
   epochs: 10,
   batchSize: 64,

@@ -35,7 +35,7 @@ import { checkRunSettings, type RunSettings } from '../util/run-settings.js';
 import { mixSeed } from '../util/seed.js';
 import { countCorrect, smoothedCrossEntropy } from '../nn/loss.js';
 import { nb201CosineLr, warmupCosineLr } from './schedule.js';
-import type { TrainSettings } from './settings.js';
+import { evalBatchOf, type TrainSettings } from './settings.js';
 
 export { TRAIN_DEFAULTS, type TrainSettings } from './settings.js';
 
@@ -253,7 +253,7 @@ export class Trainer {
 
   /** Loss (without smoothing) and accuracy on `ds`, BN from the running statistics. */
   async evaluate(ds: ImageDataset = this.data.test): Promise<{ loss: number; acc: number }> {
-    const B = Math.min(this.s.evalBatch ?? Math.max(this.s.batchSize, 100), ds.count);
+    const B = Math.min(evalBatchOf(this.s), ds.count);
     const batches = Math.ceil(ds.count / B);
     const range = (k: number) => Array.from({ length: Math.min(B, ds.count - k * B) }, (_, i) => k * B + i);
     const pre = new Prefetcher((k) => ds.images(range(k), this.data.size), batches);
