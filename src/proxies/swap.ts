@@ -23,6 +23,9 @@ export const SWAP_REG_SIGMA_K2 = 1.5e6;
 export const swapRegularFactor = (paramsK: number, muK = SWAP_REG_MU_K, sigmaK2 = SWAP_REG_SIGMA_K2) =>
   Math.exp(-((paramsK - muK) ** 2) / sigmaK2);
 
+/** Both scores of a network with `count` distinct patterns and `params` parameters. */
+const scoresOf = (count: number, params: number) => ({ swap: count, reg_swap: count * swapRegularFactor(params / 1e3) });
+
 export const swap = defineProxyFamily({
   members: {
     swap: 'SWAP: distinct sample-wise ReLU patterns over the batch (Peng et al. 2024; their setting: --batch 16 --init gaussian, at batch 64 nearly every neuron is distinct)',
@@ -34,16 +37,13 @@ export const swap = defineProxyFamily({
   mergeRtol: 5e-4,
   pass: cePass,
   groupable: true,
-  compute: async (r, ctx) => {
-    const [s] = await swapCountsMany(ctx.backend, [r.relus], r.n);
-    return { swap: s, reg_swap: s * swapRegularFactor(ctx.net.paramCount() / 1e3) };
-  },
+  compute: async (r, ctx) => scoresOf((await swapCountsMany(ctx.backend, [r.relus], r.n))[0], ctx.net.paramCount()),
   computeMany: async (rs, ctxs) => {
     const counts = await swapCountsMany(
       ctxs[0].backend,
       rs.map((r) => r.relus),
       rs[0].n,
     );
-    return counts.map((s, i) => ({ swap: s, reg_swap: s * swapRegularFactor(ctxs[i].net.paramCount() / 1e3) }));
+    return counts.map((s, i) => scoresOf(s, ctxs[i].net.paramCount()));
   },
 });
